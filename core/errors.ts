@@ -1,0 +1,199 @@
+/**
+ * The error family of the library. Two kinds, kept apart on purpose:
+ * a caller that misuses the API gets {@link LocalProtocolError} (thrown at once),
+ * a peer that breaks the protocol or refuses us produces a {@link DisconnectError}
+ * (delivered as an event by the engines, rejected promises in `io/`).
+ *
+ * @module
+ */
+
+/** SSH_DISCONNECT reason codes (RFC 4253 §11.1). */
+export const DisconnectReason = {
+  HOST_NOT_ALLOWED_TO_CONNECT: 1,
+  PROTOCOL_ERROR: 2,
+  KEY_EXCHANGE_FAILED: 3,
+  RESERVED: 4,
+  MAC_ERROR: 5,
+  COMPRESSION_ERROR: 6,
+  SERVICE_NOT_AVAILABLE: 7,
+  PROTOCOL_VERSION_NOT_SUPPORTED: 8,
+  HOST_KEY_NOT_VERIFIABLE: 9,
+  CONNECTION_LOST: 10,
+  BY_APPLICATION: 11,
+  TOO_MANY_CONNECTIONS: 12,
+  AUTH_CANCELLED_BY_USER: 13,
+  NO_MORE_AUTH_METHODS_AVAILABLE: 14,
+  ILLEGAL_USER_NAME: 15,
+} as const;
+
+/** A numeric SSH_DISCONNECT reason code. */
+export type DisconnectReasonCode = (typeof DisconnectReason)[keyof typeof DisconnectReason];
+
+/**
+ * Machine-readable codes of every error this library raises.
+ * They are stable: match on `error.code`, not on the message.
+ */
+export type SSHErrorCode =
+  | "ERR_LOCAL_PROTOCOL"
+  | "ERR_WIRE_TRUNCATED"
+  | "ERR_WIRE_MALFORMED"
+  | "ERR_WIRE_LIMIT"
+  | "ERR_PROTOCOL"
+  | "ERR_VERSION"
+  | "ERR_PACKET_LENGTH"
+  | "ERR_PADDING"
+  | "ERR_MAC"
+  | "ERR_COMPRESSION"
+  | "ERR_KEX_FAILED"
+  | "ERR_NO_COMMON_ALGORITHM"
+  | "ERR_HOST_KEY_NOT_VERIFIABLE"
+  | "ERR_HOST_KEY_SIGNATURE"
+  | "ERR_STRICT_KEX"
+  | "ERR_PERMISSION_DENIED"
+  | "ERR_SERVICE_NOT_AVAILABLE"
+  | "ERR_CONNECTION_LOST"
+  | "ERR_BY_APPLICATION"
+  | "ERR_PEER_DISCONNECTED"
+  | "ERR_TIMEOUT"
+  | "ERR_KEEPALIVE"
+  | "ERR_CHANNEL_OPEN"
+  | "ERR_CHANNEL"
+  | "ERR_PROCESS"
+  | "ERR_KEY_IMPORT"
+  | "ERR_KEY_EXPORT"
+  | "ERR_KEY_GENERATION"
+  | "ERR_SIGNATURE"
+  | "ERR_UNSUPPORTED_ALGORITHM";
+
+/**
+ * Base class of every error this library raises.
+ *
+ * @example Match on the code
+ * ```ts
+ * import { SSHError } from "./errors.ts";
+ * try {
+ *   throw new SSHError("ERR_TIMEOUT", "Connect timed out after 5000 ms");
+ * } catch (e) {
+ *   if (e instanceof SSHError && e.code === "ERR_TIMEOUT") console.log("retry later");
+ * }
+ * ```
+ */
+export class SSHError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: SSHErrorCode;
+
+  /** Creates an error with a code and a sentence-case message. */
+  constructor(code: SSHErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SSHError";
+    this.code = code;
+  }
+}
+
+/**
+ * The caller used the API wrongly (wrong state, bad argument). Thrown synchronously;
+ * never caused by the peer.
+ *
+ * @example
+ * ```ts
+ * import { LocalProtocolError } from "./errors.ts";
+ * const e = new LocalProtocolError("Cannot send data: the channel is closed");
+ * console.log(e.code); // "ERR_LOCAL_PROTOCOL"
+ * ```
+ */
+export class LocalProtocolError extends SSHError {
+  /** Creates a misuse error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("ERR_LOCAL_PROTOCOL", message, options);
+    this.name = "LocalProtocolError";
+  }
+}
+
+/**
+ * Input from the peer (or a file) could not be decoded: too short, malformed, or over a limit.
+ * The engines turn it into a {@link DisconnectError} with reason PROTOCOL_ERROR.
+ *
+ * @example
+ * ```ts
+ * import { WireError } from "./errors.ts";
+ * const e = new WireError("ERR_WIRE_TRUNCATED", "Cannot read uint32: 2 bytes left, 4 needed");
+ * console.log(e.code);
+ * ```
+ */
+export class WireError extends SSHError {
+  /** Creates a decoding error. */
+  constructor(
+    code: "ERR_WIRE_TRUNCATED" | "ERR_WIRE_MALFORMED" | "ERR_WIRE_LIMIT",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = "WireError";
+  }
+}
+
+/**
+ * The connection ended, or must end: the peer sent a DISCONNECT, broke the protocol,
+ * failed a check (MAC, host key, strict kex) or could not agree on algorithms.
+ * `reason` is the SSH_DISCONNECT reason code that was (or will be) sent or received.
+ *
+ * @example
+ * ```ts
+ * import { DisconnectError, DisconnectReason } from "./errors.ts";
+ * const e = new DisconnectError("ERR_MAC", DisconnectReason.MAC_ERROR, "Corrupted MAC on input");
+ * console.log(e.reason === DisconnectReason.MAC_ERROR);
+ * ```
+ */
+export class DisconnectError extends SSHError {
+  /** The SSH_DISCONNECT reason code. */
+  readonly reason: number;
+  /** True when the peer sent the DISCONNECT; false when we decided to disconnect. */
+  readonly fromPeer: boolean;
+
+  /** Creates a disconnect error. */
+  constructor(
+    code: SSHErrorCode,
+    reason: number,
+    message: string,
+    options?: ErrorOptions & { fromPeer?: boolean },
+  ) {
+    super(code, message, options);
+    this.name = "DisconnectError";
+    this.reason = reason;
+    this.fromPeer = options?.fromPeer ?? false;
+  }
+}
+
+/**
+ * No algorithm of one kind is offered by both sides. Lists ours and theirs so the
+ * user can see which option to change.
+ *
+ * @example
+ * ```ts
+ * import { NoCommonAlgorithmError } from "./errors.ts";
+ * const e = new NoCommonAlgorithmError("cipher (client to server)", ["aes128-ctr"], ["3des-cbc"]);
+ * console.log(e.message);
+ * ```
+ */
+export class NoCommonAlgorithmError extends DisconnectError {
+  /** Which negotiation failed, e.g. "kex" or "cipher (client to server)". */
+  readonly kind: string;
+  /** What we offered, in preference order. */
+  readonly ours: readonly string[];
+  /** What the peer offered. */
+  readonly theirs: readonly string[];
+
+  /** Creates the error. */
+  constructor(kind: string, ours: readonly string[], theirs: readonly string[]) {
+    super(
+      "ERR_NO_COMMON_ALGORITHM",
+      DisconnectReason.KEY_EXCHANGE_FAILED,
+      `No common ${kind} algorithm: we offer ${ours.join(",") || "(none)"}; ` +
+        `the peer offers ${theirs.join(",") || "(none)"}`,
+    );
+    this.name = "NoCommonAlgorithmError";
+    this.kind = kind;
+    this.ours = ours;
+    this.theirs = theirs;
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * SSH wire types (RFC 4251 §5): a bounds-checked reader and a growable writer.
+ *
+ * The reader never reads past its end: every read that would throws a
+ * {@link WireError} saying what was being read and how many bytes were missing.
+ * Lengths read from the wire are checked against what is left before any
+ * allocation, so a hostile length cannot make us allocate.
+ *
+ * @module
+ */
+
+import { WireError } from "./errors.ts";
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+/** Largest name-list we accept (OpenSSH's own limit on a KEXINIT list is similar). */
+export const MAX_NAME_LIST_LENGTH = 64 * 1024;
+
+/**
+ * Reads SSH wire types from a byte array.
+ *
+ * @example Read a uint32 and a string
+ * ```ts
+ * import { SSHReader } from "./wire.ts";
+ * const r = new SSHReader(new Uint8Array([0, 0, 0, 7, 0, 0, 0, 2, 104, 105]));
+ * console.log(r.readUint32(), r.readStringUtf8()); // 7 "hi"
+ * r.assertEnd("example");
+ * ```
+ */
+export class SSHReader {
+  #bytes: Uint8Array;
+  #view: DataView;
+  #pos: number;
+  #end: number;
+
+  /** Reads `bytes` from `start` (default 0) to `end` (default its length). */
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    if (start < 0 || end > bytes.length || start > end) {
+      throw new RangeError(`SSHReader range ${start}..${end} is outside 0..${bytes.length}`);
+    }
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#pos = start;
+    this.#end = end;
+  }
+
+  /** Current read position, as an offset into the underlying array. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** How many bytes are left to read. */
+  get remaining(): number {
+    return this.#end - this.#pos;
+  }
+
+  #need(n: number, what: string): void {
+    if (n > this.#end - this.#pos) {
+      throw new WireError(
+        "ERR_WIRE_TRUNCATED",
+        `Cannot read ${what}: ${this.#end - this.#pos} bytes left, ${n} needed`,
+      );
+    }
+  }
+
+  /** Reads one byte. */
+  readByte(what = "byte"): number {
+    this.#need(1, what);
+    return this.#bytes[this.#pos++]!;
+  }
+
+  /** Reads a boolean (any non-zero byte is true, RFC 4251). */
+  readBoolean(what = "boolean"): boolean {
+    return this.readByte(what) !== 0;
+  }
+
+  /** Reads a big-endian uint32. */
+  readUint32(what = "uint32"): number {
+    this.#need(4, what);
+    const v = this.#view.getUint32(this.#pos);
+    this.#pos += 4;
+    return v;
+  }
+
+  /** Reads a big-endian uint64 as a bigint. */
+  readUint64(what = "uint64"): bigint {
+    this.#need(8, what);
+    const v = this.#view.getBigUint64(this.#pos);
+    this.#pos += 8;
+    return v;
+  }
+
+  /** Reads `n` raw bytes as a view into the underlying array (no copy). */
+  readBytes(n: number, what = "bytes"): Uint8Array {
+    this.#need(n, what);
+    const v = this.#bytes.subarray(this.#pos, this.#pos + n);
+    this.#pos += n;
+    return v;
+  }
+
+  /**
+   * Reads a `string` (uint32 length + bytes) as a view into the underlying array.
+   * `maxLength` bounds what we accept before looking at the bytes.
+   */
+  readString(what = "string", maxLength = Infinity): Uint8Array {
+    const n = this.readUint32(`${what} length`);
+    if (n > maxLength) {
+      throw new WireError("ERR_WIRE_LIMIT", `Cannot read ${what}: length ${n} exceeds ${maxLength}`);
+    }
+    return this.readBytes(n, what);
+  }
+
+  /** Reads a `string` and decodes it as UTF-8 (invalid UTF-8 is a WireError). */
+  readStringUtf8(what = "string", maxLength = Infinity): string {
+    const b = this.readString(what, maxLength);
+    try {
+      return utf8Decoder.decode(b);
+    } catch {
+      throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: not valid UTF-8`);
+    }
+  }
+
+  /** Reads a `string` holding US-ASCII printable text (algorithm names and the like). */
+  readStringAscii(what = "string", maxLength = Infinity): string {
+    const b = this.readString(what, maxLength);
+    let s = "";
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      if (c < 0x20 || c > 0x7e) {
+        throw new WireError(
+          "ERR_WIRE_MALFORMED",
+          `Cannot read ${what}: byte 0x${c.toString(16).padStart(2, "0")} at ${i} is not printable ASCII`,
+        );
+      }
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  /** Reads a `name-list` (comma-separated ASCII names, RFC 4251 §5). */
+  readNameList(what = "name-list"): string[] {
+    const s = this.readStringAscii(what, MAX_NAME_LIST_LENGTH);
+    if (s === "") return [];
+    const names = s.split(",");
+    for (const n of names) {
+      if (n === "") {
+        throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: empty name in "${s}"`);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * Reads an `mpint` as a bigint (two's complement, big-endian; RFC 4251 §5).
+   * Rejects non-minimal encodings only where the extra byte carries no meaning.
+   */
+  readMpint(what = "mpint", maxBytes = 16 * 1024): bigint {
+    const b = this.readString(what, maxBytes);
+    return mpintBytesToBigInt(b);
+  }
+
+  /**
+   * Reads an mpint that must be non-negative and returns its magnitude bytes
+   * (no leading zero byte).
+   */
+  readMpintMagnitude(what = "mpint", maxBytes = 16 * 1024): Uint8Array {
+    const b = this.readString(what, maxBytes);
+    if (b.length > 0 && (b[0]! & 0x80) !== 0) {
+      throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: negative value`);
+    }
+    let i = 0;
+    while (i < b.length && b[i] === 0) i++;
+    return b.subarray(i);
+  }
+
+  /** Throws unless every byte was consumed (trailing garbage is malformed input). */
+  assertEnd(what = "message"): void {
+    if (this.#pos !== this.#end) {
+      throw new WireError(
+        "ERR_WIRE_MALFORMED",
+        `Cannot parse ${what}: ${this.#end - this.#pos} unexpected trailing bytes`,
+      );
+    }
+  }
+}
+
+/** Decodes mpint content bytes (two's complement, big-endian) to a bigint. */
+export function mpintBytesToBigInt(b: Uint8Array): bigint {
+  if (b.length === 0) return 0n;
+  let v = 0n;
+  for (let i = 0; i < b.length; i++) v = (v << 8n) | BigInt(b[i]!);
+  if ((b[0]! & 0x80) !== 0) v -= 1n << BigInt(b.length * 8);
+  return v;
+}
+
+/** Big-endian magnitude bytes of a non-negative bigint, minimal length (0 → empty). */
+export function bigIntToBytes(v: bigint, length?: number): Uint8Array {
+  if (v < 0n) throw new RangeError("bigIntToBytes() takes a non-negative value");
+  let hex = v === 0n ? "" : v.toString(16);
+  if (hex.length % 2) hex = "0" + hex;
+  const n = hex.length / 2;
+  const size = length ?? n;
+  if (n > size) throw new RangeError(`Value needs ${n} bytes, only ${size} allowed`);
+  const out = new Uint8Array(size);
+  for (let i = 0; i < n; i++) out[size - n + i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Big-endian bytes to a non-negative bigint. */
+export function bytesToBigInt(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = 0; i < b.length; i++) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+/**
+ * Builds SSH wire-encoded data in a growable buffer.
+ *
+ * @example Build a message
+ * ```ts
+ * import { SSHWriter } from "./wire.ts";
+ * const bytes = new SSHWriter().writeByte(5).writeStringUtf8("ssh-userauth").toBytes();
+ * console.log(bytes.length); // 17
+ * ```
+ */
+export class SSHWriter {
+  #buf: Uint8Array;
+  #view: DataView;
+  #len = 0;
+
+  /** Starts with room for `capacity` bytes (it grows as needed). */
+  constructor(capacity = 256) {
+    this.#buf = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#len;
+  }
+
+  #ensure(n: number): void {
+    const need = this.#len + n;
+    if (need <= this.#buf.length) return;
+    let cap = this.#buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** Appends one byte. */
+  writeByte(v: number): this {
+    this.#ensure(1);
+    this.#buf[this.#len++] = v;
+    return this;
+  }
+
+  /** Appends a boolean byte. */
+  writeBoolean(v: boolean): this {
+    return this.writeByte(v ? 1 : 0);
+  }
+
+  /** Appends a big-endian uint32. */
+  writeUint32(v: number): this {
+    this.#ensure(4);
+    this.#view.setUint32(this.#len, v >>> 0);
+    this.#len += 4;
+    return this;
+  }
+
+  /** Appends a big-endian uint64. */
+  writeUint64(v: bigint): this {
+    this.#ensure(8);
+    this.#view.setBigUint64(this.#len, v);
+    this.#len += 8;
+    return this;
+  }
+
+  /** Appends raw bytes. */
+  writeBytes(b: Uint8Array): this {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+    return this;
+  }
+
+  /** Appends a `string` (uint32 length + bytes). */
+  writeString(b: Uint8Array): this {
+    this.writeUint32(b.length);
+    return this.writeBytes(b);
+  }
+
+  /** Appends a `string` holding the UTF-8 encoding of `s`. */
+  writeStringUtf8(s: string): this {
+    return this.writeString(utf8Encoder.encode(s));
+  }
+
+  /** Appends a `name-list`. */
+  writeNameList(names: readonly string[]): this {
+    return this.writeStringUtf8(names.join(","));
+  }
+
+  /** Appends an `mpint` for a bigint (any sign). */
+  writeMpint(v: bigint): this {
+    return this.writeString(bigIntToMpintBytes(v));
+  }
+
+  /** Appends an `mpint` for the non-negative number whose big-endian magnitude is `b`. */
+  writeMpintMagnitude(b: Uint8Array): this {
+    let i = 0;
+    while (i < b.length && b[i] === 0) i++;
+    const mag = b.subarray(i);
+    if (mag.length > 0 && (mag[0]! & 0x80) !== 0) {
+      this.writeUint32(mag.length + 1);
+      this.writeByte(0);
+      return this.writeBytes(mag);
+    }
+    return this.writeString(mag);
+  }
+
+  /** A copy of the bytes written. */
+  toBytes(): Uint8Array {
+    return this.#buf.slice(0, this.#len);
+  }
+
+  /** A view of the bytes written (valid until the next write). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+}
+
+/** The content bytes of the mpint encoding of `v` (two's complement, minimal). */
+export function bigIntToMpintBytes(v: bigint): Uint8Array {
+  if (v === 0n) return new Uint8Array(0);
+  if (v > 0n) {
+    const mag = bigIntToBytes(v);
+    if ((mag[0]! & 0x80) === 0) return mag;
+    const out = new Uint8Array(mag.length + 1);
+    out.set(mag, 1);
+    return out;
+  }
+  // Negative: find the smallest byte length whose two's complement range holds v.
+  let len = 1;
+  while (-(1n << BigInt(len * 8 - 1)) > v) len++;
+  return bigIntToBytes((1n << BigInt(len * 8)) + v, len);
+}
+
+/** Encodes a UTF-8 string (shared encoder). */
+export function utf8(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Constant-time equality of two byte arrays (length is not secret). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
