@@ -1,0 +1,117 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  bigIntToMpintBytes,
+  equalBytes,
+  mpintBytesToBigInt,
+  SSHReader,
+  SSHWriter,
+} from "./wire.ts";
+import { WireError } from "./errors.ts";
+
+test("SSHWriter and SSHReader round-trip every wire type", () => {
+  const w = new SSHWriter(1)
+    .writeByte(7)
+    .writeBoolean(true)
+    .writeUint32(0xdeadbeef)
+    .writeUint64(0x0102030405060708n)
+    .writeStringUtf8("héllo")
+    .writeNameList(["a", "b-c@d"])
+    .writeMpint(-0x1234n)
+    .writeMpintMagnitude(new Uint8Array([0, 0, 0x80, 1]));
+  const r = new SSHReader(w.toBytes());
+  assert.equal(r.readByte(), 7);
+  assert.equal(r.readBoolean(), true);
+  assert.equal(r.readUint32(), 0xdeadbeef);
+  assert.equal(r.readUint64(), 0x0102030405060708n);
+  assert.equal(r.readStringUtf8(), "héllo");
+  assert.deepEqual(r.readNameList(), ["a", "b-c@d"]);
+  assert.equal(r.readMpint(), -0x1234n);
+  assert.deepEqual([...r.readMpintMagnitude()], [0x80, 1]);
+  r.assertEnd();
+});
+
+test("mpint encoding matches RFC 4251 section 5 examples", () => {
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  assert.equal(hex(bigIntToMpintBytes(0n)), "");
+  assert.equal(hex(bigIntToMpintBytes(0x9a378f9b2e332a7n)), "09a378f9b2e332a7");
+  assert.equal(hex(bigIntToMpintBytes(0x80n)), "0080");
+  assert.equal(hex(bigIntToMpintBytes(-0x1234n)), "edcc");
+  assert.equal(hex(bigIntToMpintBytes(-0xdeadbeefn)), "ff21524111");
+  for (const v of [0n, 1n, -1n, 127n, 128n, -128n, -129n, 255n, 256n, -65536n, 2n ** 521n - 1n]) {
+    assert.equal(mpintBytesToBigInt(bigIntToMpintBytes(v)), v);
+  }
+});
+
+test("SSHReader throws WireError instead of reading past the end", () => {
+  const cases: ((r: SSHReader) => unknown)[] = [
+    (r) => r.readUint32(),
+    (r) => r.readUint64(),
+    (r) => r.readString(),
+    (r) => r.readBytes(10),
+    (r) => r.readNameList(),
+    (r) => r.readMpint(),
+  ];
+  for (const read of cases) {
+    assert.throws(() => read(new SSHReader(new Uint8Array([0, 0, 1]))), WireError);
+  }
+  // A huge declared length is refused before any allocation.
+  const huge = new SSHReader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2]));
+  assert.throws(
+    () => huge.readString(),
+    (e: unknown) => e instanceof WireError && e.code === "ERR_WIRE_TRUNCATED",
+  );
+  assert.throws(
+    () => new SSHReader(new Uint8Array([0, 0, 0, 9, 1])).readString("name", 8),
+    (e: unknown) => e instanceof WireError && e.code === "ERR_WIRE_LIMIT",
+  );
+});
+
+test("SSHReader rejects malformed names, UTF-8 and trailing bytes", () => {
+  const str = (bytes: number[]) => new SSHWriter().writeString(new Uint8Array(bytes)).toBytes();
+  assert.throws(() => new SSHReader(str([0x61, 0x2c, 0x2c, 0x62])).readNameList(), WireError);
+  assert.throws(() => new SSHReader(str([0x61, 0x0a])).readNameList(), WireError);
+  assert.throws(() => new SSHReader(str([0xc3, 0x28])).readStringUtf8(), WireError);
+  assert.throws(() => new SSHReader(new Uint8Array([1, 2])).assertEnd(), WireError);
+  assert.throws(() => new SSHReader(str([0x80])).readMpintMagnitude(), WireError);
+});
+
+test("SSHReader survives random input with only WireErrors", () => {
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) & 0xff;
+  for (let i = 0; i < 2000; i++) {
+    const bytes = new Uint8Array(next() % 40).map(() => next());
+    const r = new SSHReader(bytes);
+    try {
+      while (r.remaining > 0) {
+        switch (next() % 6) {
+          case 0:
+            r.readUint32();
+            break;
+          case 1:
+            r.readString();
+            break;
+          case 2:
+            r.readNameList();
+            break;
+          case 3:
+            r.readMpint();
+            break;
+          case 4:
+            r.readStringUtf8();
+            break;
+          default:
+            r.readBoolean();
+        }
+      }
+    } catch (e) {
+      assert.ok(e instanceof WireError, `unexpected ${e}`);
+    }
+  }
+});
+
+test("equalBytes() compares content and length", () => {
+  assert.ok(equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+  assert.ok(!equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
+  assert.ok(!equalBytes(new Uint8Array([1]), new Uint8Array([1, 0])));
+});

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// Runs the whole suite: static checks, then every *_test.ts file (unit and
+// conformance) under Deno, Node 24 and Bun in turn. Prints one summary line per
+// runtime ("deno: N passed, N failed, N skipped") and fails if anything failed.
+//
+// Usage: node scripts/run_tests.mjs [--only deno,node,bun] [--no-checks] [path-filter...]
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+
+const args = process.argv.slice(2);
+let only = ["deno", "node", "bun"];
+let checks = true;
+const filters = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--only") only = args[++i].split(",");
+  else if (args[i] === "--no-checks") checks = false;
+  else filters.push(args[i]);
+}
+
+// A hung runtime must not eat CI's whole budget.
+const RUNTIME_TIMEOUT_MS = Number(process.env.SSH_TEST_RUNTIME_TIMEOUT_MS ?? 25 * 60 * 1000);
+const SKIP_DIRS = new Set(["node_modules", ".git", ".cache", "bench"]);
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (SKIP_DIRS.has(name)) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith("_test.ts")) out.push("./" + relative(root, p));
+  }
+  return out;
+}
+
+const files = findTests(root).filter((f) =>
+  filters.length === 0 || filters.some((x) => f.includes(x))
+);
+if (files.length === 0) {
+  console.error("run_tests: no test files matched");
+  process.exit(1);
+}
+
+function exec(cmd, argv, { env = {}, timeoutMs = RUNTIME_TIMEOUT_MS } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    const onData = (stream) => (chunk) => {
+      output += chunk;
+      stream.write(chunk);
+    };
+    child.stdout.on("data", onData(process.stdout));
+    child.stderr.on("data", onData(process.stderr));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch { /* already gone */ }
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: timedOut ? 124 : code, output, timedOut });
+    });
+  });
+}
+
+const num = (re, text) => {
+  const all = [...text.matchAll(re)];
+  return all.length ? Number(all[all.length - 1][1]) : NaN;
+};
+
+const runtimes = {
+  deno: {
+    cmd: bin("deno"),
+    argv: ["test", "-A", "--no-check", ...files],
+    counts: (t) => ({
+      passed: num(/\|\s+(\d+) passed/g, t),
+      failed: num(/\|\s+(\d+) failed/g, t),
+      skipped: num(/\|\s+(\d+) ignored/g, t),
+    }),
+  },
+  node: {
+    cmd: bin("node"),
+    argv: ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files],
+    counts: (t) => ({
+      passed: num(/^ℹ pass (\d+)/gm, t),
+      failed: num(/^ℹ fail (\d+)/gm, t) + (num(/^ℹ cancelled (\d+)/gm, t) || 0),
+      skipped: num(/^ℹ skipped (\d+)/gm, t),
+    }),
+  },
+  bun: {
+    cmd: bin("bun"),
+    argv: ["test", "--timeout", "900000", ...files],
+    counts: (t) => ({
+      passed: num(/^\s*(\d+) pass$/gm, t),
+      failed: num(/^\s*(\d+) fail$/gm, t),
+      skipped: num(/^\s*(\d+) skip$/gm, t) || 0,
+    }),
+  },
+};
+
+const summary = [];
+let failed = false;
+
+if (checks) {
+  for (
+    const [name, argv] of [
+      ["deno check", ["check", "."]],
+      ["deno lint", ["lint"]],
+      ["deno fmt --check", ["fmt", "--check"]],
+      ["deno doc --lint", ["doc", "--lint", "mod.ts"]],
+    ]
+  ) {
+    console.log(`\n=== ${name}`);
+    const r = await exec(bin("deno"), argv, { timeoutMs: 10 * 60 * 1000 });
+    const ok = r.code === 0;
+    if (!ok) failed = true;
+    summary.push(`${name}: ${ok ? "clean" : "FAILED"}`);
+  }
+}
+
+for (const name of only) {
+  const rt = runtimes[name];
+  if (!rt) throw new Error(`unknown runtime ${name}`);
+  console.log(`\n=== ${name}: ${files.length} test files`);
+  const started = Date.now();
+  const r = await exec(rt.cmd, rt.argv);
+  const c = rt.counts(r.output);
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const unparsed = Number.isNaN(c.passed) || Number.isNaN(c.failed);
+  if (r.code !== 0 || unparsed || c.failed > 0) failed = true;
+  const note = r.timedOut
+    ? " (timed out)"
+    : r.code !== 0 && !(c.failed > 0)
+    ? ` (exit ${r.code})`
+    : "";
+  summary.push(
+    `${name}: ${c.passed || 0} passed, ${unparsed ? "?" : c.failed} failed, ${
+      c.skipped || 0
+    } skipped${note} in ${seconds}s`,
+  );
+}
+
+console.log("\n=== summary");
+for (const line of summary) console.log(line);
+process.exit(failed ? 1 : 0);
