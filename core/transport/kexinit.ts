@@ -1,0 +1,192 @@
+/**
+ * KEXINIT messages (RFC 4253 §7.1) and algorithm negotiation.
+ *
+ * @module
+ */
+
+import { NoCommonAlgorithmError } from "../errors.ts";
+import type { RandomSource } from "../random.ts";
+import { SSHReader, SSHWriter } from "../wire.ts";
+import { Msg } from "./messages.ts";
+
+/** The ten name-lists of a KEXINIT, plus its flag. */
+export interface KexInitLists {
+  readonly kex: readonly string[];
+  readonly hostKey: readonly string[];
+  readonly cipherC2S: readonly string[];
+  readonly cipherS2C: readonly string[];
+  readonly macC2S: readonly string[];
+  readonly macS2C: readonly string[];
+  readonly compressionC2S: readonly string[];
+  readonly compressionS2C: readonly string[];
+  readonly languageC2S: readonly string[];
+  readonly languageS2C: readonly string[];
+  readonly firstKexPacketFollows: boolean;
+}
+
+/** A parsed KEXINIT with its raw payload (needed for the exchange hash). */
+export interface KexInit extends KexInitLists {
+  readonly cookie: Uint8Array;
+  readonly payload: Uint8Array;
+}
+
+/** Pseudo-algorithm names that signal extensions rather than name a method. */
+export const EXT_INFO_C = "ext-info-c";
+export const EXT_INFO_S = "ext-info-s";
+export const KEX_STRICT_C = "kex-strict-c-v00@openssh.com";
+export const KEX_STRICT_S = "kex-strict-s-v00@openssh.com";
+const PSEUDO_KEX = new Set([EXT_INFO_C, EXT_INFO_S, KEX_STRICT_C, KEX_STRICT_S]);
+
+/** Is this kex name a pseudo-algorithm (extension marker)? */
+export function isPseudoKex(name: string): boolean {
+  return PSEUDO_KEX.has(name);
+}
+
+/** Encodes a KEXINIT payload with a fresh random cookie. */
+export function encodeKexInit(lists: KexInitLists, random: RandomSource): Uint8Array {
+  const w = new SSHWriter(1024).writeByte(Msg.KEXINIT).writeBytes(random(16));
+  for (
+    const l of [
+      lists.kex,
+      lists.hostKey,
+      lists.cipherC2S,
+      lists.cipherS2C,
+      lists.macC2S,
+      lists.macS2C,
+      lists.compressionC2S,
+      lists.compressionS2C,
+      lists.languageC2S,
+      lists.languageS2C,
+    ]
+  ) w.writeNameList(l);
+  return w.writeBoolean(lists.firstKexPacketFollows).writeUint32(0).toBytes();
+}
+
+/** Parses a KEXINIT payload (message number included). Throws WireError when malformed. */
+export function decodeKexInit(payload: Uint8Array): KexInit {
+  const r = new SSHReader(payload);
+  r.readByte();
+  const cookie = r.readBytes(16, "KEXINIT cookie");
+  const names = [
+    "kex_algorithms",
+    "server_host_key_algorithms",
+    "encryption_algorithms_client_to_server",
+    "encryption_algorithms_server_to_client",
+    "mac_algorithms_client_to_server",
+    "mac_algorithms_server_to_client",
+    "compression_algorithms_client_to_server",
+    "compression_algorithms_server_to_client",
+    "languages_client_to_server",
+    "languages_server_to_client",
+  ];
+  const l = names.map((n) => r.readNameList(n));
+  const firstKexPacketFollows = r.readBoolean("first_kex_packet_follows");
+  r.readUint32("reserved");
+  // Trailing bytes are tolerated: RFC 4253 leaves room for future fields.
+  return {
+    cookie: cookie.slice(),
+    payload: payload.slice(),
+    kex: l[0]!,
+    hostKey: l[1]!,
+    cipherC2S: l[2]!,
+    cipherS2C: l[3]!,
+    macC2S: l[4]!,
+    macS2C: l[5]!,
+    compressionC2S: l[6]!,
+    compressionS2C: l[7]!,
+    languageC2S: l[8]!,
+    languageS2C: l[9]!,
+    firstKexPacketFollows,
+  };
+}
+
+/** What one key exchange agreed on. */
+export interface NegotiatedAlgorithms {
+  readonly kex: string;
+  readonly hostKey: string;
+  readonly cipherC2S: string;
+  readonly cipherS2C: string;
+  /** MAC names; "" when the cipher is AEAD (no MAC is used). */
+  readonly macC2S: string;
+  readonly macS2C: string;
+  readonly compressionC2S: string;
+  readonly compressionS2C: string;
+}
+
+/** First entry of the client's list that the server also lists (RFC 4253 §7.1). */
+export function chooseAlgorithm(
+  kind: string,
+  client: readonly string[],
+  server: readonly string[],
+  ours: "client" | "server",
+): string {
+  for (const c of client) if (server.includes(c)) return c;
+  const [mine, theirs] = ours === "client" ? [client, server] : [server, client];
+  throw new NoCommonAlgorithmError(kind, mine, theirs);
+}
+
+/**
+ * Negotiates every algorithm. `isAead(cipher)` tells which ciphers make the MAC moot.
+ * `hostKeyFits(kex, hostKeyAlg)` can veto pairs (all current methods accept any
+ * signature-capable host key).
+ */
+export function negotiate(
+  client: KexInitLists,
+  server: KexInitLists,
+  ours: "client" | "server",
+  isAead: (cipher: string) => boolean,
+): NegotiatedAlgorithms {
+  const kex = chooseAlgorithm(
+    "key exchange",
+    client.kex.filter((n) => !isPseudoKex(n)),
+    server.kex.filter((n) => !isPseudoKex(n)),
+    ours,
+  );
+  const hostKey = chooseAlgorithm("host key", client.hostKey, server.hostKey, ours);
+  const cipherC2S = chooseAlgorithm(
+    "cipher (client to server)",
+    client.cipherC2S,
+    server.cipherC2S,
+    ours,
+  );
+  const cipherS2C = chooseAlgorithm(
+    "cipher (server to client)",
+    client.cipherS2C,
+    server.cipherS2C,
+    ours,
+  );
+  const macC2S = isAead(cipherC2S)
+    ? ""
+    : chooseAlgorithm("MAC (client to server)", client.macC2S, server.macC2S, ours);
+  const macS2C = isAead(cipherS2C)
+    ? ""
+    : chooseAlgorithm("MAC (server to client)", client.macS2C, server.macS2C, ours);
+  const compressionC2S = chooseAlgorithm(
+    "compression (client to server)",
+    client.compressionC2S,
+    server.compressionC2S,
+    ours,
+  );
+  const compressionS2C = chooseAlgorithm(
+    "compression (server to client)",
+    client.compressionS2C,
+    server.compressionS2C,
+    ours,
+  );
+  return { kex, hostKey, cipherC2S, cipherS2C, macC2S, macS2C, compressionC2S, compressionS2C };
+}
+
+/**
+ * Did the peer guess right? (RFC 4253 §7: the guess is right when both sides' first
+ * kex and host key algorithms are the same as the negotiated ones.)
+ */
+export function guessWasRight(
+  client: KexInitLists,
+  server: KexInitLists,
+  n: NegotiatedAlgorithms,
+): boolean {
+  const firstReal = (l: readonly string[]) => l.find((x) => !isPseudoKex(x));
+  return firstReal(client.kex) === firstReal(server.kex) &&
+    client.hostKey[0] === server.hostKey[0] &&
+    firstReal(client.kex) === n.kex;
+}
