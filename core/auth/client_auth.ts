@@ -1,0 +1,487 @@
+/**
+ * Client user authentication (RFC 4252, RFC 4256, RFC 4253 §10): none, publickey,
+ * keyboard-interactive, password (with password change) and hostbased.
+ *
+ * Anything the engine cannot decide alone is an event with an id — a signature,
+ * a password, prompt answers — and the flow waits for the matching answer, so an
+ * agent, a hardware key or a human can answer later.
+ *
+ * @module
+ */
+
+import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import { SSHReader, SSHWriter } from "../wire.ts";
+
+/** A public key the client can authenticate with; the signature is requested by event. */
+export interface ClientPublicKey {
+  /** Key type as in the blob, e.g. "ssh-ed25519", "ssh-rsa", "ssh-ed25519-cert-v01@openssh.com". */
+  readonly keyType: string;
+  /** The public key (or certificate) blob. */
+  readonly publicKeyBlob: Uint8Array;
+  /**
+   * Ask the server whether it accepts the key before signing (needed when signing is
+   * costly or interactive, e.g. an agent with confirmation). Default false: sign at once.
+   */
+  readonly query?: boolean;
+}
+
+/** A host key for hostbased authentication; its signature is requested by event. */
+export interface ClientHostKey {
+  readonly keyType: string;
+  readonly publicKeyBlob: Uint8Array;
+  /** The client host's name (FQDN), as the server will look it up. */
+  readonly clientHostname: string;
+  /** The local user name on the client host. */
+  readonly clientUsername: string;
+}
+
+/** What the client may try, and in which order. */
+export interface ClientAuthOptions {
+  readonly username: string;
+  readonly publicKeys?: readonly ClientPublicKey[];
+  readonly hostKeys?: readonly ClientHostKey[];
+  /** The caller can answer `authPasswordRequest` events. */
+  readonly password?: boolean;
+  /** The caller can answer `authKbdintRequest` events. */
+  readonly keyboardInteractive?: boolean;
+  /** Method preference; default hostbased, publickey, keyboard-interactive, password (as OpenSSH). */
+  readonly preferredMethods?: readonly string[];
+  /** How many password (and keyboard-interactive) rounds to try. Default 3, as OpenSSH. */
+  readonly maxPasswordAttempts?: number;
+}
+
+/** Events of client authentication. */
+export type ClientAuthEvent =
+  | { readonly type: "authBanner"; readonly message: string; readonly language: string }
+  | {
+    readonly type: "authSignRequest";
+    readonly id: number;
+    /** "publickey" or "hostbased". */
+    readonly method: string;
+    /** Index into publicKeys (or hostKeys for hostbased). */
+    readonly keyIndex: number;
+    /** Signature algorithm to use, e.g. "rsa-sha2-512". */
+    readonly algorithm: string;
+    /** The bytes to sign. */
+    readonly data: Uint8Array;
+  }
+  | {
+    readonly type: "authPasswordRequest";
+    readonly id: number;
+    /** 1 for the first try. */
+    readonly attempt: number;
+  }
+  | {
+    readonly type: "authPasswordChangeRequest";
+    readonly id: number;
+    readonly prompt: string;
+    readonly language: string;
+  }
+  | {
+    readonly type: "authKbdintRequest";
+    readonly id: number;
+    readonly name: string;
+    readonly instruction: string;
+    readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
+  }
+  | {
+    readonly type: "authFailure";
+    readonly method: string;
+    readonly partialSuccess: boolean;
+    readonly allowedMethods: readonly string[];
+  }
+  | { readonly type: "authSuccess"; readonly method: string };
+
+const DEFAULT_METHODS = ["hostbased", "publickey", "keyboard-interactive", "password"];
+/** Cap on prompts in one keyboard-interactive request (OpenSSH allows 100 too). */
+const MAX_KBDINT_PROMPTS = 100;
+
+type Pending =
+  | {
+    kind: "sign";
+    id: number;
+    method: "publickey" | "hostbased";
+    index: number;
+    algorithm: string;
+  }
+  | { kind: "password"; id: number }
+  | { kind: "passwordChange"; id: number }
+  | { kind: "kbdint"; id: number; count: number }
+  | null;
+
+/** Hooks into the engine. */
+export interface ClientAuthHost {
+  send(payload: Uint8Array): void;
+  emit(event: ClientAuthEvent): void;
+  sessionId(): Uint8Array;
+  /** Signature algorithms the server announced in server-sig-algs, if any. */
+  serverSigAlgs(): readonly string[] | undefined;
+  /** Called once on USERAUTH_SUCCESS. */
+  onSuccess(): void;
+  /** Called when every method is exhausted. */
+  onFailure(error: DisconnectError): void;
+}
+
+/** The client authentication state machine. */
+export class ClientAuth {
+  readonly #o: ClientAuthOptions;
+  readonly #host: ClientAuthHost;
+  #state: "idle" | "serviceRequested" | "inProgress" | "done" = "idle";
+  /** The method of the request in flight ("none", "publickey", ...). */
+  #current = "";
+  #allowed: string[] = [];
+  #tried: string[] = [];
+  #keyIndex = 0;
+  #hostKeyIndex = 0;
+  #passwordAttempts = 0;
+  #kbdintAttempts = 0;
+  #pending: Pending = null;
+  #nextId = 1;
+  /** The key and algorithm of a query in flight (PK_OK names them). */
+  #querying: { index: number; algorithm: string } | null = null;
+
+  /** Creates the state machine. */
+  constructor(options: ClientAuthOptions, host: ClientAuthHost) {
+    this.#o = options;
+    this.#host = host;
+  }
+
+  /** Whether authentication succeeded. */
+  get done(): boolean {
+    return this.#state === "done";
+  }
+
+  /** Sends the ssh-userauth service request. */
+  start(): void {
+    if (this.#state !== "idle") return;
+    this.#state = "serviceRequested";
+    this.#host.send(
+      new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+    );
+  }
+
+  /** Handles SERVICE_ACCEPT and messages 50..79. Returns false for messages it does not own. */
+  handleMessage(type: number, payload: Uint8Array): boolean {
+    const r = new SSHReader(payload, 1);
+    if (type === Msg.SERVICE_ACCEPT) {
+      const service = r.readStringAscii("service name", 64);
+      if (this.#state !== "serviceRequested" || service !== "ssh-userauth") {
+        throw protocolError(`Unexpected SERVICE_ACCEPT for "${service}"`);
+      }
+      this.#state = "inProgress";
+      this.#sendRequest("none", new Uint8Array(0));
+      return true;
+    }
+    if (type === Msg.USERAUTH_BANNER) {
+      const message = r.readStringUtf8("banner", 64 * 1024);
+      const language = r.readStringAscii("language tag", 256);
+      if (this.#state !== "done") this.#host.emit({ type: "authBanner", message, language });
+      return true;
+    }
+    if (type < 50 || type > 79) return false;
+    if (this.#state !== "inProgress") {
+      throw protocolError(`Unexpected authentication message ${type}`);
+    }
+    switch (type) {
+      case Msg.USERAUTH_SUCCESS:
+        r.assertEnd("USERAUTH_SUCCESS");
+        this.#state = "done";
+        this.#pending = null;
+        this.#host.emit({ type: "authSuccess", method: this.#current });
+        this.#host.onSuccess();
+        return true;
+      case Msg.USERAUTH_FAILURE: {
+        const allowed = r.readNameList("authentications that can continue");
+        const partialSuccess = r.readBoolean("partial success");
+        this.#allowed = allowed;
+        if (this.#current !== "none") {
+          this.#host.emit({
+            type: "authFailure",
+            method: this.#current,
+            partialSuccess,
+            allowedMethods: allowed,
+          });
+        }
+        if (partialSuccess) {
+          // A method succeeded but more are needed: its keys/passwords may be tried anew.
+          this.#keyIndex = 0;
+          this.#passwordAttempts = 0;
+          this.#kbdintAttempts = 0;
+        }
+        this.#pending = null;
+        this.#querying = null;
+        this.#next();
+        return true;
+      }
+      case Msg.USERAUTH_60:
+        this.#on60(r);
+        return true;
+    }
+    throw protocolError(`Unexpected authentication message ${type}`);
+  }
+
+  #on60(r: SSHReader): void {
+    if (this.#current === "publickey" && this.#querying) {
+      const alg = r.readStringAscii("algorithm", 256);
+      r.readString("key blob", 16 * 1024);
+      const q = this.#querying;
+      this.#querying = null;
+      if (alg !== q.algorithm) {
+        throw protocolError(`PK_OK names ${alg}, but ${q.algorithm} was asked`);
+      }
+      this.#requestSignature("publickey", q.index, q.algorithm);
+      return;
+    }
+    if (this.#current === "password") {
+      const prompt = r.readStringUtf8("password change prompt", 64 * 1024);
+      const language = r.readStringAscii("language tag", 256);
+      const id = this.#nextId++;
+      this.#pending = { kind: "passwordChange", id };
+      this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
+      return;
+    }
+    if (this.#current === "keyboard-interactive") {
+      const name = r.readStringUtf8("name", 64 * 1024);
+      const instruction = r.readStringUtf8("instruction", 64 * 1024);
+      r.readStringAscii("language tag", 256);
+      const n = r.readUint32("number of prompts");
+      if (n > MAX_KBDINT_PROMPTS) {
+        throw protocolError(`Keyboard-interactive request with ${n} prompts`);
+      }
+      const prompts = [];
+      for (let i = 0; i < n; i++) {
+        prompts.push({
+          prompt: r.readStringUtf8("prompt", 64 * 1024),
+          echo: r.readBoolean("echo"),
+        });
+      }
+      const id = this.#nextId++;
+      this.#pending = { kind: "kbdint", id, count: n };
+      this.#host.emit({ type: "authKbdintRequest", id, name, instruction, prompts });
+      return;
+    }
+    throw protocolError("Unexpected USERAUTH message 60");
+  }
+
+  /** Answers an `authSignRequest`: the signature blob, or null to skip this key. */
+  provideSignature(id: number, signature: Uint8Array | null): void {
+    const p = this.#take("sign", id);
+    if (!signature) return this.#next();
+    if (p.method === "hostbased") {
+      const hk = this.#o.hostKeys![p.index]!;
+      this.#sendRequest("hostbased", this.#hostbasedBody(hk, p.algorithm, signature));
+    } else {
+      const key = this.#o.publicKeys![p.index]!;
+      this.#sendRequest(
+        "publickey",
+        new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm).writeString(
+          key.publicKeyBlob,
+        )
+          .writeString(signature).toBytes(),
+      );
+    }
+  }
+
+  /** Answers an `authPasswordRequest`: the password, or null to stop trying passwords. */
+  providePassword(id: number, password: string | null): void {
+    this.#take("password", id);
+    if (password === null) {
+      this.#passwordAttempts = Infinity;
+      return this.#next();
+    }
+    this.#sendRequest(
+      "password",
+      new SSHWriter().writeBoolean(false).writeStringUtf8(password).toBytes(),
+    );
+  }
+
+  /** Answers an `authPasswordChangeRequest` with the old and new password, or null to give up. */
+  providePasswordChange(
+    id: number,
+    change: { oldPassword: string; newPassword: string } | null,
+  ): void {
+    this.#take("passwordChange", id);
+    if (!change) {
+      this.#passwordAttempts = Infinity;
+      return this.#next();
+    }
+    this.#sendRequest(
+      "password",
+      new SSHWriter().writeBoolean(true).writeStringUtf8(change.oldPassword).writeStringUtf8(
+        change.newPassword,
+      )
+        .toBytes(),
+    );
+  }
+
+  /** Answers an `authKbdintRequest` with one response per prompt, or null to stop. */
+  provideKbdintResponses(id: number, responses: readonly string[] | null): void {
+    const p = this.#take("kbdint", id);
+    if (!responses) {
+      this.#kbdintAttempts = Infinity;
+      // RFC 4256 has no cancel message; an empty response set ends this round.
+      this.#host.send(
+        new SSHWriter().writeByte(Msg.USERAUTH_INFO_RESPONSE).writeUint32(0).toBytes(),
+      );
+      return;
+    }
+    if (responses.length !== p.count) {
+      throw new LocalProtocolError(
+        `Expected ${p.count} keyboard-interactive responses, got ${responses.length}`,
+      );
+    }
+    const w = new SSHWriter().writeByte(Msg.USERAUTH_INFO_RESPONSE).writeUint32(responses.length);
+    for (const s of responses) w.writeStringUtf8(s);
+    this.#host.send(w.toBytes());
+  }
+
+  #take<K extends NonNullable<Pending>["kind"]>(
+    kind: K,
+    id: number,
+  ): Extract<NonNullable<Pending>, { kind: K }> {
+    const p = this.#pending;
+    if (!p || p.kind !== kind || p.id !== id) {
+      throw new LocalProtocolError(`No ${kind} request with id ${id} is pending`);
+    }
+    this.#pending = null;
+    return p as Extract<NonNullable<Pending>, { kind: K }>;
+  }
+
+  /** Picks the next thing to try after a failure. */
+  #next(): void {
+    const order = this.#o.preferredMethods ?? DEFAULT_METHODS;
+    const maxPw = this.#o.maxPasswordAttempts ?? 3;
+    for (const method of order) {
+      if (!this.#allowed.includes(method)) continue;
+      if (method === "publickey") {
+        const keys = this.#o.publicKeys ?? [];
+        while (this.#keyIndex < keys.length) {
+          const index = this.#keyIndex++;
+          const key = keys[index]!;
+          const algorithm = this.#signatureAlgorithm(key.keyType);
+          if (!algorithm) continue;
+          this.#current = "publickey";
+          this.#noteTried("publickey");
+          if (key.query) {
+            this.#querying = { index, algorithm };
+            this.#sendRequest(
+              "publickey",
+              new SSHWriter().writeBoolean(false).writeStringUtf8(algorithm).writeString(
+                key.publicKeyBlob,
+              ).toBytes(),
+            );
+          } else {
+            this.#requestSignature("publickey", index, algorithm);
+          }
+          return;
+        }
+      } else if (method === "hostbased") {
+        const keys = this.#o.hostKeys ?? [];
+        if (this.#hostKeyIndex < keys.length) {
+          const index = this.#hostKeyIndex++;
+          const algorithm = this.#signatureAlgorithm(keys[index]!.keyType);
+          if (!algorithm) return this.#next();
+          this.#current = "hostbased";
+          this.#noteTried("hostbased");
+          this.#requestSignature("hostbased", index, algorithm);
+          return;
+        }
+      } else if (method === "keyboard-interactive") {
+        if (this.#o.keyboardInteractive && this.#kbdintAttempts < maxPw) {
+          this.#kbdintAttempts++;
+          this.#current = "keyboard-interactive";
+          this.#noteTried(method);
+          this.#sendRequest(
+            method,
+            new SSHWriter().writeStringUtf8("").writeStringUtf8("").toBytes(),
+          );
+          return;
+        }
+      } else if (method === "password") {
+        if (this.#o.password && this.#passwordAttempts < maxPw) {
+          this.#passwordAttempts++;
+          this.#current = "password";
+          this.#noteTried(method);
+          const id = this.#nextId++;
+          this.#pending = { kind: "password", id };
+          this.#host.emit({ type: "authPasswordRequest", id, attempt: this.#passwordAttempts });
+          return;
+        }
+      }
+    }
+    this.#state = "done";
+    const tried = this.#tried.length ? this.#tried.join(", ") : "none";
+    this.#host.onFailure(
+      new DisconnectError(
+        "ERR_PERMISSION_DENIED",
+        DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+        `Permission denied for user "${this.#o.username}": tried ${tried}; ` +
+          `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
+      ),
+    );
+  }
+
+  #noteTried(method: string): void {
+    if (!this.#tried.includes(method)) this.#tried.push(method);
+  }
+
+  /** The signature algorithm for a key type, honouring server-sig-algs for RSA (RFC 8332 §3.3). */
+  #signatureAlgorithm(keyType: string): string | undefined {
+    const serverAlgs = this.#host.serverSigAlgs();
+    const isRsaCert = keyType === "ssh-rsa-cert-v01@openssh.com";
+    if (keyType !== "ssh-rsa" && !isRsaCert) return keyType;
+    const candidates = isRsaCert
+      ? ["rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", keyType]
+      : ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+    if (!serverAlgs) return candidates[1];
+    // server-sig-algs names plain signature algorithms even for certificates.
+    const plain = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+    for (let i = 0; i < 3; i++) if (serverAlgs.includes(plain[i]!)) return candidates[i];
+    return undefined;
+  }
+
+  #requestSignature(method: "publickey" | "hostbased", index: number, algorithm: string): void {
+    const id = this.#nextId++;
+    this.#pending = { kind: "sign", id, method, index, algorithm };
+    const w = new SSHWriter(512).writeString(this.#host.sessionId()).writeByte(Msg.USERAUTH_REQUEST)
+      .writeStringUtf8(this.#o.username).writeStringUtf8("ssh-connection").writeStringUtf8(method);
+    if (method === "publickey") {
+      w.writeBoolean(true).writeStringUtf8(algorithm).writeString(
+        this.#o.publicKeys![index]!.publicKeyBlob,
+      );
+    } else {
+      const hk = this.#o.hostKeys![index]!;
+      w.writeStringUtf8(algorithm).writeString(hk.publicKeyBlob).writeStringUtf8(hk.clientHostname)
+        .writeStringUtf8(hk.clientUsername);
+    }
+    this.#host.emit({
+      type: "authSignRequest",
+      id,
+      method,
+      keyIndex: index,
+      algorithm,
+      data: w.toBytes(),
+    });
+  }
+
+  #hostbasedBody(hk: ClientHostKey, algorithm: string, signature: Uint8Array): Uint8Array {
+    return new SSHWriter().writeStringUtf8(algorithm).writeString(hk.publicKeyBlob)
+      .writeStringUtf8(hk.clientHostname).writeStringUtf8(hk.clientUsername).writeString(signature)
+      .toBytes();
+  }
+
+  #sendRequest(method: string, body: Uint8Array): void {
+    this.#current = method;
+    this.#host.send(
+      new SSHWriter(128 + body.length).writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8(
+        this.#o.username,
+      )
+        .writeStringUtf8("ssh-connection").writeStringUtf8(method).writeBytes(body).toBytes(),
+    );
+  }
+}
+
+function protocolError(message: string): DisconnectError {
+  return new DisconnectError("ERR_PROTOCOL", DisconnectReason.PROTOCOL_ERROR, message);
+}

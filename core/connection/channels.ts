@@ -1,0 +1,591 @@
+/**
+ * The connection protocol (RFC 4254): channels with flow control, channel
+ * requests, and global requests. Shared by the client and server engines.
+ *
+ * Flow control is explicit: data events carry their byte counts, and the window
+ * we grant the peer is only replenished as the application reports bytes consumed
+ * (`consume`), so a slow reader slows the peer instead of growing memory.
+ *
+ * @module
+ */
+
+import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import { SSHReader, SSHWriter } from "../wire.ts";
+import type { ConnectionEvent } from "./events.ts";
+
+/** Default window we grant per channel: 2 MiB, as OpenSSH's session channels. */
+export const DEFAULT_WINDOW = 2 * 1024 * 1024;
+/** Default largest data packet we accept: 32 KiB, as OpenSSH. */
+export const DEFAULT_MAX_PACKET = 32 * 1024;
+/** Default limit of channels open at once, per connection. */
+export const DEFAULT_MAX_CHANNELS = 1024;
+/** Most outstanding want-reply requests per channel or connection before we refuse more. */
+const MAX_PENDING_REQUESTS = 256;
+/** Largest window the protocol allows. */
+const MAX_WINDOW = 0xffffffff;
+/** Longest channel type, request name or description we accept. */
+const MAX_NAME = 256;
+
+/** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
+export const ChannelOpenFailure = {
+  ADMINISTRATIVELY_PROHIBITED: 1,
+  CONNECT_FAILED: 2,
+  UNKNOWN_CHANNEL_TYPE: 3,
+  RESOURCE_SHORTAGE: 4,
+} as const;
+
+type ChannelState = "opening" | "incoming" | "open" | "closed";
+
+interface Channel {
+  readonly localId: number;
+  remoteId: number;
+  state: ChannelState;
+  channelType: string;
+  /** What the peer may still send us. */
+  localWindow: number;
+  /** The window size we aim to keep granted. */
+  readonly windowSize: number;
+  readonly localMaxPacket: number;
+  /** Consumed but not yet returned to the peer. */
+  unacked: number;
+  remoteWindow: number;
+  remoteMaxPacket: number;
+  eofSent: boolean;
+  eofReceived: boolean;
+  closeSent: boolean;
+  closeReceived: boolean;
+  /** Names of our want-reply requests, in order; replies come back in that order. */
+  pendingReplies: string[];
+  /** How many of the peer's want-reply requests we owe replies to. */
+  owedReplies: number;
+}
+
+/** Options for a channel we open or accept. */
+export interface ChannelOptions {
+  /** Window to grant the peer (bytes). */
+  readonly window?: number;
+  /** Largest data packet we accept. */
+  readonly maxPacket?: number;
+}
+
+/** Sends a message through the transport. */
+export type SendMessage = (head: Uint8Array, body?: Uint8Array) => void;
+
+/** The channel table and the connection protocol's messages. */
+export class ConnectionLayer {
+  readonly #send: SendMessage;
+  readonly #emit: (e: ConnectionEvent) => void;
+  readonly #channels = new Map<number, Channel>();
+  readonly #maxChannels: number;
+  #nextId = 0;
+  #pendingGlobal: { id: number; name: string }[] = [];
+  #nextGlobalId = 1;
+  #owedGlobal: number[] = [];
+  #incomingGlobalId = 1;
+
+  /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
+  constructor(
+    send: SendMessage,
+    emit: (e: ConnectionEvent) => void,
+    maxChannels = DEFAULT_MAX_CHANNELS,
+  ) {
+    this.#send = send;
+    this.#emit = emit;
+    this.#maxChannels = maxChannels;
+  }
+
+  /** Number of channels in the table. */
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  // ---- commands ----
+
+  /** Opens a channel; returns its local id. `data` is the type-specific part. */
+  openChannel(
+    channelType: string,
+    data: Uint8Array = new Uint8Array(0),
+    options: ChannelOptions = {},
+  ): number {
+    const ch = this.#allocate(channelType, "opening", options);
+    if (!ch) {
+      throw new LocalProtocolError(
+        `Cannot open channel: ${this.#maxChannels} channels already open`,
+      );
+    }
+    const head = new SSHWriter(64 + data.length).writeByte(Msg.CHANNEL_OPEN).writeStringUtf8(
+      channelType,
+    )
+      .writeUint32(ch.localId).writeUint32(ch.localWindow).writeUint32(ch.localMaxPacket)
+      .writeBytes(data).toBytes();
+    this.#send(head);
+    return ch.localId;
+  }
+
+  /** Accepts a channel the peer asked to open (`channelOpenRequest`). */
+  acceptChannel(
+    channelId: number,
+    options: ChannelOptions = {},
+    data: Uint8Array = new Uint8Array(0),
+  ): void {
+    const ch = this.#get(channelId, "accept");
+    if (ch.state !== "incoming") {
+      throw new LocalProtocolError(`Channel ${channelId} is not waiting to be accepted`);
+    }
+    const window = options.window ?? ch.windowSize;
+    ch.localWindow = window;
+    ch.state = "open";
+    this.#send(
+      new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
+        ch.remoteId,
+      )
+        .writeUint32(ch.localId).writeUint32(window).writeUint32(
+          options.maxPacket ?? ch.localMaxPacket,
+        )
+        .writeBytes(data).toBytes(),
+    );
+  }
+
+  /** Refuses a channel the peer asked to open. */
+  rejectChannel(channelId: number, reason: number, description = ""): void {
+    const ch = this.#get(channelId, "reject");
+    if (ch.state !== "incoming") {
+      throw new LocalProtocolError(`Channel ${channelId} is not waiting to be accepted`);
+    }
+    this.#channels.delete(channelId);
+    this.#sendOpenFailure(ch.remoteId, reason, description);
+  }
+
+  /** Bytes that may be sent on the channel now (the peer's window). */
+  writableBytes(channelId: number): number {
+    const ch = this.#channels.get(channelId);
+    if (!ch || ch.state !== "open" || ch.eofSent || ch.closeSent) return 0;
+    return ch.remoteWindow;
+  }
+
+  /**
+   * Sends data (stream 0) or extended data (stream 1 = stderr) as far as the peer's
+   * window allows. Returns the number of bytes accepted; the rest must wait for a
+   * `channelWritable` event.
+   */
+  sendData(channelId: number, data: Uint8Array, stream = 0): number {
+    const ch = this.#get(channelId, "send data on");
+    if (ch.state !== "open") {
+      throw new LocalProtocolError(`Cannot send data: channel ${channelId} is not open`);
+    }
+    if (ch.eofSent || ch.closeSent) {
+      throw new LocalProtocolError(
+        `Cannot send data: EOF was already sent on channel ${channelId}`,
+      );
+    }
+    let sent = 0;
+    const chunkMax = Math.max(1, ch.remoteMaxPacket);
+    while (sent < data.length && ch.remoteWindow > 0) {
+      const n = Math.min(data.length - sent, ch.remoteWindow, chunkMax);
+      const body = data.subarray(sent, sent + n);
+      const head = stream === 0
+        ? new SSHWriter(9).writeByte(Msg.CHANNEL_DATA).writeUint32(ch.remoteId).writeUint32(n)
+          .toBytes()
+        : new SSHWriter(13).writeByte(Msg.CHANNEL_EXTENDED_DATA).writeUint32(ch.remoteId)
+          .writeUint32(stream)
+          .writeUint32(n).toBytes();
+      this.#send(head, body);
+      ch.remoteWindow -= n;
+      sent += n;
+    }
+    return sent;
+  }
+
+  /** Reports that the application consumed `n` bytes of channel data: the window reopens. */
+  consume(channelId: number, n: number): void {
+    const ch = this.#channels.get(channelId);
+    if (!ch || ch.state !== "open" || ch.closeSent || ch.closeReceived || n <= 0) return;
+    ch.unacked += n;
+    // Return window in batches (half the window) so adjusts don't flood the link.
+    if (ch.unacked >= ch.windowSize / 2 || ch.localWindow + ch.unacked <= ch.windowSize / 2) {
+      const add = Math.min(ch.unacked, MAX_WINDOW - ch.localWindow);
+      if (add > 0) {
+        ch.localWindow += add;
+        this.#send(
+          new SSHWriter(9).writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(ch.remoteId)
+            .writeUint32(add).toBytes(),
+        );
+      }
+      ch.unacked = 0;
+    }
+  }
+
+  /** Sends EOF: we will send no more data. */
+  sendEof(channelId: number): void {
+    const ch = this.#get(channelId, "send EOF on");
+    if (ch.state !== "open" || ch.eofSent || ch.closeSent) return;
+    ch.eofSent = true;
+    this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_EOF).writeUint32(ch.remoteId).toBytes());
+  }
+
+  /** Closes the channel (idempotent). The `channelClose` event follows when the peer agrees. */
+  close(channelId: number): void {
+    const ch = this.#channels.get(channelId);
+    if (!ch || ch.closeSent) return;
+    if (ch.state === "opening") {
+      // Can't close before confirmation: remember, and close once it arrives.
+      ch.closeSent = true;
+      return;
+    }
+    if (ch.state === "incoming") {
+      this.rejectChannel(channelId, ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Closed");
+      return;
+    }
+    this.#sendClose(ch);
+  }
+
+  /** Sends a channel request; with `wantReply`, a `channelRequestReply` event follows. */
+  sendRequest(
+    channelId: number,
+    request: string,
+    wantReply: boolean,
+    data: Uint8Array = new Uint8Array(0),
+  ): void {
+    const ch = this.#get(channelId, "send a request on");
+    if (ch.state !== "open" || ch.closeSent) {
+      throw new LocalProtocolError(
+        `Cannot send request "${request}": channel ${channelId} is not open`,
+      );
+    }
+    if (wantReply) ch.pendingReplies.push(request);
+    this.#send(
+      new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_REQUEST).writeUint32(ch.remoteId)
+        .writeStringUtf8(request).writeBoolean(wantReply).writeBytes(data).toBytes(),
+    );
+  }
+
+  /** Answers a channel request the peer sent with want_reply (answers go in arrival order). */
+  replyChannelRequest(channelId: number, success: boolean): void {
+    const ch = this.#get(channelId, "reply on");
+    if (ch.owedReplies === 0) {
+      throw new LocalProtocolError(`No request on channel ${channelId} awaits a reply`);
+    }
+    ch.owedReplies--;
+    if (ch.closeSent || ch.closeReceived) return;
+    this.#send(
+      new SSHWriter(5).writeByte(success ? Msg.CHANNEL_SUCCESS : Msg.CHANNEL_FAILURE).writeUint32(
+        ch.remoteId,
+      )
+        .toBytes(),
+    );
+  }
+
+  /** Sends a global request; with `wantReply` a `globalRequestReply` event follows. Returns its id. */
+  sendGlobalRequest(
+    name: string,
+    wantReply: boolean,
+    data: Uint8Array = new Uint8Array(0),
+  ): number {
+    const id = this.#nextGlobalId++;
+    if (wantReply) this.#pendingGlobal.push({ id, name });
+    this.#send(
+      new SSHWriter(32 + data.length).writeByte(Msg.GLOBAL_REQUEST).writeStringUtf8(name)
+        .writeBoolean(wantReply)
+        .writeBytes(data).toBytes(),
+    );
+    return id;
+  }
+
+  /** Answers a global request (`globalRequest` event with wantReply); replies go out in order. */
+  replyGlobalRequest(
+    requestId: number,
+    success: boolean,
+    data: Uint8Array = new Uint8Array(0),
+  ): void {
+    if (this.#owedGlobal[0] !== requestId) {
+      throw new LocalProtocolError(
+        this.#owedGlobal.includes(requestId)
+          ? `Global request ${requestId} must be answered after ${this.#owedGlobal[0]}`
+          : `No global request ${requestId} awaits a reply`,
+      );
+    }
+    this.#owedGlobal.shift();
+    this.#send(
+      new SSHWriter(1 + data.length).writeByte(success ? Msg.REQUEST_SUCCESS : Msg.REQUEST_FAILURE)
+        .writeBytes(data).toBytes(),
+    );
+  }
+
+  /** Facts about a channel (for the layers above), or undefined. */
+  info(channelId: number):
+    | {
+      channelType: string;
+      remoteMaxPacket: number;
+      remoteWindow: number;
+      eofReceived: boolean;
+      open: boolean;
+    }
+    | undefined {
+    const ch = this.#channels.get(channelId);
+    if (!ch) return undefined;
+    return {
+      channelType: ch.channelType,
+      remoteMaxPacket: ch.remoteMaxPacket,
+      remoteWindow: ch.remoteWindow,
+      eofReceived: ch.eofReceived,
+      open: ch.state === "open" && !ch.closeSent,
+    };
+  }
+
+  // ---- incoming ----
+
+  /** Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad input. */
+  handleMessage(type: number, payload: Uint8Array): boolean {
+    const r = new SSHReader(payload, 1);
+    switch (type) {
+      case Msg.GLOBAL_REQUEST: {
+        const name = r.readStringAscii("request name", MAX_NAME);
+        const wantReply = r.readBoolean("want reply");
+        const data = payload.slice(r.position);
+        if (wantReply) {
+          if (this.#owedGlobal.length >= MAX_PENDING_REQUESTS) {
+            throw protocolError(
+              `Peer has more than ${MAX_PENDING_REQUESTS} global requests unanswered`,
+            );
+          }
+          const requestId = this.#incomingGlobalId++;
+          this.#owedGlobal.push(requestId);
+          this.#emit({ type: "globalRequest", requestId, name, wantReply, data });
+        } else {
+          this.#emit({ type: "globalRequest", requestId: 0, name, wantReply, data });
+        }
+        return true;
+      }
+      case Msg.REQUEST_SUCCESS:
+      case Msg.REQUEST_FAILURE: {
+        const pending = this.#pendingGlobal.shift();
+        if (!pending) throw protocolError("Reply to a global request that was never sent");
+        this.#emit({
+          type: "globalRequestReply",
+          requestId: pending.id,
+          name: pending.name,
+          success: type === Msg.REQUEST_SUCCESS,
+          data: payload.slice(1),
+        });
+        return true;
+      }
+      case Msg.CHANNEL_OPEN:
+        return this.#onOpen(r, payload);
+      case Msg.CHANNEL_OPEN_CONFIRMATION: {
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_CONFIRMATION");
+        if (ch.state !== "opening") throw protocolError(`Channel ${ch.localId} confirmed twice`);
+        ch.remoteId = r.readUint32("sender channel");
+        ch.remoteWindow = r.readUint32("initial window");
+        ch.remoteMaxPacket = r.readUint32("maximum packet size");
+        ch.state = "open";
+        if (ch.closeSent) {
+          ch.closeSent = false;
+          this.#sendClose(ch);
+          return true;
+        }
+        this.#emit({ type: "channelOpen", channelId: ch.localId, data: payload.slice(r.position) });
+        return true;
+      }
+      case Msg.CHANNEL_OPEN_FAILURE: {
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_FAILURE");
+        if (ch.state !== "opening") {
+          throw protocolError(`Open failure for channel ${ch.localId}, which is open`);
+        }
+        const reason = r.readUint32("reason code");
+        const description = r.readStringUtf8("description", 64 * 1024);
+        this.#channels.delete(ch.localId);
+        if (!ch.closeSent) {
+          this.#emit({ type: "channelOpenFailure", channelId: ch.localId, reason, description });
+        }
+        return true;
+      }
+      case Msg.CHANNEL_WINDOW_ADJUST: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_WINDOW_ADJUST");
+        const add = r.readUint32("bytes to add");
+        if (ch.remoteWindow + add > MAX_WINDOW) {
+          throw protocolError(
+            `Window adjust on channel ${ch.localId} grows the window past 2^32-1`,
+          );
+        }
+        const wasBlocked = ch.remoteWindow === 0;
+        ch.remoteWindow += add;
+        if (!ch.closeSent && !ch.eofSent && (wasBlocked || add > 0)) {
+          this.#emit({ type: "channelWritable", channelId: ch.localId, window: ch.remoteWindow });
+        }
+        return true;
+      }
+      case Msg.CHANNEL_DATA:
+      case Msg.CHANNEL_EXTENDED_DATA: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_DATA");
+        const stream = type === Msg.CHANNEL_DATA ? 0 : r.readUint32("data type code");
+        const data = r.readString("channel data");
+        if (ch.eofReceived) throw protocolError(`Data after EOF on channel ${ch.localId}`);
+        if (data.length > ch.localWindow) {
+          throw protocolError(
+            `Peer sent ${data.length} bytes on channel ${ch.localId}, past the window of ${ch.localWindow}`,
+          );
+        }
+        if (data.length > ch.localMaxPacket) {
+          throw protocolError(
+            `Peer sent a ${data.length}-byte data packet; the maximum is ${ch.localMaxPacket}`,
+          );
+        }
+        ch.localWindow -= data.length;
+        if (ch.closeSent) return true;
+        // The one copy between the socket buffer and the application.
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: data.slice() });
+        return true;
+      }
+      case Msg.CHANNEL_EOF: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_EOF");
+        if (ch.eofReceived) return true;
+        ch.eofReceived = true;
+        if (!ch.closeSent) this.#emit({ type: "channelEof", channelId: ch.localId });
+        return true;
+      }
+      case Msg.CHANNEL_CLOSE: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_CLOSE");
+        ch.closeReceived = true;
+        if (!ch.closeSent) this.#sendClose(ch);
+        this.#finish(ch);
+        return true;
+      }
+      case Msg.CHANNEL_REQUEST: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_REQUEST");
+        const request = r.readStringAscii("request type", MAX_NAME);
+        const wantReply = r.readBoolean("want reply");
+        const data = payload.slice(r.position);
+        if (wantReply) {
+          if (ch.owedReplies >= MAX_PENDING_REQUESTS) {
+            throw protocolError(
+              `Peer has more than ${MAX_PENDING_REQUESTS} requests unanswered on a channel`,
+            );
+          }
+          ch.owedReplies++;
+        }
+        if (ch.closeSent) {
+          if (wantReply) ch.owedReplies--;
+          return true;
+        }
+        this.#emit({ type: "channelRequest", channelId: ch.localId, request, wantReply, data });
+        return true;
+      }
+      case Msg.CHANNEL_SUCCESS:
+      case Msg.CHANNEL_FAILURE: {
+        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_SUCCESS/FAILURE");
+        const request = ch.pendingReplies.shift();
+        if (request === undefined) {
+          throw protocolError(`Reply on channel ${ch.localId} to no request`);
+        }
+        if (!ch.closeSent) {
+          this.#emit({
+            type: "channelRequestReply",
+            channelId: ch.localId,
+            request,
+            success: type === Msg.CHANNEL_SUCCESS,
+          });
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #onOpen(r: SSHReader, payload: Uint8Array): boolean {
+    const channelType = r.readStringAscii("channel type", MAX_NAME);
+    const sender = r.readUint32("sender channel");
+    const window = r.readUint32("initial window");
+    const maxPacket = r.readUint32("maximum packet size");
+    const data = payload.slice(r.position);
+    const ch = this.#allocate(channelType, "incoming", {});
+    if (!ch) {
+      this.#sendOpenFailure(sender, ChannelOpenFailure.RESOURCE_SHORTAGE, "Too many channels");
+      return true;
+    }
+    ch.remoteId = sender;
+    ch.remoteWindow = window;
+    ch.remoteMaxPacket = maxPacket;
+    this.#emit({ type: "channelOpenRequest", channelId: ch.localId, channelType, data });
+    return true;
+  }
+
+  #allocate(
+    channelType: string,
+    state: ChannelState,
+    options: ChannelOptions,
+  ): Channel | undefined {
+    if (this.#channels.size >= this.#maxChannels) return undefined;
+    while (this.#channels.has(this.#nextId)) this.#nextId = (this.#nextId + 1) >>> 0;
+    const window = options.window ?? DEFAULT_WINDOW;
+    if (window < 0 || window > MAX_WINDOW) {
+      throw new LocalProtocolError(`Invalid channel window ${window}`);
+    }
+    const ch: Channel = {
+      localId: this.#nextId,
+      remoteId: 0,
+      state,
+      channelType,
+      localWindow: window,
+      windowSize: window,
+      localMaxPacket: options.maxPacket ?? DEFAULT_MAX_PACKET,
+      unacked: 0,
+      remoteWindow: 0,
+      remoteMaxPacket: 0,
+      eofSent: false,
+      eofReceived: false,
+      closeSent: false,
+      closeReceived: false,
+      pendingReplies: [],
+      owedReplies: 0,
+    };
+    this.#nextId = (this.#nextId + 1) >>> 0;
+    this.#channels.set(ch.localId, ch);
+    return ch;
+  }
+
+  #sendOpenFailure(remoteId: number, reason: number, description: string): void {
+    this.#send(
+      new SSHWriter(64).writeByte(Msg.CHANNEL_OPEN_FAILURE).writeUint32(remoteId).writeUint32(
+        reason,
+      )
+        .writeStringUtf8(description).writeStringUtf8("").toBytes(),
+    );
+  }
+
+  #sendClose(ch: Channel): void {
+    ch.closeSent = true;
+    this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_CLOSE).writeUint32(ch.remoteId).toBytes());
+    if (ch.closeReceived) this.#finish(ch);
+  }
+
+  #finish(ch: Channel): void {
+    if (!ch.closeSent || !ch.closeReceived || ch.state === "closed") return;
+    ch.state = "closed";
+    this.#channels.delete(ch.localId);
+    this.#emit({ type: "channelClose", channelId: ch.localId });
+  }
+
+  #get(channelId: number, what: string): Channel {
+    const ch = this.#channels.get(channelId);
+    if (!ch) throw new LocalProtocolError(`Cannot ${what} channel ${channelId}: no such channel`);
+    return ch;
+  }
+
+  #byLocal(id: number, what: string): Channel {
+    const ch = this.#channels.get(id);
+    if (!ch) throw protocolError(`${what} for unknown channel ${id}`);
+    return ch;
+  }
+
+  #openChannel(id: number, what: string): Channel {
+    const ch = this.#byLocal(id, what);
+    if (ch.state !== "open") throw protocolError(`${what} for channel ${id}, which is not open`);
+    if (ch.closeReceived) throw protocolError(`${what} for channel ${id} after its CLOSE`);
+    return ch;
+  }
+}
+
+function protocolError(message: string): DisconnectError {
+  return new DisconnectError("ERR_CHANNEL", DisconnectReason.PROTOCOL_ERROR, message);
+}
