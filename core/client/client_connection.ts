@@ -1,0 +1,406 @@
+/**
+ * The client engine: transport, user authentication and the connection protocol
+ * behind one sans-IO object. Bytes in (`receiveData`), bytes out
+ * (`takeOutgoing`), events out (`pollEvent`), time in (`handleTimeout`).
+ *
+ * @module
+ */
+
+import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "../auth/client_auth.ts";
+import { ConnectionLayer } from "../connection/channels.ts";
+import type { ChannelOptions } from "../connection/channels.ts";
+import type { ConnectionEvent } from "../connection/events.ts";
+import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { type RandomSource, systemRandom } from "../random.ts";
+import { Msg } from "../transport/messages.ts";
+import type { TransportSuite } from "../transport/suite.ts";
+import {
+  type AlgorithmPreferences,
+  Transport,
+  type TransportEvent,
+  type TransportOptions,
+} from "../transport/transport.ts";
+import { SSHReader } from "../wire.ts";
+
+/** Every event a client engine raises. */
+export type ClientEvent =
+  | TransportEvent
+  | ClientAuthEvent
+  | ConnectionEvent
+  | { readonly type: "serverSigAlgs"; readonly algorithms: readonly string[] }
+  | { readonly type: "keepaliveTimeout" };
+
+/** Options of a client engine. */
+export interface ClientConnectionOptions extends ClientAuthOptions {
+  /** The algorithm suite (kex, ciphers, signatures). */
+  readonly suite: TransportSuite;
+  /** Algorithm preferences, most preferred first. */
+  readonly algorithms: AlgorithmPreferences;
+  /** Randomness; default the platform CSPRNG. */
+  readonly random?: RandomSource;
+  /** Our software version (the part after "SSH-2.0-"). */
+  readonly softwareVersion?: string;
+  readonly strictKex?: boolean;
+  readonly requireStrictKex?: boolean;
+  readonly rekeyBytes?: number;
+  readonly rekeyPackets?: number;
+  readonly rekeyIntervalMs?: number;
+  /** Send keepalive@openssh.com after this many ms without traffic from the server. 0 = off. */
+  readonly keepaliveIntervalMs?: number;
+  /** Disconnect after this many unanswered keepalives. Default 3, as OpenSSH's ServerAliveCountMax. */
+  readonly keepaliveCountMax?: number;
+  /** Most channels open at once. */
+  readonly maxChannels?: number;
+}
+
+/** Default software version we announce. */
+export const CLIENT_SOFTWARE_VERSION = "sshts_0.1";
+
+/**
+ * The sans-IO SSH client.
+ *
+ * @example Drive it by hand (an io adapter normally does this)
+ * ```ts ignore
+ * const conn = new ClientConnection({ username: "me", password: true, suite, algorithms });
+ * socket.write(concat(conn.takeOutgoing()));
+ * socket.onData((b) => { conn.receiveData(b); for (let e; (e = conn.pollEvent());) handle(e); });
+ * ```
+ */
+export class ClientConnection {
+  readonly #transport: Transport;
+  readonly #auth: ClientAuth;
+  readonly #conn: ConnectionLayer;
+  readonly #events: ClientEvent[] = [];
+  #eventHead = 0;
+  #serverSigAlgs: readonly string[] | undefined;
+  #authenticated = false;
+  readonly #keepaliveInterval: number;
+  readonly #keepaliveMax: number;
+  #keepaliveCheckAt = 0;
+  #keepaliveMissed = 0;
+  #receivedSinceCheck = false;
+  #now = 0;
+
+  /** Creates the engine and queues our version and KEXINIT. */
+  constructor(options: ClientConnectionOptions) {
+    const random = options.random ?? systemRandom;
+    const t: TransportOptions = {
+      role: "client",
+      suite: options.suite,
+      algorithms: options.algorithms,
+      random,
+      softwareVersion: options.softwareVersion ?? CLIENT_SOFTWARE_VERSION,
+      ...pick(options, [
+        "strictKex",
+        "requireStrictKex",
+        "rekeyBytes",
+        "rekeyPackets",
+        "rekeyIntervalMs",
+      ]),
+    };
+    this.#keepaliveInterval = options.keepaliveIntervalMs ?? 0;
+    this.#keepaliveMax = options.keepaliveCountMax ?? 3;
+    this.#transport = new Transport(t, {
+      emit: (e) => this.#emit(e),
+      handleMessage: (type, payload) => this.#onMessage(type, payload),
+      onTransportReady: () => this.#auth.start(),
+      onExtInfo: (ext) => this.#onExtInfo(ext),
+    });
+    this.#auth = new ClientAuth(options, {
+      send: (p) => this.#transport.send(p),
+      emit: (e) => this.#emit(e),
+      sessionId: () => this.#transport.sessionId!,
+      serverSigAlgs: () => this.#serverSigAlgs,
+      onSuccess: () => {
+        this.#authenticated = true;
+        this.#transport.onAuthenticated();
+      },
+      onFailure: (err) => this.#transport.fail(err),
+    });
+    this.#conn = new ConnectionLayer(
+      (head, body) => this.#transport.send(head, body),
+      (e) => this.#emit(e),
+      options.maxChannels,
+    );
+    this.#transport.start();
+  }
+
+  // ---- driving ----
+
+  /** Feeds bytes read from the server. Never throws for bad peer input. */
+  receiveData(data: Uint8Array): void {
+    if (data.length) this.#receivedSinceCheck = true;
+    this.#transport.receive(data);
+    if (!this.#transport.closed) this.#transport.checkRekey();
+  }
+
+  /** The server closed the stream. */
+  receiveEof(): void {
+    this.#transport.onEndOfStream();
+  }
+
+  /** Bytes to write to the server, in order. */
+  takeOutgoing(): Uint8Array[] {
+    return this.#transport.takeOutgoing();
+  }
+
+  /** The next event, or undefined when none is queued. */
+  pollEvent(): ClientEvent | undefined {
+    if (this.#eventHead >= this.#events.length) return undefined;
+    const e = this.#events[this.#eventHead++];
+    if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
+      this.#events.splice(0, this.#eventHead);
+      this.#eventHead = 0;
+    }
+    return e;
+  }
+
+  /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
+  nextDeadline(): number | undefined {
+    const t = this.#transport.nextDeadline();
+    const k = this.#keepaliveInterval > 0 && this.#authenticated && !this.#transport.closed
+      ? this.#keepaliveCheckAt
+      : undefined;
+    if (t === undefined) return k;
+    if (k === undefined) return t;
+    return Math.min(t, k);
+  }
+
+  /** Gives the engine the time (ms); runs rekey-by-time and keepalive. */
+  handleTimeout(now: number): void {
+    this.#now = now;
+    if (this.#keepaliveCheckAt === 0) this.#keepaliveCheckAt = now + this.#keepaliveInterval;
+    this.#transport.handleTimeout(now);
+    if (this.#keepaliveInterval > 0 && this.#authenticated && now >= this.#keepaliveCheckAt) {
+      this.#keepaliveCheckAt = now + this.#keepaliveInterval;
+      if (this.#receivedSinceCheck) {
+        this.#receivedSinceCheck = false;
+        this.#keepaliveMissed = 0;
+        return;
+      }
+      if (++this.#keepaliveMissed > this.#keepaliveMax) {
+        this.#emit({ type: "keepaliveTimeout" });
+        this.#transport.fail(
+          new DisconnectError(
+            "ERR_KEEPALIVE",
+            DisconnectReason.CONNECTION_LOST,
+            `No response from the server to ${this.#keepaliveMax} keepalives over ` +
+              `${
+                (this.#keepaliveMax * this.#keepaliveInterval) / 1000
+              } s; connection considered dead`,
+          ),
+        );
+        return;
+      }
+      this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
+    }
+  }
+
+  // ---- state ----
+
+  /** Whether user authentication succeeded. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#transport.closed;
+  }
+
+  /** The underlying transport (algorithms, versions, session id). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** server-sig-algs from the server's EXT_INFO, if it sent one. */
+  get serverSigAlgs(): readonly string[] | undefined {
+    return this.#serverSigAlgs;
+  }
+
+  /** The time last given to `handleTimeout`. */
+  get now(): number {
+    return this.#now;
+  }
+
+  // ---- answers to events ----
+
+  /** Trusts the host key of a `hostKey` event; the handshake continues. */
+  acceptHostKey(id: number): void {
+    this.#transport.answerHostKey(id, true);
+  }
+
+  /** Refuses the host key of a `hostKey` event; the connection ends with HOST_KEY_NOT_VERIFIABLE. */
+  rejectHostKey(id: number, reason?: string): void {
+    this.#transport.answerHostKey(id, false, reason);
+  }
+
+  /** Answers an `authSignRequest`. */
+  provideSignature(id: number, signature: Uint8Array | null): void {
+    this.#auth.provideSignature(id, signature);
+  }
+
+  /** Answers an `authPasswordRequest`. */
+  providePassword(id: number, password: string | null): void {
+    this.#auth.providePassword(id, password);
+  }
+
+  /** Answers an `authPasswordChangeRequest`. */
+  providePasswordChange(
+    id: number,
+    change: { oldPassword: string; newPassword: string } | null,
+  ): void {
+    this.#auth.providePasswordChange(id, change);
+  }
+
+  /** Answers an `authKbdintRequest`. */
+  provideKbdintResponses(id: number, responses: readonly string[] | null): void {
+    this.#auth.provideKbdintResponses(id, responses);
+  }
+
+  // ---- connection commands ----
+
+  /** Opens a channel of any type; returns its id. A `channelOpen` or `channelOpenFailure` event follows. */
+  openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
+    this.#requireAuth("open a channel");
+    return this.#conn.openChannel(channelType, data, options);
+  }
+
+  /** Accepts a channel the server opened (forwarded-tcpip, x11, auth-agent). */
+  acceptChannel(channelId: number, options?: ChannelOptions): void {
+    this.#conn.acceptChannel(channelId, options);
+  }
+
+  /** Refuses a channel the server opened. */
+  rejectChannel(channelId: number, reason: number, description?: string): void {
+    this.#conn.rejectChannel(channelId, reason, description);
+  }
+
+  /** Sends a channel request. */
+  sendChannelRequest(
+    channelId: number,
+    request: string,
+    wantReply: boolean,
+    data?: Uint8Array,
+  ): void {
+    this.#conn.sendRequest(channelId, request, wantReply, data);
+  }
+
+  /** Answers a channel request from the server. */
+  replyChannelRequest(channelId: number, success: boolean): void {
+    this.#conn.replyChannelRequest(channelId, success);
+  }
+
+  /** Sends data; returns how many bytes the peer's window took. */
+  sendData(channelId: number, data: Uint8Array, stream = 0): number {
+    return this.#conn.sendData(channelId, data, stream);
+  }
+
+  /** Bytes that may be sent now on a channel. */
+  writableBytes(channelId: number): number {
+    return this.#transport.canSendNow ? this.#conn.writableBytes(channelId) : 0;
+  }
+
+  /** Reports bytes the application consumed, reopening the window. */
+  consume(channelId: number, n: number): void {
+    this.#conn.consume(channelId, n);
+  }
+
+  /** Sends EOF on a channel. */
+  sendEof(channelId: number): void {
+    this.#conn.sendEof(channelId);
+  }
+
+  /** Closes a channel. */
+  closeChannel(channelId: number): void {
+    this.#conn.close(channelId);
+  }
+
+  /** Facts about a channel. */
+  channelInfo(channelId: number): ReturnType<ConnectionLayer["info"]> {
+    return this.#conn.info(channelId);
+  }
+
+  /** Sends a global request; returns its id for matching the `globalRequestReply`. */
+  sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
+    this.#requireAuth("send a global request");
+    return this.#conn.sendGlobalRequest(name, wantReply, data);
+  }
+
+  /** Answers a global request from the server. */
+  replyGlobalRequest(requestId: number, success: boolean, data?: Uint8Array): void {
+    this.#conn.replyGlobalRequest(requestId, success, data);
+  }
+
+  /** Starts a key re-exchange. */
+  rekey(): void {
+    this.#transport.rekey();
+  }
+
+  /** Sends DISCONNECT (reason BY_APPLICATION by default) and closes. */
+  disconnect(
+    reason: number = DisconnectReason.BY_APPLICATION,
+    description = "Disconnected by application",
+  ): void {
+    this.#transport.disconnect(reason, description);
+  }
+
+  // ---- internals ----
+
+  #requireAuth(what: string): void {
+    if (this.#transport.closed) {
+      throw new LocalProtocolError(`Cannot ${what}: the connection is closed`);
+    }
+    if (!this.#authenticated) throw new LocalProtocolError(`Cannot ${what} before authentication`);
+  }
+
+  #emit(e: ClientEvent): void {
+    this.#events.push(e);
+  }
+
+  #onExtInfo(ext: ReadonlyMap<string, Uint8Array>): void {
+    const sigs = ext.get("server-sig-algs");
+    if (sigs) {
+      const s = new TextDecoder().decode(sigs);
+      this.#serverSigAlgs = s ? s.split(",") : [];
+      this.#emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
+    }
+  }
+
+  #onMessage(type: number, payload: Uint8Array): void {
+    if (type === Msg.SERVICE_ACCEPT || (type >= 50 && type <= 79)) {
+      if (!this.#auth.handleMessage(type, payload)) this.#transport.sendUnimplemented();
+      return;
+    }
+    if (type >= 80 && type <= 127) {
+      if (!this.#authenticated) {
+        throw new DisconnectError(
+          "ERR_PROTOCOL",
+          DisconnectReason.PROTOCOL_ERROR,
+          `Connection message ${type} before authentication`,
+        );
+      }
+      if (type === Msg.GLOBAL_REQUEST) {
+        const name = new SSHReader(payload, 1).readStringAscii("request name", 256);
+        // Host key rotation notices need no answer; other requests go to the caller.
+        if (name === "hostkeys-00@openssh.com") return;
+      }
+      if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
+      return;
+    }
+    if (type === Msg.SERVICE_REQUEST) {
+      throw new DisconnectError(
+        "ERR_PROTOCOL",
+        DisconnectReason.PROTOCOL_ERROR,
+        "A server sent SERVICE_REQUEST",
+      );
+    }
+    this.#transport.sendUnimplemented();
+  }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

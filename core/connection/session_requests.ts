@@ -1,0 +1,212 @@
+/**
+ * Encoders and decoders of session channel requests (RFC 4254 §6, RFC 4335,
+ * OpenSSH PROTOCOL): pty-req, x11-req, env, exec, subsystem, window-change,
+ * xon-xoff, signal, exit-status, exit-signal, break.
+ *
+ * @module
+ */
+
+import { SSHReader, SSHWriter } from "../wire.ts";
+
+/** Terminal size in characters and pixels. */
+export interface TerminalSize {
+  readonly columns: number;
+  readonly rows: number;
+  readonly widthPixels?: number;
+  readonly heightPixels?: number;
+}
+
+/** A pty request. `modes` maps RFC 4254 §8 opcodes to values. */
+export interface PtyRequest extends TerminalSize {
+  readonly term: string;
+  readonly modes?: ReadonlyMap<number, number>;
+}
+
+/** Encodes the data of a "pty-req" request. */
+export function encodePtyRequest(p: PtyRequest): Uint8Array {
+  const modes = new SSHWriter(64);
+  for (const [op, v] of p.modes ?? []) {
+    if (op < 1 || op >= 160) throw new RangeError(`Invalid terminal mode opcode ${op}`);
+    modes.writeByte(op).writeUint32(v);
+  }
+  modes.writeByte(0);
+  return new SSHWriter(128).writeStringUtf8(p.term).writeUint32(p.columns).writeUint32(p.rows)
+    .writeUint32(p.widthPixels ?? 0).writeUint32(p.heightPixels ?? 0).writeString(modes.toBytes())
+    .toBytes();
+}
+
+/** Decodes the data of a "pty-req" request. Throws WireError when malformed. */
+export function decodePtyRequest(data: Uint8Array): PtyRequest {
+  const r = new SSHReader(data);
+  const term = r.readStringUtf8("TERM", 256);
+  const columns = r.readUint32("columns");
+  const rows = r.readUint32("rows");
+  const widthPixels = r.readUint32("width");
+  const heightPixels = r.readUint32("height");
+  const m = new SSHReader(r.readString("terminal modes", 4096));
+  const modes = new Map<number, number>();
+  while (m.remaining > 0) {
+    const op = m.readByte("mode opcode");
+    if (op === 0) break;
+    // Opcodes 160..255 have undefined argument formats: stop parsing there (RFC 4254 §8).
+    if (op >= 160) break;
+    modes.set(op, m.readUint32("mode value"));
+  }
+  return { term, columns, rows, widthPixels, heightPixels, modes };
+}
+
+/** Encodes "window-change" data. */
+export function encodeWindowChange(s: TerminalSize): Uint8Array {
+  return new SSHWriter(16).writeUint32(s.columns).writeUint32(s.rows).writeUint32(
+    s.widthPixels ?? 0,
+  )
+    .writeUint32(s.heightPixels ?? 0).toBytes();
+}
+
+/** Decodes "window-change" data. */
+export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
+  const r = new SSHReader(data);
+  return {
+    columns: r.readUint32("columns"),
+    rows: r.readUint32("rows"),
+    widthPixels: r.readUint32("width"),
+    heightPixels: r.readUint32("height"),
+  };
+}
+
+/** Encodes a single string argument (exec command, subsystem name, signal name). */
+export function encodeStringArg(s: string | Uint8Array): Uint8Array {
+  const w = new SSHWriter(s.length + 8);
+  return (typeof s === "string" ? w.writeStringUtf8(s) : w.writeString(s)).toBytes();
+}
+
+/** Decodes a single string argument as bytes (exec commands need not be UTF-8). */
+export function decodeStringArg(data: Uint8Array, what: string, max = 256 * 1024): Uint8Array {
+  const r = new SSHReader(data);
+  return r.readString(what, max).slice();
+}
+
+/** Encodes "env" data. */
+export function encodeEnv(name: string, value: string): Uint8Array {
+  return new SSHWriter().writeStringUtf8(name).writeStringUtf8(value).toBytes();
+}
+
+/** Decodes "env" data. */
+export function decodeEnv(data: Uint8Array): { name: string; value: string } {
+  const r = new SSHReader(data);
+  return {
+    name: r.readStringUtf8("variable name", 1024),
+    value: r.readStringUtf8("variable value", 64 * 1024),
+  };
+}
+
+/** Encodes "exit-status" data. */
+export function encodeExitStatus(status: number): Uint8Array {
+  return new SSHWriter(4).writeUint32(status).toBytes();
+}
+
+/** Decodes "exit-status" data. */
+export function decodeExitStatus(data: Uint8Array): number {
+  return new SSHReader(data).readUint32("exit status");
+}
+
+/** An exit signal (RFC 4254 §6.10): signal name without "SIG". */
+export interface ExitSignal {
+  readonly signal: string;
+  readonly coreDumped: boolean;
+  readonly message: string;
+  readonly language: string;
+}
+
+/** Encodes "exit-signal" data. */
+export function encodeExitSignal(s: ExitSignal): Uint8Array {
+  return new SSHWriter().writeStringUtf8(s.signal).writeBoolean(s.coreDumped).writeStringUtf8(
+    s.message,
+  )
+    .writeStringUtf8(s.language).toBytes();
+}
+
+/** Decodes "exit-signal" data. */
+export function decodeExitSignal(data: Uint8Array): ExitSignal {
+  const r = new SSHReader(data);
+  return {
+    signal: r.readStringAscii("signal name", 64),
+    coreDumped: r.readBoolean("core dumped"),
+    message: r.readStringUtf8("error message", 64 * 1024),
+    language: r.readStringAscii("language tag", 256),
+  };
+}
+
+/** Encodes "break" data (RFC 4335): length in milliseconds. */
+export function encodeBreak(ms: number): Uint8Array {
+  return new SSHWriter(4).writeUint32(ms).toBytes();
+}
+
+/** Decodes "break" data. */
+export function decodeBreak(data: Uint8Array): number {
+  return new SSHReader(data).readUint32("break length");
+}
+
+/** Encodes "xon-xoff" data. */
+export function encodeXonXoff(clientCanDo: boolean): Uint8Array {
+  return new Uint8Array([clientCanDo ? 1 : 0]);
+}
+
+/** Decodes "xon-xoff" data. */
+export function decodeXonXoff(data: Uint8Array): boolean {
+  return new SSHReader(data).readBoolean("client can do");
+}
+
+/** Encodes "x11-req" data. */
+export function encodeX11Request(r: {
+  singleConnection: boolean;
+  authProtocol: string;
+  authCookie: string;
+  screen: number;
+}): Uint8Array {
+  return new SSHWriter().writeBoolean(r.singleConnection).writeStringUtf8(r.authProtocol)
+    .writeStringUtf8(r.authCookie).writeUint32(r.screen).toBytes();
+}
+
+/** Decodes "x11-req" data. */
+export function decodeX11Request(data: Uint8Array): {
+  singleConnection: boolean;
+  authProtocol: string;
+  authCookie: string;
+  screen: number;
+} {
+  const r = new SSHReader(data);
+  return {
+    singleConnection: r.readBoolean("single connection"),
+    authProtocol: r.readStringAscii("auth protocol", 256),
+    authCookie: r.readStringAscii("auth cookie", 1024),
+    screen: r.readUint32("screen number"),
+  };
+}
+
+/** Encodes host/port pairs as in direct-tcpip and forwarded-tcpip opens (RFC 4254 §7.2). */
+export function encodeTcpipOpen(
+  host: string,
+  port: number,
+  originHost: string,
+  originPort: number,
+): Uint8Array {
+  return new SSHWriter().writeStringUtf8(host).writeUint32(port).writeStringUtf8(originHost)
+    .writeUint32(originPort).toBytes();
+}
+
+/** Decodes direct-tcpip / forwarded-tcpip open data. */
+export function decodeTcpipOpen(data: Uint8Array): {
+  host: string;
+  port: number;
+  originHost: string;
+  originPort: number;
+} {
+  const r = new SSHReader(data);
+  return {
+    host: r.readStringUtf8("host", 1024),
+    port: r.readUint32("port"),
+    originHost: r.readStringUtf8("originator address", 1024),
+    originPort: r.readUint32("originator port"),
+  };
+}
