@@ -1,0 +1,128 @@
+/**
+ * Byte-stream sockets the engines run over. One small interface, with adapters
+ * for `node:net` (Node, Bun and Deno all ship it), `Deno.connect`, and any
+ * caller-supplied Web Streams duplex (a WebSocket bridge, an in-memory pair, an
+ * SSH channel for jump hosts).
+ *
+ * @module
+ */
+
+/** What the engine driver needs from a socket. */
+export interface ByteSocket {
+  /** Queues bytes; returns false when the socket's buffer is full (wait for `onDrain`). */
+  write(data: Uint8Array): boolean;
+  /** Ends our sending side (half-close) and lets buffered data flush. */
+  end(): void;
+  /** Tears the socket down at once. */
+  destroy(): void;
+  /** Stops delivering data until `resume` (read backpressure). */
+  pause(): void;
+  /** Resumes delivering data. */
+  resume(): void;
+  /** Registers the handlers; called once, before any data flows. */
+  setHandlers(h: SocketHandlers): void;
+  /** Local and remote addresses, when known. */
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/** Callbacks a socket delivers to. */
+export interface SocketHandlers {
+  data(chunk: Uint8Array): void;
+  /** The peer ended its side. */
+  end(): void;
+  /** A socket error; `close` follows. */
+  error(e: Error): void;
+  /** The write buffer drained. */
+  drain(): void;
+  /** The socket is fully closed. */
+  close(): void;
+}
+
+/**
+ * A caller-supplied duplex: a pair of Web Streams.
+ *
+ * @example An in-memory pair
+ * ```ts ignore
+ * const a = new TransformStream<Uint8Array, Uint8Array>(), b = new TransformStream<Uint8Array, Uint8Array>();
+ * const clientSide = { readable: a.readable, writable: b.writable };
+ * const serverSide = { readable: b.readable, writable: a.writable };
+ * ```
+ */
+export interface WebDuplex {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+/** Adapts a Web Streams duplex to a {@link ByteSocket}. */
+export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
+  const writer = duplex.writable.getWriter();
+  const reader = duplex.readable.getReader();
+  let handlers: SocketHandlers | undefined;
+  let paused = false;
+  let resumeReading: (() => void) | undefined;
+  let closed = false;
+  let pendingWrites = 0;
+  const HIGH_WATER = 1024 * 1024;
+  let buffered = 0;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    handlers?.close();
+  };
+  const pumpReads = async () => {
+    try {
+      for (;;) {
+        if (paused) await new Promise<void>((r) => (resumeReading = r));
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (value && value.length) handlers!.data(value);
+      }
+      handlers!.end();
+    } catch (e) {
+      if (!closed) handlers!.error(e instanceof Error ? e : new Error(String(e)));
+    }
+    finish();
+  };
+  return {
+    write(data) {
+      if (closed) return false;
+      buffered += data.length;
+      pendingWrites++;
+      writer.write(data).then(
+        () => {
+          buffered -= data.length;
+          if (--pendingWrites === 0 || buffered < HIGH_WATER / 2) handlers?.drain();
+        },
+        (e) => {
+          if (!closed) handlers?.error(e instanceof Error ? e : new Error(String(e)));
+          finish();
+        },
+      );
+      return buffered < HIGH_WATER;
+    },
+    end() {
+      writer.close().catch(() => {});
+    },
+    destroy() {
+      writer.abort().catch(() => {});
+      reader.cancel().catch(() => {});
+      finish();
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      const r = resumeReading;
+      resumeReading = undefined;
+      r?.();
+    },
+    setHandlers(h) {
+      handlers = h;
+      void pumpReads();
+    },
+  };
+}
