@@ -3,8 +3,12 @@
  * (RFC 4253 §6.2).
  *
  * One compressor per outgoing direction and one decompressor per incoming direction,
- * each a single stream that lives from the moment compression starts until the next
- * key exchange picks a new method. Packets must pass through them in sequence order.
+ * each a single stream that packets pass through in sequence order. Every key
+ * exchange starts fresh streams: create new ones at each NEWKEYS in that direction,
+ * even when the method stays the same ("the compression context is initialized after
+ * each key exchange", RFC 4253 §6.2; OpenSSH re-initializes zlib there too). For
+ * "zlib@openssh.com" the first stream starts only after user authentication succeeds
+ * (see `isDelayedCompression`); after that, at each NEWKEYS like "zlib".
  *
  * @module
  */
