@@ -21,6 +21,7 @@ import {
   type TransportOptions,
 } from "../transport/transport.ts";
 import { SSHReader } from "../wire.ts";
+import { Keepalive } from "../connection/keepalive.ts";
 
 /** Every event a client engine raises. */
 export type ClientEvent =
@@ -74,11 +75,7 @@ export class ClientConnection {
   #eventHead = 0;
   #serverSigAlgs: readonly string[] | undefined;
   #authenticated = false;
-  readonly #keepaliveInterval: number;
-  readonly #keepaliveMax: number;
-  #keepaliveCheckAt = 0;
-  #keepaliveMissed = 0;
-  #receivedSinceCheck = false;
+  readonly #keepalive: Keepalive;
   #now = 0;
 
   /** Creates the engine and queues our version and KEXINIT. */
@@ -98,8 +95,10 @@ export class ClientConnection {
         "rekeyIntervalMs",
       ]),
     };
-    this.#keepaliveInterval = options.keepaliveIntervalMs ?? 0;
-    this.#keepaliveMax = options.keepaliveCountMax ?? 3;
+    this.#keepalive = new Keepalive(
+      options.keepaliveIntervalMs ?? 0,
+      options.keepaliveCountMax ?? 3,
+    );
     this.#transport = new Transport(t, {
       emit: (e) => this.#emit(e),
       handleMessage: (type, payload) => this.#onMessage(type, payload),
@@ -114,6 +113,7 @@ export class ClientConnection {
       onSuccess: () => {
         this.#authenticated = true;
         this.#transport.onAuthenticated();
+        this.#keepalive.start(this.#now);
       },
       onFailure: (err) => this.#transport.fail(err),
     });
@@ -129,7 +129,7 @@ export class ClientConnection {
 
   /** Feeds bytes read from the server. Never throws for bad peer input. */
   receiveData(data: Uint8Array): void {
-    if (data.length) this.#receivedSinceCheck = true;
+    if (data.length) this.#keepalive.onReceive();
     this.#transport.receive(data);
     if (!this.#transport.closed) this.#transport.checkRekey();
   }
@@ -157,42 +157,27 @@ export class ClientConnection {
 
   /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
   nextDeadline(): number | undefined {
-    const t = this.#transport.nextDeadline();
-    const k = this.#keepaliveInterval > 0 && this.#authenticated && !this.#transport.closed
-      ? this.#keepaliveCheckAt
-      : undefined;
-    if (t === undefined) return k;
-    if (k === undefined) return t;
-    return Math.min(t, k);
+    if (this.#transport.closed) return undefined;
+    return minDefined(this.#transport.nextDeadline(), this.#keepalive.deadline());
   }
 
   /** Gives the engine the time (ms); runs rekey-by-time and keepalive. */
   handleTimeout(now: number): void {
     this.#now = now;
-    if (this.#keepaliveCheckAt === 0) this.#keepaliveCheckAt = now + this.#keepaliveInterval;
     this.#transport.handleTimeout(now);
-    if (this.#keepaliveInterval > 0 && this.#authenticated && now >= this.#keepaliveCheckAt) {
-      this.#keepaliveCheckAt = now + this.#keepaliveInterval;
-      if (this.#receivedSinceCheck) {
-        this.#receivedSinceCheck = false;
-        this.#keepaliveMissed = 0;
-        return;
-      }
-      if (++this.#keepaliveMissed > this.#keepaliveMax) {
-        this.#emit({ type: "keepaliveTimeout" });
-        this.#transport.fail(
-          new DisconnectError(
-            "ERR_KEEPALIVE",
-            DisconnectReason.CONNECTION_LOST,
-            `No response from the server to ${this.#keepaliveMax} keepalives over ` +
-              `${
-                (this.#keepaliveMax * this.#keepaliveInterval) / 1000
-              } s; connection considered dead`,
-          ),
-        );
-        return;
-      }
-      this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
+    const k = this.#keepalive;
+    const action = k.tick(now);
+    if (action === "send") this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
+    if (action === "dead") {
+      this.#emit({ type: "keepaliveTimeout" });
+      this.#transport.fail(
+        new DisconnectError(
+          "ERR_KEEPALIVE",
+          DisconnectReason.CONNECTION_LOST,
+          `No response from the server to ${k.countMax} keepalives over ` +
+            `${(k.countMax * k.intervalMs) / 1000} s; connection considered dead`,
+        ),
+      );
     }
   }
 
@@ -397,6 +382,13 @@ export class ClientConnection {
     }
     this.#transport.sendUnimplemented();
   }
+}
+
+/** The smaller of two optional deadlines. */
+export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {

@@ -54,4 +54,15 @@ export interface TransportSuite {
     signature: Uint8Array,
     exchangeHash: Uint8Array,
   ): boolean;
+  /**
+   * Verifies a user's (or client host's) signature for publickey and hostbased
+   * authentication. Returns false for any problem, including malformed blobs and
+   * algorithms that do not match the key.
+   */
+  verifyUserSignature(
+    algorithm: string,
+    keyBlob: Uint8Array,
+    signature: Uint8Array,
+    data: Uint8Array,
+  ): boolean;
 }

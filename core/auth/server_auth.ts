@@ -1,0 +1,463 @@
+/**
+ * Server user authentication (RFC 4252, RFC 4256): the server's half of none,
+ * password (with password change), publickey (query and signed), keyboard-
+ * interactive and hostbased.
+ *
+ * The engine checks what it can check alone — message syntax, signatures over the
+ * session — and asks the application everything else through events with ids:
+ * is this key authorized, is this password right, what to ask next. Failures are
+ * answered after a growing delay, and attempts per connection are capped.
+ *
+ * @module
+ */
+
+import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import { SSHReader, SSHWriter } from "../wire.ts";
+
+/** A keyboard-interactive challenge. */
+export interface KbdintChallenge {
+  readonly name?: string;
+  readonly instruction?: string;
+  readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
+}
+
+/** The application's verdict on an authentication request. */
+export type AuthVerdict =
+  | { readonly result: "success" }
+  | { readonly result: "failure" }
+  /** The method succeeded, but more methods are needed. */
+  | { readonly result: "partial"; readonly methods?: readonly string[] }
+  /** Password methods: the password is expired; ask for a new one. */
+  | { readonly result: "changePassword"; readonly prompt: string }
+  /** Keyboard-interactive: ask (more) questions. */
+  | { readonly result: "challenge"; readonly challenge: KbdintChallenge };
+
+/** Events of server authentication. Answer each with `answerAuth(id, verdict)`. */
+export type ServerAuthEvent =
+  | { readonly type: "authNone"; readonly id: number; readonly username: string }
+  | {
+    readonly type: "authPassword";
+    readonly id: number;
+    readonly username: string;
+    readonly password: string;
+    /** Present when the client is answering a password change request. */
+    readonly newPassword?: string;
+  }
+  | {
+    readonly type: "authPublicKey";
+    readonly id: number;
+    readonly username: string;
+    readonly algorithm: string;
+    readonly keyBlob: Uint8Array;
+    /**
+     * False for a query ("would you accept this key?"): answer success to send PK_OK.
+     * True when the signature was checked already: success logs the user in.
+     */
+    readonly signed: boolean;
+  }
+  | {
+    readonly type: "authKbdint";
+    readonly id: number;
+    readonly username: string;
+    readonly submethods: string;
+    /** Undefined for the start of the method; the answers to the last challenge after. */
+    readonly responses?: readonly string[];
+  }
+  | {
+    readonly type: "authHostbased";
+    readonly id: number;
+    readonly username: string;
+    readonly algorithm: string;
+    readonly keyBlob: Uint8Array;
+    readonly clientHostname: string;
+    readonly clientUsername: string;
+  }
+  | { readonly type: "authenticated"; readonly username: string; readonly method: string };
+
+/** Server authentication settings. */
+export interface ServerAuthOptions {
+  /** Methods offered, in the order listed to the client. */
+  readonly methods: readonly string[];
+  /** Banner sent before the first answer, if any. */
+  readonly banner?: string;
+  /** Failed attempts allowed before disconnecting. Default 6, as OpenSSH's MaxAuthTries. */
+  readonly maxAuthTries?: number;
+  /** Delay before each failure reply, growing with each failure (ms). Default 250 ms. */
+  readonly failureDelayMs?: number;
+}
+
+/** Hooks into the engine. */
+export interface ServerAuthHost {
+  send(payload: Uint8Array): void;
+  emit(event: ServerAuthEvent): void;
+  sessionId(): Uint8Array;
+  /** Verifies a signature made with a key blob; false for any problem. */
+  verifySignature(
+    algorithm: string,
+    keyBlob: Uint8Array,
+    signature: Uint8Array,
+    data: Uint8Array,
+  ): boolean;
+  /** The time last given to the engine (ms). */
+  now(): number;
+  onSuccess(username: string): void;
+  fail(error: DisconnectError): void;
+}
+
+type Pending = {
+  id: number;
+  method: string;
+  username: string;
+  query?: { algorithm: string; keyBlob: Uint8Array };
+};
+
+/** Longest user name we accept (OpenSSH has no fixed limit; Linux names are far shorter). */
+const MAX_USERNAME = 1024;
+
+/** The server authentication state machine. */
+export class ServerAuth {
+  readonly #o: ServerAuthOptions;
+  readonly #host: ServerAuthHost;
+  #serviceAccepted = false;
+  #done = false;
+  #username: string | undefined;
+  #pending: Pending | null = null;
+  #nextId = 1;
+  #failures = 0;
+  #bannerSent = false;
+  #methods: string[];
+  /** Replies held back until a time (failure rate limiting). */
+  #delayed: { at: number; payload: Uint8Array } | null = null;
+  /** Requests that arrived while a verdict was pending or a failure was delayed. */
+  #queue: Uint8Array[] = [];
+  #kbdintExpected = -1;
+
+  /** Creates the state machine. */
+  constructor(options: ServerAuthOptions, host: ServerAuthHost) {
+    this.#o = options;
+    this.#host = host;
+    this.#methods = [...options.methods];
+  }
+
+  /** Whether a user is authenticated. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** The authenticated user. */
+  get username(): string | undefined {
+    return this.#done ? this.#username : undefined;
+  }
+
+  /** When a delayed failure reply is due, if one is waiting. */
+  nextDeadline(): number | undefined {
+    return this.#delayed?.at;
+  }
+
+  /** Releases a delayed failure reply when its time has come. */
+  handleTimeout(now: number): void {
+    if (this.#delayed && now >= this.#delayed.at) {
+      this.#host.send(this.#delayed.payload);
+      this.#delayed = null;
+      this.#drainQueue();
+    }
+  }
+
+  /** Handles SERVICE_REQUEST and messages 50..79; false for messages it does not own. */
+  handleMessage(type: number, payload: Uint8Array): boolean {
+    if (type === Msg.SERVICE_REQUEST) {
+      const r = new SSHReader(payload, 1);
+      const service = r.readStringAscii("service name", 64);
+      if (service !== "ssh-userauth" || this.#serviceAccepted) {
+        throw new DisconnectError(
+          "ERR_SERVICE_NOT_AVAILABLE",
+          DisconnectReason.SERVICE_NOT_AVAILABLE,
+          `Service "${service}" is not available`,
+        );
+      }
+      this.#serviceAccepted = true;
+      this.#host.send(
+        new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8(service).toBytes(),
+      );
+      return true;
+    }
+    if (type < 50 || type > 79) return false;
+    if (!this.#serviceAccepted) {
+      throw protocolError("Authentication request before the ssh-userauth service");
+    }
+    if (this.#done) {
+      // RFC 4252 §5.1: requests after success are ignored.
+      return true;
+    }
+    if (type !== Msg.USERAUTH_REQUEST && type !== Msg.USERAUTH_INFO_RESPONSE) {
+      throw protocolError(`Unexpected authentication message ${type} from a client`);
+    }
+    if (this.#pending || this.#delayed) {
+      if (this.#queue.length >= 8) {
+        throw protocolError("Client sent too many authentication requests at once");
+      }
+      this.#queue.push(payload.slice());
+      return true;
+    }
+    this.#handle(type, payload);
+    return true;
+  }
+
+  #drainQueue(): void {
+    while (!this.#pending && !this.#delayed && !this.#done && this.#queue.length) {
+      const p = this.#queue.shift()!;
+      this.#handle(p[0]!, p);
+    }
+  }
+
+  #handle(type: number, payload: Uint8Array): void {
+    const r = new SSHReader(payload, 1);
+    if (type === Msg.USERAUTH_INFO_RESPONSE) {
+      if (this.#kbdintExpected < 0) {
+        throw protocolError("USERAUTH_INFO_RESPONSE without a challenge");
+      }
+      const n = r.readUint32("number of responses");
+      if (n !== this.#kbdintExpected) {
+        throw protocolError(
+          `Expected ${this.#kbdintExpected} keyboard-interactive responses, got ${n}`,
+        );
+      }
+      const responses: string[] = [];
+      for (let i = 0; i < n; i++) responses.push(r.readStringUtf8("response", 64 * 1024));
+      r.assertEnd("USERAUTH_INFO_RESPONSE");
+      this.#kbdintExpected = -1;
+      this.#ask("keyboard-interactive", {
+        type: "authKbdint",
+        id: this.#nextId,
+        username: this.#username!,
+        submethods: "",
+        responses,
+      });
+      return;
+    }
+    const username = r.readStringUtf8("user name", MAX_USERNAME);
+    const service = r.readStringAscii("service name", 64);
+    const method = r.readStringAscii("method name", 64);
+    if (service !== "ssh-connection") {
+      throw new DisconnectError(
+        "ERR_SERVICE_NOT_AVAILABLE",
+        DisconnectReason.SERVICE_NOT_AVAILABLE,
+        `Service "${service}" is not available after authentication`,
+      );
+    }
+    if (this.#username !== undefined && this.#username !== username) {
+      // As OpenSSH: a client may not switch users mid-authentication.
+      throw protocolError(`Client changed the user name from "${this.#username}" to "${username}"`);
+    }
+    this.#username = username;
+    this.#kbdintExpected = -1;
+    if (method !== "none" && !this.#methods.includes(method)) return this.#failure(true);
+    switch (method) {
+      case "none":
+        r.assertEnd("none request");
+        return this.#ask(method, { type: "authNone", id: this.#nextId, username });
+      case "password": {
+        const change = r.readBoolean("change flag");
+        const password = r.readStringUtf8("password", 1024);
+        const newPassword = change ? r.readStringUtf8("new password", 1024) : undefined;
+        r.assertEnd("password request");
+        return this.#ask(method, {
+          type: "authPassword",
+          id: this.#nextId,
+          username,
+          password,
+          ...(newPassword !== undefined ? { newPassword } : {}),
+        });
+      }
+      case "publickey": {
+        const signed = r.readBoolean("has signature");
+        const algorithm = r.readStringAscii("algorithm", 256);
+        const keyBlob = r.readString("key blob", 16 * 1024).slice();
+        if (!signed) {
+          r.assertEnd("publickey query");
+          this.#pendingQuery = { algorithm, keyBlob };
+          return this.#ask(method, {
+            type: "authPublicKey",
+            id: this.#nextId,
+            username,
+            algorithm,
+            keyBlob,
+            signed,
+          });
+        }
+        const sigStart = r.position;
+        const signature = r.readString("signature", 16 * 1024);
+        r.assertEnd("publickey request");
+        const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
+          .writeBytes(payload.subarray(0, sigStart)).toBytes();
+        if (!this.#host.verifySignature(algorithm, keyBlob, signature, data)) {
+          return this.#failure(false);
+        }
+        return this.#ask(method, {
+          type: "authPublicKey",
+          id: this.#nextId,
+          username,
+          algorithm,
+          keyBlob,
+          signed,
+        });
+      }
+      case "keyboard-interactive": {
+        r.readStringAscii("language tag", 256);
+        const submethods = r.readStringUtf8("submethods", 1024);
+        r.assertEnd("keyboard-interactive request");
+        return this.#ask(method, { type: "authKbdint", id: this.#nextId, username, submethods });
+      }
+      case "hostbased": {
+        const algorithm = r.readStringAscii("algorithm", 256);
+        const keyBlob = r.readString("key blob", 16 * 1024).slice();
+        const clientHostname = r.readStringUtf8("client host name", 1024);
+        const clientUsername = r.readStringUtf8("client user name", MAX_USERNAME);
+        const sigStart = r.position;
+        const signature = r.readString("signature", 16 * 1024);
+        r.assertEnd("hostbased request");
+        const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
+          .writeBytes(payload.subarray(0, sigStart)).toBytes();
+        if (!this.#host.verifySignature(algorithm, keyBlob, signature, data)) {
+          return this.#failure(false);
+        }
+        return this.#ask(method, {
+          type: "authHostbased",
+          id: this.#nextId,
+          username,
+          algorithm,
+          keyBlob,
+          clientHostname,
+          clientUsername,
+        });
+      }
+      default:
+        return this.#failure(true);
+    }
+  }
+
+  #pendingQuery: { algorithm: string; keyBlob: Uint8Array } | undefined;
+
+  #ask(method: string, event: ServerAuthEvent & { id: number }): void {
+    this.#sendBanner();
+    this.#pending = {
+      id: event.id,
+      method,
+      username: this.#username!,
+      ...(method === "publickey" && event.type === "authPublicKey" && !event.signed &&
+          this.#pendingQuery
+        ? { query: this.#pendingQuery }
+        : {}),
+    };
+    this.#pendingQuery = undefined;
+    this.#nextId++;
+    this.#host.emit(event);
+  }
+
+  /** The application's answer to an auth event. */
+  answerAuth(id: number, verdict: AuthVerdict): void {
+    const p = this.#pending;
+    if (!p || p.id !== id) {
+      throw new LocalProtocolError(`No authentication request with id ${id} is pending`);
+    }
+    this.#pending = null;
+    switch (verdict.result) {
+      case "success":
+        if (p.query) {
+          this.#host.send(
+            new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(p.query.algorithm)
+              .writeString(p.query.keyBlob).toBytes(),
+          );
+          break;
+        }
+        this.#done = true;
+        this.#queue = [];
+        this.#host.send(new Uint8Array([Msg.USERAUTH_SUCCESS]));
+        this.#host.emit({ type: "authenticated", username: p.username, method: p.method });
+        this.#host.onSuccess(p.username);
+        return;
+      case "partial": {
+        if (p.query) {
+          throw new LocalProtocolError("A publickey query can only be accepted or refused");
+        }
+        if (verdict.methods) this.#methods = [...verdict.methods];
+        this.#methods = this.#methods.filter((m) => m !== p.method);
+        this.#host.send(
+          new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(this.#methods).writeBoolean(
+            true,
+          ).toBytes(),
+        );
+        break;
+      }
+      case "changePassword":
+        if (p.method !== "password") {
+          throw new LocalProtocolError("changePassword answers only password requests");
+        }
+        this.#host.send(
+          new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(verdict.prompt)
+            .writeStringUtf8("").toBytes(),
+        );
+        break;
+      case "challenge": {
+        if (p.method !== "keyboard-interactive") {
+          throw new LocalProtocolError("A challenge answers only keyboard-interactive requests");
+        }
+        const c = verdict.challenge;
+        const w = new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(c.name ?? "")
+          .writeStringUtf8(c.instruction ?? "").writeStringUtf8("").writeUint32(c.prompts.length);
+        for (const q of c.prompts) w.writeStringUtf8(q.prompt).writeBoolean(q.echo);
+        this.#kbdintExpected = c.prompts.length;
+        this.#host.send(w.toBytes());
+        break;
+      }
+      case "failure":
+        // A refused query or "none" is not an attempt: clients probe with them.
+        this.#failure(p.query !== undefined || p.method === "none");
+        return;
+    }
+    this.#drainQueue();
+  }
+
+  #failure(free: boolean): void {
+    const payload = new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(this.#methods)
+      .writeBoolean(false).toBytes();
+    if (free) {
+      this.#host.send(payload);
+      this.#drainQueue();
+      return;
+    }
+    this.#failures++;
+    const max = this.#o.maxAuthTries ?? 6;
+    if (this.#failures >= max) {
+      this.#host.fail(
+        new DisconnectError(
+          "ERR_PERMISSION_DENIED",
+          DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+          `Too many authentication failures for "${this.#username}" (${this.#failures})`,
+        ),
+      );
+      return;
+    }
+    const delay = (this.#o.failureDelayMs ?? 250) * Math.min(this.#failures, 8);
+    if (delay <= 0) {
+      this.#host.send(payload);
+      this.#drainQueue();
+      return;
+    }
+    this.#delayed = { at: this.#host.now() + delay, payload };
+  }
+
+  #sendBanner(): void {
+    if (this.#bannerSent || !this.#o.banner) return;
+    this.#bannerSent = true;
+    this.#host.send(
+      new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeStringUtf8(this.#o.banner)
+        .writeStringUtf8("").toBytes(),
+    );
+  }
+}
+
+function protocolError(message: string): DisconnectError {
+  return new DisconnectError("ERR_PROTOCOL", DisconnectReason.PROTOCOL_ERROR, message);
+}
