@@ -721,19 +721,16 @@ export class Transport {
 
   #compressing = { send: false, receive: false };
 
+  /**
+   * Installs compression for the new keys. Streams restart at every NEWKEYS (RFC 4253
+   * §6.2; OpenSSH re-initializes zlib there too); zlib@openssh.com waits for
+   * authentication to succeed.
+   */
   #setCompression(direction: "send" | "receive", name: string): void {
-    const set = (c: boolean) => {
-      if (direction === "send") {
-        this.#sender.setCompressor(c ? this.#o.suite.createCompressor(name) : null);
-      } else this.#receiver.setDecompressor(c ? this.#o.suite.createDecompressor(name) : null);
-      this.#compressing[direction] = c;
-    };
-    if (name === "none") return set(false);
-    // A rekey that keeps compression keeps the stream: there is no way to restart it.
-    if (this.#compressing[direction]) return;
-    // zlib@openssh.com starts once user authentication has succeeded.
-    if (name === "zlib@openssh.com" && !this.#authenticated) return;
-    set(true);
+    const on = name !== "none" && !(name === "zlib@openssh.com" && !this.#authenticated);
+    if (direction === "send") this.#sender.setCompressor(on ? this.#o.suite.createCompressor(name) : null);
+    else this.#receiver.setDecompressor(on ? this.#o.suite.createDecompressor(name) : null);
+    this.#compressing[direction] = on;
   }
 
   #applyDelayedCompression(): void {
