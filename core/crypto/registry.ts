@@ -1,0 +1,483 @@
+/**
+ * The cipher and MAC registry: static facts per wire name, the preference lists
+ * used for negotiation, and the packet-protection providers.
+ *
+ * Providers: the portable noble provider ("noble") is always registered, at
+ * priority 0. `io/` may register faster native ones (see `io/native_crypto.ts`)
+ * for the algorithms where they are faster on the running runtime.
+ * {@link getPacketProtection} returns a factory that picks, per negotiated
+ * cipher+MAC, the highest-priority provider that supports it; the sealer's and
+ * opener's `provider` field says which one was used.
+ *
+ * @module
+ */
+
+import { LocalProtocolError, SSHError } from "../errors.ts";
+import { noblePacketProtection } from "./noble_provider.ts";
+import type {
+  CipherInfo,
+  DirectionKeys,
+  MacInfo,
+  PacketOpener,
+  PacketProtectionFactory,
+  PacketSealer,
+} from "./types.ts";
+
+/**
+ * Cipher wire names as constants.
+ *
+ * @example
+ * ```ts
+ * import { CIPHER } from "./registry.ts";
+ * console.log(CIPHER.AES128_GCM); // "aes128-gcm@openssh.com"
+ * ```
+ */
+export const CIPHER = {
+  CHACHA20_POLY1305: "chacha20-poly1305@openssh.com",
+  AES128_GCM: "aes128-gcm@openssh.com",
+  AES256_GCM: "aes256-gcm@openssh.com",
+  AES128_CTR: "aes128-ctr",
+  AES192_CTR: "aes192-ctr",
+  AES256_CTR: "aes256-ctr",
+  AES128_CBC: "aes128-cbc",
+  AES256_CBC: "aes256-cbc",
+} as const;
+
+/** A cipher wire name this library implements. */
+export type CipherName = (typeof CIPHER)[keyof typeof CIPHER];
+
+/**
+ * MAC wire names as constants.
+ *
+ * @example
+ * ```ts
+ * import { MAC } from "./registry.ts";
+ * console.log(MAC.HMAC_SHA2_256_ETM); // "hmac-sha2-256-etm@openssh.com"
+ * ```
+ */
+export const MAC = {
+  HMAC_SHA2_256_ETM: "hmac-sha2-256-etm@openssh.com",
+  HMAC_SHA2_512_ETM: "hmac-sha2-512-etm@openssh.com",
+  HMAC_SHA1_ETM: "hmac-sha1-etm@openssh.com",
+  HMAC_SHA2_256: "hmac-sha2-256",
+  HMAC_SHA2_512: "hmac-sha2-512",
+  HMAC_SHA1: "hmac-sha1",
+} as const;
+
+/** A MAC wire name this library implements. */
+export type MacName = (typeof MAC)[keyof typeof MAC];
+
+function cipher(
+  name: CipherName,
+  keyLength: number,
+  ivLength: number,
+  blockSize: number,
+  tagLength: number,
+): CipherInfo {
+  return Object.freeze({ name, keyLength, ivLength, blockSize, aead: tagLength > 0, tagLength });
+}
+
+function mac(name: MacName, keyLength: number, etm: boolean): MacInfo {
+  // HMAC keys are as long as the digest (RFC 4253 §6.4, RFC 6668).
+  return Object.freeze({ name, keyLength, macLength: keyLength, etm });
+}
+
+const CIPHER_TABLE: ReadonlyMap<string, CipherInfo> = new Map(
+  [
+    // chacha20-poly1305: two 256-bit keys (K_2 | K_1), no IV, 8-byte "blocks" (PROTOCOL.chacha20poly1305).
+    cipher(CIPHER.CHACHA20_POLY1305, 64, 0, 8, 16),
+    // AES-GCM: 12-byte IV = 4-byte fixed field + 8-byte invocation counter (RFC 5647 §7.1).
+    cipher(CIPHER.AES128_GCM, 16, 12, 16, 16),
+    cipher(CIPHER.AES256_GCM, 32, 12, 16, 16),
+    cipher(CIPHER.AES128_CTR, 16, 16, 16, 0),
+    cipher(CIPHER.AES192_CTR, 24, 16, 16, 0),
+    cipher(CIPHER.AES256_CTR, 32, 16, 16, 0),
+    cipher(CIPHER.AES128_CBC, 16, 16, 16, 0),
+    cipher(CIPHER.AES256_CBC, 32, 16, 16, 0),
+  ].map((c) => [c.name, c]),
+);
+
+const MAC_TABLE: ReadonlyMap<string, MacInfo> = new Map(
+  [
+    mac(MAC.HMAC_SHA2_256_ETM, 32, true),
+    mac(MAC.HMAC_SHA2_512_ETM, 64, true),
+    mac(MAC.HMAC_SHA1_ETM, 20, true),
+    mac(MAC.HMAC_SHA2_256, 32, false),
+    mac(MAC.HMAC_SHA2_512, 64, false),
+    mac(MAC.HMAC_SHA1, 20, false),
+  ].map((m) => [m.name, m]),
+);
+
+/**
+ * Ciphers offered by default, in OpenSSH 9.x's preference order.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CIPHERS } from "./registry.ts";
+ * console.log(DEFAULT_CIPHERS[0]); // "chacha20-poly1305@openssh.com"
+ * ```
+ */
+export const DEFAULT_CIPHERS: readonly string[] = Object.freeze([
+  CIPHER.CHACHA20_POLY1305,
+  CIPHER.AES128_CTR,
+  CIPHER.AES192_CTR,
+  CIPHER.AES256_CTR,
+  CIPHER.AES128_GCM,
+  CIPHER.AES256_GCM,
+]);
+
+/**
+ * Ciphers that work but are off by default (CBC: padding-oracle and plaintext
+ * recovery attacks on the SSH binary packet protocol). Enable only to reach old peers.
+ *
+ * @example
+ * ```ts
+ * import { INSECURE_CIPHERS } from "./registry.ts";
+ * console.log(INSECURE_CIPHERS.includes("aes128-cbc")); // true
+ * ```
+ */
+export const INSECURE_CIPHERS: readonly string[] = Object.freeze([
+  CIPHER.AES128_CBC,
+  CIPHER.AES256_CBC,
+]);
+
+/**
+ * Every cipher this library implements: the defaults, then the insecure ones.
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_CIPHERS } from "./registry.ts";
+ * console.log(SUPPORTED_CIPHERS.length); // 8
+ * ```
+ */
+export const SUPPORTED_CIPHERS: readonly string[] = Object.freeze([
+  ...DEFAULT_CIPHERS,
+  ...INSECURE_CIPHERS,
+]);
+
+/**
+ * MACs offered by default, in OpenSSH 9.x's preference order (its umac-* entries
+ * are not implemented and are skipped).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MACS } from "./registry.ts";
+ * console.log(DEFAULT_MACS[0]); // "hmac-sha2-256-etm@openssh.com"
+ * ```
+ */
+export const DEFAULT_MACS: readonly string[] = Object.freeze([
+  MAC.HMAC_SHA2_256_ETM,
+  MAC.HMAC_SHA2_512_ETM,
+  MAC.HMAC_SHA1_ETM,
+  MAC.HMAC_SHA2_256,
+  MAC.HMAC_SHA2_512,
+  MAC.HMAC_SHA1,
+]);
+
+/**
+ * MACs that work but are off by default. Empty: OpenSSH still enables the SHA-1
+ * HMACs by default (HMAC-SHA1 is not broken by SHA-1 collisions), and the truly
+ * weak ones (hmac-md5, hmac-sha1-96, umac-64) are not implemented.
+ *
+ * @example
+ * ```ts
+ * import { INSECURE_MACS } from "./registry.ts";
+ * console.log(INSECURE_MACS.length); // 0
+ * ```
+ */
+export const INSECURE_MACS: readonly string[] = Object.freeze([]);
+
+/**
+ * Every MAC this library implements.
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_MACS } from "./registry.ts";
+ * console.log(SUPPORTED_MACS.includes("hmac-sha1")); // true
+ * ```
+ */
+export const SUPPORTED_MACS: readonly string[] = Object.freeze([
+  ...DEFAULT_MACS,
+  ...INSECURE_MACS,
+]);
+
+/**
+ * Static facts about a cipher, or undefined when the name is not implemented.
+ *
+ * @example
+ * ```ts
+ * import { getCipherInfo } from "./registry.ts";
+ * console.log(getCipherInfo("aes256-ctr")?.keyLength); // 32
+ * ```
+ */
+export function getCipherInfo(name: string): CipherInfo | undefined {
+  return CIPHER_TABLE.get(name);
+}
+
+/**
+ * Static facts about a MAC, or undefined when the name is not implemented.
+ *
+ * @example
+ * ```ts
+ * import { getMacInfo } from "./registry.ts";
+ * console.log(getMacInfo("hmac-sha2-512")?.macLength); // 64
+ * ```
+ */
+export function getMacInfo(name: string): MacInfo | undefined {
+  return MAC_TABLE.get(name);
+}
+
+/**
+ * A cipher or MAC is not implemented, or not by the provider asked for.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedAlgorithmError } from "./registry.ts";
+ * const e = new UnsupportedAlgorithmError("Cannot seal with 3des-cbc: not implemented");
+ * console.log(e.code); // "ERR_UNSUPPORTED_ALGORITHM"
+ * ```
+ */
+export class UnsupportedAlgorithmError extends SSHError {
+  /** Creates the error. */
+  constructor(message: string) {
+    super("ERR_UNSUPPORTED_ALGORITHM", message);
+    this.name = "UnsupportedAlgorithmError";
+  }
+}
+
+/** Says whether a provider implements a cipher (+ MAC, null for AEAD ciphers). */
+export type SupportsFn = (cipher: string, mac: string | null) => boolean;
+
+/** A registered provider, as the registry keeps it. */
+export interface ProviderEntry {
+  /** The factory's provider name ("noble", "node:crypto", ...). */
+  readonly name: string;
+  /** The factory itself. */
+  readonly factory: PacketProtectionFactory;
+  /** Higher wins when several providers support an algorithm. */
+  readonly priority: number;
+  /** Which algorithms it implements. */
+  supports(cipher: string, mac: string | null): boolean;
+}
+
+/** Options of {@link registerPacketProtection}. */
+export interface RegisterPacketProtectionOptions {
+  /** Higher wins; the noble fallback has priority 0. */
+  readonly priority: number;
+  /**
+   * Which algorithms the factory implements; when absent, the factory's own
+   * `supports` method if it has one, else every supported cipher and MAC.
+   */
+  readonly supports?: SupportsFn;
+}
+
+/** Options of {@link getPacketProtection}. */
+export interface GetPacketProtectionOptions {
+  /** Use only this provider (for tests and benches); unsupported algorithms then throw. */
+  readonly provider?: string;
+}
+
+/** The name of the portable provider that is always registered. */
+export const NOBLE_PROVIDER = "noble";
+
+function supportsEverything(cipherName: string, macName: string | null): boolean {
+  const c = CIPHER_TABLE.get(cipherName);
+  if (c === undefined) return false;
+  return c.aead || (macName !== null && MAC_TABLE.has(macName));
+}
+
+function makeEntry(
+  factory: PacketProtectionFactory,
+  priority: number,
+  supports: SupportsFn,
+): ProviderEntry {
+  return Object.freeze({
+    name: factory.provider,
+    factory,
+    priority,
+    supports(cipherName: string, macName: string | null): boolean {
+      const c = CIPHER_TABLE.get(cipherName);
+      if (c === undefined) return false;
+      // The MAC of an AEAD cipher is ignored, so it never narrows the choice.
+      return supports(cipherName, c.aead ? null : macName);
+    },
+  });
+}
+
+const entries: ProviderEntry[] = [
+  makeEntry(noblePacketProtection, 0, supportsEverything),
+];
+
+/**
+ * Registers (or replaces, by provider name) a packet-protection provider.
+ * The noble provider cannot be replaced.
+ *
+ * @example Register a provider for AES-GCM only
+ * ```ts
+ * import { getPacketProtection, registerPacketProtection } from "./registry.ts";
+ * const noble = getPacketProtection({ provider: "noble" });
+ * registerPacketProtection({ ...noble, provider: "example" }, {
+ *   priority: 10,
+ *   supports: (cipher) => cipher === "aes128-gcm@openssh.com",
+ * });
+ * ```
+ */
+export function registerPacketProtection(
+  factory: PacketProtectionFactory & { supports?: SupportsFn },
+  options: RegisterPacketProtectionOptions,
+): void {
+  if (factory.provider === NOBLE_PROVIDER) {
+    throw new LocalProtocolError(`Cannot register provider "noble": the name is reserved`);
+  }
+  if (!Number.isFinite(options.priority)) {
+    throw new LocalProtocolError(`Cannot register provider "${factory.provider}": bad priority`);
+  }
+  const own = factory.supports;
+  const supports: SupportsFn = options.supports ??
+    (own ? (c, m) => own.call(factory, c, m) : supportsEverything);
+  unregisterPacketProtection(factory.provider);
+  entries.push(makeEntry(factory, options.priority, supports));
+  // Highest priority first; equal priorities keep registration order.
+  entries.sort((a, b) => b.priority - a.priority);
+}
+
+/**
+ * Removes a provider by name; returns whether it was registered. The noble
+ * provider stays.
+ *
+ * @example
+ * ```ts
+ * import { unregisterPacketProtection } from "./registry.ts";
+ * console.log(unregisterPacketProtection("not-there")); // false
+ * ```
+ */
+export function unregisterPacketProtection(name: string): boolean {
+  if (name === NOBLE_PROVIDER) return false;
+  const i = entries.findIndex((e) => e.name === name);
+  if (i < 0) return false;
+  entries.splice(i, 1);
+  return true;
+}
+
+/**
+ * The registered providers, highest priority first.
+ *
+ * @example
+ * ```ts
+ * import { listPacketProtectionProviders } from "./registry.ts";
+ * console.log(listPacketProtectionProviders().map((e) => e.name)); // [..., "noble"]
+ * ```
+ */
+export function listPacketProtectionProviders(): readonly ProviderEntry[] {
+  return entries.slice();
+}
+
+/**
+ * The provider {@link getPacketProtection} would use for a cipher (+ MAC), or
+ * undefined when none implements it.
+ *
+ * @example
+ * ```ts
+ * import { selectPacketProtectionProvider } from "./registry.ts";
+ * console.log(selectPacketProtectionProvider("aes128-ctr", "hmac-sha2-256")?.name);
+ * ```
+ */
+export function selectPacketProtectionProvider(
+  cipherName: string,
+  macName: string | null,
+): ProviderEntry | undefined {
+  return entries.find((e) => e.supports(cipherName, macName));
+}
+
+function checkPair(
+  what: string,
+  provider: string,
+  cipherInfo: CipherInfo,
+  macInfo: MacInfo | null,
+): void {
+  if (!CIPHER_TABLE.has(cipherInfo.name)) {
+    throw new UnsupportedAlgorithmError(
+      `Cannot create ${what}: cipher "${cipherInfo.name}" is not implemented`,
+    );
+  }
+  if (!cipherInfo.aead && macInfo === null) {
+    throw new LocalProtocolError(
+      `Cannot create ${what} for ${cipherInfo.name}: a MAC is required for a non-AEAD cipher`,
+    );
+  }
+  if (!cipherInfo.aead && macInfo !== null && !MAC_TABLE.has(macInfo.name)) {
+    throw new UnsupportedAlgorithmError(
+      `Cannot create ${what} (${provider}): MAC "${macInfo.name}" is not implemented`,
+    );
+  }
+}
+
+function pick(
+  what: string,
+  only: ProviderEntry | null,
+  cipherInfo: CipherInfo,
+  macInfo: MacInfo | null,
+): PacketProtectionFactory {
+  const provider = only?.name ?? "auto";
+  checkPair(what, provider, cipherInfo, macInfo);
+  const macName = cipherInfo.aead ? null : macInfo?.name ?? null;
+  if (only !== null) {
+    if (!only.supports(cipherInfo.name, macName)) {
+      throw new UnsupportedAlgorithmError(
+        `Cannot create ${what}: provider "${only.name}" does not implement ` +
+          `${cipherInfo.name}${macName ? ` with ${macName}` : ""}`,
+      );
+    }
+    return only.factory;
+  }
+  const e = selectPacketProtectionProvider(cipherInfo.name, macName);
+  if (e === undefined) {
+    throw new UnsupportedAlgorithmError(
+      `Cannot create ${what}: no provider implements ${cipherInfo.name}` +
+        (macName ? ` with ${macName}` : ""),
+    );
+  }
+  return e.factory;
+}
+
+function dispatcher(only: ProviderEntry | null): PacketProtectionFactory {
+  return Object.freeze({
+    provider: only?.name ?? "auto",
+    createSealer(c: CipherInfo, m: MacInfo | null, keys: DirectionKeys): PacketSealer {
+      return pick("sealer", only, c, m).createSealer(c, c.aead ? null : m, keys);
+    },
+    createOpener(c: CipherInfo, m: MacInfo | null, keys: DirectionKeys): PacketOpener {
+      return pick("opener", only, c, m).createOpener(c, c.aead ? null : m, keys);
+    },
+  });
+}
+
+/**
+ * The packet-protection factory the transport uses. Without options it picks,
+ * per cipher+MAC, the highest-priority registered provider that implements it;
+ * `{ provider }` forces one provider (tests, benchmarks).
+ *
+ * @example Seal with whichever provider is best here
+ * ```ts
+ * import { getCipherInfo, getMacInfo, getPacketProtection } from "./registry.ts";
+ * const cipher = getCipherInfo("aes128-ctr")!;
+ * const mac = getMacInfo("hmac-sha2-256-etm@openssh.com")!;
+ * const sealer = getPacketProtection().createSealer(cipher, mac, {
+ *   encKey: new Uint8Array(16), iv: new Uint8Array(16), macKey: new Uint8Array(32),
+ * });
+ * console.log(sealer.provider);
+ * ```
+ */
+export function getPacketProtection(
+  options: GetPacketProtectionOptions = {},
+): PacketProtectionFactory {
+  if (options.provider === undefined) return dispatcher(null);
+  const e = entries.find((x) => x.name === options.provider);
+  if (e === undefined) {
+    throw new LocalProtocolError(
+      `Cannot use packet-protection provider "${options.provider}": it is not registered ` +
+        `(registered: ${entries.map((x) => x.name).join(", ")})`,
+    );
+  }
+  return dispatcher(e);
+}
