@@ -728,8 +728,9 @@ export class Transport {
    */
   #setCompression(direction: "send" | "receive", name: string): void {
     const on = name !== "none" && !(name === "zlib@openssh.com" && !this.#authenticated);
-    if (direction === "send") this.#sender.setCompressor(on ? this.#o.suite.createCompressor(name) : null);
-    else this.#receiver.setDecompressor(on ? this.#o.suite.createDecompressor(name) : null);
+    if (direction === "send") {
+      this.#sender.setCompressor(on ? this.#o.suite.createCompressor(name) : null);
+    } else this.#receiver.setDecompressor(on ? this.#o.suite.createDecompressor(name) : null);
     this.#compressing[direction] = on;
   }
 
