@@ -17,7 +17,12 @@ export interface ChannelEngine {
   consume(channelId: number, n: number): void;
   sendEof(channelId: number): void;
   closeChannel(channelId: number): void;
-  sendChannelRequest(channelId: number, request: string, wantReply: boolean, data?: Uint8Array): void;
+  sendChannelRequest(
+    channelId: number,
+    request: string,
+    wantReply: boolean,
+    data?: Uint8Array,
+  ): void;
   replyChannelRequest(channelId: number, success: boolean): void;
   readonly closed: boolean;
 }
@@ -64,7 +69,13 @@ export class ChannelIO {
   onEof: () => void = () => {};
 
   /** Wraps channel `id`. `windowSize` bounds the bytes buffered per stream. */
-  constructor(id: number, engine: ChannelEngine, pump: ChannelPump, windowSize: number, streams = 2) {
+  constructor(
+    id: number,
+    engine: ChannelEngine,
+    pump: ChannelPump,
+    windowSize: number,
+    streams = 2,
+  ) {
     this.id = id;
     this.#engine = engine;
     this.#pump = pump;
@@ -209,7 +220,9 @@ export class ChannelIO {
   async write(data: Uint8Array, stream = 0): Promise<void> {
     let off = 0;
     while (off < data.length) {
-      if (this.#closed || this.#engine.closed) throw new ChannelClosedError("Cannot write: the channel is closed");
+      if (this.#closed || this.#engine.closed) {
+        throw new ChannelClosedError("Cannot write: the channel is closed");
+      }
       if (this.#pump.socketFull) {
         await this.#pump.whenDrained();
         continue;

@@ -5,7 +5,7 @@
  */
 
 import type { ClientPublicKey } from "../core/auth/client_auth.ts";
-import { type ClientEvent, ClientConnection } from "../core/client/client_connection.ts";
+import { ClientConnection, type ClientEvent } from "../core/client/client_connection.ts";
 import { DEFAULT_MAX_PACKET, DEFAULT_WINDOW } from "../core/connection/channels.ts";
 import {
   encodeEnv,
@@ -20,7 +20,7 @@ import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
 import { defaultAlgorithms, defaultSuite } from "./suite.ts";
-import { SSHClientProcess, type ProcessResult } from "./process.ts";
+import { type ProcessResult, SSHClientProcess } from "./process.ts";
 import { type ByteSocket, socketFromWebDuplex, type WebDuplex } from "./socket.ts";
 import { openTcpSocket } from "./tcp.ts";
 
@@ -55,7 +55,10 @@ export interface ConnectOptions {
   /** Answers a server's password change request; default: refuse. */
   readonly passwordChange?: (
     prompt: string,
-  ) => { oldPassword: string; newPassword: string } | null | Promise<{ oldPassword: string; newPassword: string } | null>;
+  ) =>
+    | { oldPassword: string; newPassword: string }
+    | null
+    | Promise<{ oldPassword: string; newPassword: string } | null>;
   /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
   readonly kbdintResponses?: (
     name: string,
@@ -136,7 +139,10 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * const { stdout } = await conn.run("echo hello", { check: true });
  * ```
  */
-export async function connect(host: string, options: ConnectOptions = {}): Promise<SSHClientConnection> {
+export async function connect(
+  host: string,
+  options: ConnectOptions = {},
+): Promise<SSHClientConnection> {
   const port = options.port ?? 22;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
@@ -167,10 +173,14 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
 function timeoutOr(e: unknown, signal: AbortSignal | undefined, message: string): Error {
   if (signal?.aborted) {
     const r = signal.reason;
-    if (r instanceof Error && r.name === "TimeoutError") return new SSHError("ERR_TIMEOUT", "Connect timed out", { cause: r });
+    if (r instanceof Error && r.name === "TimeoutError") {
+      return new SSHError("ERR_TIMEOUT", "Connect timed out", { cause: r });
+    }
     return r instanceof Error ? r : new SSHError("ERR_TIMEOUT", "Connect aborted");
   }
-  return new DisconnectError("ERR_CONNECTION_LOST", DisconnectReason.CONNECTION_LOST, message, { cause: e });
+  return new DisconnectError("ERR_CONNECTION_LOST", DisconnectReason.CONNECTION_LOST, message, {
+    cause: e,
+  });
 }
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
@@ -198,7 +208,10 @@ export class SSHClientConnection implements AsyncDisposable {
   readonly #username: string;
   readonly #socket: ByteSocket;
   readonly #channels = new Map<number, ChannelIO>();
-  readonly #opening = new Map<number, { resolve: (c: ChannelIO) => void; reject: (e: Error) => void }>();
+  readonly #opening = new Map<
+    number,
+    { resolve: (c: ChannelIO) => void; reject: (e: Error) => void }
+  >();
   readonly #globalReplies = new Map<number, (r: { success: boolean; data: Uint8Array }) => void>();
   #authWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #error: Error | undefined;
@@ -207,7 +220,9 @@ export class SSHClientConnection implements AsyncDisposable {
   readonly closed: Promise<void>;
   #isClosed = false;
   /** Handles channels the server opens (forwarded-tcpip, x11, agent); default: refuse. */
-  onChannelOpen: ((channelType: string, data: Uint8Array, channelId: number) => boolean) | undefined;
+  onChannelOpen:
+    | ((channelType: string, data: Uint8Array, channelId: number) => boolean)
+    | undefined;
   /** Handles global requests from the server; default: refuse. */
   onGlobalRequest: ((name: string, data: Uint8Array) => boolean) | undefined;
 
@@ -242,13 +257,24 @@ export class SSHClientConnection implements AsyncDisposable {
       algorithms,
       ...(options.random ? { random: options.random } : {}),
       ...(options.strictKex !== undefined ? { strictKex: options.strictKex } : {}),
-      ...(options.requireStrictKex !== undefined ? { requireStrictKex: options.requireStrictKex } : {}),
+      ...(options.requireStrictKex !== undefined
+        ? { requireStrictKex: options.requireStrictKex }
+        : {}),
       ...(options.rekeyBytes !== undefined ? { rekeyBytes: options.rekeyBytes } : {}),
       ...(options.rekeyInterval !== undefined ? { rekeyIntervalMs: options.rekeyInterval } : {}),
-      ...(options.keepaliveInterval !== undefined ? { keepaliveIntervalMs: options.keepaliveInterval } : {}),
-      ...(options.keepaliveCountMax !== undefined ? { keepaliveCountMax: options.keepaliveCountMax } : {}),
+      ...(options.keepaliveInterval !== undefined
+        ? { keepaliveIntervalMs: options.keepaliveInterval }
+        : {}),
+      ...(options.keepaliveCountMax !== undefined
+        ? { keepaliveCountMax: options.keepaliveCountMax }
+        : {}),
     });
-    this.#driver = new EngineDriver(this.#engine, socket, (e) => this.#onEvent(e), (err) => this.#onSocketClosed(err));
+    this.#driver = new EngineDriver(
+      this.#engine,
+      socket,
+      (e) => this.#onEvent(e),
+      (err) => this.#onSocketClosed(err),
+    );
   }
 
   /** The sans-IO engine underneath (for low-level control). */
@@ -329,7 +355,10 @@ export class SSHClientConnection implements AsyncDisposable {
    * console.log(new TextDecoder().decode((await p.wait()).stdout as Uint8Array));
    * ```
    */
-  async createProcess(target: ProcessTarget, options: ProcessOptions = {}): Promise<SSHClientProcess> {
+  async createProcess(
+    target: ProcessTarget,
+    options: ProcessOptions = {},
+  ): Promise<SSHClientProcess> {
     const ch = await this.openSession();
     try {
       for (const [name, value] of Object.entries(options.env ?? {})) {
@@ -375,18 +404,29 @@ export class SSHClientConnection implements AsyncDisposable {
    */
   async run(
     command: string,
-    options: ProcessOptions & { check?: boolean; input?: string | Uint8Array; encoding?: "utf-8" | null } = {},
+    options: ProcessOptions & {
+      check?: boolean;
+      input?: string | Uint8Array;
+      encoding?: "utf-8" | null;
+    } = {},
   ): Promise<ProcessResult> {
     const p = await this.createProcess(command, options);
     if (options.input !== undefined) {
       await p.write(options.input);
     }
     p.writeEof();
-    return p.wait({ check: options.check ?? false, encoding: options.encoding === null ? null : "utf-8" });
+    return p.wait({
+      check: options.check ?? false,
+      encoding: options.encoding === null ? null : "utf-8",
+    });
   }
 
   /** Sends a global request; resolves with the reply (or success=true when no reply is wanted). */
-  globalRequest(name: string, data?: Uint8Array, wantReply = true): Promise<{ success: boolean; data: Uint8Array }> {
+  globalRequest(
+    name: string,
+    data?: Uint8Array,
+    wantReply = true,
+  ): Promise<{ success: boolean; data: Uint8Array }> {
     this.#checkOpen();
     const id = this.#engine.sendGlobalRequest(name, wantReply, data);
     this.#driver.pump();
@@ -446,13 +486,22 @@ export class SSHClientConnection implements AsyncDisposable {
           return;
         }
         Promise.resolve()
-          .then(() => verify({ host: this.#host, port: this.#port, algorithm: e.algorithm, keyBlob: e.keyBlob }))
+          .then(() =>
+            verify({
+              host: this.#host,
+              port: this.#port,
+              algorithm: e.algorithm,
+              keyBlob: e.keyBlob,
+            })
+          )
           .then(
-            (ok) => ok ? engine.acceptHostKey(e.id) : engine.rejectHostKey(
-              e.id,
-              `Host key verification failed for ${this.#host}:${this.#port} (${e.algorithm})`,
-            ),
-            (err) => engine.rejectHostKey(e.id, `Host key verifier failed: ${(err as Error).message}`),
+            (ok) =>
+              ok ? engine.acceptHostKey(e.id) : engine.rejectHostKey(
+                e.id,
+                `Host key verification failed for ${this.#host}:${this.#port} (${e.algorithm})`,
+              ),
+            (err) =>
+              engine.rejectHostKey(e.id, `Host key verifier failed: ${(err as Error).message}`),
           )
           .finally(() => this.#driver.pump());
         return;
@@ -469,7 +518,8 @@ export class SSHClientConnection implements AsyncDisposable {
       case "authPasswordRequest": {
         const pw = this.#options.password;
         this.#answerLater(
-          async () => typeof pw === "function" ? await pw(e.attempt) : e.attempt === 1 ? pw ?? null : null,
+          async () =>
+            typeof pw === "function" ? await pw(e.attempt) : e.attempt === 1 ? pw ?? null : null,
           (p) => engine.providePassword(e.id, p),
           () => engine.providePassword(e.id, null),
         );
@@ -492,7 +542,9 @@ export class SSHClientConnection implements AsyncDisposable {
             if (f) return await f(e.name, e.instruction, e.prompts);
             if (e.prompts.length === 0) return [];
             // Without a handler, answer "Password:" prompts with the password (as AsyncSSH does).
-            if (pw === undefined || !e.prompts.every((p) => /password/i.test(p.prompt) && !p.echo)) return null;
+            if (
+              pw === undefined || !e.prompts.every((p) => /password/i.test(p.prompt) && !p.echo)
+            ) return null;
             const value = typeof pw === "function" ? await pw(1) : pw;
             return value === null ? null : e.prompts.map(() => value);
           },
@@ -529,7 +581,9 @@ export class SSHClientConnection implements AsyncDisposable {
       }
       case "channelOpenRequest": {
         const accept = this.onChannelOpen?.(e.channelType, e.data, e.channelId) ?? false;
-        if (!accept) engine.rejectChannel(e.channelId, 1, `Channel type ${e.channelType} not accepted`);
+        if (!accept) {
+          engine.rejectChannel(e.channelId, 1, `Channel type ${e.channelType} not accepted`);
+        }
         return;
       }
       case "channelClose": {
@@ -564,7 +618,10 @@ export class SSHClientConnection implements AsyncDisposable {
   /** Registers a channel opened by the server and accepted by a handler. */
   adoptChannel(channelId: number): ChannelIO {
     const window = this.#options.windowSize ?? DEFAULT_WINDOW;
-    this.#engine.acceptChannel(channelId, { window, maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET });
+    this.#engine.acceptChannel(channelId, {
+      window,
+      maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
+    });
     const ch = new ChannelIO(channelId, this.#engine, this.#driver, window);
     this.#channels.set(channelId, ch);
     this.#driver.pump();
@@ -597,10 +654,19 @@ export class SSHClientConnection implements AsyncDisposable {
   #onSocketClosed(err?: Error): void {
     this.#fail(
       err
-        ? new DisconnectError("ERR_CONNECTION_LOST", DisconnectReason.CONNECTION_LOST, `Connection lost: ${err.message}`, {
-          cause: err,
-        })
-        : new DisconnectError("ERR_CONNECTION_LOST", DisconnectReason.CONNECTION_LOST, "Connection closed"),
+        ? new DisconnectError(
+          "ERR_CONNECTION_LOST",
+          DisconnectReason.CONNECTION_LOST,
+          `Connection lost: ${err.message}`,
+          {
+            cause: err,
+          },
+        )
+        : new DisconnectError(
+          "ERR_CONNECTION_LOST",
+          DisconnectReason.CONNECTION_LOST,
+          "Connection closed",
+        ),
     );
     this.#isClosed = true;
     this.#closedResolve();
@@ -622,7 +688,10 @@ export class ChannelOpenError extends SSHError {
 
   /** Creates the error. */
   constructor(reason: number, description: string) {
-    super("ERR_CHANNEL_OPEN", `Channel open refused (reason ${reason}): ${description || "no description"}`);
+    super(
+      "ERR_CHANNEL_OPEN",
+      `Channel open refused (reason ${reason}): ${description || "no description"}`,
+    );
     this.name = "ChannelOpenError";
     this.reason = reason;
   }

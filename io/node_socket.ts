@@ -50,7 +50,11 @@ export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
 }
 
 /** Opens a TCP connection with `node:net`; rejects on error or abort. */
-export function connectNodeSocket(host: string, port: number, signal?: AbortSignal): Promise<ByteSocket> {
+export function connectNodeSocket(
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port, noDelay: true });
     const onAbort = () => {

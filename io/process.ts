@@ -178,7 +178,9 @@ export class SSHClientProcess {
       exitStatus: this.#exitStatus,
       exitSignal: this.#exitSignal,
     };
-    if (options.check && (this.#exitStatus !== 0 || this.#exitSignal)) throw new ProcessError(result);
+    if (options.check && (this.#exitStatus !== 0 || this.#exitSignal)) {
+      throw new ProcessError(result);
+    }
     return result;
   }
 }

@@ -10,17 +10,17 @@ import * as net from "node:net";
 import type { AuthVerdict, KbdintChallenge } from "../core/auth/server_auth.ts";
 import { DEFAULT_MAX_PACKET, DEFAULT_WINDOW } from "../core/connection/channels.ts";
 import {
+  decodeBreak,
   decodeEnv,
   decodePtyRequest,
   decodeStringArg,
   decodeWindowChange,
-  decodeBreak,
   type PtyRequest,
 } from "../core/connection/session_requests.ts";
 import { DisconnectReason, SSHError } from "../core/errors.ts";
 import type { HostKeySigner } from "../core/kex/types.ts";
 import type { RandomSource } from "../core/random.ts";
-import { type ServerEvent, ServerConnection } from "../core/server/server_connection.ts";
+import { ServerConnection, type ServerEvent } from "../core/server/server_connection.ts";
 import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
@@ -59,9 +59,17 @@ export interface ListenOptions {
   /** Called first for each user; return false to let the user in without authentication. */
   readonly beginAuth?: (username: string, info: ServerConnectionInfo) => MaybePromise<boolean>;
   /** Checks a password; enables "password" (and "keyboard-interactive" with a Password: prompt). */
-  readonly validatePassword?: (username: string, password: string, info: ServerConnectionInfo) => MaybePromise<boolean>;
+  readonly validatePassword?: (
+    username: string,
+    password: string,
+    info: ServerConnectionInfo,
+  ) => MaybePromise<boolean>;
   /** Handles a password change; true accepts the new password. */
-  readonly changePassword?: (username: string, oldPassword: string, newPassword: string) => MaybePromise<boolean>;
+  readonly changePassword?: (
+    username: string,
+    oldPassword: string,
+    newPassword: string,
+  ) => MaybePromise<boolean>;
   /** Is this public key allowed for this user? Enables "publickey". Signatures are checked for you. */
   readonly validatePublicKey?: (
     username: string,
@@ -69,7 +77,10 @@ export interface ListenOptions {
     info: ServerConnectionInfo,
   ) => MaybePromise<boolean>;
   /** First keyboard-interactive challenge (null/false refuses; true accepts without questions). */
-  readonly getKbdintChallenge?: (username: string, submethods: string) => MaybePromise<KbdintChallenge | boolean | null>;
+  readonly getKbdintChallenge?: (
+    username: string,
+    submethods: string,
+  ) => MaybePromise<KbdintChallenge | boolean | null>;
   /** Checks answers; returns true/false or a further challenge. */
   readonly validateKbdintResponse?: (
     username: string,
@@ -135,12 +146,17 @@ export interface SSHServer extends AsyncDisposable {
  * ```
  */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
-  if (!options.hostKeys.length) throw new SSHError("ERR_LOCAL_PROTOCOL", "listen() needs at least one host key");
+  if (!options.hostKeys.length) {
+    throw new SSHError("ERR_LOCAL_PROTOCOL", "listen() needs at least one host key");
+  }
   const hostKeys = new Map<string, HostKeySigner>();
   for (const k of options.hostKeys) {
     for (const alg of k.hostKeyAlgorithms) {
       if (!hostKeys.has(alg)) {
-        hostKeys.set(alg, { publicKeyBlob: k.publicKeyBlob, sign: (data) => k.signSync(data, alg) });
+        hostKeys.set(alg, {
+          publicKeyBlob: k.publicKeyBlob,
+          sign: (data) => k.signSync(data, alg),
+        });
       }
     }
   }
@@ -218,7 +234,12 @@ class ServerSession {
   #closedResolve!: () => void;
   readonly closed: Promise<void>;
 
-  constructor(sock: net.Socket, o: ListenOptions, hostKeys: Map<string, HostKeySigner>, onAuthenticated: () => void) {
+  constructor(
+    sock: net.Socket,
+    o: ListenOptions,
+    hostKeys: Map<string, HostKeySigner>,
+    onAuthenticated: () => void,
+  ) {
     this.#o = o;
     this.#onAuthenticated = onAuthenticated;
     this.closed = new Promise((r) => (this.#closedResolve = r));
@@ -231,7 +252,9 @@ class ServerSession {
     const algs = defaultAlgorithms();
     const algorithms: AlgorithmPreferences = {
       kex: o.kexAlgs ?? algs.kex,
-      hostKey: algs.hostKey.filter((a) => hostKeys.has(a)).concat([...hostKeys.keys()].filter((a) => !algs.hostKey.includes(a))),
+      hostKey: algs.hostKey.filter((a) => hostKeys.has(a)).concat(
+        [...hostKeys.keys()].filter((a) => !algs.hostKey.includes(a)),
+      ),
       cipher: o.encryptionAlgs ?? algs.cipher,
       mac: o.macAlgs ?? algs.mac,
       compression: o.compressionAlgs ?? algs.compression,
@@ -257,10 +280,19 @@ class ServerSession {
       ...(o.rekeyBytes !== undefined ? { rekeyBytes: o.rekeyBytes } : {}),
       ...(o.rekeyInterval !== undefined ? { rekeyIntervalMs: o.rekeyInterval } : {}),
     });
-    this.#driver = new EngineDriver(this.#engine, socketFromNodeSocket(sock), (e) => this.#onEvent(e), () => {
-      for (const ch of this.#channels.values()) ch.abort(new SSHError("ERR_CONNECTION_LOST", "Connection closed"));
-      this.#closedResolve();
-    });
+    this.#driver = new EngineDriver(
+      this.#engine,
+      socketFromNodeSocket(sock),
+      (e) => this.#onEvent(e),
+      () => {
+        for (const ch of this.#channels.values()) {
+          ch.abort(
+            new SSHError("ERR_CONNECTION_LOST", "Connection closed"),
+          );
+        }
+        this.#closedResolve();
+      },
+    );
   }
 
   close(): Promise<void> {
@@ -291,12 +323,19 @@ class ServerSession {
       c === true ? yes : c === false || c === null ? no : { result: "challenge", challenge: c };
     switch (e.type) {
       case "authNone":
-        return this.#answer(e.id, async () => verdict(o.beginAuth ? !(await o.beginAuth(e.username, this.#info)) : false));
+        return this.#answer(
+          e.id,
+          async () => verdict(o.beginAuth ? !(await o.beginAuth(e.username, this.#info)) : false),
+        );
       case "authPassword":
         return this.#answer(e.id, async () => {
           if (!o.validatePassword) return no;
           if (e.newPassword !== undefined) {
-            return verdict(o.changePassword ? await o.changePassword(e.username, e.password, e.newPassword) : false);
+            return verdict(
+              o.changePassword
+                ? await o.changePassword(e.username, e.password, e.newPassword)
+                : false,
+            );
           }
           return verdict(await o.validatePassword(e.username, e.password, this.#info));
         });
@@ -304,18 +343,32 @@ class ServerSession {
         return this.#answer(e.id, async () =>
           verdict(
             o.validatePublicKey
-              ? await o.validatePublicKey(e.username, { algorithm: e.algorithm, keyBlob: e.keyBlob }, this.#info)
+              ? await o.validatePublicKey(e.username, {
+                algorithm: e.algorithm,
+                keyBlob: e.keyBlob,
+              }, this.#info)
               : false,
           ));
       case "authKbdint":
         return this.#answer(e.id, async () => {
           if (o.getKbdintChallenge) {
-            if (!e.responses) return challengeVerdict(await o.getKbdintChallenge(e.username, e.submethods));
-            return challengeVerdict(o.validateKbdintResponse ? await o.validateKbdintResponse(e.username, e.responses) : false);
+            if (!e.responses) {
+              return challengeVerdict(await o.getKbdintChallenge(e.username, e.submethods));
+            }
+            return challengeVerdict(
+              o.validateKbdintResponse
+                ? await o.validateKbdintResponse(e.username, e.responses)
+                : false,
+            );
           }
           // Password via keyboard-interactive, as OpenSSH offers it with PAM.
           if (!o.validatePassword) return no;
-          if (!e.responses) return { result: "challenge", challenge: { prompts: [{ prompt: "Password: ", echo: false }] } };
+          if (!e.responses) {
+            return {
+              result: "challenge",
+              challenge: { prompts: [{ prompt: "Password: ", echo: false }] },
+            };
+          }
           return verdict(await o.validatePassword(e.username, e.responses[0] ?? "", this.#info));
         });
       case "authHostbased":
@@ -335,7 +388,11 @@ class ServerSession {
         return;
       case "channelOpenRequest": {
         if (e.channelType !== "session" || !o.processFactory) {
-          this.#engine.rejectChannel(e.channelId, 1, `Channel type ${e.channelType} is not allowed`);
+          this.#engine.rejectChannel(
+            e.channelId,
+            1,
+            `Channel type ${e.channelType} is not allowed`,
+          );
           return;
         }
         const window = o.windowSize ?? DEFAULT_WINDOW;
@@ -394,7 +451,9 @@ class ServerSession {
       case "shell":
       case "subsystem": {
         if (s.process) return false;
-        const arg = request === "shell" ? undefined : new TextDecoder().decode(decodeStringArg(data, request));
+        const arg = request === "shell"
+          ? undefined
+          : new TextDecoder().decode(decodeStringArg(data, request));
         const p = new SSHServerProcess(ch, {
           command: request === "exec" ? arg : undefined,
           subsystem: request === "subsystem" ? arg : undefined,
