@@ -1,0 +1,128 @@
+/**
+ * ML-KEM-768 (FIPS 203), the KEM of the `mlkem768x25519-sha256` SSH key
+ * exchange: a thin wrapper over `@noble/post-quantum` with the same shape as
+ * {@link ./sntrup761.ts}: randomness is injected, sizes are checked up front
+ * and every bad input raises {@link PqInputError}.
+ *
+ * Decapsulation of a well-sized ciphertext never throws: a corrupted one
+ * yields the FIPS 203 implicit-rejection secret J(z || c). Constant-time
+ * behaviour is that of `@noble/post-quantum`: it computes both candidate
+ * secrets and compares the ciphertexts without an early exit, but picks the
+ * result with a JavaScript conditional, and JavaScript engines promise no
+ * timing behaviour at all (see the caveats in ./sntrup761.ts).
+ *
+ * @module
+ */
+
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
+import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
+
+export { PqInputError };
+export type { RandomBytes };
+
+/** Size of an ML-KEM-768 encapsulation (public) key in bytes. */
+export const MLKEM768_PUBLIC_KEY_BYTES = 1184;
+/** Size of an ML-KEM-768 decapsulation (secret) key in bytes, in the FIPS 203 expanded form. */
+export const MLKEM768_SECRET_KEY_BYTES = 2400;
+/** Size of an ML-KEM-768 ciphertext in bytes. */
+export const MLKEM768_CIPHERTEXT_BYTES = 1088;
+/** Size of an ML-KEM-768 shared secret in bytes. */
+export const MLKEM768_SHARED_SECRET_BYTES = 32;
+
+const SEED_BYTES = 64; // d || z of ML-KEM.KeyGen_internal
+const MESSAGE_BYTES = 32; // m of ML-KEM.Encaps_internal
+
+/**
+ * Generates an ML-KEM-768 key pair from 64 bytes drawn from `random`
+ * (the seeds d and z of FIPS 203, in that order).
+ *
+ * @example
+ * ```ts
+ * import { mlkem768Keypair } from "./mlkem768.ts";
+ * import { systemRandom } from "../random.ts";
+ * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
+ * console.log(publicKey.length, secretKey.length); // 1184 2400
+ * ```
+ */
+export function mlkem768Keypair(
+  random: RandomBytes,
+): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  const seed = drawRandom(random, SEED_BYTES);
+  const { publicKey, secretKey } = ml_kem768.keygen(seed);
+  seed.fill(0);
+  return { publicKey, secretKey };
+}
+
+/**
+ * Encapsulates a fresh shared secret to `publicKey`, drawing the 32-byte
+ * message m from `random`. Throws {@link PqInputError} when the key is not
+ * 1184 bytes, or (problem "malformed") when it fails the FIPS 203 modulus check.
+ *
+ * @example
+ * ```ts
+ * import { mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Keypair } from "./mlkem768.ts";
+ * import { systemRandom } from "../random.ts";
+ * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
+ * const { ciphertext, sharedSecret } = mlkem768Encapsulate(publicKey, systemRandom);
+ * const again = mlkem768Decapsulate(ciphertext, secretKey);
+ * console.log(sharedSecret.join() === again.join()); // true
+ * ```
+ */
+export function mlkem768Encapsulate(
+  publicKey: Uint8Array,
+  random: RandomBytes,
+): { ciphertext: Uint8Array; sharedSecret: Uint8Array } {
+  checkLength("publicKey", publicKey, MLKEM768_PUBLIC_KEY_BYTES);
+  const message = drawRandom(random, MESSAGE_BYTES);
+  try {
+    const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, message);
+    // noble returns a view of a 64-byte buffer; hand out a standalone copy.
+    const secret = sharedSecret.slice();
+    sharedSecret.fill(0);
+    return { ciphertext: cipherText, sharedSecret: secret };
+  } catch (cause) {
+    // Sizes were checked above: what remains is the encapsulation key check.
+    throw new PqInputError(
+      "publicKey",
+      MLKEM768_PUBLIC_KEY_BYTES,
+      publicKey.length,
+      "malformed",
+      { cause },
+    );
+  } finally {
+    message.fill(0);
+  }
+}
+
+/**
+ * Decapsulates `ciphertext` with `secretKey`. A corrupted but well-sized
+ * ciphertext gives a pseudo-random secret (implicit rejection), never an
+ * exception. Throws {@link PqInputError} for wrong sizes, or (problem
+ * "malformed") for a secret key whose embedded hash of the public key does not
+ * match (the FIPS 203 decapsulation key check).
+ *
+ * @example
+ * ```ts
+ * import { mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Keypair } from "./mlkem768.ts";
+ * import { systemRandom } from "../random.ts";
+ * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
+ * const { ciphertext } = mlkem768Encapsulate(publicKey, systemRandom);
+ * ciphertext[0]! ^= 1;
+ * console.log(mlkem768Decapsulate(ciphertext, secretKey).length); // 32
+ * ```
+ */
+export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
+  checkLength("secretKey", secretKey, MLKEM768_SECRET_KEY_BYTES);
+  try {
+    return ml_kem768.decapsulate(ciphertext, secretKey);
+  } catch (cause) {
+    throw new PqInputError(
+      "secretKey",
+      MLKEM768_SECRET_KEY_BYTES,
+      secretKey.length,
+      "malformed",
+      { cause },
+    );
+  }
+}
