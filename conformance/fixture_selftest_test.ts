@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import {
   conformanceTest,
+  ensureTrixieTree,
   findExecutable,
   type KeyInfo,
   opensshClientArgs,
@@ -101,9 +102,15 @@ test("unavailableMessage() is one line that says how to enable the peer", () => 
   assert.ok(!line.includes("\n"));
   assert.match(
     line,
-    /^conformance: (skipped|required but unavailable) — dropbear: dropbear not found/,
+    /^conformance: (skipped|required but unavailable) — dropbear not found; install dropbear-bin/,
   );
   assert.match(line, /SSH_CONFORMANCE/);
+  const other = unavailableMessage("openssh-trixie", {
+    available: false,
+    reason: "chroot not found",
+    hint: "install coreutils",
+  });
+  assert.match(other, / — openssh-trixie: chroot not found; install coreutils /);
 });
 
 for (const peer of PEER_NAMES) {
@@ -162,8 +169,7 @@ conformanceTest("openssh fixture refuses a password when PasswordAuthentication 
 conformanceTest("the trixie tree's ssh -Q kex lists mlkem768x25519-sha256", {
   peers: ["openssh-trixie"],
 }, async () => {
-  // startPeer builds the tree if it is missing; the kex list needs no server.
-  await (await startPeer("openssh-trixie")).stop();
+  await ensureTrixieTree(); // builds the tree if it is missing
   const result = await runTrixieCommand(["ssh", "-Q", "kex"], { check: true });
   assert.ok(result.stdout.split("\n").includes("mlkem768x25519-sha256"), result.stdout);
 });
@@ -171,7 +177,7 @@ conformanceTest("the trixie tree's ssh -Q kex lists mlkem768x25519-sha256", {
 conformanceTest("the trixie tree's ssh logs in to the system sshd", {
   peers: ["openssh", "openssh-trixie"],
 }, async () => {
-  await (await startPeer("openssh-trixie")).stop(); // makes sure the tree exists
+  await ensureTrixieTree();
   await withPeer("openssh", {}, async (fixture) => {
     await using scratch = trixieTempDir();
     const key = fixture.clientKeys[0]!;
