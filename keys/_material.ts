@@ -9,27 +9,13 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { KeyMaterial, RsaKeyMaterial } from "../core/publickey/types.ts";
 import { equalBytes } from "../core/wire.ts";
-import { bitLength, modInverse, modPow } from "./_bigint.ts";
+import { bitLength, modInverse, modPow } from "../core/publickey/bigint.ts";
+import { publicKeyTypeName } from "../core/publickey/algorithms.ts";
 import { CURVES, isValidPoint, padScalar, publicFromScalar } from "./_curves.ts";
 import { KeyImportError } from "./errors.ts";
 
 /** The SSH key type name ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...). */
-export function keyTypeName(k: KeyMaterial): string {
-  switch (k.type) {
-    case "ed25519":
-      return "ssh-ed25519";
-    case "ecdsa":
-      return `ecdsa-sha2-${k.curve}`;
-    case "rsa":
-      return "ssh-rsa";
-    case "dsa":
-      return "ssh-dss";
-    case "sk-ed25519":
-      return "sk-ssh-ed25519@openssh.com";
-    case "sk-ecdsa":
-      return "sk-ecdsa-sha2-nistp256@openssh.com";
-  }
-}
+export const keyTypeName: (k: KeyMaterial) => string = publicKeyTypeName;
 
 /** Size in bits as ssh-keygen reports it. */
 export function keyBits(k: KeyMaterial): number {
@@ -83,8 +69,14 @@ export function publicOnly(k: KeyMaterial): KeyMaterial {
 /** RSA material with dp, dq and qi filled in (they are optional in some formats). */
 export function completeRsa(k: RsaKeyMaterial): RsaKeyMaterial {
   if (k.d === undefined || k.p === undefined || k.q === undefined) return k;
-  const qi = k.qi ?? modInverse(k.q, k.p);
-  if (qi === undefined) throw new KeyImportError("Cannot import RSA key: p and q are not coprime");
+  let qi = k.qi;
+  if (qi === undefined) {
+    try {
+      qi = modInverse(k.q, k.p);
+    } catch {
+      throw new KeyImportError("Cannot import RSA key: p and q are not coprime");
+    }
+  }
   return { ...k, dp: k.dp ?? k.d % (k.p - 1n), dq: k.dq ?? k.d % (k.q - 1n), qi };
 }
 

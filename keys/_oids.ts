@@ -36,3 +36,6 @@ export const OID_AES192_CBC = "2.16.840.1.101.3.4.1.22";
 export const OID_AES256_CBC = "2.16.840.1.101.3.4.1.42";
 export const OID_DES_EDE3_CBC = "1.2.840.113549.3.7";
 export const OID_DES_CBC = "1.3.14.3.2.7";
+
+/** scrypt as a PBES2 key-derivation function (RFC 7914). */
+export const OID_SCRYPT = "1.3.6.1.4.1.11591.4.11";

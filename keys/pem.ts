@@ -119,7 +119,8 @@ export function parsePemBlock(text: string): PemBlock {
 }
 
 /**
- * Encodes a PEM block with 64-character lines, as OpenSSL and OpenSSH write.
+ * Encodes a PEM block with 64-character lines, as OpenSSL writes (OpenSSH's
+ * own private key files use 70: pass `lineWidth`).
  *
  * @example
  * ```ts
@@ -132,6 +133,7 @@ export function encodePem(
   label: string,
   body: Uint8Array,
   headers?: ReadonlyMap<string, string> | Iterable<readonly [string, string]>,
+  lineWidth = 64,
 ): string {
   const b64 = encodeBase64(body);
   let out = `-----BEGIN ${label}-----\n`;
@@ -143,6 +145,6 @@ export function encodePem(
     }
     if (any) out += "\n";
   }
-  for (let i = 0; i < b64.length; i += 64) out += b64.slice(i, i + 64) + "\n";
+  for (let i = 0; i < b64.length; i += lineWidth) out += b64.slice(i, i + lineWidth) + "\n";
   return out + `-----END ${label}-----\n`;
 }

@@ -15,7 +15,7 @@ import { encodePkcs1PrivateKey, parsePkcs1PrivateKey } from "./pkcs1.ts";
 import { encodeSec1PrivateKey, parseSec1PrivateKey } from "./sec1.ts";
 import { readAlgorithmIdentifier, readDsaParams } from "./spki.ts";
 import { KeyExportError, KeyImportError } from "./errors.ts";
-import { bitLength, modPow } from "./_bigint.ts";
+import { bitLength, modPow } from "../core/publickey/bigint.ts";
 
 /**
  * Decodes a DER `PrivateKeyInfo` / `OneAsymmetricKey`.

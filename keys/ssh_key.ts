@@ -1,0 +1,276 @@
+/**
+ * {@link SSHKey}: one public or private key with its comment, and everything the
+ * rest of the library asks of a key: algorithm names, the public blob,
+ * fingerprints, export to every format, and (private keys) signing.
+ *
+ * @module
+ */
+
+import { signatureAlgorithmsForKey } from "../core/publickey/algorithms.ts";
+import { encodePublicKeyBlob, parsePublicKeyBlob } from "../core/publickey/blob.ts";
+import type { KeyMaterial } from "../core/publickey/types.ts";
+import { equalBytes } from "../core/wire.ts";
+import {
+  exportPrivateKeyMaterial,
+  type ExportPrivateKeyOptions,
+  exportPublicKeyMaterial,
+  type PrivateKeyFormat,
+  type PublicKeyFormat,
+} from "./export.ts";
+import { fingerprintBlob, type FingerprintHash } from "./fingerprint.ts";
+import { checkKeyMaterial, hasPrivate, keyBits, keyTypeName, publicOnly } from "./_material.ts";
+import { KeyImportError } from "./errors.ts";
+
+/** Text export formats (the others give bytes). */
+type TextPublicFormat = Exclude<PublicKeyFormat, "pkcs1-der" | "spki-der">;
+type TextPrivateFormat = Exclude<PrivateKeyFormat, "pkcs1-der" | "sec1-der" | "pkcs8-der">;
+
+/**
+ * A public or private SSH key. Create one with `importPrivateKey`,
+ * `importPublicKey`, `generatePrivateKey`, {@link SSHKey.fromMaterial} or
+ * {@link SSHKey.fromPublicBlob}.
+ *
+ * @example Fingerprint and export a key
+ * ```ts
+ * import { SSHKey } from "./ssh_key.ts";
+ * const key = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me");
+ * console.log(key.getAlgorithm(), key.getFingerprint().startsWith("SHA256:"));
+ * console.log(key.exportPublicKey("openssh"));
+ * ```
+ */
+export class SSHKey {
+  /** The raw key material (private fields present for private keys). */
+  readonly material: KeyMaterial;
+  #comment: string;
+  #blob: Uint8Array | undefined;
+
+  private constructor(material: KeyMaterial, comment: string) {
+    this.material = material;
+    this.#comment = comment;
+  }
+
+  /**
+   * Wraps raw key material. Private material is checked for consistency (the
+   * public part must follow from the private part); a bad key throws
+   * {@link KeyImportError}.
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(2) });
+   * console.log(k.hasPrivateKey()); // false
+   * ```
+   */
+  static fromMaterial(material: KeyMaterial, comment = ""): SSHKey {
+    checkKeyMaterial(material, "key");
+    return new SSHKey(material, comment);
+  }
+
+  /**
+   * Decodes an SSH public key blob (as sent on the wire).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const a = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(3) });
+   * console.log(SSHKey.fromPublicBlob(a.publicBlob).equals(a)); // true
+   * ```
+   */
+  static fromPublicBlob(blob: Uint8Array, comment = ""): SSHKey {
+    let parsed;
+    try {
+      parsed = parsePublicKeyBlob(blob);
+    } catch (e) {
+      throw new KeyImportError(`Cannot import public key: ${(e as Error).message}`, { cause: e });
+    }
+    const key = new SSHKey(parsed.key, comment);
+    key.#blob = blob.slice();
+    return key;
+  }
+
+  /**
+   * The key type name ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).getAlgorithm());
+   * ```
+   */
+  getAlgorithm(): string {
+    return keyTypeName(this.material);
+  }
+
+  /**
+   * The signature algorithms this key can make, most preferred first
+   * (RSA: rsa-sha2-512, rsa-sha2-256, ssh-rsa).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
+   * console.log(k.getSigAlgorithms()); // ["ssh-ed25519"]
+   * ```
+   */
+  getSigAlgorithms(): string[] {
+    return [...signatureAlgorithmsForKey(this.material)];
+  }
+
+  /**
+   * Size in bits as ssh-keygen reports it (256 for Ed25519, the modulus for RSA).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).getBits()); // 256
+   * ```
+   */
+  getBits(): number {
+    return keyBits(this.material);
+  }
+
+  /**
+   * The SSH public key blob (RFC 4253 §6.6): what goes on the wire and into
+   * fingerprints.
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).publicBlob.length); // 51
+   * ```
+   */
+  get publicBlob(): Uint8Array {
+    this.#blob ??= encodePublicKeyBlob(this.material);
+    return this.#blob;
+  }
+
+  /**
+   * True when this key can sign (holds a private part).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).hasPrivateKey()); // false
+   * ```
+   */
+  hasPrivateKey(): boolean {
+    return hasPrivate(this.material);
+  }
+
+  /**
+   * The fingerprint exactly as `ssh-keygen -l` prints it: `SHA256:<unpadded
+   * base64>` (default) or `MD5:<colon hex>`.
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
+   * console.log(k.getFingerprint(), k.getFingerprint("md5"));
+   * ```
+   */
+  getFingerprint(hash: FingerprintHash = "sha256"): string {
+    return fingerprintBlob(this.publicBlob, hash);
+  }
+
+  /**
+   * The comment (from the key file, or set with {@link setComment}).
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me").getComment()); // "me"
+   * ```
+   */
+  getComment(): string {
+    return this.#comment;
+  }
+
+  /**
+   * Replaces the comment.
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
+   * k.setComment("deploy@ci");
+   * console.log(k.getComment()); // "deploy@ci"
+   * ```
+   */
+  setComment(comment: string): void {
+    this.#comment = comment;
+  }
+
+  /**
+   * The public half as its own key (same comment).
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "./generate.ts";
+   * const k = generatePrivateKey("ed25519");
+   * console.log(k.publicKey().hasPrivateKey()); // false
+   * ```
+   */
+  publicKey(): SSHKey {
+    const k = new SSHKey(publicOnly(this.material), this.#comment);
+    k.#blob = this.#blob;
+    return k;
+  }
+
+  /**
+   * True when both keys have the same public part.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "./generate.ts";
+   * const k = generatePrivateKey("ed25519");
+   * console.log(k.equals(k.publicKey())); // true
+   * ```
+   */
+  equals(other: SSHKey): boolean {
+    return equalBytes(this.publicBlob, other.publicBlob);
+  }
+
+  /**
+   * Encodes the public key. Text formats return a string, `-der` formats bytes.
+   *
+   * @example
+   * ```ts
+   * import { SSHKey } from "./ssh_key.ts";
+   * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me");
+   * console.log(k.exportPublicKey("rfc4716"));
+   * ```
+   */
+  exportPublicKey(format?: TextPublicFormat): string;
+  exportPublicKey(format: "pkcs1-der" | "spki-der"): Uint8Array;
+  exportPublicKey(format: PublicKeyFormat): string | Uint8Array;
+  exportPublicKey(format: PublicKeyFormat = "openssh"): string | Uint8Array {
+    return exportPublicKeyMaterial(this.material, this.#comment, format);
+  }
+
+  /**
+   * Encodes the private key, encrypted when `options.passphrase` is given
+   * (OpenSSH format: bcrypt_pbkdf + aes256-ctr by default).
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "./generate.ts";
+   * const k = generatePrivateKey("ed25519", { comment: "me" });
+   * console.log(k.exportPrivateKey("openssh", { passphrase: "s3cret", rounds: 2 }).split("\n")[0]);
+   * ```
+   */
+  exportPrivateKey(format?: TextPrivateFormat, options?: ExportPrivateKeyOptions): string;
+  exportPrivateKey(
+    format: "pkcs1-der" | "sec1-der" | "pkcs8-der",
+    options?: ExportPrivateKeyOptions,
+  ): Uint8Array;
+  exportPrivateKey(
+    format: PrivateKeyFormat,
+    options?: ExportPrivateKeyOptions,
+  ): string | Uint8Array;
+  exportPrivateKey(
+    format: PrivateKeyFormat = "openssh",
+    options: ExportPrivateKeyOptions = {},
+  ): string | Uint8Array {
+    return exportPrivateKeyMaterial(this.material, this.#comment, format, options);
+  }
+}
