@@ -1,0 +1,98 @@
+/**
+ * Making SSH signatures with a private key: Ed25519, ECDSA (deterministic, RFC 6979)
+ * and RSA (PKCS#1 v1.5 with SHA-512, SHA-256 or legacy SHA-1). The result is the
+ * complete signature blob `string algorithm, string signature`.
+ *
+ * @module
+ */
+
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { LocalProtocolError } from "../errors.ts";
+import type { RandomSource } from "../random.ts";
+import { SSHWriter } from "../wire.ts";
+import { publicKeyTypeName, signatureAlgorithmsForKey } from "./algorithms.ts";
+import { ECDSA_CURVES, ecdsaSignSsh } from "./ecdsa.ts";
+import { rsaHashForAlgorithm, rsaSignPkcs1v15 } from "./rsa.ts";
+import type { KeyMaterial } from "./types.ts";
+
+function blob(algorithm: string, inner: Uint8Array): Uint8Array {
+  return new SSHWriter(inner.length + algorithm.length + 8)
+    .writeStringUtf8(algorithm)
+    .writeString(inner)
+    .toBytes();
+}
+
+/**
+ * Signs `data` with the private `key` using `algorithm` and returns the SSH
+ * signature blob. `random` is used for RSA blinding (a key-derived stream stands in
+ * when it is absent); Ed25519 and ECDSA are deterministic.
+ * Throws {@link LocalProtocolError} when the key has no private part, the algorithm
+ * does not fit the key, or the key type cannot sign here (DSA, `sk-*`).
+ *
+ * @example
+ * ```ts
+ * import { p256 } from "@noble/curves/nist.js";
+ * import { signData } from "./sign.ts";
+ * import { verifySignature } from "./verify.ts";
+ * const privateKey = new Uint8Array(32).fill(5);
+ * const key = {
+ *   type: "ecdsa" as const,
+ *   curve: "nistp256" as const,
+ *   publicKey: p256.getPublicKey(privateKey, false),
+ *   privateKey,
+ * };
+ * const data = new TextEncoder().encode("hello");
+ * console.log(verifySignature(key, signData(key, "ecdsa-sha2-nistp256", data), data)); // true
+ * ```
+ */
+export function signData(
+  key: KeyMaterial,
+  algorithm: string,
+  data: Uint8Array,
+  random?: RandomSource,
+): Uint8Array {
+  if (!signatureAlgorithmsForKey(key).includes(algorithm)) {
+    throw new LocalProtocolError(
+      `Cannot sign with '${algorithm}': the key is of type '${publicKeyTypeName(key)}'`,
+    );
+  }
+  switch (key.type) {
+    case "ed25519": {
+      if (key.seed === undefined || key.seed.length !== 32) {
+        throw new LocalProtocolError("Cannot sign with ssh-ed25519: the key has no 32-byte seed");
+      }
+      return blob(algorithm, ed25519.sign(data, key.seed));
+    }
+    case "ecdsa": {
+      const d = key.privateKey;
+      if (d === undefined || d.length === 0 || d.length > ECDSA_CURVES[key.curve].size + 1) {
+        throw new LocalProtocolError(
+          `Cannot sign with ${algorithm}: the key has no private scalar`,
+        );
+      }
+      try {
+        return blob(algorithm, ecdsaSignSsh(key.curve, d, data));
+      } catch (cause) {
+        throw new LocalProtocolError(`Cannot sign with ${algorithm}: invalid private scalar`, {
+          cause,
+        });
+      }
+    }
+    case "rsa": {
+      if (key.d === undefined && (key.p === undefined || key.q === undefined)) {
+        throw new LocalProtocolError(`Cannot sign with ${algorithm}: the key has no private part`);
+      }
+      const hash = rsaHashForAlgorithm(algorithm)!;
+      return blob(algorithm, rsaSignPkcs1v15(key, hash, data, random));
+    }
+    case "dsa":
+      throw new LocalProtocolError(
+        "Cannot sign with ssh-dss: DSA keys are supported for verification only",
+      );
+    case "sk-ed25519":
+    case "sk-ecdsa":
+      throw new LocalProtocolError(
+        `Cannot sign with ${algorithm}: security-key signatures come from the authenticator`,
+      );
+  }
+}
