@@ -93,92 +93,201 @@ function fqRecip(a: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// Polynomial multiplication in Z[x]/(x^p - x - 1), reduced mod q or mod 3.
-// The hot spot of the whole KEM. Products are accumulated in a Float64Array
-// two coefficients per slot ("packing"), which halves the multiply-adds;
-// every partial sum stays an exact integer far below 2^53.
+// Polynomial multiplication in Z[x]/(x^p - x - 1), reduced mod q or mod 3: the
+// hot spot of the KEM. Schoolbook products with several coefficients packed
+// into one double ("lanes"), so one multiply-add does the work of two or four;
+// every partial sum is an exact integer below 2^53. No data-dependent branch:
+// the loops and the lane decoding depend on the (public) sizes only.
 
-const PACK = 2 ** 23; // lane width: each lane's sum is below 2^22 in absolute value
-const PACK_INV = 1 / PACK;
-const HALF = (P + 1) / 2; // 381 packed pairs of f (f[761] taken as 0)
-const ACC_LEN = 2 * P; // 2p - 1 product coefficients, rounded up to even
-const fPacked = new Float64Array(HALF);
-const gFloat = new Float64Array(P + 1);
-const accEven = new Float64Array(ACC_LEN / 2 + 1);
-const accOdd = new Float64Array(ACC_LEN / 2 + 1);
-const product = new Float64Array(ACC_LEN);
+const product = new Float64Array(8 * ((P + 3) / 4)); // 2p - 1 coefficients and slack
 
-/**
- * product[0..2p-2] = f * g as plain integer polynomials, from fPacked and
- * gFloat, for |f[i]| <= 2295 and |g[j]| <= 2 (2 only from a malformed secret
- * key). Every sum is at most 761 * 2295 * 2 < 2^22 in absolute value, and a
- * packed slot below 2^45, so all of it is exact in doubles.
- *
- * Packing: fPacked[k] = f[2k] + f[2k+1] * 2^23. Multiplying it by g[j] adds
- * f[2k] g[j] to coefficient 2k+j and f[2k+1] g[j] to 2k+j+1 at once: for
- * even j into slot k + j/2 of accEven, which holds the pair (2s, 2s+1); for
- * odd j into slot k + (j-1)/2 of accOdd, which holds (2s+1, 2s+2). That halves
- * the multiply-adds of the 761 x 761 schoolbook product.
- */
-function multiplyPacked(): void {
-  accEven.fill(0);
-  accOdd.fill(0);
-  for (let b = 0; b < HALF; b++) {
-    const gEven = gFloat[2 * b]!;
-    const gOdd = gFloat[2 * b + 1]!; // gFloat[761] is 0
-    for (let k = 0; k < HALF; k++) {
-      const x = fPacked[k]!;
-      accEven[b + k] = accEven[b + k]! + x * gEven;
-      accOdd[b + k] = accOdd[b + k]! + x * gOdd;
-    }
-  }
-  // Unpack: a slot is lo + hi * 2^23 with |lo|, |hi| < 2^22, so hi = round(slot / 2^23).
-  product.fill(0);
-  for (let s = 0; s < ACC_LEN / 2; s++) {
-    let x = accEven[s]!;
-    let hi = Math.floor(x * PACK_INV + 0.5);
-    product[2 * s] = product[2 * s]! + x - hi * PACK;
-    product[2 * s + 1] = product[2 * s + 1]! + hi;
-    x = accOdd[s]!;
-    hi = Math.floor(x * PACK_INV + 0.5);
-    product[2 * s + 1] = product[2 * s + 1]! + x - hi * PACK;
-    if (2 * s + 2 < ACC_LEN) product[2 * s + 2] = product[2 * s + 2]! + hi;
-  }
-  // x^k for k >= p folds back as x^(k-p) (x + 1).
+/** x^k for k >= p folds back as x^(k-p) (x + 1). */
+function foldProduct(): void {
   for (let k = 2 * P - 2; k >= P; k--) {
     const c = product[k]!;
     product[k - P] = product[k - P]! + c;
     product[k - P + 1] = product[k - P + 1]! + c;
   }
-  fPacked.fill(0);
-  gFloat.fill(0);
-  accEven.fill(0);
-  accOdd.fill(0);
 }
 
-function loadSmallFactor(g: Int8Array): void {
-  for (let j = 0; j < P; j++) gFloat[j] = g[j]!;
-  gFloat[P] = 0;
+// R/q: two lanes of 2^24. f[2k] + f[2k+1] * 2^24 times g[j] adds f[2k] g[j] to
+// coefficient 2k+j and f[2k+1] g[j] to 2k+j+1 at once: for even j into slot
+// k + j/2 of the "even" accumulator, which holds coefficients (2s, 2s+1); for
+// odd j into slot k + (j-1)/2 of the "odd" one, which holds (2s+1, 2s+2).
+// On top of that one level of Karatsuba on 382 + 379 coefficients (191 + 190
+// pairs; an even split keeps the pairs aligned):
+//   f g = f0 g0 + x^382 ((f0 + f1)(g0 + g1) - f0 g0 - f1 g1) + x^764 f1 g1.
+// Lane bounds: |f| <= 2295 and |g| <= 2 (2 only from a malformed secret key);
+// the middle product sums at most 382 terms of 4590 * 4, below 2^23, half a lane.
+
+const PACK = 2 ** 24;
+const PACK_INV = 1 / PACK;
+const PAIRS = (P + 1) / 2; // 381 (f[761] taken as 0)
+const LO = 191; // pairs in the low half
+const HI = PAIRS - LO; // 190
+const fPacked = new Float64Array(PAIRS);
+const gEven = new Float64Array(PAIRS);
+const gOdd = new Float64Array(PAIRS);
+const fSum = new Float64Array(LO);
+const gEvenSum = new Float64Array(LO);
+const gOddSum = new Float64Array(LO);
+const lowEven = new Float64Array(2 * LO);
+const lowOdd = new Float64Array(2 * LO);
+const midEven = new Float64Array(2 * LO);
+const midOdd = new Float64Array(2 * LO);
+const highEven = new Float64Array(2 * LO);
+const highOdd = new Float64Array(2 * LO);
+const accEven = new Float64Array(2 * PAIRS);
+const accOdd = new Float64Array(2 * PAIRS);
+
+/** Schoolbook product of nf packed pairs of f with ng pairs of g, into outEven/outOdd. */
+function convolvePairs(
+  f: Float64Array,
+  fStart: number,
+  nf: number,
+  ge: Float64Array,
+  go: Float64Array,
+  gStart: number,
+  ng: number,
+  outEven: Float64Array,
+  outOdd: Float64Array,
+): void {
+  outEven.fill(0);
+  outOdd.fill(0);
+  for (let b = 0; b < ng; b++) {
+    const e = ge[gStart + b]!;
+    const o = go[gStart + b]!;
+    for (let k = 0; k < nf; k++) {
+      const x = f[fStart + k]!;
+      outEven[b + k] = outEven[b + k]! + x * e;
+      outOdd[b + k] = outOdd[b + k]! + x * o;
+    }
+  }
 }
 
 /** h = f * g in R/q, f in Fq (|f| <= 2295), g small. */
 function rqMultSmall(h: Int16Array, f: Int16Array, g: Int8Array): void {
-  for (let k = 0; k < HALF - 1; k++) fPacked[k] = f[2 * k]! + f[2 * k + 1]! * PACK;
-  fPacked[HALF - 1] = f[P - 1]!;
-  loadSmallFactor(g);
-  multiplyPacked();
-  for (let i = 0; i < P; i++) h[i] = freezeQ(product[i]!);
+  for (let k = 0; k < PAIRS - 1; k++) fPacked[k] = f[2 * k]! + f[2 * k + 1]! * PACK;
+  fPacked[PAIRS - 1] = f[P - 1]!;
+  for (let b = 0; b < PAIRS - 1; b++) {
+    gEven[b] = g[2 * b]!;
+    gOdd[b] = g[2 * b + 1]!;
+  }
+  gEven[PAIRS - 1] = g[P - 1]!;
+  gOdd[PAIRS - 1] = 0;
+  for (let k = 0; k < LO; k++) {
+    const upper = k < HI ? 1 : 0; // the high half has one pair less (public)
+    fSum[k] = fPacked[k]! + upper * fPacked[(LO + k) % PAIRS]!;
+    gEvenSum[k] = gEven[k]! + upper * gEven[(LO + k) % PAIRS]!;
+    gOddSum[k] = gOdd[k]! + upper * gOdd[(LO + k) % PAIRS]!;
+  }
+  convolvePairs(fPacked, 0, LO, gEven, gOdd, 0, LO, lowEven, lowOdd);
+  convolvePairs(fPacked, LO, HI, gEven, gOdd, LO, HI, highEven, highOdd);
+  convolvePairs(fSum, 0, LO, gEvenSum, gOddSum, 0, LO, midEven, midOdd);
+  accEven.fill(0);
+  accOdd.fill(0);
+  for (let s = 0; s < 2 * LO - 1; s++) {
+    accEven[s] = accEven[s]! + lowEven[s]!;
+    accOdd[s] = accOdd[s]! + lowOdd[s]!;
+    accEven[s + LO] = accEven[s + LO]! + midEven[s]! - lowEven[s]! - highEven[s]!;
+    accOdd[s + LO] = accOdd[s + LO]! + midOdd[s]! - lowOdd[s]! - highOdd[s]!;
+  }
+  for (let s = 0; s < 2 * HI - 1; s++) {
+    accEven[s + 2 * LO] = accEven[s + 2 * LO]! + highEven[s]!;
+    accOdd[s + 2 * LO] = accOdd[s + 2 * LO]! + highOdd[s]!;
+  }
+  // Unpack: a slot is lo + hi * 2^24 with |lo|, |hi| < 2^23, so hi = round(slot / 2^24).
   product.fill(0);
+  for (let s = 0; s < 2 * PAIRS - 1; s++) {
+    let x = accEven[s]!;
+    let hi = Math.floor(x * PACK_INV + 0.5);
+    product[2 * s] = product[2 * s]! + (x - hi * PACK);
+    product[2 * s + 1] = product[2 * s + 1]! + hi;
+    x = accOdd[s]!;
+    hi = Math.floor(x * PACK_INV + 0.5);
+    product[2 * s + 1] = product[2 * s + 1]! + (x - hi * PACK);
+    product[2 * s + 2] = product[2 * s + 2]! + hi;
+  }
+  foldProduct();
+  for (let i = 0; i < P; i++) h[i] = freezeQ(product[i]!);
+  for (
+    const a of [product, fPacked, gEven, gOdd, fSum, gEvenSum, gOddSum, accEven, accOdd]
+  ) a.fill(0);
+  for (const a of [lowEven, lowOdd, midEven, midOdd, highEven, highOdd]) a.fill(0);
 }
 
-/** h = f * g in R/3, f and g small. */
+// R/3 products have far smaller sums (at most 761 * 2 = 1522), so four
+// coefficients fit in one double: lanes of 2^12, a slot below 2^47. The same
+// scheme as above with four slot alignments instead of two halves the work
+// again.
+
+const QUAD = (P + 3) / 4; // 191 packed quadruples (f[761..763] taken as 0)
+const LANE1 = 2 ** 12;
+const LANE2 = 2 ** 24;
+const LANE3 = 2 ** 36;
+const fQuad = new Float64Array(QUAD);
+const gQuad = new Float64Array(4 * QUAD);
+const accQuad = [0, 1, 2, 3].map(() => new Float64Array(2 * QUAD));
+
+/** Adds the four lanes of each slot of `acc` (alignment c) into product. */
+function unpackQuad(acc: Float64Array, c: number): void {
+  for (let s = 0; s < 2 * QUAD - 1; s++) {
+    let x = acc[s]!;
+    const t3 = Math.floor(x / LANE3 + 0.5);
+    x -= t3 * LANE3;
+    const t2 = Math.floor(x / LANE2 + 0.5);
+    x -= t2 * LANE2;
+    const t1 = Math.floor(x / LANE1 + 0.5);
+    x -= t1 * LANE1;
+    const o = 4 * s + c;
+    product[o] = product[o]! + x;
+    product[o + 1] = product[o + 1]! + t1;
+    product[o + 2] = product[o + 2]! + t2;
+    product[o + 3] = product[o + 3]! + t3;
+  }
+}
+
+/** h = f * g in R/3, f and g small (g may hold 2 from a malformed secret key). */
 function r3Mult(h: Int8Array, f: Int8Array, g: Int8Array): void {
-  for (let k = 0; k < HALF - 1; k++) fPacked[k] = f[2 * k]! + f[2 * k + 1]! * PACK;
-  fPacked[HALF - 1] = f[P - 1]!;
-  loadSmallFactor(g);
-  multiplyPacked();
+  for (let k = 0; k < QUAD; k++) {
+    const i = 4 * k;
+    const f3 = i + 3 < P ? f[i + 3]! : 0;
+    fQuad[k] = f[i]! + (i + 1 < P ? f[i + 1]! : 0) * LANE1 + (i + 2 < P ? f[i + 2]! : 0) * LANE2 +
+      f3 * LANE3;
+  }
+  for (let j = 0; j < 4 * QUAD; j++) gQuad[j] = j < P ? g[j]! : 0;
+  const [acc0, acc1, acc2, acc3] = accQuad as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  for (const acc of accQuad) acc.fill(0);
+  // coefficient 4k + t of f times g[4b + c] lands in slot k + b of alignment c, lane t
+  for (let b = 0; b < QUAD; b++) {
+    const g0 = gQuad[4 * b]!;
+    const g1 = gQuad[4 * b + 1]!;
+    const g2 = gQuad[4 * b + 2]!;
+    const g3 = gQuad[4 * b + 3]!;
+    for (let k = 0; k < QUAD; k++) {
+      const x = fQuad[k]!;
+      acc0[b + k] = acc0[b + k]! + x * g0;
+      acc1[b + k] = acc1[b + k]! + x * g1;
+      acc2[b + k] = acc2[b + k]! + x * g2;
+      acc3[b + k] = acc3[b + k]! + x * g3;
+    }
+  }
+  product.fill(0);
+  unpackQuad(acc0, 0);
+  unpackQuad(acc1, 1);
+  unpackQuad(acc2, 2);
+  unpackQuad(acc3, 3);
+  foldProduct();
   for (let i = 0; i < P; i++) h[i] = freeze3(product[i]!);
   product.fill(0);
+  fQuad.fill(0);
+  gQuad.fill(0);
+  for (const acc of accQuad) acc.fill(0);
 }
 
 // ---------------------------------------------------------------------------
