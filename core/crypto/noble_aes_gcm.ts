@@ -120,6 +120,14 @@ export class GcmSealer implements PacketSealer {
     tagOut.set(st.scratch.subarray(0, TAG_LENGTH));
     st.next();
   }
+
+  /**
+   * Advances the invocation counter as if a packet had been sealed: for a
+   * provider that seals some packets natively and hands small ones to this one.
+   */
+  skip(): void {
+    this.#st.next();
+  }
 }
 
 /**
@@ -160,6 +168,11 @@ export class GcmOpener implements PacketOpener {
     if (ok) st.crypt(packet, len);
     st.next();
     return ok;
+  }
+
+  /** Advances the invocation counter as if a packet had been opened (see GcmSealer.skip). */
+  skip(): void {
+    this.#st.next();
   }
 }
 
