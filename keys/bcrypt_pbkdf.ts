@@ -18,98 +18,133 @@ const BCRYPT_HASH_SIZE = BCRYPT_WORDS * 4;
 /** "OxychromaticBlowfishSwatDynamite", the text bcrypt_pbkdf encrypts. */
 const MAGIC = new TextEncoder().encode("OxychromaticBlowfishSwatDynamite");
 
-let initialState: Uint32Array | undefined;
-function initial(): Uint32Array {
+// Int32Array, not Uint32Array: values stay small integers for the JIT (a uint32 above
+// 2^31 would be a double), and `| 0` wraps sums exactly as 32-bit arithmetic does.
+// P and the four S-boxes are separate arrays: indexing without offsets is
+// measurably faster on all three runtimes than one array or subarray views.
+interface State {
+  readonly p: Int32Array;
+  readonly s0: Int32Array;
+  readonly s1: Int32Array;
+  readonly s2: Int32Array;
+  readonly s3: Int32Array;
+}
+
+let initialState: State | undefined;
+function freshState(): State {
   if (!initialState) {
-    initialState = new Uint32Array(STATE_WORDS);
+    const all = new Int32Array(STATE_WORDS);
     for (let i = 0; i < STATE_WORDS; i++) {
-      initialState[i] = parseInt(PI_HEX_DIGITS.slice(i * 8, i * 8 + 8), 16);
+      all[i] = parseInt(PI_HEX_DIGITS.slice(i * 8, i * 8 + 8), 16);
     }
+    initialState = {
+      p: all.slice(0, 18),
+      s0: all.slice(18, 274),
+      s1: all.slice(274, 530),
+      s2: all.slice(530, 786),
+      s3: all.slice(786),
+    };
   }
-  return initialState;
+  const { p, s0, s1, s2, s3 } = initialState;
+  return { p: p.slice(), s0: s0.slice(), s1: s1.slice(), s2: s2.slice(), s3: s3.slice() };
 }
 
-/** Blowfish state with the key schedules bcrypt needs. */
-class Blowfish {
-  readonly s: Uint32Array = initial().slice();
-  l = 0;
-  r = 0;
-
-  /** Encrypts the block held in `l`, `r` in place. */
-  encrypt(): void {
-    const s = this.s;
-    let xl = this.l, xr = this.r;
-    xl ^= s[0]!;
-    for (let i = 1; i <= 16; i += 2) {
-      xr ^= (((s[18 + (xl >>> 24)]! + s[274 + ((xl >>> 16) & 255)]!) ^
-        s[530 + ((xl >>> 8) & 255)]!) + s[786 + (xl & 255)]!) ^ s[i]!;
-      xl ^= (((s[18 + (xr >>> 24)]! + s[274 + ((xr >>> 16) & 255)]!) ^
-        s[530 + ((xr >>> 8) & 255)]!) + s[786 + (xr & 255)]!) ^ s[i + 1]!;
-    }
-    this.l = (xr ^ s[17]!) >>> 0;
-    this.r = xl >>> 0;
-  }
-
-  /**
-   * The eksblowfish schedule: XOR the key into P, then re-encrypt the whole state,
-   * mixing `data` into each block when given (Blowfish_expandstate) or not
-   * (Blowfish_expand0state).
-   */
-  expand(key: Uint8Array, data?: Uint8Array): void {
-    const s = this.s;
-    const kw = new Stream(key);
-    for (let i = 0; i < 18; i++) s[i] = s[i]! ^ kw.next();
-    const dw = data ? new Stream(data) : undefined;
-    this.l = 0;
-    this.r = 0;
-    for (let i = 0; i < STATE_WORDS; i += 2) {
-      if (dw) {
-        this.l = (this.l ^ dw.next()) >>> 0;
-        this.r = (this.r ^ dw.next()) >>> 0;
-      }
-      this.encrypt();
-      s[i] = this.l;
-      s[i + 1] = this.r;
-    }
-  }
-}
-
-/** Reads big-endian 32-bit words cyclically from bytes (Blowfish_stream2word). */
-class Stream {
-  #b: Uint8Array;
-  #p = 0;
-  constructor(b: Uint8Array) {
-    this.#b = b;
-  }
-  next(): number {
+/** Big-endian 32-bit words of a byte string read cyclically (Blowfish_stream2word). */
+function words(b: Uint8Array, n: number): Int32Array {
+  const out = new Int32Array(n);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
     let w = 0;
-    for (let i = 0; i < 4; i++) {
-      if (this.#p >= this.#b.length) this.#p = 0;
-      w = (w << 8) | this.#b[this.#p++]!;
+    for (let j = 0; j < 4; j++) {
+      if (p >= b.length) p = 0;
+      w = (w << 8) | b[p++]!;
     }
-    return w >>> 0;
+    out[i] = w;
   }
+  return out;
 }
+
+/** Carries (l, r, data index) from one table to the next within one expand(). */
+const carry = new Int32Array(3);
+
+/**
+ * Re-encrypts table `t` block by block (each block the encryption of the previous
+ * one, optionally XORed with `data` words), with the cipher inlined: this loop is
+ * the whole cost of the KDF.
+ */
+function refill(st: State, t: Int32Array, data: Int32Array | undefined): void {
+  const { p, s0, s1, s2, s3 } = st;
+  let l = carry[0]!, r = carry[1]!, d = carry[2]!;
+  for (let i = 0; i < t.length; i += 2) {
+    if (data) {
+      l ^= data[d++ & 15]!;
+      r ^= data[d++ & 15]!;
+    }
+    l ^= p[0]!;
+    for (let k = 1; k <= 16; k += 2) {
+      r ^= ((((s0[l >>> 24]! + s1[(l >>> 16) & 255]!) | 0) ^ s2[(l >>> 8) & 255]!) +
+        s3[l & 255]!) ^ p[k]!;
+      l ^= ((((s0[r >>> 24]! + s1[(r >>> 16) & 255]!) | 0) ^ s2[(r >>> 8) & 255]!) +
+        s3[r & 255]!) ^ p[k + 1]!;
+    }
+    const x = r ^ p[17]!;
+    r = l;
+    l = x;
+    t[i] = l;
+    t[i + 1] = r;
+  }
+  carry[0] = l;
+  carry[1] = r;
+  carry[2] = d;
+}
+
+/** Encrypts the block at words `j`, `j + 1` of `c` in place (cost here is negligible). */
+function encryptBlock(st: State, c: Int32Array, j: number): void {
+  const { p, s0, s1, s2, s3 } = st;
+  let l = c[j]! ^ p[0]!, r = c[j + 1]!;
+  for (let k = 1; k <= 16; k += 2) {
+    r ^= ((((s0[l >>> 24]! + s1[(l >>> 16) & 255]!) | 0) ^ s2[(l >>> 8) & 255]!) +
+      s3[l & 255]!) ^ p[k]!;
+    l ^= ((((s0[r >>> 24]! + s1[(r >>> 16) & 255]!) | 0) ^ s2[(r >>> 8) & 255]!) +
+      s3[r & 255]!) ^ p[k + 1]!;
+  }
+  c[j] = r ^ p[17]!;
+  c[j + 1] = l;
+}
+
+/**
+ * The eksblowfish schedule: XOR the key into P, then re-encrypt the whole state
+ * in place, mixing `data` into each block when given (Blowfish_expandstate) or
+ * not (Blowfish_expand0state). Key and data are the 64-byte SHA-512 outputs
+ * bcrypt_pbkdf always uses, so both are 16 words read cyclically.
+ */
+function expand(st: State, key: Int32Array, data: Int32Array | undefined): void {
+  const p = st.p;
+  for (let i = 0; i < 18; i++) p[i] = p[i]! ^ key[i & 15]!;
+  carry.fill(0);
+  refill(st, p, data);
+  refill(st, st.s0, data);
+  refill(st, st.s1, data);
+  refill(st, st.s2, data);
+  refill(st, st.s3, data);
+}
+
+const MAGIC_WORDS = words(MAGIC, BCRYPT_WORDS);
 
 /** bcrypt_hash: 64 rounds of the expensive schedule, then encrypt MAGIC 64 times. */
 function bcryptHash(sha2pass: Uint8Array, sha2salt: Uint8Array, out: Uint8Array): void {
-  const bf = new Blowfish();
-  bf.expand(sha2pass, sha2salt);
+  const st = freshState();
+  const pass = words(sha2pass, 16);
+  const salt = words(sha2salt, 16);
+  expand(st, pass, salt);
   for (let i = 0; i < 64; i++) {
-    bf.expand(sha2salt);
-    bf.expand(sha2pass);
+    expand(st, salt, undefined);
+    expand(st, pass, undefined);
   }
-  const cdata = new Uint32Array(BCRYPT_WORDS);
-  const ms = new Stream(MAGIC);
-  for (let i = 0; i < BCRYPT_WORDS; i++) cdata[i] = ms.next();
+  // Encrypt MAGIC (four blocks, ECB) 64 times.
+  const cdata = MAGIC_WORDS.slice();
   for (let i = 0; i < 64; i++) {
-    for (let j = 0; j < BCRYPT_WORDS; j += 2) {
-      bf.l = cdata[j]!;
-      bf.r = cdata[j + 1]!;
-      bf.encrypt();
-      cdata[j] = bf.l;
-      cdata[j + 1] = bf.r;
-    }
+    for (let j = 0; j < BCRYPT_WORDS; j += 2) encryptBlock(st, cdata, j);
   }
   // The words come out little-endian (as OpenBSD's code stores them).
   for (let i = 0; i < BCRYPT_WORDS; i++) {

@@ -77,12 +77,16 @@ function needPassphrase(o: ImportPrivateKeyOptions): string | Uint8Array {
   return o.passphrase;
 }
 
-/** Parses decrypted DER; a parse failure after decryption means a wrong passphrase. */
+/**
+ * Parses decrypted DER. CBC with a wrong key still yields valid padding about once
+ * in 256 tries; the garbage then fails to parse, which can only be reported as a
+ * wrong passphrase.
+ */
 function afterDecrypt(der: Uint8Array, parse: (d: Uint8Array) => KeyMaterial): KeyMaterial {
   try {
     return parse(der);
   } catch (e) {
-    if (e instanceof Asn1Error) {
+    if (e instanceof KeyImportError) {
       throw new KeyImportError("Cannot import private key: incorrect passphrase", { cause: e });
     }
     throw e;

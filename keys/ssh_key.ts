@@ -8,7 +8,11 @@
 
 import { signatureAlgorithmsForKey } from "../core/publickey/algorithms.ts";
 import { encodePublicKeyBlob, parsePublicKeyBlob } from "../core/publickey/blob.ts";
+import { signData } from "../core/publickey/sign.ts";
 import type { KeyMaterial } from "../core/publickey/types.ts";
+import { type VerifyOptions, verifySignature } from "../core/publickey/verify.ts";
+import { LocalProtocolError } from "../core/errors.ts";
+import type { RandomSource } from "../core/random.ts";
 import { equalBytes } from "../core/wire.ts";
 import {
   exportPrivateKeyMaterial,
@@ -228,6 +232,44 @@ export class SSHKey {
    */
   equals(other: SSHKey): boolean {
     return equalBytes(this.publicBlob, other.publicBlob);
+  }
+
+  /**
+   * Signs `data` and returns the SSH signature blob (`string algorithm, string
+   * signature`). `algorithm` defaults to the key's preferred one (rsa-sha2-512 for
+   * RSA); `random` blinds RSA. A public key, or an algorithm the key cannot make,
+   * throws {@link LocalProtocolError}.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "./generate.ts";
+   * const key = generatePrivateKey("ed25519");
+   * const data = new TextEncoder().encode("hello");
+   * console.log(key.publicKey().verify(data, key.sign(data))); // true
+   * ```
+   */
+  sign(data: Uint8Array, algorithm?: string, random?: RandomSource): Uint8Array {
+    if (!this.hasPrivateKey()) {
+      throw new LocalProtocolError("Cannot sign: this key has no private part");
+    }
+    return signData(this.material, algorithm ?? this.getSigAlgorithms()[0]!, data, random);
+  }
+
+  /**
+   * Verifies an SSH signature blob over `data`. Never throws for bad input: a
+   * malformed, wrong or disallowed signature (ssh-rsa and ssh-dss are refused
+   * unless `options.allowedAlgorithms` lists them) gives false.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "./generate.ts";
+   * const key = generatePrivateKey("ecdsa");
+   * const data = new TextEncoder().encode("hello");
+   * console.log(key.verify(data, key.sign(data)), key.verify(data, new Uint8Array(3))); // true false
+   * ```
+   */
+  verify(data: Uint8Array, signature: Uint8Array, options?: VerifyOptions): boolean {
+    return verifySignature(this.material, signature, data, options);
   }
 
   /**
