@@ -127,7 +127,7 @@ console.log(`# cipher throughput on ${runtime} ${version ?? ""} — seal+open, M
 const noble = getPacketProtection({ provider: "noble" });
 // Thresholds at 0 so the native column is the native path even for small sizes.
 const native: NativePacketProtection = createNativePacketProtection({
-  smallPacketThreshold: { gcm: 0, chacha: 0 },
+  smallPacketThreshold: { gcm: 0, chacha: 0, mac: 0 },
 });
 const hybrid: NativePacketProtection = createNativePacketProtection();
 

@@ -28,7 +28,9 @@ import {
 
 const avail = probeNativeCrypto();
 const noble = getPacketProtection({ provider: "noble" });
-const allNative = createNativePacketProtection({ smallPacketThreshold: { gcm: 0, chacha: 0 } });
+const allNative = createNativePacketProtection({
+  smallPacketThreshold: { gcm: 0, chacha: 0, mac: 0 },
+});
 const hybrid = createNativePacketProtection();
 const NATIVE_PAIRS = allPairs(
   SUPPORTED_CIPHERS.map((n) => getCipherInfo(n)!),
