@@ -1,0 +1,77 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  matchAddressList,
+  matchHostAndAddress,
+  matchPattern,
+  matchPatternList,
+  parseCidr,
+  parseIpAddress,
+} from "./host_patterns.ts";
+
+test("matchPattern() handles * and ? like OpenSSH's match_pattern", () => {
+  assert.ok(matchPattern("abc", "abc"));
+  assert.ok(matchPattern("abc", "a*"));
+  assert.ok(matchPattern("abc", "*c"));
+  assert.ok(matchPattern("abc", "a?c"));
+  assert.ok(matchPattern("", "*"));
+  assert.ok(matchPattern("a.b.c", "*.*.*"));
+  assert.equal(matchPattern("abc", "a?"), false);
+  assert.equal(matchPattern("abc", "b*"), false);
+  // Pathological pattern stays fast.
+  const t = performance.now();
+  assert.equal(matchPattern("a".repeat(5000), "*a*a*a*a*a*a*a*a*b"), false);
+  assert.ok(performance.now() - t < 1000);
+});
+
+test("matchPatternList() gives 1, 0 or -1 (negation vetoes)", () => {
+  assert.equal(matchPatternList("Host.Example.COM", "*.example.com"), 1);
+  assert.equal(matchPatternList("a.example.com", "*.example.org"), 0);
+  assert.equal(matchPatternList("a.example.com", "!a.example.com,*"), -1);
+  assert.equal(matchPatternList("A", "a", false), 0);
+});
+
+test("parseIpAddress() parses IPv4 and IPv6 forms", () => {
+  assert.deepEqual(parseIpAddress("192.0.2.1"), new Uint8Array([192, 0, 2, 1]));
+  assert.equal(parseIpAddress("256.0.0.1"), undefined);
+  assert.deepEqual(parseIpAddress("::1")!.at(-1), 1);
+  assert.deepEqual(parseIpAddress("::")!, new Uint8Array(16));
+  const v4m = parseIpAddress("::ffff:192.0.2.1")!;
+  assert.deepEqual([...v4m.slice(10)], [0xff, 0xff, 192, 0, 2, 1]);
+  assert.deepEqual(parseIpAddress("2001:db8:0:0:0:0:0:1"), parseIpAddress("2001:db8::1"));
+  assert.deepEqual(parseIpAddress("fe80::1%eth0"), parseIpAddress("fe80::1"));
+  for (const bad of ["1::2::3", "1:2:3:4:5:6:7", "12345::", "host.example", "1.2.3", ":1::"]) {
+    assert.equal(parseIpAddress(bad), undefined, bad);
+  }
+});
+
+test("parseCidr() rejects host bits and oversized masks", () => {
+  assert.deepEqual(parseCidr("10.0.0.0/8")!, { net: new Uint8Array([10, 0, 0, 0]), bits: 8 });
+  assert.equal(parseCidr("10.0.0.1/8"), "invalid");
+  assert.equal(parseCidr("10.0.0.0/33"), "invalid");
+  assert.equal(parseCidr("*.example.com"), undefined);
+});
+
+test("matchAddressList() matches CIDR ranges and wildcards, -2 for bad ranges", () => {
+  assert.equal(matchAddressList("192.0.2.7", "192.0.2.0/24"), 1);
+  assert.equal(matchAddressList("192.0.3.7", "192.0.2.0/24"), 0);
+  assert.equal(matchAddressList("192.0.2.7", "192.0.2.*"), 1);
+  assert.equal(matchAddressList("2001:db8::5", "2001:db8::/32"), 1);
+  assert.equal(matchAddressList("192.0.2.7", "*,!192.0.2.0/28"), -1);
+  assert.equal(matchAddressList("192.0.2.7", "192.0.2.1/24"), -2);
+});
+
+test("matchHostAndAddress() evaluates from= like OpenSSH", () => {
+  assert.ok(matchHostAndAddress("ci.example.com", "10.1.2.3", "*.example.com"));
+  assert.ok(matchHostAndAddress("unknown", "10.1.2.3", "10.0.0.0/8"));
+  assert.equal(
+    matchHostAndAddress("ci.example.com", "10.1.2.3", "*.example.com,!10.1.0.0/16"),
+    false,
+  );
+  assert.equal(
+    matchHostAndAddress("ci.example.com", "10.1.2.3", "!ci.example.com,10.0.0.0/8"),
+    false,
+  );
+  assert.equal(matchHostAndAddress("x", "10.1.2.3", "10.0.0.1/8,x"), false); // malformed range
+  assert.equal(matchHostAndAddress("x", "192.0.2.1", "y,10.0.0.0/8"), false);
+});
