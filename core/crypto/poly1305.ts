@@ -49,26 +49,10 @@ const SCRATCH_BYTES = 2048;
  * ```
  */
 export class Poly1305 {
-  // r, r² (balanced limbs) and h, unpacked into fields so the JIT keeps them in
-  // registers inside the block loop.
-  #r0 = 0;
-  #r1 = 0;
-  #r2 = 0;
-  #r3 = 0;
-  #r4 = 0;
-  #r5 = 0;
-  #q0 = 0;
-  #q1 = 0;
-  #q2 = 0;
-  #q3 = 0;
-  #q4 = 0;
-  #q5 = 0;
-  #h0 = 0;
-  #h1 = 0;
-  #h2 = 0;
-  #h3 = 0;
-  #h4 = 0;
-  #h5 = 0;
+  // r (0..5), r² (6..11) in balanced limbs, and the accumulator h (12..17). A
+  // Float64Array, not fields: storing a double into an object field can box it
+  // (allocate) on every write; typed-array stores never do.
+  readonly #s = new Float64Array(18);
   readonly #pad = new Uint32Array(4); // s, the second key half, as LE words
   readonly #scratch = new Uint8Array(SCRATCH_BYTES); // aligned copy of unaligned input
   readonly #scratchWords = new Uint32Array(this.#scratch.buffer);
@@ -98,25 +82,35 @@ export class Poly1305 {
     if (r2 >= 2097152) (r2 -= TWO22), r3++;
     if (r3 >= 2097152) (r3 -= TWO22), r4++;
     if (r4 >= 2097152) (r4 -= TWO22), r5++;
-    this.#r0 = r0, this.#r1 = r1, this.#r2 = r2, this.#r3 = r3, this.#r4 = r4, this.#r5 = r5;
+    this.#s[0] = r0,
+      this.#s[1] = r1,
+      this.#s[2] = r2,
+      this.#s[3] = r3,
+      this.#s[4] = r4,
+      this.#s[5] = r5;
     // r² by the same multiply-and-carry as the block step, starting from h = r.
-    this.#q0 =
-      this.#q1 =
-      this.#q2 =
-      this.#q3 =
-      this.#q4 =
-      this.#q5 =
+    this.#s[6] =
+      this.#s[7] =
+      this.#s[8] =
+      this.#s[9] =
+      this.#s[10] =
+      this.#s[11] =
         0;
-    this.#h0 = r0, this.#h1 = r1, this.#h2 = r2, this.#h3 = r3, this.#h4 = r4, this.#h5 = r5;
+    this.#s[12] = r0,
+      this.#s[13] = r1,
+      this.#s[14] = r2,
+      this.#s[15] = r3,
+      this.#s[16] = r4,
+      this.#s[17] = r5;
     this.#mulR();
-    this.#q0 = this.#h0, this.#q1 = this.#h1, this.#q2 = this.#h2;
-    this.#q3 = this.#h3, this.#q4 = this.#h4, this.#q5 = this.#h5;
-    this.#h0 =
-      this.#h1 =
-      this.#h2 =
-      this.#h3 =
-      this.#h4 =
-      this.#h5 =
+    this.#s[6] = this.#s[12]!, this.#s[7] = this.#s[13]!, this.#s[8] = this.#s[14]!;
+    this.#s[9] = this.#s[15]!, this.#s[10] = this.#s[16]!, this.#s[11] = this.#s[17]!;
+    this.#s[12] =
+      this.#s[13] =
+      this.#s[14] =
+      this.#s[15] =
+      this.#s[16] =
+      this.#s[17] =
         0;
     for (let i = 0; i < 4; i++) this.#pad[i] = le32(key, offset + 16 + 4 * i);
     this.#partialLen = 0;
@@ -177,7 +171,12 @@ export class Poly1305 {
     }
     // Normalise to limbs in [0, 2^22) with floor-carries; the second pass settles
     // the wrap-around of the first (the value is then in [0, 2^130)).
-    let h0 = this.#h0, h1 = this.#h1, h2 = this.#h2, h3 = this.#h3, h4 = this.#h4, h5 = this.#h5;
+    let h0 = this.#s[12]!,
+      h1 = this.#s[13]!,
+      h2 = this.#s[14]!,
+      h3 = this.#s[15]!,
+      h4 = this.#s[16]!,
+      h5 = this.#s[17]!;
     for (let pass = 0; pass < 2; pass++) {
       let c = Math.floor(h0 * INV22);
       h0 -= c * TWO22, h1 += c;
@@ -229,12 +228,12 @@ export class Poly1305 {
     acc += h5 * 16384; // h5 at bit 110 = 96 + 14
     sum = (acc % 4294967296) + pad[3]! + carry;
     store32(out, offset + 12, sum);
-    this.#h0 =
-      this.#h1 =
-      this.#h2 =
-      this.#h3 =
-      this.#h4 =
-      this.#h5 =
+    this.#s[12] =
+      this.#s[13] =
+      this.#s[14] =
+      this.#s[15] =
+      this.#s[16] =
+      this.#s[17] =
         0;
   }
 
@@ -250,9 +249,19 @@ export class Poly1305 {
 
   /** h = h·r mod p (used once per key to get r²). */
   #mulR(): void {
-    const r0 = this.#r0, r1 = this.#r1, r2 = this.#r2, r3 = this.#r3, r4 = this.#r4, r5 = this.#r5;
+    const r0 = this.#s[0]!,
+      r1 = this.#s[1]!,
+      r2 = this.#s[2]!,
+      r3 = this.#s[3]!,
+      r4 = this.#s[4]!,
+      r5 = this.#s[5]!;
     const s1 = 20 * r1, s2 = 20 * r2, s3 = 20 * r3, s4 = 20 * r4, s5 = 20 * r5;
-    const h0 = this.#h0, h1 = this.#h1, h2 = this.#h2, h3 = this.#h3, h4 = this.#h4, h5 = this.#h5;
+    const h0 = this.#s[12]!,
+      h1 = this.#s[13]!,
+      h2 = this.#s[14]!,
+      h3 = this.#s[15]!,
+      h4 = this.#s[16]!,
+      h5 = this.#s[17]!;
     const d0 = (h0 * r0 + h1 * s5) + (h2 * s4 + h3 * s3) + (h4 * s2 + h5 * s1);
     const d1 = (h0 * r1 + h1 * r0) + (h2 * s5 + h3 * s4) + (h4 * s3 + h5 * s2);
     const d2 = (h0 * r2 + h1 * r1) + (h2 * r0 + h3 * s5) + (h4 * s4 + h5 * s3);
@@ -273,12 +282,12 @@ export class Poly1305 {
     const e0 = (f0 * INV22 + ROUND) - ROUND, e1 = (f1 * INV22 + ROUND) - ROUND;
     const e2 = (f2 * INV22 + ROUND) - ROUND, e3 = (f3 * INV22 + ROUND) - ROUND;
     const e4 = (f4 * INV22 + ROUND) - ROUND, e5 = (f5 * INV22 + ROUND) - ROUND;
-    this.#h0 = (f0 - e0 * TWO22) + 20 * e5;
-    this.#h1 = (f1 - e1 * TWO22) + e0;
-    this.#h2 = (f2 - e2 * TWO22) + e1;
-    this.#h3 = (f3 - e3 * TWO22) + e2;
-    this.#h4 = (f4 - e4 * TWO22) + e3;
-    this.#h5 = (f5 - e5 * TWO22) + e4;
+    this.#s[12] = (f0 - e0 * TWO22) + 20 * e5;
+    this.#s[13] = (f1 - e1 * TWO22) + e0;
+    this.#s[14] = (f2 - e2 * TWO22) + e1;
+    this.#s[15] = (f3 - e3 * TWO22) + e2;
+    this.#s[16] = (f4 - e4 * TWO22) + e3;
+    this.#s[17] = (f5 - e5 * TWO22) + e4;
   }
 
   /**
@@ -286,11 +295,26 @@ export class Poly1305 {
    * 2^128's limb bit, or 0 for the padded final block.
    */
   #blocks(u: Uint32Array, w: number, count: number, top: number): void {
-    const r0 = this.#r0, r1 = this.#r1, r2 = this.#r2, r3 = this.#r3, r4 = this.#r4, r5 = this.#r5;
+    const r0 = this.#s[0]!,
+      r1 = this.#s[1]!,
+      r2 = this.#s[2]!,
+      r3 = this.#s[3]!,
+      r4 = this.#s[4]!,
+      r5 = this.#s[5]!;
     const s1 = 20 * r1, s2 = 20 * r2, s3 = 20 * r3, s4 = 20 * r4, s5 = 20 * r5;
-    const q0 = this.#q0, q1 = this.#q1, q2 = this.#q2, q3 = this.#q3, q4 = this.#q4, q5 = this.#q5;
+    const q0 = this.#s[6]!,
+      q1 = this.#s[7]!,
+      q2 = this.#s[8]!,
+      q3 = this.#s[9]!,
+      q4 = this.#s[10]!,
+      q5 = this.#s[11]!;
     const p1 = 20 * q1, p2 = 20 * q2, p3 = 20 * q3, p4 = 20 * q4, p5 = 20 * q5;
-    let h0 = this.#h0, h1 = this.#h1, h2 = this.#h2, h3 = this.#h3, h4 = this.#h4, h5 = this.#h5;
+    let h0 = this.#s[12]!,
+      h1 = this.#s[13]!,
+      h2 = this.#s[14]!,
+      h3 = this.#s[15]!,
+      h4 = this.#s[16]!,
+      h5 = this.#s[17]!;
     const pairsEnd = w + ((count >>> 1) << 3);
     for (let j = w; j < pairsEnd; j += 8) {
       // h = (h + m1)·r² + m2·r
@@ -337,17 +361,22 @@ export class Poly1305 {
       h4 = (f4 - e4 * TWO22) + e3;
       h5 = (f5 - e5 * TWO22) + e4;
     }
-    this.#h0 = h0, this.#h1 = h1, this.#h2 = h2, this.#h3 = h3, this.#h4 = h4, this.#h5 = h5;
+    this.#s[12] = h0,
+      this.#s[13] = h1,
+      this.#s[14] = h2,
+      this.#s[15] = h3,
+      this.#s[16] = h4,
+      this.#s[17] = h5;
     if (count & 1) {
       // An odd block left: h = (h + m)·r.
       const j = pairsEnd;
       const w0 = u[j]!, w1 = u[j + 1]!, w2 = u[j + 2]!, w3 = u[j + 3]!;
-      this.#h0 = h0 + (w0 & MASK22);
-      this.#h1 = h1 + (((w0 >>> 22) | (w1 << 10)) & MASK22);
-      this.#h2 = h2 + (((w1 >>> 12) | (w2 << 20)) & MASK22);
-      this.#h3 = h3 + ((w2 >>> 2) & MASK22);
-      this.#h4 = h4 + (((w2 >>> 24) | (w3 << 8)) & MASK22);
-      this.#h5 = h5 + ((w3 >>> 14) | top);
+      this.#s[12] = h0 + (w0 & MASK22);
+      this.#s[13] = h1 + (((w0 >>> 22) | (w1 << 10)) & MASK22);
+      this.#s[14] = h2 + (((w1 >>> 12) | (w2 << 20)) & MASK22);
+      this.#s[15] = h3 + ((w2 >>> 2) & MASK22);
+      this.#s[16] = h4 + (((w2 >>> 24) | (w3 << 8)) & MASK22);
+      this.#s[17] = h5 + ((w3 >>> 14) | top);
       this.#mulR();
     }
   }
