@@ -23,6 +23,14 @@ import { defaultAlgorithms, defaultSuite } from "./suite.ts";
 import { type ProcessResult, SSHClientProcess } from "./process.ts";
 import { type ByteSocket, socketFromWebDuplex, type WebDuplex } from "./socket.ts";
 import { openTcpSocket } from "./tcp.ts";
+import {
+  clientKeyFromSSHKey,
+  DEFAULT_KNOWN_HOSTS_FILES,
+  knownHostsVerifier,
+  loadDefaultClientKeys,
+  type PrivateKeyInput,
+  readPrivateKey,
+} from "./key_sources.ts";
 
 /** A key the client can sign with: an `SSHKey`, an agent key, or anything shaped like one. */
 export interface ClientKeyPair {
@@ -65,15 +73,20 @@ export interface ConnectOptions {
     instruction: string,
     prompts: readonly { prompt: string; echo: boolean }[],
   ) => readonly string[] | null | Promise<readonly string[] | null>;
-  /** Keys to authenticate with, in order. */
-  readonly clientKeys?: readonly ClientKeyPair[];
   /**
-   * Decides whether to trust the server's host key. Required unless `knownHosts`
-   * is null (trust anything — for tests only).
+   * Keys to authenticate with, in order: key objects, key text or file paths (`~` expands).
+   * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
+  readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /** Passphrase for encrypted `clientKeys`. */
+  readonly passphrase?: string;
+  /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
-  /** null disables host key checking. */
-  readonly knownHosts?: null;
+  /**
+   * known_hosts to check the host key against: file paths, `{ text }`, or null to
+   * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
+   */
+  readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
   /** Kex methods in preference order. */
   readonly kexAlgs?: readonly string[];
   /** Ciphers in preference order. */
@@ -112,6 +125,11 @@ export interface ConnectOptions {
   readonly maxPacketSize?: number;
 }
 
+/** Connect options after keys and the host key check were resolved. */
+type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
+  readonly clientKeys: readonly ClientKeyPair[];
+};
+
 /** Options of {@link SSHClientConnection.createProcess}. */
 export interface ProcessOptions {
   /** Environment variables to send (the server must accept them). */
@@ -148,18 +166,28 @@ export async function connect(
   if (options.signal) signals.push(options.signal);
   if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
-  if (options.hostKeyVerifier === undefined && options.knownHosts !== null) {
-    throw new SSHError(
-      "ERR_LOCAL_PROTOCOL",
-      "connect() needs a way to check the host key: pass hostKeyVerifier, or knownHosts: null to trust any key",
-    );
-  }
+  const clientKeys = await resolveClientKeys(options);
+  const kh = options.knownHosts;
+  const hostKeyVerifier = options.hostKeyVerifier ??
+    (kh === null ? () => true : await knownHostsVerifier(
+      kh === undefined
+        ? { files: DEFAULT_KNOWN_HOSTS_FILES }
+        : typeof kh === "string"
+        ? { files: [kh] }
+        : "text" in kh
+        ? { text: kh.text }
+        : { files: kh as readonly string[] },
+    ));
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : await openTcpSocket(host, port, signal).catch((e) => {
       throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
-  const conn = new SSHClientConnection(host, port, socket, options);
+  const conn = new SSHClientConnection(host, port, socket, {
+    ...options,
+    clientKeys,
+    hostKeyVerifier,
+  });
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
@@ -168,6 +196,24 @@ export async function connect(
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
+}
+
+function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {
+  return typeof k === "object" && "publicKeyBlob" in k && "keyType" in k;
+}
+
+async function resolveClientKeys(options: ConnectOptions): Promise<ClientKeyPair[]> {
+  if (options.clientKeys === undefined) {
+    // With only a password given, don't go looking for keys (as AsyncSSH).
+    return options.password !== undefined ? [] : await loadDefaultClientKeys();
+  }
+  const out: ClientKeyPair[] = [];
+  for (const k of options.clientKeys) {
+    out.push(
+      isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
+    );
+  }
+  return out;
 }
 
 function timeoutOr(e: unknown, signal: AbortSignal | undefined, message: string): Error {
@@ -202,7 +248,7 @@ export interface ClientExtraInfo {
 export class SSHClientConnection implements AsyncDisposable {
   readonly #engine: ClientConnection;
   readonly #driver: EngineDriver<ClientEvent>;
-  readonly #options: ConnectOptions;
+  readonly #options: ResolvedConnectOptions;
   readonly #host: string;
   readonly #port: number;
   readonly #username: string;
@@ -227,7 +273,12 @@ export class SSHClientConnection implements AsyncDisposable {
   onGlobalRequest: ((name: string, data: Uint8Array) => boolean) | undefined;
 
   /** Use {@link connect}. */
-  constructor(host: string, port: number, socket: ByteSocket, options: ConnectOptions) {
+  constructor(
+    host: string,
+    port: number,
+    socket: ByteSocket,
+    options: ResolvedConnectOptions,
+  ) {
     this.#host = host;
     this.#port = port;
     this.#options = options;

@@ -5,7 +5,11 @@
  * @module
  */
 
-import { createDefaultSuite, defaultAlgorithmPreferences, defaultServerSigAlgs } from "../core/default_suite.ts";
+import {
+  createDefaultSuite,
+  defaultAlgorithmPreferences,
+  defaultServerSigAlgs,
+} from "../core/default_suite.ts";
 import type { TransportSuite } from "../core/transport/suite.ts";
 import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { registerNativeCrypto } from "./native_crypto.ts";
@@ -17,9 +21,12 @@ let nativeRegistered: string[] | undefined;
 export function defaultSuite(): TransportSuite {
   if (!suite) {
     // SSH_CRYPTO_PROVIDER=noble forces the portable path (benches and tests compare both).
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+      ?.env;
     if (env?.SSH_CRYPTO_PROVIDER !== "noble") nativeRegistered = registerNativeCrypto();
-    suite = createDefaultSuite(env?.SSH_CRYPTO_PROVIDER ? { provider: env.SSH_CRYPTO_PROVIDER } : {});
+    suite = createDefaultSuite(
+      env?.SSH_CRYPTO_PROVIDER ? { provider: env.SSH_CRYPTO_PROVIDER } : {},
+    );
   }
   return suite;
 }
