@@ -148,9 +148,14 @@ export class CipherMacOpener implements PacketOpener {
   decryptLength(_seq: number, first: Uint8Array): number {
     if (!this.#parts.etm) {
       const bs = this.#parts.transform.blockSize;
-      this.#parts.transform.process(first, 0, bs);
-      this.#first.set(first.subarray(0, bs));
-      this.#haveFirst = true;
+      if (this.#haveFirst) {
+        // Asked again before open(): the cipher already moved past this block.
+        first.set(this.#first.subarray(0, Math.min(bs, first.length)));
+      } else {
+        this.#parts.transform.process(first, 0, bs);
+        this.#first.set(first.subarray(0, bs));
+        this.#haveFirst = true;
+      }
     }
     return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
   }

@@ -117,7 +117,7 @@ export class GcmSealer implements PacketSealer {
     const st = this.#st;
     st.crypt(packet, len);
     st.tag(packet, len);
-    tagOut.set(st.scratch.subarray(0, TAG_LENGTH));
+    for (let i = 0; i < TAG_LENGTH; i++) tagOut[i] = st.scratch[i]!;
     st.next();
   }
 

@@ -55,6 +55,22 @@ test("noblePacketProtection opens when decryptLength was given a separate copy o
   }
 });
 
+test("decryptLength() called twice before open() gives the same length", () => {
+  const rnd = seededRandom(8);
+  for (const { cipher, mac, label } of PAIRS) {
+    const keys = keysFor(rnd, cipher, mac);
+    const p = makePacket(rnd, 33, cipher, mac);
+    const packet = p.slice(), tag = new Uint8Array(64);
+    noblePacketProtection.createSealer(cipher, mac, keys).seal(1, packet, tag);
+    const opener = noblePacketProtection.createOpener(cipher, mac, keys);
+    const first = () => packet.subarray(0, opener.firstBlockLength);
+    assert.equal(opener.decryptLength(1, first()), p.length - 4, label);
+    assert.equal(opener.decryptLength(1, first()), p.length - 4, label);
+    assert.equal(opener.open(1, packet, tag.subarray(0, opener.tagLength)), true, label);
+    assert.equal(hex(packet), hex(p), label);
+  }
+});
+
 test("noblePacketProtection gives the same bytes for unaligned buffers", () => {
   const rnd = seededRandom(99);
   for (const { cipher, mac, label } of PAIRS) {
