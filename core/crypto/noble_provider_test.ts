@@ -216,3 +216,16 @@ test("chacha20-poly1305@openssh.com reproduces the draft-ietf-sshm worked exampl
   assert.equal(opener.open(7, packet, tag), true);
   assert.equal(hex(packet), hex(DRAFT_PLAIN));
 });
+
+test("decryptLength() and open() never throw on random input", () => {
+  const rnd = seededRandom(404);
+  for (const { cipher, mac, label } of PAIRS) {
+    const opener = noblePacketProtection.createOpener(cipher, mac, keysFor(rnd, cipher, mac));
+    for (let i = 0; i < 20; i++) {
+      const len = 4 + (rnd(1)[0]! % 8) * opener.blockSize + (i % 3 === 0 ? rnd(1)[0]! % 5 : 0);
+      const packet = rnd(len), tag = rnd(opener.tagLength);
+      opener.decryptLength(i, rnd(opener.firstBlockLength));
+      assert.equal(typeof opener.open(i, packet, tag), "boolean", label);
+    }
+  }
+});
