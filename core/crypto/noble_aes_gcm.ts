@@ -94,10 +94,10 @@ class GcmState {
  * ```
  */
 export class GcmSealer implements PacketSealer {
-  readonly blockSize = BLOCK;
-  readonly tagLength = TAG_LENGTH;
-  readonly lengthInClear = true;
-  readonly provider = "noble";
+  readonly blockSize: number = BLOCK;
+  readonly tagLength: number = TAG_LENGTH;
+  readonly lengthInClear: boolean = true;
+  readonly provider: string = "noble";
   readonly #st: GcmState;
 
   /** Builds the per-direction state from the derived keys. */
@@ -141,11 +141,11 @@ export class GcmSealer implements PacketSealer {
  * ```
  */
 export class GcmOpener implements PacketOpener {
-  readonly firstBlockLength = 4;
-  readonly tagLength = TAG_LENGTH;
-  readonly blockSize = BLOCK;
-  readonly lengthInClear = true;
-  readonly provider = "noble";
+  readonly firstBlockLength: number = 4;
+  readonly tagLength: number = TAG_LENGTH;
+  readonly blockSize: number = BLOCK;
+  readonly lengthInClear: boolean = true;
+  readonly provider: string = "noble";
   readonly #st: GcmState;
 
   /** Builds the per-direction state from the derived keys. */

@@ -74,10 +74,10 @@ class ChaChaPolyState {
  * ```
  */
 export class ChaChaPolySealer implements PacketSealer {
-  readonly blockSize = BLOCK;
-  readonly tagLength = TAG_LENGTH;
-  readonly lengthInClear = true; // see the module doc: padding excludes the length field
-  readonly provider = "noble";
+  readonly blockSize: number = BLOCK;
+  readonly tagLength: number = TAG_LENGTH;
+  readonly lengthInClear: boolean = true; // see the module doc: padding excludes the length field
+  readonly provider: string = "noble";
   readonly #st: ChaChaPolyState;
 
   /** Expands K_2 and K_1 from the 64-byte derived key. */
@@ -112,11 +112,11 @@ export class ChaChaPolySealer implements PacketSealer {
  * ```
  */
 export class ChaChaPolyOpener implements PacketOpener {
-  readonly firstBlockLength = 4;
-  readonly tagLength = TAG_LENGTH;
-  readonly blockSize = BLOCK;
-  readonly lengthInClear = true; // see the module doc
-  readonly provider = "noble";
+  readonly firstBlockLength: number = 4;
+  readonly tagLength: number = TAG_LENGTH;
+  readonly blockSize: number = BLOCK;
+  readonly lengthInClear: boolean = true; // see the module doc
+  readonly provider: string = "noble";
   readonly #st: ChaChaPolyState;
 
   /** Expands K_2 and K_1 from the 64-byte derived key. */

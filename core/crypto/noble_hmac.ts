@@ -14,11 +14,11 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import type { PacketMac } from "./cipher_mac.ts";
 
+/** Digest names of the HMACs we implement. */
+export type HmacHash = "sha1" | "sha256" | "sha512";
+
 /** The hash behind each HMAC we implement, by digest name. */
 const HASHES = { sha1, sha256, sha512 } as const;
-
-/** Digest names of the HMACs we implement. */
-export type HmacHash = keyof typeof HASHES;
 
 /**
  * The digest of an SSH HMAC wire name ("hmac-sha2-256-etm@openssh.com" → "sha256"),
