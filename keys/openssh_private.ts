@@ -156,7 +156,8 @@ function guarded<T>(f: () => T): T {
  * @example
  * ```ts
  * import { encodeOpenSSHPrivateKey, inspectOpenSSHPrivateKey } from "./openssh_private.ts";
- *  * const seed = new Uint8Array(32).fill(1);
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * const seed = new Uint8Array(32).fill(1);
  * const key = { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed } as const;
  * console.log(inspectOpenSSHPrivateKey(encodeOpenSSHPrivateKey(key, "me")).encrypted); // false
  * ```
@@ -184,7 +185,8 @@ function passphraseBytes(p: string | Uint8Array): Uint8Array {
  * @example Round trip with a passphrase
  * ```ts
  * import { decodeOpenSSHPrivateKey, encodeOpenSSHPrivateKey } from "./openssh_private.ts";
- *  * const seed = new Uint8Array(32).fill(1);
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * const seed = new Uint8Array(32).fill(1);
  * const key = { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed } as const;
  * const bin = encodeOpenSSHPrivateKey(key, "me", { passphrase: "pw", rounds: 1 });
  * console.log(decodeOpenSSHPrivateKey(bin, "pw").comment); // "me"
@@ -336,7 +338,8 @@ function writePrivateFields(w: SSHWriter, k: KeyMaterial): void {
  * @example
  * ```ts
  * import { encodeOpenSSHPrivateKey } from "./openssh_private.ts";
- *  * const seed = new Uint8Array(32).fill(1);
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * const seed = new Uint8Array(32).fill(1);
  * const key = { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed } as const;
  * console.log(encodeOpenSSHPrivateKey(key, "me").length > 100); // true
  * ```

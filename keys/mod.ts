@@ -1,0 +1,79 @@
+/**
+ * Keys for SSH: one {@link SSHKey} type for public and private keys, import
+ * from every common format (detected automatically), export, generation,
+ * fingerprints as `ssh-keygen -l` prints them, OpenSSH certificates, and the
+ * known_hosts and authorized_keys files.
+ *
+ * Pure code: nothing here reads files or touches the network; pass the file
+ * contents in (the `io/` layer has file helpers).
+ *
+ * @example Generate, save and load a key
+ * ```ts
+ * import { generatePrivateKey, importPrivateKey } from "./mod.ts";
+ * const key = generatePrivateKey("ed25519", { comment: "deploy@ci" });
+ * const text = key.exportPrivateKey("openssh", { passphrase: "s3cret" });
+ * const again = importPrivateKey(text, "s3cret");
+ * console.log(again.getFingerprint() === key.getFingerprint()); // true
+ * console.log(key.exportPublicKey()); // "ssh-ed25519 AAAA... deploy@ci\n"
+ * ```
+ *
+ * @example Check a host key against known_hosts
+ * ```ts
+ * import { addKnownHost, generatePrivateKey, matchKnownHosts, parseKnownHosts } from "./mod.ts";
+ * const hostKey = generatePrivateKey("ecdsa").publicKey();
+ * const text = addKnownHost("", "server.example", 22, hostKey, { hashed: true });
+ * const { trustedHostKeys } = matchKnownHosts(parseKnownHosts(text), "server.example", "192.0.2.1", 22);
+ * console.log(trustedHostKeys.some((k) => k.equals(hostKey))); // true
+ * ```
+ *
+ * @module
+ */
+
+export { KeyExportError, KeyGenerationError, KeyImportError } from "./errors.ts";
+export { SSHKey } from "./ssh_key.ts";
+export {
+  importPrivateKey,
+  importPrivateKeyList,
+  type ImportPrivateKeyOptions,
+  importPublicKey,
+  importPublicKeyList,
+} from "./import.ts";
+export type { ExportPrivateKeyOptions, PrivateKeyFormat, PublicKeyFormat } from "./export.ts";
+export type { FingerprintHash } from "./fingerprint.ts";
+export {
+  DEFAULT_RSA_BITS,
+  type GenerateAlgorithm,
+  type GenerateOptions,
+  generatePrivateKey,
+} from "./generate.ts";
+export {
+  addKnownHost,
+  formatKnownHostsLine,
+  type FormatKnownHostsOptions,
+  hashKnownHostsName,
+  type KnownHosts,
+  type KnownHostsEntry,
+  type KnownHostsError,
+  type KnownHostsMarker,
+  type KnownHostsMatch,
+  knownHostsName,
+  matchKnownHosts,
+  parseKnownHosts,
+} from "./known_hosts.ts";
+export {
+  type AuthorizedKeyEntry,
+  type AuthorizedKeyOptions,
+  type AuthorizedKeys,
+  type AuthorizedKeysError,
+  type ClientContext,
+  findAuthorizedKey,
+  isExpired,
+  matchFrom,
+  parseAuthorizedKeyOptions,
+  parseAuthorizedKeys,
+  parseExpiryTime,
+  permitsListen,
+  permitsOpen,
+  type PermittedAddress,
+} from "./authorized_keys.ts";
+export { matchHostAndAddress, matchPatternList } from "./host_patterns.ts";
