@@ -1,0 +1,76 @@
+/**
+ * The hash functions of the kex methods and the part of the exchange hash every
+ * method shares (RFC 4253 §8): `string V_C, string V_S, string I_C, string I_S,
+ * string K_S`.
+ *
+ * @module
+ */
+
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { SSHWriter, utf8 } from "../wire.ts";
+import type { KexContext, KexHashName } from "./types.ts";
+
+/**
+ * Output length of each kex hash, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { KEX_HASH_LENGTH } from "./hash.ts";
+ * console.log(KEX_HASH_LENGTH.sha512); // 64
+ * ```
+ */
+export const KEX_HASH_LENGTH: Readonly<Record<KexHashName, number>> = Object.freeze({
+  sha1: 20,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+});
+
+/**
+ * Hashes `data` with the named kex hash.
+ *
+ * @example
+ * ```ts
+ * import { kexDigest } from "./hash.ts";
+ * console.log(kexDigest("sha256", new Uint8Array(0)).length); // 32
+ * ```
+ */
+export function kexDigest(name: KexHashName, data: Uint8Array): Uint8Array {
+  switch (name) {
+    case "sha1":
+      return sha1(data);
+    case "sha256":
+      return sha256(data);
+    case "sha384":
+      return sha384(data);
+    case "sha512":
+      return sha512(data);
+  }
+}
+
+/**
+ * Starts the exchange hash input: the version strings, both KEXINIT payloads
+ * (message number included) and the host key blob, each as an SSH `string`.
+ *
+ * @example
+ * ```ts
+ * import { exchangeHashWriter } from "./hash.ts";
+ * const ctx = {
+ *   clientVersion: "SSH-2.0-a", serverVersion: "SSH-2.0-b",
+ *   clientKexInit: new Uint8Array([20]), serverKexInit: new Uint8Array([20]),
+ *   random: (n: number) => new Uint8Array(n),
+ * };
+ * console.log(exchangeHashWriter(ctx, new Uint8Array(0)).length); // 40
+ * ```
+ */
+export function exchangeHashWriter(ctx: KexContext, hostKeyBlob: Uint8Array): SSHWriter {
+  return new SSHWriter(
+    ctx.clientKexInit.length + ctx.serverKexInit.length + hostKeyBlob.length + 2048,
+  )
+    .writeString(utf8(ctx.clientVersion))
+    .writeString(utf8(ctx.serverVersion))
+    .writeString(ctx.clientKexInit)
+    .writeString(ctx.serverKexInit)
+    .writeString(hostKeyBlob);
+}
