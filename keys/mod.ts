@@ -77,3 +77,14 @@ export {
   type PermittedAddress,
 } from "./authorized_keys.ts";
 export { matchHostAndAddress, matchPatternList } from "./host_patterns.ts";
+export {
+  CERT_FOREVER,
+  type CertificateCheckOptions,
+  type CertificateCheckResult,
+  type CertificateType,
+  createCertificate,
+  type CreateCertificateOptions,
+  DEFAULT_USER_EXTENSIONS,
+  importCertificate,
+  SSHCertificate,
+} from "./certificate.ts";
