@@ -21,17 +21,17 @@ import { type BenchReport, loadAverage, machineInfo, writeReport } from "./e2e/r
 import { detectRuntimes, REPO_ROOT } from "./e2e/runtimes.ts";
 import { killAllChildren } from "./e2e/spawn.ts";
 import { planSubjects } from "./e2e/subjects.ts";
-import { absoluteTable, ratioTable } from "./e2e/table.ts";
+import { absoluteTable, notes, ratioTable } from "./e2e/table.ts";
 import type { Target } from "./e2e/types.ts";
 
 /** How the figures are taken, printed under the tables and stored in the JSON. */
 const METHOD: Readonly<Record<string, string>> = {
-  throughput: "MB/s = 10^6 bytes/s; median of --runs transfers, each on a fresh connection. " +
-    "↑ = client→server (`cat > /dev/null`), ↓ = server→client (`head -c N /dev/zero`).",
-  workers: "ssh2 and sshts workers time the transfer alone: from the exec request to the " +
-    "channel's close (connection set-up excluded).",
-  openssh: "OpenSSH: wall time of one `ssh` process per transfer minus the median wall time of " +
-    "`ssh … true` with the same cipher (process start, handshake and close).",
+  throughput: "MB/s = 10^6 bytes/s; the median (or with --best the best) of --runs transfers, " +
+    "each on a fresh connection. ↑ = client→server (`cat > /dev/null`), ↓ = server→client " +
+    "(`head -c N /dev/zero`).",
+  timing: "A transfer is timed from the remote command's start marker (it first echoes one to " +
+    "stderr) arriving at the client until the channel closes (the `ssh` process exits, for " +
+    "OpenSSH): process start, handshake and the server's session set-up are left out alike.",
   handshake: "Handshake: connect + key exchange + public-key auth (ed25519) + `exec true` + " +
     "close, sequential; median ms per round and rounds/s over the timed rounds, after the " +
     "warm-up rounds. OpenSSH's includes starting the `ssh` process.",
@@ -137,13 +137,16 @@ async function main(): Promise<number> {
         `End-to-end benchmark, ${started.toISOString()} — ${m.cpuModel} × ${m.cpuCount}, ` +
         `load ${m.loadAverage.start}→${m.loadAverage.end}, runner ${m.runner}, ` +
         `server ${fixture.banner}` +
-        (options.kex === undefined ? "" : `, kex ${options.kex.join(",")}`),
+        (options.kex === undefined ? "" : `, kex ${options.kex.join(",")}`) +
+        `; ${options.mib} MiB per transfer, ${options.stat} of ${options.runs} run(s); ` +
+        `${options.rounds} handshake rounds`,
         "",
         absoluteTable(spec),
         "",
         ...(rows.some((r) => r.subject === "openssh" || r.subject === "ssh2") && rows.length > 1
           ? [ratioTable(spec), ""]
           : []),
+        ...notes(spec),
         ...Object.values(METHOD).map((line) => `- ${line}`),
         "",
         `Results: ${path}`,

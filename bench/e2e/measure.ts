@@ -14,7 +14,7 @@ import type { Direction, Subject, Target } from "./types.ts";
 export type BulkCell =
   | {
     readonly ok: true;
-    /** Median MB/s over the runs. */
+    /** MB/s over the runs: their median, or the best with `--best`. */
     readonly mbps: number;
     /** MB/s of each run. */
     readonly runsMbps: readonly number[];
@@ -48,6 +48,8 @@ export interface ResultRow {
    * ssh2's native crypto addon.
    */
   variant?: string;
+  /** Problems that did not spoil a measurement but should be seen (`info.warnings`). */
+  readonly warnings: string[];
   /** Cipher short name → direction → cell. Missing when not measured. */
   readonly bulk: Record<string, Partial<Record<Direction, BulkCell>>>;
   /** Handshakes with TCP_NODELAY on. */
@@ -105,6 +107,7 @@ export async function measureSubject(
     subject: subject.name,
     runtime: subject.runtime,
     runtimeLabel: subject.runtimeLabel,
+    warnings: [],
     bulk: {},
   };
   const name = `${subject.name} (${subject.runtimeLabel})`;
@@ -167,14 +170,15 @@ export async function measureSubject(
             timeoutMs: bulkTimeoutMs(options),
           });
           const runsMbps = r.runsMs.map((ms) => megabytesPerSecond(bytes, ms));
+          const mbps = options.stat === "best" ? Math.max(...runsMbps) : median(runsMbps);
           cells[direction] = {
             ok: true,
-            mbps: median(runsMbps),
+            mbps,
             runsMbps,
             runsMs: r.runsMs,
             ...(r.info === undefined ? {} : { info: r.info }),
           };
-          log(`${what}: ${fmt(median(runsMbps))} MB/s (runs: ${runsMbps.map(fmt).join(", ")})`);
+          log(`${what}: ${fmt(mbps)} MB/s (runs: ${runsMbps.map(fmt).join(", ")})`);
         } catch (e) {
           const error = errorText(e);
           if (isTimeout(error)) skipReason = `skipped: an earlier job ${error}`;
@@ -184,21 +188,18 @@ export async function measureSubject(
       }
     }
   }
-  const variant = variantOf(row);
-  if (variant !== undefined) row.variant = variant;
-  return row;
-}
-
-/** The first `info.variant` any successful cell reports. */
-function variantOf(row: ResultRow): string | undefined {
-  const cells = [
+  const infos = [
     row.handshake,
     row.handshakeNagle,
     ...Object.values(row.bulk).flatMap((c) => [c.upload, c.download]),
-  ];
-  for (const c of cells) {
-    const v = c?.ok ? c.info?.variant : undefined;
-    if (typeof v === "string") return v;
+  ].flatMap((c) => (c?.ok && c.info !== undefined ? [c.info] : []));
+  const variant = infos.map((i) => i.variant).find((v) => typeof v === "string");
+  if (typeof variant === "string") row.variant = variant;
+  for (const info of infos) {
+    for (const w of Array.isArray(info.warnings) ? info.warnings : []) {
+      if (typeof w === "string" && !row.warnings.includes(w)) row.warnings.push(w);
+    }
   }
-  return undefined;
+  for (const w of row.warnings) log(`${name}: warning: ${w}`);
+  return row;
 }

@@ -214,3 +214,34 @@ export function ratioTable(spec: TableSpec): string {
   });
   return render(header, body);
 }
+
+/** `send` when both directions use the same provider, else `send/receive`. */
+function providers(info: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const p = info?.cryptoProviders as { send?: unknown; receive?: unknown } | undefined;
+  if (typeof p?.send !== "string" || typeof p.receive !== "string") return undefined;
+  return p.send === p.receive ? p.send : `${p.send}/${p.receive}`;
+}
+
+/**
+ * Lines to print under the tables: warnings workers reported, and which crypto provider each
+ * cipher used where a worker says (`info.cryptoProviders`, from `conn.getExtraInfo()`).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(notes({ rows, settings, bulk: true, handshake: true }).join("\n"));
+ * ```
+ */
+export function notes(spec: TableSpec): string[] {
+  const lines: string[] = [];
+  for (const row of spec.rows) {
+    const [name, runtime] = rowName(row);
+    for (const w of row.warnings) lines.push(`- ${name} (${runtime}) warning: ${w}`);
+    const used = spec.settings.flatMap((s) => {
+      const cells = [row.bulk[s.short]?.upload, row.bulk[s.short]?.download];
+      const p = cells.map((c) => (c?.ok ? providers(c.info) : undefined)).find((x) => x);
+      return p === undefined ? [] : [`${s.short} ${p}`];
+    });
+    if (used.length > 0) lines.push(`- ${name} (${runtime}) crypto: ${used.join(", ")}`);
+  }
+  return lines;
+}
