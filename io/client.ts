@@ -15,7 +15,7 @@ import {
 } from "../core/connection/session_requests.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../core/errors.ts";
 import type { RandomSource } from "../core/random.ts";
-import type { NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
+import type { KexInitLists, NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
 import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
@@ -78,6 +78,8 @@ export interface ConnectOptions {
    * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
   readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
+  readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
   readonly passphrase?: string;
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
@@ -237,6 +239,8 @@ export interface ClientExtraInfo {
   readonly serverVersion: string | undefined;
   readonly clientVersion: string;
   readonly algorithms: NegotiatedAlgorithms | null;
+  /** What the server offered in its last KEXINIT. */
+  readonly serverAlgorithms: KexInitLists | null;
   readonly strictKex: boolean;
   readonly hostKeyBlob: Uint8Array | null;
   readonly cryptoProviders: { send: string; receive: string };
@@ -306,6 +310,7 @@ export class SSHClientConnection implements AsyncDisposable {
       keyboardInteractive: options.password !== undefined || options.kbdintResponses !== undefined,
       suite: defaultSuite(),
       algorithms,
+      ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
       ...(options.random ? { random: options.random } : {}),
       ...(options.strictKex !== undefined ? { strictKex: options.strictKex } : {}),
       ...(options.requireStrictKex !== undefined
@@ -366,6 +371,7 @@ export class SSHClientConnection implements AsyncDisposable {
       serverVersion: t.peerVersion?.line,
       clientVersion: t.localVersion,
       algorithms: t.algorithms,
+      serverAlgorithms: t.peerKexInit,
       strictKex: t.strictKex,
       hostKeyBlob: t.hostKeyBlob,
       cryptoProviders: t.cryptoProviders,
@@ -411,6 +417,9 @@ export class SSHClientConnection implements AsyncDisposable {
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess> {
     const ch = await this.openSession();
+    // Created before the exec request: exit-status may arrive in the same read as its reply.
+    const command = typeof target === "string" ? target : undefined;
+    const process = new SSHClientProcess(ch, command);
     try {
       for (const [name, value] of Object.entries(options.env ?? {})) {
         // OpenSSH refuses variables not in AcceptEnv; that is not fatal (as with ssh's SendEnv).
@@ -425,9 +434,7 @@ export class SSHClientConnection implements AsyncDisposable {
         }
       }
       let ok: boolean;
-      let command: string | undefined;
       if (typeof target === "string") {
-        command = target;
         ok = await ch.request("exec", encodeStringArg(target));
       } else if ("shell" in target) {
         ok = await ch.request("shell");
@@ -442,7 +449,7 @@ export class SSHClientConnection implements AsyncDisposable {
           : `start subsystem "${target.subsystem}"`;
         throw new SSHError("ERR_CHANNEL", `The server refused to ${what}`);
       }
-      return new SSHClientProcess(ch, command);
+      return process;
     } catch (e) {
       ch.close();
       throw e;

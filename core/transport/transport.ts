@@ -215,6 +215,11 @@ export class Transport {
     return this.#negotiated;
   }
 
+  /** The peer's last KEXINIT lists (what it offers), once received. */
+  get peerKexInit(): KexInitLists | null {
+    return this.#peerKexInit;
+  }
+
   /** Whether strict kex is in force. */
   get strictKex(): boolean {
     return this.#strict;
