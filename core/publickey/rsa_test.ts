@@ -470,3 +470,14 @@ test("emsaPkcs1v15Encode() builds 00 01 FF.. 00 DigestInfo H", () => {
   );
   assert.throws(() => emsaPkcs1v15Encode("sha512", utf8("abc"), 64), RangeError);
 });
+
+test("rsaSignPkcs1v15() stays correct across blinding refreshes (40 signatures with one key)", () => {
+  const { material } = rsa2048;
+  const key: RsaKeyMaterial = { ...material };
+  const data = utf8("repeat");
+  const first = rsaSignPkcs1v15(key, "sha256", data, seededRandom(3));
+  for (let i = 0; i < 40; i++) {
+    assert.deepEqual(rsaSignPkcs1v15(key, "sha256", data, seededRandom(3)), first);
+  }
+  assert.equal(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, first), true);
+});
