@@ -114,6 +114,8 @@ export function checkKeyMaterial(k: KeyMaterial, what: string): void {
       if (k.n <= 0n || k.e <= 1n || (k.n & 1n) === 0n || (k.e & 1n) === 0n) {
         fail("RSA modulus or exponent is invalid");
       }
+      // The bounds OpenSSH enforces (SSH_RSA_MINIMUM_MODULUS_SIZE, SSHBUF_MAX_BIGNUM).
+      if (bitLength(k.n) < 1024) fail(`RSA modulus of ${bitLength(k.n)} bits is below 1024 bits`);
       if (bitLength(k.n) > 16384) fail("RSA modulus is longer than 16384 bits");
       if (k.d !== undefined) {
         const { p, q, d } = k;

@@ -130,6 +130,20 @@ opensslTest("openssl reads the encrypted PKCS#8 and legacy PEM we write", (run, 
   assert.equal(readFileSync(join(dir, "k.pem"), "utf8").includes("DES-EDE3-CBC"), true);
 });
 
+opensslTest(
+  "openssl reads our Ed25519 and RSA PKCS#8 and SPKI (ssh-keygen 9.2 cannot for Ed25519)",
+  (run, dir) => {
+    for (
+      const key of [generatePrivateKey("ed25519"), generatePrivateKey("rsa", { keySize: 1024 })]
+    ) {
+      const file = write(dir, "k.pem", key.exportPrivateKey("pkcs8-pem", { passphrase: "pw" }));
+      const pub = run(["pkey", "-in", file, "-passin", "pass:pw", "-pubout"]);
+      assert.equal(pub, key.exportPublicKey("spki-pem"), key.getAlgorithm());
+      assert.ok(importPrivateKey(run(["pkey", "-in", file, "-passin", "pass:pw"])).equals(key));
+    }
+  },
+);
+
 function write(dir: string, name: string, text: string): string {
   writeFileSync(join(dir, name), text);
   return name;
