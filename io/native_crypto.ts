@@ -99,20 +99,24 @@ const MAC_HASHES: Readonly<Record<string, HmacHash>> = {
 };
 
 /**
- * Where the native path beats the portable one, per runtime, from
- * bench/cipher_throughput.ts (seal+open MB/s of 32 KiB packets, medians; native vs
- * portable; this machine, 2 shared cores):
+ * Where the native path beats the portable one, per runtime. Measured as the
+ * best of 25–30 timed runs of one seal+open round trip of a 32 KiB payload (µs,
+ * and MB/s of payload), portable → native, on this machine (2 shared cores;
+ * bench/cipher_throughput.ts prints medians, which the machine's load halves):
  *
- * - Node 24: chacha20-poly1305 395 vs 226 (native ChaCha20 + JS Poly1305);
- *   AES-GCM 1,040 vs 53; AES-CTR + HMAC-SHA2-256-ETM 560 vs 63; HMAC alone
- *   ≈ 1 GB/s vs ≈ 150 MB/s.
- * - Deno 2.9: chacha20-poly1305 370 vs 215; AES-GCM 118 vs 52 (Deno's GCM is
- *   slow, still 2× ours); AES-CTR + HMAC 220 vs 60.
- * - Bun 1.4: no native ChaCha20 (`createCipheriv("chacha20")` throws) — the
- *   portable path stays; AES-GCM 1,400 vs 60; AES-CTR + HMAC 700 vs 65.
+ * - Node 24: chacha20-poly1305 214 → 116 µs (153 → 282 MB/s; native ChaCha20 +
+ *   our JS Poly1305, which is then the limit); aes128-gcm 826 → 20 µs
+ *   (40 → 1,650); aes128-ctr + hmac-sha2-256-etm 977 → 79 µs (34 → 414).
+ * - Deno 2.9: chacha20-poly1305 233 → 151 µs (141 → 217); aes128-gcm 761 →
+ *   351 µs (43 → 93: Deno's GCM is slow, still 2× ours); aes128-ctr +
+ *   hmac-sha2-256-etm 2,150 → 383 µs (15 → 86).
+ * - Bun 1.4: no native ChaCha20 (`createCipheriv("chacha20")` throws, so the
+ *   probe leaves it to the portable path); aes128-gcm 740 → 9.7 µs
+ *   (44 → 3,380); aes128-ctr + hmac-sha2-256-etm 995 → 64 µs (33 → 515).
  *
- * So: every available native algorithm wins on every runtime at 32 KiB. Small
- * packets are handled by the thresholds below, not by this table.
+ * So every algorithm that is available natively wins on every runtime at bulk
+ * sizes; small packets are routed by {@link SMALL_PACKET_THRESHOLDS}, not here.
+ * Keep this table when a runtime regresses: drop the algorithm from its list.
  */
 export const NATIVE_WINS: Readonly<Record<Runtime, readonly string[]>> = {
   node: Object.keys(CIPHER_ALGORITHMS),
