@@ -131,9 +131,16 @@ export async function measureSubject(
         roundsMs: r.roundsMs,
         ...(r.info === undefined ? {} : { info: r.info }),
       };
+      const phases = r.info?.phaseMedians as Record<string, number> | undefined;
       log(
         `${name} handshake${noDelay ? "" : " (Nagle)"}: ${fmt(cell.medianMs)} ms median, ` +
-          `${fmt(cell.roundsPerSecond)} rounds/s`,
+          `${fmt(cell.roundsPerSecond)} rounds/s` +
+          (phases === undefined
+            ? ""
+            : ` (medians: ${
+              Object.entries(phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${fmt(v)} ms`)
+                .join(", ")
+            })`),
       );
       return cell;
     } catch (e) {

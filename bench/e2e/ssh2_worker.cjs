@@ -169,21 +169,39 @@ async function bulk(job) {
   return { ms, info: { variant: variant(), negotiated } };
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 async function handshake(job) {
   const ms = [];
+  const phases = { connectMs: [], execMs: [], closeMs: [] };
   let negotiated;
   for (let i = 0; i < job.warmup + job.rounds; i++) {
     const start = performance.now();
     const conn = await connect(job.target, { noDelay: job.noDelay });
+    const connected = performance.now();
     negotiated = conn.negotiated;
     const { stream, done } = await exec(conn, "true");
     stream.resume();
     stream.stderr.resume();
     await done;
+    const executed = performance.now();
     await end(conn);
-    if (i >= job.warmup) ms.push(performance.now() - start);
+    const end_ = performance.now();
+    if (i >= job.warmup) {
+      ms.push(end_ - start);
+      phases.connectMs.push(connected - start);
+      phases.execMs.push(executed - connected);
+      phases.closeMs.push(end_ - executed);
+    }
   }
-  return { ms, info: { variant: variant(), negotiated } };
+  const phaseMedians = Object.fromEntries(
+    Object.entries(phases).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]),
+  );
+  return { ms, info: { variant: variant(), negotiated, phaseMedians } };
 }
 
 /** Prints the answer and exits once it is written (stdout may be an asynchronous pipe). */

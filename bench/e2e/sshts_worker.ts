@@ -16,6 +16,7 @@
 
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { median } from "./stats.ts";
 import { START_MARKER, type WorkerAnswer, type WorkerJob } from "./types.ts";
 
 /** What the worker needs of a running remote process. */
@@ -231,18 +232,36 @@ async function runJob(job: WorkerJob): Promise<{ ms: number[]; info: Record<stri
     }
   } else {
     // Our client always sets TCP_NODELAY; `noDelay: false` is not offered for this subject.
+    const phases: Record<"connectMs" | "execMs" | "closeMs", number[]> = {
+      connectMs: [],
+      execMs: [],
+      closeMs: [],
+    };
     for (let i = 0; i < job.warmup + job.rounds; i++) {
       const start = performance.now();
       const conn = await connectTo(session, job.target, {});
+      const connected = performance.now();
+      let executed = connected;
       try {
         info = extraInfo(conn);
         const r = await conn.run("true");
+        executed = performance.now();
         checkExit(r.exitStatus, "true");
       } finally {
         await conn.close();
       }
-      if (i >= job.warmup) ms.push(performance.now() - start);
+      const end = performance.now();
+      if (i >= job.warmup) {
+        ms.push(end - start);
+        phases.connectMs.push(connected - start);
+        phases.execMs.push(executed - connected);
+        phases.closeMs.push(end - executed);
+      }
     }
+    // Where a round's time goes: connect+auth, `run("true")`, `close()`.
+    info.phaseMedians = Object.fromEntries(
+      Object.entries(phases).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]),
+    );
   }
   return {
     ms,
