@@ -106,7 +106,10 @@ export class SSHReader {
   readString(what = "string", maxLength = Infinity): Uint8Array {
     const n = this.readUint32(`${what} length`);
     if (n > maxLength) {
-      throw new WireError("ERR_WIRE_LIMIT", `Cannot read ${what}: length ${n} exceeds ${maxLength}`);
+      throw new WireError(
+        "ERR_WIRE_LIMIT",
+        `Cannot read ${what}: length ${n} exceeds ${maxLength}`,
+      );
     }
     return this.readBytes(n, what);
   }
@@ -130,7 +133,9 @@ export class SSHReader {
       if (c < 0x20 || c > 0x7e) {
         throw new WireError(
           "ERR_WIRE_MALFORMED",
-          `Cannot read ${what}: byte 0x${c.toString(16).padStart(2, "0")} at ${i} is not printable ASCII`,
+          `Cannot read ${what}: byte 0x${
+            c.toString(16).padStart(2, "0")
+          } at ${i} is not printable ASCII`,
         );
       }
       s += String.fromCharCode(c);

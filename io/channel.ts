@@ -177,6 +177,11 @@ export class ChannelIO {
     }
   }
 
+  /** Re-checks blocked writers (after a key exchange, or anything that may free capacity). */
+  wakeWriters(): void {
+    this.#wakeWriters();
+  }
+
   /** The connection died: fail the streams. */
   abort(reason: Error): void {
     if (this.#closed) return;

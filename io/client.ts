@@ -242,6 +242,8 @@ export interface ClientExtraInfo {
   /** What the server offered in its last KEXINIT. */
   readonly serverAlgorithms: KexInitLists | null;
   readonly strictKex: boolean;
+  /** Key exchanges completed: 1 after the handshake, +1 per rekey. */
+  readonly kexCount: number;
   readonly hostKeyBlob: Uint8Array | null;
   readonly cryptoProviders: { send: string; receive: string };
   readonly localAddress: string | undefined;
@@ -373,6 +375,7 @@ export class SSHClientConnection implements AsyncDisposable {
       algorithms: t.algorithms,
       serverAlgorithms: t.peerKexInit,
       strictKex: t.strictKex,
+      kexCount: t.kexCount,
       hostKeyBlob: t.hostKeyBlob,
       cryptoProviders: t.cryptoProviders,
       localAddress: this.#socket.localAddress,
@@ -656,6 +659,9 @@ export class SSHClientConnection implements AsyncDisposable {
       case "channelRequestReply":
       case "channelWritable":
         this.#channels.get(e.channelId)?.handleEvent(e);
+        return;
+      case "kexComplete":
+        for (const ch of this.#channels.values()) ch.wakeWriters();
         return;
       case "globalRequest": {
         const ok = this.onGlobalRequest?.(e.name, e.data) ?? false;

@@ -418,6 +418,9 @@ class ServerSession {
       case "channelWritable":
         this.#channels.get(e.channelId)?.handleEvent(e);
         return;
+      case "kexComplete":
+        for (const ch of this.#channels.values()) ch.wakeWriters();
+        return;
       case "globalRequest":
         if (e.wantReply) this.#engine.replyGlobalRequest(e.requestId, false);
         return;

@@ -283,7 +283,8 @@ export class ClientConnection {
 
   /** Bytes that may be sent now on a channel. */
   writableBytes(channelId: number): number {
-    return this.#transport.canSendNow ? this.#conn.writableBytes(channelId) : 0;
+    // During a rekey the transport queues what we send; the peer's window bounds it.
+    return this.#transport.closed ? 0 : this.#conn.writableBytes(channelId);
   }
 
   /** Reports bytes the application consumed, reopening the window. */

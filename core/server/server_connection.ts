@@ -276,7 +276,8 @@ export class ServerConnection {
 
   /** Bytes that may be sent now. */
   writableBytes(channelId: number): number {
-    return this.#transport.canSendNow ? this.#conn.writableBytes(channelId) : 0;
+    // During a rekey the transport queues what we send; the peer's window bounds it.
+    return this.#transport.closed ? 0 : this.#conn.writableBytes(channelId);
   }
 
   /** Reports bytes consumed by the application. */

@@ -172,6 +172,7 @@ export class Transport {
   #deferredBytes = 0;
   #closed = false;
   #ready = false;
+  #kexCount = 0;
   #now = 0;
   #lastKexAt = 0;
   #currentSeq = 0;
@@ -218,6 +219,11 @@ export class Transport {
   /** The peer's last KEXINIT lists (what it offers), once received. */
   get peerKexInit(): KexInitLists | null {
     return this.#peerKexInit;
+  }
+
+  /** How many key exchanges completed (1 after the handshake, +1 per rekey). */
+  get kexCount(): number {
+    return this.#kexCount;
   }
 
   /** Whether strict kex is in force. */
@@ -682,6 +688,7 @@ export class Transport {
     this.#serverFlow = null;
     this.#ourKexInit = null;
     this.#lastKexAt = this.#now;
+    this.#kexCount++;
     this.#host.emit({
       type: "kexComplete",
       algorithms: this.#negotiated!,
