@@ -193,7 +193,8 @@ export async function connect(
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
-    conn.abort();
+    // Let our DISCONNECT (saying why) reach the server before the socket goes.
+    await conn.shutdown(250);
     throw e;
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
@@ -502,14 +503,8 @@ export class SSHClientConnection implements AsyncDisposable {
   }
 
   /** Closes the connection politely (DISCONNECT by application) and waits until it is closed. */
-  async close(): Promise<void> {
-    if (!this.#isClosed && !this.#engine.closed) {
-      this.#engine.disconnect(DisconnectReason.BY_APPLICATION, "Closed by application");
-      this.#driver.pump();
-    }
-    const t = setTimeout(() => this.#driver.destroy(), 2000);
-    await this.closed;
-    clearTimeout(t);
+  close(): Promise<void> {
+    return this.shutdown(2000);
   }
 
   /** Sends DISCONNECT with a reason and closes. */
@@ -519,6 +514,20 @@ export class SSHClientConnection implements AsyncDisposable {
       this.#driver.pump();
     }
     return this.closed;
+  }
+
+  /**
+   * Sends DISCONNECT if the connection is still up, lets queued bytes flush, and
+   * destroys the socket after `graceMs` if the peer has not closed it by then.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (!this.#isClosed && !this.#engine.closed) {
+      this.#engine.disconnect(DisconnectReason.BY_APPLICATION, "Closed by application");
+    }
+    this.#driver.pump();
+    const t = setTimeout(() => this.#driver.destroy(), graceMs);
+    await this.closed;
+    clearTimeout(t);
   }
 
   /** Closes the socket at once, without a DISCONNECT. */
