@@ -267,6 +267,7 @@ export class ClientAuth {
   /** Answers an `authSignRequest`: the signature blob, or null to skip this key. */
   provideSignature(id: number, signature: Uint8Array | null): void {
     const p = this.#take("sign", id);
+    if (!p) return;
     if (!signature) return this.#next();
     if (p.method === "hostbased") {
       const hk = this.#o.hostKeys![p.index]!;
@@ -285,7 +286,7 @@ export class ClientAuth {
 
   /** Answers an `authPasswordRequest`: the password, or null to stop trying passwords. */
   providePassword(id: number, password: string | null): void {
-    this.#take("password", id);
+    if (!this.#take("password", id)) return;
     if (password === null) {
       this.#passwordAttempts = Infinity;
       return this.#next();
@@ -301,7 +302,7 @@ export class ClientAuth {
     id: number,
     change: { oldPassword: string; newPassword: string } | null,
   ): void {
-    this.#take("passwordChange", id);
+    if (!this.#take("passwordChange", id)) return;
     if (!change) {
       this.#passwordAttempts = Infinity;
       return this.#next();
@@ -318,6 +319,7 @@ export class ClientAuth {
   /** Answers an `authKbdintRequest` with one response per prompt, or null to stop. */
   provideKbdintResponses(id: number, responses: readonly string[] | null): void {
     const p = this.#take("kbdint", id);
+    if (!p) return;
     if (!responses) {
       this.#kbdintAttempts = Infinity;
       // RFC 4256 has no cancel message; an empty response set ends this round.
@@ -336,13 +338,19 @@ export class ClientAuth {
     this.#host.send(w.toBytes());
   }
 
+  /**
+   * Takes the pending request `id`. An id that was issued but is no longer pending
+   * (the peer's input moved the flow on before the caller answered) gives
+   * undefined: the late answer is dropped. An id never issued is misuse.
+   */
   #take<K extends NonNullable<Pending>["kind"]>(
     kind: K,
     id: number,
-  ): Extract<NonNullable<Pending>, { kind: K }> {
+  ): Extract<NonNullable<Pending>, { kind: K }> | undefined {
     const p = this.#pending;
     if (!p || p.kind !== kind || p.id !== id) {
-      throw new LocalProtocolError(`No ${kind} request with id ${id} is pending`);
+      if (id > 0 && id < this.#nextId) return undefined;
+      throw new LocalProtocolError(`No ${kind} request with id ${id} was issued`);
     }
     this.#pending = null;
     return p as Extract<NonNullable<Pending>, { kind: K }>;

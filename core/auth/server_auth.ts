@@ -359,7 +359,9 @@ export class ServerAuth {
   answerAuth(id: number, verdict: AuthVerdict): void {
     const p = this.#pending;
     if (!p || p.id !== id) {
-      throw new LocalProtocolError(`No authentication request with id ${id} is pending`);
+      // Issued but overtaken (the connection failed or moved on): drop the late answer.
+      if (id > 0 && id < this.#nextId) return;
+      throw new LocalProtocolError(`No authentication request with id ${id} was issued`);
     }
     this.#pending = null;
     switch (verdict.result) {

@@ -358,6 +358,8 @@ export class Transport {
 
   /** The client's answer to a `hostKey` event. */
   answerHostKey(id: number, accept: boolean, reason?: string): void {
+    if (this.#closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
+    if (this.#closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
     if (this.#phase !== "hostKeyPending" || id !== this.#hostKeyRequestId) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", `No host key decision with id ${id} is pending`);
     }
