@@ -14,7 +14,7 @@
 
 import { join } from "node:path";
 import process from "node:process";
-import { type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
+import { conformanceAvailable, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
 import { measureSubject, type ResultRow } from "./e2e/measure.ts";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./e2e/options.ts";
 import { type BenchReport, loadAverage, machineInfo, writeReport } from "./e2e/report.ts";
@@ -70,6 +70,11 @@ async function main(): Promise<number> {
   if (options === undefined) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  const server = conformanceAvailable("openssh");
+  if (!server.available) {
+    log(`bench: cannot start the OpenSSH server fixture: ${server.reason}; ${server.hint}`);
+    return 1;
   }
   const started = new Date();
   const startLoad = loadAverage();
