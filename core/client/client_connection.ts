@@ -20,8 +20,16 @@ import {
   type TransportEvent,
   type TransportOptions,
 } from "../transport/transport.ts";
-import { SSHReader } from "../wire.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import {
+  decodeHostKeysAnnouncement,
+  encodeHostKeyList,
+  HOSTKEYS_PROVE_REQUEST,
+  HOSTKEYS_REQUEST,
+  keysToProve,
+  type ProvenHostKey,
+  verifyHostKeyProofs,
+} from "../connection/hostkeys.ts";
 
 /** Every event a client engine raises. */
 export type ClientEvent =
@@ -29,7 +37,20 @@ export type ClientEvent =
   | ClientAuthEvent
   | ConnectionEvent
   | { readonly type: "serverSigAlgs"; readonly algorithms: readonly string[] }
-  | { readonly type: "keepaliveTimeout" };
+  | { readonly type: "keepaliveTimeout" }
+  | HostKeysProvedEvent;
+
+/**
+ * The server announced host keys besides the one used in key exchange
+ * (`hostkeys-00@openssh.com`) and answered our `hostkeys-prove-00@openssh.com`.
+ * `keys` proved themselves; `failed` did not (a bad or missing signature, or the
+ * server refused to prove them). Raised at most once per connection.
+ */
+export interface HostKeysProvedEvent {
+  readonly type: "hostKeysProved";
+  readonly keys: readonly ProvenHostKey[];
+  readonly failed: readonly { readonly key: ProvenHostKey; readonly reason: string }[];
+}
 
 /** Options of a client engine. */
 export interface ClientConnectionOptions extends ClientAuthOptions {
@@ -52,6 +73,12 @@ export interface ClientConnectionOptions extends ClientAuthOptions {
   readonly keepaliveCountMax?: number;
   /** Most channels open at once. */
   readonly maxChannels?: number;
+  /**
+   * Ask the server to prove the extra host keys it announces (hostkeys-00) and
+   * report them as a `hostKeysProved` event. Default true, as OpenSSH's
+   * UpdateHostKeys.
+   */
+  readonly hostKeyRotation?: boolean;
 }
 
 /** Default software version we announce. */
@@ -77,6 +104,10 @@ export class ClientConnection {
   #authenticated = false;
   readonly #keepalive: Keepalive;
   #now = 0;
+  readonly #hostKeyRotation: boolean;
+  #hostKeysSeen = false;
+  #proveRequest: { id: number; keys: ProvenHostKey[] } | undefined;
+  #noMoreSessions = false;
 
   /** Creates the engine and queues our version and KEXINIT. */
   constructor(options: ClientConnectionOptions) {
@@ -117,9 +148,10 @@ export class ClientConnection {
       },
       onFailure: (err) => this.#transport.fail(err),
     });
+    this.#hostKeyRotation = options.hostKeyRotation ?? true;
     this.#conn = new ConnectionLayer(
       (head, body) => this.#transport.send(head, body),
-      (e) => this.#emit(e),
+      (e) => this.#onConnectionEvent(e),
       options.maxChannels,
     );
     this.#transport.start();
@@ -318,6 +350,18 @@ export class ClientConnection {
     this.#conn.replyGlobalRequest(requestId, success, data);
   }
 
+  /**
+   * Sends `no-more-sessions@openssh.com`: the server will refuse (OpenSSH:
+   * disconnect on) any further session channel. Useful once a connection's only
+   * session is open, e.g. on a jump host.
+   */
+  noMoreSessions(): void {
+    this.#requireAuth("send no-more-sessions");
+    if (this.#noMoreSessions) return;
+    this.#noMoreSessions = true;
+    this.#conn.sendGlobalRequest("no-more-sessions@openssh.com", false);
+  }
+
   /** Starts a key re-exchange. */
   rekey(): void {
     this.#transport.rekey();
@@ -344,6 +388,54 @@ export class ClientConnection {
     this.#events.push(e);
   }
 
+  /** Handles the connection layer's own housekeeping before events reach the caller. */
+  #onConnectionEvent(e: ConnectionEvent): void {
+    if (e.type === "globalRequest" && e.name === "keepalive@openssh.com") {
+      // The server's keepalive probe: any reply proves we are alive (OpenSSH's client fails it too).
+      if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, false);
+      return;
+    }
+    if (e.type === "globalRequest" && e.name === HOSTKEYS_REQUEST) {
+      if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, false);
+      this.#onHostKeys(e.data);
+      return;
+    }
+    if (e.type === "globalRequestReply" && e.requestId === this.#proveRequest?.id) {
+      const { keys } = this.#proveRequest;
+      this.#proveRequest = undefined;
+      const sessionId = this.#transport.sessionId!;
+      const result = e.success
+        ? verifyHostKeyProofs(sessionId, keys, e.data, this.#transport.algorithms?.hostKey)
+        : {
+          proven: [],
+          failed: keys.map((key) => ({ key, reason: "The server refused to prove its host keys" })),
+        };
+      this.#emit({ type: "hostKeysProved", keys: result.proven, failed: result.failed });
+      return;
+    }
+    this.#emit(e);
+  }
+
+  #onHostKeys(data: Uint8Array): void {
+    // Only the first announcement counts (OpenSSH treats a second as fatal; we ignore it).
+    if (this.#hostKeysSeen || !this.#hostKeyRotation) return;
+    this.#hostKeysSeen = true;
+    let announced: Uint8Array[];
+    try {
+      announced = decodeHostKeysAnnouncement(data);
+    } catch {
+      return; // a malformed announcement is not worth the connection
+    }
+    const keys = keysToProve(announced, this.#transport.hostKeyBlob);
+    if (keys.length === 0) return;
+    const id = this.#conn.sendGlobalRequest(
+      HOSTKEYS_PROVE_REQUEST,
+      true,
+      encodeHostKeyList(keys.map((k) => k.keyBlob)),
+    );
+    this.#proveRequest = { id, keys };
+  }
+
   #onExtInfo(ext: ReadonlyMap<string, Uint8Array>): void {
     const sigs = ext.get("server-sig-algs");
     if (sigs) {
@@ -365,11 +457,6 @@ export class ClientConnection {
           DisconnectReason.PROTOCOL_ERROR,
           `Connection message ${type} before authentication`,
         );
-      }
-      if (type === Msg.GLOBAL_REQUEST) {
-        const name = new SSHReader(payload, 1).readStringAscii("request name", 256);
-        // Host key rotation notices need no answer; other requests go to the caller.
-        if (name === "hostkeys-00@openssh.com") return;
       }
       if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
       return;

@@ -26,6 +26,11 @@ const MAX_PENDING_REQUESTS = 256;
 const MAX_WINDOW = 0xffffffff;
 /** Longest channel type, request name or description we accept. */
 const MAX_NAME = 256;
+/**
+ * Largest global request data we hand to the application; bigger requests are
+ * refused by the layer itself (hostkeys-00 with 64 keys of 1 KiB fits easily).
+ */
+export const MAX_GLOBAL_REQUEST_DATA = 64 * 1024;
 
 /** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
@@ -81,7 +86,8 @@ export class ConnectionLayer {
   #nextId = 0;
   #pendingGlobal: { id: number; name: string }[] = [];
   #nextGlobalId = 1;
-  #owedGlobal: number[] = [];
+  /** Global requests we owe replies to, in arrival order; replies leave in that order. */
+  #owedGlobal: { id: number; reply?: { success: boolean; data: Uint8Array } }[] = [];
   #incomingGlobalId = 1;
 
   /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
@@ -292,24 +298,32 @@ export class ConnectionLayer {
     return id;
   }
 
-  /** Answers a global request (`globalRequest` event with wantReply); replies go out in order. */
+  /**
+   * Answers a global request (`globalRequest` event with wantReply). Answers may
+   * be given in any order; the replies leave in the order the requests came.
+   */
   replyGlobalRequest(
     requestId: number,
     success: boolean,
     data: Uint8Array = new Uint8Array(0),
   ): void {
-    if (this.#owedGlobal[0] !== requestId) {
-      throw new LocalProtocolError(
-        this.#owedGlobal.includes(requestId)
-          ? `Global request ${requestId} must be answered after ${this.#owedGlobal[0]}`
-          : `No global request ${requestId} awaits a reply`,
+    const owed = this.#owedGlobal.find((o) => o.id === requestId);
+    if (!owed || owed.reply) {
+      throw new LocalProtocolError(`No global request ${requestId} awaits a reply`);
+    }
+    owed.reply = { success, data };
+    this.#flushGlobalReplies();
+  }
+
+  #flushGlobalReplies(): void {
+    while (this.#owedGlobal[0]?.reply) {
+      const { success, data } = this.#owedGlobal.shift()!.reply!;
+      this.#send(
+        new SSHWriter(1 + data.length).writeByte(
+          success ? Msg.REQUEST_SUCCESS : Msg.REQUEST_FAILURE,
+        ).writeBytes(data).toBytes(),
       );
     }
-    this.#owedGlobal.shift();
-    this.#send(
-      new SSHWriter(1 + data.length).writeByte(success ? Msg.REQUEST_SUCCESS : Msg.REQUEST_FAILURE)
-        .writeBytes(data).toBytes(),
-    );
   }
 
   /** Facts about a channel (for the layers above), or undefined. */
@@ -343,6 +357,7 @@ export class ConnectionLayer {
         const name = r.readStringAscii("request name", MAX_NAME);
         const wantReply = r.readBoolean("want reply");
         const data = payload.slice(r.position);
+        const oversized = data.length > MAX_GLOBAL_REQUEST_DATA;
         if (wantReply) {
           if (this.#owedGlobal.length >= MAX_PENDING_REQUESTS) {
             throw protocolError(
@@ -350,9 +365,14 @@ export class ConnectionLayer {
             );
           }
           const requestId = this.#incomingGlobalId++;
-          this.#owedGlobal.push(requestId);
+          this.#owedGlobal.push({ id: requestId });
+          if (oversized) {
+            // Refused here: nobody above should have to hold that much.
+            this.replyGlobalRequest(requestId, false);
+            return true;
+          }
           this.#emit({ type: "globalRequest", requestId, name, wantReply, data });
-        } else {
+        } else if (!oversized) {
           this.#emit({ type: "globalRequest", requestId: 0, name, wantReply, data });
         }
         return true;
@@ -498,6 +518,17 @@ export class ConnectionLayer {
     const window = r.readUint32("initial window");
     const maxPacket = r.readUint32("maximum packet size");
     const data = payload.slice(r.position);
+    for (const other of this.#channels.values()) {
+      // The peer's id of a live channel, used again: refuse the new one, keep the old.
+      if (other.state !== "opening" && other.remoteId === sender && !other.closeReceived) {
+        this.#sendOpenFailure(
+          sender,
+          ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+          `Channel ${sender} is already open`,
+        );
+        return true;
+      }
+    }
     const ch = this.#allocate(channelType, "incoming", {});
     if (!ch) {
       this.#sendOpenFailure(sender, ChannelOpenFailure.RESOURCE_SHORTAGE, "Too many channels");

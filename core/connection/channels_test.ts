@@ -1,0 +1,315 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DisconnectError, LocalProtocolError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import { SSHWriter } from "../wire.ts";
+import { LayerPair } from "./_layer_pair.ts";
+import { ChannelOpenFailure, MAX_GLOBAL_REQUEST_DATA } from "./channels.ts";
+
+/** A pair where b accepts every channel and a has channel `id` open. */
+function openPair(
+  window?: number,
+  maxPacket?: number,
+): { p: LayerPair; id: number; bId: number } {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") pair.b.layer.acceptChannel(e.channelId);
+    },
+  });
+  const opts = { ...(window !== undefined ? { window } : {}), ...(maxPacket ? { maxPacket } : {}) };
+  const id = p.a.layer.openChannel("session", undefined, opts);
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelOpen").length, 1);
+  const bId = LayerPair.of(p.b, "channelOpenRequest")[0]!.channelId;
+  return { p, id, bId };
+}
+
+function expectChannelError(f: () => void, pattern: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof DisconnectError, `expected DisconnectError, got ${e}`);
+    assert.equal(e.code, "ERR_CHANNEL");
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test("ConnectionLayer.openChannel() is confirmed and data flows both ways", () => {
+  const { p, id, bId } = openPair();
+  assert.equal(p.a.layer.sendData(id, new Uint8Array([1, 2, 3])), 3);
+  assert.equal(p.b.layer.sendData(bId, new Uint8Array([4]), 1), 1);
+  p.run();
+  const bData = LayerPair.of(p.b, "channelData");
+  const aData = LayerPair.of(p.a, "channelData");
+  assert.deepEqual([...bData[0]!.data], [1, 2, 3]);
+  assert.equal(bData[0]!.stream, 0);
+  assert.deepEqual([...aData[0]!.data], [4]);
+  assert.equal(aData[0]!.stream, 1, "extended data keeps its type code");
+});
+
+test("ConnectionLayer.sendData() stops at the peer's window and resumes on WINDOW_ADJUST", () => {
+  const q = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") {
+        pair.b.layer.acceptChannel(e.channelId, { window: 1000, maxPacket: 300 });
+      }
+    },
+  });
+  const qid = q.a.layer.openChannel("session");
+  q.run();
+  const qb = LayerPair.of(q.b, "channelOpenRequest")[0]!.channelId;
+  assert.equal(q.a.layer.writableBytes(qid), 1000);
+  assert.equal(q.a.layer.sendData(qid, new Uint8Array(2500)), 1000, "only the window");
+  assert.equal(q.a.outbox.length, 4, "split at the peer's max packet (300)");
+  q.run();
+  assert.equal(q.a.layer.writableBytes(qid), 0);
+  // b's application consumes: a drained window reopens at once.
+  q.b.layer.consume(qb, 400);
+  q.run();
+  assert.equal(LayerPair.of(q.a, "channelWritable").length, 1);
+  assert.equal(q.a.layer.writableBytes(qid), 400);
+});
+
+test("ConnectionLayer.consume() batches WINDOW_ADJUST while the window is mostly open", () => {
+  const { p, id, bId } = openPair(1000);
+  p.b.layer.sendData(bId, new Uint8Array(200));
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 800);
+  p.a.layer.consume(id, 100);
+  assert.equal(p.a.outbox.length, 0, "800 + 100 left: no adjust yet");
+  p.b.layer.sendData(bId, new Uint8Array(500));
+  p.run();
+  p.a.layer.consume(id, 100);
+  assert.equal(p.a.outbox.length, 1, "300 + 200 left: half the window, the 200 go back");
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 500);
+});
+
+test("ConnectionLayer rejects channel data past the window with a channel error", () => {
+  const { p, bId } = openPair(100);
+  // b ignores a's window by writing the message by hand.
+  const remote = p.b.layer.info(bId)!;
+  assert.equal(remote.remoteWindow, 100);
+  const msg = new SSHWriter().writeByte(Msg.CHANNEL_DATA).writeUint32(0).writeString(
+    new Uint8Array(101),
+  ).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(msg[0]!, msg), /past the window of 100/);
+});
+
+test("ConnectionLayer rejects a data packet over its maximum packet size", () => {
+  const { p } = openPair(1 << 20, 1024);
+  const msg = new SSHWriter().writeByte(Msg.CHANNEL_DATA).writeUint32(0).writeString(
+    new Uint8Array(1025),
+  ).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(msg[0]!, msg), /maximum is 1024/);
+});
+
+test("ConnectionLayer rejects data after EOF, and refuses to send after its own EOF", () => {
+  const { p, id, bId } = openPair();
+  p.b.layer.sendEof(bId);
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelEof").length, 1);
+  const msg = new SSHWriter().writeByte(Msg.CHANNEL_DATA).writeUint32(id).writeString(
+    new Uint8Array(1),
+  ).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(msg[0]!, msg), /Data after EOF/);
+  p.a.layer.sendEof(id);
+  assert.throws(() => p.a.layer.sendData(id, new Uint8Array(1)), LocalProtocolError);
+  assert.equal(p.a.layer.writableBytes(id), 0);
+});
+
+test("ConnectionLayer closes in order: both sides see channelClose once and the id is freed", () => {
+  const { p, id, bId } = openPair();
+  p.a.layer.sendData(id, new Uint8Array(5));
+  p.a.layer.sendEof(id);
+  p.a.layer.close(id);
+  p.a.layer.close(id); // idempotent
+  p.run();
+  const bTypes = p.b.events.filter((e) => "channelId" in e && e.channelId === bId).map((e) =>
+    e.type
+  );
+  assert.deepEqual(bTypes, ["channelOpenRequest", "channelData", "channelEof", "channelClose"]);
+  assert.equal(LayerPair.of(p.a, "channelClose").length, 1);
+  assert.equal(p.a.layer.size, 0);
+  assert.equal(p.b.layer.size, 0);
+  assert.throws(() => p.a.layer.sendData(id, new Uint8Array(1)), LocalProtocolError);
+});
+
+test("ConnectionLayer.close() before confirmation closes once confirmed, silently", () => {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") pair.b.layer.acceptChannel(e.channelId);
+    },
+  });
+  const id = p.a.layer.openChannel("session");
+  p.a.layer.close(id);
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelOpen").length, 0);
+  assert.equal(p.a.layer.size, 0);
+  assert.equal(p.b.layer.size, 0);
+});
+
+test("ConnectionLayer answers channel requests in order, with and without want_reply", () => {
+  const { p, id } = openPair();
+  p.a.layer.sendRequest(id, "env", false);
+  p.a.layer.sendRequest(id, "pty-req", true);
+  p.a.layer.sendRequest(id, "shell", true);
+  p.run();
+  const reqs = LayerPair.of(p.b, "channelRequest");
+  assert.deepEqual(reqs.map((r) => [r.request, r.wantReply]), [
+    ["env", false],
+    ["pty-req", true],
+    ["shell", true],
+  ]);
+  const bId = reqs[0]!.channelId;
+  p.b.layer.replyChannelRequest(bId, false);
+  p.b.layer.replyChannelRequest(bId, true);
+  assert.throws(() => p.b.layer.replyChannelRequest(bId, true), LocalProtocolError);
+  p.run();
+  assert.deepEqual(LayerPair.of(p.a, "channelRequestReply").map((r) => [r.request, r.success]), [
+    ["pty-req", false],
+    ["shell", true],
+  ]);
+});
+
+test("ConnectionLayer sends global replies in arrival order even when answered out of order", () => {
+  const p = new LayerPair();
+  const id1 = p.a.layer.sendGlobalRequest("first", true);
+  p.a.layer.sendGlobalRequest("quiet", false);
+  const id2 = p.a.layer.sendGlobalRequest("second", true);
+  p.run();
+  const got = LayerPair.of(p.b, "globalRequest");
+  assert.deepEqual(got.map((g) => g.name), ["first", "quiet", "second"]);
+  p.b.layer.replyGlobalRequest(got[2]!.requestId, true, new Uint8Array([0, 0, 0, 7]));
+  p.run();
+  assert.equal(LayerPair.of(p.a, "globalRequestReply").length, 0, "held until 'first' is answered");
+  p.b.layer.replyGlobalRequest(got[0]!.requestId, false);
+  p.run();
+  const replies = LayerPair.of(p.a, "globalRequestReply");
+  assert.deepEqual(replies.map((r) => [r.requestId, r.name, r.success]), [
+    [id1, "first", false],
+    [id2, "second", true],
+  ]);
+  assert.deepEqual([...replies[1]!.data], [0, 0, 0, 7]);
+  assert.throws(() => p.b.layer.replyGlobalRequest(got[0]!.requestId, true), LocalProtocolError);
+});
+
+test("ConnectionLayer refuses an oversized global request itself, in order", () => {
+  const p = new LayerPair();
+  p.a.layer.sendGlobalRequest("small", true);
+  p.a.layer.sendGlobalRequest("huge", true, new Uint8Array(MAX_GLOBAL_REQUEST_DATA + 1));
+  p.a.layer.sendGlobalRequest("huge-quiet", false, new Uint8Array(MAX_GLOBAL_REQUEST_DATA + 1));
+  p.run();
+  const got = LayerPair.of(p.b, "globalRequest");
+  assert.deepEqual(got.map((g) => g.name), ["small"], "the big ones never reach the application");
+  assert.equal(LayerPair.of(p.a, "globalRequestReply").length, 0);
+  p.b.layer.replyGlobalRequest(got[0]!.requestId, true);
+  p.run();
+  assert.deepEqual(LayerPair.of(p.a, "globalRequestReply").map((r) => [r.name, r.success]), [
+    ["small", true],
+    ["huge", false],
+  ]);
+});
+
+test("ConnectionLayer disconnects on a global request name longer than 256 bytes", () => {
+  const p = new LayerPair();
+  const msg = new SSHWriter().writeByte(Msg.GLOBAL_REQUEST).writeStringUtf8("x".repeat(300))
+    .writeBoolean(true).toBytes();
+  assert.throws(() => p.b.layer.handleMessage(msg[0]!, msg), { code: "ERR_WIRE_LIMIT" });
+});
+
+test("ConnectionLayer treats requests and data on unknown channels as channel errors", () => {
+  const p = new LayerPair();
+  const req = new SSHWriter().writeByte(Msg.CHANNEL_REQUEST).writeUint32(42).writeStringUtf8(
+    "exit-status",
+  ).writeBoolean(false).writeUint32(0).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(req[0]!, req), /unknown channel 42/);
+  for (const type of [Msg.CHANNEL_EOF, Msg.CHANNEL_CLOSE, Msg.CHANNEL_SUCCESS]) {
+    const m = new SSHWriter().writeByte(type).writeUint32(7).toBytes();
+    expectChannelError(() => p.a.layer.handleMessage(m[0]!, m), /unknown channel 7/);
+  }
+  const reply = new Uint8Array([Msg.REQUEST_SUCCESS]);
+  expectChannelError(() => p.a.layer.handleMessage(reply[0]!, reply), /never sent/);
+});
+
+test("ConnectionLayer refuses a duplicate open of a live peer channel id and keeps the first", () => {
+  const { p } = openPair();
+  // b opens channel 5 twice with the same sender id.
+  const open = new SSHWriter().writeByte(Msg.CHANNEL_OPEN).writeStringUtf8("x11").writeUint32(5)
+    .writeUint32(1000).writeUint32(1000).toBytes();
+  p.a.layer.handleMessage(open[0]!, open);
+  const first = LayerPair.of(p.a, "channelOpenRequest");
+  assert.equal(first.length, 1);
+  p.a.layer.acceptChannel(first[0]!.channelId);
+  p.a.outbox.length = 0;
+  p.a.layer.handleMessage(open[0]!, open);
+  assert.equal(LayerPair.of(p.a, "channelOpenRequest").length, 1, "no second request");
+  assert.equal(p.a.outbox.length, 1);
+  assert.equal(p.a.outbox[0]![0], Msg.CHANNEL_OPEN_FAILURE);
+  assert.ok(p.a.layer.info(first[0]!.channelId)!.open, "the first channel is untouched");
+});
+
+test("ConnectionLayer disconnects on a second confirmation of the same channel", () => {
+  const { p, id } = openPair();
+  const conf = new SSHWriter().writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(id)
+    .writeUint32(9).writeUint32(100).writeUint32(100).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(conf[0]!, conf), /confirmed twice/);
+});
+
+test("ConnectionLayer refuses opens past maxChannels with RESOURCE_SHORTAGE", () => {
+  const p = new LayerPair({
+    maxChannels: 2,
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") pair.b.layer.acceptChannel(e.channelId);
+    },
+  });
+  for (let i = 0; i < 2; i++) p.b.layer.openChannel("x11");
+  p.run();
+  // a has 2 incoming, unanswered; a third is refused without an event.
+  const ids = LayerPair.of(p.a, "channelOpenRequest");
+  assert.equal(ids.length, 2);
+  const open = new SSHWriter().writeByte(Msg.CHANNEL_OPEN).writeStringUtf8("x11").writeUint32(77)
+    .writeUint32(1000).writeUint32(1000).toBytes();
+  p.a.layer.handleMessage(open[0]!, open);
+  assert.equal(LayerPair.of(p.a, "channelOpenRequest").length, 2);
+  assert.equal(p.a.outbox[0]![0], Msg.CHANNEL_OPEN_FAILURE);
+  assert.equal(new DataView(p.a.outbox[0]!.buffer).getUint32(5), 4, "RESOURCE_SHORTAGE");
+  assert.equal(ChannelOpenFailure.RESOURCE_SHORTAGE, 4);
+  assert.throws(() => p.a.layer.openChannel("session"), LocalProtocolError);
+});
+
+test("ConnectionLayer disconnects on a window adjust past 2^32-1", () => {
+  const { p, id } = openPair();
+  const adj = new SSHWriter().writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(id).writeUint32(
+    0xffffffff,
+  ).toBytes();
+  expectChannelError(() => p.a.layer.handleMessage(adj[0]!, adj), /past 2\^32-1/);
+});
+
+test("ConnectionLayer.rejectChannel() sends OPEN_FAILURE with reason and description", () => {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") {
+        pair.b.layer.rejectChannel(e.channelId, ChannelOpenFailure.CONNECT_FAILED, "No route");
+      }
+    },
+  });
+  const id = p.a.layer.openChannel("direct-tcpip");
+  p.run();
+  assert.deepEqual(LayerPair.of(p.a, "channelOpenFailure"), [{
+    type: "channelOpenFailure",
+    channelId: id,
+    reason: ChannelOpenFailure.CONNECT_FAILED,
+    description: "No route",
+  }]);
+  assert.equal(p.a.layer.size, 0);
+});
+
+test("ConnectionLayer drops data for a channel it is closing, keeping window accounting", () => {
+  const { p, id, bId } = openPair();
+  p.a.layer.close(id);
+  // b sends data before it sees a's CLOSE.
+  p.b.layer.sendData(bId, new Uint8Array(10));
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelData").length, 0);
+  assert.equal(LayerPair.of(p.a, "channelClose").length, 1);
+});
