@@ -19,28 +19,30 @@ import { DEFAULT_KEX, getKexMethod } from "./kex/registry.ts";
 import {
   DEFAULT_HOST_KEY_ALGORITHMS,
   DEFAULT_PUBLIC_KEY_ALGORITHMS,
-  keyTypeForSignatureAlgorithm,
-  parsePublicKeyBlob,
-  verifySignature,
+  verifyKeyBlobSignature,
 } from "./publickey/mod.ts";
 import type { TransportSuite } from "./transport/suite.ts";
 import type { AlgorithmPreferences } from "./transport/transport.ts";
 
-/** Verifies `signature` over `data` with the key in `keyBlob`, requiring `algorithm`. False on any problem. */
+/**
+ * Verifies `signature` over `data` with the key in `keyBlob`, requiring
+ * `algorithm`: plain keys, OpenSSH certificates (the certified key signs) and
+ * X.509 (`x509v3-*`). False on any problem. Certificate trust is the caller's
+ * decision (the host key verifier, the server's public key check).
+ *
+ * @example
+ * ```ts
+ * import { verifyWithBlob } from "./default_suite.ts";
+ * console.log(verifyWithBlob("ssh-ed25519", new Uint8Array(0), new Uint8Array(0), new Uint8Array(0))); // false
+ * ```
+ */
 export function verifyWithBlob(
   algorithm: string,
   keyBlob: Uint8Array,
   signature: Uint8Array,
   data: Uint8Array,
 ): boolean {
-  try {
-    const { algorithm: keyType, key } = parsePublicKeyBlob(keyBlob);
-    // The algorithm must belong to the key's type (rsa-sha2-256 for ssh-rsa keys, and so on).
-    if (keyTypeForSignatureAlgorithm(algorithm) !== keyType) return false;
-    return verifySignature(key, signature, data, { allowedAlgorithms: [algorithm] });
-  } catch {
-    return false;
-  }
+  return verifyKeyBlobSignature(algorithm, keyBlob, signature, data);
 }
 
 /**

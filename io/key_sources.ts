@@ -10,8 +10,17 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { SSHError } from "../core/errors.ts";
+import { isCertificateAlgorithm, plainAlgorithm } from "../core/publickey/certificate.ts";
+import { SSHReader } from "../core/wire.ts";
+import {
+  DEFAULT_HOST_KEY_ALGORITHMS,
+  keyTypeForSignatureAlgorithm,
+} from "../core/publickey/algorithms.ts";
+import { importCertificate, SSHCertificate } from "../keys/certificate.ts";
+import { checkHostCertificate } from "../keys/certificate_policy.ts";
 import { importPrivateKey } from "../keys/import.ts";
-import { matchKnownHosts, parseKnownHosts } from "../keys/known_hosts.ts";
+import { SSHKeyPair } from "../keys/key_pair.ts";
+import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../keys/known_hosts.ts";
 import { SSHKey } from "../keys/ssh_key.ts";
 import type { ClientKeyPair, HostKeyInfo } from "./client.ts";
 import type { ServerHostKey } from "./server.ts";
@@ -56,62 +65,212 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
   return importPrivateKey(data, passphrase);
 }
 
-/** Turns an SSHKey with its private part into the client's signing interface. */
-export function clientKeyFromSSHKey(key: SSHKey): ClientKeyPair {
-  if (!key.hasPrivateKey()) {
+/** A certificate given as an object, `-cert.pub` text, its blob, or a file path. */
+export type CertificateInput = SSHCertificate | string | Uint8Array;
+
+/**
+ * Reads an OpenSSH certificate from an object, text, blob or a `-cert.pub` file.
+ *
+ * @example
+ * ```ts ignore
+ * const cert = await readCertificate("~/.ssh/id_ed25519-cert.pub");
+ * ```
+ */
+export async function readCertificate(input: CertificateInput): Promise<SSHCertificate> {
+  if (input instanceof SSHCertificate) return input;
+  if (input instanceof Uint8Array) return importCertificate(input);
+  if (/-cert-v01@openssh\.com\s+[A-Za-z0-9+/=]/.test(input)) return importCertificate(input);
+  const path = expandHome(input);
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readFile(path));
+  } catch (e) {
     throw new SSHError(
-      "ERR_LOCAL_PROTOCOL",
-      `Key ${key.getFingerprint()} has no private part to sign with`,
+      "ERR_KEY_IMPORT",
+      `Cannot read certificate file ${path}: ${(e as Error).message}`,
+      { cause: e },
     );
   }
+  return importCertificate(text);
+}
+
+/**
+ * Turns a private key (or a key pair), with an optional certificate for it,
+ * into the client's signing interface. With a certificate the client presents
+ * the certificate (`ssh-ed25519-cert-v01@openssh.com`, …) and signs with the key.
+ *
+ * @example
+ * ```ts ignore
+ * const pair = clientKeyFromSSHKey(await readPrivateKey("~/.ssh/id_ed25519"),
+ *   await readCertificate("~/.ssh/id_ed25519-cert.pub"));
+ * ```
+ */
+export function clientKeyFromSSHKey(
+  key: SSHKey | SSHKeyPair,
+  certificate?: SSHCertificate,
+): ClientKeyPair {
+  const pair = key instanceof SSHKeyPair
+    ? (certificate ? new SSHKeyPair(key.key, certificate) : key)
+    : new SSHKeyPair(key, certificate);
   return {
-    keyType: key.getAlgorithm(),
-    publicKeyBlob: key.publicBlob,
-    sign: (data, algorithm) => key.sign(data, algorithm),
+    keyType: pair.keyType,
+    publicKeyBlob: pair.publicKeyBlob,
+    sign: (data, algorithm) => pair.sign(data, algorithm),
   };
 }
 
-/** Turns an SSHKey with its private part into a server host key. */
-export function hostKeyFromSSHKey(key: SSHKey): ServerHostKey {
+/**
+ * Turns a private key, with an optional host certificate for it, into a server
+ * host key. With a certificate the key is served under the certificate
+ * algorithms (`ssh-ed25519-cert-v01@openssh.com`, `rsa-sha2-512-cert-v01@openssh.com`,
+ * …); pass the plain key as well to serve clients that don't ask for certificates.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await readPrivateKey("/etc/ssh/ssh_host_ed25519_key");
+ * const hostKeys = [hostKeyFromSSHKey(key),
+ *   hostKeyFromSSHKey(key, await readCertificate("/etc/ssh/ssh_host_ed25519_key-cert.pub"))];
+ * ```
+ */
+export function hostKeyFromSSHKey(key: SSHKey, certificate?: SSHCertificate): ServerHostKey {
   if (!key.hasPrivateKey()) {
     throw new SSHError(
       "ERR_LOCAL_PROTOCOL",
       `Host key ${key.getFingerprint()} has no private part`,
     );
   }
+  if (certificate && certificate.certType !== "host") {
+    throw new SSHError(
+      "ERR_LOCAL_PROTOCOL",
+      `Certificate '${certificate.keyId}' is a user certificate, not a host certificate`,
+    );
+  }
+  const pair = new SSHKeyPair(key, certificate);
   return {
-    hostKeyAlgorithms: key.getSigAlgorithms(),
-    publicKeyBlob: key.publicBlob,
-    signSync: (data, algorithm) => key.sign(data, algorithm),
+    // ssh-rsa-cert-v01 (SHA-1) is not served, as OpenSSH no longer offers it.
+    hostKeyAlgorithms: certificate
+      ? pair.getSigAlgorithms().filter((a) => a !== "ssh-rsa-cert-v01@openssh.com")
+      : pair.getSigAlgorithms(),
+    publicKeyBlob: pair.publicKeyBlob,
+    signSync: (data, algorithm) => pair.sign(data, algorithm),
   };
 }
 
-/** Default identity files, in OpenSSH's order. */
-export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"];
+/** Options of {@link loadKeyPairs}. */
+export interface LoadKeyPairsOptions {
+  /** Passphrase for encrypted keys. */
+  readonly passphrase?: string;
+  /** Skip keys that are missing, encrypted without a passphrase or unreadable (default false: throw). */
+  readonly ignoreErrors?: boolean;
+}
 
-/** Loads the default keys that exist and need no passphrase; others are skipped. */
-export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
-  const out: ClientKeyPair[] = [];
-  for (const f of DEFAULT_IDENTITY_FILES) {
+async function readOptionalCertificate(path: string): Promise<SSHCertificate | undefined> {
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readFile(expandHome(path)));
+  } catch {
+    return undefined; // no certificate beside the key
+  }
+  return importCertificate(text);
+}
+
+/**
+ * Loads private keys and, for each key given as a file, the certificate in
+ * `<path>-cert.pub` beside it (AsyncSSH's `load_keypairs`). A key with a
+ * certificate gives two pairs, the certificate first, then the plain key, so
+ * servers that trust only the key still accept it. A certificate for another
+ * key is an error. The pairs can go straight into `connect({ clientKeys })`.
+ *
+ * @example
+ * ```ts ignore
+ * await using conn = await connect("host", { clientKeys: await loadKeyPairs(["~/.ssh/id_ed25519"]) });
+ * ```
+ */
+export async function loadKeyPairs(
+  keys: readonly (PrivateKeyInput | SSHKeyPair)[],
+  options: LoadKeyPairsOptions = {},
+): Promise<SSHKeyPair[]> {
+  const out: SSHKeyPair[] = [];
+  for (const k of keys) {
+    if (k instanceof SSHKeyPair) {
+      out.push(k);
+      continue;
+    }
     try {
-      out.push(clientKeyFromSSHKey(await readPrivateKey(f)));
-    } catch {
-      // Missing or encrypted: as ssh without an agent, skip it.
+      const key = await readPrivateKey(k, options.passphrase);
+      const isPath = typeof k === "string" && !looksLikeKeyText(k);
+      const cert = isPath ? await readOptionalCertificate(`${k}-cert.pub`) : undefined;
+      if (cert) out.push(new SSHKeyPair(key, cert));
+      out.push(new SSHKeyPair(key));
+    } catch (e) {
+      if (!options.ignoreErrors) throw e;
     }
   }
   return out;
 }
 
+/** Default identity files, in OpenSSH's order. */
+export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"];
+
+/**
+ * Loads the default keys that exist and need no passphrase (with their
+ * `-cert.pub` certificates); others are skipped.
+ */
+export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
+  const pairs = await loadKeyPairs(DEFAULT_IDENTITY_FILES, { ignoreErrors: true });
+  return pairs.map((p) => clientKeyFromSSHKey(p));
+}
+
 /** Default known_hosts files, in OpenSSH's order. */
 export const DEFAULT_KNOWN_HOSTS_FILES = ["~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"];
 
+/** Facts the known_hosts verifier checks. */
+export type KnownHostsCheckInfo = HostKeyInfo & { address?: string | undefined };
+
+/** A known_hosts host key verifier, with the host key algorithm order it suits. */
+export interface KnownHostsVerifier {
+  /** True to accept; throws an `SSHError` (ERR_HOST_KEY_NOT_VERIFIABLE) saying why not. */
+  (info: KnownHostsCheckInfo): boolean;
+  /**
+   * Host key algorithms in the order to offer for `host` (OpenSSH's
+   * order_hostkeyalgs): the algorithms known_hosts can vouch for come first —
+   * certificate forms when a `@cert-authority` line matches the host, the key
+   * types known for it — then the rest of `base` (default
+   * {@link DEFAULT_HOST_KEY_ALGORITHMS}). With nothing known for the host, `base` as is.
+   */
+  hostKeyAlgorithms(
+    host: string,
+    port: number,
+    address?: string,
+    base?: readonly string[],
+  ): string[];
+  /** The parsed known_hosts. */
+  readonly knownHosts: KnownHosts;
+}
+
+function hostLabel(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
 /**
- * Builds a host key verifier from known_hosts text (or files). Unknown or revoked
- * keys are refused with a message saying how to trust the key.
+ * Builds a host key verifier from known_hosts text (or files), as `ssh` checks:
+ * a plain host key must be listed for the host; a host certificate must be
+ * signed by a `@cert-authority` key for the host, valid now and name the host
+ * among its principals — and when no CA line matches, the certified key itself
+ * is looked up as a plain key (as OpenSSH falls back). Keys and CAs marked
+ * `@revoked` are refused. Failures throw an `SSHError` with
+ * ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
+ *
+ * @example
+ * ```ts ignore
+ * const verify = await knownHostsVerifier({ files: ["~/.ssh/known_hosts"] });
+ * const algs = verify.hostKeyAlgorithms("server.example", 22);
+ * ```
  */
 export async function knownHostsVerifier(
   source: { files: readonly string[] } | { text: string },
-): Promise<(info: HostKeyInfo & { address?: string | undefined }) => boolean> {
+  options: { now?: () => number } = {},
+): Promise<KnownHostsVerifier> {
   let text = "";
   if ("text" in source) text = source.text;
   else {
@@ -122,20 +281,67 @@ export async function knownHostsVerifier(
     }
   }
   const kh = parseKnownHosts(text);
-  return (info) => {
-    const key = SSHKey.fromPublicBlob(info.keyBlob);
+  const now = options.now ?? Date.now;
+  const refuse = (message: string): never => {
+    throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
+  };
+  const checkPlain = (key: SSHKey, info: KnownHostsCheckInfo, via: string): true => {
     const m = matchKnownHosts(kh, info.host, info.address, info.port);
     if (m.revokedKeys.some((k) => k.equals(key))) {
-      throw new SSHError(
-        "ERR_HOST_KEY_NOT_VERIFIABLE",
-        `Host key ${key.getFingerprint()} is revoked in known_hosts`,
-      );
+      refuse(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
     }
     if (m.trustedHostKeys.some((k) => k.equals(key))) return true;
-    throw new SSHError(
-      "ERR_HOST_KEY_NOT_VERIFIABLE",
-      `Host key for ${info.port === 22 ? info.host : `[${info.host}]:${info.port}`} is not known ` +
-        `(${key.getAlgorithm()} ${key.getFingerprint()}); add it to known_hosts or pass hostKeyVerifier`,
+    return refuse(
+      `Host key for ${hostLabel(info.host, info.port)} is not known ` +
+        `(${key.getAlgorithm()} ${key.getFingerprint()}${via}); ` +
+        `add it to known_hosts or pass hostKeyVerifier`,
     );
   };
+  const verify = ((info: KnownHostsCheckInfo): boolean => {
+    let type = "";
+    try {
+      type = new SSHReader(info.keyBlob).readStringAscii("key type", 256);
+    } catch { /* fromPublicBlob below says what is wrong */ }
+    if (!isCertificateAlgorithm(type)) {
+      return checkPlain(SSHKey.fromPublicBlob(info.keyBlob), info, "");
+    }
+    const cert = SSHCertificate.fromBlob(info.keyBlob);
+    const m = matchKnownHosts(kh, info.host, info.address, info.port);
+    if (m.trustedCAKeys.length === 0 || !m.trustedCAKeys.some((k) => k.equals(cert.signatureKey))) {
+      // As ssh: no CA vouches for this host, so the certified key must be known itself.
+      return checkPlain(cert.key, info, `, certified by ${cert.signatureKey.getFingerprint()}`);
+    }
+    const r = checkHostCertificate(cert, {
+      host: info.host,
+      trustedCAs: m.trustedCAKeys,
+      revokedKeys: m.revokedKeys,
+      now: now(),
+    });
+    if (r.valid) return true;
+    return refuse(
+      `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is not ` +
+        `acceptable: ${r.reason}`,
+    );
+  }) as KnownHostsVerifier;
+  verify.hostKeyAlgorithms = (host, port, address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
+    const m = matchKnownHosts(kh, host, address, port);
+    const knownTypes = new Set(m.trustedHostKeys.map((k) => k.getAlgorithm()));
+    const haveCA = m.trustedCAKeys.length > 0;
+    const vouched = (alg: string): boolean => {
+      if (isCertificateAlgorithm(alg)) return haveCA;
+      const t = keyTypeForSignatureAlgorithm(alg);
+      return t !== undefined && knownTypes.has(t);
+    };
+    const first = base.filter(vouched);
+    // Known plain key types also vouch for their certificate forms (ssh falls back to the key).
+    const certsOfKnown = base.filter((a) =>
+      !first.includes(a) && isCertificateAlgorithm(a) &&
+      knownTypes.has(keyTypeForSignatureAlgorithm(plainAlgorithm(a)) ?? "")
+    );
+    if (first.length === 0 && certsOfKnown.length === 0) return [...base];
+    const head = [...certsOfKnown, ...first].sort((a, b) => base.indexOf(a) - base.indexOf(b));
+    return [...head, ...base.filter((a) => !head.includes(a))];
+  };
+  Object.defineProperty(verify, "knownHosts", { value: kh });
+  return verify;
 }

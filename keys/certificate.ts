@@ -14,6 +14,11 @@
  */
 
 import { readPublicKeyBody, writePublicKeyBody } from "../core/publickey/blob.ts";
+import {
+  certificateAlgorithm,
+  isCertificateAlgorithm,
+  plainAlgorithm,
+} from "../core/publickey/certificate.ts";
 import type { KeyMaterial } from "../core/publickey/types.ts";
 import { verifySignature } from "../core/publickey/verify.ts";
 import { SSHError } from "../core/errors.ts";
@@ -25,8 +30,6 @@ import { fingerprintBlob, type FingerprintHash } from "./fingerprint.ts";
 import { SSHKey } from "./ssh_key.ts";
 import { KeyImportError } from "./errors.ts";
 
-/** The suffix of every certificate type name. */
-const CERT_SUFFIX = "-cert-v01@openssh.com";
 /** OpenSSH's limit on principals per certificate (SSHKEY_CERT_MAX_PRINCIPALS). */
 const MAX_PRINCIPALS = 256;
 /** `valid before` of a certificate that never expires. */
@@ -43,16 +46,31 @@ export const DEFAULT_USER_EXTENSIONS: Readonly<Record<string, string>> = Object.
 /** Certificate kinds. */
 export type CertificateType = "user" | "host";
 
-/** The plain key type a certificate type wraps ("ssh-ed25519-cert-v01@openssh.com" → "ssh-ed25519"). */
+/**
+ * The plain key type a certificate type wraps ("ssh-ed25519-cert-v01@openssh.com"
+ * → "ssh-ed25519"), or undefined for a name that is not a certificate type.
+ *
+ * @example
+ * ```ts
+ * import { plainKeyType } from "./certificate.ts";
+ * console.log(plainKeyType("ssh-rsa-cert-v01@openssh.com")); // "ssh-rsa"
+ * ```
+ */
 export function plainKeyType(certType: string): string | undefined {
-  if (!certType.endsWith(CERT_SUFFIX)) return undefined;
-  const base = certType.slice(0, -CERT_SUFFIX.length);
-  return base.startsWith("sk-") ? `${base}@openssh.com` : base;
+  return isCertificateAlgorithm(certType) ? plainAlgorithm(certType) : undefined;
 }
 
-/** The certificate type name for a plain key type. */
+/**
+ * The certificate type name for a plain key type.
+ *
+ * @example
+ * ```ts
+ * import { certKeyType } from "./certificate.ts";
+ * console.log(certKeyType("ssh-ed25519")); // "ssh-ed25519-cert-v01@openssh.com"
+ * ```
+ */
 export function certKeyType(plainType: string): string {
-  return plainType.replace(/@openssh\.com$/, "") + CERT_SUFFIX;
+  return certificateAlgorithm(plainType);
 }
 
 function readPackedStrings(b: Uint8Array, what: string): string[] {
@@ -501,4 +519,127 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
   const signature = options.caKey.sign(w.view(), options.signatureAlgorithm, random);
   w.writeString(signature);
   return SSHCertificate.fromBlob(w.toBytes(), options.comment ?? "");
+}
+
+/** Options of {@link generateUserCertificate} (AsyncSSH's parameters, camelCase). */
+export interface GenerateUserCertificateOptions {
+  readonly serial?: bigint | number;
+  /** User names the certificate is valid for. */
+  readonly principals?: readonly string[];
+  readonly validAfter?: bigint | number | Date;
+  readonly validBefore?: bigint | number | Date;
+  /** Critical option `force-command`. */
+  readonly forceCommand?: string;
+  /** Critical option `source-address`: address patterns (CIDR) the client must come from. */
+  readonly sourceAddress?: string | readonly string[];
+  /** Extensions, all true by default. */
+  readonly permitX11Forwarding?: boolean;
+  readonly permitAgentForwarding?: boolean;
+  readonly permitPortForwarding?: boolean;
+  readonly permitPty?: boolean;
+  readonly permitUserRc?: boolean;
+  /** FIDO keys must show user presence (default true; false adds `no-touch-required`). */
+  readonly touchRequired?: boolean;
+  /** CA signature algorithm (default the CA key's preferred). */
+  readonly sigAlg?: string;
+  readonly comment?: string;
+  readonly random?: RandomSource;
+}
+
+/**
+ * Signs a user certificate for `userKey` with `caKey` (AsyncSSH's
+ * `generate_user_certificate`).
+ *
+ * @example
+ * ```ts
+ * import { generateUserCertificate } from "./certificate.ts";
+ * import { generatePrivateKey } from "./generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+ * const cert = generateUserCertificate(ca, user, "alice@laptop", {
+ *   principals: ["alice"], validBefore: new Date(Date.now() + 8 * 3600_000), permitPty: false,
+ * });
+ * console.log(cert.extensions.has("permit-pty")); // false
+ * ```
+ */
+export function generateUserCertificate(
+  caKey: SSHKey,
+  userKey: SSHKey,
+  keyId: string,
+  options: GenerateUserCertificateOptions = {},
+): SSHCertificate {
+  const critical: Record<string, string> = {};
+  if (options.forceCommand !== undefined) critical["force-command"] = options.forceCommand;
+  if (options.sourceAddress !== undefined) {
+    critical["source-address"] = typeof options.sourceAddress === "string"
+      ? options.sourceAddress
+      : options.sourceAddress.join(",");
+  }
+  const extensions: Record<string, string> = {};
+  if (options.permitX11Forwarding ?? true) extensions["permit-X11-forwarding"] = "";
+  if (options.permitAgentForwarding ?? true) extensions["permit-agent-forwarding"] = "";
+  if (options.permitPortForwarding ?? true) extensions["permit-port-forwarding"] = "";
+  if (options.permitPty ?? true) extensions["permit-pty"] = "";
+  if (options.permitUserRc ?? true) extensions["permit-user-rc"] = "";
+  if (options.touchRequired === false) extensions["no-touch-required"] = "";
+  return createCertificate({
+    key: userKey,
+    caKey,
+    type: "user",
+    keyId,
+    criticalOptions: critical,
+    extensions,
+    ...commonCertificateOptions(options),
+  });
+}
+
+/** Options of {@link generateHostCertificate}. */
+export interface GenerateHostCertificateOptions {
+  readonly serial?: bigint | number;
+  /** Host names the certificate is valid for (wildcards allowed). */
+  readonly principals?: readonly string[];
+  readonly validAfter?: bigint | number | Date;
+  readonly validBefore?: bigint | number | Date;
+  readonly sigAlg?: string;
+  readonly comment?: string;
+  readonly random?: RandomSource;
+}
+
+function commonCertificateOptions(o: GenerateHostCertificateOptions) {
+  return {
+    ...(o.serial !== undefined ? { serial: o.serial } : {}),
+    ...(o.principals !== undefined ? { principals: o.principals } : {}),
+    ...(o.validAfter !== undefined ? { validAfter: o.validAfter } : {}),
+    ...(o.validBefore !== undefined ? { validBefore: o.validBefore } : {}),
+    ...(o.sigAlg !== undefined ? { signatureAlgorithm: o.sigAlg } : {}),
+    ...(o.comment !== undefined ? { comment: o.comment } : {}),
+    ...(o.random !== undefined ? { random: o.random } : {}),
+  };
+}
+
+/**
+ * Signs a host certificate for `hostKey` with `caKey` (AsyncSSH's
+ * `generate_host_certificate`).
+ *
+ * @example
+ * ```ts
+ * import { generateHostCertificate } from "./certificate.ts";
+ * import { generatePrivateKey } from "./generate.ts";
+ * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ecdsa");
+ * const cert = generateHostCertificate(ca, host, "web1", { principals: ["web1.example.com"] });
+ * console.log(cert.certType); // "host"
+ * ```
+ */
+export function generateHostCertificate(
+  caKey: SSHKey,
+  hostKey: SSHKey,
+  keyId: string,
+  options: GenerateHostCertificateOptions = {},
+): SSHCertificate {
+  return createCertificate({
+    key: hostKey,
+    caKey,
+    type: "host",
+    keyId,
+    ...commonCertificateOptions(options),
+  });
 }

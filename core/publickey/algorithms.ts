@@ -12,22 +12,75 @@
 import type { EcdsaCurveName, KeyMaterial } from "./types.ts";
 
 /**
- * Host key algorithms we offer by default, in OpenSSH 9.x order (plain keys; the
- * certificate forms are added by the certificate layer).
+ * Host key algorithms we offer by default, in OpenSSH 9.x order: the
+ * certificate forms first, then the plain keys (FIDO and X.509 forms are left
+ * out, as they are not offered by OpenSSH's client by default either). A client
+ * offering the certificate forms must be able to check a host certificate or
+ * fall back to its certified key, as the known_hosts verifier in `io/` does.
  *
  * @example
  * ```ts
  * import { DEFAULT_HOST_KEY_ALGORITHMS } from "./algorithms.ts";
- * console.log(DEFAULT_HOST_KEY_ALGORITHMS[0]); // "ssh-ed25519"
+ * console.log(DEFAULT_HOST_KEY_ALGORITHMS[0]); // "ssh-ed25519-cert-v01@openssh.com"
  * ```
  */
 export const DEFAULT_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze([
+  "ssh-ed25519-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+  "rsa-sha2-512-cert-v01@openssh.com",
+  "rsa-sha2-256-cert-v01@openssh.com",
   "ssh-ed25519",
   "ecdsa-sha2-nistp256",
   "ecdsa-sha2-nistp384",
   "ecdsa-sha2-nistp521",
   "rsa-sha2-512",
   "rsa-sha2-256",
+]);
+
+/**
+ * The plain (non-certificate) host key algorithms of
+ * {@link DEFAULT_HOST_KEY_ALGORITHMS}, for a client whose host key check only
+ * knows plain keys.
+ *
+ * @example
+ * ```ts
+ * import { PLAIN_HOST_KEY_ALGORITHMS } from "./algorithms.ts";
+ * console.log(PLAIN_HOST_KEY_ALGORITHMS[0]); // "ssh-ed25519"
+ * ```
+ */
+export const PLAIN_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze(
+  DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !a.endsWith("-cert-v01@openssh.com")),
+);
+
+/**
+ * Every host key (and user key) algorithm the transport can verify: the
+ * defaults, the SHA-1 and DSA legacy forms, the FIDO forms, and X.509 (RFC 6187).
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_HOST_KEY_ALGORITHMS } from "./algorithms.ts";
+ * console.log(SUPPORTED_HOST_KEY_ALGORITHMS.includes("ssh-rsa-cert-v01@openssh.com")); // true
+ * ```
+ */
+export const SUPPORTED_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze([
+  ...DEFAULT_HOST_KEY_ALGORITHMS.slice(0, 6),
+  "sk-ssh-ed25519-cert-v01@openssh.com",
+  "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+  "ssh-rsa-cert-v01@openssh.com",
+  "ssh-dss-cert-v01@openssh.com",
+  "x509v3-ssh-ed25519",
+  "x509v3-ecdsa-sha2-nistp256",
+  "x509v3-ecdsa-sha2-nistp384",
+  "x509v3-ecdsa-sha2-nistp521",
+  "x509v3-rsa2048-sha256",
+  "x509v3-ssh-rsa",
+  ...DEFAULT_HOST_KEY_ALGORITHMS.slice(6),
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+  "ssh-rsa",
+  "ssh-dss",
 ]);
 
 /**

@@ -17,7 +17,10 @@
 
 export * from "./algorithms.ts";
 export * from "./blob.ts";
+export * from "./certificate.ts";
 export * from "./errors.ts";
+export * from "./key_blob.ts";
 export { signData } from "./sign.ts";
 export * from "./verify.ts";
 export type * from "./types.ts";
+export * from "./x509_blob.ts";
