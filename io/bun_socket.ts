@@ -53,11 +53,10 @@ export async function connectBunSocket(
   if (!bun) throw new Error("Bun.connect is not available in this runtime");
   let h: SocketHandlers | undefined;
   const early: Uint8Array[] = [];
-  let pending: Uint8Array[] = [];
+  const pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let closed = false;
   let endAfterFlush = false;
-  let sock: BunSocket | undefined;
   const tryFlush = (s: BunSocket) => {
     while (pending.length) {
       const head = pending[0]!;
@@ -98,12 +97,11 @@ export async function connectBunSocket(
       },
     },
   });
-  const abort = () => sock?.terminate();
+  const abort = () => void connecting.then((s) => s.terminate(), () => {});
   signal?.addEventListener("abort", abort, { once: true });
-  sock = await connecting;
+  const s = await connecting;
   signal?.removeEventListener("abort", abort);
-  sock.setNoDelay?.(true);
-  const s = sock;
+  s.setNoDelay?.(true);
   return {
     write(data) {
       if (closed) return false;

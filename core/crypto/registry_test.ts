@@ -88,38 +88,63 @@ function fakeProvider(name: string): PacketProtectionFactory {
   };
 }
 
-test("getPacketProtection() picks the highest-priority provider that supports the pair", () => {
-  const rnd = seededRandom(1);
-  const gcm = getCipherInfo("aes128-gcm@openssh.com")!;
-  const ctr = getCipherInfo("aes128-ctr")!;
-  const sha = getMacInfo("hmac-sha2-256")!;
+/**
+ * Runs `fn` with only the noble provider registered, restoring the others after:
+ * Bun runs every test file in one process, so providers other files registered
+ * (the native one) are visible here.
+ */
+function withOnlyNoble(fn: () => void): void {
+  const saved = listPacketProtectionProviders().filter((e) => e.name !== "noble");
+  for (const e of saved) unregisterPacketProtection(e.name);
   try {
-    registerPacketProtection(fakeProvider("fast-gcm"), {
-      priority: 10,
-      supports: (c) => c.endsWith("-gcm@openssh.com"),
-    });
-    registerPacketProtection(fakeProvider("everything"), { priority: 5 });
-    assert.deepEqual(listPacketProtectionProviders().map((e) => e.name), [
-      "fast-gcm",
-      "everything",
-      "noble",
-    ]);
-    const auto = getPacketProtection();
-    assert.equal(auto.createSealer(gcm, null, keysFor(rnd, gcm, null)).provider, "fast-gcm");
-    assert.equal(auto.createOpener(ctr, sha, keysFor(rnd, ctr, sha)).provider, "everything");
-    assert.equal(selectPacketProtectionProvider("aes128-ctr", "hmac-sha2-256")?.name, "everything");
-    // A MAC passed with an AEAD cipher is ignored.
-    assert.equal(
-      selectPacketProtectionProvider("aes128-gcm@openssh.com", "hmac-sha1")?.name,
-      "fast-gcm",
-    );
-    unregisterPacketProtection("everything");
-    assert.equal(auto.createSealer(ctr, sha, keysFor(rnd, ctr, sha)).provider, "noble");
+    fn();
   } finally {
-    unregisterPacketProtection("fast-gcm");
-    unregisterPacketProtection("everything");
+    for (const e of saved) {
+      registerPacketProtection(e.factory, {
+        priority: e.priority,
+        supports: (c, m) => e.supports(c, m),
+      });
+    }
   }
-  assert.deepEqual(listPacketProtectionProviders().map((e) => e.name), ["noble"]);
+}
+
+test("getPacketProtection() picks the highest-priority provider that supports the pair", () => {
+  withOnlyNoble(() => {
+    const rnd = seededRandom(1);
+    const gcm = getCipherInfo("aes128-gcm@openssh.com")!;
+    const ctr = getCipherInfo("aes128-ctr")!;
+    const sha = getMacInfo("hmac-sha2-256")!;
+    try {
+      registerPacketProtection(fakeProvider("fast-gcm"), {
+        priority: 10,
+        supports: (c) => c.endsWith("-gcm@openssh.com"),
+      });
+      registerPacketProtection(fakeProvider("everything"), { priority: 5 });
+      assert.deepEqual(listPacketProtectionProviders().map((e) => e.name), [
+        "fast-gcm",
+        "everything",
+        "noble",
+      ]);
+      const auto = getPacketProtection();
+      assert.equal(auto.createSealer(gcm, null, keysFor(rnd, gcm, null)).provider, "fast-gcm");
+      assert.equal(auto.createOpener(ctr, sha, keysFor(rnd, ctr, sha)).provider, "everything");
+      assert.equal(
+        selectPacketProtectionProvider("aes128-ctr", "hmac-sha2-256")?.name,
+        "everything",
+      );
+      // A MAC passed with an AEAD cipher is ignored.
+      assert.equal(
+        selectPacketProtectionProvider("aes128-gcm@openssh.com", "hmac-sha1")?.name,
+        "fast-gcm",
+      );
+      unregisterPacketProtection("everything");
+      assert.equal(auto.createSealer(ctr, sha, keysFor(rnd, ctr, sha)).provider, "noble");
+    } finally {
+      unregisterPacketProtection("fast-gcm");
+      unregisterPacketProtection("everything");
+    }
+    assert.deepEqual(listPacketProtectionProviders().map((e) => e.name), ["noble"]);
+  });
 });
 
 test("getPacketProtection({ provider }) forces one provider and refuses what it lacks", () => {
@@ -148,24 +173,26 @@ test("getPacketProtection({ provider }) forces one provider and refuses what it 
 });
 
 test("registerPacketProtection() uses the factory's own supports() and protects the noble name", () => {
-  try {
-    const f = Object.assign(fakeProvider("self-describing"), {
-      supports: (c: string, _m: string | null) => c === "aes192-ctr",
-    });
-    registerPacketProtection(f, { priority: 3 });
-    assert.equal(
-      selectPacketProtectionProvider("aes192-ctr", "hmac-sha1")?.name,
-      "self-describing",
+  withOnlyNoble(() => {
+    try {
+      const f = Object.assign(fakeProvider("self-describing"), {
+        supports: (c: string, _m: string | null) => c === "aes192-ctr",
+      });
+      registerPacketProtection(f, { priority: 3 });
+      assert.equal(
+        selectPacketProtectionProvider("aes192-ctr", "hmac-sha1")?.name,
+        "self-describing",
+      );
+      assert.equal(selectPacketProtectionProvider("aes128-ctr", "hmac-sha1")?.name, "noble");
+    } finally {
+      unregisterPacketProtection("self-describing");
+    }
+    assert.throws(
+      () => registerPacketProtection(fakeProvider("noble"), { priority: 99 }),
+      LocalProtocolError,
     );
-    assert.equal(selectPacketProtectionProvider("aes128-ctr", "hmac-sha1")?.name, "noble");
-  } finally {
-    unregisterPacketProtection("self-describing");
-  }
-  assert.throws(
-    () => registerPacketProtection(fakeProvider("noble"), { priority: 99 }),
-    LocalProtocolError,
-  );
-  assert.equal(unregisterPacketProtection("noble"), false);
+    assert.equal(unregisterPacketProtection("noble"), false);
+  });
 });
 
 test("getPacketProtection() throws for a cipher nobody implements", () => {
