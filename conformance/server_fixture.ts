@@ -250,7 +250,8 @@ export async function sshArgv(
     const k = typeof run.identity === "string"
       ? m.clientKeys.find((c) => c.name === run.identity)!
       : run.identity;
-    args.push("-i", clientFile(client, `id_${k.name}`, k.privateKeyText));
+    const tag = createHash("sha256").update(k.privateKeyText).digest("hex").slice(0, 8);
+    args.push("-i", clientFile(client, `id_${k.name}_${tag}`, k.privateKeyText));
   } else {
     args.push("-o", "PubkeyAuthentication=no");
   }
