@@ -4,7 +4,7 @@
  * wrong credentials are refused; authorized_keys options are enforced.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -19,6 +19,7 @@ import {
 } from "./fixtures/mod.ts";
 import {
   authorizedKeysText,
+  clientFile,
   keys,
   runSsh,
   SSH_CLIENTS,
@@ -209,7 +210,7 @@ for (const client of SSH_CLIENTS) {
           ["ssh-keygen", "-q", "-s", ca, "-I", "test", "-n", TEST_USER, join(dir, "id.pub")],
           { check: true },
         );
-        const caLine = (await runCommand(["cat", `${ca}.pub`])).stdout.trim();
+        const caLine = readFileSync(`${ca}.pub`, "utf8").trim();
         await using server = await startServer({
           authorizedClientKeys: `cert-authority ${caLine}\n`,
           validatePassword: undefined,
@@ -218,10 +219,10 @@ for (const client of SSH_CLIENTS) {
           identity: "ed25519",
           options: [
             `CertificateFile=${
-              (await import("./server_fixture.ts")).clientFile(
+              clientFile(
                 client,
                 "id_ed25519-cert.pub",
-                (await runCommand(["cat", join(dir, "id-cert.pub")])).stdout,
+                readFileSync(join(dir, "id-cert.pub"), "utf8"),
               )
             }`,
           ],
