@@ -22,6 +22,7 @@ import { parsePkcs8PrivateKey } from "./pkcs8.ts";
 import { decryptPkcs8 } from "./pkcs8_encrypted.ts";
 import { parseOpenSSHPublicKeyLine, parseRfc4716 } from "./public_formats.ts";
 import { parseSec1PrivateKey } from "./sec1.ts";
+import { isPuttyPrivateKey, parsePuttyPrivateKey } from "./putty.ts";
 import { parseSpki } from "./spki.ts";
 import { SSHKey } from "./ssh_key.ts";
 import { KeyImportError } from "./errors.ts";
@@ -153,9 +154,6 @@ function parsePrivatePem(
 
 function unsupportedText(text: string): never {
   const t = text.trimStart();
-  if (t.startsWith("PuTTY-User-Key-File-")) {
-    throw new KeyImportError("Cannot import private key: PuTTY PPK files are not supported yet");
-  }
   if (t.startsWith("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----")) {
     throw new KeyImportError(
       "Cannot import private key: ssh.com (SECSH) private keys are not supported",
@@ -189,9 +187,13 @@ export function importPrivateKey(
       decoded = { key: parsePrivateDer(data, o), comment: "" };
     } else {
       const text = typeof data === "string" ? data : textDecoder.decode(data);
-      const block = parsePem(text).find((b) => PRIVATE_LABELS.has(b.label));
-      if (!block) unsupportedText(text);
-      decoded = parsePrivatePem(block, o);
+      if (isPuttyPrivateKey(text)) {
+        decoded = parsePuttyPrivateKey(text, o.passphrase);
+      } else {
+        const block = parsePem(text).find((b) => PRIVATE_LABELS.has(b.label));
+        if (!block) unsupportedText(text);
+        decoded = parsePrivatePem(block, o);
+      }
     }
     checkKeyMaterial(decoded.key, "private key");
     return SSHKey.fromMaterial(decoded.key, decoded.comment);
