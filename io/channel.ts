@@ -57,6 +57,9 @@ export class ChannelIO {
   readonly #reported: number[] = [];
   readonly #streams: ReadableStream<Uint8Array>[] = [];
   #writeWaiters: (() => void)[] = [];
+  #writeTail: Promise<void> = Promise.resolve();
+  #writesQueued = 0;
+  #eofSent = false;
   #requestReplies: ((ok: boolean) => void)[] = [];
   #eofReceived = false;
   #closed = false;
@@ -220,14 +223,39 @@ export class ChannelIO {
 
   /**
    * Sends all of `data` on `stream`, waiting for the peer's window and our socket
-   * buffer as needed. Rejects if the channel closes first.
+   * buffer as needed. Concurrent writes go out in call order. Rejects if the
+   * channel closes (or EOF was sent) first.
+   *
+   * @example
+   * ```ts ignore
+   * await channel.write(new TextEncoder().encode("hello\n"));
+   * ```
    */
-  async write(data: Uint8Array, stream = 0): Promise<void> {
+  write(data: Uint8Array, stream = 0): Promise<void> {
+    // Fast path: nothing queued and the window and socket take it all now.
+    if (
+      this.#writesQueued === 0 && !this.#closed && !this.#eofSent && !this.#engine.closed &&
+      !this.#pump.socketFull && this.#engine.writableBytes(this.id) >= data.length
+    ) {
+      if (data.length) this.#engine.sendData(this.id, data, stream);
+      this.#pump.pump();
+      return Promise.resolve();
+    }
+    this.#writesQueued++;
+    const run = this.#writeTail.then(() => this.#writeAll(data, stream)).finally(() => {
+      this.#writesQueued--;
+    });
+    this.#writeTail = run.catch(() => {});
+    return run;
+  }
+
+  async #writeAll(data: Uint8Array, stream: number): Promise<void> {
     let off = 0;
     while (off < data.length) {
       if (this.#closed || this.#engine.closed) {
         throw new ChannelClosedError("Cannot write: the channel is closed");
       }
+      if (this.#eofSent) throw new ChannelClosedError("Cannot write: EOF was already sent");
       if (this.#pump.socketFull) {
         await this.#pump.whenDrained();
         continue;
@@ -239,6 +267,11 @@ export class ChannelIO {
       this.#pump.pump();
       if (off < data.length) await new Promise<void>((r) => this.#writeWaiters.push(r));
     }
+  }
+
+  /** Resolves once every write queued so far has gone out (or failed). */
+  flushed(): Promise<void> {
+    return this.#writeTail;
   }
 
   /** A WritableStream onto `stream` (0 = data, 1 = stderr); closing it sends EOF. */
@@ -259,9 +292,20 @@ export class ChannelIO {
     return new Promise((r) => this.#requestReplies.push(r));
   }
 
-  /** Sends EOF (no more data from us). */
+  /** Whether we sent EOF. */
+  get eofSent(): boolean {
+    return this.#eofSent;
+  }
+
+  /** Sends EOF (no more data from us) once the writes queued before it have gone out. */
   sendEof(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#eofSent) return;
+    if (this.#writesQueued > 0) {
+      void this.#writeTail.then(() => this.sendEof());
+      return;
+    }
+    this.#eofSent = true;
+    if (this.#engine.closed) return;
     this.#engine.sendEof(this.id);
     this.#pump.pump();
   }

@@ -1,28 +1,59 @@
 /**
- * `connect()` and the client connection: the async face of the client engine.
+ * `connect()` and the client connection: the async face of the client engine —
+ * processes and sessions, forwarding (TCP, UNIX sockets, SOCKS), jump hosts,
+ * X11 and agent channels, keepalive and the connection's life cycle.
  *
  * @module
  */
 
+import type * as net from "node:net";
 import type { ClientPublicKey } from "../core/auth/client_auth.ts";
-import { ClientConnection, type ClientEvent } from "../core/client/client_connection.ts";
-import { DEFAULT_MAX_PACKET, DEFAULT_WINDOW } from "../core/connection/channels.ts";
 import {
-  encodeEnv,
-  encodePtyRequest,
-  encodeStringArg,
-  type PtyRequest,
-} from "../core/connection/session_requests.ts";
+  ClientConnection,
+  type ClientEvent,
+  type HostKeysProvedEvent,
+} from "../core/client/client_connection.ts";
+import {
+  ChannelOpenFailure,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+} from "../core/connection/channels.ts";
+import { encodeTcpipOpen } from "../core/connection/session_requests.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../core/errors.ts";
 import type { RandomSource } from "../core/random.ts";
 import type { KexInitLists, NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
 import type { AlgorithmPreferences } from "../core/transport/transport.ts";
+import { SSHReader, SSHWriter } from "../core/wire.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
+import { bridgeSocket } from "./forward_bridge.ts";
+import {
+  connectLocal,
+  type ListenAddress,
+  LocalListener,
+  type SSHListener,
+} from "./forward_listener.ts";
+import { RemoteForwards } from "./forward_remote.ts";
+import {
+  type ForwardedConnectionInfo,
+  type SSHStreamConnection,
+  streamConnection,
+} from "./forward_stream.ts";
 import { defaultAlgorithms, defaultSuite } from "./suite.ts";
-import { type ProcessResult, SSHClientProcess } from "./process.ts";
+import {
+  attachSession,
+  type ProcessOptions,
+  type ProcessResult,
+  type ProcessTarget,
+  type SSHChannelSession,
+  SSHClientProcess,
+  type SSHClientSession,
+  startSession,
+} from "./process.ts";
 import { type ByteSocket, socketFromWebDuplex, type WebDuplex } from "./socket.ts";
+import { serveSocks } from "./socks_server.ts";
 import { openTcpSocket } from "./tcp.ts";
+import { socketFromChannel } from "./tunnel.ts";
 import {
   clientKeyFromSSHKey,
   DEFAULT_KNOWN_HOSTS_FILES,
@@ -31,6 +62,8 @@ import {
   type PrivateKeyInput,
   readPrivateKey,
 } from "./key_sources.ts";
+
+export type { ProcessOptions, ProcessTarget, SSHListener, SSHStreamConnection };
 
 /** A key the client can sign with: an `SSHKey`, an agent key, or anything shaped like one. */
 export interface ClientKeyPair {
@@ -125,23 +158,25 @@ export interface ConnectOptions {
   readonly windowSize?: number;
   /** Largest data packet we accept per channel. */
   readonly maxPacketSize?: number;
+  /**
+   * Run this connection through another one (a jump host): the new connection
+   * travels in a direct-tcpip channel of `tunnel` to `host`:`port`, as
+   * `ssh -J`. Tunnelled connections can be tunnels themselves.
+   */
+  readonly tunnel?: SSHClientConnection;
+  /**
+   * Ask the server to prove the other host keys it announces (OpenSSH's
+   * UpdateHostKeys; default true) and pass the proven ones to `onHostKeysProved`.
+   */
+  readonly hostKeyRotation?: boolean;
+  /** Called with the host keys the server proved it holds besides the one it used. */
+  readonly onHostKeysProved?: (event: HostKeysProvedEvent) => void;
 }
 
 /** Connect options after keys and the host key check were resolved. */
 type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
 };
-
-/** Options of {@link SSHClientConnection.createProcess}. */
-export interface ProcessOptions {
-  /** Environment variables to send (the server must accept them). */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Request a pseudo-terminal: a TERM name, or full pty settings. */
-  readonly term?: string | PtyRequest;
-}
-
-/** What to start on a session channel. */
-export type ProcessTarget = string | { readonly shell: true } | { readonly subsystem: string };
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -182,6 +217,16 @@ export async function connect(
     ));
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
+    : options.tunnel
+    // A jump host: the server at the other end of the channel connects for us
+    // (a ChannelOpenError says why it could not).
+    ? socketFromChannel(
+      await options.tunnel.openChannel(
+        "direct-tcpip",
+        encodeTcpipOpen(host, port, "127.0.0.1", 0),
+        { streams: 1 },
+      ),
+    )
     : await openTcpSocket(host, port, signal).catch((e) => {
       throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
@@ -251,6 +296,55 @@ export interface ClientExtraInfo {
   readonly localPort: number | undefined;
 }
 
+/** Options of {@link SSHClientConnection.run}. */
+export interface RunOptions extends ProcessOptions {
+  /** Bytes or text to send to stdin (EOF follows). */
+  readonly input?: string | Uint8Array;
+  /** Reject with ProcessError on a non-zero exit status or a signal. */
+  readonly check?: boolean;
+  /** Give up after this many ms (the channel is closed; ProcessTimeoutError). */
+  readonly timeout?: number;
+}
+
+/** Options of {@link SSHClientConnection.forwardLocalPort}. */
+export interface LocalPortForwardOptions {
+  /** Local address to listen on (default "127.0.0.1"). */
+  readonly listenHost?: string;
+  /** Local port; 0 picks a free one (see the listener's `port`). */
+  readonly listenPort: number;
+  /** Where the server connects to. */
+  readonly destHost: string;
+  readonly destPort: number;
+}
+
+/** Options of {@link SSHClientConnection.forwardRemotePort}. */
+export interface RemotePortForwardOptions {
+  /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
+  readonly listenHost?: string;
+  /** Port on the server; 0 lets the server pick (see the listener's `port`). */
+  readonly listenPort: number;
+  /** Where we connect to for each forwarded connection. */
+  readonly destHost: string;
+  readonly destPort: number;
+}
+
+/** Options of {@link SSHClientConnection.forwardSocks}. */
+export interface SocksForwardOptions {
+  /** Local address to listen on (default "127.0.0.1"). */
+  readonly listenHost?: string;
+  /** Local port; 0 picks a free one. */
+  readonly listenPort: number;
+}
+
+/** Options of {@link SSHClientConnection.openChannel}. */
+export interface OpenChannelOptions {
+  /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
+  readonly streams?: 1 | 2;
+}
+
+/** Handles one connection to a remote listener started by `startServer`. */
+export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;
+
 /** An authenticated SSH client connection. */
 export class SSHClientConnection implements AsyncDisposable {
   readonly #engine: ClientConnection;
@@ -266,18 +360,31 @@ export class SSHClientConnection implements AsyncDisposable {
     { resolve: (c: ChannelIO) => void; reject: (e: Error) => void }
   >();
   readonly #globalReplies = new Map<number, (r: { success: boolean; data: Uint8Array }) => void>();
+  readonly #localListeners = new Set<LocalListener>();
+  readonly #remote: RemoteForwards;
   #authWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #error: Error | undefined;
+  #closedByUs = false;
   #closedResolve!: () => void;
-  /** Resolves when the connection is closed (by either side or an error). */
+  /** Resolves when the connection is closed (by either side or an error); see `closeError`. */
   readonly closed: Promise<void>;
   #isClosed = false;
-  /** Handles channels the server opens (forwarded-tcpip, x11, agent); default: refuse. */
+  /** Handles channels the server opens that nothing else takes; return true after `adoptChannel`. */
   onChannelOpen:
     | ((channelType: string, data: Uint8Array, channelId: number) => boolean)
     | undefined;
   /** Handles global requests from the server; default: refuse. */
   onGlobalRequest: ((name: string, data: Uint8Array) => boolean) | undefined;
+  /**
+   * Receives the server's x11 channels (after `x11Forwarding` on a process):
+   * connect them to the local X server. Without a handler they are refused.
+   */
+  onX11Channel: ((conn: SSHStreamConnection) => void) | undefined;
+  /**
+   * Receives the server's auth-agent@openssh.com channels (after
+   * `agentForwarding`): connect them to an agent. Without a handler they are refused.
+   */
+  onAgentChannel: ((conn: SSHStreamConnection) => void) | undefined;
 
   /** Use {@link connect}. */
   constructor(
@@ -327,6 +434,14 @@ export class SSHClientConnection implements AsyncDisposable {
       ...(options.keepaliveCountMax !== undefined
         ? { keepaliveCountMax: options.keepaliveCountMax }
         : {}),
+      ...(options.hostKeyRotation !== undefined
+        ? { hostKeyRotation: options.hostKeyRotation }
+        : {}),
+    });
+    this.#remote = new RemoteForwards({
+      globalRequest: (name, data) => this.globalRequest(name, data),
+      acceptChannel: (id) => this.adoptChannel(id, 1),
+      rejectChannel: (id, reason, description) => this.#rejectChannel(id, reason, description),
     });
     this.#driver = new EngineDriver(
       this.#engine,
@@ -339,6 +454,15 @@ export class SSHClientConnection implements AsyncDisposable {
   /** The sans-IO engine underneath (for low-level control). */
   get engine(): ClientConnection {
     return this.#engine;
+  }
+
+  /**
+   * Why the connection ended, when it did not end by our own `close()`,
+   * `disconnect()` or `abort()`: a DisconnectError (ERR_KEEPALIVE for a peer
+   * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
+   */
+  get closeError(): Error | undefined {
+    return this.#closedByUs ? undefined : this.#error;
   }
 
   /** Resolves once authenticated; rejects with the reason the connection failed. */
@@ -364,7 +488,15 @@ export class SSHClientConnection implements AsyncDisposable {
     });
   }
 
-  /** Negotiated algorithms, versions, host key and more. */
+  /**
+   * Negotiated algorithms, versions, host key and more.
+   *
+   * @example
+   * ```ts ignore
+   * const { algorithms, serverVersion } = conn.getExtraInfo();
+   * console.log(serverVersion, algorithms?.cipherC2S);
+   * ```
+   */
   getExtraInfo(): ClientExtraInfo {
     const t = this.#engine.transport;
     return {
@@ -384,106 +516,434 @@ export class SSHClientConnection implements AsyncDisposable {
     };
   }
 
+  // ---- channels and sessions ----
+
   /**
    * Opens a channel and waits for the server's confirmation.
    * Rejects with {@link ChannelOpenError} when the server refuses.
+   *
+   * @example A raw session channel
+   * ```ts ignore
+   * const ch = await conn.openChannel("session");
+   * await ch.request("exec", encodeStringArg("date"));
+   * ```
    */
-  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO> {
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options: OpenChannelOptions = {},
+  ): Promise<ChannelIO> {
     this.#checkOpen();
     const window = this.#options.windowSize ?? DEFAULT_WINDOW;
     const id = this.#engine.openChannel(channelType, data, {
       window,
       maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
     });
-    const ch = new ChannelIO(id, this.#engine, this.#driver, window);
+    const ch = new ChannelIO(id, this.#engine, this.#driver, window, options.streams ?? 2);
     this.#channels.set(id, ch);
+    const opened = new Promise<ChannelIO>((resolve, reject) =>
+      this.#opening.set(id, { resolve, reject })
+    );
     this.#driver.pump();
-    return new Promise((resolve, reject) => this.#opening.set(id, { resolve, reject }));
+    return opened;
   }
 
-  /** Opens a session channel. */
+  /**
+   * Opens a session channel (nothing started on it yet).
+   *
+   * @example
+   * ```ts ignore
+   * const ch = await conn.openSession();
+   * await startSession(ch, { subsystem: "sftp" }, {});
+   * ```
+   */
   openSession(): Promise<ChannelIO> {
     return this.openChannel("session");
   }
 
   /**
-   * Starts a command, a shell or a subsystem.
+   * Starts a command, a shell or a subsystem. With `encoding`, the output
+   * streams carry text. Redirections (`stdin`, `stdout`, `stderr`) start at once.
    *
    * @example
    * ```ts ignore
-   * const p = await conn.createProcess("cat");
-   * const w = p.stdin.getWriter(); await w.write(new TextEncoder().encode("hi")); await w.close();
-   * console.log(new TextDecoder().decode((await p.wait()).stdout as Uint8Array));
+   * const p = await conn.createProcess("cat", { encoding: "utf-8" });
+   * await p.write("hi\n"); p.writeEof();
+   * console.log((await p.wait()).stdout); // "hi\n"
    * ```
    */
+  createProcess(
+    target: ProcessTarget,
+    options: ProcessOptions & { readonly encoding: string },
+  ): Promise<SSHClientProcess<string>>;
+  createProcess(target: ProcessTarget, options?: ProcessOptions): Promise<SSHClientProcess>;
   async createProcess(
     target: ProcessTarget,
     options: ProcessOptions = {},
-  ): Promise<SSHClientProcess> {
+  ): Promise<SSHClientProcess<string | Uint8Array>> {
     const ch = await this.openSession();
     // Created before the exec request: exit-status may arrive in the same read as its reply.
-    const command = typeof target === "string" ? target : undefined;
-    const process = new SSHClientProcess(ch, command);
+    const process = new SSHClientProcess<string | Uint8Array>(
+      ch,
+      typeof target === "string" ? target : undefined,
+      {
+        subsystem: typeof target === "object" && "subsystem" in target
+          ? target.subsystem
+          : undefined,
+        encoding: options.encoding,
+      },
+    );
     try {
-      for (const [name, value] of Object.entries(options.env ?? {})) {
-        // OpenSSH refuses variables not in AcceptEnv; that is not fatal (as with ssh's SendEnv).
-        await ch.request("env", encodeEnv(name, value), false);
-      }
-      if (options.term) {
-        const pty: PtyRequest = typeof options.term === "string"
-          ? { term: options.term, columns: 80, rows: 24 }
-          : options.term;
-        if (!(await ch.request("pty-req", encodePtyRequest(pty)))) {
-          throw new SSHError("ERR_CHANNEL", "The server refused to allocate a pseudo-terminal");
-        }
-      }
-      let ok: boolean;
-      if (typeof target === "string") {
-        ok = await ch.request("exec", encodeStringArg(target));
-      } else if ("shell" in target) {
-        ok = await ch.request("shell");
-      } else {
-        ok = await ch.request("subsystem", encodeStringArg(target.subsystem));
-      }
-      if (!ok) {
-        const what = typeof target === "string"
-          ? `run "${target}"`
-          : "shell" in target
-          ? "start a shell"
-          : `start subsystem "${target.subsystem}"`;
-        throw new SSHError("ERR_CHANNEL", `The server refused to ${what}`);
-      }
-      return process;
+      await startSession(ch, target, options);
     } catch (e) {
       ch.close();
       throw e;
     }
+    if (
+      options.stdin !== undefined || options.stdout !== undefined || options.stderr !== undefined
+    ) {
+      void process.redirect(options).catch(() => {/* reported by wait() */});
+    }
+    return process;
   }
 
   /**
-   * Runs a command to completion and collects its output (text by default).
-   * With `check`, a non-zero exit status rejects with ProcessError.
+   * Starts a command, shell or subsystem with callbacks instead of streams
+   * (AsyncSSH's create_session). `session` is the callback object or a factory.
+   *
+   * @example
+   * ```ts ignore
+   * const { channel } = await conn.createSession({
+   *   dataReceived: (d) => console.log(new TextDecoder().decode(d)),
+   *   exitStatusReceived: (s) => console.log("exit", s),
+   * }, "ls");
+   * await channel.closedPromise;
+   * ```
    */
-  async run(
-    command: string,
-    options: ProcessOptions & {
-      check?: boolean;
-      input?: string | Uint8Array;
-      encoding?: "utf-8" | null;
-    } = {},
-  ): Promise<ProcessResult> {
-    const p = await this.createProcess(command, options);
-    if (options.input !== undefined) {
-      await p.write(options.input);
+  async createSession<S extends SSHClientSession>(
+    session: S | (() => S),
+    target: ProcessTarget,
+    options: Omit<ProcessOptions, "encoding" | "stdin" | "stdout" | "stderr"> = {},
+  ): Promise<{ channel: ChannelIO; session: S }> {
+    const s = typeof session === "function" ? session() : session;
+    const ch = await this.openSession();
+    try {
+      attachSession(ch, s, 2);
+      await startSession(ch, target, options);
+    } catch (e) {
+      ch.close();
+      throw e;
     }
-    p.writeEof();
+    return { channel: ch, session: s };
+  }
+
+  /**
+   * Runs a command to completion and collects its output: text (UTF-8) by
+   * default, bytes with `encoding: null`. With `check`, a non-zero exit status
+   * rejects with ProcessError; with `timeout`, ProcessTimeoutError.
+   *
+   * @example
+   * ```ts ignore
+   * const { stdout } = await conn.run("tr a-z A-Z", { input: "hi", check: true, timeout: 5000 });
+   * ```
+   */
+  run(
+    command: ProcessTarget,
+    options: Omit<RunOptions, "encoding"> & { readonly encoding: null },
+  ): Promise<ProcessResult<Uint8Array>>;
+  run(
+    command: ProcessTarget,
+    options?: Omit<RunOptions, "encoding"> & { readonly encoding?: string },
+  ): Promise<ProcessResult<string>>;
+  async run(
+    command: ProcessTarget,
+    options: Omit<RunOptions, "encoding"> & { readonly encoding?: string | null } = {},
+  ): Promise<ProcessResult<string | Uint8Array>> {
+    const { encoding, input, check, timeout, ...rest } = options;
+    const p = await this.createProcess(command, {
+      ...rest,
+      ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
+    });
+    if (rest.stdin === undefined) {
+      if (input !== undefined) await p.write(input);
+      p.writeEof();
+    }
     return p.wait({
-      check: options.check ?? false,
-      encoding: options.encoding === null ? null : "utf-8",
+      ...(check !== undefined ? { check } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
     });
   }
 
-  /** Sends a global request; resolves with the reply (or success=true when no reply is wanted). */
+  // ---- direct connections ----
+
+  /**
+   * Opens a direct-tcpip channel: the server connects to `host`:`port` and the
+   * connection comes back as streams. Rejects with ChannelOpenError when the
+   * server cannot (or may not) connect.
+   *
+   * @example
+   * ```ts ignore
+   * await using c = await conn.openConnection("localhost", 5432);
+   * c.readable.pipeTo(somewhere); await c.writable.getWriter().write(bytes);
+   * ```
+   */
+  async openConnection(
+    host: string,
+    port: number,
+    origin: { readonly originHost?: string; readonly originPort?: number } = {},
+  ): Promise<SSHStreamConnection> {
+    const info: ForwardedConnectionInfo = {
+      host,
+      port,
+      originHost: origin.originHost ?? "127.0.0.1",
+      originPort: origin.originPort ?? 0,
+    };
+    const ch = await this.openChannel(
+      "direct-tcpip",
+      encodeTcpipOpen(host, port, info.originHost!, info.originPort!),
+      { streams: 1 },
+    );
+    return streamConnection(ch, info);
+  }
+
+  /**
+   * Opens a direct-streamlocal@openssh.com channel to a UNIX socket on the server.
+   *
+   * @example
+   * ```ts ignore
+   * await using c = await conn.openUnixConnection("/run/app.sock");
+   * ```
+   */
+  async openUnixConnection(path: string): Promise<SSHStreamConnection> {
+    const ch = await this.openChannel(
+      "direct-streamlocal@openssh.com",
+      new SSHWriter(32).writeStringUtf8(path).writeStringUtf8("").writeUint32(0).toBytes(),
+      { streams: 1 },
+    );
+    return streamConnection(ch, { path });
+  }
+
+  /**
+   * Opens a direct-tcpip channel driven by callbacks (AsyncSSH's
+   * create_connection).
+   *
+   * @example
+   * ```ts ignore
+   * const { channel } = await conn.createConnection({ dataReceived: (d) => log(d) }, "db", 5432);
+   * await channel.write(query);
+   * ```
+   */
+  async createConnection<S extends SSHChannelSession>(
+    session: S | (() => S),
+    host: string,
+    port: number,
+  ): Promise<{ channel: ChannelIO; session: S }> {
+    const s = typeof session === "function" ? session() : session;
+    const c = await this.openConnection(host, port);
+    attachSession(c.channel, s, 1);
+    return { channel: c.channel, session: s };
+  }
+
+  // ---- forwarding ----
+
+  /**
+   * Listens locally and forwards each connection through the server to
+   * `destHost`:`destPort` (`ssh -L`). Resolves with the listener; with
+   * `listenPort: 0` its `port` is the one chosen.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardLocalPort({ listenPort: 0, destHost: "localhost", destPort: 5432 });
+   * console.log(`postgres at 127.0.0.1:${l.port}`);
+   * ```
+   */
+  forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
+    return this.#forwardLocal(
+      { host: options.listenHost ?? "127.0.0.1", port: options.listenPort },
+      (sock) =>
+        encodeTcpipOpen(
+          options.destHost,
+          options.destPort,
+          sock.remoteAddress ?? "127.0.0.1",
+          sock.remotePort ?? 0,
+        ),
+      "direct-tcpip",
+    );
+  }
+
+  /**
+   * Listens on a local UNIX socket and forwards each connection to a socket
+   * path on the server (`ssh -L path:path`).
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardLocalPath({ listenPath: "/tmp/docker.sock", destPath: "/run/docker.sock" });
+   * ```
+   */
+  forwardLocalPath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    return this.#forwardLocal(
+      { path: options.listenPath },
+      () =>
+        new SSHWriter(32).writeStringUtf8(options.destPath).writeStringUtf8("").writeUint32(0)
+          .toBytes(),
+      "direct-streamlocal@openssh.com",
+    );
+  }
+
+  async #forwardLocal(
+    address: ListenAddress,
+    openData: (sock: net.Socket) => Uint8Array,
+    channelType: string,
+  ): Promise<SSHListener> {
+    this.#checkOpen();
+    const listener = await LocalListener.listen(address, (sock) => {
+      this.openChannel(channelType, openData(sock), { streams: 1 }).then(
+        (ch) => void bridgeSocket(sock, ch),
+        () => sock.destroy(),
+      );
+    });
+    return this.#track(listener);
+  }
+
+  #track(listener: LocalListener): LocalListener {
+    if (this.#isClosed || this.#engine.closed) {
+      void listener.close(true);
+      return listener;
+    }
+    this.#localListeners.add(listener);
+    listener.onClose = () => this.#localListeners.delete(listener);
+    return listener;
+  }
+
+  /**
+   * Asks the server to listen on `listenHost`:`listenPort` and forwards each
+   * connection it accepts to `destHost`:`destPort` from here (`ssh -R`). With
+   * `listenPort: 0` the server picks the port: the listener's `port` says which.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 3000 });
+   * console.log(`server port ${l.port} reaches our 3000`);
+   * ```
+   */
+  forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
+    this.#checkOpen();
+    const dest = { host: options.destHost, port: options.destPort };
+    return this.#remote.listenTcp(
+      options.listenHost ?? "localhost",
+      options.listenPort,
+      async () => {
+        const sock = await connectLocal(dest);
+        return (ch) => void bridgeSocket(sock, ch);
+      },
+    );
+  }
+
+  /**
+   * Asks the server to listen on a UNIX socket path and forwards each
+   * connection to a local socket path (`ssh -R path:path`).
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardRemotePath({ listenPath: "/tmp/app.sock", destPath: "/run/app.sock" });
+   * ```
+   */
+  forwardRemotePath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    this.#checkOpen();
+    return this.#remote.listenPath(options.listenPath, async () => {
+      const sock = await connectLocal({ path: options.destPath });
+      return (ch) => void bridgeSocket(sock, ch);
+    });
+  }
+
+  /**
+   * Asks the server to listen on `listenHost`:`listenPort` and hands each
+   * connection it accepts to `handler` as streams (AsyncSSH's start_server).
+   *
+   * @example An echo service on the server's port 8022
+   * ```ts ignore
+   * await conn.startServer((c) => c.readable.pipeTo(c.writable), { listenPort: 8022 });
+   * ```
+   */
+  startServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenHost?: string; readonly listenPort: number },
+  ): Promise<SSHListener> {
+    this.#checkOpen();
+    return this.#remote.listenTcp(
+      options.listenHost ?? "localhost",
+      options.listenPort,
+      (info) => Promise.resolve((ch) => this.#runHandler(handler, streamConnection(ch, info))),
+    );
+  }
+
+  /**
+   * Like {@link startServer}, on a UNIX socket path on the server.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.startUnixServer((c) => c.readable.pipeTo(c.writable), { listenPath: "/tmp/echo.sock" });
+   * ```
+   */
+  startUnixServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenPath: string },
+  ): Promise<SSHListener> {
+    this.#checkOpen();
+    return this.#remote.listenPath(
+      options.listenPath,
+      (info) => Promise.resolve((ch) => this.#runHandler(handler, streamConnection(ch, info))),
+    );
+  }
+
+  #runHandler(handler: RemoteConnectionHandler, conn: SSHStreamConnection): void {
+    Promise.resolve().then(() => handler(conn)).catch(() => conn.close());
+  }
+
+  /**
+   * Listens locally as a SOCKS 4, 4a and 5 proxy (CONNECT, no authentication):
+   * each request becomes a direct-tcpip channel (`ssh -D`).
+   *
+   * @example
+   * ```ts ignore
+   * await using socks = await conn.forwardSocks({ listenPort: 1080 });
+   * // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
+   * ```
+   */
+  async forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
+    this.#checkOpen();
+    const listener = await serveSocks(
+      { host: options.listenHost ?? "127.0.0.1", port: options.listenPort },
+      (request, sock) =>
+        this.openChannel(
+          "direct-tcpip",
+          encodeTcpipOpen(
+            request.host,
+            request.port,
+            sock.remoteAddress ?? "127.0.0.1",
+            sock.remotePort ?? 0,
+          ),
+          { streams: 1 },
+        ),
+    );
+    return this.#track(listener);
+  }
+
+  // ---- global requests and life cycle ----
+
+  /**
+   * Sends a global request; resolves with the reply (or success=true when no
+   * reply is wanted, false if the connection closes first).
+   *
+   * @example
+   * ```ts ignore
+   * const { success } = await conn.globalRequest("keepalive@openssh.com");
+   * ```
+   */
   globalRequest(
     name: string,
     data?: Uint8Array,
@@ -491,9 +951,26 @@ export class SSHClientConnection implements AsyncDisposable {
   ): Promise<{ success: boolean; data: Uint8Array }> {
     this.#checkOpen();
     const id = this.#engine.sendGlobalRequest(name, wantReply, data);
+    const reply = wantReply
+      ? new Promise<{ success: boolean; data: Uint8Array }>((r) => this.#globalReplies.set(id, r))
+      : Promise.resolve({ success: true, data: new Uint8Array(0) });
     this.#driver.pump();
-    if (!wantReply) return Promise.resolve({ success: true, data: new Uint8Array(0) });
-    return new Promise((r) => this.#globalReplies.set(id, r));
+    return reply;
+  }
+
+  /**
+   * Tells the server no more sessions will be opened on this connection
+   * (no-more-sessions@openssh.com; OpenSSH then refuses new sessions).
+   *
+   * @example
+   * ```ts ignore
+   * const p = await conn.createProcess("bash"); conn.noMoreSessions();
+   * ```
+   */
+  noMoreSessions(): void {
+    this.#checkOpen();
+    this.#engine.noMoreSessions();
+    this.#driver.pump();
   }
 
   /** Starts a key re-exchange. */
@@ -502,18 +979,35 @@ export class SSHClientConnection implements AsyncDisposable {
     this.#driver.pump();
   }
 
-  /** Closes the connection politely (DISCONNECT by application) and waits until it is closed. */
+  /**
+   * Closes the connection politely (DISCONNECT by application) and waits until
+   * it is closed. Listeners and channels close with it.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.close();
+   * ```
+   */
   close(): Promise<void> {
     return this.shutdown(2000);
   }
 
-  /** Sends DISCONNECT with a reason and closes. */
+  /**
+   * Sends DISCONNECT with a reason code and description, and closes.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.disconnect(DisconnectReason.BY_APPLICATION, "Maintenance");
+   * ```
+   */
   disconnect(reason: number, description: string): Promise<void> {
+    this.#closedByUs = true;
     if (!this.#engine.closed) {
       this.#engine.disconnect(reason, description);
       this.#driver.pump();
     }
-    return this.closed;
+    const t = setTimeout(() => this.#driver.destroy(), 2000);
+    return this.closed.finally(() => clearTimeout(t));
   }
 
   /**
@@ -521,6 +1015,7 @@ export class SSHClientConnection implements AsyncDisposable {
    * destroys the socket after `graceMs` if the peer has not closed it by then.
    */
   async shutdown(graceMs: number): Promise<void> {
+    this.#closedByUs = true;
     if (!this.#isClosed && !this.#engine.closed) {
       this.#engine.disconnect(DisconnectReason.BY_APPLICATION, "Closed by application");
     }
@@ -532,6 +1027,7 @@ export class SSHClientConnection implements AsyncDisposable {
 
   /** Closes the socket at once, without a DISCONNECT. */
   abort(): void {
+    this.#closedByUs = true;
     this.#driver.destroy();
   }
 
@@ -540,9 +1036,82 @@ export class SSHClientConnection implements AsyncDisposable {
     await this.close();
   }
 
+  /**
+   * Registers a channel opened by the server and accepts it (for
+   * `onChannelOpen` handlers).
+   *
+   * @example
+   * ```ts ignore
+   * conn.onChannelOpen = (type, _data, id) => {
+   *   if (type !== "my-type@example.com") return false;
+   *   handle(conn.adoptChannel(id)); return true;
+   * };
+   * ```
+   */
+  adoptChannel(channelId: number, streams: 1 | 2 = 2): ChannelIO {
+    this.#checkOpen();
+    const window = this.#options.windowSize ?? DEFAULT_WINDOW;
+    this.#engine.acceptChannel(channelId, {
+      window,
+      maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
+    });
+    const ch = new ChannelIO(channelId, this.#engine, this.#driver, window, streams);
+    this.#channels.set(channelId, ch);
+    this.#driver.pump();
+    return ch;
+  }
+
+  #rejectChannel(channelId: number, reason: number, description: string): void {
+    if (this.#engine.closed) return;
+    this.#engine.rejectChannel(channelId, reason, description);
+    this.#driver.pump();
+  }
+
   #checkOpen(): void {
     if (this.#isClosed || this.#engine.closed) {
       throw this.#error ?? new SSHError("ERR_CONNECTION_LOST", "The connection is closed");
+    }
+  }
+
+  /** Channels the server opens: forwarding, X11, agent, then the user's hook. */
+  #onChannelOpenRequest(channelType: string, data: Uint8Array, channelId: number): void {
+    if (this.#remote.handleOpen(channelType, data, channelId)) return;
+    const handler = channelType === "x11"
+      ? this.onX11Channel
+      : channelType === "auth-agent@openssh.com"
+      ? this.onAgentChannel
+      : undefined;
+    if (handler) {
+      let info: ForwardedConnectionInfo = {};
+      if (channelType === "x11") {
+        try {
+          const r = new SSHReader(data);
+          info = {
+            originHost: r.readStringUtf8("originator address", 1024),
+            originPort: r.readUint32("originator port"),
+          };
+        } catch { /* OpenSSH before 2.x sent no originator: keep going */ }
+      }
+      const conn = streamConnection(this.adoptChannel(channelId, 1), info);
+      try {
+        handler(conn);
+      } catch {
+        conn.close();
+      }
+      return;
+    }
+    let accepted = false;
+    try {
+      accepted = this.onChannelOpen?.(channelType, data, channelId) ?? false;
+    } catch {
+      accepted = false;
+    }
+    if (!accepted && this.#engine.channelInfo(channelId) && !this.#channels.has(channelId)) {
+      this.#rejectChannel(
+        channelId,
+        ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+        `Channel type ${channelType} not accepted`,
+      );
     }
   }
 
@@ -635,6 +1204,11 @@ export class SSHClientConnection implements AsyncDisposable {
       case "disconnect":
         this.#fail(e.error);
         return;
+      case "hostKeysProved":
+        try {
+          this.#options.onHostKeysProved?.(e);
+        } catch { /* a throwing handler must not break the connection */ }
+        return;
       case "channelOpen": {
         const w = this.#opening.get(e.channelId);
         this.#opening.delete(e.channelId);
@@ -649,13 +1223,9 @@ export class SSHClientConnection implements AsyncDisposable {
         w?.reject(new ChannelOpenError(e.reason, e.description));
         return;
       }
-      case "channelOpenRequest": {
-        const accept = this.onChannelOpen?.(e.channelType, e.data, e.channelId) ?? false;
-        if (!accept) {
-          engine.rejectChannel(e.channelId, 1, `Channel type ${e.channelType} not accepted`);
-        }
+      case "channelOpenRequest":
+        this.#onChannelOpenRequest(e.channelType, e.data, e.channelId);
         return;
-      }
       case "channelClose": {
         const ch = this.#channels.get(e.channelId);
         this.#channels.delete(e.channelId);
@@ -673,7 +1243,12 @@ export class SSHClientConnection implements AsyncDisposable {
         for (const ch of this.#channels.values()) ch.wakeWriters();
         return;
       case "globalRequest": {
-        const ok = this.onGlobalRequest?.(e.name, e.data) ?? false;
+        let ok = false;
+        try {
+          ok = this.onGlobalRequest?.(e.name, e.data) ?? false;
+        } catch {
+          ok = false;
+        }
         if (e.wantReply) engine.replyGlobalRequest(e.requestId, ok);
         return;
       }
@@ -686,19 +1261,6 @@ export class SSHClientConnection implements AsyncDisposable {
       default:
         return;
     }
-  }
-
-  /** Registers a channel opened by the server and accepted by a handler. */
-  adoptChannel(channelId: number): ChannelIO {
-    const window = this.#options.windowSize ?? DEFAULT_WINDOW;
-    this.#engine.acceptChannel(channelId, {
-      window,
-      maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
-    });
-    const ch = new ChannelIO(channelId, this.#engine, this.#driver, window);
-    this.#channels.set(channelId, ch);
-    this.#driver.pump();
-    return ch;
   }
 
   #answerLater<T>(get: () => Promise<T>, answer: (v: T) => void, giveUp: () => void): void {
@@ -720,8 +1282,13 @@ export class SSHClientConnection implements AsyncDisposable {
     for (const [, o] of this.#opening) o.reject(error);
     this.#opening.clear();
     for (const [, ch] of this.#channels) ch.abort(error);
+    this.#channels.clear();
     for (const [, r] of this.#globalReplies) r({ success: false, data: new Uint8Array(0) });
     this.#globalReplies.clear();
+    // Listeners close with the connection; what they forwarded dies with its channels.
+    for (const l of this.#localListeners) void l.close(true);
+    this.#localListeners.clear();
+    this.#remote.dropAll();
   }
 
   #onSocketClosed(err?: Error): void {

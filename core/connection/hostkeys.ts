@@ -151,23 +151,31 @@ export function verifyHostKeyProofs(
       failed.push({ key, reason: "The server sent no proof for this key" });
       continue;
     }
-    let ok = false;
+    let reason = "The server's proof for this key does not verify";
     try {
       const parsed = parsePublicKeyBlob(key.keyBlob).key;
       const allowed = parsed.type === "rsa"
         ? (rsaKex ? [rsaKex] : PROOF_RSA_ALGORITHMS)
         : undefined;
-      ok = verifySignature(
-        parsed,
-        sig,
-        hostKeyProofData(sessionId, key.keyBlob),
-        allowed ? { allowedAlgorithms: allowed } : undefined,
-      );
+      const sigAlg = new SSHReader(sig).readStringAscii("signature algorithm", 256);
+      if (allowed && !allowed.includes(sigAlg)) {
+        // A server signs with ssh-rsa (SHA-1) when our KEXINIT listed no rsa-sha2-*.
+        reason = `The server proved this key with ${sigAlg}, which is not trusted for proofs`;
+      } else if (
+        verifySignature(
+          parsed,
+          sig,
+          hostKeyProofData(sessionId, key.keyBlob),
+          allowed ? { allowedAlgorithms: allowed } : undefined,
+        )
+      ) {
+        proven.push(key);
+        continue;
+      }
     } catch {
-      ok = false;
+      // A malformed key or signature blob: not proven.
     }
-    if (ok) proven.push(key);
-    else failed.push({ key, reason: "The server's proof for this key does not verify" });
+    failed.push({ key, reason });
   }
   return { proven, failed };
 }
