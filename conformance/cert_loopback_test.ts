@@ -7,7 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "../io/client.ts";
-import { clientKeyFromSSHKey, hostKeyFromSSHKey } from "../io/key_sources.ts";
+import {
+  clientKeyFromSSHKey,
+  hostKeyFromSSHKey,
+  hostKeyFromX509,
+  x509HostKeyVerifier,
+} from "../io/key_sources.ts";
 import { listen } from "../io/server.ts";
 import { SSHError } from "../core/errors.ts";
 import { parseAuthorizedKeys } from "../keys/authorized_keys.ts";
@@ -16,6 +21,8 @@ import { checkAuthorizedKey } from "../keys/certificate_policy.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import { formatKnownHostsLine } from "../keys/known_hosts.ts";
+import { generateX509CACertificate, generateX509HostCertificate } from "../keys/x509.ts";
+import { X509KeyPair } from "../keys/x509_ssh.ts";
 
 /** Process output as text, whichever form run() gives it in. */
 const text = (b: string | Uint8Array): string =>
@@ -154,4 +161,43 @@ test("connect() is refused with a user certificate whose principals the server d
       (e: unknown) => e instanceof SSHError && e.code === "ERR_PERMISSION_DENIED",
     );
   });
+});
+
+test("connect() checks an X.509 host certificate chain (RFC 6187) that listen() serves", async () => {
+  const rootKey = generatePrivateKey("ecdsa");
+  const root = generateX509CACertificate(rootKey, rootKey, "CN=Loopback Root");
+  const leafKey = generatePrivateKey("ed25519");
+  const leaf = generateX509HostCertificate(rootKey, leafKey, "CN=loopback", {
+    issuerCertificate: root,
+    principals: ["127.0.0.1"],
+  });
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKeyFromX509(new X509KeyPair(leafKey, [leaf, root]))],
+    validatePassword: () => true,
+    processFactory: async (p) => {
+      await p.write(`x509 ${p.command}\n`);
+    },
+  });
+  const port = server.address.port;
+  await using conn = await connect("127.0.0.1", {
+    port,
+    username: "u",
+    password: "p",
+    serverHostKeyAlgs: ["x509v3-ssh-ed25519"],
+    hostKeyVerifier: x509HostKeyVerifier([root]),
+  });
+  assert.equal(conn.getExtraInfo().algorithms?.hostKey, "x509v3-ssh-ed25519");
+  assert.equal(text((await conn.run("ok", { check: true })).stdout), "x509 ok\n");
+  const stranger = generateX509CACertificate(leafKey, leafKey, "CN=Other");
+  await assert.rejects(
+    connect("127.0.0.1", {
+      port,
+      username: "u",
+      password: "p",
+      serverHostKeyAlgs: ["x509v3-ssh-ed25519"],
+      hostKeyVerifier: x509HostKeyVerifier([stranger]),
+    }),
+    (e: unknown) => e instanceof SSHError && /not trusted/.test(e.message),
+  );
 });

@@ -22,6 +22,8 @@ import { importPrivateKey } from "../keys/import.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../keys/known_hosts.ts";
 import { SSHKey } from "../keys/ssh_key.ts";
+import type { X509Certificate } from "../keys/x509.ts";
+import { checkX509SSHKey, type X509KeyPair } from "../keys/x509_ssh.ts";
 import type { ClientKeyPair, HostKeyInfo } from "./client.ts";
 import type { ServerHostKey } from "./server.ts";
 
@@ -344,4 +346,62 @@ export async function knownHostsVerifier(
   };
   Object.defineProperty(verify, "knownHosts", { value: kh });
   return verify;
+}
+
+/**
+ * Turns a key with an X.509 chain into a server host key served under its
+ * `x509v3-*` algorithm (RFC 6187).
+ *
+ * @example
+ * ```ts ignore
+ * const hostKeys = [hostKeyFromX509(new X509KeyPair(key, [hostCert, intermediate]))];
+ * ```
+ */
+export function hostKeyFromX509(pair: X509KeyPair): ServerHostKey {
+  return {
+    hostKeyAlgorithms: pair.getSigAlgorithms(),
+    publicKeyBlob: pair.publicKeyBlob,
+    signSync: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}
+
+/**
+ * A host key verifier for X.509 host keys: the chain must lead to one of
+ * `trustedCerts`, allow secureShellServer (or any purpose) and name the host
+ * (DNS name or address) in its subjectAltName. Plain keys and OpenSSH
+ * certificates are passed to `fallback` (refused without one).
+ *
+ * @example
+ * ```ts ignore
+ * await connect("h.example", {
+ *   serverHostKeyAlgs: ["x509v3-ecdsa-sha2-nistp256", "ssh-ed25519"],
+ *   hostKeyVerifier: x509HostKeyVerifier(await readX509("ca.pem"), await knownHostsVerifier({ files })),
+ * });
+ * ```
+ */
+export function x509HostKeyVerifier(
+  trustedCerts: readonly X509Certificate[],
+  fallback?: (info: KnownHostsCheckInfo) => boolean | Promise<boolean>,
+  options: { now?: () => number } = {},
+): (info: KnownHostsCheckInfo) => boolean | Promise<boolean> {
+  return (info) => {
+    if (!info.algorithm.startsWith("x509v3-")) {
+      if (fallback) return fallback(info);
+      throw new SSHError(
+        "ERR_HOST_KEY_NOT_VERIFIABLE",
+        `Host key for ${hostLabel(info.host, info.port)} is not an X.509 certificate`,
+      );
+    }
+    const r = checkX509SSHKey(info.keyBlob, {
+      trustedCerts,
+      now: (options.now ?? Date.now)(),
+      purpose: "secureShellServer",
+      principal: info.host,
+    });
+    if (r.valid) return true;
+    throw new SSHError(
+      "ERR_HOST_KEY_NOT_VERIFIABLE",
+      `X.509 host certificate for ${hostLabel(info.host, info.port)} is not trusted: ${r.reason}`,
+    );
+  };
 }
