@@ -1,8 +1,9 @@
 /**
  * Keys for SSH: one {@link SSHKey} type for public and private keys, import
  * from every common format (detected automatically), export, generation,
- * fingerprints as `ssh-keygen -l` prints them, OpenSSH certificates, and the
- * known_hosts and authorized_keys files.
+ * fingerprints as `ssh-keygen -l` prints them, OpenSSH certificates (and the
+ * trust checks ssh and sshd make on them), X.509 certificates (RFC 6187), PuTTY
+ * keys, and the known_hosts and authorized_keys files.
  *
  * Pure code: nothing here reads files or touches the network; pass the file
  * contents in (the `io/` layer has file helpers).
@@ -82,9 +83,55 @@ export {
   type CertificateCheckOptions,
   type CertificateCheckResult,
   type CertificateType,
+  certKeyType,
   createCertificate,
   type CreateCertificateOptions,
   DEFAULT_USER_EXTENSIONS,
+  generateHostCertificate,
+  type GenerateHostCertificateOptions,
+  generateUserCertificate,
+  type GenerateUserCertificateOptions,
   importCertificate,
+  plainKeyType,
   SSHCertificate,
 } from "./certificate.ts";
+export {
+  type AuthorizedKeyCheckOptions,
+  type AuthorizedKeyVerdict,
+  checkAuthorizedKey,
+  checkHostCertificate,
+  checkUserCertificate,
+  type HostCertificateCheckOptions,
+  parseKeyOrCertificate,
+  type SessionPermissions,
+  type UserCertificateAccepted,
+  type UserCertificateCheckOptions,
+  type UserCertificateCheckResult,
+} from "./certificate_policy.ts";
+export { SSHKeyPair } from "./key_pair.ts";
+export { isPuttyPrivateKey } from "./putty.ts";
+export {
+  generateX509CACertificate,
+  generateX509HostCertificate,
+  generateX509UserCertificate,
+  importX509Certificate,
+  importX509Certificates,
+  X509_PURPOSES,
+  X509Certificate,
+  type X509CertificateOptions,
+  type X509Extensions,
+  type X509KeyUsage,
+} from "./x509.ts";
+export {
+  validateX509Chain,
+  type X509ValidateOptions,
+  type X509ValidateResult,
+} from "./x509_chain.ts";
+export {
+  checkX509SSHKey,
+  decodeX509SSHKey,
+  encodeX509SSHKey,
+  x509Algorithms,
+  X509KeyPair,
+  type X509SSHKeyCheckOptions,
+} from "./x509_ssh.ts";
