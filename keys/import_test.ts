@@ -117,7 +117,10 @@ test("importPublicKeyList() names the line of a bad entry", () => {
 });
 
 test("importPrivateKey() explains PuTTY and unknown inputs", () => {
-  assert.throws(() => importPrivateKey("PuTTY-User-Key-File-3: ssh-ed25519\n"), /PuTTY PPK/);
+  assert.throws(
+    () => importPrivateKey("PuTTY-User-Key-File-3: ssh-ed25519\n"),
+    /Cannot import PuTTY private key: expected 'Encryption'/,
+  );
   assert.throws(() => importPrivateKey("hello"), /no private key found/);
   assert.throws(() => importPrivateKey(new Uint8Array([0x30, 3, 2, 1, 0])), KeyImportError);
 });
