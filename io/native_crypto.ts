@@ -43,7 +43,8 @@ import { constantTimeEqual } from "../core/crypto/constant_time.ts";
 import { GcmOpener, GcmSealer } from "../core/crypto/noble_aes_gcm.ts";
 import { type HmacHash, NobleHmac } from "../core/crypto/noble_hmac.ts";
 import { ChaChaPolyOpener, ChaChaPolySealer } from "../core/crypto/noble_chacha20_poly1305.ts";
-import { Poly1305 } from "../core/crypto/poly1305.ts";
+import type { WasmMode } from "../core/crypto/wasm/kernels.ts";
+import { createPoly1305, type Poly1305Mac } from "../core/crypto/wasm/poly1305_wasm.ts";
 import { registerPacketProtection, unregisterPacketProtection } from "../core/crypto/registry.ts";
 import type {
   CipherInfo,
@@ -352,6 +353,11 @@ export interface NativePacketProtectionOptions {
    * native (tests, benches).
    */
   readonly smallPacketThreshold?: SmallPacketThresholds;
+  /**
+   * WebAssembly use by chacha20-poly1305 (Poly1305, and the small-packet path):
+   * "auto" (default), "poly1305", or "none" for JavaScript only (tests).
+   */
+  readonly wasm?: WasmMode;
 }
 
 class NativeGcmSealer implements PacketSealer {
@@ -451,12 +457,13 @@ class NativeChaChaPoly {
   readonly main: ChaCha20Key; // K_2, JS (Poly1305 key block)
   readonly header: ChaCha20Key; // K_1, JS (length)
   readonly mainKey: KeyObject; // K_2, native (payload)
-  readonly poly = new Poly1305();
+  readonly poly: Poly1305Mac;
   readonly tag = new Uint8Array(16);
   readonly iv = new Uint8Array(16);
   readonly len = new Uint8Array(4);
 
-  constructor(keys: DirectionKeys) {
+  constructor(keys: DirectionKeys, wasm: WasmMode) {
+    this.poly = createPoly1305({ wasm });
     this.main = new ChaCha20Key(keys.encKey.subarray(0, 32));
     this.header = new ChaCha20Key(keys.encKey.subarray(32, 64));
     this.mainKey = createSecretKey(keys.encKey.subarray(0, 32));
@@ -487,9 +494,9 @@ class NativeChaChaPolySealer implements PacketSealer {
   readonly #small: ChaChaPolySealer;
   readonly #threshold: number;
 
-  constructor(keys: DirectionKeys, threshold: number) {
-    this.#st = new NativeChaChaPoly(keys);
-    this.#small = new ChaChaPolySealer(keys);
+  constructor(keys: DirectionKeys, threshold: number, wasm: WasmMode) {
+    this.#st = new NativeChaChaPoly(keys, wasm);
+    this.#small = new ChaChaPolySealer(keys, { wasm });
     this.#threshold = threshold;
   }
 
@@ -517,9 +524,9 @@ class NativeChaChaPolyOpener implements PacketOpener {
   readonly #small: ChaChaPolyOpener;
   readonly #threshold: number;
 
-  constructor(keys: DirectionKeys, threshold: number) {
-    this.#st = new NativeChaChaPoly(keys);
-    this.#small = new ChaChaPolyOpener(keys);
+  constructor(keys: DirectionKeys, threshold: number, wasm: WasmMode) {
+    this.#st = new NativeChaChaPoly(keys, wasm);
+    this.#small = new ChaChaPolyOpener(keys, { wasm });
     this.#threshold = threshold;
   }
 
@@ -569,6 +576,7 @@ export function createNativePacketProtection(
   options: NativePacketProtectionOptions = {},
 ): NativePacketProtection {
   const thresholds = options.smallPacketThreshold ?? SMALL_PACKET_THRESHOLDS[currentRuntime()];
+  const wasm = options.wasm ?? "auto";
   const supports = (cipher: string, mac: string | null): boolean => {
     const avail = probeNativeCrypto();
     if (!avail.ciphers.includes(cipher)) return false;
@@ -590,7 +598,7 @@ export function createNativePacketProtection(
     createSealer(cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys): PacketSealer {
       check("sealer", cipher, mac, keys);
       if (cipher.name === "chacha20-poly1305@openssh.com") {
-        return new NativeChaChaPolySealer(keys, thresholds.chacha);
+        return new NativeChaChaPolySealer(keys, thresholds.chacha, wasm);
       }
       const alg = CIPHER_ALGORITHMS[cipher.name]!;
       if (alg.endsWith("gcm")) {
@@ -606,7 +614,7 @@ export function createNativePacketProtection(
     createOpener(cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys): PacketOpener {
       check("opener", cipher, mac, keys);
       if (cipher.name === "chacha20-poly1305@openssh.com") {
-        return new NativeChaChaPolyOpener(keys, thresholds.chacha);
+        return new NativeChaChaPolyOpener(keys, thresholds.chacha, wasm);
       }
       const alg = CIPHER_ALGORITHMS[cipher.name]!;
       if (alg.endsWith("gcm")) {

@@ -135,6 +135,36 @@ test("native chacha20-poly1305 reproduces the draft-ietf-sshm worked example", {
   );
 });
 
+test("native chacha20-poly1305 gives the same bytes with WebAssembly Poly1305, or without", {
+  skip: avail.ciphers.includes("chacha20-poly1305@openssh.com") ? false : "no native ChaCha20",
+}, () => {
+  const rnd = seededRandom(0x77a5);
+  const c = getCipherInfo("chacha20-poly1305@openssh.com")!;
+  const keys = keysFor(rnd, c, null);
+  const plain = [0, 1, 31, 500, 1500, 2500, 40000].map((n) => makePacket(rnd, n, c, null));
+  const expected = referenceSeal(c, null, keys, 5, plain);
+  for (const wasm of ["auto", "poly1305", "none"] as const) {
+    for (const chacha of [0, 2048]) {
+      const f = createNativePacketProtection({
+        smallPacketThreshold: { gcm: 0, chacha, mac: 0 },
+        wasm,
+      });
+      const s = f.createSealer(c, null, keys), o = f.createOpener(c, null, keys);
+      plain.forEach((p, i) => {
+        const packet = p.slice(), tag = new Uint8Array(16);
+        s.seal(5 + i, packet, tag);
+        assert.equal(
+          hex(packet) + hex(tag),
+          hex(expected[i]!.packet) + hex(expected[i]!.tag),
+          wasm,
+        );
+        assert.equal(o.open(5 + i, packet, tag), true, wasm);
+        assert.equal(hex(packet), hex(p));
+      });
+    }
+  }
+});
+
 test("createNativePacketProtection() throws for wrong key lengths and unsupported pairs", () => {
   const ctr = getCipherInfo("aes128-ctr")!, sha = getMacInfo("hmac-sha2-256")!;
   const keys = { encKey: new Uint8Array(15), iv: new Uint8Array(16), macKey: new Uint8Array(32) };

@@ -14,16 +14,25 @@
  * 4 when the cipher has a tag), so padding aligns packet_length — not
  * 4 + packet_length — to 8. The transport must still always call decryptLength.
  *
- * Uses our own ChaCha20 and Poly1305 (./chacha20.ts, ./poly1305.ts), faster than
- * noble's and allocation-free per packet; the tests check them against noble's.
+ * Three implementations, fastest first, chosen once per sealer/opener by what
+ * the platform offers (see {@link ChaChaPolyOptions}); all give the same bytes:
+ * - "wasm": the whole packet in the WebAssembly kernels (SIMD ChaCha20 and
+ *   Poly1305, ./wasm/chacha20_poly1305_wasm.ts);
+ * - "js+wasm-poly1305": our JavaScript ChaCha20 (./chacha20.ts) and the
+ *   WebAssembly Poly1305 (engines without SIMD);
+ * - "js": our JavaScript ChaCha20 and Poly1305 (./poly1305.ts) where
+ *   WebAssembly is missing or forbidden.
+ * The tests check each against noble's.
  *
  * @module
  */
 
 import { chacha20Block, ChaCha20Key, chacha20XorInPlace } from "./chacha20.ts";
 import { constantTimeEqual } from "./constant_time.ts";
-import { Poly1305 } from "./poly1305.ts";
 import type { DirectionKeys, PacketOpener, PacketSealer } from "./types.ts";
+import { WASM_PACKET_CAPACITY, WasmChaChaPolyPackets } from "./wasm/chacha20_poly1305_wasm.ts";
+import type { WasmMode } from "./wasm/kernels.ts";
+import { createPoly1305, type Poly1305Mac, WasmPoly1305 } from "./wasm/poly1305_wasm.ts";
 
 const TAG_LENGTH = 16;
 /** Padding alignment: ChaCha20 is a stream cipher, so SSH's minimum of 8. */
@@ -35,21 +44,49 @@ function nonceWord(seq: number): number {
   return ((s & 0xff) << 24) | ((s & 0xff00) << 8) | ((s >>> 8) & 0xff00) | (s >>> 24);
 }
 
+/**
+ * Options of {@link ChaChaPolySealer} and {@link ChaChaPolyOpener}.
+ *
+ * @example Force the pure JavaScript path (tests of the fallback)
+ * ```ts
+ * import { ChaChaPolySealer } from "./noble_chacha20_poly1305.ts";
+ * const keys = { encKey: new Uint8Array(64), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+ * console.log(new ChaChaPolySealer(keys, { wasm: "none" }).implementation); // "js"
+ * ```
+ */
+export interface ChaChaPolyOptions {
+  /**
+   * WebAssembly use: "auto" (default) takes the fastest that works here;
+   * "poly1305" keeps ChaCha20 in JavaScript; "none" uses no WebAssembly.
+   */
+  readonly wasm?: WasmMode;
+}
+
 class ChaChaPolyState {
   readonly main: ChaCha20Key; // K_2
   readonly header: ChaCha20Key; // K_1
-  readonly poly = new Poly1305();
+  readonly poly: Poly1305Mac;
+  readonly packets: WasmChaChaPolyPackets | null;
+  readonly implementation: string;
   readonly tag = new Uint8Array(TAG_LENGTH);
   readonly len = new Uint8Array(4);
 
-  constructor(keys: DirectionKeys) {
+  constructor(keys: DirectionKeys, options: ChaChaPolyOptions) {
     if (keys.encKey.length !== 64) {
       throw new RangeError(
         `chacha20-poly1305@openssh.com needs a 64-byte key, got ${keys.encKey.length} bytes`,
       );
     }
+    const wasm = options.wasm ?? "auto";
     this.main = new ChaCha20Key(keys.encKey.subarray(0, 32));
     this.header = new ChaCha20Key(keys.encKey.subarray(32, 64));
+    this.poly = createPoly1305({ wasm });
+    this.packets = wasm === "auto" ? WasmChaChaPolyPackets.create(keys.encKey) : null;
+    this.implementation = this.packets !== null
+      ? "wasm"
+      : this.poly instanceof WasmPoly1305
+      ? "js+wasm-poly1305"
+      : "js";
   }
 
   /** Starts Poly1305 with the one-time key from K_2's block 0. */
@@ -78,11 +115,14 @@ export class ChaChaPolySealer implements PacketSealer {
   readonly tagLength: number = TAG_LENGTH;
   readonly lengthInClear: boolean = true; // see the module doc: padding excludes the length field
   readonly provider: string = "noble";
+  /** Which implementation seals: "wasm", "js+wasm-poly1305" or "js" (see the module doc). */
+  readonly implementation: string;
   readonly #st: ChaChaPolyState;
 
   /** Expands K_2 and K_1 from the 64-byte derived key. */
-  constructor(keys: DirectionKeys) {
-    this.#st = new ChaChaPolyState(keys);
+  constructor(keys: DirectionKeys, options: ChaChaPolyOptions = {}) {
+    this.#st = new ChaChaPolyState(keys, options);
+    this.implementation = this.#st.implementation;
   }
 
   /** Encrypts the length (K_1) and payload (K_2) in place, then writes the Poly1305 tag. */
@@ -92,6 +132,9 @@ export class ChaChaPolySealer implements PacketSealer {
     }
     const st = this.#st;
     const n15 = nonceWord(seq);
+    if (st.packets !== null && packet.length <= WASM_PACKET_CAPACITY) {
+      return st.packets.seal(n15, packet, tagOut);
+    }
     st.initPoly(n15);
     chacha20XorInPlace(st.header, 0, 0, 0, n15, packet, 0, 4);
     chacha20XorInPlace(st.main, 1, 0, 0, n15, packet, 4, packet.length);
@@ -117,11 +160,14 @@ export class ChaChaPolyOpener implements PacketOpener {
   readonly blockSize: number = BLOCK;
   readonly lengthInClear: boolean = true; // see the module doc
   readonly provider: string = "noble";
+  /** Which implementation opens: "wasm", "js+wasm-poly1305" or "js" (see the module doc). */
+  readonly implementation: string;
   readonly #st: ChaChaPolyState;
 
   /** Expands K_2 and K_1 from the 64-byte derived key. */
-  constructor(keys: DirectionKeys) {
-    this.#st = new ChaChaPolyState(keys);
+  constructor(keys: DirectionKeys, options: ChaChaPolyOptions = {}) {
+    this.#st = new ChaChaPolyState(keys, options);
+    this.implementation = this.#st.implementation;
   }
 
   /** Decrypts a copy of the length with K_1; `first` is left as it is. */
@@ -137,6 +183,9 @@ export class ChaChaPolyOpener implements PacketOpener {
     if (packet.length < 4 || tag.length < TAG_LENGTH) return false;
     const st = this.#st;
     const n15 = nonceWord(seq);
+    if (st.packets !== null && packet.length <= WASM_PACKET_CAPACITY) {
+      return st.packets.open(n15, packet, tag);
+    }
     st.initPoly(n15);
     st.poly.update(packet, 0, packet.length);
     st.poly.finish(st.tag, 0);
