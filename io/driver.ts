@@ -141,6 +141,12 @@ export class EngineDriver<E> {
         size = 0;
       };
       for (const c of chunks) {
+        // Big packets go out as they are: merging them would only copy.
+        if (c.length >= COALESCE_LIMIT / 4) {
+          emit();
+          ok = this.#socket.write(c) && ok;
+          continue;
+        }
         if (size + c.length > COALESCE_LIMIT && batch.length) emit();
         batch.push(c);
         size += c.length;

@@ -30,6 +30,7 @@ export interface ByteSocket {
 
 /** Callbacks a socket delivers to. */
 export interface SocketHandlers {
+  /** Bytes arrived. `chunk` is only valid during the call (adapters may reuse it): copy to keep. */
   data(chunk: Uint8Array): void;
   /** The peer ended its side. */
   end(): void;

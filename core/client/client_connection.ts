@@ -98,7 +98,7 @@ export class ClientConnection {
   readonly #transport: Transport;
   readonly #auth: ClientAuth;
   readonly #conn: ConnectionLayer;
-  readonly #events: ClientEvent[] = [];
+  readonly #events: (ClientEvent | undefined)[] = [];
   #eventHead = 0;
   #serverSigAlgs: readonly string[] | undefined;
   #authenticated = false;
@@ -150,7 +150,11 @@ export class ClientConnection {
     });
     this.#hostKeyRotation = options.hostKeyRotation ?? true;
     this.#conn = new ConnectionLayer(
-      (head, body) => this.#transport.send(head, body),
+      // During a key exchange the transport holds messages by reference until it
+      // can encrypt them; copy channel data then, so callers may reuse their buffers
+      // once a write is accepted.
+      (head, body) =>
+        this.#transport.send(head, body && !this.#transport.canSendNow ? body.slice() : body),
       (e) => this.#onConnectionEvent(e),
       options.maxChannels,
     );
@@ -179,8 +183,14 @@ export class ClientConnection {
   /** The next event, or undefined when none is queued. */
   pollEvent(): ClientEvent | undefined {
     if (this.#eventHead >= this.#events.length) return undefined;
-    const e = this.#events[this.#eventHead++];
-    if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
+    const e = this.#events[this.#eventHead];
+    // Drop our reference at once: a data event holds up to a packet of bytes, and
+    // polled events left in the array would keep megabytes alive under bulk transfers.
+    this.#events[this.#eventHead++] = undefined;
+    if (this.#eventHead === this.#events.length) {
+      this.#events.length = 0;
+      this.#eventHead = 0;
+    } else if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
       this.#events.splice(0, this.#eventHead);
       this.#eventHead = 0;
     }
