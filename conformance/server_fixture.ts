@@ -177,6 +177,14 @@ after(async () => {
 });
 
 const written = new Map<string, string>();
+let privateFiles = 0;
+
+/** The path on this machine of a file `clientFile` wrote (inside the tree for trixie). */
+export function hostPathOf(client: SshClient, clientPath: string): string {
+  return client === "openssh-trixie"
+    ? join(trixieDir!.hostPath, clientPath.split("/").pop()!)
+    : clientPath;
+}
 
 /**
  * Writes a file where `client` can read it and returns its path as the client sees it. Each
@@ -213,6 +221,8 @@ export interface SshRun {
   readonly command?: string;
   /** User name; default the fixture's. */
   readonly user?: string;
+  /** known_hosts contents (default: every host key of the server), in a file of its own. */
+  readonly knownHosts?: string;
 }
 
 /** The argv that runs `client` against `server` as described. */
@@ -222,8 +232,12 @@ export async function sshArgv(
   run: SshRun,
 ): Promise<{ argv: string[]; env: Record<string, string> }> {
   const m = await keys();
-  const known = clientFile(client, `known_hosts_${server.port}`, server.knownHosts);
-  const args = [
+  const known = run.knownHosts === undefined
+    ? clientFile(client, `known_hosts_${server.port}`, server.knownHosts)
+    : clientFile(client, `known_hosts_${server.port}_${++privateFiles}`, run.knownHosts);
+  // ssh keeps the first value it sees for an option: the caller's come first.
+  const args = (run.options ?? []).flatMap((o) => ["-o", o]);
+  args.push(
     "-F",
     "/dev/null",
     "-p",
@@ -244,7 +258,7 @@ export async function sshArgv(
     "ConnectTimeout=10",
     "-o",
     "UpdateHostKeys=no",
-  ];
+  );
   const env: Record<string, string> = {};
   if (run.identity !== undefined) {
     const k = typeof run.identity === "string"
@@ -270,7 +284,6 @@ export async function sshArgv(
   } else {
     args.push("-o", "BatchMode=yes");
   }
-  for (const o of run.options ?? []) args.push("-o", o);
   args.push(...(run.args ?? []), "127.0.0.1");
   if (run.command !== undefined) args.push(run.command);
   const argv = client === "openssh-trixie" ? trixieCommand(["ssh", ...args]) : ["ssh", ...args];
@@ -279,10 +292,7 @@ export async function sshArgv(
 
 /** The askpass helper must be executable (clientFile writes 0600). */
 function makeExecutable(client: SshClient, path: string): void {
-  const local = client === "openssh-trixie"
-    ? join(trixieDir!.hostPath, path.split("/").pop()!)
-    : path;
-  chmodSync(local, 0o700);
+  chmodSync(hostPathOf(client, path), 0o700);
 }
 
 /** Runs `client` against `server` to completion. */
