@@ -91,6 +91,7 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
       ...opt("rekeyBytes", o.rekeyBytes),
       ...opt("rekeyIntervalMs", o.rekeyInterval),
       ...opt("maxChannels", o.maxChannels),
+      ...opt("announceHostKeys", o.sendHostKeys),
     },
   };
 }

@@ -19,12 +19,6 @@ import {
   type ServerConnectionOptions,
   type ServerEvent,
 } from "../core/server/server_connection.ts";
-import {
-  encodeHostKeysAnnouncement,
-  HOSTKEYS_PROVE_REQUEST,
-  HOSTKEYS_REQUEST,
-  proveHostKeys,
-} from "../core/server/host_key_proofs.ts";
 import type { NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
@@ -282,13 +276,6 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
         this.#authMethod = e.method;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
-        if (this.#o.sendHostKeys !== false) {
-          this.#engine.sendGlobalRequest(
-            HOSTKEYS_REQUEST,
-            false,
-            encodeHostKeysAnnouncement(this.#setup.hostKeys.map((k) => k.publicKeyBlob)),
-          );
-        }
         return;
       case "channelOpenRequest":
         return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);
@@ -384,16 +371,6 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
       }
       case "cancel-streamlocal-forward@openssh.com":
         return { ok: this.#listeners.cancelUnix(decodeStreamlocalForward(data)) };
-      case HOSTKEYS_PROVE_REQUEST: {
-        const t = this.#engine.transport;
-        const proofs = proveHostKeys(
-          this.#setup.hostKeys,
-          data,
-          t.sessionId!,
-          t.algorithms?.hostKey,
-        );
-        return proofs ? { ok: true, data: proofs } : { ok: false };
-      }
       default:
         return { ok: false };
     }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { HostKeySigner } from "../kex/types.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../wire.ts";
 
 /** Name of the server's announcement. */
@@ -16,12 +17,8 @@ export const HOSTKEYS_PROVE_REQUEST = "hostkeys-prove-00@openssh.com";
 /** Most keys one proof request may name (a server holds a handful). */
 const MAX_PROOF_KEYS = 64;
 
-/** A host key that can prove itself (io's ServerHostKey has this shape). */
-export interface ProvableHostKey {
-  readonly hostKeyAlgorithms: readonly string[];
-  readonly publicKeyBlob: Uint8Array;
-  signSync(data: Uint8Array, algorithm: string): Uint8Array;
-}
+/** Signers by host key algorithm, as the server engine holds them. */
+export type HostKeySigners = ReadonlyMap<string, HostKeySigner>;
 
 /**
  * The data of `hostkeys-00@openssh.com`: each distinct key blob as a string.
@@ -29,33 +26,38 @@ export interface ProvableHostKey {
  * @example
  * ```ts
  * import { encodeHostKeysAnnouncement } from "./host_key_proofs.ts";
- * console.log(encodeHostKeysAnnouncement([new Uint8Array([1]), new Uint8Array([1])]).length); // 5
+ * const key = { publicKeyBlob: new Uint8Array([1]), sign: () => new Uint8Array(0) };
+ * const signers = new Map([["rsa-sha2-512", key], ["rsa-sha2-256", key]]);
+ * console.log(encodeHostKeysAnnouncement(signers).length); // 5: one key, once
  * ```
  */
-export function encodeHostKeysAnnouncement(blobs: readonly Uint8Array[]): Uint8Array {
+export function encodeHostKeysAnnouncement(signers: HostKeySigners): Uint8Array {
   const w = new SSHWriter(64);
-  const seen: Uint8Array[] = [];
-  for (const b of blobs) {
-    if (seen.some((s) => equalBytes(s, b))) continue;
-    seen.push(b);
-    w.writeString(b);
-  }
+  for (const b of distinctBlobs(signers)) w.writeString(b);
   return w.toBytes();
+}
+
+function distinctBlobs(signers: HostKeySigners): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const s of signers.values()) {
+    if (!out.some((b) => equalBytes(b, s.publicKeyBlob))) out.push(s.publicKeyBlob);
+  }
+  return out;
 }
 
 /**
  * The signatures answering a `hostkeys-prove-00@openssh.com` request, or
- * undefined (refuse) when it names a key we do not hold or is malformed. RSA
- * keys sign with the RSA algorithm of the key exchange when it used one (the
- * client insists on it), else rsa-sha2-512, as OpenSSH's sshd.
+ * undefined (refuse) when it names a key we do not hold or is malformed. A key
+ * that serves the key exchange's algorithm signs with it (OpenSSH's client
+ * insists for RSA); other RSA keys use rsa-sha2-512 when enabled.
  *
  * @example
  * ```ts ignore
- * const reply = proveHostKeys(hostKeys, requestData, sessionId, "ssh-ed25519");
+ * const reply = proveHostKeys(signers, requestData, sessionId, "ssh-ed25519");
  * ```
  */
 export function proveHostKeys(
-  keys: readonly ProvableHostKey[],
+  signers: HostKeySigners,
   request: Uint8Array,
   sessionId: Uint8Array,
   kexHostKeyAlgorithm: string | undefined,
@@ -66,22 +68,16 @@ export function proveHostKeys(
     for (let n = 0; r.remaining > 0; n++) {
       if (n >= MAX_PROOF_KEYS) return undefined;
       const blob = r.readString("host key", 16 * 1024);
-      const key = keys.find((k) => equalBytes(k.publicKeyBlob, blob));
-      if (!key) return undefined;
+      const candidates = [...signers].filter(([, s]) => equalBytes(s.publicKeyBlob, blob));
+      if (candidates.length === 0) return undefined;
+      const [, signer] = candidates.find(([alg]) => alg === kexHostKeyAlgorithm) ??
+        candidates.find(([alg]) => alg === "rsa-sha2-512") ?? candidates[0]!;
       const data = new SSHWriter(128 + blob.length).writeStringUtf8(HOSTKEYS_PROVE_REQUEST)
         .writeString(sessionId).writeString(blob).toBytes();
-      out.writeString(key.signSync(data, proofAlgorithm(key, kexHostKeyAlgorithm)));
+      out.writeString(signer.sign(data));
     }
   } catch {
     return undefined;
   }
   return out.toBytes();
-}
-
-function proofAlgorithm(key: ProvableHostKey, kexAlg: string | undefined): string {
-  const algs = key.hostKeyAlgorithms;
-  const isRsa = algs.some((a) => a.startsWith("rsa-sha2-") || a === "ssh-rsa");
-  if (!isRsa) return algs[0]!;
-  if (kexAlg && algs.includes(kexAlg)) return kexAlg;
-  return algs.includes("rsa-sha2-512") ? "rsa-sha2-512" : algs[0]!;
 }

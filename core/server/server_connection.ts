@@ -15,6 +15,13 @@ import { minDefined } from "../client/client_connection.ts";
 import { type ChannelOptions, ConnectionLayer } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import {
+  encodeHostKeysAnnouncement,
+  HOSTKEYS_PROVE_REQUEST,
+  HOSTKEYS_REQUEST,
+  type HostKeySigners,
+  proveHostKeys,
+} from "./host_key_proofs.ts";
 import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
 import type { HostKeySigner } from "../kex/types.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
@@ -57,6 +64,11 @@ export interface ServerConnectionOptions extends ServerAuthOptions {
   readonly keepaliveIntervalMs?: number;
   readonly keepaliveCountMax?: number;
   readonly maxChannels?: number;
+  /**
+   * Announce every host key after login (hostkeys-00@openssh.com) and prove them
+   * on request, so clients can learn new keys before old ones retire. Default true.
+   */
+  readonly announceHostKeys?: boolean;
 }
 
 /** Default software version we announce as a server. */
@@ -84,6 +96,8 @@ export class ServerConnection {
   #loginDeadline = -1;
   #now = 0;
   #noMoreSessions = false;
+  /** Host keys to prove, when announcing them is on. */
+  readonly #hostKeys: HostKeySigners | undefined;
 
   /** Creates the engine and queues our version and KEXINIT. */
   constructor(options: ServerConnectionOptions) {
@@ -107,6 +121,7 @@ export class ServerConnection {
         : {}),
     };
     this.#loginTimeout = options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
+    this.#hostKeys = options.announceHostKeys === false ? undefined : options.hostKeys;
     this.#keepalive = new Keepalive(
       options.keepaliveIntervalMs ?? 0,
       options.keepaliveCountMax ?? 3,
@@ -127,6 +142,13 @@ export class ServerConnection {
       onSuccess: () => {
         this.#transport.onAuthenticated();
         this.#keepalive.start(this.#now);
+        if (options.announceHostKeys !== false) {
+          this.#conn.sendGlobalRequest(
+            HOSTKEYS_REQUEST,
+            false,
+            encodeHostKeysAnnouncement(options.hostKeys),
+          );
+        }
       },
       fail: (err) => this.#transport.fail(err),
     });
@@ -338,6 +360,12 @@ export class ServerConnection {
       }
       if (e.name === "no-more-sessions@openssh.com") {
         this.#noMoreSessions = true;
+        return;
+      }
+      if (e.name === HOSTKEYS_PROVE_REQUEST && this.#hostKeys) {
+        const t = this.#transport;
+        const proofs = proveHostKeys(this.#hostKeys, e.data, t.sessionId!, t.algorithms?.hostKey);
+        if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, proofs !== undefined, proofs);
         return;
       }
     }
