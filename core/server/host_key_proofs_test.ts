@@ -38,7 +38,10 @@ test("proveHostKeys() signs each key, RSA with the kex algorithm or else rsa-sha
   const rsaBlob = encodePublicKeyBlob(rsa);
   const edBlob = encodePublicKeyBlob(ed);
   for (
-    const [kexAlg, rsaAlg] of [["ssh-ed25519", "rsa-sha2-512"], ["rsa-sha2-256", "rsa-sha2-256"]]
+    const [kexAlg, rsaAlg] of [["ssh-ed25519", "rsa-sha2-512"], [
+      "rsa-sha2-256",
+      "rsa-sha2-256",
+    ]] as const
   ) {
     const reply = proveHostKeys(signers, request(edBlob, rsaBlob), sessionId, kexAlg);
     assert.ok(reply);
