@@ -184,7 +184,6 @@ for (const client of SSH_CLIENTS) {
       ) {
         await using server = await startServer({
           authorizedClientKeys: await authorizedKeysText(options),
-          validatePassword: undefined,
         });
         const r = await runSsh(client, server, { identity: "rsa-3072", command: "whoami" });
         assert.equal(r.status === 0, allowed, `${options}: ${r.stderr}`);
@@ -213,7 +212,6 @@ for (const client of SSH_CLIENTS) {
         const caLine = readFileSync(`${ca}.pub`, "utf8").trim();
         await using server = await startServer({
           authorizedClientKeys: `cert-authority ${caLine}\n`,
-          validatePassword: undefined,
         });
         const r = await runSsh(client, server, {
           identity: "ed25519",
