@@ -207,7 +207,20 @@ export class ServerAuth {
   #drainQueue(): void {
     while (!this.#pending && !this.#delayed && !this.#done && this.#queue.length) {
       const p = this.#queue.shift()!;
-      this.#handle(p[0]!, p);
+      try {
+        this.#handle(p[0]!, p);
+      } catch (e) {
+        // Queued requests are parsed outside receive(), whose handler turns peer errors into
+        // a disconnect; here that is our job (a LocalProtocolError is a bug and goes up).
+        if (e instanceof LocalProtocolError) throw e;
+        this.#queue = [];
+        this.#host.fail(
+          e instanceof DisconnectError
+            ? e
+            : protocolError(`Malformed authentication request: ${(e as Error).message}`),
+        );
+        return;
+      }
     }
   }
 
