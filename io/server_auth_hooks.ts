@@ -34,6 +34,7 @@ export const PASSWORD_PROMPT: KbdintChallenge = {
 
 /** What the handler needs from its connection. */
 export interface AuthContext {
+  /** The connection being authenticated. */
   readonly conn: SSHServerConnection;
   /** The hook of this name, per-connection hooks first. */
   hook<K extends keyof ServerHooks>(name: K): ServerHooks[K];

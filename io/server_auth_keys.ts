@@ -94,9 +94,13 @@ export interface ConnectionPermissions {
   readonly forcedCommand: string | undefined;
   /** Variables set in every session (`environment=`). */
   readonly environment: readonly { readonly name: string; readonly value: string }[];
+  /** May the client have a pty (`no-pty` turns it off). */
   readonly pty: boolean;
+  /** May the client forward ports and sockets. */
   readonly portForwarding: boolean;
+  /** May the client forward its agent. */
   readonly agentForwarding: boolean;
+  /** May the client forward X11. */
   readonly x11Forwarding: boolean;
   /** Allowed direct-tcpip destinations; empty = any. */
   readonly permitOpen: readonly PermittedAddress[];

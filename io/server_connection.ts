@@ -47,26 +47,41 @@ import { type ByteSocket, socketFromWebDuplex, type WebDuplex } from "./socket.t
 
 /** What `listen()` resolved once for all connections. */
 export interface ServerSetup {
+  /** The `listen()` options. */
   readonly options: ListenOptions;
+  /** Host keys, loaded. */
   readonly hostKeys: readonly ServerHostKey[];
   /** Engine options shared by every connection (algorithms, signers, limits). */
   readonly engine: Omit<ServerConnectionOptions, "methods">;
+  /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
 }
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
 export interface ServerExtraInfo {
+  /** The client's address. */
   readonly remoteAddress: string | undefined;
+  /** The client's port. */
   readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
   readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
   readonly localPort: number | undefined;
+  /** The authenticated user. */
   readonly username: string | undefined;
+  /** The method that authenticated the user. */
   readonly authMethod: string | undefined;
+  /** The client's identification line. */
   readonly clientVersion: string | undefined;
+  /** Our identification line. */
   readonly serverVersion: string;
+  /** The algorithms of the last key exchange. */
   readonly algorithms: NegotiatedAlgorithms | null;
+  /** Whether strict kex is in force. */
   readonly strictKex: boolean;
+  /** Key exchanges completed (1 after the handshake, +1 per rekey). */
   readonly kexCount: number;
+  /** Which implementation seals and opens packets each way. */
   readonly cryptoProviders: { send: string; receive: string };
 }
 
@@ -86,9 +101,13 @@ function plainAddress(a: string | undefined): string | undefined {
  * ```
  */
 export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposable {
+  /** The client's address. */
   readonly remoteAddress: string | undefined;
+  /** The client's port. */
   readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
   readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
   readonly localPort: number | undefined;
   /** Resolves when the connection is closed. */
   readonly closed: Promise<void>;

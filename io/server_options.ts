@@ -23,9 +23,13 @@ export type MaybePromise<T> = T | Promise<T>;
 
 /** Facts about a connection, given to hooks (an {@link SSHServerConnection} has them all). */
 export interface ServerConnectionInfo {
+  /** The client's address. */
   readonly remoteAddress: string | undefined;
+  /** The client's port. */
   readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
   readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
   readonly localPort: number | undefined;
 }
 
@@ -44,6 +48,7 @@ export interface PublicKeyAuthInfo {
  * Signature over the session is already checked when this is asked.
  */
 export interface CertificateAuthInfo {
+  /** Signature algorithm, e.g. "ssh-ed25519-cert-v01@openssh.com". */
   readonly algorithm: string;
   /** The whole certificate blob. */
   readonly certificateBlob: Uint8Array;
@@ -53,9 +58,13 @@ export interface CertificateAuthInfo {
 
 /** The client host of a hostbased request (its signature already checked). */
 export interface HostBasedClientInfo {
+  /** The client host's name as it claims it. */
   readonly hostname: string;
+  /** The user on the client host. */
   readonly username: string;
+  /** Signature algorithm, e.g. "ssh-ed25519-cert-v01@openssh.com". */
   readonly algorithm: string;
+  /** The client host's public key blob. */
   readonly keyBlob: Uint8Array;
 }
 

@@ -24,9 +24,13 @@ export interface ServerProcessInit {
   readonly command?: string | undefined;
   /** The client's own command when a forced command replaced it. */
   readonly originalCommand?: string | undefined;
+  /** The subsystem name for subsystem requests. */
   readonly subsystem?: string | undefined;
+  /** Environment variables to pass. */
   readonly env: Readonly<Record<string, string>>;
+  /** The pty request, if any. */
   readonly terminal?: PtyRequest | undefined;
+  /** The authenticated user. */
   readonly username: string;
   /** Line editor settings, or false for none. Only used with a terminal. */
   readonly lineEditor?: LineEditorOptions | false;

@@ -25,14 +25,21 @@ import { SSHServerProcess } from "./server_process.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
 export interface SessionConfig {
+  /** The connection being authenticated. */
   readonly conn: SSHServerConnection;
+  /** The authenticated user. */
   readonly username: string;
+  /** What the authenticated key may do. */
   readonly permissions: ConnectionPermissions;
+  /** Grant pty requests at all. */
   readonly allowPty: boolean;
   /** Accepted variable name patterns; undefined accepts all. */
   readonly acceptEnv: readonly string[] | undefined;
+  /** Line editor settings, or false. */
   readonly lineEditor: LineEditorOptions | false;
+  /** Runs exec/shell sessions. */
   readonly processFactory: ProcessFactory | undefined;
+  /** Runs the sftp subsystem. */
   readonly sftpFactory: ProcessFactory | undefined;
 }
 

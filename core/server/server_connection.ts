@@ -44,7 +44,9 @@ export type ServerEvent =
 
 /** Options of a server engine. */
 export interface ServerConnectionOptions extends ServerAuthOptions {
+  /** The algorithm implementations (kex, ciphers, MACs, signatures). */
   readonly suite: TransportSuite;
+  /** Algorithms offered, most preferred first. */
   readonly algorithms: AlgorithmPreferences;
   /** Host keys by host key algorithm name (one key can serve several, e.g. RSA). */
   readonly hostKeys: ReadonlyMap<string, HostKeySigner>;
@@ -52,17 +54,27 @@ export interface ServerConnectionOptions extends ServerAuthOptions {
   readonly serverSigAlgs?: readonly string[];
   /** Groups for diffie-hellman-group-exchange. */
   readonly moduli?: readonly { readonly bits: number; readonly p: bigint; readonly g: bigint }[];
+  /** Randomness (seeded in tests). */
   readonly random?: RandomSource;
+  /** Software version in our identification line. */
   readonly softwareVersion?: string;
+  /** Offer strict kex (Terrapin countermeasure); default true. */
   readonly strictKex?: boolean;
+  /** Refuse clients without strict kex. */
   readonly requireStrictKex?: boolean;
+  /** Rekey after this many bytes. */
   readonly rekeyBytes?: number;
+  /** Rekey after this many packets. */
   readonly rekeyPackets?: number;
+  /** Rekey after this many ms. */
   readonly rekeyIntervalMs?: number;
   /** Disconnect clients that have not authenticated after this many ms. Default 120 s (OpenSSH LoginGraceTime). 0 = off. */
   readonly loginTimeoutMs?: number;
+  /** Probe a silent client after this many ms (0 = off). */
   readonly keepaliveIntervalMs?: number;
+  /** Unanswered probes before the client is declared dead. */
   readonly keepaliveCountMax?: number;
+  /** Most channels open at once. */
   readonly maxChannels?: number;
   /**
    * Announce every host key after login (hostkeys-00@openssh.com) and prove them
