@@ -53,6 +53,32 @@ function defaultHostKeyAlgorithms(keys: readonly ServerHostKey[]): string[] {
   return [...preferred.filter((a) => served.has(a)), ...extra];
 }
 
+/** OpenSSH's default MaxStartups, 10:30:100. */
+const DEFAULT_MAX_STARTUPS = { start: 10, rate: 30, full: 100 } as const;
+
+/**
+ * Whether to drop a new connection with `pending` unauthenticated ones already open: over a
+ * hard limit, or by OpenSSH's random early drop between `start` and `full`.
+ *
+ * @example
+ * ```ts
+ * import { dropStartup } from "./server.ts";
+ * console.log(dropStartup(9), dropStartup(100), dropStartup(3, 3)); // false true true
+ * ```
+ */
+export function dropStartup(
+  pending: number,
+  limit: ListenOptions["maxStartups"] = DEFAULT_MAX_STARTUPS,
+  random: () => number = Math.random,
+): boolean {
+  if (typeof limit === "number") return pending >= limit;
+  if (pending >= limit.full) return true;
+  if (pending < limit.start) return false;
+  const p = limit.rate / 100 +
+    (1 - limit.rate / 100) * (pending - limit.start) / Math.max(1, limit.full - limit.start);
+  return random() < p;
+}
+
 /** Resolves the options once for every connection. */
 async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
@@ -116,11 +142,10 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   const setup = await setupServer(options);
   const live = new Set<SSHServerConnection>();
   let startups = 0;
-  const maxStartups = options.maxStartups ?? 10;
   const maxConnections = options.maxConnections ?? Infinity;
   const srv = net.createServer({ noDelay: true }, (sock) => {
     // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
-    if (startups >= maxStartups || live.size >= maxConnections) {
+    if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
       sock.destroy();
       return;
     }

@@ -21,7 +21,7 @@ import { generatePrivateKey } from "../keys/generate.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";
 import type { ChannelIO } from "./channel.ts";
 import { connect, type ConnectOptions, type SSHClientConnection } from "./client.ts";
-import { listen, type ListenOptions, type SSHServer } from "./server.ts";
+import { dropStartup, listen, type ListenOptions, type SSHServer } from "./server.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const userKey = generatePrivateKey("ed25519");
@@ -361,4 +361,16 @@ test("listen() with lineEditor: false hands pty input over raw", async () => {
   ]);
   await ch.write(new TextEncoder().encode("a\x7fq"));
   assert.equal(await readAll(ch.readable(0)), "[a\x7fq]");
+});
+
+test("dropStartup() follows OpenSSH's MaxStartups 10:30:100 random early drop", () => {
+  const limit = { start: 10, rate: 30, full: 100 };
+  assert.equal(dropStartup(9, limit, () => 0), false);
+  assert.equal(dropStartup(10, limit, () => 0.29), true);
+  assert.equal(dropStartup(10, limit, () => 0.31), false);
+  assert.equal(dropStartup(55, limit, () => 0.64), true); // 30% + 70% * 45/90 = 65%
+  assert.equal(dropStartup(55, limit, () => 0.66), false);
+  assert.equal(dropStartup(100, limit, () => 0.999), true);
+  assert.equal(dropStartup(4, 5), false);
+  assert.equal(dropStartup(5, 5), true);
 });

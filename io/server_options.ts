@@ -224,8 +224,16 @@ export interface ListenOptions extends ServerHooks {
   readonly maxAuthTries?: number;
   /** Delay added per failed attempt (ms, default 250). */
   readonly authFailureDelay?: number;
-  /** Most connections that may be mid-handshake at once (default 10, as OpenSSH MaxStartups). */
-  readonly maxStartups?: number;
+  /**
+   * Unauthenticated connections allowed at once, as OpenSSH's MaxStartups: a number is a hard
+   * limit; `{ start, rate, full }` drops new connections with probability `rate`% once `start`
+   * are pending, rising linearly to 100% at `full`. Default `{ start: 10, rate: 30, full: 100 }`.
+   */
+  readonly maxStartups?: number | {
+    readonly start: number;
+    readonly rate: number;
+    readonly full: number;
+  };
   /** Most connections at once (default unlimited). */
   readonly maxConnections?: number;
   /** Most channels per connection (default 1024). */
