@@ -103,8 +103,9 @@ export function bridgeSocket(
     }
   })();
 
-  // A channel closed by the peer leaves nothing to forward: finish the socket.
-  void ch.closedPromise.then(() => {
+  // A channel closed by the peer leaves nothing to forward: once what it sent is
+  // written out, finish the socket.
+  void Promise.all([ch.closedPromise, fromChannel]).then(() => {
     if (!sock.destroyed) sock.end(() => sock.destroy());
   });
   return Promise.all([socketClosed, fromChannel, ch.closedPromise]).then(() => {});

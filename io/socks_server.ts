@@ -46,7 +46,7 @@ export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
     if (step.error) {
       clearTimeout(timer);
       sock.off("data", onData);
-      sock.end();
+      sock.end(() => sock.destroy());
       return;
     }
     if (!step.request) return;
@@ -63,7 +63,10 @@ export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
         void bridgeSocket(sock, ch, step.rest);
       },
       (e: unknown) => {
-        sock.end(handshake.failureReply(failureKind(e)));
+        sock.off("error", onError);
+        sock.on("error", () => {});
+        // Nothing more to read from a refused client: say why, then close.
+        sock.end(handshake.failureReply(failureKind(e)), () => sock.destroy());
       },
     );
   };
