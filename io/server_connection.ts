@@ -396,8 +396,10 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
   }
 
   async #onChannelOpenRequest(id: number, type: string, data: Uint8Array): Promise<void> {
+    let answered = false;
     const reject = (reason: number, why: string) => {
-      if (this.#engine.closed) return;
+      if (this.#engine.closed || answered || this.#channels.has(id)) return;
+      answered = true;
       this.#engine.rejectChannel(id, reason, why);
       this.#driver.pump();
     };
@@ -428,8 +430,9 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
         default:
           return reject(ChannelOpenFailure.UNKNOWN_CHANNEL_TYPE, `Unknown channel type ${type}`);
       }
-    } catch (e) {
-      reject(ChannelOpenFailure.CONNECT_FAILED, (e as Error)?.message ?? String(e));
+    } catch {
+      // A hook failed or the request was malformed: say no more than that to the client.
+      reject(ChannelOpenFailure.CONNECT_FAILED, `The server could not open the ${type} channel`);
     }
   }
 
