@@ -286,7 +286,9 @@ for (const peer of OPENSSH_PEERS) {
           got();
         },
       });
-      await Promise.race([arrived, new Promise((r) => setTimeout(r, 5000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([arrived, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       assert.ok(event, "hostKeysProved arrived");
       assert.deepEqual(event.keys.map((k) => k.keyType).sort(), ["ecdsa-sha2-nistp256", "ssh-rsa"]);
       assert.equal(event.failed.length, 0);

@@ -296,6 +296,9 @@ export interface ClientExtraInfo {
   readonly localPort: number | undefined;
 }
 
+/** How long a socket may take to close after the SSH connection ended before we cut it. */
+const SOCKET_CLOSE_GRACE_MS = 2000;
+
 /** Options of {@link SSHClientConnection.run}. */
 export interface RunOptions extends ProcessOptions {
   /** Bytes or text to send to stdin (EOF follows). */
@@ -1203,6 +1206,15 @@ export class SSHClientConnection implements AsyncDisposable {
       }
       case "disconnect":
         this.#fail(e.error);
+        // The engine is done; the socket follows. A peer that stopped answering will not
+        // close its side, so don't wait for it: at once for keepalive, shortly otherwise.
+        if (!this.#isClosed) {
+          const t = setTimeout(
+            () => this.#driver.destroy(),
+            e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
+          );
+          (t as { unref?: () => void }).unref?.();
+        }
         return;
       case "hostKeysProved":
         try {
