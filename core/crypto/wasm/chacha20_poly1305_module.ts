@@ -21,7 +21,18 @@ import { call, type Code, i32, i64, ifElse, type Operand, seq, set } from "./ins
 import type { Local, ModuleBuilder } from "./module_builder.ts";
 import type { Poly1305Functions } from "./poly1305_module.ts";
 
-/** The exports {@link addChaChaPolyFunctions} adds, as JavaScript sees them. */
+/**
+ * The exports {@link addChaChaPolyFunctions} adds, as JavaScript sees them.
+ *
+ * @example
+ * ```ts
+ * import type { ChaChaPolyExports } from "./chacha20_poly1305_module.ts";
+ * function roundTrip(x: ChaChaPolyExports, k2: number, p: number, len: number, tag: number) {
+ *   x.chachapoly_seal(k2, k2 + 32, 0, p, len, tag);
+ *   return x.chachapoly_open(k2, k2 + 32, 0, p, len, tag) === 1;
+ * }
+ * ```
+ */
 export interface ChaChaPolyExports {
   /** Encrypts the packet at `p` in place and writes the 16-byte tag at `tag`. */
   chachapoly_seal(k2: number, k1: number, n15: number, p: number, len: number, tag: number): void;
@@ -29,7 +40,21 @@ export interface ChaChaPolyExports {
   chachapoly_open(k2: number, k1: number, n15: number, p: number, len: number, tag: number): number;
 }
 
-/** Scratch addresses the packet functions use. */
+/**
+ * Function indices and scratch addresses the packet functions use.
+ *
+ * @example
+ * ```ts
+ * import type { ChaChaPolyModuleOptions } from "./chacha20_poly1305_module.ts";
+ * const o: ChaChaPolyModuleOptions = {
+ *   chachaXor: 5,
+ *   poly: { init: 0, blocks: 1, last: 2, finish: 3 },
+ *   polyState: 256,
+ *   polyKey: 512,
+ *   tagScratch: 544,
+ * };
+ * ```
+ */
 export interface ChaChaPolyModuleOptions {
   /** Function index of `chacha_xor` (from `addChaCha20Functions`). */
   readonly chachaXor: number;

@@ -14,7 +14,15 @@
 
 import { writeSignedLeb128, writeUnsignedLeb128 } from "./leb128.ts";
 
-/** A value type of the WebAssembly MVP plus SIMD. */
+/**
+ * A value type of the WebAssembly MVP plus SIMD.
+ *
+ * @example
+ * ```ts
+ * import type { ValType } from "./module_builder.ts";
+ * const limb: ValType = "i64";
+ * ```
+ */
 export type ValType = "i32" | "i64" | "f64" | "v128";
 
 /** Binary encodings of the value types (§5.3.1). */
@@ -51,7 +59,15 @@ export interface Local {
   readonly type: ValType;
 }
 
-/** Page counts of a linear memory (one page is 64 KiB). */
+/**
+ * Page counts of a linear memory (one page is 64 KiB).
+ *
+ * @example A fixed 320 KiB memory
+ * ```ts
+ * import type { MemoryLimits } from "./module_builder.ts";
+ * const limits: MemoryLimits = { initial: 5, maximum: 5 };
+ * ```
+ */
 export interface MemoryLimits {
   /** Pages at instantiation. */
   readonly initial: number;
@@ -59,7 +75,15 @@ export interface MemoryLimits {
   readonly maximum?: number;
 }
 
-/** Signature and export name of a function. */
+/**
+ * Signature and export name of a function.
+ *
+ * @example
+ * ```ts
+ * import type { FunctionSpec } from "./module_builder.ts";
+ * const spec: FunctionSpec = { name: "poly_finish", params: ["i32", "i32"], results: [] };
+ * ```
+ */
 export interface FunctionSpec {
   /** Export name; the function is internal when absent. */
   readonly name?: string;

@@ -42,13 +42,33 @@ import {
 } from "./instructions.ts";
 import type { FunctionBuilder, Local, ModuleBuilder } from "./module_builder.ts";
 
-/** Bytes of state per Poly1305 instance (see the layout table). */
+/**
+ * Bytes of state per Poly1305 instance (see the layout table).
+ *
+ * @example
+ * ```ts
+ * import { POLY1305_STATE_BYTES } from "./poly1305_module.ts";
+ * const saved = new Uint32Array(POLY1305_STATE_BYTES / 4);
+ * ```
+ */
 export const POLY1305_STATE_BYTES = 96;
 
 const R = 0, H = 20, PAD = 40, R2 = 56, LAST = 80;
 const MASK26 = 0x3ffffff;
 
-/** The exports {@link addPoly1305Functions} adds, as JavaScript sees them. */
+/**
+ * The exports {@link addPoly1305Functions} adds, as JavaScript sees them.
+ *
+ * @example
+ * ```ts
+ * import type { Poly1305Exports } from "./poly1305_module.ts";
+ * function tag(x: Poly1305Exports, st: number, key: number, p: number, out: number): void {
+ *   x.poly_init(st, key);
+ *   x.poly_blocks(st, p, 64, 1);
+ *   x.poly_finish(st, out);
+ * }
+ * ```
+ */
 export interface Poly1305Exports {
   /** Reads the 32-byte key at `key`; sets r, r², pad, and h = 0. */
   poly_init(st: number, key: number): void;
@@ -60,7 +80,17 @@ export interface Poly1305Exports {
   poly_finish(st: number, out: number): void;
 }
 
-/** Function indices of the Poly1305 functions in the module, for `call`. */
+/**
+ * Function indices of the Poly1305 functions in the module, for `call`.
+ *
+ * @example
+ * ```ts
+ * import { ModuleBuilder } from "./module_builder.ts";
+ * import { addPoly1305Functions, type Poly1305Functions } from "./poly1305_module.ts";
+ * const fns: Poly1305Functions = addPoly1305Functions(new ModuleBuilder().memory({ initial: 1 }));
+ * console.log(fns.finish); // 3
+ * ```
+ */
 export interface Poly1305Functions {
   /** `poly_init(st, key)`. */
   readonly init: number;

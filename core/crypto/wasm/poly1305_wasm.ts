@@ -155,7 +155,16 @@ export class WasmPoly1305 implements Poly1305Mac {
   }
 }
 
-/** Options of {@link createPoly1305}. */
+/**
+ * Options of {@link createPoly1305}.
+ *
+ * @example
+ * ```ts
+ * import { createPoly1305, type CreatePoly1305Options } from "./poly1305_wasm.ts";
+ * const jsOnly: CreatePoly1305Options = { wasm: "none" };
+ * const mac = createPoly1305(jsOnly);
+ * ```
+ */
 export interface CreatePoly1305Options {
   /** "none" forces the JavaScript Poly1305 (tests of the fallback); default "auto". */
   readonly wasm?: WasmMode;
