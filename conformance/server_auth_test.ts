@@ -192,7 +192,7 @@ for (const client of SSH_CLIENTS) {
   );
 
   conformanceTest(
-    `OpenSSH ${v} ssh certificates are refused by listen() without a validateCertificate hook`,
+    `OpenSSH ${v} ssh certificates from a cert-authority line are accepted by listen() for their principals only`,
     { peers: [client] },
     async () => {
       const m = await keys();
@@ -205,29 +205,37 @@ for (const client of SSH_CLIENTS) {
         const user = m.clientKeys.find((k) => k.name === "ed25519")!;
         writeFileSync(join(dir, "id"), user.privateKeyText, { mode: 0o600 });
         writeFileSync(join(dir, "id.pub"), user.publicKeyLine + "\n");
-        await runCommand(
-          ["ssh-keygen", "-q", "-s", ca, "-I", "test", "-n", TEST_USER, join(dir, "id.pub")],
-          { check: true },
-        );
         const caLine = readFileSync(`${ca}.pub`, "utf8").trim();
         await using server = await startServer({
           authorizedClientKeys: `cert-authority ${caLine}\n`,
         });
-        const r = await runSsh(client, server, {
-          identity: "ed25519",
-          options: [
-            `CertificateFile=${
-              clientFile(
-                client,
-                "id_ed25519-cert.pub",
-                readFileSync(join(dir, "id-cert.pub"), "utf8"),
-              )
-            }`,
-          ],
-          command: "whoami",
-        });
-        assert.equal(r.status, 255, r.stdout);
-        assert.match(r.stderr, /Permission denied/);
+        const sshWithCert = async (principal: string) => {
+          await runCommand(
+            ["ssh-keygen", "-q", "-s", ca, "-I", "test", "-n", principal, join(dir, "id.pub")],
+            { check: true },
+          );
+          return await runSsh(client, server, {
+            identity: "ed25519",
+            options: [
+              `CertificateFile=${
+                clientFile(
+                  client,
+                  `id_ed25519-${principal}-cert.pub`,
+                  readFileSync(join(dir, "id-cert.pub"), "utf8"),
+                )
+              }`,
+            ],
+            command: "whoami",
+          });
+        };
+        // The default policy (no validateCertificate hook) is sshd's: the CA line vouches
+        // for certificates whose principals name the user.
+        const ok = await sshWithCert(TEST_USER);
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.equal(ok.stdout.trim(), TEST_USER);
+        const wrong = await sshWithCert("somebody-else");
+        assert.equal(wrong.status, 255, wrong.stdout);
+        assert.match(wrong.stderr, /Permission denied/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

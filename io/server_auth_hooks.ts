@@ -11,6 +11,7 @@
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../core/auth/server_auth.ts";
 import { SSHReader } from "../core/wire.ts";
 import type { AuthorizedKeyEntry } from "../keys/authorized_keys.ts";
+import { checkAuthorizedKey } from "../keys/certificate_policy.ts";
 import { SSHKey } from "../keys/ssh_key.ts";
 import {
   authorizedKeysFor,
@@ -168,14 +169,33 @@ export class AuthHandler {
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {
-      // Certificate checking is the validateCertificate hook's job; without it, refuse.
-      const v = await this.#ctx.hook("validateCertificate")?.(user, {
-        algorithm,
-        certificateBlob: keyBlob,
-        authorities: entries.filter((e) => e.options.certAuthority),
-      }, conn);
-      if (!v) return NO;
-      if (signed) this.permissions = v === true ? UNRESTRICTED : permissionsFromOptions(v);
+      const validate = this.#ctx.hook("validateCertificate");
+      if (validate) {
+        const v = await validate(user, {
+          algorithm,
+          certificateBlob: keyBlob,
+          authorities: entries.filter((e) => e.options.certAuthority),
+        }, conn);
+        if (!v) return NO;
+        if (signed) this.permissions = v === true ? UNRESTRICTED : permissionsFromOptions(v);
+        return YES;
+      }
+      // Default policy, as sshd: a `cert-authority` line in the user's authorized_keys
+      // vouches for certificates naming the user (or its `principals=`), valid now,
+      // from an allowed address; the line's options and the certificate's apply.
+      const addr = conn.remoteAddress ?? "";
+      const verdict = checkAuthorizedKey(keyBlob, {
+        username: user,
+        authorizedKeys: entries,
+        client: { host: addr, addr, now: Date.now() },
+      });
+      if (!verdict.accepted) return NO;
+      if (signed) {
+        const base = verdict.entry ? permissionsFromOptions(verdict.entry.options) : UNRESTRICTED;
+        this.permissions = verdict.forceCommand !== undefined
+          ? { ...base, forcedCommand: verdict.forceCommand }
+          : base;
+      }
       return YES;
     }
     let key: SSHKey | undefined;

@@ -32,8 +32,8 @@ export interface PayloadDecompressor {
 export const MAX_PACKET_LENGTH = 256 * 1024;
 /** Largest payload after decompression (OpenSSH's limit too). */
 export const MAX_PAYLOAD_LENGTH = 256 * 1024;
-/** Initial receive buffer; it grows to fit the largest packet seen. */
-const INITIAL_RECEIVE_BUFFER = 64 * 1024;
+/** Initial receive buffer: small, so idle connections stay cheap; it doubles to fit the largest packet seen. */
+const INITIAL_RECEIVE_BUFFER = 8 * 1024;
 
 function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", message: string) {
   return new DisconnectError(
