@@ -63,11 +63,16 @@ export function bridgeSocket(
   sock.on("data", toChannel);
   // A socket paused before the bridge (e.g. after a SOCKS handshake) starts flowing now.
   if (!paused) sock.resume();
-  sock.on("end", () => {
+  const onEnd = () => {
+    if (localEnded) return;
     localEnded = true;
     ch.sendEof();
     bothEnded();
-  });
+  };
+  sock.on("end", onEnd);
+  // The socket may have ended before the bridge existed (a SOCKS client that sent
+  // its request, its data and its FIN in one go): that 'end' is not repeated.
+  if (sock.readableEnded) onEnd();
   sock.on("error", fail);
   const socketClosed = new Promise<void>((resolve) => {
     sock.on("close", () => {
