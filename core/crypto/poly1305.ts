@@ -18,6 +18,10 @@
  * |limb| < 2^22.6 and a column is at most 101·2^22.6·2^21 + 101·2^22·2^21 < 2^51.
  * Rounding uses the 1.5·2^52 trick ((x + R) − R rounds x), exact for |x| < 2^51.
  *
+ * Where WebAssembly works, `./wasm/poly1305_wasm.ts` (same API, 1.7–2.6× faster)
+ * is used instead: `createPoly1305()` there picks. This one is the fallback for
+ * engines without WebAssembly (or a policy that forbids compiling it).
+ *
  * Nothing is allocated per packet: the state is reused (`init` per packet), and
  * words are read through a cached `Uint32Array` over the caller's buffer when it
  * is 4-byte aligned (else through a small aligned scratch copy).
