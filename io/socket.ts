@@ -21,10 +21,13 @@ export interface ByteSocket {
   resume(): void;
   /** Registers the handlers; called once, before any data flows. */
   setHandlers(h: SocketHandlers): void;
-  /** Local and remote addresses, when known. */
+  /** Local address, when known (undefined for Web Streams duplexes). */
   readonly localAddress?: string | undefined;
+  /** Local port, when known. */
   readonly localPort?: number | undefined;
+  /** Remote address, when known (undefined for Web Streams duplexes). */
   readonly remoteAddress?: string | undefined;
+  /** Remote port, when known. */
   readonly remotePort?: number | undefined;
 }
 
@@ -53,7 +56,9 @@ export interface SocketHandlers {
  * ```
  */
 export interface WebDuplex {
+  /** Bytes from the peer. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closed when our side ends. */
   readonly writable: WritableStream<Uint8Array>;
 }
 

@@ -27,11 +27,15 @@ export interface PermittedAddress {
 export interface AuthorizedKeyOptions {
   /** `cert-authority`: the key is a CA trusted to sign user certificates. */
   readonly certAuthority: boolean;
-  /** Permissions (all true unless `restrict` / `no-*` turned them off). */
+  /** Port forwarding allowed (true unless `restrict` or `no-port-forwarding`; `port-forwarding` turns it back on). */
   readonly portForwarding: boolean;
+  /** Agent forwarding allowed (true unless `restrict` or `no-agent-forwarding`). */
   readonly agentForwarding: boolean;
+  /** X11 forwarding allowed (true unless `restrict` or `no-x11-forwarding`). */
   readonly x11Forwarding: boolean;
+  /** A pty may be allocated (true unless `restrict` or `no-pty`). */
   readonly pty: boolean;
+  /** ~/.ssh/rc may run (true unless `restrict` or `no-user-rc`). */
   readonly userRc: boolean;
   /** `no-touch-required`: FIDO keys need not show user presence. */
   readonly noTouchRequired: boolean;
@@ -61,23 +65,31 @@ export interface AuthorizedKeyOptions {
 export interface AuthorizedKeyEntry {
   /** 1-based line number. */
   readonly line: number;
+  /** The parsed options (all permissions on when the line has none). */
   readonly options: AuthorizedKeyOptions;
   /** The options as written (empty when none). */
   readonly optionsText: string;
+  /** The public key (a CA key when `options.certAuthority`). */
   readonly key: SSHKey;
+  /** The text after the key (empty when none). */
   readonly comment: string;
 }
 
 /** A skipped line and why. */
 export interface AuthorizedKeysError {
+  /** 1-based line number. */
   readonly line: number;
+  /** The line as written. */
   readonly text: string;
+  /** Why the line was skipped. */
   readonly reason: string;
 }
 
 /** The outcome of parsing. */
 export interface AuthorizedKeys {
+  /** The usable lines, in file order. */
   readonly entries: readonly AuthorizedKeyEntry[];
+  /** Lines that could not be parsed (blank lines and comments are not errors). */
   readonly errors: readonly AuthorizedKeysError[];
 }
 
@@ -436,6 +448,7 @@ export function permitsListen(options: AuthorizedKeyOptions, host: string, port:
 export interface ClientContext {
   /** Reverse-resolved host name, or the address when unknown. */
   readonly host: string;
+  /** The client's IP address, as text. */
   readonly addr: string;
   /** Current time in ms since the epoch (for expiry-time). */
   readonly now: number;

@@ -167,9 +167,13 @@ export class SSHCertificate {
   readonly typeName: string;
   /** The certified public key. */
   readonly key: SSHKey;
+  /** The CA's random nonce (makes the signed data unpredictable). */
   readonly nonce: Uint8Array;
+  /** The serial number the CA chose (0 when it chose none). */
   readonly serial: bigint;
+  /** Whether this certifies a user key or a host key. */
   readonly certType: CertificateType;
+  /** The CA's free-form identifier for the key, logged by sshd. */
   readonly keyId: string;
   /** Principals (user or host names); empty means any (OpenSSH refuses that for users). */
   readonly principals: readonly string[];
@@ -177,7 +181,9 @@ export class SSHCertificate {
   readonly validAfter: bigint;
   /** Seconds since the epoch; {@link CERT_FOREVER} when it never expires. */
   readonly validBefore: bigint;
+  /** Critical options by name (e.g. "force-command"); flags map to "". */
   readonly criticalOptions: ReadonlyMap<string, string>;
+  /** Extensions by name (e.g. "permit-pty"); flags map to "". */
   readonly extensions: ReadonlyMap<string, string>;
   /** The CA's public key. */
   readonly signatureKey: SSHKey;
@@ -453,7 +459,9 @@ export interface CreateCertificateOptions {
   readonly key: SSHKey;
   /** The CA's private key. */
   readonly caKey: SSHKey;
+  /** Whether to certify a user key or a host key. */
   readonly type: CertificateType;
+  /** A free-form identifier for the key, logged by sshd (`ssh-keygen -I`). */
   readonly keyId: string;
   /** Principals (user or host names); default none. */
   readonly principals?: readonly string[];
@@ -469,6 +477,7 @@ export interface CreateCertificateOptions {
   readonly extensions?: Readonly<Record<string, string>>;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly signatureAlgorithm?: string;
+  /** Comment kept with the certificate for export (default ""). */
   readonly comment?: string;
   /** Randomness for the nonce (and RSA blinding). */
   readonly random?: RandomSource;
@@ -523,26 +532,35 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
 
 /** Options of {@link generateUserCertificate} (AsyncSSH's parameters, camelCase). */
 export interface GenerateUserCertificateOptions {
+  /** Serial number (default 0). */
   readonly serial?: bigint | number;
   /** User names the certificate is valid for. */
   readonly principals?: readonly string[];
+  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
   readonly validAfter?: bigint | number | Date;
+  /** End of validity, seconds since the epoch or a Date (default forever). */
   readonly validBefore?: bigint | number | Date;
   /** Critical option `force-command`. */
   readonly forceCommand?: string;
   /** Critical option `source-address`: address patterns (CIDR) the client must come from. */
   readonly sourceAddress?: string | readonly string[];
-  /** Extensions, all true by default. */
+  /** Extension `permit-X11-forwarding` (default true). */
   readonly permitX11Forwarding?: boolean;
+  /** Extension `permit-agent-forwarding` (default true). */
   readonly permitAgentForwarding?: boolean;
+  /** Extension `permit-port-forwarding` (default true). */
   readonly permitPortForwarding?: boolean;
+  /** Extension `permit-pty` (default true). */
   readonly permitPty?: boolean;
+  /** Extension `permit-user-rc` (default true). */
   readonly permitUserRc?: boolean;
   /** FIDO keys must show user presence (default true; false adds `no-touch-required`). */
   readonly touchRequired?: boolean;
   /** CA signature algorithm (default the CA key's preferred). */
   readonly sigAlg?: string;
+  /** Comment kept with the certificate for export (default ""). */
   readonly comment?: string;
+  /** Randomness for the nonce (and RSA blinding); default the system's secure source. */
   readonly random?: RandomSource;
 }
 
@@ -594,13 +612,19 @@ export function generateUserCertificate(
 
 /** Options of {@link generateHostCertificate}. */
 export interface GenerateHostCertificateOptions {
+  /** Serial number (default 0). */
   readonly serial?: bigint | number;
   /** Host names the certificate is valid for (wildcards allowed). */
   readonly principals?: readonly string[];
+  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
   readonly validAfter?: bigint | number | Date;
+  /** End of validity, seconds since the epoch or a Date (default forever). */
   readonly validBefore?: bigint | number | Date;
+  /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly sigAlg?: string;
+  /** Comment kept with the certificate for export (default ""). */
   readonly comment?: string;
+  /** Randomness for the nonce (and RSA blinding); default the system's secure source. */
   readonly random?: RandomSource;
 }
 

@@ -95,15 +95,21 @@ export function checkHostCertificate(
 
 /** What a certificate (and the authorized_keys line that trusted it) lets the session do. */
 export interface SessionPermissions {
+  /** A pty may be allocated (`permit-pty`). */
   readonly pty: boolean;
+  /** Agent forwarding allowed (`permit-agent-forwarding`). */
   readonly agentForwarding: boolean;
+  /** Port forwarding allowed (`permit-port-forwarding`). */
   readonly portForwarding: boolean;
+  /** X11 forwarding allowed (`permit-X11-forwarding`). */
   readonly x11Forwarding: boolean;
+  /** ~/.ssh/rc may run (`permit-user-rc`). */
   readonly userRc: boolean;
 }
 
 /** A user certificate that was accepted, and what it carries into the session. */
 export interface UserCertificateAccepted {
+  /** Discriminant: the certificate was accepted. */
   readonly valid: true;
   /** The certificate principal that matched. */
   readonly principal: string;

@@ -30,25 +30,33 @@ export type KnownHostsMarker = "cert-authority" | "revoked";
 export interface KnownHostsEntry {
   /** 1-based line number. */
   readonly line: number;
+  /** `@cert-authority` or `@revoked`; undefined for a plain host key. */
   readonly marker: KnownHostsMarker | undefined;
   /** Host patterns of a plain entry (undefined for a hashed one). */
   readonly patterns: readonly string[] | undefined;
   /** Salt and hash of a hashed entry. */
   readonly hashed: { readonly salt: Uint8Array; readonly hash: Uint8Array } | undefined;
+  /** The host key (a CA key when `marker` is "cert-authority"). */
   readonly key: SSHKey;
+  /** The text after the key (empty when none). */
   readonly comment: string;
 }
 
 /** A line that was skipped, and why. */
 export interface KnownHostsError {
+  /** 1-based line number. */
   readonly line: number;
+  /** The line as written. */
   readonly text: string;
+  /** Why the line was skipped. */
   readonly reason: string;
 }
 
 /** The outcome of parsing: good entries and skipped lines. */
 export interface KnownHosts {
+  /** The usable lines, in file order. */
   readonly entries: readonly KnownHostsEntry[];
+  /** Lines that could not be parsed (blank lines and comments are not errors). */
   readonly errors: readonly KnownHostsError[];
 }
 

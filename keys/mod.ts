@@ -31,7 +31,7 @@
  */
 
 export { KeyExportError, KeyGenerationError, KeyImportError } from "./errors.ts";
-export { SSHKey } from "./ssh_key.ts";
+export { SSHKey, type TextPrivateFormat, type TextPublicFormat } from "./ssh_key.ts";
 export {
   importPrivateKey,
   importPrivateKeyList,

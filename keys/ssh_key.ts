@@ -25,9 +25,10 @@ import { fingerprintBlob, type FingerprintHash } from "./fingerprint.ts";
 import { checkKeyMaterial, hasPrivate, keyBits, keyTypeName, publicOnly } from "./_material.ts";
 import { KeyImportError } from "./errors.ts";
 
-/** Text export formats (the others give bytes). */
-type TextPublicFormat = Exclude<PublicKeyFormat, "pkcs1-der" | "spki-der">;
-type TextPrivateFormat = Exclude<PrivateKeyFormat, "pkcs1-der" | "sec1-der" | "pkcs8-der">;
+/** Public key formats {@link SSHKey.exportPublicKey} returns as text (the `-der` ones give bytes). */
+export type TextPublicFormat = Exclude<PublicKeyFormat, "pkcs1-der" | "spki-der">;
+/** Private key formats {@link SSHKey.exportPrivateKey} returns as text (the `-der` ones give bytes). */
+export type TextPrivateFormat = Exclude<PrivateKeyFormat, "pkcs1-der" | "sec1-der" | "pkcs8-der">;
 
 /**
  * A public or private SSH key. Create one with `importPrivateKey`,
@@ -283,7 +284,9 @@ export class SSHKey {
    * ```
    */
   exportPublicKey(format?: TextPublicFormat): string;
+  /** Encodes the public key as DER bytes (PKCS#1 for RSA only, or SubjectPublicKeyInfo). */
   exportPublicKey(format: "pkcs1-der" | "spki-der"): Uint8Array;
+  /** Encodes the public key in any format: a string for text formats, bytes for `-der`. */
   exportPublicKey(format: PublicKeyFormat): string | Uint8Array;
   exportPublicKey(format: PublicKeyFormat = "openssh"): string | Uint8Array {
     return exportPublicKeyMaterial(this.material, this.#comment, format);
@@ -301,10 +304,12 @@ export class SSHKey {
    * ```
    */
   exportPrivateKey(format?: TextPrivateFormat, options?: ExportPrivateKeyOptions): string;
+  /** Encodes the private key as DER bytes (PKCS#1 for RSA, SEC1 for ECDSA, or PKCS#8). */
   exportPrivateKey(
     format: "pkcs1-der" | "sec1-der" | "pkcs8-der",
     options?: ExportPrivateKeyOptions,
   ): Uint8Array;
+  /** Encodes the private key in any format: a string for text formats, bytes for `-der`. */
   exportPrivateKey(
     format: PrivateKeyFormat,
     options?: ExportPrivateKeyOptions,

@@ -83,8 +83,20 @@ const HASHES: Readonly<Record<string, (b: Uint8Array) => Uint8Array>> = {
   sha512,
 };
 
-/** Key usage bits (RFC 5280 §4.2.1.3), by name. */
-const KEY_USAGE_BITS = [
+/** One key usage name (RFC 5280 §4.2.1.3). */
+export type X509KeyUsage =
+  | "digitalSignature"
+  | "nonRepudiation"
+  | "keyEncipherment"
+  | "dataEncipherment"
+  | "keyAgreement"
+  | "keyCertSign"
+  | "cRLSign"
+  | "encipherOnly"
+  | "decipherOnly";
+
+/** Key usage bits (RFC 5280 §4.2.1.3), by name, in bit order. */
+const KEY_USAGE_BITS: readonly X509KeyUsage[] = [
   "digitalSignature",
   "nonRepudiation",
   "keyEncipherment",
@@ -94,25 +106,26 @@ const KEY_USAGE_BITS = [
   "cRLSign",
   "encipherOnly",
   "decipherOnly",
-] as const;
-
-/** One key usage name. */
-export type X509KeyUsage = typeof KEY_USAGE_BITS[number];
+];
 
 /** The extensions this library reads; others are kept as raw `unknown` entries. */
 export interface X509Extensions {
   /** basicConstraints: a CA, and how many CAs may follow it below. */
   readonly basicConstraints?: { readonly ca: boolean; readonly pathLength?: number };
+  /** keyUsage: the usages whose bits are set; undefined when the extension is absent. */
   readonly keyUsage?: readonly X509KeyUsage[];
   /** extendedKeyUsage purpose OIDs. */
   readonly extendedKeyUsage?: readonly string[];
+  /** subjectAltName entries by kind (IP addresses as text); undefined when the extension is absent. */
   readonly subjectAltName?: {
     readonly dns: readonly string[];
     readonly ip: readonly string[];
     readonly email: readonly string[];
     readonly upn: readonly string[];
   };
+  /** subjectKeyIdentifier: the key id of this certificate's key. */
   readonly subjectKeyIdentifier?: Uint8Array;
+  /** authorityKeyIdentifier keyIdentifier: the key id of the issuer's key. */
   readonly authorityKeyIdentifier?: Uint8Array;
   /** OIDs of critical extensions this library does not understand. */
   readonly unknownCritical: readonly string[];
@@ -283,23 +296,31 @@ export class X509Certificate {
   readonly der: Uint8Array;
   /** The signed part (TBSCertificate), DER. */
   readonly tbs: Uint8Array;
+  /** The X.509 version as people count it: 1, 2 or 3. */
   readonly version: number;
+  /** The serial number the issuer chose. */
   readonly serial: bigint;
   /** Issuer and subject as RFC 4514 text. */
   readonly issuer: string;
+  /** The subject's distinguished name as RFC 4514 text. */
   readonly subject: string;
   /** Issuer and subject as DER, for exact comparison. */
   readonly issuerDer: Uint8Array;
+  /** The subject's distinguished name as DER, for exact comparison. */
   readonly subjectDer: Uint8Array;
+  /** Start of validity (inclusive). */
   readonly notBefore: Date;
+  /** End of validity (inclusive). */
   readonly notAfter: Date;
   /** The certified public key. */
   readonly publicKey: SSHKey;
   /** DER SubjectPublicKeyInfo. */
   readonly spki: Uint8Array;
+  /** The extensions this library understands, decoded. */
   readonly extensions: X509Extensions;
   /** Signature algorithm OID. */
   readonly signatureAlgorithm: string;
+  /** The issuer's signature over `tbs` (the BIT STRING contents). */
   readonly signature: Uint8Array;
   #comment: string;
 
@@ -569,7 +590,9 @@ export interface X509CertificateOptions {
   readonly purposes?: string | readonly string[];
   /** basicConstraints pathLenConstraint of a CA certificate. */
   readonly caPathLength?: number;
+  /** Comment kept with the certificate (not part of it); default "". */
   readonly comment?: string;
+  /** Randomness for the default serial (and RSA blinding); default the system's secure source. */
   readonly random?: RandomSource;
   /** Current time (ms) for the default validity; default Date.now(). */
   readonly now?: number;

@@ -106,7 +106,9 @@ export function decodeX509SSHKey(
  * ```
  */
 export class X509KeyPair {
+  /** The private key the end-entity certificate certifies. */
   readonly key: SSHKey;
+  /** The certificates sent to the peer, end-entity first, then its issuers. */
   readonly chain: readonly X509Certificate[];
   /** The `x509v3-*` algorithm this pair presents. */
   readonly keyType: string;
@@ -170,7 +172,9 @@ export class X509KeyPair {
 
 /** Options of {@link checkX509SSHKey}. */
 export interface X509SSHKeyCheckOptions {
+  /** Trust anchors: the chain must end at (or be issued by) one of these. */
   readonly trustedCerts: readonly X509Certificate[];
+  /** Current time, milliseconds since the epoch, for the validity checks. */
   readonly now: number;
   /** "secureShellClient" for user keys, "secureShellServer" for host keys (default: none checked). */
   readonly purpose?: string;

@@ -17,8 +17,11 @@ import { SSHReader, SSHWriter } from "../wire.ts";
 
 /** A keyboard-interactive challenge. */
 export interface KbdintChallenge {
+  /** A title the client may show; undefined sends "". */
   readonly name?: string;
+  /** Instructions the client may show above the prompts; undefined sends "". */
   readonly instruction?: string;
+  /** The questions, in order; `echo` false hides the answer as it is typed (passwords). */
   readonly prompts: readonly { readonly prompt: string; readonly echo: boolean }[];
 }
 

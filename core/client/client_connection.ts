@@ -47,8 +47,11 @@ export type ClientEvent =
  * server refused to prove them). Raised at most once per connection.
  */
 export interface HostKeysProvedEvent {
+  /** Discriminant. */
   readonly type: "hostKeysProved";
+  /** The announced keys whose signatures checked out. */
   readonly keys: readonly ProvenHostKey[];
+  /** The announced keys that did not prove themselves, each with why. */
   readonly failed: readonly { readonly key: ProvenHostKey; readonly reason: string }[];
 }
 

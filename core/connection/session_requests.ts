@@ -10,15 +10,21 @@ import { SSHReader, SSHWriter } from "../wire.ts";
 
 /** Terminal size in characters and pixels. */
 export interface TerminalSize {
+  /** Width in characters. */
   readonly columns: number;
+  /** Height in lines. */
   readonly rows: number;
+  /** Width in pixels; undefined (sent as 0) when unknown. */
   readonly widthPixels?: number;
+  /** Height in pixels; undefined (sent as 0) when unknown. */
   readonly heightPixels?: number;
 }
 
 /** A pty request. `modes` maps RFC 4254 §8 opcodes to values. */
 export interface PtyRequest extends TerminalSize {
+  /** The TERM environment value, e.g. "xterm-256color". */
   readonly term: string;
+  /** Terminal modes by RFC 4254 §8 opcode; undefined sends no modes. */
   readonly modes?: ReadonlyMap<number, number>;
 }
 
@@ -112,9 +118,13 @@ export function decodeExitStatus(data: Uint8Array): number {
 
 /** An exit signal (RFC 4254 §6.10): signal name without "SIG". */
 export interface ExitSignal {
+  /** The signal name without "SIG", e.g. "TERM" or "KILL". */
   readonly signal: string;
+  /** True when the process dumped core. */
   readonly coreDumped: boolean;
+  /** The peer's error message; may be empty. */
   readonly message: string;
+  /** Language tag of `message` (RFC 3066); usually empty. */
   readonly language: string;
 }
 

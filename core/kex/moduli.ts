@@ -17,8 +17,11 @@ import {
 
 /** One candidate group: `bits` is the size of p in bits. */
 export interface Modulus {
+  /** Size of `p` in bits (the moduli file's size field plus one). */
   readonly bits: number;
+  /** The safe prime modulus. */
   readonly p: bigint;
+  /** The generator (usually 2 or 5). */
   readonly g: bigint;
 }
 

@@ -11,16 +11,27 @@ import { Msg } from "./messages.ts";
 
 /** The ten name-lists of a KEXINIT, plus its flag. */
 export interface KexInitLists {
+  /** Key exchange methods, most preferred first (pseudo-algorithms such as `ext-info-c` included). */
   readonly kex: readonly string[];
+  /** Host key (signature) algorithms, most preferred first. */
   readonly hostKey: readonly string[];
+  /** Ciphers for client-to-server packets, most preferred first. */
   readonly cipherC2S: readonly string[];
+  /** Ciphers for server-to-client packets, most preferred first. */
   readonly cipherS2C: readonly string[];
+  /** MACs for client-to-server packets, most preferred first. */
   readonly macC2S: readonly string[];
+  /** MACs for server-to-client packets, most preferred first. */
   readonly macS2C: readonly string[];
+  /** Compression methods for client-to-server packets, most preferred first. */
   readonly compressionC2S: readonly string[];
+  /** Compression methods for server-to-client packets, most preferred first. */
   readonly compressionS2C: readonly string[];
+  /** Language tags for client-to-server text; usually empty. */
   readonly languageC2S: readonly string[];
+  /** Language tags for server-to-client text; usually empty. */
   readonly languageS2C: readonly string[];
+  /** True when the sender guessed the kex method and sent its first kex packet already. */
   readonly firstKexPacketFollows: boolean;
 }
 
@@ -102,14 +113,21 @@ export function decodeKexInit(payload: Uint8Array): KexInit {
 
 /** What one key exchange agreed on. */
 export interface NegotiatedAlgorithms {
+  /** The key exchange method, e.g. "curve25519-sha256". */
   readonly kex: string;
+  /** The host key signature algorithm, e.g. "ssh-ed25519" or "rsa-sha2-512". */
   readonly hostKey: string;
+  /** The cipher for client-to-server packets. */
   readonly cipherC2S: string;
+  /** The cipher for server-to-client packets. */
   readonly cipherS2C: string;
-  /** MAC names; "" when the cipher is AEAD (no MAC is used). */
+  /** The client-to-server MAC; "" when the cipher is AEAD (no MAC is used). */
   readonly macC2S: string;
+  /** The server-to-client MAC; "" when the cipher is AEAD (no MAC is used). */
   readonly macS2C: string;
+  /** Compression for client-to-server packets ("none", "zlib" or "zlib@openssh.com"). */
   readonly compressionC2S: string;
+  /** Compression for server-to-client packets ("none", "zlib" or "zlib@openssh.com"). */
   readonly compressionS2C: string;
 }
 
