@@ -155,6 +155,44 @@ for (const peer of OPENSSH_PEERS) {
   );
 
   conformanceTest(
+    `forwardRemotePort() on ${peer} passes a half-close through to the local side`,
+    { peers: [peer] },
+    async () => {
+      // A local service that answers only after its client's EOF, at length: the count,
+      // then 4 MiB (a half-closed socket must keep carrying data the other way).
+      const counter = net.createServer({ allowHalfOpen: true }, (s) => {
+        let n = 0;
+        s.on("data", (b: Uint8Array) => (n += b.length));
+        s.on("end", () => {
+          s.write(`${n}:`);
+          s.end(new Uint8Array(4 * 1024 * 1024).fill(120));
+        });
+        s.on("error", () => {});
+      });
+      await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r));
+      try {
+        await using conn = await login(await sharedPeer(peer, OPTIONS));
+        await using l = await conn.forwardRemotePort({
+          listenHost: "127.0.0.1",
+          listenPort: 0,
+          destHost: "127.0.0.1",
+          destPort: (counter.address() as net.AddressInfo).port,
+        });
+        // The server's client: a direct-tcpip channel from the server to its own forward.
+        const c = await conn.openConnection("127.0.0.1", l.port);
+        const w = c.writable.getWriter();
+        await w.write(new Uint8Array(1024 * 1024));
+        await w.close();
+        const reply = await new Response(c.readable).text();
+        assert.equal(reply.length, 8 + 4 * 1024 * 1024);
+        assert.ok(reply.startsWith(`${1024 * 1024}:xxx`));
+      } finally {
+        await new Promise((r) => counter.close(r));
+      }
+    },
+  );
+
+  conformanceTest(
     `openConnection() and startServer() on ${peer} give streams both ways`,
     { peers: [peer] },
     async () => {

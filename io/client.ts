@@ -26,7 +26,7 @@ import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
 import { ChannelIO } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
-import { bridgeSocket } from "./forward_bridge.ts";
+import { bridgeByteSocket, bridgeSocket } from "./forward_bridge.ts";
 import {
   connectLocal,
   type ListenAddress,
@@ -52,7 +52,7 @@ import {
 } from "./process.ts";
 import { type ByteSocket, socketFromWebDuplex, type WebDuplex } from "./socket.ts";
 import { serveSocks } from "./socks_server.ts";
-import { openTcpSocket } from "./tcp.ts";
+import { openTcpSocket, tcpAdapterName } from "./tcp.ts";
 import { socketFromChannel } from "./tunnel.ts";
 import {
   clientKeyFromSSHKey,
@@ -838,6 +838,11 @@ export class SSHClientConnection implements AsyncDisposable {
       options.listenHost ?? "localhost",
       options.listenPort,
       async () => {
+        if (tcpAdapterName() === "deno") {
+          // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
+          const sock = await openTcpSocket(dest.host, dest.port);
+          return (ch) => void bridgeByteSocket(sock, ch);
+        }
         const sock = await connectLocal(dest);
         return (ch) => void bridgeSocket(sock, ch);
       },

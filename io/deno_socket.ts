@@ -75,13 +75,10 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     }
   };
   const readLoop = async () => {
-    // One read buffer for the connection: `data` handlers copy what they keep (the
-    // engine's packet receiver does), so a fresh 256 KiB buffer per read would only
-    // be garbage — a lot of it under bulk transfers.
-    const buf = new Uint8Array(READ_SIZE);
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeRead = r));
+        const buf = new Uint8Array(READ_SIZE);
         const n = await conn.read(buf);
         if (n === null) break;
         h!.data(buf.subarray(0, n));

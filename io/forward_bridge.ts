@@ -8,6 +8,7 @@
 
 import type * as net from "node:net";
 import type { ChannelIO } from "./channel.ts";
+import type { ByteSocket } from "./socket.ts";
 
 /** Socket bytes queued toward the channel before we stop reading the socket. */
 const SOCKET_READ_HIGH_WATER = 1024 * 1024;
@@ -114,4 +115,84 @@ export function bridgeSocket(
     if (!sock.destroyed) sock.end(() => sock.destroy());
   });
   return Promise.all([socketClosed, fromChannel, ch.closedPromise]).then(() => {});
+}
+
+/**
+ * Like {@link bridgeSocket}, for a {@link ByteSocket} (the runtime's own TCP
+ * adapter). Used where `node:net` falls short: Deno's `node:net` client sockets
+ * close both ways on `end()`, so a half-close from the SSH peer would cut off
+ * the local side's answer; `Deno.connect` half-closes properly.
+ *
+ * @example
+ * ```ts ignore
+ * await bridgeByteSocket(await openTcpSocket("127.0.0.1", 8080), channel);
+ * ```
+ */
+export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void> {
+  let queued = 0;
+  let paused = false;
+  let localEnded = false;
+  let remoteEnded = false;
+  let failed = false;
+  let sockClosed!: () => void;
+  const socketGone = new Promise<void>((r) => (sockClosed = r));
+  let drained: (() => void) | undefined;
+  const closeChannel = () => void ch.flushed().then(() => ch.close());
+  const fail = () => {
+    if (failed) return;
+    failed = true;
+    sock.destroy();
+    ch.close();
+  };
+  sock.setHandlers({
+    data: (chunk) => {
+      // Copied: adapters may reuse their buffer after the call.
+      const b = chunk.slice();
+      queued += b.length;
+      ch.write(b).then(() => {
+        queued -= b.length;
+        if (paused && queued < SOCKET_READ_HIGH_WATER / 2) {
+          paused = false;
+          sock.resume();
+        }
+      }, fail);
+      if (!paused && queued >= SOCKET_READ_HIGH_WATER) {
+        paused = true;
+        sock.pause();
+      }
+    },
+    end: () => {
+      localEnded = true;
+      ch.sendEof();
+      if (remoteEnded) closeChannel();
+    },
+    error: () => {},
+    drain: () => {
+      const d = drained;
+      drained = undefined;
+      d?.();
+    },
+    close: () => {
+      sockClosed();
+      drained?.();
+      closeChannel();
+    },
+  });
+  const fromChannel = (async () => {
+    const reader = ch.readable(0).getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (!sock.write(value)) await new Promise<void>((r) => (drained = r));
+      }
+      remoteEnded = true;
+      sock.end();
+      if (localEnded) closeChannel();
+    } catch {
+      fail();
+    }
+  })();
+  void Promise.all([ch.closedPromise, fromChannel]).then(() => sock.end());
+  return Promise.all([socketGone, fromChannel, ch.closedPromise]).then(() => {});
 }

@@ -33,7 +33,10 @@ export interface ByteSocket {
 
 /** Callbacks a socket delivers to. */
 export interface SocketHandlers {
-  /** Bytes arrived. `chunk` is only valid during the call (adapters may reuse it): copy to keep. */
+  /**
+   * Bytes arrived. Copy `chunk` to keep it past the call: some adapters reuse
+   * their buffer (Bun's does).
+   */
   data(chunk: Uint8Array): void;
   /** The peer ended its side. */
   end(): void;
