@@ -37,7 +37,15 @@ export interface ChannelPump {
 /** Called for each request the peer sends on the channel; the return value is the reply. */
 export type ChannelRequestHandler = (request: string, data: Uint8Array) => boolean;
 
-/** Error used to fail a channel's streams when the connection goes away. */
+/**
+ * Error used to fail a channel's streams when the connection goes away.
+ *
+ * @example
+ * ```ts ignore
+ * try { await channel.write(bytes); }
+ * catch (e) { if (e instanceof ChannelClosedError) console.log("the peer closed the channel"); }
+ * ```
+ */
 export class ChannelClosedError extends SSHError {
   /** Creates the error. */
   constructor(message = "The channel is closed") {
@@ -46,7 +54,16 @@ export class ChannelClosedError extends SSHError {
   }
 }
 
-/** A channel's streams and state. */
+/**
+ * A channel's streams and state.
+ *
+ * @example
+ * ```ts ignore
+ * const ch = await conn.openSession();
+ * await ch.request("exec", encodeStringArg("date"));
+ * console.log(await new Response(ch.readable(0)).text());
+ * ```
+ */
 export class ChannelIO {
   readonly id: number;
   readonly #engine: ChannelEngine;

@@ -348,7 +348,16 @@ export interface OpenChannelOptions {
 /** Handles one connection to a remote listener started by `startServer`. */
 export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;
 
-/** An authenticated SSH client connection. */
+/**
+ * An authenticated SSH client connection.
+ *
+ * @example
+ * ```ts ignore
+ * await using conn = await connect("build.example", { username: "ci" });
+ * const p = await conn.createProcess("make test", { encoding: "utf-8" });
+ * for await (const line of p.stdout) console.log(line);
+ * ```
+ */
 export class SSHClientConnection implements AsyncDisposable {
   readonly #engine: ClientConnection;
   readonly #driver: EngineDriver<ClientEvent>;
@@ -454,7 +463,14 @@ export class SSHClientConnection implements AsyncDisposable {
     );
   }
 
-  /** The sans-IO engine underneath (for low-level control). */
+  /**
+   * The sans-IO engine underneath (for low-level control).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(conn.engine.transport.kexCount);
+   * ```
+   */
   get engine(): ClientConnection {
     return this.#engine;
   }
@@ -463,12 +479,26 @@ export class SSHClientConnection implements AsyncDisposable {
    * Why the connection ended, when it did not end by our own `close()`,
    * `disconnect()` or `abort()`: a DisconnectError (ERR_KEEPALIVE for a peer
    * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
+   *
+   * @example
+   * ```ts ignore
+   * await conn.closed;
+   * if (conn.closeError) console.error(`lost the server: ${conn.closeError.message}`);
+   * ```
    */
   get closeError(): Error | undefined {
     return this.#closedByUs ? undefined : this.#error;
   }
 
-  /** Resolves once authenticated; rejects with the reason the connection failed. */
+  /**
+   * Resolves once authenticated; rejects with the reason the connection failed.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = new SSHClientConnection(host, 22, socket, options); // what connect() does
+   * await conn.whenAuthenticated(AbortSignal.timeout(10_000));
+   * ```
+   */
   whenAuthenticated(signal?: AbortSignal): Promise<void> {
     if (this.#engine.authenticated) return Promise.resolve();
     if (this.#error) return Promise.reject(this.#error);
@@ -981,7 +1011,14 @@ export class SSHClientConnection implements AsyncDisposable {
     this.#driver.pump();
   }
 
-  /** Starts a key re-exchange. */
+  /**
+   * Starts a key re-exchange.
+   *
+   * @example
+   * ```ts ignore
+   * conn.rekey(); // new keys now, whatever the byte and time limits say
+   * ```
+   */
   rekey(): void {
     this.#engine.rekey();
     this.#driver.pump();
@@ -1021,6 +1058,11 @@ export class SSHClientConnection implements AsyncDisposable {
   /**
    * Sends DISCONNECT if the connection is still up, lets queued bytes flush, and
    * destroys the socket after `graceMs` if the peer has not closed it by then.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.shutdown(500); // give a slow peer half a second
+   * ```
    */
   async shutdown(graceMs: number): Promise<void> {
     this.#closedByUs = true;
@@ -1033,7 +1075,14 @@ export class SSHClientConnection implements AsyncDisposable {
     clearTimeout(t);
   }
 
-  /** Closes the socket at once, without a DISCONNECT. */
+  /**
+   * Closes the socket at once, without a DISCONNECT.
+   *
+   * @example
+   * ```ts ignore
+   * conn.abort(); // no DISCONNECT: the socket just goes
+   * ```
+   */
   abort(): void {
     this.#closedByUs = true;
     this.#driver.destroy();

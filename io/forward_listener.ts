@@ -39,7 +39,16 @@ export type ListenAddress = { readonly host: string; readonly port: number } | {
   readonly path: string;
 };
 
-/** An {@link SSHListener} backed by a `node:net` server. */
+/**
+ * An {@link SSHListener} backed by a `node:net` server.
+ *
+ * @example
+ * ```ts ignore
+ * const l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (sock) => sock.end());
+ * console.log(l.port);
+ * await l.close();
+ * ```
+ */
 export class LocalListener implements SSHListener {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();

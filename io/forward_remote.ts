@@ -31,7 +31,15 @@ export type ForwardedConnectionHandler = (
   info: ForwardedConnectionInfo,
 ) => Promise<(channel: ChannelIO) => void>;
 
-/** The server refused a remote listener. */
+/**
+ * The server refused a remote listener.
+ *
+ * @example
+ * ```ts ignore
+ * try { await conn.forwardRemotePort({ listenPort: 80, destHost: "127.0.0.1", destPort: 8080 }); }
+ * catch (e) { if (e instanceof RemoteForwardError) console.log("not allowed to listen there"); }
+ * ```
+ */
 export class RemoteForwardError extends SSHError {
   /** Creates the error. */
   constructor(message: string) {
@@ -87,7 +95,16 @@ class RemoteListener implements SSHListener {
   }
 }
 
-/** Remote listeners of one connection and the routing of their channels. */
+/**
+ * Remote listeners of one connection and the routing of their channels.
+ *
+ * @example
+ * ```ts ignore
+ * const remote = new RemoteForwards({ globalRequest, acceptChannel, rejectChannel });
+ * const l = await remote.listenTcp("localhost", 0, async () => (ch) => ch.close());
+ * console.log(l.port);
+ * ```
+ */
 export class RemoteForwards {
   readonly #host: RemoteForwardHost;
   readonly #tcp: Entry[] = [];

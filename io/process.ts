@@ -404,7 +404,15 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   }
 }
 
-/** AsyncSSH's returncode from an exit status and signal. */
+/**
+ * AsyncSSH's returncode from an exit status and signal.
+ *
+ * @example
+ * ```ts
+ * import { returnCodeOf } from "./process.ts";
+ * console.log(returnCodeOf(null, { signal: "TERM", coreDumped: false, message: "", language: "" })); // -15
+ * ```
+ */
 export function returnCodeOf(status: number | null, signal: ExitSignal | null): number | null {
   if (signal) return -(SIGNAL_NUMBERS[signal.signal] ?? 0) || -1;
   return status;

@@ -30,7 +30,14 @@ export function serveSocks(address: ListenAddress, open: SocksOpener): Promise<L
   return LocalListener.listen(address, (sock) => handleSocksClient(sock, open));
 }
 
-/** Runs one client's handshake, then bridges it to the channel `open` gives. */
+/**
+ * Runs one client's handshake, then bridges it to the channel `open` gives.
+ *
+ * @example
+ * ```ts ignore
+ * net.createServer((sock) => handleSocksClient(sock, open)).listen(1080);
+ * ```
+ */
 export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
   const handshake = new SocksHandshake();
   const timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);

@@ -485,7 +485,15 @@ export class ClientConnection {
   }
 }
 
-/** The smaller of two optional deadlines. */
+/**
+ * The smaller of two optional deadlines.
+ *
+ * @example
+ * ```ts
+ * import { minDefined } from "./client_connection.ts";
+ * console.log(minDefined(undefined, 5), minDefined(3, 5)); // 5 3
+ * ```
+ */
 export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;

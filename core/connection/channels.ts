@@ -77,7 +77,17 @@ export interface ChannelOptions {
 /** Sends a message through the transport. */
 export type SendMessage = (head: Uint8Array, body?: Uint8Array) => void;
 
-/** The channel table and the connection protocol's messages. */
+/**
+ * The channel table and the connection protocol's messages.
+ *
+ * @example
+ * ```ts ignore
+ * const layer = new ConnectionLayer((head, body) => transport.send(head, body), (e) => events.push(e));
+ * const id = layer.openChannel("session");
+ * // ... a channelOpen event later:
+ * layer.sendData(id, new TextEncoder().encode("hello"));
+ * ```
+ */
 export class ConnectionLayer {
   readonly #send: SendMessage;
   readonly #emit: (e: ConnectionEvent) => void;

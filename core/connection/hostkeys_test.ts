@@ -74,6 +74,8 @@ function rotationPair(
   const pair = makePair({
     password: "secret",
     hostKeys: [hostKeys[0]!],
+    // The server engine announces and proves its keys itself; here the test plays that part.
+    server: { announceHostKeys: false },
     client: clientOptions,
     onServer: (e, p) => {
       if (e.type !== "globalRequest" || e.name !== HOSTKEYS_PROVE_REQUEST) return;
@@ -154,4 +156,16 @@ test("ClientConnection answers the server's keepalive@openssh.com itself", () =>
   pair.advance(10_000);
   assert.ok(!pair.server.closed, "the server's keepalives were answered");
   assert.equal(pair.clientEvents.filter((e) => e.type === "globalRequest").length, 0);
+});
+
+test("ClientConnection and ServerConnection rotate host keys end to end", () => {
+  const pair = makePair({
+    password: "secret",
+    hostKeys: [ed25519Key(7), p256Key(8)],
+  });
+  pair.run();
+  const ev = proved(pair.clientEvents);
+  assert.equal(ev.length, 1);
+  assert.deepEqual(ev[0]!.keys.map((k) => k.keyType), ["ecdsa-sha2-nistp256"]);
+  assert.equal(ev[0]!.failed.length, 0);
 });

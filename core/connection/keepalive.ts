@@ -9,7 +9,17 @@
 /** What to do at a keepalive deadline. */
 export type KeepaliveAction = "none" | "send" | "dead";
 
-/** Tracks traffic and decides when to probe and when the peer is dead. */
+/**
+ * Tracks traffic and decides when to probe and when the peer is dead.
+ *
+ * @example
+ * ```ts
+ * import { Keepalive } from "./keepalive.ts";
+ * const k = new Keepalive(15_000, 3);
+ * k.start(0);
+ * console.log(k.tick(15_000)); // "send": nothing was received for an interval
+ * ```
+ */
 export class Keepalive {
   readonly intervalMs: number;
   readonly countMax: number;

@@ -28,7 +28,15 @@ export interface PtyRequest extends TerminalSize {
   readonly modes?: ReadonlyMap<number, number>;
 }
 
-/** Encodes the data of a "pty-req" request. */
+/**
+ * Encodes the data of a "pty-req" request.
+ *
+ * @example
+ * ```ts
+ * import { decodePtyRequest, encodePtyRequest } from "./session_requests.ts";
+ * const data = encodePtyRequest({ term: "xterm", columns: 80, rows: 24 });
+ * console.log(decodePtyRequest(data).term); // "xterm"
+ * ``` */
 export function encodePtyRequest(p: PtyRequest): Uint8Array {
   const modes = new SSHWriter(64);
   for (const [op, v] of p.modes ?? []) {
@@ -41,7 +49,15 @@ export function encodePtyRequest(p: PtyRequest): Uint8Array {
     .toBytes();
 }
 
-/** Decodes the data of a "pty-req" request. Throws WireError when malformed. */
+/**
+ * Decodes the data of a "pty-req" request. Throws WireError when malformed.
+ *
+ * @example
+ * ```ts
+ * import { decodePtyRequest, encodePtyRequest } from "./session_requests.ts";
+ * const p = decodePtyRequest(encodePtyRequest({ term: "vt100", columns: 132, rows: 43 }));
+ * console.log(p.columns, p.rows); // 132 43
+ * ``` */
 export function decodePtyRequest(data: Uint8Array): PtyRequest {
   const r = new SSHReader(data);
   const term = r.readStringUtf8("TERM", 256);
@@ -61,7 +77,14 @@ export function decodePtyRequest(data: Uint8Array): PtyRequest {
   return { term, columns, rows, widthPixels, heightPixels, modes };
 }
 
-/** Encodes "window-change" data. */
+/**
+ * Encodes "window-change" data.
+ *
+ * @example
+ * ```ts
+ * import { encodeWindowChange } from "./session_requests.ts";
+ * console.log(encodeWindowChange({ columns: 100, rows: 30 }).length); // 16
+ * ``` */
 export function encodeWindowChange(s: TerminalSize): Uint8Array {
   return new SSHWriter(16).writeUint32(s.columns).writeUint32(s.rows).writeUint32(
     s.widthPixels ?? 0,
@@ -69,7 +92,14 @@ export function encodeWindowChange(s: TerminalSize): Uint8Array {
     .writeUint32(s.heightPixels ?? 0).toBytes();
 }
 
-/** Decodes "window-change" data. */
+/**
+ * Decodes "window-change" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeWindowChange, encodeWindowChange } from "./session_requests.ts";
+ * console.log(decodeWindowChange(encodeWindowChange({ columns: 100, rows: 30 })).rows); // 30
+ * ``` */
 export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
   const r = new SSHReader(data);
   return {
@@ -80,24 +110,52 @@ export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
   };
 }
 
-/** Encodes a single string argument (exec command, subsystem name, signal name). */
+/**
+ * Encodes a single string argument (exec command, subsystem name, signal name).
+ *
+ * @example
+ * ```ts
+ * import { encodeStringArg } from "./session_requests.ts";
+ * const exec = encodeStringArg("uname -a"); // data of an "exec" request
+ * ``` */
 export function encodeStringArg(s: string | Uint8Array): Uint8Array {
   const w = new SSHWriter(s.length + 8);
   return (typeof s === "string" ? w.writeStringUtf8(s) : w.writeString(s)).toBytes();
 }
 
-/** Decodes a single string argument as bytes (exec commands need not be UTF-8). */
+/**
+ * Decodes a single string argument as bytes (exec commands need not be UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { decodeStringArg, encodeStringArg } from "./session_requests.ts";
+ * console.log(new TextDecoder().decode(decodeStringArg(encodeStringArg("ls"), "command"))); // "ls"
+ * ``` */
 export function decodeStringArg(data: Uint8Array, what: string, max = 256 * 1024): Uint8Array {
   const r = new SSHReader(data);
   return r.readString(what, max).slice();
 }
 
-/** Encodes "env" data. */
+/**
+ * Encodes "env" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeEnv, encodeEnv } from "./session_requests.ts";
+ * console.log(decodeEnv(encodeEnv("LANG", "C.UTF-8")).value); // "C.UTF-8"
+ * ``` */
 export function encodeEnv(name: string, value: string): Uint8Array {
   return new SSHWriter().writeStringUtf8(name).writeStringUtf8(value).toBytes();
 }
 
-/** Decodes "env" data. */
+/**
+ * Decodes "env" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeEnv, encodeEnv } from "./session_requests.ts";
+ * const { name, value } = decodeEnv(encodeEnv("TZ", "UTC"));
+ * ``` */
 export function decodeEnv(data: Uint8Array): { name: string; value: string } {
   const r = new SSHReader(data);
   return {
@@ -106,12 +164,26 @@ export function decodeEnv(data: Uint8Array): { name: string; value: string } {
   };
 }
 
-/** Encodes "exit-status" data. */
+/**
+ * Encodes "exit-status" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeExitStatus, encodeExitStatus } from "./session_requests.ts";
+ * console.log(decodeExitStatus(encodeExitStatus(3))); // 3
+ * ``` */
 export function encodeExitStatus(status: number): Uint8Array {
   return new SSHWriter(4).writeUint32(status).toBytes();
 }
 
-/** Decodes "exit-status" data. */
+/**
+ * Decodes "exit-status" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeExitStatus } from "./session_requests.ts";
+ * console.log(decodeExitStatus(new Uint8Array([0, 0, 0, 1]))); // 1
+ * ``` */
 export function decodeExitStatus(data: Uint8Array): number {
   return new SSHReader(data).readUint32("exit status");
 }
@@ -128,7 +200,14 @@ export interface ExitSignal {
   readonly language: string;
 }
 
-/** Encodes "exit-signal" data. */
+/**
+ * Encodes "exit-signal" data.
+ *
+ * @example
+ * ```ts
+ * import { encodeExitSignal } from "./session_requests.ts";
+ * const data = encodeExitSignal({ signal: "TERM", coreDumped: false, message: "", language: "" });
+ * ``` */
 export function encodeExitSignal(s: ExitSignal): Uint8Array {
   return new SSHWriter().writeStringUtf8(s.signal).writeBoolean(s.coreDumped).writeStringUtf8(
     s.message,
@@ -136,7 +215,17 @@ export function encodeExitSignal(s: ExitSignal): Uint8Array {
     .writeStringUtf8(s.language).toBytes();
 }
 
-/** Decodes "exit-signal" data. */
+/**
+ * Decodes "exit-signal" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeExitSignal, encodeExitSignal } from "./session_requests.ts";
+ * const s = decodeExitSignal(
+ *   encodeExitSignal({ signal: "KILL", coreDumped: false, message: "", language: "" }),
+ * );
+ * console.log(s.signal); // "KILL"
+ * ``` */
 export function decodeExitSignal(data: Uint8Array): ExitSignal {
   const r = new SSHReader(data);
   return {
@@ -147,27 +236,67 @@ export function decodeExitSignal(data: Uint8Array): ExitSignal {
   };
 }
 
-/** Encodes "break" data (RFC 4335): length in milliseconds. */
+/**
+ * Encodes "break" data (RFC 4335): length in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { decodeBreak, encodeBreak } from "./session_requests.ts";
+ * console.log(decodeBreak(encodeBreak(500))); // 500
+ * ``` */
 export function encodeBreak(ms: number): Uint8Array {
   return new SSHWriter(4).writeUint32(ms).toBytes();
 }
 
-/** Decodes "break" data. */
+/**
+ * Decodes "break" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeBreak } from "./session_requests.ts";
+ * console.log(decodeBreak(new Uint8Array([0, 0, 1, 244]))); // 500
+ * ``` */
 export function decodeBreak(data: Uint8Array): number {
   return new SSHReader(data).readUint32("break length");
 }
 
-/** Encodes "xon-xoff" data. */
+/**
+ * Encodes "xon-xoff" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeXonXoff, encodeXonXoff } from "./session_requests.ts";
+ * console.log(decodeXonXoff(encodeXonXoff(true))); // true
+ * ``` */
 export function encodeXonXoff(clientCanDo: boolean): Uint8Array {
   return new Uint8Array([clientCanDo ? 1 : 0]);
 }
 
-/** Decodes "xon-xoff" data. */
+/**
+ * Decodes "xon-xoff" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeXonXoff } from "./session_requests.ts";
+ * console.log(decodeXonXoff(new Uint8Array([0]))); // false
+ * ``` */
 export function decodeXonXoff(data: Uint8Array): boolean {
   return new SSHReader(data).readBoolean("client can do");
 }
 
-/** Encodes "x11-req" data. */
+/**
+ * Encodes "x11-req" data.
+ *
+ * @example
+ * ```ts
+ * import { encodeX11Request } from "./session_requests.ts";
+ * const data = encodeX11Request({
+ *   singleConnection: false,
+ *   authProtocol: "MIT-MAGIC-COOKIE-1",
+ *   authCookie: "00112233445566778899aabbccddeeff",
+ *   screen: 0,
+ * });
+ * ``` */
 export function encodeX11Request(r: {
   singleConnection: boolean;
   authProtocol: string;
@@ -178,7 +307,17 @@ export function encodeX11Request(r: {
     .writeStringUtf8(r.authCookie).writeUint32(r.screen).toBytes();
 }
 
-/** Decodes "x11-req" data. */
+/**
+ * Decodes "x11-req" data.
+ *
+ * @example
+ * ```ts
+ * import { decodeX11Request, encodeX11Request } from "./session_requests.ts";
+ * const x = decodeX11Request(
+ *   encodeX11Request({ singleConnection: true, authProtocol: "MIT-MAGIC-COOKIE-1", authCookie: "ab", screen: 1 }),
+ * );
+ * console.log(x.screen); // 1
+ * ``` */
 export function decodeX11Request(data: Uint8Array): {
   singleConnection: boolean;
   authProtocol: string;
@@ -194,7 +333,14 @@ export function decodeX11Request(data: Uint8Array): {
   };
 }
 
-/** Encodes host/port pairs as in direct-tcpip and forwarded-tcpip opens (RFC 4254 §7.2). */
+/**
+ * Encodes host/port pairs as in direct-tcpip and forwarded-tcpip opens (RFC 4254 §7.2).
+ *
+ * @example
+ * ```ts
+ * import { encodeTcpipOpen } from "./session_requests.ts";
+ * const data = encodeTcpipOpen("db.internal", 5432, "127.0.0.1", 50000); // direct-tcpip open data
+ * ``` */
 export function encodeTcpipOpen(
   host: string,
   port: number,
@@ -205,7 +351,14 @@ export function encodeTcpipOpen(
     .writeUint32(originPort).toBytes();
 }
 
-/** Decodes direct-tcpip / forwarded-tcpip open data. */
+/**
+ * Decodes direct-tcpip / forwarded-tcpip open data.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcpipOpen, encodeTcpipOpen } from "./session_requests.ts";
+ * console.log(decodeTcpipOpen(encodeTcpipOpen("h", 80, "o", 1)).port); // 80
+ * ``` */
 export function decodeTcpipOpen(data: Uint8Array): {
   host: string;
   port: number;
