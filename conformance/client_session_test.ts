@@ -297,6 +297,29 @@ for (const peer of OPENSSH_PEERS) {
   );
 
   conformanceTest(
+    `disconnect() on ${peer} sends its reason and closes`,
+    { peers: [peer] },
+    async () => {
+      const f = await sharedPeer(peer, OPTIONS);
+      const conn = await login(f);
+      const reason = `bye from sshts ${Math.random().toString(36).slice(2)}`;
+      await conn.disconnect(11, reason);
+      assert.equal(conn.closeError, undefined, "closed by us");
+      await assert.rejects(conn.run("true"));
+      // sshd logs the DISCONNECT it received, with our description.
+      let log = "";
+      for (let i = 0; i < 50 && !log.includes(reason); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        log = await f.readLog();
+      }
+      assert.match(
+        log,
+        new RegExp(`Received disconnect from 127\\.0\\.0\\.1 port \\d+:11: ${reason}`),
+      );
+    },
+  );
+
+  conformanceTest(
     `noMoreSessions() on ${peer} stops further sessions`,
     { peers: [peer] },
     async () => {
