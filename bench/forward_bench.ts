@@ -174,6 +174,7 @@ async function localEndpoint(kind: "source" | "sink", bytes: number) {
         n += b.length;
         if (n >= bytes) arrived?.();
       });
+      s.on("end", () => s.end());
     }
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

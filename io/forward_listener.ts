@@ -57,6 +57,7 @@ export class LocalListener implements SSHListener {
   readonly path: string | undefined;
   readonly closed: Promise<void>;
   #onClose: (() => void) | undefined;
+  #closedResolve!: () => void;
 
   private constructor(server: net.Server, address: ListenAddress) {
     this.#server = server;
@@ -70,7 +71,12 @@ export class LocalListener implements SSHListener {
       this.port = typeof a === "object" && a ? a.port : address.port;
       this.path = undefined;
     }
-    this.closed = new Promise((r) => server.once("close", () => r()));
+    // Closed means no longer listening; connections already accepted may carry on
+    // (node:net's own 'close' waits for them all).
+    this.closed = new Promise((r) => {
+      this.#closedResolve = r;
+      server.once("close", () => r());
+    });
   }
 
   /**
@@ -120,6 +126,7 @@ export class LocalListener implements SSHListener {
       this.#onClose = undefined;
     }
     if (destroy) { for (const s of this.#sockets) s.destroy(); }
+    this.#closedResolve();
     return this.closed;
   }
 
