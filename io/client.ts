@@ -307,6 +307,8 @@ export interface RunOptions extends ProcessOptions {
   readonly check?: boolean;
   /** Give up after this many ms (the channel is closed; ProcessTimeoutError). */
   readonly timeout?: number;
+  /** Give up when this aborts (the channel is closed; the signal's reason is thrown). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
@@ -678,6 +680,7 @@ export class SSHClientConnection implements AsyncDisposable {
    * @example
    * ```ts ignore
    * const { stdout } = await conn.run("tr a-z A-Z", { input: "hi", check: true, timeout: 5000 });
+   * await conn.run("sleep 60", { signal: AbortSignal.timeout(1000) }); // rejects with a TimeoutError
    * ```
    */
   run(
@@ -692,7 +695,8 @@ export class SSHClientConnection implements AsyncDisposable {
     command: ProcessTarget,
     options: Omit<RunOptions, "encoding"> & { readonly encoding?: string | null } = {},
   ): Promise<ProcessResult<string | Uint8Array>> {
-    const { encoding, input, check, timeout, ...rest } = options;
+    const { encoding, input, check, timeout, signal, ...rest } = options;
+    signal?.throwIfAborted();
     const p = await this.createProcess(command, {
       ...rest,
       ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
@@ -704,6 +708,7 @@ export class SSHClientConnection implements AsyncDisposable {
     return p.wait({
       ...(check !== undefined ? { check } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
+      ...(signal ? { signal } : {}),
     });
   }
 

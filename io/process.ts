@@ -134,6 +134,8 @@ export interface WaitOptions {
   readonly check?: boolean;
   /** Give up after this many ms: the channel is closed and {@link ProcessTimeoutError} thrown. */
   readonly timeout?: number;
+  /** Give up when this aborts: the channel is closed and the signal's reason thrown. */
+  readonly signal?: AbortSignal;
 }
 
 const encoder = new TextEncoder();
@@ -345,19 +347,28 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
       this.#channel.closedPromise,
       ...this.#redirects,
     ]);
-    if (options.timeout !== undefined) {
+    if (options.timeout !== undefined || options.signal) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<"timeout">((r) => {
-        timer = setTimeout(() => r("timeout"), options.timeout);
+      let onAbort: (() => void) | undefined;
+      const stop = new Promise<"timeout" | "aborted">((r) => {
+        if (options.timeout !== undefined) timer = setTimeout(() => r("timeout"), options.timeout);
+        onAbort = () => r("aborted");
+        if (options.signal?.aborted) onAbort();
+        options.signal?.addEventListener("abort", onAbort, { once: true });
       });
       all.catch(() => {}); // may reject after we stopped waiting
-      const won = await Promise.race([all, expired]);
+      const won = await Promise.race([all, stop]);
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort!);
+      if (won === "aborted") {
+        this.close();
+        throw options.signal!.reason;
+      }
       if (won === "timeout") {
         this.close();
         throw new ProcessTimeoutError(
           this.command,
-          options.timeout,
+          options.timeout!,
           this.#decode(outs[0]?.bytes() ?? new Uint8Array(0)),
           this.#decode(outs[1]?.bytes() ?? new Uint8Array(0)),
         );

@@ -236,3 +236,14 @@ test("attachSession() calls back in order: made, data, eof, lost", async () => {
   assert.ok(events.includes("exit 3"));
   assert.equal(events.at(-1), "lost");
 });
+
+test("SSHClientProcess.wait({ signal }) closes the channel and rejects with the reason", async () => {
+  const { engine, ch } = channel();
+  const p = new SSHClientProcess(ch, "slow");
+  const ac = new AbortController();
+  const waiting = p.wait({ signal: ac.signal });
+  ac.abort(new Error("stop now"));
+  await assert.rejects(waiting, /stop now/);
+  assert.ok(engine.closedChannel);
+  ch.handleEvent({ type: "channelClose", channelId: 1 });
+});
