@@ -166,7 +166,9 @@ export interface ConnectOptions {
   readonly tunnel?: SSHClientConnection;
   /**
    * Ask the server to prove the other host keys it announces (OpenSSH's
-   * UpdateHostKeys; default true) and pass the proven ones to `onHostKeysProved`.
+   * UpdateHostKeys) and pass the proven ones to `onHostKeysProved`. Default: on when
+   * `onHostKeysProved` is given, else off (the exchange delays the first session by
+   * ~40 ms against sshd, whose reply meets Nagle's algorithm).
    */
   readonly hostKeyRotation?: boolean;
   /** Called with the host keys the server proved it holds besides the one it used. */
@@ -448,8 +450,8 @@ export class SSHClientConnection implements AsyncDisposable {
       ...(options.keepaliveCountMax !== undefined
         ? { keepaliveCountMax: options.keepaliveCountMax }
         : {}),
-      ...(options.hostKeyRotation !== undefined
-        ? { hostKeyRotation: options.hostKeyRotation }
+      ...(options.hostKeyRotation !== undefined || options.onHostKeysProved !== undefined
+        ? { hostKeyRotation: options.hostKeyRotation ?? true }
         : {}),
     });
     this.#remote = new RemoteForwards({

@@ -21,6 +21,7 @@ import {
   type TransportOptions,
 } from "../transport/transport.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import { EventQueue } from "../event_queue.ts";
 import {
   decodeHostKeysAnnouncement,
   encodeHostKeyList,
@@ -78,8 +79,10 @@ export interface ClientConnectionOptions extends ClientAuthOptions {
   readonly maxChannels?: number;
   /**
    * Ask the server to prove the extra host keys it announces (hostkeys-00) and
-   * report them as a `hostKeysProved` event. Default true, as OpenSSH's
-   * UpdateHostKeys.
+   * report them as a `hostKeysProved` event. Default false: the proof costs the
+   * server several signatures, and its reply meets Nagle's algorithm on sshd's side
+   * (which leaves TCP_NODELAY off for non-interactive sessions), delaying the next
+   * channel open by ~40 ms. Turn it on when the caller records the proven keys.
    */
   readonly hostKeyRotation?: boolean;
 }
@@ -101,8 +104,7 @@ export class ClientConnection {
   readonly #transport: Transport;
   readonly #auth: ClientAuth;
   readonly #conn: ConnectionLayer;
-  readonly #events: (ClientEvent | undefined)[] = [];
-  #eventHead = 0;
+  readonly #events = new EventQueue<ClientEvent>();
   #serverSigAlgs: readonly string[] | undefined;
   #authenticated = false;
   readonly #keepalive: Keepalive;
@@ -151,13 +153,10 @@ export class ClientConnection {
       },
       onFailure: (err) => this.#transport.fail(err),
     });
-    this.#hostKeyRotation = options.hostKeyRotation ?? true;
+    this.#hostKeyRotation = options.hostKeyRotation ?? false;
     this.#conn = new ConnectionLayer(
-      // During a key exchange the transport holds messages by reference until it
-      // can encrypt them; copy channel data then, so callers may reuse their buffers
-      // once a write is accepted.
-      (head, body) =>
-        this.#transport.send(head, body && !this.#transport.canSendNow ? body.slice() : body),
+      // The transport copies what it must hold back during a key exchange.
+      (head, body) => this.#transport.send(head, body),
       (e) => this.#onConnectionEvent(e),
       options.maxChannels,
     );
@@ -185,19 +184,7 @@ export class ClientConnection {
 
   /** The next event, or undefined when none is queued. */
   pollEvent(): ClientEvent | undefined {
-    if (this.#eventHead >= this.#events.length) return undefined;
-    const e = this.#events[this.#eventHead];
-    // Drop our reference at once: a data event holds up to a packet of bytes, and
-    // polled events left in the array would keep megabytes alive under bulk transfers.
-    this.#events[this.#eventHead++] = undefined;
-    if (this.#eventHead === this.#events.length) {
-      this.#events.length = 0;
-      this.#eventHead = 0;
-    } else if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
-      this.#events.splice(0, this.#eventHead);
-      this.#eventHead = 0;
-    }
-    return e;
+    return this.#events.poll();
   }
 
   /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */

@@ -76,7 +76,7 @@ function rotationPair(
     hostKeys: [hostKeys[0]!],
     // The server engine announces and proves its keys itself; here the test plays that part.
     server: { announceHostKeys: false },
-    client: clientOptions,
+    client: { hostKeyRotation: true, ...clientOptions },
     onServer: (e, p) => {
       if (e.type !== "globalRequest" || e.name !== HOSTKEYS_PROVE_REQUEST) return;
       const r = new SSHReader(e.data);
@@ -162,6 +162,7 @@ test("ClientConnection and ServerConnection rotate host keys end to end", () => 
   const pair = makePair({
     password: "secret",
     hostKeys: [ed25519Key(7), p256Key(8)],
+    client: { hostKeyRotation: true },
   });
   pair.run();
   const ev = proved(pair.clientEvents);

@@ -15,6 +15,7 @@ import { minDefined } from "../client/client_connection.ts";
 import { type ChannelOptions, ConnectionLayer } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import { EventQueue } from "../event_queue.ts";
 import {
   encodeHostKeysAnnouncement,
   HOSTKEYS_PROVE_REQUEST,
@@ -101,8 +102,7 @@ export class ServerConnection {
   readonly #transport: Transport;
   readonly #auth: ServerAuth;
   readonly #conn: ConnectionLayer;
-  readonly #events: ServerEvent[] = [];
-  #eventHead = 0;
+  readonly #events = new EventQueue<ServerEvent>();
   readonly #keepalive: Keepalive;
   readonly #loginTimeout: number;
   #loginDeadline = -1;
@@ -193,13 +193,7 @@ export class ServerConnection {
 
   /** The next event, or undefined. */
   pollEvent(): ServerEvent | undefined {
-    if (this.#eventHead >= this.#events.length) return undefined;
-    const e = this.#events[this.#eventHead++];
-    if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
-      this.#events.splice(0, this.#eventHead);
-      this.#eventHead = 0;
-    }
-    return e;
+    return this.#events.poll();
   }
 
   /** When the engine next needs `handleTimeout`; undefined = never. */

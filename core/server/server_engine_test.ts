@@ -58,6 +58,7 @@ test("ServerConnection announces its other host keys after login and proves them
       hostKeys: HOST_KEYS,
       clientAlgorithms: { hostKey: [kexAlg] },
       password: "secret",
+      client: { hostKeyRotation: true },
     });
     pair.run();
     assertAuthed(pair);

@@ -326,7 +326,8 @@ export class Transport {
         this.fail(new SSHError("ERR_LOCAL_PROTOCOL", "Too much data queued during key exchange"));
         return;
       }
-      this.#deferred.push({ head, body });
+      // Held until the exchange ends: copy the body, which the caller may reuse once we return.
+      this.#deferred.push({ head, body: body?.slice() });
       return;
     }
     this.#write(head, body);
