@@ -18,7 +18,7 @@ for (const peer of PEERS) {
       async () => {
         const f = await sharedPeer(peer);
         const key = f.clientKeys.find((k) => k.name === keyName)!;
-          await using conn = await connect(f.host, {
+        await using conn = await connect(f.host, {
           port: f.port,
           username: f.user.name,
           clientKeys: [key.privateKeyPath],
@@ -27,7 +27,7 @@ for (const peer of PEERS) {
         });
         const r = await conn.run("whoami", { check: true });
         assert.equal(r.stdout.toString().trim(), f.user.name);
-        },
+      },
     );
   }
 

@@ -65,6 +65,7 @@ export class ChannelClosedError extends SSHError {
  * ```
  */
 export class ChannelIO {
+  /** Our channel number (the engine's local id). */
   readonly id: number;
   readonly #engine: ChannelEngine;
   readonly #pump: ChannelPump;

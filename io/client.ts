@@ -79,9 +79,13 @@ export interface ClientKeyPair {
 
 /** Facts about the server's host key, for a verifier. */
 export interface HostKeyInfo {
+  /** The host name (or address) as given to connect(). */
   readonly host: string;
+  /** The TCP port connected to. */
   readonly port: number;
+  /** The negotiated host key algorithm, e.g. "ssh-ed25519" or a certificate type. */
   readonly algorithm: string;
+  /** The host key (or certificate) blob the server signed the key exchange with. */
   readonly keyBlob: Uint8Array;
 }
 
@@ -281,20 +285,31 @@ function timeoutOr(e: unknown, signal: AbortSignal | undefined, message: string)
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
 export interface ClientExtraInfo {
+  /** The host name (or address) as given to connect(). */
   readonly host: string;
+  /** The TCP port connected to. */
   readonly port: number;
+  /** The user authenticated as. */
   readonly username: string;
+  /** The server's identification line, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2". */
   readonly serverVersion: string | undefined;
+  /** Our identification line. */
   readonly clientVersion: string;
+  /** What the last key exchange agreed on (null before the first one finished). */
   readonly algorithms: NegotiatedAlgorithms | null;
   /** What the server offered in its last KEXINIT. */
   readonly serverAlgorithms: KexInitLists | null;
+  /** Whether strict kex (the Terrapin countermeasure) is in force. */
   readonly strictKex: boolean;
   /** Key exchanges completed: 1 after the handshake, +1 per rekey. */
   readonly kexCount: number;
+  /** The server's host key (or certificate) blob. */
   readonly hostKeyBlob: Uint8Array | null;
+  /** Which implementation seals and opens packets each way ("node:crypto", "noble", ...). */
   readonly cryptoProviders: { send: string; receive: string };
+  /** Our end of the socket, when the adapter knows it. */
   readonly localAddress: string | undefined;
+  /** Our port, when the adapter knows it. */
   readonly localPort: number | undefined;
 }
 
@@ -321,6 +336,7 @@ export interface LocalPortForwardOptions {
   readonly listenPort: number;
   /** Where the server connects to. */
   readonly destHost: string;
+  /** The port the server connects to. */
   readonly destPort: number;
 }
 
@@ -332,6 +348,7 @@ export interface RemotePortForwardOptions {
   readonly listenPort: number;
   /** Where we connect to for each forwarded connection. */
   readonly destHost: string;
+  /** The port we connect to for each forwarded connection. */
   readonly destPort: number;
 }
 
@@ -613,6 +630,7 @@ export class SSHClientConnection implements AsyncDisposable {
     target: ProcessTarget,
     options: ProcessOptions & { readonly encoding: string },
   ): Promise<SSHClientProcess<string>>;
+  /** Starts a command, a shell or a subsystem whose streams carry bytes. */
   createProcess(target: ProcessTarget, options?: ProcessOptions): Promise<SSHClientProcess>;
   async createProcess(
     target: ProcessTarget,
@@ -689,6 +707,7 @@ export class SSHClientConnection implements AsyncDisposable {
     command: ProcessTarget,
     options: Omit<RunOptions, "encoding"> & { readonly encoding: null },
   ): Promise<ProcessResult<Uint8Array>>;
+  /** Runs a command to completion and collects its output as text. */
   run(
     command: ProcessTarget,
     options?: Omit<RunOptions, "encoding"> & { readonly encoding?: string },

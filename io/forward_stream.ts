@@ -13,11 +13,13 @@ import type { WebDuplex } from "./socket.ts";
 export interface ForwardedConnectionInfo {
   /** For TCP: the host and port asked for (direct) or listened on (forwarded). */
   readonly host?: string;
+  /** For TCP: the port asked for (direct) or listened on (forwarded). */
   readonly port?: number;
   /** For UNIX sockets: the socket path. */
   readonly path?: string;
   /** Where the connection came from, as the opener reports it. */
   readonly originHost?: string;
+  /** The originator's port, as the opener reports it. */
   readonly originPort?: number;
 }
 
@@ -35,7 +37,9 @@ export interface ForwardedConnectionInfo {
  * ```
  */
 export interface SSHStreamConnection extends WebDuplex, AsyncDisposable {
+  /** What the far end sends; ends at its EOF. */
   readonly readable: ReadableStream<Uint8Array>;
+  /** What we send; closing it sends EOF. */
   readonly writable: WritableStream<Uint8Array>;
   /** The channel underneath. */
   readonly channel: ChannelIO;

@@ -27,8 +27,11 @@ import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 
 /** What a finished process produced. */
 export interface ProcessResult<T extends string | Uint8Array = string | Uint8Array> {
+  /** The command that ran; undefined for a shell or subsystem. */
   readonly command: string | undefined;
+  /** Everything written to stdout (text unless the encoding was null). */
   readonly stdout: T;
+  /** Everything written to stderr. */
   readonly stderr: T;
   /** Exit status, or null when the process was killed by a signal or gave none. */
   readonly exitStatus: number | null;
@@ -625,7 +628,9 @@ export interface SSHChannelSession {
 
 /** Callbacks for a session channel: {@link SSHChannelSession} plus what a process reports. */
 export interface SSHClientSession extends SSHChannelSession {
+  /** The process exited with `status`. */
   exitStatusReceived?(status: number): void;
+  /** The process was killed by a signal. */
   exitSignalReceived?(signal: ExitSignal): void;
   /** The server's xon-xoff notice: whether the client may do flow control itself. */
   xonXoffRequested?(clientCanDo: boolean): void;

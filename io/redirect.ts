@@ -17,8 +17,11 @@ export const DEVNULL = "/dev/null";
 
 /** The parts of a process a redirection needs (an `SSHClientProcess`). */
 export interface RedirectableProcess {
+  /** The session channel. */
   readonly channel: ChannelIO;
+  /** The byte stream of stdout (0) or stderr (1), before any text decoding. */
   rawOutput(stream: 0 | 1): ReadableStream<Uint8Array>;
+  /** Sends EOF on stdin. */
   writeEof(): void;
 }
 
