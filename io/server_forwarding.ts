@@ -37,7 +37,10 @@ export function bridgeChannel(ch: ChannelIO, sock: ByteSocket): Promise<void> {
   let paused = false;
   let drainWaiter: (() => void) | undefined;
   sock.setHandlers({
-    data: (chunk) => {
+    data: (incoming) => {
+      // Written later, after this callback returns: copy, since adapters may reuse
+      // their read buffer (Bun does).
+      const chunk = incoming.slice();
       inFlight++;
       if (inFlight >= SOCKET_READ_AHEAD && !paused) {
         paused = true;
