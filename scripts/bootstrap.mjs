@@ -18,10 +18,13 @@ function installIfNeeded() {
   const fresh = existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs &&
     binaries.every((b) => existsSync(b));
   if (fresh) return;
-  console.log("bootstrap: installing the toolchain and dependencies (npm ci) ...");
-  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  // `npm install`, not `npm ci`: this npm records only the running platform's optional
+  // binaries (deno, bun) in the lockfile, which `npm ci` then rejects as out of sync.
+  // Versions are pinned exactly in package.json and the lockfile, so the result is the same.
+  console.log("bootstrap: installing the toolchain and dependencies (npm install) ...");
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) {
-    console.error("bootstrap: npm ci failed; see the output above");
+    console.error("bootstrap: npm install failed; see the output above");
     process.exit(r.status ?? 1);
   }
 }
