@@ -36,6 +36,14 @@ const serverKexInit = encodeKexInit({
   firstKexPacketFollows: false,
 }, seededRandom(1));
 
+/** connect() to the hostile server on `port` must reject with an SSHError of `code`. */
+function rejectsWith(port: number, code: string, connectTimeout = 5000): Promise<void> {
+  return assert.rejects(
+    connect("127.0.0.1", { port, username: "u", password: "p", knownHosts: null, connectTimeout }),
+    (e: unknown) => e instanceof SSHError && e.code === code,
+  );
+}
+
 async function withServer(script: (sock: net.Socket) => void, fn: (port: number) => Promise<void>) {
   const sockets = new Set<net.Socket>();
   const srv = net.createServer((s) => {
@@ -63,16 +71,7 @@ test("connect() disconnects a server that sends IGNORE before KEXINIT under stri
       if (d.includes(Msg.DISCONNECT)) gotDisconnect = true;
     });
   }, async (port) => {
-    await assert.rejects(
-      connect("127.0.0.1", {
-        port,
-        username: "u",
-        password: "p",
-        knownHosts: null,
-        connectTimeout: 5000,
-      }),
-      (e: unknown) => e instanceof SSHError && e.code === "ERR_STRICT_KEX",
-    );
+    await rejectsWith(port, "ERR_STRICT_KEX");
     for (let i = 0; i < 50 && !gotDisconnect; i++) await new Promise((r) => setTimeout(r, 20));
   });
   assert.ok(gotDisconnect, "the client said why before closing");
@@ -80,16 +79,7 @@ test("connect() disconnects a server that sends IGNORE before KEXINIT under stri
 
 test("connect() rejects a server that speaks SSH-1", async () => {
   await withServer((s) => s.write("SSH-1.5-ancient\r\n"), async (port) => {
-    await assert.rejects(
-      connect("127.0.0.1", {
-        port,
-        username: "u",
-        password: "p",
-        knownHosts: null,
-        connectTimeout: 5000,
-      }),
-      (e: unknown) => e instanceof SSHError && e.code === "ERR_VERSION",
-    );
+    await rejectsWith(port, "ERR_VERSION");
   });
 });
 
@@ -98,32 +88,14 @@ test("connect() reports a server that closes during the handshake", async () => 
     s.write("SSH-2.0-quitter\r\n");
     s.end();
   }, async (port) => {
-    await assert.rejects(
-      connect("127.0.0.1", {
-        port,
-        username: "u",
-        password: "p",
-        knownHosts: null,
-        connectTimeout: 5000,
-      }),
-      (e: unknown) => e instanceof SSHError && e.code === "ERR_CONNECTION_LOST",
-    );
+    await rejectsWith(port, "ERR_CONNECTION_LOST");
   });
 });
 
 test("connect() times out against a server that never answers", async () => {
   await withServer(() => {}, async (port) => {
     const t0 = Date.now();
-    await assert.rejects(
-      connect("127.0.0.1", {
-        port,
-        username: "u",
-        password: "p",
-        knownHosts: null,
-        connectTimeout: 300,
-      }),
-      (e: unknown) => e instanceof SSHError && e.code === "ERR_TIMEOUT",
-    );
+    await rejectsWith(port, "ERR_TIMEOUT", 300);
     assert.ok(Date.now() - t0 < 3000);
   });
 });
@@ -133,15 +105,6 @@ test("connect() refuses a bad packet length without buffering it", async () => {
     s.write("SSH-2.0-liar\r\n");
     s.write(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 4, 0, 0, 0]));
   }, async (port) => {
-    await assert.rejects(
-      connect("127.0.0.1", {
-        port,
-        username: "u",
-        password: "p",
-        knownHosts: null,
-        connectTimeout: 5000,
-      }),
-      (e: unknown) => e instanceof SSHError && e.code === "ERR_PACKET_LENGTH",
-    );
+    await rejectsWith(port, "ERR_PACKET_LENGTH");
   });
 });
