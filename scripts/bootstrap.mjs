@@ -22,7 +22,10 @@ function installIfNeeded() {
   // binaries (deno, bun) in the lockfile, which `npm ci` then rejects as out of sync.
   // Versions are pinned exactly in package.json and the lockfile, so the result is the same.
   console.log("bootstrap: installing the toolchain and dependencies (npm install) ...");
-  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (r.status !== 0) {
     console.error("bootstrap: npm install failed; see the output above");
     process.exit(r.status ?? 1);
