@@ -335,3 +335,41 @@ export class ChannelIO {
     this.#pump.pump();
   }
 }
+
+/**
+ * Routes an engine event that belongs to one channel (data, EOF, requests and
+ * their replies, window growth, close) to its {@link ChannelIO}, forgetting the
+ * channel on close; after a key exchange, wakes every channel's blocked writers.
+ * Returns false for events it does not handle. Client and server share it.
+ *
+ * @example
+ * ```ts ignore
+ * for (let e; (e = engine.pollEvent());) if (!routeChannelEvent(channels, e)) handleOther(e);
+ * ```
+ */
+export function routeChannelEvent(
+  channels: Map<number, ChannelIO>,
+  e: { readonly type: string },
+): boolean {
+  const ev = e as ConnectionEvent | { readonly type: "kexComplete" };
+  switch (ev.type) {
+    case "channelClose": {
+      const ch = channels.get(ev.channelId);
+      channels.delete(ev.channelId);
+      ch?.handleEvent(ev);
+      return true;
+    }
+    case "channelData":
+    case "channelEof":
+    case "channelRequest":
+    case "channelRequestReply":
+    case "channelWritable":
+      channels.get(ev.channelId)?.handleEvent(ev);
+      return true;
+    case "kexComplete":
+      for (const ch of channels.values()) ch.wakeWriters();
+      return true;
+    default:
+      return false;
+  }
+}

@@ -24,7 +24,7 @@ import type { RandomSource } from "../core/random.ts";
 import type { KexInitLists, NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
 import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
-import { ChannelIO } from "./channel.ts";
+import { ChannelIO, routeChannelEvent } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
 import { bridgeByteSocket, bridgeSocket } from "./forward_bridge.ts";
 import {
@@ -1200,6 +1200,7 @@ export class SSHClientConnection implements AsyncDisposable {
 
   #onEvent(e: ClientEvent): void {
     const engine = this.#engine;
+    if (routeChannelEvent(this.#channels, e)) return;
     switch (e.type) {
       case "hostKey": {
         const verify = this.#options.hostKeyVerifier;
@@ -1317,22 +1318,6 @@ export class SSHClientConnection implements AsyncDisposable {
       }
       case "channelOpenRequest":
         this.#onChannelOpenRequest(e.channelType, e.data, e.channelId);
-        return;
-      case "channelClose": {
-        const ch = this.#channels.get(e.channelId);
-        this.#channels.delete(e.channelId);
-        ch?.handleEvent(e);
-        return;
-      }
-      case "channelData":
-      case "channelEof":
-      case "channelRequest":
-      case "channelRequestReply":
-      case "channelWritable":
-        this.#channels.get(e.channelId)?.handleEvent(e);
-        return;
-      case "kexComplete":
-        for (const ch of this.#channels.values()) ch.wakeWriters();
         return;
       case "globalRequest": {
         let ok = false;

@@ -20,7 +20,7 @@ import {
   type ServerEvent,
 } from "../core/server/server_connection.ts";
 import type { NegotiatedAlgorithms } from "../core/transport/kexinit.ts";
-import { ChannelIO } from "./channel.ts";
+import { ChannelIO, routeChannelEvent } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./server_auth_hooks.ts";
@@ -283,6 +283,7 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
   }
 
   #onEvent(e: ServerEvent): void {
+    if (routeChannelEvent(this.#channels, e)) return;
     switch (e.type) {
       case "authNone":
       case "authPassword":
@@ -317,22 +318,6 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
         );
         return;
       }
-      case "channelClose": {
-        const ch = this.#channels.get(e.channelId);
-        this.#channels.delete(e.channelId);
-        ch?.handleEvent(e);
-        return;
-      }
-      case "channelData":
-      case "channelEof":
-      case "channelRequest":
-      case "channelRequestReply":
-      case "channelWritable":
-        this.#channels.get(e.channelId)?.handleEvent(e);
-        return;
-      case "kexComplete":
-        for (const ch of this.#channels.values()) ch.wakeWriters();
-        return;
       case "globalRequest":
         if (!this.#username) return this.#replyGlobal(e.requestId, e.wantReply, false);
         return void this.#onGlobalRequest(e.requestId, e.name, e.wantReply, e.data);
