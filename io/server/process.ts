@@ -17,6 +17,7 @@ import {
 import type { ChannelIO } from "../engine/channel.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
+import { LINE_EDITOR_BUFFER } from "../limits.ts";
 
 /** How a session process is created (by the server, for each session request). */
 export interface ServerProcessInit {
@@ -37,9 +38,6 @@ export interface ServerProcessInit {
   /** The connection the session belongs to. */
   readonly connection?: ServerConnectionContext | undefined;
 }
-
-/** Bytes of edited input buffered for a reader that is not reading (then echo waits too). */
-const EDITOR_BUFFER = 64 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -304,6 +302,6 @@ export class SSHServerProcess {
         done = true;
         return reader.cancel();
       },
-    }, { highWaterMark: EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
+    }, { highWaterMark: LINE_EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
   }
 }
