@@ -211,9 +211,17 @@ export function sha256Hex(data: Uint8Array): string {
 
 /**
  * What every interop server of ours runs: the conformance test shell, plus
- * `algorithms` (the negotiated algorithms, kex count and auth method as JSON).
+ * `algorithms` (the negotiated algorithms, kex count and auth method as JSON) and
+ * `sha256kex` (the SHA-256 of stdin, then the kex count once stdin ended), for
+ * clients that run one command per connection.
  */
 export async function interopShell(p: SSHServerProcess): Promise<void> {
+  if (p.command === "sha256kex") {
+    const h = createHash("sha256");
+    for await (const chunk of p.stdin) h.update(chunk);
+    await p.write(`${h.digest("hex")} ${p.connection!.getExtraInfo().kexCount}\n`);
+    return;
+  }
   if (p.command === "algorithms") {
     const info = p.connection!.getExtraInfo();
     await p.write(
