@@ -18,6 +18,7 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
+import { concatBytes } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 
@@ -342,32 +343,19 @@ export function returnCodeOf(status: number | null, signal: ExitSignal | null): 
 /** Reads a byte stream to its end, keeping what it read so far available. */
 class Collector {
   readonly #parts: Uint8Array[] = [];
-  #n = 0;
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.done = (async () => {
       for await (const c of stream) {
         this.#parts.push(c);
-        this.#n += c.length;
       }
     })();
   }
 
   bytes(): Uint8Array {
-    return concatParts(this.#parts, this.#n);
+    return this.#parts.length === 1 ? this.#parts[0]! : concatBytes(...this.#parts);
   }
-}
-
-function concatParts(parts: Uint8Array[], n: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**
