@@ -7,8 +7,9 @@
 //
 // deno.json "exports" is the one list of entry points: adding "./sftp": "./sftp/mod.ts"
 // there is the whole change for the build, the JSR publish and the packaging checks;
-// `node scripts/build_npm.mjs --sync-exports` then rewrites package.json "exports" from it
-// (the build fails with the expected block until the two agree).
+// `node scripts/build_npm.mjs --sync-exports` then rewrites package.json "exports" and the
+// package's own specifiers in deno.json "imports" from it (the build and the entry point
+// test fail, printing the expected block, until they agree).
 //
 // Plain JavaScript on purpose: npm runs prepack with the machine's Node (20+).
 //
@@ -51,7 +52,42 @@ export function expectedPackageExports() {
   return out;
 }
 
+/** What deno.json "imports" must map the package's own specifiers to (for doc examples). */
+export function expectedSelfImports() {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const out = {};
+  for (const { name, source } of entryPoints()) {
+    out[deno.name + (name === "." ? "" : name.slice(1))] = source;
+  }
+  return out;
+}
+
+// deno.json maps "@sshts/ssh", "@sshts/ssh/core", ... to the entry point sources, so the
+// doc examples import the package by name and run against this checkout.
+function checkSelfImports(sync) {
+  const denoPath = join(root, "deno.json");
+  const deno = JSON.parse(readFileSync(denoPath, "utf8"));
+  const want = expectedSelfImports();
+  const imports = deno.imports ?? {};
+  const own = Object.fromEntries(
+    Object.entries(imports).filter(([k]) => k === deno.name || k.startsWith(deno.name + "/")),
+  );
+  if (JSON.stringify(own) === JSON.stringify(want)) return;
+  if (sync) {
+    const others = Object.entries(imports).filter(([k]) => !(k in own));
+    deno.imports = Object.fromEntries([...others, ...Object.entries(want)]);
+    writeFileSync(denoPath, JSON.stringify(deno, null, 2) + "\n");
+    console.error("build_npm: deno.json imports of the package's own entry points rewritten");
+    return;
+  }
+  throw new Error(
+    'build_npm: deno.json "imports" does not map the package\'s entry points; run ' +
+      "`node scripts/build_npm.mjs --sync-exports` or add:\n" + JSON.stringify(want, null, 2),
+  );
+}
+
 function checkPackageExports(sync) {
+  checkSelfImports(sync);
   const pkgPath = join(root, "package.json");
   const pkgText = readFileSync(pkgPath, "utf8");
   const pkg = JSON.parse(pkgText);
