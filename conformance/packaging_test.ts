@@ -310,7 +310,7 @@ nodeHostTest(
     await writeFile(
       join(consumer.dir, "tsconfig.bad.json"),
       JSON.stringify({
-        compilerOptions: { ...STRICT_OPTIONS, types: ["node"] },
+        compilerOptions: { ...STRICT_OPTIONS, types: ["node"], skipLibCheck: true },
         files: ["bad.ts"],
       }),
     );
