@@ -226,6 +226,27 @@ for (const runtime of RUNTIMES) {
   );
 }
 
+nodeHostTest(
+  "CommonJS require() loads every entry point of the installed package on Node 20, 22 and 24",
+  { timeoutMs: 240_000 },
+  async () => {
+    const consumer = await install();
+    const name = await packageName();
+    const specifiers = (await entryPoints()).map((e) =>
+      name + (e.name === "." ? "" : e.name.slice(1))
+    );
+    const code =
+      `const n = ${JSON.stringify(specifiers)}.map((s) => Object.keys(require(s)).length);` +
+      "console.log(JSON.stringify(n));";
+    for (const runtime of RUNTIMES.filter((r) => r.name.startsWith("Node"))) {
+      const [node] = runtime.argv("x");
+      const r = await run([node!, "-e", code], { cwd: consumer.dir });
+      const counts = JSON.parse(r.stdout) as number[];
+      assert.ok(counts.every((n) => n > 3), `${runtime.name}: ${r.stdout}`);
+    }
+  },
+);
+
 const CONSUMER_TS =
   `import { connect, type ConnectOptions, generatePrivateKey, SSHKey } from "@sshts/ssh";
 import { ClientConnection, createDefaultSuite, defaultAlgorithmPreferences, type ClientEvent } from "@sshts/ssh/core";
