@@ -58,6 +58,30 @@ export {
   STDOUT,
 } from "./io/redirect.ts";
 export type { ForwardedConnectionInfo } from "./io/forward_stream.ts";
+export {
+  type AgentAddIdentityOptions,
+  AgentClient,
+  type AgentExtensionReply,
+  type AgentKey,
+  type AgentSignOptions,
+  type AgentStreamOpener,
+  connectAgent,
+} from "./io/agent/client.ts";
+export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
+export type { AgentOption } from "./io/agent/connect_agent.ts";
+export {
+  type AgentAddOptions,
+  AgentError,
+  type AgentErrorKind,
+  type AgentKeyInfo,
+  AgentKeyring,
+  type AgentKeyringOptions,
+  type ConfirmRequest,
+  type DestinationConstraint,
+  type DestinationHop,
+  type HopKey,
+  type KeyConstraint,
+} from "./agent/mod.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/socket.ts";
 export {
   listen,

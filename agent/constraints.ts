@@ -153,21 +153,39 @@ function encodeHop(h: DestinationHop): Uint8Array {
 }
 
 /**
- * Decodes the constraints that end an add-identity request (reads to the end of
- * `r`). Duplicates of lifetime, confirm or an extension are refused (as OpenSSH
+ * Decodes the constraints that end an add-identity request (all of `bytes`).
+ * See {@link readConstraints}.
+ *
+ * @example
+ * ```ts
+ * import { decodeConstraints } from "./constraints.ts";
+ * console.log(decodeConstraints(Uint8Array.of(2))); // [ { type: "confirm" } ]
+ * ```
+ */
+export function decodeConstraints(bytes: Uint8Array): KeyConstraint[] {
+  try {
+    return readConstraints(new SSHReader(bytes));
+  } catch (e) {
+    if (e instanceof AgentError) throw e;
+    throw malformed((e as Error).message);
+  }
+}
+
+/**
+ * Reads the constraints that end an add-identity request (to the end of `r`). Duplicates of lifetime, confirm or an extension are refused (as OpenSSH
  * does), and so are destination constraints OpenSSH would refuse: a `from` with a
  * user name, a `from` with a host name but no keys (or the reverse), a `to`
  * without host name or keys, and non-empty reserved fields. Throws
- * {@link AgentError}.
+ * {@link AgentError} (and `WireError` for truncated input).
  *
  * @example
  * ```ts
  * import { SSHReader } from "../core/wire.ts";
- * import { decodeConstraints } from "./constraints.ts";
- * console.log(decodeConstraints(new SSHReader(Uint8Array.of(2)))); // [ { type: "confirm" } ]
+ * import { readConstraints } from "./constraints.ts";
+ * console.log(readConstraints(new SSHReader(Uint8Array.of(2)))); // [ { type: "confirm" } ]
  * ```
  */
-export function decodeConstraints(r: SSHReader): KeyConstraint[] {
+export function readConstraints(r: SSHReader): KeyConstraint[] {
   const out: KeyConstraint[] = [];
   const seen = new Set<string>();
   const once = (key: string) => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SSHReader, SSHWriter } from "../core/wire.ts";
+import { SSHWriter } from "../core/wire.ts";
 import {
   decodeConstraints,
   encodeConstraints,
@@ -35,7 +35,7 @@ test("encodeConstraints() writes restrict-destination exactly as PROTOCOL.agent 
     }],
   };
   assert.deepEqual(encodeConstraints([c]), destination("", "", 0, "h"));
-  assert.deepEqual(decodeConstraints(new SSHReader(destination("", "", 0, "h"))), [c]);
+  assert.deepEqual(decodeConstraints(destination("", "", 0, "h")), [c]);
 });
 
 test("decodeConstraints() refuses destination constraints OpenSSH refuses", () => {
@@ -47,15 +47,15 @@ test("decodeConstraints() refuses destination constraints OpenSSH refuses", () =
       destination("", "", 0, ""), // to without host or keys
     ]
   ) {
-    assert.throws(() => decodeConstraints(new SSHReader(bad)), AgentError);
+    assert.throws(() => decodeConstraints(bad), AgentError);
   }
 });
 
 test("decodeConstraints() refuses duplicates, zero lifetimes and unknown constraint numbers", () => {
-  assert.throws(() => decodeConstraints(new SSHReader(Uint8Array.of(2, 2))), /twice/);
-  assert.throws(() => decodeConstraints(new SSHReader(Uint8Array.of(1, 0, 0, 0, 0))), /0 seconds/);
+  assert.throws(() => decodeConstraints(Uint8Array.of(2, 2)), /twice/);
+  assert.throws(() => decodeConstraints(Uint8Array.of(1, 0, 0, 0, 0)), /0 seconds/);
   assert.throws(
-    () => decodeConstraints(new SSHReader(Uint8Array.of(4))),
+    () => decodeConstraints(Uint8Array.of(4)),
     (e) => e instanceof AgentError && e.kind === "unsupported",
   );
 });
@@ -63,7 +63,7 @@ test("decodeConstraints() refuses duplicates, zero lifetimes and unknown constra
 test("decodeConstraints() accepts the early drafts' extension number 3 when a name follows", () => {
   const draft = new SSHWriter().writeByte(3).writeStringUtf8("sk-provider@openssh.com")
     .writeStringUtf8("internal").toBytes();
-  assert.deepEqual(decodeConstraints(new SSHReader(draft)), [
+  assert.deepEqual(decodeConstraints(draft), [
     { type: "skProvider", provider: "internal" },
   ]);
 });
@@ -71,7 +71,7 @@ test("decodeConstraints() accepts the early drafts' extension number 3 when a na
 test("an unknown extension constraint keeps the rest of the message and must come last", () => {
   const bytes = new SSHWriter().writeByte(2).writeByte(255).writeStringUtf8("x@example.com")
     .writeBytes(Uint8Array.of(1, 2, 3)).toBytes();
-  const cs = decodeConstraints(new SSHReader(bytes));
+  const cs = decodeConstraints(bytes);
   assert.deepEqual(cs, [{ type: "confirm" }, {
     type: "extension",
     name: "x@example.com",

@@ -26,6 +26,7 @@ export interface SessionBinding {
   readonly hostKey: SSHKey | SSHCertificate;
   /** Its blob, as sent. */
   readonly hostKeyBlob: Uint8Array;
+  /** The session identifier (the first exchange hash). */
   readonly sessionId: Uint8Array;
   /** Bound for forwarding (true) or for authentication (false). */
   readonly forwarded: boolean;
@@ -33,7 +34,9 @@ export interface SessionBinding {
 
 /** What a public key authentication request to be signed says (parse_userauth_request). */
 export interface UserauthRequestInfo {
+  /** The user the request logs in as. */
   readonly username: string;
+  /** The session identifier it is signed for. */
   readonly sessionId: Uint8Array;
   /** The server host key inside a `publickey-hostbound-v00@openssh.com` request. */
   readonly hostKeyBlob: Uint8Array | undefined;

@@ -46,6 +46,7 @@ export interface ConfirmRequest {
   readonly key: SSHKey;
   /** The certificate, when the identity is one. */
   readonly certificate: SSHCertificate | undefined;
+  /** The comment the key was added with. */
   readonly comment: string;
   /** `SHA256:...` fingerprint, as ssh-agent's prompt shows. */
   readonly fingerprint: string;
@@ -93,13 +94,17 @@ export interface AgentAddOptions {
 export interface AgentKeyInfo {
   /** The public key or certificate blob, as listed to clients. */
   readonly keyBlob: Uint8Array;
+  /** The comment shown to clients. */
   readonly comment: string;
   /** The key (public part). */
   readonly key: SSHKey;
+  /** The certificate, when the identity is one. */
   readonly certificate: SSHCertificate | undefined;
   /** When it will be forgotten (ms since the epoch), if it has a lifetime. */
   readonly expiresAt: number | undefined;
+  /** Whether each signature asks the confirm hook. */
   readonly confirm: boolean;
+  /** Where it may be used; empty: anywhere. */
   readonly destinations: readonly DestinationConstraint[];
 }
 

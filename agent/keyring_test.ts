@@ -138,7 +138,7 @@ test("a locked AgentKeyring lists nothing, refuses everything but unlock, and de
   const delays: number[] = [];
   const ring = new AgentKeyring({
     random: seededRandom(1),
-    delay: async (ms) => void delays.push(ms),
+    delay: (ms) => Promise.resolve(void delays.push(ms)),
   });
   ring.add(userKey);
   const s = new AgentConnectionState();

@@ -9,7 +9,7 @@
 
 import { SSHReader, SSHWriter } from "../core/wire.ts";
 import type { SSHKeyPair } from "../keys/key_pair.ts";
-import { decodeConstraints, encodeConstraints, type KeyConstraint } from "./constraints.ts";
+import { encodeConstraints, type KeyConstraint, readConstraints } from "./constraints.ts";
 import { AgentError } from "./errors.ts";
 import { AgentMessage } from "./protocol.ts";
 import { readAgentPrivateKey, writeAgentPrivateKey } from "./private_key.ts";
@@ -70,6 +70,7 @@ export type AgentRequest =
 export interface AgentIdentity {
   /** The public key or certificate blob. */
   readonly keyBlob: Uint8Array;
+  /** The comment the agent shows (usually the key file's comment or path). */
   readonly comment: string;
 }
 
@@ -194,7 +195,7 @@ export function decodeAgentRequest(body: Uint8Array): AgentRequest {
       case AgentMessage.ADD_ID_CONSTRAINED: {
         const key = readAgentPrivateKey(r, body);
         const comment = readComment(r);
-        const constraints = code === AgentMessage.ADD_ID_CONSTRAINED ? decodeConstraints(r) : [];
+        const constraints = code === AgentMessage.ADD_ID_CONSTRAINED ? readConstraints(r) : [];
         req = { type: "addIdentity", key, comment, constraints };
         break;
       }
@@ -212,7 +213,7 @@ export function decodeAgentRequest(body: Uint8Array): AgentRequest {
         const id = r.readStringUtf8("smartcard id", 4096);
         const pin = r.readStringUtf8("PIN", 4096);
         const constraints = code === AgentMessage.ADD_SMARTCARD_KEY_CONSTRAINED
-          ? decodeConstraints(r)
+          ? readConstraints(r)
           : [];
         req = { type: "addSmartcardKey", id, pin, constraints };
         break;

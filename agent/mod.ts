@@ -70,7 +70,7 @@ export {
   SESSION_BIND_EXTENSION,
   type SessionBind,
 } from "./extensions.ts";
-export { readAgentPrivateKey, writeAgentPrivateKey } from "./private_key.ts";
+export { decodeAgentPrivateKey, encodeAgentPrivateKey } from "./private_key.ts";
 export {
   type AgentAddOptions,
   AgentConnectionState,
@@ -80,5 +80,10 @@ export {
   type ConfirmRequest,
   MAX_AGENT_KEYS,
 } from "./keyring.ts";
-export { identityPermitted, parseUserauthRequest, type SessionBinding } from "./destination.ts";
+export {
+  identityPermitted,
+  parseUserauthRequest,
+  type SessionBinding,
+  type UserauthRequestInfo,
+} from "./destination.ts";
 export { AgentServerConnection } from "./server.ts";

@@ -158,9 +158,37 @@ function asAgentError(e: unknown, what: string): AgentError {
   });
 }
 
-/** Writes the blob form used in add-identity to bytes (for tests and callers that frame themselves). */
+/**
+ * The add-identity form of a private key (and its certificate) as bytes.
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../keys/generate.ts";
+ * import { SSHKeyPair } from "../keys/key_pair.ts";
+ * import { decodeAgentPrivateKey, encodeAgentPrivateKey } from "./private_key.ts";
+ * const pair = new SSHKeyPair(generatePrivateKey("ed25519"));
+ * console.log(decodeAgentPrivateKey(encodeAgentPrivateKey(pair)).key.equals(pair.key)); // true
+ * ```
+ */
 export function encodeAgentPrivateKey(pair: SSHKeyPair): Uint8Array {
   const w = new SSHWriter();
   writeAgentPrivateKey(w, pair);
   return w.toBytes();
+}
+
+/**
+ * Decodes the add-identity form of a private key (all of `bytes`); throws
+ * {@link AgentError} as {@link readAgentPrivateKey} does, and for trailing bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeAgentPrivateKey } from "./private_key.ts";
+ * try { decodeAgentPrivateKey(new Uint8Array(3)); } catch (e) { console.log((e as Error).name); } // AgentError
+ * ```
+ */
+export function decodeAgentPrivateKey(bytes: Uint8Array): SSHKeyPair {
+  const r = new SSHReader(bytes);
+  const pair = readAgentPrivateKey(r, bytes);
+  if (r.remaining !== 0) throw new AgentError("malformed", "Trailing bytes after the private key");
+  return pair;
 }

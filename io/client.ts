@@ -55,6 +55,14 @@ import { serveSocks } from "./socks_server.ts";
 import { openTcpSocket, tcpAdapterName } from "./tcp.ts";
 import { socketFromChannel } from "./tunnel.ts";
 import {
+  type AgentAuth,
+  type AgentOption,
+  forwardAgentChannel,
+  loadAgentKeys,
+  openAgent,
+  sessionBindSource,
+} from "./agent/connect_agent.ts";
+import {
   clientKeyFromSSHKey,
   DEFAULT_KNOWN_HOSTS_FILES,
   knownHostsVerifier,
@@ -119,6 +127,25 @@ export interface ConnectOptions {
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
   readonly passphrase?: string;
+  /**
+   * The agent whose keys are tried (after the named `clientKeys`) and that
+   * `agentForwarding` forwards: a UNIX socket path, an agent in this process
+   * (`SSHAgent`), or false for none. Default: `SSH_AUTH_SOCK` when set (as
+   * OpenSSH). Not used when only a `password` is given.
+   */
+  readonly agent?: AgentOption;
+  /**
+   * Try only the keys named in `clientKeys` (agent keys only when they match
+   * one), as OpenSSH's IdentitiesOnly. Default false: every agent key is tried
+   * after the named ones.
+   */
+  readonly identitiesOnly?: boolean;
+  /**
+   * Forward the agent to every session (`auth-agent-req@openssh.com`, as
+   * `ssh -A`) and serve the server's `auth-agent@openssh.com` channels from it,
+   * bound to this session. Set `onAgentChannel` to handle them yourself instead.
+   */
+  readonly agentForwarding?: boolean;
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
   /**
@@ -209,7 +236,7 @@ export async function connect(
   if (options.signal) signals.push(options.signal);
   if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
-  const clientKeys = await resolveClientKeys(options);
+  const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
@@ -241,12 +268,19 @@ export async function connect(
     clientKeys,
     hostKeyVerifier,
   });
+  const bindSource = sessionBindSource(conn.engine);
+  agentAuth?.attach(bindSource);
+  if (options.agentForwarding) {
+    conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
+  }
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
     // Let our DISCONNECT (saying why) reach the server before the socket goes.
     await conn.shutdown(250);
     throw e;
+  } finally {
+    agentAuth?.close();
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
@@ -256,18 +290,29 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
   return typeof k === "object" && "publicKeyBlob" in k && "keyType" in k;
 }
 
-async function resolveClientKeys(options: ConnectOptions): Promise<ClientKeyPair[]> {
-  if (options.clientKeys === undefined) {
-    // With only a password given, don't go looking for keys (as AsyncSSH).
-    return options.password !== undefined ? [] : await loadDefaultClientKeys();
+async function resolveClientKeys(
+  options: ConnectOptions,
+): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // With only a password given, don't go looking for keys (as AsyncSSH).
+  if (options.clientKeys === undefined && options.password !== undefined) {
+    return { keys: [], agentAuth: undefined };
   }
-  const out: ClientKeyPair[] = [];
-  for (const k of options.clientKeys) {
-    out.push(
+  const named: ClientKeyPair[] = [];
+  for (const k of options.clientKeys ?? []) {
+    named.push(
       isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
     );
   }
-  return out;
+  const defaults = options.clientKeys === undefined ? await loadDefaultClientKeys() : [];
+  // A missing or broken agent is no agent (as ssh): the other keys are still tried.
+  const agent = await openAgent(options.agent).catch(() => undefined);
+  if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
+  const agentAuth = await loadAgentKeys(agent, {
+    named,
+    defaults,
+    identitiesOnly: options.identitiesOnly ?? false,
+  });
+  return { keys: [...agentAuth.keys], agentAuth };
 }
 
 function timeoutOr(e: unknown, signal: AbortSignal | undefined, message: string): Error {
@@ -649,7 +694,7 @@ export class SSHClientConnection implements AsyncDisposable {
       },
     );
     try {
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;
@@ -684,7 +729,7 @@ export class SSHClientConnection implements AsyncDisposable {
     const ch = await this.openSession();
     try {
       attachSession(ch, s, 2);
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;
@@ -1142,6 +1187,12 @@ export class SSHClientConnection implements AsyncDisposable {
     this.#channels.set(channelId, ch);
     this.#driver.pump();
     return ch;
+  }
+
+  /** Session options with the connection's defaults (agent forwarding) filled in. */
+  #sessionDefaults<T extends ProcessOptions>(options: T): T {
+    if (options.agentForwarding !== undefined || !this.#options.agentForwarding) return options;
+    return { ...options, agentForwarding: true };
   }
 
   #rejectChannel(channelId: number, reason: number, description: string): void {

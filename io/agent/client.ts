@@ -39,6 +39,7 @@ import { socketFromWebDuplex } from "../socket.ts";
 export interface AgentKey {
   /** The public key or certificate blob. */
   readonly keyBlob: Uint8Array;
+  /** The comment the agent lists. */
   readonly comment: string;
   /** The key type from the blob, e.g. "ssh-ed25519" or "ssh-rsa-cert-v01@openssh.com". */
   readonly keyType: string;

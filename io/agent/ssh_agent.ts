@@ -37,6 +37,64 @@ function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
 }
 
 /**
+ * Serves one agent connection from any keyring until the stream closes. Reading
+ * pauses while a request is answered (a confirm prompt, say), so a client
+ * cannot queue unbounded input; a frame over 256 KiB closes the connection, as
+ * ssh-agent does.
+ *
+ * @example Serve a keyring over an in-memory pipe
+ * ```ts ignore
+ * void serveAgent(new AgentKeyring(), { readable, writable });
+ * ```
+ */
+export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex): Promise<void> {
+  const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
+  const server = new AgentServerConnection(keyring);
+  return new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve();
+    };
+    socket.setHandlers({
+      data: (chunk) => {
+        socket.pause();
+        server.receive(chunk).then(
+          (out) => {
+            if (out.length) socket.write(out);
+            socket.resume();
+          },
+          () => {
+            socket.destroy();
+            finish();
+          },
+        );
+      },
+      end: () => socket.end(),
+      error: () => {},
+      drain: () => {},
+      close: finish,
+    });
+  });
+}
+
+/**
+ * An {@link AgentClient} for a keyring in this process, over an in-memory pipe.
+ *
+ * @example
+ * ```ts ignore
+ * const client = connectKeyring(new AgentKeyring());
+ * ```
+ */
+export function connectKeyring(keyring: AgentKeyring): AgentClient {
+  const a = new TransformStream<Uint8Array, Uint8Array>();
+  const b = new TransformStream<Uint8Array, Uint8Array>();
+  void serveAgent(keyring, { readable: a.readable, writable: b.writable });
+  return new AgentClient({ readable: b.readable, writable: a.writable });
+}
+
+/**
  * An ssh-agent in this process: a keyring (add, remove, lock, constraints
  * enforced, a confirm hook) that OpenSSH's tools and our client can use.
  *
@@ -71,38 +129,7 @@ export class SSHAgent extends AgentKeyring {
    * ```
    */
   serve(stream: ByteSocket | WebDuplex): Promise<void> {
-    const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
-    const server = new AgentServerConnection(this);
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        resolve();
-      };
-      socket.setHandlers({
-        data: (chunk) => {
-          // One batch at a time: reading pauses while a request (a confirm prompt,
-          // say) is answered, so a client cannot queue unbounded input.
-          socket.pause();
-          server.receive(chunk).then(
-            (out) => {
-              if (out.length) socket.write(out);
-              socket.resume();
-            },
-            () => {
-              // A frame over the cap (AgentError): close, as ssh-agent does.
-              socket.destroy();
-              finish();
-            },
-          );
-        },
-        end: () => socket.end(),
-        error: () => {},
-        drain: () => {},
-        close: finish,
-      });
-    });
+    return serveAgent(this, stream);
   }
 
   /**
@@ -116,10 +143,7 @@ export class SSHAgent extends AgentKeyring {
    * ```
    */
   connect(): AgentClient {
-    const a = new TransformStream<Uint8Array, Uint8Array>();
-    const b = new TransformStream<Uint8Array, Uint8Array>();
-    void this.serve({ readable: a.readable, writable: b.writable });
-    return new AgentClient({ readable: b.readable, writable: a.writable });
+    return connectKeyring(this);
   }
 
   /**
