@@ -35,7 +35,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { opensshClientArgs, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
-import { connect, type SSHClientConnection } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import { type SSHClientConnection } from "../io/client/connection.ts";
 
 const MARKER = "bench-start";
 
@@ -53,7 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
   return {
     mib: Number(get("mib") ?? 256),
     runs: Number(get("runs") ?? 3),
-    // Deno's node:crypto AES-GCM is slow (see io/native_crypto.ts); chacha20 is its best.
+    // Deno's node:crypto AES-GCM is slow (see io/crypto/native_provider.ts); chacha20 is its best.
     cipher: get("cipher") ??
       ("Deno" in globalThis ? "chacha20-poly1305@openssh.com" : "aes128-gcm@openssh.com"),
   };

@@ -4,7 +4,8 @@
 // from the server logs in with the forwarded agent, even with a key restricted to that path.
 
 import assert from "node:assert/strict";
-import { connect, type ConnectOptions } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import type { ConnectOptions } from "../io/client/options.ts";
 import { SSHAgent } from "../io/agent/ssh_agent.ts";
 import { connectAgent } from "../io/agent/client.ts";
 import { importPrivateKey, importPublicKey } from "../keys/import.ts";

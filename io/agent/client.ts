@@ -30,10 +30,10 @@ import { SSHCertificate } from "../../keys/certificate.ts";
 import { parseKeyOrCertificate } from "../../keys/certificate_policy.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import { socketFromNodeSocket } from "../node_socket.ts";
-import { connectLocal } from "../forward_listener.ts";
-import type { ByteSocket, SocketHandlers, WebDuplex } from "../socket.ts";
-import { socketFromWebDuplex } from "../socket.ts";
+import { envVar } from "../runtime/env.ts";
+import { connectUnix } from "../runtime/local_socket.ts";
+import type { ByteSocket, SocketHandlers, WebDuplex } from "../runtime/socket.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 
 /** A key the agent holds, as it lists it. */
 export interface AgentKey {
@@ -105,9 +105,7 @@ export const AGENT_SOCKET_ENV = "SSH_AUTH_SOCK";
 
 /** The agent socket path from `SSH_AUTH_SOCK`, if set. */
 export function agentSocketFromEnv(): string | undefined {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  const v = g.process?.env?.[AGENT_SOCKET_ENV];
-  return v ? v : undefined;
+  return envVar(AGENT_SOCKET_ENV) || undefined;
 }
 
 /**
@@ -128,7 +126,7 @@ export async function connectAgent(path?: string): Promise<AgentClient> {
     throw new AgentError("unavailable", `No agent: ${AGENT_SOCKET_ENV} is not set`);
   }
   try {
-    return new AgentClient(socketFromNodeSocket(await connectLocal({ path: p })));
+    return new AgentClient(await connectUnix(p));
   } catch (e) {
     throw new AgentError(
       "unavailable",

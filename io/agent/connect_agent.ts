@@ -10,8 +10,8 @@
 import type { SessionBind } from "../../agent/extensions.ts";
 import { AgentKeyring } from "../../agent/keyring.ts";
 import { equalBytes } from "../../core/wire.ts";
-import type { ChannelIO } from "../channel.ts";
-import { bridgeByteSocket } from "../forward_bridge.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "../forward/bridge.ts";
 import { type AgentClient, type AgentKey, agentSocketFromEnv, connectAgent } from "./client.ts";
 import { connectKeyring } from "./ssh_agent.ts";
 

@@ -12,10 +12,10 @@ import { chmod, unlink } from "node:fs/promises";
 import type * as net from "node:net";
 import { AgentKeyring, type AgentKeyringOptions } from "../../agent/keyring.ts";
 import { AgentServerConnection } from "../../agent/server.ts";
-import { LocalListener } from "../forward_listener.ts";
-import { socketFromNodeSocket } from "../node_socket.ts";
-import type { ByteSocket, WebDuplex } from "../socket.ts";
-import { socketFromWebDuplex } from "../socket.ts";
+import { LocalListener } from "../forward/listener.ts";
+import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { AgentClient } from "./client.ts";
 
 /** A listening agent socket. */
