@@ -216,3 +216,14 @@ test("AgentFrameReader refuses a length over 256 KiB before the body arrives, an
   assert.throws(() => zero.next(), AgentError);
   assert.throws(() => encodeAgentFrame(new Uint8Array(AGENT_MAX_FRAME + 1)), AgentError);
 });
+
+test("AgentFrameReader copies pushed bytes into plain Uint8Arrays (a Buffer's slice() shares memory)", async () => {
+  const { Buffer } = await import("node:buffer");
+  const r = new AgentFrameReader();
+  const buf = Buffer.from([0, 0, 0, 2, 12, 7]);
+  r.push(buf);
+  buf.fill(0); // the caller reuses its buffer
+  const body = r.next()!;
+  assert.deepEqual(body, Uint8Array.of(12, 7));
+  assert.equal(Object.getPrototypeOf(body), Uint8Array.prototype);
+});

@@ -111,10 +111,13 @@ export class AgentFrameReader {
     return this.#buffered;
   }
 
-  /** Adds received bytes (copied: callers may reuse their buffer). */
+  /**
+   * Adds received bytes. They are copied into a plain `Uint8Array`: callers may
+   * reuse their buffer (Bun does), and a Node `Buffer`'s `slice()` would not copy.
+   */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.#chunks.push(bytes.slice());
+    this.#chunks.push(new Uint8Array(bytes));
     this.#buffered += bytes.length;
   }
 

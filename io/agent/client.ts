@@ -506,7 +506,7 @@ export class AgentClient implements AsyncDisposable {
     const buffered = this.#detachedBuffered;
     let handlers: SocketHandlers | undefined;
     this.#detached = {
-      data: (c) => handlers ? handlers.data(c) : buffered.push(c.slice()),
+      data: (c) => handlers ? handlers.data(c) : buffered.push(new Uint8Array(c)),
       end: () => handlers?.end(),
       error: (e) => handlers?.error(e),
       drain: () => handlers?.drain(),
