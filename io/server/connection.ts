@@ -28,6 +28,7 @@ import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 import { attachSession } from "./session.ts";
+import { startSessionAgent } from "../agent/server_forwarding.ts";
 
 /** What `listen()` resolved once for all connections. */
 export interface ServerSetup {
@@ -332,6 +333,11 @@ export class SSHServerConnection implements ServerConnectionContext {
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
       sftpFactory: o.sftpFactory,
+      agentForwarding: async () => {
+        const allow = this.#hook("agentForwardingRequested");
+        if (!allow || !this.#permissions.agentForwarding || !(await allow(this))) return undefined;
+        return await startSessionAgent(this, ch.closedPromise);
+      },
     });
   }
 }
