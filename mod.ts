@@ -59,6 +59,7 @@ export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
 export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
 
 // io/forward and io/runtime: listeners, forwarded connections, sockets.
+export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";

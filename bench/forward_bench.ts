@@ -151,7 +151,7 @@ function sshTransfer(args: string[], dir: "down" | "up", bytes: number) {
  * A local source (sends `bytes` to each client, then closes) or sink (counts what
  * arrives; `received` resolves once `bytes` came in). The sink reports in-process
  * rather than by a reply after a half-close: Deno's node:net client sockets close
- * both ways on end() (see the note in io/forward_bridge.ts).
+ * both ways on end() (see the note in io/forward/bridge.ts).
  */
 async function localEndpoint(kind: "source" | "sink", bytes: number) {
   let arrived: (() => void) | undefined;

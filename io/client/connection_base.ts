@@ -26,6 +26,7 @@ import { ClientAuth } from "./auth.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
+import { MAX_ADDRESS_LENGTH } from "../limits.ts";
 
 /**
  * The plumbing every client connection has: the engine, its driver and channel
@@ -382,7 +383,7 @@ export class ClientConnectionBase implements AsyncDisposable {
         try {
           const r = new SSHReader(data);
           info = {
-            originHost: r.readStringUtf8("originator address", 1024),
+            originHost: r.readStringUtf8("originator address", MAX_ADDRESS_LENGTH),
             originPort: r.readUint32("originator port"),
           };
         } catch { /* OpenSSH before 2.x sent no originator: keep going */ }

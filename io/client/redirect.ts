@@ -9,6 +9,7 @@
 
 import * as fs from "node:fs/promises";
 import type { ChannelIO } from "../engine/channel.ts";
+import { REDIRECT_READ_SIZE } from "../limits.ts";
 
 /** Redirect stderr to wherever stdout goes (AsyncSSH's STDOUT). */
 export const STDOUT: unique symbol = Symbol("stdout");
@@ -62,7 +63,6 @@ export interface RedirectOptions {
 }
 
 const encoder = new TextEncoder();
-const READ_SIZE = 64 * 1024;
 
 /**
  * Starts the redirections; resolves when all of them have finished.
@@ -111,8 +111,8 @@ async function feed(ch: ChannelIO, source: RedirectSource, sendEof: boolean): Pr
       try {
         for (;;) {
           // A fresh buffer per read: the channel may hold it until the window opens.
-          const buf = new Uint8Array(READ_SIZE);
-          const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
+          const buf = new Uint8Array(REDIRECT_READ_SIZE);
+          const { bytesRead } = await fh.read(buf, 0, REDIRECT_READ_SIZE, null);
           if (bytesRead === 0) break;
           await ch.write(buf.subarray(0, bytesRead));
         }

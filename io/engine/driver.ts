@@ -7,6 +7,7 @@
  */
 
 import type { ByteSocket } from "../runtime/socket.ts";
+import { WRITE_COALESCE_LIMIT } from "../limits.ts";
 
 /** What the driver needs from an engine (ClientConnection or ServerConnection). */
 export interface DrivenEngine<E> {
@@ -18,9 +19,6 @@ export interface DrivenEngine<E> {
   handleTimeout(now: number): void;
   readonly closed: boolean;
 }
-
-/** Writes smaller than this are merged into one buffer before reaching the socket. */
-const COALESCE_LIMIT = 64 * 1024;
 
 /** Pumps bytes and events between an engine and a socket. */
 export class EngineDriver<E> {
@@ -142,12 +140,12 @@ export class EngineDriver<E> {
       };
       for (const c of chunks) {
         // Big packets go out as they are: merging them would only copy.
-        if (c.length >= COALESCE_LIMIT / 4) {
+        if (c.length >= WRITE_COALESCE_LIMIT / 4) {
           emit();
           ok = this.#socket.write(c) && ok;
           continue;
         }
-        if (size + c.length > COALESCE_LIMIT && batch.length) emit();
+        if (size + c.length > WRITE_COALESCE_LIMIT && batch.length) emit();
         batch.push(c);
         size += c.length;
       }

@@ -9,9 +9,7 @@
 import type * as net from "node:net";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-
-/** Socket bytes queued toward the channel before we stop reading the socket. */
-const SOCKET_READ_HIGH_WATER = 1024 * 1024;
+import { BRIDGE_READ_HIGH_WATER } from "../limits.ts";
 
 /**
  * Bridges `sock` and `ch` until both are closed. `initial` is sent on the
@@ -50,12 +48,12 @@ export function bridgeSocket(
     queued += b.length;
     ch.write(b).then(() => {
       queued -= b.length;
-      if (paused && queued < SOCKET_READ_HIGH_WATER / 2) {
+      if (paused && queued < BRIDGE_READ_HIGH_WATER / 2) {
         paused = false;
         sock.resume();
       }
     }, fail);
-    if (!paused && queued >= SOCKET_READ_HIGH_WATER) {
+    if (!paused && queued >= BRIDGE_READ_HIGH_WATER) {
       paused = true;
       sock.pause();
     }
@@ -118,10 +116,11 @@ export function bridgeSocket(
 }
 
 /**
- * Like {@link bridgeSocket}, for a {@link ByteSocket} (the runtime's own TCP
- * adapter). Used where `node:net` falls short: Deno's `node:net` client sockets
- * close both ways on `end()`, so a half-close from the SSH peer would cut off
- * the local side's answer; `Deno.connect` half-closes properly.
+ * Like {@link bridgeSocket}, for a {@link ByteSocket}: what the server bridges
+ * its direct-tcpip / direct-streamlocal channels and remote-forward listeners
+ * with, and the client where `node:net` falls short (Deno's `node:net` client
+ * sockets close both ways on `end()`, so a half-close from the SSH peer would
+ * cut off the local side's answer; `Deno.connect` half-closes properly).
  *
  * @example
  * ```ts ignore
@@ -151,12 +150,12 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
       queued += b.length;
       ch.write(b).then(() => {
         queued -= b.length;
-        if (paused && queued < SOCKET_READ_HIGH_WATER / 2) {
+        if (paused && queued < BRIDGE_READ_HIGH_WATER / 2) {
           paused = false;
           sock.resume();
         }
       }, fail);
-      if (!paused && queued >= SOCKET_READ_HIGH_WATER) {
+      if (!paused && queued >= BRIDGE_READ_HIGH_WATER) {
         paused = true;
         sock.pause();
       }

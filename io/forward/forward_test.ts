@@ -12,7 +12,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { ChannelOpenError } from "../engine/errors.ts";
 import { connect } from "../client/connect.ts";
 import { type SSHClientConnection } from "../client/connection.ts";
-import { RemoteForwardError } from "./remote.ts";
+import { RemoteForwardError } from "./errors.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { type ListenOptions } from "../server/options.ts";
 

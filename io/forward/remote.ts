@@ -8,11 +8,12 @@
  */
 
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
-import { SSHError } from "../../core/errors.ts";
 import { SSHReader, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { SSHListener } from "./listener.ts";
 import type { ForwardedConnectionInfo } from "./stream.ts";
+import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
+import { RemoteForwardError } from "./errors.ts";
 
 /** What the registry needs from the connection. */
 export interface RemoteForwardHost {
@@ -30,23 +31,6 @@ export interface RemoteForwardHost {
 export type ForwardedConnectionHandler = (
   info: ForwardedConnectionInfo,
 ) => Promise<(channel: ChannelIO) => void>;
-
-/**
- * The server refused a remote listener.
- *
- * @example
- * ```ts ignore
- * try { await conn.forwardRemotePort({ listenPort: 80, destHost: "127.0.0.1", destPort: 8080 }); }
- * catch (e) { if (e instanceof RemoteForwardError) console.log("not allowed to listen there"); }
- * ```
- */
-export class RemoteForwardError extends SSHError {
-  /** Creates the error. */
-  constructor(message: string) {
-    super("ERR_CHANNEL", message);
-    this.name = "RemoteForwardError";
-  }
-}
 
 interface Entry {
   readonly listener: RemoteListener;
@@ -179,19 +163,19 @@ export class RemoteForwards {
     try {
       const r = new SSHReader(data);
       if (channelType === "forwarded-tcpip") {
-        const host = r.readStringUtf8("connected address", 1024);
+        const host = r.readStringUtf8("connected address", MAX_ADDRESS_LENGTH);
         const port = r.readUint32("connected port");
         info = {
           host,
           port,
-          originHost: r.readStringUtf8("originator address", 1024),
+          originHost: r.readStringUtf8("originator address", MAX_ADDRESS_LENGTH),
           originPort: r.readUint32("originator port"),
         };
         // The server names the listener by the address we asked for and its bound port.
         entry = this.#tcp.find((e) => e.listener.port === port && e.listener.host === host) ??
           this.#tcp.find((e) => e.listener.port === port);
       } else if (channelType === "forwarded-streamlocal@openssh.com") {
-        const path = r.readStringUtf8("socket path", 4096);
+        const path = r.readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
         info = { path };
         entry = this.#paths.get(path);
       } else {

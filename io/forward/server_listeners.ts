@@ -1,6 +1,5 @@
 /**
- * Port forwarding on the server side: carrying a channel over a TCP or UNIX
- * socket (direct-tcpip, direct-streamlocal), and listeners that open
+ * Port forwarding on the server side: the codecs of its requests, and listeners that open
  * forwarded-tcpip / forwarded-streamlocal channels back to the client for each
  * connection they accept (tcpip-forward with port 0, streamlocal-forward).
  *
@@ -12,82 +11,15 @@ import { unlink } from "node:fs/promises";
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { SSHReader, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "./bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-
-/** Channel writes queued from a socket before we stop reading it. */
-const SOCKET_READ_AHEAD = 4;
-
-/**
- * Carries a channel over a socket both ways with backpressure: EOF goes across
- * as a half-close, and when either side closes the other follows. Resolves
- * when both are closed.
- *
- * @example
- * ```ts ignore
- * await bridgeChannel(channel, await openTcpSocket("db", 5432));
- * ```
- */
-export function bridgeChannel(ch: ChannelIO, sock: ByteSocket): Promise<void> {
-  let sockClosed!: () => void;
-  const socketGone = new Promise<void>((r) => (sockClosed = r));
-  let toChannel: Promise<void> = Promise.resolve();
-  let inFlight = 0;
-  let paused = false;
-  let drainWaiter: (() => void) | undefined;
-  sock.setHandlers({
-    data: (incoming) => {
-      // Written later, after this callback returns: copy, since adapters may reuse
-      // their read buffer (Bun does).
-      const chunk = incoming.slice();
-      inFlight++;
-      if (inFlight >= SOCKET_READ_AHEAD && !paused) {
-        paused = true;
-        sock.pause();
-      }
-      toChannel = toChannel.then(() => ch.write(chunk)).then(() => {
-        if (--inFlight < SOCKET_READ_AHEAD && paused) {
-          paused = false;
-          sock.resume();
-        }
-      }, () => sock.destroy());
-    },
-    end: () => {
-      toChannel = toChannel.then(() => ch.sendEof());
-    },
-    error: () => {},
-    drain: () => {
-      const w = drainWaiter;
-      drainWaiter = undefined;
-      w?.();
-    },
-    close: () => {
-      sockClosed();
-      drainWaiter?.();
-      void toChannel.then(() => ch.close());
-    },
-  });
-  void (async () => {
-    const reader = ch.readable(0).getReader();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (!sock.write(value)) await new Promise<void>((r) => (drainWaiter = r));
-      }
-      sock.end();
-    } catch {
-      sock.destroy();
-    }
-  })();
-  void ch.closedPromise.then(() => sock.end());
-  return Promise.all([socketGone, ch.closedPromise]).then(() => {});
-}
+import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
 
 /** Decodes direct-streamlocal@openssh.com open data: socket path, reserved string, reserved uint32. */
 export function decodeStreamlocalOpen(data: Uint8Array): string {
   const r = new SSHReader(data);
-  return r.readStringUtf8("socket path", 4096);
+  return r.readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
 }
 
 /** Encodes forwarded-streamlocal@openssh.com open data: socket path, reserved string. */
@@ -98,7 +30,7 @@ export function encodeForwardedStreamlocal(path: string): Uint8Array {
 /** Decodes tcpip-forward / cancel-tcpip-forward data: address to bind, port. */
 export function decodeTcpipForward(data: Uint8Array): { host: string; port: number } {
   const r = new SSHReader(data);
-  const host = r.readStringUtf8("address to bind", 1024);
+  const host = r.readStringUtf8("address to bind", MAX_ADDRESS_LENGTH);
   const port = r.readUint32("port to bind");
   if (port > 65535) throw new RangeError(`Port ${port} is out of range`);
   return { host, port };
@@ -106,7 +38,7 @@ export function decodeTcpipForward(data: Uint8Array): { host: string; port: numb
 
 /** Decodes streamlocal-forward@openssh.com data: socket path. */
 export function decodeStreamlocalForward(data: Uint8Array): string {
-  return new SSHReader(data).readStringUtf8("socket path", 4096);
+  return new SSHReader(data).readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
 }
 
 /** Opens a channel to the client and resolves with it (or rejects when refused). */
@@ -205,7 +137,7 @@ export class RemoteListeners {
     try {
       const ch = await this.#open(channelType, data);
       sock.resume();
-      await bridgeChannel(ch, bs);
+      await bridgeByteSocket(bs, ch);
     } catch {
       sock.destroy();
     } finally {

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { MAX_SOCKS_FIELD } from "../limits.ts";
+
 /** A CONNECT request: where the client wants to go. */
 export interface SocksRequest {
   readonly version: 4 | 5;
@@ -28,9 +30,6 @@ export interface SocksStep {
 
 /** Why a CONNECT failed, for the reply code. */
 export type SocksFailure = "refused" | "unreachable" | "not-allowed" | "general";
-
-/** Longest user id or host name we accept (SOCKS 5 caps names at 255 too). */
-const MAX_FIELD = 255;
 
 const SOCKS5_REPLY: Record<SocksFailure, number> = {
   "general": 1,
@@ -117,7 +116,7 @@ export class SocksHandshake {
     if (b.length < 9) return {};
     const userEnd = b.indexOf(0, 8);
     if (userEnd < 0) {
-      return b.length > 8 + MAX_FIELD
+      return b.length > 8 + MAX_SOCKS_FIELD
         ? this.#fail("SOCKS 4 user id too long", this.failureReply())
         : {};
     }
@@ -128,7 +127,7 @@ export class SocksHandshake {
       // SOCKS 4a: the host name follows the user id.
       const hostEnd = b.indexOf(0, used);
       if (hostEnd < 0) {
-        return b.length - used > MAX_FIELD
+        return b.length - used > MAX_SOCKS_FIELD
           ? this.#fail("SOCKS 4a host name too long", this.failureReply())
           : {};
       }

@@ -11,9 +11,7 @@ import { bridgeSocket } from "./bridge.ts";
 import type { ListenAddress } from "../runtime/local_socket.ts";
 import { LocalListener } from "./listener.ts";
 import { type SocksFailure, SocksHandshake, type SocksRequest } from "./socks_codec.ts";
-
-/** A client that has not finished its handshake by then is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 30_000;
+import { SOCKS_HANDSHAKE_TIMEOUT_MS } from "../limits.ts";
 
 /** Opens the channel for a request; rejects (with a `reason` code when known) on failure. */
 export type SocksOpener = (request: SocksRequest, sock: net.Socket) => Promise<ChannelIO>;
@@ -41,7 +39,7 @@ export function serveSocks(address: ListenAddress, open: SocksOpener): Promise<L
  */
 export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
   const handshake = new SocksHandshake();
-  const timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);
+  const timer = setTimeout(() => sock.destroy(), SOCKS_HANDSHAKE_TIMEOUT_MS);
   (timer as { unref?: () => void }).unref?.();
   const onError = () => {
     clearTimeout(timer);

@@ -8,9 +8,7 @@
 
 import type { ChannelIO } from "../engine/channel.ts";
 import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
-
-/** Bytes queued into the channel before `write` reports the socket as full. */
-const HIGH_WATER = 1024 * 1024;
+import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /**
  * Wraps an open channel as a byte socket: writes go into the channel (its
@@ -58,7 +56,7 @@ export function socketFromChannel(ch: ChannelIO): ByteSocket {
       ch.write(data).then(
         () => {
           queued -= data.length;
-          if (full && queued < HIGH_WATER / 2) {
+          if (full && queued < SOCKET_WRITE_HIGH_WATER / 2) {
             full = false;
             handlers?.drain();
           }
@@ -68,7 +66,7 @@ export function socketFromChannel(ch: ChannelIO): ByteSocket {
           ch.close();
         },
       );
-      if (queued >= HIGH_WATER) full = true;
+      if (queued >= SOCKET_WRITE_HIGH_WATER) full = true;
       return !full;
     },
     end() {

@@ -5,6 +5,7 @@
  */
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
 interface BunSocket {
@@ -40,8 +41,6 @@ interface BunNamespace {
 export function bunApi(): BunNamespace | undefined {
   return (globalThis as { Bun?: BunNamespace }).Bun;
 }
-
-const HIGH_WATER = 1024 * 1024;
 
 /** Connects with `Bun.connect`. Bun's write may be partial: the rest waits for `drain`. */
 export async function connectBunSocket(
@@ -82,7 +81,7 @@ export async function connectBunSocket(
         else early.push(d.slice());
       },
       drain(s) {
-        if (tryFlush(s) && pendingBytes < HIGH_WATER / 2) h?.drain();
+        if (tryFlush(s) && pendingBytes < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
       },
       end() {
         h?.end();
@@ -114,7 +113,7 @@ export async function connectBunSocket(
         pending.push(data);
         pendingBytes += data.length;
       }
-      return pendingBytes < HIGH_WATER;
+      return pendingBytes < SOCKET_WRITE_HIGH_WATER;
     },
     end() {
       endAfterFlush = true;

@@ -6,6 +6,7 @@
  */
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import { DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
 interface DenoConn {
@@ -28,11 +29,6 @@ interface DenoNamespace {
 export function denoApi(): DenoNamespace | undefined {
   return (globalThis as { Deno?: DenoNamespace }).Deno;
 }
-
-/** Bytes queued for writing before `write` reports the socket as full. */
-const HIGH_WATER = 1024 * 1024;
-/** Read buffer size: large reads mean fewer engine calls. */
-const READ_SIZE = 256 * 1024;
 
 /** Wraps a connected Deno TCP connection. */
 export function socketFromDenoConn(conn: DenoConn): ByteSocket {
@@ -64,7 +60,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         queued = 0;
         let off = 0;
         while (off < batch.length) off += await conn.write(batch.subarray(off));
-        if (queued < HIGH_WATER / 2) h?.drain();
+        if (queued < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
       }
       if (endRequested && !closed) await conn.closeWrite().catch(() => {});
     } catch (e) {
@@ -78,7 +74,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeRead = r));
-        const buf = new Uint8Array(READ_SIZE);
+        const buf = new Uint8Array(DENO_READ_SIZE);
         const n = await conn.read(buf);
         if (n === null) break;
         h!.data(buf.subarray(0, n));
@@ -95,7 +91,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
       queue.push(data);
       queued += data.length;
       void flush();
-      return queued < HIGH_WATER;
+      return queued < SOCKET_WRITE_HIGH_WATER;
     },
     end() {
       endRequested = true;

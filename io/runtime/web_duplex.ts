@@ -7,6 +7,7 @@
  */
 
 import type { ByteSocket, SocketHandlers, WebDuplex } from "./socket.ts";
+import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /** Adapts a Web Streams duplex to a {@link ByteSocket}. */
 export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
@@ -17,7 +18,6 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
   let resumeReading: (() => void) | undefined;
   let closed = false;
   let pendingWrites = 0;
-  const HIGH_WATER = 1024 * 1024;
   let buffered = 0;
   const finish = () => {
     if (closed) return;
@@ -46,14 +46,14 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
       writer.write(data).then(
         () => {
           buffered -= data.length;
-          if (--pendingWrites === 0 || buffered < HIGH_WATER / 2) handlers?.drain();
+          if (--pendingWrites === 0 || buffered < SOCKET_WRITE_HIGH_WATER / 2) handlers?.drain();
         },
         (e) => {
           if (!closed) handlers?.error(e instanceof Error ? e : new Error(String(e)));
           finish();
         },
       );
-      return buffered < HIGH_WATER;
+      return buffered < SOCKET_WRITE_HIGH_WATER;
     },
     end() {
       writer.close().catch(() => {});

@@ -11,8 +11,8 @@
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { decodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "../forward/bridge.ts";
 import {
-  bridgeChannel,
   decodeStreamlocalForward,
   decodeStreamlocalOpen,
   decodeTcpipForward,
@@ -165,7 +165,7 @@ export class ServerForwarding {
     }
     const ch = this.#host.accept(id);
     if (!ch) return sock.destroy();
-    await bridgeChannel(ch, sock);
+    await bridgeByteSocket(sock, ch);
   }
 }
 

@@ -7,11 +7,17 @@
  * line is erased, the output written with `\n` as `\r\n`, the line redrawn).
  *
  * Pure: text in, terminal output and events out; the session wiring lives in
- * `server_process.ts`. Rendering uses relative cursor motions (CSI A/B/C/D), so
+ * `process.ts`. Rendering uses relative cursor motions (CSI A/B/C/D), so
  * lines longer than the terminal is wide wrap and edit correctly.
  *
  * @module
  */
+
+import {
+  DEFAULT_LINE_HISTORY,
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_TERMINAL_COLUMNS,
+} from "../limits.ts";
 
 /** What a keystroke (or paste) produced for the application. */
 export type LineEditorEvent =
@@ -98,9 +104,6 @@ const KEYS: ReadonlyMap<string, Action> = new Map<string, Action>([
   ["\x0c", "redraw"],
 ]);
 
-/** Default terminal width when the client sent none. */
-const DEFAULT_COLUMNS = 80;
-
 /**
  * The editor state: the line being typed, the cursor, history, and where on
  * the screen the line starts.
@@ -130,9 +133,9 @@ export class LineEditor {
 
   /** Creates an editor for a terminal `columns` wide. */
   constructor(options: LineEditorOptions = {}) {
-    this.#columns = options.columns || DEFAULT_COLUMNS;
-    this.#historySize = options.historySize ?? 1000;
-    this.#maxLength = options.maxLineLength ?? 1024;
+    this.#columns = options.columns || DEFAULT_TERMINAL_COLUMNS;
+    this.#historySize = options.historySize ?? DEFAULT_LINE_HISTORY;
+    this.#maxLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
   }
 
   /** The line being edited. */
@@ -181,7 +184,7 @@ export class LineEditor {
 
   /** The terminal was resized. */
   setColumns(columns: number): void {
-    this.#columns = columns || DEFAULT_COLUMNS;
+    this.#columns = columns || DEFAULT_TERMINAL_COLUMNS;
     this.#startCol %= this.#columns;
   }
 

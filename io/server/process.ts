@@ -18,6 +18,7 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { AgentClient } from "../agent/client.ts";
+import { LINE_EDITOR_BUFFER } from "../limits.ts";
 
 /** How a session process is created (by the server, for each session request). */
 export interface ServerProcessInit {
@@ -42,9 +43,6 @@ export interface ServerProcessInit {
   /** The forwarded agent's socket for child processes, when agent forwarding was allowed. */
   readonly agentSocketPath?: string | undefined;
 }
-
-/** Bytes of edited input buffered for a reader that is not reading (then echo waits too). */
-const EDITOR_BUFFER = 64 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -321,6 +319,6 @@ export class SSHServerProcess {
         done = true;
         return reader.cancel();
       },
-    }, { highWaterMark: EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
+    }, { highWaterMark: LINE_EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
   }
 }

@@ -23,6 +23,7 @@ import type { ServerConnectionContext } from "./context.ts";
 import type { ProcessFactory } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
 import type { SessionAgent } from "../agent/server_forwarding.ts";
+import { MAX_SESSION_ENV } from "../limits.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
 export interface SessionConfig {
@@ -49,9 +50,6 @@ export interface SessionConfig {
   readonly agentForwarding?: (() => Promise<SessionAgent | undefined>) | undefined;
 }
 
-/** Most variables one session may set (a client could otherwise grow the table without bound). */
-const MAX_ENV = 256;
-
 /** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
 const INTERNAL_SFTP = "internal-sftp";
 
@@ -76,7 +74,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
     switch (request) {
       case "env": {
         const { name, value } = decodeEnv(data);
-        if (Object.keys(env).length >= MAX_ENV || process) return false;
+        if (Object.keys(env).length >= MAX_SESSION_ENV || process) return false;
         if (cfg.acceptEnv && matchPatternList(name, cfg.acceptEnv, false) !== 1) return false;
         env[name] = value;
         return true;
