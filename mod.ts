@@ -78,16 +78,22 @@ export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agen
 export type { AgentOption } from "./io/agent/connect_agent.ts";
 export {
   type AgentAddOptions,
+  AgentConnectionState,
   AgentError,
   type AgentErrorKind,
+  type AgentIdentity,
   type AgentKeyInfo,
   AgentKeyring,
   type AgentKeyringOptions,
+  type AgentReply,
+  type AgentRequest,
   type ConfirmRequest,
   type DestinationConstraint,
   type DestinationHop,
   type HopKey,
   type KeyConstraint,
+  type SessionBind,
+  type SessionBinding,
 } from "./agent/mod.ts";
 
 // io/server: listen() and what its hooks see.
