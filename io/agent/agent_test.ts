@@ -185,3 +185,50 @@ test("AgentClient opens its stream lazily and detach() hands the raw stream over
   await assert.rejects(client.listIdentities(), /handed over/);
   raw.destroy();
 });
+
+test("loadAgentKeys() orders keys as OpenSSH: named, agent keys matching them, other agent keys, default files", async () => {
+  const { loadAgentKeys } = await import("./connect_agent.ts");
+  const { clientKeyFromSSHKey } = await import("../keys/signers.ts");
+  const named = generatePrivateKey("ed25519");
+  const namedInAgentToo = generatePrivateKey("ed25519");
+  const defaultInAgent = generatePrivateKey("ed25519");
+  const defaultOnly = generatePrivateKey("ed25519");
+  const agentOnly = generatePrivateKey("ed25519");
+  const ca = generatePrivateKey("ed25519");
+  const certForNamed = createCertificate({
+    key: named,
+    caKey: ca,
+    type: "user",
+    keyId: "c",
+    principals: ["u"],
+  });
+  const agent = new SSHAgent();
+  for (const k of [agentOnly, defaultInAgent, namedInAgentToo]) agent.add(k);
+  agent.add(new SSHKeyPair(named, certForNamed));
+  const blobs = (keys: readonly { publicKeyBlob: Uint8Array }[]) =>
+    keys.map((k) => k.publicKeyBlob);
+  const options = {
+    named: [named, namedInAgentToo].map((k) => clientKeyFromSSHKey(k)),
+    defaults: [defaultInAgent, defaultOnly].map((k) => clientKeyFromSSHKey(k)),
+  };
+  const all = await loadAgentKeys(agent.connect(), { ...options, identitiesOnly: false });
+  assert.deepEqual(blobs(all.keys), [
+    named.publicBlob,
+    namedInAgentToo.publicBlob, // the caller's copy: the agent's duplicate is dropped
+    defaultInAgent.publicBlob, // agent keys matching the caller's keys come next
+    certForNamed.blob,
+    agentOnly.publicBlob, // then the agent's other keys
+    defaultOnly.publicBlob, // then default files the agent does not hold
+  ]);
+  assert.ok(all.keys[2]!.query, "agent keys are queried before signing");
+  all.close();
+  const only = await loadAgentKeys(agent.connect(), { ...options, identitiesOnly: true });
+  assert.deepEqual(blobs(only.keys), [
+    named.publicBlob,
+    namedInAgentToo.publicBlob,
+    defaultInAgent.publicBlob,
+    certForNamed.blob,
+    defaultOnly.publicBlob,
+  ]);
+  only.close();
+});
