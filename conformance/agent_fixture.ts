@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -99,6 +100,18 @@ export function askpass(dir: ToolDir, answer: string | null): string {
   return dir.write(`askpass-${askpassCount++}`, `#!/bin/sh\n${body}\n`, 0o700);
 }
 
+/** Whether something accepts connections on the UNIX socket at `path`. */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
 /** A running `ssh-agent`. */
 export interface RunningAgent extends AsyncDisposable {
   /** The socket path on this machine (for our client). */
@@ -145,7 +158,8 @@ export async function startOpenSSHAgent(version: OpenSSHVersion): Promise<Runnin
   let stderr = "";
   child.stderr.on("data", (c: Uint8Array) => (stderr += new TextDecoder().decode(c)));
   const deadline = Date.now() + 10_000;
-  while (!existsSync(hostSocket)) {
+  // The socket file appears at bind(), before listen(): wait until a connection succeeds.
+  while (!existsSync(hostSocket) || !(await accepts(hostSocket))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       if (child.pid) killTreeSync(child.pid, "SIGKILL");
       await dir.remove();
