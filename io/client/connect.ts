@@ -109,8 +109,12 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
 async function resolveClientKeys(
   options: ConnectOptions,
 ): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
-  // With only a password given, don't go looking for keys (as AsyncSSH).
-  if (options.clientKeys === undefined && options.password !== undefined) {
+  // With only a password given, don't go looking for keys (as AsyncSSH), unless an
+  // agent was named explicitly.
+  if (
+    options.clientKeys === undefined && options.password !== undefined &&
+    (options.agent === undefined || options.agent === false)
+  ) {
     return { keys: [], agentAuth: undefined };
   }
   const named: ClientKeyPair[] = [];
@@ -119,7 +123,9 @@ async function resolveClientKeys(
       isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
     );
   }
-  const defaults = options.clientKeys === undefined ? await loadDefaultClientKeys() : [];
+  const defaults = options.clientKeys === undefined && options.password === undefined
+    ? await loadDefaultClientKeys()
+    : [];
   // A missing or broken agent is no agent (as ssh): the other keys are still tried.
   const agent = await openAgent(options.agent).catch(() => undefined);
   if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };

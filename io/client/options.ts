@@ -64,7 +64,7 @@ export interface ConnectOptions {
    * The agent whose keys are tried (after the named `clientKeys`) and that
    * `agentForwarding` forwards: a UNIX socket path, an agent in this process
    * (`SSHAgent`), or false for none. Default: `SSH_AUTH_SOCK` when set (as
-   * OpenSSH). Not used when only a `password` is given.
+   * OpenSSH). With only a `password` given, used only when named here.
    */
   readonly agent?: AgentOption;
   /**
