@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../core/random.ts";
-import { createCertificate } from "../keys/certificate.ts";
+import { createCertificate } from "../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import { decodeConstraints } from "./constraints.ts";

@@ -14,9 +14,9 @@ import {
   isCertificateAlgorithm,
 } from "../core/publickey/certificate.ts";
 import { equalBytes, SSHReader } from "../core/wire.ts";
-import type { SSHCertificate } from "../keys/certificate.ts";
-import { checkHostCertificate } from "../keys/certificate_policy.ts";
-import { matchPattern } from "../keys/host_patterns.ts";
+import type { SSHCertificate } from "../keys/certificates/certificate.ts";
+import { checkHostCertificate } from "../keys/trust/certificate_policy.ts";
+import { matchPattern } from "../keys/trust/host_patterns.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";
 import type { DestinationConstraint, DestinationHop } from "./constraints.ts";
 

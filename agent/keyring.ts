@@ -10,11 +10,12 @@
  * @module
  */
 
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha512 } from "@noble/hashes/sha2.js";
 import { type RandomSource, systemRandom } from "../core/random.ts";
 import { equalBytes, utf8 } from "../core/wire.ts";
-import { bcryptPbkdf } from "../keys/bcrypt_pbkdf.ts";
-import { SSHCertificate } from "../keys/certificate.ts";
-import { parseKeyOrCertificate } from "../keys/certificate_policy.ts";
+import { SSHCertificate } from "../keys/certificates/certificate.ts";
+import { parseKeyOrCertificate } from "../keys/trust/certificate_policy.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";
 import type { DestinationConstraint, KeyConstraint } from "./constraints.ts";
@@ -34,8 +35,13 @@ import { AgentSignFlag } from "./protocol.ts";
 export const MAX_AGENT_KEYS = 2048;
 /** Most session bindings per connection (OpenSSH's AGENT_MAX_SESSION_IDS). */
 export const MAX_SESSION_BINDINGS = 16;
-/** bcrypt_pbkdf rounds for the lock passphrase hash (OpenSSH's LOCK_ROUNDS). */
-const LOCK_ROUNDS = 1;
+/**
+ * The lock passphrase is kept only as HMAC-SHA-512(random salt, passphrase), compared in
+ * constant time (OpenSSH keeps a salted bcrypt_pbkdf hash for the same reason: no plaintext).
+ */
+function lockHash(salt: Uint8Array, passphrase: Uint8Array): Uint8Array {
+  return hmac(sha512, salt, passphrase);
+}
 /** Delay after a failed unlock grows by this much per failure, up to 10 s (as OpenSSH). */
 const UNLOCK_DELAY_STEP_MS = 100;
 const UNLOCK_DELAY_MAX_FAILURES = 100;
@@ -339,7 +345,7 @@ export class AgentKeyring {
     const pw = typeof passphrase === "string" ? utf8(passphrase) : passphrase;
     if (this.#lock || pw.length === 0) return false;
     const salt = this.#random(16);
-    this.#lock = { salt, hash: bcryptPbkdf(pw, salt, 32, LOCK_ROUNDS) };
+    this.#lock = { salt, hash: lockHash(salt, pw) };
     return true;
   }
 
@@ -357,7 +363,7 @@ export class AgentKeyring {
   unlock(passphrase: string | Uint8Array): boolean {
     const pw = typeof passphrase === "string" ? utf8(passphrase) : passphrase;
     if (!this.#lock || pw.length === 0) return false;
-    const hash = bcryptPbkdf(pw, this.#lock.salt, 32, LOCK_ROUNDS);
+    const hash = lockHash(this.#lock.salt, pw);
     if (!equalBytes(hash, this.#lock.hash)) {
       if (this.#failedUnlocks < UNLOCK_DELAY_MAX_FAILURES) this.#failedUnlocks++;
       return false;

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../core/random.ts";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
-import { createCertificate } from "../keys/certificate.ts";
+import { createCertificate } from "../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";

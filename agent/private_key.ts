@@ -12,9 +12,9 @@ import { modInverse } from "../core/publickey/bigint.ts";
 import { isCertificateAlgorithm } from "../core/publickey/certificate.ts";
 import type { KeyMaterial } from "../core/publickey/types.ts";
 import { concatBytes, equalBytes, SSHReader, SSHWriter } from "../core/wire.ts";
-import { SSHCertificate } from "../keys/certificate.ts";
+import { SSHCertificate } from "../keys/certificates/certificate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
-import { readPrivateFields, writePrivateFields } from "../keys/openssh_private.ts";
+import { readPrivateFields, writePrivateFields } from "../keys/formats/openssh_private.ts";
 import { SSHKey } from "../keys/ssh_key.ts";
 import { AgentError } from "./errors.ts";
 

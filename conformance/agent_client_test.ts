@@ -8,7 +8,7 @@ import { connect } from "../io/client/connect.ts";
 import type { ConnectOptions } from "../io/client/options.ts";
 import { SSHAgent } from "../io/agent/ssh_agent.ts";
 import { connectAgent } from "../io/agent/client.ts";
-import { importPrivateKey, importPublicKey } from "../keys/import.ts";
+import { importPrivateKey, importPublicKey } from "../keys/formats/import.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import type { DestinationConstraint } from "../agent/constraints.ts";
 import { conformanceTest, type PeerFixture } from "./fixtures/mod.ts";

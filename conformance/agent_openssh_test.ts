@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
 import { AgentError } from "../agent/errors.ts";
-import { createCertificate } from "../keys/certificate.ts";
+import { createCertificate } from "../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";

@@ -4,10 +4,10 @@
 // session-bind and publickey-hostbound requests to be understood).
 
 import assert from "node:assert/strict";
-import { importPrivateKey } from "../keys/import.ts";
-import { createCertificate } from "../keys/certificate.ts";
+import { importPrivateKey } from "../keys/formats/import.ts";
+import { createCertificate } from "../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
-import { importPublicKey } from "../keys/import.ts";
+import { importPublicKey } from "../keys/formats/import.ts";
 import { SSHAgent } from "../io/agent/ssh_agent.ts";
 import { conformanceTest, type PeerFixture, runCommand, withPeer } from "./fixtures/mod.ts";
 import { type OpenSSHVersion, runTool, toolCommand, toolDir } from "./agent_fixture.ts";

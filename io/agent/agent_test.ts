@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SSHReader } from "../../core/wire.ts";
 import { AgentError } from "../../agent/errors.ts";
-import { createCertificate } from "../../keys/certificate.ts";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { AgentClient, connectAgent } from "./client.ts";

@@ -26,8 +26,8 @@ import {
   encodeAgentRequest,
 } from "../../agent/messages.ts";
 import { AgentFrameReader, AgentSignFlag, encodeAgentFrame } from "../../agent/protocol.ts";
-import { SSHCertificate } from "../../keys/certificate.ts";
-import { parseKeyOrCertificate } from "../../keys/certificate_policy.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { envVar } from "../runtime/env.ts";
