@@ -232,3 +232,32 @@ test("loadAgentKeys() orders keys as OpenSSH: named, agent keys matching them, o
   ]);
   only.close();
 });
+
+test("SSHAgent answers a request whose client half-closed right after sending it", async () => {
+  await withSocketDir(async (dir) => {
+    const agent = new SSHAgent({
+      confirm: () => new Promise((r) => setTimeout(() => r(true), 50)),
+    });
+    agent.add(ed, { confirm: true });
+    await using _l = await agent.listen(join(dir, "a.sock"));
+    const sock = net.connect({ path: join(dir, "a.sock"), allowHalfOpen: true });
+    await new Promise((r) => sock.once("connect", r));
+    const chunks: Uint8Array[] = [];
+    sock.on("data", (c: Uint8Array) => chunks.push(c));
+    const ended = new Promise((r) => sock.once("end", r));
+    const { encodeAgentFrame } = await import("../../agent/protocol.ts");
+    const { encodeAgentRequest, decodeAgentReply } = await import("../../agent/messages.ts");
+    sock.end(encodeAgentFrame(encodeAgentRequest({
+      type: "sign",
+      keyBlob: ed.publicBlob,
+      data,
+      flags: 0,
+    })));
+    await ended;
+    const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of chunks) all.set(c, (o += c.length) - c.length);
+    assert.equal(decodeAgentReply(all.subarray(4)).type, "signResponse");
+    sock.destroy();
+  });
+});

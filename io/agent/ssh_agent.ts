@@ -57,10 +57,11 @@ export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex
       done = true;
       resolve();
     };
+    let pending: Promise<unknown> = Promise.resolve();
     socket.setHandlers({
       data: (chunk) => {
         socket.pause();
-        server.receive(chunk).then(
+        pending = server.receive(chunk).then(
           (out) => {
             if (out.length) socket.write(out);
             socket.resume();
@@ -71,7 +72,8 @@ export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex
           },
         );
       },
-      end: () => socket.end(),
+      // A client that half-closes after its last request still gets the answer.
+      end: () => void pending.then(() => socket.end()),
       error: () => {},
       drain: () => {},
       close: finish,
