@@ -93,3 +93,29 @@ test("listen() refuses agent forwarding by default, by the hook, and for no-agen
     "true true",
   );
 });
+
+test("listen() answers auth-agent-req@openssh.com with failure when nothing could allow it", async () => {
+  for (const allow of [false, true]) {
+    const server = await listen({
+      port: 0,
+      hostKeys: [hostKey],
+      authorizedClientKeys: userKey.exportPublicKey(),
+      processFactory: () => {},
+      ...(allow ? { agentForwardingRequested: () => true } : {}),
+    });
+    try {
+      await using conn = await connect("127.0.0.1", {
+        port: server.address.port,
+        username: "u",
+        knownHosts: null,
+        clientKeys: [userKey],
+        agent: false,
+      });
+      const ch = await conn.openSession();
+      assert.equal(await ch.request("auth-agent-req@openssh.com", undefined, true), allow);
+      ch.close();
+    } finally {
+      await server.close();
+    }
+  }
+});

@@ -324,6 +324,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       ...(o.lineHistorySize !== undefined ? { historySize: o.lineHistorySize } : {}),
       ...(o.maxLineLength !== undefined ? { maxLineLength: o.maxLineLength } : {}),
     };
+    const allowAgent = this.#hook("agentForwardingRequested");
     attachSession(ch, {
       conn: this,
       username: this.#username ?? "",
@@ -333,11 +334,11 @@ export class SSHServerConnection implements ServerConnectionContext {
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
       sftpFactory: o.sftpFactory,
-      agentForwarding: async () => {
-        const allow = this.#hook("agentForwardingRequested");
-        if (!allow || !this.#permissions.agentForwarding || !(await allow(this))) return undefined;
-        return await startSessionAgent(this, ch.closedPromise);
-      },
+      // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
+      agentForwarding: allowAgent && this.#permissions.agentForwarding
+        ? async () =>
+          (await allowAgent(this)) ? await startSessionAgent(this, ch.closedPromise) : undefined
+        : undefined,
     });
   }
 }
