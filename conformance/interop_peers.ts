@@ -56,7 +56,8 @@ const PACKAGES: Readonly<Record<InteropTool, string>> = {
   ssh2: "the ssh2 devDependency (npm install)",
 };
 
-const PEERS_DIR = fileURLToPath(new URL("./peers/", import.meta.url));
+/** conformance/peers/, where the peer drivers live. */
+export const PEERS_DIR: string = fileURLToPath(new URL("./peers/", import.meta.url));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** The Node 24 binary from node_modules, which runs the ssh2 driver on every runtime. */
@@ -297,6 +298,8 @@ export interface PeerCase {
   readonly rekeyBytes?: number;
   /** A second command on the same connection, after the first (e.g. "algorithms"). */
   readonly then?: string;
+  /** Start one rekey after this many bytes of stdin (peers that rekey on request). */
+  readonly rekeyAfter?: number;
 }
 
 /** A driver's answer for one case. */
@@ -482,6 +485,21 @@ export function peerAlgorithms(module: "asyncssh" | "paramiko"): PeerAlgorithms 
   if (r.status !== 0) throw new Error(`${module} algorithm query failed: ${r.stderr}`);
   const lists = JSON.parse(r.stdout) as PeerAlgorithms;
   algorithmCache.set(module, lists);
+  return lists;
+}
+
+/** The `ssh2` package's own lists (its protocol constants), asked through Node at run time. */
+export function ssh2Algorithms(): PeerAlgorithms {
+  const cached = algorithmCache.get("ssh2");
+  if (cached) return cached;
+  const script = `const c = require("ssh2/lib/protocol/constants.js");
+console.log(JSON.stringify({ kex: c.SUPPORTED_KEX, ciphers: c.SUPPORTED_CIPHER,
+  macs: c.SUPPORTED_MAC, defaultKex: c.DEFAULT_KEX, defaultCiphers: c.DEFAULT_CIPHER,
+  defaultMacs: c.DEFAULT_MAC }));`;
+  const r = spawnSync(NODE, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ssh2 algorithm query failed: ${r.stderr}`);
+  const lists = JSON.parse(r.stdout) as PeerAlgorithms;
+  algorithmCache.set("ssh2", lists);
   return lists;
 }
 
