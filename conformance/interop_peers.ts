@@ -301,7 +301,9 @@ export function interopServer(
 
 /** A TCP echo server on 127.0.0.1 for direct-tcpip tests. */
 export async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((s) => {
+  // allowHalfOpen: the echo of what is still in flight goes back after the client's
+  // FIN (pipe() ends our side once it is written).
+  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
     s.on("error", () => {});
     s.pipe(s);
   });
