@@ -26,6 +26,7 @@ import type { AlgorithmPreferences } from "../core/transport/transport.ts";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
 import { ChannelIO, routeChannelEvent } from "./channel.ts";
 import { EngineDriver } from "./driver.ts";
+import { type SFTPClient, type SFTPClientOptions, startSftp } from "./sftp/client.ts";
 import { bridgeByteSocket, bridgeSocket } from "./forward_bridge.ts";
 import {
   connectLocal,
@@ -364,6 +365,10 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /** Receive window for this channel (default: the connection's `windowSize`). */
+  readonly window?: number;
+  /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
+  readonly maxPacket?: number;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */
@@ -588,10 +593,10 @@ export class SSHClientConnection implements AsyncDisposable {
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
     this.#checkOpen();
-    const window = this.#options.windowSize ?? DEFAULT_WINDOW;
+    const window = options.window ?? this.#options.windowSize ?? DEFAULT_WINDOW;
     const id = this.#engine.openChannel(channelType, data, {
       window,
-      maxPacket: this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
+      maxPacket: options.maxPacket ?? this.#options.maxPacketSize ?? DEFAULT_MAX_PACKET,
     });
     const ch = new ChannelIO(id, this.#engine, this.#driver, window, options.streams ?? 2);
     this.#channels.set(id, ch);
@@ -613,6 +618,20 @@ export class SSHClientConnection implements AsyncDisposable {
    */
   openSession(): Promise<ChannelIO> {
     return this.openChannel("session");
+  }
+
+  /**
+   * Starts an SFTP session (the "sftp" subsystem) on a channel of its own,
+   * with a receive window big enough for a full pipeline of requests.
+   *
+   * @example
+   * ```ts ignore
+   * await using sftp = await conn.startSftp();
+   * await sftp.get("/var/log/syslog", "./syslog");
+   * ```
+   */
+  startSftp(options?: SFTPClientOptions): Promise<SFTPClient> {
+    return startSftp(this, options);
   }
 
   /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sftpProcessFactory } from "./sftp/server.ts";
 import type { AuthVerdict } from "../core/auth/server_auth.ts";
 import {
   ChannelOpenFailure,
@@ -438,7 +439,7 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
     const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
-      o.sftpFactory !== undefined;
+      o.sftpFactory !== undefined || o.sftp !== undefined;
     if (!answer) {
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
@@ -456,7 +457,7 @@ export class SSHServerConnection implements ServerConnectionInfo, AsyncDisposabl
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
-      sftpFactory: o.sftpFactory,
+      sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
     });
   }
 

@@ -181,3 +181,63 @@ function findClassEnd(p: string, open: number): number {
 function escapeRe(c: string): string {
   return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }
+
+/** What {@link expandGlob} needs from a file system (remote or local). */
+export interface GlobFileSystem {
+  /** Names in a directory (without "." and ".."), or null when it is not a readable directory. */
+  readdir(dir: string): Promise<string[] | null>;
+  /** Whether a path exists. */
+  exists(path: string): Promise<boolean>;
+}
+
+/**
+ * Expands a glob pattern against a file system: each "/"-separated component
+ * with glob characters matches names in the directories found so far; the
+ * others are taken literally. Returns the matching paths, sorted (an empty
+ * list when nothing matches; a pattern without glob characters returns itself
+ * if it exists).
+ *
+ * @example
+ * ```ts
+ * import { expandGlob } from "./path.ts";
+ * const tree: Record<string, string[]> = { "/logs": ["a.log", "b.txt", "c.log"] };
+ * const fs = {
+ *   readdir: async (d: string) => tree[d] ?? null,
+ *   exists: async (p: string) => p in tree || Object.entries(tree).some(([d, n]) => n.some((x) => `${d}/${x}` === p)),
+ * };
+ * console.log(await expandGlob("/logs/*.log", fs)); // ["/logs/a.log", "/logs/c.log"]
+ * ```
+ */
+export async function expandGlob(pattern: string, fs: GlobFileSystem): Promise<string[]> {
+  const absolute = pattern.startsWith("/");
+  const parts = pattern.split("/").filter((p) => p !== "");
+  let bases = [absolute ? "/" : ""];
+  let lastLiteral = true;
+  for (const part of parts) {
+    const next: string[] = [];
+    if (!hasGlob(part)) {
+      const name = unescapeGlob(part);
+      for (const b of bases) next.push(b === "" ? name : joinPath(b, name));
+      lastLiteral = true;
+    } else {
+      const re = globToRegExp(part);
+      for (const b of bases) {
+        const names = await fs.readdir(b === "" ? "." : b);
+        if (!names) continue;
+        for (const n of names.sort()) {
+          if (n !== "." && n !== ".." && re.test(n)) next.push(b === "" ? n : joinPath(b, n));
+        }
+      }
+      lastLiteral = false;
+    }
+    bases = next;
+    if (bases.length === 0) return [];
+  }
+  if (parts.length === 0) return [absolute ? "/" : "."];
+  if (lastLiteral) {
+    const out: string[] = [];
+    for (const b of bases) if (await fs.exists(b)) out.push(b);
+    return out;
+  }
+  return bases;
+}
