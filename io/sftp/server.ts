@@ -9,9 +9,9 @@
 
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
-import type { ChannelIO } from "../channel.ts";
-import type { SSHServerConnection } from "../server_connection.ts";
-import type { ProcessFactory } from "../server_options.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { ServerConnectionContext } from "../server/context.ts";
+import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
 
 /**
@@ -44,7 +44,7 @@ export interface SFTPServerConfig {
 export type SFTPServerOption =
   | SFTPServerConfig
   | ((
-    conn: SSHServerConnection,
+    conn: ServerConnectionContext,
   ) => SFTPServerConfig | undefined | Promise<SFTPServerConfig | undefined>);
 
 /**
@@ -101,10 +101,12 @@ export async function serveSftp<H>(
  * const sftpFactory = sftpProcessFactory((conn) => ({ root: `/srv/users/${conn.username}` }));
  * ```
  */
-export function sftpProcessFactory(option: SFTPServerOption): ProcessFactory {
+export function sftpProcessFactory(
+  option: SFTPServerOption,
+): (process: SSHServerProcess) => Promise<void> {
   return async (process) => {
     const config = typeof option === "function"
-      ? await option(process.connection as SSHServerConnection)
+      ? await option(process.connection as ServerConnectionContext)
       : option;
     if (!config) throw new Error("SFTP is not available for this user");
     const backend = config.backend ??

@@ -18,7 +18,7 @@ import {
 } from "../../sftp/constants.ts";
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
-import type { ChannelIO } from "../channel.ts";
+import type { ChannelIO } from "../engine/channel.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so

@@ -12,8 +12,10 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
-import { connect, type SSHClientConnection } from "../client.ts";
-import { listen, type ListenOptions, type SSHServer } from "../server.ts";
+import { connect } from "../client/connect.ts";
+import type { SSHClientConnection } from "../client/connection.ts";
+import type { ListenOptions } from "../server/options.ts";
+import { listen, type SSHServer } from "../server/listen.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const enc = new TextEncoder();
