@@ -364,16 +364,21 @@ export class SFTPClient implements AsyncDisposable {
     return this.realpath(path);
   }
 
-  /** A user's home directory ("" or omitted: ours), via home-directory or realpath("."). */
+  /**
+   * A user's home directory ("" or omitted: ours), via the home-directory
+   * extension; for our own, realpath(".") when the server lacks it or refuses ""
+   * (OpenSSH before 9.4 looks "" up as a user name).
+   */
   async homeDirectory(username = ""): Promise<string> {
     if (this.#s.supports(Ext.HOME_DIRECTORY, "1")) {
-      return expectResult(await this.#s.request({ type: "homeDirectory", username }), "path")
-        .path;
+      const r = await this.#s.request({ type: "homeDirectory", username });
+      if (r.kind === "path" || username !== "") return expectResult(r, "path").path;
+    } else if (username !== "") {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server has no home-directory extension", {
+        operation: "homeDirectory",
+      });
     }
-    if (username === "") return this.realpath(".");
-    throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server has no home-directory extension", {
-      operation: "homeDirectory",
-    });
+    return this.realpath(".");
   }
 
   /** File system figures (statvfs@openssh.com). */
