@@ -164,14 +164,16 @@ async function startOurServer(rt: Runtime, job: ServerJob) {
     });
     child.on("close", (code) => reject(new Error(`server on ${rt.id} exited ${code}: ${err}`)));
   });
+  const closed = new Promise<void>((r) => child.on("close", () => r()));
+  let stopping: Promise<void> | undefined;
   return {
     port,
-    stop: () =>
-      new Promise<void>((r) => {
-        child.on("close", () => r());
-        child.stdin.end();
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref?.();
-      }),
+    stop: () => (stopping ??= (async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await closed;
+      clearTimeout(timer);
+    })()),
   };
 }
 

@@ -465,3 +465,45 @@ test("SFTPClientEngine closes with a protocol error on replies that do not fit",
   v6.receiveData(encodeHello(FXP.VERSION, 6, []));
   assert.match((v6.pollEvent() as { error: Error }).error.message, /version 6/);
 });
+
+test("SFTPServerEngine runs reads side by side in the backend but answers in request order", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/f", new Uint8Array(64 * 1024).map((_, i) => i));
+  const b = delegate(backend);
+  let running = 0;
+  let most = 0;
+  const pending: (() => void)[] = [];
+  b.read = async (h, offset, length) => {
+    running++;
+    most = Math.max(most, running);
+    // Hold every read until four are waiting, then release them last-first.
+    await new Promise<void>((r) => {
+      pending.push(r);
+      if (pending.length === 4) { for (const f of pending.splice(0).reverse()) f(); }
+    });
+    running--;
+    return backend.read(h, offset, length);
+  };
+  const p = new EnginePair(b);
+  await p.start();
+  const { handle } = expect(
+    await p.call({ type: "open", path: "/f", flags: OpenFlags.READ, attrs: {} }),
+    "handle",
+  );
+  const ids: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    ids.push(p.client.request({ type: "read", handle, offset: i * 8192, length: 8192 }));
+  }
+  const order: number[] = [];
+  const orig = p.client.receiveData.bind(p.client);
+  p.client.receiveData = (d) => {
+    orig(d);
+    for (let e; (e = p.client.pollEvent());) if (e.type === "reply") order.push(e.id);
+  };
+  await p.flush();
+  assert.deepEqual(order, ids);
+  assert.ok(most >= 4 && most <= 8, `${most} reads were in the backend at once (at most 8)`);
+  // A close waits for the reads before it: the handle is still valid for them.
+  p.client.receiveData = orig;
+  expect(await p.call({ type: "close", handle }), "ok");
+});

@@ -46,6 +46,13 @@ export class PacketFramer {
     return this.#buffered;
   }
 
+  /** Whether {@link next} would return a packet (or throw on a bad length). */
+  get ready(): boolean {
+    if (this.#buffered < 4) return false;
+    const len = this.#peekLength();
+    return len === 0 || len > this.#max || this.#buffered >= 4 + len;
+  }
+
   /** Adds bytes from the stream (kept by reference until consumed). */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;

@@ -28,6 +28,7 @@ import {
   Ext,
   EXTENSION_VERSIONS,
   FXP,
+  OpenFlags,
   SERVER_MAX_HANDLES,
   SERVER_MAX_PACKET,
   SERVER_MAX_READ,
@@ -80,12 +81,19 @@ interface HandleEntry {
   readonly value: unknown;
   readonly kind: "file" | "dir";
   readonly path: string;
+  /** Opened with SSH_FXF_APPEND: its writes must stay in order. */
+  readonly append: boolean;
   /** Directory entries read from the backend but not yet sent. */
   pending?: NameEntry[];
   /** The backend reported the end of the listing. */
   ended?: boolean;
 }
 
+/**
+ * Reads (or writes to one non-append file) handed to the backend at once: hides file-system
+ * latency while replies still go out in request order.
+ */
+const MAX_PARALLEL = 8;
 /** Entries per NAME reply, as OpenSSH's sftp-server. */
 const NAMES_PER_REPLY = 100;
 /** copy-data fallback chunk: OpenSSH's sftp-server copies in 64 KiB pieces. */
@@ -129,6 +137,10 @@ export class SFTPServerEngine<H = unknown> {
   #dataWaiters: (() => void)[] = [];
   #closeWaiters: ((e: SFTPProtocolError | undefined) => void)[] = [];
   #clientVersion: number | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  #batchKind: "read" | "write" | undefined;
+  #slotWaiters: (() => void)[] = [];
 
   /** Serves `backend`; replies go out through `options.send`. */
   constructor(backend: SFTPBackend<H>, options: SFTPServerEngineOptions) {
@@ -237,19 +249,75 @@ export class SFTPServerEngine<H = unknown> {
           this.#fail(new SFTPProtocolError((e as FrameError).message));
           break;
         }
-        if (!p) break;
+        if (!p) {
+          // Replies still in flight: wait for them, then look again (more may have come).
+          if (this.#inFlight > 0) {
+            await this.#settled();
+            continue;
+          }
+          break;
+        }
         this.#wakeDataWaiters();
-        await this.#handlePacket(p);
+        const kind = this.#classify(p);
+        if (kind === "other" || kind !== this.#batchKind) await this.#settled();
+        if (kind === "other") {
+          const reply = await this.#process(p);
+          if (reply && !this.closed) await this.#send(reply);
+          continue;
+        }
+        // Reads (or positional writes) run side by side in the backend; replies keep their order.
+        this.#batchKind = kind;
+        while (this.#inFlight >= MAX_PARALLEL) {
+          await new Promise<void>((r) => this.#slotWaiters.push(r));
+        }
+        const reply = this.#process(p);
+        this.#inFlight++;
+        this.#tail = this.#tail.then(async () => {
+          try {
+            const r = await reply;
+            if (r && !this.closed) await this.#send(r);
+          } catch (e) {
+            this.#fail(new SFTPProtocolError(`SFTP server failed: ${(e as Error)?.message}`));
+          } finally {
+            this.#inFlight--;
+            this.#slotWaiters.shift()?.();
+          }
+        });
       }
     } catch (e) {
       this.#fail(new SFTPProtocolError(`SFTP server failed: ${(e as Error)?.message}`));
     } finally {
+      // Backend calls still running finish before the engine counts as idle.
+      await this.#tail;
       this.#running = false;
       this.#wakeDataWaiters();
-      const w = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const f of w) f();
+      if (!this.closed && this.#framer.ready) {
+        // A packet arrived while we were finishing: go again (idle waiters wait for it too).
+        this.#kick();
+      } else {
+        const w = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const f of w) f();
+      }
     }
+  }
+
+  /** Waits until every reply started so far has been sent. */
+  async #settled(): Promise<void> {
+    await this.#tail;
+    this.#batchKind = undefined;
+  }
+
+  /** Whether a packet may run beside its neighbours: reads, and writes to non-append handles. */
+  #classify(p: Uint8Array): "read" | "write" | "other" {
+    if (!this.#initialized || p.length < 13) return "other";
+    const type = p[0];
+    if (type !== FXP.READ && type !== FXP.WRITE) return "other";
+    const view = new DataView(p.buffer, p.byteOffset, p.length);
+    if (view.getUint32(5) !== 4) return "other";
+    const e = this.#handles.get(view.getUint32(9));
+    if (!e || e.kind !== "file" || e.append) return "other";
+    return type === FXP.READ ? "read" : "write";
   }
 
   #wakeDataWaiters(): void {
@@ -272,30 +340,30 @@ export class SFTPServerEngine<H = unknown> {
     this.#wakeDataWaiters();
   }
 
-  async #handlePacket(p: Uint8Array): Promise<void> {
+  /** Handles one packet; resolves with the reply to send (undefined: none, the session ended). */
+  async #process(p: Uint8Array): Promise<Chunks | undefined> {
     const type = p[0]!;
     if (!this.#initialized) {
       if (type !== FXP.INIT || p.length < 5) {
         this.#fail(
           new SFTPProtocolError(`Expected SSH_FXP_INIT from the client, got packet type ${type}`),
         );
-        return;
+        return undefined;
       }
       this.#initialized = true;
       // Extension data in INIT is ignored; the version is the lower of ours and theirs.
       this.#clientVersion = new DataView(p.buffer, p.byteOffset + 1, 4).getUint32(0);
-      await this.#send([encodeHello(FXP.VERSION, SFTP_VERSION, [...this.#extensions])]);
-      return;
+      return [encodeHello(FXP.VERSION, SFTP_VERSION, [...this.#extensions])];
     }
     if (type === FXP.INIT) {
       this.#fail(new SFTPProtocolError("Client sent SSH_FXP_INIT twice"));
-      return;
+      return undefined;
     }
     if (p.length < 5) {
       this.#fail(
         new SFTPProtocolError(`Client sent a ${p.length}-byte packet without a request id`),
       );
-      return;
+      return undefined;
     }
     const r = new SSHReader(p, 5);
     const id = new DataView(p.buffer, p.byteOffset + 1, 4).getUint32(0);
@@ -304,32 +372,25 @@ export class SFTPServerEngine<H = unknown> {
       req = decodeRequest(type, r);
     } catch (e) {
       const msg = e instanceof WireError ? e.message : "Malformed request";
-      await this.#send([encodeStatus(id, SFTPStatus.BAD_MESSAGE, msg)]);
-      return;
+      return [encodeStatus(id, SFTPStatus.BAD_MESSAGE, msg)];
     }
     if (!req) {
-      await this.#send([
-        encodeStatus(id, SFTPStatus.OP_UNSUPPORTED, `Unsupported packet type ${type}`),
-      ]);
-      return;
+      return [encodeStatus(id, SFTPStatus.OP_UNSUPPORTED, `Unsupported packet type ${type}`)];
     }
-    let reply: Chunks;
     try {
-      reply = await this.#dispatch(id, req);
+      return await this.#dispatch(id, req);
     } catch (e) {
-      reply = [statusOf(id, e)];
+      return [statusOf(id, e)];
     }
-    if (this.closed) return;
-    await this.#send(reply);
   }
 
   // ---- handles ----
 
-  #allocate(value: unknown, kind: "file" | "dir", path: string): Uint8Array {
+  #allocate(value: unknown, kind: "file" | "dir", path: string, append = false): Uint8Array {
     let n = this.#nextHandle;
     while (this.#handles.has(n)) n = (n + 1) >>> 0;
     this.#nextHandle = (n + 1) >>> 0;
-    this.#handles.set(n, { value, kind, path });
+    this.#handles.set(n, { value, kind, path, append });
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, n);
     return b;
@@ -380,7 +441,8 @@ export class SFTPServerEngine<H = unknown> {
           await b.close(h);
           return [];
         }
-        return [encodeHandle(id, this.#allocate(h, "file", req.path))];
+        const append = (req.flags & OpenFlags.APPEND) !== 0;
+        return [encodeHandle(id, this.#allocate(h, "file", req.path, append))];
       }
       case "opendir": {
         this.#checkRoom();

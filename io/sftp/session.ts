@@ -28,6 +28,11 @@ export const SFTP_WINDOW = 32 * 1024 * 1024;
 /** Largest channel data packet we accept on the SFTP channel: fewer, bigger packets per reply. */
 export const SFTP_MAX_CHANNEL_PACKET = 128 * 1024;
 
+/** Packets smaller than this are merged with their neighbours into one channel write. */
+const COALESCE_BELOW = 4096;
+/** Most bytes merged into one channel write (one SSH packet of a 32 KiB-packet peer). */
+const COALESCE_LIMIT = 32 * 1024;
+
 /** What {@link SFTPSession.open} needs from a connection. */
 export interface SFTPChannelOpener {
   /** Opens a channel (the client connection's `openChannel`). */
@@ -76,6 +81,7 @@ export class SFTPSession {
   readonly #engine: SFTPClientEngine;
   readonly #waiting = new Map<number, Waiter>();
   #closeError: Error | undefined;
+  #flushScheduled = false;
   #readLoop: Promise<void> | undefined;
   /** The server's limits@openssh.com reply, when it has the extension. */
   limits: SFTPLimits | undefined;
@@ -193,10 +199,49 @@ export class SFTPSession {
   }
 
   #flush(): void {
-    for (const c of this.#engine.takeOutgoing()) {
+    // Requests made in the same turn go out together: one channel write (one SSH packet,
+    // one socket write) for a burst of small requests instead of one each.
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flushNow();
+    });
+  }
+
+  #flushNow(): void {
+    const chunks = this.#engine.takeOutgoing();
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    const send = (c: Uint8Array) => {
       // A failed write means the channel is gone; the read loop fails the requests.
       this.#ch.write(c).catch(() => {});
+    };
+    const sendBatch = () => {
+      if (batch.length === 1) send(batch[0]!);
+      else if (batch.length > 1) {
+        const all = new Uint8Array(batched);
+        let o = 0;
+        for (const b of batch) {
+          all.set(b, o);
+          o += b.length;
+        }
+        send(all);
+      }
+      batch = [];
+      batched = 0;
+    };
+    for (const c of chunks) {
+      if (c.length >= COALESCE_BELOW) {
+        sendBatch();
+        send(c);
+        continue;
+      }
+      if (batched + c.length > COALESCE_LIMIT) sendBatch();
+      batch.push(c);
+      batched += c.length;
     }
+    sendBatch();
   }
 
   async #read(): Promise<void> {
