@@ -91,6 +91,12 @@ export type SFTPClientEvent =
 export interface SFTPClientEngineOptions {
   /** Largest packet accepted from the server (default {@link CLIENT_MAX_PACKET}). */
   readonly maxPacketLength?: number;
+  /**
+   * Gives the buffer a reply spanning several input chunks is assembled in
+   * (default: a new one each time); must return exactly `n` bytes. Lets the
+   * caller recycle the buffers of DATA replies it has finished with.
+   */
+  readonly allocate?: (n: number) => Uint8Array;
   /** Extensions to announce in our INIT (OpenSSH's client announces none). */
   readonly extensions?: readonly (readonly [string, string])[];
 }
@@ -165,7 +171,7 @@ export class SFTPClientEngine {
 
   /** Creates an engine; call {@link start} to queue the INIT packet. */
   constructor(options: SFTPClientEngineOptions = {}) {
-    this.#framer = new PacketFramer(options.maxPacketLength ?? CLIENT_MAX_PACKET);
+    this.#framer = new PacketFramer(options.maxPacketLength ?? CLIENT_MAX_PACKET, options.allocate);
     this.#initExtensions = options.extensions ?? [];
   }
 

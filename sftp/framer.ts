@@ -32,13 +32,19 @@ export class FrameError extends Error {
  */
 export class PacketFramer {
   readonly #max: number;
+  readonly #alloc: (n: number) => Uint8Array;
   #chunks: Uint8Array[] = [];
   #head = 0; // offset into #chunks[0]
   #buffered = 0;
 
-  /** Accepts packets whose body is at most `maxLength` bytes. */
-  constructor(maxLength: number) {
+  /**
+   * Accepts packets whose body is at most `maxLength` bytes. `allocate` gives
+   * the buffer a packet spanning chunks is copied into (default: a new one),
+   * so a caller can recycle buffers it knows are free.
+   */
+  constructor(maxLength: number, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
     this.#max = maxLength;
+    this.#alloc = allocate;
   }
 
   /** Bytes held that do not yet form a whole packet. */
@@ -116,7 +122,7 @@ export class PacketFramer {
       this.#skip(n);
       return v;
     }
-    const out = new Uint8Array(n);
+    const out = this.#alloc(n);
     let o = 0;
     while (o < n) {
       const c = this.#chunks[0]!;

@@ -19,6 +19,7 @@ import {
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import { BufferPool } from "./buffer_pool.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -92,11 +93,23 @@ export class SFTPSession {
   /** Requests in flight per transfer. */
   readonly maxRequests: number;
 
-  private constructor(ch: ChannelIO, engine: SFTPClientEngine, maxRequests: number) {
+  private constructor(
+    ch: ChannelIO,
+    engine: SFTPClientEngine,
+    maxRequests: number,
+    pool: BufferPool,
+  ) {
     this.#ch = ch;
     this.#engine = engine;
     this.maxRequests = maxRequests;
+    this.pool = pool;
   }
+
+  /**
+   * Buffers replies are assembled in. A DATA reply's bytes may be given back
+   * with `pool.release(data)` once nothing refers to them any more.
+   */
+  readonly pool: BufferPool;
 
   /** Opens the channel, starts the subsystem, exchanges INIT/VERSION and reads the limits. */
   static async open(conn: SFTPChannelOpener, options: SFTPClientOptions): Promise<SFTPSession> {
@@ -106,8 +119,11 @@ export class SFTPSession {
       window: options.window ?? SFTP_WINDOW,
       maxPacket: SFTP_MAX_CHANNEL_PACKET,
     });
-    const engine = new SFTPClientEngine();
-    const s = new SFTPSession(ch, engine, Math.max(1, options.maxRequests ?? 64));
+    const maxRequests = Math.max(1, options.maxRequests ?? 64);
+    // Sized once the request size is known (below); until then every buffer is fresh.
+    const pool = new BufferPool(0, maxRequests + 8);
+    const engine = new SFTPClientEngine({ allocate: (n) => pool.allocate(n) });
+    const s = new SFTPSession(ch, engine, maxRequests, pool);
     const onAbort = () => ch.close();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -147,6 +163,8 @@ export class SFTPSession {
         // Our engine accepts replies up to CLIENT_MAX_PACKET: leave room for the header.
         s.readSize = s.writeSize = Math.min(n, packetRoom, CLIENT_MAX_PACKET - 1024);
       }
+      // A DATA reply's packet: the data plus type, id and length (9 bytes).
+      s.pool.size = s.readSize + 16;
       return s;
     } catch (e) {
       ch.close();

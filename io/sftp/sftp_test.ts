@@ -362,3 +362,19 @@ test("listen({ sftp: (conn) => ({ root }) }) gives each user their own root", as
     await fsp.rm(base, { recursive: true, force: true });
   }
 });
+
+test("BufferPool lends each buffer once and takes back only its own", async () => {
+  const { BufferPool } = await import("./buffer_pool.ts");
+  const pool = new BufferPool(64, 2);
+  const a = pool.allocate(10);
+  const b = pool.allocate(64);
+  assert.notEqual(a.buffer, b.buffer);
+  assert.equal(pool.allocate(65).buffer.byteLength, 65, "too big: a fresh buffer");
+  pool.release(a);
+  pool.release(a); // twice: ignored
+  pool.release(new Uint8Array(64)); // not ours: ignored
+  const c = pool.allocate(5);
+  assert.equal(c.buffer, a.buffer);
+  assert.equal(c.length, 5);
+  assert.notEqual(pool.allocate(5).buffer, a.buffer, "a is lent again, not handed out twice");
+});

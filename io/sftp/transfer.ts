@@ -189,10 +189,13 @@ async function getFile(
           const { bytesWritten } = await file.write(data, w, data.length - w, off + w);
           w += bytesWritten;
         }
+        // Written: its buffer can hold a later reply.
+        s.pool.release(data);
         done += data.length;
         o.onProgress?.(done, total, remote, local);
       },
     );
+    s.pool.trim();
     if (result.error !== undefined) {
       // Keep only the whole prefix, so a resumed transfer continues correctly.
       await file.truncate(result.highwater).catch(() => {});
