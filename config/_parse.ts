@@ -663,29 +663,23 @@ export async function processLine(
       parseCommand("knownHostsCommand");
       break;
     case "proxycommand":
-      // A ProxyJump seen earlier makes ProxyCommand a no-op.
-      if (o.jumpHost !== undefined) {
-        av = [];
-        break;
-      }
       parseCommand("proxyCommand");
       break;
     case "proxyjump": {
       const rest = str!.replace(/^[ \t\r\n=]+/, "");
-      const j = parseJump(rest, sp);
+      const j = parseJump(rest, sp, cmdline);
       if (j === undefined) syntax(p, `Invalid ProxyJump "${rest}"`);
-      const take = isActive() && o.proxyCommand === undefined && o.jumpHost === undefined;
-      if (take) {
-        if (j === "none") {
+      if (j === "none") {
+        if (isActive() && o.jumpHost === undefined) {
           o.jumpHost = "none";
           o.jumpPort = 0;
-        } else {
-          o.jumpUser = j.user;
-          o.jumpHost = j.host;
-          o.jumpPort = j.port;
-          o.proxyCommand = "none";
-          o.jumpExtra = j.extra;
         }
+      } else if (isActive() && o.proxyCommand === undefined && o.jumpHost === undefined) {
+        o.jumpUser = j.user;
+        o.jumpHost = j.host;
+        o.jumpPort = j.port;
+        o.proxyCommand = "none";
+        o.jumpExtra = j.extra;
       }
       av = [];
       break;
@@ -760,7 +754,9 @@ export async function processLine(
       const arg = next();
       const lv = arg === undefined
         ? undefined
-        : LOG_LEVELS.find(([n]) => n.toLowerCase() === arg.toLowerCase());
+        : (ctx.profile.logLevels ?? LOG_LEVELS).find(([n]) =>
+          n.toLowerCase() === arg.toLowerCase()
+        );
       if (!lv) syntax(p, `unsupported log level '${arg ?? "<NONE>"}'`);
       if (isActive() && o.logLevel === undefined) o.logLevel = lv[1];
       break;

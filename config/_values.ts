@@ -396,7 +396,7 @@ function urldecode(s: string): string | undefined {
     if (c === "+") out += " ";
     else if (c === "%") {
       const h = s.slice(i + 1, i + 3);
-      if (!/^[0-9a-fA-F]{2}$/.test(h)) return undefined;
+      if (!/^[0-9a-fA-F]{2}$/.test(h) || h === "00") return undefined;
       out += String.fromCharCode(parseInt(h, 16));
       i += 2;
     } else out += c;
@@ -463,14 +463,15 @@ export interface JumpSpec {
 export function parseJump(
   s: string,
   servicePort: ((name: string) => number | undefined) | undefined,
+  strict = false,
 ): JumpSpec | "none" | undefined {
-  let sdup = s;
-  const hash = sdup.indexOf("#");
-  if (hash >= 0) sdup = sdup.slice(0, hash);
-  sdup = rtrimC(sdup);
   if (s.toLowerCase() === "none") return "none";
+  let orig = s;
+  const hash = orig.indexOf("#");
+  if (hash >= 0) orig = orig.slice(0, hash);
+  orig = rtrimC(orig);
   let first: UserHostPort | undefined;
-  let rest = sdup;
+  let rest = orig;
   for (;;) {
     const comma = rest.lastIndexOf(",");
     const cp = comma < 0 ? rest : rest.slice(comma + 1);
@@ -481,13 +482,42 @@ export function parseJump(
       parsed = parseUserHostPort(cp, servicePort);
       if (!parsed) return undefined;
     } else parsed = uri;
+    // Values from the command line (-o) may not carry shell metacharacters.
+    if (
+      strict &&
+      (!validHostname(parsed.host) || (parsed.user !== undefined && !validRemoteUser(parsed.user)))
+    ) {
+      return undefined;
+    }
     first ??= parsed;
     if (comma < 0) break;
     rest = rest.slice(0, comma);
   }
-  const lastComma = s.lastIndexOf(",");
-  const extra = lastComma > 0 ? s.slice(0, lastComma) : undefined;
+  const lastComma = orig.lastIndexOf(",");
+  const extra = lastComma >= 0 ? orig.slice(0, lastComma) : undefined;
   return { user: first.user, host: first.host, port: first.port, extra };
+}
+
+/** ssh_valid_hostname: no leading '-', no shell metacharacters, spaces or controls. */
+export function validHostname(s: string): boolean {
+  if (s[0] === "-") return false;
+  for (const c of s) {
+    if ("'`\"$\\;&<>|(){},".includes(c) || /[ \t\n\r\f\v\x00-\x1f\x7f]/.test(c)) return false;
+  }
+  return true;
+}
+
+/** ssh_valid_ruser. */
+export function validRemoteUser(s: string): boolean {
+  if (s[0] === "-") return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (/[\x00-\x1f\x7f]/.test(c)) return false;
+    if ("'`\";&<>|(){}".includes(c)) return false;
+    if (/[ \t\n\r\f\v]/.test(c) && s[i + 1] === "-") return false;
+    if (c === "\\" && i === s.length - 1) return false;
+  }
+  return true;
 }
 
 function rtrimC(s: string): string {

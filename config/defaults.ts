@@ -62,6 +62,16 @@ export interface SSHConfigProfile {
   readonly ipqos: readonly [number, number];
   /** ForwardX11Trusted default (Debian's build defaults it to yes). */
   readonly forwardX11Trusted: boolean;
+  /**
+   * ServerAliveInterval default in BatchMode (Debian's build uses 300 s; upstream
+   * has no such default).
+   */
+  readonly batchModeServerAliveInterval?: number | undefined;
+  /**
+   * LogLevel names in the build's order, each with the level it stands for
+   * (the first name of a level is the one printed). Debian's adds "SILENT".
+   */
+  readonly logLevels?: readonly (readonly [string, string])[] | undefined;
   /** Default XAuthLocation. */
   readonly xauthLocation: string;
   /** Default SecurityKeyProvider. */

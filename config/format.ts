@@ -7,7 +7,7 @@
  */
 
 import { fromBytes } from "./_bytes.ts";
-import { IPQOS } from "./_options.ts";
+import { IPQOS, LOG_LEVELS } from "./_options.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE, type SSHConfigProfile } from "./defaults.ts";
 import type { ResolvedSSHConfig, SSHConfigForward } from "./resolved.ts";
 
@@ -179,7 +179,10 @@ export function formatSSHConfig(
   list("casignaturealgorithms", c.caSignatureAlgorithms);
   opt("localcommand", c.localCommand);
   opt("remotecommand", c.remoteCommand);
-  line("loglevel", c.logLevel);
+  line(
+    "loglevel",
+    (profile.logLevels ?? LOG_LEVELS).find(([, l]) => l === c.logLevel)?.[0] ?? c.logLevel,
+  );
   list("macs", c.macs);
   opt("pkcs11provider", c.pkcs11Provider);
   opt("securitykeyprovider", c.securityKeyProvider);

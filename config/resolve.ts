@@ -30,7 +30,7 @@ import {
   tilde,
 } from "./_parse.ts";
 import { formatAddress, parseAddress } from "./_addr.ts";
-import { a2port, parseSSHUri, validDomain } from "./_values.ts";
+import { a2port, parseSSHUri, validDomain, validHostname, validRemoteUser } from "./_values.ts";
 import {
   type AlgorithmFamily,
   DEFAULT_SSH_CONFIG_PROFILE,
@@ -278,7 +278,7 @@ function fillDefaults(o: Options, profile: SSHConfigProfile): void {
   if (o.rekeyLimit === -1n) o.rekeyLimit = 0n;
   def("rekeyInterval", 0);
   def("verifyHostKeyDNS", 0);
-  def("serverAliveInterval", 0);
+  def("serverAliveInterval", o.batchMode === 1 ? profile.batchModeServerAliveInterval ?? 0 : 0);
   def("serverAliveCountMax", 3);
   def("controlMaster", 0);
   if (o.controlPersist === -1) {
@@ -348,27 +348,6 @@ function fillDefaults(o: Options, profile: SSHConfigProfile): void {
 
 function fatal(message: string, cause?: unknown): never {
   throw new SSHConfigError("ERR_CONFIG_INVALID", message, cause !== undefined ? { cause } : {});
-}
-
-/** valid_hostname (OpenSSH 10). */
-function validHostname(s: string): boolean {
-  if (s[0] === "-") return false;
-  for (const c of s) {
-    if ("'`\"$\\;&<>|(){},".includes(c) || /[\s\x00-\x1f\x7f]/.test(c)) return false;
-  }
-  return true;
-}
-
-/** valid_ruser. */
-function validRemoteUser(s: string): boolean {
-  if (s[0] === "-") return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if ("'`\";&<>|(){}".includes(c)) return false;
-    if (/[ \t\n\r\f\v]/.test(c) && s[i + 1] === "-") return false;
-    if (c === "\\" && i === s.length - 1) return false;
-  }
-  return true;
 }
 
 /**
@@ -452,8 +431,15 @@ export async function resolveSSHConfig(
     o.port = options.port;
   }
   for (const line of options.options ?? []) await processCommandLine(ctx, toBytes(line), hostArg);
+  const optionsSetUser = options.user === undefined && o.user !== undefined;
   if (argUser !== undefined && o.user === undefined) o.user = argUser;
   if (argPort !== -1 && o.port === -1) o.port = argPort;
+  // A user from the command line (or user@host) is taken literally, never expanded.
+  const userOnCommandLine = options.user !== undefined ||
+    (argUser !== undefined && o.user === argUser && !optionsSetUser);
+  if (userOnCommandLine && !validRemoteUser(o.user!)) {
+    fatal("remote username contains invalid characters");
+  }
 
   const readAll = async (h: string, final: boolean, record: boolean) => {
     const flagsFinal = final ? CONF.FINAL : 0;
@@ -534,6 +520,7 @@ export async function resolveSSHConfig(
   }
 
   fillDefaults(o, profile);
+  const userWasDefault = o.user === undefined;
   o.user ??= ctx.localUser;
 
   if (o.jumpHost !== undefined) {
@@ -543,7 +530,9 @@ export async function resolveSSHConfig(
     if (o.jumpHost === h && port === jumpPort && o.user === jumpUser) {
       fatal(`jumphost loop via ${fromBytes(o.jumpHost)}`);
     }
-    if (o.proxyCommand !== undefined) fatal("inconsistent options: ProxyCommand+ProxyJump");
+    if (o.proxyCommand !== undefined && o.proxyCommand.toLowerCase() !== "none") {
+      fatal("inconsistent options: ProxyCommand+ProxyJump");
+    }
     o.proxyUseFdpass = 0;
   }
   if (o.port === 0) o.port = 22;
@@ -584,8 +573,14 @@ export async function resolveSSHConfig(
     u: ctx.localUser,
     j: jmphost,
   };
-  o.user = expandOrFail(o.user, base, ctx.env, "User");
-  if (!validRemoteUser(o.user)) fatal("remote username contains invalid characters");
+  if (!userOnCommandLine && !userWasDefault) {
+    // A User line is expanded; only a value that expansion changed is checked.
+    const expanded = expandOrFail(o.user, base, ctx.env, "User");
+    if (expanded !== o.user && !validRemoteUser(expanded)) {
+      fatal("remote username contains invalid characters");
+    }
+    o.user = expanded;
+  }
   const tokens: Tokens = {
     ...base,
     C: connectionHash(ctx.thisHost, h, String(o.port), o.user, jmphost),

@@ -19,6 +19,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { LOG_LEVELS } from "../config/_options.ts";
 import type { SSHConfigProfile } from "../config/defaults.ts";
 import { formatSSHConfig } from "../config/format.ts";
 import { resolveSSHConfig } from "../config/resolve.ts";
@@ -103,6 +104,11 @@ export function makeTarget(
     g.split("\n").filter((l) => l.startsWith(k + " ")).map((l) => l.slice(k.length + 1));
   const first = (k: string) => get(k)[0] ?? "";
   const version = run(wrap(["ssh", "-V"])).stderr.trim();
+  const opt = (o: string, k: string) =>
+    run(wrap(["ssh", "-G", "-F", "/dev/null", "-o", o, "oracle-defaults"])).stdout.split("\n")
+      .find((l) => l.startsWith(k + " "))?.slice(k.length + 1);
+  const quietName = opt("LogLevel=QUIET", "loglevel") ?? "QUIET";
+  const batchAlive = Number(opt("BatchMode=yes", "serveraliveinterval") ?? "0");
   const ipqos = first("ipqos").split(" ").map((n) => IPQOS_VALUES[n] ?? parseInt(n, 16));
   const gss = first("gssapikexalgorithms");
   const major = Number(/OpenSSH_(\d+)/.exec(version)?.[1] ?? "0");
@@ -125,6 +131,8 @@ export function makeTarget(
     identityFiles: get("identityfile"),
     ipqos: [ipqos[0]!, ipqos[1]!],
     forwardX11Trusted: first("forwardx11trusted") === "yes",
+    batchModeServerAliveInterval: batchAlive,
+    logLevels: quietName === "QUIET" ? undefined : [[quietName, "QUIET"], ...LOG_LEVELS],
     xauthLocation: first("xauthlocation"),
     securityKeyProvider: first("securitykeyprovider"),
     requiredRSASize: Number(first("requiredrsasize")),
@@ -386,8 +394,12 @@ export async function runOpenSSH(
 
 /** A system for `config/` that sees the target's root as `/`. */
 async function rootedSystem(target: OracleTarget): Promise<SSHConfigSystem> {
-  const real = await createSSHConfigSystem({ env: { ...ORACLE_ENV } });
   const p = (path: string) => (target.root === "/" ? path : join(target.root, path));
+  const real = await createSSHConfigSystem({
+    env: { ...ORACLE_ENV },
+    servicesFile: p("/etc/services"),
+    passwdFile: p("/etc/passwd"),
+  });
   return {
     readFile: (path) => real.readFile!(p(path)),
     readDir: (path) => real.readDir!(p(path)),
@@ -398,7 +410,7 @@ async function rootedSystem(target: OracleTarget): Promise<SSHConfigSystem> {
     lookupHost: () => Promise.resolve(undefined),
     localAddresses: () => real.localAddresses!(),
     servicePort: (n) => real.servicePort!(n),
-    userHome: (u) => (u === "root" ? "/root" : undefined),
+    userHome: (u) => real.userHome!(u),
   };
 }
 

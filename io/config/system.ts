@@ -23,6 +23,10 @@ export interface SSHConfigSystemOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Gives up on a `Match exec` command after this many ms (default 60 s). */
   readonly execTimeout?: number | undefined;
+  /** Where service names come from (default `/etc/services`). */
+  readonly servicesFile?: string | undefined;
+  /** Where other users' home directories come from (default `/etc/passwd`). */
+  readonly passwdFile?: string | undefined;
 }
 
 function errno(e: unknown): string | undefined {
@@ -75,8 +79,8 @@ export async function createSSHConfigSystem(
   options: SSHConfigSystemOptions = {},
 ): Promise<SSHConfigSystem> {
   const [servicesText, passwdText] = await Promise.all([
-    readOptional("/etc/services"),
-    readOptional("/etc/passwd"),
+    readOptional(options.servicesFile ?? "/etc/services"),
+    readOptional(options.passwdFile ?? "/etc/passwd"),
   ]);
   const services = parseServices(servicesText);
   const passwd = parsePasswd(passwdText);
