@@ -365,7 +365,10 @@ export function multistateName(value: number, table: Multistate): string {
   return "UNKNOWN";
 }
 
-/** IPQoS names and values (misc.c ipqos[]). */
+/**
+ * IPQoS names and values (misc.c ipqos[]) of OpenSSH 9.x; OpenSSH 10 builds
+ * deprecate the three TOS names (see {@link IPQOS_DEPRECATED_TOS}).
+ */
 export const IPQOS: readonly (readonly [string, number])[] = [
   ["none", IPQOS_NONE],
   ["af11", 0x28],
@@ -394,6 +397,11 @@ export const IPQOS: readonly (readonly [string, number])[] = [
   ["throughput", 0x08],
   ["reliability", 0x04],
 ];
+
+/** The IPQoS table of builds that deprecate lowdelay, throughput and reliability (they mean none). */
+export const IPQOS_DEPRECATED_TOS: readonly (readonly [string, number])[] = IPQOS.map((
+  [n, v],
+) => [n, n === "lowdelay" || n === "throughput" || n === "reliability" ? IPQOS_NONE : v] as const);
 
 /** Syslog facility names (log.c), in order. */
 export const LOG_FACILITIES: readonly string[] = [

@@ -22,7 +22,7 @@ import {
   ESCAPECHAR_NONE,
   FLAG,
   type ForwardSpec,
-  IPQOS,
+  IPQOS_DEPRECATED_TOS,
   LOG_FACILITIES,
   LOG_LEVELS,
   type Multistate,
@@ -982,7 +982,9 @@ export async function processLine(
     case "ipqos": {
       const parse = (a: string | undefined) => {
         if (a === undefined) return -1;
-        const named = IPQOS.find(([n]) => n === a.toLowerCase());
+        const named = (ctx.profile.ipqosNames ?? IPQOS_DEPRECATED_TOS).find(([n]) =>
+          n === a.toLowerCase()
+        );
         if (named) return named[1];
         return strtonum(a, 0, 255) ?? -1;
       };

@@ -58,6 +58,12 @@ export interface SSHConfigProfile {
   readonly gssKex?: AlgorithmFamily | undefined;
   /** Identity files tried when none is configured, in order (with `~/`). */
   readonly identityFiles: readonly string[];
+  /**
+   * IPQoS names and values in the build's order (the first name of a value is
+   * printed). Default: OpenSSH 10's, where lowdelay, throughput and
+   * reliability are deprecated and mean none.
+   */
+  readonly ipqosNames?: readonly (readonly [string, number])[] | undefined;
   /** Default IPQoS values [interactive, bulk] as numbers (see OpenSSH's IPQoS names). */
   readonly ipqos: readonly [number, number];
   /** ForwardX11Trusted default (Debian's build defaults it to yes). */

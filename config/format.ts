@@ -7,7 +7,7 @@
  */
 
 import { fromBytes } from "./_bytes.ts";
-import { IPQOS, LOG_LEVELS } from "./_options.ts";
+import { IPQOS_DEPRECATED_TOS, LOG_LEVELS } from "./_options.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE, type SSHConfigProfile } from "./defaults.ts";
 import type { ResolvedSSHConfig, SSHConfigForward } from "./resolved.ts";
 
@@ -38,8 +38,8 @@ function vis(c: number): string {
   return out;
 }
 
-function iptos(v: number): string {
-  const named = IPQOS.find(([, n]) => n === v);
+function iptos(v: number, table: readonly (readonly [string, number])[]): string {
+  const named = table.find(([, n]) => n === v);
   return named ? named[0] : `0x${v.toString(16).padStart(2, "0")}`;
 }
 
@@ -231,7 +231,8 @@ export function formatSSHConfig(
     typeof c.controlPersist === "number" ? c.controlPersist : yn(c.controlPersist),
   );
   line("escapechar", c.escapeChar === "none" ? "none" : fromBytes(vis(c.escapeChar)));
-  line("ipqos", `${iptos(c.ipqos[0])} ${iptos(c.ipqos[1])}`);
+  const qos = profile.ipqosNames ?? IPQOS_DEPRECATED_TOS;
+  line("ipqos", `${iptos(c.ipqos[0], qos)} ${iptos(c.ipqos[1], qos)}`);
   line("rekeylimit", `${c.rekeyLimit} ${c.rekeyInterval}`);
   line("streamlocalbindmask", "0" + c.streamLocalBindMask.toString(8));
   line("syslogfacility", c.syslogFacility);

@@ -19,7 +19,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { LOG_LEVELS } from "../config/_options.ts";
+import { IPQOS, IPQOS_DEPRECATED_TOS, LOG_LEVELS } from "../config/_options.ts";
 import type { SSHConfigProfile } from "../config/defaults.ts";
 import { formatSSHConfig } from "../config/format.ts";
 import { resolveSSHConfig } from "../config/resolve.ts";
@@ -108,6 +108,7 @@ export function makeTarget(
     run(wrap(["ssh", "-G", "-F", "/dev/null", "-o", o, "oracle-defaults"])).stdout.split("\n")
       .find((l) => l.startsWith(k + " "))?.slice(k.length + 1);
   const quietName = opt("LogLevel=QUIET", "loglevel") ?? "QUIET";
+  const tosDeprecated = opt("IPQoS=lowdelay", "ipqos") === "none none";
   const batchAlive = Number(opt("BatchMode=yes", "serveraliveinterval") ?? "0");
   const ipqos = first("ipqos").split(" ").map((n) => IPQOS_VALUES[n] ?? parseInt(n, 16));
   const gss = first("gssapikexalgorithms");
@@ -129,6 +130,7 @@ export function makeTarget(
       ? undefined
       : { supported: [...gss.split(","), "gss-group1-sha1-"], defaults: gss.split(",") },
     identityFiles: get("identityfile"),
+    ipqosNames: tosDeprecated ? IPQOS_DEPRECATED_TOS : IPQOS,
     ipqos: [ipqos[0]!, ipqos[1]!],
     forwardX11Trusted: first("forwardx11trusted") === "yes",
     batchModeServerAliveInterval: batchAlive,
@@ -414,18 +416,64 @@ async function rootedSystem(target: OracleTarget): Promise<SSHConfigSystem> {
   };
 }
 
-/** Resolves every case with `config/`, printing like `ssh -G`. */
+/** The case's files as ssh sees them: absolute path to text. */
+function caseFiles(c: OracleCase, dir: string, rel: string): Map<string, string> {
+  const m = new Map<string, string>();
+  m.set(`${dir}/config`, fill(c.config, dir, rel));
+  for (const [name, text] of Object.entries(c.files ?? {})) {
+    const path = name.startsWith("~/") ? `/root/.ssh/${rel}/${name.slice(2)}` : `${dir}/${name}`;
+    m.set(path, fill(text, dir, rel));
+  }
+  return m;
+}
+
+/** A system that serves the case's files from memory and everything else from the target root. */
+function overlay(
+  base: SSHConfigSystem,
+  files: Map<string, string>,
+  roots: readonly string[],
+): SSHConfigSystem {
+  const under = (p: string) => roots.some((r) => p === r || p.startsWith(r + "/"));
+  const children = (d: string) => {
+    const out = new Set<string>();
+    for (const f of files.keys()) {
+      if (f.startsWith(d + "/")) out.add(f.slice(d.length + 1).split("/")[0]!);
+    }
+    return out;
+  };
+  return {
+    ...base,
+    readFile: (p) => {
+      const t = files.get(p);
+      if (t !== undefined) return Promise.resolve(t);
+      if (under(p)) return Promise.resolve(children(p).size > 0 ? "" : undefined);
+      return base.readFile!(p);
+    },
+    readDir: (p) => {
+      if (under(p) || roots.some((r) => r.startsWith(p + "/"))) {
+        const c = children(p);
+        if (under(p)) return Promise.resolve(c.size > 0 ? [...c] : undefined);
+        return base.readDir!(p).then((l) => [...new Set([...(l ?? []), ...c])]);
+      }
+      return base.readDir!(p);
+    },
+    stat: (p) => (files.has(p) ? Promise.resolve({ uid: 0, mode: 0o644 }) : base.stat!(p)),
+  };
+}
+
+/** Resolves every case with `config/` (case files served from memory), printing like `ssh -G`. */
 export async function runOurs(
   target: OracleTarget,
   cases: readonly OracleCase[],
   scratch: OracleScratch,
 ): Promise<OracleOutcome[]> {
   const system = await rootedSystem(target);
-  const out: OracleOutcome[] = [];
+  const out: OracleOutcome[] = new Array(cases.length);
   const localHostname = hostname();
-  for (let i = 0; i < cases.length; i++) {
+  const one = async (i: number) => {
     const c = cases[i]!;
-    const { dir, rel } = writeCase(scratch, i, c);
+    const { dir, rel } = scratch.caseDir(i);
+    const sys = overlay(system, caseFiles(c, dir, rel), [dir, `/root/.ssh/${rel}`]);
     try {
       const r = await resolveSSHConfig(fill(c.host, dir, rel), {
         files: [`${dir}/config`],
@@ -437,18 +485,23 @@ export async function runOurs(
         uid: 0,
         homeDir: "/root",
         localHostname,
-        system,
+        system: sys,
         profile: target.profile,
       });
-      out.push({
+      out[i] = {
         status: 0,
         stdout: unfill(formatSSHConfig(r, { profile: target.profile }), dir, rel),
-      });
+      };
     } catch (e) {
       if (!(e instanceof Error) || e.name !== "SSHConfigError") throw e;
-      out.push({ status: 255, stdout: "" });
+      out[i] = { status: 255, stdout: "" };
     }
-  }
+  };
+  // Several at a time: Match exec spawns a shell, and those waits overlap.
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < cases.length) await one(next++);
+  }));
   return out;
 }
 
