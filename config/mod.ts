@@ -39,3 +39,18 @@ export {
 } from "./defaults.ts";
 export { SSHConfigError, type SSHConfigErrorCode } from "./errors.ts";
 export { matchHostname, matchPattern, matchPatternList } from "./patterns.ts";
+export { parseProxyJump, type SSHJumpHop } from "./proxy_jump.ts";
+export { expandSSHConfigTokens } from "./tokens.ts";
+export { MuxProxyEngine } from "./mux_engine.ts";
+export {
+  decodeMuxMessage,
+  decodeProxyPacket,
+  encodeMuxAliveCheck,
+  encodeMuxHello,
+  encodeMuxProxy,
+  encodeProxyPacket,
+  MuxFrameReader,
+  type MuxMessage,
+  MuxMsg,
+  MuxProtocolError,
+} from "./mux.ts";

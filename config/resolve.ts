@@ -437,8 +437,13 @@ export async function resolveSSHConfig(
   // A user from the command line (or user@host) is taken literally, never expanded.
   const userOnCommandLine = options.user !== undefined ||
     (argUser !== undefined && o.user === argUser && !optionsSetUser);
-  if (userOnCommandLine && !validRemoteUser(o.user!)) {
+  // Any user known before the files are read (-l, user@host, -o User) must be a valid one.
+  if (o.user !== undefined && !validRemoteUser(o.user)) {
     fatal("remote username contains invalid characters");
+  }
+  // ssh refuses a subsystem session (-s, -o SessionType) without a subsystem name.
+  if (o.sessionType === 1 && (options.command === undefined || options.command === "")) {
+    fatal("You must specify a subsystem to invoke.");
   }
 
   const readAll = async (h: string, final: boolean, record: boolean) => {

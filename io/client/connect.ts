@@ -19,6 +19,7 @@ import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import type { ConnectOptions } from "./options.ts";
+import { connectWithConfig } from "./ssh_config.ts";
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -36,9 +37,20 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * const { stdout } = await conn.run("echo hello", { check: true });
  * ```
  */
-export async function connect(
+export function connect(
   host: string,
   options: ConnectOptions = {},
+): Promise<SSHClientConnection> {
+  // OpenSSH's client configuration first (unless `config: false`): it may pick
+  // the host name, user, keys, a jump host, a proxy command or a master socket.
+  if (options.config !== false) return connectWithConfig(host, options, connectDirect);
+  return connectDirect(host, options);
+}
+
+/** connect() without the OpenSSH client configuration. */
+async function connectDirect(
+  host: string,
+  options: ConnectOptions,
 ): Promise<SSHClientConnection> {
   const port = options.port ?? 22;
   const signals: AbortSignal[] = [];

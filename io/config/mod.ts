@@ -14,7 +14,7 @@
  * @module
  */
 
-import process from "node:process";
+import { environment } from "../runtime/env.ts";
 import {
   resolveSSHConfig as resolvePure,
   type ResolveSSHConfigOptions,
@@ -41,7 +41,7 @@ export async function resolveSSHConfig(
   options: ResolveSSHConfigOptions = {},
 ): Promise<ResolvedSSHConfig> {
   const me = localUserInfo();
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   return await resolvePure(host, {
     ...options,
     env,

@@ -10,8 +10,8 @@
 import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { hostname, networkInterfaces, userInfo } from "node:os";
-import process from "node:process";
+import { networkInterfaces } from "node:os";
+import { environment, localAccount, localHostname as hostName } from "../runtime/env.ts";
 import type { SSHConfigLookupResult, SSHConfigSystem } from "../../config/types.ts";
 
 /** Longest a `Match exec` command may run before it counts as failed (OpenSSH waits forever). */
@@ -84,7 +84,7 @@ export async function createSSHConfigSystem(
   ]);
   const services = parseServices(servicesText);
   const passwd = parsePasswd(passwdText);
-  const env = options.env ?? process.env;
+  const env = options.env ?? environment();
   const timeout = options.execTimeout ?? DEFAULT_MATCH_EXEC_TIMEOUT_MS;
   return {
     async readFile(path) {
@@ -157,13 +157,28 @@ export async function createSSHConfigSystem(
   };
 }
 
-/** The local user as `ssh` sees it (getpwuid): name, uid and home directory. */
+/**
+ * The local user as `ssh` sees it (getpwuid): name, uid and home directory.
+ *
+ * @example
+ * ```ts
+ * import { localUserInfo } from "./system.ts";
+ * console.log(localUserInfo().name.length > 0); // true
+ * ```
+ */
 export function localUserInfo(): { name: string; uid: number; homeDir: string } {
-  const u = userInfo();
-  return { name: u.username, uid: u.uid, homeDir: u.homedir };
+  return localAccount();
 }
 
-/** gethostname(). */
+/**
+ * gethostname().
+ *
+ * @example
+ * ```ts
+ * import { localHostname } from "./system.ts";
+ * console.log(localHostname().length > 0); // true
+ * ```
+ */
 export function localHostname(): string {
-  return hostname();
+  return hostName();
 }
