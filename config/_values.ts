@@ -498,11 +498,17 @@ export function parseJump(
   return { user: first.user, host: first.host, port: first.port, extra };
 }
 
+/** C's iscntrl (which covers tab, newline and the other whitespace controls). */
+function isCntrl(c: string): boolean {
+  const n = c.charCodeAt(0);
+  return n < 0x20 || n === 0x7f;
+}
+
 /** ssh_valid_hostname: no leading '-', no shell metacharacters, spaces or controls. */
 export function validHostname(s: string): boolean {
   if (s[0] === "-") return false;
   for (const c of s) {
-    if ("'`\"$\\;&<>|(){},".includes(c) || /[ \t\n\r\f\v\x00-\x1f\x7f]/.test(c)) return false;
+    if ("'`\"$\\;&<>|(){},".includes(c) || c === " " || isCntrl(c)) return false;
   }
   return true;
 }
@@ -512,7 +518,7 @@ export function validRemoteUser(s: string): boolean {
   if (s[0] === "-") return false;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (/[\x00-\x1f\x7f]/.test(c)) return false;
+    if (isCntrl(c)) return false;
     if ("'`\";&<>|(){}".includes(c)) return false;
     if (/[ \t\n\r\f\v]/.test(c) && s[i + 1] === "-") return false;
     if (c === "\\" && i === s.length - 1) return false;

@@ -38,6 +38,7 @@ export class SSHConfigError extends Error {
   /** The 1-based line number in `file`, when known. */
   readonly line: number | undefined;
 
+  /** An error of `code`; `where` names the file and line it is about. */
   constructor(
     code: SSHConfigErrorCode,
     message: string,

@@ -44,6 +44,7 @@ export const MAX_MUX_PROXY_PACKET = 256 * 1024;
 export class MuxProtocolError extends Error {
   /** Machine-readable code. */
   readonly code = "ERR_MUX_PROTOCOL";
+  /** An error saying what was wrong with the master's message. */
   constructor(message: string) {
     super(message);
     this.name = "MuxProtocolError";

@@ -60,6 +60,7 @@ export class MuxProxyEngine extends ClientConnection {
     );
   }
 
+  /** Feeds bytes from the master (proxy framing); a bad frame ends the connection with a `disconnect` event. */
   override receiveData(data: Uint8Array): void {
     if (this.#closed) return;
     try {
@@ -88,66 +89,85 @@ export class MuxProxyEngine extends ClientConnection {
     }
   }
 
+  /** The master closed the socket. */
   override receiveEof(): void {
     if (!this.#closed) {
       this.#fail("The mux master closed the connection", DisconnectReason.CONNECTION_LOST);
     }
   }
 
+  /** Framed messages to write to the master. */
   override takeOutgoing(): Uint8Array[] {
     const o = this.#out;
     this.#out = [];
     return o;
   }
 
+  /** The next event (channel and global-request events, or `disconnect`). */
   override pollEvent(): ClientEvent | undefined {
     return this.#events.poll();
   }
 
+  /** Never: timers belong to the master. */
   override nextDeadline(): number | undefined {
     return undefined;
   }
 
+  /** Records the time (nothing here runs on timers). */
   override handleTimeout(now: number): void {
     this.#now = now;
   }
 
+  /** Always true: the master authenticated. */
   override get authenticated(): boolean {
     return true;
   }
 
+  /** Whether the proxy connection ended. */
   override get closed(): boolean {
     return this.#closed;
   }
 
+  /** Unknown here (the master authenticated). */
   override get serverSigAlgs(): readonly string[] | undefined {
     return undefined;
   }
 
+  /** The time last given to `handleTimeout`. */
   override get now(): number {
     return this.#now;
   }
 
+  /** No host key to check: the master did. */
   override acceptHostKey(): void {}
+  /** No host key to check: the master did. */
   override rejectHostKey(): void {}
+  /** No authentication here. */
   override provideSignature(): void {}
+  /** No authentication here. */
   override providePassword(): void {}
+  /** No authentication here. */
   override providePasswordChange(): void {}
+  /** No authentication here. */
   override provideKbdintResponses(): void {}
 
+  /** Opens a channel through the master. */
   override openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
     this.#check("open a channel");
     return this.#layer.openChannel(channelType, data, options);
   }
 
+  /** Accepts a channel the server opened. */
   override acceptChannel(channelId: number, options?: ChannelOptions): void {
     this.#layer.acceptChannel(channelId, options);
   }
 
+  /** Refuses a channel the server opened. */
   override rejectChannel(channelId: number, reason: number, description?: string): void {
     this.#layer.rejectChannel(channelId, reason, description);
   }
 
+  /** Sends a channel request. */
   override sendChannelRequest(
     channelId: number,
     request: string,
@@ -157,39 +177,48 @@ export class MuxProxyEngine extends ClientConnection {
     this.#layer.sendRequest(channelId, request, wantReply, data);
   }
 
+  /** Answers a channel request. */
   override replyChannelRequest(channelId: number, success: boolean): void {
     this.#layer.replyChannelRequest(channelId, success);
   }
 
+  /** Sends channel data; returns how many bytes the window took. */
   override sendData(channelId: number, data: Uint8Array, stream = 0): number {
     return this.#layer.sendData(channelId, data, stream);
   }
 
+  /** Bytes that may be sent now on a channel. */
   override writableBytes(channelId: number): number {
     return this.#closed ? 0 : this.#layer.writableBytes(channelId);
   }
 
+  /** Reports consumed bytes, reopening the window. */
   override consume(channelId: number, n: number): void {
     this.#layer.consume(channelId, n);
   }
 
+  /** Sends EOF on a channel. */
   override sendEof(channelId: number): void {
     this.#layer.sendEof(channelId);
   }
 
+  /** Closes a channel. */
   override closeChannel(channelId: number): void {
     this.#layer.close(channelId);
   }
 
+  /** Facts about a channel. */
   override channelInfo(channelId: number): ReturnType<ConnectionLayer["info"]> {
     return this.#layer.info(channelId);
   }
 
+  /** Sends a global request through the master. */
   override sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
     this.#check("send a global request");
     return this.#layer.sendGlobalRequest(name, wantReply, data);
   }
 
+  /** Answers a global request. */
   override replyGlobalRequest(requestId: number, success: boolean, data?: Uint8Array): void {
     this.#layer.replyGlobalRequest(requestId, success, data);
   }
