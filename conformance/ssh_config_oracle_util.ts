@@ -26,7 +26,7 @@ import { resolveSSHConfig } from "../config/resolve.ts";
 import type { SSHConfigSystem } from "../config/types.ts";
 import { createSSHConfigSystem } from "../io/config/system.ts";
 import { fixtureCacheDir } from "./fixtures/mod.ts";
-import { trixieCommand, trixieTreePath } from "./fixtures/trixie.ts";
+import { trixieTreePath } from "./fixtures/trixie.ts";
 
 /** One configuration to resolve for one host. */
 export interface OracleCase {
