@@ -24,7 +24,7 @@ test("createSSHConfigSystem() reads files, directories, services and Match exec 
     );
     assert.equal(await sys.readFile!(join(dir, "missing")), undefined);
     assert.equal(await sys.readFile!(dir), "");
-    assert.deepEqual((await sys.readDir!(dir))!.sort(), ["a.conf", "services"]);
+    assert.deepEqual([...(await sys.readDir!(dir))!].sort(), ["a.conf", "services"]);
     assert.equal(sys.servicePort!("bar"), 4242);
     assert.equal(sys.servicePort!("udponly"), undefined);
     assert.equal(await sys.exec!("exit 3"), 3);
