@@ -122,6 +122,8 @@ export type Opcode =
 
 const ALIASES: Readonly<Record<string, Opcode>> = {
   protocol: "ignore",
+  // Apple's ssh reads this (keychain passphrases); accepting it keeps macOS users' configs working.
+  usekeychain: "ignore",
   cipher: "deprecated",
   fallbacktorsh: "deprecated",
   globalknownhostsfile2: "deprecated",

@@ -5,7 +5,7 @@
  * tree). Configs that use OpenSSH 10-only syntax go to 10.x only.
  *
  * Cost: each `ssh -G` is a process (about 10 ms here), so the full generated
- * set (10,000 configs) runs on one runtime only — Deno by default,
+ * set (10,000 configs) runs on one runtime only — Node by default,
  * `SSHTS_ORACLE_FULL_RUNTIME=node|bun|all` to change — and the other runtimes
  * check the first 500. `ssh -G` outcomes are cached by content under
  * `.cache/conformance/ssh-config-oracle/` (keyed by the OpenSSH version), so a

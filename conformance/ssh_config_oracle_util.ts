@@ -394,6 +394,8 @@ export async function runOpenSSH(
   };
 }
 
+const execMemo = new Map<string, Promise<number>>();
+
 /** A system for `config/` that sees the target's root as `/`. */
 async function rootedSystem(target: OracleTarget): Promise<SSHConfigSystem> {
   const p = (path: string) => (target.root === "/" ? path : join(target.root, path));
@@ -406,7 +408,13 @@ async function rootedSystem(target: OracleTarget): Promise<SSHConfigSystem> {
     readFile: (path) => real.readFile!(p(path)),
     readDir: (path) => real.readDir!(p(path)),
     stat: (path) => real.stat!(p(path)),
-    exec: (cmd) => real.exec!(cmd),
+    // The generated Match exec commands are pure (true, false, test ...): run each distinct
+    // command once per run (ssh runs every one; spawning is what costs here).
+    exec: (cmd) => {
+      let r = execMemo.get(cmd);
+      if (!r) execMemo.set(cmd, r = real.exec!(cmd));
+      return r;
+    },
     // ssh -G resolves through the system resolver; the cases only use names that resolve
     // nowhere (.invalid) or numeric addresses, so "does not resolve" is the truth for both.
     lookupHost: () => Promise.resolve(undefined),
