@@ -11,7 +11,7 @@
  *
  * @example Resolve a host from configuration text
  * ```ts
- * import { formatSSHConfig, resolveSSHConfig } from "./mod.ts";
+ * import { formatSSHConfig, resolveSSHConfig } from "@sshts/ssh/config";
  *
  * const config = `
  * Host web-*
