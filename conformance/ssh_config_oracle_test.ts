@@ -11,7 +11,10 @@
  * `.cache/conformance/ssh-config-oracle/` (keyed by the OpenSSH version), so a
  * run after the first spawns only for configs it has not seen;
  * `SSHTS_ORACLE_NO_CACHE=1` forces fresh runs, `SSHTS_ORACLE_CONFIGS=N` sets the
- * generated count.
+ * generated count. Measured on this 2-core machine while other work loaded it: a cold
+ * full run spawned 6,075 (9.2) and 3,325 (10.x) `ssh -G` in about 160 s each; a warm
+ * one takes about 50 s on Node (our side, 10,000 resolutions), the 500-config sample
+ * about 15 s per runtime.
  *
  * @module
  */
