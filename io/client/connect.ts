@@ -41,10 +41,12 @@ export function connect(
   host: string,
   options: ConnectOptions = {},
 ): Promise<SSHClientConnection> {
-  // OpenSSH's client configuration first (unless `config: false`): it may pick
-  // the host name, user, keys, a jump host, a proxy command or a master socket.
-  if (options.config !== false) return connectWithConfig(host, options, connectDirect);
-  return connectDirect(host, options);
+  // OpenSSH's client configuration first: it may pick the host name, user, keys, a
+  // jump host, a proxy command or a master socket. Not with `config: false`, nor by
+  // default over a caller's own socket (where `host` may be any label).
+  const skip = options.config === false ||
+    (options.config === undefined && options.sock !== undefined);
+  return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
 }
 
 /** connect() without the OpenSSH client configuration. */

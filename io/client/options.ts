@@ -124,7 +124,8 @@ export interface ConnectOptions {
   /**
    * OpenSSH client configuration to apply (`config/`): by default `~/.ssh/config`
    * and `/etc/ssh/ssh_config`, as `ssh` reads them; a path or paths read those
-   * instead (as `ssh -F`); false applies none. Options given here win over it.
+   * instead (as `ssh -F`); false applies none. Options given here win over it. With
+   * `sock` the configuration is applied only when this is given.
    */
   readonly config?: string | readonly string[] | false;
   /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
