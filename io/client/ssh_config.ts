@@ -377,6 +377,27 @@ export async function connectWithConfig(
       mapped.clientKeys = filterKeys(await loadDefaultClientKeys(), accepted);
     }
   }
+  // The agent: IdentityAgent names it (none, SSH_AUTH_SOCK, $VAR or a path), ForwardAgent
+  // forwards it (connect() forwards the agent it uses, so a ForwardAgent path names that agent
+  // when IdentityAgent does not).
+  const agentPath = (v: string): string | false | undefined => {
+    if (v.toLowerCase() === "none") return false;
+    if (v === "SSH_AUTH_SOCK") return undefined;
+    if (v.startsWith("$")) return env[v.slice(1)] ?? false;
+    return v;
+  };
+  if (c.identityAgent !== undefined) {
+    const a = agentPath(c.identityAgent);
+    if (a !== undefined) mapped.agent = a;
+  }
+  if (c.forwardAgent !== false) {
+    mapped.agentForwarding = true;
+    if (typeof c.forwardAgent === "string" && c.identityAgent === undefined) {
+      const a = agentPath(c.forwardAgent);
+      if (a !== undefined) mapped.agent = a;
+    }
+  }
+  if (c.identitiesOnly) mapped.identitiesOnly = true;
   const methods = authMethods(c);
   if (methods) mapped.preferredAuth = methods;
   Object.assign(mapped, capPrompts(explicit, c.numberOfPasswordPrompts));
