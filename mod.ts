@@ -3,23 +3,61 @@
  * Runs unchanged on Deno, Node and Bun.
  *
  * - {@link connect} opens a client connection; {@link listen} starts a server.
- * - `keys/` handles keys, certificates, known_hosts and authorized_keys.
- * - The sans-IO engines (`ClientConnection`, `ServerConnection`) live in `core/`
- *   (`core/client/`, `core/server/`) for callers who bring their own I/O; their
- *   types and events are exported here.
+ * - Keys, certificates, known_hosts and authorized_keys are exported here too, and on
+ *   their own from `@sshts/ssh/keys`.
+ * - The sans-IO engines (`ClientConnection`, `ServerConnection`), for callers who
+ *   bring their own I/O (a browser, a worker), are the `@sshts/ssh/core` entry point.
  *
- * @example Run a command
- * ```ts ignore
- * import { connect } from "./mod.ts";
- * await using conn = await connect("127.0.0.1", { port: 22, username: "deploy" });
+ * @example A server and a client that trusts exactly its host key
+ * ```ts
+ * import { addKnownHost, connect, generatePrivateKey, hostKeyFromSSHKey, listen } from "@sshts/ssh";
+ *
+ * const hostKey = generatePrivateKey("ed25519");
+ * await using server = await listen({
+ *   port: 0, // any free port
+ *   hostKeys: [hostKeyFromSSHKey(hostKey)],
+ *   validatePassword: (user, password) => user === "demo" && password === "demo",
+ *   processFactory: async (process) => {
+ *     await process.write(`you ran ${process.command}\n`);
+ *   },
+ * });
+ * const { port } = server.address;
+ * await using conn = await connect("127.0.0.1", {
+ *   port,
+ *   username: "demo",
+ *   password: "demo",
+ *   // Trust this one host key (by default, ~/.ssh/known_hosts decides).
+ *   knownHosts: { text: addKnownHost("", "127.0.0.1", port, hostKey.publicKey()) },
+ * });
  * const { stdout, exitStatus } = await conn.run("uname -a", { check: true });
- * console.log(exitStatus, stdout);
+ * console.log(exitStatus, stdout); // 0 "you ran uname -a\n"
  * ```
  *
  * @module
  */
 
 export * from "./core/errors.ts";
+
+// io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
+export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export {
+  type AlgorithmFamily,
+  DEFAULT_SSH_CONFIG_PROFILE,
+  formatSSHConfig,
+  type FormatSSHConfigOptions,
+  parseProxyJump,
+  type ResolvedSSHConfig,
+  type ResolveSSHConfigOptions,
+  SSHConfigError,
+  type SSHConfigErrorCode,
+  type SSHConfigFileStat,
+  type SSHConfigForward,
+  type SSHConfigLookupResult,
+  type SSHConfigProfile,
+  type SSHConfigSystem,
+  type SSHConfigTokens,
+  type SSHJumpHop,
+} from "./config/mod.ts";
 
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
@@ -63,6 +101,38 @@ export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
+
+// io/agent and agent/: the agent client, the in-process agent, the protocol's types.
+export {
+  type AgentAddIdentityOptions,
+  AgentClient,
+  type AgentExtensionReply,
+  type AgentKey,
+  type AgentSignOptions,
+  type AgentStreamOpener,
+  connectAgent,
+} from "./io/agent/client.ts";
+export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
+export type { AgentOption } from "./io/agent/connect_agent.ts";
+export {
+  type AgentAddOptions,
+  AgentConnectionState,
+  AgentError,
+  type AgentErrorKind,
+  type AgentIdentity,
+  type AgentKeyInfo,
+  AgentKeyring,
+  type AgentKeyringOptions,
+  type AgentReply,
+  type AgentRequest,
+  type ConfirmRequest,
+  type DestinationConstraint,
+  type DestinationHop,
+  type HopKey,
+  type KeyConstraint,
+  type SessionBind,
+  type SessionBinding,
+} from "./agent/mod.ts";
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
