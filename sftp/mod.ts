@@ -13,7 +13,7 @@
  *
  * @example Our client engine against our server engine, in memory
  * ```ts
- * import { MemoryBackend, SFTPClientEngine, SFTPServerEngine } from "./mod.ts";
+ * import { MemoryBackend, SFTPClientEngine, SFTPServerEngine } from "@sshts/ssh/sftp";
  *
  * const files = new MemoryBackend();
  * files.writeFile("/hello.txt", new TextEncoder().encode("hello"));
