@@ -275,6 +275,13 @@ interface Row {
   put: number;
 }
 
+interface Subject {
+  readonly subject: string;
+  readonly cipher: string;
+  /** One get and one put; milliseconds each. */
+  run(): Promise<{ get: number; put: number }>;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const want = (k: string) => !o.only || o.only.has(k);
@@ -292,8 +299,9 @@ async function main(): Promise<void> {
   const remote = `${f.user.home}/${remoteName}.bin`;
   const remoteUp = `${f.user.home}/${remoteName}-up.bin`;
   const hostSrc = join(f.user.hostHome, `${remoteName}.bin`);
-  const rows: Row[] = [];
+  const subjects: Subject[] = [];
   const stops: (() => Promise<void>)[] = [];
+  const rows: Row[] = [];
   try {
     await makeFile(hostSrc, bytes);
     await fsp.copyFile(hostSrc, join(local, "src.bin"));
@@ -306,7 +314,7 @@ async function main(): Promise<void> {
       cipher,
     });
     const ciphers = [...new Set(ours.map(cipherOf))];
-    console.error(`sftp bench: ${o.mib} MiB, ${o.runs} run(s), OpenSSH ${f.version} server`);
+    const one = (r: { get: number[]; put: number[] }) => ({ get: r.get[0]!, put: r.put[0]! });
 
     if (want("sshts")) {
       for (const rt of ours) {
@@ -320,46 +328,46 @@ async function main(): Promise<void> {
           remote,
           remoteUp,
           local: join(local, `ours-${rt.id}.bin`),
-          runs: o.runs,
+          runs: 1,
         };
-        const r = await lastJson<{ get: number[]; put: number[] }>(
-          [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
-          `sshts client on ${rt.id}`,
-        );
-        rows.push({
+        subjects.push({
           subject: `sshts client, ${rt.label}`,
           cipher: job.cipher,
-          get: mbs(median(r.get)),
-          put: mbs(median(r.put)),
+          run: async () =>
+            one(
+              await lastJson<{ get: number[]; put: number[] }>(
+                [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
+                `sshts client on ${rt.id}`,
+              ),
+            ),
         });
-        console.error(`  ${rows.at(-1)!.subject}: done`);
       }
     }
     if (want("openssh")) {
       for (const cipher of ciphers) {
-        const r = await opensshRuns(
-          target(cipher),
-          local,
-          remote,
-          remoteUp,
-          join(local, "openssh.bin"),
-          o.runs,
-        );
-        rows.push({
+        subjects.push({
           subject: `OpenSSH sftp ${f.version}`,
           cipher,
-          get: mbs(median(r.get)),
-          put: mbs(median(r.put)),
+          run: async () =>
+            one(
+              await opensshRuns(
+                target(cipher),
+                local,
+                remote,
+                remoteUp,
+                join(local, "openssh.bin"),
+                1,
+              ),
+            ),
         });
-        console.error(`  ${rows.at(-1)!.subject} ${cipher}: done`);
       }
     }
     if (want("ssh2")) {
       for (
-        const [label, chunkSize] of [["ssh2 fastGet/fastPut (defaults)", 0], [
-          "ssh2 fastGet/fastPut (255 KiB chunks)",
-          261120,
-        ]] as const
+        const [label, chunkSize] of [
+          ["ssh2 fastGet/fastPut (defaults)", 0],
+          ["ssh2 fastGet/fastPut (255 KiB chunks)", 261120],
+        ] as const
       ) {
         const job = {
           host: f.host,
@@ -371,32 +379,31 @@ async function main(): Promise<void> {
           remote,
           remoteUp,
           local: join(local, "ssh2.bin"),
-          runs: o.runs,
+          runs: 1,
           ...(chunkSize ? { chunkSize } : {}),
         };
-        const r = await lastJson<{ get: number[]; put: number[] }>(
-          [
-            ...systemNode.command(join(REPO_ROOT, "bench", "sftp_ssh2_worker.cjs")),
-            JSON.stringify(job),
-          ],
-          label,
-        );
-        rows.push({
+        subjects.push({
           subject: `${label}, ${systemNode.label}`,
           cipher: GCM,
-          get: mbs(median(r.get)),
-          put: mbs(median(r.put)),
+          run: async () =>
+            one(
+              await lastJson<{ get: number[]; put: number[] }>(
+                [
+                  ...systemNode.command(join(REPO_ROOT, "bench", "sftp_ssh2_worker.cjs")),
+                  JSON.stringify(job),
+                ],
+                label,
+              ),
+            ),
         });
-        console.error(`  ${label}: done`);
       }
     }
+    const root = join(local, "root");
     if (want("server")) {
       const m = await ensureKeyMaterial();
       const hostKey = m.hostKeys[0]!;
-      const root = join(local, "root");
       await fsp.mkdir(root);
       await fsp.copyFile(hostSrc, join(root, "src.bin"));
-      const known = join(local, "known_hosts_ours");
       for (const rt of ours) {
         const srv = await startOurServer(rt, {
           hostKeyPath: hostKey.privateKeyPath,
@@ -404,36 +411,69 @@ async function main(): Promise<void> {
           root,
         });
         stops.push(srv.stop);
+        const known = join(local, `known_hosts_${rt.id}`);
         await fsp.writeFile(known, `[127.0.0.1]:${srv.port} ${hostKey.publicKeyLine}\n`);
         const cipher = cipherOf(rt);
-        const r = await opensshRuns(
-          {
-            port: srv.port,
-            user: "bench",
-            keyPath: m.clientKeys[0]!.privateKeyPath,
-            knownHostsPath: known,
-            cipher,
-          },
-          local,
-          "/src.bin",
-          "/up.bin",
-          join(local, "from-ours.bin"),
-          o.runs,
-        );
-        await srv.stop();
-        rows.push({
+        const t: SftpTarget = {
+          port: srv.port,
+          user: "bench",
+          keyPath: m.clientKeys[0]!.privateKeyPath,
+          knownHostsPath: known,
+          cipher,
+        };
+        subjects.push({
           subject: `OpenSSH sftp -> sshts server, ${rt.label}`,
           cipher,
-          get: mbs(median(r.get)),
-          put: mbs(median(r.put)),
+          run: async () =>
+            one(
+              await opensshRuns(
+                t,
+                local,
+                "/src.bin",
+                `/up-${rt.id}.bin`,
+                join(local, "from-ours.bin"),
+                1,
+              ),
+            ),
         });
-        console.error(`  ${rows.at(-1)!.subject}: done`);
       }
+    }
+
+    console.error(
+      `sftp bench: ${o.mib} MiB, ${o.runs} round(s) over ${subjects.length} subjects, OpenSSH ${f.version} server`,
+    );
+    // Round-robin: each round runs every subject once, so a change in the machine's load
+    // touches every row alike instead of the rows that happened to run then.
+    const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
+    for (let round = 0; round < o.runs; round++) {
+      for (const [i, s] of subjects.entries()) {
+        const r = await s.run();
+        results[i]!.get.push(r.get);
+        results[i]!.put.push(r.put);
+        console.error(
+          `  round ${round + 1}: ${s.subject} (${s.cipher}) get ${mbs(r.get).toFixed(0)}, put ${
+            mbs(r.put).toFixed(0)
+          } MB/s`,
+        );
+      }
+    }
+    for (const [i, s] of subjects.entries()) {
+      rows.push({
+        subject: s.subject,
+        cipher: s.cipher,
+        get: mbs(median(results[i]!.get)),
+        put: mbs(median(results[i]!.put)),
+      });
+    }
+    if (want("server")) {
       // Sanity: what came through our server is what went in.
       const h = async (p: string) =>
         createHash("sha256").update(await fsp.readFile(p)).digest("hex");
-      if ((await h(join(root, "up.bin"))) !== (await h(hostSrc))) {
-        throw new Error("Upload through our server differs");
+      const want = await h(hostSrc);
+      for (const rt of ours) {
+        if ((await h(join(root, `up-${rt.id}.bin`))) !== want) {
+          throw new Error(`Upload through our server on ${rt.id} differs`);
+        }
       }
     }
   } finally {
@@ -449,7 +489,7 @@ async function main(): Promise<void> {
 function report(rows: Row[], o: Options, version: string): void {
   const w = Math.max(...rows.map((r) => r.subject.length), 10);
   const lines = [
-    `SFTP ${o.mib} MiB, median of ${o.runs} (MB/s)`,
+    `SFTP ${o.mib} MiB, median of ${o.runs} round-robin rounds (MB/s)`,
     `| ${"subject".padEnd(w)} | cipher              |     get |     put |`,
     `| ${"-".repeat(w)} | :------------------ | ------: | ------: |`,
     ...rows.map((r) =>
