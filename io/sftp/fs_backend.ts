@@ -24,7 +24,14 @@ import { SFTPError } from "../../sftp/errors.ts";
 import type { StatVFS } from "../../sftp/messages.ts";
 import { joinPath, normalizePath, resolvePath } from "../../sftp/path.ts";
 
-/** Options of {@link FsBackend}. */
+/**
+ * Options of {@link FsBackend}.
+ *
+ * @example
+ * ```ts ignore
+ * const backend = new FsBackend({ root: "/srv/drop", readOnly: true, home: "/incoming" });
+ * ```
+ */
 export interface FsBackendOptions {
   /** The local directory served as "/". It must exist. */
   readonly root: string;

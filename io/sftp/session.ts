@@ -44,7 +44,14 @@ export interface SFTPChannelOpener {
   ): Promise<ChannelIO>;
 }
 
-/** Options of `startSftp()` / `conn.startSftp()`. */
+/**
+ * Options of `startSftp()` / `conn.startSftp()`.
+ *
+ * @example Smaller requests, fewer in flight (for a server that mishandles pipelining)
+ * ```ts ignore
+ * const sftp = await conn.startSftp({ requestSize: 32 * 1024, maxRequests: 1 });
+ * ```
+ */
 export interface SFTPClientOptions {
   /** The subsystem to start (default "sftp"). */
   readonly subsystem?: string;

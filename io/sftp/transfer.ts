@@ -27,7 +27,18 @@ import { expectResult, type SFTPSession } from "./session.ts";
  */
 export type ProgressHandler = (bytesDone: number, total: number, src: string, dst: string) => void;
 
-/** Options of `get`, `put`, `copy` and their `m*` forms. */
+/**
+ * Options of `get`, `put`, `copy` and their `m*` forms.
+ *
+ * @example
+ * ```ts ignore
+ * const ac = new AbortController();
+ * await sftp.get("/data", "./data", {
+ *   recurse: true, preserve: true, resume: true, signal: ac.signal,
+ *   onProgress: (done, total, src) => console.log(src, done, "/", total),
+ * });
+ * ```
+ */
 export interface TransferOptions {
   /** Copy directories and everything in them (without it, a directory is an error). */
   readonly recurse?: boolean;
@@ -43,15 +54,30 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The remote operations transfers need (the SFTPClient provides them). */
+/**
+ * The remote operations transfers need (the SFTPClient provides them).
+ *
+ * @example
+ * ```ts ignore
+ * await get(ops, "/var/log/syslog", "./syslog", { preserve: true });
+ * ```
+ */
 export interface RemoteOps {
+  /** The session requests go through. */
   readonly session: SFTPSession;
+  /** Attributes, following symlinks. */
   stat(path: string): Promise<FileAttributes>;
+  /** Attributes of the path itself. */
   lstat(path: string): Promise<FileAttributes>;
+  /** A symlink's target. */
   readlink(path: string): Promise<string>;
+  /** Creates a symlink at `link` to `target`. */
   symlink(target: string, link: string): Promise<void>;
+  /** Creates a directory. */
   mkdir(path: string, attrs?: FileAttributes): Promise<void>;
+  /** A directory's entries (without "." and ".."), sorted by name. */
   names(dir: string): Promise<{ filename: string; attrs: FileAttributes }[]>;
+  /** Changes attributes. */
   setstat(path: string, attrs: FileAttributes): Promise<void>;
 }
 
@@ -81,7 +107,14 @@ async function localStat(path: string, follow: boolean) {
 
 // ---- get ----
 
-/** Downloads `remote` to `local` (into it, when `local` is an existing directory). */
+/**
+ * Downloads `remote` to `local` (into it, when `local` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await get(ops, "/srv/logs", "./logs", { recurse: true, resume: true });
+ * ```
+ */
 export async function get(
   r: RemoteOps,
   remote: string,
@@ -219,7 +252,14 @@ async function preserveLocal(local: string, attrs: FileAttributes): Promise<void
 
 // ---- put ----
 
-/** Uploads `local` to `remote` (into it, when `remote` is an existing directory). */
+/**
+ * Uploads `local` to `remote` (into it, when `remote` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await put(ops, "./build", "/srv/app", { recurse: true, preserve: true });
+ * ```
+ */
 export async function put(
   r: RemoteOps,
   local: string,
@@ -346,7 +386,14 @@ async function putFile(
 
 // ---- copy (remote to remote) ----
 
-/** Copies `src` to `dst` on the server (into it, when `dst` is an existing directory). */
+/**
+ * Copies `src` to `dst` on the server (into it, when `dst` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await copy(ops, "/srv/app/config.json", "/srv/app/config.json.bak", {});
+ * ```
+ */
 export async function copy(
   r: RemoteOps,
   src: string,
