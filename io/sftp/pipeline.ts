@@ -212,17 +212,23 @@ export class WritePipe {
   /**
    * Queues one write of `data` (at most the session's write size) at the next
    * offset, or at `at` when given (the next offset is then left alone).
+   * `settled` is called once the server answered (or the session ended): from
+   * then on nothing refers to `data` any more.
    */
-  async push(data: Uint8Array, at?: number): Promise<void> {
+  async push(data: Uint8Array, at?: number, settled?: () => void): Promise<void> {
     if (this.#error !== undefined) throw this.#error;
-    if (data.length === 0) return;
+    if (data.length === 0) {
+      settled?.();
+      return;
+    }
     if (at === undefined) {
       at = this.#offset;
       this.#offset += data.length;
     }
     this.#inFlight++;
     this.#s.request({ type: "write", handle: this.#handle, offset: at, data }).then(
-      (r) =>
+      (r) => {
+        settled?.();
         this.#settle(
           r.kind === "ok"
             ? undefined
@@ -230,7 +236,8 @@ export class WritePipe {
             ? r.error
             : new SFTPError(SFTPStatus.BAD_MESSAGE),
           data.length,
-        ),
+        );
+      },
       (e) => this.#settle(e ?? new Error("write failed"), 0),
     );
     while (this.#inFlight >= this.#limit && this.#error === undefined) {

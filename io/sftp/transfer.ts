@@ -18,6 +18,7 @@ import {
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { basename, joinPath } from "../../sftp/path.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
@@ -207,6 +208,8 @@ async function getFile(
     const total = size ?? 0;
     let done = start;
     o.onProgress?.(done, total, remote, local);
+    // Replies that continue each other are written together (fewer file-system calls).
+    const batch = new WriteBatch(file, (b) => s.pool.release(b));
     const result = await pipelinedRead(
       s,
       handle,
@@ -218,23 +221,31 @@ async function getFile(
         ...(o.signal ? { signal: o.signal } : {}),
       },
       async (off, data) => {
-        for (let w = 0; w < data.length;) {
-          const { bytesWritten } = await file.write(data, w, data.length - w, off + w);
-          w += bytesWritten;
-        }
-        // Written: its buffer can hold a later reply.
-        s.pool.release(data);
+        await batch.add(off, data);
         done += data.length;
         o.onProgress?.(done, total, remote, local);
       },
     );
-    s.pool.trim();
+    let flushError: unknown;
+    try {
+      await batch.flush();
+    } catch (e) {
+      flushError = e;
+    } finally {
+      s.pool.trim();
+    }
+    // A failed write leaves its range unwritten: keep only what is known to be on disk.
+    const whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
+    if (flushError !== undefined && result.error === undefined) {
+      await file.truncate(whole).catch(() => {});
+      throw flushError;
+    }
     if (result.error !== undefined) {
       // Keep only the whole prefix, so a resumed transfer continues correctly.
-      await file.truncate(result.highwater).catch(() => {});
+      await file.truncate(whole).catch(() => {});
       throw result.error;
     }
-    await file.truncate(result.highwater);
+    await file.truncate(whole);
     if (o.preserve) {
       if (attrs.permissions !== undefined) await file.chmod(attrs.permissions & 0o7777);
       if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
@@ -242,6 +253,75 @@ async function getFile(
   } finally {
     await fh?.close().catch(() => {});
     await closeRemote(s, handle);
+  }
+}
+
+/** Write requests cut from one read of the local file during a put. */
+const READS_PER_BLOCK = 4;
+
+/** Bytes of contiguous replies gathered before one vectored write. */
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Gathers pieces that continue each other and writes them with one `writev`;
+ * a piece elsewhere writes what was gathered first. Each piece is handed to
+ * `done` once it is on its way to disk.
+ */
+class WriteBatch {
+  readonly #file: fsp.FileHandle;
+  readonly #done: (b: Uint8Array) => void;
+  #pieces: Uint8Array[] = [];
+  #offset = 0;
+  #length = 0;
+  /** Where a failed write started (nothing at or after it is known to be written). */
+  failedAt: number | undefined;
+
+  /** Writes to `file`; `done` gets each piece once it was written. */
+  constructor(file: fsp.FileHandle, done: (b: Uint8Array) => void) {
+    this.#file = file;
+    this.#done = done;
+  }
+
+  /** Adds `data` for `offset` (writing what was gathered when it does not continue it). */
+  async add(offset: number, data: Uint8Array): Promise<void> {
+    if (this.#pieces.length > 0 && offset !== this.#offset + this.#length) await this.flush();
+    if (this.#pieces.length === 0) this.#offset = offset;
+    this.#pieces.push(data);
+    this.#length += data.length;
+    if (this.#length >= WRITE_BATCH) await this.flush();
+  }
+
+  /** Writes what was gathered. */
+  async flush(): Promise<void> {
+    if (this.#pieces.length === 0) return;
+    const original = this.#pieces;
+    let pieces = original;
+    const at = this.#offset;
+    const total = this.#length;
+    this.#pieces = [];
+    this.#length = 0;
+    try {
+      for (let written = 0; written < total;) {
+        const { bytesWritten } = await this.#file.writev(pieces, at + written);
+        written += bytesWritten;
+        // A short write: skip what went out and write the rest.
+        let skip = bytesWritten;
+        while (skip > 0 && pieces.length > 0) {
+          const first = pieces[0]!;
+          if (first.length <= skip) {
+            skip -= first.length;
+            pieces = pieces.slice(1);
+          } else {
+            pieces = [first.subarray(skip), ...pieces.slice(1)];
+            skip = 0;
+          }
+        }
+      }
+    } catch (e) {
+      this.failedAt = at;
+      throw e;
+    }
+    for (const p of original) this.#done(p);
   }
 }
 
@@ -361,14 +441,27 @@ async function putFile(
     handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 });
     const pipe = new WritePipe(s, handle, start, s.maxRequests);
     const chunk = s.writeSize;
+    // Several requests' worth per file-system read, in buffers reused once every write
+    // cut from them was answered.
+    const block = chunk * READS_PER_BLOCK;
+    const pool = new BufferPool(block, Math.ceil(s.maxRequests / READS_PER_BLOCK) + 2);
     o.onProgress?.(start, size, local, remote);
     try {
       for (let off = start;;) {
         o.signal?.throwIfAborted();
-        const buf = new Uint8Array(chunk);
-        const { bytesRead } = await fh.read(buf, 0, chunk, off);
-        if (bytesRead === 0) break;
-        await pipe.push(bytesRead === chunk ? buf : buf.subarray(0, bytesRead));
+        const buf = pool.allocate(block);
+        const { bytesRead } = await fh.read(buf, 0, block, off);
+        if (bytesRead === 0) {
+          pool.release(buf);
+          break;
+        }
+        let pieces = Math.ceil(bytesRead / chunk);
+        const settled = () => {
+          if (--pieces === 0) pool.release(buf);
+        };
+        for (let p = 0; p < bytesRead; p += chunk) {
+          await pipe.push(buf.subarray(p, Math.min(bytesRead, p + chunk)), undefined, settled);
+        }
         off += bytesRead;
         o.onProgress?.(start + pipe.acked, size, local, remote);
       }
