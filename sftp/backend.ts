@@ -127,6 +127,11 @@ export interface SFTPBackend<H = unknown> {
     uids: readonly number[],
     gids: readonly number[],
   ): Promise<{ users: string[]; groups: string[] }>;
+  /**
+   * Called with what {@link read} returned once the reply carrying it has been
+   * handed on: a backend that reuses its read buffers takes them back here.
+   */
+  release?(data: Uint8Array): void;
   /** Any other extension: returns the EXTENDED_REPLY body, or undefined for a plain OK. */
   extended?(name: string, data: Uint8Array): Promise<Uint8Array | undefined>;
   /** Extensions `extended()` serves, to announce (name → version). */

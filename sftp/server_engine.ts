@@ -38,6 +38,7 @@ import {
   STATUS_MESSAGES,
 } from "./constants.ts";
 import { SFTPError, SFTPProtocolError } from "./errors.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import { FrameError, PacketFramer } from "./framer.ts";
 import {
   decodeRequest,
@@ -121,6 +122,9 @@ export class SFTPServerEngine<H = unknown> {
   readonly #backend: SFTPBackend<H>;
   readonly #send: SFTPServerEngineOptions["send"];
   readonly #framer: PacketFramer;
+  readonly #pool: BufferPool;
+  /** Read data to give back to the backend once its reply was sent. */
+  readonly #sentData = new WeakMap<Chunks, Uint8Array>();
   readonly #maxPacket: number;
   readonly #maxRead: number;
   readonly #maxHandles: number;
@@ -147,7 +151,9 @@ export class SFTPServerEngine<H = unknown> {
     this.#backend = backend;
     this.#send = options.send;
     this.#maxPacket = options.maxPacketLength ?? SERVER_MAX_PACKET;
-    this.#framer = new PacketFramer(this.#maxPacket);
+    // Requests spanning input chunks (every big WRITE) are assembled in reused buffers.
+    this.#pool = new BufferPool(this.#maxPacket, MAX_PARALLEL + 8);
+    this.#framer = new PacketFramer(this.#maxPacket, (n) => this.#pool.allocate(n));
     this.#maxRead = Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024);
     this.#maxHandles = options.maxHandles ?? SERVER_MAX_HANDLES;
     this.#now = options.now;
@@ -262,7 +268,8 @@ export class SFTPServerEngine<H = unknown> {
         if (kind === "other" || kind !== this.#batchKind) await this.#settled();
         if (kind === "other") {
           const reply = await this.#process(p);
-          if (reply && !this.closed) await this.#send(reply);
+          this.#pool.release(p);
+          if (reply && !this.closed) await this.#sendReply(reply);
           continue;
         }
         // Reads (or positional writes) run side by side in the backend; replies keep their order.
@@ -275,7 +282,9 @@ export class SFTPServerEngine<H = unknown> {
         this.#tail = this.#tail.then(async () => {
           try {
             const r = await reply;
-            if (r && !this.closed) await this.#send(r);
+            // The request's bytes are no longer needed once the backend is done with it.
+            this.#pool.release(p);
+            if (r && !this.closed) await this.#sendReply(r);
           } catch (e) {
             this.#fail(new SFTPProtocolError(`SFTP server failed: ${(e as Error)?.message}`));
           } finally {
@@ -299,6 +308,15 @@ export class SFTPServerEngine<H = unknown> {
         this.#idleWaiters = [];
         for (const f of w) f();
       }
+    }
+  }
+
+  async #sendReply(r: Chunks): Promise<void> {
+    await this.#send(r);
+    const data = this.#sentData.get(r);
+    if (data) {
+      this.#sentData.delete(r);
+      this.#backend.release?.(data);
     }
   }
 
@@ -465,7 +483,9 @@ export class SFTPServerEngine<H = unknown> {
         const len = Math.min(req.length, this.#maxRead);
         const data = len === 0 ? new Uint8Array(0) : await b.read(e.value as H, req.offset, len);
         if (data === null) return [encodeStatus(id, SFTPStatus.EOF, "End of file")];
-        return encodeData(id, data.length > len ? data.subarray(0, len) : data);
+        const chunks = encodeData(id, data.length > len ? data.subarray(0, len) : data);
+        if (b.release) this.#sentData.set(chunks, data);
+        return chunks;
       }
       case "write": {
         const e = this.#lookup(req.handle, "file");

@@ -23,6 +23,8 @@ import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import type { StatVFS } from "../../sftp/messages.ts";
 import { joinPath, normalizePath, resolvePath } from "../../sftp/path.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
+import { SERVER_MAX_READ } from "../../sftp/constants.ts";
 
 /**
  * Options of {@link FsBackend}.
@@ -120,6 +122,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   readonly #umask: number;
   #root: Promise<string> | undefined;
   #names: Promise<{ users: Map<number, string>; groups: Map<number, string> }> | undefined;
+  /** Read buffers, reused once their replies went out (fresh 256 KiB buffers cost page faults). */
+  readonly #pool = new BufferPool(SERVER_MAX_READ, 16);
 
   /** Serves `options.root`. */
   constructor(options: FsBackendOptions) {
@@ -245,13 +249,21 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** Reads up to `length` bytes at `offset`. */
   async read(handle: FsHandle, offset: number, length: number): Promise<Uint8Array | null> {
     const h = fileOf(handle);
-    const buf = new Uint8Array(length);
+    const buf = this.#pool.allocate(length);
     try {
       const { bytesRead } = await h.fh.read(buf, 0, length, offset);
-      return bytesRead === 0 ? null : buf.subarray(0, bytesRead);
+      if (bytesRead > 0) return buf.subarray(0, bytesRead);
+      this.#pool.release(buf);
+      return null;
     } catch (e) {
+      this.#pool.release(buf);
       throw toSFTPError(e, h.local);
     }
+  }
+
+  /** Takes back a buffer {@link read} returned (the engine calls this once it was sent). */
+  release(data: Uint8Array): void {
+    this.#pool.release(data);
   }
 
   /** Writes all of `data` at `offset` (at the end for append handles). */

@@ -19,7 +19,7 @@ import {
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
 import type { ChannelIO } from "../engine/channel.ts";
-import { BufferPool } from "./buffer_pool.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so

@@ -364,7 +364,7 @@ test("listen({ sftp: (conn) => ({ root }) }) gives each user their own root", as
 });
 
 test("BufferPool lends each buffer once and takes back only its own", async () => {
-  const { BufferPool } = await import("./buffer_pool.ts");
+  const { BufferPool } = await import("../../sftp/buffer_pool.ts");
   const pool = new BufferPool(64, 2);
   const a = pool.allocate(10);
   const b = pool.allocate(64);

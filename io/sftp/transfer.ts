@@ -18,7 +18,7 @@ import {
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { basename, joinPath } from "../../sftp/path.ts";
-import { BufferPool } from "./buffer_pool.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
