@@ -10,7 +10,7 @@
  *
  * @example Generate, save and load a key
  * ```ts
- * import { generatePrivateKey, importPrivateKey } from "./mod.ts";
+ * import { generatePrivateKey, importPrivateKey } from "@sshts/ssh/keys";
  * const key = generatePrivateKey("ed25519", { comment: "deploy@ci" });
  * const text = key.exportPrivateKey("openssh", { passphrase: "s3cret" });
  * const again = importPrivateKey(text, "s3cret");
@@ -20,7 +20,7 @@
  *
  * @example Check a host key against known_hosts
  * ```ts
- * import { addKnownHost, generatePrivateKey, matchKnownHosts, parseKnownHosts } from "./mod.ts";
+ * import { addKnownHost, generatePrivateKey, matchKnownHosts, parseKnownHosts } from "@sshts/ssh/keys";
  * const hostKey = generatePrivateKey("ecdsa").publicKey();
  * const text = addKnownHost("", "server.example", 22, hostKey, { hashed: true });
  * const { trustedHostKeys } = matchKnownHosts(parseKnownHosts(text), "server.example", "192.0.2.1", 22);

@@ -314,7 +314,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   #decoded(stream: number): ReadableStream<T> {
     const raw = this.#raw(stream);
     if (!this.encoding) return raw as ReadableStream<T>;
-    return raw.pipeThrough(new TextDecoderStream(this.encoding)) as unknown as ReadableStream<T>;
+    // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
+    // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
+    const decoder = new TextDecoderStream(this.encoding) as unknown as TransformStream<
+      Uint8Array,
+      string
+    >;
+    return raw.pipeThrough(decoder) as unknown as ReadableStream<T>;
   }
 
   #decode(b: Uint8Array): T {

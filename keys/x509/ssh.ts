@@ -51,7 +51,7 @@ export function x509Algorithms(cert: X509Certificate): string[] {
  */
 export function encodeX509SSHKey(
   chain: readonly X509Certificate[],
-  algorithm = x509Algorithms(chain[0]!)[0]!,
+  algorithm: string = x509Algorithms(chain[0]!)[0]!,
 ): Uint8Array {
   if (!chain[0] || !x509Algorithms(chain[0]).includes(algorithm)) {
     throw new LocalProtocolError(`Cannot use '${algorithm}' with this certificate's key`);
