@@ -14,7 +14,7 @@ import {
 import { type ChannelEngine, ChannelIO } from "../engine/channel.ts";
 import { attachSession } from "./session.ts";
 import { ProcessTimeoutError } from "./errors.ts";
-import { SSHClientProcess } from "./process.ts";
+import { collect, SSHClientProcess } from "./process.ts";
 import { STDOUT } from "./redirect.ts";
 
 /** Records what a channel sends; the test opens the window and delivers events by hand. */
@@ -290,4 +290,19 @@ test("SSHClientProcess.wait() without an encoding returns the exact bytes", asyn
   assert.ok(r.stdout instanceof Uint8Array);
   assert.equal(r.stdout.length, 1000);
   assert.deepEqual([...r.stdout.subarray(510, 514)], [255, 0, 0, 1]);
+});
+
+test("collect() joins 140k chunks, more than a spread into concatBytes(...parts) takes", async () => {
+  const n = 140_000;
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      for (let k = 0; k < 1000 && i < n; k++, i++) c.enqueue(new Uint8Array([i & 255]));
+      if (i >= n) c.close();
+    },
+  }, { highWaterMark: 0 });
+  const bytes = await collect(stream);
+  assert.equal(bytes.length, n);
+  assert.deepEqual([...bytes.subarray(254, 258)], [254, 255, 0, 1]);
+  assert.equal(bytes[n - 1], (n - 1) & 255);
 });
