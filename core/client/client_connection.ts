@@ -473,7 +473,8 @@ export class ClientConnection {
         );
       }
       this.#connMessages++;
-      if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
+      const owned = this.#transport.payloadOwned;
+      if (!this.#conn.handleMessage(type, payload, owned)) this.#transport.sendUnimplemented();
       return;
     }
     if (type === Msg.SERVICE_REQUEST) {

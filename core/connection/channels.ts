@@ -392,8 +392,12 @@ export class ConnectionLayer {
 
   // ---- incoming ----
 
-  /** Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad input. */
-  handleMessage(type: number, payload: Uint8Array): boolean {
+  /**
+   * Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad
+   * input. `owned`: the payload is a buffer of its own that events may keep (channel data is
+   * then handed on without a copy); otherwise it is a view the transport reuses.
+   */
+  handleMessage(type: number, payload: Uint8Array, owned = false): boolean {
     const r = new SSHReader(payload, 1);
     switch (type) {
       case Msg.GLOBAL_REQUEST: {
@@ -496,8 +500,10 @@ export class ConnectionLayer {
         }
         ch.localWindow -= data.length;
         if (ch.closeSent) return true;
-        // The one copy between the socket buffer and the application.
-        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: data.slice() });
+        // At most one copy between the socket buffer and the application: this one, unless
+        // the opener already produced a buffer of the packet's own (PacketOpener.openDetached).
+        const own = owned ? data : data.slice();
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: own });
         return true;
       }
       case Msg.CHANNEL_EOF: {

@@ -263,6 +263,11 @@ export class Transport {
     return this.#peerExtInfo;
   }
 
+  /** Whether the payload being handled is a buffer of its own (see PacketReceiver.payloadOwned). */
+  get payloadOwned(): boolean {
+    return this.#receiver.payloadOwned;
+  }
+
   /** Packets sealed for sending so far (compare two readings to see whether anything was sent). */
   get packetsWritten(): number {
     return this.#packetsWritten;
