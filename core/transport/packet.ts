@@ -43,7 +43,20 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
   );
 }
 
-/** Reads packets from the incoming byte stream of one direction. */
+/**
+ * Reads packets from the incoming byte stream of one direction.
+ *
+ * Copies per packet on the receive path, socket chunk to the `ReadableStream` consumer:
+ * 1. the socket chunk into this receive buffer (`push`; the buffer is reused, it grows
+ *    only for a larger packet): the one copy;
+ * 2. decryption: in place in that buffer (noble, WebAssembly), or, with an opener that has
+ *    `openDetached` (node:crypto AES-GCM, ETM ciphers), into the library's own fresh output;
+ * 3. channel data: a detached opener's output is handed on as it is (`payloadOwned`); an
+ *    in-place opener's payload is sliced out once (the consumer must own its chunk, and the
+ *    receive buffer is overwritten by later packets). ChannelIO enqueues that buffer as it is.
+ * So: one copy and one allocation per data packet (the consumer's chunk), plus whatever the
+ * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
+ */
 export class PacketReceiver {
   #buf = new Uint8Array(INITIAL_RECEIVE_BUFFER);
   #start = 0;
