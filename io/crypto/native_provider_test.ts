@@ -239,7 +239,8 @@ test("openDetached() returns the decrypted packet in a buffer of its own", () =>
       const opener = native.createOpener(cipher, mac, keys);
       assert.ok(opener.openDetached, `${label} opens detached`);
       // Small and large packets alternate: the portable and native paths share the nonce.
-      [20, 3000, 40, 33000, 5].forEach((n, i) => {
+      const kept: [Uint8Array, string][] = [];
+      [20, 3000, 40, 33000, 5, 33000].forEach((n, i) => {
         const p = makePacket(rnd, n, cipher, mac);
         const sealed = p.slice(), tag = new Uint8Array(sealer.tagLength);
         sealer.seal(i, sealed, tag);
@@ -248,7 +249,10 @@ test("openDetached() returns the decrypted packet in a buffer of its own", () =>
         assert.equal(Object.getPrototypeOf(body), Uint8Array.prototype, "a plain Uint8Array");
         assert.equal(hex(body), hex(p.subarray(4)), `${label}: packet ${i}`);
         assert.notEqual(body.buffer, sealed.buffer);
+        kept.push([body, hex(p.subarray(4))]);
       });
+      // Each body stays the caller's: later opens do not reuse its memory.
+      for (const [body, expected] of kept) assert.equal(hex(body), expected, `${label}: kept`);
       const p = makePacket(rnd, 2000, cipher, mac);
       const sealed = p.slice(), tag = new Uint8Array(sealer.tagLength);
       sealer.seal(5, sealed, tag);
