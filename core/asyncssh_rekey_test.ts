@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { ClientEvent } from "./client/client_connection.ts";
-import { createDefaultSuite } from "./default_suite.ts";
+import { createDefaultSuite } from "./suite/default_suite.ts";
 import type { ServerEvent } from "./server/server_connection.ts";
 import { makePair } from "./testing/fixtures.ts";
 import type { EnginePair } from "./testing/pair.ts";

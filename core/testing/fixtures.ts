@@ -18,7 +18,7 @@ import {
   createDefaultSuite,
   defaultAlgorithmPreferences,
   defaultServerSigAlgs,
-} from "../default_suite.ts";
+} from "../suite/default_suite.ts";
 import { createHostKeySigner } from "../kex/host_key_signer.ts";
 import type { HostKeySigner } from "../kex/types.ts";
 import {
