@@ -33,7 +33,7 @@ import {
   negotiate,
   type NegotiatedAlgorithms,
 } from "./kexinit.ts";
-import { Msg } from "./messages.ts";
+import { CONNECTION_FIRST, CONNECTION_LAST, Msg } from "./messages.ts";
 import { PacketReceiver, PacketSender } from "./packet.ts";
 import type { TransportSuite } from "./suite.ts";
 import { formatVersionLine, type PeerVersion, VersionReader } from "./version.ts";
@@ -113,8 +113,6 @@ type KexPhase =
 export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
 /** Default packet limit before rekeying. */
 export const DEFAULT_REKEY_PACKETS = 2 ** 31;
-/** Last message number of the connection protocol's range (RFC 4250 §4.1.2: 80-127). */
-const CONNECTION_LAST = 127;
 /** Largest number of messages queued while a rekey is in progress before we refuse more. */
 const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
 
@@ -146,7 +144,7 @@ export function allowedIncoming(
   // sending until its NEWKEYS; OpenSSH, whose connection dispatch stays in place during
   // a rekey, accepts that. They are handled in the order they arrive; what we send in
   // reply waits for the exchange to finish, as everything we send then does.
-  if (type >= Msg.GLOBAL_REQUEST && type <= CONNECTION_LAST) return true;
+  if (type >= CONNECTION_FIRST && type <= CONNECTION_LAST) return true;
   return !peerKexInitSeen;
 }
 
