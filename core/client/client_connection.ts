@@ -18,7 +18,7 @@ import {
   verifyHostKeyProofs,
 } from "../connection/hostkeys.ts";
 import { EngineBase, type EngineOptions } from "../engine/engine_base.ts";
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import type { TransportEvent } from "../transport/transport.ts";
 
@@ -172,11 +172,9 @@ export class ClientConnection extends EngineBase<ClientEvent> {
 
   protected override handleAuthMessage(type: number, payload: Uint8Array): boolean {
     if (type === Msg.SERVICE_REQUEST) {
-      throw new DisconnectError(
-        "ERR_PROTOCOL",
-        DisconnectReason.PROTOCOL_ERROR,
-        "A server sent SERVICE_REQUEST",
-      );
+      throw protocolError("unexpected-message", "A server sent SERVICE_REQUEST", {
+        got: Msg.SERVICE_REQUEST,
+      });
     }
     return this.#auth.handleMessage(type, payload);
   }

@@ -9,28 +9,27 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import {
+  type DisconnectDetail,
+  type DisconnectError,
+  LocalProtocolError,
+  protocolError,
+} from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import type { ConnectionEvent } from "./events.ts";
+import {
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+  MAX_GLOBAL_REQUEST_DATA,
+  MAX_NAME,
+  MAX_PENDING_REQUESTS,
+  MAX_TEXT,
+  MAX_WINDOW,
+} from "../limits.ts";
 
-/** Default window we grant per channel: 2 MiB, as OpenSSH's session channels. */
-export const DEFAULT_WINDOW = 2 * 1024 * 1024;
-/** Default largest data packet we accept: 32 KiB, as OpenSSH. */
-export const DEFAULT_MAX_PACKET = 32 * 1024;
-/** Default limit of channels open at once, per connection. */
-export const DEFAULT_MAX_CHANNELS = 1024;
-/** Most outstanding want-reply requests per channel or connection before we refuse more. */
-const MAX_PENDING_REQUESTS = 256;
-/** Largest window the protocol allows. */
-const MAX_WINDOW = 0xffffffff;
-/** Longest channel type, request name or description we accept. */
-const MAX_NAME = 256;
-/**
- * Largest global request data we hand to the application; bigger requests are
- * refused by the layer itself (hostkeys-00 with 64 keys of 1 KiB fits easily).
- */
-export const MAX_GLOBAL_REQUEST_DATA = 64 * 1024;
+export { DEFAULT_MAX_CHANNELS, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_GLOBAL_REQUEST_DATA };
 
 /** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
@@ -370,7 +369,8 @@ export class ConnectionLayer {
         const oversized = data.length > MAX_GLOBAL_REQUEST_DATA;
         if (wantReply) {
           if (this.#owedGlobal.length >= MAX_PENDING_REQUESTS) {
-            throw protocolError(
+            throw channelError(
+              "too-many-requests",
               `Peer has more than ${MAX_PENDING_REQUESTS} global requests unanswered`,
             );
           }
@@ -390,7 +390,13 @@ export class ConnectionLayer {
       case Msg.REQUEST_SUCCESS:
       case Msg.REQUEST_FAILURE: {
         const pending = this.#pendingGlobal.shift();
-        if (!pending) throw protocolError("Reply to a global request that was never sent");
+        if (!pending) {
+          throw channelError(
+            "reply-without-request",
+            "Reply to a global request that was never sent",
+            type,
+          );
+        }
         this.#emit({
           type: "globalRequestReply",
           requestId: pending.id,
@@ -404,7 +410,13 @@ export class ConnectionLayer {
         return this.#onOpen(r, payload);
       case Msg.CHANNEL_OPEN_CONFIRMATION: {
         const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_CONFIRMATION");
-        if (ch.state !== "opening") throw protocolError(`Channel ${ch.localId} confirmed twice`);
+        if (ch.state !== "opening") {
+          throw channelError(
+            "duplicate-confirmation",
+            `Channel ${ch.localId} confirmed twice`,
+            type,
+          );
+        }
         ch.remoteId = r.readUint32("sender channel");
         ch.remoteWindow = r.readUint32("initial window");
         ch.remoteMaxPacket = r.readUint32("maximum packet size");
@@ -420,10 +432,14 @@ export class ConnectionLayer {
       case Msg.CHANNEL_OPEN_FAILURE: {
         const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_FAILURE");
         if (ch.state !== "opening") {
-          throw protocolError(`Open failure for channel ${ch.localId}, which is open`);
+          throw channelError(
+            "open-failure-after-open",
+            `Open failure for channel ${ch.localId}, which is open`,
+            type,
+          );
         }
         const reason = r.readUint32("reason code");
-        const description = r.readStringUtf8("description", 64 * 1024);
+        const description = r.readStringUtf8("description", MAX_TEXT);
         this.#channels.delete(ch.localId);
         if (!ch.closeSent) {
           this.#emit({ type: "channelOpenFailure", channelId: ch.localId, reason, description });
@@ -434,7 +450,8 @@ export class ConnectionLayer {
         const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_WINDOW_ADJUST");
         const add = r.readUint32("bytes to add");
         if (ch.remoteWindow + add > MAX_WINDOW) {
-          throw protocolError(
+          throw channelError(
+            "window-overflow",
             `Window adjust on channel ${ch.localId} grows the window past 2^32-1`,
           );
         }
@@ -450,14 +467,18 @@ export class ConnectionLayer {
         const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_DATA");
         const stream = type === Msg.CHANNEL_DATA ? 0 : r.readUint32("data type code");
         const data = r.readString("channel data");
-        if (ch.eofReceived) throw protocolError(`Data after EOF on channel ${ch.localId}`);
+        if (ch.eofReceived) {
+          throw channelError("data-after-eof", `Data after EOF on channel ${ch.localId}`, type);
+        }
         if (data.length > ch.localWindow) {
-          throw protocolError(
+          throw channelError(
+            "window-exceeded",
             `Peer sent ${data.length} bytes on channel ${ch.localId}, past the window of ${ch.localWindow}`,
           );
         }
         if (data.length > ch.localMaxPacket) {
-          throw protocolError(
+          throw channelError(
+            "packet-too-large",
             `Peer sent a ${data.length}-byte data packet; the maximum is ${ch.localMaxPacket}`,
           );
         }
@@ -488,7 +509,8 @@ export class ConnectionLayer {
         const data = payload.slice(r.position);
         if (wantReply) {
           if (ch.owedReplies >= MAX_PENDING_REQUESTS) {
-            throw protocolError(
+            throw channelError(
+              "too-many-requests",
               `Peer has more than ${MAX_PENDING_REQUESTS} requests unanswered on a channel`,
             );
           }
@@ -506,7 +528,11 @@ export class ConnectionLayer {
         const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_SUCCESS/FAILURE");
         const request = ch.pendingReplies.shift();
         if (request === undefined) {
-          throw protocolError(`Reply on channel ${ch.localId} to no request`);
+          throw channelError(
+            "reply-without-request",
+            `Reply on channel ${ch.localId} to no request`,
+            type,
+          );
         }
         if (!ch.closeSent) {
           this.#emit({
@@ -615,18 +641,26 @@ export class ConnectionLayer {
 
   #byLocal(id: number, what: string): Channel {
     const ch = this.#channels.get(id);
-    if (!ch) throw protocolError(`${what} for unknown channel ${id}`);
+    if (!ch) throw channelError("unknown-channel", `${what} for unknown channel ${id}`);
     return ch;
   }
 
   #openChannel(id: number, what: string): Channel {
     const ch = this.#byLocal(id, what);
-    if (ch.state !== "open") throw protocolError(`${what} for channel ${id}, which is not open`);
-    if (ch.closeReceived) throw protocolError(`${what} for channel ${id} after its CLOSE`);
+    if (ch.state !== "open") {
+      throw channelError("channel-not-open", `${what} for channel ${id}, which is not open`);
+    }
+    if (ch.closeReceived) {
+      throw channelError("message-after-close", `${what} for channel ${id} after its CLOSE`);
+    }
     return ch;
   }
 }
 
-function protocolError(message: string): DisconnectError {
-  return new DisconnectError("ERR_CHANNEL", DisconnectReason.PROTOCOL_ERROR, message);
+/** A peer's breach of the connection protocol: code ERR_CHANNEL, reason PROTOCOL_ERROR. */
+function channelError(detail: DisconnectDetail, message: string, got?: number): DisconnectError {
+  return protocolError(detail, message, {
+    code: "ERR_CHANNEL",
+    ...(got !== undefined ? { got } : {}),
+  });
 }

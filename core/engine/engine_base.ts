@@ -14,7 +14,7 @@ import type { ChannelOptions } from "../connection/channels.ts";
 import { ConnectionLayer } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
-import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 import { EventQueue } from "../event_queue.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
 import {
@@ -395,10 +395,10 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     }
     if (type >= CONNECTION_FIRST && type <= CONNECTION_LAST) {
       if (!this.authDone()) {
-        throw new DisconnectError(
-          "ERR_PROTOCOL",
-          DisconnectReason.PROTOCOL_ERROR,
+        throw protocolError(
+          "unexpected-message",
           `Connection message ${type} before authentication`,
+          { got: type, expected: ["SERVICE_REQUEST", "SERVICE_ACCEPT", "50-79"] },
         );
       }
       if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, SSHError } from "../errors.ts";
+import { DisconnectError, DisconnectReason, protocolError, SSHError } from "../errors.ts";
 import type {
   HostKeySigner,
   KexClientFlow,
@@ -37,6 +37,14 @@ import { CONNECTION_FIRST, CONNECTION_LAST, Msg } from "./messages.ts";
 import { PacketReceiver, PacketSender } from "./packet.ts";
 import type { TransportSuite } from "./suite.ts";
 import { formatVersionLine, type PeerVersion, VersionReader } from "./version.ts";
+import {
+  DEFAULT_REKEY_BYTES,
+  DEFAULT_REKEY_PACKETS,
+  MAX_DEFERRED_BYTES,
+  MAX_EXT_INFO_EXTENSIONS,
+  MAX_NAME,
+  MAX_TEXT,
+} from "../limits.ts";
 
 /** Algorithm preference lists for one side. */
 export interface AlgorithmPreferences {
@@ -109,12 +117,7 @@ type KexPhase =
   | "hostKeyPending" // client: waiting for the caller's trust decision
   | "awaitNewKeys"; // we sent NEWKEYS, waiting for the peer's
 
-/** Default byte limit before rekeying. */
-export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
-/** Default packet limit before rekeying. */
-export const DEFAULT_REKEY_PACKETS = 2 ** 31;
-/** Largest number of messages queued while a rekey is in progress before we refuse more. */
-const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS };
 
 /**
  * Which messages may arrive in a given phase. Strict kex (OpenSSH's Terrapin
@@ -460,10 +463,11 @@ export class Transport {
     const type = payload[0]!;
     if (!allowedIncoming(type, this.#phase, this.#initial, this.#strict, this.#peerKexInitSeen)) {
       throw protocolError(
+        "unexpected-message",
         this.#initial && this.#strict
           ? `Strict key exchange violation: unexpected message ${type} during the initial key exchange`
           : `Unexpected message ${type} during key exchange`,
-        this.#initial && this.#strict ? "ERR_STRICT_KEX" : "ERR_PROTOCOL",
+        { code: this.#initial && this.#strict ? "ERR_STRICT_KEX" : "ERR_PROTOCOL", got: type },
       );
     }
     switch (type) {
@@ -474,7 +478,7 @@ export class Transport {
       case Msg.DEBUG: {
         const r = new SSHReader(payload, 1);
         const alwaysDisplay = r.readBoolean("always_display");
-        const message = r.readStringUtf8("debug message", 64 * 1024);
+        const message = r.readStringUtf8("debug message", MAX_TEXT);
         this.#host.emit({ type: "debug", message, alwaysDisplay });
         return;
       }
@@ -490,14 +494,18 @@ export class Transport {
         return this.#onExtInfo(payload);
     }
     if (type >= Msg.KEX_FIRST && type <= Msg.KEX_LAST) return this.#onKexMessage(payload);
-    if (!this.#ready) throw protocolError(`Unexpected message ${type} before key exchange`);
+    if (!this.#ready) {
+      throw protocolError("unexpected-message", `Unexpected message ${type} before key exchange`, {
+        got: type,
+      });
+    }
     this.#host.handleMessage(type, payload);
   }
 
   #onDisconnect(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const reason = r.readUint32("reason code");
-    const description = r.readStringUtf8("description", 64 * 1024);
+    const description = r.readStringUtf8("description", MAX_TEXT);
     this.#closed = true;
     this.#host.emit({
       type: "disconnect",
@@ -515,11 +523,16 @@ export class Transport {
   #onExtInfo(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const n = r.readUint32("extension count");
-    if (n > 1024) throw protocolError(`EXT_INFO lists ${n} extensions; at most 1024 accepted`);
+    if (n > MAX_EXT_INFO_EXTENSIONS) {
+      throw protocolError(
+        "too-many-extensions",
+        `EXT_INFO lists ${n} extensions; at most ${MAX_EXT_INFO_EXTENSIONS} accepted`,
+      );
+    }
     const ext = new Map<string, Uint8Array>();
     for (let i = 0; i < n; i++) {
-      const name = r.readStringAscii("extension name", 256);
-      ext.set(name, r.readString("extension value", 64 * 1024).slice());
+      const name = r.readStringAscii("extension name", MAX_NAME);
+      ext.set(name, r.readString("extension value", MAX_TEXT).slice());
     }
     this.#host.onExtInfo(ext);
   }
@@ -543,8 +556,9 @@ export class Transport {
       }
       if (this.#strict && !firstPacket) {
         throw protocolError(
+          "kexinit-not-first",
           "Strict key exchange violation: KEXINIT was not the first packet the peer sent",
-          "ERR_STRICT_KEX",
+          { code: "ERR_STRICT_KEX" },
         );
       }
       this.#peerExtInfo = !isClient && peer.kex.includes(EXT_INFO_C);
@@ -588,7 +602,11 @@ export class Transport {
 
   #onKexMessage(payload: Uint8Array): void {
     if (this.#phase !== "running") {
-      throw protocolError(`Unexpected key exchange message ${payload[0]}`);
+      throw protocolError(
+        "unexpected-message",
+        `Unexpected key exchange message ${payload[0]}`,
+        { got: payload[0]! },
+      );
     }
     if (this.#ignoreNextKexPacket) {
       this.#ignoreNextKexPacket = false;
@@ -668,11 +686,17 @@ export class Transport {
   }
 
   #onNewKeys(payload: Uint8Array): void {
-    if (payload.length !== 1) throw protocolError("NEWKEYS carries unexpected data");
-    if (this.#phase !== "awaitNewKeys" && this.#phase !== "running") {
-      throw protocolError("Unexpected NEWKEYS");
+    if (payload.length !== 1) {
+      throw protocolError("malformed-newkeys", "NEWKEYS carries unexpected data");
     }
-    if (!this.#pendingResult) throw protocolError("NEWKEYS before the key exchange finished");
+    if (this.#phase !== "awaitNewKeys" && this.#phase !== "running") {
+      throw protocolError("unexpected-message", "Unexpected NEWKEYS", { got: Msg.NEWKEYS });
+    }
+    if (!this.#pendingResult) {
+      throw protocolError("unexpected-message", "NEWKEYS before the key exchange finished", {
+        got: Msg.NEWKEYS,
+      });
+    }
     const isClient = this.#o.role === "client";
     const n = this.#negotiated!;
     const [cipherName, macName, comp] = isClient
@@ -843,10 +867,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function protocolError(message: string, code: "ERR_PROTOCOL" | "ERR_STRICT_KEX" = "ERR_PROTOCOL") {
-  return new DisconnectError(code, DisconnectReason.PROTOCOL_ERROR, message);
 }
 
 /** Maps any error raised while handling peer input to a DisconnectError. */
