@@ -6,14 +6,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../io/client.ts";
-import {
-  clientKeyFromSSHKey,
-  hostKeyFromSSHKey,
-  hostKeyFromX509,
-  x509HostKeyVerifier,
-} from "../io/key_sources.ts";
-import { listen } from "../io/server.ts";
+import { connect } from "../io/client/connect.ts";
+import { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "../io/keys/signers.ts";
+import { x509HostKeyVerifier } from "../io/keys/x509_verifier.ts";
+import { listen } from "../io/server/listen.ts";
 import { SSHError } from "../core/errors.ts";
 import { parseAuthorizedKeys } from "../keys/authorized_keys.ts";
 import { generateHostCertificate, generateUserCertificate } from "../keys/certificate.ts";

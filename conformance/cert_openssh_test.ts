@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conformanceTest, ensureKeyMaterial, type PeerName, runCommand } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
-import { connect } from "../io/client.ts";
-import { hostKeyFromSSHKey } from "../io/key_sources.ts";
-import { listen } from "../io/server.ts";
+import { connect } from "../io/client/connect.ts";
+import { hostKeyFromSSHKey } from "../io/keys/signers.ts";
+import { listen } from "../io/server/listen.ts";
 import { SSHError } from "../core/errors.ts";
 import { parseAuthorizedKeys } from "../keys/authorized_keys.ts";
 import {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the whole suite: static checks, then every *_test.ts file (unit and
+// Runs the whole suite: static checks (layer rules, a type check of the pure
+// folders without Node's types, deno check/lint/fmt/doc), then every *_test.ts file (unit and
 // conformance) under Deno, Node 24 and Bun in turn. Prints one summary line per
 // runtime ("deno: N passed, N failed, N skipped") and fails if anything failed.
 //
@@ -113,17 +114,46 @@ const runtimes = {
 const summary = [];
 let failed = false;
 
+/** Non-test sources of the pure folders, type-checked without Node's types. */
+function pureSources() {
+  const out = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith(".ts") && !/_test\.ts$|^_test_|_test_/.test(name)) {
+        out.push(relative(root, p));
+      }
+    }
+  };
+  for (const dir of ["core", "keys", "sftp", "agent", "config"]) {
+    try {
+      if (statSync(join(root, dir)).isDirectory()) walk(join(root, dir));
+    } catch { /* not there (yet) */ }
+  }
+  return out;
+}
+
 if (checks) {
   for (
-    const [name, argv] of [
-      ["deno check", ["check", "."]],
-      ["deno lint", ["lint"]],
-      ["deno fmt --check", ["fmt", "--check"]],
-      ["deno doc --lint", ["doc", "--lint", "mod.ts"]],
+    const [name, cmd, argv] of [
+      // Imports point down, pure folders touch no runtime API, no import cycles.
+      ["layer check", process.execPath, [join(root, "scripts", "check_layers.mjs")]],
+      // The pure folders compile against ES + DOM only: no Node, Deno or Bun types.
+      ["pure type check", bin("deno"), [
+        "check",
+        "--config",
+        join("scripts", "pure.deno.json"),
+        ...pureSources(),
+      ]],
+      ["deno check", bin("deno"), ["check", "."]],
+      ["deno lint", bin("deno"), ["lint"]],
+      ["deno fmt --check", bin("deno"), ["fmt", "--check"]],
+      ["deno doc --lint", bin("deno"), ["doc", "--lint", "mod.ts"]],
     ]
   ) {
     console.log(`\n=== ${name}`);
-    const r = await exec(bin("deno"), argv, { timeoutMs: 10 * 60 * 1000 });
+    const r = await exec(cmd, argv, { timeoutMs: 10 * 60 * 1000 });
     const ok = r.code === 0;
     if (!ok) failed = true;
     summary.push(`${name}: ${ok ? "clean" : "FAILED"}`);
