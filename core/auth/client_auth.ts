@@ -29,7 +29,9 @@ export interface ClientPublicKey {
 
 /** A host key for hostbased authentication; its signature is requested by event. */
 export interface ClientHostKey {
+  /** The key type, e.g. "ssh-ed25519". */
   readonly keyType: string;
+  /** The public key blob. */
   readonly publicKeyBlob: Uint8Array;
   /** The client host's name (FQDN), as the server will look it up. */
   readonly clientHostname: string;
@@ -39,8 +41,11 @@ export interface ClientHostKey {
 
 /** What the client may try, and in which order. */
 export interface ClientAuthOptions {
+  /** The user to log in as. */
   readonly username: string;
+  /** User keys to try, in order; their signatures are requested by event. */
   readonly publicKeys?: readonly ClientPublicKey[];
+  /** Host keys for hostbased authentication. */
   readonly hostKeys?: readonly ClientHostKey[];
   /** The caller can answer `authPasswordRequest` events. */
   readonly password?: boolean;

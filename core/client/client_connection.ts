@@ -166,10 +166,12 @@ export class ClientConnection extends EngineBase<ClientEvent> {
 
   // ---- EngineBase hooks ----
 
+  /** Whether user authentication finished. */
   protected override authDone(): boolean {
     return this.#authenticated;
   }
 
+  /** Hands SERVICE_* and user-auth messages to this role's authentication. */
   protected override handleAuthMessage(type: number, payload: Uint8Array): boolean {
     if (type === Msg.SERVICE_REQUEST) {
       throw protocolError("unexpected-message", "A server sent SERVICE_REQUEST", {
@@ -179,10 +181,12 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     return this.#auth.handleMessage(type, payload);
   }
 
+  /** Starts user authentication once the first key exchange is done. */
   protected override onTransportReady(): void {
     this.#auth.start();
   }
 
+  /** Refuses commands this role may not run now. */
   protected override checkCommand(what: string): void {
     if (this.transport.closed) {
       throw new LocalProtocolError(`Cannot ${what}: the connection is closed`);
@@ -190,6 +194,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     if (!this.#authenticated) throw new LocalProtocolError(`Cannot ${what} before authentication`);
   }
 
+  /** The message of the keepalive failure, naming the silent peer. */
   protected override keepaliveDeadMessage(countMax: number, intervalMs: number): string {
     return `No response from the server to ${countMax} keepalives over ` +
       `${(countMax * intervalMs) / 1000} s; connection considered dead`;
@@ -218,6 +223,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     this.emit(e);
   }
 
+  /** Reads server-sig-algs from the server's EXT_INFO. */
   protected override onExtInfo(ext: ReadonlyMap<string, Uint8Array>): void {
     const sigs = ext.get("server-sig-algs");
     if (sigs) {

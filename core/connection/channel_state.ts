@@ -17,24 +17,24 @@
 import type { DisconnectDetail } from "../errors.ts";
 
 /** Our side's states, in the order a channel meets them. */
-export const LOCAL_STATES = [
+export const LOCAL_STATES: readonly LocalState[] = [
   "opening",
   "unanswered",
   "open",
   "eofSent",
   "closePending",
   "closed",
-] as const;
+];
 
 /**
  * Our side: `opening` we sent CHANNEL_OPEN; `unanswered` the peer's CHANNEL_OPEN
  * awaits our answer; `open`; `eofSent` we sent EOF (requests may still follow);
  * `closePending` close() came before the peer's confirmation; `closed` we sent CLOSE.
  */
-export type LocalState = (typeof LOCAL_STATES)[number];
+export type LocalState = "opening" | "unanswered" | "open" | "eofSent" | "closePending" | "closed";
 
 /** What moves our side: the peer's answer to our open, and our own commands. */
-export const LOCAL_INPUTS = [
+export const LOCAL_INPUTS: readonly LocalInput[] = [
   "confirmed",
   "openFailed",
   "accept",
@@ -43,23 +43,37 @@ export const LOCAL_INPUTS = [
   "sendRequest",
   "sendEof",
   "close",
-] as const;
+];
 
 /** An input of our side. */
-export type LocalInput = (typeof LOCAL_INPUTS)[number];
+export type LocalInput =
+  | "confirmed"
+  | "openFailed"
+  | "accept"
+  | "reject"
+  | "sendData"
+  | "sendRequest"
+  | "sendEof"
+  | "close";
 
 /** The peer's side's states. */
-export const REMOTE_STATES = ["opening", "unanswered", "open", "eofReceived", "closed"] as const;
+export const REMOTE_STATES: readonly RemoteState[] = [
+  "opening",
+  "unanswered",
+  "open",
+  "eofReceived",
+  "closed",
+];
 
 /**
  * The peer's side: `opening` it has not answered our CHANNEL_OPEN; `unanswered` we
  * have not answered its CHANNEL_OPEN; `open`; `eofReceived` it sent EOF; `closed` it
  * sent CLOSE.
  */
-export type RemoteState = (typeof REMOTE_STATES)[number];
+export type RemoteState = "opening" | "unanswered" | "open" | "eofReceived" | "closed";
 
 /** What moves the peer's side: its channel messages, and our answer to its open. */
-export const REMOTE_INPUTS = [
+export const REMOTE_INPUTS: readonly RemoteInput[] = [
   "confirmation",
   "openFailure",
   "accept",
@@ -70,10 +84,20 @@ export const REMOTE_INPUTS = [
   "close",
   "request",
   "reply",
-] as const;
+];
 
 /** An input of the peer's side. */
-export type RemoteInput = (typeof REMOTE_INPUTS)[number];
+export type RemoteInput =
+  | "confirmation"
+  | "openFailure"
+  | "accept"
+  | "reject"
+  | "data"
+  | "windowAdjust"
+  | "eof"
+  | "close"
+  | "request"
+  | "reply";
 
 /**
  * What an input does:

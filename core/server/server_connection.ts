@@ -125,21 +125,25 @@ export class ServerConnection extends EngineBase<ServerEvent> {
 
   // ---- EngineBase hooks ----
 
+  /** Whether user authentication finished. */
   protected override authDone(): boolean {
     return this.#auth.done;
   }
 
+  /** Hands SERVICE_* and user-auth messages to this role's authentication. */
   protected override handleAuthMessage(type: number, payload: Uint8Array): boolean {
     if (type === Msg.SERVICE_ACCEPT) return false; // a client never sends it
     return this.#auth.handleMessage(type, payload);
   }
 
+  /** Refuses commands this role may not run now. */
   protected override checkCommand(what: string): void {
     if (what === "open a channel" && !this.#auth.done) {
       throw new LocalProtocolError("Cannot open a channel before authentication");
     }
   }
 
+  /** The login deadline and the authentication failure delay. */
   protected override roleDeadline(): number | undefined {
     const login = !this.#auth.done && this.#loginDeadline >= 0 ? this.#loginDeadline : undefined;
     return minDefined(login, this.#auth.nextDeadline());
@@ -166,10 +170,12 @@ export class ServerConnection extends EngineBase<ServerEvent> {
     return true;
   }
 
+  /** The message of the keepalive failure, naming the silent peer. */
   protected override keepaliveDeadMessage(): string {
     return "The client stopped answering keepalives";
   }
 
+  /** Handles this role's connection-layer housekeeping, then raises the event. */
   protected override onConnectionEvent(e: ConnectionEvent): void {
     if (e.type === "globalRequest") {
       // Answered here: OpenSSH's own housekeeping requests.

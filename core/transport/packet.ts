@@ -18,11 +18,13 @@ import type { RandomSource } from "../random.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
+  /** Compresses one payload, flushing so the peer can decompress it at once. */
   compress(payload: Uint8Array): Uint8Array;
 }
 
 /** Decompresses one packet payload, refusing output over `maxOutput` bytes. */
 export interface PayloadDecompressor {
+  /** Decompresses one payload; throws when the output would pass `maxOutput` bytes. */
   decompress(data: Uint8Array, maxOutput: number): Uint8Array;
 }
 

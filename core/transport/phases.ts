@@ -21,7 +21,7 @@
 import { AUTH_FIRST, AUTH_LAST, CONNECTION_FIRST, CONNECTION_LAST, Msg } from "./messages.ts";
 
 /** The phases of a transport, in the order a connection meets them. */
-export const TRANSPORT_PHASES = [
+export const TRANSPORT_PHASES: readonly TransportPhase[] = [
   "awaitKexInit",
   "kex",
   "kexStrict",
@@ -34,7 +34,7 @@ export const TRANSPORT_PHASES = [
   "rekey",
   "rekeyAwaitNewKeys",
   "closed",
-] as const;
+];
 
 /**
  * Where the transport is:
@@ -49,7 +49,19 @@ export const TRANSPORT_PHASES = [
  * - `rekey`: a rekey's KEXINITs are both seen; `rekeyAwaitNewKeys`: our NEWKEYS is out;
  * - `closed`: after a DISCONNECT either way, an error, or the end of the stream.
  */
-export type TransportPhase = (typeof TRANSPORT_PHASES)[number];
+export type TransportPhase =
+  | "awaitKexInit"
+  | "kex"
+  | "kexStrict"
+  | "hostKey"
+  | "hostKeyStrict"
+  | "awaitNewKeys"
+  | "awaitNewKeysStrict"
+  | "idle"
+  | "rekeyAwaitKexInit"
+  | "rekey"
+  | "rekeyAwaitNewKeys"
+  | "closed";
 
 /** Incoming messages, grouped by what the table needs to tell apart (RFC 4250 §4.1.2). */
 export const MESSAGE_CLASSES = [

@@ -61,18 +61,27 @@ export { allowedIncoming, type TransportPhase } from "./phases.ts";
 
 /** Algorithm preference lists for one side. */
 export interface AlgorithmPreferences {
+  /** Key exchange methods, most preferred first. */
   readonly kex: readonly string[];
+  /** Host key signature algorithms, most preferred first. */
   readonly hostKey: readonly string[];
+  /** Ciphers (both directions), most preferred first. */
   readonly cipher: readonly string[];
+  /** MACs (both directions), most preferred first. */
   readonly mac: readonly string[];
+  /** Compression methods (both directions), most preferred first. */
   readonly compression: readonly string[];
 }
 
 /** Transport settings. Limits have defaults with reasons in `core/limits.ts`. */
 export interface TransportOptions extends RekeyLimits {
+  /** Which side this transport is. */
   readonly role: "client" | "server";
+  /** The algorithm implementations. */
   readonly suite: TransportSuite;
+  /** What we offer, most preferred first. */
   readonly algorithms: AlgorithmPreferences;
+  /** Randomness for cookies, padding and ephemeral keys. */
   readonly random: RandomSource;
   /** Our software version, e.g. "sshts_0.1". */
   readonly softwareVersion: string;
