@@ -3,17 +3,34 @@
  * Runs unchanged on Deno, Node and Bun.
  *
  * - {@link connect} opens a client connection; {@link listen} starts a server.
- * - `keys/` handles keys, certificates, known_hosts and authorized_keys.
- * - The sans-IO engines (`ClientConnection`, `ServerConnection`) live in `core/`
- *   (`core/client/`, `core/server/`) for callers who bring their own I/O; their
- *   types and events are exported here.
+ * - Keys, certificates, known_hosts and authorized_keys are exported here too, and on
+ *   their own from `@sshts/ssh/keys`.
+ * - The sans-IO engines (`ClientConnection`, `ServerConnection`), for callers who
+ *   bring their own I/O (a browser, a worker), are the `@sshts/ssh/core` entry point.
  *
- * @example Run a command
- * ```ts ignore
- * import { connect } from "./mod.ts";
- * await using conn = await connect("127.0.0.1", { port: 22, username: "deploy" });
+ * @example A server and a client that trusts exactly its host key
+ * ```ts
+ * import { addKnownHost, connect, generatePrivateKey, hostKeyFromSSHKey, listen } from "@sshts/ssh";
+ *
+ * const hostKey = generatePrivateKey("ed25519");
+ * await using server = await listen({
+ *   port: 0, // any free port
+ *   hostKeys: [hostKeyFromSSHKey(hostKey)],
+ *   validatePassword: (user, password) => user === "demo" && password === "demo",
+ *   processFactory: async (process) => {
+ *     await process.write(`you ran ${process.command}\n`);
+ *   },
+ * });
+ * const { port } = server.address;
+ * await using conn = await connect("127.0.0.1", {
+ *   port,
+ *   username: "demo",
+ *   password: "demo",
+ *   // Trust this one host key (by default, ~/.ssh/known_hosts decides).
+ *   knownHosts: { text: addKnownHost("", "127.0.0.1", port, hostKey.publicKey()) },
+ * });
  * const { stdout, exitStatus } = await conn.run("uname -a", { check: true });
- * console.log(exitStatus, stdout);
+ * console.log(exitStatus, stdout); // 0 "you ran uname -a\n"
  * ```
  *
  * @module

@@ -1,46 +1,85 @@
 /**
- * The sans-IO SSH engine: everything needed to speak SSH-2 without touching a
- * socket, a file, a timer or the environment. Bytes go in with `receiveData`, bytes
- * come out of `takeOutgoing`, events come out of `pollEvent`, and time goes in with
- * `handleTimeout`; the caller answers events that need a decision (host key trust,
- * passwords, signatures, authentication verdicts) with the engine's methods.
+ * The sans-IO SSH engines, for callers who bring their own I/O: a browser over a
+ * WebSocket, a worker, a custom transport, or a test on a virtual clock.
  *
- * - {@link ClientConnection} and {@link ServerConnection}: the engines.
- * - {@link createDefaultSuite}, {@link defaultAlgorithmPreferences},
- *   {@link defaultServerSigAlgs}: the algorithms (portable `@noble` crypto).
- * - Events (`ClientEvent`, `ServerEvent`, `ConnectionEvent`, ...) and the error
- *   family ({@link SSHError}, {@link DisconnectError}, {@link protocolError}, ...).
- * - {@link EnginePair} and {@link makePair}: a client and a server wired back to
- *   back in memory on a virtual clock, for tests and demos.
+ * An engine ({@link ClientConnection}, {@link ServerConnection}) never touches a
+ * socket, a timer or a file. Feed it the peer's bytes with `receiveData()`, send
+ * what `takeOutgoing()` returns, answer the events `pollEvent()` raises (host key
+ * trust, signatures, passwords, channel traffic), and give it the time with
+ * `handleTimeout(now)` when `nextDeadline()` says so. {@link createDefaultSuite}
+ * and {@link defaultAlgorithmPreferences} are the algorithms the engines run with;
+ * {@link EnginePair} wires a client and a server back to back in memory.
  *
- * Nothing here uses a runtime API: it runs in Deno, Node, Bun, browsers and workers.
+ * Nothing here imports a runtime API (`node:*`, `Deno`, `Bun`, `process`), so this
+ * entry point bundles for browsers as it is.
  *
- * @example A client and a server engine shake hands in memory
+ * @example A client and a server engine log in to each other in memory
  * ```ts
- * import { makePair } from "./mod.ts";
- * const pair = makePair({ password: "secret" }); // the server accepts "secret"
- * pair.run();
- * console.log(pair.client.authenticated, pair.server.username); // true "tester"
+ * import {
+ *   ClientConnection,
+ *   createDefaultSuite,
+ *   createHostKeySigner,
+ *   defaultAlgorithmPreferences,
+ *   EnginePair,
+ *   ServerConnection,
+ * } from "@sshts/ssh/core";
+ * import { generatePrivateKey } from "@sshts/ssh/keys";
+ *
+ * const suite = createDefaultSuite();
+ * const algorithms = defaultAlgorithmPreferences();
+ * const hostKey = generatePrivateKey("ed25519");
+ * const client = new ClientConnection({ username: "demo", password: true, suite, algorithms });
+ * const server = new ServerConnection({
+ *   suite,
+ *   algorithms,
+ *   methods: ["password"],
+ *   hostKeys: new Map([["ssh-ed25519", createHostKeySigner(hostKey.material, "ssh-ed25519")]]),
+ * });
+ * let loggedIn = false;
+ * const pair = new EnginePair(client, server, (e) => {
+ *   // Trust decisions are the caller's: here, the one key we expect.
+ *   if (e.type === "hostKey") client.acceptHostKey(e.id);
+ *   if (e.type === "authPasswordRequest") client.providePassword(e.id, "demo");
+ *   if (e.type === "authSuccess") loggedIn = true;
+ * }, (e) => {
+ *   // The server asks the application about every login attempt.
+ *   if (e.type === "authNone") server.answerAuth(e.id, { result: "failure" });
+ *   if (e.type === "authPassword") {
+ *     server.answerAuth(e.id, { result: e.password === "demo" ? "success" : "failure" });
+ *   }
+ * });
+ * pair.advance(1_000); // moves bytes and the virtual clock until both sides are idle
+ * console.log(loggedIn); // true
  * ```
  *
  * @module
  */
 
 export * from "./errors.ts";
-
-// The engines and what they take and raise.
 export {
+  CLIENT_SOFTWARE_VERSION,
   ClientConnection,
   type ClientConnectionOptions,
   type ClientEvent,
   type HostKeysProvedEvent,
 } from "./client/client_connection.ts";
 export {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  SERVER_SOFTWARE_VERSION,
   ServerConnection,
   type ServerConnectionOptions,
   type ServerEvent,
 } from "./server/server_connection.ts";
-export type { EngineBase, EngineEvent, EngineOptions } from "./engine/engine_base.ts";
+export {
+  createDefaultSuite,
+  defaultAlgorithmPreferences,
+  defaultServerSigAlgs,
+  verifyWithBlob,
+} from "./suite/default_suite.ts";
+export { EnginePair, type EventHandler } from "./testing/pair.ts";
+export { type RandomSource, seededRandom, systemRandom } from "./random.ts";
+export { createHostKeySigner } from "./kex/host_key_signer.ts";
+export type { HostKeySigner } from "./kex/types.ts";
 export type {
   ClientAuthEvent,
   ClientAuthOptions,
@@ -53,6 +92,8 @@ export type {
   ServerAuthEvent,
   ServerAuthOptions,
 } from "./auth/server_auth.ts";
+export type { EngineBase, EngineEvent, EngineOptions } from "./engine/engine_base.ts";
+export type { KeySizes, TransportSuite } from "./transport/suite.ts";
 export type {
   AlgorithmPreferences,
   Transport,
@@ -60,10 +101,35 @@ export type {
   TransportOptions,
 } from "./transport/transport.ts";
 export type { TransportPhase } from "./transport/phases.ts";
+export type { RekeyLimits } from "./transport/rekey.ts";
+// What the suite seam is made of, for callers who bring their own algorithms.
+export type {
+  CipherInfo,
+  DirectionKeys,
+  MacInfo,
+  PacketOpener,
+  PacketSealer,
+} from "./crypto/types.ts";
+export type {
+  KexClientFlow,
+  KexContext,
+  KexHashName,
+  KexMethod,
+  KexResult,
+  KexServerFlow,
+  KexServerOptions,
+  KexStep,
+} from "./kex/types.ts";
+export type { PayloadCompressor, PayloadDecompressor } from "./transport/packet.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./transport/kexinit.ts";
 export type { PeerVersion } from "./transport/version.ts";
-export type { ChannelOptions, ConnectionLayer } from "./connection/channels.ts";
-export { ChannelOpenFailure } from "./connection/channels.ts";
+export {
+  ChannelOpenFailure,
+  type ChannelOptions,
+  type ConnectionLayer,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+} from "./connection/channels.ts";
 export type { LocalState, RemoteState } from "./connection/channel_state.ts";
 export type {
   ChannelCloseEvent,
@@ -79,41 +145,29 @@ export type {
   GlobalRequestEvent,
   GlobalRequestReplyEvent,
 } from "./connection/events.ts";
-export type { ProvenHostKey } from "./connection/hostkeys.ts";
-
-// The default algorithm suite.
 export {
-  createDefaultSuite,
-  defaultAlgorithmPreferences,
-  defaultServerSigAlgs,
-} from "./suite/default_suite.ts";
-export type { KeySizes, TransportSuite } from "./transport/suite.ts";
-// What the suite seam is made of, for callers who bring their own algorithms.
-export type {
-  CipherInfo,
-  DirectionKeys,
-  MacInfo,
-  PacketOpener,
-  PacketSealer,
-} from "./crypto/types.ts";
-export type {
-  HostKeySigner,
-  KexClientFlow,
-  KexContext,
-  KexHashName,
-  KexMethod,
-  KexResult,
-  KexServerFlow,
-  KexServerOptions,
-  KexStep,
-} from "./kex/types.ts";
-export type { PayloadCompressor, PayloadDecompressor } from "./transport/packet.ts";
-export type { RekeyLimits } from "./transport/rekey.ts";
-export { type RandomSource, seededRandom, systemRandom } from "./random.ts";
-
-// Two engines back to back in memory.
-export { EnginePair, type EventHandler } from "./testing/pair.ts";
-export { makePair, type PairOptions } from "./testing/fixtures.ts";
+  decodeExitSignal,
+  decodeExitStatus,
+  decodePtyRequest,
+  decodeStringArg,
+  decodeWindowChange,
+  encodeEnv,
+  encodeExitSignal,
+  encodeExitStatus,
+  encodePtyRequest,
+  encodeStringArg,
+  encodeWindowChange,
+  type ExitSignal,
+  type PtyRequest,
+  type TerminalSize,
+} from "./connection/session_requests.ts";
+export type { ProvenHostKey } from "./connection/hostkeys.ts";
+export {
+  encodePublicKeyBlob,
+  publicKeyTypeName,
+  signatureAlgorithmsForKey,
+  signData,
+} from "./publickey/mod.ts";
 export type {
   DsaKeyMaterial,
   EcdsaCurveName,

@@ -6,7 +6,7 @@
 //
 // Usage: node scripts/run_tests.mjs [--only deno,node,bun] [--no-checks] [path-filter...]
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,26 @@ function findTests(dir) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...findTests(p));
     else if (name.endsWith("_test.ts")) out.push("./" + relative(root, p));
+  }
+  return out;
+}
+
+// The entry point modules, from deno.json "exports" (the list the npm build and JSR use).
+function entryPointFiles() {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const exp = typeof deno.exports === "string" ? { ".": deno.exports } : deno.exports;
+  return Object.values(exp);
+}
+
+// Every library module (not tests, not tooling): what the packages publish.
+const NOT_LIBRARY = new Set([...SKIP_DIRS, "conformance", "examples", "scripts", "dist"]);
+function libraryFiles(dir = root) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (NOT_LIBRARY.has(name) || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...libraryFiles(p));
+    else if (name.endsWith(".ts") && !name.endsWith("_test.ts")) out.push(relative(root, p));
   }
   return out;
 }
@@ -150,6 +170,15 @@ if (checks) {
       ["deno lint", bin("deno"), ["lint"]],
       ["deno fmt --check", bin("deno"), ["fmt", "--check"]],
       ["deno doc --lint", bin("deno"), ["doc", "--lint", "mod.ts"]],
+      // Runs the examples in the entry points' docs (they import the package by name).
+      ["deno test --doc", bin("deno"), ["test", "-A", "--doc", ...entryPointFiles()]],
+      // Type-checks every JSDoc example of the library and README.md's blocks.
+      ["deno check --doc-only", bin("deno"), [
+        "check",
+        "--doc-only",
+        "README.md",
+        ...libraryFiles(),
+      ]],
     ]
   ) {
     console.log(`\n=== ${name}`);

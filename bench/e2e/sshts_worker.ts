@@ -80,7 +80,7 @@ async function loadClient(): Promise<Connect> {
 }
 
 async function loadKey(path: string): Promise<KeyPairLike> {
-  const { importPrivateKey } = await import("../../keys/import.ts");
+  const { importPrivateKey } = await import("../../keys/formats/import.ts");
   const { signData } = await import("../../core/publickey/sign.ts");
   const key = importPrivateKey(readFileSync(path, "utf8"));
   return {

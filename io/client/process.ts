@@ -18,6 +18,7 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
+import { concatBytes } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 
@@ -313,7 +314,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   #decoded(stream: number): ReadableStream<T> {
     const raw = this.#raw(stream);
     if (!this.encoding) return raw as ReadableStream<T>;
-    return raw.pipeThrough(new TextDecoderStream(this.encoding)) as unknown as ReadableStream<T>;
+    // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
+    // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
+    const decoder = new TextDecoderStream(this.encoding) as unknown as TransformStream<
+      Uint8Array,
+      string
+    >;
+    return raw.pipeThrough(decoder) as unknown as ReadableStream<T>;
   }
 
   #decode(b: Uint8Array): T {
@@ -342,32 +349,19 @@ export function returnCodeOf(status: number | null, signal: ExitSignal | null): 
 /** Reads a byte stream to its end, keeping what it read so far available. */
 class Collector {
   readonly #parts: Uint8Array[] = [];
-  #n = 0;
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.done = (async () => {
       for await (const c of stream) {
         this.#parts.push(c);
-        this.#n += c.length;
       }
     })();
   }
 
   bytes(): Uint8Array {
-    return concatParts(this.#parts, this.#n);
+    return this.#parts.length === 1 ? this.#parts[0]! : concatBytes(...this.#parts);
   }
-}
-
-function concatParts(parts: Uint8Array[], n: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

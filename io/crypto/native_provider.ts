@@ -92,7 +92,7 @@ export interface NativePacketProtection extends PacketProtectionFactory {
  * @example Seal natively, open portably: the bytes are the same
  * ```ts
  * import { createNativePacketProtection } from "./native_provider.ts";
- * import { getCipherInfo, getPacketProtection } from "../core/crypto/registry.ts";
+ * import { getCipherInfo, getPacketProtection } from "../../core/crypto/registry.ts";
  * const native = createNativePacketProtection({ smallPacketThreshold: { gcm: 0, chacha: 0, mac: 0 } });
  * const c = getCipherInfo("aes128-gcm@openssh.com")!;
  * const keys = { encKey: new Uint8Array(16), iv: new Uint8Array(12), macKey: new Uint8Array(0) };

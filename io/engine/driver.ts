@@ -8,6 +8,7 @@
 
 import type { ByteSocket } from "../runtime/socket.ts";
 import { WRITE_COALESCE_LIMIT } from "../limits.ts";
+import { concatBytes } from "../../core/wire.ts";
 
 /** What the driver needs from an engine (ClientConnection or ServerConnection). */
 export interface DrivenEngine<E> {
@@ -134,7 +135,7 @@ export class EngineDriver<E> {
       let size = 0;
       const emit = () => {
         if (batch.length === 0) return;
-        ok = this.#socket.write(batch.length === 1 ? batch[0]! : concat(batch, size)) && ok;
+        ok = this.#socket.write(batch.length === 1 ? batch[0]! : concatBytes(...batch)) && ok;
         batch = [];
         size = 0;
       };
@@ -194,14 +195,4 @@ export class EngineDriver<E> {
 
 function now(): number {
   return performance.now();
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -12,9 +12,12 @@ import {
   type AuthorizedKeys,
   findAuthorizedKey,
   parseAuthorizedKeys,
-} from "../../keys/authorized_keys.ts";
+} from "../../keys/trust/authorized_keys.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
-import { expandHome, wallClock } from "../runtime/env.ts";
+import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
+
+/** authorized_keys `expiry-time` values without `Z` are in the host's local time, as sshd reads them. */
+const HOST_TIME_ZONE = { timeZone: localTimeZoneOffset } as const;
 
 /** One `authorized_keys` source: a file path, its text, or parsed entries. */
 export type AuthorizedKeysInput = string | AuthorizedKeys | readonly AuthorizedKeyEntry[];
@@ -49,7 +52,7 @@ export async function loadAuthorizedKeys(
       ? input as readonly AuthorizedKeyEntry[]
       : (input as AuthorizedKeys).entries;
   }
-  if (looksLikeKeysText(input)) return parseAuthorizedKeys(input).entries;
+  if (looksLikeKeysText(input)) return parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
   let text: string;
   try {
     text = new TextDecoder().decode(await readFile(expandHome(input)));
@@ -57,7 +60,7 @@ export async function loadAuthorizedKeys(
     if ((e as { code?: string }).code === "ENOENT") return [];
     throw e;
   }
-  return parseAuthorizedKeys(text).entries;
+  return parseAuthorizedKeys(text, HOST_TIME_ZONE).entries;
 }
 
 /** Resolves a source for one user. */

@@ -8,8 +8,8 @@
 
 import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
-import { importCertificate, SSHCertificate } from "../../keys/certificate.ts";
-import { importPrivateKey } from "../../keys/import.ts";
+import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { importPrivateKey } from "../../keys/formats/import.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome } from "../runtime/env.ts";

@@ -14,9 +14,9 @@ import {
 } from "../../core/publickey/algorithms.ts";
 import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
-import { SSHCertificate } from "../../keys/certificate.ts";
-import { checkHostCertificate } from "../../keys/certificate_policy.ts";
-import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../../keys/known_hosts.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
+import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../../keys/trust/known_hosts.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, wallClock } from "../runtime/env.ts";
 import type { HostKeyInfo } from "./types.ts";

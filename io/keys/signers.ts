@@ -7,10 +7,10 @@
  */
 
 import { SSHError } from "../../core/errors.ts";
-import type { SSHCertificate } from "../../keys/certificate.ts";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
-import type { X509KeyPair } from "../../keys/x509_ssh.ts";
+import type { X509KeyPair } from "../../keys/x509/ssh.ts";
 import type { ClientKeyPair, ServerHostKey } from "./types.ts";
 
 /**

@@ -6,8 +6,8 @@
  */
 
 import { SSHError } from "../../core/errors.ts";
-import type { X509Certificate } from "../../keys/x509.ts";
-import { checkX509SSHKey } from "../../keys/x509_ssh.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
+import { checkX509SSHKey } from "../../keys/x509/ssh.ts";
 import { wallClock } from "../runtime/env.ts";
 import { hostLabel, type KnownHostsCheckInfo } from "./known_hosts.ts";
 

@@ -7,6 +7,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
 interface DenoConn {
@@ -55,7 +56,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     try {
       while (queue.length && !closed) {
         // Merge what is queued into one write: fewer syscalls under load.
-        const batch = queue.length === 1 ? queue[0]! : merge(queue, queued);
+        const batch = queue.length === 1 ? queue[0]! : concatBytes(...queue);
         queue = [];
         queued = 0;
         let off = 0;
@@ -133,14 +134,4 @@ export async function connectDenoSocket(
     ...(signal ? { signal } : {}),
   });
   return socketFromDenoConn(conn);
-}
-
-function merge(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -10,8 +10,8 @@
 
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
-import type { AuthorizedKeyEntry } from "../../keys/authorized_keys.ts";
-import { checkAuthorizedKey } from "../../keys/certificate_policy.ts";
+import type { AuthorizedKeyEntry } from "../../keys/trust/authorized_keys.ts";
+import { checkAuthorizedKey } from "../../keys/trust/certificate_policy.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { type ConnectionPermissions, permissionsFromOptions, UNRESTRICTED } from "./permissions.ts";
 import {
@@ -21,6 +21,7 @@ import {
 } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { ServerHooks } from "./options.ts";
+import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
 const NO: AuthVerdict = { result: "failure" };
@@ -185,7 +186,7 @@ export class AuthHandler {
       const verdict = checkAuthorizedKey(keyBlob, {
         username: user,
         authorizedKeys: entries,
-        client: { host: addr, addr, now: Date.now() },
+        client: { host: addr, addr, now: wallClock() },
       });
       if (!verdict.accepted) return NO;
       if (signed) {

@@ -10,7 +10,7 @@
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
-import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/authorized_keys.ts";
+import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";

@@ -11,7 +11,7 @@ import {
   permitsListen,
   permitsOpen,
   type PermittedAddress,
-} from "../../keys/authorized_keys.ts";
+} from "../../keys/trust/authorized_keys.ts";
 
 /** What an authenticated connection may do (the options of the key that logged in). */
 export interface ConnectionPermissions {
@@ -53,7 +53,7 @@ export const UNRESTRICTED: ConnectionPermissions = Object.freeze({
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeyOptions } from "../../keys/authorized_keys.ts";
+ * import { parseAuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
  * import { permissionsFromOptions } from "./permissions.ts";
  * const p = permissionsFromOptions(parseAuthorizedKeyOptions('no-pty,command="uptime"'));
  * console.log(p.pty, p.forcedCommand); // false "uptime"

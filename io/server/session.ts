@@ -15,7 +15,7 @@ import {
   decodeWindowChange,
   type PtyRequest,
 } from "../../core/connection/session_requests.ts";
-import { matchPatternList } from "../../keys/host_patterns.ts";
+import { matchPatternList } from "../../keys/trust/host_patterns.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
