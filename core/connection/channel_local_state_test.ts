@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError, LocalProtocolError } from "../errors.ts";
-import { peerMessage, sides, type Staged, STAGES } from "./_channel_walk.ts";
+import { peerMessage, sides, type Staged, STAGES } from "./_test_channel_walk.ts";
 import {
   type ChannelStep,
   LOCAL_INPUTS,

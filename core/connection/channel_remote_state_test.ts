@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError, LocalProtocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
-import { deliver, peerMessage, sides, type Staged, STAGES } from "./_channel_walk.ts";
+import { deliver, peerMessage, sides, type Staged, STAGES } from "./_test_channel_walk.ts";
 import { LayerPair } from "./_layer_pair.ts";
 import {
   channelFreed,
