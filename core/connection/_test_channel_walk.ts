@@ -5,10 +5,12 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { DisconnectError, LocalProtocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHWriter } from "../wire.ts";
 import { LayerPair, type LayerSide } from "./_layer_pair.ts";
-import type { LocalState, RemoteState } from "./channel_state.ts";
+import type { ChannelStep, LocalState, RemoteState } from "./channel_state.ts";
 
 /** A channel in a chosen state, on the side under test. */
 export interface Staged {
@@ -125,4 +127,39 @@ export function peerMessage(kind: string, id: number): Uint8Array {
 export function sides(s: Staged): { local: LocalState; remote: RemoteState } {
   const info = s.side.layer.info(s.id);
   return info ? { local: info.local, remote: info.remote } : { local: "closed", remote: "closed" };
+}
+
+/**
+ * Checks what happened against a table step: `ok` moved the side (read by `side`) to
+ * `next`; `ignore` changed nothing and `quiet()` holds; `misuse` threw a
+ * LocalProtocolError and changed nothing; `violation` threw ERR_CHANNEL with the detail.
+ */
+export function expectStep<S>(
+  where: string,
+  step: ChannelStep<S>,
+  thrown: unknown,
+  now: { readonly sides: ReturnType<typeof sides>; readonly side: S },
+  before: ReturnType<typeof sides>,
+  quiet: () => boolean,
+): void {
+  switch (step.outcome) {
+    case "ok":
+      assert.equal(thrown, undefined, `${where}: ${thrown}`);
+      assert.equal(now.side, step.next, where);
+      break;
+    case "ignore":
+      assert.equal(thrown, undefined, where);
+      assert.deepEqual(now.sides, before, where);
+      assert.ok(quiet(), `${where}: nothing sent or raised`);
+      break;
+    case "misuse":
+      assert.ok(thrown instanceof LocalProtocolError, `${where}: ${thrown}`);
+      assert.deepEqual(now.sides, before, where);
+      break;
+    case "violation":
+      assert.ok(thrown instanceof DisconnectError, `${where}: ${thrown}`);
+      assert.equal(thrown.code, "ERR_CHANNEL", where);
+      assert.equal(thrown.detail, step.detail, where);
+      break;
+  }
 }

@@ -5,8 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DisconnectError, LocalProtocolError } from "../errors.ts";
-import { peerMessage, sides, type Staged, STAGES } from "./_test_channel_walk.ts";
+import { expectStep, peerMessage, sides, type Staged, STAGES } from "./_test_channel_walk.ts";
 import {
   type ChannelStep,
   LOCAL_INPUTS,
@@ -93,27 +92,16 @@ test("LOCAL_SIDE: every input in every state of our side does what the table say
       } catch (e) {
         thrown = e;
       }
-      const step = LOCAL_SIDE[local][input];
-      switch (step.outcome) {
-        case "ok":
-          assert.equal(thrown, undefined, where);
-          assert.equal(sides(s).local, step.next, where);
-          break;
-        case "ignore":
-          assert.equal(thrown, undefined, where);
-          assert.deepEqual(sides(s), before, where);
-          assert.equal(s.side.outbox.length, sent, `${where}: nothing sent`);
-          break;
-        case "misuse":
-          assert.ok(thrown instanceof LocalProtocolError, `${where}: ${thrown}`);
-          assert.deepEqual(sides(s), before, where);
-          break;
-        case "violation":
-          assert.ok(thrown instanceof DisconnectError, `${where}: ${thrown}`);
-          assert.equal(thrown.code, "ERR_CHANNEL", where);
-          assert.equal(thrown.detail, step.detail, where);
-          break;
-      }
+      const now = sides(s);
+      const quiet = () => s.side.outbox.length === sent;
+      expectStep(
+        where,
+        LOCAL_SIDE[local][input],
+        thrown,
+        { sides: now, side: now.local },
+        before,
+        quiet,
+      );
       walked.add(where);
     }
   }

@@ -124,12 +124,7 @@ export class PacketResequencer {
       const seq = this.#seq;
       this.#lastSeq = seq;
       this.#seq = (this.#seq + 1) >>> 0;
-      if (p.epoch === 0) return p.bytes;
-      const s = this.#sealers[p.epoch - 1]!;
-      const out = new Uint8Array(p.bytes.length + s.tagLength);
-      out.set(p.bytes);
-      s.seal(seq, out.subarray(0, p.bytes.length), out.subarray(p.bytes.length));
-      return out;
+      return this.sealAt(p, seq);
     });
   }
 }
