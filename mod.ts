@@ -38,6 +38,27 @@
 
 export * from "./core/errors.ts";
 
+// io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
+export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export {
+  type AlgorithmFamily,
+  DEFAULT_SSH_CONFIG_PROFILE,
+  formatSSHConfig,
+  type FormatSSHConfigOptions,
+  parseProxyJump,
+  type ResolvedSSHConfig,
+  type ResolveSSHConfigOptions,
+  SSHConfigError,
+  type SSHConfigErrorCode,
+  type SSHConfigFileStat,
+  type SSHConfigForward,
+  type SSHConfigLookupResult,
+  type SSHConfigProfile,
+  type SSHConfigSystem,
+  type SSHConfigTokens,
+  type SSHJumpHop,
+} from "./config/mod.ts";
+
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
 export { SSHClientConnection } from "./io/client/connection.ts";
@@ -80,6 +101,38 @@ export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
+
+// io/agent and agent/: the agent client, the in-process agent, the protocol's types.
+export {
+  type AgentAddIdentityOptions,
+  AgentClient,
+  type AgentExtensionReply,
+  type AgentKey,
+  type AgentSignOptions,
+  type AgentStreamOpener,
+  connectAgent,
+} from "./io/agent/client.ts";
+export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
+export type { AgentOption } from "./io/agent/connect_agent.ts";
+export {
+  type AgentAddOptions,
+  AgentConnectionState,
+  AgentError,
+  type AgentErrorKind,
+  type AgentIdentity,
+  type AgentKeyInfo,
+  AgentKeyring,
+  type AgentKeyringOptions,
+  type AgentReply,
+  type AgentRequest,
+  type ConfirmRequest,
+  type DestinationConstraint,
+  type DestinationHop,
+  type HopKey,
+  type KeyConstraint,
+  type SessionBind,
+  type SessionBinding,
+} from "./agent/mod.ts";
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";

@@ -74,6 +74,7 @@ export const CLIENT_SOFTWARE_VERSION = "sshts_0.1";
 export class ClientConnection extends EngineBase<ClientEvent> {
   readonly #auth: ClientAuth;
   #serverSigAlgs: readonly string[] | undefined;
+  #hostBound = false;
   #authenticated = false;
   readonly #hostKeyRotation: boolean;
   #hostKeysSeen = false;
@@ -92,6 +93,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
       emit: (e) => this.emit(e),
       sessionId: () => this.transport.sessionId!,
       serverSigAlgs: () => this.#serverSigAlgs,
+      hostBoundKey: () => (this.#hostBound ? this.transport.hostKeyBlob ?? undefined : undefined),
       onSuccess: () => {
         this.#authenticated = true;
         this.transport.onAuthenticated();
@@ -113,6 +115,14 @@ export class ClientConnection extends EngineBase<ClientEvent> {
   /** server-sig-algs from the server's EXT_INFO, if it sent one. */
   get serverSigAlgs(): readonly string[] | undefined {
     return this.#serverSigAlgs;
+  }
+
+  /**
+   * Whether the server offered `publickey-hostbound-v00@openssh.com` (EXT_INFO
+   * `publickey-hostbound@openssh.com` version "0"); public key authentication then uses it.
+   */
+  get publicKeyHostBound(): boolean {
+    return this.#hostBound;
   }
 
   // ---- answers to events ----
@@ -231,6 +241,9 @@ export class ClientConnection extends EngineBase<ClientEvent> {
       this.#serverSigAlgs = s ? s.split(",") : [];
       this.emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
     }
+    // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
+    const hb = ext.get("publickey-hostbound@openssh.com");
+    if (hb && new TextDecoder().decode(hb) === "0") this.#hostBound = true;
   }
 
   // ---- internals ----

@@ -21,9 +21,11 @@ import type {
   LocalPortForwardOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
+  ResolvedConnectOptions,
   RunOptions,
   SocksForwardOptions,
 } from "./options.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientProcess } from "./process.ts";
 import {
   attachSession,
@@ -45,6 +47,28 @@ import {
  * ```
  */
 export class SSHClientConnection extends ClientConnectionBase {
+  readonly #env: Readonly<Record<string, string>> | undefined;
+  /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
+  readonly #forwardAgent: boolean;
+
+  /** Use `connect()`. */
+  constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
+    super(host, port, socket, options);
+    this.#env = options.env;
+    this.#forwardAgent = options.agentForwarding ?? false;
+  }
+
+  /**
+   * Session options with the connection's defaults filled in: agent forwarding, and
+   * the connection's environment (SendEnv/SetEnv) under the call's own.
+   */
+  #sessionDefaults<T extends ProcessOptions>(options: T): T {
+    let o = options;
+    if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
+    if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
+    return o;
+  }
+
   /**
    * Starts a command, a shell or a subsystem. With `encoding`, the output
    * streams carry text. Redirections (`stdin`, `stdout`, `stderr`) start at once.
@@ -79,7 +103,7 @@ export class SSHClientConnection extends ClientConnectionBase {
       },
     );
     try {
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;
@@ -114,7 +138,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openSession();
     try {
       attachSession(ch, s, 2);
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { HostKeysProvedEvent } from "../../core/client/client_connection.ts";
+import type {
+  ClientConnection,
+  ClientConnectionOptions,
+  HostKeysProvedEvent,
+} from "../../core/client/client_connection.ts";
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
@@ -15,6 +19,7 @@ import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
+import type { AgentOption } from "../agent/connect_agent.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -59,6 +64,25 @@ export interface ConnectOptions {
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
   readonly passphrase?: string;
+  /**
+   * The agent whose keys are tried (after the named `clientKeys`) and that
+   * `agentForwarding` forwards: a UNIX socket path, an agent in this process
+   * (`SSHAgent`), or false for none. Default: `SSH_AUTH_SOCK` when set (as
+   * OpenSSH). With only a `password` given, used only when named here.
+   */
+  readonly agent?: AgentOption;
+  /**
+   * Try only the keys named in `clientKeys` (agent keys only when they match
+   * one), as OpenSSH's IdentitiesOnly. Default false: every agent key is tried
+   * after the named ones.
+   */
+  readonly identitiesOnly?: boolean;
+  /**
+   * Forward the agent to every session (`auth-agent-req@openssh.com`, as
+   * `ssh -A`) and serve the server's `auth-agent@openssh.com` channels from it,
+   * bound to this session. Set `onAgentChannel` to handle them yourself instead.
+   */
+  readonly agentForwarding?: boolean;
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
   /**
@@ -117,11 +141,25 @@ export interface ConnectOptions {
   readonly hostKeyRotation?: boolean;
   /** Called with the host keys the server proved it holds besides the one it used. */
   readonly onHostKeysProved?: (event: HostKeysProvedEvent) => void;
+  /**
+   * OpenSSH client configuration to apply (`config/`): by default `~/.ssh/config`
+   * and `/etc/ssh/ssh_config`, as `ssh` reads them; a path or paths read those
+   * instead (as `ssh -F`); false applies none. Options given here win over it. With
+   * `sock` the configuration is applied only when this is given.
+   */
+  readonly config?: string | readonly string[] | false;
+  /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Connect options after keys and the host key check were resolved. */
 export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  /**
+   * Builds the engine instead of a normal client engine (an OpenSSH master's
+   * proxy mode runs the connection protocol without transport or authentication).
+   */
+  readonly engine?: (options: ClientConnectionOptions) => ClientConnection;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
