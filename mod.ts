@@ -189,6 +189,9 @@ export type {
   HostKeysProvedEvent,
 } from "./core/client/client_connection.ts";
 export type { ServerConnection, ServerEvent } from "./core/server/server_connection.ts";
+export type { EngineBase, EngineEvent } from "./core/engine/engine_base.ts";
+export type { TransportPhase } from "./core/transport/phases.ts";
+export type { LocalState, RemoteState } from "./core/connection/channel_state.ts";
 export type { ProvenHostKey } from "./core/connection/hostkeys.ts";
 export type { ChannelOptions, ConnectionLayer } from "./core/connection/channels.ts";
 export type {

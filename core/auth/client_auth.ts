@@ -9,9 +9,10 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
+import { MAX_KBDINT_PROMPTS, MAX_KEY_BLOB, MAX_NAME, MAX_SHORT_NAME, MAX_TEXT } from "../limits.ts";
 
 /** A public key the client can authenticate with; the signature is requested by event. */
 export interface ClientPublicKey {
@@ -28,7 +29,9 @@ export interface ClientPublicKey {
 
 /** A host key for hostbased authentication; its signature is requested by event. */
 export interface ClientHostKey {
+  /** The key type, e.g. "ssh-ed25519". */
   readonly keyType: string;
+  /** The public key blob. */
   readonly publicKeyBlob: Uint8Array;
   /** The client host's name (FQDN), as the server will look it up. */
   readonly clientHostname: string;
@@ -38,8 +41,11 @@ export interface ClientHostKey {
 
 /** What the client may try, and in which order. */
 export interface ClientAuthOptions {
+  /** The user to log in as. */
   readonly username: string;
+  /** User keys to try, in order; their signatures are requested by event. */
   readonly publicKeys?: readonly ClientPublicKey[];
+  /** Host keys for hostbased authentication. */
   readonly hostKeys?: readonly ClientHostKey[];
   /** The caller can answer `authPasswordRequest` events. */
   readonly password?: boolean;
@@ -97,7 +103,6 @@ const DEFAULT_METHODS = ["hostbased", "publickey", "keyboard-interactive", "pass
 /** OpenSSH's host-bound public key method (PROTOCOL §2.5): the request also names the host key. */
 const PUBLICKEY_HOSTBOUND = "publickey-hostbound-v00@openssh.com";
 /** Cap on prompts in one keyboard-interactive request (OpenSSH allows 100 too). */
-const MAX_KBDINT_PROMPTS = 100;
 
 type Pending =
   | {
@@ -172,23 +177,27 @@ export class ClientAuth {
   handleMessage(type: number, payload: Uint8Array): boolean {
     const r = new SSHReader(payload, 1);
     if (type === Msg.SERVICE_ACCEPT) {
-      const service = r.readStringAscii("service name", 64);
+      const service = r.readStringAscii("service name", MAX_SHORT_NAME);
       if (this.#state !== "serviceRequested" || service !== "ssh-userauth") {
-        throw protocolError(`Unexpected SERVICE_ACCEPT for "${service}"`);
+        throw protocolError("unexpected-service", `Unexpected SERVICE_ACCEPT for "${service}"`, {
+          got: Msg.SERVICE_ACCEPT,
+        });
       }
       this.#state = "inProgress";
       this.#sendRequest("none", new Uint8Array(0));
       return true;
     }
     if (type === Msg.USERAUTH_BANNER) {
-      const message = r.readStringUtf8("banner", 64 * 1024);
-      const language = r.readStringAscii("language tag", 256);
+      const message = r.readStringUtf8("banner", MAX_TEXT);
+      const language = r.readStringAscii("language tag", MAX_NAME);
       if (this.#state !== "done") this.#host.emit({ type: "authBanner", message, language });
       return true;
     }
     if (type < 50 || type > 79) return false;
     if (this.#state !== "inProgress") {
-      throw protocolError(`Unexpected authentication message ${type}`);
+      throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
+        got: type,
+      });
     }
     switch (type) {
       case Msg.USERAUTH_SUCCESS:
@@ -225,41 +234,44 @@ export class ClientAuth {
         this.#on60(r);
         return true;
     }
-    throw protocolError(`Unexpected authentication message ${type}`);
+    throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
+      got: type,
+      expected: ["USERAUTH_SUCCESS", "USERAUTH_FAILURE", "USERAUTH_BANNER", "60"],
+    });
   }
 
   #on60(r: SSHReader): void {
     if (this.#current === "publickey" && this.#querying) {
-      const alg = r.readStringAscii("algorithm", 256);
-      r.readString("key blob", 16 * 1024);
+      const alg = r.readStringAscii("algorithm", MAX_NAME);
+      r.readString("key blob", MAX_KEY_BLOB);
       const q = this.#querying;
       this.#querying = null;
       if (alg !== q.algorithm) {
-        throw protocolError(`PK_OK names ${alg}, but ${q.algorithm} was asked`);
+        throw protocolError("pk-ok-mismatch", `PK_OK names ${alg}, but ${q.algorithm} was asked`);
       }
       this.#requestSignature("publickey", q.index, q.algorithm);
       return;
     }
     if (this.#current === "password") {
-      const prompt = r.readStringUtf8("password change prompt", 64 * 1024);
-      const language = r.readStringAscii("language tag", 256);
+      const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
+      const language = r.readStringAscii("language tag", MAX_NAME);
       const id = this.#nextId++;
       this.#pending = { kind: "passwordChange", id };
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
       return;
     }
     if (this.#current === "keyboard-interactive") {
-      const name = r.readStringUtf8("name", 64 * 1024);
-      const instruction = r.readStringUtf8("instruction", 64 * 1024);
-      r.readStringAscii("language tag", 256);
+      const name = r.readStringUtf8("name", MAX_TEXT);
+      const instruction = r.readStringUtf8("instruction", MAX_TEXT);
+      r.readStringAscii("language tag", MAX_NAME);
       const n = r.readUint32("number of prompts");
       if (n > MAX_KBDINT_PROMPTS) {
-        throw protocolError(`Keyboard-interactive request with ${n} prompts`);
+        throw protocolError("too-many-prompts", `Keyboard-interactive request with ${n} prompts`);
       }
       const prompts = [];
       for (let i = 0; i < n; i++) {
         prompts.push({
-          prompt: r.readStringUtf8("prompt", 64 * 1024),
+          prompt: r.readStringUtf8("prompt", MAX_TEXT),
           echo: r.readBoolean("echo"),
         });
       }
@@ -268,7 +280,7 @@ export class ClientAuth {
       this.#host.emit({ type: "authKbdintRequest", id, name, instruction, prompts });
       return;
     }
-    throw protocolError("Unexpected USERAUTH message 60");
+    throw protocolError("unexpected-message", "Unexpected USERAUTH message 60", { got: 60 });
   }
 
   /** Answers an `authSignRequest`: the signature blob, or null to skip this key. */
@@ -430,6 +442,7 @@ export class ClientAuth {
         DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
         `Permission denied for user "${this.#o.username}": tried ${tried}; ` +
           `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
+        { detail: "auth-methods-exhausted" },
       ),
     );
   }
@@ -497,8 +510,4 @@ export class ClientAuth {
         .writeBytes(body).toBytes(),
     );
   }
-}
-
-function protocolError(message: string): DisconnectError {
-  return new DisconnectError("ERR_PROTOCOL", DisconnectReason.PROTOCOL_ERROR, message);
 }

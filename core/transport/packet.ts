@@ -13,27 +13,22 @@
 
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
+  /** Compresses one payload, flushing so the peer can decompress it at once. */
   compress(payload: Uint8Array): Uint8Array;
 }
 
 /** Decompresses one packet payload, refusing output over `maxOutput` bytes. */
 export interface PayloadDecompressor {
+  /** Decompresses one payload; throws when the output would pass `maxOutput` bytes. */
   decompress(data: Uint8Array, maxOutput: number): Uint8Array;
 }
 
-/**
- * Largest packet_length we accept. RFC 4253 asks for at least 35,000; OpenSSH
- * accepts 256 KiB, and SFTP implementations send packets that large.
- */
-export const MAX_PACKET_LENGTH = 256 * 1024;
-/** Largest payload after decompression (OpenSSH's limit too). */
-export const MAX_PAYLOAD_LENGTH = 256 * 1024;
-/** Initial receive buffer: small, so idle connections stay cheap; it doubles to fit the largest packet seen. */
-const INITIAL_RECEIVE_BUFFER = 8 * 1024;
+export { MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH };
 
 function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", message: string) {
   return new DisconnectError(
