@@ -37,6 +37,17 @@
  */
 
 export * from "./core/errors.ts";
+// Every error class the library throws, so `instanceof` works from the package.
+export { KexError } from "./core/kex/errors.ts";
+export { CompressionError } from "./core/compression/compression_error.ts";
+export {
+  KeyBlobError,
+  type KeyBlobProblem,
+  UnsupportedKeyTypeError,
+} from "./core/publickey/errors.ts";
+export { UnsupportedAlgorithmError } from "./core/crypto/registry.ts";
+export { PqInputError, type PqInputProblem } from "./core/pq/errors.ts";
+export { Asn1Error } from "./keys/formats/asn1.ts";
 
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
@@ -53,7 +64,15 @@ export type {
   SocksForwardOptions,
   TunnelConnection,
 } from "./io/client/options.ts";
-export { ProcessError, type ProcessResult, ProcessTimeoutError } from "./io/client/errors.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./io/client/connect.ts";
+export {
+  ConnectError,
+  type ConnectPhase,
+  ConnectTimeoutError,
+  ProcessError,
+  type ProcessResult,
+  ProcessTimeoutError,
+} from "./io/client/errors.ts";
 export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
 export type {
   ProcessOptions,

@@ -16,9 +16,26 @@ import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
+import {
+  abortError,
+  classifyConnectFailure,
+  type ConnectPhase,
+  ConnectTimeoutError,
+} from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
+
+/**
+ * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
+ * authentication together. OpenSSH waits for the system's TCP timeout (minutes)
+ * and AsyncSSH's login timeout is 2 minutes; 30 s is well past what a handshake and
+ * login take on any working link (under a second on a LAN, a few seconds over slow
+ * WAN links or a busy server), yet a silent or black-holed host fails in the time a
+ * user still waits for. Pass `connectTimeout: 0` to wait without limit.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -41,10 +58,36 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<SSHClientConnection> {
   const port = options.port ?? 22;
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
-  if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
+  const timeoutSignal = timeoutMs > 0 && Number.isFinite(timeoutMs)
+    ? AbortSignal.timeout(timeoutMs)
+    : undefined;
+  if (timeoutSignal) signals.push(timeoutSignal);
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  let phase: ConnectPhase = "tcp";
+  // A timeout names host, port and phase; the caller's abort rejects with its reason.
+  const explain = (e: unknown): unknown => {
+    if (options.signal?.aborted) return abortError(options.signal);
+    if (timeoutSignal?.aborted) {
+      return new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
+    }
+    if (
+      e instanceof DisconnectError && e.code === "ERR_CONNECTION_LOST" &&
+      !e.message.includes(`${host}:${port}`)
+    ) {
+      const during = phase === "auth" ? "authentication" : "the SSH handshake";
+      return new DisconnectError(
+        e.code,
+        e.reason,
+        `Connection to ${host}:${port} lost during ${during}: ${e.message}`,
+        { cause: e, fromPeer: e.fromPeer },
+      );
+    }
+    return e;
+  };
   const clientKeys = await resolveClientKeys(options);
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
@@ -70,8 +113,11 @@ export async function connect(
       ),
     )
     : await openTcpSocket(host, port, signal).catch((e) => {
-      throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
+      if (signal?.aborted) throw explain(e);
+      throw classifyConnectFailure(e, host, port) ??
+        timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
+  phase = "handshake";
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     clientKeys,
@@ -80,12 +126,29 @@ export async function connect(
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
+    if (conn.engine.transport.kexCount > 0) phase = "auth";
     // Let our DISCONNECT (saying why) reach the server before the socket goes.
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    throw e;
+    throw noCredentialsHint(explain(e), clientKeys.length, options);
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
+}
+
+/** A login refused while we had nothing to offer: say which options would have given something. */
+function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {
+  if (
+    !(e instanceof DisconnectError) || e.code !== "ERR_PERMISSION_DENIED" || keys > 0 ||
+    options.password !== undefined || options.kbdintResponses !== undefined
+  ) return e;
+  return new DisconnectError(
+    e.code,
+    DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+    `${e.message}. No credentials were given: pass \`password\`, \`clientKeys\` (key files, ` +
+      "text or key objects, with `passphrase` for encrypted ones) or `kbdintResponses`, " +
+      "or put an unencrypted key at ~/.ssh/id_ed25519, id_ecdsa or id_rsa",
+    { cause: e },
+  );
 }
 
 function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {

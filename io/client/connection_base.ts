@@ -470,7 +470,9 @@ export class ClientConnectionBase implements AsyncDisposable {
       new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
-        err ? `Connection lost: ${err.message}` : "Connection closed",
+        err
+          ? `Connection to ${this.#host}:${this.#port} lost: ${err.message}`
+          : `Connection to ${this.#host}:${this.#port} closed`,
         err ? { cause: err } : undefined,
       ),
     );

@@ -78,7 +78,11 @@ export interface ConnectOptions {
   readonly serverHostKeyAlgs?: readonly string[];
   /** Aborts the connect (and closes the connection once made). */
   readonly signal?: AbortSignal;
-  /** Gives up connecting after this many ms (TCP connect, handshake and authentication). */
+  /**
+   * Gives up connecting after this many ms (TCP connect, handshake and authentication
+   * together), rejecting with a `ConnectTimeoutError` that names the phase. Default
+   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0 waits without limit.
+   */
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */
   readonly sock?: WebDuplex | ByteSocket;

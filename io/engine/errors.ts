@@ -32,7 +32,9 @@ export class ChannelOpenError extends SSHError {
 }
 
 /**
- * Error used to fail a channel's streams when the connection goes away.
+ * Error used to fail a channel's writes once it is closed. When the connection
+ * went away under it, `cause` is the connection's error (a lost connection, a
+ * keepalive timeout, the peer's DISCONNECT, ...).
  *
  * @example
  * ```ts ignore
@@ -42,8 +44,8 @@ export class ChannelOpenError extends SSHError {
  */
 export class ChannelClosedError extends SSHError {
   /** Creates the error. */
-  constructor(message = "The channel is closed") {
-    super("ERR_CHANNEL", message);
+  constructor(message = "The channel is closed", options?: ErrorOptions) {
+    super("ERR_CHANNEL", message, options);
     this.name = "ChannelClosedError";
   }
 }
