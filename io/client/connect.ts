@@ -17,6 +17,7 @@ import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
+import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import {
@@ -88,7 +89,16 @@ export async function connect(
     }
     return e;
   };
+  const log = Log.from(options, `[sshts client ${host}:${port}]`);
   const clientKeys = await resolveClientKeys(options);
+  log.debug(`${clientKeys.length} client key(s) loaded`);
+  log.info(
+    options.sock
+      ? "connecting over the given socket"
+      : options.tunnel
+      ? `connecting to ${host}:${port} through a tunnel`
+      : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
+  );
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
@@ -118,6 +128,12 @@ export async function connect(
         timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
   phase = "handshake";
+  if (socket.remoteAddress !== undefined) {
+    log.info(
+      `TCP connected to ${socket.remoteAddress}:${socket.remotePort} from ` +
+        `${socket.localAddress}:${socket.localPort}`,
+    );
+  }
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     clientKeys,
@@ -129,7 +145,9 @@ export async function connect(
     if (conn.engine.transport.kexCount > 0) phase = "auth";
     // Let our DISCONNECT (saying why) reach the server before the socket goes.
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    throw noCredentialsHint(explain(e), clientKeys.length, options);
+    const err = noCredentialsHint(explain(e), clientKeys.length, options);
+    log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
+    throw err;
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;

@@ -15,6 +15,7 @@ import { SSHReader } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { ChannelTable } from "../engine/channel_table.ts";
 import { EngineDriver } from "../engine/driver.ts";
+import { Log } from "../engine/logger.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import {
   type ForwardedConnectionInfo,
@@ -52,6 +53,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   readonly #auth: ClientAuth;
   readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
   readonly #forwarding: ClientForwarding;
+  readonly #log: Log;
   #error: Error | undefined;
   #closedByUs = false;
   #closedResolve!: () => void;
@@ -95,6 +97,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#port = port;
     this.#socket = socket;
     this.#onHostKeysProved = options.onHostKeysProved;
+    this.#log = Log.from(options, `[sshts client ${host}:${port}]`);
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
@@ -412,6 +415,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onEvent(e: ClientEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e) || this.#auth.handleEvent(e)) return;
     switch (e.type) {
       case "disconnect":
@@ -466,6 +470,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onSocketClosed(err?: Error): void {
+    this.#log.debug(`socket closed${err ? `: ${err.message}` : ""}`);
     this.#fail(
       new DisconnectError(
         "ERR_CONNECTION_LOST",

@@ -10,6 +10,7 @@ import type { HostKeysProvedEvent } from "../../core/client/client_connection.ts
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
@@ -30,7 +31,7 @@ export interface TunnelConnection {
 }
 
 /** Options of {@link connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends LogOptions {
   /** TCP port; default 22. */
   readonly port?: number;
   /** User to log in as; default the local user name. */

@@ -26,6 +26,7 @@ import type { ServerConnectionContext, ServerExtraInfo } from "./context.ts";
 import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
+import { Log } from "../engine/logger.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 import { attachSession } from "./session.ts";
 
@@ -82,6 +83,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   #error: Error | undefined;
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
+  readonly #log: Log;
 
   /** Created by `listen()` for each accepted socket. */
   constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
@@ -92,6 +94,10 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.remotePort = socket.remotePort;
     this.localAddress = plainAddress(socket.localAddress);
     this.localPort = socket.localPort;
+    this.#log = Log.from(this.#o, `[sshts server ${this.remoteAddress}:${this.remotePort}]`);
+    this.#log.info(
+      `connection from ${this.remoteAddress}:${this.remotePort} to ${this.localAddress}:${this.localPort}`,
+    );
     this.closed = new Promise((r) => (this.#closedResolve = r));
     this.#authorizedKeys = this.#o.authorizedClientKeys;
     this.#perConnection = this.#o.serverFactory?.(this);
@@ -215,6 +221,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onClosed(err: Error | undefined): void {
+    this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
     this.#forwarding.closeAll();
     const lost = new SSHError("ERR_CONNECTION_LOST", "Connection closed");
     this.#channels.failAll(lost, this.#error ?? lost);
@@ -234,6 +241,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onEvent(e: ServerEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e)) return;
     switch (e.type) {
       case "authNone":

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Log } from "../engine/logger.ts";
 import * as net from "node:net";
 import { DEFAULT_SERVER_KEX } from "../../core/kex/registry.ts";
 import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.ts";
@@ -129,12 +130,14 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
  */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
   const setup = await setupServer(options);
+  const log = Log.from(options, "[sshts server]");
   const live = new Set<SSHServerConnection>();
   let startups = 0;
   const maxConnections = options.maxConnections ?? Infinity;
   const srv = net.createServer({ noDelay: true }, (sock) => {
     // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
     if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
+      log.warn(`dropped a connection from ${sock.remoteAddress}: too many connections`);
       sock.destroy();
       return;
     }
@@ -169,6 +172,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     });
   });
   const addr = srv.address() as net.AddressInfo;
+  log.info(`listening on ${host}:${addr.port}`);
   let closing: Promise<void> | undefined;
   const server: SSHServer = {
     address: { host, port: addr.port },
