@@ -27,6 +27,13 @@ import {
   ConnectTimeoutError,
 } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
+import {
+  type AgentAuth,
+  forwardAgentChannel,
+  loadAgentKeys,
+  openAgent,
+  sessionBindSource,
+} from "../agent/connect_agent.ts";
 
 /**
  * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
@@ -90,7 +97,7 @@ export async function connect(
     return e;
   };
   const log = Log.from(options, `[sshts client ${host}:${port}]`);
-  const clientKeys = await resolveClientKeys(options);
+  const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
   log.debug(`${clientKeys.length} client key(s) loaded`);
   log.info(
     options.sock
@@ -139,6 +146,11 @@ export async function connect(
     clientKeys,
     hostKeyVerifier,
   });
+  const bindSource = sessionBindSource(conn.engine);
+  agentAuth?.attach(bindSource);
+  if (options.agentForwarding) {
+    conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
+  }
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
@@ -148,6 +160,8 @@ export async function connect(
     const err = noCredentialsHint(explain(e), clientKeys.length, options);
     log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
     throw err;
+  } finally {
+    agentAuth?.close();
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
@@ -163,7 +177,8 @@ function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): u
     e.code,
     DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
     `${e.message}. No credentials were given: pass \`password\`, \`clientKeys\` (key files, ` +
-      "text or key objects, with `passphrase` for encrypted ones) or `kbdintResponses`, " +
+      "text or key objects, with `passphrase` for encrypted ones), `kbdintResponses` or " +
+      "`agent` (an ssh-agent socket; SSH_AUTH_SOCK), " +
       "or put an unencrypted key at ~/.ssh/id_ed25519, id_ecdsa or id_rsa",
     { cause: e },
   );
@@ -173,16 +188,33 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
   return typeof k === "object" && "publicKeyBlob" in k && "keyType" in k;
 }
 
-async function resolveClientKeys(options: ConnectOptions): Promise<ClientKeyPair[]> {
-  if (options.clientKeys === undefined) {
-    // With only a password given, don't go looking for keys (as AsyncSSH).
-    return options.password !== undefined ? [] : await loadDefaultClientKeys();
+async function resolveClientKeys(
+  options: ConnectOptions,
+): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // With only a password given, don't go looking for keys (as AsyncSSH), unless an
+  // agent was named explicitly.
+  if (
+    options.clientKeys === undefined && options.password !== undefined &&
+    (options.agent === undefined || options.agent === false)
+  ) {
+    return { keys: [], agentAuth: undefined };
   }
-  const out: ClientKeyPair[] = [];
-  for (const k of options.clientKeys) {
-    out.push(
+  const named: ClientKeyPair[] = [];
+  for (const k of options.clientKeys ?? []) {
+    named.push(
       isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
     );
   }
-  return out;
+  const defaults = options.clientKeys === undefined && options.password === undefined
+    ? await loadDefaultClientKeys()
+    : [];
+  // A missing or broken agent is no agent (as ssh): the other keys are still tried.
+  const agent = await openAgent(options.agent).catch(() => undefined);
+  if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
+  const agentAuth = await loadAgentKeys(agent, {
+    named,
+    defaults,
+    identitiesOnly: options.identitiesOnly ?? false,
+  });
+  return { keys: [...agentAuth.keys], agentAuth };
 }

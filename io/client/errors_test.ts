@@ -200,12 +200,13 @@ test("a login with no credentials says which options would provide them", async 
     port: s.address.port,
     username: "u",
     clientKeys: [],
+    agent: false,
     knownHosts: null,
   }).then(() => undefined, (x) => x);
   assert.ok(e instanceof DisconnectError, String(e));
   assert.equal(e.code, "ERR_PERMISSION_DENIED");
   assert.match(e.message, /No credentials were given/);
-  for (const option of ["password", "clientKeys", "kbdintResponses", "passphrase"]) {
+  for (const option of ["password", "clientKeys", "kbdintResponses", "passphrase", "agent"]) {
     assert.ok(e.message.includes(`\`${option}\``), `${option} in: ${e.message}`);
   }
 });

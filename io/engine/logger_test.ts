@@ -128,6 +128,7 @@ test("trace logging of password, publickey and kbdint logins and an exec leaks n
     port: s.address.port,
     username: "alice",
     knownHosts: null,
+    agent: false,
     logger: client.sink,
     logLevel: level,
   } as const;
