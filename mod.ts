@@ -56,6 +56,7 @@ export { ClientConnectionBase } from "./io/client/connection_base.ts";
 export type {
   ClientExtraInfo,
   ConnectOptions,
+  ForwardSignalOptions,
   LocalPortForwardOptions,
   OpenChannelOptions,
   RemoteConnectionHandler,

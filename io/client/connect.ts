@@ -20,12 +20,8 @@ import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
-import {
-  abortError,
-  classifyConnectFailure,
-  type ConnectPhase,
-  ConnectTimeoutError,
-} from "./errors.ts";
+import { abortError } from "../engine/errors.ts";
+import { classifyConnectFailure, type ConnectPhase, ConnectTimeoutError } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import {
   type AgentAuth,

@@ -24,6 +24,7 @@ import {
 } from "../forward/stream.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { ClientAuth } from "./auth.ts";
+import { abortable } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
@@ -211,7 +212,11 @@ export class ClientConnectionBase implements AsyncDisposable {
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
     this.#checkOpen();
-    return this.#channels.open(channelType, data, options.streams ?? 2);
+    return abortable(
+      options.signal,
+      () => this.#channels.open(channelType, data, options.streams ?? 2),
+      (ch) => ch.close(),
+    );
   }
 
   /**
@@ -223,8 +228,8 @@ export class ClientConnectionBase implements AsyncDisposable {
    * await startSession(ch, { subsystem: "sftp" }, {});
    * ```
    */
-  openSession(): Promise<ChannelIO> {
-    return this.openChannel("session");
+  openSession(options: { readonly signal?: AbortSignal } = {}): Promise<ChannelIO> {
+    return this.openChannel("session", undefined, options);
   }
 
   // ---- global requests and life cycle ----

@@ -214,21 +214,3 @@ export function classifyConnectFailure(
   }
   return undefined;
 }
-
-/**
- * The error an aborted signal rejects with: its reason when that is an Error
- * (a DOMException named "AbortError" for a plain `abort()`), else an AbortError.
- *
- * @example
- * ```ts ignore
- * if (signal.aborted) throw abortError(signal);
- * ```
- */
-export function abortError(signal: AbortSignal): Error {
-  const r = signal.reason;
-  if (r instanceof Error) return r;
-  return new DOMException(
-    r === undefined ? "The operation was aborted" : String(r),
-    "AbortError",
-  );
-}

@@ -191,8 +191,17 @@ export interface RunOptions extends ProcessOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The `signal` of the forwarding methods. */
+export interface ForwardSignalOptions {
+  /**
+   * Stops the forwarding: while it is being set up, the call rejects with the
+   * signal's reason (and nothing stays listening); afterwards, the listener closes.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
-export interface LocalPortForwardOptions {
+export interface LocalPortForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one (see the listener's `port`). */
@@ -204,7 +213,7 @@ export interface LocalPortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardRemotePort}. */
-export interface RemotePortForwardOptions {
+export interface RemotePortForwardOptions extends ForwardSignalOptions {
   /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
   readonly listenHost?: string;
   /** Port on the server; 0 lets the server pick (see the listener's `port`). */
@@ -216,7 +225,7 @@ export interface RemotePortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */
-export interface SocksForwardOptions {
+export interface SocksForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one. */
@@ -227,6 +236,8 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /** Stops waiting for the server's answer (rejects with the signal's reason; the channel is closed). */
+  readonly signal?: AbortSignal;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

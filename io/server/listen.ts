@@ -6,6 +6,7 @@
  * @module
  */
 
+import { abortError } from "../engine/errors.ts";
 import { Log } from "../engine/logger.ts";
 import * as net from "node:net";
 import { DEFAULT_SERVER_KEX } from "../../core/kex/registry.ts";
@@ -129,6 +130,8 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
  * ```
  */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
+  const signal = options.signal;
+  if (signal?.aborted) throw abortError(signal);
   const setup = await setupServer(options);
   const log = Log.from(options, "[sshts server]");
   const live = new Set<SSHServerConnection>();
@@ -166,6 +169,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     srv.once("error", reject);
+    if (signal?.aborted) return reject(abortError(signal));
     srv.listen(options.port ?? 22, host, () => {
       srv.off("error", reject);
       resolve();
@@ -192,5 +196,16 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       return server.close();
     },
   };
+  if (signal) {
+    if (signal.aborted) {
+      await server.close();
+      throw abortError(signal);
+    }
+    const stop = () => void server.close();
+    signal.addEventListener("abort", stop, { once: true });
+    void new Promise<void>((r) => srv.once("close", () => r())).then(() =>
+      signal.removeEventListener("abort", stop)
+    );
+  }
   return server;
 }
