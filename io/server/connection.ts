@@ -224,7 +224,12 @@ export class SSHServerConnection implements ServerConnectionContext {
   #onClosed(err: Error | undefined): void {
     this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
     this.#forwarding.closeAll();
-    const lost = new SSHError("ERR_CONNECTION_LOST", "Connection closed");
+    const why = this.#error ?? err;
+    const lost = new SSHError(
+      "ERR_CONNECTION_LOST",
+      "Connection closed",
+      why ? { cause: why } : undefined,
+    );
     this.#channels.failAll(lost, this.#error ?? lost);
     try {
       this.#hook("connectionLost")?.(this, this.#error ?? err);
