@@ -49,6 +49,27 @@ export { UnsupportedAlgorithmError } from "./core/crypto/registry.ts";
 export { PqInputError, type PqInputProblem } from "./core/pq/errors.ts";
 export { Asn1Error } from "./keys/formats/asn1.ts";
 
+// io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
+export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export {
+  type AlgorithmFamily,
+  DEFAULT_SSH_CONFIG_PROFILE,
+  formatSSHConfig,
+  type FormatSSHConfigOptions,
+  parseProxyJump,
+  type ResolvedSSHConfig,
+  type ResolveSSHConfigOptions,
+  SSHConfigError,
+  type SSHConfigErrorCode,
+  type SSHConfigFileStat,
+  type SSHConfigForward,
+  type SSHConfigLookupResult,
+  type SSHConfigProfile,
+  type SSHConfigSystem,
+  type SSHConfigTokens,
+  type SSHJumpHop,
+} from "./config/mod.ts";
+
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
 export { SSHClientConnection } from "./io/client/connection.ts";
