@@ -56,6 +56,7 @@ export {
   DEFAULT_SSH_CONFIG_PROFILE,
   formatSSHConfig,
   type FormatSSHConfigOptions,
+  MuxProtocolError,
   parseProxyJump,
   type ResolvedSSHConfig,
   type ResolveSSHConfigOptions,
