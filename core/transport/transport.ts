@@ -334,6 +334,14 @@ export class Transport {
     if (this.#phase === "idle") this.#sendKexInit();
   }
 
+  /**
+   * Called with the direction, message number and payload length of every packet, for
+   * debug traces (never the payload). Unset by default.
+   */
+  packetObserver:
+    | ((direction: "in" | "out", messageType: number, length: number) => void)
+    | undefined;
+
   /** Sends a message from a layer above. Held back while a key exchange is in progress. */
   send(head: Uint8Array, body?: Uint8Array): void {
     if (this.#closed) return;
@@ -469,6 +477,7 @@ export class Transport {
 
   #dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
+    this.packetObserver?.("in", type, payload.length);
     if (!allowedIncoming(type, this.#phase, this.#initial, this.#strict, this.#peerKexInitSeen)) {
       throw protocolError(
         this.#initial && this.#strict
@@ -829,6 +838,7 @@ export class Transport {
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
+    this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
     this.#outgoing.push(this.#sender.seal(head, body));
   }
 

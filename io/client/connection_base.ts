@@ -103,6 +103,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
     this.#engine = options.engine?.(engineOptions) ?? new ClientConnection(engineOptions);
+    this.#log.tracePackets(this.#engine.transport);
     const pump = () => this.#driver.pump();
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {

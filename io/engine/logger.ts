@@ -132,6 +132,18 @@ export class Log {
   }
 
   /**
+   * At `trace`, logs every packet's direction, message number and length on
+   * `transport` (the engine's); nothing otherwise.
+   */
+  tracePackets(transport: {
+    packetObserver: ((d: "in" | "out", type: number, length: number) => void) | undefined;
+  }): void {
+    if (!this.on("trace")) return;
+    transport.packetObserver = (d, type, length) =>
+      this.trace(`packet ${d} msg ${type} payload ${length} bytes`);
+  }
+
+  /**
    * Logs what an engine event means, picking only fields that hold no secret.
    * Called for every event of a client or server engine.
    */

@@ -177,6 +177,8 @@ test("trace logging of password, publickey and kbdint logins and an exec leaks n
   assert.match(client.lines.join("\n"), /channel \d+: open/);
   assert.match(client.lines.join("\n"), /channel \d+: closed/);
   assert.match(client.lines.join("\n"), /event channelData channel \d+ stream 0 \d+ bytes/);
+  assert.match(client.lines.join("\n"), /packet out msg 50 payload \d+ bytes/);
+  assert.match(server.lines.join("\n"), /packet in msg 50 payload \d+ bytes/);
   assert.match(server.lines.join("\n"), /listening on 127\.0\.0\.1/);
   assert.match(server.lines.join("\n"), /user "alice" tries password/);
   assert.match(server.lines.join("\n"), /disconnected/);

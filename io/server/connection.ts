@@ -120,6 +120,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       this.#o.gatewayPorts ?? false,
     );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
+    this.#log.tracePackets(this.#engine.transport);
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
       windowSize: this.#o.windowSize,
