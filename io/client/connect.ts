@@ -136,8 +136,10 @@ async function connectDirect(
       await options.tunnel.openChannel(
         "direct-tcpip",
         encodeTcpipOpen(host, port, "127.0.0.1", 0),
-        { streams: 1 },
-      ),
+        { streams: 1, ...(signal ? { signal } : {}) },
+      ).catch((e) => {
+        throw signal?.aborted ? explain(e) : e;
+      }),
     )
     : await openTcpSocket(host, port, signal).catch((e) => {
       if (signal?.aborted) throw explain(e);

@@ -112,6 +112,28 @@ test("connect() to a server that never answers the password times out in the aut
   assert.match(e.message, /authentication/);
 });
 
+test("connect() through a tunnel that never connects times out in the tcp phase", async () => {
+  // A jump host whose direct-tcpip open hangs: the "TCP connect" is the channel open.
+  const tunnel = {
+    openChannel: (_t: string, _d?: Uint8Array, o?: { signal?: AbortSignal }) =>
+      new Promise<never>((_, reject) => {
+        o?.signal?.addEventListener("abort", () => reject(o.signal!.reason), { once: true });
+      }),
+  };
+  const e = await connect("10.1.2.3", {
+    port: 2200,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    tunnel,
+    connectTimeout: 200,
+    config: false,
+  }).then(() => undefined, (x) => x);
+  assert.ok(e instanceof ConnectTimeoutError, String(e));
+  assert.equal(e.phase, "tcp");
+  assert.match(e.message, /10\.1\.2\.3:2200 timed out after 200 ms during the TCP connect/);
+});
+
 test("connect() has a documented default connect timeout of 30 s", () => {
   assert.equal(DEFAULT_CONNECT_TIMEOUT_MS, 30_000);
   assert.equal(mod.DEFAULT_CONNECT_TIMEOUT_MS, 30_000);
