@@ -37,6 +37,17 @@
  */
 
 export * from "./core/errors.ts";
+// Every error class the library throws, so `instanceof` works from the package.
+export { KexError } from "./core/kex/errors.ts";
+export { CompressionError } from "./core/compression/compression_error.ts";
+export {
+  KeyBlobError,
+  type KeyBlobProblem,
+  UnsupportedKeyTypeError,
+} from "./core/publickey/errors.ts";
+export { UnsupportedAlgorithmError } from "./core/crypto/registry.ts";
+export { PqInputError, type PqInputProblem } from "./core/pq/errors.ts";
+export { Asn1Error } from "./keys/formats/asn1.ts";
 
 // io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
 export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
@@ -45,6 +56,7 @@ export {
   DEFAULT_SSH_CONFIG_PROFILE,
   formatSSHConfig,
   type FormatSSHConfigOptions,
+  MuxProtocolError,
   parseProxyJump,
   type ResolvedSSHConfig,
   type ResolveSSHConfigOptions,
@@ -66,6 +78,7 @@ export { ClientConnectionBase } from "./io/client/connection_base.ts";
 export type {
   ClientExtraInfo,
   ConnectOptions,
+  ForwardSignalOptions,
   LocalPortForwardOptions,
   OpenChannelOptions,
   RemoteConnectionHandler,
@@ -74,7 +87,15 @@ export type {
   SocksForwardOptions,
   TunnelConnection,
 } from "./io/client/options.ts";
-export { ProcessError, type ProcessResult, ProcessTimeoutError } from "./io/client/errors.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./io/client/connect.ts";
+export {
+  ConnectError,
+  type ConnectPhase,
+  ConnectTimeoutError,
+  ProcessError,
+  type ProcessResult,
+  ProcessTimeoutError,
+} from "./io/client/errors.ts";
 export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
 export type {
   ProcessOptions,
@@ -94,6 +115,7 @@ export {
 
 // io/engine: channels as Web Streams.
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
+export type { ConsoleLike, LogLevel, LogOptions } from "./io/engine/logger.ts";
 export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
 
 // io/forward and io/runtime: listeners, forwarded connections, sockets.

@@ -325,6 +325,14 @@ export class Transport {
     if (this.#phase === "idle") this.#startRekey();
   }
 
+  /**
+   * Called with the direction, message number and payload length of every packet, for
+   * debug traces (never the payload). Unset by default.
+   */
+  packetObserver:
+    | ((direction: "in" | "out", messageType: number, length: number) => void)
+    | undefined;
+
   /** Sends a message from a layer above. Held back while a key exchange is in progress. */
   send(head: Uint8Array, body?: Uint8Array): void {
     if (this.closed) return;
@@ -470,6 +478,7 @@ export class Transport {
 
   #dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
+    this.packetObserver?.("in", type, payload.length);
     const v = verdict(type, this.#phase);
     if (v === "reject" || v === "strict") {
       const strict = v === "strict";
@@ -786,6 +795,7 @@ export class Transport {
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
+    this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
     this.#outgoing.push(this.#sender.seal(head, body));
     this.#packetsWritten++;
   }

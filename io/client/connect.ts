@@ -16,8 +16,12 @@ import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
+import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
+import { abortError } from "../engine/errors.ts";
+import { classifyConnectFailure, type ConnectPhase, ConnectTimeoutError } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import { connectWithConfig } from "./ssh_config.ts";
 import {
@@ -27,6 +31,16 @@ import {
   openAgent,
   sessionBindSource,
 } from "../agent/connect_agent.ts";
+
+/**
+ * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
+ * authentication together. OpenSSH waits for the system's TCP timeout (minutes)
+ * and AsyncSSH's login timeout is 2 minutes; 30 s is well past what a handshake and
+ * login take on any working link (under a second on a LAN, a few seconds over slow
+ * WAN links or a busy server), yet a silent or black-holed host fails in the time a
+ * user still waits for. Pass `connectTimeout: 0` to wait without limit.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -62,11 +76,46 @@ async function connectDirect(
   options: ConnectOptions,
 ): Promise<SSHClientConnection> {
   const port = options.port ?? 22;
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
-  if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
+  const timeoutSignal = timeoutMs > 0 && Number.isFinite(timeoutMs)
+    ? AbortSignal.timeout(timeoutMs)
+    : undefined;
+  if (timeoutSignal) signals.push(timeoutSignal);
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  let phase: ConnectPhase = "tcp";
+  // A timeout names host, port and phase; the caller's abort rejects with its reason.
+  const explain = (e: unknown): unknown => {
+    if (options.signal?.aborted) return abortError(options.signal);
+    if (timeoutSignal?.aborted) {
+      return new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
+    }
+    if (
+      e instanceof DisconnectError && e.code === "ERR_CONNECTION_LOST" &&
+      !e.message.includes(`${host}:${port}`)
+    ) {
+      const during = phase === "auth" ? "authentication" : "the SSH handshake";
+      return new DisconnectError(
+        e.code,
+        e.reason,
+        `Connection to ${host}:${port} lost during ${during}: ${e.message}`,
+        { cause: e, fromPeer: e.fromPeer },
+      );
+    }
+    return e;
+  };
+  const log = Log.from(options, `[sshts client ${host}:${port}]`);
   const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
+  log.debug(`${clientKeys.length} client key(s) loaded`);
+  log.info(
+    options.sock
+      ? "connecting over the given socket"
+      : options.tunnel
+      ? `connecting to ${host}:${port} through a tunnel`
+      : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
+  );
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
@@ -87,12 +136,23 @@ async function connectDirect(
       await options.tunnel.openChannel(
         "direct-tcpip",
         encodeTcpipOpen(host, port, "127.0.0.1", 0),
-        { streams: 1 },
-      ),
+        { streams: 1, ...(signal ? { signal } : {}) },
+      ).catch((e) => {
+        throw signal?.aborted ? explain(e) : e;
+      }),
     )
     : await openTcpSocket(host, port, signal).catch((e) => {
-      throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
+      if (signal?.aborted) throw explain(e);
+      throw classifyConnectFailure(e, host, port) ??
+        timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
+  phase = "handshake";
+  if (socket.remoteAddress !== undefined) {
+    log.info(
+      `TCP connected to ${socket.remoteAddress}:${socket.remotePort} from ` +
+        `${socket.localAddress}:${socket.localPort}`,
+    );
+  }
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     clientKeys,
@@ -106,14 +166,34 @@ async function connectDirect(
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
+    if (conn.engine.transport.kexCount > 0) phase = "auth";
     // Let our DISCONNECT (saying why) reach the server before the socket goes.
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    throw e;
+    const err = noCredentialsHint(explain(e), clientKeys.length, options);
+    log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
+    throw err;
   } finally {
     agentAuth?.close();
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
+}
+
+/** A login refused while we had nothing to offer: say which options would have given something. */
+function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {
+  if (
+    !(e instanceof DisconnectError) || e.code !== "ERR_PERMISSION_DENIED" || keys > 0 ||
+    options.password !== undefined || options.kbdintResponses !== undefined
+  ) return e;
+  return new DisconnectError(
+    e.code,
+    DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+    `${e.message}. No credentials were given: pass \`password\`, \`clientKeys\` (key files, ` +
+      "text or key objects, with `passphrase` for encrypted ones), `kbdintResponses` or " +
+      "`agent` (an ssh-agent socket; SSH_AUTH_SOCK), " +
+      "or put an unencrypted key at ~/.ssh/id_ed25519, id_ecdsa or id_rsa",
+    { cause: e },
+  );
 }
 
 function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {

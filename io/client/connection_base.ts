@@ -15,6 +15,7 @@ import { SSHReader } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { ChannelTable } from "../engine/channel_table.ts";
 import { EngineDriver } from "../engine/driver.ts";
+import { Log } from "../engine/logger.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import {
   type ForwardedConnectionInfo,
@@ -23,6 +24,7 @@ import {
 } from "../forward/stream.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { ClientAuth } from "./auth.ts";
+import { abortable } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
@@ -52,6 +54,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   readonly #auth: ClientAuth;
   readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
   readonly #forwarding: ClientForwarding;
+  readonly #log: Log;
   #error: Error | undefined;
   #closedByUs = false;
   #closedResolve!: () => void;
@@ -95,10 +98,12 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#port = port;
     this.#socket = socket;
     this.#onHostKeysProved = options.onHostKeysProved;
+    this.#log = Log.from(options, `[sshts client ${host}:${port}]`);
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
     this.#engine = options.engine?.(engineOptions) ?? new ClientConnection(engineOptions);
+    this.#log.tracePackets(this.#engine.transport);
     const pump = () => this.#driver.pump();
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
@@ -208,7 +213,11 @@ export class ClientConnectionBase implements AsyncDisposable {
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
     this.#checkOpen();
-    return this.#channels.open(channelType, data, options.streams ?? 2);
+    return abortable(
+      options.signal,
+      () => this.#channels.open(channelType, data, options.streams ?? 2),
+      (ch) => ch.close(),
+    );
   }
 
   /**
@@ -220,8 +229,8 @@ export class ClientConnectionBase implements AsyncDisposable {
    * await startSession(ch, { subsystem: "sftp" }, {});
    * ```
    */
-  openSession(): Promise<ChannelIO> {
-    return this.openChannel("session");
+  openSession(options: { readonly signal?: AbortSignal } = {}): Promise<ChannelIO> {
+    return this.openChannel("session", undefined, options);
   }
 
   // ---- global requests and life cycle ----
@@ -412,6 +421,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onEvent(e: ClientEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e) || this.#auth.handleEvent(e)) return;
     switch (e.type) {
       case "disconnect":
@@ -466,11 +476,14 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onSocketClosed(err?: Error): void {
+    this.#log.debug(`socket closed${err ? `: ${err.message}` : ""}`);
     this.#fail(
       new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
-        err ? `Connection lost: ${err.message}` : "Connection closed",
+        err
+          ? `Connection to ${this.#host}:${this.#port} lost: ${err.message}`
+          : `Connection to ${this.#host}:${this.#port} closed`,
         err ? { cause: err } : undefined,
       ),
     );

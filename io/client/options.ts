@@ -14,6 +14,7 @@ import type {
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
@@ -35,7 +36,7 @@ export interface TunnelConnection {
 }
 
 /** Options of {@link connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends LogOptions {
   /** TCP port; default 22. */
   readonly port?: number;
   /** User to log in as; default the local user name. */
@@ -102,7 +103,11 @@ export interface ConnectOptions {
   readonly serverHostKeyAlgs?: readonly string[];
   /** Aborts the connect (and closes the connection once made). */
   readonly signal?: AbortSignal;
-  /** Gives up connecting after this many ms (TCP connect, handshake and authentication). */
+  /**
+   * Gives up connecting after this many ms (TCP connect, handshake and authentication
+   * together), rejecting with a `ConnectTimeoutError` that names the phase. Default
+   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0 waits without limit.
+   */
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */
   readonly sock?: WebDuplex | ByteSocket;
@@ -204,8 +209,17 @@ export interface RunOptions extends ProcessOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The `signal` of the forwarding methods. */
+export interface ForwardSignalOptions {
+  /**
+   * Stops the forwarding: while it is being set up, the call rejects with the
+   * signal's reason (and nothing stays listening); afterwards, the listener closes.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
-export interface LocalPortForwardOptions {
+export interface LocalPortForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one (see the listener's `port`). */
@@ -217,7 +231,7 @@ export interface LocalPortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardRemotePort}. */
-export interface RemotePortForwardOptions {
+export interface RemotePortForwardOptions extends ForwardSignalOptions {
   /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
   readonly listenHost?: string;
   /** Port on the server; 0 lets the server pick (see the listener's `port`). */
@@ -229,7 +243,7 @@ export interface RemotePortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */
-export interface SocksForwardOptions {
+export interface SocksForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one. */
@@ -240,6 +254,8 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /** Stops waiting for the server's answer (rejects with the signal's reason; the channel is closed). */
+  readonly signal?: AbortSignal;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */
