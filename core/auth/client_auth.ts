@@ -159,6 +159,11 @@ export class ClientAuth {
     return this.#state === "done";
   }
 
+  /** The methods the server's last USERAUTH_FAILURE listed as able to continue. */
+  get allowedMethods(): readonly string[] {
+    return this.#allowed;
+  }
+
   /** Sends the ssh-userauth service request. */
   start(): void {
     if (this.#state !== "idle") return;

@@ -227,6 +227,14 @@ export class ClientConnection {
     return this.#transport.closed;
   }
 
+  /**
+   * The methods the server's last USERAUTH_FAILURE said can continue (after the
+   * first "none" request); empty before it answered.
+   */
+  get authMethods(): readonly string[] {
+    return this.#auth.allowedMethods;
+  }
+
   /** The underlying transport (algorithms, versions, session id). */
   get transport(): Transport {
     return this.#transport;

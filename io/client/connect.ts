@@ -47,6 +47,44 @@ export async function connect(
   host: string,
   options: ConnectOptions = {},
 ): Promise<SSHClientConnection> {
+  const { conn, signal, agentAuth } = await startConnection(host, options);
+  try {
+    await conn.whenAuthenticated(signal);
+  } catch (e) {
+    // Let our DISCONNECT (saying why) reach the server before the socket goes.
+    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    throw e;
+  } finally {
+    agentAuth?.close();
+  }
+  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
+  return conn;
+}
+
+/** A connection being set up by {@link startConnection}, not yet authenticated. */
+export interface StartedConnection {
+  /** The connection; its handshake and authentication run on their own. */
+  readonly conn: SSHClientConnection;
+  /** `options.signal` and `connectTimeout` together, for waiting on authentication. */
+  readonly signal: AbortSignal | undefined;
+  /** The agent's part in authentication; close it once authentication ended. */
+  readonly agentAuth: AgentAuth | undefined;
+}
+
+/**
+ * What `connect()` does before it waits for authentication: resolves keys and
+ * the host key check, opens the byte stream and starts the handshake.
+ *
+ * @example
+ * ```ts ignore
+ * const { conn, signal } = await startConnection("host", { username: "me" });
+ * await conn.whenAuthenticated(signal).catch(() => console.log(conn.engine.authMethods));
+ * ```
+ */
+export async function startConnection(
+  host: string,
+  options: ConnectOptions = {},
+): Promise<StartedConnection> {
   const port = options.port ?? 22;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
@@ -89,17 +127,7 @@ export async function connect(
   if (options.agentForwarding) {
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
-  try {
-    await conn.whenAuthenticated(signal);
-  } catch (e) {
-    // Let our DISCONNECT (saying why) reach the server before the socket goes.
-    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    throw e;
-  } finally {
-    agentAuth?.close();
-  }
-  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
-  return conn;
+  return { conn, signal, agentAuth };
 }
 
 function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {
