@@ -40,6 +40,12 @@ export * from "./core/errors.ts";
 
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
+export type {
+  HostBasedCredentials,
+  KbdintResponder,
+  StagedAuth,
+  StagedAuthResult,
+} from "./io/client/staged_auth.ts";
 export {
   getServerAuthMethods,
   getServerHostKey,
@@ -202,7 +208,12 @@ export type { Transport, TransportEvent } from "./core/transport/transport.ts";
 export type { PeerVersion } from "./core/transport/version.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./core/transport/kexinit.ts";
 export type { Modulus } from "./core/kex/moduli.ts";
-export type { ClientAuthEvent } from "./core/auth/client_auth.ts";
+export type {
+  ClientAuthEvent,
+  ClientHostKey,
+  ClientPublicKey,
+  StagedAuthAttempt,
+} from "./core/auth/client_auth.ts";
 export type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "./core/auth/server_auth.ts";
 export type {
   ClientConnection,

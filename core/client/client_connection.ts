@@ -6,7 +6,12 @@
  * @module
  */
 
-import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "../auth/client_auth.ts";
+import {
+  ClientAuth,
+  type ClientAuthEvent,
+  type ClientAuthOptions,
+  type StagedAuthAttempt,
+} from "../auth/client_auth.ts";
 import { ConnectionLayer } from "../connection/channels.ts";
 import type { ChannelOptions } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
@@ -268,6 +273,14 @@ export class ClientConnection {
   /** Refuses the host key of a `hostKey` event; the connection ends with HOST_KEY_NOT_VERIFIABLE. */
   rejectHostKey(id: number, reason?: string): void {
     this.#transport.answerHostKey(id, false, reason);
+  }
+
+  /**
+   * Staged authentication (option `staged`): tries one method after an
+   * `authReady` event; `authSuccess` or another `authReady` follows.
+   */
+  tryAuthMethod(attempt: StagedAuthAttempt): void {
+    this.#auth.tryMethod(attempt);
   }
 
   /** Answers an `authSignRequest`. */

@@ -117,10 +117,22 @@ export async function startConnection(
     : await openTcpSocket(host, port, signal).catch((e) => {
       throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
+  const hb = options.hostBased;
+  const hostBased = hb
+    ? {
+      hostKey: isClientKeyPair(hb.hostKey)
+        ? hb.hostKey
+        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
+      localHostname: hb.localHostname,
+      ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
+    }
+    : undefined;
+  const { hostBased: _, ...rest } = options;
   const conn = new SSHClientConnection(host, port, socket, {
-    ...options,
+    ...rest,
     clientKeys,
     hostKeyVerifier,
+    ...(hostBased ? { hostBased } : {}),
   });
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
@@ -137,6 +149,8 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
 async function resolveClientKeys(
   options: ConnectOptions,
 ): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // Staged authentication brings its own keys.
+  if (options.authenticate) return { keys: [], agentAuth: undefined };
   // With only a password given, don't go looking for keys (as AsyncSSH), unless an
   // agent was named explicitly.
   if (

@@ -116,7 +116,14 @@ export class ClientConnectionBase implements AsyncDisposable {
       windowSize: options.windowSize,
       maxPacketSize: options.maxPacketSize,
     });
-    this.#auth = new ClientAuth({ host, port, engine: this.#engine, options, pump });
+    this.#auth = new ClientAuth({
+      host,
+      port,
+      engine: this.#engine,
+      options,
+      pump,
+      engineUsername: this.#username,
+    });
     this.#forwarding = new ClientForwarding({
       openChannel: (type, data, o) => this.openChannel(type, data, o),
       adoptChannel: (id, streams) => this.adoptChannel(id, streams),

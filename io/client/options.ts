@@ -16,6 +16,7 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
+import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -56,6 +57,28 @@ export interface ConnectOptions {
    * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
   readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /**
+   * Authenticate step by step yourself (libssh2's `userauth_*`): called once the
+   * server answered "none", with an {@link StagedAuth} whose methods each try
+   * one method and resolve with the server's answer (partial success
+   * included). `clientKeys`, `password`, `hostBased` and the agent are then not
+   * tried on their own. If it returns without success, `connect()` rejects
+   * with ERR_PERMISSION_DENIED.
+   */
+  readonly authenticate?: (auth: StagedAuth) => void | Promise<void>;
+  /**
+   * Host-based authentication (RFC 4252 §9): the client host's key signs, and
+   * the server checks it against its known hosts and `shosts.equiv`. Tried
+   * first, as OpenSSH orders methods.
+   */
+  readonly hostBased?: {
+    /** The client host's private key: a key object, key text or a file path. */
+    readonly hostKey: ClientKeyPair | PrivateKeyInput;
+    /** The client host's name as the server knows it. */
+    readonly localHostname: string;
+    /** The local user (default: `username`). */
+    readonly localUsername?: string;
+  };
   /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
@@ -140,8 +163,9 @@ export interface ConnectOptions {
 }
 
 /** Connect options after keys and the host key check were resolved. */
-export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
+export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys" | "hostBased"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  readonly hostBased?: HostBasedCredentials;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
