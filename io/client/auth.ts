@@ -157,9 +157,13 @@ export class ClientAuth {
       case "authSignRequest": {
         const staged = options.authenticate !== undefined;
         const key = e.method === "hostbased"
-          ? (staged ? this.#stagedHostKeys : options.hostBased ? [options.hostBased.hostKey] : [])[
-            e.keyIndex
-          ]
+          ? (staged
+            ? this.#stagedHostKeys
+            : options.hostBasedResolved
+            ? [options.hostBasedResolved.hostKey]
+            : [])[
+              e.keyIndex
+            ]
           : staged
           ? this.#stagedKeys[e.keyIndex]
           : options.clientKeys?.[e.keyIndex];

@@ -40,7 +40,7 @@ export function clientEngineOptions(
     mac: options.macAlgs ?? algs.mac,
     compression: options.compressionAlgs ?? algs.compression,
   };
-  const hb = options.hostBased;
+  const hb = options.hostBasedResolved;
   return {
     username,
     publicKeys,
