@@ -57,6 +57,11 @@ export interface ClientAuthOptions {
    * {@link ClientAuth.tryMethod} instead of choosing the next method here.
    */
   readonly staged?: boolean;
+  /**
+   * Signature algorithms the client may use (e.g. only "rsa-sha2-512" of the
+   * RSA ones); certificate forms follow their plain algorithm. Default: all.
+   */
+  readonly signatureAlgorithms?: readonly string[];
 }
 
 /** One staged attempt for {@link ClientAuth.tryMethod}. */
@@ -540,15 +545,26 @@ export class ClientAuth {
   /** The signature algorithm for a key type, honouring server-sig-algs for RSA (RFC 8332 §3.3). */
   #signatureAlgorithm(keyType: string): string | undefined {
     const serverAlgs = this.#host.serverSigAlgs();
+    const allow = this.#o.signatureAlgorithms;
+    const ok = (plain: string) => !allow || allow.includes(plain);
     const isRsaCert = keyType === "ssh-rsa-cert-v01@openssh.com";
-    if (keyType !== "ssh-rsa" && !isRsaCert) return keyType;
+    if (keyType !== "ssh-rsa" && !isRsaCert) {
+      return ok(keyType.replace("-cert-v01@openssh.com", "")) || allow?.includes(keyType)
+        ? keyType
+        : undefined;
+    }
     const candidates = isRsaCert
       ? ["rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", keyType]
       : ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-    if (!serverAlgs) return candidates[1];
     // server-sig-algs names plain signature algorithms even for certificates.
     const plain = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-    for (let i = 0; i < 3; i++) if (serverAlgs.includes(plain[i]!)) return candidates[i];
+    // Without server-sig-algs, rsa-sha2-256 is the safest guess (RFC 8332 §3.3).
+    const order = serverAlgs ? [0, 1, 2] : [1, 0, 2];
+    for (const i of order) {
+      if (serverAlgs && !serverAlgs.includes(plain[i]!)) continue;
+      if (!serverAlgs && i === 2 && !allow) continue;
+      if (ok(plain[i]!)) return candidates[i];
+    }
     return undefined;
   }
 

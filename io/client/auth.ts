@@ -10,7 +10,7 @@
 import type { ClientConnection, ClientEvent } from "../../core/client/client_connection.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import type { StagedAuthAttempt } from "../../core/auth/client_auth.ts";
-import type { ClientKeyPair } from "../keys/types.ts";
+import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ResolvedConnectOptions } from "./options.ts";
 import type {
   HostBasedCredentials,
@@ -55,6 +55,28 @@ export interface ClientAuthHost {
   pump(): void;
   /** The user name the engine logs in as. */
   readonly engineUsername: string;
+  /** The server's IP address, when the socket knows it. */
+  readonly address?: string | undefined;
+}
+
+/**
+ * What the host key verifier is asked: the host (or `hostKeyAlias`, port 22,
+ * no address) and the server's address unless `checkHostIP` is false.
+ *
+ * @example
+ * ```ts ignore
+ * verify(hostKeyLookup({ host, port, options, address }, "ssh-ed25519", blob));
+ * ```
+ */
+export function hostKeyLookup(
+  h: Pick<ClientAuthHost, "host" | "port" | "options" | "address">,
+  algorithm: string,
+  keyBlob: Uint8Array,
+): HostKeyInfo {
+  const alias = h.options.hostKeyAlias;
+  if (alias !== undefined) return { host: alias, port: 22, algorithm, keyBlob };
+  const address = h.options.checkHostIP === false ? undefined : h.address;
+  return { host: h.host, port: h.port, algorithm, keyBlob, ...(address ? { address } : {}) };
 }
 
 /**
@@ -348,7 +370,7 @@ export class ClientAuth {
       return;
     }
     Promise.resolve()
-      .then(() => verify({ host, port, algorithm, keyBlob }))
+      .then(() => verify(hostKeyLookup(this.#h, algorithm, keyBlob)))
       .then(
         (ok) =>
           ok ? engine.acceptHostKey(id) : engine.rejectHostKey(

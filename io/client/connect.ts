@@ -8,8 +8,19 @@
 
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
-import { loadDefaultClientKeys, type PrivateKeyInput, readPrivateKey } from "../keys/files.ts";
-import { DEFAULT_KNOWN_HOSTS_FILES, knownHostsVerifier } from "../keys/known_hosts.ts";
+import {
+  loadDefaultClientKeys,
+  loadKeyPairs,
+  looksLikeKeyText,
+  type PrivateKeyInput,
+  readPrivateKey,
+} from "../keys/files.ts";
+import {
+  DEFAULT_KNOWN_HOSTS_FILES,
+  type KnownHostsVerifier,
+  knownHostsVerifier,
+} from "../keys/known_hosts.ts";
+import { defaultAlgorithms } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
@@ -27,6 +38,10 @@ import {
   openAgent,
   sessionBindSource,
 } from "../agent/connect_agent.ts";
+
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -141,8 +156,13 @@ export async function startConnection(
       ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
     }
     : undefined;
+  // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
+  const ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in hostKeyVerifier
+    ? orderHostKeyAlgorithms(hostKeyVerifier as KnownHostsVerifier, host, port, socket, options)
+    : undefined;
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
+    ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
     clientKeys,
     hostKeyVerifier,
     ...(hostBased ? { hostBasedResolved: hostBased } : {}),
@@ -153,6 +173,28 @@ export async function startConnection(
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
   return { conn, signal, agentAuth };
+}
+
+/** known_hosts' preferred host key algorithms for this host, or undefined for the default. */
+function orderHostKeyAlgorithms(
+  verifier: KnownHostsVerifier,
+  host: string,
+  port: number,
+  socket: ByteSocket,
+  options: ConnectOptions,
+): string[] | undefined {
+  const alias = options.hostKeyAlias;
+  const address = alias === undefined && options.checkHostIP !== false
+    ? socket.remoteAddress
+    : undefined;
+  const base = defaultAlgorithms().hostKey;
+  const algs = verifier.hostKeyAlgorithms(
+    alias ?? host,
+    alias === undefined ? port : 22,
+    address,
+    base,
+  );
+  return algs.length && algs.join() !== base.join() ? algs : undefined;
 }
 
 function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {
@@ -174,9 +216,11 @@ async function resolveClientKeys(
   }
   const named: ClientKeyPair[] = [];
   for (const k of options.clientKeys ?? []) {
-    named.push(
-      isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
-    );
+    if (isClientKeyPair(k)) named.push(k);
+    else if (typeof k === "string" && !looksLikeKeyText(k)) {
+      // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
+      named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+    } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
     ? await loadDefaultClientKeys()

@@ -123,6 +123,7 @@ export class ClientConnectionBase implements AsyncDisposable {
       options,
       pump,
       engineUsername: this.#username,
+      address: socket.remoteAddress,
     });
     this.#forwarding = new ClientForwarding({
       openChannel: (type, data, o) => this.openChannel(type, data, o),

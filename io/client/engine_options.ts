@@ -46,6 +46,7 @@ export function clientEngineOptions(
     publicKeys,
     ...(hb && !staged ? { hostKeys: [clientHostKey(hb, username)] } : {}),
     ...(staged ? { staged: true } : {}),
+    ...(options.clientSignatureAlgs ? { signatureAlgorithms: options.clientSignatureAlgs } : {}),
     password: options.password !== undefined,
     keyboardInteractive: options.password !== undefined || options.kbdintResponses !== undefined,
     suite: defaultSuite(),

@@ -113,6 +113,25 @@ export interface ConnectOptions {
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /**
+   * Look the host key up in known_hosts under this name instead of the host's
+   * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,
+   * and the IP address is not checked).
+   */
+  readonly hostKeyAlias?: string;
+  /**
+   * Also match the server's IP address in known_hosts (OpenSSH's CheckHostIP,
+   * default true): a key listed under the address is trusted too, and a
+   * different key of the same type under the name or the address is reported
+   * as a changed host key.
+   */
+  readonly checkHostIP?: boolean;
+  /**
+   * Signature algorithms to use for our keys, e.g. `["rsa-sha2-512"]` to offer
+   * RSA keys with SHA-512 only (OpenSSH's PubkeyAcceptedAlgorithms on the client).
+   * Default: every algorithm the server accepts, rsa-sha2-512 first.
+   */
+  readonly clientSignatureAlgs?: readonly string[];
   /** Kex methods in preference order. */
   readonly kexAlgs?: readonly string[];
   /** Ciphers in preference order. */
