@@ -314,9 +314,29 @@ export class ClientConnectionBase implements AsyncDisposable {
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
     this.#checkOpen();
-    return this.#channels.open(channelType, data, options.streams ?? 2).catch((e) => {
+    const opening = this.#channels.open(channelType, data, options.streams ?? 2).catch((e) => {
       this.#lastError = e as Error;
       throw e;
+    });
+    const signal = options.signal;
+    if (!signal) return opening;
+    return new Promise<ChannelIO>((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal.reason);
+        opening.then((ch) => ch.close(), () => {});
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      opening.then(
+        (ch) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(ch);
+        },
+        (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      );
     });
   }
 

@@ -284,6 +284,11 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /**
+   * Gives up waiting for the server's confirmation when this aborts (the
+   * promise rejects with the signal's reason; a channel confirmed later is closed).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

@@ -126,6 +126,17 @@ test("blockDirections and lastError", async () => {
   await assert.rejects(conn.openChannel("no-such-type@example.com"));
   const last = conn.lastError as (Error & { code?: string }) | undefined;
   assert.equal(last?.code, "ERR_CHANNEL_OPEN");
+  // Waiting for a channel gives up on a signal.
+  await assert.rejects(
+    conn.openChannel("session", undefined, { signal: AbortSignal.abort(new Error("stop")) }),
+    /stop/,
+  );
+  const ac = new AbortController();
+  const p = conn.openChannel("session", undefined, { signal: ac.signal });
+  ac.abort(new Error("later"));
+  await assert.rejects(p, /later/);
+  const ch = await conn.openChannel("session", undefined, { signal: ac.signal }).catch(() => null);
+  assert.equal(ch, null);
   await conn.close();
   assert.deepEqual(conn.blockDirections, { inbound: false, outbound: false });
 });
