@@ -68,6 +68,11 @@ export type {
   StagedAuthResult,
 } from "./io/client/staged_auth.ts";
 export {
+  setUpX11Forwarding,
+  type X11ClientOptions,
+  type X11Host,
+} from "./io/client/x11_forward.ts";
+export {
   getServerAuthMethods,
   getServerHostKey,
   type ProbeOptions,
