@@ -73,6 +73,34 @@ export {
 
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
+export type {
+  HostBasedCredentials,
+  KbdintResponder,
+  StagedAuth,
+  StagedAuthResult,
+} from "./io/client/staged_auth.ts";
+export {
+  setUpX11Forwarding,
+  type X11ClientOptions,
+  type X11Host,
+} from "./io/client/x11_forward.ts";
+export {
+  getServerAuthMethods,
+  getServerHostKey,
+  type ProbeOptions,
+  type ServerHostKeyProbe,
+} from "./io/client/probe.ts";
+export {
+  ALGORITHM_KINDS,
+  type AlgorithmKind,
+  DEFAULT_ALGORITHMS,
+  type Direction,
+  hashHostKey,
+  type HostKeyHashKind,
+  negotiatedMethod,
+  SUPPORTED_ALGORITHMS,
+  supportedAlgorithms,
+} from "./io/client/session_controls.ts";
 export { SSHClientConnection } from "./io/client/connection.ts";
 export { ClientConnectionBase } from "./io/client/connection_base.ts";
 export type {
@@ -97,15 +125,17 @@ export {
   ProcessTimeoutError,
 } from "./io/client/errors.ts";
 export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
-export type {
-  ProcessOptions,
-  ProcessTarget,
-  SSHChannelSession,
-  SSHClientSession,
-  TerminalOptions,
-  X11ForwardingOptions,
+export {
+  type ProcessOptions,
+  type ProcessTarget,
+  type SSHChannelSession,
+  type SSHClientSession,
+  TerminalMode,
+  type TerminalOptions,
+  type X11ForwardingOptions,
 } from "./io/client/session.ts";
 export {
+  DEVNULL,
   type RedirectableProcess,
   type RedirectOptions,
   type RedirectSource,
@@ -181,9 +211,32 @@ export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/
 
 // io/keys: key shapes, key files, signers.
 export type { ClientKeyPair, HostKeyInfo, ServerHostKey } from "./io/keys/types.ts";
-export type { AuthorizedKeysInput, AuthorizedKeysSource } from "./io/keys/authorized_keys.ts";
-export { clientKeyFromSSHKey, hostKeyFromSSHKey } from "./io/keys/signers.ts";
-export { type PrivateKeyInput, readPrivateKey } from "./io/keys/files.ts";
+export {
+  authorizedKeysFor,
+  type AuthorizedKeysInput,
+  type AuthorizedKeysSource,
+  loadAuthorizedKeys,
+  matchAuthorizedKey,
+} from "./io/keys/authorized_keys.ts";
+export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/keys/signers.ts";
+export {
+  type CertificateInput,
+  DEFAULT_IDENTITY_FILES,
+  loadDefaultClientKeys,
+  loadKeyPairs,
+  type LoadKeyPairsOptions,
+  type PrivateKeyInput,
+  readCertificate,
+  readPrivateKey,
+} from "./io/keys/files.ts";
+export {
+  DEFAULT_KNOWN_HOSTS_FILES,
+  hostLabel,
+  type KnownHostsCheckInfo,
+  type KnownHostsVerifier,
+  knownHostsVerifier,
+} from "./io/keys/known_hosts.ts";
+export { x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,
@@ -203,7 +256,12 @@ export type { Transport, TransportEvent } from "./core/transport/transport.ts";
 export type { PeerVersion } from "./core/transport/version.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./core/transport/kexinit.ts";
 export type { Modulus } from "./core/kex/moduli.ts";
-export type { ClientAuthEvent } from "./core/auth/client_auth.ts";
+export type {
+  ClientAuthEvent,
+  ClientHostKey,
+  ClientPublicKey,
+  StagedAuthAttempt,
+} from "./core/auth/client_auth.ts";
 export type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "./core/auth/server_auth.ts";
 export type {
   ClientConnection,
@@ -216,6 +274,11 @@ export type { TransportPhase } from "./core/transport/phases.ts";
 export type { LocalState, RemoteState } from "./core/connection/channel_state.ts";
 export type { ProvenHostKey } from "./core/connection/hostkeys.ts";
 export type { ChannelOptions, ConnectionLayer } from "./core/connection/channels.ts";
+export {
+  ChannelOpenFailure,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+} from "./core/connection/channels.ts";
 export type {
   ChannelCloseEvent,
   ChannelDataEvent,

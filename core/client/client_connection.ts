@@ -6,7 +6,12 @@
  * @module
  */
 
-import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "../auth/client_auth.ts";
+import {
+  ClientAuth,
+  type ClientAuthEvent,
+  type ClientAuthOptions,
+  type StagedAuthAttempt,
+} from "../auth/client_auth.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import {
   decodeHostKeysAnnouncement,
@@ -112,6 +117,14 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     return this.#authenticated;
   }
 
+  /**
+   * The methods the server's last USERAUTH_FAILURE said can continue (after the
+   * first "none" request); empty before it answered.
+   */
+  get authMethods(): readonly string[] {
+    return this.#auth.allowedMethods;
+  }
+
   /** server-sig-algs from the server's EXT_INFO, if it sent one. */
   get serverSigAlgs(): readonly string[] | undefined {
     return this.#serverSigAlgs;
@@ -135,6 +148,14 @@ export class ClientConnection extends EngineBase<ClientEvent> {
   /** Refuses the host key of a `hostKey` event; the connection ends with HOST_KEY_NOT_VERIFIABLE. */
   rejectHostKey(id: number, reason?: string): void {
     this.transport.answerHostKey(id, false, reason);
+  }
+
+  /**
+   * Staged authentication (option `staged`): tries one method after an
+   * `authReady` event; `authSuccess` or another `authReady` follows.
+   */
+  tryAuthMethod(attempt: StagedAuthAttempt): void {
+    this.#auth.tryMethod(attempt);
   }
 
   /** Answers an `authSignRequest`. */

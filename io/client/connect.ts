@@ -8,8 +8,19 @@
 
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
-import { loadDefaultClientKeys, type PrivateKeyInput, readPrivateKey } from "../keys/files.ts";
-import { DEFAULT_KNOWN_HOSTS_FILES, knownHostsVerifier } from "../keys/known_hosts.ts";
+import {
+  loadDefaultClientKeys,
+  loadKeyPairs,
+  looksLikeKeyText,
+  type PrivateKeyInput,
+  readPrivateKey,
+} from "../keys/files.ts";
+import {
+  DEFAULT_KNOWN_HOSTS_FILES,
+  type KnownHostsVerifier,
+  knownHostsVerifier,
+} from "../keys/known_hosts.ts";
+import { defaultAlgorithms } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
@@ -41,6 +52,10 @@ import {
  * user still waits for. Pass `connectTimeout: 0` to wait without limit.
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -75,6 +90,46 @@ async function connectDirect(
   host: string,
   options: ConnectOptions,
 ): Promise<SSHClientConnection> {
+  const { conn, signal, agentAuth, explainFailure } = await startConnection(host, options);
+  try {
+    await conn.whenAuthenticated(signal);
+  } catch (e) {
+    // Let our DISCONNECT (saying why) reach the server before the socket goes.
+    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    throw explainFailure(e);
+  } finally {
+    agentAuth?.close();
+  }
+  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
+  return conn;
+}
+
+/** A connection being set up by {@link startConnection}, not yet authenticated. */
+export interface StartedConnection {
+  /** The connection; its handshake and authentication run on their own. */
+  readonly conn: SSHClientConnection;
+  /** `options.signal` and `connectTimeout` together, for waiting on authentication. */
+  readonly signal: AbortSignal | undefined;
+  /** The agent's part in authentication; close it once authentication ended. */
+  readonly agentAuth: AgentAuth | undefined;
+  /** Turns a failed authentication wait into the error to throw (phase, hints, a log line). */
+  readonly explainFailure: (e: unknown) => unknown;
+}
+
+/**
+ * What `connect()` does before it waits for authentication: resolves keys and
+ * the host key check, opens the byte stream and starts the handshake.
+ *
+ * @example
+ * ```ts ignore
+ * const { conn, signal } = await startConnection("host", { username: "me" });
+ * await conn.whenAuthenticated(signal).catch(() => console.log(conn.engine.authMethods));
+ * ```
+ */
+export async function startConnection(
+  host: string,
+  options: ConnectOptions = {},
+): Promise<StartedConnection> {
   const port = options.port ?? 22;
   if (options.signal?.aborted) throw abortError(options.signal);
   const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -153,30 +208,62 @@ async function connectDirect(
         `${socket.localAddress}:${socket.localPort}`,
     );
   }
+  const hb = options.hostBased;
+  const hostBased = hb
+    ? {
+      hostKey: isClientKeyPair(hb.hostKey)
+        ? hb.hostKey
+        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
+      localHostname: hb.localHostname,
+      ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
+    }
+    : undefined;
+  // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
+  const ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in hostKeyVerifier
+    ? orderHostKeyAlgorithms(hostKeyVerifier as KnownHostsVerifier, host, port, socket, options)
+    : undefined;
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
+    ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
     clientKeys,
     hostKeyVerifier,
+    ...(hostBased ? { hostBasedResolved: hostBased } : {}),
   });
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
-  try {
-    await conn.whenAuthenticated(signal);
-  } catch (e) {
+  /** Explains a failed authentication wait: phase, a "no credentials" hint, a log line. */
+  const explainFailure = (e: unknown): unknown => {
     if (conn.engine.transport.kexCount > 0) phase = "auth";
-    // Let our DISCONNECT (saying why) reach the server before the socket goes.
-    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
     const err = noCredentialsHint(explain(e), clientKeys.length, options);
     log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
-    throw err;
-  } finally {
-    agentAuth?.close();
-  }
-  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
-  return conn;
+    return err;
+  };
+  return { conn, signal, agentAuth, explainFailure };
+}
+
+/** known_hosts' preferred host key algorithms for this host, or undefined for the default. */
+function orderHostKeyAlgorithms(
+  verifier: KnownHostsVerifier,
+  host: string,
+  port: number,
+  socket: ByteSocket,
+  options: ConnectOptions,
+): string[] | undefined {
+  const alias = options.hostKeyAlias;
+  const address = alias === undefined && options.checkHostIP !== false
+    ? socket.remoteAddress
+    : undefined;
+  const base = defaultAlgorithms().hostKey;
+  const algs = verifier.hostKeyAlgorithms(
+    alias ?? host,
+    alias === undefined ? port : 22,
+    address,
+    base,
+  );
+  return algs.length && algs.join() !== base.join() ? algs : undefined;
 }
 
 /** A login refused while we had nothing to offer: say which options would have given something. */
@@ -203,6 +290,8 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
 async function resolveClientKeys(
   options: ConnectOptions,
 ): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // Staged authentication brings its own keys.
+  if (options.authenticate) return { keys: [], agentAuth: undefined };
   // With only a password given, don't go looking for keys (as AsyncSSH), unless an
   // agent was named explicitly.
   if (
@@ -213,9 +302,11 @@ async function resolveClientKeys(
   }
   const named: ClientKeyPair[] = [];
   for (const k of options.clientKeys ?? []) {
-    named.push(
-      isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
-    );
+    if (isClientKeyPair(k)) named.push(k);
+    else if (typeof k === "string" && !looksLikeKeyText(k)) {
+      // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
+      named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+    } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
     ? await loadDefaultClientKeys()

@@ -21,6 +21,7 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
+import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -61,6 +62,28 @@ export interface ConnectOptions extends LogOptions {
    * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
   readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /**
+   * Authenticate step by step yourself (libssh2's `userauth_*`): called once the
+   * server answered "none", with an {@link StagedAuth} whose methods each try
+   * one method and resolve with the server's answer (partial success
+   * included). `clientKeys`, `password`, `hostBased` and the agent are then not
+   * tried on their own. If it returns without success, `connect()` rejects
+   * with ERR_PERMISSION_DENIED.
+   */
+  readonly authenticate?: (auth: StagedAuth) => void | Promise<void>;
+  /**
+   * Host-based authentication (RFC 4252 §9): the client host's key signs, and
+   * the server checks it against its known hosts and `shosts.equiv`. Tried
+   * first, as OpenSSH orders methods.
+   */
+  readonly hostBased?: {
+    /** The client host's private key: a key object, key text or a file path. */
+    readonly hostKey: ClientKeyPair | PrivateKeyInput;
+    /** The client host's name as the server knows it. */
+    readonly localHostname: string;
+    /** The local user (default: `username`). */
+    readonly localUsername?: string;
+  };
   /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
@@ -91,6 +114,25 @@ export interface ConnectOptions extends LogOptions {
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /**
+   * Look the host key up in known_hosts under this name instead of the host's
+   * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,
+   * and the IP address is not checked).
+   */
+  readonly hostKeyAlias?: string;
+  /**
+   * Also match the server's IP address in known_hosts (OpenSSH's CheckHostIP,
+   * default true): a key listed under the address is trusted too, and a
+   * different key of the same type under the name or the address is reported
+   * as a changed host key.
+   */
+  readonly checkHostIP?: boolean;
+  /**
+   * Signature algorithms to use for our keys, e.g. `["rsa-sha2-512"]` to offer
+   * RSA keys with SHA-512 only (OpenSSH's PubkeyAcceptedAlgorithms on the client).
+   * Default: every algorithm the server accepts, rsa-sha2-512 first.
+   */
+  readonly clientSignatureAlgs?: readonly string[];
   /** Kex methods in preference order. */
   readonly kexAlgs?: readonly string[];
   /** Ciphers in preference order. */
@@ -160,6 +202,8 @@ export interface ConnectOptions extends LogOptions {
 /** Connect options after keys and the host key check were resolved. */
 export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  /** `hostBased` with its key loaded. */
+  readonly hostBasedResolved?: HostBasedCredentials;
   /**
    * Builds the engine instead of a normal client engine (an OpenSSH master's
    * proxy mode runs the connection protocol without transport or authentication).
@@ -254,7 +298,10 @@ export interface SocksForwardOptions extends ForwardSignalOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
-  /** Stops waiting for the server's answer (rejects with the signal's reason; the channel is closed). */
+  /**
+   * Gives up waiting for the server's confirmation when this aborts (the
+   * promise rejects with the signal's reason; a channel confirmed later is closed).
+   */
   readonly signal?: AbortSignal;
 }
 
