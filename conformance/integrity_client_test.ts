@@ -157,7 +157,8 @@ for (const peer of ["openssh", "openssh-trixie", "dropbear"] as const satisfies 
         const f = await sharedPeer(peer, PEER_OPTIONS[peer]);
         const o = await offer(f);
         const pairs = cipherMacPairs(o.ciphers, o.macs);
-        assert.ok(pairs.length >= 4, `pairs: ${pairs.map(label).join(" ")}`);
+        // Dropbear has no GCM and no encrypt-then-MAC.
+        assert.ok(pairs.length >= 2, `pairs: ${pairs.map(label).join(" ")}`);
         const tally = new Tally();
         const failures: string[] = [];
         const trials = pairs.flatMap((p) => flipOffsets(p, dir, peer).map((o) => [p, o] as const));
