@@ -302,7 +302,9 @@ export class Transport {
   /** When the transport next needs `handleTimeout` (rekey by time), or undefined. */
   nextDeadline(): number | undefined {
     const i = this.#o.rekeyIntervalMs;
-    if (!i || !this.#ready || this.#phase !== "idle" || this.#closed) return undefined;
+    if (!i || !this.#ready || !this.#authenticated || this.#phase !== "idle" || this.#closed) {
+      return undefined;
+    }
     return this.#lastKexAt + i;
   }
 
@@ -816,6 +818,9 @@ export class Transport {
 
   #maybeRekey(byTime: boolean): void {
     if (this.#phase !== "idle" || !this.#ready || this.#closed) return;
+    // Not before user authentication ends, as OpenSSH (packet.c, ssh_packet_need_rekeying): sshd
+    // answers a KEXINIT during authentication with UNIMPLEMENTED, so the limit waits until then.
+    if (!this.#authenticated) return;
     const maxBytes = this.#o.rekeyBytes ?? DEFAULT_REKEY_BYTES;
     const maxPackets = this.#o.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
     const s = this.#sender;
