@@ -3,93 +3,112 @@
  * Runs unchanged on Deno, Node and Bun.
  *
  * - {@link connect} opens a client connection; {@link listen} starts a server.
- * - `keys/` handles keys, certificates, known_hosts and authorized_keys.
- * - The sans-IO engines (`ClientConnection`, `ServerConnection`) live in `core/`
- *   (`core/client/`, `core/server/`) for callers who bring their own I/O; their
- *   types and events are exported here.
+ * - Keys, certificates, known_hosts and authorized_keys are exported here too, and on
+ *   their own from `@sshts/ssh/keys`.
+ * - The sans-IO engines (`ClientConnection`, `ServerConnection`), for callers who
+ *   bring their own I/O (a browser, a worker), are the `@sshts/ssh/core` entry point.
  *
- * @example Run a command
- * ```ts ignore
- * import { connect } from "./mod.ts";
- * await using conn = await connect("127.0.0.1", { port: 22, username: "deploy" });
+ * @example A server and a client that trusts exactly its host key
+ * ```ts
+ * import { addKnownHost, connect, generatePrivateKey, hostKeyFromSSHKey, listen } from "@sshts/ssh";
+ *
+ * const hostKey = generatePrivateKey("ed25519");
+ * await using server = await listen({
+ *   port: 0, // any free port
+ *   hostKeys: [hostKeyFromSSHKey(hostKey)],
+ *   validatePassword: (user, password) => user === "demo" && password === "demo",
+ *   processFactory: async (process) => {
+ *     await process.write(`you ran ${process.command}\n`);
+ *   },
+ * });
+ * const { port } = server.address;
+ * await using conn = await connect("127.0.0.1", {
+ *   port,
+ *   username: "demo",
+ *   password: "demo",
+ *   // Trust this one host key (by default, ~/.ssh/known_hosts decides).
+ *   knownHosts: { text: addKnownHost("", "127.0.0.1", port, hostKey.publicKey()) },
+ * });
  * const { stdout, exitStatus } = await conn.run("uname -a", { check: true });
- * console.log(exitStatus, stdout);
+ * console.log(exitStatus, stdout); // 0 "you ran uname -a\n"
  * ```
  *
  * @module
  */
 
 export * from "./core/errors.ts";
-export {
-  ChannelOpenError,
-  type ClientExtraInfo,
-  type ClientKeyPair,
-  connect,
-  type ConnectOptions,
-  type HostKeyInfo,
-  type LocalPortForwardOptions,
-  type OpenChannelOptions,
-  type ProcessOptions,
-  type ProcessTarget,
-  type RemoteConnectionHandler,
-  type RemotePortForwardOptions,
-  type RunOptions,
-  type SocksForwardOptions,
-  SSHClientConnection,
-  type SSHListener,
-  type SSHStreamConnection,
-} from "./io/client.ts";
-export {
-  ProcessError,
-  type ProcessResult,
-  type SSHChannelSession,
-  SSHClientProcess,
-  type SSHClientSession,
-  type TerminalOptions,
-  type WaitOptions,
-  type X11ForwardingOptions,
-} from "./io/process.ts";
-export { ChannelClosedError, ChannelIO, type ChannelRequestHandler } from "./io/channel.ts";
+
+// io/client: connect() and the client connection.
+export { connect } from "./io/client/connect.ts";
+export { SSHClientConnection } from "./io/client/connection.ts";
+export { ClientConnectionBase } from "./io/client/connection_base.ts";
+export type {
+  ClientExtraInfo,
+  ConnectOptions,
+  LocalPortForwardOptions,
+  OpenChannelOptions,
+  RemoteConnectionHandler,
+  RemotePortForwardOptions,
+  RunOptions,
+  SocksForwardOptions,
+  TunnelConnection,
+} from "./io/client/options.ts";
+export { ProcessError, type ProcessResult, ProcessTimeoutError } from "./io/client/errors.ts";
+export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
+export type {
+  ProcessOptions,
+  ProcessTarget,
+  SSHChannelSession,
+  SSHClientSession,
+  TerminalOptions,
+  X11ForwardingOptions,
+} from "./io/client/session.ts";
 export {
   type RedirectableProcess,
   type RedirectOptions,
   type RedirectSource,
   type RedirectTarget,
   STDOUT,
-} from "./io/redirect.ts";
-export type { ForwardedConnectionInfo } from "./io/forward_stream.ts";
-export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/socket.ts";
-export {
-  listen,
-  type ListenOptions,
-  type ServerConnectionInfo,
-  type ServerHostKey,
-  type SSHServer,
-} from "./io/server.ts";
+} from "./io/client/redirect.ts";
+
+// io/engine: channels as Web Streams.
+export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
+export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
+
+// io/forward and io/runtime: listeners, forwarded connections, sockets.
+export { RemoteForwardError } from "./io/forward/errors.ts";
+export type { SSHListener } from "./io/forward/listener.ts";
+export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
+export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
+
+// io/server: listen() and what its hooks see.
+export { listen, type SSHServer } from "./io/server/listen.ts";
 export type {
   CertificateAuthInfo,
   HostBasedClientInfo,
+  ListenOptions,
   MaybePromise,
   PasswordVerdict,
   ProcessFactory,
   PublicKeyAuthInfo,
   ServerHooks,
-} from "./io/server_options.ts";
-export type { ServerExtraInfo, SSHServerConnection } from "./io/server_connection.ts";
-export type { HostKeyInput } from "./io/server_host_keys.ts";
+} from "./io/server/options.ts";
 export type {
-  AuthorizedKeysInput,
-  AuthorizedKeysSource,
-  ConnectionPermissions,
-} from "./io/server_auth_keys.ts";
-export { SSHServerProcess } from "./io/server_process.ts";
-export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/line_editor.ts";
-export {
-  clientKeyFromSSHKey,
-  hostKeyFromSSHKey,
-  type PrivateKeyInput,
-  readPrivateKey,
-} from "./io/key_sources.ts";
+  ServerConnectionContext,
+  ServerConnectionInfo,
+  ServerExtraInfo,
+} from "./io/server/context.ts";
+export type { SSHServerConnection } from "./io/server/connection.ts";
+export type { HostKeyInput } from "./io/server/host_keys.ts";
+export type { ConnectionPermissions } from "./io/server/permissions.ts";
+export { SSHServerProcess } from "./io/server/process.ts";
+export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
+
+// io/keys: key shapes, key files, signers.
+export type { ClientKeyPair, HostKeyInfo, ServerHostKey } from "./io/keys/types.ts";
+export type { AuthorizedKeysInput, AuthorizedKeysSource } from "./io/keys/authorized_keys.ts";
+export { clientKeyFromSSHKey, hostKeyFromSSHKey } from "./io/keys/signers.ts";
+export { type PrivateKeyInput, readPrivateKey } from "./io/keys/files.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,

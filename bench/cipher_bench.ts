@@ -13,7 +13,7 @@
 
 import { getCipherInfo, getMacInfo, getPacketProtection } from "../core/crypto/registry.ts";
 import type { PacketProtectionFactory } from "../core/crypto/types.ts";
-import { createNativePacketProtection } from "../io/native_crypto.ts";
+import { createNativePacketProtection } from "../io/crypto/native_provider.ts";
 
 const PAYLOAD = 32 * 1024;
 

@@ -36,9 +36,9 @@ import { getWasmKernels, WASM_LAYOUT, type WasmMode } from "../core/crypto/wasm/
 import { WasmPoly1305 } from "../core/crypto/wasm/poly1305_wasm.ts";
 import {
   createNativePacketProtection,
-  currentRuntime,
   type NativePacketProtection,
-} from "../io/native_crypto.ts";
+} from "../io/crypto/native_provider.ts";
+import { currentRuntime } from "../io/runtime/env.ts";
 
 /** Cipher (+ MAC for the non-AEAD ones) combinations measured. */
 const CASES: readonly (readonly [string, string | null])[] = [

@@ -35,7 +35,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { opensshClientArgs, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
-import { connect, type SSHClientConnection } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import { type SSHClientConnection } from "../io/client/connection.ts";
 
 const MARKER = "bench-start";
 
@@ -53,7 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
   return {
     mib: Number(get("mib") ?? 256),
     runs: Number(get("runs") ?? 3),
-    // Deno's node:crypto AES-GCM is slow (see io/native_crypto.ts); chacha20 is its best.
+    // Deno's node:crypto AES-GCM is slow (see io/crypto/native_provider.ts); chacha20 is its best.
     cipher: get("cipher") ??
       ("Deno" in globalThis ? "chacha20-poly1305@openssh.com" : "aes128-gcm@openssh.com"),
   };
@@ -150,7 +151,7 @@ function sshTransfer(args: string[], dir: "down" | "up", bytes: number) {
  * A local source (sends `bytes` to each client, then closes) or sink (counts what
  * arrives; `received` resolves once `bytes` came in). The sink reports in-process
  * rather than by a reply after a half-close: Deno's node:net client sockets close
- * both ways on end() (see the note in io/forward_bridge.ts).
+ * both ways on end() (see the note in io/forward/bridge.ts).
  */
 async function localEndpoint(kind: "source" | "sink", bytes: number) {
   let arrived: (() => void) | undefined;

@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { startPeer, trixieCommand, trixieTempDir } from "../conformance/fixtures/mod.ts";
-import { connect } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
 
 const KEX = ["curve25519-sha256", "sntrup761x25519-sha512@openssh.com", "mlkem768x25519-sha256"];
 const args = process.argv.slice(2);

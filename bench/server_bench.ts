@@ -31,7 +31,7 @@ const USER = "sshtest";
 // ---- the server child: `--serve` ----
 
 async function serve(): Promise<void> {
-  const { listen } = await import("../io/server.ts");
+  const { listen } = await import("../io/server/listen.ts");
   const { ensureKeyMaterial } = await import("../conformance/fixtures/keys.ts");
   const m = await ensureKeyMaterial();
   const server = await listen({
@@ -178,7 +178,7 @@ async function handshakes(
 
 /** Opens `n` idle authenticated connections with our client; returns the PSS growth per connection in KiB. */
 async function idleMemory(target: Target, keys: Keys, n: number): Promise<number> {
-  const { connect } = await import("../io/client.ts");
+  const { connect } = await import("../io/client/connect.ts");
   const open = (): Promise<{ close(): Promise<void> }> =>
     connect(
       "127.0.0.1",

@@ -6,23 +6,22 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../io/client.ts";
-import {
-  clientKeyFromSSHKey,
-  hostKeyFromSSHKey,
-  hostKeyFromX509,
-  x509HostKeyVerifier,
-} from "../io/key_sources.ts";
-import { listen } from "../io/server.ts";
+import { connect } from "../io/client/connect.ts";
+import { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "../io/keys/signers.ts";
+import { x509HostKeyVerifier } from "../io/keys/x509_verifier.ts";
+import { listen } from "../io/server/listen.ts";
 import { SSHError } from "../core/errors.ts";
-import { parseAuthorizedKeys } from "../keys/authorized_keys.ts";
-import { generateHostCertificate, generateUserCertificate } from "../keys/certificate.ts";
-import { checkAuthorizedKey } from "../keys/certificate_policy.ts";
+import { parseAuthorizedKeys } from "../keys/trust/authorized_keys.ts";
+import {
+  generateHostCertificate,
+  generateUserCertificate,
+} from "../keys/certificates/certificate.ts";
+import { checkAuthorizedKey } from "../keys/trust/certificate_policy.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
-import { formatKnownHostsLine } from "../keys/known_hosts.ts";
-import { generateX509CACertificate, generateX509HostCertificate } from "../keys/x509.ts";
-import { X509KeyPair } from "../keys/x509_ssh.ts";
+import { formatKnownHostsLine } from "../keys/trust/known_hosts.ts";
+import { generateX509CACertificate, generateX509HostCertificate } from "../keys/x509/generate.ts";
+import { X509KeyPair } from "../keys/x509/ssh.ts";
 
 /** Process output as text, whichever form run() gives it in. */
 const text = (b: string | Uint8Array): string =>
@@ -165,9 +164,10 @@ test("connect() is refused with a user certificate whose principals the server d
 
 test("connect() checks an X.509 host certificate chain (RFC 6187) that listen() serves", async () => {
   const rootKey = generatePrivateKey("ecdsa");
-  const root = generateX509CACertificate(rootKey, rootKey, "CN=Loopback Root");
+  const root = generateX509CACertificate(rootKey, rootKey, "CN=Loopback Root", { now: Date.now() });
   const leafKey = generatePrivateKey("ed25519");
   const leaf = generateX509HostCertificate(rootKey, leafKey, "CN=loopback", {
+    now: Date.now(),
     issuerCertificate: root,
     principals: ["127.0.0.1"],
   });
@@ -189,7 +189,7 @@ test("connect() checks an X.509 host certificate chain (RFC 6187) that listen() 
   });
   assert.equal(conn.getExtraInfo().algorithms?.hostKey, "x509v3-ssh-ed25519");
   assert.equal(text((await conn.run("ok", { check: true })).stdout), "x509 ok\n");
-  const stranger = generateX509CACertificate(leafKey, leafKey, "CN=Other");
+  const stranger = generateX509CACertificate(leafKey, leafKey, "CN=Other", { now: Date.now() });
   await assert.rejects(
     connect("127.0.0.1", {
       port,

@@ -12,21 +12,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conformanceTest, ensureKeyMaterial, type PeerName, runCommand } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
-import { connect } from "../io/client.ts";
-import { hostKeyFromSSHKey } from "../io/key_sources.ts";
-import { listen } from "../io/server.ts";
+import { connect } from "../io/client/connect.ts";
+import { hostKeyFromSSHKey } from "../io/keys/signers.ts";
+import { listen } from "../io/server/listen.ts";
 import { SSHError } from "../core/errors.ts";
-import { parseAuthorizedKeys } from "../keys/authorized_keys.ts";
+import { parseAuthorizedKeys } from "../keys/trust/authorized_keys.ts";
 import {
   generateHostCertificate,
   generateUserCertificate,
   importCertificate,
-} from "../keys/certificate.ts";
-import { checkAuthorizedKey } from "../keys/certificate_policy.ts";
+} from "../keys/certificates/certificate.ts";
+import { checkAuthorizedKey } from "../keys/trust/certificate_policy.ts";
 import { type GenerateAlgorithm, generatePrivateKey } from "../keys/generate.ts";
-import { importPublicKey } from "../keys/import.ts";
+import { importPublicKey } from "../keys/formats/import.ts";
 import { SSHKeyPair } from "../keys/key_pair.ts";
-import { formatKnownHostsLine } from "../keys/known_hosts.ts";
+import { formatKnownHostsLine } from "../keys/trust/known_hosts.ts";
 
 /** Process output as text, whichever form run() gives it in. */
 const text = (b: string | Uint8Array): string =>

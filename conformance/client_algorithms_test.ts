@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { conformanceTest, type PeerFixture, type PeerName } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
-import { connect, type ConnectOptions } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import { type ConnectOptions } from "../io/client/options.ts";
 import { SUPPORTED_KEX } from "../core/kex/registry.ts";
 import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
 import { SUPPORTED_SIGNATURE_ALGORITHMS } from "../core/publickey/mod.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { conformanceTest, type PeerName } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
-import { connect } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
 import { SSHError } from "../core/errors.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie", "dropbear"];

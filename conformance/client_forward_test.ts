@@ -17,7 +17,7 @@ import {
 } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
 import { fastCipher, login, OPENSSH_PEERS } from "./client_peer.ts";
-import { ChannelOpenError } from "../io/client.ts";
+import { ChannelOpenError } from "../io/engine/errors.ts";
 
 const BULK = 64 * 1024 * 1024;
 const OPTIONS: FixtureOptions = { streamLocalBindUnlink: true };

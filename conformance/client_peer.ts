@@ -6,12 +6,14 @@
  */
 
 import type { PeerFixture, PeerName } from "./fixtures/mod.ts";
-import { connect, type ConnectOptions, type SSHClientConnection } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import { type ConnectOptions } from "../io/client/options.ts";
+import { type SSHClientConnection } from "../io/client/connection.ts";
 
 /** The OpenSSH peers the client conformance tests run against (9.2 and 10.x). */
 export const OPENSSH_PEERS: readonly PeerName[] = ["openssh", "openssh-trixie"];
 
-/** The fastest cipher on this runtime (Deno's node:crypto AES-GCM is slow; see io/native_crypto.ts). */
+/** The fastest cipher on this runtime (Deno's node:crypto AES-GCM is slow; see io/crypto/native_provider.ts). */
 export function fastCipher(): string {
   return "Deno" in globalThis ? "chacha20-poly1305@openssh.com" : "aes128-gcm@openssh.com";
 }

@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { conformanceTest, type FixtureOptions } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
 import { login, OPENSSH_PEERS } from "./client_peer.ts";
-import { ChannelOpenError } from "../io/client.ts";
-import { ProcessError, ProcessTimeoutError } from "../io/process.ts";
-import { STDOUT } from "../io/redirect.ts";
+import { ChannelOpenError } from "../io/engine/errors.ts";
+import { ProcessError, ProcessTimeoutError } from "../io/client/errors.ts";
+import { STDOUT } from "../io/client/redirect.ts";
 import type { HostKeysProvedEvent } from "../core/client/client_connection.ts";
 import { SSHError } from "../core/errors.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { conformanceTest } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
-import { connect } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
 
 const TOTAL = 256 * 1024 * 1024;
 const PATTERN = new TextEncoder().encode(

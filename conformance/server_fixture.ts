@@ -14,8 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { after } from "node:test";
-import { listen, type ListenOptions, type SSHServer } from "../io/server.ts";
-import type { SSHServerProcess } from "../io/server_process.ts";
+import { listen, type SSHServer } from "../io/server/listen.ts";
+import { type ListenOptions } from "../io/server/options.ts";
+import type { SSHServerProcess } from "../io/server/process.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";
 import {
   type CommandResult,

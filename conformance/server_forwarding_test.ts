@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { conformanceTest, freePort, runCommand } from "./fixtures/mod.ts";
-import type { ListenOptions } from "../io/server.ts";
+import type { ListenOptions } from "../io/server/options.ts";
 import {
   authorizedKeysText,
   spawnSsh,

@@ -143,17 +143,24 @@ export class SSHReader {
     return s;
   }
 
-  /** Reads a `name-list` (comma-separated ASCII names, RFC 4251 §5). */
-  readNameList(what = "name-list"): string[] {
+  /**
+   * Reads a `name-list` (comma-separated ASCII names, RFC 4251 §5). RFC 4251 forbids
+   * empty names, and by default an empty name is a WireError. `emptyName: "endOfList"`
+   * reads the way OpenSSH's `match_list()` does instead: the list ends at the first empty
+   * name and anything after it is ignored (so a trailing comma is harmless). Only KEXINIT
+   * uses it; see `decodeKexInit`.
+   */
+  readNameList(
+    what = "name-list",
+    options: { readonly emptyName?: "reject" | "endOfList" } = {},
+  ): string[] {
     const s = this.readStringAscii(what, MAX_NAME_LIST_LENGTH);
     if (s === "") return [];
     const names = s.split(",");
-    for (const n of names) {
-      if (n === "") {
-        throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: empty name in "${s}"`);
-      }
-    }
-    return names;
+    const empty = names.indexOf("");
+    if (empty < 0) return names;
+    if (options.emptyName === "endOfList") return names.slice(0, empty);
+    throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: empty name in "${s}"`);
   }
 
   /**

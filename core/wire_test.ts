@@ -76,6 +76,30 @@ test("SSHReader rejects malformed names, UTF-8 and trailing bytes", () => {
   assert.throws(() => new SSHReader(str([0x80])).readMpintMagnitude(), WireError);
 });
 
+test("readNameList() with emptyName endOfList stops at the first empty name, as OpenSSH's match_list()", () => {
+  const list = (s: string) => new SSHWriter().writeStringUtf8(s).toBytes();
+  const lenient = (s: string) =>
+    new SSHReader(list(s)).readNameList("list", { emptyName: "endOfList" });
+  assert.deepEqual(lenient("a,b,"), ["a", "b"]);
+  assert.deepEqual(lenient("a,,b"), ["a"]);
+  assert.deepEqual(lenient(",a"), []);
+  assert.deepEqual(lenient(","), []);
+  assert.deepEqual(lenient(""), []);
+  assert.deepEqual(lenient("a,b"), ["a", "b"]);
+  // The default stays strict (RFC 4251 §5), for every caller other than KEXINIT.
+  for (const s of ["a,b,", "a,,b", ",a", ","]) {
+    assert.throws(
+      () => new SSHReader(list(s)).readNameList(),
+      (e: unknown) => e instanceof WireError && e.code === "ERR_WIRE_MALFORMED",
+    );
+  }
+  // Bytes that are not printable ASCII are still refused.
+  assert.throws(
+    () => new SSHReader(list("a,\n")).readNameList("list", { emptyName: "endOfList" }),
+    WireError,
+  );
+});
+
 test("SSHReader survives random input with only WireErrors", () => {
   let seed = 12345;
   const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) & 0xff;

@@ -8,7 +8,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { type RandomSource, systemRandom } from "../core/random.ts";
 import { CURVES } from "./_curves.ts";
-import { generateRsaKeyMaterial } from "./rsa_keygen.ts";
+import { generateRsaKeyMaterial } from "./_crypto/rsa_keygen.ts";
 import { SSHKey } from "./ssh_key.ts";
 import { KeyGenerationError } from "./errors.ts";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../core/random.ts";
 import { generatePrivateKey } from "./generate.ts";
-import { generateRsaKeyMaterial, isProbablePrime } from "./rsa_keygen.ts";
+import { generateRsaKeyMaterial, isProbablePrime } from "./_crypto/rsa_keygen.ts";
 import { KeyGenerationError } from "./errors.ts";
 
 test("generatePrivateKey() makes Ed25519 and ECDSA keys of each size", () => {

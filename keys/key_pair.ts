@@ -14,7 +14,7 @@ import {
 } from "../core/publickey/certificate.ts";
 import { LocalProtocolError } from "../core/errors.ts";
 import type { RandomSource } from "../core/random.ts";
-import type { SSHCertificate } from "./certificate.ts";
+import type { SSHCertificate } from "./certificates/certificate.ts";
 import type { SSHKey } from "./ssh_key.ts";
 
 /**
@@ -23,7 +23,7 @@ import type { SSHKey } from "./ssh_key.ts";
  *
  * @example Authenticate with a certificate
  * ```ts
- * import { createCertificate } from "./certificate.ts";
+ * import { createCertificate } from "./certificates/certificate.ts";
  * import { generatePrivateKey } from "./generate.ts";
  * import { SSHKeyPair } from "./key_pair.ts";
  * const ca = generatePrivateKey("ed25519"), key = generatePrivateKey("ed25519");

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { verifyKeyBlobSignature } from "../core/publickey/key_blob.ts";
 import { LocalProtocolError } from "../core/errors.ts";
-import { generateUserCertificate } from "./certificate.ts";
+import { generateUserCertificate } from "./certificates/certificate.ts";
 import { generatePrivateKey } from "./generate.ts";
 import { SSHKeyPair } from "./key_pair.ts";
 

@@ -10,7 +10,7 @@
  *
  * @example Generate, save and load a key
  * ```ts
- * import { generatePrivateKey, importPrivateKey } from "./mod.ts";
+ * import { generatePrivateKey, importPrivateKey } from "@sshts/ssh/keys";
  * const key = generatePrivateKey("ed25519", { comment: "deploy@ci" });
  * const text = key.exportPrivateKey("openssh", { passphrase: "s3cret" });
  * const again = importPrivateKey(text, "s3cret");
@@ -20,7 +20,7 @@
  *
  * @example Check a host key against known_hosts
  * ```ts
- * import { addKnownHost, generatePrivateKey, matchKnownHosts, parseKnownHosts } from "./mod.ts";
+ * import { addKnownHost, generatePrivateKey, matchKnownHosts, parseKnownHosts } from "@sshts/ssh/keys";
  * const hostKey = generatePrivateKey("ecdsa").publicKey();
  * const text = addKnownHost("", "server.example", 22, hostKey, { hashed: true });
  * const { trustedHostKeys } = matchKnownHosts(parseKnownHosts(text), "server.example", "192.0.2.1", 22);
@@ -38,8 +38,12 @@ export {
   type ImportPrivateKeyOptions,
   importPublicKey,
   importPublicKeyList,
-} from "./import.ts";
-export type { ExportPrivateKeyOptions, PrivateKeyFormat, PublicKeyFormat } from "./export.ts";
+} from "./formats/import.ts";
+export type {
+  ExportPrivateKeyOptions,
+  PrivateKeyFormat,
+  PublicKeyFormat,
+} from "./formats/export.ts";
 export type { FingerprintHash } from "./fingerprint.ts";
 export {
   DEFAULT_RSA_BITS,
@@ -60,12 +64,13 @@ export {
   knownHostsName,
   matchKnownHosts,
   parseKnownHosts,
-} from "./known_hosts.ts";
+} from "./trust/known_hosts.ts";
 export {
   type AuthorizedKeyEntry,
   type AuthorizedKeyOptions,
   type AuthorizedKeys,
   type AuthorizedKeysError,
+  type AuthorizedKeysParseOptions,
   type ClientContext,
   findAuthorizedKey,
   isExpired,
@@ -76,8 +81,9 @@ export {
   permitsListen,
   permitsOpen,
   type PermittedAddress,
-} from "./authorized_keys.ts";
-export { matchHostAndAddress, matchPatternList } from "./host_patterns.ts";
+  type TimeZone,
+} from "./trust/authorized_keys.ts";
+export { matchHostAndAddress, matchPatternList } from "./trust/host_patterns.ts";
 export {
   CERT_FOREVER,
   type CertificateCheckOptions,
@@ -94,7 +100,7 @@ export {
   importCertificate,
   plainKeyType,
   SSHCertificate,
-} from "./certificate.ts";
+} from "./certificates/certificate.ts";
 export {
   type AuthorizedKeyCheckOptions,
   type AuthorizedKeyVerdict,
@@ -107,26 +113,27 @@ export {
   type UserCertificateAccepted,
   type UserCertificateCheckOptions,
   type UserCertificateCheckResult,
-} from "./certificate_policy.ts";
+} from "./trust/certificate_policy.ts";
 export { SSHKeyPair } from "./key_pair.ts";
-export { isPuttyPrivateKey } from "./putty.ts";
+export { isPuttyPrivateKey } from "./formats/putty.ts";
 export {
   generateX509CACertificate,
   generateX509HostCertificate,
   generateX509UserCertificate,
+  type X509CertificateOptions,
+  type X509Validity,
+} from "./x509/generate.ts";
+export {
   importX509Certificate,
   importX509Certificates,
-  X509_PURPOSES,
   X509Certificate,
-  type X509CertificateOptions,
-  type X509Extensions,
-  type X509KeyUsage,
-} from "./x509.ts";
+} from "./x509/certificate.ts";
+export { X509_PURPOSES, type X509Extensions, type X509KeyUsage } from "./x509/extensions.ts";
 export {
   validateX509Chain,
   type X509ValidateOptions,
   type X509ValidateResult,
-} from "./x509_chain.ts";
+} from "./x509/chain.ts";
 export {
   checkX509SSHKey,
   decodeX509SSHKey,
@@ -134,4 +141,4 @@ export {
   x509Algorithms,
   X509KeyPair,
   type X509SSHKeyCheckOptions,
-} from "./x509_ssh.ts";
+} from "./x509/ssh.ts";

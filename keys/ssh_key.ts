@@ -20,7 +20,7 @@ import {
   exportPublicKeyMaterial,
   type PrivateKeyFormat,
   type PublicKeyFormat,
-} from "./export.ts";
+} from "./formats/export.ts";
 import { fingerprintBlob, type FingerprintHash } from "./fingerprint.ts";
 import { checkKeyMaterial, hasPrivate, keyBits, keyTypeName, publicOnly } from "./_material.ts";
 import { KeyImportError } from "./errors.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { LocalProtocolError } from "../core/errors.ts";
 import { seededRandom } from "../core/random.ts";
 import { generatePrivateKey } from "./generate.ts";
-import { importPublicKey } from "./import.ts";
+import { importPublicKey } from "./formats/import.ts";
 import { SSHKey } from "./ssh_key.ts";
 import { KeyImportError } from "./errors.ts";
 

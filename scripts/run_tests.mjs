@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the whole suite: static checks, then every *_test.ts file (unit and
+// Runs the whole suite: static checks (layer rules, a type check of the pure
+// folders without Node's types, deno check/lint/fmt/doc), then every *_test.ts file (unit and
 // conformance) under Deno, Node 24 and Bun in turn. Prints one summary line per
 // runtime ("deno: N passed, N failed, N skipped") and fails if anything failed.
 //
 // Usage: node scripts/run_tests.mjs [--only deno,node,bun] [--no-checks] [path-filter...]
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +35,26 @@ function findTests(dir) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...findTests(p));
     else if (name.endsWith("_test.ts")) out.push("./" + relative(root, p));
+  }
+  return out;
+}
+
+// The entry point modules, from deno.json "exports" (the list the npm build and JSR use).
+function entryPointFiles() {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const exp = typeof deno.exports === "string" ? { ".": deno.exports } : deno.exports;
+  return Object.values(exp);
+}
+
+// Every library module (not tests, not tooling): what the packages publish.
+const NOT_LIBRARY = new Set([...SKIP_DIRS, "conformance", "examples", "scripts", "dist"]);
+function libraryFiles(dir = root) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (NOT_LIBRARY.has(name) || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...libraryFiles(p));
+    else if (name.endsWith(".ts") && !name.endsWith("_test.ts")) out.push(relative(root, p));
   }
   return out;
 }
@@ -113,17 +134,55 @@ const runtimes = {
 const summary = [];
 let failed = false;
 
+/** Non-test sources of the pure folders, type-checked without Node's types. */
+function pureSources() {
+  const out = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith(".ts") && !/_test\.ts$|^_test_|_test_/.test(name)) {
+        out.push(relative(root, p));
+      }
+    }
+  };
+  for (const dir of ["core", "keys", "sftp", "agent", "config"]) {
+    try {
+      if (statSync(join(root, dir)).isDirectory()) walk(join(root, dir));
+    } catch { /* not there (yet) */ }
+  }
+  return out;
+}
+
 if (checks) {
   for (
-    const [name, argv] of [
-      ["deno check", ["check", "."]],
-      ["deno lint", ["lint"]],
-      ["deno fmt --check", ["fmt", "--check"]],
-      ["deno doc --lint", ["doc", "--lint", "mod.ts"]],
+    const [name, cmd, argv] of [
+      // Imports point down, pure folders touch no runtime API, no import cycles.
+      ["layer check", process.execPath, [join(root, "scripts", "check_layers.mjs")]],
+      // The pure folders compile against ES + DOM only: no Node, Deno or Bun types.
+      ["pure type check", bin("deno"), [
+        "check",
+        "--config",
+        join("scripts", "pure.deno.json"),
+        ...pureSources(),
+      ]],
+      ["deno check", bin("deno"), ["check", "."]],
+      ["deno lint", bin("deno"), ["lint"]],
+      ["deno fmt --check", bin("deno"), ["fmt", "--check"]],
+      ["deno doc --lint", bin("deno"), ["doc", "--lint", "mod.ts"]],
+      // Runs the examples in the entry points' docs (they import the package by name).
+      ["deno test --doc", bin("deno"), ["test", "-A", "--doc", ...entryPointFiles()]],
+      // Type-checks every JSDoc example of the library and README.md's blocks.
+      ["deno check --doc-only", bin("deno"), [
+        "check",
+        "--doc-only",
+        "README.md",
+        ...libraryFiles(),
+      ]],
     ]
   ) {
     console.log(`\n=== ${name}`);
-    const r = await exec(bin("deno"), argv, { timeoutMs: 10 * 60 * 1000 });
+    const r = await exec(cmd, argv, { timeoutMs: 10 * 60 * 1000 });
     const ok = r.code === 0;
     if (!ok) failed = true;
     summary.push(`${name}: ${ok ? "clean" : "FAILED"}`);

@@ -1,5 +1,5 @@
 /**
- * Benchmark worker for this library's client (`connect()` from `io/client.ts`), run on Deno,
+ * Benchmark worker for this library's client (`connect()` from `io/client/connect.ts`), run on Deno,
  * Node 24 and Bun. It measures what `ssh2_worker.cjs` measures, the same way, through the public
  * API: `connect()`, `conn.createProcess()` with Web Streams, `conn.run()`, `conn.close()`.
  *
@@ -36,7 +36,7 @@ interface ConnectionLike {
   getExtraInfo?(): { readonly algorithms?: unknown; readonly cryptoProviders?: unknown };
 }
 
-/** A key the client can sign with (`ClientKeyPair` in io/client.ts). */
+/** A key the client can sign with (`ClientKeyPair` in io/keys/types.ts). */
 interface KeyPairLike {
   readonly keyType: string;
   readonly publicKeyBlob: Uint8Array;
@@ -57,14 +57,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * The module that exports `connect()`: `io/client.ts`, or the file or URL in the environment
+ * The module that exports `connect()`: `io/client/connect.ts`, or the file or URL in the environment
  * variable `SSHTS_BENCH_CLIENT` (to measure another build of the client, or to check this worker
  * with a stand-in).
  */
 function clientModuleUrl(): string {
   const override = process.env.SSHTS_BENCH_CLIENT;
   if (override === undefined || override === "") {
-    return new URL("../../io/client.ts", import.meta.url).href;
+    return new URL("../../io/client/connect.ts", import.meta.url).href;
   }
   return /^[a-z]+:/.test(override) ? override : new URL(override, `file://${process.cwd()}/`).href;
 }
@@ -80,7 +80,7 @@ async function loadClient(): Promise<Connect> {
 }
 
 async function loadKey(path: string): Promise<KeyPairLike> {
-  const { importPrivateKey } = await import("../../keys/import.ts");
+  const { importPrivateKey } = await import("../../keys/formats/import.ts");
   const { signData } = await import("../../core/publickey/sign.ts");
   const key = importPrivateKey(readFileSync(path, "utf8"));
   return {

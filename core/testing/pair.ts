@@ -37,6 +37,12 @@ export class EnginePair {
   /** Rewrites (or drops, by returning an empty array) bytes in flight. */
   tapClientToServer: ((b: Uint8Array) => Uint8Array) | undefined;
   tapServerToClient: ((b: Uint8Array) => Uint8Array) | undefined;
+  /**
+   * Rewrites each round's batch of chunks as a whole, before the taps (reordering,
+   * holding back). Called every round, with an empty batch too.
+   */
+  transformClientToServer: ((chunks: readonly Uint8Array[]) => Uint8Array[]) | undefined;
+  transformServerToClient: ((chunks: readonly Uint8Array[]) => Uint8Array[]) | undefined;
   readonly #onClient: EventHandler<ClientEvent>;
   readonly #onServer: EventHandler<ServerEvent>;
 
@@ -59,13 +65,17 @@ export class EnginePair {
   run(maxRounds = 100_000): number {
     for (let round = 0; round < maxRounds; round++) {
       let moved = false;
-      for (const chunk of this.client.takeOutgoing()) {
+      let fromClient = this.client.takeOutgoing();
+      if (this.transformClientToServer) fromClient = this.transformClientToServer(fromClient);
+      for (const chunk of fromClient) {
         const b = this.tapClientToServer ? this.tapClientToServer(chunk) : chunk;
         this.bytesClientToServer += b.length;
         if (b.length) this.server.receiveData(b);
         moved = true;
       }
-      for (const chunk of this.server.takeOutgoing()) {
+      let fromServer = this.server.takeOutgoing();
+      if (this.transformServerToClient) fromServer = this.transformServerToClient(fromServer);
+      for (const chunk of fromServer) {
         const b = this.tapServerToClient ? this.tapServerToClient(chunk) : chunk;
         this.bytesServerToClient += b.length;
         if (b.length) this.client.receiveData(b);

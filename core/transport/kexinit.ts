@@ -90,7 +90,14 @@ export function decodeKexInit(payload: Uint8Array): KexInit {
     "languages_client_to_server",
     "languages_server_to_client",
   ];
-  const l = names.map((n) => r.readNameList(n));
+  // Empty names end a list here instead of failing the connection. libssh 0.10 sends its
+  // cipher lists with a trailing comma ("...,aes128-ctr,"), and OpenSSH accepts that:
+  // its match_list() walks a list with strsep(",") and stops at the first empty element,
+  // so "a,,b" offers only "a" and "a," offers "a". We read a KEXINIT exactly that way, so
+  // a peer tested against OpenSSH negotiates the same algorithms with us; dropping empty
+  // names and going on ("a,,b" offering "b" too) could pick an algorithm OpenSSH would
+  // not. Every other name-list (userauth methods, server-sig-algs, ...) stays strict.
+  const l = names.map((n) => r.readNameList(n, { emptyName: "endOfList" }));
   const firstKexPacketFollows = r.readBoolean("first_kex_packet_follows");
   r.readUint32("reserved");
   // Trailing bytes are tolerated: RFC 4253 leaves room for future fields.

@@ -113,6 +113,8 @@ type KexPhase =
 export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
 /** Default packet limit before rekeying. */
 export const DEFAULT_REKEY_PACKETS = 2 ** 31;
+/** Last message number of the connection protocol's range (RFC 4250 §4.1.2: 80-127). */
+const CONNECTION_LAST = 127;
 /** Largest number of messages queued while a rekey is in progress before we refuse more. */
 const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
 
@@ -137,8 +139,14 @@ export function allowedIncoming(
     return !(initial && strict && phase !== "idle");
   }
   // Anything else: only outside the initial exchange, and not between the peer's
-  // KEXINIT and its NEWKEYS (RFC 4253 §7.1).
+  // KEXINIT and its NEWKEYS (RFC 4253 §7.1)...
   if (initial) return false;
+  // ...except connection-layer messages during a rekey. AsyncSSH (2.10) sends its
+  // KEXINIT and then the channel data that triggered it, under the old keys, and keeps
+  // sending until its NEWKEYS; OpenSSH, whose connection dispatch stays in place during
+  // a rekey, accepts that. They are handled in the order they arrive; what we send in
+  // reply waits for the exchange to finish, as everything we send then does.
+  if (type >= Msg.GLOBAL_REQUEST && type <= CONNECTION_LAST) return true;
   return !peerKexInitSeen;
 }
 

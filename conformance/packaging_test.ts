@@ -1,0 +1,343 @@
+/**
+ * The npm package as users get it: `npm pack` (which runs the build), the
+ * tarball's file list, an install of the tarball into a fresh project (offline
+ * for the package itself; its dependencies come from the npm cache or registry),
+ * then a login to a real sshd and an `exec` from that install on Node 20, 22 and
+ * 24, Bun, and Deno through `npm:` specifiers; and `tsc --noEmit` in a strict
+ * NodeNext consumer, plus a browser-like consumer of the pure entry points with no
+ * Node types at all.
+ *
+ * Runs under Node only (see packaging_helpers.ts): it starts every runtime itself.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after } from "node:test";
+import { sharedPeer } from "./_shared_peer.ts";
+import {
+  bin,
+  entryPoints,
+  nodeHostTest,
+  packageName,
+  ROOT,
+  run,
+  tempDir,
+} from "./packaging_helpers.ts";
+
+/** The runtimes the installed package must run on, and how to start each. */
+const RUNTIMES: readonly {
+  readonly name: string;
+  readonly argv: (script: string) => string[];
+  readonly version: RegExp;
+}[] = [
+  { name: "Node 20", argv: (s) => ["/usr/bin/node", s], version: /^v20\./ },
+  {
+    name: "Node 22",
+    argv: (s) => [join(ROOT, "node_modules", "node22", "bin", "node"), s],
+    version: /^v22\./,
+  },
+  { name: "Node 24", argv: (s) => [bin("node"), s], version: /^v24\./ },
+  { name: "Bun", argv: (s) => [bin("bun"), s], version: /^\d+\.\d+/ },
+  // Deno resolves npm: specifiers from the project's node_modules (it has a package.json).
+  {
+    name: "Deno",
+    argv: (s) => [bin("deno"), "run", "-A", s.replace(/\.mjs$/, "_deno.mjs")],
+    version: /^\d+\.\d+/,
+  },
+];
+
+interface Packed {
+  readonly tarball: string;
+  readonly files: readonly string[];
+}
+
+interface Consumer {
+  readonly dir: string;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+let packing: Promise<Packed> | undefined;
+/** `npm pack` once per process (its prepack script builds dist/). */
+function pack(): Promise<Packed> {
+  packing ??= (async () => {
+    const dir = await tempDir("npm-pack");
+    cleanups.push(dir.remove);
+    const r = await run(["npm", "pack", "--json", "--pack-destination", dir.path], {
+      timeoutMs: 180_000,
+    });
+    const [info] = JSON.parse(r.stdout) as { filename: string; files: { path: string }[] }[];
+    assert.ok(info, "npm pack printed its result");
+    return { tarball: join(dir.path, info.filename), files: info.files.map((f) => f.path).sort() };
+  })();
+  return packing;
+}
+
+/** The consumer script: imports every entry point, logs in, runs a command, prints JSON. */
+async function consumerScript(specifierPrefix: string): Promise<string> {
+  const name = await packageName();
+  const entries = await entryPoints();
+  const imports = entries.map((e, i) =>
+    `import * as entry${i} from "${specifierPrefix}${name}${
+      e.name === "." ? "" : e.name.slice(1)
+    }";`
+  );
+  return `${imports.join("\n")}
+import { readFileSync } from "node:fs";
+const entries = { ${entries.map((e, i) => `${JSON.stringify(e.name)}: entry${i}`).join(", ")} };
+const config = JSON.parse(readFileSync(process.argv.at(-1), "utf8"));
+const { connect } = entries["."];
+const conn = await connect(config.host, {
+  port: config.port,
+  username: config.username,
+  clientKeys: [config.keyPath],
+  knownHosts: config.knownHostsPath,
+});
+try {
+  const r = await conn.run("echo packaged; echo to-stderr >&2; exit 3", { check: false });
+  console.log(JSON.stringify({
+    stdout: r.stdout,
+    stderr: r.stderr,
+    exitStatus: r.exitStatus,
+    exports: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Object.keys(v).length])),
+    engine: typeof entries["./core"]?.ClientConnection,
+  }));
+} finally {
+  await conn.close();
+}
+`;
+}
+
+let installing: Promise<Consumer> | undefined;
+/** A fresh project with the tarball (and @types/node) installed, and the consumer files. */
+function install(): Promise<Consumer> {
+  installing ??= (async () => {
+    const { tarball } = await pack();
+    const dir = await tempDir("npm-consumer");
+    cleanups.push(dir.remove);
+    const own = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    await writeFile(
+      join(dir.path, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    await run([
+      "npm",
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      tarball,
+      `@types/node@${own.devDependencies["@types/node"]}`,
+    ], { cwd: dir.path, timeoutMs: 180_000 });
+    await writeFile(join(dir.path, "consumer.mjs"), await consumerScript(""));
+    await writeFile(join(dir.path, "consumer_deno.mjs"), await consumerScript("npm:"));
+    return { dir: dir.path };
+  })();
+  return installing;
+}
+
+nodeHostTest(
+  "npm pack: the tarball holds dist/ (.js with .d.ts), LICENSE, README.md and package.json only",
+  { timeoutMs: 240_000 },
+  async () => {
+    const { files } = await pack();
+    const other = files.filter((f) => !f.startsWith("dist/"));
+    assert.deepEqual(other, ["LICENSE", "README.md", "package.json"]);
+    const dist = files.filter((f) => f.startsWith("dist/"));
+    for (const f of dist) {
+      assert.match(f, /^dist\/[\w/]+(\.d\.ts|\.js)$/, `only .js and .d.ts in dist/: ${f}`);
+      assert.doesNotMatch(
+        f,
+        /_test\b|\/testdata\/|\/testing\/fixtures|^dist\/(bench|conformance|examples|scripts)\//,
+        f,
+      );
+    }
+    const js = dist.filter((f) => f.endsWith(".js"));
+    assert.deepEqual(
+      js.map((f) => f.replace(/\.js$/, ".d.ts")),
+      dist.filter((f) => f.endsWith(".d.ts")),
+    );
+    for (const e of await entryPoints()) {
+      const base = "dist/" + e.source.slice(2).replace(/\.ts$/, "");
+      assert.ok(
+        files.includes(base + ".js") && files.includes(base + ".d.ts"),
+        `${e.name} is packed`,
+      );
+    }
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      engines: { node: string };
+      sideEffects: boolean;
+      files: string[];
+    };
+    assert.equal(pkg.engines.node, ">=20");
+    assert.equal(pkg.sideEffects, false);
+  },
+);
+
+for (const runtime of RUNTIMES) {
+  nodeHostTest(
+    `the installed npm package logs in to sshd and runs exec on ${runtime.name}`,
+    { peers: ["openssh"], timeoutMs: 240_000 },
+    async () => {
+      const [script] = runtime.argv("x");
+      assert.ok(existsSync(script!), `${runtime.name} is at ${script}`);
+      const version = await run([script!, "--version"]);
+      assert.match(version.stdout.trim().replace(/^deno /, ""), runtime.version);
+      const consumer = await install();
+      const peer = await sharedPeer("openssh");
+      const key = peer.clientKeys[0]!;
+      const configPath = join(consumer.dir, `config_${runtime.name.replace(/\W/g, "_")}.json`);
+      await writeFile(
+        configPath,
+        JSON.stringify({
+          host: peer.host,
+          port: peer.port,
+          username: peer.user.name,
+          keyPath: key.privateKeyPath,
+          knownHostsPath: peer.knownHostsPath,
+        }),
+      );
+      const r = await run([...runtime.argv(join(consumer.dir, "consumer.mjs")), configPath], {
+        cwd: consumer.dir,
+        timeoutMs: 60_000,
+      });
+      const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+        stdout: string;
+        stderr: string;
+        exitStatus: number;
+        exports: Record<string, number>;
+        engine: string;
+      };
+      assert.equal(out.stdout, "packaged\n");
+      assert.equal(out.stderr, "to-stderr\n");
+      assert.equal(out.exitStatus, 3);
+      assert.equal(out.engine, "function", "./core exports the engines as values");
+      for (const e of await entryPoints()) {
+        assert.ok((out.exports[e.name] ?? 0) > 3, `${e.name} exports values on ${runtime.name}`);
+      }
+    },
+  );
+}
+
+nodeHostTest(
+  "CommonJS require() loads every entry point of the installed package on Node 20, 22 and 24",
+  { timeoutMs: 240_000 },
+  async () => {
+    const consumer = await install();
+    const name = await packageName();
+    const specifiers = (await entryPoints()).map((e) =>
+      name + (e.name === "." ? "" : e.name.slice(1))
+    );
+    const code =
+      `const n = ${JSON.stringify(specifiers)}.map((s) => Object.keys(require(s)).length);` +
+      "console.log(JSON.stringify(n));";
+    for (const runtime of RUNTIMES.filter((r) => r.name.startsWith("Node"))) {
+      const [node] = runtime.argv("x");
+      const r = await run([node!, "-e", code], { cwd: consumer.dir });
+      const counts = JSON.parse(r.stdout) as number[];
+      assert.ok(counts.every((n) => n > 3), `${runtime.name}: ${r.stdout}`);
+    }
+  },
+);
+
+const CONSUMER_TS =
+  `import { connect, type ConnectOptions, generatePrivateKey, SSHKey } from "@sshts/ssh";
+import { ClientConnection, createDefaultSuite, defaultAlgorithmPreferences, type ClientEvent } from "@sshts/ssh/core";
+import { importPrivateKey, parseKnownHosts } from "@sshts/ssh/keys";
+
+const options: ConnectOptions = {
+  username: "deploy",
+  hostKeyVerifier: ({ keyBlob }) => SSHKey.fromPublicBlob(keyBlob).getFingerprint() === "SHA256:x",
+};
+export async function main(): Promise<number | null> {
+  await using conn = await connect("127.0.0.1", options);
+  const p = await conn.createProcess("cat", { encoding: "utf-8" });
+  const reader: ReadableStreamDefaultReader<string> = p.stdout.getReader();
+  void reader;
+  const r = await conn.run("true");
+  return r.exitStatus;
+}
+export function engine(): ClientEvent | undefined {
+  const c = new ClientConnection({ username: "x", suite: createDefaultSuite(), algorithms: defaultAlgorithmPreferences() });
+  return c.pollEvent();
+}
+export const key: string = importPrivateKey(generatePrivateKey("ed25519").exportPrivateKey()).getFingerprint();
+export const hosts = parseKnownHosts("");
+`;
+
+const BROWSER_TS =
+  `import { ClientConnection, createDefaultSuite, defaultAlgorithmPreferences } from "@sshts/ssh/core";
+import { generatePrivateKey } from "@sshts/ssh/keys";
+const ws = new WebSocket("ws://127.0.0.1/ssh");
+const c = new ClientConnection({ username: "x", suite: createDefaultSuite(), algorithms: defaultAlgorithmPreferences() });
+// takeOutgoing() is typed Uint8Array<ArrayBufferLike>; DOM's send() wants ArrayBuffer-backed views.
+for (const chunk of c.takeOutgoing()) ws.send(chunk as Uint8Array<ArrayBuffer>);
+export const fp: string = generatePrivateKey("ed25519").getFingerprint();
+`;
+
+/** A strict NodeNext project, as `tsc --init` sets one up, with library checks on. */
+const STRICT_OPTIONS = {
+  module: "nodenext",
+  target: "esnext",
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  verbatimModuleSyntax: true,
+  isolatedModules: true,
+  noUncheckedSideEffectImports: true,
+  moduleDetection: "force",
+  skipLibCheck: false,
+  noEmit: true,
+};
+
+nodeHostTest(
+  "tsc --noEmit: a strict NodeNext consumer, and a browser consumer of ./core and ./keys without Node types, have zero errors",
+  { timeoutMs: 240_000 },
+  async () => {
+    const consumer = await install();
+    await writeFile(join(consumer.dir, "consumer.ts"), CONSUMER_TS);
+    await writeFile(join(consumer.dir, "browser.ts"), BROWSER_TS);
+    await writeFile(
+      join(consumer.dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { ...STRICT_OPTIONS, types: ["node"] },
+        files: ["consumer.ts"],
+      }),
+    );
+    await writeFile(
+      join(consumer.dir, "tsconfig.browser.json"),
+      JSON.stringify({
+        compilerOptions: { ...STRICT_OPTIONS, lib: ["ES2022", "DOM", "DOM.Iterable"], types: [] },
+        files: ["browser.ts"],
+      }),
+    );
+    await run([bin("tsc"), "-p", "tsconfig.json"], { cwd: consumer.dir, timeoutMs: 180_000 });
+    await run([bin("tsc"), "-p", "tsconfig.browser.json"], {
+      cwd: consumer.dir,
+      timeoutMs: 180_000,
+    });
+    // The check can fail: a type error in the consumer is reported.
+    await writeFile(
+      join(consumer.dir, "bad.ts"),
+      `import { connect } from "@sshts/ssh";\nexport const n: number = connect;\n`,
+    );
+    await writeFile(
+      join(consumer.dir, "tsconfig.bad.json"),
+      JSON.stringify({
+        compilerOptions: { ...STRICT_OPTIONS, types: ["node"], skipLibCheck: true },
+        files: ["bad.ts"],
+      }),
+    );
+    await assert.rejects(
+      run([bin("tsc"), "-p", "tsconfig.bad.json"], { cwd: consumer.dir, timeoutMs: 180_000 }),
+      /TS2322/,
+    );
+  },
+);

@@ -1,0 +1,145 @@
+/**
+ * The sans-IO SSH engines, for callers who bring their own I/O: a browser over a
+ * WebSocket, a worker, a custom transport, or a test on a virtual clock.
+ *
+ * An engine ({@link ClientConnection}, {@link ServerConnection}) never touches a
+ * socket, a timer or a file. Feed it the peer's bytes with `receiveData()`, send
+ * what `takeOutgoing()` returns, answer the events `pollEvent()` raises (host key
+ * trust, signatures, passwords, channel traffic), and give it the time with
+ * `handleTimeout(now)` when `nextDeadline()` says so. {@link createDefaultSuite}
+ * and {@link defaultAlgorithmPreferences} are the algorithms the engines run with;
+ * {@link EnginePair} wires a client and a server back to back in memory.
+ *
+ * Nothing here imports a runtime API (`node:*`, `Deno`, `Bun`, `process`), so this
+ * entry point bundles for browsers as it is.
+ *
+ * @example A client and a server engine log in to each other in memory
+ * ```ts
+ * import {
+ *   ClientConnection,
+ *   createDefaultSuite,
+ *   createHostKeySigner,
+ *   defaultAlgorithmPreferences,
+ *   EnginePair,
+ *   ServerConnection,
+ * } from "@sshts/ssh/core";
+ * import { generatePrivateKey } from "@sshts/ssh/keys";
+ *
+ * const suite = createDefaultSuite();
+ * const algorithms = defaultAlgorithmPreferences();
+ * const hostKey = generatePrivateKey("ed25519");
+ * const client = new ClientConnection({ username: "demo", password: true, suite, algorithms });
+ * const server = new ServerConnection({
+ *   suite,
+ *   algorithms,
+ *   methods: ["password"],
+ *   hostKeys: new Map([["ssh-ed25519", createHostKeySigner(hostKey.material, "ssh-ed25519")]]),
+ * });
+ * let loggedIn = false;
+ * const pair = new EnginePair(client, server, (e) => {
+ *   // Trust decisions are the caller's: here, the one key we expect.
+ *   if (e.type === "hostKey") client.acceptHostKey(e.id);
+ *   if (e.type === "authPasswordRequest") client.providePassword(e.id, "demo");
+ *   if (e.type === "authSuccess") loggedIn = true;
+ * }, (e) => {
+ *   // The server asks the application about every login attempt.
+ *   if (e.type === "authNone") server.answerAuth(e.id, { result: "failure" });
+ *   if (e.type === "authPassword") {
+ *     server.answerAuth(e.id, { result: e.password === "demo" ? "success" : "failure" });
+ *   }
+ * });
+ * pair.advance(1_000); // moves bytes and the virtual clock until both sides are idle
+ * console.log(loggedIn); // true
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export {
+  CLIENT_SOFTWARE_VERSION,
+  ClientConnection,
+  type ClientConnectionOptions,
+  type ClientEvent,
+  type HostKeysProvedEvent,
+} from "./client/client_connection.ts";
+export {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  SERVER_SOFTWARE_VERSION,
+  ServerConnection,
+  type ServerConnectionOptions,
+  type ServerEvent,
+} from "./server/server_connection.ts";
+export {
+  createDefaultSuite,
+  defaultAlgorithmPreferences,
+  defaultServerSigAlgs,
+  verifyWithBlob,
+} from "./default_suite.ts";
+export { EnginePair, type EventHandler } from "./testing/pair.ts";
+export { type RandomSource, seededRandom, systemRandom } from "./random.ts";
+export { createHostKeySigner } from "./kex/host_key_signer.ts";
+export type { HostKeySigner } from "./kex/types.ts";
+export type { ClientAuthEvent, ClientAuthOptions } from "./auth/client_auth.ts";
+export type {
+  AuthVerdict,
+  KbdintChallenge,
+  ServerAuthEvent,
+  ServerAuthOptions,
+} from "./auth/server_auth.ts";
+export type { TransportSuite } from "./transport/suite.ts";
+export type { AlgorithmPreferences, TransportEvent } from "./transport/transport.ts";
+export type { KexInitLists, NegotiatedAlgorithms } from "./transport/kexinit.ts";
+export type { PeerVersion } from "./transport/version.ts";
+export {
+  ChannelOpenFailure,
+  type ChannelOptions,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+} from "./connection/channels.ts";
+export type {
+  ChannelCloseEvent,
+  ChannelDataEvent,
+  ChannelEofEvent,
+  ChannelOpenEvent,
+  ChannelOpenFailureEvent,
+  ChannelOpenRequestEvent,
+  ChannelRequestEvent,
+  ChannelRequestReplyEvent,
+  ChannelWritableEvent,
+  ConnectionEvent,
+  GlobalRequestEvent,
+  GlobalRequestReplyEvent,
+} from "./connection/events.ts";
+export {
+  decodeExitSignal,
+  decodeExitStatus,
+  decodePtyRequest,
+  decodeStringArg,
+  decodeWindowChange,
+  encodeEnv,
+  encodeExitSignal,
+  encodeExitStatus,
+  encodePtyRequest,
+  encodeStringArg,
+  encodeWindowChange,
+  type ExitSignal,
+  type PtyRequest,
+  type TerminalSize,
+} from "./connection/session_requests.ts";
+export type { ProvenHostKey } from "./connection/hostkeys.ts";
+export {
+  encodePublicKeyBlob,
+  publicKeyTypeName,
+  signatureAlgorithmsForKey,
+  signData,
+} from "./publickey/mod.ts";
+export type {
+  DsaKeyMaterial,
+  EcdsaCurveName,
+  EcdsaKeyMaterial,
+  Ed25519KeyMaterial,
+  KeyMaterial,
+  RsaKeyMaterial,
+  SkKeyMaterial,
+} from "./publickey/types.ts";

@@ -1,0 +1,107 @@
+/**
+ * `connect()`: resolves the client's keys and host key check, opens the byte
+ * stream (TCP, a caller's socket, or a channel of a jump host), and waits
+ * until the new {@link SSHClientConnection} is authenticated.
+ *
+ * @module
+ */
+
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import { socketFromChannel } from "../forward/tunnel.ts";
+import { loadDefaultClientKeys, type PrivateKeyInput, readPrivateKey } from "../keys/files.ts";
+import { DEFAULT_KNOWN_HOSTS_FILES, knownHostsVerifier } from "../keys/known_hosts.ts";
+import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import type { ClientKeyPair } from "../keys/types.ts";
+import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import { openTcpSocket } from "../runtime/tcp.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { timeoutOr } from "./auth.ts";
+import { SSHClientConnection } from "./connection.ts";
+import type { ConnectOptions } from "./options.ts";
+
+function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
+  return typeof (s as ByteSocket).setHandlers === "function";
+}
+
+/**
+ * Opens an SSH connection and authenticates.
+ *
+ * @example Run a command
+ * ```ts ignore
+ * import { connect } from "./connect.ts";
+ * await using conn = await connect("127.0.0.1", {
+ *   port: 2222, username: "me", password: "secret", hostKeyVerifier: () => true,
+ * });
+ * const { stdout } = await conn.run("echo hello", { check: true });
+ * ```
+ */
+export async function connect(
+  host: string,
+  options: ConnectOptions = {},
+): Promise<SSHClientConnection> {
+  const port = options.port ?? 22;
+  const signals: AbortSignal[] = [];
+  if (options.signal) signals.push(options.signal);
+  if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
+  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  const clientKeys = await resolveClientKeys(options);
+  const kh = options.knownHosts;
+  const hostKeyVerifier = options.hostKeyVerifier ??
+    (kh === null ? () => true : await knownHostsVerifier(
+      kh === undefined
+        ? { files: DEFAULT_KNOWN_HOSTS_FILES }
+        : typeof kh === "string"
+        ? { files: [kh] }
+        : "text" in kh
+        ? { text: kh.text }
+        : { files: kh as readonly string[] },
+    ));
+  const socket = options.sock
+    ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
+    : options.tunnel
+    // A jump host: the server at the other end of the channel connects for us
+    // (a ChannelOpenError says why it could not).
+    ? socketFromChannel(
+      await options.tunnel.openChannel(
+        "direct-tcpip",
+        encodeTcpipOpen(host, port, "127.0.0.1", 0),
+        { streams: 1 },
+      ),
+    )
+    : await openTcpSocket(host, port, signal).catch((e) => {
+      throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
+    });
+  const conn = new SSHClientConnection(host, port, socket, {
+    ...options,
+    clientKeys,
+    hostKeyVerifier,
+  });
+  try {
+    await conn.whenAuthenticated(signal);
+  } catch (e) {
+    // Let our DISCONNECT (saying why) reach the server before the socket goes.
+    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    throw e;
+  }
+  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
+  return conn;
+}
+
+function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {
+  return typeof k === "object" && "publicKeyBlob" in k && "keyType" in k;
+}
+
+async function resolveClientKeys(options: ConnectOptions): Promise<ClientKeyPair[]> {
+  if (options.clientKeys === undefined) {
+    // With only a password given, don't go looking for keys (as AsyncSSH).
+    return options.password !== undefined ? [] : await loadDefaultClientKeys();
+  }
+  const out: ClientKeyPair[] = [];
+  for (const k of options.clientKeys) {
+    out.push(
+      isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,344 @@
+/**
+ * The client connection users hold: {@link ClientConnectionBase} plus what one
+ * does with it — processes and callback sessions, direct connections to hosts
+ * and sockets the server reaches, and forwarding (`ssh -L`, `-R`, `-D`).
+ *
+ * @module
+ */
+
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { SSHListener } from "../forward/listener.ts";
+import {
+  type ForwardedConnectionInfo,
+  type SSHStreamConnection,
+  streamConnection,
+} from "../forward/stream.ts";
+import { ClientConnectionBase } from "./connection_base.ts";
+import type { ProcessResult } from "./errors.ts";
+import { encodeStreamlocalOpen } from "./forwarding.ts";
+import type {
+  LocalPortForwardOptions,
+  RemoteConnectionHandler,
+  RemotePortForwardOptions,
+  RunOptions,
+  SocksForwardOptions,
+} from "./options.ts";
+import { SSHClientProcess } from "./process.ts";
+import {
+  attachSession,
+  type ProcessOptions,
+  type ProcessTarget,
+  type SSHChannelSession,
+  type SSHClientSession,
+  startSession,
+} from "./session.ts";
+
+/**
+ * An authenticated SSH client connection.
+ *
+ * @example
+ * ```ts ignore
+ * await using conn = await connect("build.example", { username: "ci" });
+ * const p = await conn.createProcess("make test", { encoding: "utf-8" });
+ * for await (const line of p.stdout) console.log(line);
+ * ```
+ */
+export class SSHClientConnection extends ClientConnectionBase {
+  /**
+   * Starts a command, a shell or a subsystem. With `encoding`, the output
+   * streams carry text. Redirections (`stdin`, `stdout`, `stderr`) start at once.
+   *
+   * @example
+   * ```ts ignore
+   * const p = await conn.createProcess("cat", { encoding: "utf-8" });
+   * await p.write("hi\n"); p.writeEof();
+   * console.log((await p.wait()).stdout); // "hi\n"
+   * ```
+   */
+  createProcess(
+    target: ProcessTarget,
+    options: ProcessOptions & { readonly encoding: string },
+  ): Promise<SSHClientProcess<string>>;
+  /** Starts a command, a shell or a subsystem whose streams carry bytes. */
+  createProcess(target: ProcessTarget, options?: ProcessOptions): Promise<SSHClientProcess>;
+  async createProcess(
+    target: ProcessTarget,
+    options: ProcessOptions = {},
+  ): Promise<SSHClientProcess<string | Uint8Array>> {
+    const ch = await this.openSession();
+    // Created before the exec request: exit-status may arrive in the same read as its reply.
+    const process = new SSHClientProcess<string | Uint8Array>(
+      ch,
+      typeof target === "string" ? target : undefined,
+      {
+        subsystem: typeof target === "object" && "subsystem" in target
+          ? target.subsystem
+          : undefined,
+        encoding: options.encoding,
+      },
+    );
+    try {
+      await startSession(ch, target, options);
+    } catch (e) {
+      ch.close();
+      throw e;
+    }
+    if (
+      options.stdin !== undefined || options.stdout !== undefined || options.stderr !== undefined
+    ) {
+      void process.redirect(options).catch(() => {/* reported by wait() */});
+    }
+    return process;
+  }
+
+  /**
+   * Starts a command, shell or subsystem with callbacks instead of streams
+   * (AsyncSSH's create_session). `session` is the callback object or a factory.
+   *
+   * @example
+   * ```ts ignore
+   * const { channel } = await conn.createSession({
+   *   dataReceived: (d) => console.log(new TextDecoder().decode(d)),
+   *   exitStatusReceived: (s) => console.log("exit", s),
+   * }, "ls");
+   * await channel.closedPromise;
+   * ```
+   */
+  async createSession<S extends SSHClientSession>(
+    session: S | (() => S),
+    target: ProcessTarget,
+    options: Omit<ProcessOptions, "encoding" | "stdin" | "stdout" | "stderr"> = {},
+  ): Promise<{ channel: ChannelIO; session: S }> {
+    const s = typeof session === "function" ? session() : session;
+    const ch = await this.openSession();
+    try {
+      attachSession(ch, s, 2);
+      await startSession(ch, target, options);
+    } catch (e) {
+      ch.close();
+      throw e;
+    }
+    return { channel: ch, session: s };
+  }
+
+  /**
+   * Runs a command to completion and collects its output: text (UTF-8) by
+   * default, bytes with `encoding: null`. With `check`, a non-zero exit status
+   * rejects with ProcessError; with `timeout`, ProcessTimeoutError.
+   *
+   * @example
+   * ```ts ignore
+   * const { stdout } = await conn.run("tr a-z A-Z", { input: "hi", check: true, timeout: 5000 });
+   * await conn.run("sleep 60", { signal: AbortSignal.timeout(1000) }); // rejects with a TimeoutError
+   * ```
+   */
+  run(
+    command: ProcessTarget,
+    options: Omit<RunOptions, "encoding"> & { readonly encoding: null },
+  ): Promise<ProcessResult<Uint8Array>>;
+  /** Runs a command to completion and collects its output as text. */
+  run(
+    command: ProcessTarget,
+    options?: Omit<RunOptions, "encoding"> & { readonly encoding?: string },
+  ): Promise<ProcessResult<string>>;
+  async run(
+    command: ProcessTarget,
+    options: Omit<RunOptions, "encoding"> & { readonly encoding?: string | null } = {},
+  ): Promise<ProcessResult<string | Uint8Array>> {
+    const { encoding, input, check, timeout, signal, ...rest } = options;
+    signal?.throwIfAborted();
+    const p = await this.createProcess(command, {
+      ...rest,
+      ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
+    });
+    if (rest.stdin === undefined) {
+      if (input !== undefined) await p.write(input);
+      p.writeEof();
+    }
+    return p.wait({
+      ...(check !== undefined ? { check } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  // ---- direct connections ----
+
+  /**
+   * Opens a direct-tcpip channel: the server connects to `host`:`port` and the
+   * connection comes back as streams. Rejects with ChannelOpenError when the
+   * server cannot (or may not) connect.
+   *
+   * @example
+   * ```ts ignore
+   * await using c = await conn.openConnection("localhost", 5432);
+   * c.readable.pipeTo(somewhere); await c.writable.getWriter().write(bytes);
+   * ```
+   */
+  async openConnection(
+    host: string,
+    port: number,
+    origin: { readonly originHost?: string; readonly originPort?: number } = {},
+  ): Promise<SSHStreamConnection> {
+    const info: ForwardedConnectionInfo = {
+      host,
+      port,
+      originHost: origin.originHost ?? "127.0.0.1",
+      originPort: origin.originPort ?? 0,
+    };
+    const ch = await this.openChannel(
+      "direct-tcpip",
+      encodeTcpipOpen(host, port, info.originHost!, info.originPort!),
+      { streams: 1 },
+    );
+    return streamConnection(ch, info);
+  }
+
+  /**
+   * Opens a direct-streamlocal@openssh.com channel to a UNIX socket on the server.
+   *
+   * @example
+   * ```ts ignore
+   * await using c = await conn.openUnixConnection("/run/app.sock");
+   * ```
+   */
+  async openUnixConnection(path: string): Promise<SSHStreamConnection> {
+    const ch = await this.openChannel(
+      "direct-streamlocal@openssh.com",
+      encodeStreamlocalOpen(path),
+      {
+        streams: 1,
+      },
+    );
+    return streamConnection(ch, { path });
+  }
+
+  /**
+   * Opens a direct-tcpip channel driven by callbacks (AsyncSSH's
+   * create_connection).
+   *
+   * @example
+   * ```ts ignore
+   * const { channel } = await conn.createConnection({ dataReceived: (d) => log(d) }, "db", 5432);
+   * await channel.write(query);
+   * ```
+   */
+  async createConnection<S extends SSHChannelSession>(
+    session: S | (() => S),
+    host: string,
+    port: number,
+  ): Promise<{ channel: ChannelIO; session: S }> {
+    const s = typeof session === "function" ? session() : session;
+    const c = await this.openConnection(host, port);
+    attachSession(c.channel, s, 1);
+    return { channel: c.channel, session: s };
+  }
+
+  // ---- forwarding (ClientForwarding in forwarding.ts does the work) ----
+
+  /**
+   * Listens locally and forwards each connection through the server to
+   * `destHost`:`destPort` (`ssh -L`). Resolves with the listener; with
+   * `listenPort: 0` its `port` is the one chosen.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardLocalPort({ listenPort: 0, destHost: "localhost", destPort: 5432 });
+   * console.log(`postgres at 127.0.0.1:${l.port}`);
+   * ```
+   */
+  forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPort(options);
+  }
+
+  /**
+   * Listens on a local UNIX socket and forwards each connection to a socket
+   * path on the server (`ssh -L path:path`).
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardLocalPath({ listenPath: "/tmp/docker.sock", destPath: "/run/docker.sock" });
+   * ```
+   */
+  forwardLocalPath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPath(options);
+  }
+
+  /**
+   * Asks the server to listen on `listenHost`:`listenPort` and forwards each
+   * connection it accepts to `destHost`:`destPort` from here (`ssh -R`). With
+   * `listenPort: 0` the server picks the port: the listener's `port` says which.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 3000 });
+   * console.log(`server port ${l.port} reaches our 3000`);
+   * ```
+   */
+  forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePort(options);
+  }
+
+  /**
+   * Asks the server to listen on a UNIX socket path and forwards each
+   * connection to a local socket path (`ssh -R path:path`).
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.forwardRemotePath({ listenPath: "/tmp/app.sock", destPath: "/run/app.sock" });
+   * ```
+   */
+  forwardRemotePath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePath(options);
+  }
+
+  /**
+   * Asks the server to listen on `listenHost`:`listenPort` and hands each
+   * connection it accepts to `handler` as streams (AsyncSSH's start_server).
+   *
+   * @example An echo service on the server's port 8022
+   * ```ts ignore
+   * await conn.startServer((c) => c.readable.pipeTo(c.writable), { listenPort: 8022 });
+   * ```
+   */
+  startServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenHost?: string; readonly listenPort: number },
+  ): Promise<SSHListener> {
+    return this.forwarding.startServer(handler, options);
+  }
+
+  /**
+   * Like {@link startServer}, on a UNIX socket path on the server.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.startUnixServer((c) => c.readable.pipeTo(c.writable), { listenPath: "/tmp/echo.sock" });
+   * ```
+   */
+  startUnixServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenPath: string },
+  ): Promise<SSHListener> {
+    return this.forwarding.startUnixServer(handler, options);
+  }
+
+  /**
+   * Listens locally as a SOCKS 4, 4a and 5 proxy (CONNECT, no authentication):
+   * each request becomes a direct-tcpip channel (`ssh -D`).
+   *
+   * @example
+   * ```ts ignore
+   * await using socks = await conn.forwardSocks({ listenPort: 1080 });
+   * // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
+   * ```
+   */
+  forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
+    return this.forwarding.forwardSocks(options);
+  }
+}

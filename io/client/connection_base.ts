@@ -1,0 +1,480 @@
+/**
+ * The base of the client connection: the async face of the client engine. It
+ * owns the engine, its driver, its channel table (`io/engine/`), the
+ * authenticator (`auth.ts`) and the forwarding front end (`forwarding.ts`), and
+ * handles channels and global requests from the server and the connection's
+ * life cycle. `connection.ts` builds the public {@link SSHClientConnection} on it.
+ *
+ * @module
+ */
+
+import { ClientConnection, type ClientEvent } from "../../core/client/client_connection.ts";
+import { ChannelOpenFailure } from "../../core/connection/channels.ts";
+import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
+import { SSHReader } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { ChannelTable } from "../engine/channel_table.ts";
+import { EngineDriver } from "../engine/driver.ts";
+import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
+import {
+  type ForwardedConnectionInfo,
+  type SSHStreamConnection,
+  streamConnection,
+} from "../forward/stream.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
+import { ClientAuth } from "./auth.ts";
+import { clientEngineOptions } from "./engine_options.ts";
+import { ClientForwarding } from "./forwarding.ts";
+import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
+import { MAX_ADDRESS_LENGTH } from "../limits.ts";
+
+/**
+ * The plumbing every client connection has: the engine, its driver and channel
+ * table, authentication, channels the server opens, global requests and the
+ * life cycle. {@link SSHClientConnection} adds processes, direct connections
+ * and forwarding on top.
+ *
+ * @example
+ * ```ts ignore
+ * const conn: ClientConnectionBase = await connect("host", { username: "me" });
+ * const ch = await conn.openSession();
+ * ```
+ */
+export class ClientConnectionBase implements AsyncDisposable {
+  readonly #engine: ClientConnection;
+  readonly #driver: EngineDriver<ClientEvent>;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #username: string;
+  readonly #socket: ByteSocket;
+  readonly #channels: ChannelTable;
+  readonly #globalReplies = new Map<number, (r: { success: boolean; data: Uint8Array }) => void>();
+  readonly #auth: ClientAuth;
+  readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
+  readonly #forwarding: ClientForwarding;
+  #error: Error | undefined;
+  #closedByUs = false;
+  #closedResolve!: () => void;
+  /** Resolves when the connection is closed (by either side or an error); see `closeError`. */
+  readonly closed: Promise<void>;
+  #isClosed = false;
+  /** Handles channels the server opens that nothing else takes; return true after `adoptChannel`. */
+  onChannelOpen:
+    | ((channelType: string, data: Uint8Array, channelId: number) => boolean)
+    | undefined;
+  /** Handles global requests from the server; default: refuse. */
+  onGlobalRequest: ((name: string, data: Uint8Array) => boolean) | undefined;
+  /**
+   * Receives the server's x11 channels (after `x11Forwarding` on a process):
+   * connect them to the local X server. Without a handler they are refused.
+   */
+  onX11Channel: ((conn: SSHStreamConnection) => void) | undefined;
+  /**
+   * Receives the server's auth-agent@openssh.com channels (after
+   * `agentForwarding`): connect them to an agent. Without a handler they are refused.
+   */
+  onAgentChannel: ((conn: SSHStreamConnection) => void) | undefined;
+
+  /**
+   * The forwarding front end, for {@link SSHClientConnection}'s forwarding methods.
+   *
+   * @ignore
+   */
+  protected get forwarding(): ClientForwarding {
+    return this.#forwarding;
+  }
+
+  /** Use `connect()`. */
+  constructor(
+    host: string,
+    port: number,
+    socket: ByteSocket,
+    options: ResolvedConnectOptions,
+  ) {
+    this.#host = host;
+    this.#port = port;
+    this.#socket = socket;
+    this.#onHostKeysProved = options.onHostKeysProved;
+    this.closed = new Promise((r) => (this.#closedResolve = r));
+    const engineOptions = clientEngineOptions(options);
+    this.#username = engineOptions.username;
+    this.#engine = new ClientConnection(engineOptions);
+    const pump = () => this.#driver.pump();
+    // The driver may deliver events as soon as it exists: the table comes first.
+    this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
+      windowSize: options.windowSize,
+      maxPacketSize: options.maxPacketSize,
+    });
+    this.#auth = new ClientAuth({ host, port, engine: this.#engine, options, pump });
+    this.#forwarding = new ClientForwarding({
+      openChannel: (type, data, o) => this.openChannel(type, data, o),
+      adoptChannel: (id, streams) => this.adoptChannel(id, streams),
+      rejectChannel: (id, reason, description) => this.#channels.reject(id, reason, description),
+      globalRequest: (name, data) => this.globalRequest(name, data),
+      checkOpen: () => this.#checkOpen(),
+      isClosed: () => this.#isClosed || this.#engine.closed,
+    });
+    this.#driver = new EngineDriver(
+      this.#engine,
+      socket,
+      (e) => this.#onEvent(e),
+      (err) => this.#onSocketClosed(err),
+    );
+  }
+
+  /**
+   * The sans-IO engine underneath (for low-level control).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(conn.engine.transport.kexCount);
+   * ```
+   */
+  get engine(): ClientConnection {
+    return this.#engine;
+  }
+
+  /**
+   * Why the connection ended, when it did not end by our own `close()`,
+   * `disconnect()` or `abort()`: a DisconnectError (ERR_KEEPALIVE for a peer
+   * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
+   *
+   * @example
+   * ```ts ignore
+   * await conn.closed;
+   * if (conn.closeError) console.error(`lost the server: ${conn.closeError.message}`);
+   * ```
+   */
+  get closeError(): Error | undefined {
+    return this.#closedByUs ? undefined : this.#error;
+  }
+
+  /**
+   * Resolves once authenticated; rejects with the reason the connection failed.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = new SSHClientConnection(host, 22, socket, options); // what connect() does
+   * await conn.whenAuthenticated(AbortSignal.timeout(10_000));
+   * ```
+   */
+  whenAuthenticated(signal?: AbortSignal): Promise<void> {
+    return this.#auth.whenAuthenticated(signal);
+  }
+
+  /**
+   * Negotiated algorithms, versions, host key and more.
+   *
+   * @example
+   * ```ts ignore
+   * const { algorithms, serverVersion } = conn.getExtraInfo();
+   * console.log(serverVersion, algorithms?.cipherC2S);
+   * ```
+   */
+  getExtraInfo(): ClientExtraInfo {
+    const t = this.#engine.transport;
+    return {
+      host: this.#host,
+      port: this.#port,
+      username: this.#username,
+      serverVersion: t.peerVersion?.line,
+      clientVersion: t.localVersion,
+      algorithms: t.algorithms,
+      serverAlgorithms: t.peerKexInit,
+      strictKex: t.strictKex,
+      kexCount: t.kexCount,
+      hostKeyBlob: t.hostKeyBlob,
+      cryptoProviders: t.cryptoProviders,
+      localAddress: this.#socket.localAddress,
+      localPort: this.#socket.localPort,
+    };
+  }
+
+  // ---- channels and sessions ----
+
+  /**
+   * Opens a channel and waits for the server's confirmation.
+   * Rejects with {@link ChannelOpenError} when the server refuses.
+   *
+   * @example A raw session channel
+   * ```ts ignore
+   * const ch = await conn.openChannel("session");
+   * await ch.request("exec", encodeStringArg("date"));
+   * ```
+   */
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options: OpenChannelOptions = {},
+  ): Promise<ChannelIO> {
+    this.#checkOpen();
+    return this.#channels.open(channelType, data, options.streams ?? 2);
+  }
+
+  /**
+   * Opens a session channel (nothing started on it yet).
+   *
+   * @example
+   * ```ts ignore
+   * const ch = await conn.openSession();
+   * await startSession(ch, { subsystem: "sftp" }, {});
+   * ```
+   */
+  openSession(): Promise<ChannelIO> {
+    return this.openChannel("session");
+  }
+
+  // ---- global requests and life cycle ----
+
+  /**
+   * Sends a global request; resolves with the reply (or success=true when no
+   * reply is wanted, false if the connection closes first).
+   *
+   * @example
+   * ```ts ignore
+   * const { success } = await conn.globalRequest("keepalive@openssh.com");
+   * ```
+   */
+  globalRequest(
+    name: string,
+    data?: Uint8Array,
+    wantReply = true,
+  ): Promise<{ success: boolean; data: Uint8Array }> {
+    this.#checkOpen();
+    const id = this.#engine.sendGlobalRequest(name, wantReply, data);
+    const reply = wantReply
+      ? new Promise<{ success: boolean; data: Uint8Array }>((r) => this.#globalReplies.set(id, r))
+      : Promise.resolve({ success: true, data: new Uint8Array(0) });
+    this.#driver.pump();
+    return reply;
+  }
+
+  /**
+   * Tells the server no more sessions will be opened on this connection
+   * (no-more-sessions@openssh.com; OpenSSH then refuses new sessions).
+   *
+   * @example
+   * ```ts ignore
+   * const p = await conn.createProcess("bash"); conn.noMoreSessions();
+   * ```
+   */
+  noMoreSessions(): void {
+    this.#checkOpen();
+    this.#engine.noMoreSessions();
+    this.#driver.pump();
+  }
+
+  /**
+   * Starts a key re-exchange.
+   *
+   * @example
+   * ```ts ignore
+   * conn.rekey(); // new keys now, whatever the byte and time limits say
+   * ```
+   */
+  rekey(): void {
+    this.#engine.rekey();
+    this.#driver.pump();
+  }
+
+  /**
+   * Closes the connection politely (DISCONNECT by application) and waits until
+   * it is closed. Listeners and channels close with it.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.shutdown(SOCKET_CLOSE_GRACE_MS);
+  }
+
+  /**
+   * Sends DISCONNECT with a reason code and description, and closes.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.disconnect(DisconnectReason.BY_APPLICATION, "Maintenance");
+   * ```
+   */
+  disconnect(reason: number, description: string): Promise<void> {
+    this.#closedByUs = true;
+    if (!this.#engine.closed) {
+      this.#engine.disconnect(reason, description);
+      this.#driver.pump();
+    }
+    const t = setTimeout(() => this.#driver.destroy(), SOCKET_CLOSE_GRACE_MS);
+    return this.closed.finally(() => clearTimeout(t));
+  }
+
+  /**
+   * Sends DISCONNECT if the connection is still up, lets queued bytes flush, and
+   * destroys the socket after `graceMs` if the peer has not closed it by then.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.shutdown(500); // give a slow peer half a second
+   * ```
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#closedByUs = true;
+    if (!this.#isClosed && !this.#engine.closed) {
+      this.#engine.disconnect(DisconnectReason.BY_APPLICATION, "Closed by application");
+    }
+    this.#driver.pump();
+    const t = setTimeout(() => this.#driver.destroy(), graceMs);
+    await this.closed;
+    clearTimeout(t);
+  }
+
+  /**
+   * Closes the socket at once, without a DISCONNECT.
+   *
+   * @example
+   * ```ts ignore
+   * conn.abort(); // no DISCONNECT: the socket just goes
+   * ```
+   */
+  abort(): void {
+    this.#closedByUs = true;
+    this.#driver.destroy();
+  }
+
+  /** `await using` support: closes the connection. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Registers a channel opened by the server and accepts it (for
+   * `onChannelOpen` handlers).
+   *
+   * @example
+   * ```ts ignore
+   * conn.onChannelOpen = (type, _data, id) => {
+   *   if (type !== "my-type@example.com") return false;
+   *   handle(conn.adoptChannel(id)); return true;
+   * };
+   * ```
+   */
+  adoptChannel(channelId: number, streams: 1 | 2 = 2): ChannelIO {
+    this.#checkOpen();
+    return this.#channels.accept(channelId, streams);
+  }
+
+  #checkOpen(): void {
+    if (this.#isClosed || this.#engine.closed) {
+      throw this.#error ?? new SSHError("ERR_CONNECTION_LOST", "The connection is closed");
+    }
+  }
+
+  /** Channels the server opens: forwarding, X11, agent, then the user's hook. */
+  #onChannelOpenRequest(channelType: string, data: Uint8Array, channelId: number): void {
+    if (this.#forwarding.handleOpen(channelType, data, channelId)) return;
+    const handler = channelType === "x11"
+      ? this.onX11Channel
+      : channelType === "auth-agent@openssh.com"
+      ? this.onAgentChannel
+      : undefined;
+    if (handler) {
+      let info: ForwardedConnectionInfo = {};
+      if (channelType === "x11") {
+        try {
+          const r = new SSHReader(data);
+          info = {
+            originHost: r.readStringUtf8("originator address", MAX_ADDRESS_LENGTH),
+            originPort: r.readUint32("originator port"),
+          };
+        } catch { /* OpenSSH before 2.x sent no originator: keep going */ }
+      }
+      const conn = streamConnection(this.adoptChannel(channelId, 1), info);
+      try {
+        handler(conn);
+      } catch {
+        conn.close();
+      }
+      return;
+    }
+    let accepted = false;
+    try {
+      accepted = this.onChannelOpen?.(channelType, data, channelId) ?? false;
+    } catch {
+      accepted = false;
+    }
+    if (!accepted && this.#engine.channelInfo(channelId) && !this.#channels.has(channelId)) {
+      this.#channels.reject(
+        channelId,
+        ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+        `Channel type ${channelType} not accepted`,
+      );
+    }
+  }
+
+  #onEvent(e: ClientEvent): void {
+    if (this.#channels.route(e) || this.#auth.handleEvent(e)) return;
+    switch (e.type) {
+      case "disconnect":
+        this.#fail(e.error);
+        // The engine is done; the socket follows. A peer that stopped answering will not
+        // close its side, so don't wait for it: at once for keepalive, shortly otherwise.
+        if (!this.#isClosed) {
+          const t = setTimeout(
+            () => this.#driver.destroy(),
+            e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
+          );
+          (t as { unref?: () => void }).unref?.();
+        }
+        return;
+      case "hostKeysProved":
+        try {
+          this.#onHostKeysProved?.(e);
+        } catch { /* a throwing handler must not break the connection */ }
+        return;
+      case "channelOpenRequest":
+        this.#onChannelOpenRequest(e.channelType, e.data, e.channelId);
+        return;
+      case "globalRequest": {
+        let ok = false;
+        try {
+          ok = this.onGlobalRequest?.(e.name, e.data) ?? false;
+        } catch {
+          ok = false;
+        }
+        if (e.wantReply) this.#engine.replyGlobalRequest(e.requestId, ok);
+        return;
+      }
+      case "globalRequestReply": {
+        const r = this.#globalReplies.get(e.requestId);
+        this.#globalReplies.delete(e.requestId);
+        r?.({ success: e.success, data: e.data });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #fail(error: Error): void {
+    if (!this.#error) this.#error = error;
+    this.#auth.fail(error);
+    this.#channels.failAll(error);
+    for (const [, r] of this.#globalReplies) r({ success: false, data: new Uint8Array(0) });
+    this.#globalReplies.clear();
+    // Listeners close with the connection; what they forwarded dies with its channels.
+    this.#forwarding.closeAll();
+  }
+
+  #onSocketClosed(err?: Error): void {
+    this.#fail(
+      new DisconnectError(
+        "ERR_CONNECTION_LOST",
+        DisconnectReason.CONNECTION_LOST,
+        err ? `Connection lost: ${err.message}` : "Connection closed",
+        err ? { cause: err } : undefined,
+      ),
+    );
+    this.#isClosed = true;
+    this.#closedResolve();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The client's forwarding front end: local listeners whose connections go
+ * through the server (`ssh -L`, UNIX socket paths, SOCKS `ssh -D`), and
+ * listeners on the server whose connections come back to us (`ssh -R`,
+ * `startServer`). Every listener closes with its connection.
+ *
+ * @module
+ */
+
+import type * as net from "node:net";
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import { SSHWriter } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket, bridgeSocket } from "../forward/bridge.ts";
+import { LocalListener, type SSHListener } from "../forward/listener.ts";
+import { RemoteForwards } from "../forward/remote.ts";
+import { type SSHStreamConnection, streamConnection } from "../forward/stream.ts";
+import { serveSocks } from "../forward/socks_server.ts";
+import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
+import { openTcpSocket, tcpAdapterName } from "../runtime/tcp.ts";
+import type {
+  LocalPortForwardOptions,
+  OpenChannelOptions,
+  RemoteConnectionHandler,
+  RemotePortForwardOptions,
+  SocksForwardOptions,
+} from "./options.ts";
+
+/** What forwarding needs from its connection. */
+export interface ForwardingHost {
+  /** Opens a channel and waits for the server's answer. */
+  openChannel(
+    channelType: string,
+    data: Uint8Array,
+    options: OpenChannelOptions,
+  ): Promise<ChannelIO>;
+  /** Accepts a channel the server opened. */
+  adoptChannel(channelId: number, streams: 1 | 2): ChannelIO;
+  /** Refuses a channel the server opened. */
+  rejectChannel(channelId: number, reason: number, description: string): void;
+  /** Sends a global request and waits for the reply. */
+  globalRequest(name: string, data?: Uint8Array): Promise<{ success: boolean; data: Uint8Array }>;
+  /** Throws when the connection is closed. */
+  checkOpen(): void;
+  /** Whether the connection is closed. */
+  isClosed(): boolean;
+}
+
+/** direct-streamlocal@openssh.com open data: socket path, reserved string, reserved uint32. */
+export function encodeStreamlocalOpen(path: string): Uint8Array {
+  return new SSHWriter(32).writeStringUtf8(path).writeStringUtf8("").writeUint32(0).toBytes();
+}
+
+/**
+ * The forwarding of one client connection.
+ *
+ * @example
+ * ```ts ignore
+ * const fwd = new ClientForwarding(host);
+ * const l = await fwd.forwardLocalPort({ listenPort: 0, destHost: "db", destPort: 5432 });
+ * ```
+ */
+export class ClientForwarding {
+  readonly #host: ForwardingHost;
+  readonly #local = new Set<LocalListener>();
+  readonly #remote: RemoteForwards;
+
+  /** Forwarding for `host`'s connection. */
+  constructor(host: ForwardingHost) {
+    this.#host = host;
+    this.#remote = new RemoteForwards({
+      globalRequest: (name, data) => host.globalRequest(name, data),
+      acceptChannel: (id) => host.adoptChannel(id, 1),
+      rejectChannel: (id, reason, description) => host.rejectChannel(id, reason, description),
+    });
+  }
+
+  /** `ssh -L`: see `SSHClientConnection.forwardLocalPort`. */
+  forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
+    return this.#forwardLocal(
+      { host: options.listenHost ?? "127.0.0.1", port: options.listenPort },
+      (sock) =>
+        encodeTcpipOpen(
+          options.destHost,
+          options.destPort,
+          sock.remoteAddress ?? "127.0.0.1",
+          sock.remotePort ?? 0,
+        ),
+      "direct-tcpip",
+    );
+  }
+
+  /** `ssh -L path:path`: see `SSHClientConnection.forwardLocalPath`. */
+  forwardLocalPath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    return this.#forwardLocal(
+      { path: options.listenPath },
+      () => encodeStreamlocalOpen(options.destPath),
+      "direct-streamlocal@openssh.com",
+    );
+  }
+
+  /** `ssh -R`: see `SSHClientConnection.forwardRemotePort`. */
+  forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
+    this.#host.checkOpen();
+    const dest = { host: options.destHost, port: options.destPort };
+    return this.#remote.listenTcp(
+      options.listenHost ?? "localhost",
+      options.listenPort,
+      async () => {
+        if (tcpAdapterName() === "deno") {
+          // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
+          const sock = await openTcpSocket(dest.host, dest.port);
+          return (ch) => void bridgeByteSocket(sock, ch);
+        }
+        const sock = await connectLocal(dest);
+        return (ch) => void bridgeSocket(sock, ch);
+      },
+    );
+  }
+
+  /** `ssh -R path:path`: see `SSHClientConnection.forwardRemotePath`. */
+  forwardRemotePath(
+    options: { readonly listenPath: string; readonly destPath: string },
+  ): Promise<SSHListener> {
+    this.#host.checkOpen();
+    return this.#remote.listenPath(options.listenPath, async () => {
+      const sock = await connectLocal({ path: options.destPath });
+      return (ch) => void bridgeSocket(sock, ch);
+    });
+  }
+
+  /** A listener on the server whose connections go to `handler` as streams. */
+  startServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenHost?: string; readonly listenPort: number },
+  ): Promise<SSHListener> {
+    this.#host.checkOpen();
+    return this.#remote.listenTcp(
+      options.listenHost ?? "localhost",
+      options.listenPort,
+      (info) => Promise.resolve((ch) => runHandler(handler, streamConnection(ch, info))),
+    );
+  }
+
+  /** Like {@link startServer}, on a UNIX socket path on the server. */
+  startUnixServer(
+    handler: RemoteConnectionHandler,
+    options: { readonly listenPath: string },
+  ): Promise<SSHListener> {
+    this.#host.checkOpen();
+    return this.#remote.listenPath(
+      options.listenPath,
+      (info) => Promise.resolve((ch) => runHandler(handler, streamConnection(ch, info))),
+    );
+  }
+
+  /** `ssh -D`: see `SSHClientConnection.forwardSocks`. */
+  async forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
+    this.#host.checkOpen();
+    const listener = await serveSocks(
+      { host: options.listenHost ?? "127.0.0.1", port: options.listenPort },
+      (request, sock) =>
+        this.#host.openChannel(
+          "direct-tcpip",
+          encodeTcpipOpen(
+            request.host,
+            request.port,
+            sock.remoteAddress ?? "127.0.0.1",
+            sock.remotePort ?? 0,
+          ),
+          { streams: 1 },
+        ),
+    );
+    return this.#track(listener);
+  }
+
+  /** Takes a forwarded-tcpip / forwarded-streamlocal channel of ours; false for others. */
+  handleOpen(channelType: string, data: Uint8Array, channelId: number): boolean {
+    return this.#remote.handleOpen(channelType, data, channelId);
+  }
+
+  /** The connection closed: every listener closes (what they forwarded dies with its channels). */
+  closeAll(): void {
+    for (const l of this.#local) void l.close(true);
+    this.#local.clear();
+    this.#remote.dropAll();
+  }
+
+  async #forwardLocal(
+    address: ListenAddress,
+    openData: (sock: net.Socket) => Uint8Array,
+    channelType: string,
+  ): Promise<SSHListener> {
+    this.#host.checkOpen();
+    const listener = await LocalListener.listen(address, (sock) => {
+      this.#host.openChannel(channelType, openData(sock), { streams: 1 }).then(
+        (ch) => void bridgeSocket(sock, ch),
+        () => sock.destroy(),
+      );
+    });
+    return this.#track(listener);
+  }
+
+  #track(listener: LocalListener): LocalListener {
+    if (this.#host.isClosed()) {
+      void listener.close(true);
+      return listener;
+    }
+    this.#local.add(listener);
+    listener.onClose = () => this.#local.delete(listener);
+    return listener;
+  }
+}
+
+function runHandler(handler: RemoteConnectionHandler, conn: SSHStreamConnection): void {
+  Promise.resolve().then(() => handler(conn)).catch(() => conn.close());
+}

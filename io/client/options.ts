@@ -1,0 +1,208 @@
+/**
+ * The options and result shapes of the client: {@link ConnectOptions} for
+ * `connect()`, what `getExtraInfo()` reports, and the options of running
+ * processes, opening channels and forwarding.
+ *
+ * @module
+ */
+
+import type { HostKeysProvedEvent } from "../../core/client/client_connection.ts";
+import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
+import type { RandomSource } from "../../core/random.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { SSHStreamConnection } from "../forward/stream.ts";
+import type { PrivateKeyInput } from "../keys/files.ts";
+import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import type { ProcessOptions } from "./session.ts";
+
+/**
+ * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
+ * an `SSHClientConnection` is one.
+ */
+export interface TunnelConnection {
+  /** Opens a channel (a direct-tcpip one, for a tunnel) and resolves once the server confirms it. */
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options?: OpenChannelOptions,
+  ): Promise<ChannelIO>;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** TCP port; default 22. */
+  readonly port?: number;
+  /** User to log in as; default the local user name. */
+  readonly username?: string;
+  /** Password, or a function asked on each attempt (return null to stop). */
+  readonly password?: string | ((attempt: number) => string | null | Promise<string | null>);
+  /** Answers a server's password change request; default: refuse. */
+  readonly passwordChange?: (
+    prompt: string,
+  ) =>
+    | { oldPassword: string; newPassword: string }
+    | null
+    | Promise<{ oldPassword: string; newPassword: string } | null>;
+  /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
+  readonly kbdintResponses?: (
+    name: string,
+    instruction: string,
+    prompts: readonly { prompt: string; echo: boolean }[],
+  ) => readonly string[] | null | Promise<readonly string[] | null>;
+  /**
+   * Keys to authenticate with, in order: key objects, key text or file paths (`~` expands).
+   * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
+   */
+  readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
+  readonly preferredAuth?: readonly string[];
+  /** Passphrase for encrypted `clientKeys`. */
+  readonly passphrase?: string;
+  /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
+  readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
+  /**
+   * known_hosts to check the host key against: file paths, `{ text }`, or null to
+   * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
+   */
+  readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /** Kex methods in preference order. */
+  readonly kexAlgs?: readonly string[];
+  /** Ciphers in preference order. */
+  readonly encryptionAlgs?: readonly string[];
+  /** MACs in preference order. */
+  readonly macAlgs?: readonly string[];
+  /** Compression methods in preference order. */
+  readonly compressionAlgs?: readonly string[];
+  /** Host key algorithms in preference order. */
+  readonly serverHostKeyAlgs?: readonly string[];
+  /** Aborts the connect (and closes the connection once made). */
+  readonly signal?: AbortSignal;
+  /** Gives up connecting after this many ms (TCP connect, handshake and authentication). */
+  readonly connectTimeout?: number;
+  /** An already-open byte stream to run SSH over instead of TCP. */
+  readonly sock?: WebDuplex | ByteSocket;
+  /** Rekey after this many bytes. */
+  readonly rekeyBytes?: number;
+  /** Rekey after this many ms. */
+  readonly rekeyInterval?: number;
+  /** Offer strict kex (default true). */
+  readonly strictKex?: boolean;
+  /** Refuse servers without strict kex. */
+  readonly requireStrictKex?: boolean;
+  /** Keepalive interval in ms (0 = off). */
+  readonly keepaliveInterval?: number;
+  /** Unanswered keepalives before the connection is declared dead (default 3). */
+  readonly keepaliveCountMax?: number;
+  /** Called with the server's authentication banner. */
+  readonly onBanner?: (message: string) => void;
+  /** Randomness (tests only). */
+  readonly random?: RandomSource;
+  /** Per-channel window (bytes). */
+  readonly windowSize?: number;
+  /** Largest data packet we accept per channel. */
+  readonly maxPacketSize?: number;
+  /**
+   * Run this connection through another one (a jump host): the new connection
+   * travels in a direct-tcpip channel of `tunnel` to `host`:`port`, as
+   * `ssh -J`. Tunnelled connections can be tunnels themselves.
+   */
+  readonly tunnel?: TunnelConnection;
+  /**
+   * Ask the server to prove the other host keys it announces (OpenSSH's
+   * UpdateHostKeys) and pass the proven ones to `onHostKeysProved`. Default: on when
+   * `onHostKeysProved` is given, else off (the exchange delays the first session by
+   * ~40 ms against sshd, whose reply meets Nagle's algorithm).
+   */
+  readonly hostKeyRotation?: boolean;
+  /** Called with the host keys the server proved it holds besides the one it used. */
+  readonly onHostKeysProved?: (event: HostKeysProvedEvent) => void;
+}
+
+/** Connect options after keys and the host key check were resolved. */
+export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
+  readonly clientKeys: readonly ClientKeyPair[];
+};
+
+/** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
+export interface ClientExtraInfo {
+  /** The host name (or address) as given to connect(). */
+  readonly host: string;
+  /** The TCP port connected to. */
+  readonly port: number;
+  /** The user authenticated as. */
+  readonly username: string;
+  /** The server's identification line, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2". */
+  readonly serverVersion: string | undefined;
+  /** Our identification line. */
+  readonly clientVersion: string;
+  /** What the last key exchange agreed on (null before the first one finished). */
+  readonly algorithms: NegotiatedAlgorithms | null;
+  /** What the server offered in its last KEXINIT. */
+  readonly serverAlgorithms: KexInitLists | null;
+  /** Whether strict kex (the Terrapin countermeasure) is in force. */
+  readonly strictKex: boolean;
+  /** Key exchanges completed: 1 after the handshake, +1 per rekey. */
+  readonly kexCount: number;
+  /** The server's host key (or certificate) blob. */
+  readonly hostKeyBlob: Uint8Array | null;
+  /** Which implementation seals and opens packets each way ("node:crypto", "noble", ...). */
+  readonly cryptoProviders: { send: string; receive: string };
+  /** Our end of the socket, when the adapter knows it. */
+  readonly localAddress: string | undefined;
+  /** Our port, when the adapter knows it. */
+  readonly localPort: number | undefined;
+}
+
+/** Options of {@link SSHClientConnection.run}. */
+export interface RunOptions extends ProcessOptions {
+  /** Bytes or text to send to stdin (EOF follows). */
+  readonly input?: string | Uint8Array;
+  /** Reject with ProcessError on a non-zero exit status or a signal. */
+  readonly check?: boolean;
+  /** Give up after this many ms (the channel is closed; ProcessTimeoutError). */
+  readonly timeout?: number;
+  /** Give up when this aborts (the channel is closed; the signal's reason is thrown). */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link SSHClientConnection.forwardLocalPort}. */
+export interface LocalPortForwardOptions {
+  /** Local address to listen on (default "127.0.0.1"). */
+  readonly listenHost?: string;
+  /** Local port; 0 picks a free one (see the listener's `port`). */
+  readonly listenPort: number;
+  /** Where the server connects to. */
+  readonly destHost: string;
+  /** The port the server connects to. */
+  readonly destPort: number;
+}
+
+/** Options of {@link SSHClientConnection.forwardRemotePort}. */
+export interface RemotePortForwardOptions {
+  /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
+  readonly listenHost?: string;
+  /** Port on the server; 0 lets the server pick (see the listener's `port`). */
+  readonly listenPort: number;
+  /** Where we connect to for each forwarded connection. */
+  readonly destHost: string;
+  /** The port we connect to for each forwarded connection. */
+  readonly destPort: number;
+}
+
+/** Options of {@link SSHClientConnection.forwardSocks}. */
+export interface SocksForwardOptions {
+  /** Local address to listen on (default "127.0.0.1"). */
+  readonly listenHost?: string;
+  /** Local port; 0 picks a free one. */
+  readonly listenPort: number;
+}
+
+/** Options of {@link SSHClientConnection.openChannel}. */
+export interface OpenChannelOptions {
+  /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
+  readonly streams?: 1 | 2;
+}
+
+/** Handles one connection to a remote listener started by `startServer`. */
+export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;

@@ -1,0 +1,379 @@
+/**
+ * A remote process on a session channel (AsyncSSH's SSHClientProcess): stdin,
+ * stdout and stderr as Web Streams (bytes, or text with an encoding), exit
+ * status and signal, signals, terminal size changes, breaks, flow-control
+ * notices, and redirection of its streams.
+ *
+ * @module
+ */
+
+import {
+  decodeExitSignal,
+  decodeExitStatus,
+  decodeXonXoff,
+  encodeBreak,
+  encodeStringArg,
+  encodeWindowChange,
+  type ExitSignal,
+  type TerminalSize,
+} from "../../core/connection/session_requests.ts";
+import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
+import { concatBytes } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { type RedirectOptions, redirectProcess } from "./redirect.ts";
+
+/** Signal numbers for AsyncSSH's negative returncode (Linux numbering). */
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  FPE: 8,
+  KILL: 9,
+  USR1: 10,
+  SEGV: 11,
+  USR2: 12,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+};
+
+/** Options of {@link SSHClientProcess.wait}. */
+export interface WaitOptions {
+  /** Reject with {@link ProcessError} on a non-zero exit status or a signal. */
+  readonly check?: boolean;
+  /** Give up after this many ms: the channel is closed and {@link ProcessTimeoutError} thrown. */
+  readonly timeout?: number;
+  /** Give up when this aborts: the channel is closed and the signal's reason thrown. */
+  readonly signal?: AbortSignal;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A running remote process. `T` is what its output streams carry: bytes, or
+ * strings when the process was created with an `encoding`.
+ *
+ * @example Talk to `cat`
+ * ```ts ignore
+ * const p = await conn.createProcess("cat", { encoding: "utf-8" });
+ * await p.write("hello\n");
+ * p.writeEof();
+ * const { stdout } = await p.wait();   // "hello\n"
+ * ```
+ */
+export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
+  readonly #channel: ChannelIO;
+  /** The command, or undefined for a shell or subsystem. */
+  readonly command: string | undefined;
+  /** The subsystem, when one was started. */
+  readonly subsystem: string | undefined;
+  /** The text encoding of the output streams, or undefined for bytes. */
+  readonly encoding: string | undefined;
+  #exitStatus: number | null = null;
+  #exitSignal: ExitSignal | null = null;
+  #xonXoff: boolean | undefined;
+  #stdin: WritableStream<T> | undefined;
+  #stdout: ReadableStream<T> | undefined;
+  #stderr: ReadableStream<T> | undefined;
+  /** Which output streams were handed out or redirected (wait() leaves those alone). */
+  readonly #claimed = [false, false];
+  readonly #redirects: Promise<void>[] = [];
+  #collectors: (Collector | undefined)[] | undefined;
+  /** Called when the server tells whether the client may do XON/XOFF flow control. */
+  onXonXoff: ((clientCanDo: boolean) => void) | undefined;
+
+  /** Wraps an open session channel on which the command was (or will be) started. */
+  constructor(
+    channel: ChannelIO,
+    command: string | undefined,
+    options: { subsystem?: string | undefined; encoding?: string | undefined } = {},
+  ) {
+    this.#channel = channel;
+    this.command = command;
+    this.subsystem = options.subsystem;
+    this.encoding = options.encoding;
+    if (this.encoding) new TextDecoder(this.encoding); // throws RangeError for an unknown one
+    channel.onRequest = (request, data) => {
+      if (request === "exit-status") this.#exitStatus = decodeExitStatus(data);
+      else if (request === "exit-signal") this.#exitSignal = decodeExitSignal(data);
+      else if (request === "xon-xoff") {
+        this.#xonXoff = decodeXonXoff(data);
+        this.onXonXoff?.(this.#xonXoff);
+      } else return false;
+      return true;
+    };
+  }
+
+  /** The process's standard input (strings are encoded when an encoding is set). Closing it sends EOF. */
+  get stdin(): WritableStream<T> {
+    if (!this.#stdin) {
+      const ch = this.#channel;
+      this.#stdin = new WritableStream<T>({
+        write: (chunk) => ch.write(this.#toBytes(chunk)),
+        close: () => ch.sendEof(),
+        abort: () => ch.close(),
+      });
+    }
+    return this.#stdin;
+  }
+
+  /** The process's standard output. */
+  get stdout(): ReadableStream<T> {
+    this.#claimed[0] = true;
+    return (this.#stdout ??= this.#decoded(0));
+  }
+
+  /** The process's standard error. */
+  get stderr(): ReadableStream<T> {
+    this.#claimed[1] = true;
+    return (this.#stderr ??= this.#decoded(1));
+  }
+
+  /** The exit status once known (null while running or when killed by a signal). */
+  get exitStatus(): number | null {
+    return this.#exitStatus;
+  }
+
+  /** The exit signal once known. */
+  get exitSignal(): ExitSignal | null {
+    return this.#exitSignal;
+  }
+
+  /** AsyncSSH's returncode: exit status, `-signal number` after a signal, else null. */
+  get returnCode(): number | null {
+    return returnCodeOf(this.#exitStatus, this.#exitSignal);
+  }
+
+  /**
+   * The server's last `xon-xoff` notice: true when the client may handle
+   * Ctrl-S/Ctrl-Q itself (the pty does not), undefined before any notice.
+   */
+  get xonXoff(): boolean | undefined {
+    return this.#xonXoff;
+  }
+
+  /** The underlying channel. */
+  get channel(): ChannelIO {
+    return this.#channel;
+  }
+
+  /** Resolves when the channel is closed (exit status and signal are known by then). */
+  get closed(): Promise<void> {
+    return this.#channel.closedPromise;
+  }
+
+  /** Writes bytes or text to stdin without taking the stream's lock. */
+  write(data: Uint8Array | string): Promise<void> {
+    return this.#channel.write(typeof data === "string" ? encoder.encode(data) : data);
+  }
+
+  /** Sends EOF on stdin (after the writes already queued). */
+  writeEof(): void {
+    this.#channel.sendEof();
+  }
+
+  /** Sends a signal by name, with or without "SIG" (e.g. "TERM", "SIGINT"). */
+  signal(name: string): Promise<boolean> {
+    return this.#channel.request("signal", encodeStringArg(name.replace(/^SIG/, "")), false);
+  }
+
+  /** Sends SIGTERM. */
+  terminate(): Promise<boolean> {
+    return this.signal("TERM");
+  }
+
+  /** Sends SIGKILL. */
+  kill(): Promise<boolean> {
+    return this.signal("KILL");
+  }
+
+  /** Tells the remote side the terminal size changed (a `window-change` request). */
+  changeTerminalSize(size: TerminalSize): Promise<boolean> {
+    return this.#channel.request("window-change", encodeWindowChange(size), false);
+  }
+
+  /** Sends a break of `ms` milliseconds (RFC 4335). Resolves with the server's answer. */
+  sendBreak(ms: number): Promise<boolean> {
+    return this.#channel.request("break", encodeBreak(ms), true);
+  }
+
+  /**
+   * Redirects stdin, stdout and/or stderr to or from files, streams, byte
+   * arrays or other processes (see {@link RedirectOptions}). Resolves when every
+   * redirection given here has finished; {@link wait} waits for them too.
+   *
+   * @example Copy a remote file to a local one
+   * ```ts ignore
+   * const p = await conn.createProcess("cat /etc/hostname");
+   * await p.redirect({ stdout: "./hostname.txt" });
+   * ```
+   */
+  redirect(options: RedirectOptions): Promise<void> {
+    if (options.stdout !== undefined) this.#claimed[0] = true;
+    if (options.stderr !== undefined) this.#claimed[1] = true;
+    const done = redirectProcess(this as SSHClientProcess<string | Uint8Array>, options);
+    this.#redirects.push(done.catch(() => {}));
+    return done;
+  }
+
+  /** Closes the channel at once. */
+  close(): void {
+    this.#channel.close();
+  }
+
+  /** `await using` support: closes the channel. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return this.#channel.closedPromise;
+  }
+
+  /** Resolves when the channel is closed, with the exit status and signal. */
+  async waitClosed(): Promise<void> {
+    await this.#channel.closedPromise;
+  }
+
+  /**
+   * Reads stdout and stderr to the end (those not handed out or redirected),
+   * waits for the channel to close, and returns the result (text when an
+   * encoding is set). With `check`, a non-zero exit rejects with
+   * {@link ProcessError}; with `timeout`, the process is closed and
+   * {@link ProcessTimeoutError} thrown when it runs longer.
+   *
+   * @example
+   * ```ts ignore
+   * const p = await conn.createProcess("ls /", { encoding: "utf-8" });
+   * const { stdout, exitStatus } = await p.wait({ check: true, timeout: 5000 });
+   * ```
+   */
+  async wait(options: WaitOptions = {}): Promise<ProcessResult<T>> {
+    // Collectors are made once: a second wait() (say, after a timeout) reuses them.
+    const outs =
+      (this.#collectors ??= [0, 1].map((s) =>
+        this.#claimed[s] ? undefined : new Collector(this.#raw(s))
+      ));
+    const all = Promise.all([
+      ...outs.map((c) => c?.done),
+      this.#channel.closedPromise,
+      ...this.#redirects,
+    ]);
+    if (options.timeout !== undefined || options.signal) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let onAbort: (() => void) | undefined;
+      const stop = new Promise<"timeout" | "aborted">((r) => {
+        if (options.timeout !== undefined) timer = setTimeout(() => r("timeout"), options.timeout);
+        onAbort = () => r("aborted");
+        if (options.signal?.aborted) onAbort();
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      all.catch(() => {}); // may reject after we stopped waiting
+      const won = await Promise.race([all, stop]);
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort!);
+      if (won === "aborted") {
+        this.close();
+        throw options.signal!.reason;
+      }
+      if (won === "timeout") {
+        this.close();
+        throw new ProcessTimeoutError(
+          this.command,
+          options.timeout!,
+          this.#decode(outs[0]?.bytes() ?? new Uint8Array(0)),
+          this.#decode(outs[1]?.bytes() ?? new Uint8Array(0)),
+        );
+      }
+    } else {
+      await all;
+    }
+    const result: ProcessResult<T> = {
+      command: this.command,
+      stdout: this.#decode(outs[0]?.bytes() ?? new Uint8Array(0)),
+      stderr: this.#decode(outs[1]?.bytes() ?? new Uint8Array(0)),
+      exitStatus: this.#exitStatus,
+      exitSignal: this.#exitSignal,
+      returnCode: this.returnCode,
+    };
+    if (options.check && (this.#exitStatus !== 0 || this.#exitSignal)) {
+      throw new ProcessError(result);
+    }
+    return result;
+  }
+
+  /** The raw byte stream of stdout (0) or stderr (1), for redirection. */
+  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array> {
+    this.#claimed[stream] = true;
+    return this.#raw(stream);
+  }
+
+  #raw(stream: number): ReadableStream<Uint8Array> {
+    return this.#channel.readable(stream);
+  }
+
+  #decoded(stream: number): ReadableStream<T> {
+    const raw = this.#raw(stream);
+    if (!this.encoding) return raw as ReadableStream<T>;
+    // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
+    // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
+    const decoder = new TextDecoderStream(this.encoding) as unknown as TransformStream<
+      Uint8Array,
+      string
+    >;
+    return raw.pipeThrough(decoder) as unknown as ReadableStream<T>;
+  }
+
+  #decode(b: Uint8Array): T {
+    return (this.encoding ? new TextDecoder(this.encoding).decode(b) : b) as T;
+  }
+
+  #toBytes(chunk: T): Uint8Array {
+    return typeof chunk === "string" ? encoder.encode(chunk) : chunk as Uint8Array;
+  }
+}
+
+/**
+ * AsyncSSH's returncode from an exit status and signal.
+ *
+ * @example
+ * ```ts
+ * import { returnCodeOf } from "./process.ts";
+ * console.log(returnCodeOf(null, { signal: "TERM", coreDumped: false, message: "", language: "" })); // -15
+ * ```
+ */
+export function returnCodeOf(status: number | null, signal: ExitSignal | null): number | null {
+  if (signal) return -(SIGNAL_NUMBERS[signal.signal] ?? 0) || -1;
+  return status;
+}
+
+/** Reads a byte stream to its end, keeping what it read so far available. */
+class Collector {
+  readonly #parts: Uint8Array[] = [];
+  readonly done: Promise<void>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      for await (const c of stream) {
+        this.#parts.push(c);
+      }
+    })();
+  }
+
+  bytes(): Uint8Array {
+    return this.#parts.length === 1 ? this.#parts[0]! : concatBytes(...this.#parts);
+  }
+}
+
+/**
+ * Reads a byte stream to its end.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = await collect(process.stdout);
+ * ```
+ */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const c = new Collector(stream);
+  await c.done;
+  return c.bytes();
+}

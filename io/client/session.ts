@@ -1,0 +1,223 @@
+/**
+ * Starting things on a session channel: the options of `createProcess`, `run`
+ * and `createSession` (env, pty, X11 and agent forwarding), the requests that
+ * start a command, shell or subsystem, and AsyncSSH-style callback sessions.
+ *
+ * @module
+ */
+
+import {
+  decodeExitSignal,
+  decodeExitStatus,
+  decodeXonXoff,
+  encodeEnv,
+  encodePtyRequest,
+  encodeStringArg,
+  encodeX11Request,
+  type ExitSignal,
+  type PtyRequest,
+  type TerminalSize,
+} from "../../core/connection/session_requests.ts";
+import { SSHError } from "../../core/errors.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { RedirectOptions } from "./redirect.ts";
+
+/** What to start on a session channel: a command, a shell, or a subsystem. */
+export type ProcessTarget = string | { readonly shell: true } | { readonly subsystem: string };
+
+/** Pseudo-terminal settings (`term` of {@link ProcessOptions}). */
+export interface TerminalOptions {
+  /** TERM, e.g. "xterm-256color" (default "xterm"). */
+  readonly type?: string;
+  /** Size in characters (and optionally pixels); default 80×24. */
+  readonly size?: TerminalSize;
+  /** Terminal modes: RFC 4254 §8 opcode → value (see {@link TerminalMode}). */
+  readonly modes?: Readonly<Record<number, number>> | ReadonlyMap<number, number>;
+}
+
+/** Common terminal mode opcodes (RFC 4254 §8), for {@link TerminalOptions.modes}. */
+export const TerminalMode = {
+  VINTR: 1,
+  VEOF: 4,
+  VERASE: 3,
+  ISIG: 50,
+  ICANON: 51,
+  ECHO: 53,
+  ECHOE: 54,
+  IXON: 38,
+  IXOFF: 40,
+  OPOST: 70,
+  ONLCR: 72,
+  TTY_OP_ISPEED: 128,
+  TTY_OP_OSPEED: 129,
+} as const;
+
+/** X11 forwarding for a session (`x11Forwarding` of {@link ProcessOptions}). */
+export interface X11ForwardingOptions {
+  /** Display screen number (default 0). */
+  readonly screen?: number;
+  /** Authentication protocol (default "MIT-MAGIC-COOKIE-1"). */
+  readonly authProtocol?: string;
+  /** Authentication cookie in hex (default: 16 random bytes). */
+  readonly authCookie?: string;
+  /** Forward only one X11 connection. */
+  readonly singleConnection?: boolean;
+}
+
+/** Options of `createProcess`, `createSession` and `run`. */
+export interface ProcessOptions extends RedirectOptions {
+  /** Environment variables to send (the server must accept them, e.g. OpenSSH's AcceptEnv). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Request a pseudo-terminal: a TERM name, or full settings. */
+  readonly term?: string | TerminalOptions | PtyRequest;
+  /** Decode output as text in this encoding (e.g. "utf-8"); stdin then takes strings too. */
+  readonly encoding?: string;
+  /** Ask for X11 forwarding; incoming x11 channels go to the connection's `onX11Channel`. */
+  readonly x11Forwarding?: boolean | X11ForwardingOptions;
+  /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
+  readonly agentForwarding?: boolean;
+}
+
+function ptyRequestOf(term: string | TerminalOptions | PtyRequest): PtyRequest {
+  if (typeof term === "string") return { term, columns: 80, rows: 24 };
+  if ("term" in term) return term;
+  const size = term.size ?? { columns: 80, rows: 24 };
+  const modes = term.modes instanceof Map
+    ? term.modes
+    : new Map(Object.entries(term.modes ?? {}).map(([k, v]) => [Number(k), v as number]));
+  return { term: term.type ?? "xterm", ...size, modes };
+}
+
+function x11RequestOf(x: true | X11ForwardingOptions): Uint8Array {
+  const o = x === true ? {} : x;
+  let cookie = o.authCookie;
+  if (!cookie) {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    cookie = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+  }
+  return encodeX11Request({
+    singleConnection: o.singleConnection ?? false,
+    authProtocol: o.authProtocol ?? "MIT-MAGIC-COOKIE-1",
+    authCookie: cookie,
+    screen: o.screen ?? 0,
+  });
+}
+
+/**
+ * Sends a session's set-up requests (env, pty-req, x11-req,
+ * auth-agent-req@openssh.com) and then exec, shell or subsystem. Rejects when
+ * the server refuses the pty, X11 forwarding or the start itself.
+ *
+ * @example
+ * ```ts ignore
+ * const ch = await conn.openSession();
+ * await startSession(ch, "uname -a", { env: { LANG: "C" } });
+ * ```
+ */
+export async function startSession(
+  ch: ChannelIO,
+  target: ProcessTarget,
+  options: ProcessOptions,
+): Promise<void> {
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    // OpenSSH ignores variables outside AcceptEnv; that is not fatal (as ssh's SendEnv).
+    await ch.request("env", encodeEnv(name, value), false);
+  }
+  if (options.term) {
+    if (!(await ch.request("pty-req", encodePtyRequest(ptyRequestOf(options.term))))) {
+      throw new SSHError("ERR_CHANNEL", "The server refused to allocate a pseudo-terminal");
+    }
+  }
+  if (options.x11Forwarding) {
+    if (!(await ch.request("x11-req", x11RequestOf(options.x11Forwarding)))) {
+      throw new SSHError("ERR_CHANNEL", "The server refused X11 forwarding");
+    }
+  }
+  if (options.agentForwarding) {
+    // As ssh: no reply asked; a server that refuses simply opens no agent channels.
+    await ch.request("auth-agent-req@openssh.com", undefined, false);
+  }
+  let ok: boolean;
+  if (typeof target === "string") ok = await ch.request("exec", encodeStringArg(target));
+  else if ("shell" in target) ok = await ch.request("shell");
+  else ok = await ch.request("subsystem", encodeStringArg(target.subsystem));
+  if (!ok) {
+    const what = typeof target === "string"
+      ? `run "${target}"`
+      : "shell" in target
+      ? "start a shell"
+      : `start subsystem "${target.subsystem}"`;
+    throw new SSHError("ERR_CHANNEL", `The server refused to ${what}`);
+  }
+}
+
+/**
+ * Callbacks for a channel, as AsyncSSH's session objects: the low-level
+ * alternative to streams. `dataReceived` may return a promise: the channel
+ * window stays closed until it settles, so a slow handler slows the peer.
+ */
+export interface SSHChannelSession {
+  /** The channel is open (and, for a session, started). */
+  connectionMade?(channel: ChannelIO): void;
+  /** Data arrived: stream 0 is data, 1 is stderr. */
+  dataReceived?(data: Uint8Array, stream: number): void | Promise<void>;
+  /** The peer sent EOF (after all its data was delivered). */
+  eofReceived?(): void;
+  /** The channel is closed; `error` when the connection failed under it. */
+  connectionLost?(error: Error | undefined): void;
+}
+
+/** Callbacks for a session channel: {@link SSHChannelSession} plus what a process reports. */
+export interface SSHClientSession extends SSHChannelSession {
+  /** The process exited with `status`. */
+  exitStatusReceived?(status: number): void;
+  /** The process was killed by a signal. */
+  exitSignalReceived?(signal: ExitSignal): void;
+  /** The server's xon-xoff notice: whether the client may do flow control itself. */
+  xonXoffRequested?(clientCanDo: boolean): void;
+}
+
+/**
+ * Drives `session`'s callbacks from `channel`: delivers data in order with
+ * backpressure, then EOF, then the close.
+ *
+ * @example
+ * ```ts ignore
+ * attachSession(channel, { dataReceived: (d) => console.log(d.length) }, 1);
+ * ```
+ */
+export function attachSession(
+  channel: ChannelIO,
+  session: SSHClientSession,
+  streams: 1 | 2 = 2,
+): void {
+  channel.onRequest = (request, data) => {
+    if (request === "exit-status") session.exitStatusReceived?.(decodeExitStatus(data));
+    else if (request === "exit-signal") session.exitSignalReceived?.(decodeExitSignal(data));
+    else if (request === "xon-xoff") session.xonXoffRequested?.(decodeXonXoff(data));
+    else return false;
+    return true;
+  };
+  let failure: Error | undefined;
+  // One delivery chain for both streams keeps callbacks from overlapping.
+  let chain: Promise<void> = Promise.resolve();
+  const pump = async (stream: number) => {
+    try {
+      for await (const c of channel.readable(stream)) {
+        const p = chain.then(() => session.dataReceived?.(c, stream));
+        chain = p.catch(() => {});
+        await p;
+      }
+    } catch (e) {
+      failure ??= e as Error;
+    }
+  };
+  const pumps = Array.from({ length: streams }, (_, s) => pump(s));
+  session.connectionMade?.(channel);
+  void Promise.all(pumps).then(async () => {
+    await chain;
+    if (channel.eofReceived && !failure) session.eofReceived?.();
+    await channel.closedPromise;
+    session.connectionLost?.(failure);
+  });
+}

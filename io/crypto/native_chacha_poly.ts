@@ -1,0 +1,117 @@
+/**
+ * chacha20-poly1305@openssh.com with the payload's ChaCha20 from `node:crypto`
+ * and the length field, the Poly1305 key and Poly1305 itself from our own code
+ * (WebAssembly where it can, else JavaScript).
+ *
+ * @module
+ */
+
+import { createCipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { chacha20Block, ChaCha20Key, chacha20XorInPlace } from "../../core/crypto/chacha20.ts";
+import { constantTimeEqual } from "../../core/crypto/constant_time.ts";
+import { ChaChaPolyOpener, ChaChaPolySealer } from "../../core/crypto/noble_chacha20_poly1305.ts";
+import type { DirectionKeys, PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
+import type { WasmMode } from "../../core/crypto/wasm/kernels.ts";
+import { createPoly1305, type Poly1305Mac } from "../../core/crypto/wasm/poly1305_wasm.ts";
+import { bswap32, chachaIv, NATIVE_PROVIDER, putBack } from "./_native.ts";
+
+/** The small-packet threshold for a portable implementation ("wasm", "js", ...). */
+export type ChaChaThreshold = (implementation: string) => number;
+
+/** Native ChaCha20 for the payload; JS for the 4-byte length and the Poly1305 key. */
+class NativeChaChaPoly {
+  readonly main: ChaCha20Key; // K_2, JS (Poly1305 key block)
+  readonly header: ChaCha20Key; // K_1, JS (length)
+  readonly mainKey: KeyObject; // K_2, native (payload)
+  readonly poly: Poly1305Mac;
+  readonly tag = new Uint8Array(16);
+  readonly iv = new Uint8Array(16);
+  readonly len = new Uint8Array(4);
+
+  constructor(keys: DirectionKeys, wasm: WasmMode) {
+    this.poly = createPoly1305({ wasm });
+    this.main = new ChaCha20Key(keys.encKey.subarray(0, 32));
+    this.header = new ChaCha20Key(keys.encKey.subarray(32, 64));
+    this.mainKey = createSecretKey(keys.encKey.subarray(0, 32));
+  }
+
+  initPoly(seq: number): void {
+    chacha20Block(this.main, 0, 0, 0, bswap32(seq));
+    this.poly.init(this.main.blockBytes, 0);
+    this.main.blockBytes.fill(0, 0, 32);
+  }
+
+  cryptLength(seq: number, data: Uint8Array): void {
+    chacha20XorInPlace(this.header, 0, 0, 0, bswap32(seq), data, 0, 4);
+  }
+
+  cryptPayload(seq: number, packet: Uint8Array): void {
+    const c = createCipheriv("chacha20", this.mainKey, chachaIv(1, seq, this.iv));
+    putBack(packet, 4, packet.length - 4, c.update(packet.subarray(4)));
+  }
+}
+
+/** Seals chacha20-poly1305 packets with native ChaCha20 (small ones portably). */
+export class NativeChaChaPolySealer implements PacketSealer {
+  readonly blockSize = 8;
+  readonly tagLength = 16;
+  readonly lengthInClear = true; // as the portable one: padding excludes the length field
+  readonly provider = NATIVE_PROVIDER;
+  readonly #st: NativeChaChaPoly;
+  readonly #small: ChaChaPolySealer;
+  readonly #threshold: number;
+
+  constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
+    this.#st = new NativeChaChaPoly(keys, wasm);
+    this.#small = new ChaChaPolySealer(keys, { wasm });
+    this.#threshold = threshold(this.#small.implementation);
+  }
+
+  seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
+    if (packet.length - 4 < this.#threshold) return this.#small.seal(seq, packet, tagOut);
+    if (tagOut.length < 16) {
+      throw new RangeError("Cannot seal chacha20-poly1305 packet: the tag buffer is short");
+    }
+    const st = this.#st;
+    st.initPoly(seq);
+    st.cryptLength(seq, packet);
+    st.cryptPayload(seq, packet);
+    st.poly.update(packet, 0, packet.length);
+    st.poly.finish(tagOut, 0);
+  }
+}
+
+/** Opens chacha20-poly1305 packets with native ChaCha20 (small ones portably). */
+export class NativeChaChaPolyOpener implements PacketOpener {
+  readonly firstBlockLength = 4;
+  readonly tagLength = 16;
+  readonly blockSize = 8;
+  readonly lengthInClear = true;
+  readonly provider = NATIVE_PROVIDER;
+  readonly #st: NativeChaChaPoly;
+  readonly #small: ChaChaPolyOpener;
+  readonly #threshold: number;
+
+  constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
+    this.#st = new NativeChaChaPoly(keys, wasm);
+    this.#small = new ChaChaPolyOpener(keys, { wasm });
+    this.#threshold = threshold(this.#small.implementation);
+  }
+
+  decryptLength(seq: number, first: Uint8Array): number {
+    return this.#small.decryptLength(seq, first);
+  }
+
+  open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
+    if (packet.length < 4 || tag.length < 16) return false;
+    if (packet.length - 4 < this.#threshold) return this.#small.open(seq, packet, tag);
+    const st = this.#st;
+    st.initPoly(seq);
+    st.poly.update(packet, 0, packet.length);
+    st.poly.finish(st.tag, 0);
+    if (!constantTimeEqual(st.tag, 0, tag, 0, 16)) return false;
+    st.cryptLength(seq, packet);
+    st.cryptPayload(seq, packet);
+    return true;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * AES-GCM (RFC 5647) through `node:crypto`, with small packets handed to the
+ * portable sealer and opener (same bytes, same nonce state).
+ *
+ * @module
+ */
+
+import {
+  type CipherGCMTypes,
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  type KeyObject,
+} from "node:crypto";
+import { GcmOpener, GcmSealer } from "../../core/crypto/noble_aes_gcm.ts";
+import type { DirectionKeys, PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
+import { NATIVE_PROVIDER, putBack } from "./_native.ts";
+
+/** Nonce state of AES-GCM (RFC 5647 §7.1): fixed field and invocation counter. */
+class GcmNonce {
+  readonly bytes = new Uint8Array(12);
+  #hi: number;
+  #lo: number;
+
+  constructor(iv: Uint8Array) {
+    this.bytes.set(iv);
+    const v = new DataView(iv.buffer, iv.byteOffset, 12);
+    this.#hi = v.getUint32(4);
+    this.#lo = v.getUint32(8);
+  }
+
+  next(): void {
+    this.#lo = (this.#lo + 1) >>> 0;
+    if (this.#lo === 0) this.#hi = (this.#hi + 1) >>> 0;
+    const b = this.bytes;
+    b[4] = this.#hi >>> 24, b[5] = (this.#hi >>> 16) & 0xff;
+    b[6] = (this.#hi >>> 8) & 0xff, b[7] = this.#hi & 0xff;
+    b[8] = this.#lo >>> 24, b[9] = (this.#lo >>> 16) & 0xff;
+    b[10] = (this.#lo >>> 8) & 0xff, b[11] = this.#lo & 0xff;
+  }
+}
+
+/** Seals AES-GCM packets natively (below `threshold` bytes: portably). */
+export class NativeGcmSealer implements PacketSealer {
+  readonly blockSize = 16;
+  readonly tagLength = 16;
+  readonly lengthInClear = true;
+  readonly provider = NATIVE_PROVIDER;
+  readonly #alg: CipherGCMTypes;
+  readonly #key: KeyObject;
+  readonly #nonce: GcmNonce;
+  readonly #small: GcmSealer;
+  readonly #threshold: number;
+
+  constructor(alg: CipherGCMTypes, keys: DirectionKeys, threshold: number) {
+    this.#alg = alg;
+    this.#key = createSecretKey(keys.encKey);
+    this.#nonce = new GcmNonce(keys.iv);
+    this.#small = new GcmSealer(keys);
+    this.#threshold = threshold;
+  }
+
+  seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
+    const len = packet.length;
+    if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < 16) {
+      throw new RangeError(
+        `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
+          `multiple of 16, or the tag buffer is short`,
+      );
+    }
+    if (len - 4 < this.#threshold) {
+      this.#small.seal(seq, packet, tagOut);
+    } else {
+      const c = createCipheriv(this.#alg, this.#key, this.#nonce.bytes);
+      c.setAAD(packet.subarray(0, 4));
+      putBack(packet, 4, len - 4, c.update(packet.subarray(4)));
+      c.final();
+      tagOut.set(c.getAuthTag());
+      this.#small.skip();
+    }
+    this.#nonce.next();
+  }
+}
+
+/** Opens AES-GCM packets natively (below `threshold` bytes: portably). */
+export class NativeGcmOpener implements PacketOpener {
+  readonly firstBlockLength = 4;
+  readonly tagLength = 16;
+  readonly blockSize = 16;
+  readonly lengthInClear = true;
+  readonly provider = NATIVE_PROVIDER;
+  readonly #alg: CipherGCMTypes;
+  readonly #key: KeyObject;
+  readonly #nonce: GcmNonce;
+  readonly #small: GcmOpener;
+  readonly #threshold: number;
+
+  constructor(alg: CipherGCMTypes, keys: DirectionKeys, threshold: number) {
+    this.#alg = alg;
+    this.#key = createSecretKey(keys.encKey);
+    this.#nonce = new GcmNonce(keys.iv);
+    this.#small = new GcmOpener(keys);
+    this.#threshold = threshold;
+  }
+
+  decryptLength(_seq: number, first: Uint8Array): number {
+    return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
+  }
+
+  open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
+    const len = packet.length;
+    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;
+    let ok: boolean;
+    if (len - 4 < this.#threshold) {
+      ok = this.#small.open(seq, packet, tag);
+    } else {
+      this.#small.skip();
+      ok = true;
+      try {
+        const d = createDecipheriv(this.#alg, this.#key, this.#nonce.bytes);
+        d.setAAD(packet.subarray(0, 4));
+        d.setAuthTag(tag.subarray(0, 16));
+        // OpenSSL hands out plaintext before checking the tag: keep it aside and
+        // write it into the packet only once final() has verified the tag.
+        const plain = d.update(packet.subarray(4));
+        d.final();
+        putBack(packet, 4, len - 4, plain);
+      } catch {
+        ok = false;
+      }
+    }
+    this.#nonce.next();
+    return ok;
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * One SSH channel as Web Streams: readable stdout/stderr with flow control tied to
+ * what the application actually reads, and a writable side that waits for the
+ * peer's window and the socket's buffer. Used by processes, forwarded
+ * connections and SFTP alike.
+ *
+ * @module
+ */
+
+import type { ConnectionEvent } from "../../core/connection/events.ts";
+import { ChannelClosedError } from "./errors.ts";
+
+/** The engine operations a channel needs (both client and server engines have them). */
+export interface ChannelEngine {
+  sendData(channelId: number, data: Uint8Array, stream?: number): number;
+  writableBytes(channelId: number): number;
+  consume(channelId: number, n: number): void;
+  sendEof(channelId: number): void;
+  closeChannel(channelId: number): void;
+  sendChannelRequest(
+    channelId: number,
+    request: string,
+    wantReply: boolean,
+    data?: Uint8Array,
+  ): void;
+  replyChannelRequest(channelId: number, success: boolean): void;
+  readonly closed: boolean;
+}
+
+/** The driver operations a channel needs. */
+export interface ChannelPump {
+  pump(): void;
+  whenDrained(): Promise<void>;
+  readonly socketFull: boolean;
+}
+
+/** Called for each request the peer sends on the channel; the return value is the reply. */
+export type ChannelRequestHandler = (request: string, data: Uint8Array) => boolean;
+
+/**
+ * A channel's streams and state.
+ *
+ * @example
+ * ```ts ignore
+ * const ch = await conn.openSession();
+ * await ch.request("exec", encodeStringArg("date"));
+ * console.log(await new Response(ch.readable(0)).text());
+ * ```
+ */
+export class ChannelIO {
+  /** Our channel number (the engine's local id). */
+  readonly id: number;
+  readonly #engine: ChannelEngine;
+  readonly #pump: ChannelPump;
+  readonly #windowSize: number;
+  readonly #controllers: (ReadableStreamDefaultController<Uint8Array> | undefined)[] = [];
+  readonly #enqueued: number[] = [];
+  readonly #reported: number[] = [];
+  readonly #streams: ReadableStream<Uint8Array>[] = [];
+  #writeWaiters: (() => void)[] = [];
+  #writeTail: Promise<void> = Promise.resolve();
+  #writesQueued = 0;
+  #eofSent = false;
+  #requestReplies: ((ok: boolean) => void)[] = [];
+  #eofReceived = false;
+  #closed = false;
+  #closeResolve!: () => void;
+  /** Resolves when the channel is closed both ways (or the connection is gone). */
+  readonly closedPromise: Promise<void>;
+  /** Handles requests from the peer; the default refuses them. */
+  onRequest: ChannelRequestHandler = () => false;
+  /** Called when the peer sends EOF. */
+  onEof: () => void = () => {};
+
+  /** Wraps channel `id`. `windowSize` bounds the bytes buffered per stream. */
+  constructor(
+    id: number,
+    engine: ChannelEngine,
+    pump: ChannelPump,
+    windowSize: number,
+    streams = 2,
+  ) {
+    this.id = id;
+    this.#engine = engine;
+    this.#pump = pump;
+    this.#windowSize = windowSize;
+    this.closedPromise = new Promise((r) => (this.#closeResolve = r));
+    for (let s = 0; s < streams; s++) this.#streams.push(this.#makeReadable(s));
+  }
+
+  /** Stream 0 (data) or 1 (stderr) as a ReadableStream of bytes. */
+  readable(stream: number): ReadableStream<Uint8Array> {
+    const s = this.#streams[stream];
+    if (!s) throw new RangeError(`Channel has no stream ${stream}`);
+    return s;
+  }
+
+  /** Whether the channel is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the peer sent EOF. */
+  get eofReceived(): boolean {
+    return this.#eofReceived;
+  }
+
+  #makeReadable(stream: number): ReadableStream<Uint8Array> {
+    this.#enqueued[stream] = 0;
+    this.#reported[stream] = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controllers[stream] = c;
+        },
+        pull: () => this.#reportConsumed(stream),
+        cancel: () => {
+          // The reader is gone: discard further data but keep the window open.
+          this.#controllers[stream] = undefined;
+          this.#reportConsumed(stream, true);
+        },
+      },
+      { highWaterMark: this.#windowSize, size: (c) => c.byteLength },
+    );
+  }
+
+  /** Tells the engine how much the reader took since last time, reopening the window. */
+  #reportConsumed(stream: number, all = false): void {
+    const c = this.#controllers[stream];
+    const queued = c && !all ? this.#windowSize - (c.desiredSize ?? 0) : 0;
+    const consumed = this.#enqueued[stream]! - Math.max(0, queued);
+    const delta = consumed - this.#reported[stream]!;
+    if (delta > 0 && !this.#closed) {
+      this.#reported[stream] = consumed;
+      this.#engine.consume(this.id, delta);
+      this.#pump.pump();
+    }
+  }
+
+  /** Routes an engine event for this channel. */
+  handleEvent(e: ConnectionEvent): void {
+    switch (e.type) {
+      case "channelData": {
+        const c = this.#controllers[e.stream];
+        this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
+        if (c) {
+          c.enqueue(e.data);
+          this.#reportConsumed(e.stream);
+        } else {
+          // Nobody reads this stream (unknown type code or cancelled): drop, keep window open.
+          this.#reported[e.stream] = this.#enqueued[e.stream]!;
+          this.#engine.consume(this.id, e.data.length);
+        }
+        return;
+      }
+      case "channelEof":
+        this.#eofReceived = true;
+        this.#closeReadables();
+        this.onEof();
+        return;
+      case "channelWritable":
+        this.#wakeWriters();
+        return;
+      case "channelRequest": {
+        let ok = false;
+        try {
+          ok = this.onRequest(e.request, e.data);
+        } catch {
+          ok = false;
+        }
+        if (e.wantReply) this.#engine.replyChannelRequest(this.id, ok);
+        return;
+      }
+      case "channelRequestReply": {
+        this.#requestReplies.shift()?.(e.success);
+        return;
+      }
+      case "channelClose":
+        this.#markClosed();
+        return;
+    }
+  }
+
+  /** Re-checks blocked writers (after a key exchange, or anything that may free capacity). */
+  wakeWriters(): void {
+    this.#wakeWriters();
+  }
+
+  /** The connection died: fail the streams. */
+  abort(reason: Error): void {
+    if (this.#closed) return;
+    for (const c of this.#controllers) {
+      try {
+        c?.error(reason);
+      } catch { /* already closed */ }
+    }
+    this.#controllers.length = 0;
+    this.#markClosed();
+  }
+
+  #closeReadables(): void {
+    for (const c of this.#controllers) {
+      try {
+        c?.close();
+      } catch { /* already closed */ }
+    }
+  }
+
+  #markClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReadables();
+    this.#wakeWriters();
+    for (const r of this.#requestReplies) r(false);
+    this.#requestReplies = [];
+    this.#closeResolve();
+  }
+
+  #wakeWriters(): void {
+    const w = this.#writeWaiters;
+    this.#writeWaiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Sends all of `data` on `stream`, waiting for the peer's window and our socket
+   * buffer as needed. Concurrent writes go out in call order. Rejects if the
+   * channel closes (or EOF was sent) first.
+   *
+   * @example
+   * ```ts ignore
+   * await channel.write(new TextEncoder().encode("hello\n"));
+   * ```
+   */
+  write(data: Uint8Array, stream = 0): Promise<void> {
+    // Fast path: nothing queued and the window and socket take it all now.
+    if (
+      this.#writesQueued === 0 && !this.#closed && !this.#eofSent && !this.#engine.closed &&
+      !this.#pump.socketFull && this.#engine.writableBytes(this.id) >= data.length
+    ) {
+      if (data.length) this.#engine.sendData(this.id, data, stream);
+      this.#pump.pump();
+      return Promise.resolve();
+    }
+    this.#writesQueued++;
+    const run = this.#writeTail.then(() => this.#writeAll(data, stream)).finally(() => {
+      this.#writesQueued--;
+    });
+    this.#writeTail = run.catch(() => {});
+    return run;
+  }
+
+  async #writeAll(data: Uint8Array, stream: number): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      if (this.#closed || this.#engine.closed) {
+        throw new ChannelClosedError("Cannot write: the channel is closed");
+      }
+      if (this.#eofSent) throw new ChannelClosedError("Cannot write: EOF was already sent");
+      if (this.#pump.socketFull) {
+        await this.#pump.whenDrained();
+        continue;
+      }
+      const n = this.#engine.writableBytes(this.id) > 0
+        ? this.#engine.sendData(this.id, data.subarray(off), stream)
+        : 0;
+      off += n;
+      this.#pump.pump();
+      if (off < data.length) await new Promise<void>((r) => this.#writeWaiters.push(r));
+    }
+  }
+
+  /** Resolves once every write queued so far has gone out (or failed). */
+  flushed(): Promise<void> {
+    return this.#writeTail;
+  }
+
+  /** A WritableStream onto `stream` (0 = data, 1 = stderr); closing it sends EOF. */
+  writable(stream = 0): WritableStream<Uint8Array> {
+    return new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk, stream),
+      close: () => this.sendEof(),
+      abort: () => this.close(),
+    });
+  }
+
+  /** Sends a request; with `wantReply`, resolves with the peer's answer. */
+  request(request: string, data?: Uint8Array, wantReply = true): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    this.#engine.sendChannelRequest(this.id, request, wantReply, data);
+    this.#pump.pump();
+    if (!wantReply) return Promise.resolve(true);
+    return new Promise((r) => this.#requestReplies.push(r));
+  }
+
+  /** Whether we sent EOF. */
+  get eofSent(): boolean {
+    return this.#eofSent;
+  }
+
+  /** Sends EOF (no more data from us) once the writes queued before it have gone out. */
+  sendEof(): void {
+    if (this.#closed || this.#eofSent) return;
+    if (this.#writesQueued > 0) {
+      void this.#writeTail.then(() => this.sendEof());
+      return;
+    }
+    this.#eofSent = true;
+    if (this.#engine.closed) return;
+    this.#engine.sendEof(this.id);
+    this.#pump.pump();
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    if (this.#closed || this.#engine.closed) return;
+    this.#engine.closeChannel(this.id);
+    this.#pump.pump();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Remote forwarding (RFC 4254 §7.1, OpenSSH streamlocal): listeners on the
+ * server (`tcpip-forward`, `streamlocal-forward@openssh.com`) and the
+ * `forwarded-tcpip` / `forwarded-streamlocal@openssh.com` channels the server
+ * opens for each connection they accept, routed to the listener's handler.
+ *
+ * @module
+ */
+
+import { ChannelOpenFailure } from "../../core/connection/channels.ts";
+import { SSHReader, SSHWriter } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { SSHListener } from "./listener.ts";
+import type { ForwardedConnectionInfo } from "./stream.ts";
+import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
+import { RemoteForwardError } from "./errors.ts";
+
+/** What the registry needs from the connection. */
+export interface RemoteForwardHost {
+  globalRequest(name: string, data: Uint8Array): Promise<{ success: boolean; data: Uint8Array }>;
+  /** Accepts a channel the server opened; returns its streams. */
+  acceptChannel(channelId: number): ChannelIO;
+  rejectChannel(channelId: number, reason: number, description: string): void;
+}
+
+/**
+ * Decides about one forwarded connection: resolve with what to do with the
+ * accepted channel, or reject to refuse it (the server's client sees a failed
+ * connection).
+ */
+export type ForwardedConnectionHandler = (
+  info: ForwardedConnectionInfo,
+) => Promise<(channel: ChannelIO) => void>;
+
+interface Entry {
+  readonly listener: RemoteListener;
+  readonly handler: ForwardedConnectionHandler;
+}
+
+/** A listener on the server; closing it cancels the forward. */
+class RemoteListener implements SSHListener {
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly path: string | undefined;
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #cancel: (() => Promise<void>) | undefined;
+
+  constructor(
+    host: string | undefined,
+    port: number,
+    path: string | undefined,
+    cancel: () => Promise<void>,
+  ) {
+    this.host = host;
+    this.port = port;
+    this.path = path;
+    this.#cancel = cancel;
+    this.closed = new Promise((r) => (this.#resolveClosed = r));
+  }
+
+  /** Cancels the forward on the server (if the connection is still up). */
+  async close(): Promise<void> {
+    const c = this.#cancel;
+    this.#cancel = undefined;
+    if (c) await c().catch(() => {});
+    this.#resolveClosed();
+    return this.closed;
+  }
+
+  /** The connection is gone: nothing to cancel. */
+  drop(): void {
+    this.#cancel = undefined;
+    this.#resolveClosed();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Remote listeners of one connection and the routing of their channels.
+ *
+ * @example
+ * ```ts ignore
+ * const remote = new RemoteForwards({ globalRequest, acceptChannel, rejectChannel });
+ * const l = await remote.listenTcp("localhost", 0, async () => (ch) => ch.close());
+ * console.log(l.port);
+ * ```
+ */
+export class RemoteForwards {
+  readonly #host: RemoteForwardHost;
+  readonly #tcp: Entry[] = [];
+  readonly #paths = new Map<string, Entry>();
+
+  /** Creates the registry for one connection. */
+  constructor(host: RemoteForwardHost) {
+    this.#host = host;
+  }
+
+  /**
+   * Asks the server to listen on `host`:`port` (0 = any free port; "" = all
+   * addresses, as OpenSSH reads it). Resolves with the listener (its `port` is
+   * the bound one); rejects with {@link RemoteForwardError} when refused.
+   */
+  async listenTcp(
+    host: string,
+    port: number,
+    handler: ForwardedConnectionHandler,
+  ): Promise<SSHListener> {
+    const reply = await this.#host.globalRequest(
+      "tcpip-forward",
+      new SSHWriter(32).writeStringUtf8(host).writeUint32(port).toBytes(),
+    );
+    if (!reply.success) {
+      throw new RemoteForwardError(`The server refused to listen on ${host || "*"}:${port}`);
+    }
+    // With port 0 the reply carries the port the server chose (RFC 4254 §7.1).
+    const bound = port === 0 && reply.data.length >= 4
+      ? new SSHReader(reply.data).readUint32("bound port")
+      : port;
+    const listener: RemoteListener = new RemoteListener(host, bound, undefined, async () => {
+      const at = this.#tcp.findIndex((e) => e.listener === listener);
+      if (at >= 0) this.#tcp.splice(at, 1);
+      await this.#host.globalRequest(
+        "cancel-tcpip-forward",
+        new SSHWriter(32).writeStringUtf8(host).writeUint32(bound).toBytes(),
+      );
+    });
+    this.#tcp.push({ listener, handler });
+    return listener;
+  }
+
+  /** Asks the server to listen on a UNIX socket path (OpenSSH's streamlocal-forward). */
+  async listenPath(path: string, handler: ForwardedConnectionHandler): Promise<SSHListener> {
+    const reply = await this.#host.globalRequest(
+      "streamlocal-forward@openssh.com",
+      new SSHWriter(32).writeStringUtf8(path).toBytes(),
+    );
+    if (!reply.success) {
+      throw new RemoteForwardError(`The server refused to listen on socket ${path}`);
+    }
+    const listener = new RemoteListener(undefined, 0, path, async () => {
+      this.#paths.delete(path);
+      await this.#host.globalRequest(
+        "cancel-streamlocal-forward@openssh.com",
+        new SSHWriter(32).writeStringUtf8(path).toBytes(),
+      );
+    });
+    this.#paths.set(path, { listener, handler });
+    return listener;
+  }
+
+  /**
+   * Routes a channel the server opens. Returns false for channel types that are
+   * not remote forwarding; true when it took care of the channel (accepted it
+   * once the handler agreed, or refused it).
+   */
+  handleOpen(channelType: string, data: Uint8Array, channelId: number): boolean {
+    let entry: Entry | undefined;
+    let info: ForwardedConnectionInfo;
+    try {
+      const r = new SSHReader(data);
+      if (channelType === "forwarded-tcpip") {
+        const host = r.readStringUtf8("connected address", MAX_ADDRESS_LENGTH);
+        const port = r.readUint32("connected port");
+        info = {
+          host,
+          port,
+          originHost: r.readStringUtf8("originator address", MAX_ADDRESS_LENGTH),
+          originPort: r.readUint32("originator port"),
+        };
+        // The server names the listener by the address we asked for and its bound port.
+        entry = this.#tcp.find((e) => e.listener.port === port && e.listener.host === host) ??
+          this.#tcp.find((e) => e.listener.port === port);
+      } else if (channelType === "forwarded-streamlocal@openssh.com") {
+        const path = r.readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
+        info = { path };
+        entry = this.#paths.get(path);
+      } else {
+        return false;
+      }
+    } catch {
+      this.#host.rejectChannel(channelId, ChannelOpenFailure.CONNECT_FAILED, "Malformed open");
+      return true;
+    }
+    if (!entry) {
+      this.#host.rejectChannel(
+        channelId,
+        ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+        "No such forward",
+      );
+      return true;
+    }
+    entry.handler(info).then(
+      (use) => use(this.#host.acceptChannel(channelId)),
+      (e) =>
+        this.#host.rejectChannel(
+          channelId,
+          ChannelOpenFailure.CONNECT_FAILED,
+          (e as Error)?.message ?? "Connect failed",
+        ),
+    ).catch(() => {/* the connection went away meanwhile */});
+    return true;
+  }
+
+  /** The connection is gone: every listener is closed without a cancel request. */
+  dropAll(): void {
+    for (const e of this.#tcp.splice(0)) e.listener.drop();
+    for (const e of this.#paths.values()) e.listener.drop();
+    this.#paths.clear();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Port forwarding on the server side: the codecs of its requests, and listeners that open
+ * forwarded-tcpip / forwarded-streamlocal channels back to the client for each
+ * connection they accept (tcpip-forward with port 0, streamlocal-forward).
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import { unlink } from "node:fs/promises";
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import { SSHReader, SSHWriter } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "./bridge.ts";
+import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
+import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
+
+/** Decodes direct-streamlocal@openssh.com open data: socket path, reserved string, reserved uint32. */
+export function decodeStreamlocalOpen(data: Uint8Array): string {
+  const r = new SSHReader(data);
+  return r.readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
+}
+
+/** Encodes forwarded-streamlocal@openssh.com open data: socket path, reserved string. */
+export function encodeForwardedStreamlocal(path: string): Uint8Array {
+  return new SSHWriter().writeStringUtf8(path).writeStringUtf8("").toBytes();
+}
+
+/** Decodes tcpip-forward / cancel-tcpip-forward data: address to bind, port. */
+export function decodeTcpipForward(data: Uint8Array): { host: string; port: number } {
+  const r = new SSHReader(data);
+  const host = r.readStringUtf8("address to bind", MAX_ADDRESS_LENGTH);
+  const port = r.readUint32("port to bind");
+  if (port > 65535) throw new RangeError(`Port ${port} is out of range`);
+  return { host, port };
+}
+
+/** Decodes streamlocal-forward@openssh.com data: socket path. */
+export function decodeStreamlocalForward(data: Uint8Array): string {
+  return new SSHReader(data).readStringUtf8("socket path", MAX_SOCKET_PATH_LENGTH);
+}
+
+/** Opens a channel to the client and resolves with it (or rejects when refused). */
+export type OpenClientChannel = (channelType: string, data: Uint8Array) => Promise<ChannelIO>;
+
+interface Listener {
+  readonly server: net.Server;
+  readonly path?: string;
+}
+
+/**
+ * The remote-forward listeners of one connection, keyed as the client named
+ * them (its address string and port, or its socket path), closed with it.
+ */
+export class RemoteListeners {
+  readonly #open: OpenClientChannel;
+  readonly #gatewayPorts: boolean;
+  readonly #listeners = new Map<string, Listener>();
+  readonly #sockets = new Set<ByteSocket>();
+
+  /** `open` opens forwarded-* channels; `gatewayPorts` lets clients bind non-loopback addresses. */
+  constructor(open: OpenClientChannel, gatewayPorts: boolean) {
+    this.#open = open;
+    this.#gatewayPorts = gatewayPorts;
+  }
+
+  /** Number of listeners open. */
+  get size(): number {
+    return this.#listeners.size;
+  }
+
+  /** The address actually bound for a client's request (as OpenSSH's GatewayPorts). */
+  bindAddress(requested: string): string {
+    if (!this.#gatewayPorts || requested === "localhost") return "127.0.0.1";
+    return requested === "" || requested === "*" ? "0.0.0.0" : requested;
+  }
+
+  /** Listens for tcpip-forward; resolves with the port bound (the real one for port 0). */
+  async listenTcp(host: string, port: number): Promise<number> {
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (sock) => {
+      void this.#forward(
+        sock,
+        "forwarded-tcpip",
+        encodeTcpipOpen(host, bound, sock.remoteAddress ?? "", sock.remotePort ?? 0),
+      );
+    });
+    await listenOn(server, { host: this.bindAddress(host), port });
+    const bound = (server.address() as net.AddressInfo).port;
+    // Port 0 requests are cancelled with the port the client was told.
+    this.#listeners.set(tcpKey(host, port === 0 ? bound : port), { server });
+    return bound;
+  }
+
+  /** Stops a tcpip-forward listener; false when there is none. */
+  cancelTcp(host: string, port: number): boolean {
+    return this.#close(tcpKey(host, port));
+  }
+
+  /** Listens on a UNIX socket for streamlocal-forward. */
+  async listenUnix(path: string): Promise<void> {
+    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+      void this.#forward(
+        sock,
+        "forwarded-streamlocal@openssh.com",
+        encodeForwardedStreamlocal(path),
+      );
+    });
+    await listenOn(server, { path });
+    this.#listeners.set(unixKey(path), { server, path });
+  }
+
+  /** Stops a streamlocal-forward listener; false when there is none. */
+  cancelUnix(path: string): boolean {
+    return this.#close(unixKey(path));
+  }
+
+  /** Closes every listener and forwarded socket. */
+  closeAll(): void {
+    for (const key of [...this.#listeners.keys()]) this.#close(key);
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  #close(key: string): boolean {
+    const l = this.#listeners.get(key);
+    if (!l) return false;
+    this.#listeners.delete(key);
+    l.server.close();
+    if (l.path) void unlink(l.path).catch(() => {});
+    return true;
+  }
+
+  async #forward(sock: net.Socket, channelType: string, data: Uint8Array): Promise<void> {
+    const bs = socketFromNodeSocket(sock);
+    this.#sockets.add(bs);
+    try {
+      const ch = await this.#open(channelType, data);
+      sock.resume();
+      await bridgeByteSocket(bs, ch);
+    } catch {
+      sock.destroy();
+    } finally {
+      this.#sockets.delete(bs);
+    }
+  }
+}
+
+function tcpKey(host: string, port: number): string {
+  return `tcp ${host} ${port}`;
+}
+
+function unixKey(path: string): string {
+  return `unix ${path}`;
+}
+
+function listenOn(server: net.Server, where: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

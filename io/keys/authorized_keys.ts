@@ -1,0 +1,87 @@
+/**
+ * `authorizedClientKeys` for `listen()`: an OpenSSH `authorized_keys` file, its
+ * text, or a parsed list, per server or per user, loaded and matched against a
+ * key that asks to log in.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import {
+  type AuthorizedKeyEntry,
+  type AuthorizedKeys,
+  findAuthorizedKey,
+  parseAuthorizedKeys,
+} from "../../keys/trust/authorized_keys.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
+
+/** authorized_keys `expiry-time` values without `Z` are in the host's local time, as sshd reads them. */
+const HOST_TIME_ZONE = { timeZone: localTimeZoneOffset } as const;
+
+/** One `authorized_keys` source: a file path, its text, or parsed entries. */
+export type AuthorizedKeysInput = string | AuthorizedKeys | readonly AuthorizedKeyEntry[];
+
+/** A source for every user, or a function giving each user's (undefined/null: none). */
+export type AuthorizedKeysSource =
+  | AuthorizedKeysInput
+  | ((
+    username: string,
+  ) => AuthorizedKeysInput | null | undefined | Promise<AuthorizedKeysInput | null | undefined>);
+
+/** Text rather than a path: several lines, or a line starting like a key or options. */
+function looksLikeKeysText(s: string): boolean {
+  return s.includes("\n") || /^\s*(#|ssh-|ecdsa-|sk-|rsa-sha2-|[a-z-]+(=|,| ))/.test(s) ||
+    / AAAA/.test(s);
+}
+
+/**
+ * Reads authorized keys from a path, text or parsed list. A missing file means
+ * no keys (as sshd); other read errors throw.
+ *
+ * @example
+ * ```ts ignore
+ * const entries = await loadAuthorizedKeys("~/.ssh/authorized_keys");
+ * ```
+ */
+export async function loadAuthorizedKeys(
+  input: AuthorizedKeysInput,
+): Promise<readonly AuthorizedKeyEntry[]> {
+  if (typeof input !== "string") {
+    return Array.isArray(input)
+      ? input as readonly AuthorizedKeyEntry[]
+      : (input as AuthorizedKeys).entries;
+  }
+  if (looksLikeKeysText(input)) return parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readFile(expandHome(input)));
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return [];
+    throw e;
+  }
+  return parseAuthorizedKeys(text, HOST_TIME_ZONE).entries;
+}
+
+/** Resolves a source for one user. */
+export async function authorizedKeysFor(
+  source: AuthorizedKeysSource,
+  username: string,
+): Promise<readonly AuthorizedKeyEntry[]> {
+  const input = typeof source === "function" ? await source(username) : source;
+  return input === null || input === undefined ? [] : loadAuthorizedKeys(input);
+}
+
+/**
+ * The entry that authorizes `key` from this client address now, if any
+ * (`from=` and `expiry-time` applied; cert-authority lines never match a plain key).
+ */
+export function matchAuthorizedKey(
+  entries: readonly AuthorizedKeyEntry[],
+  key: SSHKey,
+  remoteAddress: string,
+  now: number = wallClock(),
+): AuthorizedKeyEntry | undefined {
+  // No reverse DNS: `from=` host-name patterns are matched against the address, as sshd with UseDNS no.
+  return findAuthorizedKey(entries, key, { host: remoteAddress, addr: remoteAddress, now });
+}

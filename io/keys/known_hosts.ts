@@ -1,0 +1,148 @@
+/**
+ * Host key checking against known_hosts, as `ssh` does it: plain keys,
+ * `@cert-authority` host certificates and `@revoked` entries, read from files
+ * or text, plus the host key algorithm order known_hosts suggests.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import { SSHError } from "../../core/errors.ts";
+import {
+  DEFAULT_HOST_KEY_ALGORITHMS,
+  keyTypeForSignatureAlgorithm,
+} from "../../core/publickey/algorithms.ts";
+import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/certificate.ts";
+import { SSHReader } from "../../core/wire.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
+import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../../keys/trust/known_hosts.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { expandHome, wallClock } from "../runtime/env.ts";
+import type { HostKeyInfo } from "./types.ts";
+
+/** Default known_hosts files, in OpenSSH's order. */
+export const DEFAULT_KNOWN_HOSTS_FILES = ["~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"];
+
+/** Facts the known_hosts verifier checks. */
+export type KnownHostsCheckInfo = HostKeyInfo & { address?: string | undefined };
+
+/** A known_hosts host key verifier, with the host key algorithm order it suits. */
+export interface KnownHostsVerifier {
+  /** True to accept; throws an `SSHError` (ERR_HOST_KEY_NOT_VERIFIABLE) saying why not. */
+  (info: KnownHostsCheckInfo): boolean;
+  /**
+   * Host key algorithms in the order to offer for `host` (OpenSSH's
+   * order_hostkeyalgs): the algorithms known_hosts can vouch for come first —
+   * certificate forms when a `@cert-authority` line matches the host, the key
+   * types known for it — then the rest of `base` (default
+   * {@link DEFAULT_HOST_KEY_ALGORITHMS}). With nothing known for the host, `base` as is.
+   */
+  hostKeyAlgorithms(
+    host: string,
+    port: number,
+    address?: string,
+    base?: readonly string[],
+  ): string[];
+  /** The parsed known_hosts. */
+  readonly knownHosts: KnownHosts;
+}
+
+/** `host`, or `[host]:port` off port 22, as known_hosts writes it. */
+export function hostLabel(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/**
+ * Builds a host key verifier from known_hosts text (or files), as `ssh` checks:
+ * a plain host key must be listed for the host; a host certificate must be
+ * signed by a `@cert-authority` key for the host, valid now and name the host
+ * among its principals — and when no CA line matches, the certified key itself
+ * is looked up as a plain key (as OpenSSH falls back). Keys and CAs marked
+ * `@revoked` are refused. Failures throw an `SSHError` with
+ * ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
+ *
+ * @example
+ * ```ts ignore
+ * const verify = await knownHostsVerifier({ files: ["~/.ssh/known_hosts"] });
+ * const algs = verify.hostKeyAlgorithms("server.example", 22);
+ * ```
+ */
+export async function knownHostsVerifier(
+  source: { files: readonly string[] } | { text: string },
+  options: { now?: () => number } = {},
+): Promise<KnownHostsVerifier> {
+  let text = "";
+  if ("text" in source) text = source.text;
+  else {
+    for (const f of source.files) {
+      try {
+        text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
+      } catch { /* a missing file trusts nothing */ }
+    }
+  }
+  const kh = parseKnownHosts(text);
+  const now = options.now ?? wallClock;
+  const refuse = (message: string): never => {
+    throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
+  };
+  const checkPlain = (key: SSHKey, info: KnownHostsCheckInfo, via: string): true => {
+    const m = matchKnownHosts(kh, info.host, info.address, info.port);
+    if (m.revokedKeys.some((k) => k.equals(key))) {
+      refuse(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
+    }
+    if (m.trustedHostKeys.some((k) => k.equals(key))) return true;
+    return refuse(
+      `Host key for ${hostLabel(info.host, info.port)} is not known ` +
+        `(${key.getAlgorithm()} ${key.getFingerprint()}${via}); ` +
+        `add it to known_hosts or pass hostKeyVerifier`,
+    );
+  };
+  const verify = ((info: KnownHostsCheckInfo): boolean => {
+    let type = "";
+    try {
+      type = new SSHReader(info.keyBlob).readStringAscii("key type", 256);
+    } catch { /* fromPublicBlob below says what is wrong */ }
+    if (!isCertificateAlgorithm(type)) {
+      return checkPlain(SSHKey.fromPublicBlob(info.keyBlob), info, "");
+    }
+    const cert = SSHCertificate.fromBlob(info.keyBlob);
+    const m = matchKnownHosts(kh, info.host, info.address, info.port);
+    if (m.trustedCAKeys.length === 0 || !m.trustedCAKeys.some((k) => k.equals(cert.signatureKey))) {
+      // As ssh: no CA vouches for this host, so the certified key must be known itself.
+      return checkPlain(cert.key, info, `, certified by ${cert.signatureKey.getFingerprint()}`);
+    }
+    const r = checkHostCertificate(cert, {
+      host: info.host,
+      trustedCAs: m.trustedCAKeys,
+      revokedKeys: m.revokedKeys,
+      now: now(),
+    });
+    if (r.valid) return true;
+    return refuse(
+      `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is not ` +
+        `acceptable: ${r.reason}`,
+    );
+  }) as KnownHostsVerifier;
+  verify.hostKeyAlgorithms = (host, port, address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
+    const m = matchKnownHosts(kh, host, address, port);
+    const knownTypes = new Set(m.trustedHostKeys.map((k) => k.getAlgorithm()));
+    const haveCA = m.trustedCAKeys.length > 0;
+    const vouched = (alg: string): boolean => {
+      if (isCertificateAlgorithm(alg)) return haveCA;
+      const t = keyTypeForSignatureAlgorithm(alg);
+      return t !== undefined && knownTypes.has(t);
+    };
+    const first = base.filter(vouched);
+    // Known plain key types also vouch for their certificate forms (ssh falls back to the key).
+    const certsOfKnown = base.filter((a) =>
+      !first.includes(a) && isCertificateAlgorithm(a) &&
+      knownTypes.has(keyTypeForSignatureAlgorithm(plainAlgorithm(a)) ?? "")
+    );
+    if (first.length === 0 && certsOfKnown.length === 0) return [...base];
+    const head = [...certsOfKnown, ...first].sort((a, b) => base.indexOf(a) - base.indexOf(b));
+    return [...head, ...base.filter((a) => !head.includes(a))];
+  };
+  Object.defineProperty(verify, "knownHosts", { value: kh });
+  return verify;
+}

@@ -1,0 +1,93 @@
+/**
+ * Signers from keys: a private key (with an optional certificate, or an X.509
+ * chain) becomes the client's {@link ClientKeyPair} or the server's
+ * {@link ServerHostKey}.
+ *
+ * @module
+ */
+
+import { SSHError } from "../../core/errors.ts";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { SSHKeyPair } from "../../keys/key_pair.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import type { X509KeyPair } from "../../keys/x509/ssh.ts";
+import type { ClientKeyPair, ServerHostKey } from "./types.ts";
+
+/**
+ * Turns a private key (or a key pair), with an optional certificate for it,
+ * into the client's signing interface. With a certificate the client presents
+ * the certificate (`ssh-ed25519-cert-v01@openssh.com`, …) and signs with the key.
+ *
+ * @example
+ * ```ts ignore
+ * const pair = clientKeyFromSSHKey(await readPrivateKey("~/.ssh/id_ed25519"),
+ *   await readCertificate("~/.ssh/id_ed25519-cert.pub"));
+ * ```
+ */
+export function clientKeyFromSSHKey(
+  key: SSHKey | SSHKeyPair,
+  certificate?: SSHCertificate,
+): ClientKeyPair {
+  const pair = key instanceof SSHKeyPair
+    ? (certificate ? new SSHKeyPair(key.key, certificate) : key)
+    : new SSHKeyPair(key, certificate);
+  return {
+    keyType: pair.keyType,
+    publicKeyBlob: pair.publicKeyBlob,
+    sign: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}
+
+/**
+ * Turns a private key, with an optional host certificate for it, into a server
+ * host key. With a certificate the key is served under the certificate
+ * algorithms (`ssh-ed25519-cert-v01@openssh.com`, `rsa-sha2-512-cert-v01@openssh.com`,
+ * …); pass the plain key as well to serve clients that don't ask for certificates.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await readPrivateKey("/etc/ssh/ssh_host_ed25519_key");
+ * const hostKeys = [hostKeyFromSSHKey(key),
+ *   hostKeyFromSSHKey(key, await readCertificate("/etc/ssh/ssh_host_ed25519_key-cert.pub"))];
+ * ```
+ */
+export function hostKeyFromSSHKey(key: SSHKey, certificate?: SSHCertificate): ServerHostKey {
+  if (!key.hasPrivateKey()) {
+    throw new SSHError(
+      "ERR_LOCAL_PROTOCOL",
+      `Host key ${key.getFingerprint()} has no private part`,
+    );
+  }
+  if (certificate && certificate.certType !== "host") {
+    throw new SSHError(
+      "ERR_LOCAL_PROTOCOL",
+      `Certificate '${certificate.keyId}' is a user certificate, not a host certificate`,
+    );
+  }
+  const pair = new SSHKeyPair(key, certificate);
+  return {
+    // ssh-rsa-cert-v01 (SHA-1) is not served, as OpenSSH no longer offers it.
+    hostKeyAlgorithms: certificate
+      ? pair.getSigAlgorithms().filter((a) => a !== "ssh-rsa-cert-v01@openssh.com")
+      : pair.getSigAlgorithms(),
+    publicKeyBlob: pair.publicKeyBlob,
+    signSync: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}
+
+/**
+ * Turns a key with an X.509 chain into a server host key served under its
+ * `x509v3-*` algorithm (RFC 6187).
+ *
+ * @example
+ * ```ts ignore
+ * const hostKeys = [hostKeyFromX509(new X509KeyPair(key, [hostCert, intermediate]))];
+ * ```
+ */
+export function hostKeyFromX509(pair: X509KeyPair): ServerHostKey {
+  return {
+    hostKeyAlgorithms: pair.getSigAlgorithms(),
+    publicKeyBlob: pair.publicKeyBlob,
+    signSync: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The limits and timings of `io/`, in one place, each with the reason for its
+ * value: buffer sizes bound memory per socket, channel or session; length caps
+ * bound what a peer can make us hold; grace periods bound how long a closing
+ * connection keeps its socket.
+ *
+ * @module
+ */
+
+// ---- sockets ----
+
+/** Bytes queued for writing before a socket adapter reports itself full (then the driver waits). */
+export const SOCKET_WRITE_HIGH_WATER = 1024 * 1024;
+
+/** Deno adapter read buffer: large reads mean fewer engine calls per MB. */
+export const DENO_READ_SIZE = 256 * 1024;
+
+/** Writes smaller than this are merged into one buffer before reaching the socket. */
+export const WRITE_COALESCE_LIMIT = 64 * 1024;
+
+/** Socket bytes queued toward a channel before a forwarding bridge stops reading the socket. */
+export const BRIDGE_READ_HIGH_WATER = 1024 * 1024;
+
+// ---- connection life cycle ----
+
+/** How long a socket may take to close after the SSH connection ended before we cut it. */
+export const SOCKET_CLOSE_GRACE_MS = 2000;
+
+/** How long a connect that failed waits for its DISCONNECT (saying why) to reach the server. */
+export const FAILED_CONNECT_GRACE_MS = 250;
+
+/** A SOCKS client that has not finished its handshake by then is dropped. */
+export const SOCKS_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+// ---- what a peer can make us hold ----
+
+/** Longest host or address string read from a peer (DNS names stop at 253). */
+export const MAX_ADDRESS_LENGTH = 1024;
+
+/** Longest UNIX socket path read from a peer (Linux PATH_MAX is 4096). */
+export const MAX_SOCKET_PATH_LENGTH = 4096;
+
+/** Longest SOCKS user id or host name we accept (SOCKS 5 caps names at 255 too). */
+export const MAX_SOCKS_FIELD = 255;
+
+/** Most variables one session may set (a client could otherwise grow the table without bound). */
+export const MAX_SESSION_ENV = 256;
+
+// ---- sessions ----
+
+/** Bytes read at a time from a file or stream redirected into a process. */
+export const REDIRECT_READ_SIZE = 64 * 1024;
+
+/** Bytes of edited input buffered for a reader that is not reading (then echo waits too). */
+export const LINE_EDITOR_BUFFER = 64 * 1024;
+
+/** Lines a line editor keeps for history recall, unless told otherwise. */
+export const DEFAULT_LINE_HISTORY = 1000;
+
+/** Longest line a line editor accepts unless told otherwise (further keys ring the bell). */
+export const DEFAULT_MAX_LINE_LENGTH = 1024;
+
+/** Terminal width when the client sent none. */
+export const DEFAULT_TERMINAL_COLUMNS = 80;

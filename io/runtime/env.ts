@@ -1,0 +1,139 @@
+/**
+ * Every read of the host environment `io/` makes, in one place: environment
+ * variables, the home directory, the local user name, the running runtime, the
+ * clock and the time zone. Nothing else in `io/` looks at `process.env`,
+ * `os.homedir()` or the runtime's globals.
+ *
+ * @module
+ */
+
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The JavaScript runtimes this library runs on. */
+export type Runtime = "node" | "deno" | "bun";
+
+/**
+ * The runtime this code runs on (Deno and Bun are recognised by their globals).
+ *
+ * @example
+ * ```ts
+ * import { currentRuntime } from "./env.ts";
+ * console.log(currentRuntime()); // "deno", "node" or "bun"
+ * ```
+ */
+export function currentRuntime(): Runtime {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (g.Deno !== undefined) return "deno";
+  if (g.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/**
+ * An environment variable, or undefined (also where the runtime has no `process`).
+ *
+ * @example
+ * ```ts
+ * import { envVar } from "./env.ts";
+ * console.log(envVar("HOME") !== undefined);
+ * ```
+ */
+export function envVar(name: string): string | undefined {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  return g.process?.env?.[name];
+}
+
+/**
+ * The local user name: `$USER`, then `$LOGNAME`, else "root" (the client's default login).
+ *
+ * @example
+ * ```ts
+ * import { localUsername } from "./env.ts";
+ * console.log(localUsername().length > 0); // true
+ * ```
+ */
+export function localUsername(): string {
+  return envVar("USER") ?? envVar("LOGNAME") ?? "root";
+}
+
+/**
+ * The home directory of the user running this process.
+ *
+ * @example
+ * ```ts
+ * import { homeDir } from "./env.ts";
+ * console.log(homeDir().startsWith("/"));
+ * ```
+ */
+export function homeDir(): string {
+  return homedir();
+}
+
+/**
+ * Expands a leading `~` to the home directory.
+ *
+ * @example
+ * ```ts
+ * import { expandHome } from "./env.ts";
+ * console.log(expandHome("~/.ssh/id_ed25519").endsWith("/.ssh/id_ed25519")); // true
+ * ```
+ */
+export function expandHome(path: string): string {
+  if (path === "~") return homeDir();
+  if (path.startsWith("~/")) return join(homeDir(), path.slice(2));
+  return path;
+}
+
+/**
+ * `SSH_SOCKET_ADAPTER`: forces the TCP adapter ("node", "deno" or "bun") for comparisons.
+ *
+ * @example
+ * ```ts
+ * import { socketAdapterOverride } from "./env.ts";
+ * console.log(socketAdapterOverride()); // undefined unless SSH_SOCKET_ADAPTER is set
+ * ```
+ */
+export function socketAdapterOverride(): Runtime | undefined {
+  const forced = envVar("SSH_SOCKET_ADAPTER");
+  return forced === "node" || forced === "deno" || forced === "bun" ? forced : undefined;
+}
+
+/**
+ * `SSH_CRYPTO_PROVIDER`: forces a packet-protection provider ("noble" = the portable path).
+ *
+ * @example
+ * ```ts
+ * import { cryptoProviderOverride } from "./env.ts";
+ * console.log(cryptoProviderOverride()); // undefined unless SSH_CRYPTO_PROVIDER is set
+ * ```
+ */
+export function cryptoProviderOverride(): string | undefined {
+  return envVar("SSH_CRYPTO_PROVIDER") || undefined;
+}
+
+/**
+ * The wall clock in ms since the epoch (what `io/` passes to the pure layers as `now`).
+ *
+ * @example
+ * ```ts
+ * import { wallClock } from "./env.ts";
+ * console.log(wallClock() > 0); // true
+ * ```
+ */
+export function wallClock(): number {
+  return Date.now();
+}
+
+/**
+ * The host's offset from UTC in minutes at `at` (east positive, as `+0200` → 120): what
+ * authorized_keys `expiry-time` values without a zone are read in, as sshd does.
+ *
+ * @example
+ * ```ts
+ * import { localTimeZoneOffset } from "./env.ts";
+ * console.log(Number.isInteger(localTimeZoneOffset(Date.now()))); // true
+ * ```
+ */
+export function localTimeZoneOffset(at: number): number {
+  return -new Date(at).getTimezoneOffset();
+}

@@ -1,0 +1,66 @@
+/**
+ * Byte-stream sockets the engines run over. One small interface, with adapters
+ * for `node:net` (Node, Bun and Deno all ship it), `Deno.connect`, and any
+ * caller-supplied Web Streams duplex (a WebSocket bridge, an in-memory pair, an
+ * SSH channel for jump hosts).
+ *
+ * @module
+ */
+
+/** What the engine driver needs from a socket. */
+export interface ByteSocket {
+  /** Queues bytes; returns false when the socket's buffer is full (wait for `onDrain`). */
+  write(data: Uint8Array): boolean;
+  /** Ends our sending side (half-close) and lets buffered data flush. */
+  end(): void;
+  /** Tears the socket down at once. */
+  destroy(): void;
+  /** Stops delivering data until `resume` (read backpressure). */
+  pause(): void;
+  /** Resumes delivering data. */
+  resume(): void;
+  /** Registers the handlers; called once, before any data flows. */
+  setHandlers(h: SocketHandlers): void;
+  /** Local address, when known (undefined for Web Streams duplexes). */
+  readonly localAddress?: string | undefined;
+  /** Local port, when known. */
+  readonly localPort?: number | undefined;
+  /** Remote address, when known (undefined for Web Streams duplexes). */
+  readonly remoteAddress?: string | undefined;
+  /** Remote port, when known. */
+  readonly remotePort?: number | undefined;
+}
+
+/** Callbacks a socket delivers to. */
+export interface SocketHandlers {
+  /**
+   * Bytes arrived. Copy `chunk` to keep it past the call: some adapters reuse
+   * their buffer (Bun's does).
+   */
+  data(chunk: Uint8Array): void;
+  /** The peer ended its side. */
+  end(): void;
+  /** A socket error; `close` follows. */
+  error(e: Error): void;
+  /** The write buffer drained. */
+  drain(): void;
+  /** The socket is fully closed. */
+  close(): void;
+}
+
+/**
+ * A caller-supplied duplex: a pair of Web Streams.
+ *
+ * @example An in-memory pair
+ * ```ts ignore
+ * const a = new TransformStream<Uint8Array, Uint8Array>(), b = new TransformStream<Uint8Array, Uint8Array>();
+ * const clientSide = { readable: a.readable, writable: b.writable };
+ * const serverSide = { readable: b.readable, writable: a.writable };
+ * ```
+ */
+export interface WebDuplex {
+  /** Bytes from the peer. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; closed when our side ends. */
+  readonly writable: WritableStream<Uint8Array>;
+}

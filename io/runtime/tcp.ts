@@ -1,0 +1,38 @@
+/**
+ * Opens TCP sockets with the adapter of the running runtime: `Deno.connect` on
+ * Deno, `Bun.connect` on Bun, `node:net` elsewhere. `SSH_SOCKET_ADAPTER=node`
+ * forces the portable one (for comparisons).
+ *
+ * @module
+ */
+
+import { bunApi, connectBunSocket } from "./bun_socket.ts";
+import { connectDenoSocket, denoApi } from "./deno_socket.ts";
+import { connectNodeSocket } from "./node_socket.ts";
+import { socketAdapterOverride } from "./env.ts";
+import type { ByteSocket } from "./socket.ts";
+
+/** Which adapter `openTcpSocket` uses here. */
+export function tcpAdapterName(): "deno" | "bun" | "node" {
+  const forced = socketAdapterOverride();
+  if (forced) return forced;
+  if (denoApi()) return "deno";
+  if (bunApi()) return "bun";
+  return "node";
+}
+
+/** Connects to host:port with TCP_NODELAY set. */
+export function openTcpSocket(
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<ByteSocket> {
+  switch (tcpAdapterName()) {
+    case "deno":
+      return connectDenoSocket(host, port, signal);
+    case "bun":
+      return connectBunSocket(host, port, signal);
+    default:
+      return connectNodeSocket(host, port, signal);
+  }
+}

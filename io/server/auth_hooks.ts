@@ -1,0 +1,224 @@
+/**
+ * Turns the server engine's authentication events into verdicts by asking the
+ * application's hooks and `authorizedClientKeys`, with safe defaults: a method
+ * with no hook refuses, certificates are refused until a `validateCertificate`
+ * hook accepts them, and a key's authorized_keys options become the
+ * connection's permissions.
+ *
+ * @module
+ */
+
+import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
+import { SSHReader } from "../../core/wire.ts";
+import type { AuthorizedKeyEntry } from "../../keys/trust/authorized_keys.ts";
+import { checkAuthorizedKey } from "../../keys/trust/certificate_policy.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { type ConnectionPermissions, permissionsFromOptions, UNRESTRICTED } from "./permissions.ts";
+import {
+  authorizedKeysFor,
+  type AuthorizedKeysSource,
+  matchAuthorizedKey,
+} from "../keys/authorized_keys.ts";
+import type { ServerConnectionContext } from "./context.ts";
+import type { ServerHooks } from "./options.ts";
+import { wallClock } from "../runtime/env.ts";
+
+const YES: AuthVerdict = { result: "success" };
+const NO: AuthVerdict = { result: "failure" };
+const CERT_SUFFIX = "-cert-v01@openssh.com";
+
+/** The prompt used when keyboard-interactive stands in for a password. */
+export const PASSWORD_PROMPT: KbdintChallenge = {
+  prompts: [{ prompt: "Password: ", echo: false }],
+};
+
+/** What the handler needs from its connection. */
+export interface AuthContext {
+  /** The connection being authenticated. */
+  readonly conn: ServerConnectionContext;
+  /** The hook of this name, per-connection hooks first. */
+  hook<K extends keyof ServerHooks>(name: K): ServerHooks[K];
+  /** `authorizedClientKeys` for this connection (it may be replaced in beginAuth). */
+  authorizedKeys(): AuthorizedKeysSource | undefined;
+  /** User signature algorithms accepted. */
+  readonly signatureAlgorithms: readonly string[];
+}
+
+/** Which methods to offer, from the options and the hooks present. */
+export function offeredMethods(
+  ctx: AuthContext,
+  flags: {
+    publicKeyAuth?: boolean | undefined;
+    passwordAuth?: boolean | undefined;
+    kbdintAuth?: boolean | undefined;
+    hostBasedAuth?: boolean | undefined;
+  },
+): string[] {
+  const has = (n: keyof ServerHooks) => ctx.hook(n) !== undefined;
+  const methods: string[] = [];
+  const pk = flags.publicKeyAuth ??
+    (ctx.authorizedKeys() !== undefined || has("validatePublicKey") ||
+      has("validateCertificate"));
+  if (flags.hostBasedAuth ?? has("validateHostBasedUser")) methods.push("hostbased");
+  if (pk) methods.push("publickey");
+  if (flags.kbdintAuth ?? (has("getKbdintChallenge") || has("validatePassword"))) {
+    methods.push("keyboard-interactive");
+  }
+  if (flags.passwordAuth ?? has("validatePassword")) methods.push("password");
+  return methods;
+}
+
+/** Answers authentication events for one connection. */
+export class AuthHandler {
+  readonly #ctx: AuthContext;
+  #begun: Promise<boolean> | undefined;
+  #keys: Promise<readonly AuthorizedKeyEntry[]> | undefined;
+  /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
+  permissions: ConnectionPermissions = UNRESTRICTED;
+
+  /** Creates the handler. */
+  constructor(ctx: AuthContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Forgets loaded authorized keys (after `setAuthorizedKeys`). */
+  reloadKeys(): void {
+    this.#keys = undefined;
+  }
+
+  /** The verdict for one event; hooks that throw count as refusals. */
+  async verdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
+    const { conn } = this.#ctx;
+    // As AsyncSSH: beginAuth runs once per user before the first method; false lets the user in.
+    this.#begun ??= Promise.resolve(this.#ctx.hook("beginAuth")?.(e.username, conn) ?? true);
+    if (!(await this.#begun)) {
+      this.permissions = UNRESTRICTED;
+      return YES;
+    }
+    switch (e.type) {
+      case "authNone":
+        return NO;
+      case "authPassword":
+        return await this.#password(e.username, e.password, e.newPassword);
+      case "authPublicKey":
+        return await this.#publicKey(e.username, e.algorithm, e.keyBlob, e.signed);
+      case "authKbdint":
+        return await this.#kbdint(e.username, e.submethods, e.responses);
+      case "authHostbased": {
+        const ok = await this.#ctx.hook("validateHostBasedUser")?.(e.username, {
+          hostname: e.clientHostname,
+          username: e.clientUsername,
+          algorithm: e.algorithm,
+          keyBlob: e.keyBlob,
+        }, conn);
+        this.permissions = UNRESTRICTED;
+        return ok === true ? YES : NO;
+      }
+      default:
+        return NO;
+    }
+  }
+
+  async #password(user: string, password: string, newPassword?: string): Promise<AuthVerdict> {
+    const { conn } = this.#ctx;
+    this.permissions = UNRESTRICTED;
+    if (newPassword !== undefined) {
+      const ok = await this.#ctx.hook("changePassword")?.(user, password, newPassword, conn);
+      return ok === true ? YES : NO;
+    }
+    const v = await this.#ctx.hook("validatePassword")?.(user, password, conn);
+    if (typeof v === "object" && v !== null) {
+      return { result: "changePassword", prompt: v.changePassword };
+    }
+    return v === true ? YES : NO;
+  }
+
+  async #kbdint(
+    user: string,
+    submethods: string,
+    responses: readonly string[] | undefined,
+  ): Promise<AuthVerdict> {
+    const { conn } = this.#ctx;
+    this.permissions = UNRESTRICTED;
+    const challenge = (c: KbdintChallenge | boolean | null | undefined): AuthVerdict =>
+      c === true ? YES : !c ? NO : { result: "challenge", challenge: c };
+    const get = this.#ctx.hook("getKbdintChallenge");
+    if (get) {
+      if (!responses) return challenge(await get(user, submethods, conn));
+      return challenge(await this.#ctx.hook("validateKbdintResponse")?.(user, responses, conn));
+    }
+    // Password through keyboard-interactive, as OpenSSH offers it with PAM.
+    const check = this.#ctx.hook("validatePassword");
+    if (!check) return NO;
+    if (!responses) return { result: "challenge", challenge: PASSWORD_PROMPT };
+    return (await check(user, responses[0] ?? "", conn)) === true ? YES : NO;
+  }
+
+  async #publicKey(
+    user: string,
+    algorithm: string,
+    keyBlob: Uint8Array,
+    signed: boolean,
+  ): Promise<AuthVerdict> {
+    const { conn } = this.#ctx;
+    const base = algorithm.endsWith(CERT_SUFFIX)
+      ? algorithm.slice(0, -CERT_SUFFIX.length)
+      : algorithm;
+    if (!this.#ctx.signatureAlgorithms.includes(base)) return NO;
+    const source = this.#ctx.authorizedKeys();
+    const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
+    if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {
+      const validate = this.#ctx.hook("validateCertificate");
+      if (validate) {
+        const v = await validate(user, {
+          algorithm,
+          certificateBlob: keyBlob,
+          authorities: entries.filter((e) => e.options.certAuthority),
+        }, conn);
+        if (!v) return NO;
+        if (signed) this.permissions = v === true ? UNRESTRICTED : permissionsFromOptions(v);
+        return YES;
+      }
+      // Default policy, as sshd: a `cert-authority` line in the user's authorized_keys
+      // vouches for certificates naming the user (or its `principals=`), valid now,
+      // from an allowed address; the line's options and the certificate's apply.
+      const addr = conn.remoteAddress ?? "";
+      const verdict = checkAuthorizedKey(keyBlob, {
+        username: user,
+        authorizedKeys: entries,
+        client: { host: addr, addr, now: wallClock() },
+      });
+      if (!verdict.accepted) return NO;
+      if (signed) {
+        const base = verdict.entry ? permissionsFromOptions(verdict.entry.options) : UNRESTRICTED;
+        this.permissions = verdict.forceCommand !== undefined
+          ? { ...base, forcedCommand: verdict.forceCommand }
+          : base;
+      }
+      return YES;
+    }
+    let key: SSHKey | undefined;
+    try {
+      key = SSHKey.fromPublicBlob(keyBlob);
+    } catch {
+      return NO;
+    }
+    const entry = matchAuthorizedKey(entries, key, conn.remoteAddress ?? "");
+    if (entry) {
+      if (signed) this.permissions = permissionsFromOptions(entry.options);
+      return YES;
+    }
+    const ok = await this.#ctx.hook("validatePublicKey")?.(user, { algorithm, keyBlob, key }, conn);
+    if (ok === true && signed) this.permissions = UNRESTRICTED;
+    return ok === true ? YES : NO;
+  }
+}
+
+/** The key type named at the start of a public key blob ("" when unreadable). */
+function blobType(blob: Uint8Array): string {
+  try {
+    return new SSHReader(blob).readStringAscii("key type", 128);
+  } catch {
+    return "";
+  }
+}

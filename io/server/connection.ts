@@ -1,0 +1,337 @@
+/**
+ * One client connection on the server (AsyncSSH's SSHServerConnection): the
+ * server engine on a socket, authentication through the hooks, session,
+ * forwarding and global requests, and host key rotation notices.
+ *
+ * @module
+ */
+
+import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import { ChannelOpenFailure } from "../../core/connection/channels.ts";
+import { DisconnectReason, SSHError } from "../../core/errors.ts";
+import {
+  ServerConnection,
+  type ServerConnectionOptions,
+  type ServerEvent,
+} from "../../core/server/server_connection.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { ChannelTable } from "../engine/channel_table.ts";
+import { EngineDriver } from "../engine/driver.ts";
+import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
+import type { ServerHostKey } from "../keys/types.ts";
+import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
+import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
+import type { ServerConnectionContext, ServerExtraInfo } from "./context.ts";
+import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
+import type { LineEditorOptions } from "./line_editor.ts";
+import type { ListenOptions, ServerHooks } from "./options.ts";
+import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
+import { attachSession } from "./session.ts";
+
+/** What `listen()` resolved once for all connections. */
+export interface ServerSetup {
+  /** The `listen()` options. */
+  readonly options: ListenOptions;
+  /** Host keys, loaded. */
+  readonly hostKeys: readonly ServerHostKey[];
+  /** Engine options shared by every connection (algorithms, signers, limits). */
+  readonly engine: Omit<ServerConnectionOptions, "methods">;
+  /** User signature algorithms accepted. */
+  readonly signatureAlgorithms: readonly string[];
+}
+
+/** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
+function plainAddress(a: string | undefined): string | undefined {
+  return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+}
+
+/**
+ * A client connection as the server sees it; hooks receive it.
+ *
+ * @example Per-connection state with serverFactory
+ * ```ts ignore
+ * await listen({ ..., serverFactory: (conn) => ({
+ *   validatePassword: (user, pw) => check(conn.remoteAddress, user, pw),
+ * }) });
+ * ```
+ */
+export class SSHServerConnection implements ServerConnectionContext {
+  /** The client's address. */
+  readonly remoteAddress: string | undefined;
+  /** The client's port. */
+  readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
+  readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
+  readonly localPort: number | undefined;
+  /** Resolves when the connection is closed. */
+  readonly closed: Promise<void>;
+  readonly #setup: ServerSetup;
+  readonly #o: ListenOptions;
+  readonly #perConnection: ServerHooks | undefined;
+  readonly #engine: ServerConnection;
+  readonly #driver: EngineDriver<ServerEvent>;
+  readonly #auth: AuthHandler;
+  readonly #channels: ChannelTable;
+  readonly #forwarding: ServerForwarding;
+  #authorizedKeys: AuthorizedKeysSource | undefined;
+  #username: string | undefined;
+  #authMethod: string | undefined;
+  #permissions: ConnectionPermissions = UNRESTRICTED;
+  #error: Error | undefined;
+  #closedResolve!: () => void;
+  readonly #onAuthenticated: () => void;
+
+  /** Created by `listen()` for each accepted socket. */
+  constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
+    this.#setup = setup;
+    this.#o = setup.options;
+    this.#onAuthenticated = onAuthenticated;
+    this.remoteAddress = plainAddress(socket.remoteAddress);
+    this.remotePort = socket.remotePort;
+    this.localAddress = plainAddress(socket.localAddress);
+    this.localPort = socket.localPort;
+    this.closed = new Promise((r) => (this.#closedResolve = r));
+    this.#authorizedKeys = this.#o.authorizedClientKeys;
+    this.#perConnection = this.#o.serverFactory?.(this);
+    const ctx: AuthContext = {
+      conn: this,
+      hook: (name) => this.#hook(name),
+      authorizedKeys: () => this.#authorizedKeys,
+      signatureAlgorithms: setup.signatureAlgorithms,
+    };
+    this.#auth = new AuthHandler(ctx);
+    this.#forwarding = new ServerForwarding(
+      {
+        conn: this,
+        hook: (name) => this.#hook(name),
+        permissions: () => this.#permissions,
+        accept: (id) => this.#accept(id),
+      },
+      (type, data) => this.openChannel(type, data),
+      this.#o.gatewayPorts ?? false,
+    );
+    this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
+    // The driver may deliver events as soon as it exists: the table comes first.
+    this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
+      windowSize: this.#o.windowSize,
+      maxPacketSize: this.#o.maxPacketSize,
+    });
+    this.#hook("connectionMade")?.(this);
+    this.#driver = new EngineDriver(
+      this.#engine,
+      socket,
+      (e) => this.#onEvent(e),
+      (err) => this.#onClosed(err),
+    );
+  }
+
+  /** The authenticated user (undefined before authentication). */
+  get username(): string | undefined {
+    return this.#username;
+  }
+
+  /** The method that authenticated the user ("publickey", "password", ...). */
+  get authMethod(): string | undefined {
+    return this.#authMethod;
+  }
+
+  /** What this connection may do (the authorized_keys options of the key that logged in). */
+  get permissions(): ConnectionPermissions {
+    return this.#permissions;
+  }
+
+  /** The sans-IO engine underneath. */
+  get engine(): ServerConnection {
+    return this.#engine;
+  }
+
+  /** Number of remote-forward listeners open. */
+  get listenerCount(): number {
+    return this.#forwarding.listenerCount;
+  }
+
+  /** Negotiated algorithms, versions and more. */
+  getExtraInfo(): ServerExtraInfo {
+    const t = this.#engine.transport;
+    return {
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      username: this.#username,
+      authMethod: this.#authMethod,
+      clientVersion: t.peerVersion?.line,
+      serverVersion: t.localVersion,
+      algorithms: t.algorithms,
+      strictKex: t.strictKex,
+      kexCount: t.kexCount,
+      cryptoProviders: t.cryptoProviders,
+    };
+  }
+
+  /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
+  setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void {
+    this.#authorizedKeys = source;
+    this.#auth.reloadKeys();
+  }
+
+  /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
+  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO> {
+    if (this.#engine.closed) {
+      return Promise.reject(new SSHError("ERR_CONNECTION_LOST", "The connection is closed"));
+    }
+    return this.#channels.open(channelType, data);
+  }
+
+  /** Sends DISCONNECT and closes. */
+  disconnect(reason: number, description: string): Promise<void> {
+    if (!this.#engine.closed) {
+      this.#engine.disconnect(reason, description);
+      this.#driver.pump();
+    }
+    const t = setTimeout(() => this.#driver.destroy(), SOCKET_CLOSE_GRACE_MS);
+    return this.closed.then(() => clearTimeout(t));
+  }
+
+  /** Closes the connection. */
+  close(): Promise<void> {
+    return this.disconnect(DisconnectReason.BY_APPLICATION, "Server shutting down");
+  }
+
+  /** Closes the connection (`await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #hook<K extends keyof ServerHooks>(name: K): ServerHooks[K] {
+    const own = this.#perConnection;
+    const pick = (from: ServerHooks | undefined) => {
+      const f = from?.[name] as ((...a: unknown[]) => unknown) | undefined;
+      return f ? f.bind(from) : undefined;
+    };
+    return (pick(own) ?? pick(this.#o)) as ServerHooks[K];
+  }
+
+  #onClosed(err: Error | undefined): void {
+    this.#forwarding.closeAll();
+    const lost = new SSHError("ERR_CONNECTION_LOST", "Connection closed");
+    this.#channels.failAll(lost, this.#error ?? lost);
+    try {
+      this.#hook("connectionLost")?.(this, this.#error ?? err);
+    } catch { /* a hook's error must not break the close */ }
+    this.#closedResolve();
+  }
+
+  #answer(id: number, get: () => Promise<AuthVerdict>): void {
+    get()
+      .catch((): AuthVerdict => ({ result: "failure" }))
+      .then((v) => {
+        if (!this.#engine.closed) this.#engine.answerAuth(id, v);
+        this.#driver.pump();
+      });
+  }
+
+  #onEvent(e: ServerEvent): void {
+    if (this.#channels.route(e)) return;
+    switch (e.type) {
+      case "authNone":
+      case "authPassword":
+      case "authPublicKey":
+      case "authKbdint":
+      case "authHostbased":
+        return this.#answer(e.id, () => this.#auth.verdict(e));
+      case "authenticated":
+        this.#username = e.username;
+        this.#authMethod = e.method;
+        this.#permissions = this.#auth.permissions;
+        this.#onAuthenticated();
+        return;
+      case "channelOpenRequest":
+        return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);
+      case "globalRequest":
+        if (!this.#username) return this.#replyGlobal(e.requestId, e.wantReply, false);
+        return void this.#onGlobalRequest(e.requestId, e.name, e.wantReply, e.data);
+      case "disconnect":
+        this.#error = e.error;
+        return;
+      default:
+        return;
+    }
+  }
+
+  #replyGlobal(requestId: number, wantReply: boolean, ok: boolean, data?: Uint8Array): void {
+    if (!wantReply || this.#engine.closed) return;
+    this.#engine.replyGlobalRequest(requestId, ok, data);
+    this.#driver.pump();
+  }
+
+  /** Global replies must leave in request order; async answers queue behind earlier ones. */
+  #globalChain: Promise<void> = Promise.resolve();
+
+  #onGlobalRequest(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
+    const work = this.#forwarding.globalRequest(name, data).catch((): GlobalReply => ({
+      ok: false,
+    }));
+    this.#globalChain = this.#globalChain.then(async () => {
+      const r = await work;
+      this.#replyGlobal(id, wantReply, r.ok, r.data);
+    });
+  }
+
+  async #onChannelOpenRequest(id: number, type: string, data: Uint8Array): Promise<void> {
+    let answered = false;
+    const reject = (reason: number, why: string) => {
+      if (this.#engine.closed || answered || this.#channels.has(id)) return;
+      answered = true;
+      this.#channels.reject(id, reason, why);
+    };
+    try {
+      switch (type) {
+        case "session":
+          return await this.#openSession(id, reject);
+        case "direct-tcpip":
+          return await this.#forwarding.openDirectTcpip(id, data, reject);
+        case "direct-streamlocal@openssh.com":
+          return await this.#forwarding.openDirectStreamlocal(id, data, reject);
+        default:
+          return reject(ChannelOpenFailure.UNKNOWN_CHANNEL_TYPE, `Unknown channel type ${type}`);
+      }
+    } catch {
+      // A hook failed or the request was malformed: say no more than that to the client.
+      reject(ChannelOpenFailure.CONNECT_FAILED, `The server could not open the ${type} channel`);
+    }
+  }
+
+  #accept(id: number): ChannelIO | undefined {
+    if (this.#engine.closed) return undefined;
+    return this.#channels.accept(id);
+  }
+
+  async #openSession(id: number, reject: RejectChannel): Promise<void> {
+    const o = this.#o;
+    const hook = this.#hook("sessionRequested");
+    const answer = hook ? await hook(this) : o.processFactory !== undefined ||
+      o.sftpFactory !== undefined;
+    if (!answer) {
+      return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
+    }
+    const ch = this.#accept(id);
+    if (!ch) return;
+    const editor: LineEditorOptions | false = o.lineEditor === false ? false : {
+      ...(o.lineHistorySize !== undefined ? { historySize: o.lineHistorySize } : {}),
+      ...(o.maxLineLength !== undefined ? { maxLineLength: o.maxLineLength } : {}),
+    };
+    attachSession(ch, {
+      conn: this,
+      username: this.#username ?? "",
+      permissions: this.#permissions,
+      allowPty: o.allowPty ?? true,
+      acceptEnv: o.acceptEnv,
+      lineEditor: editor,
+      processFactory: typeof answer === "function" ? answer : o.processFactory,
+      sftpFactory: o.sftpFactory,
+    });
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What the server's hooks, sessions and processes see of a connection: the
+ * {@link ServerConnectionContext} interface, which `SSHServerConnection`
+ * implements. Hooks take the interface, not the class, so the modules that
+ * define and call them need not import the connection (no import circle).
+ *
+ * @module
+ */
+
+import type { ServerConnection } from "../../core/server/server_connection.ts";
+import type { NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
+import type { ConnectionPermissions } from "./permissions.ts";
+
+/** Facts about a connection, given to hooks (a {@link ServerConnectionContext} has them all). */
+export interface ServerConnectionInfo {
+  /** The client's address. */
+  readonly remoteAddress: string | undefined;
+  /** The client's port. */
+  readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
+  readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
+  readonly localPort: number | undefined;
+}
+
+/** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
+export interface ServerExtraInfo {
+  /** The client's address. */
+  readonly remoteAddress: string | undefined;
+  /** The client's port. */
+  readonly remotePort: number | undefined;
+  /** Our address the client connected to. */
+  readonly localAddress: string | undefined;
+  /** Our port the client connected to. */
+  readonly localPort: number | undefined;
+  /** The authenticated user. */
+  readonly username: string | undefined;
+  /** The method that authenticated the user. */
+  readonly authMethod: string | undefined;
+  /** The client's identification line. */
+  readonly clientVersion: string | undefined;
+  /** Our identification line. */
+  readonly serverVersion: string;
+  /** The algorithms of the last key exchange. */
+  readonly algorithms: NegotiatedAlgorithms | null;
+  /** Whether strict kex is in force. */
+  readonly strictKex: boolean;
+  /** Key exchanges completed (1 after the handshake, +1 per rekey). */
+  readonly kexCount: number;
+  /** Which implementation seals and opens packets each way. */
+  readonly cryptoProviders: { send: string; receive: string };
+}
+
+/**
+ * A client connection as the server's hooks see it (`SSHServerConnection` is one).
+ *
+ * @example Per-connection state with serverFactory
+ * ```ts ignore
+ * await listen({ ..., serverFactory: (conn: ServerConnectionContext) => ({
+ *   validatePassword: (user, pw) => check(conn.remoteAddress, user, pw),
+ * }) });
+ * ```
+ */
+export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisposable {
+  /** Resolves when the connection is closed. */
+  readonly closed: Promise<void>;
+  /** The authenticated user (undefined before authentication). */
+  readonly username: string | undefined;
+  /** The method that authenticated the user ("publickey", "password", ...). */
+  readonly authMethod: string | undefined;
+  /** What this connection may do (the authorized_keys options of the key that logged in). */
+  readonly permissions: ConnectionPermissions;
+  /** The sans-IO engine underneath. */
+  readonly engine: ServerConnection;
+  /** Number of remote-forward listeners open. */
+  readonly listenerCount: number;
+  /** Negotiated algorithms, versions and more. */
+  getExtraInfo(): ServerExtraInfo;
+  /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
+  setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
+  /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
+  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO>;
+  /** Sends DISCONNECT and closes. */
+  disconnect(reason: number, description: string): Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,176 @@
+/**
+ * The server's forwarding front end, per connection: `ssh -L`/`-D` channels
+ * (direct-tcpip, direct-streamlocal) carried to a socket we connect or one the
+ * hook hands us, and `ssh -R` listeners (tcpip-forward, streamlocal-forward)
+ * that open channels back to the client — each allowed only when the hook and
+ * the connection's permissions say so.
+ *
+ * @module
+ */
+
+import { ChannelOpenFailure } from "../../core/connection/channels.ts";
+import { decodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "../forward/bridge.ts";
+import {
+  decodeStreamlocalForward,
+  decodeStreamlocalOpen,
+  decodeTcpipForward,
+  RemoteListeners,
+} from "../forward/server_listeners.ts";
+import { connectUnix } from "../runtime/local_socket.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import { openTcpSocket } from "../runtime/tcp.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import type { ServerConnectionContext } from "./context.ts";
+import type { ServerHooks } from "./options.ts";
+import { allowsListen, allowsOpen, type ConnectionPermissions } from "./permissions.ts";
+
+/** Refuses a channel the client asked for (once; nothing after it was answered). */
+export type RejectChannel = (reason: number, why: string) => void;
+
+/** What forwarding needs from its connection. */
+export interface ServerForwardingHost {
+  /** The connection, as hooks see it. */
+  readonly conn: ServerConnectionContext;
+  /** The hook of this name, per-connection hooks first. */
+  hook<K extends keyof ServerHooks>(name: K): ServerHooks[K];
+  /** What the authenticated user may do (known once authenticated). */
+  permissions(): ConnectionPermissions;
+  /** Accepts a channel the client opened (undefined once the connection is closed). */
+  accept(id: number): ChannelIO | undefined;
+}
+
+/** The answer to a global request: ok, and the reply data if any. */
+export interface GlobalReply {
+  /** Success or failure. */
+  readonly ok: boolean;
+  /** Data for a successful reply. */
+  readonly data?: Uint8Array;
+}
+
+/**
+ * Forwarding of one server connection.
+ *
+ * @example
+ * ```ts ignore
+ * const fwd = new ServerForwarding(host, (type, data) => conn.openChannel(type, data), false);
+ * const reply = await fwd.globalRequest("tcpip-forward", data);
+ * ```
+ */
+export class ServerForwarding {
+  readonly #host: ServerForwardingHost;
+  readonly #listeners: RemoteListeners;
+
+  /** `open` opens forwarded-* channels; `gatewayPorts` lets clients bind non-loopback addresses. */
+  constructor(
+    host: ServerForwardingHost,
+    open: (channelType: string, data: Uint8Array) => Promise<ChannelIO>,
+    gatewayPorts: boolean,
+  ) {
+    this.#host = host;
+    this.#listeners = new RemoteListeners(open, gatewayPorts);
+  }
+
+  /** Number of remote-forward listeners open. */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Closes every listener and forwarded socket (the connection is gone). */
+  closeAll(): void {
+    this.#listeners.closeAll();
+  }
+
+  /** Answers tcpip-forward, streamlocal-forward and their cancels; refuses other requests. */
+  async globalRequest(name: string, data: Uint8Array): Promise<GlobalReply> {
+    const { conn } = this.#host;
+    const p = this.#host.permissions();
+    switch (name) {
+      case "tcpip-forward": {
+        const { host, port } = decodeTcpipForward(data);
+        const hook = this.#host.hook("serverRequested");
+        if (!hook || !allowsListen(p, host, port) || !(await hook(host, port, conn))) {
+          return { ok: false };
+        }
+        const bound = await this.#listeners.listenTcp(host, port);
+        // RFC 4254 §7.1: the reply carries the port only when the client asked for port 0.
+        return port === 0 ? { ok: true, data: uint32(bound) } : { ok: true };
+      }
+      case "cancel-tcpip-forward": {
+        const { host, port } = decodeTcpipForward(data);
+        return { ok: this.#listeners.cancelTcp(host, port) };
+      }
+      case "streamlocal-forward@openssh.com": {
+        const path = decodeStreamlocalForward(data);
+        const hook = this.#host.hook("unixServerRequested");
+        if (!hook || !p.portForwarding || !(await hook(path, conn))) return { ok: false };
+        await this.#listeners.listenUnix(path);
+        return { ok: true };
+      }
+      case "cancel-streamlocal-forward@openssh.com":
+        return { ok: this.#listeners.cancelUnix(decodeStreamlocalForward(data)) };
+      default:
+        return { ok: false };
+    }
+  }
+
+  /** A direct-tcpip channel: to host:port, if the hook and the permissions allow it. */
+  async openDirectTcpip(id: number, data: Uint8Array, reject: RejectChannel): Promise<void> {
+    const t = decodeTcpipOpen(data);
+    const hook = this.#host.hook("connectionRequested");
+    const answer = hook && allowsOpen(this.#host.permissions(), t.host, t.port)
+      ? await hook(t.host, t.port, t.originHost, t.originPort, this.#host.conn)
+      : false;
+    await this.#openForward(
+      id,
+      answer,
+      () => openTcpSocket(t.host, t.port),
+      `${t.host}:${t.port}`,
+      reject,
+    );
+  }
+
+  /** A direct-streamlocal@openssh.com channel: to a UNIX socket path, if allowed. */
+  async openDirectStreamlocal(id: number, data: Uint8Array, reject: RejectChannel): Promise<void> {
+    const path = decodeStreamlocalOpen(data);
+    const hook = this.#host.hook("unixConnectionRequested");
+    const answer = hook && this.#host.permissions().portForwarding
+      ? await hook(path, this.#host.conn)
+      : false;
+    await this.#openForward(id, answer, () => connectUnix(path), path, reject);
+  }
+
+  async #openForward(
+    id: number,
+    answer: boolean | WebDuplex | null | undefined,
+    connect: () => Promise<ByteSocket>,
+    target: string,
+    reject: RejectChannel,
+  ): Promise<void> {
+    if (!answer) {
+      return reject(
+        ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+        `Forwarding to ${target} is not allowed`,
+      );
+    }
+    let sock: ByteSocket;
+    try {
+      sock = answer === true ? await connect() : socketFromWebDuplex(answer);
+    } catch (e) {
+      return reject(
+        ChannelOpenFailure.CONNECT_FAILED,
+        `Cannot connect to ${target}: ${(e as Error)?.message ?? e}`,
+      );
+    }
+    const ch = this.#host.accept(id);
+    if (!ch) return sock.destroy();
+    await bridgeByteSocket(sock, ch);
+  }
+}
+
+function uint32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}

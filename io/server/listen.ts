@@ -1,0 +1,192 @@
+/**
+ * `listen()`: an embeddable SSH server. Each accepted socket gets a server
+ * engine and an {@link SSHServerConnection}; authentication, sessions and
+ * forwarding go to the caller's hooks, each with a safe default (deny).
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import { DEFAULT_SERVER_KEX } from "../../core/kex/registry.ts";
+import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.ts";
+import { type ServerSetup, SSHServerConnection } from "./connection.ts";
+import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
+import type { ServerHostKey } from "../keys/types.ts";
+import type { ListenOptions } from "./options.ts";
+import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
+
+/** A listening server. */
+export interface SSHServer extends AsyncDisposable {
+  /** The bound address; `port` is the real one when 0 was asked. */
+  readonly address: { readonly host: string; readonly port: number };
+  /** Number of open connections. */
+  readonly connections: number;
+  /** The open connections. */
+  getConnections(): SSHServerConnection[];
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Host key algorithms offered by default: every one the keys serve, in our
+ * preference order, except SHA-1 RSA and DSA (list them in `serverHostKeyAlgs` to offer them).
+ */
+function defaultHostKeyAlgorithms(keys: readonly ServerHostKey[]): string[] {
+  const preferred = defaultAlgorithms().hostKey;
+  const served = new Set(keys.flatMap((k) => k.hostKeyAlgorithms));
+  const extra = [...served].filter((a) =>
+    !preferred.includes(a) && !INSECURE_SIGNATURE_ALGORITHMS.includes(a) &&
+    !INSECURE_SIGNATURE_ALGORITHMS.some((i) => a.startsWith(`${i}-cert-`))
+  );
+  return [...preferred.filter((a) => served.has(a)), ...extra];
+}
+
+/** OpenSSH's default MaxStartups, 10:30:100. */
+const DEFAULT_MAX_STARTUPS = { start: 10, rate: 30, full: 100 } as const;
+
+/**
+ * Whether to drop a new connection with `pending` unauthenticated ones already open: over a
+ * hard limit, or by OpenSSH's random early drop between `start` and `full`.
+ *
+ * @example
+ * ```ts
+ * import { dropStartup } from "./listen.ts";
+ * console.log(dropStartup(9), dropStartup(100), dropStartup(3, 3)); // false true true
+ * ```
+ */
+export function dropStartup(
+  pending: number,
+  limit: ListenOptions["maxStartups"] = DEFAULT_MAX_STARTUPS,
+  random: () => number = Math.random,
+): boolean {
+  if (typeof limit === "number") return pending >= limit;
+  if (pending >= limit.full) return true;
+  if (pending < limit.start) return false;
+  const p = limit.rate / 100 +
+    (1 - limit.rate / 100) * (pending - limit.start) / Math.max(1, limit.full - limit.start);
+  return random() < p;
+}
+
+/** Resolves the options once for every connection. */
+async function setupServer(o: ListenOptions): Promise<ServerSetup> {
+  const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
+  const signers = hostKeySigners(
+    hostKeys,
+    o.serverHostKeyAlgs ?? defaultHostKeyAlgorithms(hostKeys),
+  );
+  const algs = defaultAlgorithms();
+  const signatureAlgorithms = o.signatureAlgs ?? defaultServerSigAlgs();
+  const opt = <K extends string, V>(key: K, v: V | undefined) =>
+    (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+  return {
+    options: o,
+    hostKeys,
+    signatureAlgorithms,
+    engine: {
+      suite: defaultSuite(),
+      algorithms: {
+        kex: o.kexAlgs ?? DEFAULT_SERVER_KEX,
+        hostKey: [...signers.keys()],
+        cipher: o.encryptionAlgs ?? algs.cipher,
+        mac: o.macAlgs ?? algs.mac,
+        compression: o.compressionAlgs ?? algs.compression,
+      },
+      hostKeys: signers,
+      serverSigAlgs: signatureAlgorithms,
+      ...opt("moduli", o.moduli),
+      ...opt("random", o.random),
+      ...opt("softwareVersion", o.serverVersion),
+      ...opt("banner", o.banner),
+      ...opt("loginTimeoutMs", o.loginTimeout),
+      ...opt("maxAuthTries", o.maxAuthTries),
+      ...opt("failureDelayMs", o.authFailureDelay),
+      ...opt("keepaliveIntervalMs", o.keepaliveInterval),
+      ...opt("keepaliveCountMax", o.keepaliveCountMax),
+      ...opt("rekeyBytes", o.rekeyBytes),
+      ...opt("rekeyIntervalMs", o.rekeyInterval),
+      ...opt("maxChannels", o.maxChannels),
+      ...opt("announceHostKeys", o.sendHostKeys),
+    },
+  };
+}
+
+/**
+ * Starts an SSH server.
+ *
+ * @example A server on a free port that greets password users
+ * ```ts ignore
+ * import { listen } from "./listen.ts";
+ * await using server = await listen({
+ *   port: 0,
+ *   hostKeys: ["./ssh_host_ed25519_key"],
+ *   authorizedClientKeys: "./authorized_keys",
+ *   validatePassword: (user, pw) => user === "demo" && pw === "demo",
+ *   processFactory: async (p) => { await p.write(`you ran: ${p.command}\n`); },
+ * });
+ * console.log(server.address.port);
+ * ```
+ */
+export async function listen(options: ListenOptions): Promise<SSHServer> {
+  const setup = await setupServer(options);
+  const live = new Set<SSHServerConnection>();
+  let startups = 0;
+  const maxConnections = options.maxConnections ?? Infinity;
+  const srv = net.createServer({ noDelay: true }, (sock) => {
+    // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
+    if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
+      sock.destroy();
+      return;
+    }
+    startups++;
+    let counted = true;
+    const done = () => {
+      if (counted) {
+        counted = false;
+        startups--;
+      }
+    };
+    let conn: SSHServerConnection;
+    try {
+      conn = new SSHServerConnection(socketFromNodeSocket(sock), setup, done);
+    } catch {
+      done();
+      sock.destroy();
+      return;
+    }
+    live.add(conn);
+    void conn.closed.then(() => {
+      live.delete(conn);
+      done();
+    });
+  });
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(options.port ?? 22, host, () => {
+      srv.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = srv.address() as net.AddressInfo;
+  let closing: Promise<void> | undefined;
+  const server: SSHServer = {
+    address: { host, port: addr.port },
+    get connections() {
+      return live.size;
+    },
+    getConnections: () => [...live],
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((r) => srv.close(() => r()));
+        await Promise.all([...live].map((c) => c.close()));
+        await stopped;
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return server.close();
+    },
+  };
+  return server;
+}

@@ -1,0 +1,259 @@
+/**
+ * The options and hooks of `listen()`. Hooks are plain typed callbacks (sync or
+ * async); each has a safe default that refuses. They can be given once for the
+ * whole server, or per connection through `serverFactory` (as AsyncSSH's
+ * `server_factory`), whose hooks take precedence.
+ *
+ * @module
+ */
+
+import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
+import type { Modulus } from "../../core/kex/moduli.ts";
+import type { RandomSource } from "../../core/random.ts";
+import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
+import type { ServerConnectionContext } from "./context.ts";
+import type { HostKeyInput } from "./host_keys.ts";
+import type { SSHServerProcess } from "./process.ts";
+import type { WebDuplex } from "../runtime/socket.ts";
+
+/** A value or a promise of it: every hook may be sync or async. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A public key offered for authentication. */
+export interface PublicKeyAuthInfo {
+  /** Signature algorithm, e.g. "rsa-sha2-512". */
+  readonly algorithm: string;
+  /** The public key blob as sent. */
+  readonly keyBlob: Uint8Array;
+  /** The key, parsed; undefined for certificates and key types we cannot parse. */
+  readonly key: SSHKey | undefined;
+}
+
+/**
+ * A certificate offered for authentication, for {@link ServerHooks.validateCertificate}.
+ * Signature over the session is already checked when this is asked.
+ */
+export interface CertificateAuthInfo {
+  /** Signature algorithm, e.g. "ssh-ed25519-cert-v01@openssh.com". */
+  readonly algorithm: string;
+  /** The whole certificate blob. */
+  readonly certificateBlob: Uint8Array;
+  /** `cert-authority` entries of `authorizedClientKeys` (with their `principals`, `from`, ...). */
+  readonly authorities: readonly AuthorizedKeyEntry[];
+}
+
+/** The client host of a hostbased request (its signature already checked). */
+export interface HostBasedClientInfo {
+  /** The client host's name as it claims it. */
+  readonly hostname: string;
+  /** The user on the client host. */
+  readonly username: string;
+  /** Signature algorithm, e.g. "ssh-ed25519-cert-v01@openssh.com". */
+  readonly algorithm: string;
+  /** The client host's public key blob. */
+  readonly keyBlob: Uint8Array;
+}
+
+/** What `validatePassword` may answer: yes, no, or "expired: ask for a new one with this prompt". */
+export type PasswordVerdict = boolean | { readonly changePassword: string };
+
+/** Runs a session: exec, shell or subsystem. When it returns, the process exits (0, or 1 on error). */
+export type ProcessFactory = (process: SSHServerProcess) => MaybePromise<void>;
+
+/** Per-connection hooks. Every one is optional; a missing hook refuses. */
+export interface ServerHooks {
+  /** A client connected (before the handshake). */
+  connectionMade?(conn: ServerConnectionContext): void;
+  /** The connection closed; `error` says why when it was not a clean close. */
+  connectionLost?(conn: ServerConnectionContext, error: Error | undefined): void;
+  /** Called first for each user; return false to let the user in without authentication. */
+  beginAuth?(username: string, conn: ServerConnectionContext): MaybePromise<boolean>;
+  /** Checks a password; enables "password" (and "keyboard-interactive" with a Password: prompt). */
+  validatePassword?(
+    username: string,
+    password: string,
+    conn: ServerConnectionContext,
+  ): MaybePromise<PasswordVerdict>;
+  /** Handles a password change (after `{ changePassword }`); true accepts the new password. */
+  changePassword?(
+    username: string,
+    oldPassword: string,
+    newPassword: string,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean>;
+  /**
+   * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
+   * already allow it. Signatures are checked for you.
+   */
+  validatePublicKey?(
+    username: string,
+    key: PublicKeyAuthInfo,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean>;
+  /**
+   * Is this certificate allowed for this user? The hook for certificate checking
+   * (CA trust, principals, validity, critical options). Return the options to
+   * apply (e.g. a `force-command`), true, or false. Default: refuse every certificate.
+   */
+  validateCertificate?(
+    username: string,
+    certificate: CertificateAuthInfo,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean | AuthorizedKeyOptions>;
+  /** First keyboard-interactive challenge (null/false refuses; true accepts without questions). */
+  getKbdintChallenge?(
+    username: string,
+    submethods: string,
+    conn: ServerConnectionContext,
+  ): MaybePromise<KbdintChallenge | boolean | null>;
+  /** Checks answers; returns true/false or a further challenge. */
+  validateKbdintResponse?(
+    username: string,
+    responses: readonly string[],
+    conn: ServerConnectionContext,
+  ): MaybePromise<KbdintChallenge | boolean>;
+  /** Hostbased authentication check (signature already verified). */
+  validateHostBasedUser?(
+    username: string,
+    client: HostBasedClientInfo,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean>;
+  /**
+   * A client asks for a session channel. Return true to run `processFactory`, a
+   * function to run that instead, or false to refuse. Default: allow when
+   * `processFactory` or `sftpFactory` is set.
+   */
+  sessionRequested?(conn: ServerConnectionContext): MaybePromise<boolean | ProcessFactory>;
+  /**
+   * A client asks to reach destHost:destPort through us (`ssh -L`, `ssh -D`,
+   * direct-tcpip). Return true to have the server connect there itself, a
+   * duplex to carry the channel, or false to refuse (the default).
+   */
+  connectionRequested?(
+    destHost: string,
+    destPort: number,
+    originHost: string,
+    originPort: number,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean | WebDuplex | null | undefined>;
+  /**
+   * A client asks us to listen on listenHost:listenPort and forward connections
+   * back (`ssh -R`, tcpip-forward; port 0 picks a free port). Return true to
+   * allow. Default: refuse.
+   */
+  serverRequested?(
+    listenHost: string,
+    listenPort: number,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean>;
+  /** As `connectionRequested`, for a UNIX socket path (direct-streamlocal@openssh.com). */
+  unixConnectionRequested?(
+    destPath: string,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean | WebDuplex | null | undefined>;
+  /** As `serverRequested`, for a UNIX socket path (streamlocal-forward@openssh.com). */
+  unixServerRequested?(listenPath: string, conn: ServerConnectionContext): MaybePromise<boolean>;
+}
+
+/** Options of `listen()`. */
+export interface ListenOptions extends ServerHooks {
+  /** Address to bind; default "127.0.0.1". Use "0.0.0.0" or "::" for all interfaces. */
+  readonly host?: string;
+  /** Port; 0 picks a free one (see `server.address`). Default 22. */
+  readonly port?: number;
+  /** Host keys (at least one): key objects, key text, or private key file paths. */
+  readonly hostKeys: readonly HostKeyInput[];
+  /** Passphrase for encrypted host key files. */
+  readonly passphrase?: string;
+  /**
+   * Keys allowed to log in, with their OpenSSH options enforced: an
+   * `authorized_keys` file path, its text, a parsed list, or a function of the
+   * user name returning one of those (e.g. the user's own file).
+   */
+  readonly authorizedClientKeys?: AuthorizedKeysSource;
+  /** Hooks per connection (state per client); they take precedence over the ones given here. */
+  readonly serverFactory?: (conn: ServerConnectionContext) => ServerHooks;
+  /** Offer publickey (default: when `authorizedClientKeys` or `validatePublicKey`/`validateCertificate` is set). */
+  readonly publicKeyAuth?: boolean;
+  /** Offer password (default: when `validatePassword` is set). */
+  readonly passwordAuth?: boolean;
+  /** Offer keyboard-interactive (default: when a kbdint hook or `validatePassword` is set). */
+  readonly kbdintAuth?: boolean;
+  /** Offer hostbased (default: when `validateHostBasedUser` is set). */
+  readonly hostBasedAuth?: boolean;
+  /** Runs each exec/shell/subsystem session. */
+  readonly processFactory?: ProcessFactory;
+  /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
+  readonly sftpFactory?: ProcessFactory;
+  /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
+  readonly lineEditor?: boolean;
+  /** Lines kept for history recall per session (default 1000). */
+  readonly lineHistorySize?: number;
+  /** Longest input line the editor accepts (default 1024). */
+  readonly maxLineLength?: number;
+  /** Grant pty requests (default true; authorized_keys `no-pty` still refuses). */
+  readonly allowPty?: boolean;
+  /** Environment variable names (patterns with `*`, `?`) accepted from clients; default all. */
+  readonly acceptEnv?: readonly string[];
+  /**
+   * Let remote forwards listen on the address the client asks for. Default false:
+   * as OpenSSH's `GatewayPorts no`, listeners bind loopback only.
+   */
+  readonly gatewayPorts?: boolean;
+  /** Announce all host keys after login (hostkeys-00@openssh.com) so clients can learn new ones. Default true. */
+  readonly sendHostKeys?: boolean;
+  /** Banner shown before authentication. */
+  readonly banner?: string;
+  /** Login grace time in ms (default 120 s; 0 = none). */
+  readonly loginTimeout?: number;
+  /** Failed authentication attempts per connection (default 6). */
+  readonly maxAuthTries?: number;
+  /** Delay added per failed attempt (ms, default 250). */
+  readonly authFailureDelay?: number;
+  /**
+   * Unauthenticated connections allowed at once, as OpenSSH's MaxStartups: a number is a hard
+   * limit; `{ start, rate, full }` drops new connections with probability `rate`% once `start`
+   * are pending, rising linearly to 100% at `full`. Default `{ start: 10, rate: 30, full: 100 }`.
+   */
+  readonly maxStartups?: number | {
+    readonly start: number;
+    readonly rate: number;
+    readonly full: number;
+  };
+  /** Most connections at once (default unlimited). */
+  readonly maxConnections?: number;
+  /** Most channels per connection (default 1024). */
+  readonly maxChannels?: number;
+  /** Keepalive interval (ms, 0 = off). */
+  readonly keepaliveInterval?: number;
+  /** Unanswered keepalives before the client is declared dead (default 3). */
+  readonly keepaliveCountMax?: number;
+  /** Kex methods (default: OpenSSH 10's server list, no finite-field DH). */
+  readonly kexAlgs?: readonly string[];
+  /** Ciphers in preference order. */
+  readonly encryptionAlgs?: readonly string[];
+  /** MACs in preference order. */
+  readonly macAlgs?: readonly string[];
+  /** Compression methods in preference order. */
+  readonly compressionAlgs?: readonly string[];
+  /** Host key algorithms to offer (default: every safe one the host keys serve; ssh-rsa only if listed). */
+  readonly serverHostKeyAlgs?: readonly string[];
+  /** User signature algorithms accepted and announced in server-sig-algs. */
+  readonly signatureAlgs?: readonly string[];
+  /** Groups for diffie-hellman-group-exchange (default: RFC 3526 groups). */
+  readonly moduli?: readonly Modulus[];
+  /** Rekey after this many bytes. */
+  readonly rekeyBytes?: number;
+  /** Rekey after this many ms. */
+  readonly rekeyInterval?: number;
+  /** Randomness (tests only). */
+  readonly random?: RandomSource;
+  /** Per-channel window we grant (bytes). */
+  readonly windowSize?: number;
+  /** Largest data packet we accept per channel. */
+  readonly maxPacketSize?: number;
+  /** Software version in our identification line. */
+  readonly serverVersion?: string;
+}

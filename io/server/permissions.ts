@@ -1,0 +1,84 @@
+/**
+ * What an authenticated connection may do: the permissions an authorized_keys
+ * entry (or a certificate) grants once a key from it logged in (`command`,
+ * `environment`, `no-pty`, `no-port-forwarding`, `permitopen`, `permitlisten`, ...).
+ *
+ * @module
+ */
+
+import {
+  type AuthorizedKeyOptions,
+  permitsListen,
+  permitsOpen,
+  type PermittedAddress,
+} from "../../keys/trust/authorized_keys.ts";
+
+/** What an authenticated connection may do (the options of the key that logged in). */
+export interface ConnectionPermissions {
+  /** Forced command (authorized_keys `command=`, or a certificate's force-command). */
+  readonly forcedCommand: string | undefined;
+  /** Variables set in every session (`environment=`). */
+  readonly environment: readonly { readonly name: string; readonly value: string }[];
+  /** May the client have a pty (`no-pty` turns it off). */
+  readonly pty: boolean;
+  /** May the client forward ports and sockets. */
+  readonly portForwarding: boolean;
+  /** May the client forward its agent. */
+  readonly agentForwarding: boolean;
+  /** May the client forward X11. */
+  readonly x11Forwarding: boolean;
+  /** Allowed direct-tcpip destinations; empty = any. */
+  readonly permitOpen: readonly PermittedAddress[];
+  /** Allowed remote listen addresses; empty = any. */
+  readonly permitListen: readonly PermittedAddress[];
+  /** The options this came from, when a key entry or certificate set them. */
+  readonly options: AuthorizedKeyOptions | undefined;
+}
+
+/** Everything allowed: logins by password, keyboard-interactive, or a hook's say-so. */
+export const UNRESTRICTED: ConnectionPermissions = Object.freeze({
+  forcedCommand: undefined,
+  environment: [],
+  pty: true,
+  portForwarding: true,
+  agentForwarding: true,
+  x11Forwarding: true,
+  permitOpen: [],
+  permitListen: [],
+  options: undefined,
+});
+
+/**
+ * The permissions granted by an authorized_keys entry's options.
+ *
+ * @example
+ * ```ts
+ * import { parseAuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+ * import { permissionsFromOptions } from "./permissions.ts";
+ * const p = permissionsFromOptions(parseAuthorizedKeyOptions('no-pty,command="uptime"'));
+ * console.log(p.pty, p.forcedCommand); // false "uptime"
+ * ```
+ */
+export function permissionsFromOptions(o: AuthorizedKeyOptions): ConnectionPermissions {
+  return {
+    forcedCommand: o.command,
+    environment: o.environment,
+    pty: o.pty,
+    portForwarding: o.portForwarding,
+    agentForwarding: o.agentForwarding,
+    x11Forwarding: o.x11Forwarding,
+    permitOpen: o.permitOpen,
+    permitListen: o.permitListen,
+    options: o,
+  };
+}
+
+/** Whether the permissions allow a direct-tcpip channel to host:port. */
+export function allowsOpen(p: ConnectionPermissions, host: string, port: number): boolean {
+  return p.options ? permitsOpen(p.options, host, port) : p.portForwarding;
+}
+
+/** Whether the permissions allow a remote listener on host:port. */
+export function allowsListen(p: ConnectionPermissions, host: string, port: number): boolean {
+  return p.options ? permitsListen(p.options, host, port) : p.portForwarding;
+}

@@ -1,0 +1,139 @@
+/**
+ * A session channel on the server: its requests (pty-req, env, exec, shell,
+ * subsystem, window-change, signal, break) become an {@link SSHServerProcess}
+ * run by the application's factory, with the connection's permissions applied
+ * (forced command, forced environment, no-pty).
+ *
+ * @module
+ */
+
+import {
+  decodeBreak,
+  decodeEnv,
+  decodePtyRequest,
+  decodeStringArg,
+  decodeWindowChange,
+  type PtyRequest,
+} from "../../core/connection/session_requests.ts";
+import { matchPatternList } from "../../keys/trust/host_patterns.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import type { LineEditorOptions } from "./line_editor.ts";
+import type { ConnectionPermissions } from "./permissions.ts";
+import type { ServerConnectionContext } from "./context.ts";
+import type { ProcessFactory } from "./options.ts";
+import { SSHServerProcess } from "./process.ts";
+import { MAX_SESSION_ENV } from "../limits.ts";
+
+/** What a session needs to know about its connection and the server's settings. */
+export interface SessionConfig {
+  /** The connection being authenticated. */
+  readonly conn: ServerConnectionContext;
+  /** The authenticated user. */
+  readonly username: string;
+  /** What the authenticated key may do. */
+  readonly permissions: ConnectionPermissions;
+  /** Grant pty requests at all. */
+  readonly allowPty: boolean;
+  /** Accepted variable name patterns; undefined accepts all. */
+  readonly acceptEnv: readonly string[] | undefined;
+  /** Line editor settings, or false. */
+  readonly lineEditor: LineEditorOptions | false;
+  /** Runs exec/shell sessions. */
+  readonly processFactory: ProcessFactory | undefined;
+  /** Runs the sftp subsystem. */
+  readonly sftpFactory: ProcessFactory | undefined;
+}
+
+/** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
+const INTERNAL_SFTP = "internal-sftp";
+
+/**
+ * Handles requests on an accepted session channel; the process starts on exec,
+ * shell or subsystem.
+ *
+ * @example
+ * ```ts ignore
+ * attachSession(channel, { conn, username, permissions, allowPty: true, acceptEnv: undefined,
+ *   lineEditor: {}, processFactory, sftpFactory: undefined });
+ * ```
+ */
+export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
+  const env: Record<string, string> = {};
+  let terminal: PtyRequest | undefined;
+  let process: SSHServerProcess | undefined;
+  const decoder = new TextDecoder();
+  ch.onRequest = (request, data) => {
+    switch (request) {
+      case "env": {
+        const { name, value } = decodeEnv(data);
+        if (Object.keys(env).length >= MAX_SESSION_ENV || process) return false;
+        if (cfg.acceptEnv && matchPatternList(name, cfg.acceptEnv, false) !== 1) return false;
+        env[name] = value;
+        return true;
+      }
+      case "pty-req":
+        if (process || !cfg.allowPty || !cfg.permissions.pty) return false;
+        terminal = decodePtyRequest(data);
+        return true;
+      case "window-change":
+        process?.setTerminalSize(decodeWindowChange(data));
+        return true;
+      case "signal": {
+        const name = decoder.decode(decodeStringArg(data, "signal name", 64));
+        if (!process?.onSignal) return false;
+        process.onSignal(name);
+        return true;
+      }
+      case "break":
+        return process?.onBreak?.(decodeBreak(data)) ?? false;
+      case "exec":
+      case "shell":
+      case "subsystem": {
+        if (process) return false;
+        const arg = request === "shell"
+          ? undefined
+          : decoder.decode(decodeStringArg(data, request));
+        const forced = cfg.permissions.forcedCommand;
+        const subsystem = forced === undefined && request === "subsystem" ? arg : undefined;
+        const sftp = subsystem === "sftp" || forced === INTERNAL_SFTP;
+        const factory = sftp ? cfg.sftpFactory ?? cfg.processFactory : cfg.processFactory;
+        if (!factory) return false;
+        const finalEnv: Record<string, string> = { ...env };
+        for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
+        if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
+        const p = new SSHServerProcess(ch, {
+          command: forced ?? (request === "exec" ? arg : undefined),
+          originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
+          subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
+          env: finalEnv,
+          terminal,
+          username: cfg.username,
+          lineEditor: cfg.lineEditor,
+          connection: cfg.conn,
+        });
+        process = p;
+        // Start after the reply to this request has gone out.
+        queueMicrotask(() => void runProcess(factory, p));
+        return true;
+      }
+      default:
+        // x11-req, auth-agent-req@openssh.com, xon-xoff and unknown requests are refused.
+        return false;
+    }
+  };
+}
+
+/** Runs a factory; its return exits 0, its error exits 1 with the message on stderr. */
+async function runProcess(factory: ProcessFactory, p: SSHServerProcess): Promise<void> {
+  try {
+    await factory(p);
+    p.exit(0);
+  } catch (e) {
+    if (!p.exited) {
+      try {
+        await p.writeStderr(`${(e as Error)?.message ?? e}\n`);
+      } catch { /* channel gone */ }
+    }
+    p.exit(1);
+  }
+}

@@ -1,0 +1,231 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { seededRandom } from "../../core/random.ts";
+import {
+  CERT_FOREVER,
+  certKeyType,
+  createCertificate,
+  importCertificate,
+  plainKeyType,
+  SSHCertificate,
+} from "./certificate.ts";
+import { generatePrivateKey } from "../generate.ts";
+import { importPrivateKey, importPublicKey } from "../formats/import.ts";
+import { KeyImportError } from "../errors.ts";
+import { keygenTest } from "../_ssh_keygen_test_util.ts";
+
+const rsaCa = generatePrivateKey("rsa", { keySize: 2048, random: seededRandom(21) });
+
+test("plainKeyType() and certKeyType() map type names both ways", () => {
+  for (
+    const t of [
+      "ssh-ed25519",
+      "ecdsa-sha2-nistp384",
+      "ssh-rsa",
+      "sk-ssh-ed25519@openssh.com",
+      "sk-ecdsa-sha2-nistp256@openssh.com",
+    ]
+  ) {
+    assert.equal(plainKeyType(certKeyType(t)), t);
+  }
+  assert.equal(certKeyType("sk-ssh-ed25519@openssh.com"), "sk-ssh-ed25519-cert-v01@openssh.com");
+  assert.equal(plainKeyType("ssh-ed25519"), undefined);
+});
+
+test("createCertificate() output parses, verifies and checks", () => {
+  const ca = generatePrivateKey("ecdsa");
+  const user = generatePrivateKey("ed25519");
+  const now = Date.UTC(2025, 5, 1);
+  const cert = createCertificate({
+    key: user,
+    caKey: ca,
+    type: "user",
+    keyId: "alice@laptop",
+    principals: ["alice", "admin"],
+    serial: 7n,
+    validAfter: new Date(now - 60_000),
+    validBefore: new Date(now + 3600_000),
+    criticalOptions: { "source-address": "10.0.0.0/8", "force-command": "uptime" },
+    comment: "c",
+  });
+  const again = importCertificate(cert.exportCertificate());
+  assert.equal(again.keyId, "alice@laptop");
+  assert.equal(again.serial, 7n);
+  assert.deepEqual(again.principals, ["alice", "admin"]);
+  assert.deepEqual([...again.criticalOptions.keys()], ["force-command", "source-address"]);
+  assert.ok(again.extensions.has("permit-pty"));
+  assert.equal(again.getComment(), "c");
+  assert.ok(again.key.equals(user));
+  assert.ok(again.signatureKey.equals(ca));
+  assert.equal(again.getFingerprint(), user.getFingerprint());
+  assert.deepEqual(again.getSigAlgorithms(), ["ssh-ed25519-cert-v01@openssh.com"]);
+  const ok = {
+    now,
+    type: "user",
+    principal: "alice",
+    trustedCAs: [ca],
+    clientAddress: "10.1.1.1",
+  } as const;
+  assert.deepEqual(again.checkValidity(ok), { valid: true });
+  const fail = (o: object) => {
+    const r = again.checkValidity({ ...ok, ...o });
+    return r.valid ? "" : r.reason;
+  };
+  assert.match(fail({ type: "host" }), /user certificate, not a host/);
+  assert.match(fail({ principal: "mallory" }), /not valid for 'mallory'/);
+  assert.match(fail({ now: now + 7200_000 }), /expired/);
+  assert.match(fail({ now: now - 7200_000 }), /not yet valid/);
+  assert.match(fail({ trustedCAs: [user] }), /untrusted CA/);
+  assert.match(fail({ clientAddress: "192.0.2.1" }), /source address/);
+});
+
+test("SSHCertificate.verifySignature() fails on any change and on ssh-rsa by default", () => {
+  const user = generatePrivateKey("ecdsa");
+  const cert = createCertificate({ key: user, caKey: rsaCa, type: "host", keyId: "h" });
+  assert.equal(cert.validBefore, CERT_FOREVER);
+  assert.equal(cert.extensions.size, 0);
+  assert.ok(cert.verifySignature());
+  const tampered = cert.blob.slice();
+  tampered[60] = tampered[60]! ^ 1;
+  let ok = false;
+  try {
+    ok = SSHCertificate.fromBlob(tampered).verifySignature();
+  } catch (e) {
+    assert.ok(e instanceof KeyImportError);
+  }
+  assert.equal(ok, false);
+  const sha1 = createCertificate({
+    key: user,
+    caKey: rsaCa,
+    type: "host",
+    keyId: "h",
+    signatureAlgorithm: "ssh-rsa",
+  });
+  assert.equal(sha1.verifySignature(), false);
+  assert.ok(sha1.verifySignature(["ssh-rsa"]));
+});
+
+test("SSHCertificate.fromBlob() throws only KeyImportError on truncated and mutated blobs", () => {
+  const ca = generatePrivateKey("ed25519");
+  const cert = createCertificate({
+    key: ca,
+    caKey: ca,
+    type: "user",
+    keyId: "k",
+    principals: ["a"],
+  });
+  const r = seededRandom(4);
+  for (let i = 0; i < 2000; i++) {
+    const x = r(4);
+    let b = cert.blob.slice(0, cert.blob.length - (((x[0]! << 8) | x[1]!) % cert.blob.length));
+    if (i % 2) {
+      b = cert.blob.slice();
+      const at = ((x[0]! << 8) | x[1]!) % b.length;
+      b[at] = b[at]! ^ (x[2]! | 1);
+    }
+    try {
+      SSHCertificate.fromBlob(b).verifySignature();
+    } catch (e) {
+      assert.ok(e instanceof KeyImportError, String(e));
+    }
+  }
+});
+
+keygenTest("importCertificate() reads certificates ssh-keygen -s signs", (k) => {
+  const cas: [string, string[]][] = [["ed25519", ["-t", "ed25519"]], ["ecdsa", ["-t", "ecdsa"]], [
+    "rsa",
+    ["-t", "rsa", "-b", "2048"],
+  ]];
+  k.run(["-q", "-t", "ecdsa", "-b", "384", "-N", "", "-C", "subject", "-f", k.path("subject")]);
+  for (const [name, args] of cas) {
+    k.run(["-q", ...args, "-N", "", "-f", k.path(`ca-${name}`)]);
+    k.run([
+      "-q",
+      "-s",
+      k.path(`ca-${name}`),
+      "-I",
+      `id ${name}`,
+      "-n",
+      "alice,bob",
+      "-z",
+      "42",
+      "-V",
+      "20200101:20991231",
+      "-O",
+      "force-command=ls -l",
+      "-O",
+      "source-address=10.0.0.0/8,192.0.2.1",
+      "-O",
+      "no-pty",
+      k.path("subject.pub"),
+    ]);
+    const cert = importCertificate(k.read("subject-cert.pub"));
+    assert.equal(cert.keyId, `id ${name}`);
+    assert.equal(cert.serial, 42n);
+    assert.equal(cert.certType, "user");
+    assert.deepEqual(cert.principals, ["alice", "bob"]);
+    assert.equal(cert.criticalOptions.get("force-command"), "ls -l");
+    assert.equal(cert.extensions.has("permit-pty"), false);
+    assert.ok(cert.extensions.has("permit-agent-forwarding"));
+    assert.equal(cert.getComment(), "subject");
+    assert.equal(cert.getFingerprint(), k.fingerprint("subject-cert.pub"));
+    assert.ok(cert.signatureKey.equals(importPublicKey(k.read(`ca-${name}.pub`))));
+    const r = cert.checkValidity({
+      now: Date.UTC(2025, 0, 1),
+      type: "user",
+      principal: "bob",
+      clientAddress: "192.0.2.1",
+    });
+    assert.deepEqual(r, { valid: true }, name);
+    // Host certificate too.
+    k.run([
+      "-q",
+      "-s",
+      k.path(`ca-${name}`),
+      "-h",
+      "-I",
+      "host",
+      "-n",
+      "h.example",
+      k.path("subject.pub"),
+    ]);
+    const host = importCertificate(k.read("subject-cert.pub"));
+    assert.equal(host.certType, "host");
+    assert.ok(host.checkValidity({ now: Date.now(), type: "host", principal: "h.example" }).valid);
+  }
+});
+
+keygenTest("ssh-keygen -L accepts the certificates createCertificate() signs", (k) => {
+  const cas = [
+    generatePrivateKey("ed25519"),
+    generatePrivateKey("ecdsa", { keySize: 521 }),
+    rsaCa,
+  ];
+  k.run(["-q", "-t", "ed25519", "-N", "", "-f", k.path("subject")]);
+  const subject = importPrivateKey(k.read("subject"));
+  for (const ca of cas) {
+    const cert = createCertificate({
+      key: subject,
+      caKey: ca,
+      type: "user",
+      keyId: "our id",
+      principals: ["alice"],
+      serial: 9,
+      validAfter: new Date(Date.UTC(2020, 0, 1)),
+      validBefore: new Date(Date.UTC(2099, 0, 1)),
+      criticalOptions: { "force-command": "true" },
+      extensions: { "permit-pty": "" },
+    });
+    k.write("subject-cert.pub", cert.exportCertificate());
+    // -L parses the certificate and verifies the CA signature.
+    const out = k.run(["-L", "-f", k.path("subject-cert.pub")]);
+    assert.match(out, /Key ID: "our id"/, ca.getAlgorithm());
+    assert.match(out, /Serial: 9/);
+    assert.match(out, /force-command true/);
+    assert.match(
+      out,
+      new RegExp(`Signing CA: \\S+ ${ca.getFingerprint().replace(/[+/]/g, "\\$&")}`),
+    );
+    assert.equal(k.fingerprint("subject-cert.pub"), subject.getFingerprint());
+  }
+});

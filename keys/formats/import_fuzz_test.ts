@@ -1,0 +1,98 @@
+// Every importer, fed truncated, mutated and random input, throws KeyImportError and nothing else.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { seededRandom } from "../../core/random.ts";
+import { generatePrivateKey } from "../generate.ts";
+import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
+import { KeyImportError } from "../errors.ts";
+
+const rnd = seededRandom(99);
+const keys = [
+  generatePrivateKey("ecdsa", { random: rnd }),
+  generatePrivateKey("ed25519", { random: rnd }),
+  generatePrivateKey("rsa", { keySize: 1024, random: seededRandom(3) }),
+];
+
+function mutate(b: Uint8Array, i: number): Uint8Array {
+  const x = rnd(4);
+  const at = ((x[0]! << 8) | x[1]!) % Math.max(1, b.length);
+  switch (i % 4) {
+    case 0:
+      return b.slice(0, at);
+    case 1: {
+      const c = b.slice();
+      c[at] = c[at]! ^ (x[2]! | 1);
+      return c;
+    }
+    case 2: {
+      // Inflate a length byte: the classic way to ask a parser for a huge allocation.
+      const c = b.slice();
+      c[at] = 0xff;
+      if (at + 1 < c.length) c[at + 1] = 0x84;
+      return c;
+    }
+    default:
+      return rnd(x[3]! + 1);
+  }
+}
+
+function expectImportError(f: () => unknown, what: string): void {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof KeyImportError, `${what}: ${e}`);
+  }
+}
+
+test("importPrivateKey() throws only KeyImportError on mutated DER of every format", () => {
+  for (const key of keys) {
+    const ders = [
+      key.exportPrivateKey("pkcs8-der"),
+      key.exportPrivateKey("pkcs8-der", { passphrase: "p", rounds: 1 }),
+      key.material.type === "rsa"
+        ? key.exportPrivateKey("pkcs1-der")
+        : key.material.type === "ecdsa"
+        ? key.exportPrivateKey("sec1-der")
+        : key.exportPrivateKey("pkcs8-der"),
+    ];
+    for (const der of ders) {
+      for (let i = 0; i < 300; i++) {
+        expectImportError(() => importPrivateKey(mutate(der, i), "p"), key.getAlgorithm());
+      }
+    }
+  }
+});
+
+test("importPrivateKey() throws only KeyImportError on mutated PEM text", () => {
+  for (const key of keys) {
+    const texts = [
+      key.exportPrivateKey("pem", { passphrase: "p" }),
+      key.exportPrivateKey("pkcs8-pem"),
+    ];
+    for (const text of texts) {
+      const bytes = new TextEncoder().encode(text);
+      for (let i = 0; i < 200; i++) {
+        expectImportError(() => importPrivateKey(mutate(bytes, i), "p"), key.getAlgorithm());
+      }
+    }
+  }
+});
+
+test("importPublicKey() throws only KeyImportError on mutated input of every format", () => {
+  for (const key of keys) {
+    const inputs: Uint8Array[] = [
+      key.publicBlob,
+      key.exportPublicKey("spki-der"),
+      new TextEncoder().encode(key.exportPublicKey("openssh")),
+      new TextEncoder().encode(key.exportPublicKey("rfc4716")),
+      new TextEncoder().encode(key.exportPublicKey("spki-pem")),
+    ];
+    for (const input of inputs) {
+      for (let i = 0; i < 200; i++) {
+        const m = mutate(input, i);
+        expectImportError(() => importPublicKey(m), key.getAlgorithm());
+        expectImportError(() => importPublicKeyList(new TextDecoder().decode(m)), "list");
+      }
+    }
+  }
+});

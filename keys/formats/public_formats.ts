@@ -1,0 +1,179 @@
+/**
+ * Text formats of public keys that carry an SSH blob: OpenSSH's one-line form
+ * (`type base64 comment`, as in `.pub` files) and RFC 4716's
+ * `---- BEGIN SSH2 PUBLIC KEY ----` block with headers.
+ *
+ * @module
+ */
+
+import { SSHReader } from "../../core/wire.ts";
+import { decodeBase64, encodeBase64 } from "../_base64.ts";
+import { KeyImportError } from "../errors.ts";
+
+/** One OpenSSH public key line, decoded. */
+export interface OpenSSHPublicKeyLine {
+  /** The type name written on the line ("ssh-ed25519"...). */
+  readonly type: string;
+  /** The decoded blob. */
+  readonly blob: Uint8Array;
+  /** Everything after the base64 (may be empty). */
+  readonly comment: string;
+}
+
+/** The key type written inside a blob (its first string), or undefined if unreadable. */
+export function blobKeyType(blob: Uint8Array): string | undefined {
+  try {
+    return new SSHReader(blob).readStringAscii("key type", 256);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decodes `type base64 [comment]`. The type must match the blob's own type.
+ *
+ * @example
+ * ```ts
+ * import { parseOpenSSHPublicKeyLine } from "./public_formats.ts";
+ * const line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGrnvNsrvW7rdYp0atkUHdf8p3eY4Z2MfCVYnQ3eBP2W me@host";
+ * console.log(parseOpenSSHPublicKeyLine(line).comment); // "me@host"
+ * ```
+ */
+export function parseOpenSSHPublicKeyLine(line: string): OpenSSHPublicKeyLine {
+  const m = /^\s*(\S+)[ \t]+([A-Za-z0-9+/=]+)(?:[ \t]+(.*?))?\s*$/.exec(line);
+  if (!m) {
+    throw new KeyImportError(
+      "Cannot import public key: expected 'type base64 [comment]' on one line",
+    );
+  }
+  const type = m[1]!;
+  const blob = decodeBase64(m[2]!, "public key base64");
+  const inner = blobKeyType(blob);
+  if (inner === undefined) throw new KeyImportError("Cannot import public key: blob is truncated");
+  if (inner !== type) {
+    throw new KeyImportError(
+      `Cannot import public key: line says '${type}' but the key is '${inner}'`,
+    );
+  }
+  return { type, blob, comment: m[3] ?? "" };
+}
+
+/**
+ * Formats a blob as an OpenSSH public key line with a trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { formatOpenSSHPublicKeyLine } from "./public_formats.ts";
+ * const blob = new Uint8Array([0, 0, 0, 1, 120]);
+ * console.log(formatOpenSSHPublicKeyLine(blob, "c")); // "x AAAAAXg= c\n"
+ * ```
+ */
+export function formatOpenSSHPublicKeyLine(blob: Uint8Array, comment = ""): string {
+  const type = blobKeyType(blob) ?? "unknown";
+  return `${type} ${encodeBase64(blob)}${comment ? " " + comment : ""}\n`;
+}
+
+/** A decoded RFC 4716 block. */
+export interface Rfc4716PublicKey {
+  readonly blob: Uint8Array;
+  /** Header tags and values in order (tags as written; Comment unquoted). */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The Comment header, unquoted, or "". */
+  readonly comment: string;
+}
+
+const RFC4716_BEGIN = "---- BEGIN SSH2 PUBLIC KEY ----";
+const RFC4716_END = "---- END SSH2 PUBLIC KEY ----";
+
+/**
+ * True when `text` contains an RFC 4716 public key block.
+ *
+ * @example
+ * ```ts
+ * import { looksLikeRfc4716 } from "./public_formats.ts";
+ * console.log(looksLikeRfc4716("---- BEGIN SSH2 PUBLIC KEY ----\n")); // true
+ * ```
+ */
+export function looksLikeRfc4716(text: string): boolean {
+  return text.includes(RFC4716_BEGIN);
+}
+
+/**
+ * Decodes the first RFC 4716 block in `text`; `rest` is the text after it.
+ *
+ * @example
+ * ```ts
+ * import { parseRfc4716 } from "./public_formats.ts";
+ * const text = '---- BEGIN SSH2 PUBLIC KEY ----\nComment: "a \\\nb"\nAAAAAXg=\n---- END SSH2 PUBLIC KEY ----\n';
+ * console.log(parseRfc4716(text).comment); // "a b"
+ * ```
+ */
+export function parseRfc4716(text: string): Rfc4716PublicKey & { rest: string } {
+  const start = text.indexOf(RFC4716_BEGIN);
+  if (start < 0) throw new KeyImportError("Cannot import RFC 4716 public key: no BEGIN line");
+  const endAt = text.indexOf(RFC4716_END, start);
+  if (endAt < 0) throw new KeyImportError("Cannot import RFC 4716 public key: no END line");
+  const lines = text.slice(start + RFC4716_BEGIN.length, endAt).split(/\r?\n|\r/);
+  const headers = new Map<string, string>();
+  let body = "";
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === "") continue;
+    const colon = line.indexOf(":");
+    if (colon < 0 || body !== "") break;
+    // A header; a trailing backslash continues it on the next line (RFC 4716 §3.3).
+    const tag = line.slice(0, colon).trim();
+    let value = line.slice(colon + 1).trimStart();
+    while (value.endsWith("\\") && i + 1 < lines.length) {
+      value = value.slice(0, -1) + lines[++i]!;
+    }
+    if (tag.length === 0 || tag.length > 64) {
+      throw new KeyImportError(`Cannot import RFC 4716 public key: invalid header '${tag}'`);
+    }
+    headers.set(tag, value.trim());
+  }
+  for (; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line.includes(":")) {
+      throw new KeyImportError("Cannot import RFC 4716 public key: header after the key body");
+    }
+    body += line;
+  }
+  const blob = decodeBase64(body, "RFC 4716 key body");
+  if (blob.length === 0) throw new KeyImportError("Cannot import RFC 4716 public key: empty body");
+  let comment = "";
+  for (const [k, v] of headers) {
+    if (k.toLowerCase() === "comment") {
+      comment = v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+    }
+  }
+  return { blob, headers, comment, rest: text.slice(endAt + RFC4716_END.length) };
+}
+
+/**
+ * Encodes a blob as an RFC 4716 block (70-character lines, as ssh-keygen writes).
+ *
+ * @example
+ * ```ts
+ * import { formatRfc4716 } from "./public_formats.ts";
+ * console.log(formatRfc4716(new Uint8Array([0, 0, 0, 1, 120]), "me").split("\n")[1]); // 'Comment: "me"'
+ * ```
+ */
+export function formatRfc4716(blob: Uint8Array, comment = ""): string {
+  let out = RFC4716_BEGIN + "\n";
+  if (comment) {
+    // Header lines are limited to 72 bytes; continue longer ones with a backslash.
+    let header = `Comment: "${comment.replaceAll('"', "'")}"`;
+    while (new TextEncoder().encode(header).length > 72) {
+      let cut = 70;
+      while (new TextEncoder().encode(header.slice(0, cut)).length > 70) cut--;
+      out += header.slice(0, cut) + "\\\n";
+      header = header.slice(cut);
+    }
+    out += header + "\n";
+  }
+  const b64 = encodeBase64(blob);
+  for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + "\n";
+  return out + RFC4716_END + "\n";
+}

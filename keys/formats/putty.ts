@@ -1,0 +1,242 @@
+/**
+ * PuTTY private key files (`.ppk`), versions 2 and 3, as PuTTY's `puttygen`
+ * writes them (import only).
+ *
+ * A file is `Key: value` header lines: `PuTTY-User-Key-File-<v>: <type>`,
+ * `Encryption` (`none` or `aes256-cbc`), `Comment`, `Public-Lines` (an SSH
+ * public key blob in base64), for v3 with encryption the Argon2 parameters
+ * (`Key-Derivation`, `Argon2-Memory`, `Argon2-Passes`, `Argon2-Parallelism`,
+ * `Argon2-Salt`), `Private-Lines` (the private fields, encrypted with
+ * AES-256-CBC and padded to 16 bytes) and `Private-MAC` over everything.
+ *
+ * - v2: cipher key `SHA-1(0,pass) || SHA-1(1,pass)` (32 bytes), zero IV; MAC
+ *   HMAC-SHA-1 keyed with `SHA-1("putty-private-key-file-mac-key" || pass)`.
+ * - v3: Argon2 (id, i or d, as the file says) of the passphrase gives 80 bytes:
+ *   cipher key, IV, MAC key; MAC HMAC-SHA-256 (empty MAC key when unencrypted).
+ *   Argon2 is `@noble/hashes/argon2.js` (pure, synchronous): about 1–2.5 s for
+ *   PuTTY's default parameters here, so costs beyond a few times the default are
+ *   refused rather than run.
+ *
+ * @module
+ */
+
+import { argon2d, argon2i, argon2id } from "@noble/hashes/argon2.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { cbc } from "@noble/ciphers/aes.js";
+import { parsePublicKeyBlob } from "../../core/publickey/blob.ts";
+import type { KeyMaterial } from "../../core/publickey/types.ts";
+import { equalBytes, SSHReader, SSHWriter, utf8 } from "../../core/wire.ts";
+import { decodeBase64 } from "../_base64.ts";
+import { completeRsa } from "../_material.ts";
+import { CURVES, padScalar } from "../_curves.ts";
+import { KeyImportError } from "../errors.ts";
+
+/** Largest Argon2 memory we run, in KiB (PuTTY's default is 8192). */
+const MAX_ARGON2_MEMORY_KIB = 256 * 1024;
+/** Largest Argon2 cost (memory KiB × passes) we run: 4× PuTTY's default of 8192 × 21. */
+const MAX_ARGON2_COST = 8192 * 21 * 4;
+/** Most Argon2 lanes we accept. */
+const MAX_ARGON2_PARALLELISM = 16;
+/** Most base64 lines in one section (a 16384-bit RSA key needs under 40). */
+const MAX_SECTION_LINES = 1024;
+
+/**
+ * True when `text` looks like a PuTTY private key file.
+ *
+ * @example
+ * ```ts
+ * import { isPuttyPrivateKey } from "./putty.ts";
+ * console.log(isPuttyPrivateKey("PuTTY-User-Key-File-3: ssh-ed25519\n")); // true
+ * ```
+ */
+export function isPuttyPrivateKey(text: string): boolean {
+  return /^\s*PuTTY-User-Key-File-\d+:/.test(text);
+}
+
+function fail(why: string): never {
+  throw new KeyImportError(`Cannot import PuTTY private key: ${why}`);
+}
+
+/** Reads `Key: value` lines and base64 sections. */
+class PpkReader {
+  readonly #lines: string[];
+  #i = 0;
+
+  constructor(text: string) {
+    this.#lines = text.replace(/^\uFEFF/, "").split(/\r?\n/).map((l) => l.trimEnd());
+  }
+
+  peekKey(): string | undefined {
+    return /^([A-Za-z0-9-]+):/.exec(this.#lines[this.#i] ?? "")?.[1];
+  }
+
+  field(key: string): string {
+    const line = this.#lines[this.#i] ?? "";
+    const prefix = `${key}: `;
+    if (!line.startsWith(prefix)) fail(`expected '${key}' on line ${this.#i + 1}`);
+    this.#i++;
+    return line.slice(prefix.length);
+  }
+
+  section(key: string): Uint8Array {
+    const count = Number(this.field(key));
+    if (!Number.isInteger(count) || count < 0 || count > MAX_SECTION_LINES) {
+      fail(`bad ${key} count`);
+    }
+    if (this.#i + count > this.#lines.length) fail(`${key} runs past the end of the file`);
+    const b64 = this.#lines.slice(this.#i, this.#i + count).join("");
+    this.#i += count;
+    return decodeBase64(b64, key);
+  }
+}
+
+function unhex(s: string, what: string): Uint8Array {
+  if (!/^([0-9a-fA-F]{2})*$/.test(s)) fail(`${what} is not hex`);
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function smallInt(s: string, what: string, max: number): number {
+  if (!/^\d{1,10}$/.test(s)) fail(`${what} is not a number`);
+  const n = Number(s);
+  if (n < 1 || n > max) fail(`${what} ${n} is out of range (1..${max})`);
+  return n;
+}
+
+interface Keys {
+  cipherKey: Uint8Array;
+  iv: Uint8Array;
+  macKey: Uint8Array;
+}
+
+function v2Keys(pass: Uint8Array, encrypted: boolean): Keys {
+  const seq = (n: number) => sha1(new SSHWriter().writeUint32(n).writeBytes(pass).toBytes());
+  const cipherKey = new Uint8Array(40);
+  cipherKey.set(seq(0));
+  cipherKey.set(seq(1), 20);
+  return {
+    cipherKey: cipherKey.subarray(0, 32),
+    iv: new Uint8Array(16),
+    macKey: sha1(
+      new SSHWriter().writeBytes(utf8("putty-private-key-file-mac-key"))
+        .writeBytes(encrypted ? pass : new Uint8Array(0)).toBytes(),
+    ),
+  };
+}
+
+function v3Keys(r: PpkReader, pass: Uint8Array): Keys {
+  const kdf = r.field("Key-Derivation");
+  const fn = kdf === "Argon2id"
+    ? argon2id
+    : kdf === "Argon2i"
+    ? argon2i
+    : kdf === "Argon2d"
+    ? argon2d
+    : fail(`unknown key derivation '${kdf}'`);
+  const m = smallInt(r.field("Argon2-Memory"), "Argon2-Memory", MAX_ARGON2_MEMORY_KIB);
+  const t = smallInt(r.field("Argon2-Passes"), "Argon2-Passes", MAX_ARGON2_COST);
+  const p = smallInt(r.field("Argon2-Parallelism"), "Argon2-Parallelism", MAX_ARGON2_PARALLELISM);
+  const salt = unhex(r.field("Argon2-Salt"), "Argon2-Salt");
+  if (m * t > MAX_ARGON2_COST) {
+    fail(`Argon2 cost ${m} KiB × ${t} passes is more than this library runs`);
+  }
+  if (m < 8 * p) fail("Argon2-Memory is below 8 KiB per lane");
+  const out = fn(pass, salt, { t, m, p, dkLen: 80 });
+  return { cipherKey: out.subarray(0, 32), iv: out.subarray(32, 48), macKey: out.subarray(48) };
+}
+
+function readPrivateFields(type: string, pub: KeyMaterial, priv: Uint8Array): KeyMaterial {
+  const r = new SSHReader(priv);
+  // The rest of the buffer is padding to 16 bytes: not checked (the MAC covers it).
+  switch (pub.type) {
+    case "rsa": {
+      const d = r.readMpint("RSA d");
+      const p = r.readMpint("RSA p");
+      const q = r.readMpint("RSA q");
+      const qi = r.readMpint("RSA iqmp");
+      return completeRsa({ ...pub, d, p, q, qi });
+    }
+    case "dsa":
+      return { ...pub, x: r.readMpint("DSA x") };
+    case "ecdsa": {
+      const scalar = padScalar(CURVES[pub.curve], r.readString("ECDSA private key", 256));
+      if (!scalar) fail("ECDSA private key does not fit its curve");
+      return { ...pub, privateKey: scalar };
+    }
+    case "ed25519": {
+      const seed = r.readString("Ed25519 private key", 64);
+      if (seed.length !== 32) fail(`Ed25519 private key is ${seed.length} bytes, not 32`);
+      return { ...pub, seed: seed.slice() };
+    }
+    default:
+      return fail(`unsupported key type '${type}'`);
+  }
+}
+
+/**
+ * Decodes a PuTTY `.ppk` private key (v2 or v3, unencrypted or AES-256-CBC).
+ * The MAC is always checked; a mismatch on an encrypted file means a wrong
+ * passphrase. Throws {@link KeyImportError}.
+ *
+ * @example
+ * ```ts
+ * import { parsePuttyPrivateKey } from "./putty.ts";
+ * try { parsePuttyPrivateKey("PuTTY-User-Key-File-1: ssh-rsa\n"); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export function parsePuttyPrivateKey(
+  text: string,
+  passphrase?: string | Uint8Array,
+): { key: KeyMaterial; comment: string } {
+  const r = new PpkReader(text);
+  const header = r.peekKey();
+  const version = header === "PuTTY-User-Key-File-2"
+    ? 2
+    : header === "PuTTY-User-Key-File-3"
+    ? 3
+    : fail(`unsupported file version '${header ?? "none"}' (only 2 and 3 are read)`);
+  const type = r.field(header!);
+  const encryption = r.field("Encryption");
+  if (encryption !== "none" && encryption !== "aes256-cbc") {
+    fail(`unsupported encryption '${encryption}'`);
+  }
+  const encrypted = encryption !== "none";
+  const comment = r.field("Comment");
+  const publicBlob = r.section("Public-Lines");
+  let pass: Uint8Array = new Uint8Array(0);
+  if (encrypted) {
+    if (passphrase === undefined || passphrase.length === 0) {
+      fail("it is encrypted and no passphrase was given");
+    }
+    pass = typeof passphrase === "string" ? utf8(passphrase) : passphrase;
+  }
+  const keys = version === 3
+    ? (encrypted ? v3Keys(r, pass) : { cipherKey: pass, iv: pass, macKey: new Uint8Array(0) })
+    : v2Keys(pass, encrypted);
+  const stored = r.section("Private-Lines");
+  const mac = unhex(r.field("Private-MAC"), "Private-MAC");
+  let priv = stored;
+  if (encrypted) {
+    if (stored.length === 0 || stored.length % 16 !== 0) {
+      fail("encrypted private part is not a whole number of AES blocks");
+    }
+    priv = cbc(keys.cipherKey, keys.iv, { disablePadding: true }).decrypt(stored);
+  }
+  const macData = new SSHWriter(priv.length + publicBlob.length + 128)
+    .writeStringUtf8(type).writeStringUtf8(encryption).writeStringUtf8(comment)
+    .writeString(publicBlob).writeString(priv).toBytes();
+  const expected = version === 3
+    ? hmac(sha256, keys.macKey, macData)
+    : hmac(sha1, keys.macKey, macData);
+  if (!equalBytes(expected, mac)) {
+    fail(encrypted ? "incorrect passphrase (MAC mismatch)" : "MAC mismatch (the file is corrupt)");
+  }
+  const pub = parsePublicKeyBlob(publicBlob);
+  if (pub.algorithm !== type) {
+    fail(`header says '${type}' but the public key is '${pub.algorithm}'`);
+  }
+  return { key: readPrivateFields(type, pub.key, priv), comment };
+}

@@ -1,0 +1,140 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { importPrivateKey, importPublicKey } from "./import.ts";
+import { KeyImportError } from "../errors.ts";
+import { isPuttyPrivateKey } from "./putty.ts";
+
+const DIR = new URL("../testdata/putty/", import.meta.url);
+const PASS = "putty-pw";
+const read = (name: string) => readFileSync(new URL(name, DIR), "utf8");
+
+test("importPrivateKey() reads every PuTTY test vector (v2 and v3, plain and encrypted)", () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith(".ppk")).sort();
+  assert.ok(files.length >= 9);
+  for (const f of files) {
+    const text = read(f);
+    assert.ok(isPuttyPrivateKey(text));
+    const key = importPrivateKey(text, f.includes("-enc") ? PASS : undefined);
+    const pub = importPublicKey(read(f.replace(/\.ppk$/, ".pub")));
+    assert.ok(key.publicKey().equals(pub), f);
+    assert.equal(key.getComment(), /Comment: (.*)/.exec(text)![1], f);
+    if (key.getAlgorithm() !== "ssh-dss") {
+      const data = new TextEncoder().encode(f);
+      assert.ok(pub.verify(data, key.sign(data)), `${f} signs`);
+    }
+  }
+});
+
+test("importPrivateKey() says a PuTTY key needs a passphrase, or that it is wrong", () => {
+  for (const f of ["rsa2048-v2-enc.ppk", "ecdsa384-v3-enc.ppk"]) {
+    assert.throws(() => importPrivateKey(read(f)), /encrypted and no passphrase/);
+    assert.throws(
+      () => importPrivateKey(read(f), "wrong"),
+      (e: unknown) => e instanceof KeyImportError && /incorrect passphrase/.test(e.message),
+    );
+  }
+});
+
+test("importPrivateKey() refuses corrupt, truncated and unknown PuTTY files", () => {
+  const good = read("ed25519-v3.ppk");
+  const flipped = good.replace(
+    /Private-Lines: 1\n(.)/,
+    (_m, c) => `Private-Lines: 1\n${c === "A" ? "B" : "A"}`,
+  );
+  assert.throws(() => importPrivateKey(flipped), /MAC mismatch/);
+  assert.throws(
+    () => importPrivateKey(good.replace("File-3", "File-1")),
+    /unsupported file version/,
+  );
+  assert.throws(
+    () => importPrivateKey(good.replace("none", "aes128-cbc")),
+    /unsupported encryption/,
+  );
+  const costly = read("ecdsa384-v3-enc.ppk").replace(
+    /Argon2-Passes: \d+/,
+    "Argon2-Passes: 9999999",
+  );
+  assert.throws(() => importPrivateKey(costly, PASS), KeyImportError);
+  const lines = good.trimEnd().split("\n");
+  for (let n = 1; n < lines.length; n++) {
+    assert.throws(
+      () => importPrivateKey(lines.slice(0, n).join("\n")),
+      KeyImportError,
+      `${n} lines`,
+    );
+  }
+  // Random damage never escapes as anything but KeyImportError.
+  for (let i = 0; i < 300; i++) {
+    const pos = (i * 7919) % good.length;
+    const bad = good.slice(0, pos) + String.fromCharCode(32 + (i % 90)) + good.slice(pos + 1);
+    try {
+      importPrivateKey(bad);
+    } catch (e) {
+      assert.ok(e instanceof KeyImportError, `${(e as Error).name}: ${(e as Error).message}`);
+    }
+  }
+});
+
+const PUTTYGEN = process.env.PUTTYGEN ?? "/usr/bin/puttygen";
+const haveputtygen = existsSync(PUTTYGEN);
+const required = process.env.SSH_CONFORMANCE === "required";
+const skip = haveputtygen
+  ? false
+  : required
+  ? false
+  : "puttygen not found (apt-get install putty-tools to run PuTTY interop)";
+if (skip) console.error(`keys/putty_test.ts: ${skip}`);
+
+test("importPrivateKey() reads keys puttygen makes now, as puttygen reads them", { skip }, () => {
+  if (!haveputtygen) throw new Error(`puttygen not found at ${PUTTYGEN}`);
+  const dir = mkdtempSync(join(tmpdir(), "sshts-putty-"));
+  try {
+    writeFileSync(join(dir, "pw"), "live pass");
+    const run = (args: string[]) => {
+      const r = spawnSync(PUTTYGEN, args, { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    const cases: [string, string[]][] = [
+      ["ed25519", ["-t", "ed25519"]],
+      ["ecdsa", ["-t", "ecdsa", "-b", "256"]],
+      ["rsa", ["-t", "rsa", "-b", "2048"]],
+    ];
+    for (const [name, args] of cases) {
+      for (const v of ["2", "3"]) {
+        const ppk = join(dir, `${name}-${v}.ppk`);
+        run([
+          ...args,
+          "-q",
+          "-o",
+          ppk,
+          "-C",
+          `${name} live`,
+          "--new-passphrase",
+          join(dir, "pw"),
+          "--ppk-param",
+          v === "3" ? "version=3,memory=1024,passes=2" : "version=2",
+        ]);
+        run([
+          ppk,
+          "-O",
+          "private-openssh",
+          "-o",
+          `${ppk}.openssh`,
+          "--old-passphrase",
+          join(dir, "pw"),
+        ]);
+        const ours = importPrivateKey(readFileSync(ppk, "utf8"), "live pass");
+        const theirs = importPrivateKey(readFileSync(`${ppk}.openssh`, "utf8"), "live pass");
+        assert.deepEqual(ours.material, theirs.material, `${name} v${v}`);
+        assert.equal(ours.getComment(), `${name} live`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,148 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { seededRandom } from "../../core/random.ts";
+import {
+  findAuthorizedKey,
+  isExpired,
+  matchFrom,
+  parseAuthorizedKeyOptions,
+  parseAuthorizedKeys,
+  parseExpiryTime,
+  permitsListen,
+  permitsOpen,
+} from "./authorized_keys.ts";
+import { generatePrivateKey } from "../generate.ts";
+
+const rnd = seededRandom(77);
+const [a, b, ca] = [1, 2, 3].map(() => generatePrivateKey("ed25519", { random: rnd }));
+const line = (k: typeof a) => k!.exportPublicKey().trim();
+
+const TEXT = [
+  "# users",
+  line(a),
+  `from="*.example.com,!bad.example.com",command="echo \\"hi there\\", ok",no-pty ${line(b)}`,
+  `restrict,pty,permitopen="db.internal:5432",permitopen="[2001:db8::1]:*",permitlisten="8080" ${
+    line(a)
+  }`,
+  `cert-authority,principals="alice,bob",expiry-time="20300101Z" ${line(ca)}`,
+  `environment="LANG=C",environment="X=a=b",tunnel="3",no-agent-forwarding ${line(b)}`,
+  `no-pty,no-port-forwarding,no-X11-forwarding,no-user-rc,verify-required,no-touch-required ${
+    line(a)
+  }`,
+  `command="one",command="two" ${line(a)}`,
+  `bogus-option ${line(a)}`,
+  `command="unterminated ${line(a)}`,
+  `permitopen="nohostport" ${line(a)}`,
+  "ssh-ed25519 AAAA broken",
+].join("\n");
+
+test("parseAuthorizedKeys() parses options into typed fields", () => {
+  const { entries } = parseAuthorizedKeys(TEXT);
+  assert.equal(entries.length, 6);
+  const [plain, forced, restricted, caEntry, env, noAll] = entries;
+  assert.equal(plain!.optionsText, "");
+  assert.equal(plain!.options.pty, true);
+  assert.deepEqual(forced!.options.from, ["*.example.com", "!bad.example.com"]);
+  assert.equal(forced!.options.command, 'echo "hi there", ok');
+  assert.equal(forced!.options.pty, false);
+  assert.equal(restricted!.options.restrict, true);
+  assert.equal(restricted!.options.pty, true); // pty after restrict re-enables it
+  assert.equal(restricted!.options.agentForwarding, false);
+  assert.deepEqual(restricted!.options.permitOpen, [
+    { host: "db.internal", port: 5432 },
+    { host: "2001:db8::1", port: "*" },
+  ]);
+  assert.deepEqual(restricted!.options.permitListen, [{ port: 8080 }]);
+  assert.equal(caEntry!.options.certAuthority, true);
+  assert.deepEqual(caEntry!.options.principals, ["alice", "bob"]);
+  assert.equal(caEntry!.options.expiryTime, Date.UTC(2030, 0, 1));
+  assert.deepEqual(env!.options.environment, [{ name: "LANG", value: "C" }, {
+    name: "X",
+    value: "a=b",
+  }]);
+  assert.equal(env!.options.tunnel, 3);
+  assert.equal(env!.options.agentForwarding, false);
+  assert.deepEqual(
+    [noAll!.options.pty, noAll!.options.portForwarding, noAll!.options.x11Forwarding],
+    [false, false, false],
+  );
+  assert.equal(noAll!.options.userRc, false);
+  assert.equal(noAll!.options.verifyRequired && noAll!.options.noTouchRequired, true);
+});
+
+test("parseAuthorizedKeys() reports bad lines with the reason", () => {
+  const { errors } = parseAuthorizedKeys(TEXT);
+  assert.deepEqual(errors.map((e) => e.line), [8, 9, 10, 11, 12]);
+  assert.match(errors[0]!.reason, /multiple "command"/);
+  assert.match(errors[1]!.reason, /unsupported option 'bogus-option'/);
+  assert.match(errors[2]!.reason, /unterminated quote/);
+  assert.match(errors[3]!.reason, /not host:port/);
+});
+
+test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
+  const ak = parseAuthorizedKeys(TEXT);
+  const at = (host: string, addr: string, now = Date.UTC(2025, 0, 1)) => ({ host, addr, now });
+  assert.equal(findAuthorizedKey(ak, a!, at("x", "192.0.2.1"))!.line, 2);
+  assert.equal(findAuthorizedKey(ak, b!, at("ci.example.com", "192.0.2.1"))!.line, 3);
+  // b's from= vetoes bad.example.com, so the next entry for b (no from=) applies.
+  assert.equal(findAuthorizedKey(ak, b!, at("bad.example.com", "192.0.2.1"))!.line, 6);
+  assert.equal(findAuthorizedKey(ak, ca!, at("x", "y")), undefined); // CA lines only on request
+  assert.equal(findAuthorizedKey(ak, ca!, at("x", "y"), true)!.line, 5);
+  assert.equal(findAuthorizedKey(ak, ca!, at("x", "y", Date.UTC(2031, 0, 1)), true), undefined);
+  assert.ok(matchFrom("10.0.0.0/8", "h", "10.2.3.4"));
+  assert.equal(matchFrom(["10.0.0.0/8"], "h", "11.2.3.4"), false);
+});
+
+test("permitsOpen() and permitsListen() honour the lists and no-port-forwarding", () => {
+  const o = parseAuthorizedKeyOptions(
+    'permitopen="db:5432",permitopen="*:80",permitlisten="localhost:9000"',
+  );
+  assert.ok(permitsOpen(o, "DB", 5432));
+  assert.ok(permitsOpen(o, "anything", 80));
+  assert.equal(permitsOpen(o, "db", 22), false);
+  assert.ok(permitsListen(o, "localhost", 9000));
+  assert.equal(permitsListen(o, "0.0.0.0", 9000), false);
+  const none = parseAuthorizedKeyOptions("no-port-forwarding");
+  assert.equal(permitsOpen(none, "db", 5432), false);
+  assert.ok(permitsOpen(parseAuthorizedKeyOptions(""), "db", 1));
+});
+
+/** The host's time zone, as io/ passes it (tests may read the host; keys/ may not). */
+const local = (t: number) => -new Date(t).getTimezoneOffset();
+
+test("parseExpiryTime() reads dates and times, local or UTC, and rejects bad ones", () => {
+  assert.equal(parseExpiryTime("20240102", local), new Date(2024, 0, 2).getTime());
+  assert.equal(parseExpiryTime("202401021530", local), new Date(2024, 0, 2, 15, 30).getTime());
+  assert.equal(parseExpiryTime("20240702", local), new Date(2024, 6, 2).getTime());
+  // No zone given: UTC (keys/ reads no host setting); a fixed offset shifts it.
+  assert.equal(parseExpiryTime("202401021530"), Date.UTC(2024, 0, 2, 15, 30));
+  assert.equal(parseExpiryTime("202401021530", 120), Date.UTC(2024, 0, 2, 13, 30));
+  assert.equal(
+    parseAuthorizedKeyOptions('expiry-time="202401021530"', { timeZone: -300 }).expiryTime,
+    Date.UTC(2024, 0, 2, 20, 30),
+  );
+  assert.equal(parseExpiryTime("20240102153045Z"), Date.UTC(2024, 0, 2, 15, 30, 45));
+  for (const bad of ["2024010", "20240230", "20241301", "202401022460", "x"]) {
+    assert.throws(() => parseExpiryTime(bad), /invalid expiry-time/, bad);
+  }
+  const o = parseAuthorizedKeyOptions('expiry-time="20300101Z",expiry-time="20250101Z"');
+  assert.equal(o.expiryTime, Date.UTC(2025, 0, 1)); // the earliest wins
+  assert.ok(isExpired(o, Date.UTC(2026, 0, 1)));
+  assert.equal(isExpired(o, Date.UTC(2024, 0, 1)), false);
+});
+
+test("parseAuthorizedKeys() never throws on random and mutated input", () => {
+  const r = seededRandom(8);
+  const lines = TEXT.split("\n");
+  for (let i = 0; i < 1500; i++) {
+    const chars = lines[r(1)[0]! % lines.length]!.split("");
+    const x = r(4);
+    for (let j = 0; j < 1 + (x[3]! % 3); j++) {
+      if (chars.length) chars[(x[j]! * 7) % chars.length] = String.fromCharCode(x[j + 1]! % 128);
+    }
+    const text = chars.join("").slice(0, 40 + x[2]! * 4) + "\n" +
+      Array.from(r(x[0]! % 32), (c) => String.fromCharCode(c)).join("");
+    const ak = parseAuthorizedKeys(text);
+    for (const e of ak.entries) permitsOpen(e.options, "h", 1);
+  }
+});

@@ -1,0 +1,405 @@
+/**
+ * Whether to trust an OpenSSH certificate, as `ssh` and `sshd` decide it: host
+ * certificates against known_hosts `@cert-authority` keys, user certificates
+ * against `TrustedUserCAKeys` or authorized_keys `cert-authority` lines (with
+ * `principals=`), and the options a certificate carries into the session
+ * (`force-command`, `source-address`, the `permit-*` extensions).
+ *
+ * Pure functions: the server's public key check and the client's host key
+ * verifier call them with the parsed files and the current time.
+ *
+ * @module
+ */
+
+import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
+import { SSHReader } from "../../core/wire.ts";
+import {
+  type AuthorizedKeyEntry,
+  type AuthorizedKeys,
+  findAuthorizedKey,
+} from "./authorized_keys.ts";
+import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
+import { matchPattern } from "./host_patterns.ts";
+import { SSHKey } from "../ssh_key.ts";
+
+/** Options of {@link checkHostCertificate}. */
+export interface HostCertificateCheckOptions {
+  /** The host name the client connected to (as typed, or its HostKeyAlias). */
+  readonly host: string;
+  /** CA keys trusted for this host (known_hosts `@cert-authority` lines that match it). */
+  readonly trustedCAs: readonly SSHKey[];
+  /** Revoked keys (known_hosts `@revoked`): neither the host key nor the CA may be one. */
+  readonly revokedKeys?: readonly SSHKey[];
+  /** Current time, ms since the epoch. */
+  readonly now: number;
+  /** CA signature algorithms accepted (default: all but ssh-rsa and ssh-dss). */
+  readonly allowedSignatureAlgorithms?: readonly string[];
+}
+
+function isRevoked(key: SSHKey, revoked: readonly SSHKey[] | undefined): boolean {
+  return revoked?.some((r) => r.equals(key)) ?? false;
+}
+
+function toCertificate(cert: SSHCertificate | Uint8Array): SSHCertificate {
+  return cert instanceof SSHCertificate ? cert : SSHCertificate.fromBlob(cert);
+}
+
+/**
+ * Checks a host certificate as `ssh` does: a host certificate, signed by one of
+ * `trustedCAs` (neither it nor the host key revoked), valid now, listing a
+ * principal that matches `host` (principals may hold `*`/`?` wildcards, as
+ * OpenSSH 8.8+ allows), and no critical options (none are defined for hosts).
+ *
+ * @example
+ * ```ts
+ * import { createCertificate } from "../certificates/certificate.ts";
+ * import { checkHostCertificate } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ed25519");
+ * const cert = createCertificate({ key: host, caKey: ca, type: "host", keyId: "web", principals: ["*.example.com"] });
+ * console.log(checkHostCertificate(cert, { host: "www.example.com", trustedCAs: [ca], now: Date.now() }));
+ * // { valid: true }
+ * ```
+ */
+export function checkHostCertificate(
+  cert: SSHCertificate | Uint8Array,
+  options: HostCertificateCheckOptions,
+): CertificateCheckResult {
+  const c = toCertificate(cert);
+  if (isRevoked(c.key, options.revokedKeys)) return { valid: false, reason: "host key is revoked" };
+  if (isRevoked(c.signatureKey, options.revokedKeys)) {
+    return { valid: false, reason: "certificate authority key is revoked" };
+  }
+  const r = c.checkValidity({
+    now: options.now,
+    type: "host",
+    trustedCAs: options.trustedCAs,
+    ...(options.allowedSignatureAlgorithms
+      ? { allowedSignatureAlgorithms: options.allowedSignatureAlgorithms }
+      : {}),
+  });
+  if (!r.valid) return r;
+  if (c.criticalOptions.size > 0) {
+    return {
+      valid: false,
+      reason: `host certificate has critical option '${[...c.criticalOptions.keys()][0]}'`,
+    };
+  }
+  if (c.principals.length === 0) return { valid: false, reason: "certificate lists no principals" };
+  const host = options.host.toLowerCase();
+  if (!c.principals.some((p) => matchPattern(host, p.toLowerCase()))) {
+    return { valid: false, reason: `certificate is not valid for host '${options.host}'` };
+  }
+  return { valid: true };
+}
+
+/** What a certificate (and the authorized_keys line that trusted it) lets the session do. */
+export interface SessionPermissions {
+  /** A pty may be allocated (`permit-pty`). */
+  readonly pty: boolean;
+  /** Agent forwarding allowed (`permit-agent-forwarding`). */
+  readonly agentForwarding: boolean;
+  /** Port forwarding allowed (`permit-port-forwarding`). */
+  readonly portForwarding: boolean;
+  /** X11 forwarding allowed (`permit-X11-forwarding`). */
+  readonly x11Forwarding: boolean;
+  /** ~/.ssh/rc may run (`permit-user-rc`). */
+  readonly userRc: boolean;
+}
+
+/** A user certificate that was accepted, and what it carries into the session. */
+export interface UserCertificateAccepted {
+  /** Discriminant: the certificate was accepted. */
+  readonly valid: true;
+  /** The certificate principal that matched. */
+  readonly principal: string;
+  /** The `force-command` critical option, when present. */
+  readonly forceCommand?: string;
+  /** The `source-address` critical option, when present (already checked). */
+  readonly sourceAddress?: string;
+  /** From the `permit-*` extensions. */
+  readonly permissions: SessionPermissions;
+}
+
+/** The outcome of {@link checkUserCertificate}. */
+export type UserCertificateCheckResult = UserCertificateAccepted | {
+  readonly valid: false;
+  readonly reason: string;
+};
+
+/** Options of {@link checkUserCertificate}. */
+export interface UserCertificateCheckOptions {
+  /** The user logging in. */
+  readonly username: string;
+  /** Trusted user CA keys (`TrustedUserCAKeys`, or the key of a `cert-authority` line). */
+  readonly trustedCAs: readonly SSHKey[];
+  /**
+   * Principals accepted for this user (`AuthorizedPrincipalsFile`, or a
+   * `principals=` option); one of the certificate's must be among them.
+   * Default: the user name.
+   */
+  readonly principals?: readonly string[];
+  /** The client's address, checked against `source-address`. */
+  readonly clientAddress?: string;
+  /** Current time, ms since the epoch. */
+  readonly now: number;
+  /** Revoked keys (`RevokedKeys`): neither the user key nor the CA may be one. */
+  readonly revokedKeys?: readonly SSHKey[];
+  /** CA signature algorithms accepted (default: all but ssh-rsa and ssh-dss). */
+  readonly allowedSignatureAlgorithms?: readonly string[];
+}
+
+/**
+ * Checks a user certificate as `sshd` does: a user certificate, signed by a
+ * trusted CA, valid now, one of its principals accepted (by default the user
+ * name; a certificate without principals is refused), the client address
+ * allowed by `source-address`, no unknown critical options, nothing revoked.
+ * On success it returns the principal, the forced command and the session
+ * permissions from the extensions.
+ *
+ * @example
+ * ```ts
+ * import { createCertificate } from "../certificates/certificate.ts";
+ * import { checkUserCertificate } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+ * const cert = createCertificate({
+ *   key: user, caKey: ca, type: "user", keyId: "alice", principals: ["alice"],
+ *   criticalOptions: { "force-command": "uptime" },
+ * });
+ * const r = checkUserCertificate(cert, { username: "alice", trustedCAs: [ca], now: Date.now() });
+ * console.log(r.valid && r.forceCommand); // "uptime"
+ * ```
+ */
+export function checkUserCertificate(
+  cert: SSHCertificate | Uint8Array,
+  options: UserCertificateCheckOptions,
+): UserCertificateCheckResult {
+  const c = toCertificate(cert);
+  const no = (reason: string): UserCertificateCheckResult => ({ valid: false, reason });
+  if (isRevoked(c.key, options.revokedKeys)) return no("user key is revoked");
+  if (isRevoked(c.signatureKey, options.revokedKeys)) {
+    return no("certificate authority key is revoked");
+  }
+  const r = c.checkValidity({
+    now: options.now,
+    type: "user",
+    trustedCAs: options.trustedCAs,
+    ...(options.clientAddress !== undefined ? { clientAddress: options.clientAddress } : {}),
+    ...(options.allowedSignatureAlgorithms
+      ? { allowedSignatureAlgorithms: options.allowedSignatureAlgorithms }
+      : {}),
+  });
+  if (!r.valid) return r;
+  if (c.principals.length === 0) return no("certificate lists no principals");
+  const accepted = options.principals ?? [options.username];
+  const principal = c.principals.find((p) => accepted.includes(p));
+  if (principal === undefined) {
+    return no(
+      options.principals
+        ? "none of the certificate's principals is accepted for this user"
+        : `certificate is not valid for user '${options.username}'`,
+    );
+  }
+  const forceCommand = c.criticalOptions.get("force-command");
+  const sourceAddress = c.criticalOptions.get("source-address");
+  return {
+    valid: true,
+    principal,
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    permissions: {
+      pty: c.extensions.has("permit-pty"),
+      agentForwarding: c.extensions.has("permit-agent-forwarding"),
+      portForwarding: c.extensions.has("permit-port-forwarding"),
+      x11Forwarding: c.extensions.has("permit-X11-forwarding"),
+      userRc: c.extensions.has("permit-user-rc"),
+    },
+  };
+}
+
+/** Options of {@link checkAuthorizedKey}. */
+export interface AuthorizedKeyCheckOptions {
+  /** The user logging in. */
+  readonly username: string;
+  /** The client: reverse-resolved host name (or the address), address, and the time. */
+  readonly client: { readonly host: string; readonly addr: string; readonly now: number };
+  /** The user's authorized_keys (plain keys and `cert-authority` lines). */
+  readonly authorizedKeys?: AuthorizedKeys | readonly AuthorizedKeyEntry[];
+  /** `TrustedUserCAKeys`: CAs trusted for every user. */
+  readonly trustedUserCAKeys?: readonly SSHKey[];
+  /** `AuthorizedPrincipalsFile` for this user: principals accepted with `trustedUserCAKeys`. */
+  readonly authorizedPrincipals?: readonly string[];
+  /** `RevokedKeys`. */
+  readonly revokedKeys?: readonly SSHKey[];
+}
+
+/** The outcome of {@link checkAuthorizedKey}. */
+export type AuthorizedKeyVerdict =
+  | {
+    readonly accepted: true;
+    /** The authorized_keys line that allowed it (absent when `trustedUserCAKeys` did). */
+    readonly entry?: AuthorizedKeyEntry;
+    /** The certificate, when the client presented one. */
+    readonly certificate?: SSHCertificate;
+    /** The certificate principal that matched. */
+    readonly principal?: string;
+    /** The command to force, from the line's `command=` or the certificate's `force-command`. */
+    readonly forceCommand?: string;
+    /** The permissions of the line and the certificate together. */
+    readonly permissions: SessionPermissions;
+  }
+  | { readonly accepted: false; readonly reason: string };
+
+const ALL_PERMITTED: SessionPermissions = Object.freeze({
+  pty: true,
+  agentForwarding: true,
+  portForwarding: true,
+  x11Forwarding: true,
+  userRc: true,
+});
+
+function linePermissions(e: AuthorizedKeyEntry | undefined): SessionPermissions {
+  if (!e) return ALL_PERMITTED;
+  const o = e.options;
+  return {
+    pty: o.pty,
+    agentForwarding: o.agentForwarding,
+    portForwarding: o.portForwarding,
+    x11Forwarding: o.x11Forwarding,
+    userRc: o.userRc,
+  };
+}
+
+function both(a: SessionPermissions, b: SessionPermissions): SessionPermissions {
+  return {
+    pty: a.pty && b.pty,
+    agentForwarding: a.agentForwarding && b.agentForwarding,
+    portForwarding: a.portForwarding && b.portForwarding,
+    x11Forwarding: a.x11Forwarding && b.x11Forwarding,
+    userRc: a.userRc && b.userRc,
+  };
+}
+
+/**
+ * The server's public key decision, as `sshd` makes it: is the key (or
+ * certificate) in `keyBlob` allowed to log in as `username`? A plain key must
+ * be on a non-CA authorized_keys line (with `from=` and `expiry-time` obeyed).
+ * A certificate must be trusted through `trustedUserCAKeys` (principals from
+ * `authorizedPrincipals`, default the user name) or an authorized_keys
+ * `cert-authority` line (principals from its `principals=` option, default the
+ * user name), and pass {@link checkUserCertificate}; a forced command on both
+ * the line and the certificate must agree. Revoked keys and CAs are refused.
+ * Malformed blobs are refused, never thrown.
+ *
+ * The signature itself is checked by the transport; this is the policy only.
+ *
+ * @example Wire into `listen({ validatePublicKey })`
+ * ```ts
+ * import { parseAuthorizedKeys } from "./authorized_keys.ts";
+ * import { createCertificate } from "../certificates/certificate.ts";
+ * import { checkAuthorizedKey } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ecdsa");
+ * const ak = parseAuthorizedKeys(`cert-authority,principals="ops" ${ca.exportPublicKey()}`);
+ * const cert = createCertificate({ key: user, caKey: ca, type: "user", keyId: "k", principals: ["ops"] });
+ * const verdict = checkAuthorizedKey(cert.blob, {
+ *   username: "deploy", authorizedKeys: ak,
+ *   client: { host: "192.0.2.9", addr: "192.0.2.9", now: Date.now() },
+ * });
+ * console.log(verdict.accepted); // true
+ * ```
+ */
+export function checkAuthorizedKey(
+  keyBlob: Uint8Array | SSHKey | SSHCertificate,
+  options: AuthorizedKeyCheckOptions,
+): AuthorizedKeyVerdict {
+  const no = (reason: string): AuthorizedKeyVerdict => ({ accepted: false, reason });
+  let subject: SSHKey | SSHCertificate;
+  try {
+    subject = keyBlob instanceof Uint8Array ? parseKeyOrCertificate(keyBlob) : keyBlob;
+  } catch (e) {
+    return no(`unusable key: ${(e as Error).message}`);
+  }
+  const entries = options.authorizedKeys === undefined
+    ? []
+    : Array.isArray(options.authorizedKeys)
+    ? options.authorizedKeys as readonly AuthorizedKeyEntry[]
+    : (options.authorizedKeys as AuthorizedKeys).entries;
+  if (subject instanceof SSHKey) {
+    if (isRevoked(subject, options.revokedKeys)) return no("key is revoked");
+    const entry = findAuthorizedKey(entries, subject, options.client);
+    if (!entry) return no("key is not in authorized_keys");
+    return {
+      accepted: true,
+      entry,
+      ...(entry.options.command !== undefined ? { forceCommand: entry.options.command } : {}),
+      permissions: linePermissions(entry),
+    };
+  }
+  const cert = subject;
+  const common = {
+    username: options.username,
+    clientAddress: options.client.addr,
+    now: options.client.now,
+    ...(options.revokedKeys ? { revokedKeys: options.revokedKeys } : {}),
+  };
+  let reason = "certificate authority is not trusted";
+  if (options.trustedUserCAKeys?.some((k) => k.equals(cert.signatureKey))) {
+    const r = checkUserCertificate(cert, {
+      ...common,
+      trustedCAs: options.trustedUserCAKeys,
+      ...(options.authorizedPrincipals ? { principals: options.authorizedPrincipals } : {}),
+    });
+    if (r.valid) {
+      return {
+        accepted: true,
+        certificate: cert,
+        principal: r.principal,
+        ...(r.forceCommand !== undefined ? { forceCommand: r.forceCommand } : {}),
+        permissions: r.permissions,
+      };
+    }
+    reason = r.reason;
+  }
+  const entry = findAuthorizedKey(entries, cert.signatureKey, options.client, true);
+  if (!entry) return no(reason);
+  const r = checkUserCertificate(cert, {
+    ...common,
+    trustedCAs: [entry.key],
+    ...(entry.options.principals ? { principals: entry.options.principals } : {}),
+  });
+  if (!r.valid) return no(r.reason);
+  const lineCommand = entry.options.command;
+  if (lineCommand !== undefined && r.forceCommand !== undefined && lineCommand !== r.forceCommand) {
+    return no("the certificate's force-command differs from the authorized_keys command");
+  }
+  const forceCommand = lineCommand ?? r.forceCommand;
+  return {
+    accepted: true,
+    entry,
+    certificate: cert,
+    principal: r.principal,
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    permissions: both(linePermissions(entry), r.permissions),
+  };
+}
+
+/**
+ * Decodes a key blob as a plain key or an OpenSSH certificate.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyOrCertificate } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const k = generatePrivateKey("ed25519");
+ * console.log(parseKeyOrCertificate(k.publicBlob).constructor.name); // "SSHKey"
+ * ```
+ */
+export function parseKeyOrCertificate(blob: Uint8Array): SSHKey | SSHCertificate {
+  let type = "";
+  try {
+    type = new SSHReader(blob).readStringAscii("key type", 256);
+  } catch { /* SSHKey.fromPublicBlob reports it */ }
+  return isCertificateAlgorithm(type) ? SSHCertificate.fromBlob(blob) : SSHKey.fromPublicBlob(blob);
+}

@@ -1,0 +1,200 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseAuthorizedKeys } from "./authorized_keys.ts";
+import {
+  createCertificate,
+  generateHostCertificate,
+  generateUserCertificate,
+} from "../certificates/certificate.ts";
+import {
+  checkAuthorizedKey,
+  checkHostCertificate,
+  checkUserCertificate,
+  parseKeyOrCertificate,
+} from "./certificate_policy.ts";
+import { generatePrivateKey } from "../generate.ts";
+import { SSHKey } from "../ssh_key.ts";
+
+const ca = generatePrivateKey("ed25519");
+const otherCa = generatePrivateKey("ecdsa");
+const hostKey = generatePrivateKey("ed25519");
+const userKey = generatePrivateKey("ecdsa");
+const now = Date.UTC(2025, 0, 1);
+const sec = (ms: number) => Math.floor(ms / 1000);
+
+test("checkHostCertificate() accepts a CA-signed host certificate naming the host", () => {
+  const cert = generateHostCertificate(ca, hostKey, "web", {
+    principals: ["web.example.com", "*.internal"],
+  });
+  const ok = (host: string) => checkHostCertificate(cert, { host, trustedCAs: [ca], now }).valid;
+  assert.ok(ok("web.example.com"));
+  assert.ok(ok("WEB.example.com"));
+  assert.ok(ok("db.internal"));
+  assert.ok(!ok("other.example.com"));
+});
+
+test("checkHostCertificate() refuses untrusted, revoked, expired and user certificates", () => {
+  const cert = generateHostCertificate(ca, hostKey, "web", {
+    principals: ["h"],
+    validAfter: sec(now - 1000_000),
+    validBefore: sec(now + 1000_000),
+  });
+  const check = (o: Partial<Parameters<typeof checkHostCertificate>[1]>) =>
+    checkHostCertificate(cert, { host: "h", trustedCAs: [ca], now, ...o });
+  assert.equal(check({}).valid, true);
+  assert.match((check({ trustedCAs: [otherCa] }) as { reason: string }).reason, /untrusted CA/);
+  assert.match((check({ revokedKeys: [ca.publicKey()] }) as { reason: string }).reason, /revoked/);
+  assert.match((check({ revokedKeys: [hostKey] }) as { reason: string }).reason, /revoked/);
+  assert.match((check({ now: now + 2000_000_000 }) as { reason: string }).reason, /expired/);
+  assert.match((check({ now: now - 2000_000_000 }) as { reason: string }).reason, /not yet/);
+  const user = generateUserCertificate(ca, hostKey, "u", { principals: ["h"] });
+  assert.equal(checkHostCertificate(user, { host: "h", trustedCAs: [ca], now }).valid, false);
+  const noPrincipals = generateHostCertificate(ca, hostKey, "any");
+  assert.equal(
+    checkHostCertificate(noPrincipals, { host: "h", trustedCAs: [ca], now }).valid,
+    false,
+  );
+  const critical = createCertificate({
+    key: hostKey,
+    caKey: ca,
+    type: "host",
+    keyId: "x",
+    principals: ["h"],
+    criticalOptions: { "force-command": "ls" },
+  });
+  assert.equal(checkHostCertificate(critical, { host: "h", trustedCAs: [ca], now }).valid, false);
+});
+
+test("checkUserCertificate() returns the principal, forced command and permissions", () => {
+  const cert = generateUserCertificate(ca, userKey, "alice@laptop", {
+    principals: ["alice", "ops"],
+    forceCommand: "uptime",
+    sourceAddress: ["10.0.0.0/8", "192.0.2.1"],
+    permitPty: false,
+  });
+  const r = checkUserCertificate(cert, {
+    username: "alice",
+    trustedCAs: [ca],
+    clientAddress: "10.1.2.3",
+    now,
+  });
+  assert.ok(r.valid);
+  assert.equal(r.principal, "alice");
+  assert.equal(r.forceCommand, "uptime");
+  assert.equal(r.sourceAddress, "10.0.0.0/8,192.0.2.1");
+  assert.deepEqual(r.permissions, {
+    pty: false,
+    agentForwarding: true,
+    portForwarding: true,
+    x11Forwarding: true,
+    userRc: true,
+  });
+  const base = { trustedCAs: [ca], clientAddress: "10.1.2.3", now };
+  assert.equal(checkUserCertificate(cert, { ...base, username: "bob" }).valid, false);
+  assert.equal(
+    checkUserCertificate(cert, { ...base, username: "bob", principals: ["ops"] }).valid,
+    true,
+  );
+  assert.equal(
+    checkUserCertificate(cert, { ...base, username: "alice", clientAddress: "192.0.2.2" }).valid,
+    false,
+  );
+  assert.equal(
+    checkUserCertificate(cert, { ...base, username: "alice", revokedKeys: [userKey] }).valid,
+    false,
+  );
+  const host = generateHostCertificate(ca, userKey, "h", { principals: ["alice"] });
+  assert.equal(checkUserCertificate(host, { ...base, username: "alice" }).valid, false);
+  const none = generateUserCertificate(ca, userKey, "nobody");
+  assert.match(
+    (checkUserCertificate(none, { ...base, username: "alice" }) as { reason: string }).reason,
+    /no principals/,
+  );
+});
+
+test("checkAuthorizedKey() accepts plain keys on plain lines only", () => {
+  const ak = parseAuthorizedKeys(
+    `no-pty,command="backup" ${userKey.exportPublicKey()}cert-authority ${ca.exportPublicKey()}`,
+  );
+  const client = { host: "10.0.0.1", addr: "10.0.0.1", now };
+  const r = checkAuthorizedKey(userKey.publicBlob, { username: "u", authorizedKeys: ak, client });
+  assert.ok(r.accepted);
+  assert.equal(r.forceCommand, "backup");
+  assert.equal(r.permissions.pty, false);
+  // The CA key itself is not a login key.
+  assert.equal(
+    checkAuthorizedKey(ca.publicBlob, { username: "u", authorizedKeys: ak, client }).accepted,
+    false,
+  );
+  assert.equal(
+    checkAuthorizedKey(new Uint8Array([0, 0, 0, 9, 1]), {
+      username: "u",
+      authorizedKeys: ak,
+      client,
+    })
+      .accepted,
+    false,
+  );
+});
+
+test("checkAuthorizedKey() trusts certificates through cert-authority lines with principals", () => {
+  const ak = parseAuthorizedKeys(
+    `cert-authority,principals="ops,dba",from="10.*",command="ls" ${ca.exportPublicKey()}`,
+  );
+  const client = { host: "10.0.0.1", addr: "10.0.0.1", now };
+  const ops = generateUserCertificate(ca, userKey, "k", { principals: ["ops"], permitPty: false });
+  const r = checkAuthorizedKey(ops.blob, { username: "deploy", authorizedKeys: ak, client });
+  assert.ok(r.accepted, r.accepted ? "" : r.reason);
+  assert.equal(r.principal, "ops");
+  assert.equal(r.forceCommand, "ls");
+  assert.equal(r.permissions.pty, false);
+  assert.ok(r.certificate?.key.equals(userKey));
+  const far = { host: "192.0.2.1", addr: "192.0.2.1", now };
+  assert.equal(
+    checkAuthorizedKey(ops, { username: "deploy", authorizedKeys: ak, client: far }).accepted,
+    false,
+  );
+  const deploy = generateUserCertificate(ca, userKey, "k", { principals: ["deploy"] });
+  assert.equal(
+    checkAuthorizedKey(deploy, { username: "deploy", authorizedKeys: ak, client }).accepted,
+    false,
+  );
+  const clash = generateUserCertificate(ca, userKey, "k", {
+    principals: ["ops"],
+    forceCommand: "id",
+  });
+  const v = checkAuthorizedKey(clash, { username: "deploy", authorizedKeys: ak, client });
+  assert.ok(!v.accepted && /force-command differs/.test(v.reason));
+  // Without principals= the user name must be a principal.
+  const plainCa = parseAuthorizedKeys(`cert-authority ${ca.exportPublicKey()}`);
+  assert.ok(
+    checkAuthorizedKey(deploy, { username: "deploy", authorizedKeys: plainCa, client }).accepted,
+  );
+  assert.ok(
+    !checkAuthorizedKey(ops, { username: "deploy", authorizedKeys: plainCa, client }).accepted,
+  );
+  // A certificate is not accepted through a plain line for its key.
+  const keyLine = parseAuthorizedKeys(userKey.exportPublicKey());
+  assert.ok(
+    !checkAuthorizedKey(deploy, { username: "deploy", authorizedKeys: keyLine, client }).accepted,
+  );
+});
+
+test("checkAuthorizedKey() trusts certificates through trustedUserCAKeys and authorized principals", () => {
+  const client = { host: "h", addr: "192.0.2.5", now };
+  const cert = generateUserCertificate(ca, userKey, "k", { principals: ["alice", "root-ops"] });
+  const ok = (o: Partial<Parameters<typeof checkAuthorizedKey>[1]>) =>
+    checkAuthorizedKey(cert, { username: "alice", client, trustedUserCAKeys: [ca], ...o }).accepted;
+  assert.ok(ok({}));
+  assert.ok(!ok({ username: "bob" }));
+  assert.ok(ok({ username: "bob", authorizedPrincipals: ["root-ops"] }));
+  assert.ok(!ok({ trustedUserCAKeys: [otherCa] }));
+  assert.ok(!ok({ revokedKeys: [ca.publicKey()] }));
+});
+
+test("parseKeyOrCertificate() tells keys from certificates", () => {
+  const cert = generateUserCertificate(ca, userKey, "k", { principals: ["a"] });
+  assert.ok(parseKeyOrCertificate(userKey.publicBlob) instanceof SSHKey);
+  assert.equal(parseKeyOrCertificate(cert.blob).constructor.name, "SSHCertificate");
+  assert.throws(() => parseKeyOrCertificate(new Uint8Array(2)));
+});

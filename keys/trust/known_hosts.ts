@@ -1,0 +1,277 @@
+/**
+ * OpenSSH known_hosts files (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): parsing,
+ * matching a host against them, and writing new entries.
+ *
+ * Each line is `[@cert-authority|@revoked] hostpatterns keytype base64 [comment]`.
+ * Host patterns are plain (`host`, `[host]:port`, `*`/`?` wildcards, `!`
+ * negation) or hashed (`|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, as
+ * `ssh-keygen -H` writes). Bad lines are skipped and reported, never fatal, as
+ * OpenSSH does.
+ *
+ * @module
+ */
+
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { type RandomSource, systemRandom } from "../../core/random.ts";
+import { equalBytes, utf8 } from "../../core/wire.ts";
+import { decodeBase64, encodeBase64 } from "../_base64.ts";
+import { matchPatternList } from "./host_patterns.ts";
+import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
+import { SSHKey } from "../ssh_key.ts";
+
+/** Longest line we look at (a 16384-bit RSA key line is under 3 KiB). */
+export const MAX_KNOWN_HOSTS_LINE = 64 * 1024;
+
+/** The marker of a line: none, a CA for host certificates, or a revoked key. */
+export type KnownHostsMarker = "cert-authority" | "revoked";
+
+/** One parsed known_hosts line. */
+export interface KnownHostsEntry {
+  /** 1-based line number. */
+  readonly line: number;
+  /** `@cert-authority` or `@revoked`; undefined for a plain host key. */
+  readonly marker: KnownHostsMarker | undefined;
+  /** Host patterns of a plain entry (undefined for a hashed one). */
+  readonly patterns: readonly string[] | undefined;
+  /** Salt and hash of a hashed entry. */
+  readonly hashed: { readonly salt: Uint8Array; readonly hash: Uint8Array } | undefined;
+  /** The host key (a CA key when `marker` is "cert-authority"). */
+  readonly key: SSHKey;
+  /** The text after the key (empty when none). */
+  readonly comment: string;
+}
+
+/** A line that was skipped, and why. */
+export interface KnownHostsError {
+  /** 1-based line number. */
+  readonly line: number;
+  /** The line as written. */
+  readonly text: string;
+  /** Why the line was skipped. */
+  readonly reason: string;
+}
+
+/** The outcome of parsing: good entries and skipped lines. */
+export interface KnownHosts {
+  /** The usable lines, in file order. */
+  readonly entries: readonly KnownHostsEntry[];
+  /** Lines that could not be parsed (blank lines and comments are not errors). */
+  readonly errors: readonly KnownHostsError[];
+}
+
+/** The keys that apply to one host. */
+export interface KnownHostsMatch {
+  /** Keys accepted as this host's key. */
+  readonly trustedHostKeys: SSHKey[];
+  /** CA keys whose host certificates are accepted for this host. */
+  readonly trustedCAKeys: SSHKey[];
+  /** Keys that must be refused for this host (also as CAs). */
+  readonly revokedKeys: SSHKey[];
+}
+
+function parseLine(text: string, line: number): KnownHostsEntry {
+  let rest = text.trim();
+  let marker: KnownHostsMarker | undefined;
+  if (rest.startsWith("@")) {
+    const m = /^@(\S+)\s+/.exec(rest);
+    if (!m || (m[1] !== "cert-authority" && m[1] !== "revoked")) {
+      throw new Error(`unknown marker '${rest.split(/\s/)[0]}'`);
+    }
+    marker = m[1];
+    rest = rest.slice(m[0].length);
+  }
+  const m = /^(\S+)\s+(.*)$/.exec(rest);
+  if (!m) throw new Error("expected host patterns followed by a key");
+  const hosts = m[1]!;
+  const pub = parseOpenSSHPublicKeyLine(m[2]!);
+  const key = SSHKey.fromPublicBlob(pub.blob, pub.comment);
+  let patterns: string[] | undefined;
+  let hashed: { salt: Uint8Array; hash: Uint8Array } | undefined;
+  if (hosts.startsWith("|")) {
+    const h = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(hosts);
+    if (!h) throw new Error("malformed hashed host name (expected |1|salt|hash)");
+    hashed = { salt: decodeBase64(h[1]!, "salt"), hash: decodeBase64(h[2]!, "hash") };
+    if (hashed.hash.length !== 20) throw new Error("hashed host name is not a SHA-1 HMAC");
+  } else {
+    patterns = hosts.split(",").filter((p) => p !== "");
+    if (patterns.length === 0) throw new Error("empty host pattern list");
+  }
+  return { line, marker, patterns, hashed, key, comment: pub.comment };
+}
+
+/**
+ * Parses a known_hosts text. Comments and blank lines are ignored; malformed
+ * lines (unknown key types included) are returned in `errors`, not thrown.
+ *
+ * @example
+ * ```ts
+ * import { parseKnownHosts } from "./known_hosts.ts";
+ * const kh = parseKnownHosts(
+ *   "# comment\nexample.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK\nbroken line\n",
+ * );
+ * console.log(kh.entries.length, kh.errors[0]?.line); // 1 3
+ * ```
+ */
+export function parseKnownHosts(text: string): KnownHosts {
+  const entries: KnownHostsEntry[] = [];
+  const errors: KnownHostsError[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const trimmed = raw.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (raw.length > MAX_KNOWN_HOSTS_LINE) {
+      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
+      continue;
+    }
+    try {
+      entries.push(parseLine(raw, i + 1));
+    } catch (e) {
+      errors.push({ line: i + 1, text: raw, reason: (e as Error).message });
+    }
+  }
+  return { entries, errors };
+}
+
+/** The name known_hosts stores for a host and port: `host`, or `[host]:port` off port 22. */
+export function knownHostsName(host: string, port = 22): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/**
+ * The hashed form of a name, as `ssh-keygen -H` writes it.
+ *
+ * @example
+ * ```ts
+ * import { hashKnownHostsName } from "./known_hosts.ts";
+ * console.log(hashKnownHostsName("example.com", new Uint8Array(20)).startsWith("|1|")); // true
+ * ```
+ */
+export function hashKnownHostsName(name: string, salt: Uint8Array): string {
+  return `|1|${encodeBase64(salt)}|${encodeBase64(hmac(sha1, salt, utf8(name)))}`;
+}
+
+/** True when the entry's host patterns match `name` (already in `[host]:port` form). */
+function entryMatches(e: KnownHostsEntry, name: string): boolean {
+  if (e.hashed) {
+    return equalBytes(hmac(sha1, e.hashed.salt, utf8(name.toLowerCase())), e.hashed.hash);
+  }
+  return matchPatternList(name, e.patterns!) === 1;
+}
+
+/**
+ * The keys that apply to a host: entries whose patterns match the host name or
+ * its address (on `port`; `[host]:port` form off port 22), split by marker.
+ *
+ * @example
+ * ```ts
+ * import { matchKnownHosts, parseKnownHosts } from "./known_hosts.ts";
+ * const kh = parseKnownHosts(
+ *   "*.example.com,!bad.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK\n",
+ * );
+ * console.log(matchKnownHosts(kh, "www.example.com", "192.0.2.1", 22).trustedHostKeys.length); // 1
+ * console.log(matchKnownHosts(kh, "bad.example.com", "192.0.2.2", 22).trustedHostKeys.length); // 0
+ * ```
+ */
+export function matchKnownHosts(
+  knownHosts: KnownHosts | readonly KnownHostsEntry[],
+  host: string,
+  addr?: string,
+  port = 22,
+): KnownHostsMatch {
+  const entries: readonly KnownHostsEntry[] = isEntryList(knownHosts)
+    ? knownHosts
+    : knownHosts.entries;
+  const names = [knownHostsName(host.toLowerCase(), port)];
+  if (addr !== undefined && addr !== "" && addr.toLowerCase() !== host.toLowerCase()) {
+    names.push(knownHostsName(addr.toLowerCase(), port));
+  }
+  const out: KnownHostsMatch = { trustedHostKeys: [], trustedCAKeys: [], revokedKeys: [] };
+  for (const e of entries) {
+    if (!names.some((n) => entryMatches(e, n))) continue;
+    if (e.marker === "revoked") out.revokedKeys.push(e.key);
+    else if (e.marker === "cert-authority") out.trustedCAKeys.push(e.key);
+    else out.trustedHostKeys.push(e.key);
+  }
+  // A revoked key is never trusted, whatever other lines say.
+  const revoked = (k: SSHKey) => out.revokedKeys.some((r) => r.equals(k));
+  return {
+    trustedHostKeys: out.trustedHostKeys.filter((k) => !revoked(k)),
+    trustedCAKeys: out.trustedCAKeys.filter((k) => !revoked(k)),
+    revokedKeys: out.revokedKeys,
+  };
+}
+
+/** Options for {@link formatKnownHostsLine}. */
+export interface FormatKnownHostsOptions {
+  /** Hash the host name (as `HashKnownHosts yes` / `ssh-keygen -H`). */
+  readonly hashed?: boolean;
+  /** Mark the line as a CA or a revoked key. */
+  readonly marker?: KnownHostsMarker;
+  /** Text after the key. */
+  readonly comment?: string;
+  /** Randomness for the hash salt. */
+  readonly random?: RandomSource;
+}
+
+/**
+ * Formats a known_hosts line (with its newline) for a host (or a list of names,
+ * e.g. a host and its address) on `port`. Hashed entries get one line per name,
+ * as OpenSSH writes them.
+ *
+ * @example
+ * ```ts
+ * import { formatKnownHostsLine } from "./known_hosts.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * console.log(formatKnownHostsLine("example.com", 2222, key).startsWith("[example.com]:2222 ssh-ed25519 "));
+ * ```
+ */
+export function formatKnownHostsLine(
+  host: string | readonly string[],
+  port: number,
+  key: SSHKey,
+  options: FormatKnownHostsOptions = {},
+): string {
+  const names = (typeof host === "string" ? [host] : [...host]).map((h) => knownHostsName(h, port));
+  if (names.length === 0 || names.some((n) => /[\s,]/.test(n) || n === "")) {
+    throw new RangeError("formatKnownHostsLine() needs host names without spaces or commas");
+  }
+  const prefix = options.marker ? `@${options.marker} ` : "";
+  const keyPart = `${key.getAlgorithm()} ${encodeBase64(key.publicBlob)}` +
+    (options.comment ? ` ${options.comment}` : "");
+  if (!options.hashed) return `${prefix}${names.join(",")} ${keyPart}\n`;
+  const random = options.random ?? systemRandom;
+  return names
+    .map((n) => `${prefix}${hashKnownHostsName(n.toLowerCase(), random(20))} ${keyPart}\n`)
+    .join("");
+}
+
+/**
+ * Returns `text` with a new entry appended (adding a newline first if `text`
+ * does not end with one).
+ *
+ * @example
+ * ```ts
+ * import { addKnownHost, matchKnownHosts, parseKnownHosts } from "./known_hosts.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * const text = addKnownHost("", "example.com", 22, key, { hashed: true });
+ * console.log(matchKnownHosts(parseKnownHosts(text), "example.com").trustedHostKeys[0]?.equals(key)); // true
+ * ```
+ */
+export function addKnownHost(
+  text: string,
+  host: string | readonly string[],
+  port: number,
+  key: SSHKey,
+  options: FormatKnownHostsOptions = {},
+): string {
+  const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+  return text + sep + formatKnownHostsLine(host, port, key, options);
+}
+
+function isEntryList(k: KnownHosts | readonly KnownHostsEntry[]): k is readonly KnownHostsEntry[] {
+  return Array.isArray(k);
+}

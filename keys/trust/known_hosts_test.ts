@@ -1,0 +1,132 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { seededRandom } from "../../core/random.ts";
+import { generatePrivateKey } from "../generate.ts";
+import {
+  addKnownHost,
+  formatKnownHostsLine,
+  hashKnownHostsName,
+  matchKnownHosts,
+  parseKnownHosts,
+} from "./known_hosts.ts";
+import { keygenTest } from "../_ssh_keygen_test_util.ts";
+
+const rnd = seededRandom(42);
+const [k1, k2, k3, ca, bad] = [1, 2, 3, 4, 5].map(() =>
+  generatePrivateKey("ed25519", { random: rnd }).publicKey()
+);
+const pub = (k: typeof k1) => k!.exportPublicKey().trim();
+
+const TEXT = [
+  "# known hosts",
+  "",
+  `example.com,192.0.2.10 ${pub(k1)}`,
+  `[example.com]:2222 ${pub(k2)}`,
+  `*.example.org,!secret.example.org ${pub(k3)}`,
+  `@cert-authority *.example.net ${pub(ca)}`,
+  `@revoked * ${pub(bad)}`,
+  `example.com ${pub(bad)}`,
+  "example.com ssh-ed25519 not-base64!",
+  "@unknown-marker example.com ssh-ed25519 AAAA",
+  "lonelyhost",
+  "example.com ssh-frobnicate AAAAEXNzaC1mcm9ibmljYXRlAAA=",
+].join("\n");
+
+test("parseKnownHosts() keeps good lines and reports bad ones with line numbers", () => {
+  const kh = parseKnownHosts(TEXT);
+  assert.equal(kh.entries.length, 6);
+  assert.deepEqual(kh.errors.map((e) => e.line), [9, 10, 11, 12]);
+  assert.match(kh.errors[1]!.reason, /unknown marker/);
+  assert.equal(kh.entries[3]!.marker, "cert-authority");
+  assert.deepEqual(kh.entries[2]!.patterns, ["*.example.org", "!secret.example.org"]);
+});
+
+test("matchKnownHosts() applies ports, wildcards, negation, markers and revocation", () => {
+  const kh = parseKnownHosts(TEXT);
+  const m = matchKnownHosts(kh, "example.com", "192.0.2.10", 22);
+  assert.deepEqual(m.trustedHostKeys.map((k) => k.getFingerprint()), [k1!.getFingerprint()]);
+  assert.equal(m.revokedKeys.length, 1); // the revoked key is not trusted despite line 8
+  assert.ok(matchKnownHosts(kh, "EXAMPLE.com", undefined, 22).trustedHostKeys[0]!.equals(k1!));
+  assert.ok(matchKnownHosts(kh, "other", "192.0.2.10").trustedHostKeys[0]!.equals(k1!));
+  assert.ok(matchKnownHosts(kh, "example.com", undefined, 2222).trustedHostKeys[0]!.equals(k2!));
+  assert.equal(matchKnownHosts(kh, "www.example.org").trustedHostKeys.length, 1);
+  assert.equal(matchKnownHosts(kh, "secret.example.org").trustedHostKeys.length, 0);
+  assert.ok(matchKnownHosts(kh, "a.example.net").trustedCAKeys[0]!.equals(ca!));
+  assert.equal(matchKnownHosts(kh.entries, "nowhere").trustedHostKeys.length, 0);
+});
+
+test("formatKnownHostsLine() writes plain, ported, hashed and marked lines that match back", () => {
+  const plain = formatKnownHostsLine(["h.example", "192.0.2.5"], 22, k1!);
+  assert.match(plain, /^h\.example,192\.0\.2\.5 ssh-ed25519 \S+\n$/);
+  const ported = formatKnownHostsLine("h.example", 2022, k1!, { marker: "cert-authority" });
+  assert.match(ported, /^@cert-authority \[h\.example\]:2022 /);
+  const hashed = formatKnownHostsLine(["h.example", "192.0.2.5"], 2022, k2!, {
+    hashed: true,
+    random: seededRandom(1),
+  });
+  assert.equal(hashed.split("\n").length, 3); // one line per name
+  const kh = parseKnownHosts(plain + ported + hashed);
+  assert.equal(matchKnownHosts(kh, "h.example", undefined, 2022).trustedCAKeys.length, 1);
+  assert.ok(matchKnownHosts(kh, "h.example", undefined, 2022).trustedHostKeys[0]!.equals(k2!));
+  assert.ok(matchKnownHosts(kh, "x", "192.0.2.5", 2022).trustedHostKeys[0]!.equals(k2!));
+  assert.throws(() => formatKnownHostsLine("a b", 22, k1!), RangeError);
+});
+
+test("addKnownHost() appends on a new line", () => {
+  const t = addKnownHost("a ssh-ed25519 AAAA", "b", 22, k1!);
+  assert.equal(t.split("\n")[1]!.startsWith("b ssh-ed25519 "), true);
+  assert.equal(addKnownHost("", "b", 22, k1!).startsWith("b "), true);
+});
+
+test("hashKnownHostsName() matches OpenSSH's HMAC-SHA1 of the name", () => {
+  // HMAC-SHA1(key = 20 bytes of 0x01, "example.com"), computed independently with Python.
+  const h = hashKnownHostsName("example.com", new Uint8Array(20).fill(1));
+  assert.equal(h, "|1|AQEBAQEBAQEBAQEBAQEBAQEBAQE=|AqgERpE7/atQuHzpEGc1XodOnYc=");
+});
+
+test("parseKnownHosts() never throws on random and mutated input", () => {
+  const r = seededRandom(5);
+  const good = TEXT.split("\n");
+  for (let i = 0; i < 1000; i++) {
+    const line = good[r(1)[0]! % good.length]!.split("");
+    const b = r(3);
+    if (line.length) line[b[0]! % line.length] = String.fromCharCode(b[1]! % 128);
+    const text = line.join("").slice(0, b[2]! * 2) + "\n" +
+      Array.from(r(b[2]! % 64), (x) => String.fromCharCode(x)).join("");
+    const kh = parseKnownHosts(text);
+    matchKnownHosts(kh, "example.com", "192.0.2.10", 2222);
+  }
+});
+
+keygenTest("ssh-keygen -H hashed known_hosts match like the plain ones", (k) => {
+  const hosts = ["example.com", "192.0.2.10", "[example.com]:2222", "Mixed.Example.com"];
+  const keys = hosts.map(() => generatePrivateKey("ed25519").publicKey());
+  k.write("known_hosts", hosts.map((h, i) => `${h} ${pub(keys[i]!)}\n`).join(""));
+  k.run(["-H", "-f", k.path("known_hosts")]);
+  const hashed = k.read("known_hosts");
+  assert.ok(hashed.split("\n").filter(Boolean).every((l) => l.startsWith("|1|")));
+  const kh = parseKnownHosts(hashed);
+  assert.equal(kh.errors.length, 0);
+  assert.ok(matchKnownHosts(kh, "example.com").trustedHostKeys[0]!.equals(keys[0]!));
+  assert.ok(matchKnownHosts(kh, "x", "192.0.2.10").trustedHostKeys[0]!.equals(keys[1]!));
+  assert.ok(
+    matchKnownHosts(kh, "example.com", undefined, 2222).trustedHostKeys[0]!.equals(keys[2]!),
+  );
+  // ssh-keygen lowercases names before hashing, as ssh does before a lookup.
+  assert.ok(matchKnownHosts(kh, "MIXED.example.com").trustedHostKeys[0]!.equals(keys[3]!));
+});
+
+keygenTest("ssh-keygen -F finds the hashed lines we write", (k) => {
+  const key = generatePrivateKey("ecdsa").publicKey();
+  let text = addKnownHost("", "host.example", 22, key, { hashed: true });
+  text = addKnownHost(text, "host.example", 2200, key, { hashed: true });
+  k.write("known_hosts", text);
+  const out = k.run(["-F", "host.example", "-f", k.path("known_hosts")]);
+  assert.match(out, /Host host\.example found: line 1/);
+  const out2 = k.run(["-F", "[host.example]:2200", "-f", k.path("known_hosts")]);
+  assert.match(out2, /found: line 2/);
+  assert.notEqual(
+    k.tryRun(["-F", "other.example", "-f", k.path("known_hosts")]).stdout.includes("found"),
+    true,
+  );
+});

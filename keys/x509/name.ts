@@ -1,0 +1,135 @@
+/**
+ * X.500 distinguished names for X.509 certificates: parsing the text forms
+ * people write (`CN=alice, O=Example` as in RFC 4514, or OpenSSL's
+ * `/O=Example/CN=alice`), encoding them as DER `Name`, and printing a DER name
+ * back as text. Internal to keys/.
+ *
+ * @module
+ */
+
+import { derElement, derOid, DerReader, derSequence, DerTag } from "../formats/asn1.ts";
+import { KeyImportError } from "../errors.ts";
+
+/** Short names of the attribute types we read and write, with their OIDs. */
+const ATTRIBUTES: readonly (readonly [string, string, number])[] = [
+  ["CN", "2.5.4.3", DerTag.UTF8_STRING],
+  ["SN", "2.5.4.4", DerTag.UTF8_STRING],
+  ["serialNumber", "2.5.4.5", DerTag.PRINTABLE_STRING],
+  ["C", "2.5.4.6", DerTag.PRINTABLE_STRING],
+  ["L", "2.5.4.7", DerTag.UTF8_STRING],
+  ["ST", "2.5.4.8", DerTag.UTF8_STRING],
+  ["street", "2.5.4.9", DerTag.UTF8_STRING],
+  ["O", "2.5.4.10", DerTag.UTF8_STRING],
+  ["OU", "2.5.4.11", DerTag.UTF8_STRING],
+  ["title", "2.5.4.12", DerTag.UTF8_STRING],
+  ["GN", "2.5.4.42", DerTag.UTF8_STRING],
+  ["emailAddress", "1.2.840.113549.1.9.1", DerTag.IA5_STRING],
+  ["DC", "0.9.2342.19200300.100.1.25", DerTag.IA5_STRING],
+  ["UID", "0.9.2342.19200300.100.1.1", DerTag.UTF8_STRING],
+];
+
+const BY_NAME = new Map(ATTRIBUTES.map(([n, oid, tag]) => [n.toLowerCase(), { oid, tag }]));
+const BY_OID = new Map(ATTRIBUTES.map(([n, oid]) => [oid, n]));
+
+/** Splits on unescaped separators. */
+function splitEscaped(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "\\" && i + 1 < s.length) {
+      cur += c + s[++i]!;
+    } else if (c === sep) {
+      out.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+function unescapeValue(v: string): string {
+  return v.replace(
+    /\\([0-9a-fA-F]{2}|.)/g,
+    (_m, e: string) => e.length === 2 ? String.fromCharCode(parseInt(e, 16)) : e,
+  );
+}
+
+/**
+ * Encodes a distinguished name given as text. `CN=alice, O=Example` lists the
+ * most specific attribute first (RFC 4514) and is stored in reverse; OpenSSL's
+ * `/C=US/O=Example/CN=alice` is stored in the order written. Throws
+ * {@link KeyImportError} for an unknown attribute or a malformed name.
+ *
+ * @example
+ * ```ts
+ * import { encodeName, nameToString } from "./name.ts";
+ * console.log(nameToString(encodeName("CN=alice, O=Example"))); // "CN=alice, O=Example"
+ * ```
+ */
+export function encodeName(text: string): Uint8Array {
+  const t = text.trim();
+  let rdns: string[];
+  if (t === "") rdns = [];
+  else if (t.startsWith("/")) rdns = splitEscaped(t.slice(1), "/");
+  else rdns = splitEscaped(t, ",").reverse();
+  const sets = rdns.map((rdn) => {
+    const atvs = splitEscaped(rdn, "+").map((atv) => {
+      const eq = atv.indexOf("=");
+      if (eq <= 0) throw new KeyImportError(`Cannot encode name '${text}': expected TYPE=value`);
+      const type = atv.slice(0, eq).trim();
+      const value = unescapeValue(atv.slice(eq + 1).trim());
+      const known = BY_NAME.get(type.toLowerCase());
+      const oid = known?.oid ?? (/^\d+(\.\d+)+$/.test(type) ? type : undefined);
+      if (oid === undefined) {
+        throw new KeyImportError(`Cannot encode name '${text}': unknown attribute '${type}'`);
+      }
+      const tag = known?.tag ?? DerTag.UTF8_STRING;
+      return derSequence(derOid(oid), derElement(tag, new TextEncoder().encode(value)));
+    });
+    return derElement(DerTag.SET, concat(atvs));
+  });
+  return derSequence(...sets);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function escapeValue(v: string): string {
+  return v.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ");
+}
+
+/**
+ * Prints a DER `Name` as RFC 4514 text, most specific attribute first.
+ *
+ * @example
+ * ```ts
+ * import { encodeName, nameToString } from "./name.ts";
+ * console.log(nameToString(encodeName("/C=US/O=Example/CN=alice"))); // "CN=alice, O=Example, C=US"
+ * ```
+ */
+export function nameToString(der: Uint8Array): string {
+  const top = new DerReader(der, "Name");
+  const seq = top.readSequence("Name");
+  const rdns: string[] = [];
+  while (!seq.done) {
+    const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
+    const atvs: string[] = [];
+    while (!set.done) {
+      const atv = set.readSequence("attribute");
+      const oid = atv.readOid("attribute type");
+      const value = atv.read("attribute value");
+      const text = new TextDecoder().decode(value.content);
+      atvs.push(`${BY_OID.get(oid) ?? oid}=${escapeValue(text)}`);
+    }
+    rdns.push(atvs.join("+"));
+  }
+  return rdns.reverse().join(", ");
+}

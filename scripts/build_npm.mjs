@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// Builds the npm package: compiles every entry point listed in deno.json "exports" to
+// JavaScript and declaration files under dist/ (TypeScript's tsc, with
+// rewriteRelativeImportExtensions turning "./x.ts" imports into "./x.js"), and checks
+// that package.json "exports" publishes the same entry points. `npm pack` runs it
+// (prepack); the packaging tests run it too.
+//
+// deno.json "exports" is the one list of entry points: adding "./sftp": "./sftp/mod.ts"
+// there is the whole change for the build, the JSR publish and the packaging checks;
+// `node scripts/build_npm.mjs --sync-exports` then rewrites package.json "exports" and the
+// package's own specifiers in deno.json "imports" from it (the build and the entry point
+// test fail, printing the expected block, until they agree).
+//
+// Plain JavaScript on purpose: npm runs prepack with the machine's Node (20+).
+//
+// Usage: node scripts/build_npm.mjs [--sync-exports] [--out DIR]
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The build directory `package.json` "files" and "exports" point into. */
+export const DIST = "dist";
+
+/**
+ * Entry points from deno.json: [{ name: "./core", source: "./core/mod.ts" }, ...].
+ * @returns {{ name: string, source: string }[]}
+ */
+export function entryPoints() {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const exp = typeof deno.exports === "string" ? { ".": deno.exports } : deno.exports;
+  return Object.entries(exp).map(([name, source]) => ({ name, source }));
+}
+
+/** What package.json "exports" must say for the entry points in deno.json. */
+export function expectedPackageExports() {
+  const out = {};
+  for (const { name, source } of entryPoints()) {
+    const js = `./${DIST}/${source.replace(/^\.\//, "").replace(/\.ts$/, ".js")}`;
+    out[name] = { types: js.replace(/\.js$/, ".d.ts"), import: js, default: js };
+  }
+  return out;
+}
+
+/** What deno.json "imports" must map the package's own specifiers to (for doc examples). */
+export function expectedSelfImports() {
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+  const out = {};
+  for (const { name, source } of entryPoints()) {
+    out[deno.name + (name === "." ? "" : name.slice(1))] = source;
+  }
+  return out;
+}
+
+// deno.json maps "@sshts/ssh", "@sshts/ssh/core", ... to the entry point sources, so the
+// doc examples import the package by name and run against this checkout.
+function checkSelfImports(sync) {
+  const denoPath = join(root, "deno.json");
+  const deno = JSON.parse(readFileSync(denoPath, "utf8"));
+  const want = expectedSelfImports();
+  const imports = deno.imports ?? {};
+  const own = Object.fromEntries(
+    Object.entries(imports).filter(([k]) => k === deno.name || k.startsWith(deno.name + "/")),
+  );
+  if (JSON.stringify(own) === JSON.stringify(want)) return;
+  if (sync) {
+    const others = Object.entries(imports).filter(([k]) => !(k in own));
+    deno.imports = Object.fromEntries([...others, ...Object.entries(want)]);
+    writeFileSync(denoPath, JSON.stringify(deno, null, 2) + "\n");
+    console.error("build_npm: deno.json imports of the package's own entry points rewritten");
+    return;
+  }
+  throw new Error(
+    'build_npm: deno.json "imports" does not map the package\'s entry points; run ' +
+      "`node scripts/build_npm.mjs --sync-exports` or add:\n" + JSON.stringify(want, null, 2),
+  );
+}
+
+function checkPackageExports(sync) {
+  checkSelfImports(sync);
+  const pkgPath = join(root, "package.json");
+  const pkgText = readFileSync(pkgPath, "utf8");
+  const pkg = JSON.parse(pkgText);
+  const want = expectedPackageExports();
+  if (JSON.stringify(pkg.exports) === JSON.stringify(want)) return;
+  if (sync) {
+    pkg.exports = want;
+    writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + "\n");
+    console.error("build_npm: package.json exports rewritten from deno.json");
+    return;
+  }
+  throw new Error(
+    'build_npm: package.json "exports" does not match deno.json\'s entry points; run ' +
+      "`node scripts/build_npm.mjs --sync-exports` or set it to:\n" +
+      JSON.stringify(want, null, 2),
+  );
+}
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+// Relative module specifiers ending in .ts in import/export/import() forms.
+const TS_SPECIFIER =
+  /((?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'])(\.{1,2}\/[^"']*?)\.ts(["'])/g;
+
+/** Compiles the entry points into `outDir` (default dist/). Returns the files written. */
+export function build({ outDir = join(root, DIST), sync = false } = {}) {
+  checkPackageExports(sync);
+  const tsc = join(root, "node_modules", ".bin", "tsc");
+  if (!existsSync(tsc)) {
+    throw new Error("build_npm: node_modules/.bin/tsc is missing; run npm install");
+  }
+  const work = join(root, ".cache", "npm-build");
+  mkdirSync(work, { recursive: true });
+  rmSync(outDir, { recursive: true, force: true });
+  const tsconfig = {
+    compilerOptions: {
+      // ES2022 runs on Node 20+, Bun, Deno and current browsers; tsc lowers `using`.
+      target: "ES2022",
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      // DOM for WebAssembly and Web Streams types the code uses beside Node's.
+      lib: ["ES2023", "ESNext.Disposable", "DOM", "DOM.Iterable", "DOM.AsyncIterable"],
+      types: ["node"],
+      typeRoots: [join(root, "node_modules", "@types")],
+      rewriteRelativeImportExtensions: true,
+      declaration: true,
+      noEmitOnError: true,
+      outDir,
+      rootDir: root,
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      noImplicitOverride: true,
+      erasableSyntaxOnly: true,
+      verbatimModuleSyntax: true,
+      skipLibCheck: true,
+      newLine: "lf",
+    },
+    files: entryPoints().map((e) => join(root, e.source)),
+  };
+  const configPath = join(work, "tsconfig.json");
+  writeFileSync(configPath, JSON.stringify(tsconfig, null, 2));
+  const r = spawnSync(tsc, ["-p", configPath], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new Error(`build_npm: tsc failed (${r.status}):\n${r.stdout}${r.stderr}`);
+  }
+  const files = walk(outDir);
+  for (const f of files) {
+    const text = readFileSync(f, "utf8");
+    if (f.endsWith(".d.ts")) {
+      // tsc rewrites extensions in JavaScript but leaves declaration files' imports as
+      // written; point them at the emitted files so every TypeScript resolves them.
+      const fixed = text.replace(TS_SPECIFIER, (_m, a, p, b) => `${a}${p}.js${b}`);
+      if (fixed !== text) writeFileSync(f, fixed);
+    } else if (f.endsWith(".js")) {
+      // Doc comments keep their examples' imports as written; check the code only.
+      const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+      const left = code.match(TS_SPECIFIER);
+      if (left) throw new Error(`build_npm: ${relative(root, f)} still imports ${left[0]}`);
+    } else {
+      throw new Error(`build_npm: unexpected output ${relative(root, f)}`);
+    }
+  }
+  for (const e of entryPoints()) {
+    const js = join(outDir, e.source.replace(/\.ts$/, ".js"));
+    if (!existsSync(js)) throw new Error(`build_npm: entry point ${e.name} not emitted`);
+  }
+  return files.map((f) => relative(outDir, f)).sort();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const outIndex = args.indexOf("--out");
+  const started = Date.now();
+  try {
+    const files = build({
+      sync: args.includes("--sync-exports"),
+      ...(outIndex >= 0 ? { outDir: join(process.cwd(), args[outIndex + 1]) } : {}),
+    });
+    // stderr: `npm pack --json` prints its JSON on stdout after prepack.
+    console.error(
+      `build_npm: ${files.length} files in ${DIST}/ (${
+        ((Date.now() - started) / 1000).toFixed(1)
+      }s)`,
+    );
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  }
+}
