@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
-import { connect, type SSHClientConnection } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import type { SSHClientConnection } from "../io/client/connection.ts";
 import { conformanceTest, type PeerFixture, type PeerName } from "./fixtures/mod.ts";
 import { type RelayDirection, startRelay } from "./fixtures/relay.ts";
 import { sharedPeer } from "./_shared_peer.ts";

@@ -12,7 +12,7 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { listen } from "../io/server.ts";
+import { listen } from "../io/server/listen.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 
 const loginTimeout = Number(process.argv[2] ?? 2000);

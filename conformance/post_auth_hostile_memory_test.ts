@@ -15,7 +15,7 @@ import * as net from "node:net";
 import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { connect } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
 
 const SERVER = fileURLToPath(new URL("./post_auth_hostile_memory_server.ts", import.meta.url));
 const LOGIN_TIMEOUT_MS = 4000;

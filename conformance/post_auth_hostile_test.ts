@@ -16,8 +16,9 @@ import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/default
 import { SSHError } from "../core/errors.ts";
 import { Msg } from "../core/transport/messages.ts";
 import { SSHWriter } from "../core/wire.ts";
-import { connect } from "../io/client.ts";
-import { listen, type SSHServer, type SSHServerConnection } from "../io/server.ts";
+import { connect } from "../io/client/connect.ts";
+import type { SSHServerConnection } from "../io/server/connection.ts";
+import { listen, type SSHServer } from "../io/server/listen.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 
 const USER = "tester";

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import process from "node:process";
-import { connect, type ConnectOptions } from "../io/client.ts";
+import { connect } from "../io/client/connect.ts";
+import type { ConnectOptions } from "../io/client/options.ts";
 import { conformanceTest, type FixtureOptions, type PeerFixture } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
 import { OPENSSH_PEERS } from "./client_peer.ts";

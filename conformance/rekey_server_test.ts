@@ -10,7 +10,7 @@ import * as net from "node:net";
 import process from "node:process";
 import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
 import { SUPPORTED_KEX } from "../core/kex/registry.ts";
-import type { ListenOptions } from "../io/server.ts";
+import type { ListenOptions } from "../io/server/options.ts";
 import { conformanceTest, freePort, runCommand, runTrixieCommand } from "./fixtures/mod.ts";
 import {
   caseLabel,
