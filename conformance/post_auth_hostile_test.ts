@@ -8,11 +8,9 @@
  * the same server keeps working through all of it.
  */
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { test } from "node:test";
+import { RAW_WINDOW as WINDOW, RawClient } from "./post_auth_hostile_client.ts";
 import { encodeEnv, encodeStringArg } from "../core/connection/session_requests.ts";
-import { ClientConnection, type ClientEvent } from "../core/client/client_connection.ts";
-import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/default_suite.ts";
 import { SSHError } from "../core/errors.ts";
 import { Msg } from "../core/transport/messages.ts";
 import { SSHWriter } from "../core/wire.ts";
@@ -23,96 +21,6 @@ import { generatePrivateKey } from "../keys/generate.ts";
 
 const USER = "tester";
 const PASSWORD = "hostile-test-pw";
-/** Small windows so overruns are cheap. */
-const WINDOW = 64 * 1024;
-
-/** A logged-in raw client: the core engine on a socket, with its events recorded. */
-class RawClient {
-  readonly engine: ClientConnection;
-  readonly events: ClientEvent[] = [];
-  readonly closed: Promise<void>;
-  readonly #sock: net.Socket;
-  #waiters: (() => void)[] = [];
-
-  constructor(port: number) {
-    this.engine = new ClientConnection({
-      username: USER,
-      password: true,
-      suite: createDefaultSuite(),
-      algorithms: { ...defaultAlgorithmPreferences(), kex: ["curve25519-sha256"] },
-    });
-    this.#sock = net.connect({ host: "127.0.0.1", port, noDelay: true });
-    this.#sock.on("data", (b: Uint8Array) => {
-      this.engine.receiveData(b);
-      this.pump();
-    });
-    this.#sock.on("end", () => {
-      this.engine.receiveEof();
-      this.pump();
-    });
-    this.#sock.on("error", () => {});
-    this.closed = new Promise((r) => this.#sock.on("close", () => r()));
-    void this.closed.then(() => this.#wake());
-    this.pump();
-  }
-
-  /** Writes what the engine produced and records (and answers) its events. */
-  pump(): void {
-    for (let e; (e = this.engine.pollEvent()) !== undefined;) {
-      this.events.push(e);
-      if (e.type === "hostKey") this.engine.acceptHostKey(e.id);
-      if (e.type === "authPasswordRequest") this.engine.providePassword(e.id, PASSWORD);
-    }
-    const out = this.engine.takeOutgoing();
-    if (out.length && !this.#sock.destroyed) { for (const c of out) this.#sock.write(c); }
-    if (this.engine.closed) this.#sock.end();
-    this.#wake();
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Waits until `pred` holds over the events (or the socket closes). */
-  async until(pred: (events: readonly ClientEvent[]) => boolean, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    let closed = false;
-    void this.closed.then(() => (closed = true));
-    while (!pred(this.events)) {
-      if (closed) return;
-      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  /** Sends a raw connection-layer message under the current keys. */
-  raw(payload: Uint8Array): void {
-    this.engine.transport.send(payload);
-    this.pump();
-  }
-
-  /** Opens a session channel properly; resolves our id and the server's id for it. */
-  async session(): Promise<{ id: number; remote: number }> {
-    const id = this.engine.openChannel("session", undefined, { window: WINDOW });
-    this.pump();
-    await this.until((ev) => ev.some((e) => e.type === "channelOpen" && e.channelId === id));
-    // The server numbers its channels from 0 on each connection; the error messages the cases
-    // expect ("after EOF on channel 0", "past the window") show the id was right.
-    return { id, remote: 0 };
-  }
-
-  destroy(): void {
-    this.#sock.destroy();
-  }
-}
 
 function msg(type: number, build: (w: SSHWriter) => void = () => {}): Uint8Array {
   const w = new SSHWriter().writeByte(type);
@@ -137,7 +45,7 @@ async function hostile(
   name: string,
   script: (c: RawClient) => Promise<void> | void,
 ): Promise<Outcome> {
-  const c = new RawClient(server.address.port);
+  const c = new RawClient(server.address.port, USER, PASSWORD);
   await c.until((ev) => ev.some((e) => e.type === "authSuccess"));
   assert.ok(c.engine.authenticated, `${name}: logged in`);
   await script(c);
