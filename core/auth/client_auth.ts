@@ -94,6 +94,8 @@ export type ClientAuthEvent =
   | { readonly type: "authSuccess"; readonly method: string };
 
 const DEFAULT_METHODS = ["hostbased", "publickey", "keyboard-interactive", "password"];
+/** OpenSSH's host-bound public key method (PROTOCOL §2.5): the request also names the host key. */
+const PUBLICKEY_HOSTBOUND = "publickey-hostbound-v00@openssh.com";
 /** Cap on prompts in one keyboard-interactive request (OpenSSH allows 100 too). */
 const MAX_KBDINT_PROMPTS = 100;
 
@@ -117,6 +119,11 @@ export interface ClientAuthHost {
   sessionId(): Uint8Array;
   /** Signature algorithms the server announced in server-sig-algs, if any. */
   serverSigAlgs(): readonly string[] | undefined;
+  /**
+   * The server's host key blob when it offers `publickey-hostbound-v00@openssh.com`
+   * (then public key requests use that method and name the host key), else undefined.
+   */
+  hostBoundKey?(): Uint8Array | undefined;
   /** Called once on USERAUTH_SUCCESS. */
   onSuccess(): void;
   /** Called when every method is exhausted. */
@@ -274,13 +281,11 @@ export class ClientAuth {
       this.#sendRequest("hostbased", this.#hostbasedBody(hk, p.algorithm, signature));
     } else {
       const key = this.#o.publicKeys![p.index]!;
-      this.#sendRequest(
-        "publickey",
-        new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm).writeString(
-          key.publicKeyBlob,
-        )
-          .writeString(signature).toBytes(),
-      );
+      const hostKey = this.#host.hostBoundKey?.();
+      const w = new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm)
+        .writeString(key.publicKeyBlob);
+      if (hostKey) w.writeString(hostKey);
+      this.#sendRequest("publickey", w.writeString(signature).toBytes(), hostKey !== undefined);
     }
   }
 
@@ -373,12 +378,11 @@ export class ClientAuth {
           this.#noteTried("publickey");
           if (key.query) {
             this.#querying = { index, algorithm };
-            this.#sendRequest(
-              "publickey",
-              new SSHWriter().writeBoolean(false).writeStringUtf8(algorithm).writeString(
-                key.publicKeyBlob,
-              ).toBytes(),
-            );
+            const hostKey = this.#host.hostBoundKey?.();
+            const w = new SSHWriter().writeBoolean(false).writeStringUtf8(algorithm)
+              .writeString(key.publicKeyBlob);
+            if (hostKey) w.writeString(hostKey);
+            this.#sendRequest("publickey", w.toBytes(), hostKey !== undefined);
           } else {
             this.#requestSignature("publickey", index, algorithm);
           }
@@ -452,12 +456,15 @@ export class ClientAuth {
   #requestSignature(method: "publickey" | "hostbased", index: number, algorithm: string): void {
     const id = this.#nextId++;
     this.#pending = { kind: "sign", id, method, index, algorithm };
+    const hostKey = method === "publickey" ? this.#host.hostBoundKey?.() : undefined;
     const w = new SSHWriter(512).writeString(this.#host.sessionId()).writeByte(Msg.USERAUTH_REQUEST)
-      .writeStringUtf8(this.#o.username).writeStringUtf8("ssh-connection").writeStringUtf8(method);
+      .writeStringUtf8(this.#o.username).writeStringUtf8("ssh-connection")
+      .writeStringUtf8(hostKey ? PUBLICKEY_HOSTBOUND : method);
     if (method === "publickey") {
       w.writeBoolean(true).writeStringUtf8(algorithm).writeString(
         this.#o.publicKeys![index]!.publicKeyBlob,
       );
+      if (hostKey) w.writeString(hostKey);
     } else {
       const hk = this.#o.hostKeys![index]!;
       w.writeStringUtf8(algorithm).writeString(hk.publicKeyBlob).writeStringUtf8(hk.clientHostname)
@@ -479,13 +486,15 @@ export class ClientAuth {
       .toBytes();
   }
 
-  #sendRequest(method: string, body: Uint8Array): void {
+  /** Sends a request for `method`; `hostBound` sends publickey as its host-bound form. */
+  #sendRequest(method: string, body: Uint8Array, hostBound = false): void {
     this.#current = method;
     this.#host.send(
       new SSHWriter(128 + body.length).writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8(
         this.#o.username,
       )
-        .writeStringUtf8("ssh-connection").writeStringUtf8(method).writeBytes(body).toBytes(),
+        .writeStringUtf8("ssh-connection").writeStringUtf8(hostBound ? PUBLICKEY_HOSTBOUND : method)
+        .writeBytes(body).toBytes(),
     );
   }
 }

@@ -106,6 +106,7 @@ export class ClientConnection {
   readonly #conn: ConnectionLayer;
   readonly #events = new EventQueue<ClientEvent>();
   #serverSigAlgs: readonly string[] | undefined;
+  #hostBound = false;
   #authenticated = false;
   readonly #keepalive: Keepalive;
   #now = 0;
@@ -146,6 +147,7 @@ export class ClientConnection {
       emit: (e) => this.#emit(e),
       sessionId: () => this.#transport.sessionId!,
       serverSigAlgs: () => this.#serverSigAlgs,
+      hostBoundKey: () => (this.#hostBound ? this.#transport.hostKeyBlob ?? undefined : undefined),
       onSuccess: () => {
         this.#authenticated = true;
         this.#transport.onAuthenticated();
@@ -233,6 +235,14 @@ export class ClientConnection {
   /** server-sig-algs from the server's EXT_INFO, if it sent one. */
   get serverSigAlgs(): readonly string[] | undefined {
     return this.#serverSigAlgs;
+  }
+
+  /**
+   * Whether the server offered `publickey-hostbound-v00@openssh.com` (EXT_INFO
+   * `publickey-hostbound@openssh.com` version "0"); public key authentication then uses it.
+   */
+  get publicKeyHostBound(): boolean {
+    return this.#hostBound;
   }
 
   /** The time last given to `handleTimeout`. */
@@ -443,6 +453,9 @@ export class ClientConnection {
       this.#serverSigAlgs = s ? s.split(",") : [];
       this.#emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
     }
+    // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
+    const hb = ext.get("publickey-hostbound@openssh.com");
+    if (hb && new TextDecoder().decode(hb) === "0") this.#hostBound = true;
   }
 
   #onMessage(type: number, payload: Uint8Array): void {

@@ -174,6 +174,7 @@ export class Transport {
   #pendingResult: KexResult | null = null;
   #sessionId: Uint8Array | null = null;
   #hostKeyBlob: Uint8Array | null = null;
+  #sessionSignature: Uint8Array | null = null;
   #hostKeyRequestId = 0;
   #newKeysReceived = false;
   #deferred: { head: Uint8Array; body: Uint8Array | undefined }[] = [];
@@ -217,6 +218,14 @@ export class Transport {
   /** The server's host key blob, once known. */
   get hostKeyBlob(): Uint8Array | null {
     return this.#hostKeyBlob;
+  }
+
+  /**
+   * The server's signature over the session identifier (from the first key
+   * exchange's reply), once known: what `session-bind@openssh.com` hands an agent.
+   */
+  get sessionSignature(): Uint8Array | null {
+    return this.#sessionSignature;
   }
 
   /** The algorithms of the last completed exchange. */
@@ -656,6 +665,7 @@ export class Transport {
     const result = this.#pendingResult!;
     if (!this.#sessionId) this.#sessionId = result.exchangeHash.slice();
     if (!this.#hostKeyBlob) this.#hostKeyBlob = result.hostKeyBlob.slice();
+    if (!this.#sessionSignature) this.#sessionSignature = result.signature.slice();
     this.#writeTransport(new Uint8Array([Msg.NEWKEYS]));
     const isClient = this.#o.role === "client";
     const n = this.#negotiated!;

@@ -19,6 +19,13 @@ import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import type { ConnectOptions } from "./options.ts";
+import {
+  type AgentAuth,
+  forwardAgentChannel,
+  loadAgentKeys,
+  openAgent,
+  sessionBindSource,
+} from "../agent/connect_agent.ts";
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -45,7 +52,7 @@ export async function connect(
   if (options.signal) signals.push(options.signal);
   if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
-  const clientKeys = await resolveClientKeys(options);
+  const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
@@ -77,12 +84,19 @@ export async function connect(
     clientKeys,
     hostKeyVerifier,
   });
+  const bindSource = sessionBindSource(conn.engine);
+  agentAuth?.attach(bindSource);
+  if (options.agentForwarding) {
+    conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
+  }
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
     // Let our DISCONNECT (saying why) reach the server before the socket goes.
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
     throw e;
+  } finally {
+    agentAuth?.close();
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
   return conn;
@@ -92,16 +106,33 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
   return typeof k === "object" && "publicKeyBlob" in k && "keyType" in k;
 }
 
-async function resolveClientKeys(options: ConnectOptions): Promise<ClientKeyPair[]> {
-  if (options.clientKeys === undefined) {
-    // With only a password given, don't go looking for keys (as AsyncSSH).
-    return options.password !== undefined ? [] : await loadDefaultClientKeys();
+async function resolveClientKeys(
+  options: ConnectOptions,
+): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // With only a password given, don't go looking for keys (as AsyncSSH), unless an
+  // agent was named explicitly.
+  if (
+    options.clientKeys === undefined && options.password !== undefined &&
+    (options.agent === undefined || options.agent === false)
+  ) {
+    return { keys: [], agentAuth: undefined };
   }
-  const out: ClientKeyPair[] = [];
-  for (const k of options.clientKeys) {
-    out.push(
+  const named: ClientKeyPair[] = [];
+  for (const k of options.clientKeys ?? []) {
+    named.push(
       isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
     );
   }
-  return out;
+  const defaults = options.clientKeys === undefined && options.password === undefined
+    ? await loadDefaultClientKeys()
+    : [];
+  // A missing or broken agent is no agent (as ssh): the other keys are still tried.
+  const agent = await openAgent(options.agent).catch(() => undefined);
+  if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
+  const agentAuth = await loadAgentKeys(agent, {
+    named,
+    defaults,
+    identitiesOnly: options.identitiesOnly ?? false,
+  });
+  return { keys: [...agentAuth.keys], agentAuth };
 }

@@ -21,9 +21,11 @@ import type {
   LocalPortForwardOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
+  ResolvedConnectOptions,
   RunOptions,
   SocksForwardOptions,
 } from "./options.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientProcess } from "./process.ts";
 import {
   attachSession,
@@ -45,6 +47,21 @@ import {
  * ```
  */
 export class SSHClientConnection extends ClientConnectionBase {
+  /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
+  readonly #forwardAgent: boolean;
+
+  /** Use `connect()`. */
+  constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
+    super(host, port, socket, options);
+    this.#forwardAgent = options.agentForwarding ?? false;
+  }
+
+  /** Session options with the connection's defaults (agent forwarding) filled in. */
+  #sessionDefaults<T extends ProcessOptions>(options: T): T {
+    if (options.agentForwarding !== undefined || !this.#forwardAgent) return options;
+    return { ...options, agentForwarding: true };
+  }
+
   /**
    * Starts a command, a shell or a subsystem. With `encoding`, the output
    * streams carry text. Redirections (`stdin`, `stdout`, `stderr`) start at once.
@@ -79,7 +96,7 @@ export class SSHClientConnection extends ClientConnectionBase {
       },
     );
     try {
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;
@@ -114,7 +131,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openSession();
     try {
       attachSession(ch, s, 2);
-      await startSession(ch, target, options);
+      await startSession(ch, target, this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;

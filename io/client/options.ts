@@ -15,6 +15,7 @@ import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
+import type { AgentOption } from "../agent/connect_agent.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -59,6 +60,25 @@ export interface ConnectOptions {
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
   readonly passphrase?: string;
+  /**
+   * The agent whose keys are tried (after the named `clientKeys`) and that
+   * `agentForwarding` forwards: a UNIX socket path, an agent in this process
+   * (`SSHAgent`), or false for none. Default: `SSH_AUTH_SOCK` when set (as
+   * OpenSSH). With only a `password` given, used only when named here.
+   */
+  readonly agent?: AgentOption;
+  /**
+   * Try only the keys named in `clientKeys` (agent keys only when they match
+   * one), as OpenSSH's IdentitiesOnly. Default false: every agent key is tried
+   * after the named ones.
+   */
+  readonly identitiesOnly?: boolean;
+  /**
+   * Forward the agent to every session (`auth-agent-req@openssh.com`, as
+   * `ssh -A`) and serve the server's `auth-agent@openssh.com` channels from it,
+   * bound to this session. Set `onAgentChannel` to handle them yourself instead.
+   */
+  readonly agentForwarding?: boolean;
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
   /**

@@ -28,6 +28,7 @@ import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 import { attachSession } from "./session.ts";
+import { startSessionAgent } from "../agent/server_forwarding.ts";
 
 /** What `listen()` resolved once for all connections. */
 export interface ServerSetup {
@@ -333,6 +334,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       ...(o.lineHistorySize !== undefined ? { historySize: o.lineHistorySize } : {}),
       ...(o.maxLineLength !== undefined ? { maxLineLength: o.maxLineLength } : {}),
     };
+    const allowAgent = this.#hook("agentForwardingRequested");
     attachSession(ch, {
       conn: this,
       username: this.#username ?? "",
@@ -342,6 +344,11 @@ export class SSHServerConnection implements ServerConnectionContext {
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
       sftpFactory: o.sftpFactory,
+      // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
+      agentForwarding: allowAgent && this.#permissions.agentForwarding
+        ? async () =>
+          (await allowAgent(this)) ? await startSessionAgent(this, ch.closedPromise) : undefined
+        : undefined,
     });
   }
 }

@@ -155,6 +155,14 @@ export interface ServerHooks {
   ): MaybePromise<boolean | WebDuplex | null | undefined>;
   /** As `serverRequested`, for a UNIX socket path (streamlocal-forward@openssh.com). */
   unixServerRequested?(listenPath: string, conn: ServerConnectionContext): MaybePromise<boolean>;
+  /**
+   * A session asks to forward the client's agent (`ssh -A`,
+   * auth-agent-req@openssh.com). Return true to allow: the session's process
+   * then has `agent` (a client of the forwarded agent) and `agentSocketPath`
+   * (also in its env as SSH_AUTH_SOCK) for child processes. authorized_keys
+   * `no-agent-forwarding` still refuses. Default: refuse.
+   */
+  agentForwardingRequested?(conn: ServerConnectionContext): MaybePromise<boolean>;
 }
 
 /** Options of `listen()`. */

@@ -17,6 +17,7 @@ import {
 import type { ChannelIO } from "../engine/channel.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
+import type { AgentClient } from "../agent/client.ts";
 import { LINE_EDITOR_BUFFER } from "../limits.ts";
 
 /** How a session process is created (by the server, for each session request). */
@@ -37,6 +38,10 @@ export interface ServerProcessInit {
   readonly lineEditor?: LineEditorOptions | false;
   /** The connection the session belongs to. */
   readonly connection?: ServerConnectionContext | undefined;
+  /** The forwarded agent, when agent forwarding was allowed. */
+  readonly agent?: AgentClient | undefined;
+  /** The forwarded agent's socket for child processes, when agent forwarding was allowed. */
+  readonly agentSocketPath?: string | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -71,6 +76,16 @@ export class SSHServerProcess {
   readonly username: string;
   /** The connection this session runs on. */
   readonly connection: ServerConnectionContext | undefined;
+  /**
+   * The client's agent, when the client asked for agent forwarding and the
+   * `agentForwardingRequested` hook allowed it: list its keys, sign with them.
+   */
+  readonly agent: AgentClient | undefined;
+  /**
+   * A UNIX socket reaching the client's agent (also `env.SSH_AUTH_SOCK`), for
+   * child processes such as `git` or `ssh`; removed when the session ends.
+   */
+  readonly agentSocketPath: string | undefined;
   #size: TerminalSize | undefined;
   #exited = false;
   #stdin: ReadableStream<Uint8Array> | undefined;
@@ -99,6 +114,8 @@ export class SSHServerProcess {
     this.terminal = init.terminal;
     this.username = init.username;
     this.connection = init.connection;
+    this.agent = init.agent;
+    this.agentSocketPath = init.agentSocketPath;
     this.#size = init.terminal;
     if (init.terminal && init.lineEditor !== false) {
       this.#editor = new LineEditor({ columns: init.terminal.columns, ...init.lineEditor });

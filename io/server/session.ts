@@ -22,6 +22,7 @@ import type { ConnectionPermissions } from "./permissions.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { ProcessFactory } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
+import type { SessionAgent } from "../agent/server_forwarding.ts";
 import { MAX_SESSION_ENV } from "../limits.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
@@ -42,6 +43,11 @@ export interface SessionConfig {
   readonly processFactory: ProcessFactory | undefined;
   /** Runs the sftp subsystem. */
   readonly sftpFactory: ProcessFactory | undefined;
+  /**
+   * Starts agent forwarding for this session when the connection allows it
+   * (undefined when it never does); resolves undefined when refused.
+   */
+  readonly agentForwarding?: (() => Promise<SessionAgent | undefined>) | undefined;
 }
 
 /** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
@@ -61,6 +67,8 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
   const env: Record<string, string> = {};
   let terminal: PtyRequest | undefined;
   let process: SSHServerProcess | undefined;
+  let starting = false;
+  let agent: Promise<SessionAgent | undefined> | undefined;
   const decoder = new TextDecoder();
   ch.onRequest = (request, data) => {
     switch (request) {
@@ -86,10 +94,15 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       }
       case "break":
         return process?.onBreak?.(decodeBreak(data)) ?? false;
+      case "auth-agent-req@openssh.com":
+        // Decided before the process starts (the hook may be async; ssh asks no reply).
+        if (agent || process || starting || !cfg.agentForwarding) return false;
+        agent = cfg.agentForwarding().catch(() => undefined);
+        return true;
       case "exec":
       case "shell":
       case "subsystem": {
-        if (process) return false;
+        if (process || starting) return false;
         const arg = request === "shell"
           ? undefined
           : decoder.decode(decodeStringArg(data, request));
@@ -101,23 +114,34 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         const finalEnv: Record<string, string> = { ...env };
         for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
         if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
-        const p = new SSHServerProcess(ch, {
-          command: forced ?? (request === "exec" ? arg : undefined),
-          originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
-          subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
-          env: finalEnv,
-          terminal,
-          username: cfg.username,
-          lineEditor: cfg.lineEditor,
-          connection: cfg.conn,
-        });
-        process = p;
-        // Start after the reply to this request has gone out.
-        queueMicrotask(() => void runProcess(factory, p));
+        const create = (fwd: SessionAgent | undefined) => {
+          if (fwd) finalEnv.SSH_AUTH_SOCK = fwd.socketPath;
+          return (process = new SSHServerProcess(ch, {
+            command: forced ?? (request === "exec" ? arg : undefined),
+            originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
+            subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
+            env: finalEnv,
+            terminal,
+            username: cfg.username,
+            lineEditor: cfg.lineEditor,
+            connection: cfg.conn,
+            agent: fwd?.client,
+            agentSocketPath: fwd?.socketPath,
+          }));
+        };
+        if (!agent) {
+          const p = create(undefined);
+          // Start after the reply to this request has gone out.
+          queueMicrotask(() => void runProcess(factory, p));
+        } else {
+          // Agent forwarding is set up first, so the process starts with its socket.
+          starting = true;
+          void agent.then((fwd) => runProcess(factory, create(fwd)));
+        }
         return true;
       }
       default:
-        // x11-req, auth-agent-req@openssh.com, xon-xoff and unknown requests are refused.
+        // x11-req, xon-xoff and unknown requests are refused.
         return false;
     }
   };

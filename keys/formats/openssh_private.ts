@@ -248,8 +248,12 @@ export function decodeOpenSSHPrivateKey(
   });
 }
 
-/** Reads the key type and private fields (sshkey_private_deserialize). */
-function readPrivateFields(r: SSHReader): KeyMaterial {
+/**
+ * Reads the key type and private fields (sshkey_private_deserialize): the body of
+ * a key file's private section, and of an agent's add-identity request.
+ * Malformed input throws {@link KeyImportError} or a `WireError`.
+ */
+export function readPrivateFields(r: SSHReader): KeyMaterial {
   const type = r.readStringAscii("key type", 256);
   const mp = (what: string) => {
     const v = r.readMpint(what, 2049);
@@ -300,8 +304,12 @@ function readPrivateFields(r: SSHReader): KeyMaterial {
   }
 }
 
-/** Writes the key type and private fields (sshkey_private_serialize). */
-function writePrivateFields(w: SSHWriter, k: KeyMaterial): void {
+/**
+ * Writes the key type and private fields (sshkey_private_serialize), as key files
+ * and agent add-identity requests carry them. Throws {@link KeyExportError} for a
+ * public key or a type that cannot be written.
+ */
+export function writePrivateFields(w: SSHWriter, k: KeyMaterial): void {
   w.writeStringUtf8(keyTypeName(k));
   switch (k.type) {
     case "ed25519":

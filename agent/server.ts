@@ -1,0 +1,96 @@
+/**
+ * {@link AgentServerConnection}: the server side of one agent connection, bytes
+ * in and bytes out, over any stream (a UNIX socket, a forwarded
+ * `auth-agent@openssh.com` channel, an in-memory pipe). Requests are answered
+ * one at a time, in order, as ssh-agent does.
+ *
+ * @module
+ */
+
+import { AgentError } from "./errors.ts";
+import { AgentConnectionState, type AgentKeyring } from "./keyring.ts";
+import { decodeAgentRequest, encodeAgentReply } from "./messages.ts";
+import { AgentFrameReader, AgentMessage, encodeAgentFrame } from "./protocol.ts";
+
+/**
+ * Serves one agent connection from a keyring. Feed it the bytes the client
+ * sends; it returns the framed replies. A frame over the size cap throws
+ * {@link AgentError} (close the connection then, as ssh-agent does); a
+ * malformed request gets SSH_AGENT_FAILURE and the connection carries on.
+ *
+ * @example Serve a request
+ * ```ts
+ * import { AgentKeyring } from "./keyring.ts";
+ * import { AgentServerConnection } from "./server.ts";
+ * const conn = new AgentServerConnection(new AgentKeyring());
+ * const out = await conn.receive(Uint8Array.of(0, 0, 0, 1, 11)); // REQUEST_IDENTITIES
+ * console.log(out); // Uint8Array [ 0, 0, 0, 5, 12, 0, 0, 0, 0 ]
+ * ```
+ */
+export class AgentServerConnection {
+  readonly #keyring: AgentKeyring;
+  readonly #reader = new AgentFrameReader();
+  /** This connection's session bindings. */
+  readonly state: AgentConnectionState = new AgentConnectionState();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Serves `keyring` on a new connection. */
+  constructor(keyring: AgentKeyring) {
+    this.#keyring = keyring;
+  }
+
+  /** Bytes received and not yet answered (whole requests waiting or a partial one). */
+  get buffered(): number {
+    return this.#reader.buffered;
+  }
+
+  /**
+   * Takes bytes from the client; resolves with the replies to every request
+   * they complete (framed, in order; empty when none completed). Calls are
+   * queued: each resolves after the ones before it. Rejects with
+   * {@link AgentError} on a bad frame length.
+   */
+  receive(bytes: Uint8Array): Promise<Uint8Array> {
+    const run = this.#queue.then(() => this.#receive(bytes));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #receive(bytes: Uint8Array): Promise<Uint8Array> {
+    this.#reader.push(bytes);
+    const out: Uint8Array[] = [];
+    for (let body; (body = this.#reader.next());) out.push(await this.handle(body));
+    if (out.length === 1) return out[0]!;
+    let n = 0;
+    for (const o of out) n += o.length;
+    const all = new Uint8Array(n);
+    n = 0;
+    for (const o of out) {
+      all.set(o, n);
+      n += o.length;
+    }
+    return all;
+  }
+
+  /**
+   * Answers one request body (no length prefix) with a framed reply.
+   *
+   * @example
+   * ```ts
+   * import { AgentKeyring } from "./keyring.ts";
+   * import { AgentServerConnection } from "./server.ts";
+   * const reply = await new AgentServerConnection(new AgentKeyring()).handle(Uint8Array.of(99));
+   * console.log(reply); // Uint8Array [ 0, 0, 0, 1, 5 ]: failure
+   * ```
+   */
+  async handle(body: Uint8Array): Promise<Uint8Array> {
+    let reply;
+    try {
+      reply = await this.#keyring.handleRequest(decodeAgentRequest(body), this.state);
+    } catch (e) {
+      if (!(e instanceof AgentError)) throw e;
+      return encodeAgentFrame(Uint8Array.of(AgentMessage.FAILURE));
+    }
+    return encodeAgentFrame(encodeAgentReply(reply));
+  }
+}

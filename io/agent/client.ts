@@ -1,0 +1,583 @@
+/**
+ * {@link AgentClient}: talks to an SSH agent — OpenSSH's `ssh-agent`, a
+ * forwarded agent, or our own `SSHAgent` — over a UNIX socket
+ * ({@link connectAgent}, default `SSH_AUTH_SOCK`), an SSH channel, or any
+ * duplex. Requests go one at a time, in order.
+ *
+ * @module
+ */
+
+import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/certificate.ts";
+import { SSHReader } from "../../core/wire.ts";
+import type { KeyConstraint } from "../../agent/constraints.ts";
+import type { DestinationConstraint } from "../../agent/constraints.ts";
+import { AgentError } from "../../agent/errors.ts";
+import {
+  decodeQueryReply,
+  encodeSessionBind,
+  QUERY_EXTENSION,
+  SESSION_BIND_EXTENSION,
+  type SessionBind,
+} from "../../agent/extensions.ts";
+import {
+  type AgentReply,
+  type AgentRequest,
+  decodeAgentReply,
+  encodeAgentRequest,
+} from "../../agent/messages.ts";
+import { AgentFrameReader, AgentSignFlag, encodeAgentFrame } from "../../agent/protocol.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
+import { SSHKeyPair } from "../../keys/key_pair.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { envVar } from "../runtime/env.ts";
+import { connectUnix } from "../runtime/local_socket.ts";
+import type { ByteSocket, SocketHandlers, WebDuplex } from "../runtime/socket.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+
+/** A key the agent holds, as it lists it. */
+export interface AgentKey {
+  /** The public key or certificate blob. */
+  readonly keyBlob: Uint8Array;
+  /** The comment the agent lists. */
+  readonly comment: string;
+  /** The key type from the blob, e.g. "ssh-ed25519" or "ssh-rsa-cert-v01@openssh.com". */
+  readonly keyType: string;
+  /** The public key (the certified key for a certificate); undefined for types we cannot parse. */
+  readonly key: SSHKey | undefined;
+  /** The certificate, when the identity is one. */
+  readonly certificate: SSHCertificate | undefined;
+}
+
+/** Options of {@link AgentClient.addIdentity}. */
+export interface AgentAddIdentityOptions {
+  /** Comment the agent lists (default the key's or certificate's comment). */
+  readonly comment?: string;
+  /** Seconds until the agent forgets the key (`ssh-add -t`). */
+  readonly lifetime?: number;
+  /** The agent asks before each use (`ssh-add -c`). */
+  readonly confirm?: boolean;
+  /** Where the key may be used (`ssh-add -h`). */
+  readonly destinations?: readonly DestinationConstraint[];
+  /** Further constraints, sent after the ones above. */
+  readonly constraints?: readonly KeyConstraint[];
+}
+
+/** Options of {@link AgentClient.sign}. */
+export interface AgentSignOptions {
+  /**
+   * The signature algorithm wanted: for RSA `rsa-sha2-512` (default),
+   * `rsa-sha2-256` or `ssh-rsa`, certificate forms accepted. The agent's answer
+   * must use it, or the signature is refused with {@link AgentError}.
+   */
+  readonly algorithm?: string;
+}
+
+/** What {@link AgentClient.extension} got back. */
+export interface AgentExtensionReply {
+  /** SSH_AGENT_SUCCESS or SSH_AGENT_EXTENSION_RESPONSE. */
+  readonly type: "success" | "response";
+  /** The reply contents after the extension name (empty for a bare success). */
+  readonly contents: Uint8Array;
+}
+
+/** A connector: opens the stream on first use (e.g. an agent channel of an SSH connection). */
+export type AgentStreamOpener = () => Promise<ByteSocket | WebDuplex>;
+
+function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
+  return typeof (s as ByteSocket).setHandlers === "function";
+}
+
+function toByteSocket(s: ByteSocket | WebDuplex): ByteSocket {
+  return isByteSocket(s) ? s : socketFromWebDuplex(s);
+}
+
+function blobOf(key: SSHKey | SSHCertificate | SSHKeyPair | AgentKey | Uint8Array): Uint8Array {
+  if (key instanceof Uint8Array) return key;
+  if (key instanceof SSHKeyPair) return key.publicKeyBlob;
+  if (key instanceof SSHCertificate) return key.blob;
+  if (key instanceof SSHKey) return key.publicBlob;
+  return key.keyBlob;
+}
+
+/** The environment variable OpenSSH reads the agent socket from. */
+export const AGENT_SOCKET_ENV = "SSH_AUTH_SOCK";
+
+/** The agent socket path from `SSH_AUTH_SOCK`, if set. */
+export function agentSocketFromEnv(): string | undefined {
+  return envVar(AGENT_SOCKET_ENV) || undefined;
+}
+
+/**
+ * Connects to an agent's UNIX socket: `path`, or `SSH_AUTH_SOCK` when omitted.
+ * Rejects with {@link AgentError} (`"unavailable"`) when there is no path or
+ * nothing listens there.
+ *
+ * @example List the keys of the running agent
+ * ```ts ignore
+ * import { connectAgent } from "./client.ts";
+ * await using agent = await connectAgent();
+ * for (const k of await agent.listIdentities()) console.log(k.keyType, k.comment);
+ * ```
+ */
+export async function connectAgent(path?: string): Promise<AgentClient> {
+  const p = path ?? agentSocketFromEnv();
+  if (!p) {
+    throw new AgentError("unavailable", `No agent: ${AGENT_SOCKET_ENV} is not set`);
+  }
+  try {
+    return new AgentClient(await connectUnix(p));
+  } catch (e) {
+    throw new AgentError(
+      "unavailable",
+      `Cannot connect to the agent at ${p}: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * A connection to an SSH agent. Methods reject with {@link AgentError}: kind
+ * `"failure"` when the agent refuses, `"closed"` when the connection ends,
+ * others when a reply is malformed (the connection is then closed).
+ *
+ * @example Add a key with constraints, sign, and clean up
+ * ```ts ignore
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { connectAgent } from "./client.ts";
+ * await using agent = await connectAgent("/tmp/agent.sock");
+ * const key = generatePrivateKey("ed25519");
+ * await agent.addIdentity(key, { lifetime: 60, comment: "ci" });
+ * const sig = await agent.sign(key.publicBlob, new TextEncoder().encode("hello"));
+ * await agent.removeIdentity(key);
+ * ```
+ */
+export class AgentClient implements AsyncDisposable {
+  #socket: ByteSocket | undefined;
+  #opener: AgentStreamOpener | undefined;
+  #opening: Promise<ByteSocket> | undefined;
+  readonly #reader = new AgentFrameReader();
+  #waiters: { resolve: (body: Uint8Array) => void; reject: (e: Error) => void }[] = [];
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed: AgentError | undefined;
+  #detached: SocketHandlers | undefined;
+  #detachedBuffered: Uint8Array[] | undefined;
+
+  /**
+   * Talks over an open stream, or one `open` creates on first use (an SSH
+   * server's agent channel, for instance).
+   */
+  constructor(stream: ByteSocket | WebDuplex | AgentStreamOpener) {
+    if (typeof stream === "function") this.#opener = stream;
+    else this.#attach(toByteSocket(stream));
+  }
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  #attach(socket: ByteSocket): ByteSocket {
+    this.#socket = socket;
+    socket.setHandlers({
+      data: (chunk) => {
+        if (this.#detached) return this.#detached.data(chunk);
+        this.#onData(chunk);
+      },
+      end: () => {
+        if (this.#detached) return this.#detached.end();
+        this.#fail(new AgentError("closed", "The agent closed the connection"));
+        socket.end();
+      },
+      error: (e) => {
+        if (this.#detached) return this.#detached.error(e);
+        this.#fail(new AgentError("closed", `Agent connection failed: ${e.message}`, { cause: e }));
+      },
+      drain: () => this.#detached?.drain(),
+      close: () => {
+        if (this.#detached) return this.#detached.close();
+        this.#fail(new AgentError("closed", "The agent connection is closed"));
+      },
+    });
+    return socket;
+  }
+
+  #onData(chunk: Uint8Array): void {
+    try {
+      this.#reader.push(chunk);
+      for (let body; (body = this.#reader.next());) {
+        const w = this.#waiters.shift();
+        if (!w) throw new AgentError("unexpected", "The agent sent a reply nobody asked for");
+        w.resolve(body);
+      }
+    } catch (e) {
+      this.#fail(e as AgentError);
+      this.#socket?.destroy();
+    }
+  }
+
+  #fail(e: AgentError): void {
+    this.#closed ??= e;
+    for (const w of this.#waiters.splice(0)) w.reject(this.#closed);
+  }
+
+  async #ensureSocket(): Promise<ByteSocket> {
+    if (this.#socket) return this.#socket;
+    if (this.#closed) throw this.#closed;
+    this.#opening ??= (async () => {
+      try {
+        return this.#attach(toByteSocket(await this.#opener!()));
+      } catch (e) {
+        const err = e instanceof AgentError
+          ? e
+          : new AgentError("unavailable", `Cannot open the agent: ${(e as Error).message}`, {
+            cause: e,
+          });
+        this.#fail(err);
+        throw err;
+      }
+    })();
+    return await this.#opening;
+  }
+
+  /**
+   * Sends one request and resolves with the agent's reply (any type: failure
+   * is a reply here, not an error).
+   *
+   * @example
+   * ```ts ignore
+   * const reply = await agent.request({ type: "requestIdentities" });
+   * ```
+   */
+  request(req: AgentRequest): Promise<AgentReply> {
+    const run = this.#queue.then(() => this.#request(req));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #request(req: AgentRequest): Promise<AgentReply> {
+    const frame = encodeAgentFrame(encodeAgentRequest(req));
+    const socket = await this.#ensureSocket();
+    if (this.#closed) throw this.#closed;
+    if (this.#detached) throw new AgentError("closed", "The agent connection was handed over");
+    const body = await new Promise<Uint8Array>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      socket.write(frame);
+    });
+    try {
+      return decodeAgentReply(body);
+    } catch (e) {
+      this.#fail(e as AgentError);
+      socket.destroy();
+      throw e;
+    }
+  }
+
+  async #expectSuccess(req: AgentRequest, what: string): Promise<void> {
+    const r = await this.request(req);
+    if (r.type === "success") return;
+    throw refusal(r, what);
+  }
+
+  /**
+   * The keys the agent offers (a locked agent lists none).
+   *
+   * @example
+   * ```ts ignore
+   * const keys = await agent.listIdentities();
+   * console.log(keys.map((k) => `${k.keyType} ${k.comment}`));
+   * ```
+   */
+  async listIdentities(): Promise<AgentKey[]> {
+    const r = await this.request({ type: "requestIdentities" });
+    if (r.type !== "identities") throw refusal(r, "list keys");
+    return r.identities.map(({ keyBlob, comment }) => {
+      let keyType = "";
+      try {
+        keyType = new SSHReader(keyBlob).readStringAscii("key type", 256);
+      } catch { /* an unparseable blob stays listed with an empty type */ }
+      let key: SSHKey | undefined;
+      let certificate: SSHCertificate | undefined;
+      try {
+        const k = parseKeyOrCertificate(keyBlob);
+        if (k instanceof SSHCertificate) {
+          certificate = k;
+          key = k.key;
+        } else key = k;
+        key.setComment(comment);
+      } catch { /* a key type we do not know (e.g. from a newer agent): still listed */ }
+      return { keyBlob, comment, keyType, key, certificate };
+    });
+  }
+
+  /**
+   * Signs `data` with a key the agent holds. For RSA keys the hash is chosen by
+   * `options.algorithm` (default rsa-sha2-512); the agent's signature must use
+   * the algorithm asked for, or this rejects with {@link AgentError} (`"signature"`).
+   *
+   * @example
+   * ```ts ignore
+   * const sig = await agent.sign(key.publicBlob, data, { algorithm: "rsa-sha2-256" });
+   * ```
+   */
+  async sign(
+    key: SSHKey | SSHCertificate | SSHKeyPair | AgentKey | Uint8Array,
+    data: Uint8Array,
+    options: AgentSignOptions = {},
+  ): Promise<Uint8Array> {
+    const keyBlob = blobOf(key);
+    let keyType = "";
+    try {
+      keyType = new SSHReader(keyBlob).readStringAscii("key type", 256);
+    } catch {
+      throw new AgentError("malformed", "Cannot sign: the key blob is malformed");
+    }
+    const { flags, expected } = signatureRequest(keyType, options.algorithm);
+    const r = await this.request({ type: "sign", keyBlob, data, flags });
+    if (r.type !== "signResponse") throw refusal(r, "sign");
+    let got = "";
+    try {
+      got = new SSHReader(r.signature).readStringAscii("signature algorithm", 256);
+    } catch { /* reported below */ }
+    if (got !== expected) {
+      throw new AgentError(
+        "signature",
+        `The agent signed with ${got || "a malformed signature"}, not the ${expected} asked for`,
+      );
+    }
+    return r.signature;
+  }
+
+  /**
+   * Adds a private key (with its certificate: pass an `SSHKeyPair`) and its
+   * constraints.
+   *
+   * @example
+   * ```ts ignore
+   * await agent.addIdentity(key, { lifetime: 3600, confirm: true });
+   * ```
+   */
+  async addIdentity(key: SSHKey | SSHKeyPair, options: AgentAddIdentityOptions = {}) {
+    const pair = key instanceof SSHKeyPair ? key : new SSHKeyPair(key);
+    const constraints: KeyConstraint[] = [];
+    if (options.lifetime !== undefined) {
+      constraints.push({ type: "lifetime", seconds: options.lifetime });
+    }
+    if (options.confirm) constraints.push({ type: "confirm" });
+    if (options.destinations?.length) {
+      constraints.push({ type: "restrictDestination", constraints: options.destinations });
+    }
+    constraints.push(...(options.constraints ?? []));
+    await this.#expectSuccess({
+      type: "addIdentity",
+      key: pair,
+      comment: options.comment ?? pair.getComment(),
+      constraints,
+    }, `add key ${pair.key.getFingerprint()}`);
+  }
+
+  /**
+   * Removes one key (by key, certificate, listed identity or blob).
+   *
+   * @example
+   * ```ts ignore
+   * await agent.removeIdentity(key);
+   * ```
+   */
+  async removeIdentity(
+    key: SSHKey | SSHCertificate | SSHKeyPair | AgentKey | Uint8Array,
+  ): Promise<void> {
+    await this.#expectSuccess({ type: "removeIdentity", keyBlob: blobOf(key) }, "remove the key");
+  }
+
+  /**
+   * Removes every key.
+   *
+   * @example
+   * ```ts ignore
+   * await agent.removeAllIdentities();
+   * ```
+   */
+  async removeAllIdentities(): Promise<void> {
+    await this.#expectSuccess({ type: "removeAllIdentities" }, "remove all keys");
+  }
+
+  /**
+   * Locks the agent with a passphrase (`ssh-add -x`).
+   *
+   * @example
+   * ```ts ignore
+   * await agent.lock("hunter2");
+   * ```
+   */
+  async lock(passphrase: string): Promise<void> {
+    await this.#expectSuccess(
+      { type: "lock", passphrase: new TextEncoder().encode(passphrase) },
+      "lock the agent",
+    );
+  }
+
+  /**
+   * Unlocks the agent (`ssh-add -X`); rejects on a wrong passphrase.
+   *
+   * @example
+   * ```ts ignore
+   * await agent.unlock("hunter2");
+   * ```
+   */
+  async unlock(passphrase: string): Promise<void> {
+    await this.#expectSuccess(
+      { type: "unlock", passphrase: new TextEncoder().encode(passphrase) },
+      "unlock the agent",
+    );
+  }
+
+  /**
+   * Calls an extension. Resolves with its reply; rejects with {@link AgentError}
+   * (`"failure"`) when the agent does not support it or it failed.
+   *
+   * @example
+   * ```ts ignore
+   * const r = await agent.extension("query");
+   * ```
+   */
+  async extension(
+    name: string,
+    contents: Uint8Array = new Uint8Array(0),
+  ): Promise<AgentExtensionReply> {
+    const r = await this.request({ type: "extension", name, contents });
+    if (r.type === "success") return { type: "success", contents: r.contents };
+    if (r.type === "extensionResponse") {
+      if (r.name !== name) {
+        throw new AgentError("unexpected", `Reply for extension "${r.name}", not "${name}"`);
+      }
+      return { type: "response", contents: r.contents };
+    }
+    throw refusal(r, `run extension "${name}"`);
+  }
+
+  /**
+   * The extensions the agent supports (the `query` extension). OpenSSH's agent
+   * answers from 10.3 on; older agents refuse, which rejects with
+   * {@link AgentError} (`"failure"`).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await agent.queryExtensions()); // ["query", "session-bind@openssh.com"]
+   * ```
+   */
+  async queryExtensions(): Promise<string[]> {
+    const r = await this.extension(QUERY_EXTENSION);
+    return decodeQueryReply(r.contents);
+  }
+
+  /**
+   * Binds this agent connection to an SSH session (`session-bind@openssh.com`),
+   * so destination-restricted keys can be used on it. Rejects when the agent
+   * refuses (a bad signature, a second authentication binding) or does not
+   * know the extension.
+   *
+   * @example
+   * ```ts ignore
+   * await agent.sessionBind({ hostKeyBlob, sessionId, signature, isForwarding: false });
+   * ```
+   */
+  async sessionBind(bind: SessionBind): Promise<void> {
+    await this.extension(SESSION_BIND_EXTENSION, encodeSessionBind(bind));
+  }
+
+  /**
+   * Hands the raw stream over (for forwarding a connection after a
+   * session-bind): later bytes go to the returned socket, none to this client.
+   * Waits for requests in flight first.
+   *
+   * @example
+   * ```ts ignore
+   * const raw = await agent.detach();
+   * ```
+   */
+  async detach(): Promise<ByteSocket> {
+    await this.#queue;
+    const socket = await this.#ensureSocket();
+    const leftover = this.#reader.buffered;
+    if (leftover) throw new AgentError("unexpected", "The agent sent bytes nobody asked for");
+    if (this.#closed) throw this.#closed;
+    this.#detachedBuffered = [];
+    const buffered = this.#detachedBuffered;
+    let handlers: SocketHandlers | undefined;
+    this.#detached = {
+      data: (c) => handlers ? handlers.data(c) : buffered.push(new Uint8Array(c)),
+      end: () => handlers?.end(),
+      error: (e) => handlers?.error(e),
+      drain: () => handlers?.drain(),
+      close: () => handlers?.close(),
+    };
+    return {
+      write: (d) => socket.write(d),
+      end: () => socket.end(),
+      destroy: () => socket.destroy(),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+      setHandlers: (h) => {
+        handlers = h;
+        for (const c of buffered.splice(0)) h.data(c);
+      },
+    };
+  }
+
+  /**
+   * Closes the connection to the agent.
+   *
+   * @example
+   * ```ts ignore
+   * agent.close();
+   * ```
+   */
+  close(): void {
+    this.#fail(new AgentError("closed", "The agent connection is closed"));
+    this.#socket?.end();
+  }
+
+  /** `await using` support: closes the connection. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** The flags and the signature algorithm to expect back for a key type and wanted algorithm. */
+function signatureRequest(
+  keyType: string,
+  algorithm: string | undefined,
+): { flags: number; expected: string } {
+  const plainType = plainAlgorithm(keyType);
+  if (plainType !== "ssh-rsa") {
+    const expected = plainType;
+    if (algorithm !== undefined && plainAlgorithm(algorithm) !== expected) {
+      throw new AgentError("unsupported", `A ${keyType} key cannot sign with ${algorithm}`);
+    }
+    return { flags: 0, expected };
+  }
+  const want = algorithm === undefined
+    ? "rsa-sha2-512"
+    : isCertificateAlgorithm(algorithm)
+    ? plainAlgorithm(algorithm)
+    : algorithm;
+  switch (want) {
+    case "rsa-sha2-512":
+      return { flags: AgentSignFlag.RSA_SHA2_512, expected: want };
+    case "rsa-sha2-256":
+      return { flags: AgentSignFlag.RSA_SHA2_256, expected: want };
+    case "ssh-rsa":
+      return { flags: 0, expected: want };
+    default:
+      throw new AgentError("unsupported", `An RSA key cannot sign with ${algorithm}`);
+  }
+}
+
+function refusal(r: AgentReply, what: string): AgentError {
+  if (r.type === "failure" || r.type === "extensionFailure") {
+    return new AgentError("failure", `The agent refused to ${what}`);
+  }
+  return new AgentError("unexpected", `Unexpected ${r.type} reply from the agent to ${what}`);
+}

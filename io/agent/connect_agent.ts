@@ -1,0 +1,211 @@
+/**
+ * The agent in `connect()`: which agent to use (`agent` option, default
+ * `SSH_AUTH_SOCK`), its keys in OpenSSH's order, binding the agent to the
+ * session (`session-bind@openssh.com`) before it signs, and serving forwarded
+ * `auth-agent@openssh.com` channels from it (`agentForwarding`).
+ *
+ * @module
+ */
+
+import type { SessionBind } from "../../agent/extensions.ts";
+import { AgentKeyring } from "../../agent/keyring.ts";
+import { equalBytes } from "../../core/wire.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { bridgeByteSocket } from "../forward/bridge.ts";
+import { type AgentClient, type AgentKey, agentSocketFromEnv, connectAgent } from "./client.ts";
+import { connectKeyring } from "./ssh_agent.ts";
+
+/**
+ * Which agent `connect()` uses: a UNIX socket path, an agent in this process
+ * (`SSHAgent` or any `AgentKeyring`), or false for none. Default: the socket in
+ * `SSH_AUTH_SOCK`, when set.
+ */
+export type AgentOption = string | false | AgentKeyring;
+
+/** A key `connect()` can sign with (the shape of its `ClientKeyPair`). */
+export interface AgentSignerKey {
+  readonly keyType: string;
+  readonly publicKeyBlob: Uint8Array;
+  sign(data: Uint8Array, algorithm: string): Uint8Array | Promise<Uint8Array>;
+  readonly query?: boolean;
+}
+
+/** Session facts for `session-bind@openssh.com`, read when the agent first signs or forwards. */
+export type SessionBindSource = (isForwarding: boolean) => SessionBind | undefined;
+
+/**
+ * Opens a client for an agent option; undefined when there is no agent
+ * (option false, or no `SSH_AUTH_SOCK`). Rejects when the agent cannot be reached.
+ *
+ * @example
+ * ```ts ignore
+ * const client = await openAgent(undefined); // SSH_AUTH_SOCK
+ * ```
+ */
+export async function openAgent(option: AgentOption | undefined): Promise<AgentClient | undefined> {
+  if (option === false) return undefined;
+  if (option instanceof AgentKeyring) return connectKeyring(option);
+  const path = option ?? agentSocketFromEnv();
+  if (!path) return undefined;
+  return await connectAgent(path);
+}
+
+/** Options of {@link loadAgentKeys}. */
+export interface LoadAgentKeysOptions {
+  /** Keys named by the caller (files, key objects, certificates), in order. */
+  readonly named: readonly AgentSignerKey[];
+  /** Keys from default locations (`~/.ssh/id_*`), used after the agent's. */
+  readonly defaults: readonly AgentSignerKey[];
+  /** Use only agent keys that match a named (or default) key, as OpenSSH's IdentitiesOnly. */
+  readonly identitiesOnly: boolean;
+}
+
+/** The agent's part of a connection's authentication. */
+export interface AgentAuth {
+  /** Every key to try, in order: named keys, then the agent's, then default files. */
+  readonly keys: readonly AgentSignerKey[];
+  /** Gives the session facts the agent is bound to before its first signature. */
+  attach(source: SessionBindSource): void;
+  /** Closes the agent connection (after authentication). */
+  close(): void;
+}
+
+/**
+ * Lists the agent's keys and orders every key as OpenSSH does, so the keys the
+ * caller named are tried first (a server's MaxAuthTries is then not spent on
+ * others): named keys; agent keys the caller named (signed by the agent) or,
+ * for certificates, whose key the caller named; the other agent keys (unless
+ * `identitiesOnly`); default key files the agent does not hold. Agent keys are
+ * queried before signing (a confirm prompt only for keys the server accepts);
+ * the agent is bound to the session before its first signature.
+ *
+ * @example
+ * ```ts ignore
+ * const auth = await loadAgentKeys(client, { named: [], defaults: [], identitiesOnly: false });
+ * ```
+ */
+export async function loadAgentKeys(
+  client: AgentClient,
+  options: LoadAgentKeysOptions,
+): Promise<AgentAuth> {
+  let listed: AgentKey[] = [];
+  try {
+    listed = await client.listIdentities();
+  } catch {
+    // An agent that fails to list is no agent (as ssh: logged, not fatal).
+  }
+  let source: SessionBindSource | undefined;
+  let bound: Promise<void> | undefined;
+  const bind = () =>
+    bound ??= (async () => {
+      const info = source?.(false);
+      if (!info) return;
+      // Agents without the extension (or refusing it) still sign unrestricted keys.
+      await client.sessionBind(info).catch(() => {});
+    })();
+  const agentKey = (k: AgentKey): AgentSignerKey => ({
+    keyType: k.keyType,
+    publicKeyBlob: k.keyBlob,
+    query: true,
+    sign: async (data, algorithm) => {
+      await bind();
+      return await client.sign(k.keyBlob, data, { algorithm });
+    },
+  });
+  const known = [...options.named, ...options.defaults];
+  const matchesKnown = (k: AgentKey) =>
+    known.some((n) =>
+      equalBytes(n.publicKeyBlob, k.keyBlob) ||
+      (k.certificate !== undefined && equalBytes(n.publicKeyBlob, k.certificate.key.publicBlob))
+    );
+  const isNamed = (blob: Uint8Array) =>
+    options.named.some((n) => equalBytes(n.publicKeyBlob, blob));
+  const preferred: AgentSignerKey[] = [];
+  const rest: AgentSignerKey[] = [];
+  for (const k of listed) {
+    if (isNamed(k.keyBlob)) continue; // the caller's own copy signs
+    if (matchesKnown(k)) preferred.push(agentKey(k));
+    else if (!options.identitiesOnly) rest.push(agentKey(k));
+  }
+  const inAgent = (blob: Uint8Array) => listed.some((k) => equalBytes(k.keyBlob, blob));
+  const keys = [
+    ...options.named,
+    ...preferred,
+    ...rest,
+    ...options.defaults.filter((d) => !inAgent(d.publicKeyBlob) && !isNamed(d.publicKeyBlob)),
+  ];
+  return {
+    keys,
+    attach: (s) => void (source = s),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Serves one forwarded `auth-agent@openssh.com` channel from the local agent:
+ * opens a new agent connection, binds it to the session for forwarding (as
+ * ssh does), then relays the channel's bytes both ways until either side ends.
+ *
+ * @example
+ * ```ts ignore
+ * conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, agentOption, bindSource);
+ * ```
+ */
+export async function forwardAgentChannel(
+  channel: ChannelIO,
+  option: AgentOption | undefined,
+  source: SessionBindSource | undefined,
+): Promise<void> {
+  let client: AgentClient | undefined;
+  try {
+    client = await openAgent(option);
+  } catch {
+    client = undefined;
+  }
+  if (!client) {
+    channel.close();
+    return;
+  }
+  const info = source?.(true);
+  if (info) await client.sessionBind(info).catch(() => {});
+  let raw;
+  try {
+    raw = await client.detach();
+  } catch {
+    channel.close();
+    client.close();
+    return;
+  }
+  await bridgeByteSocket(raw, channel);
+}
+
+/** What {@link sessionBindSource} reads: the client engine's transport. */
+export interface BindableEngine {
+  readonly transport: {
+    readonly sessionId: Uint8Array | null;
+    readonly hostKeyBlob: Uint8Array | null;
+    readonly sessionSignature: Uint8Array | null;
+  };
+}
+
+/**
+ * The session facts of a client engine, for `session-bind@openssh.com`
+ * (undefined before the first key exchange completes).
+ *
+ * @example
+ * ```ts ignore
+ * const source = sessionBindSource(conn.engine);
+ * ```
+ */
+export function sessionBindSource(engine: BindableEngine): SessionBindSource {
+  return (isForwarding) => {
+    const t = engine.transport;
+    if (!t.sessionId || !t.hostKeyBlob || !t.sessionSignature) return undefined;
+    return {
+      hostKeyBlob: t.hostKeyBlob,
+      sessionId: t.sessionId,
+      signature: t.sessionSignature,
+      isForwarding,
+    };
+  };
+}

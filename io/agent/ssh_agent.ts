@@ -1,0 +1,197 @@
+/**
+ * {@link SSHAgent}: an in-process ssh-agent. The keyring logic is the pure
+ * `AgentKeyring`; this adds a UNIX socket listener (for OpenSSH's `ssh-add` and
+ * `ssh -o IdentityAgent=…`), serving any stream (a forwarded
+ * `auth-agent@openssh.com` channel, an in-memory pipe), and real timers for
+ * the unlock delay.
+ *
+ * @module
+ */
+
+import { chmod, unlink } from "node:fs/promises";
+import type * as net from "node:net";
+import { AgentKeyring, type AgentKeyringOptions } from "../../agent/keyring.ts";
+import { AgentServerConnection } from "../../agent/server.ts";
+import { LocalListener } from "../forward/listener.ts";
+import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { AgentClient } from "./client.ts";
+
+/** A listening agent socket. */
+export interface AgentListener extends AsyncDisposable {
+  /** The socket path. */
+  readonly path: string;
+  /** Stops listening, closes the connections and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link SSHAgent.listen}. */
+export interface AgentListenOptions {
+  /** File mode of the socket (default 0o600: only this user may connect). */
+  readonly mode?: number;
+}
+
+function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
+  return typeof (s as ByteSocket).setHandlers === "function";
+}
+
+/**
+ * Serves one agent connection from any keyring until the stream closes. Reading
+ * pauses while a request is answered (a confirm prompt, say), so a client
+ * cannot queue unbounded input; a frame over 256 KiB closes the connection, as
+ * ssh-agent does.
+ *
+ * @example Serve a keyring over an in-memory pipe
+ * ```ts ignore
+ * void serveAgent(new AgentKeyring(), { readable, writable });
+ * ```
+ */
+export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex): Promise<void> {
+  const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
+  const server = new AgentServerConnection(keyring);
+  return new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve();
+    };
+    let pending: Promise<unknown> = Promise.resolve();
+    socket.setHandlers({
+      data: (chunk) => {
+        socket.pause();
+        pending = server.receive(chunk).then(
+          (out) => {
+            if (out.length) socket.write(out);
+            socket.resume();
+          },
+          () => {
+            socket.destroy();
+            finish();
+          },
+        );
+      },
+      // A client that half-closes after its last request still gets the answer.
+      end: () => void pending.then(() => socket.end()),
+      error: () => {},
+      drain: () => {},
+      close: finish,
+    });
+  });
+}
+
+/**
+ * An {@link AgentClient} for a keyring in this process, over an in-memory pipe.
+ *
+ * @example
+ * ```ts ignore
+ * const client = connectKeyring(new AgentKeyring());
+ * ```
+ */
+export function connectKeyring(keyring: AgentKeyring): AgentClient {
+  const a = new TransformStream<Uint8Array, Uint8Array>();
+  const b = new TransformStream<Uint8Array, Uint8Array>();
+  void serveAgent(keyring, { readable: a.readable, writable: b.writable });
+  return new AgentClient({ readable: b.readable, writable: a.writable });
+}
+
+/**
+ * An ssh-agent in this process: a keyring (add, remove, lock, constraints
+ * enforced, a confirm hook) that OpenSSH's tools and our client can use.
+ *
+ * @example Let OpenSSH's ssh-add and ssh use keys held in memory
+ * ```ts ignore
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { SSHAgent } from "./ssh_agent.ts";
+ * const agent = new SSHAgent({ confirm: ({ comment }) => comment !== "prod" });
+ * agent.add(generatePrivateKey("ed25519", { comment: "deploy" }), { lifetime: 3600 });
+ * await using sock = await agent.listen("/tmp/sshts-agent.sock");
+ * // $ SSH_AUTH_SOCK=/tmp/sshts-agent.sock ssh-add -l
+ * ```
+ */
+export class SSHAgent extends AgentKeyring {
+  readonly #listeners = new Set<AgentListener>();
+
+  /** Creates an empty agent. The unlock delay uses real timers unless `delay` is given. */
+  constructor(options: AgentKeyringOptions = {}) {
+    super({
+      delay: (ms) => new Promise((r) => setTimeout(r, ms)),
+      ...options,
+    });
+  }
+
+  /**
+   * Serves one agent connection until it ends: a UNIX socket connection, a
+   * forwarded agent channel, or any duplex. Resolves when the stream closes.
+   *
+   * @example Serve a forwarded agent channel
+   * ```ts ignore
+   * conn.onAgentChannel = (ch) => void agent.serve(ch);
+   * ```
+   */
+  serve(stream: ByteSocket | WebDuplex): Promise<void> {
+    return serveAgent(this, stream);
+  }
+
+  /**
+   * An {@link AgentClient} talking to this agent in memory (no socket), as a
+   * client on this machine would.
+   *
+   * @example
+   * ```ts ignore
+   * const client = agent.connect();
+   * console.log(await client.listIdentities());
+   * ```
+   */
+  connect(): AgentClient {
+    return connectKeyring(this);
+  }
+
+  /**
+   * Listens on a UNIX socket (mode 0600 by default) and serves every
+   * connection. Rejects when the path is taken.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await agent.listen("/run/user/1000/sshts-agent.sock");
+   * ```
+   */
+  async listen(path: string, options: AgentListenOptions = {}): Promise<AgentListener> {
+    const local = await LocalListener.listen(
+      { path },
+      (sock: net.Socket) => void this.serve(socketFromNodeSocket(sock)),
+    );
+    try {
+      await chmod(path, options.mode ?? 0o600);
+    } catch (e) {
+      await local.close(true);
+      throw e;
+    }
+    let closing: Promise<void> | undefined;
+    const listener: AgentListener = {
+      path,
+      close: () =>
+        closing ??= (async () => {
+          this.#listeners.delete(listener);
+          await local.close(true);
+          await unlink(path).catch(() => {});
+        })(),
+      [Symbol.asyncDispose]: () => listener.close(),
+    };
+    this.#listeners.add(listener);
+    return listener;
+  }
+
+  /**
+   * Stops every listener this agent started (the keys stay).
+   *
+   * @example
+   * ```ts ignore
+   * await agent.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    await Promise.all([...this.#listeners].map((l) => l.close()));
+  }
+}
