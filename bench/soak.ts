@@ -36,6 +36,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "../io/client/connect.ts";
 import type { SSHClientConnection } from "../io/client/connection.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
+import { renderSoak, type Sample, type SoakData } from "./soak_report.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
@@ -54,16 +55,6 @@ const resultsDir = flag("--results") ?? join(HERE, "results");
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
 // ---- the server child ----
-
-interface Sample {
-  t: number;
-  rss: number;
-  heap: number;
-  external: number;
-  connections: number;
-  connectionsTotal: number;
-  closedBy: Record<string, number>;
-}
 
 const clientKey = generatePrivateKey("ssh-ed25519");
 
@@ -354,145 +345,26 @@ echo.close();
 
 // ---- report ----
 
-/** Why each way a server connection ended is expected under this workload. */
-const EXPLAINED: Record<string, string> = {
-  clean: "closed by the client with DISCONNECT (login, exec, bulk, forward connections)",
-  ERR_BY_APPLICATION: "the client's DISCONNECT (by application)",
-  ERR_PEER_DISCONNECTED: "the client's DISCONNECT",
-  ERR_CONNECTION_LOST: "`abrupt` drops the socket; `bad` stalls and leaves",
-  ERR_VERSION: "`bad` sends garbage instead of an identification line",
-  ERR_PACKET_LENGTH: "`bad` sends garbage after its identification line",
-  ERR_PADDING: "`bad` garbage after the identification line",
-  ERR_PROTOCOL: "`bad` garbage after the identification line",
-  ERR_WIRE_TRUNCATED: "`bad` garbage after the identification line",
-  ERR_WIRE_MALFORMED: "`bad` garbage after the identification line",
-  ERR_WIRE_LIMIT: "`bad` garbage after the identification line",
-  ERR_KEX_FAILED: "`bad` garbage parsed as a KEXINIT",
-  ERR_PERMISSION_DENIED: "`bad` logs in with a wrong password",
+const data: SoakData = {
+  runtime,
+  version: process.versions.node ?? "",
+  workers,
+  seconds,
+  sampleMs,
+  startedAt: startedAt.toISOString(),
+  rekeys,
+  samples,
+  ops: Object.fromEntries(
+    [...stats].map(([k, v]) => [k, { ...v, errors: Object.fromEntries(v.errors) }]),
+  ),
 };
-
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "-");
-const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-
-const last = samples.at(-1)!;
-const lines: string[] = [];
-lines.push(
-  `Soak run: ${runtime} ${process.versions.node ?? ""}, ${workers} workers, ${
-    f1(seconds / 60)
-  } min from ${startedAt.toISOString()}; ${last.connectionsTotal} server connections, ${rekeys} client-side rekeys on the bulk connections.`,
-  "",
-  "| operation | count | per s | p50 ms | p99 ms | MB/s (all workers) | errors |",
-  "| :-- | --: | --: | --: | --: | --: | :-- |",
-);
-let unexplained = 0;
-for (const o of OPS) {
-  const s = stats.get(o)!;
-  const errs = [...s.errors].map(([k, v]) => `${k} ×${v}`).join(", ") || "0";
-  unexplained += [...s.errors.values()].reduce((a, b) => a + b, 0);
-  lines.push(
-    `| ${o} | ${s.count} | ${f1(s.count / seconds)} | ${f1(pct(s.latencies, 50))} | ${
-      f1(pct(s.latencies, 99))
-    } | ${s.bytes ? f1(s.bytes / 1e6 / seconds) : "-"} | ${errs} |`,
-  );
-}
-lines.push("", "| server: connections ended by | count | why expected |", "| :-- | --: | :-- |");
-for (const [code, n] of Object.entries(last.closedBy).sort((a, b) => b[1] - a[1])) {
-  const why = EXPLAINED[code];
-  if (!why) unexplained += n;
-  lines.push(`| ${code} | ${n} | ${why ?? "**unexplained**"} |`);
-}
-const warm = samples.filter((s) => s.t >= Math.min(120, seconds / 5));
-const rssW = warm.map((s) => s.rss);
-const heapW = warm.map((s) => s.heap);
-lines.push(
-  "",
-  `Server memory after a full collection, sampled every ${sampleMs / 1000} s: after warm-up (from ${
-    f1((warm[0]?.t ?? 0) / 60)
-  } min) RSS ${mib(Math.min(...rssW))}–${mib(Math.max(...rssW))} MiB, heap ${
-    mib(Math.min(...heapW))
-  }–${mib(Math.max(...heapW))} MiB; start ${mib(samples[0]!.rss)} MiB RSS, end ${
-    mib(last.rss)
-  } MiB.`,
-  "",
-  "| minute | RSS MiB | heap MiB | open connections |",
-  "| --: | --: | --: | --: |",
-);
-const step = Math.max(1, Math.round(samples.length / 12));
-for (let i = 0; i < samples.length; i += step) {
-  const s = samples[i]!;
-  lines.push(`| ${f1(s.t / 60)} | ${mib(s.rss)} | ${mib(s.heap)} | ${s.connections} |`);
-}
-if (samples.length % step !== 1) {
-  lines.push(`| ${f1(last.t / 60)} | ${mib(last.rss)} | ${mib(last.heap)} | ${last.connections} |`);
-}
-lines.push("", `Unexplained errors: ${unexplained}.`);
-const table = lines.join("\n");
-
-function svg(): string {
-  const W = 720, H = 300, L = 50, R = 20, T = 20, B = 40;
-  const tMax = Math.max(...samples.map((s) => s.t), 1) / 60;
-  const yMax = Math.ceil(Math.max(...samples.map((s) => s.rss)) / 2 ** 20 / 20) * 20;
-  const x = (t: number) => L + ((t / 60) / tMax) * (W - L - R);
-  const y = (v: number) => H - B - (v / 2 ** 20 / yMax) * (H - T - B);
-  const path = (k: "rss" | "heap") =>
-    samples.map((s, i) => `${i ? "L" : "M"}${x(s.t).toFixed(1)},${y(s[k]).toFixed(1)}`).join(" ");
-  const ticks: string[] = [];
-  for (let v = 0; v <= yMax; v += yMax / 4) {
-    ticks.push(
-      `<line x1="${L}" x2="${W - R}" y1="${y(v * 2 ** 20)}" y2="${
-        y(v * 2 ** 20)
-      }" stroke="#ddd"/><text x="${L - 6}" y="${
-        y(v * 2 ** 20) + 4
-      }" text-anchor="end" font-size="11">${v}</text>`,
-    );
-  }
-  const tStep = tMax > 10 ? 5 : tMax > 2 ? 1 : 0.5;
-  for (let t = 0; t <= tMax + 1e-9; t += tStep) {
-    ticks.push(
-      `<text x="${x(t * 60)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${t}</text>`,
-    );
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
-<rect width="${W}" height="${H}" fill="white"/>
-${ticks.join("\n")}
-<path d="${path("rss")}" fill="none" stroke="#d62728" stroke-width="2"/>
-<path d="${path("heap")}" fill="none" stroke="#1f77b4" stroke-width="2"/>
-<text x="${L}" y="${
-    T - 6
-  }" font-size="12">Server memory during the soak run (${runtime}), MiB after a full GC: <tspan fill="#d62728">RSS</tspan>, <tspan fill="#1f77b4">heap</tspan></text>
-<text x="${(W + L) / 2}" y="${H - 6}" text-anchor="middle" font-size="11">minutes</text>
-</svg>
-`;
-}
-
+const { table, svg, unexplained } = renderSoak(data);
 mkdirSync(resultsDir, { recursive: true });
-const stamp = startedAt.toISOString().replace(/[:.]/g, "-").slice(0, 19);
+const stamp = data.startedAt.replace(/[:.]/g, "-").slice(0, 19);
 const base = join(resultsDir, `soak-${runtime}-${stamp}`);
 writeFileSync(`${base}.md`, table + "\n");
-writeFileSync(`${base}.svg`, svg());
-writeFileSync(
-  `${base}.json`,
-  JSON.stringify(
-    {
-      runtime,
-      workers,
-      seconds,
-      startedAt,
-      rekeys,
-      samples,
-      ops: Object.fromEntries(
-        [...stats].map(([k, v]) => [k, { ...v, errors: Object.fromEntries(v.errors) }]),
-      ),
-    },
-    null,
-    1,
-  ),
-);
+writeFileSync(`${base}.svg`, svg);
+writeFileSync(`${base}.json`, JSON.stringify(data, null, 1));
 console.log(table);
 process.stderr.write(`soak: wrote ${base}.{md,svg,json}\n`);
 process.exit(unexplained === 0 ? 0 : 1);
