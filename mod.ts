@@ -38,6 +38,27 @@
 
 export * from "./core/errors.ts";
 
+// io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
+export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export {
+  type AlgorithmFamily,
+  DEFAULT_SSH_CONFIG_PROFILE,
+  formatSSHConfig,
+  type FormatSSHConfigOptions,
+  parseProxyJump,
+  type ResolvedSSHConfig,
+  type ResolveSSHConfigOptions,
+  SSHConfigError,
+  type SSHConfigErrorCode,
+  type SSHConfigFileStat,
+  type SSHConfigForward,
+  type SSHConfigLookupResult,
+  type SSHConfigProfile,
+  type SSHConfigSystem,
+  type SSHConfigTokens,
+  type SSHJumpHop,
+} from "./config/mod.ts";
+
 // io/client: connect() and the client connection.
 export { connect } from "./io/client/connect.ts";
 export { SSHClientConnection } from "./io/client/connection.ts";

@@ -114,6 +114,8 @@ export class ClientConnection {
   #hostKeysSeen = false;
   #proveRequest: { id: number; keys: ProvenHostKey[] } | undefined;
   #noMoreSessions = false;
+  /** Connection-layer messages handled during the current `receiveData`. */
+  #connMessages = 0;
 
   /** Creates the engine and queues our version and KEXINIT. */
   constructor(options: ClientConnectionOptions) {
@@ -170,8 +172,20 @@ export class ClientConnection {
   /** Feeds bytes read from the server. Never throws for bad peer input. */
   receiveData(data: Uint8Array): void {
     if (data.length) this.#keepalive.onReceive();
-    this.#transport.receive(data);
-    if (!this.#transport.closed) this.#transport.checkRekey();
+    const t = this.#transport;
+    const written = t.packetsWritten;
+    this.#connMessages = 0;
+    t.receive(data);
+    if (t.closed) return;
+    t.checkRekey();
+    // Received messages that we answer with nothing while we await the server's
+    // reply: send one IGNORE so our ACK leaves now (see ConnectionLayer.ackNudgeDue).
+    if (
+      this.#connMessages > 0 && t.packetsWritten === written && t.canSendNow &&
+      this.#conn.ackNudgeDue()
+    ) {
+      t.sendIgnore();
+    }
   }
 
   /** The server closed the stream. */
@@ -471,7 +485,9 @@ export class ClientConnection {
           `Connection message ${type} before authentication`,
         );
       }
-      if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
+      this.#connMessages++;
+      const owned = this.#transport.payloadOwned;
+      if (!this.#conn.handleMessage(type, payload, owned)) this.#transport.sendUnimplemented();
       return;
     }
     if (type === Msg.SERVICE_REQUEST) {

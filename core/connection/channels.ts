@@ -99,6 +99,10 @@ export class ConnectionLayer {
   /** Global requests we owe replies to, in arrival order; replies leave in that order. */
   #owedGlobal: { id: number; reply?: { success: boolean; data: Uint8Array } }[] = [];
   #incomingGlobalId = 1;
+  /** Bumped by every message we send that the peer must answer (open, want-reply request). */
+  #waitEpoch = 0;
+  /** The last wait epoch `ackNudgeDue` settled (nudged, or found nothing awaited). */
+  #nudgedEpoch = 0;
 
   /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
   constructor(
@@ -114,6 +118,28 @@ export class ConnectionLayer {
   /** Number of channels in the table. */
   get size(): number {
     return this.#channels.size;
+  }
+
+  /**
+   * Whether the caller should send one SSH_MSG_IGNORE now, to carry the TCP ACK
+   * of what it just received. Call it only when received messages produced
+   * nothing to send. True at most once per wait: the first time since our last
+   * open or want-reply request while some open or reply is still awaited.
+   *
+   * Why: a peer that leaves Nagle on (OpenSSH's sshd on non-interactive
+   * sessions) holds its small answer while an earlier segment of its own
+   * (e.g. the unsolicited `hostkeys-00@openssh.com`) is unacknowledged, and
+   * our kernel delays that ACK by up to 40 ms; any bytes we send carry it at once.
+   */
+  ackNudgeDue(): boolean {
+    if (this.#waitEpoch === this.#nudgedEpoch) return false;
+    // Nothing can become awaited without bumping the epoch, so settle it either way.
+    this.#nudgedEpoch = this.#waitEpoch;
+    if (this.#pendingGlobal.length > 0) return true;
+    for (const ch of this.#channels.values()) {
+      if (ch.state === "opening" || ch.pendingReplies.length > 0) return true;
+    }
+    return false;
   }
 
   // ---- commands ----
@@ -135,6 +161,7 @@ export class ConnectionLayer {
     )
       .writeUint32(ch.localId).writeUint32(ch.localWindow).writeUint32(ch.localMaxPacket)
       .writeBytes(data).toBytes();
+    this.#waitEpoch++;
     this.#send(head);
     return ch.localId;
   }
@@ -269,7 +296,10 @@ export class ConnectionLayer {
         `Cannot send request "${request}": channel ${channelId} is not open`,
       );
     }
-    if (wantReply) ch.pendingReplies.push(request);
+    if (wantReply) {
+      ch.pendingReplies.push(request);
+      this.#waitEpoch++;
+    }
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_REQUEST).writeUint32(ch.remoteId)
         .writeStringUtf8(request).writeBoolean(wantReply).writeBytes(data).toBytes(),
@@ -299,7 +329,10 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
   ): number {
     const id = this.#nextGlobalId++;
-    if (wantReply) this.#pendingGlobal.push({ id, name });
+    if (wantReply) {
+      this.#pendingGlobal.push({ id, name });
+      this.#waitEpoch++;
+    }
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.GLOBAL_REQUEST).writeStringUtf8(name)
         .writeBoolean(wantReply)
@@ -359,8 +392,12 @@ export class ConnectionLayer {
 
   // ---- incoming ----
 
-  /** Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad input. */
-  handleMessage(type: number, payload: Uint8Array): boolean {
+  /**
+   * Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad
+   * input. `owned`: the payload is a buffer of its own that events may keep (channel data is
+   * then handed on without a copy); otherwise it is a view the transport reuses.
+   */
+  handleMessage(type: number, payload: Uint8Array, owned = false): boolean {
     const r = new SSHReader(payload, 1);
     switch (type) {
       case Msg.GLOBAL_REQUEST: {
@@ -463,8 +500,10 @@ export class ConnectionLayer {
         }
         ch.localWindow -= data.length;
         if (ch.closeSent) return true;
-        // The one copy between the socket buffer and the application.
-        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: data.slice() });
+        // At most one copy between the socket buffer and the application: this one, unless
+        // the opener already produced a buffer of the packet's own (PacketOpener.openDetached).
+        const own = owned ? data : data.slice();
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: own });
         return true;
       }
       case Msg.CHANNEL_EOF: {

@@ -395,7 +395,8 @@ export class ServerConnection {
           `Connection message ${type} before authentication`,
         );
       }
-      if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
+      const owned = this.#transport.payloadOwned;
+      if (!this.#conn.handleMessage(type, payload, owned)) this.#transport.sendUnimplemented();
       return;
     }
     this.#transport.sendUnimplemented();

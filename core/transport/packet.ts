@@ -43,7 +43,20 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
   );
 }
 
-/** Reads packets from the incoming byte stream of one direction. */
+/**
+ * Reads packets from the incoming byte stream of one direction.
+ *
+ * Copies per packet on the receive path, socket chunk to the `ReadableStream` consumer:
+ * 1. the socket chunk into this receive buffer (`push`; the buffer is reused, it grows
+ *    only for a larger packet): the one copy;
+ * 2. decryption: in place in that buffer (noble, WebAssembly), or, with an opener that has
+ *    `openDetached` (node:crypto AES-GCM, ETM ciphers), into the library's own fresh output;
+ * 3. channel data: a detached opener's output is handed on as it is (`payloadOwned`); an
+ *    in-place opener's payload is sliced out once (the consumer must own its chunk, and the
+ *    receive buffer is overwritten by later packets). ChannelIO enqueues that buffer as it is.
+ * So: one copy and one allocation per data packet (the consumer's chunk), plus whatever the
+ * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
+ */
 export class PacketReceiver {
   /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
   #buf = new Uint8Array(0);
@@ -55,6 +68,12 @@ export class PacketReceiver {
   #decompressor: PayloadDecompressor | null = null;
   /** Sequence number of the next packet (uint32, wraps). */
   seq = 0;
+  /**
+   * Whether the payload `next()` last returned is a buffer of its own (a detached
+   * opener's output) that the caller may keep; otherwise it is a view of the receive
+   * buffer, overwritten by later packets, and whatever outlives the call must be copied.
+   */
+  payloadOwned = false;
   /** Packets and bytes received since the last key change, for rekey limits. */
   packetsSinceKex = 0;
   bytesSinceKex = 0;
@@ -142,9 +161,14 @@ export class PacketReceiver {
     const total = 4 + len + tagLen;
     if (avail < total) return undefined;
     const packet = this.#buf.subarray(this.#start, this.#start + 4 + len);
+    // Detached: `body` is the opener's fresh output (padding_length onwards), offset 1 less.
+    let body: Uint8Array | null = null;
     if (op) {
       const tag = this.#buf.subarray(this.#start + 4 + len, this.#start + total);
-      if (!op.open(this.seq, packet, tag)) {
+      const ok = op.openDetached && op.lengthInClear
+        ? (body = op.openDetached(this.seq, packet, tag)) !== null
+        : op.open(this.seq, packet, tag);
+      if (!ok) {
         throw packetError(
           "ERR_MAC",
           "Corrupted MAC on input: the packet failed its integrity check",
@@ -157,12 +181,13 @@ export class PacketReceiver {
     this.seq = (this.seq + 1) >>> 0;
     this.packetsSinceKex++;
     this.bytesSinceKex += total;
-    const padding = packet[4]!;
+    const padding = body ? body[0]! : packet[4]!;
     if (padding < 4 || padding > len - 1) {
       throw packetError("ERR_PADDING", `Bad padding length ${padding} in a packet of ${len} bytes`);
     }
-    const payload = packet.subarray(5, 4 + len - padding);
+    const payload = body ? body.subarray(1, len - padding) : packet.subarray(5, 4 + len - padding);
     if (payload.length === 0) throw packetError("ERR_PADDING", "Packet has an empty payload");
+    this.payloadOwned = body !== null && !this.#decompressor;
     if (this.#decompressor) {
       try {
         return this.#decompressor.decompress(payload, MAX_PAYLOAD_LENGTH);

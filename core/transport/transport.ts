@@ -158,6 +158,7 @@ export class Transport {
   readonly #sender: PacketSender;
   #versionReader: VersionReader | null;
   #outgoing: Uint8Array[] = [];
+  #packetsWritten = 0;
   #localVersion: string;
   #peerVersion: PeerVersion | null = null;
 
@@ -269,6 +270,16 @@ export class Transport {
   /** Whether the peer announced EXT_INFO support (server side: ext-info-c). */
   get peerSupportsExtInfo(): boolean {
     return this.#peerExtInfo;
+  }
+
+  /** Whether the payload being handled is a buffer of its own (see PacketReceiver.payloadOwned). */
+  get payloadOwned(): boolean {
+    return this.#receiver.payloadOwned;
+  }
+
+  /** Packets sealed for sending so far (compare two readings to see whether anything was sent). */
+  get packetsWritten(): number {
+    return this.#packetsWritten;
   }
 
   /** Sequence number of the packet being handled (for UNIMPLEMENTED replies). */
@@ -828,10 +839,12 @@ export class Transport {
   /** Writes a transport/kex message now, bypassing the kex hold-back. */
   #writeTransport(payload: Uint8Array): void {
     this.#outgoing.push(this.#sender.seal(payload));
+    this.#packetsWritten++;
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
     this.#outgoing.push(this.#sender.seal(head, body));
+    this.#packetsWritten++;
   }
 
   #maybeRekey(byTime: boolean): void {

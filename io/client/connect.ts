@@ -19,6 +19,7 @@ import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import type { ConnectOptions } from "./options.ts";
+import { connectWithConfig } from "./ssh_config.ts";
 import {
   type AgentAuth,
   forwardAgentChannel,
@@ -43,9 +44,22 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * const { stdout } = await conn.run("echo hello", { check: true });
  * ```
  */
-export async function connect(
+export function connect(
   host: string,
   options: ConnectOptions = {},
+): Promise<SSHClientConnection> {
+  // OpenSSH's client configuration first: it may pick the host name, user, keys, a
+  // jump host, a proxy command or a master socket. Not with `config: false`, nor by
+  // default over a caller's own socket (where `host` may be any label).
+  const skip = options.config === false ||
+    (options.config === undefined && options.sock !== undefined);
+  return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
+}
+
+/** connect() without the OpenSSH client configuration. */
+async function connectDirect(
+  host: string,
+  options: ConnectOptions,
 ): Promise<SSHClientConnection> {
   const port = options.port ?? 22;
   const signals: AbortSignal[] = [];

@@ -47,19 +47,26 @@ import {
  * ```
  */
 export class SSHClientConnection extends ClientConnectionBase {
+  readonly #env: Readonly<Record<string, string>> | undefined;
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
 
   /** Use `connect()`. */
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
     super(host, port, socket, options);
+    this.#env = options.env;
     this.#forwardAgent = options.agentForwarding ?? false;
   }
 
-  /** Session options with the connection's defaults (agent forwarding) filled in. */
+  /**
+   * Session options with the connection's defaults filled in: agent forwarding, and
+   * the connection's environment (SendEnv/SetEnv) under the call's own.
+   */
   #sessionDefaults<T extends ProcessOptions>(options: T): T {
-    if (options.agentForwarding !== undefined || !this.#forwardAgent) return options;
-    return { ...options, agentForwarding: true };
+    let o = options;
+    if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
+    if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
+    return o;
   }
 
   /**

@@ -98,7 +98,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
-    this.#engine = new ClientConnection(engineOptions);
+    this.#engine = options.engine?.(engineOptions) ?? new ClientConnection(engineOptions);
     const pump = () => this.#driver.pump();
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { HostKeysProvedEvent } from "../../core/client/client_connection.ts";
+import type {
+  ClientConnection,
+  ClientConnectionOptions,
+  HostKeysProvedEvent,
+} from "../../core/client/client_connection.ts";
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
@@ -137,11 +141,25 @@ export interface ConnectOptions {
   readonly hostKeyRotation?: boolean;
   /** Called with the host keys the server proved it holds besides the one it used. */
   readonly onHostKeysProved?: (event: HostKeysProvedEvent) => void;
+  /**
+   * OpenSSH client configuration to apply (`config/`): by default `~/.ssh/config`
+   * and `/etc/ssh/ssh_config`, as `ssh` reads them; a path or paths read those
+   * instead (as `ssh -F`); false applies none. Options given here win over it. With
+   * `sock` the configuration is applied only when this is given.
+   */
+  readonly config?: string | readonly string[] | false;
+  /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Connect options after keys and the host key check were resolved. */
 export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  /**
+   * Builds the engine instead of a normal client engine (an OpenSSH master's
+   * proxy mode runs the connection protocol without transport or authentication).
+   */
+  readonly engine?: (options: ClientConnectionOptions) => ClientConnection;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
