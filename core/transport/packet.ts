@@ -53,7 +53,8 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
  * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
  */
 export class PacketReceiver {
-  #buf = new Uint8Array(INITIAL_RECEIVE_BUFFER);
+  /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
+  #buf = new Uint8Array(0);
   #start = 0;
   #end = 0;
   /** packet_length of the packet in progress, once its first block was read. */
@@ -102,7 +103,7 @@ export class PacketReceiver {
       if (live + data.length <= this.#buf.length && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let cap = this.#buf.length;
+        let cap = Math.max(this.#buf.length, INITIAL_RECEIVE_BUFFER);
         while (cap < live + data.length) cap *= 2;
         const next = new Uint8Array(cap);
         next.set(this.#buf.subarray(this.#start, this.#end));
@@ -197,7 +198,12 @@ export class PacketReceiver {
   }
 }
 
-/** Random padding comes from a pool refilled in large chunks: one RNG call per ~4 KiB. */
+/** Largest padding pool: one RNG call per ~4 KiB of padding on a busy connection. */
+const PADDING_POOL_MAX = 4096;
+/** First padding pool: padding is at most 255 bytes, and idle connections send few packets. */
+const PADDING_POOL_FIRST = 512;
+
+/** Random padding comes from a pool refilled in chunks that double up to 4 KiB. */
 class PaddingPool {
   #pool: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -207,7 +213,10 @@ class PaddingPool {
   }
   fill(dst: Uint8Array): void {
     if (this.#pos + dst.length > this.#pool.length) {
-      this.#pool = this.#random(4096);
+      const size = this.#pool.length === 0
+        ? PADDING_POOL_FIRST
+        : Math.min(PADDING_POOL_MAX, this.#pool.length * 2);
+      this.#pool = this.#random(size);
       this.#pos = 0;
     }
     dst.set(this.#pool.subarray(this.#pos, this.#pos + dst.length));

@@ -143,6 +143,8 @@ export class Transport {
   /** Where the transport is; every ordering rule is in the tables of `phases.ts`. */
   #phase: TransportPhase = "awaitKexInit";
   #ready = false;
+  /** User authentication has succeeded: rekeys by limit may start (not before, as OpenSSH). */
+  #authenticated = false;
   #strict = false;
   #ourKexInit: Uint8Array | null = null;
   #peerKexInit: KexInit | null = null;
@@ -310,7 +312,7 @@ export class Transport {
 
   /** When the transport next needs `handleTimeout` (rekey by time), or undefined. */
   nextDeadline(): number | undefined {
-    if (this.#phase !== "idle") return undefined;
+    if (this.#phase !== "idle" || !this.#authenticated) return undefined;
     return this.#rekey.deadline(this.#lastKexAt);
   }
 
@@ -369,6 +371,7 @@ export class Transport {
 
   /** Marks user authentication done: `zlib@openssh.com` compression starts now. */
   onAuthenticated(): void {
+    this.#authenticated = true;
     this.#compression.onAuthenticated();
   }
 
@@ -802,6 +805,9 @@ export class Transport {
 
   #maybeRekey(byTime: boolean): void {
     if (this.#phase !== "idle") return;
+    // Not before user authentication ends, as OpenSSH (packet.c, ssh_packet_need_rekeying): sshd
+    // answers a KEXINIT during authentication with UNIMPLEMENTED, so the limit waits until then.
+    if (!this.#authenticated) return;
     if (byTime || this.#rekey.dueByTraffic(this.#sender, this.#receiver)) this.#startRekey();
   }
 

@@ -268,9 +268,19 @@ export class SSHServerConnection implements ServerConnectionContext {
       case "globalRequest":
         if (!this.#username) return this.#replyGlobal(e.requestId, e.wantReply, false);
         return void this.#onGlobalRequest(e.requestId, e.name, e.wantReply, e.data);
-      case "disconnect":
+      case "disconnect": {
         this.#error = e.error;
+        // The engine is done; the socket follows. A client that stopped answering (or never
+        // reads) will not close its side, and would hold the socket and everything behind it:
+        // cut it at once for keepalive, after a grace period for the DISCONNECT otherwise.
+        const t = setTimeout(
+          () => this.#driver.destroy(),
+          e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
+        );
+        (t as { unref?: () => void }).unref?.();
+        void this.closed.then(() => clearTimeout(t));
         return;
+      }
       default:
         return;
     }
