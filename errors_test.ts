@@ -10,14 +10,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DisconnectError, SSHError } from "../../core/errors.ts";
-import { generatePrivateKey } from "../../keys/generate.ts";
-import * as mod from "../../mod.ts";
-import { ChannelClosedError } from "../engine/errors.ts";
-import { readPrivateKey } from "../keys/files.ts";
-import { listen } from "../server/listen.ts";
-import { connect, DEFAULT_CONNECT_TIMEOUT_MS } from "./connect.ts";
-import { ConnectError, ConnectTimeoutError } from "./errors.ts";
+import { DisconnectError, SSHError } from "./core/errors.ts";
+import { generatePrivateKey } from "./keys/generate.ts";
+import * as mod from "./mod.ts";
+import { ChannelClosedError } from "./io/engine/errors.ts";
+import { readPrivateKey } from "./io/keys/files.ts";
+import { listen } from "./io/server/listen.ts";
+import { connect, DEFAULT_CONNECT_TIMEOUT_MS } from "./io/client/connect.ts";
+import { ConnectError, ConnectTimeoutError } from "./io/client/errors.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 
@@ -234,7 +234,7 @@ test("a login with no credentials says which options would provide them", async 
 });
 
 test("every error class of the library is exported from mod.ts", () => {
-  const root = new URL("../../", import.meta.url).pathname;
+  const root = new URL("./", import.meta.url).pathname;
   const found = new Set<string>();
   const walk = (dir: string): void => {
     for (const name of readdirSync(join(root, dir))) {
