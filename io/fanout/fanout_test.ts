@@ -147,7 +147,7 @@ test("runMany: partial failure — closed port, bad password, silent listener", 
     );
     assert.equal(results.length, 4);
     assert.ok(results[0]!.ok);
-    assert.equal(code(results[1]!), "ERR_CONNECTION_LOST");
+    assert.equal(code(results[1]!), "ERR_CONNECTION_REFUSED");
     assert.equal(results[1]!.attempts, 3, "refused: retried");
     assert.equal(code(results[2]!), "ERR_PERMISSION_DENIED");
     assert.equal(results[2]!.attempts, 1, "auth failure: not retried");
@@ -225,7 +225,7 @@ test("SSHPool: one connection per host, reused, replaced after the server drops 
       { host: "127.0.0.3", port: dead },
     ], base);
     assert.deepEqual(pool.connected, ["127.0.0.1", "127.0.0.2"]);
-    assert.equal((pool.lastError("127.0.0.3") as SSHError).code, "ERR_CONNECTION_LOST");
+    assert.equal((pool.lastError("127.0.0.3") as SSHError).code, "ERR_CONNECTION_REFUSED");
     const first = await pool.get("127.0.0.2");
     assert.equal(await pool.get("127.0.0.2"), first, "reused");
     const all = await collect(pool.runAll("hi", { timeout: 5_000 }));

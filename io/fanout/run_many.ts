@@ -66,8 +66,8 @@ export interface FanoutFailure {
   /** Its position in the host list. */
   readonly index: number;
   /**
-   * Why: connect()'s error (ERR_CONNECTION_LOST for a refused or unreachable
-   * host, ERR_PERMISSION_DENIED for failed authentication, …), an ERR_TIMEOUT
+   * Why: connect()'s error (ERR_CONNECTION_REFUSED for a closed port,
+   * ERR_CONNECTION_LOST for a dropped connection, ERR_PERMISSION_DENIED for failed authentication, …), an ERR_TIMEOUT
    * `SSHError` for the host's timeout, the signal's reason for an abort, or
    * whatever the function threw.
    */
@@ -132,7 +132,12 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
 export type FanoutTask<T> = (conn: SSHClientConnection, info: FanoutTaskInfo) => Promise<T>;
 
 /** connect() error codes that mean "try again" rather than "this will never work". */
-const RETRYABLE = new Set(["ERR_CONNECTION_LOST", "ERR_TIMEOUT", "ERR_PEER_DISCONNECTED"]);
+const RETRYABLE = new Set([
+  "ERR_CONNECTION_REFUSED",
+  "ERR_CONNECTION_LOST",
+  "ERR_TIMEOUT",
+  "ERR_PEER_DISCONNECTED",
+]);
 
 /** True when a connect() failure is worth retrying (a network problem, not a refusal). */
 export function isRetryableConnectError(e: unknown): boolean {
