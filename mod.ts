@@ -143,6 +143,28 @@ export {
   STDOUT,
 } from "./io/client/redirect.ts";
 
+// io/fanout: many hosts from one process.
+export {
+  connectMany,
+  type ConnectManyOptions,
+  DEFAULT_FANOUT_CONCURRENCY,
+  DEFAULT_POOL_KEEPALIVE,
+  DEFAULT_RETRY_DELAY,
+  type FanoutFailure,
+  type FanoutHost,
+  type FanoutProgress,
+  type FanoutResult,
+  type FanoutSuccess,
+  type FanoutTask,
+  type FanoutTaskInfo,
+  type FanoutTiming,
+  isRetryableConnectError,
+  type PoolRunAllOptions,
+  runMany,
+  type RunManyOptions,
+  SSHPool,
+} from "./io/fanout/mod.ts";
+
 // io/engine: channels as Web Streams.
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
 export type { ConsoleLike, LogLevel, LogOptions } from "./io/engine/logger.ts";
