@@ -90,7 +90,11 @@ async function connectDirect(
         { streams: 1 },
       ),
     )
-    : await openTcpSocket(host, port, signal).catch((e) => {
+    : await openTcpSocket(host, port, signal, {
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+      ...(options.family !== undefined ? { family: options.family } : {}),
+    }).catch((e) => {
       throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
   const conn = new SSHClientConnection(host, port, socket, {

@@ -46,6 +46,7 @@ export function clientEngineOptions(
     algorithms,
     ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.clientVersion !== undefined ? { softwareVersion: options.clientVersion } : {}),
     ...(options.strictKex !== undefined ? { strictKex: options.strictKex } : {}),
     ...(options.requireStrictKex !== undefined
       ? { requireStrictKex: options.requireStrictKex }

@@ -122,6 +122,17 @@ export interface ConnectOptions {
   readonly onBanner?: (message: string) => void;
   /** Randomness (tests only). */
   readonly random?: RandomSource;
+  /**
+   * Software version in our identification line (after `SSH-2.0-`; printable
+   * ASCII, no space or '-'). Default: this library's.
+   */
+  readonly clientVersion?: string;
+  /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
+  readonly localAddress?: string;
+  /** Local port to bind before connecting (TCP only). */
+  readonly localPort?: number;
+  /** Resolve the host name to IPv4 (4) or IPv6 (6) only. */
+  readonly family?: 4 | 6;
   /** Per-channel window (bytes). */
   readonly windowSize?: number;
   /** Largest data packet we accept per channel. */

@@ -163,7 +163,13 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     srv.once("error", reject);
-    srv.listen(options.port ?? 22, host, () => {
+    srv.listen({
+      port: options.port ?? 22,
+      host,
+      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
+      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
+    }, () => {
       srv.off("error", reject);
       resolve();
     });

@@ -171,6 +171,19 @@ export interface ListenOptions extends ServerHooks {
   readonly host?: string;
   /** Port; 0 picks a free one (see `server.address`). Default 22. */
   readonly port?: number;
+  /** Listen queue length (pending connections the kernel holds); default the runtime's (511 on Node). */
+  readonly backlog?: number;
+  /**
+   * With `host: "::"`, accept IPv6 only (no IPv4-mapped addresses). The address
+   * family otherwise follows `host` ("0.0.0.0" or "127.0.0.1" for IPv4, "::" or "::1" for IPv6).
+   * Honoured on Node and Bun; Deno's `node:net` ignores it (the socket stays dual-stack).
+   */
+  readonly ipv6Only?: boolean;
+  /**
+   * Set SO_REUSEPORT so several servers can share the port (Linux, BSD; needs a
+   * runtime whose `node:net` supports it, e.g. Node 23.1+). SO_REUSEADDR is always set.
+   */
+  readonly reusePort?: boolean;
   /** Host keys (at least one): key objects, key text, or private key file paths. */
   readonly hostKeys: readonly HostKeyInput[];
   /** Passphrase for encrypted host key files. */
