@@ -38,6 +38,9 @@ import { PacketReceiver, PacketSender } from "./packet.ts";
 import type { TransportSuite } from "./suite.ts";
 import { formatVersionLine, type PeerVersion, VersionReader } from "./version.ts";
 
+/** Longest DEBUG message we send or accept (bytes): a log line, not a data channel. */
+const MAX_DEBUG_MESSAGE = 64 * 1024;
+
 /** Algorithm preference lists for one side. */
 export interface AlgorithmPreferences {
   readonly kex: readonly string[];
@@ -379,6 +382,22 @@ export class Transport {
     this.#writeTransport(new SSHWriter().writeByte(Msg.IGNORE).writeString(data).toBytes());
   }
 
+  /**
+   * Sends a DEBUG message (RFC 4253 section 11.3): text the peer may log, or show
+   * its user when `alwaysDisplay` is set. Held until a key exchange in progress ends.
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    const text = utf8(message);
+    if (text.length > MAX_DEBUG_MESSAGE) {
+      throw new RangeError(`DEBUG message longer than ${MAX_DEBUG_MESSAGE} bytes`);
+    }
+    // Through send(): held back during key exchange (strict kex allows nothing else then).
+    this.send(
+      new SSHWriter().writeByte(Msg.DEBUG).writeBoolean(alwaysDisplay).writeString(text)
+        .writeStringUtf8("").toBytes(),
+    );
+  }
+
   /** Marks user authentication done: `zlib@openssh.com` compression starts now. */
   onAuthenticated(): void {
     this.#authenticated = true;
@@ -496,7 +515,7 @@ export class Transport {
       case Msg.DEBUG: {
         const r = new SSHReader(payload, 1);
         const alwaysDisplay = r.readBoolean("always_display");
-        const message = r.readStringUtf8("debug message", 64 * 1024);
+        const message = r.readStringUtf8("debug message", MAX_DEBUG_MESSAGE);
         this.#host.emit({ type: "debug", message, alwaysDisplay });
         return;
       }

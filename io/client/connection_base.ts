@@ -41,6 +41,7 @@ import { MAX_ADDRESS_LENGTH } from "../limits.ts";
  * ```
  */
 export class ClientConnectionBase implements AsyncDisposable {
+  readonly #onDebug: ((message: string, alwaysDisplay: boolean) => void) | undefined;
   readonly #engine: ClientConnection;
   readonly #driver: EngineDriver<ClientEvent>;
   readonly #host: string;
@@ -95,6 +96,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#port = port;
     this.#socket = socket;
     this.#onHostKeysProved = options.onHostKeysProved;
+    this.#onDebug = options.onDebug;
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
@@ -265,6 +267,21 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   /**
+   * Sends an SSH DEBUG message: text the server may log (OpenSSH logs it at
+   * debug level), or show its user when `alwaysDisplay` is set.
+   *
+   * @example
+   * ```ts ignore
+   * conn.sendDebug("deploy 42 starting");
+   * ```
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    this.#checkOpen();
+    this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver.pump();
+  }
+
+  /**
    * Starts a key re-exchange.
    *
    * @example
@@ -425,6 +442,11 @@ export class ClientConnectionBase implements AsyncDisposable {
           );
           (t as { unref?: () => void }).unref?.();
         }
+        return;
+      case "debug":
+        try {
+          this.#onDebug?.(e.message, e.alwaysDisplay);
+        } catch { /* a throwing handler must not break the connection */ }
         return;
       case "hostKeysProved":
         try {

@@ -120,6 +120,11 @@ export interface ConnectOptions {
   readonly keepaliveCountMax?: number;
   /** Called with the server's authentication banner. */
   readonly onBanner?: (message: string) => void;
+  /**
+   * Called for each DEBUG message the server sends (OpenSSH sends them, e.g.,
+   * for authorized_keys options in effect); `alwaysDisplay` asks that the user see it.
+   */
+  readonly onDebug?: (message: string, alwaysDisplay: boolean) => void;
   /** Randomness (tests only). */
   readonly random?: RandomSource;
   /**

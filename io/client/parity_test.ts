@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
+import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "./connect.ts";
 import type { ConnectOptions } from "./options.ts";
@@ -107,10 +108,12 @@ test("abort() drops the socket without DISCONNECT; close() sends one", async () 
   await wait;
   await aborted.closed;
   assert.equal(lost.length, 2);
-  // close(): the server read our DISCONNECT (BY_APPLICATION, reason code 11).
-  assert.equal((lost[0] as { reason?: number } | undefined)?.reason, 11);
-  // abort(): no DISCONNECT arrived, so whatever the server saw, it was not one with a code.
-  assert.notEqual((lost[1] as { reason?: number } | undefined)?.reason, 11);
+  // close(): the server read our DISCONNECT (BY_APPLICATION).
+  assert.ok(lost[0] instanceof DisconnectError);
+  assert.equal(lost[0].fromPeer, true);
+  assert.equal(lost[0].reason, DisconnectReason.BY_APPLICATION);
+  // abort(): no DISCONNECT arrived; the server saw only the socket close.
+  assert.equal((lost[1] as DisconnectError | undefined)?.reason, DisconnectReason.CONNECTION_LOST);
   assert.equal(aborted.closeError, undefined, "abort is ours, not a failure");
 });
 
@@ -129,4 +132,51 @@ test("listen() takes a backlog and ipv6Only", async () => {
   }
   await using v6 = await login(only6, {}, "::1");
   assert.equal(v6.getExtraInfo().localAddress, "::1");
+});
+
+test("sendDebug: client to server hook, server to client onDebug", async () => {
+  const atServer: [string, boolean][] = [];
+  let gotAtServer: (() => void) | undefined;
+  await using s = await server({
+    // Sent as soon as the connection exists: held until the key exchange is done.
+    connectionMade: (c) => c.sendDebug("early note"),
+    beginAuth: (user, c) => {
+      c.sendDebug(`hello ${user}`, true);
+      return false;
+    },
+    debugReceived: (_c, message, alwaysDisplay) => {
+      atServer.push([message, alwaysDisplay]);
+      gotAtServer?.();
+    },
+  });
+  const atClient: [string, boolean][] = [];
+  await using conn = await login(s, { onDebug: (m, a) => atClient.push([m, a]) });
+  // The server sent both before it let us in, so both are here when connect() resolves.
+  assert.deepEqual(atClient, [["early note", false], ["hello alice", true]]);
+  const arrived = new Promise<void>((r) => (gotAtServer = r));
+  conn.sendDebug("client says hi ✓");
+  conn.sendDebug("loud", true);
+  await arrived;
+  while (atServer.length < 2) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(atServer, [["client says hi ✓", false], ["loud", true]]);
+  assert.throws(() => conn.sendDebug("x".repeat(64 * 1024 + 1)), RangeError);
+});
+
+test("server abort() drops the client without DISCONNECT", async () => {
+  await using s = await server();
+  const closedByServer = await login(s);
+  await s.getConnections()[0]!.close();
+  await closedByServer.closed;
+  const polite = closedByServer.closeError as DisconnectError | undefined;
+  assert.ok(polite instanceof DisconnectError);
+  assert.equal(polite.fromPeer, true);
+  assert.equal(polite.reason, DisconnectReason.BY_APPLICATION);
+
+  const abortedByServer = await login(s);
+  s.getConnections().at(-1)!.abort();
+  await abortedByServer.closed;
+  const err = abortedByServer.closeError as DisconnectError | undefined;
+  assert.ok(err instanceof DisconnectError, "the client sees the connection lost");
+  // No DISCONNECT arrived: the socket just went.
+  assert.equal(err.reason, DisconnectReason.CONNECTION_LOST);
 });

@@ -68,6 +68,8 @@ export interface ServerHooks {
   connectionMade?(conn: ServerConnectionContext): void;
   /** The connection closed; `error` says why when it was not a clean close. */
   connectionLost?(conn: ServerConnectionContext, error: Error | undefined): void;
+  /** The client sent a DEBUG message (`alwaysDisplay`: it asks that it be shown). */
+  debugReceived?(conn: ServerConnectionContext, message: string, alwaysDisplay: boolean): void;
   /** Called first for each user; return false to let the user in without authentication. */
   beginAuth?(username: string, conn: ServerConnectionContext): MaybePromise<boolean>;
   /** Checks a password; enables "password" (and "keyboard-interactive" with a Password: prompt). */
