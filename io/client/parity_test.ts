@@ -180,3 +180,33 @@ test("server abort() drops the client without DISCONNECT", async () => {
   // No DISCONNECT arrived: the socket just went.
   assert.equal(err.reason, DisconnectReason.CONNECTION_LOST);
 });
+
+test("authCompleted runs once the user is in, with the method", async () => {
+  const seen: [string | undefined, string | undefined][] = [];
+  await using s = await server({
+    beginAuth: () => true,
+    validatePassword: (_u, p) => p === "pw",
+    authCompleted: (c) => seen.push([c.username, c.getExtraInfo().authMethod]),
+  });
+  await assert.rejects(login(s, { password: "wrong", preferredAuth: ["password"] }));
+  assert.deepEqual(seen, []);
+  await using _conn = await login(s, { password: "pw", preferredAuth: ["password"] });
+  assert.deepEqual(seen, [["alice", "password"]]);
+});
+
+test("server process: writeLines and setXonXoff reach the client", async () => {
+  await using s = await server({
+    processFactory: async (p) => {
+      await p.writeLines(["one", "two\n", "three"]);
+      p.setXonXoff(false);
+      await p.write("after\n");
+      p.exit(0);
+    },
+  });
+  await using conn = await login(s);
+  const p = await conn.createProcess("x", { encoding: "utf-8" });
+  // The notice may arrive before createProcess() resolves: read the recorded value.
+  const r = await p.wait();
+  assert.equal(r.stdout, "one\ntwo\nthree\nafter\n");
+  assert.equal(p.xonXoff, false);
+});

@@ -276,6 +276,9 @@ export class SSHServerConnection implements ServerConnectionContext {
         this.#authMethod = e.method;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
+        try {
+          this.#hook("authCompleted")?.(this);
+        } catch { /* a hook's error must not break the connection */ }
         return;
       case "channelOpenRequest":
         return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);

@@ -68,6 +68,8 @@ export interface ServerHooks {
   connectionMade?(conn: ServerConnectionContext): void;
   /** The connection closed; `error` says why when it was not a clean close. */
   connectionLost?(conn: ServerConnectionContext, error: Error | undefined): void;
+  /** Authentication succeeded (`conn.username` and `getExtraInfo().authMethod` are set). */
+  authCompleted?(conn: ServerConnectionContext): void;
   /** The client sent a DEBUG message (`alwaysDisplay`: it asks that it be shown). */
   debugReceived?(conn: ServerConnectionContext, message: string, alwaysDisplay: boolean): void;
   /** Called first for each user; return false to let the user in without authentication. */
