@@ -108,6 +108,13 @@ async function connectDirect(
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
   try {
+    options.connectionMade?.(conn);
+  } catch (e) {
+    conn.abort();
+    agentAuth?.close();
+    throw e;
+  }
+  try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
     // Let our DISCONNECT (saying why) reach the server before the socket goes.

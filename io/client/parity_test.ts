@@ -210,3 +210,33 @@ test("server process: writeLines and setXonXoff reach the client", async () => {
   assert.equal(r.stdout, "one\ntwo\nthree\nafter\n");
   assert.equal(p.xonXoff, false);
 });
+
+test("connectionMade sees the connection before authentication", async () => {
+  let unlock: (() => void) | undefined;
+  const gate = new Promise<void>((r) => (unlock = r));
+  await using s = await server({ beginAuth: async () => (await gate, false) });
+  let made: SSHClientConnection | undefined;
+  let authenticatedThen: boolean | undefined;
+  const pending = login(s, {
+    connectionMade: (c) => {
+      made = c;
+      authenticatedThen = c.engine.authenticated;
+    },
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(made, "called while authentication is still held by the server");
+  assert.equal(authenticatedThen, false);
+  unlock!();
+  await using conn = await pending;
+  assert.equal(conn, made);
+
+  const boom = new Error("refused by hook");
+  await assert.rejects(
+    login(s, {
+      connectionMade: () => {
+        throw boom;
+      },
+    }),
+    boom,
+  );
+});
