@@ -140,6 +140,11 @@ export interface ConnectOptions {
    * ASCII, no space or '-'). Default: this library's.
    */
   readonly clientVersion?: string;
+  /**
+   * Keyboard-interactive submethods to ask for (RFC 4256 section 3.1), e.g.
+   * `["pam"]` or `"skey,pam"`; the server passes them to its challenge logic. Default none.
+   */
+  readonly kbdintSubmethods?: string | readonly string[];
   /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
   readonly localAddress?: string;
   /** Local port to bind before connecting (TCP only). */

@@ -240,3 +240,21 @@ test("connectionMade sees the connection before authentication", async () => {
     boom,
   );
 });
+
+test("kbdintSubmethods reach the server's getKbdintChallenge", async () => {
+  const asked: string[] = [];
+  await using s = await server({
+    beginAuth: () => true,
+    getKbdintChallenge: (_u, submethods) => {
+      asked.push(submethods);
+      return { name: "", instruction: "", prompts: [{ prompt: "Code: ", echo: true }] };
+    },
+    validateKbdintResponse: (_u, responses) => responses[0] === "42",
+  });
+  const kbdintResponses = () => ["42"];
+  const o = { preferredAuth: ["keyboard-interactive"], kbdintResponses };
+  await using _a = await login(s, { ...o, kbdintSubmethods: ["pam", "skey"] });
+  await using _b = await login(s, { ...o, kbdintSubmethods: "bsdauth" });
+  await using _c = await login(s, o);
+  assert.deepEqual(asked, ["pam,skey", "bsdauth", ""]);
+});
