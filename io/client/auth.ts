@@ -61,6 +61,10 @@ export class ClientAuth {
   readonly #h: ClientAuthHost;
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #error: Error | undefined;
+  /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
+  #refused: Error | undefined;
+  /** A keyboard-interactive round with at least one prompt was answered. */
+  #kbdintPrompted = false;
 
   /** An authenticator for `host`'s engine. */
   constructor(host: ClientAuthHost) {
@@ -69,6 +73,7 @@ export class ClientAuth {
 
   /** Resolves once authenticated; rejects with why the connection failed or `signal`'s reason. */
   whenAuthenticated(signal?: AbortSignal): Promise<void> {
+    if (this.#refused) return Promise.reject(this.#refused);
     if (this.#h.engine.authenticated) return Promise.resolve();
     if (this.#error) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
@@ -134,6 +139,7 @@ export class ClientAuth {
         return true;
       }
       case "authKbdintRequest": {
+        if (e.prompts.length > 0) this.#kbdintPrompted = true;
         const f = options.kbdintResponses;
         const pw = options.password;
         this.#answerLater(
@@ -156,6 +162,18 @@ export class ClientAuth {
         options.onBanner?.(e.message);
         return true;
       case "authSuccess": {
+        // As AsyncSSH's disable_trivial_auth: "none", or keyboard-interactive that asked
+        // nothing, proves nothing about the server (a server that lets anyone in).
+        const trivial = e.method === "none" ||
+          (e.method === "keyboard-interactive" && !this.#kbdintPrompted);
+        if (options.disableTrivialAuth && trivial) {
+          this.#refused = new SSHError(
+            "ERR_PERMISSION_DENIED",
+            `Server accepted trivial authentication (${e.method}); refused by disableTrivialAuth`,
+          );
+          this.fail(this.#refused);
+          return true;
+        }
         const w = this.#waiters;
         this.#waiters = [];
         for (const x of w) x.resolve();

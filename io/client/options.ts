@@ -145,6 +145,13 @@ export interface ConnectOptions {
    * `["pam"]` or `"skey,pam"`; the server passes them to its challenge logic. Default none.
    */
   readonly kbdintSubmethods?: string | readonly string[];
+  /**
+   * Refuse a server that lets us in without real authentication ("none", or
+   * keyboard-interactive without prompts): `connect()` rejects with
+   * ERR_PERMISSION_DENIED. Guards credentials-free logins to a spoofed server
+   * when the host key is not checked. Default false.
+   */
+  readonly disableTrivialAuth?: boolean;
   /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
   readonly localAddress?: string;
   /** Local port to bind before connecting (TCP only). */

@@ -258,3 +258,35 @@ test("kbdintSubmethods reach the server's getKbdintChallenge", async () => {
   await using _c = await login(s, o);
   assert.deepEqual(asked, ["pam,skey", "bsdauth", ""]);
 });
+
+test("disableTrivialAuth refuses a server that asks for nothing", async () => {
+  await using open = await server(); // beginAuth false: "none" succeeds
+  await using ok = await login(open);
+  assert.equal(ok.engine.authenticated, true);
+  await assert.rejects(
+    login(open, { disableTrivialAuth: true }),
+    (e: Error & { code?: string }) => e.code === "ERR_PERMISSION_DENIED",
+  );
+  // Keyboard-interactive with no prompts is trivial too; with a prompt it is not.
+  let prompts = 0;
+  await using kbd = await server({
+    beginAuth: () => true,
+    getKbdintChallenge: () =>
+      prompts === 0 ? true : {
+        prompts: [{ prompt: "Code: ", echo: true }],
+      },
+    validateKbdintResponse: () => true,
+  });
+  const o = {
+    preferredAuth: ["keyboard-interactive"],
+    kbdintResponses: () => ["x"],
+    disableTrivialAuth: true,
+  };
+  await assert.rejects(
+    login(kbd, o),
+    (e: Error & { code?: string }) => e.code === "ERR_PERMISSION_DENIED",
+  );
+  prompts = 1;
+  await using fine = await login(kbd, o);
+  assert.equal(fine.engine.authenticated, true);
+});
