@@ -198,6 +198,16 @@ test("server process: writeLines and setXonXoff reach the client", async () => {
   await using s = await server({
     processFactory: async (p) => {
       await p.writeLines(["one", "two\n", "three"]);
+      await p.writeLines(["err"], "stderr");
+      // Echo what the client sent with writeLines.
+      const reader = p.stdin.pipeThrough(new TextDecoderStream()).getReader();
+      let got = "";
+      while (!got.endsWith("b\n")) {
+        const r = await reader.read();
+        if (r.done) break;
+        got += r.value;
+      }
+      await p.write(`echo:${got}`);
       p.setXonXoff(false);
       await p.write("after\n");
       p.exit(0);
@@ -205,9 +215,11 @@ test("server process: writeLines and setXonXoff reach the client", async () => {
   });
   await using conn = await login(s);
   const p = await conn.createProcess("x", { encoding: "utf-8" });
+  await p.writeLines(["a", "b\n"]);
   // The notice may arrive before createProcess() resolves: read the recorded value.
   const r = await p.wait();
-  assert.equal(r.stdout, "one\ntwo\nthree\nafter\n");
+  assert.equal(r.stdout, "one\ntwo\nthree\necho:a\nb\nafter\n");
+  assert.equal(r.stderr, "err\n");
   assert.equal(p.xonXoff, false);
 });
 
@@ -217,15 +229,20 @@ test("connectionMade sees the connection before authentication", async () => {
   await using s = await server({ beginAuth: async () => (await gate, false) });
   let made: SSHClientConnection | undefined;
   let authenticatedThen: boolean | undefined;
+  let madeCalled!: () => void;
+  const called = new Promise<void>((r) => (madeCalled = r));
   const pending = login(s, {
     connectionMade: (c) => {
       made = c;
       authenticatedThen = c.engine.authenticated;
+      madeCalled();
     },
   });
-  await new Promise((r) => setTimeout(r, 50));
-  assert.ok(made, "called while authentication is still held by the server");
+  // The server holds authentication until unlocked: the hook must run before that.
+  await called;
+  assert.ok(made);
   assert.equal(authenticatedThen, false);
+  assert.equal(made.engine.authenticated, false, "still waiting on the server");
   unlock!();
   await using conn = await pending;
   assert.equal(conn, made);

@@ -203,15 +203,18 @@ export class SSHServerProcess {
   }
 
   /**
-   * Writes each line to stdout, in order, adding a newline to lines that lack one.
+   * Writes each line to stdout (or stderr), in order, adding a newline to lines that lack one.
    *
    * @example
    * ```ts ignore
    * await process.writeLines(["one", "two"]); // "one\ntwo\n"
    * ```
    */
-  async writeLines(lines: Iterable<string>): Promise<void> {
-    for (const line of lines) await this.write(line.endsWith("\n") ? line : line + "\n");
+  async writeLines(lines: Iterable<string>, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
+    for (const line of lines) {
+      const text = line.endsWith("\n") ? line : line + "\n";
+      await (stream === "stderr" ? this.writeStderr(text) : this.write(text));
+    }
   }
 
   /**
