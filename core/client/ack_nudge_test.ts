@@ -10,7 +10,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createDefaultSuite } from "../default_suite.ts";
+import { createDefaultSuite } from "../suite/default_suite.ts";
 import { Msg } from "../transport/messages.ts";
 import type { TransportSuite } from "../transport/suite.ts";
 import { makePair } from "../testing/fixtures.ts";

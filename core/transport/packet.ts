@@ -13,27 +13,22 @@
 
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
+  /** Compresses one payload, flushing so the peer can decompress it at once. */
   compress(payload: Uint8Array): Uint8Array;
 }
 
 /** Decompresses one packet payload, refusing output over `maxOutput` bytes. */
 export interface PayloadDecompressor {
+  /** Decompresses one payload; throws when the output would pass `maxOutput` bytes. */
   decompress(data: Uint8Array, maxOutput: number): Uint8Array;
 }
 
-/**
- * Largest packet_length we accept. RFC 4253 asks for at least 35,000; OpenSSH
- * accepts 256 KiB, and SFTP implementations send packets that large.
- */
-export const MAX_PACKET_LENGTH = 256 * 1024;
-/** Largest payload after decompression (OpenSSH's limit too). */
-export const MAX_PAYLOAD_LENGTH = 256 * 1024;
-/** Initial receive buffer: small, so idle connections stay cheap; it doubles to fit the largest packet seen. */
-const INITIAL_RECEIVE_BUFFER = 8 * 1024;
+export { MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH };
 
 function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", message: string) {
   return new DisconnectError(
@@ -58,7 +53,8 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
  * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
  */
 export class PacketReceiver {
-  #buf = new Uint8Array(INITIAL_RECEIVE_BUFFER);
+  /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
+  #buf = new Uint8Array(0);
   #start = 0;
   #end = 0;
   /** packet_length of the packet in progress, once its first block was read. */
@@ -107,7 +103,7 @@ export class PacketReceiver {
       if (live + data.length <= this.#buf.length && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let cap = this.#buf.length;
+        let cap = Math.max(this.#buf.length, INITIAL_RECEIVE_BUFFER);
         while (cap < live + data.length) cap *= 2;
         const next = new Uint8Array(cap);
         next.set(this.#buf.subarray(this.#start, this.#end));
@@ -202,7 +198,12 @@ export class PacketReceiver {
   }
 }
 
-/** Random padding comes from a pool refilled in large chunks: one RNG call per ~4 KiB. */
+/** Largest padding pool: one RNG call per ~4 KiB of padding on a busy connection. */
+const PADDING_POOL_MAX = 4096;
+/** First padding pool: padding is at most 255 bytes, and idle connections send few packets. */
+const PADDING_POOL_FIRST = 512;
+
+/** Random padding comes from a pool refilled in chunks that double up to 4 KiB. */
 class PaddingPool {
   #pool: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -212,7 +213,10 @@ class PaddingPool {
   }
   fill(dst: Uint8Array): void {
     if (this.#pos + dst.length > this.#pool.length) {
-      this.#pool = this.#random(4096);
+      const size = this.#pool.length === 0
+        ? PADDING_POOL_FIRST
+        : Math.min(PADDING_POOL_MAX, this.#pool.length * 2);
+      this.#pool = this.#random(size);
       this.#pos = 0;
     }
     dst.set(this.#pool.subarray(this.#pos, this.#pos + dst.length));

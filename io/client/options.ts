@@ -14,6 +14,7 @@ import type {
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
@@ -21,6 +22,7 @@ import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
 import type { SSHClientConnection } from "./connection.ts";
+import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -36,7 +38,7 @@ export interface TunnelConnection {
 }
 
 /** Options of {@link connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends LogOptions {
   /** TCP port; default 22. */
   readonly port?: number;
   /** User to log in as; default the local user name. */
@@ -61,6 +63,28 @@ export interface ConnectOptions {
    * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
   readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /**
+   * Authenticate step by step yourself (libssh2's `userauth_*`): called once the
+   * server answered "none", with an {@link StagedAuth} whose methods each try
+   * one method and resolve with the server's answer (partial success
+   * included). `clientKeys`, `password`, `hostBased` and the agent are then not
+   * tried on their own. If it returns without success, `connect()` rejects
+   * with ERR_PERMISSION_DENIED.
+   */
+  readonly authenticate?: (auth: StagedAuth) => void | Promise<void>;
+  /**
+   * Host-based authentication (RFC 4252 §9): the client host's key signs, and
+   * the server checks it against its known hosts and `shosts.equiv`. Tried
+   * first, as OpenSSH orders methods.
+   */
+  readonly hostBased?: {
+    /** The client host's private key: a key object, key text or a file path. */
+    readonly hostKey: ClientKeyPair | PrivateKeyInput;
+    /** The client host's name as the server knows it. */
+    readonly localHostname: string;
+    /** The local user (default: `username`). */
+    readonly localUsername?: string;
+  };
   /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
@@ -91,6 +115,25 @@ export interface ConnectOptions {
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /**
+   * Look the host key up in known_hosts under this name instead of the host's
+   * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,
+   * and the IP address is not checked).
+   */
+  readonly hostKeyAlias?: string;
+  /**
+   * Also match the server's IP address in known_hosts (OpenSSH's CheckHostIP,
+   * default true): a key listed under the address is trusted too, and a
+   * different key of the same type under the name or the address is reported
+   * as a changed host key.
+   */
+  readonly checkHostIP?: boolean;
+  /**
+   * Signature algorithms to use for our keys, e.g. `["rsa-sha2-512"]` to offer
+   * RSA keys with SHA-512 only (OpenSSH's PubkeyAcceptedAlgorithms on the client).
+   * Default: every algorithm the server accepts, rsa-sha2-512 first.
+   */
+  readonly clientSignatureAlgs?: readonly string[];
   /** Kex methods in preference order. */
   readonly kexAlgs?: readonly string[];
   /** Ciphers in preference order. */
@@ -103,7 +146,11 @@ export interface ConnectOptions {
   readonly serverHostKeyAlgs?: readonly string[];
   /** Aborts the connect (and closes the connection once made). */
   readonly signal?: AbortSignal;
-  /** Gives up connecting after this many ms (TCP connect, handshake and authentication). */
+  /**
+   * Gives up connecting after this many ms (TCP connect, handshake and authentication
+   * together), rejecting with a `ConnectTimeoutError` that names the phase. Default
+   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0 waits without limit.
+   */
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */
   readonly sock?: WebDuplex | ByteSocket;
@@ -191,6 +238,8 @@ export interface ConnectOptions {
 /** Connect options after keys and the host key check were resolved. */
 export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  /** `hostBased` with its key loaded. */
+  readonly hostBasedResolved?: HostBasedCredentials;
   /**
    * Builds the engine instead of a normal client engine (an OpenSSH master's
    * proxy mode runs the connection protocol without transport or authentication).
@@ -240,8 +289,17 @@ export interface RunOptions extends ProcessOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The `signal` of the forwarding methods. */
+export interface ForwardSignalOptions {
+  /**
+   * Stops the forwarding: while it is being set up, the call rejects with the
+   * signal's reason (and nothing stays listening); afterwards, the listener closes.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
-export interface LocalPortForwardOptions {
+export interface LocalPortForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one (see the listener's `port`). */
@@ -253,7 +311,7 @@ export interface LocalPortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardRemotePort}. */
-export interface RemotePortForwardOptions {
+export interface RemotePortForwardOptions extends ForwardSignalOptions {
   /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
   readonly listenHost?: string;
   /** Port on the server; 0 lets the server pick (see the listener's `port`). */
@@ -265,7 +323,7 @@ export interface RemotePortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */
-export interface SocksForwardOptions {
+export interface SocksForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one. */
@@ -276,6 +334,11 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /**
+   * Gives up waiting for the server's confirmation when this aborts (the
+   * promise rejects with the signal's reason; a channel confirmed later is closed).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

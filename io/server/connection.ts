@@ -26,6 +26,7 @@ import type { ServerConnectionContext, ServerExtraInfo } from "./context.ts";
 import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
+import { Log } from "../engine/logger.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 import { attachSession } from "./session.ts";
 import { startSessionAgent } from "../agent/server_forwarding.ts";
@@ -83,6 +84,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   #error: Error | undefined;
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
+  readonly #log: Log;
 
   /** Created by `listen()` for each accepted socket. */
   constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
@@ -93,6 +95,10 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.remotePort = socket.remotePort;
     this.localAddress = plainAddress(socket.localAddress);
     this.localPort = socket.localPort;
+    this.#log = Log.from(this.#o, `[sshts server ${this.remoteAddress}:${this.remotePort}]`);
+    this.#log.info(
+      `connection from ${this.remoteAddress}:${this.remotePort} to ${this.localAddress}:${this.localPort}`,
+    );
     this.closed = new Promise((r) => (this.#closedResolve = r));
     this.#authorizedKeys = this.#o.authorizedClientKeys;
     this.#perConnection = this.#o.serverFactory?.(this);
@@ -114,6 +120,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       this.#o.gatewayPorts ?? false,
     );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
+    this.#log.tracePackets(this.#engine.transport);
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
       windowSize: this.#o.windowSize,
@@ -244,8 +251,14 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onClosed(err: Error | undefined): void {
+    this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
     this.#forwarding.closeAll();
-    const lost = new SSHError("ERR_CONNECTION_LOST", "Connection closed");
+    const why = this.#error ?? err;
+    const lost = new SSHError(
+      "ERR_CONNECTION_LOST",
+      "Connection closed",
+      why ? { cause: why } : undefined,
+    );
     this.#channels.failAll(lost, this.#error ?? lost);
     try {
       this.#hook("connectionLost")?.(this, this.#error ?? err);
@@ -263,6 +276,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onEvent(e: ServerEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e)) return;
     switch (e.type) {
       case "authNone":
@@ -285,9 +299,19 @@ export class SSHServerConnection implements ServerConnectionContext {
       case "globalRequest":
         if (!this.#username) return this.#replyGlobal(e.requestId, e.wantReply, false);
         return void this.#onGlobalRequest(e.requestId, e.name, e.wantReply, e.data);
-      case "disconnect":
+      case "disconnect": {
         this.#error = e.error;
+        // The engine is done; the socket follows. A client that stopped answering (or never
+        // reads) will not close its side, and would hold the socket and everything behind it:
+        // cut it at once for keepalive, after a grace period for the DISCONNECT otherwise.
+        const t = setTimeout(
+          () => this.#driver.destroy(),
+          e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
+        );
+        (t as { unref?: () => void }).unref?.();
+        void this.closed.then(() => clearTimeout(t));
         return;
+      }
       case "debug":
         try {
           this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { LogOptions } from "../engine/logger.ts";
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
@@ -170,7 +171,12 @@ export interface ServerHooks {
 }
 
 /** Options of `listen()`. */
-export interface ListenOptions extends ServerHooks {
+export interface ListenOptions extends ServerHooks, LogOptions {
+  /**
+   * Stops the server when it aborts (as `close()`): before it is listening,
+   * `listen()` rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
   /** Address to bind; default "127.0.0.1". Use "0.0.0.0" or "::" for all interfaces. */
   readonly host?: string;
   /** Port; 0 picks a free one (see `server.address`). Default 22. */
