@@ -51,6 +51,8 @@ export interface ClientAuthOptions {
   readonly password?: boolean;
   /** The caller can answer `authKbdintRequest` events. */
   readonly keyboardInteractive?: boolean;
+  /** Keyboard-interactive submethods hint (RFC 4256, comma-separated, e.g. "pam"); default "". */
+  readonly kbdintSubmethods?: string;
   /** Method preference; default hostbased, publickey, keyboard-interactive, password (as OpenSSH). */
   readonly preferredMethods?: readonly string[];
   /** How many password (and keyboard-interactive) rounds to try. Default 3, as OpenSSH. */
@@ -520,7 +522,8 @@ export class ClientAuth {
           this.#noteTried(method);
           this.#sendRequest(
             method,
-            new SSHWriter().writeStringUtf8("").writeStringUtf8("").toBytes(),
+            new SSHWriter().writeStringUtf8("").writeStringUtf8(this.#o.kbdintSubmethods ?? "")
+              .toBytes(),
           );
           return;
         }

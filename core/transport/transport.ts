@@ -56,6 +56,8 @@ import { type RekeyLimits, RekeyPolicy } from "./rekey.ts";
 import type { TransportSuite } from "./suite.ts";
 import { formatVersionLine, type PeerVersion, VersionReader } from "./version.ts";
 
+/** Longest DEBUG message we send or accept (bytes): a log line, not a data channel. */
+const MAX_DEBUG_MESSAGE = 64 * 1024;
 export { DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS } from "../limits.ts";
 export { allowedIncoming, type TransportPhase } from "./phases.ts";
 
@@ -367,6 +369,22 @@ export class Transport {
   /** Sends an IGNORE message (keepalive-style traffic, or to test peers). */
   sendIgnore(data: Uint8Array = new Uint8Array(0)): void {
     this.#writeTransport(new SSHWriter().writeByte(Msg.IGNORE).writeString(data).toBytes());
+  }
+
+  /**
+   * Sends a DEBUG message (RFC 4253 section 11.3): text the peer may log, or show
+   * its user when `alwaysDisplay` is set. Held until a key exchange in progress ends.
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    const text = utf8(message);
+    if (text.length > MAX_DEBUG_MESSAGE) {
+      throw new RangeError(`DEBUG message longer than ${MAX_DEBUG_MESSAGE} bytes`);
+    }
+    // Through send(): held back during key exchange (strict kex allows nothing else then).
+    this.send(
+      new SSHWriter().writeByte(Msg.DEBUG).writeBoolean(alwaysDisplay).writeString(text)
+        .writeStringUtf8("").toBytes(),
+    );
   }
 
   /** Marks user authentication done: `zlib@openssh.com` compression starts now. */

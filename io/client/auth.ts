@@ -114,6 +114,10 @@ export class ClientAuth {
   readonly #h: ClientAuthHost;
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #error: Error | undefined;
+  /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
+  #refused: Error | undefined;
+  /** A keyboard-interactive round with at least one prompt was answered. */
+  #kbdintPrompted = false;
   // Staged authentication (the `authenticate` option).
   #stagedStarted = false;
   #methods: readonly string[] = [];
@@ -137,6 +141,7 @@ export class ClientAuth {
 
   /** Resolves once authenticated; rejects with why the connection failed or `signal`'s reason. */
   whenAuthenticated(signal?: AbortSignal): Promise<void> {
+    if (this.#refused) return Promise.reject(this.#refused);
     if (this.#h.engine.authenticated) return Promise.resolve();
     if (this.#error) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
@@ -220,6 +225,7 @@ export class ClientAuth {
         return true;
       }
       case "authKbdintRequest": {
+        if (e.prompts.length > 0) this.#kbdintPrompted = true;
         const f = options.authenticate ? this.#stagedKbdint : options.kbdintResponses;
         const pw = options.authenticate ? undefined : options.password;
         this.#answerLater(
@@ -254,6 +260,18 @@ export class ClientAuth {
       case "authFailure":
         return true;
       case "authSuccess": {
+        // As AsyncSSH's disable_trivial_auth: "none", or keyboard-interactive that asked
+        // nothing, proves nothing about the server (a server that lets anyone in).
+        const trivial = e.method === "none" ||
+          (e.method === "keyboard-interactive" && !this.#kbdintPrompted);
+        if (options.disableTrivialAuth && trivial) {
+          this.#refused = new SSHError(
+            "ERR_PERMISSION_DENIED",
+            `Server accepted trivial authentication (${e.method}); refused by disableTrivialAuth`,
+          );
+          this.fail(this.#refused);
+          return true;
+        }
         this.#methods = [];
         this.#partial = false;
         this.#settle({ success: true, partialSuccess: false, methods: [] });

@@ -196,7 +196,11 @@ export async function startConnection(
         throw signal?.aborted ? explain(e) : e;
       }),
     )
-    : await openTcpSocket(host, port, signal).catch((e) => {
+    : await openTcpSocket(host, port, signal, {
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+      ...(options.family !== undefined ? { family: options.family } : {}),
+    }).catch((e) => {
       if (signal?.aborted) throw explain(e);
       throw classifyConnectFailure(e, host, port) ??
         timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
@@ -233,6 +237,13 @@ export async function startConnection(
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
+  }
+  try {
+    options.connectionMade?.(conn);
+  } catch (e) {
+    conn.abort();
+    agentAuth?.close();
+    throw e;
   }
   /** Explains a failed authentication wait: phase, a "no credentials" hint, a log line. */
   const explainFailure = (e: unknown): unknown => {

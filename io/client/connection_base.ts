@@ -51,6 +51,7 @@ import {
  * ```
  */
 export class ClientConnectionBase implements AsyncDisposable {
+  readonly #onDebug: ((message: string, alwaysDisplay: boolean) => void) | undefined;
   readonly #engine: ClientConnection;
   readonly #driver: EngineDriver<ClientEvent>;
   readonly #host: string;
@@ -108,6 +109,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#port = port;
     this.#socket = socket;
     this.#onHostKeysProved = options.onHostKeysProved;
+    this.#onDebug = options.onDebug;
     this.#log = Log.from(options, `[sshts client ${host}:${port}]`);
     this.#keepaliveInterval = options.keepaliveInterval ?? 0;
     this.closed = new Promise((r) => (this.#closedResolve = r));
@@ -384,6 +386,21 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   /**
+   * Sends an SSH DEBUG message: text the server may log (OpenSSH logs it at
+   * debug level), or show its user when `alwaysDisplay` is set.
+   *
+   * @example
+   * ```ts ignore
+   * conn.sendDebug("deploy 42 starting");
+   * ```
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    this.#checkOpen();
+    this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver.pump();
+  }
+
+  /**
    * Starts a key re-exchange.
    *
    * @example
@@ -545,6 +562,11 @@ export class ClientConnectionBase implements AsyncDisposable {
           );
           (t as { unref?: () => void }).unref?.();
         }
+        return;
+      case "debug":
+        try {
+          this.#onDebug?.(e.message, e.alwaysDisplay);
+        } catch { /* a throwing handler must not break the connection */ }
         return;
       case "hostKeysProved":
         try {

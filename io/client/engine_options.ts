@@ -53,6 +53,14 @@ export function clientEngineOptions(
     algorithms,
     ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.clientVersion !== undefined ? { softwareVersion: options.clientVersion } : {}),
+    ...(options.kbdintSubmethods !== undefined
+      ? {
+        kbdintSubmethods: typeof options.kbdintSubmethods === "string"
+          ? options.kbdintSubmethods
+          : options.kbdintSubmethods.join(","),
+      }
+      : {}),
     ...(options.strictKex !== undefined ? { strictKex: options.strictKex } : {}),
     ...(options.requireStrictKex !== undefined
       ? { requireStrictKex: options.requireStrictKex }

@@ -21,6 +21,7 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
+import type { SSHClientConnection } from "./connection.ts";
 import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
@@ -167,8 +168,43 @@ export interface ConnectOptions extends LogOptions {
   readonly keepaliveCountMax?: number;
   /** Called with the server's authentication banner. */
   readonly onBanner?: (message: string) => void;
+  /**
+   * Called for each DEBUG message the server sends (OpenSSH sends them, e.g.,
+   * for authorized_keys options in effect); `alwaysDisplay` asks that the user see it.
+   */
+  readonly onDebug?: (message: string, alwaysDisplay: boolean) => void;
+  /**
+   * Called with the connection as soon as it exists, before the key exchange
+   * and authentication (AsyncSSH's `connection_made`): set `onGlobalRequest`,
+   * `onChannelOpen` and the like here. If it throws, the connection is
+   * dropped and `connect()` rejects with that error.
+   */
+  readonly connectionMade?: (conn: SSHClientConnection) => void;
   /** Randomness (tests only). */
   readonly random?: RandomSource;
+  /**
+   * Software version in our identification line (after `SSH-2.0-`; printable
+   * ASCII, no space or '-'). Default: this library's.
+   */
+  readonly clientVersion?: string;
+  /**
+   * Keyboard-interactive submethods to ask for (RFC 4256 section 3.1), e.g.
+   * `["pam"]` or `"skey,pam"`; the server passes them to its challenge logic. Default none.
+   */
+  readonly kbdintSubmethods?: string | readonly string[];
+  /**
+   * Refuse a server that lets us in without real authentication ("none", or
+   * keyboard-interactive without prompts): `connect()` rejects with
+   * ERR_PERMISSION_DENIED. Guards credentials-free logins to a spoofed server
+   * when the host key is not checked. Default false.
+   */
+  readonly disableTrivialAuth?: boolean;
+  /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
+  readonly localAddress?: string;
+  /** Local port to bind before connecting (TCP only). */
+  readonly localPort?: number;
+  /** Resolve the host name to IPv4 (4) or IPv6 (6) only. */
+  readonly family?: 4 | 6;
   /** Per-channel window (bytes). */
   readonly windowSize?: number;
   /** Largest data packet we accept per channel. */

@@ -168,6 +168,18 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return this.#channel.write(typeof data === "string" ? encoder.encode(data) : data);
   }
 
+  /**
+   * Writes each line to stdin, in order, adding a newline to lines that lack one.
+   *
+   * @example
+   * ```ts ignore
+   * await p.writeLines(["set -e", "make"]);
+   * ```
+   */
+  async writeLines(lines: Iterable<string>): Promise<void> {
+    for (const line of lines) await this.write(line.endsWith("\n") ? line : line + "\n");
+  }
+
   /** Sends EOF on stdin (after the writes already queued). */
   writeEof(): void {
     this.#channel.sendEof();

@@ -203,6 +203,34 @@ export class SSHServerConnection implements ServerConnectionContext {
     return this.closed.then(() => clearTimeout(t));
   }
 
+  /**
+   * Sends an SSH DEBUG message: text the client may log, or show its user when
+   * `alwaysDisplay` is set (OpenSSH's client prints those).
+   *
+   * @example
+   * ```ts ignore
+   * listen({ hostKeys, beginAuth: (user, c) => (c.sendDebug(`hello ${user}`, true), true) });
+   * ```
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    if (this.#engine.closed) return;
+    this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver?.pump();
+  }
+
+  /**
+   * Closes the socket at once, without DISCONNECT (the client sees the
+   * connection lost, not closed by the server).
+   *
+   * @example
+   * ```ts ignore
+   * conn.abort();
+   * ```
+   */
+  abort(): void {
+    this.#driver.destroy();
+  }
+
   /** Closes the connection. */
   close(): Promise<void> {
     return this.disconnect(DisconnectReason.BY_APPLICATION, "Server shutting down");
@@ -262,6 +290,9 @@ export class SSHServerConnection implements ServerConnectionContext {
         this.#authMethod = e.method;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
+        try {
+          this.#hook("authCompleted")?.(this);
+        } catch { /* a hook's error must not break the connection */ }
         return;
       case "channelOpenRequest":
         return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);
@@ -281,6 +312,11 @@ export class SSHServerConnection implements ServerConnectionContext {
         void this.closed.then(() => clearTimeout(t));
         return;
       }
+      case "debug":
+        try {
+          this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay);
+        } catch { /* a hook's error must not break the connection */ }
+        return;
       default:
         return;
     }

@@ -170,7 +170,13 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   await new Promise<void>((resolve, reject) => {
     srv.once("error", reject);
     if (signal?.aborted) return reject(abortError(signal));
-    srv.listen(options.port ?? 22, host, () => {
+    srv.listen({
+      port: options.port ?? 22,
+      host,
+      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
+      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
+    }, () => {
       srv.off("error", reject);
       resolve();
     });
