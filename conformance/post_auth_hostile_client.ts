@@ -7,7 +7,7 @@
  */
 import * as net from "node:net";
 import { ClientConnection, type ClientEvent } from "../core/client/client_connection.ts";
-import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/default_suite.ts";
+import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/suite/default_suite.ts";
 
 /** Channel window the raw client grants (small, so tests stay cheap). */
 export const RAW_WINDOW = 64 * 1024;

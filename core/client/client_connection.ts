@@ -197,12 +197,12 @@ export class ClientConnection extends EngineBase<ClientEvent> {
 
   // ---- EngineBase hooks ----
 
-  /** Whether user authentication finished. */
   /** The client nudges a prompt ACK while it waits (see EngineBase.ackNudge). */
   protected override get ackNudge(): boolean {
     return true;
   }
 
+  /** Whether user authentication finished. */
   protected override authDone(): boolean {
     return this.#authenticated;
   }

@@ -151,7 +151,7 @@ test("an explicit clientKeys path picks up <path>-cert.pub", async () => {
         return true;
       },
     }, false);
-    await using conn = await connect("127.0.0.1", {
+    await using _conn = await connect("127.0.0.1", {
       port: s.address.port,
       username: "u",
       config: false,

@@ -200,7 +200,8 @@ test("server process: writeLines and setXonXoff reach the client", async () => {
       await p.writeLines(["one", "two\n", "three"]);
       await p.writeLines(["err"], "stderr");
       // Echo what the client sent with writeLines.
-      const reader = p.stdin.pipeThrough(new TextDecoderStream()).getReader();
+      const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+      const reader = p.stdin.pipeThrough(decoder).getReader();
       let got = "";
       while (!got.endsWith("b\n")) {
         const r = await reader.read();
