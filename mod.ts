@@ -316,3 +316,40 @@ export type {
   GlobalRequestReplyEvent,
 } from "./core/connection/events.ts";
 export type { ExitSignal, PtyRequest, TerminalSize } from "./core/connection/session_requests.ts";
+
+// SFTP: the client (conn.startSftp()), the server pieces (listen({ sftp })), and the pure protocol.
+export {
+  type FollowOptions,
+  type OpenMode,
+  type ProgressHandler,
+  type SFTPChannelOpener,
+  SFTPClient,
+  type SFTPClientOptions,
+  type SFTPDirEntry,
+  startSftp,
+  type TransferOptions,
+} from "./io/sftp/client.ts";
+export { type FileReadableOptions, openFlags, SFTPFile } from "./io/sftp/file.ts";
+export { FsBackend, type FsBackendOptions, type FsHandle } from "./io/sftp/fs_backend.ts";
+export {
+  serveSftp,
+  sftpProcessFactory,
+  type SFTPServerConfig,
+  type SFTPServerOption,
+} from "./io/sftp/server.ts";
+export {
+  type DirEntry,
+  type ExtendedAttribute,
+  type FileAttributes,
+  MemoryBackend,
+  type MemoryBackendOptions,
+  type MemoryHandle,
+  type NameEntry,
+  OpenFlags,
+  type SFTPBackend,
+  SFTPError,
+  type SFTPLimits,
+  SFTPProtocolError,
+  SFTPStatus,
+  type StatVFS,
+} from "./sftp/mod.ts";

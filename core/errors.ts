@@ -61,6 +61,7 @@ export type SSHErrorCode =
   | "ERR_CHANNEL_OPEN"
   | "ERR_CHANNEL"
   | "ERR_PROCESS"
+  | "ERR_SFTP"
   | "ERR_KEY_IMPORT"
   | "ERR_KEY_EXPORT"
   | "ERR_KEY_GENERATION"

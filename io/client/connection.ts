@@ -29,6 +29,7 @@ import type {
 } from "./options.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientProcess } from "./process.ts";
+import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/client.ts";
 import {
   attachSession,
   type ProcessOptions,
@@ -69,6 +70,20 @@ export class SSHClientConnection extends ClientConnectionBase {
     if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
     return o;
+  }
+
+  /**
+   * Starts an SFTP session (the "sftp" subsystem) on a channel of its own,
+   * with a receive window big enough for a full pipeline of requests.
+   *
+   * @example
+   * ```ts ignore
+   * await using sftp = await conn.startSftp();
+   * await sftp.get("/var/log/syslog", "./syslog");
+   * ```
+   */
+  startSftp(options?: SFTPClientOptions): Promise<SFTPClient> {
+    return startSftp(this, options);
   }
 
   /**

@@ -324,7 +324,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     return abortable(
       options.signal,
       () =>
-        this.#channels.open(channelType, data, options.streams ?? 2).catch((e) => {
+        this.#channels.open(channelType, data, options.streams ?? 2, options).catch((e) => {
           this.#lastError = e as Error;
           throw e;
         }),

@@ -339,6 +339,10 @@ export interface OpenChannelOptions {
    * promise rejects with the signal's reason; a channel confirmed later is closed).
    */
   readonly signal?: AbortSignal;
+  /** Receive window for this channel (default: the connection's `windowSize`). */
+  readonly window?: number;
+  /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
+  readonly maxPacket?: number;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sftpProcessFactory } from "../sftp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
@@ -374,7 +375,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
-      o.sftpFactory !== undefined;
+      o.sftpFactory !== undefined || o.sftp !== undefined;
     if (!answer) {
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
@@ -393,7 +394,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
-      sftpFactory: o.sftpFactory,
+      sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
       // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
       agentForwarding: allowAgent && this.#permissions.agentForwarding
         ? async () =>

@@ -8,6 +8,7 @@
  */
 
 import type { LogOptions } from "../engine/logger.ts";
+import type { SFTPServerOption } from "../sftp/server.ts";
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
@@ -218,6 +219,12 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly processFactory?: ProcessFactory;
   /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
   readonly sftpFactory?: ProcessFactory;
+  /**
+   * Serve the "sftp" subsystem: `{ root }` (a local directory, jailed; `readOnly`
+   * refuses changes), `{ backend }` (any SFTPBackend), or a function of the
+   * connection returning either (per-user roots). `sftpFactory` takes precedence.
+   */
+  readonly sftp?: SFTPServerOption;
   /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
   readonly lineEditor?: boolean;
   /** Lines kept for history recall per session (default 1000). */
