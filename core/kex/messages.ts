@@ -1,6 +1,6 @@
 /**
  * Message numbers and size limits of the key exchange methods (RFC 4250 §4.1.2,
- * RFC 4419 §5, RFC 5656 §7.1). The numbers 30..49 are reused by each method family.
+ * RFC 4419 §5, RFC 5656 §7.1, RFC 4432 §5). The numbers 30..49 are reused by each method family.
  *
  * @module
  */
@@ -33,6 +33,12 @@ export const KexMsg = {
   GEX_REPLY: 33,
   /** Group exchange: client's min, n, max. */
   GEX_REQUEST: 34,
+  /** RSA key exchange: the server's host key and transient RSA key (RFC 4432 §5). */
+  KEXRSA_PUBKEY: 30,
+  /** RSA key exchange: the client's encrypted secret. */
+  KEXRSA_SECRET: 31,
+  /** RSA key exchange: the server's signature. */
+  KEXRSA_DONE: 32,
 } as const;
 
 export { MAX_HOST_KEY_BLOB_LENGTH, MAX_KEX_SIGNATURE_LENGTH } from "../limits.ts";

@@ -637,6 +637,8 @@ export class Transport {
         hostKey,
         ...(this.#o.moduli ? { moduli: this.#o.moduli } : {}),
       });
+      // Methods where the server speaks first (RSA key exchange, RFC 4432).
+      if (this.#serverFlow.start) this.#sendSteps(this.#serverFlow.start());
     }
   }
 
