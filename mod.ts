@@ -72,7 +72,7 @@ export {
 } from "./config/mod.ts";
 
 // io/client: connect() and the client connection.
-export { connect } from "./io/client/connect.ts";
+export { connect, type ConnectHooks } from "./io/client/connect.ts";
 export type {
   HostBasedCredentials,
   KbdintResponder,

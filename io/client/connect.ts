@@ -75,7 +75,7 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  */
 export function connect(
   host: string,
-  options: ConnectOptions = {},
+  options: ConnectOptions & ConnectHooks = {},
 ): Promise<SSHClientConnection> {
   // OpenSSH's client configuration first: it may pick the host name, user, keys, a
   // jump host, a proxy command or a master socket. Not with `config: false`, nor by
@@ -83,6 +83,21 @@ export function connect(
   const skip = options.config === false ||
     (options.config === undefined && options.sock !== undefined);
   return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
+}
+
+/**
+ * Hooks of `connect()` that see the connection object itself. They sit beside
+ * `ConnectOptions` (not in it) because the options module comes before the
+ * connection class in the import graph.
+ */
+export interface ConnectHooks {
+  /**
+   * Called with the connection as soon as it exists, before the key exchange
+   * and authentication (AsyncSSH's `connection_made`): set `onGlobalRequest`,
+   * `onChannelOpen` and the like here. If it throws, the connection is
+   * dropped and `connect()` rejects with that error.
+   */
+  readonly connectionMade?: (conn: SSHClientConnection) => void;
 }
 
 /** connect() without the OpenSSH client configuration. */
@@ -239,7 +254,7 @@ export async function startConnection(
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
   try {
-    options.connectionMade?.(conn);
+    (options as ConnectHooks).connectionMade?.(conn);
   } catch (e) {
     conn.abort();
     agentAuth?.close();

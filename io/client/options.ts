@@ -21,7 +21,6 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
-import type { SSHClientConnection } from "./connection.ts";
 import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
@@ -173,13 +172,6 @@ export interface ConnectOptions extends LogOptions {
    * for authorized_keys options in effect); `alwaysDisplay` asks that the user see it.
    */
   readonly onDebug?: (message: string, alwaysDisplay: boolean) => void;
-  /**
-   * Called with the connection as soon as it exists, before the key exchange
-   * and authentication (AsyncSSH's `connection_made`): set `onGlobalRequest`,
-   * `onChannelOpen` and the like here. If it throws, the connection is
-   * dropped and `connect()` rejects with that error.
-   */
-  readonly connectionMade?: (conn: SSHClientConnection) => void;
   /** Randomness (tests only). */
   readonly random?: RandomSource;
   /**

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
-import { connect } from "./connect.ts";
+import { connect, type ConnectHooks } from "./connect.ts";
 import type { ConnectOptions } from "./options.ts";
 import type { SSHClientConnection } from "./connection.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
@@ -28,7 +28,7 @@ function server(options: Partial<ListenOptions> = {}): Promise<SSHServer> {
 
 function login(
   s: SSHServer,
-  options: ConnectOptions = {},
+  options: ConnectOptions & ConnectHooks = {},
   host = "127.0.0.1",
 ): Promise<SSHClientConnection> {
   return connect(host, {
