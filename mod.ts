@@ -341,6 +341,7 @@ export {
   type DirEntry,
   type ExtendedAttribute,
   type FileAttributes,
+  FrameError,
   MemoryBackend,
   type MemoryBackendOptions,
   type MemoryHandle,
