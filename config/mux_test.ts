@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/default_suite.ts";
+import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/suite/default_suite.ts";
 import { SSHWriter } from "../core/wire.ts";
 import {
   decodeMuxMessage,

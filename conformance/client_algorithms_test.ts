@@ -13,18 +13,24 @@ import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
 import { SUPPORTED_SIGNATURE_ALGORITHMS } from "../core/publickey/mod.ts";
 import type { KexInitLists } from "../core/transport/kexinit.ts";
 
+/** The legacy MACs sshd still implements but no longer offers (off by default here too). */
+const LEGACY_MACS = "+hmac-md5,hmac-md5-96,hmac-sha1-96,hmac-md5-etm@openssh.com," +
+  "hmac-md5-96-etm@openssh.com,hmac-sha1-96-etm@openssh.com";
+
 /** Everything each peer can be made to offer, legacy included. */
 const PEER_OPTIONS = {
   "openssh": {
     kexAlgorithms: [
       "+diffie-hellman-group14-sha1,diffie-hellman-group1-sha1,diffie-hellman-group-exchange-sha1",
     ],
-    ciphers: ["+aes128-cbc,aes256-cbc"],
+    ciphers: ["+aes128-cbc,aes192-cbc,aes256-cbc,3des-cbc"],
+    macs: [LEGACY_MACS],
     hostKeyAlgorithms: ["+ssh-rsa"],
   },
   "openssh-trixie": {
     kexAlgorithms: ["+diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1"],
-    ciphers: ["+aes128-cbc,aes256-cbc"],
+    ciphers: ["+aes128-cbc,aes192-cbc,aes256-cbc,3des-cbc"],
+    macs: [LEGACY_MACS],
     hostKeyAlgorithms: ["+ssh-rsa"],
   },
   "dropbear": {},

@@ -21,14 +21,6 @@ import {
 
 /** Offered by OpenSSH but not implemented here, and why. */
 const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
-  "3des-cbc": "legacy 64-bit block cipher",
-  "aes192-cbc": "legacy CBC (aes128-cbc and aes256-cbc are implemented)",
-  "hmac-sha1-96": "truncated legacy MAC",
-  "hmac-sha1-96-etm@openssh.com": "truncated legacy MAC",
-  "hmac-md5": "MD5",
-  "hmac-md5-96": "MD5",
-  "hmac-md5-etm@openssh.com": "MD5",
-  "hmac-md5-96-etm@openssh.com": "MD5",
   "umac-64@openssh.com": "UMAC not implemented",
   "umac-128@openssh.com": "UMAC not implemented",
   "umac-64-etm@openssh.com": "UMAC not implemented",

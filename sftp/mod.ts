@@ -103,3 +103,4 @@ export {
   unescapeGlob,
 } from "./path.ts";
 export { SFTPServerEngine, type SFTPServerEngineOptions } from "./server_engine.ts";
+export { FrameError, PacketFramer } from "./framer.ts";

@@ -3,6 +3,9 @@
  * independent reference of every SSH packet format built only from noble's
  * one-shot primitives (noble's own ChaCha20, Poly1305, AES modes, GCM and HMAC —
  * none of the code under test), so the providers can be checked against it.
+ * Noble has no 3DES, Blowfish, CAST-128, SEED or RC4: for those the reference
+ * uses our one-block primitives (checked against RFC and OpenSSL vectors in
+ * their own tests) with CBC and the RC4 discard written out here.
  *
  * @module
  */
@@ -11,9 +14,15 @@ import { cbc, ctr, gcm } from "@noble/ciphers/aes.js";
 import { chacha20orig } from "@noble/ciphers/chacha.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { md5, sha1 } from "@noble/hashes/legacy.js";
+import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { RandomSource } from "../random.ts";
+import { type BlockCipher, ecb } from "./block_cipher.ts";
+import { Blowfish } from "./blowfish.ts";
+import { Cast128 } from "./cast128.ts";
+import { Des } from "./des.ts";
+import { Rc4 } from "./rc4.ts";
+import { Seed } from "./seed.ts";
 import type { CipherInfo, DirectionKeys, MacInfo } from "./types.ts";
 
 /**
@@ -81,9 +90,49 @@ export function makePacket(
 }
 
 function hashOf(macName: string) {
-  if (macName.includes("sha2-512")) return sha512;
-  if (macName.includes("sha2-256")) return sha256;
+  if (macName.includes("sha2-512") || macName.startsWith("hmac-sha512@")) return sha512;
+  if (macName.includes("sha2-256") || macName.startsWith("hmac-sha256")) return sha256;
+  if (macName.startsWith("hmac-sha384@")) return sha384;
+  if (macName.startsWith("hmac-sha224@")) return sha224;
+  if (macName.startsWith("hmac-md5")) return md5;
   return sha1;
+}
+
+/** The legacy block ciphers by wire name (their one-block primitives have their own KATs). */
+const LEGACY_BLOCK: Readonly<Record<string, (key: Uint8Array) => BlockCipher>> = {
+  "3des-cbc": (k) => new Des(k),
+  "blowfish-cbc": (k) => new Blowfish(k),
+  "cast128-cbc": (k) => new Cast128(k),
+  "seed-cbc@ssh.com": (k) => new Seed(k),
+};
+
+/** CBC written out block by block over ECB, independent of the CbcTransform under test. */
+function referenceCbc(cipher: BlockCipher, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const bs = cipher.blockSize;
+  const out = new Uint8Array(data.length);
+  let prev: Uint8Array = iv.slice();
+  for (let o = 0; o < data.length; o += bs) {
+    const block = data.slice(o, o + bs).map((b, i) => b ^ prev[i]!);
+    prev = ecb(cipher, block, "encrypt");
+    out.set(prev, o);
+  }
+  return out;
+}
+
+function referenceStream(name: string, keys: DirectionKeys, stream: Uint8Array): Uint8Array {
+  if (Object.hasOwn(LEGACY_BLOCK, name)) {
+    return referenceCbc(LEGACY_BLOCK[name]!(keys.encKey), keys.iv, stream);
+  }
+  if (name.startsWith("arcfour")) {
+    // RFC 4345: arcfour128/256 drop the first 1,536 keystream bytes.
+    const skip = name === "arcfour" ? 0 : 1536;
+    const ks = new Uint8Array(skip + stream.length);
+    new Rc4(keys.encKey).xor(ks, 0, ks.length);
+    return stream.map((b, i) => b ^ ks[skip + i]!);
+  }
+  return name.endsWith("-ctr")
+    ? ctr(keys.encKey, keys.iv).encrypt(stream)
+    : cbc(keys.encKey, keys.iv, { disablePadding: true }).encrypt(stream);
 }
 
 function seqBytes(seq: number): Uint8Array {
@@ -162,9 +211,7 @@ export function referenceSeal(
   const start = m.etm ? 4 : 0;
   // The cipher runs over the encrypted parts of all packets as one stream.
   const stream = concat(packets.map((p) => p.subarray(start)));
-  const enc = name.endsWith("-ctr")
-    ? ctr(keys.encKey, keys.iv).encrypt(stream)
-    : cbc(keys.encKey, keys.iv, { disablePadding: true }).encrypt(stream);
+  const enc = referenceStream(name, keys, stream);
   let o = 0;
   return packets.map((p, i) => {
     const seq = seqBytes(firstSeq + i);
@@ -174,7 +221,7 @@ export function referenceSeal(
     const tag = m.etm
       ? hmac(hash, keys.macKey, concat([seq, packet]))
       : hmac(hash, keys.macKey, concat([seq, p]));
-    return { packet, tag };
+    return { packet, tag: tag.subarray(0, m.macLength) };
   });
 }
 

@@ -1,5 +1,7 @@
 /**
- * HMAC-SHA1/SHA2 packet MACs over @noble/hashes, for the portable provider.
+ * HMAC packet MACs (MD5, SHA-1, SHA-2) over @noble/hashes, for the portable
+ * provider, including the truncated "-96" forms (RFC 4253 §6.4: the first 12
+ * bytes of the HMAC).
  *
  * The keyed state (inner and outer pads already absorbed) is built once per
  * direction; each packet clones it into a reused working state with noble's
@@ -10,15 +12,34 @@
  */
 
 import { hmac } from "@noble/hashes/hmac.js";
-import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { md5, sha1 } from "@noble/hashes/legacy.js";
+import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { PacketMac } from "./cipher_mac.ts";
 
 /** Digest names of the HMACs we implement. */
-export type HmacHash = "sha1" | "sha256" | "sha512";
+export type HmacHash = "md5" | "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
 
 /** The hash behind each HMAC we implement, by digest name. */
-const HASHES = { sha1, sha256, sha512 } as const;
+const HASHES = { md5, sha1, sha224, sha256, sha384, sha512 } as const;
+
+/** The digest of each HMAC wire name that is not one of the common ones below. */
+const LEGACY_HASHES: Readonly<Record<string, HmacHash>> = {
+  "hmac-md5": "md5",
+  "hmac-md5-etm@openssh.com": "md5",
+  "hmac-md5-96": "md5",
+  "hmac-md5-96-etm@openssh.com": "md5",
+  "hmac-sha1-96": "sha1",
+  "hmac-sha1-96-etm@openssh.com": "sha1",
+  "hmac-sha2-256-96": "sha256",
+  "hmac-sha2-256-96-etm@openssh.com": "sha256",
+  "hmac-sha2-512-96": "sha512",
+  "hmac-sha2-512-96-etm@openssh.com": "sha512",
+  "hmac-sha224@ssh.com": "sha224",
+  "hmac-sha256@ssh.com": "sha256",
+  "hmac-sha256-2@ssh.com": "sha256",
+  "hmac-sha384@ssh.com": "sha384",
+  "hmac-sha512@ssh.com": "sha512",
+};
 
 /**
  * The digest of an SSH HMAC wire name ("hmac-sha2-256-etm@openssh.com" → "sha256"),
@@ -42,7 +63,7 @@ export function hmacHashOf(macName: string): HmacHash | undefined {
     case "hmac-sha1-etm@openssh.com":
       return "sha1";
     default:
-      return undefined;
+      return Object.hasOwn(LEGACY_HASHES, macName) ? LEGACY_HASHES[macName] : undefined;
   }
 }
 
@@ -56,7 +77,8 @@ interface Hmac {
 }
 
 /**
- * An HMAC over `uint32 seq || data` with a reusable keyed state.
+ * An HMAC over `uint32 seq || data` with a reusable keyed state, optionally
+ * truncated to its first `length` bytes.
  *
  * @example
  * ```ts
@@ -73,12 +95,18 @@ export class NobleHmac implements PacketMac {
   readonly #seq = new Uint8Array(4);
   readonly #digest: Uint8Array;
 
-  /** Keys the HMAC once. */
-  constructor(hash: HmacHash, key: Uint8Array) {
+  /** Keys the HMAC once; `length` (default: the digest length) truncates the output. */
+  constructor(hash: HmacHash, key: Uint8Array, length?: number) {
     this.#keyed = hmac.create(HASHES[hash], key) as unknown as Hmac;
     this.#work = this.#keyed.clone();
-    this.length = this.#keyed.outputLen;
-    this.#digest = new Uint8Array(this.length);
+    const full = this.#keyed.outputLen;
+    if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > full)) {
+      throw new RangeError(
+        `HMAC-${hash} output can be truncated to 1..${full} bytes, not ${length}`,
+      );
+    }
+    this.length = length ?? full;
+    this.#digest = new Uint8Array(full);
   }
 
   /** Writes the MAC of `uint32(seq) || data[start..end]` to `out[0..length]`. */
@@ -89,6 +117,7 @@ export class NobleHmac implements PacketMac {
     w.update(s);
     w.update(data.subarray(start, end));
     w.digestInto(this.#digest);
-    out.set(this.#digest);
+    if (this.length === this.#digest.length) out.set(this.#digest);
+    else out.set(this.#digest.subarray(0, this.length));
   }
 }

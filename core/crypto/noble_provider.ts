@@ -14,6 +14,7 @@ import { AesCbc, AesCtr } from "./noble_aes.ts";
 import { GcmOpener, GcmSealer } from "./noble_aes_gcm.ts";
 import { ChaChaPolyOpener, ChaChaPolySealer } from "./noble_chacha20_poly1305.ts";
 import { hmacHashOf, NobleHmac } from "./noble_hmac.ts";
+import { legacyTransform } from "./legacy_ciphers.ts";
 import type {
   CipherInfo,
   DirectionKeys,
@@ -30,7 +31,7 @@ function hmacFor(mac: MacInfo, key: Uint8Array): NobleHmac {
   if (hash === undefined) {
     throw new LocalProtocolError(`Cannot create MAC ${mac.name}: not implemented`);
   }
-  return new NobleHmac(hash, key);
+  return new NobleHmac(hash, key, mac.macLength);
 }
 
 function transformFor(
@@ -38,6 +39,8 @@ function transformFor(
   keys: DirectionKeys,
   direction: "encrypt" | "decrypt",
 ): PacketTransform {
+  const legacy = legacyTransform(cipher.name, keys, direction);
+  if (legacy !== undefined) return legacy;
   if (cipher.name.endsWith("-ctr")) {
     const ctr = new AesCtr(keys.encKey, keys.iv, "128");
     return { blockSize: 16, process: (d, s, e) => ctr.xor(d, s, e) };

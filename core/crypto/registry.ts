@@ -40,7 +40,15 @@ export const CIPHER = {
   AES192_CTR: "aes192-ctr",
   AES256_CTR: "aes256-ctr",
   AES128_CBC: "aes128-cbc",
+  AES192_CBC: "aes192-cbc",
   AES256_CBC: "aes256-cbc",
+  TRIPLE_DES_CBC: "3des-cbc",
+  BLOWFISH_CBC: "blowfish-cbc",
+  CAST128_CBC: "cast128-cbc",
+  SEED_CBC: "seed-cbc@ssh.com",
+  ARCFOUR256: "arcfour256",
+  ARCFOUR128: "arcfour128",
+  ARCFOUR: "arcfour",
 } as const;
 
 /** A cipher wire name this library implements. */
@@ -62,6 +70,21 @@ export const MAC = {
   HMAC_SHA2_256: "hmac-sha2-256",
   HMAC_SHA2_512: "hmac-sha2-512",
   HMAC_SHA1: "hmac-sha1",
+  HMAC_SHA224_SSH: "hmac-sha224@ssh.com",
+  HMAC_SHA256_SSH: "hmac-sha256@ssh.com",
+  HMAC_SHA256_2_SSH: "hmac-sha256-2@ssh.com",
+  HMAC_SHA384_SSH: "hmac-sha384@ssh.com",
+  HMAC_SHA512_SSH: "hmac-sha512@ssh.com",
+  HMAC_MD5_ETM: "hmac-md5-etm@openssh.com",
+  HMAC_SHA2_256_96_ETM: "hmac-sha2-256-96-etm@openssh.com",
+  HMAC_SHA2_512_96_ETM: "hmac-sha2-512-96-etm@openssh.com",
+  HMAC_SHA1_96_ETM: "hmac-sha1-96-etm@openssh.com",
+  HMAC_MD5_96_ETM: "hmac-md5-96-etm@openssh.com",
+  HMAC_MD5: "hmac-md5",
+  HMAC_SHA2_256_96: "hmac-sha2-256-96",
+  HMAC_SHA2_512_96: "hmac-sha2-512-96",
+  HMAC_SHA1_96: "hmac-sha1-96",
+  HMAC_MD5_96: "hmac-md5-96",
 } as const;
 
 /** A MAC wire name this library implements. */
@@ -77,9 +100,10 @@ function cipher(
   return Object.freeze({ name, keyLength, ivLength, blockSize, aead: tagLength > 0, tagLength });
 }
 
-function mac(name: MacName, keyLength: number, etm: boolean): MacInfo {
-  // HMAC keys are as long as the digest (RFC 4253 §6.4, RFC 6668).
-  return Object.freeze({ name, keyLength, macLength: keyLength, etm });
+function mac(name: MacName, keyLength: number, etm: boolean, macLength = keyLength): MacInfo {
+  // HMAC keys are as long as the digest (RFC 4253 §6.4, RFC 6668), except
+  // hmac-sha256@ssh.com's 16 bytes; "-96" MACs send the first 12 bytes.
+  return Object.freeze({ name, keyLength, macLength, etm });
 }
 
 const CIPHER_TABLE: ReadonlyMap<string, CipherInfo> = new Map(
@@ -93,7 +117,18 @@ const CIPHER_TABLE: ReadonlyMap<string, CipherInfo> = new Map(
     cipher(CIPHER.AES192_CTR, 24, 16, 16, 0),
     cipher(CIPHER.AES256_CTR, 32, 16, 16, 0),
     cipher(CIPHER.AES128_CBC, 16, 16, 16, 0),
+    cipher(CIPHER.AES192_CBC, 24, 16, 16, 0),
     cipher(CIPHER.AES256_CBC, 32, 16, 16, 0),
+    // RFC 4253 §6.3: three-key 3DES EDE, Blowfish and CAST-128 with 128-bit keys.
+    cipher(CIPHER.TRIPLE_DES_CBC, 24, 8, 8, 0),
+    cipher(CIPHER.BLOWFISH_CBC, 16, 8, 8, 0),
+    cipher(CIPHER.CAST128_CBC, 16, 8, 8, 0),
+    // SEED (RFC 4269): 128-bit key and block, as AsyncSSH and SSH.com derive it.
+    cipher(CIPHER.SEED_CBC, 16, 16, 16, 0),
+    // RC4 needs no IV; packets still align to 8 (RFC 4253 §6, RFC 4345).
+    cipher(CIPHER.ARCFOUR256, 32, 0, 8, 0),
+    cipher(CIPHER.ARCFOUR128, 16, 0, 8, 0),
+    cipher(CIPHER.ARCFOUR, 16, 0, 8, 0),
   ].map((c) => [c.name, c]),
 );
 
@@ -105,6 +140,21 @@ const MAC_TABLE: ReadonlyMap<string, MacInfo> = new Map(
     mac(MAC.HMAC_SHA2_256, 32, false),
     mac(MAC.HMAC_SHA2_512, 64, false),
     mac(MAC.HMAC_SHA1, 20, false),
+    mac(MAC.HMAC_SHA224_SSH, 28, false),
+    mac(MAC.HMAC_SHA256_SSH, 16, false, 32),
+    mac(MAC.HMAC_SHA256_2_SSH, 32, false),
+    mac(MAC.HMAC_SHA384_SSH, 48, false),
+    mac(MAC.HMAC_SHA512_SSH, 64, false),
+    mac(MAC.HMAC_MD5_ETM, 16, true),
+    mac(MAC.HMAC_SHA2_256_96_ETM, 32, true, 12),
+    mac(MAC.HMAC_SHA2_512_96_ETM, 64, true, 12),
+    mac(MAC.HMAC_SHA1_96_ETM, 20, true, 12),
+    mac(MAC.HMAC_MD5_96_ETM, 16, true, 12),
+    mac(MAC.HMAC_MD5, 16, false),
+    mac(MAC.HMAC_SHA2_256_96, 32, false, 12),
+    mac(MAC.HMAC_SHA2_512_96, 64, false, 12),
+    mac(MAC.HMAC_SHA1_96, 20, false, 12),
+    mac(MAC.HMAC_MD5_96, 16, false, 12),
   ].map((m) => [m.name, m]),
 );
 
@@ -127,31 +177,55 @@ export const DEFAULT_CIPHERS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Ciphers that work but are off by default (CBC: padding-oracle and plaintext
- * recovery attacks on the SSH binary packet protocol). Enable only to reach old peers.
+ * Ciphers that are sound but off by default because OpenSSH does not offer
+ * them. Empty: every cipher beyond the defaults is weak (see {@link INSECURE_CIPHERS}).
+ *
+ * @example
+ * ```ts
+ * import { OPTIONAL_CIPHERS } from "./registry.ts";
+ * console.log(OPTIONAL_CIPHERS.length); // 0
+ * ```
+ */
+export const OPTIONAL_CIPHERS: readonly string[] = Object.freeze([]);
+
+/**
+ * Ciphers that work but are off by default: CBC (padding-oracle and plaintext
+ * recovery attacks on the SSH binary packet protocol), 64-bit blocks (3DES,
+ * Blowfish, CAST-128: Sweet32) and RC4 (biased keystream). Enable them by name
+ * only to reach old peers.
  *
  * @example
  * ```ts
  * import { INSECURE_CIPHERS } from "./registry.ts";
- * console.log(INSECURE_CIPHERS.includes("aes128-cbc")); // true
+ * console.log(INSECURE_CIPHERS.includes("3des-cbc")); // true
  * ```
  */
 export const INSECURE_CIPHERS: readonly string[] = Object.freeze([
   CIPHER.AES128_CBC,
+  CIPHER.AES192_CBC,
   CIPHER.AES256_CBC,
+  CIPHER.TRIPLE_DES_CBC,
+  CIPHER.BLOWFISH_CBC,
+  CIPHER.CAST128_CBC,
+  CIPHER.SEED_CBC,
+  CIPHER.ARCFOUR256,
+  CIPHER.ARCFOUR128,
+  CIPHER.ARCFOUR,
 ]);
 
 /**
- * Every cipher this library implements: the defaults, then the insecure ones.
+ * Every cipher this library implements: the defaults, the optional ones, then
+ * the insecure ones.
  *
  * @example
  * ```ts
  * import { SUPPORTED_CIPHERS } from "./registry.ts";
- * console.log(SUPPORTED_CIPHERS.length); // 8
+ * console.log(SUPPORTED_CIPHERS.length); // 16
  * ```
  */
 export const SUPPORTED_CIPHERS: readonly string[] = Object.freeze([
   ...DEFAULT_CIPHERS,
+  ...OPTIONAL_CIPHERS,
   ...INSECURE_CIPHERS,
 ]);
 
@@ -175,20 +249,50 @@ export const DEFAULT_MACS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * MACs that work but are off by default. Empty: OpenSSH still enables the SHA-1
- * HMACs by default (HMAC-SHA1 is not broken by SHA-1 collisions), and the truly
- * weak ones (hmac-md5, hmac-sha1-96, umac-64) are not implemented.
+ * MACs that are sound but off by default because OpenSSH does not offer them:
+ * SSH.com's SHA-2 HMAC names (AsyncSSH offers them). Enable them by name.
+ *
+ * @example
+ * ```ts
+ * import { OPTIONAL_MACS } from "./registry.ts";
+ * console.log(OPTIONAL_MACS.includes("hmac-sha512@ssh.com")); // true
+ * ```
+ */
+export const OPTIONAL_MACS: readonly string[] = Object.freeze([
+  MAC.HMAC_SHA256_2_SSH,
+  MAC.HMAC_SHA224_SSH,
+  MAC.HMAC_SHA256_SSH,
+  MAC.HMAC_SHA384_SSH,
+  MAC.HMAC_SHA512_SSH,
+]);
+
+/**
+ * MACs that work but are off by default: HMAC-MD5 and the 96-bit truncations
+ * (OpenSSH dropped them from its defaults long ago). HMAC-SHA1 stays a default,
+ * as in OpenSSH (HMAC is not broken by SHA-1 collisions). umac-* is not implemented.
  *
  * @example
  * ```ts
  * import { INSECURE_MACS } from "./registry.ts";
- * console.log(INSECURE_MACS.length); // 0
+ * console.log(INSECURE_MACS.includes("hmac-md5")); // true
  * ```
  */
-export const INSECURE_MACS: readonly string[] = Object.freeze([]);
+export const INSECURE_MACS: readonly string[] = Object.freeze([
+  MAC.HMAC_MD5_ETM,
+  MAC.HMAC_SHA2_256_96_ETM,
+  MAC.HMAC_SHA2_512_96_ETM,
+  MAC.HMAC_SHA1_96_ETM,
+  MAC.HMAC_MD5_96_ETM,
+  MAC.HMAC_MD5,
+  MAC.HMAC_SHA2_256_96,
+  MAC.HMAC_SHA2_512_96,
+  MAC.HMAC_SHA1_96,
+  MAC.HMAC_MD5_96,
+]);
 
 /**
- * Every MAC this library implements.
+ * Every MAC this library implements: the defaults, the optional ones, then the
+ * insecure ones.
  *
  * @example
  * ```ts
@@ -198,6 +302,7 @@ export const INSECURE_MACS: readonly string[] = Object.freeze([]);
  */
 export const SUPPORTED_MACS: readonly string[] = Object.freeze([
   ...DEFAULT_MACS,
+  ...OPTIONAL_MACS,
   ...INSECURE_MACS,
 ]);
 

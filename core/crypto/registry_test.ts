@@ -11,6 +11,8 @@ import {
   INSECURE_CIPHERS,
   INSECURE_MACS,
   listPacketProtectionProviders,
+  OPTIONAL_CIPHERS,
+  OPTIONAL_MACS,
   registerPacketProtection,
   selectPacketProtectionProvider,
   SUPPORTED_CIPHERS,
@@ -40,11 +42,33 @@ test("DEFAULT_CIPHERS and DEFAULT_MACS follow OpenSSH 9.x's order", () => {
   ]);
 });
 
-test("SUPPORTED lists are the defaults plus the insecure ones, which are off by default", () => {
-  assert.deepEqual(INSECURE_CIPHERS, ["aes128-cbc", "aes256-cbc"]);
-  assert.deepEqual(SUPPORTED_CIPHERS, [...DEFAULT_CIPHERS, ...INSECURE_CIPHERS]);
-  assert.deepEqual(SUPPORTED_MACS, [...DEFAULT_MACS, ...INSECURE_MACS]);
-  for (const n of INSECURE_CIPHERS) assert.equal(DEFAULT_CIPHERS.includes(n), false);
+test("SUPPORTED lists are the defaults plus the optional and insecure ones, which are off by default", () => {
+  assert.deepEqual(INSECURE_CIPHERS, [
+    "aes128-cbc",
+    "aes192-cbc",
+    "aes256-cbc",
+    "3des-cbc",
+    "blowfish-cbc",
+    "cast128-cbc",
+    "seed-cbc@ssh.com",
+    "arcfour256",
+    "arcfour128",
+    "arcfour",
+  ]);
+  assert.deepEqual(SUPPORTED_CIPHERS, [
+    ...DEFAULT_CIPHERS,
+    ...OPTIONAL_CIPHERS,
+    ...INSECURE_CIPHERS,
+  ]);
+  assert.deepEqual(SUPPORTED_MACS, [...DEFAULT_MACS, ...OPTIONAL_MACS, ...INSECURE_MACS]);
+  for (const n of [...OPTIONAL_CIPHERS, ...INSECURE_CIPHERS]) {
+    assert.equal(DEFAULT_CIPHERS.includes(n), false);
+  }
+  for (const n of [...OPTIONAL_MACS, ...INSECURE_MACS]) {
+    assert.equal(DEFAULT_MACS.includes(n), false);
+  }
+  assert.equal(new Set(SUPPORTED_CIPHERS).size, SUPPORTED_CIPHERS.length);
+  assert.equal(new Set(SUPPORTED_MACS).size, SUPPORTED_MACS.length);
   for (const n of SUPPORTED_CIPHERS) assert.equal(getCipherInfo(n)?.name, n);
   for (const n of SUPPORTED_MACS) assert.equal(getMacInfo(n)?.name, n);
 });
@@ -74,7 +98,31 @@ test("getCipherInfo() and getMacInfo() give key, IV, block and tag sizes", () =>
     etm: true,
   });
   assert.equal(getMacInfo("hmac-sha2-512")!.etm, false);
-  assert.equal(getCipherInfo("3des-cbc"), undefined);
+  assert.deepEqual(getCipherInfo("3des-cbc"), {
+    name: "3des-cbc",
+    keyLength: 24,
+    ivLength: 8,
+    blockSize: 8,
+    aead: false,
+    tagLength: 0,
+  });
+  assert.equal(getCipherInfo("seed-cbc@ssh.com")!.blockSize, 16);
+  assert.deepEqual([getCipherInfo("arcfour256")!.keyLength, getCipherInfo("arcfour")!.ivLength], [
+    32,
+    0,
+  ]);
+  assert.deepEqual(getMacInfo("hmac-sha2-512-96-etm@openssh.com"), {
+    name: "hmac-sha2-512-96-etm@openssh.com",
+    keyLength: 64,
+    macLength: 12,
+    etm: true,
+  });
+  // SSH.com's hmac-sha256 keys HMAC-SHA-256 with 16 bytes (AsyncSSH's table agrees).
+  assert.deepEqual(
+    [getMacInfo("hmac-sha256@ssh.com")!.keyLength, getMacInfo("hmac-sha256@ssh.com")!.macLength],
+    [16, 32],
+  );
+  assert.equal(getCipherInfo("des-cbc"), undefined);
   assert.equal(getMacInfo("umac-64@openssh.com"), undefined);
 });
 
@@ -196,7 +244,7 @@ test("registerPacketProtection() uses the factory's own supports() and protects 
 });
 
 test("getPacketProtection() throws for a cipher nobody implements", () => {
-  const fake = { ...getCipherInfo("aes128-ctr")!, name: "3des-cbc" };
+  const fake = { ...getCipherInfo("aes128-ctr")!, name: "des-cbc" };
   const keys = { encKey: new Uint8Array(16), iv: new Uint8Array(16), macKey: new Uint8Array(20) };
   assert.throws(
     () => getPacketProtection().createSealer(fake, getMacInfo("hmac-sha1")!, keys),

@@ -7,7 +7,7 @@
  */
 
 import { sha1 } from "@noble/hashes/legacy.js";
-import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
+import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { SSHWriter, utf8 } from "../wire.ts";
 import type { KexContext, KexHashName } from "./types.ts";
 
@@ -22,6 +22,7 @@ import type { KexContext, KexHashName } from "./types.ts";
  */
 export const KEX_HASH_LENGTH: Readonly<Record<KexHashName, number>> = Object.freeze({
   sha1: 20,
+  sha224: 28,
   sha256: 32,
   sha384: 48,
   sha512: 64,
@@ -40,6 +41,8 @@ export function kexDigest(name: KexHashName, data: Uint8Array): Uint8Array {
   switch (name) {
     case "sha1":
       return sha1(data);
+    case "sha224":
+      return sha224(data);
     case "sha256":
       return sha256(data);
     case "sha384":

@@ -1,6 +1,6 @@
 /**
  * Message numbers and size limits of the key exchange methods (RFC 4250 §4.1.2,
- * RFC 4419 §5, RFC 5656 §7.1). The numbers 30..49 are reused by each method family.
+ * RFC 4419 §5, RFC 5656 §7.1, RFC 4432 §5). The numbers 30..49 are reused by each method family.
  *
  * @module
  */
@@ -33,27 +33,12 @@ export const KexMsg = {
   GEX_REPLY: 33,
   /** Group exchange: client's min, n, max. */
   GEX_REQUEST: 34,
+  /** RSA key exchange: the server's host key and transient RSA key (RFC 4432 §5). */
+  KEXRSA_PUBKEY: 30,
+  /** RSA key exchange: the client's encrypted secret. */
+  KEXRSA_SECRET: 31,
+  /** RSA key exchange: the server's signature. */
+  KEXRSA_DONE: 32,
 } as const;
 
-/**
- * Longest host key blob K_S we accept in a reply (a certificate with many
- * principals and extensions stays far below this).
- *
- * @example
- * ```ts
- * import { MAX_HOST_KEY_BLOB_LENGTH } from "./messages.ts";
- * console.log(MAX_HOST_KEY_BLOB_LENGTH); // 65536
- * ```
- */
-export const MAX_HOST_KEY_BLOB_LENGTH = 64 * 1024;
-
-/**
- * Longest signature blob we accept in a reply (a 16384-bit RSA signature is ~2 KiB).
- *
- * @example
- * ```ts
- * import { MAX_KEX_SIGNATURE_LENGTH } from "./messages.ts";
- * console.log(MAX_KEX_SIGNATURE_LENGTH); // 16384
- * ```
- */
-export const MAX_KEX_SIGNATURE_LENGTH = 16 * 1024;
+export { MAX_HOST_KEY_BLOB_LENGTH, MAX_KEX_SIGNATURE_LENGTH } from "../limits.ts";

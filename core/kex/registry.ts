@@ -20,11 +20,21 @@ import {
   sntrup761Keypair,
 } from "../pq/sntrup761.ts";
 import { x25519Agreement } from "./curve25519.ts";
+import { x448Agreement } from "./curve448.ts";
 import { dhAgreement } from "./dh.ts";
-import { MODP_GROUP_14, MODP_GROUP_16, MODP_GROUP_18, OAKLEY_GROUP_2 } from "./dh_groups.ts";
+import {
+  MODP_GROUP_14,
+  MODP_GROUP_15,
+  MODP_GROUP_16,
+  MODP_GROUP_17,
+  MODP_GROUP_18,
+  OAKLEY_GROUP_2,
+} from "./dh_groups.ts";
 import { ecdhAgreement } from "./ecdh.ts";
+import { secp256k1Agreement } from "./ecdh_secp256k1.ts";
 import { groupExchangeMethod } from "./gex.ts";
 import { hybridAgreement, type Kem } from "./hybrid.ts";
+import { rsaKexMethod } from "./rsa.ts";
 import { singleRoundMethod } from "./single_round.ts";
 import type { KexMethod } from "./types.ts";
 
@@ -82,6 +92,24 @@ const METHODS: readonly KexMethod[] = [
   singleRoundMethod("diffie-hellman-group14-sha1", "sha1", dhAgreement(MODP_GROUP_14)),
   groupExchangeMethod("diffie-hellman-group-exchange-sha1", "sha1"),
   singleRoundMethod("diffie-hellman-group1-sha1", "sha1", dhAgreement(OAKLEY_GROUP_2)),
+  // Off by default (OPTIONAL_KEX, INSECURE_KEX): AsyncSSH's others.
+  singleRoundMethod("curve448-sha512", "sha512", x448Agreement),
+  singleRoundMethod("ecdh-sha2-1.3.132.0.10", "sha256", secp256k1Agreement),
+  groupExchangeMethod("diffie-hellman-group-exchange-sha224@ssh.com", "sha224"),
+  groupExchangeMethod("diffie-hellman-group-exchange-sha384@ssh.com", "sha384"),
+  groupExchangeMethod("diffie-hellman-group-exchange-sha512@ssh.com", "sha512"),
+  singleRoundMethod("diffie-hellman-group15-sha512", "sha512", dhAgreement(MODP_GROUP_15)),
+  singleRoundMethod("diffie-hellman-group17-sha512", "sha512", dhAgreement(MODP_GROUP_17)),
+  // SSH.com's names: the same RFC 3526 groups with other hashes.
+  singleRoundMethod("diffie-hellman-group14-sha256@ssh.com", "sha256", dhAgreement(MODP_GROUP_14)),
+  singleRoundMethod("diffie-hellman-group14-sha224@ssh.com", "sha224", dhAgreement(MODP_GROUP_14)),
+  singleRoundMethod("diffie-hellman-group15-sha256@ssh.com", "sha256", dhAgreement(MODP_GROUP_15)),
+  singleRoundMethod("diffie-hellman-group15-sha384@ssh.com", "sha384", dhAgreement(MODP_GROUP_15)),
+  singleRoundMethod("diffie-hellman-group16-sha384@ssh.com", "sha384", dhAgreement(MODP_GROUP_16)),
+  singleRoundMethod("diffie-hellman-group16-sha512@ssh.com", "sha512", dhAgreement(MODP_GROUP_16)),
+  singleRoundMethod("diffie-hellman-group18-sha512@ssh.com", "sha512", dhAgreement(MODP_GROUP_18)),
+  rsaKexMethod("rsa2048-sha256", "sha256", 2048),
+  rsaKexMethod("rsa1024-sha1", "sha1", 1024),
 ];
 
 /**
@@ -148,8 +176,39 @@ export const DEFAULT_KEX: readonly string[] = Object.freeze([
 export const DEFAULT_SERVER_KEX: readonly string[] = Object.freeze(DEFAULT_KEX.slice(0, 8));
 
 /**
- * Methods that are implemented but weak (SHA-1 exchange hash, 1024-bit group):
- * never on by default.
+ * Methods that are sound but off by default because OpenSSH does not offer them
+ * (AsyncSSH and SSH.com do): curve448, secp256k1, the 3072- and 6144-bit MODP
+ * groups, SSH.com's SHA-2 variants of the MODP groups and group exchange, and
+ * RSA key exchange with a 2048-bit transient key (RFC 4432; forward secret
+ * only per transient key, see `rsa.ts`). Enable them by name.
+ *
+ * @example
+ * ```ts
+ * import { OPTIONAL_KEX } from "./registry.ts";
+ * console.log(OPTIONAL_KEX.includes("curve448-sha512")); // true
+ * ```
+ */
+export const OPTIONAL_KEX: readonly string[] = Object.freeze([
+  "curve448-sha512",
+  "ecdh-sha2-1.3.132.0.10",
+  "diffie-hellman-group-exchange-sha224@ssh.com",
+  "diffie-hellman-group-exchange-sha384@ssh.com",
+  "diffie-hellman-group-exchange-sha512@ssh.com",
+  "diffie-hellman-group15-sha512",
+  "diffie-hellman-group17-sha512",
+  "diffie-hellman-group14-sha256@ssh.com",
+  "diffie-hellman-group14-sha224@ssh.com",
+  "diffie-hellman-group15-sha256@ssh.com",
+  "diffie-hellman-group15-sha384@ssh.com",
+  "diffie-hellman-group16-sha384@ssh.com",
+  "diffie-hellman-group16-sha512@ssh.com",
+  "diffie-hellman-group18-sha512@ssh.com",
+  "rsa2048-sha256",
+]);
+
+/**
+ * Methods that are implemented but weak (SHA-1 exchange hash, 1024-bit group or
+ * RSA key): never on by default.
  *
  * @example
  * ```ts
@@ -161,15 +220,21 @@ export const INSECURE_KEX: readonly string[] = Object.freeze([
   "diffie-hellman-group14-sha1",
   "diffie-hellman-group-exchange-sha1",
   "diffie-hellman-group1-sha1",
+  "rsa1024-sha1",
 ]);
 
 /**
- * Every method name we implement: the defaults first, then the insecure ones.
+ * Every method name we implement: the defaults first, then the optional ones,
+ * then the insecure ones.
  *
  * @example
  * ```ts
  * import { SUPPORTED_KEX } from "./registry.ts";
- * console.log(SUPPORTED_KEX.length); // 15
+ * console.log(SUPPORTED_KEX.length); // 31
  * ```
  */
-export const SUPPORTED_KEX: readonly string[] = Object.freeze([...DEFAULT_KEX, ...INSECURE_KEX]);
+export const SUPPORTED_KEX: readonly string[] = Object.freeze([
+  ...DEFAULT_KEX,
+  ...OPTIONAL_KEX,
+  ...INSECURE_KEX,
+]);

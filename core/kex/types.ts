@@ -10,7 +10,7 @@
 import type { RandomSource } from "../random.ts";
 
 /** Hash functions a kex method can use for H and key derivation. */
-export type KexHashName = "sha1" | "sha256" | "sha384" | "sha512";
+export type KexHashName = "sha1" | "sha224" | "sha256" | "sha384" | "sha512";
 
 /** What both flows need to compute the exchange hash (RFC 4253 §8). */
 export interface KexContext {
@@ -64,6 +64,12 @@ export interface HostKeySigner {
 
 /** Server side of one key exchange. */
 export interface KexServerFlow {
+  /**
+   * Messages the server sends first, right after KEXINIT negotiation, for the
+   * methods where the server speaks first (RSA key exchange, RFC 4432). Absent
+   * for the methods where the client does.
+   */
+  start?(): KexStep;
   /** Handles one kex-specific message; the final step carries `result`. */
   receive(payload: Uint8Array): KexStep;
 }

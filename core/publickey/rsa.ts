@@ -274,6 +274,63 @@ function derivedRandom(key: RsaKeyMaterial, em: Uint8Array): RandomSource {
   };
 }
 
+/** m^d mod n with base and exponent blinding, by the CRT when p and q are known. */
+function privateOperation(key: RsaKeyMaterial, m: bigint, rnd: RandomSource): bigint {
+  const { n } = key;
+  const crt = crtOf(key);
+  if (crt === null && key.d === undefined) {
+    throw new SSHError("ERR_SIGNATURE", "Cannot sign with RSA: the key has no private part");
+  }
+
+  // Base blinding: exponentiate m * r^e, then multiply by r^-1.
+  const { a, aInverse } = nextBlinding(key, rnd);
+  const blinded = (m * a) % n;
+
+  let sBlinded: bigint;
+  if (crt !== null) {
+    const { p, q, dp, dq, qi } = crt;
+    // Exponent blinding: d_p + k(p-1) gives the same result mod p for any k.
+    const kp = randomBigIntInRange(rnd, 1n, (1n << 64n) - 1n);
+    const kq = randomBigIntInRange(rnd, 1n, (1n << 64n) - 1n);
+    const s1 = modPow(blinded % p, dp + kp * (p - 1n), p);
+    const s2 = modPow(blinded % q, dq + kq * (q - 1n), q);
+    let h = (qi * (s1 - s2)) % p;
+    if (h < 0n) h += p;
+    sBlinded = s2 + h * q;
+  } else {
+    sBlinded = modPow(blinded, key.d!, n);
+  }
+  return (sBlinded * aInverse) % n;
+}
+
+/**
+ * The RSA decryption primitive RSADP (RFC 8017 §5.1.2): `c^d mod n`, with the
+ * same blinding and CRT as signing, checked by re-encrypting. For RSAES-OAEP in
+ * the RSA key exchange (RFC 4432). Throws RangeError unless 0 <= c < n.
+ *
+ * @example
+ * ```ts
+ * import { rsaDecryptPrimitive } from "./rsa.ts";
+ * import { modPow } from "./bigint.ts";
+ * const p = 0xeeed0ea0c8f4a39aba5c4b31c911c87310370c82d0d923891db39b437cfbb753n;
+ * const q = 0xdb1c6d3fde4635f2b635cfac4589e31a8a141199846a644213c4bc431eb604b9n;
+ * const key = { type: "rsa" as const, n: p * q, e: 65537n, p, q };
+ * const c = modPow(42n, key.e, key.n);
+ * console.log(rsaDecryptPrimitive(key, c, (n) => new Uint8Array(n).fill(7))); // 42n
+ * ```
+ */
+export function rsaDecryptPrimitive(key: RsaKeyMaterial, c: bigint, random: RandomSource): bigint {
+  if (c < 0n || c >= key.n) throw new RangeError("RSA ciphertext representative out of range");
+  const m = privateOperation(key, c, random);
+  if (modPow(m, key.e, key.n) !== c) {
+    throw new SSHError(
+      "ERR_SIGNATURE",
+      "RSA decryption failed its self-check; the key is inconsistent",
+    );
+  }
+  return m;
+}
+
 /**
  * Signs `data` with RSASSA-PKCS1-v1_5 and returns the signature as `k` bytes
  * (k = modulus length). Needs `d` or `p`/`q`; uses the CRT when `p` and `q` are
@@ -301,31 +358,7 @@ export function rsaSignPkcs1v15(
   const em = emsaPkcs1v15Encode(hash, data, k);
   const m = bytesToBigInt(em);
   const rnd = random ?? derivedRandom(key, em);
-  const crt = crtOf(key);
-  if (crt === null && key.d === undefined) {
-    throw new SSHError("ERR_SIGNATURE", "Cannot sign with RSA: the key has no private part");
-  }
-
-  // Base blinding: sign m * r^e, then multiply by r^-1.
-  const { a, aInverse } = nextBlinding(key, rnd);
-  const blinded = (m * a) % n;
-
-  let sBlinded: bigint;
-  if (crt !== null) {
-    const { p, q, dp, dq, qi } = crt;
-    // Exponent blinding: d_p + k(p-1) gives the same result mod p for any k.
-    const kp = randomBigIntInRange(rnd, 1n, (1n << 64n) - 1n);
-    const kq = randomBigIntInRange(rnd, 1n, (1n << 64n) - 1n);
-    const s1 = modPow(blinded % p, dp + kp * (p - 1n), p);
-    const s2 = modPow(blinded % q, dq + kq * (q - 1n), q);
-    let h = (qi * (s1 - s2)) % p;
-    if (h < 0n) h += p;
-    sBlinded = s2 + h * q;
-  } else {
-    sBlinded = modPow(blinded, key.d!, n);
-  }
-  const s = (sBlinded * aInverse) % n;
-
+  const s = privateOperation(key, m, rnd);
   // Never release a faulty signature: it would reveal a factor of n.
   if (modPow(s, e, n) !== m) {
     throw new SSHError(

@@ -78,13 +78,16 @@ export class RemoteListeners {
 
   /** Listens for tcpip-forward; resolves with the port bound (the real one for port 0). */
   async listenTcp(host: string, port: number): Promise<number> {
-    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (sock) => {
-      void this.#forward(
-        sock,
-        "forwarded-tcpip",
-        encodeTcpipOpen(host, bound, sock.remoteAddress ?? "", sock.remotePort ?? 0),
-      );
-    });
+    const server = net.createServer(
+      { noDelay: true, pauseOnConnect: true, allowHalfOpen: true },
+      (sock) => {
+        void this.#forward(
+          sock,
+          "forwarded-tcpip",
+          encodeTcpipOpen(host, bound, sock.remoteAddress ?? "", sock.remotePort ?? 0),
+        );
+      },
+    );
     await listenOn(server, { host: this.bindAddress(host), port });
     const bound = (server.address() as net.AddressInfo).port;
     // Port 0 requests are cancelled with the port the client was told.
@@ -99,7 +102,7 @@ export class RemoteListeners {
 
   /** Listens on a UNIX socket for streamlocal-forward. */
   async listenUnix(path: string): Promise<void> {
-    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
       void this.#forward(
         sock,
         "forwarded-streamlocal@openssh.com",

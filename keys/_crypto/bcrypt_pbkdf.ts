@@ -9,7 +9,7 @@
  */
 
 import { sha512 } from "@noble/hashes/sha2.js";
-import { PI_HEX_DIGITS } from "./blowfish_pi.ts";
+import { PI_HEX_DIGITS } from "../../core/crypto/blowfish_pi.ts";
 
 /** Words of Blowfish state: 18 P entries, then 4 S-boxes of 256. */
 const STATE_WORDS = 18 + 4 * 256;

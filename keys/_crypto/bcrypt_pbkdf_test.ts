@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bcryptPbkdf } from "./bcrypt_pbkdf.ts";
-import { PI_HEX_DIGITS } from "./blowfish_pi.ts";
+import { PI_HEX_DIGITS } from "../../core/crypto/blowfish_pi.ts";
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");

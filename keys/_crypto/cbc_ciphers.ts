@@ -7,7 +7,7 @@
  */
 
 import { cbc } from "@noble/ciphers/aes.js";
-import { desCbc } from "./des.ts";
+import { desCbc } from "../../core/crypto/des.ts";
 import {
   OID_AES128_CBC,
   OID_AES192_CBC,

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { desBlock } from "../_crypto/des.ts";
+import { desBlock } from "../../core/crypto/des.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey } from "./import.ts";
 import { decryptPkcs8, encryptPkcs8 } from "./pkcs8_encrypted.ts";

@@ -1,0 +1,509 @@
+/**
+ * Shared pieces of the interop tests (`interop_*_test.ts`): the other SSH
+ * implementations users meet — AsyncSSH, paramiko, PuTTY, libssh, libssh2 and
+ * the `ssh2` npm package — run as child processes against our `listen()` and,
+ * where they have a server, with our `connect()` against them.
+ *
+ * - {@link interopTest} applies the conformance skip policy to these tools: a
+ *   missing tool skips the test with one line saying how to install it, or fails
+ *   it under `SSH_CONFORMANCE=required` (as `.ci/run` sets).
+ * - Peers are driven by small programs in `conformance/peers/` (Python for
+ *   AsyncSSH and paramiko, C for libssh and libssh2, compiled here with gcc,
+ *   and a Node script for `ssh2`). The Python and Node drivers take a JSON plan
+ *   of cases and print one JSON result per line, so a whole algorithm loop costs
+ *   one interpreter start.
+ * - {@link fullInterop}: the algorithm loops and bulk transfers run on Node
+ *   only (or anywhere with `SSHTS_INTEROP_FULL=1`); Deno and Bun run the
+ *   default-settings connections, authentication and one rekey per peer, which
+ *   is what differs between runtimes (sockets, crypto providers).
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
+import { SUPPORTED_KEX } from "../core/kex/registry.ts";
+import type { SSHServerProcess } from "../io/server/process.ts";
+import {
+  conformanceRequired,
+  ensureKeyMaterial,
+  fixtureCacheDir,
+  type KeyMaterial,
+  TEST_PASSWORD,
+  TEST_USER,
+} from "./fixtures/mod.ts";
+import { killTreeSync } from "./fixtures/command.ts";
+import { startServer, type TestServer, testShell } from "./server_fixture.ts";
+
+/** The other implementations these tests drive. */
+export type InteropTool = "asyncssh" | "paramiko" | "putty" | "libssh" | "libssh2" | "ssh2";
+
+/** The Debian packages `.ci/run` installs for each tool. */
+const PACKAGES: Readonly<Record<InteropTool, string>> = {
+  asyncssh: "python3-asyncssh",
+  paramiko: "python3-paramiko",
+  putty: "putty-tools",
+  libssh: "libssh-dev gcc",
+  libssh2: "libssh2-1-dev gcc",
+  ssh2: "the ssh2 devDependency (npm install)",
+};
+
+/** conformance/peers/, where the peer drivers live. */
+export const PEERS_DIR: string = fileURLToPath(new URL("./peers/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The Node 24 binary from node_modules, which runs the ssh2 driver on every runtime. */
+export const NODE = join(ROOT, "node_modules", ".bin", "node");
+
+const pythons = new Map<string, string | null>();
+/**
+ * A Python 3 that can import Debian's asyncssh or paramiko: `/usr/bin/python3`
+ * first (a pyenv or venv `python3` earlier on PATH lacks the Debian modules).
+ */
+export function pythonFor(module: "asyncssh" | "paramiko"): string | null {
+  if (pythons.has(module)) return pythons.get(module)!;
+  let found: string | null = null;
+  for (const p of ["/usr/bin/python3", "python3"]) {
+    const r = spawnSync(p, ["-W", "ignore", "-c", `import ${module}`], { stdio: "ignore" });
+    if (r.status === 0) {
+      found = p;
+      break;
+    }
+  }
+  pythons.set(module, found);
+  return found;
+}
+
+function has(cmd: string, args: string[] = ["--version"]): boolean {
+  const r = spawnSync(cmd, args, { stdio: "ignore" });
+  return r.error === undefined;
+}
+
+const availability = new Map<InteropTool, string | null>();
+
+/** Why `tool` cannot run here, or null when it can. */
+export function unavailable(tool: InteropTool): string | null {
+  if (availability.has(tool)) return availability.get(tool)!;
+  let why: string | null = null;
+  switch (tool) {
+    case "asyncssh":
+    case "paramiko":
+      if (pythonFor(tool) === null) why = `python3 cannot import ${tool}`;
+      break;
+    case "putty":
+      if (!has("plink", ["-V"])) why = "plink not found";
+      break;
+    case "libssh":
+    case "libssh2": {
+      const header = tool === "libssh" ? "/usr/include/libssh/libssh.h" : "/usr/include/libssh2.h";
+      if (!has("gcc")) why = "gcc not found";
+      else if (!existsSync(header)) why = `${header} not found`;
+      break;
+    }
+    case "ssh2":
+      if (!existsSync(join(ROOT, "node_modules", "ssh2", "package.json"))) {
+        why = "node_modules/ssh2 not found";
+      } else if (!existsSync(NODE)) why = "node_modules/.bin/node not found";
+      break;
+  }
+  availability.set(tool, why);
+  return why;
+}
+
+const announced = new Set<string>();
+
+/**
+ * Registers a test that needs interop tools, with the conformance skip policy:
+ * skipped with one explanatory line when a tool is missing, failed instead under
+ * `SSH_CONFORMANCE=required`.
+ *
+ * @example
+ * ```ts ignore
+ * interopTest("AsyncSSH logs in to listen()", { tools: ["asyncssh"] }, async () => {});
+ * ```
+ */
+export function interopTest(
+  name: string,
+  options: { readonly tools: readonly InteropTool[]; readonly timeoutMs?: number },
+  fn: () => Promise<void>,
+): void {
+  const timeout = options.timeoutMs ?? 120_000;
+  for (const tool of options.tools) {
+    const why = unavailable(tool);
+    if (why === null) continue;
+    const how = `install ${PACKAGES[tool]} or run \`bash .ci/run\``;
+    if (conformanceRequired()) {
+      const message = `conformance: required but unavailable — ${tool}: ${why}; ${how} ` +
+        "(unset SSH_CONFORMANCE to skip instead)";
+      test(name, { timeout }, () => {
+        throw new Error(message);
+      });
+    } else {
+      const message = `conformance: skipped — ${tool}: ${why}; ${how} ` +
+        "(set SSH_CONFORMANCE=required to make this fail)";
+      if (!announced.has(message)) {
+        announced.add(message);
+        console.error(message);
+      }
+      test(name, { skip: message }, () => {});
+    }
+    return;
+  }
+  test(name, { timeout }, fn);
+}
+
+/**
+ * Whether the full interop matrix runs here: on Node (or with
+ * `SSHTS_INTEROP_FULL=1`). Deno and Bun run the reduced set.
+ */
+export function fullInterop(): boolean {
+  if (process.env.SSHTS_INTEROP_FULL === "1") return true;
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  return g.Deno === undefined && g.Bun === undefined;
+}
+
+/** The fixture keys (made once by ssh-keygen, cached under .cache/conformance). */
+export function keyMaterial(): Promise<KeyMaterial> {
+  return ensureKeyMaterial();
+}
+
+let scratch: string | undefined;
+/** A private scratch directory for this test process, removed at the end. */
+export function scratchDir(): string {
+  scratch ??= mkdtempSync(join(tmpdir(), "sshts-interop-"));
+  return scratch;
+}
+after(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
+/** Writes a file (mode 0600) in the scratch directory and returns its path. */
+export function scratchFile(name: string, contents: string | Uint8Array): string {
+  const path = join(scratchDir(), name);
+  writeFileSync(path, contents, { mode: 0o600 });
+  return path;
+}
+
+/** Deterministic test data: `size` bytes from a SHA-256 counter stream seeded by `seed`. */
+export function testData(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const block = createHash("sha256");
+  let state = block.update(`sshts-interop-${seed}`).digest();
+  for (let o = 0; o < size; o += 32) {
+    out.set(state.subarray(0, Math.min(32, size - o)), o);
+    state = createHash("sha256").update(state).digest();
+  }
+  return out;
+}
+
+/** Hex SHA-256. */
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * What every interop server of ours runs: the conformance test shell, plus
+ * `algorithms` (the negotiated algorithms, kex count and auth method as JSON) and
+ * `sha256kex` (the SHA-256 of stdin, then the kex count once stdin ended), for
+ * clients that run one command per connection.
+ */
+export async function interopShell(p: SSHServerProcess): Promise<void> {
+  if (p.command === "sha256kex") {
+    const h = createHash("sha256");
+    for await (const chunk of p.stdin) h.update(chunk);
+    await p.write(`${h.digest("hex")} ${p.connection!.getExtraInfo().kexCount}\n`);
+    return;
+  }
+  if (p.command === "algorithms") {
+    const info = p.connection!.getExtraInfo();
+    await p.write(
+      JSON.stringify({
+        ...info.algorithms,
+        kexCount: info.kexCount,
+        authMethod: info.authMethod,
+      }) + "\n",
+    );
+    return;
+  }
+  return testShell(p);
+}
+
+/**
+ * Our server for the interop clients: fixture host keys, the fixture client keys
+ * authorized, the test password (password and keyboard-interactive), direct-tcpip
+ * allowed, and with `everything` every algorithm we implement offered.
+ */
+export function interopServer(
+  options: Parameters<typeof startServer>[0] & { readonly everything?: boolean } = {},
+): Promise<TestServer> {
+  const { everything, ...extra } = options;
+  return startServer({
+    processFactory: interopShell,
+    connectionRequested: () => true,
+    ...(everything
+      ? { kexAlgs: SUPPORTED_KEX, encryptionAlgs: SUPPORTED_CIPHERS, macAlgs: SUPPORTED_MACS }
+      : {}),
+    ...extra,
+  });
+}
+
+/** A TCP echo server on 127.0.0.1 for direct-tcpip tests. */
+export async function echoServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((s) => {
+    s.on("error", () => {});
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** One case of a driver plan; the drivers in conformance/peers/ read these. */
+export interface PeerCase {
+  /** Echoed back in the result. */
+  readonly id: string;
+  /** "password", "kbdint", "key" or "none". */
+  readonly auth?: string;
+  /** Private key file for "key". */
+  readonly key?: string;
+  /** Signature algorithms the client may use (RSA keys). */
+  readonly sigAlgs?: readonly string[];
+  /** Algorithm lists to offer (a single name forces it). */
+  readonly kex?: readonly string[];
+  readonly ciphers?: readonly string[];
+  readonly macs?: readonly string[];
+  /** The command to run. */
+  readonly command?: string;
+  /** Bytes of test data to send on stdin ({@link testData} with `seed`). */
+  readonly stdinSize?: number;
+  readonly seed?: number;
+  /** Request a pty and type these lines into the shell. */
+  readonly ptyLines?: readonly string[];
+  /** Open a direct-tcpip channel to 127.0.0.1:port and echo this text through it. */
+  readonly forwardPort?: number;
+  readonly forwardText?: string;
+  /** Rekey after this many bytes (the peer initiates). */
+  readonly rekeyBytes?: number;
+  /** A second command on the same connection, after the first (e.g. "algorithms"). */
+  readonly then?: string;
+  /** Start one rekey after this many bytes of stdin (peers that rekey on request). */
+  readonly rekeyAfter?: number;
+}
+
+/** A driver's answer for one case. */
+export interface PeerResult {
+  readonly id: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly exitStatus?: number | null;
+  /** Hex SHA-256 of the data the driver sent on stdin. */
+  readonly sentHash?: string;
+  /** What came back through a direct-tcpip channel. */
+  readonly forwarded?: string;
+  /** Whatever else a driver reports (negotiated names, rekeys seen). */
+  readonly [more: string]: unknown;
+}
+
+/** Runs a driver to completion with a JSON plan on stdin; returns its JSON result lines. */
+export function runDriver(
+  argv: readonly string[],
+  plan: unknown,
+  timeoutMs = 240_000,
+): Promise<{ results: PeerResult[]; stderr: string; status: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (b: Uint8Array) => (out += new TextDecoder().decode(b)));
+    child.stderr.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) killTreeSync(child.pid, "SIGKILL");
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      const results = out.split("\n").filter((l) => l.startsWith("{")).map((l) =>
+        JSON.parse(l) as PeerResult
+      );
+      resolve({ results, stderr: err, status });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify(plan));
+  });
+}
+
+/** A peer server running as a child process until closed. */
+export interface PeerServer extends AsyncDisposable {
+  readonly port: number;
+  /** What the server printed on stderr so far (for failure messages). */
+  log(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a driver in server mode: it prints `LISTENING <port>` on stdout once
+ * it accepts connections.
+ */
+export function startDriverServer(argv: readonly string[], config: unknown): Promise<PeerServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "", err = "";
+    let done = false;
+    const exited = new Promise<void>((r) => child.on("close", () => r()));
+    const close = async () => {
+      if (child.exitCode === null && child.pid !== undefined) killTreeSync(child.pid, "SIGTERM");
+      await exited;
+    };
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      void close();
+      reject(new Error(`${argv.join(" ")} did not start listening\n${err}`));
+    }, 30_000);
+    child.stdout.on("data", (b: Uint8Array) => {
+      out += new TextDecoder().decode(b);
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m && !done) {
+        done = true;
+        clearTimeout(timer);
+        resolve({
+          port: Number(m[1]),
+          log: () => err,
+          close,
+          [Symbol.asyncDispose]: close,
+        });
+      }
+    });
+    child.stderr.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
+    child.on("close", () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(" ")} exited before listening\n${err}`));
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify(config));
+  });
+}
+
+/** The Python driver for AsyncSSH or paramiko. */
+export function pythonDriver(module: "asyncssh" | "paramiko", mode: "client" | "server"): string[] {
+  const py = pythonFor(module);
+  if (py === null) throw new Error(`python3 cannot import ${module}`);
+  return [py, "-W", "ignore", join(PEERS_DIR, `${module}_peer.py`), mode];
+}
+
+/**
+ * Compiles `conformance/peers/<name>.c` against `lib` (once per source version,
+ * cached under .cache/conformance/bin) and returns the binary's path.
+ */
+export function buildCPeer(name: "libssh_client" | "libssh2_client", lib: string): string {
+  const source = join(PEERS_DIR, `${name}.c`);
+  const text = readFileSync(source);
+  const tag = createHash("sha256").update(text).update(lib).digest("hex").slice(0, 12);
+  const dir = join(fixtureCacheDir(), "bin");
+  const out = join(dir, `${name}-${tag}`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const r = spawnSync("gcc", ["-O1", "-Wall", "-o", tmp, source, `-l${lib}`], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`gcc ${name}.c -l${lib} failed:\n${r.stderr}`);
+  // Rename is atomic: concurrent test processes never run a half-written binary.
+  spawnSync("mv", ["-f", tmp, out]);
+  return out;
+}
+
+/** The fixture user and password, for drivers. */
+export const LOGIN = { user: TEST_USER, password: TEST_PASSWORD } as const;
+
+/** Fails with every failed result's id and error, so one assertion shows the whole matrix. */
+export function assertAllOk(results: readonly PeerResult[], expected: number, what: string): void {
+  const bad = results.filter((r) => !r.ok).map((r) => `${r.id}: ${r.error ?? "failed"}`);
+  if (bad.length > 0 || results.length !== expected) {
+    throw new Error(
+      `${what}: ${results.length - bad.length}/${expected} passed\n${bad.join("\n")}`,
+    );
+  }
+}
+
+/** A peer's algorithm lists: everything it implements, and what it offers by default. */
+export interface PeerAlgorithms {
+  readonly kex: readonly string[];
+  readonly ciphers: readonly string[];
+  readonly macs: readonly string[];
+  readonly defaultKex: readonly string[];
+  readonly defaultCiphers: readonly string[];
+  readonly defaultMacs: readonly string[];
+}
+
+const ALGORITHM_QUERY: Readonly<Record<"asyncssh" | "paramiko", string>> = {
+  asyncssh: `
+import json, asyncssh
+from asyncssh.kex import get_kex_algs, get_default_kex_algs
+from asyncssh.encryption import get_encryption_algs, get_default_encryption_algs
+from asyncssh.mac import get_mac_algs, get_default_mac_algs
+d = lambda l: [a.decode() for a in l]
+print(json.dumps(dict(kex=d(get_kex_algs()), ciphers=d(get_encryption_algs()),
+  macs=d(get_mac_algs()), defaultKex=d(get_default_kex_algs()),
+  defaultCiphers=d(get_default_encryption_algs()), defaultMacs=d(get_default_mac_algs()))))
+`,
+  paramiko: `
+import json, paramiko
+T = paramiko.Transport
+print(json.dumps(dict(kex=list(T._kex_info), ciphers=list(T._cipher_info), macs=list(T._mac_info),
+  defaultKex=list(T._preferred_kex), defaultCiphers=list(T._preferred_ciphers),
+  defaultMacs=list(T._preferred_macs))))
+`,
+};
+
+const algorithmCache = new Map<string, PeerAlgorithms>();
+/** Asks AsyncSSH or paramiko itself (at run time) which algorithms it implements. */
+export function peerAlgorithms(module: "asyncssh" | "paramiko"): PeerAlgorithms {
+  const cached = algorithmCache.get(module);
+  if (cached) return cached;
+  const py = pythonFor(module);
+  if (py === null) throw new Error(`python3 cannot import ${module}`);
+  const r = spawnSync(py, ["-W", "ignore", "-c", ALGORITHM_QUERY[module]], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${module} algorithm query failed: ${r.stderr}`);
+  const lists = JSON.parse(r.stdout) as PeerAlgorithms;
+  algorithmCache.set(module, lists);
+  return lists;
+}
+
+/** The `ssh2` package's own lists (its protocol constants), asked through Node at run time. */
+export function ssh2Algorithms(): PeerAlgorithms {
+  const cached = algorithmCache.get("ssh2");
+  if (cached) return cached;
+  const script = `const c = require("ssh2/lib/protocol/constants.js");
+console.log(JSON.stringify({ kex: c.SUPPORTED_KEX, ciphers: c.SUPPORTED_CIPHER,
+  macs: c.SUPPORTED_MAC, defaultKex: c.DEFAULT_KEX, defaultCiphers: c.DEFAULT_CIPHER,
+  defaultMacs: c.DEFAULT_MAC }));`;
+  const r = spawnSync(NODE, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ssh2 algorithm query failed: ${r.stderr}`);
+  const lists = JSON.parse(r.stdout) as PeerAlgorithms;
+  algorithmCache.set("ssh2", lists);
+  return lists;
+}
+
+/** The names in `theirs` that we implement too (in their order). */
+export function shared(theirs: readonly string[], ours: readonly string[]): string[] {
+  return theirs.filter((n) => ours.includes(n));
+}

@@ -1,0 +1,25 @@
+/**
+ * The two 8-bit S-boxes of SEED (RFC 4269 §4, "S1" and "S2"), as hex. The four
+ * 32-bit G-function tables are built from them and the masks 0xfc, 0xf3, 0xcf,
+ * 0x3f. `seed_test.ts` checks them against RFC 4269 Appendix B and OpenSSL.
+ *
+ * @module
+ */
+
+/** S1, 256 bytes. */
+export const SEED_S1_HEX: string =
+  "a985d6d3541dac255d43181e51fcca632844209de0e2c817a58f037bbb13d2ee708c3fa832ddf674ec950b57" +
+  "5c5bbd01241c739810ccf2d92ce772839bd186c96050a3eb0db69e4fb75ac678a612afd561c3b441527d8d08" +
+  "1f9900190453f7e1fd762f27b08b0eaba26e934d697c090abfeff3c58714fe64de2e4b1a06216b6602f5928a" +
+  "0cb37ed07a4796e52680addfa13037ae36152238f4a7454c81e9849735cbce3c7111c78975fbdaf8945982c4" +
+  "ff493967c0cfd7b80f8e4223916cdba434f148c26f3d2d40be3ebcc1aaba4e553bdc687f9cd84a5677a0ed46" +
+  "b52b65fae3b9b19f5ef9e6b231ea6d5fe4f0cd88163a58d462290733e81b0579906a2a9a";
+
+/** S2, 256 bytes. */
+export const SEED_S2_HEX: string =
+  "38e82da6cfdeb3b8af6055c7446f6b5bc36233b529a0e2a7d39111061cbc364bef886ca817c416f4c245e1d6" +
+  "3f3d8e98284ef63ea5f90ddfd82b667a272ff17242d441c07367ac8bf7ad801fca2caa34d20beee95d9418f8" +
+  "57ae08c513cd86b9ff7dc131f58a6ab1d120d7022204687107db9d9961bee659dd5190dc9aa3abd0810f471a" +
+  "e3ec8dbf967b5ca2a163234dc89e9c3a0c2eba6e9f5af292f34978cc15fb70757f351003646dc674d5b4ea09" +
+  "7619fe4012e0bd05fa01f02a5ea956438514899bb0e5487997fc1e82218c1b5f7754b21d254f0046ed5852eb" +
+  "7edac9fd3095653cb6e4bb7c0e5039263284699337e724a4cb530a87d94c838fce3b4ab7";
