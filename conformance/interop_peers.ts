@@ -318,18 +318,25 @@ export interface PeerResult {
   readonly [more: string]: unknown;
 }
 
-/** Runs a driver to completion with a JSON plan on stdin; returns its JSON result lines. */
+/**
+ * Runs a driver to completion with a JSON plan on stdin; returns its JSON result
+ * lines. With `SSHTS_INTEROP_DEBUG=1` the plan asks the driver to log the protocol
+ * on stderr, which a failure message then includes.
+ */
 export function runDriver(
   argv: readonly string[],
-  plan: unknown,
-  timeoutMs = 240_000,
+  plan: Record<string, unknown>,
+  timeoutMs = 100_000,
 ): Promise<{ results: PeerResult[]; stderr: string; status: number | null }> {
+  const debug = process.env.SSHTS_INTEROP_DEBUG === "1";
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     let out = "", err = "";
     child.stdout.on("data", (b: Uint8Array) => (out += new TextDecoder().decode(b)));
     child.stderr.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       if (child.pid !== undefined) killTreeSync(child.pid, "SIGKILL");
     }, timeoutMs);
     child.on("error", (e) => {
@@ -341,10 +348,19 @@ export function runDriver(
       const results = out.split("\n").filter((l) => l.startsWith("{")).map((l) =>
         JSON.parse(l) as PeerResult
       );
+      if (timedOut) {
+        reject(
+          new Error(
+            `${argv.join(" ")} timed out after ${timeoutMs} ms with ${results.length} ` +
+              `results\n${err.slice(-4000)}`,
+          ),
+        );
+        return;
+      }
       resolve({ results, stderr: err, status });
     });
     child.stdin.on("error", () => {});
-    child.stdin.end(JSON.stringify(plan));
+    child.stdin.end(JSON.stringify(debug ? { ...plan, debug: true } : plan));
   });
 }
 

@@ -66,6 +66,24 @@ def recv_until(channel, needle, timeout=20):
     return data
 
 
+def settle_rekey(transport, timeout=30):
+    """Waits until a rekey the last data triggered has finished.
+
+    paramiko 2.12 deadlocks when a channel closes while its own rekey is in
+    flight: its transport thread answers the peer's CHANNEL_CLOSE through
+    _send_user_message(), which waits for the key exchange that only that thread
+    can finish. A quick server (ours answers in microseconds) closes the channel
+    right after our EOF; if the last data packets set need_rekey, the KEXINIT goes
+    out after that EOF and the close lands in the middle of the exchange. So the
+    EOF waits for any rekey the data started.
+    """
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not transport.packetizer.need_rekey() and transport.clear_to_send.is_set():
+            return
+        time.sleep(0.01)
+
+
 def run_command(transport, command, stdin=None):
     ch = transport.open_session()
     ch.exec_command(command)
@@ -84,6 +102,7 @@ def run_command(transport, command, stdin=None):
     if stdin is not None:
         for i in range(0, len(stdin), 32768):
             ch.sendall(stdin[i:i + 32768])
+        settle_rekey(transport)
     ch.shutdown_write()
     t.join(180)
     status = ch.recv_exit_status()
