@@ -25,7 +25,7 @@ for (let i = 0; i < args.length; i++) {
 }
 
 // A hung runtime must not eat CI's whole budget (the Node run, with the 1 GiB SFTP and full
-// integrity, rekey, interop and ssh -G matrices, is the longest: ~20 min on an idle machine).
+// integrity, rekey, interop and ssh -G matrices, is the longest).
 const RUNTIME_TIMEOUT_MS = Number(process.env.SSH_TEST_RUNTIME_TIMEOUT_MS ?? 40 * 60 * 1000);
 const SKIP_DIRS = new Set(["node_modules", ".git", ".cache", "bench"]);
 
