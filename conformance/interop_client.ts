@@ -12,7 +12,14 @@ import { createHash } from "node:crypto";
 import { connect } from "../io/client/connect.ts";
 import type { SSHClientConnection } from "../io/client/connection.ts";
 import type { ConnectOptions } from "../io/client/options.ts";
-import { echoServer, keyMaterial, LOGIN, sha256Hex, testData } from "./interop_peers.ts";
+import {
+  eachLimited,
+  echoServer,
+  keyMaterial,
+  LOGIN,
+  sha256Hex,
+  testData,
+} from "./interop_peers.ts";
 import type { KeyName } from "./fixtures/mod.ts";
 
 /** How our client authenticates in one case. */
@@ -133,7 +140,7 @@ export async function checkDirectTcpip(port: number): Promise<void> {
 }
 
 /**
- * Connects once per algorithm with only that algorithm offered (a cipher loop
+ * Connects once per algorithm (three at a time) with only that algorithm offered (a cipher loop
  * pairs non-AEAD ciphers with `mac`, a MAC loop uses `cipher`) and checks it was
  * negotiated and a command runs. Returns the failures.
  */
@@ -145,7 +152,7 @@ export async function algorithmLoop(
 ): Promise<string[]> {
   const known = await fixtureKnownHosts(port);
   const failures: string[] = [];
-  for (const name of names) {
+  await eachLimited(names, 3, async (name) => {
     const options: ConnectOptions = kind === "kex"
       ? { kexAlgs: [name] }
       : kind === "cipher"
@@ -161,6 +168,6 @@ export async function algorithmLoop(
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message}`);
     }
-  }
+  });
   return failures;
 }

@@ -3,7 +3,7 @@
  * remote forwarding and direct-tcpip through the Dropbear fixture server, and
  * Dropbear's `dbclient -L` / `-R` through our `listen()`. Each forward carries
  * data to a local echo server and back, hash-checked (16 MiB each way on Node,
- * 2 MiB on Deno and Bun).
+ * 1 MiB on Deno and Bun).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -15,7 +15,7 @@ import { conformanceTest, freePort, TEST_PASSWORD, TEST_USER } from "./fixtures/
 import { echoServer, fullInterop, interopServer, scratchDir } from "./interop_peers.ts";
 import { LiveProcess } from "./server_fixture.ts";
 
-const SIZE = (fullInterop() ? 16 : 2) * 1024 * 1024;
+const SIZE = (fullInterop() ? 16 : 1) * 1024 * 1024;
 
 /** Sends `total` pseudo-random bytes through a TCP connection and checks they come back. */
 async function roundTrip(port: number, total: number): Promise<void> {

@@ -16,6 +16,7 @@ peerSuite("paramiko", {
   // paramiko's server picks a full-size DH exponent in pure Python: its group
   // exchange (8192-bit, as our client asks) takes tens of seconds. Its client runs
   // both against listen(); OpenSSH's sshd runs them against connect().
+  slowServer: true,
   rsaSha512Only: {
     why: "paramiko 2.12 sends server-sig-algs only when ext-info-c is the last name of " +
       "the client's kex list; ours, like OpenSSH's, ends with the strict-kex marker",

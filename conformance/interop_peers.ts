@@ -22,7 +22,15 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -170,6 +178,28 @@ export function fullInterop(): boolean {
   return g.Deno === undefined && g.Bun === undefined;
 }
 
+const MiB = 1024 * 1024;
+
+/** Bytes sent through a rekey test: 4 MiB in the full run, 1 MiB on Deno and Bun. */
+export const REKEY_TRANSFER: number = fullInterop() ? 4 * MiB : MiB;
+
+/** The bulk transfer of the full run, through stdin with its hash checked. */
+export const BULK: number = 16 * MiB;
+
+/** Runs `fn` over `items`, `limit` at a time (the machines here have two cores). */
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
 /** The fixture keys (made once by ssh-keygen, cached under .cache/conformance). */
 export function keyMaterial(): Promise<KeyMaterial> {
   return ensureKeyMaterial();
@@ -184,12 +214,25 @@ export function scratchDir(): string {
 after(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   scratch = undefined;
+  written.clear();
 });
 
-/** Writes a file (mode 0600) in the scratch directory and returns its path. */
+const written = new Map<string, string | Uint8Array>();
+
+/**
+ * Writes a file (mode 0600) in the scratch directory and returns its path. A name
+ * is written once per contents: clients running side by side must never read a
+ * file half-rewritten.
+ */
 export function scratchFile(name: string, contents: string | Uint8Array): string {
   const path = join(scratchDir(), name);
-  writeFileSync(path, contents, { mode: 0o600 });
+  if (written.get(name) !== contents) {
+    // A new name, or new contents: write a temporary file and rename it over.
+    const tmp = `${path}.${process.pid}.${written.size}.tmp`;
+    writeFileSync(tmp, contents, { mode: 0o600 });
+    renameSync(tmp, path);
+    written.set(name, contents);
+  }
   return path;
 }
 
@@ -362,6 +405,27 @@ export function runDriver(
     child.stdin.on("error", () => {});
     child.stdin.end(JSON.stringify(debug ? { ...plan, debug: true } : plan));
   });
+}
+
+/**
+ * {@link runDriver} with the plan's cases split over `parts` driver processes
+ * running side by side; results come back in the plan's order.
+ */
+export async function runDriverParallel(
+  argv: readonly string[],
+  plan: Record<string, unknown> & { readonly cases: readonly PeerCase[] },
+  parts = 3,
+): Promise<{ results: PeerResult[]; stderr: string }> {
+  const chunks: PeerCase[][] = Array.from({ length: parts }, () => []);
+  plan.cases.forEach((c, i) => chunks[i % parts]!.push(c));
+  const runs = await Promise.all(
+    chunks.filter((c) => c.length > 0).map((cases) => runDriver(argv, { ...plan, cases })),
+  );
+  const byId = new Map(runs.flatMap((r) => r.results).map((r) => [r.id, r]));
+  return {
+    results: plan.cases.flatMap((c) => byId.has(c.id) ? [byId.get(c.id)!] : []),
+    stderr: runs.map((r) => r.stderr).join("\n"),
+  };
 }
 
 /** A peer server running as a child process until closed. */

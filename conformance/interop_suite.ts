@@ -9,7 +9,7 @@
  * either side, and every kex, cipher and MAC both implement.
  *
  * Node runs everything; Deno and Bun run the default-settings logins and one
- * rekey each way with 2 MiB (see `fullInterop()`).
+ * rekey each way with 1 MiB (see `fullInterop()`).
  *
  * @module
  */
@@ -28,6 +28,7 @@ import {
 } from "./interop_client.ts";
 import {
   assertAllOk,
+  BULK,
   echoServer,
   fullInterop,
   interopServer,
@@ -40,7 +41,9 @@ import {
   type PeerResult,
   PEERS_DIR,
   pythonDriver,
+  REKEY_TRANSFER,
   runDriver,
+  runDriverParallel,
   scratchFile,
   sha256Hex,
   shared,
@@ -49,8 +52,6 @@ import {
 } from "./interop_peers.ts";
 import type { TestServer } from "./server_fixture.ts";
 import type { ConnectOptions } from "../io/client/options.ts";
-
-const MiB = 1024 * 1024;
 
 /** The peers this suite drives. */
 export type PlanPeer = "asyncssh" | "paramiko" | "ssh2";
@@ -81,6 +82,8 @@ export interface PeerTraits {
    * when told to, once (`ssh2`'s `rekey()`).
    */
   readonly rekeyOnce?: boolean;
+  /** The peer's server moves data slowly (paramiko: ~2 MB/s): our bulk test sends 4 MiB. */
+  readonly slowServer?: boolean;
 }
 
 /** The driver command line for a peer. */
@@ -95,6 +98,7 @@ export async function peerClient(
   module: PlanPeer,
   server: TestServer,
   cases: readonly PeerCase[],
+  parallel = 1,
 ): Promise<PeerResult[]> {
   const plan = {
     host: "127.0.0.1",
@@ -104,7 +108,9 @@ export async function peerClient(
     knownHosts: scratchFile(`known_hosts_${server.port}`, server.knownHosts),
     cases,
   };
-  const { results, stderr } = await runDriver(driverFor(module, "client"), plan);
+  const { results, stderr } = parallel > 1
+    ? await runDriverParallel(driverFor(module, "client"), plan, parallel)
+    : await runDriver(driverFor(module, "client"), plan);
   if (results.length !== cases.length) {
     throw new Error(`${module} driver returned ${results.length}/${cases.length}\n${stderr}`);
   }
@@ -136,8 +142,8 @@ export async function peerServer(module: PlanPeer, config: Record<string, unknow
 
 /**
  * Key exchanges a rekey test must see: the handshake plus one rekey at least, two
- * with the 16 MiB transfers of the full run (a 2 MiB transfer can fit in flight
- * before a peer that rekeys by bytes gets to its second).
+ * with the 4 MiB transfers of the full run (1 MiB can fit in flight before a peer
+ * that rekeys by bytes gets to its second).
  */
 function rekeysAtLeast(traits: { readonly rekeyOnce?: boolean }): number {
   return traits.rekeyOnce || !fullInterop() ? 2 : 3;
@@ -186,14 +192,14 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
     { tools },
     async () => {
       await using server = await interopServer();
-      const size = fullInterop() ? 16 * MiB : 2 * MiB;
+      const size = REKEY_TRANSFER;
       const results = await peerClient(module, server, [{
         id: "rekey",
         auth: "password",
         command: "sha256",
         stdinSize: size,
         seed: 3,
-        ...(traits.rekeyOnce ? { rekeyAfter: MiB } : { rekeyBytes: 512 * 1024 }),
+        ...(traits.rekeyOnce ? { rekeyAfter: size / 2 } : { rekeyBytes: 256 * 1024 }),
         then: "algorithms",
       }]);
       const r = byId(results, "rekey");
@@ -218,7 +224,7 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
         id: "rekey",
         auth: "password",
         command: "sha256",
-        stdinSize: 2 * MiB,
+        stdinSize: REKEY_TRANSFER,
         seed: 4,
         then: "algorithms",
       }]);
@@ -238,11 +244,11 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
         try {
           await using server = await interopServer();
           const results = await peerClient(module, server, [
-            { id: "bulk", auth: "password", command: "sha256", stdinSize: 16 * MiB, seed: 1 },
+            { id: "bulk", auth: "password", command: "sha256", stdinSize: BULK, seed: 1 },
             { id: "pty", auth: "password", ptyLines: ["echo one", "echo twx\x7fo"] },
             { id: "forward", auth: "password", forwardPort: echo.port, forwardText: "ping\n" },
           ]);
-          assert.equal(byId(results, "bulk").stdout!.trim(), sha256Hex(testData(16 * MiB, 1)));
+          assert.equal(byId(results, "bulk").stdout!.trim(), sha256Hex(testData(BULK, 1)));
           // The line editor echoes what was typed (the backspace edited), the shell answers.
           const pty = byId(results, "pty").stdout!;
           assert.match(pty, /echo one\r\n/);
@@ -273,7 +279,7 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
           })),
         ].map((c) => ({ ...c, auth: "password", command: "algorithms" }));
         await using server = await interopServer({ everything: true });
-        const results = await peerClient(module, server, cases);
+        const results = await peerClient(module, server, cases, 3);
         assertAllOk(results, cases.length, `${name} client → listen()`);
         for (const r of results) {
           const [kind, alg] = r.id.split(" ") as [string, string];
@@ -328,14 +334,14 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
     `connect() survives rekeys ${name}'s server starts, and starts its own`,
     { tools },
     async () => {
-      const size = fullInterop() ? 16 * MiB : 2 * MiB;
+      const size = REKEY_TRANSFER;
       // The data is echoed back ("cat") so the server sends as much as it receives
       // (AsyncSSH counts only what it sends); small windows interleave rekeys and data.
       const small = { windowSize: 256 * 1024 };
       {
         await using peer = await peerServer(
           module,
-          traits.rekeyOnce ? { rekeyAfter: MiB } : { rekeyBytes: 512 * 1024 },
+          traits.rekeyOnce ? { rekeyAfter: size / 2 } : { rekeyBytes: 256 * 1024 },
         );
         const kexCount = await checkBulk(peer.port, size, small, true);
         const least = rekeysAtLeast(traits);
@@ -343,7 +349,7 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
       }
       {
         await using peer = await peerServer(module);
-        const kexCount = await checkBulk(peer.port, size, { ...small, rekeyBytes: 512 * 1024 });
+        const kexCount = await checkBulk(peer.port, size, { ...small, rekeyBytes: 256 * 1024 });
         const least = rekeysAtLeast({});
         assert.ok(kexCount >= least, `connect()-started: only ${kexCount} key exchanges`);
       }
@@ -351,10 +357,17 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
   );
 
   if (fullInterop()) {
-    interopTest(`connect() through ${name}'s server: direct-tcpip`, { tools }, async () => {
-      await using peer = await peerServer(module);
-      await checkDirectTcpip(peer.port);
-    });
+    interopTest(
+      `connect() through ${name}'s server: direct-tcpip, ${
+        traits.slowServer ? 4 : 16
+      } MiB with its hash back`,
+      { tools },
+      async () => {
+        await using peer = await peerServer(module);
+        await checkDirectTcpip(peer.port);
+        await checkBulk(peer.port, traits.slowServer ? BULK / 4 : BULK);
+      },
+    );
 
     interopTest(
       `connect() logs in to ${name}'s server with every kex, cipher and MAC both implement`,
