@@ -37,14 +37,76 @@
  */
 
 export * from "./core/errors.ts";
+// Every error class the library throws, so `instanceof` works from the package.
+export { KexError } from "./core/kex/errors.ts";
+export { CompressionError } from "./core/compression/compression_error.ts";
+export {
+  KeyBlobError,
+  type KeyBlobProblem,
+  UnsupportedKeyTypeError,
+} from "./core/publickey/errors.ts";
+export { UnsupportedAlgorithmError } from "./core/crypto/registry.ts";
+export { PqInputError, type PqInputProblem } from "./core/pq/errors.ts";
+export { Asn1Error } from "./keys/formats/asn1.ts";
+
+// io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
+export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export {
+  type AlgorithmFamily,
+  DEFAULT_SSH_CONFIG_PROFILE,
+  formatSSHConfig,
+  type FormatSSHConfigOptions,
+  MuxProtocolError,
+  parseProxyJump,
+  type ResolvedSSHConfig,
+  type ResolveSSHConfigOptions,
+  SSHConfigError,
+  type SSHConfigErrorCode,
+  type SSHConfigFileStat,
+  type SSHConfigForward,
+  type SSHConfigLookupResult,
+  type SSHConfigProfile,
+  type SSHConfigSystem,
+  type SSHConfigTokens,
+  type SSHJumpHop,
+} from "./config/mod.ts";
 
 // io/client: connect() and the client connection.
-export { connect } from "./io/client/connect.ts";
+export { connect, type ConnectHooks } from "./io/client/connect.ts";
+export type {
+  HostBasedCredentials,
+  KbdintResponder,
+  StagedAuth,
+  StagedAuthResult,
+} from "./io/client/staged_auth.ts";
+export {
+  setUpX11Forwarding,
+  type X11ClientOptions,
+  type X11Host,
+} from "./io/client/x11_forward.ts";
+export {
+  getServerAuthMethods,
+  getServerHostKey,
+  type ProbeOptions,
+  type ServerHostKeyProbe,
+} from "./io/client/probe.ts";
+export {
+  ALGORITHM_KINDS,
+  type AlgorithmKind,
+  DEFAULT_ALGORITHMS,
+  type Direction,
+  hashHostKey,
+  type HostKeyHashKind,
+  negotiatedMethod,
+  SUPPORTED_ALGORITHMS,
+  supportedAlgorithms,
+} from "./io/client/session_controls.ts";
 export { SSHClientConnection } from "./io/client/connection.ts";
 export { ClientConnectionBase } from "./io/client/connection_base.ts";
 export type {
   ClientExtraInfo,
   ConnectOptions,
+  ForwardSignalOptions,
   LocalPortForwardOptions,
   OpenChannelOptions,
   RemoteConnectionHandler,
@@ -53,17 +115,27 @@ export type {
   SocksForwardOptions,
   TunnelConnection,
 } from "./io/client/options.ts";
-export { ProcessError, type ProcessResult, ProcessTimeoutError } from "./io/client/errors.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "./io/client/connect.ts";
+export {
+  ConnectError,
+  type ConnectPhase,
+  ConnectTimeoutError,
+  ProcessError,
+  type ProcessResult,
+  ProcessTimeoutError,
+} from "./io/client/errors.ts";
 export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
-export type {
-  ProcessOptions,
-  ProcessTarget,
-  SSHChannelSession,
-  SSHClientSession,
-  TerminalOptions,
-  X11ForwardingOptions,
+export {
+  type ProcessOptions,
+  type ProcessTarget,
+  type SSHChannelSession,
+  type SSHClientSession,
+  TerminalMode,
+  type TerminalOptions,
+  type X11ForwardingOptions,
 } from "./io/client/session.ts";
 export {
+  DEVNULL,
   type RedirectableProcess,
   type RedirectOptions,
   type RedirectSource,
@@ -71,8 +143,31 @@ export {
   STDOUT,
 } from "./io/client/redirect.ts";
 
+// io/fanout: many hosts from one process.
+export {
+  connectMany,
+  type ConnectManyOptions,
+  DEFAULT_FANOUT_CONCURRENCY,
+  DEFAULT_POOL_KEEPALIVE,
+  DEFAULT_RETRY_DELAY,
+  type FanoutFailure,
+  type FanoutHost,
+  type FanoutProgress,
+  type FanoutResult,
+  type FanoutSuccess,
+  type FanoutTask,
+  type FanoutTaskInfo,
+  type FanoutTiming,
+  isRetryableConnectError,
+  type PoolRunAllOptions,
+  runMany,
+  type RunManyOptions,
+  SSHPool,
+} from "./io/fanout/mod.ts";
+
 // io/engine: channels as Web Streams.
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
+export type { ConsoleLike, LogLevel, LogOptions } from "./io/engine/logger.ts";
 export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
 
 // io/forward and io/runtime: listeners, forwarded connections, sockets.
@@ -138,9 +233,32 @@ export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/
 
 // io/keys: key shapes, key files, signers.
 export type { ClientKeyPair, HostKeyInfo, ServerHostKey } from "./io/keys/types.ts";
-export type { AuthorizedKeysInput, AuthorizedKeysSource } from "./io/keys/authorized_keys.ts";
-export { clientKeyFromSSHKey, hostKeyFromSSHKey } from "./io/keys/signers.ts";
-export { type PrivateKeyInput, readPrivateKey } from "./io/keys/files.ts";
+export {
+  authorizedKeysFor,
+  type AuthorizedKeysInput,
+  type AuthorizedKeysSource,
+  loadAuthorizedKeys,
+  matchAuthorizedKey,
+} from "./io/keys/authorized_keys.ts";
+export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/keys/signers.ts";
+export {
+  type CertificateInput,
+  DEFAULT_IDENTITY_FILES,
+  loadDefaultClientKeys,
+  loadKeyPairs,
+  type LoadKeyPairsOptions,
+  type PrivateKeyInput,
+  readCertificate,
+  readPrivateKey,
+} from "./io/keys/files.ts";
+export {
+  DEFAULT_KNOWN_HOSTS_FILES,
+  hostLabel,
+  type KnownHostsCheckInfo,
+  type KnownHostsVerifier,
+  knownHostsVerifier,
+} from "./io/keys/known_hosts.ts";
+export { x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,
@@ -160,7 +278,12 @@ export type { Transport, TransportEvent } from "./core/transport/transport.ts";
 export type { PeerVersion } from "./core/transport/version.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./core/transport/kexinit.ts";
 export type { Modulus } from "./core/kex/moduli.ts";
-export type { ClientAuthEvent } from "./core/auth/client_auth.ts";
+export type {
+  ClientAuthEvent,
+  ClientHostKey,
+  ClientPublicKey,
+  StagedAuthAttempt,
+} from "./core/auth/client_auth.ts";
 export type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "./core/auth/server_auth.ts";
 export type {
   ClientConnection,
@@ -168,8 +291,16 @@ export type {
   HostKeysProvedEvent,
 } from "./core/client/client_connection.ts";
 export type { ServerConnection, ServerEvent } from "./core/server/server_connection.ts";
+export type { EngineBase, EngineEvent } from "./core/engine/engine_base.ts";
+export type { TransportPhase } from "./core/transport/phases.ts";
+export type { LocalState, RemoteState } from "./core/connection/channel_state.ts";
 export type { ProvenHostKey } from "./core/connection/hostkeys.ts";
 export type { ChannelOptions, ConnectionLayer } from "./core/connection/channels.ts";
+export {
+  ChannelOpenFailure,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+} from "./core/connection/channels.ts";
 export type {
   ChannelCloseEvent,
   ChannelDataEvent,
@@ -185,3 +316,41 @@ export type {
   GlobalRequestReplyEvent,
 } from "./core/connection/events.ts";
 export type { ExitSignal, PtyRequest, TerminalSize } from "./core/connection/session_requests.ts";
+
+// SFTP: the client (conn.startSftp()), the server pieces (listen({ sftp })), and the pure protocol.
+export {
+  type FollowOptions,
+  type OpenMode,
+  type ProgressHandler,
+  type SFTPChannelOpener,
+  SFTPClient,
+  type SFTPClientOptions,
+  type SFTPDirEntry,
+  startSftp,
+  type TransferOptions,
+} from "./io/sftp/client.ts";
+export { type FileReadableOptions, openFlags, SFTPFile } from "./io/sftp/file.ts";
+export { FsBackend, type FsBackendOptions, type FsHandle } from "./io/sftp/fs_backend.ts";
+export {
+  serveSftp,
+  sftpProcessFactory,
+  type SFTPServerConfig,
+  type SFTPServerOption,
+} from "./io/sftp/server.ts";
+export {
+  type DirEntry,
+  type ExtendedAttribute,
+  type FileAttributes,
+  FrameError,
+  MemoryBackend,
+  type MemoryBackendOptions,
+  type MemoryHandle,
+  type NameEntry,
+  OpenFlags,
+  type SFTPBackend,
+  SFTPError,
+  type SFTPLimits,
+  SFTPProtocolError,
+  SFTPStatus,
+  type StatVFS,
+} from "./sftp/mod.ts";

@@ -12,11 +12,11 @@
  *
  * @example Run an agent in memory and talk to it through the codec
  * ```ts
- * import { generatePrivateKey } from "../keys/generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh/keys";
  * import {
  *   AgentFrameReader, AgentKeyring, AgentServerConnection,
  *   decodeAgentReply, encodeAgentFrame, encodeAgentRequest,
- * } from "./mod.ts";
+ * } from "@sshts/ssh/agent";
  *
  * const ring = new AgentKeyring({ confirm: () => true });
  * ring.add(generatePrivateKey("ed25519", { comment: "deploy" }), { lifetime: 3600, confirm: true });

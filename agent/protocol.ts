@@ -113,7 +113,7 @@ export class AgentFrameReader {
 
   /**
    * Adds received bytes. They are copied into a plain `Uint8Array`: callers may
-   * reuse their buffer (Bun does), and a Node `Buffer`'s `slice()` would not copy.
+   * reuse their buffer (Bun does), and a Node buffer's `slice()` would not copy.
    */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;

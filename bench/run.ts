@@ -21,7 +21,7 @@ import { type BenchReport, loadAverage, machineInfo, writeReport } from "./e2e/r
 import { detectRuntimes, REPO_ROOT } from "./e2e/runtimes.ts";
 import { killAllChildren } from "./e2e/spawn.ts";
 import { planSubjects } from "./e2e/subjects.ts";
-import { absoluteTable, notes, ratioTable } from "./e2e/table.ts";
+import { absoluteTable, cpuTable, notes, ratioTable } from "./e2e/table.ts";
 import type { Target } from "./e2e/types.ts";
 
 /** How the figures are taken, printed under the tables and stored in the JSON. */
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   const startLoad = loadAverage();
   const { runtimes, missing } = detectRuntimes();
   for (const name of missing) log(`bench: runtime not found, left out: ${name}`);
-  const plan = planSubjects(runtimes, options.only);
+  const plan = planSubjects(runtimes, options.only, options.profileDir);
   for (const u of plan.unavailable) log(`bench: ${u.name} left out: ${u.reason}`);
   if (plan.subjects.length === 0) {
     log("bench: nothing to measure (check --only)");
@@ -151,6 +151,7 @@ async function main(): Promise<number> {
         ...(rows.some((r) => r.subject === "openssh" || r.subject === "ssh2") && rows.length > 1
           ? [ratioTable(spec), ""]
           : []),
+        ...(cpuTable(spec) === "" ? [] : [cpuTable(spec), ""]),
         ...notes(spec),
         ...Object.values(METHOD).map((line) => `- ${line}`),
         "",

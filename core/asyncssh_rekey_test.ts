@@ -9,13 +9,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { ClientEvent } from "./client/client_connection.ts";
-import { createDefaultSuite } from "./default_suite.ts";
+import { createDefaultSuite } from "./suite/default_suite.ts";
 import type { ServerEvent } from "./server/server_connection.ts";
 import { makePair } from "./testing/fixtures.ts";
 import type { EnginePair } from "./testing/pair.ts";
 import { asyncSshOrder, PacketResequencer } from "./testing/resequence.ts";
 import { Msg } from "./transport/messages.ts";
-import { allowedIncoming } from "./transport/transport.ts";
+import { allowedIncoming, type TransportPhase } from "./transport/phases.ts";
 import { concatBytes } from "./wire.ts";
 
 type Side = "client" | "server";
@@ -126,16 +126,18 @@ test("a rekey's channel data stays in order with the data before it", () => {
 });
 
 test("allowedIncoming() takes connection messages during a rekey only, never in the initial exchange", () => {
-  for (const strict of [true, false]) {
-    for (const type of [80, 94, 98, 127]) {
-      assert.equal(allowedIncoming(type, "running", true, strict, true), false);
-      assert.equal(allowedIncoming(type, "sentKexInit", true, strict, false), false);
-      assert.equal(allowedIncoming(type, "running", false, strict, true), true);
-      assert.equal(allowedIncoming(type, "awaitNewKeys", false, strict, true), true);
+  for (const type of [80, 94, 98, 127]) {
+    for (
+      const phase of ["awaitKexInit", "kex", "kexStrict", "awaitNewKeys", "awaitNewKeysStrict"]
+    ) {
+      assert.equal(allowedIncoming(type, phase as TransportPhase), false, phase);
     }
-    // Other layers stay refused between the peer's KEXINIT and its NEWKEYS.
-    for (const type of [5, 6, 50, 52, 60, 128, 255]) {
-      assert.equal(allowedIncoming(type, "running", false, strict, true), false);
-    }
+    assert.equal(allowedIncoming(type, "rekey"), true);
+    assert.equal(allowedIncoming(type, "rekeyAwaitNewKeys"), true);
+  }
+  // Other layers stay refused between the peer's KEXINIT and its NEWKEYS.
+  for (const type of [5, 6, 50, 52, 60, 128, 255]) {
+    assert.equal(allowedIncoming(type, "rekey"), false);
+    assert.equal(allowedIncoming(type, "rekeyAwaitNewKeys"), false);
   }
 });

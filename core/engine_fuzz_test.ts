@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { CipherInfo, PacketOpener, PacketSealer } from "./crypto/types.ts";
-import { createDefaultSuite } from "./default_suite.ts";
+import { createDefaultSuite } from "./suite/default_suite.ts";
 import { DisconnectError } from "./errors.ts";
 import { seededRandom } from "./random.ts";
 import { makePair } from "./testing/fixtures.ts";

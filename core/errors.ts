@@ -52,6 +52,8 @@ export type SSHErrorCode =
   | "ERR_PERMISSION_DENIED"
   | "ERR_SERVICE_NOT_AVAILABLE"
   | "ERR_CONNECTION_LOST"
+  | "ERR_DNS"
+  | "ERR_CONNECTION_REFUSED"
   | "ERR_BY_APPLICATION"
   | "ERR_PEER_DISCONNECTED"
   | "ERR_TIMEOUT"
@@ -59,6 +61,7 @@ export type SSHErrorCode =
   | "ERR_CHANNEL_OPEN"
   | "ERR_CHANNEL"
   | "ERR_PROCESS"
+  | "ERR_SFTP"
   | "ERR_KEY_IMPORT"
   | "ERR_KEY_EXPORT"
   | "ERR_KEY_GENERATION"
@@ -134,6 +137,50 @@ export class WireError extends SSHError {
 }
 
 /**
+ * What exactly went wrong when a connection ends, as a stable key: tests and callers
+ * match on it (with `code`) instead of on the message text.
+ */
+export type DisconnectDetail =
+  // transport
+  | "unexpected-message"
+  | "kexinit-not-first"
+  | "too-many-extensions"
+  | "malformed-newkeys"
+  // user authentication
+  | "unexpected-service"
+  | "pk-ok-mismatch"
+  | "too-many-prompts"
+  | "too-many-requests"
+  | "malformed-request"
+  | "wrong-response-count"
+  | "username-changed"
+  | "too-many-auth-failures"
+  | "auth-methods-exhausted"
+  // connection protocol
+  | "unknown-channel"
+  | "channel-not-open"
+  | "data-after-eof"
+  | "message-after-close"
+  | "window-exceeded"
+  | "packet-too-large"
+  | "window-overflow"
+  | "reply-without-request"
+  | "duplicate-confirmation"
+  | "open-failure-after-open";
+
+/** Options of a {@link DisconnectError} beyond the standard `cause`. */
+export interface DisconnectErrorOptions extends ErrorOptions {
+  /** True when the peer sent the DISCONNECT. */
+  readonly fromPeer?: boolean;
+  /** What exactly went wrong (see {@link DisconnectDetail}). */
+  readonly detail?: DisconnectDetail;
+  /** For an unexpected message: the message number that arrived. */
+  readonly got?: number;
+  /** For an unexpected message: what the protocol allowed at that point (names or ranges). */
+  readonly expected?: readonly string[];
+}
+
+/**
  * The connection ended, or must end: the peer sent a DISCONNECT, broke the protocol,
  * failed a check (MAC, host key, strict kex) or could not agree on algorithms.
  * `reason` is the SSH_DISCONNECT reason code that was (or will be) sent or received.
@@ -150,19 +197,75 @@ export class DisconnectError extends SSHError {
   readonly reason: number;
   /** True when the peer sent the DISCONNECT; false when we decided to disconnect. */
   readonly fromPeer: boolean;
+  /** What exactly went wrong, when we decided (see {@link DisconnectDetail}). */
+  readonly detail: DisconnectDetail | undefined;
+  /** For an unexpected message: its number. */
+  readonly got: number | undefined;
+  /** For an unexpected message: what was allowed instead. */
+  readonly expected: readonly string[] | undefined;
 
   /** Creates a disconnect error. */
   constructor(
     code: SSHErrorCode,
     reason: number,
     message: string,
-    options?: ErrorOptions & { fromPeer?: boolean },
+    options?: DisconnectErrorOptions,
   ) {
     super(code, message, options);
     this.name = "DisconnectError";
     this.reason = reason;
     this.fromPeer = options?.fromPeer ?? false;
+    this.detail = options?.detail;
+    this.got = options?.got;
+    this.expected = options?.expected;
   }
+}
+
+/** Options of {@link protocolError}. */
+export interface ProtocolErrorOptions {
+  /** The error code; default "ERR_PROTOCOL". */
+  readonly code?: "ERR_PROTOCOL" | "ERR_STRICT_KEX" | "ERR_CHANNEL";
+  /** The SSH_DISCONNECT reason sent; default PROTOCOL_ERROR. */
+  readonly reason?: number;
+  /** For an unexpected message: its number. */
+  readonly got?: number;
+  /** For an unexpected message: what was allowed instead. */
+  readonly expected?: readonly string[];
+  /** The underlying error, if any. */
+  readonly cause?: unknown;
+}
+
+/**
+ * The error for a peer that broke the protocol: a {@link DisconnectError} with reason
+ * PROTOCOL_ERROR, the given `detail`, and for an unexpected message `got`/`expected`.
+ * Every layer of `core/` builds its protocol errors here.
+ *
+ * @example
+ * ```ts
+ * import { protocolError } from "./errors.ts";
+ * const e = protocolError("unexpected-message", "Unexpected message 94 during key exchange", {
+ *   got: 94,
+ *   expected: ["KEXINIT"],
+ * });
+ * console.log(e.code, e.detail, e.got); // "ERR_PROTOCOL" "unexpected-message" 94
+ * ```
+ */
+export function protocolError(
+  detail: DisconnectDetail,
+  message: string,
+  options: ProtocolErrorOptions = {},
+): DisconnectError {
+  return new DisconnectError(
+    options.code ?? "ERR_PROTOCOL",
+    options.reason ?? DisconnectReason.PROTOCOL_ERROR,
+    message,
+    {
+      detail,
+      ...(options.got !== undefined ? { got: options.got } : {}),
+      ...(options.expected !== undefined ? { expected: options.expected } : {}),
+      ...(options.cause !== undefined ? { cause: options.cause } : {}),
+    },
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createDefaultSuite, defaultAlgorithmPreferences } from "./default_suite.ts";
+import { createDefaultSuite, defaultAlgorithmPreferences } from "./suite/default_suite.ts";
 import { decodeKexInit } from "./transport/kexinit.ts";
 import { Msg } from "./transport/messages.ts";
 import { seededRandom } from "./random.ts";

@@ -75,28 +75,62 @@ export {
   defaultAlgorithmPreferences,
   defaultServerSigAlgs,
   verifyWithBlob,
-} from "./default_suite.ts";
+} from "./suite/default_suite.ts";
 export { EnginePair, type EventHandler } from "./testing/pair.ts";
 export { type RandomSource, seededRandom, systemRandom } from "./random.ts";
 export { createHostKeySigner } from "./kex/host_key_signer.ts";
 export type { HostKeySigner } from "./kex/types.ts";
-export type { ClientAuthEvent, ClientAuthOptions } from "./auth/client_auth.ts";
+export type {
+  ClientAuthEvent,
+  ClientAuthOptions,
+  ClientHostKey,
+  ClientPublicKey,
+} from "./auth/client_auth.ts";
 export type {
   AuthVerdict,
   KbdintChallenge,
   ServerAuthEvent,
   ServerAuthOptions,
 } from "./auth/server_auth.ts";
-export type { TransportSuite } from "./transport/suite.ts";
-export type { AlgorithmPreferences, TransportEvent } from "./transport/transport.ts";
+export type { EngineBase, EngineEvent, EngineOptions } from "./engine/engine_base.ts";
+export type { KeySizes, TransportSuite } from "./transport/suite.ts";
+export type {
+  AlgorithmPreferences,
+  Transport,
+  TransportEvent,
+  TransportOptions,
+} from "./transport/transport.ts";
+export type { TransportPhase } from "./transport/phases.ts";
+export type { RekeyLimits } from "./transport/rekey.ts";
+// What the suite seam is made of, for callers who bring their own algorithms.
+export type {
+  CipherInfo,
+  DirectionKeys,
+  MacInfo,
+  PacketOpener,
+  PacketSealer,
+} from "./crypto/types.ts";
+export type {
+  KexClientFlow,
+  KexContext,
+  KexHashName,
+  KexMethod,
+  KexResult,
+  KexServerFlow,
+  KexServerOptions,
+  KexStep,
+} from "./kex/types.ts";
+export type { PayloadCompressor, PayloadDecompressor } from "./transport/packet.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./transport/kexinit.ts";
 export type { PeerVersion } from "./transport/version.ts";
 export {
   ChannelOpenFailure,
   type ChannelOptions,
+  type ConnectionLayer,
   DEFAULT_MAX_PACKET,
   DEFAULT_WINDOW,
 } from "./connection/channels.ts";
+export type { LocalState, RemoteState } from "./connection/channel_state.ts";
 export type {
   ChannelCloseEvent,
   ChannelDataEvent,

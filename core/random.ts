@@ -20,7 +20,7 @@ export type RandomSource = (n: number) => Uint8Array;
  * console.log(systemRandom(16).length); // 16
  * ```
  */
-export const systemRandom: RandomSource = (n) => {
+export const systemRandom: RandomSource = (n: number): Uint8Array => {
   const out = new Uint8Array(n);
   // getRandomValues fills at most 65,536 bytes per call.
   for (let o = 0; o < n; o += 65536) {

@@ -10,12 +10,12 @@
  */
 
 import { WireError } from "./errors.ts";
+import { MAX_MPINT, MAX_NAME_LIST_LENGTH } from "./limits.ts";
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 const utf8Encoder = new TextEncoder();
 
-/** Largest name-list we accept (OpenSSH's own limit on a KEXINIT list is similar). */
-export const MAX_NAME_LIST_LENGTH = 64 * 1024;
+export { MAX_NAME_LIST_LENGTH };
 
 /**
  * Reads SSH wire types from a byte array.
@@ -167,7 +167,7 @@ export class SSHReader {
    * Reads an `mpint` as a bigint (two's complement, big-endian; RFC 4251 §5).
    * Rejects non-minimal encodings only where the extra byte carries no meaning.
    */
-  readMpint(what = "mpint", maxBytes = 16 * 1024): bigint {
+  readMpint(what = "mpint", maxBytes = MAX_MPINT): bigint {
     const b = this.readString(what, maxBytes);
     return mpintBytesToBigInt(b);
   }
@@ -176,7 +176,7 @@ export class SSHReader {
    * Reads an mpint that must be non-negative and returns its magnitude bytes
    * (no leading zero byte).
    */
-  readMpintMagnitude(what = "mpint", maxBytes = 16 * 1024): Uint8Array {
+  readMpintMagnitude(what = "mpint", maxBytes = MAX_MPINT): Uint8Array {
     const b = this.readString(what, maxBytes);
     if (b.length > 0 && (b[0]! & 0x80) !== 0) {
       throw new WireError("ERR_WIRE_MALFORMED", `Cannot read ${what}: negative value`);

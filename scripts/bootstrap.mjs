@@ -36,8 +36,14 @@ const tasks = {
   test: () => run(process.execPath, [join(root, "scripts", "run_tests.mjs"), ...rest]),
   demo: () =>
     run(join(root, "node_modules", ".bin", "node"), [join(root, "examples", "demo.ts"), ...rest]),
+  // `npm run bench -- soak [--minutes N]` runs the soak run (bench/soak.ts) instead.
   bench: () =>
-    run(join(root, "node_modules", ".bin", "node"), [join(root, "bench", "run.ts"), ...rest]),
+    run(
+      join(root, "node_modules", ".bin", "node"),
+      rest[0] === "soak"
+        ? [join(root, "bench", "soak.ts"), ...rest.slice(1)]
+        : [join(root, "bench", "run.ts"), ...rest],
+    ),
 };
 
 function run(cmd, args) {

@@ -20,6 +20,11 @@ export type BulkCell =
     readonly runsMbps: readonly number[];
     /** Milliseconds of each run. */
     readonly runsMs: readonly number[];
+    /**
+     * Client CPU seconds (user+sys of the client process over a whole run: connect, transfer,
+     * close) per GiB moved, median of the runs; when the subject reports `info.cpuMs`.
+     */
+    readonly cpuSecPerGiB?: number;
     readonly info?: Readonly<Record<string, unknown>>;
   }
   | { readonly ok: false; readonly error: string };
@@ -161,7 +166,7 @@ export async function measureSubject(
     for (const setting of options.settings) {
       const cells: Partial<Record<Direction, BulkCell>> = {};
       row.bulk[setting.short] = cells;
-      for (const direction of ["upload", "download"] as const) {
+      for (const direction of options.directions) {
         if (skipReason !== undefined) {
           cells[direction] = { ok: false, error: skipReason };
           continue;
@@ -178,14 +183,20 @@ export async function measureSubject(
           });
           const runsMbps = r.runsMs.map((ms) => megabytesPerSecond(bytes, ms));
           const mbps = options.stat === "best" ? Math.max(...runsMbps) : median(runsMbps);
+          const cpuMs = r.info?.cpuMs as readonly number[] | undefined;
+          const cpuSecPerGiB = Array.isArray(cpuMs) && cpuMs.length > 0
+            ? median(cpuMs) / 1000 / (bytes / (1024 * MIB))
+            : undefined;
           cells[direction] = {
             ok: true,
             mbps,
             runsMbps,
             runsMs: r.runsMs,
+            ...(cpuSecPerGiB === undefined ? {} : { cpuSecPerGiB }),
             ...(r.info === undefined ? {} : { info: r.info }),
           };
-          log(`${what}: ${fmt(mbps)} MB/s (runs: ${runsMbps.map(fmt).join(", ")})`);
+          const cpu = cpuSecPerGiB === undefined ? "" : `, CPU ${fmt(cpuSecPerGiB)} s/GiB`;
+          log(`${what}: ${fmt(mbps)} MB/s (runs: ${runsMbps.map(fmt).join(", ")})${cpu}`);
         } catch (e) {
           const error = errorText(e);
           if (isTimeout(error)) skipReason = `skipped: an earlier job ${error}`;

@@ -102,12 +102,16 @@ export function opensshSubject(version: string, ssh = "ssh"): Subject {
         ...sshArgs(spec.target, spec.setting),
         remoteCommand(spec.direction, spec.bytes),
       ];
+      // `ssh` runs under a shell of its own whose `times` reports its children's (only ssh's)
+      // user and system CPU on standard error once ssh has exited.
+      const timed = ["sh", "-c", '"$@"; s=$?; times >&2; exit $s', "sh", ssh, ...args];
       const argv = spec.direction === "upload"
         // `$0` is the byte count and `$@` the ssh command line: nothing is quoted by hand.
-        ? ["sh", "-c", 'head -c "$0" /dev/zero | exec "$@"', String(spec.bytes), ssh, ...args]
-        : [ssh, ...args];
+        ? ["sh", "-c", 'head -c "$0" /dev/zero | exec "$@"', String(spec.bytes), ...timed]
+        : timed;
       const runsMs: number[] = [];
       const wallMs: number[] = [];
+      const cpuMs: number[] = [];
       for (let i = 0; i < spec.runs; i++) {
         const r = await runChild(argv, {
           timeoutMs: left(),
@@ -118,8 +122,13 @@ export function opensshSubject(version: string, ssh = "ssh"): Subject {
         if (r.markerMs === undefined) throw new Error("ssh exited without the start marker");
         runsMs.push(r.wallMs - r.markerMs);
         wallMs.push(Math.round(r.wallMs * 1000) / 1000);
+        const cpu = childCpuMs(r.stderr);
+        if (cpu !== undefined) cpuMs.push(cpu);
       }
-      return { runsMs, info: { processWallMs: wallMs } };
+      return {
+        runsMs,
+        info: { processWallMs: wallMs, ...(cpuMs.length === spec.runs ? { cpuMs } : {}) },
+      };
     },
     async handshakes(spec: HandshakeSpec): Promise<HandshakeOutcome> {
       const deadline = performance.now() + spec.timeoutMs;
@@ -134,4 +143,12 @@ export function opensshSubject(version: string, ssh = "ssh"): Subject {
       return { roundsMs };
     },
   };
+}
+
+/** The children's user+sys ms from the last line of `times` output ("0m1.230s 0m0.450s"). */
+function childCpuMs(stderr: string): number | undefined {
+  const lines = stderr.trim().split("\n");
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1]?.trim() ?? "");
+  if (!m) return undefined;
+  return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
 }

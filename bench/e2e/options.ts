@@ -4,6 +4,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CIPHER_SETTINGS, type CipherSetting } from "./types.ts";
 
@@ -43,6 +44,10 @@ export interface BenchOptions {
   readonly resultsDir: string;
   /** Whether this is a `--quick` smoke run. */
   readonly quick: boolean;
+  /** Bulk directions to measure (`--direction`). */
+  readonly directions: readonly ("upload" | "download")[];
+  /** With `--profile`: where worker processes write their CPU profiles. */
+  readonly profileDir: string | undefined;
 }
 
 /** The usage text printed by `--help` and after a bad option. */
@@ -65,6 +70,10 @@ export const USAGE =
   --no-nagle       skip the extra handshake run with TCP_NODELAY off (ssh2 only)
   --timeout S      time limit per worker job in seconds (default: from the sizes)
   --results DIR    where the JSON results go (default bench/results)
+  --direction D    up or down: one bulk direction only (default: both)
+  --profile        write a CPU profile of the worker (--cpu-prof on node, deno and bun) for
+                   one cell into DIR/profiles; needs --only subject/runtime (ssh2 or sshts),
+                   one --cipher and one --direction (or --no-bulk for the handshakes)
   --help           this text
 `;
 
@@ -126,6 +135,8 @@ export function parseBenchOptions(
       "no-nagle": { type: "boolean" },
       timeout: { type: "string" },
       results: { type: "string" },
+      direction: { type: "string" },
+      profile: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -149,14 +160,37 @@ export function parseBenchOptions(
   if (runs < 1 || mib < 1 || rounds < 1) {
     throw new Error("--runs, --mib and --rounds must be at least 1");
   }
+  const direction = values.direction;
+  if (direction !== undefined && direction !== "up" && direction !== "down") {
+    throw new Error(`--direction takes up or down, not "${direction}"`);
+  }
+  const directions = direction === undefined
+    ? (["upload", "download"] as const)
+    : direction === "up"
+    ? (["upload"] as const)
+    : (["download"] as const);
+  const settings = pickSettings(list(values.cipher));
+  const resultsDir = values.results ?? defaultResultsDir;
+  if (values.profile === true) {
+    const one = only.length === 1 && only[0]!.includes("/") && !only[0]!.startsWith("openssh");
+    const bulkCell = values["no-bulk"] !== true;
+    if (!one || (bulkCell && (settings.length !== 1 || directions.length !== 1))) {
+      throw new Error(
+        "--profile profiles one cell: give --only subject/runtime (ssh2 or sshts), " +
+          "one --cipher and one --direction, or --no-bulk for the handshakes",
+      );
+    }
+  }
   return {
+    directions,
+    profileDir: values.profile === true ? join(resultsDir, "profiles") : undefined,
     mib,
     runs,
     stat: values.best === true ? "best" : "median",
     rounds,
     warmup: positiveInt("warmup", values.warmup, 1),
     only,
-    settings: pickSettings(list(values.cipher)),
+    settings,
     kex: kexList.length === 0 ? DEFAULT_KEX : kexList[0] === "default" ? undefined : kexList,
     bulk: values["no-bulk"] !== true,
     handshake: values["no-handshake"] !== true,
@@ -164,7 +198,7 @@ export function parseBenchOptions(
     timeoutSeconds: values.timeout === undefined
       ? undefined
       : positiveInt("timeout", values.timeout, 0),
-    resultsDir: values.results ?? defaultResultsDir,
+    resultsDir,
     quick,
   };
 }

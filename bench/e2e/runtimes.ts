@@ -21,8 +21,16 @@ export interface Runtime {
   readonly id: string;
   /** As printed: `node 24.21.0`. */
   readonly label: string;
-  /** The command line that runs `script` (arguments follow). */
-  command(script: string): string[];
+  /**
+   * The command line that runs `script` (arguments follow); with `profileDir`, the runtime
+   * writes a V8/JSC CPU profile (`.cpuprofile`, Chrome DevTools format) there on exit.
+   */
+  command(script: string, profileDir?: string): string[];
+}
+
+/** The runtime flags that write a CPU profile into `dir` (the same on node, deno and bun). */
+function profileFlags(dir: string | undefined): string[] {
+  return dir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }
 
 function version(file: string): string | undefined {
@@ -70,7 +78,11 @@ export function detectRuntimes(): { runtimes: Runtime[]; missing: string[] } {
   const node = bin("node");
   const nodeVersion = existsSync(node) ? version(node) : undefined;
   if (nodeVersion !== undefined) {
-    runtimes.push({ id: "node", label: `node ${nodeVersion}`, command: (s) => [node, s] });
+    runtimes.push({
+      id: "node",
+      label: `node ${nodeVersion}`,
+      command: (s, p) => [node, ...profileFlags(p), s],
+    });
   } else missing.push("node (node_modules/.bin/node)");
 
   // The machine's own node, when it differs: it is what the ssh2 addon was compiled for.
@@ -81,7 +93,7 @@ export function detectRuntimes(): { runtimes: Runtime[]; missing: string[] } {
     runtimes.push({
       id: `node${major}`,
       label: `node ${systemVersion}`,
-      command: (s) => [systemNode, s],
+      command: (s, p) => [systemNode, ...profileFlags(p), s],
     });
   }
 
@@ -91,14 +103,18 @@ export function detectRuntimes(): { runtimes: Runtime[]; missing: string[] } {
     runtimes.push({
       id: "deno",
       label: `deno ${denoVersion}`,
-      command: (s) => [deno, "run", "-A", "--quiet", s],
+      command: (s, p) => [deno, "run", "-A", "--quiet", ...profileFlags(p), s],
     });
   } else missing.push("deno (node_modules/.bin/deno)");
 
   const bun = bin("bun");
   const bunVersion = existsSync(bun) ? version(bun) : undefined;
   if (bunVersion !== undefined) {
-    runtimes.push({ id: "bun", label: `bun ${bunVersion}`, command: (s) => [bun, s] });
+    runtimes.push({
+      id: "bun",
+      label: `bun ${bunVersion}`,
+      command: (s, p) => [bun, ...profileFlags(p), s],
+    });
   } else missing.push("bun (node_modules/.bin/bun)");
   return { runtimes, missing };
 }

@@ -155,7 +155,10 @@ async function download(conn, job) {
 async function bulk(job) {
   const ms = [];
   let negotiated;
+  // Client CPU (user+sys of this process) per run: connect, transfer and close.
+  const cpuMs = [];
   for (let i = 0; i < job.runs; i++) {
+    const cpu = process.cpuUsage();
     const conn = await connect(job.target, { cipher: job.cipher, mac: job.mac, noDelay: true });
     negotiated = conn.negotiated;
     try {
@@ -165,8 +168,10 @@ async function bulk(job) {
     } finally {
       await end(conn);
     }
+    const used = process.cpuUsage(cpu);
+    cpuMs.push((used.user + used.system) / 1000);
   }
-  return { ms, info: { variant: variant(), negotiated } };
+  return { ms, info: { variant: variant(), negotiated, cpuMs } };
 }
 
 function median(values) {

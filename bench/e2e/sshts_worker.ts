@@ -219,7 +219,11 @@ async function runJob(job: WorkerJob): Promise<{ ms: number[]; info: Record<stri
   const ms: number[] = [];
   let info: Record<string, unknown> = {};
   if (job.op === "bulk") {
+    // Client CPU (user+sys of this process) per run: connect, transfer and close, as an
+    // OpenSSH run's whole `ssh` process is counted.
+    const cpuMs: number[] = [];
     for (let i = 0; i < job.runs; i++) {
+      const cpu = process.cpuUsage();
       const conn = await connectTo(session, job.target, { cipher: job.cipher, mac: job.mac });
       try {
         info = extraInfo(conn);
@@ -229,7 +233,10 @@ async function runJob(job: WorkerJob): Promise<{ ms: number[]; info: Record<stri
       } finally {
         await conn.close();
       }
+      const used = process.cpuUsage(cpu);
+      cpuMs.push((used.user + used.system) / 1000);
     }
+    info.cpuMs = cpuMs;
   } else {
     // Our client always sets TCP_NODELAY; `noDelay: false` is not offered for this subject.
     const phases: Record<"connectMs" | "execMs" | "closeMs", number[]> = {

@@ -32,7 +32,11 @@ const SSHTS_RUNTIMES = ["node", "deno", "bun"];
  * const { subjects } = planSubjects(detectRuntimes().runtimes, []);
  * ```
  */
-export function planSubjects(runtimes: readonly Runtime[], only: readonly string[]): SubjectPlan {
+export function planSubjects(
+  runtimes: readonly Runtime[],
+  only: readonly string[],
+  profileDir?: string,
+): SubjectPlan {
   const subjects: Subject[] = [];
   const unavailable: { name: string; reason: string }[] = [];
   if (selected(only, "openssh", "native")) {
@@ -49,6 +53,7 @@ export function planSubjects(runtimes: readonly Runtime[], only: readonly string
           script: "bench/e2e/ssh2_worker.cjs",
           runtime,
           canDisableNoDelay: true,
+          profileDir,
         }),
       );
     }
@@ -61,6 +66,7 @@ export function planSubjects(runtimes: readonly Runtime[], only: readonly string
           script: "bench/e2e/sshts_worker.ts",
           runtime,
           canDisableNoDelay: false,
+          profileDir,
         }),
       );
     }

@@ -215,6 +215,39 @@ export function ratioTable(spec: TableSpec): string {
   return render(header, body);
 }
 
+/**
+ * Client CPU seconds per GiB moved (user+sys of the client process, median of the runs; lower
+ * is better), per cipher and direction: the honest figure on a loaded machine, where wall-clock
+ * throughput depends on what else runs. Empty when no cell has a CPU figure.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(cpuTable({ rows, settings, bulk: true, handshake: false }));
+ * ```
+ */
+export function cpuTable(spec: TableSpec): string {
+  if (!spec.bulk) return "";
+  const cellsWithCpu = spec.rows.flatMap((r) =>
+    spec.settings.flatMap((s) => [r.bulk[s.short]?.upload, r.bulk[s.short]?.download])
+  ).filter((c) => c?.ok && c.cpuSecPerGiB !== undefined);
+  if (cellsWithCpu.length === 0) return "";
+  const header = ["subject", "runtime"];
+  for (const s of spec.settings) {
+    header.push(`${s.short} ${ARROW.upload} CPU s/GiB`, `${s.short} ${ARROW.download} CPU s/GiB`);
+  }
+  const body = spec.rows.map((row) => {
+    const cells = [...rowName(row)];
+    for (const s of spec.settings) {
+      for (const d of ["upload", "download"] as const) {
+        const c = row.bulk[s.short]?.[d];
+        cells.push(c?.ok && c.cpuSecPerGiB !== undefined ? c.cpuSecPerGiB.toFixed(2) : "—");
+      }
+    }
+    return cells;
+  });
+  return render(header, body);
+}
+
 /** `send` when both directions use the same provider, else `send/receive`. */
 function providers(info: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const p = info?.cryptoProviders as { send?: unknown; receive?: unknown } | undefined;

@@ -34,6 +34,8 @@ export interface WorkerSubjectOptions {
   readonly runtime: Runtime;
   /** Whether the worker honours `noDelay: false`. */
   readonly canDisableNoDelay: boolean;
+  /** With `--profile`: the directory each worker writes its CPU profile to. */
+  readonly profileDir?: string | undefined;
 }
 
 /** Reads the worker's answer from the last JSON line of its output. */
@@ -55,7 +57,10 @@ async function runJob(
   job: WorkerJob,
   timeoutMs: number,
 ): Promise<{ ms: readonly number[]; info?: Record<string, unknown> }> {
-  const argv = [...options.runtime.command(join(REPO_ROOT, options.script)), JSON.stringify(job)];
+  const argv = [
+    ...options.runtime.command(join(REPO_ROOT, options.script), options.profileDir),
+    JSON.stringify(job),
+  ];
   const r = await runChild(argv, { timeoutMs, cwd: REPO_ROOT });
   if (r.timedOut) {
     throw new Error(`Worker timed out after ${Math.round(timeoutMs / 1000)} s and was killed`);

@@ -9,9 +9,10 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
+import { MAX_KBDINT_PROMPTS, MAX_KEY_BLOB, MAX_NAME, MAX_SHORT_NAME, MAX_TEXT } from "../limits.ts";
 
 /** A public key the client can authenticate with; the signature is requested by event. */
 export interface ClientPublicKey {
@@ -28,7 +29,9 @@ export interface ClientPublicKey {
 
 /** A host key for hostbased authentication; its signature is requested by event. */
 export interface ClientHostKey {
+  /** Key type as in the blob, e.g. "ecdsa-sha2-nistp256". */
   readonly keyType: string;
+  /** The host's public key (or certificate) blob. */
   readonly publicKeyBlob: Uint8Array;
   /** The client host's name (FQDN), as the server will look it up. */
   readonly clientHostname: string;
@@ -38,18 +41,42 @@ export interface ClientHostKey {
 
 /** What the client may try, and in which order. */
 export interface ClientAuthOptions {
+  /** The user to log in as. */
   readonly username: string;
+  /** User keys to try, in order; their signatures are requested by event. */
   readonly publicKeys?: readonly ClientPublicKey[];
+  /** Host keys for hostbased authentication. */
   readonly hostKeys?: readonly ClientHostKey[];
   /** The caller can answer `authPasswordRequest` events. */
   readonly password?: boolean;
   /** The caller can answer `authKbdintRequest` events. */
   readonly keyboardInteractive?: boolean;
+  /** Keyboard-interactive submethods hint (RFC 4256, comma-separated, e.g. "pam"); default "". */
+  readonly kbdintSubmethods?: string;
   /** Method preference; default hostbased, publickey, keyboard-interactive, password (as OpenSSH). */
   readonly preferredMethods?: readonly string[];
   /** How many password (and keyboard-interactive) rounds to try. Default 3, as OpenSSH. */
   readonly maxPasswordAttempts?: number;
+  /**
+   * Staged authentication (libssh2's `userauth_*` one call at a time): after
+   * the "none" request and after each attempt, emit `authReady` and wait for
+   * {@link ClientAuth.tryMethod} instead of choosing the next method here.
+   */
+  readonly staged?: boolean;
+  /**
+   * Signature algorithms the client may use (e.g. only "rsa-sha2-512" of the
+   * RSA ones); certificate forms follow their plain algorithm. Default: all.
+   */
+  readonly signatureAlgorithms?: readonly string[];
 }
+
+/** One staged attempt for {@link ClientAuth.tryMethod}. */
+export type StagedAuthAttempt =
+  | { readonly method: "none" }
+  | { readonly method: "password" }
+  | { readonly method: "keyboard-interactive"; readonly submethods?: string }
+  | { readonly method: "publickey"; readonly key: ClientPublicKey }
+  | { readonly method: "hostbased"; readonly key: ClientHostKey };
 
 /** Events of client authentication. */
 export type ClientAuthEvent =
@@ -91,13 +118,22 @@ export type ClientAuthEvent =
     readonly partialSuccess: boolean;
     readonly allowedMethods: readonly string[];
   }
-  | { readonly type: "authSuccess"; readonly method: string };
+  | { readonly type: "authSuccess"; readonly method: string }
+  | {
+    /** Staged mode: the last attempt ended without success; call `tryMethod` (or give up). */
+    readonly type: "authReady";
+    /** The method last tried ("none" first). */
+    readonly method: string;
+    /** Whether the server accepted the last method but wants more (RFC 4252 §5.1). */
+    readonly partialSuccess: boolean;
+    /** The methods that can continue. */
+    readonly allowedMethods: readonly string[];
+  };
 
 const DEFAULT_METHODS = ["hostbased", "publickey", "keyboard-interactive", "password"];
 /** OpenSSH's host-bound public key method (PROTOCOL §2.5): the request also names the host key. */
 const PUBLICKEY_HOSTBOUND = "publickey-hostbound-v00@openssh.com";
 /** Cap on prompts in one keyboard-interactive request (OpenSSH allows 100 too). */
-const MAX_KBDINT_PROMPTS = 100;
 
 type Pending =
   | {
@@ -138,12 +174,18 @@ export class ClientAuth {
   /** The method of the request in flight ("none", "publickey", ...). */
   #current = "";
   #allowed: string[] = [];
+  #partial = false;
+  /** Keys for publickey and hostbased: the options' plus staged ones. */
+  readonly #publicKeys: ClientPublicKey[];
+  readonly #hostKeys: ClientHostKey[];
   #tried: string[] = [];
   #keyIndex = 0;
   #hostKeyIndex = 0;
   #passwordAttempts = 0;
   #kbdintAttempts = 0;
   #pending: Pending = null;
+  /** Staged mode: an attempt was made and its outcome is not known yet. */
+  #inFlight = false;
   #nextId = 1;
   /** The key and algorithm of a query in flight (PK_OK names them). */
   #querying: { index: number; algorithm: string } | null = null;
@@ -152,11 +194,67 @@ export class ClientAuth {
   constructor(options: ClientAuthOptions, host: ClientAuthHost) {
     this.#o = options;
     this.#host = host;
+    this.#publicKeys = [...(options.publicKeys ?? [])];
+    this.#hostKeys = [...(options.hostKeys ?? [])];
+  }
+
+  /**
+   * Staged mode: tries one method now (after an `authReady` event). Signature,
+   * password and keyboard-interactive answers are asked by the usual events;
+   * `authSuccess` or `authReady` follows.
+   */
+  tryMethod(attempt: StagedAuthAttempt): void {
+    if (!this.#o.staged) throw new LocalProtocolError("tryMethod needs staged authentication");
+    if (this.#state !== "inProgress" || this.#pending || this.#inFlight) {
+      throw new LocalProtocolError("An authentication attempt is in progress or auth is over");
+    }
+    this.#inFlight = true;
+    switch (attempt.method) {
+      case "none":
+        return this.#sendRequest("none", new Uint8Array(0));
+      case "password": {
+        this.#passwordAttempts++;
+        this.#current = "password";
+        this.#noteTried("password");
+        const id = this.#nextId++;
+        this.#pending = { kind: "password", id };
+        this.#host.emit({ type: "authPasswordRequest", id, attempt: this.#passwordAttempts });
+        return;
+      }
+      case "keyboard-interactive":
+        this.#noteTried(attempt.method);
+        return this.#sendRequest(
+          attempt.method,
+          new SSHWriter().writeStringUtf8("").writeStringUtf8(attempt.submethods ?? "").toBytes(),
+        );
+      case "publickey":
+      case "hostbased": {
+        const list: (ClientPublicKey | ClientHostKey)[] = attempt.method === "publickey"
+          ? this.#publicKeys
+          : this.#hostKeys;
+        list.push(attempt.key);
+        const algorithm = this.#signatureAlgorithm(attempt.key.keyType);
+        if (!algorithm) {
+          this.#inFlight = false;
+          throw new LocalProtocolError(
+            `No signature algorithm the server accepts for ${attempt.key.keyType}`,
+          );
+        }
+        this.#current = attempt.method;
+        this.#noteTried(attempt.method);
+        return this.#requestSignature(attempt.method, list.length - 1, algorithm);
+      }
+    }
   }
 
   /** Whether authentication succeeded. */
   get done(): boolean {
     return this.#state === "done";
+  }
+
+  /** The methods the server's last USERAUTH_FAILURE listed as able to continue. */
+  get allowedMethods(): readonly string[] {
+    return this.#allowed;
   }
 
   /** Sends the ssh-userauth service request. */
@@ -172,23 +270,27 @@ export class ClientAuth {
   handleMessage(type: number, payload: Uint8Array): boolean {
     const r = new SSHReader(payload, 1);
     if (type === Msg.SERVICE_ACCEPT) {
-      const service = r.readStringAscii("service name", 64);
+      const service = r.readStringAscii("service name", MAX_SHORT_NAME);
       if (this.#state !== "serviceRequested" || service !== "ssh-userauth") {
-        throw protocolError(`Unexpected SERVICE_ACCEPT for "${service}"`);
+        throw protocolError("unexpected-service", `Unexpected SERVICE_ACCEPT for "${service}"`, {
+          got: Msg.SERVICE_ACCEPT,
+        });
       }
       this.#state = "inProgress";
       this.#sendRequest("none", new Uint8Array(0));
       return true;
     }
     if (type === Msg.USERAUTH_BANNER) {
-      const message = r.readStringUtf8("banner", 64 * 1024);
-      const language = r.readStringAscii("language tag", 256);
+      const message = r.readStringUtf8("banner", MAX_TEXT);
+      const language = r.readStringAscii("language tag", MAX_NAME);
       if (this.#state !== "done") this.#host.emit({ type: "authBanner", message, language });
       return true;
     }
     if (type < 50 || type > 79) return false;
     if (this.#state !== "inProgress") {
-      throw protocolError(`Unexpected authentication message ${type}`);
+      throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
+        got: type,
+      });
     }
     switch (type) {
       case Msg.USERAUTH_SUCCESS:
@@ -202,6 +304,7 @@ export class ClientAuth {
         const allowed = r.readNameList("authentications that can continue");
         const partialSuccess = r.readBoolean("partial success");
         this.#allowed = allowed;
+        this.#partial = partialSuccess;
         if (this.#current !== "none") {
           this.#host.emit({
             type: "authFailure",
@@ -225,41 +328,44 @@ export class ClientAuth {
         this.#on60(r);
         return true;
     }
-    throw protocolError(`Unexpected authentication message ${type}`);
+    throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
+      got: type,
+      expected: ["USERAUTH_SUCCESS", "USERAUTH_FAILURE", "USERAUTH_BANNER", "60"],
+    });
   }
 
   #on60(r: SSHReader): void {
     if (this.#current === "publickey" && this.#querying) {
-      const alg = r.readStringAscii("algorithm", 256);
-      r.readString("key blob", 16 * 1024);
+      const alg = r.readStringAscii("algorithm", MAX_NAME);
+      r.readString("key blob", MAX_KEY_BLOB);
       const q = this.#querying;
       this.#querying = null;
       if (alg !== q.algorithm) {
-        throw protocolError(`PK_OK names ${alg}, but ${q.algorithm} was asked`);
+        throw protocolError("pk-ok-mismatch", `PK_OK names ${alg}, but ${q.algorithm} was asked`);
       }
       this.#requestSignature("publickey", q.index, q.algorithm);
       return;
     }
     if (this.#current === "password") {
-      const prompt = r.readStringUtf8("password change prompt", 64 * 1024);
-      const language = r.readStringAscii("language tag", 256);
+      const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
+      const language = r.readStringAscii("language tag", MAX_NAME);
       const id = this.#nextId++;
       this.#pending = { kind: "passwordChange", id };
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
       return;
     }
     if (this.#current === "keyboard-interactive") {
-      const name = r.readStringUtf8("name", 64 * 1024);
-      const instruction = r.readStringUtf8("instruction", 64 * 1024);
-      r.readStringAscii("language tag", 256);
+      const name = r.readStringUtf8("name", MAX_TEXT);
+      const instruction = r.readStringUtf8("instruction", MAX_TEXT);
+      r.readStringAscii("language tag", MAX_NAME);
       const n = r.readUint32("number of prompts");
       if (n > MAX_KBDINT_PROMPTS) {
-        throw protocolError(`Keyboard-interactive request with ${n} prompts`);
+        throw protocolError("too-many-prompts", `Keyboard-interactive request with ${n} prompts`);
       }
       const prompts = [];
       for (let i = 0; i < n; i++) {
         prompts.push({
-          prompt: r.readStringUtf8("prompt", 64 * 1024),
+          prompt: r.readStringUtf8("prompt", MAX_TEXT),
           echo: r.readBoolean("echo"),
         });
       }
@@ -268,7 +374,7 @@ export class ClientAuth {
       this.#host.emit({ type: "authKbdintRequest", id, name, instruction, prompts });
       return;
     }
-    throw protocolError("Unexpected USERAUTH message 60");
+    throw protocolError("unexpected-message", "Unexpected USERAUTH message 60", { got: 60 });
   }
 
   /** Answers an `authSignRequest`: the signature blob, or null to skip this key. */
@@ -277,10 +383,10 @@ export class ClientAuth {
     if (!p) return;
     if (!signature) return this.#next();
     if (p.method === "hostbased") {
-      const hk = this.#o.hostKeys![p.index]!;
+      const hk = this.#hostKeys[p.index]!;
       this.#sendRequest("hostbased", this.#hostbasedBody(hk, p.algorithm, signature));
     } else {
-      const key = this.#o.publicKeys![p.index]!;
+      const key = this.#publicKeys[p.index]!;
       const hostKey = this.#host.hostBoundKey?.();
       const w = new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm)
         .writeString(key.publicKeyBlob);
@@ -363,12 +469,22 @@ export class ClientAuth {
 
   /** Picks the next thing to try after a failure. */
   #next(): void {
+    if (this.#o.staged) {
+      this.#inFlight = false;
+      this.#host.emit({
+        type: "authReady",
+        method: this.#current,
+        partialSuccess: this.#partial,
+        allowedMethods: this.#allowed,
+      });
+      return;
+    }
     const order = this.#o.preferredMethods ?? DEFAULT_METHODS;
     const maxPw = this.#o.maxPasswordAttempts ?? 3;
     for (const method of order) {
       if (!this.#allowed.includes(method)) continue;
       if (method === "publickey") {
-        const keys = this.#o.publicKeys ?? [];
+        const keys = this.#publicKeys;
         while (this.#keyIndex < keys.length) {
           const index = this.#keyIndex++;
           const key = keys[index]!;
@@ -389,7 +505,7 @@ export class ClientAuth {
           return;
         }
       } else if (method === "hostbased") {
-        const keys = this.#o.hostKeys ?? [];
+        const keys = this.#hostKeys;
         if (this.#hostKeyIndex < keys.length) {
           const index = this.#hostKeyIndex++;
           const algorithm = this.#signatureAlgorithm(keys[index]!.keyType);
@@ -406,7 +522,8 @@ export class ClientAuth {
           this.#noteTried(method);
           this.#sendRequest(
             method,
-            new SSHWriter().writeStringUtf8("").writeStringUtf8("").toBytes(),
+            new SSHWriter().writeStringUtf8("").writeStringUtf8(this.#o.kbdintSubmethods ?? "")
+              .toBytes(),
           );
           return;
         }
@@ -430,6 +547,7 @@ export class ClientAuth {
         DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
         `Permission denied for user "${this.#o.username}": tried ${tried}; ` +
           `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
+        { detail: "auth-methods-exhausted" },
       ),
     );
   }
@@ -441,15 +559,26 @@ export class ClientAuth {
   /** The signature algorithm for a key type, honouring server-sig-algs for RSA (RFC 8332 §3.3). */
   #signatureAlgorithm(keyType: string): string | undefined {
     const serverAlgs = this.#host.serverSigAlgs();
+    const allow = this.#o.signatureAlgorithms;
+    const ok = (plain: string) => !allow || allow.includes(plain);
     const isRsaCert = keyType === "ssh-rsa-cert-v01@openssh.com";
-    if (keyType !== "ssh-rsa" && !isRsaCert) return keyType;
+    if (keyType !== "ssh-rsa" && !isRsaCert) {
+      return ok(keyType.replace("-cert-v01@openssh.com", "")) || allow?.includes(keyType)
+        ? keyType
+        : undefined;
+    }
     const candidates = isRsaCert
       ? ["rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com", keyType]
       : ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-    if (!serverAlgs) return candidates[1];
     // server-sig-algs names plain signature algorithms even for certificates.
     const plain = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-    for (let i = 0; i < 3; i++) if (serverAlgs.includes(plain[i]!)) return candidates[i];
+    // Without server-sig-algs, rsa-sha2-256 is the safest guess (RFC 8332 §3.3).
+    const order = serverAlgs ? [0, 1, 2] : [1, 0, 2];
+    for (const i of order) {
+      if (serverAlgs && !serverAlgs.includes(plain[i]!)) continue;
+      if (!serverAlgs && i === 2 && !allow) continue;
+      if (ok(plain[i]!)) return candidates[i];
+    }
     return undefined;
   }
 
@@ -462,11 +591,11 @@ export class ClientAuth {
       .writeStringUtf8(hostKey ? PUBLICKEY_HOSTBOUND : method);
     if (method === "publickey") {
       w.writeBoolean(true).writeStringUtf8(algorithm).writeString(
-        this.#o.publicKeys![index]!.publicKeyBlob,
+        this.#publicKeys[index]!.publicKeyBlob,
       );
       if (hostKey) w.writeString(hostKey);
     } else {
-      const hk = this.#o.hostKeys![index]!;
+      const hk = this.#hostKeys[index]!;
       w.writeStringUtf8(algorithm).writeString(hk.publicKeyBlob).writeStringUtf8(hk.clientHostname)
         .writeStringUtf8(hk.clientUsername);
     }
@@ -497,8 +626,4 @@ export class ClientAuth {
         .writeBytes(body).toBytes(),
     );
   }
-}
-
-function protocolError(message: string): DisconnectError {
-  return new DisconnectError("ERR_PROTOCOL", DisconnectReason.PROTOCOL_ERROR, message);
 }

@@ -11,9 +11,18 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
+import {
+  MAX_KEY_BLOB,
+  MAX_NAME,
+  MAX_QUEUED_AUTH_REQUESTS,
+  MAX_SHORT_NAME,
+  MAX_SHORT_TEXT,
+  MAX_SIGNATURE,
+  MAX_TEXT,
+} from "../limits.ts";
 
 /** A keyboard-interactive challenge. */
 export interface KbdintChallenge {
@@ -115,9 +124,6 @@ type Pending = {
   query?: { algorithm: string; keyBlob: Uint8Array };
 };
 
-/** Longest user name we accept (OpenSSH has no fixed limit; Linux names are far shorter). */
-const MAX_USERNAME = 1024;
-
 /** The server authentication state machine. */
 export class ServerAuth {
   readonly #o: ServerAuthOptions;
@@ -171,7 +177,7 @@ export class ServerAuth {
   handleMessage(type: number, payload: Uint8Array): boolean {
     if (type === Msg.SERVICE_REQUEST) {
       const r = new SSHReader(payload, 1);
-      const service = r.readStringAscii("service name", 64);
+      const service = r.readStringAscii("service name", MAX_SHORT_NAME);
       if (service !== "ssh-userauth" || this.#serviceAccepted) {
         throw new DisconnectError(
           "ERR_SERVICE_NOT_AVAILABLE",
@@ -187,18 +193,29 @@ export class ServerAuth {
     }
     if (type < 50 || type > 79) return false;
     if (!this.#serviceAccepted) {
-      throw protocolError("Authentication request before the ssh-userauth service");
+      throw protocolError(
+        "unexpected-message",
+        "Authentication request before the ssh-userauth service",
+        { got: type, expected: ["SERVICE_REQUEST"] },
+      );
     }
     if (this.#done) {
       // RFC 4252 §5.1: requests after success are ignored.
       return true;
     }
     if (type !== Msg.USERAUTH_REQUEST && type !== Msg.USERAUTH_INFO_RESPONSE) {
-      throw protocolError(`Unexpected authentication message ${type} from a client`);
+      throw protocolError(
+        "unexpected-message",
+        `Unexpected authentication message ${type} from a client`,
+        { got: type, expected: ["USERAUTH_REQUEST", "USERAUTH_INFO_RESPONSE"] },
+      );
     }
     if (this.#pending || this.#delayed) {
-      if (this.#queue.length >= 8) {
-        throw protocolError("Client sent too many authentication requests at once");
+      if (this.#queue.length >= MAX_QUEUED_AUTH_REQUESTS) {
+        throw protocolError(
+          "too-many-requests",
+          "Client sent too many authentication requests at once",
+        );
       }
       this.#queue.push(payload.slice());
       return true;
@@ -218,9 +235,11 @@ export class ServerAuth {
         if (e instanceof LocalProtocolError) throw e;
         this.#queue = [];
         this.#host.fail(
-          e instanceof DisconnectError
-            ? e
-            : protocolError(`Malformed authentication request: ${(e as Error).message}`),
+          e instanceof DisconnectError ? e : protocolError(
+            "malformed-request",
+            `Malformed authentication request: ${(e as Error).message}`,
+            { cause: e },
+          ),
         );
         return;
       }
@@ -231,16 +250,20 @@ export class ServerAuth {
     const r = new SSHReader(payload, 1);
     if (type === Msg.USERAUTH_INFO_RESPONSE) {
       if (this.#kbdintExpected < 0) {
-        throw protocolError("USERAUTH_INFO_RESPONSE without a challenge");
+        throw protocolError("unexpected-message", "USERAUTH_INFO_RESPONSE without a challenge", {
+          got: Msg.USERAUTH_INFO_RESPONSE,
+          expected: ["USERAUTH_REQUEST"],
+        });
       }
       const n = r.readUint32("number of responses");
       if (n !== this.#kbdintExpected) {
         throw protocolError(
+          "wrong-response-count",
           `Expected ${this.#kbdintExpected} keyboard-interactive responses, got ${n}`,
         );
       }
       const responses: string[] = [];
-      for (let i = 0; i < n; i++) responses.push(r.readStringUtf8("response", 64 * 1024));
+      for (let i = 0; i < n; i++) responses.push(r.readStringUtf8("response", MAX_TEXT));
       r.assertEnd("USERAUTH_INFO_RESPONSE");
       this.#kbdintExpected = -1;
       this.#ask("keyboard-interactive", {
@@ -252,9 +275,9 @@ export class ServerAuth {
       });
       return;
     }
-    const username = r.readStringUtf8("user name", MAX_USERNAME);
-    const service = r.readStringAscii("service name", 64);
-    const method = r.readStringAscii("method name", 64);
+    const username = r.readStringUtf8("user name", MAX_SHORT_TEXT);
+    const service = r.readStringAscii("service name", MAX_SHORT_NAME);
+    const method = r.readStringAscii("method name", MAX_SHORT_NAME);
     if (service !== "ssh-connection") {
       throw new DisconnectError(
         "ERR_SERVICE_NOT_AVAILABLE",
@@ -264,7 +287,10 @@ export class ServerAuth {
     }
     if (this.#username !== undefined && this.#username !== username) {
       // As OpenSSH: a client may not switch users mid-authentication.
-      throw protocolError(`Client changed the user name from "${this.#username}" to "${username}"`);
+      throw protocolError(
+        "username-changed",
+        `Client changed the user name from "${this.#username}" to "${username}"`,
+      );
     }
     this.#username = username;
     this.#kbdintExpected = -1;
@@ -275,8 +301,8 @@ export class ServerAuth {
         return this.#ask(method, { type: "authNone", id: this.#nextId, username });
       case "password": {
         const change = r.readBoolean("change flag");
-        const password = r.readStringUtf8("password", 1024);
-        const newPassword = change ? r.readStringUtf8("new password", 1024) : undefined;
+        const password = r.readStringUtf8("password", MAX_SHORT_TEXT);
+        const newPassword = change ? r.readStringUtf8("new password", MAX_SHORT_TEXT) : undefined;
         r.assertEnd("password request");
         return this.#ask(method, {
           type: "authPassword",
@@ -288,8 +314,8 @@ export class ServerAuth {
       }
       case "publickey": {
         const signed = r.readBoolean("has signature");
-        const algorithm = r.readStringAscii("algorithm", 256);
-        const keyBlob = r.readString("key blob", 16 * 1024).slice();
+        const algorithm = r.readStringAscii("algorithm", MAX_NAME);
+        const keyBlob = r.readString("key blob", MAX_KEY_BLOB).slice();
         if (!signed) {
           r.assertEnd("publickey query");
           this.#pendingQuery = { algorithm, keyBlob };
@@ -303,7 +329,7 @@ export class ServerAuth {
           });
         }
         const sigStart = r.position;
-        const signature = r.readString("signature", 16 * 1024);
+        const signature = r.readString("signature", MAX_SIGNATURE);
         r.assertEnd("publickey request");
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
@@ -320,18 +346,18 @@ export class ServerAuth {
         });
       }
       case "keyboard-interactive": {
-        r.readStringAscii("language tag", 256);
-        const submethods = r.readStringUtf8("submethods", 1024);
+        r.readStringAscii("language tag", MAX_NAME);
+        const submethods = r.readStringUtf8("submethods", MAX_SHORT_TEXT);
         r.assertEnd("keyboard-interactive request");
         return this.#ask(method, { type: "authKbdint", id: this.#nextId, username, submethods });
       }
       case "hostbased": {
-        const algorithm = r.readStringAscii("algorithm", 256);
-        const keyBlob = r.readString("key blob", 16 * 1024).slice();
-        const clientHostname = r.readStringUtf8("client host name", 1024);
-        const clientUsername = r.readStringUtf8("client user name", MAX_USERNAME);
+        const algorithm = r.readStringAscii("algorithm", MAX_NAME);
+        const keyBlob = r.readString("key blob", MAX_KEY_BLOB).slice();
+        const clientHostname = r.readStringUtf8("client host name", MAX_SHORT_TEXT);
+        const clientUsername = r.readStringUtf8("client user name", MAX_SHORT_TEXT);
         const sigStart = r.position;
-        const signature = r.readString("signature", 16 * 1024);
+        const signature = r.readString("signature", MAX_SIGNATURE);
         r.assertEnd("hostbased request");
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
@@ -453,6 +479,7 @@ export class ServerAuth {
           "ERR_PERMISSION_DENIED",
           DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
           `Too many authentication failures for "${this.#username}" (${this.#failures})`,
+          { detail: "too-many-auth-failures" },
         ),
       );
       return;
@@ -474,8 +501,4 @@ export class ServerAuth {
         .writeStringUtf8("").toBytes(),
     );
   }
-}
-
-function protocolError(message: string): DisconnectError {
-  return new DisconnectError("ERR_PROTOCOL", DisconnectReason.PROTOCOL_ERROR, message);
 }

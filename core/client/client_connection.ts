@@ -6,22 +6,13 @@
  * @module
  */
 
-import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "../auth/client_auth.ts";
-import { ConnectionLayer } from "../connection/channels.ts";
-import type { ChannelOptions } from "../connection/channels.ts";
-import type { ConnectionEvent } from "../connection/events.ts";
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
-import { type RandomSource, systemRandom } from "../random.ts";
-import { Msg } from "../transport/messages.ts";
-import type { TransportSuite } from "../transport/suite.ts";
 import {
-  type AlgorithmPreferences,
-  Transport,
-  type TransportEvent,
-  type TransportOptions,
-} from "../transport/transport.ts";
-import { Keepalive } from "../connection/keepalive.ts";
-import { EventQueue } from "../event_queue.ts";
+  ClientAuth,
+  type ClientAuthEvent,
+  type ClientAuthOptions,
+  type StagedAuthAttempt,
+} from "../auth/client_auth.ts";
+import type { ConnectionEvent } from "../connection/events.ts";
 import {
   decodeHostKeysAnnouncement,
   encodeHostKeyList,
@@ -31,6 +22,10 @@ import {
   type ProvenHostKey,
   verifyHostKeyProofs,
 } from "../connection/hostkeys.ts";
+import { EngineBase, type EngineOptions } from "../engine/engine_base.ts";
+import { LocalProtocolError, protocolError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import type { TransportEvent } from "../transport/transport.ts";
 
 /** Every event a client engine raises. */
 export type ClientEvent =
@@ -57,26 +52,7 @@ export interface HostKeysProvedEvent {
 }
 
 /** Options of a client engine. */
-export interface ClientConnectionOptions extends ClientAuthOptions {
-  /** The algorithm suite (kex, ciphers, signatures). */
-  readonly suite: TransportSuite;
-  /** Algorithm preferences, most preferred first. */
-  readonly algorithms: AlgorithmPreferences;
-  /** Randomness; default the platform CSPRNG. */
-  readonly random?: RandomSource;
-  /** Our software version (the part after "SSH-2.0-"). */
-  readonly softwareVersion?: string;
-  readonly strictKex?: boolean;
-  readonly requireStrictKex?: boolean;
-  readonly rekeyBytes?: number;
-  readonly rekeyPackets?: number;
-  readonly rekeyIntervalMs?: number;
-  /** Send keepalive@openssh.com after this many ms without traffic from the server. 0 = off. */
-  readonly keepaliveIntervalMs?: number;
-  /** Disconnect after this many unanswered keepalives. Default 3, as OpenSSH's ServerAliveCountMax. */
-  readonly keepaliveCountMax?: number;
-  /** Most channels open at once. */
-  readonly maxChannels?: number;
+export interface ClientConnectionOptions extends ClientAuthOptions, EngineOptions {
   /**
    * Ask the server to prove the extra host keys it announces (hostkeys-00) and
    * report them as a `hostKeysProved` event. Default false: the proof costs the
@@ -100,16 +76,11 @@ export const CLIENT_SOFTWARE_VERSION = "sshts_0.1";
  * socket.onData((b) => { conn.receiveData(b); for (let e; (e = conn.pollEvent());) handle(e); });
  * ```
  */
-export class ClientConnection {
-  readonly #transport: Transport;
+export class ClientConnection extends EngineBase<ClientEvent> {
   readonly #auth: ClientAuth;
-  readonly #conn: ConnectionLayer;
-  readonly #events = new EventQueue<ClientEvent>();
   #serverSigAlgs: readonly string[] | undefined;
   #hostBound = false;
   #authenticated = false;
-  readonly #keepalive: Keepalive;
-  #now = 0;
   readonly #hostKeyRotation: boolean;
   #hostKeysSeen = false;
   #proveRequest: { id: number; keys: ProvenHostKey[] } | undefined;
@@ -117,102 +88,26 @@ export class ClientConnection {
 
   /** Creates the engine and queues our version and KEXINIT. */
   constructor(options: ClientConnectionOptions) {
-    const random = options.random ?? systemRandom;
-    const t: TransportOptions = {
+    super(options, {
       role: "client",
-      suite: options.suite,
-      algorithms: options.algorithms,
-      random,
-      softwareVersion: options.softwareVersion ?? CLIENT_SOFTWARE_VERSION,
-      ...pick(options, [
-        "strictKex",
-        "requireStrictKex",
-        "rekeyBytes",
-        "rekeyPackets",
-        "rekeyIntervalMs",
-      ]),
-    };
-    this.#keepalive = new Keepalive(
-      options.keepaliveIntervalMs ?? 0,
-      options.keepaliveCountMax ?? 3,
-    );
-    this.#transport = new Transport(t, {
-      emit: (e) => this.#emit(e),
-      handleMessage: (type, payload) => this.#onMessage(type, payload),
-      onTransportReady: () => this.#auth.start(),
-      onExtInfo: (ext) => this.#onExtInfo(ext),
+      softwareVersion: CLIENT_SOFTWARE_VERSION,
+      disconnectDescription: "Disconnected by application",
     });
     this.#auth = new ClientAuth(options, {
-      send: (p) => this.#transport.send(p),
-      emit: (e) => this.#emit(e),
-      sessionId: () => this.#transport.sessionId!,
+      send: (p) => this.transport.send(p),
+      emit: (e) => this.emit(e),
+      sessionId: () => this.transport.sessionId!,
       serverSigAlgs: () => this.#serverSigAlgs,
-      hostBoundKey: () => (this.#hostBound ? this.#transport.hostKeyBlob ?? undefined : undefined),
+      hostBoundKey: () => (this.#hostBound ? this.transport.hostKeyBlob ?? undefined : undefined),
       onSuccess: () => {
         this.#authenticated = true;
-        this.#transport.onAuthenticated();
-        this.#keepalive.start(this.#now);
+        this.transport.onAuthenticated();
+        this.startKeepalive();
       },
-      onFailure: (err) => this.#transport.fail(err),
+      onFailure: (err) => this.transport.fail(err),
     });
     this.#hostKeyRotation = options.hostKeyRotation ?? false;
-    this.#conn = new ConnectionLayer(
-      // The transport copies what it must hold back during a key exchange.
-      (head, body) => this.#transport.send(head, body),
-      (e) => this.#onConnectionEvent(e),
-      options.maxChannels,
-    );
-    this.#transport.start();
-  }
-
-  // ---- driving ----
-
-  /** Feeds bytes read from the server. Never throws for bad peer input. */
-  receiveData(data: Uint8Array): void {
-    if (data.length) this.#keepalive.onReceive();
-    this.#transport.receive(data);
-    if (!this.#transport.closed) this.#transport.checkRekey();
-  }
-
-  /** The server closed the stream. */
-  receiveEof(): void {
-    this.#transport.onEndOfStream();
-  }
-
-  /** Bytes to write to the server, in order. */
-  takeOutgoing(): Uint8Array[] {
-    return this.#transport.takeOutgoing();
-  }
-
-  /** The next event, or undefined when none is queued. */
-  pollEvent(): ClientEvent | undefined {
-    return this.#events.poll();
-  }
-
-  /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
-  nextDeadline(): number | undefined {
-    if (this.#transport.closed) return undefined;
-    return minDefined(this.#transport.nextDeadline(), this.#keepalive.deadline());
-  }
-
-  /** Gives the engine the time (ms); runs rekey-by-time and keepalive. */
-  handleTimeout(now: number): void {
-    this.#now = now;
-    this.#transport.handleTimeout(now);
-    const k = this.#keepalive;
-    const action = k.tick(now);
-    if (action === "send") this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
-    if (action === "dead") {
-      this.#emit({ type: "keepaliveTimeout" });
-      this.#transport.fail(
-        new DisconnectError(
-          "ERR_KEEPALIVE",
-          DisconnectReason.CONNECTION_LOST,
-          `No response from the server to ${k.countMax} keepalives over ` +
-            `${(k.countMax * k.intervalMs) / 1000} s; connection considered dead`,
-        ),
-      );
-    }
+    this.startTransport();
   }
 
   // ---- state ----
@@ -222,14 +117,12 @@ export class ClientConnection {
     return this.#authenticated;
   }
 
-  /** Whether the connection is closed. */
-  get closed(): boolean {
-    return this.#transport.closed;
-  }
-
-  /** The underlying transport (algorithms, versions, session id). */
-  get transport(): Transport {
-    return this.#transport;
+  /**
+   * The methods the server's last USERAUTH_FAILURE said can continue (after the
+   * first "none" request); empty before it answered.
+   */
+  get authMethods(): readonly string[] {
+    return this.#auth.allowedMethods;
   }
 
   /** server-sig-algs from the server's EXT_INFO, if it sent one. */
@@ -245,21 +138,24 @@ export class ClientConnection {
     return this.#hostBound;
   }
 
-  /** The time last given to `handleTimeout`. */
-  get now(): number {
-    return this.#now;
-  }
-
   // ---- answers to events ----
 
   /** Trusts the host key of a `hostKey` event; the handshake continues. */
   acceptHostKey(id: number): void {
-    this.#transport.answerHostKey(id, true);
+    this.transport.answerHostKey(id, true);
   }
 
   /** Refuses the host key of a `hostKey` event; the connection ends with HOST_KEY_NOT_VERIFIABLE. */
   rejectHostKey(id: number, reason?: string): void {
-    this.#transport.answerHostKey(id, false, reason);
+    this.transport.answerHostKey(id, false, reason);
+  }
+
+  /**
+   * Staged authentication (option `staged`): tries one method after an
+   * `authReady` event; `authSuccess` or another `authReady` follows.
+   */
+  tryAuthMethod(attempt: StagedAuthAttempt): void {
+    this.#auth.tryMethod(attempt);
   }
 
   /** Answers an `authSignRequest`. */
@@ -285,80 +181,7 @@ export class ClientConnection {
     this.#auth.provideKbdintResponses(id, responses);
   }
 
-  // ---- connection commands ----
-
-  /** Opens a channel of any type; returns its id. A `channelOpen` or `channelOpenFailure` event follows. */
-  openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
-    this.#requireAuth("open a channel");
-    return this.#conn.openChannel(channelType, data, options);
-  }
-
-  /** Accepts a channel the server opened (forwarded-tcpip, x11, auth-agent). */
-  acceptChannel(channelId: number, options?: ChannelOptions): void {
-    this.#conn.acceptChannel(channelId, options);
-  }
-
-  /** Refuses a channel the server opened. */
-  rejectChannel(channelId: number, reason: number, description?: string): void {
-    this.#conn.rejectChannel(channelId, reason, description);
-  }
-
-  /** Sends a channel request. */
-  sendChannelRequest(
-    channelId: number,
-    request: string,
-    wantReply: boolean,
-    data?: Uint8Array,
-  ): void {
-    this.#conn.sendRequest(channelId, request, wantReply, data);
-  }
-
-  /** Answers a channel request from the server. */
-  replyChannelRequest(channelId: number, success: boolean): void {
-    this.#conn.replyChannelRequest(channelId, success);
-  }
-
-  /** Sends data; returns how many bytes the peer's window took. */
-  sendData(channelId: number, data: Uint8Array, stream = 0): number {
-    return this.#conn.sendData(channelId, data, stream);
-  }
-
-  /** Bytes that may be sent now on a channel. */
-  writableBytes(channelId: number): number {
-    // During a rekey the transport queues what we send; the peer's window bounds it.
-    return this.#transport.closed ? 0 : this.#conn.writableBytes(channelId);
-  }
-
-  /** Reports bytes the application consumed, reopening the window. */
-  consume(channelId: number, n: number): void {
-    this.#conn.consume(channelId, n);
-  }
-
-  /** Sends EOF on a channel. */
-  sendEof(channelId: number): void {
-    this.#conn.sendEof(channelId);
-  }
-
-  /** Closes a channel. */
-  closeChannel(channelId: number): void {
-    this.#conn.close(channelId);
-  }
-
-  /** Facts about a channel. */
-  channelInfo(channelId: number): ReturnType<ConnectionLayer["info"]> {
-    return this.#conn.info(channelId);
-  }
-
-  /** Sends a global request; returns its id for matching the `globalRequestReply`. */
-  sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
-    this.#requireAuth("send a global request");
-    return this.#conn.sendGlobalRequest(name, wantReply, data);
-  }
-
-  /** Answers a global request from the server. */
-  replyGlobalRequest(requestId: number, success: boolean, data?: Uint8Array): void {
-    this.#conn.replyGlobalRequest(requestId, success, data);
-  }
+  // ---- connection commands (the rest are EngineBase's) ----
 
   /**
    * Sends `no-more-sessions@openssh.com`: the server will refuse (OpenSSH:
@@ -366,65 +189,90 @@ export class ClientConnection {
    * session is open, e.g. on a jump host.
    */
   noMoreSessions(): void {
-    this.#requireAuth("send no-more-sessions");
+    this.checkCommand("send no-more-sessions");
     if (this.#noMoreSessions) return;
     this.#noMoreSessions = true;
-    this.#conn.sendGlobalRequest("no-more-sessions@openssh.com", false);
+    this.connection.sendGlobalRequest("no-more-sessions@openssh.com", false);
   }
 
-  /** Starts a key re-exchange. */
-  rekey(): void {
-    this.#transport.rekey();
+  // ---- EngineBase hooks ----
+
+  /** The client nudges a prompt ACK while it waits (see EngineBase.ackNudge). */
+  protected override get ackNudge(): boolean {
+    return true;
   }
 
-  /** Sends DISCONNECT (reason BY_APPLICATION by default) and closes. */
-  disconnect(
-    reason: number = DisconnectReason.BY_APPLICATION,
-    description = "Disconnected by application",
-  ): void {
-    this.#transport.disconnect(reason, description);
+  /** Whether user authentication finished. */
+  protected override authDone(): boolean {
+    return this.#authenticated;
   }
 
-  // ---- internals ----
+  /** Hands SERVICE_* and user-auth messages to this role's authentication. */
+  protected override handleAuthMessage(type: number, payload: Uint8Array): boolean {
+    if (type === Msg.SERVICE_REQUEST) {
+      throw protocolError("unexpected-message", "A server sent SERVICE_REQUEST", {
+        got: Msg.SERVICE_REQUEST,
+      });
+    }
+    return this.#auth.handleMessage(type, payload);
+  }
 
-  #requireAuth(what: string): void {
-    if (this.#transport.closed) {
+  /** Starts user authentication once the first key exchange is done. */
+  protected override onTransportReady(): void {
+    this.#auth.start();
+  }
+
+  /** Refuses commands this role may not run now. */
+  protected override checkCommand(what: string): void {
+    if (this.transport.closed) {
       throw new LocalProtocolError(`Cannot ${what}: the connection is closed`);
     }
     if (!this.#authenticated) throw new LocalProtocolError(`Cannot ${what} before authentication`);
   }
 
-  #emit(e: ClientEvent): void {
-    this.#events.push(e);
+  /** The message of the keepalive failure, naming the silent peer. */
+  protected override keepaliveDeadMessage(countMax: number, intervalMs: number): string {
+    return `No response from the server to ${countMax} keepalives over ` +
+      `${(countMax * intervalMs) / 1000} s; connection considered dead`;
   }
 
   /** Handles the connection layer's own housekeeping before events reach the caller. */
-  #onConnectionEvent(e: ConnectionEvent): void {
-    if (e.type === "globalRequest" && e.name === "keepalive@openssh.com") {
-      // The server's keepalive probe: any reply proves we are alive (OpenSSH's client fails it too).
-      if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, false);
-      return;
-    }
+  protected override onConnectionEvent(e: ConnectionEvent): void {
     if (e.type === "globalRequest" && e.name === HOSTKEYS_REQUEST) {
-      if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, false);
+      if (e.wantReply) this.connection.replyGlobalRequest(e.requestId, false);
       this.#onHostKeys(e.data);
       return;
     }
     if (e.type === "globalRequestReply" && e.requestId === this.#proveRequest?.id) {
       const { keys } = this.#proveRequest;
       this.#proveRequest = undefined;
-      const sessionId = this.#transport.sessionId!;
+      const sessionId = this.transport.sessionId!;
       const result = e.success
-        ? verifyHostKeyProofs(sessionId, keys, e.data, this.#transport.algorithms?.hostKey)
+        ? verifyHostKeyProofs(sessionId, keys, e.data, this.transport.algorithms?.hostKey)
         : {
           proven: [],
           failed: keys.map((key) => ({ key, reason: "The server refused to prove its host keys" })),
         };
-      this.#emit({ type: "hostKeysProved", keys: result.proven, failed: result.failed });
+      this.emit({ type: "hostKeysProved", keys: result.proven, failed: result.failed });
       return;
     }
-    this.#emit(e);
+    this.emit(e);
   }
+
+  /** Reads server-sig-algs from the server's EXT_INFO. */
+  protected override onExtInfo(ext: ReadonlyMap<string, Uint8Array>): void {
+    const sigs = ext.get("server-sig-algs");
+    if (sigs) {
+      const s = new TextDecoder().decode(sigs);
+      this.#serverSigAlgs = s ? s.split(",") : [];
+      this.emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
+    }
+    // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
+    const hb = ext.get("publickey-hostbound@openssh.com");
+    if (hb && new TextDecoder().decode(hb) === "0") this.#hostBound = true;
+  }
+
+  // ---- internals ----
 
   #onHostKeys(data: Uint8Array): void {
     // Only the first announcement counts (OpenSSH treats a second as fatal; we ignore it).
@@ -436,72 +284,13 @@ export class ClientConnection {
     } catch {
       return; // a malformed announcement is not worth the connection
     }
-    const keys = keysToProve(announced, this.#transport.hostKeyBlob);
+    const keys = keysToProve(announced, this.transport.hostKeyBlob);
     if (keys.length === 0) return;
-    const id = this.#conn.sendGlobalRequest(
+    const id = this.connection.sendGlobalRequest(
       HOSTKEYS_PROVE_REQUEST,
       true,
       encodeHostKeyList(keys.map((k) => k.keyBlob)),
     );
     this.#proveRequest = { id, keys };
   }
-
-  #onExtInfo(ext: ReadonlyMap<string, Uint8Array>): void {
-    const sigs = ext.get("server-sig-algs");
-    if (sigs) {
-      const s = new TextDecoder().decode(sigs);
-      this.#serverSigAlgs = s ? s.split(",") : [];
-      this.#emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
-    }
-    // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
-    const hb = ext.get("publickey-hostbound@openssh.com");
-    if (hb && new TextDecoder().decode(hb) === "0") this.#hostBound = true;
-  }
-
-  #onMessage(type: number, payload: Uint8Array): void {
-    if (type === Msg.SERVICE_ACCEPT || (type >= 50 && type <= 79)) {
-      if (!this.#auth.handleMessage(type, payload)) this.#transport.sendUnimplemented();
-      return;
-    }
-    if (type >= 80 && type <= 127) {
-      if (!this.#authenticated) {
-        throw new DisconnectError(
-          "ERR_PROTOCOL",
-          DisconnectReason.PROTOCOL_ERROR,
-          `Connection message ${type} before authentication`,
-        );
-      }
-      if (!this.#conn.handleMessage(type, payload)) this.#transport.sendUnimplemented();
-      return;
-    }
-    if (type === Msg.SERVICE_REQUEST) {
-      throw new DisconnectError(
-        "ERR_PROTOCOL",
-        DisconnectReason.PROTOCOL_ERROR,
-        "A server sent SERVICE_REQUEST",
-      );
-    }
-    this.#transport.sendUnimplemented();
-  }
-}
-
-/**
- * The smaller of two optional deadlines.
- *
- * @example
- * ```ts
- * import { minDefined } from "./client_connection.ts";
- * console.log(minDefined(undefined, 5), minDefined(3, 5)); // 5 3
- * ```
- */
-export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
-}
-
-function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out;
 }

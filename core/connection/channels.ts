@@ -1,6 +1,8 @@
 /**
  * The connection protocol (RFC 4254): channels with flow control, channel
  * requests, and global requests. Shared by the client and server engines.
+ * * Channel state follows the tables of `channel_state.ts` (our side, the peer's side,
+ * and the rule that frees a channel id once both are closed).
  *
  * Flow control is explicit: data events carry their byte counts, and the window
  * we grant the peer is only replenished as the application reports bytes consumed
@@ -9,28 +11,39 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
+import {
+  type DisconnectDetail,
+  type DisconnectError,
+  LocalProtocolError,
+  protocolError,
+} from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
+import {
+  canSendData,
+  channelFreed,
+  type ChannelStep,
+  deliversToApplication,
+  LOCAL_SIDE,
+  type LocalInput,
+  type LocalState,
+  REMOTE_SIDE,
+  type RemoteInput,
+  type RemoteState,
+} from "./channel_state.ts";
 import type { ConnectionEvent } from "./events.ts";
+import {
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_PACKET,
+  DEFAULT_WINDOW,
+  MAX_GLOBAL_REQUEST_DATA,
+  MAX_NAME,
+  MAX_PENDING_REQUESTS,
+  MAX_TEXT,
+  MAX_WINDOW,
+} from "../limits.ts";
 
-/** Default window we grant per channel: 2 MiB, as OpenSSH's session channels. */
-export const DEFAULT_WINDOW = 2 * 1024 * 1024;
-/** Default largest data packet we accept: 32 KiB, as OpenSSH. */
-export const DEFAULT_MAX_PACKET = 32 * 1024;
-/** Default limit of channels open at once, per connection. */
-export const DEFAULT_MAX_CHANNELS = 1024;
-/** Most outstanding want-reply requests per channel or connection before we refuse more. */
-const MAX_PENDING_REQUESTS = 256;
-/** Largest window the protocol allows. */
-const MAX_WINDOW = 0xffffffff;
-/** Longest channel type, request name or description we accept. */
-const MAX_NAME = 256;
-/**
- * Largest global request data we hand to the application; bigger requests are
- * refused by the layer itself (hostkeys-00 with 64 keys of 1 KiB fits easily).
- */
-export const MAX_GLOBAL_REQUEST_DATA = 64 * 1024;
+export { DEFAULT_MAX_CHANNELS, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_GLOBAL_REQUEST_DATA };
 
 /** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
@@ -40,12 +53,13 @@ export const ChannelOpenFailure = {
   RESOURCE_SHORTAGE: 4,
 } as const;
 
-type ChannelState = "opening" | "incoming" | "open" | "closed";
-
 interface Channel {
   readonly localId: number;
   remoteId: number;
-  state: ChannelState;
+  /** Our side: what we may still send (see `channel_state.ts`). */
+  local: LocalState;
+  /** The peer's side: what it may still send. */
+  remote: RemoteState;
   channelType: string;
   /** What the peer may still send us. */
   localWindow: number;
@@ -55,12 +69,8 @@ interface Channel {
   /** Consumed but not yet returned to the peer. */
   unacked: number;
   remoteWindow: number;
-  remoteMaxPacket: number;
-  eofSent: boolean;
-  eofReceived: boolean;
-  closeSent: boolean;
-  closeReceived: boolean;
-  /** Names of our want-reply requests, in order; replies come back in that order. */
+  remoteMaxPacket:
+    number; /** Names of our want-reply requests, in order; replies come back in that order. */
   pendingReplies: string[];
   /** How many of the peer's want-reply requests we owe replies to. */
   owedReplies: number;
@@ -99,6 +109,10 @@ export class ConnectionLayer {
   /** Global requests we owe replies to, in arrival order; replies leave in that order. */
   #owedGlobal: { id: number; reply?: { success: boolean; data: Uint8Array } }[] = [];
   #incomingGlobalId = 1;
+  /** Bumped by every message we send that the peer must answer (open, want-reply request). */
+  #waitEpoch = 0;
+  /** The last wait epoch `ackNudgeDue` settled (nudged, or found nothing awaited). */
+  #nudgedEpoch = 0;
 
   /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
   constructor(
@@ -116,6 +130,28 @@ export class ConnectionLayer {
     return this.#channels.size;
   }
 
+  /**
+   * Whether the caller should send one SSH_MSG_IGNORE now, to carry the TCP ACK
+   * of what it just received. Call it only when received messages produced
+   * nothing to send. True at most once per wait: the first time since our last
+   * open or want-reply request while some open or reply is still awaited.
+   *
+   * Why: a peer that leaves Nagle on (OpenSSH's sshd on non-interactive
+   * sessions) holds its small answer while an earlier segment of its own
+   * (e.g. the unsolicited `hostkeys-00@openssh.com`) is unacknowledged, and
+   * our kernel delays that ACK by up to 40 ms; any bytes we send carry it at once.
+   */
+  ackNudgeDue(): boolean {
+    if (this.#waitEpoch === this.#nudgedEpoch) return false;
+    // Nothing can become awaited without bumping the epoch, so settle it either way.
+    this.#nudgedEpoch = this.#waitEpoch;
+    if (this.#pendingGlobal.length > 0) return true;
+    for (const ch of this.#channels.values()) {
+      if (ch.local === "opening" || ch.pendingReplies.length > 0) return true;
+    }
+    return false;
+  }
+
   // ---- commands ----
 
   /** Opens a channel; returns its local id. `data` is the type-specific part. */
@@ -124,7 +160,7 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
     options: ChannelOptions = {},
   ): number {
-    const ch = this.#allocate(channelType, "opening", options);
+    const ch = this.#allocate(channelType, "opening", "opening", options);
     if (!ch) {
       throw new LocalProtocolError(
         `Cannot open channel: ${this.#maxChannels} channels already open`,
@@ -135,6 +171,7 @@ export class ConnectionLayer {
     )
       .writeUint32(ch.localId).writeUint32(ch.localWindow).writeUint32(ch.localMaxPacket)
       .writeBytes(data).toBytes();
+    this.#waitEpoch++;
     this.#send(head);
     return ch.localId;
   }
@@ -146,12 +183,10 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
   ): void {
     const ch = this.#get(channelId, "accept");
-    if (ch.state !== "incoming") {
-      throw new LocalProtocolError(`Channel ${channelId} is not waiting to be accepted`);
-    }
+    this.#ours(ch, "accept", `Channel ${channelId} is not waiting to be accepted`);
+    this.#theirs(ch, "accept", "accept");
     const window = options.window ?? ch.windowSize;
     ch.localWindow = window;
-    ch.state = "open";
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
         ch.remoteId,
@@ -166,17 +201,16 @@ export class ConnectionLayer {
   /** Refuses a channel the peer asked to open. */
   rejectChannel(channelId: number, reason: number, description = ""): void {
     const ch = this.#get(channelId, "reject");
-    if (ch.state !== "incoming") {
-      throw new LocalProtocolError(`Channel ${channelId} is not waiting to be accepted`);
-    }
-    this.#channels.delete(channelId);
+    this.#ours(ch, "reject", `Channel ${channelId} is not waiting to be accepted`);
+    this.#theirs(ch, "reject", "reject");
+    this.#freeIfClosed(ch, false);
     this.#sendOpenFailure(ch.remoteId, reason, description);
   }
 
   /** Bytes that may be sent on the channel now (the peer's window). */
   writableBytes(channelId: number): number {
     const ch = this.#channels.get(channelId);
-    if (!ch || ch.state !== "open" || ch.eofSent || ch.closeSent) return 0;
+    if (!ch || !canSendData(ch.local)) return 0;
     return ch.remoteWindow;
   }
 
@@ -187,14 +221,13 @@ export class ConnectionLayer {
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
     const ch = this.#get(channelId, "send data on");
-    if (ch.state !== "open") {
-      throw new LocalProtocolError(`Cannot send data: channel ${channelId} is not open`);
-    }
-    if (ch.eofSent || ch.closeSent) {
-      throw new LocalProtocolError(
-        `Cannot send data: EOF was already sent on channel ${channelId}`,
-      );
-    }
+    this.#ours(
+      ch,
+      "sendData",
+      ch.local === "eofSent" || ch.local === "closed"
+        ? `Cannot send data: EOF was already sent on channel ${channelId}`
+        : `Cannot send data: channel ${channelId} is not open`,
+    );
     let sent = 0;
     const chunkMax = Math.max(1, ch.remoteMaxPacket);
     while (sent < data.length && ch.remoteWindow > 0) {
@@ -216,7 +249,8 @@ export class ConnectionLayer {
   /** Reports that the application consumed `n` bytes of channel data: the window reopens. */
   consume(channelId: number, n: number): void {
     const ch = this.#channels.get(channelId);
-    if (!ch || ch.state !== "open" || ch.closeSent || ch.closeReceived || n <= 0) return;
+    if (!ch || n <= 0 || (ch.local !== "open" && ch.local !== "eofSent")) return;
+    if (ch.remote !== "open" && ch.remote !== "eofReceived") return;
     ch.unacked += n;
     // Return window in batches (half the window) so adjusts don't flood the link.
     if (ch.unacked >= ch.windowSize / 2 || ch.localWindow + ch.unacked <= ch.windowSize / 2) {
@@ -235,25 +269,22 @@ export class ConnectionLayer {
   /** Sends EOF: we will send no more data. */
   sendEof(channelId: number): void {
     const ch = this.#get(channelId, "send EOF on");
-    if (ch.state !== "open" || ch.eofSent || ch.closeSent) return;
-    ch.eofSent = true;
+    if (!this.#ours(ch, "sendEof", "")) return;
     this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_EOF).writeUint32(ch.remoteId).toBytes());
   }
 
   /** Closes the channel (idempotent). The `channelClose` event follows when the peer agrees. */
   close(channelId: number): void {
     const ch = this.#channels.get(channelId);
-    if (!ch || ch.closeSent) return;
-    if (ch.state === "opening") {
-      // Can't close before confirmation: remember, and close once it arrives.
-      ch.closeSent = true;
-      return;
-    }
-    if (ch.state === "incoming") {
+    if (!ch) return;
+    if (ch.local === "unanswered") {
       this.rejectChannel(channelId, ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Closed");
       return;
     }
-    this.#sendClose(ch);
+    const before = ch.local;
+    if (!this.#ours(ch, "close", "")) return;
+    // Before the confirmation (now closePending) the CLOSE waits for it.
+    if (before !== "opening") this.#sendClose(ch);
   }
 
   /** Sends a channel request; with `wantReply`, a `channelRequestReply` event follows. */
@@ -264,12 +295,12 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
   ): void {
     const ch = this.#get(channelId, "send a request on");
-    if (ch.state !== "open" || ch.closeSent) {
-      throw new LocalProtocolError(
-        `Cannot send request "${request}": channel ${channelId} is not open`,
-      );
+    const misuse = `Cannot send request "${request}": channel ${channelId} is not open`;
+    this.#ours(ch, "sendRequest", misuse);
+    if (wantReply) {
+      ch.pendingReplies.push(request);
+      this.#waitEpoch++;
     }
-    if (wantReply) ch.pendingReplies.push(request);
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_REQUEST).writeUint32(ch.remoteId)
         .writeStringUtf8(request).writeBoolean(wantReply).writeBytes(data).toBytes(),
@@ -283,7 +314,7 @@ export class ConnectionLayer {
       throw new LocalProtocolError(`No request on channel ${channelId} awaits a reply`);
     }
     ch.owedReplies--;
-    if (ch.closeSent || ch.closeReceived) return;
+    if (!deliversToApplication(ch.local) || ch.remote === "closed") return;
     this.#send(
       new SSHWriter(5).writeByte(success ? Msg.CHANNEL_SUCCESS : Msg.CHANNEL_FAILURE).writeUint32(
         ch.remoteId,
@@ -299,7 +330,10 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
   ): number {
     const id = this.#nextGlobalId++;
-    if (wantReply) this.#pendingGlobal.push({ id, name });
+    if (wantReply) {
+      this.#pendingGlobal.push({ id, name });
+      this.#waitEpoch++;
+    }
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.GLOBAL_REQUEST).writeStringUtf8(name)
         .writeBoolean(wantReply)
@@ -344,6 +378,10 @@ export class ConnectionLayer {
       remoteWindow: number;
       eofReceived: boolean;
       open: boolean;
+      /** Our side's state (see `channel_state.ts`). */
+      local: LocalState;
+      /** The peer's side's state. */
+      remote: RemoteState;
     }
     | undefined {
     const ch = this.#channels.get(channelId);
@@ -352,15 +390,21 @@ export class ConnectionLayer {
       channelType: ch.channelType,
       remoteMaxPacket: ch.remoteMaxPacket,
       remoteWindow: ch.remoteWindow,
-      eofReceived: ch.eofReceived,
-      open: ch.state === "open" && !ch.closeSent,
+      eofReceived: ch.remote === "eofReceived",
+      open: ch.local === "open" || ch.local === "eofSent",
+      local: ch.local,
+      remote: ch.remote,
     };
   }
 
   // ---- incoming ----
 
-  /** Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad input. */
-  handleMessage(type: number, payload: Uint8Array): boolean {
+  /**
+   * Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad
+   * input. `owned`: the payload is a buffer of its own that events may keep (channel data is
+   * then handed on without a copy); otherwise it is a view the transport reuses.
+   */
+  handleMessage(type: number, payload: Uint8Array, owned = false): boolean {
     const r = new SSHReader(payload, 1);
     switch (type) {
       case Msg.GLOBAL_REQUEST: {
@@ -370,7 +414,8 @@ export class ConnectionLayer {
         const oversized = data.length > MAX_GLOBAL_REQUEST_DATA;
         if (wantReply) {
           if (this.#owedGlobal.length >= MAX_PENDING_REQUESTS) {
-            throw protocolError(
+            throw channelError(
+              "too-many-requests",
               `Peer has more than ${MAX_PENDING_REQUESTS} global requests unanswered`,
             );
           }
@@ -390,7 +435,13 @@ export class ConnectionLayer {
       case Msg.REQUEST_SUCCESS:
       case Msg.REQUEST_FAILURE: {
         const pending = this.#pendingGlobal.shift();
-        if (!pending) throw protocolError("Reply to a global request that was never sent");
+        if (!pending) {
+          throw channelError(
+            "reply-without-request",
+            "Reply to a global request that was never sent",
+            type,
+          );
+        }
         this.#emit({
           type: "globalRequestReply",
           requestId: pending.id,
@@ -404,13 +455,13 @@ export class ConnectionLayer {
         return this.#onOpen(r, payload);
       case Msg.CHANNEL_OPEN_CONFIRMATION: {
         const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_CONFIRMATION");
-        if (ch.state !== "opening") throw protocolError(`Channel ${ch.localId} confirmed twice`);
+        this.#theirs(ch, "confirmation", "CHANNEL_OPEN_CONFIRMATION", type);
         ch.remoteId = r.readUint32("sender channel");
         ch.remoteWindow = r.readUint32("initial window");
         ch.remoteMaxPacket = r.readUint32("maximum packet size");
-        ch.state = "open";
-        if (ch.closeSent) {
-          ch.closeSent = false;
+        const closing = ch.local === "closePending";
+        this.#ours(ch, "confirmed", "");
+        if (closing) {
           this.#sendClose(ch);
           return true;
         }
@@ -419,82 +470,92 @@ export class ConnectionLayer {
       }
       case Msg.CHANNEL_OPEN_FAILURE: {
         const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_OPEN_FAILURE");
-        if (ch.state !== "opening") {
-          throw protocolError(`Open failure for channel ${ch.localId}, which is open`);
-        }
+        this.#theirs(ch, "openFailure", "CHANNEL_OPEN_FAILURE", type);
         const reason = r.readUint32("reason code");
-        const description = r.readStringUtf8("description", 64 * 1024);
-        this.#channels.delete(ch.localId);
-        if (!ch.closeSent) {
+        const description = r.readStringUtf8("description", MAX_TEXT);
+        const wanted = ch.local === "opening";
+        this.#ours(ch, "openFailed", "");
+        this.#freeIfClosed(ch, false);
+        if (wanted) {
           this.#emit({ type: "channelOpenFailure", channelId: ch.localId, reason, description });
         }
         return true;
       }
       case Msg.CHANNEL_WINDOW_ADJUST: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_WINDOW_ADJUST");
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_WINDOW_ADJUST");
+        this.#theirs(ch, "windowAdjust", "CHANNEL_WINDOW_ADJUST", type);
         const add = r.readUint32("bytes to add");
         if (ch.remoteWindow + add > MAX_WINDOW) {
-          throw protocolError(
+          throw channelError(
+            "window-overflow",
             `Window adjust on channel ${ch.localId} grows the window past 2^32-1`,
           );
         }
         const wasBlocked = ch.remoteWindow === 0;
         ch.remoteWindow += add;
-        if (!ch.closeSent && !ch.eofSent && (wasBlocked || add > 0)) {
+        if (canSendData(ch.local) && (wasBlocked || add > 0)) {
           this.#emit({ type: "channelWritable", channelId: ch.localId, window: ch.remoteWindow });
         }
         return true;
       }
       case Msg.CHANNEL_DATA:
       case Msg.CHANNEL_EXTENDED_DATA: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_DATA");
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_DATA");
+        this.#theirs(ch, "data", "CHANNEL_DATA", type);
         const stream = type === Msg.CHANNEL_DATA ? 0 : r.readUint32("data type code");
         const data = r.readString("channel data");
-        if (ch.eofReceived) throw protocolError(`Data after EOF on channel ${ch.localId}`);
         if (data.length > ch.localWindow) {
-          throw protocolError(
+          throw channelError(
+            "window-exceeded",
             `Peer sent ${data.length} bytes on channel ${ch.localId}, past the window of ${ch.localWindow}`,
           );
         }
         if (data.length > ch.localMaxPacket) {
-          throw protocolError(
+          throw channelError(
+            "packet-too-large",
             `Peer sent a ${data.length}-byte data packet; the maximum is ${ch.localMaxPacket}`,
           );
         }
         ch.localWindow -= data.length;
-        if (ch.closeSent) return true;
-        // The one copy between the socket buffer and the application.
-        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: data.slice() });
+        if (!deliversToApplication(ch.local)) return true;
+        // At most one copy between the socket buffer and the application: this one, unless
+        // the opener already produced a buffer of the packet's own (PacketOpener.openDetached).
+        const own = owned ? data : data.slice();
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: own });
         return true;
       }
       case Msg.CHANNEL_EOF: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_EOF");
-        if (ch.eofReceived) return true;
-        ch.eofReceived = true;
-        if (!ch.closeSent) this.#emit({ type: "channelEof", channelId: ch.localId });
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_EOF");
+        if (!this.#theirs(ch, "eof", "CHANNEL_EOF", type)) return true;
+        if (deliversToApplication(ch.local)) {
+          this.#emit({ type: "channelEof", channelId: ch.localId });
+        }
         return true;
       }
       case Msg.CHANNEL_CLOSE: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_CLOSE");
-        ch.closeReceived = true;
-        if (!ch.closeSent) this.#sendClose(ch);
-        this.#finish(ch);
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_CLOSE");
+        this.#theirs(ch, "close", "CHANNEL_CLOSE", type);
+        // RFC 4254 §5.3: a CLOSE is answered with a CLOSE.
+        if (this.#ours(ch, "close", "")) this.#sendClose(ch);
+        else this.#freeIfClosed(ch, true);
         return true;
       }
       case Msg.CHANNEL_REQUEST: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_REQUEST");
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_REQUEST");
+        this.#theirs(ch, "request", "CHANNEL_REQUEST", type);
         const request = r.readStringAscii("request type", MAX_NAME);
         const wantReply = r.readBoolean("want reply");
         const data = payload.slice(r.position);
         if (wantReply) {
           if (ch.owedReplies >= MAX_PENDING_REQUESTS) {
-            throw protocolError(
+            throw channelError(
+              "too-many-requests",
               `Peer has more than ${MAX_PENDING_REQUESTS} requests unanswered on a channel`,
             );
           }
           ch.owedReplies++;
         }
-        if (ch.closeSent) {
+        if (!deliversToApplication(ch.local)) {
           if (wantReply) ch.owedReplies--;
           return true;
         }
@@ -503,12 +564,17 @@ export class ConnectionLayer {
       }
       case Msg.CHANNEL_SUCCESS:
       case Msg.CHANNEL_FAILURE: {
-        const ch = this.#openChannel(r.readUint32("recipient channel"), "CHANNEL_SUCCESS/FAILURE");
+        const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_SUCCESS/FAILURE");
+        this.#theirs(ch, "reply", "CHANNEL_SUCCESS/FAILURE", type);
         const request = ch.pendingReplies.shift();
         if (request === undefined) {
-          throw protocolError(`Reply on channel ${ch.localId} to no request`);
+          throw channelError(
+            "reply-without-request",
+            `Reply on channel ${ch.localId} to no request`,
+            type,
+          );
         }
-        if (!ch.closeSent) {
+        if (deliversToApplication(ch.local)) {
           this.#emit({
             type: "channelRequestReply",
             channelId: ch.localId,
@@ -530,7 +596,8 @@ export class ConnectionLayer {
     const data = payload.slice(r.position);
     for (const other of this.#channels.values()) {
       // The peer's id of a live channel, used again: refuse the new one, keep the old.
-      if (other.state !== "opening" && other.remoteId === sender && !other.closeReceived) {
+      const live = other.remote !== "opening" && other.remote !== "closed";
+      if (live && other.remoteId === sender) {
         this.#sendOpenFailure(
           sender,
           ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
@@ -539,7 +606,7 @@ export class ConnectionLayer {
         return true;
       }
     }
-    const ch = this.#allocate(channelType, "incoming", {});
+    const ch = this.#allocate(channelType, "unanswered", "unanswered", {});
     if (!ch) {
       this.#sendOpenFailure(sender, ChannelOpenFailure.RESOURCE_SHORTAGE, "Too many channels");
       return true;
@@ -550,10 +617,10 @@ export class ConnectionLayer {
     this.#emit({ type: "channelOpenRequest", channelId: ch.localId, channelType, data });
     return true;
   }
-
   #allocate(
     channelType: string,
-    state: ChannelState,
+    local: LocalState,
+    remote: RemoteState,
     options: ChannelOptions,
   ): Channel | undefined {
     if (this.#channels.size >= this.#maxChannels) return undefined;
@@ -565,7 +632,8 @@ export class ConnectionLayer {
     const ch: Channel = {
       localId: this.#nextId,
       remoteId: 0,
-      state,
+      local,
+      remote,
       channelType,
       localWindow: window,
       windowSize: window,
@@ -573,10 +641,6 @@ export class ConnectionLayer {
       unacked: 0,
       remoteWindow: 0,
       remoteMaxPacket: 0,
-      eofSent: false,
-      eofReceived: false,
-      closeSent: false,
-      closeReceived: false,
       pendingReplies: [],
       owedReplies: 0,
     };
@@ -594,17 +658,33 @@ export class ConnectionLayer {
     );
   }
 
+  /** Sends CLOSE (our side is already `closed`); frees the channel if the peer's side is too. */
   #sendClose(ch: Channel): void {
-    ch.closeSent = true;
     this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_CLOSE).writeUint32(ch.remoteId).toBytes());
-    if (ch.closeReceived) this.#finish(ch);
+    this.#freeIfClosed(ch, true);
   }
 
-  #finish(ch: Channel): void {
-    if (!ch.closeSent || !ch.closeReceived || ch.state === "closed") return;
-    ch.state = "closed";
+  /** The rule that joins the two sides: both closed, the id is free (`channelClose` if it was open). */
+  #freeIfClosed(ch: Channel, wasOpen: boolean): void {
+    if (!channelFreed(ch.local, ch.remote) || !this.#channels.has(ch.localId)) return;
     this.#channels.delete(ch.localId);
-    this.#emit({ type: "channelClose", channelId: ch.localId });
+    if (wasOpen) this.#emit({ type: "channelClose", channelId: ch.localId });
+  }
+
+  /**
+   * Moves our side on `input` (LOCAL_SIDE). True when it happened, false when the
+   * table ignores it; a misuse throws LocalProtocolError with `misuse` as its message.
+   */
+  #ours(ch: Channel, input: LocalInput, misuse: string): boolean {
+    const step = LOCAL_SIDE[ch.local][input];
+    return applyStep(ch.localId, step, misuse, input, 0, (next) => (ch.local = next));
+  }
+
+  /** Moves the peer's side on `input` (REMOTE_SIDE); a violation ends the connection. */
+  #theirs(ch: Channel, input: RemoteInput, what: string, type = 0): boolean {
+    const step = REMOTE_SIDE[ch.remote][input];
+    const misuse = `Cannot ${what} channel ${ch.localId} now`;
+    return applyStep(ch.localId, step, misuse, what, type, (next) => (ch.remote = next));
   }
 
   #get(channelId: number, what: string): Channel {
@@ -615,18 +695,55 @@ export class ConnectionLayer {
 
   #byLocal(id: number, what: string): Channel {
     const ch = this.#channels.get(id);
-    if (!ch) throw protocolError(`${what} for unknown channel ${id}`);
-    return ch;
-  }
-
-  #openChannel(id: number, what: string): Channel {
-    const ch = this.#byLocal(id, what);
-    if (ch.state !== "open") throw protocolError(`${what} for channel ${id}, which is not open`);
-    if (ch.closeReceived) throw protocolError(`${what} for channel ${id} after its CLOSE`);
+    if (!ch) throw channelError("unknown-channel", `${what} for unknown channel ${id}`);
     return ch;
   }
 }
 
-function protocolError(message: string): DisconnectError {
-  return new DisconnectError("ERR_CHANNEL", DisconnectReason.PROTOCOL_ERROR, message);
+/** Applies one table step: true when it happened, false when ignored; throws otherwise. */
+function applyStep<S>(
+  id: number,
+  step: ChannelStep<S>,
+  misuse: string,
+  what: string,
+  type: number,
+  set: (next: S) => void,
+): boolean {
+  switch (step.outcome) {
+    case "ok":
+      set(step.next);
+      return true;
+    case "ignore":
+      return false;
+    case "misuse":
+      throw new LocalProtocolError(misuse);
+    case "violation":
+      throw channelError(step.detail, violationMessage(step.detail, what, id), type || undefined);
+  }
+}
+
+/** The message of a channel violation: what arrived, on which channel, and why it may not. */
+function violationMessage(detail: DisconnectDetail, what: string, id: number): string {
+  switch (detail) {
+    case "channel-not-open":
+      return `${what} for channel ${id}, which is not open`;
+    case "message-after-close":
+      return `${what} for channel ${id} after its CLOSE`;
+    case "data-after-eof":
+      return `Data after EOF on channel ${id}`;
+    case "duplicate-confirmation":
+      return `Channel ${id} confirmed twice`;
+    case "open-failure-after-open":
+      return `Open failure for channel ${id}, which is open`;
+    default:
+      return `${what} on channel ${id}: ${detail}`;
+  }
+}
+
+/** A peer's breach of the connection protocol: code ERR_CHANNEL, reason PROTOCOL_ERROR. */
+function channelError(detail: DisconnectDetail, message: string, got?: number): DisconnectError {
+  return protocolError(detail, message, {
+    code: "ERR_CHANNEL",
+    ...(got !== undefined ? { got } : {}),
+  });
 }

@@ -13,15 +13,13 @@
 import { parsePublicKeyBlob } from "../publickey/blob.ts";
 import { verifySignature } from "../publickey/verify.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../wire.ts";
+import { MAX_ANNOUNCED_HOST_KEYS, MAX_KEY_BLOB, MAX_NAME } from "../limits.ts";
 
 /** Name of the server's announcement. */
 export const HOSTKEYS_REQUEST = "hostkeys-00@openssh.com";
 /** Name of the client's request for proofs. */
 export const HOSTKEYS_PROVE_REQUEST = "hostkeys-prove-00@openssh.com";
-/** Most keys we look at in one announcement (OpenSSH servers hold a handful). */
-export const MAX_ANNOUNCED_HOST_KEYS = 64;
-/** Longest key blob we accept (a 16384-bit RSA key is about 2 KiB). */
-const MAX_KEY_BLOB = 16 * 1024;
+export { MAX_ANNOUNCED_HOST_KEYS };
 /** RSA signature algorithms OpenSSH trusts for a proof when kex did not use RSA. */
 const PROOF_RSA_ALGORITHMS = ["rsa-sha2-512", "rsa-sha2-256"];
 
@@ -157,7 +155,7 @@ export function verifyHostKeyProofs(
       const allowed = parsed.type === "rsa"
         ? (rsaKex ? [rsaKex] : PROOF_RSA_ALGORITHMS)
         : undefined;
-      const sigAlg = new SSHReader(sig).readStringAscii("signature algorithm", 256);
+      const sigAlg = new SSHReader(sig).readStringAscii("signature algorithm", MAX_NAME);
       if (allowed && !allowed.includes(sigAlg)) {
         // A server signs with ssh-rsa (SHA-1) when our KEXINIT listed no rsa-sha2-*.
         reason = `The server proved this key with ${sigAlg}, which is not trusted for proofs`;

@@ -7,6 +7,14 @@
  */
 
 import { SSHReader, SSHWriter } from "../wire.ts";
+import {
+  MAX_NAME,
+  MAX_REQUEST_ARGUMENT,
+  MAX_SHORT_NAME,
+  MAX_SHORT_TEXT,
+  MAX_TERMINAL_MODES,
+  MAX_TEXT,
+} from "../limits.ts";
 
 /** Terminal size in characters and pixels. */
 export interface TerminalSize {
@@ -60,12 +68,12 @@ export function encodePtyRequest(p: PtyRequest): Uint8Array {
  * ``` */
 export function decodePtyRequest(data: Uint8Array): PtyRequest {
   const r = new SSHReader(data);
-  const term = r.readStringUtf8("TERM", 256);
+  const term = r.readStringUtf8("TERM", MAX_NAME);
   const columns = r.readUint32("columns");
   const rows = r.readUint32("rows");
   const widthPixels = r.readUint32("width");
   const heightPixels = r.readUint32("height");
-  const m = new SSHReader(r.readString("terminal modes", 4096));
+  const m = new SSHReader(r.readString("terminal modes", MAX_TERMINAL_MODES));
   const modes = new Map<number, number>();
   while (m.remaining > 0) {
     const op = m.readByte("mode opcode");
@@ -131,7 +139,11 @@ export function encodeStringArg(s: string | Uint8Array): Uint8Array {
  * import { decodeStringArg, encodeStringArg } from "./session_requests.ts";
  * console.log(new TextDecoder().decode(decodeStringArg(encodeStringArg("ls"), "command"))); // "ls"
  * ``` */
-export function decodeStringArg(data: Uint8Array, what: string, max = 256 * 1024): Uint8Array {
+export function decodeStringArg(
+  data: Uint8Array,
+  what: string,
+  max = MAX_REQUEST_ARGUMENT,
+): Uint8Array {
   const r = new SSHReader(data);
   return r.readString(what, max).slice();
 }
@@ -159,8 +171,8 @@ export function encodeEnv(name: string, value: string): Uint8Array {
 export function decodeEnv(data: Uint8Array): { name: string; value: string } {
   const r = new SSHReader(data);
   return {
-    name: r.readStringUtf8("variable name", 1024),
-    value: r.readStringUtf8("variable value", 64 * 1024),
+    name: r.readStringUtf8("variable name", MAX_SHORT_TEXT),
+    value: r.readStringUtf8("variable value", MAX_TEXT),
   };
 }
 
@@ -229,10 +241,10 @@ export function encodeExitSignal(s: ExitSignal): Uint8Array {
 export function decodeExitSignal(data: Uint8Array): ExitSignal {
   const r = new SSHReader(data);
   return {
-    signal: r.readStringAscii("signal name", 64),
+    signal: r.readStringAscii("signal name", MAX_SHORT_NAME),
     coreDumped: r.readBoolean("core dumped"),
-    message: r.readStringUtf8("error message", 64 * 1024),
-    language: r.readStringAscii("language tag", 256),
+    message: r.readStringUtf8("error message", MAX_TEXT),
+    language: r.readStringAscii("language tag", MAX_NAME),
   };
 }
 
@@ -327,8 +339,8 @@ export function decodeX11Request(data: Uint8Array): {
   const r = new SSHReader(data);
   return {
     singleConnection: r.readBoolean("single connection"),
-    authProtocol: r.readStringAscii("auth protocol", 256),
-    authCookie: r.readStringAscii("auth cookie", 1024),
+    authProtocol: r.readStringAscii("auth protocol", MAX_NAME),
+    authCookie: r.readStringAscii("auth cookie", MAX_SHORT_TEXT),
     screen: r.readUint32("screen number"),
   };
 }
@@ -367,9 +379,9 @@ export function decodeTcpipOpen(data: Uint8Array): {
 } {
   const r = new SSHReader(data);
   return {
-    host: r.readStringUtf8("host", 1024),
+    host: r.readStringUtf8("host", MAX_SHORT_TEXT),
     port: r.readUint32("port"),
-    originHost: r.readStringUtf8("originator address", 1024),
+    originHost: r.readStringUtf8("originator address", MAX_SHORT_TEXT),
     originPort: r.readUint32("originator port"),
   };
 }

@@ -24,6 +24,12 @@ export interface PacketTransform {
   readonly blockSize: number;
   /** Encrypts (sealer side) or decrypts (opener side) `data[start..end]` in place. */
   process(data: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional: like `process` but returns the output in a new buffer of its own and
+   * leaves `data` alone, for libraries that allocate their output anyway (`node:crypto`).
+   * An ETM opener then offers {@link PacketOpener.openDetached}.
+   */
+  processDetached?(data: Uint8Array, start: number, end: number): Uint8Array;
 }
 
 /** A keyed MAC over `uint32 seq || data`. */
@@ -128,10 +134,25 @@ export class CipherMacOpener implements PacketOpener {
   // restore it whether or not the transport passed the same buffer.
   readonly #first: Uint8Array;
   #haveFirst = false;
+  /** Present for ETM with a transform that decrypts into a buffer of its own (see PacketOpener). */
+  readonly openDetached?: (seq: number, packet: Uint8Array, tag: Uint8Array) => Uint8Array | null;
 
   /** Combines a cipher (decrypting) and a MAC. */
   constructor(parts: CipherMacParts) {
     this.#parts = parts;
+    const detached = parts.transform.processDetached?.bind(parts.transform);
+    if (parts.etm && detached) {
+      this.openDetached = (seq, packet, tag) => {
+        const { mac, transform } = this.#parts;
+        const len = packet.length;
+        if (tag.length < mac.length || len < 4 || (len - 4) % transform.blockSize !== 0) {
+          return null;
+        }
+        mac.compute(seq, packet, 0, len, this.#expected);
+        if (!constantTimeEqual(this.#expected, 0, tag, 0, mac.length)) return null;
+        return detached(packet, 4, len);
+      };
+    }
     this.blockSize = Math.max(8, parts.transform.blockSize);
     this.tagLength = parts.mac.length;
     this.lengthInClear = parts.etm;

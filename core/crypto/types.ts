@@ -92,6 +92,15 @@ export interface PacketOpener {
    * fails (the transport then disconnects with MAC_ERROR). Never throws for bad data.
    */
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean;
+  /**
+   * Optional, for `lengthInClear` openers whose library returns its output in a
+   * new buffer anyway (`node:crypto`): like `open` (it may still decrypt `packet` in
+   * place, e.g. for small packets), but returns a buffer holding the decrypted bytes after the length field
+   * (padding_length, payload, padding) and owned by the caller; null when
+   * authentication fails. The transport then hands the payload on without the
+   * copy back into its receive buffer and the copy out of it (see PacketReceiver).
+   */
+  openDetached?(seq: number, packet: Uint8Array, tag: Uint8Array): Uint8Array | null;
 }
 
 /** Creates sealers and openers for one negotiated cipher (+ MAC unless AEAD). */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 
 /**
  * The key exchange failed because of a value the peer sent (or could not agree on
@@ -47,9 +47,9 @@ export function unexpectedKexMessage(
 ): DisconnectError {
   const what = got === undefined ? "an empty message" : `message ${got}`;
   const want = expected.length === 0 ? "nothing (the exchange is over)" : expected.join(" or ");
-  return new DisconnectError(
-    "ERR_PROTOCOL",
-    DisconnectReason.PROTOCOL_ERROR,
+  return protocolError(
+    "unexpected-message",
     `Unexpected ${what} during ${method} key exchange: expected ${want}`,
+    { ...(got !== undefined ? { got } : {}), expected: expected.map(String) },
   );
 }

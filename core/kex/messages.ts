@@ -41,25 +41,4 @@ export const KexMsg = {
   KEXRSA_DONE: 32,
 } as const;
 
-/**
- * Longest host key blob K_S we accept in a reply (a certificate with many
- * principals and extensions stays far below this).
- *
- * @example
- * ```ts
- * import { MAX_HOST_KEY_BLOB_LENGTH } from "./messages.ts";
- * console.log(MAX_HOST_KEY_BLOB_LENGTH); // 65536
- * ```
- */
-export const MAX_HOST_KEY_BLOB_LENGTH = 64 * 1024;
-
-/**
- * Longest signature blob we accept in a reply (a 16384-bit RSA signature is ~2 KiB).
- *
- * @example
- * ```ts
- * import { MAX_KEX_SIGNATURE_LENGTH } from "./messages.ts";
- * console.log(MAX_KEX_SIGNATURE_LENGTH); // 16384
- * ```
- */
-export const MAX_KEX_SIGNATURE_LENGTH = 16 * 1024;
+export { MAX_HOST_KEY_BLOB_LENGTH, MAX_KEX_SIGNATURE_LENGTH } from "../limits.ts";

@@ -27,6 +27,12 @@ import type {
   RsaKeyMaterial,
   SkKeyMaterial,
 } from "./types.ts";
+import {
+  MAX_NAME,
+  MAX_PUBLIC_POINT,
+  MAX_SHORT_NAME,
+  MAX_SK_APPLICATION_LENGTH,
+} from "../limits.ts";
 
 /** Smallest RSA modulus we accept, in bits (OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE). */
 export const RSA_MIN_MODULUS_BITS = 1024;
@@ -35,8 +41,6 @@ export const RSA_MAX_MODULUS_BITS = 16384;
 /** DSA keys must have a 1024-bit p and 160-bit q (FIPS 186-2, as OpenSSH requires). */
 const DSA_P_BITS = 1024;
 const DSA_Q_BITS = 160;
-/** Longest sk application string we accept (OpenSSH has no limit; a relying-party id is short). */
-const MAX_SK_APPLICATION_LENGTH = 1024;
 
 /** A decoded public key blob. */
 export interface ParsedPublicKey {
@@ -114,7 +118,7 @@ function readPositiveMpint(r: SSHReader, what: string, maxBytes: number): bigint
  * ```
  */
 export function readEd25519PublicBody(r: SSHReader): Ed25519KeyMaterial {
-  const pk = r.readString("ssh-ed25519 public key", 1024);
+  const pk = r.readString("ssh-ed25519 public key", MAX_PUBLIC_POINT);
   if (pk.length !== 32) {
     throw new KeyBlobError(
       "bad-length",
@@ -139,14 +143,14 @@ export function readEd25519PublicBody(r: SSHReader): Ed25519KeyMaterial {
  * ```
  */
 export function readEcdsaPublicBody(r: SSHReader, curve: EcdsaCurveName): EcdsaKeyMaterial {
-  const name = r.readStringAscii("ecdsa curve name", 64);
+  const name = r.readStringAscii("ecdsa curve name", MAX_SHORT_NAME);
   if (name !== curve) {
     throw new KeyBlobError(
       "mismatch",
       `Cannot parse ecdsa-sha2-${curve} key: curve field is '${name}'`,
     );
   }
-  const q = r.readString("ecdsa public point", 1024);
+  const q = r.readString("ecdsa public point", MAX_PUBLIC_POINT);
   assertValidEcPoint(curve, q, `ecdsa-sha2-${curve} key`);
   return { type: "ecdsa", curve, publicKey: q.slice() };
 }
@@ -311,7 +315,7 @@ export function readPublicKeyBody(keyType: string, r: SSHReader): KeyMaterial {
 export function parsePublicKeyBlob(blob: Uint8Array): ParsedPublicKey {
   try {
     const r = new SSHReader(blob);
-    const algorithm = r.readStringAscii("key type", 256);
+    const algorithm = r.readStringAscii("key type", MAX_NAME);
     const key = readPublicKeyBody(algorithm, r);
     r.assertEnd(`${algorithm} key blob`);
     return { algorithm, key };

@@ -20,12 +20,10 @@ import { keyTypeForSignatureAlgorithm } from "./algorithms.ts";
 import { readPublicKeyBody } from "./blob.ts";
 import { KeyBlobError } from "./errors.ts";
 import type { KeyMaterial } from "./types.ts";
+import { MAX_CERT_NONCE as MAX_NONCE, MAX_NAME } from "../limits.ts";
 
 /** The suffix of every OpenSSH certificate type and algorithm name. */
 export const CERT_SUFFIX = "-cert-v01@openssh.com";
-
-/** Longest nonce we accept (OpenSSH writes 32 bytes). */
-const MAX_NONCE = 1024;
 
 /**
  * True for an OpenSSH certificate type or algorithm name.
@@ -121,7 +119,7 @@ export interface CertifiedKey {
 export function readCertifiedKey(blob: Uint8Array): CertifiedKey {
   try {
     const r = new SSHReader(blob);
-    const certificateType = r.readStringAscii("certificate type", 256);
+    const certificateType = r.readStringAscii("certificate type", MAX_NAME);
     if (!isCertificateAlgorithm(certificateType)) {
       throw new KeyBlobError(
         "malformed",

@@ -19,6 +19,7 @@ import type { KeyMaterial } from "./types.ts";
 import { verifySignature } from "./verify.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { isX509Algorithm, readX509CertifiedKey, x509SignatureAlgorithm } from "./x509_blob.ts";
+import { MAX_NAME, MAX_SIGNATURE } from "../limits.ts";
 
 /** What kind of blob a key came in. */
 export type KeyBlobKind = "plain" | "openssh-certificate" | "x509";
@@ -45,7 +46,7 @@ export interface SigningKeyOfBlob {
  * ```
  */
 export function signingKeyOfBlob(blob: Uint8Array): SigningKeyOfBlob {
-  const blobType = new SSHReader(blob).readStringAscii("key type", 256);
+  const blobType = new SSHReader(blob).readStringAscii("key type", MAX_NAME);
   if (isCertificateAlgorithm(blobType)) {
     return { blobType, kind: "openssh-certificate", key: readCertifiedKey(blob).key };
   }
@@ -59,8 +60,8 @@ export function signingKeyOfBlob(blob: Uint8Array): SigningKeyOfBlob {
 function renameSignature(signature: Uint8Array, from: string, to: string): Uint8Array | null {
   try {
     const r = new SSHReader(signature);
-    if (r.readStringAscii("signature algorithm", 256) !== from) return null;
-    const inner = r.readString("signature", 16 * 1024);
+    if (r.readStringAscii("signature algorithm", MAX_NAME) !== from) return null;
+    const inner = r.readString("signature", MAX_SIGNATURE);
     r.assertEnd("signature");
     return new SSHWriter().writeStringUtf8(to).writeString(inner).toBytes();
   } catch {

@@ -20,6 +20,7 @@ import { dsaVerifySsh } from "./dsa.ts";
 import { ecdsaVerifySsh } from "./ecdsa.ts";
 import { rsaHashForAlgorithm, rsaVerifyPkcs1v15 } from "./rsa.ts";
 import type { KeyMaterial, SkKeyMaterial } from "./types.ts";
+import { MAX_NAME, MAX_SIGNATURE as MAX_SIGNATURE_BLOB } from "../limits.ts";
 
 /** Options of {@link verifySignature}. */
 export interface VerifyOptions {
@@ -37,14 +38,11 @@ interface OuterSignature {
   readonly reader: SSHReader;
 }
 
-/** Longest signature blob we look at (a 16384-bit RSA signature is 2 KiB). */
-const MAX_SIGNATURE_BLOB = 16 * 1024;
-
 function readOuter(blob: Uint8Array): OuterSignature | null {
   if (blob.length > MAX_SIGNATURE_BLOB) return null;
   try {
     const reader = new SSHReader(blob);
-    const algorithm = reader.readStringAscii("signature algorithm", 256);
+    const algorithm = reader.readStringAscii("signature algorithm", MAX_NAME);
     const inner = reader.readString("signature", MAX_SIGNATURE_BLOB);
     return { algorithm, inner, reader };
   } catch {

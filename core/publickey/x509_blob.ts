@@ -21,6 +21,11 @@ import { SSHReader, SSHWriter } from "../wire.ts";
 import { encodePublicKeyBlob, parsePublicKeyBlob } from "./blob.ts";
 import { KeyBlobError } from "./errors.ts";
 import type { EcdsaCurveName, KeyMaterial } from "./types.ts";
+import {
+  MAX_NAME,
+  MAX_X509_CERT_BYTES as MAX_CERT_BYTES,
+  MAX_X509_CHAIN as MAX_CHAIN,
+} from "../limits.ts";
 
 /**
  * The X.509 key algorithms we handle, most preferred first.
@@ -40,10 +45,6 @@ export const X509_ALGORITHMS: readonly string[] = Object.freeze([
   "x509v3-ssh-rsa",
 ]);
 
-/** Most certificates in a chain we read (a chain deeper than this is abuse). */
-const MAX_CHAIN = 16;
-/** Largest DER certificate we read. */
-const MAX_CERT_BYTES = 64 * 1024;
 /** Least RSA modulus for x509v3-rsa2048-sha256 (RFC 6187 §3.3). */
 const RSA2048_MIN_BITS = 2048;
 
@@ -156,7 +157,7 @@ export function encodeX509KeyBlob(
 export function parseX509KeyBlob(blob: Uint8Array): X509KeyBlob {
   try {
     const r = new SSHReader(blob);
-    const algorithm = r.readStringAscii("key type", 256);
+    const algorithm = r.readStringAscii("key type", MAX_NAME);
     if (!isX509Algorithm(algorithm)) {
       throw new KeyBlobError("malformed", `Cannot parse X.509 key: '${algorithm}' is not x509v3-*`);
     }

@@ -9,13 +9,12 @@
 
 import type { HostKeySigner } from "../kex/types.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../wire.ts";
+import { MAX_ANNOUNCED_HOST_KEYS as MAX_PROOF_KEYS, MAX_KEY_BLOB } from "../limits.ts";
 
 /** Name of the server's announcement. */
 export const HOSTKEYS_REQUEST = "hostkeys-00@openssh.com";
 /** Name of the client's request for proofs. */
 export const HOSTKEYS_PROVE_REQUEST = "hostkeys-prove-00@openssh.com";
-/** Most keys one proof request may name (a server holds a handful). */
-const MAX_PROOF_KEYS = 64;
 
 /** Signers by host key algorithm, as the server engine holds them. */
 export type HostKeySigners = ReadonlyMap<string, HostKeySigner>;
@@ -67,7 +66,7 @@ export function proveHostKeys(
     const r = new SSHReader(request);
     for (let n = 0; r.remaining > 0; n++) {
       if (n >= MAX_PROOF_KEYS) return undefined;
-      const blob = r.readString("host key", 16 * 1024);
+      const blob = r.readString("host key", MAX_KEY_BLOB);
       const candidates = [...signers].filter(([, s]) => equalBytes(s.publicKeyBlob, blob));
       if (candidates.length === 0) return undefined;
       const [, signer] = candidates.find(([alg]) => alg === kexHostKeyAlgorithm) ??

@@ -18,7 +18,7 @@ import {
   createDefaultSuite,
   defaultAlgorithmPreferences,
   defaultServerSigAlgs,
-} from "../default_suite.ts";
+} from "../suite/default_suite.ts";
 import { createHostKeySigner } from "../kex/host_key_signer.ts";
 import type { HostKeySigner } from "../kex/types.ts";
 import {
@@ -66,22 +66,35 @@ export function hostKeyMap(keys: readonly KeyMaterial[]): Map<string, HostKeySig
 
 /** Options for {@link makePair}. */
 export interface PairOptions {
+  /** Seed of the client's randomness (the server's is seed + 1000). Default 1. */
   seed?: number;
+  /** Client algorithm preferences over the defaults. */
   clientAlgorithms?: Partial<AlgorithmPreferences>;
+  /** Server algorithm preferences over the defaults. */
   serverAlgorithms?: Partial<AlgorithmPreferences>;
+  /** The server's host keys. Default one Ed25519 key. */
   hostKeys?: readonly KeyMaterial[];
+  /** The client's user keys. Default none. */
   clientKeys?: readonly KeyMaterial[];
+  /** The password the client gives (and offers password auth). */
   password?: string;
   /** What the server accepts. */
   serverPassword?: string;
+  /** The methods the server offers. */
   serverMethods?: readonly string[];
+  /** More client engine options. */
   client?: Partial<ClientConnectionOptions>;
+  /** More server engine options. */
   server?: Partial<ServerConnectionOptions>;
+  /** More client authentication options. */
   clientAuth?: Partial<ClientAuthOptions>;
   /** Override the server's answer to auth events. */
   serverVerdict?: (e: ServerEvent & { id: number }) => AuthVerdict | undefined;
-  /** Handles a client event first; return true to skip the default answer. */
-  onClient?: (e: ClientEvent, pair: EnginePair) => boolean | void;
+  /** Handles a client event first; return true to skip the default answer. */ onClient?: (
+    e: ClientEvent,
+    pair: EnginePair,
+  ) => boolean | void;
+  /** Sees each server event after the default answer. */
   onServer?: (e: ServerEvent, pair: EnginePair) => void;
 }
 

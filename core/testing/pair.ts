@@ -24,24 +24,28 @@ export type EventHandler<E> = (e: E) => void;
  * ```
  */
 export class EnginePair {
+  /** The client engine. */
   readonly client: ClientConnection;
+  /** The server engine. */
   readonly server: ServerConnection;
   /** Virtual time, ms. */
   now = 1_000;
-  /** Every event raised, in order, for assertions. */
-  readonly clientEvents: ClientEvent[] = [];
+  /** Every event raised, in order, for assertions. */ readonly clientEvents: ClientEvent[] = [];
+  /** Every event the server raised, in order. */
   readonly serverEvents: ServerEvent[] = [];
-  /** Bytes sent each way so far. */
-  bytesClientToServer = 0;
+  /** Bytes sent each way so far. */ bytesClientToServer = 0;
+  /** Bytes sent from the server to the client so far. */
   bytesServerToClient = 0;
-  /** Rewrites (or drops, by returning an empty array) bytes in flight. */
-  tapClientToServer: ((b: Uint8Array) => Uint8Array) | undefined;
+  /** Rewrites (or drops, by returning an empty array) bytes in flight. */ tapClientToServer:
+    | ((b: Uint8Array) => Uint8Array)
+    | undefined;
+  /** Rewrites (or drops) bytes from the server to the client. */
   tapServerToClient: ((b: Uint8Array) => Uint8Array) | undefined;
   /**
    * Rewrites each round's batch of chunks as a whole, before the taps (reordering,
    * holding back). Called every round, with an empty batch too.
-   */
-  transformClientToServer: ((chunks: readonly Uint8Array[]) => Uint8Array[]) | undefined;
+   */ transformClientToServer: ((chunks: readonly Uint8Array[]) => Uint8Array[]) | undefined;
+  /** Rewrites each round's batch from the server to the client. */
   transformServerToClient: ((chunks: readonly Uint8Array[]) => Uint8Array[]) | undefined;
   readonly #onClient: EventHandler<ClientEvent>;
   readonly #onServer: EventHandler<ServerEvent>;

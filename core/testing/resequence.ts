@@ -34,6 +34,7 @@ export class PacketResequencer {
   readonly #strictKex: boolean;
   #epoch = 0;
   #seq = 0;
+  #lastSeq = -1;
 
   /** Wraps `inner`; `strictKex` says whether sequence numbers restart at each NEWKEYS. */
   constructor(inner: TransportSuite, options: { readonly strictKex: boolean }) {
@@ -55,6 +56,11 @@ export class PacketResequencer {
         };
       },
     };
+  }
+
+  /** Sequence number of the last packet sealed (-1 before any). */
+  get lastSeq(): number {
+    return this.#lastSeq;
   }
 
   /** Splits what the engine wrote (one packet per chunk, or the version line) into packets. */
@@ -82,6 +88,26 @@ export class PacketResequencer {
     return { epoch, type: payload[0]!, bytes };
   }
 
+  /** The sequence number the next packet sealed under `epoch` gets. */
+  nextSeq(epoch: number): number {
+    return epoch !== this.#epoch && this.#strictKex ? 0 : this.#seq;
+  }
+
+  /**
+   * Seals one packet at an explicit sequence number without moving this sealer on:
+   * the same packet position can be filled many times. Only for ciphers whose sealing
+   * depends on the sequence number alone (chacha20-poly1305@openssh.com), not on
+   * what was sealed before (CTR and GCM keep a counter).
+   */
+  sealAt(p: HeldPacket, seq: number): Uint8Array {
+    if (p.epoch === 0) return p.bytes;
+    const s = this.#sealers[p.epoch - 1]!;
+    const out = new Uint8Array(p.bytes.length + s.tagLength);
+    out.set(p.bytes);
+    s.seal(seq, out.subarray(0, p.bytes.length), out.subarray(p.bytes.length));
+    return out;
+  }
+
   /**
    * Seals packets in the given order. A packet goes out under the keys of its `epoch`
    * (which may differ from the one it was built under: all epochs use the same cipher
@@ -96,13 +122,9 @@ export class PacketResequencer {
         if (this.#strictKex) this.#seq = 0;
       }
       const seq = this.#seq;
+      this.#lastSeq = seq;
       this.#seq = (this.#seq + 1) >>> 0;
-      if (p.epoch === 0) return p.bytes;
-      const s = this.#sealers[p.epoch - 1]!;
-      const out = new Uint8Array(p.bytes.length + s.tagLength);
-      out.set(p.bytes);
-      s.seal(seq, out.subarray(0, p.bytes.length), out.subarray(p.bytes.length));
-      return out;
+      return this.sealAt(p, seq);
     });
   }
 }

@@ -41,6 +41,15 @@ export const Msg = {
   CHANNEL_FAILURE: 100,
 } as const;
 
+/** First and last message numbers of the user authentication protocol (RFC 4250 §4.1.2). */
+export const AUTH_FIRST = 50;
+/** Last user authentication message number. */
+export const AUTH_LAST = 79;
+/** First message number of the connection protocol (RFC 4250 §4.1.2). */
+export const CONNECTION_FIRST = 80;
+/** Last connection protocol message number. */
+export const CONNECTION_LAST = 127;
+
 /** Is `n` a transport-layer generic message (1..19)? */
 export function isTransportGeneric(n: number): boolean {
   return n >= 1 && n <= 19;

@@ -13,27 +13,22 @@
 
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
+  /** Compresses one payload, flushing so the peer can decompress it at once. */
   compress(payload: Uint8Array): Uint8Array;
 }
 
 /** Decompresses one packet payload, refusing output over `maxOutput` bytes. */
 export interface PayloadDecompressor {
+  /** Decompresses one payload; throws when the output would pass `maxOutput` bytes. */
   decompress(data: Uint8Array, maxOutput: number): Uint8Array;
 }
 
-/**
- * Largest packet_length we accept. RFC 4253 asks for at least 35,000; OpenSSH
- * accepts 256 KiB, and SFTP implementations send packets that large.
- */
-export const MAX_PACKET_LENGTH = 256 * 1024;
-/** Largest payload after decompression (OpenSSH's limit too). */
-export const MAX_PAYLOAD_LENGTH = 256 * 1024;
-/** Initial receive buffer: small, so idle connections stay cheap; it doubles to fit the largest packet seen. */
-const INITIAL_RECEIVE_BUFFER = 8 * 1024;
+export { MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH };
 
 function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", message: string) {
   return new DisconnectError(
@@ -43,9 +38,23 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
   );
 }
 
-/** Reads packets from the incoming byte stream of one direction. */
+/**
+ * Reads packets from the incoming byte stream of one direction.
+ *
+ * Copies per packet on the receive path, socket chunk to the `ReadableStream` consumer:
+ * 1. the socket chunk into this receive buffer (`push`; the buffer is reused, it grows
+ *    only for a larger packet): the one copy;
+ * 2. decryption: in place in that buffer (noble, WebAssembly), or, with an opener that has
+ *    `openDetached` (node:crypto AES-GCM, ETM ciphers), into the library's own fresh output;
+ * 3. channel data: a detached opener's output is handed on as it is (`payloadOwned`); an
+ *    in-place opener's payload is sliced out once (the consumer must own its chunk, and the
+ *    receive buffer is overwritten by later packets). ChannelIO enqueues that buffer as it is.
+ * So: one copy and one allocation per data packet (the consumer's chunk), plus whatever the
+ * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
+ */
 export class PacketReceiver {
-  #buf = new Uint8Array(INITIAL_RECEIVE_BUFFER);
+  /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
+  #buf = new Uint8Array(0);
   #start = 0;
   #end = 0;
   /** packet_length of the packet in progress, once its first block was read. */
@@ -54,6 +63,12 @@ export class PacketReceiver {
   #decompressor: PayloadDecompressor | null = null;
   /** Sequence number of the next packet (uint32, wraps). */
   seq = 0;
+  /**
+   * Whether the payload `next()` last returned is a buffer of its own (a detached
+   * opener's output) that the caller may keep; otherwise it is a view of the receive
+   * buffer, overwritten by later packets, and whatever outlives the call must be copied.
+   */
+  payloadOwned = false;
   /** Packets and bytes received since the last key change, for rekey limits. */
   packetsSinceKex = 0;
   bytesSinceKex = 0;
@@ -88,7 +103,7 @@ export class PacketReceiver {
       if (live + data.length <= this.#buf.length && this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let cap = this.#buf.length;
+        let cap = Math.max(this.#buf.length, INITIAL_RECEIVE_BUFFER);
         while (cap < live + data.length) cap *= 2;
         const next = new Uint8Array(cap);
         next.set(this.#buf.subarray(this.#start, this.#end));
@@ -141,9 +156,14 @@ export class PacketReceiver {
     const total = 4 + len + tagLen;
     if (avail < total) return undefined;
     const packet = this.#buf.subarray(this.#start, this.#start + 4 + len);
+    // Detached: `body` is the opener's fresh output (padding_length onwards), offset 1 less.
+    let body: Uint8Array | null = null;
     if (op) {
       const tag = this.#buf.subarray(this.#start + 4 + len, this.#start + total);
-      if (!op.open(this.seq, packet, tag)) {
+      const ok = op.openDetached && op.lengthInClear
+        ? (body = op.openDetached(this.seq, packet, tag)) !== null
+        : op.open(this.seq, packet, tag);
+      if (!ok) {
         throw packetError(
           "ERR_MAC",
           "Corrupted MAC on input: the packet failed its integrity check",
@@ -156,12 +176,13 @@ export class PacketReceiver {
     this.seq = (this.seq + 1) >>> 0;
     this.packetsSinceKex++;
     this.bytesSinceKex += total;
-    const padding = packet[4]!;
+    const padding = body ? body[0]! : packet[4]!;
     if (padding < 4 || padding > len - 1) {
       throw packetError("ERR_PADDING", `Bad padding length ${padding} in a packet of ${len} bytes`);
     }
-    const payload = packet.subarray(5, 4 + len - padding);
+    const payload = body ? body.subarray(1, len - padding) : packet.subarray(5, 4 + len - padding);
     if (payload.length === 0) throw packetError("ERR_PADDING", "Packet has an empty payload");
+    this.payloadOwned = body !== null && !this.#decompressor;
     if (this.#decompressor) {
       try {
         return this.#decompressor.decompress(payload, MAX_PAYLOAD_LENGTH);
@@ -177,7 +198,12 @@ export class PacketReceiver {
   }
 }
 
-/** Random padding comes from a pool refilled in large chunks: one RNG call per ~4 KiB. */
+/** Largest padding pool: one RNG call per ~4 KiB of padding on a busy connection. */
+const PADDING_POOL_MAX = 4096;
+/** First padding pool: padding is at most 255 bytes, and idle connections send few packets. */
+const PADDING_POOL_FIRST = 512;
+
+/** Random padding comes from a pool refilled in chunks that double up to 4 KiB. */
 class PaddingPool {
   #pool: Uint8Array = new Uint8Array(0);
   #pos = 0;
@@ -187,7 +213,10 @@ class PaddingPool {
   }
   fill(dst: Uint8Array): void {
     if (this.#pos + dst.length > this.#pool.length) {
-      this.#pool = this.#random(4096);
+      const size = this.#pool.length === 0
+        ? PADDING_POOL_FIRST
+        : Math.min(PADDING_POOL_MAX, this.#pool.length * 2);
+      this.#pool = this.#random(size);
       this.#pos = 0;
     }
     dst.set(this.#pool.subarray(this.#pos, this.#pos + dst.length));

@@ -82,3 +82,56 @@ test("PacketReceiver fuzz: random streams give packets or a DisconnectError, wit
     }
   }
 });
+
+test("PacketReceiver takes a detached opener's output as the payload, owned by the caller", () => {
+  const opened: number[] = [];
+  const opener = {
+    firstBlockLength: 4,
+    tagLength: 1,
+    blockSize: 8,
+    lengthInClear: true,
+    provider: "test",
+    decryptLength: (_s: number, f: Uint8Array) => new DataView(f.buffer, f.byteOffset).getUint32(0),
+    open: () => {
+      throw new Error("open() must not be called when openDetached() exists");
+    },
+    // "Decrypts" by xor 0x55 into a new buffer; tag byte 1 = authentic.
+    openDetached: (seq: number, packet: Uint8Array, tag: Uint8Array) => {
+      opened.push(seq);
+      return tag[0] === 1 ? packet.subarray(4).map((b) => b ^ 0x55) : null;
+    },
+  };
+  const wire = (payload: number[], tag: number) => {
+    const pad = 8 - ((1 + payload.length) % 8) + 8;
+    const body = [pad, ...payload, ...new Array(pad).fill(0)].map((b) => b ^ 0x55);
+    const len = body.length;
+    return new Uint8Array([
+      len >>> 24,
+      (len >> 16) & 255,
+      (len >> 8) & 255,
+      len & 255,
+      ...body,
+      tag,
+    ]);
+  };
+  const r = new PacketReceiver();
+  r.setOpener(opener);
+  r.push(wire([94, 1, 2, 3], 1));
+  r.push(wire([2, 9], 1));
+  const first = r.next()!;
+  assert.deepEqual([...first], [94, 1, 2, 3]);
+  assert.ok(r.payloadOwned);
+  r.push(new Uint8Array(64).fill(0xee)); // reusing the receive buffer leaves the payload alone
+  assert.deepEqual([...first], [94, 1, 2, 3]);
+  assert.deepEqual([...r.next()!], [2, 9]);
+  assert.deepEqual(opened, [0, 1]);
+  const bad = new PacketReceiver();
+  bad.setOpener(opener);
+  bad.push(wire([94, 1], 0));
+  assert.throws(() => bad.next(), (e: unknown) => e instanceof DisconnectError);
+  // Without a detached opener the payload is a view of the receive buffer.
+  const plain = new PacketReceiver();
+  plain.push(new Uint8Array([0, 0, 0, 12, 6, 94, 7, 7, 7, 7, 7, 7, 0, 0, 0, 0]));
+  assert.deepEqual([...plain.next()!], [94, 7, 7, 7, 7]);
+  assert.equal(plain.payloadOwned, false);
+});

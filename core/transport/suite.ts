@@ -14,8 +14,11 @@ import type { PayloadCompressor, PayloadDecompressor } from "./packet.ts";
 
 /** Key material sizes one direction needs from the key derivation. */
 export interface KeySizes {
+  /** IV bytes. */
   readonly ivLength: number;
+  /** Encryption key bytes. */
   readonly keyLength: number;
+  /** Integrity key bytes (0 for AEAD ciphers). */
   readonly macKeyLength: number;
 }
 

@@ -4,13 +4,14 @@
  * NEWKEYS, strict kex, rekeying, and the generic messages (IGNORE, DEBUG,
  * UNIMPLEMENTED, DISCONNECT, EXT_INFO).
  *
- * What may arrive when is decided by one table ({@link allowedIncoming}); an
- * unexpected message is a protocol error, never a silent drop.
+ * What may arrive when, and how the phases follow each other, is decided by the
+ * tables of `phases.ts`; an unexpected message is a protocol error, never a silent
+ * drop. When to rekey is `rekey.ts`; what NEWKEYS switches on is `new_keys.ts`.
  *
  * @module
  */
 
-import { DisconnectError, DisconnectReason, SSHError } from "../errors.ts";
+import { DisconnectError, DisconnectReason, protocolError, SSHError } from "../errors.ts";
 import type {
   HostKeySigner,
   KexClientFlow,
@@ -18,6 +19,7 @@ import type {
   KexServerFlow,
   KexStep,
 } from "../kex/types.ts";
+import { MAX_DEFERRED_BYTES, MAX_EXT_INFO_EXTENSIONS, MAX_NAME, MAX_TEXT } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 import { SSHReader, SSHWriter, utf8 } from "../wire.ts";
 import {
@@ -34,24 +36,54 @@ import {
   type NegotiatedAlgorithms,
 } from "./kexinit.ts";
 import { Msg } from "./messages.ts";
+import {
+  CompressionSwitch,
+  deriveNewKeys,
+  type Direction,
+  directionAlgorithms,
+} from "./new_keys.ts";
 import { PacketReceiver, PacketSender } from "./packet.ts";
+import {
+  expectedIn,
+  isInitialExchange,
+  NEXT_PHASE,
+  type PhaseEvent,
+  readsInput,
+  type TransportPhase,
+  verdict,
+} from "./phases.ts";
+import { type RekeyLimits, RekeyPolicy } from "./rekey.ts";
 import type { TransportSuite } from "./suite.ts";
 import { formatVersionLine, type PeerVersion, VersionReader } from "./version.ts";
 
+/** Longest DEBUG message we send or accept (bytes): a log line, not a data channel. */
+const MAX_DEBUG_MESSAGE = 64 * 1024;
+export { DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS } from "../limits.ts";
+export { allowedIncoming, type TransportPhase } from "./phases.ts";
+
 /** Algorithm preference lists for one side. */
 export interface AlgorithmPreferences {
+  /** Key exchange methods, most preferred first. */
   readonly kex: readonly string[];
+  /** Host key signature algorithms, most preferred first. */
   readonly hostKey: readonly string[];
+  /** Ciphers (both directions), most preferred first. */
   readonly cipher: readonly string[];
+  /** MACs (both directions), most preferred first. */
   readonly mac: readonly string[];
+  /** Compression methods (both directions), most preferred first. */
   readonly compression: readonly string[];
 }
 
-/** Transport settings. Limits have defaults with reasons beside them. */
-export interface TransportOptions {
+/** Transport settings. Limits have defaults with reasons in `core/limits.ts`. */
+export interface TransportOptions extends RekeyLimits {
+  /** Which side this transport is. */
   readonly role: "client" | "server";
+  /** The algorithm implementations. */
   readonly suite: TransportSuite;
+  /** What we offer, most preferred first. */
   readonly algorithms: AlgorithmPreferences;
+  /** Randomness for cookies, padding and ephemeral keys. */
   readonly random: RandomSource;
   /** Our software version, e.g. "sshts_0.1". */
   readonly softwareVersion: string;
@@ -59,12 +91,6 @@ export interface TransportOptions {
   readonly strictKex?: boolean;
   /** Refuse peers that do not offer strict kex. Default false. */
   readonly requireStrictKex?: boolean;
-  /** Rekey after this many bytes in either direction. Default 1 GiB (OpenSSH uses 1–4 GiB by cipher). */
-  readonly rekeyBytes?: number;
-  /** Rekey after this many packets in either direction. Default 2^31 (RFC 4344 §3.1 bound). */
-  readonly rekeyPackets?: number;
-  /** Rekey after this many milliseconds. Default: no time limit (as OpenSSH). */
-  readonly rekeyIntervalMs?: number;
   /** Server only: host keys by signature algorithm. */
   readonly hostKeys?: ReadonlyMap<string, HostKeySigner>;
   /** Server only: groups for diffie-hellman-group-exchange. */
@@ -102,69 +128,26 @@ export interface TransportHost {
   onExtInfo(extensions: ReadonlyMap<string, Uint8Array>): void;
 }
 
-type KexPhase =
-  | "idle" // no exchange in progress
-  | "sentKexInit" // we sent KEXINIT, waiting for the peer's
-  | "running" // both KEXINITs seen; kex messages flow
-  | "hostKeyPending" // client: waiting for the caller's trust decision
-  | "awaitNewKeys"; // we sent NEWKEYS, waiting for the peer's
-
-/** Default byte limit before rekeying. */
-export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
-/** Default packet limit before rekeying. */
-export const DEFAULT_REKEY_PACKETS = 2 ** 31;
-/** Last message number of the connection protocol's range (RFC 4250 §4.1.2: 80-127). */
-const CONNECTION_LAST = 127;
-/** Largest number of messages queued while a rekey is in progress before we refuse more. */
-const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
-
-/**
- * Which messages may arrive in a given phase. Strict kex (OpenSSH's Terrapin
- * countermeasure) forbids anything but kex messages and DISCONNECT during the
- * initial exchange, including IGNORE and DEBUG.
- */
-export function allowedIncoming(
-  type: number,
-  phase: KexPhase,
-  initial: boolean,
-  strict: boolean,
-  peerKexInitSeen: boolean,
-): boolean {
-  if (type === Msg.DISCONNECT) return true;
-  if (type === Msg.KEXINIT) return !peerKexInitSeen;
-  if (type === Msg.NEWKEYS || (type >= Msg.KEX_FIRST && type <= Msg.KEX_LAST)) {
-    return peerKexInitSeen;
-  }
-  if (type === Msg.IGNORE || type === Msg.DEBUG || type === Msg.UNIMPLEMENTED) {
-    return !(initial && strict && phase !== "idle");
-  }
-  // Anything else: only outside the initial exchange, and not between the peer's
-  // KEXINIT and its NEWKEYS (RFC 4253 §7.1)...
-  if (initial) return false;
-  // ...except connection-layer messages during a rekey. AsyncSSH (2.10) sends its
-  // KEXINIT and then the channel data that triggered it, under the old keys, and keeps
-  // sending until its NEWKEYS; OpenSSH, whose connection dispatch stays in place during
-  // a rekey, accepts that. They are handled in the order they arrive; what we send in
-  // reply waits for the exchange to finish, as everything we send then does.
-  if (type >= Msg.GLOBAL_REQUEST && type <= CONNECTION_LAST) return true;
-  return !peerKexInitSeen;
-}
-
 /** The transport state machine. Owned by a ClientConnection or ServerConnection. */
 export class Transport {
   readonly #o: TransportOptions;
   readonly #host: TransportHost;
   readonly #receiver = new PacketReceiver();
   readonly #sender: PacketSender;
+  readonly #compression: CompressionSwitch;
+  readonly #rekey: RekeyPolicy;
   #versionReader: VersionReader | null;
   #outgoing: Uint8Array[] = [];
+  #packetsWritten = 0;
   #localVersion: string;
   #peerVersion: PeerVersion | null = null;
 
-  #phase: KexPhase = "idle";
-  #initial = true;
+  /** Where the transport is; every ordering rule is in the tables of `phases.ts`. */
+  #phase: TransportPhase = "awaitKexInit";
+  #ready = false;
+  /** User authentication has succeeded: rekeys by limit may start (not before, as OpenSSH). */
+  #authenticated = false;
   #strict = false;
-  #peerKexInitSeen = false;
   #ourKexInit: Uint8Array | null = null;
   #peerKexInit: KexInit | null = null;
   #negotiated: NegotiatedAlgorithms | null = null;
@@ -176,23 +159,21 @@ export class Transport {
   #hostKeyBlob: Uint8Array | null = null;
   #sessionSignature: Uint8Array | null = null;
   #hostKeyRequestId = 0;
-  #newKeysReceived = false;
   #deferred: { head: Uint8Array; body: Uint8Array | undefined }[] = [];
   #deferredBytes = 0;
-  #closed = false;
-  #ready = false;
   #kexCount = 0;
   #now = 0;
   #lastKexAt = 0;
   #currentSeq = 0;
   #peerExtInfo = false;
-  #authenticated = false;
 
   /** Creates the transport; call `start()` to send our version and KEXINIT. */
   constructor(options: TransportOptions, host: TransportHost) {
     this.#o = options;
     this.#host = host;
     this.#sender = new PacketSender(options.random);
+    this.#compression = new CompressionSwitch(options.suite, this.#sender, this.#receiver);
+    this.#rekey = new RekeyPolicy(options);
     this.#versionReader = new VersionReader(options.role === "client");
     this.#localVersion = formatVersionLine(options.softwareVersion);
     if (options.role === "server" && (!options.hostKeys || options.hostKeys.size === 0)) {
@@ -248,9 +229,14 @@ export class Transport {
     return this.#strict;
   }
 
+  /** The phase the transport is in (see `phases.ts`). */
+  get phase(): TransportPhase {
+    return this.#phase;
+  }
+
   /** Whether the connection is closed (after a disconnect either way). */
   get closed(): boolean {
-    return this.#closed;
+    return this.#phase === "closed";
   }
 
   /** Whether the first key exchange finished. */
@@ -269,6 +255,16 @@ export class Transport {
   /** Whether the peer announced EXT_INFO support (server side: ext-info-c). */
   get peerSupportsExtInfo(): boolean {
     return this.#peerExtInfo;
+  }
+
+  /** Whether the payload being handled is a buffer of its own (see PacketReceiver.payloadOwned). */
+  get payloadOwned(): boolean {
+    return this.#receiver.payloadOwned;
+  }
+
+  /** Packets sealed for sending so far (compare two readings to see whether anything was sent). */
+  get packetsWritten(): number {
+    return this.#packetsWritten;
   }
 
   /** Sequence number of the packet being handled (for UNIMPLEMENTED replies). */
@@ -291,7 +287,7 @@ export class Transport {
 
   /** Feeds bytes from the peer. Never throws for bad peer input. */
   receive(data: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       if (this.#versionReader) {
         const got = this.#versionReader.push(data);
@@ -311,33 +307,40 @@ export class Transport {
   handleTimeout(now: number): void {
     this.#now = now;
     if (this.#lastKexAt === 0) this.#lastKexAt = now;
-    if (this.#closed) return;
+    if (this.closed) return;
     const d = this.nextDeadline();
     if (d !== undefined && now >= d) this.#maybeRekey(true);
   }
 
   /** When the transport next needs `handleTimeout` (rekey by time), or undefined. */
   nextDeadline(): number | undefined {
-    const i = this.#o.rekeyIntervalMs;
-    if (!i || !this.#ready || this.#phase !== "idle" || this.#closed) return undefined;
-    return this.#lastKexAt + i;
+    if (this.#phase !== "idle" || !this.#authenticated) return undefined;
+    return this.#rekey.deadline(this.#lastKexAt);
   }
 
   /** Starts a key re-exchange now (no-op while one is running). */
   rekey(): void {
-    if (this.#closed) {
+    if (this.closed) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", "Cannot rekey: the connection is closed");
     }
     if (!this.#ready) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", "Cannot rekey before the first key exchange");
     }
-    if (this.#phase === "idle") this.#sendKexInit();
+    if (this.#phase === "idle") this.#startRekey();
   }
+
+  /**
+   * Called with the direction, message number and payload length of every packet, for
+   * debug traces (never the payload). Unset by default.
+   */
+  packetObserver:
+    | ((direction: "in" | "out", messageType: number, length: number) => void)
+    | undefined;
 
   /** Sends a message from a layer above. Held back while a key exchange is in progress. */
   send(head: Uint8Array, body?: Uint8Array): void {
-    if (this.#closed) return;
-    if (this.#phase !== "idle" || !this.#ready) {
+    if (this.closed) return;
+    if (this.#phase !== "idle") {
       this.#deferredBytes += head.length + (body?.length ?? 0);
       if (this.#deferredBytes > MAX_DEFERRED_BYTES) {
         this.fail(new SSHError("ERR_LOCAL_PROTOCOL", "Too much data queued during key exchange"));
@@ -353,7 +356,7 @@ export class Transport {
 
   /** True when messages sent now go out at once (no kex holding them back). */
   get canSendNow(): boolean {
-    return this.#phase === "idle" && this.#ready && !this.#closed;
+    return this.#phase === "idle";
   }
 
   /** Sends UNIMPLEMENTED for the packet being handled. */
@@ -368,17 +371,33 @@ export class Transport {
     this.#writeTransport(new SSHWriter().writeByte(Msg.IGNORE).writeString(data).toBytes());
   }
 
+  /**
+   * Sends a DEBUG message (RFC 4253 section 11.3): text the peer may log, or show
+   * its user when `alwaysDisplay` is set. Held until a key exchange in progress ends.
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    const text = utf8(message);
+    if (text.length > MAX_DEBUG_MESSAGE) {
+      throw new RangeError(`DEBUG message longer than ${MAX_DEBUG_MESSAGE} bytes`);
+    }
+    // Through send(): held back during key exchange (strict kex allows nothing else then).
+    this.send(
+      new SSHWriter().writeByte(Msg.DEBUG).writeBoolean(alwaysDisplay).writeString(text)
+        .writeStringUtf8("").toBytes(),
+    );
+  }
+
   /** Marks user authentication done: `zlib@openssh.com` compression starts now. */
   onAuthenticated(): void {
     this.#authenticated = true;
-    this.#applyDelayedCompression();
+    this.#compression.onAuthenticated();
   }
 
   /** The client's answer to a `hostKey` event. */
   answerHostKey(id: number, accept: boolean, reason?: string): void {
-    if (this.#closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
-    if (this.#closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
-    if (this.#phase !== "hostKeyPending" || id !== this.#hostKeyRequestId) {
+    if (this.closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
+    const waiting = this.#phase === "hostKey" || this.#phase === "hostKeyStrict";
+    if (!waiting || id !== this.#hostKeyRequestId) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", `No host key decision with id ${id} is pending`);
     }
     if (!accept) {
@@ -401,12 +420,12 @@ export class Transport {
 
   /** Sends DISCONNECT and closes. */
   disconnect(reason: number, description: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#writeTransport(
       new SSHWriter().writeByte(Msg.DISCONNECT).writeUint32(reason).writeStringUtf8(description)
         .writeStringUtf8("").toBytes(),
     );
-    this.#closed = true;
+    this.#to("close");
     this.#host.emit({
       type: "disconnect",
       error: new DisconnectError(
@@ -422,7 +441,7 @@ export class Transport {
    * (unless it came from the peer) and reported as an event.
    */
   fail(e: unknown): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const err = toDisconnectError(e);
     if (!err.fromPeer) {
       try {
@@ -434,14 +453,14 @@ export class Transport {
         );
       } catch { /* the sender itself failed; nothing more to say */ }
     }
-    this.#closed = true;
+    this.#to("close");
     this.#host.emit({ type: "disconnect", error: err });
   }
 
   /** The peer closed the byte stream. */
   onEndOfStream(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.#to("close");
     this.#host.emit({
       type: "disconnect",
       error: new DisconnectError(
@@ -455,10 +474,21 @@ export class Transport {
     });
   }
 
+  // ---- phases ----
+
+  /** Moves to the phase the table gives for `event`. */
+  #to(event: PhaseEvent): void {
+    const next = NEXT_PHASE[this.#phase][event];
+    if (next === undefined) {
+      throw new SSHError("ERR_LOCAL_PROTOCOL", `Transport bug: ${event} in phase ${this.#phase}`);
+    }
+    this.#phase = next;
+  }
+
   // ---- incoming ----
 
   #pump(): void {
-    while (!this.#closed && this.#phase !== "hostKeyPending") {
+    while (readsInput(this.#phase)) {
       const seq = this.#receiver.seq;
       const payload = this.#receiver.next();
       if (!payload) return;
@@ -469,14 +499,23 @@ export class Transport {
 
   #dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
-    if (!allowedIncoming(type, this.#phase, this.#initial, this.#strict, this.#peerKexInitSeen)) {
+    this.packetObserver?.("in", type, payload.length);
+    const v = verdict(type, this.#phase);
+    if (v === "reject" || v === "strict") {
+      const strict = v === "strict";
       throw protocolError(
-        this.#initial && this.#strict
+        "unexpected-message",
+        strict
           ? `Strict key exchange violation: unexpected message ${type} during the initial key exchange`
           : `Unexpected message ${type} during key exchange`,
-        this.#initial && this.#strict ? "ERR_STRICT_KEX" : "ERR_PROTOCOL",
+        {
+          code: strict ? "ERR_STRICT_KEX" : "ERR_PROTOCOL",
+          got: type,
+          expected: expectedIn(this.#phase),
+        },
       );
     }
+    if (v === "up") return this.#host.handleMessage(type, payload);
     switch (type) {
       case Msg.DISCONNECT:
         return this.#onDisconnect(payload);
@@ -485,7 +524,7 @@ export class Transport {
       case Msg.DEBUG: {
         const r = new SSHReader(payload, 1);
         const alwaysDisplay = r.readBoolean("always_display");
-        const message = r.readStringUtf8("debug message", 64 * 1024);
+        const message = r.readStringUtf8("debug message", MAX_TEXT);
         this.#host.emit({ type: "debug", message, alwaysDisplay });
         return;
       }
@@ -500,16 +539,14 @@ export class Transport {
       case Msg.EXT_INFO:
         return this.#onExtInfo(payload);
     }
-    if (type >= Msg.KEX_FIRST && type <= Msg.KEX_LAST) return this.#onKexMessage(payload);
-    if (!this.#ready) throw protocolError(`Unexpected message ${type} before key exchange`);
-    this.#host.handleMessage(type, payload);
+    return this.#onKexMessage(payload); // the table leaves only kex-method messages here
   }
 
   #onDisconnect(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const reason = r.readUint32("reason code");
-    const description = r.readStringUtf8("description", 64 * 1024);
-    this.#closed = true;
+    const description = r.readStringUtf8("description", MAX_TEXT);
+    this.#to("close");
     this.#host.emit({
       type: "disconnect",
       error: new DisconnectError(
@@ -526,11 +563,16 @@ export class Transport {
   #onExtInfo(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const n = r.readUint32("extension count");
-    if (n > 1024) throw protocolError(`EXT_INFO lists ${n} extensions; at most 1024 accepted`);
+    if (n > MAX_EXT_INFO_EXTENSIONS) {
+      throw protocolError(
+        "too-many-extensions",
+        `EXT_INFO lists ${n} extensions; at most ${MAX_EXT_INFO_EXTENSIONS} accepted`,
+      );
+    }
     const ext = new Map<string, Uint8Array>();
     for (let i = 0; i < n; i++) {
-      const name = r.readStringAscii("extension name", 256);
-      ext.set(name, r.readString("extension value", 64 * 1024).slice());
+      const name = r.readStringAscii("extension name", MAX_NAME);
+      ext.set(name, r.readString("extension value", MAX_TEXT).slice());
     }
     this.#host.onExtInfo(ext);
   }
@@ -538,11 +580,11 @@ export class Transport {
   #onKexInit(payload: Uint8Array): void {
     const peer = decodeKexInit(payload);
     const firstPacket = this.#currentSeq === 0;
-    this.#peerKexInitSeen = true;
     this.#peerKexInit = peer;
-    if (this.#phase === "idle") this.#sendKexInit();
+    const initial = this.#phase === "awaitKexInit";
+    if (this.#phase === "idle") this.#sendKexInit(); // the peer started a rekey
     const isClient = this.#o.role === "client";
-    if (this.#initial) {
+    if (initial) {
       const peerStrict = peer.kex.includes(isClient ? KEX_STRICT_S : KEX_STRICT_C);
       this.#strict = (this.#o.strictKex ?? true) && peerStrict;
       if (this.#o.requireStrictKex && !this.#strict) {
@@ -554,8 +596,9 @@ export class Transport {
       }
       if (this.#strict && !firstPacket) {
         throw protocolError(
+          "kexinit-not-first",
           "Strict key exchange violation: KEXINIT was not the first packet the peer sent",
-          "ERR_STRICT_KEX",
+          { code: "ERR_STRICT_KEX" },
         );
       }
       this.#peerExtInfo = !isClient && peer.kex.includes(EXT_INFO_C);
@@ -572,7 +615,7 @@ export class Transport {
       this.#ignoreNextKexPacket = true;
     }
     this.#negotiated = n;
-    this.#phase = "running";
+    this.#to(initial && this.#strict ? "peerKexInitStrict" : "peerKexInit");
     const method = this.#o.suite.kex(n.kex);
     if (!method) {
       throw new SSHError("ERR_KEX_FAILED", `Kex method ${n.kex} negotiated but not available`);
@@ -600,9 +643,6 @@ export class Transport {
   }
 
   #onKexMessage(payload: Uint8Array): void {
-    if (this.#phase !== "running") {
-      throw protocolError(`Unexpected key exchange message ${payload[0]}`);
-    }
     if (this.#ignoreNextKexPacket) {
       this.#ignoreNextKexPacket = false;
       return;
@@ -650,7 +690,7 @@ export class Transport {
       this.#finishKex();
       return;
     }
-    this.#phase = "hostKeyPending";
+    this.#to("hostKeyCheck");
     this.#hostKeyRequestId++;
     this.#host.emit({
       type: "hostKey",
@@ -663,49 +703,47 @@ export class Transport {
   /** Sends NEWKEYS and switches our sending keys. */
   #finishKex(): void {
     const result = this.#pendingResult!;
+    const initial = isInitialExchange(this.#phase);
     if (!this.#sessionId) this.#sessionId = result.exchangeHash.slice();
     if (!this.#hostKeyBlob) this.#hostKeyBlob = result.hostKeyBlob.slice();
     if (!this.#sessionSignature) this.#sessionSignature = result.signature.slice();
     this.#writeTransport(new Uint8Array([Msg.NEWKEYS]));
-    const isClient = this.#o.role === "client";
-    const n = this.#negotiated!;
-    const [cipherName, macName, comp] = isClient
-      ? [n.cipherC2S, n.macC2S, n.compressionC2S]
-      : [n.cipherS2C, n.macS2C, n.compressionS2C];
-    const keys = this.#derive(isClient ? ["A", "C", "E"] : ["B", "D", "F"], cipherName, macName);
-    this.#sender.setSealer(this.#o.suite.createSealer(keys.cipher, keys.mac, keys.keys));
-    if (this.#strict) this.#sender.seq = 0;
-    this.#setCompression("send", comp);
-    this.#phase = "awaitNewKeys";
-    if (!isClient && this.#initial && this.#peerExtInfo) this.#sendExtInfo();
-    if (this.#newKeysReceived) this.#kexDone();
+    this.#switchKeys("send");
+    this.#to("sentNewKeys");
+    if (this.#o.role === "server" && initial && this.#peerExtInfo) this.#sendExtInfo();
   }
 
   #onNewKeys(payload: Uint8Array): void {
-    if (payload.length !== 1) throw protocolError("NEWKEYS carries unexpected data");
-    if (this.#phase !== "awaitNewKeys" && this.#phase !== "running") {
-      throw protocolError("Unexpected NEWKEYS");
+    if (payload.length !== 1) {
+      throw protocolError("malformed-newkeys", "NEWKEYS carries unexpected data");
     }
-    if (!this.#pendingResult) throw protocolError("NEWKEYS before the key exchange finished");
-    const isClient = this.#o.role === "client";
-    const n = this.#negotiated!;
-    const [cipherName, macName, comp] = isClient
-      ? [n.cipherS2C, n.macS2C, n.compressionS2C]
-      : [n.cipherC2S, n.macC2S, n.compressionC2S];
-    const keys = this.#derive(isClient ? ["B", "D", "F"] : ["A", "C", "E"], cipherName, macName);
-    this.#receiver.setOpener(this.#o.suite.createOpener(keys.cipher, keys.mac, keys.keys));
-    if (this.#strict) this.#receiver.seq = 0;
-    this.#setCompression("receive", comp);
-    this.#newKeysReceived = true;
-    if (this.#phase === "awaitNewKeys") this.#kexDone();
+    this.#switchKeys("receive");
+    this.#kexDone();
+  }
+
+  /** Installs the new keys (and compression) of one direction; strict kex restarts its sequence. */
+  #switchKeys(direction: Direction): void {
+    const algs = directionAlgorithms(this.#negotiated!, this.#o.role, direction);
+    const { cipher, mac, keys } = deriveNewKeys(
+      this.#o.suite,
+      this.#negotiated!.kex,
+      this.#pendingResult!,
+      this.#sessionId!,
+      algs,
+    );
+    if (direction === "send") {
+      this.#sender.setSealer(this.#o.suite.createSealer(cipher, mac, keys));
+      if (this.#strict) this.#sender.seq = 0;
+    } else {
+      this.#receiver.setOpener(this.#o.suite.createOpener(cipher, mac, keys));
+      if (this.#strict) this.#receiver.seq = 0;
+    }
+    this.#compression.set(direction, algs.compression);
   }
 
   #kexDone(): void {
-    const initial = this.#initial;
-    this.#phase = "idle";
-    this.#initial = false;
-    this.#peerKexInitSeen = false;
-    this.#newKeysReceived = false;
+    const initial = isInitialExchange(this.#phase);
+    this.#to("peerNewKeys");
     this.#pendingResult = null;
     this.#clientFlow = null;
     this.#serverFlow = null;
@@ -728,63 +766,6 @@ export class Transport {
     for (const d of deferred) this.#write(d.head, d.body);
   }
 
-  #derive(letters: readonly [string, string, string], cipherName: string, macName: string) {
-    const result = this.#pendingResult!;
-    const cipher = this.#o.suite.cipher(cipherName);
-    if (!cipher) {
-      throw new SSHError("ERR_KEX_FAILED", `Cipher ${cipherName} negotiated but not available`);
-    }
-    const mac = cipher.aead ? null : this.#o.suite.mac(macName) ?? null;
-    if (!cipher.aead && !mac) {
-      throw new SSHError("ERR_KEX_FAILED", `MAC ${macName} negotiated but not available`);
-    }
-    const method = this.#o.suite.kex(this.#negotiated!.kex)!;
-    const keys = this.#o.suite.deriveKeys(
-      method.hash,
-      result.sharedSecret,
-      result.exchangeHash,
-      this.#sessionId!,
-      letters,
-      {
-        ivLength: cipher.ivLength,
-        keyLength: cipher.keyLength,
-        macKeyLength: mac ? mac.keyLength : 0,
-      },
-    );
-    return { cipher, mac, keys };
-  }
-
-  #compressing = { send: false, receive: false };
-
-  /**
-   * Installs compression for the new keys. Streams restart at every NEWKEYS (RFC 4253
-   * §6.2; OpenSSH re-initializes zlib there too); zlib@openssh.com waits for
-   * authentication to succeed.
-   */
-  #setCompression(direction: "send" | "receive", name: string): void {
-    const on = name !== "none" && !(name === "zlib@openssh.com" && !this.#authenticated);
-    if (direction === "send") {
-      this.#sender.setCompressor(on ? this.#o.suite.createCompressor(name) : null);
-    } else this.#receiver.setDecompressor(on ? this.#o.suite.createDecompressor(name) : null);
-    this.#compressing[direction] = on;
-  }
-
-  #applyDelayedCompression(): void {
-    const n = this.#negotiated;
-    if (!n) return;
-    const isClient = this.#o.role === "client";
-    const sendName = isClient ? n.compressionC2S : n.compressionS2C;
-    const recvName = isClient ? n.compressionS2C : n.compressionC2S;
-    if (sendName === "zlib@openssh.com" && !this.#compressing.send) {
-      this.#sender.setCompressor(this.#o.suite.createCompressor(sendName));
-      this.#compressing.send = true;
-    }
-    if (recvName === "zlib@openssh.com" && !this.#compressing.receive) {
-      this.#receiver.setDecompressor(this.#o.suite.createDecompressor(recvName));
-      this.#compressing.receive = true;
-    }
-  }
-
   #sendExtInfo(): void {
     const algs = this.#o.serverSigAlgs ?? [];
     const w = new SSHWriter().writeByte(Msg.EXT_INFO).writeUint32(1);
@@ -794,11 +775,17 @@ export class Transport {
 
   // ---- outgoing ----
 
+  /** Starts a rekey from our side. */
+  #startRekey(): void {
+    this.#sendKexInit();
+    this.#to("startRekey");
+  }
+
   #sendKexInit(): void {
     const a = this.#o.algorithms;
     const isClient = this.#o.role === "client";
     const kex = [...a.kex];
-    if (this.#initial) {
+    if (!this.#ready) {
       kex.push(isClient ? EXT_INFO_C : EXT_INFO_S);
       if (this.#o.strictKex ?? true) kex.push(isClient ? KEX_STRICT_C : KEX_STRICT_S);
     }
@@ -818,7 +805,6 @@ export class Transport {
     };
     this.#ourKexInit = encodeKexInit(lists, this.#o.random);
     this.#writeTransport(this.#ourKexInit);
-    this.#phase = "sentKexInit";
   }
 
   #sendSteps(step: KexStep): void {
@@ -828,28 +814,26 @@ export class Transport {
   /** Writes a transport/kex message now, bypassing the kex hold-back. */
   #writeTransport(payload: Uint8Array): void {
     this.#outgoing.push(this.#sender.seal(payload));
+    this.#packetsWritten++;
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
+    this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
     this.#outgoing.push(this.#sender.seal(head, body));
+    this.#packetsWritten++;
   }
 
   #maybeRekey(byTime: boolean): void {
-    if (this.#phase !== "idle" || !this.#ready || this.#closed) return;
-    const maxBytes = this.#o.rekeyBytes ?? DEFAULT_REKEY_BYTES;
-    const maxPackets = this.#o.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
-    const s = this.#sender;
-    const r = this.#receiver;
-    if (
-      byTime || s.bytesSinceKex >= maxBytes || r.bytesSinceKex >= maxBytes ||
-      s.packetsSinceKex >= maxPackets ||
-      r.packetsSinceKex >= maxPackets
-    ) this.#sendKexInit();
+    if (this.#phase !== "idle") return;
+    // Not before user authentication ends, as OpenSSH (packet.c, ssh_packet_need_rekeying): sshd
+    // answers a KEXINIT during authentication with UNIMPLEMENTED, so the limit waits until then.
+    if (!this.#authenticated) return;
+    if (byTime || this.#rekey.dueByTraffic(this.#sender, this.#receiver)) this.#startRekey();
   }
 
   /** Checks the receive-side rekey limits (called by the engine after handling input). */
   checkRekey(): void {
-    if (!this.#closed) this.#maybeRekey(false);
+    this.#maybeRekey(false);
   }
 }
 
@@ -857,10 +841,6 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function protocolError(message: string, code: "ERR_PROTOCOL" | "ERR_STRICT_KEX" = "ERR_PROTOCOL") {
-  return new DisconnectError(code, DisconnectReason.PROTOCOL_ERROR, message);
 }
 
 /** Maps any error raised while handling peer input to a DisconnectError. */

@@ -6,13 +6,9 @@
  */
 
 import { DisconnectError, DisconnectReason } from "../errors.ts";
+import { MAX_PRE_VERSION_BYTES, MAX_PRE_VERSION_LINES, MAX_VERSION_LINE } from "../limits.ts";
 
-/** Longest identification line, CR LF included (RFC 4253 §4.2). */
-export const MAX_VERSION_LINE = 255;
-/** Lines of banner text we accept before the version line (OpenSSH allows 1024). */
-export const MAX_PRE_VERSION_LINES = 1024;
-/** Bytes of pre-version text we buffer in all, so a chatty peer cannot grow memory. */
-export const MAX_PRE_VERSION_BYTES = 64 * 1024;
+export { MAX_PRE_VERSION_BYTES, MAX_PRE_VERSION_LINES, MAX_VERSION_LINE };
 
 /** The peer's identification, once read. */
 export interface PeerVersion {

@@ -9,7 +9,15 @@
 
 import type { ClientConnection, ClientEvent } from "../../core/client/client_connection.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
+import type { StagedAuthAttempt } from "../../core/auth/client_auth.ts";
+import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ResolvedConnectOptions } from "./options.ts";
+import type {
+  HostBasedCredentials,
+  KbdintResponder,
+  StagedAuth,
+  StagedAuthResult,
+} from "./staged_auth.ts";
 
 /**
  * The error to reject a connect with: the signal's reason when it fired (an
@@ -45,6 +53,51 @@ export interface ClientAuthHost {
   readonly options: ResolvedConnectOptions;
   /** Lets the engine's answers go out. */
   pump(): void;
+  /** The user name the engine logs in as. */
+  readonly engineUsername: string;
+  /** The server's IP address, when the socket knows it. */
+  readonly address?: string | undefined;
+}
+
+/**
+ * What the host key verifier is asked: the host (or `hostKeyAlias`, port 22,
+ * no address) and the server's address unless `checkHostIP` is false.
+ *
+ * @example
+ * ```ts ignore
+ * verify(hostKeyLookup({ host, port, options, address }, "ssh-ed25519", blob));
+ * ```
+ */
+export function hostKeyLookup(
+  h: Pick<ClientAuthHost, "host" | "port" | "options" | "address">,
+  algorithm: string,
+  keyBlob: Uint8Array,
+): HostKeyInfo {
+  const alias = h.options.hostKeyAlias;
+  if (alias !== undefined) return { host: alias, port: 22, algorithm, keyBlob };
+  const address = h.options.checkHostIP === false ? undefined : h.address;
+  return { host: h.host, port: h.port, algorithm, keyBlob, ...(address ? { address } : {}) };
+}
+
+/**
+ * The engine's form of hostbased credentials: the host key's public half, the
+ * host name with the trailing dot OpenSSH sends, and the local user.
+ *
+ * @example
+ * ```ts ignore
+ * const hk = clientHostKey({ hostKey, localHostname: "client.example" }, "me");
+ * ```
+ */
+export function clientHostKey(
+  c: HostBasedCredentials,
+  username: string,
+): { keyType: string; publicKeyBlob: Uint8Array; clientHostname: string; clientUsername: string } {
+  return {
+    keyType: c.hostKey.keyType,
+    publicKeyBlob: c.hostKey.publicKeyBlob,
+    clientHostname: c.localHostname.endsWith(".") ? c.localHostname : c.localHostname + ".",
+    clientUsername: c.localUsername ?? username,
+  };
 }
 
 /**
@@ -61,6 +114,25 @@ export class ClientAuth {
   readonly #h: ClientAuthHost;
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #error: Error | undefined;
+  /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
+  #refused: Error | undefined;
+  /** A keyboard-interactive round with at least one prompt was answered. */
+  #kbdintPrompted = false;
+  // Staged authentication (the `authenticate` option).
+  #stagedStarted = false;
+  #methods: readonly string[] = [];
+  #partial = false;
+  #attempt:
+    | { resolve: (r: StagedAuthResult) => void; reject: (e: Error) => void }
+    | undefined;
+  /** Keys of staged publickey / hostbased attempts, by the engine's key index. */
+  readonly #stagedKeys: ClientKeyPair[] = [];
+  readonly #stagedHostKeys: ClientKeyPair[] = [];
+  #stagedPassword: string | null = null;
+  #stagedChange:
+    | ((prompt: string) => { oldPassword: string; newPassword: string } | null)
+    | undefined;
+  #stagedKbdint: KbdintResponder | undefined;
 
   /** An authenticator for `host`'s engine. */
   constructor(host: ClientAuthHost) {
@@ -69,6 +141,7 @@ export class ClientAuth {
 
   /** Resolves once authenticated; rejects with why the connection failed or `signal`'s reason. */
   whenAuthenticated(signal?: AbortSignal): Promise<void> {
+    if (this.#refused) return Promise.reject(this.#refused);
     if (this.#h.engine.authenticated) return Promise.resolve();
     if (this.#error) return Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
@@ -93,6 +166,9 @@ export class ClientAuth {
   /** The connection failed: every waiter rejects with `error` (the first error is kept). */
   fail(error: Error): void {
     this.#error ??= error;
+    const a = this.#attempt;
+    this.#attempt = undefined;
+    a?.reject(this.#error);
     const w = this.#waiters;
     this.#waiters = [];
     for (const x of w) x.reject(error);
@@ -106,7 +182,18 @@ export class ClientAuth {
         this.#verifyHostKey(e.id, e.algorithm, e.keyBlob);
         return true;
       case "authSignRequest": {
-        const key = options.clientKeys?.[e.keyIndex];
+        const staged = options.authenticate !== undefined;
+        const key = e.method === "hostbased"
+          ? (staged
+            ? this.#stagedHostKeys
+            : options.hostBasedResolved
+            ? [options.hostBasedResolved.hostKey]
+            : [])[
+              e.keyIndex
+            ]
+          : staged
+          ? this.#stagedKeys[e.keyIndex]
+          : options.clientKeys?.[e.keyIndex];
         this.#answerLater(
           async () => key ? await key.sign(e.data, e.algorithm) : null,
           (sig) => engine.provideSignature(e.id, sig),
@@ -115,17 +202,21 @@ export class ClientAuth {
         return true;
       }
       case "authPasswordRequest": {
-        const pw = options.password;
+        const pw = options.authenticate ? this.#stagedPassword : options.password;
         this.#answerLater(
           async () =>
-            typeof pw === "function" ? await pw(e.attempt) : e.attempt === 1 ? pw ?? null : null,
+            typeof pw === "function"
+              ? await pw(e.attempt)
+              : e.attempt === 1 || options.authenticate
+              ? pw ?? null
+              : null,
           (p) => engine.providePassword(e.id, p),
           () => engine.providePassword(e.id, null),
         );
         return true;
       }
       case "authPasswordChangeRequest": {
-        const f = options.passwordChange;
+        const f = options.authenticate ? this.#stagedChange : options.passwordChange;
         this.#answerLater(
           async () => f ? await f(e.prompt) : null,
           (c) => engine.providePasswordChange(e.id, c),
@@ -134,8 +225,9 @@ export class ClientAuth {
         return true;
       }
       case "authKbdintRequest": {
-        const f = options.kbdintResponses;
-        const pw = options.password;
+        if (e.prompts.length > 0) this.#kbdintPrompted = true;
+        const f = options.authenticate ? this.#stagedKbdint : options.kbdintResponses;
+        const pw = options.authenticate ? undefined : options.password;
         this.#answerLater(
           async () => {
             if (f) return await f(e.name, e.instruction, e.prompts);
@@ -155,7 +247,34 @@ export class ClientAuth {
       case "authBanner":
         options.onBanner?.(e.message);
         return true;
+      case "authReady":
+        this.#methods = e.allowedMethods;
+        this.#partial = e.partialSuccess;
+        if (!this.#stagedStarted) this.#runStaged();
+        else {this.#settle({
+            success: false,
+            partialSuccess: e.partialSuccess,
+            methods: e.allowedMethods,
+          });}
+        return true;
+      case "authFailure":
+        return true;
       case "authSuccess": {
+        // As AsyncSSH's disable_trivial_auth: "none", or keyboard-interactive that asked
+        // nothing, proves nothing about the server (a server that lets anyone in).
+        const trivial = e.method === "none" ||
+          (e.method === "keyboard-interactive" && !this.#kbdintPrompted);
+        if (options.disableTrivialAuth && trivial) {
+          this.#refused = new SSHError(
+            "ERR_PERMISSION_DENIED",
+            `Server accepted trivial authentication (${e.method}); refused by disableTrivialAuth`,
+          );
+          this.fail(this.#refused);
+          return true;
+        }
+        this.#methods = [];
+        this.#partial = false;
+        this.#settle({ success: true, partialSuccess: false, methods: [] });
         const w = this.#waiters;
         this.#waiters = [];
         for (const x of w) x.resolve();
@@ -166,6 +285,101 @@ export class ClientAuth {
     }
   }
 
+  #settle(r: StagedAuthResult): void {
+    const a = this.#attempt;
+    this.#attempt = undefined;
+    a?.resolve(r);
+  }
+
+  /** Runs the `authenticate` option with a {@link StagedAuth} for this connection. */
+  #runStaged(): void {
+    this.#stagedStarted = true;
+    const { engine } = this.#h;
+    const authenticate = this.#h.options.authenticate!;
+    const attempt = (a: StagedAuthAttempt, setup: () => void): Promise<StagedAuthResult> => {
+      if (this.#error) return Promise.reject(this.#error);
+      if (engine.authenticated) {
+        return Promise.resolve({ success: true, partialSuccess: false, methods: [] });
+      }
+      if (this.#attempt) {
+        return Promise.reject(new SSHError("ERR_LOCAL_PROTOCOL", "An attempt is in progress"));
+      }
+      return new Promise<StagedAuthResult>((resolve, reject) => {
+        setup();
+        this.#attempt = { resolve, reject };
+        try {
+          engine.tryAuthMethod(a);
+        } catch (e) {
+          this.#attempt = undefined;
+          reject(e as Error);
+        }
+        this.#h.pump();
+      });
+    };
+    const methods = () => this.#methods;
+    const partial = () => this.#partial;
+    const auth: StagedAuth = {
+      get methods() {
+        return methods();
+      },
+      get partialSuccess() {
+        return partial();
+      },
+      get authenticated() {
+        return engine.authenticated;
+      },
+      none: () => attempt({ method: "none" }, () => {}),
+      password: (password, onChange) =>
+        attempt({ method: "password" }, () => {
+          this.#stagedPassword = password;
+          this.#stagedChange = onChange;
+        }),
+      publicKey: (key) =>
+        attempt(
+          { method: "publickey", key: { keyType: key.keyType, publicKeyBlob: key.publicKeyBlob } },
+          () => this.#stagedKeys.push(key),
+        ),
+      keyboardInteractive: (respond) =>
+        attempt({ method: "keyboard-interactive" }, () => {
+          this.#stagedKbdint = respond;
+        }),
+      hostBased: (c: HostBasedCredentials) =>
+        attempt(
+          {
+            method: "hostbased",
+            key: clientHostKey(c, this.#h.engineUsername),
+          },
+          () => this.#stagedHostKeys.push(c.hostKey),
+        ),
+    };
+    Promise.resolve()
+      .then(() => authenticate(auth))
+      .then(
+        () => {
+          if (engine.authenticated) return;
+          this.#giveUp(
+            new DisconnectError(
+              "ERR_PERMISSION_DENIED",
+              DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+              `Permission denied: authenticate() ended without success; the server accepts ${
+                this.#methods.join(",") || "nothing more"
+              }`,
+            ),
+          );
+        },
+        (e) => this.#giveUp(e instanceof Error ? e : new Error(String(e))),
+      );
+  }
+
+  #giveUp(error: Error): void {
+    const { engine } = this.#h;
+    this.fail(error);
+    if (!engine.closed) {
+      engine.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, "Authentication ended");
+    }
+    this.#h.pump();
+  }
+
   #verifyHostKey(id: number, algorithm: string, keyBlob: Uint8Array): void {
     const { engine, host, port } = this.#h;
     const verify = this.#h.options.hostKeyVerifier;
@@ -174,7 +388,7 @@ export class ClientAuth {
       return;
     }
     Promise.resolve()
-      .then(() => verify({ host, port, algorithm, keyBlob }))
+      .then(() => verify(hostKeyLookup(this.#h, algorithm, keyBlob)))
       .then(
         (ok) =>
           ok ? engine.acceptHostKey(id) : engine.rejectHostKey(

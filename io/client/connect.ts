@@ -8,17 +8,33 @@
 
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
-import { loadDefaultClientKeys, type PrivateKeyInput, readPrivateKey } from "../keys/files.ts";
-import { DEFAULT_KNOWN_HOSTS_FILES, knownHostsVerifier } from "../keys/known_hosts.ts";
+import {
+  loadDefaultClientKeys,
+  loadKeyPairs,
+  looksLikeKeyText,
+  type PrivateKeyInput,
+  readPrivateKey,
+} from "../keys/files.ts";
+import {
+  DEFAULT_KNOWN_HOSTS_FILES,
+  type KnownHostsVerifier,
+  knownHostsVerifier,
+} from "../keys/known_hosts.ts";
+import { defaultAlgorithms } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
+import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
+import { abortError } from "../engine/errors.ts";
+import { classifyConnectFailure, type ConnectPhase, ConnectTimeoutError } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
+import { connectWithConfig } from "./ssh_config.ts";
 import {
   type AgentAuth,
   forwardAgentChannel,
@@ -26,6 +42,20 @@ import {
   openAgent,
   sessionBindSource,
 } from "../agent/connect_agent.ts";
+
+/**
+ * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
+ * authentication together. OpenSSH waits for the system's TCP timeout (minutes)
+ * and AsyncSSH's login timeout is 2 minutes; 30 s is well past what a handshake and
+ * login take on any working link (under a second on a LAN, a few seconds over slow
+ * WAN links or a busy server), yet a silent or black-holed host fails in the time a
+ * user still waits for. Pass `connectTimeout: 0` to wait without limit.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+}
 
 function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
@@ -43,16 +73,119 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * const { stdout } = await conn.run("echo hello", { check: true });
  * ```
  */
-export async function connect(
+export function connect(
+  host: string,
+  options: ConnectOptions & ConnectHooks = {},
+): Promise<SSHClientConnection> {
+  // OpenSSH's client configuration first: it may pick the host name, user, keys, a
+  // jump host, a proxy command or a master socket. Not with `config: false`, nor by
+  // default over a caller's own socket (where `host` may be any label).
+  const skip = options.config === false ||
+    (options.config === undefined && options.sock !== undefined);
+  return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
+}
+
+/**
+ * Hooks of `connect()` that see the connection object itself. They sit beside
+ * `ConnectOptions` (not in it) because the options module comes before the
+ * connection class in the import graph.
+ */
+export interface ConnectHooks {
+  /**
+   * Called with the connection as soon as it exists, before the key exchange
+   * and authentication (AsyncSSH's `connection_made`): set `onGlobalRequest`,
+   * `onChannelOpen` and the like here. If it throws, the connection is
+   * dropped and `connect()` rejects with that error.
+   */
+  readonly connectionMade?: (conn: SSHClientConnection) => void;
+}
+
+/** connect() without the OpenSSH client configuration. */
+async function connectDirect(
+  host: string,
+  options: ConnectOptions,
+): Promise<SSHClientConnection> {
+  const { conn, signal, agentAuth, explainFailure } = await startConnection(host, options);
+  try {
+    await conn.whenAuthenticated(signal);
+  } catch (e) {
+    // Let our DISCONNECT (saying why) reach the server before the socket goes.
+    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    throw explainFailure(e);
+  } finally {
+    agentAuth?.close();
+  }
+  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
+  return conn;
+}
+
+/** A connection being set up by {@link startConnection}, not yet authenticated. */
+export interface StartedConnection {
+  /** The connection; its handshake and authentication run on their own. */
+  readonly conn: SSHClientConnection;
+  /** `options.signal` and `connectTimeout` together, for waiting on authentication. */
+  readonly signal: AbortSignal | undefined;
+  /** The agent's part in authentication; close it once authentication ended. */
+  readonly agentAuth: AgentAuth | undefined;
+  /** Turns a failed authentication wait into the error to throw (phase, hints, a log line). */
+  readonly explainFailure: (e: unknown) => unknown;
+}
+
+/**
+ * What `connect()` does before it waits for authentication: resolves keys and
+ * the host key check, opens the byte stream and starts the handshake.
+ *
+ * @example
+ * ```ts ignore
+ * const { conn, signal } = await startConnection("host", { username: "me" });
+ * await conn.whenAuthenticated(signal).catch(() => console.log(conn.engine.authMethods));
+ * ```
+ */
+export async function startConnection(
   host: string,
   options: ConnectOptions = {},
-): Promise<SSHClientConnection> {
+): Promise<StartedConnection> {
   const port = options.port ?? 22;
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
-  if (options.connectTimeout) signals.push(AbortSignal.timeout(options.connectTimeout));
+  const timeoutSignal = timeoutMs > 0 && Number.isFinite(timeoutMs)
+    ? AbortSignal.timeout(timeoutMs)
+    : undefined;
+  if (timeoutSignal) signals.push(timeoutSignal);
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  let phase: ConnectPhase = "tcp";
+  // A timeout names host, port and phase; the caller's abort rejects with its reason.
+  const explain = (e: unknown): unknown => {
+    if (options.signal?.aborted) return abortError(options.signal);
+    if (timeoutSignal?.aborted) {
+      return new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
+    }
+    if (
+      e instanceof DisconnectError && e.code === "ERR_CONNECTION_LOST" &&
+      !e.message.includes(`${host}:${port}`)
+    ) {
+      const during = phase === "auth" ? "authentication" : "the SSH handshake";
+      return new DisconnectError(
+        e.code,
+        e.reason,
+        `Connection to ${host}:${port} lost during ${during}: ${e.message}`,
+        { cause: e, fromPeer: e.fromPeer },
+      );
+    }
+    return e;
+  };
+  const log = Log.from(options, `[sshts client ${host}:${port}]`);
   const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
+  log.debug(`${clientKeys.length} client key(s) loaded`);
+  log.info(
+    options.sock
+      ? "connecting over the given socket"
+      : options.tunnel
+      ? `connecting to ${host}:${port} through a tunnel`
+      : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
+  );
   const kh = options.knownHosts;
   const hostKeyVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
@@ -73,16 +206,47 @@ export async function connect(
       await options.tunnel.openChannel(
         "direct-tcpip",
         encodeTcpipOpen(host, port, "127.0.0.1", 0),
-        { streams: 1 },
-      ),
+        { streams: 1, ...(signal ? { signal } : {}) },
+      ).catch((e) => {
+        throw signal?.aborted ? explain(e) : e;
+      }),
     )
-    : await openTcpSocket(host, port, signal).catch((e) => {
-      throw timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
+    : await openTcpSocket(host, port, signal, {
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+      ...(options.family !== undefined ? { family: options.family } : {}),
+    }).catch((e) => {
+      if (signal?.aborted) throw explain(e);
+      throw classifyConnectFailure(e, host, port) ??
+        timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     });
+  phase = "handshake";
+  if (socket.remoteAddress !== undefined) {
+    log.info(
+      `TCP connected to ${socket.remoteAddress}:${socket.remotePort} from ` +
+        `${socket.localAddress}:${socket.localPort}`,
+    );
+  }
+  const hb = options.hostBased;
+  const hostBased = hb
+    ? {
+      hostKey: isClientKeyPair(hb.hostKey)
+        ? hb.hostKey
+        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
+      localHostname: hb.localHostname,
+      ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
+    }
+    : undefined;
+  // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
+  const ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in hostKeyVerifier
+    ? orderHostKeyAlgorithms(hostKeyVerifier as KnownHostsVerifier, host, port, socket, options)
+    : undefined;
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
+    ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
     clientKeys,
     hostKeyVerifier,
+    ...(hostBased ? { hostBasedResolved: hostBased } : {}),
   });
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
@@ -90,16 +254,59 @@ export async function connect(
     conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
   }
   try {
-    await conn.whenAuthenticated(signal);
+    (options as ConnectHooks).connectionMade?.(conn);
   } catch (e) {
-    // Let our DISCONNECT (saying why) reach the server before the socket goes.
-    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    throw e;
-  } finally {
+    conn.abort();
     agentAuth?.close();
+    throw e;
   }
-  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
-  return conn;
+  /** Explains a failed authentication wait: phase, a "no credentials" hint, a log line. */
+  const explainFailure = (e: unknown): unknown => {
+    if (conn.engine.transport.kexCount > 0) phase = "auth";
+    const err = noCredentialsHint(explain(e), clientKeys.length, options);
+    log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
+    return err;
+  };
+  return { conn, signal, agentAuth, explainFailure };
+}
+
+/** known_hosts' preferred host key algorithms for this host, or undefined for the default. */
+function orderHostKeyAlgorithms(
+  verifier: KnownHostsVerifier,
+  host: string,
+  port: number,
+  socket: ByteSocket,
+  options: ConnectOptions,
+): string[] | undefined {
+  const alias = options.hostKeyAlias;
+  const address = alias === undefined && options.checkHostIP !== false
+    ? socket.remoteAddress
+    : undefined;
+  const base = defaultAlgorithms().hostKey;
+  const algs = verifier.hostKeyAlgorithms(
+    alias ?? host,
+    alias === undefined ? port : 22,
+    address,
+    base,
+  );
+  return algs.length && algs.join() !== base.join() ? algs : undefined;
+}
+
+/** A login refused while we had nothing to offer: say which options would have given something. */
+function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {
+  if (
+    !(e instanceof DisconnectError) || e.code !== "ERR_PERMISSION_DENIED" || keys > 0 ||
+    options.password !== undefined || options.kbdintResponses !== undefined
+  ) return e;
+  return new DisconnectError(
+    e.code,
+    DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
+    `${e.message}. No credentials were given: pass \`password\`, \`clientKeys\` (key files, ` +
+      "text or key objects, with `passphrase` for encrypted ones), `kbdintResponses` or " +
+      "`agent` (an ssh-agent socket; SSH_AUTH_SOCK), " +
+      "or put an unencrypted key at ~/.ssh/id_ed25519, id_ecdsa or id_rsa",
+    { cause: e },
+  );
 }
 
 function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair {
@@ -109,6 +316,8 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
 async function resolveClientKeys(
   options: ConnectOptions,
 ): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
+  // Staged authentication brings its own keys.
+  if (options.authenticate) return { keys: [], agentAuth: undefined };
   // With only a password given, don't go looking for keys (as AsyncSSH), unless an
   // agent was named explicitly.
   if (
@@ -119,9 +328,11 @@ async function resolveClientKeys(
   }
   const named: ClientKeyPair[] = [];
   for (const k of options.clientKeys ?? []) {
-    named.push(
-      isClientKeyPair(k) ? k : clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)),
-    );
+    if (isClientKeyPair(k)) named.push(k);
+    else if (typeof k === "string" && !looksLikeKeyText(k)) {
+      // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
+      named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+    } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
     ? await loadDefaultClientKeys()

@@ -15,9 +15,11 @@ import {
   streamConnection,
 } from "../forward/stream.ts";
 import { ClientConnectionBase } from "./connection_base.ts";
+import { abortable } from "../engine/errors.ts";
 import type { ProcessResult } from "./errors.ts";
 import { encodeStreamlocalOpen } from "./forwarding.ts";
 import type {
+  ForwardSignalOptions,
   LocalPortForwardOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
@@ -27,6 +29,7 @@ import type {
 } from "./options.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientProcess } from "./process.ts";
+import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/client.ts";
 import {
   attachSession,
   type ProcessOptions,
@@ -47,19 +50,40 @@ import {
  * ```
  */
 export class SSHClientConnection extends ClientConnectionBase {
+  readonly #env: Readonly<Record<string, string>> | undefined;
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
 
   /** Use `connect()`. */
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
     super(host, port, socket, options);
+    this.#env = options.env;
     this.#forwardAgent = options.agentForwarding ?? false;
   }
 
-  /** Session options with the connection's defaults (agent forwarding) filled in. */
+  /**
+   * Session options with the connection's defaults filled in: agent forwarding, and
+   * the connection's environment (SendEnv/SetEnv) under the call's own.
+   */
   #sessionDefaults<T extends ProcessOptions>(options: T): T {
-    if (options.agentForwarding !== undefined || !this.#forwardAgent) return options;
-    return { ...options, agentForwarding: true };
+    let o = options;
+    if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
+    if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
+    return o;
+  }
+
+  /**
+   * Starts an SFTP session (the "sftp" subsystem) on a channel of its own,
+   * with a receive window big enough for a full pipeline of requests.
+   *
+   * @example
+   * ```ts ignore
+   * await using sftp = await conn.startSftp();
+   * await sftp.get("/var/log/syslog", "./syslog");
+   * ```
+   */
+  startSftp(options?: SFTPClientOptions): Promise<SFTPClient> {
+    return startSftp(this, options);
   }
 
   /**
@@ -83,7 +107,8 @@ export class SSHClientConnection extends ClientConnectionBase {
     target: ProcessTarget,
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess<string | Uint8Array>> {
-    const ch = await this.openSession();
+    const signal = options.signal;
+    const ch = await this.openSession(signal ? { signal } : {});
     // Created before the exec request: exit-status may arrive in the same read as its reply.
     const process = new SSHClientProcess<string | Uint8Array>(
       ch,
@@ -96,7 +121,11 @@ export class SSHClientConnection extends ClientConnectionBase {
       },
     );
     try {
-      await startSession(ch, target, this.#sessionDefaults(options));
+      await abortable(
+        signal,
+        () => startSession(ch, target, this.#sessionDefaults(options)),
+        () => {},
+      );
     } catch (e) {
       ch.close();
       throw e;
@@ -167,6 +196,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     signal?.throwIfAborted();
     const p = await this.createProcess(command, {
       ...rest,
+      ...(signal ? { signal } : {}),
       ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
     });
     if (rest.stdin === undefined) {
@@ -196,7 +226,12 @@ export class SSHClientConnection extends ClientConnectionBase {
   async openConnection(
     host: string,
     port: number,
-    origin: { readonly originHost?: string; readonly originPort?: number } = {},
+    origin: {
+      readonly originHost?: string;
+      readonly originPort?: number;
+      /** Stops waiting for the server (rejects with the signal's reason; nothing stays open). */
+      readonly signal?: AbortSignal;
+    } = {},
   ): Promise<SSHStreamConnection> {
     const info: ForwardedConnectionInfo = {
       host,
@@ -207,7 +242,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openChannel(
       "direct-tcpip",
       encodeTcpipOpen(host, port, info.originHost!, info.originPort!),
-      { streams: 1 },
+      { streams: 1, ...(origin.signal ? { signal: origin.signal } : {}) },
     );
     return streamConnection(ch, info);
   }
@@ -220,13 +255,14 @@ export class SSHClientConnection extends ClientConnectionBase {
    * await using c = await conn.openUnixConnection("/run/app.sock");
    * ```
    */
-  async openUnixConnection(path: string): Promise<SSHStreamConnection> {
+  async openUnixConnection(
+    path: string,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<SSHStreamConnection> {
     const ch = await this.openChannel(
       "direct-streamlocal@openssh.com",
       encodeStreamlocalOpen(path),
-      {
-        streams: 1,
-      },
+      { streams: 1, ...(options.signal ? { signal: options.signal } : {}) },
     );
     return streamConnection(ch, { path });
   }
@@ -266,7 +302,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    * ```
    */
   forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
-    return this.forwarding.forwardLocalPort(options);
+    return listenerWithSignal(options.signal, () => this.forwarding.forwardLocalPort(options));
   }
 
   /**
@@ -279,9 +315,9 @@ export class SSHClientConnection extends ClientConnectionBase {
    * ```
    */
   forwardLocalPath(
-    options: { readonly listenPath: string; readonly destPath: string },
+    options: { readonly listenPath: string; readonly destPath: string } & ForwardSignalOptions,
   ): Promise<SSHListener> {
-    return this.forwarding.forwardLocalPath(options);
+    return listenerWithSignal(options.signal, () => this.forwarding.forwardLocalPath(options));
   }
 
   /**
@@ -296,7 +332,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    * ```
    */
   forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
-    return this.forwarding.forwardRemotePort(options);
+    return listenerWithSignal(options.signal, () => this.forwarding.forwardRemotePort(options));
   }
 
   /**
@@ -309,9 +345,9 @@ export class SSHClientConnection extends ClientConnectionBase {
    * ```
    */
   forwardRemotePath(
-    options: { readonly listenPath: string; readonly destPath: string },
+    options: { readonly listenPath: string; readonly destPath: string } & ForwardSignalOptions,
   ): Promise<SSHListener> {
-    return this.forwarding.forwardRemotePath(options);
+    return listenerWithSignal(options.signal, () => this.forwarding.forwardRemotePath(options));
   }
 
   /**
@@ -325,9 +361,9 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   startServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenHost?: string; readonly listenPort: number },
+    options: { readonly listenHost?: string; readonly listenPort: number } & ForwardSignalOptions,
   ): Promise<SSHListener> {
-    return this.forwarding.startServer(handler, options);
+    return listenerWithSignal(options.signal, () => this.forwarding.startServer(handler, options));
   }
 
   /**
@@ -340,9 +376,12 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   startUnixServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenPath: string },
+    options: { readonly listenPath: string } & ForwardSignalOptions,
   ): Promise<SSHListener> {
-    return this.forwarding.startUnixServer(handler, options);
+    return listenerWithSignal(
+      options.signal,
+      () => this.forwarding.startUnixServer(handler, options),
+    );
   }
 
   /**
@@ -356,6 +395,20 @@ export class SSHClientConnection extends ClientConnectionBase {
    * ```
    */
   forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
-    return this.forwarding.forwardSocks(options);
+    return listenerWithSignal(options.signal, () => this.forwarding.forwardSocks(options));
   }
+}
+
+/** A listener that `signal` stops: before it is up (the call rejects) or after (it closes). */
+async function listenerWithSignal(
+  signal: AbortSignal | undefined,
+  start: () => Promise<SSHListener>,
+): Promise<SSHListener> {
+  const l = await abortable(signal, start, (l) => l.close());
+  if (signal) {
+    const stop = () => void l.close().catch(() => {});
+    signal.addEventListener("abort", stop, { once: true });
+    void l.closed.then(() => signal.removeEventListener("abort", stop), () => {});
+  }
+  return l;
 }

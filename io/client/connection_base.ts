@@ -15,6 +15,7 @@ import { SSHReader } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { ChannelTable } from "../engine/channel_table.ts";
 import { EngineDriver } from "../engine/driver.ts";
+import { Log } from "../engine/logger.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import {
   type ForwardedConnectionInfo,
@@ -23,10 +24,19 @@ import {
 } from "../forward/stream.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { ClientAuth } from "./auth.ts";
+import { abortable } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
 import { MAX_ADDRESS_LENGTH } from "../limits.ts";
+import {
+  type AlgorithmKind,
+  type Direction,
+  hashHostKey,
+  type HostKeyHashKind,
+  negotiatedMethod,
+  supportedAlgorithms,
+} from "./session_controls.ts";
 
 /**
  * The plumbing every client connection has: the engine, its driver and channel
@@ -41,6 +51,7 @@ import { MAX_ADDRESS_LENGTH } from "../limits.ts";
  * ```
  */
 export class ClientConnectionBase implements AsyncDisposable {
+  readonly #onDebug: ((message: string, alwaysDisplay: boolean) => void) | undefined;
   readonly #engine: ClientConnection;
   readonly #driver: EngineDriver<ClientEvent>;
   readonly #host: string;
@@ -52,7 +63,10 @@ export class ClientConnectionBase implements AsyncDisposable {
   readonly #auth: ClientAuth;
   readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
   readonly #forwarding: ClientForwarding;
+  readonly #log: Log;
   #error: Error | undefined;
+  #lastError: Error | undefined;
+  readonly #keepaliveInterval: number;
   #closedByUs = false;
   #closedResolve!: () => void;
   /** Resolves when the connection is closed (by either side or an error); see `closeError`. */
@@ -95,17 +109,29 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#port = port;
     this.#socket = socket;
     this.#onHostKeysProved = options.onHostKeysProved;
+    this.#onDebug = options.onDebug;
+    this.#log = Log.from(options, `[sshts client ${host}:${port}]`);
+    this.#keepaliveInterval = options.keepaliveInterval ?? 0;
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
-    this.#engine = new ClientConnection(engineOptions);
+    this.#engine = options.engine?.(engineOptions) ?? new ClientConnection(engineOptions);
+    this.#log.tracePackets(this.#engine.transport);
     const pump = () => this.#driver.pump();
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
       windowSize: options.windowSize,
       maxPacketSize: options.maxPacketSize,
     });
-    this.#auth = new ClientAuth({ host, port, engine: this.#engine, options, pump });
+    this.#auth = new ClientAuth({
+      host,
+      port,
+      engine: this.#engine,
+      options,
+      pump,
+      engineUsername: this.#username,
+      address: socket.remoteAddress,
+    });
     this.#forwarding = new ClientForwarding({
       openChannel: (type, data, o) => this.openChannel(type, data, o),
       adoptChannel: (id, streams) => this.adoptChannel(id, streams),
@@ -190,6 +216,93 @@ export class ClientConnectionBase implements AsyncDisposable {
     };
   }
 
+  // ---- libssh2's session controls ----
+
+  /**
+   * The server's host key hashed with `kind`, as raw bytes (libssh2's
+   * `hostkey_hash`); null before the key exchange delivered the key.
+   *
+   * @example
+   * ```ts ignore
+   * const sha256 = conn.hostKeyHash("sha256")!;
+   * console.log(btoa(String.fromCharCode(...sha256)).replace(/=+$/, "")); // as ssh prints it
+   * ```
+   */
+  hostKeyHash(kind: HostKeyHashKind): Uint8Array | null {
+    return hashHostKey(this.#engine.transport.hostKeyBlob, kind);
+  }
+
+  /**
+   * The method the last key exchange agreed on for `kind` and `direction`
+   * (libssh2's `session_methods`); direction matters for cipher, MAC and compression.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(conn.negotiatedMethod("cipher", "s2c"), conn.negotiatedMethod("kex"));
+   * ```
+   */
+  negotiatedMethod(kind: AlgorithmKind, direction: Direction = "c2s"): string | undefined {
+    return negotiatedMethod(this.#engine.transport.algorithms, kind, direction);
+  }
+
+  /**
+   * The algorithms of `kind` this run time supports (libssh2's `supported_algs`).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(conn.supportedAlgorithms("kex"));
+   * ```
+   */
+  supportedAlgorithms(kind: AlgorithmKind): string[] {
+    return supportedAlgorithms(kind);
+  }
+
+  /**
+   * Sends a keepalive now (`keepalive@openssh.com`, whose reply, success or
+   * failure, shows the server is alive) and returns the seconds until the next
+   * one is due under `keepaliveInterval` (libssh2's `keepalive_send`); 0 when
+   * automatic keepalives are off.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = await connect(host, { keepaliveInterval: 15_000 });
+   * console.log(conn.sendKeepalive()); // 15
+   * ```
+   */
+  sendKeepalive(): number {
+    void this.globalRequest("keepalive@openssh.com").catch(() => {});
+    return Math.ceil(this.#keepaliveInterval / 1000);
+  }
+
+  /**
+   * What the connection is waiting on (libssh2's `block_directions`): `inbound`
+   * while it reads from the socket, `outbound` while the socket's write buffer
+   * is full (writers wait for it to drain).
+   *
+   * @example
+   * ```ts ignore
+   * if (conn.blockDirections.outbound) console.log("the network is the bottleneck");
+   * ```
+   */
+  get blockDirections(): { readonly inbound: boolean; readonly outbound: boolean } {
+    return this.#driver.blockDirections;
+  }
+
+  /**
+   * The last error this connection met (libssh2's `last_error`): a refused
+   * channel, a failed staged authentication attempt, or what ended the connection.
+   * Undefined when nothing failed.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.openChannel("bogus").catch(() => {});
+   * console.log(conn.lastError?.message);
+   * ```
+   */
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
   // ---- channels and sessions ----
 
   /**
@@ -208,7 +321,15 @@ export class ClientConnectionBase implements AsyncDisposable {
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
     this.#checkOpen();
-    return this.#channels.open(channelType, data, options.streams ?? 2);
+    return abortable(
+      options.signal,
+      () =>
+        this.#channels.open(channelType, data, options.streams ?? 2, options).catch((e) => {
+          this.#lastError = e as Error;
+          throw e;
+        }),
+      (ch) => ch.close(),
+    );
   }
 
   /**
@@ -220,8 +341,8 @@ export class ClientConnectionBase implements AsyncDisposable {
    * await startSession(ch, { subsystem: "sftp" }, {});
    * ```
    */
-  openSession(): Promise<ChannelIO> {
-    return this.openChannel("session");
+  openSession(options: { readonly signal?: AbortSignal } = {}): Promise<ChannelIO> {
+    return this.openChannel("session", undefined, options);
   }
 
   // ---- global requests and life cycle ----
@@ -261,6 +382,21 @@ export class ClientConnectionBase implements AsyncDisposable {
   noMoreSessions(): void {
     this.#checkOpen();
     this.#engine.noMoreSessions();
+    this.#driver.pump();
+  }
+
+  /**
+   * Sends an SSH DEBUG message: text the server may log (OpenSSH logs it at
+   * debug level), or show its user when `alwaysDisplay` is set.
+   *
+   * @example
+   * ```ts ignore
+   * conn.sendDebug("deploy 42 starting");
+   * ```
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    this.#checkOpen();
+    this.#engine.transport.sendDebug(message, alwaysDisplay);
     this.#driver.pump();
   }
 
@@ -412,6 +548,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onEvent(e: ClientEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e) || this.#auth.handleEvent(e)) return;
     switch (e.type) {
       case "disconnect":
@@ -425,6 +562,11 @@ export class ClientConnectionBase implements AsyncDisposable {
           );
           (t as { unref?: () => void }).unref?.();
         }
+        return;
+      case "debug":
+        try {
+          this.#onDebug?.(e.message, e.alwaysDisplay);
+        } catch { /* a throwing handler must not break the connection */ }
         return;
       case "hostKeysProved":
         try {
@@ -457,6 +599,7 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   #fail(error: Error): void {
     if (!this.#error) this.#error = error;
+    this.#lastError = this.#error;
     this.#auth.fail(error);
     this.#channels.failAll(error);
     for (const [, r] of this.#globalReplies) r({ success: false, data: new Uint8Array(0) });
@@ -466,11 +609,14 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #onSocketClosed(err?: Error): void {
+    this.#log.debug(`socket closed${err ? `: ${err.message}` : ""}`);
     this.#fail(
       new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
-        err ? `Connection lost: ${err.message}` : "Connection closed",
+        err
+          ? `Connection to ${this.#host}:${this.#port} lost: ${err.message}`
+          : `Connection to ${this.#host}:${this.#port} closed`,
         err ? { cause: err } : undefined,
       ),
     );

@@ -10,6 +10,7 @@ import type { ClientConnectionOptions } from "../../core/client/client_connectio
 import type { AlgorithmPreferences } from "../../core/transport/transport.ts";
 import { defaultAlgorithms, defaultSuite } from "../crypto/suite.ts";
 import { localUsername } from "../runtime/env.ts";
+import { clientHostKey } from "./auth.ts";
 import type { ResolvedConnectOptions } from "./options.ts";
 
 /**
@@ -23,7 +24,9 @@ import type { ResolvedConnectOptions } from "./options.ts";
 export function clientEngineOptions(
   options: ResolvedConnectOptions,
 ): ClientConnectionOptions & { readonly username: string } {
-  const keys = options.clientKeys ?? [];
+  const staged = options.authenticate !== undefined;
+  const username = options.username ?? localUsername();
+  const keys = staged ? [] : options.clientKeys ?? [];
   const publicKeys: ClientPublicKey[] = keys.map((k) => ({
     keyType: k.keyType,
     publicKeyBlob: k.publicKeyBlob,
@@ -37,15 +40,27 @@ export function clientEngineOptions(
     mac: options.macAlgs ?? algs.mac,
     compression: options.compressionAlgs ?? algs.compression,
   };
+  const hb = options.hostBasedResolved;
   return {
-    username: options.username ?? localUsername(),
+    username,
     publicKeys,
+    ...(hb && !staged ? { hostKeys: [clientHostKey(hb, username)] } : {}),
+    ...(staged ? { staged: true } : {}),
+    ...(options.clientSignatureAlgs ? { signatureAlgorithms: options.clientSignatureAlgs } : {}),
     password: options.password !== undefined,
     keyboardInteractive: options.password !== undefined || options.kbdintResponses !== undefined,
     suite: defaultSuite(),
     algorithms,
     ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.clientVersion !== undefined ? { softwareVersion: options.clientVersion } : {}),
+    ...(options.kbdintSubmethods !== undefined
+      ? {
+        kbdintSubmethods: typeof options.kbdintSubmethods === "string"
+          ? options.kbdintSubmethods
+          : options.kbdintSubmethods.join(","),
+      }
+      : {}),
     ...(options.strictKex !== undefined ? { strictKex: options.strictKex } : {}),
     ...(options.requireStrictKex !== undefined
       ? { requireStrictKex: options.requireStrictKex }

@@ -96,3 +96,121 @@ export class ProcessTimeoutError extends SSHError {
     this.stderr = stderr;
   }
 }
+
+/** Where a connect was when it gave up: the TCP connect, the SSH handshake, or authentication. */
+export type ConnectPhase = "tcp" | "handshake" | "auth";
+
+/**
+ * The TCP connection could not be made: the host name did not resolve
+ * (`ERR_DNS`) or nothing listens on the port (`ERR_CONNECTION_REFUSED`).
+ * Other socket failures stay `ERR_CONNECTION_LOST` DisconnectErrors.
+ *
+ * @example
+ * ```ts ignore
+ * try { await connect("no-such-host.invalid"); }
+ * catch (e) { if (e instanceof ConnectError && e.code === "ERR_DNS") console.log(e.host); }
+ * ```
+ */
+export class ConnectError extends SSHError {
+  /** The host as given to connect(). */
+  readonly host: string;
+  /** The port connected to. */
+  readonly port: number;
+
+  /** Creates the error. */
+  constructor(
+    code: "ERR_DNS" | "ERR_CONNECTION_REFUSED",
+    host: string,
+    port: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      code,
+      code === "ERR_DNS"
+        ? `Cannot resolve host name "${host}": name not found`
+        : `Connection refused by ${host}:${port} (nothing listens there, or a firewall rejects it)`,
+      options,
+    );
+    this.name = "ConnectError";
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/**
+ * connect() gave up after `connectTimeout` ms. `phase` says where it was: the
+ * TCP connect (`tcp`), the SSH version exchange and key exchange
+ * (`handshake`), or authentication (`auth`).
+ *
+ * @example
+ * ```ts ignore
+ * try { await connect("10.0.0.1", { connectTimeout: 5_000 }); }
+ * catch (e) { if (e instanceof ConnectTimeoutError) console.log(e.phase); }
+ * ```
+ */
+export class ConnectTimeoutError extends SSHError {
+  /** The host as given to connect(). */
+  readonly host: string;
+  /** The port connected to. */
+  readonly port: number;
+  /** Where the connect was when time ran out. */
+  readonly phase: ConnectPhase;
+  /** The timeout in ms. */
+  readonly timeout: number;
+
+  /** Creates the error. */
+  constructor(
+    host: string,
+    port: number,
+    phase: ConnectPhase,
+    timeout: number,
+    options?: ErrorOptions,
+  ) {
+    const during = phase === "tcp"
+      ? "the TCP connect"
+      : phase === "handshake"
+      ? "the SSH handshake"
+      : "authentication";
+    super(
+      "ERR_TIMEOUT",
+      `Connect to ${host}:${port} timed out after ${timeout} ms during ${during} (phase ${phase})`,
+      options,
+    );
+    this.name = "ConnectTimeoutError";
+    this.host = host;
+    this.port = port;
+    this.phase = phase;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * The error a socket's connect failure means to a user: a {@link ConnectError}
+ * for a name that did not resolve or a refused port, else undefined.
+ *
+ * @example
+ * ```ts ignore
+ * const e = classifyConnectFailure(err, "example.invalid", 22); // ConnectError ERR_DNS
+ * ```
+ */
+export function classifyConnectFailure(
+  error: unknown,
+  host: string,
+  port: number,
+): ConnectError | undefined {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const name = typeof e?.name === "string" ? e.name : "";
+  const message = typeof e?.message === "string" ? e.message : "";
+  if (
+    code === "ENOTFOUND" || code === "EAI_NONAME" || code === "EAI_AGAIN" ||
+    /failed to lookup address|getaddrinfo|name or service not known|nodename nor servname/i
+      .test(message)
+  ) return new ConnectError("ERR_DNS", host, port, { cause: error });
+  if (
+    code === "ECONNREFUSED" || name === "ConnectionRefused" || /connection refused/i.test(message)
+  ) {
+    return new ConnectError("ERR_CONNECTION_REFUSED", host, port, { cause: error });
+  }
+  return undefined;
+}

@@ -6,16 +6,22 @@
  * @module
  */
 
-import type { HostKeysProvedEvent } from "../../core/client/client_connection.ts";
+import type {
+  ClientConnection,
+  ClientConnectionOptions,
+  HostKeysProvedEvent,
+} from "../../core/client/client_connection.ts";
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
+import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
 /**
  * A connection other connections can be tunnelled through (`ConnectOptions.tunnel`):
@@ -31,7 +37,7 @@ export interface TunnelConnection {
 }
 
 /** Options of {@link connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends LogOptions {
   /** TCP port; default 22. */
   readonly port?: number;
   /** User to log in as; default the local user name. */
@@ -56,6 +62,28 @@ export interface ConnectOptions {
    * Default: `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa` where they exist and need no passphrase.
    */
   readonly clientKeys?: readonly (ClientKeyPair | PrivateKeyInput)[];
+  /**
+   * Authenticate step by step yourself (libssh2's `userauth_*`): called once the
+   * server answered "none", with an {@link StagedAuth} whose methods each try
+   * one method and resolve with the server's answer (partial success
+   * included). `clientKeys`, `password`, `hostBased` and the agent are then not
+   * tried on their own. If it returns without success, `connect()` rejects
+   * with ERR_PERMISSION_DENIED.
+   */
+  readonly authenticate?: (auth: StagedAuth) => void | Promise<void>;
+  /**
+   * Host-based authentication (RFC 4252 §9): the client host's key signs, and
+   * the server checks it against its known hosts and `shosts.equiv`. Tried
+   * first, as OpenSSH orders methods.
+   */
+  readonly hostBased?: {
+    /** The client host's private key: a key object, key text or a file path. */
+    readonly hostKey: ClientKeyPair | PrivateKeyInput;
+    /** The client host's name as the server knows it. */
+    readonly localHostname: string;
+    /** The local user (default: `username`). */
+    readonly localUsername?: string;
+  };
   /** Authentication methods in preference order (default hostbased, publickey, keyboard-interactive, password). */
   readonly preferredAuth?: readonly string[];
   /** Passphrase for encrypted `clientKeys`. */
@@ -86,6 +114,25 @@ export interface ConnectOptions {
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /**
+   * Look the host key up in known_hosts under this name instead of the host's
+   * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,
+   * and the IP address is not checked).
+   */
+  readonly hostKeyAlias?: string;
+  /**
+   * Also match the server's IP address in known_hosts (OpenSSH's CheckHostIP,
+   * default true): a key listed under the address is trusted too, and a
+   * different key of the same type under the name or the address is reported
+   * as a changed host key.
+   */
+  readonly checkHostIP?: boolean;
+  /**
+   * Signature algorithms to use for our keys, e.g. `["rsa-sha2-512"]` to offer
+   * RSA keys with SHA-512 only (OpenSSH's PubkeyAcceptedAlgorithms on the client).
+   * Default: every algorithm the server accepts, rsa-sha2-512 first.
+   */
+  readonly clientSignatureAlgs?: readonly string[];
   /** Kex methods in preference order. */
   readonly kexAlgs?: readonly string[];
   /** Ciphers in preference order. */
@@ -98,7 +145,11 @@ export interface ConnectOptions {
   readonly serverHostKeyAlgs?: readonly string[];
   /** Aborts the connect (and closes the connection once made). */
   readonly signal?: AbortSignal;
-  /** Gives up connecting after this many ms (TCP connect, handshake and authentication). */
+  /**
+   * Gives up connecting after this many ms (TCP connect, handshake and authentication
+   * together), rejecting with a `ConnectTimeoutError` that names the phase. Default
+   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0 waits without limit.
+   */
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */
   readonly sock?: WebDuplex | ByteSocket;
@@ -116,8 +167,36 @@ export interface ConnectOptions {
   readonly keepaliveCountMax?: number;
   /** Called with the server's authentication banner. */
   readonly onBanner?: (message: string) => void;
+  /**
+   * Called for each DEBUG message the server sends (OpenSSH sends them, e.g.,
+   * for authorized_keys options in effect); `alwaysDisplay` asks that the user see it.
+   */
+  readonly onDebug?: (message: string, alwaysDisplay: boolean) => void;
   /** Randomness (tests only). */
   readonly random?: RandomSource;
+  /**
+   * Software version in our identification line (after `SSH-2.0-`; printable
+   * ASCII, no space or '-'). Default: this library's.
+   */
+  readonly clientVersion?: string;
+  /**
+   * Keyboard-interactive submethods to ask for (RFC 4256 section 3.1), e.g.
+   * `["pam"]` or `"skey,pam"`; the server passes them to its challenge logic. Default none.
+   */
+  readonly kbdintSubmethods?: string | readonly string[];
+  /**
+   * Refuse a server that lets us in without real authentication ("none", or
+   * keyboard-interactive without prompts): `connect()` rejects with
+   * ERR_PERMISSION_DENIED. Guards credentials-free logins to a spoofed server
+   * when the host key is not checked. Default false.
+   */
+  readonly disableTrivialAuth?: boolean;
+  /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
+  readonly localAddress?: string;
+  /** Local port to bind before connecting (TCP only). */
+  readonly localPort?: number;
+  /** Resolve the host name to IPv4 (4) or IPv6 (6) only. */
+  readonly family?: 4 | 6;
   /** Per-channel window (bytes). */
   readonly windowSize?: number;
   /** Largest data packet we accept per channel. */
@@ -137,11 +216,27 @@ export interface ConnectOptions {
   readonly hostKeyRotation?: boolean;
   /** Called with the host keys the server proved it holds besides the one it used. */
   readonly onHostKeysProved?: (event: HostKeysProvedEvent) => void;
+  /**
+   * OpenSSH client configuration to apply (`config/`): by default `~/.ssh/config`
+   * and `/etc/ssh/ssh_config`, as `ssh` reads them; a path or paths read those
+   * instead (as `ssh -F`); false applies none. Options given here win over it. With
+   * `sock` the configuration is applied only when this is given.
+   */
+  readonly config?: string | readonly string[] | false;
+  /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Connect options after keys and the host key check were resolved. */
 export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly clientKeys: readonly ClientKeyPair[];
+  /** `hostBased` with its key loaded. */
+  readonly hostBasedResolved?: HostBasedCredentials;
+  /**
+   * Builds the engine instead of a normal client engine (an OpenSSH master's
+   * proxy mode runs the connection protocol without transport or authentication).
+   */
+  readonly engine?: (options: ClientConnectionOptions) => ClientConnection;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
@@ -186,8 +281,17 @@ export interface RunOptions extends ProcessOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The `signal` of the forwarding methods. */
+export interface ForwardSignalOptions {
+  /**
+   * Stops the forwarding: while it is being set up, the call rejects with the
+   * signal's reason (and nothing stays listening); afterwards, the listener closes.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
-export interface LocalPortForwardOptions {
+export interface LocalPortForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one (see the listener's `port`). */
@@ -199,7 +303,7 @@ export interface LocalPortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardRemotePort}. */
-export interface RemotePortForwardOptions {
+export interface RemotePortForwardOptions extends ForwardSignalOptions {
   /** Address the server listens on ("" = all, "localhost" = loopback; default "localhost"). */
   readonly listenHost?: string;
   /** Port on the server; 0 lets the server pick (see the listener's `port`). */
@@ -211,7 +315,7 @@ export interface RemotePortForwardOptions {
 }
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */
-export interface SocksForwardOptions {
+export interface SocksForwardOptions extends ForwardSignalOptions {
   /** Local address to listen on (default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one. */
@@ -222,6 +326,15 @@ export interface SocksForwardOptions {
 export interface OpenChannelOptions {
   /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
   readonly streams?: 1 | 2;
+  /**
+   * Gives up waiting for the server's confirmation when this aborts (the
+   * promise rejects with the signal's reason; a channel confirmed later is closed).
+   */
+  readonly signal?: AbortSignal;
+  /** Receive window for this channel (default: the connection's `windowSize`). */
+  readonly window?: number;
+  /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
+  readonly maxPacket?: number;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

@@ -18,7 +18,6 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
-import { concatBytes } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 
@@ -167,6 +166,18 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   /** Writes bytes or text to stdin without taking the stream's lock. */
   write(data: Uint8Array | string): Promise<void> {
     return this.#channel.write(typeof data === "string" ? encoder.encode(data) : data);
+  }
+
+  /**
+   * Writes each line to stdin, in order, adding a newline to lines that lack one.
+   *
+   * @example
+   * ```ts ignore
+   * await p.writeLines(["set -e", "make"]);
+   * ```
+   */
+  async writeLines(lines: Iterable<string>): Promise<void> {
+    for (const line of lines) await this.write(line.endsWith("\n") ? line : line + "\n");
   }
 
   /** Sends EOF on stdin (after the writes already queued). */
@@ -348,19 +359,30 @@ export function returnCodeOf(status: number | null, signal: ExitSignal | null): 
 
 /** Reads a byte stream to its end, keeping what it read so far available. */
 class Collector {
+  // The chunks are the channel's own (each packet's data is a fresh buffer): keeping them
+  // costs no copy, and bytes() joins them once. No spread: a run can yield 100k+ chunks.
   readonly #parts: Uint8Array[] = [];
+  #length = 0;
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.done = (async () => {
       for await (const c of stream) {
         this.#parts.push(c);
+        this.#length += c.length;
       }
     })();
   }
 
   bytes(): Uint8Array {
-    return this.#parts.length === 1 ? this.#parts[0]! : concatBytes(...this.#parts);
+    if (this.#parts.length === 1) return this.#parts[0]!;
+    const out = new Uint8Array(this.#length);
+    let o = 0;
+    for (const p of this.#parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
   }
 }
 

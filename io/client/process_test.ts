@@ -14,7 +14,7 @@ import {
 import { type ChannelEngine, ChannelIO } from "../engine/channel.ts";
 import { attachSession } from "./session.ts";
 import { ProcessTimeoutError } from "./errors.ts";
-import { SSHClientProcess } from "./process.ts";
+import { collect, SSHClientProcess } from "./process.ts";
 import { STDOUT } from "./redirect.ts";
 
 /** Records what a channel sends; the test opens the window and delivers events by hand. */
@@ -248,4 +248,61 @@ test("SSHClientProcess.wait({ signal }) closes the channel and rejects with the 
   await assert.rejects(waiting, /stop now/);
   assert.ok(engine.closedChannel);
   ch.handleEvent({ type: "channelClose", channelId: 1 });
+});
+
+test("SSHClientProcess.wait() collects many packets linearly and decodes once per stream", async () => {
+  const { ch } = channel();
+  const p = new SSHClientProcess<string>(ch, "yes é", { encoding: "utf-8" });
+  const text = "é-".repeat(3000); // 2-byte characters: every odd split cuts one in two
+  const bytes = enc(text);
+  for (let i = 0; i < bytes.length; i += 3) {
+    ch.handleEvent({
+      type: "channelData",
+      channelId: 1,
+      stream: 0,
+      data: bytes.subarray(i, Math.min(bytes.length, i + 3)),
+    });
+  }
+  const decode = TextDecoder.prototype.decode;
+  let decodes = 0;
+  TextDecoder.prototype.decode = function (this: TextDecoder, ...args) {
+    decodes++;
+    return decode.apply(this, args);
+  };
+  try {
+    finish(ch, "", "err");
+    const r = await p.wait();
+    assert.equal(r.stdout, text);
+    assert.equal(r.stderr, "err");
+    assert.equal(decodes, 2, "one decode of stdout and one of stderr, at the end");
+  } finally {
+    TextDecoder.prototype.decode = decode;
+  }
+});
+
+test("SSHClientProcess.wait() without an encoding returns the exact bytes", async () => {
+  const { ch } = channel();
+  const p = new SSHClientProcess(ch, "cat");
+  const chunks = Array.from({ length: 500 }, (_, i) => new Uint8Array([i & 255, i >> 8]));
+  for (const data of chunks) ch.handleEvent({ type: "channelData", channelId: 1, stream: 0, data });
+  finish(ch, "");
+  const r = await p.wait();
+  assert.ok(r.stdout instanceof Uint8Array);
+  assert.equal(r.stdout.length, 1000);
+  assert.deepEqual([...r.stdout.subarray(510, 514)], [255, 0, 0, 1]);
+});
+
+test("collect() joins 140k chunks, more than a spread into concatBytes(...parts) takes", async () => {
+  const n = 140_000;
+  let i = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      for (let k = 0; k < 1000 && i < n; k++, i++) c.enqueue(new Uint8Array([i & 255]));
+      if (i >= n) c.close();
+    },
+  }, { highWaterMark: 0 });
+  const bytes = await collect(stream);
+  assert.equal(bytes.length, n);
+  assert.deepEqual([...bytes.subarray(254, 258)], [254, 255, 0, 1]);
+  assert.equal(bytes[n - 1], (n - 1) & 255);
 });

@@ -66,6 +66,11 @@ export interface X11ForwardingOptions {
 
 /** Options of `createProcess`, `createSession` and `run`. */
 export interface ProcessOptions extends RedirectOptions {
+  /**
+   * Stops waiting for the session to open and the process to start: rejects with
+   * the signal's reason and closes the channel. (`run` also stops the process.)
+   */
+  readonly signal?: AbortSignal;
   /** Environment variables to send (the server must accept them, e.g. OpenSSH's AcceptEnv). */
   readonly env?: Readonly<Record<string, string>>;
   /** Request a pseudo-terminal: a TERM name, or full settings. */

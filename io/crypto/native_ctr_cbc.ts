@@ -27,5 +27,13 @@ export function nativeTransform(
     process(data, start, end) {
       putBack(data, start, end - start, c.update(data.subarray(start, end)));
     },
+    processDetached(data, start, end) {
+      const out = c.update(data.subarray(start, end));
+      if (out.length !== end - start) {
+        throw new RangeError(`node:crypto returned ${out.length} bytes for ${end - start}`);
+      }
+      // A plain Uint8Array view: callers hand it on as channel data.
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    },
   };
 }

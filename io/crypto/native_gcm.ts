@@ -107,6 +107,35 @@ export class NativeGcmOpener implements PacketOpener {
     return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
   }
 
+  /**
+   * Large packets: decrypts into node:crypto's fresh output and returns it (as a plain
+   * Uint8Array view of it) instead of copying it back; small ones: a copy of the portable
+   * opener's in-place result. Null when the tag does not verify.
+   */
+  openDetached(seq: number, packet: Uint8Array, tag: Uint8Array): Uint8Array | null {
+    const len = packet.length;
+    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return null;
+    if (len - 4 < this.#threshold) {
+      return this.open(seq, packet, tag) ? packet.slice(4) : null;
+    }
+    this.#small.skip();
+    let plain: Uint8Array | null = null;
+    try {
+      const d = createDecipheriv(this.#alg, this.#key, this.#nonce.bytes);
+      d.setAAD(packet.subarray(0, 4));
+      d.setAuthTag(tag.subarray(0, 16));
+      // OpenSSL hands out plaintext before checking the tag: it is returned only once
+      // final() has verified the tag.
+      const out = d.update(packet.subarray(4));
+      d.final();
+      if (out.length === len - 4) plain = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    } catch {
+      plain = null;
+    }
+    this.#nonce.next();
+    return plain;
+  }
+
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
     const len = packet.length;
     if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;

@@ -225,3 +225,41 @@ test("the native opener never throws on random input", () => {
     }
   }
 });
+
+test("openDetached() returns the decrypted packet in a buffer of its own", () => {
+  const rnd = seededRandom(0xde7);
+  const detached = NATIVE_PAIRS.filter((p) =>
+    allNative.createOpener(p.cipher, p.mac, keysFor(rnd, p.cipher, p.mac)).openDetached
+  );
+  const names = detached.map((p) => p.label).join(" ");
+  assert.ok(names.includes("aes256-gcm") && names.includes("aes128-ctr"), names);
+  assert.ok(detached.every((p) => p.cipher.aead || p.mac?.etm), "AEAD or encrypt-then-MAC only");
+  for (const { cipher, mac, label } of detached) {
+    for (const native of [allNative, hybrid]) {
+      const keys = keysFor(rnd, cipher, mac);
+      const sealer = noble.createSealer(cipher, mac, keys);
+      const opener = native.createOpener(cipher, mac, keys);
+      assert.ok(opener.openDetached, `${label} opens detached`);
+      // Small and large packets alternate: the portable and native paths share the nonce.
+      const kept: [Uint8Array, string][] = [];
+      [20, 3000, 40, 33000, 5, 33000].forEach((n, i) => {
+        const p = makePacket(rnd, n, cipher, mac);
+        const sealed = p.slice(), tag = new Uint8Array(sealer.tagLength);
+        sealer.seal(i, sealed, tag);
+        const body = opener.openDetached!(i, sealed, tag);
+        assert.ok(body, `${label}: packet ${i} opens`);
+        assert.equal(Object.getPrototypeOf(body), Uint8Array.prototype, "a plain Uint8Array");
+        assert.equal(hex(body), hex(p.subarray(4)), `${label}: packet ${i}`);
+        assert.notEqual(body.buffer, sealed.buffer);
+        kept.push([body, hex(p.subarray(4))]);
+      });
+      // Each body stays the caller's: later opens do not reuse its memory.
+      for (const [body, expected] of kept) assert.equal(hex(body), expected, `${label}: kept`);
+      const p = makePacket(rnd, 2000, cipher, mac);
+      const sealed = p.slice(), tag = new Uint8Array(sealer.tagLength);
+      sealer.seal(5, sealed, tag);
+      sealed[100]! ^= 4;
+      assert.equal(opener.openDetached!(5, sealed, tag), null, `${label}: a flipped bit fails`);
+    }
+  }
+});

@@ -9,7 +9,7 @@ import {
   createDefaultSuite,
   defaultAlgorithmPreferences,
   defaultServerSigAlgs,
-} from "../../core/default_suite.ts";
+} from "../../core/suite/default_suite.ts";
 import type { TransportSuite } from "../../core/transport/suite.ts";
 import type { AlgorithmPreferences } from "../../core/transport/transport.ts";
 import { cryptoProviderOverride } from "../runtime/env.ts";

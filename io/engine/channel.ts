@@ -64,6 +64,7 @@ export class ChannelIO {
   #requestReplies: ((ok: boolean) => void)[] = [];
   #eofReceived = false;
   #closed = false;
+  #abortReason: Error | undefined;
   #closeResolve!: () => void;
   /** Resolves when the channel is closed both ways (or the connection is gone). */
   readonly closedPromise: Promise<void>;
@@ -189,6 +190,7 @@ export class ChannelIO {
   /** The connection died: fail the streams. */
   abort(reason: Error): void {
     if (this.#closed) return;
+    this.#abortReason = reason;
     for (const c of this.#controllers) {
       try {
         c?.error(reason);
@@ -254,7 +256,12 @@ export class ChannelIO {
     let off = 0;
     while (off < data.length) {
       if (this.#closed || this.#engine.closed) {
-        throw new ChannelClosedError("Cannot write: the channel is closed");
+        const cause = this.#abortReason;
+        throw cause
+          ? new ChannelClosedError(`Cannot write: the connection is closed (${cause.message})`, {
+            cause,
+          })
+          : new ChannelClosedError("Cannot write: the channel is closed");
       }
       if (this.#eofSent) throw new ChannelClosedError("Cannot write: EOF was already sent");
       if (this.#pump.socketFull) {

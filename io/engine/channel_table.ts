@@ -82,12 +82,23 @@ export class ChannelTable {
   /**
    * Opens a channel and resolves once the peer confirms it; rejects with
    * {@link ChannelOpenError} when the peer refuses. `streams`: readable streams
-   * to keep (2 for sessions: stdout and stderr; 1 for forwarding).
+   * to keep (2 for sessions: stdout and stderr; 1 for forwarding). `sizes`
+   * overrides the table's window and largest packet for this channel (SFTP
+   * wants a bigger window).
    */
-  open(channelType: string, data?: Uint8Array, streams: 1 | 2 = 2): Promise<ChannelIO> {
-    const id = this.#engine.openChannel(channelType, data, this.#channelOptions());
+  open(
+    channelType: string,
+    data?: Uint8Array,
+    streams: 1 | 2 = 2,
+    sizes: { readonly window?: number | undefined; readonly maxPacket?: number | undefined } = {},
+  ): Promise<ChannelIO> {
+    const window = sizes.window ?? this.#window;
+    const id = this.#engine.openChannel(channelType, data, {
+      window,
+      maxPacket: sizes.maxPacket ?? this.#maxPacket,
+    });
     const pump = this.#driver();
-    const ch = new ChannelIO(id, this.#engine, pump, this.#window, streams);
+    const ch = new ChannelIO(id, this.#engine, pump, window, streams);
     const opened = new Promise<ChannelIO>((resolve, reject) =>
       this.#opening.set(id, { ch, resolve, reject })
     );

@@ -31,6 +31,7 @@ export class EngineDriver<E> {
   #timerAt = Infinity;
   #drainWaiters: (() => void)[] = [];
   #socketFull = false;
+  #reading = true;
   #closed = false;
   #dispatching = false;
   #socketError: Error | undefined;
@@ -84,8 +85,21 @@ export class EngineDriver<E> {
     return new Promise((r) => this.#drainWaiters.push(r));
   }
 
+  /**
+   * What the connection waits on now (libssh2's `block_directions`): `inbound`
+   * while it is open and reading from the socket (not paused for a lagging
+   * application), `outbound` while the socket's write buffer is full.
+   */
+  get blockDirections(): { readonly inbound: boolean; readonly outbound: boolean } {
+    return {
+      inbound: !this.#closed && !this.#engine.closed && this.#reading,
+      outbound: !this.#closed && this.#socketFull,
+    };
+  }
+
   /** Pauses or resumes reading from the socket (used when the application lags). */
   setReading(on: boolean): void {
+    this.#reading = on;
     if (on) this.#socket.resume();
     else this.#socket.pause();
   }

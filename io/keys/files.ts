@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
 import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { importPrivateKey } from "../../keys/formats/import.ts";
+import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome } from "../runtime/env.ts";
@@ -47,7 +48,15 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
       { cause: e },
     );
   }
-  return importPrivateKey(data, passphrase);
+  try {
+    return importPrivateKey(data, passphrase);
+  } catch (e) {
+    // Name the file: with several keys, "incorrect passphrase" alone does not say which.
+    if (e instanceof KeyImportError) {
+      throw new KeyImportError(`${e.message} (key file ${path})`, { cause: e });
+    }
+    throw e;
+  }
 }
 
 /** A certificate given as an object, `-cert.pub` text, its blob, or a file path. */

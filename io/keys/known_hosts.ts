@@ -91,6 +91,24 @@ export async function knownHostsVerifier(
     if (m.revokedKeys.some((k) => k.equals(key))) {
       refuse(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
     }
+    // As ssh (with CheckHostIP): another key of this type under the name or under
+    // the address is a changed host key, whatever the other lookup says.
+    const names: [string, string][] = [[info.host, hostLabel(info.host, info.port)]];
+    if (info.address && info.address.toLowerCase() !== info.host.toLowerCase()) {
+      names.push([info.address, `IP address ${hostLabel(info.address, info.port)}`]);
+    }
+    for (const [name, label] of names) {
+      const listed = matchKnownHosts(kh, name, undefined, info.port).trustedHostKeys
+        .filter((k) => k.getAlgorithm() === key.getAlgorithm());
+      if (listed.length && !listed.some((k) => k.equals(key))) {
+        refuse(
+          `Host key for ${label} has changed: known_hosts lists ` +
+            `${listed[0]!.getFingerprint()}, the server sent ${key.getAlgorithm()} ` +
+            `${key.getFingerprint()}${via} (someone may be intercepting the connection, ` +
+            `or the host key was replaced; fix known_hosts)`,
+        );
+      }
+    }
     if (m.trustedHostKeys.some((k) => k.equals(key))) return true;
     return refuse(
       `Host key for ${hostLabel(info.host, info.port)} is not known ` +

@@ -29,6 +29,11 @@ export interface HostKeyInfo {
   readonly algorithm: string;
   /** The host key (or certificate) blob the server signed the key exchange with. */
   readonly keyBlob: Uint8Array;
+  /**
+   * The server's IP address, for known_hosts lines that name it (OpenSSH's
+   * CheckHostIP); absent over a caller's socket or with `hostKeyAlias`.
+   */
+  readonly address?: string | undefined;
 }
 
 /** A host key the server can sign with (an `SSHKey` with its private part fits too). */

@@ -11,6 +11,8 @@ import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 interface BunSocket {
   write(data: Uint8Array): number;
   end(): void;
+  /** Without an argument: sends FIN and keeps reading (with `allowHalfOpen`). */
+  shutdown?(): void;
   terminate(): void;
   pause?(): void;
   resume?(): void;
@@ -25,6 +27,7 @@ interface BunNamespace {
   connect(o: {
     hostname: string;
     port: number;
+    allowHalfOpen?: boolean;
     socket: {
       open?(s: BunSocket): void;
       data?(s: BunSocket, d: Uint8Array): void;
@@ -40,6 +43,16 @@ interface BunNamespace {
 /** The Bun namespace when running on Bun, else undefined. */
 export function bunApi(): BunNamespace | undefined {
   return (globalThis as { Bun?: BunNamespace }).Bun;
+}
+
+/**
+ * Sends FIN but keeps reading. Bun 1.4's `end()` closes both directions (a forwarded request's
+ * reply after the client's EOF was lost); `shutdown()` on a socket with `allowHalfOpen` is the
+ * half-close.
+ */
+function halfClose(s: BunSocket): void {
+  if (s.shutdown) s.shutdown();
+  else s.end();
 }
 
 /** Connects with `Bun.connect`. Bun's write may be partial: the rest waits for `drain`. */
@@ -67,13 +80,15 @@ export async function connectBunSocket(
       }
       pending.shift();
     }
-    if (endAfterFlush) s.end();
+    if (endAfterFlush) halfClose(s);
     return true;
   };
   if (signal?.aborted) throw signal.reason ?? new Error("Connect aborted");
   const connecting = bun.connect({
     hostname: host,
     port,
+    // Our end() is a half-close: the peer's answer after it must still arrive.
+    allowHalfOpen: true,
     socket: {
       data(_s, d) {
         // Bun reuses its buffer after the callback: copy is done by the engine's push().
@@ -117,7 +132,7 @@ export async function connectBunSocket(
     },
     end() {
       endAfterFlush = true;
-      if (pending.length === 0) s.end();
+      if (pending.length === 0) halfClose(s);
     },
     destroy() {
       s.terminate();

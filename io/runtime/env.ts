@@ -7,7 +7,7 @@
  * @module
  */
 
-import { homedir } from "node:os";
+import { homedir, hostname, userInfo } from "node:os";
 import { join } from "node:path";
 
 /** The JavaScript runtimes this library runs on. */
@@ -41,6 +41,49 @@ export function currentRuntime(): Runtime {
 export function envVar(name: string): string | undefined {
   const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
   return g.process?.env?.[name];
+}
+
+/**
+ * A snapshot of the whole environment (empty where the runtime has no `process`),
+ * for `ssh_config`'s `${VAR}`, `SendEnv` and `Match exec`.
+ *
+ * @example
+ * ```ts
+ * import { environment } from "./env.ts";
+ * console.log(typeof environment()); // "object"
+ * ```
+ */
+export function environment(): Record<string, string | undefined> {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  return { ...(g.process?.env ?? {}) };
+}
+
+/**
+ * The local account as `getpwuid(getuid())` reports it (what `ssh` uses for `%u`,
+ * `%d`, `%i` and `~`): name, uid and home directory.
+ *
+ * @example
+ * ```ts
+ * import { localAccount } from "./env.ts";
+ * console.log(localAccount().homeDir.startsWith("/"));
+ * ```
+ */
+export function localAccount(): { name: string; uid: number; homeDir: string } {
+  const u = userInfo();
+  return { name: u.username, uid: u.uid, homeDir: u.homedir };
+}
+
+/**
+ * This machine's host name (gethostname), for `%l` and `%L`.
+ *
+ * @example
+ * ```ts
+ * import { localHostname } from "./env.ts";
+ * console.log(localHostname().length > 0);
+ * ```
+ */
+export function localHostname(): string {
+  return hostname();
 }
 
 /**

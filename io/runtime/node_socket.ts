@@ -49,14 +49,32 @@ export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
   };
 }
 
-/** Opens a TCP connection with `node:net`; rejects on error or abort. */
+/** Where a TCP connection is bound before it connects, and which address family it resolves. */
+export interface TcpBindOptions {
+  /** Local address to bind before connecting. */
+  readonly localAddress?: string;
+  /** Local port to bind before connecting. */
+  readonly localPort?: number;
+  /** Address family to resolve the host name to (4 or 6). */
+  readonly family?: 4 | 6;
+}
+
+/** Opens a TCP connection with `node:net` (bound first with `bind`); rejects on error or abort. */
 export function connectNodeSocket(
   host: string,
   port: number,
   signal?: AbortSignal,
+  bind: TcpBindOptions = {},
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port, noDelay: true });
+    const sock = net.connect({
+      host,
+      port,
+      noDelay: true,
+      ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
+      ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
+      ...(bind.family !== undefined ? { family: bind.family } : {}),
+    });
     const onAbort = () => {
       sock.destroy();
       reject(signal!.reason ?? new Error("Connect aborted"));

@@ -8,7 +8,7 @@
 
 import { bunApi, connectBunSocket } from "./bun_socket.ts";
 import { connectDenoSocket, denoApi } from "./deno_socket.ts";
-import { connectNodeSocket } from "./node_socket.ts";
+import { connectNodeSocket, type TcpBindOptions } from "./node_socket.ts";
 import { socketAdapterOverride } from "./env.ts";
 import type { ByteSocket } from "./socket.ts";
 
@@ -21,12 +21,21 @@ export function tcpAdapterName(): "deno" | "bun" | "node" {
   return "node";
 }
 
-/** Connects to host:port with TCP_NODELAY set. */
+/**
+ * Connects to host:port with TCP_NODELAY set. With `bind` (local address or
+ * port, address family) it uses `node:net`, which all three runtimes have and
+ * which binds before connecting; `Deno.connect` cannot.
+ */
 export function openTcpSocket(
   host: string,
   port: number,
   signal?: AbortSignal,
+  bind?: TcpBindOptions,
 ): Promise<ByteSocket> {
+  if (
+    bind && (bind.localAddress !== undefined || bind.localPort !== undefined ||
+      bind.family !== undefined)
+  ) return connectNodeSocket(host, port, signal, bind);
   switch (tcpAdapterName()) {
     case "deno":
       return connectDenoSocket(host, port, signal);

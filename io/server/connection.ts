@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sftpProcessFactory } from "../sftp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
@@ -26,6 +27,7 @@ import type { ServerConnectionContext, ServerExtraInfo } from "./context.ts";
 import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
+import { Log } from "../engine/logger.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 import { attachSession } from "./session.ts";
 import { startSessionAgent } from "../agent/server_forwarding.ts";
@@ -83,6 +85,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   #error: Error | undefined;
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
+  readonly #log: Log;
 
   /** Created by `listen()` for each accepted socket. */
   constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
@@ -93,6 +96,10 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.remotePort = socket.remotePort;
     this.localAddress = plainAddress(socket.localAddress);
     this.localPort = socket.localPort;
+    this.#log = Log.from(this.#o, `[sshts server ${this.remoteAddress}:${this.remotePort}]`);
+    this.#log.info(
+      `connection from ${this.remoteAddress}:${this.remotePort} to ${this.localAddress}:${this.localPort}`,
+    );
     this.closed = new Promise((r) => (this.#closedResolve = r));
     this.#authorizedKeys = this.#o.authorizedClientKeys;
     this.#perConnection = this.#o.serverFactory?.(this);
@@ -114,6 +121,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       this.#o.gatewayPorts ?? false,
     );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
+    this.#log.tracePackets(this.#engine.transport);
     // The driver may deliver events as soon as it exists: the table comes first.
     this.#channels = new ChannelTable(this.#engine, () => this.#driver, {
       windowSize: this.#o.windowSize,
@@ -196,6 +204,34 @@ export class SSHServerConnection implements ServerConnectionContext {
     return this.closed.then(() => clearTimeout(t));
   }
 
+  /**
+   * Sends an SSH DEBUG message: text the client may log, or show its user when
+   * `alwaysDisplay` is set (OpenSSH's client prints those).
+   *
+   * @example
+   * ```ts ignore
+   * listen({ hostKeys, beginAuth: (user, c) => (c.sendDebug(`hello ${user}`, true), true) });
+   * ```
+   */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    if (this.#engine.closed) return;
+    this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver?.pump();
+  }
+
+  /**
+   * Closes the socket at once, without DISCONNECT (the client sees the
+   * connection lost, not closed by the server).
+   *
+   * @example
+   * ```ts ignore
+   * conn.abort();
+   * ```
+   */
+  abort(): void {
+    this.#driver.destroy();
+  }
+
   /** Closes the connection. */
   close(): Promise<void> {
     return this.disconnect(DisconnectReason.BY_APPLICATION, "Server shutting down");
@@ -216,8 +252,14 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onClosed(err: Error | undefined): void {
+    this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
     this.#forwarding.closeAll();
-    const lost = new SSHError("ERR_CONNECTION_LOST", "Connection closed");
+    const why = this.#error ?? err;
+    const lost = new SSHError(
+      "ERR_CONNECTION_LOST",
+      "Connection closed",
+      why ? { cause: why } : undefined,
+    );
     this.#channels.failAll(lost, this.#error ?? lost);
     try {
       this.#hook("connectionLost")?.(this, this.#error ?? err);
@@ -235,6 +277,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   #onEvent(e: ServerEvent): void {
+    this.#log.event(e);
     if (this.#channels.route(e)) return;
     switch (e.type) {
       case "authNone":
@@ -248,14 +291,32 @@ export class SSHServerConnection implements ServerConnectionContext {
         this.#authMethod = e.method;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
+        try {
+          this.#hook("authCompleted")?.(this);
+        } catch { /* a hook's error must not break the connection */ }
         return;
       case "channelOpenRequest":
         return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);
       case "globalRequest":
         if (!this.#username) return this.#replyGlobal(e.requestId, e.wantReply, false);
         return void this.#onGlobalRequest(e.requestId, e.name, e.wantReply, e.data);
-      case "disconnect":
+      case "disconnect": {
         this.#error = e.error;
+        // The engine is done; the socket follows. A client that stopped answering (or never
+        // reads) will not close its side, and would hold the socket and everything behind it:
+        // cut it at once for keepalive, after a grace period for the DISCONNECT otherwise.
+        const t = setTimeout(
+          () => this.#driver.destroy(),
+          e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
+        );
+        (t as { unref?: () => void }).unref?.();
+        void this.closed.then(() => clearTimeout(t));
+        return;
+      }
+      case "debug":
+        try {
+          this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay);
+        } catch { /* a hook's error must not break the connection */ }
         return;
       default:
         return;
@@ -314,7 +375,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
-      o.sftpFactory !== undefined;
+      o.sftpFactory !== undefined || o.sftp !== undefined;
     if (!answer) {
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
@@ -333,7 +394,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
       processFactory: typeof answer === "function" ? answer : o.processFactory,
-      sftpFactory: o.sftpFactory,
+      sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
       // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
       agentForwarding: allowAgent && this.#permissions.agentForwarding
         ? async () =>

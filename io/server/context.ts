@@ -82,6 +82,10 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
   openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO>;
+  /** Sends a DEBUG message the client may log (or show, with `alwaysDisplay`). */
+  sendDebug(message: string, alwaysDisplay?: boolean): void;
+  /** Closes the socket at once, without DISCONNECT. */
+  abort(): void;
   /** Sends DISCONNECT and closes. */
   disconnect(reason: number, description: string): Promise<void>;
   /** Closes the connection. */

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { abortError } from "../engine/errors.ts";
+import { Log } from "../engine/logger.ts";
 import * as net from "node:net";
 import { DEFAULT_SERVER_KEX } from "../../core/kex/registry.ts";
 import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.ts";
@@ -128,13 +130,17 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
  * ```
  */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
+  const signal = options.signal;
+  if (signal?.aborted) throw abortError(signal);
   const setup = await setupServer(options);
+  const log = Log.from(options, "[sshts server]");
   const live = new Set<SSHServerConnection>();
   let startups = 0;
   const maxConnections = options.maxConnections ?? Infinity;
   const srv = net.createServer({ noDelay: true }, (sock) => {
     // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
     if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
+      log.warn(`dropped a connection from ${sock.remoteAddress}: too many connections`);
       sock.destroy();
       return;
     }
@@ -163,12 +169,20 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     srv.once("error", reject);
-    srv.listen(options.port ?? 22, host, () => {
+    if (signal?.aborted) return reject(abortError(signal));
+    srv.listen({
+      port: options.port ?? 22,
+      host,
+      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
+      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
+    }, () => {
       srv.off("error", reject);
       resolve();
     });
   });
   const addr = srv.address() as net.AddressInfo;
+  log.info(`listening on ${host}:${addr.port}`);
   let closing: Promise<void> | undefined;
   const server: SSHServer = {
     address: { host, port: addr.port },
@@ -188,5 +202,16 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       return server.close();
     },
   };
+  if (signal) {
+    if (signal.aborted) {
+      await server.close();
+      throw abortError(signal);
+    }
+    const stop = () => void server.close();
+    signal.addEventListener("abort", stop, { once: true });
+    void new Promise<void>((r) => srv.once("close", () => r())).then(() =>
+      signal.removeEventListener("abort", stop)
+    );
+  }
   return server;
 }

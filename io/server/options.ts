@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { LogOptions } from "../engine/logger.ts";
+import type { SFTPServerOption } from "../sftp/server.ts";
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
@@ -68,6 +70,10 @@ export interface ServerHooks {
   connectionMade?(conn: ServerConnectionContext): void;
   /** The connection closed; `error` says why when it was not a clean close. */
   connectionLost?(conn: ServerConnectionContext, error: Error | undefined): void;
+  /** Authentication succeeded (`conn.username` and `getExtraInfo().authMethod` are set). */
+  authCompleted?(conn: ServerConnectionContext): void;
+  /** The client sent a DEBUG message (`alwaysDisplay`: it asks that it be shown). */
+  debugReceived?(conn: ServerConnectionContext, message: string, alwaysDisplay: boolean): void;
   /** Called first for each user; return false to let the user in without authentication. */
   beginAuth?(username: string, conn: ServerConnectionContext): MaybePromise<boolean>;
   /** Checks a password; enables "password" (and "keyboard-interactive" with a Password: prompt). */
@@ -166,11 +172,29 @@ export interface ServerHooks {
 }
 
 /** Options of `listen()`. */
-export interface ListenOptions extends ServerHooks {
+export interface ListenOptions extends ServerHooks, LogOptions {
+  /**
+   * Stops the server when it aborts (as `close()`): before it is listening,
+   * `listen()` rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
   /** Address to bind; default "127.0.0.1". Use "0.0.0.0" or "::" for all interfaces. */
   readonly host?: string;
   /** Port; 0 picks a free one (see `server.address`). Default 22. */
   readonly port?: number;
+  /** Listen queue length (pending connections the kernel holds); default the runtime's (511 on Node). */
+  readonly backlog?: number;
+  /**
+   * With `host: "::"`, accept IPv6 only (no IPv4-mapped addresses). The address
+   * family otherwise follows `host` ("0.0.0.0" or "127.0.0.1" for IPv4, "::" or "::1" for IPv6).
+   * Honoured on Node and Bun; Deno's `node:net` ignores it (the socket stays dual-stack).
+   */
+  readonly ipv6Only?: boolean;
+  /**
+   * Set SO_REUSEPORT so several servers can share the port (Linux, BSD; needs a
+   * runtime whose `node:net` supports it, e.g. Node 23.1+). SO_REUSEADDR is always set.
+   */
+  readonly reusePort?: boolean;
   /** Host keys (at least one): key objects, key text, or private key file paths. */
   readonly hostKeys: readonly HostKeyInput[];
   /** Passphrase for encrypted host key files. */
@@ -195,6 +219,12 @@ export interface ListenOptions extends ServerHooks {
   readonly processFactory?: ProcessFactory;
   /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
   readonly sftpFactory?: ProcessFactory;
+  /**
+   * Serve the "sftp" subsystem: `{ root }` (a local directory, jailed; `readOnly`
+   * refuses changes), `{ backend }` (any SFTPBackend), or a function of the
+   * connection returning either (per-user roots). `sftpFactory` takes precedence.
+   */
+  readonly sftp?: SFTPServerOption;
   /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
   readonly lineEditor?: boolean;
   /** Lines kept for history recall per session (default 1000). */

@@ -11,6 +11,7 @@
 import {
   encodeExitSignal,
   encodeExitStatus,
+  encodeXonXoff,
   type PtyRequest,
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
@@ -199,6 +200,38 @@ export class SSHServerProcess {
     return this.#track(
       this.#channel.write(typeof data === "string" ? encoder.encode(data) : data, 1),
     );
+  }
+
+  /**
+   * Writes each line to stdout (or stderr), in order, adding a newline to lines that lack one.
+   *
+   * @example
+   * ```ts ignore
+   * await process.writeLines(["one", "two"]); // "one\ntwo\n"
+   * ```
+   */
+  async writeLines(lines: Iterable<string>, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
+    for (const line of lines) {
+      const text = line.endsWith("\n") ? line : line + "\n";
+      await (stream === "stderr" ? this.writeStderr(text) : this.write(text));
+    }
+  }
+
+  /**
+   * Tells the client whether it may handle XON/XOFF flow control itself
+   * (the `xon-xoff` request, RFC 4254 section 6.8), after the output written so far.
+   *
+   * @example
+   * ```ts ignore
+   * process.setXonXoff(false); // e.g. a full-screen program that uses ^S/^Q itself
+   * ```
+   */
+  setXonXoff(clientCanDo: boolean): void {
+    this.#afterOutput(() => {
+      try {
+        this.#channel.request("xon-xoff", encodeXonXoff(clientCanDo), false).catch(() => {});
+      } catch { /* the channel closed meanwhile: nothing to tell */ }
+    });
   }
 
   /** Ends the process with an exit status: output is flushed, then EOF, exit-status and close. */

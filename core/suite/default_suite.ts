@@ -6,23 +6,23 @@
  * @module
  */
 
-import { createCompressor, createDecompressor, DEFAULT_COMPRESSION } from "./compression/mod.ts";
+import { createCompressor, createDecompressor, DEFAULT_COMPRESSION } from "../compression/mod.ts";
 import {
   DEFAULT_CIPHERS,
   DEFAULT_MACS,
   getCipherInfo,
   getMacInfo,
   getPacketProtection,
-} from "./crypto/registry.ts";
-import { deriveDirectionKeys } from "./kex/derive.ts";
-import { DEFAULT_KEX, getKexMethod } from "./kex/registry.ts";
+} from "../crypto/registry.ts";
+import { deriveDirectionKeys } from "../kex/derive.ts";
+import { DEFAULT_KEX, getKexMethod } from "../kex/registry.ts";
 import {
   DEFAULT_HOST_KEY_ALGORITHMS,
   DEFAULT_PUBLIC_KEY_ALGORITHMS,
   verifyKeyBlobSignature,
-} from "./publickey/mod.ts";
-import type { TransportSuite } from "./transport/suite.ts";
-import type { AlgorithmPreferences } from "./transport/transport.ts";
+} from "../publickey/mod.ts";
+import type { TransportSuite } from "../transport/suite.ts";
+import type { AlgorithmPreferences } from "../transport/transport.ts";
 
 /**
  * Verifies `signature` over `data` with the key in `keyBlob`, requiring

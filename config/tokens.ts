@@ -1,0 +1,67 @@
+/**
+ * Expanding `%` tokens (and `${VAR}`, and `~`) in the values `ssh -G` leaves as
+ * written — IdentityFile, CertificateFile, LocalCommand, ProxyCommand — at the
+ * point of use, as `ssh` does.
+ *
+ * @module
+ */
+
+import { fromBytes, toBytes } from "./_bytes.ts";
+import { expand, ExpandError, tildeExpand } from "./_expand.ts";
+import { SSHConfigError } from "./errors.ts";
+import type { ResolvedSSHConfig } from "./resolved.ts";
+
+/** Options of {@link expandSSHConfigTokens}. */
+export interface ExpandTokensOptions {
+  /** Which tokens are allowed (default: all of `config.tokens`). ProxyCommand allows h, k, n, p, r. */
+  readonly only?: readonly string[] | undefined;
+  /** Expand `${VAR}` from this environment (default: leave `${` as is). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Expand a leading `~` against this home directory. */
+  readonly homeDir?: string | undefined;
+}
+
+/**
+ * Expands `value`'s tokens with `config`'s values. Throws SSHConfigError for an
+ * unknown token or an unset variable, as `ssh` refuses them.
+ *
+ * @example
+ * ```ts
+ * import { expandSSHConfigTokens, resolveSSHConfig } from "./mod.ts";
+ * const c = await resolveSSHConfig("db", { text: "Host db\n  HostName db.internal\n", homeDir: "/home/me", localUser: "me" });
+ * console.log(expandSSHConfigTokens(c, "nc %h %p")); // "nc db.internal 22"
+ * ```
+ */
+export function expandSSHConfigTokens(
+  config: ResolvedSSHConfig,
+  value: string,
+  options: ExpandTokensOptions = {},
+): string {
+  const all = config.tokens as unknown as Record<string, string>;
+  const tokens: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (options.only === undefined || options.only.includes(k)) tokens[k] = toBytes(v);
+  }
+  const env = options.env;
+  try {
+    let s = toBytes(value);
+    if (options.homeDir !== undefined) s = tildeExpand(s, { homeDir: toBytes(options.homeDir) });
+    return fromBytes(expand(
+      s,
+      tokens,
+      env
+        ? (n) => {
+          const v = env[fromBytes(n)];
+          return v === undefined ? undefined : toBytes(v);
+        }
+        : undefined,
+    ));
+  } catch (e) {
+    if (e instanceof ExpandError) {
+      throw new SSHConfigError("ERR_CONFIG_EXPAND", `Cannot expand "${value}": ${e.message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Against OpenSSH 9.2 and 10.x: getServerHostKey, getServerAuthMethods, staged
+ * authentication on one connection, the session controls, and host-based
+ * authentication from connect() (sshd with HostbasedAuthentication, the
+ * client host in the test user's ~/.shosts and ~/.ssh/known_hosts).
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { chownSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { conformanceTest, type PeerName, withPeer } from "./fixtures/mod.ts";
+import { sharedPeer } from "./_shared_peer.ts";
+import { connect } from "../io/client/connect.ts";
+import { getServerAuthMethods, getServerHostKey } from "../io/client/probe.ts";
+import { clientKeyFromSSHKey } from "../io/keys/signers.ts";
+import { readPrivateKey } from "../io/keys/files.ts";
+import { generatePrivateKey } from "../keys/generate.ts";
+import { importPublicKey } from "../keys/formats/import.ts";
+
+const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie"];
+
+for (const peer of PEERS) {
+  conformanceTest(`getServerHostKey and getServerAuthMethods against ${peer}`, {
+    peers: [peer],
+  }, async () => {
+    const f = await sharedPeer(peer);
+    const probe = await getServerHostKey(f.host, {
+      port: f.port,
+      config: false,
+      serverHostKeyAlgs: ["ssh-ed25519"],
+      connectTimeout: 10_000,
+    });
+    const ed = f.hostKeys.find((k) => k.name === "ed25519")!;
+    assert.ok(probe.key.equals(importPublicKey(ed.publicKeyLine)));
+    assert.equal(probe.serverVersion, f.banner);
+    const methods = await getServerAuthMethods(f.host, {
+      port: f.port,
+      config: false,
+      username: f.user.name,
+      knownHosts: f.knownHostsPath,
+    });
+    assert.ok(methods.includes("publickey") && methods.includes("password"), methods.join());
+  });
+
+  conformanceTest(`staged authentication and session controls against ${peer}`, {
+    peers: [peer],
+  }, async () => {
+    const f = await sharedPeer(peer);
+    const key = clientKeyFromSSHKey(await readPrivateKey(f.clientKeys[0]!.privateKeyPath));
+    const answers: [string, boolean][] = [];
+    await using conn = await connect(f.host, {
+      port: f.port,
+      config: false,
+      username: f.user.name,
+      knownHosts: f.knownHostsPath,
+      keepaliveInterval: 30_000,
+      authenticate: async (auth) => {
+        assert.ok(auth.methods.includes("password"));
+        answers.push(["password", (await auth.password("wrong")).success]);
+        answers.push([
+          "publickey other",
+          (await auth.publicKey(clientKeyFromSSHKey(generatePrivateKey("ed25519")))).success,
+        ]);
+        answers.push(["publickey", (await auth.publicKey(key)).success]);
+      },
+    });
+    assert.deepEqual(answers, [["password", false], ["publickey other", false], [
+      "publickey",
+      true,
+    ]]);
+    const blob = importPublicKey(
+      f.hostKeys.find((k) =>
+        k.keyType === conn.negotiatedMethod("hostKey") ||
+        k.algorithms.includes(conn.negotiatedMethod("hostKey")!)
+      )!.publicKeyLine,
+    ).publicBlob;
+    assert.deepEqual(
+      conn.hostKeyHash("sha256"),
+      new Uint8Array(createHash("sha256").update(blob).digest()),
+    );
+    assert.equal(conn.sendKeepalive(), 30);
+    assert.equal((await conn.run("echo ok", { check: true })).stdout, "ok\n");
+    assert.equal(conn.negotiatedMethod("cipher", "c2s"), conn.getExtraInfo().algorithms?.cipherC2S);
+  });
+
+  conformanceTest(`host-based authentication from connect() against ${peer}`, {
+    peers: [peer],
+  }, async () => {
+    const clientHost = generatePrivateKey("ed25519");
+    await withPeer(peer, {
+      sshdConfig: {
+        HostbasedAuthentication: true,
+        HostbasedUsesNameFromPacketOnly: true,
+        IgnoreRhosts: "shosts-only",
+        IgnoreUserKnownHosts: false,
+      },
+    }, async (f) => {
+      const shosts = join(f.user.hostHome, ".shosts");
+      const kh = join(f.user.hostHome, ".ssh", "known_hosts");
+      let before: string | undefined;
+      try {
+        before = readFileSync(kh, "utf8");
+      } catch { /* none yet */ }
+      try {
+        writeFileSync(shosts, `client.example ${f.user.name}\n`, { mode: 0o600 });
+        writeFileSync(
+          kh,
+          (before ?? "") + `client.example ${clientHost.publicKey().exportPublicKey()}\n`,
+          { mode: 0o600 },
+        );
+        chownSync(shosts, f.user.uid, f.user.gid);
+        chownSync(kh, f.user.uid, f.user.gid);
+        await using conn = await connect(f.host, {
+          port: f.port,
+          config: false,
+          username: f.user.name,
+          knownHosts: f.knownHostsPath,
+          agent: false,
+          // A user key sshd does not know: only the host key can get us in.
+          clientKeys: [clientKeyFromSSHKey(generatePrivateKey("ed25519"))],
+          hostBased: {
+            hostKey: clientHost,
+            localHostname: "client.example",
+            localUsername: f.user.name,
+          },
+          preferredAuth: ["hostbased"],
+        });
+        assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
+      } finally {
+        rmSync(shosts, { force: true });
+        if (before === undefined) rmSync(kh, { force: true });
+        else writeFileSync(kh, before);
+      }
+    });
+  });
+}

@@ -1,0 +1,434 @@
+/**
+ * What the client and server engines share, written once: the transport, the
+ * connection layer and the event queue behind one object; dispatch of the messages
+ * the transport passes up, by message-number range (RFC 4250 §4.1.2); the channel and
+ * global-request commands; keepalive; deadlines.
+ *
+ * A role adds its authentication (`handleAuthMessage`, `authDone`) and whatever it
+ * does on top (host key rotation, login timeout, ...) through the protected hooks.
+ *
+ * @module
+ */
+
+import type { ChannelOptions } from "../connection/channels.ts";
+import { ConnectionLayer } from "../connection/channels.ts";
+import type { ConnectionEvent } from "../connection/events.ts";
+import { Keepalive } from "../connection/keepalive.ts";
+import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
+import { EventQueue } from "../event_queue.ts";
+import { type RandomSource, systemRandom } from "../random.ts";
+import {
+  AUTH_FIRST,
+  AUTH_LAST,
+  CONNECTION_FIRST,
+  CONNECTION_LAST,
+  Msg,
+} from "../transport/messages.ts";
+import type { TransportSuite } from "../transport/suite.ts";
+import {
+  type AlgorithmPreferences,
+  Transport,
+  type TransportEvent,
+  type TransportOptions,
+} from "../transport/transport.ts";
+
+/** Options both engines take. */
+export interface EngineOptions {
+  /** The algorithm implementations (kex, ciphers, MACs, signatures). */
+  readonly suite: TransportSuite;
+  /** Algorithms offered, most preferred first. */
+  readonly algorithms: AlgorithmPreferences;
+  /** Randomness; default the platform CSPRNG (seeded in tests). */
+  readonly random?: RandomSource;
+  /** Our software version (the part after "SSH-2.0-"). */
+  readonly softwareVersion?: string;
+  /** Offer strict kex (Terrapin countermeasure); default true. */
+  readonly strictKex?: boolean;
+  /** Refuse peers without strict kex. */
+  readonly requireStrictKex?: boolean;
+  /** Rekey after this many bytes. */
+  readonly rekeyBytes?: number;
+  /** Rekey after this many packets. */
+  readonly rekeyPackets?: number;
+  /** Rekey after this many ms. */
+  readonly rekeyIntervalMs?: number;
+  /** Probe a silent peer after this many ms (keepalive@openssh.com). 0 = off. */
+  readonly keepaliveIntervalMs?: number;
+  /** Unanswered probes before the peer is declared dead. Default 3, as OpenSSH. */
+  readonly keepaliveCountMax?: number;
+  /** Most channels open at once. */
+  readonly maxChannels?: number;
+}
+
+/** The events every engine raises, whatever its role. */
+export type EngineEvent = TransportEvent | ConnectionEvent | { readonly type: "keepaliveTimeout" };
+
+/** What a role passes to {@link EngineBase}'s constructor besides the options. */
+export interface EngineRole {
+  /** Which side of the connection this engine is. */
+  readonly role: "client" | "server";
+  /** The software version announced when the options name none. */
+  readonly softwareVersion: string;
+  /** DISCONNECT description used by `disconnect()` when the caller gives none. */
+  readonly disconnectDescription: string;
+  /** Transport settings only this role has (the server's host keys, moduli, ...). */
+  readonly transport?: Partial<TransportOptions>;
+}
+
+/**
+ * The smaller of two optional deadlines.
+ *
+ * @example
+ * ```ts
+ * import { minDefined } from "./engine_base.ts";
+ * console.log(minDefined(undefined, 5), minDefined(3, 5)); // 5 3
+ * ```
+ */
+export function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/**
+ * The shared part of `ClientConnection` and `ServerConnection` (see the module doc).
+ * Subclasses call {@link EngineBase.startTransport} last in their constructor.
+ *
+ * @example
+ * ```ts ignore
+ * class MyEngine extends EngineBase<EngineEvent> {
+ *   protected authDone() { return true; }
+ *   protected handleAuthMessage() { return false; }
+ * }
+ * ```
+ */
+export abstract class EngineBase<E extends { readonly type: string }> {
+  readonly #transport: Transport;
+  readonly #conn: ConnectionLayer;
+  readonly #events = new EventQueue<E>();
+  readonly #keepalive: Keepalive;
+  readonly #disconnectDescription: string;
+  #now = 0;
+  /** Connection-layer messages handled during the current `receiveData`. */
+  #connMessages = 0;
+
+  /** Builds the transport and the connection layer; nothing is sent yet. */
+  constructor(options: EngineOptions, role: EngineRole) {
+    const pick = <K extends keyof EngineOptions>(k: K) =>
+      options[k] !== undefined ? { [k]: options[k] } : {};
+    const t: TransportOptions = {
+      role: role.role,
+      suite: options.suite,
+      algorithms: options.algorithms,
+      random: options.random ?? systemRandom,
+      softwareVersion: options.softwareVersion ?? role.softwareVersion,
+      ...pick("strictKex"),
+      ...pick("requireStrictKex"),
+      ...pick("rekeyBytes"),
+      ...pick("rekeyPackets"),
+      ...pick("rekeyIntervalMs"),
+      ...role.transport,
+    };
+    this.#disconnectDescription = role.disconnectDescription;
+    this.#keepalive = new Keepalive(
+      options.keepaliveIntervalMs ?? 0,
+      options.keepaliveCountMax ?? 3,
+    );
+    this.#transport = new Transport(t, {
+      emit: (e) => this.emitEngineEvent(e),
+      handleMessage: (type, payload) => this.#dispatch(type, payload),
+      onTransportReady: () => this.onTransportReady(),
+      onExtInfo: (ext) => this.onExtInfo(ext),
+    });
+    this.#conn = new ConnectionLayer(
+      // The transport copies what it must hold back during a key exchange.
+      (head, body) => this.#transport.send(head, body),
+      (e) => this.#onConnectionEvent(e),
+      options.maxChannels,
+    );
+  }
+
+  // ---- hooks for the roles ----
+
+  /** Whether user authentication finished (connection messages are refused before). */
+  protected abstract authDone(): boolean;
+
+  /**
+   * Handles SERVICE_REQUEST, SERVICE_ACCEPT and the user-auth range (50-79). Returns
+   * false for a message the role does not implement (UNIMPLEMENTED is sent back).
+   */
+  protected abstract handleAuthMessage(type: number, payload: Uint8Array): boolean;
+
+  /** A connection-layer event, after the shared housekeeping; default: raise it. */
+  protected onConnectionEvent(e: ConnectionEvent): void {
+    this.emitEngineEvent(e);
+  }
+
+  /** The first key exchange finished in both directions. */
+  protected onTransportReady(): void {}
+
+  /** EXT_INFO arrived. */
+  protected onExtInfo(_extensions: ReadonlyMap<string, Uint8Array>): void {}
+
+  /**
+   * The role's time-based work, run before the transport's and keepalive's. Return
+   * false to stop there (the connection was just closed).
+   */
+  protected onTimeout(_now: number): boolean {
+    return true;
+  }
+
+  /** The role's own next deadline, if any. */
+  protected roleDeadline(): number | undefined {
+    return undefined;
+  }
+
+  /** Throws when a command may not run now; `what` reads "open a channel" and the like. */
+  protected checkCommand(_what: string): void {}
+
+  /** The message of the keepalive failure. */
+  protected abstract keepaliveDeadMessage(countMax: number, intervalMs: number): string;
+
+  // ---- for the roles ----
+
+  /** Raises an event. */
+  protected emit(e: E): void {
+    this.#events.push(e);
+  }
+
+  /** Raises one of the shared events (transport, connection, keepalive). */
+  protected emitEngineEvent(e: EngineEvent): void {
+    // Every role's event union includes EngineEvent; TypeScript cannot see that for a generic E.
+    this.#events.push(e as unknown as E);
+  }
+
+  /** The connection layer (channels, global requests). */
+  protected get connection(): ConnectionLayer {
+    return this.#conn;
+  }
+
+  /** Sends our version and KEXINIT: call last in the subclass constructor. */
+  protected startTransport(): void {
+    this.#transport.start();
+  }
+
+  /** Starts keepalive probing (after authentication). */
+  protected startKeepalive(): void {
+    this.#keepalive.start(this.#now);
+  }
+
+  // ---- driving ----
+
+  /** Feeds bytes read from the peer. Never throws for bad peer input. */
+  receiveData(data: Uint8Array): void {
+    if (data.length) this.#keepalive.onReceive();
+    const t = this.#transport;
+    const written = t.packetsWritten;
+    this.#connMessages = 0;
+    t.receive(data);
+    if (t.closed) return;
+    t.checkRekey();
+    // Received messages that we answer with nothing while we await the peer's
+    // reply: send one IGNORE so our ACK leaves now (see ConnectionLayer.ackNudgeDue).
+    if (
+      this.ackNudge && this.#connMessages > 0 && t.packetsWritten === written &&
+      t.canSendNow && this.#conn.ackNudgeDue()
+    ) {
+      t.sendIgnore();
+    }
+  }
+
+  /**
+   * Whether this role sends one SSH_MSG_IGNORE to carry a prompt TCP ACK while it waits
+   * for the peer (see ConnectionLayer.ackNudgeDue). The client does: sshd leaves Nagle
+   * on and holds its channel-open confirmation behind its unsolicited hostkeys-00.
+   */
+  protected get ackNudge(): boolean {
+    return false;
+  }
+
+  /** The peer closed the stream. */
+  receiveEof(): void {
+    this.#transport.onEndOfStream();
+  }
+
+  /** Bytes to write to the peer, in order. */
+  takeOutgoing(): Uint8Array[] {
+    return this.#transport.takeOutgoing();
+  }
+
+  /** The next event, or undefined when none is queued. */
+  pollEvent(): E | undefined {
+    return this.#events.poll();
+  }
+
+  /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
+  nextDeadline(): number | undefined {
+    if (this.#transport.closed) return undefined;
+    return minDefined(
+      minDefined(this.#transport.nextDeadline(), this.#keepalive.deadline()),
+      this.roleDeadline(),
+    );
+  }
+
+  /** Gives the engine the time (ms): the role's timers, rekey by time, keepalive. */
+  handleTimeout(now: number): void {
+    this.#now = now;
+    if (!this.onTimeout(now)) return;
+    this.#transport.handleTimeout(now);
+    const k = this.#keepalive;
+    const action = k.tick(now);
+    if (action === "send") this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
+    if (action === "dead") {
+      this.emitEngineEvent({ type: "keepaliveTimeout" });
+      this.#transport.fail(
+        new DisconnectError(
+          "ERR_KEEPALIVE",
+          DisconnectReason.CONNECTION_LOST,
+          this.keepaliveDeadMessage(k.countMax, k.intervalMs),
+        ),
+      );
+    }
+  }
+
+  // ---- state ----
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#transport.closed;
+  }
+
+  /** The underlying transport (algorithms, versions, session id). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** The time last given to `handleTimeout`. */
+  get now(): number {
+    return this.#now;
+  }
+
+  // ---- channel and global-request commands ----
+
+  /** Opens a channel of any type; returns its id. A `channelOpen` or `channelOpenFailure` event follows. */
+  openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
+    this.checkCommand("open a channel");
+    return this.#conn.openChannel(channelType, data, options);
+  }
+
+  /** Accepts a channel the peer opened. */
+  acceptChannel(channelId: number, options?: ChannelOptions): void {
+    this.#conn.acceptChannel(channelId, options);
+  }
+
+  /** Refuses a channel the peer opened. */
+  rejectChannel(channelId: number, reason: number, description?: string): void {
+    this.#conn.rejectChannel(channelId, reason, description);
+  }
+
+  /** Sends a channel request; with `wantReply` a `channelRequestReply` event follows. */
+  sendChannelRequest(
+    channelId: number,
+    request: string,
+    wantReply: boolean,
+    data?: Uint8Array,
+  ): void {
+    this.#conn.sendRequest(channelId, request, wantReply, data);
+  }
+
+  /** Answers a channel request from the peer. */
+  replyChannelRequest(channelId: number, success: boolean): void {
+    this.#conn.replyChannelRequest(channelId, success);
+  }
+
+  /** Sends data (stream 1 = stderr); returns how many bytes the peer's window took. */
+  sendData(channelId: number, data: Uint8Array, stream = 0): number {
+    return this.#conn.sendData(channelId, data, stream);
+  }
+
+  /** Bytes that may be sent now on a channel. */
+  writableBytes(channelId: number): number {
+    // During a rekey the transport queues what we send; the peer's window bounds it.
+    return this.#transport.closed ? 0 : this.#conn.writableBytes(channelId);
+  }
+
+  /** Reports bytes the application consumed, reopening the window. */
+  consume(channelId: number, n: number): void {
+    this.#conn.consume(channelId, n);
+  }
+
+  /** Sends EOF on a channel. */
+  sendEof(channelId: number): void {
+    this.#conn.sendEof(channelId);
+  }
+
+  /** Closes a channel. */
+  closeChannel(channelId: number): void {
+    this.#conn.close(channelId);
+  }
+
+  /** Facts about a channel. */
+  channelInfo(channelId: number): ReturnType<ConnectionLayer["info"]> {
+    return this.#conn.info(channelId);
+  }
+
+  /** Sends a global request; returns its id for matching the `globalRequestReply`. */
+  sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
+    this.checkCommand("send a global request");
+    return this.#conn.sendGlobalRequest(name, wantReply, data);
+  }
+
+  /** Answers a global request from the peer. */
+  replyGlobalRequest(requestId: number, success: boolean, data?: Uint8Array): void {
+    this.#conn.replyGlobalRequest(requestId, success, data);
+  }
+
+  /** Starts a key re-exchange. */
+  rekey(): void {
+    this.#transport.rekey();
+  }
+
+  /** Sends DISCONNECT (reason BY_APPLICATION by default) and closes. */
+  disconnect(
+    reason: number = DisconnectReason.BY_APPLICATION,
+    description: string = this.#disconnectDescription,
+  ): void {
+    this.#transport.disconnect(reason, description);
+  }
+
+  // ---- internals ----
+
+  #onConnectionEvent(e: ConnectionEvent): void {
+    if (e.type === "globalRequest" && e.name === "keepalive@openssh.com") {
+      // The peer's keepalive probe: any reply proves we are alive (OpenSSH fails it too).
+      if (e.wantReply) this.#conn.replyGlobalRequest(e.requestId, false);
+      return;
+    }
+    this.onConnectionEvent(e);
+  }
+
+  /** Messages the transport passes up, by number range (RFC 4250 §4.1.2). */
+  #dispatch(type: number, payload: Uint8Array): void {
+    if (
+      type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT ||
+      (type >= AUTH_FIRST && type <= AUTH_LAST)
+    ) {
+      if (!this.handleAuthMessage(type, payload)) this.#transport.sendUnimplemented();
+      return;
+    }
+    if (type >= CONNECTION_FIRST && type <= CONNECTION_LAST) {
+      if (!this.authDone()) {
+        throw protocolError(
+          "unexpected-message",
+          `Connection message ${type} before authentication`,
+          { got: type, expected: ["SERVICE_REQUEST", "SERVICE_ACCEPT", "50-79"] },
+        );
+      }
+      this.#connMessages++;
+      const owned = this.#transport.payloadOwned;
+      if (!this.#conn.handleMessage(type, payload, owned)) this.#transport.sendUnimplemented();
+      return;
+    }
+    this.#transport.sendUnimplemented();
+  }
+}

@@ -1,0 +1,21 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DisconnectError, DisconnectReason, protocolError } from "./errors.ts";
+
+test("protocolError() builds a PROTOCOL_ERROR DisconnectError carrying detail, got and expected", () => {
+  const e = protocolError("unexpected-message", "Unexpected message 94", {
+    got: 94,
+    expected: ["KEXINIT"],
+  });
+  assert.ok(e instanceof DisconnectError);
+  assert.equal(e.code, "ERR_PROTOCOL");
+  assert.equal(e.reason, DisconnectReason.PROTOCOL_ERROR);
+  assert.equal(e.detail, "unexpected-message");
+  assert.equal(e.got, 94);
+  assert.deepEqual(e.expected, ["KEXINIT"]);
+  assert.equal(e.fromPeer, false);
+  const s = protocolError("kexinit-not-first", "Strict kex", { code: "ERR_STRICT_KEX" });
+  assert.equal(s.code, "ERR_STRICT_KEX");
+  assert.equal(s.got, undefined);
+  assert.equal(s.expected, undefined);
+});

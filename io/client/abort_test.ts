@@ -1,0 +1,203 @@
+/**
+ * AbortSignal wherever the user waits: connect, createProcess, run,
+ * openConnection, the forwarding methods and listen. An aborted wait rejects
+ * with the signal's reason (an AbortError by default) and leaves no channel or
+ * listener behind. Loopback only.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { listen, type SSHServer } from "../server/listen.ts";
+import { connect } from "./connect.ts";
+import type { SSHClientConnection } from "./connection.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+
+async function server(extra: Record<string, unknown> = {}): Promise<SSHServer> {
+  return await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: (p) => p.write("ok"),
+    ...extra,
+  });
+}
+
+function login(s: SSHServer): Promise<SSHClientConnection> {
+  return connect("127.0.0.1", {
+    port: s.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    agent: false,
+  });
+}
+
+function delayed<T>(v: T, ms = 100): Promise<T> {
+  return new Promise((r) => setTimeout(() => r(v), ms));
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === "AbortError";
+}
+
+/** No channel is open on the client engine once things settle. */
+async function noChannelsOpen(conn: SSHClientConnection): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const open = [...Array(16).keys()].filter((id) => conn.engine.channelInfo(id) !== undefined);
+    if (open.length === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail("a channel was left open");
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once("error", () => resolve(true));
+  });
+}
+
+test("connect() with an aborted signal rejects with AbortError at once", async () => {
+  await using s = await server();
+  const ac = new AbortController();
+  ac.abort();
+  const e = await connect("127.0.0.1", {
+    port: s.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    signal: ac.signal,
+  }).then(() => undefined, (x) => x);
+  assert.ok(isAbort(e), String(e));
+});
+
+test("connect() aborted during the handshake rejects with the signal's reason", async () => {
+  const silent = net.createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error("user gave up")), 100);
+    const e = await connect("127.0.0.1", {
+      port,
+      username: "u",
+      password: "p",
+      knownHosts: null,
+      signal: ac.signal,
+    }).then(() => undefined, (x) => x);
+    assert.ok(e instanceof Error && e.message === "user gave up", String(e));
+  } finally {
+    silent.close();
+  }
+});
+
+test("createProcess() aborted while the session opens rejects and leaves no channel open", async () => {
+  let started = 0;
+  await using s = await server({
+    processFactory: (p: { write(s: string): Promise<void> }) => {
+      started++;
+      return p.write("ok");
+    },
+    // The server takes its time to accept sessions: the abort comes while we wait.
+    sessionRequested: () => delayed(true),
+  });
+  await using conn = await login(s);
+  const ac = new AbortController();
+  const p = conn.createProcess("true", { signal: ac.signal });
+  ac.abort();
+  const e = await p.then(() => undefined, (x) => x);
+  assert.ok(isAbort(e), String(e));
+  await noChannelsOpen(conn);
+  // The connection still works, and no process was started.
+  assert.equal((await conn.run("x")).stdout, "ok");
+  assert.equal(started, 1);
+  const pre = AbortSignal.abort();
+  assert.ok(isAbort(await conn.createProcess("x", { signal: pre }).then(() => 0, (x) => x)));
+  assert.ok(isAbort(await conn.run("x", { signal: pre }).then(() => 0, (x) => x)));
+  await noChannelsOpen(conn);
+});
+
+test("openConnection() aborted while the server connects rejects and leaves no channel open", async () => {
+  const target = net.createServer((c) => c.end());
+  await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+  const port = (target.address() as net.AddressInfo).port;
+  try {
+    await using s = await server({ connectionRequested: () => delayed(true) });
+    await using conn = await login(s);
+    const ac = new AbortController();
+    const p = conn.openConnection("127.0.0.1", port, { signal: ac.signal });
+    ac.abort();
+    assert.ok(isAbort(await p.then(() => 0, (x) => x)));
+    await noChannelsOpen(conn);
+    const pre = conn.openUnixConnection("/nonexistent.sock", { signal: AbortSignal.abort() });
+    assert.ok(isAbort(await pre.then(() => 0, (x) => x)));
+  } finally {
+    target.close();
+  }
+});
+
+test("forwardLocalPort() and forwardSocks() stop listening when their signal aborts", async () => {
+  await using s = await server();
+  await using conn = await login(s);
+  for (
+    const start of [
+      (signal: AbortSignal) =>
+        conn.forwardLocalPort({ listenPort: 0, destHost: "127.0.0.1", destPort: 9, signal }),
+      (signal: AbortSignal) => conn.forwardSocks({ listenPort: 0, signal }),
+    ]
+  ) {
+    const ac = new AbortController();
+    const l = await start(ac.signal);
+    assert.equal(await refused(l.port), false);
+    ac.abort();
+    await l.closed;
+    assert.equal(await refused(l.port), true);
+    assert.ok(isAbort(await start(AbortSignal.abort()).then(() => 0, (x) => x)));
+  }
+});
+
+test("forwardRemotePort() aborted while the server answers rejects; aborted later it closes", async () => {
+  await using s = await server({ serverRequested: () => delayed(true) });
+  await using conn = await login(s);
+  const ac = new AbortController();
+  const p = conn.forwardRemotePort({
+    listenPort: 0,
+    destHost: "127.0.0.1",
+    destPort: 9,
+    signal: ac.signal,
+  });
+  ac.abort();
+  assert.ok(isAbort(await p.then(() => 0, (x) => x)));
+  const ac2 = new AbortController();
+  const l = await conn.forwardRemotePort({
+    listenPort: 0,
+    destHost: "127.0.0.1",
+    destPort: 9,
+    signal: ac2.signal,
+  }).catch(() => undefined);
+  if (l) {
+    ac2.abort();
+    await l.closed;
+  }
+});
+
+test("listen() stops the server when its signal aborts", async () => {
+  const ac = new AbortController();
+  const s = await server({ signal: ac.signal });
+  const port = s.address.port;
+  const conn = await login(s);
+  ac.abort();
+  await conn.closed;
+  assert.equal(await refused(port), true);
+  await s.close(); // the close the abort started
+  assert.equal(s.connections, 0);
+  const e = await server({ signal: AbortSignal.abort() }).then(() => undefined, (x) => x);
+  assert.ok(isAbort(e), String(e));
+});

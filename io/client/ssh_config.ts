@@ -1,0 +1,513 @@
+/**
+ * `connect()` with OpenSSH's client configuration: resolves `~/.ssh/config`
+ * and `/etc/ssh/ssh_config` (or the files given) for the host and turns the
+ * result into connect options — host name, port, user, keys, known_hosts
+ * policy, algorithms, keepalive, rekeying, environment — opens the transport
+ * the configuration asks for (an existing ControlMaster's socket, a ProxyJump
+ * chain, a ProxyCommand, or TCP with AddressFamily/BindAddress), and sets up
+ * LocalForward, RemoteForward and DynamicForward once connected. Options the
+ * caller gives explicitly win over the configuration.
+ *
+ * Keywords that are not applied, and why, are listed in `config/README.md`.
+ *
+ * @module
+ */
+
+import { appendFile, mkdir } from "node:fs/promises";
+import * as net from "node:net";
+import { dirname } from "node:path";
+import {
+  ClientConnection,
+  type ClientConnectionOptions,
+} from "../../core/client/client_connection.ts";
+import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
+import { SSHReader } from "../../core/wire.ts";
+import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
+import { MuxProxyEngine } from "../../config/mux_engine.ts";
+import { parseProxyJump } from "../../config/proxy_jump.ts";
+import type { ResolvedSSHConfig, SSHConfigForward } from "../../config/resolved.ts";
+import { expandSSHConfigTokens } from "../../config/tokens.ts";
+import { matchPattern } from "../../config/patterns.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { formatKnownHostsLine, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { SSHKeyPair } from "../../keys/key_pair.ts";
+import { connectMuxProxy } from "../config/mux_client.ts";
+import { resolveSSHConfig } from "../config/mod.ts";
+import { spawnProxyCommand } from "../config/proxy_command.ts";
+import { createSSHConfigSystem } from "../config/system.ts";
+import { loadDefaultClientKeys, loadKeyPairs, readCertificate } from "../keys/files.ts";
+import { knownHostsVerifier } from "../keys/known_hosts.ts";
+import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
+import { environment, localAccount } from "../runtime/env.ts";
+import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
+import { SSHClientConnection } from "./connection.ts";
+import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
+
+/** The plain connect() this module builds on (no configuration). */
+export type DirectConnect = (host: string, options: ConnectOptions) => Promise<SSHClientConnection>;
+
+let systemPromise: ReturnType<typeof createSSHConfigSystem> | undefined;
+
+/** Our default authentication order, as OpenSSH's (hostbased only when enabled). */
+const DEFAULT_AUTH_ORDER = ["hostbased", "publickey", "keyboard-interactive", "password"];
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Loads the configured identity files (missing or unreadable ones are skipped, as ssh does). */
+async function configuredKeys(
+  c: ResolvedSSHConfig,
+  options: ConnectOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  homeDir: string,
+): Promise<ClientKeyPair[] | undefined> {
+  const defaults = DEFAULT_SSH_CONFIG_PROFILE.identityFiles;
+  const userFiles = sameList(c.identityFiles, defaults) ? [] : c.identityFiles;
+  if (userFiles.length === 0 && c.certificateFiles.length === 0) return undefined;
+  const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir });
+  const pairs = userFiles.length > 0
+    ? await loadKeyPairs(userFiles.map(expandPath), {
+      ignoreErrors: true,
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+    })
+    : (await loadKeyPairs(defaults.map(expandPath), { ignoreErrors: true }));
+  const certs: SSHCertificate[] = [];
+  for (const f of c.certificateFiles) {
+    try {
+      certs.push(await readCertificate(expandPath(f)));
+    } catch { /* a missing certificate file is skipped, as ssh does */ }
+  }
+  const out: ClientKeyPair[] = [];
+  for (const p of pairs) {
+    // Configured certificates go first, beside each key they certify.
+    for (const cert of certs) {
+      if (!p.certificate && cert.key.equals(p.key)) {
+        out.push(clientKeyFromSSHKey(new SSHKeyPair(p.key, cert)));
+      }
+    }
+    out.push(clientKeyFromSSHKey(p));
+  }
+  return out;
+}
+
+/** Drops keys whose algorithm PubkeyAcceptedAlgorithms does not allow. */
+function filterKeys(
+  keys: readonly ClientKeyPair[],
+  allowed: readonly string[] | undefined,
+): ClientKeyPair[] {
+  if (!allowed) return [...keys];
+  return keys.filter((k) => {
+    if (k.keyType === "ssh-rsa") {
+      return allowed.some((a) => a === "ssh-rsa" || a.startsWith("rsa-sha2-"));
+    }
+    if (k.keyType === "ssh-rsa-cert-v01@openssh.com") {
+      return allowed.some((a) => a === k.keyType || /^rsa-sha2-\d+-cert-v01@openssh\.com$/.test(a));
+    }
+    return allowed.includes(k.keyType);
+  });
+}
+
+/** The authentication methods to try, after PreferredAuthentications and the *Authentication switches. */
+function authMethods(c: ResolvedSSHConfig): readonly string[] | undefined {
+  const base = c.preferredAuthentications?.split(",") ?? DEFAULT_AUTH_ORDER;
+  const off = new Set<string>();
+  if (!c.hostbasedAuthentication) off.add("hostbased");
+  if (c.pubkeyAuthentication === "no") off.add("publickey");
+  if (!c.kbdInteractiveAuthentication) off.add("keyboard-interactive");
+  if (!c.passwordAuthentication) off.add("password");
+  const list = base.filter((m) => !off.has(m));
+  const defaultList = DEFAULT_AUTH_ORDER.filter((m) => m !== "hostbased");
+  return c.preferredAuthentications === undefined && sameList(list, defaultList) ? undefined : list;
+}
+
+/** Caps password (and keyboard-interactive) callbacks at NumberOfPasswordPrompts. */
+function capPrompts(options: ConnectOptions, max: number): Partial<ConnectOptions> {
+  const out: { -readonly [K in keyof ConnectOptions]?: ConnectOptions[K] } = {};
+  const pw = options.password;
+  if (typeof pw === "function") out.password = (attempt) => (attempt > max ? null : pw(attempt));
+  const kb = options.kbdintResponses;
+  if (kb) {
+    let n = 0;
+    out.kbdintResponses = (
+      name,
+      instruction,
+      prompts,
+    ) => (++n > max ? null : kb(name, instruction, prompts));
+  }
+  return out;
+}
+
+/** The key a host key blob stands for in known_hosts (a certificate's certified key). */
+function plainKey(blob: Uint8Array): SSHKey {
+  let type = "";
+  try {
+    type = new SSHReader(blob).readStringAscii("key type", 256);
+  } catch { /* fromPublicBlob says what is wrong */ }
+  return isCertificateAlgorithm(type)
+    ? SSHCertificate.fromBlob(blob).key
+    : SSHKey.fromPublicBlob(blob);
+}
+
+/**
+ * The host key check of StrictHostKeyChecking, UserKnownHostsFile,
+ * GlobalKnownHostsFile, HostKeyAlias, CheckHostIP and HashKnownHosts: "yes"
+ * and "ask" (we never prompt) refuse unknown keys; "accept-new" records an
+ * unknown host's key and refuses a changed one; "no" records unknown keys and
+ * accepts changed ones.
+ */
+async function hostKeyPolicy(
+  c: ResolvedSSHConfig,
+  address: () => string | undefined,
+): Promise<(info: HostKeyInfo) => Promise<boolean>> {
+  const files = [...c.userKnownHostsFiles, ...c.globalKnownHostsFiles];
+  const kh = await knownHostsVerifier({ files });
+  const alias = c.hostKeyAlias;
+  return async (info) => {
+    const check = {
+      ...info,
+      host: alias ?? info.host,
+      port: alias !== undefined ? 22 : info.port,
+      address: c.checkHostIP && alias === undefined ? address() : undefined,
+    };
+    try {
+      return kh(check);
+    } catch (e) {
+      const key = plainKey(info.keyBlob);
+      const m = matchKnownHosts(kh.knownHosts, check.host, undefined, check.port);
+      const known = m.trustedHostKeys.length > 0;
+      const revoked = m.revokedKeys.some((k) => k.equals(key));
+      const mode = c.strictHostKeyChecking;
+      if (revoked || mode === "yes" || mode === "ask" || (known && mode === "accept-new")) throw e;
+      const file = c.userKnownHostsFiles[0];
+      if (file !== undefined && !known) {
+        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+        await appendFile(
+          file,
+          formatKnownHostsLine(check.host, check.port, key, { hashed: c.hashKnownHosts }),
+          {
+            mode: 0o600,
+          },
+        );
+      }
+      return true;
+    }
+  };
+}
+
+/** TCP with AddressFamily and BindAddress (node:net: every runtime has it). */
+function tcpWith(
+  host: string,
+  port: number,
+  family: 0 | 4 | 6,
+  localAddress: string | undefined,
+  signal?: AbortSignal,
+): Promise<ByteSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({
+      host,
+      port,
+      family,
+      noDelay: true,
+      ...(localAddress !== undefined ? { localAddress } : {}),
+    });
+    const onAbort = () => {
+      sock.destroy();
+      reject(signal!.reason ?? new Error("Connect aborted"));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    sock.once("connect", () => {
+      signal?.removeEventListener("abort", onAbort);
+      sock.removeAllListeners("error");
+      resolve(socketFromNodeSocket(sock));
+    });
+    sock.once("error", (e) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(e);
+    });
+  });
+}
+
+/** The environment SendEnv and SetEnv send with every session. */
+function sessionEnv(
+  c: ResolvedSSHConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && c.sendEnv.some((p) => matchPattern(name, p))) out[name] = value;
+  }
+  for (const s of c.setEnv) {
+    const eq = s.indexOf("=");
+    out[s.slice(0, eq)] = s.slice(eq + 1);
+  }
+  return out;
+}
+
+/** OpenSSH's listen address for a local forward or SOCKS listener. */
+function localListenHost(h: string | undefined, gatewayPorts: boolean): string {
+  if (h === undefined) return gatewayPorts ? "0.0.0.0" : "127.0.0.1";
+  if (h === "" || h === "*") return "0.0.0.0";
+  if (h === "localhost") return "127.0.0.1";
+  return h;
+}
+
+/** Sets up the configured forwards; a failure closes the connection with ExitOnForwardFailure. */
+async function setUpForwards(conn: SSHClientConnection, c: ResolvedSSHConfig): Promise<void> {
+  const attempt = async (what: string, f: () => Promise<unknown>) => {
+    try {
+      await f();
+    } catch (e) {
+      if (c.exitOnForwardFailure) {
+        await conn.close();
+        throw new Error(`Cannot set up ${what}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  };
+  const unsupported = (what: string) => () => Promise.reject(new Error(`${what} is not supported`));
+  for (const f of c.localForwards) {
+    const desc = `LocalForward ${describe(f)}`;
+    if (f.listenPath !== undefined && f.connectPath !== undefined) {
+      await attempt(
+        desc,
+        () => conn.forwardLocalPath({ listenPath: f.listenPath!, destPath: f.connectPath! }),
+      );
+    } else if (f.listenPath === undefined && f.connectPath === undefined) {
+      await attempt(desc, () =>
+        conn.forwardLocalPort({
+          listenHost: localListenHost(f.listenHost, c.gatewayPorts),
+          listenPort: f.listenPort ?? 0,
+          destHost: f.connectHost ?? "localhost",
+          destPort: f.connectPort ?? 0,
+        }));
+    } else await attempt(desc, unsupported("Forwarding between a TCP port and a UNIX socket"));
+  }
+  for (const f of c.dynamicForwards) {
+    await attempt(
+      `DynamicForward ${describe(f)}`,
+      () =>
+        f.listenPath !== undefined
+          ? Promise.reject(new Error("a SOCKS listener on a UNIX socket is not supported"))
+          : conn.forwardSocks({
+            listenHost: localListenHost(f.listenHost, c.gatewayPorts),
+            listenPort: f.listenPort ?? 0,
+          }),
+    );
+  }
+  for (const f of c.remoteForwards) {
+    const desc = `RemoteForward ${describe(f)}`;
+    if (f.connectHost === "socks" && f.connectPort === 0) {
+      await attempt(desc, unsupported("A remote SOCKS forward"));
+    } else if (f.listenPath !== undefined && f.connectPath !== undefined) {
+      await attempt(
+        desc,
+        () => conn.forwardRemotePath({ listenPath: f.listenPath!, destPath: f.connectPath! }),
+      );
+    } else if (f.listenPath === undefined && f.connectPath === undefined) {
+      await attempt(desc, () =>
+        conn.forwardRemotePort({
+          listenHost: f.listenHost === undefined
+            ? "localhost"
+            : f.listenHost === "*"
+            ? ""
+            : f.listenHost,
+          listenPort: f.listenPort ?? 0,
+          destHost: f.connectHost ?? "localhost",
+          destPort: f.connectPort ?? 0,
+        }));
+    } else await attempt(desc, unsupported("Forwarding between a TCP port and a UNIX socket"));
+  }
+}
+
+function describe(f: SSHConfigForward): string {
+  const l = f.listenPath ?? `${f.listenHost ?? ""}:${f.listenPort}`;
+  const t = f.connectPath ?? `${f.connectHost ?? ""}:${f.connectPort}`;
+  return `${l} ${t}`;
+}
+
+/**
+ * Connects to `host` as `ssh` would with the configuration: resolves it,
+ * builds the options, opens the transport, authenticates and sets up the
+ * configured forwards. `direct` is the configuration-free connect().
+ *
+ * @example
+ * ```ts ignore
+ * const conn = await connectWithConfig("prod", { config: "./ssh_config" }, connectDirect);
+ * ```
+ */
+export async function connectWithConfig(
+  host: string,
+  options: ConnectOptions,
+  direct: DirectConnect,
+): Promise<SSHClientConnection> {
+  const env = environment();
+  const me = localAccount();
+  systemPromise ??= createSSHConfigSystem();
+  const files = options.config === undefined || options.config === false
+    ? undefined
+    : typeof options.config === "string"
+    ? [options.config]
+    : options.config;
+  const c = await resolveSSHConfig(host, {
+    files,
+    user: options.username,
+    port: options.port,
+    env,
+    system: await systemPromise,
+  });
+  const explicit = options;
+  const profile = DEFAULT_SSH_CONFIG_PROFILE;
+  const mapped: { -readonly [K in keyof ConnectOptions]?: ConnectOptions[K] } = {
+    port: c.port,
+    username: c.user,
+    config: false,
+  };
+  if (explicit.clientKeys === undefined) {
+    const keys = await configuredKeys(c, explicit, env, me.homeDir);
+    const accepted = sameList(c.pubkeyAcceptedAlgorithms, profile.keys.defaults)
+      ? undefined
+      : c.pubkeyAcceptedAlgorithms;
+    if (c.pubkeyAuthentication === "no") mapped.clientKeys = [];
+    else if (keys !== undefined) mapped.clientKeys = filterKeys(keys, accepted);
+    else if (accepted !== undefined && explicit.password === undefined) {
+      mapped.clientKeys = filterKeys(await loadDefaultClientKeys(), accepted);
+    }
+  }
+  // The agent: IdentityAgent names it (none, SSH_AUTH_SOCK, $VAR or a path), ForwardAgent
+  // forwards it (connect() forwards the agent it uses, so a ForwardAgent path names that agent
+  // when IdentityAgent does not).
+  const agentPath = (v: string): string | false | undefined => {
+    if (v.toLowerCase() === "none") return false;
+    if (v === "SSH_AUTH_SOCK") return undefined;
+    if (v.startsWith("$")) return env[v.slice(1)] ?? false;
+    return v;
+  };
+  if (c.identityAgent !== undefined) {
+    const a = agentPath(c.identityAgent);
+    if (a !== undefined) mapped.agent = a;
+  }
+  if (c.forwardAgent !== false) {
+    mapped.agentForwarding = true;
+    if (typeof c.forwardAgent === "string" && c.identityAgent === undefined) {
+      const a = agentPath(c.forwardAgent);
+      if (a !== undefined) mapped.agent = a;
+    }
+  }
+  if (c.identitiesOnly) mapped.identitiesOnly = true;
+  const methods = authMethods(c);
+  if (methods) mapped.preferredAuth = methods;
+  Object.assign(mapped, capPrompts(explicit, c.numberOfPasswordPrompts));
+  if (c.ciphers && !sameList(c.ciphers, profile.ciphers.defaults)) {
+    mapped.encryptionAlgs = c.ciphers;
+  }
+  if (c.macs && !sameList(c.macs, profile.macs.defaults)) mapped.macAlgs = c.macs;
+  if (c.kexAlgorithms && !sameList(c.kexAlgorithms, profile.kex.defaults)) {
+    mapped.kexAlgs = c.kexAlgorithms;
+  }
+  if (!sameList(c.hostKeyAlgorithms, profile.keys.defaults)) {
+    mapped.serverHostKeyAlgs = c.hostKeyAlgorithms;
+  }
+  if (c.compression) mapped.compressionAlgs = ["zlib@openssh.com", "zlib", "none"];
+  if (c.connectTimeout !== undefined && c.connectTimeout > 0) {
+    mapped.connectTimeout = c.connectTimeout * 1000;
+  }
+  if (c.serverAliveInterval > 0) {
+    mapped.keepaliveInterval = c.serverAliveInterval * 1000;
+    mapped.keepaliveCountMax = c.serverAliveCountMax;
+  }
+  if (c.rekeyLimit > 0n) mapped.rekeyBytes = Number(c.rekeyLimit);
+  if (c.rekeyInterval > 0) mapped.rekeyInterval = c.rekeyInterval * 1000;
+  const envToSend = sessionEnv(c, env);
+  if (Object.keys(envToSend).length > 0) mapped.env = envToSend;
+
+  let socket: ByteSocket | undefined;
+  if (explicit.hostKeyVerifier === undefined && explicit.knownHosts === undefined) {
+    mapped.hostKeyVerifier = await hostKeyPolicy(c, () => socket?.remoteAddress);
+  }
+  const opts: ConnectOptions = { ...mapped, ...stripUndefined(explicit), config: false };
+
+  // The transport: an OpenSSH master, a jump chain, a proxy command, or TCP.
+  if (explicit.sock === undefined && explicit.tunnel === undefined) {
+    if (
+      c.controlPath !== undefined &&
+      (c.controlMaster === "no" || c.controlMaster === "auto" || c.controlMaster === "autoask")
+    ) {
+      const mux = await connectMuxProxy(c.controlPath, explicit.signal);
+      if (mux) return await overMaster(c, mux, opts);
+    }
+    if (c.proxyJump !== undefined) {
+      const hops = parseProxyJump(c.proxyJump);
+      let tunnel: SSHClientConnection | undefined;
+      const opened: SSHClientConnection[] = [];
+      try {
+        for (const hop of hops) {
+          tunnel = await connectWithConfig(hop.host, {
+            ...(files !== undefined ? { config: files } : {}),
+            ...(hop.user !== undefined ? { username: hop.user } : {}),
+            ...(hop.port !== undefined ? { port: hop.port } : {}),
+            ...(tunnel ? { tunnel } : {}),
+            ...(explicit.signal ? { signal: explicit.signal } : {}),
+          }, direct);
+          opened.push(tunnel);
+        }
+        const conn = await direct(c.hostname, { ...opts, tunnel: tunnel! });
+        // The jump connections we opened live as long as the connection through them.
+        void conn.closed.then(async () => {
+          for (const h of opened.reverse()) await h.close();
+        });
+        await setUpForwards(conn, c);
+        return conn;
+      } catch (e) {
+        for (const h of opened.reverse()) await h.close().catch(() => {});
+        throw e;
+      }
+    }
+    if (c.proxyCommand !== undefined) {
+      if (c.proxyCommand === "-") {
+        throw new Error("ProxyCommand - (ssh's own stdio) is not supported");
+      }
+      const cmd = expandSSHConfigTokens(c, c.proxyCommand, { only: ["h", "k", "n", "p", "r"] });
+      socket = spawnProxyCommand(cmd, { env });
+    } else if (c.addressFamily !== "any" || c.bindAddress !== undefined) {
+      socket = await tcpWith(
+        c.hostname,
+        c.port,
+        c.addressFamily === "inet" ? 4 : c.addressFamily === "inet6" ? 6 : 0,
+        c.bindAddress,
+        explicit.signal,
+      );
+    }
+  }
+  const conn = await direct(c.hostname, socket ? { ...opts, sock: socket } : opts);
+  await setUpForwards(conn, c);
+  return conn;
+}
+
+/** A connection that runs over an OpenSSH master's socket in proxy mode. */
+async function overMaster(
+  c: ResolvedSSHConfig,
+  sock: ByteSocket,
+  options: ConnectOptions,
+): Promise<SSHClientConnection> {
+  const resolved: ResolvedConnectOptions = {
+    ...options,
+    clientKeys: [],
+    engine: (o: ClientConnectionOptions): ClientConnection => new MuxProxyEngine(o),
+  };
+  const conn = new SSHClientConnection(c.hostname, c.port, sock, resolved);
+  await conn.whenAuthenticated(options.signal);
+  await setUpForwards(conn, c);
+  return conn;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * connect() with an ssh_config file, against our own server in the same
+ * process (fast, no external programs): the file picks the address, port,
+ * user and environment; options given to connect() win; `config: false`
+ * ignores it; unknown host keys follow StrictHostKeyChecking.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { listen, type SSHServer } from "../server/listen.ts";
+import { connect } from "./connect.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+
+async function withSetup(
+  fn: (
+    server: SSHServer,
+    dir: string,
+    seen: { users: string[]; env: Record<string, string>[] },
+  ) => Promise<void>,
+): Promise<void> {
+  const seen = { users: [] as string[], env: [] as Record<string, string>[] };
+  const server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (user) => {
+      seen.users.push(user);
+      return true;
+    },
+    processFactory: async (p) => {
+      seen.env.push({ ...p.env });
+      await p.write("done\n");
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), "sshts-connect-config-"));
+  try {
+    await fn(server, dir, seen);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.close();
+  }
+}
+
+test("connect() takes HostName, Port, User and SetEnv from a config file", async () => {
+  await withSetup(async (server, dir, seen) => {
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      `Host app\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  User cfguser\n  SetEnv GREETING=hello\n`,
+    );
+    {
+      await using conn = await connect("app", { config, password: "pw", knownHosts: null });
+      assert.equal(conn.getExtraInfo().host, "127.0.0.1");
+      assert.equal(conn.getExtraInfo().port, server.address.port);
+      assert.equal((await conn.run("x")).stdout, "done\n");
+    }
+    assert.deepEqual(seen.users, ["cfguser"]);
+    assert.equal(seen.env[0]?.GREETING, "hello");
+    // Options given to connect() win over the file.
+    {
+      await using conn = await connect("app", {
+        config,
+        password: "pw",
+        knownHosts: null,
+        username: "explicit",
+      });
+      assert.equal(conn.getExtraInfo().username, "explicit");
+    }
+    // config: false ignores the file: "app" is then not a resolvable host name.
+    await assert.rejects(
+      connect("app", { config: false, password: "pw", knownHosts: null, connectTimeout: 5000 }),
+    );
+  });
+});
+
+test("connect() follows StrictHostKeyChecking from the config file for unknown host keys", async () => {
+  await withSetup(async (server, dir) => {
+    const config = join(dir, "config");
+    const known = join(dir, "known_hosts");
+    const block = (alias: string, strict: string) =>
+      `Host ${alias}\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  UserKnownHostsFile ${known}\n` +
+      `  GlobalKnownHostsFile none\n  StrictHostKeyChecking ${strict}\n`;
+    writeFileSync(
+      config,
+      block("strict", "yes") + block("ask", "ask") + block("new", "accept-new"),
+    );
+    writeFileSync(known, "");
+    await assert.rejects(
+      connect("strict", { config, password: "pw" }),
+      /not known|verification failed/i,
+    );
+    await assert.rejects(
+      connect("ask", { config, password: "pw" }),
+      /not known|verification failed/i,
+    );
+    {
+      await using conn = await connect("new", { config, password: "pw" });
+      assert.equal((await conn.run("x")).stdout, "done\n");
+    }
+    assert.match(
+      readFileSync(known, "utf8"),
+      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${server.address.port} ssh-ed25519 `),
+    );
+    // Now known: StrictHostKeyChecking yes accepts it.
+    await using again = await connect("strict", { config, password: "pw" });
+    assert.equal((await again.run("x")).stdout, "done\n");
+  });
+});
+
+test("connect() refuses a config file OpenSSH would refuse, naming the line", async () => {
+  await withSetup(async (_server, dir) => {
+    const config = join(dir, "config");
+    writeFileSync(config, "Host x\n  Bogus yes\n");
+    await assert.rejects(connect("x", { config }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, "ERR_CONFIG_SYNTAX");
+      assert.match((e as Error).message, /line 2: Bad configuration option: bogus/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * `ssh_config` for the running process: {@link resolveSSHConfig} reads
+ * `~/.ssh/config` and `/etc/ssh/ssh_config` (or the files given) with this
+ * machine's files, environment, user, DNS and `Match exec`, and resolves
+ * them with `config/` exactly as `ssh -G` would.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveSSHConfig } from "./mod.ts";
+ * const c = await resolveSSHConfig("prod");
+ * console.log(c.hostname, c.port, c.user, c.identityFiles);
+ * ```
+ *
+ * @module
+ */
+
+import { environment } from "../runtime/env.ts";
+import {
+  resolveSSHConfig as resolvePure,
+  type ResolveSSHConfigOptions,
+} from "../../config/resolve.ts";
+import type { ResolvedSSHConfig } from "../../config/resolved.ts";
+import { createSSHConfigSystem, localHostname, localUserInfo } from "./system.ts";
+
+export { createSSHConfigSystem, localHostname, localUserInfo } from "./system.ts";
+export type { SSHConfigSystemOptions } from "./system.ts";
+
+/**
+ * Resolves `host` against this machine's configuration. Every option of
+ * `config/`'s resolver may be given; the local user, uid, home directory,
+ * host name, environment and system default to the running process's.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveSSHConfig } from "./mod.ts";
+ * const c = await resolveSSHConfig("db", { files: ["./ssh_config"] });
+ * ```
+ */
+export async function resolveSSHConfig(
+  host: string,
+  options: ResolveSSHConfigOptions = {},
+): Promise<ResolvedSSHConfig> {
+  const me = localUserInfo();
+  const env = options.env ?? environment();
+  return await resolvePure(host, {
+    ...options,
+    env,
+    localUser: options.localUser ?? me.name,
+    uid: options.uid ?? me.uid,
+    homeDir: options.homeDir ?? me.homeDir,
+    localHostname: options.localHostname ?? localHostname(),
+    system: options.system ?? (await createSSHConfigSystem({ env })),
+  });
+}
+
+/**
+ * Reads and resolves one configuration file (as `ssh -F file -G host`).
+ *
+ * @example
+ * ```ts ignore
+ * import { readSSHConfig } from "./mod.ts";
+ * const c = await readSSHConfig("./ssh_config", "web");
+ * ```
+ */
+export function readSSHConfig(
+  path: string,
+  host: string,
+  options: Omit<ResolveSSHConfigOptions, "files"> = {},
+): Promise<ResolvedSSHConfig> {
+  return resolveSSHConfig(host, { ...options, files: [path] });
+}

@@ -1,0 +1,80 @@
+/**
+ * `ProxyCommand`: runs the command with the user's shell (`$SHELL -c "exec
+ * <command>"`, as `ssh` does) and uses its standard input and output as the
+ * byte stream SSH runs over. Its standard error stays ours.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
+import { environment } from "../runtime/env.ts";
+
+/** How long a proxy command gets to exit after its stdin closes before it is killed. */
+export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
+
+/**
+ * Spawns `command` (tokens already expanded) and returns its stdio as a socket.
+ * The socket errors if the command cannot start; closing the socket ends the
+ * command.
+ *
+ * @example
+ * ```ts ignore
+ * const sock = spawnProxyCommand("nc 127.0.0.1 22");
+ * await using conn = await connect("server", { sock });
+ * ```
+ */
+export function spawnProxyCommand(
+  command: string,
+  options: { readonly env?: Readonly<Record<string, string | undefined>> | undefined } = {},
+): ByteSocket {
+  const env = options.env ?? environment();
+  const shell = env.SHELL || "/bin/sh";
+  const child = spawn(shell, ["-c", `exec ${command}`], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: env as Record<string, string>,
+  });
+  let handlers: SocketHandlers | undefined;
+  const early: (() => void)[] = [];
+  const deliver = (f: (h: SocketHandlers) => void) => {
+    if (handlers) f(handlers);
+    else early.push(() => f(handlers!));
+  };
+  let closed = false;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    deliver((h) => h.close());
+  };
+  child.on("error", (e) => {
+    deliver((h) => h.error(new Error(`ProxyCommand failed to start: ${e.message}`, { cause: e })));
+    finish();
+  });
+  child.stdout!.on("data", (d: Uint8Array) => deliver((h) => h.data(d)));
+  child.stdout!.on("end", () => deliver((h) => h.end()));
+  child.stdin!.on("drain", () => deliver((h) => h.drain()));
+  child.stdin!.on("error", () => {/* EPIPE: the command went away; its exit reports it */});
+  child.on("close", () => finish());
+  return {
+    write: (data) => (child.stdin!.writable ? child.stdin!.write(data) : false),
+    end() {
+      child.stdin!.end();
+      killTimer ??= setTimeout(() => child.kill("SIGTERM"), PROXY_COMMAND_EXIT_GRACE_MS);
+      (killTimer as { unref?: () => void }).unref?.();
+    },
+    destroy() {
+      child.stdin!.destroy();
+      child.stdout!.destroy();
+      child.kill("SIGTERM");
+      finish();
+    },
+    pause: () => child.stdout!.pause(),
+    resume: () => child.stdout!.resume(),
+    setHandlers(h) {
+      handlers = h;
+      for (const f of early.splice(0)) f();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { connectMuxProxy } from "./mux_client.ts";
+import { resolveSSHConfig } from "./mod.ts";
+import { spawnProxyCommand } from "./proxy_command.ts";
+import { createSSHConfigSystem } from "./system.ts";
+
+test("createSSHConfigSystem() reads files, directories, services and Match exec statuses", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-sys-"));
+  try {
+    const services = join(dir, "services");
+    writeFileSync(services, "ssh 22/tcp\nfoo 4242/tcp bar # alias\nudponly 53/udp\n");
+    writeFileSync(join(dir, "a.conf"), "User x\n");
+    const sys = await createSSHConfigSystem({
+      servicesFile: services,
+      env: { SHELL: "/bin/sh", PATH: "/usr/bin:/bin" },
+    });
+    assert.equal(
+      new TextDecoder().decode((await sys.readFile!(join(dir, "a.conf"))) as Uint8Array),
+      "User x\n",
+    );
+    assert.equal(await sys.readFile!(join(dir, "missing")), undefined);
+    assert.equal(await sys.readFile!(dir), "");
+    assert.deepEqual([...(await sys.readDir!(dir))!].sort(), ["a.conf", "services"]);
+    assert.equal(sys.servicePort!("bar"), 4242);
+    assert.equal(sys.servicePort!("udponly"), undefined);
+    assert.equal(await sys.exec!("exit 3"), 3);
+    assert.equal(await sys.exec!("kill -9 $$"), -1);
+    assert.ok((await sys.localAddresses!()).includes("127.0.0.1"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("resolveSSHConfig() (io) fills in this process's user and reads a given file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-cfg-"));
+  try {
+    const file = join(dir, "config");
+    writeFileSync(file, "Host alias\n  HostName 127.0.0.1\n  Port 2200\n");
+    const c = await resolveSSHConfig("alias", { files: [file] });
+    assert.equal(c.hostname, "127.0.0.1");
+    assert.equal(c.port, 2200);
+    assert.ok(c.user.length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("spawnProxyCommand() carries bytes through the command's stdin and stdout", async () => {
+  const sock = spawnProxyCommand("cat", { env: { SHELL: "/bin/sh", PATH: "/usr/bin:/bin" } });
+  const got = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    sock.setHandlers({
+      data: (d) => (text += new TextDecoder().decode(d)),
+      end: () => resolve(text),
+      error: reject,
+      drain: () => {},
+      close: () => resolve(text),
+    });
+    sock.write(new TextEncoder().encode("through the proxy"));
+    sock.end();
+  });
+  assert.equal(got, "through the proxy");
+});
+
+test("connectMuxProxy() finds no master where no socket listens", async () => {
+  assert.equal(
+    await connectMuxProxy(join(tmpdir(), `sshts-no-master-${Date.now()}.sock`)),
+    undefined,
+  );
+});

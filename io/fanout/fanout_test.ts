@@ -1,0 +1,247 @@
+/**
+ * runMany() and SSHPool against our own listen() on loopback: partial failure
+ * (closed ports, failed auth, silent listeners, retries, abort mid-batch) and
+ * the pool replacing a connection the server dropped. Not timed.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { SSHError } from "../../core/errors.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { listen, type SSHServer } from "../server/listen.ts";
+import { connectMany } from "./pool.ts";
+import { type FanoutResult, runMany } from "./run_many.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
+
+async function server(host = "127.0.0.1"): Promise<SSHServer> {
+  return await listen({
+    host,
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (_u, pw) => pw === "pw",
+    processFactory: async (p) => {
+      if (p.command === "fail") return p.exit(3);
+      if (p.command === "sleep") return await new Promise(() => {});
+      await p.write(`ran ${p.command}\n`);
+      p.exit(0);
+    },
+  });
+}
+
+/** A TCP server: `mode(socket, n)` decides per connection (n from 1). */
+async function tcp(
+  mode: (s: net.Socket, n: number) => void,
+  host = "127.0.0.1",
+): Promise<{ port: number; sockets: Set<net.Socket>; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let n = 0;
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+    mode(s, ++n);
+  });
+  await new Promise<void>((r) => srv.listen(0, host, r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    sockets,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+/** A proxy to `port` that drops the first `drop` connections. */
+function proxy(port: number, drop = 0, host = "127.0.0.1") {
+  return tcp((s, n) => {
+    if (n <= drop) return void s.destroy();
+    const up = net.connect(port, host);
+    up.on("error", () => s.destroy());
+    s.on("close", () => up.destroy());
+    up.on("close", () => s.destroy());
+    s.pipe(up).pipe(s);
+  }, host);
+}
+
+async function closedPort(): Promise<number> {
+  const t = await tcp(() => {});
+  await t.close();
+  return t.port;
+}
+
+async function collect<T>(it: AsyncIterable<FanoutResult<T>>): Promise<FanoutResult<T>[]> {
+  const out: FanoutResult<T>[] = [];
+  for await (const r of it) out.push(r);
+  return out.sort((a, b) => a.index - b.index);
+}
+
+/** Waits (up to 2 s) for the server to notice its clients went away. */
+async function noConnections(s: SSHServer): Promise<number> {
+  for (let i = 0; i < 200 && s.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return s.connections;
+}
+
+function code(r: FanoutResult<unknown>): string | undefined {
+  return r.ok ? undefined : (r.error as SSHError).code;
+}
+
+test("runMany: commands on several hosts, one result each, exit status kept", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  const hosts = Array.from({ length: 5 }, () => ({ host: "127.0.0.1", port }));
+  const seen: number[] = [];
+  const results = await collect(
+    runMany([...hosts, { host: "127.0.0.1", port }], "echo", {
+      ...base,
+      concurrency: 2,
+      onProgress: (p) => seen.push(p.done),
+    }),
+  );
+  assert.equal(results.length, 6);
+  for (const r of results) {
+    assert.ok(r.ok);
+    assert.equal(r.exitStatus, 0);
+    assert.equal(r.stdout, "ran echo\n");
+    assert.equal(r.attempts, 1);
+    assert.ok(r.timing.connectMs! <= r.timing.totalMs);
+  }
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  const [bad] = await collect(runMany([{ host: "127.0.0.1", port }], "fail", base));
+  assert.ok(bad!.ok);
+  assert.equal(bad!.exitStatus, 3);
+});
+
+test("runMany: a function per host, its value or its error", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  const results = await collect(
+    runMany([{ host: "127.0.0.1", port }, { host: "127.0.0.1", port }], async (conn, info) => {
+      if (info.index === 1) throw new Error("task failed");
+      return (await conn.run("x")).stdout.length;
+    }, base),
+  );
+  assert.ok(results[0]!.ok && results[0]!.value === "ran x\n".length);
+  assert.ok(!results[1]!.ok && results[1]!.error.message === "task failed");
+});
+
+test("runMany: partial failure — closed port, bad password, silent listener", async () => {
+  await using s = await server();
+  const silent = await tcp(() => {}); // accepts, never says a word
+  try {
+    const dead = await closedPort();
+    const results = await collect(
+      runMany(
+        [
+          { host: "127.0.0.1", port: s.address.port },
+          { host: "127.0.0.1", port: dead },
+          { host: "127.0.0.1", port: s.address.port, password: "wrong" },
+          { host: "127.0.0.1", port: silent.port },
+        ],
+        "ok",
+        { ...base, timeout: 500, retries: 2, retryDelay: 10 },
+      ),
+    );
+    assert.equal(results.length, 4);
+    assert.ok(results[0]!.ok);
+    assert.equal(code(results[1]!), "ERR_CONNECTION_REFUSED");
+    assert.equal(results[1]!.attempts, 3, "refused: retried");
+    assert.equal(code(results[2]!), "ERR_PERMISSION_DENIED");
+    assert.equal(results[2]!.attempts, 1, "auth failure: not retried");
+    assert.equal(code(results[3]!), "ERR_TIMEOUT");
+    assert.ok(results[3]!.timing.totalMs < 5_000);
+  } finally {
+    await silent.close();
+  }
+});
+
+test("runMany: a connection failure retried until it works", async () => {
+  await using s = await server();
+  const p = await proxy(s.address.port, 2);
+  try {
+    const [r] = await collect(
+      runMany([{ host: "127.0.0.1", port: p.port }], "x", { ...base, retries: 3, retryDelay: 5 }),
+    );
+    assert.ok(r!.ok, r!.ok ? "" : r!.error.message);
+    assert.equal(r!.attempts, 3);
+    const once = await proxy(s.address.port, 1);
+    const [no] = await collect(runMany([{ host: "127.0.0.1", port: once.port }], "x", base));
+    await once.close();
+    assert.equal(code(no!), "ERR_CONNECTION_LOST", "no retries by default");
+  } finally {
+    await p.close();
+  }
+});
+
+test("runMany: abort mid-batch reports every host, running ones aborted", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  const ac = new AbortController();
+  const hosts = Array.from({ length: 6 }, () => ({ host: "127.0.0.1", port }));
+  let started = 0;
+  const results = await collect(
+    runMany(hosts, async (conn, info) => {
+      if (++started === 2) setTimeout(() => ac.abort(new Error("stop")), 50);
+      if (info.index === 0) return "quick";
+      return await conn.run("sleep", { signal: info.signal });
+    }, { ...base, concurrency: 2, signal: ac.signal }),
+  );
+  assert.equal(results.length, 6);
+  assert.ok(results[0]!.ok && results[0]!.value === "quick");
+  for (const r of results.slice(1)) {
+    assert.ok(!r.ok);
+    assert.equal(r.error.message, "stop");
+  }
+  assert.ok(results.slice(1).some((r) => r.attempts === 0), "unstarted hosts never connect");
+  assert.equal(await noConnections(s), 0);
+});
+
+test("runMany: breaking out of the loop stops the rest", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  const hosts = Array.from({ length: 4 }, () => ({ host: "127.0.0.1", port }));
+  let calls = 0;
+  for await (
+    const r of runMany(hosts, () => Promise.resolve(++calls), { ...base, concurrency: 1 })
+  ) {
+    assert.ok(r.ok);
+    break;
+  }
+  assert.ok(calls <= 2);
+});
+
+test("SSHPool: one connection per host, reused, replaced after the server drops it", async () => {
+  await using s1 = await server("127.0.0.1");
+  await using s2 = await server("127.0.0.2");
+  const p = await proxy(s2.address.port, 0, "127.0.0.2");
+  const dead = await closedPort();
+  try {
+    await using pool = await connectMany([
+      { host: "127.0.0.1", port: s1.address.port },
+      { host: "127.0.0.2", port: p.port },
+      { host: "127.0.0.3", port: dead },
+    ], base);
+    assert.deepEqual(pool.connected, ["127.0.0.1", "127.0.0.2"]);
+    assert.equal((pool.lastError("127.0.0.3") as SSHError).code, "ERR_CONNECTION_REFUSED");
+    const first = await pool.get("127.0.0.2");
+    assert.equal(await pool.get("127.0.0.2"), first, "reused");
+    const all = await collect(pool.runAll("hi", { timeout: 5_000 }));
+    assert.deepEqual(all.map((r) => r.ok), [true, true, false]);
+    assert.equal(await pool.get("127.0.0.2"), first, "still the same after runAll");
+    // The server side goes away: the next use reconnects.
+    for (const sock of p.sockets) sock.destroy();
+    await first.closed;
+    assert.deepEqual(pool.connected, ["127.0.0.1"]);
+    const r = await pool.run("127.0.0.2", "again");
+    assert.equal(r.stdout, "ran again\n");
+    assert.notEqual(await pool.get("127.0.0.2"), first);
+    assert.deepEqual(pool.connected, ["127.0.0.1", "127.0.0.2"]);
+    await assert.rejects(pool.get("nope"), RangeError);
+  } finally {
+    await p.close();
+  }
+  assert.equal(await noConnections(s1), 0, "closed by await using");
+});

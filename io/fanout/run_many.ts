@@ -1,0 +1,382 @@
+/**
+ * runMany(): one command (or function) on many hosts from one process, with
+ * bounded concurrency, a per-host deadline, retries for connection failures,
+ * and one result per host as each finishes. Failures are results, never thrown.
+ *
+ * @module
+ */
+import { SSHError } from "../../core/errors.ts";
+import { connect } from "../client/connect.ts";
+import type { SSHClientConnection } from "../client/connection.ts";
+import type { ProcessResult } from "../client/errors.ts";
+import type { ConnectOptions } from "../client/options.ts";
+
+/**
+ * How many hosts run at once unless told otherwise: 32, like pssh's default
+ * parallelism. Each connection costs a handshake's CPU (~1–3 ms) and a socket;
+ * raise it for large fleets (the fan-out bench uses 200).
+ */
+export const DEFAULT_FANOUT_CONCURRENCY = 32;
+
+/** First retry delay (ms); each further retry doubles it (with jitter), up to 5 s. */
+export const DEFAULT_RETRY_DELAY = 250;
+const MAX_RETRY_DELAY = 5_000;
+
+/** A host to reach: a name (or address), or a name with its own connect() options. */
+export type FanoutHost = string | (ConnectOptions & { readonly host: string });
+
+/** What a function given to {@link runMany} receives besides the connection. */
+export interface FanoutTaskInfo {
+  /** The host, as given. */
+  readonly host: string;
+  /** Its position in the host list. */
+  readonly index: number;
+  /** Aborts when the host's timeout passes or the batch is aborted. */
+  readonly signal: AbortSignal;
+}
+
+/** A host where the command ran (or the function returned). */
+export interface FanoutSuccess<T> {
+  /** Success. */
+  readonly ok: true;
+  /** The host, as given. */
+  readonly host: string;
+  /** Its position in the host list. */
+  readonly index: number;
+  /** The function's value; for a command, its ProcessResult. */
+  readonly value: T;
+  /** A command's exit status (null for a signal); undefined for a function. */
+  readonly exitStatus?: number | null;
+  /** A command's stdout; undefined for a function. */
+  readonly stdout?: string;
+  /** A command's stderr; undefined for a function. */
+  readonly stderr?: string;
+  /** Connection attempts made (1 unless retried). */
+  readonly attempts: number;
+  /** Timing: when the host started, ms to authenticate, ms in all. */
+  readonly timing: FanoutTiming;
+}
+
+/** A host that failed: could not connect, failed auth, timed out, was aborted, or threw. */
+export interface FanoutFailure {
+  /** Failure. */
+  readonly ok: false;
+  /** The host, as given. */
+  readonly host: string;
+  /** Its position in the host list. */
+  readonly index: number;
+  /**
+   * Why: connect()'s error (ERR_CONNECTION_REFUSED for a closed port,
+   * ERR_CONNECTION_LOST for a dropped connection, ERR_PERMISSION_DENIED for failed authentication, …), an ERR_TIMEOUT
+   * `SSHError` for the host's timeout, the signal's reason for an abort, or
+   * whatever the function threw.
+   */
+  readonly error: Error;
+  /** Connection attempts made (0 when aborted before starting). */
+  readonly attempts: number;
+  /** Timing; `connectMs` is undefined when no connection was made. */
+  readonly timing: FanoutTiming;
+}
+
+/** One host's result from {@link runMany}. */
+export type FanoutResult<T> = FanoutSuccess<T> | FanoutFailure;
+
+/** Timing of one host. */
+export interface FanoutTiming {
+  /** When the host was started (ms since the epoch). */
+  readonly startedAt: number;
+  /** ms from start to an authenticated connection (the last attempt, incl. retries' waits). */
+  readonly connectMs: number | undefined;
+  /** ms from start to the result. */
+  readonly totalMs: number;
+}
+
+/** Progress after each host, for {@link RunManyOptions.onProgress}. */
+export interface FanoutProgress<T> {
+  /** Hosts finished so far. */
+  readonly done: number;
+  /** Hosts in the batch. */
+  readonly total: number;
+  /** Hosts in progress now. */
+  readonly running: number;
+  /** Finished hosts that failed. */
+  readonly failed: number;
+  /** The result just produced. */
+  readonly result: FanoutResult<T>;
+}
+
+/** Options of {@link runMany}: connect() options shared by every host, and the batch's own. */
+export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signal"> {
+  /** Hosts at once (default {@link DEFAULT_FANOUT_CONCURRENCY}). */
+  readonly concurrency?: number;
+  /**
+   * Per-host deadline in ms, covering connecting, retries and the command (or
+   * function); past it the host's connection is aborted and it fails with ERR_TIMEOUT.
+   */
+  readonly timeout?: number;
+  /**
+   * Extra connection attempts after a connection failure (refused, reset,
+   * connect timeout, peer disconnect). Never after an authentication or
+   * host-key failure, nor after the command started. Default 0.
+   */
+  readonly retries?: number;
+  /** First retry delay in ms (default {@link DEFAULT_RETRY_DELAY}); doubles each time. */
+  readonly retryDelay?: number;
+  /** Aborts the batch: running hosts are aborted, unstarted ones fail with the reason. */
+  readonly signal?: AbortSignal;
+  /** Called after each host finishes. */
+  readonly onProgress?: (progress: FanoutProgress<T>) => void;
+}
+
+/** A function run on each host's connection by {@link runMany}. */
+export type FanoutTask<T> = (conn: SSHClientConnection, info: FanoutTaskInfo) => Promise<T>;
+
+/** connect() error codes that mean "try again" rather than "this will never work". */
+const RETRYABLE = new Set([
+  "ERR_CONNECTION_REFUSED",
+  "ERR_CONNECTION_LOST",
+  "ERR_TIMEOUT",
+  "ERR_PEER_DISCONNECTED",
+]);
+
+/** True when a connect() failure is worth retrying (a network problem, not a refusal). */
+export function isRetryableConnectError(e: unknown): boolean {
+  if (e instanceof SSHError) return RETRYABLE.has(e.code);
+  // Socket-level failures that reached us unwrapped (ECONNREFUSED, ECONNRESET, …).
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("E") && !code.startsWith("ERR_");
+}
+
+/**
+ * Runs `command` (or calls `task` with a connection) on every host, at most
+ * `concurrency` at once, and yields one {@link FanoutResult} per host as each
+ * finishes (not in input order; `index` gives the position). Failures are
+ * results with `ok: false`; the iteration itself never throws. A command's
+ * non-zero exit status is a success with that `exitStatus`. Breaking out of the
+ * loop aborts the hosts still running.
+ *
+ * Per-host settings come from ~/.ssh/config through connect() (unless
+ * `config: false`), then from the shared options, then from a host's own object.
+ *
+ * @example A command on three hosts
+ * ```ts ignore
+ * import { runMany } from "@sshts/ssh";
+ * for await (const r of runMany(["web1", "web2", { host: "db1", port: 2222 }], "uptime", {
+ *   username: "ops", concurrency: 100, timeout: 10_000, retries: 2,
+ * })) {
+ *   if (r.ok) console.log(r.host, r.exitStatus, r.stdout.trim());
+ *   else console.error(r.host, r.error.message);
+ * }
+ * ```
+ *
+ * @example A function per host, collecting values
+ * ```ts ignore
+ * import { runMany } from "@sshts/ssh";
+ * const kernels = new Map<string, string>();
+ * for await (const r of runMany(hosts, async (conn) => (await conn.run("uname -r")).stdout)) {
+ *   if (r.ok) kernels.set(r.host, r.value.trim());
+ * }
+ * ```
+ */
+export function runMany(
+  hosts: Iterable<FanoutHost>,
+  command: string,
+  options?: RunManyOptions<ProcessResult<string>>,
+): AsyncIterableIterator<FanoutResult<ProcessResult<string>>>;
+/** Calls `task` with each host's authenticated connection (closed afterwards). */
+export function runMany<T>(
+  hosts: Iterable<FanoutHost>,
+  task: FanoutTask<T>,
+  options?: RunManyOptions<T>,
+): AsyncIterableIterator<FanoutResult<T>>;
+export function runMany<T>(
+  hosts: Iterable<FanoutHost>,
+  commandOrTask: string | FanoutTask<T>,
+  options: RunManyOptions<T> = {},
+): AsyncIterableIterator<FanoutResult<T>> {
+  const {
+    concurrency,
+    timeout,
+    retries = 0,
+    retryDelay = DEFAULT_RETRY_DELAY,
+    signal,
+    onProgress,
+    ...shared
+  } = options;
+  const list = [...hosts];
+  const runOne = (host: FanoutHost, index: number, batch: AbortSignal) =>
+    runHost<T>(host, index, commandOrTask, shared, { timeout, retries, retryDelay }, batch);
+  return fanOut(list, runOne, { concurrency, signal, onProgress });
+}
+
+interface HostLimits {
+  readonly timeout: number | undefined;
+  readonly retries: number;
+  readonly retryDelay: number;
+}
+
+async function runHost<T>(
+  entry: FanoutHost,
+  index: number,
+  commandOrTask: string | FanoutTask<T>,
+  shared: Omit<ConnectOptions, "signal">,
+  limits: HostLimits,
+  batch: AbortSignal,
+): Promise<FanoutResult<T>> {
+  const host = typeof entry === "string" ? entry : entry.host;
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const ac = new AbortController();
+  const onBatchAbort = () => ac.abort(batch.reason);
+  batch.addEventListener("abort", onBatchAbort, { once: true });
+  const timer = limits.timeout === undefined ? undefined : setTimeout(
+    () => ac.abort(new SSHError("ERR_TIMEOUT", `${host}: no result within ${limits.timeout} ms`)),
+    limits.timeout,
+  );
+  let attempts = 0;
+  let connectMs: number | undefined;
+  const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
+  const fail = (e: unknown): FanoutFailure => ({
+    ok: false,
+    host,
+    index,
+    // The deadline or the batch abort explains the failure better than the
+    // connection error it caused.
+    error: ac.signal.aborted ? asError(ac.signal.reason) : asError(e),
+    attempts,
+    timing: timing(),
+  });
+  try {
+    if (batch.aborted) return fail(batch.reason);
+    const hostOptions = typeof entry === "string" ? {} : withoutHost(entry);
+    let conn: SSHClientConnection;
+    for (;;) {
+      attempts++;
+      try {
+        conn = await connect(host, { ...shared, ...hostOptions, signal: ac.signal });
+        break;
+      } catch (e) {
+        if (ac.signal.aborted || attempts > limits.retries || !isRetryableConnectError(e)) {
+          return fail(e);
+        }
+        const base = Math.min(limits.retryDelay * 2 ** (attempts - 1), MAX_RETRY_DELAY);
+        await sleep(base / 2 + Math.random() * base / 2, ac.signal);
+        if (ac.signal.aborted) return fail(e);
+      }
+    }
+    connectMs = performance.now() - t0;
+    try {
+      if (typeof commandOrTask === "string") {
+        const r = await conn.run(commandOrTask, { signal: ac.signal });
+        return {
+          ok: true,
+          host,
+          index,
+          value: r as T,
+          exitStatus: r.exitStatus,
+          stdout: r.stdout,
+          stderr: r.stderr,
+          attempts,
+          timing: timing(),
+        };
+      }
+      const value = await commandOrTask(conn, { host, index, signal: ac.signal });
+      return { ok: true, host, index, value, attempts, timing: timing() };
+    } catch (e) {
+      return fail(e);
+    } finally {
+      if (ac.signal.aborted) conn.abort();
+      else await conn.close().catch(() => {});
+    }
+  } catch (e) {
+    return fail(e);
+  } finally {
+    clearTimeout(timer);
+    batch.removeEventListener("abort", onBatchAbort);
+  }
+}
+
+function withoutHost(entry: ConnectOptions & { readonly host: string }): ConnectOptions {
+  const { host: _host, ...rest } = entry;
+  return rest;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new SSHError("ERR_BY_APPLICATION", String(e));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Options of {@link fanOut}. */
+export interface FanOutOptions<T> {
+  /** Items at once (default {@link DEFAULT_FANOUT_CONCURRENCY}). */
+  readonly concurrency?: number | undefined;
+  /** Aborts the batch. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called after each item finishes. */
+  readonly onProgress?: ((progress: FanoutProgress<T>) => void) | undefined;
+}
+
+/**
+ * The scheduler under runMany() and SSHPool.runAll(): runs `work` on each item,
+ * at most `concurrency` at once, and yields the results as they finish. `work`
+ * must not throw (it turns failures into results). Returning early (break)
+ * aborts the work still running and waits for it.
+ */
+export async function* fanOut<I, T>(
+  items: readonly I[],
+  work: (item: I, index: number, signal: AbortSignal) => Promise<FanoutResult<T>>,
+  options: FanOutOptions<T> = {},
+): AsyncIterableIterator<FanoutResult<T>> {
+  const limit = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_FANOUT_CONCURRENCY));
+  const ac = new AbortController();
+  const outer = options.signal;
+  const onAbort = () => ac.abort(outer!.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  const ready: FanoutResult<T>[] = [];
+  let wake: (() => void) | undefined;
+  let next = 0;
+  let running = 0;
+  let done = 0;
+  let failed = 0;
+  const workers: Promise<void>[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      running++;
+      const r = await work(items[i]!, i, ac.signal);
+      running--;
+      done++;
+      if (!r.ok) failed++;
+      ready.push(r);
+      try {
+        options.onProgress?.({ done, total: items.length, running, failed, result: r });
+      } catch { /* a progress callback's error is not the batch's */ }
+      wake?.();
+    }
+  };
+  for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker());
+  try {
+    while (done < items.length || ready.length) {
+      if (!ready.length) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      while (ready.length) yield ready.shift()!;
+    }
+  } finally {
+    if (done < items.length) ac.abort(new SSHError("ERR_BY_APPLICATION", "runMany stopped"));
+    outer?.removeEventListener("abort", onAbort);
+    await Promise.all(workers);
+  }
+}

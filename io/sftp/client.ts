@@ -1,0 +1,558 @@
+/**
+ * The SFTP client: `await conn.startSftp()` (or `startSftp(conn)`) gives an
+ * {@link SFTPClient} with file handles, path operations and pipelined
+ * transfers. Close it, or use `await using`.
+ *
+ * @module
+ */
+
+import * as fsp from "node:fs/promises";
+import * as nodePath from "node:path";
+import {
+  type FileAttributes,
+  isDirectory,
+  isRegularFile,
+  isSymbolicLink,
+} from "../../sftp/attrs.ts";
+import { Ext, SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import type { NameEntry, SFTPLimits, StatVFS } from "../../sftp/messages.ts";
+import { expandGlob, type GlobFileSystem, hasGlob, joinPath } from "../../sftp/path.ts";
+import { openFlags, type OpenMode, seconds, SFTPFile } from "./file.ts";
+import {
+  expectResult,
+  type SFTPChannelOpener,
+  type SFTPClientOptions,
+  SFTPSession,
+} from "./session.ts";
+import * as transfer from "./transfer.ts";
+
+export type { OpenMode } from "./file.ts";
+export type { SFTPChannelOpener, SFTPClientOptions } from "./session.ts";
+export type { ProgressHandler, TransferOptions } from "./transfer.ts";
+
+/** A directory entry from {@link SFTPClient.readdir}. */
+export interface SFTPDirEntry {
+  /** The entry's name (no directory part). */
+  readonly filename: string;
+  /** The server's `ls -l` line for it. */
+  readonly longname: string;
+  /** Its attributes, as lstat reports them. */
+  readonly attrs: FileAttributes;
+}
+
+/** Options of {@link SFTPClient.stat} and {@link SFTPClient.setstat}. */
+export interface FollowOptions {
+  /** Follow a final symlink (default true); false uses lstat / lsetstat@openssh.com. */
+  readonly followSymlinks?: boolean;
+}
+
+/**
+ * Starts an SFTP session on a connection.
+ *
+ * @example
+ * ```ts ignore
+ * await using sftp = await startSftp(conn);
+ * await sftp.get("/var/log/syslog", "./syslog");
+ * ```
+ */
+export async function startSftp(
+  conn: SFTPChannelOpener,
+  options: SFTPClientOptions = {},
+): Promise<SFTPClient> {
+  return new SFTPClient(await SFTPSession.open(conn, options));
+}
+
+/**
+ * An SFTP session: file handles, path operations and transfers.
+ *
+ * Transfers pipeline requests as OpenSSH's sftp does (up to 64 in flight, the
+ * request size from the server's limits), write replies at their offsets as
+ * they come, and hold no more than the requests in flight.
+ *
+ * @example Upload, list, download
+ * ```ts ignore
+ * await using sftp = await conn.startSftp();
+ * await sftp.put("./build", "/srv/app", { recurse: true, preserve: true });
+ * for await (const e of sftp.readdir("/srv/app")) console.log(e.longname);
+ * await sftp.mget("/var/log/*.gz", "./logs", { onProgress: (done, total, src) => console.log(src, done, total) });
+ * ```
+ */
+export class SFTPClient implements AsyncDisposable {
+  readonly #s: SFTPSession;
+  readonly #ops: transfer.RemoteOps;
+
+  /** Wraps a started session (use {@link startSftp} or `conn.startSftp()`). */
+  constructor(session: SFTPSession) {
+    this.#s = session;
+    this.#ops = {
+      session,
+      stat: (p) => this.stat(p),
+      lstat: (p) => this.lstat(p),
+      readlink: (p) => this.readlink(p),
+      symlink: (t, l) => this.symlink(t, l),
+      mkdir: (p, a) => this.#mkdir(p, a ?? {}),
+      names: async (d) => {
+        const out: { filename: string; attrs: FileAttributes }[] = [];
+        for await (const e of this.readdir(d)) out.push(e);
+        return out.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+      },
+      setstat: (p, a) => this.setstat(p, a),
+    };
+  }
+
+  /** The protocol version (3). */
+  get version(): number {
+    return 3;
+  }
+
+  /** The extensions the server announced (name → version). */
+  get extensions(): ReadonlyMap<string, string> {
+    return this.#s.extensions;
+  }
+
+  /** The server's limits@openssh.com figures, when it has the extension. */
+  get limits(): SFTPLimits | undefined {
+    return this.#s.limits;
+  }
+
+  /** Bytes per read request and per write request in transfers. */
+  get requestSize(): { readonly read: number; readonly write: number } {
+    return { read: this.#s.readSize, write: this.#s.writeSize };
+  }
+
+  /** Whether the session ended. */
+  get closed(): boolean {
+    return this.#s.closed;
+  }
+
+  // ---- files ----
+
+  /**
+   * Opens a file. `mode` is a Node-style string ("r", "r+", "w", "w+", "a",
+   * "a+", with "x" to fail when the file exists) or SSH_FXF_* bits; `attrs`
+   * apply when the file is created (e.g. `{ permissions: 0o600 }`).
+   */
+  async open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
+    const r = await this.#s.request({ type: "open", path, flags: openFlags(mode), attrs });
+    return new SFTPFile(this.#s, expectResult(r, "handle").handle, path);
+  }
+
+  // ---- attributes ----
+
+  /** Attributes of `path`, following symlinks unless `followSymlinks: false`. */
+  async stat(path: string, options: FollowOptions = {}): Promise<FileAttributes> {
+    const type = options.followSymlinks === false ? "lstat" : "stat";
+    return expectResult(await this.#s.request({ type, path }), "attrs").attrs;
+  }
+
+  /** Attributes of `path` itself (a symlink is not followed). */
+  lstat(path: string): Promise<FileAttributes> {
+    return this.stat(path, { followSymlinks: false });
+  }
+
+  /** Changes attributes; with `followSymlinks: false`, of a symlink itself (lsetstat@openssh.com). */
+  async setstat(path: string, attrs: FileAttributes, options: FollowOptions = {}): Promise<void> {
+    if (options.followSymlinks === false) {
+      this.#need(Ext.LSETSTAT, "lsetstat", path);
+      expectResult(await this.#s.request({ type: "lsetstat", path, attrs }), "ok");
+      return;
+    }
+    expectResult(await this.#s.request({ type: "setstat", path, attrs }), "ok");
+  }
+
+  /** Changes permission bits. */
+  chmod(path: string, mode: number, options: FollowOptions = {}): Promise<void> {
+    return this.setstat(path, { permissions: mode }, options);
+  }
+
+  /** Changes owner and group. */
+  chown(path: string, uid: number, gid: number, options: FollowOptions = {}): Promise<void> {
+    return this.setstat(path, { uid, gid }, options);
+  }
+
+  /** Sets access and modification times (Date or seconds since the epoch). */
+  utime(
+    path: string,
+    atime: Date | number,
+    mtime: Date | number,
+    options: FollowOptions = {},
+  ): Promise<void> {
+    return this.setstat(path, { atime: seconds(atime), mtime: seconds(mtime) }, options);
+  }
+
+  /** Truncates or extends a file. */
+  truncate(path: string, size = 0): Promise<void> {
+    return this.setstat(path, { size });
+  }
+
+  /** Whether `path` exists (false on "no such file"; other errors are thrown). */
+  async exists(path: string): Promise<boolean> {
+    return (await this.#statOrNull(path)) !== null;
+  }
+
+  /** Whether `path` is a regular file (following symlinks). */
+  async isFile(path: string): Promise<boolean> {
+    const a = await this.#statOrNull(path);
+    return a !== null && isRegularFile(a);
+  }
+
+  /** Whether `path` is a directory (following symlinks). */
+  async isDir(path: string): Promise<boolean> {
+    const a = await this.#statOrNull(path);
+    return a !== null && isDirectory(a);
+  }
+
+  /** Whether `path` is a symlink. */
+  async isLink(path: string): Promise<boolean> {
+    try {
+      return isSymbolicLink(await this.lstat(path));
+    } catch (e) {
+      if (e instanceof SFTPError && e.notFound) return false;
+      throw e;
+    }
+  }
+
+  async #statOrNull(path: string): Promise<FileAttributes | null> {
+    try {
+      return await this.stat(path);
+    } catch (e) {
+      if (e instanceof SFTPError && e.notFound) return null;
+      throw e;
+    }
+  }
+
+  // ---- directories ----
+
+  /**
+   * Lists a directory as it is read: entries arrive as the server sends them
+   * (about 100 per reply), without "." and "..". Breaking out of the loop
+   * closes the directory handle.
+   */
+  async *readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
+    const handle = expectResult(await this.#s.request({ type: "opendir", path }), "handle").handle;
+    try {
+      for (;;) {
+        const r = await this.#s.request({ type: "readdir", handle });
+        if (r.kind === "eof") return;
+        for (const e of expectResult(r, "names").entries as NameEntry[]) {
+          if (e.filename === "." || e.filename === "..") continue;
+          yield e;
+        }
+      }
+    } finally {
+      if (!this.#s.closed) {
+        await this.#s.request({ type: "close", handle }).catch(() => {});
+      }
+    }
+  }
+
+  /** The names in a directory (without "." and ".."), in the server's order. */
+  async listdir(path: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.readdir(path)) out.push(e.filename);
+    return out;
+  }
+
+  /** Creates a directory (`mode` default 0o777, less the server's umask). */
+  mkdir(path: string, mode?: number): Promise<void> {
+    return this.#mkdir(path, mode === undefined ? {} : { permissions: mode });
+  }
+
+  async #mkdir(path: string, attrs: FileAttributes): Promise<void> {
+    expectResult(await this.#s.request({ type: "mkdir", path, attrs }), "ok");
+  }
+
+  /** Creates a directory and its missing parents; an existing directory is fine. */
+  async makedirs(path: string, mode?: number): Promise<void> {
+    const parts = path.split("/");
+    let cur = path.startsWith("/") ? "/" : "";
+    for (const p of parts) {
+      if (p === "" || p === ".") continue;
+      cur = cur === "" ? p : joinPath(cur, p);
+      if (await this.isDir(cur)) continue;
+      try {
+        await this.mkdir(cur, mode);
+      } catch (e) {
+        if (!(await this.isDir(cur))) throw e;
+      }
+    }
+  }
+
+  /** Removes a file or symlink. */
+  async remove(path: string): Promise<void> {
+    expectResult(await this.#s.request({ type: "remove", path }), "ok");
+  }
+
+  /** Removes a file or symlink (alias of {@link remove}). */
+  unlink(path: string): Promise<void> {
+    return this.remove(path);
+  }
+
+  /** Removes an empty directory. */
+  async rmdir(path: string): Promise<void> {
+    expectResult(await this.#s.request({ type: "rmdir", path }), "ok");
+  }
+
+  /** Removes a directory and everything in it (symlinks are removed, not followed). */
+  async rmtree(path: string): Promise<void> {
+    const entries: SFTPDirEntry[] = [];
+    for await (const e of this.readdir(path)) entries.push(e);
+    for (const e of entries) {
+      const p = joinPath(path, e.filename);
+      if (isDirectory(e.attrs)) await this.rmtree(p);
+      else await this.remove(p);
+    }
+    await this.rmdir(path);
+  }
+
+  // ---- names and links ----
+
+  /**
+   * Renames. Uses posix-rename@openssh.com when the server has it (an existing
+   * target is replaced, as rename(2)); otherwise SFTP's rename, which fails
+   * when the target exists. `{ overwrite: false }` always uses the latter.
+   */
+  async rename(
+    oldPath: string,
+    newPath: string,
+    options: { readonly overwrite?: boolean } = {},
+  ): Promise<void> {
+    const posix = options.overwrite !== false && this.#s.supports(Ext.POSIX_RENAME, "1");
+    const type = posix ? "posixRename" : "rename";
+    expectResult(await this.#s.request({ type, oldPath, newPath }), "ok");
+  }
+
+  /** Creates a hard link `newPath` to `oldPath` (hardlink@openssh.com). */
+  async hardlink(oldPath: string, newPath: string): Promise<void> {
+    this.#need(Ext.HARDLINK, "hardlink", newPath);
+    expectResult(await this.#s.request({ type: "hardlink", oldPath, newPath }), "ok");
+  }
+
+  /** Creates a symlink at `linkPath` that points to `targetPath`. */
+  async symlink(targetPath: string, linkPath: string): Promise<void> {
+    expectResult(await this.#s.request({ type: "symlink", linkPath, targetPath }), "ok");
+  }
+
+  /** The target of a symlink. */
+  async readlink(path: string): Promise<string> {
+    return expectResult(await this.#s.request({ type: "readlink", path }), "path").path;
+  }
+
+  /** The canonical absolute path (the server resolves "." to the home directory). */
+  async realpath(path: string): Promise<string> {
+    return expectResult(await this.#s.request({ type: "realpath", path }), "path").path;
+  }
+
+  /**
+   * Expands "~" and "~user" and canonicalises (expand-path@openssh.com; without
+   * it, "~" and "~/..." are expanded from the home directory).
+   */
+  async expandPath(path: string): Promise<string> {
+    if (this.#s.supports(Ext.EXPAND_PATH, "1")) {
+      return expectResult(await this.#s.request({ type: "expandPath", path }), "path").path;
+    }
+    if (path === "~" || path.startsWith("~/")) {
+      return this.realpath(joinPath(await this.realpath("."), path.slice(2)));
+    }
+    if (path.startsWith("~")) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server cannot expand ~user", {
+        path,
+        operation: "expandPath",
+      });
+    }
+    return this.realpath(path);
+  }
+
+  /**
+   * A user's home directory ("" or omitted: ours), via the home-directory
+   * extension; for our own, realpath(".") when the server lacks it or refuses ""
+   * (OpenSSH before 9.4 looks "" up as a user name).
+   */
+  async homeDirectory(username = ""): Promise<string> {
+    if (this.#s.supports(Ext.HOME_DIRECTORY, "1")) {
+      const r = await this.#s.request({ type: "homeDirectory", username });
+      if (r.kind === "path" || username !== "") return expectResult(r, "path").path;
+    } else if (username !== "") {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server has no home-directory extension", {
+        operation: "homeDirectory",
+      });
+    }
+    return this.realpath(".");
+  }
+
+  /** File system figures (statvfs@openssh.com). */
+  async statvfs(path: string): Promise<StatVFS> {
+    this.#need(Ext.STATVFS, "statvfs", path);
+    return expectResult(await this.#s.request({ type: "statvfs", path }), "statvfs").statvfs;
+  }
+
+  /** User and group names for ids ("" where unknown; users-groups-by-id@openssh.com). */
+  async usersGroupsById(
+    uids: readonly number[],
+    gids: readonly number[] = [],
+  ): Promise<{ users: string[]; groups: string[] }> {
+    this.#need(Ext.USERS_GROUPS_BY_ID, "usersGroupsById");
+    const r = expectResult(
+      await this.#s.request({ type: "usersGroupsById", uids, gids }),
+      "usersGroups",
+    );
+    return { users: r.users, groups: r.groups };
+  }
+
+  /**
+   * Remote paths matching a glob pattern (`*`, `?`, `[...]`, per path
+   * component; hidden names only when the pattern starts with "."), sorted.
+   */
+  glob(pattern: string): Promise<string[]> {
+    return expandGlob(pattern, this.#remoteGlobFs());
+  }
+
+  #remoteGlobFs(): GlobFileSystem {
+    return {
+      readdir: async (dir) => {
+        try {
+          return await this.listdir(dir);
+        } catch (e) {
+          if (e instanceof SFTPError) return null;
+          throw e;
+        }
+      },
+      exists: async (p) => {
+        try {
+          await this.lstat(p);
+          return true;
+        } catch (e) {
+          if (e instanceof SFTPError && e.notFound) return false;
+          throw e;
+        }
+      },
+    };
+  }
+
+  // ---- transfers ----
+
+  /** Downloads a file (or, with `recurse`, a directory) to a local path. */
+  get(
+    remotePath: string,
+    localPath: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    return transfer.get(this.#ops, remotePath, localPath, options);
+  }
+
+  /** Uploads a local file (or, with `recurse`, a directory) to a remote path. */
+  put(
+    localPath: string,
+    remotePath: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    return transfer.put(this.#ops, localPath, remotePath, options);
+  }
+
+  /** Copies on the server (copy-data when offered, else read and write through us). */
+  copy(srcPath: string, dstPath: string, options: transfer.TransferOptions = {}): Promise<void> {
+    return transfer.copy(this.#ops, srcPath, dstPath, options);
+  }
+
+  /** Downloads every remote path matching the patterns into a local directory. */
+  async mget(
+    patterns: string | readonly string[],
+    localDir: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    for (const p of await this.#expandRemote(patterns)) await this.get(p, localDir, options);
+  }
+
+  /** Uploads every local path matching the patterns into a remote directory. */
+  async mput(
+    patterns: string | readonly string[],
+    remoteDir: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    for (const p of await expandLocal(patterns)) await this.put(p, remoteDir, options);
+  }
+
+  /** Copies every remote path matching the patterns into a remote directory. */
+  async mcopy(
+    patterns: string | readonly string[],
+    remoteDir: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    for (const p of await this.#expandRemote(patterns)) await this.copy(p, remoteDir, options);
+  }
+
+  async #expandRemote(patterns: string | readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const pat of typeof patterns === "string" ? [patterns] : patterns) {
+      const found = await this.glob(pat);
+      if (found.length === 0) {
+        throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such file", {
+          path: pat,
+          operation: "glob",
+        });
+      }
+      out.push(...found);
+    }
+    return out;
+  }
+
+  // ---- life cycle ----
+
+  /** Ends the session and closes its channel. */
+  close(): Promise<void> {
+    return this.#s.close();
+  }
+
+  /** Ends the session. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- helpers ----
+
+  #need(ext: string, operation: string, path?: string): void {
+    if (!this.#s.supports(ext)) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, `The server has no ${ext} extension`, {
+        operation,
+        ...(path !== undefined ? { path } : {}),
+      });
+    }
+  }
+}
+
+async function expandLocal(patterns: string | readonly string[]): Promise<string[]> {
+  const fs: GlobFileSystem = {
+    readdir: async (dir) => {
+      try {
+        return await fsp.readdir(dir);
+      } catch {
+        return null;
+      }
+    },
+    exists: async (p) => {
+      try {
+        await fsp.lstat(p);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+  const out: string[] = [];
+  for (const pat of typeof patterns === "string" ? [patterns] : patterns) {
+    const found = await expandGlob(pat.split(nodePath.sep).join("/"), fs);
+    if (found.length === 0) {
+      throw new SFTPError(
+        SFTPStatus.NO_SUCH_FILE,
+        hasGlob(pat) ? "No match" : "No such local file",
+        {
+          path: pat,
+          operation: "glob",
+        },
+      );
+    }
+    out.push(...found);
+  }
+  return out;
+}

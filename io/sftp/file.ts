@@ -1,0 +1,330 @@
+/**
+ * An open remote file: reads and writes at offsets (pipelined), attributes,
+ * fsync, and Web Streams views.
+ *
+ * @module
+ */
+
+import type { FileAttributes } from "../../sftp/attrs.ts";
+import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import type { StatVFS } from "../../sftp/messages.ts";
+import { pipelinedRead, WritePipe } from "./pipeline.ts";
+import { expectResult, type SFTPSession } from "./session.ts";
+
+/**
+ * How to open a file: Node's mode strings, or SSH_FXF_* bits.
+ * "r" read; "r+" read/write; "w" write, create, truncate; "w+" also read;
+ * "a" append, create; "a+" also read; an "x" ("wx", "ax", …) fails when the
+ * file exists.
+ */
+export type OpenMode =
+  | "r"
+  | "r+"
+  | "w"
+  | "w+"
+  | "wx"
+  | "wx+"
+  | "a"
+  | "a+"
+  | "ax"
+  | "ax+"
+  | number;
+
+/**
+ * SSH_FXF_* bits for an {@link OpenMode}.
+ *
+ * @example
+ * ```ts
+ * import { openFlags } from "./file.ts";
+ * console.log(openFlags("w")); // WRITE | CREAT | TRUNC = 26
+ * ```
+ */
+export function openFlags(mode: OpenMode): number {
+  if (typeof mode === "number") return mode;
+  const F = OpenFlags;
+  const plus = mode.endsWith("+");
+  const excl = mode.includes("x") ? F.EXCL : 0;
+  switch (mode[0]) {
+    case "r":
+      return plus ? F.READ | F.WRITE : F.READ;
+    case "w":
+      return F.WRITE | F.CREAT | F.TRUNC | excl | (plus ? F.READ : 0);
+    case "a":
+      return F.WRITE | F.APPEND | F.CREAT | excl | (plus ? F.READ : 0);
+  }
+  throw new RangeError(`Unknown open mode "${mode}"`);
+}
+
+/** Options of {@link SFTPFile.readable}. */
+export interface FileReadableOptions {
+  /** First byte (default: the file's position). */
+  readonly start?: number;
+  /** Stop before this offset (default: end of file). */
+  readonly end?: number;
+}
+
+/**
+ * An open remote file (from `sftp.open()`). Reads and writes take an offset,
+ * or use and advance {@link SFTPFile.position}. Close it, or use `await using`.
+ *
+ * @example
+ * ```ts ignore
+ * await using f = await sftp.open("notes.txt", "w+");
+ * await f.write(new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode(await f.read(5, 0))); // "hello"
+ * ```
+ */
+export class SFTPFile implements AsyncDisposable {
+  readonly #s: SFTPSession;
+  readonly #handle: Uint8Array;
+  #closed = false;
+  /** The path it was opened with. */
+  readonly path: string;
+  /** Where reads and writes without an offset go; advanced by them. */
+  position = 0;
+
+  /** Wraps an open handle (use `sftp.open()`). */
+  constructor(session: SFTPSession, handle: Uint8Array, path: string) {
+    this.#s = session;
+    this.#handle = handle;
+    this.path = path;
+  }
+
+  /** The server's handle bytes. */
+  get handle(): Uint8Array {
+    return this.#handle;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #check(): void {
+    if (this.#closed) {
+      throw new SFTPError(SFTPStatus.FAILURE, "The file is closed", {
+        path: this.path,
+        operation: "use",
+      });
+    }
+  }
+
+  /**
+   * Reads up to `length` bytes at `offset` (default: the position, which then
+   * advances), pipelining requests for large reads. Returns fewer bytes at
+   * end of file, and an empty array past it. Without `length`, reads to the end.
+   */
+  async read(length?: number, offset?: number): Promise<Uint8Array> {
+    this.#check();
+    const start = offset ?? this.position;
+    let want = length;
+    if (want === undefined) {
+      const size = (await this.stat()).size;
+      if (size === undefined) {
+        throw new SFTPError(SFTPStatus.FAILURE, "The server did not report the file size", {
+          path: this.path,
+        });
+      }
+      want = Math.max(0, size - start);
+    }
+    if (want <= 0) return new Uint8Array(0);
+    const pieces: [number, Uint8Array][] = [];
+    const r = await pipelinedRead(
+      this.#s,
+      this.#handle,
+      start,
+      { requestSize: this.#s.readSize, maxRequests: this.#s.maxRequests, end: start + want },
+      (off, data) => void pieces.push([off, data]),
+    );
+    if (r.error !== undefined) throw r.error;
+    const n = r.highwater - start;
+    const out = new Uint8Array(n);
+    for (const [off, data] of pieces) {
+      if (off - start < n) out.set(data.subarray(0, n - (off - start)), off - start);
+    }
+    if (offset === undefined) this.position = start + n;
+    return out;
+  }
+
+  /**
+   * Writes all of `data` at `offset` (default: the position, which then
+   * advances), pipelining requests; resolves once the server acknowledged every
+   * byte. Returns the byte count.
+   */
+  async write(data: Uint8Array, offset?: number): Promise<number> {
+    this.#check();
+    const start = offset ?? this.position;
+    const pipe = new WritePipe(this.#s, this.#handle, start, this.#s.maxRequests);
+    const size = this.#s.writeSize;
+    try {
+      for (let o = 0; o < data.length; o += size) await pipe.push(data.subarray(o, o + size));
+      await pipe.finish();
+    } catch (e) {
+      await pipe.drain();
+      throw e;
+    }
+    if (offset === undefined) this.position = start + data.length;
+    return data.length;
+  }
+
+  /** The file's attributes (fstat). */
+  async stat(): Promise<FileAttributes> {
+    this.#check();
+    return expectResult(await this.#s.request({ type: "fstat", handle: this.#handle }), "attrs")
+      .attrs;
+  }
+
+  /** Changes attributes (fsetstat). */
+  async setstat(attrs: FileAttributes): Promise<void> {
+    this.#check();
+    expectResult(await this.#s.request({ type: "fsetstat", handle: this.#handle, attrs }), "ok");
+  }
+
+  /** Changes the permission bits. */
+  chmod(mode: number): Promise<void> {
+    return this.setstat({ permissions: mode });
+  }
+
+  /** Changes owner and group. */
+  chown(uid: number, gid: number): Promise<void> {
+    return this.setstat({ uid, gid });
+  }
+
+  /** Sets access and modification times (Date or seconds since the epoch). */
+  utime(atime: Date | number, mtime: Date | number): Promise<void> {
+    return this.setstat({ atime: seconds(atime), mtime: seconds(mtime) });
+  }
+
+  /** Truncates or extends the file. */
+  truncate(size = 0): Promise<void> {
+    return this.setstat({ size });
+  }
+
+  /** Asks the server to flush the file to disk (fsync@openssh.com). */
+  async fsync(): Promise<void> {
+    this.#check();
+    if (!this.#s.supports(Ext.FSYNC)) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server has no fsync@openssh.com", {
+        path: this.path,
+        operation: "fsync",
+      });
+    }
+    expectResult(await this.#s.request({ type: "fsync", handle: this.#handle }), "ok");
+  }
+
+  /** File system figures for the file's file system (fstatvfs@openssh.com). */
+  async statvfs(): Promise<StatVFS> {
+    this.#check();
+    if (!this.#s.supports(Ext.FSTATVFS)) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server has no fstatvfs@openssh.com", {
+        path: this.path,
+        operation: "fstatvfs",
+      });
+    }
+    return expectResult(
+      await this.#s.request({ type: "fstatvfs", handle: this.#handle }),
+      "statvfs",
+    ).statvfs;
+  }
+
+  /**
+   * A ReadableStream of the file's bytes from `start` to `end` (or end of
+   * file), in order, with pipelined requests; it pulls only as fast as it is
+   * read. Cancelling it stops the reads.
+   */
+  readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array> {
+    this.#check();
+    const start = options.start ?? this.position;
+    const abort = new AbortController();
+    const pieces = new Map<number, Uint8Array>();
+    let next = start;
+    let pulled: (() => void) | undefined;
+    const highWater = this.#s.readSize * 4;
+    return new ReadableStream<Uint8Array>({
+      start: (c) => {
+        void pipelinedRead(
+          this.#s,
+          this.#handle,
+          start,
+          {
+            requestSize: this.#s.readSize,
+            maxRequests: this.#s.maxRequests,
+            signal: abort.signal,
+            ...(options.end !== undefined ? { end: options.end } : {}),
+          },
+          async (off, data) => {
+            pieces.set(off, data);
+            for (let d; (d = pieces.get(next));) {
+              pieces.delete(next);
+              c.enqueue(d);
+              next += d.length;
+            }
+            while ((c.desiredSize ?? 1) <= 0 && !abort.signal.aborted) {
+              await new Promise<void>((r) => (pulled = r));
+            }
+          },
+        ).then((r) => {
+          if (abort.signal.aborted) return;
+          if (r.error !== undefined) c.error(r.error);
+          else c.close();
+        });
+      },
+      pull: () => {
+        const p = pulled;
+        pulled = undefined;
+        p?.();
+      },
+      cancel: () => {
+        abort.abort();
+        const p = pulled;
+        pulled = undefined;
+        p?.();
+      },
+    }, { highWaterMark: highWater, size: (c) => c.byteLength });
+  }
+
+  /**
+   * A WritableStream that writes from `start` (default: the position) with
+   * pipelined requests. Closing it waits for every acknowledgement (the file
+   * itself stays open).
+   */
+  writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
+    this.#check();
+    const pipe = new WritePipe(
+      this.#s,
+      this.#handle,
+      options.start ?? this.position,
+      this.#s.maxRequests,
+    );
+    const size = this.#s.writeSize;
+    return new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        // Copied: the caller may reuse its buffer once write() resolves.
+        for (let o = 0; o < chunk.length; o += size) await pipe.push(chunk.slice(o, o + size));
+      },
+      close: () => pipe.finish(),
+      abort: () => pipe.drain(),
+    });
+  }
+
+  /** Closes the handle (again is a no-op). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#s.closed) return;
+    expectResult(await this.#s.request({ type: "close", handle: this.#handle }), "ok");
+  }
+
+  /** Closes the handle. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.close();
+    } catch { /* the session may be gone already */ }
+  }
+}
+
+/** Seconds since the epoch from a Date or a number of seconds. */
+export function seconds(t: Date | number): number {
+  return typeof t === "number" ? Math.floor(t) : Math.floor(t.getTime() / 1000);
+}

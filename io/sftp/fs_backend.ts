@@ -1,0 +1,668 @@
+/**
+ * An {@link SFTPBackend} over the local file system, jailed to a root
+ * directory: the client sees `root` as "/", every path resolves under it,
+ * and a symlink that leads out of it (one a client made, or one that was
+ * there before) is refused. `readOnly: true` refuses every change.
+ *
+ * Built on `node:fs/promises`, which Deno, Node and Bun all provide.
+ *
+ * The checks resolve real paths before each operation and open the final
+ * component with O_NOFOLLOW where it was not a symlink, but they cannot stop a
+ * local process that swaps directories for symlinks inside the root at the
+ * same moment; serve roots that only the SFTP users can change.
+ *
+ * @module
+ */
+
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as nodePath from "node:path";
+import { type FileAttributes, formatLongname } from "../../sftp/attrs.ts";
+import type { DirEntry, SFTPBackend } from "../../sftp/backend.ts";
+import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import type { StatVFS } from "../../sftp/messages.ts";
+import { joinPath, normalizePath, resolvePath } from "../../sftp/path.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
+import { SERVER_MAX_READ } from "../../sftp/constants.ts";
+
+/**
+ * Options of {@link FsBackend}.
+ *
+ * @example
+ * ```ts ignore
+ * const backend = new FsBackend({ root: "/srv/drop", readOnly: true, home: "/incoming" });
+ * ```
+ */
+export interface FsBackendOptions {
+  /** The local directory served as "/". It must exist. */
+  readonly root: string;
+  /** Refuse every change (open for writing, remove, rename, setstat, ...). */
+  readonly readOnly?: boolean;
+  /** The client's home directory inside the root ("." resolves here; default "/"). */
+  readonly home?: string;
+  /** Mode bits cleared on files and directories the client creates (default 0o022). */
+  readonly umask?: number;
+}
+
+/** A handle of the {@link FsBackend} (its contents are private). */
+export interface FsHandle {
+  /** What the handle refers to. */
+  readonly kind: "file" | "dir";
+}
+
+type Handle =
+  | {
+    readonly kind: "file";
+    readonly fh: fsp.FileHandle;
+    readonly local: string;
+    readonly flags: number;
+  }
+  | { readonly kind: "dir"; readonly dir: fs.Dir; readonly local: string; started: boolean };
+
+/** Directory entries per readdir reply (OpenSSH's sftp-server sends up to 100). */
+const READDIR_BATCH = 100;
+
+const C = fs.constants;
+
+const ERRNO: Record<string, [number, string]> = {
+  ENOENT: [SFTPStatus.NO_SUCH_FILE, "No such file"],
+  EACCES: [SFTPStatus.PERMISSION_DENIED, "Permission denied"],
+  EPERM: [SFTPStatus.PERMISSION_DENIED, "Permission denied"],
+  EROFS: [SFTPStatus.PERMISSION_DENIED, "Read-only file system"],
+  EEXIST: [SFTPStatus.FAILURE, "File exists"],
+  ENOTEMPTY: [SFTPStatus.FAILURE, "Directory not empty"],
+  EISDIR: [SFTPStatus.FAILURE, "Is a directory"],
+  ENOTDIR: [SFTPStatus.FAILURE, "Not a directory"],
+  ENOSPC: [SFTPStatus.FAILURE, "No space left on device"],
+  EDQUOT: [SFTPStatus.FAILURE, "Disk quota exceeded"],
+  ELOOP: [SFTPStatus.FAILURE, "Too many levels of symbolic links"],
+  EXDEV: [SFTPStatus.FAILURE, "Cross-device link"],
+  EINVAL: [SFTPStatus.BAD_MESSAGE, "Invalid argument"],
+  ENAMETOOLONG: [SFTPStatus.BAD_MESSAGE, "File name too long"],
+  ENOSYS: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
+  EOPNOTSUPP: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
+  ENOTSUP: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
+};
+
+/** Maps a file-system error to the SFTPError a client sees (no host paths in the message). */
+function toSFTPError(e: unknown, path: string): SFTPError {
+  if (e instanceof SFTPError) return e;
+  const code = (e as { code?: string })?.code ?? "";
+  const [status, message] = ERRNO[code] ?? [SFTPStatus.FAILURE, "Failure"];
+  return new SFTPError(status, message, { path, cause: e });
+}
+
+const outside = (path: string) =>
+  new SFTPError(SFTPStatus.PERMISSION_DENIED, "Path leads outside the served directory", { path });
+const readOnlyError = (path: string) =>
+  new SFTPError(SFTPStatus.PERMISSION_DENIED, "Read-only file system", { path });
+
+interface Resolved {
+  /** The host path to operate on. */
+  readonly local: string;
+  /** The final component is a symlink that could not be resolved (dangling). */
+  readonly dangling?: boolean;
+}
+
+/**
+ * The local file system under `root`, as an SFTP backend.
+ *
+ * @example Serve a directory read-only
+ * ```ts ignore
+ * import { listen } from "../../mod.ts";
+ * await using server = await listen({ port: 2222, hostKeys, validatePassword,
+ *   sftp: { backend: new FsBackend({ root: "/srv/drop", readOnly: true }) } });
+ * ```
+ */
+export class FsBackend implements SFTPBackend<FsHandle> {
+  readonly #rootGiven: string;
+  readonly #readOnly: boolean;
+  readonly #home: string;
+  readonly #umask: number;
+  #root: Promise<string> | undefined;
+  #names: Promise<{ users: Map<number, string>; groups: Map<number, string> }> | undefined;
+  /** Read buffers, reused once their replies went out (fresh 256 KiB buffers cost page faults). */
+  readonly #pool = new BufferPool(SERVER_MAX_READ, 16);
+
+  /** Serves `options.root`. */
+  constructor(options: FsBackendOptions) {
+    if (!options.root) throw new RangeError("FsBackend needs a root directory");
+    this.#rootGiven = nodePath.resolve(options.root);
+    this.#readOnly = options.readOnly ?? false;
+    this.#home = normalizePath(resolvePath("/", options.home ?? "/"));
+    this.#umask = options.umask ?? 0o022;
+  }
+
+  /** The real path of the root (symlinks in it resolved). */
+  #realRoot(): Promise<string> {
+    return (this.#root ??= fsp.realpath(this.#rootGiven));
+  }
+
+  #inside(root: string, real: string): boolean {
+    return real === root || real.startsWith(root.endsWith("/") ? root : root + "/");
+  }
+
+  /** The client path as an absolute path inside the root ("/..." form). */
+  #virtual(path: string): string {
+    return resolvePath(this.#home, path === "" ? "." : path);
+  }
+
+  /**
+   * Resolves a client path to a host path inside the root. Intermediate
+   * components are resolved through realpath and must stay inside; the final
+   * one is followed when `follow` (and must then stay inside too).
+   */
+  async #resolve(path: string, follow: boolean): Promise<Resolved> {
+    const root = await this.#realRoot();
+    const v = this.#virtual(path);
+    if (v === "/") return { local: root };
+    const name = v.slice(v.lastIndexOf("/") + 1);
+    const parentV = v.slice(0, v.lastIndexOf("/")) || "/";
+    let parent: string;
+    try {
+      parent = await fsp.realpath(nodePath.join(root, parentV));
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+    if (!this.#inside(root, parent)) throw outside(path);
+    const candidate = nodePath.join(parent, name);
+    if (!follow) return { local: candidate };
+    let st: fs.Stats;
+    try {
+      st = await fsp.lstat(candidate);
+    } catch {
+      return { local: candidate };
+    }
+    if (!st.isSymbolicLink()) return { local: candidate };
+    let real: string;
+    try {
+      real = await fsp.realpath(candidate);
+    } catch {
+      return { local: candidate, dangling: true };
+    }
+    if (!this.#inside(root, real)) throw outside(path);
+    return { local: real };
+  }
+
+  async #existing(path: string, follow: boolean): Promise<string> {
+    const r = await this.#resolve(path, follow);
+    if (r.dangling) throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+    return r.local;
+  }
+
+  #writable(path: string): void {
+    if (this.#readOnly) throw readOnlyError(path);
+  }
+
+  /** Host path back to the client's view ("/..." under the root), or undefined if outside. */
+  async #toVirtual(local: string): Promise<string | undefined> {
+    const root = await this.#realRoot();
+    if (!this.#inside(root, local)) return undefined;
+    return "/" + nodePath.relative(root, local).split(nodePath.sep).filter(Boolean).join("/");
+  }
+
+  // ---- files ----
+
+  /** Opens a file. */
+  async open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
+    const writes = flags & (OpenFlags.WRITE | OpenFlags.APPEND | OpenFlags.CREAT | OpenFlags.TRUNC);
+    if (writes) this.#writable(path);
+    const r = await this.#resolve(path, true);
+    if (r.dangling) {
+      // Creating through a dangling link would create its target: wherever it points.
+      throw new SFTPError(
+        SFTPStatus.PERMISSION_DENIED,
+        "Refusing to open through a dangling symbolic link",
+        {
+          path,
+        },
+      );
+    }
+    const read = (flags & OpenFlags.READ) !== 0;
+    const write = (flags & (OpenFlags.WRITE | OpenFlags.APPEND)) !== 0;
+    let f = read && write ? C.O_RDWR : write ? C.O_WRONLY : C.O_RDONLY;
+    if (flags & OpenFlags.APPEND) f |= C.O_APPEND;
+    if (flags & OpenFlags.CREAT) f |= C.O_CREAT;
+    if (flags & OpenFlags.TRUNC) f |= C.O_TRUNC;
+    if (flags & OpenFlags.EXCL) f |= C.O_EXCL;
+    // The final component was resolved already: refuse a symlink swapped in since.
+    f |= C.O_NOFOLLOW;
+    const mode = (attrs.permissions ?? 0o666) & 0o7777 & ~this.#umask;
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(r.local, f, mode);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw toSFTPError(e, path);
+    }
+    const h: Handle = { kind: "file", fh, local: r.local, flags };
+    return h;
+  }
+
+  /** Reads up to `length` bytes at `offset`. */
+  async read(handle: FsHandle, offset: number, length: number): Promise<Uint8Array | null> {
+    const h = fileOf(handle);
+    const buf = this.#pool.allocate(length);
+    try {
+      const { bytesRead } = await h.fh.read(buf, 0, length, offset);
+      if (bytesRead > 0) return buf.subarray(0, bytesRead);
+      this.#pool.release(buf);
+      return null;
+    } catch (e) {
+      this.#pool.release(buf);
+      throw toSFTPError(e, h.local);
+    }
+  }
+
+  /** Takes back a buffer {@link read} returned (the engine calls this once it was sent). */
+  release(data: Uint8Array): void {
+    this.#pool.release(data);
+  }
+
+  /** Writes all of `data` at `offset` (at the end for append handles). */
+  async write(handle: FsHandle, offset: number, data: Uint8Array): Promise<void> {
+    const h = fileOf(handle);
+    try {
+      for (let w = 0; w < data.length;) {
+        const { bytesWritten } = await h.fh.write(data, w, data.length - w, offset + w);
+        w += bytesWritten;
+      }
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+  }
+
+  /** Closes a file or directory handle. */
+  async close(handle: FsHandle): Promise<void> {
+    const h = handle as Handle;
+    try {
+      if (h.kind === "file") await h.fh.close();
+      else await h.dir.close();
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+  }
+
+  /** Attributes of an open file. */
+  async fstat(handle: FsHandle): Promise<FileAttributes> {
+    try {
+      return attrsOf(await fileOf(handle).fh.stat());
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+  }
+
+  /** Changes attributes of an open file. */
+  async fsetstat(handle: FsHandle, attrs: FileAttributes): Promise<void> {
+    this.#writable("");
+    const fh = fileOf(handle).fh;
+    try {
+      if (attrs.size !== undefined) await fh.truncate(attrs.size);
+      if (attrs.permissions !== undefined) await fh.chmod(attrs.permissions & 0o7777);
+      if (attrs.uid !== undefined && attrs.gid !== undefined) await fh.chown(attrs.uid, attrs.gid);
+      if (attrs.atime !== undefined && attrs.mtime !== undefined) {
+        await fh.utimes(attrs.atime, attrs.mtime);
+      }
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+  }
+
+  /** Flushes a file to disk. */
+  async fsync(handle: FsHandle): Promise<void> {
+    try {
+      await fileOf(handle).fh.sync();
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+  }
+
+  // ---- directories ----
+
+  /** Opens a directory. */
+  async opendir(path: string): Promise<FsHandle> {
+    const local = await this.#existing(path, true);
+    try {
+      const h: Handle = { kind: "dir", dir: await fsp.opendir(local), local, started: false };
+      return h;
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** The next entries (with ".", ".." first, as OpenSSH's server), lstat'ed. */
+  async readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
+    const h = handle as Handle;
+    if (h.kind !== "dir") throw new SFTPError(SFTPStatus.FAILURE, "Not a directory handle");
+    const names: string[] = [];
+    if (!h.started) names.push(".", "..");
+    h.started = true;
+    try {
+      while (names.length < READDIR_BATCH) {
+        const e = await h.dir.read();
+        if (!e) break;
+        names.push(e.name);
+      }
+    } catch (e) {
+      throw toSFTPError(e, "");
+    }
+    if (names.length === 0) return null;
+    const { users, groups } = await this.#idNames();
+    const now = Math.floor(Date.now() / 1000);
+    const root = await this.#realRoot();
+    const out: DirEntry[] = [];
+    await Promise.all(names.map(async (name, i) => {
+      // ".." of the root is the root itself: nothing about the host outside is shown.
+      const p = name === ".."
+        ? (h.local === root ? root : nodePath.dirname(h.local))
+        : nodePath.join(h.local, name);
+      try {
+        const attrs = attrsOf(await fsp.lstat(p));
+        const longname = formatLongname(name, attrs, {
+          now,
+          ...(users.has(attrs.uid!) ? { user: users.get(attrs.uid!)! } : {}),
+          ...(groups.has(attrs.gid!) ? { group: groups.get(attrs.gid!)! } : {}),
+        });
+        out[i] = { filename: name, attrs, longname };
+      } catch { /* vanished meanwhile: leave it out */ }
+    }));
+    return out.filter(Boolean);
+  }
+
+  /** Creates a directory. */
+  async mkdir(path: string, attrs: FileAttributes): Promise<void> {
+    this.#writable(path);
+    const { local } = await this.#resolve(path, false);
+    try {
+      await fsp.mkdir(local, (attrs.permissions ?? 0o777) & 0o7777 & ~this.#umask);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** Removes an empty directory. */
+  async rmdir(path: string): Promise<void> {
+    this.#writable(path);
+    if (this.#virtual(path) === "/") {
+      throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Cannot remove the root", { path });
+    }
+    const { local } = await this.#resolve(path, false);
+    try {
+      await fsp.rmdir(local);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  // ---- paths ----
+
+  /** Attributes, following symlinks (inside the root only). */
+  async stat(path: string): Promise<FileAttributes> {
+    const local = await this.#existing(path, true);
+    try {
+      return attrsOf(await fsp.stat(local));
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** Attributes of the entry itself. */
+  async lstat(path: string): Promise<FileAttributes> {
+    const { local } = await this.#resolve(path, false);
+    try {
+      return attrsOf(await fsp.lstat(local));
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** Changes attributes, following symlinks. */
+  async setstat(path: string, attrs: FileAttributes): Promise<void> {
+    this.#writable(path);
+    await this.#apply(await this.#existing(path, true), attrs, path, true);
+  }
+
+  /** Changes attributes of the entry itself (a symlink's mode cannot change on Linux). */
+  async lsetstat(path: string, attrs: FileAttributes): Promise<void> {
+    this.#writable(path);
+    const { local } = await this.#resolve(path, false);
+    let link = false;
+    try {
+      link = (await fsp.lstat(local)).isSymbolicLink();
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+    await this.#apply(local, attrs, path, !link);
+  }
+
+  async #apply(local: string, a: FileAttributes, path: string, follow: boolean): Promise<void> {
+    try {
+      if (a.size !== undefined) await fsp.truncate(local, a.size);
+      if (a.permissions !== undefined) {
+        if (!follow) {
+          throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "Cannot change a symbolic link's mode", {
+            path,
+          });
+        }
+        await fsp.chmod(local, a.permissions & 0o7777);
+      }
+      if (a.uid !== undefined && a.gid !== undefined) {
+        await (follow ? fsp.chown : fsp.lchown)(local, a.uid, a.gid);
+      }
+      if (a.atime !== undefined && a.mtime !== undefined) {
+        await (follow ? fsp.utimes : fsp.lutimes)(local, a.atime, a.mtime);
+      }
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** Removes a file or symlink. */
+  async remove(path: string): Promise<void> {
+    this.#writable(path);
+    const { local } = await this.#resolve(path, false);
+    try {
+      await fsp.unlink(local);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** The canonical path (a missing final component is allowed, as OpenSSH's). */
+  async realpath(path: string): Promise<string> {
+    const r = await this.#resolve(path, true);
+    if (r.dangling) throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+    let real = r.local;
+    try {
+      real = await fsp.realpath(r.local);
+    } catch { /* a missing final component: keep it */ }
+    const v = await this.#toVirtual(real);
+    if (v === undefined) throw outside(path);
+    return v;
+  }
+
+  /** Renames without replacing an existing entry (SFTP v3). */
+  async rename(oldPath: string, newPath: string): Promise<void> {
+    this.#writable(newPath);
+    const from = (await this.#resolve(oldPath, false)).local;
+    const to = (await this.#resolve(newPath, false)).local;
+    try {
+      const st = await fsp.lstat(from);
+      if (st.isFile()) {
+        // link + unlink: fails atomically when the target exists (as OpenSSH's sftp-server).
+        try {
+          await fsp.link(from, to);
+          await fsp.unlink(from);
+          return;
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === "EEXIST") throw e;
+          // Hard links not possible here (EXDEV, EPERM on some file systems): fall back.
+        }
+      }
+      let exists = true;
+      await fsp.lstat(to).catch(() => (exists = false));
+      if (exists) throw Object.assign(new Error("exists"), { code: "EEXIST" });
+      await fsp.rename(from, to);
+    } catch (e) {
+      throw toSFTPError(e, oldPath);
+    }
+  }
+
+  /** Renames, replacing the target (POSIX rename). */
+  async posixRename(oldPath: string, newPath: string): Promise<void> {
+    this.#writable(newPath);
+    const from = (await this.#resolve(oldPath, false)).local;
+    const to = (await this.#resolve(newPath, false)).local;
+    try {
+      await fsp.rename(from, to);
+    } catch (e) {
+      throw toSFTPError(e, oldPath);
+    }
+  }
+
+  /** A symlink's target (absolute targets inside the root are shown as client paths). */
+  async readlink(path: string): Promise<string> {
+    const { local } = await this.#resolve(path, false);
+    let target: string;
+    try {
+      target = await fsp.readlink(local);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+    if (nodePath.isAbsolute(target)) return (await this.#toVirtual(target)) ?? target;
+    return target;
+  }
+
+  /** Creates a symlink; an absolute target is taken inside the root. */
+  async symlink(targetPath: string, linkPath: string): Promise<void> {
+    this.#writable(linkPath);
+    const { local } = await this.#resolve(linkPath, false);
+    const target = targetPath.startsWith("/")
+      ? nodePath.join(await this.#realRoot(), normalizePath(targetPath))
+      : targetPath;
+    try {
+      await fsp.symlink(target, local);
+    } catch (e) {
+      throw toSFTPError(e, linkPath);
+    }
+  }
+
+  /** Creates a hard link. */
+  async hardlink(oldPath: string, newPath: string): Promise<void> {
+    this.#writable(newPath);
+    const from = (await this.#resolve(oldPath, false)).local;
+    const to = (await this.#resolve(newPath, false)).local;
+    try {
+      await fsp.link(from, to);
+    } catch (e) {
+      throw toSFTPError(e, newPath);
+    }
+  }
+
+  // ---- extensions ----
+
+  /** File system figures. */
+  async statvfs(path: string): Promise<StatVFS> {
+    const local = await this.#existing(path, true);
+    return await this.#vfs(local, path);
+  }
+
+  /** File system figures for an open file. */
+  fstatvfs(handle: FsHandle): Promise<StatVFS> {
+    const h = fileOf(handle);
+    return this.#vfs(h.local, "");
+  }
+
+  async #vfs(local: string, path: string): Promise<StatVFS> {
+    try {
+      const s = await fsp.statfs(local);
+      return {
+        bsize: s.bsize,
+        frsize: s.bsize,
+        blocks: s.blocks,
+        bfree: s.bfree,
+        bavail: s.bavail,
+        files: s.files,
+        ffree: s.ffree,
+        favail: s.ffree,
+        fsid: 0,
+        flag: this.#readOnly ? 1 : 0,
+        namemax: 255,
+      };
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+  }
+
+  /** "~" is the home directory; "~user" is refused (one jailed tree per session). */
+  expandPath(path: string): Promise<string> {
+    if (path === "~" || path.startsWith("~/")) {
+      return this.realpath(joinPath(this.#home, path.slice(2)));
+    }
+    if (path.startsWith("~")) {
+      return Promise.reject(new SFTPError(SFTPStatus.NO_SUCH_FILE, "Unknown user", { path }));
+    }
+    return this.realpath(path);
+  }
+
+  /** The session's home directory ("" only). */
+  homeDirectory(username: string): Promise<string> {
+    if (username !== "") {
+      return Promise.reject(new SFTPError(SFTPStatus.NO_SUCH_FILE, "Unknown user"));
+    }
+    return Promise.resolve(this.#home);
+  }
+
+  /** Names from /etc/passwd and /etc/group ("" where unknown). */
+  async usersGroupsById(
+    uids: readonly number[],
+    gids: readonly number[],
+  ): Promise<{ users: string[]; groups: string[] }> {
+    const { users, groups } = await this.#idNames();
+    return {
+      users: uids.map((u) => users.get(u) ?? ""),
+      groups: gids.map((g) => groups.get(g) ?? ""),
+    };
+  }
+
+  #idNames(): Promise<{ users: Map<number, string>; groups: Map<number, string> }> {
+    const parse = async (file: string) => {
+      const m = new Map<number, string>();
+      try {
+        for (const line of (await fsp.readFile(file, "utf8")).split("\n")) {
+          const [name, , id] = line.split(":");
+          if (name && id !== undefined && /^\d+$/.test(id)) m.set(Number(id), name);
+        }
+      } catch { /* not readable here: numbers only */ }
+      return m;
+    };
+    return (this.#names ??= Promise.all([parse("/etc/passwd"), parse("/etc/group")]).then((
+      [users, groups],
+    ) => ({ users, groups })));
+  }
+}
+
+function fileOf(handle: FsHandle): Extract<Handle, { kind: "file" }> {
+  const h = handle as Handle;
+  if (h.kind !== "file") throw new SFTPError(SFTPStatus.FAILURE, "Not a file handle");
+  return h;
+}
+
+function attrsOf(st: fs.Stats): FileAttributes {
+  return {
+    size: st.size,
+    uid: st.uid,
+    gid: st.gid,
+    permissions: st.mode,
+    atime: Math.floor(st.atimeMs / 1000),
+    mtime: Math.floor(st.mtimeMs / 1000),
+  };
+}

@@ -1,0 +1,275 @@
+/**
+ * Pipelined reads and writes, as OpenSSH's sftp does them: requests of the
+ * negotiated size, starting with one in flight and adding one per reply up to
+ * the limit (64); a short read re-requests the rest and shrinks the request
+ * size; replies are handed over at their offsets in whatever order they come,
+ * and the highest contiguous offset is tracked so an interrupted download can
+ * be truncated to what is known to be whole. Memory is bounded by the
+ * requests in flight.
+ *
+ * @module
+ */
+
+import type { SFTPResult } from "../../sftp/client_engine.ts";
+import { SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
+import type { SFTPSession } from "./session.ts";
+
+/** Smallest request size a run of short reads shrinks to (OpenSSH's MIN_READ_SIZE). */
+const MIN_READ_SIZE = 512;
+
+/** Options of {@link pipelinedRead}. */
+export interface ReadPipelineOptions {
+  /** Bytes per request. */
+  readonly requestSize: number;
+  /** Most requests in flight. */
+  readonly maxRequests: number;
+  /** Stop at this offset (exclusive); default: read to end of file. */
+  readonly end?: number;
+  /** The file's expected size: past it, one request at a time (as OpenSSH). */
+  readonly sizeHint?: number;
+  /** Stops issuing requests when this aborts; those in flight drain first. */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link pipelinedRead} did. */
+export interface ReadPipelineResult {
+  /** Bytes handed to the sink. */
+  readonly bytes: number;
+  /** Everything before this offset was handed to the sink. */
+  readonly highwater: number;
+  /** The server answered EOF (the file ended before `end`). */
+  readonly eof: boolean;
+  /** The first error (a refused read, a sink failure, or the abort reason). */
+  readonly error: unknown;
+}
+
+interface Req {
+  offset: number;
+  len: number;
+}
+
+/**
+ * Reads `handle` from `start`, handing each reply to `sink(offset, data)` at
+ * its offset (not necessarily in order). Never throws: the first error is in
+ * the result, after the requests in flight have drained.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await pipelinedRead(session, handle, 0, { requestSize: 261120, maxRequests: 64 },
+ *   (offset, data) => out.write(data, 0, data.length, offset));
+ * if (r.error) throw r.error;
+ * ```
+ */
+export async function pipelinedRead(
+  s: SFTPSession,
+  handle: Uint8Array,
+  start: number,
+  o: ReadPipelineOptions,
+  sink: (offset: number, data: Uint8Array) => void | Promise<void>,
+): Promise<ReadPipelineResult> {
+  const end = o.end ?? Infinity;
+  let buflen = o.requestSize;
+  let offset = start;
+  let maxReq = 1;
+  let numReq = 0;
+  let bytes = 0;
+  let maxack = start;
+  let highwater = start;
+  let reordered = false;
+  let eof = false;
+  let seenZero = false;
+  let error: unknown;
+  const done: { req: Req; r: SFTPResult }[] = [];
+  let wake: (() => void) | undefined;
+
+  const issue = (req: Req) => {
+    numReq++;
+    s.request({ type: "read", handle, offset: req.offset, length: req.len }).then(
+      (r) => {
+        done.push({ req, r });
+        wake?.();
+      },
+      (e) => {
+        done.push({ req, r: { kind: "error", error: e as SFTPError } });
+        wake?.();
+      },
+    );
+  };
+  const topUp = () => {
+    if (o.signal?.aborted && maxReq > 0) {
+      maxReq = 0;
+      error ??= o.signal.reason;
+    }
+    while (numReq < maxReq && offset < end) {
+      const len = Math.min(buflen, end - offset);
+      issue({ offset, len });
+      offset += len;
+    }
+  };
+
+  for (;;) {
+    topUp();
+    if (numReq === 0) break;
+    if (done.length === 0) await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+    const { req, r } = done.shift()!;
+    numReq--;
+    if (r.kind === "eof") {
+      eof = true;
+      maxReq = 0;
+      continue;
+    }
+    if (r.kind !== "data") {
+      error ??= r.kind === "error"
+        ? r.error
+        : new SFTPProtocolError(`Unexpected ${r.kind} reply to a read`);
+      maxReq = 0;
+      continue;
+    }
+    const data = r.data;
+    const len = data.length;
+    if (len === 0) {
+      if (seenZero) {
+        error ??= new SFTPProtocolError("The server sent zero-length data twice");
+        maxReq = 0;
+        continue;
+      }
+      seenZero = true;
+    }
+    if (len < req.len) {
+      // Short read: ask for the rest, and shrink the requests as OpenSSH does.
+      issue({ offset: req.offset + len, len: req.len - len });
+      if (len < buflen) buflen = Math.max(MIN_READ_SIZE, len);
+    }
+    if (maxReq > 0) {
+      if (o.sizeHint !== undefined && o.sizeHint > 0 && offset > o.sizeHint) maxReq = 1;
+      else if (maxReq < o.maxRequests) maxReq++;
+    }
+    topUp();
+    if (len > 0 && error === undefined) {
+      try {
+        await sink(req.offset, data);
+      } catch (e) {
+        error = e;
+        maxReq = 0;
+        continue;
+      }
+      // Counted once it is written: the high-water mark never covers bytes we dropped.
+      bytes += len;
+      if (maxack < req.offset + len) maxack = req.offset + len;
+      if (!reordered && req.offset <= highwater) highwater = maxack;
+      else if (!reordered && req.offset > highwater) reordered = true;
+    }
+  }
+  // Everything arrived: all of it is whole. Otherwise keep the contiguous mark.
+  if (error === undefined) highwater = maxack;
+  return { bytes, highwater, eof, error };
+}
+
+/**
+ * Sends writes with up to `maxRequests` in flight (slow start), each at the
+ * next offset. {@link WritePipe.push} resolves when there is room for more;
+ * {@link WritePipe.finish} when every write was acknowledged. The first
+ * refused write fails the next push or finish.
+ *
+ * @example
+ * ```ts ignore
+ * const pipe = new WritePipe(session, handle, 0, 64);
+ * await pipe.push(chunk); // chunk must not be changed until finish()
+ * await pipe.finish();
+ * ```
+ */
+export class WritePipe {
+  readonly #s: SFTPSession;
+  readonly #handle: Uint8Array;
+  readonly #max: number;
+  #limit = 1;
+  #inFlight = 0;
+  #offset: number;
+  #acked = 0;
+  #error: unknown;
+  #waiters: (() => void)[] = [];
+
+  /** Writes to `handle` from `offset`. */
+  constructor(s: SFTPSession, handle: Uint8Array, offset: number, maxRequests: number) {
+    this.#s = s;
+    this.#handle = handle;
+    this.#offset = offset;
+    this.#max = Math.max(1, maxRequests);
+  }
+
+  /** The offset the next push writes at. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Bytes acknowledged by the server. */
+  get acked(): number {
+    return this.#acked;
+  }
+
+  /**
+   * Queues one write of `data` (at most the session's write size) at the next
+   * offset, or at `at` when given (the next offset is then left alone).
+   * `settled` is called once the server answered (or the session ended): from
+   * then on nothing refers to `data` any more.
+   */
+  async push(data: Uint8Array, at?: number, settled?: () => void): Promise<void> {
+    if (this.#error !== undefined) throw this.#error;
+    if (data.length === 0) {
+      settled?.();
+      return;
+    }
+    if (at === undefined) {
+      at = this.#offset;
+      this.#offset += data.length;
+    }
+    this.#inFlight++;
+    this.#s.request({ type: "write", handle: this.#handle, offset: at, data }).then(
+      (r) => {
+        settled?.();
+        this.#settle(
+          r.kind === "ok"
+            ? undefined
+            : r.kind === "error"
+            ? r.error
+            : new SFTPError(SFTPStatus.BAD_MESSAGE),
+          data.length,
+        );
+      },
+      (e) => this.#settle(e ?? new Error("write failed"), 0),
+    );
+    while (this.#inFlight >= this.#limit && this.#error === undefined) {
+      await this.#wait();
+    }
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  #wait(): Promise<void> {
+    return new Promise<void>((r) => this.#waiters.push(r));
+  }
+
+  #settle(error: unknown, n: number): void {
+    this.#inFlight--;
+    if (error !== undefined) this.#error ??= error;
+    else {
+      this.#acked += n;
+      if (this.#limit < this.#max) this.#limit++;
+    }
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when every write was acknowledged; throws the first error. */
+  async finish(): Promise<void> {
+    while (this.#inFlight > 0) await this.#wait();
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  /** Waits for the writes in flight, ignoring their outcome (after a failure elsewhere). */
+  async drain(): Promise<void> {
+    while (this.#inFlight > 0) await this.#wait();
+  }
+}

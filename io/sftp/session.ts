@@ -1,0 +1,349 @@
+/**
+ * One SFTP session over an SSH channel: runs the pure client engine, writes
+ * its packets to the channel, feeds it what the channel reads, and turns
+ * replies into settled promises. Everything above (files, transfers, path
+ * operations) calls {@link SFTPSession.request}.
+ *
+ * @module
+ */
+
+import { encodeStringArg } from "../../core/connection/session_requests.ts";
+import { SFTPClientEngine, type SFTPResult } from "../../sftp/client_engine.ts";
+import {
+  CLIENT_DEFAULT_REQUEST,
+  CLIENT_MAX_PACKET,
+  CLIENT_MAX_REQUEST,
+  Ext,
+  SFTPStatus,
+} from "../../sftp/constants.ts";
+import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
+import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
+
+/**
+ * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
+ * a full pipeline of replies is never held back by the window.
+ */
+export const SFTP_WINDOW = 32 * 1024 * 1024;
+/** Largest channel data packet we accept on the SFTP channel: fewer, bigger packets per reply. */
+export const SFTP_MAX_CHANNEL_PACKET = 128 * 1024;
+
+/** Packets smaller than this are merged with their neighbours into one channel write. */
+const COALESCE_BELOW = 4096;
+/** Most bytes merged into one channel write (one SSH packet of a 32 KiB-packet peer). */
+const COALESCE_LIMIT = 32 * 1024;
+
+/** What {@link SFTPSession.open} needs from a connection. */
+export interface SFTPChannelOpener {
+  /** Opens a channel (the client connection's `openChannel`). */
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options?: { readonly streams?: 1 | 2; readonly window?: number; readonly maxPacket?: number },
+  ): Promise<ChannelIO>;
+}
+
+/**
+ * Options of `startSftp()` / `conn.startSftp()`.
+ *
+ * @example Smaller requests, fewer in flight (for a server that mishandles pipelining)
+ * ```ts ignore
+ * const sftp = await conn.startSftp({ requestSize: 32 * 1024, maxRequests: 1 });
+ * ```
+ */
+export interface SFTPClientOptions {
+  /** The subsystem to start (default "sftp"). */
+  readonly subsystem?: string;
+  /** Run this command instead of a subsystem (e.g. "/usr/lib/openssh/sftp-server"). */
+  readonly command?: string;
+  /** Receive window of the channel in bytes (default {@link SFTP_WINDOW}). */
+  readonly window?: number;
+  /**
+   * Bytes per read and write request. Default: the server's limits@openssh.com
+   * figures capped at 261,120 (256 KiB - 1 KiB, as OpenSSH's sftp), or 32 KiB
+   * when the server announces no limits.
+   */
+  readonly requestSize?: number;
+  /** Requests in flight per transfer (default 64, as OpenSSH's sftp). */
+  readonly maxRequests?: number;
+  /** Gives up starting when this aborts. */
+  readonly signal?: AbortSignal;
+}
+
+interface Waiter {
+  resolve(r: SFTPResult): void;
+}
+
+/**
+ * The engine, its channel and the table of requests waiting for replies.
+ *
+ * @example
+ * ```ts ignore
+ * const s = await SFTPSession.open(conn, {});
+ * const r = await s.request({ type: "stat", path: "/" });
+ * ```
+ */
+export class SFTPSession {
+  readonly #ch: ChannelIO;
+  readonly #engine: SFTPClientEngine;
+  readonly #waiting = new Map<number, Waiter>();
+  #closeError: Error | undefined;
+  #flushScheduled = false;
+  #readLoop: Promise<void> | undefined;
+  /** The server's limits@openssh.com reply, when it has the extension. */
+  limits: SFTPLimits | undefined;
+  /** Bytes per READ request. */
+  readSize: number = CLIENT_DEFAULT_REQUEST;
+  /** Bytes per WRITE request. */
+  writeSize: number = CLIENT_DEFAULT_REQUEST;
+  /** Requests in flight per transfer. */
+  readonly maxRequests: number;
+
+  private constructor(
+    ch: ChannelIO,
+    engine: SFTPClientEngine,
+    maxRequests: number,
+    pool: BufferPool,
+  ) {
+    this.#ch = ch;
+    this.#engine = engine;
+    this.maxRequests = maxRequests;
+    this.pool = pool;
+  }
+
+  /**
+   * Buffers replies are assembled in. A DATA reply's bytes may be given back
+   * with `pool.release(data)` once nothing refers to them any more.
+   */
+  readonly pool: BufferPool;
+
+  /** Opens the channel, starts the subsystem, exchanges INIT/VERSION and reads the limits. */
+  static async open(conn: SFTPChannelOpener, options: SFTPClientOptions): Promise<SFTPSession> {
+    options.signal?.throwIfAborted();
+    const ch = await conn.openChannel("session", undefined, {
+      streams: 1,
+      window: options.window ?? SFTP_WINDOW,
+      maxPacket: SFTP_MAX_CHANNEL_PACKET,
+    });
+    const maxRequests = Math.max(1, options.maxRequests ?? 64);
+    // Sized once the request size is known (below); until then every buffer is fresh.
+    const pool = new BufferPool(0, maxRequests + 8);
+    const engine = new SFTPClientEngine({ allocate: (n) => pool.allocate(n) });
+    const s = new SFTPSession(ch, engine, maxRequests, pool);
+    const onAbort = () => ch.close();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const ok = options.command !== undefined
+        ? await ch.request("exec", encodeStringArg(options.command))
+        : await ch.request("subsystem", encodeStringArg(options.subsystem ?? "sftp"));
+      if (!ok) {
+        throw new SFTPError(
+          SFTPStatus.NO_CONNECTION,
+          "The server refused to start the SFTP subsystem",
+          {
+            operation: "start",
+          },
+        );
+      }
+      const version = new Promise<void>((resolve, reject) => {
+        s.#onVersion = resolve;
+        s.#onStartFailed = reject;
+      });
+      s.#readLoop = s.#read();
+      engine.start();
+      s.#flush();
+      await version;
+      options.signal?.throwIfAborted();
+      if (engine.supports(Ext.LIMITS, "1")) {
+        const r = await s.request({ type: "limits" });
+        if (r.kind === "limits") s.limits = r.limits;
+      }
+      const cap = (n: number | undefined) =>
+        n && n > 0 ? Math.min(n, CLIENT_MAX_REQUEST) : CLIENT_DEFAULT_REQUEST;
+      const packetRoom = s.limits?.maxPacketLength ? s.limits.maxPacketLength - 1024 : Infinity;
+      s.readSize = Math.min(cap(s.limits?.maxReadLength), packetRoom);
+      s.writeSize = Math.min(cap(s.limits?.maxWriteLength), packetRoom);
+      if (options.requestSize !== undefined) {
+        const n = Math.floor(options.requestSize);
+        if (!(n > 0)) throw new RangeError("requestSize must be a positive number of bytes");
+        // Our engine accepts replies up to CLIENT_MAX_PACKET: leave room for the header.
+        s.readSize = s.writeSize = Math.min(n, packetRoom, CLIENT_MAX_PACKET - 1024);
+      }
+      // A DATA reply's packet: the data plus type, id and length (9 bytes).
+      s.pool.size = s.readSize + 16;
+      return s;
+    } catch (e) {
+      ch.close();
+      throw e;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  #onVersion: (() => void) | undefined;
+  #onStartFailed: ((e: Error) => void) | undefined;
+
+  /** The extensions the server announced (name → version). */
+  get extensions(): ReadonlyMap<string, string> {
+    return this.#engine.extensions;
+  }
+
+  /** Whether the server announced `name` (at `version`, when given). */
+  supports(name: string, version?: string): boolean {
+    return this.#engine.supports(name, version);
+  }
+
+  /** Whether the session ended. */
+  get closed(): boolean {
+    return this.#closeError !== undefined;
+  }
+
+  /** Why the session ended, once it did. */
+  get closeError(): Error | undefined {
+    return this.#closeError;
+  }
+
+  /** Requests waiting for replies. */
+  get pending(): number {
+    return this.#waiting.size;
+  }
+
+  /**
+   * Sends a request; resolves with its result (an error result for a refused
+   * request). Rejects only when the session ends before the reply.
+   */
+  request(req: SFTPRequest): Promise<SFTPResult> {
+    if (this.#closeError) return Promise.reject(this.#closeError);
+    const id = this.#engine.request(req);
+    const p = new Promise<SFTPResult>((resolve) => this.#waiting.set(id, { resolve }));
+    this.#flush();
+    return p.then((
+      r,
+    ) => (r.kind === "error" && r.error === CLOSED ? Promise.reject(this.#closeError) : r));
+  }
+
+  #flush(): void {
+    // Requests made in the same turn go out together: one channel write (one SSH packet,
+    // one socket write) for a burst of small requests instead of one each.
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flushNow();
+    });
+  }
+
+  #flushNow(): void {
+    const chunks = this.#engine.takeOutgoing();
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    const send = (c: Uint8Array) => {
+      // A failed write means the channel is gone; the read loop fails the requests.
+      this.#ch.write(c).catch(() => {});
+    };
+    const sendBatch = () => {
+      if (batch.length === 1) send(batch[0]!);
+      else if (batch.length > 1) {
+        const all = new Uint8Array(batched);
+        let o = 0;
+        for (const b of batch) {
+          all.set(b, o);
+          o += b.length;
+        }
+        send(all);
+      }
+      batch = [];
+      batched = 0;
+    };
+    for (const c of chunks) {
+      if (c.length >= COALESCE_BELOW) {
+        sendBatch();
+        send(c);
+        continue;
+      }
+      if (batched + c.length > COALESCE_LIMIT) sendBatch();
+      batch.push(c);
+      batched += c.length;
+    }
+    sendBatch();
+  }
+
+  async #read(): Promise<void> {
+    const reader = this.#ch.readable(0).getReader();
+    let error: Error | undefined;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.#engine.receiveData(value);
+        this.#drain();
+        if (this.#engine.closed) break;
+      }
+    } catch (e) {
+      error = e instanceof Error ? e : new Error(String(e));
+    } finally {
+      reader.releaseLock();
+    }
+    this.#end(
+      this.#engine.error ?? error ??
+        new SFTPError(SFTPStatus.CONNECTION_LOST, "The SFTP session ended", { operation: "SFTP" }),
+    );
+  }
+
+  #drain(): void {
+    for (let e; (e = this.#engine.pollEvent());) {
+      switch (e.type) {
+        case "version":
+          this.#onVersion?.();
+          break;
+        case "reply": {
+          const w = this.#waiting.get(e.id);
+          this.#waiting.delete(e.id);
+          w?.resolve(e.result);
+          break;
+        }
+        case "closed":
+          this.#end(e.error);
+          break;
+      }
+    }
+  }
+
+  #end(error: Error): void {
+    if (this.#closeError) return;
+    this.#closeError = error;
+    this.#engine.close();
+    this.#onStartFailed?.(error);
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) w.resolve({ kind: "error", error: CLOSED });
+    this.#ch.close();
+  }
+
+  /** Ends the session and closes the channel; resolves once it is closed. */
+  async close(): Promise<void> {
+    if (!this.#closeError) {
+      this.#end(
+        new SFTPError(SFTPStatus.NO_CONNECTION, "The SFTP session was closed", {
+          operation: "SFTP",
+        }),
+      );
+    }
+    await this.#ch.closedPromise;
+    await this.#readLoop;
+  }
+}
+
+/** Marker result for requests failed by the end of the session. */
+const CLOSED = new SFTPError(SFTPStatus.CONNECTION_LOST, "closed");
+
+/** Unwraps a result of the expected kind; throws its SFTPError, or a protocol error on a mismatch. */
+export function expectResult<K extends SFTPResult["kind"]>(
+  r: SFTPResult,
+  kind: K,
+): Extract<SFTPResult, { kind: K }> {
+  if (r.kind === kind) return r as Extract<SFTPResult, { kind: K }>;
+  if (r.kind === "error") throw r.error;
+  throw new SFTPProtocolError(`Expected a ${kind} reply, got ${r.kind}`);
+}

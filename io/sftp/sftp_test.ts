@@ -1,0 +1,380 @@
+/**
+ * Our SFTP client against our SFTP server over a real SSH connection on
+ * loopback: every client operation, transfers (pipelined, resumed, aborted,
+ * recursive, globbed), the jailed file-system backend and per-user roots.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import { SFTPStatus } from "../../sftp/constants.ts";
+import { connect } from "../client/connect.ts";
+import type { SSHClientConnection } from "../client/connection.ts";
+import type { ListenOptions } from "../server/options.ts";
+import { listen, type SSHServer } from "../server/listen.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function withServer(
+  options: Partial<ListenOptions>,
+  fn: (conn: SSHClientConnection, server: SSHServer) => Promise<void>,
+): Promise<void> {
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (u, p) => p === "pw" && (u === "alice" || u === "bob"),
+    ...options,
+  });
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "alice",
+    password: "pw",
+    knownHosts: null,
+    clientKeys: [],
+  });
+  await fn(conn, server);
+}
+
+async function tempDir(): Promise<string> {
+  return await fsp.mkdtemp(join(tmpdir(), "sshts-sftp-"));
+}
+
+/** Byte equality without node:assert's slow diff of large arrays. */
+function sameBytes(actual: Uint8Array, expected: Uint8Array, what = "bytes"): void {
+  let i = 0;
+  const n = Math.min(actual.length, expected.length);
+  while (i < n && actual[i] === expected[i]) i++;
+  if (i !== n || actual.length !== expected.length) {
+    assert.fail(`${what}: length ${actual.length} vs ${expected.length}, first difference at ${i}`);
+  }
+}
+
+function pattern(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+test("startSftp(): file handles read, write, stat, setstat, fsync and stream over a MemoryBackend", async () => {
+  const backend = new MemoryBackend();
+  await withServer({ sftp: { backend } }, async (conn) => {
+    await using sftp = await conn.startSftp();
+    assert.equal(sftp.limits?.maxReadLength, 261120);
+    assert.deepEqual(sftp.requestSize, { read: 261120, write: 261120 });
+    {
+      await using f = await sftp.open("/a.bin", "w+", { permissions: 0o600 });
+      const data = pattern(1_000_000);
+      assert.equal(await f.write(data), data.length);
+      assert.equal(f.position, data.length);
+      assert.deepEqual(await f.read(10, 5), data.subarray(5, 15));
+      sameBytes(await f.read(undefined, 0), data);
+      assert.equal((await f.read(10, data.length)).length, 0);
+      assert.equal((await f.stat()).size, data.length);
+      await f.chmod(0o640);
+      await f.utime(1000, 2000);
+      await f.fsync();
+      assert.ok((await f.statvfs()).bsize > 0);
+      const st = await f.stat();
+      assert.equal(st.permissions, 0o100640);
+      assert.equal(st.mtime, 2000);
+      // Web Streams views.
+      const streamed = new Uint8Array(
+        await new Response(f.readable({ start: 100, end: 700_100 })).arrayBuffer(),
+      );
+      sameBytes(streamed, data.subarray(100, 700_100));
+      const w = f.writable({ start: 10 });
+      const writer = w.getWriter();
+      await writer.write(enc.encode("XY"));
+      await writer.close();
+      assert.equal(dec.decode(await f.read(2, 10)), "XY");
+      await f.truncate(3);
+      assert.equal((await f.stat()).size, 3);
+    }
+    assert.equal(backend.readFile("/a.bin").length, 3);
+    await assert.rejects(
+      sftp.open("/missing"),
+      (e) => e instanceof SFTPError && e.status === SFTPStatus.NO_SUCH_FILE,
+    );
+  });
+});
+
+test("SFTPClient path operations: stat, links, dirs, rename, rmtree, glob, expandPath, statvfs", async () => {
+  const backend = new MemoryBackend({ home: "/home/alice", users: new Map([[0, "root"]]) });
+  await withServer({ sftp: { backend } }, async (conn) => {
+    await using sftp = await conn.startSftp();
+    assert.equal(await sftp.realpath("."), "/home/alice");
+    assert.equal(await sftp.homeDirectory(), "/home/alice");
+    assert.equal(await sftp.expandPath("~/x"), "/home/alice/x");
+    await sftp.makedirs("a/b/c", 0o750);
+    await sftp.makedirs("a/b/c");
+    assert.equal(await sftp.isDir("a/b/c"), true);
+    assert.equal(await sftp.isFile("a/b/c"), false);
+    assert.equal(await sftp.exists("nope"), false);
+    backend.writeFile("/home/alice/a/one.log", enc.encode("1"));
+    backend.writeFile("/home/alice/a/two.log", enc.encode("22"));
+    backend.writeFile("/home/alice/a/.hidden.log", enc.encode("h"));
+    backend.writeFile("/home/alice/a/b/three.txt", enc.encode("333"));
+    assert.deepEqual(await sftp.glob("a/*.log"), ["a/one.log", "a/two.log"]);
+    assert.deepEqual(await sftp.glob("/home/alice/a/*/*.txt"), ["/home/alice/a/b/three.txt"]);
+    assert.deepEqual(await sftp.glob("a/.*.log"), ["a/.hidden.log"]);
+    assert.deepEqual(await sftp.glob("a/*.nothing"), []);
+    assert.deepEqual((await sftp.listdir("a")).sort(), [".hidden.log", "b", "one.log", "two.log"]);
+    const seen: string[] = [];
+    for await (const e of sftp.readdir("a")) seen.push(`${e.filename}:${e.attrs.size}`);
+    assert.ok(seen.includes("two.log:2"));
+    await sftp.symlink("one.log", "a/link");
+    assert.equal(await sftp.readlink("a/link"), "one.log");
+    assert.equal(await sftp.isLink("a/link"), true);
+    assert.equal((await sftp.stat("a/link")).size, 1);
+    await sftp.setstat("a/link", { atime: 5, mtime: 6 }, { followSymlinks: false });
+    assert.equal((await sftp.lstat("a/link")).mtime, 6);
+    await sftp.hardlink("a/one.log", "a/hard");
+    await sftp.chmod("a/hard", 0o600);
+    assert.equal((await sftp.stat("a/one.log")).permissions, 0o100600);
+    await sftp.chown("a/hard", 7, 8);
+    assert.equal((await sftp.stat("a/one.log")).uid, 7);
+    await sftp.utime("a/hard", new Date(10_000), new Date(20_000));
+    assert.equal((await sftp.stat("a/one.log")).mtime, 20);
+    // rename() uses posix-rename (replaces); overwrite: false uses SFTP's rename (refuses).
+    await assert.rejects(sftp.rename("a/one.log", "a/two.log", { overwrite: false }), SFTPError);
+    await sftp.rename("a/one.log", "a/two.log");
+    assert.equal(dec.decode(backend.readFile("/home/alice/a/two.log")), "1");
+    assert.ok((await sftp.statvfs("/")).blocks > 0);
+    assert.deepEqual(await sftp.usersGroupsById([0, 1], [0]), {
+      users: ["root", ""],
+      groups: [""],
+    });
+    await sftp.remove("a/hard");
+    await assert.rejects(sftp.rmdir("a"), SFTPError);
+    await sftp.rmtree("a");
+    assert.equal(await sftp.exists("a"), false);
+    await sftp.mkdir("d");
+    await sftp.rmdir("d");
+  });
+});
+
+test("get/put/copy: pipelined, recursive, preserved, with progress and globs", async () => {
+  const backend = new MemoryBackend();
+  const local = await tempDir();
+  try {
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      const big = pattern(5_000_000, 7);
+      await fsp.writeFile(join(local, "big.bin"), big);
+      await fsp.utimes(join(local, "big.bin"), 1_000_000, 1_500_000);
+      await fsp.chmod(join(local, "big.bin"), 0o640);
+      const progress: number[] = [];
+      await sftp.put(join(local, "big.bin"), "/big.bin", {
+        preserve: true,
+        onProgress: (done, total) => {
+          assert.equal(total, big.length);
+          progress.push(done);
+        },
+      });
+      sameBytes(backend.readFile("/big.bin"), big);
+      assert.equal(progress.at(-1), big.length);
+      assert.ok(progress.every((v, i) => i === 0 || v >= progress[i - 1]!));
+      const st = await sftp.stat("/big.bin");
+      assert.equal(st.mtime, 1_500_000);
+      assert.equal(st.permissions! & 0o777, 0o640);
+      // get into an existing directory: the file keeps its name.
+      await fsp.mkdir(join(local, "down"));
+      await sftp.get("/big.bin", join(local, "down"), { preserve: true });
+      sameBytes(new Uint8Array(await fsp.readFile(join(local, "down", "big.bin"))), big);
+      assert.equal(
+        Math.floor((await fsp.stat(join(local, "down", "big.bin"))).mtimeMs / 1000),
+        1_500_000,
+      );
+      // copy uses copy-data on our server.
+      await sftp.copy("/big.bin", "/copy.bin");
+      sameBytes(backend.readFile("/copy.bin"), big);
+      // Recursive trees, and the m* forms with globs.
+      await fsp.mkdir(join(local, "tree", "sub"), { recursive: true });
+      await fsp.writeFile(join(local, "tree", "x.txt"), "x");
+      await fsp.writeFile(join(local, "tree", "sub", "y.txt"), "yy");
+      await assert.rejects(sftp.put(join(local, "tree"), "/tree"), /use recurse/);
+      await sftp.put(join(local, "tree"), "/tree", { recurse: true });
+      assert.equal(dec.decode(backend.readFile("/tree/sub/y.txt")), "yy");
+      await sftp.get("/tree", join(local, "tree2"), { recurse: true });
+      assert.equal(await fsp.readFile(join(local, "tree2", "sub", "y.txt"), "utf8"), "yy");
+      await sftp.mkdir("/many");
+      await sftp.mput(join(local, "tree", "*.txt"), "/many");
+      assert.deepEqual(await sftp.listdir("/many"), ["x.txt"]);
+      await fsp.mkdir(join(local, "m"));
+      await sftp.mget(["/tree/*.txt", "/tree/sub/*"], join(local, "m"));
+      assert.deepEqual((await fsp.readdir(join(local, "m"))).sort(), ["x.txt", "y.txt"]);
+      await sftp.mkdir("/mc");
+      await sftp.mcopy("/tree/sub/*.txt", "/mc", { recurse: true });
+      assert.equal(dec.decode(backend.readFile("/mc/y.txt")), "yy");
+      await assert.rejects(sftp.mget("/none*", local), /No match/);
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+  }
+});
+
+test("get and put resume from the size already there; an abort keeps the whole prefix", async () => {
+  const backend = new MemoryBackend();
+  const local = await tempDir();
+  try {
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      const data = pattern(3_000_000, 3);
+      backend.writeFile("/r.bin", data);
+      // A partial local copy: resume fetches only the rest.
+      await fsp.writeFile(join(local, "r.bin"), data.subarray(0, 1_234_567));
+      let first = -1;
+      await sftp.get("/r.bin", join(local, "r.bin"), {
+        resume: true,
+        onProgress: (done) => void (first < 0 && (first = done)),
+      });
+      assert.equal(first, 1_234_567);
+      sameBytes(new Uint8Array(await fsp.readFile(join(local, "r.bin"))), data);
+      // Partial remote copy: put resumes.
+      backend.writeFile("/p.bin", data.subarray(0, 999_999));
+      await sftp.put(join(local, "r.bin"), "/p.bin", { resume: true });
+      sameBytes(backend.readFile("/p.bin"), data);
+      // Abort mid-get: the local file holds a whole prefix, and resume completes it.
+      const ac = new AbortController();
+      await assert.rejects(
+        sftp.get("/r.bin", join(local, "cut.bin"), {
+          signal: ac.signal,
+          onProgress: (done) => done > 500_000 && ac.abort(new Error("stop")),
+        }),
+        /stop/,
+      );
+      const partial = new Uint8Array(await fsp.readFile(join(local, "cut.bin")));
+      assert.ok(partial.length < data.length);
+      sameBytes(partial, data.subarray(0, partial.length));
+      await sftp.get("/r.bin", join(local, "cut.bin"), { resume: true });
+      sameBytes(new Uint8Array(await fsp.readFile(join(local, "cut.bin"))), data);
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+  }
+});
+
+test("listen({ sftp: { root } }) jails paths and symlinks to the root; readOnly refuses writes", async () => {
+  const base = await tempDir();
+  const root = join(base, "root");
+  const secret = join(base, "secret");
+  try {
+    await fsp.mkdir(join(root, "sub"), { recursive: true });
+    await fsp.mkdir(secret);
+    await fsp.writeFile(join(secret, "s.txt"), "secret");
+    await fsp.writeFile(join(root, "in.txt"), "inside");
+    // Symlinks that existed before the server started: one out, one in.
+    await fsp.symlink(secret, join(root, "escape"));
+    await fsp.symlink(join(secret, "s.txt"), join(root, "escape.txt"));
+    await fsp.symlink("in.txt", join(root, "ok.txt"));
+    await withServer({ sftp: { root } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      assert.equal(await sftp.realpath("."), "/");
+      assert.equal(await sftp.realpath("../../.."), "/");
+      assert.deepEqual((await sftp.listdir("/")).sort(), [
+        "escape",
+        "escape.txt",
+        "in.txt",
+        "ok.txt",
+        "sub",
+      ]);
+      assert.equal(dec.decode(await (await sftp.open("/../../in.txt")).read()), "inside");
+      assert.equal(dec.decode(await (await sftp.open("ok.txt")).read()), "inside");
+      const denied = (e: unknown) =>
+        e instanceof SFTPError && e.status === SFTPStatus.PERMISSION_DENIED;
+      await assert.rejects(sftp.open("escape.txt"), denied);
+      await assert.rejects(sftp.open("escape/s.txt"), denied);
+      await assert.rejects(sftp.listdir("escape"), denied);
+      await assert.rejects(sftp.stat("escape/s.txt"), denied);
+      await assert.rejects(sftp.open("escape/new.txt", "w"), denied);
+      // A link the client makes to an absolute path lands inside the root.
+      await sftp.symlink("/in.txt", "abs");
+      assert.equal(await sftp.readlink("abs"), "/in.txt");
+      assert.equal(dec.decode(await (await sftp.open("abs")).read()), "inside");
+      // A relative link climbing out is refused when followed.
+      await sftp.symlink("../secret/s.txt", "climb");
+      await assert.rejects(sftp.open("climb"), denied);
+      await assert.rejects(sftp.open("climb", "w"), denied);
+      assert.equal(await fsp.readFile(join(secret, "s.txt"), "utf8"), "secret");
+      await sftp.put(join(root, "in.txt"), "/sub/copied.txt");
+      assert.equal(await fsp.readFile(join(root, "sub", "copied.txt"), "utf8"), "inside");
+    });
+    await withServer({ sftp: { root, readOnly: true } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      assert.equal(dec.decode(await (await sftp.open("in.txt")).read()), "inside");
+      const denied = (e: unknown) =>
+        e instanceof SFTPError && e.status === SFTPStatus.PERMISSION_DENIED;
+      for (
+        const op of [
+          () => sftp.open("new.txt", "w"),
+          () => sftp.open("in.txt", "r+"),
+          () => sftp.mkdir("d"),
+          () => sftp.remove("in.txt"),
+          () => sftp.rename("in.txt", "x"),
+          () => sftp.chmod("in.txt", 0o777),
+          () => sftp.symlink("in.txt", "l"),
+          () => sftp.hardlink("in.txt", "h"),
+          () => sftp.rmdir("sub"),
+        ]
+      ) await assert.rejects(op(), denied);
+      assert.equal((await sftp.statvfs("/")).flag & 1, 1);
+    });
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("listen({ sftp: (conn) => ({ root }) }) gives each user their own root", async () => {
+  const base = await tempDir();
+  try {
+    for (const u of ["alice", "bob"]) {
+      await fsp.mkdir(join(base, u));
+      await fsp.writeFile(join(base, u, "who.txt"), u);
+    }
+    await withServer(
+      { sftp: (conn) => ({ root: join(base, conn.username ?? "none") }) },
+      async (conn, server) => {
+        await using sftp = await conn.startSftp();
+        assert.equal(dec.decode(await (await sftp.open("/who.txt")).read()), "alice");
+        await using bob = await connect("127.0.0.1", {
+          port: server.address.port,
+          username: "bob",
+          password: "pw",
+          knownHosts: null,
+          clientKeys: [],
+        });
+        await using bobSftp = await bob.startSftp();
+        assert.equal(dec.decode(await (await bobSftp.open("/who.txt")).read()), "bob");
+      },
+    );
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("BufferPool lends each buffer once and takes back only its own", async () => {
+  const { BufferPool } = await import("../../sftp/buffer_pool.ts");
+  const pool = new BufferPool(64, 2);
+  const a = pool.allocate(10);
+  const b = pool.allocate(64);
+  assert.notEqual(a.buffer, b.buffer);
+  assert.equal(pool.allocate(65).buffer.byteLength, 65, "too big: a fresh buffer");
+  pool.release(a);
+  pool.release(a); // twice: ignored
+  pool.release(new Uint8Array(64)); // not ours: ignored
+  const c = pool.allocate(5);
+  assert.equal(c.buffer, a.buffer);
+  assert.equal(c.length, 5);
+  assert.notEqual(pool.allocate(5).buffer, a.buffer, "a is lent again, not handed out twice");
+});

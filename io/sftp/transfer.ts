@@ -1,0 +1,642 @@
+/**
+ * File transfers: get (remote to local), put (local to remote) and copy
+ * (remote to remote, with `copy-data` when the server has it), one file or a
+ * tree. Local files go through `node:fs/promises`, which Deno, Node and Bun
+ * all provide.
+ *
+ * @module
+ */
+
+import * as fsp from "node:fs/promises";
+import * as nodePath from "node:path";
+import {
+  type FileAttributes,
+  isDirectory,
+  isRegularFile,
+  isSymbolicLink,
+} from "../../sftp/attrs.ts";
+import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import { basename, joinPath } from "../../sftp/path.ts";
+import { BufferPool } from "../../sftp/buffer_pool.ts";
+import { pipelinedRead, WritePipe } from "./pipeline.ts";
+import { expectResult, type SFTPSession } from "./session.ts";
+
+/**
+ * Called as a file's bytes move: bytes done and total for that file (total is
+ * the source size, 0 when unknown), and the two paths.
+ */
+export type ProgressHandler = (bytesDone: number, total: number, src: string, dst: string) => void;
+
+/**
+ * Options of `get`, `put`, `copy` and their `m*` forms.
+ *
+ * @example
+ * ```ts ignore
+ * const ac = new AbortController();
+ * await sftp.get("/data", "./data", {
+ *   recurse: true, preserve: true, resume: true, signal: ac.signal,
+ *   onProgress: (done, total, src) => console.log(src, done, "/", total),
+ * });
+ * ```
+ */
+export interface TransferOptions {
+  /** Copy directories and everything in them (without it, a directory is an error). */
+  readonly recurse?: boolean;
+  /** Copy modification and access times and permission bits. */
+  readonly preserve?: boolean;
+  /** Copy what symlinks point to (default true); false copies the links themselves. */
+  readonly followSymlinks?: boolean;
+  /** Continue where an earlier transfer stopped: start at the target's current size. */
+  readonly resume?: boolean;
+  /** Progress per file. */
+  readonly onProgress?: ProgressHandler;
+  /** Stops the transfer: requests in flight drain, the target keeps its whole prefix. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The remote operations transfers need (the SFTPClient provides them).
+ *
+ * @example
+ * ```ts ignore
+ * await get(ops, "/var/log/syslog", "./syslog", { preserve: true });
+ * ```
+ */
+export interface RemoteOps {
+  /** The session requests go through. */
+  readonly session: SFTPSession;
+  /** Attributes, following symlinks. */
+  stat(path: string): Promise<FileAttributes>;
+  /** Attributes of the path itself. */
+  lstat(path: string): Promise<FileAttributes>;
+  /** A symlink's target. */
+  readlink(path: string): Promise<string>;
+  /** Creates a symlink at `link` to `target`. */
+  symlink(target: string, link: string): Promise<void>;
+  /** Creates a directory. */
+  mkdir(path: string, attrs?: FileAttributes): Promise<void>;
+  /** A directory's entries (without "." and ".."), sorted by name. */
+  names(dir: string): Promise<{ filename: string; attrs: FileAttributes }[]>;
+  /** Changes attributes. */
+  setstat(path: string, attrs: FileAttributes): Promise<void>;
+}
+
+async function openRemote(
+  s: SFTPSession,
+  path: string,
+  flags: number,
+  attrs: FileAttributes = {},
+): Promise<Uint8Array> {
+  return expectResult(await s.request({ type: "open", path, flags, attrs }), "handle").handle;
+}
+
+async function closeRemote(s: SFTPSession, handle: Uint8Array): Promise<void> {
+  if (s.closed) return;
+  try {
+    expectResult(await s.request({ type: "close", handle }), "ok");
+  } catch { /* already reported by the transfer itself */ }
+}
+
+async function localStat(path: string, follow: boolean) {
+  try {
+    return follow ? await fsp.stat(path) : await fsp.lstat(path);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- get ----
+
+/**
+ * Downloads `remote` to `local` (into it, when `local` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await get(ops, "/srv/logs", "./logs", { recurse: true, resume: true });
+ * ```
+ */
+export async function get(
+  r: RemoteOps,
+  remote: string,
+  local: string,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  const follow = o.followSymlinks ?? true;
+  const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
+  const existing = await localStat(local, true);
+  const target = existing?.isDirectory() ? nodePath.join(local, basename(remote)) : local;
+  await getAny(r, remote, target, attrs, o);
+}
+
+async function getAny(
+  r: RemoteOps,
+  remote: string,
+  local: string,
+  attrs: FileAttributes,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  if (isDirectory(attrs)) {
+    if (!o.recurse) {
+      throw new SFTPError(SFTPStatus.FAILURE, "Is a directory (use recurse)", {
+        path: remote,
+        operation: "get",
+      });
+    }
+    await fsp.mkdir(local, { recursive: true });
+    for (const e of await r.names(remote)) {
+      let a = e.attrs;
+      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
+        try {
+          a = await r.stat(joinPath(remote, e.filename));
+        } catch {
+          continue; // a dangling link: nothing to copy
+        }
+      }
+      await getAny(r, joinPath(remote, e.filename), nodePath.join(local, e.filename), a, o);
+    }
+    if (o.preserve) await preserveLocal(local, attrs);
+    return;
+  }
+  if (isSymbolicLink(attrs)) {
+    const target = await r.readlink(remote);
+    await fsp.rm(local, { force: true });
+    await fsp.symlink(target, local);
+    return;
+  }
+  if (attrs.permissions !== undefined && !isRegularFile(attrs)) return; // devices, sockets, FIFOs
+  await getFile(r.session, remote, local, attrs, o);
+}
+
+async function getFile(
+  s: SFTPSession,
+  remote: string,
+  local: string,
+  attrs: FileAttributes,
+  o: TransferOptions,
+): Promise<void> {
+  const handle = await openRemote(s, remote, OpenFlags.READ);
+  let fh: fsp.FileHandle | undefined;
+  try {
+    const size = attrs.size;
+    let start = 0;
+    if (o.resume) {
+      const st = await localStat(local, true);
+      if (st) {
+        if (size !== undefined && st.size > size) {
+          throw new SFTPError(
+            SFTPStatus.FAILURE,
+            `Cannot resume: the local file "${local}" is larger than the remote one`,
+            {
+              path: remote,
+              operation: "get",
+            },
+          );
+        }
+        start = st.size;
+        fh = await fsp.open(local, "r+");
+      }
+    }
+    fh ??= await fsp.open(
+      local,
+      "w",
+      attrs.permissions !== undefined ? attrs.permissions & 0o777 : 0o666,
+    );
+    const file = fh;
+    const total = size ?? 0;
+    let done = start;
+    o.onProgress?.(done, total, remote, local);
+    // Replies that continue each other are written together (fewer file-system calls).
+    const batch = new WriteBatch(file, (b) => s.pool.release(b));
+    const result = await pipelinedRead(
+      s,
+      handle,
+      start,
+      {
+        requestSize: s.readSize,
+        maxRequests: s.maxRequests,
+        ...(size !== undefined ? { sizeHint: size } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      async (off, data) => {
+        await batch.add(off, data);
+        done += data.length;
+        o.onProgress?.(done, total, remote, local);
+      },
+    );
+    let flushError: unknown;
+    try {
+      await batch.flush();
+    } catch (e) {
+      flushError = e;
+    } finally {
+      s.pool.trim();
+    }
+    // A failed write leaves its range unwritten: keep only what is known to be on disk.
+    const whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
+    if (flushError !== undefined && result.error === undefined) {
+      await file.truncate(whole).catch(() => {});
+      throw flushError;
+    }
+    if (result.error !== undefined) {
+      // Keep only the whole prefix, so a resumed transfer continues correctly.
+      await file.truncate(whole).catch(() => {});
+      throw result.error;
+    }
+    await file.truncate(whole);
+    if (o.preserve) {
+      if (attrs.permissions !== undefined) await file.chmod(attrs.permissions & 0o7777);
+      if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
+    }
+  } finally {
+    await fh?.close().catch(() => {});
+    await closeRemote(s, handle);
+  }
+}
+
+/** Write requests cut from one read of the local file during a put. */
+const READS_PER_BLOCK = 4;
+
+/** Bytes of contiguous replies gathered before one vectored write. */
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Gathers pieces that continue each other and writes them with one `writev`;
+ * a piece elsewhere writes what was gathered first. Each piece is handed to
+ * `done` once it is on its way to disk.
+ */
+class WriteBatch {
+  readonly #file: fsp.FileHandle;
+  readonly #done: (b: Uint8Array) => void;
+  #pieces: Uint8Array[] = [];
+  #offset = 0;
+  #length = 0;
+  /** Where a failed write started (nothing at or after it is known to be written). */
+  failedAt: number | undefined;
+
+  /** Writes to `file`; `done` gets each piece once it was written. */
+  constructor(file: fsp.FileHandle, done: (b: Uint8Array) => void) {
+    this.#file = file;
+    this.#done = done;
+  }
+
+  /** Adds `data` for `offset` (writing what was gathered when it does not continue it). */
+  async add(offset: number, data: Uint8Array): Promise<void> {
+    if (this.#pieces.length > 0 && offset !== this.#offset + this.#length) await this.flush();
+    if (this.#pieces.length === 0) this.#offset = offset;
+    this.#pieces.push(data);
+    this.#length += data.length;
+    if (this.#length >= WRITE_BATCH) await this.flush();
+  }
+
+  /** Writes what was gathered. */
+  async flush(): Promise<void> {
+    if (this.#pieces.length === 0) return;
+    const original = this.#pieces;
+    let pieces = original;
+    const at = this.#offset;
+    const total = this.#length;
+    this.#pieces = [];
+    this.#length = 0;
+    try {
+      for (let written = 0; written < total;) {
+        const { bytesWritten } = await this.#file.writev(pieces, at + written);
+        written += bytesWritten;
+        // A short write: skip what went out and write the rest.
+        let skip = bytesWritten;
+        while (skip > 0 && pieces.length > 0) {
+          const first = pieces[0]!;
+          if (first.length <= skip) {
+            skip -= first.length;
+            pieces = pieces.slice(1);
+          } else {
+            pieces = [first.subarray(skip), ...pieces.slice(1)];
+            skip = 0;
+          }
+        }
+      }
+    } catch (e) {
+      this.failedAt = at;
+      throw e;
+    }
+    for (const p of original) this.#done(p);
+  }
+}
+
+async function preserveLocal(local: string, attrs: FileAttributes): Promise<void> {
+  if (attrs.permissions !== undefined) await fsp.chmod(local, attrs.permissions & 0o7777);
+  if (attrs.mtime !== undefined) await fsp.utimes(local, attrs.atime ?? attrs.mtime, attrs.mtime);
+}
+
+// ---- put ----
+
+/**
+ * Uploads `local` to `remote` (into it, when `remote` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await put(ops, "./build", "/srv/app", { recurse: true, preserve: true });
+ * ```
+ */
+export async function put(
+  r: RemoteOps,
+  local: string,
+  remote: string,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  const st = await localStat(local, o.followSymlinks ?? true);
+  if (!st) {
+    throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such local file", {
+      path: local,
+      operation: "put",
+    });
+  }
+  let target = remote;
+  try {
+    if (isDirectory(await r.stat(remote))) target = joinPath(remote, nodePath.basename(local));
+  } catch { /* does not exist: use the name as given */ }
+  await putAny(r, local, target, o);
+}
+
+async function putAny(
+  r: RemoteOps,
+  local: string,
+  remote: string,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  const follow = o.followSymlinks ?? true;
+  const st = follow ? await fsp.stat(local) : await fsp.lstat(local);
+  const times = { atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) };
+  if (st.isDirectory()) {
+    if (!o.recurse) {
+      throw new SFTPError(SFTPStatus.FAILURE, "Is a directory (use recurse)", {
+        path: local,
+        operation: "put",
+      });
+    }
+    try {
+      await r.mkdir(remote, { permissions: st.mode & 0o777 });
+    } catch (e) {
+      let isDir = false;
+      try {
+        isDir = isDirectory(await r.stat(remote));
+      } catch { /* report the mkdir error */ }
+      if (!isDir) throw e;
+    }
+    for (const name of (await fsp.readdir(local)).sort()) {
+      const child = nodePath.join(local, name);
+      if (follow && !(await localStat(child, true))) continue; // dangling link
+      await putAny(r, child, joinPath(remote, name), o);
+    }
+    if (o.preserve) await r.setstat(remote, { permissions: st.mode & 0o7777, ...times });
+    return;
+  }
+  if (st.isSymbolicLink()) {
+    await r.symlink(await fsp.readlink(local), remote);
+    return;
+  }
+  if (!st.isFile()) return;
+  await putFile(r.session, local, remote, st.size, st.mode, o);
+  if (o.preserve) await r.setstat(remote, { permissions: st.mode & 0o7777, ...times });
+}
+
+async function putFile(
+  s: SFTPSession,
+  local: string,
+  remote: string,
+  size: number,
+  mode: number,
+  o: TransferOptions,
+): Promise<void> {
+  let start = 0;
+  let flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
+  if (o.resume) {
+    let remoteSize: number | undefined;
+    try {
+      remoteSize =
+        expectResult(await s.request({ type: "stat", path: remote }), "attrs").attrs.size;
+    } catch { /* not there yet */ }
+    if (remoteSize !== undefined) {
+      if (remoteSize > size) {
+        throw new SFTPError(
+          SFTPStatus.FAILURE,
+          "Cannot resume: the remote file is larger than the local one",
+          {
+            path: remote,
+            operation: "put",
+          },
+        );
+      }
+      start = remoteSize;
+      flags = OpenFlags.WRITE | OpenFlags.CREAT;
+    }
+  }
+  const fh = await fsp.open(local, "r");
+  let handle: Uint8Array | undefined;
+  try {
+    handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 });
+    const pipe = new WritePipe(s, handle, start, s.maxRequests);
+    const chunk = s.writeSize;
+    // Several requests' worth per file-system read, in buffers reused once every write
+    // cut from them was answered.
+    const block = chunk * READS_PER_BLOCK;
+    const pool = new BufferPool(block, Math.ceil(s.maxRequests / READS_PER_BLOCK) + 2);
+    o.onProgress?.(start, size, local, remote);
+    try {
+      for (let off = start;;) {
+        o.signal?.throwIfAborted();
+        const buf = pool.allocate(block);
+        const { bytesRead } = await fh.read(buf, 0, block, off);
+        if (bytesRead === 0) {
+          pool.release(buf);
+          break;
+        }
+        let pieces = Math.ceil(bytesRead / chunk);
+        const settled = () => {
+          if (--pieces === 0) pool.release(buf);
+        };
+        for (let p = 0; p < bytesRead; p += chunk) {
+          await pipe.push(buf.subarray(p, Math.min(bytesRead, p + chunk)), undefined, settled);
+        }
+        off += bytesRead;
+        o.onProgress?.(start + pipe.acked, size, local, remote);
+      }
+      await pipe.finish();
+    } catch (e) {
+      await pipe.drain();
+      throw e;
+    }
+    o.onProgress?.(start + pipe.acked, size, local, remote);
+  } finally {
+    await fh.close().catch(() => {});
+    if (handle) await closeRemote(s, handle);
+  }
+}
+
+// ---- copy (remote to remote) ----
+
+/**
+ * Copies `src` to `dst` on the server (into it, when `dst` is an existing directory).
+ *
+ * @example
+ * ```ts ignore
+ * await copy(ops, "/srv/app/config.json", "/srv/app/config.json.bak", {});
+ * ```
+ */
+export async function copy(
+  r: RemoteOps,
+  src: string,
+  dst: string,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  const follow = o.followSymlinks ?? true;
+  const attrs = follow ? await r.stat(src) : await r.lstat(src);
+  let target = dst;
+  try {
+    if (isDirectory(await r.stat(dst))) target = joinPath(dst, basename(src));
+  } catch { /* does not exist */ }
+  await copyAny(r, src, target, attrs, o);
+}
+
+async function copyAny(
+  r: RemoteOps,
+  src: string,
+  dst: string,
+  attrs: FileAttributes,
+  o: TransferOptions,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  if (isDirectory(attrs)) {
+    if (!o.recurse) {
+      throw new SFTPError(SFTPStatus.FAILURE, "Is a directory (use recurse)", {
+        path: src,
+        operation: "copy",
+      });
+    }
+    try {
+      await r.mkdir(dst, { permissions: (attrs.permissions ?? 0o755) & 0o777 });
+    } catch (e) {
+      let isDir = false;
+      try {
+        isDir = isDirectory(await r.stat(dst));
+      } catch { /* report the mkdir error */ }
+      if (!isDir) throw e;
+    }
+    for (const e of await r.names(src)) {
+      let a = e.attrs;
+      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
+        try {
+          a = await r.stat(joinPath(src, e.filename));
+        } catch {
+          continue;
+        }
+      }
+      await copyAny(r, joinPath(src, e.filename), joinPath(dst, e.filename), a, o);
+    }
+  } else if (isSymbolicLink(attrs)) {
+    await r.symlink(await r.readlink(src), dst);
+    return;
+  } else if (attrs.permissions === undefined || isRegularFile(attrs)) {
+    await copyFile(r.session, src, dst, attrs, o);
+  } else {
+    return;
+  }
+  if (o.preserve) {
+    const keep: { permissions?: number; atime?: number; mtime?: number } = {};
+    if (attrs.permissions !== undefined) keep.permissions = attrs.permissions & 0o7777;
+    if (attrs.mtime !== undefined) {
+      keep.atime = attrs.atime ?? attrs.mtime;
+      keep.mtime = attrs.mtime;
+    }
+    await r.setstat(dst, keep);
+  }
+}
+
+async function copyFile(
+  s: SFTPSession,
+  src: string,
+  dst: string,
+  attrs: FileAttributes,
+  o: TransferOptions,
+): Promise<void> {
+  const total = attrs.size ?? 0;
+  let start = 0;
+  let flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
+  if (o.resume) {
+    try {
+      const have = expectResult(await s.request({ type: "stat", path: dst }), "attrs").attrs.size ??
+        0;
+      if (attrs.size !== undefined && have > attrs.size) {
+        throw new SFTPError(
+          SFTPStatus.FAILURE,
+          "Cannot resume: the target is larger than the source",
+          {
+            path: dst,
+            operation: "copy",
+          },
+        );
+      }
+      start = have;
+      flags = OpenFlags.WRITE | OpenFlags.CREAT;
+    } catch (e) {
+      if (!(e instanceof SFTPError) || !e.notFound) throw e;
+    }
+  }
+  const from = await openRemote(s, src, OpenFlags.READ);
+  let to: Uint8Array | undefined;
+  try {
+    to = await openRemote(
+      s,
+      dst,
+      flags,
+      attrs.permissions !== undefined ? { permissions: attrs.permissions & 0o777 } : {},
+    );
+    o.onProgress?.(start, total, src, dst);
+    if (s.supports(Ext.COPY_DATA, "1")) {
+      expectResult(
+        await s.request({
+          type: "copyData",
+          readHandle: from,
+          readOffset: start,
+          length: 0,
+          writeHandle: to,
+          writeOffset: start,
+        }),
+        "ok",
+      );
+      o.onProgress?.(total, total, src, dst);
+      return;
+    }
+    const pipe = new WritePipe(s, to, start, s.maxRequests);
+    let done = start;
+    const result = await pipelinedRead(
+      s,
+      from,
+      start,
+      {
+        requestSize: Math.min(s.readSize, s.writeSize),
+        maxRequests: Math.max(1, s.maxRequests >> 1),
+        ...(attrs.size !== undefined ? { sizeHint: attrs.size } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      async (off, data) => {
+        await pipe.push(data, off);
+        done += data.length;
+        o.onProgress?.(done, total, src, dst);
+      },
+    );
+    if (result.error !== undefined) {
+      await pipe.drain();
+      throw result.error;
+    }
+    await pipe.finish();
+  } finally {
+    await closeRemote(s, from);
+    if (to) await closeRemote(s, to);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Splits a byte stream into SFTP packets (`uint32 length` + body) with a cap
+ * on the length, so a hostile length can neither make us allocate nor wait
+ * forever for bytes that will never fit.
+ *
+ * @module
+ */
+
+/** The packet's length field is 0 or above the cap. */
+export class FrameError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+/**
+ * Collects chunks and returns whole packet bodies. A body that lies inside
+ * one chunk is returned as a view of it (no copy); one that spans chunks is
+ * copied once.
+ *
+ * @example
+ * ```ts
+ * import { PacketFramer } from "./framer.ts";
+ * const f = new PacketFramer(1024);
+ * f.push(new Uint8Array([0, 0, 0, 2, 7]));
+ * console.log(f.next()); // undefined (one byte missing)
+ * f.push(new Uint8Array([9]));
+ * console.log(f.next()); // Uint8Array [7, 9]
+ * ```
+ */
+export class PacketFramer {
+  readonly #max: number;
+  readonly #alloc: (n: number) => Uint8Array;
+  #chunks: Uint8Array[] = [];
+  #head = 0; // offset into #chunks[0]
+  #buffered = 0;
+
+  /**
+   * Accepts packets whose body is at most `maxLength` bytes. `allocate` gives
+   * the buffer a packet spanning chunks is copied into (default: a new one),
+   * so a caller can recycle buffers it knows are free.
+   */
+  constructor(maxLength: number, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
+    this.#max = maxLength;
+    this.#alloc = allocate;
+  }
+
+  /** Bytes held that do not yet form a whole packet. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Whether {@link next} would return a packet (or throw on a bad length). */
+  get ready(): boolean {
+    if (this.#buffered < 4) return false;
+    const len = this.#peekLength();
+    return len === 0 || len > this.#max || this.#buffered >= 4 + len;
+  }
+
+  /** Adds bytes from the stream (kept by reference until consumed). */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /** The next whole packet body, or undefined; throws {@link FrameError} on a bad length. */
+  next(): Uint8Array | undefined {
+    if (this.#buffered < 4) return undefined;
+    const len = this.#peekLength();
+    if (len === 0 || len > this.#max) {
+      throw new FrameError(
+        len === 0
+          ? "Peer sent an empty SFTP packet"
+          : `Peer sent a ${len}-byte SFTP packet; the limit is ${this.#max}`,
+      );
+    }
+    if (this.#buffered < 4 + len) return undefined;
+    this.#skip(4);
+    return this.#take(len);
+  }
+
+  #peekLength(): number {
+    let v = 0;
+    let need = 4;
+    let ci = 0;
+    let off = this.#head;
+    while (need > 0) {
+      const c = this.#chunks[ci]!;
+      while (off < c.length && need > 0) {
+        v = v * 256 + c[off++]!;
+        need--;
+      }
+      ci++;
+      off = 0;
+    }
+    return v;
+  }
+
+  #skip(n: number): void {
+    while (n > 0) {
+      const c = this.#chunks[0]!;
+      const left = c.length - this.#head;
+      if (left > n) {
+        this.#head += n;
+        this.#buffered -= n;
+        return;
+      }
+      n -= left;
+      this.#buffered -= left;
+      this.#chunks.shift();
+      this.#head = 0;
+    }
+  }
+
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    if (first.length - this.#head >= n) {
+      const v = first.subarray(this.#head, this.#head + n);
+      this.#skip(n);
+      return v;
+    }
+    const out = this.#alloc(n);
+    let o = 0;
+    while (o < n) {
+      const c = this.#chunks[0]!;
+      const part = Math.min(c.length - this.#head, n - o);
+      out.set(c.subarray(this.#head, this.#head + part), o);
+      o += part;
+      this.#skip(part);
+    }
+    return out;
+  }
+}

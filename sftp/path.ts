@@ -1,0 +1,243 @@
+/**
+ * POSIX path helpers for remote paths (SFTP paths always use "/"), and glob
+ * patterns as `sftp` and the shell understand them: `*`, `?`, `[...]`, `\`.
+ *
+ * @module
+ */
+
+/**
+ * Joins path parts with "/" (a part starting with "/" restarts from the root).
+ *
+ * @example
+ * ```ts
+ * import { joinPath } from "./path.ts";
+ * console.log(joinPath("/srv", "drop", "a.txt")); // "/srv/drop/a.txt"
+ * ```
+ */
+export function joinPath(...parts: string[]): string {
+  let out = "";
+  for (const p of parts) {
+    if (p === "") continue;
+    if (p.startsWith("/") || out === "") out = p;
+    else out = out.endsWith("/") ? out + p : `${out}/${p}`;
+  }
+  return out;
+}
+
+/**
+ * Normalizes a path: collapses "//" and ".", resolves ".." lexically (never
+ * above the root for absolute paths; kept at the front of relative ones).
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./path.ts";
+ * console.log(normalizePath("/a/./b/../../../c/")); // "/c"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  const absolute = path.startsWith("/");
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!absolute) out.push("..");
+      continue;
+    }
+    out.push(seg);
+  }
+  const body = out.join("/");
+  return absolute ? `/${body}` : body || ".";
+}
+
+/**
+ * Resolves `path` against the directory `cwd` (absolute) and normalizes it.
+ *
+ * @example
+ * ```ts
+ * import { resolvePath } from "./path.ts";
+ * console.log(resolvePath("/home/me", "../you/x")); // "/home/you/x"
+ * ```
+ */
+export function resolvePath(cwd: string, path: string): string {
+  return normalizePath(path.startsWith("/") ? path : joinPath(cwd, path));
+}
+
+/**
+ * The last component of a path ("" for "/").
+ *
+ * @example
+ * ```ts
+ * import { basename } from "./path.ts";
+ * console.log(basename("/var/log/syslog")); // "syslog"
+ * ```
+ */
+export function basename(path: string): string {
+  const p = path.replace(/\/+$/, "");
+  const i = p.lastIndexOf("/");
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/**
+ * Everything before the last component ("/" for "/x", "." for "x").
+ *
+ * @example
+ * ```ts
+ * import { dirname } from "./path.ts";
+ * console.log(dirname("/var/log/syslog")); // "/var/log"
+ * ```
+ */
+export function dirname(path: string): string {
+  const p = path.replace(/\/+$/, "");
+  const i = p.lastIndexOf("/");
+  if (i < 0) return ".";
+  if (i === 0) return "/";
+  return p.slice(0, i);
+}
+
+/**
+ * Whether a path component holds glob characters (unescaped `*`, `?` or `[`).
+ *
+ * @example
+ * ```ts
+ * import { hasGlob } from "./path.ts";
+ * console.log(hasGlob("*.log"), hasGlob("plain.txt")); // true false
+ * ```
+ */
+export function hasGlob(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") i++;
+    else if (c === "*" || c === "?" || c === "[") return true;
+  }
+  return false;
+}
+
+/**
+ * Removes glob escapes ("\\*" becomes "*").
+ *
+ * @example
+ * ```ts
+ * import { unescapeGlob } from "./path.ts";
+ * console.log(unescapeGlob("a\\*b")); // "a*b"
+ * ```
+ */
+export function unescapeGlob(s: string): string {
+  return s.replace(/\\(.)/g, "$1");
+}
+
+/**
+ * Compiles one path component's glob into a RegExp (`*` and `?` never match
+ * "/"; a leading "." must be matched explicitly, as in the shell).
+ *
+ * @example
+ * ```ts
+ * import { globToRegExp } from "./path.ts";
+ * const re = globToRegExp("*.[ch]");
+ * console.log(re.test("main.c"), re.test(".hidden.c")); // true false
+ * ```
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\" && i + 1 < pattern.length) {
+      re += escapeRe(pattern[++i]!);
+    } else if (c === "*") {
+      re += "[^/]*";
+    } else if (c === "?") {
+      re += "[^/]";
+    } else if (c === "[") {
+      const end = findClassEnd(pattern, i);
+      if (end < 0) {
+        re += "\\[";
+        continue;
+      }
+      let body = pattern.slice(i + 1, end);
+      let negate = false;
+      if (body.startsWith("!") || body.startsWith("^")) {
+        negate = true;
+        body = body.slice(1);
+      }
+      const cls = body.replace(/\\/g, "\\\\").replace(/\]/g, "\\]");
+      re += `[${negate ? "^" : ""}${cls}]`;
+      i = end;
+    } else {
+      re += escapeRe(c);
+    }
+  }
+  const leadingDot = pattern.startsWith(".") || pattern.startsWith("\\.");
+  return new RegExp(`^${leadingDot ? "" : "(?!\\.)"}${re}$`, "s");
+}
+
+function findClassEnd(p: string, open: number): number {
+  let j = open + 1;
+  if (p[j] === "!" || p[j] === "^") j++;
+  if (p[j] === "]") j++; // a leading "]" is literal
+  for (; j < p.length; j++) if (p[j] === "]") return j;
+  return -1;
+}
+
+function escapeRe(c: string): string {
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+}
+
+/** What {@link expandGlob} needs from a file system (remote or local). */
+export interface GlobFileSystem {
+  /** Names in a directory (without "." and ".."), or null when it is not a readable directory. */
+  readdir(dir: string): Promise<string[] | null>;
+  /** Whether a path exists. */
+  exists(path: string): Promise<boolean>;
+}
+
+/**
+ * Expands a glob pattern against a file system: each "/"-separated component
+ * with glob characters matches names in the directories found so far; the
+ * others are taken literally. Returns the matching paths, sorted (an empty
+ * list when nothing matches; a pattern without glob characters returns itself
+ * if it exists).
+ *
+ * @example
+ * ```ts
+ * import { expandGlob } from "./path.ts";
+ * const tree: Record<string, string[]> = { "/logs": ["a.log", "b.txt", "c.log"] };
+ * const fs = {
+ *   readdir: async (d: string) => tree[d] ?? null,
+ *   exists: async (p: string) => p in tree || Object.entries(tree).some(([d, n]) => n.some((x) => `${d}/${x}` === p)),
+ * };
+ * console.log(await expandGlob("/logs/*.log", fs)); // ["/logs/a.log", "/logs/c.log"]
+ * ```
+ */
+export async function expandGlob(pattern: string, fs: GlobFileSystem): Promise<string[]> {
+  const absolute = pattern.startsWith("/");
+  const parts = pattern.split("/").filter((p) => p !== "");
+  let bases = [absolute ? "/" : ""];
+  let lastLiteral = true;
+  for (const part of parts) {
+    const next: string[] = [];
+    if (!hasGlob(part)) {
+      const name = unescapeGlob(part);
+      for (const b of bases) next.push(b === "" ? name : joinPath(b, name));
+      lastLiteral = true;
+    } else {
+      const re = globToRegExp(part);
+      for (const b of bases) {
+        const names = await fs.readdir(b === "" ? "." : b);
+        if (!names) continue;
+        for (const n of names.sort()) {
+          if (n !== "." && n !== ".." && re.test(n)) next.push(b === "" ? n : joinPath(b, n));
+        }
+      }
+      lastLiteral = false;
+    }
+    bases = next;
+    if (bases.length === 0) return [];
+  }
+  if (parts.length === 0) return [absolute ? "/" : "."];
+  if (lastLiteral) {
+    const out: string[] = [];
+    for (const b of bases) if (await fs.exists(b)) out.push(b);
+    return out;
+  }
+  return bases;
+}

@@ -1,0 +1,695 @@
+/**
+ * The SFTP server engine: client bytes in ({@link SFTPServerEngine.receiveData}),
+ * reply bytes out (through the `send` function it is given), and every
+ * request turned into a call on an {@link SFTPBackend}. It does no I/O of its
+ * own; the backend does whatever its methods do.
+ *
+ * Requests are answered one at a time in arrival order (the draft requires
+ * requests on one file to be processed in order; OpenSSH's sftp-server is
+ * sequential too). The engine keeps the handle table: a client sees 4-byte
+ * handles, the backend sees its own handle values, and a client holds at most
+ * `maxHandles` at once.
+ *
+ * Bad input: a malformed request with a readable id gets SSH_FX_BAD_MESSAGE
+ * and the session goes on; an unknown request type gets OP_UNSUPPORTED; a
+ * packet over the length cap, one too short to carry an id, or anything
+ * before INIT ends the session with an {@link SFTPProtocolError}.
+ * Nothing the client sends makes the engine throw, hang or buffer more than
+ * what the caller feeds it (see {@link SFTPServerEngine.wantsData}).
+ *
+ * @module
+ */
+
+import { WireError } from "../core/errors.ts";
+import { SSHReader } from "../core/wire.ts";
+import { formatLongname } from "./attrs.ts";
+import type { SFTPBackend } from "./backend.ts";
+import {
+  Ext,
+  EXTENSION_VERSIONS,
+  FXP,
+  OpenFlags,
+  SERVER_MAX_HANDLES,
+  SERVER_MAX_PACKET,
+  SERVER_MAX_READ,
+  SERVER_MAX_WRITE,
+  SFTP_VERSION,
+  SFTPStatus,
+  STATUS_MESSAGES,
+} from "./constants.ts";
+import { SFTPError, SFTPProtocolError } from "./errors.ts";
+import { BufferPool } from "./buffer_pool.ts";
+import { FrameError, PacketFramer } from "./framer.ts";
+import {
+  decodeRequest,
+  encodeAttrs,
+  encodeData,
+  encodeExtendedReply,
+  encodeHandle,
+  encodeHello,
+  encodeLimitsBody,
+  encodeName,
+  encodeStatus,
+  encodeStatVFSBody,
+  encodeUsersGroupsBody,
+  type NameEntry,
+  type SFTPRequest,
+} from "./messages.ts";
+
+/** Options for {@link SFTPServerEngine}. */
+export interface SFTPServerEngineOptions {
+  /**
+   * Called with each reply's packet chunks, in order. The engine waits for a
+   * returned promise before answering the next request: that is how a client
+   * that does not read its replies stops the server from reading requests.
+   */
+  readonly send: (chunks: Uint8Array[]) => void | Promise<void>;
+  /** Largest packet accepted and announced (default {@link SERVER_MAX_PACKET}). */
+  readonly maxPacketLength?: number;
+  /** Largest READ answered in one DATA reply (default {@link SERVER_MAX_READ}). */
+  readonly maxReadLength?: number;
+  /** Handles a client may hold open (default {@link SERVER_MAX_HANDLES}). */
+  readonly maxHandles?: number;
+  /** Extensions to leave out of VERSION and refuse (to mimic servers that lack them). */
+  readonly disabledExtensions?: readonly string[];
+  /** The current time in ms, for `ls -l` style long names (recent files show HH:MM). */
+  readonly now?: () => number;
+  /** Bytes of unparsed input above which {@link SFTPServerEngine.wantsData} turns false (default 1 MiB). */
+  readonly inputHighWater?: number;
+}
+
+interface HandleEntry {
+  readonly value: unknown;
+  readonly kind: "file" | "dir";
+  readonly path: string;
+  /** Opened with SSH_FXF_APPEND: its writes must stay in order. */
+  readonly append: boolean;
+  /** Directory entries read from the backend but not yet sent. */
+  pending?: NameEntry[];
+  /** The backend reported the end of the listing. */
+  ended?: boolean;
+}
+
+/**
+ * Reads (or writes to one non-append file) handed to the backend at once: hides file-system
+ * latency while replies still go out in request order.
+ */
+const MAX_PARALLEL = 8;
+/** Entries per NAME reply, as OpenSSH's sftp-server. */
+const NAMES_PER_REPLY = 100;
+/** copy-data fallback chunk: OpenSSH's sftp-server copies in 64 KiB pieces. */
+const COPY_CHUNK = 64 * 1024;
+
+type Chunks = Uint8Array[];
+
+/**
+ * Serves one SFTP session from a backend.
+ *
+ * @example Serve a MemoryBackend to our client engine in memory
+ * ```ts
+ * import { MemoryBackend, SFTPClientEngine, SFTPServerEngine } from "./mod.ts";
+ * const client = new SFTPClientEngine();
+ * const server = new SFTPServerEngine(new MemoryBackend(), {
+ *   send: (chunks) => chunks.forEach((c) => client.receiveData(c)),
+ * });
+ * client.start();
+ * for (const c of client.takeOutgoing()) server.receiveData(c);
+ * await server.idle();
+ * console.log(client.pollEvent()?.type); // "version"
+ * ```
+ */
+export class SFTPServerEngine<H = unknown> {
+  readonly #backend: SFTPBackend<H>;
+  readonly #send: SFTPServerEngineOptions["send"];
+  readonly #framer: PacketFramer;
+  readonly #pool: BufferPool;
+  /** Read data to give back to the backend once its reply was sent. */
+  readonly #sentData = new WeakMap<Chunks, Uint8Array>();
+  readonly #maxPacket: number;
+  readonly #maxRead: number;
+  readonly #maxHandles: number;
+  readonly #now: (() => number) | undefined;
+  readonly #highWater: number;
+  readonly #extensions: Map<string, string>;
+  readonly #handles = new Map<number, HandleEntry>();
+  #nextHandle = 1;
+  #initialized = false;
+  #running = false;
+  #closing = false;
+  #error: SFTPProtocolError | undefined;
+  #idleWaiters: (() => void)[] = [];
+  #dataWaiters: (() => void)[] = [];
+  #closeWaiters: ((e: SFTPProtocolError | undefined) => void)[] = [];
+  #clientVersion: number | undefined;
+  #tail: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  #batchKind: "read" | "write" | undefined;
+  #slotWaiters: (() => void)[] = [];
+
+  /** Serves `backend`; replies go out through `options.send`. */
+  constructor(backend: SFTPBackend<H>, options: SFTPServerEngineOptions) {
+    this.#backend = backend;
+    this.#send = options.send;
+    this.#maxPacket = options.maxPacketLength ?? SERVER_MAX_PACKET;
+    // Requests spanning input chunks (every big WRITE) are assembled in reused buffers.
+    this.#pool = new BufferPool(this.#maxPacket, MAX_PARALLEL + 8);
+    this.#framer = new PacketFramer(this.#maxPacket, (n) => this.#pool.allocate(n));
+    this.#maxRead = Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024);
+    this.#maxHandles = options.maxHandles ?? SERVER_MAX_HANDLES;
+    this.#now = options.now;
+    this.#highWater = options.inputHighWater ?? 1024 * 1024;
+    this.#extensions = announcedExtensions(backend, new Set(options.disabledExtensions ?? []));
+  }
+
+  /** The extensions this engine announces (name → version). */
+  get extensions(): ReadonlyMap<string, string> {
+    return this.#extensions;
+  }
+
+  /** The version the client asked for in INIT, once it arrived. */
+  get clientVersion(): number | undefined {
+    return this.#clientVersion;
+  }
+
+  /** Handles the client holds open. */
+  get openHandles(): number {
+    return this.#handles.size;
+  }
+
+  /** The protocol error that ended the session, if any. */
+  get error(): SFTPProtocolError | undefined {
+    return this.#error;
+  }
+
+  /** Whether the session ended (protocol error or {@link close}). */
+  get closed(): boolean {
+    return this.#error !== undefined || this.#closing;
+  }
+
+  /**
+   * Whether the engine wants more input: false while more than the high-water
+   * mark of unparsed bytes waits. Stop reading the channel until
+   * {@link whenWantsData} resolves; the channel window then holds the client.
+   */
+  get wantsData(): boolean {
+    return this.closed || this.#framer.buffered < this.#highWater;
+  }
+
+  /** Resolves when {@link wantsData} is true again. */
+  whenWantsData(): Promise<void> {
+    if (this.wantsData) return Promise.resolve();
+    return new Promise((r) => this.#dataWaiters.push(r));
+  }
+
+  /** Resolves when every whole packet received so far has been answered. */
+  idle(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /** Resolves when the session ends, with the protocol error if that was why. */
+  whenClosed(): Promise<SFTPProtocolError | undefined> {
+    if (this.closed) return Promise.resolve(this.#error);
+    return new Promise((r) => this.#closeWaiters.push(r));
+  }
+
+  /** Feeds bytes from the client. Never throws; answers come through `send`. */
+  receiveData(data: Uint8Array): void {
+    if (this.closed) return;
+    this.#framer.push(data);
+    this.#kick();
+  }
+
+  /**
+   * Ends the session: stops answering, waits for the request in progress and
+   * closes every handle the client left open.
+   */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#notifyClosed();
+    }
+    await this.idle();
+    const open = [...this.#handles.values()];
+    this.#handles.clear();
+    for (const h of open) {
+      try {
+        await this.#backend.close(h.value as H);
+      } catch { /* the session is gone; nothing to tell */ }
+    }
+  }
+
+  #kick(): void {
+    if (this.#running || this.closed) return;
+    this.#running = true;
+    void Promise.resolve().then(() => this.#run());
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.closed) {
+        let p: Uint8Array | undefined;
+        try {
+          p = this.#framer.next();
+        } catch (e) {
+          this.#fail(new SFTPProtocolError((e as FrameError).message));
+          break;
+        }
+        if (!p) {
+          // Replies still in flight: wait for them, then look again (more may have come).
+          if (this.#inFlight > 0) {
+            await this.#settled();
+            continue;
+          }
+          break;
+        }
+        this.#wakeDataWaiters();
+        const kind = this.#classify(p);
+        if (kind === "other" || kind !== this.#batchKind) await this.#settled();
+        if (kind === "other") {
+          const reply = await this.#process(p);
+          this.#pool.release(p);
+          if (reply && !this.closed) await this.#sendReply(reply);
+          continue;
+        }
+        // Reads (or positional writes) run side by side in the backend; replies keep their order.
+        this.#batchKind = kind;
+        while (this.#inFlight >= MAX_PARALLEL) {
+          await new Promise<void>((r) => this.#slotWaiters.push(r));
+        }
+        const reply = this.#process(p);
+        this.#inFlight++;
+        this.#tail = this.#tail.then(async () => {
+          try {
+            const r = await reply;
+            // The request's bytes are no longer needed once the backend is done with it.
+            this.#pool.release(p);
+            if (r && !this.closed) await this.#sendReply(r);
+          } catch (e) {
+            this.#fail(new SFTPProtocolError(`SFTP server failed: ${(e as Error)?.message}`));
+          } finally {
+            this.#inFlight--;
+            this.#slotWaiters.shift()?.();
+          }
+        });
+      }
+    } catch (e) {
+      this.#fail(new SFTPProtocolError(`SFTP server failed: ${(e as Error)?.message}`));
+    } finally {
+      // Backend calls still running finish before the engine counts as idle.
+      await this.#tail;
+      this.#running = false;
+      this.#wakeDataWaiters();
+      if (!this.closed && this.#framer.ready) {
+        // A packet arrived while we were finishing: go again (idle waiters wait for it too).
+        this.#kick();
+      } else {
+        const w = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  async #sendReply(r: Chunks): Promise<void> {
+    await this.#send(r);
+    const data = this.#sentData.get(r);
+    if (data) {
+      this.#sentData.delete(r);
+      this.#backend.release?.(data);
+    }
+  }
+
+  /** Waits until every reply started so far has been sent. */
+  async #settled(): Promise<void> {
+    await this.#tail;
+    this.#batchKind = undefined;
+  }
+
+  /** Whether a packet may run beside its neighbours: reads, and writes to non-append handles. */
+  #classify(p: Uint8Array): "read" | "write" | "other" {
+    if (!this.#initialized || p.length < 13) return "other";
+    const type = p[0];
+    if (type !== FXP.READ && type !== FXP.WRITE) return "other";
+    const view = new DataView(p.buffer, p.byteOffset, p.length);
+    if (view.getUint32(5) !== 4) return "other";
+    const e = this.#handles.get(view.getUint32(9));
+    if (!e || e.kind !== "file" || e.append) return "other";
+    return type === FXP.READ ? "read" : "write";
+  }
+
+  #wakeDataWaiters(): void {
+    if (!this.wantsData) return;
+    const w = this.#dataWaiters;
+    this.#dataWaiters = [];
+    for (const f of w) f();
+  }
+
+  #fail(error: SFTPProtocolError): void {
+    if (this.closed) return;
+    this.#error = error;
+    this.#notifyClosed();
+  }
+
+  #notifyClosed(): void {
+    const w = this.#closeWaiters;
+    this.#closeWaiters = [];
+    for (const f of w) f(this.#error);
+    this.#wakeDataWaiters();
+  }
+
+  /** Handles one packet; resolves with the reply to send (undefined: none, the session ended). */
+  async #process(p: Uint8Array): Promise<Chunks | undefined> {
+    const type = p[0]!;
+    if (!this.#initialized) {
+      if (type !== FXP.INIT || p.length < 5) {
+        this.#fail(
+          new SFTPProtocolError(`Expected SSH_FXP_INIT from the client, got packet type ${type}`),
+        );
+        return undefined;
+      }
+      this.#initialized = true;
+      // Extension data in INIT is ignored; the version is the lower of ours and theirs.
+      this.#clientVersion = new DataView(p.buffer, p.byteOffset + 1, 4).getUint32(0);
+      return [encodeHello(FXP.VERSION, SFTP_VERSION, [...this.#extensions])];
+    }
+    if (type === FXP.INIT) {
+      this.#fail(new SFTPProtocolError("Client sent SSH_FXP_INIT twice"));
+      return undefined;
+    }
+    if (p.length < 5) {
+      this.#fail(
+        new SFTPProtocolError(`Client sent a ${p.length}-byte packet without a request id`),
+      );
+      return undefined;
+    }
+    const r = new SSHReader(p, 5);
+    const id = new DataView(p.buffer, p.byteOffset + 1, 4).getUint32(0);
+    let req: SFTPRequest | undefined;
+    try {
+      req = decodeRequest(type, r);
+    } catch (e) {
+      const msg = e instanceof WireError ? e.message : "Malformed request";
+      return [encodeStatus(id, SFTPStatus.BAD_MESSAGE, msg)];
+    }
+    if (!req) {
+      return [encodeStatus(id, SFTPStatus.OP_UNSUPPORTED, `Unsupported packet type ${type}`)];
+    }
+    try {
+      return await this.#dispatch(id, req);
+    } catch (e) {
+      return [statusOf(id, e)];
+    }
+  }
+
+  // ---- handles ----
+
+  #allocate(value: unknown, kind: "file" | "dir", path: string, append = false): Uint8Array {
+    let n = this.#nextHandle;
+    while (this.#handles.has(n)) n = (n + 1) >>> 0;
+    this.#nextHandle = (n + 1) >>> 0;
+    this.#handles.set(n, { value, kind, path, append });
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, n);
+    return b;
+  }
+
+  #lookup(handle: Uint8Array, kind?: "file" | "dir"): HandleEntry {
+    const e = handle.length === 4
+      ? this.#handles.get(new DataView(handle.buffer, handle.byteOffset, 4).getUint32(0))
+      : undefined;
+    if (!e || (kind && e.kind !== kind)) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        kind === "dir" ? "Invalid directory handle" : "Invalid handle",
+      );
+    }
+    return e;
+  }
+
+  #checkRoom(): void {
+    if (this.#handles.size >= this.#maxHandles) {
+      throw new SFTPError(SFTPStatus.FAILURE, `Too many open handles (limit ${this.#maxHandles})`);
+    }
+  }
+
+  #need<K extends keyof SFTPBackend<H>>(name: K, ext: string): NonNullable<SFTPBackend<H>[K]> {
+    const f = this.#backend[name];
+    if (!f || !this.#extensions.has(ext)) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, `Unsupported extension ${ext}`);
+    }
+    return (f as (...a: unknown[]) => unknown).bind(this.#backend) as NonNullable<
+      SFTPBackend<H>[K]
+    >;
+  }
+
+  // ---- requests ----
+
+  async #dispatch(id: number, req: SFTPRequest): Promise<Chunks> {
+    const b = this.#backend;
+    const ok = (): Chunks => [encodeStatus(id, SFTPStatus.OK, "Success")];
+    const name = (path: string): Chunks => [
+      encodeName(id, [{ filename: path, longname: path, attrs: {} }]),
+    ];
+    switch (req.type) {
+      case "open": {
+        this.#checkRoom();
+        const h = await b.open(req.path, req.flags, req.attrs);
+        if (this.closed) {
+          await b.close(h);
+          return [];
+        }
+        const append = (req.flags & OpenFlags.APPEND) !== 0;
+        return [encodeHandle(id, this.#allocate(h, "file", req.path, append))];
+      }
+      case "opendir": {
+        this.#checkRoom();
+        const h = await b.opendir(req.path);
+        if (this.closed) {
+          await b.close(h);
+          return [];
+        }
+        return [encodeHandle(id, this.#allocate(h, "dir", req.path))];
+      }
+      case "close": {
+        const e = this.#lookup(req.handle);
+        const n = new DataView(req.handle.buffer, req.handle.byteOffset, 4).getUint32(0);
+        this.#handles.delete(n);
+        await b.close(e.value as H);
+        return ok();
+      }
+      case "read": {
+        const e = this.#lookup(req.handle, "file");
+        const len = Math.min(req.length, this.#maxRead);
+        const data = len === 0 ? new Uint8Array(0) : await b.read(e.value as H, req.offset, len);
+        if (data === null) return [encodeStatus(id, SFTPStatus.EOF, "End of file")];
+        const chunks = encodeData(id, data.length > len ? data.subarray(0, len) : data);
+        if (b.release) this.#sentData.set(chunks, data);
+        return chunks;
+      }
+      case "write": {
+        const e = this.#lookup(req.handle, "file");
+        await b.write(e.value as H, req.offset, req.data);
+        return ok();
+      }
+      case "fstat":
+        return [encodeAttrs(id, await b.fstat(this.#lookup(req.handle, "file").value as H))];
+      case "fsetstat":
+        await b.fsetstat(this.#lookup(req.handle, "file").value as H, req.attrs);
+        return ok();
+      case "readdir":
+        return await this.#readdir(id, this.#lookup(req.handle, "dir"));
+      case "stat":
+        return [encodeAttrs(id, await b.stat(req.path))];
+      case "lstat":
+        return [encodeAttrs(id, await b.lstat(req.path))];
+      case "setstat":
+        await b.setstat(req.path, req.attrs);
+        return ok();
+      case "remove":
+        await b.remove(req.path);
+        return ok();
+      case "mkdir":
+        await b.mkdir(req.path, req.attrs);
+        return ok();
+      case "rmdir":
+        await b.rmdir(req.path);
+        return ok();
+      case "realpath":
+        return name(await b.realpath(req.path === "" ? "." : req.path));
+      case "rename":
+        await b.rename(req.oldPath, req.newPath);
+        return ok();
+      case "readlink":
+        return name(await b.readlink(req.path));
+      case "symlink":
+        await b.symlink(req.targetPath, req.linkPath);
+        return ok();
+      case "posixRename":
+        await this.#need("posixRename", Ext.POSIX_RENAME)(req.oldPath, req.newPath);
+        return ok();
+      case "statvfs":
+        return [
+          encodeExtendedReply(
+            id,
+            encodeStatVFSBody(await this.#need("statvfs", Ext.STATVFS)(req.path)),
+          ),
+        ];
+      case "fstatvfs": {
+        const f = this.#need("fstatvfs", Ext.FSTATVFS);
+        const s = await f(this.#lookup(req.handle).value as H);
+        return [encodeExtendedReply(id, encodeStatVFSBody(s))];
+      }
+      case "hardlink":
+        await this.#need("hardlink", Ext.HARDLINK)(req.oldPath, req.newPath);
+        return ok();
+      case "fsync": {
+        const f = this.#need("fsync", Ext.FSYNC);
+        await f(this.#lookup(req.handle, "file").value as H);
+        return ok();
+      }
+      case "lsetstat":
+        await this.#need("lsetstat", Ext.LSETSTAT)(req.path, req.attrs);
+        return ok();
+      case "limits":
+        return [
+          encodeExtendedReply(
+            id,
+            encodeLimitsBody({
+              maxPacketLength: this.#maxPacket,
+              maxReadLength: this.#maxRead,
+              maxWriteLength: Math.min(SERVER_MAX_WRITE, this.#maxPacket - 1024),
+              maxOpenHandles: this.#maxHandles,
+            }),
+          ),
+        ];
+      case "expandPath":
+        return name(await this.#need("expandPath", Ext.EXPAND_PATH)(req.path));
+      case "homeDirectory":
+        return name(await this.#need("homeDirectory", Ext.HOME_DIRECTORY)(req.username));
+      case "usersGroupsById": {
+        const f = this.#need("usersGroupsById", Ext.USERS_GROUPS_BY_ID);
+        const { users, groups } = await f(req.uids, req.gids);
+        if (users.length !== req.uids.length || groups.length !== req.gids.length) {
+          throw new Error("Backend returned the wrong number of names");
+        }
+        return [encodeExtendedReply(id, encodeUsersGroupsBody(users, groups))];
+      }
+      case "copyData":
+        await this.#copyData(req);
+        return ok();
+      case "extended": {
+        if (!b.extended || !this.#extensions.has(req.name)) {
+          throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, `Unsupported extension ${req.name}`);
+        }
+        const body = await b.extended(req.name, req.data);
+        return body === undefined ? ok() : [encodeExtendedReply(id, body)];
+      }
+    }
+  }
+
+  async #readdir(id: number, dir: HandleEntry): Promise<Chunks> {
+    while ((!dir.pending || dir.pending.length === 0) && !dir.ended) {
+      const batch = await this.#backend.readdir(dir.value as H);
+      if (batch === null) {
+        dir.ended = true;
+        break;
+      }
+      const now = this.#now ? Math.floor(this.#now() / 1000) : undefined;
+      dir.pending = batch.map((e) => ({
+        filename: e.filename,
+        longname: e.longname ??
+          formatLongname(e.filename, e.attrs, now === undefined ? {} : { now }),
+        attrs: e.attrs,
+      }));
+    }
+    const pending = dir.pending ?? [];
+    if (pending.length === 0) return [encodeStatus(id, SFTPStatus.EOF, "End of file")];
+    // Fit the reply under the packet limit: halve the batch until it does.
+    let n = Math.min(NAMES_PER_REPLY, pending.length);
+    for (;;) {
+      const packet = encodeName(id, pending.slice(0, n));
+      if (packet.length - 4 <= this.#maxPacket || n === 1) {
+        if (packet.length - 4 > this.#maxPacket) {
+          pending.shift();
+          throw new SFTPError(SFTPStatus.FAILURE, "Directory entry too large to send");
+        }
+        pending.splice(0, n);
+        return [packet];
+      }
+      n = Math.max(1, n >> 1);
+    }
+  }
+
+  async #copyData(req: Extract<SFTPRequest, { type: "copyData" }>): Promise<void> {
+    const from = this.#lookup(req.readHandle, "file");
+    const to = this.#lookup(req.writeHandle, "file");
+    if (from === to) {
+      throw new SFTPError(SFTPStatus.FAILURE, "copy-data cannot read and write the same handle");
+    }
+    if (this.#backend.copyData) {
+      await this.#backend.copyData(
+        from.value as H,
+        req.readOffset,
+        req.length,
+        to.value as H,
+        req.writeOffset,
+      );
+      return;
+    }
+    const untilEof = req.length === 0;
+    let left = req.length;
+    let rOff = req.readOffset;
+    let wOff = req.writeOffset;
+    while (untilEof || left > 0) {
+      if (this.closed) throw new SFTPError(SFTPStatus.CONNECTION_LOST, "Session ended");
+      const want = untilEof ? COPY_CHUNK : Math.min(COPY_CHUNK, left);
+      const data = await this.#backend.read(from.value as H, rOff, want);
+      if (data === null || data.length === 0) {
+        if (untilEof) return;
+        throw new SFTPError(SFTPStatus.EOF, "End of file before the requested length");
+      }
+      const part = data.length > want ? data.subarray(0, want) : data;
+      await this.#backend.write(to.value as H, wOff, part);
+      rOff += part.length;
+      wOff += part.length;
+      left -= part.length;
+    }
+  }
+}
+
+function statusOf(id: number, e: unknown): Uint8Array {
+  if (e instanceof SFTPError) {
+    return encodeStatus(id, e.status, e.peerMessage || STATUS_MESSAGES[e.status] || "Failure");
+  }
+  return encodeStatus(id, SFTPStatus.FAILURE, "Failure");
+}
+
+function announcedExtensions<H>(
+  backend: SFTPBackend<H>,
+  disabled: ReadonlySet<string>,
+): Map<string, string> {
+  const have: [string, boolean][] = [
+    [Ext.POSIX_RENAME, !!backend.posixRename],
+    [Ext.STATVFS, !!backend.statvfs],
+    [Ext.FSTATVFS, !!backend.fstatvfs],
+    [Ext.HARDLINK, !!backend.hardlink],
+    [Ext.FSYNC, !!backend.fsync],
+    [Ext.LSETSTAT, !!backend.lsetstat],
+    [Ext.LIMITS, true],
+    [Ext.EXPAND_PATH, !!backend.expandPath],
+    [Ext.COPY_DATA, true],
+    [Ext.HOME_DIRECTORY, !!backend.homeDirectory],
+    [Ext.USERS_GROUPS_BY_ID, !!backend.usersGroupsById],
+  ];
+  const out = new Map<string, string>();
+  for (const [name, ok] of have) {
+    if (ok && !disabled.has(name)) out.set(name, EXTENSION_VERSIONS[name]!);
+  }
+  if (backend.extended && backend.extraExtensions) {
+    for (const [name, v] of backend.extraExtensions) {
+      if (!out.has(name) && !disabled.has(name)) out.set(name, v);
+    }
+  }
+  return out;
+}
