@@ -345,6 +345,12 @@ export interface PeerCase {
   readonly then?: string;
   /** Start one rekey after this many bytes of stdin (peers that rekey on request). */
   readonly rekeyAfter?: number;
+  /**
+   * SFTP: mkdir d, write this many bytes of test data to d/a.bin, rename it to
+   * d/b.bin, list d, read it back, remove both; the result's `sftp` has the names
+   * listed and the hashes sent and read back.
+   */
+  readonly sftp?: number;
 }
 
 /** A driver's answer for one case. */

@@ -13,12 +13,13 @@
  * "Password:" prompt with `-pw`, but nothing else: a two-question challenge fails,
  * and the test checks the error says so.
  *
- * pscp and psftp need an SFTP server, which listen() does not have yet.
+ * pscp and psftp run against `listen({ sftp: { root } })`: a file up and back
+ * with each, and psftp's batch commands (mkdir, ls, rename, rm, rmdir).
  *
  * Node runs everything; Deno and Bun run the logins and the rekeys.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { DEFAULT_PUBLIC_KEY_ALGORITHMS } from "../core/publickey/algorithms.ts";
@@ -158,6 +159,32 @@ async function plinkArgv(server: TestServer, options: PlinkRun): Promise<string[
   ];
 }
 
+/** Runs pscp or psftp (same host key and login options as plink) against `server`. */
+async function puttyFileTool(
+  server: TestServer,
+  tool: "pscp" | "psftp",
+  args: readonly string[],
+): Promise<CommandResult> {
+  const m = await keyMaterial();
+  return await runCommand(
+    [
+      tool,
+      "-load",
+      "sshts",
+      "-batch",
+      "-P",
+      String(server.port),
+      "-l",
+      LOGIN.user,
+      "-pw",
+      LOGIN.password,
+      ...m.hostKeys.flatMap((k) => ["-hostkey", k.fingerprint]),
+      ...args,
+    ],
+    { env: { ...process.env as Record<string, string>, HOME: home() }, timeoutMs: 180_000 },
+  );
+}
+
 /** Runs plink against `server` to completion. */
 async function plink(server: TestServer, options: PlinkRun): Promise<CommandResult> {
   return await runCommand(
@@ -226,6 +253,54 @@ interopTest(
     const r = await plink(server, { command: "algorithms" });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Cannot answer interactive prompts in batch mode/);
+  },
+);
+
+interopTest(
+  "pscp and psftp move files to and from listen({ sftp }); psftp's batch commands work",
+  { tools: ["putty"] },
+  async () => {
+    const root = join(scratchDir(), "sftp-root");
+    mkdirSync(root, { recursive: true });
+    const local = join(scratchDir(), "putty-files");
+    mkdirSync(local, { recursive: true });
+    const data = testData(REKEY_TRANSFER, 12);
+    writeFileSync(join(local, "up.bin"), data);
+    await using server = await interopServer({ sftp: { root } });
+    // pscp speaks SFTP by default (-sftp makes it certain; our server has no legacy SCP).
+    const up = await puttyFileTool(server, "pscp", [
+      "-sftp",
+      join(local, "up.bin"),
+      "127.0.0.1:/pscp.bin",
+    ]);
+    assert.equal(up.status, 0, up.stderr);
+    assert.equal(sha256Hex(readFileSync(join(root, "pscp.bin"))), sha256Hex(data));
+    const down = await puttyFileTool(server, "pscp", [
+      "-sftp",
+      "127.0.0.1:/pscp.bin",
+      join(local, "down.bin"),
+    ]);
+    assert.equal(down.status, 0, down.stderr);
+    assert.equal(sha256Hex(readFileSync(join(local, "down.bin"))), sha256Hex(data));
+    const batch = join(local, "batch.txt");
+    writeFileSync(
+      batch,
+      [
+        "mkdir d",
+        `put ${join(local, "up.bin")} d/a.bin`,
+        "mv d/a.bin d/b.bin",
+        "ls d",
+        `get d/b.bin ${join(local, "back.bin")}`,
+        "rm d/b.bin",
+        "rmdir d",
+        "",
+      ].join("\n"),
+    );
+    const r = await puttyFileTool(server, "psftp", ["-b", batch, "127.0.0.1"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /b\.bin/);
+    assert.equal(sha256Hex(readFileSync(join(local, "back.bin"))), sha256Hex(data));
+    assert.deepEqual(readdirSync(root), ["pscp.bin"]);
   },
 );
 

@@ -15,6 +15,7 @@
  */
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
 import { SUPPORTED_KEX } from "../core/kex/registry.ts";
@@ -44,6 +45,7 @@ import {
   REKEY_TRANSFER,
   runDriver,
   runDriverParallel,
+  scratchDir,
   scratchFile,
   sha256Hex,
   shared,
@@ -84,6 +86,8 @@ export interface PeerTraits {
   readonly rekeyOnce?: boolean;
   /** The peer's server moves data slowly (paramiko: ~2 MB/s): our bulk test sends 4 MiB. */
   readonly slowServer?: boolean;
+  /** Why the peer's driver serves no SFTP (absent: it does, with `sftpRoot`). */
+  readonly noSftpServer?: string;
 }
 
 /** The driver command line for a peer. */
@@ -291,7 +295,56 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
     );
   }
 
+  interopTest(
+    `${name}'s SFTP client against listen({ sftp }): write, rename, list, read back, remove`,
+    { tools },
+    async () => {
+      const root = mkdtempSync(join(scratchDir(), "sftp-"));
+      await using server = await interopServer({ sftp: { root } });
+      const results = await peerClient(module, server, [
+        { id: "sftp", auth: "password", sftp: REKEY_TRANSFER, seed: 13 },
+      ]);
+      const r = byId(results, "sftp").sftp as Record<string, unknown>;
+      assert.deepEqual(r.names, ["b.bin"]);
+      assert.equal(r.sentHash, sha256Hex(testData(REKEY_TRANSFER, 13)));
+      assert.equal(r.backHash, r.sentHash);
+      assert.deepEqual(readdirSync(root), []);
+    },
+  );
+
   // ---- our connect() against the peer's server ----
+
+  if (traits.noSftpServer === undefined) {
+    interopTest(
+      `connect()'s SFTP client against ${name}'s SFTP server: put, rename, list, get, remove`,
+      { tools },
+      async () => {
+        const root = mkdtempSync(join(scratchDir(), "peer-sftp-"));
+        const local = mkdtempSync(join(scratchDir(), "local-"));
+        const data = testData(REKEY_TRANSFER, 14);
+        writeFileSync(join(local, "up.bin"), data);
+        await using peer = await peerServer(module, { sftpRoot: root });
+        await using conn = await ourLogin(
+          peer.port,
+          await fixtureKnownHosts(peer.port),
+          "ed25519",
+        );
+        await using sftp = await conn.startSftp();
+        await sftp.mkdir("/d");
+        await sftp.put(join(local, "up.bin"), "/d/a.bin");
+        assert.equal(sha256Hex(readFileSync(join(root, "d", "a.bin"))), sha256Hex(data));
+        await sftp.rename("/d/a.bin", "/d/b.bin");
+        assert.deepEqual((await sftp.listdir("/d")).filter((n) => n !== "." && n !== ".."), [
+          "b.bin",
+        ]);
+        await sftp.get("/d/b.bin", join(local, "down.bin"));
+        assert.equal(sha256Hex(readFileSync(join(local, "down.bin"))), sha256Hex(data));
+        await sftp.remove("/d/b.bin");
+        await sftp.rmdir("/d");
+        assert.deepEqual(readdirSync(root), []);
+      },
+    );
+  }
 
   interopTest(
     `connect() logs in to ${name}'s server at its defaults: password, kbdint, ed25519, RSA`,

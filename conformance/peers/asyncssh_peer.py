@@ -100,6 +100,20 @@ async def run_case(plan, case):
             result.update(stdout=stdout.decode("utf-8", "replace"),
                           stderr=stderr.decode("utf-8", "replace"),
                           exitStatus=proc.exit_status)
+        if case.get("sftp"):
+            data = test_data(case["sftp"], case.get("seed", 1))
+            async with conn.start_sftp_client() as sftp:
+                await sftp.mkdir("d")
+                async with sftp.open("d/a.bin", "wb") as f:
+                    await f.write(data)
+                await sftp.rename("d/a.bin", "d/b.bin")
+                names = [n for n in await sftp.listdir("d") if n not in (".", "..")]
+                async with sftp.open("d/b.bin", "rb") as f:
+                    back = await f.read()
+                await sftp.remove("d/b.bin")
+                await sftp.rmdir("d")
+            result["sftp"] = {"names": sorted(names), "sentHash": hashlib.sha256(data).hexdigest(),
+                              "backHash": hashlib.sha256(back).hexdigest()}
         if case.get("then"):
             # A second command on the same connection (e.g. "algorithms" after a transfer).
             done = await conn.run(case["then"])
@@ -195,6 +209,9 @@ async def server(config):
     opts.update(algorithm_options(config))
     if config.get("sigAlgs"):
         opts["signature_algs"] = config["sigAlgs"]
+    if config.get("sftpRoot"):
+        root = config["sftpRoot"]
+        opts["sftp_factory"] = lambda chan: asyncssh.SFTPServer(chan, chroot=root)
     listener = await asyncssh.listen("127.0.0.1", 0, server_factory=lambda: Server(config),
                                      **opts)
     port = listener.sockets[0].getsockname()[1]

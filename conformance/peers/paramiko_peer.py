@@ -172,6 +172,23 @@ def run_case(plan, case):
                 result["sentHash"] = hashlib.sha256(data).hexdigest()
             stdout, stderr, status = run_command(t, case["command"], data)
             result.update(stdout=stdout, stderr=stderr, exitStatus=status)
+        if case.get("sftp"):
+            data = test_data(case["sftp"], case.get("seed", 1))
+            sftp = paramiko.SFTPClient.from_transport(t)
+            sftp.mkdir("d")
+            with sftp.open("d/a.bin", "wb") as f:
+                f.set_pipelined(True)
+                f.write(data)
+            sftp.rename("d/a.bin", "d/b.bin")
+            names = sftp.listdir("d")
+            with sftp.open("d/b.bin", "rb") as f:
+                f.prefetch()
+                back = f.read()
+            sftp.remove("d/b.bin")
+            sftp.rmdir("d")
+            sftp.close()
+            result["sftp"] = {"names": sorted(names), "sentHash": hashlib.sha256(data).hexdigest(),
+                              "backHash": hashlib.sha256(back).hexdigest()}
         if case.get("then"):
             result["then"] = run_command(t, case["then"])[0]
         result["ok"] = True

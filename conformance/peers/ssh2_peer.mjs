@@ -173,6 +173,22 @@ async function runCase(plan, c) {
       }
       Object.assign(result, await exec(conn, c.command, input, c.rekeyAfter));
     }
+    if (c.sftp) {
+      const data = testData(c.sftp, c.seed ?? 1);
+      const sftp = await new Promise((res, rej) => conn.sftp((e, s) => (e ? rej(e) : res(s))));
+      const call = (name, ...args) =>
+        new Promise((res, rej) => sftp[name](...args, (e, v) => (e ? rej(e) : res(v))));
+      await call("mkdir", "d");
+      await call("writeFile", "d/a.bin", data);
+      await call("rename", "d/a.bin", "d/b.bin");
+      const names = (await call("readdir", "d")).map((e) => e.filename).sort();
+      const back = await call("readFile", "d/b.bin");
+      await call("unlink", "d/b.bin");
+      await call("rmdir", "d");
+      sftp.end();
+      const hash = (b) => createHash("sha256").update(b).digest("hex");
+      result.sftp = { names, sentHash: hash(data), backHash: hash(back) };
+    }
     if (c.then) result.then = (await exec(conn, c.then)).stdout;
     result.ok = true;
   } catch (e) {
