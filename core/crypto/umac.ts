@@ -34,7 +34,6 @@ export type UmacTagLength = 4 | 8 | 12 | 16;
 
 // L1 chunk: 1024 bytes (RFC 4418 §5.2.1, "L1-HASH").
 const CHUNK = 1024;
-const CHUNK_WORDS = CHUNK / 4;
 // NH outputs hashed by POLY64 before POLY128 takes over (RFC 4418 §5.3: 2^14 × 8 bytes).
 const POLY64_CHUNKS = 1 << 14;
 const TWO32 = 4294967296;
@@ -214,7 +213,9 @@ export class Umac {
       this.#polyKey[2 * s] = be32(l2, 24 * s) & MASK_64_HI;
       this.#polyKey[2 * s + 1] = be32(l2, 24 * s + 4) & MASK_64_HI;
       let k = 0n;
-      for (let i = 0; i < 4; i++) k = (k << 32n) | BigInt(be32(l2, 24 * s + 8 + 4 * i) & MASK_64_HI);
+      for (let i = 0; i < 4; i++) {
+        k = (k << 32n) | BigInt(be32(l2, 24 * s + 8 + 4 * i) & MASK_64_HI);
+      }
       this.#polyKey128.push(k);
     }
     const l3 = kdf(xk, 3, streams * 64);
@@ -274,7 +275,11 @@ export class Umac {
     const padded = bytes === 0 ? 32 : (bytes + 31) & ~31;
     this.#buf.fill(0, bytes, padded);
     const nWords = padded / 4;
-    if (!LITTLE_ENDIAN) for (let i = 0; i < nWords; i++) this.#words[i] = bswap(this.#words[i]!);
+    if (!LITTLE_ENDIAN) {
+      for (let i = 0; i < nWords; i++) {
+        this.#words[i] = bswap(this.#words[i]!);
+      }
+    }
     return nWords;
   }
 
@@ -341,7 +346,7 @@ export class Umac {
       const nWords = this.#loadWords(this.#fill);
       for (let s = 0; s < streams; s++) {
         nh(this.#words, nWords, this.#nhKey, 4 * s, this.#fill * 8);
-        this.#l3(s, 0, 0, 0, 0, (nhHi >>> 16), nhHi & 0xffff, nhLo >>> 16, nhLo & 0xffff);
+        this.#l3(s, 0, 0, 0, 0, nhHi >>> 16, nhHi & 0xffff, nhLo >>> 16, nhLo & 0xffff);
       }
     } else {
       this.#chunkDone(this.#fill);
