@@ -26,6 +26,8 @@
 import { unsafe } from "@noble/ciphers/aes.js";
 import type { PacketMac } from "./cipher_mac.ts";
 
+export type { PacketMac };
+
 /** UMAC's key length in bytes (AES-128). */
 export const UMAC_KEY_LENGTH = 16;
 
