@@ -6,6 +6,9 @@
  * Node runs the full matrix (every cipher with every MAC); Deno and Bun
  * run a reduced one (the first pair of each construction: ChaCha20-Poly1305, AES-GCM,
  * encrypt-then-MAC, encrypt-and-MAC) to keep CI time down. Two offsets each way per pair.
+ * UMAC is a MAC construction of its own but the ciphers around it are the HMAC pairs' ones:
+ * its four MACs go with the first non-AEAD cipher only (full matrix), and the reduced matrix
+ * adds one UMAC pair per mode (ETM, encrypt-and-MAC), so it grows by 4 pairs (2 reduced).
  *
  * @module
  */
@@ -40,13 +43,30 @@ export function cipherMacPairs(
   peerMacs: readonly string[],
 ): CipherMac[] {
   const all: CipherMac[] = [];
+  const umac: CipherMac[] = [];
   for (const cipher of SUPPORTED_CIPHERS) {
     if (!peerCiphers.includes(cipher)) continue;
-    if (getCipherInfo(cipher)!.aead) all.push({ cipher });
-    else for (const mac of SUPPORTED_MACS) if (peerMacs.includes(mac)) all.push({ cipher, mac });
+    if (getCipherInfo(cipher)!.aead) {
+      all.push({ cipher });
+      continue;
+    }
+    for (const mac of SUPPORTED_MACS) {
+      if (!peerMacs.includes(mac)) continue;
+      if (!isUmac(mac)) all.push({ cipher, mac });
+      else if (umac.every((p) => p.cipher === cipher)) umac.push({ cipher, mac });
+    }
   }
-  if (FULL_MATRIX) return all;
-  return CONSTRUCTIONS.map((c) => all.find(c)).filter((p) => p !== undefined);
+  if (FULL_MATRIX) return [...all, ...umac];
+  const reduced = CONSTRUCTIONS.map((c) => all.find(c));
+  const umacModes = [
+    umac.find((p) => p.mac!.includes("-etm@")),
+    umac.find((p) => !p.mac!.includes("-etm@")),
+  ];
+  return [...reduced, ...umacModes].filter((p) => p !== undefined);
+}
+
+function isUmac(mac: string): boolean {
+  return mac.startsWith("umac-");
 }
 
 /** A short label: `aes128-ctr+hmac-sha1`. */
