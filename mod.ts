@@ -229,6 +229,7 @@ export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
 export { SSHServerProcess } from "./io/server/process.ts";
+export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
 // io/keys: key shapes, key files, signers.

@@ -56,7 +56,14 @@ async function startXvfb(open = false): Promise<Xvfb> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const display = 40 + Math.floor(Math.random() * 50);
     if (existsSync(`/tmp/.X${display}-lock`) || existsSync(`/tmp/.X11-unix/X${display}`)) continue;
-    spawnSync("/usr/bin/xauth", ["-f", authPath, "add", `:${display}`, "MIT-MAGIC-COOKIE-1", cookie]);
+    spawnSync("/usr/bin/xauth", [
+      "-f",
+      authPath,
+      "add",
+      `:${display}`,
+      "MIT-MAGIC-COOKIE-1",
+      cookie,
+    ]);
     const args = open
       ? [`:${display}`, "-ac", "-listen", "tcp"]
       : [`:${display}`, "-auth", authPath, "-nolisten", "tcp"];
@@ -120,7 +127,12 @@ async function sshX(
     command,
   });
   return await runCommand(argv, {
-    env: { ...process.env as Record<string, string>, ...env, DISPLAY: display, XAUTHORITY: xauthority },
+    env: {
+      ...process.env as Record<string, string>,
+      ...env,
+      DISPLAY: display,
+      XAUTHORITY: xauthority,
+    },
     timeoutMs: 30_000,
   });
 }
@@ -151,7 +163,14 @@ conformanceTest("ssh -Y (openssh): a wrong real cookie is refused by Xvfb itself
   await using x = await startXvfb();
   await using server = await x11Server(true);
   const wrong = join(x.dir, "wrong");
-  spawnSync("/usr/bin/xauth", ["-f", wrong, "add", `:${x.display}`, "MIT-MAGIC-COOKIE-1", randomHex(16)]);
+  spawnSync("/usr/bin/xauth", [
+    "-f",
+    wrong,
+    "add",
+    `:${x.display}`,
+    "MIT-MAGIC-COOKIE-1",
+    randomHex(16),
+  ]);
   const r = await sshX("openssh", server, "-Y", `:${x.display}`, wrong, "xdpyinfo");
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /unable to open display/);
@@ -187,7 +206,14 @@ conformanceTest("ssh -Y (openssh-trixie, no xauth in its tree) into listen(): xd
   await using x = await startXvfb(true);
   await using server = await x11Server(true);
   // The tree has neither the host's /tmp nor xauth: TCP display, made-up cookie, open Xvfb.
-  const r = await sshX("openssh-trixie", server, "-Y", `127.0.0.1:${x.display}`, "/dev/null", XDPYINFO);
+  const r = await sshX(
+    "openssh-trixie",
+    server,
+    "-Y",
+    `127.0.0.1:${x.display}`,
+    "/dev/null",
+    XDPYINFO,
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /name of display:\s+localhost:\d+\.0/);
   assert.match(r.stdout, /vendor string:\s+The X\.Org Foundation/);
@@ -197,7 +223,8 @@ conformanceTest("connect() X11 forwarding into listen(): xdpyinfo on Xvfb; singl
   peers: [],
 }, async () => {
   await using x = await startXvfb();
-  const seen: { display?: string | undefined; authPath?: string | undefined; entries?: number } = {};
+  const seen: { display?: string | undefined; authPath?: string | undefined; entries?: number } =
+    {};
   await using server = await startServer({
     x11Forwarding: true,
     processFactory: async (p) => {

@@ -272,11 +272,16 @@ function runXauth(program: string, path: string, commands: string): Promise<void
     child.stderr.on("data", (b: Uint8Array) => {
       if (stderr.length < 4096) stderr += new TextDecoder().decode(b);
     });
-    child.on("error", (e) => reject(new SSHError("ERR_CHANNEL", `Cannot run ${program}`, { cause: e })));
-    child.on("close", (status) =>
-      status === 0
-        ? resolve()
-        : reject(new SSHError("ERR_CHANNEL", `${program} failed (${status}): ${stderr.trim()}`))
+    child.on(
+      "error",
+      (e) => reject(new SSHError("ERR_CHANNEL", `Cannot run ${program}`, { cause: e })),
+    );
+    child.on(
+      "close",
+      (status) =>
+        status === 0
+          ? resolve()
+          : reject(new SSHError("ERR_CHANNEL", `${program} failed (${status}): ${stderr.trim()}`)),
     );
     child.stdin.on("error", () => {});
     child.stdin.end(commands);
