@@ -210,6 +210,7 @@ export {
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
+export { serveConnection, type ServeOptions } from "./io/server/serve.ts";
 export type {
   CertificateAuthInfo,
   HostBasedClientInfo,
