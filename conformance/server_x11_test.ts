@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -39,6 +39,8 @@ function randomHex(bytes: number): string {
 /** A running Xvfb with its own auth file (or none, with `open`). */
 interface Xvfb extends AsyncDisposable {
   readonly display: number;
+  /** Its screen's size, e.g. "1234x567": xdpyinfo through the forwarding must print it. */
+  readonly size: string;
   readonly authPath: string;
   readonly cookie: string;
   readonly dir: string;
@@ -53,6 +55,7 @@ async function startXvfb(open = false): Promise<Xvfb> {
   const dir = mkdtempSync(join(tmpdir(), "sshts-xvfb-"));
   const authPath = join(dir, "Xauthority");
   const cookie = randomHex(16);
+  const size = `${640 + Math.floor(Math.random() * 960)}x${480 + Math.floor(Math.random() * 520)}`;
   for (let attempt = 0; attempt < 20; attempt++) {
     const display = 40 + Math.floor(Math.random() * 50);
     if (existsSync(`/tmp/.X${display}-lock`) || existsSync(`/tmp/.X11-unix/X${display}`)) continue;
@@ -64,9 +67,13 @@ async function startXvfb(open = false): Promise<Xvfb> {
       "MIT-MAGIC-COOKIE-1",
       cookie,
     ]);
-    const args = open
-      ? [`:${display}`, "-ac", "-listen", "tcp"]
-      : [`:${display}`, "-auth", authPath, "-nolisten", "tcp"];
+    const args = [
+      `:${display}`,
+      "-screen",
+      "0",
+      `${size}x24`,
+      ...(open ? ["-ac", "-listen", "tcp"] : ["-auth", authPath, "-nolisten", "tcp"]),
+    ];
     const xvfb: ChildProcess = spawn("/usr/bin/Xvfb", args, { stdio: "ignore" });
     let exited = false;
     xvfb.once("exit", () => (exited = true));
@@ -85,7 +92,7 @@ async function startXvfb(open = false): Promise<Xvfb> {
       }
       rmSync(dir, { recursive: true, force: true });
     };
-    return { display, authPath, cookie, dir, [Symbol.asyncDispose]: stop };
+    return { display, size, authPath, cookie, dir, [Symbol.asyncDispose]: stop };
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error("Cannot start Xvfb on a free display");
@@ -137,7 +144,15 @@ async function sshX(
   });
 }
 
-const XDPYINFO = 'xdpyinfo | head -5; echo "DISPLAY=$DISPLAY"';
+const XDPYINFO =
+  'xdpyinfo | grep -E "name of display|vendor string|dimensions"; echo "DISPLAY=$DISPLAY"';
+
+/** xdpyinfo's output names the forwarded display and describes this very Xvfb. */
+function assertXdpyinfo(stdout: string, x: Xvfb): void {
+  assert.match(stdout, /name of display:\s+localhost:\d+\.0\n/);
+  assert.match(stdout, /vendor string:\s+The X\.Org Foundation/);
+  assert.match(stdout, new RegExp(`dimensions:\\s+${x.size} pixels`));
+}
 
 for (const flag of ["-X", "-Y"] as const) {
   conformanceTest(`ssh ${flag} (openssh) into listen(): xdpyinfo runs remotely on Xvfb`, {
@@ -150,14 +165,13 @@ for (const flag of ["-X", "-Y"] as const) {
     );
     const r = await sshX("openssh", server, flag, `:${x.display}`, x.authPath, XDPYINFO);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /name of display:\s+localhost:(\d+)\.0/);
-    assert.match(r.stdout, /vendor string:\s+The X\.Org Foundation/);
+    assertXdpyinfo(r.stdout, x);
     const n = Number(/DISPLAY=localhost:(\d+)\.0/.exec(r.stdout)?.[1]);
     assert.ok(n >= (flag === "-X" ? 10 : 12), r.stdout);
   });
 }
 
-conformanceTest("ssh -Y (openssh): a wrong real cookie is refused by Xvfb itself", {
+conformanceTest("ssh -Y (openssh): a wrong or absent real cookie is refused by Xvfb itself", {
   peers: ["openssh"],
 }, async () => {
   await using x = await startXvfb();
@@ -177,6 +191,13 @@ conformanceTest("ssh -Y (openssh): a wrong real cookie is refused by Xvfb itself
   // Xlib's words for the X server's refusal; the client let the connection through.
   assert.match(r.stderr, /Invalid MIT-MAGIC-COOKIE-1 key|Authorization required/);
   assert.doesNotMatch(r.stderr, /X11 connection rejected/);
+  // No cookie at all on the client: ssh makes one up, and Xvfb refuses that too.
+  const none = join(x.dir, "none");
+  writeFileSync(none, "");
+  const absent = await sshX("openssh", server, "-Y", `:${x.display}`, none, "xdpyinfo");
+  assert.notEqual(absent.status, 0);
+  assert.match(absent.stderr, /using fake authentication data/);
+  assert.match(absent.stderr, /Invalid MIT-MAGIC-COOKIE-1 key|Authorization required/);
   // The same server with the right cookie works: the refusal came from the cookie alone.
   const ok = await sshX("openssh", server, "-Y", `:${x.display}`, x.authPath, XDPYINFO);
   assert.equal(ok.status, 0, ok.stderr);
@@ -215,8 +236,7 @@ conformanceTest("ssh -Y (openssh-trixie, no xauth in its tree) into listen(): xd
     XDPYINFO,
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /name of display:\s+localhost:\d+\.0/);
-  assert.match(r.stdout, /vendor string:\s+The X\.Org Foundation/);
+  assertXdpyinfo(r.stdout, x);
 });
 
 conformanceTest("connect() X11 forwarding into listen(): xdpyinfo on Xvfb; single connection", {
@@ -248,8 +268,7 @@ conformanceTest("connect() X11 forwarding into listen(): xdpyinfo on Xvfb; singl
   assert.notEqual(x11.authCookie, x.cookie, "the real cookie stays here");
   const r = await conn.run(XDPYINFO, { x11Forwarding: x11 });
   assert.equal(r.exitStatus, 0, String(r.stderr));
-  assert.match(String(r.stdout), /name of display:\s+localhost:\d+\.0/);
-  assert.match(String(r.stdout), /vendor string:\s+The X\.Org Foundation/);
+  assertXdpyinfo(String(r.stdout), x);
   assert.match(seen.display ?? "", /^localhost:\d+\.0$/);
   assert.equal(seen.entries, 1);
   // The private Xauthority goes away with the session.
