@@ -376,3 +376,43 @@ test("listen() x11-req: once per session, before the process, on sessions only, 
   }
   assert.fail("a display was not freed when its session closed");
 });
+
+test("listen() x11 authPath (a function of the user) keeps the entry in that file; a lost connection closes the display", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-x11-auth-"));
+  const displays: SSHServerProcess[] = [];
+  try {
+    await using s = await server({
+      x11Forwarding: {
+        displayOffset: displayBase(),
+        authPath: (user) => join(dir, `${user}.xauth`),
+      },
+      processFactory: (p) => {
+        displays.push(p);
+        return new Promise(() => {});
+      },
+    });
+    const conn = await login(s);
+    await conn.createProcess("x", {
+      x11Forwarding: { authProtocol: "MIT-MAGIC-COOKIE-1", authCookie: COOKIE, screen: 0 },
+    });
+    while (displays.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const p = displays[0]!;
+    assert.equal(p.x11AuthPath, join(dir, "alice.xauth"));
+    assert.equal(p.env.XAUTHORITY, p.x11AuthPath);
+    const n = Number(/:(\d+)\./.exec(p.x11Display ?? "")?.[1]);
+    const entry = parseXauthority(new Uint8Array(readFileSync(p.x11AuthPath!)));
+    assert.deepEqual(entry.map((e) => e.number), [String(n)]);
+    (await connectTcp(6000 + n)).destroy();
+    // The client goes away without closing the session: the display closes with the connection.
+    conn.abort();
+    for (let i = 0; i < 100; i++) {
+      const gone = await connectTcp(6000 + n).then((sk) => (sk.destroy(), false), () => true);
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await assert.rejects(connectTcp(6000 + n));
+    assert.ok(existsSync(p.x11AuthPath!), "a file the caller named stays");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
