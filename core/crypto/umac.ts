@@ -117,6 +117,60 @@ function nh(m: Uint32Array, nWords: number, k: Uint32Array, ko: number, bits: nu
   nhHi = hi, nhLo = lo;
 }
 
+// The second stream's result of nh2().
+let nhHi2 = 0;
+let nhLo2 = 0;
+
+/**
+ * NH for two neighbouring streams at once (key words from `k[ko]` and `k[ko + 4]`), reading
+ * each message word once: results in nhHi/nhLo and nhHi2/nhLo2. Same arithmetic as {@link nh}.
+ */
+function nh2(m: Uint32Array, nWords: number, k: Uint32Array, ko: number, bits: number): void {
+  let hi = 0, lo = bits, hi2 = 0, lo2 = bits;
+  let s0 = 0, s1 = 0, t0 = 0, t1 = 0, n = 0;
+  for (let i = 0; i < nWords; i += 8) {
+    const kk = ko + i;
+    const m0 = m[i]!, m1 = m[i + 1]!, m2 = m[i + 2]!, m3 = m[i + 3]!;
+    const m4 = m[i + 4]!, m5 = m[i + 5]!, m6 = m[i + 6]!, m7 = m[i + 7]!;
+    const k4 = k[kk + 4]!, k5 = k[kk + 5]!, k6 = k[kk + 6]!, k7 = k[kk + 7]!;
+    let a = (m0 + k[kk]!) >>> 0, b = (m4 + k4) >>> 0;
+    s0 += a * (b & 0xffff), s1 += a * (b >>> 16);
+    a = (m1 + k[kk + 1]!) >>> 0, b = (m5 + k5) >>> 0;
+    s0 += a * (b & 0xffff), s1 += a * (b >>> 16);
+    a = (m2 + k[kk + 2]!) >>> 0, b = (m6 + k6) >>> 0;
+    s0 += a * (b & 0xffff), s1 += a * (b >>> 16);
+    a = (m3 + k[kk + 3]!) >>> 0, b = (m7 + k7) >>> 0;
+    s0 += a * (b & 0xffff), s1 += a * (b >>> 16);
+    a = (m0 + k4) >>> 0, b = (m4 + k[kk + 8]!) >>> 0;
+    t0 += a * (b & 0xffff), t1 += a * (b >>> 16);
+    a = (m1 + k5) >>> 0, b = (m5 + k[kk + 9]!) >>> 0;
+    t0 += a * (b & 0xffff), t1 += a * (b >>> 16);
+    a = (m2 + k6) >>> 0, b = (m6 + k[kk + 10]!) >>> 0;
+    t0 += a * (b & 0xffff), t1 += a * (b >>> 16);
+    a = (m3 + k7) >>> 0, b = (m7 + k[kk + 11]!) >>> 0;
+    t0 += a * (b & 0xffff), t1 += a * (b >>> 16);
+    if (++n === 8 || i + 8 >= nWords) {
+      let l0 = s0 >>> 0, h0 = (s0 - l0) / TWO32;
+      let l1 = s1 & 0xffff, h1 = (s1 - l1) / 65536;
+      let sum = lo + l0 + l1 * 65536;
+      lo = sum >>> 0;
+      hi = (hi + h0 + h1 + (sum - lo) / TWO32) >>> 0;
+      l0 = t0 >>> 0, h0 = (t0 - l0) / TWO32;
+      l1 = t1 & 0xffff, h1 = (t1 - l1) / 65536;
+      sum = lo2 + l0 + l1 * 65536;
+      lo2 = sum >>> 0;
+      hi2 = (hi2 + h0 + h1 + (sum - lo2) / TWO32) >>> 0;
+      s0 =
+        s1 =
+        t0 =
+        t1 =
+        n =
+          0;
+    }
+  }
+  nhHi = hi, nhLo = lo, nhHi2 = hi2, nhLo2 = lo2;
+}
+
 /**
  * One POLY64 step (RFC 4418 §5.3.1): y = (k·y + m) mod p64 with p64 = 2^64 − 59,
  * y as four 16-bit limbs in `y[o..o+4]` (least significant first, kept below
@@ -265,7 +319,14 @@ export class Umac {
   #chunkDone(bytes: number): void {
     const nWords = this.#loadWords(bytes);
     const streams = this.#streams;
-    for (let s = 0; s < streams; s++) {
+    let s = 0;
+    for (; s + 1 < streams; s += 2) {
+      nh2(this.#words, nWords, this.#nhKey, 4 * s, bytes * 8);
+      const hi2 = nhHi2, lo2 = nhLo2;
+      this.#l2(s, nhHi, nhLo);
+      this.#l2(s + 1, hi2, lo2);
+    }
+    if (s < streams) {
       nh(this.#words, nWords, this.#nhKey, 4 * s, bytes * 8);
       this.#l2(s, nhHi, nhLo);
     }
