@@ -239,8 +239,8 @@ export class Umac {
   #fill = 0;
   #chunks = 0;
   readonly #poly = new Float64Array(16); // per stream: 4 limbs
-  #poly128: bigint[] = [];
-  #pending128: bigint[] = [];
+  readonly #poly128: bigint[] = [];
+  readonly #pending128: bigint[] = [];
   readonly #hash = new Uint8Array(16);
   // The pad cache: the AES input block it was made from, and the output.
   readonly #padIn = new Uint8Array(16);
@@ -290,9 +290,10 @@ export class Umac {
   #reset(): void {
     this.#fill = 0;
     this.#chunks = 0;
-    for (let s = 0; s < this.#streams; s++) this.#poly.set([1, 0, 0, 0], 4 * s);
-    this.#poly128 = [];
-    this.#pending128 = [];
+    this.#poly.fill(0);
+    for (let s = 0; s < this.#streams; s++) this.#poly[4 * s] = 1;
+    this.#poly128.length = 0;
+    this.#pending128.length = 0;
   }
 
   /** Adds `data[start..end]` to the message. */
@@ -407,9 +408,14 @@ export class Umac {
     if (this.#chunks === 0) {
       // One chunk: no L2, L3 sees 0^64 || NH.
       const nWords = this.#loadWords(this.#fill);
-      for (let s = 0; s < streams; s++) {
-        nh(this.#words, nWords, this.#nhKey, 4 * s, this.#fill * 8);
+      for (let s = 0; s < streams; s += 2) {
+        if (s + 1 < streams) nh2(this.#words, nWords, this.#nhKey, 4 * s, this.#fill * 8);
+        else nh(this.#words, nWords, this.#nhKey, 4 * s, this.#fill * 8);
+        const hi2 = nhHi2, lo2 = nhLo2;
         this.#l3(s, 0, 0, 0, 0, nhHi >>> 16, nhHi & 0xffff, nhLo >>> 16, nhLo & 0xffff);
+        if (s + 1 < streams) {
+          this.#l3(s + 1, 0, 0, 0, 0, hi2 >>> 16, hi2 & 0xffff, lo2 >>> 16, lo2 & 0xffff);
+        }
       }
     } else {
       this.#chunkDone(this.#fill);
