@@ -52,6 +52,10 @@ export const WASM_LAYOUT = Object.freeze({
   keyInput: 384,
   /** ChaCha20 keystream of a partial four-block step (256 bytes). */
   chachaScratch: 512,
+  /** ChaCha20 state words 8–11 during a four-block step (64 bytes). */
+  chachaWords: 768,
+  /** r, 5r, r², 5r² of the packet functions' Poly1305 (160 bytes). */
+  polyConstants: 832,
   /** Start of the data region. */
   data: 1024,
   /** Bytes in the data region: 4 + 256 KiB packets fit with room to spare. */
@@ -103,13 +107,18 @@ export function buildKernelsModule(options: { readonly simd: boolean }): Uint8Ar
   const m = new ModuleBuilder().memory({ initial: PAGES, maximum: PAGES }, "memory");
   const poly = addPoly1305Functions(m);
   if (options.simd) {
-    const chachaXor = addChaCha20Functions(m, { scratch: WASM_LAYOUT.chachaScratch });
+    const chachaXor = addChaCha20Functions(m, {
+      scratch: WASM_LAYOUT.chachaScratch,
+      words: WASM_LAYOUT.chachaWords,
+    });
     addChaChaPolyFunctions(m, {
       chachaXor,
       poly,
       polyState: WASM_LAYOUT.packetPolyState,
       polyKey: WASM_LAYOUT.polyKey,
       tagScratch: WASM_LAYOUT.tagScratch,
+      chachaWords: WASM_LAYOUT.chachaWords,
+      polyConstants: WASM_LAYOUT.polyConstants,
     });
   }
   return m.build();
