@@ -166,6 +166,7 @@ export function addChaChaPolyFunctions(m: ModuleBuilder, o: ChaChaPolyModuleOpti
     { params: [I32, I32, I32, I32, I32, I32], results: [] },
     (f, [k2, ctr, n15, at, stp, q]) => {
       const g = polyRegisters(f);
+      const constants = f.local("i32");
       const pieces: Code[][] = [];
       const body = chacha4Code(
         f,
@@ -180,12 +181,14 @@ export function addChaChaPolyFunctions(m: ModuleBuilder, o: ChaChaPolyModuleOpti
         },
         (round, quarter) => {
           if (round >= 8) return null;
-          pieces[round] ??= polyPairPieces(g, q!, 32 * round, o.polyConstants);
+          pieces[round] ??= polyPairPieces(g, q!, 32 * round, constants);
           return pieces[round]![quarter] ?? null;
         },
       );
       seq(
-        polyLoadState(g, stp!, i32.const(1), o.polyConstants),
+        // An address the compiler cannot fold (see polyPairPieces).
+        set(constants, i32.add(stp!, i32.const(o.polyConstants - o.polyState))),
+        polyLoadState(g, stp!, i32.const(1), constants),
         body,
         polyStoreAccumulator(g, stp!),
       )(f);
