@@ -102,6 +102,9 @@ export async function startRemoteScp(
     stream.cancel();
     process.close();
   };
+  // An abort closes the channel: whatever waits on it ends.
+  o.signal?.addEventListener("abort", abort, { once: true });
+  void ch.closedPromise.then(() => o.signal?.removeEventListener("abort", abort));
   const finish = async (warnings: readonly string[] = []) => {
     try {
       ch.sendEof();

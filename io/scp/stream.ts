@@ -33,6 +33,7 @@ export class SCPStream {
   readonly #write: SCPWrite;
   readonly #in = new SCPReader();
   #eof = false;
+  #writeError: unknown;
 
   /** Reads from `readable`, writes with `write`. */
   constructor(readable: ReadableStream<Uint8Array>, write: SCPWrite) {
@@ -85,19 +86,33 @@ export class SCPStream {
     }
   }
 
-  /** Sends raw bytes. */
-  write(bytes: Uint8Array): Promise<void> {
-    return this.#write(bytes);
+  /**
+   * Sends raw bytes. A failed write (the peer closed the channel) is
+   * remembered, not thrown: the peer's last words are still read, and the
+   * stream's end then ends the transfer with the reason the peer gave.
+   */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#writeError !== undefined) return;
+    try {
+      await this.#write(bytes);
+    } catch (e) {
+      this.#writeError ??= e;
+    }
+  }
+
+  /** The first write that failed, if any. */
+  get writeError(): unknown {
+    return this.#writeError;
   }
 
   /** Sends a record. */
   send(r: SCPRecord): Promise<void> {
-    return this.#write(encodeRecord(r));
+    return this.write(encodeRecord(r));
   }
 
   /** Sends the "ok" byte. */
   sendAck(): Promise<void> {
-    return this.#write(ACK_OK);
+    return this.write(ACK_OK);
   }
 
   /** Stops reading (the rest of the input is discarded). */
