@@ -24,6 +24,9 @@ function why(e: unknown, path: string): string {
   return `${path}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/** Received data is written in pieces of this size (two buffers per file being received). */
+const WRITE_BUFFER = 1024 * 1024;
+
 /** Options of {@link BackendTarget}. */
 export interface BackendTargetOptions {
   /** Apply the peer's times and modes (`-p`). */
@@ -175,7 +178,24 @@ export class BackendTarget<H> implements SinkTarget {
     } catch (e) {
       throw new SCPError(why(e, path), { reason: "local", path, cause: e });
     }
+    // Data arrives in channel-packet pieces: gather them into big writes, one in flight
+    // while the next buffer fills.
+    const bufSize = Math.min(WRITE_BUFFER, Math.max(size, 1));
+    const bufs = [new Uint8Array(bufSize), new Uint8Array(bufSize)];
+    let cur = 0;
+    let fill = 0;
     let offset = 0;
+    let pending: Promise<void> | undefined;
+    const flush = async () => {
+      if (fill === 0) return;
+      const data = bufs[cur]!.subarray(0, fill);
+      const at = offset;
+      offset += fill;
+      await pending;
+      pending = b.write(h, at, data);
+      cur ^= 1;
+      fill = 0;
+    };
     let closed = false;
     const close = async () => {
       if (closed) return;
@@ -186,11 +206,19 @@ export class BackendTarget<H> implements SinkTarget {
     return {
       path,
       write: async (data) => {
-        await b.write(h, offset, data);
-        offset += data.length;
+        let off = 0;
+        while (off < data.length) {
+          const n = Math.min(bufSize - fill, data.length - off);
+          bufs[cur]!.set(data.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === bufSize) await flush();
+        }
       },
       finish: async () => {
         try {
+          await flush();
+          await pending;
           if (o.preserve) {
             await b.fsetstat(h, {
               permissions: mode & 0o777,
@@ -205,6 +233,7 @@ export class BackendTarget<H> implements SinkTarget {
         o.onFile?.(path, size);
       },
       abort: async () => {
+        await pending?.catch(() => {});
         await close().catch(() => {});
         await b.remove(path);
       },
@@ -302,15 +331,20 @@ export async function sendPath<H>(
     let off = 0;
     let error: string | undefined;
     o.onProgress?.(0, size, path);
+    // One read ahead: the next piece comes off the disk while this one goes out.
+    const read = (at: number) =>
+      b.read(h, at, Math.min(READ_CHUNK, size - at)).then(
+        (c) => ({ c, e: undefined as unknown }),
+        (e: unknown) => ({ c: null, e }),
+      );
+    let next = size > 0 ? read(0) : undefined;
     while (off < size) {
       if (o.signal?.aborted) {
         error = `${path}: Transfer aborted`;
         break;
       }
-      let chunk: Uint8Array | null;
-      try {
-        chunk = await b.read(h, off, Math.min(READ_CHUNK, size - off));
-      } catch (e) {
+      const { c: chunk, e } = await next!;
+      if (e !== undefined) {
         error = why(e, path);
         break;
       }
@@ -319,10 +353,15 @@ export async function sendPath<H>(
         break;
       }
       const piece = chunk.length > size - off ? chunk.subarray(0, size - off) : chunk;
-      await tx.data(piece);
       off += piece.length;
+      next = off < size ? read(off) : undefined;
+      await tx.data(piece);
       b.release?.(chunk);
       o.onProgress?.(off, size, path);
+    }
+    if (next) {
+      const { c } = await next;
+      if (c) b.release?.(c);
     }
     await tx.endFile(error);
     o.signal?.throwIfAborted();

@@ -9,15 +9,30 @@
 
 import { sanitize, SCPError, shellQuote } from "../../sftp/scp/records.ts";
 import { basename } from "../../sftp/path.ts";
-import type { SSHClientProcess } from "../client/process.ts";
+import { SSHClientProcess } from "../client/process.ts";
+import { startSession } from "../client/session.ts";
+import type { ChannelIO } from "../engine/channel.ts";
+import { abortable } from "../engine/errors.ts";
 import { SCPSender } from "./sender.ts";
 import { SCPStream } from "./stream.ts";
 
-/** What SCP needs from a client connection: starting a command. */
+/** What SCP needs from a client connection: opening a session channel. */
 export interface SCPProcessStarter {
-  /** Starts a command whose streams carry bytes. */
-  createProcess(command: string, options?: { signal?: AbortSignal }): Promise<SSHClientProcess>;
+  /** Opens a channel (the client connection's `openChannel`). */
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options?: { readonly streams?: 1 | 2; readonly window?: number; readonly maxPacket?: number },
+  ): Promise<ChannelIO>;
 }
+
+/**
+ * Receive window of an scp channel: file data streams one way, so a window
+ * of 16 MiB keeps a fast link busy between window adjustments (OpenSSH's is 2 MiB).
+ */
+export const SCP_WINDOW = 16 * 1024 * 1024;
+/** Largest channel data packet we accept on an scp channel: fewer, bigger packets. */
+export const SCP_MAX_CHANNEL_PACKET = 128 * 1024;
 
 /** How much of the remote's stderr is kept for messages: enough for a page of errors. */
 const MAX_STDERR = 16 * 1024;
@@ -85,8 +100,19 @@ export async function startRemoteScp(
   o: RemoteScpOptions,
 ): Promise<RemoteScp> {
   const command = scpCommandLine(o);
-  const process = await conn.createProcess(command, o.signal ? { signal: o.signal } : {});
-  const ch = process.channel;
+  o.signal?.throwIfAborted();
+  const ch = await conn.openChannel("session", undefined, {
+    window: SCP_WINDOW,
+    maxPacket: SCP_MAX_CHANNEL_PACKET,
+  });
+  // Made before the exec request: exit-status may arrive in the same read as its reply.
+  const process = new SSHClientProcess(ch, command);
+  try {
+    await abortable(o.signal, () => startSession(ch, command, {}), () => {});
+  } catch (e) {
+    ch.close();
+    throw e;
+  }
   const stream = new SCPStream(process.rawOutput(0), (b) => ch.write(b));
   const dec = new TextDecoder();
   let err = "";
