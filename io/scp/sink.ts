@@ -103,8 +103,7 @@ export async function runSink(
     await s.sendAck();
     for (;;) {
       o.signal?.throwIfAborted();
-      let r: SCPRecord | null;
-      r = await s.record();
+      const r: SCPRecord | null = await s.record();
       if (r === null) {
         if (dirs.length > 0) {
           throw new SCPError(
