@@ -113,6 +113,10 @@ export async function scp(
       }
     }
     await viaScp(srcs, dst, options);
+  } catch (e) {
+    // An abort closes channels: report the abort rather than what it broke.
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw e;
   } finally {
     for (const c of opened.values()) {
       await c.then((conn) => conn.close()).catch(() => {});

@@ -240,3 +240,30 @@ test("scp() connects for user@host:path strings and closes what it opened", asyn
   await fsp.rm(root, { recursive: true });
   await fsp.rm(local, { recursive: true });
 });
+
+for (const protocol of ["scp", "sftp"] as const) {
+  test(`scp() ${protocol}: an AbortSignal stops a download and leaves no complete-looking file`, async () => {
+    const root = await tempDir();
+    const local = await tempDir();
+    await fsp.writeFile(join(root, "big.bin"), pattern(8_000_000, 3));
+    await withServer({ scp: { root }, sftp: { root } }, async (conn) => {
+      const ac = new AbortController();
+      const e = await scp([conn, "/big.bin"], join(local, "big.bin"), {
+        protocol,
+        signal: ac.signal,
+        onProgress: (d) => {
+          if (d > 0) ac.abort(new Error("stop here"));
+        },
+      }).then(() => undefined, (x) => x);
+      assert.ok(e instanceof Error);
+      assert.equal(e.message, "stop here");
+      const st = await fsp.stat(join(local, "big.bin")).catch(() => undefined);
+      assert.ok(st === undefined || st.size < 8_000_000, `size ${st?.size}`);
+      // The connection is still usable.
+      await scp([conn, "/big.bin"], join(local, "again.bin"), { protocol });
+      assert.equal((await fsp.stat(join(local, "again.bin"))).size, 8_000_000);
+    });
+    await fsp.rm(root, { recursive: true });
+    await fsp.rm(local, { recursive: true });
+  });
+}

@@ -231,6 +231,8 @@ export async function runSink(
       await s.send({ type: "fatal", message: `scp: ${e.message}` }).catch(() => {});
     }
     s.cancel();
+    // An abort closes the channel; say it was the abort, not a cut transfer.
+    if (o.signal?.aborted) throw o.signal.reason;
     throw e;
   }
   return { files, warnings };
