@@ -156,7 +156,14 @@ export async function startRemoteScp(
   return { stream, process, finish, abort, stderr };
 }
 
-/** What libssh2's scp_send64 takes: the mode, the exact size, optional times. */
+/**
+ * What libssh2's scp_send64 takes: the mode, the exact size, optional times.
+ *
+ * @example
+ * ```ts ignore
+ * const w = await conn.scpSend("/tmp/a.bin", { size: 1024, mode: 0o600, mtime: 1700000000 });
+ * ```
+ */
 export interface SCPSendOptions {
   /** Permission bits (default 0o644). */
   readonly mode?: number;
@@ -268,7 +275,15 @@ function withStderr(e: unknown, r: RemoteScp): unknown {
   return e;
 }
 
-/** What {@link scpRecv} reports about the file (libssh2's struct stat subset). */
+/**
+ * What {@link scpRecv} reports about the file (libssh2's struct stat subset).
+ *
+ * @example
+ * ```ts ignore
+ * const { stat } = await conn.scpRecv("/etc/hostname");
+ * console.log(stat.mode.toString(8), stat.size, stat.mtime);
+ * ```
+ */
 export interface SCPFileStat {
   /** Permission bits. */
   readonly mode: number;

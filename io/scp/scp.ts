@@ -26,10 +26,26 @@ import { runSink, type SinkFile, type SinkTarget } from "./sink.ts";
  * `"host:path"` / `"user@host:path"` string (connected with
  * `options.connect`). A string is remote when a ":" comes before any "/";
  * write `./a:b` for a local name with a colon.
+ *
+ * @example
+ * ```ts ignore
+ * const sources: SCPLocation[] = ["./report.pdf", [conn, "/srv/logs"], "deploy@db.example:dump.sql"];
+ * ```
  */
 export type SCPLocation = string | readonly [SSHClientConnection, string];
 
-/** Options of {@link scp}. */
+/**
+ * Options of {@link scp}.
+ *
+ * @example
+ * ```ts ignore
+ * const options: SCPOptions = {
+ *   recurse: true, preserve: true, protocol: "scp", signal: AbortSignal.timeout(60_000),
+ *   connect: { username: "deploy", port: 2222 },
+ *   onProgress: (done, total, src, dst) => console.log(`${src} -> ${dst}: ${done}/${total}`),
+ * };
+ * ```
+ */
 export interface SCPOptions {
   /** Copy directories and their contents. */
   readonly recurse?: boolean;

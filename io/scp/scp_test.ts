@@ -267,3 +267,36 @@ for (const protocol of ["scp", "sftp"] as const) {
     await fsp.rm(local, { recursive: true });
   });
 }
+
+for (const protocol of ["scp", "sftp"] as const) {
+  test(`scp() ${protocol}: remote to remote across two connections, through us`, async () => {
+    const a = await tempDir();
+    const b = await tempDir();
+    await makeTree(a);
+    await using server = await listen({
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: (u, p) => p === "pw" && (u === "a" || u === "b"),
+      scp: (c) => ({ root: c.username === "a" ? a : b }),
+      sftp: (c) => ({ root: c.username === "a" ? a : b }),
+    });
+    const login = (username: string) =>
+      connect("127.0.0.1", {
+        port: server.address.port,
+        username,
+        password: "pw",
+        knownHosts: null,
+        clientKeys: [],
+      });
+    await using ca = await login("a");
+    await using cb = await login("b");
+    await scp([ca, "/tree"], [cb, "/copied"], { protocol, recurse: true, preserve: true });
+    await sameTree(join(a, "tree"), join(b, "copied"));
+    const st = await fsp.stat(join(b, "copied/a.txt"));
+    assert.equal(st.mode & 0o777, 0o640);
+    assert.equal(Math.floor(st.mtimeMs / 1000), 1_500_000_000);
+    await fsp.rm(a, { recursive: true });
+    await fsp.rm(b, { recursive: true });
+  });
+}

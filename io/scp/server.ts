@@ -50,6 +50,13 @@ export interface SCPServerConfig {
 /**
  * The `scp` option of `listen()`: one configuration, or a function that
  * picks one per connection (per-user roots); undefined refuses scp.
+ *
+ * @example
+ * ```ts ignore
+ * await using server = await listen({ port: 2222, hostKeys, validatePassword,
+ *   scp: (conn) => ({ root: `/srv/users/${conn.username}` }),
+ *   sftp: (conn) => ({ root: `/srv/users/${conn.username}` }) });
+ * ```
  */
 export type SCPServerOption =
   | SCPServerConfig
