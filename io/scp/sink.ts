@@ -1,14 +1,16 @@
 /**
  * The receiving side of legacy SCP (`scp -t` on a server, the client of
- * `scp -f`): reads records, checks them, writes through a {@link SinkTarget}
- * and acknowledges. A protocol violation or an unsafe record ends the
- * transfer with a fatal record to the peer and an {@link SCPError}; a file
- * cut mid-way is removed by its target and the error names it.
+ * `scp -f`): drives the pure {@link SCPSinkMachine} with bytes from the
+ * stream and writes what it reports through a {@link SinkTarget}. A protocol
+ * violation or an unsafe record ends the transfer with a fatal record to
+ * the peer and an {@link SCPError}; a file cut mid-way is removed by its
+ * target and the error names it.
  *
  * @module
  */
 
-import { MAX_DEPTH, SCPError, type SCPRecord, type SCPTimes } from "../../sftp/scp/records.ts";
+import { SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
+import { SCPSinkMachine } from "../../sftp/scp/sink_machine.ts";
 import type { SCPStream } from "./stream.ts";
 
 /** A file being received. */
@@ -69,9 +71,6 @@ export interface SinkResult {
   readonly warnings: readonly string[];
 }
 
-/** File data is read in pieces of at most this many bytes. */
-const DATA_CHUNK = 256 * 1024;
-
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -90,150 +89,120 @@ export async function runSink(
   target: SinkTarget,
   o: SinkOptions,
 ): Promise<SinkResult> {
+  const m = new SCPSinkMachine({ recurse: o.recurse, expect: o.expect, requested: o.requested });
   const warnings: string[] = [];
-  const dirs: string[] = [];
   let files = 0;
-  let times: SCPTimes | undefined;
   let open: SinkFile | undefined;
-  const refuse = async (message: string) => {
+  let writeError: unknown;
+  const flush = async () => {
+    for (const b of m.takeOutgoing()) await s.write(b);
+  };
+  const refuse = (message: string) => {
     warnings.push(message);
-    await s.send({ type: "warning", message: `scp: ${message}` });
+    m.refuse(message);
   };
   try {
-    await s.sendAck();
+    m.start();
     for (;;) {
+      await flush();
       o.signal?.throwIfAborted();
-      const r: SCPRecord | null = await s.record();
-      if (r === null) {
-        if (dirs.length > 0) {
-          throw new SCPError(
-            `The peer ended the transfer inside the directory "${dirs.join("/")}"`,
-            { reason: "cut" },
-          );
-        }
-        break;
+      const e = m.pollEvent();
+      if (!e) {
+        await flush(); // answers queued while parsing (a T record's) go out before we wait
+        const d = await s.data(Number.MAX_SAFE_INTEGER);
+        if (d === null) m.receiveEnd();
+        else m.receive(d);
+        continue;
       }
-      switch (r.type) {
+      switch (e.type) {
+        case "end":
+          return { files, warnings };
+        case "error":
+          await flush();
+          throw e.error;
         case "warning":
-          warnings.push(r.message);
-          continue;
-        case "fatal":
-          throw new SCPError(`The peer stopped the transfer: ${r.message}`, { reason: "remote" });
-        case "times":
-          times = r;
-          await s.sendAck();
-          continue;
-        case "end": {
-          if (dirs.length === 0) throw new SCPError("Peer sent an end of directory at the top");
-          try {
-            await target.leaveDir(dirs);
-          } catch (e) {
-            warnings.push(errorText(e));
-          }
-          dirs.pop();
-          times = undefined;
-          await s.sendAck();
-          continue;
-        }
+          warnings.push(e.message);
+          break;
         case "dir":
-        case "file": {
-          const t = times;
-          times = undefined;
-          if (dirs.length === 0 && o.expect && !o.expect(r.name)) {
-            throw new SCPError(
-              `Peer sent an unexpected name ${JSON.stringify(r.name)}` +
-                (o.requested !== undefined ? ` (asked for ${JSON.stringify(o.requested)})` : ""),
-              { reason: "unexpected-name", path: r.name },
-            );
-          }
-          if (r.type === "dir") {
-            if (!o.recurse) throw new SCPError("Peer sent a directory without -r");
-            if (dirs.length >= MAX_DEPTH) {
-              throw new SCPError(`Peer nested directories deeper than ${MAX_DEPTH}`, {
-                reason: "limit",
-              });
-            }
-            try {
-              await target.enterDir(dirs, r.name, r.mode, t);
-            } catch (e) {
-              await refuse(errorText(e));
-              continue;
-            }
-            dirs.push(r.name);
-            await s.sendAck();
-            continue;
-          }
           try {
-            open = await target.openFile(dirs, r.name, r.mode, r.size, t);
-          } catch (e) {
-            await refuse(errorText(e));
-            continue;
+            await target.enterDir(e.dirs, e.name, e.mode, e.times);
+            m.accept();
+          } catch (err) {
+            refuse(errorText(err));
           }
-          const f = open;
-          await s.sendAck();
-          let done = 0;
-          let writeError: unknown;
-          o.onProgress?.(0, r.size, f.path);
-          while (done < r.size) {
-            const d = await s.data(Math.min(DATA_CHUNK, r.size - done));
-            if (d === null) {
-              open = undefined;
-              await f.abort().catch(() => {});
-              throw new SCPError(
-                `The transfer of "${f.path}" was cut after ${done} of ${r.size} bytes; ` +
-                  "the partial file was removed",
-                { reason: "cut", path: f.path },
-              );
-            }
-            done += d.length;
-            if (writeError === undefined) {
-              try {
-                await f.write(d);
-              } catch (e) {
-                writeError = e;
-              }
-            }
-            o.onProgress?.(done, r.size, f.path);
+          break;
+        case "endDir":
+          try {
+            await target.leaveDir(e.dirs);
+          } catch (err) {
+            warnings.push(errorText(err));
           }
-          const ack = await s.ack();
+          break;
+        case "file":
+          writeError = undefined;
+          try {
+            open = await target.openFile(e.dirs, e.name, e.mode, e.size, e.times);
+          } catch (err) {
+            refuse(errorText(err));
+            break;
+          }
+          m.accept();
+          o.onProgress?.(0, e.size, open.path);
+          break;
+        case "data":
+          if (writeError === undefined) {
+            try {
+              await open!.write(e.data);
+            } catch (err) {
+              writeError = err;
+            }
+          }
+          o.onProgress?.(e.done, e.size, open!.path);
+          break;
+        case "fileFailed": {
+          const f = open!;
           open = undefined;
-          if (ack.type !== "ok") {
-            await f.abort().catch(() => {});
-            if (ack.type === "fatal") {
-              throw new SCPError(`The peer stopped the transfer: ${ack.message}`, {
-                reason: "remote",
-                path: f.path,
-              });
-            }
-            warnings.push(ack.message);
-            await s.sendAck(); // the source waits for an answer either way (as OpenSSH's sink does)
-            continue;
-          }
+          await f.abort().catch(() => {});
+          warnings.push(e.message);
+          break;
+        }
+        case "fileDone": {
+          const f = open!;
+          open = undefined;
           if (writeError !== undefined) {
             await f.abort().catch(() => {});
-            await refuse(errorText(writeError));
-            continue;
+            refuse(errorText(writeError));
+            break;
           }
           try {
             await f.finish();
-          } catch (e) {
-            await refuse(errorText(e));
-            continue;
+          } catch (err) {
+            refuse(errorText(err));
+            break;
           }
           files++;
-          await s.sendAck();
+          m.accept();
+          break;
         }
       }
     }
   } catch (e) {
-    if (open) await open.abort().catch(() => {});
-    if (e instanceof SCPError && e.reason !== "remote" && e.reason !== "cut") {
-      await s.send({ type: "fatal", message: `scp: ${e.message}` }).catch(() => {});
+    if (open) {
+      const f = open;
+      await f.abort().catch(() => {});
+      if (e instanceof SCPError && e.reason === "cut") {
+        s.cancel();
+        if (o.signal?.aborted) throw o.signal.reason;
+        throw new SCPError(`${e.message}; the partial file "${f.path}" was removed`, {
+          reason: "cut",
+          path: f.path,
+          cause: e,
+        });
+      }
     }
     s.cancel();
     // An abort closes the channel; say it was the abort, not a cut transfer.
     if (o.signal?.aborted) throw o.signal.reason;
     throw e;
   }
-  return { files, warnings };
 }
