@@ -128,6 +128,15 @@ for (const client of ["openssh", "openssh-trixie"] as const) {
           await fsp.mkdir(join(root, "into"));
           await ok([`${c}/a.bin`, `${c}/tree/t1.txt`, remote("/into/")]);
           assert.deepEqual((await fsp.readdir(join(root, "into"))).sort(), ["a.bin", "t1.txt"]);
+          // A glob, expanded by our server (legacy: no shell) or by scp's SFTP client.
+          await fsp.writeFile(join(root, "tree/t3.txt"), "three\n");
+          await fsp.writeFile(join(root, "tree/skip.bin"), "no\n");
+          await fsp.mkdir(join(dir.host, "globbed"));
+          await ok([remote("/tree/*.txt"), `${c}/globbed/`]);
+          assert.deepEqual((await fsp.readdir(join(dir.host, "globbed"))).sort(), [
+            "t1.txt",
+            "t3.txt",
+          ]);
           // A missing remote file fails with OpenSSH's message and a non-zero exit.
           const miss = await runScp(client, server, [...flag, remote("/nope"), `${c}/nope`]);
           assert.notEqual(miss.status, 0);
