@@ -339,10 +339,10 @@ export async function sendPath<H>(
       );
     let next = size > 0 ? read(0) : undefined;
     while (off < size) {
-      if (o.signal?.aborted) {
-        error = `${path}: Transfer aborted`;
-        break;
-      }
+      // An abort ends the whole transfer at once (the caller closes the channel): padding
+      // the rest of a big file with zeros to keep the protocol in step would take as long
+      // as sending it.
+      o.signal?.throwIfAborted();
       const { c: chunk, e } = await next!;
       if (e !== undefined) {
         error = why(e, path);

@@ -242,13 +242,14 @@ export async function scpSend(
     },
     close: async () => {
       if (tx.remaining > 0) {
+        // Cut the channel rather than pad the file with zeros: OpenSSH's sink would keep a
+        // padded file of the full size, which looks complete.
         const sent = size - tx.remaining;
-        await tx.endFile(`Only ${sent} of ${size} bytes were written`).catch(() => {});
         r.abort();
         throw new SCPError(
           `scpSend("${path}") was closed after ${sent} of the ${size} bytes announced; ` +
-            "the remote discards the file",
-          { reason: "usage", path },
+            "the transfer was cut (a remote that keeps partial files has a short one)",
+          { reason: "cut", path },
         );
       }
       try {

@@ -262,6 +262,21 @@ for (const protocol of ["scp", "sftp"] as const) {
       // The connection is still usable.
       await scp([conn, "/big.bin"], join(local, "again.bin"), { protocol });
       assert.equal((await fsp.stat(join(local, "again.bin"))).size, 8_000_000);
+      // An aborted upload: stopped at once, and no complete-looking file on the server.
+      const up = new AbortController();
+      const t0 = Date.now();
+      const u = await scp(join(local, "again.bin"), [conn, "/up.bin"], {
+        protocol,
+        signal: up.signal,
+        onProgress: (d) => {
+          if (d > 0) up.abort(new Error("stop upload"));
+        },
+      }).then(() => undefined, (x) => x);
+      assert.equal((u as Error)?.message, "stop upload");
+      assert.ok(Date.now() - t0 < 5000);
+      await new Promise((r) => setTimeout(r, 200));
+      const rs = await fsp.stat(join(root, "up.bin")).catch(() => undefined);
+      assert.ok(rs === undefined || rs.size < 8_000_000, `size ${rs?.size}`);
     });
     await fsp.rm(root, { recursive: true });
     await fsp.rm(local, { recursive: true });
