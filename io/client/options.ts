@@ -51,6 +51,31 @@ export interface ConnectOptions extends LogOptions {
     | { oldPassword: string; newPassword: string }
     | null
     | Promise<{ oldPassword: string; newPassword: string } | null>;
+  /**
+   * Called when the server accepted the new password given by `passwordChange`
+   * (AsyncSSH's `password_changed`). Authentication goes on (or is done).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { password: old, passwordChange: () => ({ oldPassword: old, newPassword }),
+   *   onPasswordChanged: () => save(newPassword) });
+   * ```
+   */
+  readonly onPasswordChanged?: () => void;
+  /**
+   * Called when the server did not accept the new password given by
+   * `passwordChange` (AsyncSSH's `password_change_failed`): `reason` "refused"
+   * (the request failed; other methods may follow) or "retry" (the server asks
+   * again with `prompt`, and `passwordChange` is called again).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { ..., onPasswordChangeFailed: (r) => console.warn(r.reason, r.prompt) });
+   * ```
+   */
+  readonly onPasswordChangeFailed?: (
+    result: { readonly reason: "refused" | "retry"; readonly prompt: string },
+  ) => void;
   /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
   readonly kbdintResponses?: (
     name: string,

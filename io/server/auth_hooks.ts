@@ -124,6 +124,10 @@ export class AuthHandler {
     this.permissions = UNRESTRICTED;
     if (newPassword !== undefined) {
       const ok = await this.#ctx.hook("changePassword")?.(user, password, newPassword, conn);
+      // `{ changePassword }` again: the new password is not good enough; ask once more.
+      if (typeof ok === "object" && ok !== null) {
+        return { result: "changePassword", prompt: ok.changePassword };
+      }
       return ok === true ? YES : NO;
     }
     const v = await this.#ctx.hook("validatePassword")?.(user, password, conn);

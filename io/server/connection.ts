@@ -222,6 +222,27 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`): a
+   * banner made for the user or the client's address, from `beginAuth` (it
+   * reaches the client before the answer to its first request). The static
+   * `banner` option, if set, goes first. Throws a `LocalProtocolError`
+   * (ERR_LOCAL_PROTOCOL) once the user is authenticated (RFC 4252 §5.4).
+   *
+   * @example A banner per user
+   * ```ts ignore
+   * await listen({ ..., beginAuth: (user, conn) => {
+   *   conn.sendAuthBanner(`Welcome, ${user}. Last login from ${lastSeen(user)}.\n`);
+   *   return true;
+   * } });
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    if (this.#engine.closed) return;
+    this.#engine.sendAuthBanner(message); // throws a LocalProtocolError after authentication
+    this.#driver?.pump();
+  }
+
+  /**
    * Closes the socket at once, without DISCONNECT (the client sees the
    * connection lost, not closed by the server).
    *

@@ -83,13 +83,24 @@ export interface ServerHooks {
     password: string,
     conn: ServerConnectionContext,
   ): MaybePromise<PasswordVerdict>;
-  /** Handles a password change (after `{ changePassword }`); true accepts the new password. */
+  /**
+   * Handles a password change (after `{ changePassword }`, AsyncSSH's
+   * `change_password`): true accepts the new password and logs the user in,
+   * false refuses, `{ changePassword: prompt }` asks the client for another
+   * new password (e.g. too weak).
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ..., changePassword: (user, old, pw) =>
+   *   pw.length < 12 ? { changePassword: "Too short; choose another:" } : store(user, old, pw) });
+   * ```
+   */
   changePassword?(
     username: string,
     oldPassword: string,
     newPassword: string,
     conn: ServerConnectionContext,
-  ): MaybePromise<boolean>;
+  ): MaybePromise<PasswordVerdict>;
   /**
    * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
    * already allow it. Signatures are checked for you.
