@@ -8,6 +8,7 @@
 
 import { sftpProcessFactory } from "../sftp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
 import {
@@ -43,6 +44,8 @@ export interface ServerSetup {
   readonly engine: Omit<ServerConnectionOptions, "methods">;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[];
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -110,6 +113,12 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
+      trust: {
+        knownClientHosts: this.#o.knownClientHosts,
+        trustClientHost: this.#o.trustClientHost,
+        x509TrustedCerts: setup.x509TrustedCerts,
+        x509Purposes: this.#o.x509Purposes,
+      },
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(
