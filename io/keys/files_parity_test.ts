@@ -85,20 +85,3 @@ keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote",
   assert.equal(cert!.keyId, "kid");
   assert.ok(cert!.key.equals(key));
 });
-
-test("mod.ts exports the key file readers, known_hosts editing and the trust helpers", async () => {
-  const mod = await import("../../mod.ts");
-  for (
-    const name of [
-      "readPublicKey",
-      "loadPublicKeys",
-      "loadCertificates",
-      "readKnownHosts",
-      "removeKnownHost",
-      "parseCertificateTime",
-      "loadX509Certificates",
-    ] as const
-  ) {
-    assert.equal(typeof mod[name], "function", name);
-  }
-});
