@@ -18,7 +18,7 @@ export const MAX_RECORD_LENGTH = 4096;
 /** A name's longest accepted UTF-8 length: NAME_MAX on Linux and the BSDs. */
 export const MAX_NAME_LENGTH = 255;
 /** The largest file size accepted: sizes are JavaScript numbers, exact up to 2^53 - 1. */
-export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+export const MAX_FILE_SIZE: number = Number.MAX_SAFE_INTEGER;
 /** The latest time accepted in a T record: 9999-12-31T23:59:59Z (later is a hostile or broken peer). */
 export const MAX_TIME_SECONDS = 253402300799;
 /** Directory nesting a sink accepts: deeper is a peer trying to exhaust the stack or the path length. */
