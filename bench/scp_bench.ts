@@ -10,6 +10,7 @@
  *
  * ```sh
  * node_modules/.bin/node bench/scp_bench.ts [--mib 256] [--runs 1] [--only sshts,openssh,server]
+ *   [--runtimes node,deno,bun]
  * ```
  *
  * MB/s = 10^6 bytes/s, median of `--runs` round-robin rounds. `scp()` is timed from an open
@@ -42,6 +43,7 @@ interface Options {
   mib: number;
   runs: number;
   only: Set<string> | undefined;
+  runtimes: Set<string> | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -50,10 +52,12 @@ function parseArgs(argv: readonly string[]): Options {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const only = get("only");
+  const rts = get("runtimes");
   return {
     mib: Number(get("mib") ?? 256),
     runs: Number(get("runs") ?? 1),
     only: only ? new Set(only.split(",")) : undefined,
+    runtimes: rts ? new Set(rts.split(",")) : undefined,
   };
 }
 
@@ -271,7 +275,9 @@ async function main(): Promise<void> {
   const bytes = o.mib * 1024 * 1024;
   const mbs = (ms: number) => bytes / 1e6 / (ms / 1000);
   const { runtimes } = detectRuntimes();
-  const ours = runtimes.filter((r) => ["node", "deno", "bun"].includes(r.id));
+  const ours = runtimes.filter((r) =>
+    ["node", "deno", "bun"].includes(r.id) && (!o.runtimes || o.runtimes.has(r.id))
+  );
   const cipherOf = (rt: Runtime) => (rt.id === "deno" ? CHACHA : GCM);
 
   const f: PeerFixture = await startPeer("openssh");
