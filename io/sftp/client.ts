@@ -121,6 +121,23 @@ export class SFTPClient implements AsyncDisposable {
     return { read: this.#s.readSize, write: this.#s.writeSize };
   }
 
+  /**
+   * Requests in flight per transfer: 64 by default (`maxRequests`), 1 once the
+   * session fell back to sequential transfers.
+   */
+  get maxRequests(): number {
+    return this.#s.maxRequests;
+  }
+
+  /**
+   * Whether transfers run one request at a time: a server without
+   * limits@openssh.com failed a pipelined transfer, which was retried
+   * sequentially (see {@link SFTPClientOptions.maxRequests} to choose up front).
+   */
+  get sequential(): boolean {
+    return this.#s.sequential;
+  }
+
   /** Whether the session ended. */
   get closed(): boolean {
     return this.#s.closed;

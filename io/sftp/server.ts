@@ -34,6 +34,8 @@ export interface SFTPServerConfig {
   readonly backend?: SFTPBackend<any>;
   /** Handles a client may hold open (default 256). */
   readonly maxHandles?: number;
+  /** Extensions to leave out of VERSION and refuse (to mimic a server that lacks them). */
+  readonly disabledExtensions?: readonly string[];
 }
 
 /**
@@ -61,7 +63,10 @@ export type SFTPServerOption =
 export async function serveSftp<H>(
   channel: ChannelIO,
   backend: SFTPBackend<H>,
-  options: { readonly maxHandles?: number } = {},
+  options: {
+    readonly maxHandles?: number;
+    readonly disabledExtensions?: readonly string[];
+  } = {},
 ): Promise<void> {
   let engine: SFTPServerEngine<H> | undefined = undefined;
   const send = (chunks: Uint8Array[]): Promise<void> | undefined => {
@@ -73,6 +78,7 @@ export async function serveSftp<H>(
     send,
     now: () => Date.now(),
     ...(options.maxHandles !== undefined ? { maxHandles: options.maxHandles } : {}),
+    ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
   });
   const e = engine;
   const reader = channel.readable(0).getReader();
@@ -118,10 +124,9 @@ export function sftpProcessFactory(
         })
         : undefined);
     if (!backend) throw new Error("The sftp option needs a root or a backend");
-    await serveSftp(
-      process.channel,
-      backend,
-      config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {},
-    );
+    await serveSftp(process.channel, backend, {
+      ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
+      ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
+    });
   };
 }
