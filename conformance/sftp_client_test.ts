@@ -388,3 +388,51 @@ conformanceTest(
     }
   },
 );
+
+for (const peer of PEERS) {
+  // sshd rekeys every 4 MiB (RekeyLimit) and we every 2 MiB (rekeyBytes), plus a rekey we
+  // start by hand mid-transfer; Dropbear's limits are compiled in, so only ours apply there.
+  // Not RekeyLimit 1M: sshd compares its block budget (limit / 16) with the next packet's
+  // length in bytes, so below 2 MiB every 128 KiB data packet (our SFTP channel's maximum)
+  // triggers a key exchange of its own — correct, but 130 of them for 16 MiB.
+  conformanceTest(
+    `SFTP client: 16 MiB put and get against ${peer} while both sides rekey, hash-checked`,
+    { peers: [peer], timeoutMs: 300_000 },
+    async () => {
+      const size = 16 * 1024 * 1024;
+      const f = await sharedPeer(
+        peer,
+        peer === "dropbear" ? {} : { sshdConfig: { RekeyLimit: "4M" } },
+      );
+      await using conn = await login(f, {
+        rekeyBytes: 2 * 1024 * 1024,
+        ...(peer === "dropbear" ? {} : { encryptionAlgs: [fastCipher()] }),
+      });
+      await using sftp = await conn.startSftp();
+      const { remote, host } = await workDir(f, sftp);
+      const local = await fsp.mkdtemp(join(tmpdir(), "sshts-sftp-rekey-"));
+      try {
+        const want = await makeFile(join(local, "src.bin"), size, 99);
+        let kicked = false;
+        const kick = (done: number) => {
+          if (!kicked && done > size / 2) {
+            kicked = true;
+            conn.rekey();
+          }
+        };
+        await sftp.put(join(local, "src.bin"), `${remote}/up.bin`, { onProgress: kick });
+        assert.equal(await hashFile(join(host, "up.bin")), want);
+        const afterPut = conn.getExtraInfo().kexCount;
+        kicked = false;
+        await sftp.get(`${remote}/up.bin`, join(local, "back.bin"), { onProgress: kick });
+        assert.equal(await hashFile(join(local, "back.bin")), want);
+        const total = conn.getExtraInfo().kexCount;
+        // Ours alone: 16 MiB / 2 MiB = 8 rekeys each way (give or take), and one by hand.
+        assert.ok(afterPut >= 5 && total - afterPut >= 4, `kexCount ${afterPut}, then ${total}`);
+      } finally {
+        await fsp.rm(local, { recursive: true, force: true });
+        await fsp.rm(host, { recursive: true, force: true });
+      }
+    },
+  );
+}
