@@ -241,6 +241,25 @@ for (const peer of PEERS) {
         await sftp.mget(`${remote}/many/t*.txt`, join(local, "m"));
         assert.deepEqual((await fsp.readdir(join(local, "m"))).sort(), ["t1.txt", "t2.txt"]);
 
+        // followSymlinks: false moves links as links; an AbortSignal stops a transfer and
+        // leaves a whole prefix.
+        await fsp.symlink("blob.bin", join(local, "blob.link"));
+        await sftp.put(join(local, "blob.link"), `${remote}/blob.link`, { followSymlinks: false });
+        assert.equal(await fsp.readlink(join(host, "blob.link")), "blob.bin");
+        await sftp.get(`${remote}/blob.link`, join(local, "link-back"), { followSymlinks: false });
+        assert.equal(await fsp.readlink(join(local, "link-back")), "blob.bin");
+        const ac = new AbortController();
+        await assert.rejects(
+          sftp.get(`${remote}/blob.bin`, join(local, "cut.bin"), {
+            signal: ac.signal,
+            onProgress: (done) => void (done > 500_000 && ac.abort(new Error("stop here"))),
+          }),
+          /stop here/,
+        );
+        const cut = await fsp.readFile(join(local, "cut.bin"));
+        assert.ok(cut.length > 0 && cut.length < data.length, `cut at ${cut.length}`);
+        assert.deepEqual(cut, data.subarray(0, cut.length));
+
         await sftp.rmtree(remote);
         assert.equal(await fsp.stat(host).catch(() => null), null);
       } finally {

@@ -6,6 +6,7 @@
  * OpenSSH's sftp, hash-checked (Node; 64 MiB on Deno and Bun for CI time).
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,6 +58,17 @@ async function runSftpBatch(
   timeoutMs = 60_000,
   options: readonly string[] = [],
 ) {
+  return await runCommand(await sftpArgv(client, server, dir, batch, options), { timeoutMs });
+}
+
+/** The command line of `sftp -b batch` from `client` against our server. */
+async function sftpArgv(
+  client: SshClient,
+  server: TestServer,
+  dir: ClientDir,
+  batch: string,
+  options: readonly string[] = [],
+): Promise<string[]> {
   const m = await keys();
   const k = m.clientKeys.find((c) => c.name === "ed25519")!;
   const tag = createHash("sha256").update(k.privateKeyText).digest("hex").slice(0, 8);
@@ -90,8 +102,7 @@ async function runSftpBatch(
     `${dir.client}/${name}`,
     "127.0.0.1",
   ];
-  const argv = client === "openssh-trixie" ? trixieCommand(["sftp", ...args]) : ["sftp", ...args];
-  return await runCommand(argv, { timeoutMs });
+  return client === "openssh-trixie" ? trixieCommand(["sftp", ...args]) : ["sftp", ...args];
 }
 
 async function withRoot(
@@ -330,6 +341,99 @@ for (const client of ["openssh", "openssh-trixie"] as const) {
     },
   );
 }
+
+/**
+ * Runs `sftp -b batch` (OpenSSH 9.2) and kills it, with its ssh, once `cutWhen()` is true;
+ * resolves when it is gone.
+ */
+async function cutSftp(
+  server: TestServer,
+  dir: ClientDir,
+  batch: string,
+  cutWhen: () => Promise<boolean>,
+): Promise<void> {
+  const [cmd, ...args] = await sftpArgv("openssh", server, dir, batch);
+  // Its own process group, so the kill takes the ssh it started too.
+  const child = spawn(cmd!, args, { detached: true, stdio: "ignore" });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  try {
+    for (let i = 0; i < 3000 && !gone; i++) {
+      if (await cutWhen()) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(gone, false, "the transfer finished before it could be cut");
+  } finally {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch { /* already gone */ }
+    await exited;
+  }
+}
+
+const sizeOf = async (path: string) => (await fsp.stat(path).catch(() => null))?.size ?? 0;
+
+conformanceTest(
+  "OpenSSH 9.2 sftp reput and reget through listen({ sftp }) finish a transfer cut mid-way",
+  { peers: ["openssh"], timeoutMs: 300_000 },
+  async () => {
+    const size = 32 * 1024 * 1024;
+    const cutAt = 10 * 1024 * 1024;
+    const dir = await clientDir("openssh");
+    try {
+      await withRoot(async (root, server) => {
+        const want = await makeFile(join(dir.host, "src.bin"), size);
+        // Upload, cut: what reached our server's disk is a whole prefix, and reput completes it.
+        await cutSftp(
+          server,
+          dir,
+          `put ${dir.client}/src.bin up.bin\n`,
+          async () => (await sizeOf(join(root, "up.bin"))) > cutAt,
+        );
+        // Our server finishes the writes it had already read; let it settle.
+        let partial = -1;
+        for (let i = 0; i < 50; i++) {
+          const n = await sizeOf(join(root, "up.bin"));
+          if (n === partial) break;
+          partial = n;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(partial > 0 && partial < size, `partial upload ${partial}`);
+        const up = await runSftpBatch(
+          "openssh",
+          server,
+          dir,
+          `reput ${dir.client}/src.bin up.bin\n`,
+          120_000,
+        );
+        assert.equal(up.status, 0, `sftp reput failed:\n${up.stdout}\n${up.stderr}`);
+        assert.equal(await hashFile(join(root, "up.bin")), want);
+
+        // Download, cut; reget asks our server for the rest.
+        await cutSftp(
+          server,
+          dir,
+          `get up.bin ${dir.client}/down.bin\n`,
+          async () => (await sizeOf(join(dir.host, "down.bin"))) > cutAt,
+        );
+        const have = await sizeOf(join(dir.host, "down.bin"));
+        assert.ok(have > 0 && have < size, `partial download ${have}`);
+        const down = await runSftpBatch(
+          "openssh",
+          server,
+          dir,
+          `reget up.bin ${dir.client}/down.bin\n`,
+          120_000,
+        );
+        assert.equal(down.status, 0, `sftp reget failed:\n${down.stdout}\n${down.stderr}`);
+        assert.equal(await hashFile(join(dir.host, "down.bin")), want);
+      });
+    } finally {
+      await dir.remove();
+    }
+  },
+);
 
 async function makeFile(path: string, size: number): Promise<string> {
   const h = createHash("sha256");
