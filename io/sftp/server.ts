@@ -18,8 +18,10 @@ import { FsBackend } from "./fs_backend.ts";
  * What one SFTP session serves: a directory (`root`, jailed) or a `backend`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { SFTPServerConfig } from "./server.ts";
  * const drop: SFTPServerConfig = { root: "/srv/drop", readOnly: true };
+ * // listen({ ..., sftp: drop })
  * ```
  */
 export interface SFTPServerConfig {
@@ -103,8 +105,10 @@ export async function serveSftp<H>(
  * A process factory that serves SFTP as `option` says (used by `listen()`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { sftpProcessFactory } from "./server.ts";
  * const sftpFactory = sftpProcessFactory((conn) => ({ root: `/srv/users/${conn.username}` }));
+ * // listen({ ..., sftpFactory })
  * ```
  */
 export function sftpProcessFactory(

@@ -48,8 +48,10 @@ export interface SFTPChannelOpener {
  * Options of `startSftp()` / `conn.startSftp()`.
  *
  * @example Smaller requests, fewer in flight (for a server that mishandles pipelining)
- * ```ts ignore
- * const sftp = await conn.startSftp({ requestSize: 32 * 1024, maxRequests: 1 });
+ * ```ts
+ * import type { SFTPClientOptions } from "./session.ts";
+ * const careful: SFTPClientOptions = { requestSize: 32 * 1024, maxRequests: 1 };
+ * // const sftp = await conn.startSftp(careful);
  * ```
  */
 export interface SFTPClientOptions {

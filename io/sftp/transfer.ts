@@ -32,12 +32,14 @@ export type ProgressHandler = (bytesDone: number, total: number, src: string, ds
  * Options of `get`, `put`, `copy` and their `m*` forms.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { TransferOptions } from "./transfer.ts";
  * const ac = new AbortController();
- * await sftp.get("/data", "./data", {
+ * const options: TransferOptions = {
  *   recurse: true, preserve: true, resume: true, signal: ac.signal,
  *   onProgress: (done, total, src) => console.log(src, done, "/", total),
- * });
+ * };
+ * // await sftp.get("/data", "./data", options);
  * ```
  */
 export interface TransferOptions {
