@@ -51,9 +51,25 @@ export interface FollowOptions {
  * Starts an SFTP session on a connection.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: (_user, password) => password === "pw",
+ *   sftp: { backend: new MemoryBackend() },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null,
+ * });
+ * import { startSftp } from "./client.ts";
+ * // The same as conn.startSftp(): here against a server in this process.
  * await using sftp = await startSftp(conn);
- * await sftp.get("/var/log/syslog", "./syslog");
+ * console.log(await sftp.realpath(".")); // "/"
  * ```
  */
 export async function startSftp(
