@@ -235,15 +235,21 @@ export class SSHClientConnection extends ClientConnectionBase {
       ...(signal ? { signal } : {}),
       ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
     });
-    if (rest.stdin === undefined) {
-      if (input !== undefined) await p.write(input);
-      p.writeEof();
-    }
-    return p.wait({
+    // wait() starts reading stdout and stderr at once; the input goes in meanwhile. Writing
+    // all of it first would stall a process that answers as it reads (`cat`): once both
+    // channel windows are full, neither side moves.
+    const result = p.wait({
       ...(check !== undefined ? { check } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       ...(signal ? { signal } : {}),
     });
+    if (rest.stdin === undefined) {
+      // A process may exit before it read everything (`head -c 10`): the writes still queued
+      // then fail with the closed channel, which is no error of the run.
+      if (input !== undefined) p.write(input).catch(() => {});
+      p.writeEof();
+    }
+    return await result;
   }
 
   // ---- direct connections ----

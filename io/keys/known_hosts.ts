@@ -92,9 +92,15 @@ export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHos
  * ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
  *
  * @example
- * ```ts ignore
- * const verify = await knownHostsVerifier({ files: ["~/.ssh/known_hosts"] });
- * const algs = verify.hostKeyAlgorithms("server.example", 22);
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { knownHostsVerifier } from "./known_hosts.ts";
+ * // Or { files: ["~/.ssh/known_hosts"] }.
+ * const key = generatePrivateKey("ed25519");
+ * const verify = await knownHostsVerifier({
+ *   text: `server.example ${key.exportPublicKey("openssh")}\n`,
+ * });
+ * console.log(verify.hostKeyAlgorithms("server.example", 22)[0]); // "ssh-ed25519" (known first)
  * ```
  */
 export async function knownHostsVerifier(

@@ -333,8 +333,10 @@ export class SSHServerProcess {
             return;
           }
           if (r.done) {
-            // Client EOF: a partly typed line still counts.
-            const rest = editor.setLineMode(false);
+            // Client EOF: a partly typed line still counts. The editor stays in line mode
+            // (setLineMode(false) here made later output lose its \r\n).
+            const { rest, output } = editor.endInput();
+            void this.#terminalWrite(output).catch(() => {});
             if (rest) c.enqueue(encoder.encode(rest));
             done = true;
             c.close();
