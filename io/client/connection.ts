@@ -108,7 +108,11 @@ export class SSHClientConnection extends ClientConnectionBase {
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess<string | Uint8Array>> {
     const signal = options.signal;
-    const ch = await this.openSession(signal ? { signal } : {});
+    const ch = await this.openChannel("session", undefined, {
+      ...(signal ? { signal } : {}),
+      ...sizesOf(options),
+    });
+    const withDefaults = this.#sessionDefaults(options);
     // Created before the exec request: exit-status may arrive in the same read as its reply.
     const process = new SSHClientProcess<string | Uint8Array>(
       ch,
@@ -118,12 +122,13 @@ export class SSHClientConnection extends ClientConnectionBase {
           ? target.subsystem
           : undefined,
         encoding: options.encoding,
+        env: withDefaults.env,
       },
     );
     try {
       await abortable(
         signal,
-        () => startSession(ch, target, this.#sessionDefaults(options)),
+        () => startSession(ch, target, withDefaults),
         () => {},
       );
     } catch (e) {
@@ -157,7 +162,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     options: Omit<ProcessOptions, "encoding" | "stdin" | "stdout" | "stderr"> = {},
   ): Promise<{ channel: ChannelIO; session: S }> {
     const s = typeof session === "function" ? session() : session;
-    const ch = await this.openSession();
+    const ch = await this.openChannel("session", undefined, sizesOf(options));
     try {
       attachSession(ch, s, 2);
       await startSession(ch, target, this.#sessionDefaults(options));
@@ -231,6 +236,10 @@ export class SSHClientConnection extends ClientConnectionBase {
       readonly originPort?: number;
       /** Stops waiting for the server (rejects with the signal's reason; nothing stays open). */
       readonly signal?: AbortSignal;
+      /** Receive window of this channel (default: the connection's `windowSize`). */
+      readonly windowSize?: number;
+      /** Largest data packet accepted on this channel (default: the connection's). */
+      readonly maxPacketSize?: number;
     } = {},
   ): Promise<SSHStreamConnection> {
     const info: ForwardedConnectionInfo = {
@@ -242,7 +251,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openChannel(
       "direct-tcpip",
       encodeTcpipOpen(host, port, info.originHost!, info.originPort!),
-      { streams: 1, ...(origin.signal ? { signal: origin.signal } : {}) },
+      { streams: 1, ...(origin.signal ? { signal: origin.signal } : {}), ...sizesOf(origin) },
     );
     return streamConnection(ch, info);
   }
@@ -257,12 +266,16 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   async openUnixConnection(
     path: string,
-    options: { readonly signal?: AbortSignal } = {},
+    options: {
+      readonly signal?: AbortSignal;
+      readonly windowSize?: number;
+      readonly maxPacketSize?: number;
+    } = {},
   ): Promise<SSHStreamConnection> {
     const ch = await this.openChannel(
       "direct-streamlocal@openssh.com",
       encodeStreamlocalOpen(path),
-      { streams: 1, ...(options.signal ? { signal: options.signal } : {}) },
+      { streams: 1, ...(options.signal ? { signal: options.signal } : {}), ...sizesOf(options) },
     );
     return streamConnection(ch, { path });
   }
@@ -397,6 +410,16 @@ export class SSHClientConnection extends ClientConnectionBase {
   forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
     return listenerWithSignal(options.signal, () => this.forwarding.forwardSocks(options));
   }
+}
+
+/** The per-channel window and packet size of an options object, for openChannel. */
+function sizesOf(
+  o: { readonly windowSize?: number | undefined; readonly maxPacketSize?: number | undefined },
+): { windowSize?: number; maxPacketSize?: number } {
+  return {
+    ...(o.windowSize !== undefined ? { windowSize: o.windowSize } : {}),
+    ...(o.maxPacketSize !== undefined ? { maxPacketSize: o.maxPacketSize } : {}),
+  };
 }
 
 /** A listener that `signal` stops: before it is up (the call rejects) or after (it closes). */

@@ -335,6 +335,10 @@ export interface OpenChannelOptions {
   readonly window?: number;
   /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
   readonly maxPacket?: number;
+  /** Same as `window` (the name `connect()` and `createProcess` use). */
+  readonly windowSize?: number;
+  /** Same as `maxPacket` (the name `connect()` and `createProcess` use). */
+  readonly maxPacketSize?: number;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

@@ -81,6 +81,10 @@ export interface ProcessOptions extends RedirectOptions {
   readonly x11Forwarding?: boolean | X11ForwardingOptions;
   /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
   readonly agentForwarding?: boolean;
+  /** Receive window of this session's channel (default: the connection's `windowSize`). */
+  readonly windowSize?: number;
+  /** Largest data packet accepted on this session's channel (default: the connection's). */
+  readonly maxPacketSize?: number;
 }
 
 function ptyRequestOf(term: string | TerminalOptions | PtyRequest): PtyRequest {

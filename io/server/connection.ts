@@ -161,10 +161,11 @@ export class SSHServerConnection implements ServerConnectionContext {
     return this.#forwarding.listenerCount;
   }
 
-  /** Negotiated algorithms, versions and more. */
-  getExtraInfo(): ServerExtraInfo {
+  /** Negotiated algorithms, versions and more, with what {@link setExtraInfo} attached. */
+  getExtraInfo(): ServerExtraInfo & Readonly<Record<string, unknown>> {
     const t = this.#engine.transport;
     return {
+      ...this.#extra,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
       localAddress: this.localAddress,
@@ -178,6 +179,22 @@ export class SSHServerConnection implements ServerConnectionContext {
       kexCount: t.kexCount,
       cryptoProviders: t.cryptoProviders,
     };
+  }
+
+  #extra: Record<string, unknown> = {};
+
+  /**
+   * Attaches application data to the connection, returned (merged) by
+   * {@link getExtraInfo} (AsyncSSH's set_extra_info); the library's own fields
+   * take precedence.
+   *
+   * @example
+   * ```ts ignore
+   * listen({ ..., authCompleted: (conn) => conn.setExtraInfo({ tenant: lookup(conn.username) }) });
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    Object.assign(this.#extra, info);
   }
 
   /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */

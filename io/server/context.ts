@@ -76,8 +76,10 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   readonly engine: ServerConnection;
   /** Number of remote-forward listeners open. */
   readonly listenerCount: number;
-  /** Negotiated algorithms, versions and more. */
-  getExtraInfo(): ServerExtraInfo;
+  /** Negotiated algorithms, versions and more, with what `setExtraInfo` attached. */
+  getExtraInfo(): ServerExtraInfo & Readonly<Record<string, unknown>>;
+  /** Attaches application data, returned (merged) by `getExtraInfo` (AsyncSSH's set_extra_info). */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void;
   /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
