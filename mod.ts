@@ -169,6 +169,13 @@ export {
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
 export type { ConsoleLike, LogLevel, LogOptions } from "./io/engine/logger.ts";
 export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
+export {
+  IncompleteReadError,
+  ReadLimitError,
+  readLines,
+  StreamReader,
+  type StreamReaderOptions,
+} from "./io/engine/stream_reader.ts";
 
 // io/forward and io/runtime: listeners, forwarded connections, sockets.
 export { RemoteForwardError } from "./io/forward/errors.ts";
@@ -228,7 +235,13 @@ export type {
 export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
-export { SSHServerProcess } from "./io/server/process.ts";
+export {
+  type ServerProcessEvent,
+  type ServerRedirectOptions,
+  type SessionEncodingOptions,
+  SSHServerProcess,
+  textSession,
+} from "./io/server/process.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
 // io/keys: key shapes, key files, signers.
