@@ -181,6 +181,12 @@ export {
 export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
+export {
+  duplexFromSocket,
+  forwardConnection,
+  type ForwardedSocket,
+  forwardUnixConnection,
+} from "./io/forward/forward_connection.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
 
 // io/agent and agent/: the agent client, the in-process agent, the protocol's types.
@@ -228,6 +234,7 @@ export type {
   ServerHooks,
 } from "./io/server/options.ts";
 export type {
+  ServerChannelOptions,
   ServerConnectionContext,
   ServerConnectionInfo,
   ServerExtraInfo,

@@ -12,6 +12,7 @@ import type { NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
+import type { SSHStreamConnection } from "../forward/stream.ts";
 
 /** Facts about a connection, given to hooks (a {@link ServerConnectionContext} has them all). */
 export interface ServerConnectionInfo {
@@ -53,6 +54,16 @@ export interface ServerExtraInfo {
   readonly cryptoProviders: { send: string; receive: string };
 }
 
+/** Per-channel settings of a channel the server opens. */
+export interface ServerChannelOptions {
+  /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
+  readonly streams?: 1 | 2;
+  /** Receive window of this channel (default: the server's `windowSize`). */
+  readonly windowSize?: number;
+  /** Largest data packet accepted on this channel (default: the server's `maxPacketSize`). */
+  readonly maxPacketSize?: number;
+}
+
 /**
  * A client connection as the server's hooks see it (`SSHServerConnection` is one).
  *
@@ -83,7 +94,22 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
-  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO>;
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options?: ServerChannelOptions,
+  ): Promise<ChannelIO>;
+  /** Opens a forwarded-tcpip channel to the client for a forward it asked for (`ssh -R`). */
+  openConnection(
+    listenHost: string,
+    listenPort: number,
+    options?: ServerChannelOptions & { readonly originHost?: string; readonly originPort?: number },
+  ): Promise<SSHStreamConnection>;
+  /** Opens a forwarded-streamlocal channel to the client for a socket forward it asked for. */
+  openUnixConnection(
+    listenPath: string,
+    options?: ServerChannelOptions,
+  ): Promise<SSHStreamConnection>;
   /** Sends a DEBUG message the client may log (or show, with `alwaysDisplay`). */
   sendDebug(message: string, alwaysDisplay?: boolean): void;
   /** Closes the socket at once, without DISCONNECT. */
