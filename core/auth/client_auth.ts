@@ -119,6 +119,13 @@ export type ClientAuthEvent =
     readonly allowedMethods: readonly string[];
   }
   | { readonly type: "authSuccess"; readonly method: string }
+  /** The server accepted the new password sent for an `authPasswordChangeRequest`. */
+  | { readonly type: "authPasswordChanged" }
+  /**
+   * The server did not take the new password: a failure, or (`retry`) another
+   * change request for a new password it finds unacceptable (RFC 4252 section 8).
+   */
+  | { readonly type: "authPasswordChangeFailed"; readonly retry: boolean }
   | {
     /** Staged mode: the last attempt ended without success; call `tryMethod` (or give up). */
     readonly type: "authReady";
@@ -184,6 +191,8 @@ export class ClientAuth {
   #passwordAttempts = 0;
   #kbdintAttempts = 0;
   #pending: Pending = null;
+  /** A password change request went out and its answer has not come back yet. */
+  #changeSent = false;
   /** Staged mode: an attempt was made and its outcome is not known yet. */
   #inFlight = false;
   #nextId = 1;
@@ -297,6 +306,10 @@ export class ClientAuth {
         r.assertEnd("USERAUTH_SUCCESS");
         this.#state = "done";
         this.#pending = null;
+        if (this.#changeSent) {
+          this.#changeSent = false;
+          this.#host.emit({ type: "authPasswordChanged" });
+        }
         this.#host.emit({ type: "authSuccess", method: this.#current });
         this.#host.onSuccess();
         return true;
@@ -305,6 +318,15 @@ export class ClientAuth {
         const partialSuccess = r.readBoolean("partial success");
         this.#allowed = allowed;
         this.#partial = partialSuccess;
+        if (this.#changeSent) {
+          // Partial success still means the password was changed (RFC 4252 section 8).
+          this.#changeSent = false;
+          this.#host.emit(
+            partialSuccess
+              ? { type: "authPasswordChanged" }
+              : { type: "authPasswordChangeFailed", retry: false },
+          );
+        }
         if (this.#current !== "none") {
           this.#host.emit({
             type: "authFailure",
@@ -349,6 +371,10 @@ export class ClientAuth {
     if (this.#current === "password") {
       const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
       const language = r.readStringAscii("language tag", MAX_NAME);
+      if (this.#changeSent) {
+        this.#changeSent = false;
+        this.#host.emit({ type: "authPasswordChangeFailed", retry: true });
+      }
       const id = this.#nextId++;
       this.#pending = { kind: "passwordChange", id };
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
@@ -418,6 +444,7 @@ export class ClientAuth {
       this.#passwordAttempts = Infinity;
       return this.#next();
     }
+    this.#changeSent = true;
     this.#sendRequest(
       "password",
       new SSHWriter().writeBoolean(true).writeStringUtf8(change.oldPassword).writeStringUtf8(

@@ -247,6 +247,16 @@ export class ClientAuth {
       case "authBanner":
         options.onBanner?.(e.message);
         return true;
+      case "authPasswordChanged":
+        try {
+          options.passwordChanged?.();
+        } catch { /* a callback's error must not break authentication */ }
+        return true;
+      case "authPasswordChangeFailed":
+        try {
+          options.passwordChangeFailed?.({ retry: e.retry });
+        } catch { /* a callback's error must not break authentication */ }
+        return true;
       case "authReady":
         this.#methods = e.allowedMethods;
         this.#partial = e.partialSuccess;

@@ -51,6 +51,13 @@ export interface ConnectOptions extends LogOptions {
     | { oldPassword: string; newPassword: string }
     | null
     | Promise<{ oldPassword: string; newPassword: string } | null>;
+  /** The server accepted the new password `passwordChange` gave (AsyncSSH's password_changed). */
+  readonly passwordChanged?: () => void;
+  /**
+   * The server refused the new password `passwordChange` gave (AsyncSSH's
+   * password_change_failed); with `retry`, it asks for another (`passwordChange` is called again).
+   */
+  readonly passwordChangeFailed?: (info: { readonly retry: boolean }) => void;
   /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
   readonly kbdintResponses?: (
     name: string,
