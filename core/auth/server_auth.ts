@@ -493,6 +493,18 @@ export class ServerAuth {
     this.#delayed = { at: this.#host.now() + delay, payload };
   }
 
+  /**
+   * Sends a USERAUTH_BANNER now (RFC 4252 section 5.4: any time before
+   * authentication succeeds), e.g. one chosen per user once the user name is known.
+   */
+  sendBanner(message: string): void {
+    if (this.done) throw new LocalProtocolError("Cannot send a banner after authentication");
+    this.#host.send(
+      new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeStringUtf8(message)
+        .writeStringUtf8("").toBytes(),
+    );
+  }
+
   #sendBanner(): void {
     if (this.#bannerSent || !this.#o.banner) return;
     this.#bannerSent = true;

@@ -123,6 +123,19 @@ export class ServerConnection extends EngineBase<ServerEvent> {
     this.#auth.answerAuth(id, verdict);
   }
 
+  /**
+   * Sends an authentication banner now (only before authentication succeeds;
+   * throws LocalProtocolError after).
+   *
+   * @example
+   * ```ts ignore
+   * server.sendAuthBanner("Authorized use only\n");
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    this.#auth.sendBanner(message);
+  }
+
   // ---- EngineBase hooks ----
 
   /** Whether user authentication finished. */

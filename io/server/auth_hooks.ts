@@ -21,6 +21,7 @@ import {
 } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { ServerHooks } from "./options.ts";
+import type { KnownHostsVerifier } from "../keys/known_hosts.ts";
 import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
@@ -42,6 +43,8 @@ export interface AuthContext {
   authorizedKeys(): AuthorizedKeysSource | undefined;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** Trusted client host keys for host-based authentication (`knownClientHosts`). */
+  readonly knownClientHosts?: KnownHostsVerifier | undefined;
 }
 
 /** Which methods to offer, from the options and the hooks present. */
@@ -59,7 +62,9 @@ export function offeredMethods(
   const pk = flags.publicKeyAuth ??
     (ctx.authorizedKeys() !== undefined || has("validatePublicKey") ||
       has("validateCertificate"));
-  if (flags.hostBasedAuth ?? has("validateHostBasedUser")) methods.push("hostbased");
+  if (flags.hostBasedAuth ?? (has("validateHostBasedUser") || ctx.knownClientHosts)) {
+    methods.push("hostbased");
+  }
   if (pk) methods.push("publickey");
   if (flags.kbdintAuth ?? (has("getKbdintChallenge") || has("validatePassword"))) {
     methods.push("keyboard-interactive");
@@ -105,13 +110,32 @@ export class AuthHandler {
       case "authKbdint":
         return await this.#kbdint(e.username, e.submethods, e.responses);
       case "authHostbased": {
-        const ok = await this.#ctx.hook("validateHostBasedUser")?.(e.username, {
+        this.permissions = UNRESTRICTED;
+        const trust = this.#ctx.knownClientHosts;
+        if (trust) {
+          try {
+            // The name as sent (a trailing dot is allowed, as sshd strips it).
+            trust({
+              host: e.clientHostname.replace(/\.$/, ""),
+              port: 22,
+              keyBlob: e.keyBlob,
+              algorithm: e.algorithm,
+              address: conn.remoteAddress,
+            });
+          } catch {
+            return NO;
+          }
+        }
+        const hook = this.#ctx.hook("validateHostBasedUser");
+        const info = {
           hostname: e.clientHostname,
           username: e.clientUsername,
           algorithm: e.algorithm,
           keyBlob: e.keyBlob,
-        }, conn);
-        this.permissions = UNRESTRICTED;
+        };
+        const ok = hook
+          ? await hook(e.username, info, conn)
+          : trust !== undefined && e.clientUsername === e.username;
         return ok === true ? YES : NO;
       }
       default:

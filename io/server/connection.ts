@@ -27,6 +27,7 @@ import { encodeForwardedStreamlocal } from "../forward/server_listeners.ts";
 import { EngineDriver } from "../engine/driver.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
+import type { KnownHostsVerifier } from "../keys/known_hosts.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
@@ -49,6 +50,8 @@ export interface ServerSetup {
   readonly engine: Omit<ServerConnectionOptions, "methods">;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** `knownClientHosts`, loaded. */
+  readonly knownClientHosts?: KnownHostsVerifier | undefined;
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -115,6 +118,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
+      knownClientHosts: setup.knownClientHosts,
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(
@@ -298,6 +302,23 @@ export class SSHServerConnection implements ServerConnectionContext {
     }
     const t = setTimeout(() => this.#driver.destroy(), SOCKET_CLOSE_GRACE_MS);
     return this.closed.then(() => clearTimeout(t));
+  }
+
+  /**
+   * Sends an authentication banner to the client now (AsyncSSH's
+   * send_auth_banner), e.g. from `beginAuth` once the user name is known.
+   * Ignored once authentication has succeeded (the protocol allows banners
+   * only before).
+   *
+   * @example
+   * ```ts ignore
+   * listen({ ..., beginAuth: (user, conn) => (conn.sendAuthBanner(`Hello ${user}\n`), true) });
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    if (this.#engine.closed || this.#username !== undefined) return;
+    this.#engine.sendAuthBanner(message);
+    this.#driver?.pump();
   }
 
   /**

@@ -110,6 +110,8 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
     listenPath: string,
     options?: ServerChannelOptions,
   ): Promise<SSHStreamConnection>;
+  /** Sends an authentication banner now (before authentication succeeds; ignored after). */
+  sendAuthBanner(message: string): void;
   /** Sends a DEBUG message the client may log (or show, with `alwaysDisplay`). */
   sendDebug(message: string, alwaysDisplay?: boolean): void;
   /** Closes the socket at once, without DISCONNECT. */

@@ -14,6 +14,7 @@ import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.t
 import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
+import { knownHostsVerifier } from "../keys/known_hosts.ts";
 import type { ListenOptions } from "./options.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
@@ -81,10 +82,14 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const signatureAlgorithms = o.signatureAlgs ?? defaultServerSigAlgs();
   const opt = <K extends string, V>(key: K, v: V | undefined) =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+  const knownClientHosts = o.knownClientHosts === undefined ? undefined : await knownHostsVerifier(
+    "text" in o.knownClientHosts ? o.knownClientHosts : { files: o.knownClientHosts },
+  );
   return {
     options: o,
     hostKeys,
     signatureAlgorithms,
+    knownClientHosts,
     engine: {
       suite: defaultSuite(),
       algorithms: {

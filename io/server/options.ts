@@ -213,8 +213,18 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly passwordAuth?: boolean;
   /** Offer keyboard-interactive (default: when a kbdint hook or `validatePassword` is set). */
   readonly kbdintAuth?: boolean;
-  /** Offer hostbased (default: when `validateHostBasedUser` is set). */
+  /** Offer hostbased (default: when `validateHostBasedUser` or `knownClientHosts` is set). */
   readonly hostBasedAuth?: boolean;
+  /**
+   * Client host keys trusted for host-based authentication, in ssh_known_hosts
+   * format (AsyncSSH's known_client_hosts; sshd's /etc/ssh/ssh_known_hosts):
+   * file paths, or `{ text }`. The host name is the one the client sends (as
+   * sshd's `HostbasedUsesNameFromPacketOnly yes`; no reverse DNS), also matched
+   * by the client's address; `@cert-authority` lines trust host certificates.
+   * A key not listed is refused. Then `validateHostBasedUser` decides about
+   * the user, or, without it, the client's user must equal the user logging in.
+   */
+  readonly knownClientHosts?: readonly string[] | { readonly text: string };
   /** Runs each exec/shell/subsystem session. */
   readonly processFactory?: ProcessFactory;
   /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
