@@ -260,7 +260,12 @@ export {
   loadAuthorizedKeys,
   matchAuthorizedKey,
 } from "./io/keys/authorized_keys.ts";
-export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/keys/signers.ts";
+export {
+  clientKeyFromSSHKey,
+  clientKeyFromX509,
+  hostKeyFromSSHKey,
+  hostKeyFromX509,
+} from "./io/keys/signers.ts";
 export {
   type CertificateInput,
   DEFAULT_IDENTITY_FILES,
@@ -278,7 +283,7 @@ export {
   type KnownHostsVerifier,
   knownHostsVerifier,
 } from "./io/keys/known_hosts.ts";
-export { x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
+export { loadX509Certificates, x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,

@@ -22,6 +22,7 @@ import {
 } from "../keys/known_hosts.ts";
 import { defaultAlgorithms } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
@@ -187,7 +188,7 @@ export async function startConnection(
       : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
   );
   const kh = options.knownHosts;
-  const hostKeyVerifier = options.hostKeyVerifier ??
+  const baseVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
       kh === undefined
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
@@ -238,9 +239,19 @@ export async function startConnection(
     }
     : undefined;
   // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
-  const ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in hostKeyVerifier
-    ? orderHostKeyAlgorithms(hostKeyVerifier as KnownHostsVerifier, host, port, socket, options)
+  let ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
+    ? orderHostKeyAlgorithms(baseVerifier as KnownHostsVerifier, host, port, socket, options)
     : undefined;
+  // X.509 trust anchors: x509v3-* host keys go to them (first in the offer), the rest as before.
+  const hostKeyVerifier = options.x509TrustedCerts
+    ? x509HostKeyVerifier(await loadX509Certificates(options.x509TrustedCerts), baseVerifier, {
+      ...(options.x509Purposes !== undefined ? { purpose: options.x509Purposes } : {}),
+    })
+    : baseVerifier;
+  if (options.x509TrustedCerts && !options.serverHostKeyAlgs) {
+    const rest = ordered ?? defaultAlgorithms().hostKey;
+    ordered = [...X509_HOST_KEY_ALGORITHMS, ...rest.filter((a) => !a.startsWith("x509v3-"))];
+  }
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
@@ -291,6 +302,15 @@ function orderHostKeyAlgorithms(
   );
   return algs.length && algs.join() !== base.join() ? algs : undefined;
 }
+
+/** The RFC 6187 host key algorithms offered first when `x509TrustedCerts` is set. */
+const X509_HOST_KEY_ALGORITHMS = [
+  "x509v3-ssh-ed25519",
+  "x509v3-ecdsa-sha2-nistp256",
+  "x509v3-ecdsa-sha2-nistp384",
+  "x509v3-ecdsa-sha2-nistp521",
+  "x509v3-rsa2048-sha256",
+];
 
 /** A login refused while we had nothing to offer: say which options would have given something. */
 function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {

@@ -17,6 +17,7 @@ import type { ChannelIO } from "../engine/channel.ts";
 import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
@@ -116,6 +117,17 @@ export interface ConnectOptions extends LogOptions {
   readonly agentForwarding?: boolean;
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
+  /**
+   * Trust X.509 host certificates (RFC 6187) whose chain leads to one of these
+   * (AsyncSSH's x509_trusted_certs / x509_trusted_cert_paths): certificate
+   * objects, PEM text, DER or PEM bytes, or file paths. The certificate must
+   * name the host in its subjectAltName and allow `x509Purposes`. The
+   * `x509v3-*` host key algorithms are then offered first; other host keys are
+   * still checked against known_hosts (or `hostKeyVerifier`).
+   */
+  readonly x509TrustedCerts?: readonly (X509Certificate | string | Uint8Array)[];
+  /** The purpose X.509 host certificates must allow (default "secureShellServer"). */
+  readonly x509Purposes?: string;
   /**
    * known_hosts to check the host key against: file paths, `{ text }`, or null to
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.

@@ -6,7 +6,9 @@
  */
 
 import { SSHError } from "../../core/errors.ts";
-import type { X509Certificate } from "../../keys/x509/certificate.ts";
+import { readFile } from "node:fs/promises";
+import { importX509Certificates, X509Certificate } from "../../keys/x509/certificate.ts";
+import { expandHome } from "../runtime/env.ts";
 import { checkX509SSHKey } from "../../keys/x509/ssh.ts";
 import { wallClock } from "../runtime/env.ts";
 import { hostLabel, type KnownHostsCheckInfo } from "./known_hosts.ts";
@@ -28,7 +30,11 @@ import { hostLabel, type KnownHostsCheckInfo } from "./known_hosts.ts";
 export function x509HostKeyVerifier(
   trustedCerts: readonly X509Certificate[],
   fallback?: (info: KnownHostsCheckInfo) => boolean | Promise<boolean>,
-  options: { now?: () => number } = {},
+  options: {
+    now?: () => number;
+    /** The purpose the host certificate must allow; default "secureShellServer". */
+    purpose?: string;
+  } = {},
 ): (info: KnownHostsCheckInfo) => boolean | Promise<boolean> {
   return (info) => {
     if (!info.algorithm.startsWith("x509v3-")) {
@@ -41,7 +47,7 @@ export function x509HostKeyVerifier(
     const r = checkX509SSHKey(info.keyBlob, {
       trustedCerts,
       now: (options.now ?? wallClock)(),
-      purpose: "secureShellServer",
+      purpose: options.purpose ?? "secureShellServer",
       principal: info.host,
     });
     if (r.valid) return true;
@@ -50,4 +56,27 @@ export function x509HostKeyVerifier(
       `X.509 host certificate for ${hostLabel(info.host, info.port)} is not trusted: ${r.reason}`,
     );
   };
+}
+
+/**
+ * Trusted X.509 certificates from objects, PEM or DER bytes, PEM text, or file
+ * paths (AsyncSSH's x509_trusted_certs and x509_trusted_cert_paths); a file or
+ * text may hold several certificates.
+ *
+ * @example
+ * ```ts ignore
+ * const roots = await loadX509Certificates(["/etc/ssh/ca.pem", pemText]);
+ * ```
+ */
+export async function loadX509Certificates(
+  inputs: readonly (X509Certificate | string | Uint8Array)[],
+): Promise<X509Certificate[]> {
+  const out: X509Certificate[] = [];
+  for (const i of inputs) {
+    if (i instanceof X509Certificate) out.push(i);
+    else if (typeof i === "string" && !i.includes("-----BEGIN")) {
+      out.push(...importX509Certificates(new Uint8Array(await readFile(expandHome(i)))));
+    } else out.push(...importX509Certificates(i));
+  }
+  return out;
 }

@@ -22,6 +22,8 @@ import {
 import type { ServerConnectionContext } from "./context.ts";
 import type { ServerHooks } from "./options.ts";
 import type { KnownHostsVerifier } from "../keys/known_hosts.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
+import { checkX509SSHKey } from "../../keys/x509/ssh.ts";
 import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
@@ -45,6 +47,11 @@ export interface AuthContext {
   readonly signatureAlgorithms: readonly string[];
   /** Trusted client host keys for host-based authentication (`knownClientHosts`). */
   readonly knownClientHosts?: KnownHostsVerifier | undefined;
+  /** X.509 trust anchors for user certificates (`x509TrustedCerts`) and the purpose required. */
+  readonly x509?: {
+    readonly trustedCerts: readonly X509Certificate[];
+    readonly purpose: string | undefined;
+  } | undefined;
 }
 
 /** Which methods to offer, from the options and the hooks present. */
@@ -61,7 +68,7 @@ export function offeredMethods(
   const methods: string[] = [];
   const pk = flags.publicKeyAuth ??
     (ctx.authorizedKeys() !== undefined || has("validatePublicKey") ||
-      has("validateCertificate"));
+      has("validateCertificate") || ctx.x509 !== undefined);
   if (flags.hostBasedAuth ?? (has("validateHostBasedUser") || ctx.knownClientHosts)) {
     methods.push("hostbased");
   }
@@ -189,6 +196,20 @@ export class AuthHandler {
       ? algorithm.slice(0, -CERT_SUFFIX.length)
       : algorithm;
     if (!this.#ctx.signatureAlgorithms.includes(base)) return NO;
+    const x509 = this.#ctx.x509;
+    if (x509 && blobType(keyBlob).startsWith("x509v3-")) {
+      // RFC 6187: the chain leads to a trusted certificate that names the user.
+      const r = checkX509SSHKey(keyBlob, {
+        trustedCerts: x509.trustedCerts,
+        now: wallClock(),
+        purpose: x509.purpose ?? "secureShellClient",
+        principal: user,
+      });
+      if (r.valid) {
+        if (signed) this.permissions = UNRESTRICTED;
+        return YES;
+      }
+    }
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {

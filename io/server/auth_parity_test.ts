@@ -13,7 +13,13 @@ import type { ConnectOptions } from "../client/options.ts";
 import { listen } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
-import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import { clientKeyFromSSHKey, clientKeyFromX509, hostKeyFromX509 } from "../keys/signers.ts";
+import {
+  generateX509CACertificate,
+  generateX509HostCertificate,
+  generateX509UserCertificate,
+} from "../../keys/x509/generate.ts";
+import { X509KeyPair } from "../../keys/x509/ssh.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const clientHost = generatePrivateKey("ed25519");
@@ -111,4 +117,84 @@ test("knownClientHosts @cert-authority trusts certified client hosts; the hook d
   assert.ok(ok);
   // The client sends its name fully qualified, with the trailing dot (as OpenSSH).
   assert.deepEqual(asked, ["alice@client.example. as bob"]);
+});
+
+test("x509TrustedCerts: connect() trusts an X.509 host certificate, listen() an X.509 user", async () => {
+  const rootKey = generatePrivateKey("ed25519");
+  const root = generateX509CACertificate(rootKey, rootKey, "CN=Parity Root", { now: Date.now() });
+  const strangerKey = generatePrivateKey("ed25519");
+  const stranger = generateX509CACertificate(strangerKey, strangerKey, "CN=Other", {
+    now: Date.now(),
+  });
+  const leafKey = generatePrivateKey("ed25519");
+  const leaf = generateX509HostCertificate(rootKey, leafKey, "CN=host", {
+    now: Date.now(),
+    issuerCertificate: root,
+    principals: ["127.0.0.1"],
+  });
+  const userKey = generatePrivateKey("ecdsa");
+  const userCert = generateX509UserCertificate(rootKey, userKey, "CN=bob", {
+    now: Date.now(),
+    issuerCertificate: root,
+    principals: ["bob"],
+  });
+  await using s = await server({
+    hostKeys: [hostKeyFromX509(new X509KeyPair(leafKey, [leaf, root]))],
+    x509TrustedCerts: [root.exportPem()],
+  });
+  const user = clientKeyFromX509(new X509KeyPair(userKey, [userCert]));
+  await using conn = await connect("127.0.0.1", {
+    port: s.address.port,
+    username: "bob",
+    knownHosts: { text: "" }, // nothing known: only the X.509 trust can vouch
+    x509TrustedCerts: [root],
+    agent: false,
+    clientKeys: [user],
+  });
+  assert.equal(conn.getExtraInfo().algorithms?.hostKey, "x509v3-ssh-ed25519");
+  assert.equal(s.getConnections().find((c) => c.username)?.authMethod, "publickey");
+  // A client that trusts another root refuses the host certificate.
+  await assert.rejects(
+    connect("127.0.0.1", {
+      port: s.address.port,
+      username: "bob",
+      knownHosts: { text: "" },
+      x509TrustedCerts: [stranger],
+      agent: false,
+      clientKeys: [user],
+    }),
+    /not trusted/,
+  );
+  // A user certificate for another name, or from another root: refused.
+  const eve = clientKeyFromX509(
+    new X509KeyPair(userKey, [
+      generateX509UserCertificate(rootKey, userKey, "CN=eve", {
+        now: Date.now(),
+        issuerCertificate: root,
+        principals: ["eve"],
+      }),
+    ]),
+  );
+  const foreign = clientKeyFromX509(
+    new X509KeyPair(userKey, [
+      generateX509UserCertificate(strangerKey, userKey, "CN=bob", {
+        now: Date.now(),
+        issuerCertificate: stranger,
+        principals: ["bob"],
+      }),
+    ]),
+  );
+  for (const key of [eve, foreign]) {
+    await assert.rejects(
+      connect("127.0.0.1", {
+        port: s.address.port,
+        username: "bob",
+        knownHosts: null,
+        serverHostKeyAlgs: ["x509v3-ssh-ed25519"],
+        agent: false,
+        clientKeys: [key],
+      }),
+      /ERR_PERMISSION_DENIED|Permission denied|authenticat/i,
+    );
+  }
 });

@@ -28,6 +28,7 @@ import { EngineDriver } from "../engine/driver.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import type { KnownHostsVerifier } from "../keys/known_hosts.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
@@ -52,6 +53,8 @@ export interface ServerSetup {
   readonly signatureAlgorithms: readonly string[];
   /** `knownClientHosts`, loaded. */
   readonly knownClientHosts?: KnownHostsVerifier | undefined;
+  /** `x509TrustedCerts`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[] | undefined;
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -119,6 +122,9 @@ export class SSHServerConnection implements ServerConnectionContext {
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
       knownClientHosts: setup.knownClientHosts,
+      x509: setup.x509TrustedCerts
+        ? { trustedCerts: setup.x509TrustedCerts, purpose: this.#o.x509Purposes }
+        : undefined,
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(

@@ -15,6 +15,16 @@ import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import { knownHostsVerifier } from "../keys/known_hosts.ts";
+import { loadX509Certificates } from "../keys/x509_verifier.ts";
+
+/** The RFC 6187 user key algorithms accepted when `x509TrustedCerts` is set. */
+const X509_USER_ALGORITHMS = [
+  "x509v3-ssh-ed25519",
+  "x509v3-ecdsa-sha2-nistp256",
+  "x509v3-ecdsa-sha2-nistp384",
+  "x509v3-ecdsa-sha2-nistp521",
+  "x509v3-rsa2048-sha256",
+];
 import type { ListenOptions } from "./options.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
@@ -79,7 +89,13 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     o.serverHostKeyAlgs ?? defaultHostKeyAlgorithms(hostKeys),
   );
   const algs = defaultAlgorithms();
-  const signatureAlgorithms = o.signatureAlgs ?? defaultServerSigAlgs();
+  const x509TrustedCerts = o.x509TrustedCerts
+    ? await loadX509Certificates(o.x509TrustedCerts)
+    : undefined;
+  const signatureAlgorithms = o.signatureAlgs ??
+    (x509TrustedCerts
+      ? [...defaultServerSigAlgs(), ...X509_USER_ALGORITHMS]
+      : defaultServerSigAlgs());
   const opt = <K extends string, V>(key: K, v: V | undefined) =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
   const knownClientHosts = o.knownClientHosts === undefined ? undefined : await knownHostsVerifier(
@@ -90,6 +106,7 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     hostKeys,
     signatureAlgorithms,
     knownClientHosts,
+    x509TrustedCerts,
     engine: {
       suite: defaultSuite(),
       algorithms: {

@@ -17,6 +17,7 @@ import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { HostKeyInput } from "./host_keys.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import type { SSHServerProcess } from "./process.ts";
 import type { WebDuplex } from "../runtime/socket.ts";
 
@@ -207,7 +208,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly authorizedClientKeys?: AuthorizedKeysSource;
   /** Hooks per connection (state per client); they take precedence over the ones given here. */
   readonly serverFactory?: (conn: ServerConnectionContext) => ServerHooks;
-  /** Offer publickey (default: when `authorizedClientKeys` or `validatePublicKey`/`validateCertificate` is set). */
+  /** Offer publickey (default: when `authorizedClientKeys`, `x509TrustedCerts` or a public key hook is set). */
   readonly publicKeyAuth?: boolean;
   /** Offer password (default: when `validatePassword` is set). */
   readonly passwordAuth?: boolean;
@@ -225,6 +226,18 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * the user, or, without it, the client's user must equal the user logging in.
    */
   readonly knownClientHosts?: readonly string[] | { readonly text: string };
+  /**
+   * Accept X.509 user certificates (RFC 6187 `x509v3-*` public keys) whose
+   * chain leads to one of these (AsyncSSH's x509_trusted_certs /
+   * x509_trusted_cert_paths): certificate objects, PEM text, DER or PEM bytes,
+   * or file paths. The end-entity certificate must name the user in its
+   * subjectAltName and allow `x509Purposes`. The `x509v3-*` signature
+   * algorithms are then accepted (unless `signatureAlgs` says otherwise).
+   * Certificates these do not vouch for go to `validatePublicKey`.
+   */
+  readonly x509TrustedCerts?: readonly (X509Certificate | string | Uint8Array)[];
+  /** The purpose X.509 user certificates must allow (default "secureShellClient"). */
+  readonly x509Purposes?: string;
   /** Runs each exec/shell/subsystem session. */
   readonly processFactory?: ProcessFactory;
   /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
