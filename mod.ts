@@ -269,12 +269,18 @@ export {
 export {
   type CertificateInput,
   DEFAULT_IDENTITY_FILES,
+  loadCertificates,
   loadDefaultClientKeys,
   loadKeyPairs,
   type LoadKeyPairsOptions,
+  loadPublicKeys,
   type PrivateKeyInput,
+  type PublicKeyInput,
   readCertificate,
+  readCertificateList,
   readPrivateKey,
+  readPublicKey,
+  readPublicKeyList,
 } from "./io/keys/files.ts";
 export {
   DEFAULT_KNOWN_HOSTS_FILES,

@@ -101,6 +101,7 @@ export {
   plainKeyType,
   SSHCertificate,
 } from "./certificates/certificate.ts";
+export { parseValidityTime } from "./certificates/validity_time.ts";
 export {
   type AuthorizedKeyCheckOptions,
   type AuthorizedKeyVerdict,

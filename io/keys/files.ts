@@ -9,7 +9,11 @@
 import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
 import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
-import { importPrivateKey } from "../../keys/formats/import.ts";
+import {
+  importPrivateKey,
+  importPublicKey,
+  importPublicKeyList,
+} from "../../keys/formats/import.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
@@ -151,4 +155,113 @@ export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "
 export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
   const pairs = await loadKeyPairs(DEFAULT_IDENTITY_FILES, { ignoreErrors: true });
   return pairs.map((p) => clientKeyFromSSHKey(p));
+}
+
+/** A public key given as an object, key text (OpenSSH line, RFC 4716, PEM), bytes, or a file path. */
+export type PublicKeyInput = SSHKey | string | Uint8Array;
+
+/** Text that is a key or certificate itself, not a file path. */
+function isKeyText(s: string): boolean {
+  return looksLikeKeyText(s) ||
+    /^(ssh-|ecdsa-|sk-|x509v3-|rsa-)\S*\s+[A-Za-z0-9+/=]/.test(s.trim());
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  const full = expandHome(path);
+  try {
+    return new TextDecoder().decode(await readFile(full));
+  } catch (e) {
+    throw new SSHError(
+      "ERR_KEY_IMPORT",
+      `Cannot read ${what} file ${full}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/**
+ * Reads a public key from an object, key text, bytes or a file
+ * (AsyncSSH's read_public_key): the first key of the file.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await readPublicKey("~/.ssh/id_ed25519.pub");
+ * ```
+ */
+export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
+  if (input instanceof SSHKey) return input;
+  if (input instanceof Uint8Array || isKeyText(input)) return importPublicKey(input);
+  return importPublicKey(await readText(input, "public key"));
+}
+
+/**
+ * Reads every public key of a file, or of key text (AsyncSSH's
+ * read_public_key_list): OpenSSH lines and RFC 4716 blocks; comments skipped.
+ *
+ * @example
+ * ```ts ignore
+ * const keys = await readPublicKeyList("~/.ssh/authorized_keys.pub");
+ * ```
+ */
+export async function readPublicKeyList(input: string): Promise<SSHKey[]> {
+  return importPublicKeyList(isKeyText(input) ? input : await readText(input, "public key"));
+}
+
+/**
+ * Loads public keys (AsyncSSH's load_public_keys): a list of keys, key texts
+ * or files (each file may hold several), or one file path.
+ *
+ * @example
+ * ```ts ignore
+ * const trusted = await loadPublicKeys(["~/.ssh/id_ed25519.pub", "ssh-ed25519 AAAA... ci"]);
+ * ```
+ */
+export async function loadPublicKeys(
+  inputs: string | readonly PublicKeyInput[],
+): Promise<SSHKey[]> {
+  if (typeof inputs === "string") return await readPublicKeyList(inputs);
+  const out: SSHKey[] = [];
+  for (const i of inputs) {
+    if (typeof i === "string") out.push(...await readPublicKeyList(i));
+    else out.push(await readPublicKey(i));
+  }
+  return out;
+}
+
+/**
+ * Reads every OpenSSH certificate of a file or text, one per line
+ * (AsyncSSH's read_certificate_list); comments and blank lines skipped.
+ *
+ * @example
+ * ```ts ignore
+ * const certs = await readCertificateList("~/.ssh/certs.pub");
+ * ```
+ */
+export async function readCertificateList(input: string): Promise<SSHCertificate[]> {
+  const text = isKeyText(input) ? input : await readText(input, "certificate");
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => importCertificate(l));
+}
+
+/**
+ * Loads certificates (AsyncSSH's load_certificates): a list of certificate
+ * objects, texts, blobs or files (each file may hold several), or one file path.
+ *
+ * @example
+ * ```ts ignore
+ * const certs = await loadCertificates(["~/.ssh/id_ed25519-cert.pub"]);
+ * ```
+ */
+export async function loadCertificates(
+  inputs: string | readonly CertificateInput[],
+): Promise<SSHCertificate[]> {
+  if (typeof inputs === "string") return await readCertificateList(inputs);
+  const out: SSHCertificate[] = [];
+  for (const i of inputs) {
+    if (typeof i === "string") out.push(...await readCertificateList(i));
+    else out.push(await readCertificate(i));
+  }
+  return out;
 }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { parseValidityTime } from "./validity_time.ts";
 import { readPublicKeyBody, writePublicKeyBody } from "../../core/publickey/blob.ts";
 import {
   certificateAlgorithm,
@@ -467,24 +468,37 @@ export interface CreateCertificateOptions {
   readonly principals?: readonly string[];
   /** Serial number (default 0). */
   readonly serial?: bigint | number;
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /**
+   * End of validity: seconds since the epoch, a Date, or a time string
+   * ("+1w2d", "forever", "20301231235959"); default forever.
+   */
+  readonly validBefore?: bigint | number | Date | string;
   /** Critical options, e.g. { "force-command": "ls", "source-address": "10.0.0.0/8" }. */
   readonly criticalOptions?: Readonly<Record<string, string>>;
   /** Extensions; default for user certificates: {@link DEFAULT_USER_EXTENSIONS}, none for hosts. */
   readonly extensions?: Readonly<Record<string, string>>;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly signatureAlgorithm?: string;
+  /** The time relative validity strings count from, ms since the epoch (default now). */
+  readonly now?: number;
   /** Comment kept with the certificate for export (default ""). */
   readonly comment?: string;
   /** Randomness for the nonce (and RSA blinding). */
   readonly random?: RandomSource;
 }
 
-function seconds(v: bigint | number | Date | undefined, fallback: bigint): bigint {
+function seconds(
+  v: bigint | number | Date | string | undefined,
+  fallback: bigint,
+  nowMs: number,
+): bigint {
   if (v === undefined) return fallback;
+  if (typeof v === "string") return parseValidityTime(v, nowMs);
   if (v instanceof Date) return BigInt(Math.floor(v.getTime() / 1000));
   return BigInt(v);
 }
@@ -506,6 +520,7 @@ function seconds(v: bigint | number | Date | undefined, fallback: bigint): bigin
  */
 export function createCertificate(options: CreateCertificateOptions): SSHCertificate {
   const random = options.random ?? systemRandom;
+  const now = options.now ?? Date.now();
   const key = options.key.material;
   const typeName = certKeyType(options.key.getAlgorithm());
   const principals = new SSHWriter();
@@ -519,8 +534,8 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
     .writeUint32(options.type === "user" ? 1 : 2)
     .writeStringUtf8(options.keyId)
     .writeString(principals.toBytes())
-    .writeUint64(seconds(options.validAfter, 0n))
-    .writeUint64(seconds(options.validBefore, CERT_FOREVER))
+    .writeUint64(seconds(options.validAfter, 0n, now))
+    .writeUint64(seconds(options.validBefore, CERT_FOREVER, now))
     .writeString(writeOptions(options.criticalOptions ?? {}))
     .writeString(writeOptions(extensions))
     .writeString(new Uint8Array(0))
@@ -536,10 +551,16 @@ export interface GenerateUserCertificateOptions {
   readonly serial?: bigint | number;
   /** User names the certificate is valid for. */
   readonly principals?: readonly string[];
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /**
+   * End of validity: seconds since the epoch, a Date, or a time string
+   * ("+1w2d", "forever", "20301231235959"); default forever.
+   */
+  readonly validBefore?: bigint | number | Date | string;
   /** Critical option `force-command`. */
   readonly forceCommand?: string;
   /** Critical option `source-address`: address patterns (CIDR) the client must come from. */
@@ -616,10 +637,16 @@ export interface GenerateHostCertificateOptions {
   readonly serial?: bigint | number;
   /** Host names the certificate is valid for (wildcards allowed). */
   readonly principals?: readonly string[];
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /**
+   * End of validity: seconds since the epoch, a Date, or a time string
+   * ("+1w2d", "forever", "20301231235959"); default forever.
+   */
+  readonly validBefore?: bigint | number | Date | string;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly sigAlg?: string;
   /** Comment kept with the certificate for export (default ""). */
