@@ -223,6 +223,7 @@ export {
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
+export { serveConnection, type ServeOptions } from "./io/server/serve.ts";
 export type {
   CertificateAuthInfo,
   HostBasedClientInfo,
@@ -249,6 +250,7 @@ export {
   SSHServerProcess,
   textSession,
 } from "./io/server/process.ts";
+export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
 // io/keys: key shapes, key files, signers.
