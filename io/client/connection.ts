@@ -123,6 +123,7 @@ export class SSHClientConnection extends ClientConnectionBase {
           : undefined,
         encoding: options.encoding,
         env: withDefaults.env,
+        errors: options.errors,
       },
     );
     try {

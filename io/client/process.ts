@@ -70,6 +70,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   readonly subsystem: string | undefined;
   /** The text encoding of the output streams, or undefined for bytes. */
   readonly encoding: string | undefined;
+  /** How undecodable output is handled: "replace" (U+FFFD, the default) or "strict" (an error). */
+  readonly errors: "strict" | "replace";
   /** The environment variables sent with the request (AsyncSSH's `env`). */
   readonly env: Readonly<Record<string, string>>;
   #exitStatus: number | null = null;
@@ -93,9 +95,11 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
       subsystem?: string | undefined;
       encoding?: string | undefined;
       env?: Readonly<Record<string, string>> | undefined;
+      errors?: "strict" | "replace" | undefined;
     } = {},
   ) {
     this.#channel = channel;
+    this.errors = options.errors ?? "replace";
     this.env = options.env ?? {};
     this.command = command;
     this.subsystem = options.subsystem;
@@ -420,7 +424,9 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     if (!this.encoding) return raw as ReadableStream<T>;
     // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
     // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
-    const decoder = new TextDecoderStream(this.encoding) as unknown as TransformStream<
+    const decoder = new TextDecoderStream(this.encoding, {
+      fatal: this.errors === "strict",
+    }) as unknown as TransformStream<
       Uint8Array,
       string
     >;
@@ -429,7 +435,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
 
   #decode(b: Uint8Array, partial = false): T {
     if (!this.encoding) return b as T;
-    const d = new TextDecoder(this.encoding);
+    const d = new TextDecoder(this.encoding, { fatal: this.errors === "strict" });
     // A snapshot may end inside a character: decode as a stream, leaving its bytes out.
     return (partial ? d.decode(b, { stream: true }) : d.decode(b)) as T;
   }

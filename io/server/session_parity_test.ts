@@ -329,3 +329,10 @@ test("textSession() makes the server's stdin text and takes text out", async () 
   assert.equal((await p.wait()).stdout, "HÉLLO");
   assert.throws(() => textSession(() => {}, { encoding: "no-such-encoding" }), RangeError);
 });
+
+test("createProcess/run errors: 'replace' gives U+FFFD, 'strict' rejects bad UTF-8", async () => {
+  await using s = await server({ processFactory: (p) => p.write(Uint8Array.of(0x61, 0xff, 0x62)) });
+  await using conn = await login(s);
+  assert.equal((await conn.run("x")).stdout, "a\ufffdb");
+  await assert.rejects(conn.run("x", { errors: "strict" }), TypeError);
+});
