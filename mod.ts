@@ -290,6 +290,7 @@ export {
   type KnownHostsCheckInfo,
   type KnownHostsVerifier,
   knownHostsVerifier,
+  readKnownHosts,
 } from "./io/keys/known_hosts.ts";
 export { loadX509Certificates, x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";

@@ -1,7 +1,7 @@
 /**
  * readPublicKey, readPublicKeyList, loadPublicKeys, readCertificateList and
  * loadCertificates (AsyncSSH's file readers) on files ssh-keygen wrote: a
- * public key, a list, an RFC 4716 export and a certificate.
+ * public key, a list, an RFC 4716 export, a certificate and known_hosts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +18,8 @@ import {
   readPublicKey,
   readPublicKeyList,
 } from "./files.ts";
+import { readKnownHosts } from "./known_hosts.ts";
+import { matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 
 function keygen(dir: string, name: string, type = "ed25519"): string {
   const path = join(dir, name);
@@ -80,6 +82,21 @@ test("readCertificateList/loadCertificates read ssh-keygen certificates", async 
     const loaded = await loadCertificates([`${u}-cert.pub`, both]);
     assert.deepEqual(loaded.map((c) => c.certType), ["user", "user", "host"]);
     assert.equal((await loadCertificates(both)).length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("readKnownHosts() reads known_hosts files; a missing file adds nothing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-kh-"));
+  try {
+    const a = keygen(dir, "a");
+    const line = `h.example,192.0.2.1 ${readFileSync(`${a}.pub`, "utf8").trim()}`;
+    writeFileSync(join(dir, "known_hosts"), `# comment\n${line}\nbroken\n`);
+    const kh = await readKnownHosts([join(dir, "known_hosts"), join(dir, "missing")]);
+    assert.equal(kh.entries.length, 1);
+    assert.equal(kh.errors.length, 1);
+    assert.equal(matchKnownHosts(kh, "192.0.2.1").trustedHostKeys.length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -164,3 +164,24 @@ export async function knownHostsVerifier(
   Object.defineProperty(verify, "knownHosts", { value: kh });
   return verify;
 }
+
+/**
+ * Reads and parses known_hosts files (AsyncSSH's read_known_hosts; libssh2's
+ * knownhost_readfile); `~` is expanded, a missing file adds nothing. Match
+ * hosts in the result with `matchKnownHosts`, add lines with `addKnownHost`.
+ *
+ * @example
+ * ```ts ignore
+ * const kh = await readKnownHosts(["~/.ssh/known_hosts"]);
+ * console.log(matchKnownHosts(kh, "github.com").trustedHostKeys.length);
+ * ```
+ */
+export async function readKnownHosts(files: readonly string[]): Promise<KnownHosts> {
+  let text = "";
+  for (const f of files) {
+    try {
+      text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
+    } catch { /* a missing file lists nothing */ }
+  }
+  return parseKnownHosts(text);
+}
