@@ -164,6 +164,7 @@ export async function feedSource(
  * ```
  */
 export interface Sink {
+  /** Writes a chunk (after the chunks written before it, from any producer). */
   write(chunk: Uint8Array): Promise<void>;
   /** One producer finished; the last one closes the target. */
   end(): Promise<void>;

@@ -234,9 +234,13 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
           ? (typeof separator === "string" ? separator : new TextDecoder().decode(separator))
           : (typeof separator === "string" ? encoder.encode(separator) : separator)) as T;
         const i = this.#ops!.indexOf(this.#buf, sep, Math.max(0, scanned - sep.length + 1));
-        if (i !== -1) return this.#take(i + sep.length);
+        if (i !== -1) {
+          return this.#take(i + sep.length);
+        }
         scanned = this.#buf.length;
-        if (scanned > this.#limit) throw new ReadLimitError(this.#limit);
+        if (scanned > this.#limit) {
+          throw new ReadLimitError(this.#limit);
+        }
       }
       if (!(await this.#fill())) {
         throw new IncompleteReadError(this.#takeAll(), undefined);

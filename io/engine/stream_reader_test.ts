@@ -5,12 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  IncompleteReadError,
-  readLines,
-  ReadLimitError,
-  StreamReader,
-} from "./stream_reader.ts";
+import { IncompleteReadError, ReadLimitError, readLines, StreamReader } from "./stream_reader.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
