@@ -287,7 +287,9 @@ export {
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
   hostLabel,
+  type KnownHostKeys,
   type KnownHostsCheckInfo,
+  knownHostsFromKeys,
   type KnownHostsVerifier,
   knownHostsVerifier,
   readKnownHosts,

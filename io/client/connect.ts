@@ -17,6 +17,7 @@ import {
 } from "../keys/files.ts";
 import {
   DEFAULT_KNOWN_HOSTS_FILES,
+  knownHostsFromKeys,
   type KnownHostsVerifier,
   knownHostsVerifier,
 } from "../keys/known_hosts.ts";
@@ -194,9 +195,13 @@ export async function startConnection(
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
         : typeof kh === "string"
         ? { files: [kh] }
+        : isStringList(kh)
+        ? { files: kh }
         : "text" in kh
         ? { text: kh.text }
-        : { files: kh as readonly string[] },
+        : "entries" in kh
+        ? { parsed: kh }
+        : { parsed: knownHostsFromKeys(kh) },
     ));
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
@@ -301,6 +306,10 @@ function orderHostKeyAlgorithms(
     base,
   );
   return algs.length && algs.join() !== base.join() ? algs : undefined;
+}
+
+function isStringList(x: unknown): x is readonly string[] {
+  return Array.isArray(x);
 }
 
 /** The RFC 6187 host key algorithms offered first when `x509TrustedCerts` is set. */

@@ -17,6 +17,8 @@ import type { ChannelIO } from "../engine/channel.ts";
 import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
+import type { KnownHostKeys } from "../keys/known_hosts.ts";
+import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
@@ -129,10 +131,18 @@ export interface ConnectOptions extends LogOptions {
   /** The purpose X.509 host certificates must allow (default "secureShellServer"). */
   readonly x509Purposes?: string;
   /**
-   * known_hosts to check the host key against: file paths, `{ text }`, or null to
+   * known_hosts to check the host key against: file paths, `{ text }`, a parsed
+   * `KnownHosts` (`readKnownHosts`, `parseKnownHosts`), key lists trusted for
+   * any host (`{ trustedHostKeys, trustedCAKeys, revokedKeys }`), or null to
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
-  readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  readonly knownHosts?:
+    | null
+    | string
+    | readonly string[]
+    | { readonly text: string }
+    | KnownHosts
+    | KnownHostKeys;
   /**
    * Look the host key up in known_hosts under this name instead of the host's
    * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,

@@ -19,6 +19,9 @@ import {
   readPublicKeyList,
 } from "./files.ts";
 import { readKnownHosts } from "./known_hosts.ts";
+import { loadX509Certificates } from "./x509_verifier.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { generateX509CACertificate } from "../../keys/x509/generate.ts";
 import { matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 
 function keygen(dir: string, name: string, type = "ed25519"): string {
@@ -97,6 +100,23 @@ test("readKnownHosts() reads known_hosts files; a missing file adds nothing", as
     assert.equal(kh.entries.length, 1);
     assert.equal(kh.errors.length, 1);
     assert.equal(matchKnownHosts(kh, "192.0.2.1").trustedHostKeys.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("loadX509Certificates() reads PEM text, files and hash directories", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-x509-"));
+  try {
+    const k = generatePrivateKey("ed25519");
+    const ca = generateX509CACertificate(k, k, "CN=Dir Root", { now: Date.now() });
+    writeFileSync(join(dir, "5d8c1a2b.0"), ca.exportPem());
+    writeFileSync(join(dir, "README"), "not a certificate\n");
+    const fromDir = await loadX509Certificates([dir]);
+    assert.equal(fromDir.length, 1);
+    assert.deepEqual(fromDir[0]!.der, ca.der);
+    const fromFile = await loadX509Certificates([join(dir, "5d8c1a2b.0"), ca.exportPem(), ca]);
+    assert.equal(fromFile.length, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@
  */
 
 import { SSHError } from "../../core/errors.ts";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { importX509Certificates, X509Certificate } from "../../keys/x509/certificate.ts";
 import { expandHome } from "../runtime/env.ts";
 import { checkX509SSHKey } from "../../keys/x509/ssh.ts";
@@ -59,8 +59,9 @@ export function x509HostKeyVerifier(
 }
 
 /**
- * Trusted X.509 certificates from objects, PEM or DER bytes, PEM text, or file
- * paths (AsyncSSH's x509_trusted_certs and x509_trusted_cert_paths); a file or
+ * Trusted X.509 certificates from objects, PEM or DER bytes, PEM text, file
+ * paths or directories (AsyncSSH's x509_trusted_certs and
+ * x509_trusted_cert_paths; an OpenSSL hash directory is read whole); a file or
  * text may hold several certificates.
  *
  * @example
@@ -75,7 +76,16 @@ export async function loadX509Certificates(
   for (const i of inputs) {
     if (i instanceof X509Certificate) out.push(i);
     else if (typeof i === "string" && !i.includes("-----BEGIN")) {
-      out.push(...importX509Certificates(new Uint8Array(await readFile(expandHome(i)))));
+      const path = expandHome(i);
+      if ((await stat(path)).isDirectory()) {
+        // An OpenSSL hash directory (c_rehash: <hash>.0, ...) or any folder of certificates:
+        // every file that holds certificates counts, others are skipped.
+        for (const name of (await readdir(path)).sort()) {
+          try {
+            out.push(...importX509Certificates(new Uint8Array(await readFile(`${path}/${name}`))));
+          } catch { /* not a certificate file */ }
+        }
+      } else out.push(...importX509Certificates(new Uint8Array(await readFile(path))));
     } else out.push(...importX509Certificates(i));
   }
   return out;

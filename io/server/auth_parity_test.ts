@@ -20,6 +20,7 @@ import {
   generateX509UserCertificate,
 } from "../../keys/x509/generate.ts";
 import { X509KeyPair } from "../../keys/x509/ssh.ts";
+import { parseKnownHosts } from "../../keys/trust/known_hosts.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const clientHost = generatePrivateKey("ed25519");
@@ -197,4 +198,28 @@ test("x509TrustedCerts: connect() trusts an X.509 host certificate, listen() an 
       /ERR_PERMISSION_DENIED|Permission denied|authenticat/i,
     );
   }
+});
+
+test("connect() knownHosts takes a parsed KnownHosts or key lists", async () => {
+  await using s = await server({ beginAuth: () => false });
+  const port = s.address.port;
+  const pub = hostKey.exportPublicKey("openssh");
+  const base = { port, username: "bob", agent: false as const, clientKeys: [] };
+  await (await connect("127.0.0.1", {
+    ...base,
+    knownHosts: parseKnownHosts(`[127.0.0.1]:${port} ${pub}`),
+  })).close();
+  await (await connect("127.0.0.1", { ...base, knownHosts: { trustedHostKeys: [hostKey] } }))
+    .close();
+  await assert.rejects(
+    connect("127.0.0.1", { ...base, knownHosts: { trustedHostKeys: [otherHost] } }),
+    /has changed/,
+  );
+  await assert.rejects(
+    connect("127.0.0.1", {
+      ...base,
+      knownHosts: { trustedHostKeys: [hostKey], revokedKeys: [hostKey] },
+    }),
+    /revoked/,
+  );
 });
