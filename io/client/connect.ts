@@ -308,6 +308,14 @@ function orderHostKeyAlgorithms(
   return algs.length && algs.join() !== base.join() ? algs : undefined;
 }
 
+/** A key that is encrypted and the passphrase was missing or wrong. */
+function isPassphraseError(e: unknown): boolean {
+  for (let x = e; x instanceof Error; x = x.cause) {
+    if (/encrypted and no passphrase|incorrect passphrase/.test(x.message)) return true;
+  }
+  return false;
+}
+
 function isStringList(x: unknown): x is readonly string[] {
   return Array.isArray(x);
 }
@@ -357,11 +365,16 @@ async function resolveClientKeys(
   }
   const named: ClientKeyPair[] = [];
   for (const k of options.clientKeys ?? []) {
-    if (isClientKeyPair(k)) named.push(k);
-    else if (typeof k === "string" && !looksLikeKeyText(k)) {
-      // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
-      named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
-    } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
+    try {
+      if (isClientKeyPair(k)) named.push(k);
+      else if (typeof k === "string" && !looksLikeKeyText(k)) {
+        // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
+        named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+      } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
+    } catch (e) {
+      // ignoreEncrypted (AsyncSSH's ignore_encrypted): a key we cannot decrypt is skipped.
+      if (!(options.ignoreEncrypted && isPassphraseError(e))) throw e;
+    }
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
     ? await loadDefaultClientKeys()

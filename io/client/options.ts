@@ -112,6 +112,12 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly identitiesOnly?: boolean;
   /**
+   * Skip `clientKeys` that are encrypted when `passphrase` is missing or wrong,
+   * instead of failing (AsyncSSH's ignore_encrypted). Default discovery under
+   * `~/.ssh` always skips them.
+   */
+  readonly ignoreEncrypted?: boolean;
+  /**
    * Forward the agent to every session (`auth-agent-req@openssh.com`, as
    * `ssh -A`) and serve the server's `auth-agent@openssh.com` channels from it,
    * bound to this session. Set `onAgentChannel` to handle them yourself instead.

@@ -223,3 +223,29 @@ test("connect() knownHosts takes a parsed KnownHosts or key lists", async () => 
     /revoked/,
   );
 });
+
+test("connect() ignoreEncrypted skips a client key it cannot decrypt", async () => {
+  const good = generatePrivateKey("ed25519");
+  const locked = generatePrivateKey("ed25519").exportPrivateKey("openssh", {
+    passphrase: "secret",
+    rounds: 2,
+  });
+  await using s = await server({ authorizedClientKeys: good.exportPublicKey("openssh") });
+  const base = { port: s.address.port, username: "bob", knownHosts: null, agent: false as const };
+  await assert.rejects(
+    connect("127.0.0.1", { ...base, clientKeys: [locked, good] }),
+    /encrypted and no passphrase/,
+  );
+  await assert.rejects(
+    connect("127.0.0.1", { ...base, clientKeys: [locked, good], passphrase: "wrong" }),
+    /incorrect passphrase/,
+  );
+  await (await connect("127.0.0.1", {
+    ...base,
+    clientKeys: [locked, good],
+    passphrase: "wrong",
+    ignoreEncrypted: true,
+  })).close();
+  await (await connect("127.0.0.1", { ...base, clientKeys: [locked, good], ignoreEncrypted: true }))
+    .close();
+});
