@@ -51,6 +51,7 @@ import {
  */
 export class SSHClientConnection extends ClientConnectionBase {
   readonly #env: Readonly<Record<string, string>> | undefined;
+  readonly #defaults: ResolvedConnectOptions["sessionDefaults"];
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
 
@@ -58,6 +59,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
     super(host, port, socket, options);
     this.#env = options.env;
+    this.#defaults = options.sessionDefaults;
     this.#forwardAgent = options.agentForwarding ?? false;
   }
 
@@ -67,6 +69,12 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   #sessionDefaults<T extends ProcessOptions>(options: T): T {
     let o = options;
+    const d = this.#defaults;
+    if (d) {
+      for (const k of ["term", "x11Forwarding"] as const) {
+        if (o[k] === undefined && d[k] !== undefined) o = { ...o, [k]: d[k] };
+      }
+    }
     if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
     return o;

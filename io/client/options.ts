@@ -260,6 +260,12 @@ export interface ConnectOptions extends LogOptions {
   readonly config?: string | readonly string[] | false;
   /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Session defaults for every `createProcess`, `createSession` and `run` on this
+   * connection (AsyncSSH's connection-level term_type/term_size/term_modes and
+   * x11_*): a terminal (`term`) and X11 forwarding. A call's own options win.
+   */
+  readonly sessionDefaults?: Pick<ProcessOptions, "term" | "x11Forwarding">;
 }
 
 /** Connect options after keys and the host key check were resolved. */

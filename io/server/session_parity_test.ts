@@ -336,3 +336,21 @@ test("createProcess/run errors: 'replace' gives U+FFFD, 'strict' rejects bad UTF
   assert.equal((await conn.run("x")).stdout, "a\ufffdb");
   await assert.rejects(conn.run("x", { errors: "strict" }), TypeError);
 });
+
+test("connect() sessionDefaults give every session a terminal unless the call says otherwise", async () => {
+  await using s = await server({ processFactory: (p) => p.write(p.terminalType ?? "none") });
+  const conn = await connect("127.0.0.1", {
+    port: s.address.port,
+    username: "alice",
+    knownHosts: null,
+    agent: false,
+    clientKeys: [],
+    sessionDefaults: { term: "vt100" },
+  });
+  try {
+    assert.equal((await conn.run("x")).stdout, "vt100");
+    assert.equal((await conn.run("x", { term: "xterm" })).stdout, "xterm");
+  } finally {
+    await conn.close();
+  }
+});
