@@ -64,6 +64,7 @@ export {
   knownHostsName,
   matchKnownHosts,
   parseKnownHosts,
+  removeKnownHost,
 } from "./trust/known_hosts.ts";
 export {
   type AuthorizedKeyEntry,

@@ -275,3 +275,35 @@ export function addKnownHost(
 function isEntryList(k: KnownHosts | readonly KnownHostsEntry[]): k is readonly KnownHostsEntry[] {
   return Array.isArray(k);
 }
+
+/**
+ * known_hosts text without the lines that list `host` (on `port`), as
+ * `ssh-keygen -R` (libssh2's knownhost_del): plain and hashed lines whose
+ * name matches are dropped, `@cert-authority` lines and everything else are
+ * kept byte for byte. Returns the new text and how many lines went.
+ *
+ * @example
+ * ```ts
+ * import { removeKnownHost } from "./known_hosts.ts";
+ * const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK";
+ * const r = removeKnownHost(`old.example ${key}\nkeep.example ${key}\n`, "old.example");
+ * console.log(r.removed, r.text); // 1 "keep.example ssh-ed25519 AAAA…\n"
+ * ```
+ */
+export function removeKnownHost(
+  text: string,
+  host: string,
+  port = 22,
+): { text: string; removed: number } {
+  const name = knownHostsName(host.toLowerCase(), port);
+  const drop = new Set<number>();
+  for (const e of parseKnownHosts(text).entries) {
+    if (e.marker !== "cert-authority" && entryMatches(e, name)) drop.add(e.line);
+  }
+  if (drop.size === 0) return { text, removed: 0 };
+  const lines = text.split(/(?<=\n)/);
+  return {
+    text: lines.filter((_, i) => !drop.has(i + 1)).join(""),
+    removed: drop.size,
+  };
+}
