@@ -279,10 +279,8 @@ export {
   type PrivateKeyInput,
   type PublicKeyInput,
   readCertificate,
-  readCertificateList,
   readPrivateKey,
   readPublicKey,
-  readPublicKeyList,
 } from "./io/keys/files.ts";
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
@@ -290,11 +288,16 @@ export {
   type KnownHostKeys,
   type KnownHostsCheckInfo,
   knownHostsFromKeys,
+  type KnownHostsSource,
   type KnownHostsVerifier,
   knownHostsVerifier,
   readKnownHosts,
 } from "./io/keys/known_hosts.ts";
-export { loadX509Certificates, x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
+export {
+  loadX509Certificates,
+  type X509CertificateInput,
+  x509HostKeyVerifier,
+} from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,

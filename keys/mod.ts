@@ -65,7 +65,9 @@ export {
   matchKnownHosts,
   parseKnownHosts,
   removeKnownHost,
+  type RemoveKnownHostOptions,
 } from "./trust/known_hosts.ts";
+export { parseCertificateTime } from "./certificates/validity.ts";
 export {
   type AuthorizedKeyEntry,
   type AuthorizedKeyOptions,
@@ -102,7 +104,6 @@ export {
   plainKeyType,
   SSHCertificate,
 } from "./certificates/certificate.ts";
-export { parseValidityTime } from "./certificates/validity_time.ts";
 export {
   type AuthorizedKeyCheckOptions,
   type AuthorizedKeyVerdict,

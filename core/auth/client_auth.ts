@@ -106,6 +106,24 @@ export type ClientAuthEvent =
     readonly language: string;
   }
   | {
+    /**
+     * The server accepted the new password sent for an `authPasswordChangeRequest`
+     * (it answered SUCCESS, or FAILURE with partial success: RFC 4252 §8).
+     */
+    readonly type: "authPasswordChanged";
+  }
+  | {
+    /**
+     * The server did not accept the new password: it refused the request
+     * (`reason` "refused"), or asked for another change (`reason` "retry", with
+     * its new `prompt`; an `authPasswordChangeRequest` follows).
+     */
+    readonly type: "authPasswordChangeFailed";
+    readonly reason: "refused" | "retry";
+    /** The server's new prompt when `reason` is "retry"; "" otherwise. */
+    readonly prompt: string;
+  }
+  | {
     readonly type: "authKbdintRequest";
     readonly id: number;
     readonly name: string;
@@ -119,13 +137,6 @@ export type ClientAuthEvent =
     readonly allowedMethods: readonly string[];
   }
   | { readonly type: "authSuccess"; readonly method: string }
-  /** The server accepted the new password sent for an `authPasswordChangeRequest`. */
-  | { readonly type: "authPasswordChanged" }
-  /**
-   * The server did not take the new password: a failure, or (`retry`) another
-   * change request for a new password it finds unacceptable (RFC 4252 section 8).
-   */
-  | { readonly type: "authPasswordChangeFailed"; readonly retry: boolean }
   | {
     /** Staged mode: the last attempt ended without success; call `tryMethod` (or give up). */
     readonly type: "authReady";
@@ -191,13 +202,13 @@ export class ClientAuth {
   #passwordAttempts = 0;
   #kbdintAttempts = 0;
   #pending: Pending = null;
-  /** A password change request went out and its answer has not come back yet. */
-  #changeSent = false;
   /** Staged mode: an attempt was made and its outcome is not known yet. */
   #inFlight = false;
   #nextId = 1;
   /** The key and algorithm of a query in flight (PK_OK names them). */
   #querying: { index: number; algorithm: string } | null = null;
+  /** A password change request was sent; its outcome is the server's next answer. */
+  #changeSent = false;
 
   /** Creates the state machine. */
   constructor(options: ClientAuthOptions, host: ClientAuthHost) {
@@ -306,10 +317,7 @@ export class ClientAuth {
         r.assertEnd("USERAUTH_SUCCESS");
         this.#state = "done";
         this.#pending = null;
-        if (this.#changeSent) {
-          this.#changeSent = false;
-          this.#host.emit({ type: "authPasswordChanged" });
-        }
+        this.#changeOutcome(true);
         this.#host.emit({ type: "authSuccess", method: this.#current });
         this.#host.onSuccess();
         return true;
@@ -318,15 +326,7 @@ export class ClientAuth {
         const partialSuccess = r.readBoolean("partial success");
         this.#allowed = allowed;
         this.#partial = partialSuccess;
-        if (this.#changeSent) {
-          // Partial success still means the password was changed (RFC 4252 section 8).
-          this.#changeSent = false;
-          this.#host.emit(
-            partialSuccess
-              ? { type: "authPasswordChanged" }
-              : { type: "authPasswordChangeFailed", retry: false },
-          );
-        }
+        this.#changeOutcome(partialSuccess);
         if (this.#current !== "none") {
           this.#host.emit({
             type: "authFailure",
@@ -373,7 +373,7 @@ export class ClientAuth {
       const language = r.readStringAscii("language tag", MAX_NAME);
       if (this.#changeSent) {
         this.#changeSent = false;
-        this.#host.emit({ type: "authPasswordChangeFailed", retry: true });
+        this.#host.emit({ type: "authPasswordChangeFailed", reason: "retry", prompt });
       }
       const id = this.#nextId++;
       this.#pending = { kind: "passwordChange", id };
@@ -576,6 +576,17 @@ export class ClientAuth {
           `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
         { detail: "auth-methods-exhausted" },
       ),
+    );
+  }
+
+  /** Reports the outcome of a password change request in flight, if any. */
+  #changeOutcome(accepted: boolean): void {
+    if (!this.#changeSent) return;
+    this.#changeSent = false;
+    this.#host.emit(
+      accepted
+        ? { type: "authPasswordChanged" }
+        : { type: "authPasswordChangeFailed", reason: "refused", prompt: "" },
     );
   }
 

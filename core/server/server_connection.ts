@@ -124,16 +124,18 @@ export class ServerConnection extends EngineBase<ServerEvent> {
   }
 
   /**
-   * Sends an authentication banner now (only before authentication succeeds;
-   * throws LocalProtocolError after).
+   * Sends a USERAUTH_BANNER now (AsyncSSH's `send_auth_banner`), e.g. one made
+   * for the user from the first request. Before the client asked for the
+   * ssh-userauth service it waits for that; after authentication it throws
+   * (RFC 4252 §5.4: banners come before success).
    *
    * @example
    * ```ts ignore
-   * server.sendAuthBanner("Authorized use only\n");
+   * engine.sendAuthBanner(`Hello ${user}, this host is monitored.\n`);
    * ```
    */
-  sendAuthBanner(message: string): void {
-    this.#auth.sendBanner(message);
+  sendAuthBanner(message: string, language = ""): void {
+    this.#auth.sendBanner(message, language);
   }
 
   // ---- EngineBase hooks ----

@@ -22,8 +22,9 @@ import {
   knownHostsVerifier,
 } from "../keys/known_hosts.ts";
 import { defaultAlgorithms } from "../crypto/suite.ts";
-import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier.ts";
+import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
@@ -203,6 +204,17 @@ export async function startConnection(
         ? { parsed: kh }
         : { parsed: knownHostsFromKeys(kh) },
     ));
+  const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
+    ? await loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
+    : undefined;
+  // X.509 host keys are checked against the trusted certificates, the rest as before.
+  const hostKeyVerifier = x509Trusted
+    ? x509HostKeyVerifier(
+      x509Trusted,
+      baseVerifier,
+      options.x509Purposes !== undefined ? { purposes: options.x509Purposes } : {},
+    )
+    : baseVerifier;
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : options.tunnel
@@ -244,19 +256,13 @@ export async function startConnection(
     }
     : undefined;
   // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
-  let ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
+  const known = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
     ? orderHostKeyAlgorithms(baseVerifier as KnownHostsVerifier, host, port, socket, options)
     : undefined;
-  // X.509 trust anchors: x509v3-* host keys go to them (first in the offer), the rest as before.
-  const hostKeyVerifier = options.x509TrustedCerts
-    ? x509HostKeyVerifier(await loadX509Certificates(options.x509TrustedCerts), baseVerifier, {
-      ...(options.x509Purposes !== undefined ? { purpose: options.x509Purposes } : {}),
-    })
-    : baseVerifier;
-  if (options.x509TrustedCerts && !options.serverHostKeyAlgs) {
-    const rest = ordered ?? defaultAlgorithms().hostKey;
-    ordered = [...X509_HOST_KEY_ALGORITHMS, ...rest.filter((a) => !a.startsWith("x509v3-"))];
-  }
+  // As AsyncSSH: with trusted X.509 certificates, X.509 host key algorithms come first.
+  const ordered = x509Trusted && !options.serverHostKeyAlgs
+    ? [...X509_ALGORITHMS, ...(known ?? defaultAlgorithms().hostKey)]
+    : known;
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
@@ -319,15 +325,6 @@ function isPassphraseError(e: unknown): boolean {
 function isStringList(x: unknown): x is readonly string[] {
   return Array.isArray(x);
 }
-
-/** The RFC 6187 host key algorithms offered first when `x509TrustedCerts` is set. */
-const X509_HOST_KEY_ALGORITHMS = [
-  "x509v3-ssh-ed25519",
-  "x509v3-ecdsa-sha2-nistp256",
-  "x509v3-ecdsa-sha2-nistp384",
-  "x509v3-ecdsa-sha2-nistp521",
-  "x509v3-rsa2048-sha256",
-];
 
 /** A login refused while we had nothing to offer: say which options would have given something. */
 function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {

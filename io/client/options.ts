@@ -14,12 +14,12 @@ import type {
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { X509CertificateInput } from "../keys/x509_verifier.ts";
 import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { KnownHostKeys } from "../keys/known_hosts.ts";
 import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
-import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
@@ -54,13 +54,31 @@ export interface ConnectOptions extends LogOptions {
     | { oldPassword: string; newPassword: string }
     | null
     | Promise<{ oldPassword: string; newPassword: string } | null>;
-  /** The server accepted the new password `passwordChange` gave (AsyncSSH's password_changed). */
-  readonly passwordChanged?: () => void;
   /**
-   * The server refused the new password `passwordChange` gave (AsyncSSH's
-   * password_change_failed); with `retry`, it asks for another (`passwordChange` is called again).
+   * Called when the server accepted the new password given by `passwordChange`
+   * (AsyncSSH's `password_changed`). Authentication goes on (or is done).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { password: old, passwordChange: () => ({ oldPassword: old, newPassword }),
+   *   onPasswordChanged: () => save(newPassword) });
+   * ```
    */
-  readonly passwordChangeFailed?: (info: { readonly retry: boolean }) => void;
+  readonly onPasswordChanged?: () => void;
+  /**
+   * Called when the server did not accept the new password given by
+   * `passwordChange` (AsyncSSH's `password_change_failed`): `reason` "refused"
+   * (the request failed; other methods may follow) or "retry" (the server asks
+   * again with `prompt`, and `passwordChange` is called again).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { ..., onPasswordChangeFailed: (r) => console.warn(r.reason, r.prompt) });
+   * ```
+   */
+  readonly onPasswordChangeFailed?: (
+    result: { readonly reason: "refused" | "retry"; readonly prompt: string },
+  ) => void;
   /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
   readonly kbdintResponses?: (
     name: string,
@@ -126,17 +144,6 @@ export interface ConnectOptions extends LogOptions {
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
   /**
-   * Trust X.509 host certificates (RFC 6187) whose chain leads to one of these
-   * (AsyncSSH's x509_trusted_certs / x509_trusted_cert_paths): certificate
-   * objects, PEM text, DER or PEM bytes, or file paths. The certificate must
-   * name the host in its subjectAltName and allow `x509Purposes`. The
-   * `x509v3-*` host key algorithms are then offered first; other host keys are
-   * still checked against known_hosts (or `hostKeyVerifier`).
-   */
-  readonly x509TrustedCerts?: readonly (X509Certificate | string | Uint8Array)[];
-  /** The purpose X.509 host certificates must allow (default "secureShellServer"). */
-  readonly x509Purposes?: string;
-  /**
    * known_hosts to check the host key against: file paths, `{ text }`, a parsed
    * `KnownHosts` (`readKnownHosts`, `parseKnownHosts`), key lists trusted for
    * any host (`{ trustedHostKeys, trustedCAKeys, revokedKeys }`), or null to
@@ -149,6 +156,32 @@ export interface ConnectOptions extends LogOptions {
     | { readonly text: string }
     | KnownHosts
     | KnownHostKeys;
+  /**
+   * Trusted X.509 certificates for `x509v3-*` host keys (RFC 6187; AsyncSSH's
+   * `x509_trusted_certs`): certificate objects, PEM text or DER. With this (or
+   * `x509TrustedCertPaths`) set, the X.509 host key algorithms are offered
+   * first (unless `serverHostKeyAlgs` is given) and an X.509 host key must
+   * chain to one of these, allow one of `x509Purposes` and name the host;
+   * plain keys and OpenSSH certificates are still checked by `hostKeyVerifier`
+   * or `knownHosts`.
+   *
+   * @example
+   * ```ts ignore
+   * await connect("h.example", { x509TrustedCerts: [await Deno.readTextFile("ca.pem")] });
+   * ```
+   */
+  readonly x509TrustedCerts?: readonly X509CertificateInput[];
+  /**
+   * Files (PEM or DER) or directories of trusted X.509 certificates (AsyncSSH's
+   * `x509_trusted_cert_paths`); every file of a directory is tried.
+   */
+  readonly x509TrustedCertPaths?: readonly string[];
+  /**
+   * Purposes an X.509 host certificate must allow (one of them; AsyncSSH's
+   * `x509_purposes`): names such as "secureShellServer" or OIDs, or "any".
+   * Default "secureShellServer".
+   */
+  readonly x509Purposes?: string | readonly string[];
   /**
    * Look the host key up in known_hosts under this name instead of the host's
    * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,

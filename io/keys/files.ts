@@ -92,6 +92,105 @@ export async function readCertificate(input: CertificateInput): Promise<SSHCerti
   return importCertificate(text);
 }
 
+/** A public key given as an object, key text (OpenSSH, RFC 4716 or PEM), its blob, or a file path. */
+export type PublicKeyInput = SSHKey | string | Uint8Array;
+
+/** Reads a file as text, or throws an `SSHError` (ERR_KEY_IMPORT) naming it. */
+async function readText(path: string, what: string): Promise<string> {
+  const p = expandHome(path);
+  try {
+    return new TextDecoder().decode(await readFile(p));
+  } catch (e) {
+    throw new SSHError("ERR_KEY_IMPORT", `Cannot read ${what} file ${p}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/** Key text rather than a path: a line "type base64…", PEM, RFC 4716, or several lines. */
+function looksLikePublicKeyText(s: string): boolean {
+  return looksLikeKeyText(s) || s.startsWith("---- BEGIN SSH2") ||
+    /^\S+\s+[A-Za-z0-9+/]{20,}={0,2}(\s|$)/.test(s.trim());
+}
+
+/**
+ * Reads one public key (AsyncSSH's `read_public_key`): from a key object, its
+ * text (OpenSSH `.pub` line, RFC 4716 or PEM), its wire blob, or a file path
+ * (`~` expands). A certificate file gives its certified key.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await readPublicKey("~/.ssh/id_ed25519.pub");
+ * console.log(key.getFingerprint());
+ * ```
+ */
+export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
+  if (input instanceof SSHKey) return input;
+  if (input instanceof Uint8Array) return importPublicKey(input);
+  const text = looksLikePublicKeyText(input) ? input : await readText(input, "public key");
+  return importPublicKey(text);
+}
+
+/**
+ * Loads public keys (AsyncSSH's `load_public_keys`): key objects, key text
+ * with one or more keys (authorized_keys-style lines without options,
+ * RFC 4716 or PEM blocks), or file paths whose every key is read, in order. A
+ * single string is one file path or one text.
+ *
+ * @example
+ * ```ts ignore
+ * const keys = await loadPublicKeys(["~/.ssh/id_ed25519.pub", "./team.pub"]);
+ * ```
+ */
+export async function loadPublicKeys(
+  inputs: string | readonly (PublicKeyInput)[],
+): Promise<SSHKey[]> {
+  const list = typeof inputs === "string" ? [inputs] : inputs;
+  const out: SSHKey[] = [];
+  for (const k of list) {
+    if (k instanceof SSHKey) out.push(k);
+    else if (k instanceof Uint8Array) out.push(importPublicKey(k));
+    else {
+      out.push(
+        ...importPublicKeyList(looksLikePublicKeyText(k) ? k : await readText(k, "public key")),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads OpenSSH certificates (AsyncSSH's `load_certificates`): certificate
+ * objects, blobs, `-cert.pub` text (one or more lines), or file paths whose
+ * every certificate line is read, in order. A single string is one path or one text.
+ *
+ * @example
+ * ```ts ignore
+ * const certs = await loadCertificates(["~/.ssh/id_ed25519-cert.pub"]);
+ * console.log(certs[0]?.keyId);
+ * ```
+ */
+export async function loadCertificates(
+  inputs: string | readonly CertificateInput[],
+): Promise<SSHCertificate[]> {
+  const list = typeof inputs === "string" ? [inputs] : inputs;
+  const out: SSHCertificate[] = [];
+  for (const c of list) {
+    if (c instanceof SSHCertificate) out.push(c);
+    else if (c instanceof Uint8Array) out.push(importCertificate(c));
+    else {
+      const text = /-cert-v01@openssh\.com\s+[A-Za-z0-9+/=]/.test(c)
+        ? c
+        : await readText(c, "certificate");
+      for (const line of text.split(/\r?\n/)) {
+        const t = line.trim();
+        if (t !== "" && !t.startsWith("#")) out.push(importCertificate(t));
+      }
+    }
+  }
+  return out;
+}
+
 /** Options of {@link loadKeyPairs}. */
 export interface LoadKeyPairsOptions {
   /** Passphrase for encrypted keys. */
@@ -155,113 +254,4 @@ export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "
 export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
   const pairs = await loadKeyPairs(DEFAULT_IDENTITY_FILES, { ignoreErrors: true });
   return pairs.map((p) => clientKeyFromSSHKey(p));
-}
-
-/** A public key given as an object, key text (OpenSSH line, RFC 4716, PEM), bytes, or a file path. */
-export type PublicKeyInput = SSHKey | string | Uint8Array;
-
-/** Text that is a key or certificate itself, not a file path. */
-function isKeyText(s: string): boolean {
-  return looksLikeKeyText(s) ||
-    /^(ssh-|ecdsa-|sk-|x509v3-|rsa-)\S*\s+[A-Za-z0-9+/=]/.test(s.trim());
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  const full = expandHome(path);
-  try {
-    return new TextDecoder().decode(await readFile(full));
-  } catch (e) {
-    throw new SSHError(
-      "ERR_KEY_IMPORT",
-      `Cannot read ${what} file ${full}: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
-}
-
-/**
- * Reads a public key from an object, key text, bytes or a file
- * (AsyncSSH's read_public_key): the first key of the file.
- *
- * @example
- * ```ts ignore
- * const key = await readPublicKey("~/.ssh/id_ed25519.pub");
- * ```
- */
-export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
-  if (input instanceof SSHKey) return input;
-  if (input instanceof Uint8Array || isKeyText(input)) return importPublicKey(input);
-  return importPublicKey(await readText(input, "public key"));
-}
-
-/**
- * Reads every public key of a file, or of key text (AsyncSSH's
- * read_public_key_list): OpenSSH lines and RFC 4716 blocks; comments skipped.
- *
- * @example
- * ```ts ignore
- * const keys = await readPublicKeyList("~/.ssh/authorized_keys.pub");
- * ```
- */
-export async function readPublicKeyList(input: string): Promise<SSHKey[]> {
-  return importPublicKeyList(isKeyText(input) ? input : await readText(input, "public key"));
-}
-
-/**
- * Loads public keys (AsyncSSH's load_public_keys): a list of keys, key texts
- * or files (each file may hold several), or one file path.
- *
- * @example
- * ```ts ignore
- * const trusted = await loadPublicKeys(["~/.ssh/id_ed25519.pub", "ssh-ed25519 AAAA... ci"]);
- * ```
- */
-export async function loadPublicKeys(
-  inputs: string | readonly PublicKeyInput[],
-): Promise<SSHKey[]> {
-  if (typeof inputs === "string") return await readPublicKeyList(inputs);
-  const out: SSHKey[] = [];
-  for (const i of inputs) {
-    if (typeof i === "string") out.push(...await readPublicKeyList(i));
-    else out.push(await readPublicKey(i));
-  }
-  return out;
-}
-
-/**
- * Reads every OpenSSH certificate of a file or text, one per line
- * (AsyncSSH's read_certificate_list); comments and blank lines skipped.
- *
- * @example
- * ```ts ignore
- * const certs = await readCertificateList("~/.ssh/certs.pub");
- * ```
- */
-export async function readCertificateList(input: string): Promise<SSHCertificate[]> {
-  const text = isKeyText(input) ? input : await readText(input, "certificate");
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
-    .map((l) => importCertificate(l));
-}
-
-/**
- * Loads certificates (AsyncSSH's load_certificates): a list of certificate
- * objects, texts, blobs or files (each file may hold several), or one file path.
- *
- * @example
- * ```ts ignore
- * const certs = await loadCertificates(["~/.ssh/id_ed25519-cert.pub"]);
- * ```
- */
-export async function loadCertificates(
-  inputs: string | readonly CertificateInput[],
-): Promise<SSHCertificate[]> {
-  if (typeof inputs === "string") return await readCertificateList(inputs);
-  const out: SSHCertificate[] = [];
-  for (const i of inputs) {
-    if (typeof i === "string") out.push(...await readCertificateList(i));
-    else out.push(await readCertificate(i));
-  }
-  return out;
 }

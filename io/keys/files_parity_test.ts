@@ -1,123 +1,87 @@
 /**
- * readPublicKey, readPublicKeyList, loadPublicKeys, readCertificateList and
- * loadCertificates (AsyncSSH's file readers) on files ssh-keygen wrote: a
- * public key, a list, an RFC 4716 export, a certificate and known_hosts.
+ * AsyncSSH's key file readers (#20): readPublicKey, loadPublicKeys,
+ * loadCertificates and readKnownHosts, from files written by ssh-keygen (or
+ * by us) and from text.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeyImportError } from "../../keys/errors.ts";
-import { SSHError } from "../../core/errors.ts";
-import {
-  loadCertificates,
-  loadPublicKeys,
-  readCertificateList,
-  readPublicKey,
-  readPublicKeyList,
-} from "./files.ts";
-import { readKnownHosts } from "./known_hosts.ts";
-import { loadX509Certificates } from "./x509_verifier.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
-import { generateX509CACertificate } from "../../keys/x509/generate.ts";
-import { matchKnownHosts } from "../../keys/trust/known_hosts.ts";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
+import { addKnownHost, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
+import { loadCertificates, loadPublicKeys, readPublicKey } from "./files.ts";
+import { readKnownHosts } from "./known_hosts.ts";
+import { keygenTest } from "../../keys/_ssh_keygen_test_util.ts";
 
-function keygen(dir: string, name: string, type = "ed25519"): string {
-  const path = join(dir, name);
-  execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-C", name, "-f", path]);
-  return path;
+function tempDir(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-test("readPublicKey/readPublicKeyList/loadPublicKeys read ssh-keygen's files", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sshts-pub-"));
-  try {
-    const a = keygen(dir, "a"), b = keygen(dir, "b", "ecdsa");
-    const ka = await readPublicKey(`${a}.pub`);
-    assert.equal(ka.getComment(), "a");
-    assert.equal(
-      ka.getFingerprint(),
-      (await readPublicKey(readFileSync(`${a}.pub`, "utf8"))).getFingerprint(),
-    );
-    const rfc = execFileSync("ssh-keygen", ["-e", "-f", `${b}.pub`]).toString();
-    writeFileSync(join(dir, "list"), `# keys\n${readFileSync(`${a}.pub`, "utf8")}\n${rfc}`);
-    const list = await readPublicKeyList(join(dir, "list"));
-    assert.deepEqual(list.map((k) => k.getAlgorithm()), ["ssh-ed25519", "ecdsa-sha2-nistp256"]);
-    const loaded = await loadPublicKeys([`${a}.pub`, join(dir, "list"), ka]);
-    assert.equal(loaded.length, 4);
-    assert.equal((await loadPublicKeys(join(dir, "list"))).length, 2);
-    await assert.rejects(readPublicKey(join(dir, "missing.pub")), (e) => {
-      assert.ok(e instanceof SSHError && e.code === "ERR_KEY_IMPORT");
-      return true;
-    });
-    writeFileSync(join(dir, "junk"), "not a key\n");
-    await assert.rejects(readPublicKey(join(dir, "junk")), KeyImportError);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+const a = generatePrivateKey("ed25519"), b = generatePrivateKey("ecdsa");
+
+test("readPublicKey() reads a .pub file, text, a blob and RFC 4716", async () => {
+  using t = tempDir();
+  const path = join(t.dir, "id.pub");
+  writeFileSync(path, a.exportPublicKey());
+  assert.ok((await readPublicKey(path)).equals(a));
+  assert.ok((await readPublicKey(a.exportPublicKey())).equals(a));
+  assert.ok((await readPublicKey(b.exportPublicKey("rfc4716"))).equals(b));
+  assert.ok((await readPublicKey(a.publicBlob)).equals(a));
+  await assert.rejects(readPublicKey(join(t.dir, "missing.pub")), /Cannot read public key file/);
 });
 
-test("readCertificateList/loadCertificates read ssh-keygen certificates", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sshts-cert-"));
-  try {
-    const ca = keygen(dir, "ca"), u = keygen(dir, "u"), h = keygen(dir, "h");
-    execFileSync("ssh-keygen", [
-      "-q",
-      "-s",
-      ca,
-      "-I",
-      "user",
-      "-n",
-      "alice",
-      "-V",
-      "+1w",
-      `${u}.pub`,
-    ]);
-    execFileSync("ssh-keygen", ["-q", "-s", ca, "-I", "host", "-h", "-n", "h.example", `${h}.pub`]);
-    const both = join(dir, "certs");
-    writeFileSync(
-      both,
-      readFileSync(`${u}-cert.pub`, "utf8") + "\n" + readFileSync(`${h}-cert.pub`, "utf8"),
-    );
-    const list = await readCertificateList(both);
-    assert.deepEqual(list.map((c) => c.keyId), ["user", "host"]);
-    const loaded = await loadCertificates([`${u}-cert.pub`, both]);
-    assert.deepEqual(loaded.map((c) => c.certType), ["user", "user", "host"]);
-    assert.equal((await loadCertificates(both)).length, 2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("loadPublicKeys() reads every key of each file and text, in order", async () => {
+  using t = tempDir();
+  const one = join(t.dir, "one.pub"), two = join(t.dir, "two.pub");
+  writeFileSync(one, `# team\n${a.exportPublicKey()}\n${b.exportPublicKey()}`);
+  writeFileSync(two, b.exportPublicKey("rfc4716"));
+  const keys = await loadPublicKeys([one, two, a]);
+  assert.deepEqual(
+    keys.map((k) => k.getFingerprint()),
+    [a, b, b, a].map((k) => k.getFingerprint()),
+  );
+  assert.equal((await loadPublicKeys(one)).length, 2);
+  assert.equal((await loadPublicKeys(a.exportPublicKey() + b.exportPublicKey())).length, 2);
 });
 
-test("readKnownHosts() reads known_hosts files; a missing file adds nothing", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sshts-kh-"));
-  try {
-    const a = keygen(dir, "a");
-    const line = `h.example,192.0.2.1 ${readFileSync(`${a}.pub`, "utf8").trim()}`;
-    writeFileSync(join(dir, "known_hosts"), `# comment\n${line}\nbroken\n`);
-    const kh = await readKnownHosts([join(dir, "known_hosts"), join(dir, "missing")]);
-    assert.equal(kh.entries.length, 1);
-    assert.equal(kh.errors.length, 1);
-    assert.equal(matchKnownHosts(kh, "192.0.2.1").trustedHostKeys.length, 1);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("loadCertificates() reads certificate files and lines", async () => {
+  using t = tempDir();
+  const c1 = createCertificate({ key: a, caKey: b, type: "user", keyId: "one" });
+  const c2 = createCertificate({ key: b, caKey: b, type: "host", keyId: "two" });
+  const path = join(t.dir, "id-cert.pub");
+  writeFileSync(path, c1.exportCertificate() + "\n" + c2.exportCertificate() + "\n");
+  assert.deepEqual((await loadCertificates(path)).map((c) => c.keyId), ["one", "two"]);
+  assert.deepEqual(
+    (await loadCertificates([c2.exportCertificate(), path, c1])).map((c) => c.keyId),
+    ["two", "one", "two", "one"],
+  );
+  await assert.rejects(loadCertificates([join(t.dir, "none")]), /Cannot read certificate file/);
 });
 
-test("loadX509Certificates() reads PEM text, files and hash directories", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "sshts-x509-"));
-  try {
-    const k = generatePrivateKey("ed25519");
-    const ca = generateX509CACertificate(k, k, "CN=Dir Root", { now: Date.now() });
-    writeFileSync(join(dir, "5d8c1a2b.0"), ca.exportPem());
-    writeFileSync(join(dir, "README"), "not a certificate\n");
-    const fromDir = await loadX509Certificates([dir]);
-    assert.equal(fromDir.length, 1);
-    assert.deepEqual(fromDir[0]!.der, ca.der);
-    const fromFile = await loadX509Certificates([join(dir, "5d8c1a2b.0"), ca.exportPem(), ca]);
-    assert.equal(fromFile.length, 3);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("readKnownHosts() reads one file, several (skipping missing ones), or text", async () => {
+  using t = tempDir();
+  const f1 = join(t.dir, "known_hosts"), f2 = join(t.dir, "ssh_known_hosts");
+  writeFileSync(f1, addKnownHost("", "a.example", 22, a) + "bad line\n");
+  writeFileSync(f2, addKnownHost("", "b.example", 2222, b, { hashed: true }));
+  const one = await readKnownHosts(f1);
+  assert.equal(one.entries.length, 1);
+  assert.equal(one.errors[0]?.line, 2);
+  const both = await readKnownHosts([f1, join(t.dir, "missing"), f2]);
+  assert.ok(matchKnownHosts(both, "b.example", undefined, 2222).trustedHostKeys[0]?.equals(b));
+  const text = await readKnownHosts({ text: addKnownHost("", "c.example", 22, a) });
+  assert.equal(text.entries.length, 1);
+});
+
+keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote", async (k) => {
+  k.run(["-q", "-t", "ecdsa", "-N", "", "-f", k.path("id")]);
+  k.run(["-q", "-t", "ed25519", "-N", "", "-f", k.path("ca")]);
+  k.run(["-q", "-s", k.path("ca"), "-I", "kid", "-n", "alice", k.path("id.pub")]);
+  const key = await readPublicKey(k.path("id.pub"));
+  assert.equal(key.getFingerprint(), k.fingerprint("id.pub"));
+  const [cert] = await loadCertificates([k.path("id-cert.pub")]);
+  assert.equal(cert!.keyId, "kid");
+  assert.ok(cert!.key.equals(key));
 });

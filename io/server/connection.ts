@@ -8,6 +8,7 @@
 
 import { sftpProcessFactory } from "../sftp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
 import {
@@ -27,8 +28,6 @@ import { encodeForwardedStreamlocal } from "../forward/server_listeners.ts";
 import { EngineDriver } from "../engine/driver.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
-import type { KnownHostsVerifier } from "../keys/known_hosts.ts";
-import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
@@ -52,10 +51,8 @@ export interface ServerSetup {
   readonly engine: Omit<ServerConnectionOptions, "methods">;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
-  /** `knownClientHosts`, loaded. */
-  readonly knownClientHosts?: KnownHostsVerifier | undefined;
-  /** `x509TrustedCerts`, loaded. */
-  readonly x509TrustedCerts?: readonly X509Certificate[] | undefined;
+  /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[];
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -123,10 +120,12 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
-      knownClientHosts: setup.knownClientHosts,
-      x509: setup.x509TrustedCerts
-        ? { trustedCerts: setup.x509TrustedCerts, purpose: this.#o.x509Purposes }
-        : undefined,
+      trust: {
+        knownClientHosts: this.#o.knownClientHosts,
+        trustClientHost: this.#o.trustClientHost,
+        x509TrustedCerts: setup.x509TrustedCerts,
+        x509Purposes: this.#o.x509Purposes,
+      },
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(
@@ -313,23 +312,6 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   /**
-   * Sends an authentication banner to the client now (AsyncSSH's
-   * send_auth_banner), e.g. from `beginAuth` once the user name is known.
-   * Ignored once authentication has succeeded (the protocol allows banners
-   * only before).
-   *
-   * @example
-   * ```ts ignore
-   * listen({ ..., beginAuth: (user, conn) => (conn.sendAuthBanner(`Hello ${user}\n`), true) });
-   * ```
-   */
-  sendAuthBanner(message: string): void {
-    if (this.#engine.closed || this.#username !== undefined) return;
-    this.#engine.sendAuthBanner(message);
-    this.#driver?.pump();
-  }
-
-  /**
    * Sends an SSH DEBUG message: text the client may log, or show its user when
    * `alwaysDisplay` is set (OpenSSH's client prints those).
    *
@@ -341,6 +323,27 @@ export class SSHServerConnection implements ServerConnectionContext {
   sendDebug(message: string, alwaysDisplay = false): void {
     if (this.#engine.closed) return;
     this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver?.pump();
+  }
+
+  /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`): a
+   * banner made for the user or the client's address, from `beginAuth` (it
+   * reaches the client before the answer to its first request). The static
+   * `banner` option, if set, goes first. Throws a `LocalProtocolError`
+   * (ERR_LOCAL_PROTOCOL) once the user is authenticated (RFC 4252 §5.4).
+   *
+   * @example A banner per user
+   * ```ts ignore
+   * await listen({ ..., beginAuth: (user, conn) => {
+   *   conn.sendAuthBanner(`Welcome, ${user}. Last login from ${lastSeen(user)}.\n`);
+   *   return true;
+   * } });
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    if (this.#engine.closed) return;
+    this.#engine.sendAuthBanner(message); // throws a LocalProtocolError after authentication
     this.#driver?.pump();
   }
 

@@ -110,7 +110,10 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
     listenPath: string,
     options?: ServerChannelOptions,
   ): Promise<SSHStreamConnection>;
-  /** Sends an authentication banner now (before authentication succeeds; ignored after). */
+  /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`), e.g.
+   * from `beginAuth`, made for the user. Throws once the user is authenticated.
+   */
   sendAuthBanner(message: string): void;
   /** Sends a DEBUG message the client may log (or show, with `alwaysDisplay`). */
   sendDebug(message: string, alwaysDisplay?: boolean): void;

@@ -14,20 +14,11 @@ import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.t
 import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
-import { knownHostsVerifier } from "../keys/known_hosts.ts";
-import { loadX509Certificates } from "../keys/x509_verifier.ts";
-
-/** The RFC 6187 user key algorithms accepted when `x509TrustedCerts` is set. */
-const X509_USER_ALGORITHMS = [
-  "x509v3-ssh-ed25519",
-  "x509v3-ecdsa-sha2-nistp256",
-  "x509v3-ecdsa-sha2-nistp384",
-  "x509v3-ecdsa-sha2-nistp521",
-  "x509v3-rsa2048-sha256",
-];
 import type { ListenOptions } from "./options.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
+import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
+import { loadX509Certificates } from "../keys/x509_verifier.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -96,24 +87,22 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     o.serverHostKeyAlgs ?? defaultHostKeyAlgorithms(hostKeys),
   );
   const algs = defaultAlgorithms();
-  const x509TrustedCerts = o.x509TrustedCerts
-    ? await loadX509Certificates(o.x509TrustedCerts)
+  const x509TrustedCerts = o.x509TrustedCerts || o.x509TrustedCertPaths
+    ? await loadX509Certificates(o.x509TrustedCerts, o.x509TrustedCertPaths)
     : undefined;
-  const signatureAlgorithms = o.signatureAlgs ??
-    (x509TrustedCerts
-      ? [...defaultServerSigAlgs(), ...X509_USER_ALGORITHMS]
-      : defaultServerSigAlgs());
+  const announced = o.signatureAlgs ?? defaultServerSigAlgs();
+  // Trusted X.509 certificates make the x509v3-* user algorithms acceptable (not announced:
+  // server-sig-algs names plain algorithms).
+  const signatureAlgorithms = x509TrustedCerts && !o.signatureAlgs
+    ? [...announced, ...X509_ALGORITHMS]
+    : announced;
   const opt = <K extends string, V>(key: K, v: V | undefined) =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
-  const knownClientHosts = o.knownClientHosts === undefined ? undefined : await knownHostsVerifier(
-    "text" in o.knownClientHosts ? o.knownClientHosts : { files: o.knownClientHosts },
-  );
   return {
     options: o,
     hostKeys,
     signatureAlgorithms,
-    knownClientHosts,
-    x509TrustedCerts,
+    ...(x509TrustedCerts ? { x509TrustedCerts } : {}),
     engine: {
       suite: defaultSuite(),
       algorithms: {
@@ -124,7 +113,7 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
         compression: o.compressionAlgs ?? algs.compression,
       },
       hostKeys: signers,
-      serverSigAlgs: signatureAlgorithms,
+      serverSigAlgs: announced,
       ...opt("moduli", o.moduli),
       ...opt("random", o.random),
       ...opt("softwareVersion", o.serverVersion),

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { parseValidityTime } from "./validity_time.ts";
+import { parseCertificateTime } from "./validity.ts";
 import { readPublicKeyBody, writePublicKeyBody } from "../../core/publickey/blob.ts";
 import {
   certificateAlgorithm,
@@ -470,22 +470,20 @@ export interface CreateCertificateOptions {
   readonly serial?: bigint | number;
   /**
    * Start of validity: seconds since the epoch, a Date, or a time string as
-   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
    */
   readonly validAfter?: bigint | number | Date | string;
-  /**
-   * End of validity: seconds since the epoch, a Date, or a time string
-   * ("+1w2d", "forever", "20301231235959"); default forever.
-   */
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
   readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** Critical options, e.g. { "force-command": "ls", "source-address": "10.0.0.0/8" }. */
   readonly criticalOptions?: Readonly<Record<string, string>>;
   /** Extensions; default for user certificates: {@link DEFAULT_USER_EXTENSIONS}, none for hosts. */
   readonly extensions?: Readonly<Record<string, string>>;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly signatureAlgorithm?: string;
-  /** The time relative validity strings count from, ms since the epoch (default now). */
-  readonly now?: number;
   /** Comment kept with the certificate for export (default ""). */
   readonly comment?: string;
   /** Randomness for the nonce (and RSA blinding). */
@@ -495,11 +493,11 @@ export interface CreateCertificateOptions {
 function seconds(
   v: bigint | number | Date | string | undefined,
   fallback: bigint,
-  nowMs: number,
+  now: number | undefined,
 ): bigint {
   if (v === undefined) return fallback;
-  if (typeof v === "string") return parseValidityTime(v, nowMs);
   if (v instanceof Date) return BigInt(Math.floor(v.getTime() / 1000));
+  if (typeof v === "string") return parseCertificateTime(v, now);
   return BigInt(v);
 }
 
@@ -520,7 +518,6 @@ function seconds(
  */
 export function createCertificate(options: CreateCertificateOptions): SSHCertificate {
   const random = options.random ?? systemRandom;
-  const now = options.now ?? Date.now();
   const key = options.key.material;
   const typeName = certKeyType(options.key.getAlgorithm());
   const principals = new SSHWriter();
@@ -534,8 +531,8 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
     .writeUint32(options.type === "user" ? 1 : 2)
     .writeStringUtf8(options.keyId)
     .writeString(principals.toBytes())
-    .writeUint64(seconds(options.validAfter, 0n, now))
-    .writeUint64(seconds(options.validBefore, CERT_FOREVER, now))
+    .writeUint64(seconds(options.validAfter, 0n, options.now))
+    .writeUint64(seconds(options.validBefore, CERT_FOREVER, options.now))
     .writeString(writeOptions(options.criticalOptions ?? {}))
     .writeString(writeOptions(extensions))
     .writeString(new Uint8Array(0))
@@ -553,14 +550,14 @@ export interface GenerateUserCertificateOptions {
   readonly principals?: readonly string[];
   /**
    * Start of validity: seconds since the epoch, a Date, or a time string as
-   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
    */
   readonly validAfter?: bigint | number | Date | string;
-  /**
-   * End of validity: seconds since the epoch, a Date, or a time string
-   * ("+1w2d", "forever", "20301231235959"); default forever.
-   */
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
   readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** Critical option `force-command`. */
   readonly forceCommand?: string;
   /** Critical option `source-address`: address patterns (CIDR) the client must come from. */
@@ -639,14 +636,14 @@ export interface GenerateHostCertificateOptions {
   readonly principals?: readonly string[];
   /**
    * Start of validity: seconds since the epoch, a Date, or a time string as
-   * ssh-keygen's -V takes ("now", "-5m", "20300101"); default 0 (always).
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
    */
   readonly validAfter?: bigint | number | Date | string;
-  /**
-   * End of validity: seconds since the epoch, a Date, or a time string
-   * ("+1w2d", "forever", "20301231235959"); default forever.
-   */
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
   readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly sigAlg?: string;
   /** Comment kept with the certificate for export (default ""). */
@@ -661,6 +658,7 @@ function commonCertificateOptions(o: GenerateHostCertificateOptions) {
     ...(o.principals !== undefined ? { principals: o.principals } : {}),
     ...(o.validAfter !== undefined ? { validAfter: o.validAfter } : {}),
     ...(o.validBefore !== undefined ? { validBefore: o.validBefore } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
     ...(o.sigAlg !== undefined ? { signatureAlgorithm: o.sigAlg } : {}),
     ...(o.comment !== undefined ? { comment: o.comment } : {}),
     ...(o.random !== undefined ? { random: o.random } : {}),

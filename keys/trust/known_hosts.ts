@@ -272,38 +272,65 @@ export function addKnownHost(
   return text + sep + formatKnownHostsLine(host, port, key, options);
 }
 
-function isEntryList(k: KnownHosts | readonly KnownHostsEntry[]): k is readonly KnownHostsEntry[] {
-  return Array.isArray(k);
+/** What {@link removeKnownHost} removes besides plain lines. */
+export interface RemoveKnownHostOptions {
+  /** Only lines with this key (default: every key listed for the host). */
+  readonly key?: SSHKey;
+  /** Also remove `@cert-authority` and `@revoked` lines that match (default false, as ssh-keygen). */
+  readonly markers?: boolean;
 }
 
 /**
- * known_hosts text without the lines that list `host` (on `port`), as
- * `ssh-keygen -R` (libssh2's knownhost_del): plain and hashed lines whose
- * name matches are dropped, `@cert-authority` lines and everything else are
- * kept byte for byte. Returns the new text and how many lines went.
+ * Returns `text` without the lines that match `host` on `port`, as
+ * `ssh-keygen -R` and libssh2's `knownhost_del` do: a plain or hashed line
+ * whose patterns match the name (`[host]:port` off port 22) goes as a whole,
+ * even when it lists other names too; `@cert-authority` and `@revoked` lines
+ * stay unless `markers` is set. Comments and lines that do not parse are kept
+ * as written.
  *
  * @example
  * ```ts
- * import { removeKnownHost } from "./known_hosts.ts";
- * const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK";
- * const r = removeKnownHost(`old.example ${key}\nkeep.example ${key}\n`, "old.example");
- * console.log(r.removed, r.text); // 1 "keep.example ssh-ed25519 AAAA…\n"
+ * import { addKnownHost, parseKnownHosts, removeKnownHost } from "./known_hosts.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * let text = addKnownHost("", "a.example", 22, key);
+ * text = addKnownHost(text, "b.example", 22, key, { hashed: true });
+ * text = addKnownHost(text, "c.example", 2222, key);
+ * text = removeKnownHost(removeKnownHost(text, "a.example"), "b.example");
+ * console.log(parseKnownHosts(text).entries.map((e) => e.patterns)); // [["[c.example]:2222"]]
  * ```
  */
 export function removeKnownHost(
   text: string,
   host: string,
   port = 22,
-): { text: string; removed: number } {
+  options: RemoveKnownHostOptions = {},
+): string {
   const name = knownHostsName(host.toLowerCase(), port);
-  const drop = new Set<number>();
-  for (const e of parseKnownHosts(text).entries) {
-    if (e.marker !== "cert-authority" && entryMatches(e, name)) drop.add(e.line);
-  }
-  if (drop.size === 0) return { text, removed: 0 };
   const lines = text.split(/(?<=\n)/);
-  return {
-    text: lines.filter((_, i) => !drop.has(i + 1)).join(""),
-    removed: drop.size,
-  };
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const body = raw.replace(/\r?\n$/, "");
+    const trimmed = body.trim();
+    if (trimmed === "" || trimmed.startsWith("#") || body.length > MAX_KNOWN_HOSTS_LINE) {
+      out.push(raw);
+      continue;
+    }
+    let e: KnownHostsEntry;
+    try {
+      e = parseLine(body, i + 1);
+    } catch {
+      out.push(raw);
+      continue;
+    }
+    const remove = (options.markers || !e.marker) &&
+      (!options.key || e.key.equals(options.key)) && entryMatches(e, name);
+    if (!remove) out.push(raw);
+  }
+  return out.join("");
+}
+
+function isEntryList(k: KnownHosts | readonly KnownHostsEntry[]): k is readonly KnownHostsEntry[] {
+  return Array.isArray(k);
 }
