@@ -376,6 +376,11 @@ export {
   type SFTPServerConfig,
   type SFTPServerOption,
 } from "./io/sftp/server.ts";
+// SCP: scp() (SFTP or the legacy protocol), libssh2's conn.scpSend/scpRecv, listen({ scp }).
+export { scp, type SCPLocation, type SCPOptions } from "./io/scp/scp.ts";
+export { type SCPFileStat, type SCPSendOptions } from "./io/scp/remote.ts";
+export { type SCPServerConfig, type SCPServerOption } from "./io/scp/server.ts";
+export { SCPError, type SCPErrorReason } from "./sftp/scp/records.ts";
 export {
   type DirEntry,
   type ExtendedAttribute,

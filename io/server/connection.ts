@@ -7,6 +7,7 @@
  */
 
 import { sftpProcessFactory } from "../sftp/server.ts";
+import { scpProcessFactory } from "../scp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
@@ -503,7 +504,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
-      o.sftpFactory !== undefined || o.sftp !== undefined;
+      o.sftpFactory !== undefined || o.sftp !== undefined || o.scp !== undefined;
     if (!answer) {
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
@@ -521,7 +522,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       allowPty: o.allowPty ?? true,
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
-      processFactory: typeof answer === "function" ? answer : o.processFactory,
+      processFactory: withScp(o.scp, typeof answer === "function" ? answer : o.processFactory),
       sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
       // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
       agentForwarding: allowAgent && this.#permissions.agentForwarding
@@ -543,4 +544,12 @@ export class SSHServerConnection implements ServerConnectionContext {
       return await this.#x11.start(req, this.#username ?? "", ch.closedPromise);
     };
   }
+}
+
+/** `listen({ scp })`: scp commands go to the SCP server, everything else to the process factory. */
+function withScp(
+  scp: ListenOptions["scp"],
+  factory: ListenOptions["processFactory"],
+): ListenOptions["processFactory"] {
+  return scp === undefined ? factory : scpProcessFactory(scp, factory);
 }
