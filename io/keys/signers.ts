@@ -96,3 +96,20 @@ export function hostKeyFromX509(pair: X509KeyPair): ServerHostKey {
     signSync: (data, algorithm) => pair.sign(data, algorithm),
   };
 }
+
+/**
+ * Turns a key with an X.509 chain into a client key for public key
+ * authentication under its `x509v3-*` algorithm (RFC 6187).
+ *
+ * @example
+ * ```ts ignore
+ * await connect(host, { clientKeys: [clientKeyFromX509(new X509KeyPair(key, [userCert]))] });
+ * ```
+ */
+export function clientKeyFromX509(pair: X509KeyPair): ClientKeyPair {
+  return {
+    keyType: pair.keyType,
+    publicKeyBlob: pair.publicKeyBlob,
+    sign: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}
