@@ -111,6 +111,14 @@ nodeHostTest(
           assert.match(r.stdout, /^0 you ran uname -a$/m, `client block output:\n${r.stdout}`);
           assert.match(r.stdout, /^hello$/m, `client block output (cat):\n${r.stdout}`);
         }
+        if (b.includes("readLines(")) {
+          assert.match(r.stdout, /^one\ntwo$/m, `client block output (readLines):\n${r.stdout}`);
+          assert.match(
+            r.stdout,
+            /^\S+ SSH-2\.0-/m,
+            `negotiated cipher, server version:\n${r.stdout}`,
+          );
+        }
       }
 
       // Without known_hosts the same client is refused: the trust is not implicit.
