@@ -44,10 +44,25 @@ import {
  * An authenticated SSH client connection.
  *
  * @example
- * ```ts ignore
- * await using conn = await connect("build.example", { username: "ci" });
- * const p = await conn.createProcess("make test", { encoding: "utf-8" });
- * for await (const line of p.stdout) console.log(line);
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * const p = await conn.createProcess("cat", { encoding: "utf-8" });
+ * await p.write("one\ntwo\n");
+ * p.writeEof();
+ * for await (const text of p.stdout) console.log(text);
  * ```
  */
 export class SSHClientConnection extends ClientConnectionBase {
@@ -86,9 +101,25 @@ export class SSHClientConnection extends ClientConnectionBase {
    * with a receive window big enough for a full pipeline of requests.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { MemoryBackend, connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   sftp: { backend: new MemoryBackend() },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * await using sftp = await conn.startSftp();
-   * await sftp.get("/var/log/syslog", "./syslog");
+   * await sftp.mkdir("/docs");
+   * console.log(await sftp.listdir("/")); // ["docs"]
    * ```
    */
   startSftp(options?: SFTPClientOptions): Promise<SFTPClient> {
@@ -101,9 +132,24 @@ export class SSHClientConnection extends ClientConnectionBase {
    * closing early, is an SCPError). Closing the stream waits for the remote.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { MemoryBackend, connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   scp: { backend: new MemoryBackend() },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const body = new TextEncoder().encode("hello\n");
-   * const w = await conn.scpSend("/tmp/hello.txt", { size: body.length, mode: 0o600 });
+   * const w = await conn.scpSend("/hello.txt", { size: body.length, mode: 0o600 });
    * const writer = w.getWriter();
    * await writer.write(body);
    * await writer.close();
@@ -118,9 +164,25 @@ export class SSHClientConnection extends ClientConnectionBase {
    * mode, size and times, and a stream of exactly its bytes.
    *
    * @example
-   * ```ts ignore
-   * const { stat, readable } = await conn.scpRecv("/etc/hostname");
-   * console.log(stat.size, await new Response(readable).text());
+   * ```ts
+   * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+   * const backend = new MemoryBackend();
+   * backend.writeFile("/hostname", new TextEncoder().encode("example\n"));
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   scp: { backend },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const { stat, readable } = await conn.scpRecv("/hostname");
+   * console.log(stat.size, await new Response(readable).text()); // 8 example
    * ```
    */
   scpRecv(
@@ -135,9 +197,24 @@ export class SSHClientConnection extends ClientConnectionBase {
    * streams carry text. Redirections (`stdin`, `stdout`, `stderr`) start at once.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const p = await conn.createProcess("cat", { encoding: "utf-8" });
-   * await p.write("hi\n"); p.writeEof();
+   * await p.write("hi\n");
+   * p.writeEof();
    * console.log((await p.wait()).stdout); // "hi\n"
    * ```
    */
@@ -193,7 +270,21 @@ export class SSHClientConnection extends ClientConnectionBase {
    * (AsyncSSH's create_session). `session` is the callback object or a factory.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command}\n`), // then exits 0
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const { channel } = await conn.createSession({
    *   dataReceived: (d) => console.log(new TextDecoder().decode(d)),
    *   exitStatusReceived: (s) => console.log("exit", s),
@@ -224,9 +315,23 @@ export class SSHClientConnection extends ClientConnectionBase {
    * rejects with ProcessError; with `timeout`, ProcessTimeoutError.
    *
    * @example
-   * ```ts ignore
-   * const { stdout } = await conn.run("tr a-z A-Z", { input: "hi", check: true, timeout: 5000 });
-   * await conn.run("sleep 60", { signal: AbortSignal.timeout(1000) }); // rejects with a TimeoutError
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const { stdout } = await conn.run("cat", { input: "hi", check: true, timeout: 5000 });
+   * console.log(stdout); // "hi"
    * ```
    */
   run(
@@ -274,9 +379,27 @@ export class SSHClientConnection extends ClientConnectionBase {
    * server cannot (or may not) connect.
    *
    * @example
-   * ```ts ignore
-   * await using c = await conn.openConnection("localhost", 5432);
-   * c.readable.pipeTo(somewhere); await c.writable.getWriter().write(bytes);
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   connectionRequested: () => true, // allow direct-tcpip
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * // The server connects to itself here: the first bytes are its SSH banner.
+   * await using c = await conn.openConnection("127.0.0.1", server.address.port);
+   * const reader = c.readable.getReader();
+   * console.log(new TextDecoder().decode((await reader.read()).value)); // SSH-2.0-…
+   * reader.releaseLock();
    * ```
    */
   async openConnection(
@@ -360,9 +483,28 @@ export class SSHClientConnection extends ClientConnectionBase {
    * `listenPort: 0` its `port` is the one chosen.
    *
    * @example
-   * ```ts ignore
-   * await using l = await conn.forwardLocalPort({ listenPort: 0, destHost: "localhost", destPort: 5432 });
-   * console.log(`postgres at 127.0.0.1:${l.port}`);
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   connectionRequested: () => true, // allow direct-tcpip
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await using l = await conn.forwardLocalPort({
+   *   listenPort: 0,
+   *   destHost: "127.0.0.1",
+   *   destPort: server.address.port,
+   * });
+   * console.log(`the server's own port, through the tunnel: 127.0.0.1:${l.port}`);
    * ```
    */
   forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
@@ -390,8 +532,27 @@ export class SSHClientConnection extends ClientConnectionBase {
    * `listenPort: 0` the server picks the port: the listener's `port` says which.
    *
    * @example
-   * ```ts ignore
-   * await using l = await conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 3000 });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   serverRequested: () => true, // allow tcpip-forward
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await using l = await conn.forwardRemotePort({
+   *   listenPort: 0,
+   *   destHost: "127.0.0.1",
+   *   destPort: 3000,
+   * });
    * console.log(`server port ${l.port} reaches our 3000`);
    * ```
    */
@@ -453,9 +614,24 @@ export class SSHClientConnection extends ClientConnectionBase {
    * each request becomes a direct-tcpip channel (`ssh -D`).
    *
    * @example
-   * ```ts ignore
-   * await using socks = await conn.forwardSocks({ listenPort: 1080 });
-   * // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   *   connectionRequested: () => true, // allow direct-tcpip
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await using socks = await conn.forwardSocks({ listenPort: 0 });
+   * console.log(`curl --socks5-hostname 127.0.0.1:${socks.port} http://intranet/`);
    * ```
    */
   forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
