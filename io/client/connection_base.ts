@@ -45,9 +45,23 @@ import {
  * and forwarding on top.
  *
  * @example
- * ```ts ignore
- * const conn: ClientConnectionBase = await connect("host", { username: "me" });
- * const ch = await conn.openSession();
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: (p) => p.write(`you ran ${p.command ?? p.subsystem}\n`),
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * const ch = await conn.openSession(); // a ChannelIO: nothing started on it yet
+ * ch.close();
  * ```
  */
 export class ClientConnectionBase implements AsyncDisposable {
@@ -152,8 +166,21 @@ export class ClientConnectionBase implements AsyncDisposable {
    * The sans-IO engine underneath (for low-level control).
    *
    * @example
-   * ```ts ignore
-   * console.log(conn.engine.transport.kexCount);
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log(conn.engine.transport.kexCount); // 1
    * ```
    */
   get engine(): ClientConnection {
@@ -166,9 +193,22 @@ export class ClientConnectionBase implements AsyncDisposable {
    * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
    *
    * @example
-   * ```ts ignore
-   * await conn.closed;
-   * if (conn.closeError) console.error(`lost the server: ${conn.closeError.message}`);
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await conn.close();
+   * console.log(conn.closeError); // undefined: we closed it ourselves
    * ```
    */
   get closeError(): Error | undefined {
@@ -179,8 +219,21 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Resolves once authenticated; rejects with the reason the connection failed.
    *
    * @example
-   * ```ts ignore
-   * const conn = new SSHClientConnection(host, 22, socket, options); // what connect() does
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * // connect() resolves once authenticated; a connection built by hand waits like this:
    * await conn.whenAuthenticated(AbortSignal.timeout(10_000));
    * ```
    */
@@ -192,7 +245,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Negotiated algorithms, versions, host key and more.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const { algorithms, serverVersion } = conn.getExtraInfo();
    * console.log(serverVersion, algorithms?.cipherC2S);
    * ```
@@ -225,9 +291,22 @@ export class ClientConnectionBase implements AsyncDisposable {
    * fields take precedence over keys of the same name.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * conn.setExtraInfo({ region: "eu-west" });
-   * console.log(conn.getExtraInfo().region);
+   * console.log(conn.getExtraInfo().region); // eu-west
    * ```
    */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void {
@@ -241,7 +320,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * `hostkey_hash`); null before the key exchange delivered the key.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const sha256 = conn.hostKeyHash("sha256")!;
    * console.log(btoa(String.fromCharCode(...sha256)).replace(/=+$/, "")); // as ssh prints it
    * ```
@@ -255,7 +347,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * (libssh2's `session_methods`); direction matters for cipher, MAC and compression.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * console.log(conn.negotiatedMethod("cipher", "s2c"), conn.negotiatedMethod("kex"));
    * ```
    */
@@ -267,7 +372,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * The algorithms of `kind` this run time supports (libssh2's `supported_algs`).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * console.log(conn.supportedAlgorithms("kex"));
    * ```
    */
@@ -282,8 +400,21 @@ export class ClientConnectionBase implements AsyncDisposable {
    * automatic keepalives are off.
    *
    * @example
-   * ```ts ignore
-   * const conn = await connect(host, { keepaliveInterval: 15_000 });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   *   keepaliveInterval: 15_000,
+   * });
    * console.log(conn.sendKeepalive()); // 15
    * ```
    */
@@ -298,7 +429,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * is full (writers wait for it to drain).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * if (conn.blockDirections.outbound) console.log("the network is the bottleneck");
    * ```
    */
@@ -312,9 +456,22 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Undefined when nothing failed.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * await conn.openChannel("bogus").catch(() => {});
-   * console.log(conn.lastError?.message);
+   * console.log(conn.lastError?.message); // the server's refusal
    * ```
    */
   get lastError(): Error | undefined {
@@ -328,9 +485,24 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Rejects with {@link ChannelOpenError} when the server refuses.
    *
    * @example A raw session channel
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command ?? p.subsystem}\n`),
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const ch = await conn.openChannel("session");
-   * await ch.request("exec", encodeStringArg("date"));
+   * const exec = new Uint8Array([0, 0, 0, 4, ...new TextEncoder().encode("date")]); // string "date"
+   * console.log(await ch.request("exec", exec)); // true: the server started it
    * ```
    */
   openChannel(
@@ -357,9 +529,23 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Opens a session channel (nothing started on it yet).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command ?? p.subsystem}\n`),
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const ch = await conn.openSession();
-   * await startSession(ch, { subsystem: "sftp" }, {});
+   * console.log(await ch.request("subsystem", new Uint8Array([0, 0, 0, 4, 0x73, 0x66, 0x74, 0x70]))); // "sftp"
    * ```
    */
   openSession(options: { readonly signal?: AbortSignal } = {}): Promise<ChannelIO> {
@@ -373,8 +559,22 @@ export class ClientConnectionBase implements AsyncDisposable {
    * reply is wanted, false if the connection closes first).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const { success } = await conn.globalRequest("keepalive@openssh.com");
+   * console.log(success); // false: no handler, the usual answer
    * ```
    */
   globalRequest(
@@ -396,8 +596,26 @@ export class ClientConnectionBase implements AsyncDisposable {
    * (no-more-sessions@openssh.com; OpenSSH then refuses new sessions).
    *
    * @example
-   * ```ts ignore
-   * const p = await conn.createProcess("bash"); conn.noMoreSessions();
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat");
+   * conn.noMoreSessions();
+   * await conn.openSession().catch((e) => console.log(e.message)); // refused
+   * p.writeEof();
+   * await p.wait();
    * ```
    */
   noMoreSessions(): void {
@@ -411,7 +629,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * debug level), or show its user when `alwaysDisplay` is set.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * conn.sendDebug("deploy 42 starting");
    * ```
    */
@@ -425,7 +656,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Starts a key re-exchange.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * conn.rekey(); // new keys now, whatever the byte and time limits say
    * ```
    */
@@ -439,7 +683,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * it is closed. Listeners and channels close with it.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * await conn.close();
    * ```
    */
@@ -451,7 +708,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Sends DISCONNECT with a reason code and description, and closes.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, DisconnectReason, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * await conn.disconnect(DisconnectReason.BY_APPLICATION, "Maintenance");
    * ```
    */
@@ -470,7 +740,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * destroys the socket after `graceMs` if the peer has not closed it by then.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * await conn.shutdown(500); // give a slow peer half a second
    * ```
    */
@@ -489,7 +772,20 @@ export class ClientConnectionBase implements AsyncDisposable {
    * Closes the socket at once, without a DISCONNECT.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * conn.abort(); // no DISCONNECT: the socket just goes
    * ```
    */
