@@ -55,11 +55,25 @@ const encoder = new TextEncoder();
  * strings when the process was created with an `encoding`.
  *
  * @example Talk to `cat`
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
  * const p = await conn.createProcess("cat", { encoding: "utf-8" });
  * await p.write("hello\n");
  * p.writeEof();
- * const { stdout } = await p.wait();   // "hello\n"
+ * const { stdout } = await p.wait(); // "hello\n"
  * ```
  */
 export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
@@ -186,8 +200,25 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * Writes each line to stdin, in order, adding a newline to lines that lack one.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat", { encoding: "utf-8" });
    * await p.writeLines(["set -e", "make"]);
+   * p.writeEof();
+   * console.log((await p.wait()).stdout); // "set -e\nmake\n"
    * ```
    */
   async writeLines(lines: Iterable<string>): Promise<void> {
@@ -230,9 +261,28 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * redirection given here has finished; {@link wait} waits for them too.
    *
    * @example Copy a remote file to a local one
-   * ```ts ignore
+   * ```ts
+   * import { mkdtemp, readFile } from "node:fs/promises";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command}\n`), // then exits 0
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const file = join(await mkdtemp(join(tmpdir(), "sshts-")), "hostname.txt");
    * const p = await conn.createProcess("cat /etc/hostname");
-   * await p.redirect({ stdout: "./hostname.txt" });
+   * await p.redirect({ stdout: file });
+   * console.log(await readFile(file, "utf8")); // "you ran cat /etc/hostname\n"
    * ```
    */
   redirect(options: RedirectOptions): Promise<void> {
@@ -251,10 +301,26 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * character received.
    *
    * @example Watch a long job's progress
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command}\n`), // then exits 0
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const p = await conn.createProcess("make", { encoding: "utf-8" });
-   * setInterval(() => console.log(p.collectOutput().stdout.length), 1000);
+   * const timer = setInterval(() => console.log(p.collectOutput().stdout.length), 1000);
    * await p.wait();
+   * clearInterval(timer);
+   * console.log(p.collectOutput().stdout); // "you ran make\n"
    * ```
    */
   collectOutput(): { readonly stdout: T; readonly stderr: T } {
@@ -270,9 +336,25 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * process's command, subsystem and environment.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat");
    * p.setExtraInfo({ host: "web1" });
-   * console.log(p.getExtraInfo().host, p.getExtraInfo().command);
+   * console.log(p.getExtraInfo().host, p.getExtraInfo().command); // web1 cat
+   * p.writeEof();
    * ```
    */
   getExtraInfo(): Readonly<Record<string, unknown>> {
@@ -288,8 +370,24 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * Attaches application data, returned by {@link getExtraInfo} (AsyncSSH's set_extra_info).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat");
    * p.setExtraInfo({ host: "web1" });
+   * p.writeEof();
    * ```
    */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void {
@@ -300,8 +398,24 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * Bytes written to stdin that wait for the server's window (AsyncSSH's get_write_buffer_size).
    *
    * @example
-   * ```ts ignore
-   * console.log(p.getWriteBufferSize());
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat");
+   * console.log(p.getWriteBufferSize()); // 0: nothing waits to be sent
+   * p.writeEof();
    * ```
    */
   getWriteBufferSize(): number {
@@ -314,9 +428,26 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * bytes wait, else once they drained to `low`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (p) => { for await (const c of p.stdin) await p.write(c); }, // cat
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("cat");
    * p.setWriteBufferLimits({ high: 1 << 20 });
-   * await file.readable.pipeTo(p.stdin);
+   * const result = p.wait(); // reads stdout meanwhile (cat echoes: unread, both windows fill)
+   * await new Response(new Uint8Array(4 << 20)).body!.pipeTo(p.stdin); // closes stdin at the end
+   * console.log((await result).stdout.length); // 4194304
    * ```
    */
   setWriteBufferLimits(limits: { readonly high?: number; readonly low?: number }): void {
@@ -347,9 +478,24 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * {@link ProcessTimeoutError} thrown when it runs longer.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: (p) => p.write(`you ran ${p.command}\n`), // then exits 0
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
    * const p = await conn.createProcess("ls /", { encoding: "utf-8" });
    * const { stdout, exitStatus } = await p.wait({ check: true, timeout: 5000 });
+   * console.log(exitStatus, stdout); // 0 you ran ls /
    * ```
    */
   async wait(options: WaitOptions = {}): Promise<ProcessResult<T>> {

@@ -94,14 +94,30 @@ const encoder = new TextEncoder();
  * A session the client started, handed to `processFactory`.
  *
  * @example An interactive prompt (a pty session gets the line editor)
- * ```ts ignore
- * const server = await listen({ ..., processFactory: async (p) => {
- *   await p.write("name? ");
- *   for await (const line of p.stdin.pipeThrough(new TextDecoderStream())) {
- *     await p.write(`hello ${line}`);
- *     break;
- *   }
- * }});
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (process) => {
+ *     await process.write("name? ");
+ *     for await (const line of process.stdin.pipeThrough(new TextDecoderStream())) {
+ *       await process.write(`hello ${line}`);
+ *       break;
+ *     }
+ *   },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * const p = await conn.createProcess("greet", { encoding: "utf-8" });
+ * await p.write("Ann\n");
+ * console.log((await p.wait()).stdout); // "name? hello Ann\n"
  * ```
  */
 export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
@@ -248,11 +264,29 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * a signal or break without a callback is answered as accepted.
    *
    * @example Stop on Ctrl-C, redraw on resize
-   * ```ts ignore
-   * for await (const e of process.events) {
-   *   if (e.type === "signal" && e.signal === "INT") break;
-   *   if (e.type === "terminalSizeChanged") redraw(e.size.columns, e.size.rows);
-   * }
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     for await (const e of process.events) {
+   *       if (e.type === "signal" && e.signal === "INT") break;
+   *       if (e.type === "terminalSizeChanged") console.log(e.size.columns, e.size.rows);
+   *     }
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * const p = await conn.createProcess("top");
+   * await p.signal("INT");
+   * console.log((await p.wait()).exitStatus); // 0
    * ```
    */
   get events(): ReadableStream<ServerProcessEvent> {
@@ -352,8 +386,24 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * Bytes written that wait for the client's window (AsyncSSH's get_write_buffer_size).
    *
    * @example
-   * ```ts ignore
-   * console.log(process.getWriteBufferSize());
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     console.log(process.getWriteBufferSize()); // 0
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await conn.run("x");
    * ```
    */
   getWriteBufferSize(): number {
@@ -366,8 +416,25 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * once they drained to `low` (AsyncSSH's set_write_buffer_limits).
    *
    * @example
-   * ```ts ignore
-   * process.setWriteBufferLimits({ high: 1 << 20 });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     process.setWriteBufferLimits({ high: 1 << 20 });
+   *     await process.write(new Uint8Array(4 << 20));
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log((await conn.run("x")).stdout.length); // 4194304
    * ```
    */
   setWriteBufferLimits(limits: { readonly high?: number; readonly low?: number }): void {
@@ -379,9 +446,25 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * session's command, subsystem, environment, user and terminal type.
    *
    * @example
-   * ```ts ignore
-   * process.setExtraInfo({ started: Date.now() });
-   * console.log(process.getExtraInfo().username);
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     process.setExtraInfo({ started: Date.now() });
+   *     await process.write(`${process.getExtraInfo().username}\n`);
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log((await conn.run("whoami")).stdout); // me
    * ```
    */
   getExtraInfo(): Readonly<Record<string, unknown>> {
@@ -399,8 +482,25 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * Attaches application data, returned by {@link getExtraInfo} (AsyncSSH's set_extra_info).
    *
    * @example
-   * ```ts ignore
-   * process.setExtraInfo({ tenant: "acme" });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     process.setExtraInfo({ tenant: "acme" });
+   *     await process.write(`${process.getExtraInfo().tenant}\n`);
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log((await conn.run("tenant")).stdout); // acme
    * ```
    */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void {
@@ -487,8 +587,24 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * Writes each line to stdout (or stderr), in order, adding a newline to lines that lack one.
    *
    * @example
-   * ```ts ignore
-   * await process.writeLines(["one", "two"]); // "one\ntwo\n"
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     await process.writeLines(["one", "two"]); // "one\ntwo\n"
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log((await conn.run("x")).stdout);
    * ```
    */
   async writeLines(lines: Iterable<string>, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
@@ -503,8 +619,24 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * (the `xon-xoff` request, RFC 4254 section 6.8), after the output written so far.
    *
    * @example
-   * ```ts ignore
-   * process.setXonXoff(false); // e.g. a full-screen program that uses ^S/^Q itself
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   processFactory: async (process) => {
+   *     process.setXonXoff(false); // e.g. a full-screen program that uses ^S/^Q itself
+   *   },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await conn.run("vi");
    * ```
    */
   setXonXoff(clientCanDo: boolean): void {
@@ -649,10 +781,24 @@ function isProcessLike(x: unknown): x is RedirectSource {
  * `stdout`/`stderr` take strings. Sessions are bytes without it.
  *
  * @example
- * ```ts ignore
- * await listen({ ..., processFactory: textSession(async (p) => {
- *   for await (const text of p.stdin) await p.write(text.toUpperCase());
- * }) });
+ * ```ts
+ * import { connect, generatePrivateKey, listen, textSession } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: textSession(async (p) => {
+ *     for await (const text of p.stdin) await p.write(text.toUpperCase());
+ *   }),
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * console.log((await conn.run("up", { input: "hi" })).stdout); // HI
  * ```
  */
 export function textSession(
