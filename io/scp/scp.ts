@@ -38,7 +38,8 @@ export type SCPLocation = string | readonly [SSHClientConnection, string];
  * Options of {@link scp}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { SCPOptions } from "./scp.ts";
  * const options: SCPOptions = {
  *   recurse: true, preserve: true, protocol: "scp", signal: AbortSignal.timeout(60_000),
  *   connect: { username: "deploy", port: 2222 },
@@ -89,14 +90,34 @@ const REMOTE = /^(?:([^@/]+)@)?(\[[^\]/]+\]|[^:/[\]]+):(.*)$/s;
  * cut mid-way is removed; remote paths are quoted for the remote shell.
  *
  * @example Upload a tree, download a file
- * ```ts ignore
- * import { connect, scp } from "@sshts/ssh";
- * await using conn = await connect("files.example", { username: "deploy" });
- * await scp("./site", [conn, "/var/www"], { recurse: true, preserve: true });
- * await scp("deploy@files.example:/etc/motd", "./motd", {
- *   connect: { username: "deploy" },
+ * ```ts
+ * import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { connect, generatePrivateKey, listen, MemoryBackend, scp } from "../../mod.ts";
+ * const backend = new MemoryBackend(); // or { root: "/srv/files" }: a jailed directory
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   scp: { backend },
+ *   sftp: { backend },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "deploy",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * const site = await mkdtemp(join(tmpdir(), "site-"));
+ * await writeFile(join(site, "index.html"), "<h1>hi</h1>\n");
+ * await scp(site, [conn, "/www"], { recurse: true, preserve: true }); // over SFTP
+ * await scp([conn, "/www/index.html"], join(site, "copy.html"), {
+ *   protocol: "scp", // the legacy scp -f
  *   onProgress: (done, total, src) => console.log(src, done, "/", total),
  * });
+ * console.log(await readFile(join(site, "copy.html"), "utf8")); // <h1>hi</h1>
  * ```
  */
 export async function scp(

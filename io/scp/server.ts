@@ -31,7 +31,8 @@ export type SCPProcessFactory = (process: SSHServerProcess) => void | Promise<vo
  * as the `sftp` option of `listen()` takes them.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { SCPServerConfig } from "./server.ts";
  * const drop: SCPServerConfig = { root: "/srv/drop", readOnly: true };
  * ```
  */

@@ -93,9 +93,31 @@ export interface ServerHooks {
    * new password (e.g. too weak).
    *
    * @example
-   * ```ts ignore
-   * await listen({ ..., changePassword: (user, old, pw) =>
-   *   pw.length < 12 ? { changePassword: "Too short; choose another:" } : store(user, old, pw) });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * const passwords = new Map([["me", "old"]]);
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: (user, pw) => pw === passwords.get(user) && { changePassword: "Expired:" },
+   *   changePassword: (user, old, pw) => {
+   *     if (old !== passwords.get(user)) return false;
+   *     if (pw.length < 12) return { changePassword: "Too short; choose another:" };
+   *     passwords.set(user, pw);
+   *     return true;
+   *   },
+   * });
+   * const tries = ["short", "a much longer one"];
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "old",
+   *   knownHosts: null, // a server in this process
+   *   passwordChange: () => ({ oldPassword: "old", newPassword: tries.shift()! }),
+   *   onPasswordChangeFailed: (r) => console.log(r.reason, r.prompt), // retry Too short; …
+   * });
+   * console.log(passwords.get("me")); // a much longer one
    * ```
    */
   changePassword?(
@@ -192,9 +214,15 @@ export interface ServerHooks {
    * `no-x11-forwarding` still refuses. Default: allow when `x11Forwarding` is set.
    *
    * @example Only for one user, and only with a single connection
-   * ```ts ignore
-   * await listen({ ..., x11ForwardingRequested: (conn, req) =>
-   *   conn.username === "alice" && req.singleConnection });
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   x11Forwarding: true,
+   *   x11ForwardingRequested: (conn, req) => conn.username === "alice" && req.singleConnection,
+   * });
    * ```
    */
   x11ForwardingRequested?(
