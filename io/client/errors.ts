@@ -28,9 +28,25 @@ export interface ProcessResult<T extends string | Uint8Array = string | Uint8Arr
  * A process that exited with a non-zero status (or by a signal) when `check` was set.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, ProcessError } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (process) => {
+ *     process.exit(1); // as `false` does
+ *   },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
  * try { await conn.run("false", { check: true }); }
- * catch (e) { if (e instanceof ProcessError) console.log(e.exitStatus); }
+ * catch (e) { if (e instanceof ProcessError) console.log(e.exitStatus); } // 1
  * ```
  */
 export class ProcessError extends SSHError {
@@ -69,9 +85,26 @@ export class ProcessError extends SSHError {
  * A process did not finish within its timeout. It carries the output read so far.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, ProcessTimeoutError } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (process) => {
+ *     await process.write("partial\n");
+ *     for await (const _ of process.events); // until the client goes, as `sleep 10` would
+ *   },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
  * try { await conn.run("sleep 10", { timeout: 100 }); }
- * catch (e) { if (e instanceof ProcessTimeoutError) console.log(e.stdout); }
+ * catch (e) { if (e instanceof ProcessTimeoutError) console.log(e.stdout); } // partial
  * ```
  */
 export class ProcessTimeoutError extends SSHError {

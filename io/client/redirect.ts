@@ -75,10 +75,29 @@ const encoder = new TextEncoder();
  * Starts the redirections; resolves when all of them have finished.
  *
  * @example Pipe one remote process into another, and its errors into a file
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (p) => {
+ *     if (p.command === "tar tf -") for await (const c of p.stdin) await p.write(c); // echo
+ *     else await p.write(`you ran ${p.command}\n`);
+ *   },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * import { redirectProcess } from "./redirect.ts";
  * const producer = await conn.createProcess("tar cf - /etc");
- * const consumer = await other.createProcess("tar tf -");
- * await redirectProcess(producer, { stdout: consumer, stderr: "./tar-errors.log" });
+ * const consumer = await conn.createProcess("tar tf -", { encoding: "utf-8" });
+ * await redirectProcess(producer, { stdout: consumer }); // EOF follows the producer's
+ * console.log((await consumer.wait()).stdout); // "you ran tar cf - /etc\n"
  * ```
  */
 export function redirectProcess(

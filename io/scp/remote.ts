@@ -74,8 +74,9 @@ export interface RemoteScpOptions {
  * The command line for a remote scp (exported for tests).
  *
  * @example
- * ```ts ignore
- * scpCommandLine({ mode: "to", paths: ["a b; rm -rf ~"] }); // "scp -t 'a b; rm -rf ~'"
+ * ```ts
+ * import { scpCommandLine } from "./remote.ts";
+ * console.log(scpCommandLine({ mode: "to", paths: ["a b; rm -rf ~"] })); // "scp -t 'a b; rm -rf ~'"
  * ```
  */
 export function scpCommandLine(o: RemoteScpOptions): string {
