@@ -120,6 +120,7 @@ export class PacketReceiver {
   takeBuffered(): Uint8Array {
     const out = this.#buf.slice(this.#start, this.#end);
     this.#start = this.#end = 0;
+    this.#pendingLength = -1;
     return out;
   }
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason, protocolError, SSHError } from "../errors.ts";
 import type {
   HostKeySigner,
@@ -250,6 +251,28 @@ export class Transport {
       send: this.#sender.sealer?.provider ?? "none",
       receive: this.#receiver.opener?.provider ?? "none",
     };
+  }
+
+  /**
+   * The sealer and opener in use (null before the first NEWKEYS). The I/O driver looks
+   * at them to run asynchronous crypto (WebCrypto) behind the sync seam; see io/engine.
+   */
+  get sealer(): PacketSealer | null {
+    return this.#sender.sealer;
+  }
+
+  /** The opener in use (null before the first NEWKEYS); see {@link sealer}. */
+  get opener(): PacketOpener | null {
+    return this.#receiver.opener;
+  }
+
+  /**
+   * Takes back the received bytes not yet read as packets (a partial packet), so a
+   * driver that frames packets itself for a deferred opener can start from a packet
+   * boundary. Only between packets: call it after `receive` returned.
+   */
+  takeBufferedInput(): Uint8Array {
+    return this.#receiver.takeBuffered();
   }
 
   /** Whether the peer announced EXT_INFO support (server side: ext-info-c). */

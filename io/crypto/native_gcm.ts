@@ -17,7 +17,7 @@ import type { DirectionKeys, PacketOpener, PacketSealer } from "../../core/crypt
 import { NATIVE_PROVIDER, putBack } from "./_native.ts";
 
 /** Nonce state of AES-GCM (RFC 5647 §7.1): fixed field and invocation counter. */
-class GcmNonce {
+export class GcmNonce {
   readonly bytes = new Uint8Array(12);
   #hi: number;
   #lo: number;
@@ -29,6 +29,7 @@ class GcmNonce {
     this.#lo = v.getUint32(8);
   }
 
+  /** Advances the invocation counter (one per packet). */
   next(): void {
     this.#lo = (this.#lo + 1) >>> 0;
     if (this.#lo === 0) this.#hi = (this.#hi + 1) >>> 0;
@@ -78,6 +79,12 @@ export class NativeGcmSealer implements PacketSealer {
       tagOut.set(c.getAuthTag());
       this.#small.skip();
     }
+    this.#nonce.next();
+  }
+
+  /** Advances the invocation counter as if a packet had been sealed (by another path). */
+  skip(): void {
+    this.#small.skip();
     this.#nonce.next();
   }
 }
@@ -134,6 +141,12 @@ export class NativeGcmOpener implements PacketOpener {
     }
     this.#nonce.next();
     return plain;
+  }
+
+  /** Advances the invocation counter as if a packet had been opened (by another path). */
+  skip(): void {
+    this.#small.skip();
+    this.#nonce.next();
   }
 
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
