@@ -215,6 +215,8 @@ export class EngineDriver<E> {
     let ok = true;
     if (chunks.length === 1) {
       ok = this.#socket.write(chunks[0]!);
+    } else if (this.#socket.writev) {
+      ok = this.#socket.writev(chunks);
     } else {
       // Merge runs of small packets so one syscall carries many.
       let batch: Uint8Array[] = [];
