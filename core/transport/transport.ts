@@ -842,7 +842,7 @@ export class Transport {
 
   #write(head: Uint8Array, body?: Uint8Array): void {
     this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
-    this.#outgoing.push(this.#sender.seal(head, body));
+    this.#sender.sealTo(this.#outgoing, head, body);
     this.#packetsWritten++;
   }
 

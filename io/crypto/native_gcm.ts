@@ -82,6 +82,43 @@ export class NativeGcmSealer implements PacketSealer {
     this.#nonce.next();
   }
 
+  /**
+   * Seals into node:crypto's own output: returns [length field, ciphertext, tag], none of
+   * them sharing memory with `packet` (see PacketSealer.sealDetached).
+   */
+  sealDetached(seq: number, packet: Uint8Array): Uint8Array[] {
+    const len = packet.length;
+    if (len - 4 < this.#threshold) {
+      const out = new Uint8Array(len + 16);
+      out.set(packet);
+      this.seal(seq, out.subarray(0, len), out.subarray(len));
+      return [out];
+    }
+    if (len < 4 || ((len - 4) & 15) !== 0) {
+      throw new RangeError(
+        `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
+          `multiple of 16`,
+      );
+    }
+    const c = createCipheriv(this.#alg, this.#key, this.#nonce.bytes);
+    const head = packet.slice(0, 4);
+    c.setAAD(head);
+    const body = c.update(packet.subarray(4));
+    c.final();
+    const tag = c.getAuthTag();
+    if (body.length !== len - 4) {
+      throw new RangeError(`node:crypto returned ${body.length} bytes for ${len - 4}`);
+    }
+    this.#small.skip();
+    this.#nonce.next();
+    // Plain Uint8Array views: what the socket adapters and tests expect.
+    return [
+      head,
+      new Uint8Array(body.buffer, body.byteOffset, body.length),
+      new Uint8Array(tag.buffer, tag.byteOffset, tag.length),
+    ];
+  }
+
   /** Advances the invocation counter as if a packet had been sealed (by another path). */
   skip(): void {
     this.#small.skip();
