@@ -72,10 +72,11 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     }
   };
   const readLoop = async () => {
+    // One buffer for every read: the handler copies what it keeps (SocketHandlers.data).
+    const buf = new Uint8Array(DENO_READ_SIZE);
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeRead = r));
-        const buf = new Uint8Array(DENO_READ_SIZE);
         const n = await conn.read(buf);
         if (n === null) break;
         h!.data(buf.subarray(0, n));

@@ -8,8 +8,38 @@
 import * as net from "node:net";
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 
-/** Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms. */
-export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
+/**
+ * Where a socket opened with `onread` (one reused read buffer, no allocation per read)
+ * delivers its bytes: chunks that arrive before the handlers are set are kept (copied).
+ */
+class ReadSink {
+  #deliver: ((chunk: Uint8Array) => void) | undefined;
+  #early: Uint8Array[] = [];
+  /** The `onread` callback: `buf` is reused by the next read, so it is used or copied now. */
+  readonly onread = (n: number, buf: Uint8Array): boolean => {
+    const chunk = buf.subarray(0, n);
+    if (this.#deliver) this.#deliver(chunk);
+    else this.#early.push(chunk.slice());
+    return true;
+  };
+  attach(deliver: (chunk: Uint8Array) => void): void {
+    this.#deliver = deliver;
+    for (const c of this.#early.splice(0)) deliver(c);
+  }
+}
+
+/**
+ * Bytes per read into the reused buffer of sockets we open: as large as a read of
+ * Node's own (64 KiB), so a bulk download costs one read per 64 KiB and no allocation.
+ */
+const NODE_READ_SIZE = 64 * 1024;
+
+/**
+ * Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms.
+ * `sink`: the socket was opened with `onread` into a reused buffer (see connectNodeSocket);
+ * its bytes come from there instead of `data` events.
+ */
+export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSocket {
   sock.setNoDelay(true);
   let handlers: SocketHandlers | undefined;
   return {
@@ -36,7 +66,8 @@ export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
     },
     setHandlers(h) {
       handlers = h;
-      sock.on("data", (b: Uint8Array) => handlers!.data(b));
+      if (sink) sink.attach((b) => handlers!.data(b));
+      else sock.on("data", (b: Uint8Array) => handlers!.data(b));
       sock.on("end", () => handlers!.end());
       sock.on("error", (e: Error) => handlers!.error(e));
       sock.on("drain", () => handlers!.drain());
@@ -75,10 +106,13 @@ export function connectNodeSocket(
   bind: TcpBindOptions = {},
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
+    const sink = new ReadSink();
     const sock = net.connect({
       host,
       port,
       noDelay: true,
+      // One reused read buffer: no 64 KiB allocation (and its garbage) per read.
+      onread: { buffer: new Uint8Array(NODE_READ_SIZE), callback: sink.onread },
       ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
       ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
       ...(bind.family !== undefined ? { family: bind.family } : {}),
@@ -92,7 +126,7 @@ export function connectNodeSocket(
     sock.once("connect", () => {
       signal?.removeEventListener("abort", onAbort);
       sock.removeAllListeners("error");
-      resolve(socketFromNodeSocket(sock));
+      resolve(socketFromNodeSocket(sock, sink));
     });
     sock.once("error", (e) => {
       signal?.removeEventListener("abort", onAbort);
