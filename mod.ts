@@ -210,6 +210,7 @@ export {
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
+export { serveConnection, type ServeOptions } from "./io/server/serve.ts";
 export type {
   CertificateAuthInfo,
   HostBasedClientInfo,
@@ -229,6 +230,7 @@ export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
 export { SSHServerProcess } from "./io/server/process.ts";
+export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
 // io/keys: key shapes, key files, signers.

@@ -29,8 +29,9 @@ import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
 import { Log } from "../engine/logger.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
-import { attachSession } from "./session.ts";
+import { attachSession, type SessionConfig } from "./session.ts";
 import { startSessionAgent } from "../agent/server_forwarding.ts";
+import { ServerX11 } from "./x11.ts";
 
 /** What `listen()` resolved once for all connections. */
 export interface ServerSetup {
@@ -78,6 +79,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   readonly #auth: AuthHandler;
   readonly #channels: ChannelTable;
   readonly #forwarding: ServerForwarding;
+  #x11: ServerX11 | undefined;
   #authorizedKeys: AuthorizedKeysSource | undefined;
   #username: string | undefined;
   #authMethod: string | undefined;
@@ -400,6 +402,19 @@ export class SSHServerConnection implements ServerConnectionContext {
         ? async () =>
           (await allowAgent(this)) ? await startSessionAgent(this, ch.closedPromise) : undefined
         : undefined,
+      x11Forwarding: this.#x11Starter(ch),
     });
+  }
+
+  /** Starts X11 forwarding for a session when the hook (or the option) and permissions allow. */
+  #x11Starter(ch: ChannelIO): SessionConfig["x11Forwarding"] {
+    const option = this.#o.x11Forwarding;
+    const allow = this.#hook("x11ForwardingRequested");
+    if ((!allow && !option) || !this.#permissions.x11Forwarding) return undefined;
+    return async (req) => {
+      if (allow && !(await allow(this, req))) return undefined;
+      this.#x11 ??= new ServerX11(this, typeof option === "object" ? option : {});
+      return await this.#x11.start(req, this.#username ?? "", ch.closedPromise);
+    };
   }
 }

@@ -70,8 +70,15 @@ export function dropStartup(
   return random() < p;
 }
 
-/** Resolves the options once for every connection. */
-async function setupServer(o: ListenOptions): Promise<ServerSetup> {
+/**
+ * Resolves the options once for every connection (host keys loaded, algorithms chosen).
+ *
+ * @example
+ * ```ts ignore
+ * const setup = await setupServer({ hostKeys: ["./ssh_host_ed25519_key"] });
+ * ```
+ */
+export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
   const signers = hostKeySigners(
     hostKeys,

@@ -19,6 +19,7 @@ import type { ServerConnectionContext } from "./context.ts";
 import type { HostKeyInput } from "./host_keys.ts";
 import type { SSHServerProcess } from "./process.ts";
 import type { WebDuplex } from "../runtime/socket.ts";
+import type { X11Request, X11ServerOptions } from "./x11.ts";
 
 /** A value or a promise of it: every hook may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -169,6 +170,23 @@ export interface ServerHooks {
    * `no-agent-forwarding` still refuses. Default: refuse.
    */
   agentForwardingRequested?(conn: ServerConnectionContext): MaybePromise<boolean>;
+  /**
+   * A session asks for X11 forwarding (`ssh -X`/`-Y`, x11-req). Return true to
+   * allow: the server then listens on a display (see `x11Forwarding` for the
+   * settings), and the session's process gets `x11Display` (also `DISPLAY`) and
+   * an Xauthority file with the client's cookie (`XAUTHORITY`). authorized_keys
+   * `no-x11-forwarding` still refuses. Default: allow when `x11Forwarding` is set.
+   *
+   * @example Only for one user, and only with a single connection
+   * ```ts ignore
+   * await listen({ ..., x11ForwardingRequested: (conn, req) =>
+   *   conn.username === "alice" && req.singleConnection });
+   * ```
+   */
+  x11ForwardingRequested?(
+    conn: ServerConnectionContext,
+    request: X11Request,
+  ): MaybePromise<boolean>;
 }
 
 /** Options of `listen()`. */
@@ -231,6 +249,25 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly lineHistorySize?: number;
   /** Longest input line the editor accepts (default 1024). */
   readonly maxLineLength?: number;
+  /**
+   * Allow X11 forwarding (sshd's `X11Forwarding`): true, or the display settings
+   * (`displayOffset` default 10, `useLocalhost` default true, `authPath`,
+   * `xauthProgram`). Each allowed session gets its own display on TCP port
+   * 6000 + n; each X connection to it becomes an `x11` channel to the client.
+   * With `x11ForwardingRequested` set, the hook decides and this gives the
+   * settings. Default false.
+   *
+   * @example `ssh -X` sessions can run X programs
+   * ```ts ignore
+   * import { spawn } from "node:child_process";
+   * await listen({ ..., x11Forwarding: true, processFactory: (p) => new Promise((done) => {
+   *   const child = spawn("sh", ["-c", p.command ?? "xterm"], { env: { ...process.env, ...p.env } });
+   *   child.stdout.on("data", (b) => p.write(b));
+   *   child.on("close", () => done());
+   * }) });
+   * ```
+   */
+  readonly x11Forwarding?: boolean | X11ServerOptions;
   /** Grant pty requests (default true; authorized_keys `no-pty` still refuses). */
   readonly allowPty?: boolean;
   /** Environment variable names (patterns with `*`, `?`) accepted from clients; default all. */
