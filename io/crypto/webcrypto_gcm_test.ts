@@ -89,7 +89,11 @@ for (const keyLength of [16, 32]) {
     raws[5]![100] ^= 1; // corrupt one prepared packet
     const ready = [];
     for (let i = 2; i < 9; i++) ready.push(o.prepare(raws[i]!));
-    assert.equal(ready.filter((r) => r === undefined).length, 3, "small packets open synchronously");
+    assert.equal(
+      ready.filter((r) => r === undefined).length,
+      3,
+      "small packets open synchronously",
+    );
     await Promise.all(ready);
     for (let i = 2; i < 10; i++) {
       const n = SIZES[i]!;

@@ -262,7 +262,9 @@ export class EngineDriver<E> {
     for (const data of chunks) {
       const head = this.#pendingSeals[0];
       let ready: Promise<void> | undefined;
-      if (head && head.packet.buffer === data.buffer && head.packet.byteOffset === data.byteOffset) {
+      if (
+        head && head.packet.buffer === data.buffer && head.packet.byteOffset === data.byteOffset
+      ) {
         this.#pendingSeals.shift();
         ready = head.done;
       }
