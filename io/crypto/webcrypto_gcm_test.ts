@@ -86,7 +86,7 @@ for (const keyLength of [16, 32]) {
       assert.deepEqual(out, plain[i]!.subarray(4, 4 + n), `unprepared ${i}`);
     }
     const raws = sealed.map((s) => s.slice());
-    raws[5]![100] ^= 1; // corrupt one prepared packet
+    raws[5]![100]! ^= 1; // corrupt one prepared packet
     const ready = [];
     for (let i = 2; i < 9; i++) ready.push(o.prepare(raws[i]!));
     assert.equal(
