@@ -157,7 +157,8 @@ test("PacketSender.sealTo() sends large packets as a detached sealer's chunks, s
   const detached = new PacketSender(seededRandom(3));
   const inPlace = new PacketSender(seededRandom(3));
   detached.setSealer(sealer);
-  inPlace.setSealer({ ...sealer, sealDetached: undefined });
+  const { sealDetached: _, ...withoutDetached } = sealer;
+  inPlace.setSealer(withoutDetached);
   const sizes = [10, 5000, 20, 40_000, 3000];
   const sent: Uint8Array[][] = [];
   for (const [i, n] of sizes.entries()) {
