@@ -264,13 +264,15 @@ test("openDetached() returns the decrypted packet in a buffer of its own", () =>
   }
 });
 
-test("sealDetached() gives the sealed packet's bytes in chunks that do not share the packet's memory", () => {
+test("sealDetached() gives the sealed packet's bytes in chunks apart from the packet's memory", () => {
   const rnd = seededRandom(0x5ea1);
   const detached = NATIVE_PAIRS.filter((p) =>
     allNative.createSealer(p.cipher, p.mac, keysFor(rnd, p.cipher, p.mac)).sealDetached
   );
   const names = detached.map((p) => p.label).join(" ");
   assert.ok(names.includes("aes128-gcm"), names);
+  assert.ok(names.includes("aes128-ctr + hmac-sha2-256-etm"), names);
+  assert.ok(detached.every((p) => p.cipher.aead || p.mac?.etm), "AEAD or encrypt-then-MAC only");
   if (avail.ciphers.includes("chacha20-poly1305@openssh.com")) {
     assert.ok(names.includes("chacha20-poly1305"), names);
   }
