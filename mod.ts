@@ -246,21 +246,31 @@ export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/ke
 export {
   type CertificateInput,
   DEFAULT_IDENTITY_FILES,
+  loadCertificates,
   loadDefaultClientKeys,
   loadKeyPairs,
   type LoadKeyPairsOptions,
+  loadPublicKeys,
   type PrivateKeyInput,
+  type PublicKeyInput,
   readCertificate,
   readPrivateKey,
+  readPublicKey,
 } from "./io/keys/files.ts";
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
   hostLabel,
   type KnownHostsCheckInfo,
+  type KnownHostsSource,
   type KnownHostsVerifier,
   knownHostsVerifier,
+  readKnownHosts,
 } from "./io/keys/known_hosts.ts";
-export { x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
+export {
+  loadX509Certificates,
+  type X509CertificateInput,
+  x509HostKeyVerifier,
+} from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,

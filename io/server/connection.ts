@@ -8,6 +8,7 @@
 
 import { sftpProcessFactory } from "../sftp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
 import {
@@ -43,6 +44,8 @@ export interface ServerSetup {
   readonly engine: Omit<ServerConnectionOptions, "methods">;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[];
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -110,6 +113,12 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
+      trust: {
+        knownClientHosts: this.#o.knownClientHosts,
+        trustClientHost: this.#o.trustClientHost,
+        x509TrustedCerts: setup.x509TrustedCerts,
+        x509Purposes: this.#o.x509Purposes,
+      },
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(
@@ -218,6 +227,27 @@ export class SSHServerConnection implements ServerConnectionContext {
   sendDebug(message: string, alwaysDisplay = false): void {
     if (this.#engine.closed) return;
     this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver?.pump();
+  }
+
+  /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`): a
+   * banner made for the user or the client's address, from `beginAuth` (it
+   * reaches the client before the answer to its first request). The static
+   * `banner` option, if set, goes first. Throws a `LocalProtocolError`
+   * (ERR_LOCAL_PROTOCOL) once the user is authenticated (RFC 4252 §5.4).
+   *
+   * @example A banner per user
+   * ```ts ignore
+   * await listen({ ..., beginAuth: (user, conn) => {
+   *   conn.sendAuthBanner(`Welcome, ${user}. Last login from ${lastSeen(user)}.\n`);
+   *   return true;
+   * } });
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    if (this.#engine.closed) return;
+    this.#engine.sendAuthBanner(message); // throws a LocalProtocolError after authentication
     this.#driver?.pump();
   }
 
