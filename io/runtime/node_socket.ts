@@ -7,6 +7,7 @@
 
 import * as net from "node:net";
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import { currentRuntime } from "./env.ts";
 
 /**
  * Where a socket opened with `onread` (one reused read buffer, no allocation per read)
@@ -34,6 +35,19 @@ class ReadSink {
  */
 const NODE_READ_SIZE = 64 * 1024;
 
+/** Whether `net.Socket` cork/uncork is Node's own (one writev syscall per batch). */
+const CORK_WRITEV = currentRuntime() === "node";
+/** Whether `net.connect`'s `onread` (reads into one reused buffer) is Node's own. */
+const REUSED_READS = currentRuntime() === "node";
+
+function corkedWrite(sock: net.Socket, chunks: readonly Uint8Array[]): boolean {
+  sock.cork();
+  let ok = true;
+  for (const c of chunks) ok = sock.write(c) && ok;
+  sock.uncork();
+  return ok;
+}
+
 /**
  * Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms.
  * `sink`: the socket was opened with `onread` into a reused buffer (see connectNodeSocket);
@@ -44,14 +58,11 @@ export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSoc
   let handlers: SocketHandlers | undefined;
   return {
     write: (data) => sock.write(data),
-    writev(chunks) {
-      // Corked writes leave as one writev() when uncorked: one syscall for a whole batch.
-      sock.cork();
-      let ok = true;
-      for (const c of chunks) ok = sock.write(c) && ok;
-      sock.uncork();
-      return ok;
-    },
+    // Corked writes leave as one writev() when uncorked: one syscall for a whole batch. Node
+    // only: Deno's and Bun's node:net emulate cork; the driver merges small chunks there.
+    ...(CORK_WRITEV
+      ? { writev: (chunks: readonly Uint8Array[]) => corkedWrite(sock, chunks) }
+      : {}),
     end: () => {
       sock.end();
     },
@@ -106,13 +117,16 @@ export function connectNodeSocket(
   bind: TcpBindOptions = {},
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
-    const sink = new ReadSink();
+    // One reused read buffer: no 64 KiB allocation (and its garbage) per read. Node only:
+    // node:net on Deno and Bun (used here when binding first) keeps its `data` events.
+    const sink = REUSED_READS ? new ReadSink() : undefined;
     const sock = net.connect({
       host,
       port,
       noDelay: true,
-      // One reused read buffer: no 64 KiB allocation (and its garbage) per read.
-      onread: { buffer: new Uint8Array(NODE_READ_SIZE), callback: sink.onread },
+      ...(sink
+        ? { onread: { buffer: new Uint8Array(NODE_READ_SIZE), callback: sink.onread } }
+        : {}),
       ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
       ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
       ...(bind.family !== undefined ? { family: bind.family } : {}),
