@@ -259,14 +259,17 @@ export class EngineDriver<E> {
 
   /** Queues chunks behind pending seals; they go out in order as the seals finish. */
   #enqueue(chunks: Uint8Array[]): void {
+    const pending = this.#pendingSeals;
     for (const data of chunks) {
-      const head = this.#pendingSeals[0];
+      // Pending seals come in the order of the chunks; search all the same, so a chunk
+      // that holds plaintext is never taken for a finished one.
       let ready: Promise<void> | undefined;
-      if (
-        head && head.packet.buffer === data.buffer && head.packet.byteOffset === data.byteOffset
-      ) {
-        this.#pendingSeals.shift();
-        ready = head.done;
+      const i = pending.findIndex((p) =>
+        p.packet.buffer === data.buffer && p.packet.byteOffset === data.byteOffset
+      );
+      if (i >= 0) {
+        ready = pending[i]!.done;
+        pending.splice(0, i + 1);
       }
       this.#outQueue.push({ data, ready });
       this.#outQueued += data.length;
