@@ -390,28 +390,40 @@ export class EngineDriver<E> {
   #rxDeliver(): void {
     if (this.#rxDelivering) return;
     this.#rxDelivering = true;
-    void this.#rxDeliverLoop().finally(() => {
-      this.#rxDelivering = false;
-    });
+    void this.#rxDeliverLoop();
   }
 
+  /**
+   * The delivery loop. `#rxDelivering` is cleared inside it, in the same turn as its last
+   * look at the queue: cleared any later (a `.finally()` on the promise), input arriving in
+   * between would be framed but find the flag still set, and wait for more input that the
+   * peer, waiting for our answer, never sends.
+   */
   async #rxDeliverLoop(): Promise<void> {
     const engine = this.#engine;
-    for (;;) {
-      const head = this.#rxInFlight[0];
-      if (head === undefined) break;
-      if (head.ready) await head.ready;
-      if (this.#closed || engine.closed) return;
-      this.#rxInFlight.shift();
-      engine.receiveData(head.raw);
-      if (!engine.closed && engine.transport?.opener !== this.#opener) this.#rxReroute();
-      this.pump();
-      this.#rxFrame();
-    }
-    if (this.#rxEof && this.#rxInFlight.length === 0 && !this.#closed) {
-      this.#rxEof = false;
-      engine.receiveEof();
-      this.pump();
+    try {
+      for (;;) {
+        const head = this.#rxInFlight[0];
+        if (head === undefined) break;
+        if (head.ready) await head.ready;
+        if (this.#closed || engine.closed) return;
+        this.#rxInFlight.shift();
+        engine.receiveData(head.raw);
+        if (!engine.closed && engine.transport?.opener !== this.#opener) this.#rxReroute();
+        this.pump();
+        this.#rxFrame();
+      }
+      if (this.#rxEof && !this.#closed) {
+        this.#rxEof = false;
+        engine.receiveEof();
+        this.pump();
+      }
+    } catch (e) {
+      // Not peer input (the engine turns that into a disconnect): a bug; never stall on it.
+      this.#socketError ??= e instanceof Error ? e : new Error(String(e));
+      this.destroy();
+    } finally {
+      this.#rxDelivering = false;
     }
   }
 
