@@ -62,12 +62,15 @@ export type SSHErrorCode =
   | "ERR_CHANNEL"
   | "ERR_PROCESS"
   | "ERR_SFTP"
+  | "ERR_SCP"
   | "ERR_KEY_IMPORT"
   | "ERR_KEY_EXPORT"
   | "ERR_KEY_GENERATION"
   | "ERR_SIGNATURE"
   | "ERR_UNSUPPORTED_ALGORITHM"
-  | "ERR_AGENT";
+  | "ERR_AGENT"
+  | "ERR_INCOMPLETE_READ"
+  | "ERR_READ_LIMIT";
 
 /**
  * Base class of every error this library raises.

@@ -9,6 +9,7 @@
 
 import type { LogOptions } from "../engine/logger.ts";
 import type { SFTPServerOption } from "../sftp/server.ts";
+import type { SCPServerOption } from "../scp/server.ts";
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
@@ -303,6 +304,13 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * connection returning either (per-user roots). `sftpFactory` takes precedence.
    */
   readonly sftp?: SFTPServerOption;
+  /**
+   * Answer `scp -t` / `scp -f` exec requests without a shell: `{ root }` (a
+   * local directory, jailed as for `sftp`; `readOnly` refuses uploads),
+   * `{ backend }`, or a function of the connection returning either. Other
+   * commands still go to `processFactory`. (`scp` in SFTP mode needs `sftp`.)
+   */
+  readonly scp?: SCPServerOption;
   /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
   readonly lineEditor?: boolean;
   /** Lines kept for history recall per session (default 1000). */
