@@ -35,6 +35,16 @@ class ReadSink {
  */
 const NODE_READ_SIZE = 64 * 1024;
 
+let readBuffer: Uint8Array | undefined;
+/**
+ * One read buffer for every socket we open: a read fills it and its callback consumes (or
+ * copies) the bytes before the next read of any socket starts, so no connection holds one
+ * of its own while idle.
+ */
+function sharedReadBuffer(): Uint8Array {
+  return (readBuffer ??= new Uint8Array(NODE_READ_SIZE));
+}
+
 /** Whether `net.Socket` cork/uncork is Node's own (one writev syscall per batch). */
 const CORK_WRITEV = currentRuntime() === "node";
 /** Whether `net.connect`'s `onread` (reads into one reused buffer) is Node's own. */
@@ -124,9 +134,7 @@ export function connectNodeSocket(
       host,
       port,
       noDelay: true,
-      ...(sink
-        ? { onread: { buffer: new Uint8Array(NODE_READ_SIZE), callback: sink.onread } }
-        : {}),
+      ...(sink ? { onread: { buffer: sharedReadBuffer, callback: sink.onread } } : {}),
       ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
       ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
       ...(bind.family !== undefined ? { family: bind.family } : {}),
