@@ -6,7 +6,7 @@
  */
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
-import { DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { DENO_READ_MIN_SIZE, DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
@@ -72,12 +72,17 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     }
   };
   const readLoop = async () => {
+    // The buffer grows while reads fill it (bulk traffic) and shrinks while they do not, so an
+    // idle connection waits on a small one.
+    let size = DENO_READ_MIN_SIZE;
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeRead = r));
-        const buf = new Uint8Array(DENO_READ_SIZE);
+        const buf = new Uint8Array(size);
         const n = await conn.read(buf);
         if (n === null) break;
+        if (n === size) size = Math.min(size * 4, DENO_READ_SIZE);
+        else if (n < size / 4) size = Math.max(size / 2, DENO_READ_MIN_SIZE);
         h!.data(buf.subarray(0, n));
       }
       h!.end();

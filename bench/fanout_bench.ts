@@ -1,0 +1,761 @@
+/**
+ * Fan-out bench (issue #15), in one run:
+ *
+ * - **fleet**: N hosts (default 1,000) served by our `listen()` on distinct loopback addresses
+ *   (127.0.1.1, 127.0.1.2, …, 250 per /24) in a separate process; `runMany(hosts, "true")` at
+ *   concurrency C (default 200) against the `ssh2` package doing the same (N clients, C at once):
+ *   wall time, client CPU per host (user + sys of the client process), peak client RSS (VmHWM),
+ *   hosts lost.
+ * - **sshd**: 200 concurrent connect + `exec true` against OpenSSH's sshd (the conformance
+ *   fixture: needs root, `sshd`, `ssh`): ours, `ssh2`, and 200 OpenSSH `ssh` processes.
+ * - **idle**: 1,000 idle authenticated connections between two processes of the same runtime
+ *   (client: `connect()`, server: `listen()`), RSS growth per connection on each side after a
+ *   full garbage collection, for Node, Deno and Bun.
+ * - **login**: client CPU per login (connect + curve25519 kex + ed25519 auth + `exec true` +
+ *   close), sequential, on each runtime, against the fleet server.
+ *
+ * Run: `node_modules/.bin/node bench/fanout_bench.ts` with `--only fleet,sshd,idle,login`,
+ * `--hosts 1000`, `--concurrency 200`, `--idle 1000`, `--sshd-conns 200`, `--logins 300`,
+ * `--runtimes node,deno,bun`. Every client and server runs in its own child process; the
+ * orchestrator only starts them and prints the tables (Markdown) on stdout.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as net from "node:net";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const USER = "sshtest";
+
+// ---- helpers shared by every role ----
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] ?? fallback : fallback;
+}
+
+/** The i-th fleet address: 127.0.1.1 … 127.0.1.250, 127.0.2.1 …, one per host. */
+export function fleetAddress(i: number): string {
+  return `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
+}
+
+function collectGarbage(): void {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  for (let i = 0; i < 3; i++) {
+    if (g.Bun) g.Bun.gc(true);
+    else g.gc?.();
+  }
+}
+
+/** Resident set size and its high-water mark of this process, KiB (from /proc). */
+function memKiB(): { rss: number; hwm: number } {
+  const s = readFileSync("/proc/self/status", "utf8");
+  return {
+    rss: Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? 0),
+    hwm: Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0),
+  };
+}
+
+/** user + sys CPU of this process, ms (from /proc: every runtime has it). */
+function cpuMs(pid: number | "self" = "self"): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const tick = 10; // USER_HZ = 100 on Linux
+  return (Number(f[11]) + Number(f[12])) * tick;
+}
+
+/** Precise user+sys CPU ms where the runtime has process.cpuUsage (all three do). */
+function cpuNow(): number {
+  const u = (process as { cpuUsage?: () => { user: number; system: number } }).cpuUsage?.();
+  return u ? (u.user + u.system) / 1000 : cpuMs();
+}
+
+/** Lines from stdin, as an async queue. */
+function stdinLines(): () => Promise<string> {
+  let buf = "";
+  const waiting: ((l: string) => void)[] = [];
+  const queued: string[] = [];
+  process.stdin.on("data", (b: Uint8Array) => {
+    buf += new TextDecoder().decode(b);
+    for (let nl; (nl = buf.indexOf("\n")) >= 0;) {
+      const l = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiting.shift();
+      if (w) w(l);
+      else queued.push(l);
+    }
+  });
+  return () =>
+    queued.length ? Promise.resolve(queued.shift()!) : new Promise((r) => waiting.push(r));
+}
+
+function say(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+async function pool<T>(n: number, concurrency: number, one: (i: number) => Promise<T>) {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await one(i);
+      }
+    }),
+  );
+  return out;
+}
+
+// ---- role: the fleet server ----
+
+async function fleetServer(): Promise<void> {
+  const { listen } = await import("../io/server/listen.ts");
+  const hosts = Number(option("hosts", "1000"));
+  const hostKey = option("host-key", "");
+  const authorized = readFileSync(option("authorized", ""), "utf8");
+  const base = {
+    hostKeys: [hostKey],
+    authorizedClientKeys: authorized,
+    processFactory: (p: { exit(n: number): void }) => p.exit(0),
+    maxStartups: 100_000,
+    sendHostKeys: false,
+  };
+  const first = await listen({ ...base, host: fleetAddress(0), port: 0 });
+  const port = first.address.port;
+  const servers = [first];
+  for (let i = 1; i < hosts; i++) {
+    servers.push(await listen({ ...base, host: fleetAddress(i), port }));
+  }
+  say(`READY ${port}`);
+  const next = stdinLines();
+  for (;;) {
+    const cmd = await next();
+    if (cmd === "gc") {
+      collectGarbage();
+      const m = memKiB();
+      say(`MEM ${m.rss} ${servers.reduce((s, x) => s + x.connections, 0)} ${cpuNow()}`);
+    } else if (cmd === "quit") {
+      await Promise.all(servers.map((s) => s.close()));
+      process.exit(0);
+    }
+  }
+}
+
+// ---- role: clients ----
+
+interface ClientSetup {
+  readonly port: number;
+  readonly keyText: string;
+  readonly keyPath: string;
+}
+
+function clientSetup(): ClientSetup {
+  const keyPath = option("key", "");
+  return { port: Number(option("port", "0")), keyText: readFileSync(keyPath, "utf8"), keyPath };
+}
+
+async function sshtsConnectOptions(s: ClientSetup) {
+  const { readPrivateKey } = await import("../io/keys/files.ts");
+  const key = await readPrivateKey(s.keyText);
+  return {
+    port: s.port,
+    username: USER,
+    clientKeys: [key],
+    knownHosts: null,
+    config: false,
+    agent: false,
+    kexAlgs: ["curve25519-sha256"],
+  } as const;
+}
+
+/** Holds N idle authenticated connections; reports RSS before and after, after GC. */
+async function idleClient(): Promise<void> {
+  const { connect } = await import("../io/client/connect.ts");
+  const s = clientSetup();
+  const n = Number(option("n", "1000"));
+  const opts = await sshtsConnectOptions(s);
+  const open = (i: number) => connect(fleetAddress(i % 1000), opts);
+  // One-time costs (code, caches, WebAssembly) go into the baseline.
+  for (const c of await pool(8, 4, open)) await c.close();
+  await new Promise((r) => setTimeout(r, 200));
+  collectGarbage();
+  const before = memKiB().rss;
+  const next = stdinLines();
+  const mu0 = process.memoryUsage();
+  say(`WARM ${before}`);
+  await next();
+  const conns = await pool(n, 50, open);
+  await new Promise((r) => setTimeout(r, Number(option("settle", "500"))));
+  collectGarbage();
+  const mu1 = process.memoryUsage();
+  const per = (k: "heapUsed" | "external" | "arrayBuffers" | "heapTotal") =>
+    `${k} ${((mu1[k] - mu0[k]) / 1024 / n).toFixed(1)}`;
+  process.stderr.write(
+    `  idle client per conn KiB: ${per("heapTotal")} ${per("heapUsed")} ${per("external")} ${
+      per("arrayBuffers")
+    }\n`,
+  );
+  if (process.env.FANOUT_SPACES) {
+    const maps = readFileSync("/proc/self/smaps", "utf8").split("\n");
+    const agg = new Map<string, number>();
+    let cur = "";
+    for (const l of maps) {
+      const h = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(l);
+      if (h) cur = h[1] || "[anon]";
+      const r = /^Rss:\s+(\d+)/.exec(l);
+      if (r) agg.set(cur, (agg.get(cur) ?? 0) + Number(r[1]));
+    }
+    for (const [k, v] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 6)) {
+      process.stderr.write(`  map ${k}: ${(v / 1024).toFixed(1)} MiB\n`);
+    }
+    const v8 = await import("node:v8");
+    for (const sp of v8.getHeapSpaceStatistics()) {
+      process.stderr.write(
+        `  ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} MiB used ${
+          (sp.space_used_size / 1048576).toFixed(1)
+        } MiB\n`,
+      );
+    }
+  }
+  say(`HELD ${before} ${memKiB().rss}`);
+  if (option("snapshot", "") !== "") {
+    const v8 = await import("node:v8");
+    v8.writeHeapSnapshot(option("snapshot", ""));
+    say("SNAP");
+  }
+  await next();
+  await Promise.all(conns.map((c) => c.close().catch(() => {})));
+  process.exit(0);
+}
+
+interface FleetReport {
+  wallMs: number;
+  cpuMs: number;
+  peakRssKiB: number;
+  ok: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
+async function fleetClient(): Promise<void> {
+  const impl = option("impl", "sshts");
+  const hosts = Number(option("hosts", "1000"));
+  const concurrency = Number(option("concurrency", "200"));
+  const s = clientSetup();
+  const addr = (i: number) => option("target", "") || fleetAddress(i);
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let failed = 0;
+  const fail = (e: unknown) => {
+    failed++;
+    const k = (e as { code?: string }).code ?? (e as Error).message ?? String(e);
+    errors[k] = (errors[k] ?? 0) + 1;
+  };
+  let run: () => Promise<void>;
+  if (impl === "sshts") {
+    const { runMany } = await import("../io/fanout/run_many.ts");
+    const opts = await sshtsConnectOptions(s);
+    const list = Array.from({ length: hosts }, (_, i) => addr(i));
+    run = async () => {
+      for await (const r of runMany(list, "true", { ...opts, concurrency, timeout: 60_000 })) {
+        if (r.ok && r.exitStatus === 0) ok++;
+        else fail(r.ok ? new Error(`exit ${r.exitStatus}`) : r.error);
+      }
+    };
+  } else {
+    const { Client } = createRequire(import.meta.url)("ssh2");
+    const privateKey = readFileSync(s.keyPath);
+    const one = (host: string) =>
+      new Promise<void>((resolve, reject) => {
+        const sock = net.connect(s.port, host);
+        sock.setNoDelay(true);
+        const c = new Client();
+        c.on("error", reject);
+        c.on("ready", () => {
+          c.exec("true", (err: Error | undefined, stream: NodeJS.ReadableStream) => {
+            if (err) return reject(err);
+            let code: number | undefined;
+            stream.on("exit", (x: number) => (code = x));
+            stream.on("close", () => {
+              c.end();
+              code === 0 ? resolve() : reject(new Error(`exit ${code}`));
+            });
+            stream.resume();
+          });
+        });
+        c.connect({
+          sock,
+          username: USER,
+          privateKey,
+          algorithms: { kex: ["curve25519-sha256"] },
+          readyTimeout: 60_000,
+        });
+      });
+    run = async () => {
+      await pool(hosts, concurrency, (i) => one(addr(i)).then(() => void ok++, fail));
+    };
+  }
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  await run();
+  const report: FleetReport = {
+    wallMs: performance.now() - t0,
+    cpuMs: cpuNow() - cpu0,
+    peakRssKiB: memKiB().hwm,
+    ok,
+    failed,
+    errors,
+  };
+  say(`REPORT ${JSON.stringify(report)}`);
+  process.exit(0);
+}
+
+/** Sequential logins (connect + kex + auth + exec true + close); client CPU per login. */
+async function loginClient(): Promise<void> {
+  const { connect } = await import("../io/client/connect.ts");
+  const s = clientSetup();
+  const n = Number(option("n", "300"));
+  const opts = await sshtsConnectOptions(s);
+  const once = async (i: number) => {
+    const c = await connect(fleetAddress(i % 1000), opts);
+    const r = await c.run("true");
+    if (r.exitStatus !== 0) throw new Error(`exit ${r.exitStatus}`);
+    await c.close();
+  };
+  for (let i = 0; i < 30; i++) await once(i); // warm-up (JIT)
+  const cpu0 = cpuNow();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await once(i);
+  const wall = performance.now() - t0;
+  say(`REPORT ${JSON.stringify({ cpuMsPerLogin: (cpuNow() - cpu0) / n, msPerLogin: wall / n })}`);
+  process.exit(0);
+}
+
+// ---- the orchestrator ----
+
+const RUNTIMES: Record<string, (script: string) => string[]> = {
+  node: (s) => [join(REPO, "node_modules/.bin/node"), "--expose-gc", s],
+  deno: (s) => [join(REPO, "node_modules/.bin/deno"), "run", "-A", "--v8-flags=--expose-gc", s],
+  bun: (s) => [join(REPO, "node_modules/.bin/bun"), s],
+};
+
+interface Child {
+  readonly proc: ChildProcess;
+  next(): Promise<string>;
+  send(line: string): void;
+  done: Promise<number | null>;
+}
+
+function child(runtime: string, args: string[]): Child {
+  const [cmd, ...pre] = RUNTIMES[runtime]!(SELF);
+  const proc = spawn(cmd!, [...pre, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  let buf = "";
+  const waiting: ((l: string) => void)[] = [];
+  const queued: string[] = [];
+  proc.stdout!.on("data", (b: Uint8Array) => {
+    buf += new TextDecoder().decode(b);
+    for (let nl; (nl = buf.indexOf("\n")) >= 0;) {
+      const l = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!/^(READY|MEM|WARM|HELD|REPORT|SNAP)\b/.test(l)) {
+        process.stderr.write(`  [${runtime}] ${l}\n`);
+        continue;
+      }
+      const w = waiting.shift();
+      if (w) w(l);
+      else queued.push(l);
+    }
+  });
+  const done = new Promise<number | null>((r) => proc.on("close", r));
+  void done.then((code) => {
+    for (const w of waiting.splice(0)) w(`EXIT ${code}`);
+  });
+  return {
+    proc,
+    next: () =>
+      queued.length ? Promise.resolve(queued.shift()!) : new Promise((r) => waiting.push(r)),
+    send: (l) => proc.stdin!.write(l + "\n"),
+    done,
+  };
+}
+
+interface Keys {
+  readonly hostKeyPath: string;
+  readonly clientKeyPath: string;
+  readonly authorizedPath: string;
+}
+
+async function fixtureKeys(): Promise<Keys> {
+  const { ensureKeyMaterial } = await import("../conformance/fixtures/keys.ts");
+  const { writeFileSync, mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const m = await ensureKeyMaterial();
+  const client = m.clientKeys.find((k) => k.name === "ed25519")!;
+  const dir = mkdtempSync(join(tmpdir(), "sshts-fanout-"));
+  const authorizedPath = join(dir, "authorized_keys");
+  writeFileSync(authorizedPath, client.publicKeyLine + "\n");
+  return {
+    hostKeyPath: m.hostKeys.find((k) => k.name === "ed25519")!.privateKeyPath,
+    clientKeyPath: client.privateKeyPath,
+    authorizedPath,
+  };
+}
+
+async function startFleet(runtime: string, keys: Keys, hosts: number) {
+  const srv = child(runtime, [
+    "--role",
+    "fleet-server",
+    "--hosts",
+    String(hosts),
+    "--host-key",
+    keys.hostKeyPath,
+    "--authorized",
+    keys.authorizedPath,
+  ]);
+  const ready = await srv.next();
+  const port = Number(/^READY (\d+)/.exec(ready)?.[1]);
+  if (!port) throw new Error(`${runtime} fleet server did not start: ${ready}`);
+  const mem = async () => {
+    srv.send("gc");
+    const m = /^MEM (\d+) (\d+) ([\d.]+)/.exec(await srv.next());
+    return { rss: Number(m?.[1]), connections: Number(m?.[2]), cpuMs: Number(m?.[3]) };
+  };
+  const stop = async () => {
+    srv.send("quit");
+    await srv.done;
+  };
+  return { port, mem, stop };
+}
+
+interface IdleRow {
+  runtime: string;
+  n: number;
+  clientKiB: number;
+  serverKiB: number;
+}
+
+async function idle(runtime: string, keys: Keys, n: number): Promise<IdleRow> {
+  const fleet = await startFleet(runtime, keys, Math.min(n, 1000));
+  try {
+    const snap = option("snapshot", "");
+    const cl = child(runtime, [
+      "--role",
+      "idle-client",
+      "--port",
+      String(fleet.port),
+      "--key",
+      keys.clientKeyPath,
+      "--n",
+      String(n),
+      "--settle",
+      option("settle", "500"),
+      ...(snap ? ["--snapshot", `${snap}-client-${runtime}.heapsnapshot`] : []),
+    ]);
+    const warm = await cl.next();
+    if (!warm.startsWith("WARM")) throw new Error(`idle client (${runtime}): ${warm}`);
+    const s0 = await fleet.mem();
+    cl.send("go");
+    const held = /^HELD (\d+) (\d+)/.exec(await cl.next());
+    if (!held) throw new Error(`idle client (${runtime}) failed`);
+    if (snap) await cl.next();
+    const s1 = await fleet.mem();
+    cl.send("quit");
+    await cl.done;
+    if (s1.connections !== n) {
+      process.stderr.write(`warning: server holds ${s1.connections} connections, not ${n}\n`);
+    }
+    return {
+      runtime,
+      n,
+      clientKiB: (Number(held[2]) - Number(held[1])) / n,
+      serverKiB: (s1.rss - s0.rss) / n,
+    };
+  } finally {
+    await fleet.stop();
+  }
+}
+
+async function fleetRun(
+  impl: string,
+  runtime: string,
+  keys: Keys,
+  port: number,
+  hosts: number,
+  concurrency: number,
+  target?: string,
+): Promise<FleetReport> {
+  const cl = child(runtime, [
+    "--role",
+    "fleet-client",
+    "--impl",
+    impl,
+    "--port",
+    String(port),
+    "--key",
+    keys.clientKeyPath,
+    "--hosts",
+    String(hosts),
+    "--concurrency",
+    String(concurrency),
+    ...(target ? ["--target", target] : []),
+  ]);
+  const line = await cl.next();
+  await cl.done;
+  const m = /^REPORT (.*)$/.exec(line);
+  if (!m) throw new Error(`${impl} fleet client on ${runtime}: ${line}`);
+  return JSON.parse(m[1]!) as FleetReport;
+}
+
+async function openSshProcesses(
+  port: number,
+  keyPath: string,
+  knownHostsPath: string,
+  n: number,
+): Promise<FleetReport> {
+  const args = [
+    "-F",
+    "/dev/null",
+    "-p",
+    String(port),
+    "-l",
+    USER,
+    "-i",
+    keyPath,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsPath}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "IdentityAgent=none",
+    "-o",
+    "KexAlgorithms=curve25519-sha256",
+    "127.0.0.1",
+    "true",
+  ];
+  // Children's CPU: the kernel adds reaped children's time to ours (cutime/cstime).
+  const childCpu = () => {
+    const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[13]) + Number(f[14])) * 10;
+  };
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let failed = 0;
+  const cpu0 = childCpu();
+  const t0 = performance.now();
+  let peak = 0;
+  await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<void>((resolve) => {
+        const c = spawn("ssh", args, { stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        c.stderr!.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
+        c.on("close", (status) => {
+          try {
+            const s = readFileSync(`/proc/${c.pid}/status`, "utf8");
+            peak = Math.max(peak, Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0));
+          } catch { /* gone */ }
+          if (status === 0) ok++;
+          else {
+            failed++;
+            const k = err.trim().split("\n").pop() || `exit ${status}`;
+            errors[k] = (errors[k] ?? 0) + 1;
+          }
+          resolve();
+        });
+      })),
+  );
+  return {
+    wallMs: performance.now() - t0,
+    cpuMs: childCpu() - cpu0,
+    peakRssKiB: peak,
+    ok,
+    failed,
+    errors,
+  };
+}
+
+async function login(runtime: string, keys: Keys, port: number, n: number) {
+  const cl = child(runtime, [
+    "--role",
+    "login-client",
+    "--port",
+    String(port),
+    "--key",
+    keys.clientKeyPath,
+    "--n",
+    String(n),
+  ]);
+  const line = await cl.next();
+  await cl.done;
+  const m = /^REPORT (.*)$/.exec(line);
+  if (!m) throw new Error(`login client on ${runtime}: ${line}`);
+  return JSON.parse(m[1]!) as { cpuMsPerLogin: number; msPerLogin: number };
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    "| " + cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))
+      .join(" | ") +
+    " |";
+  const sep = "| " +
+    widths.map((w, i) => (i === 0 ? ":" + "-".repeat(w - 1) : "-".repeat(w - 1) + ":"))
+      .join(" | ") +
+    " |";
+  return [line(head), sep, ...rows.map(line)].join("\n");
+}
+
+function loadAvg(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+function fleetRow(name: string, r: FleetReport, hosts: number): string[] {
+  const errs = Object.entries(r.errors).map(([k, v]) => `${k} ×${v}`).join("; ");
+  return [
+    name,
+    (r.wallMs / 1000).toFixed(2),
+    (r.cpuMs / hosts).toFixed(2),
+    (r.peakRssKiB / 1024).toFixed(0),
+    `${r.ok}/${hosts}`,
+    errs || "—",
+  ];
+}
+
+async function main(): Promise<void> {
+  const only = option("only", "fleet,sshd,idle,login").split(",");
+  const runtimes = option("runtimes", "node,deno,bun").split(",");
+  const hosts = Number(option("hosts", "1000"));
+  const concurrency = Number(option("concurrency", "200"));
+  const idleN = Number(option("idle", "1000"));
+  const sshdN = Number(option("sshd-conns", "200"));
+  const logins = Number(option("logins", "300"));
+  const keys = await fixtureKeys();
+  const out: string[] = [];
+  const log = (s: string) => process.stderr.write(s + "\n");
+  out.push(`Run ${new Date().toISOString()}, load average at start ${loadAvg()}`);
+
+  if (only.includes("fleet")) {
+    log(`fleet: ${hosts} hosts, concurrency ${concurrency}`);
+    const fleet = await startFleet("node", keys, hosts);
+    try {
+      const rows: string[][] = [];
+      const res: Record<string, FleetReport> = {};
+      for (const impl of ["sshts", "ssh2"]) {
+        const srv0 = await fleet.mem();
+        const r = await fleetRun(impl, "node", keys, fleet.port, hosts, concurrency);
+        const srv1 = await fleet.mem();
+        res[impl] = r;
+        log(
+          `  ${impl}: ${JSON.stringify(r)}; server CPU ${(srv1.cpuMs - srv0.cpuMs).toFixed(0)} ms`,
+        );
+        rows.push(fleetRow(impl === "sshts" ? "sshts runMany (node)" : "ssh2 (node)", r, hosts));
+      }
+      out.push(
+        `\n### Simulated fleet: ${hosts} hosts (our listen() on Node, one process), concurrency ${concurrency}, \`true\`\n`,
+      );
+      out.push(
+        table(
+          ["client", "wall s", "client CPU ms/host", "peak RSS MiB", "hosts ok", "errors"],
+          rows,
+        ),
+      );
+      out.push(
+        `\nwall ratio sshts/ssh2: ${
+          (res.sshts!.wallMs / res.ssh2!.wallMs).toFixed(2)
+        } (target ≤ 0.5); ` +
+          `CPU ratio: ${(res.sshts!.cpuMs / res.ssh2!.cpuMs).toFixed(2)}`,
+      );
+    } finally {
+      await fleet.stop();
+    }
+  }
+
+  if (only.includes("login")) {
+    const fleet = await startFleet("node", keys, 1000);
+    try {
+      const rows: string[][] = [];
+      for (const rt of runtimes) {
+        const r = await login(rt, keys, fleet.port, logins);
+        log(`  login ${rt}: ${JSON.stringify(r)}`);
+        rows.push([rt, r.cpuMsPerLogin.toFixed(2), r.msPerLogin.toFixed(2)]);
+      }
+      out.push(
+        `\n### Client CPU per login (${logins} sequential logins: connect + curve25519 + ed25519 auth + \`exec true\` + close, against listen() on Node)\n`,
+      );
+      out.push(table(["runtime", "client CPU ms/login", "wall ms/login"], rows));
+    } finally {
+      await fleet.stop();
+    }
+  }
+
+  if (only.includes("sshd")) {
+    log(`sshd: ${sshdN} concurrent connect + exec true`);
+    const { startPeer } = await import("../conformance/fixtures/peers.ts");
+    const f = await startPeer(
+      "openssh",
+      {
+        maxStartups: `${sshdN + 50}:30:${sshdN + 100}`,
+        hostKeys: ["ed25519"],
+        logLevel: "ERROR",
+      } as Parameters<typeof startPeer>[1],
+    );
+    try {
+      const rows: string[][] = [];
+      for (const impl of ["sshts", "ssh2"]) {
+        const r = await fleetRun(impl, "node", keys, f.port, sshdN, sshdN, "127.0.0.1");
+        log(`  ${impl}: ${JSON.stringify(r)}`);
+        rows.push(fleetRow(`${impl} (node)`, r, sshdN));
+      }
+      const o = await openSshProcesses(f.port, keys.clientKeyPath, f.knownHostsPath, sshdN);
+      log(`  openssh: ${JSON.stringify(o)}`);
+      rows.push(fleetRow(`${sshdN} OpenSSH ssh processes`, o, sshdN));
+      out.push(`\n### Against OpenSSH's sshd: ${sshdN} concurrent connect + \`exec true\`\n`);
+      out.push(
+        table(
+          ["client", "wall s", "client CPU ms/host", "peak RSS MiB", "hosts ok", "errors"],
+          rows,
+        ),
+      );
+      out.push("\n(OpenSSH: peak RSS is one ssh process's; CPU is the ssh processes' total.)");
+    } finally {
+      await f.stop();
+    }
+  }
+
+  if (only.includes("idle")) {
+    const rows: string[][] = [];
+    for (const rt of runtimes) {
+      log(`idle: ${idleN} connections on ${rt}`);
+      const r = await idle(rt, keys, idleN);
+      log(`  ${JSON.stringify(r)}`);
+      rows.push([rt, r.clientKiB.toFixed(1), r.serverKiB.toFixed(1)]);
+    }
+    out.push(
+      `\n### Idle memory: ${idleN} idle authenticated connections, RSS growth per connection after GC (KiB; target ≤ 32)\n`,
+    );
+    out.push(table(["runtime", "client KiB/conn", "server KiB/conn"], rows));
+  }
+  out.push(`\nload average at end ${loadAvg()}`);
+  console.log(out.join("\n"));
+}
+
+const role = option("role", "");
+if (role === "fleet-server") await fleetServer();
+else if (role === "idle-client") await idleClient();
+else if (role === "fleet-client") await fleetClient();
+else if (role === "login-client") await loginClient();
+else await main();
