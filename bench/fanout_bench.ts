@@ -54,12 +54,18 @@ function collectGarbage(): void {
   }
 }
 
-/** Resident set size and its high-water mark of this process, KiB (from /proc). */
-function memKiB(): { rss: number; hwm: number } {
+/**
+ * Resident set size, its high-water mark, and RSS less LazyFree (pages the runtime gave back
+ * with MADV_FREE, which the kernel takes when it needs them) of this process, KiB (from /proc).
+ */
+function memKiB(): { rss: number; hwm: number; resident: number } {
   const s = readFileSync("/proc/self/status", "utf8");
+  const r = readFileSync("/proc/self/smaps_rollup", "utf8");
+  const rss = Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? 0);
   return {
-    rss: Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? 0),
+    rss,
     hwm: Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0),
+    resident: rss - Number(/^LazyFree:\s+(\d+)/m.exec(r)?.[1] ?? 0),
   };
 }
 
@@ -139,9 +145,11 @@ async function fleetServer(): Promise<void> {
   for (;;) {
     const cmd = await next();
     if (cmd === "gc") {
+      await new Promise((r) => setTimeout(r, Number(option("settle", "500"))));
       collectGarbage();
       const m = memKiB();
-      say(`MEM ${m.rss} ${servers.reduce((s, x) => s + x.connections, 0)} ${cpuNow()}`);
+      const conns = servers.reduce((s, x) => s + x.connections, 0);
+      say(`MEM ${m.rss} ${conns} ${cpuNow()} ${m.resident}`);
     } else if (cmd === "quit") {
       await Promise.all(servers.map((s) => s.close()));
       process.exit(0);
@@ -176,64 +184,100 @@ async function sshtsConnectOptions(s: ClientSetup) {
   } as const;
 }
 
-/** Holds N idle authenticated connections; reports RSS before and after, after GC. */
+/**
+ * Holds N idle authenticated connections, opened in two halves; after each half (and a garbage
+ * collection) reports its memory (`HALF`, `HELD`: RSS and RSS less LazyFree, KiB).
+ */
 async function idleClient(): Promise<void> {
-  const { connect } = await import("../io/client/connect.ts");
   const s = clientSetup();
   const n = Number(option("n", "1000"));
-  const opts = await sshtsConnectOptions(s);
-  const open = (i: number) => connect(fleetAddress(i % 1000), opts);
+  const impl = option("impl", "sshts");
+  let open: (i: number) => Promise<{ close(): Promise<unknown> | void }>;
+  if (impl === "ssh2") {
+    const { Client } = createRequire(import.meta.url)("ssh2");
+    const privateKey = readFileSync(s.keyPath);
+    open = (i) =>
+      new Promise((resolve, reject) => {
+        const sock = net.connect(s.port, fleetAddress(i % 1000));
+        sock.setNoDelay(true);
+        const c = new Client();
+        c.on("error", reject);
+        c.on("ready", () => resolve({ close: () => void c.end() }));
+        c.connect({ sock, username: USER, privateKey, algorithms: { kex: ["curve25519-sha256"] } });
+      });
+  } else {
+    const { connect } = await import("../io/client/connect.ts");
+    const opts = await sshtsConnectOptions(s);
+    open = (i) => connect(fleetAddress(i % 1000), opts);
+  }
   // One-time costs (code, caches, WebAssembly) go into the baseline.
   for (const c of await pool(8, 4, open)) await c.close();
-  await new Promise((r) => setTimeout(r, 200));
-  collectGarbage();
-  const before = memKiB().rss;
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r, Number(option("settle", "500"))));
+    collectGarbage();
+  };
+  await settle();
   const next = stdinLines();
   const mu0 = process.memoryUsage();
-  say(`WARM ${before}`);
+  const m0 = memKiB();
+  say(`WARM ${m0.rss} ${m0.resident}`);
   await next();
-  const conns = await pool(n, 50, open);
-  await new Promise((r) => setTimeout(r, Number(option("settle", "500"))));
-  collectGarbage();
+  const half = Math.floor(n / 2);
+  const conns = await pool(half, 50, open);
+  await settle();
+  const m1 = memKiB();
+  say(`HALF ${m1.rss} ${m1.resident}`);
+  await next();
+  conns.push(...await pool(n - half, 50, (i) => open(i + half)));
+  await settle();
   const mu1 = process.memoryUsage();
   const per = (k: "heapUsed" | "external" | "arrayBuffers" | "heapTotal") =>
     `${k} ${((mu1[k] - mu0[k]) / 1024 / n).toFixed(1)}`;
   process.stderr.write(
-    `  idle client per conn KiB: ${per("heapTotal")} ${per("heapUsed")} ${per("external")} ${
-      per("arrayBuffers")
-    }\n`,
+    `  idle ${impl} client per conn KiB: ${per("heapTotal")} ${per("heapUsed")} ${
+      per("external")
+    } ${per("arrayBuffers")}\n`,
   );
-  if (process.env.FANOUT_SPACES) {
-    const maps = readFileSync("/proc/self/smaps", "utf8").split("\n");
-    const agg = new Map<string, number>();
-    let cur = "";
-    for (const l of maps) {
-      const h = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(l);
-      if (h) cur = h[1] || "[anon]";
-      const r = /^Rss:\s+(\d+)/.exec(l);
-      if (r) agg.set(cur, (agg.get(cur) ?? 0) + Number(r[1]));
-    }
-    for (const [k, v] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 6)) {
-      process.stderr.write(`  map ${k}: ${(v / 1024).toFixed(1)} MiB\n`);
-    }
-    const v8 = await import("node:v8");
-    for (const sp of v8.getHeapSpaceStatistics()) {
-      process.stderr.write(
-        `  ${sp.space_name}: size ${(sp.space_size / 1048576).toFixed(1)} MiB used ${
-          (sp.space_used_size / 1048576).toFixed(1)
-        } MiB\n`,
-      );
-    }
-  }
-  say(`HELD ${before} ${memKiB().rss}`);
+  const m2 = memKiB();
+  say(`HELD ${m2.rss} ${m2.resident}`);
   if (option("snapshot", "") !== "") {
     const v8 = await import("node:v8");
     v8.writeHeapSnapshot(option("snapshot", ""));
     say("SNAP");
   }
   await next();
-  await Promise.all(conns.map((c) => c.close().catch(() => {})));
+  await Promise.all(conns.map((c) => Promise.resolve(c.close()).catch(() => {})));
   process.exit(0);
+}
+
+/** One ssh2 login (curve25519, the key given) that runs `true` and closes. */
+function ssh2Exec(port: number, host: string, privateKey: Uint8Array): Promise<void> {
+  const { Client } = createRequire(import.meta.url)("ssh2");
+  return new Promise<void>((resolve, reject) => {
+    const sock = net.connect(port, host);
+    sock.setNoDelay(true);
+    const c = new Client();
+    c.on("error", reject);
+    c.on("ready", () => {
+      c.exec("true", (err: Error | undefined, stream: NodeJS.ReadableStream) => {
+        if (err) return reject(err);
+        let code: number | undefined;
+        stream.on("exit", (x: number) => (code = x));
+        stream.on("close", () => {
+          c.end();
+          code === 0 ? resolve() : reject(new Error(`exit ${code}`));
+        });
+        stream.resume();
+      });
+    });
+    c.connect({
+      sock,
+      username: USER,
+      privateKey,
+      algorithms: { kex: ["curve25519-sha256"] },
+      readyTimeout: 60_000,
+    });
+  });
 }
 
 interface FleetReport {
@@ -271,34 +315,8 @@ async function fleetClient(): Promise<void> {
       }
     };
   } else {
-    const { Client } = createRequire(import.meta.url)("ssh2");
     const privateKey = readFileSync(s.keyPath);
-    const one = (host: string) =>
-      new Promise<void>((resolve, reject) => {
-        const sock = net.connect(s.port, host);
-        sock.setNoDelay(true);
-        const c = new Client();
-        c.on("error", reject);
-        c.on("ready", () => {
-          c.exec("true", (err: Error | undefined, stream: NodeJS.ReadableStream) => {
-            if (err) return reject(err);
-            let code: number | undefined;
-            stream.on("exit", (x: number) => (code = x));
-            stream.on("close", () => {
-              c.end();
-              code === 0 ? resolve() : reject(new Error(`exit ${code}`));
-            });
-            stream.resume();
-          });
-        });
-        c.connect({
-          sock,
-          username: USER,
-          privateKey,
-          algorithms: { kex: ["curve25519-sha256"] },
-          readyTimeout: 60_000,
-        });
-      });
+    const one = (host: string) => ssh2Exec(s.port, host, privateKey);
     run = async () => {
       await pool(hosts, concurrency, (i) => one(addr(i)).then(() => void ok++, fail));
     };
@@ -324,12 +342,16 @@ async function loginClient(): Promise<void> {
   const s = clientSetup();
   const n = Number(option("n", "300"));
   const opts = await sshtsConnectOptions(s);
-  const once = async (i: number) => {
-    const c = await connect(fleetAddress(i % 1000), opts);
-    const r = await c.run("true");
-    if (r.exitStatus !== 0) throw new Error(`exit ${r.exitStatus}`);
-    await c.close();
-  };
+  const host = (i: number) => fleetAddress(i % Number(option("hosts", "1000")));
+  const privateKey = readFileSync(s.keyPath);
+  const once = option("impl", "sshts") === "ssh2"
+    ? (i: number) => ssh2Exec(s.port, host(i), privateKey)
+    : async (i: number) => {
+      const c = await connect(host(i), opts);
+      const r = await c.run("true");
+      if (r.exitStatus !== 0) throw new Error(`exit ${r.exitStatus}`);
+      await c.close();
+    };
   for (let i = 0; i < 30; i++) await once(i); // warm-up (JIT)
   const cpu0 = cpuNow();
   const t0 = performance.now();
@@ -365,7 +387,7 @@ function child(runtime: string, args: string[]): Child {
     for (let nl; (nl = buf.indexOf("\n")) >= 0;) {
       const l = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      if (!/^(READY|MEM|WARM|HELD|REPORT|SNAP)\b/.test(l)) {
+      if (!/^(READY|MEM|WARM|HALF|HELD|REPORT|SNAP)\b/.test(l)) {
         process.stderr.write(`  [${runtime}] ${l}\n`);
         continue;
       }
@@ -425,8 +447,13 @@ async function startFleet(runtime: string, keys: Keys, hosts: number) {
   if (!port) throw new Error(`${runtime} fleet server did not start: ${ready}`);
   const mem = async () => {
     srv.send("gc");
-    const m = /^MEM (\d+) (\d+) ([\d.]+)/.exec(await srv.next());
-    return { rss: Number(m?.[1]), connections: Number(m?.[2]), cpuMs: Number(m?.[3]) };
+    const m = /^MEM (\d+) (\d+) ([\d.]+) (\d+)/.exec(await srv.next());
+    return {
+      rss: Number(m?.[1]),
+      connections: Number(m?.[2]),
+      cpuMs: Number(m?.[3]),
+      resident: Number(m?.[4]),
+    };
   };
   const stop = async () => {
     srv.send("quit");
@@ -437,18 +464,26 @@ async function startFleet(runtime: string, keys: Keys, hosts: number) {
 
 interface IdleRow {
   runtime: string;
+  impl: string;
   n: number;
-  clientKiB: number;
-  serverKiB: number;
+  /** KiB per connection: RSS growth over all n, over the second half only; same less LazyFree. */
+  client: { avg: number; marginal: number; avgResident: number };
+  server: { avg: number; marginal: number; avgResident: number };
 }
 
-async function idle(runtime: string, keys: Keys, n: number): Promise<IdleRow> {
-  const fleet = await startFleet(runtime, keys, Math.min(n, 1000));
+async function idle(runtime: string, keys: Keys, n: number, impl = "sshts"): Promise<IdleRow> {
+  const fleet = await startFleet(
+    runtime === "node-ssh2" ? "node" : runtime,
+    keys,
+    Math.min(n, 1000),
+  );
   try {
     const snap = option("snapshot", "");
     const cl = child(runtime, [
       "--role",
       "idle-client",
+      "--impl",
+      impl,
       "--port",
       String(fleet.port),
       "--key",
@@ -459,25 +494,33 @@ async function idle(runtime: string, keys: Keys, n: number): Promise<IdleRow> {
       option("settle", "500"),
       ...(snap ? ["--snapshot", `${snap}-client-${runtime}.heapsnapshot`] : []),
     ]);
-    const warm = await cl.next();
-    if (!warm.startsWith("WARM")) throw new Error(`idle client (${runtime}): ${warm}`);
+    const nums = async (tag: string) => {
+      const l = await cl.next();
+      const m = new RegExp(`^${tag} (\\d+) (\\d+)`).exec(l);
+      if (!m) throw new Error(`idle client (${runtime}, ${impl}): ${l}`);
+      return { rss: Number(m[1]), resident: Number(m[2]) };
+    };
+    const c0 = await nums("WARM");
     const s0 = await fleet.mem();
     cl.send("go");
-    const held = /^HELD (\d+) (\d+)/.exec(await cl.next());
-    if (!held) throw new Error(`idle client (${runtime}) failed`);
-    if (snap) await cl.next();
+    const c1 = await nums("HALF");
     const s1 = await fleet.mem();
+    cl.send("go");
+    const c2 = await nums("HELD");
+    if (snap) await cl.next();
+    const s2 = await fleet.mem();
     cl.send("quit");
     await cl.done;
-    if (s1.connections !== n) {
-      process.stderr.write(`warning: server holds ${s1.connections} connections, not ${n}\n`);
+    if (s2.connections !== n) {
+      process.stderr.write(`warning: server holds ${s2.connections} connections, not ${n}\n`);
     }
-    return {
-      runtime,
-      n,
-      clientKiB: (Number(held[2]) - Number(held[1])) / n,
-      serverKiB: (s1.rss - s0.rss) / n,
-    };
+    const half = Math.floor(n / 2);
+    const side = (a: typeof c0, b: typeof c0, c: typeof c0) => ({
+      avg: (c.rss - a.rss) / n,
+      marginal: (c.rss - b.rss) / (n - half),
+      avgResident: (c.resident - a.resident) / n,
+    });
+    return { runtime, impl, n, client: side(c0, c1, c2), server: side(s0, s1, s2) };
   } finally {
     await fleet.stop();
   }
@@ -738,16 +781,43 @@ async function main(): Promise<void> {
 
   if (only.includes("idle")) {
     const rows: string[][] = [];
-    for (const rt of runtimes) {
-      log(`idle: ${idleN} connections on ${rt}`);
-      const r = await idle(rt, keys, idleN);
+    const f = (x: number) => x.toFixed(1);
+    const cases: [string, string][] = runtimes.map((r) => [r, "sshts"]);
+    if (!process.argv.includes("--no-ssh2")) cases.push(["node", "ssh2"]);
+    for (const [rt, impl] of cases) {
+      log(`idle: ${idleN} ${impl} connections on ${rt}`);
+      const r = await idle(rt, keys, idleN, impl);
       log(`  ${JSON.stringify(r)}`);
-      rows.push([rt, r.clientKiB.toFixed(1), r.serverKiB.toFixed(1)]);
+      rows.push([
+        `${impl} (${rt})`,
+        f(r.client.avg),
+        f(r.client.marginal),
+        f(r.client.avgResident),
+        f(r.server.avg),
+        f(r.server.marginal),
+        f(r.server.avgResident),
+      ]);
     }
     out.push(
-      `\n### Idle memory: ${idleN} idle authenticated connections, RSS growth per connection after GC (KiB; target ≤ 32)\n`,
+      `\n### Idle memory: ${idleN} idle authenticated connections (KiB per connection after GC; target ≤ 32)\n`,
     );
-    out.push(table(["runtime", "client KiB/conn", "server KiB/conn"], rows));
+    out.push(
+      table([
+        "client",
+        "client RSS",
+        "client RSS, 2nd half",
+        "client RSS − LazyFree",
+        "server RSS",
+        "server RSS, 2nd half",
+        "server RSS − LazyFree",
+      ], rows),
+    );
+    out.push(
+      "\nRSS = growth over the idle process with no connection, ÷ N; 2nd half = growth from N/2 " +
+        "to N connections ÷ N/2 (what one more connection costs once the runtime's heap has grown); " +
+        "− LazyFree = less pages the runtime released with MADV_FREE. The server is listen() on " +
+        "the same runtime (ssh2 row: on Node).",
+    );
   }
   out.push(`\nload average at end ${loadAvg()}`);
   console.log(out.join("\n"));
