@@ -309,10 +309,17 @@ async function fleetClient(): Promise<void> {
     const opts = await sshtsConnectOptions(s);
     const list = Array.from({ length: hosts }, (_, i) => addr(i));
     run = async () => {
+      const conn: number[] = [], total: number[] = [];
       for await (const r of runMany(list, "true", { ...opts, concurrency, timeout: 60_000 })) {
+        if (r.timing.connectMs !== undefined) conn.push(r.timing.connectMs);
+        total.push(r.timing.totalMs);
         if (r.ok && r.exitStatus === 0) ok++;
         else fail(r.ok ? new Error(`exit ${r.exitStatus}`) : r.error);
       }
+      const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1]?.toFixed(1);
+      process.stderr.write(
+        `  sshts per host: connect median ${med(conn)} ms, total ${med(total)} ms\n`,
+      );
     };
   } else {
     const privateKey = readFileSync(s.keyPath);
@@ -603,14 +610,16 @@ async function openSshProcesses(
   await Promise.all(
     Array.from({ length: n }, () =>
       new Promise<void>((resolve) => {
-        const c = spawn("ssh", args, { stdio: ["ignore", "ignore", "pipe"] });
+        // GNU time prints ssh's peak RSS (KiB) as the last line of stderr.
+        const c = spawn("/usr/bin/time", ["-f", "%M", "ssh", ...args], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
         let err = "";
         c.stderr!.on("data", (b: Uint8Array) => (err += new TextDecoder().decode(b)));
         c.on("close", (status) => {
-          try {
-            const s = readFileSync(`/proc/${c.pid}/status`, "utf8");
-            peak = Math.max(peak, Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0));
-          } catch { /* gone */ }
+          const lines = err.trim().split("\n");
+          peak = Math.max(peak, Number(lines.pop()) || 0);
+          err = lines.join("\n");
           if (status === 0) ok++;
           else {
             failed++;
@@ -696,12 +705,13 @@ async function main(): Promise<void> {
     const fleet = await startFleet("node", keys, hosts);
     try {
       const rows: string[][] = [];
-      const res: Record<string, FleetReport> = {};
-      for (const impl of ["sshts", "ssh2"]) {
+      const order = option("fleet-order", "ssh2,sshts,ssh2,sshts").split(",");
+      const all: Record<string, FleetReport[]> = {};
+      for (const impl of order) {
         const srv0 = await fleet.mem();
         const r = await fleetRun(impl, "node", keys, fleet.port, hosts, concurrency);
         const srv1 = await fleet.mem();
-        res[impl] = r;
+        (all[impl] ??= []).push(r);
         log(
           `  ${impl}: ${JSON.stringify(r)}; server CPU ${(srv1.cpuMs - srv0.cpuMs).toFixed(0)} ms`,
         );
@@ -716,11 +726,12 @@ async function main(): Promise<void> {
           rows,
         ),
       );
+      const sum = (impl: string, k: "wallMs" | "cpuMs") =>
+        (all[impl] ?? []).reduce((t, r) => t + r[k], 0) / Math.max(1, all[impl]?.length ?? 0);
       out.push(
-        `\nwall ratio sshts/ssh2: ${
-          (res.sshts!.wallMs / res.ssh2!.wallMs).toFixed(2)
-        } (target ≤ 0.5); ` +
-          `CPU ratio: ${(res.sshts!.cpuMs / res.ssh2!.cpuMs).toFixed(2)}`,
+        `\nMean over the runs, sshts ÷ ssh2: wall ${
+          (sum("sshts", "wallMs") / sum("ssh2", "wallMs")).toFixed(2)
+        } (target ≤ 0.5), client CPU ${(sum("sshts", "cpuMs") / sum("ssh2", "cpuMs")).toFixed(2)}.`,
       );
     } finally {
       await fleet.stop();
@@ -773,7 +784,10 @@ async function main(): Promise<void> {
           rows,
         ),
       );
-      out.push("\n(OpenSSH: peak RSS is one ssh process's; CPU is the ssh processes' total.)");
+      out.push(
+        "\n(OpenSSH: peak RSS is the largest one ssh process reached; CPU is all ssh processes' " +
+          "user + sys. The client's figures are its own process's.)",
+      );
     } finally {
       await f.stop();
     }
