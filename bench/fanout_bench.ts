@@ -55,17 +55,17 @@ function collectGarbage(): void {
 }
 
 /**
- * Resident set size, its high-water mark, and RSS less LazyFree (pages the runtime gave back
- * with MADV_FREE, which the kernel takes when it needs them) of this process, KiB (from /proc).
+ * Resident set size and its high-water mark of this process (from /proc), and its JavaScript
+ * heap in use plus memory outside the heap that JavaScript objects hold (`heapUsed` +
+ * `external`), KiB.
  */
 function memKiB(): { rss: number; hwm: number; resident: number } {
   const s = readFileSync("/proc/self/status", "utf8");
-  const r = readFileSync("/proc/self/smaps_rollup", "utf8");
-  const rss = Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+  const u = process.memoryUsage();
   return {
-    rss,
+    rss: Number(/^VmRSS:\s+(\d+)/m.exec(s)?.[1] ?? 0),
     hwm: Number(/^VmHWM:\s+(\d+)/m.exec(s)?.[1] ?? 0),
-    resident: rss - Number(/^LazyFree:\s+(\d+)/m.exec(r)?.[1] ?? 0),
+    resident: Math.round((u.heapUsed + u.external) / 1024),
   };
 }
 
@@ -492,7 +492,7 @@ interface IdleRow {
   runtime: string;
   impl: string;
   n: number;
-  /** KiB per connection: RSS growth over all n, over the second half only; same less LazyFree. */
+  /** KiB per connection: RSS growth over all n, over the second half only; heap + external. */
   client: { avg: number; marginal: number; avgResident: number };
   server: { avg: number; marginal: number; avgResident: number };
 }
@@ -840,10 +840,8 @@ async function main(): Promise<void> {
       rows.push([
         `${impl} (${rt})`,
         f(r.client.avg),
-        f(r.client.marginal),
         f(r.client.avgResident),
         f(r.server.avg),
-        f(r.server.marginal),
         f(r.server.avgResident),
       ]);
     }
@@ -854,18 +852,18 @@ async function main(): Promise<void> {
       table([
         "client",
         "client RSS",
-        "client RSS, 2nd half",
-        "client RSS − LazyFree",
+        "client JS heap + external",
         "server RSS",
-        "server RSS, 2nd half",
-        "server RSS − LazyFree",
+        "server JS heap + external",
       ], rows),
     );
     out.push(
-      "\nRSS = growth over the idle process with no connection, ÷ N; 2nd half = growth from N/2 " +
-        "to N connections ÷ N/2 (what one more connection costs once the runtime's heap has grown); " +
-        "− LazyFree = less pages the runtime released with MADV_FREE. The server is listen() on " +
-        "the same runtime (ssh2 row: on Node).",
+      "\nRSS = growth over the same process before the connections opened (after a few " +
+        "connections came and went, so code and caches are in the baseline), ÷ N, after a full " +
+        "garbage collection. JS heap + external = growth of `heapUsed + external` " +
+        "(process.memoryUsage()): the objects and buffers the connections keep; RSS adds the " +
+        "runtime's own per-socket memory and the heap the runtime keeps reserved. The server is " +
+        "listen() on the same runtime (ssh2 row: on Node).",
     );
   }
   out.push(`\nload average at end ${loadAvg()}`);
