@@ -210,6 +210,7 @@ export {
 
 // io/server: listen() and what its hooks see.
 export { listen, type SSHServer } from "./io/server/listen.ts";
+export { serveConnection, type ServeOptions } from "./io/server/serve.ts";
 export type {
   CertificateAuthInfo,
   HostBasedClientInfo,
@@ -229,6 +230,7 @@ export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
 export { SSHServerProcess } from "./io/server/process.ts";
+export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
 // io/keys: key shapes, key files, signers.
@@ -244,21 +246,31 @@ export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/ke
 export {
   type CertificateInput,
   DEFAULT_IDENTITY_FILES,
+  loadCertificates,
   loadDefaultClientKeys,
   loadKeyPairs,
   type LoadKeyPairsOptions,
+  loadPublicKeys,
   type PrivateKeyInput,
+  type PublicKeyInput,
   readCertificate,
   readPrivateKey,
+  readPublicKey,
 } from "./io/keys/files.ts";
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
   hostLabel,
   type KnownHostsCheckInfo,
+  type KnownHostsSource,
   type KnownHostsVerifier,
   knownHostsVerifier,
+  readKnownHosts,
 } from "./io/keys/known_hosts.ts";
-export { x509HostKeyVerifier } from "./io/keys/x509_verifier.ts";
+export {
+  loadX509Certificates,
+  type X509CertificateInput,
+  x509HostKeyVerifier,
+} from "./io/keys/x509_verifier.ts";
 export * from "./keys/mod.ts";
 
 // Types from the sans-IO core that the API above exposes (engines, their events,
@@ -337,6 +349,11 @@ export {
   type SFTPServerConfig,
   type SFTPServerOption,
 } from "./io/sftp/server.ts";
+// SCP: scp() (SFTP or the legacy protocol), libssh2's conn.scpSend/scpRecv, listen({ scp }).
+export { scp, type SCPLocation, type SCPOptions } from "./io/scp/scp.ts";
+export { type SCPFileStat, type SCPSendOptions } from "./io/scp/remote.ts";
+export { type SCPServerConfig, type SCPServerOption } from "./io/scp/server.ts";
+export { SCPError, type SCPErrorReason } from "./sftp/scp/records.ts";
 export {
   type DirEntry,
   type ExtendedAttribute,

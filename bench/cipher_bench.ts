@@ -14,6 +14,10 @@
 import { getCipherInfo, getMacInfo, getPacketProtection } from "../core/crypto/registry.ts";
 import type { PacketProtectionFactory } from "../core/crypto/types.ts";
 import { createNativePacketProtection } from "../io/crypto/native_provider.ts";
+import { NativeHmac } from "../io/crypto/native_hmac.ts";
+import { NobleHmac } from "../core/crypto/noble_hmac.ts";
+import { UmacPacketMac } from "../core/crypto/umac.ts";
+import type { PacketMac } from "../core/crypto/cipher_mac.ts";
 
 const PAYLOAD = 32 * 1024;
 
@@ -26,6 +30,9 @@ const CASES: readonly (readonly [string, string | null])[] = [
   ["aes256-ctr", "hmac-sha2-256-etm@openssh.com"],
   ["aes128-ctr", "hmac-sha2-512-etm@openssh.com"],
   ["aes128-ctr", "hmac-sha2-256"],
+  ["aes128-ctr", "umac-64-etm@openssh.com"],
+  ["aes128-ctr", "umac-128-etm@openssh.com"],
+  ["aes128-ctr", "umac-64@openssh.com"],
   ["aes128-cbc", "hmac-sha2-256"],
   ["aes256-cbc", "hmac-sha2-256"],
 ];
@@ -65,5 +72,26 @@ for (const [c, m] of CASES) {
   Deno.bench({ name: `noble ${group}`, group, baseline: true, fn: roundTrip(noble, c, m) });
   if (native.supports(c, m)) {
     Deno.bench({ name: `node:crypto ${group}`, group, fn: roundTrip(native, c, m) });
+  }
+}
+
+// The MACs alone over a 32 KiB packet: UMAC (ours, JS) against HMAC-SHA-256.
+{
+  const data = new Uint8Array(PAYLOAD + 16).fill(3);
+  const out = new Uint8Array(64);
+  const macs: [string, PacketMac][] = [
+    ["umac-64 (ours)", new UmacPacketMac(new Uint8Array(16).fill(1), 8)],
+    ["umac-128 (ours)", new UmacPacketMac(new Uint8Array(16).fill(1), 16)],
+    ["hmac-sha2-256 (noble)", new NobleHmac("sha256", new Uint8Array(32).fill(1))],
+    ["hmac-sha2-256 (node:crypto)", new NativeHmac("sha256", new Uint8Array(32).fill(1), 0)],
+  ];
+  for (const [name, mac] of macs) {
+    let seq = 0;
+    Deno.bench({
+      name: `MAC alone: ${name}`,
+      group: "MAC alone, 32 KiB",
+      baseline: name.includes("noble"),
+      fn: () => mac.compute(seq++ >>> 0, data, 0, data.length, out),
+    });
   }
 }

@@ -28,6 +28,9 @@ import { chacha20orig } from "@noble/ciphers/chacha.js";
 import { gcm as nobleGcm } from "@noble/ciphers/aes.js";
 import { ChaCha20Key, chacha20XorInPlace } from "../core/crypto/chacha20.ts";
 import { Ghash } from "../core/crypto/ghash.ts";
+import { NobleHmac } from "../core/crypto/noble_hmac.ts";
+import { UmacPacketMac } from "../core/crypto/umac.ts";
+import { NativeHmac } from "../io/crypto/native_hmac.ts";
 import { ChaChaPolyOpener, ChaChaPolySealer } from "../core/crypto/noble_chacha20_poly1305.ts";
 import { Poly1305 } from "../core/crypto/poly1305.ts";
 import { getCipherInfo, getMacInfo, getPacketProtection } from "../core/crypto/registry.ts";
@@ -48,6 +51,8 @@ const CASES: readonly (readonly [string, string | null])[] = [
   ["aes128-ctr", "hmac-sha2-256-etm@openssh.com"],
   ["aes256-ctr", "hmac-sha2-256-etm@openssh.com"],
   ["aes128-ctr", "hmac-sha2-512-etm@openssh.com"],
+  ["aes128-ctr", "umac-64-etm@openssh.com"],
+  ["aes128-ctr", "umac-128-etm@openssh.com"],
   ["aes128-cbc", "hmac-sha2-256"],
 ];
 
@@ -217,6 +222,12 @@ if (PRIMITIVES) {
   const nonce8 = new Uint8Array(8), out = new Uint8Array(N);
   const h = new Uint8Array(16).fill(2);
   const g = new Ghash(h);
+  const umac64 = new UmacPacketMac(key.subarray(0, 16), 8);
+  const umac128 = new UmacPacketMac(key.subarray(0, 16), 16);
+  const hmacNoble = new NobleHmac("sha256", key);
+  const hmacNative = new NativeHmac("sha256", key, 0);
+  const tag32 = new Uint8Array(32);
+  let seq = 0;
   console.log(`\n## primitives, ${N} bytes, MB/s (median / best)`);
   const widths = [52, 16];
   const prim: [string, () => void][] = [
@@ -248,6 +259,10 @@ if (PRIMITIVES) {
       "aes-128-gcm encrypt: noble one-shot",
       () => nobleGcm(key.subarray(0, 16), tag.subarray(0, 12)).encrypt(data),
     ],
+    ["umac-64: ours (core/crypto/umac.ts)", () => umac64.compute(seq++, data, 0, N, tag)],
+    ["umac-128: ours", () => umac128.compute(seq++, data, 0, N, tag)],
+    ["hmac-sha2-256: noble", () => hmacNoble.compute(seq++, data, 0, N, tag32)],
+    ["hmac-sha2-256: node:crypto", () => hmacNative.compute(seq++, data, 0, N, tag32)],
   ];
   for (const [name, fn] of prim) {
     const r = measure(fn, N);

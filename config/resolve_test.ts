@@ -197,7 +197,11 @@ test("resolveSSHConfig() applies +, - and ^ to the library's own algorithm lists
   assert.equal(caret.kexAlgorithms![0], "curve25519-sha256");
   assert.equal(caret.kexAlgorithms!.length, p.kex.defaults.length);
   // Names we do not implement are refused, as OpenSSH refuses names it does not know.
-  await assert.rejects(resolve("h", "MACs umac-64@openssh.com\n"), /Bad SSH2 MAC spec/);
+  await assert.rejects(resolve("h", "MACs hmac-ripemd160@openssh.com\n"), /Bad SSH2 MAC spec/);
+  // umac-64@openssh.com is one of ours now.
+  assert.deepEqual((await resolve("h", "MACs umac-64@openssh.com\n")).macs, [
+    "umac-64@openssh.com",
+  ]);
 });
 
 test("resolveSSHConfig() matches Match localnetwork against the injected addresses", async () => {

@@ -17,7 +17,6 @@ import { interopTest, peerAlgorithms } from "./interop_peers.ts";
 /** AsyncSSH families left out on purpose, and why. */
 const LEFT_OUT: readonly { readonly pattern: RegExp; readonly why: string }[] = [
   { pattern: /^gss-/, why: "GSS-API key exchange needs a Kerberos library" },
-  { pattern: /^umac-/, why: "UMAC is tracked in the client-completeness issue" },
 ];
 
 /** The names OpenSSH 9.x offers by default: everything else must be off by default here. */

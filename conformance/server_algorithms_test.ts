@@ -21,10 +21,6 @@ import {
 
 /** Offered by OpenSSH but not implemented here, and why. */
 const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
-  "umac-64@openssh.com": "UMAC not implemented",
-  "umac-128@openssh.com": "UMAC not implemented",
-  "umac-64-etm@openssh.com": "UMAC not implemented",
-  "umac-128-etm@openssh.com": "UMAC not implemented",
   "ssh-dss": "DSA host keys cannot sign here",
   "webauthn-sk-ecdsa-sha2-nistp256@openssh.com": "a server cannot hold a FIDO host key",
   "sk-ssh-ed25519@openssh.com": "a server cannot hold a FIDO host key",

@@ -62,6 +62,7 @@ export type SSHErrorCode =
   | "ERR_CHANNEL"
   | "ERR_PROCESS"
   | "ERR_SFTP"
+  | "ERR_SCP"
   | "ERR_KEY_IMPORT"
   | "ERR_KEY_EXPORT"
   | "ERR_KEY_GENERATION"

@@ -58,6 +58,15 @@ export const MAX_SESSION_ENV = 256;
 
 // ---- sessions ----
 
+/** X11 displays one connection may hold at once: each is a listening port (sshd's MaxSessions is 10). */
+export const MAX_X11_DISPLAYS_PER_CONNECTION = 10;
+
+/** Longest X11 cookie accepted in x11-req (MIT-MAGIC-COOKIE-1 is 16 bytes; xauth's cap is far below). */
+export const MAX_X11_COOKIE_BYTES = 256;
+
+/** Highest X screen number: an X server's set-up reply counts its screens in one byte. */
+export const MAX_X11_SCREEN = 255;
+
 /** Bytes read at a time from a file or stream redirected into a process. */
 export const REDIRECT_READ_SIZE = 64 * 1024;
 

@@ -64,7 +64,10 @@ export {
   knownHostsName,
   matchKnownHosts,
   parseKnownHosts,
+  removeKnownHost,
+  type RemoveKnownHostOptions,
 } from "./trust/known_hosts.ts";
+export { parseCertificateTime } from "./certificates/validity.ts";
 export {
   type AuthorizedKeyEntry,
   type AuthorizedKeyOptions,

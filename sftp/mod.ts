@@ -3,7 +3,8 @@
  * the codec, a client engine, a server engine that serves any
  * {@link SFTPBackend}, and an in-memory backend. Nothing here does I/O; the
  * `io/` layer runs these over an SSH channel (`conn.startSftp()`, and
- * `listen({ sftp })` on the server side).
+ * `listen({ sftp })` on the server side). Also the legacy SCP protocol's
+ * record codec and sink state machine (`scp()` and `listen({ scp })` run them).
  *
  * Extensions, both directions: `posix-rename@openssh.com`,
  * `statvfs@openssh.com`, `fstatvfs@openssh.com`, `hardlink@openssh.com`,
@@ -104,3 +105,28 @@ export {
 } from "./path.ts";
 export { SFTPServerEngine, type SFTPServerEngineOptions } from "./server_engine.ts";
 export { FrameError, PacketFramer } from "./framer.ts";
+// Legacy SCP, pure: the record codec, the framing reader, the sink state machine, shell quoting.
+export {
+  ACK_OK,
+  checkName,
+  encodeRecord,
+  isScpCommand,
+  MAX_DEPTH,
+  MAX_FILE_SIZE,
+  MAX_NAME_LENGTH,
+  MAX_RECORD_LENGTH,
+  MAX_TIME_SECONDS,
+  nameMatcher,
+  parseRecord,
+  parseScpCommand,
+  sanitize,
+  type SCPAck,
+  type SCPCommand,
+  SCPError,
+  type SCPErrorReason,
+  SCPReader,
+  type SCPRecord,
+  type SCPTimes,
+  shellQuote,
+} from "./scp/records.ts";
+export { type SCPSinkEvent, SCPSinkMachine, type SCPSinkOptions } from "./scp/sink_machine.ts";

@@ -106,6 +106,24 @@ export type ClientAuthEvent =
     readonly language: string;
   }
   | {
+    /**
+     * The server accepted the new password sent for an `authPasswordChangeRequest`
+     * (it answered SUCCESS, or FAILURE with partial success: RFC 4252 §8).
+     */
+    readonly type: "authPasswordChanged";
+  }
+  | {
+    /**
+     * The server did not accept the new password: it refused the request
+     * (`reason` "refused"), or asked for another change (`reason` "retry", with
+     * its new `prompt`; an `authPasswordChangeRequest` follows).
+     */
+    readonly type: "authPasswordChangeFailed";
+    readonly reason: "refused" | "retry";
+    /** The server's new prompt when `reason` is "retry"; "" otherwise. */
+    readonly prompt: string;
+  }
+  | {
     readonly type: "authKbdintRequest";
     readonly id: number;
     readonly name: string;
@@ -191,6 +209,8 @@ export class ClientAuth {
   #querying: { index: number; algorithm: string } | null = null;
   /** The first request was pipelined: SERVICE_ACCEPT is still to come. */
   #acceptPending = false;
+  /** A password change request was sent; its outcome is the server's next answer. */
+  #changeSent = false;
 
   /** Creates the state machine. */
   constructor(options: ClientAuthOptions, host: ClientAuthHost) {
@@ -323,6 +343,7 @@ export class ClientAuth {
         r.assertEnd("USERAUTH_SUCCESS");
         this.#state = "done";
         this.#pending = null;
+        this.#changeOutcome(true);
         this.#host.emit({ type: "authSuccess", method: this.#current });
         this.#host.onSuccess();
         return true;
@@ -331,6 +352,7 @@ export class ClientAuth {
         const partialSuccess = r.readBoolean("partial success");
         this.#allowed = allowed;
         this.#partial = partialSuccess;
+        this.#changeOutcome(partialSuccess);
         if (this.#current !== "none") {
           this.#host.emit({
             type: "authFailure",
@@ -375,6 +397,10 @@ export class ClientAuth {
     if (this.#current === "password") {
       const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
       const language = r.readStringAscii("language tag", MAX_NAME);
+      if (this.#changeSent) {
+        this.#changeSent = false;
+        this.#host.emit({ type: "authPasswordChangeFailed", reason: "retry", prompt });
+      }
       const id = this.#nextId++;
       this.#pending = { kind: "passwordChange", id };
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
@@ -444,6 +470,7 @@ export class ClientAuth {
       this.#passwordAttempts = Infinity;
       return this.#next();
     }
+    this.#changeSent = true;
     this.#sendRequest(
       "password",
       new SSHWriter().writeBoolean(true).writeStringUtf8(change.oldPassword).writeStringUtf8(
@@ -575,6 +602,17 @@ export class ClientAuth {
           `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
         { detail: "auth-methods-exhausted" },
       ),
+    );
+  }
+
+  /** Reports the outcome of a password change request in flight, if any. */
+  #changeOutcome(accepted: boolean): void {
+    if (!this.#changeSent) return;
+    this.#changeSent = false;
+    this.#host.emit(
+      accepted
+        ? { type: "authPasswordChanged" }
+        : { type: "authPasswordChangeFailed", reason: "refused", prompt: "" },
     );
   }
 

@@ -189,6 +189,9 @@ export class ServerAuth {
       this.#host.send(
         new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8(service).toBytes(),
       );
+      const early = this.#earlyBanners;
+      this.#earlyBanners = [];
+      for (const b of early) this.#host.send(b);
       return true;
     }
     if (type < 50 || type > 79) return false;
@@ -491,6 +494,23 @@ export class ServerAuth {
       return;
     }
     this.#delayed = { at: this.#host.now() + delay, payload };
+  }
+
+  /** Banners asked for before the ssh-userauth service was accepted. */
+  #earlyBanners: Uint8Array[] = [];
+
+  /**
+   * Sends a USERAUTH_BANNER (held until the service is accepted if asked
+   * earlier). Misuse after authentication succeeded throws.
+   */
+  sendBanner(message: string, language = ""): void {
+    if (this.#done) {
+      throw new LocalProtocolError("An auth banner can only be sent before authentication ends");
+    }
+    const payload = new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeStringUtf8(message)
+      .writeStringUtf8(language).toBytes();
+    if (this.#serviceAccepted) this.#host.send(payload);
+    else this.#earlyBanners.push(payload);
   }
 
   #sendBanner(): void {

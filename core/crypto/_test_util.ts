@@ -14,6 +14,7 @@ import { cbc, ctr, gcm } from "@noble/ciphers/aes.js";
 import { chacha20orig } from "@noble/ciphers/chacha.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { hmac } from "@noble/hashes/hmac.js";
+import { referenceUmac } from "./_umac_reference.ts";
 import { md5, sha1 } from "@noble/hashes/legacy.js";
 import { sha224, sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { RandomSource } from "../random.ts";
@@ -218,9 +219,14 @@ export function referenceSeal(
     const ct = enc.subarray(o, o + p.length - start);
     o += p.length - start;
     const packet = concat([p.subarray(0, start), ct]);
-    const tag = m.etm
-      ? hmac(hash, keys.macKey, concat([seq, packet]))
-      : hmac(hash, keys.macKey, concat([seq, p]));
+    const macked = m.etm ? packet : p;
+    if (m.name.startsWith("umac-")) {
+      // UMAC: no sequence number in the input; it is the nonce, as uint64 big-endian.
+      const nonce = concat([new Uint8Array(4), seq]);
+      const tag = referenceUmac(keys.macKey, macked, nonce, m.macLength as 8 | 16);
+      return { packet, tag };
+    }
+    const tag = hmac(hash, keys.macKey, concat([seq, macked]));
     return { packet, tag: tag.subarray(0, m.macLength) };
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The portable packet-protection provider ("noble"): every cipher and MAC in
  * pure TypeScript over @noble/ciphers and @noble/hashes (plus our own ChaCha20,
- * Poly1305 and GHASH where noble's were the bottleneck). Always registered; runs
+ * Poly1305 and GHASH where noble's were the bottleneck, and UMAC). Always registered; runs
  * anywhere JavaScript runs.
  *
  * @module
@@ -15,6 +15,8 @@ import { GcmOpener, GcmSealer } from "./noble_aes_gcm.ts";
 import { ChaChaPolyOpener, ChaChaPolySealer } from "./noble_chacha20_poly1305.ts";
 import { hmacHashOf, NobleHmac } from "./noble_hmac.ts";
 import { legacyTransform } from "./legacy_ciphers.ts";
+import type { PacketMac } from "./cipher_mac.ts";
+import { UmacPacketMac, umacTagLengthOf } from "./umac.ts";
 import type {
   CipherInfo,
   DirectionKeys,
@@ -26,7 +28,9 @@ import type {
 
 const PROVIDER = "noble";
 
-function hmacFor(mac: MacInfo, key: Uint8Array): NobleHmac {
+function macFor(mac: MacInfo, key: Uint8Array): PacketMac {
+  const umac = umacTagLengthOf(mac.name);
+  if (umac !== undefined) return new UmacPacketMac(key, umac);
   const hash = hmacHashOf(mac.name);
   if (hash === undefined) {
     throw new LocalProtocolError(`Cannot create MAC ${mac.name}: not implemented`);
@@ -86,7 +90,7 @@ export const noblePacketProtection: PacketProtectionFactory = Object.freeze({
     const m = mac!;
     return new CipherMacSealer({
       transform: transformFor(cipher, keys, "encrypt"),
-      mac: hmacFor(m, keys.macKey),
+      mac: macFor(m, keys.macKey),
       etm: m.etm,
       provider: PROVIDER,
     });
@@ -98,7 +102,7 @@ export const noblePacketProtection: PacketProtectionFactory = Object.freeze({
     const m = mac!;
     return new CipherMacOpener({
       transform: transformFor(cipher, keys, "decrypt"),
-      mac: hmacFor(m, keys.macKey),
+      mac: macFor(m, keys.macKey),
       etm: m.etm,
       provider: PROVIDER,
     });

@@ -23,7 +23,7 @@ import {
 import type { PacketProtectionFactory } from "./types.ts";
 import { keysFor } from "./_test_util.ts";
 
-test("DEFAULT_CIPHERS and DEFAULT_MACS follow OpenSSH 9.x's order", () => {
+test("DEFAULT_CIPHERS and DEFAULT_MACS follow OpenSSH 9.x/10.x's order", () => {
   assert.deepEqual(DEFAULT_CIPHERS, [
     "chacha20-poly1305@openssh.com",
     "aes128-ctr",
@@ -33,9 +33,13 @@ test("DEFAULT_CIPHERS and DEFAULT_MACS follow OpenSSH 9.x's order", () => {
     "aes256-gcm@openssh.com",
   ]);
   assert.deepEqual(DEFAULT_MACS, [
+    "umac-64-etm@openssh.com",
+    "umac-128-etm@openssh.com",
     "hmac-sha2-256-etm@openssh.com",
     "hmac-sha2-512-etm@openssh.com",
     "hmac-sha1-etm@openssh.com",
+    "umac-64@openssh.com",
+    "umac-128@openssh.com",
     "hmac-sha2-256",
     "hmac-sha2-512",
     "hmac-sha1",
@@ -123,7 +127,20 @@ test("getCipherInfo() and getMacInfo() give key, IV, block and tag sizes", () =>
     [16, 32],
   );
   assert.equal(getCipherInfo("des-cbc"), undefined);
-  assert.equal(getMacInfo("umac-64@openssh.com"), undefined);
+  assert.deepEqual(getMacInfo("umac-64@openssh.com"), {
+    name: "umac-64@openssh.com",
+    keyLength: 16,
+    macLength: 8,
+    etm: false,
+  });
+  assert.deepEqual(
+    [
+      getMacInfo("umac-128-etm@openssh.com")!.keyLength,
+      getMacInfo("umac-128-etm@openssh.com")!.macLength,
+    ],
+    [16, 16],
+  );
+  assert.equal(getMacInfo("umac-32@openssh.com"), undefined);
 });
 
 /** A fake provider that delegates to noble but reports its own name. */

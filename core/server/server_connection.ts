@@ -123,6 +123,21 @@ export class ServerConnection extends EngineBase<ServerEvent> {
     this.#auth.answerAuth(id, verdict);
   }
 
+  /**
+   * Sends a USERAUTH_BANNER now (AsyncSSH's `send_auth_banner`), e.g. one made
+   * for the user from the first request. Before the client asked for the
+   * ssh-userauth service it waits for that; after authentication it throws
+   * (RFC 4252 §5.4: banners come before success).
+   *
+   * @example
+   * ```ts ignore
+   * engine.sendAuthBanner(`Hello ${user}, this host is monitored.\n`);
+   * ```
+   */
+  sendAuthBanner(message: string, language = ""): void {
+    this.#auth.sendBanner(message, language);
+  }
+
   // ---- EngineBase hooks ----
 
   /** Whether user authentication finished. */

@@ -224,6 +224,16 @@ export class ClientAuth {
         );
         return true;
       }
+      case "authPasswordChanged":
+        try {
+          options.onPasswordChanged?.();
+        } catch { /* a callback's error must not break authentication */ }
+        return true;
+      case "authPasswordChangeFailed":
+        try {
+          options.onPasswordChangeFailed?.({ reason: e.reason, prompt: e.prompt });
+        } catch { /* a callback's error must not break authentication */ }
+        return true;
       case "authKbdintRequest": {
         if (e.prompts.length > 0) this.#kbdintPrompted = true;
         const f = options.authenticate ? this.#stagedKbdint : options.kbdintResponses;

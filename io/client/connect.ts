@@ -21,6 +21,8 @@ import {
   knownHostsVerifier,
 } from "../keys/known_hosts.ts";
 import { defaultAlgorithms } from "../crypto/suite.ts";
+import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
+import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
@@ -187,7 +189,7 @@ export async function startConnection(
       : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
   );
   const kh = options.knownHosts;
-  const hostKeyVerifier = options.hostKeyVerifier ??
+  const baseVerifier = options.hostKeyVerifier ??
     (kh === null ? () => true : await knownHostsVerifier(
       kh === undefined
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
@@ -197,6 +199,17 @@ export async function startConnection(
         ? { text: kh.text }
         : { files: kh as readonly string[] },
     ));
+  const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
+    ? await loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
+    : undefined;
+  // X.509 host keys are checked against the trusted certificates, the rest as before.
+  const hostKeyVerifier = x509Trusted
+    ? x509HostKeyVerifier(
+      x509Trusted,
+      baseVerifier,
+      options.x509Purposes !== undefined ? { purposes: options.x509Purposes } : {},
+    )
+    : baseVerifier;
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : options.tunnel
@@ -238,9 +251,13 @@ export async function startConnection(
     }
     : undefined;
   // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
-  const ordered = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in hostKeyVerifier
-    ? orderHostKeyAlgorithms(hostKeyVerifier as KnownHostsVerifier, host, port, socket, options)
+  const known = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
+    ? orderHostKeyAlgorithms(baseVerifier as KnownHostsVerifier, host, port, socket, options)
     : undefined;
+  // As AsyncSSH: with trusted X.509 certificates, X.509 host key algorithms come first.
+  const ordered = x509Trusted && !options.serverHostKeyAlgs
+    ? [...X509_ALGORITHMS, ...(known ?? defaultAlgorithms().hostKey)]
+    : known;
   const conn = new SSHClientConnection(host, port, socket, {
     ...options,
     ...(ordered ? { serverHostKeyAlgs: ordered } : {}),

@@ -30,6 +30,7 @@ import type {
 import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientProcess } from "./process.ts";
 import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/client.ts";
+import { type SCPFileStat, scpRecv, scpSend, type SCPSendOptions } from "../scp/remote.ts";
 import {
   attachSession,
   type ProcessOptions,
@@ -84,6 +85,41 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   startSftp(options?: SFTPClientOptions): Promise<SFTPClient> {
     return startSftp(this, options);
+  }
+
+  /**
+   * libssh2's scp_send64: uploads one file with the legacy `scp -t`. The size
+   * is announced up front: the stream takes exactly `size` bytes (more, or
+   * closing early, is an SCPError). Closing the stream waits for the remote.
+   *
+   * @example
+   * ```ts ignore
+   * const body = new TextEncoder().encode("hello\n");
+   * const w = await conn.scpSend("/tmp/hello.txt", { size: body.length, mode: 0o600 });
+   * const writer = w.getWriter();
+   * await writer.write(body);
+   * await writer.close();
+   * ```
+   */
+  scpSend(path: string, options: SCPSendOptions): Promise<WritableStream<Uint8Array>> {
+    return scpSend(this, path, options);
+  }
+
+  /**
+   * libssh2's scp_recv2: downloads one file with the legacy `scp -f`: its
+   * mode, size and times, and a stream of exactly its bytes.
+   *
+   * @example
+   * ```ts ignore
+   * const { stat, readable } = await conn.scpRecv("/etc/hostname");
+   * console.log(stat.size, await new Response(readable).text());
+   * ```
+   */
+  scpRecv(
+    path: string,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<{ stat: SCPFileStat; readable: ReadableStream<Uint8Array> }> {
+    return scpRecv(this, path, options);
   }
 
   /**

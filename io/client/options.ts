@@ -14,6 +14,7 @@ import type {
 import type { KexInitLists, NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { X509CertificateInput } from "../keys/x509_verifier.ts";
 import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
@@ -51,6 +52,31 @@ export interface ConnectOptions extends LogOptions {
     | { oldPassword: string; newPassword: string }
     | null
     | Promise<{ oldPassword: string; newPassword: string } | null>;
+  /**
+   * Called when the server accepted the new password given by `passwordChange`
+   * (AsyncSSH's `password_changed`). Authentication goes on (or is done).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { password: old, passwordChange: () => ({ oldPassword: old, newPassword }),
+   *   onPasswordChanged: () => save(newPassword) });
+   * ```
+   */
+  readonly onPasswordChanged?: () => void;
+  /**
+   * Called when the server did not accept the new password given by
+   * `passwordChange` (AsyncSSH's `password_change_failed`): `reason` "refused"
+   * (the request failed; other methods may follow) or "retry" (the server asks
+   * again with `prompt`, and `passwordChange` is called again).
+   *
+   * @example
+   * ```ts ignore
+   * await connect(host, { ..., onPasswordChangeFailed: (r) => console.warn(r.reason, r.prompt) });
+   * ```
+   */
+  readonly onPasswordChangeFailed?: (
+    result: { readonly reason: "refused" | "retry"; readonly prompt: string },
+  ) => void;
   /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
   readonly kbdintResponses?: (
     name: string,
@@ -114,6 +140,32 @@ export interface ConnectOptions extends LogOptions {
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
   readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  /**
+   * Trusted X.509 certificates for `x509v3-*` host keys (RFC 6187; AsyncSSH's
+   * `x509_trusted_certs`): certificate objects, PEM text or DER. With this (or
+   * `x509TrustedCertPaths`) set, the X.509 host key algorithms are offered
+   * first (unless `serverHostKeyAlgs` is given) and an X.509 host key must
+   * chain to one of these, allow one of `x509Purposes` and name the host;
+   * plain keys and OpenSSH certificates are still checked by `hostKeyVerifier`
+   * or `knownHosts`.
+   *
+   * @example
+   * ```ts ignore
+   * await connect("h.example", { x509TrustedCerts: [await Deno.readTextFile("ca.pem")] });
+   * ```
+   */
+  readonly x509TrustedCerts?: readonly X509CertificateInput[];
+  /**
+   * Files (PEM or DER) or directories of trusted X.509 certificates (AsyncSSH's
+   * `x509_trusted_cert_paths`); every file of a directory is tried.
+   */
+  readonly x509TrustedCertPaths?: readonly string[];
+  /**
+   * Purposes an X.509 host certificate must allow (one of them; AsyncSSH's
+   * `x509_purposes`): names such as "secureShellServer" or OIDs, or "any".
+   * Default "secureShellServer".
+   */
+  readonly x509Purposes?: string | readonly string[];
   /**
    * Look the host key up in known_hosts under this name instead of the host's
    * (OpenSSH's HostKeyAlias; the name is matched as written, without a port,

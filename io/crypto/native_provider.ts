@@ -16,6 +16,8 @@
  *   does the whole packet in WebAssembly where it can).
  * - No `node:crypto` API writes into a caller's buffer: every `update()` returns
  *   a new Buffer that is copied back into the packet (one allocation + one copy).
+ * - There is no native UMAC: a native cipher pairs with our UMAC (core/crypto/umac.ts),
+ *   which is faster than any per-packet native call could make its one AES block.
  * - There is no native Poly1305 (`createHmac("poly1305")` is refused on all three
  *   runtimes), so chacha20-poly1305 uses our WebAssembly Poly1305
  *   (core/crypto/wasm/), or our JS one where WebAssembly is unavailable.
@@ -23,8 +25,9 @@
  * @module
  */
 import type { CipherGCMTypes } from "node:crypto";
-import { CipherMacOpener, CipherMacSealer } from "../../core/crypto/cipher_mac.ts";
+import { CipherMacOpener, CipherMacSealer, type PacketMac } from "../../core/crypto/cipher_mac.ts";
 import { checkKeyLengths } from "../../core/crypto/check_keys.ts";
+import { UmacPacketMac, umacTagLengthOf } from "../../core/crypto/umac.ts";
 import type {
   CipherInfo,
   DirectionKeys,
@@ -118,7 +121,14 @@ export function createNativePacketProtection(
     const avail = probeNativeCrypto();
     if (!avail.ciphers.includes(cipher)) return false;
     if (cipher === "chacha20-poly1305@openssh.com" || cipher.includes("-gcm@")) return true;
-    return mac !== null && avail.macs.includes(mac);
+    return mac !== null && (avail.macs.includes(mac) || umacTagLengthOf(mac) !== undefined);
+  };
+  // UMAC has no node:crypto form: the native cipher pairs with our UMAC, which
+  // runs at node:crypto HMAC-SHA-256's speed or better (bench/cipher_bench.ts).
+  const macFor = (mac: MacInfo, key: Uint8Array): PacketMac => {
+    const umac = umacTagLengthOf(mac.name);
+    if (umac !== undefined) return new UmacPacketMac(key, umac);
+    return new NativeHmac(MAC_HASHES[mac.name]!, key, thresholds.mac);
   };
   const check = (what: string, cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys) => {
     checkKeyLengths(what, cipher, mac, keys);
@@ -143,7 +153,7 @@ export function createNativePacketProtection(
       }
       return new CipherMacSealer({
         transform: nativeTransform(cipher, keys, "encrypt"),
-        mac: new NativeHmac(MAC_HASHES[mac!.name]!, keys.macKey, thresholds.mac),
+        mac: macFor(mac!, keys.macKey),
         etm: mac!.etm,
         provider: NATIVE_PROVIDER,
       });
@@ -159,7 +169,7 @@ export function createNativePacketProtection(
       }
       return new CipherMacOpener({
         transform: nativeTransform(cipher, keys, "decrypt"),
-        mac: new NativeHmac(MAC_HASHES[mac!.name]!, keys.macKey, thresholds.mac),
+        mac: macFor(mac!, keys.macKey),
         etm: mac!.etm,
         provider: NATIVE_PROVIDER,
       });

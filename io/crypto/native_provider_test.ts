@@ -41,8 +41,13 @@ test("probeNativeCrypto() finds the AES modes and HMACs everywhere, ChaCha20 exc
   ) {
     assert.ok(avail.ciphers.includes(c), c);
   }
-  // The native provider covers the default HMACs; the legacy ones stay portable-only.
-  assert.deepEqual([...avail.macs].sort(), [...DEFAULT_MACS].sort());
+  // The native provider covers the default HMACs; the legacy ones stay portable-only,
+  // and UMAC (no node:crypto form) pairs a native cipher with our UMAC.
+  const hmacs = DEFAULT_MACS.filter((m) => !m.startsWith("umac-"));
+  assert.deepEqual([...avail.macs].sort(), [...hmacs].sort());
+  for (const m of DEFAULT_MACS.filter((m) => m.startsWith("umac-"))) {
+    assert.equal(allNative.supports("aes128-ctr", m), true, m);
+  }
   assert.equal(
     avail.ciphers.includes("chacha20-poly1305@openssh.com"),
     currentRuntime() !== "bun",

@@ -34,8 +34,14 @@ export interface ChannelPump {
   readonly socketFull: boolean;
 }
 
-/** Called for each request the peer sends on the channel; the return value is the reply. */
-export type ChannelRequestHandler = (request: string, data: Uint8Array) => boolean;
+/**
+ * Called for each request the peer sends on the channel; the return value is the reply. A
+ * promise defers the reply (and every later reply on the channel, which go out in order).
+ */
+export type ChannelRequestHandler = (
+  request: string,
+  data: Uint8Array,
+) => boolean | Promise<boolean>;
 
 /**
  * A channel's streams and state.
@@ -62,6 +68,9 @@ export class ChannelIO {
   #writesQueued = 0;
   #eofSent = false;
   #requestReplies: ((ok: boolean) => void)[] = [];
+  /** Replies still waiting on an async handler; later ones queue behind (RFC 4254 §5.4). */
+  #deferredReplies = 0;
+  #replyTail: Promise<void> = Promise.resolve();
   #eofReceived = false;
   #closed = false;
   #abortReason: Error | undefined;
@@ -163,13 +172,17 @@ export class ChannelIO {
         this.#wakeWriters();
         return;
       case "channelRequest": {
-        let ok = false;
+        let ok: boolean | Promise<boolean> = false;
         try {
           ok = this.onRequest(e.request, e.data);
         } catch {
           ok = false;
         }
-        if (e.wantReply) this.#engine.replyChannelRequest(this.id, ok);
+        if (typeof ok === "boolean" && this.#deferredReplies === 0) {
+          if (e.wantReply) this.#engine.replyChannelRequest(this.id, ok);
+          return;
+        }
+        this.#deferReply(Promise.resolve(ok).catch(() => false), e.wantReply);
         return;
       }
       case "channelRequestReply": {
@@ -180,6 +193,20 @@ export class ChannelIO {
         this.#markClosed();
         return;
     }
+  }
+
+  /** Sends a reply once `answer` settles and every earlier reply has gone out. */
+  #deferReply(answer: Promise<boolean>, wantReply: boolean): void {
+    this.#deferredReplies++;
+    this.#replyTail = this.#replyTail.then(async () => {
+      const ok = await answer;
+      this.#deferredReplies--;
+      if (!wantReply || this.#closed || this.#engine.closed) return;
+      try {
+        this.#engine.replyChannelRequest(this.id, ok);
+        this.#pump.pump();
+      } catch { /* the channel closed meanwhile: nobody to answer */ }
+    });
   }
 
   /** Re-checks blocked writers (after a key exchange, or anything that may free capacity). */

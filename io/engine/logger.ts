@@ -175,6 +175,10 @@ export class Log {
         return this.info(`auth: trying password (attempt ${e.attempt})`);
       case "authPasswordChangeRequest":
         return this.info("auth: the server asks for a password change");
+      case "authPasswordChanged":
+        return this.info("auth: the server accepted the new password");
+      case "authPasswordChangeFailed":
+        return this.info(`auth: the server did not accept the new password (${e.reason})`);
       case "authKbdintRequest":
         return this.info(`auth: keyboard-interactive challenge with ${e.prompts.length} prompt(s)`);
       case "authFailure":

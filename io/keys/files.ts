@@ -9,7 +9,11 @@
 import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
 import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
-import { importPrivateKey } from "../../keys/formats/import.ts";
+import {
+  importPrivateKey,
+  importPublicKey,
+  importPublicKeyList,
+} from "../../keys/formats/import.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
@@ -86,6 +90,105 @@ export async function readCertificate(input: CertificateInput): Promise<SSHCerti
     );
   }
   return importCertificate(text);
+}
+
+/** A public key given as an object, key text (OpenSSH, RFC 4716 or PEM), its blob, or a file path. */
+export type PublicKeyInput = SSHKey | string | Uint8Array;
+
+/** Reads a file as text, or throws an `SSHError` (ERR_KEY_IMPORT) naming it. */
+async function readText(path: string, what: string): Promise<string> {
+  const p = expandHome(path);
+  try {
+    return new TextDecoder().decode(await readFile(p));
+  } catch (e) {
+    throw new SSHError("ERR_KEY_IMPORT", `Cannot read ${what} file ${p}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/** Key text rather than a path: a line "type base64…", PEM, RFC 4716, or several lines. */
+function looksLikePublicKeyText(s: string): boolean {
+  return looksLikeKeyText(s) || s.startsWith("---- BEGIN SSH2") ||
+    /^\S+\s+[A-Za-z0-9+/]{20,}={0,2}(\s|$)/.test(s.trim());
+}
+
+/**
+ * Reads one public key (AsyncSSH's `read_public_key`): from a key object, its
+ * text (OpenSSH `.pub` line, RFC 4716 or PEM), its wire blob, or a file path
+ * (`~` expands). A certificate file gives its certified key.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await readPublicKey("~/.ssh/id_ed25519.pub");
+ * console.log(key.getFingerprint());
+ * ```
+ */
+export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
+  if (input instanceof SSHKey) return input;
+  if (input instanceof Uint8Array) return importPublicKey(input);
+  const text = looksLikePublicKeyText(input) ? input : await readText(input, "public key");
+  return importPublicKey(text);
+}
+
+/**
+ * Loads public keys (AsyncSSH's `load_public_keys`): key objects, key text
+ * with one or more keys (authorized_keys-style lines without options,
+ * RFC 4716 or PEM blocks), or file paths whose every key is read, in order. A
+ * single string is one file path or one text.
+ *
+ * @example
+ * ```ts ignore
+ * const keys = await loadPublicKeys(["~/.ssh/id_ed25519.pub", "./team.pub"]);
+ * ```
+ */
+export async function loadPublicKeys(
+  inputs: string | readonly (PublicKeyInput)[],
+): Promise<SSHKey[]> {
+  const list = typeof inputs === "string" ? [inputs] : inputs;
+  const out: SSHKey[] = [];
+  for (const k of list) {
+    if (k instanceof SSHKey) out.push(k);
+    else if (k instanceof Uint8Array) out.push(importPublicKey(k));
+    else {
+      out.push(
+        ...importPublicKeyList(looksLikePublicKeyText(k) ? k : await readText(k, "public key")),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads OpenSSH certificates (AsyncSSH's `load_certificates`): certificate
+ * objects, blobs, `-cert.pub` text (one or more lines), or file paths whose
+ * every certificate line is read, in order. A single string is one path or one text.
+ *
+ * @example
+ * ```ts ignore
+ * const certs = await loadCertificates(["~/.ssh/id_ed25519-cert.pub"]);
+ * console.log(certs[0]?.keyId);
+ * ```
+ */
+export async function loadCertificates(
+  inputs: string | readonly CertificateInput[],
+): Promise<SSHCertificate[]> {
+  const list = typeof inputs === "string" ? [inputs] : inputs;
+  const out: SSHCertificate[] = [];
+  for (const c of list) {
+    if (c instanceof SSHCertificate) out.push(c);
+    else if (c instanceof Uint8Array) out.push(importCertificate(c));
+    else {
+      const text = /-cert-v01@openssh\.com\s+[A-Za-z0-9+/=]/.test(c)
+        ? c
+        : await readText(c, "certificate");
+      for (const line of text.split(/\r?\n/)) {
+        const t = line.trim();
+        if (t !== "" && !t.startsWith("#")) out.push(importCertificate(t));
+      }
+    }
+  }
+  return out;
 }
 
 /** Options of {@link loadKeyPairs}. */

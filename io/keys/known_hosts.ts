@@ -53,6 +53,35 @@ export function hostLabel(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+/** Where known_hosts lines come from: a file path, several paths, or the text itself. */
+export type KnownHostsSource = string | readonly string[] | { readonly text: string };
+
+/**
+ * Reads and parses known_hosts files (AsyncSSH's `read_known_hosts`): one
+ * path (`~` expands), several (concatenated in order; a missing file adds
+ * nothing, as `ssh` treats it), or `{ text }`. Malformed lines are listed in
+ * `errors`, not thrown. Pass the result to `matchKnownHosts`, or to
+ * `removeKnownHost` / `formatKnownHostsLine` to edit it.
+ *
+ * @example
+ * ```ts ignore
+ * import { matchKnownHosts, readKnownHosts } from "@sshts/ssh";
+ * const kh = await readKnownHosts("~/.ssh/known_hosts");
+ * console.log(matchKnownHosts(kh, "github.com").trustedHostKeys.length);
+ * ```
+ */
+export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHosts> {
+  if (typeof source === "object" && "text" in source) return parseKnownHosts(source.text);
+  const files = typeof source === "string" ? [source] : source;
+  let text = "";
+  for (const f of files) {
+    try {
+      text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
+    } catch { /* a missing file trusts nothing */ }
+  }
+  return parseKnownHosts(text);
+}
+
 /**
  * Builds a host key verifier from known_hosts text (or files), as `ssh` checks:
  * a plain host key must be listed for the host; a host certificate must be

@@ -11,7 +11,12 @@
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
 import type { AuthorizedKeyEntry } from "../../keys/trust/authorized_keys.ts";
-import { checkAuthorizedKey } from "../../keys/trust/certificate_policy.ts";
+import { checkAuthorizedKey, checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
+import { type KnownHosts, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
+import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
+import { checkX509Purposes, x509Principals } from "../keys/x509_verifier.ts";
+import { isX509Algorithm } from "../../core/publickey/x509_blob.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { type ConnectionPermissions, permissionsFromOptions, UNRESTRICTED } from "./permissions.ts";
 import {
@@ -42,6 +47,20 @@ export interface AuthContext {
   authorizedKeys(): AuthorizedKeysSource | undefined;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** The listen options' trust settings for client hosts and X.509 client certificates. */
+  readonly trust?: ClientTrustOptions;
+}
+
+/** Trust settings of `listen()` the handler applies (see `ListenOptions`). */
+export interface ClientTrustOptions {
+  /** `knownClientHosts`. */
+  readonly knownClientHosts?: KnownHostsSource | undefined;
+  /** `trustClientHost`. */
+  readonly trustClientHost?: boolean | undefined;
+  /** `x509TrustedCerts`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[] | undefined;
+  /** `x509Purposes`. */
+  readonly x509Purposes?: string | readonly string[] | undefined;
 }
 
 /** Which methods to offer, from the options and the hooks present. */
@@ -52,14 +71,19 @@ export function offeredMethods(
     passwordAuth?: boolean | undefined;
     kbdintAuth?: boolean | undefined;
     hostBasedAuth?: boolean | undefined;
+    knownClientHosts?: unknown;
   },
 ): string[] {
   const has = (n: keyof ServerHooks) => ctx.hook(n) !== undefined;
   const methods: string[] = [];
   const pk = flags.publicKeyAuth ??
     (ctx.authorizedKeys() !== undefined || has("validatePublicKey") ||
-      has("validateCertificate"));
-  if (flags.hostBasedAuth ?? has("validateHostBasedUser")) methods.push("hostbased");
+      has("validateCertificate") || (ctx.trust?.x509TrustedCerts?.length ?? 0) > 0);
+  if (
+    flags.hostBasedAuth ?? (has("validateHostBasedUser") || flags.knownClientHosts !== undefined)
+  ) {
+    methods.push("hostbased");
+  }
   if (pk) methods.push("publickey");
   if (flags.kbdintAuth ?? (has("getKbdintChallenge") || has("validatePassword"))) {
     methods.push("keyboard-interactive");
@@ -73,6 +97,7 @@ export class AuthHandler {
   readonly #ctx: AuthContext;
   #begun: Promise<boolean> | undefined;
   #keys: Promise<readonly AuthorizedKeyEntry[]> | undefined;
+  #knownHosts: Promise<KnownHosts> | undefined;
   /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
   permissions: ConnectionPermissions = UNRESTRICTED;
 
@@ -105,13 +130,20 @@ export class AuthHandler {
       case "authKbdint":
         return await this.#kbdint(e.username, e.submethods, e.responses);
       case "authHostbased": {
-        const ok = await this.#ctx.hook("validateHostBasedUser")?.(e.username, {
+        this.permissions = UNRESTRICTED;
+        const known = this.#ctx.trust?.knownClientHosts;
+        if (known !== undefined && !(await this.#knownClientHost(known, e))) return NO;
+        const hook = this.#ctx.hook("validateHostBasedUser");
+        const client = {
           hostname: e.clientHostname,
           username: e.clientUsername,
           algorithm: e.algorithm,
           keyBlob: e.keyBlob,
-        }, conn);
-        this.permissions = UNRESTRICTED;
+        };
+        // As AsyncSSH: with trusted client hosts and no hook, the same user name on both hosts.
+        const ok = hook
+          ? await hook(e.username, client, conn)
+          : known !== undefined && e.username === e.clientUsername;
         return ok === true ? YES : NO;
       }
       default:
@@ -119,11 +151,67 @@ export class AuthHandler {
     }
   }
 
+  /**
+   * Whether `knownClientHosts` vouches for the client host key: looked up by
+   * the client's address (or its claimed name with `trustClientHost`); a host
+   * certificate needs a matching `@cert-authority` line and must name the host.
+   */
+  async #knownClientHost(
+    source: KnownHostsSource,
+    e: { keyBlob: Uint8Array; clientHostname: string },
+  ): Promise<boolean> {
+    const kh = await (this.#knownHosts ??= readKnownHosts(source));
+    const addr = this.#ctx.conn.remoteAddress ?? "";
+    const claimed = e.clientHostname.replace(/\.$/, "");
+    const host = this.#ctx.trust?.trustClientHost ? claimed : addr;
+    if (host === "") return false;
+    const m = matchKnownHosts(kh, host, addr);
+    try {
+      if (blobType(e.keyBlob).endsWith(CERT_SUFFIX)) {
+        return checkHostCertificate(e.keyBlob, {
+          host,
+          trustedCAs: m.trustedCAKeys,
+          revokedKeys: m.revokedKeys,
+          now: wallClock(),
+        }).valid;
+      }
+      const key = SSHKey.fromPublicBlob(e.keyBlob);
+      return m.trustedHostKeys.some((k) => k.equals(key));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * An `x509v3-*` client key: trusted when its chain ends at one of
+   * `x509TrustedCerts`, allows one of `x509Purposes` (default
+   * secureShellClient) and, if the certificate lists user principals, names
+   * the user (as AsyncSSH). Without trusted certificates every X.509 key is refused.
+   */
+  #x509(user: string, keyBlob: Uint8Array, signed: boolean): AuthVerdict {
+    const trusted = this.#ctx.trust?.x509TrustedCerts;
+    if (!trusted?.length) return NO;
+    const principals = x509Principals(keyBlob);
+    const r = checkX509Purposes(
+      keyBlob,
+      trusted,
+      this.#ctx.trust?.x509Purposes ?? "secureShellClient",
+      { now: wallClock(), ...(principals.length ? { principal: user } : {}) },
+    );
+    if (!r.valid) return NO;
+    if (signed) this.permissions = UNRESTRICTED;
+    return YES;
+  }
+
   async #password(user: string, password: string, newPassword?: string): Promise<AuthVerdict> {
     const { conn } = this.#ctx;
     this.permissions = UNRESTRICTED;
     if (newPassword !== undefined) {
       const ok = await this.#ctx.hook("changePassword")?.(user, password, newPassword, conn);
+      // `{ changePassword }` again: the new password is not good enough; ask once more.
+      if (typeof ok === "object" && ok !== null) {
+        return { result: "changePassword", prompt: ok.changePassword };
+      }
       return ok === true ? YES : NO;
     }
     const v = await this.#ctx.hook("validatePassword")?.(user, password, conn);
@@ -165,6 +253,7 @@ export class AuthHandler {
       ? algorithm.slice(0, -CERT_SUFFIX.length)
       : algorithm;
     if (!this.#ctx.signatureAlgorithms.includes(base)) return NO;
+    if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob, signed);
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {

@@ -7,7 +7,9 @@
  */
 
 import { sftpProcessFactory } from "../sftp/server.ts";
+import { scpProcessFactory } from "../scp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError } from "../../core/errors.ts";
 import {
@@ -29,8 +31,9 @@ import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
 import { Log } from "../engine/logger.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
-import { attachSession } from "./session.ts";
+import { attachSession, type SessionConfig } from "./session.ts";
 import { startSessionAgent } from "../agent/server_forwarding.ts";
+import { ServerX11 } from "./x11.ts";
 
 /** What `listen()` resolved once for all connections. */
 export interface ServerSetup {
@@ -42,6 +45,8 @@ export interface ServerSetup {
   readonly engine: Omit<ServerConnectionOptions, "methods">;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
+  /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
+  readonly x509TrustedCerts?: readonly X509Certificate[];
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -78,6 +83,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   readonly #auth: AuthHandler;
   readonly #channels: ChannelTable;
   readonly #forwarding: ServerForwarding;
+  #x11: ServerX11 | undefined;
   #authorizedKeys: AuthorizedKeysSource | undefined;
   #username: string | undefined;
   #authMethod: string | undefined;
@@ -108,6 +114,12 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
+      trust: {
+        knownClientHosts: this.#o.knownClientHosts,
+        trustClientHost: this.#o.trustClientHost,
+        x509TrustedCerts: setup.x509TrustedCerts,
+        x509Purposes: this.#o.x509Purposes,
+      },
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(
@@ -216,6 +228,27 @@ export class SSHServerConnection implements ServerConnectionContext {
   sendDebug(message: string, alwaysDisplay = false): void {
     if (this.#engine.closed) return;
     this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#driver?.pump();
+  }
+
+  /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`): a
+   * banner made for the user or the client's address, from `beginAuth` (it
+   * reaches the client before the answer to its first request). The static
+   * `banner` option, if set, goes first. Throws a `LocalProtocolError`
+   * (ERR_LOCAL_PROTOCOL) once the user is authenticated (RFC 4252 §5.4).
+   *
+   * @example A banner per user
+   * ```ts ignore
+   * await listen({ ..., beginAuth: (user, conn) => {
+   *   conn.sendAuthBanner(`Welcome, ${user}. Last login from ${lastSeen(user)}.\n`);
+   *   return true;
+   * } });
+   * ```
+   */
+  sendAuthBanner(message: string): void {
+    if (this.#engine.closed) return;
+    this.#engine.sendAuthBanner(message); // throws a LocalProtocolError after authentication
     this.#driver?.pump();
   }
 
@@ -375,7 +408,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
-      o.sftpFactory !== undefined || o.sftp !== undefined;
+      o.sftpFactory !== undefined || o.sftp !== undefined || o.scp !== undefined;
     if (!answer) {
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
@@ -393,13 +426,34 @@ export class SSHServerConnection implements ServerConnectionContext {
       allowPty: o.allowPty ?? true,
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
-      processFactory: typeof answer === "function" ? answer : o.processFactory,
+      processFactory: withScp(o.scp, typeof answer === "function" ? answer : o.processFactory),
       sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
       // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
       agentForwarding: allowAgent && this.#permissions.agentForwarding
         ? async () =>
           (await allowAgent(this)) ? await startSessionAgent(this, ch.closedPromise) : undefined
         : undefined,
+      x11Forwarding: this.#x11Starter(ch),
     });
   }
+
+  /** Starts X11 forwarding for a session when the hook (or the option) and permissions allow. */
+  #x11Starter(ch: ChannelIO): SessionConfig["x11Forwarding"] {
+    const option = this.#o.x11Forwarding;
+    const allow = this.#hook("x11ForwardingRequested");
+    if ((!allow && !option) || !this.#permissions.x11Forwarding) return undefined;
+    return async (req) => {
+      if (allow && !(await allow(this, req))) return undefined;
+      this.#x11 ??= new ServerX11(this, typeof option === "object" ? option : {});
+      return await this.#x11.start(req, this.#username ?? "", ch.closedPromise);
+    };
+  }
+}
+
+/** `listen({ scp })`: scp commands go to the SCP server, everything else to the process factory. */
+function withScp(
+  scp: ListenOptions["scp"],
+  factory: ListenOptions["processFactory"],
+): ListenOptions["processFactory"] {
+  return scp === undefined ? factory : scpProcessFactory(scp, factory);
 }

@@ -82,6 +82,11 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
   openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO>;
+  /**
+   * Sends an authentication banner now (AsyncSSH's `send_auth_banner`), e.g.
+   * from `beginAuth`, made for the user. Throws once the user is authenticated.
+   */
+  sendAuthBanner(message: string): void;
   /** Sends a DEBUG message the client may log (or show, with `alwaysDisplay`). */
   sendDebug(message: string, alwaysDisplay?: boolean): void;
   /** Closes the socket at once, without DISCONNECT. */

@@ -17,6 +17,8 @@ import type { ServerHostKey } from "../keys/types.ts";
 import type { ListenOptions } from "./options.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
+import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
+import { loadX509Certificates } from "../keys/x509_verifier.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -70,21 +72,37 @@ export function dropStartup(
   return random() < p;
 }
 
-/** Resolves the options once for every connection. */
-async function setupServer(o: ListenOptions): Promise<ServerSetup> {
+/**
+ * Resolves the options once for every connection (host keys loaded, algorithms chosen).
+ *
+ * @example
+ * ```ts ignore
+ * const setup = await setupServer({ hostKeys: ["./ssh_host_ed25519_key"] });
+ * ```
+ */
+export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
   const signers = hostKeySigners(
     hostKeys,
     o.serverHostKeyAlgs ?? defaultHostKeyAlgorithms(hostKeys),
   );
   const algs = defaultAlgorithms();
-  const signatureAlgorithms = o.signatureAlgs ?? defaultServerSigAlgs();
+  const x509TrustedCerts = o.x509TrustedCerts || o.x509TrustedCertPaths
+    ? await loadX509Certificates(o.x509TrustedCerts, o.x509TrustedCertPaths)
+    : undefined;
+  const announced = o.signatureAlgs ?? defaultServerSigAlgs();
+  // Trusted X.509 certificates make the x509v3-* user algorithms acceptable (not announced:
+  // server-sig-algs names plain algorithms).
+  const signatureAlgorithms = x509TrustedCerts && !o.signatureAlgs
+    ? [...announced, ...X509_ALGORITHMS]
+    : announced;
   const opt = <K extends string, V>(key: K, v: V | undefined) =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
   return {
     options: o,
     hostKeys,
     signatureAlgorithms,
+    ...(x509TrustedCerts ? { x509TrustedCerts } : {}),
     engine: {
       suite: defaultSuite(),
       algorithms: {
@@ -95,7 +113,7 @@ async function setupServer(o: ListenOptions): Promise<ServerSetup> {
         compression: o.compressionAlgs ?? algs.compression,
       },
       hostKeys: signers,
-      serverSigAlgs: signatureAlgorithms,
+      serverSigAlgs: announced,
       ...opt("moduli", o.moduli),
       ...opt("random", o.random),
       ...opt("softwareVersion", o.serverVersion),

@@ -9,16 +9,20 @@
 
 import type { LogOptions } from "../engine/logger.ts";
 import type { SFTPServerOption } from "../sftp/server.ts";
+import type { SCPServerOption } from "../scp/server.ts";
 import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
+import type { KnownHostsSource } from "../keys/known_hosts.ts";
+import type { X509CertificateInput } from "../keys/x509_verifier.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { HostKeyInput } from "./host_keys.ts";
 import type { SSHServerProcess } from "./process.ts";
 import type { WebDuplex } from "../runtime/socket.ts";
+import type { X11Request, X11ServerOptions } from "./x11.ts";
 
 /** A value or a promise of it: every hook may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -82,13 +86,24 @@ export interface ServerHooks {
     password: string,
     conn: ServerConnectionContext,
   ): MaybePromise<PasswordVerdict>;
-  /** Handles a password change (after `{ changePassword }`); true accepts the new password. */
+  /**
+   * Handles a password change (after `{ changePassword }`, AsyncSSH's
+   * `change_password`): true accepts the new password and logs the user in,
+   * false refuses, `{ changePassword: prompt }` asks the client for another
+   * new password (e.g. too weak).
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ..., changePassword: (user, old, pw) =>
+   *   pw.length < 12 ? { changePassword: "Too short; choose another:" } : store(user, old, pw) });
+   * ```
+   */
   changePassword?(
     username: string,
     oldPassword: string,
     newPassword: string,
     conn: ServerConnectionContext,
-  ): MaybePromise<boolean>;
+  ): MaybePromise<PasswordVerdict>;
   /**
    * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
    * already allow it. Signatures are checked for you.
@@ -169,6 +184,23 @@ export interface ServerHooks {
    * `no-agent-forwarding` still refuses. Default: refuse.
    */
   agentForwardingRequested?(conn: ServerConnectionContext): MaybePromise<boolean>;
+  /**
+   * A session asks for X11 forwarding (`ssh -X`/`-Y`, x11-req). Return true to
+   * allow: the server then listens on a display (see `x11Forwarding` for the
+   * settings), and the session's process gets `x11Display` (also `DISPLAY`) and
+   * an Xauthority file with the client's cookie (`XAUTHORITY`). authorized_keys
+   * `no-x11-forwarding` still refuses. Default: allow when `x11Forwarding` is set.
+   *
+   * @example Only for one user, and only with a single connection
+   * ```ts ignore
+   * await listen({ ..., x11ForwardingRequested: (conn, req) =>
+   *   conn.username === "alice" && req.singleConnection });
+   * ```
+   */
+  x11ForwardingRequested?(
+    conn: ServerConnectionContext,
+    request: X11Request,
+  ): MaybePromise<boolean>;
 }
 
 /** Options of `listen()`. */
@@ -205,15 +237,62 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * user name returning one of those (e.g. the user's own file).
    */
   readonly authorizedClientKeys?: AuthorizedKeysSource;
+  /**
+   * Client host keys trusted for host-based authentication (AsyncSSH's
+   * `known_client_hosts`, sshd's `ssh_known_hosts` with
+   * `HostbasedAuthentication yes`): a known_hosts file path, several paths, or
+   * `{ text }`. Plain keys, `@cert-authority` lines (host certificates) and
+   * `@revoked` lines apply. The client host is looked up by the address it
+   * connected from (no reverse DNS, as sshd with `UseDNS no`), or by the name
+   * it claims with `trustClientHost`. A key it does not list is refused before
+   * `validateHostBasedUser` is asked; without that hook the user must have the
+   * same name on both hosts (AsyncSSH's default, sshd's without `.shosts`).
+   * Setting this offers "hostbased".
+   *
+   * @example Trust the hosts of /etc/ssh/ssh_known_hosts
+   * ```ts ignore
+   * await listen({ hostKeys, knownClientHosts: "/etc/ssh/ssh_known_hosts",
+   *   validateHostBasedUser: (user, client) => user === client.username });
+   * ```
+   */
+  readonly knownClientHosts?: KnownHostsSource;
+  /**
+   * Look the client host up in `knownClientHosts` by the host name it sends
+   * (trailing dot removed) instead of its address (AsyncSSH's
+   * `trust_client_host`, sshd's `HostbasedUsesNameFromPacketOnly`). Default false.
+   */
+  readonly trustClientHost?: boolean;
+  /**
+   * Trusted X.509 certificates for `x509v3-*` client keys (RFC 6187; AsyncSSH's
+   * server `x509_trusted_certs`): objects, PEM text or DER. A client whose
+   * certificate chains to one of these, allows one of `x509Purposes` and (when
+   * it lists user principals) names the user is let in by "publickey"; any
+   * other X.509 key is refused. Setting this also accepts the `x509v3-*`
+   * signature algorithms (unless `signatureAlgs` is given) and offers publickey.
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ hostKeys, x509TrustedCerts: [caPem], x509Purposes: "secureShellClient" });
+   * ```
+   */
+  readonly x509TrustedCerts?: readonly X509CertificateInput[];
+  /** Files (PEM/DER) or directories of trusted X.509 certificates (AsyncSSH's `x509_trusted_cert_paths`). */
+  readonly x509TrustedCertPaths?: readonly string[];
+  /**
+   * Purposes a client certificate must allow (one of them; AsyncSSH's
+   * `x509_purposes`): names such as "secureShellClient" or OIDs, or "any".
+   * Default "secureShellClient".
+   */
+  readonly x509Purposes?: string | readonly string[];
   /** Hooks per connection (state per client); they take precedence over the ones given here. */
   readonly serverFactory?: (conn: ServerConnectionContext) => ServerHooks;
-  /** Offer publickey (default: when `authorizedClientKeys` or `validatePublicKey`/`validateCertificate` is set). */
+  /** Offer publickey (default: when `authorizedClientKeys`, `x509TrustedCerts(Paths)` or `validatePublicKey`/`validateCertificate` is set). */
   readonly publicKeyAuth?: boolean;
   /** Offer password (default: when `validatePassword` is set). */
   readonly passwordAuth?: boolean;
   /** Offer keyboard-interactive (default: when a kbdint hook or `validatePassword` is set). */
   readonly kbdintAuth?: boolean;
-  /** Offer hostbased (default: when `validateHostBasedUser` is set). */
+  /** Offer hostbased (default: when `validateHostBasedUser` or `knownClientHosts` is set). */
   readonly hostBasedAuth?: boolean;
   /** Runs each exec/shell/subsystem session. */
   readonly processFactory?: ProcessFactory;
@@ -225,12 +304,38 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * connection returning either (per-user roots). `sftpFactory` takes precedence.
    */
   readonly sftp?: SFTPServerOption;
+  /**
+   * Answer `scp -t` / `scp -f` exec requests without a shell: `{ root }` (a
+   * local directory, jailed as for `sftp`; `readOnly` refuses uploads),
+   * `{ backend }`, or a function of the connection returning either. Other
+   * commands still go to `processFactory`. (`scp` in SFTP mode needs `sftp`.)
+   */
+  readonly scp?: SCPServerOption;
   /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
   readonly lineEditor?: boolean;
   /** Lines kept for history recall per session (default 1000). */
   readonly lineHistorySize?: number;
   /** Longest input line the editor accepts (default 1024). */
   readonly maxLineLength?: number;
+  /**
+   * Allow X11 forwarding (sshd's `X11Forwarding`): true, or the display settings
+   * (`displayOffset` default 10, `useLocalhost` default true, `authPath`,
+   * `xauthProgram`). Each allowed session gets its own display on TCP port
+   * 6000 + n; each X connection to it becomes an `x11` channel to the client.
+   * With `x11ForwardingRequested` set, the hook decides and this gives the
+   * settings. Default false.
+   *
+   * @example `ssh -X` sessions can run X programs
+   * ```ts ignore
+   * import { spawn } from "node:child_process";
+   * await listen({ ..., x11Forwarding: true, processFactory: (p) => new Promise((done) => {
+   *   const child = spawn("sh", ["-c", p.command ?? "xterm"], { env: { ...process.env, ...p.env } });
+   *   child.stdout.on("data", (b) => p.write(b));
+   *   child.on("close", () => done());
+   * }) });
+   * ```
+   */
+  readonly x11Forwarding?: boolean | X11ServerOptions;
   /** Grant pty requests (default true; authorized_keys `no-pty` still refuses). */
   readonly allowPty?: boolean;
   /** Environment variable names (patterns with `*`, `?`) accepted from clients; default all. */

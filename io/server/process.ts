@@ -43,6 +43,10 @@ export interface ServerProcessInit {
   readonly agent?: AgentClient | undefined;
   /** The forwarded agent's socket for child processes, when agent forwarding was allowed. */
   readonly agentSocketPath?: string | undefined;
+  /** The X11 display (`DISPLAY`), when X11 forwarding was allowed. */
+  readonly x11Display?: string | undefined;
+  /** The Xauthority file with the session's X11 cookie (`XAUTHORITY`). */
+  readonly x11AuthPath?: string | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -87,6 +91,14 @@ export class SSHServerProcess {
    * child processes such as `git` or `ssh`; removed when the session ends.
    */
   readonly agentSocketPath: string | undefined;
+  /**
+   * The X11 display forwarded to the client (AsyncSSH's `get_x11_display`),
+   * e.g. "localhost:10.0", when the client asked for X11 forwarding and the
+   * server allowed it; also `env.DISPLAY`.
+   */
+  readonly x11Display: string | undefined;
+  /** The Xauthority file holding the display's cookie (also `env.XAUTHORITY`). */
+  readonly x11AuthPath: string | undefined;
   #size: TerminalSize | undefined;
   #exited = false;
   #stdin: ReadableStream<Uint8Array> | undefined;
@@ -117,6 +129,8 @@ export class SSHServerProcess {
     this.connection = init.connection;
     this.agent = init.agent;
     this.agentSocketPath = init.agentSocketPath;
+    this.x11Display = init.x11Display;
+    this.x11AuthPath = init.x11AuthPath;
     this.#size = init.terminal;
     if (init.terminal && init.lineEditor !== false) {
       this.#editor = new LineEditor({ columns: init.terminal.columns, ...init.lineEditor });

@@ -1,6 +1,6 @@
 /**
- * A session channel on the server: its requests (pty-req, env, exec, shell,
- * subsystem, window-change, signal, break) become an {@link SSHServerProcess}
+ * A session channel on the server: its requests (pty-req, env, x11-req, exec,
+ * shell, subsystem, window-change, signal, break) become an {@link SSHServerProcess}
  * run by the application's factory, with the connection's permissions applied
  * (forced command, forced environment, no-pty).
  *
@@ -24,6 +24,7 @@ import type { ProcessFactory } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
 import type { SessionAgent } from "../agent/server_forwarding.ts";
 import { MAX_SESSION_ENV } from "../limits.ts";
+import { parseX11Request, type SessionX11, type X11Request } from "./x11.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
 export interface SessionConfig {
@@ -48,6 +49,11 @@ export interface SessionConfig {
    * (undefined when it never does); resolves undefined when refused.
    */
   readonly agentForwarding?: (() => Promise<SessionAgent | undefined>) | undefined;
+  /**
+   * Starts X11 forwarding for this session when the connection allows it
+   * (undefined when it never does); resolves undefined when refused.
+   */
+  readonly x11Forwarding?: ((req: X11Request) => Promise<SessionX11 | undefined>) | undefined;
 }
 
 /** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
@@ -69,6 +75,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
   let process: SSHServerProcess | undefined;
   let starting = false;
   let agent: Promise<SessionAgent | undefined> | undefined;
+  let x11: Promise<SessionX11 | undefined> | undefined;
   const decoder = new TextDecoder();
   ch.onRequest = (request, data) => {
     switch (request) {
@@ -99,6 +106,13 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         if (agent || process || starting || !cfg.agentForwarding) return false;
         agent = cfg.agentForwarding().catch(() => undefined);
         return true;
+      case "x11-req": {
+        // One display per session, asked before the process starts; answered once it listens.
+        if (x11 || process || starting || !cfg.x11Forwarding) return false;
+        const req = parseX11Request(data);
+        x11 = cfg.x11Forwarding(req).catch(() => undefined);
+        return x11.then((s) => s !== undefined);
+      }
       case "exec":
       case "shell":
       case "subsystem": {
@@ -114,8 +128,12 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         const finalEnv: Record<string, string> = { ...env };
         for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
         if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
-        const create = (fwd: SessionAgent | undefined) => {
+        const create = (fwd: SessionAgent | undefined, display?: SessionX11) => {
           if (fwd) finalEnv.SSH_AUTH_SOCK = fwd.socketPath;
+          if (display) {
+            finalEnv.DISPLAY = display.display;
+            finalEnv.XAUTHORITY = display.authPath;
+          }
           return (process = new SSHServerProcess(ch, {
             command: forced ?? (request === "exec" ? arg : undefined),
             originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
@@ -127,21 +145,25 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
             connection: cfg.conn,
             agent: fwd?.client,
             agentSocketPath: fwd?.socketPath,
+            x11Display: display?.display,
+            x11AuthPath: display?.authPath,
           }));
         };
-        if (!agent) {
+        if (!agent && !x11) {
           const p = create(undefined);
           // Start after the reply to this request has gone out.
           queueMicrotask(() => void runProcess(factory, p));
         } else {
-          // Agent forwarding is set up first, so the process starts with its socket.
+          // Agent and X11 forwarding are set up first, so the process starts with them.
           starting = true;
-          void agent.then((fwd) => runProcess(factory, create(fwd)));
+          void Promise.all([agent, x11]).then(([fwd, display]) =>
+            runProcess(factory, create(fwd, display))
+          );
         }
         return true;
       }
       default:
-        // x11-req, xon-xoff and unknown requests are refused.
+        // xon-xoff and unknown requests are refused.
         return false;
     }
   };

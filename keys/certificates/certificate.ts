@@ -13,6 +13,7 @@
  * @module
  */
 
+import { parseCertificateTime } from "./validity.ts";
 import { readPublicKeyBody, writePublicKeyBody } from "../../core/publickey/blob.ts";
 import {
   certificateAlgorithm,
@@ -467,10 +468,16 @@ export interface CreateCertificateOptions {
   readonly principals?: readonly string[];
   /** Serial number (default 0). */
   readonly serial?: bigint | number;
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
+  readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** Critical options, e.g. { "force-command": "ls", "source-address": "10.0.0.0/8" }. */
   readonly criticalOptions?: Readonly<Record<string, string>>;
   /** Extensions; default for user certificates: {@link DEFAULT_USER_EXTENSIONS}, none for hosts. */
@@ -483,9 +490,14 @@ export interface CreateCertificateOptions {
   readonly random?: RandomSource;
 }
 
-function seconds(v: bigint | number | Date | undefined, fallback: bigint): bigint {
+function seconds(
+  v: bigint | number | Date | string | undefined,
+  fallback: bigint,
+  now: number | undefined,
+): bigint {
   if (v === undefined) return fallback;
   if (v instanceof Date) return BigInt(Math.floor(v.getTime() / 1000));
+  if (typeof v === "string") return parseCertificateTime(v, now);
   return BigInt(v);
 }
 
@@ -519,8 +531,8 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
     .writeUint32(options.type === "user" ? 1 : 2)
     .writeStringUtf8(options.keyId)
     .writeString(principals.toBytes())
-    .writeUint64(seconds(options.validAfter, 0n))
-    .writeUint64(seconds(options.validBefore, CERT_FOREVER))
+    .writeUint64(seconds(options.validAfter, 0n, options.now))
+    .writeUint64(seconds(options.validBefore, CERT_FOREVER, options.now))
     .writeString(writeOptions(options.criticalOptions ?? {}))
     .writeString(writeOptions(extensions))
     .writeString(new Uint8Array(0))
@@ -536,10 +548,16 @@ export interface GenerateUserCertificateOptions {
   readonly serial?: bigint | number;
   /** User names the certificate is valid for. */
   readonly principals?: readonly string[];
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
+  readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** Critical option `force-command`. */
   readonly forceCommand?: string;
   /** Critical option `source-address`: address patterns (CIDR) the client must come from. */
@@ -616,10 +634,16 @@ export interface GenerateHostCertificateOptions {
   readonly serial?: bigint | number;
   /** Host names the certificate is valid for (wildcards allowed). */
   readonly principals?: readonly string[];
-  /** Start of validity, seconds since the epoch or a Date (default 0: always). */
-  readonly validAfter?: bigint | number | Date;
-  /** End of validity, seconds since the epoch or a Date (default forever). */
-  readonly validBefore?: bigint | number | Date;
+  /**
+   * Start of validity: seconds since the epoch, a Date, or a time string as
+   * `ssh-keygen -V` takes it ("-1d", "+1w2d", "20250101[HHMM[SS]]" UTC,
+   * "always"; relative ones need `now`). Default 0: always.
+   */
+  readonly validAfter?: bigint | number | Date | string;
+  /** End of validity, as `validAfter` ("+52w", "forever", ...). Default forever. */
+  readonly validBefore?: bigint | number | Date | string;
+  /** The current time (ms since the epoch) that relative validity strings count from. */
+  readonly now?: number;
   /** CA signature algorithm (default the CA key's preferred, rsa-sha2-512 for RSA). */
   readonly sigAlg?: string;
   /** Comment kept with the certificate for export (default ""). */
@@ -634,6 +658,7 @@ function commonCertificateOptions(o: GenerateHostCertificateOptions) {
     ...(o.principals !== undefined ? { principals: o.principals } : {}),
     ...(o.validAfter !== undefined ? { validAfter: o.validAfter } : {}),
     ...(o.validBefore !== undefined ? { validBefore: o.validBefore } : {}),
+    ...(o.now !== undefined ? { now: o.now } : {}),
     ...(o.sigAlg !== undefined ? { signatureAlgorithm: o.sigAlg } : {}),
     ...(o.comment !== undefined ? { comment: o.comment } : {}),
     ...(o.random !== undefined ? { random: o.random } : {}),

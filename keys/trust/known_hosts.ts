@@ -272,6 +272,65 @@ export function addKnownHost(
   return text + sep + formatKnownHostsLine(host, port, key, options);
 }
 
+/** What {@link removeKnownHost} removes besides plain lines. */
+export interface RemoveKnownHostOptions {
+  /** Only lines with this key (default: every key listed for the host). */
+  readonly key?: SSHKey;
+  /** Also remove `@cert-authority` and `@revoked` lines that match (default false, as ssh-keygen). */
+  readonly markers?: boolean;
+}
+
+/**
+ * Returns `text` without the lines that match `host` on `port`, as
+ * `ssh-keygen -R` and libssh2's `knownhost_del` do: a plain or hashed line
+ * whose patterns match the name (`[host]:port` off port 22) goes as a whole,
+ * even when it lists other names too; `@cert-authority` and `@revoked` lines
+ * stay unless `markers` is set. Comments and lines that do not parse are kept
+ * as written.
+ *
+ * @example
+ * ```ts
+ * import { addKnownHost, parseKnownHosts, removeKnownHost } from "./known_hosts.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * let text = addKnownHost("", "a.example", 22, key);
+ * text = addKnownHost(text, "b.example", 22, key, { hashed: true });
+ * text = addKnownHost(text, "c.example", 2222, key);
+ * text = removeKnownHost(removeKnownHost(text, "a.example"), "b.example");
+ * console.log(parseKnownHosts(text).entries.map((e) => e.patterns)); // [["[c.example]:2222"]]
+ * ```
+ */
+export function removeKnownHost(
+  text: string,
+  host: string,
+  port = 22,
+  options: RemoveKnownHostOptions = {},
+): string {
+  const name = knownHostsName(host.toLowerCase(), port);
+  const lines = text.split(/(?<=\n)/);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const body = raw.replace(/\r?\n$/, "");
+    const trimmed = body.trim();
+    if (trimmed === "" || trimmed.startsWith("#") || body.length > MAX_KNOWN_HOSTS_LINE) {
+      out.push(raw);
+      continue;
+    }
+    let e: KnownHostsEntry;
+    try {
+      e = parseLine(body, i + 1);
+    } catch {
+      out.push(raw);
+      continue;
+    }
+    const remove = (options.markers || !e.marker) &&
+      (!options.key || e.key.equals(options.key)) && entryMatches(e, name);
+    if (!remove) out.push(raw);
+  }
+  return out.join("");
+}
+
 function isEntryList(k: KnownHosts | readonly KnownHostsEntry[]): k is readonly KnownHostsEntry[] {
   return Array.isArray(k);
 }

@@ -1,0 +1,159 @@
+/**
+ * Our `scp()` and `conn.scpSend()` / `conn.scpRecv()` against real servers:
+ * OpenSSH 9.2 and 10.x `sshd` and Dropbear, over SFTP and over the legacy
+ * protocol (the server's shell runs `scp -t` / `scp -f`; Dropbear runs the
+ * `scp` on its PATH, OpenSSH's /usr/bin/scp here). Trees with `-r -p` both
+ * ways, checked on the server's disk, and CVE-2020-15778: a remote path full
+ * of shell syntax names a file and runs nothing.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import type { Buffer } from "node:buffer";
+import { conformanceTest, type PeerName, runCommand } from "./fixtures/mod.ts";
+import { sharedPeer } from "./_shared_peer.ts";
+import { login } from "./client_peer.ts";
+import { scp } from "../io/scp/scp.ts";
+
+const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie", "dropbear"];
+const enc = new TextEncoder();
+
+async function makeTree(dir: string): Promise<Buffer> {
+  const big = randomBytes(1_200_000);
+  await fsp.mkdir(join(dir, "tree/sub/deeper"), { recursive: true });
+  await fsp.writeFile(join(dir, "tree/big.bin"), big);
+  await fsp.writeFile(join(dir, "tree/sub/s.txt"), "sub\n");
+  await fsp.writeFile(join(dir, "tree/sub/deeper/empty"), "");
+  await fsp.chmod(join(dir, "tree/sub/s.txt"), 0o640);
+  await fsp.utimes(join(dir, "tree/sub/s.txt"), 1_450_000_000, 1_350_000_000);
+  return big;
+}
+
+conformanceTest(
+  "Dropbear's legacy scp is OpenSSH's /usr/bin/scp",
+  { peers: ["dropbear"] },
+  async () => {
+    const r = await runCommand(["dpkg", "-S", "/usr/bin/scp"], { timeoutMs: 10_000 });
+    assert.match(r.stdout, /openssh-client/);
+  },
+);
+
+for (const peer of PEERS) {
+  for (const protocol of ["scp", "sftp"] as const) {
+    conformanceTest(
+      `scp() ${protocol === "scp" ? "legacy" : "SFTP"}: trees with -r -p both ways against ${peer}`,
+      { peers: [peer] },
+      async () => {
+        const f = await sharedPeer(peer);
+        await using conn = await login(f);
+        const local = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-"));
+        const name = `scp-${protocol}-${process.pid}-${randomBytes(3).toString("hex")}`;
+        try {
+          const big = await makeTree(local);
+          let progressed = 0;
+          await scp(join(local, "tree"), [conn, `${f.user.home}/${name}`], {
+            protocol,
+            recurse: true,
+            preserve: true,
+            onProgress: (d, t) => {
+              if (d === t && t === big.length) progressed++;
+            },
+          });
+          assert.equal(progressed, 1);
+          const host = join(f.user.hostHome, name);
+          assert.ok(big.equals(await fsp.readFile(join(host, "big.bin"))), "big.bin differs");
+          const st = await fsp.stat(join(host, "sub/s.txt"));
+          assert.equal(st.mode & 0o777, 0o640);
+          assert.equal(Math.floor(st.mtimeMs / 1000), 1_350_000_000);
+          assert.equal((await fsp.stat(join(host, "sub/deeper/empty"))).size, 0);
+
+          await scp([conn, `${f.user.home}/${name}`], join(local, "back"), {
+            protocol,
+            recurse: true,
+            preserve: true,
+          });
+          assert.ok(big.equals(await fsp.readFile(join(local, "back/big.bin"))), "back differs");
+          const st2 = await fsp.stat(join(local, "back/sub/s.txt"));
+          assert.equal(st2.mode & 0o777, 0o640);
+          assert.equal(Math.floor(st2.mtimeMs / 1000), 1_350_000_000);
+
+          // One file into an existing local directory; a relative remote path (home).
+          await scp([conn, `${name}/sub/s.txt`], local, { protocol });
+          assert.equal(await fsp.readFile(join(local, "s.txt"), "utf8"), "sub\n");
+          // A glob.
+          await fsp.mkdir(join(local, "glob"));
+          await scp([conn, `${name}/sub/*.txt`], join(local, "glob"), { protocol });
+          assert.deepEqual(await fsp.readdir(join(local, "glob")), ["s.txt"]);
+          // A missing file fails.
+          await assert.rejects(scp([conn, `${name}/missing`], join(local, "m"), { protocol }));
+        } finally {
+          await fsp.rm(local, { recursive: true, force: true });
+          await fsp.rm(join(f.user.hostHome, name), { recursive: true, force: true });
+        }
+      },
+    );
+  }
+
+  conformanceTest(
+    `conn.scpSend()/scpRecv() and shell-safe paths (CVE-2020-15778) against ${peer}`,
+    { peers: [peer] },
+    async () => {
+      const f = await sharedPeer(peer);
+      await using conn = await login(f);
+      const name = `scpq-${process.pid}-${randomBytes(3).toString("hex")}`;
+      const host = join(f.user.hostHome, name);
+      await fsp.mkdir(host);
+      const st0 = await fsp.stat(f.user.hostHome);
+      await fsp.chown(host, st0.uid, st0.gid);
+      try {
+        const body = enc.encode("libssh2 style\n");
+        const w = await conn.scpSend(`${f.user.home}/${name}/plain.txt`, {
+          size: body.length,
+          mode: 0o600,
+          mtime: 1_111_111_111,
+          atime: 1_111_111_111,
+        });
+        const wr = w.getWriter();
+        await wr.write(body);
+        await wr.close();
+        const st = await fsp.stat(join(host, "plain.txt"));
+        assert.equal(st.mode & 0o777, 0o600);
+        assert.equal(Math.floor(st.mtimeMs / 1000), 1_111_111_111);
+        const { stat, readable } = await conn.scpRecv(`${f.user.home}/${name}/plain.txt`);
+        assert.equal(stat.size, body.length);
+        assert.equal(stat.mode, 0o600);
+        assert.equal(stat.mtime, 1_111_111_111);
+        assert.equal(await new Response(readable).text(), "libssh2 style\n");
+
+        // Shell syntax in the remote path: a file of that name, and nothing runs.
+        const nasty = `it's a $(touch pwned1) \`touch pwned2\`; touch pwned3 "q" *.txt`;
+        const w2 = await conn.scpSend(`${name}/${nasty}`, { size: 2 });
+        const wr2 = w2.getWriter();
+        await wr2.write(enc.encode("ok"));
+        await wr2.close();
+        assert.equal(await fsp.readFile(join(host, nasty), "utf8"), "ok");
+        const back = await conn.scpRecv(`${name}/${nasty}`);
+        assert.equal(await new Response(back.readable).text(), "ok");
+        const local = await fsp.mkdtemp(join(tmpdir(), "sshts-scpq-"));
+        try {
+          await scp(join(local, "."), [conn, `${name}/${nasty} dir`], {
+            protocol: "scp",
+            recurse: true,
+          });
+          assert.ok((await fsp.stat(join(host, `${nasty} dir`))).isDirectory());
+        } finally {
+          await fsp.rm(local, { recursive: true, force: true });
+        }
+        for (const where of [f.user.hostHome, host]) {
+          const names = await fsp.readdir(where);
+          assert.ok(!names.some((n) => n.startsWith("pwned")), names.join(", "));
+        }
+      } finally {
+        await fsp.rm(host, { recursive: true, force: true });
+      }
+    },
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * AsyncSSH's key file readers (#20): readPublicKey, loadPublicKeys,
+ * loadCertificates and readKnownHosts, from files written by ssh-keygen (or
+ * by us) and from text.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
+import { addKnownHost, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
+import { loadCertificates, loadPublicKeys, readPublicKey } from "./files.ts";
+import { readKnownHosts } from "./known_hosts.ts";
+import { keygenTest } from "../../keys/_ssh_keygen_test_util.ts";
+
+function tempDir(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const a = generatePrivateKey("ed25519"), b = generatePrivateKey("ecdsa");
+
+test("readPublicKey() reads a .pub file, text, a blob and RFC 4716", async () => {
+  using t = tempDir();
+  const path = join(t.dir, "id.pub");
+  writeFileSync(path, a.exportPublicKey());
+  assert.ok((await readPublicKey(path)).equals(a));
+  assert.ok((await readPublicKey(a.exportPublicKey())).equals(a));
+  assert.ok((await readPublicKey(b.exportPublicKey("rfc4716"))).equals(b));
+  assert.ok((await readPublicKey(a.publicBlob)).equals(a));
+  await assert.rejects(readPublicKey(join(t.dir, "missing.pub")), /Cannot read public key file/);
+});
+
+test("loadPublicKeys() reads every key of each file and text, in order", async () => {
+  using t = tempDir();
+  const one = join(t.dir, "one.pub"), two = join(t.dir, "two.pub");
+  writeFileSync(one, `# team\n${a.exportPublicKey()}\n${b.exportPublicKey()}`);
+  writeFileSync(two, b.exportPublicKey("rfc4716"));
+  const keys = await loadPublicKeys([one, two, a]);
+  assert.deepEqual(
+    keys.map((k) => k.getFingerprint()),
+    [a, b, b, a].map((k) => k.getFingerprint()),
+  );
+  assert.equal((await loadPublicKeys(one)).length, 2);
+  assert.equal((await loadPublicKeys(a.exportPublicKey() + b.exportPublicKey())).length, 2);
+});
+
+test("loadCertificates() reads certificate files and lines", async () => {
+  using t = tempDir();
+  const c1 = createCertificate({ key: a, caKey: b, type: "user", keyId: "one" });
+  const c2 = createCertificate({ key: b, caKey: b, type: "host", keyId: "two" });
+  const path = join(t.dir, "id-cert.pub");
+  writeFileSync(path, c1.exportCertificate() + "\n" + c2.exportCertificate() + "\n");
+  assert.deepEqual((await loadCertificates(path)).map((c) => c.keyId), ["one", "two"]);
+  assert.deepEqual(
+    (await loadCertificates([c2.exportCertificate(), path, c1])).map((c) => c.keyId),
+    ["two", "one", "two", "one"],
+  );
+  await assert.rejects(loadCertificates([join(t.dir, "none")]), /Cannot read certificate file/);
+});
+
+test("readKnownHosts() reads one file, several (skipping missing ones), or text", async () => {
+  using t = tempDir();
+  const f1 = join(t.dir, "known_hosts"), f2 = join(t.dir, "ssh_known_hosts");
+  writeFileSync(f1, addKnownHost("", "a.example", 22, a) + "bad line\n");
+  writeFileSync(f2, addKnownHost("", "b.example", 2222, b, { hashed: true }));
+  const one = await readKnownHosts(f1);
+  assert.equal(one.entries.length, 1);
+  assert.equal(one.errors[0]?.line, 2);
+  const both = await readKnownHosts([f1, join(t.dir, "missing"), f2]);
+  assert.ok(matchKnownHosts(both, "b.example", undefined, 2222).trustedHostKeys[0]?.equals(b));
+  const text = await readKnownHosts({ text: addKnownHost("", "c.example", 22, a) });
+  assert.equal(text.entries.length, 1);
+});
+
+keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote", async (k) => {
+  k.run(["-q", "-t", "ecdsa", "-N", "", "-f", k.path("id")]);
+  k.run(["-q", "-t", "ed25519", "-N", "", "-f", k.path("ca")]);
+  k.run(["-q", "-s", k.path("ca"), "-I", "kid", "-n", "alice", k.path("id.pub")]);
+  const key = await readPublicKey(k.path("id.pub"));
+  assert.equal(key.getFingerprint(), k.fingerprint("id.pub"));
+  const [cert] = await loadCertificates([k.path("id-cert.pub")]);
+  assert.equal(cert!.keyId, "kid");
+  assert.ok(cert!.key.equals(key));
+});

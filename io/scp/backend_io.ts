@@ -1,0 +1,412 @@
+/**
+ * SCP on the SFTP backend interface: {@link BackendTarget} writes what a sink
+ * receives into an {@link SFTPBackend} (the jailed FsBackend on a server, an
+ * unjailed one for local files on a client), and {@link sendPath} walks a
+ * backend to feed an {@link SCPSender}. There is no second file-system layer:
+ * path resolution, the jail and symlink-escape refusal are the backend's.
+ *
+ * @module
+ */
+
+import { type FileAttributes, isDirectory, isRegularFile } from "../../sftp/attrs.ts";
+import type { SFTPBackend } from "../../sftp/backend.ts";
+import { OpenFlags } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import { basename, expandGlob, hasGlob, joinPath, unescapeGlob } from "../../sftp/path.ts";
+import { MAX_DEPTH, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
+import type { SCPSender } from "./sender.ts";
+import type { SinkFile, SinkTarget } from "./sink.ts";
+
+/** Backend errors as short texts for SCP warnings (the SFTP status text, without the request). */
+function why(e: unknown, path: string): string {
+  if (e instanceof SFTPError) return `${path}: ${e.peerMessage || e.message}`;
+  if (e instanceof SCPError) return e.message;
+  return `${path}: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** Received data is written in pieces of this size (two buffers per file being received). */
+const WRITE_BUFFER = 1024 * 1024;
+
+/** Options of {@link BackendTarget}. */
+export interface BackendTargetOptions {
+  /** Apply the peer's times and modes (`-p`). */
+  readonly preserve?: boolean;
+  /** The target must be an existing directory (`-d`, or several sources). */
+  readonly targetIsDirectory?: boolean;
+  /** Called when a file is complete (its path and size). */
+  readonly onFile?: (path: string, size: number) => void;
+}
+
+interface OpenDir {
+  readonly path: string;
+  readonly mode: number;
+  readonly times: SCPTimes | undefined;
+  readonly created: boolean;
+}
+
+/**
+ * Writes received files under `dest` in a backend. `dest` is a directory
+ * (names go inside it) or the name of the one file or directory to create.
+ * The target directory's own mode and times are never changed
+ * (CVE-2018-20685); modes on directories are applied only to directories
+ * this transfer created; setuid, setgid and sticky bits are dropped.
+ *
+ * @example
+ * ```ts ignore
+ * const target = await BackendTarget.open(backend, "/incoming", { preserve: true });
+ * await runSink(stream, target, { recurse: true });
+ * ```
+ */
+export class BackendTarget<H> implements SinkTarget {
+  readonly #b: SFTPBackend<H>;
+  readonly #dest: string;
+  readonly #isDir: boolean;
+  readonly #o: BackendTargetOptions;
+  readonly #stack: OpenDir[] = [];
+  #topTaken = false;
+
+  private constructor(b: SFTPBackend<H>, dest: string, isDir: boolean, o: BackendTargetOptions) {
+    this.#b = b;
+    this.#dest = dest;
+    this.#isDir = isDir;
+    this.#o = o;
+  }
+
+  /** Looks at `dest` and returns a target for it. */
+  static async open<H>(
+    backend: SFTPBackend<H>,
+    dest: string,
+    options: BackendTargetOptions = {},
+  ): Promise<BackendTarget<H>> {
+    let attrs: FileAttributes | undefined;
+    try {
+      attrs = await backend.stat(dest);
+    } catch (e) {
+      if (!(e instanceof SFTPError && e.notFound)) {
+        throw new SCPError(why(e, dest), { reason: "local", path: dest, cause: e });
+      }
+    }
+    const isDir = attrs !== undefined && isDirectory(attrs);
+    if (options.targetIsDirectory && !isDir) {
+      throw new SCPError(`${dest}: Not a directory`, { reason: "usage", path: dest });
+    }
+    return new BackendTarget(backend, dest, isDir, options);
+  }
+
+  /** Whether the destination is an existing directory. */
+  get isDirectory(): boolean {
+    return this.#isDir;
+  }
+
+  #top(name: string): string {
+    if (this.#isDir) return joinPath(this.#dest, name);
+    if (this.#topTaken) {
+      throw new SCPError(`${this.#dest}: Not a directory (a second item arrived for it)`, {
+        reason: "usage",
+        path: this.#dest,
+      });
+    }
+    this.#topTaken = true;
+    return this.#dest;
+  }
+
+  #pathFor(dirs: readonly string[], name: string): string {
+    if (dirs.length === 0) return this.#top(name);
+    return joinPath(this.#stack[this.#stack.length - 1]!.path, name);
+  }
+
+  async enterDir(
+    dirs: readonly string[],
+    name: string,
+    mode: number,
+    times: SCPTimes | undefined,
+  ): Promise<void> {
+    const path = this.#pathFor(dirs, name);
+    let created = false;
+    try {
+      const st = await this.#b.lstat(path).catch((e) => {
+        if (e instanceof SFTPError && e.notFound) return undefined;
+        throw e;
+      });
+      if (st && !isDirectory(st)) {
+        // A symlink to a directory is entered as the directory (the backend keeps it in the jail).
+        const followed = await this.#b.stat(path);
+        if (!isDirectory(followed)) {
+          throw new SCPError(`${path}: Not a directory`, { reason: "local", path });
+        }
+      }
+      if (!st) {
+        await this.#b.mkdir(path, { permissions: (mode & 0o777) | 0o700 });
+        created = true;
+      }
+    } catch (e) {
+      throw new SCPError(why(e, path), { reason: "local", path, cause: e });
+    }
+    this.#stack.push({ path, mode, times, created });
+  }
+
+  async leaveDir(): Promise<void> {
+    const d = this.#stack.pop();
+    if (!d || !this.#o.preserve) return;
+    try {
+      const attrs: { permissions?: number; atime?: number; mtime?: number } = {};
+      if (d.created) attrs.permissions = d.mode & 0o777;
+      if (d.times) {
+        attrs.atime = d.times.atime;
+        attrs.mtime = d.times.mtime;
+      }
+      if (Object.keys(attrs).length > 0) await this.#b.setstat(d.path, attrs);
+    } catch (e) {
+      throw new SCPError(why(e, d.path), { reason: "local", path: d.path, cause: e });
+    }
+  }
+
+  async openFile(
+    dirs: readonly string[],
+    name: string,
+    mode: number,
+    size: number,
+    times: SCPTimes | undefined,
+  ): Promise<SinkFile> {
+    const path = this.#pathFor(dirs, name);
+    const b = this.#b;
+    let h: H;
+    try {
+      h = await b.open(path, OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC, {
+        permissions: mode & 0o777,
+      });
+    } catch (e) {
+      throw new SCPError(why(e, path), { reason: "local", path, cause: e });
+    }
+    // Data arrives in channel-packet pieces: gather them into big writes, one in flight
+    // while the next buffer fills.
+    const bufSize = Math.min(WRITE_BUFFER, Math.max(size, 1));
+    const bufs = [new Uint8Array(bufSize), new Uint8Array(bufSize)];
+    let cur = 0;
+    let fill = 0;
+    let offset = 0;
+    let pending: Promise<void> | undefined;
+    const flush = async () => {
+      if (fill === 0) return;
+      const data = bufs[cur]!.subarray(0, fill);
+      const at = offset;
+      offset += fill;
+      await pending;
+      pending = b.write(h, at, data);
+      cur ^= 1;
+      fill = 0;
+    };
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await b.close(h);
+    };
+    const o = this.#o;
+    return {
+      path,
+      write: async (data) => {
+        let off = 0;
+        while (off < data.length) {
+          const n = Math.min(bufSize - fill, data.length - off);
+          bufs[cur]!.set(data.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === bufSize) await flush();
+        }
+      },
+      finish: async () => {
+        try {
+          await flush();
+          await pending;
+          if (o.preserve) {
+            await b.fsetstat(h, {
+              permissions: mode & 0o777,
+              ...(times ? { atime: times.atime, mtime: times.mtime } : {}),
+            });
+          }
+          await close();
+        } catch (e) {
+          await close().catch(() => {});
+          throw new SCPError(why(e, path), { reason: "local", path, cause: e });
+        }
+        o.onFile?.(path, size);
+      },
+      abort: async () => {
+        await pending?.catch(() => {});
+        await close().catch(() => {});
+        await b.remove(path);
+      },
+    };
+  }
+}
+
+/** Options of {@link sendPath}. */
+export interface SendPathOptions {
+  /** Send directories and their contents. */
+  readonly recurse: boolean;
+  /** Send times (T records). */
+  readonly preserve: boolean;
+  /** Stops the transfer. */
+  readonly signal?: AbortSignal | undefined;
+  /** Bytes sent and total of the file at `path`. */
+  readonly onProgress?: ((done: number, total: number, path: string) => void) | undefined;
+}
+
+/** Read size per request to the backend. */
+const READ_CHUNK = 255 * 1024;
+
+function timesOf(a: FileAttributes): SCPTimes | undefined {
+  return a.mtime !== undefined && a.atime !== undefined
+    ? { mtime: a.mtime, atime: a.atime }
+    : undefined;
+}
+
+/**
+ * Sends `path` (a file, or a directory tree with `recurse`) from a backend.
+ * Items that cannot be sent are reported to the sink as warnings and
+ * skipped, as OpenSSH's scp does.
+ *
+ * @example
+ * ```ts ignore
+ * await sendPath(sender, backend, "/srv/data", { recurse: true, preserve: false });
+ * ```
+ */
+export async function sendPath<H>(
+  tx: SCPSender,
+  b: SFTPBackend<H>,
+  path: string,
+  o: SendPathOptions,
+  depth = 0,
+): Promise<void> {
+  o.signal?.throwIfAborted();
+  const name = basename(path);
+  let attrs: FileAttributes;
+  try {
+    attrs = await b.stat(path);
+  } catch (e) {
+    return await tx.warn(why(e, path));
+  }
+  const times = o.preserve ? timesOf(attrs) : undefined;
+  const mode = (attrs.permissions ?? 0o644) & 0o7777;
+  if (name === "" || name === "." || name === ".." || name.includes("\n")) {
+    return await tx.warn(`${path}: Cannot send this name`);
+  }
+  if (isDirectory(attrs)) {
+    if (!o.recurse) return await tx.warn(`${path}: not a regular file`);
+    if (depth >= MAX_DEPTH) return await tx.warn(`${path}: Directories nested too deep`);
+    let entries: string[] = [];
+    try {
+      const h = await b.opendir(path);
+      try {
+        for (;;) {
+          const batch = await b.readdir(h);
+          if (!batch) break;
+          for (const e of batch) {
+            if (e.filename !== "." && e.filename !== "..") entries.push(e.filename);
+          }
+        }
+      } finally {
+        await b.close(h);
+      }
+    } catch (e) {
+      return await tx.warn(why(e, path));
+    }
+    entries = entries.sort();
+    if (!(await tx.dir(name, mode, times))) return;
+    for (const e of entries) await sendPath(tx, b, joinPath(path, e), o, depth + 1);
+    await tx.end();
+    return;
+  }
+  if (!isRegularFile(attrs)) return await tx.warn(`${path}: not a regular file`);
+  let h: H;
+  try {
+    h = await b.open(path, OpenFlags.READ, {});
+  } catch (e) {
+    return await tx.warn(why(e, path));
+  }
+  try {
+    const size = attrs.size ?? 0;
+    if (!(await tx.beginFile(name, mode, size, times))) return;
+    let off = 0;
+    let error: string | undefined;
+    o.onProgress?.(0, size, path);
+    // One read ahead: the next piece comes off the disk while this one goes out.
+    const read = (at: number) =>
+      b.read(h, at, Math.min(READ_CHUNK, size - at)).then(
+        (c) => ({ c, e: undefined as unknown }),
+        (e: unknown) => ({ c: null, e }),
+      );
+    let next = size > 0 ? read(0) : undefined;
+    while (off < size) {
+      // An abort ends the whole transfer at once (the caller closes the channel): padding
+      // the rest of a big file with zeros to keep the protocol in step would take as long
+      // as sending it.
+      o.signal?.throwIfAborted();
+      const { c: chunk, e } = await next!;
+      if (e !== undefined) {
+        error = why(e, path);
+        break;
+      }
+      if (chunk === null || chunk.length === 0) {
+        error = `${path}: File shrank while it was sent`;
+        break;
+      }
+      const piece = chunk.length > size - off ? chunk.subarray(0, size - off) : chunk;
+      off += piece.length;
+      next = off < size ? read(off) : undefined;
+      await tx.data(piece);
+      b.release?.(chunk);
+      o.onProgress?.(off, size, path);
+    }
+    if (next) {
+      const { c } = await next;
+      if (c) b.release?.(c);
+    }
+    await tx.endFile(error);
+    o.signal?.throwIfAborted();
+  } finally {
+    await b.close(h).catch(() => {});
+  }
+}
+
+/**
+ * Expands a server-side `scp -f` path: glob characters the client left
+ * unquoted match names in the backend; a path without them is taken as is.
+ *
+ * @example
+ * ```ts ignore
+ * for (const p of await expandSource(backend, "logs/*.gz")) await sendPath(tx, backend, p, o);
+ * ```
+ */
+export async function expandSource<H>(b: SFTPBackend<H>, pattern: string): Promise<string[]> {
+  if (!hasGlob(pattern)) return [unescapeGlob(pattern)];
+  return await expandGlob(pattern, {
+    readdir: async (dir) => {
+      try {
+        const h = await b.opendir(dir);
+        const names: string[] = [];
+        try {
+          for (;;) {
+            const batch = await b.readdir(h);
+            if (!batch) break;
+            for (const e of batch) names.push(e.filename);
+          }
+        } finally {
+          await b.close(h);
+        }
+        return names;
+      } catch {
+        return null;
+      }
+    },
+    exists: async (p) => {
+      try {
+        await b.lstat(p);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+}

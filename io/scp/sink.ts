@@ -1,0 +1,208 @@
+/**
+ * The receiving side of legacy SCP (`scp -t` on a server, the client of
+ * `scp -f`): drives the pure {@link SCPSinkMachine} with bytes from the
+ * stream and writes what it reports through a {@link SinkTarget}. A protocol
+ * violation or an unsafe record ends the transfer with a fatal record to
+ * the peer and an {@link SCPError}; a file cut mid-way is removed by its
+ * target and the error names it.
+ *
+ * @module
+ */
+
+import { SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
+import { SCPSinkMachine } from "../../sftp/scp/sink_machine.ts";
+import type { SCPStream } from "./stream.ts";
+
+/** A file being received. */
+export interface SinkFile {
+  /** The path shown in messages and progress. */
+  readonly path: string;
+  /** Writes the next bytes. */
+  write(data: Uint8Array): Promise<void>;
+  /** All bytes arrived: applies times and mode as asked and closes. */
+  finish(): Promise<void>;
+  /** The transfer failed: closes and removes the partial file. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where a sink writes. `dirs` are the names of the directories entered so
+ * far (empty at the top of the transfer).
+ */
+export interface SinkTarget {
+  /** A file record arrived. */
+  openFile(
+    dirs: readonly string[],
+    name: string,
+    mode: number,
+    size: number,
+    times: SCPTimes | undefined,
+  ): Promise<SinkFile>;
+  /** A directory record arrived: create or enter it. */
+  enterDir(
+    dirs: readonly string[],
+    name: string,
+    mode: number,
+    times: SCPTimes | undefined,
+  ): Promise<void>;
+  /** The directory `dirs` (its last name) is complete. */
+  leaveDir(dirs: readonly string[]): Promise<void>;
+}
+
+/** Options of {@link runSink}. */
+export interface SinkOptions {
+  /** Accept directories (`-r`). */
+  readonly recurse: boolean;
+  /** The names the peer may send at the top (CVE-2019-6111); any safe name when absent. */
+  readonly expect?: ((name: string) => boolean) | undefined;
+  /** What was asked for, for the error when a name does not match. */
+  readonly requested?: string | undefined;
+  /** Stops the transfer. */
+  readonly signal?: AbortSignal | undefined;
+  /** Bytes done and total of the file at `path`. */
+  readonly onProgress?: ((done: number, total: number, path: string) => void) | undefined;
+}
+
+/** What a sink run ended with. */
+export interface SinkResult {
+  /** Files received whole. */
+  readonly files: number;
+  /** Errors the peer reported or we reported to it (escaped); the transfer went on. */
+  readonly warnings: readonly string[];
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Runs the sink until the peer ends its stream. Sends the first "ready"
+ * byte itself.
+ *
+ * @example
+ * ```ts ignore
+ * const { files, warnings } = await runSink(stream, target, { recurse: true });
+ * ```
+ */
+export async function runSink(
+  s: SCPStream,
+  target: SinkTarget,
+  o: SinkOptions,
+): Promise<SinkResult> {
+  const m = new SCPSinkMachine({ recurse: o.recurse, expect: o.expect, requested: o.requested });
+  const warnings: string[] = [];
+  let files = 0;
+  let open: SinkFile | undefined;
+  let writeError: unknown;
+  const flush = async () => {
+    for (const b of m.takeOutgoing()) await s.write(b);
+  };
+  const refuse = (message: string) => {
+    warnings.push(message);
+    m.refuse(message);
+  };
+  try {
+    m.start();
+    for (;;) {
+      await flush();
+      o.signal?.throwIfAborted();
+      const e = m.pollEvent();
+      if (!e) {
+        await flush(); // answers queued while parsing (a T record's) go out before we wait
+        const d = await s.data(Number.MAX_SAFE_INTEGER);
+        if (d === null) m.receiveEnd();
+        else m.receive(d);
+        continue;
+      }
+      switch (e.type) {
+        case "end":
+          return { files, warnings };
+        case "error":
+          await flush();
+          throw e.error;
+        case "warning":
+          warnings.push(e.message);
+          break;
+        case "dir":
+          try {
+            await target.enterDir(e.dirs, e.name, e.mode, e.times);
+            m.accept();
+          } catch (err) {
+            refuse(errorText(err));
+          }
+          break;
+        case "endDir":
+          try {
+            await target.leaveDir(e.dirs);
+          } catch (err) {
+            warnings.push(errorText(err));
+          }
+          break;
+        case "file":
+          writeError = undefined;
+          try {
+            open = await target.openFile(e.dirs, e.name, e.mode, e.size, e.times);
+          } catch (err) {
+            refuse(errorText(err));
+            break;
+          }
+          m.accept();
+          o.onProgress?.(0, e.size, open.path);
+          break;
+        case "data":
+          if (writeError === undefined) {
+            try {
+              await open!.write(e.data);
+            } catch (err) {
+              writeError = err;
+            }
+          }
+          o.onProgress?.(e.done, e.size, open!.path);
+          break;
+        case "fileFailed": {
+          const f = open!;
+          open = undefined;
+          await f.abort().catch(() => {});
+          warnings.push(e.message);
+          break;
+        }
+        case "fileDone": {
+          const f = open!;
+          open = undefined;
+          if (writeError !== undefined) {
+            await f.abort().catch(() => {});
+            refuse(errorText(writeError));
+            break;
+          }
+          try {
+            await f.finish();
+          } catch (err) {
+            refuse(errorText(err));
+            break;
+          }
+          files++;
+          m.accept();
+          break;
+        }
+      }
+    }
+  } catch (e) {
+    if (open) {
+      const f = open;
+      await f.abort().catch(() => {});
+      if (e instanceof SCPError && e.reason === "cut") {
+        s.cancel();
+        if (o.signal?.aborted) throw o.signal.reason;
+        throw new SCPError(`${e.message}; the partial file "${f.path}" was removed`, {
+          reason: "cut",
+          path: f.path,
+          cause: e,
+        });
+      }
+    }
+    s.cancel();
+    // An abort closes the channel; say it was the abort, not a cut transfer.
+    if (o.signal?.aborted) throw o.signal.reason;
+    throw e;
+  }
+}

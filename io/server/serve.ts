@@ -1,0 +1,73 @@
+/**
+ * `serveConnection()`: our server on one connection the caller already has
+ * (AsyncSSH's `run_server`), as `connect({ sock })` is for the client: a
+ * socket accepted elsewhere, a WebSocket bridged to a `WebDuplex`, a pipe to
+ * an inetd-style parent, or an in-memory pair in tests.
+ *
+ * @module
+ */
+
+import { abortError } from "../engine/errors.ts";
+import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { SSHServerConnection } from "./connection.ts";
+import { setupServer } from "./listen.ts";
+import type { ListenOptions } from "./options.ts";
+
+/**
+ * Options of {@link serveConnection}: those of `listen()` except the ones
+ * about listening and counting connections. `signal` closes the connection.
+ */
+export type ServeOptions = Omit<
+  ListenOptions,
+  "host" | "port" | "backlog" | "ipv6Only" | "reusePort" | "maxStartups" | "maxConnections"
+>;
+
+function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
+  return typeof (s as ByteSocket).setHandlers === "function";
+}
+
+/**
+ * Runs the SSH server side over `sock` (a {@link WebDuplex} or a `ByteSocket`)
+ * with `listen()`'s hooks and options. Resolves with the connection as soon
+ * as it has started (host keys loaded); `conn.closed` resolves when it ends.
+ * Aborting `signal` closes it (before it starts, rejects with the reason).
+ *
+ * @example An in-memory client and server
+ * ```ts ignore
+ * import { connect } from "../client/connect.ts";
+ * const a = new TransformStream<Uint8Array, Uint8Array>();
+ * const b = new TransformStream<Uint8Array, Uint8Array>();
+ * const conn = await serveConnection({ readable: a.readable, writable: b.writable }, {
+ *   hostKeys: [hostKey],
+ *   validatePassword: () => true,
+ *   processFactory: (p) => p.write("hello\n"),
+ * });
+ * await using client = await connect("in-memory", {
+ *   sock: { readable: b.readable, writable: a.writable },
+ *   username: "u", password: "p", knownHosts: null,
+ * });
+ * console.log((await client.run("x")).stdout); // "hello\n"
+ * await conn.closed;
+ * ```
+ */
+export async function serveConnection(
+  sock: WebDuplex | ByteSocket,
+  options: ServeOptions,
+): Promise<SSHServerConnection> {
+  const signal = options.signal;
+  if (signal?.aborted) throw abortError(signal);
+  const setup = await setupServer(options);
+  if (signal?.aborted) throw abortError(signal);
+  const conn = new SSHServerConnection(
+    isByteSocket(sock) ? sock : socketFromWebDuplex(sock),
+    setup,
+    () => {},
+  );
+  if (signal) {
+    const stop = () => void conn.close();
+    signal.addEventListener("abort", stop, { once: true });
+    void conn.closed.then(() => signal.removeEventListener("abort", stop));
+  }
+  return conn;
+}
