@@ -81,8 +81,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         const buf = new Uint8Array(size);
         const n = await conn.read(buf);
         if (n === null) break;
-        if (n === size) size = Math.min(size * 4, DENO_READ_SIZE);
-        else if (n < size / 4) size = Math.max(size / 2, DENO_READ_MIN_SIZE);
+        size = nextReadSize(size, n);
         h!.data(buf.subarray(0, n));
       }
       h!.end();
@@ -122,6 +121,23 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     remoteAddress: conn.remoteAddr.hostname,
     remotePort: conn.remoteAddr.port,
   };
+}
+
+/**
+ * The size of the next read buffer after a read of `n` bytes into one of `size`: four times
+ * larger when the read filled it (up to {@link DENO_READ_SIZE}), half as large when it came
+ * back under a quarter full (down to {@link DENO_READ_MIN_SIZE}), else the same.
+ *
+ * @example
+ * ```ts
+ * import { nextReadSize } from "./deno_socket.ts";
+ * console.log(nextReadSize(2048, 2048), nextReadSize(8192, 100)); // 8192 4096
+ * ```
+ */
+export function nextReadSize(size: number, n: number): number {
+  if (n >= size) return Math.min(size * 4, DENO_READ_SIZE);
+  if (n < size / 4) return Math.max(size / 2, DENO_READ_MIN_SIZE);
+  return size;
 }
 
 /** Connects with `Deno.connect`. */
