@@ -65,15 +65,30 @@ function rawPublic(k: KeyObject): Uint8Array {
  */
 const signingKeys = new WeakMap<Uint8Array, KeyObject>();
 
+/**
+ * An ephemeral X25519 key is used twice (its public key, then the shared secret): imported
+ * once. Weak, so it goes with the secret's bytes.
+ */
+const x25519Keys = new WeakMap<Uint8Array, KeyObject>();
+
+function x25519Private(secretKey: Uint8Array): KeyObject {
+  let k = x25519Keys.get(secretKey);
+  if (k === undefined) {
+    k = privateKey(X25519_PKCS8, secretKey);
+    x25519Keys.set(secretKey, k);
+  }
+  return k;
+}
+
 /** The node:crypto backend (not yet checked: see {@link registerNativeCurves}). */
 export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
   name: "node:crypto",
   x25519PublicKey(secretKey: Uint8Array): Uint8Array {
-    return rawPublic(privateKey(X25519_PKCS8, secretKey));
+    return rawPublic(x25519Private(secretKey));
   },
   x25519Shared(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
     return new Uint8Array(diffieHellman({
-      privateKey: privateKey(X25519_PKCS8, secretKey),
+      privateKey: x25519Private(secretKey),
       publicKey: publicKey(X25519_SPKI, peerPublic),
     }));
   },
