@@ -35,6 +35,7 @@ export class EngineDriver<E> {
   #closed = false;
   #dispatching = false;
   #socketError: Error | undefined;
+  #ended = false;
 
   /**
    * Starts driving at once. `onEvent` receives each engine event; `onClosed` is
@@ -123,8 +124,12 @@ export class EngineDriver<E> {
       this.#dispatching = false;
     }
     if (this.#engine.closed) {
-      // Let the DISCONNECT we may have queued reach the peer, then close.
-      this.#socket.end();
+      // Let the DISCONNECT we may have queued reach the peer, then close (once: ending an
+      // ended socket makes Node build an error).
+      if (!this.#ended) {
+        this.#ended = true;
+        this.#socket.end();
+      }
       this.#clearTimer();
       return;
     }
