@@ -169,11 +169,24 @@ export {
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
 export type { ConsoleLike, LogLevel, LogOptions } from "./io/engine/logger.ts";
 export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
+export {
+  IncompleteReadError,
+  ReadLimitError,
+  readLines,
+  StreamReader,
+  type StreamReaderOptions,
+} from "./io/engine/stream_reader.ts";
 
 // io/forward and io/runtime: listeners, forwarded connections, sockets.
 export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
+export {
+  duplexFromSocket,
+  forwardConnection,
+  type ForwardedSocket,
+  forwardUnixConnection,
+} from "./io/forward/forward_connection.ts";
 export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.ts";
 
 // io/agent and agent/: the agent client, the in-process agent, the protocol's types.
@@ -222,6 +235,7 @@ export type {
   ServerHooks,
 } from "./io/server/options.ts";
 export type {
+  ServerChannelOptions,
   ServerConnectionContext,
   ServerConnectionInfo,
   ServerExtraInfo,
@@ -229,7 +243,13 @@ export type {
 export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
-export { SSHServerProcess } from "./io/server/process.ts";
+export {
+  type ServerProcessEvent,
+  type ServerRedirectOptions,
+  type SessionEncodingOptions,
+  SSHServerProcess,
+  textSession,
+} from "./io/server/process.ts";
 export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 
@@ -242,7 +262,12 @@ export {
   loadAuthorizedKeys,
   matchAuthorizedKey,
 } from "./io/keys/authorized_keys.ts";
-export { clientKeyFromSSHKey, hostKeyFromSSHKey, hostKeyFromX509 } from "./io/keys/signers.ts";
+export {
+  clientKeyFromSSHKey,
+  clientKeyFromX509,
+  hostKeyFromSSHKey,
+  hostKeyFromX509,
+} from "./io/keys/signers.ts";
 export {
   type CertificateInput,
   DEFAULT_IDENTITY_FILES,
@@ -260,7 +285,9 @@ export {
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
   hostLabel,
+  type KnownHostKeys,
   type KnownHostsCheckInfo,
+  knownHostsFromKeys,
   type KnownHostsSource,
   type KnownHostsVerifier,
   knownHostsVerifier,

@@ -12,7 +12,13 @@
  *
  * Options: `--size=N` payload bytes (repeatable: `--size=256 --size=32768`),
  * `--runs=N` timed runs per case (default 7), `--ms=N` minimum ms per run
- * (default 150), `--no-primitives`.
+ * (default 150), `--no-primitives`, `--only-chacha` (just the chacha20-poly1305
+ * sections), `--cpu` (rates per second of this process's CPU time, user+sys,
+ * instead of wall time: steadier on a loaded machine, where wall time counts the
+ * time other processes hold the core).
+ *
+ * The chacha20-poly1305 sections also time seal and open separately (open
+ * restores the sealed packet with one copy per call, included in its time).
  *
  * MB/s counts payload bytes once per seal+open pair, so it is the rate at which
  * one connection could both send and receive. Machine noise matters: the median
@@ -65,7 +71,16 @@ const sizes = option("size").map(Number);
 const SIZES = sizes.length > 0 ? sizes : [32768];
 const RUNS = Number(option("runs")[0] ?? 7);
 const MIN_MS = Number(option("ms")[0] ?? 150);
-const PRIMITIVES = !process.argv.includes("--no-primitives");
+const ONLY_CHACHA = process.argv.includes("--only-chacha");
+const PRIMITIVES = !process.argv.includes("--no-primitives") && !ONLY_CHACHA;
+const CPU = process.argv.includes("--cpu");
+
+/** Seconds of wall time, or of this process's CPU time with `--cpu`. */
+function clock(): number {
+  if (!CPU) return performance.now() / 1000;
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
 
 /** Times `fn` (which processes `bytes` per call): median and best MB/s. */
 function measure(fn: () => void, bytes: number): { median: number; best: number } {
@@ -73,10 +88,9 @@ function measure(fn: () => void, bytes: number): { median: number; best: number 
   const rates: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     let n = 0;
-    const t0 = performance.now();
-    let elapsed = 0;
-    while ((elapsed = performance.now() - t0) < MIN_MS) fn(), n++;
-    rates.push((n * bytes) / (elapsed / 1000) / 1e6);
+    const t0 = performance.now(), c0 = clock();
+    while (performance.now() - t0 < MIN_MS) fn(), n++;
+    rates.push((n * bytes) / (clock() - c0) / 1e6);
   }
   rates.sort((a, b) => a - b);
   return { median: rates[rates.length >> 1]!, best: rates[rates.length - 1]! };
@@ -117,6 +131,45 @@ function roundTrip(
   };
 }
 
+/**
+ * Seal alone and open alone of one packet with `payload` bytes (AEAD ciphers):
+ * open copies a sealed packet back in before each call (one 32 KiB copy is
+ * ~2 µs, a few % of the open).
+ */
+function sealAndOpen(
+  factory: PacketProtectionFactory,
+  cipherName: string,
+  payload: number,
+): [() => void, () => void] {
+  const cipher = getCipherInfo(cipherName)!;
+  const keys = {
+    encKey: new Uint8Array(cipher.keyLength).fill(7),
+    iv: new Uint8Array(cipher.ivLength).fill(9),
+    macKey: new Uint8Array(0),
+  };
+  const sealer = factory.createSealer(cipher, null, keys);
+  const opener = factory.createOpener(cipher, null, keys);
+  const block = sealer.blockSize;
+  const covered = (sealer.lengthInClear ? 1 : 5) + payload;
+  let pad = block - (covered % block);
+  if (pad < 4) pad += block;
+  const packetLength = 1 + payload + pad;
+  const buf = new Uint8Array(4 + packetLength + sealer.tagLength);
+  const packet = buf.subarray(0, 4 + packetLength), tag = buf.subarray(4 + packetLength);
+  new DataView(buf.buffer).setUint32(0, packetLength);
+  buf[4] = pad;
+  let seq = 0;
+  const seal = () => sealer.seal(seq++ >>> 0, packet, tag);
+  const sealed = buf.slice();
+  sealer.seal(7, sealed.subarray(0, 4 + packetLength), sealed.subarray(4 + packetLength));
+  const open = () => {
+    buf.set(sealed);
+    opener.decryptLength(7, packet.subarray(0, opener.firstBlockLength));
+    if (!opener.open(7, packet, tag)) throw new Error(`${cipherName}: open failed`);
+  };
+  return [seal, open];
+}
+
 function fmt(x: number): string {
   return x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
@@ -141,7 +194,10 @@ const version = runtime === "deno"
   : runtime === "bun"
   ? versions.bun
   : versions.node;
-console.log(`# cipher throughput on ${runtime} ${version ?? ""} — seal+open, MB/s (median / best)`);
+console.log(
+  `# cipher throughput on ${runtime} ${version ?? ""} — seal+open, MB/s (median / best)` +
+    (CPU ? ", per CPU second" : ""),
+);
 
 const noble = getPacketProtection({ provider: "noble" });
 // Thresholds at 0 so the native column is the native path even for small sizes.
@@ -150,7 +206,7 @@ const native: NativePacketProtection = createNativePacketProtection({
 });
 const hybrid: NativePacketProtection = createNativePacketProtection();
 
-for (const size of SIZES) {
+for (const size of ONLY_CHACHA ? [] : SIZES) {
   console.log(`\n## payload ${size} bytes`);
   const widths = [52, 16, 16, 16];
   console.log(row(["algorithm", "noble", "node:crypto", "native+small"], widths));
@@ -206,6 +262,17 @@ for (const size of SIZES) {
       }
       const r = measure(roundTrip(f, chacha, null, size), size);
       console.log(row([name, `${fmt(r.median)} / ${fmt(r.best)}`], widths));
+    }
+    console.log(`\n## ${chacha} seal and open separately, payload ${size} bytes`);
+    console.log(row(["", "seal", "open"], [52, 16, 16]));
+    for (const [name, f] of rows) {
+      if ("supports" in f && !(f as NativePacketProtection).supports(chacha, null)) continue;
+      const [seal, open] = sealAndOpen(f, chacha, size);
+      const cells = [seal, open].map((fn) => {
+        const r = measure(fn, size);
+        return `${fmt(r.median)} / ${fmt(r.best)}`;
+      });
+      console.log(row([name, ...cells], [52, 16, 16]));
     }
   }
 }

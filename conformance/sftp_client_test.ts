@@ -241,6 +241,25 @@ for (const peer of PEERS) {
         await sftp.mget(`${remote}/many/t*.txt`, join(local, "m"));
         assert.deepEqual((await fsp.readdir(join(local, "m"))).sort(), ["t1.txt", "t2.txt"]);
 
+        // followSymlinks: false moves links as links; an AbortSignal stops a transfer and
+        // leaves a whole prefix.
+        await fsp.symlink("blob.bin", join(local, "blob.link"));
+        await sftp.put(join(local, "blob.link"), `${remote}/blob.link`, { followSymlinks: false });
+        assert.equal(await fsp.readlink(join(host, "blob.link")), "blob.bin");
+        await sftp.get(`${remote}/blob.link`, join(local, "link-back"), { followSymlinks: false });
+        assert.equal(await fsp.readlink(join(local, "link-back")), "blob.bin");
+        const ac = new AbortController();
+        await assert.rejects(
+          sftp.get(`${remote}/blob.bin`, join(local, "cut.bin"), {
+            signal: ac.signal,
+            onProgress: (done) => void (done > 500_000 && ac.abort(new Error("stop here"))),
+          }),
+          /stop here/,
+        );
+        const cut = await fsp.readFile(join(local, "cut.bin"));
+        assert.ok(cut.length > 0 && cut.length < data.length, `cut at ${cut.length}`);
+        assert.deepEqual(cut, data.subarray(0, cut.length));
+
         await sftp.rmtree(remote);
         assert.equal(await fsp.stat(host).catch(() => null), null);
       } finally {
@@ -388,3 +407,53 @@ conformanceTest(
     }
   },
 );
+
+for (const peer of PEERS) {
+  // sshd rekeys every 4 MiB (RekeyLimit) and we every 2 MiB (rekeyBytes), plus a rekey we
+  // start by hand mid-transfer; Dropbear's limits are compiled in, so only ours apply there.
+  // Not RekeyLimit 1M: sshd compares its block budget (limit / 16) with the next packet's
+  // length in bytes, so below 2 MiB every 128 KiB data packet (our SFTP channel's maximum)
+  // triggers a key exchange of its own — correct, but 130 of them for 16 MiB.
+  conformanceTest(
+    `SFTP client: 16 MiB put and get against ${peer} while both sides rekey, hash-checked`,
+    { peers: [peer], timeoutMs: 300_000 },
+    async () => {
+      const size = 16 * 1024 * 1024;
+      const f = await sharedPeer(
+        peer,
+        peer === "dropbear" ? {} : { sshdConfig: { RekeyLimit: "4M" } },
+      );
+      await using conn = await login(f, {
+        rekeyBytes: 2 * 1024 * 1024,
+        ...(peer === "dropbear" ? {} : { encryptionAlgs: [fastCipher()] }),
+      });
+      await using sftp = await conn.startSftp();
+      const { remote, host } = await workDir(f, sftp);
+      const local = await fsp.mkdtemp(join(tmpdir(), "sshts-sftp-rekey-"));
+      try {
+        const want = await makeFile(join(local, "src.bin"), size, 99);
+        let kicked = false;
+        const kick = (done: number) => {
+          if (!kicked && done > size / 2) {
+            kicked = true;
+            conn.rekey();
+          }
+        };
+        await sftp.put(join(local, "src.bin"), `${remote}/up.bin`, { onProgress: kick });
+        assert.equal(await hashFile(join(host, "up.bin")), want);
+        const afterPut = conn.getExtraInfo().kexCount;
+        kicked = false;
+        await sftp.get(`${remote}/up.bin`, join(local, "back.bin"), { onProgress: kick });
+        assert.equal(await hashFile(join(local, "back.bin")), want);
+        const total = conn.getExtraInfo().kexCount;
+        // Ours alone would be 16 MiB / 2 MiB = 8 per transfer, but the count restarts at
+        // NEWKEYS and what the peer had in flight under the old keys (socket buffers, MiBs on
+        // loopback) is on top: rekeys come every 4-5 MiB of file data here.
+        assert.ok(afterPut >= 3 && total - afterPut >= 2, `kexCount ${afterPut}, then ${total}`);
+      } finally {
+        await fsp.rm(local, { recursive: true, force: true });
+        await fsp.rm(host, { recursive: true, force: true });
+      }
+    },
+  );
+}

@@ -68,7 +68,9 @@ export type SSHErrorCode =
   | "ERR_KEY_GENERATION"
   | "ERR_SIGNATURE"
   | "ERR_UNSUPPORTED_ALGORITHM"
-  | "ERR_AGENT";
+  | "ERR_AGENT"
+  | "ERR_INCOMPLETE_READ"
+  | "ERR_READ_LIMIT";
 
 /**
  * Base class of every error this library raises.

@@ -70,6 +70,15 @@ export const MAX_X11_SCREEN = 255;
 /** Bytes read at a time from a file or stream redirected into a process. */
 export const REDIRECT_READ_SIZE = 64 * 1024;
 
+/**
+ * Bytes (or text units) a StreamReader buffers while looking for a separator
+ * (asyncio's StreamReader default): a peer that never sends one cannot grow it further.
+ */
+export const DEFAULT_READ_LIMIT = 64 * 1024;
+
+/** Events a server process queues for a reader of `events` that is not reading (then new ones are dropped). */
+export const MAX_PENDING_PROCESS_EVENTS = 1024;
+
 /** Bytes of edited input buffered for a reader that is not reading (then echo waits too). */
 export const LINE_EDITOR_BUFFER = 64 * 1024;
 

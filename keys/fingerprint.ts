@@ -6,12 +6,14 @@
  * @module
  */
 
-import { md5 } from "@noble/hashes/legacy.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { md5, sha1 } from "@noble/hashes/legacy.js";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { encodeBase64 } from "./_base64.ts";
 
-/** Hashes `ssh-keygen -E` accepts. */
-export type FingerprintHash = "sha256" | "md5";
+/** Hashes for fingerprints: what `ssh-keygen -E` accepts, and AsyncSSH's sha1/sha384/sha512. */
+export type FingerprintHash = "sha256" | "md5" | "sha1" | "sha384" | "sha512";
+
+const BASE64_HASHES = { sha1, sha256, sha384, sha512 } as const;
 
 /**
  * The fingerprint of a public key blob.
@@ -22,12 +24,14 @@ export type FingerprintHash = "sha256" | "md5";
  * const blob = new Uint8Array([0, 0, 0, 1, 65]);
  * console.log(fingerprintBlob(blob).startsWith("SHA256:")); // true
  * console.log(fingerprintBlob(blob, "md5").startsWith("MD5:")); // true
+ * console.log(fingerprintBlob(blob, "sha1").startsWith("SHA1:")); // true
  * ```
  */
 export function fingerprintBlob(blob: Uint8Array, hash: FingerprintHash = "sha256"): string {
   if (hash === "md5") {
     return "MD5:" + Array.from(md5(blob), (b) => b.toString(16).padStart(2, "0")).join(":");
   }
-  if (hash !== "sha256") throw new RangeError(`Unsupported fingerprint hash '${hash}'`);
-  return "SHA256:" + encodeBase64(sha256(blob), false);
+  const f = BASE64_HASHES[hash as keyof typeof BASE64_HASHES];
+  if (!f) throw new RangeError(`Unsupported fingerprint hash '${hash}'`);
+  return hash.toUpperCase() + ":" + encodeBase64(f(blob), false);
 }

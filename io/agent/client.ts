@@ -114,9 +114,16 @@ export function agentSocketFromEnv(): string | undefined {
  * nothing listens there.
  *
  * @example List the keys of the running agent
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { connectAgent } from "./client.ts";
- * await using agent = await connectAgent();
+ * import { SSHAgent } from "./ssh_agent.ts";
+ * // connectAgent() alone uses SSH_AUTH_SOCK; here an agent of our own on a temp socket.
+ * const path = join(await mkdtemp(join(tmpdir(), "agent-")), "agent.sock");
+ * await using _listening = await new SSHAgent().listen(path);
+ * await using agent = await connectAgent(path);
  * for (const k of await agent.listIdentities()) console.log(k.keyType, k.comment);
  * ```
  */
@@ -142,10 +149,16 @@ export async function connectAgent(path?: string): Promise<AgentClient> {
  * others when a reply is malformed (the connection is then closed).
  *
  * @example Add a key with constraints, sign, and clean up
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { generatePrivateKey } from "../../keys/generate.ts";
  * import { connectAgent } from "./client.ts";
- * await using agent = await connectAgent("/tmp/agent.sock");
+ * import { SSHAgent } from "./ssh_agent.ts";
+ * const path = join(await mkdtemp(join(tmpdir(), "agent-")), "agent.sock");
+ * await using _listening = await new SSHAgent().listen(path);
+ * await using agent = await connectAgent(path);
  * const key = generatePrivateKey("ed25519");
  * await agent.addIdentity(key, { lifetime: 60, comment: "ci" });
  * const sig = await agent.sign(key.publicBlob, new TextEncoder().encode("hello"));
@@ -245,8 +258,11 @@ export class AgentClient implements AsyncDisposable {
    * is a reply here, not an error).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * const reply = await agent.request({ type: "requestIdentities" });
+   * console.log(reply.type); // "identities"
    * ```
    */
   request(req: AgentRequest): Promise<AgentReply> {
@@ -283,9 +299,11 @@ export class AgentClient implements AsyncDisposable {
    * The keys the agent offers (a locked agent lists none).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * const keys = await agent.listIdentities();
-   * console.log(keys.map((k) => `${k.keyType} ${k.comment}`));
+   * console.log(keys.map((k) => `${k.keyType} ${k.comment}`)); // []
    * ```
    */
   async listIdentities(): Promise<AgentKey[]> {
@@ -316,8 +334,14 @@ export class AgentClient implements AsyncDisposable {
    * the algorithm asked for, or this rejects with {@link AgentError} (`"signature"`).
    *
    * @example
-   * ```ts ignore
-   * const sig = await agent.sign(key.publicBlob, data, { algorithm: "rsa-sha2-256" });
+   * ```ts
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
+   * const key = generatePrivateKey("ed25519");
+   * await agent.addIdentity(key);
+   * const sig = await agent.sign(key.publicBlob, new TextEncoder().encode("data"));
+   * // RSA keys take { algorithm: "rsa-sha2-256" } or "rsa-sha2-512".
    * ```
    */
   async sign(
@@ -353,7 +377,11 @@ export class AgentClient implements AsyncDisposable {
    * constraints.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
+   * const key = generatePrivateKey("ed25519");
    * await agent.addIdentity(key, { lifetime: 3600, confirm: true });
    * ```
    */
@@ -380,7 +408,12 @@ export class AgentClient implements AsyncDisposable {
    * Removes one key (by key, certificate, listed identity or blob).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
+   * const key = generatePrivateKey("ed25519");
+   * await agent.addIdentity(key);
    * await agent.removeIdentity(key);
    * ```
    */
@@ -394,7 +427,9 @@ export class AgentClient implements AsyncDisposable {
    * Removes every key.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * await agent.removeAllIdentities();
    * ```
    */
@@ -406,8 +441,11 @@ export class AgentClient implements AsyncDisposable {
    * Locks the agent with a passphrase (`ssh-add -x`).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * await agent.lock("hunter2");
+   * await agent.unlock("hunter2");
    * ```
    */
   async lock(passphrase: string): Promise<void> {
@@ -421,7 +459,10 @@ export class AgentClient implements AsyncDisposable {
    * Unlocks the agent (`ssh-add -X`); rejects on a wrong passphrase.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
+   * await agent.lock("hunter2");
    * await agent.unlock("hunter2");
    * ```
    */
@@ -437,7 +478,9 @@ export class AgentClient implements AsyncDisposable {
    * (`"failure"`) when the agent does not support it or it failed.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * const r = await agent.extension("query");
    * ```
    */
@@ -462,7 +505,9 @@ export class AgentClient implements AsyncDisposable {
    * {@link AgentError} (`"failure"`).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
    * console.log(await agent.queryExtensions()); // ["query", "session-bind@openssh.com"]
    * ```
    */
@@ -492,8 +537,11 @@ export class AgentClient implements AsyncDisposable {
    * Waits for requests in flight first.
    *
    * @example
-   * ```ts ignore
-   * const raw = await agent.detach();
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * await using agent = new SSHAgent().connect(); // an agent in this process
+   * const raw = await agent.detach(); // the bare socket, for a protocol of your own
+   * raw.destroy();
    * ```
    */
   async detach(): Promise<ByteSocket> {
@@ -529,7 +577,9 @@ export class AgentClient implements AsyncDisposable {
    * Closes the connection to the agent.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * const agent = new SSHAgent().connect(); // an agent in this process
    * agent.close();
    * ```
    */

@@ -85,8 +85,14 @@ export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex
  * An {@link AgentClient} for a keyring in this process, over an in-memory pipe.
  *
  * @example
- * ```ts ignore
- * const client = connectKeyring(new AgentKeyring());
+ * ```ts
+ * import { AgentKeyring } from "../../agent/keyring.ts";
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { connectKeyring } from "./ssh_agent.ts";
+ * const keyring = new AgentKeyring();
+ * keyring.add(generatePrivateKey("ed25519", { comment: "ci" }));
+ * await using client = connectKeyring(keyring);
+ * console.log((await client.listIdentities()).map((k) => k.comment)); // ["ci"]
  * ```
  */
 export function connectKeyring(keyring: AgentKeyring): AgentClient {
@@ -101,13 +107,17 @@ export function connectKeyring(keyring: AgentKeyring): AgentClient {
  * enforced, a confirm hook) that OpenSSH's tools and our client can use.
  *
  * @example Let OpenSSH's ssh-add and ssh use keys held in memory
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { generatePrivateKey } from "../../keys/generate.ts";
  * import { SSHAgent } from "./ssh_agent.ts";
  * const agent = new SSHAgent({ confirm: ({ comment }) => comment !== "prod" });
  * agent.add(generatePrivateKey("ed25519", { comment: "deploy" }), { lifetime: 3600 });
- * await using sock = await agent.listen("/tmp/sshts-agent.sock");
- * // $ SSH_AUTH_SOCK=/tmp/sshts-agent.sock ssh-add -l
+ * const path = join(await mkdtemp(join(tmpdir(), "agent-")), "agent.sock");
+ * await using sock = await agent.listen(path);
+ * // $ SSH_AUTH_SOCK=<path> ssh-add -l
  * ```
  */
 export class SSHAgent extends AgentKeyring {
@@ -139,9 +149,11 @@ export class SSHAgent extends AgentKeyring {
    * client on this machine would.
    *
    * @example
-   * ```ts ignore
-   * const client = agent.connect();
-   * console.log(await client.listIdentities());
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * const agent = new SSHAgent();
+   * await using client = agent.connect();
+   * console.log(await client.listIdentities()); // []
    * ```
    */
   connect(): AgentClient {
@@ -187,8 +199,10 @@ export class SSHAgent extends AgentKeyring {
    * Stops every listener this agent started (the keys stay).
    *
    * @example
-   * ```ts ignore
-   * await agent.close();
+   * ```ts
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * const agent = new SSHAgent();
+   * await agent.close(); // every listener stops; the keys stay
    * ```
    */
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ import {
 } from "../keys/files.ts";
 import {
   DEFAULT_KNOWN_HOSTS_FILES,
+  knownHostsFromKeys,
   type KnownHostsVerifier,
   knownHostsVerifier,
 } from "../keys/known_hosts.ts";
@@ -195,9 +196,13 @@ export async function startConnection(
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
         : typeof kh === "string"
         ? { files: [kh] }
+        : isStringList(kh)
+        ? { files: kh }
         : "text" in kh
         ? { text: kh.text }
-        : { files: kh as readonly string[] },
+        : "entries" in kh
+        ? { parsed: kh }
+        : { parsed: knownHostsFromKeys(kh) },
     ));
   const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
     ? await loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
@@ -309,6 +314,18 @@ function orderHostKeyAlgorithms(
   return algs.length && algs.join() !== base.join() ? algs : undefined;
 }
 
+/** A key that is encrypted and the passphrase was missing or wrong. */
+function isPassphraseError(e: unknown): boolean {
+  for (let x = e; x instanceof Error; x = x.cause) {
+    if (/encrypted and no passphrase|incorrect passphrase/.test(x.message)) return true;
+  }
+  return false;
+}
+
+function isStringList(x: unknown): x is readonly string[] {
+  return Array.isArray(x);
+}
+
 /** A login refused while we had nothing to offer: say which options would have given something. */
 function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {
   if (
@@ -345,11 +362,16 @@ async function resolveClientKeys(
   }
   const named: ClientKeyPair[] = [];
   for (const k of options.clientKeys ?? []) {
-    if (isClientKeyPair(k)) named.push(k);
-    else if (typeof k === "string" && !looksLikeKeyText(k)) {
-      // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
-      named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
-    } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
+    try {
+      if (isClientKeyPair(k)) named.push(k);
+      else if (typeof k === "string" && !looksLikeKeyText(k)) {
+        // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
+        named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+      } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
+    } catch (e) {
+      // ignoreEncrypted (AsyncSSH's ignore_encrypted): a key we cannot decrypt is skipped.
+      if (!(options.ignoreEncrypted && isPassphraseError(e))) throw e;
+    }
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
     ? await loadDefaultClientKeys()

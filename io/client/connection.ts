@@ -52,6 +52,7 @@ import {
  */
 export class SSHClientConnection extends ClientConnectionBase {
   readonly #env: Readonly<Record<string, string>> | undefined;
+  readonly #defaults: ResolvedConnectOptions["sessionDefaults"];
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
 
@@ -59,6 +60,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
     super(host, port, socket, options);
     this.#env = options.env;
+    this.#defaults = options.sessionDefaults;
     this.#forwardAgent = options.agentForwarding ?? false;
   }
 
@@ -68,6 +70,12 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   #sessionDefaults<T extends ProcessOptions>(options: T): T {
     let o = options;
+    const d = this.#defaults;
+    if (d) {
+      for (const k of ["term", "x11Forwarding"] as const) {
+        if (o[k] === undefined && d[k] !== undefined) o = { ...o, [k]: d[k] };
+      }
+    }
     if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
     return o;
@@ -144,7 +152,11 @@ export class SSHClientConnection extends ClientConnectionBase {
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess<string | Uint8Array>> {
     const signal = options.signal;
-    const ch = await this.openSession(signal ? { signal } : {});
+    const ch = await this.openChannel("session", undefined, {
+      ...(signal ? { signal } : {}),
+      ...sizesOf(options),
+    });
+    const withDefaults = this.#sessionDefaults(options);
     // Created before the exec request: exit-status may arrive in the same read as its reply.
     const process = new SSHClientProcess<string | Uint8Array>(
       ch,
@@ -154,12 +166,14 @@ export class SSHClientConnection extends ClientConnectionBase {
           ? target.subsystem
           : undefined,
         encoding: options.encoding,
+        env: withDefaults.env,
+        errors: options.errors,
       },
     );
     try {
       await abortable(
         signal,
-        () => startSession(ch, target, this.#sessionDefaults(options)),
+        () => startSession(ch, target, withDefaults),
         () => {},
       );
     } catch (e) {
@@ -193,7 +207,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     options: Omit<ProcessOptions, "encoding" | "stdin" | "stdout" | "stderr"> = {},
   ): Promise<{ channel: ChannelIO; session: S }> {
     const s = typeof session === "function" ? session() : session;
-    const ch = await this.openSession();
+    const ch = await this.openChannel("session", undefined, sizesOf(options));
     try {
       attachSession(ch, s, 2);
       await startSession(ch, target, this.#sessionDefaults(options));
@@ -235,15 +249,21 @@ export class SSHClientConnection extends ClientConnectionBase {
       ...(signal ? { signal } : {}),
       ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
     });
-    if (rest.stdin === undefined) {
-      if (input !== undefined) await p.write(input);
-      p.writeEof();
-    }
-    return p.wait({
+    // wait() starts reading stdout and stderr at once; the input goes in meanwhile. Writing
+    // all of it first would stall a process that answers as it reads (`cat`): once both
+    // channel windows are full, neither side moves.
+    const result = p.wait({
       ...(check !== undefined ? { check } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       ...(signal ? { signal } : {}),
     });
+    if (rest.stdin === undefined) {
+      // A process may exit before it read everything (`head -c 10`): the writes still queued
+      // then fail with the closed channel, which is no error of the run.
+      if (input !== undefined) p.write(input).catch(() => {});
+      p.writeEof();
+    }
+    return await result;
   }
 
   // ---- direct connections ----
@@ -267,6 +287,10 @@ export class SSHClientConnection extends ClientConnectionBase {
       readonly originPort?: number;
       /** Stops waiting for the server (rejects with the signal's reason; nothing stays open). */
       readonly signal?: AbortSignal;
+      /** Receive window of this channel (default: the connection's `windowSize`). */
+      readonly windowSize?: number;
+      /** Largest data packet accepted on this channel (default: the connection's). */
+      readonly maxPacketSize?: number;
     } = {},
   ): Promise<SSHStreamConnection> {
     const info: ForwardedConnectionInfo = {
@@ -278,7 +302,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openChannel(
       "direct-tcpip",
       encodeTcpipOpen(host, port, info.originHost!, info.originPort!),
-      { streams: 1, ...(origin.signal ? { signal: origin.signal } : {}) },
+      { streams: 1, ...(origin.signal ? { signal: origin.signal } : {}), ...sizesOf(origin) },
     );
     return streamConnection(ch, info);
   }
@@ -293,12 +317,16 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   async openUnixConnection(
     path: string,
-    options: { readonly signal?: AbortSignal } = {},
+    options: {
+      readonly signal?: AbortSignal;
+      readonly windowSize?: number;
+      readonly maxPacketSize?: number;
+    } = {},
   ): Promise<SSHStreamConnection> {
     const ch = await this.openChannel(
       "direct-streamlocal@openssh.com",
       encodeStreamlocalOpen(path),
-      { streams: 1, ...(options.signal ? { signal: options.signal } : {}) },
+      { streams: 1, ...(options.signal ? { signal: options.signal } : {}), ...sizesOf(options) },
     );
     return streamConnection(ch, { path });
   }
@@ -433,6 +461,16 @@ export class SSHClientConnection extends ClientConnectionBase {
   forwardSocks(options: SocksForwardOptions): Promise<SSHListener> {
     return listenerWithSignal(options.signal, () => this.forwarding.forwardSocks(options));
   }
+}
+
+/** The per-channel window and packet size of an options object, for openChannel. */
+function sizesOf(
+  o: { readonly windowSize?: number | undefined; readonly maxPacketSize?: number | undefined },
+): { windowSize?: number; maxPacketSize?: number } {
+  return {
+    ...(o.windowSize !== undefined ? { windowSize: o.windowSize } : {}),
+    ...(o.maxPacketSize !== undefined ? { maxPacketSize: o.maxPacketSize } : {}),
+  };
 }
 
 /** A listener that `signal` stops: before it is up (the call rejects) or after (it closes). */

@@ -197,9 +197,10 @@ export class ClientConnectionBase implements AsyncDisposable {
    * console.log(serverVersion, algorithms?.cipherC2S);
    * ```
    */
-  getExtraInfo(): ClientExtraInfo {
+  getExtraInfo(): ClientExtraInfo & Readonly<Record<string, unknown>> {
     const t = this.#engine.transport;
     return {
+      ...this.#extra,
       host: this.#host,
       port: this.#port,
       username: this.#username,
@@ -214,6 +215,23 @@ export class ClientConnectionBase implements AsyncDisposable {
       localAddress: this.#socket.localAddress,
       localPort: this.#socket.localPort,
     };
+  }
+
+  #extra: Record<string, unknown> = {};
+
+  /**
+   * Attaches application data to the connection, returned (merged) by
+   * {@link getExtraInfo} (AsyncSSH's set_extra_info). The library's own
+   * fields take precedence over keys of the same name.
+   *
+   * @example
+   * ```ts ignore
+   * conn.setExtraInfo({ region: "eu-west" });
+   * console.log(conn.getExtraInfo().region);
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    Object.assign(this.#extra, info);
   }
 
   // ---- libssh2's session controls ----
@@ -324,7 +342,10 @@ export class ClientConnectionBase implements AsyncDisposable {
     return abortable(
       options.signal,
       () =>
-        this.#channels.open(channelType, data, options.streams ?? 2, options).catch((e) => {
+        this.#channels.open(channelType, data, options.streams ?? 2, {
+          window: options.windowSize ?? options.window,
+          maxPacket: options.maxPacketSize ?? options.maxPacket,
+        }).catch((e) => {
           this.#lastError = e as Error;
           throw e;
         }),

@@ -18,6 +18,8 @@ import type { X509CertificateInput } from "../keys/x509_verifier.ts";
 import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
+import type { KnownHostKeys } from "../keys/known_hosts.ts";
+import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
@@ -128,6 +130,12 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly identitiesOnly?: boolean;
   /**
+   * Skip `clientKeys` that are encrypted when `passphrase` is missing or wrong,
+   * instead of failing (AsyncSSH's ignore_encrypted). Default discovery under
+   * `~/.ssh` always skips them.
+   */
+  readonly ignoreEncrypted?: boolean;
+  /**
    * Forward the agent to every session (`auth-agent-req@openssh.com`, as
    * `ssh -A`) and serve the server's `auth-agent@openssh.com` channels from it,
    * bound to this session. Set `onAgentChannel` to handle them yourself instead.
@@ -136,10 +144,18 @@ export interface ConnectOptions extends LogOptions {
   /** Decides whether to trust the server's host key (instead of known_hosts). Throw or return false to refuse. */
   readonly hostKeyVerifier?: (info: HostKeyInfo) => boolean | Promise<boolean>;
   /**
-   * known_hosts to check the host key against: file paths, `{ text }`, or null to
+   * known_hosts to check the host key against: file paths, `{ text }`, a parsed
+   * `KnownHosts` (`readKnownHosts`, `parseKnownHosts`), key lists trusted for
+   * any host (`{ trustedHostKeys, trustedCAKeys, revokedKeys }`), or null to
    * trust any key (tests only). Default `~/.ssh/known_hosts` and `/etc/ssh/ssh_known_hosts`.
    */
-  readonly knownHosts?: null | string | readonly string[] | { readonly text: string };
+  readonly knownHosts?:
+    | null
+    | string
+    | readonly string[]
+    | { readonly text: string }
+    | KnownHosts
+    | KnownHostKeys;
   /**
    * Trusted X.509 certificates for `x509v3-*` host keys (RFC 6187; AsyncSSH's
    * `x509_trusted_certs`): certificate objects, PEM text or DER. With this (or
@@ -277,6 +293,12 @@ export interface ConnectOptions extends LogOptions {
   readonly config?: string | readonly string[] | false;
   /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Session defaults for every `createProcess`, `createSession` and `run` on this
+   * connection (AsyncSSH's connection-level term_type/term_size/term_modes and
+   * x11_*): a terminal (`term`) and X11 forwarding. A call's own options win.
+   */
+  readonly sessionDefaults?: Pick<ProcessOptions, "term" | "x11Forwarding">;
 }
 
 /** Connect options after keys and the host key check were resolved. */
@@ -387,6 +409,10 @@ export interface OpenChannelOptions {
   readonly window?: number;
   /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
   readonly maxPacket?: number;
+  /** Same as `window` (the name `connect()` and `createProcess` use). */
+  readonly windowSize?: number;
+  /** Same as `maxPacket` (the name `connect()` and `createProcess` use). */
+  readonly maxPacketSize?: number;
 }
 
 /** Handles one connection to a remote listener started by `startServer`. */

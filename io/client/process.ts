@@ -70,6 +70,10 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   readonly subsystem: string | undefined;
   /** The text encoding of the output streams, or undefined for bytes. */
   readonly encoding: string | undefined;
+  /** How undecodable output is handled: "replace" (U+FFFD, the default) or "strict" (an error). */
+  readonly errors: "strict" | "replace";
+  /** The environment variables sent with the request (AsyncSSH's `env`). */
+  readonly env: Readonly<Record<string, string>>;
   #exitStatus: number | null = null;
   #exitSignal: ExitSignal | null = null;
   #xonXoff: boolean | undefined;
@@ -87,9 +91,16 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   constructor(
     channel: ChannelIO,
     command: string | undefined,
-    options: { subsystem?: string | undefined; encoding?: string | undefined } = {},
+    options: {
+      subsystem?: string | undefined;
+      encoding?: string | undefined;
+      env?: Readonly<Record<string, string>> | undefined;
+      errors?: "strict" | "replace" | undefined;
+    } = {},
   ) {
     this.#channel = channel;
+    this.errors = options.errors ?? "replace";
+    this.env = options.env ?? {};
     this.command = command;
     this.subsystem = options.subsystem;
     this.encoding = options.encoding;
@@ -110,8 +121,11 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     if (!this.#stdin) {
       const ch = this.#channel;
       this.#stdin = new WritableStream<T>({
-        write: (chunk) => ch.write(this.#toBytes(chunk)),
-        close: () => ch.sendEof(),
+        write: (chunk) => ch.bufferedWrite(this.#toBytes(chunk)),
+        close: async () => {
+          await ch.flush();
+          ch.sendEof();
+        },
         abort: () => ch.close(),
       });
     }
@@ -229,6 +243,86 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return done;
   }
 
+  /**
+   * What stdout and stderr have received so far (AsyncSSH's collect_output), as
+   * bytes or text. The first call starts collecting the streams not handed out
+   * or redirected, as {@link wait} does (and `wait()` then returns all of it);
+   * later calls see what arrived meanwhile. Text ends at the last whole
+   * character received.
+   *
+   * @example Watch a long job's progress
+   * ```ts ignore
+   * const p = await conn.createProcess("make", { encoding: "utf-8" });
+   * setInterval(() => console.log(p.collectOutput().stdout.length), 1000);
+   * await p.wait();
+   * ```
+   */
+  collectOutput(): { readonly stdout: T; readonly stderr: T } {
+    const outs = this.#startCollectors();
+    return {
+      stdout: this.#decode(outs[0]?.bytes() ?? new Uint8Array(0), true),
+      stderr: this.#decode(outs[1]?.bytes() ?? new Uint8Array(0), true),
+    };
+  }
+
+  /**
+   * The channel's extra info (with what {@link setExtraInfo} stored) plus the
+   * process's command, subsystem and environment.
+   *
+   * @example
+   * ```ts ignore
+   * p.setExtraInfo({ host: "web1" });
+   * console.log(p.getExtraInfo().host, p.getExtraInfo().command);
+   * ```
+   */
+  getExtraInfo(): Readonly<Record<string, unknown>> {
+    return {
+      command: this.command,
+      subsystem: this.subsystem,
+      env: this.env,
+      ...this.#channel.getExtraInfo(),
+    };
+  }
+
+  /**
+   * Attaches application data, returned by {@link getExtraInfo} (AsyncSSH's set_extra_info).
+   *
+   * @example
+   * ```ts ignore
+   * p.setExtraInfo({ host: "web1" });
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    this.#channel.setExtraInfo(info);
+  }
+
+  /**
+   * Bytes written to stdin that wait for the server's window (AsyncSSH's get_write_buffer_size).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(p.getWriteBufferSize());
+   * ```
+   */
+  getWriteBufferSize(): number {
+    return this.#channel.getWriteBufferSize();
+  }
+
+  /**
+   * How far `stdin`'s writes may run ahead of the server's window (see
+   * `ChannelIO.setWriteBufferLimits`): a write resolves while at most `high`
+   * bytes wait, else once they drained to `low`.
+   *
+   * @example
+   * ```ts ignore
+   * p.setWriteBufferLimits({ high: 1 << 20 });
+   * await file.readable.pipeTo(p.stdin);
+   * ```
+   */
+  setWriteBufferLimits(limits: { readonly high?: number; readonly low?: number }): void {
+    this.#channel.setWriteBufferLimits(limits);
+  }
+
   /** Closes the channel at once. */
   close(): void {
     this.#channel.close();
@@ -259,11 +353,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * ```
    */
   async wait(options: WaitOptions = {}): Promise<ProcessResult<T>> {
-    // Collectors are made once: a second wait() (say, after a timeout) reuses them.
-    const outs =
-      (this.#collectors ??= [0, 1].map((s) =>
-        this.#claimed[s] ? undefined : new Collector(this.#raw(s))
-      ));
+    const outs = this.#startCollectors();
     const all = Promise.all([
       ...outs.map((c) => c?.done),
       this.#channel.closedPromise,
@@ -312,6 +402,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return result;
   }
 
+  /** Collectors are made once: a second wait() (say, after a timeout) reuses them. */
+  #startCollectors(): (Collector | undefined)[] {
+    return (this.#collectors ??= [0, 1].map((s) =>
+      this.#claimed[s] ? undefined : new Collector(this.#raw(s))
+    ));
+  }
+
   /** The raw byte stream of stdout (0) or stderr (1), for redirection. */
   rawOutput(stream: 0 | 1): ReadableStream<Uint8Array> {
     this.#claimed[stream] = true;
@@ -327,15 +424,20 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     if (!this.encoding) return raw as ReadableStream<T>;
     // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
     // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
-    const decoder = new TextDecoderStream(this.encoding) as unknown as TransformStream<
+    const decoder = new TextDecoderStream(this.encoding, {
+      fatal: this.errors === "strict",
+    }) as unknown as TransformStream<
       Uint8Array,
       string
     >;
     return raw.pipeThrough(decoder) as unknown as ReadableStream<T>;
   }
 
-  #decode(b: Uint8Array): T {
-    return (this.encoding ? new TextDecoder(this.encoding).decode(b) : b) as T;
+  #decode(b: Uint8Array, partial = false): T {
+    if (!this.encoding) return b as T;
+    const d = new TextDecoder(this.encoding, { fatal: this.errors === "strict" });
+    // A snapshot may end inside a character: decode as a stream, leaving its bytes out.
+    return (partial ? d.decode(b, { stream: true }) : d.decode(b)) as T;
   }
 
   #toBytes(chunk: T): Uint8Array {

@@ -16,13 +16,20 @@ export const STDOUT: unique symbol = Symbol("stdout");
 /** Discard output or read nothing: the null device. */
 export const DEVNULL = "/dev/null";
 
-/** The parts of a process a redirection needs (an `SSHClientProcess`). */
+/**
+ * The parts of a process a redirection needs: an `SSHClientProcess` (its output
+ * is the remote command's stdout and stderr, its input the command's stdin) or an
+ * `SSHServerProcess` (its output is what the client sends, its input goes to the
+ * client's stdout).
+ */
 export interface RedirectableProcess {
   /** The session channel. */
   readonly channel: ChannelIO;
-  /** The byte stream of stdout (0) or stderr (1), before any text decoding. */
+  /** The byte stream of output stream 0 or 1, before any text decoding. */
   rawOutput(stream: 0 | 1): ReadableStream<Uint8Array>;
-  /** Sends EOF on stdin. */
+  /** Writes to the process's input. */
+  write(data: Uint8Array): Promise<void>;
+  /** Sends EOF to the process's input. */
   writeEof(): void;
 }
 
@@ -80,7 +87,13 @@ export function redirectProcess(
 ): Promise<void> {
   const jobs: Promise<void>[] = [];
   if (options.stdin !== undefined) {
-    jobs.push(feed(process.channel, options.stdin, options.sendEof ?? true));
+    const ch = process.channel;
+    const sendEof = options.sendEof ?? true;
+    jobs.push(
+      feedSource(options.stdin, (c) => ch.write(c), 0).finally(() => {
+        if (sendEof && !ch.closed) ch.sendEof();
+      }),
+    );
   }
   const closeTarget = options.closeTarget ?? true;
   const toStdout = options.stderr === STDOUT;
@@ -89,11 +102,11 @@ export function redirectProcess(
   }
   if (options.stdout !== undefined) {
     const sink = openSink(options.stdout, closeTarget, toStdout ? 2 : 1);
-    jobs.push(drain(process.rawOutput(0), sink));
-    if (toStdout) jobs.push(drain(process.rawOutput(1), sink));
+    jobs.push(drainInto(process.rawOutput(0), sink));
+    if (toStdout) jobs.push(drainInto(process.rawOutput(1), sink));
   }
   if (options.stderr !== undefined && options.stderr !== STDOUT) {
-    jobs.push(drain(process.rawOutput(1), openSink(options.stderr, closeTarget, 1)));
+    jobs.push(drainInto(process.rawOutput(1), openSink(options.stderr, closeTarget, 1)));
   }
   return Promise.all(jobs).then(() => {});
 }
@@ -102,45 +115,71 @@ function isProcess(x: unknown): x is RedirectableProcess {
   return typeof x === "object" && x !== null && "rawOutput" in x && "channel" in x;
 }
 
-/** Copies a source into the channel, then sends EOF. */
-async function feed(ch: ChannelIO, source: RedirectSource, sendEof: boolean): Promise<void> {
-  try {
-    if (typeof source === "string" || (!isProcess(source) && "path" in source)) {
-      const path = typeof source === "string" ? source : source.path;
-      const fh = await fs.open(path, "r");
-      try {
-        for (;;) {
-          // A fresh buffer per read: the channel may hold it until the window opens.
-          const buf = new Uint8Array(REDIRECT_READ_SIZE);
-          const { bytesRead } = await fh.read(buf, 0, REDIRECT_READ_SIZE, null);
-          if (bytesRead === 0) break;
-          await ch.write(buf.subarray(0, bytesRead));
-        }
-      } finally {
-        await fh.close();
+/**
+ * Copies a source to `write`: a file, bytes, a stream or async iterable, or
+ * another process's output stream `processStream`.
+ *
+ * @example
+ * ```ts ignore
+ * await feedSource("./input.txt", (c) => channel.write(c), 0);
+ * ```
+ */
+export async function feedSource(
+  source: RedirectSource,
+  write: (chunk: Uint8Array) => Promise<void>,
+  processStream: 0 | 1,
+): Promise<void> {
+  if (typeof source === "string" || (!isProcess(source) && "path" in source)) {
+    const path = typeof source === "string" ? source : source.path;
+    const fh = await fs.open(path, "r");
+    try {
+      for (;;) {
+        // A fresh buffer per read: the channel may hold it until the window opens.
+        const buf = new Uint8Array(REDIRECT_READ_SIZE);
+        const { bytesRead } = await fh.read(buf, 0, REDIRECT_READ_SIZE, null);
+        if (bytesRead === 0) break;
+        await write(buf.subarray(0, bytesRead));
       }
-    } else if (source instanceof Uint8Array) {
-      await ch.write(source);
-    } else if (isProcess(source)) {
-      for await (const c of source.rawOutput(0)) await ch.write(c);
-    } else {
-      for await (const c of source as AsyncIterable<Uint8Array | string>) {
-        await ch.write(typeof c === "string" ? encoder.encode(c) : c);
-      }
+    } finally {
+      await fh.close();
     }
-  } finally {
-    if (sendEof && !ch.closed) ch.sendEof();
+  } else if (source instanceof Uint8Array) {
+    await write(source);
+  } else if (isProcess(source)) {
+    for await (const c of source.rawOutput(processStream)) await write(c);
+  } else {
+    for await (const c of source as AsyncIterable<Uint8Array | string>) {
+      await write(typeof c === "string" ? encoder.encode(c) : c);
+    }
   }
 }
 
-/** A shared destination with a count of the streams still writing to it. */
-interface Sink {
+/**
+ * A shared destination with a count of the streams still writing to it.
+ *
+ * @example
+ * ```ts ignore
+ * const sink = openSink("./out.log", true, 1);
+ * await drainInto(stream, sink);
+ * ```
+ */
+export interface Sink {
+  /** Writes a chunk (after the chunks written before it, from any producer). */
   write(chunk: Uint8Array): Promise<void>;
   /** One producer finished; the last one closes the target. */
   end(): Promise<void>;
 }
 
-function openSink(target: RedirectTarget, closeTarget: boolean, producers: number): Sink {
+/**
+ * Opens a redirect target for `producers` streams; the last one to end closes it
+ * (when `closeTarget`).
+ *
+ * @example
+ * ```ts ignore
+ * const sink = openSink(writableStream, true, 2); // stdout and stderr into one stream
+ * ```
+ */
+export function openSink(target: RedirectTarget, closeTarget: boolean, producers: number): Sink {
   let left = producers;
   let tail: Promise<unknown> = Promise.resolve();
   // Writes from several producers go out one at a time, in order.
@@ -163,7 +202,7 @@ function openSink(target: RedirectTarget, closeTarget: boolean, producers: numbe
     };
     close = async () => (await fh).close();
   } else if (isProcess(target)) {
-    write = (c) => target.channel.write(c);
+    write = (c) => target.write(c);
     close = () => Promise.resolve(closeTarget ? target.writeEof() : undefined);
   } else {
     const writer = (target as WritableStream<Uint8Array>).getWriter();
@@ -176,8 +215,15 @@ function openSink(target: RedirectTarget, closeTarget: boolean, producers: numbe
   };
 }
 
-/** Copies a process's output stream into a sink. */
-async function drain(stream: ReadableStream<Uint8Array>, sink: Sink): Promise<void> {
+/**
+ * Copies a stream into a sink, then ends the sink.
+ *
+ * @example
+ * ```ts ignore
+ * await drainInto(process.rawOutput(0), openSink("./out", true, 1));
+ * ```
+ */
+export async function drainInto(stream: ReadableStream<Uint8Array>, sink: Sink): Promise<void> {
   try {
     for await (const c of stream) await sink.write(c);
   } finally {

@@ -77,10 +77,19 @@ export interface ProcessOptions extends RedirectOptions {
   readonly term?: string | TerminalOptions | PtyRequest;
   /** Decode output as text in this encoding (e.g. "utf-8"); stdin then takes strings too. */
   readonly encoding?: string;
+  /**
+   * With `encoding`: "replace" (default) turns undecodable bytes into U+FFFD,
+   * "strict" fails the stream (and `wait()`) with a TypeError (AsyncSSH's `errors`).
+   */
+  readonly errors?: "strict" | "replace";
   /** Ask for X11 forwarding; incoming x11 channels go to the connection's `onX11Channel`. */
   readonly x11Forwarding?: boolean | X11ForwardingOptions;
   /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
   readonly agentForwarding?: boolean;
+  /** Receive window of this session's channel (default: the connection's `windowSize`). */
+  readonly windowSize?: number;
+  /** Largest data packet accepted on this session's channel (default: the connection's). */
+  readonly maxPacketSize?: number;
 }
 
 function ptyRequestOf(term: string | TerminalOptions | PtyRequest): PtyRequest {

@@ -31,9 +31,15 @@ export type { SSHConfigSystemOptions } from "./system.ts";
  * host name, environment and system default to the running process's.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { resolveSSHConfig } from "./mod.ts";
- * const c = await resolveSSHConfig("db", { files: ["./ssh_config"] });
+ * const file = join(await mkdtemp(join(tmpdir(), "ssh-config-")), "config");
+ * await writeFile(file, "Host db\n  HostName 10.0.0.5\n  Port 2200\n");
+ * const c = await resolveSSHConfig("db", { files: [file] });
+ * console.log(c.hostname, c.port); // "10.0.0.5" 2200
  * ```
  */
 export async function resolveSSHConfig(
@@ -57,9 +63,15 @@ export async function resolveSSHConfig(
  * Reads and resolves one configuration file (as `ssh -F file -G host`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { readSSHConfig } from "./mod.ts";
- * const c = await readSSHConfig("./ssh_config", "web");
+ * const file = join(await mkdtemp(join(tmpdir(), "ssh-config-")), "config");
+ * await writeFile(file, "Host web\n  User deploy\n");
+ * const c = await readSSHConfig(file, "web");
+ * console.log(c.user); // "deploy"
  * ```
  */
 export function readSSHConfig(

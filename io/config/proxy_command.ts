@@ -19,9 +19,22 @@ export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
  * command.
  *
  * @example
- * ```ts ignore
- * const sock = spawnProxyCommand("nc 127.0.0.1 22");
- * await using conn = await connect("server", { sock });
+ * ```ts
+ * import { spawnProxyCommand } from "./proxy_command.ts";
+ * // A real one: spawnProxyCommand("nc server 22"), then connect("server", { sock }).
+ * const sock = spawnProxyCommand("echo SSH-2.0-demo");
+ * const line = await new Promise<string>((resolve) => {
+ *   let got = "";
+ *   sock.setHandlers({
+ *     data: (b) => void (got += new TextDecoder().decode(b)),
+ *     end: () => resolve(got.trim()),
+ *     error: () => {},
+ *     drain: () => {},
+ *     close: () => resolve(got.trim()),
+ *   });
+ * });
+ * sock.destroy();
+ * console.log(line); // "SSH-2.0-demo"
  * ```
  */
 export function spawnProxyCommand(

@@ -69,10 +69,17 @@ function parsePasswd(text: string | undefined): Map<string, string> {
  * The system `config/` resolves against, backed by this machine.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { resolveSSHConfig } from "../../config/mod.ts";
+ * import { createSSHConfigSystem } from "./system.ts";
  * const system = await createSSHConfigSystem();
- * const c = await resolveSSHConfig("web", { system, homeDir: "/home/me", localUser: "me" });
+ * const c = await resolveSSHConfig("web", {
+ *   system,
+ *   homeDir: "/home/me",
+ *   localUser: "me",
+ *   text: "Host web\n  Port 2222\n",
+ * });
+ * console.log(c.port); // 2222
  * ```
  */
 export async function createSSHConfigSystem(

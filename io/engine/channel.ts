@@ -67,6 +67,12 @@ export class ChannelIO {
   #writeWaiters: (() => void)[] = [];
   #writeTail: Promise<void> = Promise.resolve();
   #writesQueued = 0;
+  /** Bytes handed to write() that the engine has not taken yet. */
+  #pendingBytes = 0;
+  #writeHigh = 0;
+  #writeLow = 0;
+  #lowWaiters: (() => void)[] = [];
+  #extra: Record<string, unknown> = {};
   #eofSent = false;
   #requestReplies: ((ok: boolean) => void)[] = [];
   /** Replies still waiting on an async handler; later ones queue behind (RFC 4254 §5.4). */
@@ -277,14 +283,22 @@ export class ChannelIO {
       return Promise.resolve();
     }
     this.#writesQueued++;
-    const run = this.#writeTail.then(() => this.#writeAll(data, stream)).finally(() => {
+    this.#pendingBytes += data.length;
+    let left = data.length;
+    const run = this.#writeTail.then(() =>
+      this.#writeAll(data, stream, (n) => {
+        left -= n;
+        this.#sent(n);
+      })
+    ).finally(() => {
       this.#writesQueued--;
+      if (left > 0) this.#sent(left); // failed: those bytes will never go
     });
     this.#writeTail = run.catch(() => {});
     return run;
   }
 
-  async #writeAll(data: Uint8Array, stream: number): Promise<void> {
+  async #writeAll(data: Uint8Array, stream: number, sent: (n: number) => void): Promise<void> {
     let off = 0;
     while (off < data.length) {
       if (this.#closed || this.#engine.closed) {
@@ -304,9 +318,125 @@ export class ChannelIO {
         ? this.#engine.sendData(this.id, data.subarray(off), stream)
         : 0;
       off += n;
+      if (n) sent(n);
       this.#pump.pump();
       if (off < data.length) await new Promise<void>((r) => this.#writeWaiters.push(r));
     }
+  }
+
+  #sent(n: number): void {
+    this.#pendingBytes -= n;
+    if (this.#pendingBytes <= this.#writeLow && this.#lowWaiters.length) {
+      const w = this.#lowWaiters;
+      this.#lowWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /**
+   * Bytes accepted by {@link write} that wait for the peer's window or the
+   * socket (AsyncSSH's get_write_buffer_size).
+   *
+   * @example
+   * ```ts ignore
+   * if (channel.getWriteBufferSize() > 1 << 20) console.log("the peer is slow");
+   * ```
+   */
+  getWriteBufferSize(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * Lets the channel's WritableStreams (and {@link bufferedWrite}) accept data
+   * ahead of the peer's window: a write resolves at once while at most `high`
+   * bytes are buffered, otherwise once the buffer has drained to `low`
+   * (AsyncSSH's set_write_buffer_limits). The default, `high` 0, resolves each
+   * write once it has gone out. `low` defaults to a quarter of `high`.
+   *
+   * @example
+   * ```ts ignore
+   * process.channel.setWriteBufferLimits({ high: 256 * 1024 });
+   * await source.pipeTo(process.stdout); // 256 KiB may run ahead of the client's window
+   * ```
+   */
+  setWriteBufferLimits(limits: { readonly high?: number; readonly low?: number } = {}): void {
+    const high = limits.high ?? 0;
+    const low = limits.low ?? Math.floor(high / 4);
+    if (!(high >= 0 && low >= 0 && low <= high)) {
+      throw new RangeError("Write buffer limits need 0 <= low <= high");
+    }
+    this.#writeHigh = high;
+    this.#writeLow = low;
+    this.#sent(0);
+  }
+
+  /** The current write buffer limits. */
+  get writeBufferLimits(): { readonly high: number; readonly low: number } {
+    return { high: this.#writeHigh, low: this.#writeLow };
+  }
+
+  /**
+   * Like {@link write}, under the write buffer limits: resolves once `data` is
+   * buffered within them rather than sent. An error of an earlier buffered write
+   * rejects a later call (and the stream's close).
+   *
+   * @example
+   * ```ts ignore
+   * await channel.bufferedWrite(bytes);
+   * ```
+   */
+  bufferedWrite(data: Uint8Array, stream = 0): Promise<void> {
+    if (this.#bufferedError) return Promise.reject(this.#bufferedError);
+    const done = this.write(data, stream);
+    if (this.#writeHigh === 0) return done;
+    done.catch((e) => (this.#bufferedError ??= e as Error));
+    if (this.#pendingBytes <= this.#writeHigh) return Promise.resolve();
+    return new Promise<void>((r) => this.#lowWaiters.push(r)).then(() => {
+      if (this.#bufferedError) throw this.#bufferedError;
+    });
+  }
+
+  #bufferedError: Error | undefined;
+
+  /**
+   * Waits for every write queued so far, rejecting with the first error of a
+   * write that {@link bufferedWrite} already reported as done.
+   *
+   * @example
+   * ```ts ignore
+   * await channel.bufferedWrite(bytes);
+   * await channel.flush();
+   * ```
+   */
+  async flush(): Promise<void> {
+    await this.#writeTail;
+    if (this.#bufferedError) throw this.#bufferedError;
+  }
+
+  /**
+   * What the application attached to the channel (AsyncSSH's get_extra_info),
+   * with `channelId`.
+   *
+   * @example
+   * ```ts ignore
+   * channel.setExtraInfo({ job: 42 });
+   * console.log(channel.getExtraInfo().job); // 42
+   * ```
+   */
+  getExtraInfo(): Readonly<Record<string, unknown>> & { readonly channelId: number } {
+    return { ...this.#extra, channelId: this.id };
+  }
+
+  /**
+   * Merges `info` into what {@link getExtraInfo} returns (AsyncSSH's set_extra_info).
+   *
+   * @example
+   * ```ts ignore
+   * channel.setExtraInfo({ requestId: "abc" });
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    Object.assign(this.#extra, info);
   }
 
   /** Resolves once every write queued so far has gone out (or failed). */
@@ -317,8 +447,11 @@ export class ChannelIO {
   /** A WritableStream onto `stream` (0 = data, 1 = stderr); closing it sends EOF. */
   writable(stream = 0): WritableStream<Uint8Array> {
     return new WritableStream<Uint8Array>({
-      write: (chunk) => this.write(chunk, stream),
-      close: () => this.sendEof(),
+      write: (chunk) => this.bufferedWrite(chunk, stream),
+      close: async () => {
+        await this.flush();
+        this.sendEof();
+      },
       abort: () => this.close(),
     });
   }

@@ -11,9 +11,11 @@ import { SSHError } from "../../core/errors.ts";
  * The peer refused to open a channel (the server for a client, the client for a server).
  *
  * @example
- * ```ts ignore
- * try { await conn.openChannel("direct-tcpip", data); }
- * catch (e) { if (e instanceof ChannelOpenError) console.log(e.reason, e.message); }
+ * ```ts
+ * import { ChannelOpenError } from "./errors.ts";
+ * // What `conn.openChannel(...)` rejects with when the server refuses the channel.
+ * const e: unknown = new ChannelOpenError(1, "administratively prohibited");
+ * if (e instanceof ChannelOpenError) console.log(e.reason, e.message); // 1 "Channel open refused ..."
  * ```
  */
 export class ChannelOpenError extends SSHError {
@@ -37,9 +39,11 @@ export class ChannelOpenError extends SSHError {
  * keepalive timeout, the peer's DISCONNECT, ...).
  *
  * @example
- * ```ts ignore
- * try { await channel.write(bytes); }
- * catch (e) { if (e instanceof ChannelClosedError) console.log("the peer closed the channel"); }
+ * ```ts
+ * import { ChannelClosedError } from "./errors.ts";
+ * // What `channel.write(bytes)` rejects with once the channel is gone.
+ * const e: unknown = new ChannelClosedError();
+ * if (e instanceof ChannelClosedError) console.log(e.code); // "ERR_CHANNEL"
  * ```
  */
 export class ChannelClosedError extends SSHError {
@@ -56,8 +60,16 @@ export class ChannelClosedError extends SSHError {
  * channel or listener nobody will get). Without a signal, just `start()`.
  *
  * @example
- * ```ts ignore
- * const ch = await abortable(signal, () => openChannel(), (ch) => ch.close());
+ * ```ts
+ * import { abortable } from "./errors.ts";
+ * const ac = new AbortController();
+ * const closed: string[] = [];
+ * const slow = () => new Promise<string>((r) => setTimeout(() => r("channel"), 20));
+ * const opening = abortable(ac.signal, slow, (ch) => closed.push(ch));
+ * ac.abort(new Error("gave up"));
+ * await opening.catch((e: Error) => console.log(e.message)); // "gave up"
+ * await new Promise((r) => setTimeout(r, 40));
+ * console.log(closed); // ["channel"]: what opened late was undone
  * ```
  */
 export function abortable<T>(
@@ -100,8 +112,10 @@ export function abortable<T>(
  * (a DOMException named "AbortError" for a plain `abort()`), else an AbortError.
  *
  * @example
- * ```ts ignore
- * if (signal.aborted) throw abortError(signal);
+ * ```ts
+ * import { abortError } from "./errors.ts";
+ * const signal = AbortSignal.abort();
+ * console.log(abortError(signal).name); // "AbortError"
  * ```
  */
 export function abortError(signal: AbortSignal): Error {

@@ -10,9 +10,11 @@ import { SSHError } from "../../core/errors.ts";
  * The server refused a remote listener.
  *
  * @example
- * ```ts ignore
- * try { await conn.forwardRemotePort({ listenPort: 80, destHost: "127.0.0.1", destPort: 8080 }); }
- * catch (e) { if (e instanceof RemoteForwardError) console.log("not allowed to listen there"); }
+ * ```ts
+ * import { RemoteForwardError } from "./errors.ts";
+ * // What `conn.forwardRemotePort({ listenPort: 80, ... })` rejects with when the server says no.
+ * const e: unknown = new RemoteForwardError("The server refused to listen on 0.0.0.0:80");
+ * if (e instanceof RemoteForwardError) console.log(e.code); // "ERR_CHANNEL"
  * ```
  */
 export class RemoteForwardError extends SSHError {

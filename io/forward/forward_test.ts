@@ -84,10 +84,8 @@ async function exchange(port: number, data: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
- * Writes `data` and reads until `expect` bytes came back, without half-closing:
- * our server's forwarding sockets do not keep half-open connections (its
- * remote-forward listeners anywhere, its outgoing sockets on Bun); OpenSSH's
- * do, and conformance/client_forward_test.ts checks half-closes there.
+ * Writes `data` and reads until `expect` bytes came back, without half-closing
+ * (half_close_test.ts checks answers that come after a half-close).
  */
 async function exchangeFull(port: number, data: Uint8Array, expect: number): Promise<Uint8Array> {
   const sock = net.connect({ host: "127.0.0.1", port });

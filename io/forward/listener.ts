@@ -39,9 +39,10 @@ export interface SSHListener extends AsyncDisposable {
  * An {@link SSHListener} backed by a `node:net` server.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { LocalListener } from "./listener.ts";
  * const l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (sock) => sock.end());
- * console.log(l.port);
+ * console.log(l.port > 0); // true
  * await l.close();
  * ```
  */
@@ -80,8 +81,9 @@ export class LocalListener implements SSHListener {
    * allowed, TCP_NODELAY set). Rejects when the address cannot be bound.
    *
    * @example
-   * ```ts ignore
-   * const l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (s) => s.end("hi\n"));
+   * ```ts
+   * import { LocalListener } from "./listener.ts";
+   * await using l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (s) => s.end("hi\n"));
    * ```
    */
   static listen(

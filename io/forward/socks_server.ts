@@ -33,8 +33,13 @@ export function serveSocks(address: ListenAddress, open: SocksOpener): Promise<L
  * Runs one client's handshake, then bridges it to the channel `open` gives.
  *
  * @example
- * ```ts ignore
- * net.createServer((sock) => handleSocksClient(sock, open)).listen(1080);
+ * ```ts
+ * import * as net from "node:net";
+ * import { handleSocksClient, type SocksOpener } from "./socks_server.ts";
+ * // Refuses every destination; a real opener opens a direct-tcpip channel.
+ * const open: SocksOpener = () => Promise.reject(new Error("no"));
+ * const server = net.createServer((sock) => handleSocksClient(sock, open)).listen(0, "127.0.0.1");
+ * server.close();
  * ```
  */
 export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {

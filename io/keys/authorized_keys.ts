@@ -40,8 +40,13 @@ function looksLikeKeysText(s: string): boolean {
  * no keys (as sshd); other read errors throw.
  *
  * @example
- * ```ts ignore
- * const entries = await loadAuthorizedKeys("~/.ssh/authorized_keys");
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { loadAuthorizedKeys } from "./authorized_keys.ts";
+ * // A path ("~/.ssh/authorized_keys"; missing means none) or the file's text.
+ * const line = `restrict ${generatePrivateKey("ed25519").exportPublicKey("openssh")}\n`;
+ * const entries = await loadAuthorizedKeys(line);
+ * console.log(entries.length); // 1
  * ```
  */
 export async function loadAuthorizedKeys(

@@ -33,8 +33,13 @@ export function looksLikeKeyText(s: string): boolean {
  * Reads a private key from an object, text, bytes or a file.
  *
  * @example
- * ```ts ignore
- * const key = await readPrivateKey("~/.ssh/id_ed25519");
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { readPrivateKey } from "./files.ts";
+ * // A path ("~/.ssh/id_ed25519"), key text, bytes or an SSHKey.
+ * const text = generatePrivateKey("ed25519").exportPrivateKey("openssh");
+ * const key = await readPrivateKey(text);
+ * console.log(key.getAlgorithm()); // "ssh-ed25519"
  * ```
  */
 export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string): Promise<SSHKey> {
@@ -217,8 +222,16 @@ async function readOptionalCertificate(path: string): Promise<SSHCertificate | u
  * key is an error. The pairs can go straight into `connect({ clientKeys })`.
  *
  * @example
- * ```ts ignore
- * await using conn = await connect("host", { clientKeys: await loadKeyPairs(["~/.ssh/id_ed25519"]) });
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { loadKeyPairs } from "./files.ts";
+ * // Unreadable entries are skipped with ignoreErrors; here one key given as text.
+ * const pairs = await loadKeyPairs(
+ *   ["/nonexistent/id_ed25519", generatePrivateKey("ed25519").exportPrivateKey("openssh")],
+ *   { ignoreErrors: true },
+ * );
+ * console.log(pairs.length); // 1
+ * // await using conn = await connect("host", { clientKeys: pairs });
  * ```
  */
 export async function loadKeyPairs(

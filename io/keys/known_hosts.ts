@@ -16,7 +16,12 @@ import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/cer
 import { SSHReader } from "../../core/wire.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
-import { type KnownHosts, matchKnownHosts, parseKnownHosts } from "../../keys/trust/known_hosts.ts";
+import {
+  type KnownHosts,
+  type KnownHostsEntry,
+  matchKnownHosts,
+  parseKnownHosts,
+} from "../../keys/trust/known_hosts.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, wallClock } from "../runtime/env.ts";
 import type { HostKeyInfo } from "./types.ts";
@@ -92,25 +97,31 @@ export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHos
  * ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
  *
  * @example
- * ```ts ignore
- * const verify = await knownHostsVerifier({ files: ["~/.ssh/known_hosts"] });
- * const algs = verify.hostKeyAlgorithms("server.example", 22);
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { knownHostsVerifier } from "./known_hosts.ts";
+ * // Or { files: ["~/.ssh/known_hosts"] }.
+ * const key = generatePrivateKey("ed25519");
+ * const verify = await knownHostsVerifier({
+ *   text: `server.example ${key.exportPublicKey("openssh")}\n`,
+ * });
+ * console.log(verify.hostKeyAlgorithms("server.example", 22)[0]); // "ssh-ed25519" (known first)
  * ```
  */
 export async function knownHostsVerifier(
-  source: { files: readonly string[] } | { text: string },
+  source: { files: readonly string[] } | { text: string } | { parsed: KnownHosts },
   options: { now?: () => number } = {},
 ): Promise<KnownHostsVerifier> {
   let text = "";
   if ("text" in source) text = source.text;
-  else {
+  else if ("files" in source) {
     for (const f of source.files) {
       try {
         text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
       } catch { /* a missing file trusts nothing */ }
     }
   }
-  const kh = parseKnownHosts(text);
+  const kh = "parsed" in source ? source.parsed : parseKnownHosts(text);
   const now = options.now ?? wallClock;
   const refuse = (message: string): never => {
     throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
@@ -192,4 +203,41 @@ export async function knownHostsVerifier(
   };
   Object.defineProperty(verify, "knownHosts", { value: kh });
   return verify;
+}
+
+/** Keys trusted for every host (AsyncSSH's known_hosts given as key lists). */
+export interface KnownHostKeys {
+  /** Host keys accepted. */
+  readonly trustedHostKeys: readonly SSHKey[];
+  /** CA keys whose host certificates are accepted. */
+  readonly trustedCAKeys?: readonly SSHKey[];
+  /** Keys refused, also as CAs. */
+  readonly revokedKeys?: readonly SSHKey[];
+}
+
+/**
+ * A `KnownHosts` that lists `keys` for every host name (pattern `*`), for
+ * `connect({ knownHosts: keys })`.
+ *
+ * @example
+ * ```ts ignore
+ * const kh = knownHostsFromKeys({ trustedHostKeys: [await readPublicKey("host.pub")] });
+ * ```
+ */
+export function knownHostsFromKeys(keys: KnownHostKeys): KnownHosts {
+  const entry = (key: SSHKey, marker: KnownHostsEntry["marker"], line: number) => ({
+    line,
+    marker,
+    patterns: ["*"],
+    hashed: undefined,
+    key,
+    comment: "",
+  });
+  const entries: KnownHostsEntry[] = [];
+  for (const k of keys.trustedHostKeys) entries.push(entry(k, undefined, entries.length + 1));
+  for (const k of keys.trustedCAKeys ?? []) {
+    entries.push(entry(k, "cert-authority", entries.length + 1));
+  }
+  for (const k of keys.revokedKeys ?? []) entries.push(entry(k, "revoked", entries.length + 1));
+  return { entries, errors: [] };
 }

@@ -19,9 +19,11 @@ import type { ClientKeyPair, ServerHostKey } from "./types.ts";
  * the certificate (`ssh-ed25519-cert-v01@openssh.com`, …) and signs with the key.
  *
  * @example
- * ```ts ignore
- * const pair = clientKeyFromSSHKey(await readPrivateKey("~/.ssh/id_ed25519"),
- *   await readCertificate("~/.ssh/id_ed25519-cert.pub"));
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { clientKeyFromSSHKey } from "./signers.ts";
+ * // With a certificate: clientKeyFromSSHKey(key, await readCertificate("~/.ssh/id_ed25519-cert.pub"))
+ * const pair = clientKeyFromSSHKey(generatePrivateKey("ed25519"));
  * ```
  */
 export function clientKeyFromSSHKey(
@@ -45,10 +47,13 @@ export function clientKeyFromSSHKey(
  * …); pass the plain key as well to serve clients that don't ask for certificates.
  *
  * @example
- * ```ts ignore
- * const key = await readPrivateKey("/etc/ssh/ssh_host_ed25519_key");
- * const hostKeys = [hostKeyFromSSHKey(key),
- *   hostKeyFromSSHKey(key, await readCertificate("/etc/ssh/ssh_host_ed25519_key-cert.pub"))];
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { hostKeyFromSSHKey } from "./signers.ts";
+ * // From a file: hostKeyFromSSHKey(await readPrivateKey("/etc/ssh/ssh_host_ed25519_key")), and
+ * // with its certificate as a second argument.
+ * const hostKey = hostKeyFromSSHKey(generatePrivateKey("ed25519"));
+ * console.log(hostKey.hostKeyAlgorithms); // ["ssh-ed25519"]
  * ```
  */
 export function hostKeyFromSSHKey(key: SSHKey, certificate?: SSHCertificate): ServerHostKey {
@@ -89,5 +94,22 @@ export function hostKeyFromX509(pair: X509KeyPair): ServerHostKey {
     hostKeyAlgorithms: pair.getSigAlgorithms(),
     publicKeyBlob: pair.publicKeyBlob,
     signSync: (data, algorithm) => pair.sign(data, algorithm),
+  };
+}
+
+/**
+ * Turns a key with an X.509 chain into a client key for public key
+ * authentication under its `x509v3-*` algorithm (RFC 6187).
+ *
+ * @example
+ * ```ts ignore
+ * await connect(host, { clientKeys: [clientKeyFromX509(new X509KeyPair(key, [userCert]))] });
+ * ```
+ */
+export function clientKeyFromX509(pair: X509KeyPair): ClientKeyPair {
+  return {
+    keyType: pair.keyType,
+    publicKeyBlob: pair.publicKeyBlob,
+    sign: (data, algorithm) => pair.sign(data, algorithm),
   };
 }

@@ -48,7 +48,7 @@ export function bunApi(): BunNamespace | undefined {
 /**
  * Sends FIN but keeps reading. Bun 1.4's `end()` closes both directions (a forwarded request's
  * reply after the client's EOF was lost); `shutdown()` on a socket with `allowHalfOpen` is the
- * half-close.
+ * half-close (io/forward/half_close_test.ts fails with `end()` here).
  */
 function halfClose(s: BunSocket): void {
   if (s.shutdown) s.shutdown();

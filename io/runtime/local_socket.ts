@@ -20,8 +20,14 @@ export type ListenAddress = { readonly host: string; readonly port: number } | {
  * (half-open allowed, TCP_NODELAY set). Rejects on failure.
  *
  * @example
- * ```ts ignore
- * const sock = await connectLocal({ host: "127.0.0.1", port: 8080 });
+ * ```ts
+ * import { LocalListener } from "../forward/listener.ts";
+ * import { connectLocal } from "./local_socket.ts";
+ * await using l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (s) => s.end());
+ * const sock = await connectLocal({ host: "127.0.0.1", port: l.port });
+ * sock.resume();
+ * await new Promise((r) => sock.once("end", r)); // the listener ended its side
+ * sock.destroy();
  * ```
  */
 export function connectLocal(address: ListenAddress): Promise<net.Socket> {

@@ -52,10 +52,16 @@ export interface SocketHandlers {
  * A caller-supplied duplex: a pair of Web Streams.
  *
  * @example An in-memory pair
- * ```ts ignore
- * const a = new TransformStream<Uint8Array, Uint8Array>(), b = new TransformStream<Uint8Array, Uint8Array>();
- * const clientSide = { readable: a.readable, writable: b.writable };
- * const serverSide = { readable: b.readable, writable: a.writable };
+ * ```ts
+ * import type { WebDuplex } from "./socket.ts";
+ * const a = new TransformStream<Uint8Array, Uint8Array>();
+ * const b = new TransformStream<Uint8Array, Uint8Array>();
+ * const clientSide: WebDuplex = { readable: a.readable, writable: b.writable };
+ * const serverSide: WebDuplex = { readable: b.readable, writable: a.writable };
+ * const w = clientSide.writable.getWriter();
+ * void w.write(new TextEncoder().encode("hi"));
+ * const { value } = await serverSide.readable.getReader().read();
+ * console.log(new TextDecoder().decode(value)); // "hi"
  * ```
  */
 export interface WebDuplex {

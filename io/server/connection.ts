@@ -18,14 +18,21 @@ import {
   type ServerEvent,
 } from "../../core/server/server_connection.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import {
+  type ForwardedConnectionInfo,
+  type SSHStreamConnection,
+  streamConnection,
+} from "../forward/stream.ts";
 import { ChannelTable } from "../engine/channel_table.ts";
+import { encodeForwardedStreamlocal } from "../forward/server_listeners.ts";
 import { EngineDriver } from "../engine/driver.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
-import type { ServerConnectionContext, ServerExtraInfo } from "./context.ts";
+import type { ServerChannelOptions, ServerConnectionContext, ServerExtraInfo } from "./context.ts";
 import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
@@ -173,10 +180,11 @@ export class SSHServerConnection implements ServerConnectionContext {
     return this.#forwarding.listenerCount;
   }
 
-  /** Negotiated algorithms, versions and more. */
-  getExtraInfo(): ServerExtraInfo {
+  /** Negotiated algorithms, versions and more, with what {@link setExtraInfo} attached. */
+  getExtraInfo(): ServerExtraInfo & Readonly<Record<string, unknown>> {
     const t = this.#engine.transport;
     return {
+      ...this.#extra,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
       localAddress: this.localAddress,
@@ -192,18 +200,106 @@ export class SSHServerConnection implements ServerConnectionContext {
     };
   }
 
+  #extra: Record<string, unknown> = {};
+
+  /**
+   * Attaches application data to the connection, returned (merged) by
+   * {@link getExtraInfo} (AsyncSSH's set_extra_info); the library's own fields
+   * take precedence.
+   *
+   * @example
+   * ```ts ignore
+   * listen({ ..., authCompleted: (conn) => conn.setExtraInfo({ tenant: lookup(conn.username) }) });
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    Object.assign(this.#extra, info);
+  }
+
   /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void {
     this.#authorizedKeys = source;
     this.#auth.reloadKeys();
   }
 
-  /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
-  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO> {
+  /**
+   * Opens a channel to the client (forwarded-tcpip, ...) and waits for its
+   * answer. `streams`, `windowSize` and `maxPacketSize` set the channel's
+   * readable streams (2 for sessions, 1 for forwarding), receive window and
+   * largest packet (default: the server's).
+   *
+   * @example
+   * ```ts ignore
+   * const ch = await conn.openChannel("x11", data, { streams: 1, windowSize: 64 * 1024 });
+   * ```
+   */
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options: ServerChannelOptions = {},
+  ): Promise<ChannelIO> {
     if (this.#engine.closed) {
       return Promise.reject(new SSHError("ERR_CONNECTION_LOST", "The connection is closed"));
     }
-    return this.#channels.open(channelType, data);
+    return this.#channels.open(channelType, data, options.streams ?? 2, {
+      window: options.windowSize,
+      maxPacket: options.maxPacketSize,
+    });
+  }
+
+  /**
+   * Opens a forwarded-tcpip channel to the client, as if a connection from
+   * `originHost`:`originPort` had reached the listener `listenHost`:`listenPort`
+   * the client asked for (`ssh -R`; AsyncSSH's server-side open_connection).
+   * The client must have that forward: it refuses others.
+   *
+   * @example Push a connection to the client's `ssh -R 8080:...` forward
+   * ```ts ignore
+   * await using c = await conn.openConnection("localhost", 8080, { originHost: "10.1.2.3" });
+   * await c.writable.getWriter().write(bytes);
+   * ```
+   */
+  async openConnection(
+    listenHost: string,
+    listenPort: number,
+    options: ServerChannelOptions & {
+      readonly originHost?: string;
+      readonly originPort?: number;
+    } = {},
+  ): Promise<SSHStreamConnection> {
+    const info: ForwardedConnectionInfo = {
+      host: listenHost,
+      port: listenPort,
+      originHost: options.originHost ?? "127.0.0.1",
+      originPort: options.originPort ?? 0,
+    };
+    const ch = await this.openChannel(
+      "forwarded-tcpip",
+      encodeTcpipOpen(listenHost, listenPort, info.originHost!, info.originPort!),
+      { ...options, streams: 1 },
+    );
+    return streamConnection(ch, info);
+  }
+
+  /**
+   * Opens a forwarded-streamlocal@openssh.com channel to the client for the
+   * socket path it asked the server to listen on (`ssh -R path:...`).
+   *
+   * @example
+   * ```ts ignore
+   * await using c = await conn.openUnixConnection("/tmp/app.sock");
+   * ```
+   */
+  async openUnixConnection(
+    listenPath: string,
+    options: ServerChannelOptions = {},
+  ): Promise<SSHStreamConnection> {
+    const ch = await this.openChannel(
+      "forwarded-streamlocal@openssh.com",
+      encodeForwardedStreamlocal(listenPath),
+      { ...options, streams: 1 },
+    );
+    return streamConnection(ch, { path: listenPath });
   }
 
   /** Sends DISCONNECT and closes. */

@@ -12,6 +12,7 @@ import type { NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
+import type { SSHStreamConnection } from "../forward/stream.ts";
 
 /** Facts about a connection, given to hooks (a {@link ServerConnectionContext} has them all). */
 export interface ServerConnectionInfo {
@@ -53,6 +54,16 @@ export interface ServerExtraInfo {
   readonly cryptoProviders: { send: string; receive: string };
 }
 
+/** Per-channel settings of a channel the server opens. */
+export interface ServerChannelOptions {
+  /** Readable streams to keep: 2 for sessions (stdout, stderr), 1 for forwarding. */
+  readonly streams?: 1 | 2;
+  /** Receive window of this channel (default: the server's `windowSize`). */
+  readonly windowSize?: number;
+  /** Largest data packet accepted on this channel (default: the server's `maxPacketSize`). */
+  readonly maxPacketSize?: number;
+}
+
 /**
  * A client connection as the server's hooks see it (`SSHServerConnection` is one).
  *
@@ -76,12 +87,29 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   readonly engine: ServerConnection;
   /** Number of remote-forward listeners open. */
   readonly listenerCount: number;
-  /** Negotiated algorithms, versions and more. */
-  getExtraInfo(): ServerExtraInfo;
+  /** Negotiated algorithms, versions and more, with what `setExtraInfo` attached. */
+  getExtraInfo(): ServerExtraInfo & Readonly<Record<string, unknown>>;
+  /** Attaches application data, returned (merged) by `getExtraInfo` (AsyncSSH's set_extra_info). */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void;
   /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
-  openChannel(channelType: string, data?: Uint8Array): Promise<ChannelIO>;
+  openChannel(
+    channelType: string,
+    data?: Uint8Array,
+    options?: ServerChannelOptions,
+  ): Promise<ChannelIO>;
+  /** Opens a forwarded-tcpip channel to the client for a forward it asked for (`ssh -R`). */
+  openConnection(
+    listenHost: string,
+    listenPort: number,
+    options?: ServerChannelOptions & { readonly originHost?: string; readonly originPort?: number },
+  ): Promise<SSHStreamConnection>;
+  /** Opens a forwarded-streamlocal channel to the client for a socket forward it asked for. */
+  openUnixConnection(
+    listenPath: string,
+    options?: ServerChannelOptions,
+  ): Promise<SSHStreamConnection>;
   /**
    * Sends an authentication banner now (AsyncSSH's `send_auth_banner`), e.g.
    * from `beginAuth`, made for the user. Throws once the user is authenticated.

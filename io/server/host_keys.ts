@@ -27,8 +27,12 @@ function isServerHostKey(k: unknown): k is ServerHostKey {
  * naming the key that failed.
  *
  * @example
- * ```ts ignore
- * const keys = await resolveHostKeys(["/etc/ssh/ssh_host_ed25519_key", myRsaKey]);
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { resolveHostKeys } from "./host_keys.ts";
+ * // Paths ("/etc/ssh/ssh_host_ed25519_key"), key text, bytes, SSHKeys or ready host keys.
+ * const keys = await resolveHostKeys([generatePrivateKey("ed25519"), generatePrivateKey("ecdsa-sha2-nistp256")]);
+ * console.log(keys.length); // 2
  * ```
  */
 export async function resolveHostKeys(
@@ -55,8 +59,12 @@ export async function resolveHostKeys(
  * algorithms are included (so `ssh-rsa` stays off unless asked for).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
+ * const keys = await resolveHostKeys([generatePrivateKey("ed25519")]);
  * const signers = hostKeySigners(keys, ["ssh-ed25519", "rsa-sha2-512"]);
+ * console.log([...signers.keys()]); // ["ssh-ed25519"]
  * ```
  */
 export function hostKeySigners(

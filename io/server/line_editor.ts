@@ -182,6 +182,32 @@ export class LineEditor {
     return rest;
   }
 
+  /**
+   * The input ended (the client's EOF): returns the partly typed line, which the
+   * caller passes on as the last input, and the terminal output that leaves the
+   * cursor after it. Unlike {@link setLineMode}(false), the editor stays in line
+   * mode, so output written after the EOF still has its `\n` written as `\r\n`.
+   *
+   * @example
+   * ```ts
+   * import { LineEditor } from "./line_editor.ts";
+   * const ed = new LineEditor();
+   * ed.feed("partial");
+   * console.log(ed.endInput().rest); // "partial"
+   * console.log(JSON.stringify(ed.formatOutput("bye\n"))); // "bye\r\n"
+   * ```
+   */
+  endInput(): { readonly rest: string; readonly output: string } {
+    const rest = this.line;
+    const out = { s: "" };
+    this.#move(out, this.#pos, this.#line.length);
+    if (this.#echo) this.#startCol = advanceColumn(this.#startCol, rest, this.#columns);
+    this.#line = [];
+    this.#pos = 0;
+    this.#pending = "";
+    return { rest, output: out.s };
+  }
+
   /** The terminal was resized. */
   setColumns(columns: number): void {
     this.#columns = columns || DEFAULT_TERMINAL_COLUMNS;

@@ -212,3 +212,20 @@ test("LineEditor.feed() rings the bell past maxLineLength and counts characters,
   typeInto(ed2, s, "😀x\x1b[D\x1b[Dy");
   assert.equal(ed2.line, "y😀x");
 });
+
+test("LineEditor.endInput() hands back the partial line and keeps translating newlines", () => {
+  const ed = new LineEditor({ columns: 10 });
+  const s = new Screen(10);
+  s.write(ed.formatOutput("> "));
+  typeInto(ed, s, "abcdefghij\x1b[D\x1b[D");
+  const { rest, output } = ed.endInput();
+  assert.equal(rest, "abcdefghij");
+  s.write(output);
+  assert.deepEqual([s.r, s.c], [1, 2]);
+  assert.equal(ed.line, "");
+  assert.equal(ed.lineMode, true);
+  s.write(ed.formatOutput("\nbye\n"));
+  assert.equal(s.text(), "> abcdefgh\nij\nbye");
+  assert.equal(ed.formatOutput("x\ny"), "x\r\ny");
+  assert.deepEqual(new LineEditor().endInput(), { rest: "", output: "" });
+});

@@ -19,7 +19,46 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { AgentClient } from "../agent/client.ts";
-import { LINE_EDITOR_BUFFER } from "../limits.ts";
+import { LINE_EDITOR_BUFFER, MAX_PENDING_PROCESS_EVENTS } from "../limits.ts";
+import {
+  drainInto,
+  feedSource,
+  openSink,
+  type RedirectSource,
+  type RedirectTarget,
+  STDOUT,
+} from "../client/redirect.ts";
+
+/**
+ * What the client did besides sending data, as {@link SSHServerProcess.events}
+ * delivers it (AsyncSSH's SignalReceived, BreakReceived and TerminalSizeChanged).
+ */
+export type ServerProcessEvent =
+  | { readonly type: "signal"; readonly signal: string }
+  | { readonly type: "break"; readonly ms: number }
+  | { readonly type: "terminalSizeChanged"; readonly size: TerminalSize };
+
+/** What {@link SSHServerProcess.redirect} redirects (the server's view of the streams). */
+export interface ServerRedirectOptions {
+  /** Where the client's input goes: a file, a WritableStream, or another process's input. */
+  readonly stdin?: RedirectTarget;
+  /** What to send as the client's stdout: a file, bytes, a stream, or another process's stdout. */
+  readonly stdout?: RedirectSource;
+  /** What to send as stderr: like stdout (a process source gives its stderr), or {@link STDOUT}. */
+  readonly stderr?: RedirectSource | typeof STDOUT;
+  /** Send EOF to the client once every redirected output source ended (default true). */
+  readonly sendEof?: boolean;
+  /** Close the stdin target (a stream, a process's input) when the client's input ends (default true). */
+  readonly closeTarget?: boolean;
+}
+
+/** How {@link textSession} decodes the client's input. */
+export interface SessionEncodingOptions {
+  /** A label `TextDecoder` knows; default "utf-8". Text written out is always UTF-8. */
+  readonly encoding?: string;
+  /** "strict" fails the input stream on bytes that do not decode; default "replace" (U+FFFD). */
+  readonly errors?: "strict" | "replace";
+}
 
 /** How a session process is created (by the server, for each session request). */
 export interface ServerProcessInit {
@@ -65,7 +104,7 @@ const encoder = new TextEncoder();
  * }});
  * ```
  */
-export class SSHServerProcess {
+export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   readonly #channel: ChannelIO;
   /** The command for exec requests (a forced command if one applies); undefined for a shell or subsystem. */
   readonly command: string | undefined;
@@ -102,8 +141,13 @@ export class SSHServerProcess {
   #size: TerminalSize | undefined;
   #exited = false;
   #stdin: ReadableStream<Uint8Array> | undefined;
-  #stdout: WritableStream<Uint8Array> | undefined;
-  #stderr: WritableStream<Uint8Array> | undefined;
+  #text: ReadableStream<string> | undefined;
+  #stdout: WritableStream<T> | undefined;
+  #stderr: WritableStream<T> | undefined;
+  #encoding: SessionEncodingOptions | undefined;
+  #events: ReadableStreamDefaultController<ServerProcessEvent> | undefined;
+  #eventStream: ReadableStream<ServerProcessEvent> | undefined;
+  #droppedEvents = 0;
   readonly #editor: LineEditor | undefined;
   readonly #outDecoder = new TextDecoder();
   /** Terminal writes in order (echo and application output share the stream). */
@@ -162,7 +206,75 @@ export class SSHServerProcess {
   setTerminalSize(size: TerminalSize): void {
     this.#size = size;
     this.#editor?.setColumns(size.columns);
+    this.#emit({ type: "terminalSizeChanged", size });
     this.onTerminalSizeChanged?.(size);
+  }
+
+  /** @internal A `signal` request (or Ctrl-C in the line editor); true when someone listens. */
+  deliverSignal(signal: string): boolean {
+    const queued = this.#emit({ type: "signal", signal });
+    if (this.onSignal) {
+      this.onSignal(signal);
+      return true;
+    }
+    return queued;
+  }
+
+  /** @internal A `break` request; true when handled (the callback says) or queued to `events`. */
+  deliverBreak(ms: number): boolean {
+    const queued = this.#emit({ type: "break", ms });
+    return this.onBreak ? this.onBreak(ms) : queued;
+  }
+
+  #emit(e: ServerProcessEvent): boolean {
+    const c = this.#events;
+    if (!c) return false;
+    if ((c.desiredSize ?? 0) <= 0) {
+      this.#droppedEvents++;
+      return false;
+    }
+    c.enqueue(e);
+    return true;
+  }
+
+  /**
+   * Signals, breaks and terminal size changes in the order the client sent
+   * them (AsyncSSH raises these from `read()`; here they come on a stream of
+   * their own so byte readers of {@link stdin} are not disturbed). Opt-in:
+   * events are kept from the first access on, up to
+   * `MAX_PENDING_PROCESS_EVENTS` unread ones (later ones are dropped and
+   * counted in {@link droppedEvents}). The callbacks (`onSignal`, `onBreak`,
+   * `onTerminalSizeChanged`) are called as well. While someone reads `events`,
+   * a signal or break without a callback is answered as accepted.
+   *
+   * @example Stop on Ctrl-C, redraw on resize
+   * ```ts ignore
+   * for await (const e of process.events) {
+   *   if (e.type === "signal" && e.signal === "INT") break;
+   *   if (e.type === "terminalSizeChanged") redraw(e.size.columns, e.size.rows);
+   * }
+   * ```
+   */
+  get events(): ReadableStream<ServerProcessEvent> {
+    return (this.#eventStream ??= new ReadableStream<ServerProcessEvent>({
+      start: (c) => {
+        this.#events = c;
+        void this.#channel.closedPromise.then(() => {
+          this.#events = undefined;
+          try {
+            c.close();
+          } catch { /* cancelled */ }
+        });
+      },
+      cancel: () => {
+        this.#events = undefined;
+      },
+    }, { highWaterMark: MAX_PENDING_PROCESS_EVENTS }));
+  }
+
+  /** Events dropped because {@link events} was not read (see `MAX_PENDING_PROCESS_EVENTS`). */
+  get droppedEvents(): number {
+    return this.#droppedEvents;
   }
 
   /** Turns line editing on or off (raw input for full-screen programs). No-op without the editor. */
@@ -176,22 +288,177 @@ export class SSHServerProcess {
     this.#editor?.setEcho(on);
   }
 
-  /** What the client sends (whole edited lines on a pty session with the line editor). */
-  get stdin(): ReadableStream<Uint8Array> {
+  /**
+   * What the client sends (whole edited lines on a pty session with the line
+   * editor): bytes, or text in a {@link textSession}.
+   */
+  get stdin(): ReadableStream<T> {
+    if (!this.#encoding) return this.#rawStdin() as ReadableStream<T>;
+    if (!this.#text) {
+      // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource.
+      const decoder = new TextDecoderStream(this.#encoding.encoding ?? "utf-8", {
+        fatal: this.#encoding.errors === "strict",
+      }) as unknown as TransformStream<Uint8Array, string>;
+      this.#text = this.#rawStdin().pipeThrough(decoder);
+    }
+    return this.#text as ReadableStream<T>;
+  }
+
+  #rawStdin(): ReadableStream<Uint8Array> {
     return (this.#stdin ??= this.#channel.readable(0));
   }
 
-  /** What we send to the client's stdout; closing it sends EOF. */
-  get stdout(): WritableStream<Uint8Array> {
-    return (this.#stdout ??= new WritableStream({
-      write: (chunk) => this.write(chunk),
-      close: () => this.#afterOutput(() => this.#channel.sendEof()),
+  /** The text encoding of {@link stdin}, when this is a {@link textSession}. */
+  get encoding(): string | undefined {
+    return this.#encoding ? this.#encoding.encoding ?? "utf-8" : undefined;
+  }
+
+  /** @internal Makes stdin text (what {@link textSession} does). */
+  useEncoding(options: SessionEncodingOptions): SSHServerProcess<string> {
+    if (this.#stdin) throw new TypeError("Cannot set an encoding: stdin is already in use");
+    new TextDecoder(options.encoding ?? "utf-8"); // RangeError for an unknown label
+    this.#encoding = options;
+    return this as unknown as SSHServerProcess<string>;
+  }
+
+  /** What we send to the client's stdout (bytes or text); closing it sends EOF. */
+  get stdout(): WritableStream<T> {
+    return (this.#stdout ??= new WritableStream<T>({
+      write: (chunk) => this.#bufferedWrite(chunk, 0),
+      close: () =>
+        new Promise<void>((resolve, reject) =>
+          this.#afterOutput(() => {
+            this.#channel.flush().then(() => this.#channel.sendEof()).then(resolve, reject);
+          })
+        ),
     }));
   }
 
   /** What we send to the client's stderr (the terminal itself on a pty session with the editor). */
-  get stderr(): WritableStream<Uint8Array> {
-    return (this.#stderr ??= new WritableStream({ write: (chunk) => this.writeStderr(chunk) }));
+  get stderr(): WritableStream<T> {
+    return (this.#stderr ??= new WritableStream<T>({
+      write: (chunk) => this.#bufferedWrite(chunk, 1),
+    }));
+  }
+
+  /** A stream write under the channel's write buffer limits (the editor writes in order instead). */
+  #bufferedWrite(chunk: string | Uint8Array, stream: 0 | 1): Promise<void> {
+    if (this.#editor) return stream === 0 ? this.write(chunk) : this.writeStderr(chunk);
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    return this.#track(this.#channel.bufferedWrite(bytes, stream));
+  }
+
+  /**
+   * Bytes written that wait for the client's window (AsyncSSH's get_write_buffer_size).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(process.getWriteBufferSize());
+   * ```
+   */
+  getWriteBufferSize(): number {
+    return this.#channel.getWriteBufferSize();
+  }
+
+  /**
+   * How far writes to {@link stdout} and {@link stderr} may run ahead of the
+   * client's window: a write resolves while at most `high` bytes wait, else
+   * once they drained to `low` (AsyncSSH's set_write_buffer_limits).
+   *
+   * @example
+   * ```ts ignore
+   * process.setWriteBufferLimits({ high: 1 << 20 });
+   * ```
+   */
+  setWriteBufferLimits(limits: { readonly high?: number; readonly low?: number }): void {
+    this.#channel.setWriteBufferLimits(limits);
+  }
+
+  /**
+   * The channel's extra info (with what {@link setExtraInfo} stored) plus the
+   * session's command, subsystem, environment, user and terminal type.
+   *
+   * @example
+   * ```ts ignore
+   * process.setExtraInfo({ started: Date.now() });
+   * console.log(process.getExtraInfo().username);
+   * ```
+   */
+  getExtraInfo(): Readonly<Record<string, unknown>> {
+    return {
+      command: this.command,
+      subsystem: this.subsystem,
+      env: this.env,
+      username: this.username,
+      terminalType: this.terminalType,
+      ...this.#channel.getExtraInfo(),
+    };
+  }
+
+  /**
+   * Attaches application data, returned by {@link getExtraInfo} (AsyncSSH's set_extra_info).
+   *
+   * @example
+   * ```ts ignore
+   * process.setExtraInfo({ tenant: "acme" });
+   * ```
+   */
+  setExtraInfo(info: Readonly<Record<string, unknown>>): void {
+    this.#channel.setExtraInfo(info);
+  }
+
+  /**
+   * Redirects the session's streams (AsyncSSH's SSHServerProcess.redirect):
+   * the client's input to a file, a WritableStream or another process's input;
+   * a file, bytes, a stream or another process's output to the client's stdout
+   * and stderr. With another SSH process on both ends, the session becomes a
+   * proxy for it. Resolves when every redirection given here has finished.
+   *
+   * @example Proxy a session to a command on another host
+   * ```ts ignore
+   * processFactory: async (process) => {
+   *   const upstream = await conn.createProcess(process.command ?? "sh");
+   *   await process.redirect({ stdin: upstream, stdout: upstream, stderr: upstream });
+   *   await upstream.wait();
+   *   process.exit(upstream.returnCode ?? 255);
+   * }
+   * ```
+   */
+  redirect(options: ServerRedirectOptions): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    if (options.stdin !== undefined) {
+      const sink = openSink(options.stdin, options.closeTarget ?? true, 1);
+      jobs.push(drainInto(this.#rawStdin(), sink));
+    }
+    const merge = options.stderr === STDOUT;
+    const sources: [RedirectSource, 0 | 1][] = [];
+    if (options.stdout !== undefined) sources.push([options.stdout, 0]);
+    if (options.stderr !== undefined && !merge) sources.push([options.stderr, 1]);
+    // STDOUT: a process's stderr goes to the client's stdout too.
+    if (merge && isProcessLike(options.stdout)) sources.push([options.stdout, 1]);
+    const outputs = sources.map(([src, s]) =>
+      feedSource(src, (c) => (s === 0 || merge ? this.write(c) : this.writeStderr(c)), s)
+    );
+    jobs.push(...outputs);
+    if (outputs.length && (options.sendEof ?? true)) {
+      void Promise.allSettled(outputs).then(() =>
+        this.#afterOutput(() => {
+          if (!this.#channel.closed) this.#channel.sendEof();
+        })
+      );
+    }
+    return Promise.all(jobs).then(() => {});
+  }
+
+  /** @internal The client's input (0) as bytes, or nothing (1): a process as a redirect source. */
+  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array> {
+    if (stream === 0) return this.#rawStdin();
+    return new ReadableStream({ start: (c) => c.close() });
+  }
+
+  /** Sends EOF to the client once the output written so far has gone out. */
+  writeEof(): void {
+    this.#afterOutput(() => this.#channel.sendEof());
   }
 
   /** The underlying channel. */
@@ -199,7 +466,7 @@ export class SSHServerProcess {
     return this.#channel;
   }
 
-  /** Writes text or bytes to stdout without locking the stream. */
+  /** Writes text or bytes to stdout without locking the stream (text as UTF-8). */
   write(data: string | Uint8Array): Promise<void> {
     if (this.#editor) return this.#terminalWrite(this.#format(data));
     return this.#track(
@@ -306,7 +573,7 @@ export class SSHServerProcess {
 
   /** Runs `f` once every write started so far has finished (or failed). */
   #afterOutput(f: () => void): void {
-    void Promise.allSettled([this.#outChain, ...this.#writes]).then(f);
+    void Promise.allSettled([this.#outChain, ...this.#writes, this.#channel.flushed()]).then(f);
   }
 
   #pushInput: (b: Uint8Array) => void = () => {};
@@ -333,8 +600,10 @@ export class SSHServerProcess {
             return;
           }
           if (r.done) {
-            // Client EOF: a partly typed line still counts.
-            const rest = editor.setLineMode(false);
+            // Client EOF: a partly typed line still counts. The editor stays in line mode
+            // (setLineMode(false) here made later output lose its \r\n).
+            const { rest, output } = editor.endInput();
+            void this.#terminalWrite(output).catch(() => {});
             if (rest) c.enqueue(encoder.encode(rest));
             done = true;
             c.close();
@@ -351,7 +620,7 @@ export class SSHServerProcess {
               c.enqueue(encoder.encode(e.text));
               delivered = true;
             } else if (e.type === "interrupt") {
-              this.onSignal?.("INT");
+              this.deliverSignal("INT");
             } else if (e.type === "eof") {
               done = true;
               c.close();
@@ -368,4 +637,28 @@ export class SSHServerProcess {
       },
     }, { highWaterMark: LINE_EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
   }
+}
+
+function isProcessLike(x: unknown): x is RedirectSource {
+  return typeof x === "object" && x !== null && "rawOutput" in x && "channel" in x;
+}
+
+/**
+ * Wraps a process factory so its sessions carry text (AsyncSSH's
+ * `session_encoding`): `stdin` yields strings decoded with `encoding`, and
+ * `stdout`/`stderr` take strings. Sessions are bytes without it.
+ *
+ * @example
+ * ```ts ignore
+ * await listen({ ..., processFactory: textSession(async (p) => {
+ *   for await (const text of p.stdin) await p.write(text.toUpperCase());
+ * }) });
+ * ```
+ */
+export function textSession(
+  factory: (process: SSHServerProcess<string>) => void | Promise<void>,
+  options: SessionEncodingOptions = {},
+): (process: SSHServerProcess) => Promise<void> {
+  new TextDecoder(options.encoding ?? "utf-8"); // RangeError for an unknown label, now
+  return async (p) => await factory(p.useEncoding(options));
 }

@@ -95,12 +95,10 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         return true;
       case "signal": {
         const name = decoder.decode(decodeStringArg(data, "signal name", 64));
-        if (!process?.onSignal) return false;
-        process.onSignal(name);
-        return true;
+        return process?.deliverSignal(name) ?? false;
       }
       case "break":
-        return process?.onBreak?.(decodeBreak(data)) ?? false;
+        return process?.deliverBreak(decodeBreak(data)) ?? false;
       case "auth-agent-req@openssh.com":
         // Decided before the process starts (the hook may be async; ssh asks no reply).
         if (agent || process || starting || !cfg.agentForwarding) return false;

@@ -51,9 +51,25 @@ export interface FollowOptions {
  * Starts an SFTP session on a connection.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: (_user, password) => password === "pw",
+ *   sftp: { backend: new MemoryBackend() },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null,
+ * });
+ * import { startSftp } from "./client.ts";
+ * // The same as conn.startSftp(): here against a server in this process.
  * await using sftp = await startSftp(conn);
- * await sftp.get("/var/log/syslog", "./syslog");
+ * console.log(await sftp.realpath(".")); // "/"
  * ```
  */
 export async function startSftp(
@@ -71,11 +87,30 @@ export async function startSftp(
  * they come, and hold no more than the requests in flight.
  *
  * @example Upload, list, download
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+ * // A server in this process, serving a tree held in memory.
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: (_user, password) => password === "pw",
+ *   sftp: { backend: new MemoryBackend() },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a throwaway host key: nothing to check it against
+ * });
  * await using sftp = await conn.startSftp();
- * await sftp.put("./build", "/srv/app", { recurse: true, preserve: true });
- * for await (const e of sftp.readdir("/srv/app")) console.log(e.longname);
- * await sftp.mget("/var/log/*.gz", "./logs", { onProgress: (done, total, src) => console.log(src, done, total) });
+ * await sftp.makedirs("/srv/app");
+ * {
+ *   await using f = await sftp.open("/srv/app/hello.txt", "w");
+ *   await f.write(new TextEncoder().encode("hello\n"));
+ * }
+ * for await (const e of sftp.readdir("/srv/app")) console.log(e.filename); // "hello.txt"
+ * console.log((await sftp.stat("/srv/app/hello.txt")).size); // 6
  * ```
  */
 export class SFTPClient implements AsyncDisposable {
@@ -119,6 +154,23 @@ export class SFTPClient implements AsyncDisposable {
   /** Bytes per read request and per write request in transfers. */
   get requestSize(): { readonly read: number; readonly write: number } {
     return { read: this.#s.readSize, write: this.#s.writeSize };
+  }
+
+  /**
+   * Requests in flight per transfer: 64 by default (`maxRequests`), 1 once the
+   * session fell back to sequential transfers.
+   */
+  get maxRequests(): number {
+    return this.#s.maxRequests;
+  }
+
+  /**
+   * Whether transfers run one request at a time: a server without
+   * limits@openssh.com failed a pipelined transfer, which was retried
+   * sequentially (see {@link SFTPClientOptions.maxRequests} to choose up front).
+   */
+  get sequential(): boolean {
+    return this.#s.sequential;
   }
 
   /** Whether the session ended. */

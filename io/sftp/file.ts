@@ -69,7 +69,22 @@ export interface FileReadableOptions {
  * or use and advance {@link SFTPFile.position}. Close it, or use `await using`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: (_user, password) => password === "pw",
+ *   sftp: { backend: new MemoryBackend() },
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null,
+ * });
+ * await using sftp = await conn.startSftp();
  * await using f = await sftp.open("notes.txt", "w+");
  * await f.write(new TextEncoder().encode("hello"));
  * console.log(new TextDecoder().decode(await f.read(5, 0))); // "hello"

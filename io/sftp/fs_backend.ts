@@ -30,7 +30,9 @@ import { SERVER_MAX_READ } from "../../sftp/constants.ts";
  * Options of {@link FsBackend}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { FsBackend } from "./fs_backend.ts";
+ * // The root is resolved when the first request comes, not here.
  * const backend = new FsBackend({ root: "/srv/drop", readOnly: true, home: "/incoming" });
  * ```
  */
@@ -109,10 +111,18 @@ interface Resolved {
  * The local file system under `root`, as an SFTP backend.
  *
  * @example Serve a directory read-only
- * ```ts ignore
- * import { listen } from "../../mod.ts";
- * await using server = await listen({ port: 2222, hostKeys, validatePassword,
- *   sftp: { backend: new FsBackend({ root: "/srv/drop", readOnly: true }) } });
+ * ```ts
+ * import { tmpdir } from "node:os";
+ * import { generatePrivateKey, listen } from "../../mod.ts";
+ * import { FsBackend } from "./fs_backend.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: (user, password) => user === "drop" && password === "s3cret",
+ *   sftp: { backend: new FsBackend({ root: tmpdir(), readOnly: true }) },
+ * });
+ * console.log(server.address.port > 0); // true
  * ```
  */
 export class FsBackend implements SFTPBackend<FsHandle> {

@@ -42,6 +42,8 @@ export interface ReadPipelineResult {
   readonly eof: boolean;
   /** The first error (a refused read, a sink failure, or the abort reason). */
   readonly error: unknown;
+  /** The most requests that were in flight at once. */
+  readonly peakRequests: number;
 }
 
 interface Req {
@@ -83,8 +85,10 @@ export async function pipelinedRead(
   const done: { req: Req; r: SFTPResult }[] = [];
   let wake: (() => void) | undefined;
 
+  let peakRequests = 0;
   const issue = (req: Req) => {
     numReq++;
+    if (numReq > peakRequests) peakRequests = numReq;
     s.request({ type: "read", handle, offset: req.offset, length: req.len }).then(
       (r) => {
         done.push({ req, r });
@@ -164,7 +168,7 @@ export async function pipelinedRead(
   }
   // Everything arrived: all of it is whole. Otherwise keep the contiguous mark.
   if (error === undefined) highwater = maxack;
-  return { bytes, highwater, eof, error };
+  return { bytes, highwater, eof, error, peakRequests };
 }
 
 /**
@@ -186,6 +190,7 @@ export class WritePipe {
   readonly #max: number;
   #limit = 1;
   #inFlight = 0;
+  #peak = 0;
   #offset: number;
   #acked = 0;
   #error: unknown;
@@ -209,6 +214,16 @@ export class WritePipe {
     return this.#acked;
   }
 
+  /** The most writes that were in flight at once. */
+  get peakRequests(): number {
+    return this.#peak;
+  }
+
+  /** Writes sent and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
   /**
    * Queues one write of `data` (at most the session's write size) at the next
    * offset, or at `at` when given (the next offset is then left alone).
@@ -226,6 +241,7 @@ export class WritePipe {
       this.#offset += data.length;
     }
     this.#inFlight++;
+    if (this.#inFlight > this.#peak) this.#peak = this.#inFlight;
     this.#s.request({ type: "write", handle: this.#handle, offset: at, data }).then(
       (r) => {
         settled?.();

@@ -18,8 +18,10 @@ import { FsBackend } from "./fs_backend.ts";
  * What one SFTP session serves: a directory (`root`, jailed) or a `backend`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { SFTPServerConfig } from "./server.ts";
  * const drop: SFTPServerConfig = { root: "/srv/drop", readOnly: true };
+ * // listen({ ..., sftp: drop })
  * ```
  */
 export interface SFTPServerConfig {
@@ -34,6 +36,8 @@ export interface SFTPServerConfig {
   readonly backend?: SFTPBackend<any>;
   /** Handles a client may hold open (default 256). */
   readonly maxHandles?: number;
+  /** Extensions to leave out of VERSION and refuse (to mimic a server that lacks them). */
+  readonly disabledExtensions?: readonly string[];
 }
 
 /**
@@ -61,7 +65,10 @@ export type SFTPServerOption =
 export async function serveSftp<H>(
   channel: ChannelIO,
   backend: SFTPBackend<H>,
-  options: { readonly maxHandles?: number } = {},
+  options: {
+    readonly maxHandles?: number;
+    readonly disabledExtensions?: readonly string[];
+  } = {},
 ): Promise<void> {
   let engine: SFTPServerEngine<H> | undefined = undefined;
   const send = (chunks: Uint8Array[]): Promise<void> | undefined => {
@@ -73,6 +80,7 @@ export async function serveSftp<H>(
     send,
     now: () => Date.now(),
     ...(options.maxHandles !== undefined ? { maxHandles: options.maxHandles } : {}),
+    ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
   });
   const e = engine;
   const reader = channel.readable(0).getReader();
@@ -97,8 +105,10 @@ export async function serveSftp<H>(
  * A process factory that serves SFTP as `option` says (used by `listen()`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { sftpProcessFactory } from "./server.ts";
  * const sftpFactory = sftpProcessFactory((conn) => ({ root: `/srv/users/${conn.username}` }));
+ * // listen({ ..., sftpFactory })
  * ```
  */
 export function sftpProcessFactory(
@@ -118,10 +128,9 @@ export function sftpProcessFactory(
         })
         : undefined);
     if (!backend) throw new Error("The sftp option needs a root or a backend");
-    await serveSftp(
-      process.channel,
-      backend,
-      config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {},
-    );
+    await serveSftp(process.channel, backend, {
+      ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
+      ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
+    });
   };
 }

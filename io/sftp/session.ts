@@ -48,8 +48,10 @@ export interface SFTPChannelOpener {
  * Options of `startSftp()` / `conn.startSftp()`.
  *
  * @example Smaller requests, fewer in flight (for a server that mishandles pipelining)
- * ```ts ignore
- * const sftp = await conn.startSftp({ requestSize: 32 * 1024, maxRequests: 1 });
+ * ```ts
+ * import type { SFTPClientOptions } from "./session.ts";
+ * const careful: SFTPClientOptions = { requestSize: 32 * 1024, maxRequests: 1 };
+ * // const sftp = await conn.startSftp(careful);
  * ```
  */
 export interface SFTPClientOptions {
@@ -65,7 +67,12 @@ export interface SFTPClientOptions {
    * when the server announces no limits.
    */
   readonly requestSize?: number;
-  /** Requests in flight per transfer (default 64, as OpenSSH's sftp). */
+  /**
+   * Requests in flight per transfer (default 64, as OpenSSH's sftp; 1 makes
+   * transfers sequential). Against a server without limits@openssh.com, a
+   * pipelined get or put that fails for a reason other than the file itself is
+   * retried one request at a time, and the session stays sequential.
+   */
   readonly maxRequests?: number;
   /** Gives up starting when this aborts. */
   readonly signal?: AbortSignal;
@@ -97,8 +104,8 @@ export class SFTPSession {
   readSize: number = CLIENT_DEFAULT_REQUEST;
   /** Bytes per WRITE request. */
   writeSize: number = CLIENT_DEFAULT_REQUEST;
-  /** Requests in flight per transfer. */
-  readonly maxRequests: number;
+  readonly #maxRequests: number;
+  #sequential = false;
 
   private constructor(
     ch: ChannelIO,
@@ -108,8 +115,46 @@ export class SFTPSession {
   ) {
     this.#ch = ch;
     this.#engine = engine;
-    this.maxRequests = maxRequests;
+    this.#maxRequests = maxRequests;
     this.pool = pool;
+  }
+
+  /** Requests in flight per transfer (1 once the session fell back to sequential transfers). */
+  get maxRequests(): number {
+    return this.#sequential ? 1 : this.#maxRequests;
+  }
+
+  /** Whether transfers run one request at a time after a server mishandled pipelining. */
+  get sequential(): boolean {
+    return this.#sequential;
+  }
+
+  /**
+   * Called when a pipelined transfer failed with `error` while more than one
+   * request was in flight. Against a server that announced no
+   * limits@openssh.com (so not OpenSSH, whose sftp-server pipelines well), an
+   * error that is not about the file itself (not found, permission denied, a
+   * lost session) may be the server failing under many requests: the session
+   * switches to one request at a time for good, and true tells the caller to
+   * retry what failed. Several non-OpenSSH servers are known to mishandle
+   * pipelined writes.
+   */
+  fallBackToSequential(error: unknown): boolean {
+    if (this.#sequential || this.limits || this.#maxRequests <= 1 || this.closed) return false;
+    if (error instanceof SFTPError) {
+      const fileProblem: number[] = [
+        SFTPStatus.EOF,
+        SFTPStatus.NO_SUCH_FILE,
+        SFTPStatus.PERMISSION_DENIED,
+        SFTPStatus.NO_CONNECTION,
+        SFTPStatus.CONNECTION_LOST,
+      ];
+      if (fileProblem.includes(error.status) || error.notFound) return false;
+    } else if (!(error instanceof SFTPProtocolError)) {
+      return false; // a local failure (the disk, an abort): nothing the server did
+    }
+    this.#sequential = true;
+    return true;
   }
 
   /**

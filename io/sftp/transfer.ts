@@ -32,12 +32,14 @@ export type ProgressHandler = (bytesDone: number, total: number, src: string, ds
  * Options of `get`, `put`, `copy` and their `m*` forms.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { TransferOptions } from "./transfer.ts";
  * const ac = new AbortController();
- * await sftp.get("/data", "./data", {
+ * const options: TransferOptions = {
  *   recurse: true, preserve: true, resume: true, signal: ac.signal,
  *   onProgress: (done, total, src) => console.log(src, done, "/", total),
- * });
+ * };
+ * // await sftp.get("/data", "./data", options);
  * ```
  */
 export interface TransferOptions {
@@ -206,44 +208,57 @@ async function getFile(
     );
     const file = fh;
     const total = size ?? 0;
-    let done = start;
-    o.onProgress?.(done, total, remote, local);
-    // Replies that continue each other are written together (fewer file-system calls).
-    const batch = new WriteBatch(file, (b) => s.pool.release(b));
-    const result = await pipelinedRead(
-      s,
-      handle,
-      start,
-      {
-        requestSize: s.readSize,
-        maxRequests: s.maxRequests,
-        ...(size !== undefined ? { sizeHint: size } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-      async (off, data) => {
-        await batch.add(off, data);
-        done += data.length;
-        o.onProgress?.(done, total, remote, local);
-      },
-    );
-    let flushError: unknown;
-    try {
-      await batch.flush();
-    } catch (e) {
-      flushError = e;
-    } finally {
-      s.pool.trim();
-    }
-    // A failed write leaves its range unwritten: keep only what is known to be on disk.
-    const whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
-    if (flushError !== undefined && result.error === undefined) {
-      await file.truncate(whole).catch(() => {});
-      throw flushError;
-    }
-    if (result.error !== undefined) {
-      // Keep only the whole prefix, so a resumed transfer continues correctly.
-      await file.truncate(whole).catch(() => {});
-      throw result.error;
+    let from = start;
+    let whole: number;
+    for (;;) {
+      let done = from;
+      o.onProgress?.(done, total, remote, local);
+      // Replies that continue each other are written together (fewer file-system calls).
+      const batch = new WriteBatch(file, (b) => s.pool.release(b));
+      const result = await pipelinedRead(
+        s,
+        handle,
+        from,
+        {
+          requestSize: s.readSize,
+          maxRequests: s.maxRequests,
+          ...(size !== undefined ? { sizeHint: size } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        async (off, data) => {
+          await batch.add(off, data);
+          done += data.length;
+          o.onProgress?.(done, total, remote, local);
+        },
+      );
+      let flushError: unknown;
+      try {
+        await batch.flush();
+      } catch (e) {
+        flushError = e;
+      } finally {
+        s.pool.trim();
+      }
+      // A failed write leaves its range unwritten: keep only what is known to be on disk.
+      whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
+      if (flushError !== undefined && result.error === undefined) {
+        await file.truncate(whole).catch(() => {});
+        throw flushError;
+      }
+      if (result.error !== undefined) {
+        if (
+          flushError === undefined && result.peakRequests > 1 && !o.signal?.aborted &&
+          s.fallBackToSequential(result.error)
+        ) {
+          // The server failed under many reads: again from the whole prefix, one at a time.
+          from = whole;
+          continue;
+        }
+        // Keep only the whole prefix, so a resumed transfer continues correctly.
+        await file.truncate(whole).catch(() => {});
+        throw result.error;
+      }
+      break;
     }
     await file.truncate(whole);
     if (o.preserve) {
@@ -439,42 +454,62 @@ async function putFile(
   let handle: Uint8Array | undefined;
   try {
     handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 });
-    const pipe = new WritePipe(s, handle, start, s.maxRequests);
-    const chunk = s.writeSize;
-    // Several requests' worth per file-system read, in buffers reused once every write
-    // cut from them was answered.
-    const block = chunk * READS_PER_BLOCK;
-    const pool = new BufferPool(block, Math.ceil(s.maxRequests / READS_PER_BLOCK) + 2);
-    o.onProgress?.(start, size, local, remote);
-    try {
-      for (let off = start;;) {
-        o.signal?.throwIfAborted();
-        const buf = pool.allocate(block);
-        const { bytesRead } = await fh.read(buf, 0, block, off);
-        if (bytesRead === 0) {
-          pool.release(buf);
-          break;
-        }
-        let pieces = Math.ceil(bytesRead / chunk);
-        const settled = () => {
-          if (--pieces === 0) pool.release(buf);
-        };
-        for (let p = 0; p < bytesRead; p += chunk) {
-          await pipe.push(buf.subarray(p, Math.min(bytesRead, p + chunk)), undefined, settled);
-        }
-        off += bytesRead;
-        o.onProgress?.(start + pipe.acked, size, local, remote);
+    for (;;) {
+      const pipe = new WritePipe(s, handle, start, s.maxRequests);
+      try {
+        await putFrom(s, fh, pipe, start, size, local, remote, o);
+        break;
+      } catch (e) {
+        await pipe.drain();
+        // The server failed under many writes: write it all again, one request at a time
+        // (writes carry their offsets, so rewriting what did land changes nothing).
+        if (pipe.peakRequests > 1 && !o.signal?.aborted && s.fallBackToSequential(e)) continue;
+        throw e;
       }
-      await pipe.finish();
-    } catch (e) {
-      await pipe.drain();
-      throw e;
     }
-    o.onProgress?.(start + pipe.acked, size, local, remote);
   } finally {
     await fh.close().catch(() => {});
     if (handle) await closeRemote(s, handle);
   }
+}
+
+/** Sends the local file from `start` through `pipe` and waits for every write's answer. */
+async function putFrom(
+  s: SFTPSession,
+  fh: fsp.FileHandle,
+  pipe: WritePipe,
+  start: number,
+  size: number,
+  local: string,
+  remote: string,
+  o: TransferOptions,
+): Promise<void> {
+  const chunk = s.writeSize;
+  // Several requests' worth per file-system read, in buffers reused once every write
+  // cut from them was answered.
+  const block = chunk * READS_PER_BLOCK;
+  const pool = new BufferPool(block, Math.ceil(s.maxRequests / READS_PER_BLOCK) + 2);
+  o.onProgress?.(start, size, local, remote);
+  for (let off = start;;) {
+    o.signal?.throwIfAborted();
+    const buf = pool.allocate(block);
+    const { bytesRead } = await fh.read(buf, 0, block, off);
+    if (bytesRead === 0) {
+      pool.release(buf);
+      break;
+    }
+    let pieces = Math.ceil(bytesRead / chunk);
+    const settled = () => {
+      if (--pieces === 0) pool.release(buf);
+    };
+    for (let p = 0; p < bytesRead; p += chunk) {
+      await pipe.push(buf.subarray(p, Math.min(bytesRead, p + chunk)), undefined, settled);
+    }
+    off += bytesRead;
+    o.onProgress?.(start + pipe.acked, size, local, remote);
+  }
+  await pipe.finish();
+  o.onProgress?.(start + pipe.acked, size, local, remote);
 }
 
 // ---- copy (remote to remote) ----

@@ -2,8 +2,9 @@
  * chacha20-poly1305@openssh.com packets sealed and opened entirely by the
  * WebAssembly kernels (SIMD ChaCha20 and Poly1305): the packet is copied into
  * linear memory, one call encrypts and tags it (or checks and decrypts it), and
- * the result is copied back — two copies at 20–30 GB/s around ~0.5 GB/s of
- * crypto (SIMD ChaCha20 ≈ 0.7–0.9 GB/s, Poly1305 ≈ 1.1–1.5 GB/s here).
+ * the result is copied back — two copies at ~15 GB/s around 0.3–0.5 GB/s of
+ * crypto per direction (SIMD ChaCha20 ≈ 0.55 GB/s on JSC and 0.8 on V8,
+ * Poly1305 ≈ 0.8 and 1.0, per CPU second on this loaded machine).
  *
  * Used by `../noble_chacha20_poly1305.ts` where the kernels have SIMD; packets
  * larger than the data region ({@link WASM_PACKET_CAPACITY}, above SSH's 256 KiB

@@ -453,6 +453,8 @@ export const i32x4 = {
     push(f, value);
     f.byte(0xfd).unsigned(0x1c).byte(lane);
   },
+  /** `i32x4.mul` (low 32 bits of each product). */
+  mul: simd(0xb5) as (a: Operand, b: Operand) => Code,
   /** `i32x4.shl` (the shift count is an i32). */
   shl: simd(0xab) as (a: Operand, count: Operand) => Code,
   /** `i32x4.shr_u`. */

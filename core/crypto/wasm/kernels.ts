@@ -25,6 +25,45 @@ const PAGES = 5;
 const PAGE_BYTES = 65536;
 
 /**
+ * The regions of the kernels' linear memory ({@link WASM_LAYOUT}).
+ *
+ * @example
+ * ```ts
+ * import { WASM_LAYOUT, type WasmLayout } from "./kernels.ts";
+ * const layout: WasmLayout = WASM_LAYOUT;
+ * console.log(layout.data); // 1024
+ * ```
+ */
+export interface WasmLayout {
+  /** Poly1305 state of whichever `WasmPoly1305` owns it right now (96 bytes). */
+  readonly polyState: number;
+  /** Poly1305 state of the packet functions (96 bytes). */
+  readonly packetPolyState: number;
+  /** One-time Poly1305 key of the packet functions (32 bytes). */
+  readonly polyKey: number;
+  /** Computed tag when opening (16 bytes). */
+  readonly tagScratch: number;
+  /** Tags handed back to JavaScript, and tags to check (16 bytes). */
+  readonly tag: number;
+  /** K_2 of chacha20-poly1305 (32 bytes). */
+  readonly keyMain: number;
+  /** K_1 of chacha20-poly1305 (32 bytes). */
+  readonly keyHeader: number;
+  /** A key being loaded by `WasmPoly1305.init` (32 bytes). */
+  readonly keyInput: number;
+  /** ChaCha20 keystream of a partial four-block step (256 bytes). */
+  readonly chachaScratch: number;
+  /** ChaCha20 state words 8–11 during a four-block step (64 bytes). */
+  readonly chachaWords: number;
+  /** r, 5r, r², 5r² of the packet functions' Poly1305 (160 bytes). */
+  readonly polyConstants: number;
+  /** Start of the data region. */
+  readonly data: number;
+  /** Bytes in the data region: 4 + 256 KiB packets fit with room to spare. */
+  readonly dataCapacity: number;
+}
+
+/**
  * Addresses in the kernels' linear memory.
  *
  * @example
@@ -33,7 +72,7 @@ const PAGE_BYTES = 65536;
  * console.log(WASM_LAYOUT.dataCapacity >= 4 + 256 * 1024); // true
  * ```
  */
-export const WASM_LAYOUT = Object.freeze({
+export const WASM_LAYOUT: WasmLayout = Object.freeze({
   /** Poly1305 state of whichever `WasmPoly1305` owns it right now (96 bytes). */
   polyState: 0,
   /** Poly1305 state of the packet functions (96 bytes). */
@@ -52,6 +91,10 @@ export const WASM_LAYOUT = Object.freeze({
   keyInput: 384,
   /** ChaCha20 keystream of a partial four-block step (256 bytes). */
   chachaScratch: 512,
+  /** ChaCha20 state words 8–11 during a four-block step (64 bytes). */
+  chachaWords: 768,
+  /** r, 5r, r², 5r² of the packet functions' Poly1305 (160 bytes). */
+  polyConstants: 832,
   /** Start of the data region. */
   data: 1024,
   /** Bytes in the data region: 4 + 256 KiB packets fit with room to spare. */
@@ -103,13 +146,18 @@ export function buildKernelsModule(options: { readonly simd: boolean }): Uint8Ar
   const m = new ModuleBuilder().memory({ initial: PAGES, maximum: PAGES }, "memory");
   const poly = addPoly1305Functions(m);
   if (options.simd) {
-    const chachaXor = addChaCha20Functions(m, { scratch: WASM_LAYOUT.chachaScratch });
+    const chachaXor = addChaCha20Functions(m, {
+      scratch: WASM_LAYOUT.chachaScratch,
+      words: WASM_LAYOUT.chachaWords,
+    });
     addChaChaPolyFunctions(m, {
       chachaXor,
       poly,
       polyState: WASM_LAYOUT.packetPolyState,
       polyKey: WASM_LAYOUT.polyKey,
       tagScratch: WASM_LAYOUT.tagScratch,
+      chachaWords: WASM_LAYOUT.chachaWords,
+      polyConstants: WASM_LAYOUT.polyConstants,
     });
   }
   return m.build();

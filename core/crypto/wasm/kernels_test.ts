@@ -55,6 +55,8 @@ test("WASM_LAYOUT regions do not overlap and the data region holds a maximum pac
     [L.keyHeader, 32],
     [L.keyInput, 32],
     [L.chachaScratch, 256],
+    [L.chachaWords, 64],
+    [L.polyConstants, 160],
     [L.data, L.dataCapacity],
   ];
   regions.sort((a, b) => a[0] - b[0]);

@@ -1,0 +1,144 @@
+/**
+ * Half-closes through forwarding against our own server in the same process: the
+ * destination answers only after it read EOF, so the answer travels while the
+ * requesting side has already sent its FIN. Runs on every runtime's own socket
+ * adapter (Bun.connect on Bun, Deno.connect on Deno, node:net on Node).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as net from "node:net";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { connect } from "../client/connect.ts";
+import { listen } from "../server/listen.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** A server that reads until EOF, then answers with what it read, reversed in order of bytes. */
+async function answerAfterEof(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    const parts: Uint8Array[] = [];
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+    s.on("data", (b: Uint8Array) => parts.push(new Uint8Array(b)));
+    s.on("end", () => {
+      // A little later, so the FIN has certainly travelled all the way first.
+      setTimeout(() => s.end(concat(parts).reverse()), 20);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Writes `data` to 127.0.0.1:port, half-closes, returns everything read back. */
+async function exchange(port: number, data: Uint8Array): Promise<Uint8Array> {
+  const sock = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  const parts: Uint8Array[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    sock.on("data", (b: Uint8Array) => parts.push(new Uint8Array(b)));
+    sock.on("end", () => resolve());
+    sock.on("close", () => resolve());
+    sock.on("error", reject);
+  });
+  sock.end(data);
+  await done;
+  sock.destroy();
+  return concat(parts);
+}
+
+const sizes = [5, 3 * 1024 * 1024 + 17];
+
+async function withSetup(
+  fn: (conn: Awaited<ReturnType<typeof connect>>, destPort: number) => Promise<void>,
+): Promise<void> {
+  const dest = await answerAfterEof();
+  const server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    connectionRequested: () => true,
+    serverRequested: () => true,
+  });
+  try {
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "alice",
+      password: "pw",
+      knownHosts: null,
+    });
+    await fn(conn, dest.port);
+  } finally {
+    await server.close();
+    await dest.close();
+  }
+}
+
+test("forwardLocalPort() brings back the answer sent after the local side half-closed", async () => {
+  await withSetup(async (conn, destPort) => {
+    await using l = await conn.forwardLocalPort({
+      listenPort: 0,
+      destHost: "127.0.0.1",
+      destPort,
+    });
+    for (const size of sizes) {
+      const payload = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 9)) & 0xff);
+      const back = await exchange(l.port, payload);
+      assert.equal(back.length, size);
+      assert.equal(sha(back), sha(payload.slice().reverse()));
+    }
+  });
+});
+
+test("openConnection() reads the answer sent after its writable closed", async () => {
+  await withSetup(async (conn, destPort) => {
+    for (const size of sizes) {
+      const payload = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 11)) & 0xff);
+      await using c = await conn.openConnection("127.0.0.1", destPort);
+      const reading = new Response(c.readable).arrayBuffer();
+      const w = c.writable.getWriter();
+      await w.write(payload);
+      await w.close();
+      const back = new Uint8Array(await reading);
+      assert.equal(back.length, size);
+      assert.equal(sha(back), sha(payload.slice().reverse()));
+    }
+  });
+});
+
+test("forwardRemotePort() brings back the answer sent after the remote side half-closed", async () => {
+  await withSetup(async (conn, destPort) => {
+    const l = await conn.forwardRemotePort({
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      destHost: "127.0.0.1",
+      destPort,
+    });
+    for (const size of sizes) {
+      const payload = new Uint8Array(size).map((_, i) => (i * 29 + (i >> 10)) & 0xff);
+      const back = await exchange(l.port, payload);
+      assert.equal(back.length, size);
+      assert.equal(sha(back), sha(payload.slice().reverse()));
+    }
+    await l.close();
+  });
+});
