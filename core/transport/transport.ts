@@ -151,6 +151,8 @@ export class Transport {
   #strict = false;
   #ourKexInit: Uint8Array | null = null;
   #peerKexInit: KexInit | null = null;
+  /** The peer's last KEXINIT after the exchange: decoded again only if asked for. */
+  #peerKexInitPayload: Uint8Array | null = null;
   #negotiated: NegotiatedAlgorithms | null = null;
   #clientFlow: KexClientFlow | null = null;
   #serverFlow: KexServerFlow | null = null;
@@ -217,6 +219,9 @@ export class Transport {
 
   /** The peer's last KEXINIT lists (what it offers), once received. */
   get peerKexInit(): KexInitLists | null {
+    if (this.#peerKexInit === null && this.#peerKexInitPayload !== null) {
+      this.#peerKexInit = decodeKexInit(this.#peerKexInitPayload);
+    }
     return this.#peerKexInit;
   }
 
@@ -771,6 +776,12 @@ export class Transport {
     this.#clientFlow = null;
     this.#serverFlow = null;
     this.#ourKexInit = null;
+    // Keep the peer's KEXINIT as its bytes only (its decoded lists are ~3 KiB of strings and
+    // arrays an idle connection does not need).
+    if (this.#peerKexInit !== null) {
+      this.#peerKexInitPayload = this.#peerKexInit.payload;
+      this.#peerKexInit = null;
+    }
     this.#lastKexAt = this.#now;
     this.#kexCount++;
     this.#host.emit({

@@ -67,14 +67,31 @@ export class NativeChaChaPolySealer implements PacketSealer {
   readonly tagLength = 16;
   readonly lengthInClear = true; // as the portable one: padding excludes the length field
   readonly provider = NATIVE_PROVIDER;
-  readonly #st: NativeChaChaPoly;
   readonly #small: ChaChaPolySealer;
   readonly #threshold: number;
+  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
+  // over the threshold: connections that only ever carry small packets never hold it.
+  #native: NativeChaChaPoly | undefined;
+  #encKey: Uint8Array | undefined;
+  readonly #wasm: WasmMode;
 
   constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
-    this.#st = new NativeChaChaPoly(keys, wasm);
     this.#small = new ChaChaPolySealer(keys, { wasm });
     this.#threshold = threshold(this.#small.implementation);
+    this.#encKey = keys.encKey.slice();
+    this.#wasm = wasm;
+  }
+
+  get #st(): NativeChaChaPoly {
+    if (this.#native === undefined) {
+      const none = new Uint8Array(0);
+      this.#native = new NativeChaChaPoly(
+        { encKey: this.#encKey!, iv: none, macKey: none },
+        this.#wasm,
+      );
+      this.#encKey = undefined;
+    }
+    return this.#native;
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -122,14 +139,31 @@ export class NativeChaChaPolyOpener implements PacketOpener {
   readonly blockSize = 8;
   readonly lengthInClear = true;
   readonly provider = NATIVE_PROVIDER;
-  readonly #st: NativeChaChaPoly;
   readonly #small: ChaChaPolyOpener;
   readonly #threshold: number;
+  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
+  // over the threshold: connections that only ever carry small packets never hold it.
+  #native: NativeChaChaPoly | undefined;
+  #encKey: Uint8Array | undefined;
+  readonly #wasm: WasmMode;
 
   constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
-    this.#st = new NativeChaChaPoly(keys, wasm);
     this.#small = new ChaChaPolyOpener(keys, { wasm });
     this.#threshold = threshold(this.#small.implementation);
+    this.#encKey = keys.encKey.slice();
+    this.#wasm = wasm;
+  }
+
+  get #st(): NativeChaChaPoly {
+    if (this.#native === undefined) {
+      const none = new Uint8Array(0);
+      this.#native = new NativeChaChaPoly(
+        { encKey: this.#encKey!, iv: none, macKey: none },
+        this.#wasm,
+      );
+      this.#encKey = undefined;
+    }
+    return this.#native;
   }
 
   decryptLength(seq: number, first: Uint8Array): number {

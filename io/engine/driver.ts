@@ -92,6 +92,7 @@ export class EngineDriver<E> {
   #rxInFlight: InPacket[] = [];
   #rxDelivering = false;
   #rxEof = false;
+  #ended = false;
 
   /**
    * Starts driving at once. `onEvent` receives each engine event; `onClosed` is
@@ -187,9 +188,10 @@ export class EngineDriver<E> {
       this.#dispatching = false;
     }
     if (this.#engine.closed) {
-      // Let the DISCONNECT we may have queued reach the peer, then close.
+      // Let the DISCONNECT we may have queued reach the peer, then close (once: ending an
+      // ended socket makes Node build an error).
       if (this.#outQueue.length) this.#endAfterQueue = true;
-      else this.#socket.end();
+      else this.#endSocket();
       this.#clearTimer();
       return;
     }
@@ -308,9 +310,16 @@ export class EngineDriver<E> {
     }
     if (this.#endAfterQueue && !this.#closed) {
       this.#endAfterQueue = false;
-      this.#socket.end();
+      this.#endSocket();
     }
     if (!this.socketFull) this.#wakeDrainWaiters();
+  }
+
+  /** Ends the socket once: ending an ended socket makes Node build an error. */
+  #endSocket(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#socket.end();
   }
 
   #wakeDrainWaiters(): void {
