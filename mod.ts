@@ -314,6 +314,8 @@ export type {
 } from "./core/publickey/types.ts";
 export type { VerifyOptions } from "./core/publickey/verify.ts";
 export type { Transport, TransportEvent } from "./core/transport/transport.ts";
+// The packet-protection seam the transport exposes (`transport.sealer`, `.opener`).
+export type { PacketOpener, PacketSealer } from "./core/crypto/types.ts";
 export type { PeerVersion } from "./core/transport/version.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./core/transport/kexinit.ts";
 export type { Modulus } from "./core/kex/moduli.ts";

@@ -86,15 +86,28 @@ async function clientWorker(job: ClientJob): Promise<void> {
   await using sftp = await conn.startSftp();
   const get: number[] = [];
   const put: number[] = [];
+  // Resident memory during the gets (issue #10: a 1 GiB get grows RSS by < 64 MiB).
+  const rssStart = process.memoryUsage().rss;
+  let rssMax = rssStart;
+  const sampler = setInterval(() => {
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  }, 20);
   for (let i = 0; i < job.runs; i++) {
     let t0 = performance.now();
+    sampler.refresh();
     await sftp.get(job.remote, job.local);
     get.push(performance.now() - t0);
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    if (i === job.runs - 1) clearInterval(sampler);
     t0 = performance.now();
     await sftp.put(job.local, job.remoteUp);
     put.push(performance.now() - t0);
   }
-  process.stdout.write(JSON.stringify({ get, put, requestSize: sftp.requestSize }) + "\n");
+  clearInterval(sampler);
+  const rssGrowthMiB = (rssMax - rssStart) / 1048576;
+  process.stdout.write(
+    JSON.stringify({ get, put, requestSize: sftp.requestSize, rssGrowthMiB }) + "\n",
+  );
 }
 
 interface ServerJob {
@@ -333,13 +346,18 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `sshts client, ${rt.label}`,
           cipher: job.cipher,
-          run: async () =>
-            one(
-              await lastJson<{ get: number[]; put: number[] }>(
-                [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
-                `sshts client on ${rt.id}`,
-              ),
-            ),
+          run: async () => {
+            const r = await lastJson<{ get: number[]; put: number[]; rssGrowthMiB: number }>(
+              [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
+              `sshts client on ${rt.id}`,
+            );
+            process.stderr.write(
+              `sshts client, ${rt.label}: RSS grew ${
+                r.rssGrowthMiB.toFixed(1)
+              } MiB during the get\n`,
+            );
+            return one(r);
+          },
         });
       }
     }

@@ -51,8 +51,11 @@ export const MAX_X509_CERT_BYTES = 64 * 1024;
 export const MAX_PACKET_LENGTH = 256 * 1024;
 /** Largest payload after decompression (OpenSSH's limit too). */
 export const MAX_PAYLOAD_LENGTH = 256 * 1024;
-/** Initial receive buffer: small, so idle connections stay cheap; it doubles to fit the largest packet seen. */
-export const INITIAL_RECEIVE_BUFFER = 8 * 1024;
+/**
+ * Initial receive buffer: small, so idle connections stay cheap (a handshake's packets fit in
+ * 2 KiB); it doubles to fit the largest packet seen.
+ */
+export const INITIAL_RECEIVE_BUFFER = 2 * 1024;
 /** Most extensions in one EXT_INFO: RFC 8308 defines a handful; 1024 bounds a hostile list. */
 export const MAX_EXT_INFO_EXTENSIONS = 1024;
 /** Bytes our layers may queue while a key exchange holds sending back, before we give up. */

@@ -12,8 +12,18 @@
 /** Bytes queued for writing before a socket adapter reports itself full (then the driver waits). */
 export const SOCKET_WRITE_HIGH_WATER = 1024 * 1024;
 
-/** Deno adapter read buffer: large reads mean fewer engine calls per MB. */
+/**
+ * Deno adapter read buffer at its largest: large reads mean fewer engine calls per MB. A read
+ * that fills the buffer makes the next one bigger, up to this.
+ */
 export const DENO_READ_SIZE = 256 * 1024;
+
+/**
+ * Deno adapter read buffer at its smallest, and where it starts: a pending `conn.read()` holds
+ * its buffer while the connection idles, so an idle connection holds only this much (a
+ * handshake's packets and interactive traffic fit in it).
+ */
+export const DENO_READ_MIN_SIZE = 2 * 1024;
 
 /** Writes smaller than this are merged into one buffer before reaching the socket. */
 export const WRITE_COALESCE_LIMIT = 64 * 1024;

@@ -207,6 +207,8 @@ export class ClientAuth {
   #nextId = 1;
   /** The key and algorithm of a query in flight (PK_OK names them). */
   #querying: { index: number; algorithm: string } | null = null;
+  /** The first request was pipelined: SERVICE_ACCEPT is still to come. */
+  #acceptPending = false;
   /** A password change request was sent; its outcome is the server's next answer. */
   #changeSent = false;
 
@@ -277,6 +279,21 @@ export class ClientAuth {
     return this.#allowed;
   }
 
+  /**
+   * Sends the first USERAUTH_REQUEST without waiting for SERVICE_ACCEPT (one round trip
+   * less), when it is a public key signed at once (see #publickeyFirst). Called once the
+   * server's EXT_INFO is in (so server-sig-algs and host-bound support are known); servers
+   * handle messages in order, so the request is read after the service request it follows
+   * (OpenSSH's sshd, Dropbear and our server do). No-op in any other state.
+   */
+  pipeline(): void {
+    if (this.#state !== "serviceRequested" || !this.#publickeyFirst()) return;
+    this.#state = "inProgress";
+    this.#acceptPending = true;
+    this.#allowed = ["publickey"];
+    this.#next();
+  }
+
   /** Sends the ssh-userauth service request. */
   start(): void {
     if (this.#state !== "idle") return;
@@ -291,13 +308,22 @@ export class ClientAuth {
     const r = new SSHReader(payload, 1);
     if (type === Msg.SERVICE_ACCEPT) {
       const service = r.readStringAscii("service name", MAX_SHORT_NAME);
+      if (this.#acceptPending && service === "ssh-userauth") {
+        this.#acceptPending = false; // the first request went out already (see pipeline())
+        return true;
+      }
       if (this.#state !== "serviceRequested" || service !== "ssh-userauth") {
         throw protocolError("unexpected-service", `Unexpected SERVICE_ACCEPT for "${service}"`, {
           got: Msg.SERVICE_ACCEPT,
         });
       }
       this.#state = "inProgress";
-      this.#sendRequest("none", new Uint8Array(0));
+      if (this.#publickeyFirst()) {
+        // Skip the "none" probe (one round trip): its only use is the list of methods, and the
+        // key's own USERAUTH_FAILURE carries that list if the key is refused.
+        this.#allowed = ["publickey"];
+        this.#next();
+      } else this.#sendRequest("none", new Uint8Array(0));
       return true;
     }
     if (type === Msg.USERAUTH_BANNER) {
@@ -307,7 +333,7 @@ export class ClientAuth {
       return true;
     }
     if (type < 50 || type > 79) return false;
-    if (this.#state !== "inProgress") {
+    if (this.#state !== "inProgress" || this.#acceptPending) {
       throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
         got: type,
       });
@@ -595,6 +621,18 @@ export class ClientAuth {
   }
 
   /** The signature algorithm for a key type, honouring server-sig-algs for RSA (RFC 8332 §3.3). */
+  /**
+   * Whether the first method to try is a public key signed at once (not staged, no hostbased
+   * key, publickey preferred first, the first key needs no query): then "none" is not sent.
+   */
+  #publickeyFirst(): boolean {
+    if (this.#o.staged || this.#hostKeys.length > 0) return false;
+    const order = this.#o.preferredMethods ?? DEFAULT_METHODS;
+    if (order.find((m) => m !== "hostbased") !== "publickey") return false;
+    const key = this.#publicKeys[0];
+    return key !== undefined && !key.query && this.#signatureAlgorithm(key.keyType) !== undefined;
+  }
+
   #signatureAlgorithm(keyType: string): string | undefined {
     const serverAlgs = this.#host.serverSigAlgs();
     const allow = this.#o.signatureAlgorithms;

@@ -39,13 +39,24 @@ function run(hostBound: boolean, query = false) {
     Msg.SERVICE_ACCEPT,
     new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8("ssh-userauth").toBytes(),
   );
-  auth.handleMessage(
-    Msg.USERAUTH_FAILURE,
-    new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(["publickey"]).writeBoolean(
-      false,
-    ).toBytes(),
-  );
+  // A key signed at once skips the "none" probe; a queried key still sends it first.
+  if (readMethod(sent[sent.length - 1]!) === "none") {
+    auth.handleMessage(
+      Msg.USERAUTH_FAILURE,
+      new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(["publickey"]).writeBoolean(
+        false,
+      ).toBytes(),
+    );
+  }
   return { auth, sent, events };
+}
+
+function readMethod(p: Uint8Array): string | undefined {
+  if (p[0] !== Msg.USERAUTH_REQUEST) return undefined;
+  const r = new SSHReader(p, 1);
+  r.readStringUtf8();
+  r.readStringUtf8();
+  return r.readStringUtf8();
 }
 
 function readRequest(p: Uint8Array) {

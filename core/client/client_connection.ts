@@ -80,6 +80,8 @@ export class ClientConnection extends EngineBase<ClientEvent> {
   readonly #auth: ClientAuth;
   #serverSigAlgs: readonly string[] | undefined;
   #hostBound = false;
+  /** The server's EXT_INFO was read (the first auth request may then be pipelined). */
+  #extInfoSeen = false;
   #authenticated = false;
   readonly #hostKeyRotation: boolean;
   #hostKeysSeen = false;
@@ -220,6 +222,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
   /** Starts user authentication once the first key exchange is done. */
   protected override onTransportReady(): void {
     this.#auth.start();
+    if (this.#extInfoSeen) this.#auth.pipeline();
   }
 
   /** Refuses commands this role may not run now. */
@@ -270,6 +273,8 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
     const hb = ext.get("publickey-hostbound@openssh.com");
     if (hb && new TextDecoder().decode(hb) === "0") this.#hostBound = true;
+    this.#extInfoSeen = true;
+    this.#auth.pipeline();
   }
 
   // ---- internals ----

@@ -233,12 +233,13 @@ export class ConnectionLayer {
     while (sent < data.length && ch.remoteWindow > 0) {
       const n = Math.min(data.length - sent, ch.remoteWindow, chunkMax);
       const body = data.subarray(sent, sent + n);
-      const head = stream === 0
-        ? new SSHWriter(9).writeByte(Msg.CHANNEL_DATA).writeUint32(ch.remoteId).writeUint32(n)
-          .toBytes()
-        : new SSHWriter(13).writeByte(Msg.CHANNEL_EXTENDED_DATA).writeUint32(ch.remoteId)
-          .writeUint32(stream)
-          .writeUint32(n).toBytes();
+      // Written by hand: one small allocation per packet on the bulk path (a writer costs
+      // three); fresh each time because the transport keeps `head` during a key exchange.
+      const head = new Uint8Array(stream === 0 ? 9 : 13);
+      head[0] = stream === 0 ? Msg.CHANNEL_DATA : Msg.CHANNEL_EXTENDED_DATA;
+      putUint32(head, 1, ch.remoteId);
+      if (stream !== 0) putUint32(head, 5, stream);
+      putUint32(head, head.length - 4, n);
       this.#send(head, body);
       ch.remoteWindow -= n;
       sent += n;
@@ -746,4 +747,11 @@ function channelError(detail: DisconnectDetail, message: string, got?: number): 
     code: "ERR_CHANNEL",
     ...(got !== undefined ? { got } : {}),
   });
+}
+
+function putUint32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
 }

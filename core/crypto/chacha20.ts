@@ -20,8 +20,6 @@
  */
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-/** Bytes bounced at a time through the aligned scratch when the data is unaligned. */
-const SCRATCH_BYTES = 2048;
 
 /**
  * An expanded ChaCha20 key: the 8 key words, plus a reusable keystream block for
@@ -42,10 +40,6 @@ export class ChaCha20Key {
   readonly block: Uint32Array = new Uint32Array(16);
   /** The same scratch as bytes (little-endian keystream order). */
   readonly blockBytes: Uint8Array = new Uint8Array(this.block.buffer);
-  /** Aligned bounce buffer for unaligned data. */
-  readonly scratch: Uint8Array = new Uint8Array(SCRATCH_BYTES);
-  /** The bounce buffer as words. */
-  readonly scratchWords: Uint32Array = new Uint32Array(this.scratch.buffer);
   #viewBuffer: ArrayBufferLike | null = null;
   #view: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 

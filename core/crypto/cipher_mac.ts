@@ -38,6 +38,11 @@ export interface PacketMac {
   readonly length: number;
   /** Writes the MAC of `uint32(seq) || data[start..end]` to `out[0..length]`. */
   compute(seq: number, data: Uint8Array, start: number, end: number, out: Uint8Array): void;
+  /**
+   * Optional: the MAC of `uint32(seq) || a || b` (two pieces, not joined first). With a
+   * transform's `processDetached`, an ETM sealer then offers {@link PacketSealer.sealDetached}.
+   */
+  compute2?(seq: number, a: Uint8Array, b: Uint8Array, out: Uint8Array): void;
 }
 
 /** What a sealer or opener built from a cipher and a MAC needs. */
@@ -73,6 +78,11 @@ export class CipherMacSealer implements PacketSealer {
   readonly lengthInClear: boolean;
   readonly provider: string;
   readonly #parts: CipherMacParts;
+  /**
+   * Present for ETM with a transform that encrypts into a buffer of its own and a MAC
+   * over two pieces: [length field, ciphertext, MAC] without touching `packet`.
+   */
+  readonly sealDetached?: (seq: number, packet: Uint8Array) => Uint8Array[];
 
   /** Combines a cipher (encrypting) and a MAC. */
   constructor(parts: CipherMacParts) {
@@ -81,6 +91,23 @@ export class CipherMacSealer implements PacketSealer {
     this.tagLength = parts.mac.length;
     this.lengthInClear = parts.etm;
     this.provider = parts.provider;
+    const { transform, mac } = parts;
+    if (parts.etm && transform.processDetached && mac.compute2) {
+      this.sealDetached = (seq, packet) => {
+        const len = packet.length;
+        if (len < 4 || (len - 4) % transform.blockSize !== 0) {
+          throw new LocalProtocolError(
+            `Cannot seal packet: ${len - 4} encrypted bytes is not a multiple of the ` +
+              `${transform.blockSize}-byte block size`,
+          );
+        }
+        const head = packet.slice(0, 4);
+        const body = transform.processDetached!(packet, 4, len);
+        const tag = new Uint8Array(mac.length);
+        mac.compute2!(seq, head, body, tag);
+        return [head, body, tag];
+      };
+    }
   }
 
   /** Encrypts in place and writes the MAC to `tagOut`. */

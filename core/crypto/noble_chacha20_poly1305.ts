@@ -63,13 +63,17 @@ export interface ChaChaPolyOptions {
 }
 
 class ChaChaPolyState {
-  readonly main: ChaCha20Key; // K_2
   readonly header: ChaCha20Key; // K_1
-  readonly poly: Poly1305Mac;
   readonly packets: WasmChaChaPolyPackets | null;
   readonly implementation: string;
   readonly tag = new Uint8Array(TAG_LENGTH);
   readonly len = new Uint8Array(4);
+  readonly #encKey: Uint8Array;
+  readonly #wasm: WasmMode;
+  // K_2 and Poly1305 serve only packets the WebAssembly kernels do not take: made on first use,
+  // so an idle connection does not hold them.
+  #main: ChaCha20Key | undefined;
+  #poly: Poly1305Mac | undefined;
 
   constructor(keys: DirectionKeys, options: ChaChaPolyOptions) {
     if (keys.encKey.length !== 64) {
@@ -78,10 +82,10 @@ class ChaChaPolyState {
       );
     }
     const wasm = options.wasm ?? "auto";
-    this.main = new ChaCha20Key(keys.encKey.subarray(0, 32));
+    this.#wasm = wasm;
     this.header = new ChaCha20Key(keys.encKey.subarray(32, 64));
-    this.poly = createPoly1305({ wasm });
     this.packets = wasm === "auto" ? WasmChaChaPolyPackets.create(keys.encKey) : null;
+    this.#encKey = keys.encKey.slice(0, 32);
     this.implementation = this.packets !== null
       ? "wasm"
       : this.poly instanceof WasmPoly1305
@@ -89,11 +93,22 @@ class ChaChaPolyState {
       : "js";
   }
 
+  /** K_2 (payload and Poly1305 key). */
+  get main(): ChaCha20Key {
+    return this.#main ??= new ChaCha20Key(this.#encKey);
+  }
+
+  /** The Poly1305 instance. */
+  get poly(): Poly1305Mac {
+    return this.#poly ??= createPoly1305({ wasm: this.#wasm });
+  }
+
   /** Starts Poly1305 with the one-time key from K_2's block 0. */
   initPoly(n15: number): void {
-    chacha20Block(this.main, 0, 0, 0, n15);
-    this.poly.init(this.main.blockBytes, 0);
-    this.main.blockBytes.fill(0, 0, 32);
+    const main = this.main;
+    chacha20Block(main, 0, 0, 0, n15);
+    this.poly.init(main.blockBytes, 0);
+    main.blockBytes.fill(0, 0, 32);
   }
 }
 

@@ -66,6 +66,14 @@ export interface PacketSealer {
    * `tagLength` bytes of tag into `tagOut`.
    */
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void;
+  /**
+   * Optional, for sealers whose library returns its output in a new buffer anyway
+   * (`node:crypto`): seals `packet` (length field first, no room for the tag) and returns
+   * the sealed packet as chunks to send in order (e.g. length field, ciphertext, tag).
+   * The chunks must not share memory with `packet`, which the transport reuses for the
+   * next packet: that saves the packet's allocation and the copy back into it.
+   */
+  sealDetached?(seq: number, packet: Uint8Array): Uint8Array[];
 }
 
 /** Opens incoming packets for one direction. Stateful. */

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { x25519 } from "@noble/curves/ed25519.js";
+import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import type { RandomSource } from "../random.ts";
 import { SSHWriter } from "../wire.ts";
 import { KexError } from "./errors.ts";
@@ -34,7 +34,7 @@ export function x25519Keypair(
   random: RandomSource,
 ): { secretKey: Uint8Array; publicKey: Uint8Array } {
   const secretKey = random(X25519_KEY_BYTES);
-  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  return { secretKey, publicKey: curve25519Backend().x25519PublicKey(secretKey) };
 }
 
 /**
@@ -58,9 +58,9 @@ export function x25519Shared(secretKey: Uint8Array, peerPublic: Uint8Array): Uin
   }
   let shared: Uint8Array;
   try {
-    shared = x25519.scalarMult(secretKey, peerPublic);
+    shared = curve25519Backend().x25519Shared(secretKey, peerPublic);
   } catch (cause) {
-    // noble refuses low-order points itself; either way the result would be all zero.
+    // noble (and node:crypto) refuse low-order points themselves; the result would be all zero.
     throw new KexError("Invalid X25519 public key: the shared secret is all zero", { cause });
   }
   let acc = 0;

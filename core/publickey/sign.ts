@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import { LocalProtocolError } from "../errors.ts";
 import type { RandomSource } from "../random.ts";
 import { SSHWriter } from "../wire.ts";
@@ -61,7 +61,7 @@ export function signData(
       if (key.seed === undefined || key.seed.length !== 32) {
         throw new LocalProtocolError("Cannot sign with ssh-ed25519: the key has no 32-byte seed");
       }
-      return blob(algorithm, ed25519.sign(data, key.seed));
+      return blob(algorithm, curve25519Backend().ed25519Sign(key.seed, data));
     }
     case "ecdsa": {
       const d = key.privateKey;

@@ -14,6 +14,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import { SSHReader, SSHWriter, utf8 } from "../wire.ts";
 import { INSECURE_SIGNATURE_ALGORITHMS, signatureAlgorithmsForKey } from "./algorithms.ts";
 import { dsaVerifySsh } from "./dsa.ts";
@@ -93,7 +94,7 @@ export function verifySignature(
     switch (key.type) {
       case "ed25519":
         return inner.length === 64 && key.publicKey.length === 32 &&
-          ed25519.verify(inner, data, key.publicKey, { zip215: false });
+          curve25519Backend().ed25519Verify(inner, data, key.publicKey);
       case "ecdsa":
         return ecdsaVerifySsh(key.curve, key.publicKey, inner, data);
       case "rsa": {

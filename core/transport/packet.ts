@@ -120,6 +120,7 @@ export class PacketReceiver {
   takeBuffered(): Uint8Array {
     const out = this.#buf.slice(this.#start, this.#end);
     this.#start = this.#end = 0;
+    this.#pendingLength = -1;
     return out;
   }
 
@@ -267,6 +268,17 @@ export class PacketSender {
    * Splitting lets channel data go from the caller's buffer into the packet with one copy.
    */
   seal(head: Uint8Array, body?: Uint8Array): Uint8Array {
+    const chunks: Uint8Array[] = [];
+    this.sealTo(chunks, head, body);
+    return chunks.length === 1 ? chunks[0]! : concatAll(chunks);
+  }
+
+  /**
+   * Like {@link seal}, but appends the sealed packet to `out` as one or more chunks (in
+   * order): with a sealer that has `sealDetached`, a large packet is assembled in a shared
+   * scratch buffer and goes out as the library's own output, with no buffer of its own.
+   */
+  sealTo(out: Uint8Array[], head: Uint8Array, body?: Uint8Array): void {
     let h = head;
     let b = body;
     if (this.#compressor) {
@@ -282,21 +294,56 @@ export class PacketSender {
     let pad = block - (covered % block);
     if (pad < 4) pad += block;
     const packetLen = 1 + payloadLen + pad;
-    const out = new Uint8Array(4 + packetLen + tagLen);
-    out[0] = packetLen >>> 24;
-    out[1] = (packetLen >>> 16) & 0xff;
-    out[2] = (packetLen >>> 8) & 0xff;
-    out[3] = packetLen & 0xff;
-    out[4] = pad;
-    out.set(h, 5);
-    if (b) out.set(b, 5 + h.length);
-    this.#padding.fill(out.subarray(5 + payloadLen, 4 + packetLen));
-    if (s) s.seal(this.seq, out.subarray(0, 4 + packetLen), out.subarray(4 + packetLen));
+    const detached = s !== null && s.sealDetached !== undefined && packetLen >= DETACH_MIN;
+    const buf = detached ? scratch(4 + packetLen) : new Uint8Array(4 + packetLen + tagLen);
+    buf[0] = packetLen >>> 24;
+    buf[1] = (packetLen >>> 16) & 0xff;
+    buf[2] = (packetLen >>> 8) & 0xff;
+    buf[3] = packetLen & 0xff;
+    buf[4] = pad;
+    buf.set(h, 5);
+    if (b) buf.set(b, 5 + h.length);
+    this.#padding.fill(buf.subarray(5 + payloadLen, 4 + packetLen));
+    if (detached) {
+      for (const c of s.sealDetached!(this.seq, buf.subarray(0, 4 + packetLen))) out.push(c);
+    } else {
+      if (s) s.seal(this.seq, buf.subarray(0, 4 + packetLen), buf.subarray(4 + packetLen));
+      out.push(buf);
+    }
     this.seq = (this.seq + 1) >>> 0;
     this.packetsSinceKex++;
-    this.bytesSinceKex += out.length;
-    return out;
+    this.bytesSinceKex += 4 + packetLen + tagLen;
   }
+}
+
+/**
+ * Packets at least this long (packet_length) are sealed detached where the sealer can:
+ * below it, one allocation of the packet costs less than the extra chunks.
+ */
+const DETACH_MIN = 2048;
+
+/**
+ * One scratch buffer for every connection's detached sealing: `sealDetached` returns
+ * chunks that do not share its memory, and sealing is synchronous, so nothing refers to
+ * the buffer between two packets. It grows to the largest packet sealed this way.
+ */
+let scratchBuf = new Uint8Array(0);
+
+function scratch(n: number): Uint8Array {
+  if (scratchBuf.length < n) scratchBuf = new Uint8Array(Math.max(n, 64 * 1024));
+  return scratchBuf.subarray(0, n);
+}
+
+function concatAll(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -135,3 +135,43 @@ test("PacketReceiver takes a detached opener's output as the payload, owned by t
   assert.deepEqual([...plain.next()!], [94, 7, 7, 7, 7]);
   assert.equal(plain.payloadOwned, false);
 });
+
+test("PacketSender.sealTo() sends large packets as a detached sealer's chunks, small ones whole", () => {
+  // A toy sealer: "encrypts" by adding 1 to every byte after the length field, tag = seq.
+  const sealer = {
+    blockSize: 8,
+    tagLength: 4,
+    lengthInClear: true,
+    provider: "test",
+    seal(seq: number, packet: Uint8Array, tagOut: Uint8Array) {
+      for (let i = 4; i < packet.length; i++) packet[i] = (packet[i]! + 1) & 0xff;
+      new DataView(tagOut.buffer, tagOut.byteOffset).setUint32(0, seq);
+    },
+    sealDetached(seq: number, packet: Uint8Array): Uint8Array[] {
+      const body = packet.slice(4).map((b) => (b + 1) & 0xff);
+      const tag = new Uint8Array(4);
+      new DataView(tag.buffer).setUint32(0, seq);
+      return [packet.slice(0, 4), body, tag];
+    },
+  };
+  const detached = new PacketSender(seededRandom(3));
+  const inPlace = new PacketSender(seededRandom(3));
+  detached.setSealer(sealer);
+  const { sealDetached: _, ...withoutDetached } = sealer;
+  inPlace.setSealer(withoutDetached);
+  const sizes = [10, 5000, 20, 40_000, 3000];
+  const sent: Uint8Array[][] = [];
+  for (const [i, n] of sizes.entries()) {
+    const out: Uint8Array[] = [];
+    detached.sealTo(out, new Uint8Array(n).fill(i + 1));
+    sent.push(out);
+    assert.equal(out.length, n >= 2048 ? 3 : 1, `packet ${i}: chunks`);
+  }
+  // Checked after all were sealed: the shared scratch buffer was reused in between.
+  for (const [i, n] of sizes.entries()) {
+    const want = inPlace.seal(new Uint8Array(n).fill(i + 1));
+    const got = Uint8Array.from(sent[i]!.flatMap((c) => [...c]));
+    assert.deepEqual(got, want, `packet ${i}`);
+  }
+  assert.equal(detached.bytesSinceKex, inPlace.bytesSinceKex);
+});

@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason, protocolError, SSHError } from "../errors.ts";
 import type {
   HostKeySigner,
@@ -150,6 +151,8 @@ export class Transport {
   #strict = false;
   #ourKexInit: Uint8Array | null = null;
   #peerKexInit: KexInit | null = null;
+  /** The peer's last KEXINIT after the exchange: decoded again only if asked for. */
+  #peerKexInitPayload: Uint8Array | null = null;
   #negotiated: NegotiatedAlgorithms | null = null;
   #clientFlow: KexClientFlow | null = null;
   #serverFlow: KexServerFlow | null = null;
@@ -216,6 +219,9 @@ export class Transport {
 
   /** The peer's last KEXINIT lists (what it offers), once received. */
   get peerKexInit(): KexInitLists | null {
+    if (this.#peerKexInit === null && this.#peerKexInitPayload !== null) {
+      this.#peerKexInit = decodeKexInit(this.#peerKexInitPayload);
+    }
     return this.#peerKexInit;
   }
 
@@ -250,6 +256,28 @@ export class Transport {
       send: this.#sender.sealer?.provider ?? "none",
       receive: this.#receiver.opener?.provider ?? "none",
     };
+  }
+
+  /**
+   * The sealer and opener in use (null before the first NEWKEYS). The I/O driver looks
+   * at them to run asynchronous crypto (WebCrypto) behind the sync seam; see io/engine.
+   */
+  get sealer(): PacketSealer | null {
+    return this.#sender.sealer;
+  }
+
+  /** The opener in use (null before the first NEWKEYS); see {@link sealer}. */
+  get opener(): PacketOpener | null {
+    return this.#receiver.opener;
+  }
+
+  /**
+   * Takes back the received bytes not yet read as packets (a partial packet), so a
+   * driver that frames packets itself for a deferred opener can start from a packet
+   * boundary. Only between packets: call it after `receive` returned.
+   */
+  takeBufferedInput(): Uint8Array {
+    return this.#receiver.takeBuffered();
   }
 
   /** Whether the peer announced EXT_INFO support (server side: ext-info-c). */
@@ -748,6 +776,12 @@ export class Transport {
     this.#clientFlow = null;
     this.#serverFlow = null;
     this.#ourKexInit = null;
+    // Keep the peer's KEXINIT as its bytes only (its decoded lists are ~3 KiB of strings and
+    // arrays an idle connection does not need).
+    if (this.#peerKexInit !== null) {
+      this.#peerKexInitPayload = this.#peerKexInit.payload;
+      this.#peerKexInit = null;
+    }
     this.#lastKexAt = this.#now;
     this.#kexCount++;
     this.#host.emit({
@@ -819,7 +853,7 @@ export class Transport {
 
   #write(head: Uint8Array, body?: Uint8Array): void {
     this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
-    this.#outgoing.push(this.#sender.seal(head, body));
+    this.#sender.sealTo(this.#outgoing, head, body);
     this.#packetsWritten++;
   }
 

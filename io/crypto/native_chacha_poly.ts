@@ -46,8 +46,18 @@ class NativeChaChaPoly {
   }
 
   cryptPayload(seq: number, packet: Uint8Array): void {
+    putBack(packet, 4, packet.length - 4, this.payloadDetached(seq, packet));
+  }
+
+  /** The payload (after the length field) en- or decrypted into node:crypto's own output. */
+  payloadDetached(seq: number, packet: Uint8Array): Uint8Array {
     const c = createCipheriv("chacha20", this.mainKey, chachaIv(1, seq, this.iv));
-    putBack(packet, 4, packet.length - 4, c.update(packet.subarray(4)));
+    const out = c.update(packet.subarray(4));
+    if (out.length !== packet.length - 4) {
+      throw new RangeError(`node:crypto returned ${out.length} bytes for ${packet.length - 4}`);
+    }
+    // A plain Uint8Array view: what sockets, streams and tests expect.
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 }
 
@@ -57,14 +67,31 @@ export class NativeChaChaPolySealer implements PacketSealer {
   readonly tagLength = 16;
   readonly lengthInClear = true; // as the portable one: padding excludes the length field
   readonly provider = NATIVE_PROVIDER;
-  readonly #st: NativeChaChaPoly;
   readonly #small: ChaChaPolySealer;
   readonly #threshold: number;
+  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
+  // over the threshold: connections that only ever carry small packets never hold it.
+  #native: NativeChaChaPoly | undefined;
+  #encKey: Uint8Array | undefined;
+  readonly #wasm: WasmMode;
 
   constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
-    this.#st = new NativeChaChaPoly(keys, wasm);
     this.#small = new ChaChaPolySealer(keys, { wasm });
     this.#threshold = threshold(this.#small.implementation);
+    this.#encKey = keys.encKey.slice();
+    this.#wasm = wasm;
+  }
+
+  get #st(): NativeChaChaPoly {
+    if (this.#native === undefined) {
+      const none = new Uint8Array(0);
+      this.#native = new NativeChaChaPoly(
+        { encKey: this.#encKey!, iv: none, macKey: none },
+        this.#wasm,
+      );
+      this.#encKey = undefined;
+    }
+    return this.#native;
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -79,6 +106,30 @@ export class NativeChaChaPolySealer implements PacketSealer {
     st.poly.update(packet, 0, packet.length);
     st.poly.finish(tagOut, 0);
   }
+
+  /**
+   * Seals into node:crypto's own output: [length field, ciphertext, tag], none sharing
+   * memory with `packet` (see PacketSealer.sealDetached).
+   */
+  sealDetached(seq: number, packet: Uint8Array): Uint8Array[] {
+    const len = packet.length;
+    if (len - 4 < this.#threshold) {
+      const out = new Uint8Array(len + 16);
+      out.set(packet);
+      this.seal(seq, out.subarray(0, len), out.subarray(len));
+      return [out];
+    }
+    const st = this.#st;
+    st.initPoly(seq);
+    const head = packet.slice(0, 4);
+    st.cryptLength(seq, head);
+    const body = st.payloadDetached(seq, packet);
+    const tag = new Uint8Array(16);
+    st.poly.update(head, 0, 4);
+    st.poly.update(body, 0, body.length);
+    st.poly.finish(tag, 0);
+    return [head, body, tag];
+  }
 }
 
 /** Opens chacha20-poly1305 packets with native ChaCha20 (small ones portably). */
@@ -88,14 +139,31 @@ export class NativeChaChaPolyOpener implements PacketOpener {
   readonly blockSize = 8;
   readonly lengthInClear = true;
   readonly provider = NATIVE_PROVIDER;
-  readonly #st: NativeChaChaPoly;
   readonly #small: ChaChaPolyOpener;
   readonly #threshold: number;
+  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
+  // over the threshold: connections that only ever carry small packets never hold it.
+  #native: NativeChaChaPoly | undefined;
+  #encKey: Uint8Array | undefined;
+  readonly #wasm: WasmMode;
 
   constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
-    this.#st = new NativeChaChaPoly(keys, wasm);
     this.#small = new ChaChaPolyOpener(keys, { wasm });
     this.#threshold = threshold(this.#small.implementation);
+    this.#encKey = keys.encKey.slice();
+    this.#wasm = wasm;
+  }
+
+  get #st(): NativeChaChaPoly {
+    if (this.#native === undefined) {
+      const none = new Uint8Array(0);
+      this.#native = new NativeChaChaPoly(
+        { encKey: this.#encKey!, iv: none, macKey: none },
+        this.#wasm,
+      );
+      this.#encKey = undefined;
+    }
+    return this.#native;
   }
 
   decryptLength(seq: number, first: Uint8Array): number {
@@ -113,5 +181,22 @@ export class NativeChaChaPolyOpener implements PacketOpener {
     st.cryptLength(seq, packet);
     st.cryptPayload(seq, packet);
     return true;
+  }
+
+  /**
+   * Like `open`, but large packets decrypt into node:crypto's own output, returned
+   * (padding_length onwards) instead of copied back; null when the tag does not verify.
+   */
+  openDetached(seq: number, packet: Uint8Array, tag: Uint8Array): Uint8Array | null {
+    if (packet.length < 4 || tag.length < 16) return null;
+    if (packet.length - 4 < this.#threshold) {
+      return this.#small.open(seq, packet, tag) ? packet.slice(4) : null;
+    }
+    const st = this.#st;
+    st.initPoly(seq);
+    st.poly.update(packet, 0, packet.length);
+    st.poly.finish(st.tag, 0);
+    if (!constantTimeEqual(st.tag, 0, tag, 0, 16)) return null;
+    return st.payloadDetached(seq, packet);
   }
 }

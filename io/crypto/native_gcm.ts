@@ -17,7 +17,7 @@ import type { DirectionKeys, PacketOpener, PacketSealer } from "../../core/crypt
 import { NATIVE_PROVIDER, putBack } from "./_native.ts";
 
 /** Nonce state of AES-GCM (RFC 5647 §7.1): fixed field and invocation counter. */
-class GcmNonce {
+export class GcmNonce {
   readonly bytes = new Uint8Array(12);
   #hi: number;
   #lo: number;
@@ -29,6 +29,7 @@ class GcmNonce {
     this.#lo = v.getUint32(8);
   }
 
+  /** Advances the invocation counter (one per packet). */
   next(): void {
     this.#lo = (this.#lo + 1) >>> 0;
     if (this.#lo === 0) this.#hi = (this.#hi + 1) >>> 0;
@@ -78,6 +79,49 @@ export class NativeGcmSealer implements PacketSealer {
       tagOut.set(c.getAuthTag());
       this.#small.skip();
     }
+    this.#nonce.next();
+  }
+
+  /**
+   * Seals into node:crypto's own output: returns [length field, ciphertext, tag], none of
+   * them sharing memory with `packet` (see PacketSealer.sealDetached).
+   */
+  sealDetached(seq: number, packet: Uint8Array): Uint8Array[] {
+    const len = packet.length;
+    if (len - 4 < this.#threshold) {
+      const out = new Uint8Array(len + 16);
+      out.set(packet);
+      this.seal(seq, out.subarray(0, len), out.subarray(len));
+      return [out];
+    }
+    if (len < 4 || ((len - 4) & 15) !== 0) {
+      throw new RangeError(
+        `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
+          `multiple of 16`,
+      );
+    }
+    const c = createCipheriv(this.#alg, this.#key, this.#nonce.bytes);
+    const head = packet.slice(0, 4);
+    c.setAAD(head);
+    const body = c.update(packet.subarray(4));
+    c.final();
+    const tag = c.getAuthTag();
+    if (body.length !== len - 4) {
+      throw new RangeError(`node:crypto returned ${body.length} bytes for ${len - 4}`);
+    }
+    this.#small.skip();
+    this.#nonce.next();
+    // Plain Uint8Array views: what the socket adapters and tests expect.
+    return [
+      head,
+      new Uint8Array(body.buffer, body.byteOffset, body.length),
+      new Uint8Array(tag.buffer, tag.byteOffset, tag.length),
+    ];
+  }
+
+  /** Advances the invocation counter as if a packet had been sealed (by another path). */
+  skip(): void {
+    this.#small.skip();
     this.#nonce.next();
   }
 }
@@ -134,6 +178,12 @@ export class NativeGcmOpener implements PacketOpener {
     }
     this.#nonce.next();
     return plain;
+  }
+
+  /** Advances the invocation counter as if a packet had been opened (by another path). */
+  skip(): void {
+    this.#small.skip();
+    this.#nonce.next();
   }
 
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {

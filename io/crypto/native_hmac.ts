@@ -61,4 +61,22 @@ export class NativeHmac implements PacketMac {
     const inner = this.#inner!.copy().update(s).update(body).digest();
     out.set(this.#outer!.copy().update(inner).digest());
   }
+
+  /** Writes the MAC of `uint32 seq || a || b` to `out` (for detached ETM sealing). */
+  compute2(seq: number, a: Uint8Array, b: Uint8Array, out: Uint8Array): void {
+    if (a.length + b.length < this.#threshold) {
+      const joined = new Uint8Array(a.length + b.length);
+      joined.set(a);
+      joined.set(b, a.length);
+      return this.#small.compute(seq, joined, 0, joined.length, out);
+    }
+    const s = this.#seq;
+    s[0] = seq >>> 24, s[1] = (seq >>> 16) & 0xff, s[2] = (seq >>> 8) & 0xff, s[3] = seq & 0xff;
+    if (this.#key !== null) {
+      out.set(createHmac(this.#hash, this.#key).update(s).update(a).update(b).digest());
+      return;
+    }
+    const inner = this.#inner!.copy().update(s).update(a).update(b).digest();
+    out.set(this.#outer!.copy().update(inner).digest());
+  }
 }

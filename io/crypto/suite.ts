@@ -14,6 +14,8 @@ import type { TransportSuite } from "../../core/transport/suite.ts";
 import type { AlgorithmPreferences } from "../../core/transport/transport.ts";
 import { cryptoProviderOverride } from "../runtime/env.ts";
 import { registerNativeCrypto } from "./native_register.ts";
+import { registerNativeCurves } from "./native_curves.ts";
+import { registerWebCryptoGcm } from "./webcrypto_gcm.ts";
 
 let suite: TransportSuite | undefined;
 let nativeRegistered: string[] | undefined;
@@ -23,7 +25,12 @@ export function defaultSuite(): TransportSuite {
   if (!suite) {
     // SSH_CRYPTO_PROVIDER=noble forces the portable path (benches and tests compare both).
     const provider = cryptoProviderOverride();
-    if (provider !== "noble") nativeRegistered = registerNativeCrypto();
+    if (provider !== "noble") {
+      nativeRegistered = registerNativeCrypto();
+      // Deno: AES-GCM through WebCrypto with packets in flight (the driver runs it).
+      nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
+      registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
+    }
     suite = createDefaultSuite(provider ? { provider } : {});
   }
   return suite;

@@ -60,6 +60,7 @@ export class ChannelIO {
   readonly #pump: ChannelPump;
   readonly #windowSize: number;
   readonly #controllers: (ReadableStreamDefaultController<Uint8Array> | undefined)[] = [];
+  #readablesClosed = false;
   readonly #enqueued: number[] = [];
   readonly #reported: number[] = [];
   readonly #streams: ReadableStream<Uint8Array>[] = [];
@@ -234,6 +235,10 @@ export class ChannelIO {
   }
 
   #closeReadables(): void {
+    // Once: EOF closes them, and closing a closed stream throws (an Error with a stack trace
+    // per channel, a measurable cost when a fan-out runs thousands of commands).
+    if (this.#readablesClosed) return;
+    this.#readablesClosed = true;
     for (const c of this.#controllers) {
       try {
         c?.close();

@@ -6,6 +6,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
 interface BunSocket {
@@ -116,7 +117,7 @@ export async function connectBunSocket(
   const s = await connecting;
   signal?.removeEventListener("abort", abort);
   s.setNoDelay?.(true);
-  return {
+  const socket: ByteSocket = {
     write(data) {
       if (closed) return false;
       if (pending.length === 0) {
@@ -152,4 +153,7 @@ export async function connectBunSocket(
     remoteAddress: s.remoteAddress,
     remotePort: s.remotePort,
   };
+  // Bun has no writev: one copy of the batch costs less than a send() per chunk.
+  socket.writev = (chunks) => socket.write(concatBytes(...chunks));
+  return socket;
 }

@@ -6,7 +6,7 @@
  */
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
-import { DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { DENO_READ_MIN_SIZE, DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
@@ -72,12 +72,18 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     }
   };
   const readLoop = async () => {
+    // The buffer grows while reads fill it (bulk traffic) and shrinks while they do not, so an
+    // idle connection waits on a small one. Between size changes one buffer serves every read:
+    // the handler copies what it keeps (SocketHandlers.data).
+    let size = DENO_READ_MIN_SIZE;
+    let buf = new Uint8Array(size);
     try {
       for (;;) {
         if (paused) await new Promise<void>((r) => (resumeRead = r));
-        const buf = new Uint8Array(DENO_READ_SIZE);
+        if (buf.length !== size) buf = new Uint8Array(size);
         const n = await conn.read(buf);
         if (n === null) break;
+        size = nextReadSize(size, n);
         h!.data(buf.subarray(0, n));
       }
       h!.end();
@@ -117,6 +123,23 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     remoteAddress: conn.remoteAddr.hostname,
     remotePort: conn.remoteAddr.port,
   };
+}
+
+/**
+ * The size of the next read buffer after a read of `n` bytes into one of `size`: four times
+ * larger when the read filled it (up to {@link DENO_READ_SIZE}), half as large when it came
+ * back under a quarter full (down to {@link DENO_READ_MIN_SIZE}), else the same.
+ *
+ * @example
+ * ```ts
+ * import { nextReadSize } from "./deno_socket.ts";
+ * console.log(nextReadSize(2048, 2048), nextReadSize(8192, 100)); // 8192 4096
+ * ```
+ */
+export function nextReadSize(size: number, n: number): number {
+  if (n >= size) return Math.min(size * 4, DENO_READ_SIZE);
+  if (n < size / 4) return Math.max(size / 2, DENO_READ_MIN_SIZE);
+  return size;
 }
 
 /** Connects with `Deno.connect`. */

@@ -7,13 +7,72 @@
 
 import * as net from "node:net";
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import { currentRuntime } from "./env.ts";
 
-/** Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms. */
-export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
+/**
+ * Where a socket opened with `onread` (one reused read buffer, no allocation per read)
+ * delivers its bytes: chunks that arrive before the handlers are set are kept (copied).
+ */
+class ReadSink {
+  #deliver: ((chunk: Uint8Array) => void) | undefined;
+  #early: Uint8Array[] = [];
+  /** The `onread` callback: `buf` is reused by the next read, so it is used or copied now. */
+  readonly onread = (n: number, buf: Uint8Array): boolean => {
+    const chunk = buf.subarray(0, n);
+    if (this.#deliver) this.#deliver(chunk);
+    else this.#early.push(chunk.slice());
+    return true;
+  };
+  attach(deliver: (chunk: Uint8Array) => void): void {
+    this.#deliver = deliver;
+    for (const c of this.#early.splice(0)) deliver(c);
+  }
+}
+
+/**
+ * Bytes per read into the reused buffer of sockets we open: as large as a read of
+ * Node's own (64 KiB), so a bulk download costs one read per 64 KiB and no allocation.
+ */
+const NODE_READ_SIZE = 64 * 1024;
+
+let readBuffer: Uint8Array | undefined;
+/**
+ * One read buffer for every socket we open: a read fills it and its callback consumes (or
+ * copies) the bytes before the next read of any socket starts, so no connection holds one
+ * of its own while idle.
+ */
+function sharedReadBuffer(): Uint8Array {
+  return (readBuffer ??= new Uint8Array(NODE_READ_SIZE));
+}
+
+/** Whether `net.Socket` cork/uncork is Node's own (one writev syscall per batch). */
+const CORK_WRITEV = currentRuntime() === "node";
+/** Whether `net.connect`'s `onread` (reads into one reused buffer) is Node's own. */
+const REUSED_READS = currentRuntime() === "node";
+
+function corkedWrite(sock: net.Socket, chunks: readonly Uint8Array[]): boolean {
+  sock.cork();
+  let ok = true;
+  for (const c of chunks) ok = sock.write(c) && ok;
+  sock.uncork();
+  return ok;
+}
+
+/**
+ * Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms.
+ * `sink`: the socket was opened with `onread` into a reused buffer (see connectNodeSocket);
+ * its bytes come from there instead of `data` events.
+ */
+export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSocket {
   sock.setNoDelay(true);
   let handlers: SocketHandlers | undefined;
   return {
     write: (data) => sock.write(data),
+    // Corked writes leave as one writev() when uncorked: one syscall for a whole batch. Node
+    // only: Deno's and Bun's node:net emulate cork; the driver merges small chunks there.
+    ...(CORK_WRITEV
+      ? { writev: (chunks: readonly Uint8Array[]) => corkedWrite(sock, chunks) }
+      : {}),
     end: () => {
       sock.end();
     },
@@ -28,7 +87,8 @@ export function socketFromNodeSocket(sock: net.Socket): ByteSocket {
     },
     setHandlers(h) {
       handlers = h;
-      sock.on("data", (b: Uint8Array) => handlers!.data(b));
+      if (sink) sink.attach((b) => handlers!.data(b));
+      else sock.on("data", (b: Uint8Array) => handlers!.data(b));
       sock.on("end", () => handlers!.end());
       sock.on("error", (e: Error) => handlers!.error(e));
       sock.on("drain", () => handlers!.drain());
@@ -67,10 +127,14 @@ export function connectNodeSocket(
   bind: TcpBindOptions = {},
 ): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
+    // One reused read buffer: no 64 KiB allocation (and its garbage) per read. Node only:
+    // node:net on Deno and Bun (used here when binding first) keeps its `data` events.
+    const sink = REUSED_READS ? new ReadSink() : undefined;
     const sock = net.connect({
       host,
       port,
       noDelay: true,
+      ...(sink ? { onread: { buffer: sharedReadBuffer, callback: sink.onread } } : {}),
       ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
       ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
       ...(bind.family !== undefined ? { family: bind.family } : {}),
@@ -84,7 +148,7 @@ export function connectNodeSocket(
     sock.once("connect", () => {
       signal?.removeEventListener("abort", onAbort);
       sock.removeAllListeners("error");
-      resolve(socketFromNodeSocket(sock));
+      resolve(socketFromNodeSocket(sock, sink));
     });
     sock.once("error", (e) => {
       signal?.removeEventListener("abort", onAbort);

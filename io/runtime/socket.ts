@@ -11,6 +11,12 @@
 export interface ByteSocket {
   /** Queues bytes; returns false when the socket's buffer is full (wait for `onDrain`). */
   write(data: Uint8Array): boolean;
+  /**
+   * Optional: queues several chunks as one write (one `writev` syscall where the runtime
+   * has it), in order. Same return value as `write`. Absent: the driver merges small
+   * chunks and writes big ones one by one.
+   */
+  writev?(chunks: readonly Uint8Array[]): boolean;
   /** Ends our sending side (half-close) and lets buffered data flush. */
   end(): void;
   /** Tears the socket down at once. */

@@ -1,0 +1,53 @@
+/** The node:crypto X25519/Ed25519 backend agrees with the portable one, byte for byte. */
+import { test } from "node:test";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import assert from "node:assert/strict";
+import {
+  curve25519Backend,
+  NOBLE_CURVE25519,
+  registerCurve25519Backend,
+} from "../../core/crypto/curve25519_backend.ts";
+import { seededRandom } from "../../core/random.ts";
+import { NODE_CURVE25519, registerNativeCurves } from "./native_curves.ts";
+
+test("native curves: registered on this runtime after its known-answer tests", () => {
+  const before = curve25519Backend();
+  try {
+    assert.equal(registerNativeCurves(), "node:crypto");
+    assert.equal(curve25519Backend().name, "node:crypto");
+  } finally {
+    registerCurve25519Backend(before);
+  }
+});
+
+test("native curves: same X25519 keys and secrets, Ed25519 signatures and verdicts as noble", () => {
+  const random = seededRandom(7);
+  for (let i = 0; i < 20; i++) {
+    const a = random(32), b = random(32);
+    const aPub = NOBLE_CURVE25519.x25519PublicKey(a);
+    assert.deepEqual(NODE_CURVE25519.x25519PublicKey(a), aPub);
+    const bPub = NODE_CURVE25519.x25519PublicKey(b);
+    assert.deepEqual(NODE_CURVE25519.x25519Shared(b, aPub), NOBLE_CURVE25519.x25519Shared(a, bPub));
+    const seed = random(32), msg = random(i * 13);
+    const sig = NODE_CURVE25519.ed25519Sign(seed, msg);
+    assert.deepEqual(sig, NOBLE_CURVE25519.ed25519Sign(seed, msg));
+    const pub = ed25519.getPublicKey(seed);
+    assert.equal(NODE_CURVE25519.ed25519Verify(sig, msg, pub), true);
+    const bad = sig.slice();
+    bad[i % 64]! ^= 1 << (i % 8);
+    assert.equal(NODE_CURVE25519.ed25519Verify(bad, msg, pub), false);
+    assert.equal(NOBLE_CURVE25519.ed25519Verify(bad, msg, pub), false);
+    assert.equal(NODE_CURVE25519.ed25519Verify(sig.subarray(0, 63), msg, pub), false);
+  }
+});
+
+test("native curves: a low-order X25519 peer key does not yield a usable secret", () => {
+  const zero = new Uint8Array(32); // the point 0, of order 4
+  let out: Uint8Array | undefined;
+  try {
+    out = NODE_CURVE25519.x25519Shared(seededRandom(1)(32), zero);
+  } catch {
+    out = undefined; // refused: core turns this into a KexError
+  }
+  assert.ok(out === undefined || out.every((x) => x === 0));
+});
