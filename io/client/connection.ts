@@ -398,7 +398,8 @@ export class SSHClientConnection extends ClientConnectionBase {
    * // The server connects to itself here: the first bytes are its SSH banner.
    * await using c = await conn.openConnection("127.0.0.1", server.address.port);
    * const reader = c.readable.getReader();
-   * console.log(new TextDecoder().decode((await reader.read()).value)); // SSH-2.0-…
+   * const banner = new TextDecoder().decode((await reader.read()).value).split("\r\n")[0];
+   * console.log(banner); // SSH-2.0-sshts_…
    * reader.releaseLock();
    * ```
    */

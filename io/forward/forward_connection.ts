@@ -25,8 +25,27 @@ export interface ForwardedSocket extends WebDuplex {
  * Web Streams.
  *
  * @example Send every direct-tcpip request to one backend
- * ```ts ignore
- * await listen({ ..., connectionRequested: () => forwardConnection("10.0.0.5", 8080) });
+ * ```ts
+ * import { connect, forwardConnection, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   // Every direct-tcpip request goes to this server's own port, whatever the client asked.
+ *   connectionRequested: () => forwardConnection("127.0.0.1", server.address.port),
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * await using c = await conn.openConnection("db.internal", 5432);
+ * const reader = c.readable.getReader();
+ * const banner = new TextDecoder().decode((await reader.read()).value).split("\r\n")[0];
+ * console.log(banner); // SSH-2.0-sshts_…
+ * reader.releaseLock();
  * ```
  */
 export async function forwardConnection(

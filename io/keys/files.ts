@@ -124,8 +124,14 @@ function looksLikePublicKeyText(s: string): boolean {
  * (`~` expands). A certificate file gives its certified key.
  *
  * @example
- * ```ts ignore
- * const key = await readPublicKey("~/.ssh/id_ed25519.pub");
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { generatePrivateKey, readPublicKey } from "../../mod.ts";
+ * const path = join(await mkdtemp(join(tmpdir(), "keys-")), "id_ed25519.pub");
+ * await writeFile(path, generatePrivateKey("ed25519").exportPublicKey());
+ * const key = await readPublicKey(path); // "~/" paths expand too
  * console.log(key.getFingerprint());
  * ```
  */
@@ -143,8 +149,16 @@ export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
  * single string is one file path or one text.
  *
  * @example
- * ```ts ignore
- * const keys = await loadPublicKeys(["~/.ssh/id_ed25519.pub", "./team.pub"]);
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { generatePrivateKey, loadPublicKeys } from "../../mod.ts";
+ * const dir = await mkdtemp(join(tmpdir(), "keys-"));
+ * await writeFile(join(dir, "me.pub"), generatePrivateKey("ed25519").exportPublicKey());
+ * await writeFile(join(dir, "team.pub"), generatePrivateKey("ecdsa").exportPublicKey());
+ * const keys = await loadPublicKeys([join(dir, "me.pub"), join(dir, "team.pub")]);
+ * console.log(keys.length); // 2
  * ```
  */
 export async function loadPublicKeys(

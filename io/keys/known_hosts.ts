@@ -69,10 +69,15 @@ export type KnownHostsSource = string | readonly string[] | { readonly text: str
  * `removeKnownHost` / `formatKnownHostsLine` to edit it.
  *
  * @example
- * ```ts ignore
- * import { matchKnownHosts, readKnownHosts } from "@sshts/ssh";
- * const kh = await readKnownHosts("~/.ssh/known_hosts");
- * console.log(matchKnownHosts(kh, "github.com").trustedHostKeys.length);
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { addKnownHost, generatePrivateKey, matchKnownHosts, readKnownHosts } from "../../mod.ts";
+ * const path = join(await mkdtemp(join(tmpdir(), "kh-")), "known_hosts");
+ * await writeFile(path, addKnownHost("", "github.com", 22, generatePrivateKey("ed25519").publicKey()));
+ * const kh = await readKnownHosts(path); // e.g. "~/.ssh/known_hosts"
+ * console.log(matchKnownHosts(kh, "github.com").trustedHostKeys.length); // 1
  * ```
  */
 export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHosts> {
@@ -220,8 +225,11 @@ export interface KnownHostKeys {
  * `connect({ knownHosts: keys })`.
  *
  * @example
- * ```ts ignore
- * const kh = knownHostsFromKeys({ trustedHostKeys: [await readPublicKey("host.pub")] });
+ * ```ts
+ * import { generatePrivateKey, knownHostsFromKeys } from "../../mod.ts";
+ * const hostKey = generatePrivateKey("ed25519").publicKey(); // or await readPublicKey("host.pub")
+ * const kh = knownHostsFromKeys({ trustedHostKeys: [hostKey] });
+ * console.log(kh.entries.length); // 1: pattern *
  * ```
  */
 export function knownHostsFromKeys(keys: KnownHostKeys): KnownHosts {

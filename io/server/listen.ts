@@ -135,16 +135,34 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
  * Starts an SSH server.
  *
  * @example A server on a free port that greets password users
- * ```ts ignore
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { connect, generatePrivateKey } from "../../mod.ts";
  * import { listen } from "./listen.ts";
+ * const dir = await mkdtemp(join(tmpdir(), "sshd-")); // a real server has its files already
+ * await writeFile(join(dir, "ssh_host_ed25519_key"), generatePrivateKey("ed25519").exportPrivateKey(), {
+ *   mode: 0o600,
+ * });
+ * const userKey = generatePrivateKey("ed25519");
+ * await writeFile(join(dir, "authorized_keys"), userKey.exportPublicKey() + "\n");
  * await using server = await listen({
+ *   host: "127.0.0.1",
  *   port: 0,
- *   hostKeys: ["./ssh_host_ed25519_key"],
- *   authorizedClientKeys: "./authorized_keys",
+ *   hostKeys: [join(dir, "ssh_host_ed25519_key")],
+ *   authorizedClientKeys: join(dir, "authorized_keys"),
  *   validatePassword: (user, pw) => user === "demo" && pw === "demo",
  *   processFactory: async (p) => { await p.write(`you ran: ${p.command}\n`); },
  * });
  * console.log(server.address.port);
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "demo",
+ *   clientKeys: [userKey],
+ *   knownHosts: null, // a server in this process
+ * });
+ * console.log((await conn.run("date")).stdout); // you ran: date
  * ```
  */
 export async function listen(options: ListenOptions): Promise<SSHServer> {
