@@ -65,10 +65,23 @@ function plainAddress(a: string | undefined): string | undefined {
  * A client connection as the server sees it; hooks receive it.
  *
  * @example Per-connection state with serverFactory
- * ```ts ignore
- * await listen({ ..., serverFactory: (conn) => ({
- *   validatePassword: (user, pw) => check(conn.remoteAddress, user, pw),
- * }) });
+ * ```ts
+ * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   serverFactory: (conn) => ({
+ *     validatePassword: (user, pw) => conn.remoteAddress === "127.0.0.1" && pw === "pw",
+ *   }),
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * console.log(conn.getExtraInfo().username); // me
  * ```
  */
 export class SSHServerConnection implements ServerConnectionContext {
@@ -208,8 +221,23 @@ export class SSHServerConnection implements ServerConnectionContext {
    * take precedence.
    *
    * @example
-   * ```ts ignore
-   * listen({ ..., authCompleted: (conn) => conn.setExtraInfo({ tenant: lookup(conn.username) }) });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   *   authCompleted: (c) => c.setExtraInfo({ tenant: c.username === "me" ? "acme" : "none" }),
+   *   processFactory: (p) => p.write(`${p.connection?.getExtraInfo().tenant}\n`),
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log((await conn.run("tenant")).stdout); // acme
    * ```
    */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void {
@@ -317,8 +345,22 @@ export class SSHServerConnection implements ServerConnectionContext {
    * `alwaysDisplay` is set (OpenSSH's client prints those).
    *
    * @example
-   * ```ts ignore
-   * listen({ hostKeys, beginAuth: (user, c) => (c.sendDebug(`hello ${user}`, true), true) });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   beginAuth: (user, c) => (c.sendDebug(`hello ${user}`, true), true),
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   *   onDebug: (message) => console.log(message), // hello me
+   * });
    * ```
    */
   sendDebug(message: string, alwaysDisplay = false): void {
@@ -335,11 +377,25 @@ export class SSHServerConnection implements ServerConnectionContext {
    * (ERR_LOCAL_PROTOCOL) once the user is authenticated (RFC 4252 §5.4).
    *
    * @example A banner per user
-   * ```ts ignore
-   * await listen({ ..., beginAuth: (user, conn) => {
-   *   conn.sendAuthBanner(`Welcome, ${user}. Last login from ${lastSeen(user)}.\n`);
-   *   return true;
-   * } });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   beginAuth: (user, c) => {
+   *     c.sendAuthBanner(`Welcome, ${user}.\n`);
+   *     return true;
+   *   },
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   *   onBanner: (text) => console.log(text), // Welcome, me.
+   * });
    * ```
    */
   sendAuthBanner(message: string): void {
