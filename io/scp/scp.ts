@@ -321,26 +321,12 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
             onProgress: (d, n, p) => o.onProgress?.(d, n, p, dst.label),
           });
         } else {
-          const from = await startRemoteScp(src.conn, {
-            mode: "from",
-            paths: [src.path],
-            recurse,
-            preserve,
-            signal,
-          });
-          try {
-            const r = await runSink(from.stream, new RelayTarget(tx), {
-              recurse,
-              expect: nameMatcher(src.path),
-              requested: src.path,
-              signal,
-              onProgress: (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
-            });
-            await from.finish(r.warnings);
-          } catch (e) {
-            from.abort();
-            throw e;
-          }
+          await pull(
+            src,
+            () => new RelayTarget(tx),
+            { recurse, preserve, signal },
+            (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
+          );
         }
       }
       warnings.push(...tx.warnings);
@@ -358,27 +344,49 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
   });
   for (const src of srcs) {
     if (src.kind !== "remote") continue;
-    const from: RemoteScp = await startRemoteScp(src.conn, {
-      mode: "from",
-      paths: [src.path],
+    await pull(
+      src,
+      () => many ? target : BackendTarget.open(local, dst.path, { preserve }),
+      { recurse, preserve, signal },
+      (d, n, p) => o.onProgress?.(d, n, src.label, p),
+    );
+  }
+}
+
+/**
+ * Runs one remote `scp -f` of `src` into the target `makeTarget` gives once the
+ * remote side started, then finishes it; a failure aborts the remote side.
+ */
+async function pull(
+  src: End & { readonly kind: "remote" },
+  makeTarget: () => SinkTarget | Promise<SinkTarget>,
+  o: {
+    readonly recurse: boolean;
+    readonly preserve: boolean;
+    readonly signal: AbortSignal | undefined;
+  },
+  onProgress: (done: number, total: number, path: string) => void,
+): Promise<void> {
+  const { recurse, preserve, signal } = o;
+  const from: RemoteScp = await startRemoteScp(src.conn, {
+    mode: "from",
+    paths: [src.path],
+    recurse,
+    preserve,
+    signal,
+  });
+  try {
+    const r = await runSink(from.stream, await makeTarget(), {
       recurse,
-      preserve,
+      expect: nameMatcher(src.path),
+      requested: src.path,
       signal,
+      onProgress,
     });
-    try {
-      const t = many ? target : await BackendTarget.open(local, dst.path, { preserve });
-      const r = await runSink(from.stream, t, {
-        recurse,
-        expect: nameMatcher(src.path),
-        requested: src.path,
-        signal,
-        onProgress: (d, n, p) => o.onProgress?.(d, n, src.label, p),
-      });
-      await from.finish(r.warnings);
-    } catch (e) {
-      from.abort();
-      throw e;
-    }
+    await from.finish(r.warnings);
+  } catch (e) {
+    from.abort();
+    throw e;
   }
 }
 
