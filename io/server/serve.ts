@@ -34,20 +34,24 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * Aborting `signal` closes it (before it starts, rejects with the reason).
  *
  * @example An in-memory client and server
- * ```ts ignore
- * import { connect } from "../client/connect.ts";
+ * ```ts
+ * import { connect, generatePrivateKey, serveConnection } from "../../mod.ts";
+ * // Two pipes stand in for a socket (a WebSocket, a child's stdio, …).
  * const a = new TransformStream<Uint8Array, Uint8Array>();
  * const b = new TransformStream<Uint8Array, Uint8Array>();
  * const conn = await serveConnection({ readable: a.readable, writable: b.writable }, {
- *   hostKeys: [hostKey],
+ *   hostKeys: [generatePrivateKey("ed25519")],
  *   validatePassword: () => true,
  *   processFactory: (p) => p.write("hello\n"),
  * });
- * await using client = await connect("in-memory", {
+ * const client = await connect("in-memory", {
  *   sock: { readable: b.readable, writable: a.writable },
- *   username: "u", password: "p", knownHosts: null,
+ *   username: "u",
+ *   password: "p",
+ *   knownHosts: null,
  * });
  * console.log((await client.run("x")).stdout); // "hello\n"
+ * await client.close();
  * await conn.closed;
  * ```
  */

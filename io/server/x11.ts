@@ -53,8 +53,15 @@ const DEFAULT_MAX_DISPLAY_NUMBER = 999;
  * after sshd's `X11DisplayOffset`, `X11UseLocalhost` and `XAuthLocation`.
  *
  * @example
- * ```ts ignore
- * await listen({ ..., x11Forwarding: { displayOffset: 20, xauthProgram: "/usr/bin/xauth" } });
+ * ```ts
+ * import { generatePrivateKey, listen } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   // ssh -X gets DISPLAY=localhost:20 (then 21, …) and an Xauthority entry written by xauth
+ *   x11Forwarding: { displayOffset: 20, xauthProgram: "/usr/bin/xauth" },
+ * });
  * ```
  */
 export interface X11ServerOptions {
