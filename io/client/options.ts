@@ -59,9 +59,23 @@ export interface ConnectOptions extends LogOptions {
    * (AsyncSSH's `password_changed`). Authentication goes on (or is done).
    *
    * @example
-   * ```ts ignore
-   * await connect(host, { password: old, passwordChange: () => ({ oldPassword: old, newPassword }),
-   *   onPasswordChanged: () => save(newPassword) });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: (_user, pw) => pw === "old" && { changePassword: "Expired:" },
+   *   changePassword: (_user, _old, pw) => pw.length >= 12 || { changePassword: "Too short:" },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "old",
+   *   knownHosts: null, // a server in this process
+   *   passwordChange: () => ({ oldPassword: "old", newPassword: "correct horse battery" }),
+   *   onPasswordChanged: () => console.log("saved"), // a real client stores the new one
+   * });
    * ```
    */
   readonly onPasswordChanged?: () => void;
@@ -72,8 +86,26 @@ export interface ConnectOptions extends LogOptions {
    * again with `prompt`, and `passwordChange` is called again).
    *
    * @example
-   * ```ts ignore
-   * await connect(host, { ..., onPasswordChangeFailed: (r) => console.warn(r.reason, r.prompt) });
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: (_user, pw) => pw === "old" && { changePassword: "Expired:" },
+   *   changePassword: (_user, _old, pw) => pw.length >= 12 || { changePassword: "Too short:" },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "old",
+   *   knownHosts: null, // a server in this process
+   *   passwordChange: (prompt) => ({
+   *     oldPassword: "old",
+   *     newPassword: prompt === "Expired:" ? "short" : "long enough now",
+   *   }),
+   *   onPasswordChangeFailed: (r) => console.log(r.reason, r.prompt), // retry Too short:
+   * });
    * ```
    */
   readonly onPasswordChangeFailed?: (
