@@ -81,6 +81,7 @@ export function runCommand(options: RunCommandOptions): Promise<RunCommandResult
   let stdout = "";
   let stderr = "";
   let exitStatus: number | null = null;
+  let sawEof = false;
   let hostKey = "";
   let kex = "";
   let cipher = "";
@@ -161,9 +162,14 @@ export function runCommand(options: RunCommandOptions): Promise<RunCommandResult
             case "channelRequest":
               if (e.request === "exit-status") exitStatus = decodeExitStatus(e.data);
               if (e.wantReply) conn.replyChannelRequest(e.channelId, false);
+              if (exitStatus !== null && sawEof) conn.closeChannel(e.channelId);
               break;
             case "channelEof":
-              conn.closeChannel(e.channelId);
+              // sshd may send EOF before exit-status: closing now would drop the status
+              // (a closed side gets no more requests), so close once both are in. The
+              // server's own CLOSE is answered by the engine either way.
+              sawEof = true;
+              if (exitStatus !== null) conn.closeChannel(e.channelId);
               break;
             case "channelClose":
               stdout += decoder.out.decode();
