@@ -61,28 +61,21 @@ class NativeChaChaPoly {
   }
 }
 
-/** Seals chacha20-poly1305 packets with native ChaCha20 (small ones portably). */
-export class NativeChaChaPolySealer implements PacketSealer {
-  readonly blockSize = 8;
-  readonly tagLength = 16;
-  readonly lengthInClear = true; // as the portable one: padding excludes the length field
-  readonly provider = NATIVE_PROVIDER;
-  readonly #small: ChaChaPolySealer;
-  readonly #threshold: number;
-  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
-  // over the threshold: connections that only ever carry small packets never hold it.
+/**
+ * The native state (a node:crypto key object, K_2, Poly1305), made on the first packet over
+ * the threshold: connections that only ever carry small packets never hold it.
+ */
+class LazyNativeChaChaPoly {
   #native: NativeChaChaPoly | undefined;
   #encKey: Uint8Array | undefined;
   readonly #wasm: WasmMode;
 
-  constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
-    this.#small = new ChaChaPolySealer(keys, { wasm });
-    this.#threshold = threshold(this.#small.implementation);
-    this.#encKey = keys.encKey.slice();
+  constructor(encKey: Uint8Array, wasm: WasmMode) {
+    this.#encKey = encKey.slice();
     this.#wasm = wasm;
   }
 
-  get #st(): NativeChaChaPoly {
+  get(): NativeChaChaPoly {
     if (this.#native === undefined) {
       const none = new Uint8Array(0);
       this.#native = new NativeChaChaPoly(
@@ -92,6 +85,27 @@ export class NativeChaChaPolySealer implements PacketSealer {
       this.#encKey = undefined;
     }
     return this.#native;
+  }
+}
+
+/** Seals chacha20-poly1305 packets with native ChaCha20 (small ones portably). */
+export class NativeChaChaPolySealer implements PacketSealer {
+  readonly blockSize = 8;
+  readonly tagLength = 16;
+  readonly lengthInClear = true; // as the portable one: padding excludes the length field
+  readonly provider = NATIVE_PROVIDER;
+  readonly #small: ChaChaPolySealer;
+  readonly #threshold: number;
+  readonly #native: LazyNativeChaChaPoly;
+
+  constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
+    this.#small = new ChaChaPolySealer(keys, { wasm });
+    this.#threshold = threshold(this.#small.implementation);
+    this.#native = new LazyNativeChaChaPoly(keys.encKey, wasm);
+  }
+
+  get #st(): NativeChaChaPoly {
+    return this.#native.get();
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -141,29 +155,16 @@ export class NativeChaChaPolyOpener implements PacketOpener {
   readonly provider = NATIVE_PROVIDER;
   readonly #small: ChaChaPolyOpener;
   readonly #threshold: number;
-  // The native state (a node:crypto key object, K_2, Poly1305) is made on the first packet
-  // over the threshold: connections that only ever carry small packets never hold it.
-  #native: NativeChaChaPoly | undefined;
-  #encKey: Uint8Array | undefined;
-  readonly #wasm: WasmMode;
+  readonly #native: LazyNativeChaChaPoly;
 
   constructor(keys: DirectionKeys, threshold: ChaChaThreshold, wasm: WasmMode) {
     this.#small = new ChaChaPolyOpener(keys, { wasm });
     this.#threshold = threshold(this.#small.implementation);
-    this.#encKey = keys.encKey.slice();
-    this.#wasm = wasm;
+    this.#native = new LazyNativeChaChaPoly(keys.encKey, wasm);
   }
 
   get #st(): NativeChaChaPoly {
-    if (this.#native === undefined) {
-      const none = new Uint8Array(0);
-      this.#native = new NativeChaChaPoly(
-        { encKey: this.#encKey!, iv: none, macKey: none },
-        this.#wasm,
-      );
-      this.#encKey = undefined;
-    }
-    return this.#native;
+    return this.#native.get();
   }
 
   decryptLength(seq: number, first: Uint8Array): number {
