@@ -17,40 +17,24 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
-import { SUPPORTED_KEX } from "../core/kex/registry.ts";
 import { DEFAULT_PUBLIC_KEY_ALGORITHMS } from "../core/publickey/algorithms.ts";
 import { runCommand } from "./fixtures/mod.ts";
 import {
   buildCPeer,
-  BULK,
-  eachLimited,
-  echoServer,
+  cClientFullInteropTests,
+  cClientOk,
+  type CClientResult,
+  clientKeyPath,
   fullInterop,
   interopServer,
   interopTest,
-  keyMaterial,
   LOGIN,
   REKEY_TRANSFER,
   scratchFile,
   sha256Hex,
-  shared,
   testData,
 } from "./interop_peers.ts";
 import type { TestServer } from "./server_fixture.ts";
-
-interface Libssh2Result {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly kex?: string;
-  readonly cipher?: string;
-  readonly hmac?: string;
-  readonly stdout?: string;
-  readonly stderr?: string;
-  readonly forwarded?: string;
-  readonly then?: string;
-  readonly exitStatus?: number;
-}
 
 function binary(): string {
   return buildCPeer("libssh2_client", "ssh2");
@@ -60,7 +44,7 @@ function binary(): string {
 const OPENSSL_CONF = fileURLToPath(new URL("./peers/openssl_legacy.cnf", import.meta.url));
 
 /** Runs the libssh2 client once against `server` with extra arguments. */
-async function libssh2(server: TestServer, args: readonly string[]): Promise<Libssh2Result> {
+async function libssh2(server: TestServer, args: readonly string[]): Promise<CClientResult> {
   const known = scratchFile(`known_hosts_${server.port}`, server.knownHosts);
   const r = await runCommand(
     [
@@ -79,7 +63,7 @@ async function libssh2(server: TestServer, args: readonly string[]): Promise<Lib
   if (line === undefined) {
     throw new Error(`libssh2 client printed nothing (${r.status}): ${r.stderr}`);
   }
-  return JSON.parse(line) as Libssh2Result;
+  return JSON.parse(line) as CClientResult;
 }
 
 /** libssh2's own list of what it implements (libssh2_session_supported_algs). */
@@ -88,39 +72,29 @@ async function supported(kind: "kex" | "cipher" | "mac"): Promise<string[]> {
   return JSON.parse(r.stdout) as string[];
 }
 
-function ok(r: Libssh2Result, what: string): Libssh2Result {
-  assert.ok(r.ok, `${what}: ${r.error}`);
-  return r;
-}
-
-async function keyPath(name: string): Promise<string> {
-  const m = await keyMaterial();
-  return m.clientKeys.find((k) => k.name === name)!.privateKeyPath;
-}
-
 interopTest(
   "libssh2's client logs in to listen() at its defaults: password, kbdint, ed25519",
   { tools: ["libssh2"] },
   async () => {
     await using server = await interopServer();
-    const info = (r: Libssh2Result) => JSON.parse(r.stdout!) as Record<string, string>;
-    const pw = ok(
+    const info = (r: CClientResult) => JSON.parse(r.stdout!) as Record<string, string>;
+    const pw = cClientOk(
       await libssh2(server, ["--password", LOGIN.password, "--command", "algorithms"]),
       "password",
     );
     assert.equal(info(pw).authMethod, "password");
     assert.equal(pw.kex, "curve25519-sha256");
-    const kbd = ok(
+    const kbd = cClientOk(
       await libssh2(server, ["--kbdint", LOGIN.password, "--command", "algorithms"]),
       "kbdint",
     );
     assert.equal(info(kbd).authMethod, "keyboard-interactive");
-    const ed = ok(
-      await libssh2(server, ["--key", await keyPath("ed25519"), "--command", "algorithms"]),
+    const ed = cClientOk(
+      await libssh2(server, ["--key", await clientKeyPath("ed25519"), "--command", "algorithms"]),
       "ed25519",
     );
     assert.equal(info(ed).authMethod, "publickey");
-    const exit = ok(
+    const exit = cClientOk(
       await libssh2(server, ["--password", LOGIN.password, "--command", "exit 9"]),
       "exit",
     );
@@ -132,7 +106,7 @@ interopTest(
   "libssh2 1.10 signs RSA only with ssh-rsa: listen() refuses it by default, accepts it when ssh-rsa is listed",
   { tools: ["libssh2"] },
   async () => {
-    const rsa = await keyPath("rsa-3072");
+    const rsa = await clientKeyPath("rsa-3072");
     {
       await using server = await interopServer();
       const r = await libssh2(server, ["--key", rsa, "--command", "algorithms"]);
@@ -144,7 +118,10 @@ interopTest(
       await using server = await interopServer({
         signatureAlgs: [...DEFAULT_PUBLIC_KEY_ALGORITHMS, "ssh-rsa"],
       });
-      const r = ok(await libssh2(server, ["--key", rsa, "--command", "algorithms"]), "ssh-rsa");
+      const r = cClientOk(
+        await libssh2(server, ["--key", rsa, "--command", "algorithms"]),
+        "ssh-rsa",
+      );
       assert.equal(JSON.parse(r.stdout!).authMethod, "publickey");
     }
   },
@@ -157,7 +134,7 @@ interopTest(
     const size = REKEY_TRANSFER;
     const data = scratchFile(`libssh2_data_${size}`, testData(size, 6));
     await using server = await interopServer({ rekeyBytes: 256 * 1024, windowSize: 256 * 1024 });
-    const r = ok(
+    const r = cClientOk(
       await libssh2(server, [
         "--password",
         LOGIN.password,
@@ -176,92 +153,4 @@ interopTest(
   },
 );
 
-if (fullInterop()) {
-  interopTest(
-    "libssh2's client: a pty through our line editor, direct-tcpip, 16 MiB with its hash",
-    { tools: ["libssh2"] },
-    async () => {
-      const echo = await echoServer();
-      try {
-        await using server = await interopServer();
-        const pty = ok(
-          await libssh2(server, [
-            "--password",
-            LOGIN.password,
-            "--pty-line",
-            "echo one",
-            "--pty-line",
-            "echo twx\x7fo",
-          ]),
-          "pty",
-        );
-        assert.match(pty.stdout!, /echo one\r\n/);
-        assert.match(pty.stdout!, /\r\ntwo\r\n/);
-        const fwd = ok(
-          await libssh2(server, [
-            "--password",
-            LOGIN.password,
-            "--forward",
-            String(echo.port),
-            "--forward-text",
-            "ping\n",
-          ]),
-          "forward",
-        );
-        assert.equal(fwd.forwarded, "ping\n");
-        const bulk = scratchFile(`libssh2_bulk`, testData(BULK, 11));
-        const r = ok(
-          await libssh2(server, [
-            "--password",
-            LOGIN.password,
-            "--command",
-            "sha256",
-            "--stdin-file",
-            bulk,
-          ]),
-          "16 MiB",
-        );
-        assert.equal(r.stdout!.trim(), sha256Hex(testData(BULK, 11)));
-      } finally {
-        await echo.close();
-      }
-    },
-  );
-
-  interopTest(
-    "libssh2's client logs in to listen() with every kex, cipher and MAC both implement",
-    { tools: ["libssh2"], timeoutMs: 300_000 },
-    async () => {
-      await using server = await interopServer({ everything: true });
-      const failures: string[] = [];
-      const cases = [
-        ...shared(await supported("kex"), SUPPORTED_KEX).map((k) =>
-          ["kex", k, ["--kex", k]] as const
-        ),
-        ...shared(await supported("cipher"), SUPPORTED_CIPHERS).map((c) =>
-          ["cipher", c, ["--ciphers", c]] as const
-        ),
-        ...shared(await supported("mac"), SUPPORTED_MACS).map((m) =>
-          ["mac", m, ["--hmac", m, "--ciphers", "aes128-ctr"]] as const
-        ),
-      ];
-      await eachLimited(cases, 3, async ([kind, name, args]) => {
-        const r = await libssh2(server, [
-          "--password",
-          LOGIN.password,
-          ...args,
-          "--command",
-          "algorithms",
-        ]);
-        if (!r.ok) {
-          failures.push(`${name}: ${r.error}`);
-          return;
-        }
-        const negotiated = JSON.parse(r.stdout!) as Record<string, string>;
-        const field = kind === "kex" ? "kex" : kind === "cipher" ? "cipherC2S" : "macC2S";
-        if (negotiated[field] !== name) failures.push(`${name}: negotiated ${negotiated[field]}`);
-      });
-      assert.deepEqual(failures, [], `tried ${cases.map((c) => c[1]).join(", ")}`);
-    },
-  );
-}
+if (fullInterop()) cClientFullInteropTests("libssh2", libssh2, supported);

@@ -10,23 +10,20 @@
  * Node runs everything; Deno and Bun run the logins and one rekey each way.
  */
 import assert from "node:assert/strict";
-import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
-import { SUPPORTED_KEX } from "../core/kex/registry.ts";
 import { runCommand } from "./fixtures/mod.ts";
 import {
   buildCPeer,
-  BULK,
-  eachLimited,
-  echoServer,
+  cClientFullInteropTests,
+  cClientOk,
+  type CClientResult,
+  clientKeyPath,
   fullInterop,
   interopServer,
   interopTest,
-  keyMaterial,
   LOGIN,
   REKEY_TRANSFER,
   scratchFile,
   sha256Hex,
-  shared,
   testData,
 } from "./interop_peers.ts";
 import type { TestServer } from "./server_fixture.ts";
@@ -72,21 +69,8 @@ const LIBSSH = {
   ],
 };
 
-interface LibsshResult {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly kex?: string;
-  readonly cipher?: string;
-  readonly hmac?: string;
-  readonly stdout?: string;
-  readonly stderr?: string;
-  readonly forwarded?: string;
-  readonly exitStatus?: number;
-  readonly then?: string;
-}
-
 /** Runs the libssh client once against `server` with extra arguments. */
-async function libssh(server: TestServer, args: readonly string[]): Promise<LibsshResult> {
+async function libssh(server: TestServer, args: readonly string[]): Promise<CClientResult> {
   const bin = buildCPeer("libssh_client", "ssh");
   const known = scratchFile(`known_hosts_${server.port}`, server.knownHosts);
   const r = await runCommand(
@@ -97,17 +81,7 @@ async function libssh(server: TestServer, args: readonly string[]): Promise<Libs
   if (line === undefined) {
     throw new Error(`libssh client printed nothing (${r.status}): ${r.stderr}`);
   }
-  return JSON.parse(line) as LibsshResult;
-}
-
-function ok(r: LibsshResult, what: string): LibsshResult {
-  assert.ok(r.ok, `${what}: ${r.error}`);
-  return r;
-}
-
-async function keyPath(name: string): Promise<string> {
-  const m = await keyMaterial();
-  return m.clientKeys.find((k) => k.name === name)!.privateKeyPath;
+  return JSON.parse(line) as CClientResult;
 }
 
 interopTest(
@@ -115,28 +89,28 @@ interopTest(
   { tools: ["libssh"] },
   async () => {
     await using server = await interopServer();
-    const info = (r: LibsshResult) => JSON.parse(r.stdout!) as Record<string, string>;
-    const defaults = ok(
+    const info = (r: CClientResult) => JSON.parse(r.stdout!) as Record<string, string>;
+    const defaults = cClientOk(
       await libssh(server, ["--password", LOGIN.password, "--command", "algorithms"]),
       "defaults",
     );
     assert.equal(info(defaults).authMethod, "password");
     assert.equal(defaults.kex, "curve25519-sha256");
-    const kbdint = ok(
+    const kbdint = cClientOk(
       await libssh(server, ["--kbdint", LOGIN.password, "--command", "algorithms"]),
       "kbdint",
     );
     assert.equal(info(kbdint).authMethod, "keyboard-interactive");
-    const ed = ok(
-      await libssh(server, ["--key", await keyPath("ed25519"), "--command", "algorithms"]),
+    const ed = cClientOk(
+      await libssh(server, ["--key", await clientKeyPath("ed25519"), "--command", "algorithms"]),
       "ed25519",
     );
     assert.equal(info(ed).authMethod, "publickey");
     for (const alg of ["rsa-sha2-256", "rsa-sha2-512"]) {
-      const r = ok(
+      const r = cClientOk(
         await libssh(server, [
           "--key",
-          await keyPath("rsa-3072"),
+          await clientKeyPath("rsa-3072"),
           "--pubkey-types",
           alg,
           "--command",
@@ -146,12 +120,12 @@ interopTest(
       );
       assert.equal(info(r).authMethod, "publickey", alg);
     }
-    const exit = ok(
+    const exit = cClientOk(
       await libssh(server, ["--password", LOGIN.password, "--command", "exit 5"]),
       "exit",
     );
     assert.equal(exit.exitStatus, 5);
-    const err = ok(
+    const err = cClientOk(
       await libssh(server, ["--password", LOGIN.password, "--command", "stderr oops"]),
       "stderr",
     );
@@ -168,7 +142,7 @@ interopTest(
     const hash = sha256Hex(testData(size, 5));
     {
       await using server = await interopServer();
-      const r = ok(
+      const r = cClientOk(
         await libssh(server, [
           "--password",
           LOGIN.password,
@@ -192,7 +166,7 @@ interopTest(
         rekeyBytes: 256 * 1024,
         windowSize: 256 * 1024,
       });
-      const r = ok(
+      const r = cClientOk(
         await libssh(server, [
           "--password",
           LOGIN.password,
@@ -213,89 +187,8 @@ interopTest(
 );
 
 if (fullInterop()) {
-  interopTest(
-    "libssh's client: a pty through our line editor, direct-tcpip, 16 MiB with its hash",
-    { tools: ["libssh"] },
-    async () => {
-      const echo = await echoServer();
-      try {
-        await using server = await interopServer();
-        const pty = ok(
-          await libssh(server, [
-            "--password",
-            LOGIN.password,
-            "--pty-line",
-            "echo one",
-            "--pty-line",
-            "echo twx\x7fo",
-          ]),
-          "pty",
-        );
-        assert.match(pty.stdout!, /echo one\r\n/);
-        assert.match(pty.stdout!, /\r\ntwo\r\n/);
-        const fwd = ok(
-          await libssh(server, [
-            "--password",
-            LOGIN.password,
-            "--forward",
-            String(echo.port),
-            "--forward-text",
-            "ping\n",
-          ]),
-          "forward",
-        );
-        assert.equal(fwd.forwarded, "ping\n");
-        const bulk = scratchFile(`libssh_bulk`, testData(BULK, 11));
-        const r = ok(
-          await libssh(server, [
-            "--password",
-            LOGIN.password,
-            "--command",
-            "sha256",
-            "--stdin-file",
-            bulk,
-          ]),
-          "16 MiB",
-        );
-        assert.equal(r.stdout!.trim(), sha256Hex(testData(BULK, 11)));
-      } finally {
-        await echo.close();
-      }
-    },
-  );
-
-  interopTest(
-    "libssh's client logs in to listen() with every kex, cipher and MAC both implement",
-    { tools: ["libssh"], timeoutMs: 300_000 },
-    async () => {
-      await using server = await interopServer({ everything: true });
-      const failures: string[] = [];
-      const cases = [
-        ...shared(LIBSSH.kex, SUPPORTED_KEX).map((k) => ["kex", k, ["--kex", k]] as const),
-        ...shared(LIBSSH.ciphers, SUPPORTED_CIPHERS).map((c) =>
-          ["cipher", c, ["--ciphers", c]] as const
-        ),
-        ...shared(LIBSSH.macs, SUPPORTED_MACS).map((m) =>
-          ["mac", m, ["--hmac", m, "--ciphers", "aes128-ctr"]] as const
-        ),
-      ];
-      await eachLimited(cases, 3, async ([kind, name, args]) => {
-        const r = await libssh(server, [
-          "--password",
-          LOGIN.password,
-          ...args,
-          "--command",
-          "algorithms",
-        ]);
-        if (!r.ok) {
-          failures.push(`${name}: ${r.error}`);
-          return;
-        }
-        const negotiated = JSON.parse(r.stdout!) as Record<string, string>;
-        const field = kind === "kex" ? "kex" : kind === "cipher" ? "cipherC2S" : "macC2S";
-        if (negotiated[field] !== name) failures.push(`${name}: negotiated ${negotiated[field]}`);
-      });
-      assert.deepEqual(failures, [], `tried ${cases.length}`);
-    },
-  );
+  cClientFullInteropTests("libssh", libssh, (kind) =>
+    Promise.resolve(
+      kind === "kex" ? LIBSSH.kex : kind === "cipher" ? LIBSSH.ciphers : LIBSSH.macs,
+    ));
 }

@@ -20,6 +20,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -594,4 +595,115 @@ console.log(JSON.stringify({ kex: c.SUPPORTED_KEX, ciphers: c.SUPPORTED_CIPHER,
 /** The names in `theirs` that we implement too (in their order). */
 export function shared(theirs: readonly string[], ours: readonly string[]): string[] {
   return theirs.filter((n) => ours.includes(n));
+}
+
+/** What the C client drivers (conformance/peers/libssh*_client.c) print as their JSON line. */
+export interface CClientResult {
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly kex?: string;
+  readonly cipher?: string;
+  readonly hmac?: string;
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly forwarded?: string;
+  readonly then?: string;
+  readonly exitStatus?: number;
+}
+
+/** Asserts a C client run succeeded (`what` names it in the failure). */
+export function cClientOk(r: CClientResult, what: string): CClientResult {
+  assert.ok(r.ok, `${what}: ${r.error}`);
+  return r;
+}
+
+/** The private key file of one of the fixture's client keys, by name. */
+export async function clientKeyPath(name: string): Promise<string> {
+  const m = await keyMaterial();
+  return m.clientKeys.find((k) => k.name === name)!.privateKeyPath;
+}
+
+/**
+ * The full-interop cases both C clients (libssh, libssh2) run against listen(): a pty through
+ * the line editor, direct-tcpip and 16 MiB with its hash; then every kex, cipher and MAC the
+ * client (`implemented`) and we both have, each checked as negotiated.
+ */
+export function cClientFullInteropTests(
+  tool: InteropTool,
+  run: (server: TestServer, args: readonly string[]) => Promise<CClientResult>,
+  implemented: (kind: "kex" | "cipher" | "mac") => Promise<readonly string[]>,
+): void {
+  interopTest(
+    `${tool}'s client: a pty through our line editor, direct-tcpip, 16 MiB with its hash`,
+    { tools: [tool] },
+    async () => {
+      const echo = await echoServer();
+      try {
+        await using server = await interopServer();
+        const login = ["--password", LOGIN.password];
+        const pty = cClientOk(
+          await run(server, [...login, "--pty-line", "echo one", "--pty-line", "echo twx\x7fo"]),
+          "pty",
+        );
+        assert.match(pty.stdout!, /echo one\r\n/);
+        assert.match(pty.stdout!, /\r\ntwo\r\n/);
+        const fwd = cClientOk(
+          await run(server, [
+            ...login,
+            "--forward",
+            String(echo.port),
+            "--forward-text",
+            "ping\n",
+          ]),
+          "forward",
+        );
+        assert.equal(fwd.forwarded, "ping\n");
+        const bulk = scratchFile(`${tool}_bulk`, testData(BULK, 11));
+        const r = cClientOk(
+          await run(server, [...login, "--command", "sha256", "--stdin-file", bulk]),
+          "16 MiB",
+        );
+        assert.equal(r.stdout!.trim(), sha256Hex(testData(BULK, 11)));
+      } finally {
+        await echo.close();
+      }
+    },
+  );
+
+  interopTest(
+    `${tool}'s client logs in to listen() with every kex, cipher and MAC both implement`,
+    { tools: [tool], timeoutMs: 300_000 },
+    async () => {
+      await using server = await interopServer({ everything: true });
+      const failures: string[] = [];
+      const cases = [
+        ...shared(await implemented("kex"), SUPPORTED_KEX).map((k) =>
+          ["kex", k, ["--kex", k]] as const
+        ),
+        ...shared(await implemented("cipher"), SUPPORTED_CIPHERS).map((c) =>
+          ["cipher", c, ["--ciphers", c]] as const
+        ),
+        ...shared(await implemented("mac"), SUPPORTED_MACS).map((m) =>
+          ["mac", m, ["--hmac", m, "--ciphers", "aes128-ctr"]] as const
+        ),
+      ];
+      await eachLimited(cases, 3, async ([kind, name, args]) => {
+        const r = await run(server, [
+          "--password",
+          LOGIN.password,
+          ...args,
+          "--command",
+          "algorithms",
+        ]);
+        if (!r.ok) {
+          failures.push(`${name}: ${r.error}`);
+          return;
+        }
+        const negotiated = JSON.parse(r.stdout!) as Record<string, string>;
+        const field = kind === "kex" ? "kex" : kind === "cipher" ? "cipherC2S" : "macC2S";
+        if (negotiated[field] !== name) failures.push(`${name}: negotiated ${negotiated[field]}`);
+      });
+      assert.deepEqual(failures, [], `tried ${cases.map((c) => c[1]).join(", ")}`);
+    },
+  );
 }
