@@ -17,6 +17,7 @@ import {
   type FanoutResult,
   type FanoutTask,
 } from "./run_many.ts";
+import { runOnHost, withoutHost } from "./host_run.ts";
 
 /** Keepalive interval a pool's connections get unless told otherwise (ms). */
 export const DEFAULT_POOL_KEEPALIVE = 15_000;
@@ -183,22 +184,7 @@ export class SSHPool {
       try {
         const conn = await this.get(host, signal);
         connectMs = performance.now() - t0;
-        if (typeof commandOrTask === "string") {
-          const r = await conn.run(commandOrTask, { signal });
-          return {
-            ok: true as const,
-            host,
-            index,
-            value: r as T,
-            exitStatus: r.exitStatus,
-            stdout: r.stdout,
-            stderr: r.stderr,
-            attempts: 1,
-            timing: timing(),
-          };
-        }
-        const value = await commandOrTask(conn, { host, index, signal });
-        return { ok: true as const, host, index, value, attempts: 1, timing: timing() };
+        return await runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing);
       } catch (e) {
         const reason = signal.aborted ? signal.reason : e;
         const error = reason instanceof Error
@@ -271,9 +257,4 @@ export async function connectMany(
     })
   ) { /* results are in pool.connected / pool.lastError */ }
   return pool;
-}
-
-function withoutHost(entry: ConnectOptions & { readonly host: string }): ConnectOptions {
-  const { host: _host, ...rest } = entry;
-  return rest;
 }

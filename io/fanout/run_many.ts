@@ -10,6 +10,9 @@ import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
+import { runOnHost, withoutHost } from "./host_run.ts";
+import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
+export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
 
 /**
  * How many hosts run at once unless told otherwise: 32, like pssh's default
@@ -24,38 +27,6 @@ const MAX_RETRY_DELAY = 5_000;
 
 /** A host to reach: a name (or address), or a name with its own connect() options. */
 export type FanoutHost = string | (ConnectOptions & { readonly host: string });
-
-/** What a function given to {@link runMany} receives besides the connection. */
-export interface FanoutTaskInfo {
-  /** The host, as given. */
-  readonly host: string;
-  /** Its position in the host list. */
-  readonly index: number;
-  /** Aborts when the host's timeout passes or the batch is aborted. */
-  readonly signal: AbortSignal;
-}
-
-/** A host where the command ran (or the function returned). */
-export interface FanoutSuccess<T> {
-  /** Success. */
-  readonly ok: true;
-  /** The host, as given. */
-  readonly host: string;
-  /** Its position in the host list. */
-  readonly index: number;
-  /** The function's value; for a command, its ProcessResult. */
-  readonly value: T;
-  /** A command's exit status (null for a signal); undefined for a function. */
-  readonly exitStatus?: number | null;
-  /** A command's stdout; undefined for a function. */
-  readonly stdout?: string;
-  /** A command's stderr; undefined for a function. */
-  readonly stderr?: string;
-  /** Connection attempts made (1 unless retried). */
-  readonly attempts: number;
-  /** Timing: when the host started, ms to authenticate, ms in all. */
-  readonly timing: FanoutTiming;
-}
 
 /** A host that failed: could not connect, failed auth, timed out, was aborted, or threw. */
 export interface FanoutFailure {
@@ -80,16 +51,6 @@ export interface FanoutFailure {
 
 /** One host's result from {@link runMany}. */
 export type FanoutResult<T> = FanoutSuccess<T> | FanoutFailure;
-
-/** Timing of one host. */
-export interface FanoutTiming {
-  /** When the host was started (ms since the epoch). */
-  readonly startedAt: number;
-  /** ms from start to an authenticated connection (the last attempt, incl. retries' waits). */
-  readonly connectMs: number | undefined;
-  /** ms from start to the result. */
-  readonly totalMs: number;
-}
 
 /** Progress after each host, for {@link RunManyOptions.onProgress}. */
 export interface FanoutProgress<T> {
@@ -127,9 +88,6 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
   /** Called after each host finishes. */
   readonly onProgress?: (progress: FanoutProgress<T>) => void;
 }
-
-/** A function run on each host's connection by {@link runMany}. */
-export type FanoutTask<T> = (conn: SSHClientConnection, info: FanoutTaskInfo) => Promise<T>;
 
 /** connect() error codes that mean "try again" rather than "this will never work". */
 const RETRYABLE = new Set([
@@ -266,22 +224,13 @@ async function runHost<T>(
     }
     connectMs = performance.now() - t0;
     try {
-      if (typeof commandOrTask === "string") {
-        const r = await conn.run(commandOrTask, { signal: ac.signal });
-        return {
-          ok: true,
-          host,
-          index,
-          value: r as T,
-          exitStatus: r.exitStatus,
-          stdout: r.stdout,
-          stderr: r.stderr,
-          attempts,
-          timing: timing(),
-        };
-      }
-      const value = await commandOrTask(conn, { host, index, signal: ac.signal });
-      return { ok: true, host, index, value, attempts, timing: timing() };
+      return await runOnHost(
+        conn,
+        commandOrTask,
+        { host, index, signal: ac.signal },
+        attempts,
+        timing,
+      );
     } catch (e) {
       return fail(e);
     } finally {
@@ -294,11 +243,6 @@ async function runHost<T>(
     clearTimeout(timer);
     batch.removeEventListener("abort", onBatchAbort);
   }
-}
-
-function withoutHost(entry: ConnectOptions & { readonly host: string }): ConnectOptions {
-  const { host: _host, ...rest } = entry;
-  return rest;
 }
 
 function asError(e: unknown): Error {
