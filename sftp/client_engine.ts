@@ -97,6 +97,11 @@ export interface SFTPClientEngineOptions {
    * caller recycle the buffers of DATA replies it has finished with.
    */
   readonly allocate?: (n: number) => Uint8Array;
+  /**
+   * Gets back each input chunk whose bytes were all copied into replies (none
+   * kept as a view), so the caller can free it at once (see `PacketFramer`).
+   */
+  readonly release?: (chunk: Uint8Array) => void;
   /** Extensions to announce in our INIT (OpenSSH's client announces none). */
   readonly extensions?: readonly (readonly [string, string])[];
 }
@@ -171,7 +176,11 @@ export class SFTPClientEngine {
 
   /** Creates an engine; call {@link start} to queue the INIT packet. */
   constructor(options: SFTPClientEngineOptions = {}) {
-    this.#framer = new PacketFramer(options.maxPacketLength ?? CLIENT_MAX_PACKET, options.allocate);
+    this.#framer = new PacketFramer(
+      options.maxPacketLength ?? CLIENT_MAX_PACKET,
+      options.allocate,
+      options.release,
+    );
     this.#initExtensions = options.extensions ?? [];
   }
 

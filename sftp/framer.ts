@@ -36,15 +36,25 @@ export class PacketFramer {
   #chunks: Uint8Array[] = [];
   #head = 0; // offset into #chunks[0]
   #buffered = 0;
+  /** Whether a packet returned as a view of `#chunks[0]` (no copy) may still be in use. */
+  #headViewed = false;
+  readonly #release: ((chunk: Uint8Array) => void) | undefined;
 
   /**
    * Accepts packets whose body is at most `maxLength` bytes. `allocate` gives
    * the buffer a packet spanning chunks is copied into (default: a new one),
-   * so a caller can recycle buffers it knows are free.
+   * so a caller can recycle buffers it knows are free. `release` gets back
+   * each pushed chunk whose bytes were all copied out, none returned as a view,
+   * once the framer no longer refers to it (so it can be freed at once).
    */
-  constructor(maxLength: number, allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n)) {
+  constructor(
+    maxLength: number,
+    allocate: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+    release?: (chunk: Uint8Array) => void,
+  ) {
     this.#max = maxLength;
     this.#alloc = allocate;
+    this.#release = release;
   }
 
   /** Bytes held that do not yet form a whole packet. */
@@ -112,6 +122,8 @@ export class PacketFramer {
       this.#buffered -= left;
       this.#chunks.shift();
       this.#head = 0;
+      if (!this.#headViewed) this.#release?.(c);
+      this.#headViewed = false;
     }
   }
 
@@ -119,6 +131,7 @@ export class PacketFramer {
     const first = this.#chunks[0]!;
     if (first.length - this.#head >= n) {
       const v = first.subarray(this.#head, this.#head + n);
+      this.#headViewed = true;
       this.#skip(n);
       return v;
     }

@@ -271,3 +271,24 @@ test("PacketFramer splits packets across and within chunks and refuses bad lengt
   empty.push(h(0, 0, 0, 0));
   assert.throws(() => empty.next(), /empty/);
 });
+
+test("PacketFramer releases a chunk only once its bytes were all copied and no view of it was returned", () => {
+  const released: Uint8Array[] = [];
+  const f = new PacketFramer(64, undefined, (c) => released.push(c));
+  // Packet 1 spans chunks A and B (copied); packet 2 lies inside B (a view); packet 3 spans
+  // B's tail and C (copied).
+  const a = h(0, 0, 0, 4, 1, 2);
+  const b = h(3, 4, 0, 0, 0, 1, 9, 0, 0, 0, 3, 5);
+  const c = h(6, 7);
+  f.push(a);
+  f.push(b);
+  f.push(c);
+  assert.deepEqual(f.next(), h(1, 2, 3, 4));
+  assert.deepEqual(released, [a], "A was copied whole into packet 1");
+  const view = f.next()!;
+  assert.equal(view.buffer, b.buffer);
+  assert.deepEqual(f.next(), h(5, 6, 7));
+  assert.deepEqual(released, [a, c], "B lent a view (packet 2): never released");
+  assert.deepEqual(view, h(9));
+  assert.equal(f.buffered, 0);
+});

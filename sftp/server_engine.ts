@@ -76,6 +76,11 @@ export interface SFTPServerEngineOptions {
   readonly now?: () => number;
   /** Bytes of unparsed input above which {@link SFTPServerEngine.wantsData} turns false (default 1 MiB). */
   readonly inputHighWater?: number;
+  /**
+   * Gets back each input chunk whose bytes were all copied into requests (none
+   * kept as a view), so the caller can free it at once (see `PacketFramer`).
+   */
+  readonly release?: (chunk: Uint8Array) => void;
 }
 
 interface HandleEntry {
@@ -153,7 +158,11 @@ export class SFTPServerEngine<H = unknown> {
     this.#maxPacket = options.maxPacketLength ?? SERVER_MAX_PACKET;
     // Requests spanning input chunks (every big WRITE) are assembled in reused buffers.
     this.#pool = new BufferPool(this.#maxPacket, MAX_PARALLEL + 8);
-    this.#framer = new PacketFramer(this.#maxPacket, (n) => this.#pool.allocate(n));
+    this.#framer = new PacketFramer(
+      this.#maxPacket,
+      (n) => this.#pool.allocate(n),
+      options.release,
+    );
     this.#maxRead = Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024);
     this.#maxHandles = options.maxHandles ?? SERVER_MAX_HANDLES;
     this.#now = options.now;

@@ -31,6 +31,7 @@ import {
   type RemoteInput,
   type RemoteState,
 } from "./channel_state.ts";
+import { markTransient } from "../transient_buffers.ts";
 import type { ConnectionEvent } from "./events.ts";
 import {
   DEFAULT_MAX_CHANNELS,
@@ -522,6 +523,7 @@ export class ConnectionLayer {
         // At most one copy between the socket buffer and the application: this one, unless
         // the opener already produced a buffer of the packet's own (PacketOpener.openDetached).
         const own = owned ? data : data.slice();
+        markTransient(own);
         this.#emit({ type: "channelData", channelId: ch.localId, stream, data: own });
         return true;
       }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { type DisconnectDetail, DisconnectError, LocalProtocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHWriter } from "../wire.ts";
+import { isTransient } from "../transient_buffers.ts";
 import { LayerPair } from "./_layer_pair.ts";
 import { ChannelOpenFailure, MAX_GLOBAL_REQUEST_DATA } from "./channels.ts";
 
@@ -44,6 +45,9 @@ test("ConnectionLayer.openChannel() is confirmed and data flows both ways", () =
   assert.equal(bData[0]!.stream, 0);
   assert.deepEqual([...aData[0]!.data], [4]);
   assert.equal(aData[0]!.stream, 1, "extended data keeps its type code");
+  // Each event's data is a buffer of its own, which a consumer that copied it may free.
+  assert.ok(isTransient(bData[0]!.data) && isTransient(aData[0]!.data));
+  assert.notEqual(bData[0]!.data.buffer, aData[0]!.data.buffer);
 });
 
 test("ConnectionLayer.sendData() stops at the peer's window and resumes on WINDOW_ADJUST", () => {

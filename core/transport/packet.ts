@@ -15,6 +15,7 @@ import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import { DisconnectError, DisconnectReason } from "../errors.ts";
 import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
+import { markTransient } from "../transient_buffers.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
@@ -305,7 +306,11 @@ export class PacketSender {
     if (b) buf.set(b, 5 + h.length);
     this.#padding.fill(buf.subarray(5 + payloadLen, 4 + packetLen));
     if (detached) {
-      for (const c of s.sealDetached!(this.seq, buf.subarray(0, 4 + packetLen))) out.push(c);
+      for (const c of s.sealDetached!(this.seq, buf.subarray(0, 4 + packetLen))) {
+        // The ciphertext is a buffer of its own: the socket frees it once written out.
+        if (c.length >= DETACH_MIN / 2) markTransient(c);
+        out.push(c);
+      }
     } else {
       if (s) s.seal(this.seq, buf.subarray(0, 4 + packetLen), buf.subarray(4 + packetLen));
       out.push(buf);

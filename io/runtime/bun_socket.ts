@@ -6,6 +6,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
@@ -80,6 +81,7 @@ export async function connectBunSocket(
         return false;
       }
       pending.shift();
+      releaseTransient(head);
     }
     if (endAfterFlush) halfClose(s);
     return true;
@@ -122,7 +124,10 @@ export async function connectBunSocket(
       if (closed) return false;
       if (pending.length === 0) {
         const n = s.write(data);
-        if (n >= data.length) return true;
+        if (n >= data.length) {
+          releaseTransient(data);
+          return true;
+        }
         pending.push(data.subarray(Math.max(0, n)));
         pendingBytes += data.length - Math.max(0, n);
       } else {
@@ -153,7 +158,12 @@ export async function connectBunSocket(
     remoteAddress: s.remoteAddress,
     remotePort: s.remotePort,
   };
-  // Bun has no writev: one copy of the batch costs less than a send() per chunk.
-  socket.writev = (chunks) => socket.write(concatBytes(...chunks));
+  // Bun has no writev: one copy of the batch costs less than a send() per chunk. The copied
+  // chunks' memory is freed at once where it may be (sealed ciphertext).
+  socket.writev = (chunks) => {
+    const ok = socket.write(concatBytes(...chunks));
+    for (const c of chunks) releaseTransient(c);
+    return ok;
+  };
   return socket;
 }

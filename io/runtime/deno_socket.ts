@@ -7,6 +7,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { DENO_READ_MIN_SIZE, DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
+import { releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
@@ -56,11 +57,15 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     try {
       while (queue.length && !closed) {
         // Merge what is queued into one write: fewer syscalls under load.
-        const batch = queue.length === 1 ? queue[0]! : concatBytes(...queue);
+        const chunks = queue;
+        const batch = chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
         queue = [];
         queued = 0;
+        // Copied chunks (sealed ciphertext) are freed at once, a lone one once written.
+        if (chunks.length > 1) { for (const c of chunks) releaseTransient(c); }
         let off = 0;
         while (off < batch.length) off += await conn.write(batch.subarray(off));
+        if (chunks.length === 1) releaseTransient(batch);
         if (queued < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
       }
       if (endRequested && !closed) await conn.closeWrite().catch(() => {});

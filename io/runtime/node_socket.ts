@@ -8,6 +8,7 @@
 import * as net from "node:net";
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { currentRuntime } from "./env.ts";
+import { isTransient, releaseTransient } from "../../core/transient_buffers.ts";
 
 /**
  * Where a socket opened with `onread` (one reused read buffer, no allocation per read)
@@ -47,13 +48,42 @@ function sharedReadBuffer(): Uint8Array {
 
 /** Whether `net.Socket` cork/uncork is Node's own (one writev syscall per batch). */
 const CORK_WRITEV = currentRuntime() === "node";
+/**
+ * Whether a write's callback means the bytes are out of our buffer (Node's own node:net;
+ * Deno's and Bun's emulations are not relied on for that: their buffers go to the GC).
+ */
+const RELEASE_WRITTEN = currentRuntime() === "node";
 /** Whether `net.connect`'s `onread` (reads into one reused buffer) is Node's own. */
 const REUSED_READS = currentRuntime() === "node";
 
+/**
+ * A write callback that frees the transient buffers among `chunks` (sealed ciphertext, see
+ * core/transient_buffers.ts) once Node has written them out; undefined when there are none.
+ */
+function releaseWhenWritten(chunks: readonly Uint8Array[]): (() => void) | undefined {
+  if (!RELEASE_WRITTEN) return undefined;
+  let held: Uint8Array[] | undefined;
+  for (const c of chunks) if (isTransient(c)) (held ??= []).push(c);
+  if (!held) return undefined;
+  return () => {
+    for (const c of held) releaseTransient(c);
+  };
+}
+
+function writeOne(sock: net.Socket, data: Uint8Array): boolean {
+  return RELEASE_WRITTEN && isTransient(data)
+    ? sock.write(data, () => releaseTransient(data))
+    : sock.write(data);
+}
+
 function corkedWrite(sock: net.Socket, chunks: readonly Uint8Array[]): boolean {
+  // Corked writes complete together: the last one's callback runs after all of them.
+  const done = releaseWhenWritten(chunks);
   sock.cork();
   let ok = true;
-  for (const c of chunks) ok = sock.write(c) && ok;
+  const last = chunks.length - 1;
+  for (let i = 0; i < last; i++) ok = sock.write(chunks[i]!) && ok;
+  if (last >= 0) ok = (done ? sock.write(chunks[last]!, done) : sock.write(chunks[last]!)) && ok;
   sock.uncork();
   return ok;
 }
@@ -67,7 +97,7 @@ export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSoc
   sock.setNoDelay(true);
   let handlers: SocketHandlers | undefined;
   return {
-    write: (data) => sock.write(data),
+    write: (data) => writeOne(sock, data),
     // Corked writes leave as one writev() when uncorked: one syscall for a whole batch. Node
     // only: Deno's and Bun's node:net emulate cork; the driver merges small chunks there.
     ...(CORK_WRITEV

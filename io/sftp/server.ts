@@ -7,6 +7,7 @@
  * @module
  */
 
+import { releaseTransient } from "../../core/transient_buffers.ts";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
 import type { ChannelIO } from "../engine/channel.ts";
@@ -79,6 +80,8 @@ export async function serveSftp<H>(
   engine = new SFTPServerEngine(backend, {
     send,
     now: () => Date.now(),
+    // Chunks copied whole into requests are freed at once, not at the next GC.
+    release: releaseTransient,
     ...(options.maxHandles !== undefined ? { maxHandles: options.maxHandles } : {}),
     ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
   });

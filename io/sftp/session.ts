@@ -7,6 +7,7 @@
  * @module
  */
 
+import { releaseTransient } from "../../core/transient_buffers.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { SFTPClientEngine, type SFTPResult } from "../../sftp/client_engine.ts";
 import {
@@ -174,7 +175,11 @@ export class SFTPSession {
     const maxRequests = Math.max(1, options.maxRequests ?? 64);
     // Sized once the request size is known (below); until then every buffer is fresh.
     const pool = new BufferPool(0, maxRequests + 8);
-    const engine = new SFTPClientEngine({ allocate: (n) => pool.allocate(n) });
+    // Chunks copied whole into replies are freed at once, not at the next GC.
+    const engine = new SFTPClientEngine({
+      allocate: (n) => pool.allocate(n),
+      release: releaseTransient,
+    });
     const s = new SFTPSession(ch, engine, maxRequests, pool);
     const onAbort = () => ch.close();
     options.signal?.addEventListener("abort", onAbort, { once: true });
