@@ -8,6 +8,7 @@
 
 import type * as net from "node:net";
 import type { ChannelIO } from "../engine/channel.ts";
+import { writeReleasing } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { BRIDGE_READ_HIGH_WATER } from "../limits.ts";
 
@@ -86,7 +87,8 @@ export function bridgeSocket(
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        if (!sock.write(value)) {
+        // The chunk is ours alone: freed once written (not at the next GC).
+        if (!writeReleasing(sock, value)) {
           await new Promise<void>((r) => {
             const go = () => {
               sock.off("drain", go);

@@ -70,7 +70,12 @@ function releaseWhenWritten(chunks: readonly Uint8Array[]): (() => void) | undef
   };
 }
 
-function writeOne(sock: net.Socket, data: Uint8Array): boolean {
+/**
+ * `sock.write(data)`, freeing `data` once Node wrote it out when it is a transient buffer
+ * (channel data, sealed ciphertext: see core/transient_buffers.ts). The caller keeps no
+ * view of `data` after the call.
+ */
+export function writeReleasing(sock: net.Socket, data: Uint8Array): boolean {
   return RELEASE_WRITTEN && isTransient(data)
     ? sock.write(data, () => releaseTransient(data))
     : sock.write(data);
@@ -97,7 +102,7 @@ export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSoc
   sock.setNoDelay(true);
   let handlers: SocketHandlers | undefined;
   return {
-    write: (data) => writeOne(sock, data),
+    write: (data) => writeReleasing(sock, data),
     // Corked writes leave as one writev() when uncorked: one syscall for a whole batch. Node
     // only: Deno's and Bun's node:net emulate cork; the driver merges small chunks there.
     ...(CORK_WRITEV
