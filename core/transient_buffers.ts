@@ -71,3 +71,20 @@ export function releaseTransient(data: Uint8Array): boolean {
   (b as Transferable).transfer(0);
   return true;
 }
+
+/**
+ * Frees a buffer the caller alone holds (it made it, e.g. with `slice()`, and no view of
+ * it remains anywhere): the same early release as {@link releaseTransient}, for buffers
+ * that never left the caller. Views into a larger buffer are left alone.
+ */
+export function freeOwned(data: Uint8Array | ArrayBuffer): void {
+  const b = data instanceof ArrayBuffer ? data : data.buffer;
+  if (!CAN_DETACH || !(b instanceof ArrayBuffer)) return;
+  if (
+    !(data instanceof ArrayBuffer) && (data.byteOffset !== 0 || data.byteLength !== b.byteLength)
+  ) {
+    return;
+  }
+  owned.delete(b);
+  (b as Transferable).transfer(0);
+}

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isTransient, markTransient, releaseTransient } from "./transient_buffers.ts";
+import { freeOwned, isTransient, markTransient, releaseTransient } from "./transient_buffers.ts";
 
 test("releaseTransient frees a marked buffer once and leaves every other buffer alone", () => {
   const packet = new Uint8Array(32 * 1024 + 40).fill(7);
@@ -31,4 +31,18 @@ test("markTransient refuses views into a buffer shared with other data", () => {
   assert.equal(releaseTransient(a), false);
   assert.equal(b[0], 1, "the neighbour's bytes survive");
   assert.equal(slab.byteLength, 8192);
+});
+
+test("freeOwned frees a whole buffer the caller made, never a view into a larger one", () => {
+  const whole = new Uint8Array(4096).fill(3);
+  freeOwned(whole);
+  assert.equal(whole.length, 0);
+  const big = new Uint8Array(4096).fill(3);
+  const part = big.subarray(16, 32);
+  freeOwned(part);
+  assert.equal(part.length, 16, "a view is left alone");
+  assert.equal(big[0], 3);
+  const ab = new ArrayBuffer(64);
+  freeOwned(ab);
+  assert.equal(ab.byteLength, 0);
 });

@@ -21,6 +21,7 @@ import type {
   PacketSealer,
 } from "../../core/crypto/types.ts";
 import { checkKeyLengths } from "../../core/crypto/check_keys.ts";
+import { freeOwned } from "../../core/transient_buffers.ts";
 import type { DeferredOpener, DeferredSealer, PendingSealSink } from "./deferred.ts";
 import { GcmNonce, NativeGcmOpener, NativeGcmSealer } from "./native_gcm.ts";
 import { probeNativeCrypto } from "./native_probe.ts";
@@ -125,6 +126,7 @@ export class WebCryptoGcmSealer implements DeferredSealer {
         }
         packet.set(out.subarray(0, len), 4);
         tagOut.set(out.subarray(len));
+        freeOwned(buf); // copied: its memory goes back at once, not at the next GC
       });
     sink(packet, done);
   }

@@ -11,6 +11,7 @@ import { WRITE_COALESCE_LIMIT } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
 import type { PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
 import { MAX_PACKET_LENGTH } from "../../core/limits.ts";
+import { freeOwned } from "../../core/transient_buffers.ts";
 import {
   type DeferredOpener,
   type DeferredSealer,
@@ -418,6 +419,8 @@ export class EngineDriver<E> {
         if (this.#closed || engine.closed) return;
         this.#rxInFlight.shift();
         engine.receiveData(head.raw);
+        freeOwned(head.raw); // the engine copied it: its memory goes back at once
+
         if (!engine.closed && engine.transport?.opener !== this.#opener) this.#rxReroute();
         this.pump();
         this.#rxFrame();
