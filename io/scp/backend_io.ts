@@ -58,6 +58,8 @@ interface OpenDir {
  * ```
  */
 export class BackendTarget<H> implements SinkTarget {
+  /** File writes copy the bytes into the file's own buffers before they resolve. */
+  readonly copiesData = true;
   readonly #b: SFTPBackend<H>;
   readonly #dest: string;
   readonly #isDir: boolean;

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { releaseTransient } from "../../core/transient_buffers.ts";
 import { SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import { SCPSinkMachine } from "../../sftp/scp/sink_machine.ts";
 import type { SCPStream } from "./stream.ts";
@@ -47,6 +48,11 @@ export interface SinkTarget {
   ): Promise<void>;
   /** The directory `dirs` (its last name) is complete. */
   leaveDir(dirs: readonly string[]): Promise<void>;
+  /**
+   * True when each file's `write()` has copied the bytes by the time it resolves, so the
+   * input may be freed after it (a relay that sends the bytes on by reference: false).
+   */
+  readonly copiesData?: boolean;
 }
 
 /** Options of {@link runSink}. */
@@ -94,6 +100,7 @@ export async function runSink(
   let files = 0;
   let open: SinkFile | undefined;
   let writeError: unknown;
+  let lastInput: Uint8Array | undefined;
   const flush = async () => {
     for (const b of m.takeOutgoing()) await s.write(b);
   };
@@ -109,7 +116,11 @@ export async function runSink(
       const e = m.pollEvent();
       if (!e) {
         await flush(); // answers queued while parsing (a T record's) go out before we wait
+        // The last input was handed out whole, and every file write of it copied it: its
+        // channel chunk is freed now rather than at the next GC.
+        if (lastInput && m.buffered === 0 && target.copiesData) releaseTransient(lastInput);
         const d = await s.data(Number.MAX_SAFE_INTEGER);
+        lastInput = d ?? undefined;
         if (d === null) m.receiveEnd();
         else m.receive(d);
         continue;

@@ -117,6 +117,11 @@ export class SCPSinkMachine {
     this.#in.push(bytes);
   }
 
+  /** Bytes received and not yet handed out (0: no view of a received chunk is held). */
+  get buffered(): number {
+    return this.#in.buffered;
+  }
+
   /** The source's stream ended. */
   receiveEnd(): void {
     this.#ended = true;

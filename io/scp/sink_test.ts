@@ -1,0 +1,49 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { markTransient } from "../../core/transient_buffers.ts";
+import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { BackendTarget } from "./backend_io.ts";
+import { runSink } from "./sink.ts";
+import { SCPStream } from "./stream.ts";
+
+const enc = new TextEncoder();
+
+/** Channel-like chunks of `bytes`, each a buffer of its own marked as channel data is. */
+function channelChunks(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += size) {
+    const c = bytes.slice(o, o + size);
+    markTransient(c);
+    out.push(c);
+  }
+  return out;
+}
+
+test("runSink frees each input chunk once a copying target has consumed it whole", async () => {
+  const data = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+  const stream = new Uint8Array([
+    ...enc.encode(`C0644 ${data.length} a.bin\n`),
+    ...data,
+    0,
+    ...enc.encode("C0600 3 b.txt\n"),
+    ...enc.encode("xyz"),
+    0,
+  ]);
+  const chunks = channelChunks(stream, 32 * 1024);
+  let i = 0;
+  const readable = new ReadableStream<Uint8Array>({
+    pull: (c) => (i < chunks.length ? c.enqueue(chunks[i++]!) : c.close()),
+  });
+  const backend = new MemoryBackend();
+  await backend.mkdir("/in", {});
+  const target = await BackendTarget.open(backend, "/in");
+  const { files, warnings } = await runSink(new SCPStream(readable, async () => {}), target, {
+    recurse: false,
+  });
+  assert.equal(files, 2);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(backend.readFile("/in/a.bin"), data, "the bytes arrived intact");
+  assert.deepEqual(backend.readFile("/in/b.txt"), enc.encode("xyz"));
+  const freed = chunks.filter((c) => c.buffer.byteLength === 0).length;
+  assert.ok(freed >= chunks.length - 1, `${freed} of ${chunks.length} chunks freed`);
+});
