@@ -32,7 +32,8 @@ class OneAtATimeBackend extends MemoryBackend {
     }
     this.#busy++;
     try {
-      await new Promise((r) => setTimeout(r, 0));
+      // Long enough that a pipelining client has its next request here before this one ends.
+      await new Promise((r) => setTimeout(r, 10));
       return await f();
     } finally {
       this.#busy--;

@@ -8,12 +8,76 @@
  */
 
 import { releaseTransient } from "../../core/transient_buffers.ts";
+import { setImmediate } from "node:timers";
+import { concatBytes } from "../../core/wire.ts";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
+
+/** Replies smaller than this wait (until the event loop's check phase) to share a packet. */
+const SMALL_REPLY = 4096;
+/** Most bytes of small replies sent as one channel write (one packet of a 32 KiB-packet peer). */
+const SMALL_REPLIES_LIMIT = 32 * 1024;
+
+/**
+ * The engine's `send`: small replies (STATUS, HANDLE, ATTRS) made while one batch of file
+ * operations completes go out together, in one channel packet and one socket write, as sshd
+ * sends what sftp-server writes to its pipe; an OpenSSH `put` otherwise costs a packet and a
+ * write syscall per 32 KiB. A small reply returns at once (nothing of it is borrowed); a big
+ * one (DATA) first sends the small ones before it, in order, and returns when it was taken.
+ *
+ * @example
+ * ```ts ignore
+ * const replies = replySender(channel, () => engine.close());
+ * new SFTPServerEngine(backend, { send: replies.send });
+ * ```
+ */
+export function replySender(
+  channel: Pick<ChannelIO, "write">,
+  onError: () => void,
+): {
+  send: (chunks: Uint8Array[]) => Promise<void> | undefined;
+  /** Sends the small replies still waiting and resolves when the channel took them. */
+  flush: () => Promise<void>;
+} {
+  let small: Uint8Array[] = [];
+  let smallBytes = 0;
+  let scheduled = false;
+  const write = (c: Uint8Array) => channel.write(c).catch(onError);
+  const flushSmall = () => {
+    const sent = small.length
+      ? write(small.length === 1 ? small[0]! : concatBytes(...small))
+      : Promise.resolve();
+    small = [];
+    smallBytes = 0;
+    return sent;
+  };
+  const send = (chunks: Uint8Array[]) => {
+    let last: Promise<void> | undefined;
+    for (const c of chunks) {
+      if (c.length >= SMALL_REPLY) {
+        flushSmall();
+        last = write(c);
+        continue;
+      }
+      if (smallBytes + c.length > SMALL_REPLIES_LIMIT) flushSmall();
+      small.push(c);
+      smallBytes += c.length;
+    }
+    if (small.length && !scheduled) {
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        flushSmall();
+      });
+    }
+    return last;
+  };
+  return { send, flush: flushSmall };
+}
 
 /**
  * What one SFTP session serves: a directory (`root`, jailed) or a `backend`.
@@ -72,13 +136,9 @@ export async function serveSftp<H>(
   } = {},
 ): Promise<void> {
   let engine: SFTPServerEngine<H> | undefined = undefined;
-  const send = (chunks: Uint8Array[]): Promise<void> | undefined => {
-    let last: Promise<void> | undefined;
-    for (const c of chunks) last = channel.write(c);
-    return last?.catch(() => void engine?.close());
-  };
+  const replies = replySender(channel, () => void engine?.close());
   engine = new SFTPServerEngine(backend, {
-    send,
+    send: replies.send,
     now: () => Date.now(),
     // Chunks copied whole into requests are freed at once, not at the next GC.
     release: releaseTransient,
@@ -101,6 +161,7 @@ export async function serveSftp<H>(
   } finally {
     reader.releaseLock();
     await e.close();
+    await replies.flush();
   }
 }
 

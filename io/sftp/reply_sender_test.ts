@@ -1,0 +1,35 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
+import { replySender } from "./server.ts";
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+test("replySender sends the small replies of one event-loop turn as one write, in order with big ones", async () => {
+  const writes: number[][] = [];
+  const channel = {
+    write: (c: Uint8Array) => {
+      writes.push([...c.subarray(0, 4)].concat(c.length));
+      return Promise.resolve();
+    },
+  };
+  const r = replySender(channel, () => assert.fail("no write fails"));
+  assert.equal(r.send([new Uint8Array([1])]), undefined, "a small reply is not waited for");
+  r.send([new Uint8Array([2])]);
+  r.send([new Uint8Array([3])]);
+  assert.equal(writes.length, 0, "small replies wait for the turn to end");
+  await turn();
+  assert.deepEqual(writes, [[1, 2, 3, 3]], "three replies, one write");
+
+  writes.length = 0;
+  r.send([new Uint8Array([4])]);
+  const big = new Uint8Array(100_000).fill(9);
+  const taken = r.send([new Uint8Array([5, 5]), big]);
+  assert.ok(taken instanceof Promise, "a big reply's send resolves once the channel took it");
+  assert.deepEqual(writes, [[4, 5, 5, 3], [9, 9, 9, 9, 100_000]], "the small ones go first");
+  r.send([new Uint8Array([6])]);
+  await r.flush();
+  assert.deepEqual(writes.at(-1), [6, 1], "flush() sends what waits");
+  await turn();
+  assert.equal(writes.length, 3, "nothing is sent twice");
+});
