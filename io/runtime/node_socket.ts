@@ -8,7 +8,7 @@
 import * as net from "node:net";
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { currentRuntime } from "./env.ts";
-import { isTransient, releaseTransient } from "../../core/transient_buffers.ts";
+import { freeOwned, isTransient, releaseTransient } from "../../core/transient_buffers.ts";
 
 /**
  * Where a socket opened with `onread` (one reused read buffer, no allocation per read)
@@ -49,8 +49,9 @@ function sharedReadBuffer(): Uint8Array {
 /** Whether `net.Socket` cork/uncork is Node's own (one writev syscall per batch). */
 const CORK_WRITEV = currentRuntime() === "node";
 /**
- * Whether a write's callback means the bytes are out of our buffer (Node's own node:net;
- * Deno's and Bun's emulations are not relied on for that: their buffers go to the GC).
+ * Whether a write's callback means the bytes are out of our buffer, and a `data` event's
+ * buffer is the read's own (Node's own node:net; Deno's and Bun's emulations are not relied
+ * on for either: their buffers go to the GC).
  */
 const RELEASE_WRITTEN = currentRuntime() === "node";
 /** Whether `net.connect`'s `onread` (reads into one reused buffer) is Node's own. */
@@ -123,7 +124,15 @@ export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSoc
     setHandlers(h) {
       handlers = h;
       if (sink) sink.attach((b) => handlers!.data(b));
-      else sock.on("data", (b: Uint8Array) => handlers!.data(b));
+      else {
+        sock.on("data", (b: Uint8Array) => {
+          handlers!.data(b);
+          // Handlers copy what they keep (SocketHandlers.data): the read's own buffer is
+          // freed now, not at the next GC (Node allocates one per read of a socket it
+          // accepted).
+          if (RELEASE_WRITTEN) freeOwned(b);
+        });
+      }
       sock.on("end", () => handlers!.end());
       sock.on("error", (e: Error) => handlers!.error(e));
       sock.on("drain", () => handlers!.drain());
