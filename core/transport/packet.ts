@@ -52,6 +52,9 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
  *    receive buffer is overwritten by later packets). ChannelIO enqueues that buffer as it is.
  * So: one copy and one allocation per data packet (the consumer's chunk), plus whatever the
  * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
+ * That chunk is marked transient (core/transient_buffers.ts): a consumer inside the library
+ * that copies it whole (the SFTP and SCP framers, a forwarded socket once written) frees it
+ * at once instead of leaving it to the garbage collector.
  */
 export class PacketReceiver {
   /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
