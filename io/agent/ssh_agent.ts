@@ -61,7 +61,9 @@ export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex
     socket.setHandlers({
       data: (chunk) => {
         socket.pause();
-        pending = server.receive(chunk).then(
+        // Copied: the server reads it after this call returns, and adapters may reuse or
+        // free the chunk then (SocketHandlers.data).
+        pending = server.receive(chunk.slice()).then(
           (out) => {
             if (out.length) socket.write(out);
             socket.resume();

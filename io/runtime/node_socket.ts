@@ -126,11 +126,13 @@ export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSoc
       if (sink) sink.attach((b) => handlers!.data(b));
       else {
         sock.on("data", (b: Uint8Array) => {
-          handlers!.data(b);
+          // A plain Uint8Array, not the Buffer: its slice() copies, as handlers expect.
+          const chunk = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+          handlers!.data(chunk);
           // Handlers copy what they keep (SocketHandlers.data): the read's own buffer is
           // freed now, not at the next GC (Node allocates one per read of a socket it
           // accepted).
-          if (RELEASE_WRITTEN) freeOwned(b);
+          if (RELEASE_WRITTEN) freeOwned(chunk);
         });
       }
       sock.on("end", () => handlers!.end());
