@@ -99,6 +99,10 @@ function legacyServer(pairs: readonly CipherMac[]): Promise<TestServer> {
   return startServer({
     encryptionAlgs: [...new Set(pairs.map((p) => p.cipher))],
     macAlgs: [...new Set(pairs.map((p) => p.mac!))],
+    // A new connection clears what an earlier one from the same (reused) port left.
+    connectionMade: (conn) => {
+      if (conn.remotePort !== undefined) lost.delete(conn.remotePort);
+    },
     connectionLost: (conn, error) => {
       if (conn.remotePort !== undefined) lost.set(conn.remotePort, error);
     },

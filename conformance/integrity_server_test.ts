@@ -49,6 +49,11 @@ function serveEverything(): Promise<TestServer> {
   return startServer({
     encryptionAlgs: MATRIX_CIPHERS,
     macAlgs: MATRIX_MACS,
+    // Ports are reused across trials (loopback reuses TIME_WAIT ports): a new connection
+    // clears what an earlier one from the same port left, so a trial reads its own verdict.
+    connectionMade: (conn) => {
+      if (conn.remotePort !== undefined) lost.delete(conn.remotePort);
+    },
     connectionLost: (conn, error) => {
       if (conn.remotePort !== undefined) lost.set(conn.remotePort, error);
     },
