@@ -16,6 +16,7 @@ import { DisconnectError, DisconnectReason } from "../errors.ts";
 import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 import { markTransient } from "../transient_buffers.ts";
+import { concatBytes } from "../wire.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
@@ -274,7 +275,7 @@ export class PacketSender {
   seal(head: Uint8Array, body?: Uint8Array): Uint8Array {
     const chunks: Uint8Array[] = [];
     this.sealTo(chunks, head, body);
-    return chunks.length === 1 ? chunks[0]! : concatAll(chunks);
+    return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
   }
 
   /**
@@ -286,7 +287,7 @@ export class PacketSender {
     let h = head;
     let b = body;
     if (this.#compressor) {
-      const joined = b && b.length ? concat2(h, b) : h;
+      const joined = b && b.length ? concatBytes(h, b) : h;
       h = this.#compressor.compress(joined);
       b = undefined;
     }
@@ -340,23 +341,4 @@ let scratchBuf = new Uint8Array(0);
 function scratch(n: number): Uint8Array {
   if (scratchBuf.length < n) scratchBuf = new Uint8Array(Math.max(n, 64 * 1024));
   return scratchBuf.subarray(0, n);
-}
-
-function concatAll(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -9,18 +9,13 @@
 
 import { releaseTransient } from "../../core/transient_buffers.ts";
 import { setImmediate } from "node:timers";
-import { concatBytes } from "../../core/wire.ts";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
-
-/** Replies smaller than this wait (until the event loop's check phase) to share a packet. */
-const SMALL_REPLY = 4096;
-/** Most bytes of small replies sent as one channel write (one packet of a 32 KiB-packet peer). */
-const SMALL_REPLIES_LIMIT = 32 * 1024;
+import { SmallWriteBatcher } from "./small_writes.ts";
 
 /**
  * The engine's `send`: small replies (STATUS, HANDLE, ATTRS) made while one batch of file
@@ -43,40 +38,22 @@ export function replySender(
   /** Sends the small replies still waiting and resolves when the channel took them. */
   flush: () => Promise<void>;
 } {
-  let small: Uint8Array[] = [];
-  let smallBytes = 0;
+  // Small replies wait until the event loop's check phase to share a packet.
+  const batcher = new SmallWriteBatcher((c) => channel.write(c).catch(onError));
   let scheduled = false;
-  const write = (c: Uint8Array) => channel.write(c).catch(onError);
-  const flushSmall = () => {
-    const sent = small.length
-      ? write(small.length === 1 ? small[0]! : concatBytes(...small))
-      : Promise.resolve();
-    small = [];
-    smallBytes = 0;
-    return sent;
-  };
   const send = (chunks: Uint8Array[]) => {
     let last: Promise<void> | undefined;
-    for (const c of chunks) {
-      if (c.length >= SMALL_REPLY) {
-        flushSmall();
-        last = write(c);
-        continue;
-      }
-      if (smallBytes + c.length > SMALL_REPLIES_LIMIT) flushSmall();
-      small.push(c);
-      smallBytes += c.length;
-    }
-    if (small.length && !scheduled) {
+    for (const c of chunks) last = batcher.add(c) ?? last;
+    if (batcher.pending && !scheduled) {
       scheduled = true;
       setImmediate(() => {
         scheduled = false;
-        flushSmall();
+        void batcher.flush();
       });
     }
     return last;
   };
-  return { send, flush: flushSmall };
+  return { send, flush: () => batcher.flush() };
 }
 
 /**

@@ -21,6 +21,7 @@ import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
+import { SmallWriteBatcher } from "./small_writes.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -29,11 +30,6 @@ import { BufferPool } from "../../sftp/buffer_pool.ts";
 export const SFTP_WINDOW = 32 * 1024 * 1024;
 /** Largest channel data packet we accept on the SFTP channel: fewer, bigger packets per reply. */
 export const SFTP_MAX_CHANNEL_PACKET = 128 * 1024;
-
-/** Packets smaller than this are merged with their neighbours into one channel write. */
-const COALESCE_BELOW = 4096;
-/** Most bytes merged into one channel write (one SSH packet of a 32 KiB-packet peer). */
-const COALESCE_LIMIT = 32 * 1024;
 
 /** What {@link SFTPSession.open} needs from a connection. */
 export interface SFTPChannelOpener {
@@ -98,6 +94,8 @@ export class SFTPSession {
   readonly #waiting = new Map<number, Waiter>();
   #closeError: Error | undefined;
   #flushScheduled = false;
+  /** A failed write means the channel is gone; the read loop fails the requests. */
+  readonly #batcher: SmallWriteBatcher;
   #readLoop: Promise<void> | undefined;
   /** The server's limits@openssh.com reply, when it has the extension. */
   limits: SFTPLimits | undefined;
@@ -115,6 +113,7 @@ export class SFTPSession {
     pool: BufferPool,
   ) {
     this.#ch = ch;
+    this.#batcher = new SmallWriteBatcher((c) => ch.write(c).catch(() => {}));
     this.#engine = engine;
     this.#maxRequests = maxRequests;
     this.pool = pool;
@@ -285,38 +284,8 @@ export class SFTPSession {
   }
 
   #flushNow(): void {
-    const chunks = this.#engine.takeOutgoing();
-    let batch: Uint8Array[] = [];
-    let batched = 0;
-    const send = (c: Uint8Array) => {
-      // A failed write means the channel is gone; the read loop fails the requests.
-      this.#ch.write(c).catch(() => {});
-    };
-    const sendBatch = () => {
-      if (batch.length === 1) send(batch[0]!);
-      else if (batch.length > 1) {
-        const all = new Uint8Array(batched);
-        let o = 0;
-        for (const b of batch) {
-          all.set(b, o);
-          o += b.length;
-        }
-        send(all);
-      }
-      batch = [];
-      batched = 0;
-    };
-    for (const c of chunks) {
-      if (c.length >= COALESCE_BELOW) {
-        sendBatch();
-        send(c);
-        continue;
-      }
-      if (batched + c.length > COALESCE_LIMIT) sendBatch();
-      batch.push(c);
-      batched += c.length;
-    }
-    sendBatch();
+    for (const c of this.#engine.takeOutgoing()) this.#batcher.add(c);
+    void this.#batcher.flush();
   }
 
   async #read(): Promise<void> {

@@ -1,0 +1,65 @@
+/**
+ * Merging of small SFTP packets into shared channel writes, for the client's requests and
+ * the server's replies alike: a burst of small packets costs one SSH packet and one socket
+ * write instead of one each.
+ *
+ * @module
+ */
+
+import { concatBytes } from "../../core/wire.ts";
+
+/** Packets smaller than this are merged with their neighbours into one channel write. */
+export const COALESCE_BELOW = 4096;
+/** Most bytes merged into one channel write (one SSH packet of a 32 KiB-packet peer). */
+export const COALESCE_LIMIT = 32 * 1024;
+
+/**
+ * Holds small chunks until {@link flush} and writes big ones at once, after the small ones
+ * queued before them, so the order of the bytes never changes.
+ *
+ * @example
+ * ```ts ignore
+ * const b = new SmallWriteBatcher((c) => channel.write(c));
+ * for (const c of engine.takeOutgoing()) b.add(c);
+ * b.flush();
+ * ```
+ */
+export class SmallWriteBatcher {
+  readonly #write: (chunk: Uint8Array) => Promise<void>;
+  #small: Uint8Array[] = [];
+  #bytes = 0;
+
+  /** Batches writes made with `write`. */
+  constructor(write: (chunk: Uint8Array) => Promise<void>) {
+    this.#write = write;
+  }
+
+  /** Whether small chunks wait for {@link flush}. */
+  get pending(): boolean {
+    return this.#small.length > 0;
+  }
+
+  /**
+   * Queues a small chunk (undefined: nothing of it is borrowed past the flush), or writes a
+   * big one after the small ones before it and returns its write.
+   */
+  add(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk.length >= COALESCE_BELOW) {
+      void this.flush();
+      return this.#write(chunk);
+    }
+    if (this.#bytes + chunk.length > COALESCE_LIMIT) void this.flush();
+    this.#small.push(chunk);
+    this.#bytes += chunk.length;
+    return undefined;
+  }
+
+  /** Writes the small chunks that wait, as one chunk; resolves when the write is taken. */
+  flush(): Promise<void> {
+    const small = this.#small;
+    if (small.length === 0) return Promise.resolve();
+    this.#small = [];
+    this.#bytes = 0;
+    return this.#write(small.length === 1 ? small[0]! : concatBytes(...small));
+  }
+}
