@@ -46,12 +46,25 @@ export function fleetAddress(i: number): string {
   return `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
 }
 
+/**
+ * A full, memory-reducing collection: what the runtime does under memory pressure. On V8 (Node,
+ * Deno) a plain `gc()` leaves the young generation at the size a burst of handshakes grew it to
+ * (32 → 64 MiB here, a per-process allowance, not memory any connection holds); the "last
+ * resort" collection also shrinks it. Bun: a full collection, then `Bun.shrink()` returns freed
+ * pages. The same collection runs before the baseline and before each reading.
+ */
 function collectGarbage(): void {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  const g = globalThis as {
+    gc?: (o?: { type: string; execution: string; flavor?: string }) => void;
+    Bun?: { gc(force: boolean): void; shrink?(): void };
+  };
+  const reduce = option("gc", "reduce") === "reduce";
   for (let i = 0; i < 3; i++) {
     if (g.Bun) g.Bun.gc(true);
+    else if (reduce) g.gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
     else g.gc?.();
   }
+  if (reduce) g.Bun?.shrink?.();
 }
 
 /**
@@ -404,7 +417,9 @@ interface Child {
 
 function child(runtime: string, args: string[]): Child {
   const [cmd, ...pre] = RUNTIMES[runtime]!(SELF);
-  const proc = spawn(cmd!, [...pre, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const proc = spawn(cmd!, [...pre, ...args, "--gc", option("gc", "reduce")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let buf = "";
   const waiting: ((l: string) => void)[] = [];
   const queued: string[] = [];

@@ -115,14 +115,20 @@ function connectTo(
   return session.connect(target.host, options);
 }
 
-/** Reads a stream to its end; resolves with the byte count. */
+/**
+ * Reads a stream to its end; resolves with the byte count. A BYOB reader with one reused
+ * buffer, as a user who wants the bytes and not a buffer per packet reads a channel: the
+ * packet's buffer is freed as its bytes are copied out (see `ChannelIO.readable`).
+ */
 async function drain(stream: ReadableStream<Uint8Array>): Promise<number> {
-  const reader = stream.getReader();
+  const reader = stream.getReader({ mode: "byob" });
+  let buf = new Uint8Array(256 * 1024);
   let n = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read(buf);
     if (done) return n;
     n += value.length;
+    buf = new Uint8Array(value.buffer);
   }
 }
 

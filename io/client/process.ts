@@ -146,7 +146,22 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return this.#stdin;
   }
 
-  /** The process's standard output. */
+  /**
+   * The process's standard output. Without an `encoding` it is a byte stream: besides the
+   * usual readers, a BYOB reader (`getReader({ mode: "byob" })`) reads into a buffer of its
+   * own, which bulk downloads reuse instead of getting a new buffer per packet.
+   *
+   * @example
+   * ```ts ignore
+   * const p = await conn.createProcess("cat big.iso");
+   * const reader = p.stdout.getReader({ mode: "byob" });
+   * let buf = new Uint8Array(256 * 1024);
+   * for (let r; !(r = await reader.read(buf)).done;) {
+   *   await file.write(r.value);
+   *   buf = new Uint8Array(r.value.buffer); // the same memory, handed back
+   * }
+   * ```
+   */
   get stdout(): ReadableStream<T> {
     this.#claimed[0] = true;
     return (this.#stdout ??= this.#decoded(0));

@@ -8,7 +8,22 @@
  */
 
 import type { ConnectionEvent } from "../../core/connection/events.ts";
+import { isTransient, markTransient, releaseTransient } from "../../core/transient_buffers.ts";
 import { ChannelClosedError } from "./errors.ts";
+
+/**
+ * Reads the next chunk of a channel's readable ({@link ChannelIO.readable}) for a consumer
+ * that frees each chunk it consumed whole (`releaseTransient`): a byte stream hands each
+ * chunk's buffer to its reader alone, so the chunk is marked as the reader's to free.
+ * Only for readers of a `ChannelIO` stream, whose chunks nobody else holds.
+ */
+export async function readOwned(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  const r = await reader.read();
+  if (!r.done) markTransient(r.value);
+  return r;
+}
 
 /** The engine operations a channel needs (both client and server engines have them). */
 export interface ChannelEngine {
@@ -59,7 +74,7 @@ export class ChannelIO {
   readonly #engine: ChannelEngine;
   readonly #pump: ChannelPump;
   readonly #windowSize: number;
-  readonly #controllers: (ReadableStreamDefaultController<Uint8Array> | undefined)[] = [];
+  readonly #controllers: (ReadableByteStreamController | undefined)[] = [];
   #readablesClosed = false;
   readonly #enqueued: number[] = [];
   readonly #reported: number[] = [];
@@ -105,7 +120,10 @@ export class ChannelIO {
     for (let s = 0; s < streams; s++) this.#streams.push(this.#makeReadable(s));
   }
 
-  /** Stream 0 (data) or 1 (stderr) as a ReadableStream of bytes. */
+  /**
+   * Stream 0 (data) or 1 (stderr) as a ReadableStream of bytes: a byte stream, so a BYOB
+   * reader (`getReader({ mode: "byob" })`) may read into a buffer of its own.
+   */
   readable(stream: number): ReadableStream<Uint8Array> {
     const s = this.#streams[stream];
     if (!s) throw new RangeError(`Channel has no stream ${stream}`);
@@ -122,11 +140,18 @@ export class ChannelIO {
     return this.#eofReceived;
   }
 
+  /**
+   * A byte stream: a default reader gets each packet's buffer itself (enqueueing transfers
+   * it, no copy), and a BYOB reader (`getReader({ mode: "byob" })`) gets the bytes copied
+   * into its own buffer while the packet's is freed at once (see `#deliver`), so a bulk
+   * download through a reused buffer allocates nothing per packet that outlives it.
+   */
   #makeReadable(stream: number): ReadableStream<Uint8Array> {
     this.#enqueued[stream] = 0;
     this.#reported[stream] = 0;
-    return new ReadableStream<Uint8Array>(
+    return new ReadableStream(
       {
+        type: "bytes",
         start: (c) => {
           this.#controllers[stream] = c;
         },
@@ -137,8 +162,31 @@ export class ChannelIO {
           this.#reportConsumed(stream, true);
         },
       },
-      { highWaterMark: this.#windowSize, size: (c) => c.byteLength },
-    );
+      { highWaterMark: this.#windowSize },
+    ) as ReadableStream<Uint8Array>;
+  }
+
+  /**
+   * Hands one packet's data to the stream's reader. A pending BYOB read takes a copy into
+   * the reader's buffer; the rest is enqueued, which moves the buffer into the stream, so
+   * only a buffer this channel owns (a `channelData` event's, marked transient by the
+   * connection layer) goes in as it is, anything else as a copy.
+   */
+  #deliver(c: ReadableByteStreamController, data: Uint8Array): void {
+    if (data.length === 0) return; // a byte stream refuses empty chunks; there is nothing to read
+    const own = isTransient(data);
+    const view = c.byobRequest?.view;
+    if (view && own) {
+      const n = Math.min(view.byteLength, data.length);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(0, n));
+      c.byobRequest!.respond(n);
+      if (n === data.length) {
+        releaseTransient(data);
+        return;
+      }
+      data = data.subarray(n);
+    }
+    c.enqueue(own ? data : data.slice());
   }
 
   /** Tells the engine how much the reader took since last time, reopening the window. */
@@ -161,7 +209,7 @@ export class ChannelIO {
         const c = this.#controllers[e.stream];
         this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
         if (c) {
-          c.enqueue(e.data);
+          this.#deliver(c, e.data);
           this.#reportConsumed(e.stream);
         } else {
           // Nobody reads this stream (unknown type code or cancelled): drop, keep window open.

@@ -14,6 +14,7 @@ import {
   SCPReader,
   type SCPRecord,
 } from "../../sftp/scp/records.ts";
+import { readOwned } from "../engine/channel.ts";
 
 /** Where SCP bytes go: resolves when the bytes were accepted (flow control). */
 export type SCPWrite = (bytes: Uint8Array) => Promise<void>;
@@ -35,7 +36,10 @@ export class SCPStream {
   #eof = false;
   #writeError: unknown;
 
-  /** Reads from `readable`, writes with `write`. */
+  /**
+   * Reads from `readable`, a channel's readable whose chunks nobody else holds (so a consumer
+   * may free a chunk it used up, see `readOwned`), and writes with `write`.
+   */
   constructor(readable: ReadableStream<Uint8Array>, write: SCPWrite) {
     this.#reader = readable.getReader();
     this.#write = write;
@@ -43,7 +47,7 @@ export class SCPStream {
 
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
-    const { value, done } = await this.#reader.read();
+    const { value, done } = await readOwned(this.#reader);
     if (done) {
       this.#eof = true;
       return false;

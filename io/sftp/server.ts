@@ -11,7 +11,7 @@ import { releaseTransient } from "../../core/transient_buffers.ts";
 import { setImmediate } from "node:timers";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
-import type { ChannelIO } from "../engine/channel.ts";
+import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
@@ -127,7 +127,7 @@ export async function serveSftp<H>(
   void e.whenClosed().then(() => reader.cancel().catch(() => {}));
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await readOwned(reader);
       if (done || e.closed) break;
       e.receiveData(value);
       if (!e.wantsData) await e.whenWantsData();

@@ -19,7 +19,7 @@ import {
 } from "../../sftp/constants.ts";
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
-import type { ChannelIO } from "../engine/channel.ts";
+import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
@@ -293,7 +293,7 @@ export class SFTPSession {
     let error: Error | undefined;
     try {
       for (;;) {
-        const { value, done } = await reader.read();
+        const { value, done } = await readOwned(reader);
         if (done) break;
         this.#engine.receiveData(value);
         this.#drain();

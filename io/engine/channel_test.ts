@@ -1,0 +1,114 @@
+/**
+ * ChannelIO's readables are byte streams: a default reader gets each packet's own buffer
+ * without a copy, a BYOB reader gets the bytes copied into its buffer while the packet's
+ * is freed at once, a buffer the channel does not own is copied, and the window reopens by
+ * what the reader took either way.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChannelEngine, ChannelIO } from "./channel.ts";
+import { markTransient } from "../../core/transient_buffers.ts";
+
+class StubEngine implements ChannelEngine {
+  consumed = 0;
+  closed = false;
+  sendData(): number {
+    return 0;
+  }
+  writableBytes(): number {
+    return 0;
+  }
+  consume(_id: number, n: number): void {
+    this.consumed += n;
+  }
+  sendEof(): void {}
+  closeChannel(): void {}
+  sendChannelRequest(): void {}
+  replyChannelRequest(): void {}
+}
+
+const pump = { pump() {}, whenDrained: () => Promise.resolve(), socketFull: false };
+
+function channel(): { engine: StubEngine; ch: ChannelIO } {
+  const engine = new StubEngine();
+  return { engine, ch: new ChannelIO(1, engine, pump, 1 << 20) };
+}
+
+/** A packet buffer of the channel's own, as the connection layer emits it. */
+function packet(bytes: number[]): Uint8Array {
+  const b = Uint8Array.from(bytes);
+  markTransient(b);
+  return b;
+}
+
+function data(ch: ChannelIO, d: Uint8Array, stream = 0): void {
+  ch.handleEvent({ type: "channelData", channelId: 1, stream, data: d });
+}
+
+test("a default reader gets the packet's own buffer, moved into the stream, not copied", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader();
+  const d = packet([1, 2, 3]);
+  data(ch, d);
+  assert.equal(d.byteLength, 0, "the buffer moved into the stream (enqueue transfers it)");
+  const { value } = await reader.read();
+  assert.deepEqual([...value!], [1, 2, 3]);
+  assert.equal(engine.consumed, 3);
+});
+
+test("a buffer the channel does not own is copied, and the caller's copy stays intact", async () => {
+  const { ch } = channel();
+  const reader = ch.readable(1).getReader();
+  const shared = new Uint8Array(4096);
+  shared.set([7, 8, 9], 100);
+  const d = shared.subarray(100, 103);
+  data(ch, d, 1);
+  assert.deepEqual([...d], [7, 8, 9]);
+  assert.equal(shared.byteLength, 4096);
+  const { value } = await reader.read();
+  assert.deepEqual([...value!], [7, 8, 9]);
+});
+
+test("a BYOB reader gets the bytes in its own buffer and the packet's buffer is freed", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader({ mode: "byob" });
+  const pending = reader.read(new Uint8Array(16));
+  const d = packet([4, 5, 6, 7]);
+  data(ch, d);
+  assert.equal(d.byteLength, 0, "freed at once");
+  const { value } = await pending;
+  assert.equal(value!.buffer.byteLength, 16, "the reader's buffer, filled in place");
+  assert.deepEqual([...value!], [4, 5, 6, 7]);
+  assert.equal(engine.consumed, 4);
+});
+
+test("a BYOB read smaller than the packet takes a part; the rest waits for the next read", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader({ mode: "byob" });
+  const first = reader.read(new Uint8Array(3));
+  data(ch, packet([1, 2, 3, 4, 5, 6, 7]));
+  assert.deepEqual([...(await first).value!], [1, 2, 3]);
+  assert.deepEqual([...(await reader.read(new Uint8Array(3))).value!], [4, 5, 6]);
+  assert.deepEqual([...(await reader.read(new Uint8Array(3))).value!], [7]);
+  assert.equal(engine.consumed, 7);
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  assert.equal((await reader.read(new Uint8Array(3))).done, true);
+});
+
+test("empty data packets are skipped, text and Response consumers still read everything", async () => {
+  const { ch } = channel();
+  data(ch, new Uint8Array(0));
+  data(ch, packet([104, 105]));
+  data(ch, new Uint8Array(0));
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  assert.equal(await new Response(ch.readable(0)).text(), "hi");
+});
+
+test("nothing is reported consumed while the data sits unread in the stream", async () => {
+  const { engine, ch } = channel();
+  data(ch, packet([1, 2, 3, 4]));
+  assert.equal(engine.consumed, 0);
+  const reader = ch.readable(0).getReader();
+  await reader.read();
+  assert.equal(engine.consumed, 4);
+});
