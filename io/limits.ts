@@ -23,7 +23,7 @@ export const DENO_READ_SIZE = 256 * 1024;
  * its buffer while the connection idles, so an idle connection holds only this much (a
  * handshake's packets and interactive traffic fit in it).
  */
-export const DENO_READ_MIN_SIZE = 2 * 1024;
+export const DENO_READ_MIN_SIZE = 512;
 
 /** Writes smaller than this are merged into one buffer before reaching the socket. */
 export const WRITE_COALESCE_LIMIT = 64 * 1024;

@@ -41,7 +41,7 @@ export class ChaCha20Key {
   /** The same scratch as bytes (little-endian keystream order). */
   readonly blockBytes: Uint8Array = new Uint8Array(this.block.buffer);
   #viewBuffer: ArrayBufferLike | null = null;
-  #view: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  #view: Uint32Array<ArrayBufferLike> | null = null;
 
   /** Expands a 32-byte key. */
   constructor(key: Uint8Array) {
@@ -56,7 +56,7 @@ export class ChaCha20Key {
 
   /** A word view of `buffer` from offset 0, cached while the caller reuses its buffer. */
   viewOf(buffer: ArrayBufferLike): Uint32Array {
-    if (this.#viewBuffer !== buffer) {
+    if (this.#viewBuffer !== buffer || this.#view === null) {
       this.#viewBuffer = buffer;
       this.#view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
     }

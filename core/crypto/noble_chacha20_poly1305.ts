@@ -62,18 +62,22 @@ export interface ChaChaPolyOptions {
   readonly wasm?: WasmMode;
 }
 
+/**
+ * One direction's state. Only the key copy is made up front: the WebAssembly kernels take
+ * whole packets, so K_1, K_2, Poly1305 and the scratch buffers are made when a packet first
+ * needs them (an idle connection holds two of these per direction pair).
+ */
 class ChaChaPolyState {
-  readonly header: ChaCha20Key; // K_1
   readonly packets: WasmChaChaPolyPackets | null;
   readonly implementation: string;
-  readonly tag = new Uint8Array(TAG_LENGTH);
-  readonly len = new Uint8Array(4);
-  readonly #encKey: Uint8Array;
+  /** K_2 | K_1, this state's own copy. */
+  readonly #key: Uint8Array;
   readonly #wasm: WasmMode;
-  // K_2 and Poly1305 serve only packets the WebAssembly kernels do not take: made on first use,
-  // so an idle connection does not hold them.
+  #header: ChaCha20Key | undefined;
   #main: ChaCha20Key | undefined;
   #poly: Poly1305Mac | undefined;
+  #tag: Uint8Array | undefined;
+  #len: Uint8Array | undefined;
 
   constructor(keys: DirectionKeys, options: ChaChaPolyOptions) {
     if (keys.encKey.length !== 64) {
@@ -83,9 +87,8 @@ class ChaChaPolyState {
     }
     const wasm = options.wasm ?? "auto";
     this.#wasm = wasm;
-    this.header = new ChaCha20Key(keys.encKey.subarray(32, 64));
-    this.packets = wasm === "auto" ? WasmChaChaPolyPackets.create(keys.encKey) : null;
-    this.#encKey = keys.encKey.slice(0, 32);
+    this.#key = keys.encKey.slice();
+    this.packets = wasm === "auto" ? WasmChaChaPolyPackets.create(this.#key, true) : null;
     this.implementation = this.packets !== null
       ? "wasm"
       : this.poly instanceof WasmPoly1305
@@ -93,14 +96,29 @@ class ChaChaPolyState {
       : "js";
   }
 
+  /** K_1 (the length field). */
+  get header(): ChaCha20Key {
+    return this.#header ??= new ChaCha20Key(this.#key.subarray(32, 64));
+  }
+
   /** K_2 (payload and Poly1305 key). */
   get main(): ChaCha20Key {
-    return this.#main ??= new ChaCha20Key(this.#encKey);
+    return this.#main ??= new ChaCha20Key(this.#key.subarray(0, 32));
   }
 
   /** The Poly1305 instance. */
   get poly(): Poly1305Mac {
     return this.#poly ??= createPoly1305({ wasm: this.#wasm });
+  }
+
+  /** Scratch for a computed tag. */
+  get tag(): Uint8Array {
+    return this.#tag ??= new Uint8Array(TAG_LENGTH);
+  }
+
+  /** Scratch for a decrypted length field. */
+  get len(): Uint8Array {
+    return this.#len ??= new Uint8Array(4);
   }
 
   /** Starts Poly1305 with the one-time key from K_2's block 0. */

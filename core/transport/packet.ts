@@ -40,12 +40,16 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
   );
 }
 
+/** The receive buffer of a receiver that holds no bytes. */
+const EMPTY = new Uint8Array(0);
+
 /**
  * Reads packets from the incoming byte stream of one direction.
  *
  * Copies per packet on the receive path, socket chunk to the `ReadableStream` consumer:
  * 1. the socket chunk into this receive buffer (`push`; the buffer is reused, it grows
- *    only for a larger packet): the one copy;
+ *    only for a larger packet; while still the small first one it is dropped whenever it
+ *    runs empty, so an idle connection holds none): the one copy;
  * 2. decryption: in place in that buffer (noble, WebAssembly), or, with an opener that has
  *    `openDetached` (node:crypto AES-GCM, ETM ciphers), into the library's own fresh output;
  * 3. channel data: a detached opener's output is handed on as it is (`payloadOwned`); an
@@ -59,7 +63,7 @@ function packetError(code: "ERR_PACKET_LENGTH" | "ERR_PADDING" | "ERR_MAC", mess
  */
 export class PacketReceiver {
   /** Allocated on the first bytes: a connection that never sends any costs no buffer. */
-  #buf = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY;
   #start = 0;
   #end = 0;
   /** packet_length of the packet in progress, once its first block was read. */
@@ -121,6 +125,19 @@ export class PacketReceiver {
     this.#end += data.length;
   }
 
+  /**
+   * Drops the empty receive buffer while it is still the small first one: a connection
+   * between packets (idle, or interactive: a buffer per burst is cheap at this size) then
+   * holds none. A buffer grown by bulk traffic stays, so that traffic allocates nothing per
+   * read. Views handed out earlier stay valid: the buffer is dropped, not reused or freed.
+   */
+  #releaseSmallBuffer(): void {
+    if (this.#buf.length !== 0 && this.#buf.length <= INITIAL_RECEIVE_BUFFER) {
+      this.#buf = EMPTY;
+      this.#start = this.#end = 0;
+    }
+  }
+
   /** Takes back the bytes buffered but not consumed (used when the version line had trailing data). */
   takeBuffered(): Uint8Array {
     const out = this.#buf.slice(this.#start, this.#end);
@@ -140,7 +157,10 @@ export class PacketReceiver {
     const block = op ? op.blockSize : 8;
     const avail = this.#end - this.#start;
     if (this.#pendingLength < 0) {
-      if (avail < firstLen) return undefined;
+      if (avail < firstLen) {
+        if (avail === 0) this.#releaseSmallBuffer();
+        return undefined;
+      }
       const first = this.#buf.subarray(this.#start, this.#start + firstLen);
       const len = op
         ? op.decryptLength(this.seq, first)
@@ -207,7 +227,7 @@ export class PacketReceiver {
 /** Largest padding pool: one RNG call per ~4 KiB of padding on a busy connection. */
 const PADDING_POOL_MAX = 4096;
 /** First padding pool: padding is at most 255 bytes, and idle connections send few packets. */
-const PADDING_POOL_FIRST = 512;
+const PADDING_POOL_FIRST = 256;
 
 /** Random padding comes from a pool refilled in chunks that double up to 4 KiB. */
 class PaddingPool {

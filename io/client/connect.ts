@@ -38,6 +38,7 @@ import { abortError } from "../engine/errors.ts";
 import { classifyConnectFailure, type ConnectPhase, ConnectTimeoutError } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import { connectWithConfig } from "./ssh_config.ts";
+import { type ConnectDeadline, connectDeadline } from "./deadline.ts";
 import {
   type AgentAuth,
   forwardAgentChannel,
@@ -108,7 +109,7 @@ async function connectDirect(
   host: string,
   options: ConnectOptions,
 ): Promise<SSHClientConnection> {
-  const { conn, signal, agentAuth, explainFailure } = await startConnection(host, options);
+  const { conn, signal, agentAuth, explainFailure, clear } = await startConnection(host, options);
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
@@ -116,6 +117,7 @@ async function connectDirect(
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
     throw explainFailure(e);
   } finally {
+    clear();
     agentAuth?.close();
   }
   options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
@@ -132,6 +134,8 @@ export interface StartedConnection {
   readonly agentAuth: AgentAuth | undefined;
   /** Turns a failed authentication wait into the error to throw (phase, hints, a log line). */
   readonly explainFailure: (e: unknown) => unknown;
+  /** Ends the attempt's deadline (its timer): call once authentication ended either way. */
+  readonly clear: () => void;
 }
 
 /**
@@ -148,21 +152,30 @@ export async function startConnection(
   host: string,
   options: ConnectOptions = {},
 ): Promise<StartedConnection> {
-  const port = options.port ?? 22;
   if (options.signal?.aborted) throw abortError(options.signal);
   const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const signals: AbortSignal[] = [];
-  if (options.signal) signals.push(options.signal);
-  const timeoutSignal = timeoutMs > 0 && Number.isFinite(timeoutMs)
-    ? AbortSignal.timeout(timeoutMs)
-    : undefined;
-  if (timeoutSignal) signals.push(timeoutSignal);
-  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  const deadline = connectDeadline(options.signal, timeoutMs);
+  try {
+    return await startWithDeadline(host, options, timeoutMs, deadline);
+  } catch (e) {
+    deadline.clear();
+    throw e;
+  }
+}
+
+async function startWithDeadline(
+  host: string,
+  options: ConnectOptions,
+  timeoutMs: number,
+  deadline: ConnectDeadline,
+): Promise<StartedConnection> {
+  const port = options.port ?? 22;
+  const signal = deadline.signal;
   let phase: ConnectPhase = "tcp";
   // A timeout names host, port and phase; the caller's abort rejects with its reason.
   const explain = (e: unknown): unknown => {
     if (options.signal?.aborted) return abortError(options.signal);
-    if (timeoutSignal?.aborted) {
+    if (deadline.timedOut) {
       return new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
     }
     if (
@@ -191,7 +204,7 @@ export async function startConnection(
   );
   const kh = options.knownHosts;
   const baseVerifier = options.hostKeyVerifier ??
-    (kh === null ? () => true : await knownHostsVerifier(
+    (kh === null ? acceptAnyHostKey : await knownHostsVerifier(
       kh === undefined
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
         : typeof kh === "string"
@@ -289,7 +302,16 @@ export async function startConnection(
     log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
     return err;
   };
-  return { conn, signal, agentAuth, explainFailure };
+  return { conn, signal, agentAuth, explainFailure, clear: deadline.clear };
+}
+
+/**
+ * `knownHosts: null`: every host key is accepted. Module-level, not a closure made in
+ * startConnection, whose scope (the connect deadline and its timer) the connection would
+ * then keep alive for its whole life.
+ */
+function acceptAnyHostKey(): boolean {
+  return true;
 }
 
 /** known_hosts' preferred host key algorithms for this host, or undefined for the default. */

@@ -52,7 +52,7 @@ export async function getServerHostKey(
   options: ProbeOptions = {},
 ): Promise<ServerHostKeyProbe> {
   let found: { algorithm: string; keyBlob: Uint8Array } | undefined;
-  const { conn, signal } = await startConnection(host, {
+  const { conn, signal, clear } = await startConnection(host, {
     ...options,
     clientKeys: [],
     agent: false,
@@ -66,6 +66,7 @@ export async function getServerHostKey(
   } catch (e) {
     if (!found) throw e;
   } finally {
+    clear();
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
   }
   if (!found) throw new SSHError("ERR_PROTOCOL", "The server authenticated us before the key");
@@ -98,7 +99,7 @@ export async function getServerAuthMethods(
   host: string,
   options: ProbeOptions & { readonly username?: string },
 ): Promise<string[]> {
-  const { conn, signal } = await startConnection(host, {
+  const { conn, signal, clear } = await startConnection(host, {
     ...options,
     clientKeys: [],
     agent: false,
@@ -112,6 +113,7 @@ export async function getServerAuthMethods(
     if (!conn.engine.transport.algorithms || methods.length === 0) throw e;
     return [...methods];
   } finally {
+    clear();
     await conn.shutdown(FAILED_CONNECT_GRACE_MS);
   }
 }

@@ -70,8 +70,12 @@ class LazyNativeChaChaPoly {
   #encKey: Uint8Array | undefined;
   readonly #wasm: WasmMode;
 
+  /**
+   * Keeps `encKey` itself, not a copy (an idle connection would hold two more buffers): the
+   * transport's derived keys, which nothing changes once the sealer or opener is made.
+   */
   constructor(encKey: Uint8Array, wasm: WasmMode) {
-    this.#encKey = encKey.slice();
+    this.#encKey = encKey;
     this.#wasm = wasm;
   }
 

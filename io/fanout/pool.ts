@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { connectDeadline } from "../client/deadline.ts";
 import { SSHError } from "../../core/errors.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -176,9 +177,9 @@ export class SSHPool {
     const work = async (host: string, index: number, batch: AbortSignal) => {
       const startedAt = Date.now();
       const t0 = performance.now();
-      const signals = [batch];
-      if (timeout !== undefined) signals.push(AbortSignal.timeout(timeout));
-      const signal = AbortSignal.any(signals);
+      // A timer cleared when the host is done (AbortSignal.timeout's lives on to the end).
+      const deadline = connectDeadline(batch, timeout ?? 0);
+      const signal = deadline.signal!;
       let connectMs: number | undefined;
       const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
       try {
@@ -193,6 +194,8 @@ export class SSHPool {
             : reason)
           : new SSHError("ERR_BY_APPLICATION", String(reason));
         return { ok: false as const, host, index, error, attempts: 1, timing: timing() };
+      } finally {
+        deadline.clear();
       }
     };
     return fanOut(this.#order, work, {

@@ -19,10 +19,23 @@ interface BunSocket {
   pause?(): void;
   resume?(): void;
   setNoDelay?(on: boolean): void;
+  /** What `connect({ data })` attached: our adapter. */
+  readonly data: BunByteSocket;
   readonly localAddress?: string;
   readonly localPort?: number;
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+}
+
+/** Socket callbacks: one object for every connection (each finds its adapter in `s.data`). */
+interface BunSocketHandlers {
+  open?(s: BunSocket): void;
+  data?(s: BunSocket, d: Uint8Array): void;
+  drain?(s: BunSocket): void;
+  close?(s: BunSocket): void;
+  end?(s: BunSocket): void;
+  error?(s: BunSocket, e: Error): void;
+  connectError?(s: BunSocket, e: Error): void;
 }
 
 interface BunNamespace {
@@ -30,15 +43,8 @@ interface BunNamespace {
     hostname: string;
     port: number;
     allowHalfOpen?: boolean;
-    socket: {
-      open?(s: BunSocket): void;
-      data?(s: BunSocket, d: Uint8Array): void;
-      drain?(s: BunSocket): void;
-      close?(s: BunSocket): void;
-      end?(s: BunSocket): void;
-      error?(s: BunSocket, e: Error): void;
-      connectError?(s: BunSocket, e: Error): void;
-    };
+    data?: BunByteSocket;
+    socket: BunSocketHandlers;
   }): Promise<BunSocket>;
 }
 
@@ -57,6 +63,138 @@ function halfClose(s: BunSocket): void {
   else s.end();
 }
 
+/**
+ * One connection's adapter. A class with one shared handler object rather than closures: an
+ * idle connection is a few objects (fan-outs hold thousands).
+ */
+class BunByteSocket implements ByteSocket {
+  #s: BunSocket | undefined;
+  #h: SocketHandlers | undefined;
+  /** Bytes that arrived before `setHandlers` (copies: Bun reuses its buffer). */
+  #early: Uint8Array[] | undefined;
+  /** What Bun's `write()` did not take yet, in order. */
+  #pending: Uint8Array[] | undefined;
+  #pendingBytes = 0;
+  #closed = false;
+  #endAfterFlush = false;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+
+  /** Bun's socket is connected: addresses are known, writes may start. */
+  connected(s: BunSocket): void {
+    this.#s = s;
+    s.setNoDelay?.(true);
+    this.localAddress = s.localAddress;
+    this.localPort = s.localPort;
+    this.remoteAddress = s.remoteAddress;
+    this.remotePort = s.remotePort;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.#closed) return false;
+    const pending = this.#pending;
+    if (pending === undefined || pending.length === 0) {
+      const n = this.#s!.write(data);
+      if (n >= data.length) {
+        releaseTransient(data);
+        return true;
+      }
+      (this.#pending ??= []).push(data.subarray(Math.max(0, n)));
+      this.#pendingBytes += data.length - Math.max(0, n);
+    } else {
+      pending.push(data);
+      this.#pendingBytes += data.length;
+    }
+    return this.#pendingBytes < SOCKET_WRITE_HIGH_WATER;
+  }
+
+  /**
+   * Bun has no writev: one copy of the batch costs less than a send() per chunk. The copied
+   * chunks' memory is freed at once where it may be (sealed ciphertext).
+   */
+  writev(chunks: readonly Uint8Array[]): boolean {
+    const ok = this.write(concatBytes(...chunks));
+    for (const c of chunks) releaseTransient(c);
+    return ok;
+  }
+
+  end(): void {
+    this.#endAfterFlush = true;
+    if (!this.#pending?.length) halfClose(this.#s!);
+  }
+
+  destroy(): void {
+    this.#s!.terminate();
+  }
+
+  pause(): void {
+    this.#s!.pause?.();
+  }
+
+  resume(): void {
+    this.#s!.resume?.();
+  }
+
+  setHandlers(handlers: SocketHandlers): void {
+    this.#h = handlers;
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) { for (const d of early) handlers.data(d); }
+  }
+
+  /** Writes what waited; true once all is written. */
+  flush(s: BunSocket): boolean {
+    const pending = this.#pending;
+    while (pending?.length) {
+      const head = pending[0]!;
+      const n = s.write(head);
+      this.#pendingBytes -= Math.max(0, n);
+      if (n < head.length) {
+        pending[0] = head.subarray(Math.max(0, n));
+        return false;
+      }
+      pending.shift();
+      releaseTransient(head);
+    }
+    if (this.#endAfterFlush) halfClose(s);
+    return true;
+  }
+
+  onData(d: Uint8Array): void {
+    // Bun reuses its buffer after the callback: the engine's push() copies.
+    if (this.#h) this.#h.data(d);
+    else (this.#early ??= []).push(d.slice());
+  }
+
+  onDrain(s: BunSocket): void {
+    if (this.flush(s) && this.#pendingBytes < SOCKET_WRITE_HIGH_WATER / 2) this.#h?.drain();
+  }
+
+  onEnd(): void {
+    this.#h?.end();
+  }
+
+  onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#h?.close();
+  }
+
+  onError(e: Error): void {
+    this.#h?.error(e);
+  }
+}
+
+const HANDLERS: BunSocketHandlers = {
+  data: (s, d) => s.data.onData(d),
+  drain: (s) => s.data.onDrain(s),
+  end: (s) => s.data.onEnd(),
+  close: (s) => s.data.onClose(),
+  error: (s, e) => s.data.onError(e),
+};
+
 /** Connects with `Bun.connect`. Bun's write may be partial: the rest waits for `drain`. */
 export async function connectBunSocket(
   host: string,
@@ -65,105 +203,20 @@ export async function connectBunSocket(
 ): Promise<ByteSocket> {
   const bun = bunApi();
   if (!bun) throw new Error("Bun.connect is not available in this runtime");
-  let h: SocketHandlers | undefined;
-  const early: Uint8Array[] = [];
-  const pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let closed = false;
-  let endAfterFlush = false;
-  const tryFlush = (s: BunSocket) => {
-    while (pending.length) {
-      const head = pending[0]!;
-      const n = s.write(head);
-      pendingBytes -= Math.max(0, n);
-      if (n < head.length) {
-        pending[0] = head.subarray(Math.max(0, n));
-        return false;
-      }
-      pending.shift();
-      releaseTransient(head);
-    }
-    if (endAfterFlush) halfClose(s);
-    return true;
-  };
   if (signal?.aborted) throw signal.reason ?? new Error("Connect aborted");
+  const socket = new BunByteSocket();
   const connecting = bun.connect({
     hostname: host,
     port,
     // Our end() is a half-close: the peer's answer after it must still arrive.
     allowHalfOpen: true,
-    socket: {
-      data(_s, d) {
-        // Bun reuses its buffer after the callback: copy is done by the engine's push().
-        if (h) h.data(d);
-        else early.push(d.slice());
-      },
-      drain(s) {
-        if (tryFlush(s) && pendingBytes < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
-      },
-      end() {
-        h?.end();
-      },
-      close() {
-        if (closed) return;
-        closed = true;
-        h?.close();
-      },
-      error(_s, e) {
-        h?.error(e);
-      },
-    },
+    data: socket,
+    socket: HANDLERS,
   });
   const abort = () => void connecting.then((s) => s.terminate(), () => {});
   signal?.addEventListener("abort", abort, { once: true });
   const s = await connecting;
   signal?.removeEventListener("abort", abort);
-  s.setNoDelay?.(true);
-  const socket: ByteSocket = {
-    write(data) {
-      if (closed) return false;
-      if (pending.length === 0) {
-        const n = s.write(data);
-        if (n >= data.length) {
-          releaseTransient(data);
-          return true;
-        }
-        pending.push(data.subarray(Math.max(0, n)));
-        pendingBytes += data.length - Math.max(0, n);
-      } else {
-        pending.push(data);
-        pendingBytes += data.length;
-      }
-      return pendingBytes < SOCKET_WRITE_HIGH_WATER;
-    },
-    end() {
-      endAfterFlush = true;
-      if (pending.length === 0) halfClose(s);
-    },
-    destroy() {
-      s.terminate();
-    },
-    pause() {
-      s.pause?.();
-    },
-    resume() {
-      s.resume?.();
-    },
-    setHandlers(handlers) {
-      h = handlers;
-      for (const d of early.splice(0)) h.data(d);
-    },
-    localAddress: s.localAddress,
-    localPort: s.localPort,
-    remoteAddress: s.remoteAddress,
-    remotePort: s.remotePort,
-  };
-  // Bun has no writev: one copy of the batch costs less than a send() per chunk. The copied
-  // chunks' memory is freed at once where it may be (sealed ciphertext).
-  socket.writev = (chunks) => {
-    const ok = socket.write(concatBytes(...chunks));
-    for (const c of chunks) releaseTransient(c);
-    return ok;
-  };
+  socket.connected(s);
   return socket;
 }

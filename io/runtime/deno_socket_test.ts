@@ -8,7 +8,7 @@ test("nextReadSize: grows while reads fill the buffer, up to the maximum", () =>
   let size = DENO_READ_MIN_SIZE;
   const seen = [size];
   while (size < DENO_READ_SIZE) seen.push(size = nextReadSize(size, size));
-  assert.deepEqual(seen, [2048, 8192, 32768, 131072, 262144]);
+  assert.deepEqual(seen, [512, 2048, 8192, 32768, 131072, 262144]);
   assert.equal(nextReadSize(DENO_READ_SIZE, DENO_READ_SIZE), DENO_READ_SIZE);
 });
 
@@ -20,7 +20,7 @@ test("nextReadSize: shrinks back to the minimum while reads come back small", ()
     steps++;
   }
   assert.equal(size, DENO_READ_MIN_SIZE);
-  assert.equal(steps, 7);
+  assert.equal(steps, 9);
   assert.equal(nextReadSize(DENO_READ_MIN_SIZE, 1), DENO_READ_MIN_SIZE);
   // Between a quarter and full: stays.
   assert.equal(nextReadSize(8192, 4096), 8192);

@@ -15,18 +15,20 @@ import { freeOwned, isTransient, releaseTransient } from "../../core/transient_b
  * delivers its bytes: chunks that arrive before the handlers are set are kept (copied).
  */
 class ReadSink {
-  #deliver: ((chunk: Uint8Array) => void) | undefined;
-  #early: Uint8Array[] = [];
+  #deliver: SocketHandlers | undefined;
+  #early: Uint8Array[] | undefined;
   /** The `onread` callback: `buf` is reused by the next read, so it is used or copied now. */
   readonly onread = (n: number, buf: Uint8Array): boolean => {
     const chunk = buf.subarray(0, n);
-    if (this.#deliver) this.#deliver(chunk);
-    else this.#early.push(chunk.slice());
+    if (this.#deliver) this.#deliver.data(chunk);
+    else (this.#early ??= []).push(chunk.slice());
     return true;
   };
-  attach(deliver: (chunk: Uint8Array) => void): void {
+  attach(deliver: SocketHandlers): void {
     this.#deliver = deliver;
-    for (const c of this.#early.splice(0)) deliver(c);
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) { for (const c of early) deliver.data(c); }
   }
 }
 
@@ -95,64 +97,94 @@ function corkedWrite(sock: net.Socket, chunks: readonly Uint8Array[]): boolean {
 }
 
 /**
+ * A connected `net.Socket` as a ByteSocket. A class, not an object of closures: an idle
+ * connection is a few objects (fan-outs hold thousands).
+ */
+class NodeByteSocket implements ByteSocket {
+  protected readonly sock: net.Socket;
+  readonly #sink: ReadSink | undefined;
+
+  constructor(sock: net.Socket, sink: ReadSink | undefined) {
+    this.sock = sock;
+    this.#sink = sink;
+  }
+
+  write(data: Uint8Array): boolean {
+    return writeReleasing(this.sock, data);
+  }
+
+  end(): void {
+    this.sock.end();
+  }
+
+  destroy(): void {
+    this.sock.destroy();
+  }
+
+  pause(): void {
+    this.sock.pause();
+  }
+
+  resume(): void {
+    this.sock.resume();
+  }
+
+  setHandlers(h: SocketHandlers): void {
+    const sock = this.sock;
+    if (this.#sink) this.#sink.attach(h);
+    else {
+      sock.on("data", (b: Uint8Array) => {
+        // A plain Uint8Array, not the Buffer: its slice() copies, as handlers expect.
+        const chunk = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        h.data(chunk);
+        // Handlers copy what they keep (SocketHandlers.data): the read's own buffer is
+        // freed now, not at the next GC (Node allocates one per read of a socket it
+        // accepted).
+        if (RELEASE_WRITTEN) freeOwned(chunk);
+      });
+    }
+    sock.on("end", () => h.end());
+    sock.on("error", (e: Error) => h.error(e));
+    sock.on("drain", () => h.drain());
+    sock.on("close", () => h.close());
+  }
+
+  get localAddress(): string | undefined {
+    return this.sock.localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return this.sock.localPort;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.sock.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return this.sock.remotePort;
+  }
+}
+
+/**
+ * With `writev`: corked writes leave as one writev() when uncorked, one syscall for a whole
+ * batch. Node only: Deno's and Bun's node:net emulate cork; the driver merges small chunks
+ * there.
+ */
+class CorkingNodeByteSocket extends NodeByteSocket {
+  writev(chunks: readonly Uint8Array[]): boolean {
+    return corkedWrite(this.sock, chunks);
+  }
+}
+
+/**
  * Wraps a connected `net.Socket`. TCP_NODELAY is set: Nagle costs a handshake 80+ ms.
  * `sink`: the socket was opened with `onread` into a reused buffer (see connectNodeSocket);
  * its bytes come from there instead of `data` events.
  */
 export function socketFromNodeSocket(sock: net.Socket, sink?: ReadSink): ByteSocket {
   sock.setNoDelay(true);
-  let handlers: SocketHandlers | undefined;
-  return {
-    write: (data) => writeReleasing(sock, data),
-    // Corked writes leave as one writev() when uncorked: one syscall for a whole batch. Node
-    // only: Deno's and Bun's node:net emulate cork; the driver merges small chunks there.
-    ...(CORK_WRITEV
-      ? { writev: (chunks: readonly Uint8Array[]) => corkedWrite(sock, chunks) }
-      : {}),
-    end: () => {
-      sock.end();
-    },
-    destroy: () => {
-      sock.destroy();
-    },
-    pause: () => {
-      sock.pause();
-    },
-    resume: () => {
-      sock.resume();
-    },
-    setHandlers(h) {
-      handlers = h;
-      if (sink) sink.attach((b) => handlers!.data(b));
-      else {
-        sock.on("data", (b: Uint8Array) => {
-          // A plain Uint8Array, not the Buffer: its slice() copies, as handlers expect.
-          const chunk = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-          handlers!.data(chunk);
-          // Handlers copy what they keep (SocketHandlers.data): the read's own buffer is
-          // freed now, not at the next GC (Node allocates one per read of a socket it
-          // accepted).
-          if (RELEASE_WRITTEN) freeOwned(chunk);
-        });
-      }
-      sock.on("end", () => handlers!.end());
-      sock.on("error", (e: Error) => handlers!.error(e));
-      sock.on("drain", () => handlers!.drain());
-      sock.on("close", () => handlers!.close());
-    },
-    get localAddress() {
-      return sock.localAddress;
-    },
-    get localPort() {
-      return sock.localPort;
-    },
-    get remoteAddress() {
-      return sock.remoteAddress;
-    },
-    get remotePort() {
-      return sock.remotePort;
-    },
-  };
+  return CORK_WRITEV ? new CorkingNodeByteSocket(sock, sink) : new NodeByteSocket(sock, sink);
 }
 
 /** Where a TCP connection is bound before it connects, and which address family it resolves. */

@@ -47,20 +47,25 @@ export class WasmChaChaPolyPackets {
   readonly #k: WasmKernels;
   readonly #key: Uint8Array;
 
-  /** Null where the SIMD kernels are unavailable. `encKey` is K_2 | K_1 (64 bytes). */
-  static create(encKey: Uint8Array): WasmChaChaPolyPackets | null {
+  /**
+   * Null where the SIMD kernels are unavailable. `encKey` is K_2 | K_1 (64 bytes), copied
+   * unless `adopt` says the caller hands over a copy of its own that nothing changes.
+   */
+  static create(encKey: Uint8Array, adopt = false): WasmChaChaPolyPackets | null {
     if (encKey.length !== 64) {
       throw new RangeError(
         `chacha20-poly1305@openssh.com needs a 64-byte key, got ${encKey.length} bytes`,
       );
     }
     const k = getWasmKernels("auto");
-    return k === null || k.packet === null ? null : new WasmChaChaPolyPackets(k, encKey);
+    return k === null || k.packet === null
+      ? null
+      : new WasmChaChaPolyPackets(k, adopt ? encKey : encKey.slice());
   }
 
-  private constructor(kernels: WasmKernels, encKey: Uint8Array) {
+  private constructor(kernels: WasmKernels, key: Uint8Array) {
     this.#k = kernels;
-    this.#key = encKey.slice();
+    this.#key = key;
   }
 
   /**

@@ -202,6 +202,9 @@ export function getWasmKernels(mode: WasmMode = "auto"): WasmKernels | null {
   if (!enabled || mode === "none") return null;
   if (instance === undefined) instance = instantiate();
   if (instance === null) return null;
+  // One object per mode for the process: every connection's ciphers hold it.
+  const cached = kernelsByMode.get(mode);
+  if (cached !== undefined) return cached;
   const x = instance.exports;
   const packet = mode === "auto" && x.chacha_xor && x.chachapoly_seal && x.chachapoly_open
     ? {
@@ -210,8 +213,12 @@ export function getWasmKernels(mode: WasmMode = "auto"): WasmKernels | null {
       chachapoly_open: x.chachapoly_open,
     }
     : null;
-  return { memory: instance.memory, poly: x, packet };
+  const kernels: WasmKernels = Object.freeze({ memory: instance.memory, poly: x, packet });
+  kernelsByMode.set(mode, kernels);
+  return kernels;
 }
+
+const kernelsByMode = new Map<WasmMode, WasmKernels>();
 
 function instantiate(): Instantiated | null {
   const wasm = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
