@@ -175,3 +175,22 @@ test("PacketSender.sealTo() sends large packets as a detached sealer's chunks, s
   }
   assert.equal(detached.bytesSinceKex, inPlace.bytesSinceKex);
 });
+
+test("PacketReceiver drops its small buffer when it runs empty: an idle connection holds none", () => {
+  const s = new PacketSender(seededRandom(3));
+  const r = new PacketReceiver();
+  r.push(s.seal(new Uint8Array([1, 1, 1])));
+  const first = r.next()!;
+  assert.equal(r.next(), undefined); // drained: the buffer goes
+  assert.equal(r.buffered, 0);
+  // Had the buffer been kept and reused, the next packet would overwrite `first`.
+  r.push(s.seal(new Uint8Array([2, 2, 2])));
+  assert.deepEqual([...r.next()!], [2, 2, 2]);
+  assert.deepEqual([...first], [1, 1, 1]);
+  // A packet split across pushes still arrives whole after a drop.
+  const w = s.seal(new Uint8Array(300).fill(5));
+  r.push(w.subarray(0, 7));
+  assert.equal(r.next(), undefined);
+  r.push(w.subarray(7));
+  assert.deepEqual(r.next(), new Uint8Array(300).fill(5));
+});
