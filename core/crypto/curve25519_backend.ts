@@ -20,6 +20,12 @@ export interface Curve25519Backend {
   /** The X25519 public key of a 32-byte secret. */
   x25519PublicKey(secretKey: Uint8Array): Uint8Array;
   /**
+   * Optional: a fresh key pair from the backend's own random source, where that is faster
+   * than {@link x25519PublicKey} of random bytes. Used only with the system random source, so
+   * a seeded handshake still takes its secret from its seed.
+   */
+  x25519Generate?(): { secretKey: Uint8Array; publicKey: Uint8Array };
+  /**
    * The raw X25519 shared secret; may throw (the caller treats a throw like an
    * all-zero result: a low-order peer key).
    */

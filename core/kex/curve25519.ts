@@ -12,7 +12,7 @@
  */
 
 import { curve25519Backend } from "../crypto/curve25519_backend.ts";
-import type { RandomSource } from "../random.ts";
+import { type RandomSource, systemRandom } from "../random.ts";
 import { SSHWriter } from "../wire.ts";
 import { KexError } from "./errors.ts";
 import type { KeyAgreement } from "./single_round.ts";
@@ -33,8 +33,12 @@ export const X25519_KEY_BYTES = 32;
 export function x25519Keypair(
   random: RandomSource,
 ): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const backend = curve25519Backend();
+  // The backend's own generator where it has one (node:crypto: no key import), but only for
+  // the system random source: a seeded source must decide the secret.
+  if (random === systemRandom && backend.x25519Generate) return backend.x25519Generate();
   const secretKey = random(X25519_KEY_BYTES);
-  return { secretKey, publicKey: curve25519Backend().x25519PublicKey(secretKey) };
+  return { secretKey, publicKey: backend.x25519PublicKey(secretKey) };
 }
 
 /**

@@ -12,7 +12,13 @@
  */
 
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
-import { DisconnectError, DisconnectReason, protocolError, SSHError } from "../errors.ts";
+import {
+  DisconnectError,
+  DisconnectReason,
+  protocolError,
+  SSHError,
+  withoutStack,
+} from "../errors.ts";
 import type {
   HostKeySigner,
   KexClientFlow,
@@ -454,14 +460,15 @@ export class Transport {
         .writeStringUtf8("").toBytes(),
     );
     this.#to("close");
-    this.#host.emit({
-      type: "disconnect",
-      error: new DisconnectError(
-        reason === DisconnectReason.BY_APPLICATION ? "ERR_BY_APPLICATION" : "ERR_PROTOCOL",
+    const byApplication = reason === DisconnectReason.BY_APPLICATION;
+    const make = () =>
+      new DisconnectError(
+        byApplication ? "ERR_BY_APPLICATION" : "ERR_PROTOCOL",
         reason,
         description,
-      ),
-    });
+      );
+    // A normal close: nothing went wrong, so no stack to capture (every fan-out host pays it).
+    this.#host.emit({ type: "disconnect", error: byApplication ? withoutStack(make) : make() });
   }
 
   /**

@@ -927,8 +927,9 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   #onSocketClosed(err?: Error): void {
     this.#log.debug(`socket closed${err ? `: ${err.message}` : ""}`);
+    // After our own DISCONNECT (a normal close) the reason is known: no second error.
     this.#fail(
-      new DisconnectError(
+      this.#error && !err ? this.#error : new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
         err

@@ -16,10 +16,13 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
 } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { currentRuntime } from "../runtime/env.ts";
 import {
   type Curve25519Backend,
   NOBLE_CURVE25519,
@@ -49,8 +52,38 @@ function privateKey(prefix: Uint8Array, raw: Uint8Array): KeyObject {
   return createPrivateKey({ key: der(prefix, raw) as never, format: "der", type: "pkcs8" });
 }
 
-function publicKey(prefix: Uint8Array, raw: Uint8Array): KeyObject {
+/**
+ * Node (OpenSSL 3) imports a raw public key as a JWK faster than as DER (its DER decoders
+ * cost 85–100 µs a key, the JWK path 65–70), and generates an X25519 pair (67 µs) faster than
+ * it imports a private key (150 µs); Deno and Bun import DER in 1–15 µs, and Deno exports a
+ * JWK slowly (47 µs). Measured per call, 2026-12-05.
+ */
+const JWK_FASTER = currentRuntime() === "node";
+
+function publicKey(prefix: Uint8Array, raw: Uint8Array, crv: "X25519" | "Ed25519"): KeyObject {
+  if (JWK_FASTER) {
+    const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64url");
+    return createPublicKey({ key: { kty: "OKP", crv, x }, format: "jwk" });
+  }
   return createPublicKey({ key: der(prefix, raw) as never, format: "der", type: "spki" });
+}
+
+function fromBase64Url(s: string | undefined): Uint8Array {
+  const b = Buffer.from(s ?? "", "base64url");
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+}
+
+/** A fresh X25519 pair from node:crypto, its private key kept for the shared secret. */
+function generateX25519(): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const pair = generateKeyPairSync("x25519");
+  const jwk = pair.privateKey.export({ format: "jwk" });
+  const secretKey = fromBase64Url(jwk.d);
+  const pub = fromBase64Url(jwk.x);
+  if (secretKey.length !== 32 || pub.length !== 32) {
+    throw new RangeError("node:crypto exported an X25519 key of the wrong size");
+  }
+  x25519Keys.set(secretKey, pair.privateKey);
+  return { secretKey, publicKey: pub };
 }
 
 function rawPublic(k: KeyObject): Uint8Array {
@@ -86,10 +119,11 @@ export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
   x25519PublicKey(secretKey: Uint8Array): Uint8Array {
     return rawPublic(x25519Private(secretKey));
   },
+  ...(JWK_FASTER ? { x25519Generate: generateX25519 } : {}),
   x25519Shared(secretKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
     return new Uint8Array(diffieHellman({
       privateKey: x25519Private(secretKey),
-      publicKey: publicKey(X25519_SPKI, peerPublic),
+      publicKey: publicKey(X25519_SPKI, peerPublic, "X25519"),
     }));
   },
   ed25519Sign(seed: Uint8Array, data: Uint8Array): Uint8Array {
@@ -106,7 +140,7 @@ export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
     // every runtime's library to the same rule).
     if (!canonicalS(signature)) return false;
     try {
-      return nodeVerify(null, data, publicKey(ED25519_SPKI, pub), signature);
+      return nodeVerify(null, data, publicKey(ED25519_SPKI, pub, "Ed25519"), signature);
     } catch {
       return false;
     }
@@ -136,6 +170,14 @@ function selfTest(b: Curve25519Backend): boolean {
   const aPub = hexToBytes("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
   const k = hexToBytes("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
   if (!equal(b.x25519PublicKey(a), aPub) || !equal(b.x25519Shared(a, bPub), k)) return false;
+  // A generated pair: the exported secret must give the exported public key (checked by the
+  // portable path) and agree with a known peer.
+  if (b.x25519Generate) {
+    const g = b.x25519Generate();
+    if (!equal(NOBLE_CURVE25519.x25519PublicKey(g.secretKey), g.publicKey)) return false;
+    const other = NOBLE_CURVE25519.x25519Shared(a, g.publicKey);
+    if (!equal(b.x25519Shared(g.secretKey, aPub), other)) return false;
+  }
   // RFC 8032 §7.1, test 1 (empty message).
   const seed = hexToBytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   const pub = hexToBytes("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
