@@ -7,7 +7,8 @@ import {
   NOBLE_CURVE25519,
   registerCurve25519Backend,
 } from "../../core/crypto/curve25519_backend.ts";
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom, systemRandom } from "../../core/random.ts";
+import { x25519Keypair, x25519Shared } from "../../core/kex/curve25519.ts";
 import { NODE_CURVE25519, registerNativeCurves } from "./native_curves.ts";
 
 test("native curves: registered on this runtime after its known-answer tests", () => {
@@ -50,4 +51,24 @@ test("native curves: a low-order X25519 peer key does not yield a usable secret"
     out = undefined; // refused: core turns this into a KexError
   }
   assert.ok(out === undefined || out.every((x) => x === 0));
+});
+
+test("native curves: with the system random source a key pair is node:crypto's own, and sound", () => {
+  const before = curve25519Backend();
+  registerCurve25519Backend(NODE_CURVE25519);
+  try {
+    const a = x25519Keypair(systemRandom);
+    const b = x25519Keypair(systemRandom);
+    assert.notDeepEqual(a.secretKey, b.secretKey);
+    // The exported secret gives the exported public key, and both sides agree.
+    assert.deepEqual(NOBLE_CURVE25519.x25519PublicKey(a.secretKey), a.publicKey);
+    assert.deepEqual(
+      x25519Shared(a.secretKey, b.publicKey),
+      x25519Shared(b.secretKey, a.publicKey),
+    );
+    // A seeded source still decides the secret (same seed, same pair).
+    assert.deepEqual(x25519Keypair(seededRandom(7)), x25519Keypair(seededRandom(7)));
+  } finally {
+    registerCurve25519Backend(before);
+  }
 });
