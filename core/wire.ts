@@ -385,3 +385,21 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
   return d === 0;
 }
+
+/**
+ * A copy of `s` that keeps no larger string alive. V8 makes a substring of 13 or more
+ * characters (from `split`, `slice`) a view into its parent: an algorithm name kept for a
+ * connection's life would keep the whole name-list it was read from. Shorter strings are
+ * copies already.
+ *
+ * @example
+ * ```ts
+ * import { ownString } from "./wire.ts";
+ * const list = "curve25519-sha256,ecdh-sha2-nistp256";
+ * console.log(ownString(list.split(",")[0]!)); // "curve25519-sha256"
+ * ```
+ */
+export function ownString(s: string): string {
+  // Concatenating makes a new flat string; the slice of it is then a view of that copy.
+  return s.length < 13 ? s : (s + " ").slice(0, -1);
+}

@@ -26,6 +26,7 @@ import { EngineBase, type EngineOptions } from "../engine/engine_base.ts";
 import { LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import type { TransportEvent } from "../transport/transport.ts";
+import { ownString } from "../wire.ts";
 
 /** Every event a client engine raises. */
 export type ClientEvent =
@@ -267,7 +268,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     const sigs = ext.get("server-sig-algs");
     if (sigs) {
       const s = new TextDecoder().decode(sigs);
-      this.#serverSigAlgs = s ? s.split(",") : [];
+      this.#serverSigAlgs = s ? s.split(",").map(ownString) : [];
       this.emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
     }
     // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".

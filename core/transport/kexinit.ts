@@ -6,7 +6,7 @@
 
 import { NoCommonAlgorithmError } from "../errors.ts";
 import type { RandomSource } from "../random.ts";
-import { SSHReader, SSHWriter } from "../wire.ts";
+import { ownString, SSHReader, SSHWriter } from "../wire.ts";
 import { Msg } from "./messages.ts";
 
 /** The ten name-lists of a KEXINIT, plus its flag. */
@@ -138,6 +138,23 @@ export interface NegotiatedAlgorithms {
   readonly compressionS2C: string;
 }
 
+/**
+ * One shared string per negotiated name: the names come from our own lists (a finite set),
+ * and a name read from a KEXINIT would otherwise keep its whole name-list alive (see
+ * `ownString`) for the connection's life.
+ */
+const NEGOTIATED_NAMES = new Map<string, string>();
+const MAX_NEGOTIATED_NAMES = 256;
+
+function sharedName(name: string): string {
+  let s = NEGOTIATED_NAMES.get(name);
+  if (s === undefined) {
+    s = ownString(name);
+    if (NEGOTIATED_NAMES.size < MAX_NEGOTIATED_NAMES) NEGOTIATED_NAMES.set(s, s);
+  }
+  return s;
+}
+
 /** First entry of the client's list that the server also lists (RFC 4253 §7.1). */
 export function chooseAlgorithm(
   kind: string,
@@ -145,7 +162,7 @@ export function chooseAlgorithm(
   server: readonly string[],
   ours: "client" | "server",
 ): string {
-  for (const c of client) if (server.includes(c)) return c;
+  for (const c of client) if (server.includes(c)) return sharedName(c);
   const [mine, theirs] = ours === "client" ? [client, server] : [server, client];
   throw new NoCommonAlgorithmError(kind, mine, theirs);
 }

@@ -76,7 +76,8 @@ export class ClientConnectionBase implements AsyncDisposable {
   readonly #globalReplies = new Map<number, (r: { success: boolean; data: Uint8Array }) => void>();
   readonly #auth: ClientAuth;
   readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
-  readonly #forwarding: ClientForwarding;
+  /** Made on first use: most connections never forward (a fan-out holds thousands idle). */
+  #forwarding: ClientForwarding | undefined;
   readonly #log: Log;
   #error: Error | undefined;
   #lastError: Error | undefined;
@@ -109,7 +110,14 @@ export class ClientConnectionBase implements AsyncDisposable {
    * @ignore
    */
   protected get forwarding(): ClientForwarding {
-    return this.#forwarding;
+    return this.#forwarding ??= new ClientForwarding({
+      openChannel: (type, data, o) => this.openChannel(type, data, o),
+      adoptChannel: (id, streams) => this.adoptChannel(id, streams),
+      rejectChannel: (id, reason, description) => this.#channels.reject(id, reason, description),
+      globalRequest: (name, data) => this.globalRequest(name, data),
+      checkOpen: () => this.#checkOpen(),
+      isClosed: () => this.#isClosed || this.#engine.closed,
+    });
   }
 
   /** Use `connect()`. */
@@ -145,14 +153,6 @@ export class ClientConnectionBase implements AsyncDisposable {
       pump,
       engineUsername: this.#username,
       address: socket.remoteAddress,
-    });
-    this.#forwarding = new ClientForwarding({
-      openChannel: (type, data, o) => this.openChannel(type, data, o),
-      adoptChannel: (id, streams) => this.adoptChannel(id, streams),
-      rejectChannel: (id, reason, description) => this.#channels.reject(id, reason, description),
-      globalRequest: (name, data) => this.globalRequest(name, data),
-      checkOpen: () => this.#checkOpen(),
-      isClosed: () => this.#isClosed || this.#engine.closed,
     });
     this.#driver = new EngineDriver(
       this.#engine,
@@ -824,7 +824,10 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   /** Channels the server opens: forwarding, X11, agent, then the user's hook. */
   #onChannelOpenRequest(channelType: string, data: Uint8Array, channelId: number): void {
-    if (this.#forwarding.handleOpen(channelType, data, channelId)) return;
+    // Only forwarded-* opens concern forwarding (refused as "No such forward" when none asked).
+    const fwd = this.#forwarding ??
+      (channelType.startsWith("forwarded-") ? this.forwarding : undefined);
+    if (fwd?.handleOpen(channelType, data, channelId)) return;
     const handler = channelType === "x11"
       ? this.onX11Channel
       : channelType === "auth-agent@openssh.com"
@@ -922,7 +925,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     for (const [, r] of this.#globalReplies) r({ success: false, data: new Uint8Array(0) });
     this.#globalReplies.clear();
     // Listeners close with the connection; what they forwarded dies with its channels.
-    this.#forwarding.closeAll();
+    this.#forwarding?.closeAll();
   }
 
   #onSocketClosed(err?: Error): void {

@@ -63,6 +63,9 @@ export interface DrivenEngine<E> {
   readonly transport?: DrivenTransport;
 }
 
+/** The deferred-opening buffer before its first use (one shared empty array). */
+const NO_BYTES = new Uint8Array(0);
+
 /** Pumps bytes and events between an engine and a socket. */
 export class EngineDriver<E> {
   readonly #engine: DrivenEngine<E>;
@@ -71,7 +74,7 @@ export class EngineDriver<E> {
   readonly #onClosed: (error?: Error) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
   #socketFull = false;
   #reading = true;
   #closed = false;
@@ -87,7 +90,7 @@ export class EngineDriver<E> {
   #endAfterQueue = false;
   // Deferred opening: the opener being fed, bytes not framed yet, packets in flight.
   #opener: DeferredOpener | null = null;
-  #rxBuf: Uint8Array = new Uint8Array(0);
+  #rxBuf: Uint8Array = NO_BYTES;
   #rxStart = 0;
   #rxEnd = 0;
   #rxInFlight: InPacket[] = [];
@@ -148,7 +151,7 @@ export class EngineDriver<E> {
   /** Resolves when the socket can take more (immediately if it can now). */
   whenDrained(): Promise<void> {
     if (!this.socketFull || this.#closed) return Promise.resolve();
-    return new Promise((r) => this.#drainWaiters.push(r));
+    return new Promise((r) => (this.#drainWaiters ??= []).push(r));
   }
 
   /**
@@ -325,7 +328,8 @@ export class EngineDriver<E> {
 
   #wakeDrainWaiters(): void {
     const w = this.#drainWaiters;
-    this.#drainWaiters = [];
+    if (w === undefined) return;
+    this.#drainWaiters = undefined;
     for (const f of w) f();
   }
 
@@ -493,9 +497,7 @@ export class EngineDriver<E> {
     }
     // Deliver the final events (the disconnect) before reporting the close.
     for (let e; (e = this.#engine.pollEvent()) !== undefined;) this.#onEvent(e);
-    const w = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const f of w) f();
+    this.#wakeDrainWaiters();
     this.#onClosed(this.#socketError);
   }
 }

@@ -84,11 +84,15 @@ export class Log {
   static from(options: LogOptions, prefix: string): Log {
     const env = debugLevelFromEnv();
     const sink = options.logger ?? (env ? (globalThis.console as ConsoleLike) : undefined);
+    // Without a sink nothing is ever written: one shared silent log (and no prefix string
+    // per connection, which a fan-out holding thousands of connections would pay).
+    if (sink === undefined) return SILENT;
     return new Log(sink, options.logLevel ?? env ?? "info", prefix);
   }
 
   /** The same sink and level with another prefix. */
   child(prefix: string): Log {
+    if (this.#rank < 0) return SILENT;
     const level = (Object.keys(RANK) as LogLevel[]).find((l) => RANK[l] === this.#rank) ?? "info";
     return new Log(this.#rank < 0 ? undefined : this.#sink, level, prefix);
   }
@@ -242,6 +246,9 @@ export class Log {
     );
   }
 }
+
+/** The log of a connection without a logger: writes nothing, shared by all of them. */
+const SILENT = new Log(undefined, "info", "");
 
 /** A line of peer text, bounded and without control characters. */
 function clip(s: string, max = 200): string {
