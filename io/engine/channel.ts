@@ -290,6 +290,9 @@ export class ChannelIO {
     for (const c of this.#controllers) {
       try {
         c?.close();
+        // A BYOB read waiting when the stream closes is only answered by respond(0) (byte
+        // streams leave it pending otherwise): it resolves as done.
+        c?.byobRequest?.respond(0);
       } catch { /* already closed */ }
     }
   }

@@ -112,3 +112,24 @@ test("nothing is reported consumed while the data sits unread in the stream", as
   await reader.read();
   assert.equal(engine.consumed, 4);
 });
+
+test("a BYOB read waiting when EOF comes resolves as done (it does not hang)", {
+  timeout: 10_000,
+}, async () => {
+  const { ch } = channel();
+  const reader = ch.readable(0).getReader({ mode: "byob" });
+  const pending = reader.read(new Uint8Array(8));
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  const r = await pending;
+  assert.equal(r.done, true);
+  assert.equal(r.value?.byteLength, 0);
+});
+
+test("a BYOB read waiting when the connection dies rejects with the reason", async () => {
+  const { ch } = channel();
+  const reader = ch.readable(1).getReader({ mode: "byob" });
+  const pending = reader.read(new Uint8Array(8));
+  const why = new Error("connection lost");
+  ch.abort(why);
+  await assert.rejects(pending, (e) => e === why);
+});
