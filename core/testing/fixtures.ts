@@ -176,3 +176,17 @@ export function makePair(o: PairOptions = {}): EnginePair {
   );
   return pair;
 }
+
+/**
+ * `size` pseudo-random bytes from `seed` (a linear congruential generator, so every runtime
+ * makes the same bytes): test payloads that are not all alike and cost nothing to make.
+ */
+export function lcgBytes(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}

@@ -1,28 +1,20 @@
 /**
- * A process's output read with a BYOB reader, through the package entry point: every byte
+ * A process's output read with a BYOB reader, against our own listen(): every byte
  * arrives, in order, in the reader's own reused buffer, across many channel packets and
  * window adjustments; default readers and `Response` still read the same streams.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { connect, generatePrivateKey, listen } from "../../mod.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { connect } from "./connect.ts";
+import { listen } from "../server/listen.ts";
+import { lcgBytes } from "../../core/testing/fixtures.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-/** Pseudo-random bytes (an LCG, so every runtime makes the same ones). */
-function payload(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let s = 777;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
-const DATA = payload(3 * 1024 * 1024 + 17);
+const DATA = lcgBytes(3 * 1024 * 1024 + 17, 777);
 
 async function withServer(fn: (conn: Awaited<ReturnType<typeof connect>>) => Promise<void>) {
   await using server = await listen({

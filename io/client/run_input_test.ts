@@ -9,20 +9,12 @@ import { createHash } from "node:crypto";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "./connect.ts";
 import { listen } from "../server/listen.ts";
+import { lcgBytes } from "../../core/testing/fixtures.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-/** Pseudo-random bytes (an LCG, so every runtime makes the same ones). */
-function payload(size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let s = 12345;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
+const payload = (size: number) => lcgBytes(size, 12345);
 
 async function withCatServer(
   fn: (conn: Awaited<ReturnType<typeof connect>>) => Promise<void>,
