@@ -186,7 +186,8 @@ export class ChannelIO {
       }
       data = data.subarray(n);
     }
-    c.enqueue(own ? data : data.slice());
+    // A transient buffer is always an ArrayBuffer (markTransient checks), never a shared one.
+    c.enqueue(own ? data as Uint8Array<ArrayBuffer> : data.slice());
   }
 
   /** Tells the engine how much the reader took since last time, reopening the window. */
