@@ -44,8 +44,10 @@ import {
   forwardAgentChannel,
   loadAgentKeys,
   openAgent,
+  type SessionBindSource,
   sessionBindSource,
 } from "../agent/connect_agent.ts";
+import type { SSHStreamConnection } from "../forward/stream.ts";
 
 /**
  * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
@@ -286,7 +288,7 @@ async function startWithDeadline(
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {
-    conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, options.agent, bindSource);
+    conn.onAgentChannel = agentChannelForwarder(options.agent, bindSource);
   }
   try {
     (options as ConnectHooks).connectionMade?.(conn);
@@ -305,13 +307,23 @@ async function startWithDeadline(
   return { conn, signal, agentAuth, explainFailure, clear: deadline.clear };
 }
 
-/**
- * `knownHosts: null`: every host key is accepted. Module-level, not a closure made in
- * startConnection, whose scope (the connect deadline and its timer) the connection would
- * then keep alive for its whole life.
+/*
+ * The functions the connection keeps (its host key verifier, its agent channel handler) are
+ * made out here, not as closures in startWithDeadline: such a closure keeps that whole scope
+ * (the connect deadline, its timer and signals, the options) alive for the connection's life.
  */
+
+/** `knownHosts: null`: every host key is accepted. */
 function acceptAnyHostKey(): boolean {
   return true;
+}
+
+/** `agentForwarding`: each agent channel the server opens goes to the agent in `option`. */
+function agentChannelForwarder(
+  option: ConnectOptions["agent"],
+  source: SessionBindSource,
+): (c: SSHStreamConnection) => void {
+  return (c) => void forwardAgentChannel(c.channel, option, source);
 }
 
 /** known_hosts' preferred host key algorithms for this host, or undefined for the default. */
