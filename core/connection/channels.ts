@@ -65,8 +65,9 @@ interface Channel {
   /** What the peer may still send us. */
   localWindow: number;
   /** The window size we aim to keep granted. */
-  readonly windowSize: number;
-  readonly localMaxPacket: number;
+  windowSize: number;
+  /** The largest data packet we accept (what we advertised). */
+  localMaxPacket: number;
   /** Consumed but not yet returned to the peer. */
   unacked: number;
   remoteWindow: number;
@@ -187,14 +188,18 @@ export class ConnectionLayer {
     this.#ours(ch, "accept", `Channel ${channelId} is not waiting to be accepted`);
     this.#theirs(ch, "accept", "accept");
     const window = options.window ?? ch.windowSize;
-    ch.localWindow = window;
+    if (window < 0 || window > MAX_WINDOW) {
+      throw new LocalProtocolError(`Invalid channel window ${window}`);
+    }
+    // What we advertise is what we keep to: the batching of window adjusts follows this
+    // window, the check of the peer's packets this maximum.
+    ch.localWindow = ch.windowSize = window;
+    ch.localMaxPacket = options.maxPacket ?? ch.localMaxPacket;
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
         ch.remoteId,
       )
-        .writeUint32(ch.localId).writeUint32(window).writeUint32(
-          options.maxPacket ?? ch.localMaxPacket,
-        )
+        .writeUint32(ch.localId).writeUint32(window).writeUint32(ch.localMaxPacket)
         .writeBytes(data).toBytes(),
     );
   }
@@ -254,8 +259,11 @@ export class ConnectionLayer {
     if (!ch || n <= 0 || (ch.local !== "open" && ch.local !== "eofSent")) return;
     if (ch.remote !== "open" && ch.remote !== "eofReceived") return;
     ch.unacked += n;
-    // Return window in batches (half the window) so adjusts don't flood the link.
-    if (ch.unacked >= ch.windowSize / 2 || ch.localWindow + ch.unacked <= ch.windowSize / 2) {
+    // Return window in batches so adjusts don't flood the link: half the window, or an
+    // eighth once more than half of it waits unread (a consumer slower than the link reads
+    // its backlog a packet at a time; one adjust per packet cost a write each, on both sides).
+    const half = ch.windowSize / 2;
+    if (ch.unacked >= half || (ch.localWindow + ch.unacked <= half && ch.unacked >= half / 4)) {
       const add = Math.min(ch.unacked, MAX_WINDOW - ch.localWindow);
       if (add > 0) {
         ch.localWindow += add;

@@ -88,6 +88,47 @@ test("ConnectionLayer.consume() batches WINDOW_ADJUST while the window is mostly
   assert.equal(p.b.layer.writableBytes(bId), 500);
 });
 
+test("ConnectionLayer.consume() returns a slow consumer's backlog in eighths, not per packet", () => {
+  const { p, id, bId } = openPair(64 * 1024);
+  // b fills a's whole window before a's application reads anything.
+  assert.equal(p.b.layer.sendData(bId, new Uint8Array(64 * 1024)), 64 * 1024);
+  p.run();
+  const adjusts = () =>
+    p.a.outbox.filter((m) => m[0] === Msg.CHANNEL_WINDOW_ADJUST).map((m) =>
+      new DataView(m.buffer, m.byteOffset).getUint32(5)
+    );
+  // The backlog is read 1 KiB at a time: the window goes back 8 KiB at a time (an adjust
+  // per read was one write per packet on both sides during a slow download).
+  for (let i = 0; i < 16; i++) p.a.layer.consume(id, 1024);
+  assert.deepEqual(adjusts(), [8192, 8192]);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 16 * 1024);
+});
+
+test("ConnectionLayer.acceptChannel() keeps to the window and maximum packet it advertised", () => {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") {
+        pair.b.layer.acceptChannel(e.channelId, { window: 256 * 1024, maxPacket: 64 * 1024 });
+      }
+    },
+  });
+  const id = p.a.layer.openChannel("session");
+  p.run();
+  const bId = LayerPair.of(p.b, "channelOpenRequest")[0]!.channelId;
+  assert.equal(p.a.layer.info(id)!.remoteMaxPacket, 64 * 1024);
+  // A 64 KiB packet is within what b advertised (the default maximum is 32 KiB).
+  assert.equal(p.a.layer.sendData(id, new Uint8Array(64 * 1024)), 64 * 1024);
+  assert.equal(p.a.outbox.length, 1);
+  p.run();
+  assert.equal(LayerPair.of(p.b, "channelData")[0]!.data.length, 64 * 1024);
+  // Window adjusts are batched by the advertised 256 KiB window, not the 2 MiB default.
+  p.b.layer.consume(bId, 64 * 1024);
+  assert.equal(p.b.outbox.length, 0, "a quarter consumed: no adjust yet");
+  p.b.layer.consume(bId, 64 * 1024);
+  assert.equal(p.b.outbox.length, 1, "half consumed: the window goes back");
+});
+
 test("ConnectionLayer rejects channel data past the window with a channel error", () => {
   const { p, bId } = openPair(100);
   // b ignores a's window by writing the message by hand.
