@@ -63,6 +63,17 @@ function parseArgs(argv: readonly string[]): Options {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * Removes what earlier runs wrote and flushes the page cache's dirty data, untimed, so
+ * every transfer writes a new file on a quiet disk: overwriting a file of the same size
+ * (`O_TRUNC`) made ext4 free the old blocks and write back the new ones inside the timed
+ * run (`auto_da_alloc`: 60–150 ms per 256 MiB here), for some rows and not others.
+ */
+async function clearDestinations(paths: readonly string[]): Promise<void> {
+  await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
+  await new Promise<void>((resolve) => spawn("sync").on("close", () => resolve()));
+}
+
 // ---- workers (run on each runtime) ----
 
 interface ClientJob {
@@ -258,6 +269,8 @@ interface Subject {
   readonly subject: string;
   readonly protocol: Protocol;
   readonly cipher: string;
+  /** What its runs write (removed before each run). */
+  readonly writes: readonly string[];
   run(): Promise<{ get: number; put: number }>;
 }
 
@@ -320,6 +333,7 @@ async function main(): Promise<void> {
             subject: `sshts scp(), ${rt.label}`,
             protocol,
             cipher: job.cipher,
+            writes: [job.local, join(f.user.hostHome, `${base}-up-${rt.id}-${protocol}.bin`)],
             run: () =>
               lastJson([...rt.command(SELF), "--worker", "client", JSON.stringify(job)], rt.id),
           });
@@ -331,6 +345,7 @@ async function main(): Promise<void> {
             subject: `OpenSSH scp ${f.version}`,
             protocol,
             cipher,
+            writes: [join(local, "openssh.bin"), join(f.user.hostHome, `${base}-up-openssh.bin`)],
             run: () =>
               opensshRun(
                 target(cipher),
@@ -372,6 +387,7 @@ async function main(): Promise<void> {
           subject: `OpenSSH scp -> sshts server, ${node.label}`,
           protocol,
           cipher: GCM,
+          writes: [join(local, "srv.bin"), join(root, "up.bin")],
           run: () =>
             opensshRun(t, protocol, "/src.bin", "/up.bin", "/tiny", join(local, "srv.bin")),
         });
@@ -384,6 +400,7 @@ async function main(): Promise<void> {
     const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
     for (let round = 0; round < o.runs; round++) {
       for (const [i, s] of subjects.entries()) {
+        await clearDestinations(s.writes);
         const r = await s.run();
         results[i]!.get.push(r.get);
         results[i]!.put.push(r.put);

@@ -58,6 +58,17 @@ function parseArgs(argv: readonly string[]): Options {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * Removes what earlier runs wrote and flushes the page cache's dirty data, untimed, so
+ * every transfer writes a new file on a quiet disk: overwriting a file of the same size
+ * (`O_TRUNC`) made ext4 free the old blocks and write back the new ones inside the timed
+ * run (`auto_da_alloc`: 60–150 ms per 256 MiB here), for some rows and not others.
+ */
+async function clearDestinations(paths: readonly string[]): Promise<void> {
+  await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
+  await new Promise<void>((resolve) => spawn("sync").on("close", () => resolve()));
+}
+
 // ---- workers (run on each runtime) ----
 
 interface ClientJob {
@@ -291,6 +302,8 @@ interface Row {
 interface Subject {
   readonly subject: string;
   readonly cipher: string;
+  /** What its runs write (removed before each run). */
+  readonly writes: readonly string[];
   /** One get and one put; milliseconds each. */
   run(): Promise<{ get: number; put: number }>;
 }
@@ -312,6 +325,7 @@ async function main(): Promise<void> {
   const remote = `${f.user.home}/${remoteName}.bin`;
   const remoteUp = `${f.user.home}/${remoteName}-up.bin`;
   const hostSrc = join(f.user.hostHome, `${remoteName}.bin`);
+  const hostUp = join(f.user.hostHome, `${remoteName}-up.bin`);
   const subjects: Subject[] = [];
   const stops: (() => Promise<void>)[] = [];
   const rows: Row[] = [];
@@ -346,6 +360,7 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `sshts client, ${rt.label}`,
           cipher: job.cipher,
+          writes: [job.local, hostUp],
           run: async () => {
             const r = await lastJson<{ get: number[]; put: number[]; rssGrowthMiB: number }>(
               [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
@@ -366,6 +381,7 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `OpenSSH sftp ${f.version}`,
           cipher,
+          writes: [join(local, "openssh.bin"), hostUp],
           run: async () =>
             one(
               await opensshRuns(
@@ -403,6 +419,7 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `${label}, ${systemNode.label}`,
           cipher: GCM,
+          writes: [job.local, hostUp],
           run: async () =>
             one(
               await lastJson<{ get: number[]; put: number[] }>(
@@ -442,6 +459,7 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `OpenSSH sftp -> sshts server, ${rt.label}`,
           cipher,
+          writes: [join(local, "from-ours.bin"), join(root, `up-${rt.id}.bin`)],
           run: async () =>
             one(
               await opensshRuns(
@@ -465,6 +483,7 @@ async function main(): Promise<void> {
     const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
     for (let round = 0; round < o.runs; round++) {
       for (const [i, s] of subjects.entries()) {
+        await clearDestinations(s.writes);
         const r = await s.run();
         results[i]!.get.push(r.get);
         results[i]!.put.push(r.put);

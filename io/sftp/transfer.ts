@@ -19,6 +19,7 @@ import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { basename, joinPath } from "../../sftp/path.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
+import { currentRuntime } from "../runtime/env.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
@@ -278,6 +279,13 @@ const READS_PER_BLOCK = 4;
 const WRITE_BATCH = 1024 * 1024;
 
 /**
+ * Whether `FileHandle.writev` writes the pieces as they are. Deno's `node:fs` copies each
+ * piece that is not a Buffer byte by byte in JavaScript and then concatenates them (a
+ * 256 MiB download spent 140 ms there): on Deno the pieces are written one by one.
+ */
+const WRITEV_AS_IS = currentRuntime() !== "deno";
+
+/**
  * Gathers pieces that continue each other and writes them with one `writev`;
  * a piece elsewhere writes what was gathered first. Each piece is handed to
  * `done` once it is on its way to disk.
@@ -317,7 +325,10 @@ class WriteBatch {
     this.#length = 0;
     try {
       for (let written = 0; written < total;) {
-        const { bytesWritten } = await this.#file.writev(pieces, at + written);
+        const head = pieces[0]!;
+        const { bytesWritten } = WRITEV_AS_IS
+          ? await this.#file.writev(pieces, at + written)
+          : await this.#file.write(head, 0, head.length, at + written);
         written += bytesWritten;
         // A short write: skip what went out and write the rest.
         let skip = bytesWritten;
