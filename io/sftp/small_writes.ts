@@ -15,7 +15,8 @@ export const COALESCE_LIMIT = 32 * 1024;
 
 /**
  * Holds small chunks until {@link flush} and writes big ones at once, after the small ones
- * queued before them, so the order of the bytes never changes.
+ * queued before them (which go out with the big one's first bytes), so the order of the
+ * bytes never changes.
  *
  * @example
  * ```ts ignore
@@ -45,8 +46,17 @@ export class SmallWriteBatcher {
    */
   add(chunk: Uint8Array): Promise<void> | undefined {
     if (chunk.length >= COALESCE_BELOW) {
-      void this.flush();
-      return this.#write(chunk);
+      if (this.#small.length === 0) return this.#write(chunk);
+      // The small chunks before a big one (an SFTP data reply's or write request's header)
+      // share its first packet: one SSH packet less per big chunk, for a copy of at most
+      // COALESCE_LIMIT bytes. The rest of the big chunk goes out as it is.
+      const room = COALESCE_LIMIT - this.#bytes;
+      const whole = chunk.length <= room;
+      const first = concatBytes(...this.#small, whole ? chunk : chunk.subarray(0, room));
+      this.#small = [];
+      this.#bytes = 0;
+      const written = this.#write(first);
+      return whole ? written : this.#write(chunk.subarray(room));
     }
     if (this.#bytes + chunk.length > COALESCE_LIMIT) void this.flush();
     this.#small.push(chunk);
