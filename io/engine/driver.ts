@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { WRITE_COALESCE_LIMIT } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
@@ -79,6 +80,7 @@ export class EngineDriver<E> {
   #reading = true;
   #closed = false;
   #dispatching = false;
+  #flushScheduled = false;
   #socketError: Error | undefined;
   // Deferred sealing: packets left pending by the sealer (in seal order) and the
   // ordered output queue that waits for them.
@@ -182,16 +184,15 @@ export class EngineDriver<E> {
     this.#dispatching = true;
     try {
       for (;;) {
-        this.#flush();
         const e = this.#engine.pollEvent();
         if (e === undefined) break;
         this.#onEvent(e);
       }
-      this.#flush();
     } finally {
       this.#dispatching = false;
     }
     if (this.#engine.closed) {
+      this.#flush();
       // Let the DISCONNECT we may have queued reach the peer, then close (once: ending an
       // ended socket makes Node build an error).
       if (this.#outQueue.length) this.#endAfterQueue = true;
@@ -199,7 +200,25 @@ export class EngineDriver<E> {
       this.#clearTimer();
       return;
     }
+    this.#scheduleFlush();
     this.#armTimer();
+  }
+
+  /**
+   * Writes what the engine has to send once the socket events at hand and the code they
+   * set off are done (`setImmediate`: before the event loop waits again, so no latency is
+   * added): what one turn sends goes out in one socket write. A server answering `exec`
+   * with its reply, EOF, exit status and close made four writes of it, and a client's reply
+   * to the channel's close and its DISCONNECT two, each write a system call that also wakes
+   * the peer (about 0.1 ms on loopback here).
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
   }
 
   /** Closes the socket now. */

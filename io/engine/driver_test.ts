@@ -1,0 +1,92 @@
+/**
+ * EngineDriver's output batching: what the engine has to send after the commands of one
+ * turn goes out in one socket write, after that turn, in order; a closing engine's last
+ * packets go out at once, before the socket is ended.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
+import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
+import { type DrivenEngine, EngineDriver } from "./driver.ts";
+
+/** An engine whose commands only queue output. */
+class QueueEngine implements DrivenEngine<never> {
+  out: Uint8Array[] = [];
+  closed = false;
+  send(...bytes: number[]): void {
+    this.out.push(new Uint8Array(bytes));
+  }
+  receiveData(): void {}
+  receiveEof(): void {}
+  takeOutgoing(): Uint8Array[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+  pollEvent(): undefined {
+    return undefined;
+  }
+  nextDeadline(): undefined {
+    return undefined;
+  }
+  handleTimeout(): void {}
+}
+
+/** Records each write call: the bytes of each chunk, chunk by chunk. */
+class RecordingSocket implements ByteSocket {
+  writes: number[][][] = [];
+  ended = false;
+  write(data: Uint8Array): boolean {
+    this.writes.push([[...data]]);
+    return true;
+  }
+  writev(chunks: readonly Uint8Array[]): boolean {
+    this.writes.push(chunks.map((c) => [...c]));
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(): void {}
+  pause(): void {}
+  resume(): void {}
+  setHandlers(_h: SocketHandlers): void {}
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+test("EngineDriver writes what one turn sends with one socket write, after the turn", async () => {
+  const engine = new QueueEngine();
+  const socket = new RecordingSocket();
+  const driver = new EngineDriver(engine, socket, () => {}, () => {});
+  await turn();
+  socket.writes.length = 0;
+  // A server answering exec: the reply, EOF, the exit status and the close, each followed
+  // by a pump as the API calls do.
+  for (let i = 1; i <= 4; i++) {
+    engine.send(i);
+    driver.pump();
+  }
+  await Promise.resolve();
+  assert.equal(socket.writes.length, 0, "nothing is written during the turn");
+  await turn();
+  assert.deepEqual(socket.writes, [[[1], [2], [3], [4]]], "one write, in order");
+  await turn();
+  assert.equal(socket.writes.length, 1, "nothing is written twice");
+});
+
+test("EngineDriver writes a closing engine's last packets at once, then ends the socket", async () => {
+  const engine = new QueueEngine();
+  const socket = new RecordingSocket();
+  const driver = new EngineDriver(engine, socket, () => {}, () => {});
+  await turn();
+  engine.send(7);
+  driver.pump();
+  engine.send(8); // a DISCONNECT
+  engine.closed = true;
+  driver.pump();
+  assert.deepEqual(socket.writes, [[[7], [8]]], "written before pump() returns");
+  assert.ok(socket.ended);
+  await turn();
+  assert.equal(socket.writes.length, 1, "nothing is written twice");
+});
