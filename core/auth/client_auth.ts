@@ -178,6 +178,12 @@ export interface ClientAuthHost {
    * (then public key requests use that method and name the host key), else undefined.
    */
   hostBoundKey?(): Uint8Array | undefined;
+  /**
+   * Sends one SSH_MSG_IGNORE to carry a prompt TCP ACK while a request awaits its
+   * answer, where that is safe (not under delayed compression). Optional: without it,
+   * no nudge.
+   */
+  nudgeAck?(): void;
   /** Called once on USERAUTH_SUCCESS. */
   onSuccess(): void;
   /** Called when every method is exhausted. */
@@ -310,6 +316,11 @@ export class ClientAuth {
       const service = r.readStringAscii("service name", MAX_SHORT_NAME);
       if (this.#acceptPending && service === "ssh-userauth") {
         this.#acceptPending = false; // the first request went out already (see pipeline())
+        // Nothing of ours answers SERVICE_ACCEPT, so our kernel would delay its ACK by up to
+        // 40 ms, and OpenSSH's sshd (Nagle on before authentication) holds its answer to the
+        // pipelined request behind that unacknowledged SERVICE_ACCEPT: one IGNORE carries the
+        // ACK now. Not while the request still waits for its signature: it carries the ACK.
+        if (this.#pending === null) this.#host.nudgeAck?.();
         return true;
       }
       if (this.#state !== "serviceRequested" || service !== "ssh-userauth") {

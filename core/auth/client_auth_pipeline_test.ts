@@ -25,6 +25,7 @@ function setup(options: Partial<ClientAuthOptions> = {}) {
     },
     {
       send: (p) => void sent.push(p),
+      nudgeAck: () => void sent.push(Uint8Array.of(Msg.IGNORE, 0, 0, 0, 0)),
       emit: (e) => void events.push(e),
       sessionId: () => new Uint8Array(32),
       serverSigAlgs: () => undefined,
@@ -43,6 +44,7 @@ function setup(options: Partial<ClientAuthOptions> = {}) {
 /** The message type and, for USERAUTH_REQUEST, the method. */
 function describe(p: Uint8Array): string {
   if (p[0] === Msg.SERVICE_REQUEST) return "SERVICE_REQUEST";
+  if (p[0] === Msg.IGNORE) return "IGNORE";
   if (p[0] !== Msg.USERAUTH_REQUEST) return String(p[0]);
   const r = new SSHReader(p, 1);
   r.readStringUtf8();
@@ -64,6 +66,9 @@ test("ClientAuth.pipeline: the signed publickey request follows SERVICE_REQUEST 
   sign();
   assert.deepEqual(sent.map(describe), ["SERVICE_REQUEST", "USERAUTH_REQUEST publickey"]);
   assert.equal(auth.handleMessage(Msg.SERVICE_ACCEPT, accept), true);
+  // Nothing answers SERVICE_ACCEPT: an IGNORE carries the TCP ACK that OpenSSH's sshd (Nagle
+  // on before authentication) waits for before it sends its answer to the request.
+  assert.deepEqual(sent.map(describe).slice(2), ["IGNORE"]);
   auth.handleMessage(Msg.USERAUTH_SUCCESS, success);
   assert.ok(auth.done);
   assert.ok(events.some((e) => e.type === "authSuccess" && e.method === "publickey"));
@@ -90,9 +95,19 @@ test("ClientAuth.pipeline: a refused key goes on with the methods its failure li
   assert.deepEqual(sent.map(describe), [
     "SERVICE_REQUEST",
     "USERAUTH_REQUEST publickey",
+    "IGNORE",
     "USERAUTH_REQUEST password",
   ]);
   assert.deepEqual(auth.allowedMethods, ["password"]);
+});
+
+test("ClientAuth.pipeline: no IGNORE when SERVICE_ACCEPT comes before the signature", () => {
+  const { auth, sent, sign } = setup();
+  auth.start();
+  auth.pipeline();
+  auth.handleMessage(Msg.SERVICE_ACCEPT, accept);
+  sign(); // the request itself now carries the ACK
+  assert.deepEqual(sent.map(describe), ["SERVICE_REQUEST", "USERAUTH_REQUEST publickey"]);
 });
 
 test("ClientAuth.pipeline: an authentication reply before SERVICE_ACCEPT is a protocol error", () => {

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { createDefaultSuite } from "../suite/default_suite.ts";
 import { Msg } from "../transport/messages.ts";
 import type { TransportSuite } from "../transport/suite.ts";
-import { makePair } from "../testing/fixtures.ts";
+import { ed25519Key, makePair } from "../testing/fixtures.ts";
 import type { EnginePair } from "../testing/pair.ts";
 
 /** A suite whose sealers record each packet's message number before encrypting it. */
@@ -113,4 +113,42 @@ test("client sends no IGNORE when nothing is awaited or when it answers anyway",
   pair.server.sendGlobalRequest("keepalive@openssh.com", true);
   serverToClient(pair);
   assert.deepEqual(types, [Msg.CHANNEL_OPEN, Msg.REQUEST_FAILURE]);
+});
+
+/** A pair logging in with an ed25519 key (the pipelined first request) over `compression`. */
+function keyLogin(types: number[], compression: string): EnginePair {
+  const pair = makePair({
+    clientKeys: [ed25519Key(11)],
+    client: { suite: recordingSuite(types) },
+    clientAlgorithms: { compression: [compression] },
+    serverAlgorithms: { compression: [compression] },
+  });
+  pair.run();
+  assert.ok(pair.client.authenticated);
+  return pair;
+}
+
+test("client nudges SERVICE_ACCEPT with one IGNORE when its first request went out with the service request", () => {
+  const types: number[] = [];
+  const pair = keyLogin(types, "none");
+  // sshd leaves Nagle on before authentication: its answer to the pipelined request waits for
+  // the ACK of its SERVICE_ACCEPT, which the IGNORE carries at once.
+  const at = types.indexOf(Msg.SERVICE_REQUEST);
+  assert.deepEqual(types.slice(at, at + 3), [
+    Msg.SERVICE_REQUEST,
+    Msg.USERAUTH_REQUEST,
+    Msg.IGNORE,
+  ]);
+  assert.equal(types.filter((t) => t === Msg.IGNORE).length, 1);
+  assert.equal(pair.client.transport.sendCompressionDelayed, false);
+});
+
+test("client sends nothing between its request and the answer under delayed compression", () => {
+  const types: number[] = [];
+  const pair = keyLogin(types, "zlib@openssh.com");
+  // The server decompresses from its USERAUTH_SUCCESS on: an IGNORE sent in between could
+  // reach it uncompressed after that (OpenSSH's sshd then drops the connection).
+  const at = types.indexOf(Msg.SERVICE_REQUEST);
+  assert.deepEqual(types.slice(at), [Msg.SERVICE_REQUEST, Msg.USERAUTH_REQUEST]);
+  assert.equal(pair.client.transport.algorithms?.compressionC2S, "zlib@openssh.com");
 });

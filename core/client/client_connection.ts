@@ -102,6 +102,11 @@ export class ClientConnection extends EngineBase<ClientEvent> {
       sessionId: () => this.transport.sessionId!,
       serverSigAlgs: () => this.#serverSigAlgs,
       hostBoundKey: () => (this.#hostBound ? this.transport.hostKeyBlob ?? undefined : undefined),
+      // The server starts decompressing when it sends its answer: under delayed compression
+      // an IGNORE sent before that answer arrives could reach it as garbage.
+      nudgeAck: () => {
+        if (!this.transport.sendCompressionDelayed) this.transport.sendIgnore();
+      },
       onSuccess: () => {
         this.#authenticated = true;
         this.transport.onAuthenticated();

@@ -120,6 +120,16 @@ export class CompressionSwitch {
     this.#install(direction, on ? name : null);
   }
 
+  /**
+   * Whether what we send will be compressed once authentication succeeds
+   * (`zlib@openssh.com` negotiated, not started yet): the peer starts decompressing when
+   * it sends its USERAUTH_SUCCESS, so nothing may be sent between an authentication
+   * request and its answer.
+   */
+  get sendDelayed(): boolean {
+    return this.#names.send === "zlib@openssh.com" && !this.#on.send;
+  }
+
   /** Authentication succeeded: delayed compression starts now. */
   onAuthenticated(): void {
     this.#authenticated = true;

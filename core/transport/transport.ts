@@ -421,6 +421,15 @@ export class Transport {
     );
   }
 
+  /**
+   * Whether our packets will be compressed from the peer's USERAUTH_SUCCESS on
+   * (`zlib@openssh.com`, not started yet): then nothing may be sent while an
+   * authentication request awaits its answer (see CompressionSwitch.sendDelayed).
+   */
+  get sendCompressionDelayed(): boolean {
+    return this.#compression.sendDelayed;
+  }
+
   /** Marks user authentication done: `zlib@openssh.com` compression starts now. */
   onAuthenticated(): void {
     this.#authenticated = true;
