@@ -253,6 +253,11 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   }
 
   /** Bytes to write to the peer, in order. */
+  /** About how many bytes {@link takeOutgoing} would return now (0: nothing). */
+  get outgoingBytes(): number {
+    return this.#transport.outgoingBytes;
+  }
+
   takeOutgoing(): Uint8Array[] {
     return this.#transport.takeOutgoing();
   }

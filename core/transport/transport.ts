@@ -145,6 +145,8 @@ export class Transport {
   readonly #rekey: RekeyPolicy;
   #versionReader: VersionReader | null;
   #outgoing: Uint8Array[] = [];
+  /** Payload bytes in `#outgoing` (about what a flush would write). */
+  #outgoingBytes = 0;
   #packetsWritten = 0;
   #localVersion: string;
   #peerVersion: PeerVersion | null = null;
@@ -316,7 +318,16 @@ export class Transport {
   takeOutgoing(): Uint8Array[] {
     const out = this.#outgoing;
     this.#outgoing = [];
+    this.#outgoingBytes = 0;
     return out;
+  }
+
+  /**
+   * About how many bytes {@link takeOutgoing} would return (payload bytes, without packet
+   * overhead): lets a driver write bulk data at once and batch small messages.
+   */
+  get outgoingBytes(): number {
+    return this.#outgoing.length === 0 ? 0 : Math.max(1, this.#outgoingBytes);
   }
 
   /** Feeds bytes from the peer. Never throws for bad peer input. */
@@ -868,7 +879,9 @@ export class Transport {
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
-    this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
+    const n = head.length + (body?.length ?? 0);
+    this.packetObserver?.("out", head[0]!, n);
+    this.#outgoingBytes += n;
     this.#sender.sealTo(this.#outgoing, head, body);
     this.#packetsWritten++;
   }

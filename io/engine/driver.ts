@@ -56,6 +56,8 @@ export interface DrivenEngine<E> {
   receiveData(data: Uint8Array): void;
   receiveEof(): void;
   takeOutgoing(): Uint8Array[];
+  /** About how many bytes `takeOutgoing` would return (0: nothing); absent: unknown. */
+  readonly outgoingBytes?: number;
   pollEvent(): E | undefined;
   nextDeadline(): number | undefined;
   handleTimeout(now: number): void;
@@ -63,6 +65,12 @@ export interface DrivenEngine<E> {
   /** The transport, when the engine exposes it: needed for deferred crypto only. */
   readonly transport?: DrivenTransport;
 }
+
+/**
+ * Output of at least this many bytes is written when produced rather than at the end of the
+ * turn: a bulk writer's packets then reach the socket while it seals the next ones.
+ */
+const FLUSH_NOW_BYTES = 16 * 1024;
 
 /** The deferred-opening buffer before its first use (one shared empty array). */
 const NO_BYTES = new Uint8Array(0);
@@ -200,7 +208,13 @@ export class EngineDriver<E> {
       this.#clearTimer();
       return;
     }
-    this.#scheduleFlush();
+    const pending = this.#engine.outgoingBytes;
+    if (pending === undefined || pending > 0) {
+      // Bulk data goes out at once (sealing the next packets overlaps with the kernel and
+      // the peer taking these); small messages wait for the end of the turn.
+      if (pending !== undefined && pending >= FLUSH_NOW_BYTES) this.#flush();
+      else this.#scheduleFlush();
+    }
     this.#armTimer();
   }
 

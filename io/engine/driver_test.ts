@@ -1,7 +1,7 @@
 /**
  * EngineDriver's output batching: what the engine has to send after the commands of one
- * turn goes out in one socket write, after that turn, in order; a closing engine's last
- * packets go out at once, before the socket is ended.
+ * turn goes out in one socket write, after that turn, in order; bulk output and a closing
+ * engine's last packets go out at once.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,6 +15,9 @@ class QueueEngine implements DrivenEngine<never> {
   closed = false;
   send(...bytes: number[]): void {
     this.out.push(new Uint8Array(bytes));
+  }
+  get outgoingBytes(): number {
+    return this.out.reduce((n, c) => n + c.length, 0);
   }
   receiveData(): void {}
   receiveEof(): void {}
@@ -87,6 +90,23 @@ test("EngineDriver writes a closing engine's last packets at once, then ends the
   driver.pump();
   assert.deepEqual(socket.writes, [[[7], [8]]], "written before pump() returns");
   assert.ok(socket.ended);
+  await turn();
+  assert.equal(socket.writes.length, 1, "nothing is written twice");
+});
+
+test("EngineDriver writes bulk output at once, with the small messages queued before it", async () => {
+  const engine = new QueueEngine();
+  const socket = new RecordingSocket();
+  const driver = new EngineDriver(engine, socket, () => {}, () => {});
+  await turn();
+  socket.writes.length = 0;
+  engine.send(1);
+  driver.pump();
+  assert.equal(socket.writes.length, 0, "a small message waits for the end of the turn");
+  engine.out.push(new Uint8Array(32 * 1024));
+  driver.pump();
+  assert.equal(socket.writes.length, 1, "32 KiB of data is written before pump() returns");
+  assert.deepEqual(socket.writes[0]!.map((c) => c.length), [1, 32 * 1024]);
   await turn();
   assert.equal(socket.writes.length, 1, "nothing is written twice");
 });
