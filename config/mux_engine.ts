@@ -96,6 +96,13 @@ export class MuxProxyEngine extends ClientConnection {
     }
   }
 
+  /** About how many bytes {@link takeOutgoing} would return (the driver flushes by it). */
+  override get outgoingBytes(): number {
+    let n = 0;
+    for (const c of this.#out) n += c.length;
+    return n;
+  }
+
   /** Framed messages to write to the master. */
   override takeOutgoing(): Uint8Array[] {
     const o = this.#out;

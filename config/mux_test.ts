@@ -75,9 +75,14 @@ test("MuxProxyEngine opens channels with no handshake and delivers the master's 
   const e = engine();
   assert.equal(e.authenticated, true);
   assert.deepEqual(e.takeOutgoing(), []); // no version line, no KEXINIT
+  assert.equal(e.outgoingBytes, 0);
   const id = e.openChannel("session");
+  // The driver writes what outgoingBytes announces: it must count the proxy frames.
+  const announced = e.outgoingBytes;
   const out = e.takeOutgoing();
   assert.equal(out.length, 1);
+  assert.equal(announced, out[0]!.length);
+  assert.equal(e.outgoingBytes, 0);
   const open = decodeProxyPacket(out[0]!.subarray(4));
   assert.equal(open[0], 90); // CHANNEL_OPEN
   const confirm = new SSHWriter().writeByte(91).writeUint32(id).writeUint32(5).writeUint32(1 << 20)

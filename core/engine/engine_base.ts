@@ -253,7 +253,10 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   }
 
   /** Bytes to write to the peer, in order. */
-  /** About how many bytes {@link takeOutgoing} would return now (0: nothing). */
+  /**
+   * About how many bytes {@link takeOutgoing} would return now (0: nothing). A driver writes
+   * by it: an engine that overrides `takeOutgoing` overrides this too.
+   */
   get outgoingBytes(): number {
     return this.#transport.outgoingBytes;
   }
