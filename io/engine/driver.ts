@@ -208,13 +208,12 @@ export class EngineDriver<E> {
       this.#clearTimer();
       return;
     }
+    // Bulk data goes out at once (sealing the next packets overlaps with the kernel and the
+    // peer taking these); small messages wait for the end of the turn. `outgoingBytes` only
+    // decides "at once": the end-of-turn flush runs whatever it reports.
     const pending = this.#engine.outgoingBytes;
-    if (pending === undefined || pending > 0) {
-      // Bulk data goes out at once (sealing the next packets overlaps with the kernel and
-      // the peer taking these); small messages wait for the end of the turn.
-      if (pending !== undefined && pending >= FLUSH_NOW_BYTES) this.#flush();
-      else this.#scheduleFlush();
-    }
+    if (pending !== undefined && pending >= FLUSH_NOW_BYTES) this.#flush();
+    else this.#scheduleFlush();
     this.#armTimer();
   }
 
