@@ -252,7 +252,6 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#transport.onEndOfStream();
   }
 
-  /** Bytes to write to the peer, in order. */
   /**
    * About how many bytes {@link takeOutgoing} would return now (0: nothing). A driver writes
    * by it: an engine that overrides `takeOutgoing` overrides this too.
@@ -261,6 +260,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     return this.#transport.outgoingBytes;
   }
 
+  /** Bytes to write to the peer, in order. */
   takeOutgoing(): Uint8Array[] {
     return this.#transport.takeOutgoing();
   }
