@@ -85,6 +85,7 @@ export type {
   ClientAuthOptions,
   ClientHostKey,
   ClientPublicKey,
+  StagedAuthAttempt,
 } from "./auth/client_auth.ts";
 export type {
   AuthVerdict,
