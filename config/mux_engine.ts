@@ -96,7 +96,7 @@ export class MuxProxyEngine extends ClientConnection {
     }
   }
 
-  /** About how many bytes {@link takeOutgoing} would return (the driver flushes by it). */
+  /** How many bytes {@link takeOutgoing} would return (the driver flushes by it). */
   override get outgoingBytes(): number {
     let n = 0;
     for (const c of this.#out) n += c.length;

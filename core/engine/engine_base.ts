@@ -253,7 +253,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   }
 
   /**
-   * About how many bytes {@link takeOutgoing} would return now (0: nothing). A driver writes
+   * How many bytes {@link takeOutgoing} would return now (0: nothing). A driver writes
    * by it: an engine that overrides `takeOutgoing` overrides this too.
    */
   get outgoingBytes(): number {

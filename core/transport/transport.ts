@@ -145,8 +145,6 @@ export class Transport {
   readonly #rekey: RekeyPolicy;
   #versionReader: VersionReader | null;
   #outgoing: Uint8Array[] = [];
-  /** Payload bytes in `#outgoing` (about what a flush would write). */
-  #outgoingBytes = 0;
   #packetsWritten = 0;
   #localVersion: string;
   #peerVersion: PeerVersion | null = null;
@@ -318,16 +316,17 @@ export class Transport {
   takeOutgoing(): Uint8Array[] {
     const out = this.#outgoing;
     this.#outgoing = [];
-    this.#outgoingBytes = 0;
     return out;
   }
 
   /**
-   * About how many bytes {@link takeOutgoing} would return (payload bytes, without packet
-   * overhead): lets a driver write bulk data at once and batch small messages.
+   * How many bytes {@link takeOutgoing} would return: lets a driver write bulk data at once
+   * and batch small messages (a driver takes them every turn, so the list stays short).
    */
   get outgoingBytes(): number {
-    return this.#outgoing.length === 0 ? 0 : Math.max(1, this.#outgoingBytes);
+    let n = 0;
+    for (const c of this.#outgoing) n += c.length;
+    return n;
   }
 
   /** Feeds bytes from the peer. Never throws for bad peer input. */
@@ -879,9 +878,7 @@ export class Transport {
   }
 
   #write(head: Uint8Array, body?: Uint8Array): void {
-    const n = head.length + (body?.length ?? 0);
-    this.packetObserver?.("out", head[0]!, n);
-    this.#outgoingBytes += n;
+    this.packetObserver?.("out", head[0]!, head.length + (body?.length ?? 0));
     this.#sender.sealTo(this.#outgoing, head, body);
     this.#packetsWritten++;
   }

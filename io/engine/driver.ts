@@ -56,7 +56,7 @@ export interface DrivenEngine<E> {
   receiveData(data: Uint8Array): void;
   receiveEof(): void;
   takeOutgoing(): Uint8Array[];
-  /** About how many bytes `takeOutgoing` would return (0: nothing); absent: unknown. */
+  /** How many bytes `takeOutgoing` would return (0: nothing); absent: unknown. */
   readonly outgoingBytes?: number;
   pollEvent(): E | undefined;
   nextDeadline(): number | undefined;

@@ -58,12 +58,18 @@ class RecordingSocket implements ByteSocket {
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-test("EngineDriver writes what one turn sends with one socket write, after the turn", async () => {
+/** A driver over a QueueEngine and a RecordingSocket, after its first (empty) turn. */
+async function started() {
   const engine = new QueueEngine();
   const socket = new RecordingSocket();
   const driver = new EngineDriver(engine, socket, () => {}, () => {});
   await turn();
-  socket.writes.length = 0;
+  assert.deepEqual(socket.writes, [], "an engine with nothing to send makes no write");
+  return { engine, socket, driver };
+}
+
+test("EngineDriver writes what one turn sends with one socket write, after the turn", async () => {
+  const { engine, socket, driver } = await started();
   // A server answering exec: the reply, EOF, the exit status and the close, each followed
   // by a pump as the API calls do.
   for (let i = 1; i <= 4; i++) {
@@ -79,10 +85,7 @@ test("EngineDriver writes what one turn sends with one socket write, after the t
 });
 
 test("EngineDriver writes a closing engine's last packets at once, then ends the socket", async () => {
-  const engine = new QueueEngine();
-  const socket = new RecordingSocket();
-  const driver = new EngineDriver(engine, socket, () => {}, () => {});
-  await turn();
+  const { engine, socket, driver } = await started();
   engine.send(7);
   driver.pump();
   engine.send(8); // a DISCONNECT
@@ -95,11 +98,7 @@ test("EngineDriver writes a closing engine's last packets at once, then ends the
 });
 
 test("EngineDriver writes bulk output at once, with the small messages queued before it", async () => {
-  const engine = new QueueEngine();
-  const socket = new RecordingSocket();
-  const driver = new EngineDriver(engine, socket, () => {}, () => {});
-  await turn();
-  socket.writes.length = 0;
+  const { engine, socket, driver } = await started();
   engine.send(1);
   driver.pump();
   assert.equal(socket.writes.length, 0, "a small message waits for the end of the turn");
