@@ -11,7 +11,11 @@
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
 import type { AuthorizedKeyEntry } from "../../keys/trust/authorized_keys.ts";
-import { checkAuthorizedKey, checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
+import {
+  type AuthorizedKeyVerdict,
+  checkAuthorizedKey,
+  checkHostCertificate,
+} from "../../keys/trust/certificate_policy.ts";
 import { type KnownHosts, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
@@ -278,12 +282,7 @@ export class AuthHandler {
         client: { host: addr, addr, now: wallClock() },
       });
       if (!verdict.accepted) return NO;
-      if (signed) {
-        const base = verdict.entry ? permissionsFromOptions(verdict.entry.options) : UNRESTRICTED;
-        this.permissions = verdict.forceCommand !== undefined
-          ? { ...base, forcedCommand: verdict.forceCommand }
-          : base;
-      }
+      if (signed) this.permissions = certificatePermissions(verdict);
       return YES;
     }
     let key: SSHKey | undefined;
@@ -301,6 +300,27 @@ export class AuthHandler {
     if (ok === true && signed) this.permissions = UNRESTRICTED;
     return ok === true ? YES : NO;
   }
+}
+
+/**
+ * What a certificate login may do: the `cert-authority` line's options (its `permitopen=`,
+ * `environment=`, ...) narrowed by the certificate's own extensions — a certificate without
+ * `permit-pty` gets no pty however permissive the line is, as with sshd — and the forced
+ * command of either (they were checked to agree).
+ */
+function certificatePermissions(
+  verdict: Extract<AuthorizedKeyVerdict, { accepted: true }>,
+): ConnectionPermissions {
+  const line = verdict.entry ? permissionsFromOptions(verdict.entry.options) : UNRESTRICTED;
+  const both = verdict.permissions;
+  return {
+    ...line,
+    forcedCommand: verdict.forceCommand ?? line.forcedCommand,
+    pty: line.pty && both.pty,
+    portForwarding: line.portForwarding && both.portForwarding,
+    agentForwarding: line.agentForwarding && both.agentForwarding,
+    x11Forwarding: line.x11Forwarding && both.x11Forwarding,
+  };
 }
 
 /** The key type named at the start of a public key blob ("" when unreadable). */

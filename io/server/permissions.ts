@@ -75,10 +75,10 @@ export function permissionsFromOptions(o: AuthorizedKeyOptions): ConnectionPermi
 
 /** Whether the permissions allow a direct-tcpip channel to host:port. */
 export function allowsOpen(p: ConnectionPermissions, host: string, port: number): boolean {
-  return p.options ? permitsOpen(p.options, host, port) : p.portForwarding;
+  return p.portForwarding && (!p.options || permitsOpen(p.options, host, port));
 }
 
 /** Whether the permissions allow a remote listener on host:port. */
 export function allowsListen(p: ConnectionPermissions, host: string, port: number): boolean {
-  return p.options ? permitsListen(p.options, host, port) : p.portForwarding;
+  return p.portForwarding && (!p.options || permitsListen(p.options, host, port));
 }
