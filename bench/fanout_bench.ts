@@ -144,8 +144,12 @@ async function pool<T>(n: number, concurrency: number, one: (i: number) => Promi
 
 async function fleetServer(): Promise<void> {
   const { listen } = await import("../io/server/listen.ts");
+  const { readPrivateKey } = await import("../io/keys/files.ts");
   const hosts = Number(option("hosts", "1000"));
-  const hostKey = option("host-key", "");
+  // One key object for every listener, as one server process serving many addresses would
+  // hold it (a path per listener would load, and prepare for signing, 1,000 copies of it:
+  // each host's only login would then pay the key's one-time set-up).
+  const hostKey = await readPrivateKey(readFileSync(option("host-key", ""), "utf8"));
   const authorized = readFileSync(option("authorized", ""), "utf8");
   const base = {
     hostKeys: [hostKey],

@@ -601,17 +601,19 @@ export class Transport {
     const reason = r.readUint32("reason code");
     const description = r.readStringUtf8("description", MAX_TEXT);
     this.#to("close");
-    this.#host.emit({
-      type: "disconnect",
-      error: new DisconnectError(
+    // The peer's own decision: a stack trace would show only our parser (and costs tens of
+    // µs on every connection a client closes).
+    const error = withoutStack(() =>
+      new DisconnectError(
         reason === DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE
           ? "ERR_PERMISSION_DENIED"
           : "ERR_PEER_DISCONNECTED",
         reason,
         `Peer disconnected (reason ${reason}): ${description || "no description"}`,
         { fromPeer: true },
-      ),
-    });
+      )
+    );
+    this.#host.emit({ type: "disconnect", error });
   }
 
   #onExtInfo(payload: Uint8Array): void {

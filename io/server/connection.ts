@@ -11,7 +11,7 @@ import { scpProcessFactory } from "../scp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
-import { DisconnectReason, SSHError } from "../../core/errors.ts";
+import { DisconnectReason, SSHError, withoutStack } from "../../core/errors.ts";
 import {
   ServerConnection,
   type ServerConnectionOptions,
@@ -440,10 +440,9 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
     this.#forwarding.closeAll();
     const why = this.#error ?? err;
-    const lost = new SSHError(
-      "ERR_CONNECTION_LOST",
-      "Connection closed",
-      why ? { cause: why } : undefined,
+    // What the channels still open fail with; its cause carries any stack worth having.
+    const lost = withoutStack(() =>
+      new SSHError("ERR_CONNECTION_LOST", "Connection closed", why ? { cause: why } : undefined)
     );
     this.#channels.failAll(lost, this.#error ?? lost);
     try {
