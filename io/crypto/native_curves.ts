@@ -114,6 +114,32 @@ const signingKeys = new WeakMap<Uint8Array, KeyObject>();
  */
 const x25519Keys = new WeakMap<Uint8Array, KeyObject>();
 
+/**
+ * Ed25519 public keys that verified recently, by their bytes: a server sees the same user
+ * keys log in again and again, a client the same host keys, and Node's import costs more
+ * than the verification (65–70 µs against about 180, measured per call). Bounded, least
+ * recently used out first; public keys only, so nothing secret outlives its use.
+ */
+const verifyingKeys = new Map<string, KeyObject>();
+
+/** How many public keys {@link verifyingKeys} holds at most. */
+const VERIFYING_KEYS_KEPT = 256;
+
+function verifyingKey(pub: Uint8Array): KeyObject {
+  const id = String.fromCharCode(...pub);
+  let k = verifyingKeys.get(id);
+  if (k !== undefined) {
+    verifyingKeys.delete(id); // most recently used goes last
+  } else {
+    k = publicKey(ED25519_SPKI, pub, "Ed25519");
+    if (verifyingKeys.size >= VERIFYING_KEYS_KEPT) {
+      verifyingKeys.delete(verifyingKeys.keys().next().value!);
+    }
+  }
+  verifyingKeys.set(id, k);
+  return k;
+}
+
 function x25519Private(secretKey: Uint8Array): KeyObject {
   let k = x25519Keys.get(secretKey);
   if (k === undefined) {
@@ -150,7 +176,7 @@ export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
     // every runtime's library to the same rule).
     if (!canonicalS(signature)) return false;
     try {
-      return nodeVerify(null, data, publicKey(ED25519_SPKI, pub, "Ed25519"), signature);
+      return nodeVerify(null, data, verifyingKey(pub), signature);
     } catch {
       return false;
     }

@@ -72,3 +72,19 @@ test("native curves: with the system random source a key pair is node:crypto's o
     registerCurve25519Backend(before);
   }
 });
+
+test("native curves: verification keys kept between calls give each key its own verdicts", () => {
+  // More keys than are kept (256), each verified twice, interleaved with the others: a key
+  // from the cache must still tell its own signatures from another key's.
+  const random = seededRandom(11);
+  const keys = Array.from({ length: 300 }, () => random(32));
+  const msg = random(40);
+  const sigs = keys.map((seed) => NODE_CURVE25519.ed25519Sign(seed, msg));
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < keys.length; i++) {
+      const pub = ed25519.getPublicKey(keys[i]!);
+      assert.equal(NODE_CURVE25519.ed25519Verify(sigs[i]!, msg, pub), true);
+      assert.equal(NODE_CURVE25519.ed25519Verify(sigs[(i + 1) % keys.length]!, msg, pub), false);
+    }
+  }
+});
