@@ -17,6 +17,7 @@ import { ProcessError, ProcessTimeoutError } from "../io/client/errors.ts";
 import { STDOUT } from "../io/client/redirect.ts";
 import type { HostKeysProvedEvent } from "../core/client/client_connection.ts";
 import { SSHError } from "../core/errors.ts";
+import { TerminalMode } from "../mod.ts";
 
 const OPTIONS: FixtureOptions = {
   acceptEnv: ["SSHTS_*"],
@@ -67,6 +68,36 @@ for (const peer of OPENSSH_PEERS) {
       reader.releaseLock();
       const r = await p.wait();
       assert.equal(r.exitStatus, 3);
+    },
+  );
+
+  conformanceTest(
+    `createProcess({ term: { modes } }) on ${peer}: each TerminalMode opcode sets its setting`,
+    { peers: [peer] },
+    async () => {
+      await using conn = await login(await sharedPeer(peer, OPTIONS));
+      const modes = {
+        [TerminalMode.VINTR]: 0x07, // ^G
+        [TerminalMode.VQUIT]: 0x1c, // ^\
+        [TerminalMode.VKILL]: 0x0b, // ^K
+        [TerminalMode.VEOF]: 0x02, // ^B
+        [TerminalMode.VSUSP]: 0x1a, // ^Z
+        [TerminalMode.IUTF8]: 1,
+        [TerminalMode.ICRNL]: 0,
+        [TerminalMode.ECHOK]: 0,
+        [TerminalMode.TOSTOP]: 1,
+        [TerminalMode.ONLCR]: 1,
+      };
+      const r = await conn.run("stty -a", { term: { type: "vt100", modes }, check: true });
+      const out = r.stdout.replace(/\r/g, "");
+      assert.match(out, /intr = \^G;/);
+      assert.match(out, /quit = \^\\;/);
+      assert.match(out, /kill = \^K;/);
+      assert.match(out, /eof = \^B;/);
+      assert.match(out, /susp = \^Z;/);
+      for (const flag of ["iutf8", "-icrnl", "-echok", "tostop", "onlcr"]) {
+        assert.match(out, new RegExp(`(^|\\s)${flag}(\\s|$)`, "m"), flag);
+      }
     },
   );
 

@@ -35,19 +35,73 @@ export interface TerminalOptions {
   readonly modes?: Readonly<Record<number, number>> | ReadonlyMap<number, number>;
 }
 
-/** Common terminal mode opcodes (RFC 4254 §8), for {@link TerminalOptions.modes}. */
+/**
+ * Terminal mode opcodes (RFC 4254 §8, IUTF8 from RFC 8160), for {@link TerminalOptions.modes}:
+ * control characters (`V*`, the character's code, 255 for none), flags (0 or 1) and the
+ * line speeds in bits per second.
+ *
+ * @example
+ * ```ts
+ * import { TerminalMode } from "./session.ts";
+ * const modes = { [TerminalMode.ECHO]: 0, [TerminalMode.VINTR]: 3, [TerminalMode.IUTF8]: 1 };
+ * console.log(modes); // { "3": ..., "42": 1, "53": 0 } — pass as `term: { modes }`
+ * ```
+ */
 export const TerminalMode = {
   VINTR: 1,
-  VEOF: 4,
+  VQUIT: 2,
   VERASE: 3,
+  VKILL: 4,
+  VEOF: 5,
+  VEOL: 6,
+  VEOL2: 7,
+  VSTART: 8,
+  VSTOP: 9,
+  VSUSP: 10,
+  VDSUSP: 11,
+  VREPRINT: 12,
+  VWERASE: 13,
+  VLNEXT: 14,
+  VFLUSH: 15,
+  VSWTCH: 16,
+  VSTATUS: 17,
+  VDISCARD: 18,
+  IGNPAR: 30,
+  PARMRK: 31,
+  INPCK: 32,
+  ISTRIP: 33,
+  INLCR: 34,
+  IGNCR: 35,
+  ICRNL: 36,
+  IUCLC: 37,
+  IXON: 38,
+  IXANY: 39,
+  IXOFF: 40,
+  IMAXBEL: 41,
+  IUTF8: 42,
   ISIG: 50,
   ICANON: 51,
+  XCASE: 52,
   ECHO: 53,
   ECHOE: 54,
-  IXON: 38,
-  IXOFF: 40,
+  ECHOK: 55,
+  ECHONL: 56,
+  NOFLSH: 57,
+  TOSTOP: 58,
+  IEXTEN: 59,
+  ECHOCTL: 60,
+  ECHOKE: 61,
+  PENDIN: 62,
   OPOST: 70,
+  OLCUC: 71,
   ONLCR: 72,
+  OCRNL: 73,
+  ONOCR: 74,
+  ONLRET: 75,
+  CS7: 90,
+  CS8: 91,
+  PARENB: 92,
+  PARODD: 93,
   TTY_OP_ISPEED: 128,
   TTY_OP_OSPEED: 129,
 } as const;
