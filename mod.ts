@@ -280,6 +280,7 @@ export {
   type PublicKeyInput,
   readCertificate,
   readPrivateKey,
+  readPrivateKeyList,
   readPublicKey,
 } from "./io/keys/files.ts";
 export {

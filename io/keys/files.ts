@@ -11,6 +11,7 @@ import { SSHError } from "../../core/errors.ts";
 import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
 import {
   importPrivateKey,
+  importPrivateKeyList,
   importPublicKey,
   importPublicKeyList,
 } from "../../keys/formats/import.ts";
@@ -61,6 +62,42 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
     return importPrivateKey(data, passphrase);
   } catch (e) {
     // Name the file: with several keys, "incorrect passphrase" alone does not say which.
+    if (e instanceof KeyImportError) {
+      throw new KeyImportError(`${e.message} (key file ${path})`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Reads every private key of a file (or text, or bytes) holding several PEM blocks one after
+ * another (AsyncSSH's `read_private_key_list`): OpenSSH, PKCS#1, PKCS#8 or SEC1 blocks, all
+ * decrypted with the one passphrase. A block that cannot be read fails the whole list, naming
+ * its position and the file.
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { readPrivateKeyList } from "./files.ts";
+ * const text = generatePrivateKey("ed25519").exportPrivateKey("openssh") +
+ *   generatePrivateKey("ecdsa").exportPrivateKey("pkcs8-pem");
+ * const keys = await readPrivateKeyList(text); // or a path: "~/.ssh/team_keys.pem"
+ * console.log(keys.map((k) => k.getAlgorithm())); // ["ssh-ed25519", "ecdsa-sha2-nistp256"]
+ * ```
+ */
+export async function readPrivateKeyList(
+  input: string | Uint8Array,
+  passphrase?: string,
+): Promise<SSHKey[]> {
+  if (input instanceof Uint8Array) {
+    return importPrivateKeyList(new TextDecoder().decode(input), passphrase);
+  }
+  if (looksLikeKeyText(input)) return importPrivateKeyList(input, passphrase);
+  const path = expandHome(input);
+  const text = await readText(path, "private key");
+  try {
+    return importPrivateKeyList(text, passphrase);
+  } catch (e) {
     if (e instanceof KeyImportError) {
       throw new KeyImportError(`${e.message} (key file ${path})`, { cause: e });
     }

@@ -1,6 +1,6 @@
 /**
  * AsyncSSH's key file readers (#20): readPublicKey, loadPublicKeys,
- * loadCertificates and readKnownHosts, from files written by ssh-keygen (or
+ * loadCertificates, readPrivateKeyList and readKnownHosts, from files written by ssh-keygen (or
  * by us) and from text.
  */
 import { test } from "node:test";
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { addKnownHost, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
-import { loadCertificates, loadPublicKeys, readPublicKey } from "./files.ts";
+import { loadCertificates, loadPublicKeys, readPrivateKeyList, readPublicKey } from "./files.ts";
 import { readKnownHosts } from "./known_hosts.ts";
 import { keygenTest } from "../../keys/_ssh_keygen_test_util.ts";
 
@@ -84,4 +84,27 @@ keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote",
   const [cert] = await loadCertificates([k.path("id-cert.pub")]);
   assert.equal(cert!.keyId, "kid");
   assert.ok(cert!.key.equals(key));
+});
+
+test("readPrivateKeyList() reads every private key of a file, text or bytes, in order", async () => {
+  using t = tempDir();
+  const c = generatePrivateKey("rsa", { bits: 1024 });
+  const text = a.exportPrivateKey("openssh", { passphrase: "pw", rounds: 1 }) +
+    b.exportPrivateKey("pkcs8-pem", { passphrase: "pw" }) + c.exportPrivateKey("pkcs1-pem");
+  const path = join(t.dir, "keys.pem");
+  writeFileSync(path, text);
+  for (const input of [path, text, new TextEncoder().encode(text)]) {
+    const keys = await readPrivateKeyList(input, "pw");
+    assert.deepEqual(keys.map((k) => k.getFingerprint()), [a, b, c].map((k) => k.getFingerprint()));
+    assert.ok(keys.every((k) => k.hasPrivateKey()));
+  }
+  await assert.rejects(readPrivateKeyList(path, "wrong"), (e: Error) => {
+    assert.match(e.message, /private key 1 of the list/);
+    assert.ok(e.message.includes(path), e.message);
+    return true;
+  });
+  await assert.rejects(
+    readPrivateKeyList(join(t.dir, "missing.pem")),
+    /Cannot read private key file/,
+  );
 });
