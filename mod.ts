@@ -195,6 +195,7 @@ export {
   AgentClient,
   type AgentExtensionReply,
   type AgentKey,
+  type AgentKeyPair,
   type AgentSignOptions,
   type AgentStreamOpener,
   connectAgent,

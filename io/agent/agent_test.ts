@@ -261,3 +261,40 @@ test("SSHAgent answers a request whose client half-closed right after sending it
     sock.destroy();
   });
 });
+
+test("AgentClient.getKeys(): an agent key chosen by the caller logs in through connect({ clientKeys })", async () => {
+  const { connect, listen } = await import("../../mod.ts");
+  const allowed = generatePrivateKey("ed25519"), other = generatePrivateKey("ecdsa");
+  const agent = new SSHAgent();
+  agent.add(other, { comment: "other" });
+  agent.add(allowed, { comment: "deploy" });
+  await using client = agent.connect();
+  const offered: string[] = [];
+  await using server = await listen({
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    validatePublicKey: (_user, { key }) => {
+      offered.push(key?.getFingerprint() ?? "?");
+      return key?.equals(allowed) ?? false;
+    },
+  });
+  const login = (clientKeys: Awaited<ReturnType<AgentClient["getKeys"]>>) =>
+    connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      knownHosts: null,
+      agent: false,
+      clientKeys,
+    });
+  const keys = await client.getKeys();
+  assert.deepEqual(keys.map((k) => k.comment), ["other", "deploy"]);
+  await using _conn = await login(keys.filter((k) => k.comment === "deploy"));
+  assert.equal(server.getConnections()[0]?.authMethod, "publickey");
+  // Only the chosen key was offered (agent: false, nothing else tried): asked about, then signed.
+  assert.deepEqual(offered, [allowed.getFingerprint(), allowed.getFingerprint()]);
+  await assert.rejects(
+    login(keys.filter((k) => k.comment === "other")),
+    (e: Error & { code?: string }) => e.code === "ERR_PERMISSION_DENIED",
+  );
+});

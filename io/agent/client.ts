@@ -33,6 +33,7 @@ import { SSHKey } from "../../keys/ssh_key.ts";
 import { envVar } from "../runtime/env.ts";
 import { connectUnix } from "../runtime/local_socket.ts";
 import type { ByteSocket, SocketHandlers, WebDuplex } from "../runtime/socket.ts";
+import type { ClientKeyPair } from "../keys/types.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 
 /** A key the agent holds, as it lists it. */
@@ -48,6 +49,14 @@ export interface AgentKey {
   /** The certificate, when the identity is one. */
   readonly certificate: SSHCertificate | undefined;
 }
+
+/**
+ * An agent key that signs through its agent (AsyncSSH's `SSHAgentKeyPair`): pass the ones
+ * you choose as `connect({ clientKeys })`, e.g. with `agent: false` so that no other agent
+ * key is tried. The server is asked whether it takes the key before the agent signs (an
+ * agent may prompt for each signature).
+ */
+export interface AgentKeyPair extends AgentKey, ClientKeyPair {}
 
 /** Options of {@link AgentClient.addIdentity}. */
 export interface AgentAddIdentityOptions {
@@ -326,6 +335,30 @@ export class AgentClient implements AsyncDisposable {
       } catch { /* a key type we do not know (e.g. from a newer agent): still listed */ }
       return { keyBlob, comment, keyType, key, certificate };
     });
+  }
+
+  /**
+   * The agent's keys as key pairs that sign through this client (see {@link AgentKeyPair}),
+   * usable in `connect({ clientKeys })` while this client is open.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { SSHAgent } from "./ssh_agent.ts";
+   * const agent = new SSHAgent();
+   * agent.add(generatePrivateKey("ed25519"), { comment: "deploy" }); // or connectAgent()
+   * await using client = agent.connect();
+   * const deploy = (await client.getKeys()).filter((k) => k.comment === "deploy");
+   * console.log(deploy.length); // 1: connect(host, { clientKeys: deploy, agent: false })
+   * ```
+   */
+  async getKeys(): Promise<AgentKeyPair[]> {
+    return (await this.listIdentities()).map((k) => ({
+      ...k,
+      publicKeyBlob: k.keyBlob,
+      query: true,
+      sign: (data: Uint8Array, algorithm: string) => this.sign(k.keyBlob, data, { algorithm }),
+    }));
   }
 
   /**
