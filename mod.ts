@@ -51,6 +51,7 @@ export { Asn1Error } from "./keys/formats/asn1.ts";
 
 // io/config: OpenSSH client configuration for this machine (config/ is the pure resolver).
 export { readSSHConfig, resolveSSHConfig } from "./io/config/mod.ts";
+export { spawnProxyCommand } from "./io/config/proxy_command.ts";
 export {
   type AlgorithmFamily,
   DEFAULT_SSH_CONFIG_PROFILE,

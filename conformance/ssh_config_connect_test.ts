@@ -48,6 +48,36 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 conformanceTest(
+  "connect({ proxyCommand }) reaches sshd through nc, and wins over the config file's ProxyCommand",
+  { peers: ["openssh"] },
+  async () => {
+    await using f = await startPeer("openssh");
+    await withDir(async (dir) => {
+      const config = join(dir, "config");
+      // The file's ProxyCommand cannot work: the explicit option must be the one used.
+      writeFileSync(config, hostBlock("target", f, "  ProxyCommand /bin/false"));
+      const key = f.clientKeys.find((k) => k.name === "ed25519")!;
+      for (const proxyCommand of ["nc %h %p", ["nc", f.host, String(f.port)]]) {
+        await using conn = await connect("target", { config, proxyCommand });
+        const r = await conn.run("echo $USER", { check: true });
+        assert.equal(r.stdout.trim(), f.user.name);
+      }
+      await using direct = await connect(f.host, {
+        port: f.port,
+        username: f.user.name,
+        clientKeys: [key.privateKeyPath],
+        knownHosts: f.knownHostsPath,
+        agent: false,
+        config: false,
+        proxyCommand: "nc %h %p",
+      });
+      assert.equal((await direct.run("echo ok", { check: true })).stdout, "ok\n");
+      assert.equal(count(await f.readLog(), /Accepted publickey for /), 3);
+    });
+  },
+);
+
+conformanceTest(
   "connect(alias) reaches sshd through ProxyCommand ssh -W %h:%p and nc %h %p from a config file",
   { peers: ["openssh"] },
   async () => {

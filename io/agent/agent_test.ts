@@ -263,7 +263,8 @@ test("SSHAgent answers a request whose client half-closed right after sending it
 });
 
 test("AgentClient.getKeys(): an agent key chosen by the caller logs in through connect({ clientKeys })", async () => {
-  const { connect, listen } = await import("../../mod.ts");
+  const { connect } = await import("../client/connect.ts");
+  const { listen } = await import("../server/listen.ts");
   const allowed = generatePrivateKey("ed25519"), other = generatePrivateKey("ecdsa");
   const agent = new SSHAgent();
   agent.add(other, { comment: "other" });

@@ -29,6 +29,8 @@ import type { ClientKeyPair } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
+import { spawnProxyCommand } from "../config/proxy_command.ts";
+import { localUsername } from "../runtime/env.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
@@ -197,9 +199,14 @@ async function startWithDeadline(
   const log = Log.from(options, `[sshts client ${host}:${port}]`);
   const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
   log.debug(`${clientKeys.length} client key(s) loaded`);
+  if (options.proxyCommand !== undefined && (options.sock || options.tunnel)) {
+    throw new TypeError("connect(): proxyCommand cannot be combined with sock or tunnel");
+  }
   log.info(
     options.sock
       ? "connecting over the given socket"
+      : options.proxyCommand !== undefined
+      ? `connecting to ${host}:${port} through a proxy command`
       : options.tunnel
       ? `connecting to ${host}:${port} through a tunnel`
       : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
@@ -232,6 +239,8 @@ async function startWithDeadline(
     : baseVerifier;
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
+    : options.proxyCommand !== undefined
+    ? spawnProxyCommand(proxyCommandFor(options.proxyCommand, host, port, options.username))
     : options.tunnel
     // A jump host: the server at the other end of the channel connects for us
     // (a ChannelOpenError says why it could not).
@@ -419,4 +428,32 @@ async function resolveClientKeys(
     identitiesOnly: options.identitiesOnly ?? false,
   });
   return { keys: [...agentAuth.keys], agentAuth };
+}
+
+/**
+ * The `proxyCommand` option with ssh's tokens replaced (`%h` host, `%p` port, `%r` user, `%n`
+ * the host as given, `%%` a percent sign); an argument list is used as it is.
+ */
+function proxyCommandFor(
+  command: string | readonly string[],
+  host: string,
+  port: number,
+  username: string | undefined,
+): string | readonly string[] {
+  if (typeof command !== "string") return command;
+  return command.replace(/%(.)/g, (all, t: string) => {
+    switch (t) {
+      case "h":
+      case "n":
+        return host;
+      case "p":
+        return String(port);
+      case "r":
+        return username ?? localUsername();
+      case "%":
+        return "%";
+      default:
+        throw new RangeError(`proxyCommand: unknown token ${all} in ${JSON.stringify(command)}`);
+    }
+  });
 }

@@ -253,6 +253,20 @@ export interface ConnectOptions extends LogOptions {
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */
   readonly sock?: WebDuplex | ByteSocket;
+  /**
+   * Reach the server through a command's standard input and output instead of TCP, as
+   * ssh's `ProxyCommand` (which an ssh_config `ProxyCommand` also sets): a string runs with
+   * the user's shell after `%h`, `%p`, `%r`, `%n` and `%%` are replaced (host, port, user,
+   * the host as given, a percent sign); an argument list runs as it is, without a shell.
+   * Its standard error stays the process's. Not with `sock` or `tunnel`.
+   *
+   * @example
+   * ```ts ignore
+   * await connect("db.internal", { proxyCommand: "ssh -W %h:%p bastion" });
+   * await connect("db.internal", { proxyCommand: ["nc", "-X", "5", "-x", "proxy:1080", "db.internal", "22"] });
+   * ```
+   */
+  readonly proxyCommand?: string | readonly string[];
   /** Rekey after this many bytes. */
   readonly rekeyBytes?: number;
   /** Rekey after this many ms. */

@@ -431,7 +431,10 @@ export async function connectWithConfig(
   const opts: ConnectOptions = { ...mapped, ...stripUndefined(explicit), config: false };
 
   // The transport: an OpenSSH master, a jump chain, a proxy command, or TCP.
-  if (explicit.sock === undefined && explicit.tunnel === undefined) {
+  if (
+    explicit.sock === undefined && explicit.tunnel === undefined &&
+    explicit.proxyCommand === undefined
+  ) {
     if (
       c.controlPath !== undefined &&
       (c.controlMaster === "no" || c.controlMaster === "auto" || c.controlMaster === "autoask")

@@ -14,8 +14,9 @@ import { environment } from "../runtime/env.ts";
 export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
 
 /**
- * Spawns `command` (tokens already expanded) and returns its stdio as a socket.
- * The socket errors if the command cannot start; closing the socket ends the
+ * Spawns `command` (tokens already expanded) and returns its stdio as a socket: a
+ * string runs with the user's shell (`$SHELL -c "exec …"`, as ssh), an argument list
+ * as it is. The socket errors if the command cannot start; closing the socket ends the
  * command.
  *
  * @example
@@ -38,12 +39,18 @@ export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
  * ```
  */
 export function spawnProxyCommand(
-  command: string,
+  command: string | readonly string[],
   options: { readonly env?: Readonly<Record<string, string | undefined>> | undefined } = {},
 ): ByteSocket {
   const env = options.env ?? environment();
   const shell = env.SHELL || "/bin/sh";
-  const child = spawn(shell, ["-c", `exec ${command}`], {
+  if (typeof command !== "string" && command.length === 0) {
+    throw new RangeError("ProxyCommand: the argument list is empty");
+  }
+  const [file, args] = typeof command === "string"
+    ? [shell, ["-c", `exec ${command}`]]
+    : [command[0]!, command.slice(1)];
+  const child = spawn(file, args, {
     stdio: ["pipe", "pipe", "inherit"],
     env: env as Record<string, string>,
   });
