@@ -1,10 +1,12 @@
 /**
  * X11 forwarding from our client through OpenSSH's X11Forwarding to a local
  * Xvfb: the fake cookie goes to sshd, the real one (from an .Xauthority the
- * test writes with xauth) only to Xvfb; xdpyinfo runs remotely.
+ * test writes with xauth) only to Xvfb; xdpyinfo runs remotely, with the set-up given and
+ * with `x11Forwarding: true` alone (the display from the environment).
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import process from "node:process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +50,38 @@ conformanceTest("X11 forwarding to Xvfb through openssh: xdpyinfo runs remotely"
       const r = await conn.run("xdpyinfo | head -5", { x11Forwarding: x11, check: true });
       assert.match(r.stdout, /name of display:\s+localhost:\d+\.0/);
       assert.match(r.stdout, /vendor string:/);
+
+      // x11Forwarding: true alone, as `ssh -X`: DISPLAY and XAUTHORITY from the environment.
+      const saved = { DISPLAY: process.env.DISPLAY, XAUTHORITY: process.env.XAUTHORITY };
+      process.env.DISPLAY = `:${display}`;
+      process.env.XAUTHORITY = auth;
+      try {
+        await using plain = await connect(f.host, {
+          port: f.port,
+          config: false,
+          username: f.user.name,
+          password: f.user.password,
+          knownHosts: f.knownHostsPath,
+        });
+        for (let i = 0; i < 2; i++) { // the second session reuses the connection's set-up
+          const r2 = await plain.run("xdpyinfo | head -5", { x11Forwarding: true, check: true });
+          assert.match(r2.stdout, /vendor string:/);
+        }
+        delete process.env.DISPLAY;
+        await using noDisplay = await connect(f.host, {
+          port: f.port,
+          config: false,
+          username: f.user.name,
+          password: f.user.password,
+          knownHosts: f.knownHostsPath,
+        });
+        await assert.rejects(noDisplay.run("true", { x11Forwarding: true }), /needs DISPLAY/);
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
     });
   } finally {
     xvfb.kill();

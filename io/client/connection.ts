@@ -38,7 +38,9 @@ import {
   type SSHChannelSession,
   type SSHClientSession,
   startSession,
+  type X11ForwardingOptions,
 } from "./session.ts";
+import { setUpX11Forwarding } from "./x11_forward.ts";
 
 /**
  * An authenticated SSH client connection.
@@ -70,6 +72,8 @@ export class SSHClientConnection extends ClientConnectionBase {
   readonly #defaults: ResolvedConnectOptions["sessionDefaults"];
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
+  /** X11 forwarding to the local display, once a session asked for `x11Forwarding: true`. */
+  #x11: Promise<X11ForwardingOptions> | undefined;
 
   /** Use `connect()`. */
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
@@ -80,10 +84,11 @@ export class SSHClientConnection extends ClientConnectionBase {
   }
 
   /**
-   * Session options with the connection's defaults filled in: agent forwarding, and
-   * the connection's environment (SendEnv/SetEnv) under the call's own.
+   * Session options with the connection's defaults filled in: agent forwarding, the
+   * connection's environment (SendEnv/SetEnv) under the call's own, and X11 forwarding to
+   * the local display for `x11Forwarding: true` (see {@link ProcessOptions.x11Forwarding}).
    */
-  #sessionDefaults<T extends ProcessOptions>(options: T): T {
+  async #sessionDefaults<T extends ProcessOptions>(options: T): Promise<T> {
     let o = options;
     const d = this.#defaults;
     if (d) {
@@ -93,7 +98,20 @@ export class SSHClientConnection extends ClientConnectionBase {
     }
     if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
+    if (o.x11Forwarding === true && (this.#x11 !== undefined || this.onX11Channel === undefined)) {
+      o = { ...o, x11Forwarding: await this.#localDisplay() };
+    }
     return o;
+  }
+
+  /** X11 forwarding to the local display, set up once per connection (as `ssh -X`). */
+  #localDisplay(): Promise<X11ForwardingOptions> {
+    const setUp = this.#x11 ??= setUpX11Forwarding(this);
+    // A failure (no DISPLAY) is not kept: the next session may find one.
+    setUp.catch(() => {
+      if (this.#x11 === setUp) this.#x11 = undefined;
+    });
+    return setUp;
   }
 
   /**
@@ -233,7 +251,7 @@ export class SSHClientConnection extends ClientConnectionBase {
       ...(signal ? { signal } : {}),
       ...sizesOf(options),
     });
-    const withDefaults = this.#sessionDefaults(options);
+    const withDefaults = await this.#sessionDefaults(options);
     // Created before the exec request: exit-status may arrive in the same read as its reply.
     const process = new SSHClientProcess<string | Uint8Array>(
       ch,
@@ -301,7 +319,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openChannel("session", undefined, sizesOf(options));
     try {
       attachSession(ch, s, 2);
-      await startSession(ch, target, this.#sessionDefaults(options));
+      await startSession(ch, target, await this.#sessionDefaults(options));
     } catch (e) {
       ch.close();
       throw e;

@@ -136,7 +136,13 @@ export interface ProcessOptions extends RedirectOptions {
    * "strict" fails the stream (and `wait()`) with a TypeError (AsyncSSH's `errors`).
    */
   readonly errors?: "strict" | "replace";
-  /** Ask for X11 forwarding; incoming x11 channels go to the connection's `onX11Channel`. */
+  /**
+   * Ask for X11 forwarding, as `ssh -X`. `true` forwards to the local display: `DISPLAY` and
+   * its cookie from `.Xauthority`, a fake cookie sent to the server, each x11 channel connected
+   * to the display (see `setUpX11Forwarding`; it fails without `DISPLAY`) — unless the
+   * connection's `onX11Channel` is set, which then gets the channels. An options object sends
+   * those values as they are, the channels going to `onX11Channel`.
+   */
   readonly x11Forwarding?: boolean | X11ForwardingOptions;
   /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
   readonly agentForwarding?: boolean;

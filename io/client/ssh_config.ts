@@ -398,6 +398,10 @@ export async function connectWithConfig(
     }
   }
   if (c.identitiesOnly) mapped.identitiesOnly = true;
+  // ForwardX11: every session of the connection forwards X11 to the local display (ssh does
+  // it for the one session it runs); a call's own x11Forwarding still wins.
+  if (c.forwardX11) mapped.sessionDefaults = { x11Forwarding: true };
+  if (c.kbdInteractiveDevices) mapped.kbdintSubmethods = c.kbdInteractiveDevices;
   const methods = authMethods(c);
   if (methods) mapped.preferredAuth = methods;
   Object.assign(mapped, capPrompts(explicit, c.numberOfPasswordPrompts));

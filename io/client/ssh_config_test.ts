@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import process from "node:process";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connect } from "./connect.ts";
@@ -121,4 +122,40 @@ test("connect() refuses a config file OpenSSH would refuse, naming the line", as
       return true;
     });
   });
+});
+
+test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractiveDevices", async () => {
+  const submethods: string[] = [];
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    getKbdintChallenge: (_user, sub) => (submethods.push(sub), true),
+    // No x11Forwarding: the server refuses x11-req, which shows the client asked.
+    processFactory: (p) => p.exit(0),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "sshts-connect-config-"));
+  const saved = process.env.DISPLAY;
+  process.env.DISPLAY = ":97"; // a display is needed to ask; nothing connects to it here
+  try {
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      `Host app\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  ForwardX11 yes\n` +
+        `  KbdInteractiveDevices pam,bsdauth\n  PreferredAuthentications keyboard-interactive\n`,
+    );
+    await using conn = await connect("app", {
+      config,
+      knownHosts: null,
+      agent: false,
+      kbdintResponses: () => [],
+    });
+    assert.deepEqual(submethods, ["pam,bsdauth"]);
+    await assert.rejects(conn.run("x"), /refused X11 forwarding/);
+    assert.equal((await conn.run("x", { x11Forwarding: false })).exitStatus, 0);
+  } finally {
+    if (saved === undefined) delete process.env.DISPLAY;
+    else process.env.DISPLAY = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
