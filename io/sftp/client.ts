@@ -513,7 +513,12 @@ export class SFTPClient implements AsyncDisposable {
     localDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    for (const p of await this.#expandRemote(patterns)) await this.get(p, localDir, options);
+    await eachMatch(
+      patterns,
+      (pat) => this.#expandRemote(pat),
+      options,
+      (p) => this.get(p, localDir, options),
+    );
   }
 
   /** Uploads every local path matching the patterns into a remote directory. */
@@ -522,7 +527,7 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    for (const p of await expandLocal(patterns)) await this.put(p, remoteDir, options);
+    await eachMatch(patterns, expandLocal, options, (p) => this.put(p, remoteDir, options));
   }
 
   /** Copies every remote path matching the patterns into a remote directory. */
@@ -531,7 +536,12 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    for (const p of await this.#expandRemote(patterns)) await this.copy(p, remoteDir, options);
+    await eachMatch(
+      patterns,
+      (pat) => this.#expandRemote(pat),
+      options,
+      (p) => this.copy(p, remoteDir, options),
+    );
   }
 
   async #expandRemote(patterns: string | readonly string[]): Promise<string[]> {
@@ -607,4 +617,23 @@ async function expandLocal(patterns: string | readonly string[]): Promise<string
     out.push(...found);
   }
   return out;
+}
+
+/**
+ * Runs `each` on every path the patterns match, pattern by pattern. A pattern that matches
+ * nothing fails as an item of its own: with an `errorHandler` the others still run.
+ */
+async function eachMatch(
+  patterns: string | readonly string[],
+  expand: (pattern: string) => Promise<string[]>,
+  o: transfer.TransferOptions,
+  each: (path: string) => Promise<void>,
+): Promise<void> {
+  for (const pattern of typeof patterns === "string" ? [patterns] : patterns) {
+    let found: string[] = [];
+    await transfer.item(o, pattern, async () => {
+      found = await expand(pattern);
+    });
+    for (const p of found) await each(p);
+  }
 }

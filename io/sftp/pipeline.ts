@@ -214,6 +214,11 @@ export class WritePipe {
     return this.#acked;
   }
 
+  /** The most writes it lets be in flight at once. */
+  get maxRequests(): number {
+    return this.#max;
+  }
+
   /** The most writes that were in flight at once. */
   get peakRequests(): number {
     return this.#peak;

@@ -12,6 +12,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
+import type { FileAttributes } from "../../sftp/attrs.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ListenOptions } from "../server/options.ts";
@@ -218,6 +219,87 @@ test("get/put/copy: pipelined, recursive, preserved, with progress and globs", a
       await sftp.mcopy("/tree/sub/*.txt", "/mc", { recurse: true });
       assert.equal(dec.decode(backend.readFile("/mc/y.txt")), "yy");
       await assert.rejects(sftp.mget("/none*", local), /No match/);
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+  }
+});
+
+test("transfers with errorHandler skip what fails and go on; blockSize and maxRequests per call", async () => {
+  const writes: number[] = [];
+  class Picky extends MemoryBackend {
+    override open(path: string, flags: number, attrs: FileAttributes) {
+      if (path.endsWith("/bad.txt")) {
+        return Promise.reject(new SFTPError(SFTPStatus.PERMISSION_DENIED, "no, not this one"));
+      }
+      return super.open(path, flags, attrs);
+    }
+    override write(
+      handle: Parameters<MemoryBackend["write"]>[0],
+      offset: number,
+      data: Uint8Array,
+    ) {
+      writes.push(data.length);
+      return super.write(handle, offset, data);
+    }
+  }
+  const backend = new Picky();
+  const local = await tempDir();
+  try {
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await sftp.mkdir("/tree");
+      for (const name of ["a.txt", "bad.txt", "c.txt"]) {
+        backend.writeFile(`/tree/${name}`, enc.encode(name));
+      }
+      // Without a handler the first failure stops the transfer.
+      await assert.rejects(
+        sftp.get("/tree", join(local, "t1"), { recurse: true }),
+        (e: unknown) => e instanceof SFTPError && e.status === SFTPStatus.PERMISSION_DENIED,
+      );
+      // With one, it is reported and the rest is copied.
+      const seen: [string, string][] = [];
+      await sftp.get("/tree", join(local, "t2"), {
+        recurse: true,
+        errorHandler: (e, path) => void seen.push([path, e.message]),
+      });
+      assert.deepEqual((await fsp.readdir(join(local, "t2"))).sort(), ["a.txt", "c.txt"]);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]![0], "/tree/bad.txt");
+      assert.match(seen[0]![1], /not this one/);
+      // A handler that throws stops everything with its error, and is asked once.
+      let asked = 0;
+      const stop = new Error("stop here");
+      await assert.rejects(
+        sftp.get("/tree", join(local, "t3"), {
+          recurse: true,
+          errorHandler: () => {
+            asked++;
+            throw stop;
+          },
+        }),
+        (e) => e === stop,
+      );
+      assert.equal(asked, 1);
+      // m* forms: a pattern that matches nothing is one failure among the others.
+      const mseen: string[] = [];
+      await fsp.mkdir(join(local, "m"));
+      await sftp.mget(["/none*", "/tree/*.txt"], join(local, "m"), {
+        errorHandler: (_e, path) => void mseen.push(path),
+      });
+      assert.deepEqual(mseen, ["/none*", "/tree/bad.txt"]);
+      assert.deepEqual((await fsp.readdir(join(local, "m"))).sort(), ["a.txt", "c.txt"]);
+      // Per-call request size and requests in flight.
+      const data = pattern(10_000, 3);
+      await fsp.writeFile(join(local, "up.bin"), data);
+      writes.length = 0;
+      await sftp.put(join(local, "up.bin"), "/up.bin", { blockSize: 1000, maxRequests: 2 });
+      sameBytes(backend.readFile("/up.bin"), data);
+      assert.equal(writes.length, 10);
+      assert.ok(writes.every((n) => n === 1000), String(writes));
+      await sftp.get("/up.bin", join(local, "down.bin"), { blockSize: 777 });
+      sameBytes(new Uint8Array(await fsp.readFile(join(local, "down.bin"))), data);
+      await assert.rejects(sftp.put(join(local, "up.bin"), "/x", { blockSize: 0 }), RangeError);
     });
   } finally {
     await fsp.rm(local, { recursive: true, force: true });

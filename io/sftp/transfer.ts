@@ -56,6 +56,69 @@ export interface TransferOptions {
   readonly onProgress?: ProgressHandler;
   /** Stops the transfer: requests in flight drain, the target keeps its whole prefix. */
   readonly signal?: AbortSignal;
+  /**
+   * Called when one file, link or directory of the transfer fails (AsyncSSH's
+   * `error_handler`): return to skip it and go on with the rest, throw to stop the whole
+   * transfer with that error. Without it the first error stops the transfer. Never called
+   * for an abort through `signal`.
+   */
+  readonly errorHandler?: (error: Error, path: string) => void | Promise<void>;
+  /**
+   * Bytes per read or write request, at most the session's (`startSftp({ requestSize })` or
+   * the server's `limits@openssh.com`); default the session's.
+   */
+  readonly blockSize?: number;
+  /** Requests in flight per file; default the session's (`startSftp({ maxRequests })`). */
+  readonly maxRequests?: number;
+}
+
+/** Errors already given to an `errorHandler` (which threw them on): not given again. */
+const handled = new WeakSet<object>();
+
+/**
+ * Runs one item of a transfer; with an `errorHandler`, its failure goes there (and the item is
+ * skipped) unless the transfer was aborted or the handler throws.
+ *
+ * @example
+ * ```ts ignore
+ * await item(o, "/srv/a.txt", () => getAny(r, "/srv/a.txt", "./a.txt", attrs, o));
+ * ```
+ */
+export async function item(
+  o: TransferOptions,
+  path: string,
+  run: () => Promise<void>,
+): Promise<void> {
+  const onError = o.errorHandler;
+  if (!onError) return await run();
+  try {
+    await run();
+  } catch (e) {
+    if (o.signal?.aborted || (typeof e === "object" && e !== null && handled.has(e))) throw e;
+    const error = e instanceof Error ? e : new Error(String(e));
+    try {
+      await onError(error, path);
+    } catch (thrown) {
+      if (typeof thrown === "object" && thrown !== null) handled.add(thrown);
+      throw thrown;
+    }
+  }
+}
+
+/** Bytes per request for this transfer: `blockSize`, never above what the session allows. */
+function requestSize(sessionSize: number, o: TransferOptions): number {
+  const n = o.blockSize;
+  if (n === undefined) return sessionSize;
+  if (!(n >= 1)) throw new RangeError("blockSize must be a positive number of bytes");
+  return Math.min(Math.floor(n), sessionSize);
+}
+
+/** Requests in flight for this transfer (1 once the session fell back to one at a time). */
+function requestsInFlight(s: SFTPSession, o: TransferOptions): number {
+  const n = o.maxRequests;
+  if (n === undefined || s.sequential) return s.maxRequests;
+  if (!(n >= 1)) throw new RangeError("maxRequests must be at least 1");
+  return Math.floor(n);
 }
 
 /**
@@ -126,11 +189,13 @@ export async function get(
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
-  const follow = o.followSymlinks ?? true;
-  const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
-  const existing = await localStat(local, true);
-  const target = existing?.isDirectory() ? nodePath.join(local, basename(remote)) : local;
-  await getAny(r, remote, target, attrs, o);
+  await item(o, remote, async () => {
+    const follow = o.followSymlinks ?? true;
+    const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
+    const existing = await localStat(local, true);
+    const target = existing?.isDirectory() ? nodePath.join(local, basename(remote)) : local;
+    await getAny(r, remote, target, attrs, o);
+  });
 }
 
 async function getAny(
@@ -158,7 +223,8 @@ async function getAny(
           continue; // a dangling link: nothing to copy
         }
       }
-      await getAny(r, joinPath(remote, e.filename), nodePath.join(local, e.filename), a, o);
+      const child = joinPath(remote, e.filename);
+      await item(o, child, () => getAny(r, child, nodePath.join(local, e.filename), a, o));
     }
     if (o.preserve) await preserveLocal(local, attrs);
     return;
@@ -221,8 +287,8 @@ async function getFile(
         handle,
         from,
         {
-          requestSize: s.readSize,
-          maxRequests: s.maxRequests,
+          requestSize: requestSize(s.readSize, o),
+          maxRequests: requestsInFlight(s, o),
           ...(size !== undefined ? { sizeHint: size } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
         },
@@ -373,18 +439,20 @@ export async function put(
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
-  const st = await localStat(local, o.followSymlinks ?? true);
-  if (!st) {
-    throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such local file", {
-      path: local,
-      operation: "put",
-    });
-  }
-  let target = remote;
-  try {
-    if (isDirectory(await r.stat(remote))) target = joinPath(remote, nodePath.basename(local));
-  } catch { /* does not exist: use the name as given */ }
-  await putAny(r, local, target, o);
+  await item(o, local, async () => {
+    const st = await localStat(local, o.followSymlinks ?? true);
+    if (!st) {
+      throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such local file", {
+        path: local,
+        operation: "put",
+      });
+    }
+    let target = remote;
+    try {
+      if (isDirectory(await r.stat(remote))) target = joinPath(remote, nodePath.basename(local));
+    } catch { /* does not exist: use the name as given */ }
+    await putAny(r, local, target, o);
+  });
 }
 
 async function putAny(
@@ -416,7 +484,7 @@ async function putAny(
     for (const name of (await fsp.readdir(local)).sort()) {
       const child = nodePath.join(local, name);
       if (follow && !(await localStat(child, true))) continue; // dangling link
-      await putAny(r, child, joinPath(remote, name), o);
+      await item(o, child, () => putAny(r, child, joinPath(remote, name), o));
     }
     if (o.preserve) await r.setstat(remote, { permissions: st.mode & 0o7777, ...times });
     return;
@@ -466,7 +534,7 @@ async function putFile(
   try {
     handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 });
     for (;;) {
-      const pipe = new WritePipe(s, handle, start, s.maxRequests);
+      const pipe = new WritePipe(s, handle, start, requestsInFlight(s, o));
       try {
         await putFrom(s, fh, pipe, start, size, local, remote, o);
         break;
@@ -495,11 +563,11 @@ async function putFrom(
   remote: string,
   o: TransferOptions,
 ): Promise<void> {
-  const chunk = s.writeSize;
+  const chunk = requestSize(s.writeSize, o);
   // Several requests' worth per file-system read, in buffers reused once every write
   // cut from them was answered.
   const block = chunk * READS_PER_BLOCK;
-  const pool = new BufferPool(block, Math.ceil(s.maxRequests / READS_PER_BLOCK) + 2);
+  const pool = new BufferPool(block, Math.ceil(pipe.maxRequests / READS_PER_BLOCK) + 2);
   o.onProgress?.(start, size, local, remote);
   for (let off = start;;) {
     o.signal?.throwIfAborted();
@@ -540,13 +608,15 @@ export async function copy(
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
-  const follow = o.followSymlinks ?? true;
-  const attrs = follow ? await r.stat(src) : await r.lstat(src);
-  let target = dst;
-  try {
-    if (isDirectory(await r.stat(dst))) target = joinPath(dst, basename(src));
-  } catch { /* does not exist */ }
-  await copyAny(r, src, target, attrs, o);
+  await item(o, src, async () => {
+    const follow = o.followSymlinks ?? true;
+    const attrs = follow ? await r.stat(src) : await r.lstat(src);
+    let target = dst;
+    try {
+      if (isDirectory(await r.stat(dst))) target = joinPath(dst, basename(src));
+    } catch { /* does not exist */ }
+    await copyAny(r, src, target, attrs, o);
+  });
 }
 
 async function copyAny(
@@ -582,7 +652,8 @@ async function copyAny(
           continue;
         }
       }
-      await copyAny(r, joinPath(src, e.filename), joinPath(dst, e.filename), a, o);
+      const child = joinPath(src, e.filename);
+      await item(o, child, () => copyAny(r, child, joinPath(dst, e.filename), a, o));
     }
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
@@ -658,15 +729,15 @@ async function copyFile(
       o.onProgress?.(total, total, src, dst);
       return;
     }
-    const pipe = new WritePipe(s, to, start, s.maxRequests);
+    const pipe = new WritePipe(s, to, start, requestsInFlight(s, o));
     let done = start;
     const result = await pipelinedRead(
       s,
       from,
       start,
       {
-        requestSize: Math.min(s.readSize, s.writeSize),
-        maxRequests: Math.max(1, s.maxRequests >> 1),
+        requestSize: requestSize(Math.min(s.readSize, s.writeSize), o),
+        maxRequests: Math.max(1, requestsInFlight(s, o) >> 1),
         ...(attrs.size !== undefined ? { sizeHint: attrs.size } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },
