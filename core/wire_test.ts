@@ -139,3 +139,44 @@ test("equalBytes() compares content and length", () => {
   assert.ok(!equalBytes(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
   assert.ok(!equalBytes(new Uint8Array([1]), new Uint8Array([1, 0])));
 });
+
+test("readStringAscii reads printable ASCII of any length and names the first bad byte", () => {
+  for (const text of ["", "ssh-ed25519", "x".repeat(23), "y".repeat(24), "a,b".repeat(500)]) {
+    const r = new SSHReader(new SSHWriter().writeStringUtf8(text).toBytes());
+    assert.equal(r.readStringAscii(), text);
+  }
+  for (const [len, at, byte] of [[5, 2, 0x7f], [40, 33, 0x0a], [300, 299, 0xc3], [30, 0, 0x1f]]) {
+    const b = new Uint8Array(len).fill(0x61);
+    b[at] = byte;
+    const r = new SSHReader(new SSHWriter().writeString(b).toBytes());
+    assert.throws(
+      () => r.readStringAscii("name"),
+      new RegExp(`byte 0x${byte.toString(16).padStart(2, "0")} at ${at} is not printable ASCII`),
+    );
+  }
+});
+
+test("writeStringUtf8 writes ASCII, non-ASCII and lone surrogates as TextEncoder does", () => {
+  const enc = new TextEncoder();
+  for (
+    const text of [
+      "",
+      "abc",
+      "x".repeat(64),
+      "y".repeat(65),
+      "héllo",
+      "ascii then é",
+      "日本語".repeat(40),
+      "a\ud800b",
+      "z".repeat(500) + "€",
+    ]
+  ) {
+    const w = new SSHWriter(1).writeByte(9).writeStringUtf8(text).writeByte(7);
+    const want = enc.encode(text);
+    const r = new SSHReader(w.toBytes());
+    assert.equal(r.readByte(), 9);
+    assert.deepEqual(r.readString(), want);
+    assert.equal(r.readByte(), 7);
+    r.assertEnd();
+  }
+});
