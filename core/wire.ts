@@ -235,6 +235,41 @@ export function bytesToBigInt(b: Uint8Array): bigint {
   return v;
 }
 
+/** A buffer a writer builds in, with its DataView. */
+interface Scratch {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+}
+
+/** The size of the scratch buffers writers build in (room for a KEXINIT or an exchange hash). */
+const SCRATCH_SIZE = 8192;
+
+/** Idle scratch buffers kept for the next writers. */
+const MAX_IDLE_SCRATCH = 8;
+
+/**
+ * Scratch buffers that finished writers gave back ({@link SSHWriter.toBytes},
+ * {@link SSHWriter.release}). A writer builds in one and copies out only the bytes written:
+ * making each message's buffer cost two allocations (the buffer and its DataView, an
+ * ArrayBuffer of its own each time: microseconds apiece in V8), and a result of 64 bytes or
+ * less is then a small on-heap array.
+ */
+const idleScratch: Scratch[] = [];
+
+/** The buffer of a writer that gave its scratch back (its next write grows a new one). */
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
+function takeScratch(capacity: number): Scratch {
+  if (capacity <= SCRATCH_SIZE) {
+    const s = idleScratch.pop();
+    if (s) return s;
+    capacity = SCRATCH_SIZE;
+  }
+  const bytes = new Uint8Array(capacity);
+  return { bytes, view: new DataView(bytes.buffer) };
+}
+
 /**
  * Builds SSH wire-encoded data in a growable buffer.
  *
@@ -249,11 +284,15 @@ export class SSHWriter {
   #buf: Uint8Array;
   #view: DataView;
   #len = 0;
+  /** The pooled scratch this writer builds in, until it gives it back. */
+  #scratch: Scratch | undefined;
 
   /** Starts with room for `capacity` bytes (it grows as needed). */
   constructor(capacity = 256) {
-    this.#buf = new Uint8Array(capacity);
-    this.#view = new DataView(this.#buf.buffer);
+    const s = takeScratch(capacity);
+    if (s.bytes.length === SCRATCH_SIZE) this.#scratch = s;
+    this.#buf = s.bytes;
+    this.#view = s.view;
   }
 
   /** Bytes written so far. */
@@ -264,12 +303,46 @@ export class SSHWriter {
   #ensure(n: number): void {
     const need = this.#len + n;
     if (need <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
+    let cap = Math.max(64, this.#buf.length * 2);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
+    this.#giveBack();
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+  }
+
+  /** Returns the scratch buffer to the pool; the writer keeps a private copy of its bytes. */
+  #giveBack(): void {
+    const s = this.#scratch;
+    if (!s) return;
+    this.#scratch = undefined;
+    if (idleScratch.length < MAX_IDLE_SCRATCH) idleScratch.push(s);
+  }
+
+  /**
+   * Zeroes what was written and gives the writer's buffer back for other writers to reuse,
+   * after the bytes of {@link view} were used: no view of it may be used afterwards. The
+   * writer stays usable (empty). Writers whose bytes are taken with {@link toBytes} need not
+   * call it.
+   *
+   * @example
+   * ```ts
+   * import { SSHWriter } from "./wire.ts";
+   * const w = new SSHWriter().writeUint32(7);
+   * const sum = w.view().reduce((a, b) => a + b, 0); // use the view...
+   * w.release(); // ...then hand the buffer back
+   * console.log(sum, w.length); // 7 0
+   * ```
+   */
+  release(): void {
+    // What was written may be secret (an exchange hash's input holds the shared secret).
+    this.#buf.fill(0, 0, this.#len);
+    this.#len = 0;
+    if (!this.#scratch) return;
+    this.#giveBack();
+    this.#buf = EMPTY_BYTES;
+    this.#view = EMPTY_VIEW;
   }
 
   /** Appends one byte. */
@@ -362,9 +435,20 @@ export class SSHWriter {
     return this.writeString(mag);
   }
 
-  /** A copy of the bytes written. */
+  /**
+   * A copy of the bytes written. The writer's pooled buffer goes back for reuse; writing on
+   * afterwards works (from a private copy).
+   */
   toBytes(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    const out = this.#buf.slice(0, this.#len);
+    if (this.#scratch) {
+      this.#giveBack();
+      // Writes after toBytes() are rare: the next one grows into a new buffer (every write
+      // ensures room first, and `out` has none to spare), so `out` itself is never written.
+      this.#buf = out;
+      this.#view = EMPTY_VIEW;
+    }
+    return out;
   }
 
   /** A view of the bytes written (valid until the next write). */

@@ -180,3 +180,26 @@ test("writeStringUtf8 writes ASCII, non-ASCII and lone surrogates as TextEncoder
     r.assertEnd();
   }
 });
+
+test("SSHWriter: pooled buffers never leak between writers; writes after toBytes and release", () => {
+  // Many writers at once, each filled with its own byte, taken out in mixed order.
+  const writers = Array.from({ length: 20 }, (_, i) => new SSHWriter(i % 2 ? 16 : 9000));
+  writers.forEach((w, i) => w.writeBytes(new Uint8Array(100 + i).fill(i)));
+  const outs = writers.map((w, i) => (i % 3 === 0 ? w.view().slice() : w.toBytes()));
+  const more = Array.from({ length: 20 }, () => new SSHWriter().writeBytes(new Uint8Array(500)));
+  outs.forEach((o, i) => assert.ok(o.length === 100 + i && o.every((b) => b === i), `writer ${i}`));
+  assert.ok(more.every((w) => w.toBytes().every((b) => b === 0)));
+  // toBytes() returns a copy that later writes do not touch; the writer goes on.
+  const w = new SSHWriter().writeUint32(1);
+  const first = w.toBytes();
+  w.writeUint32(2);
+  assert.deepEqual([...first], [0, 0, 0, 1]);
+  assert.deepEqual([...w.toBytes()], [0, 0, 0, 1, 0, 0, 0, 2]);
+  // release() zeroes what was written and leaves an empty writer.
+  const secret = new SSHWriter().writeBytes(new Uint8Array(32).fill(0xaa));
+  const seen = secret.view();
+  secret.release();
+  assert.ok(seen.every((b) => b === 0));
+  assert.equal(secret.length, 0);
+  assert.deepEqual([...secret.writeByte(5).toBytes()], [5]);
+});

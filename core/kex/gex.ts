@@ -120,7 +120,9 @@ export function gexExchangeHash(
     .writeString(e)
     .writeString(f)
     .writeBytes(k);
-  return kexDigest(hash, w.view());
+  const digest = kexDigest(hash, w.view());
+  w.release(); // the shared secret does not stay in the writer's buffer
+  return digest;
 }
 
 type ClientState = "new" | "requested" | "initSent" | "done";

@@ -188,7 +188,9 @@ function exchangeHash(
     .writeString(transientKeyBlob)
     .writeString(encryptedSecret)
     .writeBytes(sharedSecret);
-  return kexDigest(params.hash, w.view());
+  const digest = kexDigest(params.hash, w.view());
+  w.release(); // the shared secret does not stay in the writer's buffer
+  return digest;
 }
 
 function parseTransientKey(params: RsaKexParams, blob: Uint8Array): RsaKeyMaterial {

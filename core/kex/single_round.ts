@@ -91,7 +91,9 @@ export function singleRoundExchangeHash(
     .writeString(clientValue)
     .writeString(serverValue)
     .writeBytes(sharedSecret);
-  return kexDigest(hash, w.view());
+  const digest = kexDigest(hash, w.view());
+  w.release(); // the shared secret does not stay in the writer's buffer
+  return digest;
 }
 
 class SingleRoundClient implements KexClientFlow {
