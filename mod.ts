@@ -233,6 +233,7 @@ export type {
   MaybePromise,
   PasswordVerdict,
   ProcessFactory,
+  ProcessRequest,
   PublicKeyAuthInfo,
   ServerHooks,
 } from "./io/server/options.ts";

@@ -46,6 +46,21 @@ for (const client of SSH_CLIENTS) {
   );
 
   conformanceTest(
+    `OpenSSH ${v} ssh: listen({ processRequested }) refuses one command, runs another`,
+    { peers: [client] },
+    async () => {
+      await using server = await startServer({
+        processRequested: (r) => !(r.type === "exec" && r.command?.startsWith("forbidden")),
+      });
+      const refused = await runSsh(client, server, { identity: "ed25519", command: "forbidden" });
+      assert.equal(refused.status, 255);
+      assert.match(refused.stderr, /exec request failed/);
+      const ok = await runSsh(client, server, { identity: "ed25519", command: "echo allowed" });
+      assert.deepEqual([ok.status, ok.stdout], [0, "allowed\n"]);
+    },
+  );
+
+  conformanceTest(
     `OpenSSH ${v} ssh streams stdin to listen() and gets its environment variables through`,
     { peers: [client] },
     async () => {

@@ -585,7 +585,14 @@ export class SSHServerConnection implements ServerConnectionContext {
           (await allowAgent(this)) ? await startSessionAgent(this, ch.closedPromise) : undefined
         : undefined,
       x11Forwarding: this.#x11Starter(ch),
+      processRequested: this.#processRequested(),
     });
+  }
+
+  /** The application's decision on each shell, exec or subsystem request, if it has a hook. */
+  #processRequested(): SessionConfig["processRequested"] {
+    const hook = this.#hook("processRequested");
+    return hook ? (request) => hook(request, this) : undefined;
   }
 
   /** Starts X11 forwarding for a session when the hook (or the option) and permissions allow. */

@@ -65,6 +65,20 @@ export interface HostBasedClientInfo {
 /** What `validatePassword` may answer: yes, no, or "expired: ask for a new one with this prompt". */
 export type PasswordVerdict = boolean | { readonly changePassword: string };
 
+/** What a client asked a session to run (see `ServerHooks.processRequested`). */
+export interface ProcessRequest {
+  /** "shell", "exec" or "subsystem". */
+  readonly type: "shell" | "exec" | "subsystem";
+  /** The command of an exec request. */
+  readonly command?: string;
+  /** The subsystem's name (e.g. "sftp"). */
+  readonly subsystem?: string;
+  /** The terminal type when the session asked for a pty. */
+  readonly term?: string;
+  /** The environment variables the session was given. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
 /** Runs a session: exec, shell or subsystem. When it returns, the process exits (0, or 1 on error). */
 export type ProcessFactory = (process: SSHServerProcess) => MaybePromise<void>;
 
@@ -169,6 +183,17 @@ export interface ServerHooks {
    * `processFactory` or `sftpFactory` is set.
    */
   sessionRequested?(conn: ServerConnectionContext): MaybePromise<boolean | ProcessFactory>;
+  /**
+   * A client asks a session to run something (AsyncSSH's `shell_requested`,
+   * `exec_requested` and `subsystem_requested`): return false to refuse this one request
+   * (the client sees it refused; the session stays open for another), true to start the
+   * process. `command` is what the client asked for even under a forced command. Asked
+   * after the session's pty, env, agent and X11 requests. Default: every request runs.
+   */
+  processRequested?(
+    request: ProcessRequest,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean>;
   /**
    * A client asks to reach destHost:destPort through us (`ssh -L`, `ssh -D`,
    * direct-tcpip). Return true to have the server connect there itself, a

@@ -17,10 +17,11 @@ import {
 } from "../../core/connection/session_requests.ts";
 import { matchPatternList } from "../../keys/trust/host_patterns.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import { setImmediate } from "node:timers";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
 import type { ServerConnectionContext } from "./context.ts";
-import type { ProcessFactory } from "./options.ts";
+import type { MaybePromise, ProcessFactory, ProcessRequest } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
 import type { SessionAgent } from "../agent/server_forwarding.ts";
 import { MAX_SESSION_ENV } from "../limits.ts";
@@ -54,6 +55,8 @@ export interface SessionConfig {
    * (undefined when it never does); resolves undefined when refused.
    */
   readonly x11Forwarding?: ((req: X11Request) => Promise<SessionX11 | undefined>) | undefined;
+  /** Decides each shell, exec or subsystem request (undefined: all run). */
+  readonly processRequested?: ((request: ProcessRequest) => MaybePromise<boolean>) | undefined;
 }
 
 /** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
@@ -118,53 +121,82 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         const arg = request === "shell"
           ? undefined
           : decoder.decode(decodeStringArg(data, request));
-        const forced = cfg.permissions.forcedCommand;
-        const subsystem = forced === undefined && request === "subsystem" ? arg : undefined;
-        const sftp = subsystem === "sftp" || forced === INTERNAL_SFTP;
-        const factory = sftp ? cfg.sftpFactory ?? cfg.processFactory : cfg.processFactory;
-        if (!factory) return false;
-        const finalEnv: Record<string, string> = { ...env };
-        for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
-        if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
-        const create = (fwd: SessionAgent | undefined, display?: SessionX11) => {
-          if (fwd) finalEnv.SSH_AUTH_SOCK = fwd.socketPath;
-          if (display) {
-            finalEnv.DISPLAY = display.display;
-            finalEnv.XAUTHORITY = display.authPath;
-          }
-          return (process = new SSHServerProcess(ch, {
-            command: forced ?? (request === "exec" ? arg : undefined),
-            originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
-            subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
-            env: finalEnv,
-            terminal,
-            username: cfg.username,
-            lineEditor: cfg.lineEditor,
-            connection: cfg.conn,
-            agent: fwd?.client,
-            agentSocketPath: fwd?.socketPath,
-            x11Display: display?.display,
-            x11AuthPath: display?.authPath,
-          }));
+        const ask = cfg.processRequested;
+        if (!ask) return start(request, arg);
+        // Held while the application decides: a second start request meanwhile is refused.
+        starting = true;
+        const asked: ProcessRequest = {
+          type: request,
+          ...(request === "exec" ? { command: arg ?? "" } : {}),
+          ...(request === "subsystem" ? { subsystem: arg ?? "" } : {}),
+          ...(terminal ? { term: terminal.term } : {}),
+          env: { ...env },
         };
-        if (!agent && !x11) {
-          const p = create(undefined);
-          // Start after the reply to this request has gone out.
-          queueMicrotask(() => void runProcess(factory, p));
-        } else {
-          // Agent and X11 forwarding are set up first, so the process starts with them.
-          starting = true;
-          void Promise.all([agent, x11]).then(([fwd, display]) =>
-            runProcess(factory, create(fwd, display))
-          );
-        }
-        return true;
+        return Promise.resolve()
+          .then(() => ask(asked))
+          .then((ok) => {
+            starting = false;
+            return ok === true && !ch.closed ? start(request, arg, true) : false;
+          }, () => {
+            starting = false;
+            return false;
+          });
       }
       default:
         // xon-xoff and unknown requests are refused.
         return false;
     }
   };
+
+  /** Starts the process for an exec, shell or subsystem request; false when nothing runs it. */
+  function start(
+    request: "exec" | "shell" | "subsystem",
+    arg: string | undefined,
+    deferredReply = false,
+  ): boolean {
+    const forced = cfg.permissions.forcedCommand;
+    const subsystem = forced === undefined && request === "subsystem" ? arg : undefined;
+    const sftp = subsystem === "sftp" || forced === INTERNAL_SFTP;
+    const factory = sftp ? cfg.sftpFactory ?? cfg.processFactory : cfg.processFactory;
+    if (!factory) return false;
+    const finalEnv: Record<string, string> = { ...env };
+    for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
+    if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
+    const create = (fwd: SessionAgent | undefined, display?: SessionX11) => {
+      if (fwd) finalEnv.SSH_AUTH_SOCK = fwd.socketPath;
+      if (display) {
+        finalEnv.DISPLAY = display.display;
+        finalEnv.XAUTHORITY = display.authPath;
+      }
+      return (process = new SSHServerProcess(ch, {
+        command: forced ?? (request === "exec" ? arg : undefined),
+        originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
+        subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
+        env: finalEnv,
+        terminal,
+        username: cfg.username,
+        lineEditor: cfg.lineEditor,
+        connection: cfg.conn,
+        agent: fwd?.client,
+        agentSocketPath: fwd?.socketPath,
+        x11Display: display?.display,
+        x11AuthPath: display?.authPath,
+      }));
+    };
+    if (!agent && !x11) {
+      const p = create(undefined);
+      // Start after the reply to this request has gone out: a synchronous reply goes before
+      // the next microtask, a deferred one (after the application's decision) within this turn.
+      (deferredReply ? setImmediate : queueMicrotask)(() => void runProcess(factory, p));
+    } else {
+      // Agent and X11 forwarding are set up first, so the process starts with them.
+      starting = true;
+      void Promise.all([agent, x11]).then(([fwd, display]) =>
+        runProcess(factory, create(fwd, display))
+      );
+    }
+    return true;
+  }
 }
 
 /** Runs a factory; its return exits 0, its error exits 1 with the message on stderr. */
