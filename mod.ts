@@ -102,7 +102,11 @@ export {
   SUPPORTED_ALGORITHMS,
   supportedAlgorithms,
 } from "./io/client/session_controls.ts";
-export { SSHClientConnection } from "./io/client/connection.ts";
+export {
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  SSHClientConnection,
+} from "./io/client/connection.ts";
 export { ClientConnectionBase } from "./io/client/connection_base.ts";
 export type {
   ClientExtraInfo,

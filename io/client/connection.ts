@@ -42,6 +42,23 @@ import {
 } from "./session.ts";
 import { setUpX11Forwarding } from "./x11_forward.ts";
 
+/** Options of `openConnection` and `createConnection` (a direct-tcpip channel). */
+export interface OpenConnectionOptions {
+  /** The originator's address the server is told (default 127.0.0.1). */
+  readonly originHost?: string;
+  /** The originator's port the server is told (default 0). */
+  readonly originPort?: number;
+  /** Stops waiting for the server (rejects with the signal's reason; nothing stays open). */
+  readonly signal?: AbortSignal;
+  /** Receive window of this channel (default: the connection's `windowSize`). */
+  readonly windowSize?: number;
+  /** Largest data packet accepted on this channel (default: the connection's). */
+  readonly maxPacketSize?: number;
+}
+
+/** Options of `openUnixConnection` and `createUnixConnection`. */
+export type OpenUnixConnectionOptions = Omit<OpenConnectionOptions, "originHost" | "originPort">;
+
 /**
  * An authenticated SSH client connection.
  *
@@ -424,16 +441,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   async openConnection(
     host: string,
     port: number,
-    origin: {
-      readonly originHost?: string;
-      readonly originPort?: number;
-      /** Stops waiting for the server (rejects with the signal's reason; nothing stays open). */
-      readonly signal?: AbortSignal;
-      /** Receive window of this channel (default: the connection's `windowSize`). */
-      readonly windowSize?: number;
-      /** Largest data packet accepted on this channel (default: the connection's). */
-      readonly maxPacketSize?: number;
-    } = {},
+    origin: OpenConnectionOptions = {},
   ): Promise<SSHStreamConnection> {
     const info: ForwardedConnectionInfo = {
       host,
@@ -459,11 +467,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   async openUnixConnection(
     path: string,
-    options: {
-      readonly signal?: AbortSignal;
-      readonly windowSize?: number;
-      readonly maxPacketSize?: number;
-    } = {},
+    options: OpenUnixConnectionOptions = {},
   ): Promise<SSHStreamConnection> {
     const ch = await this.openChannel(
       "direct-streamlocal@openssh.com",
@@ -475,7 +479,7 @@ export class SSHClientConnection extends ClientConnectionBase {
 
   /**
    * Opens a direct-tcpip channel driven by callbacks (AsyncSSH's
-   * create_connection).
+   * create_connection), with {@link openConnection}'s options.
    *
    * @example
    * ```ts ignore
@@ -487,9 +491,32 @@ export class SSHClientConnection extends ClientConnectionBase {
     session: S | (() => S),
     host: string,
     port: number,
+    options: OpenConnectionOptions = {},
   ): Promise<{ channel: ChannelIO; session: S }> {
     const s = typeof session === "function" ? session() : session;
-    const c = await this.openConnection(host, port);
+    const c = await this.openConnection(host, port, options);
+    attachSession(c.channel, s, 1);
+    return { channel: c.channel, session: s };
+  }
+
+  /**
+   * Opens a direct-streamlocal channel to a UNIX socket on the server, driven by callbacks
+   * (AsyncSSH's create_unix_connection), with {@link openUnixConnection}'s options.
+   *
+   * @example
+   * ```ts ignore
+   * const { channel } = await conn.createUnixConnection({ dataReceived: (d) => log(d) },
+   *   "/run/app.sock");
+   * await channel.write(request);
+   * ```
+   */
+  async createUnixConnection<S extends SSHChannelSession>(
+    session: S | (() => S),
+    path: string,
+    options: OpenUnixConnectionOptions = {},
+  ): Promise<{ channel: ChannelIO; session: S }> {
+    const s = typeof session === "function" ? session() : session;
+    const c = await this.openUnixConnection(path, options);
     attachSession(c.channel, s, 1);
     return { channel: c.channel, session: s };
   }

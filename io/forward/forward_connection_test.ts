@@ -137,3 +137,45 @@ test("server openConnection()/openUnixConnection() reach the client's remote for
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("createConnection() and createUnixConnection(): callback channels with openConnection's options", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-fwdconn-"));
+  try {
+    const path = join(dir, "echo.sock");
+    await using _echoUnix = await echoOn({ path });
+    await using echoTcp = await echoOn({ port: 0, host: "127.0.0.1" });
+    const origins: string[] = [];
+    await using p = await pair({
+      connectionRequested: (_h, _p, originHost, originPort) => {
+        origins.push(`${originHost}:${originPort}`);
+        return forwardConnection("127.0.0.1", echoTcp.port);
+      },
+      unixConnectionRequested: (dest) => forwardUnixConnection(dest),
+    });
+    const echoed = (
+      make: (
+        s: object,
+      ) => Promise<{ channel: { write(d: Uint8Array): Promise<void>; sendEof(): void } }>,
+    ) =>
+      new Promise<string>((resolve, reject) => {
+        let got = "";
+        make({
+          dataReceived: (d: Uint8Array) => void (got += dec.decode(d)),
+          connectionLost: (e: Error | undefined) => (e ? reject(e) : resolve(got)),
+        }).then(async ({ channel }) => {
+          await channel.write(enc.encode("ping\n"));
+          channel.sendEof();
+        }, reject);
+      });
+    assert.equal(
+      await echoed((s) =>
+        p.conn.createConnection(s, "db", 5432, { originHost: "10.1.2.3", originPort: 4444 })
+      ),
+      "ping\n",
+    );
+    assert.deepEqual(origins, ["10.1.2.3:4444"]);
+    assert.equal(await echoed((s) => p.conn.createUnixConnection(s, path)), "ping\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
