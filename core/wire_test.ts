@@ -145,7 +145,13 @@ test("readStringAscii reads printable ASCII of any length and names the first ba
     const r = new SSHReader(new SSHWriter().writeStringUtf8(text).toBytes());
     assert.equal(r.readStringAscii(), text);
   }
-  for (const [len, at, byte] of [[5, 2, 0x7f], [40, 33, 0x0a], [300, 299, 0xc3], [30, 0, 0x1f]]) {
+  const bad: [len: number, at: number, byte: number][] = [
+    [5, 2, 0x7f],
+    [40, 33, 0x0a],
+    [300, 299, 0xc3],
+    [30, 0, 0x1f],
+  ];
+  for (const [len, at, byte] of bad) {
     const b = new Uint8Array(len).fill(0x61);
     b[at] = byte;
     const r = new SSHReader(new SSHWriter().writeString(b).toBytes());

@@ -88,9 +88,9 @@ keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote",
 
 test("readPrivateKeyList() reads every private key of a file, text or bytes, in order", async () => {
   using t = tempDir();
-  const c = generatePrivateKey("rsa", { bits: 1024 });
+  const c = generatePrivateKey("ecdsa", { keySize: 384 });
   const text = a.exportPrivateKey("openssh", { passphrase: "pw", rounds: 1 }) +
-    b.exportPrivateKey("pkcs8-pem", { passphrase: "pw" }) + c.exportPrivateKey("pkcs1-pem");
+    b.exportPrivateKey("pkcs8-pem", { passphrase: "pw" }) + c.exportPrivateKey("sec1-pem");
   const path = join(t.dir, "keys.pem");
   writeFileSync(path, text);
   for (const input of [path, text, new TextEncoder().encode(text)]) {
