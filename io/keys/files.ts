@@ -58,10 +58,17 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
       { cause: e },
     );
   }
+  return namingFile(path, () => importPrivateKey(data, passphrase));
+}
+
+/**
+ * Runs an import of `path`'s contents; a key import error names the file (with several
+ * keys, "incorrect passphrase" alone does not say which).
+ */
+function namingFile<T>(path: string, importFrom: () => T): T {
   try {
-    return importPrivateKey(data, passphrase);
+    return importFrom();
   } catch (e) {
-    // Name the file: with several keys, "incorrect passphrase" alone does not say which.
     if (e instanceof KeyImportError) {
       throw new KeyImportError(`${e.message} (key file ${path})`, { cause: e });
     }
@@ -95,14 +102,7 @@ export async function readPrivateKeyList(
   if (looksLikeKeyText(input)) return importPrivateKeyList(input, passphrase);
   const path = expandHome(input);
   const text = await readText(path, "private key");
-  try {
-    return importPrivateKeyList(text, passphrase);
-  } catch (e) {
-    if (e instanceof KeyImportError) {
-      throw new KeyImportError(`${e.message} (key file ${path})`, { cause: e });
-    }
-    throw e;
-  }
+  return namingFile(path, () => importPrivateKeyList(text, passphrase));
 }
 
 /** A certificate given as an object, `-cert.pub` text, its blob, or a file path. */
