@@ -157,3 +157,36 @@ for (const peer of PEERS) {
     },
   );
 }
+
+for (const protocol of ["scp", "sftp"] as const) {
+  conformanceTest(
+    `scp() ${
+      protocol === "scp" ? "legacy" : "SFTP"
+    } against openssh: errorHandler gets a missing source, the other one is copied`,
+    { peers: ["openssh"] },
+    async () => {
+      const f = await sharedPeer("openssh");
+      await using conn = await login(f);
+      const local = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-err-"));
+      const name = `scp-err-${protocol}-${process.pid}-${randomBytes(3).toString("hex")}.txt`;
+      try {
+        await fsp.writeFile(join(f.user.hostHome, name), "present\n");
+        const failed: string[] = [];
+        await scp(
+          [[conn, `${f.user.home}/missing-${name}`], [conn, `${f.user.home}/${name}`]],
+          local,
+          {
+            protocol,
+            errorHandler: (e, path) => void failed.push(`${path}: ${e.message}`),
+          },
+        );
+        assert.equal(failed.length, 1, failed.join("\n"));
+        assert.match(failed[0]!, /missing-/);
+        assert.equal(await fsp.readFile(join(local, name), "utf8"), "present\n");
+      } finally {
+        await fsp.rm(local, { recursive: true, force: true });
+        await fsp.rm(join(f.user.hostHome, name), { force: true });
+      }
+    },
+  );
+}

@@ -16,6 +16,7 @@ import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import type { SFTPClient } from "../sftp/client.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
+import { item } from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
@@ -65,6 +66,15 @@ export interface SCPOptions {
   readonly protocol?: "auto" | "sftp" | "scp";
   /** How to connect for `"host:path"` locations (username, keys, known hosts, ...). */
   readonly connect?: ConnectOptions & ConnectHooks;
+  /**
+   * Called when part of the copy fails (AsyncSSH's `error_handler`): return to go on with
+   * the rest, throw to stop the copy with that error. Over SFTP each file, link, directory
+   * and unmatched source fails on its own; with the legacy protocol a download's source
+   * fails as a whole (with what its remote `scp -f` reported), an upload at its end (the
+   * errors the remote `scp -t` reported and survived). Never called for an abort through
+   * `signal`. Without it the first failure stops the copy.
+   */
+  readonly errorHandler?: (error: Error, path: string) => void | Promise<void>;
 }
 
 type End =
@@ -223,6 +233,7 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
       ...(o.recurse !== undefined ? { recurse: o.recurse } : {}),
       ...(o.preserve !== undefined ? { preserve: o.preserve } : {}),
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
+      ...(o.errorHandler !== undefined ? { errorHandler: o.errorHandler } : {}),
     };
     for (const src of srcs) {
       const progress = o.onProgress;
@@ -235,14 +246,19 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
       }
       if (src.kind === "local") continue; // local to local was refused above
       const from = sessions.get(src.conn)!;
-      const paths = hasGlob(basename(src.path)) ? await from.glob(src.path) : [src.path];
-      if (paths.length === 0) {
-        throw new SCPError(`${src.label}: No match`, { reason: "remote", path: src.label });
-      }
+      let paths: string[] = [];
+      await item(o, src.label, async () => {
+        paths = hasGlob(basename(src.path)) ? await from.glob(src.path) : [src.path];
+        if (paths.length === 0) {
+          throw new SCPError(`${src.label}: No match`, { reason: "remote", path: src.label });
+        }
+      });
       for (const p of paths) {
         if (dst.kind === "local") await from.get(p, dst.path, tp);
         else if (dst.conn === src.conn) await from.copy(p, dst.path, tp);
-        else await sftpCrossCopy(from, p, sessions.get(dst.conn)!, dst.path, o);
+        else {
+          await item(o, p, () => sftpCrossCopy(from, p, sessions.get(dst.conn)!, dst.path, o));
+        }
       }
     }
   } finally {
@@ -269,7 +285,8 @@ async function sftpCrossCopy(
     }
     if (!(await b.isDir(target))) await b.mkdir(target, perm);
     for (const name of (await a.listdir(src)).sort()) {
-      await sftpCrossCopy(a, joinPath(src, name), b, joinPath(target, name), o);
+      const child = joinPath(src, name);
+      await item(o, child, () => sftpCrossCopy(a, child, b, joinPath(target, name), o));
     }
     if (o.preserve) await b.setstat(target, { permissions: perm, ...times });
     return;
@@ -310,31 +327,33 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
     });
     const tx = new SCPSender(to.stream);
     const warnings: string[] = [];
-    try {
-      await tx.start();
-      for (const src of srcs) {
-        if (src.kind === "local") {
-          await sendPath(tx, local, src.path, {
-            recurse,
-            preserve,
-            signal,
-            onProgress: (d, n, p) => o.onProgress?.(d, n, p, dst.label),
-          });
-        } else {
-          await pull(
-            src,
-            () => new RelayTarget(tx),
-            { recurse, preserve, signal },
-            (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
-          );
+    await item(o, dst.label, async () => {
+      try {
+        await tx.start();
+        for (const src of srcs) {
+          if (src.kind === "local") {
+            await sendPath(tx, local, src.path, {
+              recurse,
+              preserve,
+              signal,
+              onProgress: (d, n, p) => o.onProgress?.(d, n, p, dst.label),
+            });
+          } else {
+            await pull(
+              src,
+              () => new RelayTarget(tx),
+              { recurse, preserve, signal },
+              (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
+            );
+          }
         }
+        warnings.push(...tx.warnings);
+        await to.finish(warnings);
+      } catch (e) {
+        to.abort();
+        throw e;
       }
-      warnings.push(...tx.warnings);
-      await to.finish(warnings);
-    } catch (e) {
-      to.abort();
-      throw e;
-    }
+    });
     return;
   }
   // Remote to local: one `scp -f` per source.
@@ -344,12 +363,13 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
   });
   for (const src of srcs) {
     if (src.kind !== "remote") continue;
-    await pull(
-      src,
-      () => many ? target : BackendTarget.open(local, dst.path, { preserve }),
-      { recurse, preserve, signal },
-      (d, n, p) => o.onProgress?.(d, n, src.label, p),
-    );
+    await item(o, src.label, () =>
+      pull(
+        src,
+        () => many ? target : BackendTarget.open(local, dst.path, { preserve }),
+        { recurse, preserve, signal },
+        (d, n, p) => o.onProgress?.(d, n, src.label, p),
+      ));
   }
 }
 

@@ -113,6 +113,52 @@ for (const protocol of ["scp", "sftp"] as const) {
   });
 }
 
+for (const protocol of ["scp", "sftp"] as const) {
+  test(`scp() ${protocol}: errorHandler reports a failed source and the rest is copied`, async () => {
+    const local = await tempDir();
+    const root = await tempDir();
+    await fsp.writeFile(join(root, "ok.txt"), "fine\n");
+    await fsp.mkdir(join(local, "down"));
+    try {
+      await withServer({ scp: { root }, sftp: { root } }, async (conn) => {
+        const sources: [SSHClientConnection, string][] = [[conn, "/missing.txt"], [
+          conn,
+          "/ok.txt",
+        ]];
+        // Without a handler the failure stops the copy.
+        await assert.rejects(scp(sources, join(local, "down"), { protocol }));
+        await fsp.rm(join(local, "down"), { recursive: true, force: true });
+        await fsp.mkdir(join(local, "down"));
+        const failed: string[] = [];
+        await scp(sources, join(local, "down"), {
+          protocol,
+          errorHandler: (e, path) => {
+            assert.ok(e instanceof Error);
+            failed.push(path);
+          },
+        });
+        assert.equal(failed.length, 1);
+        assert.match(failed[0]!, /missing\.txt/);
+        assert.deepEqual(await fsp.readdir(join(local, "down")), ["ok.txt"]);
+        // A handler that throws stops the copy with its error.
+        const stop = new Error("stop");
+        await assert.rejects(
+          scp(sources, join(local, "down"), {
+            protocol,
+            errorHandler: () => {
+              throw stop;
+            },
+          }),
+          (e) => e === stop,
+        );
+      });
+    } finally {
+      await fsp.rm(local, { recursive: true, force: true });
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+}
+
 test("scp() legacy: a glob source, remote to remote on one server, and the jail", async () => {
   const local = await tempDir();
   const root = await tempDir();
