@@ -14,6 +14,7 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import { type AgentClient, type AgentKey, agentSocketFromEnv, connectAgent } from "./client.ts";
 import { connectKeyring } from "./ssh_agent.ts";
+import { Log } from "../engine/logger.ts";
 
 /**
  * Which agent `connect()` uses: a UNIX socket path, an agent in this process
@@ -155,17 +156,20 @@ export async function forwardAgentChannel(
   channel: ChannelIO,
   option: AgentOption | undefined,
   source: SessionBindSource | undefined,
+  log: Log = Log.none,
 ): Promise<void> {
   let client: AgentClient | undefined;
   try {
     client = await openAgent(option);
-  } catch {
-    client = undefined;
+    if (!client) log.warn("agent forwarding: no agent to forward (no SSH_AUTH_SOCK)");
+  } catch (e) {
+    log.warn(`agent forwarding: cannot reach the agent: ${(e as Error).message}`);
   }
   if (!client) {
     channel.close();
     return;
   }
+  log.debug("agent forwarding: serving a forwarded agent channel");
   const info = source?.(true);
   if (info) await client.sessionBind(info).catch(() => {});
   let raw;

@@ -297,7 +297,7 @@ async function startWithDeadline(
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {
-    conn.onAgentChannel = agentChannelForwarder(options.agent, bindSource);
+    conn.onAgentChannel = agentChannelForwarder(options.agent, bindSource, conn.logger);
   }
   try {
     (options as ConnectHooks).connectionMade?.(conn);
@@ -331,8 +331,9 @@ function acceptAnyHostKey(): boolean {
 function agentChannelForwarder(
   option: ConnectOptions["agent"],
   source: SessionBindSource,
+  log: Log,
 ): (c: SSHStreamConnection) => void {
-  return (c) => void forwardAgentChannel(c.channel, option, source);
+  return (c) => void forwardAgentChannel(c.channel, option, source, log);
 }
 
 /** known_hosts' preferred host key algorithms for this host, or undefined for the default. */

@@ -117,7 +117,24 @@ export class ClientConnectionBase implements AsyncDisposable {
       globalRequest: (name, data) => this.globalRequest(name, data),
       checkOpen: () => this.#checkOpen(),
       isClosed: () => this.#isClosed || this.#engine.closed,
+      log: this.#log,
     });
+  }
+
+  /**
+   * This connection's logger (AsyncSSH's `conn.logger`): the `logger` and `logLevel` given to
+   * `connect()`, or `SSHTS_DEBUG`, with the connection's prefix; it logs nothing when neither
+   * asks. SFTP sessions, forwarding and agent forwarding log through it too.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = await connect("db.example", { logger: console, logLevel: "debug" });
+   * conn.logger.info("starting the nightly export"); // "[sshts client db.example:22] starting …"
+   * if (conn.logger.on("debug")) conn.logger.debug(`options: ${JSON.stringify(opts)}`);
+   * ```
+   */
+  get logger(): Log {
+    return this.#log;
   }
 
   /** Use `connect()`. */

@@ -18,6 +18,7 @@ import { type SSHStreamConnection, streamConnection } from "../forward/stream.ts
 import { serveSocks } from "../forward/socks_server.ts";
 import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
 import { openTcpSocket, tcpAdapterName } from "../runtime/tcp.ts";
+import type { Log } from "../engine/logger.ts";
 import type {
   LocalPortForwardOptions,
   OpenChannelOptions,
@@ -44,6 +45,8 @@ export interface ForwardingHost {
   checkOpen(): void;
   /** Whether the connection is closed. */
   isClosed(): boolean;
+  /** The connection's logger. */
+  readonly log: Log;
 }
 
 /** direct-streamlocal@openssh.com open data: socket path, reserved string, reserved uint32. */
@@ -105,18 +108,28 @@ export class ClientForwarding {
   forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
     this.#host.checkOpen();
     const dest = { host: options.destHost, port: options.destPort };
-    return this.#remote.listenTcp(
-      options.listenHost ?? "localhost",
-      options.listenPort,
-      async () => {
-        if (tcpAdapterName() === "deno") {
-          // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
-          const sock = await openTcpSocket(dest.host, dest.port);
-          return (ch) => void bridgeByteSocket(sock, ch);
-        }
-        const sock = await connectLocal(dest);
-        return (ch) => void bridgeSocket(sock, ch);
-      },
+    const log = this.#host.log;
+    return this.#logged(
+      `remote forward to ${dest.host}:${dest.port}`,
+      this.#remote.listenTcp(
+        options.listenHost ?? "localhost",
+        options.listenPort,
+        async (info) => {
+          log.debug(`forwarded connection from ${describe(info)} to ${dest.host}:${dest.port}`);
+          try {
+            if (tcpAdapterName() === "deno") {
+              // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
+              const sock = await openTcpSocket(dest.host, dest.port);
+              return (ch) => void bridgeByteSocket(sock, ch);
+            }
+            const sock = await connectLocal(dest);
+            return (ch) => void bridgeSocket(sock, ch);
+          } catch (e) {
+            log.warn(`remote forward: cannot reach ${dest.host}:${dest.port}: ${message(e)}`);
+            throw e;
+          }
+        },
+      ),
     );
   }
 
@@ -125,10 +138,19 @@ export class ClientForwarding {
     options: { readonly listenPath: string; readonly destPath: string },
   ): Promise<SSHListener> {
     this.#host.checkOpen();
-    return this.#remote.listenPath(options.listenPath, async () => {
-      const sock = await connectLocal({ path: options.destPath });
-      return (ch) => void bridgeSocket(sock, ch);
-    });
+    const log = this.#host.log;
+    return this.#logged(
+      `remote forward to ${options.destPath}`,
+      this.#remote.listenPath(options.listenPath, async () => {
+        try {
+          const sock = await connectLocal({ path: options.destPath });
+          return (ch) => void bridgeSocket(sock, ch);
+        } catch (e) {
+          log.warn(`remote forward: cannot reach ${options.destPath}: ${message(e)}`);
+          throw e;
+        }
+      }),
+    );
   }
 
   /** A listener on the server whose connections go to `handler` as streams. */
@@ -194,13 +216,36 @@ export class ClientForwarding {
     channelType: string,
   ): Promise<SSHListener> {
     this.#host.checkOpen();
+    const log = this.#host.log;
+    // Named once bound (a port asked as 0 is the one chosen).
+    let where = "path" in address ? address.path : `${address.host}:${address.port}`;
     const listener = await LocalListener.listen(address, (sock) => {
+      log.debug(`local forward ${where}: connection from ${sock.remoteAddress ?? "a socket"}`);
       this.#host.openChannel(channelType, openData(sock), { streams: 1 }).then(
         (ch) => void bridgeSocket(sock, ch),
-        () => sock.destroy(),
+        (e) => {
+          log.warn(`local forward ${where}: the server refused the ${channelType}: ${message(e)}`);
+          sock.destroy();
+        },
       );
     });
+    if (!("path" in address)) where = `${address.host}:${listener.port}`;
+    log.info(`local forward listening on ${where} (${channelType})`);
     return this.#track(listener);
+  }
+
+  /** Logs a remote listener's outcome: where the server listens, or why it refused. */
+  async #logged(what: string, listening: Promise<SSHListener>): Promise<SSHListener> {
+    try {
+      const l = await listening;
+      this.#host.log.info(
+        `${what}: the server listens on ${l.path ?? `${l.host || "*"}:${l.port}`}`,
+      );
+      return l;
+    } catch (e) {
+      this.#host.log.warn(`${what}: the server refused to listen: ${message(e)}`);
+      throw e;
+    }
   }
 
   #track(listener: LocalListener): LocalListener {
@@ -216,4 +261,12 @@ export class ClientForwarding {
 
 function runHandler(handler: RemoteConnectionHandler, conn: SSHStreamConnection): void {
   Promise.resolve().then(() => handler(conn)).catch(() => conn.close());
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function describe(info: { readonly originHost?: string; readonly originPort?: number }): string {
+  return `${info.originHost ?? "?"}:${info.originPort ?? "?"}`;
 }

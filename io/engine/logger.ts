@@ -80,6 +80,11 @@ export class Log {
     this.#prefix = prefix;
   }
 
+  /** A logger that logs nothing. */
+  static get none(): Log {
+    return SILENT;
+  }
+
   /** A logger from connect or listen options and the environment (nothing if neither asks). */
   static from(options: LogOptions, prefix: string): Log {
     const env = debugLevelFromEnv();

@@ -22,6 +22,7 @@ import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
+import { Log } from "../engine/logger.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -39,6 +40,8 @@ export interface SFTPChannelOpener {
     data?: Uint8Array,
     options?: { readonly streams?: 1 | 2; readonly window?: number; readonly maxPacket?: number },
   ): Promise<ChannelIO>;
+  /** Where the session logs (the client connection's logger). */
+  readonly logger?: Log;
 }
 
 /**
@@ -105,13 +108,17 @@ export class SFTPSession {
   writeSize: number = CLIENT_DEFAULT_REQUEST;
   readonly #maxRequests: number;
   #sequential = false;
+  /** The connection's logger (silent without one). */
+  readonly log: Log;
 
   private constructor(
     ch: ChannelIO,
     engine: SFTPClientEngine,
     maxRequests: number,
     pool: BufferPool,
+    log: Log,
   ) {
+    this.log = log;
     this.#ch = ch;
     this.#batcher = new SmallWriteBatcher((c) => ch.write(c).catch(() => {}));
     this.#engine = engine;
@@ -154,6 +161,10 @@ export class SFTPSession {
       return false; // a local failure (the disk, an abort): nothing the server did
     }
     this.#sequential = true;
+    this.log.warn(
+      `sftp: the server failed under ${this.#maxRequests} requests in flight ` +
+        `(${error instanceof Error ? error.message : String(error)}): one at a time from now on`,
+    );
     return true;
   }
 
@@ -179,7 +190,7 @@ export class SFTPSession {
       allocate: (n) => pool.allocate(n),
       release: releaseTransient,
     });
-    const s = new SFTPSession(ch, engine, maxRequests, pool);
+    const s = new SFTPSession(ch, engine, maxRequests, pool, conn.logger ?? Log.none);
     const onAbort = () => ch.close();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -221,6 +232,14 @@ export class SFTPSession {
       }
       // A DATA reply's packet: the data plus type, id and length (9 bytes).
       s.pool.size = s.readSize + 16;
+      if (s.log.on("debug")) {
+        s.log.debug(
+          `sftp: session started, extensions ${
+            [...engine.extensions.keys()].join(", ") || "none"
+          }; ` +
+            `${s.readSize}-byte reads, ${s.writeSize}-byte writes, ${maxRequests} in flight`,
+        );
+      }
       return s;
     } catch (e) {
       ch.close();
