@@ -28,8 +28,64 @@ export const KEX_HASH_LENGTH: Readonly<Record<KexHashName, number>> = Object.fre
   sha512: 64,
 });
 
+/** The kex hashes, one-shot and synchronous (so the engine stays sans-IO). */
+export interface KexHashBackend {
+  /** Names the backend (for reporting: "noble", "node:crypto"). */
+  readonly name: string;
+  /** The digest of `data`. */
+  digest(name: KexHashName, data: Uint8Array): Uint8Array;
+}
+
+/** The portable backend (`@noble/hashes`). */
+export const NOBLE_KEX_HASH: KexHashBackend = Object.freeze({
+  name: "noble",
+  digest(name: KexHashName, data: Uint8Array): Uint8Array {
+    switch (name) {
+      case "sha1":
+        return sha1(data);
+      case "sha224":
+        return sha224(data);
+      case "sha256":
+        return sha256(data);
+      case "sha384":
+        return sha384(data);
+      case "sha512":
+        return sha512(data);
+    }
+  },
+});
+
+let backend: KexHashBackend = NOBLE_KEX_HASH;
+
 /**
- * Hashes `data` with the named kex hash.
+ * Installs a backend for every later kex hash (null: back to noble). `io/` registers
+ * node:crypto's after checking known answers; this does not check.
+ *
+ * @example
+ * ```ts
+ * import { NOBLE_KEX_HASH, registerKexHashBackend } from "./hash.ts";
+ * registerKexHashBackend(NOBLE_KEX_HASH);
+ * ```
+ */
+export function registerKexHashBackend(b: KexHashBackend | null): void {
+  backend = b ?? NOBLE_KEX_HASH;
+}
+
+/**
+ * The backend in use.
+ *
+ * @example
+ * ```ts
+ * import { kexHashBackend } from "./hash.ts";
+ * console.log(kexHashBackend().name); // "noble" unless io/ registered another
+ * ```
+ */
+export function kexHashBackend(): KexHashBackend {
+  return backend;
+}
+
+/**
+ * Hashes `data` with the named kex hash (the exchange hash, key derivation).
  *
  * @example
  * ```ts
@@ -38,18 +94,7 @@ export const KEX_HASH_LENGTH: Readonly<Record<KexHashName, number>> = Object.fre
  * ```
  */
 export function kexDigest(name: KexHashName, data: Uint8Array): Uint8Array {
-  switch (name) {
-    case "sha1":
-      return sha1(data);
-    case "sha224":
-      return sha224(data);
-    case "sha256":
-      return sha256(data);
-    case "sha384":
-      return sha384(data);
-    case "sha512":
-      return sha512(data);
-  }
+  return backend.digest(name, data);
 }
 
 /**

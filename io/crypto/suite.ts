@@ -15,6 +15,7 @@ import type { AlgorithmPreferences } from "../../core/transport/transport.ts";
 import { cryptoProviderOverride } from "../runtime/env.ts";
 import { registerNativeCrypto } from "./native_register.ts";
 import { registerNativeCurves } from "./native_curves.ts";
+import { registerNativeKexHash } from "./native_kex_hash.ts";
 import { registerWebCryptoGcm } from "./webcrypto_gcm.ts";
 
 let suite: TransportSuite | undefined;
@@ -30,6 +31,7 @@ export function defaultSuite(): TransportSuite {
       // Deno: AES-GCM through WebCrypto with packets in flight (the driver runs it).
       nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
       registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
+      registerNativeKexHash(); // the exchange hash and key derivation
     }
     suite = createDefaultSuite(provider ? { provider } : {});
   }
