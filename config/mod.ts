@@ -40,7 +40,7 @@ export {
 export { SSHConfigError, type SSHConfigErrorCode } from "./errors.ts";
 export { matchHostname, matchPattern, matchPatternList } from "./patterns.ts";
 export { parseProxyJump, type SSHJumpHop } from "./proxy_jump.ts";
-export { expandSSHConfigTokens, type ExpandTokensOptions } from "./tokens.ts";
+export { expandSSHConfigTokens, expandTokens, type ExpandTokensOptions } from "./tokens.ts";
 export {
   decodeMuxMessage,
   decodeProxyPacket,

@@ -40,15 +40,41 @@ export function expandSSHConfigTokens(
   const all = config.tokens as unknown as Record<string, string>;
   const tokens: Record<string, string> = {};
   for (const [k, v] of Object.entries(all)) {
-    if (options.only === undefined || options.only.includes(k)) tokens[k] = toBytes(v);
+    if (options.only === undefined || options.only.includes(k)) tokens[k] = v;
   }
+  return expandWith(value, tokens, options);
+}
+
+/**
+ * Expands the `%` tokens of `value` from `tokens` (`%%` is a percent sign), as ssh's
+ * `percent_expand`: for a command given without a configuration (`connect({ proxyCommand })`).
+ * Throws SSHConfigError for an unknown token or a trailing `%`.
+ *
+ * @example
+ * ```ts
+ * import { expandTokens } from "./tokens.ts";
+ * console.log(expandTokens("nc %h %p", { h: "db.internal", p: "22" })); // "nc db.internal 22"
+ * ```
+ */
+export function expandTokens(value: string, tokens: Readonly<Record<string, string>>): string {
+  return expandWith(value, tokens, {});
+}
+
+/** The expansion itself, on the byte strings `_expand.ts` works on. */
+function expandWith(
+  value: string,
+  tokens: Readonly<Record<string, string>>,
+  options: Omit<ExpandTokensOptions, "only">,
+): string {
+  const bytes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tokens)) bytes[k] = toBytes(v);
   const env = options.env;
   try {
     let s = toBytes(value);
     if (options.homeDir !== undefined) s = tildeExpand(s, { homeDir: toBytes(options.homeDir) });
     return fromBytes(expand(
       s,
-      tokens,
+      bytes,
       env
         ? (n) => {
           const v = env[fromBytes(n)];

@@ -30,6 +30,7 @@ import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
+import { expandTokens } from "../../config/tokens.ts";
 import { localUsername } from "../runtime/env.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
@@ -442,19 +443,10 @@ function proxyCommandFor(
   username: string | undefined,
 ): string | readonly string[] {
   if (typeof command !== "string") return command;
-  return command.replace(/%(.)/g, (all, t: string) => {
-    switch (t) {
-      case "h":
-      case "n":
-        return host;
-      case "p":
-        return String(port);
-      case "r":
-        return username ?? localUsername();
-      case "%":
-        return "%";
-      default:
-        throw new RangeError(`proxyCommand: unknown token ${all} in ${JSON.stringify(command)}`);
-    }
+  return expandTokens(command, {
+    h: host,
+    n: host,
+    p: String(port),
+    r: username ?? localUsername(),
   });
 }

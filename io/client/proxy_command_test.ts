@@ -60,7 +60,7 @@ test("connect({ proxyCommand: argv }) runs the command without a shell", async (
 test("connect({ proxyCommand }) refuses an unknown token, and sock or tunnel beside it", async () => {
   await assert.rejects(
     connect("h", { ...options, proxyCommand: "nc %h %q" }),
-    /unknown token %q/,
+    /Cannot expand "nc %h %q": unknown key %q/,
   );
   const { s } = await server();
   await using _ = s;
