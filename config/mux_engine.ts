@@ -20,6 +20,7 @@ import type { ConnectionEvent } from "../core/connection/events.ts";
 import { DisconnectError, DisconnectReason, LocalProtocolError } from "../core/errors.ts";
 import { EventQueue } from "../core/event_queue.ts";
 import { Msg } from "../core/transport/messages.ts";
+import { totalLength } from "../core/wire.ts";
 import {
   decodeProxyPacket,
   encodeProxyPacket,
@@ -98,9 +99,7 @@ export class MuxProxyEngine extends ClientConnection {
 
   /** How many bytes {@link takeOutgoing} would return (the driver flushes by it). */
   override get outgoingBytes(): number {
-    let n = 0;
-    for (const c of this.#out) n += c.length;
-    return n;
+    return totalLength(this.#out);
   }
 
   /** Framed messages to write to the master. */

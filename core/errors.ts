@@ -335,3 +335,16 @@ export function withoutStack<T>(make: () => T): T {
     E.stackTraceLimit = limit;
   }
 }
+
+/**
+ * The message of a thrown value: an Error's `message`, anything else as text.
+ *
+ * @example
+ * ```ts
+ * import { errorMessage } from "./errors.ts";
+ * console.log(errorMessage(new Error("boom")), errorMessage("plain")); // "boom" "plain"
+ * ```
+ */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -478,11 +478,24 @@ export function utf8(s: string): Uint8Array {
   return utf8Encoder.encode(s);
 }
 
-/** Concatenates byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/**
+ * The bytes in all of `parts` together.
+ *
+ * @example
+ * ```ts
+ * import { totalLength } from "./wire.ts";
+ * console.log(totalLength([new Uint8Array(3), new Uint8Array(4)])); // 7
+ * ```
+ */
+export function totalLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
+  return n;
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(totalLength(parts));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);

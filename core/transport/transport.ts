@@ -28,7 +28,7 @@ import type {
 } from "../kex/types.ts";
 import { MAX_DEFERRED_BYTES, MAX_EXT_INFO_EXTENSIONS, MAX_NAME, MAX_TEXT } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
-import { SSHReader, SSHWriter, utf8 } from "../wire.ts";
+import { SSHReader, SSHWriter, totalLength, utf8 } from "../wire.ts";
 import {
   decodeKexInit,
   encodeKexInit,
@@ -324,9 +324,7 @@ export class Transport {
    * and batch small messages (a driver takes them every turn, so the list stays short).
    */
   get outgoingBytes(): number {
-    let n = 0;
-    for (const c of this.#outgoing) n += c.length;
-    return n;
+    return totalLength(this.#outgoing);
   }
 
   /** Feeds bytes from the peer. Never throws for bad peer input. */

@@ -19,6 +19,7 @@ import { serveSocks } from "../forward/socks_server.ts";
 import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
 import { openTcpSocket, tcpAdapterName } from "../runtime/tcp.ts";
 import type { Log } from "../engine/logger.ts";
+import { errorMessage } from "../../core/errors.ts";
 import type {
   LocalPortForwardOptions,
   OpenChannelOptions,
@@ -108,15 +109,15 @@ export class ClientForwarding {
   forwardRemotePort(options: RemotePortForwardOptions): Promise<SSHListener> {
     this.#host.checkOpen();
     const dest = { host: options.destHost, port: options.destPort };
-    const log = this.#host.log;
+    const to = `${dest.host}:${dest.port}`;
     return this.#logged(
-      `remote forward to ${dest.host}:${dest.port}`,
+      `remote forward to ${to}`,
       this.#remote.listenTcp(
         options.listenHost ?? "localhost",
         options.listenPort,
-        async (info) => {
-          log.debug(`forwarded connection from ${describe(info)} to ${dest.host}:${dest.port}`);
-          try {
+        (info) => {
+          this.#host.log.debug(`forwarded connection from ${describe(info)} to ${to}`);
+          return this.#reaching(to, async () => {
             if (tcpAdapterName() === "deno") {
               // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
               const sock = await openTcpSocket(dest.host, dest.port);
@@ -124,10 +125,7 @@ export class ClientForwarding {
             }
             const sock = await connectLocal(dest);
             return (ch) => void bridgeSocket(sock, ch);
-          } catch (e) {
-            log.warn(`remote forward: cannot reach ${dest.host}:${dest.port}: ${message(e)}`);
-            throw e;
-          }
+          });
         },
       ),
     );
@@ -138,19 +136,27 @@ export class ClientForwarding {
     options: { readonly listenPath: string; readonly destPath: string },
   ): Promise<SSHListener> {
     this.#host.checkOpen();
-    const log = this.#host.log;
     return this.#logged(
       `remote forward to ${options.destPath}`,
-      this.#remote.listenPath(options.listenPath, async () => {
-        try {
-          const sock = await connectLocal({ path: options.destPath });
-          return (ch) => void bridgeSocket(sock, ch);
-        } catch (e) {
-          log.warn(`remote forward: cannot reach ${options.destPath}: ${message(e)}`);
-          throw e;
-        }
-      }),
+      this.#remote.listenPath(
+        options.listenPath,
+        () =>
+          this.#reaching(options.destPath, async () => {
+            const sock = await connectLocal({ path: options.destPath });
+            return (ch) => void bridgeSocket(sock, ch);
+          }),
+      ),
     );
+  }
+
+  /** Connects a remote forward's channel to its local destination; a failure is logged. */
+  async #reaching<T>(destination: string, connect: () => Promise<T>): Promise<T> {
+    try {
+      return await connect();
+    } catch (e) {
+      this.#host.log.warn(`remote forward: cannot reach ${destination}: ${errorMessage(e)}`);
+      throw e;
+    }
   }
 
   /** A listener on the server whose connections go to `handler` as streams. */
@@ -224,7 +230,9 @@ export class ClientForwarding {
       this.#host.openChannel(channelType, openData(sock), { streams: 1 }).then(
         (ch) => void bridgeSocket(sock, ch),
         (e) => {
-          log.warn(`local forward ${where}: the server refused the ${channelType}: ${message(e)}`);
+          log.warn(
+            `local forward ${where}: the server refused the ${channelType}: ${errorMessage(e)}`,
+          );
           sock.destroy();
         },
       );
@@ -243,7 +251,7 @@ export class ClientForwarding {
       );
       return l;
     } catch (e) {
-      this.#host.log.warn(`${what}: the server refused to listen: ${message(e)}`);
+      this.#host.log.warn(`${what}: the server refused to listen: ${errorMessage(e)}`);
       throw e;
     }
   }
@@ -261,10 +269,6 @@ export class ClientForwarding {
 
 function runHandler(handler: RemoteConnectionHandler, conn: SSHStreamConnection): void {
   Promise.resolve().then(() => handler(conn)).catch(() => conn.close());
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function describe(info: { readonly originHost?: string; readonly originPort?: number }): string {

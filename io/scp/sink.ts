@@ -9,6 +9,7 @@
  * @module
  */
 
+import { errorMessage } from "../../core/errors.ts";
 import { releaseTransient } from "../../core/transient_buffers.ts";
 import { SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import { SCPSinkMachine } from "../../sftp/scp/sink_machine.ts";
@@ -77,10 +78,6 @@ export interface SinkResult {
   readonly warnings: readonly string[];
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * Runs the sink until the peer ends its stream. Sends the first "ready"
  * byte itself.
@@ -139,14 +136,14 @@ export async function runSink(
             await target.enterDir(e.dirs, e.name, e.mode, e.times);
             m.accept();
           } catch (err) {
-            refuse(errorText(err));
+            refuse(errorMessage(err));
           }
           break;
         case "endDir":
           try {
             await target.leaveDir(e.dirs);
           } catch (err) {
-            warnings.push(errorText(err));
+            warnings.push(errorMessage(err));
           }
           break;
         case "file":
@@ -154,7 +151,7 @@ export async function runSink(
           try {
             open = await target.openFile(e.dirs, e.name, e.mode, e.size, e.times);
           } catch (err) {
-            refuse(errorText(err));
+            refuse(errorMessage(err));
             break;
           }
           m.accept();
@@ -182,13 +179,13 @@ export async function runSink(
           open = undefined;
           if (writeError !== undefined) {
             await f.abort().catch(() => {});
-            refuse(errorText(writeError));
+            refuse(errorMessage(writeError));
             break;
           }
           try {
             await f.finish();
           } catch (err) {
-            refuse(errorText(err));
+            refuse(errorMessage(err));
             break;
           }
           files++;
