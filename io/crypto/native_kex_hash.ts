@@ -8,25 +8,19 @@
 
 import { createHash } from "node:crypto";
 import {
+  KEX_HASH_LENGTH,
   type KexHashBackend,
   NOBLE_KEX_HASH,
   registerKexHashBackend,
 } from "../../core/kex/hash.ts";
 import type { KexHashName } from "../../core/kex/types.ts";
 
-const NAMES: Readonly<Record<KexHashName, string>> = {
-  sha1: "sha1",
-  sha224: "sha224",
-  sha256: "sha256",
-  sha384: "sha384",
-  sha512: "sha512",
-};
-
 /** The node:crypto backend (not yet checked: see {@link registerNativeKexHash}). */
 export const NODE_KEX_HASH: KexHashBackend = Object.freeze({
   name: "node:crypto",
   digest(name: KexHashName, data: Uint8Array): Uint8Array {
-    const d = createHash(NAMES[name]).update(data).digest();
+    // The kex hash names are node:crypto's names for them.
+    const d = createHash(name).update(data).digest();
     return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
   },
 });
@@ -46,7 +40,7 @@ export function registerNativeKexHash(): string | undefined {
   try {
     const inputs = [new Uint8Array(0), new TextEncoder().encode("abc"), new Uint8Array(1000)];
     inputs[2]!.forEach((_, i, a) => (a[i] = (i * 31 + 7) & 0xff));
-    for (const name of Object.keys(NAMES) as KexHashName[]) {
+    for (const name of Object.keys(KEX_HASH_LENGTH) as KexHashName[]) {
       for (const data of inputs) {
         const a = NODE_KEX_HASH.digest(name, data), b = NOBLE_KEX_HASH.digest(name, data);
         if (a.length !== b.length || a.some((v, i) => v !== b[i])) return undefined;

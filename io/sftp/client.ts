@@ -544,19 +544,16 @@ export class SFTPClient implements AsyncDisposable {
     );
   }
 
-  async #expandRemote(patterns: string | readonly string[]): Promise<string[]> {
-    const out: string[] = [];
-    for (const pat of typeof patterns === "string" ? [patterns] : patterns) {
-      const found = await this.glob(pat);
-      if (found.length === 0) {
-        throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such file", {
-          path: pat,
-          operation: "glob",
-        });
-      }
-      out.push(...found);
+  /** The remote paths `pat` matches; none is an error. */
+  async #expandRemote(pat: string): Promise<string[]> {
+    const found = await this.glob(pat);
+    if (found.length === 0) {
+      throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such file", {
+        path: pat,
+        operation: "glob",
+      });
     }
-    return out;
+    return found;
   }
 
   // ---- life cycle ----
@@ -583,7 +580,8 @@ export class SFTPClient implements AsyncDisposable {
   }
 }
 
-async function expandLocal(patterns: string | readonly string[]): Promise<string[]> {
+/** The local paths `pat` matches; none is an error. */
+async function expandLocal(pat: string): Promise<string[]> {
   const fs: GlobFileSystem = {
     readdir: async (dir) => {
       try {
@@ -601,22 +599,14 @@ async function expandLocal(patterns: string | readonly string[]): Promise<string
       }
     },
   };
-  const out: string[] = [];
-  for (const pat of typeof patterns === "string" ? [patterns] : patterns) {
-    const found = await expandGlob(pat.split(nodePath.sep).join("/"), fs);
-    if (found.length === 0) {
-      throw new SFTPError(
-        SFTPStatus.NO_SUCH_FILE,
-        hasGlob(pat) ? "No match" : "No such local file",
-        {
-          path: pat,
-          operation: "glob",
-        },
-      );
-    }
-    out.push(...found);
+  const found = await expandGlob(pat.split(nodePath.sep).join("/"), fs);
+  if (found.length === 0) {
+    throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such local file", {
+      path: pat,
+      operation: "glob",
+    });
   }
-  return out;
+  return found;
 }
 
 /**

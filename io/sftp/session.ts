@@ -18,6 +18,7 @@ import {
   SFTPStatus,
 } from "../../sftp/constants.ts";
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
+import { errorMessage } from "../../core/errors.ts";
 import type { SFTPLimits, SFTPRequest } from "../../sftp/messages.ts";
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
@@ -163,7 +164,7 @@ export class SFTPSession {
     this.#sequential = true;
     this.log.warn(
       `sftp: the server failed under ${this.#maxRequests} requests in flight ` +
-        `(${error instanceof Error ? error.message : String(error)}): one at a time from now on`,
+        `(${errorMessage(error)}): one at a time from now on`,
     );
     return true;
   }
