@@ -21,6 +21,10 @@
  * (whose node:crypto AES-GCM is slow) and for the server on Deno: those rows use
  * chacha20-poly1305, and are compared with OpenSSH using the same cipher.
  *
+ * Our server is a long-lived process: it gets one untimed get and put first (its cold
+ * figures are printed), since a fresh process's first transfers include the JIT's warm-up
+ * and sshd, compiled ahead of time, has none. Our clients start a fresh process each round.
+ *
  * @module
  */
 
@@ -32,7 +36,12 @@ import { join } from "node:path";
 import process from "node:process";
 import { ensureKeyMaterial, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
 import { detectRuntimes, REPO_ROOT, type Runtime } from "./e2e/runtimes.ts";
-import { clearDestinations, makeFile } from "./e2e/transfer_files.ts";
+import {
+  clearDestinations,
+  makeFile,
+  type TransferSubject,
+  warmUpLongLived,
+} from "./e2e/transfer_files.ts";
 
 const GCM = "aes128-gcm@openssh.com";
 const CHACHA = "chacha20-poly1305@openssh.com";
@@ -267,13 +276,8 @@ interface Row {
   put: number;
 }
 
-interface Subject {
-  readonly subject: string;
+interface Subject extends TransferSubject {
   readonly cipher: string;
-  /** What its runs write (removed before each run). */
-  readonly writes: readonly string[];
-  /** One get and one put; milliseconds each. */
-  run(): Promise<{ get: number; put: number }>;
 }
 
 async function main(): Promise<void> {
@@ -427,6 +431,7 @@ async function main(): Promise<void> {
         subjects.push({
           subject: `OpenSSH sftp -> sshts server, ${rt.label}`,
           cipher,
+          longLived: true,
           writes: [join(local, "from-ours.bin"), join(root, `up-${rt.id}.bin`)],
           run: async () =>
             one(
@@ -448,6 +453,7 @@ async function main(): Promise<void> {
     );
     // Round-robin: each round runs every subject once, so a change in the machine's load
     // touches every row alike instead of the rows that happened to run then.
+    await warmUpLongLived(subjects, mbs, (l) => console.error(l));
     const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
     for (let round = 0; round < o.runs; round++) {
       for (const [i, s] of subjects.entries()) {

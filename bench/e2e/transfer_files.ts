@@ -41,3 +41,39 @@ export async function clearDestinations(paths: readonly string[]): Promise<void>
   await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
   await new Promise<void>((resolve) => spawn("sync").on("close", () => resolve()));
 }
+
+/** A bench row: one get and one put (milliseconds each), and the files they write. */
+export interface TransferSubject {
+  readonly subject: string;
+  /** What its runs write (removed before each run). */
+  readonly writes: readonly string[];
+  /**
+   * A long-lived process of ours serves this row (our server): it gets one untimed get and
+   * put before the timed rounds. A server runs for days; the first transfers of a fresh
+   * process include the JIT compiler's warm-up (about 1.3× the CPU of later ones on Node
+   * here), which `sshd`, compiled ahead of time, does not have. Clients of ours are not
+   * warmed: each round starts a fresh process, as a command-line copy does.
+   */
+  readonly longLived?: boolean;
+  run(): Promise<{ get: number; put: number }>;
+}
+
+/**
+ * Runs the untimed first transfer of every long-lived subject and reports its speed (so
+ * the cold figure is shown, not hidden).
+ */
+export async function warmUpLongLived(
+  subjects: readonly TransferSubject[],
+  mbs: (ms: number) => number,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const s of subjects.filter((x) => x.longLived)) {
+    await clearDestinations(s.writes);
+    const r = await s.run();
+    log(
+      `  warm-up (untimed, fresh process): ${s.subject} get ${mbs(r.get).toFixed(0)}, put ${
+        mbs(r.put).toFixed(0)
+      } MB/s`,
+    );
+  }
+}
