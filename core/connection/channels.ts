@@ -276,6 +276,30 @@ export class ConnectionLayer {
     }
   }
 
+  /**
+   * Changes the window we keep granted on an open channel. A larger one is granted at once
+   * (one WINDOW_ADJUST for the difference); a smaller one takes effect as the peer uses
+   * what it already has (a grant cannot be taken back). Later adjusts follow the new size.
+   * The peer may then have up to `size` bytes in flight: what a bulk receiver (an SFTP or
+   * SCP upload) needs to keep the link busy, and what it must be ready to buffer.
+   */
+  setWindowSize(channelId: number, size: number): void {
+    const ch = this.#get(channelId, "resize the window of");
+    if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW) {
+      throw new RangeError(`Invalid channel window ${size}: give 1 to ${MAX_WINDOW} bytes`);
+    }
+    const grant = Math.min(size - ch.windowSize, MAX_WINDOW - ch.localWindow);
+    ch.windowSize = size;
+    const open = (ch.local === "open" || ch.local === "eofSent") &&
+      (ch.remote === "open" || ch.remote === "eofReceived");
+    if (grant <= 0 || !open) return;
+    ch.localWindow += grant;
+    this.#send(
+      new SSHWriter(9).writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(ch.remoteId)
+        .writeUint32(grant).toBytes(),
+    );
+  }
+
   /** Sends EOF: we will send no more data. */
   sendEof(channelId: number): void {
     const ch = this.#get(channelId, "send EOF on");

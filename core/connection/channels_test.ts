@@ -129,6 +129,49 @@ test("ConnectionLayer.acceptChannel() keeps to the window and maximum packet it 
   assert.equal(p.b.outbox.length, 1, "half consumed: the window goes back");
 });
 
+test("ConnectionLayer.setWindowSize() grants a larger window at once and batches by it", () => {
+  const { p, id, bId } = openPair(1000);
+  const adjusts = () =>
+    p.a.outbox.filter((m) => m[0] === Msg.CHANNEL_WINDOW_ADJUST).map((m) =>
+      new DataView(m.buffer, m.byteOffset).getUint32(5)
+    );
+  p.a.layer.setWindowSize(id, 8000);
+  assert.deepEqual(adjusts(), [7000], "the difference, in one adjust");
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 8000);
+  // Adjusts are batched by the new size: 3000 consumed of 8000 is under half (by the old
+  // 1000 it would have gone back at 500).
+  assert.equal(p.b.layer.sendData(bId, new Uint8Array(3000)), 3000);
+  p.run();
+  p.a.layer.consume(id, 3000);
+  assert.deepEqual(adjusts(), []);
+  p.b.layer.sendData(bId, new Uint8Array(1000));
+  p.run();
+  p.a.layer.consume(id, 1000);
+  assert.deepEqual(adjusts(), [4000]);
+  p.run();
+  // The peer may fill the whole new window; a's check keeps to it.
+  assert.equal(p.b.layer.sendData(bId, new Uint8Array(9000)), 8000);
+  p.run();
+  const got = LayerPair.of(p.a, "channelData").reduce((n, e) => n + e.data.length, 0);
+  assert.equal(got, 12000);
+});
+
+test("ConnectionLayer.setWindowSize() smaller takes nothing back; invalid sizes throw", () => {
+  const { p, id, bId } = openPair(8000);
+  p.a.layer.setWindowSize(id, 2000);
+  assert.equal(p.a.outbox.length, 0, "a grant cannot be withdrawn");
+  assert.equal(p.b.layer.writableBytes(bId), 8000);
+  p.b.layer.sendData(bId, new Uint8Array(8000));
+  p.run();
+  p.a.layer.consume(id, 1000);
+  assert.equal(p.a.outbox.length, 1, "half of the new 2000 consumed: the window goes back");
+  for (const bad of [0, -1, 1.5, 2 ** 32, Number.NaN]) {
+    assert.throws(() => p.a.layer.setWindowSize(id, bad), RangeError, String(bad));
+  }
+  assert.throws(() => p.a.layer.setWindowSize(99, 4096), LocalProtocolError);
+});
+
 test("ConnectionLayer rejects channel data past the window with a channel error", () => {
   const { p, bId } = openPair(100);
   // b ignores a's window by writing the message by hand.

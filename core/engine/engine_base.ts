@@ -365,6 +365,11 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#conn.consume(channelId, n);
   }
 
+  /** Changes the window kept granted on a channel (see ConnectionLayer.setWindowSize). */
+  setWindowSize(channelId: number, size: number): void {
+    this.#conn.setWindowSize(channelId, size);
+  }
+
   /** Sends EOF on a channel. */
   sendEof(channelId: number): void {
     this.#conn.sendEof(channelId);

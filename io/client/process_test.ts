@@ -39,6 +39,7 @@ class StubEngine implements ChannelEngine {
     return this.eof ? 0 : this.window;
   }
   consume(): void {}
+  setWindowSize(): void {}
   sendEof(): void {
     this.eof = true;
   }

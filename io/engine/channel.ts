@@ -30,6 +30,7 @@ export interface ChannelEngine {
   sendData(channelId: number, data: Uint8Array, stream?: number): number;
   writableBytes(channelId: number): number;
   consume(channelId: number, n: number): void;
+  setWindowSize(channelId: number, size: number): void;
   sendEof(channelId: number): void;
   closeChannel(channelId: number): void;
   sendChannelRequest(
@@ -383,6 +384,37 @@ export class ChannelIO {
       this.#lowWaiters = [];
       for (const f of w) f();
     }
+  }
+
+  /**
+   * Bytes the peer's window lets us send now (libssh2's `channel_window_write`); 0 once
+   * the channel is closed.
+   *
+   * @example
+   * ```ts ignore
+   * if (channel.sendWindow === 0) console.log("waiting for the peer to read");
+   * ```
+   */
+  get sendWindow(): number {
+    return this.#closed || this.#engine.closed ? 0 : this.#engine.writableBytes(this.id);
+  }
+
+  /**
+   * Changes the receive window this channel keeps granted to the peer (libssh2's
+   * `channel_receive_window_adjust`): a larger one is granted at once, a smaller one
+   * takes effect as the peer uses what it has. A bulk receiver widens it so the sender
+   * is never window-bound; the data in flight, up to `bytes`, is what it may have to
+   * buffer while its reader is slow.
+   *
+   * @example
+   * ```ts ignore
+   * channel.setWindowSize(16 * 1024 * 1024); // an upload of many MiB in flight
+   * ```
+   */
+  setWindowSize(bytes: number): void {
+    if (this.#closed || this.#engine.closed) return;
+    this.#engine.setWindowSize(this.id, bytes);
+    this.#pump.pump();
   }
 
   /**

@@ -21,6 +21,10 @@ class StubEngine implements ChannelEngine {
   consume(_id: number, n: number): void {
     this.consumed += n;
   }
+  windowSizes: number[] = [];
+  setWindowSize(_id: number, size: number): void {
+    this.windowSizes.push(size);
+  }
   sendEof(): void {}
   closeChannel(): void {}
   sendChannelRequest(): void {}

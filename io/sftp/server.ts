@@ -15,6 +15,7 @@ import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
+import { UPLOAD_RECEIVE_WINDOW } from "../limits.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
 /**
@@ -80,6 +81,11 @@ export interface SFTPServerConfig {
   readonly maxHandles?: number;
   /** Extensions to leave out of VERSION and refuse (to mimic a server that lacks them). */
   readonly disabledExtensions?: readonly string[];
+  /**
+   * Receive window of the session in bytes (default 16 MiB): how much a client may send
+   * ahead, and so what one session may buffer while the disk is slower than the link.
+   */
+  readonly window?: number;
 }
 
 /**
@@ -110,8 +116,12 @@ export async function serveSftp<H>(
   options: {
     readonly maxHandles?: number;
     readonly disabledExtensions?: readonly string[];
+    /** Receive window of the channel (default {@link UPLOAD_RECEIVE_WINDOW}). */
+    readonly window?: number;
   } = {},
 ): Promise<void> {
+  // Uploads (WRITE requests) keep the link busy only with many MiB in flight.
+  channel.setWindowSize(options.window ?? UPLOAD_RECEIVE_WINDOW);
   let engine: SFTPServerEngine<H> | undefined = undefined;
   const replies = replySender(channel, () => void engine?.close());
   engine = new SFTPServerEngine(backend, {
@@ -172,6 +182,7 @@ export function sftpProcessFactory(
     await serveSftp(process.channel, backend, {
       ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
       ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
+      ...(config.window !== undefined ? { window: config.window } : {}),
     });
   };
 }

@@ -13,6 +13,7 @@ import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
 import type { FileAttributes } from "../../sftp/attrs.ts";
+import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ListenOptions } from "../server/options.ts";
@@ -459,4 +460,36 @@ test("BufferPool lends each buffer once and takes back only its own", async () =
   assert.equal(c.buffer, a.buffer);
   assert.equal(c.length, 5);
   assert.notEqual(pool.allocate(5).buffer, a.buffer, "a is lent again, not handed out twice");
+});
+
+/** Waits until `ch`'s send window reaches `n` (or 2 s pass) and returns it. */
+async function sendWindowReaching(ch: { readonly sendWindow: number }, n: number): Promise<number> {
+  for (let i = 0; i < 200 && ch.sendWindow < n; i++) await new Promise((r) => setTimeout(r, 10));
+  return ch.sendWindow;
+}
+
+test("listen({ sftp }) widens a session's window to 16 MiB for uploads, or to `window`", async () => {
+  const root = await tempDir();
+  try {
+    for (
+      const [config, want] of [[{ root }, 16 << 20], [{ root, window: 4 << 20 }, 4 << 20]] as const
+    ) {
+      await withServer({ sftp: config }, async (conn) => {
+        const ch = await conn.openChannel("session");
+        assert.ok(ch.sendWindow < want, `starts at the default (${ch.sendWindow})`);
+        assert.equal(await ch.request("subsystem", encodeStringArg("sftp")), true);
+        assert.equal(await sendWindowReaching(ch, want), want);
+        ch.close();
+      });
+    }
+    // scp -t (an upload) gets the same.
+    await withServer({ scp: { root } }, async (conn) => {
+      const up = await conn.openChannel("session");
+      assert.equal(await up.request("exec", encodeStringArg("scp -t /")), true);
+      assert.equal(await sendWindowReaching(up, 16 << 20), 16 << 20);
+      up.close();
+    });
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
 });
