@@ -67,14 +67,6 @@ export const MAX_X11_COOKIE_BYTES = 256;
 /** Highest X screen number: an X server's set-up reply counts its screens in one byte. */
 export const MAX_X11_SCREEN = 255;
 
-/**
- * Receive window of a server session that takes an upload (an SFTP session, `scp -t`): with
- * the 2 MiB every channel starts with, OpenSSH's `sftp` put waited on our window adjusts
- * (16 MiB: about 10 % faster and less CPU on both sides here). What is in flight, up to this,
- * is what a session may have to buffer while the disk is slower than the link.
- */
-export const UPLOAD_RECEIVE_WINDOW = 16 * 1024 * 1024;
-
 /** Bytes read at a time from a file or stream redirected into a process. */
 export const REDIRECT_READ_SIZE = 64 * 1024;
 

@@ -15,7 +15,6 @@ import {
   type SCPCommand,
   SCPError,
 } from "../../sftp/scp/records.ts";
-import { UPLOAD_RECEIVE_WINDOW } from "../limits.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
@@ -95,8 +94,6 @@ export async function serveScp<H>(
   const ch = process.channel;
   const s = new SCPStream(ch.readable(0), (b) => ch.write(b));
   if (cmd.mode === "to") {
-    // An upload keeps the link busy only with many MiB in flight.
-    ch.setWindowSize(UPLOAD_RECEIVE_WINDOW);
     const dest = cmd.paths[0]!;
     let target: BackendTarget<H>;
     try {
