@@ -102,6 +102,7 @@ export {
   normalizePath,
   resolvePath,
   unescapeGlob,
+  unsafeEntryName,
 } from "./path.ts";
 export { SFTPServerEngine, type SFTPServerEngineOptions } from "./server_engine.ts";
 export { FrameError, PacketFramer } from "./framer.ts";

@@ -6,6 +6,27 @@
  */
 
 /**
+ * Why `name`, from a server's directory listing, cannot be used as one component of a
+ * local or remote path — or undefined when it can. A hostile server lists names such as
+ * `../../.profile` to make a recursive download write outside its destination; OpenSSH's
+ * `sftp` refuses any listed name with a "/" ("Server sent suspect path").
+ *
+ * @example
+ * ```ts
+ * import { unsafeEntryName } from "./path.ts";
+ * console.log(unsafeEntryName("notes.txt")); // undefined
+ * console.log(unsafeEntryName("../x")); // 'it contains "/"'
+ * ```
+ */
+export function unsafeEntryName(name: string): string | undefined {
+  if (name === "") return "it is empty";
+  if (name === "." || name === "..") return `it is "${name}"`;
+  if (name.includes("/")) return 'it contains "/"';
+  if (name.includes("\0")) return "it contains a NUL";
+  return undefined;
+}
+
+/**
  * Joins path parts with "/" (a part starting with "/" restarts from the root).
  *
  * @example

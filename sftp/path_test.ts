@@ -9,6 +9,7 @@ import {
   normalizePath,
   resolvePath,
   unescapeGlob,
+  unsafeEntryName,
 } from "./path.ts";
 
 test("normalizePath() and resolvePath() resolve . and .. lexically, never above the root", () => {
@@ -42,4 +43,16 @@ test("globToRegExp() matches like the shell: *, ?, classes, escapes, hidden file
   assert.equal(hasGlob("a\\*b"), false);
   assert.equal(hasGlob("a[b]"), true);
   assert.equal(unescapeGlob("a\\[b"), "a[b");
+});
+
+test("unsafeEntryName() refuses what is not one path component", () => {
+  for (const ok of ["a", "a.txt", ".hidden", "...", "a b", "a\\b", "ünï"]) {
+    assert.equal(unsafeEntryName(ok), undefined, ok);
+  }
+  assert.equal(unsafeEntryName(""), "it is empty");
+  assert.equal(unsafeEntryName("."), 'it is "."');
+  assert.equal(unsafeEntryName(".."), 'it is ".."');
+  assert.equal(unsafeEntryName("../x"), 'it contains "/"');
+  assert.equal(unsafeEntryName("/etc"), 'it contains "/"');
+  assert.equal(unsafeEntryName("a\0b"), "it contains a NUL");
 });

@@ -9,14 +9,14 @@
 
 import * as nodePath from "node:path";
 import { isDirectory } from "../../sftp/attrs.ts";
-import { basename, hasGlob, joinPath } from "../../sftp/path.ts";
-import { nameMatcher, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
+import { basename, hasGlob, joinPath, unsafeEntryName } from "../../sftp/path.ts";
+import { nameMatcher, sanitize, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import { connect, type ConnectHooks } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import type { SFTPClient } from "../sftp/client.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
-import { item } from "../sftp/transfer.ts";
+import { item, MAX_TRANSFER_DEPTH } from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
@@ -273,9 +273,11 @@ async function sftpCrossCopy(
   b: SFTPClient,
   dst: string,
   o: SCPOptions,
+  depth = 0,
 ): Promise<void> {
   let target = dst;
-  if (await b.isDir(dst)) target = joinPath(dst, basename(src));
+  // Below the top, `dst` is a name from a's listing, checked there: never "into" it.
+  if (depth === 0 && await b.isDir(dst)) target = joinPath(dst, basename(src));
   const attrs = await a.stat(src);
   const times = { atime: attrs.atime ?? 0, mtime: attrs.mtime ?? 0 };
   const perm = (attrs.permissions ?? 0o644) & 0o777;
@@ -283,10 +285,29 @@ async function sftpCrossCopy(
     if (!o.recurse) {
       throw new SCPError(`${src}: Is a directory (use recurse)`, { reason: "usage", path: src });
     }
+    if (depth >= MAX_TRANSFER_DEPTH) {
+      throw new SCPError(
+        `${src}: directories nested deeper than ${MAX_TRANSFER_DEPTH} levels (a link loop?)`,
+        { reason: "limit", path: src },
+      );
+    }
     if (!(await b.isDir(target))) await b.mkdir(target, perm);
-    for (const name of (await a.listdir(src)).sort()) {
+    const names = (await a.listdir(src)).sort();
+    for (const [i, name] of names.entries()) {
       const child = joinPath(src, name);
-      await item(o, child, () => sftpCrossCopy(a, child, b, joinPath(target, name), o));
+      await item(o, child, () => {
+        // What a's server lists becomes a path on b: one component, once (see forEachEntry).
+        const unsafe = unsafeEntryName(name) ?? (names[i - 1] === name ? "listed twice" : "");
+        if (unsafe) {
+          throw new SCPError(
+            `${sanitize(src)}: the server listed ${
+              JSON.stringify(sanitize(name))
+            }: refused, ${unsafe}`,
+            { reason: "bad-name", path: src },
+          );
+        }
+        return sftpCrossCopy(a, child, b, joinPath(target, name), o, depth + 1);
+      });
     }
     if (o.preserve) await b.setstat(target, { permissions: perm, ...times });
     return;

@@ -17,7 +17,8 @@ import {
 } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
-import { basename, joinPath } from "../../sftp/path.ts";
+import { basename, joinPath, unsafeEntryName } from "../../sftp/path.ts";
+import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { currentRuntime } from "../runtime/env.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
@@ -81,7 +82,7 @@ const handled = new WeakSet<object>();
  *
  * @example
  * ```ts ignore
- * await item(o, "/srv/a.txt", () => getAny(r, "/srv/a.txt", "./a.txt", attrs, o));
+ * await item(o, "/srv/a.txt", () => getAny(r, "/srv/a.txt", "./a.txt", attrs, o, 0));
  * ```
  */
 export async function item(
@@ -194,8 +195,81 @@ export async function get(
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
     const existing = await localStat(local, true);
     const target = existing?.isDirectory() ? nodePath.join(local, basename(remote)) : local;
-    await getAny(r, remote, target, attrs, o);
+    await getAny(r, remote, target, attrs, o, 0);
   });
+}
+
+/**
+ * Directory levels a recursive transfer descends at most: a link loop the server follows,
+ * or a hostile tree, would otherwise nest local directories until the disk is full
+ * (OpenSSH's `sftp` stops at 64 too).
+ */
+export const MAX_TRANSFER_DEPTH = 64;
+
+/**
+ * Visits each entry of the remote directory `dir` (links followed unless
+ * `followSymlinks: false`), each as an {@link item} of its own. What a hostile server could
+ * use to make us write elsewhere is refused, entry by entry: a name that is not one path
+ * component, a name listed twice (a link, then a file through it), a link that is still a
+ * link after following it; and a tree deeper than {@link MAX_TRANSFER_DEPTH}.
+ */
+async function forEachEntry(
+  r: RemoteOps,
+  dir: string,
+  depth: number,
+  o: TransferOptions,
+  operation: string,
+  visit: (child: string, name: string, attrs: FileAttributes) => Promise<void>,
+): Promise<void> {
+  if (depth >= MAX_TRANSFER_DEPTH) {
+    throw new SFTPError(
+      SFTPStatus.FAILURE,
+      `Directories nested deeper than ${MAX_TRANSFER_DEPTH} levels (a link loop?): not copied`,
+      { path: dir, operation },
+    );
+  }
+  const seen = new Set<string>();
+  for (const e of await r.names(dir)) {
+    const name = e.filename;
+    const child = joinPath(dir, name);
+    await item(o, child, async () => {
+      const refuse = (why: string) => {
+        throw new SFTPError(
+          SFTPStatus.BAD_MESSAGE,
+          `The server listed ${JSON.stringify(sanitize(name))} in "${sanitize(dir)}": ${why}`,
+          { path: dir, operation },
+        );
+      };
+      const unsafe = unsafeEntryName(name);
+      if (unsafe) refuse(`refused, ${unsafe}`);
+      if (seen.has(name)) refuse("refused, it is listed twice");
+      seen.add(name);
+      let a = e.attrs;
+      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
+        try {
+          a = await r.stat(child);
+        } catch {
+          return; // a dangling link: nothing to copy
+        }
+        if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
+      }
+      await visit(child, name, a);
+    });
+  }
+}
+
+/**
+ * Refuses to write at `local` inside a recursive download when it is a symbolic link: the
+ * tree being written must not lead out of the destination.
+ */
+async function refuseLocalLink(local: string): Promise<void> {
+  if ((await localStat(local, false))?.isSymbolicLink()) {
+    throw new SFTPError(
+      SFTPStatus.FAILURE,
+      `"${local}" is a symbolic link: a recursive download does not write through links`,
+      { path: local, operation: "get" },
+    );
+  }
 }
 
 async function getAny(
@@ -204,8 +278,11 @@ async function getAny(
   local: string,
   attrs: FileAttributes,
   o: TransferOptions,
+  depth: number,
 ): Promise<void> {
   o.signal?.throwIfAborted();
+  // Below the top, every local name came from the server's listing.
+  const fromListing = depth > 0;
   if (isDirectory(attrs)) {
     if (!o.recurse) {
       throw new SFTPError(SFTPStatus.FAILURE, "Is a directory (use recurse)", {
@@ -213,19 +290,16 @@ async function getAny(
         operation: "get",
       });
     }
+    if (fromListing) await refuseLocalLink(local);
     await fsp.mkdir(local, { recursive: true });
-    for (const e of await r.names(remote)) {
-      let a = e.attrs;
-      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
-        try {
-          a = await r.stat(joinPath(remote, e.filename));
-        } catch {
-          continue; // a dangling link: nothing to copy
-        }
-      }
-      const child = joinPath(remote, e.filename);
-      await item(o, child, () => getAny(r, child, nodePath.join(local, e.filename), a, o));
-    }
+    await forEachEntry(
+      r,
+      remote,
+      depth,
+      o,
+      "get",
+      (child, name, a) => getAny(r, child, nodePath.join(local, name), a, o, depth + 1),
+    );
     if (o.preserve) await preserveLocal(local, attrs);
     return;
   }
@@ -236,6 +310,7 @@ async function getAny(
     return;
   }
   if (attrs.permissions !== undefined && !isRegularFile(attrs)) return; // devices, sockets, FIFOs
+  if (fromListing) await refuseLocalLink(local);
   await getFile(r.session, remote, local, attrs, o);
 }
 
@@ -329,7 +404,7 @@ async function getFile(
     }
     await file.truncate(whole);
     if (o.preserve) {
-      if (attrs.permissions !== undefined) await file.chmod(attrs.permissions & 0o7777);
+      if (attrs.permissions !== undefined) await file.chmod(preservedMode(attrs.permissions));
       if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
     }
   } finally {
@@ -417,8 +492,17 @@ class WriteBatch {
   }
 }
 
+/**
+ * The permission bits `preserve` copies: the rwx bits only, as OpenSSH's `sftp` and `scp`
+ * do. setuid, setgid and sticky bits chosen by the other side are not worth copying (a
+ * backup job running as root would otherwise make setuid files the server picked).
+ */
+function preservedMode(permissions: number): number {
+  return permissions & 0o777;
+}
+
 async function preserveLocal(local: string, attrs: FileAttributes): Promise<void> {
-  if (attrs.permissions !== undefined) await fsp.chmod(local, attrs.permissions & 0o7777);
+  if (attrs.permissions !== undefined) await fsp.chmod(local, preservedMode(attrs.permissions));
   if (attrs.mtime !== undefined) await fsp.utimes(local, attrs.atime ?? attrs.mtime, attrs.mtime);
 }
 
@@ -486,7 +570,7 @@ async function putAny(
       if (follow && !(await localStat(child, true))) continue; // dangling link
       await item(o, child, () => putAny(r, child, joinPath(remote, name), o));
     }
-    if (o.preserve) await r.setstat(remote, { permissions: st.mode & 0o7777, ...times });
+    if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
     return;
   }
   if (st.isSymbolicLink()) {
@@ -495,7 +579,7 @@ async function putAny(
   }
   if (!st.isFile()) return;
   await putFile(r.session, local, remote, st.size, st.mode, o);
-  if (o.preserve) await r.setstat(remote, { permissions: st.mode & 0o7777, ...times });
+  if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
 }
 
 async function putFile(
@@ -615,7 +699,7 @@ export async function copy(
     try {
       if (isDirectory(await r.stat(dst))) target = joinPath(dst, basename(src));
     } catch { /* does not exist */ }
-    await copyAny(r, src, target, attrs, o);
+    await copyAny(r, src, target, attrs, o, 0);
   });
 }
 
@@ -625,6 +709,7 @@ async function copyAny(
   dst: string,
   attrs: FileAttributes,
   o: TransferOptions,
+  depth: number,
 ): Promise<void> {
   o.signal?.throwIfAborted();
   if (isDirectory(attrs)) {
@@ -643,18 +728,14 @@ async function copyAny(
       } catch { /* report the mkdir error */ }
       if (!isDir) throw e;
     }
-    for (const e of await r.names(src)) {
-      let a = e.attrs;
-      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
-        try {
-          a = await r.stat(joinPath(src, e.filename));
-        } catch {
-          continue;
-        }
-      }
-      const child = joinPath(src, e.filename);
-      await item(o, child, () => copyAny(r, child, joinPath(dst, e.filename), a, o));
-    }
+    await forEachEntry(
+      r,
+      src,
+      depth,
+      o,
+      "copy",
+      (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1),
+    );
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
     return;
@@ -665,7 +746,7 @@ async function copyAny(
   }
   if (o.preserve) {
     const keep: { permissions?: number; atime?: number; mtime?: number } = {};
-    if (attrs.permissions !== undefined) keep.permissions = attrs.permissions & 0o7777;
+    if (attrs.permissions !== undefined) keep.permissions = preservedMode(attrs.permissions);
     if (attrs.mtime !== undefined) {
       keep.atime = attrs.atime ?? attrs.mtime;
       keep.mtime = attrs.mtime;

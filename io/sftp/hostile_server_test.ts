@@ -1,0 +1,251 @@
+/**
+ * Our SFTP client's downloads against a hostile server (a MemoryBackend that lies in its
+ * listings, stats and links), through the package's entry point as a user calls them: a
+ * recursive get, scp() over SFTP and a copy between two servers must never write outside
+ * their destination, through a link, or with modes the server picked.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  connect,
+  generatePrivateKey,
+  listen,
+  MemoryBackend,
+  scp,
+  type SSHClientConnection,
+} from "../../mod.ts";
+import type { FileAttributes } from "../../sftp/attrs.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+const enc = new TextEncoder();
+const FILE = 0o100644;
+const LINK = 0o120777;
+const DIR = 0o40755;
+
+type Entry = { filename: string; attrs: FileAttributes };
+
+/** A MemoryBackend whose listing of /pub also has `extra`, and whose stat/readlink lie. */
+class LyingBackend extends MemoryBackend {
+  readonly extra: Entry[];
+  readonly lies: { stat?: Record<string, FileAttributes>; link?: Record<string, string> };
+
+  constructor(extra: Entry[], lies: LyingBackend["lies"] = {}) {
+    super();
+    this.extra = extra;
+    this.lies = lies;
+    this.writeFile("/pub/ok.txt", enc.encode("fine\n"));
+    this.writeFile("/escaped.txt", enc.encode("PWND\n")); // /pub/../../escaped.txt
+  }
+  // deno-lint-ignore no-explicit-any
+  override async readdir(h: any): Promise<readonly Entry[] | null> {
+    const r = await super.readdir(h);
+    if (r === null || !r.some((e) => e.filename === "ok.txt")) return r;
+    return [...r, ...this.extra];
+  }
+  override async stat(p: string): Promise<FileAttributes> {
+    return this.lies.stat?.[p] ?? await super.stat(p);
+  }
+  override async readlink(p: string): Promise<string> {
+    return this.lies.link?.[p] ?? await super.readlink(p);
+  }
+}
+
+async function withConn(
+  backend: MemoryBackend,
+  fn: (conn: SSHClientConnection) => Promise<void>,
+): Promise<void> {
+  await using server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    sftp: { backend },
+  });
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    clientKeys: [],
+  });
+  await fn(conn);
+}
+
+async function sandbox(): Promise<{ base: string; dest: string; victim: string }> {
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-hostile-sftp-"));
+  const dest = join(base, "a", "dest");
+  await fsp.mkdir(dest, { recursive: true });
+  const victim = join(base, "victim.txt");
+  await fsp.writeFile(victim, "original\n");
+  return { base, dest, victim };
+}
+
+const exists = (p: string) => fsp.lstat(p).then(() => true, () => false);
+
+test("a recursive get refuses listed names that are not one path component", async () => {
+  for (const name of ["../../escaped.txt", "sub/../../../escaped.txt", ""]) {
+    const b = new LyingBackend([{ filename: name, attrs: { size: 5, permissions: FILE } }]);
+    const { base, dest } = await sandbox();
+    try {
+      await withConn(b, async (conn) => {
+        await using sftp = await conn.startSftp();
+        // Without an error handler the first refused entry stops the transfer.
+        await assert.rejects(
+          sftp.get("/pub", dest, { recurse: true }),
+          (e: Error) => /The server listed .*refused/.test(e.message),
+        );
+        // With one, it is reported and skipped; the rest is copied.
+        const reported: string[] = [];
+        await sftp.get("/pub", join(base, "second"), {
+          recurse: true,
+          errorHandler: (e) => void reported.push(e.message),
+        });
+        assert.equal(reported.length, 1, JSON.stringify(reported));
+        assert.equal(await fsp.readFile(join(base, "second", "ok.txt"), "utf8"), "fine\n");
+      });
+      assert.equal(await exists(join(base, "a", "escaped.txt")), false, `escaped via ${name}`);
+      assert.equal(await exists(join(base, "escaped.txt")), false, `escaped via ${name}`);
+    } finally {
+      await fsp.rm(base, { recursive: true, force: true });
+    }
+  }
+});
+
+test("scp() over SFTP refuses the same names (CVE-2019-6111's SFTP form)", async () => {
+  const b = new LyingBackend([{
+    filename: "../../escaped.txt",
+    attrs: { size: 5, permissions: FILE },
+  }]);
+  const { base, dest } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await assert.rejects(scp([conn, "/pub"], dest, { recurse: true }), /refused/);
+    });
+    assert.equal(await exists(join(base, "a", "escaped.txt")), false);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("a recursive get plants no link it would then write through", async () => {
+  const { base, dest, victim } = await sandbox();
+  try {
+    // Following links (the default): a stat that still says "link" is refused, and a name
+    // listed twice (a link, then a file of that name) is refused the second time.
+    const zz = { filename: "zz", attrs: { permissions: LINK, size: 1 } };
+    const again = { filename: "zz", attrs: { permissions: FILE, size: 9 } };
+    const lies = {
+      stat: { "/pub/zz": { permissions: LINK, size: 1 } },
+      link: { "/pub/zz": victim },
+    };
+    for (const followSymlinks of [true, false]) {
+      const b = new LyingBackend([zz, again], lies);
+      b.writeFile("/pub/zz", enc.encode("EVIL DATA"));
+      const reported: string[] = [];
+      await withConn(b, async (conn) => {
+        await using sftp = await conn.startSftp();
+        await sftp.get("/pub", join(dest, String(followSymlinks)), {
+          recurse: true,
+          followSymlinks,
+          errorHandler: (e) => void reported.push(e.message),
+        });
+      });
+      assert.equal(await fsp.readFile(victim, "utf8"), "original\n", `follow ${followSymlinks}`);
+      assert.ok(
+        reported.some((m) => /listed twice|still a symbolic link/.test(m)),
+        JSON.stringify(reported),
+      );
+    }
+    // A link already inside the destination tree is not written through either.
+    const into = join(dest, "mine");
+    await fsp.mkdir(join(into, "pub"), { recursive: true });
+    await fsp.symlink(victim, join(into, "pub", "ok.txt"));
+    await withConn(new LyingBackend([]), async (conn) => {
+      await using sftp = await conn.startSftp();
+      await assert.rejects(
+        sftp.get("/pub", into, { recurse: true }),
+        /is a symbolic link: a recursive download does not write through links/,
+      );
+    });
+    assert.equal(await fsp.readFile(victim, "utf8"), "original\n");
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("preserve copies rwx bits only: no setuid, setgid or sticky bit the server chose", async () => {
+  const b = new MemoryBackend();
+  b.writeFile("/bin/tool", enc.encode("#!/bin/sh\n"), 0o6755);
+  await b.mkdir("/bin/dir", { permissions: 0o1777 });
+  const { base } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await sftp.get("/bin", join(base, "bin"), { recurse: true, preserve: true });
+    });
+    assert.equal((await fsp.stat(join(base, "bin", "tool"))).mode & 0o7777, 0o755);
+    // The backend keeps 0o1755 (its umask): the sticky bit stays behind.
+    assert.equal((await fsp.stat(join(base, "bin", "dir"))).mode & 0o7777, 0o755);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("a recursive get stops at 64 levels (a link loop the server follows)", async () => {
+  // Every directory lists one more directory "d": an endless tree.
+  class Endless extends MemoryBackend {
+    // deno-lint-ignore no-explicit-any
+    override async readdir(h: any): Promise<readonly Entry[] | null> {
+      const r = await super.readdir(h);
+      return r === null ? r : [{ filename: "d", attrs: { permissions: DIR } }];
+    }
+    override async stat(p: string): Promise<FileAttributes> {
+      return p.startsWith("/loop") ? { permissions: DIR } : await super.stat(p);
+    }
+    override async opendir(p: string) {
+      return await super.opendir(p.startsWith("/loop") ? "/loop" : p);
+    }
+  }
+  const b = new Endless();
+  b.makeDirectory("/loop");
+  const { base } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await assert.rejects(
+        sftp.get("/loop", join(base, "loop"), { recurse: true }),
+        /deeper than 64 levels/,
+      );
+    });
+    let depth = 0;
+    for (let p = join(base, "loop"); await exists(join(p, "d")); p = join(p, "d")) depth++;
+    assert.equal(depth, 64);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("scp() between two servers writes what the first lists only inside the destination", async () => {
+  const a = new LyingBackend([
+    { filename: "../../.profile", attrs: { size: 5, permissions: FILE } },
+  ]);
+  const b = new MemoryBackend();
+  b.makeDirectory("/home/victim/incoming");
+  const has = (p: string) => b.stat(p).then(() => true, () => false);
+  await withConn(a, async (ca) => {
+    await withConn(b, async (cb) => {
+      const reported: string[] = [];
+      await scp([ca, "/pub"], [cb, "/home/victim/incoming"], {
+        recurse: true,
+        errorHandler: (e) => void reported.push(e.message),
+      });
+      assert.ok(reported.some((m) => /refused/.test(m)), JSON.stringify(reported));
+      assert.equal(await has("/home/victim/.profile"), false);
+      assert.equal(await has("/home/victim/incoming/pub/ok.txt"), true);
+    });
+  });
+});
