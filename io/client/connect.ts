@@ -31,6 +31,8 @@ import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { expandTokens } from "../../config/tokens.ts";
+import { validHostname, validRemoteUser } from "../../config/_values.ts";
+import { SSHConfigError } from "../../config/errors.ts";
 import { localUsername } from "../runtime/env.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
@@ -443,10 +445,25 @@ function proxyCommandFor(
   username: string | undefined,
 ): string | readonly string[] {
   if (typeof command !== "string") return command;
-  return expandTokens(command, {
-    h: host,
-    n: host,
-    p: String(port),
-    r: username ?? localUsername(),
-  });
+  const user = username ?? localUsername();
+  // The tokens land in a shell command unquoted, as ssh's do: refuse what ssh refuses in a
+  // host or user name (shell metacharacters, spaces, a leading "-"; CVE-2023-51385), also
+  // when no ssh_config was read to check them.
+  if (!validHostname(host)) {
+    throw new SSHConfigError(
+      "ERR_CONFIG_INVALID",
+      `Cannot run proxyCommand: the host name ${
+        JSON.stringify(host)
+      } has characters a shell would interpret`,
+    );
+  }
+  if (!validRemoteUser(user)) {
+    throw new SSHConfigError(
+      "ERR_CONFIG_INVALID",
+      `Cannot run proxyCommand: the user name ${
+        JSON.stringify(user)
+      } has characters a shell would interpret`,
+    );
+  }
+  return expandTokens(command, { h: host, n: host, p: String(port), r: user });
 }

@@ -8,6 +8,10 @@ import assert from "node:assert/strict";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen } from "../server/listen.ts";
 import { connect } from "./connect.ts";
+import { stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
 
 const hostKey = generatePrivateKey("ed25519");
 
@@ -76,4 +80,24 @@ test("connect({ proxyCommand }) reports a command that cannot start", async () =
     connect("h", { ...options, proxyCommand: ["/nonexistent/proxy-command"] }),
     /ProxyCommand failed to start|closed|ended/i,
   );
+});
+
+test("connect({ proxyCommand }) refuses a host or user a shell would interpret, before running it", async () => {
+  const marker = join(tmpdir(), `sshts-proxy-injected-${process.pid}`);
+  for (
+    const [host, username] of [[`h$(touch ${marker})`, "u"], ["127.0.0.1", `u;touch ${marker}`]]
+  ) {
+    await assert.rejects(
+      connect(host!, {
+        ...options,
+        port: 22,
+        username: username!,
+        proxyCommand: "nc %h %p # %r",
+        connectTimeout: 5000,
+      }),
+      (e: Error & { code?: string }) =>
+        e.code === "ERR_CONFIG_INVALID" && /a shell would/.test(e.message),
+    );
+  }
+  await assert.rejects(stat(marker), { code: "ENOENT" }, "nothing ran");
 });
