@@ -152,16 +152,35 @@ function plainKey(blob: Uint8Array): SSHKey {
     : SSHKey.fromPublicBlob(blob);
 }
 
+/** What the host key check decided that the rest of the connection must honour. */
+interface HostKeyVerdict {
+  /**
+   * StrictHostKeyChecking=no let a changed key through: as ssh, the connection then sends
+   * no password or keyboard-interactive answers and forwards nothing (no agent, no X11, no
+   * configured port forwards), since the server may be an impostor.
+   */
+  changedKeyAccepted: boolean;
+}
+
+/** The CA key that signed a certificate host key blob (undefined for a plain key). */
+function certificateSigner(blob: Uint8Array): SSHKey | undefined {
+  const type = new SSHReader(blob).readStringAscii("key type");
+  return isCertificateAlgorithm(type) ? SSHCertificate.fromBlob(blob).signatureKey : undefined;
+}
+
 /**
  * The host key check of StrictHostKeyChecking, UserKnownHostsFile,
  * GlobalKnownHostsFile, HostKeyAlias, CheckHostIP and HashKnownHosts: "yes"
  * and "ask" (we never prompt) refuse unknown keys; "accept-new" records an
  * unknown host's key and refuses a changed one; "no" records unknown keys and
- * accepts changed ones.
+ * accepts changed ones (noting it in `verdict`). A revoked key (listed under the
+ * name or the address, or a certificate whose CA is revoked) is refused in every mode; a
+ * host whose only listed key is revoked is a known host with a changed key, not a new one.
  */
 async function hostKeyPolicy(
   c: ResolvedSSHConfig,
   address: () => string | undefined,
+  verdict: HostKeyVerdict,
 ): Promise<(info: HostKeyInfo) => Promise<boolean>> {
   const files = [...c.userKnownHostsFiles, ...c.globalKnownHostsFiles];
   const kh = await knownHostsVerifier({ files });
@@ -171,17 +190,24 @@ async function hostKeyPolicy(
       ...info,
       host: alias ?? info.host,
       port: alias !== undefined ? 22 : info.port,
-      address: c.checkHostIP && alias === undefined ? address() : undefined,
+      address: c.checkHostIP && alias === undefined ? address() ?? info.address : undefined,
     };
     try {
       return kh(check);
     } catch (e) {
       const key = plainKey(info.keyBlob);
       const m = matchKnownHosts(kh.knownHosts, check.host, undefined, check.port);
-      const known = m.trustedHostKeys.length > 0;
-      const revoked = m.revokedKeys.some((k) => k.equals(key));
+      const byAddress = check.address !== undefined
+        ? matchKnownHosts(kh.knownHosts, check.address, undefined, check.port)
+        : undefined;
+      const known = m.trustedHostKeys.length > 0 || m.revokedKeys.length > 0;
+      const signer = certificateSigner(info.keyBlob);
+      const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? [])].some((k) =>
+        k.equals(key) || (signer !== undefined && k.equals(signer))
+      );
       const mode = c.strictHostKeyChecking;
       if (revoked || mode === "yes" || mode === "ask" || (known && mode === "accept-new")) throw e;
+      if (known) verdict.changedKeyAccepted = true;
       const file = c.userKnownHostsFiles[0];
       if (file !== undefined && !known) {
         await mkdir(dirname(file), { recursive: true, mode: 0o700 });
@@ -429,10 +455,14 @@ export async function connectWithConfig(
   if (Object.keys(envToSend).length > 0) mapped.env = envToSend;
 
   let socket: ByteSocket | undefined;
+  const verdict: HostKeyVerdict = { changedKeyAccepted: false };
   if (explicit.hostKeyVerifier === undefined && explicit.knownHosts === undefined) {
-    mapped.hostKeyVerifier = await hostKeyPolicy(c, () => socket?.remoteAddress);
+    mapped.hostKeyVerifier = await hostKeyPolicy(c, () => socket?.remoteAddress, verdict);
   }
-  const opts: ConnectOptions = { ...mapped, ...stripUndefined(explicit), config: false };
+  const opts: ConnectOptions = withheldFromImpostor(
+    { ...mapped, ...stripUndefined(explicit), config: false },
+    verdict,
+  );
 
   // The transport: an OpenSSH master, a jump chain, a proxy command, or TCP.
   if (
@@ -466,7 +496,7 @@ export async function connectWithConfig(
         void conn.closed.then(async () => {
           for (const h of opened.reverse()) await h.close();
         });
-        await setUpForwards(conn, c);
+        await setUpForwardsUnlessImpostor(conn, c, verdict);
         return conn;
       } catch (e) {
         for (const h of opened.reverse()) await h.close().catch(() => {});
@@ -490,8 +520,49 @@ export async function connectWithConfig(
     }
   }
   const conn = await direct(c.hostname, socket ? { ...opts, sock: socket } : opts);
-  await setUpForwards(conn, c);
+  await setUpForwardsUnlessImpostor(conn, c, verdict);
   return conn;
+}
+
+/**
+ * The credentials that must not reach a server whose changed host key was let through
+ * (StrictHostKeyChecking=no): password and keyboard-interactive answers are asked for only
+ * while `verdict` says the key was not a changed one (the check runs before authentication).
+ */
+function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): ConnectOptions {
+  const pw = o.password;
+  const kb = o.kbdintResponses;
+  if (pw === undefined && kb === undefined) return o;
+  return {
+    ...o,
+    ...(pw !== undefined
+      ? {
+        password: (attempt: number) =>
+          verdict.changedKeyAccepted ? null : typeof pw === "function" ? pw(attempt) : pw,
+      }
+      : {}),
+    ...(kb !== undefined
+      ? {
+        kbdintResponses: (...a: Parameters<typeof kb>) =>
+          verdict.changedKeyAccepted ? null : kb(...a),
+      }
+      : {}),
+  };
+}
+
+/** Configured forwards, unless the host key was a changed one let through (then none at all). */
+async function setUpForwardsUnlessImpostor(
+  conn: SSHClientConnection,
+  c: ResolvedSSHConfig,
+  verdict: HostKeyVerdict,
+): Promise<void> {
+  if (!verdict.changedKeyAccepted) return await setUpForwards(conn, c);
+  conn.onAgentChannel = undefined;
+  conn.onX11Channel = undefined;
+  conn.logger.warn(
+    "the host key changed and StrictHostKeyChecking=no let it through: password and " +
+      "keyboard-interactive authentication, agent, X11 and port forwarding are off",
+  );
 }
 
 /** A connection that runs over an OpenSSH master's socket in proxy mode. */

@@ -112,6 +112,39 @@ test("connect() follows StrictHostKeyChecking from the config file for unknown h
   });
 });
 
+test("StrictHostKeyChecking no lets a changed key through without password or forwarding; revoked keys never", async () => {
+  await withSetup(async (server, dir, seen) => {
+    const config = join(dir, "config");
+    const known = join(dir, "known_hosts");
+    const port = server.address.port;
+    const block = (alias: string, strict: string) =>
+      `Host ${alias}\n  HostName 127.0.0.1\n  Port ${port}\n  UserKnownHostsFile ${known}\n` +
+      `  GlobalKnownHostsFile none\n  StrictHostKeyChecking ${strict}\n`;
+    writeFileSync(config, block("no", "no") + block("new", "accept-new"));
+    const other = generatePrivateKey("ed25519").publicKey().exportPublicKey("openssh");
+    // A changed key: "no" connects (as ssh), but the impostor gets no password.
+    writeFileSync(known, `[127.0.0.1]:${port} ${other}\n`);
+    await assert.rejects(
+      connect("no", { config, password: "s3cret", clientKeys: [], agent: false }),
+      /authenticat|permission denied|keyboard-interactive/i,
+    );
+    assert.deepEqual(seen.users, [], "no password was tried");
+    // The host's only listed key is revoked: accept-new treats it as changed, not new.
+    const mine = hostKey.publicKey().exportPublicKey("openssh");
+    writeFileSync(known, `@revoked [127.0.0.1]:${port} ${other}\n`);
+    await assert.rejects(connect("new", { config, password: "pw" }), /host key|not known|verif/i);
+    assert.equal(readFileSync(known, "utf8").includes(mine), false, "nothing learned");
+    // The presented key itself revoked under the address only (the name is "localhost"):
+    // refused even with "no".
+    writeFileSync(known, `@revoked [127.0.0.1]:${port} ${mine}\n`);
+    writeFileSync(
+      config,
+      block("no", "no").replace("HostName 127.0.0.1", "HostName localhost") + "  CheckHostIP yes\n",
+    );
+    await assert.rejects(connect("no", { config, password: "pw" }), /revoked|host key|verif/i);
+  });
+});
+
 test("connect() refuses a config file OpenSSH would refuse, naming the line", async () => {
   await withSetup(async (_server, dir) => {
     const config = join(dir, "config");
