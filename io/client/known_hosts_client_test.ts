@@ -58,14 +58,17 @@ async function byName(s: SSHServer, name: string, text: string, o: ConnectOption
   return await login(s, name, text, { sock: socketFromNodeSocket(sock), ...o });
 }
 
-test("CheckHostIP: a key listed under the address is trusted; off, it is not", async () => {
+test("CheckHostIP: a key listed under the address alone does not vouch for the name (as ssh)", async () => {
   await using s = await server();
   const port = s.address.port;
   const kh = line("127.0.0.1", port, ed) + line("127.0.0.1", port, ecdsa);
-  // The name is not in known_hosts; the address vouches.
-  const conn = await byName(s, "server.example", kh);
-  await conn.close();
+  // The name is not in known_hosts: whatever resolves to a known address is not trusted
+  // under another name, with or without CheckHostIP.
+  await assert.rejects(byName(s, "server.example", kh), /not known/);
   await assert.rejects(byName(s, "server.example", kh, { checkHostIP: false }), /not known/);
+  // Listed under the name too: trusted.
+  const conn = await byName(s, "server.example", kh + line("server.example", port, ed));
+  await conn.close();
 });
 
 test("a changed key under the name or under the IP address is reported", async () => {

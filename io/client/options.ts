@@ -221,10 +221,10 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly hostKeyAlias?: string;
   /**
-   * Also match the server's IP address in known_hosts (OpenSSH's CheckHostIP,
-   * default true): a key listed under the address is trusted too, and a
-   * different key of the same type under the name or the address is reported
-   * as a changed host key.
+   * Also look the server's IP address up in known_hosts (OpenSSH's CheckHostIP,
+   * default true): a different key of the same type under the address is reported
+   * as a changed host key, and a key revoked under the address is refused. As ssh,
+   * a key listed under the address alone does not make the name trusted.
    */
   readonly checkHostIP?: boolean;
   /**

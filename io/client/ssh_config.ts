@@ -537,8 +537,15 @@ function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): Conne
     ...o,
     ...(pw !== undefined
       ? {
+        // A string is tried once (as connect() does with it), a function as it says.
         password: (attempt: number) =>
-          verdict.changedKeyAccepted ? null : typeof pw === "function" ? pw(attempt) : pw,
+          verdict.changedKeyAccepted
+            ? null
+            : typeof pw === "function"
+            ? pw(attempt)
+            : attempt === 1
+            ? pw
+            : null,
       }
       : {}),
     ...(kb !== undefined

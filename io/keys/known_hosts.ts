@@ -131,6 +131,9 @@ export async function knownHostsVerifier(
   const refuse = (message: string): never => {
     throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
   };
+  /** The entries for the name connected to (without the address). */
+  const byName = (info: KnownHostsCheckInfo) =>
+    matchKnownHosts(kh, info.host, undefined, info.port);
   const checkPlain = (key: SSHKey, info: KnownHostsCheckInfo, via: string): true => {
     const m = matchKnownHosts(kh, info.host, info.address, info.port);
     if (m.revokedKeys.some((k) => k.equals(key))) {
@@ -154,7 +157,9 @@ export async function knownHostsVerifier(
         );
       }
     }
-    if (m.trustedHostKeys.some((k) => k.equals(key))) return true;
+    // Trust comes from the name's entries only (as ssh): a key listed under the address alone
+    // vouches for whatever host resolves there, not for this name.
+    if (byName(info).trustedHostKeys.some((k) => k.equals(key))) return true;
     return refuse(
       `Host key for ${hostLabel(info.host, info.port)} is not known ` +
         `(${key.getAlgorithm()} ${key.getFingerprint()}${via}); ` +
@@ -170,7 +175,11 @@ export async function knownHostsVerifier(
       return checkPlain(SSHKey.fromPublicBlob(info.keyBlob), info, "");
     }
     const cert = SSHCertificate.fromBlob(info.keyBlob);
-    const m = matchKnownHosts(kh, info.host, info.address, info.port);
+    // CAs vouch for the names their lines list; revocations under the address count too.
+    const m = {
+      trustedCAKeys: byName(info).trustedCAKeys,
+      revokedKeys: matchKnownHosts(kh, info.host, info.address, info.port).revokedKeys,
+    };
     if (m.trustedCAKeys.length === 0 || !m.trustedCAKeys.some((k) => k.equals(cert.signatureKey))) {
       // As ssh: no CA vouches for this host, so the certified key must be known itself.
       return checkPlain(cert.key, info, `, certified by ${cert.signatureKey.getFingerprint()}`);
@@ -187,8 +196,9 @@ export async function knownHostsVerifier(
         `acceptable: ${r.reason}`,
     );
   }) as KnownHostsVerifier;
-  verify.hostKeyAlgorithms = (host, port, address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
-    const m = matchKnownHosts(kh, host, address, port);
+  verify.hostKeyAlgorithms = (host, port, _address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
+    // Only what the name's entries vouch for (what checkPlain will trust).
+    const m = matchKnownHosts(kh, host, undefined, port);
     const knownTypes = new Set(m.trustedHostKeys.map((k) => k.getAlgorithm()));
     const haveCA = m.trustedCAKeys.length > 0;
     const vouched = (alg: string): boolean => {
