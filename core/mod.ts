@@ -56,6 +56,7 @@
  */
 
 export * from "./errors.ts";
+export { escapeControls } from "./peer_text.ts";
 export {
   CLIENT_SOFTWARE_VERSION,
   ClientConnection,

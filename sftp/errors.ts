@@ -7,6 +7,7 @@
  * @module
  */
 
+import { escapeControls } from "../core/peer_text.ts";
 import { SSHError } from "../core/errors.ts";
 import { SFTPStatus, STATUS_MESSAGES, STATUS_NAMES } from "./constants.ts";
 
@@ -25,7 +26,7 @@ import { SFTPStatus, STATUS_MESSAGES, STATUS_NAMES } from "./constants.ts";
 export class SFTPError extends SSHError {
   /** The SSH_FX_* status code. */
   readonly status: number;
-  /** The message the peer sent with the status ("" if none). */
+  /** The message the peer sent with the status ("" if none), as sent (the error's message escapes its control characters). */
   readonly peerMessage: string;
   /** The path the request was about, when there was one. */
   readonly path: string | undefined;
@@ -37,7 +38,7 @@ export class SFTPError extends SSHError {
     options?: ErrorOptions & { path?: string; operation?: string },
   ) {
     const name = STATUS_NAMES[status] ?? `status ${status}`;
-    const text = peerMessage || STATUS_MESSAGES[status] || name;
+    const text = escapeControls(peerMessage) || STATUS_MESSAGES[status] || name;
     const what = options?.operation ? `${options.operation}` : "SFTP request";
     const where = options?.path !== undefined ? ` "${options.path}"` : "";
     super("ERR_SFTP", `${what}${where} failed: ${text} (${name})`, options);

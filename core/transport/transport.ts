@@ -11,6 +11,7 @@
  * @module
  */
 
+import { escapeControls } from "../peer_text.ts";
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import {
   DisconnectError,
@@ -607,7 +608,7 @@ export class Transport {
           ? "ERR_PERMISSION_DENIED"
           : "ERR_PEER_DISCONNECTED",
         reason,
-        `Peer disconnected (reason ${reason}): ${description || "no description"}`,
+        `Peer disconnected (reason ${reason}): ${escapeControls(description) || "no description"}`,
         { fromPeer: true },
       )
     );

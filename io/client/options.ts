@@ -111,7 +111,10 @@ export interface ConnectOptions extends LogOptions {
   readonly onPasswordChangeFailed?: (
     result: { readonly reason: "refused" | "retry"; readonly prompt: string },
   ) => void;
-  /** Answers keyboard-interactive prompts; default: answer password prompts with `password`. */
+  /**
+   * Answers keyboard-interactive prompts; default: answer password prompts with `password`.
+   * The name, instruction and prompts are the server's text as sent (see `onBanner`).
+   */
   readonly kbdintResponses?: (
     name: string,
     instruction: string,
@@ -279,7 +282,11 @@ export interface ConnectOptions extends LogOptions {
   readonly keepaliveInterval?: number;
   /** Unanswered keepalives before the connection is declared dead (default 3). */
   readonly keepaliveCountMax?: number;
-  /** Called with the server's authentication banner. */
+  /**
+   * Called with the server's authentication banner, as the server sent it: pass it through
+   * `escapeControls()` before showing it in a terminal (a hostile server's escape sequences
+   * could otherwise move the cursor or hide text).
+   */
   readonly onBanner?: (message: string) => void;
   /**
    * Called for each DEBUG message the server sends (OpenSSH sends them, e.g.,

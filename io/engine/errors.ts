@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeControls } from "../../core/peer_text.ts";
 import { SSHError } from "../../core/errors.ts";
 
 /**
@@ -26,7 +27,7 @@ export class ChannelOpenError extends SSHError {
   constructor(reason: number, description: string) {
     super(
       "ERR_CHANNEL_OPEN",
-      `Channel open refused (reason ${reason}): ${description || "no description"}`,
+      `Channel open refused (reason ${reason}): ${escapeControls(description) || "no description"}`,
     );
     this.name = "ChannelOpenError";
     this.reason = reason;

@@ -1,6 +1,6 @@
 /**
  * Our SFTP client's downloads against a hostile server (a MemoryBackend that lies in its
- * listings, stats and links), through the package's entry point as a user calls them: a
+ * listings, stats and links), through connect(), startSftp() and scp() as users call them: a
  * recursive get, scp() over SFTP and a copy between two servers must never write outside
  * their destination, through a link, or with modes the server picked.
  */
@@ -9,14 +9,12 @@ import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  connect,
-  generatePrivateKey,
-  listen,
-  MemoryBackend,
-  scp,
-  type SSHClientConnection,
-} from "../../mod.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { connect } from "../client/connect.ts";
+import type { SSHClientConnection } from "../client/connection.ts";
+import { scp } from "../scp/scp.ts";
+import { listen } from "../server/listen.ts";
 import type { FileAttributes } from "../../sftp/attrs.ts";
 
 const hostKey = generatePrivateKey("ed25519");

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { escapeControls } from "../../core/peer_text.ts";
 import { SSHError } from "../../core/errors.ts";
 
 /** A record line's longest accepted length: OpenSSH's sink reads records into a 2048-byte buffer, we allow twice that. */
@@ -117,11 +118,7 @@ const looseDec = new TextDecoder();
  * ```
  */
 export function sanitize(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
-  });
+  return escapeControls(text);
 }
 
 /** Shows a peer's name quoted and escaped, cut to a readable length. */
