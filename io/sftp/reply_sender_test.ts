@@ -37,3 +37,24 @@ test("replySender sends the small replies of one event-loop turn as one write, i
   await turn();
   assert.equal(writes.length, 3, "nothing is sent twice");
 });
+
+test("replySender copies a small reply: its buffer may be reused before the batch goes out", async () => {
+  const writes: Uint8Array[] = [];
+  const channel = {
+    write: (c: Uint8Array) => {
+      writes.push(c.slice());
+      return Promise.resolve();
+    },
+  };
+  const r = replySender(channel, () => assert.fail("no write fails"));
+  // A short READ's DATA reply: header and the backend's pooled buffer, given back at once.
+  const pooled = new Uint8Array(2000).fill(1);
+  assert.equal(r.send([new Uint8Array([7]), pooled]), undefined);
+  pooled.fill(2); // the next READ into the same pool buffer
+  r.send([pooled]);
+  await turn();
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0]![0], 7);
+  assert.deepEqual([writes[0]![1], writes[0]![2000]], [1, 1], "the first reply kept its bytes");
+  assert.deepEqual([writes[0]![2001], writes[0]![4000]], [2, 2], "the second has its own");
+});

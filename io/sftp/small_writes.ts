@@ -14,9 +14,11 @@ export const COALESCE_BELOW = 4096;
 export const COALESCE_LIMIT = 32 * 1024;
 
 /**
- * Holds small chunks until {@link flush} and writes big ones at once, after the small ones
- * queued before them (which go out with the big one's first bytes), so the order of the
- * bytes never changes.
+ * Holds copies of small chunks until {@link flush} and writes big ones at once, after the
+ * small ones queued before them (which go out with the big one's first bytes), so the order
+ * of the bytes never changes. A small chunk is copied because the caller owns it again as
+ * soon as {@link add} returns: the SFTP server gives a short READ's buffer back to the
+ * backend's pool then, and the next READ would overwrite it before the flush.
  *
  * @example
  * ```ts ignore
@@ -40,9 +42,15 @@ export class SmallWriteBatcher {
     return this.#small.length > 0;
   }
 
+  /** Bytes of small chunks that wait for {@link flush}. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /**
-   * Queues a small chunk (undefined: nothing of it is borrowed past the flush), or writes a
-   * big one after the small ones before it and returns its write.
+   * Queues a copy of a small chunk (undefined: nothing of it is borrowed, the caller may
+   * reuse it at once), or writes a big one after the small ones before it and returns its
+   * write (the big chunk is borrowed until that resolves).
    */
   add(chunk: Uint8Array): Promise<void> | undefined {
     if (chunk.length >= COALESCE_BELOW) {
@@ -59,7 +67,8 @@ export class SmallWriteBatcher {
       return whole ? written : this.#write(chunk.subarray(room));
     }
     if (this.#bytes + chunk.length > COALESCE_LIMIT) void this.flush();
-    this.#small.push(chunk);
+    // A copy: at most COALESCE_BELOW bytes, and the caller may reuse its buffer right away.
+    this.#small.push(chunk.slice());
     this.#bytes += chunk.length;
     return undefined;
   }
