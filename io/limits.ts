@@ -67,6 +67,16 @@ export const MAX_X11_COOKIE_BYTES = 256;
 /** Highest X screen number: an X server's set-up reply counts its screens in one byte. */
 export const MAX_X11_SCREEN = 255;
 
+/**
+ * Bytes of SFTP replies a session queues for a client that does not take them (its window
+ * is shut) before the server stops answering requests: without it, a client that never reads
+ * grows the server's memory without bound, 4 KiB of reply per 15-byte request.
+ */
+export const SFTP_REPLY_BUFFER_HIGH = 1024 * 1024;
+
+/** Queued SFTP reply bytes at which a session held by {@link SFTP_REPLY_BUFFER_HIGH} answers again. */
+export const SFTP_REPLY_BUFFER_LOW = 256 * 1024;
+
 /** Bytes read at a time from a file or stream redirected into a process. */
 export const REDIRECT_READ_SIZE = 64 * 1024;
 

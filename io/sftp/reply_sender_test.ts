@@ -58,3 +58,34 @@ test("replySender copies a small reply: its buffer may be reused before the batc
   assert.deepEqual([writes[0]![1], writes[0]![2000]], [1, 1], "the first reply kept its bytes");
   assert.deepEqual([writes[0]![2001], writes[0]![4000]], [2, 2], "the second has its own");
 });
+
+test("replySender holds the engine once a client that does not read has `high` bytes of replies waiting", async () => {
+  // A channel whose peer never adjusts its window: each write resolves only when we say.
+  const pending: (() => void)[] = [];
+  const channel = {
+    write: () => new Promise<void>((r) => pending.push(r)),
+  };
+  const r = replySender(channel, () => assert.fail("no write fails"), {
+    high: 64 * 1024,
+    low: 16 * 1024,
+  });
+  const reply = () => [new Uint8Array(4000)]; // a readlink NAME reply
+  let held: Promise<void> | undefined;
+  let sent = 0;
+  while (!held && sent < 1000) {
+    held = r.send(reply());
+    sent++;
+    if (!held) await turn();
+  }
+  assert.ok(held instanceof Promise, "send() is held before 1000 unread replies");
+  assert.ok(sent * 4000 <= 64 * 1024 + 32 * 1024, `held after ${sent} replies`);
+  let released = false;
+  void held.then(() => (released = true));
+  // The client reads a little: still above the low-water mark.
+  pending.shift()!();
+  await turn();
+  assert.equal(released, false, "still held above the low-water mark");
+  while (pending.length) pending.shift()!();
+  await turn();
+  assert.equal(released, true, "released once the replies drained");
+});

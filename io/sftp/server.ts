@@ -8,6 +8,7 @@
  */
 
 import { releaseTransient } from "../../core/transient_buffers.ts";
+import { SFTP_REPLY_BUFFER_HIGH, SFTP_REPLY_BUFFER_LOW } from "../limits.ts";
 import { setImmediate } from "node:timers";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPServerEngine } from "../../sftp/server_engine.ts";
@@ -21,8 +22,11 @@ import { SmallWriteBatcher } from "./small_writes.ts";
  * The engine's `send`: small replies (STATUS, HANDLE, ATTRS) made while one batch of file
  * operations completes go out together, in one channel packet and one socket write, as sshd
  * sends what sftp-server writes to its pipe; an OpenSSH `put` otherwise costs a packet and a
- * write syscall per 32 KiB. A small reply returns at once (nothing of it is borrowed); a big
- * one (DATA) first sends the small ones before it, in order, and returns when it was taken.
+ * write syscall per 32 KiB. A small reply is copied and returns at once; a big one (DATA)
+ * first sends the small ones before it, in order, and returns when it was taken. Once more
+ * than `high` bytes of replies wait for the client's window (it does not read them), `send`
+ * returns a promise that resolves when they drained to `low`: the engine stops answering,
+ * then stops reading, and the client's window, not our memory, holds what it sends.
  *
  * @example
  * ```ts ignore
@@ -33,17 +37,40 @@ import { SmallWriteBatcher } from "./small_writes.ts";
 export function replySender(
   channel: Pick<ChannelIO, "write">,
   onError: () => void,
+  limits: { readonly high?: number; readonly low?: number } = {},
 ): {
   send: (chunks: Uint8Array[]) => Promise<void> | undefined;
   /** Sends the small replies still waiting and resolves when the channel took them. */
   flush: () => Promise<void>;
 } {
+  const high = limits.high ?? SFTP_REPLY_BUFFER_HIGH;
+  const low = Math.min(limits.low ?? SFTP_REPLY_BUFFER_LOW, high);
+  // Bytes handed to the channel and not yet sent (its write resolves once they went out).
+  let queued = 0;
+  let lowWaiters: (() => void)[] = [];
+  const write = (c: Uint8Array): Promise<void> => {
+    queued += c.length;
+    return channel.write(c).catch(onError).finally(() => {
+      queued -= c.length;
+      if (queued + batcher.bytes <= low && lowWaiters.length) {
+        const w = lowWaiters;
+        lowWaiters = [];
+        for (const f of w) f();
+      }
+    });
+  };
   // Small replies wait until the event loop's check phase to share a packet.
-  const batcher = new SmallWriteBatcher((c) => channel.write(c).catch(onError));
+  const batcher = new SmallWriteBatcher(write);
   let scheduled = false;
   const send = (chunks: Uint8Array[]) => {
     let last: Promise<void> | undefined;
     for (const c of chunks) last = batcher.add(c) ?? last;
+    if (last) return last;
+    if (queued + batcher.bytes > high) {
+      // The client is not taking its replies: hold the engine until they drained.
+      void batcher.flush();
+      return new Promise<void>((r) => lowWaiters.push(r));
+    }
     if (batcher.pending && !scheduled) {
       scheduled = true;
       setImmediate(() => {
@@ -51,7 +78,7 @@ export function replySender(
         void batcher.flush();
       });
     }
-    return last;
+    return undefined;
   };
   return { send, flush: () => batcher.flush() };
 }
