@@ -507,3 +507,24 @@ test("SFTPServerEngine runs reads side by side in the backend but answers in req
   p.client.receiveData = orig;
   expect(await p.call({ type: "close", handle }), "ok");
 });
+
+test("SFTPServerEngine copy-data to the end stops at the source's size when it starts, and refuses one file by the same name", async () => {
+  const backend = new MemoryBackend();
+  const { copyData: _, ...bare } = delegate(backend);
+  const { p } = await started(bare as SFTPBackend<MemoryHandle>);
+  backend.writeFile("/f", new Uint8Array(100_000).fill(1));
+  const open = async (path: string, flags: number) =>
+    expect(await p.call({ type: "open", path, flags, attrs: {} }), "handle").handle;
+  const copy = (readHandle: Uint8Array, writeHandle: Uint8Array, writeOffset: number) =>
+    p.call({ type: "copyData", readHandle, readOffset: 0, length: 0, writeHandle, writeOffset });
+  // Two handles by one name: refused, as OpenSSH's sftp-server does.
+  const r = await open("/f", OpenFlags.READ);
+  assert.equal(
+    status(await copy(r, await open("/f", OpenFlags.WRITE), 100_000)),
+    SFTPStatus.FAILURE,
+  );
+  // The same file by another name (a hard link) appended to itself: once, not forever.
+  expect(await p.call({ type: "hardlink", oldPath: "/f", newPath: "/g" }), "ok");
+  expect(await copy(r, await open("/g", OpenFlags.WRITE), 100_000), "ok");
+  assert.equal(backend.readFile("/f").length, 200_000);
+});

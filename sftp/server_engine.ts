@@ -633,8 +633,9 @@ export class SFTPServerEngine<H = unknown> {
   async #copyData(req: Extract<SFTPRequest, { type: "copyData" }>): Promise<void> {
     const from = this.#lookup(req.readHandle, "file");
     const to = this.#lookup(req.writeHandle, "file");
-    if (from === to) {
-      throw new SFTPError(SFTPStatus.FAILURE, "copy-data cannot read and write the same handle");
+    // As OpenSSH's sftp-server: not the same handle, nor two handles opened by the same name.
+    if (from === to || from.path === to.path) {
+      throw new SFTPError(SFTPStatus.FAILURE, "copy-data cannot read and write the same file");
     }
     if (this.#backend.copyData) {
       await this.#backend.copyData(
@@ -646,8 +647,16 @@ export class SFTPServerEngine<H = unknown> {
       );
       return;
     }
-    const untilEof = req.length === 0;
+    // Length 0 copies to the end of the source as it is now: a copy onto the same file by
+    // another name (a link) would otherwise chase its own writes forever.
+    let untilEof = false;
     let left = req.length;
+    if (left === 0) {
+      const size = (await this.#backend.fstat(from.value as H)).size;
+      if (size === undefined) untilEof = true;
+      else left = Math.max(0, size - req.readOffset);
+    }
+    const fixedEnd = req.length === 0;
     let rOff = req.readOffset;
     let wOff = req.writeOffset;
     while (untilEof || left > 0) {
@@ -655,7 +664,7 @@ export class SFTPServerEngine<H = unknown> {
       const want = untilEof ? COPY_CHUNK : Math.min(COPY_CHUNK, left);
       const data = await this.#backend.read(from.value as H, rOff, want);
       if (data === null || data.length === 0) {
-        if (untilEof) return;
+        if (fixedEnd) return; // the source shrank meanwhile
         throw new SFTPError(SFTPStatus.EOF, "End of file before the requested length");
       }
       const part = data.length > want ? data.subarray(0, want) : data;

@@ -162,6 +162,9 @@ export async function serveSftp<H>(
   const e = engine;
   const reader = channel.readable(0).getReader();
   void e.whenClosed().then(() => reader.cancel().catch(() => {}));
+  // A closed channel ends the session at once: nobody can take the replies, and a long request
+  // (a copy-data, a big read) stops at its next step instead of running on for nobody.
+  void channel.closedPromise.then(() => e.close());
   try {
     for (;;) {
       const { value, done } = await readOwned(reader);

@@ -484,3 +484,41 @@ test("listen({ sftp: { window } }) sets a session's receive window", async () =>
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
+
+test("listen({ sftp }) stops a running copy-data when the client closes the channel", async () => {
+  // A backend whose source never ends and has no size (a /dev/zero): only the channel's end
+  // can stop a copy to its end.
+  const memory = new MemoryBackend();
+  memory.writeFile("/zero", new Uint8Array(1));
+  let reads = 0;
+  const backend: Record<string, unknown> = {};
+  const proto = Object.getPrototypeOf(memory) as object;
+  for (const k of Object.getOwnPropertyNames(proto)) {
+    const v = Object.getOwnPropertyDescriptor(proto, k)?.value;
+    if (k !== "constructor" && k !== "copyData" && typeof v === "function") {
+      backend[k] = v.bind(memory);
+    }
+  }
+  Object.assign(backend, {
+    stat: async (p: string) => ({ ...(await memory.stat(p)), size: undefined }),
+    fstat: async (h: never) => ({ ...(await memory.fstat(h)), size: undefined }),
+    read: async (_h: never, _off: number, len: number) => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 2));
+      return new Uint8Array(Math.min(len, 1024));
+    },
+    write: () => Promise.resolve(),
+  });
+  await withServer({ sftp: { backend: backend as unknown as MemoryBackend } }, async (conn) => {
+    const sftp = await conn.startSftp();
+    const copy = sftp.copy("/zero", "/copy").catch(() => "ended");
+    for (let i = 0; i < 200 && reads < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(reads >= 5, "the copy runs");
+    await sftp.close();
+    assert.equal(await copy, "ended");
+    await new Promise((r) => setTimeout(r, 50));
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(reads, after, "no read after the channel closed");
+  });
+});
