@@ -77,6 +77,21 @@ export const SFTP_REPLY_BUFFER_HIGH = 1024 * 1024;
 /** Queued SFTP reply bytes at which a session held by {@link SFTP_REPLY_BUFFER_HIGH} answers again. */
 export const SFTP_REPLY_BUFFER_LOW = 256 * 1024;
 
+/**
+ * SFTP and scp sessions one connection may run at once unless `listen({ maxFileSessions })`
+ * says otherwise (sshd's MaxSessions is 10): a connection may open 1024 channels, and each
+ * session holds buffers and files.
+ */
+export const DEFAULT_MAX_FILE_SESSIONS = 10;
+
+/**
+ * Files one connection's SFTP sessions may hold open together unless
+ * `listen({ maxOpenFilesPerConnection })` says otherwise: every session of every connection
+ * shares the process's descriptors (often 1024), so one session's cap (256) times many
+ * sessions would let one client take them all.
+ */
+export const DEFAULT_MAX_OPEN_FILES_PER_CONNECTION = 256;
+
 /** Bytes read at a time from a file or stream redirected into a process. */
 export const REDIRECT_READ_SIZE = 64 * 1024;
 

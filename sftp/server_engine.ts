@@ -56,6 +56,19 @@ import {
   type SFTPRequest,
 } from "./messages.ts";
 
+/**
+ * Open handles shared by several sessions (the SFTP sessions of one connection): each open
+ * takes one, each close gives it back.
+ */
+export interface HandleBudget {
+  /** Most handles in all. */
+  readonly limit: number;
+  /** Takes one handle; false when none is left. */
+  acquire(): boolean;
+  /** Gives one back. */
+  release(): void;
+}
+
 /** Options for {@link SFTPServerEngine}. */
 export interface SFTPServerEngineOptions {
   /**
@@ -70,6 +83,11 @@ export interface SFTPServerEngineOptions {
   readonly maxReadLength?: number;
   /** Handles a client may hold open (default {@link SERVER_MAX_HANDLES}). */
   readonly maxHandles?: number;
+  /**
+   * Handles shared with other sessions (of one connection): an open beyond it gets
+   * SSH_FX_FAILURE, as one beyond `maxHandles` does.
+   */
+  readonly handleBudget?: HandleBudget;
   /** Extensions to leave out of VERSION and refuse (to mimic servers that lack them). */
   readonly disabledExtensions?: readonly string[];
   /** The current time in ms, for `ls -l` style long names (recent files show HH:MM). */
@@ -133,6 +151,7 @@ export class SFTPServerEngine<H = unknown> {
   readonly #maxPacket: number;
   readonly #maxRead: number;
   readonly #maxHandles: number;
+  readonly #budget: HandleBudget | undefined;
   readonly #now: (() => number) | undefined;
   readonly #highWater: number;
   readonly #extensions: Map<string, string>;
@@ -165,6 +184,7 @@ export class SFTPServerEngine<H = unknown> {
     );
     this.#maxRead = Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024);
     this.#maxHandles = options.maxHandles ?? SERVER_MAX_HANDLES;
+    this.#budget = options.handleBudget;
     this.#now = options.now;
     this.#highWater = options.inputHighWater ?? 1024 * 1024;
     this.#extensions = announcedExtensions(backend, new Set(options.disabledExtensions ?? []));
@@ -242,6 +262,7 @@ export class SFTPServerEngine<H = unknown> {
     const open = [...this.#handles.values()];
     this.#handles.clear();
     for (const h of open) {
+      this.#budget?.release();
       try {
         await this.#backend.close(h.value as H);
       } catch { /* the session is gone; nothing to tell */ }
@@ -436,10 +457,39 @@ export class SFTPServerEngine<H = unknown> {
     return e;
   }
 
-  #checkRoom(): void {
+  /** Takes room for one more handle (give it back with {@link #giveRoom} if the open fails). */
+  #takeRoom(): void {
     if (this.#handles.size >= this.#maxHandles) {
       throw new SFTPError(SFTPStatus.FAILURE, `Too many open handles (limit ${this.#maxHandles})`);
     }
+    if (this.#budget && !this.#budget.acquire()) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        `Too many open files on this connection (limit ${this.#budget.limit})`,
+      );
+    }
+  }
+
+  #giveRoom(): void {
+    this.#budget?.release();
+  }
+
+  /** Opens with `open` in the room taken for it; the room goes back if it fails or the session ended. */
+  async #openIn<T>(open: () => Promise<T>, close: (h: T) => Promise<void>): Promise<T | undefined> {
+    this.#takeRoom();
+    let h: T;
+    try {
+      h = await open();
+    } catch (e) {
+      this.#giveRoom();
+      throw e;
+    }
+    if (this.closed) {
+      this.#giveRoom();
+      await close(h);
+      return undefined;
+    }
+    return h;
   }
 
   #need<K extends keyof SFTPBackend<H>>(name: K, ext: string): NonNullable<SFTPBackend<H>[K]> {
@@ -462,28 +512,24 @@ export class SFTPServerEngine<H = unknown> {
     ];
     switch (req.type) {
       case "open": {
-        this.#checkRoom();
-        const h = await b.open(req.path, req.flags, req.attrs);
-        if (this.closed) {
-          await b.close(h);
-          return [];
-        }
+        const h = await this.#openIn(
+          () => b.open(req.path, req.flags, req.attrs),
+          (h) => b.close(h),
+        );
+        if (h === undefined) return [];
         const append = (req.flags & OpenFlags.APPEND) !== 0;
         return [encodeHandle(id, this.#allocate(h, "file", req.path, append))];
       }
       case "opendir": {
-        this.#checkRoom();
-        const h = await b.opendir(req.path);
-        if (this.closed) {
-          await b.close(h);
-          return [];
-        }
+        const h = await this.#openIn(() => b.opendir(req.path), (h) => b.close(h));
+        if (h === undefined) return [];
         return [encodeHandle(id, this.#allocate(h, "dir", req.path))];
       }
       case "close": {
         const e = this.#lookup(req.handle);
         const n = new DataView(req.handle.buffer, req.handle.byteOffset, 4).getUint32(0);
         this.#handles.delete(n);
+        this.#giveRoom();
         await b.close(e.value as H);
         return ok();
       }

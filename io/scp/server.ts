@@ -18,6 +18,7 @@ import {
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
+import type { FileSessionLimits } from "../sftp/session_limits.ts";
 import { BackendTarget, expandSource, sendPath } from "./backend_io.ts";
 import { SCPSender } from "./sender.ts";
 import { runSink } from "./sink.ts";
@@ -125,7 +126,8 @@ export async function serveScp<H>(
 
 /**
  * A process factory that answers scp commands as `option` says and hands
- * every other command (and shells) to `fallback` (used by `listen()`).
+ * every other command (and shells) to `fallback` (used by `listen()`); an scp
+ * command counts as one of the connection's file sessions in `limits` when given.
  *
  * @example
  * ```ts ignore
@@ -135,6 +137,7 @@ export async function serveScp<H>(
 export function scpProcessFactory(
   option: SCPServerOption,
   fallback: SCPProcessFactory | undefined,
+  limits?: FileSessionLimits,
 ): SCPProcessFactory {
   return async (process) => {
     const command = process.command;
@@ -143,7 +146,13 @@ export function scpProcessFactory(
       throw new Error("Only scp is available on this server");
     }
     let status = 1;
+    const entered = limits ? limits.enterSession() : true;
     try {
+      if (!entered) {
+        throw new SCPError(
+          `Too many SFTP and scp sessions on this connection (limit ${limits!.maxSessions})`,
+        );
+      }
       const cmd = parseScpCommand(command);
       const config = typeof option === "function"
         ? await option(process.connection as ServerConnectionContext)
@@ -156,6 +165,8 @@ export function scpProcessFactory(
       const text = e instanceof Error ? e.message : String(e);
       await process.writeStderr(`scp: ${sanitize(text)}\n`).catch(() => {});
       status = 1;
+    } finally {
+      if (entered) limits?.leaveSession();
     }
     process.exit(status);
   };

@@ -7,6 +7,7 @@
  */
 
 import { sftpProcessFactory } from "../sftp/server.ts";
+import { FileSessionLimits } from "../sftp/session_limits.ts";
 import { scpProcessFactory } from "../scp/server.ts";
 import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
@@ -29,7 +30,11 @@ import { encodeForwardedStreamlocal } from "../forward/server_listeners.ts";
 import { EngineDriver } from "../engine/driver.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
-import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
+import {
+  DEFAULT_MAX_FILE_SESSIONS,
+  DEFAULT_MAX_OPEN_FILES_PER_CONNECTION,
+  SOCKET_CLOSE_GRACE_MS,
+} from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
 import type { ServerChannelOptions, ServerConnectionContext, ServerExtraInfo } from "./context.ts";
@@ -104,6 +109,8 @@ export class SSHServerConnection implements ServerConnectionContext {
   readonly #channels: ChannelTable;
   readonly #forwarding: ServerForwarding;
   #x11: ServerX11 | undefined;
+  /** What this connection's SFTP and scp sessions may hold together. */
+  readonly #fileLimits: FileSessionLimits;
   #authorizedKeys: AuthorizedKeysSource | undefined;
   #username: string | undefined;
   #authMethod: string | undefined;
@@ -117,6 +124,10 @@ export class SSHServerConnection implements ServerConnectionContext {
   constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
     this.#setup = setup;
     this.#o = setup.options;
+    this.#fileLimits = new FileSessionLimits({
+      maxSessions: this.#o.maxFileSessions ?? DEFAULT_MAX_FILE_SESSIONS,
+      maxOpenFiles: this.#o.maxOpenFilesPerConnection ?? DEFAULT_MAX_OPEN_FILES_PER_CONNECTION,
+    });
     this.#onAuthenticated = onAuthenticated;
     this.remoteAddress = plainAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort;
@@ -577,8 +588,13 @@ export class SSHServerConnection implements ServerConnectionContext {
       allowPty: o.allowPty ?? true,
       acceptEnv: o.acceptEnv,
       lineEditor: editor,
-      processFactory: withScp(o.scp, typeof answer === "function" ? answer : o.processFactory),
-      sftpFactory: o.sftpFactory ?? (o.sftp !== undefined ? sftpProcessFactory(o.sftp) : undefined),
+      processFactory: withScp(
+        o.scp,
+        typeof answer === "function" ? answer : o.processFactory,
+        this.#fileLimits,
+      ),
+      sftpFactory: o.sftpFactory ??
+        (o.sftp !== undefined ? sftpProcessFactory(o.sftp, this.#fileLimits) : undefined),
       // Refused at once without the hook or under no-agent-forwarding; else the hook decides.
       agentForwarding: allowAgent && this.#permissions.agentForwarding
         ? async () =>
@@ -612,6 +628,7 @@ export class SSHServerConnection implements ServerConnectionContext {
 function withScp(
   scp: ListenOptions["scp"],
   factory: ListenOptions["processFactory"],
+  limits: FileSessionLimits,
 ): ListenOptions["processFactory"] {
-  return scp === undefined ? factory : scpProcessFactory(scp, factory);
+  return scp === undefined ? factory : scpProcessFactory(scp, factory, limits);
 }

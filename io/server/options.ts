@@ -364,6 +364,28 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * commands still go to `processFactory`. (`scp` in SFTP mode needs `sftp`.)
    */
   readonly scp?: SCPServerOption;
+  /**
+   * SFTP and scp sessions (from `sftp` and `scp`) one connection may run at once (sshd's
+   * MaxSessions); one more is refused with an error on its channel. Default 10.
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ...options, sftp: { root: "/srv" }, maxFileSessions: 4 });
+   * ```
+   */
+  readonly maxFileSessions?: number;
+  /**
+   * Files (SFTP handles) one connection's SFTP sessions may hold open together; an open
+   * beyond it gets SSH_FX_FAILURE "Too many open files on this connection". All connections
+   * share the process's file descriptors: keep this times the connections you expect under
+   * `ulimit -n`. Default 256.
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ...options, sftp: { root: "/srv" }, maxOpenFilesPerConnection: 64 });
+   * ```
+   */
+  readonly maxOpenFilesPerConnection?: number;
   /** Edit input lines on pty sessions (echo, cursor keys, history), as AsyncSSH. Default true. */
   readonly lineEditor?: boolean;
   /** Lines kept for history recall per session (default 1000). */

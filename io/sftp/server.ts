@@ -11,11 +11,12 @@ import { releaseTransient } from "../../core/transient_buffers.ts";
 import { SFTP_REPLY_BUFFER_HIGH, SFTP_REPLY_BUFFER_LOW } from "../limits.ts";
 import { setImmediate } from "node:timers";
 import type { SFTPBackend } from "../../sftp/backend.ts";
-import { SFTPServerEngine } from "../../sftp/server_engine.ts";
+import { type HandleBudget, SFTPServerEngine } from "../../sftp/server_engine.ts";
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { FsBackend } from "./fs_backend.ts";
+import type { FileSessionLimits } from "./session_limits.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
 /**
@@ -144,6 +145,8 @@ export async function serveSftp<H>(
   options: {
     readonly maxHandles?: number;
     readonly disabledExtensions?: readonly string[];
+    /** Open handles shared with the connection's other sessions. */
+    readonly handleBudget?: HandleBudget;
     /** Receive window of the channel (default: as opened). */
     readonly window?: number;
   } = {},
@@ -157,6 +160,7 @@ export async function serveSftp<H>(
     // Chunks copied whole into requests are freed at once, not at the next GC.
     release: releaseTransient,
     ...(options.maxHandles !== undefined ? { maxHandles: options.maxHandles } : {}),
+    ...(options.handleBudget ? { handleBudget: options.handleBudget } : {}),
     ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
   });
   const e = engine;
@@ -183,7 +187,8 @@ export async function serveSftp<H>(
 }
 
 /**
- * A process factory that serves SFTP as `option` says (used by `listen()`).
+ * A process factory that serves SFTP as `option` says (used by `listen()`), within the
+ * connection's `limits` on file sessions and open files when given.
  *
  * @example
  * ```ts
@@ -194,25 +199,36 @@ export async function serveSftp<H>(
  */
 export function sftpProcessFactory(
   option: SFTPServerOption,
+  limits?: FileSessionLimits,
 ): (process: SSHServerProcess) => Promise<void> {
   return async (process) => {
-    const config = typeof option === "function"
-      ? await option(process.connection as ServerConnectionContext)
-      : option;
-    if (!config) throw new Error("SFTP is not available for this user");
-    const backend = config.backend ??
-      (config.root !== undefined
-        ? new FsBackend({
-          root: config.root,
-          ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
-          ...(config.home !== undefined ? { home: config.home } : {}),
-        })
-        : undefined);
-    if (!backend) throw new Error("The sftp option needs a root or a backend");
-    await serveSftp(process.channel, backend, {
-      ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
-      ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
-      ...(config.window !== undefined ? { window: config.window } : {}),
-    });
+    if (limits && !limits.enterSession()) {
+      throw new Error(
+        `Too many SFTP and scp sessions on this connection (limit ${limits.maxSessions})`,
+      );
+    }
+    try {
+      const config = typeof option === "function"
+        ? await option(process.connection as ServerConnectionContext)
+        : option;
+      if (!config) throw new Error("SFTP is not available for this user");
+      const backend = config.backend ??
+        (config.root !== undefined
+          ? new FsBackend({
+            root: config.root,
+            ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
+            ...(config.home !== undefined ? { home: config.home } : {}),
+          })
+          : undefined);
+      if (!backend) throw new Error("The sftp option needs a root or a backend");
+      await serveSftp(process.channel, backend, {
+        ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
+        ...(limits ? { handleBudget: limits } : {}),
+        ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
+        ...(config.window !== undefined ? { window: config.window } : {}),
+      });
+    } finally {
+      limits?.leaveSession();
+    }
   };
 }

@@ -522,3 +522,31 @@ test("listen({ sftp }) stops a running copy-data when the client closes the chan
     assert.equal(reads, after, "no read after the channel closed");
   });
 });
+
+test("listen({ maxOpenFilesPerConnection, maxFileSessions }) bounds what one connection's SFTP sessions hold together", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/f", enc.encode("x"));
+  const options = { sftp: { backend }, maxOpenFilesPerConnection: 3, maxFileSessions: 2 };
+  await withServer(options, async (conn) => {
+    await using a = await conn.startSftp();
+    await using b = await conn.startSftp();
+    const held = [await a.open("/f", "r"), await a.open("/f", "r"), await b.open("/f", "r")];
+    await assert.rejects(
+      b.open("/f", "r"),
+      (e: unknown) =>
+        e instanceof SFTPError && e.status === SFTPStatus.FAILURE &&
+        /Too many open files on this connection \(limit 3\)/.test(e.message),
+    );
+    await held.pop()!.close();
+    const again = await a.open("/f", "r");
+    await assert.rejects(conn.startSftp(), "a third session is refused");
+    await again.close();
+    for (const f of held) await f.close();
+  });
+  // Other connections have their own budget.
+  await withServer(options, async (conn) => {
+    await using a = await conn.startSftp();
+    const files = [await a.open("/f", "r"), await a.open("/f", "r"), await a.open("/f", "r")];
+    for (const f of files) await f.close();
+  });
+});
