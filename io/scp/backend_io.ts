@@ -26,6 +26,9 @@ function why(e: unknown, path: string): string {
 
 /** Received data is written in pieces of this size (two buffers per file being received). */
 const WRITE_BUFFER = 1024 * 1024;
+/** The first size of a file's write buffers (they double up to WRITE_BUFFER as data comes). */
+const FIRST_WRITE_BUFFER = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** Options of {@link BackendTarget}. */
 export interface BackendTargetOptions {
@@ -181,9 +184,21 @@ export class BackendTarget<H> implements SinkTarget {
       throw new SCPError(why(e, path), { reason: "local", path, cause: e });
     }
     // Data arrives in channel-packet pieces: gather them into big writes, one in flight
-    // while the next buffer fills.
+    // while the next buffer fills. The buffers grow as data arrives, never ahead of it: a C
+    // record alone (an idle `scp -t`) must not hold 2 MiB.
     const bufSize = Math.min(WRITE_BUFFER, Math.max(size, 1));
-    const bufs = [new Uint8Array(bufSize), new Uint8Array(bufSize)];
+    const bufs = [EMPTY, EMPTY];
+    /** The current buffer, grown (at most to bufSize) to take `n` more bytes. */
+    const room = (n: number): Uint8Array => {
+      const buf = bufs[cur]!;
+      if (buf.length - fill >= n) return buf;
+      const grown = new Uint8Array(
+        Math.min(bufSize, Math.max(buf.length * 2, fill + n, FIRST_WRITE_BUFFER)),
+      );
+      grown.set(buf.subarray(0, fill));
+      bufs[cur] = grown;
+      return grown;
+    };
     let cur = 0;
     let fill = 0;
     let offset = 0;
@@ -211,7 +226,7 @@ export class BackendTarget<H> implements SinkTarget {
         let off = 0;
         while (off < data.length) {
           const n = Math.min(bufSize - fill, data.length - off);
-          bufs[cur]!.set(data.subarray(off, off + n), fill);
+          room(n).set(data.subarray(off, off + n), fill);
           fill += n;
           off += n;
           if (fill === bufSize) await flush();

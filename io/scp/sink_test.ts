@@ -47,3 +47,26 @@ test("runSink frees each input chunk once a copying target has consumed it whole
   const freed = chunks.filter((c) => c.buffer.byteLength === 0).length;
   assert.ok(freed >= chunks.length - 1, `${freed} of ${chunks.length} chunks freed`);
 });
+
+test("BackendTarget.openFile() allocates its write buffers as data arrives, not when the C record does", async () => {
+  const backend = new MemoryBackend();
+  await backend.mkdir("/in", {});
+  const target = await BackendTarget.open(backend, "/in");
+  const before = process.memoryUsage().arrayBuffers;
+  const files = [];
+  // Idle `scp -t` channels: a C record for 1 MiB each and no data.
+  for (let i = 0; i < 64; i++) {
+    files.push(await target.openFile([], `f${i}`, 0o644, 1 << 20, undefined));
+  }
+  const grown = process.memoryUsage().arrayBuffers - before;
+  assert.ok(grown < 16 << 20, `64 open files hold ${grown >> 20} MiB before any data`);
+  // The data still arrives whole, across the buffers' growth and swaps.
+  const data = new Uint8Array((1 << 20) * 3 + 5).map((_, i) => i * 31);
+  const f = await target.openFile([], "big", 0o644, data.length, undefined);
+  for (let off = 0; off < data.length; off += 32 * 1024) {
+    await f.write(data.subarray(off, off + 32 * 1024));
+  }
+  await f.finish();
+  assert.deepEqual(backend.readFile("/in/big"), data);
+  for (const g of files) await g.abort();
+});
