@@ -2,7 +2,8 @@
  * Port forwarding through our server with OpenSSH's `ssh` (9.2 and 10.x): `-L` (direct-tcpip
  * and, to a UNIX socket, direct-streamlocal), `-R` with a fixed port, with port 0 (ssh prints
  * the port we allocated) and on a UNIX socket (streamlocal-forward), and `-D` with curl
- * speaking SOCKS5 to a local HTTP server. Refusals: no hook, `permitopen`, `no-port-forwarding`.
+ * speaking SOCKS5 to a local HTTP server. Refusals: no hook, `permitopen` (for TCP and UNIX socket
+ * targets, as sshd), `no-port-forwarding`.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -204,6 +205,33 @@ for (const client of SSH_CLIENTS) {
         await using _ssh = ssh;
         const got = await echoThrough(port, "knock\n");
         assert.equal(got, allowed ? "knock\n" : "", JSON.stringify(Object.keys(options)));
+        if (!allowed) await ssh.waitFor(/open failed: administratively prohibited/, "stderr");
+      }
+    },
+  );
+
+  conformanceTest(
+    `OpenSSH ${v} ssh -L to a UNIX socket is held by listen() to the key's permitopen, as by sshd`,
+    { peers: [client] },
+    async () => {
+      const t = await startTargets();
+      // sshd matches a socket path as a permitopen host with any port; TCP entries name none.
+      const cases: [string, boolean][] = [
+        [`permitopen="127.0.0.1:${t.echoPort}"`, false],
+        ['permitopen="*:22"', false],
+        [`permitopen="127.0.0.1:${t.echoPort}",permitopen="[${t.echoPath}]:*"`, true],
+        ['permitopen="*:*"', true],
+      ];
+      for (const [options, allowed] of cases) {
+        const { server, asked } = await forwardingServer({
+          authorizedClientKeys: await authorizedKeysText(options),
+        });
+        await using _ = server;
+        const { ssh, port } = await localForward(client, server, t.echoPath);
+        await using _ssh = ssh;
+        const got = await echoThrough(port, "knock\n");
+        assert.equal(got, allowed ? "knock\n" : "", options);
+        assert.deepEqual(asked.open, allowed ? [t.echoPath] : [], options);
         if (!allowed) await ssh.waitFor(/open failed: administratively prohibited/, "stderr");
       }
     },

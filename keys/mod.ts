@@ -83,6 +83,7 @@ export {
   parseExpiryTime,
   permitsListen,
   permitsOpen,
+  permitsStreamlocalOpen,
   type PermittedAddress,
   type TimeZone,
 } from "./trust/authorized_keys.ts";

@@ -159,6 +159,7 @@ export class SSHServerConnection implements ServerConnectionContext {
         hook: (name) => this.#hook(name),
         permissions: () => this.#permissions,
         accept: (id) => this.#accept(id),
+        log: this.#log,
       },
       (type, data) => this.openChannel(type, data),
       this.#o.gatewayPorts ?? false,

@@ -11,6 +11,7 @@
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { decodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { Log } from "../engine/logger.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import {
   decodeStreamlocalForward,
@@ -24,7 +25,12 @@ import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { ServerHooks } from "./options.ts";
-import { allowsListen, allowsOpen, type ConnectionPermissions } from "./permissions.ts";
+import {
+  allowsListen,
+  allowsOpen,
+  allowsStreamlocalOpen,
+  type ConnectionPermissions,
+} from "./permissions.ts";
 
 /** Refuses a channel the client asked for (once; nothing after it was answered). */
 export type RejectChannel = (reason: number, why: string) => void;
@@ -39,6 +45,8 @@ export interface ServerForwardingHost {
   permissions(): ConnectionPermissions;
   /** Accepts a channel the client opened (undefined once the connection is closed). */
   accept(id: number): ChannelIO | undefined;
+  /** The connection's log (forwards its permissions refuse are logged there). */
+  readonly log: Log;
 }
 
 /** The answer to a global request: ok, and the reply data if any. */
@@ -118,27 +126,39 @@ export class ServerForwarding {
   /** A direct-tcpip channel: to host:port, if the hook and the permissions allow it. */
   async openDirectTcpip(id: number, data: Uint8Array, reject: RejectChannel): Promise<void> {
     const t = decodeTcpipOpen(data);
+    const target = `${t.host}:${t.port}`;
     const hook = this.#host.hook("connectionRequested");
-    const answer = hook && allowsOpen(this.#host.permissions(), t.host, t.port)
+    const p = this.#host.permissions();
+    const permitted = allowsOpen(p, t.host, t.port);
+    if (hook && !permitted) this.#refused("direct-tcpip", target, p);
+    const answer = hook && permitted
       ? await hook(t.host, t.port, t.originHost, t.originPort, this.#host.conn)
       : false;
-    await this.#openForward(
-      id,
-      answer,
-      () => openTcpSocket(t.host, t.port),
-      `${t.host}:${t.port}`,
-      reject,
-    );
+    await this.#openForward(id, answer, () => openTcpSocket(t.host, t.port), target, reject);
   }
 
-  /** A direct-streamlocal@openssh.com channel: to a UNIX socket path, if allowed. */
+  /**
+   * A direct-streamlocal@openssh.com channel: to a UNIX socket path, if the hook and the
+   * permissions allow it (a `permitopen` list holds sockets too, as in sshd).
+   */
   async openDirectStreamlocal(id: number, data: Uint8Array, reject: RejectChannel): Promise<void> {
     const path = decodeStreamlocalOpen(data);
     const hook = this.#host.hook("unixConnectionRequested");
-    const answer = hook && this.#host.permissions().portForwarding
-      ? await hook(path, this.#host.conn)
-      : false;
+    const p = this.#host.permissions();
+    const permitted = allowsStreamlocalOpen(p, path);
+    if (hook && !permitted) this.#refused("direct-streamlocal", path, p);
+    const answer = hook && permitted ? await hook(path, this.#host.conn) : false;
     await this.#openForward(id, answer, () => connectUnix(path), path, reject);
+  }
+
+  /** Logs a forward the key's options refuse (the application's hook is not asked). */
+  #refused(kind: string, target: string, p: ConnectionPermissions): void {
+    const why = !p.portForwarding
+      ? "port forwarding is not allowed for this login (no-port-forwarding or restrict)"
+      : kind === "direct-streamlocal"
+      ? 'the key\'s permitopen list does not name this socket ("[path]:*" or "*:*")'
+      : "the key's permitopen list does not name this destination";
+    this.#host.log.info(`refused ${kind} to ${JSON.stringify(target)}: ${why}`);
   }
 
   async #openForward(

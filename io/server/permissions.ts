@@ -10,6 +10,7 @@ import {
   type AuthorizedKeyOptions,
   permitsListen,
   permitsOpen,
+  permitsStreamlocalOpen,
   type PermittedAddress,
 } from "../../keys/trust/authorized_keys.ts";
 
@@ -27,7 +28,10 @@ export interface ConnectionPermissions {
   readonly agentForwarding: boolean;
   /** May the client forward X11. */
   readonly x11Forwarding: boolean;
-  /** Allowed direct-tcpip destinations; empty = any. */
+  /**
+   * Allowed direct-tcpip destinations; empty = any. Once non-empty it holds UNIX
+   * sockets (direct-streamlocal) to entries `"[path]:*"` and `"*:*"`, as sshd.
+   */
   readonly permitOpen: readonly PermittedAddress[];
   /** Allowed remote listen addresses; empty = any. */
   readonly permitListen: readonly PermittedAddress[];
@@ -76,6 +80,23 @@ export function permissionsFromOptions(o: AuthorizedKeyOptions): ConnectionPermi
 /** Whether the permissions allow a direct-tcpip channel to host:port. */
 export function allowsOpen(p: ConnectionPermissions, host: string, port: number): boolean {
   return p.portForwarding && (!p.options || permitsOpen(p.options, host, port));
+}
+
+/**
+ * Whether the permissions allow a direct-streamlocal@openssh.com channel to the UNIX
+ * socket `path`: port forwarding on, and no `permitopen` list or one naming the path
+ * (`"[path]:*"`) or `"*:*"` — a key held to `permitopen="db:5432"` opens no socket.
+ *
+ * @example
+ * ```ts
+ * import { parseAuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+ * import { allowsStreamlocalOpen, permissionsFromOptions } from "./permissions.ts";
+ * const p = permissionsFromOptions(parseAuthorizedKeyOptions('permitopen="db:5432"'));
+ * console.log(allowsStreamlocalOpen(p, "/run/app.sock")); // false
+ * ```
+ */
+export function allowsStreamlocalOpen(p: ConnectionPermissions, path: string): boolean {
+  return p.portForwarding && (!p.options || permitsStreamlocalOpen(p.options, path));
 }
 
 /** Whether the permissions allow a remote listener on host:port. */

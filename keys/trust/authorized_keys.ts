@@ -51,7 +51,10 @@ export interface AuthorizedKeyOptions {
   readonly principals?: readonly string[];
   /** `environment="NAME=value"` entries, in order. */
   readonly environment: readonly { readonly name: string; readonly value: string }[];
-  /** `permitopen="host:port"` entries; empty means any (if port forwarding is allowed). */
+  /**
+   * `permitopen="host:port"` entries; empty means any (if port forwarding is allowed).
+   * Once non-empty, UNIX sockets too are limited to entries `"[path]:*"` (or `"*:*"`).
+   */
   readonly permitOpen: readonly PermittedAddress[];
   /** `permitlisten="[host:]port"` entries; empty means any. */
   readonly permitListen: readonly PermittedAddress[];
@@ -456,6 +459,29 @@ function addressAllowed(list: readonly PermittedAddress[], host: string, port: n
 export function permitsOpen(options: AuthorizedKeyOptions, host: string, port: number): boolean {
   if (!options.portForwarding) return false;
   return options.permitOpen.length === 0 || addressAllowed(options.permitOpen, host, port);
+}
+
+/**
+ * True when the entry lets the client open a `direct-streamlocal@openssh.com`
+ * channel (`ssh -L port:/path/to.sock`) to the UNIX socket `path`: port
+ * forwarding allowed and, once `permitopen` lists anything, an entry whose port
+ * is `*` and whose host is `*` or the path itself (`permitopen="[/run/app.sock]:*"`).
+ * sshd matches a path against its permitopen list that way, so a key held to
+ * `permitopen="db:5432"` reaches no socket at all.
+ *
+ * @example
+ * ```ts
+ * import { parseAuthorizedKeyOptions, permitsStreamlocalOpen } from "./authorized_keys.ts";
+ * const db = parseAuthorizedKeyOptions('permitopen="db:5432"');
+ * const app = parseAuthorizedKeyOptions('permitopen="[/run/app.sock]:*"');
+ * console.log(permitsStreamlocalOpen(db, "/run/app.sock")); // false
+ * console.log(permitsStreamlocalOpen(app, "/run/app.sock"), permitsStreamlocalOpen(app, "/run/x")); // true false
+ * ```
+ */
+export function permitsStreamlocalOpen(options: AuthorizedKeyOptions, path: string): boolean {
+  if (!options.portForwarding) return false;
+  return options.permitOpen.length === 0 ||
+    options.permitOpen.some((a) => a.port === "*" && (a.host === "*" || a.host === path));
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   parseExpiryTime,
   permitsListen,
   permitsOpen,
+  permitsStreamlocalOpen,
 } from "./authorized_keys.ts";
 import { generatePrivateKey } from "../generate.ts";
 
@@ -105,6 +106,29 @@ test("permitsOpen() and permitsListen() honour the lists and no-port-forwarding"
   const none = parseAuthorizedKeyOptions("no-port-forwarding");
   assert.equal(permitsOpen(none, "db", 5432), false);
   assert.ok(permitsOpen(parseAuthorizedKeyOptions(""), "db", 1));
+});
+
+test("permitsStreamlocalOpen() holds UNIX sockets to a permitopen list, as sshd", () => {
+  const path = "/run/app.sock";
+  // No list: any socket (if port forwarding is allowed).
+  assert.ok(permitsStreamlocalOpen(parseAuthorizedKeyOptions(""), path));
+  assert.equal(
+    permitsStreamlocalOpen(parseAuthorizedKeyOptions("no-port-forwarding"), path),
+    false,
+  );
+  assert.equal(permitsStreamlocalOpen(parseAuthorizedKeyOptions("restrict"), path), false);
+  // A list of TCP destinations names no socket, even with a wildcard host.
+  for (
+    const list of ['permitopen="db:5432"', 'permitopen="*:80"', 'permitopen="[/run/app.sock]:22"']
+  ) {
+    assert.equal(permitsStreamlocalOpen(parseAuthorizedKeyOptions(list), path), false, list);
+  }
+  // sshd matches the path as a host with any port: "[path]:*", or "*:*" for every socket.
+  const app = parseAuthorizedKeyOptions('permitopen="db:5432",permitopen="[/run/app.sock]:*"');
+  assert.ok(permitsStreamlocalOpen(app, path));
+  assert.equal(permitsStreamlocalOpen(app, "/run/App.sock"), false); // paths match exactly
+  assert.equal(permitsStreamlocalOpen(app, "/run/other.sock"), false);
+  assert.ok(permitsStreamlocalOpen(parseAuthorizedKeyOptions('permitopen="*:*"'), "/any"));
 });
 
 /** The host's time zone, as io/ passes it (tests may read the host; keys/ may not). */
