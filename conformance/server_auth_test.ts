@@ -171,7 +171,7 @@ for (const client of SSH_CLIENTS) {
   );
 
   conformanceTest(
-    `OpenSSH ${v} ssh is refused by listen() when authorized_keys from= or expiry-time rule it out`,
+    `OpenSSH ${v} ssh is refused by listen() when authorized_keys from=, expiry-time or principals= (on a plain key, as sshd) rule it out`,
     { peers: [client] },
     async () => {
       for (
@@ -180,6 +180,8 @@ for (const client of SSH_CLIENTS) {
           ['from="127.0.0.0/8,!10.*"', true],
           ['expiry-time="20000101"', false],
           ['expiry-time="29991231"', true],
+          // sshd: "principals on non-CA key" denies the line.
+          ['principals="sshtest"', false],
         ] as const
       ) {
         await using server = await startServer({

@@ -70,13 +70,16 @@ export {
 export { parseCertificateTime } from "./certificates/validity.ts";
 export {
   type AuthorizedKeyEntry,
+  type AuthorizedKeyLookup,
   type AuthorizedKeyOptions,
+  authorizedKeyRefusal,
   type AuthorizedKeys,
   type AuthorizedKeysError,
   type AuthorizedKeysParseOptions,
   type ClientContext,
   findAuthorizedKey,
   isExpired,
+  lookupAuthorizedKey,
   matchFrom,
   parseAuthorizedKeyOptions,
   parseAuthorizedKeys,

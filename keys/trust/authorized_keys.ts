@@ -509,9 +509,89 @@ export interface ClientContext {
 }
 
 /**
+ * Why an authorized_keys entry refuses this client although it holds the key,
+ * or undefined when it authorizes it: sshd's `auth_authorise_keyopts()`. A line
+ * with `principals=` but no `cert-authority` is refused outright ("principals on
+ * non-CA key": the option only means something on a CA line, so sshd denies rather
+ * than ignore a restriction the writer meant); an expired `expiry-time`, and a
+ * client `from=` does not match, refuse too. The key itself is not compared.
+ *
+ * @example
+ * ```ts
+ * import { authorizedKeyRefusal, parseAuthorizedKeys } from "./authorized_keys.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * const [entry] = parseAuthorizedKeys(`principals="ops" ${key.exportPublicKey()}`).entries;
+ * const client = { host: "10.0.0.5", addr: "10.0.0.5", now: Date.now() };
+ * console.log(authorizedKeyRefusal(entry!, client)); // "principals on non-CA key"
+ * ```
+ */
+export function authorizedKeyRefusal(
+  entry: AuthorizedKeyEntry,
+  client: ClientContext,
+): string | undefined {
+  const o = entry.options;
+  if (o.principals !== undefined && !o.certAuthority) return "principals on non-CA key";
+  if (isExpired(o, client.now)) return "entry expired";
+  if (o.from !== undefined && !matchFrom(o.from, client.host, client.addr)) {
+    return `not from a permitted host (from="${o.from.join(",")}")`;
+  }
+  return undefined;
+}
+
+/**
+ * The outcome of {@link lookupAuthorizedKey}: the entry that authorizes the key,
+ * or why none does (to log; a client is told no more than "denied").
+ */
+export type AuthorizedKeyLookup =
+  | { readonly entry: AuthorizedKeyEntry; readonly reason?: undefined }
+  | { readonly entry?: undefined; readonly reason: string };
+
+/**
+ * The first entry that authorizes `key` for this client, as {@link findAuthorizedKey},
+ * or the reason none does: the key is on no line of the kind asked for, or the
+ * first line holding it refuses the client ({@link authorizedKeyRefusal}, prefixed
+ * with the line number).
+ *
+ * @example Log why a key was refused
+ * ```ts
+ * import { lookupAuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const key = generatePrivateKey("ed25519");
+ * const ak = parseAuthorizedKeys(`principals="ops" ${key.exportPublicKey()}`);
+ * const client = { host: "10.0.0.5", addr: "10.0.0.5", now: Date.now() };
+ * const r = lookupAuthorizedKey(ak, key, client);
+ * if (!r.entry) console.log(r.reason); // "line 1: principals on non-CA key"
+ * ```
+ */
+export function lookupAuthorizedKey(
+  authorized: AuthorizedKeys | readonly AuthorizedKeyEntry[],
+  key: SSHKey,
+  client: ClientContext,
+  certAuthority = false,
+): AuthorizedKeyLookup {
+  const entries: readonly AuthorizedKeyEntry[] = Array.isArray(authorized)
+    ? authorized as readonly AuthorizedKeyEntry[]
+    : (authorized as AuthorizedKeys).entries;
+  let refused: string | undefined;
+  for (const e of entries) {
+    if (e.options.certAuthority !== certAuthority || !e.key.equals(key)) continue;
+    const why = authorizedKeyRefusal(e, client);
+    if (why === undefined) return { entry: e };
+    refused ??= `line ${e.line}: ${why}`;
+  }
+  return {
+    reason: refused ??
+      (certAuthority ? "no cert-authority line holds the key" : "key is not in authorized_keys"),
+  };
+}
+
+/**
  * The first entry that authorizes `key` for this client: same key, not a
  * cert-authority line (pass `certAuthority: true` to look for a CA instead),
- * `from=` matching and not expired. Undefined when none does.
+ * `from=` matching, not expired, and no `principals=` on a plain key's line
+ * (sshd refuses such a line). Undefined when none does;
+ * {@link lookupAuthorizedKey} says why.
  *
  * @example
  * ```ts
@@ -529,13 +609,5 @@ export function findAuthorizedKey(
   client: ClientContext,
   certAuthority = false,
 ): AuthorizedKeyEntry | undefined {
-  const entries: readonly AuthorizedKeyEntry[] = Array.isArray(authorized)
-    ? authorized as readonly AuthorizedKeyEntry[]
-    : (authorized as AuthorizedKeys).entries;
-  return entries.find((e) =>
-    e.options.certAuthority === certAuthority &&
-    e.key.equals(key) &&
-    (e.options.from === undefined || matchFrom(e.options.from, client.host, client.addr)) &&
-    !isExpired(e.options, client.now)
-  );
+  return lookupAuthorizedKey(authorized, key, client, certAuthority).entry;
 }

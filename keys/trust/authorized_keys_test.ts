@@ -2,8 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../../core/random.ts";
 import {
+  authorizedKeyRefusal,
   findAuthorizedKey,
   isExpired,
+  lookupAuthorizedKey,
   matchFrom,
   parseAuthorizedKeyOptions,
   parseAuthorizedKeys,
@@ -92,6 +94,40 @@ test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
   assert.equal(findAuthorizedKey(ak, ca!, at("x", "y", Date.UTC(2031, 0, 1)), true), undefined);
   assert.ok(matchFrom("10.0.0.0/8", "h", "10.2.3.4"));
   assert.equal(matchFrom(["10.0.0.0/8"], "h", "11.2.3.4"), false);
+});
+
+test("findAuthorizedKey() refuses a plain key's line with principals=, as sshd (principals on non-CA key)", () => {
+  const client = { host: "h", addr: "192.0.2.1", now: Date.UTC(2025, 0, 1) };
+  const ak = parseAuthorizedKeys(`principals="ops" ${line(a)}\n`);
+  assert.equal(findAuthorizedKey(ak, a!, client), undefined);
+  assert.deepEqual(lookupAuthorizedKey(ak, a!, client), {
+    reason: "line 1: principals on non-CA key",
+  });
+  assert.equal(authorizedKeyRefusal(ak.entries[0]!, client), "principals on non-CA key");
+  // Like a from= mismatch, the refusal is of that line: a later line for the key still counts.
+  const two = parseAuthorizedKeys(`principals="ops" ${line(a)}\nno-pty ${line(a)}\n`);
+  assert.equal(findAuthorizedKey(two, a!, client)?.line, 2);
+  // On a cert-authority line principals= is what it is for.
+  const caLine = parseAuthorizedKeys(`cert-authority,principals="ops" ${line(ca)}\n`);
+  assert.equal(findAuthorizedKey(caLine, ca!, client, true)?.line, 1);
+  assert.equal(authorizedKeyRefusal(caLine.entries[0]!, client), undefined);
+});
+
+test("lookupAuthorizedKey() says why no line authorizes the key", () => {
+  const ak = parseAuthorizedKeys(TEXT);
+  const at = (host: string, addr: string, now = Date.UTC(2025, 0, 1)) => ({ host, addr, now });
+  assert.equal(lookupAuthorizedKey(ak, a!, at("x", "192.0.2.1")).entry?.line, 2);
+  const stranger = generatePrivateKey("ed25519");
+  assert.deepEqual(lookupAuthorizedKey(ak, stranger, at("x", "y")), {
+    reason: "key is not in authorized_keys",
+  });
+  assert.deepEqual(lookupAuthorizedKey(ak, ca!, at("x", "y", Date.UTC(2031, 0, 1)), true), {
+    reason: "line 5: entry expired",
+  });
+  assert.match(
+    lookupAuthorizedKey([ak.entries[1]!], b!, at("bad.example.com", "192.0.2.1")).reason!,
+    /^line 3: not from a permitted host \(from="\*\.example\.com,!bad\.example\.com"\)$/,
+  );
 });
 
 test("permitsOpen() and permitsListen() honour the lists and no-port-forwarding", () => {

@@ -17,6 +17,7 @@ import {
   type AuthorizedKeyEntry,
   type AuthorizedKeys,
   findAuthorizedKey,
+  lookupAuthorizedKey,
 } from "./authorized_keys.ts";
 import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
 import { matchPattern } from "./host_patterns.ts";
@@ -284,7 +285,8 @@ function both(a: SessionPermissions, b: SessionPermissions): SessionPermissions 
 /**
  * The server's public key decision, as `sshd` makes it: is the key (or
  * certificate) in `keyBlob` allowed to log in as `username`? A plain key must
- * be on a non-CA authorized_keys line (with `from=` and `expiry-time` obeyed).
+ * be on a non-CA authorized_keys line (with `from=` and `expiry-time` obeyed;
+ * a line with `principals=` is refused, as sshd does: the reason says which line).
  * A certificate must be trusted through `trustedUserCAKeys` (principals from
  * `authorizedPrincipals`, default the user name) or an authorized_keys
  * `cert-authority` line (principals from its `principals=` option, default the
@@ -328,8 +330,8 @@ export function checkAuthorizedKey(
     : (options.authorizedKeys as AuthorizedKeys).entries;
   if (subject instanceof SSHKey) {
     if (isRevoked(subject, options.revokedKeys)) return no("key is revoked");
-    const entry = findAuthorizedKey(entries, subject, options.client);
-    if (!entry) return no("key is not in authorized_keys");
+    const { entry, reason } = lookupAuthorizedKey(entries, subject, options.client);
+    if (!entry) return no(reason);
     return {
       accepted: true,
       entry,

@@ -137,6 +137,13 @@ test("checkAuthorizedKey() accepts plain keys on plain lines only", () => {
   );
 });
 
+test("checkAuthorizedKey() refuses a plain key on a line with principals=, saying why", () => {
+  const client = { host: "10.0.0.1", addr: "10.0.0.1", now };
+  const ak = parseAuthorizedKeys(`principals="u" ${userKey.exportPublicKey()}`);
+  const r = checkAuthorizedKey(userKey.publicBlob, { username: "u", authorizedKeys: ak, client });
+  assert.deepEqual(r, { accepted: false, reason: "line 1: principals on non-CA key" });
+});
+
 test("checkAuthorizedKey() trusts certificates through cert-authority lines with principals", () => {
   const ak = parseAuthorizedKeys(
     `cert-authority,principals="ops,dba",from="10.*",command="ls" ${ca.exportPublicKey()}`,
