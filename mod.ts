@@ -258,6 +258,7 @@ export {
   SSHServerProcess,
   textSession,
 } from "./io/server/process.ts";
+export { SERVER_SET_ENV } from "./io/server/session.ts";
 export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
 

@@ -146,14 +146,14 @@ for (const client of SSH_CLIENTS) {
     `OpenSSH ${v} ssh gets authorized_keys command, environment and no-pty applied by listen()`,
     { peers: [client] },
     async () => {
-      await using server = await startServer({
-        authorizedClientKeys: await authorizedKeysText(
-          'command="info",environment="FORCED=yes",no-pty',
-        ),
-      });
+      const authorizedClientKeys = await authorizedKeysText(
+        'command="info",environment="FORCED=yes",no-pty',
+      );
+      // Even with every name accepted, the client sets neither environment='s nor the server's.
+      await using server = await startServer({ authorizedClientKeys, acceptEnv: ["*"] });
       const r = await runSsh(client, server, {
         identity: "ecdsa-p256",
-        options: ["SetEnv=CLIENT=sent"],
+        options: ["SetEnv=CLIENT=sent FORCED=no SSH_ORIGINAL_COMMAND=id"],
         command: "rm -rf /",
       });
       assert.equal(r.status, 0, r.stderr);
@@ -163,6 +163,18 @@ for (const client of SSH_CLIENTS) {
       assert.equal(info.env.SSH_ORIGINAL_COMMAND, "rm -rf /");
       assert.equal(info.env.FORCED, "yes");
       assert.equal(info.env.CLIENT, "sent");
+      // By default, as sshd's AcceptEnv, no client variable reaches the forced command.
+      await using strict = await startServer({ authorizedClientKeys });
+      const d = await runSsh(client, strict, {
+        identity: "ecdsa-p256",
+        options: ["SetEnv=CLIENT=sent LD_PRELOAD=/tmp/x.so"],
+        command: "rm -rf /",
+      });
+      assert.equal(d.status, 0, d.stderr);
+      assert.deepEqual((JSON.parse(d.stdout) as Info).env, {
+        FORCED: "yes",
+        SSH_ORIGINAL_COMMAND: "rm -rf /",
+      });
       // ssh -tt treats a refused pty as fatal.
       const tty = await runSsh(client, server, { identity: "ecdsa-p256", args: ["-tt"] });
       assert.equal(tty.status, 255);

@@ -603,6 +603,7 @@ export class SSHServerConnection implements ServerConnectionContext {
         : undefined,
       x11Forwarding: this.#x11Starter(ch),
       processRequested: this.#processRequested(),
+      log: this.#log,
     });
   }
 

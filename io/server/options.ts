@@ -413,7 +413,23 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly x11Forwarding?: boolean | X11ServerOptions;
   /** Grant pty requests (default true; authorized_keys `no-pty` still refuses). */
   readonly allowPty?: boolean;
-  /** Environment variable names (patterns with `*`, `?`) accepted from clients; default all. */
+  /**
+   * Environment variable names (patterns with `*`, `?` and `!` to exclude) a client's `env`
+   * requests (`ssh -o SetEnv=…`, `SendEnv`) may set in its sessions, as sshd's AcceptEnv.
+   * Default none, as sshd: a variable such as `LD_PRELOAD`, `BASH_ENV` or `PATH` changes
+   * what a program (a forced command too) does. Debian's sshd_config accepts
+   * `["LANG", "LC_*"]`. Whatever this says, names that are empty or hold `=`, values with
+   * NUL, the variables the server sets (`SERVER_SET_ENV`: `SSH_ORIGINAL_COMMAND`,
+   * `SSH_AUTH_SOCK`, `DISPLAY`, `SSH_CONNECTION`, `PATH`, …) and those of the key's
+   * authorized_keys `environment=` options are refused.
+   *
+   * @example The client's locale reaches the session
+   * ```ts ignore
+   * await listen({ ..., acceptEnv: ["LANG", "LC_*"], processFactory: (p) => {
+   *   p.write(`${p.env.LANG ?? "no LANG"}\n`); // ssh -o SetEnv=LANG=C.UTF-8 host: "C.UTF-8"
+   * } });
+   * ```
+   */
   readonly acceptEnv?: readonly string[];
   /**
    * Let remote forwards listen on the address the client asks for. Default false:

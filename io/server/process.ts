@@ -128,7 +128,11 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   readonly originalCommand: string | undefined;
   /** The subsystem name for subsystem requests. */
   readonly subsystem: string | undefined;
-  /** Environment variables the client sent (and the server accepted), plus forced ones. */
+  /**
+   * Environment variables the client sent and `acceptEnv` accepted, then the key's
+   * authorized_keys `environment=` ones, then the server's own (`SSH_ORIGINAL_COMMAND`,
+   * `SSH_AUTH_SOCK`, `DISPLAY`, `XAUTHORITY`); a client never sets the later kinds.
+   */
   readonly env: Readonly<Record<string, string>>;
   /** The pty request, if the client asked for a terminal. */
   readonly terminal: PtyRequest | undefined;

@@ -17,6 +17,7 @@ import {
 } from "../../core/connection/session_requests.ts";
 import { matchPatternList } from "../../keys/trust/host_patterns.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { Log } from "../engine/logger.ts";
 import { setImmediate } from "node:timers";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
@@ -37,7 +38,7 @@ export interface SessionConfig {
   readonly permissions: ConnectionPermissions;
   /** Grant pty requests at all. */
   readonly allowPty: boolean;
-  /** Accepted variable name patterns; undefined accepts all. */
+  /** Accepted variable name patterns (`listen({ acceptEnv })`); undefined accepts none. */
   readonly acceptEnv: readonly string[] | undefined;
   /** Line editor settings, or false. */
   readonly lineEditor: LineEditorOptions | false;
@@ -57,6 +58,66 @@ export interface SessionConfig {
   readonly x11Forwarding?: ((req: X11Request) => Promise<SessionX11 | undefined>) | undefined;
   /** Decides each shell, exec or subsystem request (undefined: all run). */
   readonly processRequested?: ((request: ProcessRequest) => MaybePromise<boolean>) | undefined;
+  /** The connection's log (refused env requests are logged at debug). */
+  readonly log?: Log | undefined;
+}
+
+/**
+ * Variables a session's environment gets from the server, never from a client's `env`
+ * request, whatever `acceptEnv` says: the ones this server sets (`SSH_ORIGINAL_COMMAND`,
+ * `SSH_AUTH_SOCK`, `DISPLAY`, `XAUTHORITY`) and the ones sshd sets after the client's,
+ * which programs read as the server's word on who and where the login is.
+ *
+ * @example
+ * ```ts
+ * import { SERVER_SET_ENV } from "./session.ts";
+ * console.log(SERVER_SET_ENV.includes("SSH_CONNECTION")); // true
+ * ```
+ */
+export const SERVER_SET_ENV: readonly string[] = Object.freeze([
+  "SSH_ORIGINAL_COMMAND",
+  "SSH_AUTH_SOCK",
+  "DISPLAY",
+  "XAUTHORITY",
+  "SSH_CONNECTION",
+  "SSH_CLIENT",
+  "SSH_TTY",
+  "SSH_USER_AUTH",
+  "USER",
+  "LOGNAME",
+  "HOME",
+  "SHELL",
+  "PATH",
+  "MAIL",
+]);
+
+/**
+ * Why a client's `env` request is refused, or undefined to accept it: a name that
+ * is empty or holds `=` or NUL (a `MODE=rw` name would come first in the child's
+ * environment and shadow `MODE`), a value with NUL, a name `acceptEnv` does not
+ * match (none without it, as sshd's AcceptEnv), or one the server sets itself
+ * ({@link SERVER_SET_ENV}, authorized_keys `environment=`).
+ *
+ * @example
+ * ```ts
+ * import { clientEnvRefusal } from "./session.ts";
+ * const forced = [{ name: "MODE", value: "readonly" }];
+ * console.log(clientEnvRefusal("LANG", "C", ["LANG", "LC_*"], forced)); // undefined
+ * console.log(clientEnvRefusal("MODE", "rw", ["*"], forced)); // set by the key's environment= option
+ * ```
+ */
+export function clientEnvRefusal(
+  name: string,
+  value: string,
+  acceptEnv: readonly string[] | undefined,
+  environment: readonly { readonly name: string }[],
+): string | undefined {
+  if (name === "" || name.includes("=") || name.includes("\0")) return "not a variable name";
+  if (value.includes("\0")) return "the value holds NUL";
+  if (!acceptEnv || matchPatternList(name, acceptEnv, false) !== 1) return "not in acceptEnv";
+  if (SERVER_SET_ENV.includes(name)) return "set by the server";
+  if (environment.some((e) => e.name === name)) return "set by the key's environment= option";
+  return undefined;
 }
 
 /** OpenSSH's name for its built-in SFTP server, honoured as a forced command. */
@@ -85,7 +146,11 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       case "env": {
         const { name, value } = decodeEnv(data);
         if (Object.keys(env).length >= MAX_SESSION_ENV || process) return false;
-        if (cfg.acceptEnv && matchPatternList(name, cfg.acceptEnv, false) !== 1) return false;
+        const why = clientEnvRefusal(name, value, cfg.acceptEnv, cfg.permissions.environment);
+        if (why !== undefined) {
+          cfg.log?.debug(`session: refused env ${JSON.stringify(name)}: ${why}`);
+          return false;
+        }
         env[name] = value;
         return true;
       }

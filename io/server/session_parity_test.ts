@@ -206,6 +206,7 @@ test("a break is refused when nobody listens for it (no callback, no events read
 test("setExtraInfo()/getExtraInfo() on connections, channels and processes", async () => {
   let serverSide: Readonly<Record<string, unknown>> | undefined;
   await using s = await server({
+    acceptEnv: ["LANG"],
     authCompleted: (c) => c.setExtraInfo({ tenant: "acme", username: "spoofed" }),
     processFactory: (p: SSHServerProcess) => {
       p.setExtraInfo({ job: 7 });

@@ -309,6 +309,7 @@ test("listen() refuses x11-req without x11Forwarding, when the hook says no, and
     // A slow "no" is still answered before the quick "yes" to the request after it.
     await using s = await server({
       processFactory: () => {},
+      acceptEnv: ["LANG"],
       x11ForwardingRequested: () => new Promise((r) => setTimeout(() => r(false), 30)),
     });
     await using conn = await login(s);
