@@ -28,6 +28,8 @@ async function withSetup(
     port: 0,
     hostKeys: [hostKey],
     authFailureDelay: 0,
+    // The variable SetEnv sends (listen() accepts none unless named, as sshd).
+    acceptEnv: ["GREETING"],
     validatePassword: (user) => {
       seen.users.push(user);
       return true;
