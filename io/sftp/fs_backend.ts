@@ -439,7 +439,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     await this.#apply(await this.#existing(path, true), attrs, path, true);
   }
 
-  /** Changes attributes of the entry itself (a symlink's mode cannot change on Linux). */
+  /**
+   * Changes attributes of the entry itself. On a symlink only its times and
+   * owner can change: a size or mode is refused before anything is changed
+   * (truncate and chmod would act on the link's target, wherever it is).
+   */
   async lsetstat(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
@@ -449,20 +453,20 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     } catch (e) {
       throw toSFTPError(e, path);
     }
+    if (link && (attrs.size !== undefined || attrs.permissions !== undefined)) {
+      throw new SFTPError(
+        SFTPStatus.OP_UNSUPPORTED,
+        "Cannot change a symbolic link's size or mode",
+        { path },
+      );
+    }
     await this.#apply(local, attrs, path, !link);
   }
 
   async #apply(local: string, a: FileAttributes, path: string, follow: boolean): Promise<void> {
     try {
-      if (a.size !== undefined) await fsp.truncate(local, a.size);
-      if (a.permissions !== undefined) {
-        if (!follow) {
-          throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "Cannot change a symbolic link's mode", {
-            path,
-          });
-        }
-        await fsp.chmod(local, a.permissions & 0o7777);
-      }
+      if (follow && a.size !== undefined) await fsp.truncate(local, a.size);
+      if (follow && a.permissions !== undefined) await fsp.chmod(local, a.permissions & 0o7777);
       if (a.uid !== undefined && a.gid !== undefined) {
         await (follow ? fsp.chown : fsp.lchown)(local, a.uid, a.gid);
       }

@@ -1,0 +1,155 @@
+/**
+ * The jailed file-system backend (`listen({ sftp: { root } })`) against
+ * hostile clients: requests sent on a raw SFTP channel, as an attacker would,
+ * and checks that nothing outside the root was read, changed or shown.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { encodeStringArg } from "../../core/connection/session_requests.ts";
+import { SSHReader } from "../../core/wire.ts";
+import { FXP, SFTPStatus } from "../../sftp/constants.ts";
+import { PacketFramer } from "../../sftp/framer.ts";
+import {
+  decodeReply,
+  encodeHello,
+  encodeRequest,
+  type SFTPReply,
+  type SFTPRequest,
+} from "../../sftp/messages.ts";
+import { connect } from "../client/connect.ts";
+import type { SSHClientConnection } from "../client/connection.ts";
+import { listen } from "../server/listen.ts";
+import type { SFTPServerConfig } from "./server.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+const SECRET = "outside the root\n";
+
+/** A raw SFTP channel: any request, replies read in order. */
+class RawSftp {
+  #id = 1;
+  readonly #framer = new PacketFramer(1 << 20);
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #ch: Awaited<ReturnType<SSHClientConnection["openChannel"]>>;
+  constructor(ch: Awaited<ReturnType<SSHClientConnection["openChannel"]>>) {
+    this.#ch = ch;
+    this.#reader = ch.readable(0).getReader();
+  }
+  static async open(conn: SSHClientConnection): Promise<RawSftp> {
+    const ch = await conn.openChannel("session", undefined, { streams: 1 });
+    assert.ok(await ch.request("subsystem", encodeStringArg("sftp")));
+    const s = new RawSftp(ch);
+    await ch.write(encodeHello(FXP.INIT, 3, []));
+    await s.#packet(); // VERSION
+    return s;
+  }
+  async #packet(): Promise<Uint8Array> {
+    for (;;) {
+      const p = this.#framer.next();
+      if (p) return p.slice();
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error("channel closed");
+      this.#framer.push(value);
+    }
+  }
+  async send(req: SFTPRequest): Promise<void> {
+    for (const c of encodeRequest(this.#id++, req)) await this.#ch.write(c);
+  }
+  async reply(): Promise<SFTPReply> {
+    return decodeReply(new SSHReader(await this.#packet()))!;
+  }
+  async call(req: SFTPRequest): Promise<SFTPReply> {
+    await this.send(req);
+    return await this.reply();
+  }
+  async handle(req: SFTPRequest): Promise<Uint8Array> {
+    const r = await this.call(req);
+    if (r.type !== "handle") throw new Error(`expected a handle, got ${JSON.stringify(r)}`);
+    return r.handle;
+  }
+}
+
+/** The status code of a reply (-1 when it is not a status). */
+function code(r: SFTPReply): number {
+  return r.type === "status" ? r.code : -1;
+}
+
+/**
+ * Runs `fn` with `<base>/root` served to one client, and `<base>/secret.txt`
+ * (outside the root) holding {@link SECRET}.
+ */
+async function jailed(
+  fn: (
+    t: { conn: SSHClientConnection; root: string; secret: string; base: string },
+  ) => Promise<void>,
+  sftp: Omit<SFTPServerConfig, "root"> = {},
+): Promise<void> {
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-"));
+  const root = join(base, "root");
+  const secret = join(base, "secret.txt");
+  try {
+    await fsp.mkdir(root);
+    await fsp.writeFile(secret, SECRET);
+    await fsp.chmod(secret, 0o600);
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: (_u, p) => p === "pw",
+      sftp: { root, ...sftp },
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "alice",
+      password: "pw",
+      knownHosts: null,
+      clientKeys: [],
+    });
+    await fn({ conn, root, secret, base });
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+}
+
+async function unchanged(secret: string): Promise<void> {
+  const st = await fsp.stat(secret);
+  assert.equal(st.size, SECRET.length, "the file outside keeps its size");
+  assert.equal(st.mode & 0o7777, 0o600, "the file outside keeps its mode");
+  assert.equal(await fsp.readFile(secret, "utf8"), SECRET);
+}
+
+test("lsetstat() on a symlink refuses a size or mode before changing anything", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const s = await RawSftp.open(conn);
+    // A link that leads out, as one placed by the host (not one a client can make).
+    await fsp.symlink(secret, join(root, "out"));
+    await fsp.writeFile(join(root, "in.txt"), "inside");
+    await fsp.symlink("in.txt", join(root, "in"));
+    for (const path of ["/out", "/in"]) {
+      for (const attrs of [{ size: 0 }, { size: 1 << 20 }, { permissions: 0o777 }]) {
+        const r = await s.call({ type: "lsetstat", path, attrs });
+        assert.equal(code(r), SFTPStatus.OP_UNSUPPORTED, `${path} ${JSON.stringify(attrs)}`);
+      }
+      // Times with a size: refused as a whole, the times untouched too.
+      const before = (await fsp.lstat(join(root, path))).mtimeMs;
+      const r = await s.call({ type: "lsetstat", path, attrs: { size: 0, atime: 1, mtime: 2 } });
+      assert.equal(code(r), SFTPStatus.OP_UNSUPPORTED);
+      assert.equal((await fsp.lstat(join(root, path))).mtimeMs, before);
+    }
+    await unchanged(secret);
+    assert.equal(await fsp.readFile(join(root, "in.txt"), "utf8"), "inside");
+    // What a link allows still works on the link itself.
+    assert.equal(
+      code(await s.call({ type: "lsetstat", path: "/in", attrs: { atime: 1, mtime: 2 } })),
+      0,
+    );
+    assert.equal((await fsp.lstat(join(root, "in"))).mtimeMs, 2000);
+    // On a regular file lsetstat is setstat.
+    assert.equal(code(await s.call({ type: "lsetstat", path: "/in.txt", attrs: { size: 2 } })), 0);
+    assert.equal(await fsp.readFile(join(root, "in.txt"), "utf8"), "in");
+  });
+});
