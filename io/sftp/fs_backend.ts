@@ -6,10 +6,19 @@
  *
  * Built on `node:fs/promises`, which Deno, Node and Bun all provide.
  *
- * The checks resolve real paths before each operation and open the final
- * component with O_NOFOLLOW where it was not a symlink, but they cannot stop a
- * local process that swaps directories for symlinks inside the root at the
- * same moment; serve roots that only the SFTP users can change.
+ * A symlink a client creates never leads out: its target, relative or
+ * absolute, is resolved inside the root (".." stops at the root) and stored as
+ * an absolute host path under it; readlink shows it as a client path.
+ *
+ * The checks resolve real paths before each operation, and the operation then
+ * acts on the path again: a client can swap what is there in between (from a
+ * second session, with a posix-rename of a symlink over a checked file). So
+ * the final component is opened with O_NOFOLLOW (open, setstat, lsetstat act
+ * on that descriptor) and opendir checks that the directory it opened is the
+ * one it checked. Intermediate directories cannot be pinned that way with
+ * `node:fs`: a swap there follows links, which lead out only if the host put
+ * such links inside the root (or they were made by a client before links were
+ * anchored); serve roots without them, that only the SFTP users can change.
  *
  * @module
  */
@@ -97,6 +106,8 @@ function toSFTPError(e: unknown, path: string): SFTPError {
 
 const outside = (path: string) =>
   new SFTPError(SFTPStatus.PERMISSION_DENIED, "Path leads outside the served directory", { path });
+const changed = (path: string) =>
+  new SFTPError(SFTPStatus.FAILURE, "The path changed while it was being used", { path });
 const readOnlyError = (path: string) =>
   new SFTPError(SFTPStatus.PERMISSION_DENIED, "Read-only file system", { path });
 
@@ -339,12 +350,26 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** Opens a directory. */
   async opendir(path: string): Promise<FsHandle> {
     const local = await this.#existing(path, true);
+    let dir: fs.Dir;
+    let before: fs.Stats;
     try {
-      const h: Handle = { kind: "dir", dir: await fsp.opendir(local), local, started: false };
-      return h;
+      before = await fsp.lstat(local);
+      if (!before.isDirectory()) {
+        throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      }
+      dir = await fsp.opendir(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
+    // opendir follows a symlink swapped in since the check: what was opened must be
+    // what was checked, still there.
+    const after = await fsp.lstat(local).catch(() => undefined);
+    if (!after?.isDirectory() || after.dev !== before.dev || after.ino !== before.ino) {
+      await dir.close().catch(() => {});
+      throw changed(path);
+    }
+    const h: Handle = { kind: "dir", dir, local, started: false };
+    return h;
   }
 
   /** The next entries (with ".", ".." first, as OpenSSH's server), lstat'ed. */
@@ -415,12 +440,17 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Attributes, following symlinks (inside the root only). */
   async stat(path: string): Promise<FileAttributes> {
+    // The resolved path has no symlink left in it: lstat, so that one swapped in since
+    // is not followed.
     const local = await this.#existing(path, true);
+    let st: fs.Stats;
     try {
-      return attrsOf(await fsp.stat(local));
+      st = await fsp.lstat(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
+    if (st.isSymbolicLink()) throw changed(path);
+    return attrsOf(st);
   }
 
   /** Attributes of the entry itself. */
@@ -433,10 +463,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
   }
 
-  /** Changes attributes, following symlinks. */
+  /** Changes attributes, following symlinks (inside the root only). */
   async setstat(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
-    await this.#apply(await this.#existing(path, true), attrs, path, true);
+    await this.#applyTo(await this.#existing(path, true), attrs, path);
   }
 
   /**
@@ -453,28 +483,73 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     } catch (e) {
       throw toSFTPError(e, path);
     }
-    if (link && (attrs.size !== undefined || attrs.permissions !== undefined)) {
+    if (!link) return await this.#applyTo(local, attrs, path);
+    if (attrs.size !== undefined || attrs.permissions !== undefined) {
       throw new SFTPError(
         SFTPStatus.OP_UNSUPPORTED,
         "Cannot change a symbolic link's size or mode",
         { path },
       );
     }
-    await this.#apply(local, attrs, path, !link);
-  }
-
-  async #apply(local: string, a: FileAttributes, path: string, follow: boolean): Promise<void> {
     try {
-      if (follow && a.size !== undefined) await fsp.truncate(local, a.size);
-      if (follow && a.permissions !== undefined) await fsp.chmod(local, a.permissions & 0o7777);
-      if (a.uid !== undefined && a.gid !== undefined) {
-        await (follow ? fsp.chown : fsp.lchown)(local, a.uid, a.gid);
+      if (attrs.uid !== undefined && attrs.gid !== undefined) {
+        await fsp.lchown(local, attrs.uid, attrs.gid);
       }
-      if (a.atime !== undefined && a.mtime !== undefined) {
-        await (follow ? fsp.utimes : fsp.lutimes)(local, a.atime, a.mtime);
+      if (attrs.atime !== undefined && attrs.mtime !== undefined) {
+        await fsp.lutimes(local, attrs.atime, attrs.mtime);
       }
     } catch (e) {
       throw toSFTPError(e, path);
+    }
+  }
+
+  /**
+   * Applies `a` to the file or directory at `local` (checked not to be a
+   * symlink) through a descriptor opened with O_NOFOLLOW: a symlink swapped in
+   * since the check is refused, not followed. O_NONBLOCK keeps a FIFO swapped
+   * in from blocking the open; write access is asked for only to change the size.
+   */
+  async #applyTo(local: string, a: FileAttributes, path: string): Promise<void> {
+    let fh: fsp.FileHandle;
+    try {
+      const st = await fsp.lstat(local);
+      if (!st.isFile() && !st.isDirectory()) {
+        // Devices, FIFOs, sockets: opening one can have effects of its own. A client
+        // cannot create them, so they are not what it could swap in.
+        return await this.#applyByPath(local, a);
+      }
+      const access = a.size !== undefined ? C.O_WRONLY : C.O_RDONLY;
+      try {
+        fh = await fsp.open(local, access | C.O_NOFOLLOW | C.O_NONBLOCK);
+      } catch (e) {
+        // A server user that may change a mode but not read the file (its owner, mode 0):
+        // by path, after checking again that it is no symlink.
+        const code = (e as { code?: string }).code;
+        if ((code !== "EACCES" && code !== "EPERM") || a.size !== undefined) throw e;
+        if ((await fsp.lstat(local)).isSymbolicLink()) throw e;
+        return await this.#applyByPath(local, a);
+      }
+    } catch (e) {
+      throw toSFTPError(e, path);
+    }
+    try {
+      if (a.size !== undefined) await fh.truncate(a.size);
+      if (a.permissions !== undefined) await fh.chmod(a.permissions & 0o7777);
+      if (a.uid !== undefined && a.gid !== undefined) await fh.chown(a.uid, a.gid);
+      if (a.atime !== undefined && a.mtime !== undefined) await fh.utimes(a.atime, a.mtime);
+    } catch (e) {
+      throw toSFTPError(e, path);
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+
+  async #applyByPath(local: string, a: FileAttributes): Promise<void> {
+    if (a.size !== undefined) await fsp.truncate(local, a.size);
+    if (a.permissions !== undefined) await fsp.chmod(local, a.permissions & 0o7777);
+    if (a.uid !== undefined && a.gid !== undefined) await fsp.chown(local, a.uid, a.gid);
+    if (a.atime !== undefined && a.mtime !== undefined) {
+      await fsp.utimes(local, a.atime, a.mtime);
     }
   }
 
@@ -555,13 +630,24 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     return target;
   }
 
-  /** Creates a symlink; an absolute target is taken inside the root. */
+  /**
+   * Creates a symlink that cannot lead out of the root: the target is resolved
+   * inside it (a relative one against the link's directory, ".." stopping at
+   * the root) and stored as that absolute host path, which readlink shows as
+   * the client path ("../x" made in "/" reads back as "/x").
+   */
   async symlink(targetPath: string, linkPath: string): Promise<void> {
     this.#writable(linkPath);
+    if (targetPath === "") {
+      throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "A symbolic link needs a target", {
+        path: linkPath,
+      });
+    }
     const { local } = await this.#resolve(linkPath, false);
-    const target = targetPath.startsWith("/")
-      ? nodePath.join(await this.#realRoot(), normalizePath(targetPath))
-      : targetPath;
+    const root = await this.#realRoot();
+    // The link's directory as the client sees it (its real path: links in it resolved).
+    const dir = (await this.#toVirtual(nodePath.dirname(local))) ?? "/";
+    const target = nodePath.join(root, resolvePath(dir, targetPath));
     try {
       await fsp.symlink(target, local);
     } catch (e) {

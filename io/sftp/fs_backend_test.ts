@@ -153,3 +153,117 @@ test("lsetstat() on a symlink refuses a size or mode before changing anything", 
     assert.equal(await fsp.readFile(join(root, "in.txt"), "utf8"), "in");
   });
 });
+
+test("symlink() anchors a relative target inside the root; readlink() shows the client path", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const s = await RawSftp.open(conn);
+    const real = await fsp.realpath(root);
+    assert.equal(code(await s.call({ type: "mkdir", path: "/d", attrs: {} })), 0);
+    await fsp.writeFile(join(root, "d", "f.txt"), "inside");
+    const cases: [string, string, string][] = [
+      // link, target given, target seen
+      ["/up", "../secret.txt", "/secret.txt"],
+      ["/d/up2", "../../../secret.txt", "/secret.txt"],
+      ["/d/rel", "f.txt", "/d/f.txt"],
+      ["/d/dot", "./../d/./f.txt", "/d/f.txt"],
+      ["/abs", "/../d/f.txt", "/d/f.txt"],
+    ];
+    for (const [linkPath, targetPath, seen] of cases) {
+      assert.equal(code(await s.call({ type: "symlink", linkPath, targetPath })), 0, linkPath);
+      assert.equal(await fsp.readlink(join(root, linkPath)), join(real, seen));
+      const r = await s.call({ type: "readlink", path: linkPath });
+      assert.equal(r.type === "name" ? r.entries[0]!.filename : JSON.stringify(r), seen);
+    }
+    // Followed, the links lead where readlink says: inside.
+    const h = await s.handle({ type: "open", path: "/d/rel", flags: 1, attrs: {} });
+    const r = await s.call({ type: "read", handle: h, offset: 0, length: 100 });
+    assert.equal(r.type === "data" ? new TextDecoder().decode(r.data) : "", "inside");
+    // Moving the link's directory deeper does not make its target climb out.
+    assert.equal(code(await s.call({ type: "mkdir", path: "/x", attrs: {} })), 0);
+    assert.equal(code(await s.call({ type: "rename", oldPath: "/d", newPath: "/x/d" })), 0);
+    for (const attrs of [{ size: 0 }, { permissions: 0o777 }]) {
+      await s.call({ type: "setstat", path: "/x/d/up2", attrs });
+      await s.call({ type: "setstat", path: "/up", attrs });
+    }
+    await unchanged(secret);
+  });
+});
+
+/**
+ * Races `victim` against a second session of the same connection that keeps
+ * swapping "/f" between a regular file and a symlink made with `target`
+ * (symlink + posix-rename over it, hard link + posix-rename back), for
+ * `rounds` victim requests or until it returns true. `victim`'s `settle()`
+ * stops the swapping, leaving "/f" the symlink.
+ */
+async function race(
+  conn: SSHClientConnection,
+  root: string,
+  target: string,
+  rounds: number,
+  victim: (s: RawSftp, settle: () => Promise<void>) => Promise<boolean>,
+): Promise<boolean> {
+  await fsp.writeFile(join(root, "keep"), "x");
+  await fsp.link(join(root, "keep"), join(root, "f"));
+  const a = await RawSftp.open(conn);
+  const b = await RawSftp.open(conn);
+  let stop = false;
+  const flipper = (async () => {
+    while (!stop) {
+      await a.send({ type: "symlink", linkPath: "/s2", targetPath: target });
+      await a.send({ type: "posixRename", oldPath: "/s2", newPath: "/f" });
+      await a.send({ type: "hardlink", oldPath: "/keep", newPath: "/f2" });
+      await a.send({ type: "posixRename", oldPath: "/f2", newPath: "/f" });
+      for (let i = 0; i < 4; i++) await a.reply();
+    }
+  })();
+  const settle = async () => {
+    stop = true;
+    await flipper;
+    await a.call({ type: "symlink", linkPath: "/s2", targetPath: target });
+    await a.call({ type: "posixRename", oldPath: "/s2", newPath: "/f" });
+  };
+  let won = false;
+  try {
+    for (let i = 0; i < rounds && !won && !stop; i++) won = await victim(b, settle);
+  } finally {
+    stop = true;
+    await flipper;
+  }
+  return won;
+}
+
+test("setstat() and lsetstat() never follow a symlink a client swaps in after the check", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const won = await race(conn, root, "../secret.txt", 300, async (s) => {
+      await s.call({ type: "setstat", path: "/f", attrs: { permissions: 0o777 } });
+      await s.call({ type: "setstat", path: "/f", attrs: { size: 0 } });
+      await s.call({ type: "lsetstat", path: "/f", attrs: { permissions: 0o700 } });
+      await s.call({ type: "lsetstat", path: "/f", attrs: { size: 1 } });
+      const st = await fsp.stat(secret);
+      return st.size !== SECRET.length || (st.mode & 0o777) !== 0o600;
+    });
+    assert.equal(won, false, "the file outside was changed");
+    await unchanged(secret);
+  });
+});
+
+test("opendir() never lists a directory a client swaps in after the check", async () => {
+  await jailed(async ({ conn, root }) => {
+    const won = await race(conn, root, "..", 300, async (s, settle) => {
+      const r = await s.call({ type: "opendir", path: "/f" });
+      if (r.type !== "handle") return false;
+      // Listed with "/f" still the link (a readdir that looks names up by path finds them).
+      await settle();
+      const names: string[] = [];
+      for (;;) {
+        const d = await s.call({ type: "readdir", handle: r.handle });
+        if (d.type !== "name") break;
+        names.push(...d.entries.map((e) => e.filename));
+      }
+      await s.call({ type: "close", handle: r.handle });
+      return names.includes("secret.txt");
+    });
+    assert.equal(won, false, "a directory outside the root was listed");
+  });
+});
