@@ -69,7 +69,15 @@ type Handle =
     readonly local: string;
     readonly flags: number;
   }
-  | { readonly kind: "dir"; readonly dir: fs.Dir; readonly local: string; started: boolean };
+  | {
+    readonly kind: "dir";
+    readonly dir: fs.Dir;
+    readonly local: string;
+    /** The directory opened (entries are looked up by path: it must still be there). */
+    readonly dev: number;
+    readonly ino: number;
+    started: boolean;
+  };
 
 /** Directory entries per readdir reply (OpenSSH's sftp-server sends up to 100). */
 const READDIR_BATCH = 100;
@@ -368,7 +376,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       await dir.close().catch(() => {});
       throw changed(path);
     }
-    const h: Handle = { kind: "dir", dir, local, started: false };
+    const h: Handle = { kind: "dir", dir, local, dev: before.dev, ino: before.ino, started: false };
     return h;
   }
 
@@ -392,6 +400,13 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const { users, groups } = await this.#idNames();
     const now = Math.floor(Date.now() / 1000);
     const root = await this.#realRoot();
+    // Entries are lstat'ed by path: if the client moved the directory away and put
+    // something else (a symlink out) at its path, they would be another's.
+    const here = async () => {
+      const st = await fsp.lstat(h.local).catch(() => undefined);
+      if (!st?.isDirectory() || st.dev !== h.dev || st.ino !== h.ino) throw changed("");
+    };
+    await here();
     const out: DirEntry[] = [];
     await Promise.all(names.map(async (name, i) => {
       // ".." of the root is the root itself: nothing about the host outside is shown.
@@ -408,6 +423,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         out[i] = { filename: name, attrs, longname };
       } catch { /* vanished meanwhile: leave it out */ }
     }));
+    await here();
     return out.filter(Boolean);
   }
 

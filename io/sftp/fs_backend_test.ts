@@ -267,3 +267,28 @@ test("opendir() never lists a directory a client swaps in after the check", asyn
     assert.equal(won, false, "a directory outside the root was listed");
   });
 });
+
+test("readdir() fails once its directory was moved away, never showing what is at its path", async () => {
+  await jailed(async ({ conn, root, base }) => {
+    const s = await RawSftp.open(conn);
+    // A link out placed by the host: the client cannot follow it, but can move it.
+    await fsp.symlink(base, join(root, "out"));
+    assert.equal(code(await s.call({ type: "mkdir", path: "/d", attrs: {} })), 0);
+    const f = await s.handle({ type: "open", path: "/d/secret.txt", flags: 0x1a, attrs: {} });
+    await s.call({ type: "close", handle: f });
+    const h = await s.handle({ type: "opendir", path: "/d" });
+    assert.equal(code(await s.call({ type: "rename", oldPath: "/d", newPath: "/d.old" })), 0);
+    assert.equal(code(await s.call({ type: "posixRename", oldPath: "/out", newPath: "/d" })), 0);
+    const r = await s.call({ type: "readdir", handle: h });
+    assert.equal(code(r), SFTPStatus.FAILURE, JSON.stringify(r));
+    await s.call({ type: "close", handle: h });
+    // Moved back, it lists again.
+    await s.call({ type: "remove", path: "/d" });
+    assert.equal(code(await s.call({ type: "rename", oldPath: "/d.old", newPath: "/d" })), 0);
+    const h2 = await s.handle({ type: "opendir", path: "/d" });
+    const r2 = await s.call({ type: "readdir", handle: h2 });
+    assert.ok(r2.type === "name");
+    const e = r2.entries.find((x) => x.filename === "secret.txt");
+    assert.equal(e?.attrs.size, 0);
+  });
+});
