@@ -54,6 +54,23 @@ export interface FsBackendOptions {
   readonly home?: string;
   /** Mode bits cleared on files and directories the client creates (default 0o022). */
   readonly umask?: number;
+  /**
+   * Let clients change owners and groups and set the setuid and setgid bits
+   * (default false: modes a client gives are masked to 0o1777, and a change
+   * of owner or group is refused). Allow it only where the server runs as the
+   * user whose files these are, as OpenSSH's sftp-server does: a server
+   * running as root would let clients plant setuid-root programs or give
+   * files away. `listen({ sftp: { root } })` never sets it; pass a `backend`.
+   *
+   * @example
+   * ```ts
+   * import { FsBackend } from "./fs_backend.ts";
+   * // The server runs as the user who owns /home/me.
+   * const backend = new FsBackend({ root: "/home/me", allowOwnership: true });
+   * // listen({ ..., sftp: { backend } })
+   * ```
+   */
+  readonly allowOwnership?: boolean;
 }
 
 /** A handle of the {@link FsBackend} (its contents are private). */
@@ -149,6 +166,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   readonly #readOnly: boolean;
   readonly #home: string;
   readonly #umask: number;
+  readonly #modeMask: number;
+  readonly #allowOwnership: boolean;
   #root: Promise<string> | undefined;
   #names: Promise<{ users: Map<number, string>; groups: Map<number, string> }> | undefined;
   /** Read buffers, reused once their replies went out (fresh 256 KiB buffers cost page faults). */
@@ -161,6 +180,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#readOnly = options.readOnly ?? false;
     this.#home = normalizePath(resolvePath("/", options.home ?? "/"));
     this.#umask = options.umask ?? 0o022;
+    this.#allowOwnership = options.allowOwnership ?? false;
+    this.#modeMask = this.#allowOwnership ? 0o7777 : 0o1777;
   }
 
   /** The real path of the root (symlinks in it resolved). */
@@ -224,6 +245,26 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     if (this.#readOnly) throw readOnlyError(path);
   }
 
+  /**
+   * The attributes to apply to an entry now `st`, before any is: the mode
+   * masked, an owner or group change refused unless allowed (setting the
+   * ones it has is no change, and is dropped).
+   */
+  #vet(a: FileAttributes, st: fs.Stats, path: string): FileAttributes {
+    const out: { -readonly [K in keyof FileAttributes]: FileAttributes[K] } = { ...a };
+    if (out.permissions !== undefined) out.permissions &= this.#modeMask;
+    if (out.uid !== undefined && out.gid !== undefined && !this.#allowOwnership) {
+      if (out.uid !== st.uid || out.gid !== st.gid) {
+        throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Changing the owner is not allowed", {
+          path,
+        });
+      }
+      delete out.uid;
+      delete out.gid;
+    }
+    return out;
+  }
+
   /** Host path back to the client's view ("/..." under the root), or undefined if outside. */
   async #toVirtual(local: string): Promise<string | undefined> {
     const root = await this.#realRoot();
@@ -257,7 +298,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     if (flags & OpenFlags.EXCL) f |= C.O_EXCL;
     // The final component was resolved already: refuse a symlink swapped in since.
     f |= C.O_NOFOLLOW;
-    const mode = (attrs.permissions ?? 0o666) & 0o7777 & ~this.#umask;
+    const mode = (attrs.permissions ?? 0o666) & this.#modeMask & ~this.#umask;
     let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(r.local, f, mode);
@@ -333,12 +374,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#writable("");
     const fh = fileOf(handle).fh;
     try {
-      if (attrs.size !== undefined) await fh.truncate(attrs.size);
-      if (attrs.permissions !== undefined) await fh.chmod(attrs.permissions & 0o7777);
-      if (attrs.uid !== undefined && attrs.gid !== undefined) await fh.chown(attrs.uid, attrs.gid);
-      if (attrs.atime !== undefined && attrs.mtime !== undefined) {
-        await fh.utimes(attrs.atime, attrs.mtime);
-      }
+      await this.#applyHandle(fh, this.#vet(attrs, await fh.stat(), ""));
     } catch (e) {
       throw toSFTPError(e, "");
     }
@@ -432,7 +468,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     try {
-      await fsp.mkdir(local, (attrs.permissions ?? 0o777) & 0o7777 & ~this.#umask);
+      await fsp.mkdir(local, (attrs.permissions ?? 0o777) & this.#modeMask & ~this.#umask);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -493,13 +529,13 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   async lsetstat(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
-    let link = false;
+    let st: fs.Stats;
     try {
-      link = (await fsp.lstat(local)).isSymbolicLink();
+      st = await fsp.lstat(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
-    if (!link) return await this.#applyTo(local, attrs, path);
+    if (!st.isSymbolicLink()) return await this.#applyTo(local, attrs, path);
     if (attrs.size !== undefined || attrs.permissions !== undefined) {
       throw new SFTPError(
         SFTPStatus.OP_UNSUPPORTED,
@@ -507,12 +543,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         { path },
       );
     }
+    const a = this.#vet(attrs, st, path);
     try {
-      if (attrs.uid !== undefined && attrs.gid !== undefined) {
-        await fsp.lchown(local, attrs.uid, attrs.gid);
-      }
-      if (attrs.atime !== undefined && attrs.mtime !== undefined) {
-        await fsp.lutimes(local, attrs.atime, attrs.mtime);
+      if (a.uid !== undefined && a.gid !== undefined) await fsp.lchown(local, a.uid, a.gid);
+      if (a.atime !== undefined && a.mtime !== undefined) {
+        await fsp.lutimes(local, a.atime, a.mtime);
       }
     } catch (e) {
       throw toSFTPError(e, path);
@@ -525,10 +560,12 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * since the check is refused, not followed. O_NONBLOCK keeps a FIFO swapped
    * in from blocking the open; write access is asked for only to change the size.
    */
-  async #applyTo(local: string, a: FileAttributes, path: string): Promise<void> {
+  async #applyTo(local: string, attrs: FileAttributes, path: string): Promise<void> {
     let fh: fsp.FileHandle;
+    let a: FileAttributes;
     try {
       const st = await fsp.lstat(local);
+      a = this.#vet(attrs, st, path);
       if (!st.isFile() && !st.isDirectory()) {
         // Devices, FIFOs, sockets: opening one can have effects of its own. A client
         // cannot create them, so they are not what it could swap in.
@@ -549,10 +586,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       throw toSFTPError(e, path);
     }
     try {
-      if (a.size !== undefined) await fh.truncate(a.size);
-      if (a.permissions !== undefined) await fh.chmod(a.permissions & 0o7777);
-      if (a.uid !== undefined && a.gid !== undefined) await fh.chown(a.uid, a.gid);
-      if (a.atime !== undefined && a.mtime !== undefined) await fh.utimes(a.atime, a.mtime);
+      await this.#applyHandle(fh, a);
     } catch (e) {
       throw toSFTPError(e, path);
     } finally {
@@ -560,9 +594,17 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
   }
 
+  /** Applies vetted attributes through an open descriptor. */
+  async #applyHandle(fh: fsp.FileHandle, a: FileAttributes): Promise<void> {
+    if (a.size !== undefined) await fh.truncate(a.size);
+    if (a.permissions !== undefined) await fh.chmod(a.permissions);
+    if (a.uid !== undefined && a.gid !== undefined) await fh.chown(a.uid, a.gid);
+    if (a.atime !== undefined && a.mtime !== undefined) await fh.utimes(a.atime, a.mtime);
+  }
+
   async #applyByPath(local: string, a: FileAttributes): Promise<void> {
     if (a.size !== undefined) await fsp.truncate(local, a.size);
-    if (a.permissions !== undefined) await fsp.chmod(local, a.permissions & 0o7777);
+    if (a.permissions !== undefined) await fsp.chmod(local, a.permissions);
     if (a.uid !== undefined && a.gid !== undefined) await fsp.chown(local, a.uid, a.gid);
     if (a.atime !== undefined && a.mtime !== undefined) {
       await fsp.utimes(local, a.atime, a.mtime);
@@ -633,7 +675,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
   }
 
-  /** A symlink's target (absolute targets inside the root are shown as client paths). */
+  /**
+   * A symlink's target: an absolute one as the client path, a relative one as
+   * it is; one that leads outside the root is refused, not shown.
+   */
   async readlink(path: string): Promise<string> {
     const { local } = await this.#resolve(path, false);
     let target: string;
@@ -642,8 +687,16 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     } catch (e) {
       throw toSFTPError(e, path);
     }
-    if (nodePath.isAbsolute(target)) return (await this.#toVirtual(target)) ?? target;
-    return target;
+    // A target outside the root (a link the host put there) is not shown: it is a host path.
+    const v = await this.#toVirtual(nodePath.resolve(nodePath.dirname(local), target));
+    if (v === undefined) {
+      throw new SFTPError(
+        SFTPStatus.PERMISSION_DENIED,
+        "Symbolic link leads outside the served directory",
+        { path },
+      );
+    }
+    return nodePath.isAbsolute(target) ? v : target;
   }
 
   /**

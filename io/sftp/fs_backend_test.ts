@@ -292,3 +292,86 @@ test("readdir() fails once its directory was moved away, never showing what is a
     assert.equal(e?.attrs.size, 0);
   });
 });
+
+test("open(), mkdir() and setstat() drop setuid and setgid bits; an owner change is refused", async () => {
+  await jailed(async ({ conn, root }) => {
+    const s = await RawSftp.open(conn);
+    const mode = async (p: string) => (await fsp.stat(join(root, p))).mode & 0o7777;
+    const h = await s.handle({
+      type: "open",
+      path: "/sh",
+      flags: 0x1a,
+      attrs: { permissions: 0o6755 },
+    });
+    assert.equal(await mode("sh"), 0o755);
+    assert.equal(
+      code(await s.call({ type: "fsetstat", handle: h, attrs: { permissions: 0o4755 } })),
+      0,
+    );
+    assert.equal(await mode("sh"), 0o755);
+    await s.call({ type: "close", handle: h });
+    assert.equal(
+      code(await s.call({ type: "setstat", path: "/sh", attrs: { permissions: 0o7777 } })),
+      0,
+    );
+    assert.equal(await mode("sh"), 0o1777, "the sticky bit is harmless");
+    assert.equal(
+      code(await s.call({ type: "mkdir", path: "/d", attrs: { permissions: 0o3777 } })),
+      0,
+    );
+    // (Deno's mkdir keeps the permission bits only.)
+    assert.equal(await mode("d") & 0o6777, 0o755);
+    // Owners: a change is refused, before anything else is applied.
+    const st = await fsp.stat(join(root, "sh"));
+    const other = { uid: st.uid + 4242, gid: st.gid + 4242 };
+    for (const type of ["setstat", "lsetstat"] as const) {
+      const r = await s.call({ type, path: "/sh", attrs: { permissions: 0o600, ...other } });
+      assert.equal(code(r), SFTPStatus.PERMISSION_DENIED, type);
+    }
+    const h2 = await s.handle({ type: "open", path: "/sh", flags: 2, attrs: {} });
+    const r = await s.call({ type: "fsetstat", handle: h2, attrs: { size: 0, ...other } });
+    assert.equal(code(r), SFTPStatus.PERMISSION_DENIED);
+    await s.call({ type: "close", handle: h2 });
+    const after = await fsp.stat(join(root, "sh"));
+    assert.deepEqual([after.uid, after.gid, after.mode & 0o7777], [st.uid, st.gid, 0o1777]);
+    // Setting the owner it has is no change (clients that send every attribute).
+    const same = { uid: st.uid, gid: st.gid, permissions: 0o644 };
+    assert.equal(code(await s.call({ type: "setstat", path: "/sh", attrs: same })), 0);
+    assert.equal(await mode("sh"), 0o644);
+  });
+});
+
+test("new FsBackend({ allowOwnership: true }) keeps setuid bits and changes owners", async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-"));
+  try {
+    const { FsBackend } = await import("./fs_backend.ts");
+    const b = new FsBackend({ root, allowOwnership: true });
+    const h = await b.open("/sh", 0x1a, {});
+    await b.close(h);
+    await b.setstat("/sh", { permissions: 0o4755 });
+    assert.equal((await fsp.stat(join(root, "sh"))).mode & 0o7777, 0o4755);
+    const st = await fsp.stat(join(root, "sh"));
+    // Giving a file away needs root; the same owner works everywhere.
+    const uid = process.getuid?.() === 0 ? 4242 : st.uid;
+    await b.setstat("/sh", { uid, gid: st.gid });
+    assert.equal((await fsp.stat(join(root, "sh"))).uid, uid);
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
+
+test("readlink() refuses a target outside the root instead of showing the host path", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const s = await RawSftp.open(conn);
+    await fsp.symlink(secret, join(root, "abs-out"));
+    await fsp.symlink("../secret.txt", join(root, "rel-out"));
+    await fsp.symlink("sub/x", join(root, "rel-in"));
+    for (const path of ["/abs-out", "/rel-out"]) {
+      const r = await s.call({ type: "readlink", path });
+      assert.equal(code(r), SFTPStatus.PERMISSION_DENIED, JSON.stringify(r));
+      assert.ok(r.type === "status" && !r.message.includes(secret));
+    }
+    const r = await s.call({ type: "readlink", path: "/rel-in" });
+    assert.equal(r.type === "name" ? r.entries[0]!.filename : "", "sub/x");
+  });
+});
