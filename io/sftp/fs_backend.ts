@@ -645,7 +645,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       if (st.isFile()) {
         // link + unlink: fails atomically when the target exists (as OpenSSH's sftp-server).
         try {
-          await fsp.link(from, to);
+          await linkChecked(from, to, st);
           await fsp.unlink(from);
           return;
         } catch (e) {
@@ -724,13 +724,25 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
   }
 
-  /** Creates a hard link. */
+  /**
+   * Creates a hard link to a file. A symlink is refused: link(2) follows one
+   * on macOS and FreeBSD, which would link a file the symlink leads to,
+   * wherever it is.
+   */
   async hardlink(oldPath: string, newPath: string): Promise<void> {
     this.#writable(newPath);
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
     try {
-      await fsp.link(from, to);
+      const st = await fsp.lstat(from);
+      if (st.isSymbolicLink()) {
+        throw new SFTPError(
+          SFTPStatus.PERMISSION_DENIED,
+          "Cannot make a hard link to a symbolic link",
+          { path: oldPath },
+        );
+      }
+      await linkChecked(from, to, st);
     } catch (e) {
       throw toSFTPError(e, newPath);
     }
@@ -816,6 +828,20 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     return (this.#names ??= Promise.all([parse("/etc/passwd"), parse("/etc/group")]).then((
       [users, groups],
     ) => ({ users, groups })));
+  }
+}
+
+/**
+ * link(2) of `from`, checked to be the entry `st` describes: where link(2)
+ * follows a final symlink (macOS, FreeBSD), one swapped in since the check
+ * would link what it leads to; that link is removed again and refused.
+ */
+async function linkChecked(from: string, to: string, st: fs.Stats): Promise<void> {
+  await fsp.link(from, to);
+  const made = await fsp.lstat(to).catch(() => undefined);
+  if (made?.dev !== st.dev || made.ino !== st.ino) {
+    if (made) await fsp.unlink(to).catch(() => {});
+    throw Object.assign(new Error("the source changed"), { code: "EPERM" });
   }
 }
 

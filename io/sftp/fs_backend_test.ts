@@ -375,3 +375,19 @@ test("readlink() refuses a target outside the root instead of showing the host p
     assert.equal(r.type === "name" ? r.entries[0]!.filename : "", "sub/x");
   });
 });
+
+test("hardlink() refuses a symlink as its source (link(2) follows it on macOS and FreeBSD)", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const s = await RawSftp.open(conn);
+    await fsp.symlink(secret, join(root, "out"));
+    await fsp.writeFile(join(root, "in.txt"), "inside");
+    await fsp.symlink("in.txt", join(root, "in"));
+    for (const oldPath of ["/out", "/in"]) {
+      const r = await s.call({ type: "hardlink", oldPath, newPath: "/h" });
+      assert.equal(code(r), SFTPStatus.PERMISSION_DENIED, JSON.stringify(r));
+      assert.equal(await fsp.lstat(join(root, "h")).catch(() => null), null);
+    }
+    assert.equal(code(await s.call({ type: "hardlink", oldPath: "/in.txt", newPath: "/h" })), 0);
+    assert.equal((await fsp.stat(join(root, "h"))).nlink, 2);
+  });
+});
