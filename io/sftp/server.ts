@@ -101,6 +101,12 @@ export interface SFTPServerConfig {
   readonly readOnly?: boolean;
   /** With `root`: the client's home directory inside it (default "/"). */
   readonly home?: string;
+  /**
+   * With `root`: let clients change owners and groups and set setuid/setgid bits (as
+   * sftp-server running as the user does). Off by default: a server running as root would
+   * let every client plant setuid-root files.
+   */
+  readonly allowOwnership?: boolean;
   /** Serve this backend instead of a directory. */
   // deno-lint-ignore no-explicit-any
   readonly backend?: SFTPBackend<any>;
@@ -218,6 +224,9 @@ export function sftpProcessFactory(
             root: config.root,
             ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
             ...(config.home !== undefined ? { home: config.home } : {}),
+            ...(config.allowOwnership !== undefined
+              ? { allowOwnership: config.allowOwnership }
+              : {}),
           })
           : undefined);
       if (!backend) throw new Error("The sftp option needs a root or a backend");

@@ -550,3 +550,23 @@ test("listen({ maxOpenFilesPerConnection, maxFileSessions }) bounds what one con
     for (const f of files) await f.close();
   });
 });
+
+test("listen({ sftp: { root } }) drops setuid bits unless allowOwnership says otherwise", async () => {
+  const root = await tempDir();
+  try {
+    await fsp.writeFile(join(root, "tool"), "#!/bin/sh\n");
+    for (const [allowOwnership, want] of [[false, 0o755], [true, 0o4755]] as const) {
+      await withServer({ sftp: { root, allowOwnership } }, async (conn) => {
+        await using sftp = await conn.startSftp();
+        await sftp.chmod("/tool", 0o4755);
+      });
+      assert.equal(
+        (await fsp.stat(join(root, "tool"))).mode & 0o7777,
+        want,
+        `allowOwnership ${allowOwnership}`,
+      );
+    }
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
