@@ -144,6 +144,36 @@ interface Resolved {
 }
 
 /**
+ * `name` (one component of a client's path, which SFTP separates with "/" only) joined to
+ * the host directory `parent` — or undefined when the host would read it as more than one
+ * entry of `parent`: on Windows "\\" separates too and ":" names a drive or a stream, so
+ * "..\\..\\x" would climb out of the root.
+ *
+ * @example
+ * ```ts
+ * import * as path from "node:path";
+ * import { childOf } from "./fs_backend.ts";
+ * console.log(childOf(path.win32, "C:\\srv", "a.txt")); // "C:\\srv\\a.txt"
+ * console.log(childOf(path.win32, "C:\\srv", "..\\..\\x")); // undefined
+ * ```
+ */
+export function childOf(
+  hostPath: Pick<typeof nodePath, "join" | "dirname" | "basename" | "sep">,
+  parent: string,
+  name: string,
+): string | undefined {
+  if (name === "" || name === "." || name === ".." || name.includes("\0")) return undefined;
+  if (hostPath.sep === "\\" && /[\\:]/.test(name)) return undefined;
+  const candidate = hostPath.join(parent, name);
+  if (
+    hostPath.dirname(candidate) !== hostPath.join(parent) || hostPath.basename(candidate) !== name
+  ) {
+    return undefined;
+  }
+  return candidate;
+}
+
+/**
  * The local file system under `root`, as an SFTP backend.
  *
  * @example Serve a directory read-only
@@ -216,7 +246,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       throw toSFTPError(e, path);
     }
     if (!this.#inside(root, parent)) throw outside(path);
-    const candidate = nodePath.join(parent, name);
+    const candidate = childOf(nodePath, parent, name);
+    if (candidate === undefined) throw outside(path);
     if (!follow) return { local: candidate };
     let st: fs.Stats;
     try {

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
+import * as nodePath from "node:path";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
@@ -23,6 +24,7 @@ import {
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { listen } from "../server/listen.ts";
+import { childOf } from "./fs_backend.ts";
 import type { SFTPServerConfig } from "./server.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -390,4 +392,20 @@ test("hardlink() refuses a symlink as its source (link(2) follows it on macOS an
     assert.equal(code(await s.call({ type: "hardlink", oldPath: "/in.txt", newPath: "/h" })), 0);
     assert.equal((await fsp.stat(join(root, "h"))).nlink, 2);
   });
+});
+
+test("childOf() keeps a client's name one entry of its parent, on Windows too", () => {
+  const win = nodePath.win32;
+  assert.equal(childOf(win, "C:\\srv", "a.txt"), "C:\\srv\\a.txt");
+  for (
+    const name of ["..\\..\\Windows\\win.ini", "a\\b", "C:x", "a.txt:stream", "..", "", "a\0b"]
+  ) {
+    assert.equal(childOf(win, "C:\\srv", name), undefined, JSON.stringify(name));
+  }
+  const posix = nodePath.posix;
+  assert.equal(childOf(posix, "/srv", "a\\b"), "/srv/a\\b", "a backslash is a name character here");
+  assert.equal(childOf(posix, "/", "a"), "/a");
+  for (const name of ["..", ".", "", "a\0b"]) {
+    assert.equal(childOf(posix, "/srv", name), undefined, JSON.stringify(name));
+  }
 });
