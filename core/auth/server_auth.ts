@@ -13,6 +13,7 @@
 
 import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
+import type { SignatureCheck, SkSignatureDetails } from "../publickey/verify.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import {
   MAX_KEY_BLOB,
@@ -67,6 +68,14 @@ export type ServerAuthEvent =
      * True when the signature was checked already: success logs the user in.
      */
     readonly signed: boolean;
+    /**
+     * A signed request with a FIDO key (`sk-*`, plain or certified): what its
+     * authenticator attested, covered by the checked signature. The engine does
+     * not judge it: as sshd, refuse unless `userPresent` (the key's options may
+     * waive that with `no-touch-required`) and, where they ask for
+     * `verify-required`, `userVerified`. `listen()` does this for you.
+     */
+    readonly sk?: SkSignatureDetails;
   }
   | {
     readonly type: "authKbdint";
@@ -104,13 +113,16 @@ export interface ServerAuthHost {
   send(payload: Uint8Array): void;
   emit(event: ServerAuthEvent): void;
   sessionId(): Uint8Array;
-  /** Verifies a signature made with a key blob; false for any problem. */
+  /**
+   * Verifies a signature made with a key blob: invalid for any problem; a FIDO
+   * signature's flags and counter come with a valid one.
+   */
   verifySignature(
     algorithm: string,
     keyBlob: Uint8Array,
     signature: Uint8Array,
     data: Uint8Array,
-  ): boolean;
+  ): SignatureCheck;
   /** The time last given to the engine (ms). */
   now(): number;
   onSuccess(username: string): void;
@@ -336,9 +348,8 @@ export class ServerAuth {
         r.assertEnd("publickey request");
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
-        if (!this.#host.verifySignature(algorithm, keyBlob, signature, data)) {
-          return this.#failure(false);
-        }
+        const check = this.#host.verifySignature(algorithm, keyBlob, signature, data);
+        if (!check.valid) return this.#failure(false);
         return this.#ask(method, {
           type: "authPublicKey",
           id: this.#nextId,
@@ -346,6 +357,7 @@ export class ServerAuth {
           algorithm,
           keyBlob,
           signed,
+          ...(check.sk ? { sk: check.sk } : {}),
         });
       }
       case "keyboard-interactive": {
@@ -364,7 +376,7 @@ export class ServerAuth {
         r.assertEnd("hostbased request");
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
-        if (!this.#host.verifySignature(algorithm, keyBlob, signature, data)) {
+        if (!this.#host.verifySignature(algorithm, keyBlob, signature, data).valid) {
           return this.#failure(false);
         }
         return this.#ask(method, {

@@ -16,7 +16,7 @@ import {
   readCertifiedKey,
 } from "./certificate.ts";
 import type { KeyMaterial } from "./types.ts";
-import { verifySignature } from "./verify.ts";
+import { checkSignature, type SignatureCheck } from "./verify.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { isX509Algorithm, readX509CertifiedKey, x509SignatureAlgorithm } from "./x509_blob.ts";
 import { MAX_NAME, MAX_SIGNATURE } from "../limits.ts";
@@ -76,7 +76,8 @@ function renameSignature(signature: Uint8Array, from: string, to: string): Uint8
  * with an `ssh-rsa-cert-v01@openssh.com` blob, the signature made by the
  * certified key) or an `x509v3-*` algorithm. The blob must be of the type the
  * algorithm needs. Only the signature is checked: whether a certificate is
- * trusted is for the caller. Returns false on any problem; never throws.
+ * trusted is for the caller, and so is whether a FIDO key's user touched it
+ * (see {@link checkKeyBlobSignature}). Returns false on any problem; never throws.
  *
  * @example
  * ```ts
@@ -97,33 +98,67 @@ export function verifyKeyBlobSignature(
   signature: Uint8Array,
   data: Uint8Array,
 ): boolean {
+  return checkKeyBlobSignature(algorithm, keyBlob, signature, data).valid;
+}
+
+const INVALID: SignatureCheck = Object.freeze({ valid: false });
+
+/**
+ * Checks a signature as {@link verifyKeyBlobSignature} does and, for a FIDO key
+ * (`sk-*`, plain or certified), returns the flags and counter its authenticator
+ * signed: user authentication must refuse a signature without user presence
+ * unless the key's options waive it, as sshd does. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * import { encodePublicKeyBlob } from "./blob.ts";
+ * import { checkKeyBlobSignature } from "./key_blob.ts";
+ * import { SSHWriter } from "../wire.ts";
+ * import { skSignedMessage } from "./verify.ts";
+ * const secret = new Uint8Array(32).fill(4), data = new Uint8Array([7]);
+ * const key = { type: "sk-ed25519" as const, publicKey: ed25519.getPublicKey(secret), application: "ssh:" };
+ * const sig = new SSHWriter().writeStringUtf8("sk-ssh-ed25519@openssh.com")
+ *   .writeString(ed25519.sign(skSignedMessage("ssh:", 0x05, 3, data), secret))
+ *   .writeByte(0x05).writeUint32(3).toBytes();
+ * const r = checkKeyBlobSignature("sk-ssh-ed25519@openssh.com", encodePublicKeyBlob(key), sig, data);
+ * console.log(r.valid && r.sk); // { flags: 5, counter: 3, userPresent: true, userVerified: true }
+ * ```
+ */
+export function checkKeyBlobSignature(
+  algorithm: string,
+  keyBlob: Uint8Array,
+  signature: Uint8Array,
+  data: Uint8Array,
+): SignatureCheck {
   try {
     if (isX509Algorithm(algorithm)) {
       const sigAlg = x509SignatureAlgorithm(algorithm);
-      if (sigAlg === undefined) return false;
+      if (sigAlg === undefined) return INVALID;
       const { algorithm: blobAlg, key } = readX509CertifiedKey(keyBlob);
-      if (blobAlg !== algorithm) return false;
+      if (blobAlg !== algorithm) return INVALID;
       if (sigAlg === "rsa2048-sha256") {
         // The same PKCS#1 v1.5 SHA-256 signature as rsa-sha2-256, under another name.
         const renamed = renameSignature(signature, sigAlg, "rsa-sha2-256");
-        return renamed !== null &&
-          verifySignature(key, renamed, data, { allowedAlgorithms: ["rsa-sha2-256"] });
+        return renamed === null
+          ? INVALID
+          : checkSignature(key, renamed, data, { allowedAlgorithms: ["rsa-sha2-256"] });
       }
-      return verifySignature(key, signature, data, { allowedAlgorithms: [sigAlg] });
+      return checkSignature(key, signature, data, { allowedAlgorithms: [sigAlg] });
     }
     if (isCertificateAlgorithm(algorithm)) {
       const certType = certificateTypeForAlgorithm(algorithm);
       const certified = readCertifiedKey(keyBlob);
-      if (certType === undefined || certified.certificateType !== certType) return false;
-      return verifySignature(certified.key, signature, data, {
+      if (certType === undefined || certified.certificateType !== certType) return INVALID;
+      return checkSignature(certified.key, signature, data, {
         allowedAlgorithms: [plainAlgorithm(algorithm)],
       });
     }
     const { algorithm: keyType, key } = parsePublicKeyBlob(keyBlob);
     // The algorithm must belong to the key's type (rsa-sha2-256 for ssh-rsa keys, and so on).
-    if (keyTypeForSignatureAlgorithm(algorithm) !== keyType) return false;
-    return verifySignature(key, signature, data, { allowedAlgorithms: [algorithm] });
+    if (keyTypeForSignatureAlgorithm(algorithm) !== keyType) return INVALID;
+    return checkSignature(key, signature, data, { allowedAlgorithms: [algorithm] });
   } catch {
-    return false;
+    return INVALID;
   }
 }

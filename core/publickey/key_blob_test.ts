@@ -5,10 +5,11 @@ import { p256 } from "@noble/curves/nist.js";
 import { SSHWriter } from "../wire.ts";
 import { encodePublicKeyBlob, writePublicKeyBody } from "./blob.ts";
 import { certificateAlgorithm } from "./certificate.ts";
-import { signingKeyOfBlob, verifyKeyBlobSignature } from "./key_blob.ts";
+import { checkKeyBlobSignature, signingKeyOfBlob, verifyKeyBlobSignature } from "./key_blob.ts";
 import { signData } from "./sign.ts";
 import type { KeyMaterial } from "./types.ts";
 import { nodeRsaKey } from "./_test_util.ts";
+import { fakeSecurityKey } from "../testing/fixtures.ts";
 
 /** A certificate-shaped blob: type, nonce, key body, then filler (the transport ignores the rest). */
 function certBlob(key: KeyMaterial, keyType: string): Uint8Array {
@@ -74,6 +75,38 @@ test("verifyKeyBlobSignature() never throws on garbage", () => {
     );
     assert.equal(verifyKeyBlobSignature("x509v3-ssh-rsa", junk, junk, junk), false);
   }
+});
+
+test("checkKeyBlobSignature() returns what a FIDO authenticator attested, for plain and certified keys", () => {
+  const sk = fakeSecurityKey(13);
+  const plain = "sk-ssh-ed25519@openssh.com";
+  const cert = "sk-ssh-ed25519-cert-v01@openssh.com";
+  for (const [alg, blob] of [[plain, sk.publicBlob], [cert, certBlob(sk.key, plain)]] as const) {
+    for (const flags of [0x00, 0x01, 0x04, 0x05]) {
+      const r = checkKeyBlobSignature(alg, blob, sk.sign(data, flags, 77), data);
+      assert.deepEqual(
+        r,
+        {
+          valid: true,
+          sk: { flags, counter: 77, userPresent: (flags & 1) !== 0, userVerified: flags >= 4 },
+        },
+        `${alg} flags ${flags}`,
+      );
+    }
+    assert.deepEqual(checkKeyBlobSignature(alg, blob, sk.sign(data, 1), new Uint8Array(1)), {
+      valid: false,
+    });
+  }
+  // Other keys have nothing to attest.
+  assert.deepEqual(
+    checkKeyBlobSignature(
+      "ssh-ed25519",
+      encodePublicKeyBlob(ed),
+      signData(ed, "ssh-ed25519", data),
+      data,
+    ),
+    { valid: true },
+  );
 });
 
 test("signingKeyOfBlob() names the kind of blob", () => {

@@ -62,8 +62,9 @@ function algorithmAllowed(key: KeyMaterial, algorithm: string, options?: VerifyO
  * Verifies an SSH signature blob (`string algorithm, string signature`, plus flags
  * and counter for `sk-*`) over `data` with `key`. Returns false for a wrong,
  * malformed, disallowed or mismatched signature; never throws for bad input.
- * For `sk-*` keys it checks the signature only; use {@link verifySkSignature} to
- * read the user-presence flags and counter.
+ * For `sk-*` keys it checks the signature only, not whether the user touched the
+ * key: use {@link checkSignature} (or {@link verifySkSignature}) where the
+ * authenticator's flags matter, as they do for user authentication.
  *
  * @example
  * ```ts
@@ -83,30 +84,88 @@ export function verifySignature(
   data: Uint8Array,
   options?: VerifyOptions,
 ): boolean {
+  return checkSignature(key, signatureBlob, data, options).valid;
+}
+
+/**
+ * The outcome of {@link checkSignature}: whether the signature is good and, for a
+ * FIDO key, what its authenticator attested.
+ */
+export type SignatureCheck =
+  | { readonly valid: false }
+  | {
+    readonly valid: true;
+    /**
+     * For `sk-*` keys: the authenticator's flags and counter (covered by the
+     * signature). Whether they suffice — user presence, user verification — is
+     * the caller's decision; sshd refuses a signature without user presence
+     * unless the key's options say `no-touch-required`.
+     */
+    readonly sk?: SkSignatureDetails;
+  };
+
+const VALID: SignatureCheck = Object.freeze({ valid: true });
+const INVALID: SignatureCheck = Object.freeze({ valid: false });
+
+/**
+ * Verifies a signature as {@link verifySignature} does and keeps what a FIDO
+ * (`sk-*`) signature carries besides: its flags and counter, for the caller's
+ * user-presence and user-verification policy. Never throws for bad input.
+ *
+ * @example
+ * ```ts
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * import { SSHWriter } from "../wire.ts";
+ * import { checkSignature, skSignedMessage } from "./verify.ts";
+ * const secret = new Uint8Array(32).fill(5), data = new Uint8Array([1, 2, 3]);
+ * const key = { type: "sk-ed25519" as const, publicKey: ed25519.getPublicKey(secret), application: "ssh:" };
+ * const flags = 0x00; // the authenticator was not touched
+ * const sig = new SSHWriter().writeStringUtf8("sk-ssh-ed25519@openssh.com")
+ *   .writeString(ed25519.sign(skSignedMessage("ssh:", flags, 9, data), secret))
+ *   .writeByte(flags).writeUint32(9).toBytes();
+ * const r = checkSignature(key, sig, data);
+ * console.log(r.valid, r.valid && r.sk?.userPresent); // true false
+ * ```
+ */
+export function checkSignature(
+  key: KeyMaterial,
+  signatureBlob: Uint8Array,
+  data: Uint8Array,
+  options?: VerifyOptions,
+): SignatureCheck {
   if (key.type === "sk-ed25519" || key.type === "sk-ecdsa") {
-    return verifySkSignature(key, signatureBlob, data, options).valid;
+    const r = verifySkSignature(key, signatureBlob, data, options);
+    if (!r.valid) return INVALID;
+    const { flags, counter, userPresent, userVerified } = r;
+    return { valid: true, sk: { flags, counter, userPresent, userVerified } };
   }
   const outer = readOuter(signatureBlob);
-  if (outer === null || outer.reader.remaining !== 0) return false;
+  if (outer === null || outer.reader.remaining !== 0) return INVALID;
   const { algorithm, inner } = outer;
-  if (!algorithmAllowed(key, algorithm, options)) return false;
+  if (!algorithmAllowed(key, algorithm, options)) return INVALID;
+  let ok = false;
   try {
     switch (key.type) {
       case "ed25519":
-        return inner.length === 64 && key.publicKey.length === 32 &&
+        ok = inner.length === 64 && key.publicKey.length === 32 &&
           curve25519Backend().ed25519Verify(inner, data, key.publicKey);
+        break;
       case "ecdsa":
-        return ecdsaVerifySsh(key.curve, key.publicKey, inner, data);
+        ok = ecdsaVerifySsh(key.curve, key.publicKey, inner, data);
+        break;
       case "rsa": {
         const hash = rsaHashForAlgorithm(algorithm);
-        return hash !== undefined && rsaVerifyPkcs1v15(key.n, key.e, hash, data, inner);
+        ok = hash !== undefined && rsaVerifyPkcs1v15(key.n, key.e, hash, data, inner);
+        break;
       }
       case "dsa":
-        return dsaVerifySsh(key, inner, data);
+        ok = dsaVerifySsh(key, inner, data);
+        break;
     }
   } catch {
-    return false;
+    ok = false;
   }
+  return ok ? VALID : INVALID;
 }
 
 /** FIDO authenticator flag: the user touched the key. */
@@ -114,22 +173,26 @@ export const SK_FLAG_USER_PRESENCE = 0x01;
 /** FIDO authenticator flag: the user was verified (PIN or biometrics). */
 export const SK_FLAG_USER_VERIFICATION = 0x04;
 
+/** What a FIDO authenticator attested with a signature (PROTOCOL.u2f); the signature covers it. */
+export interface SkSignatureDetails {
+  /** Raw authenticator flags byte. */
+  readonly flags: number;
+  /** Signature counter of the authenticator. */
+  readonly counter: number;
+  /** Flag 0x01: the user touched the key. */
+  readonly userPresent: boolean;
+  /** Flag 0x04: the user was verified. */
+  readonly userVerified: boolean;
+}
+
 /** Result of {@link verifySkSignature}: the authenticator's flags and counter when valid. */
 export type SkVerifyResult =
   | { readonly valid: false }
-  | {
+  | (SkSignatureDetails & {
     readonly valid: true;
     /** The signature algorithm. */
     readonly algorithm: string;
-    /** Raw authenticator flags byte. */
-    readonly flags: number;
-    /** Signature counter of the authenticator. */
-    readonly counter: number;
-    /** Flag 0x01: the user touched the key. */
-    readonly userPresent: boolean;
-    /** Flag 0x04: the user was verified. */
-    readonly userVerified: boolean;
-  };
+  });
 
 /**
  * The message a FIDO authenticator signs for an SSH signature (PROTOCOL.u2f):

@@ -10,7 +10,7 @@ import { nodeRsaKey } from "../publickey/_test_util.ts";
 import { encodePublicKeyBlob } from "../publickey/mod.ts";
 import type { ClientEvent } from "../client/client_connection.ts";
 import type { DisconnectError } from "../errors.ts";
-import { ed25519Key, makePair, p256Key } from "../testing/fixtures.ts";
+import { ed25519Key, fakeSecurityKey, makePair, p256Key } from "../testing/fixtures.ts";
 import type { EnginePair } from "../testing/pair.ts";
 import { equalBytes } from "../wire.ts";
 import type { ServerEvent } from "./server_connection.ts";
@@ -201,6 +201,44 @@ test("ServerConnection answers a publickey query with PK_OK before the client si
   pair.run();
   assertAuthed(pair);
   assert.deepEqual(seen, ["query", "signed"]);
+});
+
+test("ServerConnection's signed authPublicKey event carries a FIDO signature's flags and counter", () => {
+  for (const flags of [0x00, 0x01, 0x05]) {
+    const sk = fakeSecurityKey(23);
+    const seen: unknown[] = [];
+    const pair = makePair({
+      clientKeys: [sk.key],
+      onClient: (e, p) => {
+        if (e.type !== "authSignRequest") return false;
+        p.client.provideSignature(e.id, sk.sign(e.data, flags, 1234));
+        return true;
+      },
+      serverVerdict: (e) => {
+        if (e.type === "authPublicKey" && e.signed) seen.push(e.sk);
+        return undefined;
+      },
+    });
+    pair.run();
+    assertAuthed(pair); // the engine reports; judging the flags is the application's
+    assert.deepEqual(seen, [{
+      flags,
+      counter: 1234,
+      userPresent: (flags & 0x01) !== 0,
+      userVerified: (flags & 0x04) !== 0,
+    }]);
+  }
+  // Other keys carry nothing.
+  const plain: unknown[] = [];
+  const pair = makePair({
+    clientKeys: [ed25519Key(24)],
+    serverVerdict: (e) => {
+      if (e.type === "authPublicKey" && e.signed) plain.push("sk" in e);
+      return undefined;
+    },
+  });
+  pair.run();
+  assert.deepEqual(plain, [false]);
 });
 
 test("ServerConnection asks for a second method after a partial success", () => {

@@ -17,6 +17,7 @@ import {
 import { deriveDirectionKeys } from "../kex/derive.ts";
 import { DEFAULT_KEX, getKexMethod } from "../kex/registry.ts";
 import {
+  checkKeyBlobSignature,
   DEFAULT_HOST_KEY_ALGORITHMS,
   DEFAULT_PUBLIC_KEY_ALGORITHMS,
   verifyKeyBlobSignature,
@@ -69,7 +70,7 @@ export function createDefaultSuite(options: { provider?: string } = {}): Transpo
     createDecompressor: (name) => (name === "none" ? null : createDecompressor(name)),
     deriveKeys: deriveDirectionKeys,
     verifyHostKeySignature: verifyWithBlob,
-    verifyUserSignature: verifyWithBlob,
+    verifyUserSignature: checkKeyBlobSignature,
   };
 }
 

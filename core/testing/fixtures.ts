@@ -27,7 +27,8 @@ import {
   signatureAlgorithmsForKey,
 } from "../publickey/mod.ts";
 import { signData } from "../publickey/sign.ts";
-import type { KeyMaterial } from "../publickey/types.ts";
+import type { KeyMaterial, SkKeyMaterial } from "../publickey/types.ts";
+import { skSignedMessage } from "../publickey/verify.ts";
 import { seededRandom } from "../random.ts";
 import {
   ServerConnection,
@@ -35,7 +36,7 @@ import {
   type ServerEvent,
 } from "../server/server_connection.ts";
 import type { AlgorithmPreferences } from "../transport/transport.ts";
-import { equalBytes } from "../wire.ts";
+import { equalBytes, SSHWriter } from "../wire.ts";
 import { EnginePair } from "./pair.ts";
 
 /** A fixed Ed25519 key from a one-byte seed. */
@@ -52,6 +53,34 @@ export function p256Key(fill: number): KeyMaterial {
     curve: "nistp256",
     publicKey: p256.getPublicKey(privateKey, false),
     privateKey,
+  };
+}
+
+/** A software stand-in for a FIDO authenticator holding one `sk-ssh-ed25519@openssh.com` key. */
+export interface FakeSecurityKey {
+  /** The key. */
+  readonly key: SkKeyMaterial;
+  /** Its public key blob. */
+  readonly publicBlob: Uint8Array;
+  /** Signs `data` as an authenticator would, attesting `flags` (0x01 touched, 0x04 verified). */
+  sign(data: Uint8Array, flags: number, counter?: number): Uint8Array;
+}
+
+/** A fixed {@link FakeSecurityKey} from a one-byte seed. */
+export function fakeSecurityKey(fill: number, application = "ssh:"): FakeSecurityKey {
+  const secret = new Uint8Array(32).fill(fill);
+  const key: SkKeyMaterial = {
+    type: "sk-ed25519",
+    publicKey: ed25519.getPublicKey(secret),
+    application,
+  };
+  return {
+    key,
+    publicBlob: encodePublicKeyBlob(key),
+    sign: (data, flags, counter = 1) =>
+      new SSHWriter().writeStringUtf8("sk-ssh-ed25519@openssh.com")
+        .writeString(ed25519.sign(skSignedMessage(application, flags, counter, data), secret))
+        .writeByte(flags).writeUint32(counter).toBytes(),
   };
 }
 

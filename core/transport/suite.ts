@@ -10,6 +10,7 @@
 import type { CipherInfo, MacInfo, PacketOpener, PacketSealer } from "../crypto/types.ts";
 import type { DirectionKeys } from "../crypto/types.ts";
 import type { KexHashName, KexMethod } from "../kex/types.ts";
+import type { SignatureCheck } from "../publickey/verify.ts";
 import type { PayloadCompressor, PayloadDecompressor } from "./packet.ts";
 
 /** Key material sizes one direction needs from the key derivation. */
@@ -59,13 +60,16 @@ export interface TransportSuite {
   ): boolean;
   /**
    * Verifies a user's (or client host's) signature for publickey and hostbased
-   * authentication. Returns false for any problem, including malformed blobs and
-   * algorithms that do not match the key.
+   * authentication. Invalid for any problem, including malformed blobs and
+   * algorithms that do not match the key. A valid FIDO (`sk-*`) signature
+   * carries its authenticator's flags and counter (`sk`): the server's user
+   * presence and verification policy needs them, so a suite that wraps another
+   * must pass them on (the default is `checkKeyBlobSignature`).
    */
   verifyUserSignature(
     algorithm: string,
     keyBlob: Uint8Array,
     signature: Uint8Array,
     data: Uint8Array,
-  ): boolean;
+  ): SignatureCheck;
 }
