@@ -116,10 +116,13 @@ export {
   checkUserCertificate,
   type HostCertificateCheckOptions,
   parseKeyOrCertificate,
+  type SecurityKeyRequirements,
   type SessionPermissions,
   type UserCertificateAccepted,
   type UserCertificateCheckOptions,
   type UserCertificateCheckResult,
+  type UserCertificateLimits,
+  userCertificateLimits,
 } from "./trust/certificate_policy.ts";
 export { SSHKeyPair } from "./key_pair.ts";
 export { isPuttyPrivateKey } from "./formats/putty.ts";

@@ -362,7 +362,11 @@ export class SSHCertificate {
 
   /**
    * Checks everything sshd and ssh check: signature, trusted CA, kind, validity
-   * period, principal, source-address, and no unknown critical options.
+   * period, principal, source-address, and no unknown critical options. The
+   * `force-command` and `verify-required` critical options are known, not met
+   * here: what they ask — the command, user verification on each FIDO
+   * signature — is enforced where the session and the signature are
+   * (`checkUserCertificate` reports both; `listen()` applies them).
    *
    * @example
    * ```ts
@@ -394,6 +398,7 @@ export class SSHCertificate {
       }
     }
     for (const [name, value] of this.criticalOptions) {
+      // Known, and the caller's to apply (see above): not reasons to refuse.
       if (name === "force-command" || name === "verify-required") continue;
       if (name === "source-address") {
         if (

@@ -3,7 +3,8 @@
  * certificates against known_hosts `@cert-authority` keys, user certificates
  * against `TrustedUserCAKeys` or authorized_keys `cert-authority` lines (with
  * `principals=`), and the options a certificate carries into the session
- * (`force-command`, `source-address`, the `permit-*` extensions).
+ * (`force-command`, `source-address`, the `permit-*` extensions) or asks of a
+ * FIDO key's signatures (`no-touch-required`, `verify-required`).
  *
  * Pure functions: the server's public key check and the client's host key
  * verifier call them with the parsed files and the current time.
@@ -15,6 +16,7 @@ import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
 import {
   type AuthorizedKeyEntry,
+  type AuthorizedKeyOptions,
   type AuthorizedKeys,
   findAuthorizedKey,
   lookupAuthorizedKey,
@@ -108,18 +110,80 @@ export interface SessionPermissions {
   readonly userRc: boolean;
 }
 
+/**
+ * What the signatures of a FIDO (`sk-*`) key must attest for a login, as sshd
+ * asks it: the authenticator flags a signature carries (PROTOCOL.u2f). Keys of
+ * other types sign without flags and are not held to these.
+ */
+export interface SecurityKeyRequirements {
+  /**
+   * The user touched the key (flag 0x01). Required unless the authorized_keys
+   * line says `no-touch-required` or the certificate has that extension (both,
+   * when a certificate comes through a `cert-authority` line).
+   */
+  readonly touchRequired: boolean;
+  /**
+   * The user was verified, by PIN or biometrics (flag 0x04): the line's
+   * `verify-required` or the certificate's `verify-required` critical option.
+   */
+  readonly verifyRequired: boolean;
+}
+
+/**
+ * What a user certificate carries into the session by itself: its critical
+ * options (`force-command`, `source-address`, `verify-required`) and extensions
+ * (`permit-*`, `no-touch-required`).
+ */
+export interface UserCertificateLimits extends SecurityKeyRequirements {
+  /** The `force-command` critical option, when present. */
+  readonly forceCommand?: string;
+  /** The `source-address` critical option, when present. */
+  readonly sourceAddress?: string;
+  /** From the `permit-*` extensions. */
+  readonly permissions: SessionPermissions;
+}
+
+/**
+ * The limits a user certificate sets by itself, trusted or not (see
+ * {@link checkUserCertificate} for trust): sshd applies them to every
+ * certificate login, on top of the options of the line that vouched for it.
+ *
+ * @example
+ * ```ts
+ * import { generateUserCertificate } from "../certificates/certificate.ts";
+ * import { userCertificateLimits } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+ * const cert = generateUserCertificate(ca, user, "k", { forceCommand: "backup", permitPty: false });
+ * const l = userCertificateLimits(cert);
+ * console.log(l.forceCommand, l.permissions.pty, l.touchRequired); // "backup" false true
+ * ```
+ */
+export function userCertificateLimits(cert: SSHCertificate | Uint8Array): UserCertificateLimits {
+  const c = toCertificate(cert);
+  const forceCommand = c.criticalOptions.get("force-command");
+  const sourceAddress = c.criticalOptions.get("source-address");
+  return {
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    permissions: {
+      pty: c.extensions.has("permit-pty"),
+      agentForwarding: c.extensions.has("permit-agent-forwarding"),
+      portForwarding: c.extensions.has("permit-port-forwarding"),
+      x11Forwarding: c.extensions.has("permit-X11-forwarding"),
+      userRc: c.extensions.has("permit-user-rc"),
+    },
+    touchRequired: !c.extensions.has("no-touch-required"),
+    verifyRequired: c.criticalOptions.has("verify-required"),
+  };
+}
+
 /** A user certificate that was accepted, and what it carries into the session. */
-export interface UserCertificateAccepted {
+export interface UserCertificateAccepted extends UserCertificateLimits {
   /** Discriminant: the certificate was accepted. */
   readonly valid: true;
   /** The certificate principal that matched. */
   readonly principal: string;
-  /** The `force-command` critical option, when present. */
-  readonly forceCommand?: string;
-  /** The `source-address` critical option, when present (already checked). */
-  readonly sourceAddress?: string;
-  /** From the `permit-*` extensions. */
-  readonly permissions: SessionPermissions;
 }
 
 /** The outcome of {@link checkUserCertificate}. */
@@ -155,8 +219,9 @@ export interface UserCertificateCheckOptions {
  * trusted CA, valid now, one of its principals accepted (by default the user
  * name; a certificate without principals is refused), the client address
  * allowed by `source-address`, no unknown critical options, nothing revoked.
- * On success it returns the principal, the forced command and the session
- * permissions from the extensions.
+ * On success it returns the principal and the certificate's limits
+ * ({@link userCertificateLimits}): the forced command, the session permissions
+ * from the extensions, and what a FIDO key's signatures must attest.
  *
  * @example
  * ```ts
@@ -202,21 +267,7 @@ export function checkUserCertificate(
         : `certificate is not valid for user '${options.username}'`,
     );
   }
-  const forceCommand = c.criticalOptions.get("force-command");
-  const sourceAddress = c.criticalOptions.get("source-address");
-  return {
-    valid: true,
-    principal,
-    ...(forceCommand !== undefined ? { forceCommand } : {}),
-    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
-    permissions: {
-      pty: c.extensions.has("permit-pty"),
-      agentForwarding: c.extensions.has("permit-agent-forwarding"),
-      portForwarding: c.extensions.has("permit-port-forwarding"),
-      x11Forwarding: c.extensions.has("permit-X11-forwarding"),
-      userRc: c.extensions.has("permit-user-rc"),
-    },
-  };
+  return { valid: true, principal, ...userCertificateLimits(c) };
 }
 
 /** Options of {@link checkAuthorizedKey}. */
@@ -237,7 +288,7 @@ export interface AuthorizedKeyCheckOptions {
 
 /** The outcome of {@link checkAuthorizedKey}. */
 export type AuthorizedKeyVerdict =
-  | {
+  | (SecurityKeyRequirements & {
     readonly accepted: true;
     /** The authorized_keys line that allowed it (absent when `trustedUserCAKeys` did). */
     readonly entry?: AuthorizedKeyEntry;
@@ -249,20 +300,10 @@ export type AuthorizedKeyVerdict =
     readonly forceCommand?: string;
     /** The permissions of the line and the certificate together. */
     readonly permissions: SessionPermissions;
-  }
+  })
   | { readonly accepted: false; readonly reason: string };
 
-const ALL_PERMITTED: SessionPermissions = Object.freeze({
-  pty: true,
-  agentForwarding: true,
-  portForwarding: true,
-  x11Forwarding: true,
-  userRc: true,
-});
-
-function linePermissions(e: AuthorizedKeyEntry | undefined): SessionPermissions {
-  if (!e) return ALL_PERMITTED;
-  const o = e.options;
+function linePermissions(o: AuthorizedKeyOptions): SessionPermissions {
   return {
     pty: o.pty,
     agentForwarding: o.agentForwarding,
@@ -282,6 +323,37 @@ function both(a: SessionPermissions, b: SessionPermissions): SessionPermissions 
   };
 }
 
+/** The limits of a line (or other options) and a certificate together. */
+type CombinedLimits = SecurityKeyRequirements & {
+  readonly forceCommand?: string;
+  readonly permissions: SessionPermissions;
+};
+
+/**
+ * Combines the options that vouched for a certificate with the certificate's own
+ * limits as sshd merges them (`sshauthopt_merge`): a permission needs both, the
+ * touch requirement is waived only by both, `verify-required` by either; forced
+ * commands on both must agree (the reason why not, otherwise).
+ */
+function combineLimits(
+  line: AuthorizedKeyOptions,
+  cert: UserCertificateLimits,
+): CombinedLimits | string {
+  if (
+    line.command !== undefined && cert.forceCommand !== undefined &&
+    line.command !== cert.forceCommand
+  ) {
+    return "the certificate's force-command differs from the authorized_keys command";
+  }
+  const forceCommand = line.command ?? cert.forceCommand;
+  return {
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    permissions: both(linePermissions(line), cert.permissions),
+    touchRequired: !line.noTouchRequired || cert.touchRequired,
+    verifyRequired: line.verifyRequired || cert.verifyRequired,
+  };
+}
+
 /**
  * The server's public key decision, as `sshd` makes it: is the key (or
  * certificate) in `keyBlob` allowed to log in as `username`? A plain key must
@@ -292,7 +364,10 @@ function both(a: SessionPermissions, b: SessionPermissions): SessionPermissions 
  * `cert-authority` line (principals from its `principals=` option, default the
  * user name), and pass {@link checkUserCertificate}; a forced command on both
  * the line and the certificate must agree. Revoked keys and CAs are refused.
- * Malformed blobs are refused, never thrown.
+ * Malformed blobs are refused, never thrown. An accepted verdict says what the
+ * session may do and what a FIDO key's signature must attest
+ * (`touchRequired`, `verifyRequired`), the line's and the certificate's
+ * options merged as sshd merges them.
  *
  * The signature itself is checked by the transport; this is the policy only.
  *
@@ -336,7 +411,9 @@ export function checkAuthorizedKey(
       accepted: true,
       entry,
       ...(entry.options.command !== undefined ? { forceCommand: entry.options.command } : {}),
-      permissions: linePermissions(entry),
+      permissions: linePermissions(entry.options),
+      touchRequired: !entry.options.noTouchRequired,
+      verifyRequired: entry.options.verifyRequired,
     };
   }
   const cert = subject;
@@ -354,12 +431,15 @@ export function checkAuthorizedKey(
       ...(options.authorizedPrincipals ? { principals: options.authorizedPrincipals } : {}),
     });
     if (r.valid) {
+      const { principal, forceCommand, permissions, touchRequired, verifyRequired } = r;
       return {
         accepted: true,
         certificate: cert,
-        principal: r.principal,
-        ...(r.forceCommand !== undefined ? { forceCommand: r.forceCommand } : {}),
-        permissions: r.permissions,
+        principal,
+        ...(forceCommand !== undefined ? { forceCommand } : {}),
+        permissions,
+        touchRequired,
+        verifyRequired,
       };
     }
     reason = r.reason;
@@ -372,19 +452,9 @@ export function checkAuthorizedKey(
     ...(entry.options.principals ? { principals: entry.options.principals } : {}),
   });
   if (!r.valid) return no(r.reason);
-  const lineCommand = entry.options.command;
-  if (lineCommand !== undefined && r.forceCommand !== undefined && lineCommand !== r.forceCommand) {
-    return no("the certificate's force-command differs from the authorized_keys command");
-  }
-  const forceCommand = lineCommand ?? r.forceCommand;
-  return {
-    accepted: true,
-    entry,
-    certificate: cert,
-    principal: r.principal,
-    ...(forceCommand !== undefined ? { forceCommand } : {}),
-    permissions: both(linePermissions(entry), r.permissions),
-  };
+  const limits = combineLimits(entry.options, r);
+  if (typeof limits === "string") return no(limits);
+  return { accepted: true, entry, certificate: cert, principal: r.principal, ...limits };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   checkHostCertificate,
   checkUserCertificate,
   parseKeyOrCertificate,
+  userCertificateLimits,
 } from "./certificate_policy.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { SSHKey } from "../ssh_key.ts";
@@ -197,6 +198,86 @@ test("checkAuthorizedKey() trusts certificates through trustedUserCAKeys and aut
   assert.ok(ok({ username: "bob", authorizedPrincipals: ["root-ops"] }));
   assert.ok(!ok({ trustedUserCAKeys: [otherCa] }));
   assert.ok(!ok({ revokedKeys: [ca.publicKey()] }));
+});
+
+test("checkUserCertificate() reports what a FIDO key's signatures must attest", () => {
+  const check = (cert: Parameters<typeof checkUserCertificate>[0]) => {
+    const r = checkUserCertificate(cert, { username: "alice", trustedCAs: [ca], now });
+    assert.ok(r.valid, r.valid ? "" : r.reason);
+    return [r.touchRequired, r.verifyRequired];
+  };
+  const plain = generateUserCertificate(ca, userKey, "k", { principals: ["alice"] });
+  assert.deepEqual(check(plain), [true, false]);
+  const noTouch = generateUserCertificate(ca, userKey, "k", {
+    principals: ["alice"],
+    touchRequired: false,
+  });
+  assert.deepEqual(check(noTouch), [false, false]);
+  const verify = createCertificate({
+    key: userKey,
+    caKey: ca,
+    type: "user",
+    keyId: "k",
+    principals: ["alice"],
+    criticalOptions: { "verify-required": "" },
+    extensions: { "no-touch-required": "" },
+  });
+  assert.deepEqual(check(verify), [false, true]);
+  assert.deepEqual(userCertificateLimits(verify.blob).permissions.pty, false);
+});
+
+test("checkAuthorizedKey() merges the FIDO requirements of line and certificate as sshd", () => {
+  const client = { host: "10.0.0.1", addr: "10.0.0.1", now };
+  const requirements = (options: string, subject: Parameters<typeof checkAuthorizedKey>[0]) => {
+    const line = `${options ? options + " " : ""}${
+      subject instanceof Uint8Array ? userKey.exportPublicKey() : ca.exportPublicKey()
+    }`;
+    const v = checkAuthorizedKey(subject, {
+      username: "alice",
+      authorizedKeys: parseAuthorizedKeys(line),
+      client,
+    });
+    assert.ok(v.accepted, v.accepted ? "" : v.reason);
+    return [v.touchRequired, v.verifyRequired];
+  };
+  // A plain key: its line says.
+  assert.deepEqual(requirements("", userKey.publicBlob), [true, false]);
+  assert.deepEqual(requirements("no-touch-required", userKey.publicBlob), [false, false]);
+  assert.deepEqual(requirements("verify-required", userKey.publicBlob), [true, true]);
+  // A certificate through a cert-authority line: touch is waived only by both, verify asked by either.
+  const cert = (touchRequired: boolean, verify: boolean) =>
+    createCertificate({
+      key: userKey,
+      caKey: ca,
+      type: "user",
+      keyId: "k",
+      principals: ["alice"],
+      criticalOptions: verify ? { "verify-required": "" } : {},
+      extensions: touchRequired ? {} : { "no-touch-required": "" },
+    });
+  assert.deepEqual(requirements("cert-authority", cert(true, false)), [true, false]);
+  assert.deepEqual(requirements("cert-authority", cert(false, false)), [true, false]);
+  assert.deepEqual(requirements("cert-authority,no-touch-required", cert(true, false)), [
+    true,
+    false,
+  ]);
+  assert.deepEqual(requirements("cert-authority,no-touch-required", cert(false, false)), [
+    false,
+    false,
+  ]);
+  assert.deepEqual(requirements("cert-authority", cert(true, true)), [true, true]);
+  assert.deepEqual(requirements("cert-authority,verify-required", cert(true, false)), [
+    true,
+    true,
+  ]);
+  // Through trustedUserCAKeys the certificate alone says.
+  const v = checkAuthorizedKey(cert(false, true), {
+    username: "alice",
+    client,
+    trustedUserCAKeys: [ca],
+  });
+  assert.ok(v.accepted);
+  assert.deepEqual([v.touchRequired, v.verifyRequired], [false, true]);
 });
 
 test("parseKeyOrCertificate() tells keys from certificates", () => {
