@@ -54,7 +54,7 @@ async function withServer(
           addr: (conn.remoteAddress ?? "").replace(/^::ffff:/, ""),
           now: Date.now(),
         },
-      }).accepted,
+      }),
     processFactory: async (p) => {
       await p.write(`ran ${p.command}\n`);
     },

@@ -277,7 +277,7 @@ conformanceTest(
             addr: (conn.remoteAddress ?? "").replace(/^::ffff:/, ""),
             now: Date.now(),
           },
-        }).accepted,
+        }),
       processFactory: async (p) => {
         await p.write(`hello ${p.command}\n`);
       },

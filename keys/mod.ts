@@ -109,8 +109,10 @@ export {
   SSHCertificate,
 } from "./certificates/certificate.ts";
 export {
+  applyCertificateLimits,
   type AuthorizedKeyCheckOptions,
   type AuthorizedKeyVerdict,
+  type CertificateLimitsOptions,
   checkAuthorizedKey,
   checkHostCertificate,
   checkUserCertificate,

@@ -10,8 +10,9 @@
 
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
-import type { AuthorizedKeyEntry } from "../../keys/trust/authorized_keys.ts";
+import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
 import {
+  applyCertificateLimits,
   type AuthorizedKeyVerdict,
   checkAuthorizedKey,
   checkHostCertificate,
@@ -207,6 +208,55 @@ export class AuthHandler {
     return YES;
   }
 
+  /**
+   * The verdict on a certificate: a `validateCertificate` hook's, or sshd's default
+   * policy (a `cert-authority` line in the user's authorized_keys vouches for
+   * certificates naming the user, or its `principals=`, valid now, from an allowed
+   * address). Either way the certificate's own limits apply, with the options of
+   * the line (or of the hook's answer) as sshd merges them.
+   */
+  async #certificate(
+    user: string,
+    algorithm: string,
+    keyBlob: Uint8Array,
+    entries: readonly AuthorizedKeyEntry[],
+  ): Promise<LineVerdict> {
+    const { conn } = this.#ctx;
+    const addr = conn.remoteAddress ?? "";
+    const validate = this.#ctx.hook("validateCertificate");
+    if (!validate) {
+      const v = checkAuthorizedKey(keyBlob, {
+        username: user,
+        authorizedKeys: entries,
+        client: { host: addr, addr, now: wallClock() },
+      });
+      return v.accepted ? { ...v, options: v.entry?.options } : v;
+    }
+    const answer = await validate(user, {
+      algorithm,
+      certificateBlob: keyBlob,
+      authorities: entries.filter((e) => e.options.certAuthority),
+    }, conn);
+    if (!answer) return REFUSED;
+    if (typeof answer === "object" && "accepted" in answer) {
+      // A checkAuthorizedKey() verdict: its line applies, and it is held to the certificate.
+      if (!answer.accepted) return answer;
+      const options = answer.entry?.options;
+      const own = applyCertificateLimits(keyBlob, {
+        clientAddress: addr,
+        ...(options ? { options } : {}),
+      });
+      return own.accepted ? narrower({ ...own, options }, answer) : own;
+    }
+    // true, or the options of a line that vouched for it.
+    const options = answer === true ? undefined : answer;
+    const v = applyCertificateLimits(keyBlob, {
+      clientAddress: addr,
+      ...(options ? { options } : {}),
+    });
+    return v.accepted ? { ...v, options } : v;
+  }
+
   async #password(user: string, password: string, newPassword?: string): Promise<AuthVerdict> {
     const { conn } = this.#ctx;
     this.permissions = UNRESTRICTED;
@@ -261,28 +311,9 @@ export class AuthHandler {
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {
-      const validate = this.#ctx.hook("validateCertificate");
-      if (validate) {
-        const v = await validate(user, {
-          algorithm,
-          certificateBlob: keyBlob,
-          authorities: entries.filter((e) => e.options.certAuthority),
-        }, conn);
-        if (!v) return NO;
-        if (signed) this.permissions = v === true ? UNRESTRICTED : permissionsFromOptions(v);
-        return YES;
-      }
-      // Default policy, as sshd: a `cert-authority` line in the user's authorized_keys
-      // vouches for certificates naming the user (or its `principals=`), valid now,
-      // from an allowed address; the line's options and the certificate's apply.
-      const addr = conn.remoteAddress ?? "";
-      const verdict = checkAuthorizedKey(keyBlob, {
-        username: user,
-        authorizedKeys: entries,
-        client: { host: addr, addr, now: wallClock() },
-      });
+      const verdict = await this.#certificate(user, algorithm, keyBlob, entries);
       if (!verdict.accepted) return NO;
-      if (signed) this.permissions = certificatePermissions(verdict);
+      if (signed) this.permissions = certificatePermissions(verdict, verdict.options);
       return YES;
     }
     let key: SSHKey | undefined;
@@ -302,16 +333,62 @@ export class AuthHandler {
   }
 }
 
+/** An accepted verdict. */
+type Accepted = Extract<AuthorizedKeyVerdict, { accepted: true }>;
+
+/** A verdict with the options of the line (or hook answer) behind it. */
+type LineVerdict =
+  | (Accepted & { readonly options: AuthorizedKeyOptions | undefined })
+  | Extract<AuthorizedKeyVerdict, { accepted: false }>;
+
+const REFUSED: LineVerdict = { accepted: false, reason: "refused by validateCertificate" };
+
 /**
- * What a certificate login may do: the `cert-authority` line's options (its `permitopen=`,
- * `environment=`, ...) narrowed by the certificate's own extensions — a certificate without
- * `permit-pty` gets no pty however permissive the line is, as with sshd — and the forced
- * command of either (they were checked to agree).
+ * Both verdicts at once: each permission if both grant it, the forced command of
+ * either (refused when they differ), each FIDO requirement if either asks it.
+ */
+function narrower(
+  a: Accepted & { readonly options: AuthorizedKeyOptions | undefined },
+  b: Accepted,
+): LineVerdict {
+  if (
+    a.forceCommand !== undefined && b.forceCommand !== undefined &&
+    a.forceCommand !== b.forceCommand
+  ) {
+    return {
+      accepted: false,
+      reason: "the verdict's forced command differs from the certificate's",
+    };
+  }
+  const forceCommand = a.forceCommand ?? b.forceCommand;
+  const p = a.permissions, q = b.permissions;
+  return {
+    ...a,
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    permissions: {
+      pty: p.pty && q.pty,
+      agentForwarding: p.agentForwarding && q.agentForwarding,
+      portForwarding: p.portForwarding && q.portForwarding,
+      x11Forwarding: p.x11Forwarding && q.x11Forwarding,
+      userRc: p.userRc && q.userRc,
+    },
+    touchRequired: a.touchRequired || b.touchRequired,
+    verifyRequired: a.verifyRequired || b.verifyRequired,
+  };
+}
+
+/**
+ * What a certificate login may do: the options of the line (or hook answer) that
+ * vouched for it (its `permitopen=`, `environment=`, ...) narrowed by the
+ * certificate's own extensions — a certificate without `permit-pty` gets no pty
+ * however permissive the line is, as with sshd — and the forced command of
+ * either (they were checked to agree).
  */
 function certificatePermissions(
-  verdict: Extract<AuthorizedKeyVerdict, { accepted: true }>,
+  verdict: Accepted,
+  options: AuthorizedKeyOptions | undefined,
 ): ConnectionPermissions {
-  const line = verdict.entry ? permissionsFromOptions(verdict.entry.options) : UNRESTRICTED;
+  const line = options ? permissionsFromOptions(options) : UNRESTRICTED;
   const both = verdict.permissions;
   return {
     ...line,

@@ -1,12 +1,19 @@
 /**
- * listen()'s default certificate login (a `cert-authority` line in authorized_keys): the
- * connection may do what the line AND the certificate allow, as with sshd. A certificate
- * without `permit-pty` or `permit-port-forwarding` gets neither, however permissive its
- * line; a restrictive line still restricts a permissive certificate.
+ * listen()'s certificate logins: the connection may do what the line AND the
+ * certificate allow, as with sshd. A certificate without `permit-pty` or
+ * `permit-port-forwarding` gets neither, however permissive its line; a restrictive
+ * line still restricts a permissive certificate. The same holds when a
+ * `validateCertificate` hook vouches for the certificate instead of a
+ * `cert-authority` line, whatever it answers.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import {
+  parseAuthorizedKeyOptions,
+  parseAuthorizedKeys,
+} from "../../keys/trust/authorized_keys.ts";
+import { checkAuthorizedKey } from "../../keys/trust/certificate_policy.ts";
 import {
   generateUserCertificate,
   type GenerateUserCertificateOptions,
@@ -14,6 +21,7 @@ import {
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import { connect } from "../client/connect.ts";
 import { listen, type SSHServer } from "./listen.ts";
+import type { ServerHooks } from "./options.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const ca = generatePrivateKey("ed25519");
@@ -96,4 +104,83 @@ test("a permissive certificate on a permissive line gets a pty and forwarding; i
   assert.deepEqual(seen.terminals, ["vt100"]);
   await assert.rejects(conn.openConnection("127.0.0.1", 9));
   assert.equal(seen.forwardsAsked, 1);
+});
+
+/** A server whose validateCertificate hook vouches for every certificate with `answer`. */
+async function hookServer(
+  answer: NonNullable<ServerHooks["validateCertificate"]>,
+  seen: Seen & { commands: (string | undefined)[] },
+): Promise<SSHServer> {
+  return await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validateCertificate: answer,
+    processFactory: (p) => {
+      seen.terminals.push(p.terminal?.term);
+      seen.commands.push(p.command);
+      p.exit(0);
+    },
+    connectionRequested: () => (seen.forwardsAsked++, false),
+  });
+}
+
+test("validateCertificate answering true still applies the certificate's force-command, permit-* and source-address", async () => {
+  const seen = { terminals: [], commands: [], forwardsAsked: 0 };
+  await using s = await hookServer(() => true, seen);
+  await using conn = await login(s, {
+    forceCommand: "backup-only",
+    permitPty: false,
+    permitPortForwarding: false,
+  });
+  const p = s.getConnections()[0]!.permissions;
+  assert.deepEqual([p.forcedCommand, p.pty, p.portForwarding], ["backup-only", false, false]);
+  await assert.rejects(conn.createProcess("rm -rf /data", { term: "xterm" }), /pseudo-terminal/);
+  await (await conn.createProcess("rm -rf /data")).wait();
+  assert.deepEqual(seen.commands, ["backup-only"]);
+  await assert.rejects(conn.openConnection("127.0.0.1", 9));
+  assert.equal(seen.forwardsAsked, 0);
+  // A certificate for other addresses is refused, whatever the hook says.
+  await assert.rejects(login(s, { sourceAddress: "192.0.2.0/24" }), /Permission denied/);
+});
+
+test("validateCertificate answering a line's options or a checkAuthorizedKey() verdict gets both limits", async () => {
+  const seen = { terminals: [], commands: [], forwardsAsked: 0 };
+  const options = parseAuthorizedKeyOptions('command="backup-only",permitopen="db:5432"');
+  {
+    await using s = await hookServer(() => options, seen);
+    await using _conn = await login(s, { permitPty: false });
+    const p = s.getConnections()[0]!.permissions;
+    assert.deepEqual([p.forcedCommand, p.pty, p.permitOpen], ["backup-only", false, [{
+      host: "db",
+      port: 5432,
+    }]]);
+    // The certificate's forced command must agree with the line's.
+    await assert.rejects(login(s, { forceCommand: "rm -rf /" }), /Permission denied/);
+  }
+  const authorities = parseAuthorizedKeys(
+    `cert-authority,no-port-forwarding ${ca.exportPublicKey()}`,
+  );
+  await using s = await hookServer(
+    (username, c) =>
+      checkAuthorizedKey(c.certificateBlob, {
+        username,
+        authorizedKeys: authorities,
+        client: { host: "127.0.0.1", addr: "127.0.0.1", now: Date.now() },
+      }),
+    seen,
+  );
+  await using _conn = await login(s, { forceCommand: "uptime", permitPty: false });
+  const p = s.getConnections()[0]!.permissions;
+  assert.deepEqual([p.forcedCommand, p.pty, p.portForwarding, p.agentForwarding], [
+    "uptime",
+    false,
+    false,
+    true,
+  ]);
+  // A refused verdict refuses.
+  await assert.rejects(
+    login(s, { principals: ["nobody"] }),
+    /Permission denied/,
+  );
 });

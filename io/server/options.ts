@@ -14,6 +14,7 @@ import type { KbdintChallenge } from "../../core/auth/server_auth.ts";
 import type { Modulus } from "../../core/kex/moduli.ts";
 import type { RandomSource } from "../../core/random.ts";
 import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+import type { AuthorizedKeyVerdict } from "../../keys/trust/certificate_policy.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { KnownHostsSource } from "../keys/known_hosts.ts";
@@ -150,15 +151,42 @@ export interface ServerHooks {
     conn: ServerConnectionContext,
   ): MaybePromise<boolean>;
   /**
-   * Is this certificate allowed for this user? The hook for certificate checking
-   * (CA trust, principals, validity, critical options). Return the options to
-   * apply (e.g. a `force-command`), true, or false. Default: refuse every certificate.
+   * Is this certificate allowed for this user? The hook for certificate trust
+   * (CA, principals, validity). Answer false to refuse, true to accept, the
+   * options of what vouched for it (an authorized_keys line's: `permitopen=`,
+   * `environment=`, `command=`, ...) or a `checkAuthorizedKey()` verdict. Once
+   * accepted, the certificate's own limits apply as sshd applies them, merged
+   * with those options: its `force-command` (refused when it differs from a
+   * `command=`), its `permit-*` extensions (a certificate without `permit-pty`
+   * gets no pty), `source-address`, and for FIDO keys `no-touch-required` and
+   * `verify-required`; a critical option the server does not know refuses it.
+   * Without this hook, `authorizedClientKeys`' `cert-authority` lines decide as
+   * sshd's do.
+   *
+   * @example Trust a CA from code, with its certificates' limits
+   * ```ts
+   * import { checkAuthorizedKey, generatePrivateKey, listen, parseAuthorizedKeys } from "../../mod.ts";
+   * const ca = generatePrivateKey("ed25519");
+   * const authorities = parseAuthorizedKeys(`cert-authority,principals="ops" ${ca.exportPublicKey()}`);
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validateCertificate: (username, c, conn) =>
+   *     checkAuthorizedKey(c.certificateBlob, {
+   *       username,
+   *       authorizedKeys: authorities,
+   *       client: { host: conn.remoteAddress ?? "", addr: conn.remoteAddress ?? "", now: Date.now() },
+   *     }),
+   * });
+   * console.log(server.address.port > 0); // true
+   * ```
    */
   validateCertificate?(
     username: string,
     certificate: CertificateAuthInfo,
     conn: ServerConnectionContext,
-  ): MaybePromise<boolean | AuthorizedKeyOptions>;
+  ): MaybePromise<boolean | AuthorizedKeyOptions | AuthorizedKeyVerdict>;
   /** First keyboard-interactive challenge (null/false refuses; true accepts without questions). */
   getKbdintChallenge?(
     username: string,

@@ -22,7 +22,7 @@ import {
   lookupAuthorizedKey,
 } from "./authorized_keys.ts";
 import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
-import { matchPattern } from "./host_patterns.ts";
+import { matchAddressList, matchPattern } from "./host_patterns.ts";
 import { SSHKey } from "../ssh_key.ts";
 
 /** Options of {@link checkHostCertificate}. */
@@ -455,6 +455,81 @@ export function checkAuthorizedKey(
   const limits = combineLimits(entry.options, r);
   if (typeof limits === "string") return no(limits);
   return { accepted: true, entry, certificate: cert, principal: r.principal, ...limits };
+}
+
+/** Options of {@link applyCertificateLimits}. */
+export interface CertificateLimitsOptions {
+  /** The options of what vouched for the certificate (e.g. an authorized_keys line's), if any. */
+  readonly options?: AuthorizedKeyOptions;
+  /** The client's address, checked against the certificate's `source-address`. */
+  readonly clientAddress?: string;
+}
+
+const CERTIFICATE_CRITICAL_OPTIONS = new Set([
+  "force-command",
+  "source-address",
+  "verify-required",
+]);
+
+/**
+ * The verdict for a user certificate that something other than
+ * {@link checkAuthorizedKey} trusted (an application's own CA check, e.g. a
+ * `listen()` `validateCertificate` hook): accepted with the certificate's own
+ * limits — `force-command`, the `permit-*` extensions, `no-touch-required`,
+ * `verify-required` — merged with `options` as sshd merges a line's; refused
+ * when a user certificate is not one, its `source-address` excludes
+ * `clientAddress`, it has a critical option nobody can enforce (PROTOCOL.certkeys
+ * says refuse), or its forced command differs from the options'. Whether to
+ * trust it (CA, validity, principals) is not looked at. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { generateUserCertificate } from "../certificates/certificate.ts";
+ * import { applyCertificateLimits } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+ * const cert = generateUserCertificate(ca, user, "k", { forceCommand: "backup", permitPty: false });
+ * const v = applyCertificateLimits(cert, { clientAddress: "192.0.2.9" });
+ * console.log(v.accepted && [v.forceCommand, v.permissions.pty]); // ["backup", false]
+ * ```
+ */
+export function applyCertificateLimits(
+  cert: SSHCertificate | Uint8Array,
+  options: CertificateLimitsOptions = {},
+): AuthorizedKeyVerdict {
+  const no = (reason: string): AuthorizedKeyVerdict => ({ accepted: false, reason });
+  let c: SSHCertificate;
+  try {
+    c = toCertificate(cert);
+  } catch (e) {
+    return no(`unusable certificate: ${(e as Error).message}`);
+  }
+  if (c.certType !== "user") return no("not a user certificate");
+  for (const name of c.criticalOptions.keys()) {
+    if (!CERTIFICATE_CRITICAL_OPTIONS.has(name)) {
+      return no(`certificate has an unknown critical option '${name}'`);
+    }
+  }
+  const limits = userCertificateLimits(c);
+  if (limits.sourceAddress !== undefined && options.clientAddress !== undefined) {
+    if (matchAddressList(options.clientAddress, limits.sourceAddress) !== 1) {
+      return no(`source address ${options.clientAddress} is not allowed by the certificate`);
+    }
+  }
+  if (options.options === undefined) {
+    const { forceCommand, permissions, touchRequired, verifyRequired } = limits;
+    return {
+      accepted: true,
+      certificate: c,
+      ...(forceCommand !== undefined ? { forceCommand } : {}),
+      permissions,
+      touchRequired,
+      verifyRequired,
+    };
+  }
+  const merged = combineLimits(options.options, limits);
+  if (typeof merged === "string") return no(merged);
+  return { accepted: true, certificate: c, ...merged };
 }
 
 /**

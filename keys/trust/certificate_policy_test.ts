@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseAuthorizedKeys } from "./authorized_keys.ts";
+import { parseAuthorizedKeyOptions, parseAuthorizedKeys } from "./authorized_keys.ts";
 import {
   createCertificate,
   generateHostCertificate,
   generateUserCertificate,
 } from "../certificates/certificate.ts";
 import {
+  applyCertificateLimits,
   checkAuthorizedKey,
   checkHostCertificate,
   checkUserCertificate,
@@ -278,6 +279,52 @@ test("checkAuthorizedKey() merges the FIDO requirements of line and certificate 
   });
   assert.ok(v.accepted);
   assert.deepEqual([v.touchRequired, v.verifyRequired], [false, true]);
+});
+
+test("applyCertificateLimits() holds a certificate trusted elsewhere to its own limits and the options", () => {
+  const reason = (v: ReturnType<typeof applyCertificateLimits>) => v.accepted ? "" : v.reason;
+  const cert = generateUserCertificate(ca, userKey, "k", {
+    forceCommand: "backup",
+    sourceAddress: "10.0.0.0/8",
+    permitPty: false,
+  });
+  const v = applyCertificateLimits(cert, { clientAddress: "10.1.1.1" });
+  assert.ok(v.accepted, reason(v));
+  assert.equal(v.forceCommand, "backup");
+  assert.deepEqual([v.permissions.pty, v.permissions.portForwarding], [false, true]);
+  assert.deepEqual([v.touchRequired, v.verifyRequired], [true, false]);
+  assert.match(reason(applyCertificateLimits(cert, { clientAddress: "192.0.2.1" })), /source/);
+  // Merged with options as with a cert-authority line.
+  const merged = applyCertificateLimits(cert, {
+    clientAddress: "10.1.1.1",
+    options: parseAuthorizedKeyOptions("no-port-forwarding,no-touch-required,verify-required"),
+  });
+  assert.ok(merged.accepted);
+  assert.deepEqual(
+    [merged.permissions.portForwarding, merged.touchRequired, merged.verifyRequired],
+    [
+      false,
+      true,
+      true,
+    ],
+  );
+  const other = parseAuthorizedKeyOptions('command="rm -rf /"');
+  assert.match(
+    reason(applyCertificateLimits(cert, { clientAddress: "10.1.1.1", options: other })),
+    /force-command differs/,
+  );
+  // What nobody can enforce, or what is no user certificate, is refused.
+  const unknown = createCertificate({
+    key: userKey,
+    caKey: ca,
+    type: "user",
+    keyId: "k",
+    criticalOptions: { "made-up@example.com": "" },
+  });
+  assert.match(reason(applyCertificateLimits(unknown)), /unknown critical option/);
+  const host = generateHostCertificate(ca, userKey, "h", { principals: ["h"] });
+  assert.match(reason(applyCertificateLimits(host)), /not a user certificate/);
+  assert.match(reason(applyCertificateLimits(new Uint8Array([0, 0, 0, 1, 120]))), /unusable/);
 });
 
 test("parseKeyOrCertificate() tells keys from certificates", () => {
