@@ -240,6 +240,7 @@ export type {
   ProcessFactory,
   ProcessRequest,
   PublicKeyAuthInfo,
+  PublicKeyAuthOptions,
   ServerHooks,
 } from "./io/server/options.ts";
 export type {

@@ -16,7 +16,10 @@ import {
   type AuthorizedKeyVerdict,
   checkAuthorizedKey,
   checkHostCertificate,
+  type SecurityKeyRequirements,
 } from "../../keys/trust/certificate_policy.ts";
+import type { SkSignatureDetails } from "../../core/publickey/verify.ts";
+import { plainAlgorithm } from "../../core/publickey/certificate.ts";
 import { type KnownHosts, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
@@ -30,7 +33,7 @@ import {
   matchAuthorizedKey,
 } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";
-import type { ServerHooks } from "./options.ts";
+import type { PublicKeyAuthOptions, ServerHooks } from "./options.ts";
 import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
@@ -54,6 +57,8 @@ export interface AuthContext {
   readonly signatureAlgorithms: readonly string[];
   /** The listen options' trust settings for client hosts and X.509 client certificates. */
   readonly trust?: ClientTrustOptions;
+  /** `publicKeyAuthOptions`: what every FIDO key's signature must attest. */
+  readonly publicKeyAuthOptions?: PublicKeyAuthOptions | undefined;
 }
 
 /** Trust settings of `listen()` the handler applies (see `ListenOptions`). */
@@ -131,7 +136,7 @@ export class AuthHandler {
       case "authPassword":
         return await this.#password(e.username, e.password, e.newPassword);
       case "authPublicKey":
-        return await this.#publicKey(e.username, e.algorithm, e.keyBlob, e.signed);
+        return await this.#publicKey(e);
       case "authKbdint":
         return await this.#kbdint(e.username, e.submethods, e.responses);
       case "authHostbased": {
@@ -193,9 +198,9 @@ export class AuthHandler {
    * secureShellClient) and, if the certificate lists user principals, names
    * the user (as AsyncSSH). Without trusted certificates every X.509 key is refused.
    */
-  #x509(user: string, keyBlob: Uint8Array, signed: boolean): AuthVerdict {
+  #x509(user: string, keyBlob: Uint8Array): boolean {
     const trusted = this.#ctx.trust?.x509TrustedCerts;
-    if (!trusted?.length) return NO;
+    if (!trusted?.length) return false;
     const principals = x509Principals(keyBlob);
     const r = checkX509Purposes(
       keyBlob,
@@ -203,9 +208,7 @@ export class AuthHandler {
       this.#ctx.trust?.x509Purposes ?? "secureShellClient",
       { now: wallClock(), ...(principals.length ? { principal: user } : {}) },
     );
-    if (!r.valid) return NO;
-    if (signed) this.permissions = UNRESTRICTED;
-    return YES;
+    return r.valid;
   }
 
   /**
@@ -296,42 +299,83 @@ export class AuthHandler {
     return (await check(user, responses[0] ?? "", conn)) === true ? YES : NO;
   }
 
-  async #publicKey(
+  async #publicKey(e: Extract<ServerAuthEvent, { type: "authPublicKey" }>): Promise<AuthVerdict> {
+    const grant = await this.#publicKeyGrant(e.username, e.algorithm, e.keyBlob);
+    if (grant === undefined) return NO;
+    if (!e.signed) return YES; // a query: PK_OK, and the signature that follows decides
+    if (!this.#attested(e.keyBlob, e.sk, grant)) return NO;
+    this.permissions = grant.permissions;
+    return YES;
+  }
+
+  /** What the key may do once its signature is in, and what that must attest; undefined refuses it. */
+  async #publicKeyGrant(
     user: string,
     algorithm: string,
     keyBlob: Uint8Array,
-    signed: boolean,
-  ): Promise<AuthVerdict> {
+  ): Promise<KeyGrant | undefined> {
     const { conn } = this.#ctx;
     const base = algorithm.endsWith(CERT_SUFFIX)
       ? algorithm.slice(0, -CERT_SUFFIX.length)
       : algorithm;
-    if (!this.#ctx.signatureAlgorithms.includes(base)) return NO;
-    if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob, signed);
+    if (!this.#ctx.signatureAlgorithms.includes(base)) return undefined;
+    if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {
-      const verdict = await this.#certificate(user, algorithm, keyBlob, entries);
-      if (!verdict.accepted) return NO;
-      if (signed) this.permissions = certificatePermissions(verdict, verdict.options);
-      return YES;
+      const v = await this.#certificate(user, algorithm, keyBlob, entries);
+      if (!v.accepted) return undefined;
+      const { touchRequired, verifyRequired } = v;
+      return { permissions: certificatePermissions(v, v.options), touchRequired, verifyRequired };
     }
     let key: SSHKey | undefined;
     try {
       key = SSHKey.fromPublicBlob(keyBlob);
     } catch {
-      return NO;
+      return undefined;
     }
     const entry = matchAuthorizedKey(entries, key, conn.remoteAddress ?? "");
     if (entry) {
-      if (signed) this.permissions = permissionsFromOptions(entry.options);
-      return YES;
+      return {
+        permissions: permissionsFromOptions(entry.options),
+        touchRequired: !entry.options.noTouchRequired,
+        verifyRequired: entry.options.verifyRequired,
+      };
     }
     const ok = await this.#ctx.hook("validatePublicKey")?.(user, { algorithm, keyBlob, key }, conn);
-    if (ok === true && signed) this.permissions = UNRESTRICTED;
-    return ok === true ? YES : NO;
+    return ok === true ? ANY_KEY : undefined;
+  }
+
+  /**
+   * Whether a signature attests what its FIDO (`sk-*`) key must, as sshd checks
+   * it: user presence unless the key's options waive it, user verification where
+   * they ask for it, and whatever `publicKeyAuthOptions` asks of every key. Other
+   * keys attest nothing and need not.
+   */
+  #attested(
+    keyBlob: Uint8Array,
+    sk: SkSignatureDetails | undefined,
+    need: SecurityKeyRequirements,
+  ): boolean {
+    if (!plainAlgorithm(blobType(keyBlob)).startsWith("sk-")) return true;
+    if (sk === undefined) return false; // a FIDO signature that lost its flags: nothing to go by
+    const all = this.#ctx.publicKeyAuthOptions;
+    if ((need.touchRequired || all?.touchRequired) && !sk.userPresent) return false;
+    return !((need.verifyRequired || all?.verifyRequired) && !sk.userVerified);
   }
 }
+
+/** What an accepted key may do, and what its FIDO signatures must attest. */
+interface KeyGrant extends SecurityKeyRequirements {
+  readonly permissions: ConnectionPermissions;
+}
+
+/** A key a hook (or an X.509 trust anchor) let in: no options, sshd's default FIDO policy. */
+const ANY_KEY: KeyGrant = Object.freeze({
+  permissions: UNRESTRICTED,
+  touchRequired: true,
+  verifyRequired: false,
+});
 
 /** An accepted verdict. */
 type Accepted = Extract<AuthorizedKeyVerdict, { accepted: true }>;

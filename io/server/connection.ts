@@ -151,6 +151,7 @@ export class SSHServerConnection implements ServerConnectionContext {
         x509TrustedCerts: setup.x509TrustedCerts,
         x509Purposes: this.#o.x509Purposes,
       },
+      publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
     };
     this.#auth = new AuthHandler(ctx);
     this.#forwarding = new ServerForwarding(

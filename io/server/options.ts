@@ -63,6 +63,26 @@ export interface HostBasedClientInfo {
   readonly keyBlob: Uint8Array;
 }
 
+/**
+ * What every FIDO (`sk-*`) key's signature must attest, for `listen({
+ * publicKeyAuthOptions })` (sshd's `PubkeyAuthOptions`). Keys of other types
+ * are not affected.
+ */
+export interface PublicKeyAuthOptions {
+  /**
+   * The user touched the key (sshd's `touch-required`), even when the key's
+   * authorized_keys line says `no-touch-required` or its certificate has that
+   * extension. Default false: each key's own options decide, and they require
+   * a touch unless they say otherwise.
+   */
+  readonly touchRequired?: boolean;
+  /**
+   * The user was verified, by PIN or biometrics (sshd's `verify-required`), as
+   * if every key's line said `verify-required`. Default false.
+   */
+  readonly verifyRequired?: boolean;
+}
+
 /** What `validatePassword` may answer: yes, no, or "expired: ask for a new one with this prompt". */
 export type PasswordVerdict = boolean | { readonly changePassword: string };
 
@@ -369,6 +389,29 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly serverFactory?: (conn: ServerConnectionContext) => ServerHooks;
   /** Offer publickey (default: when `authorizedClientKeys`, `x509TrustedCerts(Paths)` or `validatePublicKey`/`validateCertificate` is set). */
   readonly publicKeyAuth?: boolean;
+  /**
+   * What every FIDO (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`)
+   * key's signature must attest, as sshd's `PubkeyAuthOptions`. Without it each key's
+   * options decide, as with sshd: a signature must show the user touched the key
+   * unless the authorized_keys line says `no-touch-required` (and, for a certificate
+   * through a `cert-authority` line, the certificate has that extension too), and must
+   * show the user was verified when the line says `verify-required` or the certificate
+   * has that critical option.
+   *
+   * @example Every security key must ask for its PIN
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   authorizedClientKeys: "", // the users' sk-* keys
+   *   publicKeyAuthOptions: { verifyRequired: true },
+   * });
+   * console.log(server.address.port > 0); // true
+   * ```
+   */
+  readonly publicKeyAuthOptions?: PublicKeyAuthOptions;
   /** Offer password (default: when `validatePassword` is set). */
   readonly passwordAuth?: boolean;
   /** Offer keyboard-interactive (default: when a kbdint hook or `validatePassword` is set). */
