@@ -19,7 +19,7 @@ import {
   type SecurityKeyRequirements,
 } from "../../keys/trust/certificate_policy.ts";
 import type { SkSignatureDetails } from "../../core/publickey/verify.ts";
-import { plainAlgorithm } from "../../core/publickey/certificate.ts";
+import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/certificate.ts";
 import { type KnownHosts, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
@@ -38,7 +38,6 @@ import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
 const NO: AuthVerdict = { result: "failure" };
-const CERT_SUFFIX = "-cert-v01@openssh.com";
 
 /** The prompt used when keyboard-interactive stands in for a password. */
 export const PASSWORD_PROMPT: KbdintChallenge = {
@@ -177,7 +176,7 @@ export class AuthHandler {
     if (host === "") return false;
     const m = matchKnownHosts(kh, host, addr);
     try {
-      if (blobType(e.keyBlob).endsWith(CERT_SUFFIX)) {
+      if (isCertificateAlgorithm(blobType(e.keyBlob))) {
         return checkHostCertificate(e.keyBlob, {
           host,
           trustedCAs: m.trustedCAKeys,
@@ -315,14 +314,11 @@ export class AuthHandler {
     keyBlob: Uint8Array,
   ): Promise<KeyGrant | undefined> {
     const { conn } = this.#ctx;
-    const base = algorithm.endsWith(CERT_SUFFIX)
-      ? algorithm.slice(0, -CERT_SUFFIX.length)
-      : algorithm;
-    if (!this.#ctx.signatureAlgorithms.includes(base)) return undefined;
+    if (!this.#algorithmAccepted(algorithm)) return undefined;
     if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
-    if (blobType(keyBlob).endsWith(CERT_SUFFIX)) {
+    if (isCertificateAlgorithm(blobType(keyBlob))) {
       const v = await this.#certificate(user, algorithm, keyBlob, entries);
       if (!v.accepted) return undefined;
       const { touchRequired, verifyRequired } = v;
@@ -344,6 +340,15 @@ export class AuthHandler {
     }
     const ok = await this.#ctx.hook("validatePublicKey")?.(user, { algorithm, keyBlob, key }, conn);
     return ok === true ? ANY_KEY : undefined;
+  }
+
+  /**
+   * Whether the signature algorithm is one we accept from users (`signatureAlgs`,
+   * default server-sig-algs): a certificate algorithm by the plain one it wraps
+   * (`sk-ssh-ed25519-cert-v01@openssh.com` by `sk-ssh-ed25519@openssh.com`).
+   */
+  #algorithmAccepted(algorithm: string): boolean {
+    return this.#ctx.signatureAlgorithms.includes(plainAlgorithm(algorithm));
   }
 
   /**

@@ -8,12 +8,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fakeSecurityKey } from "../../core/testing/fixtures.ts";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { connect } from "../client/connect.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { listen } from "./listen.ts";
-import type { PublicKeyAuthOptions } from "./options.ts";
+import type { ListenOptions, PublicKeyAuthOptions } from "./options.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const sk = fakeSecurityKey(31);
@@ -29,6 +30,7 @@ async function login(
   authorizedClientKeys: string,
   key: ClientKeyPair,
   publicKeyAuthOptions?: PublicKeyAuthOptions,
+  more: Partial<ListenOptions> = {},
 ): Promise<string> {
   await using server = await listen({
     host: "127.0.0.1",
@@ -37,6 +39,7 @@ async function login(
     authFailureDelay: 0,
     authorizedClientKeys,
     ...(publicKeyAuthOptions ? { publicKeyAuthOptions } : {}),
+    ...more,
   });
   try {
     await using _conn = await connect("127.0.0.1", {
@@ -85,4 +88,43 @@ test("listen({ publicKeyAuthOptions }) asks every FIDO key for a touch or a veri
     await login(ed.exportPublicKey(), plain, { touchRequired: true, verifyRequired: true }),
     "in",
   );
+});
+
+/** A certificate for the security key, made out to alice, touched with `flags` when it signs. */
+function certified(
+  flags: number,
+  o: { verify?: boolean; noTouch?: boolean } = {},
+): ClientKeyPair {
+  const cert = createCertificate({
+    key: SSHKey.fromPublicBlob(sk.publicBlob),
+    caKey: ca,
+    type: "user",
+    keyId: "fido",
+    principals: ["alice"],
+    criticalOptions: o.verify ? { "verify-required": "" } : {},
+    extensions: { "permit-pty": "", ...(o.noTouch ? { "no-touch-required": "" } : {}) },
+  });
+  return touched(flags, cert.blob, cert.typeName);
+}
+
+const ca = generatePrivateKey("ed25519");
+const caLine = `cert-authority ${ca.exportPublicKey()}`;
+
+test("listen() lets FIDO user certificates in, held to their touch and verify options", async () => {
+  assert.equal(await login(caLine, certified(0x01)), "in");
+  assert.equal(await login(caLine, certified(0x00)), "refused");
+  assert.equal(await login(caLine, certified(0x01, { verify: true })), "refused");
+  assert.equal(await login(caLine, certified(0x05, { verify: true })), "in");
+  // The touch is waived only when both the line and the certificate waive it, as with sshd.
+  assert.equal(await login(caLine, certified(0x00, { noTouch: true })), "refused");
+  assert.equal(await login(`no-touch-required,${caLine}`, certified(0x00)), "refused");
+  assert.equal(
+    await login(`no-touch-required,${caLine}`, certified(0x00, { noTouch: true })),
+    "in",
+  );
+  // A validateCertificate hook that vouches for it does not lift the certificate's own.
+  const hook = { validateCertificate: () => true };
+  assert.equal(await login("", certified(0x01, { verify: true }), undefined, hook), "refused");
+  assert.equal(await login("", certified(0x05, { verify: true }), undefined, hook), "in");
+  assert.equal(await login("", certified(0x00, { noTouch: true }), undefined, hook), "in");
 });
