@@ -140,6 +140,8 @@ export class AuthHandler {
         return await this.#kbdint(e.username, e.submethods, e.responses);
       case "authHostbased": {
         this.permissions = UNRESTRICTED;
+        // The same algorithms as publickey: no SHA-1 (ssh-rsa) or DSA unless signatureAlgs says so.
+        if (!this.#algorithmAccepted(e.algorithm)) return NO;
         const known = this.#ctx.trust?.knownClientHosts;
         if (known !== undefined && !(await this.#knownClientHost(known, e))) return NO;
         const hook = this.#ctx.hook("validateHostBasedUser");

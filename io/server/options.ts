@@ -545,7 +545,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly compressionAlgs?: readonly string[];
   /** Host key algorithms to offer (default: every safe one the host keys serve; ssh-rsa only if listed). */
   readonly serverHostKeyAlgs?: readonly string[];
-  /** User signature algorithms accepted and announced in server-sig-algs. */
+  /** Signature algorithms accepted from users and client hosts (publickey, hostbased) and announced in server-sig-algs. */
   readonly signatureAlgs?: readonly string[];
   /** Groups for diffie-hellman-group-exchange (default: RFC 3526 groups). */
   readonly moduli?: readonly Modulus[];

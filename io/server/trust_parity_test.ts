@@ -65,6 +65,14 @@ test("listen() knownClientHosts lets in a client host listed under its address",
   assert.ok(conn);
 });
 
+test("listen() refuses host-based logins signed with an algorithm signatureAlgs leaves out", async () => {
+  await using s = await server({
+    knownClientHosts: { text: formatKnownHostsLine(["127.0.0.1"], 22, clientHost) },
+    signatureAlgs: ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"], // no ECDSA
+  });
+  await assert.rejects(login(s, { hostBased: hostBased(clientHost) }), denied);
+});
+
 test("listen() knownClientHosts refuses an unlisted host key before the hook is asked", async () => {
   let asked = 0;
   await using s = await server({
