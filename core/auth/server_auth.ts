@@ -6,7 +6,9 @@
  * The engine checks what it can check alone — message syntax, signatures over the
  * session — and asks the application everything else through events with ids:
  * is this key authorized, is this password right, what to ask next. Failures are
- * answered after a growing delay, and attempts per connection are capped.
+ * answered after a growing delay, and attempts per connection are capped: as with
+ * sshd every refused request counts — a refused publickey query too — but the
+ * client's opening "none".
  *
  * @module
  */
@@ -102,7 +104,11 @@ export interface ServerAuthOptions {
   readonly methods: readonly string[];
   /** Banner sent before the first answer, if any. */
   readonly banner?: string;
-  /** Failed attempts allowed before disconnecting. Default 6, as OpenSSH's MaxAuthTries. */
+  /**
+   * Failed attempts allowed before disconnecting. Default 6, as OpenSSH's MaxAuthTries;
+   * as there, each refused request counts (each refused key a client asks about too),
+   * except a first "none".
+   */
   readonly maxAuthTries?: number;
   /** Delay before each failure reply, growing with each failure (ms). Default 250 ms. */
   readonly failureDelayMs?: number;
@@ -134,6 +140,8 @@ type Pending = {
   method: string;
   username: string;
   query?: { algorithm: string; keyBlob: Uint8Array };
+  /** A refusal costs nothing: the client's first request, "none" (it asks for the methods). */
+  free: boolean;
 };
 
 /** The server authentication state machine. */
@@ -146,6 +154,8 @@ export class ServerAuth {
   #pending: Pending | null = null;
   #nextId = 1;
   #failures = 0;
+  /** USERAUTH_REQUESTs read so far. */
+  #requests = 0;
   #bannerSent = false;
   #methods: string[];
   /** Replies held back until a time (failure rate limiting). */
@@ -309,7 +319,9 @@ export class ServerAuth {
     }
     this.#username = username;
     this.#kbdintExpected = -1;
-    if (method !== "none" && !this.#methods.includes(method)) return this.#failure(true);
+    this.#requests++;
+    // As sshd: a method we do not offer is a failed attempt like any other.
+    if (method !== "none" && !this.#methods.includes(method)) return this.#failure(false);
     switch (method) {
       case "none":
         r.assertEnd("none request");
@@ -390,7 +402,7 @@ export class ServerAuth {
         });
       }
       default:
-        return this.#failure(true);
+        return this.#failure(false);
     }
   }
 
@@ -402,6 +414,7 @@ export class ServerAuth {
       id: event.id,
       method,
       username: this.#username!,
+      free: method === "none" && this.#requests === 1,
       ...(method === "publickey" && event.type === "authPublicKey" && !event.signed &&
           this.#pendingQuery
         ? { query: this.#pendingQuery }
@@ -471,8 +484,9 @@ export class ServerAuth {
         break;
       }
       case "failure":
-        // A refused query or "none" is not an attempt: clients probe with them.
-        this.#failure(p.query !== undefined || p.method === "none");
+        // As sshd, every refusal counts but a first "none": a refused publickey query too,
+        // or one connection could test any number of keys against the user's.
+        this.#failure(p.free);
         return;
     }
     this.#drainQueue();

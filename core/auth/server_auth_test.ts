@@ -1,0 +1,95 @@
+/**
+ * ServerAuth on its own, fed USERAUTH_REQUEST payloads on a virtual clock: which
+ * refusals count toward maxAuthTries and wait out the failure delay.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Msg } from "../transport/messages.ts";
+import { SSHWriter } from "../wire.ts";
+import type { DisconnectError } from "../errors.ts";
+import { ServerAuth, type ServerAuthEvent, type ServerAuthOptions } from "./server_auth.ts";
+
+/** A ServerAuth whose application refuses everything, with what it sent and when it gave up. */
+function refusing(options: Partial<ServerAuthOptions> = {}) {
+  const sent: number[] = [];
+  const asked: ServerAuthEvent[] = [];
+  let failed: DisconnectError | undefined;
+  let now = 0;
+  let answered = 0;
+  const auth: ServerAuth = new ServerAuth(
+    { methods: ["publickey", "password"], maxAuthTries: 3, failureDelayMs: 1000, ...options },
+    {
+      send: (p) => sent.push(p[0]!),
+      emit: (e) => asked.push(e),
+      sessionId: () => new Uint8Array(32),
+      verifySignature: () => ({ valid: true }),
+      now: () => now,
+      onSuccess: () => {},
+      fail: (e) => (failed = e),
+    },
+  );
+  auth.handleMessage(
+    Msg.SERVICE_REQUEST,
+    new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+  );
+  return {
+    auth,
+    sent,
+    asked,
+    failed: () => failed,
+    /** Sends one request and refuses what the application is asked. */
+    request(method: string, body: (w: SSHWriter) => SSHWriter = (w) => w): void {
+      const w = new SSHWriter().writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8("alice")
+        .writeStringUtf8("ssh-connection").writeStringUtf8(method);
+      auth.handleMessage(Msg.USERAUTH_REQUEST, body(w).toBytes());
+      this.refuseAll();
+    },
+    /** Refuses every question not answered yet (answers may raise more). */
+    refuseAll(): void {
+      for (; answered < asked.length; answered++) {
+        const e = asked[answered]!;
+        if ("id" in e) auth.answerAuth(e.id, { result: "failure" });
+      }
+    },
+    /** Moves the clock to the next delayed reply and lets the queue run. */
+    wait(): void {
+      const at = auth.nextDeadline();
+      if (at !== undefined) now = at;
+      auth.handleTimeout(now);
+      this.refuseAll();
+    },
+  };
+}
+
+const query = (n: number) => (w: SSHWriter) =>
+  w.writeBoolean(false).writeStringUtf8("ssh-ed25519")
+    .writeString(
+      new SSHWriter().writeStringUtf8("ssh-ed25519").writeString(new Uint8Array(32).fill(n))
+        .toBytes(),
+    );
+
+test("ServerAuth counts refused publickey queries toward maxAuthTries and delays each refusal", () => {
+  const s = refusing();
+  for (let n = 1; n <= 6; n++) s.request("publickey", query(n));
+  // The first refusal waits out the delay; the other queries wait behind it.
+  assert.deepEqual(s.sent, [Msg.SERVICE_ACCEPT]);
+  assert.equal(s.asked.length, 1);
+  assert.equal(s.auth.nextDeadline(), 1000);
+  s.wait();
+  assert.equal(s.auth.nextDeadline(), 3000, "the second refusal waits longer");
+  s.wait();
+  // The third refused key ends the connection: six keys got three answers.
+  assert.equal(s.failed()?.detail, "too-many-auth-failures");
+  assert.equal(s.asked.filter((e) => e.type === "authPublicKey").length, 3);
+});
+
+test('ServerAuth lets only the opening "none" go free; other methods not offered count', () => {
+  const s = refusing({ failureDelayMs: 0 });
+  s.request("none");
+  s.request("none");
+  s.request("gssapi-with-mic");
+  assert.equal(s.failed(), undefined);
+  s.request("hostbased");
+  assert.equal(s.failed()?.detail, "too-many-auth-failures");
+  assert.equal(s.sent.filter((t) => t === Msg.USERAUTH_FAILURE).length, 3);
+});
