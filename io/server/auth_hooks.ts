@@ -1,9 +1,10 @@
 /**
  * Turns the server engine's authentication events into verdicts by asking the
  * application's hooks and `authorizedClientKeys`, with safe defaults: a method
- * with no hook refuses, certificates are refused until a `validateCertificate`
- * hook accepts them, and a key's authorized_keys options become the
- * connection's permissions.
+ * with no hook refuses; a certificate needs a `cert-authority` line or a
+ * `validateCertificate` hook and keeps its own limits either way; a FIDO key's
+ * signature must attest what sshd asks (user presence, user verification); a
+ * key's authorized_keys options become the connection's permissions.
  *
  * @module
  */

@@ -163,7 +163,9 @@ export interface ServerHooks {
   ): MaybePromise<PasswordVerdict>;
   /**
    * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
-   * already allow it. Signatures are checked for you.
+   * already allow it. Signatures are checked for you, and a FIDO (`sk-*`) key's must
+   * show the user touched it, as sshd's default (put the key in `authorizedClientKeys`
+   * with `no-touch-required` to waive that).
    */
   validatePublicKey?(
     username: string,
