@@ -96,6 +96,8 @@ export type {
 } from "./auth/server_auth.ts";
 export type { EngineBase, EngineEvent, EngineOptions } from "./engine/engine_base.ts";
 export type { KeySizes, TransportSuite } from "./transport/suite.ts";
+export { checkKeyBlobSignature } from "./publickey/key_blob.ts";
+export type { SignatureCheck, SkSignatureDetails } from "./publickey/verify.ts";
 export type {
   AlgorithmPreferences,
   Transport,
