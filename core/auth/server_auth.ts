@@ -6,9 +6,9 @@
  * The engine checks what it can check alone — message syntax, signatures over the
  * session — and asks the application everything else through events with ids:
  * is this key authorized, is this password right, what to ask next. Failures are
- * answered after a growing delay, and attempts per connection are capped: as with
- * sshd every refused request counts — a refused publickey query too — but the
- * client's opening "none".
+ * capped per connection: as with sshd every refused request counts — a refused
+ * publickey query too — but the client's opening "none"; a failed credential (a
+ * password, answers, a signature) is also answered after a growing delay.
  *
  * @module
  */
@@ -110,7 +110,11 @@ export interface ServerAuthOptions {
    * except a first "none".
    */
   readonly maxAuthTries?: number;
-  /** Delay before each failure reply, growing with each failure (ms). Default 250 ms. */
+  /**
+   * Delay before the reply to a failed credential (a password, keyboard-interactive answers,
+   * a signature), times the number of such failures so far, at most 8 (ms). Default 250 ms.
+   * Refused key queries count toward maxAuthTries but are answered at once.
+   */
   readonly failureDelayMs?: number;
 }
 
@@ -154,6 +158,8 @@ export class ServerAuth {
   #pending: Pending | null = null;
   #nextId = 1;
   #failures = 0;
+  /** Failed credentials (passwords, answers, signatures): what the failure delay grows with. */
+  #credentialFailures = 0;
   /** USERAUTH_REQUESTs read so far. */
   #requests = 0;
   #bannerSent = false;
@@ -321,7 +327,7 @@ export class ServerAuth {
     this.#kbdintExpected = -1;
     this.#requests++;
     // As sshd: a method we do not offer is a failed attempt like any other.
-    if (method !== "none" && !this.#methods.includes(method)) return this.#failure(false);
+    if (method !== "none" && !this.#methods.includes(method)) return this.#failure("counted");
     switch (method) {
       case "none":
         r.assertEnd("none request");
@@ -361,7 +367,7 @@ export class ServerAuth {
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
         const check = this.#host.verifySignature(algorithm, keyBlob, signature, data);
-        if (!check.valid) return this.#failure(false);
+        if (!check.valid) return this.#failure("delayed");
         return this.#ask(method, {
           type: "authPublicKey",
           id: this.#nextId,
@@ -389,7 +395,7 @@ export class ServerAuth {
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
         if (!this.#host.verifySignature(algorithm, keyBlob, signature, data).valid) {
-          return this.#failure(false);
+          return this.#failure("delayed");
         }
         return this.#ask(method, {
           type: "authHostbased",
@@ -402,7 +408,7 @@ export class ServerAuth {
         });
       }
       default:
-        return this.#failure(false);
+        return this.#failure("counted");
     }
   }
 
@@ -485,17 +491,26 @@ export class ServerAuth {
       }
       case "failure":
         // As sshd, every refusal counts but a first "none": a refused publickey query too,
-        // or one connection could test any number of keys against the user's.
-        this.#failure(p.free);
+        // or one connection could test any number of keys against the user's. Only a failed
+        // credential (a password, answers, a signature) waits: a client offering its keys one
+        // by one is not slowed down, and maxAuthTries still caps them.
+        this.#failure(
+          p.free ? "free" : p.query !== undefined || p.method === "none" ? "counted" : "delayed",
+        );
         return;
     }
     this.#drainQueue();
   }
 
-  #failure(free: boolean): void {
+  /**
+   * Answers a refused request. "free": nothing counts (the opening "none"); "counted": it
+   * counts toward maxAuthTries (a refused key query, a method not offered, a later "none");
+   * "delayed": a failed credential, which also waits out a delay growing with each one.
+   */
+  #failure(cost: "free" | "counted" | "delayed"): void {
     const payload = new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(this.#methods)
       .writeBoolean(false).toBytes();
-    if (free) {
+    if (cost === "free") {
       this.#host.send(payload);
       this.#drainQueue();
       return;
@@ -513,7 +528,10 @@ export class ServerAuth {
       );
       return;
     }
-    const delay = (this.#o.failureDelayMs ?? 250) * Math.min(this.#failures, 8);
+    if (cost === "delayed") this.#credentialFailures++;
+    const delay = cost === "delayed"
+      ? (this.#o.failureDelayMs ?? 250) * Math.min(this.#credentialFailures, 8)
+      : 0;
     if (delay <= 0) {
       this.#host.send(payload);
       this.#drainQueue();
