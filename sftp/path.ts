@@ -5,6 +5,9 @@
  * @module
  */
 
+import { SFTPStatus } from "./constants.ts";
+import { SFTPError } from "./errors.ts";
+
 /**
  * Why `name`, from a server's directory listing, cannot be used as one component of a
  * local or remote path — or undefined when it can. A hostile server lists names such as
@@ -203,12 +206,50 @@ function escapeRe(c: string): string {
   return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }
 
+/**
+ * Directory entries one {@link expandGlob} reads, each directory it lists counting as one
+ * more (OpenSSH's GLOB_LIMIT_READDIR): matches fan out, and links such as `a -> .` make
+ * each further `/*` double the work, so a 70-byte pattern would otherwise never finish.
+ */
+export const GLOB_MAX_READDIR = 16384;
+/**
+ * Directories one {@link expandGlob} lists, as many as {@link GLOB_MAX_STAT} checks: each
+ * costs at least what a check costs (an open, a read and a close; about 1 ms on a local
+ * disk), where entries come in batches.
+ */
+export const GLOB_MAX_DIRECTORIES = 2048;
+/**
+ * Existence checks one {@link expandGlob} makes (OpenSSH's GLOB_LIMIT_STAT): a literal
+ * last component after a glob costs one per directory matched before it.
+ */
+export const GLOB_MAX_STAT = 2048;
+/**
+ * Paths one {@link expandGlob} holds at once: its matches, or the directories the next
+ * component is matched in (OpenSSH bounds them by their bytes alone).
+ */
+export const GLOB_MAX_MATCHES = 8192;
+/**
+ * Bytes of those paths (OpenSSH's GLOB_LIMIT_MALLOC is 64 KiB; ours is larger as a server's
+ * `scp -f` had no limit): each component of a deep pattern makes every path longer.
+ */
+export const GLOB_MAX_PATH_BYTES = 1 << 20;
+
 /** What {@link expandGlob} needs from a file system (remote or local). */
 export interface GlobFileSystem {
-  /** Names in a directory (without "." and ".."), or null when it is not a readable directory. */
-  readdir(dir: string): Promise<string[] | null>;
+  /**
+   * Names in a directory (without "." and ".."), or null when it is not a readable
+   * directory. A lazy iterable is read only as far as the expansion's limits allow, and
+   * closed (`return()`) when the expansion stops early.
+   */
+  readdir(dir: string): Promise<Iterable<string> | AsyncIterable<string> | null>;
   /** Whether a path exists. */
   exists(path: string): Promise<boolean>;
+}
+
+/** Options of {@link expandGlob}. */
+export interface GlobOptions {
+  /** Stops the expansion (rejecting with the signal's reason) before its next directory or check. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -216,7 +257,10 @@ export interface GlobFileSystem {
  * with glob characters matches names in the directories found so far; the
  * others are taken literally. Returns the matching paths, sorted (an empty
  * list when nothing matches; a pattern without glob characters returns itself
- * if it exists).
+ * if it exists). Like OpenSSH's glob, a matched directory that is a symbolic link
+ * is searched too, within limits: over {@link GLOB_MAX_READDIR},
+ * {@link GLOB_MAX_DIRECTORIES}, {@link GLOB_MAX_STAT}, {@link GLOB_MAX_MATCHES} or {@link GLOB_MAX_PATH_BYTES} it
+ * rejects with an {@link SFTPError} (SSH_FX_FAILURE) saying "Too many matches".
  *
  * @example
  * ```ts
@@ -229,25 +273,57 @@ export interface GlobFileSystem {
  * console.log(await expandGlob("/logs/*.log", fs)); // ["/logs/a.log", "/logs/c.log"]
  * ```
  */
-export async function expandGlob(pattern: string, fs: GlobFileSystem): Promise<string[]> {
+export async function expandGlob(
+  pattern: string,
+  fs: GlobFileSystem,
+  options: GlobOptions = {},
+): Promise<string[]> {
+  const signal = options.signal;
+  const tooMany = (what: string) =>
+    new SFTPError(SFTPStatus.FAILURE, `Too many matches: ${what}`, {
+      path: pattern,
+      operation: "glob",
+    });
   const absolute = pattern.startsWith("/");
   const parts = pattern.split("/").filter((p) => p !== "");
   let bases = [absolute ? "/" : ""];
   let lastLiteral = true;
+  let readdirLeft = GLOB_MAX_READDIR;
+  let statLeft = GLOB_MAX_STAT;
+  let directoriesLeft = GLOB_MAX_DIRECTORIES;
   for (const part of parts) {
     const next: string[] = [];
+    let bytes = 0;
+    const hold = (path: string) => {
+      bytes += path.length;
+      if (next.length >= GLOB_MAX_MATCHES) throw tooMany(`more than ${GLOB_MAX_MATCHES} paths`);
+      if (bytes > GLOB_MAX_PATH_BYTES) {
+        throw tooMany(`more than ${GLOB_MAX_PATH_BYTES} bytes of paths`);
+      }
+      next.push(path);
+    };
     if (!hasGlob(part)) {
       const name = unescapeGlob(part);
-      for (const b of bases) next.push(b === "" ? name : joinPath(b, name));
+      for (const b of bases) hold(b === "" ? name : joinPath(b, name));
       lastLiteral = true;
     } else {
       const re = globToRegExp(part);
+      const readTooMany = () => tooMany(`more than ${GLOB_MAX_READDIR} directory entries read`);
       for (const b of bases) {
+        signal?.throwIfAborted();
+        if (--readdirLeft < 0) throw readTooMany();
+        if (--directoriesLeft < 0) {
+          throw tooMany(`more than ${GLOB_MAX_DIRECTORIES} directories listed`);
+        }
         const names = await fs.readdir(b === "" ? "." : b);
         if (!names) continue;
-        for (const n of names.sort()) {
-          if (n !== "." && n !== ".." && re.test(n)) next.push(b === "" ? n : joinPath(b, n));
+        const found: string[] = [];
+        for await (const n of names) {
+          if (--readdirLeft < 0) throw readTooMany();
+          if (n !== "." && n !== ".." && re.test(n)) found.push(n);
+          if (found.length > GLOB_MAX_MATCHES) throw tooMany(`more than ${GLOB_MAX_MATCHES} paths`);
         }
+        for (const n of found.sort()) hold(b === "" ? n : joinPath(b, n));
       }
       lastLiteral = false;
     }
@@ -257,7 +333,11 @@ export async function expandGlob(pattern: string, fs: GlobFileSystem): Promise<s
   if (parts.length === 0) return [absolute ? "/" : "."];
   if (lastLiteral) {
     const out: string[] = [];
-    for (const b of bases) if (await fs.exists(b)) out.push(b);
+    for (const b of bases) {
+      signal?.throwIfAborted();
+      if (--statLeft < 0) throw tooMany(`more than ${GLOB_MAX_STAT} paths checked`);
+      if (await fs.exists(b)) out.push(b);
+    }
     return out;
   }
   return bases;

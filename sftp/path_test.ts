@@ -3,6 +3,11 @@ import assert from "node:assert/strict";
 import {
   basename,
   dirname,
+  expandGlob,
+  GLOB_MAX_DIRECTORIES,
+  GLOB_MAX_READDIR,
+  GLOB_MAX_STAT,
+  type GlobFileSystem,
   globToRegExp,
   hasGlob,
   joinPath,
@@ -55,4 +60,58 @@ test("unsafeEntryName() refuses what is not one path component", () => {
   assert.equal(unsafeEntryName("../x"), 'it contains "/"');
   assert.equal(unsafeEntryName("/etc"), 'it contains "/"');
   assert.equal(unsafeEntryName("a\0b"), "it contains a NUL");
+});
+
+/** Every directory under /x lists "a" and "b", as links `a -> .` and `b -> .` make it. */
+function loopingFs(): GlobFileSystem & { listed: number } {
+  const fs = {
+    listed: 0,
+    readdir: (dir: string) => {
+      fs.listed++;
+      return Promise.resolve(dir.startsWith("/x") ? ["a", "b"] : null);
+    },
+    exists: () => Promise.resolve(true),
+  };
+  return fs;
+}
+
+test("expandGlob() lists at most GLOB_MAX_DIRECTORIES directories when links loop (a -> ., b -> .)", async () => {
+  const fs = loopingFs();
+  // 18 components would list 2^18 directories and hold 2^18 paths.
+  await assert.rejects(expandGlob(`/x${"/*".repeat(18)}`, fs), /Too many matches/);
+  assert.equal(fs.listed, GLOB_MAX_DIRECTORIES);
+  // Within the limits the links are followed, as OpenSSH's glob follows them.
+  assert.deepEqual(await expandGlob("/x/*/*", fs), ["/x/a/a", "/x/a/b", "/x/b/a", "/x/b/b"]);
+});
+
+test("expandGlob() stops reading a listing that never ends", async () => {
+  let read = 0;
+  const fs: GlobFileSystem = {
+    readdir: () =>
+      Promise.resolve((function* () {
+        for (;;) yield `f${read++}`;
+      })()),
+    exists: () => Promise.resolve(true),
+  };
+  await assert.rejects(expandGlob("/d/*", fs), /Too many matches/);
+  assert.ok(read <= GLOB_MAX_READDIR + 1, `${read} names read`);
+});
+
+test("expandGlob() checks at most GLOB_MAX_STAT paths for a literal last component", async () => {
+  const names = Array.from({ length: GLOB_MAX_STAT + 1 }, (_, i) => `d${i}`);
+  let checked = 0;
+  const fs: GlobFileSystem = {
+    readdir: (dir) => Promise.resolve(dir === "/top" ? names : null),
+    exists: () => Promise.resolve(++checked > 0),
+  };
+  await assert.rejects(expandGlob("/top/*/file", fs), /Too many matches/);
+  assert.equal(checked, GLOB_MAX_STAT);
+});
+
+test("expandGlob() stops once its signal is aborted", async () => {
+  const fs = loopingFs();
+  const ac = new AbortController();
+  ac.abort(new Error("gone"));
+  await assert.rejects(expandGlob("/x/*/*", fs, { signal: ac.signal }), /gone/);
+  assert.equal(fs.listed, 0);
 });

@@ -390,32 +390,41 @@ export async function sendPath<H>(
 /**
  * Expands a server-side `scp -f` path: glob characters the client left
  * unquoted match names in the backend; a path without them is taken as is.
+ * Rejects with an SFTPError ("Too many matches") over the limits of
+ * {@link expandGlob}, and with `signal`'s reason once it is aborted (the
+ * channel closed).
  *
  * @example
  * ```ts ignore
  * for (const p of await expandSource(backend, "logs/*.gz")) await sendPath(tx, backend, p, o);
  * ```
  */
-export async function expandSource<H>(b: SFTPBackend<H>, pattern: string): Promise<string[]> {
+export async function expandSource<H>(
+  b: SFTPBackend<H>,
+  pattern: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
   if (!hasGlob(pattern)) return [unescapeGlob(pattern)];
   return await expandGlob(pattern, {
     readdir: async (dir) => {
+      let h: H;
       try {
-        const h = await b.opendir(dir);
-        const names: string[] = [];
-        try {
-          for (;;) {
-            const batch = await b.readdir(h);
-            if (!batch) break;
-            for (const e of batch) names.push(e.filename);
-          }
-        } finally {
-          await b.close(h);
-        }
-        return names;
+        h = await b.opendir(dir);
       } catch {
         return null;
       }
+      // Read batch by batch, as far as the expansion wants; leaving the loop closes the handle.
+      return (async function* () {
+        try {
+          for (;;) {
+            const batch = await b.readdir(h).catch(() => null);
+            if (!batch) return;
+            for (const e of batch) yield e.filename;
+          }
+        } finally {
+          await b.close(h).catch(() => {});
+        }
+      })();
     },
     exists: async (p) => {
       try {
@@ -425,5 +434,5 @@ export async function expandSource<H>(b: SFTPBackend<H>, pattern: string): Promi
         return false;
       }
     },
-  });
+  }, { signal });
 }

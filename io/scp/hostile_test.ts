@@ -13,6 +13,8 @@ import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import type { DirEntry } from "../../sftp/backend.ts";
+import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { parseScpCommand, SCPError } from "../../sftp/scp/records.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -418,4 +420,66 @@ test("server as source: a hostile sink's refusals and garbage end the download c
     assert.equal(g.exitStatus, 1);
   });
   await fsp.rm(root, { recursive: true });
+});
+
+test(
+  "server: scp -f with a glob through links that loop warns 'Too many matches' within its limits",
+  {
+    timeout: 30_000,
+  },
+  async () => {
+    const root = await tempDir();
+    await fsp.mkdir(join(root, "x"));
+    await fsp.symlink(".", join(root, "x", "a"));
+    await fsp.symlink(".", join(root, "x", "b"));
+    await withServer({ scp: { root } }, async (conn) => {
+      // 70 bytes: each "/*" doubled the work, all of it before the first record.
+      const p = await conn.createProcess(`scp -f /x${"/*".repeat(30)}`);
+      await p.channel.write(new Uint8Array([0]));
+      p.writeEof();
+      const r = await p.wait({ timeout: 20_000 }); // about 2 s of GLOB_MAX_DIRECTORIES listings
+      assert.equal(r.exitStatus, 1);
+      // deno-lint-ignore no-control-regex
+      assert.match(dec.decode(r.stdout), /\x01scp: \/x\/\*.*: Too many matches/);
+    });
+    await fsp.rm(root, { recursive: true });
+  },
+);
+
+/** Every directory under /x lists "a" and "b" (as links to "."), each listing taking 1 ms. */
+class LoopingBackend extends MemoryBackend {
+  listed = 0;
+  // deno-lint-ignore no-explicit-any
+  override async opendir(path: string): Promise<any> {
+    if (!path.startsWith("/x")) return await super.opendir(path);
+    this.listed++;
+    await new Promise((r) => setTimeout(r, 1));
+    return { loop: true, done: false };
+  }
+  // deno-lint-ignore no-explicit-any
+  override async readdir(h: any): Promise<readonly DirEntry[] | null> {
+    if (!h.loop) return await super.readdir(h);
+    if (h.done) return null;
+    h.done = true;
+    const attrs = { permissions: 0o40755 };
+    return [{ filename: "a", longname: "a", attrs }, { filename: "b", longname: "b", attrs }];
+  }
+  // deno-lint-ignore no-explicit-any
+  override async close(h: any): Promise<void> {
+    if (!h.loop) await super.close(h);
+  }
+}
+
+test("server: scp -f stops expanding a glob when the client closes the channel", async () => {
+  const backend = new LoopingBackend();
+  await withServer({ scp: { backend } }, async (conn) => {
+    const p = await conn.createProcess(`scp -f /x${"/*".repeat(30)}`);
+    await p.channel.write(new Uint8Array([0]));
+    while (backend.listed < 20) await new Promise((r) => setTimeout(r, 5));
+    p.channel.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const after = backend.listed;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(backend.listed <= after + 1, `${backend.listed - after} listings after the close`);
+  });
 });

@@ -8,6 +8,7 @@
  */
 
 import type { SFTPBackend } from "../../sftp/backend.ts";
+import { SFTPError } from "../../sftp/errors.ts";
 import {
   isScpCommand,
   parseScpCommand,
@@ -112,12 +113,27 @@ export async function serveScp<H>(
     return r.warnings.length > 0 ? 1 : 0;
   }
   const tx = new SCPSender(s);
+  // A client that leaves stops the expansion of its patterns and what is left to send.
+  const closed = new AbortController();
+  void ch.closedPromise.then(() => closed.abort(new SCPError("The channel closed")));
   await tx.start();
   for (const pattern of cmd.paths) {
-    const paths = await expandSource(backend, pattern);
+    let paths: string[];
+    try {
+      paths = await expandSource(backend, pattern, closed.signal);
+    } catch (e) {
+      closed.signal.throwIfAborted();
+      // Over the glob limits: the client is told, as OpenSSH's sftp says "Too many matches".
+      await tx.warn(`${pattern}: ${e instanceof SFTPError ? e.peerMessage : (e as Error).message}`);
+      continue;
+    }
     if (paths.length === 0) await tx.warn(`${pattern}: No such file or directory`);
     for (const p of paths) {
-      await sendPath(tx, backend, p, { recurse: cmd.recurse, preserve: cmd.preserve });
+      await sendPath(tx, backend, p, {
+        recurse: cmd.recurse,
+        preserve: cmd.preserve,
+        signal: closed.signal,
+      });
     }
   }
   s.cancel();

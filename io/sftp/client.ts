@@ -455,6 +455,8 @@ export class SFTPClient implements AsyncDisposable {
   /**
    * Remote paths matching a glob pattern (`*`, `?`, `[...]`, per path
    * component; hidden names only when the pattern starts with "."), sorted.
+   * A server that lists too much fails it with an SFTPError "Too many matches"
+   * (the limits of `expandGlob`: GLOB_MAX_READDIR entries read and so on).
    */
   glob(pattern: string): Promise<string[]> {
     return expandGlob(pattern, this.#remoteGlobFs());
@@ -463,12 +465,24 @@ export class SFTPClient implements AsyncDisposable {
   #remoteGlobFs(): GlobFileSystem {
     return {
       readdir: async (dir) => {
+        // Read as the server sends, so the glob's limits stop a server that lists without end.
+        const it = this.readdir(dir);
+        let first: IteratorResult<SFTPDirEntry, void>;
         try {
-          return await this.listdir(dir);
+          first = await it.next();
         } catch (e) {
           if (e instanceof SFTPError) return null;
           throw e;
         }
+        return (async function* () {
+          try {
+            for (let r = first; !r.done; r = await it.next()) yield r.value.filename;
+          } catch (e) {
+            if (!(e instanceof SFTPError)) throw e;
+          } finally {
+            await it.return();
+          }
+        })();
       },
       exists: async (p) => {
         try {
@@ -585,7 +599,10 @@ async function expandLocal(pat: string): Promise<string[]> {
   const fs: GlobFileSystem = {
     readdir: async (dir) => {
       try {
-        return await fsp.readdir(dir);
+        const d = await fsp.opendir(dir);
+        return (async function* () {
+          for await (const e of d) yield e.name; // leaving the loop closes the directory
+        })();
       } catch {
         return null;
       }

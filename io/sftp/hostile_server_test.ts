@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { GLOB_MAX_READDIR } from "../../sftp/path.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { scp } from "../scp/scp.ts";
@@ -245,5 +246,33 @@ test("scp() between two servers writes what the first lists only inside the dest
       assert.equal(await has("/home/victim/.profile"), false);
       assert.equal(await has("/home/victim/incoming/pub/ok.txt"), true);
     });
+  });
+});
+
+/** A server whose listing of /pub never ends, 100 fresh names a reply. */
+class EndlessBackend extends MemoryBackend {
+  sent = 0;
+  constructor() {
+    super();
+    this.writeFile("/pub/seed", enc.encode("x"));
+  }
+  // deno-lint-ignore no-explicit-any
+  override async readdir(_h: any): Promise<readonly Entry[] | null> {
+    await Promise.resolve();
+    return Array.from({ length: 100 }, () => ({
+      filename: `f${this.sent++}`,
+      attrs: { permissions: FILE, size: 0 },
+    }));
+  }
+}
+
+test("sftp.glob() stops reading a listing that never ends (GLOB_MAX_READDIR)", {
+  timeout: 30_000,
+}, async () => {
+  const backend = new EndlessBackend();
+  await withConn(backend, async (conn) => {
+    await using sftp = await conn.startSftp();
+    await assert.rejects(sftp.glob("/pub/*"), /Too many matches/);
+    assert.ok(backend.sent < GLOB_MAX_READDIR + 1000, `${backend.sent} names sent`);
   });
 });
