@@ -25,7 +25,10 @@ interface FileNode extends Meta {
   readonly kind: "file";
   data: Uint8Array;
   size: number;
+  /** Names it has; with `open`, whether its contents still count against maxBytes. */
   nlink: number;
+  /** Handles open on it. */
+  open: number;
 }
 
 interface DirNode extends Meta {
@@ -48,7 +51,7 @@ export interface MemoryHandle {
 }
 
 type Handle =
-  | { readonly kind: "file"; readonly node: FileNode; readonly flags: number }
+  | { readonly kind: "file"; readonly node: FileNode; readonly flags: number; closed: boolean }
   | { readonly kind: "dir"; readonly entries: DirEntry[]; pos: number };
 
 /** Options for {@link MemoryBackend}. */
@@ -64,8 +67,10 @@ export interface MemoryBackendOptions {
   /** Current time in ms for new files and writes (default Date.now). */
   readonly now?: () => number;
   /**
-   * Total bytes of file contents held; a write beyond fails with FAILURE "No space left"
-   * (default {@link MEMORY_BACKEND_MAX_BYTES}).
+   * Total bytes held; a change beyond fails with FAILURE "No space left" (default
+   * {@link MEMORY_BACKEND_MAX_BYTES}). Counted: file contents (a removed file's until its
+   * last handle closes), and for each directory entry its name's length, a symlink's target
+   * length and {@link MEMORY_BACKEND_ENTRY_BYTES}.
    */
   readonly maxBytes?: number;
   /** Names for users-groups-by-id and home-directory (uid → name). */
@@ -74,8 +79,14 @@ export interface MemoryBackendOptions {
   readonly groups?: ReadonlyMap<number, string>;
 }
 
-/** Default cap on file contents held: a client writing at a huge offset cannot make us allocate more. */
+/** Default cap on bytes held: a client writing at a huge offset cannot make us allocate more. */
 export const MEMORY_BACKEND_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * What each directory entry counts against maxBytes besides its name (the node and its map
+ * slot, roughly): empty files, directories and links cost memory too, so a client making
+ * millions of them hits the cap as one writing a big file does.
+ */
+export const MEMORY_BACKEND_ENTRY_BYTES = 128;
 /** Symlinks followed while resolving one path before ELOOP (Linux's limit). */
 const MAX_SYMLINKS = 40;
 /** Entries per readdir batch. */
@@ -129,13 +140,15 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
   writeFile(path: string, data: Uint8Array, mode = 0o644): void {
     const abs = resolvePath(this.#home, path);
     const dir = this.#mkdirs(abs.slice(0, abs.lastIndexOf("/")) || "/");
-    const old = dir.entries.get(basename(abs));
-    if (old?.kind === "file") this.#bytes -= old.size;
-    this.#account(data.length);
+    const name = basename(abs);
+    const old = dir.entries.get(name);
+    if (old?.kind === "dir") throw fail("Is a directory", path);
     const f = this.#file(mode);
+    this.#account(data.length + entryCost(name, f) - (old ? entryCost(name, old) : 0));
     f.data = data.slice();
     f.size = data.length;
-    dir.entries.set(basename(abs), f);
+    if (old) this.#unlinked(old, name, true);
+    dir.entries.set(name, f);
   }
 
   /** A copy of a file's contents (following symlinks). */
@@ -151,7 +164,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     this.#mkdirs(resolvePath(this.#home, path));
   }
 
-  /** Bytes of file contents held. */
+  /** Bytes counted against maxBytes (see {@link MemoryBackendOptions.maxBytes}). */
   get bytesHeld(): number {
     return this.#bytes;
   }
@@ -173,6 +186,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
         if (!(flags & OpenFlags.CREAT)) throw noEnt(path);
         if (!r.parent) throw noEnt(path);
         const f = this.#file((attrs.permissions ?? 0o666) & 0o7777 & ~0o022);
+        this.#account(entryCost(r.name, f));
         r.parent.entries.set(r.name, f);
         this.#touch(r.parent);
         node = f;
@@ -180,12 +194,13 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       if (node.kind === "dir") throw fail("Is a directory", path);
       if (node.kind !== "file") throw fail("Not a regular file", path);
       if (flags & OpenFlags.TRUNC) {
-        this.#bytes -= node.size;
+        this.#release(node.size);
         node.size = 0;
         node.data = new Uint8Array(0);
         this.#touch(node);
       }
-      const h: Handle = { kind: "file", node, flags };
+      node.open++;
+      const h: Handle = { kind: "file", node, flags, closed: false };
       return h as MemoryHandle;
     });
   }
@@ -218,8 +233,14 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     });
   }
 
-  /** Closes a handle. */
-  close(_h: MemoryHandle): Promise<void> {
+  /** Closes a handle; a removed file's contents go with its last handle. */
+  close(handle: MemoryHandle): Promise<void> {
+    const h = handle as Handle;
+    if (h.kind === "file" && !h.closed) {
+      h.closed = true;
+      h.node.open--;
+      this.#dropIfGone(h.node);
+    }
     return Promise.resolve();
   }
 
@@ -311,7 +332,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       if (!r.node || !r.parent) throw noEnt(path);
       if (r.node.kind === "dir") throw fail("Is a directory", path);
       r.parent.entries.delete(r.name);
-      this.#unlinked(r.node);
+      this.#unlinked(r.node, r.name);
       this.#touch(r.parent);
     });
   }
@@ -323,10 +344,9 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(path, false);
       if (!r.parent) throw noEnt(path);
       if (r.node) throw fail("File exists", path);
-      r.parent.entries.set(
-        r.name,
-        this.#dir((attrs.permissions ?? 0o777) & 0o7777 & ~0o022, r.parent),
-      );
+      const d = this.#dir((attrs.permissions ?? 0o777) & 0o7777 & ~0o022, r.parent);
+      this.#account(entryCost(r.name, d));
+      r.parent.entries.set(r.name, d);
       this.#touch(r.parent);
     });
   }
@@ -340,6 +360,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       if (r.node.kind !== "dir") throw fail("Not a directory", path);
       if (r.node.entries.size > 0) throw fail("Directory not empty", path);
       r.parent.entries.delete(r.name);
+      this.#release(entryCost(r.name, r.node));
       this.#touch(r.parent);
     });
   }
@@ -376,7 +397,9 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(linkPath, false);
       if (!r.parent) throw noEnt(linkPath);
       if (r.node) throw fail("File exists", linkPath);
-      r.parent.entries.set(r.name, { kind: "symlink", target: targetPath, ...this.#meta(0o777) });
+      const link: LinkNode = { kind: "symlink", target: targetPath, ...this.#meta(0o777) };
+      this.#account(entryCost(r.name, link));
+      r.parent.entries.set(r.name, link);
       this.#touch(r.parent);
     });
   }
@@ -393,6 +416,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(newPath, false);
       if (!r.parent) throw noEnt(newPath);
       if (r.node) throw fail("File exists", newPath);
+      this.#account(entryCost(r.name, from));
       r.parent.entries.set(r.name, from);
       if (from.kind === "file") from.nlink++;
       this.#touch(r.parent);
@@ -490,7 +514,14 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
   }
 
   #file(mode: number): FileNode {
-    return { kind: "file", data: new Uint8Array(0), size: 0, nlink: 1, ...this.#meta(mode) };
+    return {
+      kind: "file",
+      data: new Uint8Array(0),
+      size: 0,
+      nlink: 1,
+      open: 0,
+      ...this.#meta(mode),
+    };
   }
 
   #dir(mode: number, parent: DirNode | undefined): DirNode {
@@ -514,8 +545,12 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
   }
 
   #account(delta: number): void {
-    if (this.#bytes + delta > this.#maxBytes) throw fail("No space left");
-    this.#bytes += delta;
+    if (delta > 0 && this.#bytes + delta > this.#maxBytes) throw fail("No space left");
+    this.#bytes = Math.max(0, this.#bytes + delta);
+  }
+
+  #release(bytes: number): void {
+    this.#account(-bytes);
   }
 
   #setSize(f: FileNode, size: number): void {
@@ -525,14 +560,31 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const grown = new Uint8Array(Math.max(size, Math.min(f.data.length * 2, size + (1 << 24))));
       grown.set(f.data.subarray(0, f.size));
       f.data = grown;
+    } else if (size <= f.data.length >> 1) {
+      // Shrunk to half its buffer or less: a smaller copy, so what is held stays near what
+      // is counted (a truncate to 0 kept a 1 MiB buffer behind each handle).
+      f.data = f.data.slice(0, size);
     } else if (size < f.size) {
       f.data.fill(0, size, f.size);
     }
     f.size = size;
   }
 
-  #unlinked(n: Node): void {
-    if (n.kind === "file" && --n.nlink === 0) this.#bytes -= n.size;
+  /** `n` lost its entry `name` (already accounted for when `entryCounted`). */
+  #unlinked(n: Node, name: string, entryCounted = false): void {
+    if (!entryCounted) this.#release(entryCost(name, n));
+    if (n.kind === "file") {
+      n.nlink--;
+      this.#dropIfGone(n);
+    }
+  }
+
+  /** A file with no name and no handle left: its contents are freed and stop counting. */
+  #dropIfGone(f: FileNode): void {
+    if (f.nlink > 0 || f.open > 0) return;
+    this.#release(f.size);
+    f.size = 0;
+    f.data = new Uint8Array(0);
   }
 
   #attrs(n: Node): FileAttributes {
@@ -594,6 +646,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       }
       if (n) throw fail("Not a directory", abs);
       const nd = this.#dir(0o755, d);
+      this.#account(entryCost(seg, nd));
       d.entries.set(seg, nd);
       d = nd;
     }
@@ -620,8 +673,12 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       } else if (from.node.kind === "dir") {
         throw fail("Not a directory", newPath);
       }
-      this.#unlinked(to.node);
     }
+    this.#account(
+      entryCost(to.name, from.node) - entryCost(from.name, from.node) -
+        (to.node ? entryCost(to.name, to.node) : 0),
+    );
+    if (to.node) this.#unlinked(to.node, to.name, true);
     from.parent.entries.delete(from.name);
     to.parent.entries.set(to.name, from.node);
     if (from.node.kind === "dir") from.node.parent = to.parent;
@@ -737,7 +794,13 @@ function denied(path?: string): SFTPError {
 function fileOf(handle: MemoryHandle): FileNode {
   const h = handle as Handle;
   if (h.kind !== "file") throw fail("Not a file handle");
+  if (h.closed) throw fail("Handle is closed");
   return h.node;
+}
+
+/** What a directory entry counts against maxBytes, besides a file's contents. */
+function entryCost(name: string, n: Node): number {
+  return MEMORY_BACKEND_ENTRY_BYTES + name.length + (n.kind === "symlink" ? n.target.length : 0);
 }
 
 /** Runs synchronous backend work as a promise (errors become rejections). */
