@@ -48,6 +48,22 @@ class OneAtATimeBackend extends MemoryBackend {
   }
 }
 
+/**
+ * A MemoryBackend that fails every write but the first, whatever the timing: whether two
+ * writes overlap in OneAtATimeBackend depends on how the client's packets arrive (the
+ * server runs requests side by side only when they came in together), so under load a
+ * pipelined put there sometimes met no refusal at all.
+ */
+class FailingWritesBackend extends MemoryBackend {
+  writes = 0;
+  override write(h: unknown, offset: number, data: Uint8Array): Promise<void> {
+    if (++this.writes > 1) {
+      return Promise.reject(new SFTPError(SFTPStatus.FAILURE, "too many requests"));
+    }
+    return super.write(h as never, offset, data);
+  }
+}
+
 async function withServer(
   backend: MemoryBackend,
   disabledExtensions: string[],
@@ -122,7 +138,8 @@ test("no sequential retry against a server with limits@openssh.com, or for a mis
   const dir = await fsp.mkdtemp(join(tmpdir(), "sshts-sftp-fallback-"));
   try {
     await fsp.writeFile(join(dir, "up.bin"), pattern(2 * 1024 * 1024));
-    await withServer(new OneAtATimeBackend(), [], async (conn) => {
+    const failing = new FailingWritesBackend();
+    await withServer(failing, [], async (conn) => {
       await using sftp = await conn.startSftp();
       assert.ok(sftp.limits);
       await assert.rejects(
@@ -130,6 +147,7 @@ test("no sequential retry against a server with limits@openssh.com, or for a mis
         (e) => e instanceof SFTPError && e.status === SFTPStatus.FAILURE,
       );
       assert.equal(sftp.sequential, false);
+      assert.ok(failing.writes > 1);
     });
     await withServer(new MemoryBackend(), [Ext.LIMITS], async (conn) => {
       await using sftp = await conn.startSftp();
