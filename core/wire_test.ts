@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  bigIntToBytes,
   bigIntToMpintBytes,
+  bytesToBigInt,
   equalBytes,
   mpintBytesToBigInt,
   SSHReader,
@@ -208,4 +210,17 @@ test("SSHWriter: pooled buffers never leak between writers; writes after toBytes
   assert.ok(seen.every((b) => b === 0));
   assert.equal(secret.length, 0);
   assert.deepEqual([...secret.writeByte(5).toBytes()], [5]);
+});
+
+test("bytesToBigInt() and mpintBytesToBigInt() read long inputs exactly (in one pass)", () => {
+  for (const n of [0, 1, 7, 8, 9, 33, 256, 65536]) {
+    const b = new Uint8Array(n).map((_, i) => (i * 131 + 7) & 0xff);
+    let slow = 0n;
+    for (const x of b) slow = (slow << 8n) | BigInt(x);
+    assert.equal(bytesToBigInt(b), slow, `${n} bytes`);
+    if (n > 0) assert.deepEqual(bigIntToBytes(bytesToBigInt(b), n), b);
+  }
+  // Two's complement: 0xff00 is -256.
+  assert.equal(mpintBytesToBigInt(new Uint8Array([0xff, 0x00])), -256n);
+  assert.equal(mpintBytesToBigInt(new Uint8Array(20).fill(0xff)), -1n);
 });

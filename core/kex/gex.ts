@@ -22,7 +22,7 @@
 import { bitLength } from "../publickey/bigint.ts";
 import { LocalProtocolError } from "../errors.ts";
 import type { RandomSource } from "../random.ts";
-import { bigIntToMpintBytes, SSHReader, SSHWriter } from "../wire.ts";
+import { bigIntToMpintBytes, bytesToBigInt, SSHReader, SSHWriter } from "../wire.ts";
 import { decodeDhPublic, dhKeypair, dhSharedSecret } from "./dh.ts";
 import { KexError, unexpectedKexMessage } from "./errors.ts";
 import { exchangeHashWriter, kexDigest } from "./hash.ts";
@@ -235,9 +235,7 @@ function positive(content: Uint8Array, what: string): bigint {
   if (content.length === 0 || (content[0]! & 0x80) !== 0) {
     throw new KexError(`Group exchange failed: ${what} must be positive`);
   }
-  let v = 0n;
-  for (const b of content) v = (v << 8n) | BigInt(b);
-  return v;
+  return bytesToBigInt(content);
 }
 
 /**

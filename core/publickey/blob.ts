@@ -38,6 +38,13 @@ import {
 export const RSA_MIN_MODULUS_BITS = 1024;
 /** Largest RSA modulus we accept, in bits (OpenSSH's SSHBUF_MAX_BIGNUM). */
 export const RSA_MAX_MODULUS_BITS = 16384;
+
+/**
+ * Largest RSA public exponent accepted, in bits (OpenSSL refuses more than 64 for big
+ * moduli; keys in use have 65537). Verification costs one modular squaring per bit of e: a
+ * key blob with a 16,383-bit e made one signature check take 11 s, before authentication.
+ */
+export const RSA_MAX_EXPONENT_BITS = 64;
 /** DSA keys must have a 1024-bit p and 160-bit q (FIPS 186-2, as OpenSSH requires). */
 const DSA_P_BITS = 1024;
 const DSA_Q_BITS = 160;
@@ -157,7 +164,8 @@ export function readEcdsaPublicBody(r: SSHReader, curve: EcdsaCurveName): EcdsaK
 
 /**
  * Reads the body of an `ssh-rsa` key: `mpint e`, `mpint n` (note the order), and
- * checks the modulus size (1024..16384 bits) and an odd exponent 3 <= e < n.
+ * checks the modulus size (1024..16384 bits) and an odd exponent 3 <= e < n of at most
+ * 64 bits ({@link RSA_MAX_EXPONENT_BITS}).
  *
  * @example
  * ```ts
@@ -189,6 +197,14 @@ export function readRsaPublicBody(r: SSHReader): RsaKeyMaterial {
     throw new KeyBlobError(
       "weak-key",
       "Cannot parse ssh-rsa key: exponent must be odd, >= 3 and < n",
+    );
+  }
+  if (bitLength(e) > RSA_MAX_EXPONENT_BITS) {
+    throw new KeyBlobError(
+      "bad-length",
+      `Cannot parse ssh-rsa key: a ${
+        bitLength(e)
+      }-bit exponent exceeds ${RSA_MAX_EXPONENT_BITS} bits`,
     );
   }
   return { type: "rsa", n, e };

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { seededRandom } from "../random.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
-import { encodePublicKeyBlob, parsePublicKeyBlob, readPublicKeyBody } from "./blob.ts";
+import {
+  encodePublicKeyBlob,
+  parsePublicKeyBlob,
+  readPublicKeyBody,
+  RSA_MAX_EXPONENT_BITS,
+} from "./blob.ts";
 import { KeyBlobError, UnsupportedKeyTypeError } from "./errors.ts";
 import { hex } from "./_test_util.ts";
 
@@ -186,4 +191,21 @@ test("readPublicKeyBody() reads a body in the middle of a larger structure (cert
   const key = readPublicKeyBody("ecdsa-sha2-nistp256", r);
   assert.equal(key.type, "ecdsa");
   assert.equal(r.readUint64(), 7n);
+});
+
+test("an ssh-rsa key's exponent is at most 64 bits (verifying costs a squaring per bit)", () => {
+  const n = (1n << 2047n) + 1n;
+  const blob = (e: bigint) =>
+    new SSHWriter().writeStringUtf8("ssh-rsa").writeMpint(e).writeMpint(n).toBytes();
+  assert.equal(RSA_MAX_EXPONENT_BITS, 64);
+  for (const e of [3n, 65537n, (1n << 63n) + 1n]) {
+    assert.equal((parsePublicKeyBlob(blob(e)).key as { e: bigint }).e, e);
+  }
+  for (const e of [(1n << 64n) + 1n, (1n << 2000n) + 1n]) {
+    assert.throws(
+      () => parsePublicKeyBlob(blob(e)),
+      (x: unknown) =>
+        x instanceof KeyBlobError && /exponent exceeds 64 bits/.test((x as Error).message),
+    );
+  }
 });

@@ -30,6 +30,7 @@ import type { RandomSource } from "../random.ts";
 import { bigIntToBytes, bytesToBigInt, concatBytes, equalBytes } from "../wire.ts";
 import { bitLength, modInverse, modPow, randomBigIntInRange } from "./bigint.ts";
 import type { RsaKeyMaterial } from "./types.ts";
+import { RSA_MAX_EXPONENT_BITS } from "./blob.ts";
 
 /** Hashes RSA signatures use in SSH. */
 export type RsaHashName = "sha1" | "sha256" | "sha512";
@@ -167,7 +168,8 @@ export function rsaVerifyPkcs1v15(
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  if (n <= 0n || e <= 0n) return false;
+  // However the key arrived (an ssh-rsa blob, X.509, a file): a huge e is CPU, not security.
+  if (n <= 0n || e <= 0n || bitLength(e) > RSA_MAX_EXPONENT_BITS) return false;
   const k = Math.ceil(bitLength(n) / 8);
   if (signature.length === 0 || signature.length > k) return false;
   const s = bytesToBigInt(signature);

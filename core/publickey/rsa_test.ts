@@ -481,3 +481,17 @@ test("rsaSignPkcs1v15() stays correct across blinding refreshes (40 signatures w
   }
   assert.equal(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, first), true);
 });
+
+test("rsaVerifyPkcs1v15() refuses an exponent over 64 bits however the key arrived", () => {
+  const n = (1n << 2047n) + 1n;
+  assert.equal(
+    rsaVerifyPkcs1v15(
+      n,
+      (1n << 2000n) + 1n,
+      "sha256",
+      new Uint8Array(4),
+      new Uint8Array(256).fill(1),
+    ),
+    false,
+  );
+});

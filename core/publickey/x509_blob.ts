@@ -17,8 +17,8 @@
  */
 
 import { SSHError } from "../errors.ts";
-import { SSHReader, SSHWriter } from "../wire.ts";
-import { encodePublicKeyBlob, parsePublicKeyBlob } from "./blob.ts";
+import { bytesToBigInt, SSHReader, SSHWriter } from "../wire.ts";
+import { encodePublicKeyBlob, parsePublicKeyBlob, RSA_MAX_MODULUS_BITS } from "./blob.ts";
 import { KeyBlobError } from "./errors.ts";
 import type { EcdsaCurveName, KeyMaterial } from "./types.ts";
 import {
@@ -247,9 +247,9 @@ function oidText(b: Uint8Array): string {
 }
 
 function unsigned(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
+  // Past the largest RSA modulus there is nothing to read (the blob parser refuses it).
+  if (b.length > RSA_MAX_MODULUS_BITS / 8 + 1) bad(`an INTEGER of ${b.length} bytes is too long`);
+  return bytesToBigInt(b);
 }
 
 const CURVE_OIDS: Record<string, EcdsaCurveName> = {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
 import { KeyImportError } from "../errors.ts";
 import { keygenTest } from "../_ssh_keygen_test_util.ts";
+import { generatePrivateKey } from "../generate.ts";
 
 const TYPES: [string, string[]][] = [
   ["ed25519", ["-t", "ed25519"]],
@@ -129,3 +130,17 @@ function pemBody(text: string): Uint8Array {
   const b64 = text.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
+
+test("importPublicKeyList() reads thousands of RFC 4716 and PEM blocks, each from its own lines", () => {
+  const k = generatePrivateKey("ed25519");
+  const blocks = [k.exportPublicKey("rfc4716"), k.exportPublicKey("spki-pem"), k.exportPublicKey()];
+  const text = Array.from({ length: 3000 }, (_, i) => blocks[i % 3]).join("");
+  const keys = importPublicKeyList(text);
+  assert.equal(keys.length, 3000);
+  assert.ok(keys.every((x) => x.equals(k.publicKey())));
+  // An unterminated block still names its line.
+  assert.throws(
+    () => importPublicKeyList(k.exportPublicKey() + "---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n"),
+    /line 2/,
+  );
+});

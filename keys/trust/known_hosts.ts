@@ -81,10 +81,13 @@ function parseLine(text: string, line: number): KnownHostsEntry {
     marker = m[1];
     rest = rest.slice(m[0].length);
   }
-  const m = /^(\S+)\s+(.*)$/.exec(rest);
-  if (!m) throw new Error("expected host patterns followed by a key");
-  const hosts = m[1]!;
-  const pub = parseOpenSSHPublicKeyLine(m[2]!);
+  // Host patterns, white space, the key: found in one pass (a regular expression here took
+  // quadratic time on a long run of blanks).
+  const cut = rest.search(/\s/);
+  const keyText = cut > 0 ? rest.slice(cut).trimStart() : "";
+  if (cut <= 0 || keyText === "") throw new Error("expected host patterns followed by a key");
+  const hosts = rest.slice(0, cut);
+  const pub = parseOpenSSHPublicKeyLine(keyText);
   const key = SSHKey.fromPublicBlob(pub.blob, pub.comment);
   let patterns: string[] | undefined;
   let hashed: { salt: Uint8Array; hash: Uint8Array } | undefined;
