@@ -51,13 +51,16 @@ interface Listener {
 
 /**
  * The remote-forward listeners of one connection, keyed as the client named
- * them (its address string and port, or its socket path), closed with it.
+ * them (its address string and port, or its socket path), closed with it. Once
+ * closed, a listen still under way is closed as soon as it is bound and fails:
+ * the connection is gone and nothing else would ever close it.
  */
 export class RemoteListeners {
   readonly #open: OpenClientChannel;
   readonly #gatewayPorts: boolean;
   readonly #listeners = new Map<string, Listener>();
   readonly #sockets = new Set<ByteSocket>();
+  #closed = false;
 
   /** `open` opens forwarded-* channels; `gatewayPorts` lets clients bind non-loopback addresses. */
   constructor(open: OpenClientChannel, gatewayPorts: boolean) {
@@ -68,6 +71,11 @@ export class RemoteListeners {
   /** Number of listeners open. */
   get size(): number {
     return this.#listeners.size;
+  }
+
+  /** True once {@link closeAll} ran: no listener is kept after it. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** The address actually bound for a client's request (as OpenSSH's GatewayPorts). */
@@ -88,7 +96,7 @@ export class RemoteListeners {
         );
       },
     );
-    await listenOn(server, { host: this.bindAddress(host), port });
+    await this.#listen(server, { host: this.bindAddress(host), port });
     const bound = (server.address() as net.AddressInfo).port;
     // Port 0 requests are cancelled with the port the client was told.
     this.#listeners.set(tcpKey(host, port === 0 ? bound : port), { server });
@@ -109,7 +117,7 @@ export class RemoteListeners {
         encodeForwardedStreamlocal(path),
       );
     });
-    await listenOn(server, { path });
+    await this.#listen(server, { path });
     this.#listeners.set(unixKey(path), { server, path });
   }
 
@@ -118,11 +126,21 @@ export class RemoteListeners {
     return this.#close(unixKey(path));
   }
 
-  /** Closes every listener and forwarded socket. */
+  /** Closes every listener and forwarded socket, and those still being bound. */
   closeAll(): void {
+    this.#closed = true;
     for (const key of [...this.#listeners.keys()]) this.#close(key);
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
+  }
+
+  /** Binds `server`; closes it and throws when the connection closed meanwhile. */
+  async #listen(server: net.Server, where: net.ListenOptions): Promise<void> {
+    if (this.#closed) throw new Error("Cannot listen: the connection is closed");
+    await listenOn(server, where);
+    if (!this.#closed) return;
+    server.close();
+    throw new Error("Cannot listen: the connection closed while the listener was bound");
   }
 
   #close(key: string): boolean {

@@ -101,6 +101,8 @@ export class ServerForwarding {
         if (!hook || !allowsListen(p, host, port) || !(await hook(host, port, conn))) {
           return { ok: false };
         }
+        // The connection may have closed while the hook decided.
+        if (this.#listeners.closed) return { ok: false };
         const bound = await this.#listeners.listenTcp(host, port);
         // RFC 4254 §7.1: the reply carries the port only when the client asked for port 0.
         return port === 0 ? { ok: true, data: uint32(bound) } : { ok: true };
@@ -113,6 +115,7 @@ export class ServerForwarding {
         const path = decodeStreamlocalForward(data);
         const hook = this.#host.hook("unixServerRequested");
         if (!hook || !p.portForwarding || !(await hook(path, conn))) return { ok: false };
+        if (this.#listeners.closed) return { ok: false };
         await this.#listeners.listenUnix(path);
         return { ok: true };
       }
