@@ -61,6 +61,14 @@ export const MAX_SESSION_ENV = 256;
 /** X11 displays one connection may hold at once: each is a listening port (sshd's MaxSessions is 10). */
 export const MAX_X11_DISPLAYS_PER_CONNECTION = 10;
 
+/**
+ * Remote forwards (`ssh -R` listeners: tcpip-forward, streamlocal-forward) one connection may
+ * hold at once unless `listen({ maxRemoteForwards })` says otherwise: each is a listening
+ * socket, a descriptor and a port of the one server process all users share, and a client
+ * could otherwise ask for as many as the hook grants (sshd has no cap but its descriptors).
+ */
+export const DEFAULT_MAX_REMOTE_FORWARDS = 64;
+
 /** Longest X11 cookie accepted in x11-req (MIT-MAGIC-COOKIE-1 is 16 bytes; xauth's cap is far below). */
 export const MAX_X11_COOKIE_BYTES = 256;
 

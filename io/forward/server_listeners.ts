@@ -14,7 +14,11 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "./bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
+import {
+  DEFAULT_MAX_REMOTE_FORWARDS,
+  MAX_ADDRESS_LENGTH,
+  MAX_SOCKET_PATH_LENGTH,
+} from "../limits.ts";
 
 /** Decodes direct-streamlocal@openssh.com open data: socket path, reserved string, reserved uint32. */
 export function decodeStreamlocalOpen(data: Uint8Array): string {
@@ -44,6 +48,14 @@ export function decodeStreamlocalForward(data: Uint8Array): string {
 /** Opens a channel to the client and resolves with it (or rejects when refused). */
 export type OpenClientChannel = (channelType: string, data: Uint8Array) => Promise<ChannelIO>;
 
+/** How a connection's remote-forward listeners bind. */
+export interface RemoteListenerOptions {
+  /** Let clients bind non-loopback addresses (OpenSSH's GatewayPorts). */
+  readonly gatewayPorts: boolean;
+  /** Listeners open and places held at once (default {@link DEFAULT_MAX_REMOTE_FORWARDS}). */
+  readonly maxListeners?: number;
+}
+
 interface Listener {
   readonly server: net.Server;
   readonly path?: string;
@@ -60,12 +72,36 @@ export class RemoteListeners {
   readonly #gatewayPorts: boolean;
   readonly #listeners = new Map<string, Listener>();
   readonly #sockets = new Set<ByteSocket>();
+  readonly #max: number;
   #closed = false;
+  #held = 0;
 
-  /** `open` opens forwarded-* channels; `gatewayPorts` lets clients bind non-loopback addresses. */
-  constructor(open: OpenClientChannel, gatewayPorts: boolean) {
+  /** `open` opens forwarded-* channels. */
+  constructor(open: OpenClientChannel, options: RemoteListenerOptions) {
     this.#open = open;
-    this.#gatewayPorts = gatewayPorts;
+    this.#gatewayPorts = options.gatewayPorts;
+    this.#max = options.maxListeners ?? DEFAULT_MAX_REMOTE_FORWARDS;
+  }
+
+  /** Most listeners open and places held at once. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /**
+   * Holds a place for one more listener while the application decides and it is bound;
+   * false when the listeners open and the places held reach {@link max}, or once closed.
+   * Each place held is given back with {@link release}, after the listener is kept or not.
+   */
+  reserve(): boolean {
+    if (this.#closed || this.#listeners.size + this.#held >= this.#max) return false;
+    this.#held++;
+    return true;
+  }
+
+  /** Gives back a place {@link reserve} held. */
+  release(): void {
+    this.#held--;
   }
 
   /** Number of listeners open. */

@@ -33,6 +33,7 @@ import type { ServerHostKey } from "../keys/types.ts";
 import {
   DEFAULT_MAX_FILE_SESSIONS,
   DEFAULT_MAX_OPEN_FILES_PER_CONNECTION,
+  DEFAULT_MAX_REMOTE_FORWARDS,
   SOCKET_CLOSE_GRACE_MS,
 } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
@@ -163,7 +164,10 @@ export class SSHServerConnection implements ServerConnectionContext {
         log: this.#log,
       },
       (type, data) => this.openChannel(type, data),
-      this.#o.gatewayPorts ?? false,
+      {
+        gatewayPorts: this.#o.gatewayPorts ?? false,
+        maxListeners: this.#o.maxRemoteForwards ?? DEFAULT_MAX_REMOTE_FORWARDS,
+      },
     );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
     this.#log.tracePackets(this.#engine.transport);

@@ -17,6 +17,7 @@ import {
   decodeStreamlocalForward,
   decodeStreamlocalOpen,
   decodeTcpipForward,
+  type RemoteListenerOptions,
   RemoteListeners,
 } from "../forward/server_listeners.ts";
 import { connectUnix } from "../runtime/local_socket.ts";
@@ -62,7 +63,8 @@ export interface GlobalReply {
  *
  * @example
  * ```ts ignore
- * const fwd = new ServerForwarding(host, (type, data) => conn.openChannel(type, data), false);
+ * const open = (type: string, data: Uint8Array) => conn.openChannel(type, data);
+ * const fwd = new ServerForwarding(host, open, { gatewayPorts: false, maxListeners: 64 });
  * const reply = await fwd.globalRequest("tcpip-forward", data);
  * ```
  */
@@ -70,14 +72,14 @@ export class ServerForwarding {
   readonly #host: ServerForwardingHost;
   readonly #listeners: RemoteListeners;
 
-  /** `open` opens forwarded-* channels; `gatewayPorts` lets clients bind non-loopback addresses. */
+  /** `open` opens forwarded-* channels; `options` say where and how many listeners may bind. */
   constructor(
     host: ServerForwardingHost,
     open: (channelType: string, data: Uint8Array) => Promise<ChannelIO>,
-    gatewayPorts: boolean,
+    options: RemoteListenerOptions,
   ) {
     this.#host = host;
-    this.#listeners = new RemoteListeners(open, gatewayPorts);
+    this.#listeners = new RemoteListeners(open, options);
   }
 
   /** Number of remote-forward listeners open. */
@@ -98,12 +100,14 @@ export class ServerForwarding {
       case "tcpip-forward": {
         const { host, port } = decodeTcpipForward(data);
         const hook = this.#host.hook("serverRequested");
-        if (!hook || !allowsListen(p, host, port) || !(await hook(host, port, conn))) {
-          return { ok: false };
-        }
-        // The connection may have closed while the hook decided.
-        if (this.#listeners.closed) return { ok: false };
-        const bound = await this.#listeners.listenTcp(host, port);
+        if (!hook || !allowsListen(p, host, port)) return { ok: false };
+        const bound = await this.#listen(
+          name,
+          `${host}:${port}`,
+          () => hook(host, port, conn),
+          () => this.#listeners.listenTcp(host, port),
+        );
+        if (bound === undefined) return { ok: false };
         // RFC 4254 §7.1: the reply carries the port only when the client asked for port 0.
         return port === 0 ? { ok: true, data: uint32(bound) } : { ok: true };
       }
@@ -114,15 +118,50 @@ export class ServerForwarding {
       case "streamlocal-forward@openssh.com": {
         const path = decodeStreamlocalForward(data);
         const hook = this.#host.hook("unixServerRequested");
-        if (!hook || !p.portForwarding || !(await hook(path, conn))) return { ok: false };
-        if (this.#listeners.closed) return { ok: false };
-        await this.#listeners.listenUnix(path);
-        return { ok: true };
+        if (!hook || !p.portForwarding) return { ok: false };
+        const ok = await this.#listen(
+          name,
+          path,
+          () => hook(path, conn),
+          () => this.#listeners.listenUnix(path).then(() => true),
+        );
+        return { ok: ok === true };
       }
       case "cancel-streamlocal-forward@openssh.com":
         return { ok: this.#listeners.cancelUnix(decodeStreamlocalForward(data)) };
       default:
         return { ok: false };
+    }
+  }
+
+  /**
+   * Binds a remote forward the hook allows, holding its place under the cap meanwhile:
+   * undefined when the cap is reached (logged; the hook is not asked), the hook refuses, or
+   * the connection closed while the hook decided.
+   */
+  async #listen<T>(
+    kind: string,
+    target: string,
+    allow: () => boolean | Promise<boolean>,
+    bind: () => Promise<T>,
+  ): Promise<T | undefined> {
+    const l = this.#listeners;
+    if (!l.reserve()) {
+      if (!l.closed) {
+        this.#host.log.info(
+          `refused ${kind} on ${JSON.stringify(target)}: this connection holds ${l.max} ` +
+            "remote forwards already (listen's maxRemoteForwards)",
+        );
+      }
+      return undefined;
+    }
+    try {
+      if (!(await allow())) return undefined;
+      // The connection may have closed while the hook decided.
+      if (l.closed) return undefined;
+      return await bind();
+    } finally {
+      l.release();
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * The server's remote-forward listeners (`ssh -R`) end with their connection: a
  * tcpip-forward or streamlocal-forward still being decided by the hook, or still being
- * bound, when the connection closes is refused and leaves no listener behind.
+ * bound, when the connection closes is refused and leaves no listener behind. One
+ * connection holds at most `maxRemoteForwards` of them (default 64), counting those
+ * still being decided; one more is refused and logged, and the hook is not asked.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,10 +12,14 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SSHWriter } from "../../core/wire.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { connect } from "../client/connect.ts";
 import { Log } from "../engine/logger.ts";
+import { DEFAULT_MAX_REMOTE_FORWARDS } from "../limits.ts";
 import { RemoteListeners } from "../forward/server_listeners.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import { ServerForwarding } from "./forwarding.ts";
+import { listen } from "./listen.ts";
 import type { ServerHooks } from "./options.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 
@@ -33,11 +39,21 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Forwarding whose hooks wait for `gate` before allowing; `log` collects its log lines. */
-function forwardingWithGate(gate: Promise<void>, log: string[] = []) {
+/**
+ * Forwarding whose hooks wait for `gate` before allowing (and count in `asked` how often
+ * they were asked); `log` collects its log lines.
+ */
+function forwardingWithGate(
+  gate: Promise<void>,
+  { log = [], asked = { n: 0 }, maxListeners }: {
+    log?: string[];
+    asked?: { n: number };
+    maxListeners?: number;
+  } = {},
+) {
   const hooks: ServerHooks = {
-    serverRequested: async () => (await gate, true),
-    unixServerRequested: async () => (await gate, true),
+    serverRequested: async () => (asked.n++, await gate, true),
+    unixServerRequested: async () => (asked.n++, await gate, true),
   };
   const permissions: ConnectionPermissions = UNRESTRICTED;
   return new ServerForwarding(
@@ -49,7 +65,7 @@ function forwardingWithGate(gate: Promise<void>, log: string[] = []) {
       log: new Log({ info: (m) => log.push(m) }, "info", ""),
     },
     () => Promise.reject(new Error("no client")),
-    false,
+    maxListeners === undefined ? { gatewayPorts: false } : { gatewayPorts: false, maxListeners },
   );
 }
 
@@ -83,7 +99,9 @@ test("RemoteListeners closes a listener bound after closeAll() and fails its lis
   try {
     const path = join(dir, "fwd.sock");
     const port = await freePort();
-    const listeners = new RemoteListeners(() => Promise.reject(new Error("no client")), false);
+    const listeners = new RemoteListeners(() => Promise.reject(new Error("no client")), {
+      gatewayPorts: false,
+    });
     // Both listens are under way (binding) when the connection closes.
     const tcp = listeners.listenTcp("127.0.0.1", port);
     const unix = listeners.listenUnix(path);
@@ -97,5 +115,83 @@ test("RemoteListeners closes a listener bound after closeAll() and fails its lis
     await assert.rejects(listeners.listenTcp("127.0.0.1", 0), /connection is closed/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ServerForwarding holds at most maxListeners remote forwards, counting those the hook decides", async () => {
+  const log: string[] = [];
+  const asked = { n: 0 };
+  let open!: () => void;
+  const fwd = forwardingWithGate(new Promise<void>((r) => (open = r)), {
+    log,
+    asked,
+    maxListeners: 2,
+  });
+  try {
+    // Three asked at once, while the hook has answered none: the third is refused at once.
+    const replies = [0, 1, 2].map(() => fwd.globalRequest("tcpip-forward", tcpipForward(0)));
+    assert.deepEqual(await replies[2], { ok: false });
+    assert.equal(asked.n, 2, "the hook was asked beyond the cap");
+    assert.match(
+      log.join("\n"),
+      /refused tcpip-forward .*holds 2 remote forwards.*maxRemoteForwards/,
+    );
+    open();
+    const granted = await Promise.all(replies.slice(0, 2));
+    assert.deepEqual(granted.map((r) => r.ok), [true, true]);
+    assert.equal(fwd.listenerCount, 2);
+    assert.deepEqual(await fwd.globalRequest("tcpip-forward", tcpipForward(0)), { ok: false });
+    // A cancelled forward gives its place back.
+    const port = new DataView(granted[0]!.data!.buffer).getUint32(0);
+    assert.deepEqual(await fwd.globalRequest("cancel-tcpip-forward", tcpipForward(port)), {
+      ok: true,
+    });
+    assert.equal((await fwd.globalRequest("tcpip-forward", tcpipForward(0))).ok, true);
+  } finally {
+    fwd.closeAll();
+  }
+});
+
+test("RemoteListeners holds 64 listeners by default", () => {
+  const listeners = new RemoteListeners(() => Promise.reject(new Error("no client")), {
+    gatewayPorts: false,
+  });
+  assert.equal(DEFAULT_MAX_REMOTE_FORWARDS, 64);
+  assert.equal(listeners.max, DEFAULT_MAX_REMOTE_FORWARDS);
+  for (let i = 0; i < 64; i++) assert.ok(listeners.reserve());
+  assert.equal(listeners.reserve(), false);
+  listeners.release();
+  assert.ok(listeners.reserve());
+});
+
+test("listen() refuses a remote forward beyond maxRemoteForwards and logs why", async () => {
+  const log: string[] = [];
+  const server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    serverRequested: () => true,
+    maxRemoteForwards: 2,
+    logger: { info: (m) => log.push(m) },
+  });
+  const conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    agent: false,
+  });
+  try {
+    const forward = () =>
+      conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 9 });
+    await forward();
+    await forward();
+    await assert.rejects(forward());
+    assert.match(log.join("\n"), /maxRemoteForwards/);
+  } finally {
+    await conn.close();
+    await server.close();
   }
 });

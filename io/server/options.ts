@@ -509,6 +509,17 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * as OpenSSH's `GatewayPorts no`, listeners bind loopback only.
    */
   readonly gatewayPorts?: boolean;
+  /**
+   * Remote forwards (`ssh -R` listeners: tcpip-forward and streamlocal-forward) one connection
+   * may hold at once, counting those its hooks are still deciding; one more is refused without
+   * asking the hook, and logged. Each is a listening socket of this process. Default 64.
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ...options, serverRequested: () => true, maxRemoteForwards: 8 });
+   * ```
+   */
+  readonly maxRemoteForwards?: number;
   /** Announce all host keys after login (hostkeys-00@openssh.com) so clients can learn new ones. Default true. */
   readonly sendHostKeys?: boolean;
   /** Banner shown before authentication. */
