@@ -8,8 +8,10 @@
  * @module
  */
 
-import { chmod, unlink } from "node:fs/promises";
+import { chmod, link, lstat, mkdtemp, rm, unlink } from "node:fs/promises";
 import type * as net from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { AgentKeyring, type AgentKeyringOptions } from "../../agent/keyring.ts";
 import { AgentServerConnection } from "../../agent/server.ts";
 import { LocalListener } from "../forward/listener.ts";
@@ -110,16 +112,12 @@ export function connectKeyring(keyring: AgentKeyring): AgentClient {
  *
  * @example Let OpenSSH's ssh-add and ssh use keys held in memory
  * ```ts
- * import { mkdtemp } from "node:fs/promises";
- * import { tmpdir } from "node:os";
- * import { join } from "node:path";
  * import { generatePrivateKey } from "../../keys/generate.ts";
  * import { SSHAgent } from "./ssh_agent.ts";
  * const agent = new SSHAgent({ confirm: ({ comment }) => comment !== "prod" });
  * agent.add(generatePrivateKey("ed25519", { comment: "deploy" }), { lifetime: 3600 });
- * const path = join(await mkdtemp(join(tmpdir(), "agent-")), "agent.sock");
- * await using sock = await agent.listen(path);
- * // $ SSH_AUTH_SOCK=<path> ssh-add -l
+ * await using sock = await agent.listen(); // agent.sock in a new 0700 directory
+ * // $ SSH_AUTH_SOCK=<sock.path> ssh-add -l
  * ```
  */
 export class SSHAgent extends AgentKeyring {
@@ -163,33 +161,58 @@ export class SSHAgent extends AgentKeyring {
   }
 
   /**
-   * Listens on a UNIX socket (mode 0600 by default) and serves every
-   * connection. Rejects when the path is taken.
+   * Listens on a UNIX socket (mode 0600 by default) and serves every connection.
+   * Without `path`, the socket is `agent.sock` in a new directory of mode 0700 under
+   * the system's temporary directory (as ssh-agent's `/tmp/ssh-XXXXXX/agent.<pid>`),
+   * removed on close. With `path`, the socket is bound in a private directory beside
+   * it, given its mode there and only then linked to `path`: no one else can connect in
+   * between. Rejects when the path is taken.
    *
    * @example
    * ```ts ignore
-   * await using l = await agent.listen("/run/user/1000/sshts-agent.sock");
+   * await using l = await agent.listen();
+   * // $ SSH_AUTH_SOCK=<l.path> ssh-add -l
    * ```
    */
-  async listen(path: string, options: AgentListenOptions = {}): Promise<AgentListener> {
-    const local = await LocalListener.listen(
-      { path },
-      (sock: net.Socket) => void this.serve(socketFromNodeSocket(sock)),
+  async listen(path?: string, options: AgentListenOptions = {}): Promise<AgentListener> {
+    const mode = options.mode ?? 0o600;
+    // A fresh mkdtemp directory is mode 0700: only we may reach a socket bound in it.
+    const dir = await mkdtemp(
+      path === undefined ? join(tmpdir(), "sshts-agent-") : join(dirname(path), ".sshts-agent-"),
     );
+    const bound = join(dir, "agent.sock");
+    let local: LocalListener | undefined;
+    let ino: number;
     try {
-      await chmod(path, options.mode ?? 0o600);
+      local = await LocalListener.listen(
+        { path: bound },
+        (sock: net.Socket) => void this.serve(socketFromNodeSocket(sock)),
+      );
+      await chmod(bound, mode);
+      if (path !== undefined) {
+        await link(bound, path);
+        await unlink(bound);
+      }
+      ino = (await lstat(path ?? bound)).ino;
     } catch (e) {
-      await local.close(true);
+      await local?.close(true);
+      await rm(dir, { recursive: true, force: true });
       throw e;
     }
+    if (path !== undefined) await rm(dir, { recursive: true, force: true });
+    const served = local;
+    const socketIno = ino;
     let closing: Promise<void> | undefined;
     const listener: AgentListener = {
-      path,
+      path: path ?? bound,
       close: () =>
         closing ??= (async () => {
           this.#listeners.delete(listener);
-          await local.close(true);
-          await unlink(path).catch(() => {});
+          await served.close(true);
+          if (path === undefined) return void await rm(dir, { recursive: true, force: true });
+          // Only our socket: not a file someone else has put at the path since.
+          const st = await lstat(path).catch(() => undefined);
+          if (st?.isSocket() && st.ino === socketIno) await unlink(path).catch(() => {});
         })(),
       [Symbol.asyncDispose]: () => listener.close(),
     };

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { chmod } from "node:fs/promises";
 import * as net from "node:net";
 import type { ListenAddress } from "../runtime/local_socket.ts";
 
@@ -78,7 +79,9 @@ export class LocalListener implements SSHListener {
 
   /**
    * Listens and calls `onConnection` for each accepted socket (half-open
-   * allowed, TCP_NODELAY set). Rejects when the address cannot be bound.
+   * allowed, TCP_NODELAY set). Rejects when the address cannot be bound. A UNIX
+   * socket is made mode 0600 as soon as it is bound (ssh's StreamLocalBindMask
+   * 0177), before any connection is served: only this user may connect.
    *
    * @example
    * ```ts
@@ -101,13 +104,21 @@ export class LocalListener implements SSHListener {
         onConnection(sock);
       });
       server.once("error", reject);
-      const ready = () => {
+      const ready = async () => {
         server.off("error", reject);
+        if ("path" in address) {
+          try {
+            await chmod(address.path, 0o600);
+          } catch (e) {
+            server.close();
+            return reject(e);
+          }
+        }
         listener = new LocalListener(server, address);
         resolve(listener);
       };
-      if ("path" in address) server.listen(address.path, ready);
-      else server.listen({ host: address.host, port: address.port }, ready);
+      if ("path" in address) server.listen(address.path, () => void ready());
+      else server.listen({ host: address.host, port: address.port }, () => void ready());
     });
   }
 

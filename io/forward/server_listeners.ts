@@ -7,7 +7,7 @@
  */
 
 import * as net from "node:net";
-import { unlink } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { SSHReader, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
@@ -58,7 +58,6 @@ export interface RemoteListenerOptions {
 
 interface Listener {
   readonly server: net.Server;
-  readonly path?: string;
 }
 
 /**
@@ -144,9 +143,15 @@ export class RemoteListeners {
     return this.#close(tcpKey(host, port));
   }
 
-  /** Listens on a UNIX socket for streamlocal-forward. */
+  /**
+   * Listens on a UNIX socket for streamlocal-forward, mode 0600 from before the first
+   * connection is forwarded (sshd's StreamLocalBindMask 0177): only the user may connect.
+   */
   async listenUnix(path: string): Promise<void> {
+    let madePrivate = false;
     const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
+      // Someone else may have connected before the chmod.
+      if (!madePrivate) return void sock.destroy();
       void this.#forward(
         sock,
         "forwarded-streamlocal@openssh.com",
@@ -154,7 +159,18 @@ export class RemoteListeners {
       );
     });
     await this.#listen(server, { path });
-    this.#listeners.set(unixKey(path), { server, path });
+    try {
+      await chmod(path, 0o600);
+      madePrivate = true;
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+    if (this.#closed) {
+      server.close();
+      throw new Error("Cannot listen: the connection closed while the listener was bound");
+    }
+    this.#listeners.set(unixKey(path), { server });
   }
 
   /** Stops a streamlocal-forward listener; false when there is none. */
@@ -183,8 +199,9 @@ export class RemoteListeners {
     const l = this.#listeners.get(key);
     if (!l) return false;
     this.#listeners.delete(key);
+    // Closing removes a UNIX socket's file (Node, Deno and Bun alike); removing it again
+    // could delete a file someone else has made there since.
     l.server.close();
-    if (l.path) void unlink(l.path).catch(() => {});
     return true;
   }
 
