@@ -182,6 +182,8 @@ export class AgentKeyring {
   readonly #extensions: NonNullable<AgentKeyringOptions["extensions"]>;
   #lock: { salt: Uint8Array; hash: Uint8Array } | undefined;
   #failedUnlocks = 0;
+  /** Served unlock attempts, one after another: each waits out the back-off of those before. */
+  #unlockQueue: Promise<unknown> = Promise.resolve();
 
   /** Creates an empty keyring. */
   constructor(options: AgentKeyringOptions = {}) {
@@ -352,7 +354,9 @@ export class AgentKeyring {
   /**
    * Unlocks the agent; false for a wrong passphrase or an agent not locked.
    * (Served requests also wait after a wrong passphrase, growing 0.1 s per
-   * failure up to 10 s, as OpenSSH, when a `delay` was given.)
+   * failure up to 10 s, as OpenSSH, when a `delay` was given; served unlocks
+   * queue behind one another across all connections, so every attempt waits out
+   * the back-off of the failures before it.)
    *
    * @example
    * ```ts
@@ -453,11 +457,18 @@ export class AgentKeyring {
       case "lock":
         return status(this.lock(req.passphrase));
       case "unlock": {
-        const ok = this.unlock(req.passphrase);
-        if (!ok && this.#lock && this.#delay) {
-          await this.#delay(UNLOCK_DELAY_STEP_MS * this.#failedUnlocks);
-        }
-        return status(ok);
+        // One keyring-wide queue, as OpenSSH's agent sleeps in its only thread: an attempt
+        // is checked only once the back-off of every failure before it has passed, whichever
+        // connection (a socket, a forwarded channel) it came on, so parallel guesses wait too.
+        const attempt = this.#unlockQueue.then(async () => {
+          const ok = this.unlock(req.passphrase);
+          if (!ok && this.#lock && this.#delay) {
+            await this.#delay(UNLOCK_DELAY_STEP_MS * this.#failedUnlocks);
+          }
+          return ok;
+        });
+        this.#unlockQueue = attempt.catch(() => {});
+        return status(await attempt);
       }
       case "extension":
         return await this.#extension(req.name, req.contents, state);

@@ -406,3 +406,34 @@ test("add through a connection honours constraints it cannot enforce by refusing
   assert.equal(ring.list()[0]!.confirm, false);
   assert.equal(ring.list()[0]!.comment, "d");
 });
+
+test("AgentKeyring makes unlocks on other connections wait out a failed unlock's back-off", async () => {
+  const waits: { ms: number; done: () => void }[] = [];
+  const ring = new AgentKeyring({
+    random: seededRandom(2),
+    delay: (ms) => new Promise<void>((done) => waits.push({ ms, done })),
+  });
+  const pw = new TextEncoder().encode("pw");
+  ring.lock(pw);
+  const wrong = (i: number) => new TextEncoder().encode(`guess-${i}`);
+  // Three connections guess at once, then one with the passphrase.
+  const replies = [0, 1, 2].map((i) =>
+    ask(ring, new AgentConnectionState(), { type: "unlock", passphrase: wrong(i) })
+  );
+  const right = ask(ring, new AgentConnectionState(), { type: "unlock", passphrase: pw });
+  const settle = () => new Promise((r) => setTimeout(r, 10));
+  await settle();
+  assert.deepEqual(waits.map((w) => w.ms), [100], "a second guess was checked during the back-off");
+  waits[0]!.done();
+  await settle();
+  assert.deepEqual(waits.map((w) => w.ms), [100, 200]);
+  waits[1]!.done();
+  await settle();
+  waits[2]!.done();
+  assert.deepEqual(
+    (await Promise.all([...replies, right])).map((r) => r.type),
+    ["failure", "failure", "failure", "success"],
+  );
+  assert.deepEqual(waits.map((w) => w.ms), [100, 200, 300]);
+  assert.equal(ring.locked, false);
+});
