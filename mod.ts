@@ -207,7 +207,11 @@ export {
   connectAgent,
 } from "./io/agent/client.ts";
 export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
-export type { AgentOption } from "./io/agent/connect_agent.ts";
+export {
+  type AgentOption,
+  type SessionBindSource,
+  sessionBindSource,
+} from "./io/agent/connect_agent.ts";
 export {
   type AgentAddOptions,
   AgentConnectionState,

@@ -12,6 +12,11 @@ import { chmod, link, lstat, mkdtemp, rm, unlink } from "node:fs/promises";
 import type * as net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import {
+  encodeSessionBind,
+  SESSION_BIND_EXTENSION,
+  type SessionBind,
+} from "../../agent/extensions.ts";
 import { AgentKeyring, type AgentKeyringOptions } from "../../agent/keyring.ts";
 import { AgentServerConnection } from "../../agent/server.ts";
 import { LocalListener } from "../forward/listener.ts";
@@ -42,16 +47,32 @@ function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
  * Serves one agent connection from any keyring until the stream closes. Reading
  * pauses while a request is answered (a confirm prompt, say), so a client
  * cannot queue unbounded input; a frame over 256 KiB closes the connection, as
- * ssh-agent does.
+ * ssh-agent does. With `bind`, the connection is first bound for forwarding to
+ * that session (session-bind@openssh.com, as ssh does before it relays a
+ * forwarded agent channel), and closed unserved when the binding is refused;
+ * without it, the connection is served as a local, unbound client.
  *
  * @example Serve a keyring over an in-memory pipe
  * ```ts ignore
  * void serveAgent(new AgentKeyring(), { readable, writable });
  * ```
  */
-export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex): Promise<void> {
+export function serveAgent(
+  keyring: AgentKeyring,
+  stream: ByteSocket | WebDuplex,
+  bind?: SessionBind,
+): Promise<void> {
   const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
   const server = new AgentServerConnection(keyring);
+  // Nothing the client sends is answered before the forwarding binding is recorded.
+  const bound = bind === undefined ? Promise.resolve(true) : keyring.handleRequest(
+    {
+      type: "extension",
+      name: SESSION_BIND_EXTENSION,
+      contents: encodeSessionBind({ ...bind, isForwarding: true }),
+    },
+    server.state,
+  ).then((r) => r.type === "success", () => false);
   return new Promise<void>((resolve) => {
     let done = false;
     const finish = () => {
@@ -59,13 +80,22 @@ export function serveAgent(keyring: AgentKeyring, stream: ByteSocket | WebDuplex
       done = true;
       resolve();
     };
-    let pending: Promise<unknown> = Promise.resolve();
+    let pending: Promise<unknown> = bound;
+    void bound.then((ok) => {
+      if (ok) return;
+      socket.destroy();
+      finish();
+    });
     socket.setHandlers({
       data: (chunk) => {
         socket.pause();
         // Copied: the server reads it after this call returns, and adapters may reuse or
         // free the chunk then (SocketHandlers.data).
-        pending = server.receive(chunk.slice()).then(
+        const copy = chunk.slice();
+        pending = bound.then((ok) => {
+          if (!ok) throw new Error("Agent connection not bound");
+          return server.receive(copy);
+        }).then(
           (out) => {
             if (out.length) socket.write(out);
             socket.resume();
@@ -132,16 +162,48 @@ export class SSHAgent extends AgentKeyring {
   }
 
   /**
-   * Serves one agent connection until it ends: a UNIX socket connection, a
-   * forwarded agent channel, or any duplex. Resolves when the stream closes.
+   * Serves one agent connection until it ends: a UNIX socket connection, an
+   * in-memory pipe, or any duplex. Resolves when the stream closes. The
+   * connection is treated as a local, unbound client: destination-restricted
+   * keys (`ssh-add -h`) are judged only by the session-bind requests it sends
+   * itself. Do not serve a forwarded agent channel with it — the far host could
+   * bind the channel to a session of its own and use keys restricted to other
+   * hosts; use `connect({ agent, agentForwarding: true })`, or {@link serveForwarded}.
    *
-   * @example Serve a forwarded agent channel
+   * @example Serve a local client over an in-memory pipe
    * ```ts ignore
-   * conn.onAgentChannel = (ch) => void agent.serve(ch);
+   * void agent.serve({ readable, writable });
    * ```
    */
   serve(stream: ByteSocket | WebDuplex): Promise<void> {
     return serveAgent(this, stream);
+  }
+
+  /**
+   * Serves a forwarded agent channel (`auth-agent@openssh.com`) as ssh does: first
+   * binds it for forwarding to the session it came on (session-bind@openssh.com with
+   * `isForwarding`), so destination-restricted keys are used only along the hops they
+   * allow. `source` gives the session's binding (`sessionBindSource(conn.engine)`);
+   * when it has none yet, or the binding is refused, the channel is closed unserved.
+   * `connect({ agent, agentForwarding: true })` does this for you.
+   *
+   * @example Serve forwarded agent channels yourself
+   * ```ts ignore
+   * const source = sessionBindSource(conn.engine);
+   * conn.onAgentChannel = (c) => void agent.serveForwarded(c, source);
+   * ```
+   */
+  serveForwarded(
+    stream: ByteSocket | WebDuplex,
+    source: (isForwarding: boolean) => SessionBind | undefined,
+  ): Promise<void> {
+    const bind = source(true);
+    if (!bind) {
+      const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
+      socket.destroy();
+      return Promise.resolve();
+    }
+    return serveAgent(this, stream, bind);
   }
 
   /**
