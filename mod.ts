@@ -209,6 +209,7 @@ export {
 export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
 export {
   type AgentOption,
+  type BindableEngine,
   type SessionBindSource,
   sessionBindSource,
 } from "./io/agent/connect_agent.ts";
@@ -341,6 +342,7 @@ export type {
   StagedAuthAttempt,
 } from "./core/auth/client_auth.ts";
 export type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "./core/auth/server_auth.ts";
+export type { SignatureCheck, SkSignatureDetails } from "./core/publickey/verify.ts";
 export type {
   ClientConnection,
   ClientEvent,
@@ -393,6 +395,8 @@ export {
   type SFTPServerConfig,
   type SFTPServerOption,
 } from "./io/sftp/server.ts";
+export { FileSessionLimits } from "./io/sftp/session_limits.ts";
+export type { HandleBudget } from "./sftp/server_engine.ts";
 // SCP: scp() (SFTP or the legacy protocol), libssh2's conn.scpSend/scpRecv, listen({ scp }).
 export { scp, type SCPLocation, type SCPOptions } from "./io/scp/scp.ts";
 export { type SCPFileStat, type SCPSendOptions } from "./io/scp/remote.ts";

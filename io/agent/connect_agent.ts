@@ -185,6 +185,7 @@ export async function forwardAgentChannel(
 
 /** What {@link sessionBindSource} reads: the client engine's transport. */
 export interface BindableEngine {
+  /** The session identifier, the server's host key and its signature over the exchange. */
   readonly transport: {
     readonly sessionId: Uint8Array | null;
     readonly hostKeyBlob: Uint8Array | null;

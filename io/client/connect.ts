@@ -449,21 +449,16 @@ function proxyCommandFor(
   // The tokens land in a shell command unquoted, as ssh's do: refuse what ssh refuses in a
   // host or user name (shell metacharacters, spaces, a leading "-"; CVE-2023-51385), also
   // when no ssh_config was read to check them.
-  if (!validHostname(host)) {
-    throw new SSHConfigError(
-      "ERR_CONFIG_INVALID",
-      `Cannot run proxyCommand: the host name ${
-        JSON.stringify(host)
-      } has characters a shell would interpret`,
-    );
-  }
-  if (!validRemoteUser(user)) {
-    throw new SSHConfigError(
-      "ERR_CONFIG_INVALID",
-      `Cannot run proxyCommand: the user name ${
-        JSON.stringify(user)
-      } has characters a shell would interpret`,
-    );
+  const checks = [["host", host, validHostname(host)], ["user", user, validRemoteUser(user)]];
+  for (const [what, value, ok] of checks) {
+    if (!ok) {
+      throw new SSHConfigError(
+        "ERR_CONFIG_INVALID",
+        `Cannot run proxyCommand: the ${what} name ${
+          JSON.stringify(value)
+        } has characters a shell would interpret`,
+      );
+    }
   }
   return expandTokens(command, { h: host, n: host, p: String(port), r: user });
 }

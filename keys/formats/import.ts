@@ -296,6 +296,16 @@ export function importPublicKey(data: string | Uint8Array): SSHKey {
   }
 }
 
+/** The index of the first line after `start` that `isEnd` accepts (the last line if none). */
+function blockEnd(
+  lines: readonly string[],
+  start: number,
+  isEnd: (line: string) => boolean,
+): number {
+  for (let j = start + 1; j < lines.length; j++) if (isEnd(lines[j]!)) return j;
+  return lines.length - 1;
+}
+
 /**
  * Imports every public key in a text: OpenSSH lines (blank lines and `#`
  * comments skipped), RFC 4716 blocks and PEM public keys, in order. A bad
@@ -310,16 +320,6 @@ export function importPublicKey(data: string | Uint8Array): SSHKey {
  * console.log(importPublicKeyList(text).length); // 2
  * ```
  */
-/** The index of the first line after `start` that `isEnd` accepts (the last line if none). */
-function blockEnd(
-  lines: readonly string[],
-  start: number,
-  isEnd: (line: string) => boolean,
-): number {
-  for (let j = start + 1; j < lines.length; j++) if (isEnd(lines[j]!)) return j;
-  return lines.length - 1;
-}
-
 export function importPublicKeyList(text: string): SSHKey[] {
   const keys: SSHKey[] = [];
   const lines = text.split(/\r?\n|\r/);
