@@ -141,15 +141,18 @@ function capPrompts(options: ConnectOptions, max: number): Partial<ConnectOption
   return out;
 }
 
-/** The key a host key blob stands for in known_hosts (a certificate's certified key). */
-function plainKey(blob: Uint8Array): SSHKey {
+/**
+ * The key a host key blob stands for in known_hosts (a certificate's certified key), and
+ * for a certificate the CA key that signed it.
+ */
+function hostKeyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
   let type = "";
   try {
     type = new SSHReader(blob).readStringAscii("key type", 256);
   } catch { /* fromPublicBlob says what is wrong */ }
-  return isCertificateAlgorithm(type)
-    ? SSHCertificate.fromBlob(blob).key
-    : SSHKey.fromPublicBlob(blob);
+  if (!isCertificateAlgorithm(type)) return { key: SSHKey.fromPublicBlob(blob) };
+  const cert = SSHCertificate.fromBlob(blob);
+  return { key: cert.key, signer: cert.signatureKey };
 }
 
 /** What the host key check decided that the rest of the connection must honour. */
@@ -160,12 +163,6 @@ interface HostKeyVerdict {
    * configured port forwards), since the server may be an impostor.
    */
   changedKeyAccepted: boolean;
-}
-
-/** The CA key that signed a certificate host key blob (undefined for a plain key). */
-function certificateSigner(blob: Uint8Array): SSHKey | undefined {
-  const type = new SSHReader(blob).readStringAscii("key type");
-  return isCertificateAlgorithm(type) ? SSHCertificate.fromBlob(blob).signatureKey : undefined;
 }
 
 /**
@@ -195,13 +192,12 @@ async function hostKeyPolicy(
     try {
       return kh(check);
     } catch (e) {
-      const key = plainKey(info.keyBlob);
+      const { key, signer } = hostKeyOf(info.keyBlob);
       const m = matchKnownHosts(kh.knownHosts, check.host, undefined, check.port);
       const byAddress = check.address !== undefined
         ? matchKnownHosts(kh.knownHosts, check.address, undefined, check.port)
         : undefined;
       const known = m.trustedHostKeys.length > 0 || m.revokedKeys.length > 0;
-      const signer = certificateSigner(info.keyBlob);
       const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? [])].some((k) =>
         k.equals(key) || (signer !== undefined && k.equals(signer))
       );

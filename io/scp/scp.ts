@@ -9,14 +9,14 @@
 
 import * as nodePath from "node:path";
 import { isDirectory } from "../../sftp/attrs.ts";
-import { basename, hasGlob, joinPath, unsafeEntryName } from "../../sftp/path.ts";
+import { basename, hasGlob, joinPath } from "../../sftp/path.ts";
 import { nameMatcher, sanitize, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import { connect, type ConnectHooks } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import type { SFTPClient } from "../sftp/client.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
-import { item, MAX_TRANSFER_DEPTH } from "../sftp/transfer.ts";
+import { entryRefusal, item, MAX_TRANSFER_DEPTH } from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
@@ -292,12 +292,12 @@ async function sftpCrossCopy(
       );
     }
     if (!(await b.isDir(target))) await b.mkdir(target, perm);
-    const names = (await a.listdir(src)).sort();
-    for (const [i, name] of names.entries()) {
+    const seen = new Set<string>();
+    for (const name of (await a.listdir(src)).sort()) {
       const child = joinPath(src, name);
       await item(o, child, () => {
         // What a's server lists becomes a path on b: one component, once (see forEachEntry).
-        const unsafe = unsafeEntryName(name) ?? (names[i - 1] === name ? "listed twice" : "");
+        const unsafe = entryRefusal(name, seen);
         if (unsafe) {
           throw new SCPError(
             `${sanitize(src)}: the server listed ${

@@ -18,7 +18,7 @@ import {
 } from "../../sftp/scp/records.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
-import { FsBackend } from "../sftp/fs_backend.ts";
+import { configuredBackend } from "../sftp/fs_backend.ts";
 import type { FileSessionLimits } from "../sftp/session_limits.ts";
 import { BackendTarget, expandSource, sendPath } from "./backend_io.ts";
 import { SCPSender } from "./sender.ts";
@@ -68,13 +68,9 @@ export type SCPServerOption =
   ) => SCPServerConfig | undefined | Promise<SCPServerConfig | undefined>);
 
 function backendOf(config: SCPServerConfig): SFTPBackend<unknown> {
-  if (config.backend) return config.backend;
-  if (config.root === undefined) throw new Error("The scp option needs a root or a backend");
-  return new FsBackend({
-    root: config.root,
-    ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
-    ...(config.home !== undefined ? { home: config.home } : {}),
-  }) as SFTPBackend<unknown>;
+  const backend = configuredBackend(config);
+  if (!backend) throw new Error("The scp option needs a root or a backend");
+  return backend;
 }
 
 /**

@@ -15,6 +15,7 @@ import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/
 import {
   applyCertificateLimits,
   type AuthorizedKeyVerdict,
+  bothPermissions,
   checkAuthorizedKey,
   checkHostCertificate,
   type SecurityKeyRequirements,
@@ -243,23 +244,22 @@ export class AuthHandler {
       authorities: entries.filter((e) => e.options.certAuthority),
     }, conn);
     if (!answer) return REFUSED;
-    if (typeof answer === "object" && "accepted" in answer) {
-      // A checkAuthorizedKey() verdict: its line applies, and it is held to the certificate.
-      if (!answer.accepted) return answer;
-      const options = answer.entry?.options;
-      const own = applyCertificateLimits(keyBlob, {
+    /** The certificate's own limits with `options` (those of the line behind the answer). */
+    const limited = (options: AuthorizedKeyOptions | undefined): LineVerdict => {
+      const v = applyCertificateLimits(keyBlob, {
         clientAddress: addr,
         ...(options ? { options } : {}),
       });
-      return own.accepted ? narrower({ ...own, options }, answer) : own;
+      return v.accepted ? { ...v, options } : v;
+    };
+    if (typeof answer === "object" && "accepted" in answer) {
+      // A checkAuthorizedKey() verdict: its line applies, and it is held to the certificate.
+      if (!answer.accepted) return answer;
+      const own = limited(answer.entry?.options);
+      return own.accepted ? narrower(own, answer) : own;
     }
     // true, or the options of a line that vouched for it.
-    const options = answer === true ? undefined : answer;
-    const v = applyCertificateLimits(keyBlob, {
-      clientAddress: addr,
-      ...(options ? { options } : {}),
-    });
-    return v.accepted ? { ...v, options } : v;
+    return limited(answer === true ? undefined : answer);
   }
 
   async #password(user: string, password: string, newPassword?: string): Promise<AuthVerdict> {
@@ -413,17 +413,10 @@ function narrower(
     };
   }
   const forceCommand = a.forceCommand ?? b.forceCommand;
-  const p = a.permissions, q = b.permissions;
   return {
     ...a,
     ...(forceCommand !== undefined ? { forceCommand } : {}),
-    permissions: {
-      pty: p.pty && q.pty,
-      agentForwarding: p.agentForwarding && q.agentForwarding,
-      portForwarding: p.portForwarding && q.portForwarding,
-      x11Forwarding: p.x11Forwarding && q.x11Forwarding,
-      userRc: p.userRc && q.userRc,
-    },
+    permissions: bothPermissions(a.permissions, b.permissions),
     touchRequired: a.touchRequired || b.touchRequired,
     verifyRequired: a.verifyRequired || b.verifyRequired,
   };

@@ -31,7 +31,7 @@ import type { DirEntry, SFTPBackend } from "../../sftp/backend.ts";
 import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import type { StatVFS } from "../../sftp/messages.ts";
-import { joinPath, normalizePath, resolvePath } from "../../sftp/path.ts";
+import { joinPath, normalizePath, resolvePath, unsafeEntryName } from "../../sftp/path.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SERVER_MAX_READ } from "../../sftp/constants.ts";
 
@@ -60,7 +60,7 @@ export interface FsBackendOptions {
    * of owner or group is refused). Allow it only where the server runs as the
    * user whose files these are, as OpenSSH's sftp-server does: a server
    * running as root would let clients plant setuid-root programs or give
-   * files away. `listen({ sftp: { root } })` never sets it; pass a `backend`.
+   * files away. `listen({ sftp: { root, allowOwnership: true } })` passes it on.
    *
    * @example
    * ```ts
@@ -162,7 +162,7 @@ export function childOf(
   parent: string,
   name: string,
 ): string | undefined {
-  if (name === "" || name === "." || name === ".." || name.includes("\0")) return undefined;
+  if (unsafeEntryName(name) !== undefined) return undefined;
   if (hostPath.sep === "\\" && /[\\:]/.test(name)) return undefined;
   const candidate = hostPath.join(parent, name);
   if (
@@ -438,8 +438,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
     // opendir follows a symlink swapped in since the check: what was opened must be
     // what was checked, still there.
-    const after = await fsp.lstat(local).catch(() => undefined);
-    if (!after?.isDirectory() || after.dev !== before.dev || after.ino !== before.ino) {
+    if (!(await isSameDirectory(local, before))) {
       await dir.close().catch(() => {});
       throw changed(path);
     }
@@ -470,8 +469,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     // Entries are lstat'ed by path: if the client moved the directory away and put
     // something else (a symlink out) at its path, they would be another's.
     const here = async () => {
-      const st = await fsp.lstat(h.local).catch(() => undefined);
-      if (!st?.isDirectory() || st.dev !== h.dev || st.ino !== h.ino) throw changed("");
+      if (!(await isSameDirectory(h.local, h))) throw changed("");
     };
     await here();
     const out: DirEntry[] = [];
@@ -860,6 +858,37 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       [users, groups],
     ) => ({ users, groups })));
   }
+}
+
+/**
+ * The backend a `listen({ sftp })` or `listen({ scp })` configuration names: its `backend`,
+ * or an FsBackend over its `root` (undefined when it has neither).
+ */
+export function configuredBackend(config: {
+  readonly root?: string;
+  readonly readOnly?: boolean;
+  readonly home?: string;
+  readonly allowOwnership?: boolean;
+  // deno-lint-ignore no-explicit-any
+  readonly backend?: SFTPBackend<any>;
+}): SFTPBackend<unknown> | undefined {
+  if (config.backend) return config.backend;
+  if (config.root === undefined) return undefined;
+  return new FsBackend({
+    root: config.root,
+    ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
+    ...(config.home !== undefined ? { home: config.home } : {}),
+    ...(config.allowOwnership !== undefined ? { allowOwnership: config.allowOwnership } : {}),
+  }) as SFTPBackend<unknown>;
+}
+
+/** Whether `local` is still the directory `was` describes (not moved away, no link in its place). */
+async function isSameDirectory(
+  local: string,
+  was: { readonly dev: number; readonly ino: number },
+): Promise<boolean> {
+  const st = await fsp.lstat(local).catch(() => undefined);
+  return st !== undefined && st.isDirectory() && st.dev === was.dev && st.ino === was.ino;
 }
 
 /**

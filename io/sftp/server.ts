@@ -15,7 +15,7 @@ import { type HandleBudget, SFTPServerEngine } from "../../sftp/server_engine.ts
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
-import { FsBackend } from "./fs_backend.ts";
+import { configuredBackend } from "./fs_backend.ts";
 import type { FileSessionLimits } from "./session_limits.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
@@ -218,17 +218,7 @@ export function sftpProcessFactory(
         ? await option(process.connection as ServerConnectionContext)
         : option;
       if (!config) throw new Error("SFTP is not available for this user");
-      const backend = config.backend ??
-        (config.root !== undefined
-          ? new FsBackend({
-            root: config.root,
-            ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
-            ...(config.home !== undefined ? { home: config.home } : {}),
-            ...(config.allowOwnership !== undefined
-              ? { allowOwnership: config.allowOwnership }
-              : {}),
-          })
-          : undefined);
+      const backend = configuredBackend(config);
       if (!backend) throw new Error("The sftp option needs a root or a backend");
       await serveSftp(process.channel, backend, {
         ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),

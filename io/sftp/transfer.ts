@@ -240,10 +240,8 @@ async function forEachEntry(
           { path: dir, operation },
         );
       };
-      const unsafe = unsafeEntryName(name);
+      const unsafe = entryRefusal(name, seen);
       if (unsafe) refuse(`refused, ${unsafe}`);
-      if (seen.has(name)) refuse("refused, it is listed twice");
-      seen.add(name);
       let a = e.attrs;
       if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
         try {
@@ -256,6 +254,19 @@ async function forEachEntry(
       await visit(child, name, a);
     });
   }
+}
+
+/**
+ * Why a name of a server's listing cannot become a path of ours ({@link unsafeEntryName}, or
+ * a name already listed: a link, then a file through it), or undefined; `seen` collects the
+ * listing's names.
+ */
+export function entryRefusal(name: string, seen: Set<string>): string | undefined {
+  const unsafe = unsafeEntryName(name);
+  if (unsafe) return unsafe;
+  if (seen.has(name)) return "it is listed twice";
+  seen.add(name);
+  return undefined;
 }
 
 /**

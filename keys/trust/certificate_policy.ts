@@ -313,7 +313,8 @@ function linePermissions(o: AuthorizedKeyOptions): SessionPermissions {
   };
 }
 
-function both(a: SessionPermissions, b: SessionPermissions): SessionPermissions {
+/** What two sets of permissions allow together: each one both grant. */
+export function bothPermissions(a: SessionPermissions, b: SessionPermissions): SessionPermissions {
   return {
     pty: a.pty && b.pty,
     agentForwarding: a.agentForwarding && b.agentForwarding,
@@ -348,7 +349,7 @@ function combineLimits(
   const forceCommand = line.command ?? cert.forceCommand;
   return {
     ...(forceCommand !== undefined ? { forceCommand } : {}),
-    permissions: both(linePermissions(line), cert.permissions),
+    permissions: bothPermissions(linePermissions(line), cert.permissions),
     touchRequired: !line.noTouchRequired || cert.touchRequired,
     verifyRequired: line.verifyRequired || cert.verifyRequired,
   };
