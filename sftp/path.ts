@@ -246,10 +246,37 @@ export interface GlobFileSystem {
   exists(path: string): Promise<boolean>;
 }
 
+/**
+ * What expansions may still spend: directory entries read, directories listed and
+ * existence checks, starting at {@link GLOB_MAX_READDIR}, {@link GLOB_MAX_DIRECTORIES}
+ * and {@link GLOB_MAX_STAT}. One budget shared by several {@link expandGlob} calls holds
+ * them all to one set of limits, as a server must for one command's many patterns (an
+ * `scp -f` with a thousand `*\/*\/*` patterns would otherwise cost a thousand expansions).
+ *
+ * @example
+ * ```ts
+ * import { expandGlob, GlobBudget } from "./path.ts";
+ * const fs = { readdir: async () => ["a", "b"], exists: async () => true };
+ * const budget = new GlobBudget();
+ * for (const p of ["/x/*", "/y/*"]) await expandGlob(p, fs, { budget });
+ * console.log(budget.directories); // 2046: two directories listed of the 2048 allowed
+ * ```
+ */
+export class GlobBudget {
+  /** Directory entries left to read (each directory listed counts as one more). */
+  readdir: number = GLOB_MAX_READDIR;
+  /** Directories left to list. */
+  directories: number = GLOB_MAX_DIRECTORIES;
+  /** Existence checks left. */
+  stat: number = GLOB_MAX_STAT;
+}
+
 /** Options of {@link expandGlob}. */
 export interface GlobOptions {
   /** Stops the expansion (rejecting with the signal's reason) before its next directory or check. */
   readonly signal?: AbortSignal | undefined;
+  /** Limits shared with other expansions (default: this expansion's own). */
+  readonly budget?: GlobBudget | undefined;
 }
 
 /**
@@ -259,7 +286,8 @@ export interface GlobOptions {
  * list when nothing matches; a pattern without glob characters returns itself
  * if it exists). Like OpenSSH's glob, a matched directory that is a symbolic link
  * is searched too, within limits: over {@link GLOB_MAX_READDIR},
- * {@link GLOB_MAX_DIRECTORIES}, {@link GLOB_MAX_STAT}, {@link GLOB_MAX_MATCHES} or {@link GLOB_MAX_PATH_BYTES} it
+ * {@link GLOB_MAX_DIRECTORIES}, {@link GLOB_MAX_STAT} (per expansion, or per
+ * {@link GlobBudget} shared by several), {@link GLOB_MAX_MATCHES} or {@link GLOB_MAX_PATH_BYTES} it
  * rejects with an {@link SFTPError} (SSH_FX_FAILURE) saying "Too many matches".
  *
  * @example
@@ -288,9 +316,7 @@ export async function expandGlob(
   const parts = pattern.split("/").filter((p) => p !== "");
   let bases = [absolute ? "/" : ""];
   let lastLiteral = true;
-  let readdirLeft = GLOB_MAX_READDIR;
-  let statLeft = GLOB_MAX_STAT;
-  let directoriesLeft = GLOB_MAX_DIRECTORIES;
+  const left = options.budget ?? new GlobBudget();
   for (const part of parts) {
     const next: string[] = [];
     let bytes = 0;
@@ -311,15 +337,15 @@ export async function expandGlob(
       const readTooMany = () => tooMany(`more than ${GLOB_MAX_READDIR} directory entries read`);
       for (const b of bases) {
         signal?.throwIfAborted();
-        if (--readdirLeft < 0) throw readTooMany();
-        if (--directoriesLeft < 0) {
+        if (--left.readdir < 0) throw readTooMany();
+        if (--left.directories < 0) {
           throw tooMany(`more than ${GLOB_MAX_DIRECTORIES} directories listed`);
         }
         const names = await fs.readdir(b === "" ? "." : b);
         if (!names) continue;
         const found: string[] = [];
         for await (const n of names) {
-          if (--readdirLeft < 0) throw readTooMany();
+          if (--left.readdir < 0) throw readTooMany();
           if (n !== "." && n !== ".." && re.test(n)) found.push(n);
           if (found.length > GLOB_MAX_MATCHES) throw tooMany(`more than ${GLOB_MAX_MATCHES} paths`);
         }
@@ -335,7 +361,7 @@ export async function expandGlob(
     const out: string[] = [];
     for (const b of bases) {
       signal?.throwIfAborted();
-      if (--statLeft < 0) throw tooMany(`more than ${GLOB_MAX_STAT} paths checked`);
+      if (--left.stat < 0) throw tooMany(`more than ${GLOB_MAX_STAT} paths checked`);
       if (await fs.exists(b)) out.push(b);
     }
     return out;

@@ -7,6 +7,7 @@ import {
   GLOB_MAX_DIRECTORIES,
   GLOB_MAX_READDIR,
   GLOB_MAX_STAT,
+  GlobBudget,
   type GlobFileSystem,
   globToRegExp,
   hasGlob,
@@ -82,6 +83,23 @@ test("expandGlob() lists at most GLOB_MAX_DIRECTORIES directories when links loo
   assert.equal(fs.listed, GLOB_MAX_DIRECTORIES);
   // Within the limits the links are followed, as OpenSSH's glob follows them.
   assert.deepEqual(await expandGlob("/x/*/*", fs), ["/x/a/a", "/x/a/b", "/x/b/a", "/x/b/b"]);
+});
+
+test("expandGlob() calls sharing a GlobBudget are held to one set of limits", async () => {
+  const fs = loopingFs();
+  // Each pattern alone lists 2^10 - 1 = 1023 directories, within GLOB_MAX_DIRECTORIES.
+  const pattern = `/x${"/*".repeat(10)}`;
+  assert.equal((await expandGlob(pattern, fs)).length, 1024);
+  assert.equal((await expandGlob(pattern, fs)).length, 1024); // a fresh budget each time
+  fs.listed = 0;
+  const budget = new GlobBudget();
+  assert.equal((await expandGlob(pattern, fs, { budget })).length, 1024);
+  assert.equal(budget.directories, GLOB_MAX_DIRECTORIES - 1023);
+  assert.equal((await expandGlob(pattern, fs, { budget })).length, 1024); // 2,046 of 2,048
+  await assert.rejects(expandGlob(pattern, fs, { budget }), /Too many matches/);
+  assert.equal(fs.listed, GLOB_MAX_DIRECTORIES);
+  await assert.rejects(expandGlob("/x/*", fs, { budget }), /Too many matches/);
+  assert.equal(fs.listed, GLOB_MAX_DIRECTORIES, "a spent budget lists nothing more");
 });
 
 test("expandGlob() stops reading a listing that never ends", async () => {

@@ -12,7 +12,14 @@ import { type FileAttributes, isDirectory, isRegularFile } from "../../sftp/attr
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { OpenFlags } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
-import { basename, expandGlob, hasGlob, joinPath, unescapeGlob } from "../../sftp/path.ts";
+import {
+  basename,
+  expandGlob,
+  type GlobBudget,
+  hasGlob,
+  joinPath,
+  unescapeGlob,
+} from "../../sftp/path.ts";
 import { MAX_DEPTH, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import type { SCPSender } from "./sender.ts";
 import type { SinkFile, SinkTarget } from "./sink.ts";
@@ -391,8 +398,8 @@ export async function sendPath<H>(
  * Expands a server-side `scp -f` path: glob characters the client left
  * unquoted match names in the backend; a path without them is taken as is.
  * Rejects with an SFTPError ("Too many matches") over the limits of
- * {@link expandGlob}, and with `signal`'s reason once it is aborted (the
- * channel closed).
+ * {@link expandGlob} (held to `budget` when one command's patterns share it),
+ * and with `signal`'s reason once it is aborted (the channel closed).
  *
  * @example
  * ```ts ignore
@@ -403,6 +410,7 @@ export async function expandSource<H>(
   b: SFTPBackend<H>,
   pattern: string,
   signal?: AbortSignal,
+  budget?: GlobBudget,
 ): Promise<string[]> {
   if (!hasGlob(pattern)) return [unescapeGlob(pattern)];
   return await expandGlob(pattern, {
@@ -434,5 +442,5 @@ export async function expandSource<H>(
         return false;
       }
     },
-  }, { signal });
+  }, { signal, budget });
 }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import type { DirEntry } from "../../sftp/backend.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { GLOB_MAX_DIRECTORIES } from "../../sftp/path.ts";
 import { parseScpCommand, SCPError } from "../../sftp/scp/records.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -446,14 +447,38 @@ test(
   },
 );
 
-/** Every directory under /x lists "a" and "b" (as links to "."), each listing taking 1 ms. */
+test("server: scp -f holds all of one command's patterns to one set of glob limits", {
+  timeout: 30_000,
+}, async () => {
+  const backend = new LoopingBackend(0);
+  await withServer({ scp: { backend } }, async (conn) => {
+    // Each pattern lists 2^9 - 1 = 511 directories: 40 of them would list 20,440 alone.
+    const pattern = `/x${"/*".repeat(9)}/none`;
+    const p = await conn.createProcess(`scp -f ${Array(40).fill(pattern).join(" ")}`);
+    await p.channel.write(new Uint8Array([0]));
+    p.writeEof();
+    const r = await p.wait({ timeout: 20_000 });
+    assert.equal(r.exitStatus, 1);
+    assert.ok(backend.listed <= GLOB_MAX_DIRECTORIES, `${backend.listed} directories listed`);
+    // The first four fit (4 × 511 = 2,044 of 2,048); the others are told "Too many matches".
+    const out = dec.decode(r.stdout);
+    assert.equal(out.match(/Too many matches/g)?.length, 36, out.slice(0, 300));
+  });
+});
+
+/** Every directory under /x lists "a" and "b" (as links to "."), each listing taking `delay` ms. */
 class LoopingBackend extends MemoryBackend {
   listed = 0;
+  readonly #delay: number;
+  constructor(delay = 1) {
+    super();
+    this.#delay = delay;
+  }
   // deno-lint-ignore no-explicit-any
   override async opendir(path: string): Promise<any> {
     if (!path.startsWith("/x")) return await super.opendir(path);
     this.listed++;
-    await new Promise((r) => setTimeout(r, 1));
+    if (this.#delay > 0) await new Promise((r) => setTimeout(r, this.#delay));
     return { loop: true, done: false };
   }
   // deno-lint-ignore no-explicit-any

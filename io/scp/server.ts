@@ -9,6 +9,7 @@
 
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
+import { GlobBudget } from "../../sftp/path.ts";
 import {
   isScpCommand,
   parseScpCommand,
@@ -113,10 +114,12 @@ export async function serveScp<H>(
   const closed = new AbortController();
   void ch.closedPromise.then(() => closed.abort(new SCPError("The channel closed")));
   await tx.start();
+  // One command's patterns share one set of glob limits: a client sending many is held to them.
+  const budget = new GlobBudget();
   for (const pattern of cmd.paths) {
     let paths: string[];
     try {
-      paths = await expandSource(backend, pattern, closed.signal);
+      paths = await expandSource(backend, pattern, closed.signal, budget);
     } catch (e) {
       closed.signal.throwIfAborted();
       // Over the glob limits: the client is told, as OpenSSH's sftp says "Too many matches".
