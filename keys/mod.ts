@@ -90,6 +90,11 @@ export {
   type PermittedAddress,
   type TimeZone,
 } from "./trust/authorized_keys.ts";
+export {
+  type AuthorizedPrincipalEntry,
+  type AuthorizedPrincipals,
+  parseAuthorizedPrincipals,
+} from "./trust/authorized_principals.ts";
 export { matchHostAndAddress, matchPatternList } from "./trust/host_patterns.ts";
 export {
   CERT_FOREVER,

@@ -527,7 +527,7 @@ export interface ClientContext {
  * ```
  */
 export function authorizedKeyRefusal(
-  entry: AuthorizedKeyEntry,
+  entry: Pick<AuthorizedKeyEntry, "options">,
   client: ClientContext,
 ): string | undefined {
   const o = entry.options;

@@ -17,10 +17,11 @@ import { SSHReader } from "../../core/wire.ts";
 import {
   type AuthorizedKeyEntry,
   type AuthorizedKeyOptions,
+  authorizedKeyRefusal,
   type AuthorizedKeys,
-  findAuthorizedKey,
   lookupAuthorizedKey,
 } from "./authorized_keys.ts";
+import type { AuthorizedPrincipalEntry } from "./authorized_principals.ts";
 import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
 import { matchAddressList, matchPattern } from "./host_patterns.ts";
 import { SSHKey } from "../ssh_key.ts";
@@ -280,8 +281,14 @@ export interface AuthorizedKeyCheckOptions {
   readonly authorizedKeys?: AuthorizedKeys | readonly AuthorizedKeyEntry[];
   /** `TrustedUserCAKeys`: CAs trusted for every user. */
   readonly trustedUserCAKeys?: readonly SSHKey[];
-  /** `AuthorizedPrincipalsFile` for this user: principals accepted with `trustedUserCAKeys`. */
-  readonly authorizedPrincipals?: readonly string[];
+  /**
+   * `AuthorizedPrincipalsFile` for this user: principals accepted with
+   * `trustedUserCAKeys` (default: the user name). Entries of
+   * `parseAuthorizedPrincipals()` bring their line's options: the first line, in
+   * file order, naming one of the certificate's principals applies (its `from=`,
+   * `expiry-time`, `command=`, `no-pty`, ...), as sshd applies it.
+   */
+  readonly authorizedPrincipals?: readonly (string | AuthorizedPrincipalEntry)[];
   /** `RevokedKeys`. */
   readonly revokedKeys?: readonly SSHKey[];
 }
@@ -292,6 +299,8 @@ export type AuthorizedKeyVerdict =
     readonly accepted: true;
     /** The authorized_keys line that allowed it (absent when `trustedUserCAKeys` did). */
     readonly entry?: AuthorizedKeyEntry;
+    /** The authorized principals line that allowed a certificate of `trustedUserCAKeys`, if any. */
+    readonly principalEntry?: AuthorizedPrincipalEntry;
     /** The certificate, when the client presented one. */
     readonly certificate?: SSHCertificate;
     /** The certificate principal that matched. */
@@ -339,12 +348,13 @@ type CombinedLimits = SecurityKeyRequirements & {
 function combineLimits(
   line: AuthorizedKeyOptions,
   cert: UserCertificateLimits,
+  file = "authorized_keys",
 ): CombinedLimits | string {
   if (
     line.command !== undefined && cert.forceCommand !== undefined &&
     line.command !== cert.forceCommand
   ) {
-    return "the certificate's force-command differs from the authorized_keys command";
+    return `the certificate's force-command differs from the ${file} command`;
   }
   const forceCommand = line.command ?? cert.forceCommand;
   return {
@@ -364,7 +374,11 @@ function combineLimits(
  * `authorizedPrincipals`, default the user name) or an authorized_keys
  * `cert-authority` line (principals from its `principals=` option, default the
  * user name), and pass {@link checkUserCertificate}; a forced command on both
- * the line and the certificate must agree. Revoked keys and CAs are refused.
+ * the line and the certificate must agree. When several `cert-authority` lines
+ * hold the signing key (say with different `principals=` or `from=`), each is
+ * tried in file order as sshd tries them: the first that accepts wins, and a
+ * refusal gives the last line's reason. Revoked keys and CAs (the user key, the
+ * certified key or the signing CA) are refused before anything else is asked.
  * Malformed blobs are refused, never thrown. An accepted verdict says what the
  * session may do and what a FIDO key's signature must attest
  * (`touchRequired`, `verifyRequired`), the line's and the certificate's
@@ -418,44 +432,101 @@ export function checkAuthorizedKey(
     };
   }
   const cert = subject;
+  // Revocation first, as sshd: whatever would vouch for the certificate.
+  if (isRevoked(cert.key, options.revokedKeys)) return no("user key is revoked");
+  if (isRevoked(cert.signatureKey, options.revokedKeys)) {
+    return no("certificate authority key is revoked");
+  }
   const common = {
     username: options.username,
     clientAddress: options.client.addr,
     now: options.client.now,
-    ...(options.revokedKeys ? { revokedKeys: options.revokedKeys } : {}),
   };
   let reason = "certificate authority is not trusted";
   if (options.trustedUserCAKeys?.some((k) => k.equals(cert.signatureKey))) {
+    const v = trustedCAVerdict(cert, options.trustedUserCAKeys, options, common);
+    if (v.accepted) return v;
+    reason = v.reason;
+  }
+  // Every cert-authority line holding the signing key, in file order, as sshd tries
+  // them: the first that accepts wins; the reason is the last line's refusal.
+  for (const entry of entries) {
+    if (!entry.options.certAuthority || !entry.key.equals(cert.signatureKey)) continue;
+    const why = authorizedKeyRefusal(entry, options.client);
+    if (why !== undefined) {
+      reason = `line ${entry.line}: ${why}`;
+      continue;
+    }
     const r = checkUserCertificate(cert, {
       ...common,
-      trustedCAs: options.trustedUserCAKeys,
-      ...(options.authorizedPrincipals ? { principals: options.authorizedPrincipals } : {}),
+      trustedCAs: [entry.key],
+      ...(entry.options.principals ? { principals: entry.options.principals } : {}),
     });
-    if (r.valid) {
-      const { principal, forceCommand, permissions, touchRequired, verifyRequired } = r;
-      return {
-        accepted: true,
-        certificate: cert,
-        principal,
-        ...(forceCommand !== undefined ? { forceCommand } : {}),
-        permissions,
-        touchRequired,
-        verifyRequired,
-      };
+    if (!r.valid) {
+      reason = `line ${entry.line}: ${r.reason}`;
+      continue;
     }
-    reason = r.reason;
+    const limits = combineLimits(entry.options, r);
+    if (typeof limits === "string") {
+      reason = `line ${entry.line}: ${limits}`;
+      continue;
+    }
+    return { accepted: true, entry, certificate: cert, principal: r.principal, ...limits };
   }
-  const entry = findAuthorizedKey(entries, cert.signatureKey, options.client, true);
-  if (!entry) return no(reason);
+  return no(reason);
+}
+
+/**
+ * The verdict on a certificate signed by one of `trustedUserCAKeys`: its
+ * principals against `authorizedPrincipals` (default the user name) and, when
+ * the principal came from a principals file line, that line's options
+ * (`from=`, `expiry-time`, `command=`, ...) merged with the certificate's limits.
+ */
+function trustedCAVerdict(
+  cert: SSHCertificate,
+  trustedCAs: readonly SSHKey[],
+  options: AuthorizedKeyCheckOptions,
+  common: { username: string; clientAddress: string; now: number },
+): AuthorizedKeyVerdict {
+  const listed = options.authorizedPrincipals;
   const r = checkUserCertificate(cert, {
     ...common,
-    trustedCAs: [entry.key],
-    ...(entry.options.principals ? { principals: entry.options.principals } : {}),
+    trustedCAs,
+    ...(listed ? { principals: listed.map((p) => typeof p === "string" ? p : p.principal) } : {}),
   });
-  if (!r.valid) return no(r.reason);
-  const limits = combineLimits(entry.options, r);
-  if (typeof limits === "string") return no(limits);
-  return { accepted: true, entry, certificate: cert, principal: r.principal, ...limits };
+  if (!r.valid) return { accepted: false, reason: r.reason };
+  // sshd: the first principals line, in file order, that names one of the certificate's.
+  const line = listed?.find((p) =>
+    cert.principals.includes(typeof p === "string" ? p : p.principal)
+  );
+  if (line !== undefined && typeof line !== "string") {
+    const why = authorizedKeyRefusal(line, options.client);
+    if (why !== undefined) {
+      return { accepted: false, reason: `authorized principals line ${line.line}: ${why}` };
+    }
+    const limits = combineLimits(line.options, r, "authorized principals");
+    if (typeof limits === "string") {
+      return { accepted: false, reason: `authorized principals line ${line.line}: ${limits}` };
+    }
+    return {
+      accepted: true,
+      principalEntry: line,
+      certificate: cert,
+      principal: line.principal,
+      ...limits,
+    };
+  }
+  const principal = typeof line === "string" ? line : r.principal;
+  const { forceCommand, permissions, touchRequired, verifyRequired } = r;
+  return {
+    accepted: true,
+    certificate: cert,
+    principal,
+    ...(forceCommand !== undefined ? { forceCommand } : {}),
+    permissions,
+    touchRequired,
+    verifyRequired,
+  };
 }
 
 /** Options of {@link applyCertificateLimits}. */

@@ -14,6 +14,7 @@ import {
   parseKeyOrCertificate,
   userCertificateLimits,
 } from "./certificate_policy.ts";
+import { parseAuthorizedPrincipals } from "./authorized_principals.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { SSHKey } from "../ssh_key.ts";
 
@@ -199,6 +200,137 @@ test("checkAuthorizedKey() trusts certificates through trustedUserCAKeys and aut
   assert.ok(ok({ username: "bob", authorizedPrincipals: ["root-ops"] }));
   assert.ok(!ok({ trustedUserCAKeys: [otherCa] }));
   assert.ok(!ok({ revokedKeys: [ca.publicKey()] }));
+});
+
+test("checkAuthorizedKey() tries every cert-authority line of the CA in file order", () => {
+  const pub = ca.exportPublicKey().trim();
+  const ak = parseAuthorizedKeys([
+    `cert-authority,principals="dba",command="psql" ${pub}`,
+    `cert-authority,principals="ops",from="10.*",no-pty ${pub}`,
+    `cert-authority,principals="ops",command="uptime" ${pub}`,
+  ].join("\n"));
+  const ops = generateUserCertificate(ca, userKey, "k", { principals: ["ops"] });
+  const dba = generateUserCertificate(ca, userKey, "k", { principals: ["dba"] });
+  const inside = { host: "10.1.1.1", addr: "10.1.1.1", now };
+  const outside = { host: "192.0.2.1", addr: "192.0.2.1", now };
+  const check = (cert: typeof ops, client: typeof inside) =>
+    checkAuthorizedKey(cert, { username: "deploy", authorizedKeys: ak, client });
+  // Line 1 names other principals; line 2 accepts from 10.*, with its options.
+  const a = check(ops, inside);
+  assert.ok(a.accepted && a.entry?.line === 2 && a.permissions.pty === false);
+  assert.equal(a.accepted && a.forceCommand, undefined);
+  // From elsewhere line 2 refuses and line 3 accepts, with its own command.
+  const b = check(ops, outside);
+  assert.ok(b.accepted && b.entry?.line === 3);
+  assert.equal(b.accepted && b.forceCommand, "uptime");
+  assert.equal(b.accepted && b.permissions.pty, true);
+  // The first line still wins for its own principal.
+  const c = check(dba, outside);
+  assert.ok(c.accepted && c.entry?.line === 1 && c.forceCommand === "psql");
+  // Nobody accepts: the reason is the last line's.
+  const root = generateUserCertificate(ca, userKey, "k", { principals: ["root"] });
+  const d = check(root, inside);
+  assert.ok(!d.accepted);
+  assert.match(d.reason, /^line 3: none of the certificate's principals/);
+  // A line refusing on the forced command does not stop the next from accepting.
+  const clash = generateUserCertificate(ca, userKey, "k", {
+    principals: ["ops"],
+    forceCommand: "uptime",
+  });
+  const e = check(clash, inside);
+  assert.ok(e.accepted && e.entry?.line === 2 && e.forceCommand === "uptime");
+  const twice = parseAuthorizedKeys([
+    `cert-authority,command="ls" ${pub}`,
+    `cert-authority,command="id" ${pub}`,
+  ].join("\n"));
+  const deploy = generateUserCertificate(ca, userKey, "k", {
+    principals: ["deploy"],
+    forceCommand: "date",
+  });
+  const f = checkAuthorizedKey(deploy, {
+    username: "deploy",
+    authorizedKeys: twice,
+    client: inside,
+  });
+  assert.ok(!f.accepted && /^line 2: the certificate's force-command differs/.test(f.reason));
+  // Another CA's lines are not tried.
+  const other = parseAuthorizedKeys(`cert-authority ${otherCa.exportPublicKey()}`);
+  const g = checkAuthorizedKey(deploy, {
+    username: "deploy",
+    authorizedKeys: other,
+    client: inside,
+  });
+  assert.ok(!g.accepted && g.reason === "certificate authority is not trusted");
+});
+
+test("checkAuthorizedKey() refuses revoked keys and CAs before any line or CA vouches", () => {
+  const pub = ca.exportPublicKey().trim();
+  const ak = parseAuthorizedKeys(`${userKey.exportPublicKey().trim()}\ncert-authority ${pub}`);
+  const client = { host: "h", addr: "192.0.2.5", now };
+  const cert = generateUserCertificate(ca, userKey, "k", { principals: ["deploy"] });
+  const check = (k: SSHKey | typeof cert, revokedKeys: readonly SSHKey[]) =>
+    checkAuthorizedKey(k, {
+      username: "deploy",
+      authorizedKeys: ak,
+      trustedUserCAKeys: [ca],
+      client,
+      revokedKeys,
+    });
+  assert.ok(check(userKey.publicKey(), []).accepted);
+  assert.ok(check(cert, []).accepted);
+  const r1 = check(userKey.publicKey(), [userKey.publicKey()]);
+  assert.ok(!r1.accepted && r1.reason === "key is revoked");
+  const r2 = check(cert, [userKey.publicKey()]);
+  assert.ok(!r2.accepted && r2.reason === "user key is revoked");
+  const r3 = check(cert, [ca.publicKey()]);
+  assert.ok(!r3.accepted && r3.reason === "certificate authority key is revoked");
+});
+
+test("checkAuthorizedKey() applies the options of the authorized principals line", () => {
+  const client = { host: "192.0.2.5", addr: "192.0.2.5", now };
+  const principals = parseAuthorizedPrincipals(
+    'from="10.*" ops\ncommand="uptime",no-pty ops\nbackup\n',
+  ).entries;
+  const check = (names: string[], c = client) =>
+    checkAuthorizedKey(generateUserCertificate(ca, userKey, "k", { principals: names }), {
+      username: "alice",
+      client: c,
+      trustedUserCAKeys: [ca],
+      authorizedPrincipals: principals,
+    });
+  // The first line naming a principal applies, even when it then refuses (as sshd).
+  const a = check(["ops"]);
+  assert.ok(
+    !a.accepted && /^authorized principals line 1: not from a permitted host/.test(a.reason),
+  );
+  const b = check(["ops"], { host: "10.0.0.1", addr: "10.0.0.1", now });
+  assert.ok(b.accepted && b.principalEntry?.line === 1 && b.forceCommand === undefined);
+  const c = check(["backup"]);
+  assert.ok(c.accepted && c.principal === "backup" && c.permissions.pty);
+  assert.ok(!check(["alice"]).accepted);
+  const d = checkAuthorizedKey(generateUserCertificate(ca, userKey, "k", { principals: ["ops"] }), {
+    username: "alice",
+    client,
+    trustedUserCAKeys: [ca],
+    authorizedPrincipals: parseAuthorizedPrincipals('command="uptime",no-pty ops').entries,
+  });
+  assert.ok(d.accepted && d.forceCommand === "uptime" && !d.permissions.pty);
+});
+
+test("parseAuthorizedPrincipals() skips lines with bad options, saying why", () => {
+  const p = parseAuthorizedPrincipals(
+    '\n# c\nalice\n  bob  \nno-pty,bogus carol\ncert-authority dave\nprincipals="x" erin\n' +
+      'command="a b c" frank\nfrom="unterminated frank\n',
+  );
+  assert.deepEqual(p.entries.map((e) => [e.line, e.principal]), [[3, "alice"], [4, "bob"], [
+    8,
+    "frank",
+  ]]);
+  assert.equal(p.entries[2]!.options.command, "a b c");
+  assert.deepEqual(p.errors.map((e) => e.line), [5, 6, 7, 9]);
+  for (const e of p.errors) assert.match(e.reason, /^bad principals options: /);
+  assert.match(p.errors[1]!.reason, /cert-authority/);
+  assert.equal(parseAuthorizedPrincipals("x".repeat(70_000)).errors[0]?.reason, "line too long");
 });
 
 test("checkUserCertificate() reports what a FIDO key's signatures must attest", () => {

@@ -1,0 +1,85 @@
+/**
+ * sshd's `AuthorizedPrincipalsFile`: the certificate principals a user accepts
+ * from the CAs of `TrustedUserCAKeys`, one a line, each optionally preceded by
+ * authorized_keys options (`from=`, `command=`, `no-pty`, ...) that apply to a
+ * login through it.
+ *
+ * @module
+ */
+
+import {
+  type AuthorizedKeyOptions,
+  type AuthorizedKeysError,
+  type AuthorizedKeysParseOptions,
+  MAX_AUTHORIZED_KEYS_LINE,
+  parseAuthorizedKeyOptions,
+} from "./authorized_keys.ts";
+
+/** One usable line of an authorized principals file. */
+export interface AuthorizedPrincipalEntry {
+  /** 1-based line number. */
+  readonly line: number;
+  /** The principal a certificate must list. */
+  readonly principal: string;
+  /** The line's options (all permissions on when it has none). */
+  readonly options: AuthorizedKeyOptions;
+}
+
+/** The outcome of {@link parseAuthorizedPrincipals}. */
+export interface AuthorizedPrincipals {
+  /** The usable lines, in file order. */
+  readonly entries: readonly AuthorizedPrincipalEntry[];
+  /** Lines that were skipped and why (blank lines and comments are not errors). */
+  readonly errors: readonly AuthorizedKeysError[];
+}
+
+/**
+ * Parses an authorized principals file as sshd reads one: blank lines and `#`
+ * comments skipped; otherwise the last whitespace-separated word is the
+ * principal and whatever precedes it the line's options, in authorized_keys
+ * syntax. A line with bad options, or with `cert-authority` or `principals=`
+ * (meaningless here), is skipped and listed in `errors` with the reason, so it
+ * accepts nobody, as sshd skips it. `expiry-time` values without `Z` are read
+ * in `options.timeZone` (default UTC).
+ *
+ * @example
+ * ```ts
+ * import { parseAuthorizedPrincipals } from "./authorized_principals.ts";
+ * const p = parseAuthorizedPrincipals('# ops team\nalice\nfrom="10.*",no-pty ops\n');
+ * console.log(p.entries.map((e) => e.principal), p.entries[1]!.options.pty); // ["alice", "ops"] false
+ * ```
+ */
+export function parseAuthorizedPrincipals(
+  text: string,
+  parseOptions: AuthorizedKeysParseOptions = {},
+): AuthorizedPrincipals {
+  const entries: AuthorizedPrincipalEntry[] = [];
+  const errors: AuthorizedKeysError[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (raw.length > MAX_AUTHORIZED_KEYS_LINE) {
+      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
+      continue;
+    }
+    const split = /^(.*?)[ \t]+(\S+)$/.exec(line);
+    const principal = split ? split[2]! : line;
+    try {
+      const options = parseAuthorizedKeyOptions(split ? split[1]! : "", parseOptions);
+      if (options.certAuthority) throw new Error("option 'cert-authority' is not allowed here");
+      if (options.principals !== undefined) {
+        throw new Error("option 'principals' is not allowed here");
+      }
+      entries.push({ line: i + 1, principal, options });
+    } catch (e) {
+      errors.push({
+        line: i + 1,
+        text: raw,
+        reason: `bad principals options: ${(e as Error).message}`,
+      });
+    }
+  }
+  return { entries, errors };
+}
