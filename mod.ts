@@ -256,6 +256,7 @@ export type {
 } from "./io/server/context.ts";
 export type { SSHServerConnection } from "./io/server/connection.ts";
 export type { HostKeyInput } from "./io/server/host_keys.ts";
+export type { AuthorizedPrincipalsSource, PublicKeysSource } from "./io/server/user_trust.ts";
 export type { ConnectionPermissions } from "./io/server/permissions.ts";
 export {
   type ServerProcessEvent,

@@ -1,8 +1,10 @@
 /**
  * Turns the server engine's authentication events into verdicts by asking the
  * application's hooks and `authorizedClientKeys`, with safe defaults: a method
- * with no hook refuses; a certificate needs a `cert-authority` line or a
- * `validateCertificate` hook and keeps its own limits either way; a FIDO key's
+ * with no hook refuses; a key of `revokedKeys` (or a certificate of one, or by
+ * one) is refused before anything is asked; a certificate needs
+ * `trustedUserCAKeys`, a `cert-authority` line or a `validateCertificate` hook
+ * and keeps its own limits either way; a FIDO key's
  * signature must attest what sshd asks (user presence, user verification); a
  * key's authorized_keys options become the connection's permissions.
  *
@@ -18,6 +20,7 @@ import {
   bothPermissions,
   checkAuthorizedKey,
   checkHostCertificate,
+  parseKeyOrCertificate,
   type SecurityKeyRequirements,
 } from "../../keys/trust/certificate_policy.ts";
 import type { SkSignatureDetails } from "../../core/publickey/verify.ts";
@@ -28,6 +31,7 @@ import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
 import { checkX509Purposes, x509Principals } from "../keys/x509_verifier.ts";
 import { isX509Algorithm } from "../../core/publickey/x509_blob.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { type ConnectionPermissions, permissionsFromOptions, UNRESTRICTED } from "./permissions.ts";
 import {
   authorizedKeysFor,
@@ -36,6 +40,12 @@ import {
 } from "../keys/authorized_keys.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { PublicKeyAuthOptions, ServerHooks } from "./options.ts";
+import {
+  authorizedPrincipalsFor,
+  type AuthorizedPrincipalsSource,
+  loadPublicKeysSource,
+  type PublicKeysSource,
+} from "./user_trust.ts";
 import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
@@ -72,6 +82,12 @@ export interface ClientTrustOptions {
   readonly x509TrustedCerts?: readonly X509Certificate[] | undefined;
   /** `x509Purposes`. */
   readonly x509Purposes?: string | readonly string[] | undefined;
+  /** `trustedUserCAKeys` (read for each connection). */
+  readonly trustedUserCAKeys?: PublicKeysSource | undefined;
+  /** `authorizedPrincipals`. */
+  readonly authorizedPrincipals?: AuthorizedPrincipalsSource | undefined;
+  /** `revokedKeys` (read for each connection). */
+  readonly revokedKeys?: PublicKeysSource | undefined;
 }
 
 /** Which methods to offer, from the options and the hooks present. */
@@ -89,7 +105,8 @@ export function offeredMethods(
   const methods: string[] = [];
   const pk = flags.publicKeyAuth ??
     (ctx.authorizedKeys() !== undefined || has("validatePublicKey") ||
-      has("validateCertificate") || (ctx.trust?.x509TrustedCerts?.length ?? 0) > 0);
+      has("validateCertificate") || ctx.trust?.trustedUserCAKeys !== undefined ||
+      (ctx.trust?.x509TrustedCerts?.length ?? 0) > 0);
   if (
     flags.hostBasedAuth ?? (has("validateHostBasedUser") || flags.knownClientHosts !== undefined)
   ) {
@@ -109,6 +126,9 @@ export class AuthHandler {
   #begun: Promise<boolean> | undefined;
   #keys: Promise<readonly AuthorizedKeyEntry[]> | undefined;
   #knownHosts: Promise<KnownHosts> | undefined;
+  #userCAs: Promise<readonly SSHKey[]> | undefined;
+  /** `revokedKeys`, loaded; undefined when they could not be read (every key is refused). */
+  #revoked: Promise<readonly SSHKey[] | undefined> | undefined;
   /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
   permissions: ConnectionPermissions = UNRESTRICTED;
 
@@ -144,6 +164,7 @@ export class AuthHandler {
         this.permissions = UNRESTRICTED;
         // The same algorithms as publickey: no SHA-1 (ssh-rsa) or DSA unless signatureAlgs says so.
         if (!this.#algorithmAccepted(e.algorithm)) return NO;
+        if (await this.#isRevoked(e.keyBlob)) return NO; // before anything that could vouch for it
         const known = this.#ctx.trust?.knownClientHosts;
         if (known !== undefined && !(await this.#knownClientHost(known, e))) return NO;
         const hook = this.#ctx.hook("validateHostBasedUser");
@@ -229,14 +250,31 @@ export class AuthHandler {
   ): Promise<LineVerdict> {
     const { conn } = this.#ctx;
     const addr = conn.remoteAddress ?? "";
-    const validate = this.#ctx.hook("validateCertificate");
-    if (!validate) {
+    const client = { host: addr, addr, now: wallClock() };
+    const trust = this.#ctx.trust;
+    const cas = trust?.trustedUserCAKeys !== undefined
+      ? await (this.#userCAs ??= loadPublicKeysSource(trust.trustedUserCAKeys).catch(() => []))
+      : [];
+    const principals = cas.length > 0 && trust?.authorizedPrincipals !== undefined
+      ? await authorizedPrincipalsFor(trust.authorizedPrincipals, user, conn)
+      : undefined;
+    /** checkAuthorizedKey() with `trustedUserCAKeys` and these authorized_keys lines. */
+    const check = (lines: readonly AuthorizedKeyEntry[]): LineVerdict => {
       const v = checkAuthorizedKey(keyBlob, {
         username: user,
-        authorizedKeys: entries,
-        client: { host: addr, addr, now: wallClock() },
+        authorizedKeys: lines,
+        client,
+        ...(cas.length > 0 ? { trustedUserCAKeys: cas } : {}),
+        ...(principals !== undefined ? { authorizedPrincipals: principals } : {}),
       });
-      return v.accepted ? { ...v, options: v.entry?.options } : v;
+      return v.accepted ? { ...v, options: lineOptions(v) } : v;
+    };
+    const validate = this.#ctx.hook("validateCertificate");
+    if (!validate) return check(entries);
+    // trustedUserCAKeys first; the hook decides the certificates it does not accept.
+    if (cas.length > 0) {
+      const v = check([]);
+      if (v.accepted) return v;
     }
     const answer = await validate(user, {
       algorithm,
@@ -319,6 +357,8 @@ export class AuthHandler {
     const { conn } = this.#ctx;
     if (!this.#algorithmAccepted(algorithm)) return undefined;
     if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
+    // As sshd, revocation first: no authorized_keys line, CA or hook can accept a revoked key.
+    if (await this.#isRevoked(keyBlob)) return undefined;
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (isCertificateAlgorithm(blobType(keyBlob))) {
@@ -343,6 +383,29 @@ export class AuthHandler {
     }
     const ok = await this.#ctx.hook("validatePublicKey")?.(user, { algorithm, keyBlob, key }, conn);
     return ok === true ? ANY_KEY : undefined;
+  }
+
+  /**
+   * Whether `revokedKeys` refuses a key blob: a plain key listed there, or a
+   * certificate whose key or signing CA is. With revoked keys configured, a
+   * blob that does not parse, or a list that could not be read, refuses too.
+   */
+  async #isRevoked(keyBlob: Uint8Array): Promise<boolean> {
+    const source = this.#ctx.trust?.revokedKeys;
+    if (source === undefined) return false;
+    const revoked = await (this.#revoked ??= loadPublicKeysSource(source).catch(() => undefined));
+    if (revoked === undefined) return true;
+    if (revoked.length === 0) return false;
+    let subject: SSHKey | SSHCertificate;
+    try {
+      subject = parseKeyOrCertificate(keyBlob);
+    } catch {
+      return true;
+    }
+    const listed = (k: SSHKey) => revoked.some((r) => r.equals(k));
+    return subject instanceof SSHKey
+      ? listed(subject)
+      : listed(subject.key) || listed(subject.signatureKey);
   }
 
   /**
@@ -443,6 +506,11 @@ function certificatePermissions(
     agentForwarding: line.agentForwarding && both.agentForwarding,
     x11Forwarding: line.x11Forwarding && both.x11Forwarding,
   };
+}
+
+/** The options of the authorized_keys or authorized principals line behind a verdict. */
+function lineOptions(v: Accepted): AuthorizedKeyOptions | undefined {
+  return (v.entry ?? v.principalEntry)?.options;
 }
 
 /** The key type named at the start of a public key blob ("" when unreadable). */

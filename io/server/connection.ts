@@ -151,6 +151,9 @@ export class SSHServerConnection implements ServerConnectionContext {
         trustClientHost: this.#o.trustClientHost,
         x509TrustedCerts: setup.x509TrustedCerts,
         x509Purposes: this.#o.x509Purposes,
+        trustedUserCAKeys: this.#o.trustedUserCAKeys,
+        authorizedPrincipals: this.#o.authorizedPrincipals,
+        revokedKeys: this.#o.revokedKeys,
       },
       publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
     };

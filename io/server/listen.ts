@@ -19,6 +19,7 @@ import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
 import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates } from "../keys/x509_verifier.ts";
+import { loadPublicKeysSource, principalsPath } from "./user_trust.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -90,6 +91,12 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const x509TrustedCerts = o.x509TrustedCerts || o.x509TrustedCertPaths
     ? await loadX509Certificates(o.x509TrustedCerts, o.x509TrustedCertPaths)
     : undefined;
+  // Read once now so that a missing or malformed file fails listen(); each connection reads them again.
+  if (o.trustedUserCAKeys !== undefined) {
+    await loadPublicKeysSource(o.trustedUserCAKeys, "trustedUserCAKeys");
+  }
+  if (o.revokedKeys !== undefined) await loadPublicKeysSource(o.revokedKeys, "revokedKeys");
+  if (typeof o.authorizedPrincipals === "string") principalsPath(o.authorizedPrincipals, "");
   const announced = o.signatureAlgs ?? defaultServerSigAlgs();
   // Trusted X.509 certificates make the x509v3-* user algorithms acceptable (not announced:
   // server-sig-algs names plain algorithms).

@@ -24,6 +24,7 @@ import type { HostKeyInput } from "./host_keys.ts";
 import type { SSHServerProcess } from "./process.ts";
 import type { WebDuplex } from "../runtime/socket.ts";
 import type { X11Request, X11ServerOptions } from "./x11.ts";
+import type { AuthorizedPrincipalsSource, PublicKeysSource } from "./user_trust.ts";
 
 /** A value or a promise of it: every hook may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -163,7 +164,7 @@ export interface ServerHooks {
   ): MaybePromise<PasswordVerdict>;
   /**
    * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
-   * already allow it. Signatures are checked for you, and a FIDO (`sk-*`) key's must
+   * already allow it, and never for a key of `revokedKeys`. Signatures are checked for you, and a FIDO (`sk-*`) key's must
    * show the user touched it, as sshd's default (put the key in `authorizedClientKeys`
    * with `no-touch-required` to waive that).
    */
@@ -183,7 +184,8 @@ export interface ServerHooks {
    * gets no pty), `source-address`, and for FIDO keys `no-touch-required` and
    * `verify-required`; a critical option the server does not know refuses it.
    * Without this hook, `authorizedClientKeys`' `cert-authority` lines decide as
-   * sshd's do.
+   * sshd's do. Not asked for a certificate `trustedUserCAKeys` accepts, nor for
+   * one whose key or CA is in `revokedKeys` (refused).
    *
    * @example Trust a CA from code, with its certificates' limits
    * ```ts
@@ -221,7 +223,7 @@ export interface ServerHooks {
     responses: readonly string[],
     conn: ServerConnectionContext,
   ): MaybePromise<KbdintChallenge | boolean>;
-  /** Hostbased authentication check (signature already verified). */
+  /** Hostbased authentication check (signature already verified; never asked for a key of `revokedKeys`). */
   validateHostBasedUser?(
     username: string,
     client: HostBasedClientInfo,
@@ -341,6 +343,91 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    */
   readonly authorizedClientKeys?: AuthorizedKeysSource;
   /**
+   * CA keys trusted to sign user certificates for every user (sshd's
+   * `TrustedUserCAKeys`): a file path, key text, or a list of key objects, key
+   * texts and paths (every key of a file counts). A certificate one of them
+   * signed logs in as a user it names among its principals — or, with
+   * `authorizedPrincipals`, names one of the principals accepted for that user —
+   * if valid now, from an address its `source-address` allows, and not revoked.
+   * Its own limits apply as for a `cert-authority` line: `force-command`, the
+   * `permit-*` extensions (no `permit-pty`, no pty), and for FIDO keys
+   * `no-touch-required` and `verify-required`. Checked before
+   * `authorizedClientKeys`' `cert-authority` lines and before the
+   * `validateCertificate` hook, which decide the certificates it does not
+   * accept. Files are read when `listen()` starts (a missing or malformed one
+   * throws `KeyImportError`) and again for each connection. Setting this
+   * offers "publickey".
+   *
+   * @example Trust the company CA; user certificates name their users
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * const ca = generatePrivateKey("ed25519"); // e.g. "/etc/ssh/user_ca.pub"
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   trustedUserCAKeys: [ca.publicKey()],
+   * });
+   * console.log(server.address.port > 0); // true
+   * ```
+   */
+  readonly trustedUserCAKeys?: PublicKeysSource;
+  /**
+   * The certificate principals each user accepts from `trustedUserCAKeys`,
+   * instead of the user name: a file path pattern (sshd's
+   * `AuthorizedPrincipalsFile`; `%u` is the user name, `%%` a `%`) whose lines
+   * are principals, each optionally after authorized_keys options (`from=`,
+   * `command=`, `no-pty`, ...; the first line naming one of the certificate's
+   * principals applies), or a function of the user and connection (sshd's
+   * `AuthorizedPrincipalsCommand`) returning the principals, or null/undefined
+   * for the default (the user name). A missing file, and a user name that
+   * could leave the pattern's directory, accept nobody. `authorizedClientKeys`'
+   * `cert-authority` lines keep their own `principals=`.
+   *
+   * @example Per-user principals from code, or from files
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * const teams: Record<string, string[]> = { deploy: ["ops", "release"] };
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   trustedUserCAKeys: [generatePrivateKey("ed25519").publicKey()],
+   *   authorizedPrincipals: (user) => teams[user], // or "/etc/ssh/principals/%u"
+   * });
+   * console.log(server.address.port > 0); // true
+   * ```
+   */
+  readonly authorizedPrincipals?: AuthorizedPrincipalsSource;
+  /**
+   * Revoked public keys (sshd's `RevokedKeys`): a file path, key text, or a list
+   * of key objects, key texts and paths, as `trustedUserCAKeys`. A revoked key
+   * is refused for publickey and hostbased authentication, checked first as
+   * sshd does: whatever lists it — an authorized_keys line, a `cert-authority`
+   * line, `trustedUserCAKeys`, `knownClientHosts` — and whatever the
+   * `validatePublicKey`, `validateCertificate` and `validateHostBasedUser` hooks
+   * would answer (they are not asked). A certificate is refused when its key
+   * or the CA that signed it is revoked. Files are read when `listen()` starts
+   * (a missing or malformed one throws `KeyImportError`) and again for each
+   * connection; when that fails, every key is refused. Binary OpenSSH KRLs are
+   * not supported.
+   *
+   * @example Refuse a lost laptop's key however it is trusted
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * const lost = generatePrivateKey("ed25519");
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   authorizedClientKeys: lost.exportPublicKey(),
+   *   revokedKeys: [lost.publicKey()], // or "/etc/ssh/revoked_keys"
+   * });
+   * console.log(server.address.port > 0); // true
+   * ```
+   */
+  readonly revokedKeys?: PublicKeysSource;
+  /**
    * Client host keys trusted for host-based authentication (AsyncSSH's
    * `known_client_hosts`, sshd's `ssh_known_hosts` with
    * `HostbasedAuthentication yes`): a known_hosts file path, several paths, or
@@ -389,7 +476,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly x509Purposes?: string | readonly string[];
   /** Hooks per connection (state per client); they take precedence over the ones given here. */
   readonly serverFactory?: (conn: ServerConnectionContext) => ServerHooks;
-  /** Offer publickey (default: when `authorizedClientKeys`, `x509TrustedCerts(Paths)` or `validatePublicKey`/`validateCertificate` is set). */
+  /** Offer publickey (default: when `authorizedClientKeys`, `trustedUserCAKeys`, `x509TrustedCerts(Paths)` or `validatePublicKey`/`validateCertificate` is set). */
   readonly publicKeyAuth?: boolean;
   /**
    * What every FIDO (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`)

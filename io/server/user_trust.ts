@@ -1,0 +1,158 @@
+/**
+ * sshd's server-wide user trust settings for `listen()`: `trustedUserCAKeys`
+ * (TrustedUserCAKeys), `authorizedPrincipals` (AuthorizedPrincipalsFile, or a
+ * function as AuthorizedPrincipalsCommand) and `revokedKeys` (RevokedKeys),
+ * loaded from key objects, key text or files. Files are read again for each
+ * connection, as sshd reads them for each login, so an edit (a newly revoked
+ * key) takes effect without restarting the server.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import { SSHError } from "../../core/errors.ts";
+import {
+  type AuthorizedPrincipalEntry,
+  parseAuthorizedPrincipals,
+} from "../../keys/trust/authorized_principals.ts";
+import { KeyImportError } from "../../keys/errors.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import { loadPublicKeys, type PublicKeyInput } from "../keys/files.ts";
+import { expandHome, localTimeZoneOffset } from "../runtime/env.ts";
+import type { ServerConnectionContext } from "./context.ts";
+
+/**
+ * Public keys for `listen({ trustedUserCAKeys })` and `listen({ revokedKeys })`:
+ * one file path or key text, or a list of key objects, key texts (OpenSSH
+ * `.pub` lines, RFC 4716, PEM), wire blobs and file paths, as `loadPublicKeys()`
+ * reads them. Every key of a file counts; blank lines and `#` comments are skipped.
+ */
+export type PublicKeysSource = string | readonly PublicKeyInput[];
+
+/**
+ * The principals a user accepts from `trustedUserCAKeys`, for `listen({
+ * authorizedPrincipals })`: a file path pattern (sshd's
+ * AuthorizedPrincipalsFile; `%u` is the user name, `%%` a `%`) whose lines are
+ * principals, each optionally after authorized_keys options; or a function of
+ * the user (sshd's AuthorizedPrincipalsCommand) returning the principals, or
+ * null/undefined for the default, the user name.
+ */
+export type AuthorizedPrincipalsSource =
+  | string
+  | ((
+    username: string,
+    conn: ServerConnectionContext,
+  ) =>
+    | readonly string[]
+    | null
+    | undefined
+    | Promise<readonly string[] | null | undefined>);
+
+/** The first bytes of an OpenSSH binary key revocation list (PROTOCOL.krl). */
+const KRL_MAGIC = "SSHKRL\n\0";
+
+/**
+ * Loads a {@link PublicKeysSource}. A file that cannot be read, or any entry
+ * that is not a public key, throws a `KeyImportError` (ERR_KEY_IMPORT) naming
+ * it; so does a binary OpenSSH KRL, which is not supported (list the revoked
+ * keys as public key lines instead).
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { loadPublicKeysSource } from "./user_trust.ts";
+ * const ca = generatePrivateKey("ed25519");
+ * const keys = await loadPublicKeysSource(`# our CA\n${ca.exportPublicKey()}`);
+ * console.log(keys.length); // 1
+ * ```
+ */
+export async function loadPublicKeysSource(
+  source: PublicKeysSource,
+  what = "public keys",
+): Promise<SSHKey[]> {
+  try {
+    return await loadPublicKeys(source);
+  } catch (e) {
+    const list = typeof source === "string" ? [source] : source;
+    for (const s of list) {
+      if (typeof s !== "string" || s.includes("\n")) continue;
+      let head: Uint8Array;
+      try {
+        head = (await readFile(expandHome(s))).subarray(0, KRL_MAGIC.length);
+      } catch {
+        continue;
+      }
+      if (String.fromCharCode(...head) === KRL_MAGIC) {
+        throw new KeyImportError(
+          `Cannot load ${what} from ${s}: binary OpenSSH key revocation lists (KRL) are not ` +
+            "supported; list the public keys, one a line",
+          { cause: e },
+        );
+      }
+    }
+    throw new KeyImportError(`Cannot load ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * The file an `authorizedPrincipals` path pattern names for `username`: `%u`
+ * is the user name, `%%` a `%`, `~` the server's home. Any other `%` escape
+ * throws an `SSHError` (ERR_LOCAL_PROTOCOL), as sshd refuses it.
+ *
+ * @example
+ * ```ts
+ * import { principalsPath } from "./user_trust.ts";
+ * console.log(principalsPath("/etc/ssh/principals/%u", "alice")); // "/etc/ssh/principals/alice"
+ * ```
+ */
+export function principalsPath(pattern: string, username: string): string {
+  const path = pattern.replace(/%(.?)/g, (all, c: string) => {
+    if (c === "u") return username;
+    if (c === "%") return "%";
+    throw new SSHError(
+      "ERR_LOCAL_PROTOCOL",
+      `authorizedPrincipals path "${pattern}" has an unknown escape '${all}' (only %u and %% are known)`,
+    );
+  });
+  return expandHome(path);
+}
+
+/**
+ * The principals `source` accepts for `username`, or undefined for the default
+ * (the user name). A principals file that is missing or unreadable accepts
+ * nobody, as sshd's; its bad lines are skipped (see `parseAuthorizedPrincipals()`).
+ * The user name comes from the client: one that could leave the pattern's
+ * directory (empty, `.`, `..`, or holding `/`, `\` or NUL) accepts nobody.
+ *
+ * @example
+ * ```ts
+ * import { authorizedPrincipalsFor } from "./user_trust.ts";
+ * const conn = {} as Parameters<typeof authorizedPrincipalsFor>[2];
+ * console.log(await authorizedPrincipalsFor(() => ["ops"], "alice", conn)); // ["ops"]
+ * ```
+ */
+export async function authorizedPrincipalsFor(
+  source: AuthorizedPrincipalsSource,
+  username: string,
+  conn: ServerConnectionContext,
+): Promise<readonly (string | AuthorizedPrincipalEntry)[] | undefined> {
+  if (typeof source === "function") {
+    const list = await source(username, conn);
+    if (list === null || list === undefined) return undefined;
+    if (!Array.isArray(list) || list.some((p) => typeof p !== "string")) {
+      throw new SSHError(
+        "ERR_LOCAL_PROTOCOL",
+        "authorizedPrincipals must return a list of principal names, null or undefined",
+      );
+    }
+    return list;
+  }
+  if (/^\.{0,2}$|[/\\\0]/.test(username)) return [];
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await readFile(principalsPath(source, username)));
+  } catch {
+    return [];
+  }
+  return parseAuthorizedPrincipals(text, { timeZone: localTimeZoneOffset }).entries;
+}
