@@ -25,6 +25,7 @@ import {
   SSH_CLIENTS,
   type SshClient,
   startServer,
+  type TestServer,
 } from "./server_fixture.ts";
 
 const VERSION: Record<SshClient, string> = { "openssh": "9.2", "openssh-trixie": "10.x" };
@@ -250,6 +251,82 @@ for (const client of SSH_CLIENTS) {
         const wrong = await sshWithCert("somebody-else");
         assert.equal(wrong.status, 255, wrong.stdout);
         assert.match(wrong.stderr, /Permission denied/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  conformanceTest(
+    `OpenSSH ${v} ssh logs in to listen() with an ssh-keygen -s certificate of trustedUserCAKeys, refused once revokedKeys lists the CA`,
+    { peers: [client] },
+    async () => {
+      const m = await keys();
+      const dir = mkdtempSync(join(tmpdir(), "sshts-user-ca-"));
+      try {
+        const ca = join(dir, "ca");
+        await runCommand(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ca], {
+          check: true,
+        });
+        const user = m.clientKeys.find((k) => k.name === "ed25519")!;
+        writeFileSync(join(dir, "id.pub"), user.publicKeyLine + "\n");
+        const sign = async (principal: string, extra: readonly string[] = []) => {
+          await runCommand(
+            [
+              "ssh-keygen",
+              "-q",
+              "-s",
+              ca,
+              "-I",
+              "test",
+              "-n",
+              principal,
+              ...extra,
+              join(dir, "id.pub"),
+            ],
+            { check: true },
+          );
+          return clientFile(
+            client,
+            `id_ed25519-ca-${principal}${extra.length}-cert.pub`,
+            readFileSync(join(dir, "id-cert.pub"), "utf8"),
+          );
+        };
+        const good = await sign(TEST_USER);
+        const wrong = await sign("somebody-else");
+        const forced = await sign(TEST_USER, ["-O", "force-command=echo forced"]);
+        const ssh = (server: TestServer, cert: string, command = "whoami") =>
+          runSsh(client, server, {
+            identity: "ed25519",
+            options: [`CertificateFile=${cert}`, "PreferredAuthentications=publickey"],
+            command,
+          });
+        // The CA from its .pub file; the user's plain key is in no authorized_keys.
+        {
+          await using server = await startServer({
+            authorizedClientKeys: [],
+            trustedUserCAKeys: `${ca}.pub`,
+          });
+          const ok = await ssh(server, good);
+          assert.equal(ok.status, 0, ok.stderr);
+          assert.equal(ok.stdout.trim(), TEST_USER);
+          const no = await ssh(server, wrong);
+          assert.equal(no.status, 255, no.stdout);
+          assert.match(no.stderr, /Permission denied/);
+          const f = await ssh(server, forced, "whoami");
+          assert.equal(f.status, 0, f.stderr);
+          assert.equal(f.stdout.trim(), "forced");
+        }
+        {
+          await using server = await startServer({
+            authorizedClientKeys: [],
+            trustedUserCAKeys: `${ca}.pub`,
+            revokedKeys: `${ca}.pub`,
+          });
+          const revoked = await ssh(server, good);
+          assert.equal(revoked.status, 255, revoked.stdout);
+          assert.match(revoked.stderr, /Permission denied/);
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
