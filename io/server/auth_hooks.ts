@@ -66,7 +66,7 @@ export interface AuthContext {
   authorizedKeys(): AuthorizedKeysSource | undefined;
   /** User signature algorithms accepted. */
   readonly signatureAlgorithms: readonly string[];
-  /** The listen options' trust settings for client hosts and X.509 client certificates. */
+  /** The listen options' trust settings: user CAs, principals, revoked keys, client hosts, X.509. */
   readonly trust?: ClientTrustOptions;
   /** `publicKeyAuthOptions`: what every FIDO key's signature must attest. */
   readonly publicKeyAuthOptions?: PublicKeyAuthOptions | undefined;
