@@ -199,12 +199,14 @@ export type { ByteSocket, SocketHandlers, WebDuplex } from "./io/runtime/socket.
 export {
   type AgentAddIdentityOptions,
   AgentClient,
+  type AgentClientOptions,
   type AgentExtensionReply,
   type AgentKey,
   type AgentKeyPair,
   type AgentSignOptions,
   type AgentStreamOpener,
   connectAgent,
+  DEFAULT_AGENT_TIMEOUT_MS,
 } from "./io/agent/client.ts";
 export { type AgentListener, type AgentListenOptions, SSHAgent } from "./io/agent/ssh_agent.ts";
 export {

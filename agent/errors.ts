@@ -16,6 +16,7 @@ import { SSHError } from "../core/errors.ts";
  * - `"signature"`: the agent signed with another algorithm than the one asked for;
  * - `"unsupported"`: a key type, constraint or extension we cannot handle;
  * - `"closed"`: the connection to the agent ended;
+ * - `"timeout"`: the agent did not answer a request in time (the connection is then closed);
  * - `"unavailable"`: no agent to connect to (no `SSH_AUTH_SOCK`, no socket).
  */
 export type AgentErrorKind =
@@ -26,6 +27,7 @@ export type AgentErrorKind =
   | "signature"
   | "unsupported"
   | "closed"
+  | "timeout"
   | "unavailable";
 
 /**

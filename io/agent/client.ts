@@ -90,6 +90,28 @@ export interface AgentExtensionReply {
   readonly contents: Uint8Array;
 }
 
+/**
+ * How long an {@link AgentClient} waits for each reply by default: 30 s, as
+ * `connect()`'s `connectTimeout`. An agent that accepted the connection and
+ * then never answers would otherwise hang every request (and every `connect()`
+ * that authenticates with it).
+ */
+export const DEFAULT_AGENT_TIMEOUT_MS = 30_000;
+
+/** Options of an {@link AgentClient} (and {@link connectAgent}). */
+export interface AgentClientOptions {
+  /**
+   * Gives up on a request when the agent has not answered it after this many
+   * ms: the request rejects with {@link AgentError} (`"timeout"`), the
+   * connection is closed (its replies would be out of step) and requests queued
+   * behind it reject too. Default 30 000 (`DEFAULT_AGENT_TIMEOUT_MS`); 0 (or
+   * `Infinity`) waits without limit. An agent asks a human before each use of
+   * a key added with `confirm` (`ssh-add -c`) and answers only then: raise
+   * the timeout, or disable it, when signing with such keys.
+   */
+  readonly timeout?: number;
+}
+
 /** A connector: opens the stream on first use (e.g. an agent channel of an SSH connection). */
 export type AgentStreamOpener = () => Promise<ByteSocket | WebDuplex>;
 
@@ -120,7 +142,8 @@ export function agentSocketFromEnv(): string | undefined {
 /**
  * Connects to an agent's UNIX socket: `path`, or `SSH_AUTH_SOCK` when omitted.
  * Rejects with {@link AgentError} (`"unavailable"`) when there is no path or
- * nothing listens there.
+ * nothing listens there. Each request then waits at most `options.timeout` ms
+ * for its reply (default 30 s; see {@link AgentClientOptions}).
  *
  * @example List the keys of the running agent
  * ```ts
@@ -132,17 +155,20 @@ export function agentSocketFromEnv(): string | undefined {
  * // connectAgent() alone uses SSH_AUTH_SOCK; here an agent of our own on a temp socket.
  * const path = join(await mkdtemp(join(tmpdir(), "agent-")), "agent.sock");
  * await using _listening = await new SSHAgent().listen(path);
- * await using agent = await connectAgent(path);
+ * await using agent = await connectAgent(path, { timeout: 10_000 });
  * for (const k of await agent.listIdentities()) console.log(k.keyType, k.comment);
  * ```
  */
-export async function connectAgent(path?: string): Promise<AgentClient> {
+export async function connectAgent(
+  path?: string,
+  options: AgentClientOptions = {},
+): Promise<AgentClient> {
   const p = path ?? agentSocketFromEnv();
   if (!p) {
     throw new AgentError("unavailable", `No agent: ${AGENT_SOCKET_ENV} is not set`);
   }
   try {
-    return new AgentClient(await connectUnix(p));
+    return new AgentClient(await connectUnix(p), options);
   } catch (e) {
     throw new AgentError(
       "unavailable",
@@ -155,7 +181,9 @@ export async function connectAgent(path?: string): Promise<AgentClient> {
 /**
  * A connection to an SSH agent. Methods reject with {@link AgentError}: kind
  * `"failure"` when the agent refuses, `"closed"` when the connection ends,
- * others when a reply is malformed (the connection is then closed).
+ * `"timeout"` when the agent does not answer within `timeout` ms (see
+ * {@link AgentClientOptions}), others when a reply is malformed (the
+ * connection is closed after a timeout or a malformed reply).
  *
  * @example Add a key with constraints, sign, and clean up
  * ```ts
@@ -184,12 +212,23 @@ export class AgentClient implements AsyncDisposable {
   #closed: AgentError | undefined;
   #detached: SocketHandlers | undefined;
   #detachedBuffered: Uint8Array[] | undefined;
+  readonly #timeout: number;
+  /** Rejects (with the error that closed the client) when the client fails. */
+  readonly #failed: Promise<never>;
+  #rejectFailed!: (e: AgentError) => void;
 
   /**
    * Talks over an open stream, or one `open` creates on first use (an SSH
-   * server's agent channel, for instance).
+   * server's agent channel, for instance). `options.timeout` bounds the wait
+   * for each reply (default 30 s; see {@link AgentClientOptions}).
    */
-  constructor(stream: ByteSocket | WebDuplex | AgentStreamOpener) {
+  constructor(
+    stream: ByteSocket | WebDuplex | AgentStreamOpener,
+    options: AgentClientOptions = {},
+  ) {
+    this.#timeout = options.timeout ?? DEFAULT_AGENT_TIMEOUT_MS;
+    this.#failed = new Promise<never>((_, reject) => this.#rejectFailed = reject);
+    this.#failed.catch(() => {}); // only awaited while a stream is being opened
     if (typeof stream === "function") this.#opener = stream;
     else this.#attach(toByteSocket(stream));
   }
@@ -240,6 +279,7 @@ export class AgentClient implements AsyncDisposable {
 
   #fail(e: AgentError): void {
     this.#closed ??= e;
+    this.#rejectFailed(this.#closed);
     for (const w of this.#waiters.splice(0)) w.reject(this.#closed);
   }
 
@@ -248,7 +288,13 @@ export class AgentClient implements AsyncDisposable {
     if (this.#closed) throw this.#closed;
     this.#opening ??= (async () => {
       try {
-        return this.#attach(toByteSocket(await this.#opener!()));
+        const socket = toByteSocket(await this.#opener!());
+        if (this.#closed) {
+          // Closed (or timed out) while opening: the late stream is not used.
+          socket.destroy();
+          throw this.#closed;
+        }
+        return this.#attach(socket);
       } catch (e) {
         const err = e instanceof AgentError
           ? e
@@ -259,7 +305,8 @@ export class AgentClient implements AsyncDisposable {
         throw err;
       }
     })();
-    return await this.#opening;
+    // A client closed or timed out while its stream opens stops waiting for it.
+    return await Promise.race([this.#opening, this.#failed]);
   }
 
   /**
@@ -282,20 +329,48 @@ export class AgentClient implements AsyncDisposable {
 
   async #request(req: AgentRequest): Promise<AgentReply> {
     const frame = encodeAgentFrame(encodeAgentRequest(req));
-    const socket = await this.#ensureSocket();
-    if (this.#closed) throw this.#closed;
-    if (this.#detached) throw new AgentError("closed", "The agent connection was handed over");
-    const body = await new Promise<Uint8Array>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      socket.write(frame);
-    });
+    const timer = this.#startTimer(req);
     try {
-      return decodeAgentReply(body);
-    } catch (e) {
-      this.#fail(e as AgentError);
-      socket.destroy();
-      throw e;
+      const socket = await this.#ensureSocket();
+      if (this.#closed) throw this.#closed;
+      if (this.#detached) throw new AgentError("closed", "The agent connection was handed over");
+      const body = await new Promise<Uint8Array>((resolve, reject) => {
+        this.#waiters.push({ resolve, reject });
+        socket.write(frame);
+      });
+      try {
+        return decodeAgentReply(body);
+      } catch (e) {
+        this.#fail(e as AgentError);
+        socket.destroy();
+        throw e;
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
+  }
+
+  /**
+   * The timer of one request (opening the stream included): when it fires, the
+   * request and every request queued behind it reject with the timeout, and the
+   * connection is closed, since a late reply would answer the next request.
+   */
+  #startTimer(req: AgentRequest): ReturnType<typeof setTimeout> | undefined {
+    const ms = this.#timeout;
+    if (!(ms > 0 && Number.isFinite(ms))) return undefined;
+    const timer = setTimeout(() => {
+      this.#fail(
+        new AgentError(
+          "timeout",
+          `The agent did not answer the ${requestName(req)} request within ${ms} ms; ` +
+            "the connection is closed",
+        ),
+      );
+      this.#socket?.destroy();
+    }, ms);
+    // Timers must not keep a process alive on their own (Node/Bun).
+    (timer as { unref?: () => void }).unref?.();
+    return timer;
   }
 
   async #expectSuccess(req: AgentRequest, what: string): Promise<void> {
@@ -656,6 +731,11 @@ function signatureRequest(
     default:
       throw new AgentError("unsupported", `An RSA key cannot sign with ${algorithm}`);
   }
+}
+
+/** A request's name in a timeout message: its type, or the extension's name. */
+function requestName(req: AgentRequest): string {
+  return req.type === "extension" ? `extension "${req.name}"` : req.type;
 }
 
 function refusal(r: AgentReply, what: string): AgentError {

@@ -12,7 +12,13 @@ import { AgentKeyring } from "../../agent/keyring.ts";
 import { equalBytes } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
-import { type AgentClient, type AgentKey, agentSocketFromEnv, connectAgent } from "./client.ts";
+import {
+  type AgentClient,
+  type AgentClientOptions,
+  type AgentKey,
+  agentSocketFromEnv,
+  connectAgent,
+} from "./client.ts";
 import { connectKeyring } from "./ssh_agent.ts";
 import { Log } from "../engine/logger.ts";
 
@@ -37,18 +43,22 @@ export type SessionBindSource = (isForwarding: boolean) => SessionBind | undefin
 /**
  * Opens a client for an agent option; undefined when there is no agent
  * (option false, or no `SSH_AUTH_SOCK`). Rejects when the agent cannot be reached.
+ * `options.timeout` bounds each reply (default 30 s, see `AgentClientOptions`).
  *
  * @example
  * ```ts ignore
- * const client = await openAgent(undefined); // SSH_AUTH_SOCK
+ * const client = await openAgent(undefined, { timeout: 10_000 }); // SSH_AUTH_SOCK
  * ```
  */
-export async function openAgent(option: AgentOption | undefined): Promise<AgentClient | undefined> {
+export async function openAgent(
+  option: AgentOption | undefined,
+  options: AgentClientOptions = {},
+): Promise<AgentClient | undefined> {
   if (option === false) return undefined;
-  if (option instanceof AgentKeyring) return connectKeyring(option);
+  if (option instanceof AgentKeyring) return connectKeyring(option, options);
   const path = option ?? agentSocketFromEnv();
   if (!path) return undefined;
-  return await connectAgent(path);
+  return await connectAgent(path, options);
 }
 
 /** Options of {@link loadAgentKeys}. */
@@ -142,6 +152,18 @@ export async function loadAgentKeys(
   };
 }
 
+/** Options of {@link forwardAgentChannel}. */
+export interface ForwardAgentOptions {
+  /** The agent to forward (`connect()`'s `agent` option; default `SSH_AUTH_SOCK`). */
+  readonly agent: AgentOption | undefined;
+  /** How long the session binding waits for the agent's reply (`connect()`'s `agentTimeout`). */
+  readonly timeout?: number | undefined;
+  /** The session facts the forwarded connection is bound to. */
+  readonly source: SessionBindSource | undefined;
+  /** Where failures to reach the agent are logged. */
+  readonly log?: Log;
+}
+
 /**
  * Serves one forwarded `auth-agent@openssh.com` channel from the local agent:
  * opens a new agent connection, binds it to the session for forwarding (as
@@ -149,18 +171,21 @@ export async function loadAgentKeys(
  *
  * @example
  * ```ts ignore
- * conn.onAgentChannel = (c) => void forwardAgentChannel(c.channel, agentOption, bindSource);
+ * conn.onAgentChannel = (c) =>
+ *   void forwardAgentChannel(c.channel, { agent: agentOption, source: bindSource });
  * ```
  */
 export async function forwardAgentChannel(
   channel: ChannelIO,
-  option: AgentOption | undefined,
-  source: SessionBindSource | undefined,
-  log: Log = Log.none,
+  options: ForwardAgentOptions,
 ): Promise<void> {
+  const { source, log = Log.none } = options;
   let client: AgentClient | undefined;
   try {
-    client = await openAgent(option);
+    client = await openAgent(
+      options.agent,
+      options.timeout === undefined ? {} : { timeout: options.timeout },
+    );
     if (!client) log.warn("agent forwarding: no agent to forward (no SSH_AUTH_SOCK)");
   } catch (e) {
     log.warn(`agent forwarding: cannot reach the agent: ${(e as Error).message}`);

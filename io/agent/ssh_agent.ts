@@ -23,7 +23,7 @@ import { LocalListener } from "../forward/listener.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
-import { AgentClient } from "./client.ts";
+import { AgentClient, type AgentClientOptions } from "./client.ts";
 
 /** A listening agent socket. */
 export interface AgentListener extends AsyncDisposable {
@@ -129,11 +129,14 @@ export function serveAgent(
  * console.log((await client.listIdentities()).map((k) => k.comment)); // ["ci"]
  * ```
  */
-export function connectKeyring(keyring: AgentKeyring): AgentClient {
+export function connectKeyring(
+  keyring: AgentKeyring,
+  options: AgentClientOptions = {},
+): AgentClient {
   const a = new TransformStream<Uint8Array, Uint8Array>();
   const b = new TransformStream<Uint8Array, Uint8Array>();
   void serveAgent(keyring, { readable: a.readable, writable: b.writable });
-  return new AgentClient({ readable: b.readable, writable: a.writable });
+  return new AgentClient({ readable: b.readable, writable: a.writable }, options);
 }
 
 /**
@@ -218,8 +221,8 @@ export class SSHAgent extends AgentKeyring {
    * console.log(await client.listIdentities()); // []
    * ```
    */
-  connect(): AgentClient {
-    return connectKeyring(this);
+  connect(options: AgentClientOptions = {}): AgentClient {
+    return connectKeyring(this, options);
   }
 
   /**

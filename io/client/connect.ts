@@ -47,9 +47,9 @@ import { type ConnectDeadline, connectDeadline } from "./deadline.ts";
 import {
   type AgentAuth,
   forwardAgentChannel,
+  type ForwardAgentOptions,
   loadAgentKeys,
   openAgent,
-  type SessionBindSource,
   sessionBindSource,
 } from "../agent/connect_agent.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
@@ -300,7 +300,10 @@ async function startWithDeadline(
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {
-    conn.onAgentChannel = agentChannelForwarder(options.agent, bindSource, conn.logger);
+    conn.onAgentChannel = agentChannelForwarder(
+      { agent: options.agent, timeout: options.agentTimeout, source: bindSource },
+      conn.logger,
+    );
   }
   try {
     (options as ConnectHooks).connectionMade?.(conn);
@@ -330,13 +333,12 @@ function acceptAnyHostKey(): boolean {
   return true;
 }
 
-/** `agentForwarding`: each agent channel the server opens goes to the agent in `option`. */
+/** `agentForwarding`: each agent channel the server opens goes to the agent in `forward.agent`. */
 function agentChannelForwarder(
-  option: ConnectOptions["agent"],
-  source: SessionBindSource,
+  forward: ForwardAgentOptions,
   log: Log,
 ): (c: SSHStreamConnection) => void {
-  return (c) => void forwardAgentChannel(c.channel, option, source, log);
+  return (c) => void forwardAgentChannel(c.channel, { ...forward, log });
 }
 
 /** known_hosts' preferred host key algorithms for this host, or undefined for the default. */
@@ -424,7 +426,8 @@ async function resolveClientKeys(
     ? await loadDefaultClientKeys()
     : [];
   // A missing or broken agent is no agent (as ssh): the other keys are still tried.
-  const agent = await openAgent(options.agent).catch(() => undefined);
+  const agent = await openAgent(options.agent, opt("timeout", options.agentTimeout))
+    .catch(() => undefined);
   if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
   const agentAuth = await loadAgentKeys(agent, {
     named,

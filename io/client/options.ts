@@ -159,6 +159,16 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly agent?: AgentOption;
   /**
+   * How many ms the agent may take to answer each request (listing its keys,
+   * signing), for authentication and for each forwarded agent connection's
+   * session binding; a request it has not answered by then fails and that
+   * agent connection is closed (authentication goes on with the other keys).
+   * Default 30 000 (`DEFAULT_AGENT_TIMEOUT_MS`); 0 waits without limit. Raise
+   * it for keys added with `confirm` (`ssh-add -c`): the agent answers only
+   * once a human has confirmed.
+   */
+  readonly agentTimeout?: number;
+  /**
    * Try only the keys named in `clientKeys` (agent keys only when they match
    * one), as OpenSSH's IdentitiesOnly. Default false: every agent key is tried
    * after the named ones.
