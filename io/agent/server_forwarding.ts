@@ -9,7 +9,7 @@
  * @module
  */
 
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as net from "node:net";
@@ -57,6 +57,7 @@ export async function startSessionAgent(
   const socketPath = join(dir, "agent.sock");
   let listener: LocalListener;
   try {
+    // LocalListener makes the socket 0600 as soon as it is bound.
     listener = await LocalListener.listen({ path: socketPath }, (sock: net.Socket) => {
       sock.pause();
       conn.openChannel(AGENT_CHANNEL).then(
@@ -64,7 +65,6 @@ export async function startSessionAgent(
         () => sock.destroy(),
       );
     });
-    await chmod(socketPath, 0o600);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;

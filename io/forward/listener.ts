@@ -6,9 +6,8 @@
  * @module
  */
 
-import { chmod } from "node:fs/promises";
 import * as net from "node:net";
-import type { ListenAddress } from "../runtime/local_socket.ts";
+import { type ListenAddress, listenOn, listenPrivateUnix } from "../runtime/local_socket.ts";
 
 /**
  * A listening forward: a local port or socket path (forwardLocalPort,
@@ -89,37 +88,27 @@ export class LocalListener implements SSHListener {
    * await using l = await LocalListener.listen({ host: "127.0.0.1", port: 0 }, (s) => s.end("hi\n"));
    * ```
    */
-  static listen(
+  static async listen(
     address: ListenAddress,
     onConnection: (sock: net.Socket) => void,
   ): Promise<LocalListener> {
-    return new Promise((resolve, reject) => {
-      let listener: LocalListener | undefined;
-      const server = net.createServer({ allowHalfOpen: true }, (sock) => {
-        if (!listener) return void sock.destroy();
-        if ("setNoDelay" in sock && !("path" in address)) sock.setNoDelay(true);
-        const sockets = listener.#sockets;
-        sockets.add(sock);
-        sock.once("close", () => sockets.delete(sock));
-        onConnection(sock);
-      });
-      server.once("error", reject);
-      const ready = async () => {
-        server.off("error", reject);
-        if ("path" in address) {
-          try {
-            await chmod(address.path, 0o600);
-          } catch (e) {
-            server.close();
-            return reject(e);
-          }
-        }
-        listener = new LocalListener(server, address);
-        resolve(listener);
-      };
-      if ("path" in address) server.listen(address.path, () => void ready());
-      else server.listen({ host: address.host, port: address.port }, () => void ready());
-    });
+    let listener: LocalListener | undefined;
+    const accept = (sock: net.Socket) => {
+      if (!listener) return void sock.destroy();
+      if ("setNoDelay" in sock && !("path" in address)) sock.setNoDelay(true);
+      const sockets = listener.#sockets;
+      sockets.add(sock);
+      sock.once("close", () => sockets.delete(sock));
+      onConnection(sock);
+    };
+    let server: net.Server;
+    if ("path" in address) server = await listenPrivateUnix(address.path, {}, accept);
+    else {
+      server = net.createServer({ allowHalfOpen: true }, accept);
+      await listenOn(server, { host: address.host, port: address.port });
+    }
+    // accept() serves connections from here on (it drops any it is handed before).
+    return listener = new LocalListener(server, address);
   }
 
   /** Called once when the listener closes (the connection forgets it). */

@@ -7,11 +7,11 @@
  */
 
 import * as net from "node:net";
-import { chmod } from "node:fs/promises";
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { SSHReader, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "./bridge.ts";
+import { listenOn, listenPrivateUnix } from "../runtime/local_socket.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import {
@@ -148,24 +148,17 @@ export class RemoteListeners {
    * connection is forwarded (sshd's StreamLocalBindMask 0177): only the user may connect.
    */
   async listenUnix(path: string): Promise<void> {
-    let madePrivate = false;
-    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => {
-      // Someone else may have connected before the chmod.
-      if (!madePrivate) return void sock.destroy();
-      void this.#forward(
-        sock,
-        "forwarded-streamlocal@openssh.com",
-        encodeForwardedStreamlocal(path),
-      );
-    });
-    await this.#listen(server, { path });
-    try {
-      await chmod(path, 0o600);
-      madePrivate = true;
-    } catch (e) {
-      server.close();
-      throw e;
-    }
+    if (this.#closed) throw new Error("Cannot listen: the connection is closed");
+    const server = await listenPrivateUnix(
+      path,
+      { pauseOnConnect: true },
+      (sock) =>
+        void this.#forward(
+          sock,
+          "forwarded-streamlocal@openssh.com",
+          encodeForwardedStreamlocal(path),
+        ),
+    );
     if (this.#closed) {
       server.close();
       throw new Error("Cannot listen: the connection closed while the listener was bound");
@@ -226,14 +219,4 @@ function tcpKey(host: string, port: number): string {
 
 function unixKey(path: string): string {
   return `unix ${path}`;
-}
-
-function listenOn(server: net.Server, where: net.ListenOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(where, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
