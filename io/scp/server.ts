@@ -20,7 +20,7 @@ import {
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { configuredBackend } from "../sftp/fs_backend.ts";
-import type { FileSessionLimits } from "../sftp/session_limits.ts";
+import { type FileSessionLimits, inFileSession } from "../sftp/session_limits.ts";
 import { BackendTarget, expandSource, sendPath } from "./backend_io.ts";
 import { SCPSender } from "./sender.ts";
 import { runSink } from "./sink.ts";
@@ -161,27 +161,21 @@ export function scpProcessFactory(
       throw new Error("Only scp is available on this server");
     }
     let status = 1;
-    const entered = limits ? limits.enterSession() : true;
     try {
-      if (!entered) {
-        throw new SCPError(
-          `Too many SFTP and scp sessions on this connection (limit ${limits!.maxSessions})`,
-        );
-      }
-      const cmd = parseScpCommand(command);
-      const config = typeof option === "function"
-        ? await option(process.connection as ServerConnectionContext)
-        : option;
-      if (!config) throw new SCPError("scp is not available for this user");
-      status = await serveScp(process, backendOf(config), cmd, {
-        ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
-      });
+      status = await inFileSession(limits, async () => {
+        const cmd = parseScpCommand(command);
+        const config = typeof option === "function"
+          ? await option(process.connection as ServerConnectionContext)
+          : option;
+        if (!config) throw new SCPError("scp is not available for this user");
+        return await serveScp(process, backendOf(config), cmd, {
+          ...(config.readOnly !== undefined ? { readOnly: config.readOnly } : {}),
+        });
+      }, (message) => new SCPError(message));
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
       await process.writeStderr(`scp: ${sanitize(text)}\n`).catch(() => {});
       status = 1;
-    } finally {
-      if (entered) limits?.leaveSession();
     }
     process.exit(status);
   };

@@ -16,7 +16,7 @@ import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { configuredBackend } from "./fs_backend.ts";
-import type { FileSessionLimits } from "./session_limits.ts";
+import { type FileSessionLimits, inFileSession } from "./session_limits.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
 /**
@@ -207,13 +207,8 @@ export function sftpProcessFactory(
   option: SFTPServerOption,
   limits?: FileSessionLimits,
 ): (process: SSHServerProcess) => Promise<void> {
-  return async (process) => {
-    if (limits && !limits.enterSession()) {
-      throw new Error(
-        `Too many SFTP and scp sessions on this connection (limit ${limits.maxSessions})`,
-      );
-    }
-    try {
+  return (process) =>
+    inFileSession(limits, async () => {
       const config = typeof option === "function"
         ? await option(process.connection as ServerConnectionContext)
         : option;
@@ -226,8 +221,5 @@ export function sftpProcessFactory(
         ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
         ...(config.window !== undefined ? { window: config.window } : {}),
       });
-    } finally {
-      limits?.leaveSession();
-    }
-  };
+    });
 }

@@ -60,3 +60,35 @@ export class FileSessionLimits implements HandleBudget {
     this.#open = Math.max(0, this.#open - 1);
   }
 }
+
+/**
+ * Runs `session` as one of the connection's file sessions in `limits` (when given): counted
+ * in, and out again once it ends; when `maxSessions` already run, rejects with the error
+ * `refusal` makes of the message (default a plain Error) without running it.
+ *
+ * @example
+ * ```ts
+ * import { FileSessionLimits, inFileSession } from "./session_limits.ts";
+ * const limits = new FileSessionLimits({ maxSessions: 1, maxOpenFiles: 256 });
+ * await inFileSession(limits, async () => {
+ *   await inFileSession(limits, async () => {}).catch((e) => console.log(e.message));
+ *   // "Too many SFTP and scp sessions on this connection (limit 1)"
+ * });
+ * ```
+ */
+export async function inFileSession<T>(
+  limits: FileSessionLimits | undefined,
+  session: () => Promise<T>,
+  refusal: (message: string) => Error = (message) => new Error(message),
+): Promise<T> {
+  if (limits && !limits.enterSession()) {
+    throw refusal(
+      `Too many SFTP and scp sessions on this connection (limit ${limits.maxSessions})`,
+    );
+  }
+  try {
+    return await session();
+  } finally {
+    limits?.leaveSession();
+  }
+}
