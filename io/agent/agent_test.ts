@@ -6,9 +6,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SSHReader } from "../../core/wire.ts";
 import { AgentError } from "../../agent/errors.ts";
@@ -17,6 +16,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { AgentClient, connectAgent } from "./client.ts";
 import { SSHAgent } from "./ssh_agent.ts";
+import { withSocketDir } from "./_test_util.ts";
 
 const ed = generatePrivateKey("ed25519", { comment: "ed" });
 const rsa = generatePrivateKey("rsa", { keySize: 1024 });
@@ -24,15 +24,6 @@ const data = new TextEncoder().encode("data");
 
 function sigAlg(sig: Uint8Array): string {
   return new SSHReader(sig).readStringAscii();
-}
-
-async function withSocketDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "sshts-agent-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 test("connectAgent() reaches SSHAgent.listen() over a 0600 UNIX socket: every operation", async () => {

@@ -7,15 +7,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentError } from "../../agent/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { AgentClient, connectAgent, DEFAULT_AGENT_TIMEOUT_MS } from "./client.ts";
 import { SSHAgent } from "./ssh_agent.ts";
+import { withSocketDir } from "./_test_util.ts";
 
 const ed = generatePrivateKey("ed25519", { comment: "ed" });
 const data = new TextEncoder().encode("data");
@@ -50,15 +49,6 @@ function silentDuplex(): WebDuplex {
   return { readable: fromAgent.readable, writable: toAgent.writable };
 }
 
-async function withSocketDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), "sshts-agent-"));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 test("connectAgent({ timeout }) rejects an unanswered request with AgentError 'timeout', rejects the queued ones and closes the connection", async () => {
   await withSocketDir(async (dir) => {
     const { path, server, ended } = await silentAgent(dir);
@@ -90,7 +80,7 @@ test("AgentClient({ timeout }) counts opening its stream: a late stream is destr
   assert.equal(client.closed, true);
   let destroyed = false;
   open({
-    write: () => {},
+    write: () => true,
     end: () => {},
     destroy: () => void (destroyed = true),
     pause: () => {},
