@@ -368,8 +368,8 @@ export class AgentClient implements AsyncDisposable {
       );
       this.#socket?.destroy();
     }, ms);
-    // Timers must not keep a process alive on their own (Node/Bun).
-    (timer as { unref?: () => void }).unref?.();
+    // Not unref'd, as connect()'s and run()'s timeouts: a request someone awaits settles
+    // rather than the process quitting under it. Cleared once it settles (close() included).
     return timer;
   }
 
