@@ -11,5 +11,8 @@ test("mod.ts exports the key file readers, known_hosts editing and the trust hel
   assert.equal(typeof mod.removeKnownHost, "function");
   assert.equal(typeof mod.parseCertificateTime, "function");
   assert.equal(typeof mod.loadX509Certificates, "function");
+  assert.equal(typeof mod.parseKRL, "function");
+  assert.equal(typeof mod.isKRL, "function");
+  assert.equal(typeof mod.KeyRevocationList, "function");
   assert.equal(mod.parseCertificateTime("+1d", 0), 86400n);
 });

@@ -96,6 +96,7 @@ export {
   parseAuthorizedPrincipals,
 } from "./trust/authorized_principals.ts";
 export { matchHostAndAddress, matchPatternList } from "./trust/host_patterns.ts";
+export { isKRL, KeyRevocationList, MAX_KRL_BYTES, parseKRL } from "./trust/krl.ts";
 export {
   CERT_FOREVER,
   type CertificateCheckOptions,
