@@ -301,6 +301,7 @@ export {
   readPrivateKeyList,
   readPublicKey,
 } from "./io/keys/files.ts";
+export { loadRevokedKeys, RevokedKeys, type RevokedKeysSource } from "./io/keys/revoked_keys.ts";
 export {
   DEFAULT_KNOWN_HOSTS_FILES,
   hostLabel,

@@ -14,5 +14,7 @@ test("mod.ts exports the key file readers, known_hosts editing and the trust hel
   assert.equal(typeof mod.parseKRL, "function");
   assert.equal(typeof mod.isKRL, "function");
   assert.equal(typeof mod.KeyRevocationList, "function");
+  assert.equal(typeof mod.loadRevokedKeys, "function");
+  assert.equal(typeof mod.RevokedKeys, "function");
   assert.equal(mod.parseCertificateTime("+1d", 0), 86400n);
 });

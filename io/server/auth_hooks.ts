@@ -46,6 +46,7 @@ import {
   loadPublicKeysSource,
   type PublicKeysSource,
 } from "./user_trust.ts";
+import { loadRevokedKeys, type RevokedKeys, type RevokedKeysSource } from "../keys/revoked_keys.ts";
 import { wallClock } from "../runtime/env.ts";
 
 const YES: AuthVerdict = { result: "success" };
@@ -87,7 +88,7 @@ export interface ClientTrustOptions {
   /** `authorizedPrincipals`. */
   readonly authorizedPrincipals?: AuthorizedPrincipalsSource | undefined;
   /** `revokedKeys` (read for each connection). */
-  readonly revokedKeys?: PublicKeysSource | undefined;
+  readonly revokedKeys?: RevokedKeysSource | undefined;
 }
 
 /** Which methods to offer, from the options and the hooks present. */
@@ -128,7 +129,7 @@ export class AuthHandler {
   #knownHosts: Promise<KnownHosts> | undefined;
   #userCAs: Promise<readonly SSHKey[]> | undefined;
   /** `revokedKeys`, loaded; undefined when they could not be read (every key is refused). */
-  #revoked: Promise<readonly SSHKey[] | undefined> | undefined;
+  #revoked: Promise<RevokedKeys | undefined> | undefined;
   /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
   permissions: ConnectionPermissions = UNRESTRICTED;
 
@@ -386,26 +387,24 @@ export class AuthHandler {
   }
 
   /**
-   * Whether `revokedKeys` refuses a key blob: a plain key listed there, or a
-   * certificate whose key or signing CA is. With revoked keys configured, a
+   * Whether `revokedKeys` refuses a key blob: a plain key listed there or
+   * revoked by a KRL, or a certificate whose key or signing CA is, or whose
+   * serial or key ID a KRL revokes. With revoked keys configured, a
    * blob that does not parse, or a list that could not be read, refuses too.
    */
   async #isRevoked(keyBlob: Uint8Array): Promise<boolean> {
     const source = this.#ctx.trust?.revokedKeys;
     if (source === undefined) return false;
-    const revoked = await (this.#revoked ??= loadPublicKeysSource(source).catch(() => undefined));
+    const revoked = await (this.#revoked ??= loadRevokedKeys(source).catch(() => undefined));
     if (revoked === undefined) return true;
-    if (revoked.length === 0) return false;
+    if (revoked.empty) return false;
     let subject: SSHKey | SSHCertificate;
     try {
       subject = parseKeyOrCertificate(keyBlob);
     } catch {
       return true;
     }
-    const listed = (k: SSHKey) => revoked.some((r) => r.equals(k));
-    return subject instanceof SSHKey
-      ? listed(subject)
-      : listed(subject.key) || listed(subject.signatureKey);
+    return revoked.isRevoked(subject);
   }
 
   /**

@@ -20,6 +20,7 @@ import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto
 import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates } from "../keys/x509_verifier.ts";
 import { loadPublicKeysSource, principalsPath } from "./user_trust.ts";
+import { loadRevokedKeys } from "../keys/revoked_keys.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -95,7 +96,7 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   if (o.trustedUserCAKeys !== undefined) {
     await loadPublicKeysSource(o.trustedUserCAKeys, "trustedUserCAKeys");
   }
-  if (o.revokedKeys !== undefined) await loadPublicKeysSource(o.revokedKeys, "revokedKeys");
+  if (o.revokedKeys !== undefined) await loadRevokedKeys(o.revokedKeys, "revokedKeys");
   if (typeof o.authorizedPrincipals === "string") principalsPath(o.authorizedPrincipals, "");
   const announced = o.signatureAlgs ?? defaultServerSigAlgs();
   // Trusted X.509 certificates make the x509v3-* user algorithms acceptable (not announced:

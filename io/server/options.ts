@@ -25,6 +25,7 @@ import type { SSHServerProcess } from "./process.ts";
 import type { WebDuplex } from "../runtime/socket.ts";
 import type { X11Request, X11ServerOptions } from "./x11.ts";
 import type { AuthorizedPrincipalsSource, PublicKeysSource } from "./user_trust.ts";
+import type { RevokedKeysSource } from "../keys/revoked_keys.ts";
 
 /** A value or a promise of it: every hook may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -409,8 +410,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * would answer (they are not asked). A certificate is refused when its key
    * or the CA that signed it is revoked. Files are read when `listen()` starts
    * (a missing or malformed one throws `KeyImportError`) and again for each
-   * connection; when that fails, every key is refused. Binary OpenSSH KRLs are
-   * not supported.
+   * connection; when that fails, every key is refused. A file may be a list of
+   * public keys or a binary OpenSSH key revocation list (KRL, `ssh-keygen -k`),
+   * which also revokes certificates by serial number or key ID; KRL bytes or a
+   * parsed `KeyRevocationList` (`parseKRL()`) do too.
    *
    * @example Refuse a lost laptop's key however it is trusted
    * ```ts
@@ -421,12 +424,12 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    *   port: 0,
    *   hostKeys: [generatePrivateKey("ed25519")],
    *   authorizedClientKeys: lost.exportPublicKey(),
-   *   revokedKeys: [lost.publicKey()], // or "/etc/ssh/revoked_keys"
+   *   revokedKeys: [lost.publicKey()], // or "/etc/ssh/revoked_keys", a key list or a KRL
    * });
    * console.log(server.address.port > 0); // true
    * ```
    */
-  readonly revokedKeys?: PublicKeysSource;
+  readonly revokedKeys?: RevokedKeysSource;
   /**
    * Client host keys trusted for host-based authentication (AsyncSSH's
    * `known_client_hosts`, sshd's `ssh_known_hosts` with

@@ -16,13 +16,14 @@ import {
   parseAuthorizedPrincipals,
 } from "../../keys/trust/authorized_principals.ts";
 import { KeyImportError } from "../../keys/errors.ts";
+import { isKRL } from "../../keys/trust/krl.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import { loadPublicKeys, type PublicKeyInput } from "../keys/files.ts";
 import { expandHome, localTimeZoneOffset } from "../runtime/env.ts";
 import type { ServerConnectionContext } from "./context.ts";
 
 /**
- * Public keys for `listen({ trustedUserCAKeys })` and `listen({ revokedKeys })`:
+ * Public keys for `listen({ trustedUserCAKeys })`:
  * one file path or key text, or a list of key objects, key texts (OpenSSH
  * `.pub` lines, RFC 4716, PEM), wire blobs and file paths, as `loadPublicKeys()`
  * reads them. Every key of a file counts; blank lines and `#` comments are skipped.
@@ -48,14 +49,11 @@ export type AuthorizedPrincipalsSource =
     | undefined
     | Promise<readonly string[] | null | undefined>);
 
-/** The first bytes of an OpenSSH binary key revocation list (PROTOCOL.krl). */
-const KRL_MAGIC = "SSHKRL\n\0";
-
 /**
  * Loads a {@link PublicKeysSource}. A file that cannot be read, or any entry
  * that is not a public key, throws a `KeyImportError` (ERR_KEY_IMPORT) naming
- * it; so does a binary OpenSSH KRL, which is not supported (list the revoked
- * keys as public key lines instead).
+ * it; so does a binary OpenSSH KRL, which lists revoked keys, not keys to trust
+ * (revoked keys load with `loadRevokedKeys()`).
  *
  * @example
  * ```ts
@@ -78,14 +76,14 @@ export async function loadPublicKeysSource(
       if (typeof s !== "string" || s.includes("\n")) continue;
       let head: Uint8Array;
       try {
-        head = (await readFile(expandHome(s))).subarray(0, KRL_MAGIC.length);
+        head = await readFile(expandHome(s));
       } catch {
         continue;
       }
-      if (String.fromCharCode(...head) === KRL_MAGIC) {
+      if (isKRL(head)) {
         throw new KeyImportError(
-          `Cannot load ${what} from ${s}: binary OpenSSH key revocation lists (KRL) are not ` +
-            "supported; list the public keys, one a line",
+          `Cannot load ${what} from ${s}: it is a binary OpenSSH key revocation list (KRL), ` +
+            "not a list of public keys",
           { cause: e },
         );
       }

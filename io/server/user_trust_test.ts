@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
@@ -16,6 +16,9 @@ import {
 } from "../../keys/certificates/certificate.ts";
 import { formatKnownHostsLine } from "../../keys/trust/known_hosts.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
+import { parseKRL } from "../../keys/trust/krl.ts";
+import { krl as krlBytes } from "../../keys/trust/_krl_test_util.ts";
+import { keygenTest } from "../../keys/_ssh_keygen_test_util.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import { connect } from "../client/connect.ts";
 import type { ConnectOptions } from "../client/options.ts";
@@ -56,9 +59,10 @@ function login(s: SSHServer, username: string, options: ConnectOptions = {}) {
 function withCert(
   cert: GenerateUserCertificateOptions,
   signer: SSHKey = ca,
+  keyId = "k",
 ): ConnectOptions {
   return {
-    clientKeys: [clientKeyFromSSHKey(user, generateUserCertificate(signer, user, "k", cert))],
+    clientKeys: [clientKeyFromSSHKey(user, generateUserCertificate(signer, user, keyId, cert))],
   };
 }
 
@@ -265,7 +269,47 @@ test("listen({ revokedKeys }) rereads its file for each connection", async () =>
   }
 });
 
-test("listen() refuses to start with a missing or malformed trust file, or a KRL", async () => {
+keygenTest(
+  "listen({ revokedKeys }) refuses keys and certificates an ssh-keygen -k KRL revokes",
+  async (k) => {
+    const lost = generatePrivateKey("ecdsa");
+    const hashed = generatePrivateKey("ed25519");
+    k.write("ca.pub", ca.exportPublicKey());
+    k.write(
+      "spec",
+      `serial: 5-7\nid: gone\nkey: ${lost.exportPublicKey()}sha256: ${hashed.exportPublicKey()}`,
+    );
+    k.run(["-k", "-f", k.path("revoked.krl"), "-s", k.path("ca.pub"), k.path("spec")]);
+    const bytes = readFileSync(k.path("revoked.krl"));
+    for (
+      const revokedKeys of [k.path("revoked.krl"), bytes, parseKRL(bytes), [
+        hashed.publicKey(),
+        bytes,
+      ]]
+    ) {
+      await using s = await server({
+        trustedUserCAKeys: [ca.publicKey()],
+        validatePublicKey: () => true,
+        revokedKeys,
+      });
+      const cert = (serial: number, keyId = "k") =>
+        withCert({ principals: ["alice"], serial }, ca, keyId);
+      for (
+        const refused of [cert(5), cert(7), cert(0, "gone"), { clientKeys: [lost] }, {
+          clientKeys: [hashed],
+        }]
+      ) {
+        await assert.rejects(login(s, "alice", refused), denied);
+      }
+      for (const ok of [cert(4), cert(8), { clientKeys: [user] }]) {
+        await using conn = await login(s, "alice", ok);
+        assert.equal(conn.getExtraInfo().username, "alice");
+      }
+    }
+  },
+);
+
+test("listen() refuses to start with a missing or malformed trust file or KRL", async () => {
   const dir = mkdtempSync(join(tmpdir(), "trust-files-"));
   try {
     const importError = (re: RegExp) => (e: Error & { code?: string }) =>
@@ -285,7 +329,13 @@ test("listen() refuses to start with a missing or malformed trust file, or a KRL
     );
     await assert.rejects(
       server({ revokedKeys: join(dir, "krl") }),
-      importError(/KRL\) are not supported/),
+      importError(/Cannot load revokedKeys from .*krl: Cannot parse key revocation list: /),
+    );
+    // A KRL lists revoked keys, not CAs to trust.
+    writeFileSync(join(dir, "empty.krl"), krlBytes([]));
+    await assert.rejects(
+      server({ trustedUserCAKeys: join(dir, "empty.krl") }),
+      importError(/key revocation list \(KRL\), not a list of public keys/),
     );
     await assert.rejects(
       server({ trustedUserCAKeys: [ca], authorizedPrincipals: "/etc/ssh/%h/principals" }),

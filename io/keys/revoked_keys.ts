@@ -1,0 +1,132 @@
+/**
+ * Revoked keys as sshd's RevokedKeys and ssh's RevokedHostKeys read them: a
+ * list of public keys or an OpenSSH binary key revocation list (KRL, told apart
+ * by its magic), from key objects, text, bytes or files. Used by `listen({
+ * revokedKeys })` and `connect({ revokedHostKeys })`.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { KeyImportError } from "../../keys/errors.ts";
+import { importPublicKeyList } from "../../keys/formats/import.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { isKRL, KeyRevocationList, parseKRL } from "../../keys/trust/krl.ts";
+import { expandHome } from "../runtime/env.ts";
+import { loadPublicKeys, type PublicKeyInput } from "./files.ts";
+
+/**
+ * Revoked keys, for `listen({ revokedKeys })` and `connect({ revokedHostKeys })`:
+ * one file path (a list of public keys, one a line, or a binary KRL as
+ * `ssh-keygen -k` writes it), key text, the bytes of a KRL, a parsed
+ * {@link KeyRevocationList}, or a list of any of these, key objects and wire blobs.
+ */
+export type RevokedKeysSource =
+  | string
+  | Uint8Array
+  | KeyRevocationList
+  | readonly (PublicKeyInput | KeyRevocationList)[];
+
+/** Loaded {@link RevokedKeysSource}: the keys listed and the KRLs, checked together. */
+export class RevokedKeys {
+  /** The keys listed one by one. */
+  readonly keys: readonly SSHKey[];
+  /** The binary KRLs. */
+  readonly lists: readonly KeyRevocationList[];
+
+  /**
+   * Creates the set from plain keys and KRLs.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { RevokedKeys } from "./revoked_keys.ts";
+   * const lost = generatePrivateKey("ed25519").publicKey();
+   * console.log(new RevokedKeys([lost], []).isRevoked(lost)); // true
+   * ```
+   */
+  constructor(keys: readonly SSHKey[], lists: readonly KeyRevocationList[]) {
+    this.keys = keys;
+    this.lists = lists;
+  }
+
+  /** True when nothing is revoked (no keys, no KRLs). */
+  get empty(): boolean {
+    return this.keys.length === 0 && this.lists.length === 0;
+  }
+
+  /**
+   * True when `subject` is revoked, as sshd and ssh check (sshkey_check_revoked):
+   * a key listed, or revoked by a KRL; a certificate whose key or CA key is
+   * listed, or that a KRL revokes (by its key, serial, key ID or CA).
+   *
+   * @example
+   * ```ts
+   * import { createCertificate } from "../../keys/certificates/certificate.ts";
+   * import { generatePrivateKey } from "../../keys/generate.ts";
+   * import { RevokedKeys } from "./revoked_keys.ts";
+   * const ca = generatePrivateKey("ed25519");
+   * const cert = createCertificate({ key: generatePrivateKey("ed25519"), caKey: ca, type: "host", keyId: "h" });
+   * console.log(new RevokedKeys([ca.publicKey()], []).isRevoked(cert)); // true
+   * ```
+   */
+  isRevoked(subject: SSHKey | SSHCertificate): boolean {
+    const listed = (k: SSHKey) => this.keys.some((r) => r.equals(k));
+    if (
+      subject instanceof SSHKey
+        ? listed(subject)
+        : listed(subject.key) || listed(subject.signatureKey)
+    ) {
+      return true;
+    }
+    return this.lists.some((l) => l.isRevoked(subject));
+  }
+}
+
+/**
+ * Loads a {@link RevokedKeysSource}. A file is a KRL when it starts with the KRL
+ * magic, otherwise a list of public keys (blank lines and `#` comments
+ * skipped). A file that cannot be read, an entry that is not a public key, or
+ * a malformed KRL throws a `KeyImportError` (ERR_KEY_IMPORT) naming it.
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { loadRevokedKeys } from "./revoked_keys.ts";
+ * const lost = generatePrivateKey("ed25519");
+ * const revoked = await loadRevokedKeys(`# lost laptop\n${lost.exportPublicKey()}`);
+ * console.log(revoked.isRevoked(lost.publicKey())); // true
+ * ```
+ */
+export async function loadRevokedKeys(
+  source: RevokedKeysSource,
+  what = "revoked keys",
+): Promise<RevokedKeys> {
+  const list = typeof source === "string" || source instanceof Uint8Array ||
+      source instanceof KeyRevocationList
+    ? [source]
+    : source;
+  const keys: SSHKey[] = [];
+  const lists: KeyRevocationList[] = [];
+  for (const s of list) {
+    let file: string | undefined;
+    try {
+      if (s instanceof KeyRevocationList) lists.push(s);
+      else if (s instanceof Uint8Array && isKRL(s)) lists.push(parseKRL(s));
+      else if (typeof s === "string" && !s.includes("\n")) {
+        const bytes = await readFile(expandHome(s)).catch(() => undefined);
+        if (bytes === undefined) keys.push(...await loadPublicKeys([s])); // key text, or says why not
+        else {
+          file = s;
+          if (isKRL(bytes)) lists.push(parseKRL(bytes));
+          else keys.push(...importPublicKeyList(new TextDecoder().decode(bytes)));
+        }
+      } else keys.push(...await loadPublicKeys([s]));
+    } catch (e) {
+      const from = file !== undefined ? ` from ${file}` : "";
+      throw new KeyImportError(`Cannot load ${what}${from}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return new RevokedKeys(keys, lists);
+}

@@ -1,0 +1,85 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
+import { KeyImportError } from "../../keys/errors.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { parseKRL } from "../../keys/trust/krl.ts";
+import { certSection, krl, section, str, T, u64 } from "../../keys/trust/_krl_test_util.ts";
+import { loadRevokedKeys } from "./revoked_keys.ts";
+
+const ca = generatePrivateKey("ed25519");
+const lost = generatePrivateKey("ed25519").publicKey();
+const kept = generatePrivateKey("ecdsa").publicKey();
+const krlBytes = krl([
+  section(T.explicitKey, str(lost.publicBlob)),
+  certSection(ca.publicBlob, section(T.serialList, u64(9n))),
+]);
+const cert = (serial: bigint, key = kept) =>
+  createCertificate({ key, caKey: ca, type: "host", keyId: "h", serial });
+
+test("loadRevokedKeys() reads key lists and KRLs from files, text, bytes and objects", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "revoked-"));
+  try {
+    const listFile = join(dir, "revoked_keys");
+    writeFileSync(listFile, `# lost\n\n${lost.exportPublicKey()}`);
+    const krlFile = join(dir, "revoked.krl");
+    writeFileSync(krlFile, krlBytes);
+    const empty = join(dir, "empty");
+    writeFileSync(empty, "");
+    for (
+      const source of [
+        listFile,
+        krlFile,
+        [listFile],
+        lost.exportPublicKey(),
+        [lost],
+        [lost.publicBlob],
+        krlBytes,
+        parseKRL(krlBytes),
+        [generatePrivateKey("ed25519").publicKey(), krlBytes],
+      ]
+    ) {
+      const r = await loadRevokedKeys(source);
+      assert.equal(r.isRevoked(lost), true, String(source));
+      assert.equal(r.isRevoked(kept), false, String(source));
+      assert.equal(r.isRevoked(cert(1n, lost)), true, "a certificate of a revoked key");
+    }
+    const byKRL = await loadRevokedKeys(krlFile);
+    assert.equal(byKRL.isRevoked(cert(9n)), true);
+    assert.equal(byKRL.isRevoked(cert(8n)), false);
+    const byCA = await loadRevokedKeys([ca.publicKey()]);
+    assert.equal(byCA.isRevoked(cert(8n)), true, "a certificate of a revoked CA");
+    assert.equal((await loadRevokedKeys(empty)).empty, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("loadRevokedKeys() names what it cannot load", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "revoked-"));
+  try {
+    const bad = join(dir, "bad.krl");
+    writeFileSync(bad, krlBytes.subarray(0, krlBytes.length - 3));
+    await assert.rejects(
+      loadRevokedKeys(bad, "revokedHostKeys"),
+      (e) =>
+        e instanceof KeyImportError &&
+        e.message.startsWith(
+          `Cannot load revokedHostKeys from ${bad}: Cannot parse key revocation list`,
+        ),
+    );
+    await assert.rejects(
+      loadRevokedKeys(join(dir, "missing")),
+      (e) => e instanceof KeyImportError && /Cannot load revoked keys: Cannot read/.test(e.message),
+    );
+    await assert.rejects(
+      loadRevokedKeys([krlBytes.subarray(0, 30)]),
+      (e) => e instanceof KeyImportError && /key revocation list/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
