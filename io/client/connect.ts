@@ -15,17 +15,21 @@ import {
   type PrivateKeyInput,
   readPrivateKey,
 } from "../keys/files.ts";
+import { loadRevokedKeys, type RevokedKeys } from "../keys/revoked_keys.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import {
   DEFAULT_KNOWN_HOSTS_FILES,
+  hostLabel,
   knownHostsFromKeys,
   type KnownHostsVerifier,
   knownHostsVerifier,
 } from "../keys/known_hosts.ts";
 import { defaultAlgorithms } from "../crypto/suite.ts";
-import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
+import { isX509Algorithm, X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
-import type { ClientKeyPair } from "../keys/types.ts";
+import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
@@ -35,7 +39,7 @@ import { validHostname, validRemoteUser } from "../../config/_values.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { localUsername } from "../runtime/env.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
-import { DisconnectError, DisconnectReason } from "../../core/errors.ts";
+import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
@@ -233,13 +237,20 @@ async function startWithDeadline(
     ? await loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
     : undefined;
   // X.509 host keys are checked against the trusted certificates, the rest as before.
-  const hostKeyVerifier = x509Trusted
+  const checkedVerifier = x509Trusted
     ? x509HostKeyVerifier(
       x509Trusted,
       baseVerifier,
       options.x509Purposes !== undefined ? { purposes: options.x509Purposes } : {},
     )
     : baseVerifier;
+  // As ssh's RevokedHostKeys: a revoked host key is refused before anything can vouch for it.
+  const hostKeyVerifier = options.revokedHostKeys !== undefined
+    ? refuseRevokedHostKeys(
+      await loadRevokedKeys(options.revokedHostKeys, "revokedHostKeys"),
+      checkedVerifier,
+    )
+    : checkedVerifier;
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : options.proxyCommand !== undefined
@@ -331,6 +342,34 @@ async function startWithDeadline(
 /** `knownHosts: null`: every host key is accepted. */
 function acceptAnyHostKey(): boolean {
   return true;
+}
+
+/**
+ * `revokedHostKeys`: refuses a revoked host key, or a host certificate whose key
+ * or CA is revoked (or whose serial or key ID a KRL revokes), with an `SSHError`
+ * (ERR_HOST_KEY_NOT_VERIFIABLE); other keys go on to `verify`. X.509 host keys
+ * are not OpenSSH keys: `verify` checks them.
+ */
+function refuseRevokedHostKeys(
+  revoked: RevokedKeys,
+  verify: (info: HostKeyInfo) => boolean | Promise<boolean>,
+): (info: HostKeyInfo) => boolean | Promise<boolean> {
+  return (info) => {
+    if (revoked.empty || isX509Algorithm(info.algorithm)) return verify(info);
+    const subject = parseKeyOrCertificate(info.keyBlob);
+    if (revoked.isRevoked(subject)) {
+      const key = subject instanceof SSHCertificate ? subject.key : subject;
+      const what = subject instanceof SSHCertificate
+        ? `Host certificate '${subject.keyId}' (${key.getAlgorithm()} ${key.getFingerprint()}, ` +
+          `CA ${subject.signatureKey.getFingerprint()})`
+        : `Host key ${key.getAlgorithm()} ${key.getFingerprint()}`;
+      throw new SSHError(
+        "ERR_HOST_KEY_NOT_VERIFIABLE",
+        `${what} for ${hostLabel(info.host, info.port)} is revoked by revokedHostKeys`,
+      );
+    }
+    return verify(info);
+  };
 }
 
 /** `agentForwarding`: each agent channel the server opens goes to the agent in `forward.agent`. */

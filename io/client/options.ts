@@ -19,6 +19,7 @@ import type { LogOptions } from "../engine/logger.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { KnownHostKeys } from "../keys/known_hosts.ts";
+import type { RevokedKeysSource } from "../keys/revoked_keys.ts";
 import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
@@ -201,6 +202,27 @@ export interface ConnectOptions extends LogOptions {
     | { readonly text: string }
     | KnownHosts
     | KnownHostKeys;
+  /**
+   * Host keys to refuse (OpenSSH's RevokedHostKeys), checked before `knownHosts`
+   * or `hostKeyVerifier` can accept the key, even with `knownHosts: null`: a
+   * file path holding public keys, one a line, or a binary KRL (`ssh-keygen
+   * -k`, told apart by its magic); key text; KRL bytes; a parsed
+   * `KeyRevocationList`; or a list of these, key objects and blobs. A host
+   * certificate is refused when its key or CA is revoked, or a KRL revokes its
+   * serial or key ID. A revoked key fails `connect()` with an `SSHError`
+   * (ERR_HOST_KEY_NOT_VERIFIABLE); a file that cannot be read or parsed with a
+   * `KeyImportError` before connecting. Read once per `connect()`.
+   *
+   * @example Refuse a retired server key and a KRL's keys
+   * ```ts ignore
+   * import { connect } from "@sshts/ssh";
+   * await connect("server.example", {
+   *   username: "me",
+   *   revokedHostKeys: "/etc/ssh/revoked_host_keys.krl", // or key lines, or [key, ...]
+   * });
+   * ```
+   */
+  readonly revokedHostKeys?: RevokedKeysSource;
   /**
    * Trusted X.509 certificates for `x509v3-*` host keys (RFC 6187; AsyncSSH's
    * `x509_trusted_certs`): certificate objects, PEM text or DER. With this (or

@@ -450,6 +450,9 @@ export async function connectWithConfig(
   const envToSend = sessionEnv(c, env);
   if (Object.keys(envToSend).length > 0) mapped.env = envToSend;
 
+  // RevokedHostKeys (a key list or a KRL): connect() refuses those keys before known_hosts.
+  if (c.revokedHostKeys !== undefined) mapped.revokedHostKeys = c.revokedHostKeys;
+
   let socket: ByteSocket | undefined;
   const verdict: HostKeyVerdict = { changedKeyAccepted: false };
   if (explicit.hostKeyVerifier === undefined && explicit.knownHosts === undefined) {
