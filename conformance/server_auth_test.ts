@@ -258,7 +258,7 @@ for (const client of SSH_CLIENTS) {
   );
 
   conformanceTest(
-    `OpenSSH ${v} ssh logs in to listen() with an ssh-keygen -s certificate of trustedUserCAKeys, refused once revokedKeys lists the CA`,
+    `OpenSSH ${v} ssh logs in to listen() with an ssh-keygen -s certificate of trustedUserCAKeys, refused once revokedKeys lists the CA or an ssh-keygen -k KRL its serial`,
     { peers: [client] },
     async () => {
       const m = await keys();
@@ -326,6 +326,33 @@ for (const client of SSH_CLIENTS) {
           const revoked = await ssh(server, good);
           assert.equal(revoked.status, 255, revoked.stdout);
           assert.match(revoked.stderr, /Permission denied/);
+        }
+        // A binary KRL from ssh-keygen -k revoking serial 5 of this CA: that certificate only.
+        {
+          const serial5 = await sign(TEST_USER, ["-z", "5", "-V", "always:forever"]);
+          writeFileSync(join(dir, "krl.spec"), "serial: 5\n");
+          await runCommand(
+            [
+              "ssh-keygen",
+              "-k",
+              "-f",
+              join(dir, "revoked.krl"),
+              "-s",
+              `${ca}.pub`,
+              join(dir, "krl.spec"),
+            ],
+            { check: true },
+          );
+          await using server = await startServer({
+            authorizedClientKeys: [],
+            trustedUserCAKeys: `${ca}.pub`,
+            revokedKeys: join(dir, "revoked.krl"),
+          });
+          const revoked = await ssh(server, serial5);
+          assert.equal(revoked.status, 255, revoked.stdout);
+          assert.match(revoked.stderr, /Permission denied/);
+          const ok = await ssh(server, good);
+          assert.equal(ok.status, 0, ok.stderr);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
