@@ -11,6 +11,7 @@
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { SSHError } from "../../core/errors.ts";
+import { encodePublicKeyBlob } from "../../core/publickey/blob.ts";
 import { SSHReader } from "../../core/wire.ts";
 import { SSHCertificate } from "../certificates/certificate.ts";
 import { KeyImportError } from "../errors.ts";
@@ -63,7 +64,7 @@ function binary(b: Uint8Array): string {
 
 /** A key's blob as OpenSSH serialises it (re-encoded, whatever bytes it was read from). */
 function plainBlob(key: SSHKey): Uint8Array {
-  return SSHKey.fromMaterial(key.material).publicBlob;
+  return encodePublicKeyBlob(key.material);
 }
 
 function fail(reason: string, cause?: unknown): never {
