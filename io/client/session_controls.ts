@@ -43,7 +43,9 @@ export const ALGORITHM_KINDS: readonly AlgorithmKind[] = Object.freeze([
 ]);
 
 /**
- * What `connect()` offers by default, per kind, most preferred first (OpenSSH's order).
+ * The default algorithms per kind, most preferred first (OpenSSH's order). `connect()`
+ * offers these, except that on Node and Bun, where native AES-GCM runs on a CPU with
+ * AES instructions, it puts AES-GCM before chacha20-poly1305 (half the CPU per byte).
  *
  * @example
  * ```ts

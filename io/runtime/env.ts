@@ -7,8 +7,10 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 
 /** The JavaScript runtimes this library runs on. */
 export type Runtime = "node" | "deno" | "bun";
@@ -152,6 +154,38 @@ export function socketAdapterOverride(): Runtime | undefined {
  */
 export function cryptoProviderOverride(): string | undefined {
   return envVar("SSH_CRYPTO_PROVIDER") || undefined;
+}
+
+let aesInstructions: boolean | undefined;
+
+/**
+ * Whether this CPU has AES and carry-less multiply instructions, which make AES-GCM
+ * constant-time and cheap in OpenSSL and BoringSSL: on Linux the `aes` flag with
+ * `pclmulqdq` (x86) or `pmull` (Arm) in /proc/cpuinfo; on macOS, Apple silicon. False
+ * where it cannot tell (Windows, other systems, an unreadable /proc).
+ *
+ * @example
+ * ```ts
+ * import { hardwareAes } from "./env.ts";
+ * console.log(typeof hardwareAes()); // "boolean"
+ * ```
+ */
+export function hardwareAes(): boolean {
+  if (aesInstructions !== undefined) return aesInstructions;
+  aesInstructions = false;
+  if (process.platform === "darwin") aesInstructions = process.arch === "arm64";
+  else if (process.platform === "linux") {
+    try {
+      // The first processor's flags stand for all (a hybrid CPU's cores share them).
+      const info = readFileSync("/proc/cpuinfo", "latin1");
+      const flags = /^(?:flags|Features)\s*:(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+      aesInstructions = flags.includes("aes") &&
+        (flags.includes("pclmulqdq") || flags.includes("pmull"));
+    } catch {
+      // Unreadable: keep the portable preference.
+    }
+  }
+  return aesInstructions;
 }
 
 /**
