@@ -6,7 +6,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
-import { releaseTransient } from "../../core/transient_buffers.ts";
+import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
@@ -29,6 +29,7 @@ interface BunSocket {
 
 /** Socket callbacks: one object for every connection (each finds its adapter in `s.data`). */
 interface BunSocketHandlers {
+  binaryType?: "buffer" | "uint8array";
   open?(s: BunSocket): void;
   data?(s: BunSocket, d: Uint8Array): void;
   drain?(s: BunSocket): void;
@@ -70,7 +71,7 @@ function halfClose(s: BunSocket): void {
 class BunByteSocket implements ByteSocket {
   #s: BunSocket | undefined;
   #h: SocketHandlers | undefined;
-  /** Bytes that arrived before `setHandlers` (copies: Bun reuses its buffer). */
+  /** Bytes that arrived before `setHandlers` (copies: the read's own buffer is freed). */
   #early: Uint8Array[] | undefined;
   /** What Bun's `write()` did not take yet, in order. */
   #pending: Uint8Array[] | undefined;
@@ -162,10 +163,16 @@ class BunByteSocket implements ByteSocket {
     return true;
   }
 
+  /**
+   * Bun makes a new buffer for every read (up to 512 KiB: a bulk download hands the collector
+   * a buffer per read, which JavaScriptCore frees only when it next collects the one cell
+   * that owns it). Handlers copy what they keep (SocketHandlers.data): the read's buffer is
+   * freed as soon as they return.
+   */
   onData(d: Uint8Array): void {
-    // Bun reuses its buffer after the callback: the engine's push() copies.
     if (this.#h) this.#h.data(d);
     else (this.#early ??= []).push(d.slice());
+    freeOwned(d);
   }
 
   onDrain(s: BunSocket): void {
@@ -188,6 +195,9 @@ class BunByteSocket implements ByteSocket {
 }
 
 const HANDLERS: BunSocketHandlers = {
+  // Plain Uint8Arrays, not Buffers: handlers keep bytes with slice(), which on a Buffer is a
+  // view (of a buffer freed after the call, see onData).
+  binaryType: "uint8array",
   data: (s, d) => s.data.onData(d),
   drain: (s) => s.data.onDrain(s),
   end: (s) => s.data.onEnd(),

@@ -41,7 +41,8 @@ export interface ByteSocket {
 export interface SocketHandlers {
   /**
    * Bytes arrived. Copy `chunk` to keep it past the call: some adapters reuse
-   * their buffer (Bun's does).
+   * their buffer (Node's `onread`), others free it once the call returns (Bun's,
+   * Node's accepted sockets).
    */
   data(chunk: Uint8Array): void;
   /** The peer ended its side. */

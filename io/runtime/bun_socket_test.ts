@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { connectBunSocket } from "./bun_socket.ts";
+import { currentRuntime } from "./env.ts";
+
+test(
+  "connectBunSocket frees each read's buffer once the handler returned; slice() copies outlive it",
+  { skip: currentRuntime() !== "bun" && "Bun.connect only" },
+  async () => {
+    const payload = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 31) & 0xff);
+    const server = net.createServer((sock) => sock.end(payload));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as net.AddressInfo;
+    const seen: Uint8Array[] = [];
+    const kept: Uint8Array[] = [];
+    let notPlain = 0;
+    const ended = Promise.withResolvers<void>();
+    const sock = await connectBunSocket("127.0.0.1", port);
+    sock.setHandlers({
+      data: (chunk) => {
+        assert.ok(!seen.some((s) => s.buffer === chunk.buffer), "a buffer of its own per read");
+        seen.push(chunk);
+        if (Object.getPrototypeOf(chunk) !== Uint8Array.prototype) notPlain++;
+        kept.push(chunk.slice()); // what SocketHandlers.data asks of handlers that keep bytes
+      },
+      end: () => ended.resolve(),
+      error: (e) => ended.reject(e),
+      drain: () => {},
+      close: () => {},
+    });
+    await ended.promise;
+    sock.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    const all = new Uint8Array(payload.length);
+    let o = 0;
+    for (const k of kept) {
+      all.set(k, o);
+      o += k.length;
+    }
+    assert.equal(notPlain, 0, "chunks are plain Uint8Arrays (a Buffer's slice() is a view)");
+    assert.deepEqual(all, payload, "every byte kept, though the read buffers were freed");
+    assert.ok(seen.length > 0);
+    for (const s of seen) assert.equal(s.buffer.byteLength, 0, "the read's buffer was freed");
+  },
+);
