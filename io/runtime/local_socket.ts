@@ -6,8 +6,11 @@
  * @module
  */
 
-import { chmod } from "node:fs/promises";
+import { lstatSync, unlinkSync } from "node:fs";
+import { chmod, link, lstat, mkdtemp, rm, rmdir, unlink } from "node:fs/promises";
 import * as net from "node:net";
+import { dirname, join } from "node:path";
+import process from "node:process";
 import { socketFromNodeSocket } from "./node_socket.ts";
 import type { ByteSocket } from "./socket.ts";
 
@@ -69,11 +72,21 @@ export function listenOn(server: net.Server, where: net.ListenOptions): Promise<
 
 /**
  * Listens on the UNIX socket `path` (half-open connections allowed, and paused
- * with `pauseOnConnect`), made mode 0600 as soon as it is bound (ssh's
- * StreamLocalBindMask 0177) so that only this user may connect: a connection
- * accepted before the chmod, someone else's in the instant after the bind, is
- * destroyed, not served. Rejects, with nothing left listening, when the bind or
- * the chmod fails.
+ * with `pauseOnConnect`) that only this user may connect to (mode 0600, ssh's
+ * StreamLocalBindMask 0177), whatever the umask and however the runtime orders
+ * accepts: the socket is bound in a new directory beside `path` that only this
+ * user may enter (mode 0700), made 0600 there, and only then linked at `path`
+ * (which, like a bind, fails rather than replace or follow anything already
+ * there: an `EADDRINUSE` error); its temporary name and directory are removed
+ * before this resolves. So `path` never exists with looser permissions, and no
+ * one else can have connected before. Closing the server removes `path` (while
+ * it is still this socket, not a file someone has made there since). Rejects,
+ * with nothing left listening and nothing left on disk, when any step fails.
+ *
+ * The temporary name, `.XXXXXX/` and 8 characters in `path`'s directory, must
+ * fit the system's limit on socket paths too (107 bytes on Linux, 103
+ * elsewhere): a `path` that fits but whose temporary name does not is refused
+ * (`ENAMETOOLONG`).
  *
  * @example
  * ```ts
@@ -93,20 +106,83 @@ export async function listenPrivateUnix(
   options: { readonly pauseOnConnect?: boolean },
   onConnection: (sock: net.Socket) => void,
 ): Promise<net.Server> {
-  let isPrivate = false;
+  const max = process.platform === "linux" ? 107 : 103;
+  const tempLength = byteLength(join(dirname(path), ".XXXXXX", "00000000"));
+  if (tempLength > max && byteLength(path) <= max) {
+    throw Object.assign(
+      new Error(
+        `listen ENAMETOOLONG: ${path}: too long to bind privately (its temporary name beside it, ${tempLength} bytes, exceeds ${max})`,
+      ),
+      { code: "ENAMETOOLONG", path },
+    );
+  }
+  const dir = await mkdtemp(join(dirname(path), "."));
+  // The runtime unlinks the name it bound when the server closes, after the directory is gone:
+  // a random name, so that a symlink someone may put where the directory was cannot point that
+  // unlink at a file of ours.
+  const temp = join(dir, randomHex(4));
   const server = net.createServer(
     { allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect ?? false },
-    (sock) => isPrivate ? onConnection(sock) : void sock.destroy(),
+    onConnection,
   );
-  await listenOn(server, { path });
+  let linked: { dev: number; ino: number } | undefined;
   try {
-    await chmod(path, 0o600);
+    await listenOn(server, { path: temp });
+    await chmod(temp, 0o600);
+    const st = await lstat(temp);
+    if (!st.isSocket() || (st.mode & 0o777) !== 0o600) {
+      throw new Error(`listen: ${temp} is not the private socket just bound`);
+    }
+    try {
+      await link(temp, path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") throw e;
+      throw Object.assign(new Error(`listen EADDRINUSE: address already in use ${path}`), {
+        code: "EADDRINUSE",
+        path,
+        cause: e,
+      });
+    }
+    linked = { dev: st.dev, ino: st.ino };
+    await unlink(temp);
+    await rmdir(dir);
   } catch (e) {
     server.close();
+    if (linked) removeIfSame(path, linked);
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
     throw e;
   }
-  isPrivate = true;
+  // The runtime removes the name it bound (gone already); this removes `path`, as it would.
+  const ours = linked;
+  const close = server.close;
+  let removed = false;
+  server.close = function (this: net.Server, callback?: (err?: Error) => void) {
+    if (!removed) {
+      removed = true;
+      removeIfSame(path, ours);
+    }
+    return close.call(this, callback);
+  };
   return server;
+}
+
+/** Unlinks `path` when it is still the file `id` (not one made there since). */
+function removeIfSame(path: string, id: { dev: number; ino: number }): void {
+  try {
+    const st = lstatSync(path);
+    if (st.dev === id.dev && st.ino === id.ino) unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+function byteLength(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 /** Connects to a UNIX socket for a direct-streamlocal channel. */
