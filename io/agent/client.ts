@@ -35,6 +35,7 @@ import { connectUnix } from "../runtime/local_socket.ts";
 import type { ByteSocket, SocketHandlers, WebDuplex } from "../runtime/socket.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 
 /** A key the agent holds, as it lists it. */
 export interface AgentKey {
@@ -105,7 +106,9 @@ export interface AgentClientOptions {
    * ms: the request rejects with {@link AgentError} (`"timeout"`), the
    * connection is closed (its replies would be out of step) and requests queued
    * behind it reject too. Default 30 000 (`DEFAULT_AGENT_TIMEOUT_MS`); 0 (or
-   * `Infinity`) waits without limit. An agent asks a human before each use of
+   * `Infinity`, or anything above 2^31 − 1, about 24.8 days, the longest a
+   * timer waits) waits without limit; a negative or NaN value is a
+   * `RangeError` when the client is made. An agent asks a human before each use of
    * a key added with `confirm` (`ssh-add -c`) and answers only then: raise
    * the timeout, or disable it, when signing with such keys.
    */
@@ -163,6 +166,8 @@ export async function connectAgent(
   path?: string,
   options: AgentClientOptions = {},
 ): Promise<AgentClient> {
+  // A bad timeout is the caller's error, not an unavailable agent (and no socket is opened).
+  timeoutDelay(options.timeout ?? DEFAULT_AGENT_TIMEOUT_MS, "The agent timeout");
   const p = path ?? agentSocketFromEnv();
   if (!p) {
     throw new AgentError("unavailable", `No agent: ${AGENT_SOCKET_ENV} is not set`);
@@ -212,7 +217,8 @@ export class AgentClient implements AsyncDisposable {
   #closed: AgentError | undefined;
   #detached: SocketHandlers | undefined;
   #detachedBuffered: Uint8Array[] | undefined;
-  readonly #timeout: number;
+  /** The reply timeout in ms; undefined for none. */
+  readonly #timeout: number | undefined;
   /** Rejects (with the error that closed the client) when the client fails. */
   readonly #failed: Promise<never>;
   #rejectFailed!: (e: AgentError) => void;
@@ -226,7 +232,7 @@ export class AgentClient implements AsyncDisposable {
     stream: ByteSocket | WebDuplex | AgentStreamOpener,
     options: AgentClientOptions = {},
   ) {
-    this.#timeout = options.timeout ?? DEFAULT_AGENT_TIMEOUT_MS;
+    this.#timeout = timeoutDelay(options.timeout ?? DEFAULT_AGENT_TIMEOUT_MS, "The agent timeout");
     this.#failed = new Promise<never>((_, reject) => this.#rejectFailed = reject);
     this.#failed.catch(() => {}); // only awaited while a stream is being opened
     if (typeof stream === "function") this.#opener = stream;
@@ -357,7 +363,7 @@ export class AgentClient implements AsyncDisposable {
    */
   #startTimer(req: AgentRequest): ReturnType<typeof setTimeout> | undefined {
     const ms = this.#timeout;
-    if (!(ms > 0 && Number.isFinite(ms))) return undefined;
+    if (ms === undefined) return undefined;
     const timer = setTimeout(() => {
       this.#fail(
         new AgentError(

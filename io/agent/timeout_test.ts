@@ -105,6 +105,39 @@ test("AgentClient({ timeout: 0 }) waits for a reply until close(), which rejects
   }
 });
 
+test("AgentClient({ timeout }) above 2^31 - 1 ms waits without limit (setTimeout would fire it after 1 ms)", async () => {
+  for (const timeout of [2 ** 31 - 1, 2 ** 31, 4 * 7 * 24 * 3_600_000]) {
+    const client = new AgentClient(silentDuplex(), { timeout });
+    let settled = false;
+    const listing = client.listIdentities().finally(() => settled = true);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, `timeout ${timeout}`);
+    client.close();
+    await assert.rejects(listing, (e) => (e as AgentError).kind === "closed");
+  }
+});
+
+test("AgentClient and connectAgent() refuse a negative, NaN or non-number timeout when made", async () => {
+  for (const timeout of [-1, -Infinity, NaN]) {
+    assert.throws(() => new AgentClient(silentDuplex(), { timeout }), RangeError, `${timeout}`);
+    await assert.rejects(connectAgent("/nonexistent/agent.sock", { timeout }), RangeError);
+  }
+  assert.throws(
+    () => new AgentClient(silentDuplex(), { timeout: "100" as unknown as number }),
+    TypeError,
+  );
+});
+
+test("connect({ agentTimeout }) rejects a negative or NaN value rather than silently not using the agent", async () => {
+  const { connect } = await import("../client/connect.ts");
+  for (const agentTimeout of [-1, NaN]) {
+    await assert.rejects(
+      connect("127.0.0.1", { port: 1, username: "u", knownHosts: null, agentTimeout }),
+      (e) => e instanceof RangeError && /agentTimeout/.test(e.message),
+    );
+  }
+});
+
 test("SSHAgent.connect({ timeout }): a working agent answers within it and the client stays open after", async () => {
   const agent = new SSHAgent();
   await using client = agent.connect({ timeout: 1_000 });

@@ -33,6 +33,7 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { expandTokens } from "../../config/tokens.ts";
 import { validHostname, validRemoteUser } from "../../config/_values.ts";
@@ -204,6 +205,8 @@ async function startWithDeadline(
     return e;
   };
   const log = Log.from(options, `[sshts client ${host}:${port}]`);
+  // Checked here: a bad agent timeout would otherwise make the agent silently unused.
+  if (options.agentTimeout !== undefined) timeoutDelay(options.agentTimeout, "agentTimeout");
   const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
   log.debug(`${clientKeys.length} client key(s) loaded`);
   if (options.proxyCommand !== undefined && (options.sock || options.tunnel)) {

@@ -164,7 +164,8 @@ export interface ConnectOptions extends LogOptions {
    * signing), for authentication and for each forwarded agent connection's
    * session binding; a request it has not answered by then fails and that
    * agent connection is closed (authentication goes on with the other keys).
-   * Default 30 000 (`DEFAULT_AGENT_TIMEOUT_MS`); 0 waits without limit. Raise
+   * Default 30 000 (`DEFAULT_AGENT_TIMEOUT_MS`); 0 (or anything above 2^31 − 1,
+   * about 24.8 days) waits without limit; negative or NaN is a `RangeError`. Raise
    * it for keys added with `confirm` (`ssh-add -c`): the agent answers only
    * once a human has confirmed.
    */
