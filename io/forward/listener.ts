@@ -79,8 +79,8 @@ export class LocalListener implements SSHListener {
   /**
    * Listens and calls `onConnection` for each accepted socket (half-open
    * allowed, TCP_NODELAY set). Rejects when the address cannot be bound. A UNIX
-   * socket is made mode 0600 as soon as it is bound (ssh's StreamLocalBindMask
-   * 0177), before any connection is served: only this user may connect.
+   * socket is mode 0600 (ssh's StreamLocalBindMask 0177) before it appears at
+   * its path (see `listenPrivateUnix()`): only this user may connect.
    *
    * @example
    * ```ts

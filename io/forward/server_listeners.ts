@@ -144,8 +144,8 @@ export class RemoteListeners {
   }
 
   /**
-   * Listens on a UNIX socket for streamlocal-forward, mode 0600 from before the first
-   * connection is forwarded (sshd's StreamLocalBindMask 0177): only the user may connect.
+   * Listens on a UNIX socket for streamlocal-forward, mode 0600 before it appears at
+   * `path` (sshd's StreamLocalBindMask 0177): only the user may connect.
    */
   async listenUnix(path: string): Promise<void> {
     if (this.#closed) throw new Error("Cannot listen: the connection is closed");

@@ -217,10 +217,10 @@ test(
     const results: string[] = [];
     try {
       await withUmask0(async () => {
-        for (let i = 0; i < N; i++) {
+        for (const [i, path] of paths.entries()) {
           await line((l) => l === `polling ${i}`);
           await new Promise((r) => setTimeout(r, 5)); // into its connect loop
-          const p = listenPrivateUnix(paths[i], {}, (s) => {
+          const p = listenPrivateUnix(path, {}, (s) => {
             served++;
             s.end("secret\n");
           });
