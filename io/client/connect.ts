@@ -165,7 +165,10 @@ export async function startConnection(
   options: ConnectOptions = {},
 ): Promise<StartedConnection> {
   if (options.signal?.aborted) throw abortError(options.signal);
-  const timeoutMs = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const timeoutMs = timeoutDelay(
+    options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    "connectTimeout",
+  ) ?? 0;
   const deadline = connectDeadline(options.signal, timeoutMs);
   try {
     return await startWithDeadline(host, options, timeoutMs, deadline);

@@ -41,6 +41,7 @@ import {
   type X11ForwardingOptions,
 } from "./session.ts";
 import { setUpX11Forwarding } from "./x11_forward.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 
 /** Options of `openConnection` and `createConnection` (a direct-tcpip channel). */
 export interface OpenConnectionOptions {
@@ -384,6 +385,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   ): Promise<ProcessResult<string | Uint8Array>> {
     const { encoding, input, check, timeout, signal, ...rest } = options;
     signal?.throwIfAborted();
+    if (timeout !== undefined) timeoutDelay(timeout, "timeout"); // a bad one opens no channel
     const p = await this.createProcess(command, {
       ...rest,
       ...(signal ? { signal } : {}),

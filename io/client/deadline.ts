@@ -8,6 +8,8 @@
  * @module
  */
 
+import { MAX_TIMER_MS } from "../runtime/timer.ts";
+
 /** A connect deadline: its signal, whether the timeout fired, and how to clear it. */
 export interface ConnectDeadline {
   /** Aborts with the caller's reason, or with a TimeoutError when the time is up. */
@@ -37,7 +39,7 @@ export function connectDeadline(
   outer: AbortSignal | undefined,
   timeoutMs: number,
 ): ConnectDeadline {
-  const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
+  const timed = timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS;
   if (!timed) {
     return { signal: outer, timedOut: false, clear() {} };
   }

@@ -284,7 +284,8 @@ export interface ConnectOptions extends LogOptions {
   /**
    * Gives up connecting after this many ms (TCP connect, handshake and authentication
    * together), rejecting with a `ConnectTimeoutError` that names the phase. Default
-   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0 waits without limit.
+   * 30 000 (`DEFAULT_CONNECT_TIMEOUT_MS`); 0, `Infinity` or more than 2^31 − 1 wait
+   * without limit; a negative or NaN value is a `RangeError`.
    */
   readonly connectTimeout?: number;
   /** An already-open byte stream to run SSH over instead of TCP. */

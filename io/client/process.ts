@@ -20,6 +20,7 @@ import {
 import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 
 /** Signal numbers for AsyncSSH's negative returncode (Linux numbering). */
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
@@ -42,7 +43,10 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
 export interface WaitOptions {
   /** Reject with {@link ProcessError} on a non-zero exit status or a signal. */
   readonly check?: boolean;
-  /** Give up after this many ms: the channel is closed and {@link ProcessTimeoutError} thrown. */
+  /**
+   * Give up after this many ms: the channel is closed and {@link ProcessTimeoutError} thrown
+   * (0, `Infinity` or more than 2^31 − 1: no limit; negative or NaN: a `RangeError`).
+   */
   readonly timeout?: number;
   /** Give up when this aborts: the channel is closed and the signal's reason thrown. */
   readonly signal?: AbortSignal;
@@ -514,17 +518,20 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * ```
    */
   async wait(options: WaitOptions = {}): Promise<ProcessResult<T>> {
+    const delay = options.timeout === undefined
+      ? undefined
+      : timeoutDelay(options.timeout, "timeout");
     const outs = this.#startCollectors();
     const all = Promise.all([
       ...outs.map((c) => c?.done),
       this.#channel.closedPromise,
       ...this.#redirects,
     ]);
-    if (options.timeout !== undefined || options.signal) {
+    if (delay !== undefined || options.signal) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let onAbort: (() => void) | undefined;
       const stop = new Promise<"timeout" | "aborted">((r) => {
-        if (options.timeout !== undefined) timer = setTimeout(() => r("timeout"), options.timeout);
+        if (delay !== undefined) timer = setTimeout(() => r("timeout"), delay);
         onAbort = () => r("aborted");
         if (options.signal?.aborted) onAbort();
         options.signal?.addEventListener("abort", onAbort, { once: true });

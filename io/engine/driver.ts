@@ -19,6 +19,7 @@ import {
   isDeferredOpener,
   isDeferredSealer,
 } from "../crypto/deferred.ts";
+import { MAX_TIMER_MS } from "../runtime/timer.ts";
 
 /**
  * Packets a deferred opener (WebCrypto) works on at once: WebCrypto AES-GCM on Deno
@@ -504,12 +505,13 @@ export class EngineDriver<E> {
     if (d === this.#timerAt && this.#timer !== undefined) return;
     this.#clearTimer();
     this.#timerAt = d;
+    // A deadline further off than a timer can wait (2^31 - 1 ms) is looked at again then.
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.#engine.handleTimeout(now());
       this.pump();
-    }, Math.max(0, d - now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, d - now())));
     // Timers must not keep a process alive on their own (Node/Bun); Deno has unrefTimer.
     (this.#timer as { unref?: () => void }).unref?.();
   }

@@ -12,6 +12,7 @@ import type { ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import { runOnHost, withoutHost } from "./host_run.ts";
 import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
 
 /**
@@ -73,6 +74,7 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
   /**
    * Per-host deadline in ms, covering connecting, retries and the command (or
    * function); past it the host's connection is aborted and it fails with ERR_TIMEOUT.
+   * 0, `Infinity` or more than 2^31 − 1: no limit; negative or NaN: a `RangeError`.
    */
   readonly timeout?: number;
   /**
@@ -161,9 +163,17 @@ export function runMany<T>(
     onProgress,
     ...shared
   } = options;
+  const hostTimeout = timeout === undefined ? undefined : timeoutDelay(timeout, "timeout");
   const list = [...hosts];
   const runOne = (host: FanoutHost, index: number, batch: AbortSignal) =>
-    runHost<T>(host, index, commandOrTask, shared, { timeout, retries, retryDelay }, batch);
+    runHost<T>(
+      host,
+      index,
+      commandOrTask,
+      shared,
+      { timeout: hostTimeout, retries, retryDelay },
+      batch,
+    );
   return fanOut(list, runOne, { concurrency, signal, onProgress });
 }
 
