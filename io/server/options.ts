@@ -381,7 +381,9 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * `command=`, `no-pty`, ...; the first line naming one of the certificate's
    * principals applies), or a function of the user and connection (sshd's
    * `AuthorizedPrincipalsCommand`) returning the principals, or null/undefined
-   * for the default (the user name). A missing file, and a user name that
+   * for the default (the user name); a name it returns counts as a line
+   * without options, so a FIDO certificate's `no-touch-required` alone does not
+   * waive the touch (sshd merges both). A missing file, and a user name that
    * could leave the pattern's directory, accept nobody. `authorizedClientKeys`'
    * `cert-authority` lines keep their own `principals=`.
    *

@@ -128,3 +128,14 @@ test("listen() lets FIDO user certificates in, held to their touch and verify op
   assert.equal(await login("", certified(0x05, { verify: true }), undefined, hook), "in");
   assert.equal(await login("", certified(0x00, { noTouch: true }), undefined, hook), "in");
 });
+
+test("listen({ trustedUserCAKeys, authorizedPrincipals }) waives the touch only if the principals line and the certificate both do", async () => {
+  const trust = { trustedUserCAKeys: [ca.publicKey()] };
+  // No authorizedPrincipals (the user name is the principal): the certificate alone says, as sshd.
+  assert.equal(await login("", certified(0x00, { noTouch: true }), undefined, trust), "in");
+  assert.equal(await login("", certified(0x00), undefined, trust), "refused");
+  // A function (sshd's AuthorizedPrincipalsCommand) names principals without options: touch stays.
+  const fn = { ...trust, authorizedPrincipals: () => ["alice"] };
+  assert.equal(await login("", certified(0x00, { noTouch: true }), undefined, fn), "refused");
+  assert.equal(await login("", certified(0x01, { noTouch: true }), undefined, fn), "in");
+});

@@ -20,6 +20,7 @@ import {
   authorizedKeyRefusal,
   type AuthorizedKeys,
   lookupAuthorizedKey,
+  parseAuthorizedKeyOptions,
 } from "./authorized_keys.ts";
 import type { AuthorizedPrincipalEntry } from "./authorized_principals.ts";
 import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
@@ -286,7 +287,9 @@ export interface AuthorizedKeyCheckOptions {
    * `trustedUserCAKeys` (default: the user name). Entries of
    * `parseAuthorizedPrincipals()` bring their line's options: the first line, in
    * file order, naming one of the certificate's principals applies (its `from=`,
-   * `expiry-time`, `command=`, `no-pty`, ...), as sshd applies it.
+   * `expiry-time`, `command=`, `no-pty`, ...), as sshd applies it. A plain name
+   * counts as a line without options: a certificate's `no-touch-required` alone
+   * does not waive touch (sshd's merge needs both to waive it).
    */
   readonly authorizedPrincipals?: readonly (string | AuthorizedPrincipalEntry)[];
   /** `RevokedKeys`. */
@@ -516,18 +519,27 @@ function trustedCAVerdict(
       ...limits,
     };
   }
-  const principal = typeof line === "string" ? line : r.principal;
+  if (typeof line === "string") {
+    // A principal without options (a list, or sshd's AuthorizedPrincipalsCommand output): sshd
+    // still merges the default options, so only the certificate cannot waive touch by itself.
+    const limits = combineLimits(NO_OPTIONS, r, "authorized principals") as CombinedLimits;
+    return { accepted: true, certificate: cert, principal: line, ...limits };
+  }
+  // No authorizedPrincipals (the user name is the principal): the certificate alone says, as sshd.
   const { forceCommand, permissions, touchRequired, verifyRequired } = r;
   return {
     accepted: true,
     certificate: cert,
-    principal,
+    principal: r.principal,
     ...(forceCommand !== undefined ? { forceCommand } : {}),
     permissions,
     touchRequired,
     verifyRequired,
   };
 }
+
+/** The options of a principals line with none: everything permitted, touch required. */
+const NO_OPTIONS: AuthorizedKeyOptions = Object.freeze(parseAuthorizedKeyOptions(""));
 
 /** Options of {@link applyCertificateLimits}. */
 export interface CertificateLimitsOptions {

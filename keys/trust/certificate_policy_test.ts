@@ -14,7 +14,10 @@ import {
   parseKeyOrCertificate,
   userCertificateLimits,
 } from "./certificate_policy.ts";
-import { parseAuthorizedPrincipals } from "./authorized_principals.ts";
+import {
+  type AuthorizedPrincipalEntry,
+  parseAuthorizedPrincipals,
+} from "./authorized_principals.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { SSHKey } from "../ssh_key.ts";
 
@@ -411,6 +414,24 @@ test("checkAuthorizedKey() merges the FIDO requirements of line and certificate 
   });
   assert.ok(v.accepted);
   assert.deepEqual([v.touchRequired, v.verifyRequired], [false, true]);
+  // Through authorizedPrincipals, the principals line (options or none) is merged as sshd merges
+  // it: a plain name (an AuthorizedPrincipalsCommand's output) is a line that keeps touch required.
+  const viaPrincipals = (principals: readonly (string | AuthorizedPrincipalEntry)[]) => {
+    const w = checkAuthorizedKey(cert(false, false), {
+      username: "deploy",
+      client,
+      trustedUserCAKeys: [ca],
+      authorizedPrincipals: principals,
+    });
+    assert.ok(w.accepted, w.accepted ? "" : w.reason);
+    return [w.touchRequired, w.verifyRequired];
+  };
+  assert.deepEqual(viaPrincipals(["alice"]), [true, false]);
+  assert.deepEqual(viaPrincipals(parseAuthorizedPrincipals("alice\n").entries), [true, false]);
+  assert.deepEqual(
+    viaPrincipals(parseAuthorizedPrincipals("no-touch-required alice\n").entries),
+    [false, false],
+  );
 });
 
 test("applyCertificateLimits() holds a certificate trusted elsewhere to its own limits and the options", () => {
