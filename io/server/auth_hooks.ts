@@ -256,7 +256,10 @@ export class AuthHandler {
     const cas = trust?.trustedUserCAKeys !== undefined
       ? await (this.#userCAs ??= loadPublicKeysSource(trust.trustedUserCAKeys).catch(() => []))
       : [];
-    const principals = cas.length > 0 && trust?.authorizedPrincipals !== undefined
+    // As sshd (user_cert_trusted_ca): the principals are asked for only once one of
+    // trustedUserCAKeys signed the certificate, so a self-made CA runs no principals
+    // function and reads no principals file. (A revoked CA or key was refused before.)
+    const principals = trust?.authorizedPrincipals !== undefined && signedByOneOf(keyBlob, cas)
       ? await authorizedPrincipalsFor(trust.authorizedPrincipals, user, conn)
       : undefined;
     /** checkAuthorizedKey() with `trustedUserCAKeys` and these authorized_keys lines. */
@@ -510,6 +513,21 @@ function certificatePermissions(
 /** The options of the authorized_keys or authorized principals line behind a verdict. */
 function lineOptions(v: Accepted): AuthorizedKeyOptions | undefined {
   return (v.entry ?? v.principalEntry)?.options;
+}
+
+/**
+ * Whether `keyBlob` is a certificate one of `cas` signed: it names the CA and the
+ * CA's signature verifies (as sshd verifies it when it decodes the certificate).
+ */
+function signedByOneOf(keyBlob: Uint8Array, cas: readonly SSHKey[]): boolean {
+  if (cas.length === 0) return false;
+  try {
+    const cert = parseKeyOrCertificate(keyBlob);
+    return !(cert instanceof SSHKey) && cas.some((k) => k.equals(cert.signatureKey)) &&
+      cert.verifySignature();
+  } catch {
+    return false;
+  }
 }
 
 /** The key type named at the start of a public key blob ("" when unreadable). */

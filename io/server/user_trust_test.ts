@@ -13,6 +13,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import {
   generateUserCertificate,
   type GenerateUserCertificateOptions,
+  SSHCertificate,
 } from "../../keys/certificates/certificate.ts";
 import { formatKnownHostsLine } from "../../keys/trust/known_hosts.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
@@ -146,6 +147,39 @@ test("listen({ authorizedPrincipals }) as a function decides the principals per 
     assert.equal(conn.getExtraInfo().username, "alice");
   }
   assert.ok(asked.includes("deploy@127.0.0.1"));
+});
+
+test("listen({ authorizedPrincipals }) is not asked for a certificate no trusted CA signed", async () => {
+  const asked: string[] = [];
+  await using s = await server({
+    trustedUserCAKeys: [ca.publicKey()],
+    authorizedPrincipals: (u) => {
+      asked.push(u);
+      return ["ops"];
+    },
+  });
+  // A self-made CA, five certificates in one connection: sshd checks the CA first.
+  const keys = Array.from({ length: 5 }, () => {
+    const k = generatePrivateKey("ed25519");
+    return clientKeyFromSSHKey(
+      k,
+      generateUserCertificate(otherCa, k, "x", { principals: ["ops"] }),
+    );
+  });
+  await assert.rejects(login(s, "no-such-user", { clientKeys: keys }), denied);
+  assert.deepEqual(asked, []);
+  // Nor for one naming the trusted CA that it did not sign (its signature spoilt).
+  const blob = generateUserCertificate(ca, user, "x", { principals: ["ops"] }).blob.slice();
+  blob[blob.length - 1]! ^= 1;
+  const forged = clientKeyFromSSHKey(user, SSHCertificate.fromBlob(blob));
+  await assert.rejects(login(s, "deploy", { clientKeys: [forged] }), denied);
+  assert.deepEqual(asked, []);
+  // A certificate of the trusted CA is looked up.
+  {
+    await using conn = await login(s, "deploy", withCert({ principals: ["ops"] }));
+    assert.equal(conn.getExtraInfo().username, "deploy");
+  }
+  assert.deepEqual(asked, ["deploy"]);
 });
 
 test("listen({ authorizedPrincipals }) reads per-user files with their options", async () => {
