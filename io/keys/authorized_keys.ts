@@ -6,7 +6,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
 import {
   type AuthorizedKeyEntry,
   type AuthorizedKeys,
@@ -15,9 +14,16 @@ import {
 } from "../../keys/trust/authorized_keys.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
+import { readTrustFile } from "./trust_file.ts";
 
 /** authorized_keys `expiry-time` values without `Z` are in the host's local time, as sshd reads them. */
 const HOST_TIME_ZONE = { timeZone: localTimeZoneOffset } as const;
+
+/**
+ * The largest authorized_keys file read (4 MiB, some 5,000 RSA-4096 lines): a user's
+ * own file must not make each login attempt hold what it likes in memory.
+ */
+export const AUTHORIZED_KEYS_MAX_BYTES = 4 * 1024 * 1024;
 
 /** One `authorized_keys` source: a file path, its text, or parsed entries. */
 export type AuthorizedKeysInput = string | AuthorizedKeys | readonly AuthorizedKeyEntry[];
@@ -37,7 +43,10 @@ function looksLikeKeysText(s: string): boolean {
 
 /**
  * Reads authorized keys from a path, text or parsed list. A missing file means
- * no keys (as sshd); other read errors throw.
+ * no keys (as sshd); other read errors throw, and so does a file that is not a
+ * regular file (a FIFO, /dev/zero) or is larger than
+ * {@link AUTHORIZED_KEYS_MAX_BYTES}: it is opened without blocking and checked
+ * as sshd checks it (`readTrustFile()`).
  *
  * @example
  * ```ts
@@ -60,7 +69,8 @@ export async function loadAuthorizedKeys(
   if (looksLikeKeysText(input)) return parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
   let text: string;
   try {
-    text = new TextDecoder().decode(await readFile(expandHome(input)));
+    const bytes = await readTrustFile(expandHome(input), { maxBytes: AUTHORIZED_KEYS_MAX_BYTES });
+    text = new TextDecoder().decode(bytes);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return [];
     throw e;

@@ -14,6 +14,7 @@
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
 import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+import type { AuthorizedPrincipalEntry } from "../../keys/trust/authorized_principals.ts";
 import {
   applyCertificateLimits,
   type AuthorizedKeyVerdict,
@@ -128,6 +129,8 @@ export class AuthHandler {
   #keys: Promise<readonly AuthorizedKeyEntry[]> | undefined;
   #knownHosts: Promise<KnownHosts> | undefined;
   #userCAs: Promise<readonly SSHKey[]> | undefined;
+  /** `authorizedPrincipals` for the user (asked once per connection: the user name cannot change). */
+  #principals: Promise<readonly (string | AuthorizedPrincipalEntry)[] | undefined> | undefined;
   /** `revokedKeys`, loaded; undefined when they could not be read (every key is refused). */
   #revoked: Promise<RevokedKeys | undefined> | undefined;
   /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
@@ -259,8 +262,9 @@ export class AuthHandler {
     // As sshd (user_cert_trusted_ca): the principals are asked for only once one of
     // trustedUserCAKeys signed the certificate, so a self-made CA runs no principals
     // function and reads no principals file. (A revoked CA or key was refused before.)
-    const principals = trust?.authorizedPrincipals !== undefined && signedByOneOf(keyBlob, cas)
-      ? await authorizedPrincipalsFor(trust.authorizedPrincipals, user, conn)
+    const source = trust?.authorizedPrincipals;
+    const principals = source !== undefined && signedByOneOf(keyBlob, cas)
+      ? await (this.#principals ??= authorizedPrincipalsFor(source, user, conn))
       : undefined;
     /** checkAuthorizedKey() with `trustedUserCAKeys` and these authorized_keys lines. */
     const check = (lines: readonly AuthorizedKeyEntry[]): LineVerdict => {

@@ -1,12 +1,19 @@
 /**
  * listen()'s authorized_keys logins, line by line as sshd decides them: a plain key's line
  * with `principals=` (an option only a `cert-authority` line may carry) lets nobody in, and
- * a later line for the same key still does.
+ * a later line for the same key still does. A user's file is opened as sshd opens it: a FIFO
+ * or an oversized file refuses that user's keys and holds up nobody else.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
+import { AUTHORIZED_KEYS_MAX_BYTES } from "../keys/authorized_keys.ts";
+import { hostileFiles, NO_FIFOS, releaseFifo, within } from "../keys/_trust_file_test_util.ts";
 import { listen } from "./listen.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -43,4 +50,44 @@ test("listen() takes a later line for the key after a principals= line refused i
   const pub = user.exportPublicKey().trim();
   const permissions = await login(`principals="alice" ${pub}\nno-pty ${pub}\n`);
   assert.equal(permissions.pty, false); // line 2's options
+});
+
+test("listen() refuses an authorized_keys file that is a FIFO or too large, and keeps serving", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "authorized-keys-"));
+  try {
+    writeFileSync(join(dir, "alice"), user.exportPublicKey());
+    hostileFiles(dir, user.exportPublicKey(), AUTHORIZED_KEYS_MAX_BYTES);
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      authorizedClientKeys: (name) => join(dir, name), // each user's own file
+    });
+    const attempt = (username: string) =>
+      within(
+        connect("127.0.0.1", {
+          port: server.address.port,
+          username,
+          knownHosts: null,
+          agent: false,
+          clientKeys: [user],
+        }),
+        8_000,
+        `login as ${username}`,
+      );
+    // More connections than Node's file thread pool has threads, each reading the user's file.
+    const hostile = NO_FIFOS ? ["big"] : ["fifo", "fifo", "fifo", "fifo", "fifo", "big"];
+    for (const r of await Promise.allSettled(hostile.map(attempt))) {
+      assert.equal(r.status, "rejected");
+      assert.equal((r.reason as Error & { code?: string }).code, "ERR_PERMISSION_DENIED");
+    }
+    // The server still reads files and lets others in, promptly.
+    await within(readFile(join(dir, "alice")), 2_000, "a file read in the server's process");
+    await using conn = await attempt("alice");
+    assert.equal(conn.getExtraInfo().username, "alice");
+  } finally {
+    releaseFifo(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -340,7 +340,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   /**
    * Keys allowed to log in, with their OpenSSH options enforced: an
    * `authorized_keys` file path, its text, a parsed list, or a function of the
-   * user name returning one of those (e.g. the user's own file).
+   * user name returning one of those (e.g. the user's own file). A file is
+   * read once per connection, opened without blocking, as sshd opens it: one
+   * that is not a regular file (a FIFO, a link to /dev/zero) or is larger than
+   * 4 MiB refuses every key; a missing one has none.
    */
   readonly authorizedClientKeys?: AuthorizedKeysSource;
   /**
@@ -383,8 +386,11 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * `AuthorizedPrincipalsCommand`) returning the principals, or null/undefined
    * for the default (the user name); a name it returns counts as a line
    * without options, so a FIDO certificate's `no-touch-required` alone does not
-   * waive the touch (sshd merges both). A missing file, and a user name that
-   * could leave the pattern's directory, accept nobody. `authorizedClientKeys`'
+   * waive the touch (sshd merges both). The principals are asked for once per
+   * connection, and only for a certificate one of `trustedUserCAKeys` signed. A
+   * missing file, one that is not a regular file (a FIFO, a link to /dev/zero:
+   * it is opened without blocking, as sshd opens it) or larger than 1 MiB, and
+   * a user name that could leave the pattern's directory, accept nobody. `authorizedClientKeys`'
    * `cert-authority` lines keep their own `principals=`.
    *
    * @example Per-user principals from code, or from files

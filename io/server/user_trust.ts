@@ -20,7 +20,14 @@ import { isKRL } from "../../keys/trust/krl.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import { loadPublicKeys, type PublicKeyInput } from "../keys/files.ts";
 import { expandHome, localTimeZoneOffset } from "../runtime/env.ts";
+import { readTrustFile } from "../keys/trust_file.ts";
 import type { ServerConnectionContext } from "./context.ts";
+
+/**
+ * The largest authorized principals file read (1 MiB): it lists names, and a
+ * user's own file must not make each login attempt hold what it likes in memory.
+ */
+export const PRINCIPALS_FILE_MAX_BYTES = 1024 * 1024;
 
 /**
  * Public keys for `listen({ trustedUserCAKeys })`:
@@ -118,7 +125,10 @@ export function principalsPath(pattern: string, username: string): string {
 /**
  * The principals `source` accepts for `username`, or undefined for the default
  * (the user name). A principals file that is missing or unreadable accepts
- * nobody, as sshd's; its bad lines are skipped (see `parseAuthorizedPrincipals()`).
+ * nobody, as sshd's; so does one that is not a regular file (a FIFO, /dev/zero:
+ * it is opened without blocking and checked, as sshd's auth_openfile) or is
+ * larger than {@link PRINCIPALS_FILE_MAX_BYTES}. Its bad lines are skipped (see
+ * `parseAuthorizedPrincipals()`).
  * The user name comes from the client: one that could leave the pattern's
  * directory (empty, `.`, `..`, or holding `/`, `\` or NUL) accepts nobody.
  *
@@ -148,7 +158,10 @@ export async function authorizedPrincipalsFor(
   if (/^\.{0,2}$|[/\\\0]/.test(username)) return [];
   let text: string;
   try {
-    text = new TextDecoder().decode(await readFile(principalsPath(source, username)));
+    const path = principalsPath(source, username);
+    text = new TextDecoder().decode(
+      await readTrustFile(path, { maxBytes: PRINCIPALS_FILE_MAX_BYTES }),
+    );
   } catch {
     return [];
   }

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
@@ -25,7 +26,13 @@ import { connect } from "../client/connect.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import { listen, type SSHServer } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
-import { authorizedPrincipalsFor, loadPublicKeysSource, principalsPath } from "./user_trust.ts";
+import {
+  authorizedPrincipalsFor,
+  loadPublicKeysSource,
+  PRINCIPALS_FILE_MAX_BYTES,
+  principalsPath,
+} from "./user_trust.ts";
+import { hostileFiles, NO_FIFOS, releaseFifo, within } from "../keys/_trust_file_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const ca = generatePrivateKey("ed25519");
@@ -206,6 +213,34 @@ test("listen({ authorizedPrincipals }) reads per-user files with their options",
     // A user name that would leave the directory.
     await assert.rejects(login(s, "../p/deploy", withCert({ principals: ["ops"] })), denied);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("listen({ authorizedPrincipals }) refuses a principals file that is a FIFO or too large, and keeps serving", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "principals-"));
+  try {
+    writeFileSync(join(dir, "alice"), "alice\n");
+    hostileFiles(dir, "big\n", PRINCIPALS_FILE_MAX_BYTES);
+    await using s = await server({
+      trustedUserCAKeys: [ca.publicKey()],
+      authorizedPrincipals: join(dir, "%u"),
+    });
+    const attempt = (name: string) =>
+      within(login(s, name, withCert({ principals: [name] })), 8_000, `login as ${name}`);
+    // More connections than Node's file thread pool has threads, each reading the user's file.
+    const hostile = NO_FIFOS ? ["big"] : ["fifo", "fifo", "fifo", "fifo", "fifo", "big"];
+    const refused = await Promise.allSettled(hostile.map(attempt));
+    for (const r of refused) {
+      assert.equal(r.status, "rejected");
+      assert.ok(denied(r.reason), String(r.reason));
+    }
+    // The server still reads files and lets others in, promptly.
+    await within(readFile(join(dir, "alice")), 2_000, "a file read in the server's process");
+    await using conn = await attempt("alice");
+    assert.equal(conn.getExtraInfo().username, "alice");
+  } finally {
+    releaseFifo(dir);
     rmSync(dir, { recursive: true, force: true });
   }
 });
