@@ -378,15 +378,7 @@ export function parseAuthorizedKeys(
 ): AuthorizedKeys {
   const entries: AuthorizedKeyEntry[] = [];
   const errors: AuthorizedKeysError[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    if (raw.length > MAX_AUTHORIZED_KEYS_LINE) {
-      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
-      continue;
-    }
+  for (const { number, raw, line } of contentLines(text, errors)) {
     try {
       let options = defaultOptions() as AuthorizedKeyOptions;
       let optionsText = "";
@@ -399,12 +391,40 @@ export function parseAuthorizedKeys(
       }
       const pub = parseOpenSSHPublicKeyLine(keyPart);
       const key = SSHKey.fromPublicBlob(pub.blob, pub.comment);
-      entries.push({ line: i + 1, options, optionsText, key, comment: pub.comment });
+      entries.push({ line: number, options, optionsText, key, comment: pub.comment });
     } catch (e) {
-      errors.push({ line: i + 1, text: raw, reason: (e as Error).message });
+      errors.push({ line: number, text: raw, reason: (e as Error).message });
     }
   }
   return { entries, errors };
+}
+
+/**
+ * The lines of an authorized_keys-style file that hold something, trimmed, with
+ * their 1-based numbers: blank and `#` lines skipped, and a line over
+ * {@link MAX_AUTHORIZED_KEYS_LINE} reported in `errors` as "line too long" instead.
+ *
+ * @example
+ * ```ts
+ * import { contentLines } from "./authorized_keys.ts";
+ * console.log([...contentLines("# c\n\n  alice \n", [])].map((l) => l.line)); // ["alice"]
+ * ```
+ */
+export function* contentLines(
+  text: string,
+  errors: AuthorizedKeysError[],
+): Generator<{ number: number; raw: string; line: string }> {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    if (raw.length > MAX_AUTHORIZED_KEYS_LINE) {
+      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
+      continue;
+    }
+    yield { number: i + 1, raw, line };
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type AuthorizedKeyOptions,
   type AuthorizedKeysError,
   type AuthorizedKeysParseOptions,
-  MAX_AUTHORIZED_KEYS_LINE,
+  contentLines,
   parseAuthorizedKeyOptions,
 } from "./authorized_keys.ts";
 
@@ -55,15 +55,7 @@ export function parseAuthorizedPrincipals(
 ): AuthorizedPrincipals {
   const entries: AuthorizedPrincipalEntry[] = [];
   const errors: AuthorizedKeysError[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    if (raw.length > MAX_AUTHORIZED_KEYS_LINE) {
-      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
-      continue;
-    }
+  for (const { number, raw, line } of contentLines(text, errors)) {
     const split = /^(.*?)[ \t]+(\S+)$/.exec(line);
     const principal = split ? split[2]! : line;
     try {
@@ -72,10 +64,10 @@ export function parseAuthorizedPrincipals(
       if (options.principals !== undefined) {
         throw new Error("option 'principals' is not allowed here");
       }
-      entries.push({ line: i + 1, principal, options });
+      entries.push({ line: number, principal, options });
     } catch (e) {
       errors.push({
-        line: i + 1,
+        line: number,
         text: raw,
         reason: `bad principals options: ${(e as Error).message}`,
       });
