@@ -31,7 +31,13 @@ async function server(extra: Record<string, unknown> = {}): Promise<SSHServer> {
   });
 }
 
-const login = { username: "u", password: "p", knownHosts: null, agent: false, config: false };
+const login = {
+  username: "u",
+  password: "p",
+  knownHosts: null,
+  agent: false,
+  config: false,
+} as const;
 
 test("connectTimeout past 2^31 - 1 ms waits without limit; negative or NaN is a RangeError", async () => {
   await using s = await server();
