@@ -50,15 +50,25 @@ export class NativeGcmSealer implements PacketSealer {
   readonly #alg: CipherGCMTypes;
   readonly #key: KeyObject;
   readonly #nonce: GcmNonce;
-  readonly #small: GcmSealer;
+  readonly #keys: DirectionKeys;
+  #small: GcmSealer | undefined;
   readonly #threshold: number;
 
   constructor(alg: CipherGCMTypes, keys: DirectionKeys, threshold: number) {
     this.#alg = alg;
     this.#key = createSecretKey(keys.encKey);
     this.#nonce = new GcmNonce(keys.iv);
-    this.#small = new GcmSealer(keys);
+    this.#keys = keys;
     this.#threshold = threshold;
+  }
+
+  /**
+   * The portable sealer, made for the first small packet (its key schedule and GHASH
+   * tables are 8 KiB, which a runtime whose native path wins at every size — Bun —
+   * or a connection that never sends a small one need not hold), at the nonce reached.
+   */
+  #portable(): GcmSealer {
+    return this.#small ??= new GcmSealer({ ...this.#keys, iv: this.#nonce.bytes.slice() });
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -70,14 +80,14 @@ export class NativeGcmSealer implements PacketSealer {
       );
     }
     if (len - 4 < this.#threshold) {
-      this.#small.seal(seq, packet, tagOut);
+      this.#portable().seal(seq, packet, tagOut);
     } else {
       const c = createCipheriv(this.#alg, this.#key, this.#nonce.bytes);
       c.setAAD(packet.subarray(0, 4));
       putBack(packet, 4, len - 4, c.update(packet.subarray(4)));
       c.final();
       tagOut.set(c.getAuthTag());
-      this.#small.skip();
+      this.#small?.skip();
     }
     this.#nonce.next();
   }
@@ -109,7 +119,7 @@ export class NativeGcmSealer implements PacketSealer {
     if (body.length !== len - 4) {
       throw new RangeError(`node:crypto returned ${body.length} bytes for ${len - 4}`);
     }
-    this.#small.skip();
+    this.#small?.skip();
     this.#nonce.next();
     // Plain Uint8Array views: what the socket adapters and tests expect.
     return [
@@ -121,7 +131,7 @@ export class NativeGcmSealer implements PacketSealer {
 
   /** Advances the invocation counter as if a packet had been sealed (by another path). */
   skip(): void {
-    this.#small.skip();
+    this.#small?.skip();
     this.#nonce.next();
   }
 }
@@ -136,15 +146,21 @@ export class NativeGcmOpener implements PacketOpener {
   readonly #alg: CipherGCMTypes;
   readonly #key: KeyObject;
   readonly #nonce: GcmNonce;
-  readonly #small: GcmOpener;
+  readonly #keys: DirectionKeys;
+  #small: GcmOpener | undefined;
   readonly #threshold: number;
 
   constructor(alg: CipherGCMTypes, keys: DirectionKeys, threshold: number) {
     this.#alg = alg;
     this.#key = createSecretKey(keys.encKey);
     this.#nonce = new GcmNonce(keys.iv);
-    this.#small = new GcmOpener(keys);
+    this.#keys = keys;
     this.#threshold = threshold;
+  }
+
+  /** The portable opener, made for the first small packet at the nonce reached (see the sealer's). */
+  #portable(): GcmOpener {
+    return this.#small ??= new GcmOpener({ ...this.#keys, iv: this.#nonce.bytes.slice() });
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {
@@ -162,7 +178,7 @@ export class NativeGcmOpener implements PacketOpener {
     if (len - 4 < this.#threshold) {
       return this.open(seq, packet, tag) ? packet.slice(4) : null;
     }
-    this.#small.skip();
+    this.#small?.skip();
     let plain: Uint8Array | null = null;
     try {
       const d = createDecipheriv(this.#alg, this.#key, this.#nonce.bytes);
@@ -182,7 +198,7 @@ export class NativeGcmOpener implements PacketOpener {
 
   /** Advances the invocation counter as if a packet had been opened (by another path). */
   skip(): void {
-    this.#small.skip();
+    this.#small?.skip();
     this.#nonce.next();
   }
 
@@ -191,9 +207,9 @@ export class NativeGcmOpener implements PacketOpener {
     if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;
     let ok: boolean;
     if (len - 4 < this.#threshold) {
-      ok = this.#small.open(seq, packet, tag);
+      ok = this.#portable().open(seq, packet, tag);
     } else {
-      this.#small.skip();
+      this.#small?.skip();
       ok = true;
       try {
         const d = createDecipheriv(this.#alg, this.#key, this.#nonce.bytes);

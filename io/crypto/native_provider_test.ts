@@ -21,6 +21,8 @@ import {
 } from "../../core/crypto/_test_util.ts";
 import { currentRuntime } from "../runtime/env.ts";
 import { createNativePacketProtection, NATIVE_PROVIDER } from "./native_provider.ts";
+import { NativeGcmOpener, NativeGcmSealer } from "./native_gcm.ts";
+import { GcmSealer } from "../../core/crypto/noble_aes_gcm.ts";
 import { probeNativeCrypto } from "./native_probe.ts";
 import { registerNativeCrypto } from "./native_register.ts";
 
@@ -308,4 +310,24 @@ test("sealDetached() gives the sealed packet's bytes in chunks apart from the pa
       });
     }
   }
+});
+
+test("native AES-GCM makes its portable path for the first small packet, at the nonce reached", () => {
+  const rnd = seededRandom(0x6c6d);
+  const keys = { encKey: rnd(16), iv: rnd(12), macKey: new Uint8Array(0) };
+  const native = new NativeGcmSealer("aes-128-gcm", keys, 128);
+  const opener = new NativeGcmOpener("aes-128-gcm", keys, 128);
+  const portable = new GcmSealer(keys);
+  // Large packets first (native, the portable path not made yet), then small ones.
+  [304, 1024, 16, 512, 48, 32, 2048, 0].forEach((n, i) => {
+    const p = rnd(n + 4);
+    p.set([0, 0, n >>> 8, n & 0xff]);
+    const a = p.slice(), b = p.slice();
+    const ta = new Uint8Array(16), tb = new Uint8Array(16);
+    native.seal(i, a, ta);
+    portable.seal(i, b, tb);
+    assert.equal(hex(a) + hex(ta), hex(b) + hex(tb), `packet ${i} (${n} bytes)`);
+    assert.equal(opener.open(i, a, ta), true, `open ${i}`);
+    assert.equal(hex(a), hex(p));
+  });
 });
