@@ -19,6 +19,7 @@ import {
 } from "./messages.ts";
 import { AgentFrameReader, encodeAgentFrame } from "./protocol.ts";
 import { AgentServerConnection } from "./server.ts";
+import { mutateBytes } from "../core/_fuzz_test_util.ts";
 
 const rnd = seededRandom(2024);
 const ed = generatePrivateKey("ed25519", { random: rnd });
@@ -82,30 +83,14 @@ const bodies = requests.map(encodeAgentRequest);
 
 function mutate(b: Uint8Array, i: number): Uint8Array {
   const x = rnd(4);
-  const at = ((x[0]! << 8) | x[1]!) % Math.max(1, b.length);
-  switch (i % 5) {
-    case 0:
-      return b.slice(0, at);
-    case 1: {
-      const c = b.slice();
-      c[at] = c[at]! ^ (x[2]! | 1);
-      return c;
-    }
-    case 2: {
-      // Inflate a length: the classic way to ask a parser for a huge allocation.
-      const c = b.slice();
-      c[at] = 0xff;
-      if (at + 1 < c.length) c[at + 1] = 0x84;
-      return c;
-    }
-    case 3: {
-      const c = b.slice();
-      c[0] = x[3]!; // another message type over the same contents
-      return c;
-    }
-    default:
-      return Uint8Array.of(b[0]!, ...rnd(x[3]!));
+  const kind = i % 5;
+  if (kind < 3) return mutateBytes(b, kind as 0 | 1 | 2, x);
+  if (kind === 3) {
+    const c = b.slice();
+    c[0] = x[3]!; // another message type over the same contents
+    return c;
   }
+  return Uint8Array.of(b[0]!, ...rnd(x[3]!));
 }
 
 function onlyAgentErrors(f: () => unknown, what: string): void {

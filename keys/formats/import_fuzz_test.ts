@@ -5,6 +5,7 @@ import { seededRandom } from "../../core/random.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
 import { KeyImportError } from "../errors.ts";
+import { mutateBytes } from "../../core/_fuzz_test_util.ts";
 
 const rnd = seededRandom(99);
 const keys = [
@@ -15,25 +16,8 @@ const keys = [
 
 function mutate(b: Uint8Array, i: number): Uint8Array {
   const x = rnd(4);
-  const at = ((x[0]! << 8) | x[1]!) % Math.max(1, b.length);
-  switch (i % 4) {
-    case 0:
-      return b.slice(0, at);
-    case 1: {
-      const c = b.slice();
-      c[at] = c[at]! ^ (x[2]! | 1);
-      return c;
-    }
-    case 2: {
-      // Inflate a length byte: the classic way to ask a parser for a huge allocation.
-      const c = b.slice();
-      c[at] = 0xff;
-      if (at + 1 < c.length) c[at + 1] = 0x84;
-      return c;
-    }
-    default:
-      return rnd(x[3]! + 1);
-  }
+  const kind = i % 4;
+  return kind < 3 ? mutateBytes(b, kind as 0 | 1 | 2, x) : rnd(x[3]! + 1);
 }
 
 function expectImportError(f: () => unknown, what: string): void {

@@ -10,6 +10,7 @@ import { KeyImportError } from "../errors.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { cat, certSection, krl, section, str, T, u64 } from "./_krl_test_util.ts";
 import { parseKRL } from "./krl.ts";
+import { mutateBytes, mutationPlace } from "../../core/_fuzz_test_util.ts";
 
 const rnd = seededRandom(1970);
 const ca = generatePrivateKey("ed25519", { random: rnd });
@@ -50,22 +51,10 @@ const valid = [
 
 function mutate(b: Uint8Array, i: number): Uint8Array {
   const x = rnd(4);
-  const at = ((x[0]! << 8) | x[1]!) % Math.max(1, b.length);
-  switch (i % 5) {
-    case 0:
-      return b.slice(0, at);
-    case 1: {
-      const c = b.slice();
-      c[at] = c[at]! ^ (x[2]! | 1);
-      return c;
-    }
-    case 2: {
-      // Inflate a length: the classic way to ask a parser for a huge allocation.
-      const c = b.slice();
-      c[at] = 0xff;
-      if (at + 1 < c.length) c[at + 1] = 0x84;
-      return c;
-    }
+  const at = mutationPlace(b, x);
+  const kind = i % 5;
+  if (kind < 3) return mutateBytes(b, kind as 0 | 1 | 2, x);
+  switch (kind) {
     case 3: {
       // Past the header: random bytes, as sections.
       return cat(b.subarray(0, 44), rnd(x[3]!));

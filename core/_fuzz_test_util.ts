@@ -1,0 +1,35 @@
+/**
+ * Test helper for the byte-format fuzz tests (KRLs, agent messages, key files):
+ * the mutations every one of them applies to a valid encoding.
+ *
+ * @module
+ */
+
+/**
+ * Mutation `kind` of `b`, driven by four random bytes `x`: 0 truncates it, 1 flips
+ * bits of one byte, 2 inflates a length (0xff 0x84 at one place: the classic way to
+ * ask a parser for a huge allocation). The place is `x[0..1]` modulo the length.
+ *
+ * @example
+ * ```ts
+ * import { mutateBytes } from "./_fuzz_test_util.ts";
+ * console.log(mutateBytes(Uint8Array.of(1, 2, 3), 0, Uint8Array.of(0, 2, 0, 0))); // [1, 2]
+ * ```
+ */
+export function mutateBytes(b: Uint8Array, kind: 0 | 1 | 2, x: Uint8Array): Uint8Array {
+  const at = mutationPlace(b, x);
+  if (kind === 0) return b.slice(0, at);
+  const c = b.slice();
+  if (kind === 1) {
+    c[at] = c[at]! ^ (x[2]! | 1);
+  } else {
+    c[at] = 0xff;
+    if (at + 1 < c.length) c[at + 1] = 0x84;
+  }
+  return c;
+}
+
+/** The place {@link mutateBytes} mutates: `x[0..1]` modulo the length of `b`. */
+export function mutationPlace(b: Uint8Array, x: Uint8Array): number {
+  return ((x[0]! << 8) | x[1]!) % Math.max(1, b.length);
+}
