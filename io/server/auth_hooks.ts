@@ -32,7 +32,7 @@ import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
 import { checkX509Purposes, x509Principals } from "../keys/x509_verifier.ts";
 import { isX509Algorithm } from "../../core/publickey/x509_blob.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { type ConnectionPermissions, permissionsFromOptions, UNRESTRICTED } from "./permissions.ts";
 import {
   authorizedKeysFor,
@@ -168,7 +168,8 @@ export class AuthHandler {
         this.permissions = UNRESTRICTED;
         // The same algorithms as publickey: no SHA-1 (ssh-rsa) or DSA unless signatureAlgs says so.
         if (!this.#algorithmAccepted(e.algorithm)) return NO;
-        if (await this.#isRevoked(e.keyBlob)) return NO; // before anything that could vouch for it
+        // Before anything that could vouch for it.
+        if (await this.#isRevoked(parsedKey(e.keyBlob))) return NO;
         const known = this.#ctx.trust?.knownClientHosts;
         if (known !== undefined && !(await this.#knownClientHost(known, e))) return NO;
         const hook = this.#ctx.hook("validateHostBasedUser");
@@ -250,6 +251,7 @@ export class AuthHandler {
     user: string,
     algorithm: string,
     keyBlob: Uint8Array,
+    subject: SSHKey | SSHCertificate | undefined,
     entries: readonly AuthorizedKeyEntry[],
   ): Promise<LineVerdict> {
     const { conn } = this.#ctx;
@@ -263,12 +265,12 @@ export class AuthHandler {
     // trustedUserCAKeys signed the certificate, so a self-made CA runs no principals
     // function and reads no principals file. (A revoked CA or key was refused before.)
     const source = trust?.authorizedPrincipals;
-    const principals = source !== undefined && signedByOneOf(keyBlob, cas)
+    const principals = source !== undefined && signedByOneOf(subject, cas)
       ? await (this.#principals ??= authorizedPrincipalsFor(source, user, conn))
       : undefined;
     /** checkAuthorizedKey() with `trustedUserCAKeys` and these authorized_keys lines. */
     const check = (lines: readonly AuthorizedKeyEntry[]): LineVerdict => {
-      const v = checkAuthorizedKey(keyBlob, {
+      const v = checkAuthorizedKey(subject ?? keyBlob, {
         username: user,
         authorizedKeys: lines,
         client,
@@ -292,7 +294,7 @@ export class AuthHandler {
     if (!answer) return REFUSED;
     /** The certificate's own limits with `options` (those of the line behind the answer). */
     const limited = (options: AuthorizedKeyOptions | undefined): LineVerdict => {
-      const v = applyCertificateLimits(keyBlob, {
+      const v = applyCertificateLimits(subject instanceof SSHCertificate ? subject : keyBlob, {
         clientAddress: addr,
         ...(options ? { options } : {}),
       });
@@ -365,22 +367,20 @@ export class AuthHandler {
     const { conn } = this.#ctx;
     if (!this.#algorithmAccepted(algorithm)) return undefined;
     if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
+    // One parse serves revocation, the CA check and the line match (undefined: it does not parse).
+    const subject = parsedKey(keyBlob);
     // As sshd, revocation first: no authorized_keys line, CA or hook can accept a revoked key.
-    if (await this.#isRevoked(keyBlob)) return undefined;
+    if (await this.#isRevoked(subject)) return undefined;
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (isCertificateAlgorithm(blobType(keyBlob))) {
-      const v = await this.#certificate(user, algorithm, keyBlob, entries);
+      const v = await this.#certificate(user, algorithm, keyBlob, subject, entries);
       if (!v.accepted) return undefined;
       const { touchRequired, verifyRequired } = v;
       return { permissions: certificatePermissions(v, v.options), touchRequired, verifyRequired };
     }
-    let key: SSHKey | undefined;
-    try {
-      key = SSHKey.fromPublicBlob(keyBlob);
-    } catch {
-      return undefined;
-    }
+    if (!(subject instanceof SSHKey)) return undefined;
+    const key = subject;
     const entry = matchAuthorizedKey(entries, key, conn.remoteAddress ?? "");
     if (entry) {
       return {
@@ -394,24 +394,18 @@ export class AuthHandler {
   }
 
   /**
-   * Whether `revokedKeys` refuses a key blob: a plain key listed there or
-   * revoked by a KRL, or a certificate whose key or signing CA is, or whose
-   * serial or key ID a KRL revokes. With revoked keys configured, a
-   * blob that does not parse, or a list that could not be read, refuses too.
+   * Whether `revokedKeys` refuses a key (parsed from its blob): a plain key
+   * listed there or revoked by a KRL, or a certificate whose key or signing CA
+   * is, or whose serial or key ID a KRL revokes. With revoked keys configured, a
+   * blob that did not parse (undefined), or a list that could not be read, refuses too.
    */
-  async #isRevoked(keyBlob: Uint8Array): Promise<boolean> {
+  async #isRevoked(subject: SSHKey | SSHCertificate | undefined): Promise<boolean> {
     const source = this.#ctx.trust?.revokedKeys;
     if (source === undefined) return false;
     const revoked = await (this.#revoked ??= loadRevokedKeys(source).catch(() => undefined));
     if (revoked === undefined) return true;
     if (revoked.empty) return false;
-    let subject: SSHKey | SSHCertificate;
-    try {
-      subject = parseKeyOrCertificate(keyBlob);
-    } catch {
-      return true;
-    }
-    return revoked.isRevoked(subject);
+    return subject === undefined || revoked.isRevoked(subject);
   }
 
   /**
@@ -523,14 +517,24 @@ function lineOptions(v: Accepted): AuthorizedKeyOptions | undefined {
  * Whether `keyBlob` is a certificate one of `cas` signed: it names the CA and the
  * CA's signature verifies (as sshd verifies it when it decodes the certificate).
  */
-function signedByOneOf(keyBlob: Uint8Array, cas: readonly SSHKey[]): boolean {
-  if (cas.length === 0) return false;
+function signedByOneOf(
+  subject: SSHKey | SSHCertificate | undefined,
+  cas: readonly SSHKey[],
+): boolean {
+  if (!(subject instanceof SSHCertificate)) return false;
   try {
-    const cert = parseKeyOrCertificate(keyBlob);
-    return !(cert instanceof SSHKey) && cas.some((k) => k.equals(cert.signatureKey)) &&
-      cert.verifySignature();
+    return cas.some((k) => k.equals(subject.signatureKey)) && subject.verifySignature();
   } catch {
     return false;
+  }
+}
+
+/** A key blob parsed as a key or a certificate, or undefined when it does not parse. */
+function parsedKey(blob: Uint8Array): SSHKey | SSHCertificate | undefined {
+  try {
+    return parseKeyOrCertificate(blob);
+  } catch {
+    return undefined;
   }
 }
 
