@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { connectMany } from "../fanout/pool.ts";
 import { runMany } from "../fanout/run_many.ts";
 import { MAX_TIMER_MS } from "../runtime/timer.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
@@ -56,7 +57,7 @@ test("connectTimeout past 2^31 - 1 ms waits without limit; negative or NaN is a 
   await assert.rejects(conn.run("x", { timeout: -5 }), RangeError);
 });
 
-test("runMany({ timeout }) past 2^31 - 1 ms waits without limit; a negative one is a RangeError", async () => {
+test("runMany({ timeout }) and a pool's runAll({ timeout }) past 2^31 - 1 ms waits without limit; a negative one is a RangeError", async () => {
   await using s = await server();
   const opts = { ...login, port: s.address.port };
   const results = [];
@@ -66,6 +67,12 @@ test("runMany({ timeout }) past 2^31 - 1 ms waits without limit; a negative one 
   assert.equal(results.length, 1);
   assert.ok(results[0]!.ok, JSON.stringify(results[0]));
   assert.throws(() => runMany(["127.0.0.1"], "x", { ...opts, timeout: -1 }), RangeError);
+  // The pool's runAll() reads its timeout as runMany() does.
+  await using pool = await connectMany(["127.0.0.1"], opts);
+  const pooled = [];
+  for await (const r of pool.runAll("x", { timeout: TOO_LONG })) pooled.push(r);
+  assert.ok(pooled[0]?.ok, JSON.stringify(pooled[0]));
+  assert.throws(() => pool.runAll("x", { timeout: NaN }), RangeError);
 });
 
 test("a server deadline past 2^31 - 1 ms (loginTimeout) neither fires nor spins a timer", async () => {

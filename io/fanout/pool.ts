@@ -19,6 +19,7 @@ import {
   type FanoutTask,
 } from "./run_many.ts";
 import { runOnHost, withoutHost } from "./host_run.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 
 /** Keepalive interval a pool's connections get unless told otherwise (ms). */
 export const DEFAULT_POOL_KEEPALIVE = 15_000;
@@ -35,7 +36,10 @@ export interface ConnectManyOptions extends Omit<ConnectOptions, "signal"> {
 export interface PoolRunAllOptions<T> {
   /** Hosts at once (default 32). */
   readonly concurrency?: number;
-  /** Per-host deadline in ms (ERR_TIMEOUT result). */
+  /**
+   * Per-host deadline in ms (ERR_TIMEOUT result); 0, `Infinity` or more than
+   * 2^31 − 1: no limit; negative or NaN: a `RangeError`, as runMany()'s.
+   */
   readonly timeout?: number;
   /** Aborts the batch. */
   readonly signal?: AbortSignal;
@@ -174,11 +178,12 @@ export class SSHPool {
     options: PoolRunAllOptions<T> = {},
   ): AsyncIterableIterator<FanoutResult<T>> {
     const { timeout } = options;
+    const delay = timeout === undefined ? 0 : timeoutDelay(timeout, "timeout") ?? 0;
     const work = async (host: string, index: number, batch: AbortSignal) => {
       const startedAt = Date.now();
       const t0 = performance.now();
       // A timer cleared when the host is done (AbortSignal.timeout's lives on to the end).
-      const deadline = connectDeadline(batch, timeout ?? 0);
+      const deadline = connectDeadline(batch, delay);
       const signal = deadline.signal!;
       let connectMs: number | undefined;
       const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
