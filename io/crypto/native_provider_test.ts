@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { LIBCRYPTO_PROVIDER, registerLibcrypto } from "./libcrypto/provider.ts";
 import { seededRandom } from "../../core/random.ts";
 import {
   DEFAULT_MACS,
@@ -193,6 +194,9 @@ test("createNativePacketProtection() throws for wrong key lengths and unsupporte
 });
 
 test("registerNativeCrypto() registers above noble and reports what it took over", () => {
+  // Bun runs every test file in one process: libcrypto, if another file registered it,
+  // would take these algorithms first.
+  const hadLibcrypto = unregisterPacketProtection(LIBCRYPTO_PROVIDER);
   try {
     const taken = registerNativeCrypto();
     for (const name of taken) {
@@ -218,6 +222,7 @@ test("registerNativeCrypto() registers above noble and reports what it took over
     assert.equal(sealer.provider, NATIVE_PROVIDER);
   } finally {
     unregisterPacketProtection(NATIVE_PROVIDER);
+    if (hadLibcrypto) registerLibcrypto();
   }
 });
 

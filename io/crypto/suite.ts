@@ -13,6 +13,7 @@ import {
 import type { TransportSuite } from "../../core/transport/suite.ts";
 import type { AlgorithmPreferences } from "../../core/transport/transport.ts";
 import { cryptoProviderOverride, currentRuntime, hardwareAes } from "../runtime/env.ts";
+import { registerLibcrypto } from "./libcrypto/provider.ts";
 import { registerNativeCrypto } from "./native_register.ts";
 import { registerNativeCurves } from "./native_curves.ts";
 import { registerNativeKexHash } from "./native_kex_hash.ts";
@@ -20,6 +21,7 @@ import { registerWebCryptoGcm } from "./webcrypto_gcm.ts";
 
 let suite: TransportSuite | undefined;
 let nativeRegistered: string[] | undefined;
+let libcryptoRegistered: string[] = [];
 
 /** Registers native crypto (once) and returns the shared suite. */
 export function defaultSuite(): TransportSuite {
@@ -27,9 +29,14 @@ export function defaultSuite(): TransportSuite {
     // SSH_CRYPTO_PROVIDER=noble forces the portable path (benches and tests compare both).
     const provider = cryptoProviderOverride();
     if (provider !== "noble") {
-      nativeRegistered = registerNativeCrypto();
-      // Deno: AES-GCM through WebCrypto with packets in flight (the driver runs it).
-      nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
+      // Deno and Bun: the system's OpenSSL through their FFI, in place, where loaded.
+      libcryptoRegistered = registerLibcrypto();
+      nativeRegistered = [...new Set([...libcryptoRegistered, ...registerNativeCrypto()])];
+      // Deno without libcrypto: AES-GCM through WebCrypto with packets in flight (the
+      // driver runs it).
+      if (!libcryptoRegistered.some((c) => c.endsWith("-gcm@openssh.com"))) {
+        nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
+      }
       registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
       registerNativeKexHash(); // the exchange hash and key derivation
     }
@@ -44,6 +51,12 @@ export function nativeAlgorithms(): readonly string[] {
   return nativeRegistered ?? [];
 }
 
+/** Algorithms the system's libcrypto took over here (Deno and Bun, where it loads). */
+export function libcryptoAlgorithms(): readonly string[] {
+  defaultSuite();
+  return libcryptoRegistered;
+}
+
 let preferences: AlgorithmPreferences | undefined;
 
 /**
@@ -54,8 +67,9 @@ let preferences: AlgorithmPreferences | undefined;
  * ({@link hardwareAes}). There, a download from `sshd` costs the client about
  * 1.4 CPU-s per GiB with aes128-gcm against 2.6 with chacha20-poly1305 (Node 24;
  * Bun's ChaCha20 is WebAssembly: 1.3 against 3.4); Deno's AES-GCM (WebCrypto)
- * costs more than its ChaCha20, so Deno keeps OpenSSH's order, as does a CPU
- * without those instructions, where table-based AES could leak timing.
+ * costs more than its ChaCha20, so Deno keeps OpenSSH's order unless libcrypto
+ * does its AES-GCM (io/crypto/libcrypto/), as does a CPU without those
+ * instructions, where table-based AES could leak timing.
  */
 export function defaultAlgorithms(): AlgorithmPreferences {
   return preferences ??= withRuntimeCipherOrder(defaultAlgorithmPreferences());
@@ -64,7 +78,9 @@ export function defaultAlgorithms(): AlgorithmPreferences {
 function withRuntimeCipherOrder(base: AlgorithmPreferences): AlgorithmPreferences {
   const gcm = base.cipher.filter((c) => c.endsWith("-gcm@openssh.com"));
   const nativeGcm = gcm.every((c) => nativeAlgorithms().includes(c));
-  if (currentRuntime() === "deno" || !nativeGcm || !hardwareAes()) return base;
+  const denoGcmSlow = currentRuntime() === "deno" &&
+    !gcm.every((c) => libcryptoRegistered.includes(c));
+  if (denoGcmSlow || !nativeGcm || !hardwareAes()) return base;
   return { ...base, cipher: [...gcm, ...base.cipher.filter((c) => !gcm.includes(c))] };
 }
 

@@ -1,0 +1,93 @@
+/**
+ * AES-GCM (RFC 5647) through libcrypto, sealing and opening each packet in place:
+ * one context per direction, a new invocation counter per packet, no copy.
+ *
+ * @module
+ */
+
+import type { DirectionKeys, PacketOpener, PacketSealer } from "../../../core/crypto/types.ts";
+import { GcmNonce } from "../native_gcm.ts";
+import type { LibCryptoSymbols } from "./binding.ts";
+import { EvpCipher } from "./contexts.ts";
+
+/** The provider name libcrypto's sealers and openers report. */
+export const LIBCRYPTO_PROVIDER = "libcrypto";
+
+function badLength(len: number): RangeError {
+  return new RangeError(
+    `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
+      `multiple of 16, or the tag buffer is short`,
+  );
+}
+
+/** The EVP_CIPHER for an AES-GCM key of `keyLength` bytes. */
+function gcmCipher(lib: LibCryptoSymbols, keyLength: number): unknown {
+  if (keyLength === 16) return lib.EVP_aes_128_gcm();
+  if (keyLength === 32) return lib.EVP_aes_256_gcm();
+  throw new RangeError(`AES-GCM takes a 16- or 32-byte key, not ${keyLength}`);
+}
+
+/** Seals AES-GCM packets in place. */
+export class LibcryptoGcmSealer implements PacketSealer {
+  readonly blockSize = 16;
+  readonly tagLength = 16;
+  readonly lengthInClear = true;
+  readonly provider = LIBCRYPTO_PROVIDER;
+  readonly #cipher: EvpCipher;
+  readonly #nonce: GcmNonce;
+
+  /** A sealer keyed with `keys.encKey` (16 or 32 bytes), starting at nonce `keys.iv`. */
+  constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
+    this.#cipher = new EvpCipher(lib, gcmCipher(lib, keys.encKey.length), keys.encKey, null, true);
+    this.#nonce = new GcmNonce(keys.iv);
+  }
+
+  seal(_seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
+    const len = packet.length;
+    if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < 16) throw badLength(len);
+    const c = this.#cipher;
+    c.setIv(this.#nonce.bytes);
+    c.aad(packet.subarray(0, 4));
+    c.update(packet.subarray(4));
+    if (!c.finish()) throw new Error("libcrypto: AES-GCM seal failed");
+    c.getTag(tagOut);
+    this.#nonce.next();
+  }
+}
+
+/** Opens AES-GCM packets in place; a packet whose tag fails is left zeroed. */
+export class LibcryptoGcmOpener implements PacketOpener {
+  readonly firstBlockLength = 4;
+  readonly tagLength = 16;
+  readonly blockSize = 16;
+  readonly lengthInClear = true;
+  readonly provider = LIBCRYPTO_PROVIDER;
+  readonly #cipher: EvpCipher;
+  readonly #nonce: GcmNonce;
+
+  /** An opener keyed with `keys.encKey` (16 or 32 bytes), starting at nonce `keys.iv`. */
+  constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
+    this.#cipher = new EvpCipher(lib, gcmCipher(lib, keys.encKey.length), keys.encKey, null, false);
+    this.#nonce = new GcmNonce(keys.iv);
+  }
+
+  decryptLength(_seq: number, first: Uint8Array): number {
+    return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
+  }
+
+  open(_seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
+    const len = packet.length;
+    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;
+    const c = this.#cipher;
+    const body = packet.subarray(4);
+    c.setIv(this.#nonce.bytes);
+    this.#nonce.next();
+    c.setTag(tag.subarray(0, 16));
+    c.aad(packet.subarray(0, 4));
+    c.update(body);
+    if (c.finish()) return true;
+    // libcrypto decrypts before it checks the tag: leave no unauthenticated plaintext.
+    body.fill(0);
+    return false;
+  }
+}
