@@ -32,7 +32,8 @@ export function currentRuntime(): Runtime {
 }
 
 /**
- * An environment variable, or undefined (also where the runtime has no `process`).
+ * An environment variable, or undefined (also where the runtime has no `process`, and
+ * on Deno where reading it is not allowed: never a permission prompt).
  *
  * @example
  * ```ts
@@ -41,8 +42,30 @@ export function currentRuntime(): Runtime {
  * ```
  */
 export function envVar(name: string): string | undefined {
+  if (!envReadable(name)) return undefined;
   const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
   return g.process?.env?.[name];
+}
+
+/** The part of Deno's permission API {@link envReadable} asks (declared for every runtime). */
+interface DenoPermissions {
+  querySync?(d: { name: "env"; variable?: string }): { state: string };
+}
+
+/**
+ * Whether reading the environment (one variable, or all of it) is allowed without asking:
+ * on Deno, an env read without the permission prompts the user or throws, and a library
+ * must do neither for a variable the user never meant to give it. Elsewhere always true.
+ */
+function envReadable(variable?: string): boolean {
+  const perms = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
+  if (perms?.querySync === undefined) return true;
+  try {
+    return perms.querySync({ name: "env", ...(variable === undefined ? {} : { variable }) })
+      .state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -56,6 +79,7 @@ export function envVar(name: string): string | undefined {
  * ```
  */
 export function environment(): Record<string, string | undefined> {
+  if (!envReadable()) return {};
   const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
   return { ...(g.process?.env ?? {}) };
 }

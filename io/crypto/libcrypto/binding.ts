@@ -136,7 +136,7 @@ const BUN_TYPES: Readonly<Record<Arg | Result, string>> = {
 interface DenoFfi {
   build: { os: string };
   dlopen(path: string, symbols: Record<string, unknown>): { symbols: unknown; close(): void };
-  permissions?: { querySync?(d: { name: "ffi" }): { state: string } };
+  permissions?: { querySync?(d: { name: "ffi"; path?: string }): { state: string } };
 }
 
 /** The parts of `bun:ffi` this module uses. */
@@ -189,6 +189,7 @@ export function loadLibcrypto(
   if (setting === "0" || setting === "off" || setting === "false") {
     return unavailable("SSH_LIBCRYPTO turns it off");
   }
+  const explicit = setting !== undefined && setting !== "" && setting !== "1";
   const g = globalThis as { Deno?: DenoFfi; Bun?: unknown };
   let open: ((path: string) => unknown) | undefined;
   let os: string;
@@ -196,7 +197,15 @@ export function loadLibcrypto(
     const deno = g.Deno;
     os = deno.build.os;
     // Never prompt: a library must not ask the user for a permission they did not give.
-    if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") {
+    // A named file may be allowed on its own (--allow-ffi=/path/libcrypto.so.3).
+    const query = explicit ? { name: "ffi" as const, path: setting } : { name: "ffi" as const };
+    let state: string | undefined;
+    try {
+      state = deno.permissions?.querySync?.(query).state;
+    } catch {
+      state = undefined;
+    }
+    if (state !== "granted") {
       return unavailable("Deno's ffi permission is not granted (--allow-ffi)");
     }
     open = (path) => deno.dlopen(path, symbolTable(DENO_TYPES, "deno")).symbols;
@@ -208,7 +217,6 @@ export function loadLibcrypto(
   } else {
     return unavailable("this runtime has no foreign function interface");
   }
-  const explicit = setting !== undefined && setting !== "" && setting !== "1";
   if (!explicit && os !== "linux") {
     return unavailable(`not loaded by default on ${os} (set SSH_LIBCRYPTO to a path)`);
   }

@@ -12,6 +12,16 @@ import type { CipherInfo, DirectionKeys } from "../../../core/crypto/types.ts";
 import type { LibCryptoSymbols, Pointer } from "./binding.ts";
 import { EvpCipher, EvpHmac } from "./contexts.ts";
 
+/** The key length in bytes each AES-CTR/CBC wire name's EVP_CIPHER reads. */
+const AES_KEY_LENGTHS: Readonly<Record<string, number>> = {
+  "aes128-ctr": 16,
+  "aes192-ctr": 24,
+  "aes256-ctr": 32,
+  "aes128-cbc": 16,
+  "aes192-cbc": 24,
+  "aes256-cbc": 32,
+};
+
 /** The EVP_CIPHER of an AES-CTR or AES-CBC wire name, or undefined. */
 export function blockCipher(lib: LibCryptoSymbols, name: string): Pointer | undefined {
   switch (name) {
@@ -41,6 +51,13 @@ export function libcryptoTransform(
 ): PacketTransform {
   const evp = blockCipher(lib, cipher.name);
   if (evp === undefined) throw new RangeError(`libcrypto: no cipher ${cipher.name}`);
+  // libcrypto reads as many key and IV bytes as the cipher takes: check them here.
+  if (keys.encKey.length !== AES_KEY_LENGTHS[cipher.name] || keys.iv.length !== 16) {
+    throw new RangeError(
+      `${cipher.name} takes a ${AES_KEY_LENGTHS[cipher.name]}-byte key and a 16-byte IV, ` +
+        `not ${keys.encKey.length} and ${keys.iv.length}`,
+    );
+  }
   const c = new EvpCipher(lib, evp, keys.encKey, keys.iv, direction === "encrypt");
   return {
     blockSize: 16,

@@ -150,16 +150,22 @@ export class EvpHmac {
 
 const POLY1305_NAME = new TextEncoder().encode("POLY1305\0");
 
-/** The fetched EVP_MAC for Poly1305 (one per process), or null when libcrypto has none. */
-let poly1305Mac: Pointer | undefined;
+/** The fetched EVP_MAC for Poly1305 of each loaded library, or null where it has none. */
+const poly1305Macs = new WeakMap<LibCryptoSymbols, Pointer | null>();
+
+function poly1305Mac(lib: LibCryptoSymbols): Pointer | null {
+  let mac = poly1305Macs.get(lib);
+  if (mac === undefined) {
+    const fetched = lib.EVP_MAC_fetch(null, POLY1305_NAME, null);
+    mac = isNull(fetched) ? null : fetched;
+    poly1305Macs.set(lib, mac);
+  }
+  return mac;
+}
 
 /** Whether this libcrypto implements Poly1305 as an EVP_MAC. */
 export function hasPoly1305(lib: LibCryptoSymbols): boolean {
-  if (poly1305Mac === undefined) {
-    const mac = lib.EVP_MAC_fetch(null, POLY1305_NAME, null);
-    poly1305Mac = isNull(mac) ? null : mac;
-  }
-  return poly1305Mac !== null;
+  return poly1305Mac(lib) !== null;
 }
 
 /** An EVP_MAC_CTX for Poly1305, keyed anew for every packet. */
@@ -171,9 +177,10 @@ export class EvpPoly1305 {
 
   /** A Poly1305 context (check {@link hasPoly1305} first). */
   constructor(lib: LibCryptoSymbols) {
-    if (!hasPoly1305(lib)) throw new Error("libcrypto: no Poly1305");
+    const mac = poly1305Mac(lib);
+    if (mac === null) throw new Error("libcrypto: no Poly1305");
     this.#lib = lib;
-    const ctx = lib.EVP_MAC_CTX_new(poly1305Mac);
+    const ctx = lib.EVP_MAC_CTX_new(mac);
     if (isNull(ctx)) throw new Error("libcrypto: EVP_MAC_CTX_new failed");
     this.#ctx = ctx;
     released.register(this, () => lib.EVP_MAC_CTX_free(ctx));

@@ -27,6 +27,12 @@ function gcmCipher(lib: LibCryptoSymbols, keyLength: number): unknown {
   throw new RangeError(`AES-GCM takes a 16- or 32-byte key, not ${keyLength}`);
 }
 
+/** The invocation counter from the 12-byte IV (RFC 5647 §7.1). */
+function gcmNonce(iv: Uint8Array): GcmNonce {
+  if (iv.length !== 12) throw new RangeError(`AES-GCM takes a 12-byte IV, not ${iv.length}`);
+  return new GcmNonce(iv);
+}
+
 /** Seals AES-GCM packets in place. */
 export class LibcryptoGcmSealer implements PacketSealer {
   readonly blockSize = 16;
@@ -39,7 +45,7 @@ export class LibcryptoGcmSealer implements PacketSealer {
   /** A sealer keyed with `keys.encKey` (16 or 32 bytes), starting at nonce `keys.iv`. */
   constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
     this.#cipher = new EvpCipher(lib, gcmCipher(lib, keys.encKey.length), keys.encKey, null, true);
-    this.#nonce = new GcmNonce(keys.iv);
+    this.#nonce = gcmNonce(keys.iv);
   }
 
   seal(_seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -47,11 +53,11 @@ export class LibcryptoGcmSealer implements PacketSealer {
     if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < 16) throw badLength(len);
     const c = this.#cipher;
     c.setIv(this.#nonce.bytes);
+    this.#nonce.next(); // first: a nonce is never used twice, even after a failure
     c.aad(packet.subarray(0, 4));
     c.update(packet.subarray(4));
     if (!c.finish()) throw new Error("libcrypto: AES-GCM seal failed");
     c.getTag(tagOut);
-    this.#nonce.next();
   }
 }
 
@@ -68,7 +74,7 @@ export class LibcryptoGcmOpener implements PacketOpener {
   /** An opener keyed with `keys.encKey` (16 or 32 bytes), starting at nonce `keys.iv`. */
   constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
     this.#cipher = new EvpCipher(lib, gcmCipher(lib, keys.encKey.length), keys.encKey, null, false);
-    this.#nonce = new GcmNonce(keys.iv);
+    this.#nonce = gcmNonce(keys.iv);
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {
