@@ -79,6 +79,9 @@ export class ChannelIO {
   #readablesClosed = false;
   readonly #enqueued: number[] = [];
   readonly #reported: number[] = [];
+  /** Bytes copied into each stream's waiting BYOB view and not yet handed over (respond). */
+  readonly #filled: number[] = [];
+  #fillFlushQueued = false;
   readonly #streams: ReadableStream<Uint8Array>[] = [];
   #writeWaiters: (() => void)[] = [];
   #writeTail: Promise<void> = Promise.resolve();
@@ -160,6 +163,7 @@ export class ChannelIO {
         cancel: () => {
           // The reader is gone: discard further data but keep the window open.
           this.#controllers[stream] = undefined;
+          this.#filled[stream] = 0;
           this.#reportConsumed(stream, true);
         },
       },
@@ -168,27 +172,61 @@ export class ChannelIO {
   }
 
   /**
-   * Hands one packet's data to the stream's reader. A pending BYOB read takes a copy into
-   * the reader's buffer; the rest is enqueued, which moves the buffer into the stream, so
-   * only a buffer this channel owns (a `channelData` event's, marked transient by the
-   * connection layer) goes in as it is, anything else as a copy.
+   * Hands one packet's data to the stream's reader. A waiting BYOB read takes a copy into
+   * the reader's buffer, and the packet's buffer is freed at once; the read is answered
+   * when its buffer is full, or once the packets that arrived together are all in (a
+   * microtask later): one answer per socket read instead of one per packet, which matters
+   * where answering costs a copy of the reader's whole buffer (Bun). What does not fit is
+   * enqueued, which moves the buffer into the stream, so only a buffer this channel owns
+   * (a `channelData` event's, marked transient by the connection layer) goes in as it is,
+   * anything else as a copy.
    */
-  #deliver(c: ReadableByteStreamController, data: Uint8Array): void {
+  #deliver(stream: number, c: ReadableByteStreamController, data: Uint8Array): void {
     if (data.length === 0) return; // a byte stream refuses empty chunks; there is nothing to read
     const own = isTransient(data);
-    const view = c.byobRequest?.view;
-    if (view && own) {
-      const n = Math.min(view.byteLength, data.length);
-      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(0, n));
-      c.byobRequest!.respond(n);
+    const request = c.byobRequest;
+    const view = request?.view;
+    if (request && view) {
+      const filled = this.#filled[stream] ?? 0;
+      const n = Math.min(view.byteLength - filled, data.length);
+      new Uint8Array(view.buffer, view.byteOffset + filled, n).set(data.subarray(0, n));
+      if (n === data.length && filled + n < view.byteLength) {
+        this.#filled[stream] = filled + n;
+        this.#queueFillFlush();
+        if (own) releaseTransient(data);
+        return;
+      }
+      this.#filled[stream] = 0;
+      request.respond(filled + n);
       if (n === data.length) {
-        releaseTransient(data);
+        if (own) releaseTransient(data);
         return;
       }
       data = data.subarray(n);
     }
     // A transient buffer is always an ArrayBuffer (markTransient checks), never a shared one.
     c.enqueue(own ? data as Uint8Array<ArrayBuffer> : data.slice());
+  }
+
+  #queueFillFlush(): void {
+    if (this.#fillFlushQueued) return;
+    this.#fillFlushQueued = true;
+    queueMicrotask(() => {
+      this.#fillFlushQueued = false;
+      this.#flushFills();
+    });
+  }
+
+  /** Answers the BYOB reads that hold copied bytes (before anything else reaches them). */
+  #flushFills(): void {
+    for (let s = 0; s < this.#filled.length; s++) {
+      const n = this.#filled[s] ?? 0;
+      if (n === 0) continue;
+      this.#filled[s] = 0;
+      try {
+        this.#controllers[s]?.byobRequest?.respond(n);
+      } catch { /* the stream was closed or cancelled meanwhile */ }
+    }
   }
 
   /** Tells the engine how much the reader took since last time, reopening the window. */
@@ -211,7 +249,7 @@ export class ChannelIO {
         const c = this.#controllers[e.stream];
         this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
         if (c) {
-          this.#deliver(c, e.data);
+          this.#deliver(e.stream, c, e.data);
           this.#reportConsumed(e.stream);
         } else {
           // Nobody reads this stream (unknown type code or cancelled): drop, keep window open.
@@ -275,6 +313,7 @@ export class ChannelIO {
   abort(reason: Error): void {
     if (this.#closed) return;
     this.#abortReason = reason;
+    this.#flushFills(); // what arrived before the connection died is still read
     for (const c of this.#controllers) {
       try {
         c?.error(reason);
@@ -289,6 +328,7 @@ export class ChannelIO {
     // per channel, a measurable cost when a fan-out runs thousands of commands).
     if (this.#readablesClosed) return;
     this.#readablesClosed = true;
+    this.#flushFills();
     for (const c of this.#controllers) {
       try {
         c?.close();

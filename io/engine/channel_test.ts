@@ -99,6 +99,35 @@ test("a BYOB read smaller than the packet takes a part; the rest waits for the n
   assert.equal((await reader.read(new Uint8Array(3))).done, true);
 });
 
+test("packets that arrive together answer one BYOB read, in order; a full buffer answers at once", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader({ mode: "byob" });
+  const first = reader.read(new Uint8Array(8));
+  const a = packet([1, 2, 3]), b = packet([4, 5, 6]), c = packet([7, 8, 9]);
+  data(ch, a);
+  data(ch, b); // the same turn: copied behind the first
+  assert.equal(a.byteLength + b.byteLength, 0, "both packets freed at once");
+  data(ch, c); // 8 bytes fill the buffer: answered now, the rest waits in the stream
+  assert.deepEqual([...(await first).value!], [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual([...(await reader.read(new Uint8Array(8))).value!], [9]);
+  assert.equal(engine.consumed, 9);
+});
+
+test("bytes copied into a waiting BYOB read are not lost when EOF or an abort follows in the same turn", async () => {
+  for (const end of ["eof", "abort"] as const) {
+    const { ch } = channel();
+    const reader = ch.readable(0).getReader({ mode: "byob" });
+    const pending = reader.read(new Uint8Array(16));
+    data(ch, packet([1, 2]));
+    data(ch, packet([3]));
+    if (end === "eof") ch.handleEvent({ type: "channelEof", channelId: 1 });
+    else ch.abort(new Error("connection lost"));
+    assert.deepEqual([...(await pending).value!], [1, 2, 3], end);
+    const next = await reader.read(new Uint8Array(16)).then((r) => r.done, (e: Error) => e.message);
+    assert.equal(next, end === "eof" ? true : "connection lost");
+  }
+});
+
 test("empty data packets are skipped, text and Response consumers still read everything", async () => {
   const { ch } = channel();
   data(ch, new Uint8Array(0));
