@@ -276,7 +276,11 @@ async function main(): Promise<void> {
   const ours = runtimes.filter((r) =>
     ["node", "deno", "bun"].includes(r.id) && (!o.runtimes || o.runtimes.has(r.id))
   );
-  const cipherOf = (rt: Runtime) => (rt.id === "deno" ? CHACHA : GCM);
+  // Each runtime's default cipher: AES-GCM on Node and Bun, and on Deno too when the
+  // system's libcrypto does it (Deno runs with -A here); chacha20-poly1305 for a Deno
+  // without it (SSH_LIBCRYPTO=0), as connect() would choose.
+  const denoCipher = process.env.SSH_LIBCRYPTO === "0" ? CHACHA : GCM;
+  const cipherOf = (rt: Runtime) => (rt.id === "deno" ? denoCipher : GCM);
 
   const f: PeerFixture = await startPeer("openssh");
   const local = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-bench-"));
