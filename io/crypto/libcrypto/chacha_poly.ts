@@ -16,15 +16,21 @@ import { LIBCRYPTO_PROVIDER } from "./gcm.ts";
 
 const ZEROS = new Uint8Array(64);
 
+/**
+ * Scratch shared by every direction's state (the calls are synchronous; nothing stays in
+ * them between two): the IV, the Poly1305 key block, a computed tag, a decrypted length.
+ */
+const IV = new Uint8Array(16);
+const BLOCK = new Uint8Array(64);
+const POLY_KEY = BLOCK.subarray(0, 32);
+const TAG = new Uint8Array(16);
+const LENGTH = new Uint8Array(4);
+
 /** The two keyed ChaCha20 contexts and Poly1305 of one direction. */
 class ChaChaPoly {
   readonly #main: EvpCipher;
   readonly #header: EvpCipher;
   readonly #poly: EvpPoly1305;
-  readonly #iv = new Uint8Array(16);
-  readonly #block = new Uint8Array(64);
-  readonly #polyKey = this.#block.subarray(0, 32);
-  readonly tag = new Uint8Array(16);
 
   constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
     if (keys.encKey.length !== 64) {
@@ -33,28 +39,28 @@ class ChaChaPoly {
       );
     }
     const chacha = lib.EVP_chacha20();
-    this.#main = new EvpCipher(lib, chacha, keys.encKey.subarray(0, 32), this.#iv, true);
-    this.#header = new EvpCipher(lib, chacha, keys.encKey.subarray(32, 64), this.#iv, true);
+    this.#main = new EvpCipher(lib, chacha, keys.encKey.subarray(0, 32), IV.fill(0), true);
+    this.#header = new EvpCipher(lib, chacha, keys.encKey.subarray(32, 64), IV, true);
     this.#poly = new EvpPoly1305(lib);
   }
 
   /** XORs K_1's keystream for `seq` into `length` (4 bytes, in place or into `out`). */
   cryptLength(seq: number, length: Uint8Array, out: Uint8Array = length): void {
-    this.#header.setIv(chachaIv(0, seq, this.#iv));
+    this.#header.setIv(chachaIv(0, seq, IV));
     this.#header.updateInto(out, length);
   }
 
   /** The Poly1305 tag of `data` for `seq`, into `out`. */
   mac(seq: number, data: Uint8Array, out: Uint8Array): void {
-    this.#main.setIv(chachaIv(0, seq, this.#iv));
-    this.#main.updateInto(this.#block, ZEROS);
-    this.#poly.mac(this.#polyKey, data, out);
-    this.#block.fill(0);
+    this.#main.setIv(chachaIv(0, seq, IV));
+    this.#main.updateInto(BLOCK, ZEROS);
+    this.#poly.mac(POLY_KEY, data, out);
+    BLOCK.fill(0);
   }
 
   /** XORs K_2's keystream from block 1 for `seq` into `payload`, in place. */
   cryptPayload(seq: number, payload: Uint8Array): void {
-    this.#main.setIv(chachaIv(1, seq, this.#iv));
+    this.#main.setIv(chachaIv(1, seq, IV));
     this.#main.update(payload);
   }
 }
@@ -91,7 +97,6 @@ export class LibcryptoChaChaPolyOpener implements PacketOpener {
   readonly lengthInClear = true;
   readonly provider = LIBCRYPTO_PROVIDER;
   readonly #st: ChaChaPoly;
-  readonly #length = new Uint8Array(4);
 
   /** An opener keyed with the 64-byte `keys.encKey`. */
   constructor(lib: LibCryptoSymbols, keys: DirectionKeys) {
@@ -99,7 +104,7 @@ export class LibcryptoChaChaPolyOpener implements PacketOpener {
   }
 
   decryptLength(seq: number, first: Uint8Array): number {
-    const l = this.#length;
+    const l = LENGTH;
     this.#st.cryptLength(seq, first.subarray(0, 4), l);
     return ((l[0]! << 24) | (l[1]! << 16) | (l[2]! << 8) | l[3]!) >>> 0;
   }
@@ -107,8 +112,8 @@ export class LibcryptoChaChaPolyOpener implements PacketOpener {
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
     if (packet.length < 4 || tag.length < 16) return false;
     const st = this.#st;
-    st.mac(seq, packet, st.tag);
-    if (!constantTimeEqual(st.tag, 0, tag, 0, 16)) return false;
+    st.mac(seq, packet, TAG);
+    if (!constantTimeEqual(TAG, 0, tag, 0, 16)) return false;
     // The length field stays as sent, as the portable opener leaves it.
     st.cryptPayload(seq, packet.subarray(4));
     return true;

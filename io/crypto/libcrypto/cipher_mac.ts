@@ -74,11 +74,12 @@ const DIGESTS: Readonly<Partial<Record<HmacHash, readonly [keyof LibCryptoSymbol
   sha512: ["EVP_sha512", 64],
 };
 
+const SEQ = new Uint8Array(4);
+
 /** HMAC over `uint32 seq || data` through libcrypto. */
 export class LibcryptoHmac implements PacketMac {
   readonly length: number;
   readonly #hmac: EvpHmac;
-  readonly #seq = new Uint8Array(4);
 
   /** Keys the MAC. */
   constructor(lib: LibCryptoSymbols, hash: HmacHash, key: Uint8Array) {
@@ -90,7 +91,7 @@ export class LibcryptoHmac implements PacketMac {
   }
 
   compute(seq: number, data: Uint8Array, start: number, end: number, out: Uint8Array): void {
-    const s = this.#seq;
+    const s = SEQ; // shared: the call is synchronous
     s[0] = seq >>> 24, s[1] = (seq >>> 16) & 0xff, s[2] = (seq >>> 8) & 0xff, s[3] = seq & 0xff;
     const h = this.#hmac;
     h.begin();

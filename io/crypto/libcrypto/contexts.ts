@@ -16,6 +16,17 @@ import { isNull, type LibCryptoSymbols, type Pointer } from "./binding.ts";
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 const EVP_CTRL_GCM_SET_TAG = 0x11;
 
+/**
+ * Scratch for the out-parameters every call writes (`int *outl`, what a final call may
+ * write, a digest and its length). Shared by all contexts: the calls are synchronous
+ * and nothing is kept in them between two, and an idle connection then holds no
+ * buffers of its own here (fan-out keeps thousands).
+ */
+const OUTL = new Uint8Array(8);
+const OUTL_INT = new Int32Array(OUTL.buffer, 0, 1);
+const FINAL = new Uint8Array(32);
+const DIGEST = new Uint8Array(64);
+
 /** Frees native contexts whose owner the garbage collector took. */
 const released = new FinalizationRegistry<() => void>((free) => free());
 
@@ -28,11 +39,6 @@ export class EvpCipher {
   readonly #lib: LibCryptoSymbols;
   readonly #ctx: Pointer;
   readonly #enc: number;
-  /** `int *outl` of the update and final calls. */
-  readonly #outl = new Uint8Array(4);
-  readonly #outlView = new Int32Array(this.#outl.buffer);
-  /** Where EVP_CipherFinal_ex may write (nothing, for the stream modes used here). */
-  readonly #final = new Uint8Array(32);
 
   /** A context for `cipher` (an EVP_CIPHER pointer) keyed with `key`; `iv` may come later. */
   constructor(
@@ -60,7 +66,7 @@ export class EvpCipher {
   /** Feeds additional authenticated data (AES-GCM). */
   aad(data: Uint8Array): void {
     check(
-      this.#lib.EVP_CipherUpdate(this.#ctx, null, this.#outl, data, data.length),
+      this.#lib.EVP_CipherUpdate(this.#ctx, null, OUTL, data, data.length),
       "EVP_CipherUpdate (AAD)",
     );
   }
@@ -69,9 +75,9 @@ export class EvpCipher {
   update(data: Uint8Array): void {
     const n = data.length;
     if (n === 0) return;
-    check(this.#lib.EVP_CipherUpdate(this.#ctx, data, this.#outl, data, n), "EVP_CipherUpdate");
-    if (this.#outlView[0] !== n) {
-      throw new Error(`libcrypto: EVP_CipherUpdate wrote ${this.#outlView[0]} bytes for ${n}`);
+    check(this.#lib.EVP_CipherUpdate(this.#ctx, data, OUTL, data, n), "EVP_CipherUpdate");
+    if (OUTL_INT[0] !== n) {
+      throw new Error(`libcrypto: EVP_CipherUpdate wrote ${OUTL_INT[0]} bytes for ${n}`);
     }
   }
 
@@ -80,12 +86,12 @@ export class EvpCipher {
     const n = src.length;
     if (dst.length < n) throw new RangeError("libcrypto: output shorter than input");
     if (n === 0) return;
-    check(this.#lib.EVP_CipherUpdate(this.#ctx, dst, this.#outl, src, n), "EVP_CipherUpdate");
+    check(this.#lib.EVP_CipherUpdate(this.#ctx, dst, OUTL, src, n), "EVP_CipherUpdate");
   }
 
   /** Ends an AES-GCM message; when opening, whether the tag set before verified. */
   finish(): boolean {
-    return this.#lib.EVP_CipherFinal_ex(this.#ctx, this.#final, this.#outl) === 1;
+    return this.#lib.EVP_CipherFinal_ex(this.#ctx, FINAL, OUTL) === 1;
   }
 
   /** The 16-byte AES-GCM tag of the message just sealed, into `out[0..16]`. */
@@ -111,9 +117,6 @@ export class EvpCipher {
 export class EvpHmac {
   readonly #lib: LibCryptoSymbols;
   readonly #ctx: Pointer;
-  /** The digest and its `unsigned int *len` (HMAC_Final writes the whole digest). */
-  readonly #md = new Uint8Array(64);
-  readonly #mdLen = new Uint8Array(4);
   /** Digest bytes. */
   readonly length: number;
 
@@ -143,8 +146,9 @@ export class EvpHmac {
 
   /** Writes the MAC to `out[0..length]`. */
   finish(out: Uint8Array): void {
-    check(this.#lib.HMAC_Final(this.#ctx, this.#md, this.#mdLen), "HMAC_Final");
-    out.set(this.#md.subarray(0, this.length));
+    // HMAC_Final writes the whole digest: into the scratch, then the MAC's length out.
+    check(this.#lib.HMAC_Final(this.#ctx, DIGEST, OUTL), "HMAC_Final");
+    out.set(DIGEST.subarray(0, this.length));
   }
 }
 
@@ -172,8 +176,6 @@ export function hasPoly1305(lib: LibCryptoSymbols): boolean {
 export class EvpPoly1305 {
   readonly #lib: LibCryptoSymbols;
   readonly #ctx: Pointer;
-  /** `size_t *outl` of EVP_MAC_final. */
-  readonly #outl = new Uint8Array(8);
 
   /** A Poly1305 context (check {@link hasPoly1305} first). */
   constructor(lib: LibCryptoSymbols) {
@@ -194,6 +196,6 @@ export class EvpPoly1305 {
     const lib = this.#lib;
     check(lib.EVP_MAC_init(this.#ctx, key, 32, null), "EVP_MAC_init");
     if (data.length > 0) check(lib.EVP_MAC_update(this.#ctx, data, data.length), "EVP_MAC_update");
-    check(lib.EVP_MAC_final(this.#ctx, out, this.#outl, 16), "EVP_MAC_final");
+    check(lib.EVP_MAC_final(this.#ctx, out, OUTL, 16), "EVP_MAC_final"); // size_t *outl
   }
 }

@@ -43,21 +43,23 @@ const CTR = ["aes128-ctr", "aes192-ctr", "aes256-ctr"];
 const CBC = ["aes128-cbc", "aes192-cbc", "aes256-cbc"];
 
 /**
- * Where libcrypto beats the runtime's other native paths, per runtime (seal+open
- * round trips of 32 KiB, CPU time, this machine, 2026-12-05; bench/cipher_throughput.ts):
+ * Where libcrypto beats the runtime's other native paths, per runtime (seal+open round
+ * trips of 32 KiB per CPU-second, then bench/run.ts end to end; this machine, 2026-12-05):
  *
- * - Deno 2.9: its `node:crypto` AES-GCM runs at ≈ 45 MB/s and WebCrypto's at
- *   ≈ 630 MB/s per CPU-second, libcrypto seals in place at ≈ 4,500; its AES-CTR and
- *   HMAC copy every packet in and out; its ChaCha20 is slower than libcrypto's.
- * - Bun 1.4: BoringSSL has no ChaCha20 in `node:crypto` (the portable WebAssembly
- *   runs at ≈ 550 MB/s, libcrypto's at ≈ 5,000). Its AES-GCM and AES-CTR are
- *   native already; libcrypto saves their copies.
+ * - Deno 2.9: everything. Its `node:crypto` AES-GCM runs at ≈ 85 MB/s and WebCrypto's
+ *   at ≈ 630, libcrypto's at 1,770–2,000; chacha20-poly1305 418 → 1,526; AES-CTR with
+ *   HMAC-SHA-256 161 → 691 (its `node:crypto` copies every packet in and out).
+ * - Bun 1.4: chacha20-poly1305 only, which BoringSSL lacks (the portable WebAssembly
+ *   runs at 240, libcrypto at 1,321). Its own AES-GCM and AES-CTR are as fast end to
+ *   end (gcm ↓ 611–621 MB/s against 570–583, the same ↑; ctr within noise), because
+ *   they open into a fresh buffer the channel then owns (no payload copy), and they
+ *   cost less memory per idle connection (a libcrypto AES-GCM context holds 1.5 KiB).
  * - Node: no FFI.
  */
 export const LIBCRYPTO_WINS: Readonly<Record<Runtime, readonly string[]>> = {
   node: [],
   deno: [CHACHA, ...GCM, ...CTR, ...CBC],
-  bun: [CHACHA, ...GCM, ...CTR, ...CBC],
+  bun: [CHACHA],
 };
 
 /** The libcrypto factory, with the `supports()` method the registry looks for. */

@@ -18,7 +18,7 @@ import { currentRuntime, envVar } from "../../runtime/env.ts";
 import { listen } from "../../server/listen.ts";
 import { libcryptoAlgorithms } from "../suite.ts";
 import { libcrypto, loadLibcrypto } from "./binding.ts";
-import { createLibcryptoPacketProtection, LIBCRYPTO_PROVIDER } from "./provider.ts";
+import { createLibcryptoPacketProtection, LIBCRYPTO_PROVIDER, LIBCRYPTO_WINS } from "./provider.ts";
 
 const runtime = currentRuntime();
 const loaded = libcrypto();
@@ -98,7 +98,8 @@ test("libcrypto loads on Deno and Bun on Linux, and is reported unavailable on N
     return;
   }
   assert.equal(loaded.available, true, loaded.available ? "" : loaded.reason);
-  for (const c of ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"]) {
+  assert.ok(LIBCRYPTO_WINS[runtime].includes("chacha20-poly1305@openssh.com"));
+  for (const c of LIBCRYPTO_WINS[runtime]) {
     assert.ok(libcryptoAlgorithms().includes(c), `${c} goes to libcrypto`);
   }
 });
@@ -221,10 +222,13 @@ test(
         encryptionAlgs: [cipher],
         ...(mac === null ? {} : { macAlgs: [mac] }),
       });
-      assert.deepEqual(conn.getExtraInfo().cryptoProviders, {
-        send: LIBCRYPTO_PROVIDER,
-        receive: LIBCRYPTO_PROVIDER,
-      });
+      // Each cipher over a real connection; where this runtime gives it to libcrypto, there.
+      if (LIBCRYPTO_WINS[runtime].includes(cipher)) {
+        assert.deepEqual(conn.getExtraInfo().cryptoProviders, {
+          send: LIBCRYPTO_PROVIDER,
+          receive: LIBCRYPTO_PROVIDER,
+        });
+      }
       const p = await conn.createProcess("echo");
       const chunks: Uint8Array[] = [];
       const reading = (async () => {
