@@ -7,14 +7,14 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
 import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { importPublicKeyList } from "../../keys/formats/import.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import { isKRL, KeyRevocationList, parseKRL } from "../../keys/trust/krl.ts";
+import { isKRL, KeyRevocationList, MAX_KRL_BYTES, parseKRL } from "../../keys/trust/krl.ts";
 import { expandHome } from "../runtime/env.ts";
 import { loadPublicKeys, type PublicKeyInput } from "./files.ts";
+import { readTrustFile } from "./trust_file.ts";
 
 /**
  * Revoked keys, for `listen({ revokedKeys })` and `connect({ revokedHostKeys })`:
@@ -84,6 +84,23 @@ export class RevokedKeys {
   }
 }
 
+/** Errors opening a path that mean it names no file (so the string is key text, or missing). */
+const NOT_A_PATH = new Set(["ENOENT", "ENOTDIR", "ENAMETOOLONG", "EINVAL"]);
+
+/**
+ * A revocation file's bytes, read through the same checks as authorized_keys (a regular
+ * file, opened without blocking) and refused past the KRL size cap before it is all in
+ * memory; undefined when the string names no file.
+ */
+async function readRevocationFile(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readTrustFile(path, { maxBytes: MAX_KRL_BYTES });
+  } catch (e) {
+    if (NOT_A_PATH.has((e as { code?: string }).code ?? "")) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Loads a {@link RevokedKeysSource}. A file is a KRL when it starts with the KRL
  * magic, otherwise a list of public keys (blank lines and `#` comments
@@ -115,7 +132,7 @@ export async function loadRevokedKeys(
       if (s instanceof KeyRevocationList) lists.push(s);
       else if (s instanceof Uint8Array && isKRL(s)) lists.push(parseKRL(s));
       else if (typeof s === "string" && !s.includes("\n")) {
-        const bytes = await readFile(expandHome(s)).catch(() => undefined);
+        const bytes = await readRevocationFile(expandHome(s));
         if (bytes === undefined) keys.push(...await loadPublicKeys([s])); // key text, or says why not
         else {
           file = s;

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
-import { parseKRL } from "../../keys/trust/krl.ts";
+import { MAX_KRL_BYTES, parseKRL } from "../../keys/trust/krl.ts";
 import { certSection, krl, section, str, T, u64 } from "../../keys/trust/_krl_test_util.ts";
 import { loadRevokedKeys } from "./revoked_keys.ts";
 
@@ -74,6 +74,18 @@ test("loadRevokedKeys() names what it cannot load", async () => {
     await assert.rejects(
       loadRevokedKeys(join(dir, "missing")),
       (e) => e instanceof KeyImportError && /Cannot load revoked keys: Cannot read/.test(e.message),
+    );
+    // Past the KRL cap, refused before it is read into memory; a directory is no list.
+    const big = join(dir, "big.krl");
+    writeFileSync(big, "");
+    truncateSync(big, MAX_KRL_BYTES + 1);
+    await assert.rejects(
+      loadRevokedKeys(big),
+      (e) => e instanceof KeyImportError && /larger than 16777216 bytes/.test(e.message),
+    );
+    await assert.rejects(
+      loadRevokedKeys(dir),
+      (e) => e instanceof KeyImportError && /not a regular file/.test(e.message),
     );
     await assert.rejects(
       loadRevokedKeys([krlBytes.subarray(0, 30)]),
