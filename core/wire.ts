@@ -247,6 +247,21 @@ const HEX_BYTES: readonly string[] = Array.from(
   (_, i) => i.toString(16).padStart(2, "0"),
 );
 
+/**
+ * Lowercase hex of `bytes`, two digits a byte.
+ *
+ * @example
+ * ```ts
+ * import { toHex } from "./wire.ts";
+ * console.log(toHex(new Uint8Array([0, 15, 255]))); // "000fff"
+ * ```
+ */
+export function toHex(bytes: Uint8Array): string {
+  let hex = "";
+  for (let i = 0; i < bytes.length; i++) hex += HEX_BYTES[bytes[i]!]!;
+  return hex;
+}
+
 /** A buffer a writer builds in, with its DataView. */
 interface Scratch {
   readonly bytes: Uint8Array;

@@ -19,6 +19,7 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
+import { toHex } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { RedirectOptions } from "./redirect.ts";
 
@@ -167,7 +168,7 @@ function x11RequestOf(x: true | X11ForwardingOptions): Uint8Array {
   let cookie = o.authCookie;
   if (!cookie) {
     const b = crypto.getRandomValues(new Uint8Array(16));
-    cookie = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+    cookie = toHex(b);
   }
   return encodeX11Request({
     singleConnection: o.singleConnection ?? false,

@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { SSHError } from "../../core/errors.ts";
+import { toHex } from "../../core/wire.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import { connectLocal } from "../runtime/local_socket.ts";
 import { envVar, expandHome } from "../runtime/env.ts";
@@ -30,10 +31,6 @@ export interface X11ClientOptions {
 export interface X11Host {
   /** Where the server's x11 channels arrive. */
   onX11Channel: ((conn: SSHStreamConnection) => void) | undefined;
-}
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -68,7 +65,7 @@ export async function setUpX11Forwarding(
   conn.onX11Channel = (c) => void serveX11Channel(c, display, protocol, fake, real);
   return {
     authProtocol: protocol,
-    authCookie: hex(fake),
+    authCookie: toHex(fake),
     screen: display.screen,
     ...(options.singleConnection ? { singleConnection: true } : {}),
   };

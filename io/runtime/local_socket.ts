@@ -11,6 +11,7 @@ import { chmod, link, lstat, mkdtemp, rm, rmdir, unlink } from "node:fs/promises
 import * as net from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
+import { toHex } from "../../core/wire.ts";
 import { socketFromNodeSocket } from "./node_socket.ts";
 import type { ByteSocket } from "./socket.ts";
 
@@ -182,7 +183,7 @@ function byteLength(s: string): number {
 
 function randomHex(bytes: number): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return toHex(b);
 }
 
 /** Connects to a UNIX socket for a direct-streamlocal channel. */
