@@ -107,13 +107,8 @@ export class GcmSealer implements PacketSealer {
 
   /** Encrypts `packet[4..]` in place and writes the tag. */
   seal(_seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
+    checkGcmSealable(packet, tagOut);
     const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < TAG_LENGTH) {
-      throw new RangeError(
-        `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
-          `multiple of 16, or the tag buffer is short`,
-      );
-    }
     const st = this.#st;
     st.crypt(packet, len);
     st.tag(packet, len);
@@ -155,13 +150,13 @@ export class GcmOpener implements PacketOpener {
 
   /** The length is in clear. */
   decryptLength(_seq: number, first: Uint8Array): number {
-    return be32(first, 0) >>> 0;
+    return gcmPacketLength(first);
   }
 
   /** Verifies the tag over the length and ciphertext, then decrypts in place. */
   open(_seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
+    if (!isGcmPacket(packet, tag)) return false;
     const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < TAG_LENGTH) return false;
     const st = this.#st;
     st.tag(packet, len);
     const ok = constantTimeEqual(st.scratch, 0, tag, 0, TAG_LENGTH);
@@ -174,6 +169,54 @@ export class GcmOpener implements PacketOpener {
   skip(): void {
     this.#st.next();
   }
+}
+
+/**
+ * Whether `packet` (length field first) and `tag` have the shape every AES-GCM sealer and
+ * opener takes: whole 16-byte blocks after the 4-byte length field, and room for the tag.
+ *
+ * @example
+ * ```ts
+ * import { isGcmPacket } from "./noble_aes_gcm.ts";
+ * console.log(isGcmPacket(new Uint8Array(20), new Uint8Array(16))); // true
+ * console.log(isGcmPacket(new Uint8Array(19), new Uint8Array(16))); // false
+ * ```
+ */
+export function isGcmPacket(packet: Uint8Array, tag: Uint8Array): boolean {
+  const len = packet.length;
+  return len >= 4 && ((len - 4) & 15) === 0 && tag.length >= TAG_LENGTH;
+}
+
+/**
+ * Throws the RangeError every AES-GCM sealer gives a packet or tag buffer of the wrong
+ * shape (see {@link isGcmPacket}).
+ *
+ * @example
+ * ```ts
+ * import { checkGcmSealable } from "./noble_aes_gcm.ts";
+ * checkGcmSealable(new Uint8Array(36), new Uint8Array(16)); // fine
+ * ```
+ */
+export function checkGcmSealable(packet: Uint8Array, tagOut: Uint8Array): void {
+  if (!isGcmPacket(packet, tagOut)) {
+    throw new RangeError(
+      `Cannot seal AES-GCM packet: ${packet.length - 4} bytes after the length field is not ` +
+        `a multiple of 16, or the tag buffer is short`,
+    );
+  }
+}
+
+/**
+ * The packet_length field of an AES-GCM packet, which is sent in clear (RFC 5647 §7.3).
+ *
+ * @example
+ * ```ts
+ * import { gcmPacketLength } from "./noble_aes_gcm.ts";
+ * console.log(gcmPacketLength(new Uint8Array([0, 0, 1, 0]))); // 256
+ * ```
+ */
+export function gcmPacketLength(first: Uint8Array): number {
+  return be32(first, 0) >>> 0;
 }
 
 function be32(b: Uint8Array, i: number): number {

@@ -12,7 +12,13 @@ import {
   createSecretKey,
   type KeyObject,
 } from "node:crypto";
-import { GcmOpener, GcmSealer } from "../../core/crypto/noble_aes_gcm.ts";
+import {
+  checkGcmSealable,
+  GcmOpener,
+  gcmPacketLength,
+  GcmSealer,
+  isGcmPacket,
+} from "../../core/crypto/noble_aes_gcm.ts";
 import type { DirectionKeys, PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
 import { NATIVE_PROVIDER, putBack } from "./_native.ts";
 
@@ -72,13 +78,8 @@ export class NativeGcmSealer implements PacketSealer {
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
+    checkGcmSealable(packet, tagOut);
     const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < 16) {
-      throw new RangeError(
-        `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
-          `multiple of 16, or the tag buffer is short`,
-      );
-    }
     if (len - 4 < this.#threshold) {
       this.#portable().seal(seq, packet, tagOut);
     } else {
@@ -164,7 +165,7 @@ export class NativeGcmOpener implements PacketOpener {
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {
-    return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
+    return gcmPacketLength(first);
   }
 
   /**
@@ -173,8 +174,8 @@ export class NativeGcmOpener implements PacketOpener {
    * opener's in-place result. Null when the tag does not verify.
    */
   openDetached(seq: number, packet: Uint8Array, tag: Uint8Array): Uint8Array | null {
+    if (!isGcmPacket(packet, tag)) return null;
     const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return null;
     if (len - 4 < this.#threshold) {
       return this.open(seq, packet, tag) ? packet.slice(4) : null;
     }
@@ -203,8 +204,8 @@ export class NativeGcmOpener implements PacketOpener {
   }
 
   open(seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
+    if (!isGcmPacket(packet, tag)) return false;
     const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;
     let ok: boolean;
     if (len - 4 < this.#threshold) {
       ok = this.#portable().open(seq, packet, tag);

@@ -11,7 +11,12 @@
  * @module
  */
 
-import { GcmOpener, GcmSealer } from "../../core/crypto/noble_aes_gcm.ts";
+import {
+  checkGcmSealable,
+  GcmOpener,
+  gcmPacketLength,
+  GcmSealer,
+} from "../../core/crypto/noble_aes_gcm.ts";
 import type {
   CipherInfo,
   DirectionKeys,
@@ -102,12 +107,7 @@ export class WebCryptoGcmSealer implements DeferredSealer {
       this.#nonce.next();
       return;
     }
-    if (len < 0 || (len & 15) !== 0 || tagOut.length < TAG) {
-      throw new RangeError(
-        `Cannot seal AES-GCM packet: ${len} bytes after the length field is not a ` +
-          `multiple of 16, or the tag buffer is short`,
-      );
-    }
+    checkGcmSealable(packet, tagOut);
     const iv = this.#nonce.bytes.slice();
     this.#nonce.next();
     this.#sync.skip();
@@ -164,7 +164,7 @@ export class WebCryptoGcmOpener implements DeferredOpener {
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {
-    return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
+    return gcmPacketLength(first);
   }
 
   prepare(packet: Uint8Array): Promise<void> | undefined {

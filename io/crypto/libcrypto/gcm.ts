@@ -5,6 +5,11 @@
  * @module
  */
 
+import {
+  checkGcmSealable,
+  gcmPacketLength,
+  isGcmPacket,
+} from "../../../core/crypto/noble_aes_gcm.ts";
 import type { DirectionKeys, PacketOpener, PacketSealer } from "../../../core/crypto/types.ts";
 import { GcmNonce } from "../native_gcm.ts";
 import type { LibCryptoSymbols } from "./binding.ts";
@@ -12,13 +17,6 @@ import { EvpCipher } from "./contexts.ts";
 
 /** The provider name libcrypto's sealers and openers report. */
 export const LIBCRYPTO_PROVIDER = "libcrypto";
-
-function badLength(len: number): RangeError {
-  return new RangeError(
-    `Cannot seal AES-GCM packet: ${len - 4} bytes after the length field is not a ` +
-      `multiple of 16, or the tag buffer is short`,
-  );
-}
 
 /** The EVP_CIPHER for an AES-GCM key of `keyLength` bytes. */
 function gcmCipher(lib: LibCryptoSymbols, keyLength: number): unknown {
@@ -49,8 +47,7 @@ export class LibcryptoGcmSealer implements PacketSealer {
   }
 
   seal(_seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
-    const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tagOut.length < 16) throw badLength(len);
+    checkGcmSealable(packet, tagOut);
     const c = this.#cipher;
     c.setIv(this.#nonce.bytes);
     this.#nonce.next(); // first: a nonce is never used twice, even after a failure
@@ -78,12 +75,11 @@ export class LibcryptoGcmOpener implements PacketOpener {
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {
-    return ((first[0]! << 24) | (first[1]! << 16) | (first[2]! << 8) | first[3]!) >>> 0;
+    return gcmPacketLength(first);
   }
 
   open(_seq: number, packet: Uint8Array, tag: Uint8Array): boolean {
-    const len = packet.length;
-    if (len < 4 || ((len - 4) & 15) !== 0 || tag.length < 16) return false;
+    if (!isGcmPacket(packet, tag)) return false;
     const c = this.#cipher;
     const body = packet.subarray(4);
     c.setIv(this.#nonce.bytes);
