@@ -5,7 +5,11 @@
  * @module
  */
 
+import type { PacketMac } from "../../core/crypto/cipher_mac.ts";
+import { checkKeyLengths } from "../../core/crypto/check_keys.ts";
 import type { HmacHash } from "../../core/crypto/noble_hmac.ts";
+import type { CipherInfo, DirectionKeys, MacInfo } from "../../core/crypto/types.ts";
+import { UmacPacketMac, umacTagLengthOf } from "../../core/crypto/umac.ts";
 
 /** The provider name native sealers and openers report. */
 export const NATIVE_PROVIDER = "node:crypto";
@@ -31,6 +35,42 @@ export const MAC_HASHES: Readonly<Record<string, HmacHash>> = {
   "hmac-sha2-512": "sha512",
   "hmac-sha1": "sha1",
 };
+
+/**
+ * What a native factory checks before it builds a sealer or opener: the key lengths, and
+ * that `supports` takes the cipher (with its MAC, unless AEAD); `implementation` names
+ * the library in the RangeError for one it does not.
+ */
+export function checkSupported(
+  implementation: string,
+  supports: (cipher: string, mac: string | null) => boolean,
+  what: string,
+  cipher: CipherInfo,
+  mac: MacInfo | null,
+  keys: DirectionKeys,
+): void {
+  checkKeyLengths(what, cipher, mac, keys);
+  if (!supports(cipher.name, cipher.aead ? null : mac?.name ?? null)) {
+    throw new RangeError(
+      `Cannot create ${what}: ${implementation} does not implement ` +
+        `${cipher.name}${mac && !cipher.aead ? ` with ${mac.name}` : ""}`,
+    );
+  }
+}
+
+/**
+ * The packet MAC a native cipher pairs with: our UMAC (no native library has one, and
+ * no per-packet native call could beat it), else the library's HMAC from `hmac`.
+ */
+export function packetMacFor(
+  mac: MacInfo,
+  key: Uint8Array,
+  hmac: (hash: HmacHash, key: Uint8Array) => PacketMac,
+): PacketMac {
+  const umac = umacTagLengthOf(mac.name);
+  if (umac !== undefined) return new UmacPacketMac(key, umac);
+  return hmac(MAC_HASHES[mac.name]!, key);
+}
 
 /** Swaps the bytes of a 32-bit word. */
 export function bswap32(x: number): number {

@@ -26,8 +26,7 @@
  */
 import type { CipherGCMTypes } from "node:crypto";
 import { CipherMacOpener, CipherMacSealer, type PacketMac } from "../../core/crypto/cipher_mac.ts";
-import { checkKeyLengths } from "../../core/crypto/check_keys.ts";
-import { UmacPacketMac, umacTagLengthOf } from "../../core/crypto/umac.ts";
+import { umacTagLengthOf } from "../../core/crypto/umac.ts";
 import type {
   CipherInfo,
   DirectionKeys,
@@ -38,7 +37,7 @@ import type {
 } from "../../core/crypto/types.ts";
 import type { WasmMode } from "../../core/crypto/wasm/kernels.ts";
 import { currentRuntime } from "../runtime/env.ts";
-import { CIPHER_ALGORITHMS, MAC_HASHES, NATIVE_PROVIDER } from "./_native.ts";
+import { checkSupported, CIPHER_ALGORITHMS, NATIVE_PROVIDER, packetMacFor } from "./_native.ts";
 import {
   type ChaChaThreshold,
   NativeChaChaPolyOpener,
@@ -125,20 +124,10 @@ export function createNativePacketProtection(
   };
   // UMAC has no node:crypto form: the native cipher pairs with our UMAC, which
   // runs at node:crypto HMAC-SHA-256's speed or better (bench/cipher_bench.ts).
-  const macFor = (mac: MacInfo, key: Uint8Array): PacketMac => {
-    const umac = umacTagLengthOf(mac.name);
-    if (umac !== undefined) return new UmacPacketMac(key, umac);
-    return new NativeHmac(MAC_HASHES[mac.name]!, key, thresholds.mac);
-  };
-  const check = (what: string, cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys) => {
-    checkKeyLengths(what, cipher, mac, keys);
-    if (!supports(cipher.name, cipher.aead ? null : mac?.name ?? null)) {
-      throw new RangeError(
-        `Cannot create ${what}: node:crypto on ${currentRuntime()} does not implement ` +
-          `${cipher.name}${mac && !cipher.aead ? ` with ${mac.name}` : ""}`,
-      );
-    }
-  };
+  const macFor = (mac: MacInfo, key: Uint8Array): PacketMac =>
+    packetMacFor(mac, key, (hash, k) => new NativeHmac(hash, k, thresholds.mac));
+  const check = (what: string, cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys) =>
+    checkSupported(`node:crypto on ${currentRuntime()}`, supports, what, cipher, mac, keys);
   return Object.freeze({
     provider: NATIVE_PROVIDER,
     supports,

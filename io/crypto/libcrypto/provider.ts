@@ -13,7 +13,6 @@ import {
   CipherMacSealer,
   type PacketMac,
 } from "../../../core/crypto/cipher_mac.ts";
-import { checkKeyLengths } from "../../../core/crypto/check_keys.ts";
 import {
   registerPacketProtection,
   unregisterPacketProtection,
@@ -26,9 +25,9 @@ import type {
   PacketProtectionFactory,
   PacketSealer,
 } from "../../../core/crypto/types.ts";
-import { UmacPacketMac, umacTagLengthOf } from "../../../core/crypto/umac.ts";
+import { umacTagLengthOf } from "../../../core/crypto/umac.ts";
 import { currentRuntime, type Runtime } from "../../runtime/env.ts";
-import { MAC_HASHES } from "../_native.ts";
+import { checkSupported, MAC_HASHES, packetMacFor } from "../_native.ts";
 import { libcrypto, type LibCryptoSymbols } from "./binding.ts";
 import { LibcryptoChaChaPolyOpener, LibcryptoChaChaPolySealer } from "./chacha_poly.ts";
 import { blockCipher, LibcryptoHmac, libcryptoTransform } from "./cipher_mac.ts";
@@ -98,20 +97,10 @@ export function createLibcryptoPacketProtection(
     if (blockCipher(lib, cipher) === undefined || mac === null) return false;
     return MAC_HASHES[mac] !== undefined || umacTagLengthOf(mac) !== undefined;
   };
-  const macFor = (mac: MacInfo, key: Uint8Array): PacketMac => {
-    const umac = umacTagLengthOf(mac.name);
-    if (umac !== undefined) return new UmacPacketMac(key, umac);
-    return new LibcryptoHmac(lib, MAC_HASHES[mac.name]!, key);
-  };
-  const check = (what: string, cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys) => {
-    checkKeyLengths(what, cipher, mac, keys);
-    if (!supports(cipher.name, cipher.aead ? null : mac?.name ?? null)) {
-      throw new RangeError(
-        `Cannot create ${what}: libcrypto does not implement ` +
-          `${cipher.name}${mac && !cipher.aead ? ` with ${mac.name}` : ""}`,
-      );
-    }
-  };
+  const macFor = (mac: MacInfo, key: Uint8Array): PacketMac =>
+    packetMacFor(mac, key, (hash, k) => new LibcryptoHmac(lib, hash, k));
+  const check = (what: string, cipher: CipherInfo, mac: MacInfo | null, keys: DirectionKeys) =>
+    checkSupported("libcrypto", supports, what, cipher, mac, keys);
   return Object.freeze({
     provider: LIBCRYPTO_PROVIDER,
     supports,
