@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { getCipherInfo, getMacInfo, getPacketProtection } from "../../../core/crypto/registry.ts";
 import type { PacketOpener, PacketSealer } from "../../../core/crypto/types.ts";
+import { seededRandom } from "../../../core/random.ts";
 import { generatePrivateKey } from "../../../keys/generate.ts";
 import { connect } from "../../client/connect.ts";
 import { currentRuntime, envVar } from "../../runtime/env.ts";
@@ -166,6 +167,21 @@ test("a changed byte anywhere in the packet or tag is refused", { skip }, () => 
       } else if (cipherName.startsWith("chacha") || macName!.includes("-etm@")) {
         assert.deepEqual(p, sent, `${what}: the tag is checked before anything is decrypted`);
       }
+    }
+  }
+});
+
+test("random packets, tags and lengths never make an opener throw", { skip }, () => {
+  // Peer input reaches the openers as it came off the wire: ragged sizes included.
+  const rnd = seededRandom(0x11bc);
+  for (const [cipherName, macName] of CASES) {
+    const { ours } = pair(cipherName, macName);
+    const o = ours.opener;
+    for (let i = 0; i < 60; i++) {
+      const len = 4 + (rnd(2)[0]! % 300) * o.blockSize + (i % 3 === 0 ? rnd(1)[0]! % 5 : 0);
+      const tagLen = i % 7 === 0 ? rnd(1)[0]! % o.tagLength : o.tagLength;
+      o.decryptLength(i, rnd(o.firstBlockLength));
+      assert.equal(o.open(i, rnd(len), rnd(tagLen)), false, `${cipherName} ${macName ?? ""}`);
     }
   }
 });
