@@ -127,6 +127,27 @@ try {
     exitStatus: r.exitStatus,
     exports: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Object.keys(v).length])),
     engine: typeof entries["./core"]?.ClientConnection,
+    // A name exported by two entry points must be the same object through both (one
+    // copy of each module however the bundle is split): [names shared, names that differ].
+    // Two names are different functions on purpose: "." resolveSSHConfig fills in the
+    // running process's user, home and files around ./config's pure one, and ./keys
+    // matches known_hosts host patterns where ./config matches ssh_config's.
+    shared: (() => {
+      const distinct = new Set(["resolveSSHConfig", "matchPatternList"]);
+      const mods = Object.values(entries);
+      let same = 0;
+      const differ = [];
+      for (let i = 0; i < mods.length; i++) {
+        for (let j = i + 1; j < mods.length; j++) {
+          for (const n of Object.keys(mods[i])) {
+            if (!(n in mods[j]) || distinct.has(n)) continue;
+            if (mods[i][n] === mods[j][n]) same++;
+            else differ.push(n);
+          }
+        }
+      }
+      return [same, differ];
+    })(),
   }));
 } finally {
   await conn.close();
@@ -166,7 +187,7 @@ function install(): Promise<Consumer> {
 }
 
 nodeHostTest(
-  "npm pack: the tarball holds dist/ (.js with .d.ts), LICENSE, README.md and package.json only",
+  "npm pack: the tarball holds dist/ (bundled entry points and their shared chunks, declarations), LICENSE, README.md and package.json only",
   { timeoutMs: 240_000 },
   async () => {
     const { files } = await pack();
@@ -181,17 +202,25 @@ nodeHostTest(
         f,
       );
     }
-    const js = dist.filter((f) => f.endsWith(".js"));
-    assert.deepEqual(
-      js.map((f) => f.replace(/\.js$/, ".d.ts")),
-      dist.filter((f) => f.endsWith(".d.ts")),
+    // JavaScript: one bundle per entry point plus the chunks they share (a module per file
+    // costs Node's loader half a millisecond each); declarations: one per module, as tsc
+    // wrote them.
+    const entryBases = (await entryPoints()).map((e) =>
+      "dist/" + e.source.slice(2).replace(/\.ts$/, "")
     );
-    for (const e of await entryPoints()) {
-      const base = "dist/" + e.source.slice(2).replace(/\.ts$/, "");
-      assert.ok(
-        files.includes(base + ".js") && files.includes(base + ".d.ts"),
-        `${e.name} is packed`,
-      );
+    const js = dist.filter((f) => f.endsWith(".js"));
+    const chunks = js.filter((f) => f.startsWith("dist/_chunks/"));
+    assert.deepEqual(
+      js.filter((f) => !chunks.includes(f)),
+      entryBases.map((b) => b + ".js").sort(),
+      "the only JavaScript besides the shared chunks is the entry points",
+    );
+    assert.ok(chunks.length > 0 && chunks.length < 40, `${chunks.length} shared chunks`);
+    const declarations = dist.filter((f) => f.endsWith(".d.ts"));
+    assert.ok(declarations.length > 100, `${declarations.length} declaration files`);
+    assert.ok(!declarations.some((f) => f.startsWith("dist/_chunks/")));
+    for (const b of entryBases) {
+      assert.ok(files.includes(b + ".js") && files.includes(b + ".d.ts"), `${b} is packed`);
     }
     const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       engines: { node: string };
@@ -237,11 +266,14 @@ for (const runtime of RUNTIMES) {
         exitStatus: number;
         exports: Record<string, number>;
         engine: string;
+        shared: [number, string[]];
       };
       assert.equal(out.stdout, "packaged\n");
       assert.equal(out.stderr, "to-stderr\n");
       assert.equal(out.exitStatus, 3);
       assert.equal(out.engine, "function", "./core exports the engines as values");
+      assert.deepEqual(out.shared[1], [], "names exported by two entry points are one object");
+      assert.ok(out.shared[0] > 20, `entry points share exports (${out.shared[0]})`);
       for (const e of await entryPoints()) {
         assert.ok((out.exports[e.name] ?? 0) > 3, `${e.name} exports values on ${runtime.name}`);
       }
