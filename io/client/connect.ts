@@ -351,17 +351,27 @@ function acceptAnyHostKey(): boolean {
 }
 
 /**
- * `revokedHostKeys`: refuses a revoked host key, or a host certificate whose key
- * or CA is revoked (or whose serial or key ID a KRL revokes), with an `SSHError`
- * (ERR_HOST_KEY_NOT_VERIFIABLE); other keys go on to `verify`. X.509 host keys
- * are not OpenSSH keys: `verify` checks them.
+ * `revokedHostKeys`: refuses a revoked host key, a host certificate whose key
+ * or CA is revoked (or whose serial or key ID a KRL revokes), or an X.509 host key
+ * whose certificate's key or an issuer's is, with an `SSHError`
+ * (ERR_HOST_KEY_NOT_VERIFIABLE); other keys go on to `verify`.
  */
 function refuseRevokedHostKeys(
   revoked: RevokedKeys,
   verify: (info: HostKeyInfo) => boolean | Promise<boolean>,
 ): (info: HostKeyInfo) => boolean | Promise<boolean> {
   return (info) => {
-    if (revoked.empty || isX509Algorithm(info.algorithm)) return verify(info);
+    if (revoked.empty) return verify(info);
+    if (isX509Algorithm(info.algorithm)) {
+      if (revoked.isRevokedKeyBlob(info.keyBlob)) {
+        throw new SSHError(
+          "ERR_HOST_KEY_NOT_VERIFIABLE",
+          `X.509 host key (${info.algorithm}) for ${hostLabel(info.host, info.port)} is ` +
+            "revoked by revokedHostKeys (its certificate's key or an issuer's)",
+        );
+      }
+      return verify(info);
+    }
     const subject = parseKeyOrCertificate(info.keyBlob);
     if (revoked.isRevoked(subject)) {
       const key = subject instanceof SSHCertificate ? subject.key : subject;

@@ -210,7 +210,8 @@ export interface ConnectOptions extends LogOptions {
    * -k`, told apart by its magic); key text; KRL bytes; a parsed
    * `KeyRevocationList`; or a list of these, key objects and blobs. A host
    * certificate is refused when its key or CA is revoked, or a KRL revokes its
-   * serial or key ID. A revoked key fails `connect()` with an `SSHError`
+   * serial or key ID; an X.509 host key when its certificate's key or an issuer's
+   * (of the chain the server sent) is. A revoked key fails `connect()` with an `SSHError`
    * (ERR_HOST_KEY_NOT_VERIFIABLE); a file that cannot be read or parsed with a
    * `KeyImportError` before connecting. Read once per `connect()`.
    *

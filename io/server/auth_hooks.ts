@@ -169,7 +169,7 @@ export class AuthHandler {
         // The same algorithms as publickey: no SHA-1 (ssh-rsa) or DSA unless signatureAlgs says so.
         if (!this.#algorithmAccepted(e.algorithm)) return NO;
         // Before anything that could vouch for it.
-        if (await this.#isRevoked(parsedKey(e.keyBlob))) return NO;
+        if (await this.#isRevokedBlob(e.keyBlob)) return NO;
         const known = this.#ctx.trust?.knownClientHosts;
         if (known !== undefined && !(await this.#knownClientHost(known, e))) return NO;
         const hook = this.#ctx.hook("validateHostBasedUser");
@@ -366,7 +366,11 @@ export class AuthHandler {
   ): Promise<KeyGrant | undefined> {
     const { conn } = this.#ctx;
     if (!this.#algorithmAccepted(algorithm)) return undefined;
-    if (isX509Algorithm(blobType(keyBlob))) return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
+    if (isX509Algorithm(blobType(keyBlob))) {
+      // As for OpenSSH keys: revocation first (the certificate's key, or an issuer's).
+      if (await this.#isRevokedBlob(keyBlob)) return undefined;
+      return this.#x509(user, keyBlob) ? ANY_KEY : undefined;
+    }
     // One parse serves revocation, the CA check and the line match (undefined: it does not parse).
     const subject = parsedKey(keyBlob);
     // As sshd, revocation first: no authorized_keys line, CA or hook can accept a revoked key.
@@ -400,12 +404,28 @@ export class AuthHandler {
    * blob that did not parse (undefined), or a list that could not be read, refuses too.
    */
   async #isRevoked(subject: SSHKey | SSHCertificate | undefined): Promise<boolean> {
-    const source = this.#ctx.trust?.revokedKeys;
-    if (source === undefined) return false;
-    const revoked = await (this.#revoked ??= loadRevokedKeys(source).catch(() => undefined));
+    const revoked = await this.#revokedKeys();
+    if (revoked === null) return false;
     if (revoked === undefined) return true;
     if (revoked.empty) return false;
     return subject === undefined || revoked.isRevoked(subject);
+  }
+
+  /**
+   * {@link #isRevoked} for a key blob of any kind, `x509v3-*` keys included (their
+   * certificates' keys; see `RevokedKeys.isRevokedKeyBlob`).
+   */
+  async #isRevokedBlob(blob: Uint8Array): Promise<boolean> {
+    const revoked = await this.#revokedKeys();
+    if (revoked === null) return false;
+    return revoked === undefined || revoked.isRevokedKeyBlob(blob);
+  }
+
+  /** `revokedKeys`, loaded once: null when none are configured, undefined when unreadable. */
+  #revokedKeys(): Promise<RevokedKeys | undefined> | null {
+    const source = this.#ctx.trust?.revokedKeys;
+    if (source === undefined) return null;
+    return this.#revoked ??= loadRevokedKeys(source).catch(() => undefined);
   }
 
   /**

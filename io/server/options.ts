@@ -416,7 +416,8 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * line, `trustedUserCAKeys`, `knownClientHosts` — and whatever the
    * `validatePublicKey`, `validateCertificate` and `validateHostBasedUser` hooks
    * would answer (they are not asked). A certificate is refused when its key
-   * or the CA that signed it is revoked. Files are read when `listen()` starts
+   * or the CA that signed it is revoked; an X.509 (`x509v3-*`) key when its
+   * certificate's key or the key of a certificate of the chain it sent is. Files are read when `listen()` starts
    * (a missing or malformed one throws `KeyImportError`) and again for each
    * connection; when that fails, every key is refused. A file may be a list of
    * public keys or a binary OpenSSH key revocation list (KRL, `ssh-keygen -k`),

@@ -201,6 +201,18 @@ test("listen() refuses X.509 client keys from another CA, for another user, or w
   await assert.rejects(login(s, { clientKeys: [userPair("ecdsa")] }), denied);
 });
 
+test("listen() revokedKeys refuses an X.509 client key whose certificate's key or issuer is revoked", async () => {
+  const pair = userPair("ecdsa");
+  const trust = { x509TrustedCerts: [root] };
+  for (const revoked of [pair.key, rootKey]) {
+    await using s = await server({ ...trust, revokedKeys: [revoked.publicKey()] });
+    await assert.rejects(login(s, { clientKeys: [pair] }), denied);
+  }
+  // A list that revokes neither lets it in.
+  await using s = await server({ ...trust, revokedKeys: [generatePrivateKey("ed25519")] });
+  await using _c = await login(s, { clientKeys: [pair] });
+});
+
 test("listen() x509Purposes: a host-purpose certificate is refused by default, taken with 'any'", async () => {
   const serverPurpose = userPair("ecdsa", { purposes: "secureShellServer" });
   {
@@ -254,6 +266,29 @@ test("connect() x509TrustedCerts offers X.509 host keys first and checks their c
     login(s, { x509TrustedCerts: [otherRoot], knownHosts: { text: "" } }),
     (e: Error & { code?: string }) => e.code === "ERR_HOST_KEY_NOT_VERIFIABLE",
   );
+});
+
+test("connect() revokedHostKeys refuses an X.509 host key whose certificate's key or issuer is revoked", async () => {
+  const leafKey = generatePrivateKey("ecdsa");
+  const leaf = generateX509HostCertificate(rootKey, leafKey, "CN=loopback", {
+    now,
+    issuerCertificate: root,
+    principals: ["127.0.0.1"],
+  });
+  await using s = await server({
+    hostKeys: [hostKeyFromX509(new X509KeyPair(leafKey, [leaf, root]))],
+    beginAuth: () => false,
+  });
+  const options = { x509TrustedCerts: [root], knownHosts: { text: "" } };
+  for (const revoked of [leafKey, rootKey]) {
+    await assert.rejects(
+      login(s, { ...options, revokedHostKeys: [revoked.publicKey()] }),
+      (e: Error & { code?: string }) =>
+        e.code === "ERR_HOST_KEY_NOT_VERIFIABLE" && /revoked by revokedHostKeys/.test(e.message),
+    );
+  }
+  await using conn = await login(s, { ...options, revokedHostKeys: [hostKey.publicKey()] });
+  assert.equal(conn.getExtraInfo().algorithms?.hostKey, "x509v3-ecdsa-sha2-nistp256");
 });
 
 test("connect() x509TrustedCertPaths and x509Purposes", async () => {
