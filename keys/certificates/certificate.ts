@@ -24,7 +24,7 @@ import type { KeyMaterial } from "../../core/publickey/types.ts";
 import { verifySignature } from "../../core/publickey/verify.ts";
 import { SSHError } from "../../core/errors.ts";
 import { type RandomSource, systemRandom } from "../../core/random.ts";
-import { SSHReader, SSHWriter } from "../../core/wire.ts";
+import { equalBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
 import { matchAddressList } from "../trust/host_patterns.ts";
 import { fingerprintBlob, type FingerprintHash } from "../fingerprint.ts";
@@ -193,6 +193,15 @@ export class SSHCertificate {
   /** The bytes the signature covers. */
   readonly signedData: Uint8Array;
   #comment: string;
+  /** The last {@link verifySignature} answer, with copies of what it was computed over. */
+  #verified:
+    | {
+      readonly allowed: string | undefined;
+      readonly ok: boolean;
+      readonly signature: Uint8Array;
+      readonly signedData: Uint8Array;
+    }
+    | undefined;
 
   private constructor(blob: Uint8Array, comment: string) {
     this.blob = blob.slice();
@@ -352,12 +361,30 @@ export class SSHCertificate {
    * ```
    */
   verifySignature(allowedAlgorithms?: readonly string[]): boolean {
-    return verifySignature(
+    // A server checks one certificate more than once per login (is it one of the trusted
+    // CAs'? then every rule at once): the last answer is kept with the bytes it was for.
+    const allowed = allowedAlgorithms?.join(",");
+    const last = this.#verified;
+    if (
+      last !== undefined && last.allowed === allowed &&
+      equalBytes(last.signature, this.signature) &&
+      equalBytes(last.signedData, this.signedData)
+    ) {
+      return last.ok;
+    }
+    const ok = verifySignature(
       this.signatureKey.material,
       this.signature,
       this.signedData,
       allowedAlgorithms ? { allowedAlgorithms } : undefined,
     );
+    this.#verified = {
+      allowed,
+      ok,
+      signature: this.signature.slice(),
+      signedData: this.signedData.slice(),
+    };
+    return ok;
   }
 
   /**

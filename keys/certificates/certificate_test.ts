@@ -2,6 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../../core/random.ts";
 import {
+  curve25519Backend,
+  registerCurve25519Backend,
+} from "../../core/crypto/curve25519_backend.ts";
+import {
   CERT_FOREVER,
   certKeyType,
   createCertificate,
@@ -227,5 +231,40 @@ keygenTest("ssh-keygen -L accepts the certificates createCertificate() signs", (
       new RegExp(`Signing CA: \\S+ ${ca.getFingerprint().replace(/[+/]/g, "\\$&")}`),
     );
     assert.equal(k.fingerprint("subject-cert.pub"), subject.getFingerprint());
+  }
+});
+
+test("verifySignature() verifies a certificate once, and again when its bytes or the allowed algorithms change", () => {
+  const ca = generatePrivateKey("ed25519", { random: seededRandom(31) });
+  const cert = createCertificate({
+    key: generatePrivateKey("ed25519", { random: seededRandom(32) }),
+    caKey: ca,
+    type: "user",
+    keyId: "once",
+    random: seededRandom(33),
+  });
+  const backend = curve25519Backend();
+  let verifies = 0;
+  registerCurve25519Backend({
+    ...backend,
+    ed25519Verify: (...args) => (verifies++, backend.ed25519Verify(...args)),
+  });
+  try {
+    assert.equal(cert.verifySignature(), true);
+    assert.equal(cert.verifySignature(), true);
+    assert.equal(cert.checkValidity({ now: Date.now() }).valid, true);
+    assert.equal(verifies, 1, "one verification for three checks of the same bytes");
+    // Other allowed algorithms: asked again.
+    assert.equal(cert.verifySignature(["rsa-sha2-256"]), false);
+    assert.equal(cert.verifySignature(["ssh-ed25519"]), true);
+    assert.equal(verifies, 2);
+    // A changed signature byte is never answered from before.
+    cert.signature[cert.signature.length - 1]! ^= 1;
+    assert.equal(cert.verifySignature(["ssh-ed25519"]), false);
+    cert.signature[cert.signature.length - 1]! ^= 1;
+    assert.equal(cert.verifySignature(["ssh-ed25519"]), true);
+    assert.equal(verifies, 4);
+  } finally {
+    registerCurve25519Backend(backend);
   }
 });
