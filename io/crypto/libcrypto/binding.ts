@@ -191,7 +191,7 @@ export function loadLibcrypto(
   }
   const explicit = setting !== undefined && setting !== "" && setting !== "1";
   const g = globalThis as { Deno?: DenoFfi; Bun?: unknown };
-  let open: ((path: string) => unknown) | undefined;
+  let open: ((path: string) => { symbols: unknown; close(): void }) | undefined;
   let os: string;
   if (g.Deno !== undefined) {
     const deno = g.Deno;
@@ -208,12 +208,12 @@ export function loadLibcrypto(
     if (state !== "granted") {
       return unavailable("Deno's ffi permission is not granted (--allow-ffi)");
     }
-    open = (path) => deno.dlopen(path, symbolTable(DENO_TYPES, "deno")).symbols;
+    open = (path) => deno.dlopen(path, symbolTable(DENO_TYPES, "deno"));
   } else if (g.Bun !== undefined) {
     const bun = bunFfi();
     if (bun === undefined) return unavailable("bun:ffi is not available");
     os = (globalThis as { process?: { platform?: string } }).process?.platform ?? "";
-    open = (path) => bun.dlopen(path, symbolTable(BUN_TYPES, "bun")).symbols;
+    open = (path) => bun.dlopen(path, symbolTable(BUN_TYPES, "bun"));
   } else {
     return unavailable("this runtime has no foreign function interface");
   }
@@ -222,16 +222,23 @@ export function loadLibcrypto(
   }
   const errors: string[] = [];
   for (const path of explicit ? [setting] : LINUX_NAMES) {
-    let lib: LibCryptoSymbols;
+    let handle: { symbols: unknown; close(): void };
     try {
-      lib = open(path) as LibCryptoSymbols;
+      handle = open(path);
     } catch (e) {
       errors.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
       continue;
     }
+    const lib = handle.symbols as LibCryptoSymbols;
     const version = Number(lib.OpenSSL_version_num());
     if (version < 0x30000000) {
       errors.push(`${path}: OpenSSL ${version.toString(16)} is older than 3.0`);
+      // Never used: let the process unmap it.
+      try {
+        handle.close();
+      } catch {
+        // Closing is best effort.
+      }
       continue;
     }
     return { available: true, lib, path };
