@@ -17,6 +17,9 @@ import { conformanceTest, type PeerName, runCommand } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
 import { login } from "./client_peer.ts";
 import { scp } from "../io/scp/scp.ts";
+import { connect } from "../io/client/connect.ts";
+import { listen } from "../io/server/listen.ts";
+import { generatePrivateKey } from "../keys/generate.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie", "dropbear"];
 const enc = new TextEncoder();
@@ -190,3 +193,59 @@ for (const protocol of ["scp", "sftp"] as const) {
     },
   );
 }
+
+conformanceTest(
+  "scp() legacy remote to remote: a source cut mid-file cuts the transfer to OpenSSH's scp -t, never pads the file out",
+  { peers: ["openssh"] },
+  async () => {
+    const f = await sharedPeer("openssh");
+    await using dst = await login(f);
+    // The source: a server whose `scp -f` announces 1,000,000 bytes and dies after 4,096.
+    await using source = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [generatePrivateKey("ed25519")],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      processFactory: async (p) => {
+        const r = p.stdin.getReader();
+        await r.read();
+        await p.channel.write(enc.encode("C0644 1000000 big.bin\n"));
+        await r.read();
+        await p.channel.write(new Uint8Array(4096).fill(0x41));
+        r.releaseLock();
+        p.exit(1);
+      },
+    });
+    await using src = await connect("127.0.0.1", {
+      port: source.address.port,
+      username: "u",
+      password: "pw",
+      knownHosts: null,
+      clientKeys: [],
+      config: false,
+    });
+    const name = `scp-cut-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const host = join(f.user.hostHome, name);
+    await fsp.mkdir(host);
+    const st0 = await fsp.stat(f.user.hostHome);
+    await fsp.chown(host, st0.uid, st0.gid);
+    try {
+      await assert.rejects(
+        scp([src, "big.bin"], [dst, `${f.user.home}/${name}`], { protocol: "scp" }),
+        (e: Error) =>
+          /cut after 4096 of 1000000 bytes/.test(e.message) &&
+          /cut short at the destination/.test(e.message),
+      );
+      // Whatever scp -t kept of it is short of the announced size, and holds no padding.
+      await new Promise((r) => setTimeout(r, 200));
+      const kept = await fsp.readFile(join(host, "big.bin")).catch(() => undefined);
+      if (kept !== undefined) {
+        assert.ok(kept.length < 1_000_000, `${kept.length} bytes at the destination`);
+        assert.ok(kept.every((b) => b === 0x41), "only bytes the source sent");
+      }
+    } finally {
+      await fsp.rm(host, { recursive: true, force: true });
+    }
+  },
+);

@@ -260,6 +260,7 @@ export class BackendTarget<H> implements SinkTarget {
         await pending?.catch(() => {});
         await close().catch(() => {});
         await b.remove(path);
+        return "removed" as const;
       },
     };
   }

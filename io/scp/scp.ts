@@ -362,7 +362,7 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
           } else {
             await pull(
               src,
-              () => new RelayTarget(tx),
+              () => new RelayTarget(tx, () => to.abort()),
               { recurse, preserve, signal },
               (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
             );
@@ -431,11 +431,17 @@ async function pull(
   }
 }
 
-/** A sink target that forwards what one remote sends to another remote's `scp -t`. */
+/**
+ * A sink target that forwards what one remote sends to another remote's `scp -t`. A file
+ * the source fails to finish cuts the destination's transfer (`cut`): `scp -t` keeps what
+ * a file got, so padding it out to its announced size would leave a complete-looking file.
+ */
 class RelayTarget implements SinkTarget {
   readonly #tx: SCPSender;
-  constructor(tx: SCPSender) {
+  readonly #cut: () => void;
+  constructor(tx: SCPSender, cut: () => void) {
     this.#tx = tx;
+    this.#cut = cut;
   }
 
   async enterDir(
@@ -473,8 +479,9 @@ class RelayTarget implements SinkTarget {
           throw new SCPError(`${path}: ${tx.warnings.at(-1) ?? "refused by the destination"}`);
         }
       },
-      abort: async () => {
-        await tx.endFile(`${path}: the source failed`).catch(() => {});
+      abort: () => {
+        this.#cut();
+        return Promise.resolve("cut short" as const);
       },
     };
   }

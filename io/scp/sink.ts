@@ -23,8 +23,12 @@ export interface SinkFile {
   write(data: Uint8Array): Promise<void>;
   /** All bytes arrived: applies times and mode as asked and closes. */
   finish(): Promise<void>;
-  /** The transfer failed: closes and removes the partial file. */
-  abort(): Promise<void>;
+  /**
+   * The transfer failed: closes and removes the partial file, or (a file relayed to another
+   * host's `scp -t`, which keeps what it got) cuts that transfer short. Resolves with what
+   * became of the partial file, for the error message.
+   */
+  abort(): Promise<"removed" | "cut short">;
 }
 
 /**
@@ -197,11 +201,16 @@ export async function runSink(
   } catch (e) {
     if (open) {
       const f = open;
-      await f.abort().catch(() => {});
+      const fate = await f.abort().catch(() => undefined);
       if (e instanceof SCPError && e.reason === "cut") {
         s.cancel();
         if (o.signal?.aborted) throw o.signal.reason;
-        throw new SCPError(`${e.message}; the partial file "${f.path}" was removed`, {
+        const what = fate === "removed"
+          ? `the partial file "${f.path}" was removed`
+          : fate === "cut short"
+          ? `"${f.path}" was cut short at the destination (its transfer stopped there too)`
+          : `the partial file "${f.path}" could not be removed`;
+        throw new SCPError(`${e.message}; ${what}`, {
           reason: "cut",
           path: f.path,
           cause: e,
