@@ -14,8 +14,9 @@
  * acts on the path again: a client can swap what is there in between (from a
  * second session, with a posix-rename of a symlink over a checked file). So
  * the final component is opened with O_NOFOLLOW (open, setstat, lsetstat act
- * on that descriptor) and opendir checks that the directory it opened is the
- * one it checked. Intermediate directories cannot be pinned that way with
+ * on that descriptor; a link found there is refused, and a device, FIFO or
+ * socket gets only the owner and times changed, by calls that never follow a
+ * link) and opendir checks that the directory it opened is the one it checked. Intermediate directories cannot be pinned that way with
  * `node:fs`: a swap there follows links, which lead out only if the host put
  * such links inside the root (or they were made by a client before links were
  * anchored); serve roots without them, that only the SFTP users can change.
@@ -594,11 +595,19 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     let a: FileAttributes;
     try {
       const st = await fsp.lstat(local);
+      if (st.isSymbolicLink()) {
+        // `local` was resolved through any link: a link here now was swapped in since
+        // (a rename from another session). Following it could reach outside the root.
+        throw new SFTPError(SFTPStatus.FAILURE, "The path changed while it was being used", {
+          path,
+        });
+      }
       a = this.#vet(attrs, st, path);
       if (!st.isFile() && !st.isDirectory()) {
-        // Devices, FIFOs, sockets: opening one can have effects of its own. A client
-        // cannot create them, so they are not what it could swap in.
-        return await this.#applyByPath(local, a);
+        // Devices, FIFOs, sockets: opening one can have effects of its own, and changing
+        // the mode or size by path would follow a link swapped in meanwhile. Owner and
+        // times go through the calls that never follow a link; mode and size are refused.
+        return await this.#applySpecial(local, a, path);
       }
       const access = a.size !== undefined ? C.O_WRONLY : C.O_RDONLY;
       try {
@@ -629,6 +638,19 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     if (a.permissions !== undefined) await fh.chmod(a.permissions);
     if (a.uid !== undefined && a.gid !== undefined) await fh.chown(a.uid, a.gid);
     if (a.atime !== undefined && a.mtime !== undefined) await fh.utimes(a.atime, a.mtime);
+  }
+
+  /** {@link #applyTo} for a device, FIFO or socket: owner and times only, never following. */
+  async #applySpecial(local: string, a: FileAttributes, path: string): Promise<void> {
+    if (a.size !== undefined || a.permissions !== undefined) {
+      throw new SFTPError(
+        SFTPStatus.PERMISSION_DENIED,
+        "Changing the size or mode of a device, FIFO or socket is not supported",
+        { path },
+      );
+    }
+    if (a.uid !== undefined && a.gid !== undefined) await fsp.lchown(local, a.uid, a.gid);
+    if (a.atime !== undefined && a.mtime !== undefined) await fsp.lutimes(local, a.atime, a.mtime);
   }
 
   async #applyByPath(local: string, a: FileAttributes): Promise<void> {

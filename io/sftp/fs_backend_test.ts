@@ -4,6 +4,7 @@
  * and checks that nothing outside the root was read, changed or shown.
  */
 import { test } from "node:test";
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { SSHReader } from "../../core/wire.ts";
 import { FXP, SFTPStatus } from "../../sftp/constants.ts";
+import type { SFTPError } from "../../sftp/errors.ts";
 import { PacketFramer } from "../../sftp/framer.ts";
 import {
   decodeReply,
@@ -24,7 +26,7 @@ import {
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { listen } from "../server/listen.ts";
-import { childOf } from "./fs_backend.ts";
+import { childOf, FsBackend } from "./fs_backend.ts";
 import type { SFTPServerConfig } from "./server.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -248,6 +250,61 @@ test("setstat() and lsetstat() never follow a symlink a client swaps in after th
     assert.equal(won, false, "the file outside was changed");
     await unchanged(secret);
   });
+});
+
+test("setstat() never follows a host's link out of the root moved over the file mid-request", async () => {
+  // The host put a link leading out inside the root; a client renames it over the file
+  // another request is changing. setstat resolves "/f" as a file, the rename lands, and
+  // the change must not reach what the link points to.
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-host-"));
+  const root = join(base, "root");
+  const victim = join(base, "victim");
+  try {
+    await fsp.mkdir(root);
+    await fsp.writeFile(victim, SECRET);
+    await fsp.chmod(victim, 0o600);
+    const backend = new FsBackend({ root });
+    for (let i = 0; i < 300; i++) {
+      await fsp.rm(join(root, "f"), { force: true });
+      await fsp.writeFile(join(root, "f"), "x");
+      await fsp.rm(join(root, "L"), { force: true });
+      await fsp.symlink(victim, join(root, "L"));
+      const ticks = i % 7;
+      await Promise.all([
+        backend.setstat("/f", { permissions: 0o666, size: 3 }).catch(() => {}),
+        (async () => {
+          for (let k = 0; k < ticks; k++) await Promise.resolve();
+          await new Promise((r) => setImmediate(r));
+          await backend.posixRename("/L", "/f");
+        })().catch(() => {}),
+      ]);
+      const st = await fsp.stat(victim);
+      assert.equal(st.mode & 0o777, 0o600, `round ${i}: the mode outside changed`);
+      assert.equal(st.size, SECRET.length, `round ${i}: the file outside was truncated`);
+    }
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("setstat() on a FIFO changes its times but refuses its mode and size (no by-path call that follows links)", async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-fifo-"));
+  try {
+    const fifo = join(root, "pipe");
+    assert.equal(spawnSync("mkfifo", ["-m", "0600", fifo]).status, 0);
+    const backend = new FsBackend({ root });
+    await backend.setstat("/pipe", { atime: 1_000_000_000, mtime: 1_100_000_000 });
+    assert.equal(Math.floor((await fsp.lstat(fifo)).mtimeMs / 1000), 1_100_000_000);
+    for (const attrs of [{ permissions: 0o666 }, { size: 0 }]) {
+      await assert.rejects(
+        backend.setstat("/pipe", attrs),
+        (e: SFTPError) => e.status === SFTPStatus.PERMISSION_DENIED,
+      );
+    }
+    assert.equal((await fsp.lstat(fifo)).mode & 0o777, 0o600);
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
 });
 
 test("opendir() never lists a directory a client swaps in after the check", async () => {
