@@ -385,6 +385,23 @@ test("SFTPServerEngine stops wanting data above its high-water mark and resumes 
   assert.equal(server.wantsData, true);
 });
 
+test("SFTPServerEngine keeps wanting data while a packet larger than its high-water mark is still arriving", async () => {
+  const server = new SFTPServerEngine(new MemoryBackend(), {
+    maxPacketLength: 4 * 1024 * 1024,
+    send: () => {},
+  });
+  const client = new SFTPClientEngine();
+  client.start();
+  for (const c of client.takeOutgoing()) server.receiveData(c);
+  await server.idle();
+  // Half of a 3 MiB packet (over the 1 MiB default mark): the rest must still be wanted.
+  const packet = new Uint8Array(4 + 3 * 1024 * 1024);
+  new DataView(packet.buffer).setUint32(0, packet.length - 4);
+  packet[4] = FXP.WRITE;
+  server.receiveData(packet.subarray(0, 1_572_864));
+  assert.equal(server.wantsData, true, "the packet cannot complete otherwise");
+});
+
 test("SFTPClientEngine matches replies that arrive in any order", () => {
   const c = new SFTPClientEngine();
   c.start();
@@ -506,6 +523,71 @@ test("SFTPServerEngine runs reads side by side in the backend but answers in req
   // A close waits for the reads before it: the handle is still valid for them.
   p.client.receiveData = orig;
   expect(await p.call({ type: "close", handle }), "ok");
+});
+
+test("SFTPServerEngine runs writes that do not overlap side by side, and overlapping ones in request order", async () => {
+  const backend = new MemoryBackend();
+  const b = delegate(backend);
+  let running = 0;
+  let most = 0;
+  let first = true;
+  b.write = async (h, offset, data) => {
+    const copy = data.slice();
+    running++;
+    most = Math.max(most, running);
+    // The first write is the slow one: a later write that overlaps it must still land after.
+    if (first) {
+      first = false;
+      await new Promise((r) => setTimeout(r, 30));
+    } else await Promise.resolve();
+    running--;
+    return backend.write(h, offset, copy);
+  };
+  const p = new EnginePair(b);
+  await p.start();
+  const { handle } = expect(
+    await p.call({
+      type: "open",
+      path: "/f",
+      flags: OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC,
+      attrs: {},
+    }),
+    "handle",
+  );
+  const enc = new TextEncoder();
+  // Four writes side by side (their bytes do not meet), then two over the first one's.
+  for (let i = 0; i < 4; i++) {
+    p.client.request({ type: "write", handle, offset: i * 4, data: enc.encode(`w${i}..`) });
+  }
+  p.client.request({ type: "write", handle, offset: 0, data: enc.encode("SECOND") });
+  p.client.request({ type: "write", handle, offset: 2, data: enc.encode("3") });
+  await p.flush();
+  expect(await p.call({ type: "close", handle }), "ok");
+  assert.equal(new TextDecoder().decode(backend.readFile("/f")), "SE3OND..w2..w3..");
+  assert.ok(most >= 2, `${most} writes were in the backend at once`);
+});
+
+test("SFTPServerEngine refuses limits and copy-data when disabledExtensions leaves them out", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/src", new TextEncoder().encode("data"));
+  const p = new EnginePair(backend, { disabledExtensions: [Ext.LIMITS, Ext.COPY_DATA] });
+  const ext = await p.start();
+  assert.ok(!ext.has(Ext.LIMITS) && !ext.has(Ext.COPY_DATA), "not announced");
+  assert.equal(status(await p.call({ type: "limits" })), SFTPStatus.OP_UNSUPPORTED);
+  const open = (path: string, flags: number) =>
+    p.call({ type: "open", path, flags, attrs: {} }).then((r) => expect(r, "handle").handle);
+  const from = await open("/src", OpenFlags.READ);
+  const to = await open("/dst", OpenFlags.WRITE | OpenFlags.CREAT);
+  const r = await p.call({
+    type: "copyData",
+    readHandle: from,
+    readOffset: 0,
+    length: 0,
+    writeHandle: to,
+    writeOffset: 0,
+  });
+  assert.equal(status(r), SFTPStatus.OP_UNSUPPORTED);
+  assert.equal(backend.readFile("/dst").length, 0, "nothing was copied");
 });
 
 test("SFTPServerEngine copy-data to the end stops at the source's size when it starts, and refuses one file by the same name", async () => {

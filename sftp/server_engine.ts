@@ -4,9 +4,11 @@
  * request turned into a call on an {@link SFTPBackend}. It does no I/O of its
  * own; the backend does whatever its methods do.
  *
- * Requests are answered one at a time in arrival order (the draft requires
- * requests on one file to be processed in order; OpenSSH's sftp-server is
- * sequential too). The engine keeps the handle table: a client sees 4-byte
+ * Replies go out in arrival order. Requests run one at a time, except READs and
+ * the WRITEs to a non-append handle, which run up to eight side by side in the
+ * backend to hide its latency — a WRITE whose bytes overlap one still running
+ * waits for it (the draft lets only requests that do not overlap run in
+ * parallel; OpenSSH's sftp-server is sequential). The engine keeps the handle table: a client sees 4-byte
  * handles, the backend sees its own handle values, and a client holds at most
  * `maxHandles` at once.
  *
@@ -92,7 +94,11 @@ export interface SFTPServerEngineOptions {
   readonly disabledExtensions?: readonly string[];
   /** The current time in ms, for `ls -l` style long names (recent files show HH:MM). */
   readonly now?: () => number;
-  /** Bytes of unparsed input above which {@link SFTPServerEngine.wantsData} turns false (default 1 MiB). */
+  /**
+   * Bytes of unparsed input above which {@link SFTPServerEngine.wantsData} turns false
+   * while a whole packet is buffered (default 1 MiB; a packet larger than this is still
+   * taken in whole: `maxPacketLength` bounds it).
+   */
   readonly inputHighWater?: number;
   /**
    * Gets back each input chunk whose bytes were all copied into requests (none
@@ -118,6 +124,24 @@ interface HandleEntry {
  * latency while replies still go out in request order.
  */
 const MAX_PARALLEL = 8;
+
+/** The bytes a WRITE covers: [start, end) in the file. */
+interface WriteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The range of a WRITE packet whose handle is 4 bytes (what {@link SFTPServerEngine}'s
+ * classify accepts): type, id, handle string, uint64 offset, then the data string.
+ * Undefined when too short to say (the request then fails on its own, later).
+ */
+function writeRange(p: Uint8Array): WriteRange | undefined {
+  if (p.length < 25) return undefined;
+  const v = new DataView(p.buffer, p.byteOffset, p.length);
+  const start = v.getUint32(13) * 2 ** 32 + v.getUint32(17);
+  return { start, end: start + v.getUint32(21) };
+}
 /** Entries per NAME reply, as OpenSSH's sftp-server. */
 const NAMES_PER_REPLY = 100;
 /** copy-data fallback chunk: OpenSSH's sftp-server copies in 64 KiB pieces. */
@@ -168,6 +192,8 @@ export class SFTPServerEngine<H = unknown> {
   #tail: Promise<void> = Promise.resolve();
   #inFlight = 0;
   #batchKind: "read" | "write" | undefined;
+  /** The byte ranges of the writes in the batch in flight (cleared when it settles). */
+  readonly #writeRanges: WriteRange[] = [];
   #slotWaiters: (() => void)[] = [];
 
   /** Serves `backend`; replies go out through `options.send`. */
@@ -221,7 +247,9 @@ export class SFTPServerEngine<H = unknown> {
    * {@link whenWantsData} resolves; the channel window then holds the client.
    */
   get wantsData(): boolean {
-    return this.closed || this.#framer.buffered < this.#highWater;
+    // Above the mark, still wanted while no whole packet is in: a packet larger than the
+    // mark (maxPacketLength may be) could not arrive otherwise. The framer caps its size.
+    return this.closed || this.#framer.buffered < this.#highWater || !this.#framer.ready;
   }
 
   /** Resolves when {@link wantsData} is true again. */
@@ -295,7 +323,16 @@ export class SFTPServerEngine<H = unknown> {
         }
         this.#wakeDataWaiters();
         const kind = this.#classify(p);
-        if (kind === "other" || kind !== this.#batchKind) await this.#settled();
+        // Writes whose bytes overlap one still running must land in request order (draft
+        // §6: only requests that do not overlap may run side by side).
+        const range = kind === "write" ? writeRange(p) : undefined;
+        if (
+          kind === "other" || kind !== this.#batchKind ||
+          (range !== undefined && this.#overlapsRunningWrite(range))
+        ) {
+          await this.#settled();
+        }
+        if (range !== undefined) this.#writeRanges.push(range);
         if (kind === "other") {
           const reply = await this.#process(p);
           this.#pool.release(p);
@@ -354,6 +391,12 @@ export class SFTPServerEngine<H = unknown> {
   async #settled(): Promise<void> {
     await this.#tail;
     this.#batchKind = undefined;
+    this.#writeRanges.length = 0;
+  }
+
+  /** Whether `r` overlaps a write of the batch in flight (on any handle: one file may have two). */
+  #overlapsRunningWrite(r: WriteRange): boolean {
+    return this.#writeRanges.some((w) => r.start < w.end && w.start < r.end);
   }
 
   /** Whether a packet may run beside its neighbours: reads, and writes to non-append handles. */
@@ -492,6 +535,13 @@ export class SFTPServerEngine<H = unknown> {
     return h;
   }
 
+  /** Refuses a request of an extension left out of VERSION (`disabledExtensions`). */
+  #offered(ext: string): void {
+    if (!this.#extensions.has(ext)) {
+      throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, `Unsupported extension ${ext}`);
+    }
+  }
+
   #need<K extends keyof SFTPBackend<H>>(name: K, ext: string): NonNullable<SFTPBackend<H>[K]> {
     const f = this.#backend[name];
     if (!f || !this.#extensions.has(ext)) {
@@ -607,6 +657,7 @@ export class SFTPServerEngine<H = unknown> {
         await this.#need("lsetstat", Ext.LSETSTAT)(req.path, req.attrs);
         return ok();
       case "limits":
+        this.#offered(Ext.LIMITS);
         return [
           encodeExtendedReply(
             id,
@@ -631,6 +682,7 @@ export class SFTPServerEngine<H = unknown> {
         return [encodeExtendedReply(id, encodeUsersGroupsBody(users, groups))];
       }
       case "copyData":
+        this.#offered(Ext.COPY_DATA);
         await this.#copyData(req);
         return ok();
       case "extended": {
