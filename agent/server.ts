@@ -56,6 +56,40 @@ export class AgentServerConnection {
     return run;
   }
 
+  /**
+   * Takes bytes from the client without answering them yet: a caller that must not
+   * let replies pile up (a peer can ask for kilobytes of identities with five bytes)
+   * then takes the answers one at a time with {@link nextReply}, writing each out
+   * before asking for the next. Throws {@link AgentError} on a bad frame length.
+   *
+   * @example
+   * ```ts
+   * import { AgentKeyring } from "./keyring.ts";
+   * import { AgentServerConnection } from "./server.ts";
+   * const conn = new AgentServerConnection(new AgentKeyring());
+   * conn.push(Uint8Array.of(0, 0, 0, 1, 11, 0, 0, 0, 1, 11)); // two REQUEST_IDENTITIES
+   * let replies = 0;
+   * while (await conn.nextReply()) replies++;
+   * console.log(replies); // 2
+   * ```
+   */
+  push(bytes: Uint8Array): void {
+    this.#reader.push(bytes);
+  }
+
+  /**
+   * The framed reply to the next whole request pushed, or undefined when none is
+   * complete. Calls are queued with {@link receive}'s.
+   */
+  nextReply(): Promise<Uint8Array | undefined> {
+    const run = this.#queue.then(() => {
+      const body = this.#reader.next();
+      return body === undefined ? undefined : this.handle(body);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   async #receive(bytes: Uint8Array): Promise<Uint8Array> {
     this.#reader.push(bytes);
     const out: Uint8Array[] = [];

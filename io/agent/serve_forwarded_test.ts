@@ -9,7 +9,8 @@ import type { SessionBind } from "../../agent/extensions.ts";
 import { SSHWriter } from "../../core/wire.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { AgentClient } from "./client.ts";
-import { SSHAgent } from "./ssh_agent.ts";
+import { serveAgent, SSHAgent } from "./ssh_agent.ts";
+import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
 
 const hostA = generatePrivateKey("ed25519"); // where the key may be used
 const hostB = generatePrivateKey("ed25519"); // the host the agent was forwarded to
@@ -75,4 +76,36 @@ test("SSHAgent.serveForwarded() closes the channel unserved when the session has
   await served;
   await assert.rejects(far.listIdentities());
   far.close();
+});
+
+test("serveAgent() answers one request at a time and stops while its socket's buffer is full", async () => {
+  const agent = new SSHAgent();
+  for (let i = 0; i < 20; i++) agent.add(generatePrivateKey("ed25519", { comment: `k${i}` }));
+  let handlers!: SocketHandlers;
+  const written: Uint8Array[] = [];
+  let paused = false;
+  const socket: ByteSocket = {
+    // Full after every write, as a peer that never reads leaves it.
+    write: (d) => (written.push(d), false),
+    end: () => {},
+    destroy: () => {},
+    pause: () => void (paused = true),
+    resume: () => void (paused = false),
+    setHandlers: (h) => void (handlers = h),
+  };
+  const served = serveAgent(agent, socket);
+  // 6000 REQUEST_IDENTITIES in one read: about 1 KiB of reply each.
+  const requests = new Uint8Array(5 * 6000);
+  for (let i = 0; i < 6000; i++) requests.set([0, 0, 0, 1, 11], i * 5);
+  handlers.data(requests);
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  await settle();
+  assert.equal(written.length, 1, "one reply, then it waits for the buffer to drain");
+  assert.equal(paused, true, "and reads no more meanwhile");
+  handlers.drain();
+  await settle();
+  assert.equal(written.length, 2);
+  assert.ok(written[0]!.length > 1000 && written[0]![4] === 12, "an identities answer");
+  handlers.close();
+  await served;
 });

@@ -75,7 +75,10 @@ export function serveAgent(
   ).then((r) => r.type === "success", () => false);
   return new Promise<void>((resolve) => {
     let done = false;
+    /** Resolves the wait for the socket's write buffer to drain (or for it to close). */
+    let drained: (() => void) | undefined;
     const finish = () => {
+      drained?.();
       if (done) return;
       done = true;
       resolve();
@@ -92,24 +95,30 @@ export function serveAgent(
         // Copied: the server reads it after this call returns, and adapters may reuse or
         // free the chunk then (SocketHandlers.data).
         const copy = chunk.slice();
-        pending = bound.then((ok) => {
-          if (!ok) throw new Error("Agent connection not bound");
-          return server.receive(copy);
-        }).then(
-          (out) => {
-            if (out.length) socket.write(out);
-            socket.resume();
-          },
-          () => {
-            socket.destroy();
-            finish();
-          },
-        );
+        pending = pending.then(async () => {
+          if (!(await bound)) throw new Error("Agent connection not bound");
+          server.push(copy);
+          // One reply at a time, and none while the last is still queued for the socket:
+          // five bytes of request can ask for a long identity list, so answering a chunk
+          // of requests at once (or reading on while the peer does not read) would let
+          // the replies pile up without bound. ssh-agent stops reading likewise.
+          for (let out; !done && (out = await server.nextReply()) !== undefined;) {
+            if (!socket.write(out) && !done) await new Promise<void>((r) => (drained = r));
+          }
+          if (!done) socket.resume();
+        }).catch(() => {
+          socket.destroy();
+          finish();
+        });
       },
       // A client that half-closes after its last request still gets the answer.
       end: () => void pending.then(() => socket.end()),
       error: () => {},
-      drain: () => {},
+      drain: () => {
+        const d = drained;
+        drained = undefined;
+        d?.();
+      },
       close: finish,
     });
   });
