@@ -11,6 +11,7 @@ import type { KeyMaterial, RsaKeyMaterial } from "../core/publickey/types.ts";
 import { equalBytes } from "../core/wire.ts";
 import { bitLength, modInverse, modPow } from "../core/publickey/bigint.ts";
 import { publicKeyTypeName } from "../core/publickey/algorithms.ts";
+import { RSA_MAX_EXPONENT_BITS } from "../core/publickey/blob.ts";
 import { CURVES, isValidPoint, padScalar, publicFromScalar } from "./_curves.ts";
 import { KeyImportError } from "./errors.ts";
 
@@ -117,6 +118,10 @@ export function checkKeyMaterial(k: KeyMaterial, what: string): void {
       // The bounds OpenSSH enforces (SSH_RSA_MINIMUM_MODULUS_SIZE, SSHBUF_MAX_BIGNUM).
       if (bitLength(k.n) < 1024) fail(`RSA modulus of ${bitLength(k.n)} bits is below 1024 bits`);
       if (bitLength(k.n) > 16384) fail("RSA modulus is longer than 16384 bits");
+      // As a public key blob's: a huge e costs every blinded signature a long modPow.
+      if (bitLength(k.e) > RSA_MAX_EXPONENT_BITS) {
+        fail(`RSA public exponent of ${bitLength(k.e)} bits exceeds ${RSA_MAX_EXPONENT_BITS} bits`);
+      }
       if (k.d !== undefined) {
         const { p, q, d } = k;
         if (p === undefined || q === undefined) return fail("RSA private key lacks p or q");
