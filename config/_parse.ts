@@ -192,7 +192,17 @@ async function matchCfgLine(
 ): Promise<boolean> {
   const o = ctx.o;
   const ruser = o.user ?? ctx.localUser;
-  const host = currentHost(ctx, finalPass);
+  let host: string;
+  try {
+    host = currentHost(ctx, finalPass);
+  } catch (e) {
+    // A HostName with a bad %-token, met by a Match line (OpenSSH is fatal here too).
+    throw new SSHConfigError(
+      "ERR_CONFIG_EXPAND",
+      `Cannot expand the host name for Match: ${(e as Error).message}`,
+      { file: fromBytes(p.file), line: p.line, cause: e },
+    );
+  }
   let result = true;
   let attributes = 0;
   while (av.length > 0) {

@@ -410,7 +410,8 @@ export async function resolveSSHConfig(
   const ctx: ParseContext = {
     profile,
     sys,
-    env: (n) => envB[n],
+    // Own names only: `${toString}` must find nothing, as an unset variable.
+    env: (n) => (Object.hasOwn(envB, n) ? envB[n] : undefined),
     homeDir: toBytes(homeText),
     localUser: toBytes(localUserText),
     uid: options.uid ?? 0,

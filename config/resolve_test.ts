@@ -187,6 +187,32 @@ test("resolveSSHConfig() expands tokens and ${ENV} where ssh -G does, and leaves
   );
 });
 
+test("${ENV} names that are Object properties (toString, constructor, __proto__) are unset variables", async () => {
+  for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+    await assert.rejects(
+      resolve("h", `ControlPath /tmp/\${${name}}\n`),
+      (e: unknown) => e instanceof SSHConfigError && /has no value/.test(e.message),
+      name,
+    );
+  }
+  const c = await resolve("h", "IdentityFile ~/.ssh/${constructor}\n");
+  assert.throws(
+    () => expandSSHConfigTokens(c, c.identityFiles[0]!, { homeDir: "/home/me", env: {} }),
+    (e: unknown) => e instanceof SSHConfigError,
+  );
+});
+
+test("a HostName with a bad %-token fails a later Match line with an SSHConfigError naming the line", async () => {
+  for (const match of ["Match host foo", "Match all", "Match exec true"]) {
+    await assert.rejects(resolve("h", `HostName %x\n${match}\n`), (e: unknown) => {
+      assert.ok(e instanceof SSHConfigError, String(e));
+      assert.equal(e.code, "ERR_CONFIG_EXPAND");
+      assert.equal(e.line, 2);
+      return true;
+    });
+  }
+});
+
 test("resolveSSHConfig() applies +, - and ^ to the library's own algorithm lists", async () => {
   const p = DEFAULT_SSH_CONFIG_PROFILE;
   const plus = await resolve("h", "Ciphers +aes128-cbc\n");

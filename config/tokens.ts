@@ -77,8 +77,10 @@ function expandWith(
       bytes,
       env
         ? (n) => {
-          const v = env[fromBytes(n)];
-          return v === undefined ? undefined : toBytes(v);
+          const name = fromBytes(n);
+          // Own string values only: `${constructor}` is an unset variable, not a function.
+          const v = Object.hasOwn(env, name) ? env[name] : undefined;
+          return typeof v === "string" ? toBytes(v) : undefined;
         }
         : undefined,
     ));

@@ -23,6 +23,7 @@ import {
 import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
+import { SSHConfigError } from "../../config/errors.ts";
 import { MuxProxyEngine } from "../../config/mux_engine.ts";
 import { parseProxyJump } from "../../config/proxy_jump.ts";
 import type { ResolvedSSHConfig, SSHConfigForward } from "../../config/resolved.ts";
@@ -351,10 +352,15 @@ function describe(f: SSHConfigForward): string {
   return `${l} ${t}`;
 }
 
+/** How many ProxyJump hosts one connection may go through, nested hops included. */
+const MAX_JUMP_DEPTH = 16;
+
 /**
  * Connects to `host` as `ssh` would with the configuration: resolves it,
  * builds the options, opens the transport, authenticates and sets up the
- * configured forwards. `direct` is the configuration-free connect().
+ * configured forwards. `direct` is the configuration-free connect();
+ * `jumpedFrom` the hosts of the ProxyJump chain that led here (a repeat, or
+ * more than 16 hops, is an {@link SSHConfigError} before anything connects).
  *
  * @example
  * ```ts ignore
@@ -365,6 +371,7 @@ export async function connectWithConfig(
   host: string,
   options: ConnectOptions,
   direct: DirectConnect,
+  jumpedFrom: readonly string[] = [],
 ): Promise<SSHClientConnection> {
   const env = environment();
   const me = localAccount();
@@ -405,7 +412,11 @@ export async function connectWithConfig(
   const agentPath = (v: string): string | false | undefined => {
     if (v.toLowerCase() === "none") return false;
     if (v === "SSH_AUTH_SOCK") return undefined;
-    if (v.startsWith("$")) return env[v.slice(1)] ?? false;
+    if (v.startsWith("$")) {
+      const name = v.slice(1);
+      const value = Object.hasOwn(env, name) ? env[name] : undefined;
+      return typeof value === "string" ? value : false;
+    }
     return v;
   };
   if (c.identityAgent !== undefined) {
@@ -477,17 +488,36 @@ export async function connectWithConfig(
     }
     if (c.proxyJump !== undefined) {
       const hops = parseProxyJump(c.proxyJump);
+      // Each hop's own ProxyJump is resolved before anything connects: a loop of hosts
+      // jumping through each other would recurse forever. ssh spawns a process per hop
+      // and catches only a host jumping through itself; here every repeat is refused.
+      // By the name asked for (aliases of one address may lead on differently).
+      const here = `${c.user}@${host}:${c.port}`;
+      const chain = [...jumpedFrom, here];
+      if (jumpedFrom.includes(here) || chain.length > MAX_JUMP_DEPTH) {
+        throw new SSHConfigError(
+          "ERR_CONFIG_INVALID",
+          `ProxyJump ${
+            jumpedFrom.includes(here) ? "loop" : `chain longer than ${MAX_JUMP_DEPTH} hops`
+          }: ${chain.join(" → ")}`,
+        );
+      }
       let tunnel: SSHClientConnection | undefined;
       const opened: SSHClientConnection[] = [];
       try {
         for (const hop of hops) {
-          tunnel = await connectWithConfig(hop.host, {
-            ...(files !== undefined ? { config: files } : {}),
-            ...(hop.user !== undefined ? { username: hop.user } : {}),
-            ...(hop.port !== undefined ? { port: hop.port } : {}),
-            ...(tunnel ? { tunnel } : {}),
-            ...(explicit.signal ? { signal: explicit.signal } : {}),
-          }, direct);
+          tunnel = await connectWithConfig(
+            hop.host,
+            {
+              ...(files !== undefined ? { config: files } : {}),
+              ...(hop.user !== undefined ? { username: hop.user } : {}),
+              ...(hop.port !== undefined ? { port: hop.port } : {}),
+              ...(tunnel ? { tunnel } : {}),
+              ...(explicit.signal ? { signal: explicit.signal } : {}),
+            },
+            direct,
+            chain,
+          );
           opened.push(tunnel);
         }
         const conn = await direct(c.hostname, { ...opts, tunnel: tunnel! });

@@ -159,6 +159,25 @@ test("connect() refuses a config file OpenSSH would refuse, naming the line", as
   });
 });
 
+test("connect() refuses a ProxyJump loop, and a chain of more than 16 hops, before connecting", async () => {
+  await withSetup(async (server, dir, seen) => {
+    const config = join(dir, "config");
+    const hosts = Array.from({ length: 18 }, (_, i) => `Host h${i}\n  ProxyJump h${i + 1}\n`);
+    writeFileSync(
+      config,
+      "Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n" + hosts.join("") +
+        `Host *\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  User me\n`,
+    );
+    await assert.rejects(connect("a", { config, password: "pw" }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, "ERR_CONFIG_INVALID");
+      assert.match((e as Error).message, /ProxyJump loop: me@a:\d+ → me@b:\d+ → me@a:\d+$/);
+      return true;
+    });
+    await assert.rejects(connect("h0", { config, password: "pw" }), /longer than 16 hops/);
+    assert.deepEqual(seen.users, [], "nothing logged in");
+  });
+});
+
 test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractiveDevices", async () => {
   const submethods: string[] = [];
   await using server = await listen({
