@@ -82,6 +82,36 @@ export interface SinkResult {
   readonly warnings: readonly string[];
 }
 
+/** How many warnings a transfer keeps, and how many bytes of them at most. */
+const MAX_WARNINGS = 100;
+const MAX_WARNING_BYTES = 64 * 1024;
+
+/**
+ * The warnings of one transfer, bounded: a peer may send `\x01` records as fast as it
+ * likes (they need no answer), so past {@link MAX_WARNINGS} or {@link MAX_WARNING_BYTES}
+ * they are only counted.
+ */
+class WarningList {
+  readonly #kept: string[] = [];
+  #bytes = 0;
+  #dropped = 0;
+
+  push(message: string): void {
+    if (this.#kept.length < MAX_WARNINGS && this.#bytes + message.length <= MAX_WARNING_BYTES) {
+      this.#kept.push(message);
+      this.#bytes += message.length;
+    } else {
+      this.#dropped++;
+    }
+  }
+
+  list(): string[] {
+    return this.#dropped === 0
+      ? [...this.#kept]
+      : [...this.#kept, `(${this.#dropped} more warnings not kept)`];
+  }
+}
+
 /**
  * Runs the sink until the peer ends its stream. Sends the first "ready"
  * byte itself.
@@ -97,7 +127,7 @@ export async function runSink(
   o: SinkOptions,
 ): Promise<SinkResult> {
   const m = new SCPSinkMachine({ recurse: o.recurse, expect: o.expect, requested: o.requested });
-  const warnings: string[] = [];
+  const warnings = new WarningList();
   let files = 0;
   let open: SinkFile | undefined;
   let writeError: unknown;
@@ -128,7 +158,7 @@ export async function runSink(
       }
       switch (e.type) {
         case "end":
-          return { files, warnings };
+          return { files, warnings: warnings.list() };
         case "error":
           await flush();
           throw e.error;

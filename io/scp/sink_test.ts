@@ -70,3 +70,33 @@ test("BackendTarget.openFile() allocates its write buffers as data arrives, not 
   assert.deepEqual(backend.readFile("/in/big"), data);
   for (const g of files) await g.abort();
 });
+
+test("runSink keeps at most 100 of a peer's warnings, counting the rest", async () => {
+  // 10,000 warning records (they need no answer), full of bytes that escape to four each.
+  const one = enc.encode(`\x01scp: ${"\x7f".repeat(1000)}\n`);
+  const flood = new Uint8Array(one.length * 10_000);
+  for (let i = 0; i < 10_000; i++) flood.set(one, i * one.length);
+  let sent = false;
+  const readable = new ReadableStream<Uint8Array>({
+    pull: (c) => {
+      if (sent) return c.close();
+      sent = true;
+      c.enqueue(flood);
+    },
+  });
+  const backend = new MemoryBackend();
+  await backend.mkdir("/in", {});
+  const target = await BackendTarget.open(backend, "/in");
+  const { warnings } = await runSink(new SCPStream(readable, async () => {}), target, {
+    recurse: false,
+  });
+  const total = warnings.reduce((n, w) => n + w.length, 0);
+  assert.ok(warnings.length <= 101, `${warnings.length} warnings kept`);
+  assert.ok(total < 80 * 1024, `${total} bytes of warnings kept`);
+  assert.match(warnings.at(-1)!, /^\(\d+ more warnings not kept\)$/);
+  assert.equal(
+    Number(/\d+/.exec(warnings.at(-1)!)![0]) + warnings.length - 1,
+    10_000,
+    "every warning counted",
+  );
+});
