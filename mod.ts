@@ -124,6 +124,7 @@ export type {
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./io/client/connect.ts";
 export {
   ConnectError,
+  connectErrorPhase,
   type ConnectPhase,
   ConnectTimeoutError,
   ProcessError,

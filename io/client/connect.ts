@@ -45,7 +45,12 @@ import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import { abortError } from "../engine/errors.ts";
-import { classifyConnectFailure, type ConnectPhase, ConnectTimeoutError } from "./errors.ts";
+import {
+  classifyConnectFailure,
+  type ConnectPhase,
+  ConnectTimeoutError,
+  markConnectPhase,
+} from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import { connectWithConfig } from "./ssh_config.ts";
 import { type ConnectDeadline, connectDeadline } from "./deadline.ts";
@@ -190,22 +195,23 @@ async function startWithDeadline(
   // A timeout names host, port and phase; the caller's abort rejects with its reason.
   const explain = (e: unknown): unknown => {
     if (options.signal?.aborted) return abortError(options.signal);
+    let out = e;
     if (deadline.timedOut) {
-      return new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
-    }
-    if (
+      out = new ConnectTimeoutError(host, port, phase, timeoutMs, { cause: e });
+    } else if (
       e instanceof DisconnectError && e.code === "ERR_CONNECTION_LOST" &&
       !e.message.includes(`${host}:${port}`)
     ) {
       const during = phase === "auth" ? "authentication" : "the SSH handshake";
-      return new DisconnectError(
+      out = new DisconnectError(
         e.code,
         e.reason,
         `Connection to ${host}:${port} lost during ${during}: ${e.message}`,
         { cause: e, fromPeer: e.fromPeer },
       );
     }
-    return e;
+    markConnectPhase(out, phase);
+    return out;
   };
   const log = Log.from(options, `[sshts client ${host}:${port}]`);
   // Checked here: a bad agent timeout would otherwise make the agent silently unused.
@@ -270,7 +276,9 @@ async function startWithDeadline(
         encodeTcpipOpen(host, port, "127.0.0.1", 0),
         { streams: 1, ...(signal ? { signal } : {}) },
       ).catch((e) => {
-        throw signal?.aborted ? explain(e) : e;
+        if (signal?.aborted) throw explain(e);
+        markConnectPhase(e, "tcp");
+        throw e;
       }),
     )
     : await openTcpSocket(host, port, signal, {
@@ -279,8 +287,10 @@ async function startWithDeadline(
       ...(options.family !== undefined ? { family: options.family } : {}),
     }).catch((e) => {
       if (signal?.aborted) throw explain(e);
-      throw classifyConnectFailure(e, host, port) ??
+      const err = classifyConnectFailure(e, host, port) ??
         timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
+      markConnectPhase(err, "tcp");
+      throw err;
     });
   phase = "handshake";
   if (socket.remoteAddress !== undefined) {

@@ -133,6 +133,34 @@ export class ProcessTimeoutError extends SSHError {
 /** Where a connect was when it gave up: the TCP connect, the SSH handshake, or authentication. */
 export type ConnectPhase = "tcp" | "handshake" | "auth";
 
+/** The phase each error connect() threw was raised in (see {@link connectErrorPhase}). */
+const phases = new WeakMap<object, ConnectPhase>();
+
+/** Records the phase a connect() error was raised in (connect() does, as it throws). */
+export function markConnectPhase(e: unknown, phase: ConnectPhase): void {
+  if (typeof e === "object" && e !== null) phases.set(e, phase);
+}
+
+/**
+ * Where a connect() failure happened: "tcp" (reaching the host), "handshake" (version
+ * exchange and key exchange) or "auth" (once the keys were exchanged); undefined for an
+ * error connect() did not throw. A peer that disconnects during "auth" refused the login
+ * (OpenSSH disconnects after MaxAuthTries), so it is no network problem to retry.
+ *
+ * @example
+ * ```ts
+ * import { connect, connectErrorPhase } from "@sshts/ssh";
+ * try {
+ *   await connect("127.0.0.1", { port: 1, connectTimeout: 2000, config: false });
+ * } catch (e) {
+ *   console.log(connectErrorPhase(e)); // "tcp"
+ * }
+ * ```
+ */
+export function connectErrorPhase(e: unknown): ConnectPhase | undefined {
+  return typeof e === "object" && e !== null ? phases.get(e) : undefined;
+}
+
 /**
  * The TCP connection could not be made: the host name did not resolve
  * (`ERR_DNS`) or nothing listens on the port (`ERR_CONNECTION_REFUSED`).

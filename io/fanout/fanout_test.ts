@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
-import { connectMany } from "./pool.ts";
+import { connectMany, SSHPool } from "./pool.ts";
 import { type FanoutResult, runMany } from "./run_many.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -244,4 +244,153 @@ test("SSHPool: one connection per host, reused, replaced after the server drops 
     await p.close();
   }
   assert.equal(await noConnections(s1), 0, "closed by await using");
+});
+
+test("runMany: a disconnect during authentication (MaxAuthTries) is not retried", async () => {
+  let logins = 0;
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (_u, _pw, conn) => {
+      logins++;
+      // As sshd after MaxAuthTries: DISCONNECT (reason 2) instead of another failure.
+      void conn.disconnect(2, "Too many authentication failures");
+      return false;
+    },
+  });
+  const [r] = await collect(
+    runMany([{ host: "127.0.0.1", port: s.address.port }], "x", {
+      ...base,
+      retries: 3,
+      retryDelay: 5,
+    }),
+  );
+  assert.equal(code(r!), "ERR_PEER_DISCONNECTED");
+  assert.equal(r!.attempts, 1);
+  assert.equal(logins, 1, "the password was tried once");
+});
+
+test("runMany: the per-host timeout ends a function that ignores its signal, and frees its slot", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  let late = 0;
+  const results = await collect(
+    runMany([{ host: "127.0.0.1", port }, { host: "127.0.0.1", port }], async (_conn, info) => {
+      if (info.index === 1) return "second";
+      await new Promise((r) => setTimeout(r, 1_000));
+      late++;
+      return "late";
+    }, { ...base, timeout: 300, concurrency: 1 }),
+  );
+  assert.equal(code(results[0]!), "ERR_TIMEOUT", "not the late value");
+  assert.ok(results[1]!.ok && results[1]!.value === "second");
+  assert.equal(late, 0, "the second host did not wait for the first function");
+});
+
+test("runMany: bad numbers are RangeErrors at the call, not a batch that never ends", () => {
+  for (
+    const o of [
+      { concurrency: NaN },
+      { concurrency: 0 },
+      { concurrency: 1.5 },
+      { retries: NaN },
+      {
+        retries: -1,
+      },
+      { retryDelay: NaN },
+      { retryDelay: -5 },
+    ]
+  ) {
+    assert.throws(
+      () => runMany(["127.0.0.1"], "x", { ...base, ...o }),
+      RangeError,
+      JSON.stringify(o),
+    );
+  }
+});
+
+test("runMany: return() while a next() waits ends both at once and closes the connections", async () => {
+  let live = 0;
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    connectionMade: () => void live++,
+    connectionLost: () => void live--,
+    processFactory: () => new Promise(() => {}),
+  });
+  const it = runMany(Array(3).fill({ host: "127.0.0.1", port: s.address.port }), "hang", {
+    ...base,
+  });
+  const waiting = it.next();
+  for (let i = 0; i < 200 && live < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(live, 3);
+  assert.deepEqual(await it.return!(), { value: undefined, done: true });
+  assert.deepEqual(await waiting, { value: undefined, done: true });
+  assert.equal(await noConnections(s), 0);
+});
+
+test("SSHPool: concurrent get() callers wait with their own signals; close() aborts a connect", async () => {
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    // A slow login: both callers wait for the same connect.
+    validatePassword: async () => (await new Promise((r) => setTimeout(r, 300)), true),
+    processFactory: async (p) => {
+      await p.write(`ran ${p.command}\n`);
+      p.exit(0);
+    },
+  });
+  const port = s.address.port;
+  const pool = new SSHPool([{ host: "127.0.0.1", port }], base);
+  const short = pool.run("127.0.0.1", "a", { signal: AbortSignal.timeout(50) });
+  const patient = pool.run("127.0.0.1", "b");
+  await assert.rejects(short, (e: Error) => e.name === "TimeoutError");
+  assert.equal((await patient).stdout, "ran b\n", "the other caller's deadline is not this one's");
+  // runAll under a caller's AbortSignal.timeout (no per-host timeout): its reason as it is.
+  await pool.close();
+  const pool2 = new SSHPool([{ host: "127.0.0.1", port }], base);
+  const [r] = await collect(pool2.runAll("x", { signal: AbortSignal.timeout(50) }));
+  assert.ok(!r!.ok && r!.error.name === "TimeoutError" && !/undefined/.test(r!.error.message));
+  await pool2.close();
+  // close() with a connect in progress to a listener that never answers: aborted, not waited on.
+  const silent = await tcp(() => {});
+  try {
+    const pool3 = new SSHPool([{ host: "127.0.0.1", port: silent.port }], {
+      ...base,
+      connectTimeout: 60_000,
+    });
+    const got = pool3.get("127.0.0.1");
+    got.catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    await pool3.close();
+    await assert.rejects(got, /Pool closed/);
+  } finally {
+    await silent.close();
+  }
+});
+
+test("SSHPool: a use right after the connection dropped under a command reconnects", async () => {
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: async (p) => {
+      if (p.command === "die") return void p.connection?.disconnect(11, "bye");
+      await p.write(`ran ${p.command}\n`);
+      p.exit(0);
+    },
+  });
+  await using pool = await connectMany([{ host: "127.0.0.1", port: s.address.port }], base);
+  await assert.rejects(pool.run("127.0.0.1", "die"));
+  // At once, before the connection's `closed` callbacks ran.
+  assert.equal((await pool.run("127.0.0.1", "again")).stdout, "ran again\n");
 });

@@ -11,15 +11,24 @@ import type { SSHClientConnection } from "../client/connection.ts";
 import type { ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions, RunOptions } from "../client/options.ts";
 import {
-  DEFAULT_FANOUT_CONCURRENCY,
+  concurrencyLimit,
   fanOut,
   type FanoutHost,
   type FanoutProgress,
   type FanoutResult,
   type FanoutTask,
 } from "./run_many.ts";
-import { runOnHost, withoutHost } from "./host_run.ts";
+import { abortedBy, runOnHost, withoutHost } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+
+/**
+ * Whether a connection is gone though its `closed` promise has not run its callbacks
+ * yet: a command that failed because the server dropped the connection sees that one
+ * tick before the pool would, and a retry at once must reconnect, not reuse it.
+ */
+function isGone(conn: SSHClientConnection): boolean {
+  return conn.engine.closed || conn.closeError !== undefined;
+}
 
 /** Keepalive interval a pool's connections get unless told otherwise (ms). */
 export const DEFAULT_POOL_KEEPALIVE = 15_000;
@@ -52,8 +61,20 @@ interface Slot {
   readonly options: ConnectOptions;
   conn: SSHClientConnection | undefined;
   dead: boolean;
-  pending: Promise<SSHClientConnection> | undefined;
+  /** The connect in progress, shared by every get() that waits for it. */
+  pending: PendingConnect | undefined;
   lastError: Error | undefined;
+}
+
+/**
+ * One connect shared by the get() calls waiting for it. Each caller waits with its own
+ * signal; the connect itself is aborted only once every caller has given up (or the
+ * pool closes), so one caller's short deadline never fails another.
+ */
+interface PendingConnect {
+  readonly promise: Promise<SSHClientConnection>;
+  readonly abort: AbortController;
+  waiters: number;
 }
 
 /**
@@ -117,23 +138,51 @@ export class SSHPool {
     if (this.#closed) return Promise.reject(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
     const slot = this.#slots.get(host);
     if (!slot) return Promise.reject(new RangeError(`${host} is not in the pool`));
-    if (slot.conn && !slot.dead) return Promise.resolve(slot.conn);
-    slot.pending ??= this.#open(slot, signal).finally(() => (slot.pending = undefined));
-    return slot.pending;
+    if (slot.conn && !slot.dead && !isGone(slot.conn)) return Promise.resolve(slot.conn);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const pending = slot.pending ??= this.#open(slot);
+    pending.waiters++;
+    if (!signal) return pending.promise.finally(() => pending.waiters--);
+    return new Promise<SSHClientConnection>((resolve, reject) => {
+      const onAbort = () => {
+        settle();
+        reject(signal.reason);
+      };
+      const settle = () => {
+        signal.removeEventListener("abort", onAbort);
+        // The last caller to give up stops the connect; the others keep waiting for it.
+        if (--pending.waiters === 0 && slot.pending === pending) {
+          pending.abort.abort(signal.reason);
+        }
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.promise.then(
+        (c) => (signal.removeEventListener("abort", onAbort), pending.waiters--, resolve(c)),
+        (e) => (signal.removeEventListener("abort", onAbort), pending.waiters--, reject(e)),
+      );
+    });
   }
 
-  async #open(slot: Slot, signal: AbortSignal | undefined): Promise<SSHClientConnection> {
-    // connect() keeps listening to its signal for the connection's life; give it
-    // one that only the caller's signal aborts, and only while connecting.
-    const local = new AbortController();
-    const onAbort = () => local.abort(signal!.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+  #open(slot: Slot): PendingConnect {
+    // connect() keeps listening to its signal for the connection's life: this one is
+    // aborted only while connecting (every waiter gone, or the pool closing).
+    const abort = new AbortController();
+    const pending: PendingConnect = {
+      promise: this.#connect(slot, abort.signal).finally(() => {
+        if (slot.pending === pending) slot.pending = undefined;
+      }),
+      abort,
+      waiters: 0,
+    };
+    return pending;
+  }
+
+  async #connect(slot: Slot, signal: AbortSignal): Promise<SSHClientConnection> {
     try {
       const conn = await connect(slot.host, {
         ...this.#shared,
         ...slot.options,
-        signal: local.signal,
+        signal,
       });
       if (this.#closed) {
         conn.abort();
@@ -149,8 +198,6 @@ export class SSHPool {
     } catch (e) {
       slot.lastError = e as Error;
       throw e;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -190,13 +237,19 @@ export class SSHPool {
       try {
         const conn = await this.get(host, signal);
         connectMs = performance.now() - t0;
-        return await runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing);
+        // The deadline ends the host even when a function ignores its signal.
+        return await Promise.race([
+          runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing),
+          abortedBy(signal),
+        ]);
       } catch (e) {
         const reason = signal.aborted ? signal.reason : e;
-        const error = reason instanceof Error
-          ? (reason.name === "TimeoutError"
-            ? new SSHError("ERR_TIMEOUT", `${host}: no result within ${timeout} ms`)
-            : reason)
+        // Only this host's own deadline is reported as one (a caller's
+        // AbortSignal.timeout() is its reason, as it is).
+        const error = deadline.timedOut
+          ? new SSHError("ERR_TIMEOUT", `${host}: no result within ${timeout} ms`)
+          : reason instanceof Error
+          ? reason
           : new SSHError("ERR_BY_APPLICATION", String(reason));
         return { ok: false as const, host, index, error, attempts: 1, timing: timing() };
       } finally {
@@ -204,7 +257,7 @@ export class SSHPool {
       }
     };
     return fanOut(this.#order, work, {
-      concurrency: options.concurrency ?? DEFAULT_FANOUT_CONCURRENCY,
+      concurrency: concurrencyLimit(options.concurrency),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -215,7 +268,11 @@ export class SSHPool {
     this.#closed = true;
     const closing: Promise<unknown>[] = [];
     for (const slot of this.#slots.values()) {
-      if (slot.pending) closing.push(slot.pending.then((c) => c.close(), () => {}));
+      // A connect in progress is aborted, not waited for (up to its connectTimeout).
+      if (slot.pending) {
+        slot.pending.abort.abort(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
+        closing.push(slot.pending.promise.then((c) => c.close(), () => {}));
+      }
       if (slot.conn && !slot.dead) closing.push(slot.conn.close().catch(() => {}));
       slot.dead = true;
     }
@@ -260,7 +317,7 @@ export async function connectMany(
   };
   for await (
     const _ of fanOut(pool.hosts, work, {
-      concurrency: concurrency ?? DEFAULT_FANOUT_CONCURRENCY,
+      concurrency: concurrencyLimit(concurrency),
       ...(signal ? { signal } : {}),
     })
   ) { /* results are in pool.connected / pool.lastError */ }

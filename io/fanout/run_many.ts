@@ -8,9 +8,9 @@
 import { SSHError } from "../../core/errors.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
-import type { ProcessResult } from "../client/errors.ts";
+import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
-import { runOnHost, withoutHost } from "./host_run.ts";
+import { abortedBy, runOnHost, withoutHost } from "./host_run.ts";
 import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
@@ -99,8 +99,14 @@ const RETRYABLE = new Set([
   "ERR_PEER_DISCONNECTED",
 ]);
 
-/** True when a connect() failure is worth retrying (a network problem, not a refusal). */
+/**
+ * True when a connect() failure is worth retrying (a network problem, not a refusal).
+ * A disconnect once the keys were exchanged is the server ending the login (OpenSSH
+ * does after MaxAuthTries), not the network: retrying it would only try the same
+ * credentials again (and trip fail2ban or lock the account).
+ */
 export function isRetryableConnectError(e: unknown): boolean {
+  if (connectErrorPhase(e) === "auth" && !(e instanceof ConnectTimeoutError)) return false;
   if (e instanceof SSHError) return RETRYABLE.has(e.code);
   // Socket-level failures that reached us unwrapped (ECONNREFUSED, ECONNRESET, …).
   const code = (e as { code?: unknown } | null)?.code;
@@ -164,6 +170,14 @@ export function runMany<T>(
     ...shared
   } = options;
   const hostTimeout = timeout === undefined ? undefined : timeoutDelay(timeout, "timeout");
+  // Checked here, not met later as a batch that never yields or retries without pause.
+  concurrencyLimit(concurrency);
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new RangeError(`retries must be a whole number of at least 0, not ${retries}`);
+  }
+  if (!Number.isFinite(retryDelay) || retryDelay < 0) {
+    throw new RangeError(`retryDelay must be a finite number of ms, not ${retryDelay}`);
+  }
   const list = [...hosts];
   const runOne = (host: FanoutHost, index: number, batch: AbortSignal) =>
     runHost<T>(
@@ -234,13 +248,13 @@ async function runHost<T>(
     }
     connectMs = performance.now() - t0;
     try {
-      return await runOnHost(
-        conn,
-        commandOrTask,
-        { host, index, signal: ac.signal },
-        attempts,
-        timing,
-      );
+      // The deadline (or the batch's abort) ends the host even when a function ignores
+      // its signal: its late value is not this host's result, and its slot is freed.
+      const r = await Promise.race([
+        runOnHost(conn, commandOrTask, { host, index, signal: ac.signal }, attempts, timing),
+        abortedBy(ac.signal),
+      ]);
+      return ac.signal.aborted ? fail(ac.signal.reason) : r;
     } catch (e) {
       return fail(e);
     } finally {
@@ -283,54 +297,103 @@ export interface FanOutOptions<T> {
 }
 
 /**
+ * The concurrency to run at: a whole number ≥ 1 (`Infinity`: every item at once);
+ * anything else is a `RangeError` naming `name` (NaN would start no worker at all).
+ */
+export function concurrencyLimit(value: number | undefined, name = "concurrency"): number {
+  if (value === undefined) return DEFAULT_FANOUT_CONCURRENCY;
+  if (value === Infinity) return Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a whole number of at least 1, not ${value}`);
+  }
+  return value;
+}
+
+/**
  * The scheduler under runMany() and SSHPool.runAll(): runs `work` on each item,
  * at most `concurrency` at once, and yields the results as they finish. `work`
- * must not throw (it turns failures into results). Returning early (break)
- * aborts the work still running and waits for it.
+ * must not throw (it turns failures into results). The work starts with the first
+ * `next()`. `return()` — breaking out of a loop, or called while a `next()` waits —
+ * aborts the work still running at once, ends any waiting `next()`, and resolves
+ * once that work has finished.
  */
-export async function* fanOut<I, T>(
+export function fanOut<I, T>(
   items: readonly I[],
   work: (item: I, index: number, signal: AbortSignal) => Promise<FanoutResult<T>>,
   options: FanOutOptions<T> = {},
 ): AsyncIterableIterator<FanoutResult<T>> {
-  const limit = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_FANOUT_CONCURRENCY));
+  const limit = concurrencyLimit(options.concurrency);
   const ac = new AbortController();
   const outer = options.signal;
   const onAbort = () => ac.abort(outer!.reason);
-  if (outer?.aborted) onAbort();
-  else outer?.addEventListener("abort", onAbort, { once: true });
   const ready: FanoutResult<T>[] = [];
-  let wake: (() => void) | undefined;
+  const waiters: ((r: IteratorResult<FanoutResult<T>>) => void)[] = [];
+  const workers: Promise<void>[] = [];
   let next = 0;
   let running = 0;
   let done = 0;
   let failed = 0;
-  const workers: Promise<void>[] = [];
+  let started = false;
+  let stopped = false;
+  const finished = () => stopped || (done >= items.length && ready.length === 0);
+  const end = () => outer?.removeEventListener("abort", onAbort);
+  /** Hands results (or the end) to the next() calls waiting for them. */
+  const deliver = () => {
+    while (waiters.length > 0 && ready.length > 0) {
+      waiters.shift()!({ value: ready.shift()!, done: false });
+    }
+    if (finished()) {
+      end();
+      for (const w of waiters.splice(0)) w({ value: undefined, done: true });
+    }
+  };
   const worker = async () => {
-    while (next < items.length) {
+    while (!stopped && next < items.length) {
       const i = next++;
       running++;
       const r = await work(items[i]!, i, ac.signal);
       running--;
       done++;
       if (!r.ok) failed++;
+      if (stopped) continue; // the caller went away: nobody reads it
       ready.push(r);
       try {
         options.onProgress?.({ done, total: items.length, running, failed, result: r });
       } catch { /* a progress callback's error is not the batch's */ }
-      wake?.();
+      deliver();
     }
   };
-  for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker());
-  try {
-    while (done < items.length || ready.length) {
-      if (!ready.length) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      while (ready.length) yield ready.shift()!;
-    }
-  } finally {
-    if (done < items.length) ac.abort(new SSHError("ERR_BY_APPLICATION", "runMany stopped"));
-    outer?.removeEventListener("abort", onAbort);
-    await Promise.all(workers);
-  }
+  const start = () => {
+    if (started) return;
+    started = true;
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener("abort", onAbort, { once: true });
+    for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker());
+    deliver(); // an empty batch ends at once
+  };
+  const iterator: AsyncIterableIterator<FanoutResult<T>> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () => {
+      start();
+      if (ready.length > 0) return Promise.resolve({ value: ready.shift()!, done: false });
+      if (finished()) {
+        end();
+        return Promise.resolve({ value: undefined, done: true });
+      }
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    return: async () => {
+      if (!stopped) {
+        stopped = true;
+        if (started && done < items.length) {
+          ac.abort(new SSHError("ERR_BY_APPLICATION", "runMany stopped"));
+        }
+        deliver();
+        await Promise.all(workers);
+        end();
+      }
+      return { value: undefined, done: true };
+    },
+  };
+  return iterator;
 }
