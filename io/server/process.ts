@@ -657,7 +657,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     this.#exited = true;
     this.#afterOutput(() => {
       this.#channel.sendEof();
-      void this.#channel.request("exit-status", encodeExitStatus(status >>> 0), false);
+      this.#channel.request("exit-status", encodeExitStatus(status >>> 0), false).catch(() => {});
       this.#channel.close();
     });
   }
@@ -668,11 +668,11 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     this.#exited = true;
     this.#afterOutput(() => {
       this.#channel.sendEof();
-      void this.#channel.request(
+      this.#channel.request(
         "exit-signal",
         encodeExitSignal({ signal: signal.replace(/^SIG/, ""), coreDumped, message, language: "" }),
         false,
-      );
+      ).catch(() => {});
       this.#channel.close();
     });
   }
@@ -708,8 +708,19 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   /** Runs `f` once every write started so far has finished (or failed). */
+  /**
+   * Runs `f` once the output written so far is out. The channel may have closed by then
+   * (the client went away): what `f` would tell it is moot, and must not become an
+   * unhandled rejection that takes the server process down.
+   */
   #afterOutput(f: () => void): void {
-    void Promise.allSettled([this.#outChain, ...this.#writes, this.#channel.flushed()]).then(f);
+    void Promise.allSettled([this.#outChain, ...this.#writes, this.#channel.flushed()]).then(
+      () => {
+        try {
+          f();
+        } catch { /* the channel closed meanwhile */ }
+      },
+    );
   }
 
   #pushInput: (b: Uint8Array) => void = () => {};

@@ -61,3 +61,45 @@ test("processRequested refuses one request at a time; the session stays usable",
   assert.deepEqual(asked.at(-1), { type: "subsystem", subsystem: "demo", env: {} });
   assert.deepEqual(asked.map((a) => a.type), ["exec", "exec", "exec", "exec", "exec", "subsystem"]);
 });
+
+test("a process that exits after its channel closed does not take the server down", async () => {
+  const rejections: unknown[] = [];
+  const onRejection = (e: unknown) => void rejections.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    let exited!: () => void;
+    const done = new Promise<void>((r) => (exited = r));
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [generatePrivateKey("ed25519")],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      processFactory: async (p) => {
+        await p.write("bye\n");
+        // The handler ends the channel itself and returns: the server still reports a
+        // status for it (moot, and harmless).
+        p.channel.close();
+        setTimeout(exited, 100);
+      },
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      password: "pw",
+      knownHosts: null,
+      clientKeys: [],
+      config: false,
+    });
+    await conn.run("x", { check: false }).catch(() => {});
+    await done;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(rejections, []);
+    assert.equal(
+      (await conn.run("again", { check: false }).catch((e) => e)) instanceof Error,
+      false,
+    );
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+});
