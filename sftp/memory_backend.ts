@@ -35,6 +35,8 @@ interface DirNode extends Meta {
   readonly kind: "dir";
   readonly entries: Map<string, Node>;
   parent: DirNode | undefined;
+  /** Its name in `parent` (kept by renames): its path is found without searching. */
+  name: string;
 }
 
 interface LinkNode extends Meta {
@@ -52,7 +54,13 @@ export interface MemoryHandle {
 
 type Handle =
   | { readonly kind: "file"; readonly node: FileNode; readonly flags: number; closed: boolean }
-  | { readonly kind: "dir"; readonly entries: DirEntry[]; pos: number };
+  | {
+    readonly kind: "dir";
+    readonly node: DirNode;
+    /** "." and ".." still to list (2, 1, then 0), then the live entries. */
+    dots: number;
+    readonly rest: Iterator<[string, Node]>;
+  };
 
 /** Options for {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -128,7 +136,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     this.#maxBytes = options.maxBytes ?? MEMORY_BACKEND_MAX_BYTES;
     this.#users = options.users ?? new Map();
     this.#groups = options.groups ?? new Map();
-    this.#root = this.#dir(0o755, undefined);
+    this.#root = this.#dir(0o755, undefined, "");
     this.#home = normalizePath(options.home ?? "/");
     if (!this.#home.startsWith("/")) throw new RangeError("MemoryBackend home must be absolute");
     this.#mkdirs(this.#home);
@@ -263,13 +271,10 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(path, true);
       if (!r.node) throw noEnt(path);
       if (r.node.kind !== "dir") throw fail("Not a directory", path);
+      // Listed as readdir asks, from the live directory (a Map iterates on across
+      // changes): no copy of a large directory per handle.
       const d = r.node;
-      const entries: DirEntry[] = [
-        { filename: ".", attrs: this.#attrs(d) },
-        { filename: "..", attrs: this.#attrs(d.parent ?? d) },
-      ];
-      for (const [name, n] of d.entries) entries.push({ filename: name, attrs: this.#attrs(n) });
-      const h: Handle = { kind: "dir", entries, pos: 0 };
+      const h: Handle = { kind: "dir", node: d, dots: 2, rest: d.entries.entries() };
       return h as MemoryHandle;
     });
   }
@@ -279,10 +284,20 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     const h = handle as Handle;
     return run(() => {
       if (h.kind !== "dir") throw fail("Not a directory handle");
-      if (h.pos >= h.entries.length) return null;
-      const out = h.entries.slice(h.pos, h.pos + READDIR_BATCH);
-      h.pos += out.length;
-      return out;
+      const out: DirEntry[] = [];
+      while (out.length < READDIR_BATCH && h.dots > 0) {
+        const dot = h.dots-- === 2;
+        out.push({
+          filename: dot ? "." : "..",
+          attrs: this.#attrs(dot ? h.node : h.node.parent ?? h.node),
+        });
+      }
+      while (out.length < READDIR_BATCH) {
+        const e = h.rest.next();
+        if (e.done) break;
+        out.push({ filename: e.value[0], attrs: this.#attrs(e.value[1]) });
+      }
+      return out.length === 0 ? null : out;
     });
   }
 
@@ -344,7 +359,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(path, false);
       if (!r.parent) throw noEnt(path);
       if (r.node) throw fail("File exists", path);
-      const d = this.#dir((attrs.permissions ?? 0o777) & 0o7777 & ~0o022, r.parent);
+      const d = this.#dir((attrs.permissions ?? 0o777) & 0o7777 & ~0o022, r.parent, r.name);
       this.#account(entryCost(r.name, d));
       r.parent.entries.set(r.name, d);
       this.#touch(r.parent);
@@ -524,8 +539,8 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     };
   }
 
-  #dir(mode: number, parent: DirNode | undefined): DirNode {
-    return { kind: "dir", entries: new Map(), parent, ...this.#meta(mode) };
+  #dir(mode: number, parent: DirNode | undefined, name: string): DirNode {
+    return { kind: "dir", entries: new Map(), parent, name, ...this.#meta(mode) };
   }
 
   #touch(n: Meta): void {
@@ -645,7 +660,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
         continue;
       }
       if (n) throw fail("Not a directory", abs);
-      const nd = this.#dir(0o755, d);
+      const nd = this.#dir(0o755, d, seg);
       this.#account(entryCost(seg, nd));
       d.entries.set(seg, nd);
       d = nd;
@@ -681,7 +696,10 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     if (to.node) this.#unlinked(to.node, to.name, true);
     from.parent.entries.delete(from.name);
     to.parent.entries.set(to.name, from.node);
-    if (from.node.kind === "dir") from.node.parent = to.parent;
+    if (from.node.kind === "dir") {
+      from.node.parent = to.parent;
+      from.node.name = to.name;
+    }
     this.#touch(from.parent);
     this.#touch(to.parent);
   }
@@ -748,8 +766,8 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
         let n = d.entries.get(segs[i]!);
         if (n?.kind === "symlink") {
           if (++hops > MAX_SYMLINKS) throw fail("Too many levels of symbolic links", path);
-          const here = "/" + segs.slice(0, i).join("/");
-          n = go(resolvePath(here, n.target), true).node;
+          // Relative to where the walk really is (earlier links may have moved it).
+          n = go(resolvePath(this.#pathOf(d), n.target), true).node;
         }
         if (!n) return { name: segs[segs.length - 1]! };
         if (n.kind !== "dir") throw fail("Not a directory", path);
@@ -771,15 +789,8 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
 
   #pathOf(d: DirNode): string {
     const names: string[] = [];
-    for (let cur = d; cur.parent; cur = cur.parent) {
-      for (const [name, n] of cur.parent.entries) {
-        if (n === cur) {
-          names.unshift(name);
-          break;
-        }
-      }
-    }
-    return "/" + names.join("/");
+    for (let cur = d; cur.parent; cur = cur.parent) names.push(cur.name);
+    return "/" + names.reverse().join("/");
   }
 }
 

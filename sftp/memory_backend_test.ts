@@ -75,3 +75,35 @@ test("MemoryBackend: a file replaced by rename or writeFile stops counting, a ha
   await fs.remove("/b");
   assert.equal(fs.bytesHeld, empty);
 });
+
+test("MemoryBackend resolves a relative link inside a linked directory from where it really is", async () => {
+  const b = new MemoryBackend();
+  await b.mkdir("/a", {});
+  await b.mkdir("/a/b", {});
+  await b.mkdir("/a/c", {});
+  b.writeFile("/a/c/x", new TextEncoder().encode("in a/c"));
+  await b.symlink("/a/b", "/link");
+  await b.symlink("../c", "/a/b/rel");
+  assert.equal(await b.realpath("/link/rel/x"), "/a/c/x");
+  const h = await b.open("/link/rel/x", OpenFlags.READ, {});
+  assert.equal(new TextDecoder().decode(await b.read(h, 0, 100) ?? new Uint8Array()), "in a/c");
+  await b.close(h);
+  // Renamed, the directory keeps its place for links that go through it.
+  await b.rename("/a", "/moved");
+  await b.symlink("/moved/b", "/link2");
+  assert.equal(await b.realpath("/link2/rel/x"), "/moved/c/x");
+});
+
+test("MemoryBackend lists a directory from the live tree, in batches, with . and ..", async () => {
+  const b = new MemoryBackend();
+  await b.mkdir("/d", {});
+  for (let i = 0; i < 250; i++) b.writeFile(`/d/f${i}`, new Uint8Array(1));
+  const h = await b.opendir("/d");
+  const names: string[] = [];
+  let batches = 0;
+  for (let r; (r = await b.readdir(h)) !== null; batches++) names.push(...r.map((e) => e.filename));
+  await b.close(h);
+  assert.equal(batches, 3);
+  assert.deepEqual(names.slice(0, 2), [".", ".."]);
+  assert.equal(new Set(names).size, 252);
+});
