@@ -121,10 +121,14 @@ export class ClientForwarding {
             if (tcpAdapterName() === "deno") {
               // Deno's node:net client sockets cannot half-close; its own TCP adapter can.
               const sock = await openTcpSocket(dest.host, dest.port);
-              return (ch) => void bridgeByteSocket(sock, ch);
+              return Object.assign((ch: ChannelIO) => void bridgeByteSocket(sock, ch), {
+                dispose: () => sock.destroy(),
+              });
             }
             const sock = await connectLocal(dest);
-            return (ch) => void bridgeSocket(sock, ch);
+            return Object.assign((ch: ChannelIO) => void bridgeSocket(sock, ch), {
+              dispose: () => sock.destroy(),
+            });
           });
         },
       ),
@@ -143,7 +147,9 @@ export class ClientForwarding {
         () =>
           this.#reaching(options.destPath, async () => {
             const sock = await connectLocal({ path: options.destPath });
-            return (ch) => void bridgeSocket(sock, ch);
+            return Object.assign((ch: ChannelIO) => void bridgeSocket(sock, ch), {
+              dispose: () => sock.destroy(),
+            });
           }),
       ),
     );
@@ -227,8 +233,13 @@ export class ClientForwarding {
     let where = "path" in address ? address.path : `${address.host}:${address.port}`;
     const listener = await LocalListener.listen(address, (sock) => {
       log.debug(`local forward ${where}: connection from ${sock.remoteAddress ?? "a socket"}`);
+      // What the client sends meanwhile waits in the socket's buffer (bounded: it stops
+      // reading when full); a client gone meanwhile closes the channel again.
       this.#host.openChannel(channelType, openData(sock), { streams: 1 }).then(
-        (ch) => void bridgeSocket(sock, ch),
+        (ch) => {
+          if (sock.destroyed) return void ch.close();
+          void bridgeSocket(sock, ch);
+        },
         (e) => {
           log.warn(
             `local forward ${where}: the server refused the ${channelType}: ${errorMessage(e)}`,

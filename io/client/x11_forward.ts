@@ -97,17 +97,33 @@ async function serveX11Channel(
       display.kind === "unix" ? { path: display.path } : { host: display.host, port: display.port },
     );
     const writer = c.writable.getWriter();
-    sock.on("data", (d: Uint8Array) => void writer.write(new Uint8Array(d)).catch(() => {}));
+    // Both ways with backpressure: the X server's output waits for the channel (one
+    // write at a time, the socket paused meanwhile), the channel's for the socket to
+    // drain — a side that does not read must not make the other pile up in memory.
+    sock.on("data", (d: Uint8Array) => {
+      sock.pause();
+      writer.write(new Uint8Array(d)).then(() => sock.resume(), () => sock.destroy());
+    });
     sock.on("end", () => void writer.close().catch(() => {}));
     sock.on("error", () => c.close());
     sock.on("close", () => c.close());
-    sock.write(first);
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        const go = () => {
+          sock.off("drain", go);
+          sock.off("close", go);
+          resolve();
+        };
+        sock.on("drain", go);
+        sock.on("close", go);
+      });
+    if (!sock.write(first)) await drained();
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
-      sock.write(value);
+      if (done || sock.destroyed) break;
+      if (!sock.write(value)) await drained();
     }
-    sock.end();
+    if (!sock.destroyed) sock.end();
   } catch {
     c.close();
   }

@@ -142,3 +142,93 @@ test("forwardRemotePort() brings back the answer sent after the remote side half
     await l.close();
   });
 });
+
+test("direct-tcpip: a destination that ends its side first still receives what the client sends after", async () => {
+  let got = 0;
+  let destSawEof = false;
+  const dest = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on("error", () => {});
+    s.end("bye\n"); // done talking, still reading
+    s.on("data", (b: Uint8Array) => void (got += b.length));
+    s.on("end", () => void (destSawEof = true));
+  });
+  await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
+  try {
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      connectionRequested: () => true,
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "a",
+      password: "p",
+      knownHosts: null,
+      clientKeys: [],
+    });
+    const c = await conn.openConnection(
+      "127.0.0.1",
+      (dest.address() as net.AddressInfo).port,
+    );
+    assert.equal(await new Response(c.readable).text(), "bye\n");
+    const w = c.writable.getWriter();
+    await w.write(new Uint8Array(100_000));
+    await w.close();
+    for (let i = 0; i < 200 && !destSawEof; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got, 100_000, "every byte sent after the destination's FIN arrived");
+    assert.ok(destSawEof);
+  } finally {
+    dest.close();
+  }
+});
+
+test("forwardLocalPort: a local client that resets while its channel opens leaves the process running", async () => {
+  const echo = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on("error", () => {});
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+  try {
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      connectionRequested: () => true,
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "a",
+      password: "p",
+      knownHosts: null,
+      clientKeys: [],
+    });
+    const l = await conn.forwardLocalPort({
+      listenPort: 0,
+      destHost: "127.0.0.1",
+      destPort: (echo.address() as net.AddressInfo).port,
+    });
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect({ host: "127.0.0.1", port: l.port });
+      s.on("error", () => {});
+      await new Promise<void>((r) => s.on("connect", () => r()));
+      s.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    // The forward still works (an unhandled 'error' would have ended the test process).
+    const s = net.connect({ host: "127.0.0.1", port: l.port });
+    const back = await new Promise<string>((resolve, reject) => {
+      s.on("error", reject);
+      s.on("data", (b) => resolve(String(b)));
+      s.write("ping");
+    });
+    s.destroy();
+    assert.equal(back, "ping");
+  } finally {
+    echo.close();
+  }
+});

@@ -94,6 +94,9 @@ export class LocalListener implements SSHListener {
   ): Promise<LocalListener> {
     let listener: LocalListener | undefined;
     const accept = (sock: net.Socket) => {
+      // From the first moment: a client that resets before anyone else listens must
+      // not become an unhandled 'error' event, which ends the whole process.
+      sock.on("error", () => sock.destroy());
       if (!listener) return void sock.destroy();
       if ("setNoDelay" in sock && !("path" in address)) sock.setNoDelay(true);
       const sockets = listener.#sockets;

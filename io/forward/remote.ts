@@ -30,7 +30,17 @@ export interface RemoteForwardHost {
  */
 export type ForwardedConnectionHandler = (
   info: ForwardedConnectionInfo,
-) => Promise<(channel: ChannelIO) => void>;
+) => Promise<ForwardedConnectionUse>;
+
+/**
+ * What a {@link ForwardedConnectionHandler} made ready: called with the accepted
+ * channel; `dispose` (if any) when the channel could not be accepted after all (the
+ * connection went away meanwhile), to release what was opened for it.
+ */
+export interface ForwardedConnectionUse {
+  (channel: ChannelIO): void;
+  dispose?(): void;
+}
 
 interface Entry {
   readonly listener: RemoteListener;
@@ -194,7 +204,16 @@ export class RemoteForwards {
       return true;
     }
     entry.handler(info).then(
-      (use) => use(this.#host.acceptChannel(channelId)),
+      (use) => {
+        let channel: ChannelIO;
+        try {
+          channel = this.#host.acceptChannel(channelId);
+        } catch (e) {
+          use.dispose?.();
+          throw e;
+        }
+        use(channel);
+      },
       (e) =>
         this.#host.rejectChannel(
           channelId,

@@ -43,6 +43,10 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
   let resumeRead: (() => void) | undefined;
   let closed = false;
   let endRequested = false;
+  // Half-close (RFC 4254 §5.3 for forwarded connections): the peer's FIN ends our reading
+  // only; the connection closes once our side has ended (or is destroyed) too.
+  let readEnded = false;
+  let writeEnded = false;
   const finish = () => {
     if (closed) return;
     closed = true;
@@ -68,7 +72,11 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         if (chunks.length === 1) releaseTransient(batch);
         if (queued < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
       }
-      if (endRequested && !closed) await conn.closeWrite().catch(() => {});
+      if (endRequested && !closed && !writeEnded) {
+        await conn.closeWrite().catch(() => {});
+        writeEnded = true;
+        if (readEnded) finish();
+      }
     } catch (e) {
       if (!closed) h?.error(e instanceof Error ? e : new Error(String(e)));
       finish();
@@ -91,7 +99,10 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         size = nextReadSize(size, n);
         h!.data(buf.subarray(0, n));
       }
+      readEnded = true;
       h!.end();
+      if (writeEnded) finish();
+      return;
     } catch (e) {
       if (!closed) h?.error(e instanceof Error ? e : new Error(String(e)));
     }

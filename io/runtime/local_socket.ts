@@ -43,6 +43,8 @@ export function connectLocal(address: ListenAddress): Promise<net.Socket> {
     sock.once("error", reject);
     sock.once("connect", () => {
       sock.off("error", reject);
+      // Until whoever takes it listens (and after): an error must not go unhandled.
+      sock.on("error", () => sock.destroy());
       if (!("path" in address)) sock.setNoDelay(true);
       resolve(sock);
     });
@@ -186,10 +188,14 @@ function randomHex(bytes: number): string {
   return toHex(b);
 }
 
-/** Connects to a UNIX socket for a direct-streamlocal channel. */
-export function connectUnix(path: string): Promise<ByteSocket> {
+/**
+ * Connects to a UNIX socket (for a direct-streamlocal channel, an agent). With
+ * `allowHalfOpen`, our side stays open after the peer ends its own (a forwarded
+ * connection still carrying data the other way).
+ */
+export function connectUnix(path: string, allowHalfOpen = false): Promise<ByteSocket> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ path });
+    const sock = net.connect({ path, allowHalfOpen });
     sock.once("connect", () => {
       sock.removeAllListeners("error");
       resolve(socketFromNodeSocket(sock));

@@ -195,6 +195,12 @@ export interface TcpBindOptions {
   readonly localPort?: number;
   /** Address family to resolve the host name to (4 or 6). */
   readonly family?: 4 | 6;
+  /**
+   * Keep our sending side open when the peer ends its side (TCP half-close), for a
+   * forwarded connection whose channel still carries data the other way (RFC 4254
+   * §5.3). Without it Node ends our side at once, and the bridge then closes the channel.
+   */
+  readonly allowHalfOpen?: boolean;
 }
 
 /** Opens a TCP connection with `node:net` (bound first with `bind`); rejects on error or abort. */
@@ -216,6 +222,7 @@ export function connectNodeSocket(
       ...(bind.localAddress !== undefined ? { localAddress: bind.localAddress } : {}),
       ...(bind.localPort !== undefined ? { localPort: bind.localPort } : {}),
       ...(bind.family !== undefined ? { family: bind.family } : {}),
+      ...(bind.allowHalfOpen ? { allowHalfOpen: true } : {}),
     });
     const onAbort = () => {
       sock.destroy();

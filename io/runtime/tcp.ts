@@ -24,7 +24,9 @@ export function tcpAdapterName(): "deno" | "bun" | "node" {
 /**
  * Connects to host:port with TCP_NODELAY set. With `bind` (local address or
  * port, address family) it uses `node:net`, which all three runtimes have and
- * which binds before connecting; `Deno.connect` cannot.
+ * which binds before connecting; `Deno.connect` cannot. `bind.allowHalfOpen`
+ * keeps our side open after the peer's FIN (node:net's adapter; the Deno and
+ * Bun adapters half-close on their own).
  */
 export function openTcpSocket(
   host: string,
@@ -36,12 +38,13 @@ export function openTcpSocket(
     bind && (bind.localAddress !== undefined || bind.localPort !== undefined ||
       bind.family !== undefined)
   ) return connectNodeSocket(host, port, signal, bind);
+  const halfOpen = bind?.allowHalfOpen ? { allowHalfOpen: true } : {};
   switch (tcpAdapterName()) {
     case "deno":
       return connectDenoSocket(host, port, signal);
     case "bun":
       return connectBunSocket(host, port, signal);
     default:
-      return connectNodeSocket(host, port, signal);
+      return connectNodeSocket(host, port, signal, halfOpen);
   }
 }

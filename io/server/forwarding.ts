@@ -176,7 +176,13 @@ export class ServerForwarding {
     const answer = hook && permitted
       ? await hook(t.host, t.port, t.originHost, t.originPort, this.#host.conn)
       : false;
-    await this.#openForward(id, answer, () => openTcpSocket(t.host, t.port), target, reject);
+    await this.#openForward(
+      id,
+      answer,
+      () => openTcpSocket(t.host, t.port, undefined, { allowHalfOpen: true }),
+      target,
+      reject,
+    );
   }
 
   /**
@@ -190,7 +196,7 @@ export class ServerForwarding {
     const permitted = allowsStreamlocalOpen(p, path);
     if (hook && !permitted) this.#refused("direct-streamlocal", path, p);
     const answer = hook && permitted ? await hook(path, this.#host.conn) : false;
-    await this.#openForward(id, answer, () => connectUnix(path), path, reject);
+    await this.#openForward(id, answer, () => connectUnix(path, true), path, reject);
   }
 
   /** Logs a forward the key's options refuse (the application's hook is not asked). */
