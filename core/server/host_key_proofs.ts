@@ -46,7 +46,8 @@ function distinctBlobs(signers: HostKeySigners): Uint8Array[] {
 
 /**
  * The signatures answering a `hostkeys-prove-00@openssh.com` request, or
- * undefined (refuse) when it names a key we do not hold or is malformed. A key
+ * undefined (refuse) when it names a key we do not hold, names one twice, or is
+ * malformed. A key
  * that serves the key exchange's algorithm signs with it (OpenSSH's client
  * insists for RSA); other RSA keys use rsa-sha2-512 when enabled.
  *
@@ -62,11 +63,16 @@ export function proveHostKeys(
   kexHostKeyAlgorithm: string | undefined,
 ): Uint8Array | undefined {
   const out = new SSHWriter(512);
+  const proved: Uint8Array[] = [];
   try {
     const r = new SSHReader(request);
     for (let n = 0; r.remaining > 0; n++) {
       if (n >= MAX_PROOF_KEYS) return undefined;
       const blob = r.readString("host key", MAX_KEY_BLOB);
+      // Each of our keys once: a request naming one key 64 times would buy 64 signatures
+      // (RSA: seconds of one event loop every connection shares). OpenSSH never repeats.
+      if (proved.some((b) => equalBytes(b, blob))) return undefined;
+      proved.push(blob);
       const candidates = [...signers].filter(([, s]) => equalBytes(s.publicKeyBlob, blob));
       if (candidates.length === 0) return undefined;
       const [, signer] = candidates.find(([alg]) => alg === kexHostKeyAlgorithm) ??

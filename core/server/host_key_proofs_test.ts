@@ -60,6 +60,9 @@ test("proveHostKeys() signs each key, RSA with the kex algorithm or else rsa-sha
 test("proveHostKeys() refuses unknown keys and malformed requests", () => {
   const stranger = encodePublicKeyBlob(ed25519Key(6));
   assert.equal(proveHostKeys(signers, request(stranger), sessionId, undefined), undefined);
+  // One of our keys named twice: refused, not signed twice.
+  const twice = encodePublicKeyBlob(ed);
+  assert.equal(proveHostKeys(signers, request(twice, twice), sessionId, undefined), undefined);
   assert.equal(proveHostKeys(signers, new Uint8Array([0, 0, 1]), sessionId, undefined), undefined);
   const many = request(...Array.from({ length: 65 }, () => encodePublicKeyBlob(ed)));
   assert.equal(proveHostKeys(signers, many, sessionId, undefined), undefined);

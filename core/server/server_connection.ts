@@ -55,6 +55,9 @@ export const SERVER_SOFTWARE_VERSION = "sshts_0.1";
 /** Default login grace time. */
 export const DEFAULT_LOGIN_TIMEOUT_MS = 120_000;
 
+/** hostkeys-prove-00@openssh.com requests a connection gets answered; later ones are refused. */
+const MAX_PROVE_REQUESTS = 4;
+
 /**
  * The sans-IO SSH server.
  *
@@ -69,6 +72,8 @@ export class ServerConnection extends EngineBase<ServerEvent> {
   readonly #loginTimeout: number;
   #loginDeadline = -1;
   #noMoreSessions = false;
+  /** hostkeys-prove-00@openssh.com requests seen (see {@link MAX_PROVE_REQUESTS}). */
+  #proveRequests = 0;
   /** Host keys to prove, when announcing them is on. */
   readonly #hostKeys: HostKeySigners | undefined;
 
@@ -196,11 +201,17 @@ export class ServerConnection extends EngineBase<ServerEvent> {
       // Answered here: OpenSSH's own housekeeping requests.
       if (e.name === "no-more-sessions@openssh.com") {
         this.#noMoreSessions = true;
+        // Owed when asked for (RFC 4254 §4): later global replies queue behind it.
+        if (e.wantReply) this.connection.replyGlobalRequest(e.requestId, true);
         return;
       }
       if (e.name === HOSTKEYS_PROVE_REQUEST && this.#hostKeys) {
         const t = this.transport;
-        const proofs = proveHostKeys(this.#hostKeys, e.data, t.sessionId!, t.algorithms?.hostKey);
+        // OpenSSH's client asks once per connection, after our hostkeys-00 announcement:
+        // a few more are tolerated, an endless stream of signing work is not.
+        const proofs = ++this.#proveRequests > MAX_PROVE_REQUESTS
+          ? undefined
+          : proveHostKeys(this.#hostKeys, e.data, t.sessionId!, t.algorithms?.hostKey);
         if (e.wantReply) {
           this.connection.replyGlobalRequest(e.requestId, proofs !== undefined, proofs);
         }

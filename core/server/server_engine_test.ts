@@ -90,6 +90,30 @@ test("ServerConnection refuses to prove a host key it does not hold", () => {
   assert.equal(reply.success, false);
 });
 
+test("ServerConnection proves each key once per request, answers a few requests, and no-more-sessions when asked", () => {
+  const key = ed25519Key(11);
+  const pair = makePair({ hostKeys: [key], password: "secret" });
+  pair.run();
+  assertAuthed(pair);
+  const blob = encodePublicKeyBlob(key);
+  const entry = [0, 0, 0, blob.length, ...blob];
+  const ask = (name: string, data: number[]) => {
+    const id = pair.client.sendGlobalRequest(name, true, new Uint8Array(data));
+    pair.run();
+    const reply = pair.clientEvents.find((e) =>
+      e.type === "globalRequestReply" && e.requestId === id
+    );
+    assert.ok(reply && reply.type === "globalRequestReply", `${name} answered`);
+    return reply.success;
+  };
+  assert.equal(ask("hostkeys-prove-00@openssh.com", [...entry, ...entry]), false, "a key twice");
+  for (let i = 1; i < 4; i++) assert.equal(ask("hostkeys-prove-00@openssh.com", entry), true);
+  assert.equal(ask("hostkeys-prove-00@openssh.com", entry), false, "past four requests");
+  assert.equal(ask("no-more-sessions@openssh.com", []), true);
+  // Replies go out in order: one owed forever would hold back every later one.
+  assert.equal(ask("keepalive@openssh.com", []), false);
+});
+
 /** Streams `size` bytes each way at once on one session channel; returns the bytes each side got. */
 function streamBothWays(pair: EnginePair, size: number, chunk: number): [number, number] {
   const before = pair.serverEvents.length;
