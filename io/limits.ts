@@ -56,6 +56,13 @@ export const MAX_SOCKS_FIELD = 255;
 /** Most variables one session may set (a client could otherwise grow the table without bound). */
 export const MAX_SESSION_ENV = 256;
 
+/**
+ * Bytes of names and values the env requests of one session may hold (OpenSSH
+ * counts variables only, but keeps them in a process of the client's own; here
+ * one server process holds every session's).
+ */
+export const MAX_SESSION_ENV_BYTES = 64 * 1024;
+
 // ---- sessions ----
 
 /** X11 displays one connection may hold at once: each is a listening port (sshd's MaxSessions is 10). */
@@ -91,6 +98,13 @@ export const SFTP_REPLY_BUFFER_LOW = 256 * 1024;
  * session holds buffers and files.
  */
 export const DEFAULT_MAX_FILE_SESSIONS = 10;
+
+/**
+ * Session channels one connection may have open at once unless `listen({ maxSessions })`
+ * says otherwise: sshd's MaxSessions default. Each holds a receive window, environment,
+ * possibly an agent socket, until it closes.
+ */
+export const DEFAULT_MAX_SESSIONS = 10;
 
 /**
  * Files one connection's SFTP sessions may hold open together unless

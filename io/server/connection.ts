@@ -34,6 +34,7 @@ import {
   DEFAULT_MAX_FILE_SESSIONS,
   DEFAULT_MAX_OPEN_FILES_PER_CONNECTION,
   DEFAULT_MAX_REMOTE_FORWARDS,
+  DEFAULT_MAX_SESSIONS,
   SOCKET_CLOSE_GRACE_MS,
 } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
@@ -120,6 +121,8 @@ export class SSHServerConnection implements ServerConnectionContext {
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
   readonly #log: Log;
+  /** Session channels open (or being opened) now, against `maxSessions`. */
+  #sessions = 0;
 
   /** Created by `listen()` for each accepted socket. */
   constructor(socket: ByteSocket, setup: ServerSetup, onAuthenticated: () => void) {
@@ -577,14 +580,36 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   async #openSession(id: number, reject: RejectChannel): Promise<void> {
     const o = this.#o;
+    // Counted from the open (a slow hook holds a place too), released when it ends.
+    if (this.#sessions >= (o.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
+      return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Too many sessions");
+    }
+    this.#sessions++;
+    let held = true;
+    const release = () => {
+      if (held) this.#sessions--;
+      held = false;
+    };
+    try {
+      await this.#startSession(id, reject, release);
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  async #startSession(id: number, reject: RejectChannel, release: () => void): Promise<void> {
+    const o = this.#o;
     const hook = this.#hook("sessionRequested");
     const answer = hook ? await hook(this) : o.processFactory !== undefined ||
       o.sftpFactory !== undefined || o.sftp !== undefined || o.scp !== undefined;
     if (!answer) {
+      release();
       return reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, "Sessions are not allowed");
     }
     const ch = this.#accept(id);
-    if (!ch) return;
+    if (!ch) return release();
+    void ch.closedPromise.then(release, release);
     const editor: LineEditorOptions | false = o.lineEditor === false ? false : {
       ...(o.lineHistorySize !== undefined ? { historySize: o.lineHistorySize } : {}),
       ...(o.maxLineLength !== undefined ? { maxLineLength: o.maxLineLength } : {}),

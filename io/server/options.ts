@@ -537,6 +537,19 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    */
   readonly scp?: SCPServerOption;
   /**
+   * Session channels (shells, commands, subsystems, SFTP) one connection may have open at
+   * once, as sshd's MaxSessions: one more is refused at its open (ADMINISTRATIVELY_PROHIBITED,
+   * "Too many sessions"). Each session holds a receive window and its requests' state until
+   * it closes, so this bounds what one client can make the server hold. Default 10; 0
+   * refuses every session (forwarding still works).
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ...options, maxSessions: 32 }); // a client that multiplexes more
+   * ```
+   */
+  readonly maxSessions?: number;
+  /**
    * SFTP and scp sessions (from `sftp` and `scp`) one connection may run at once (sshd's
    * MaxSessions); one more is refused with an error on its channel. Default 10.
    *

@@ -757,7 +757,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
             return;
           }
           const { output, events } = editor.feed(decoder.decode(r.value, { stream: true }));
-          void this.#terminalWrite(output).catch(() => {});
+          const echoed = this.#terminalWrite(output).catch(() => {});
           let delivered = false;
           for (const e of events) {
             if (e.type === "line") {
@@ -775,6 +775,10 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
               return;
             }
           }
+          // The next input is read once this echo went out: a client that types without
+          // reading its output must not pile echo up in our memory (a terminal's echo
+          // blocks likewise when its output is full).
+          await echoed;
           if (delivered) return;
         }
       },

@@ -25,7 +25,7 @@ import type { ServerConnectionContext } from "./context.ts";
 import type { MaybePromise, ProcessFactory, ProcessRequest } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
 import type { SessionAgent } from "../agent/server_forwarding.ts";
-import { MAX_SESSION_ENV } from "../limits.ts";
+import { MAX_SESSION_ENV, MAX_SESSION_ENV_BYTES } from "../limits.ts";
 import { parseX11Request, type SessionX11, type X11Request } from "./x11.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
@@ -138,6 +138,8 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
   let terminal: PtyRequest | undefined;
   let process: SSHServerProcess | undefined;
   let starting = false;
+  /** Bytes of the env variables held (names and values), see MAX_SESSION_ENV_BYTES. */
+  let envBytes = 0;
   let agent: Promise<SessionAgent | undefined> | undefined;
   let x11: Promise<SessionX11 | undefined> | undefined;
   const decoder = new TextDecoder();
@@ -145,22 +147,36 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
     switch (request) {
       case "env": {
         const { name, value } = decodeEnv(data);
-        if (Object.keys(env).length >= MAX_SESSION_ENV || process) return false;
+        // Setup requests end once a start request came: what processRequested approved
+        // (or what started) is what runs, as sshd refuses them past the session's setup.
+        if (process || starting || Object.keys(env).length >= MAX_SESSION_ENV) return false;
+        if (envBytes + name.length + value.length > MAX_SESSION_ENV_BYTES) {
+          cfg.log?.debug(`session: refused env ${JSON.stringify(name)}: over the size cap`);
+          return false;
+        }
         const why = clientEnvRefusal(name, value, cfg.acceptEnv, cfg.permissions.environment);
         if (why !== undefined) {
           cfg.log?.debug(`session: refused env ${JSON.stringify(name)}: ${why}`);
           return false;
         }
+        const before = env[name];
+        envBytes += before === undefined
+          ? name.length + value.length
+          : value.length - before.length;
         env[name] = value;
         return true;
       }
       case "pty-req":
-        if (process || !cfg.allowPty || !cfg.permissions.pty) return false;
+        if (process || starting || !cfg.allowPty || !cfg.permissions.pty) return false;
         terminal = decodePtyRequest(data);
         return true;
-      case "window-change":
-        process?.setTerminalSize(decodeWindowChange(data));
+      case "window-change": {
+        const size = decodeWindowChange(data);
+        // Before the process exists, the size it starts with.
+        if (process) process.setTerminalSize(size);
+        else if (terminal) terminal = { ...terminal, ...size };
         return true;
+      }
       case "signal": {
         const name = decoder.decode(decodeStringArg(data, "signal name", 64));
         return process?.deliverSignal(name) ?? false;
