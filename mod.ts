@@ -383,6 +383,7 @@ export type { ExitSignal, PtyRequest, TerminalSize } from "./core/connection/ses
 // SFTP: the client (conn.startSftp()), the server pieces (listen({ sftp })), and the pure protocol.
 export {
   type FollowOptions,
+  MAX_LISTED_ENTRIES,
   type OpenMode,
   type ProgressHandler,
   type SFTPChannelOpener,

@@ -184,7 +184,8 @@ export function globToRegExp(pattern: string): RegExp {
         body = body.slice(1);
       }
       const cls = body.replace(/\\/g, "\\\\").replace(/\]/g, "\\]");
-      re += `[${negate ? "^" : ""}${cls}]`;
+      // A negated class never matches "/" (fnmatch's FNM_PATHNAME): "[!.]*" is one name.
+      re += negate ? `[^/${cls}]` : `[${cls}]`;
       i = end;
     } else {
       re += escapeRe(c);

@@ -17,7 +17,13 @@ import {
 import { Ext, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import type { NameEntry, SFTPLimits, StatVFS } from "../../sftp/messages.ts";
-import { expandGlob, type GlobFileSystem, hasGlob, joinPath } from "../../sftp/path.ts";
+import {
+  expandGlob,
+  type GlobFileSystem,
+  hasGlob,
+  joinPath,
+  unsafeEntryName,
+} from "../../sftp/path.ts";
 import { openFlags, type OpenMode, seconds, SFTPFile } from "./file.ts";
 import {
   expectResult,
@@ -80,6 +86,13 @@ export async function startSftp(
 }
 
 /**
+ * Entries one directory listing may hold where the whole listing is needed at once
+ * (`listdir`, `rmtree`, recursive transfers): about 150 MiB of names and attributes. A
+ * server that lists more fails the operation with an SFTPError; `readdir()` streams any size.
+ */
+export const MAX_LISTED_ENTRIES = 200_000;
+
+/**
  * An SFTP session: file handles, path operations and transfers.
  *
  * Transfers pipeline requests as OpenSSH's sftp does (up to 64 in flight, the
@@ -127,11 +140,11 @@ export class SFTPClient implements AsyncDisposable {
       readlink: (p) => this.readlink(p),
       symlink: (t, l) => this.symlink(t, l),
       mkdir: (p, a) => this.#mkdir(p, a ?? {}),
-      names: async (d) => {
-        const out: { filename: string; attrs: FileAttributes }[] = [];
-        for await (const e of this.readdir(d)) out.push(e);
-        return out.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
-      },
+      names: async (d) =>
+        (await this.#listing(d)).sort((a, b) =>
+          a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0
+        ),
+      realpath: (p) => this.realpath(p),
       setstat: (p, a) => this.setstat(p, a),
     };
   }
@@ -293,17 +306,38 @@ export class SFTPClient implements AsyncDisposable {
         }
       }
     } finally {
-      if (!this.#s.closed) {
-        await this.#s.request({ type: "close", handle }).catch(() => {});
-      }
+      // Not waited for: a server that never answers CLOSE must not hold up a loop that
+      // ended (or broke off); the handle is the server's to free either way.
+      if (!this.#s.closed) void this.#s.request({ type: "close", handle }).catch(() => {});
     }
   }
 
-  /** The names in a directory (without "." and ".."), in the server's order. */
-  async listdir(path: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const e of this.readdir(path)) out.push(e.filename);
+  /**
+   * A whole directory listing, for the operations that need one before they act (listdir,
+   * rmtree, recursive transfers): at most {@link MAX_LISTED_ENTRIES} entries, so a server
+   * that lists without end fails the operation instead of filling our memory.
+   */
+  async #listing(path: string): Promise<SFTPDirEntry[]> {
+    const out: SFTPDirEntry[] = [];
+    for await (const e of this.readdir(path)) {
+      if (out.length >= MAX_LISTED_ENTRIES) {
+        throw new SFTPError(
+          SFTPStatus.FAILURE,
+          `The directory lists more than ${MAX_LISTED_ENTRIES} entries`,
+          { path },
+        );
+      }
+      out.push(e);
+    }
     return out;
+  }
+
+  /**
+   * The names in a directory (without "." and ".."), in the server's order; past
+   * {@link MAX_LISTED_ENTRIES} an SFTPError (iterate `readdir()` for any size).
+   */
+  async listdir(path: string): Promise<string[]> {
+    return (await this.#listing(path)).map((e) => e.filename);
   }
 
   /** Creates a directory (`mode` default 0o777, less the server's umask). */
@@ -348,9 +382,15 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Removes a directory and everything in it (symlinks are removed, not followed). */
   async rmtree(path: string): Promise<void> {
-    const entries: SFTPDirEntry[] = [];
-    for await (const e of this.readdir(path)) entries.push(e);
-    for (const e of entries) {
+    for (const e of await this.#listing(path)) {
+      // A listed name that is no single component would lead elsewhere: never followed.
+      if (unsafeEntryName(e.filename) !== undefined) {
+        throw new SFTPError(
+          SFTPStatus.BAD_MESSAGE,
+          `The server listed ${JSON.stringify(e.filename)}: not one name, nothing removed by it`,
+          { path },
+        );
+      }
       const p = joinPath(path, e.filename);
       if (isDirectory(e.attrs)) await this.rmtree(p);
       else await this.remove(p);
@@ -476,7 +516,11 @@ export class SFTPClient implements AsyncDisposable {
         }
         return (async function* () {
           try {
-            for (let r = first; !r.done; r = await it.next()) yield r.value.filename;
+            for (let r = first; !r.done; r = await it.next()) {
+              // Names with "/" (or "." and "..") are no entries of `dir`: a glob would
+              // return paths outside what it matched, and mget write outside its target.
+              if (unsafeEntryName(r.value.filename) === undefined) yield r.value.filename;
+            }
           } catch (e) {
             if (!(e instanceof SFTPError)) throw e;
           } finally {

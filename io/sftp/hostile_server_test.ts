@@ -276,3 +276,105 @@ test("sftp.glob() stops reading a listing that never ends (GLOB_MAX_READDIR)", {
     assert.ok(backend.sent < GLOB_MAX_READDIR + 1000, `${backend.sent} names sent`);
   });
 });
+
+test("mget with a negated bracket glob never writes outside its destination", async () => {
+  // The server lists "/.." in /pub: "[!.]*" must not match it, and a name like it is no entry.
+  class Evil extends MemoryBackend {
+    // deno-lint-ignore no-explicit-any
+    override async readdir(h: any): Promise<readonly Entry[] | null> {
+      const r = await super.readdir(h);
+      if (r === null || !r.some((e) => e.filename === "report.txt")) return r;
+      return [...r, { filename: "/..", attrs: { permissions: DIR } }, {
+        filename: "x./..",
+        attrs: { permissions: DIR },
+      }];
+    }
+  }
+  const b = new Evil();
+  b.writeFile("/pub/report.txt", enc.encode("ok\n"));
+  const { base, dest } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      assert.deepEqual(await sftp.glob("/pub/[!.]*"), ["/pub/report.txt"]);
+      assert.deepEqual(await sftp.glob("/pub/*.[!o]*"), ["/pub/report.txt"]);
+      await sftp.mget("/pub/[!.]*", dest, { recurse: true });
+      // get of a path whose last component is ".." names nothing inside a directory.
+      await assert.rejects(sftp.get("/pub/..", dest, { recurse: true }), /Cannot name a copy/);
+    });
+    assert.deepEqual(await fsp.readdir(dest), ["report.txt"]);
+    assert.deepEqual((await fsp.readdir(base)).sort(), ["a", "victim.txt"]);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("a recursive get refuses a followed link back to a directory it is inside of", async () => {
+  const b = new MemoryBackend();
+  b.makeDirectory("/t");
+  b.writeFile("/t/f", enc.encode("x"));
+  await b.symlink(".", "/t/a");
+  await b.symlink("..", "/t/up");
+  const { base } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      const refused: string[] = [];
+      await sftp.get("/t", join(base, "t"), {
+        recurse: true,
+        errorHandler: (e) => void refused.push(e.message),
+      });
+      assert.equal(refused.length, 2, refused.join("\n"));
+      assert.ok(refused.every((m) => /a link to a directory it is inside of/.test(m)));
+      await assert.rejects(sftp.get("/t", join(base, "t2"), { recurse: true }), /a loop/);
+    });
+    assert.deepEqual(await fsp.readdir(join(base, "t")), ["f"]);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("a recursive put refuses a local link back to a directory it is inside of", async () => {
+  const b = new MemoryBackend();
+  const { base } = await sandbox();
+  try {
+    const tree = join(base, "tree");
+    await fsp.mkdir(tree);
+    await fsp.writeFile(join(tree, "f"), "x");
+    await fsp.symlink(".", join(tree, "a"));
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await assert.rejects(sftp.put(tree, "/up", { recurse: true }), /a loop/);
+      const refused: string[] = [];
+      await sftp.put(tree, "/up2", {
+        recurse: true,
+        errorHandler: (e) => void refused.push(e.message),
+      });
+      assert.equal(refused.length, 1);
+      assert.deepEqual(await sftp.listdir("/up2"), ["f"]);
+    });
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("listdir() and rmtree() fail on a listing of more than MAX_LISTED_ENTRIES names", async () => {
+  class Endless extends MemoryBackend {
+    #n = 0;
+    // deno-lint-ignore no-explicit-any
+    override async readdir(h: any): Promise<readonly Entry[] | null> {
+      await super.readdir(h);
+      return Array.from({ length: 100 }, () => ({
+        filename: `f${this.#n++}`,
+        attrs: { permissions: FILE },
+      }));
+    }
+  }
+  const b = new Endless();
+  b.makeDirectory("/big");
+  await withConn(b, async (conn) => {
+    await using sftp = await conn.startSftp();
+    await assert.rejects(sftp.listdir("/big"), /more than 200000 entries/);
+    await assert.rejects(sftp.rmtree("/big"), /more than 200000 entries/);
+  });
+});

@@ -9,6 +9,7 @@
 
 import * as fsp from "node:fs/promises";
 import * as nodePath from "node:path";
+import process from "node:process";
 import {
   type FileAttributes,
   isDirectory,
@@ -145,6 +146,8 @@ export interface RemoteOps {
   mkdir(path: string, attrs?: FileAttributes): Promise<void>;
   /** A directory's entries (without "." and ".."), sorted by name. */
   names(dir: string): Promise<{ filename: string; attrs: FileAttributes }[]>;
+  /** The canonical path (links resolved), as the server says. */
+  realpath(path: string): Promise<string>;
   /** Changes attributes. */
   setstat(path: string, attrs: FileAttributes): Promise<void>;
 }
@@ -194,8 +197,8 @@ export async function get(
     const follow = o.followSymlinks ?? true;
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
     const existing = await localStat(local, true);
-    const target = existing?.isDirectory() ? nodePath.join(local, basename(remote)) : local;
-    await getAny(r, remote, target, attrs, o, 0);
+    const target = existing?.isDirectory() ? nodePath.join(local, localName(remote)) : local;
+    await getAny(r, remote, target, attrs, o, 0, newWalk());
   });
 }
 
@@ -205,6 +208,25 @@ export async function get(
  * (OpenSSH's `sftp` stops at 64 too).
  */
 export const MAX_TRANSFER_DEPTH = 64;
+
+/**
+ * Directories one recursive transfer may reach through followed links. Links that do not
+ * loop can still multiply a tree (two links to the next level, and again below it: 2^64
+ * paths in 64 levels); past this the transfer fails rather than copying without end.
+ */
+export const MAX_LINKED_DIRECTORIES = 1024;
+
+/** What one recursive transfer remembers while it walks a tree. */
+interface Walk {
+  /** Directories reached through a followed link so far. */
+  linkedDirs: number;
+  /** Canonical paths of directories looked up (remote: realpath; local: dev:ino chains). */
+  readonly canonical: Map<string, string>;
+}
+
+function newWalk(): Walk {
+  return { linkedDirs: 0, canonical: new Map() };
+}
 
 /**
  * Visits each entry of the remote directory `dir` (links followed unless
@@ -219,6 +241,7 @@ async function forEachEntry(
   depth: number,
   o: TransferOptions,
   operation: string,
+  walk: Walk,
   visit: (child: string, name: string, attrs: FileAttributes) => Promise<void>,
 ): Promise<void> {
   if (depth >= MAX_TRANSFER_DEPTH) {
@@ -250,10 +273,69 @@ async function forEachEntry(
           return; // a dangling link: nothing to copy
         }
         if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
+        if (isDirectory(a) && o.recurse) await checkLinkedDirectory(r, dir, child, walk, refuse);
       }
       await visit(child, name, a);
     });
   }
+}
+
+/**
+ * Refuses to descend a followed link to a directory that holds the link (a loop: `a -> .`,
+ * `up -> ..`), or past {@link MAX_LINKED_DIRECTORIES} linked directories in one transfer.
+ * OpenSSH's `sftp` never descends links; this one follows them, once.
+ */
+async function checkLinkedDirectory(
+  r: RemoteOps,
+  dir: string,
+  child: string,
+  walk: Walk,
+  refuse: (why: string) => never,
+): Promise<void> {
+  if (++walk.linkedDirs > MAX_LINKED_DIRECTORIES) {
+    refuse(`not followed: over ${MAX_LINKED_DIRECTORIES} directories reached through links`);
+  }
+  const real = async (p: string) => {
+    let c = walk.canonical.get(p);
+    if (c === undefined) walk.canonical.set(p, c = await r.realpath(p));
+    return c;
+  };
+  const target = await real(child);
+  const here = await real(dir);
+  if (here === target || here.startsWith(target === "/" ? "/" : target + "/")) {
+    refuse("not followed: a link to a directory it is inside of (a loop)");
+  }
+}
+
+/**
+ * The last component of a remote path, to name what a transfer makes of it inside a
+ * directory: refused when it is no single name ("" for "/", "." or "..", as a glob a
+ * hostile server fed could return) — it would land beside the directory, not in it.
+ */
+function localName(remote: string): string {
+  const name = basename(remote);
+  const unsafe = unsafeEntryName(name) ?? localNameRefusal(name);
+  if (unsafe) {
+    throw new SFTPError(
+      SFTPStatus.BAD_MESSAGE,
+      `Cannot name a copy of "${sanitize(remote)}" after it: ${unsafe}`,
+      { path: remote },
+    );
+  }
+  return name;
+}
+
+/**
+ * Why a name that is safe on the server cannot name a local file here: on Windows, "\\"
+ * and ":" (a path or a drive, as CVE-2019-6111 used against scp) and device names.
+ */
+function localNameRefusal(name: string): string | undefined {
+  if (process.platform !== "win32") return undefined;
+  if (/[\\:]/.test(name)) return 'it contains "\\" or ":" (a path on Windows)';
+  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(name)) {
+    return "it is a Windows device name";
+  }
+  return undefined;
 }
 
 /**
@@ -262,7 +344,7 @@ async function forEachEntry(
  * listing's names.
  */
 export function entryRefusal(name: string, seen: Set<string>): string | undefined {
-  const unsafe = unsafeEntryName(name);
+  const unsafe = unsafeEntryName(name) ?? localNameRefusal(name);
   if (unsafe) return unsafe;
   if (seen.has(name)) return "it is listed twice";
   seen.add(name);
@@ -290,6 +372,7 @@ async function getAny(
   attrs: FileAttributes,
   o: TransferOptions,
   depth: number,
+  walk: Walk,
 ): Promise<void> {
   o.signal?.throwIfAborted();
   // Below the top, every local name came from the server's listing.
@@ -309,7 +392,8 @@ async function getAny(
       depth,
       o,
       "get",
-      (child, name, a) => getAny(r, child, nodePath.join(local, name), a, o, depth + 1),
+      walk,
+      (child, name, a) => getAny(r, child, nodePath.join(local, name), a, o, depth + 1, walk),
     );
     if (o.preserve) await preserveLocal(local, attrs);
     return;
@@ -546,15 +630,21 @@ export async function put(
     try {
       if (isDirectory(await r.stat(remote))) target = joinPath(remote, nodePath.basename(local));
     } catch { /* does not exist: use the name as given */ }
-    await putAny(r, local, target, o);
+    await putAny(r, local, target, o, []);
   });
 }
 
+/**
+ * Uploads one local entry. `above` holds the identities (device:inode) of the directories
+ * it is inside: a followed link back to one of them is a loop, refused, and the tree is cut
+ * at {@link MAX_TRANSFER_DEPTH} levels as downloads are.
+ */
 async function putAny(
   r: RemoteOps,
   local: string,
   remote: string,
   o: TransferOptions,
+  above: readonly string[],
 ): Promise<void> {
   o.signal?.throwIfAborted();
   const follow = o.followSymlinks ?? true;
@@ -566,6 +656,21 @@ async function putAny(
         path: local,
         operation: "put",
       });
+    }
+    const id = `${st.dev}:${st.ino}`;
+    if (above.includes(id)) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        "Not followed: a link to a directory it is inside of (a loop)",
+        { path: local, operation: "put" },
+      );
+    }
+    if (above.length >= MAX_TRANSFER_DEPTH) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        `Directories nested deeper than ${MAX_TRANSFER_DEPTH} levels: not copied`,
+        { path: local, operation: "put" },
+      );
     }
     try {
       await r.mkdir(remote, { permissions: st.mode & 0o777 });
@@ -579,7 +684,7 @@ async function putAny(
     for (const name of (await fsp.readdir(local)).sort()) {
       const child = nodePath.join(local, name);
       if (follow && !(await localStat(child, true))) continue; // dangling link
-      await item(o, child, () => putAny(r, child, joinPath(remote, name), o));
+      await item(o, child, () => putAny(r, child, joinPath(remote, name), o, [...above, id]));
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
     return;
@@ -708,9 +813,12 @@ export async function copy(
     const attrs = follow ? await r.stat(src) : await r.lstat(src);
     let target = dst;
     try {
-      if (isDirectory(await r.stat(dst))) target = joinPath(dst, basename(src));
-    } catch { /* does not exist */ }
-    await copyAny(r, src, target, attrs, o, 0);
+      if (isDirectory(await r.stat(dst))) target = joinPath(dst, localName(src));
+    } catch (e) {
+      if (e instanceof SFTPError && e.status === SFTPStatus.BAD_MESSAGE) throw e;
+      /* does not exist */
+    }
+    await copyAny(r, src, target, attrs, o, 0, newWalk());
   });
 }
 
@@ -721,6 +829,7 @@ async function copyAny(
   attrs: FileAttributes,
   o: TransferOptions,
   depth: number,
+  walk: Walk,
 ): Promise<void> {
   o.signal?.throwIfAborted();
   if (isDirectory(attrs)) {
@@ -745,7 +854,8 @@ async function copyAny(
       depth,
       o,
       "copy",
-      (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1),
+      walk,
+      (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1, walk),
     );
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
