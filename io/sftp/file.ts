@@ -265,6 +265,8 @@ export class SFTPFile implements AsyncDisposable {
           {
             requestSize: this.#s.readSize,
             maxRequests: this.#s.maxRequests,
+            // Replies past a gap wait in `pieces`: never more than the requests in flight.
+            window: this.#s.readSize * this.#s.maxRequests,
             signal: abort.signal,
             ...(options.end !== undefined ? { end: options.end } : {}),
           },

@@ -378,3 +378,112 @@ test("listdir() and rmtree() fail on a listing of more than MAX_LISTED_ENTRIES n
     await assert.rejects(sftp.rmtree("/big"), /more than 200000 entries/);
   });
 });
+
+test("an AbortSignal ends a get or put whose server stopped answering", async () => {
+  for (const phase of ["read", "stat", "write"] as const) {
+    class Stall extends MemoryBackend {
+      // deno-lint-ignore no-explicit-any
+      override async read(h: any, off: number, len: number) {
+        if (phase === "read" && off >= 65536) return await new Promise<never>(() => {});
+        return await super.read(h, off, len);
+      }
+      override async stat(p: string): Promise<FileAttributes> {
+        if (phase === "stat") return await new Promise<never>(() => {});
+        return await super.stat(p);
+      }
+      // deno-lint-ignore no-explicit-any
+      override async write(h: any, off: number, d: Uint8Array) {
+        if (phase === "write" && off >= 65536) return await new Promise<never>(() => {});
+        return await super.write(h, off, d);
+      }
+    }
+    const b = new Stall();
+    b.writeFile("/big", new Uint8Array(1 << 20).fill(7));
+    const { base } = await sandbox();
+    try {
+      const src = join(base, "src.bin");
+      await fsp.writeFile(src, new Uint8Array(1 << 20).fill(9));
+      await withConn(b, async (conn) => {
+        await using sftp = await conn.startSftp({ requestSize: 32768 });
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(new Error(`stop ${phase}`)), 200);
+        const run = phase === "write"
+          ? sftp.put(src, "/up.bin", { signal: ac.signal })
+          : sftp.get("/big", join(base, "big"), { signal: ac.signal });
+        const pending = new Promise((r) => setTimeout(() => r("still pending"), 10_000));
+        const outcome = await Promise.race([
+          run.then(() => "resolved", (e: Error) => e.message),
+          pending,
+        ]);
+        assert.equal(outcome, `stop ${phase}`);
+        if (phase === "read") {
+          // What is kept is the whole prefix only.
+          const got = await fsp.readFile(join(base, "big"));
+          assert.ok(got.length <= 65536 && got.every((x) => x === 7), `${got.length} bytes kept`);
+        }
+        conn.abort(); // the server's stalled handlers never answer
+      });
+    } finally {
+      await fsp.rm(base, { recursive: true, force: true });
+    }
+  }
+});
+
+test("a get fails, keeping the whole prefix, when the server sends data past the end it reported", async () => {
+  class Hole extends MemoryBackend {
+    // deno-lint-ignore no-explicit-any
+    override async read(h: any, off: number, len: number) {
+      if (off === 0) return (await super.read(h, 0, Math.min(len, 16384)))!; // a short read
+      if (off >= 16384 && off < 32768) return null; // "EOF" for the rest of it ...
+      return await super.read(h, off, len); // ... and data after it
+    }
+  }
+  const b = new Hole();
+  b.writeFile("/f", new Uint8Array(1 << 20).fill(0x41));
+  const { base } = await sandbox();
+  try {
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await assert.rejects(
+        sftp.get("/f", join(base, "f")),
+        /reported the end of the file at 16384/,
+      );
+    });
+    const got = await fsp.readFile(join(base, "f"));
+    assert.equal(got.length, 16384);
+    assert.ok(got.every((x) => x === 0x41), "no hole of zeros");
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});
+
+test("a put that failed mid-pipeline leaves the acknowledged prefix, so resume makes a whole copy", async () => {
+  let failOnce = true;
+  class Flaky extends MemoryBackend {
+    // deno-lint-ignore no-explicit-any
+    override async write(h: any, off: number, d: Uint8Array) {
+      if (failOnce && off === 4 * 32768) {
+        failOnce = false;
+        throw new Error("transient EIO");
+      }
+      return await super.write(h, off, d);
+    }
+  }
+  const b = new Flaky();
+  const { base } = await sandbox();
+  try {
+    const src = join(base, "src.bin");
+    const data = new Uint8Array(1 << 20).map((_, i) => (i % 251) + 1);
+    await fsp.writeFile(src, data);
+    await withConn(b, async (conn) => {
+      await using sftp = await conn.startSftp({ requestSize: 32768 });
+      assert.ok(sftp.limits, "the server announces limits: no sequential retry");
+      await assert.rejects(sftp.put(src, "/dst"));
+      assert.equal((await sftp.stat("/dst")).size, 4 * 32768, "cut back to the prefix");
+      await sftp.put(src, "/dst", { resume: true });
+    });
+    assert.deepEqual(b.readFile("/dst"), data);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});

@@ -28,8 +28,17 @@ export interface ReadPipelineOptions {
   readonly end?: number;
   /** The file's expected size: past it, one request at a time (as OpenSSH). */
   readonly sizeHint?: number;
-  /** Stops issuing requests when this aborts; those in flight drain first. */
+  /**
+   * Stops issuing requests when this aborts, and stops waiting for those in flight (their
+   * replies are dropped when they come).
+   */
   readonly signal?: AbortSignal;
+  /**
+   * No request starts this many bytes or more past the lowest one still unanswered: a sink
+   * that must hold out-of-order replies until the gap before them fills (a stream handed
+   * out in order) then holds at most this much, however long one reply takes.
+   */
+  readonly window?: number;
 }
 
 /** What {@link pipelinedRead} did. */
@@ -80,14 +89,19 @@ export async function pipelinedRead(
   let highwater = start;
   let reordered = false;
   let eof = false;
+  /** The lowest offset the server answered EOF for. */
+  let eofAt = Infinity;
   let seenZero = false;
   let error: unknown;
   const done: { req: Req; r: SFTPResult }[] = [];
   let wake: (() => void) | undefined;
 
   let peakRequests = 0;
+  /** Offsets of the requests in flight, for `window`. */
+  const outstanding = new Set<number>();
   const issue = (req: Req) => {
     numReq++;
+    outstanding.add(req.offset);
     if (numReq > peakRequests) peakRequests = numReq;
     s.request({ type: "read", handle, offset: req.offset, length: req.len }).then(
       (r) => {
@@ -106,69 +120,100 @@ export async function pipelinedRead(
       error ??= o.signal.reason;
     }
     while (numReq < maxReq && offset < end) {
+      if (o.window !== undefined && outstanding.size > 0) {
+        let floor = Infinity;
+        for (const f of outstanding) if (f < floor) floor = f;
+        if (offset >= floor + o.window) break;
+      }
       const len = Math.min(buflen, end - offset);
       issue({ offset, len });
       offset += len;
     }
   };
 
-  for (;;) {
-    topUp();
-    if (numReq === 0) break;
-    if (done.length === 0) await new Promise<void>((r) => (wake = r));
-    wake = undefined;
-    const { req, r } = done.shift()!;
-    numReq--;
-    if (r.kind === "eof") {
-      eof = true;
-      maxReq = 0;
-      continue;
-    }
-    if (r.kind !== "data") {
-      error ??= r.kind === "error"
-        ? r.error
-        : new SFTPProtocolError(`Unexpected ${r.kind} reply to a read`);
-      maxReq = 0;
-      continue;
-    }
-    const data = r.data;
-    const len = data.length;
-    if (len === 0) {
-      if (seenZero) {
-        error ??= new SFTPProtocolError("The server sent zero-length data twice");
-        maxReq = 0;
-        continue;
-      }
-      seenZero = true;
-    }
-    if (len < req.len) {
-      // Short read: ask for the rest, and shrink the requests as OpenSSH does.
-      issue({ offset: req.offset + len, len: req.len - len });
-      if (len < buflen) buflen = Math.max(MIN_READ_SIZE, len);
-    }
-    if (maxReq > 0) {
-      if (o.sizeHint !== undefined && o.sizeHint > 0 && offset > o.sizeHint) maxReq = 1;
-      else if (maxReq < o.maxRequests) maxReq++;
-    }
-    topUp();
-    if (len > 0 && error === undefined) {
-      try {
-        await sink(req.offset, data);
-      } catch (e) {
-        error = e;
-        maxReq = 0;
-        continue;
-      }
-      // Counted once it is written: the high-water mark never covers bytes we dropped.
-      bytes += len;
-      if (maxack < req.offset + len) maxack = req.offset + len;
-      if (!reordered && req.offset <= highwater) highwater = maxack;
-      else if (!reordered && req.offset > highwater) reordered = true;
-    }
+  // An abort ends the wait for replies at once: a server that stopped answering must not
+  // hold up the caller's signal (replies still out are dropped when they come).
+  const onAbort = () => wake?.();
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    await readLoop();
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+  // The file ended at eofAt, yet data came from beyond it: a hole nobody filled (a server
+  // contradicting itself, or a file rewritten meanwhile). Not a whole copy.
+  if (error === undefined && eof && maxack > eofAt) {
+    error = new SFTPProtocolError(
+      `The server reported the end of the file at ${eofAt}, then sent data up to ${maxack}`,
+    );
   }
   // Everything arrived: all of it is whole. Otherwise keep the contiguous mark.
   if (error === undefined) highwater = maxack;
   return { bytes, highwater, eof, error, peakRequests };
+
+  async function readLoop(): Promise<void> {
+    for (;;) {
+      topUp();
+      if (numReq === 0) break;
+      if (o.signal?.aborted) {
+        error ??= o.signal.reason;
+        break;
+      }
+      if (done.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      if (done.length === 0) continue; // woken by the abort
+      const { req, r } = done.shift()!;
+      numReq--;
+      outstanding.delete(req.offset);
+      if (r.kind === "eof") {
+        eof = true;
+        if (req.offset < eofAt) eofAt = req.offset;
+        maxReq = 0;
+        continue;
+      }
+      if (r.kind !== "data") {
+        error ??= r.kind === "error"
+          ? r.error
+          : new SFTPProtocolError(`Unexpected ${r.kind} reply to a read`);
+        maxReq = 0;
+        continue;
+      }
+      const data = r.data;
+      const len = data.length;
+      if (len === 0) {
+        if (seenZero) {
+          error ??= new SFTPProtocolError("The server sent zero-length data twice");
+          maxReq = 0;
+          continue;
+        }
+        seenZero = true;
+      }
+      if (len < req.len) {
+        // Short read: ask for the rest, and shrink the requests as OpenSSH does.
+        issue({ offset: req.offset + len, len: req.len - len });
+        if (len < buflen) buflen = Math.max(MIN_READ_SIZE, len);
+      }
+      if (maxReq > 0) {
+        if (o.sizeHint !== undefined && o.sizeHint > 0 && offset > o.sizeHint) maxReq = 1;
+        else if (maxReq < o.maxRequests) maxReq++;
+      }
+      topUp();
+      if (len > 0 && error === undefined) {
+        try {
+          await sink(req.offset, data);
+        } catch (e) {
+          error = e;
+          maxReq = 0;
+          continue;
+        }
+        // Counted once it is written: the high-water mark never covers bytes we dropped.
+        bytes += len;
+        if (maxack < req.offset + len) maxack = req.offset + len;
+        if (!reordered && req.offset <= highwater) highwater = maxack;
+        else if (!reordered && req.offset > highwater) reordered = true;
+      }
+    }
+  }
 }
 
 /**
@@ -195,13 +240,39 @@ export class WritePipe {
   #acked = 0;
   #error: unknown;
   #waiters: (() => void)[] = [];
+  /** Where the acknowledged bytes from the start end without a gap. */
+  #contiguous: number;
+  /** Acknowledged writes past a gap: offset → length (absorbed as the gap fills). */
+  readonly #ahead = new Map<number, number>();
+  readonly #signal: AbortSignal | undefined;
 
-  /** Writes to `handle` from `offset`. */
-  constructor(s: SFTPSession, handle: Uint8Array, offset: number, maxRequests: number) {
+  /**
+   * Writes to `handle` from `offset`. `signal` ends a wait for room (or for the last
+   * replies) at once when it aborts, whatever the server does.
+   */
+  constructor(
+    s: SFTPSession,
+    handle: Uint8Array,
+    offset: number,
+    maxRequests: number,
+    signal?: AbortSignal,
+  ) {
     this.#s = s;
     this.#handle = handle;
     this.#offset = offset;
+    this.#contiguous = offset;
     this.#max = Math.max(1, maxRequests);
+    this.#signal = signal;
+    signal?.addEventListener("abort", () => this.#wakeAll(), { once: true });
+  }
+
+  /**
+   * The end of the bytes acknowledged without a gap from the start: after a failure,
+   * later writes may have landed past an earlier refused one — what lies beyond this
+   * offset is not a prefix of the data (a resumed transfer must not start after it).
+   */
+  get contiguous(): number {
+    return this.#contiguous;
   }
 
   /** The offset the next push writes at. */
@@ -247,7 +318,8 @@ export class WritePipe {
     }
     this.#inFlight++;
     if (this.#inFlight > this.#peak) this.#peak = this.#inFlight;
-    this.#s.request({ type: "write", handle: this.#handle, offset: at, data }).then(
+    const offset = at;
+    this.#s.request({ type: "write", handle: this.#handle, offset, data }).then(
       (r) => {
         settled?.();
         this.#settle(
@@ -256,12 +328,14 @@ export class WritePipe {
             : r.kind === "error"
             ? r.error
             : new SFTPError(SFTPStatus.BAD_MESSAGE),
+          offset,
           data.length,
         );
       },
-      (e) => this.#settle(e ?? new Error("write failed"), 0),
+      (e) => this.#settle(e ?? new Error("write failed"), offset, 0),
     );
     while (this.#inFlight >= this.#limit && this.#error === undefined) {
+      this.#checkAborted();
       await this.#wait();
     }
     if (this.#error !== undefined) throw this.#error;
@@ -271,26 +345,53 @@ export class WritePipe {
     return new Promise<void>((r) => this.#waiters.push(r));
   }
 
-  #settle(error: unknown, n: number): void {
-    this.#inFlight--;
-    if (error !== undefined) this.#error ??= error;
-    else {
-      this.#acked += n;
-      if (this.#limit < this.#max) this.#limit++;
-    }
+  #wakeAll(): void {
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
   }
 
-  /** Resolves when every write was acknowledged; throws the first error. */
+  /** An abort ends the wait: the writes still out are the session's to finish or drop. */
+  #checkAborted(): void {
+    if (this.#signal?.aborted) {
+      this.#error ??= this.#signal.reason;
+      throw this.#signal.reason;
+    }
+  }
+
+  #settle(error: unknown, offset: number, n: number): void {
+    this.#inFlight--;
+    if (error !== undefined) this.#error ??= error;
+    else {
+      this.#acked += n;
+      if (this.#limit < this.#max) this.#limit++;
+      if (offset === this.#contiguous) {
+        this.#contiguous += n;
+        for (let next; (next = this.#ahead.get(this.#contiguous)) !== undefined;) {
+          this.#ahead.delete(this.#contiguous);
+          this.#contiguous += next;
+        }
+      } else if (offset > this.#contiguous) {
+        this.#ahead.set(offset, n);
+      }
+    }
+    this.#wakeAll();
+  }
+
+  /** Resolves when every write was acknowledged; throws the first error (or the abort's). */
   async finish(): Promise<void> {
-    while (this.#inFlight > 0) await this.#wait();
+    while (this.#inFlight > 0) {
+      this.#checkAborted();
+      await this.#wait();
+    }
     if (this.#error !== undefined) throw this.#error;
   }
 
-  /** Waits for the writes in flight, ignoring their outcome (after a failure elsewhere). */
+  /**
+   * Waits for the writes in flight, ignoring their outcome (after a failure elsewhere);
+   * after an abort it does not wait for a server that stopped answering.
+   */
   async drain(): Promise<void> {
-    while (this.#inFlight > 0) await this.#wait();
+    while (this.#inFlight > 0 && !this.#signal?.aborted) await this.#wait();
   }
 }

@@ -168,3 +168,42 @@ test("WritePipe keeps at most maxRequests writes unacknowledged and writes every
   }
   assert.equal(total, size);
 });
+
+test("pipelinedRead with a window starts no request that far past the lowest one unanswered", async () => {
+  // The read at 3000 is answered 50 ms late: meanwhile nothing at 3000 + window or past it.
+  const size = 200_000;
+  const asked: number[] = [];
+  let waiting = true;
+  let beyond = 0;
+  const session = {
+    readSize: 1000,
+    request(req: SFTPRequest): Promise<SFTPResult> {
+      if (req.type !== "read") throw new Error("reads only");
+      asked.push(req.offset);
+      if (waiting && req.offset >= 3000 + 8000) beyond++;
+      const data = new Uint8Array(Math.max(0, Math.min(req.length, size - req.offset)));
+      const reply = (): SFTPResult => data.length ? { kind: "data", data } : { kind: "eof" };
+      if (req.offset === 3000) {
+        return new Promise((r) =>
+          setTimeout(() => {
+            waiting = false;
+            r(reply());
+          }, 50)
+        );
+      }
+      return Promise.resolve(reply());
+    },
+  } as unknown as SFTPSession;
+  let delivered = 0;
+  const r = await pipelinedRead(
+    session,
+    new Uint8Array(4),
+    0,
+    { requestSize: 1000, maxRequests: 8, window: 8000 },
+    (_off, d) => void (delivered += d.length),
+  );
+  assert.equal(r.error, undefined);
+  assert.equal(delivered, size);
+  assert.equal(beyond, 0, "nothing beyond the window while 3000 waited");
+  assert.ok(asked.length > 200, "the rest was read once it came");
+});

@@ -280,16 +280,26 @@ export class SFTPSession {
 
   /**
    * Sends a request; resolves with its result (an error result for a refused
-   * request). Rejects only when the session ends before the reply.
+   * request). Rejects only when the session ends before the reply, or with
+   * `signal`'s reason once it aborts.
    */
-  request(req: SFTPRequest): Promise<SFTPResult> {
+  request(req: SFTPRequest, signal?: AbortSignal): Promise<SFTPResult> {
     if (this.#closeError) return Promise.reject(this.#closeError);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#engine.request(req);
     const p = new Promise<SFTPResult>((resolve) => this.#waiting.set(id, { resolve }));
     this.#flush();
-    return p.then((
+    const answer = p.then((
       r,
     ) => (r.kind === "error" && r.error === CLOSED ? Promise.reject(this.#closeError) : r));
+    if (!signal) return answer;
+    // The abort ends the wait (a server that stopped answering cannot hold it up); the
+    // reply, when it comes, is matched and dropped.
+    return new Promise<SFTPResult>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   #flush(): void {

@@ -152,20 +152,60 @@ export interface RemoteOps {
   setstat(path: string, attrs: FileAttributes): Promise<void>;
 }
 
+/**
+ * `r` whose every request gives up when `signal` aborts (a server that stopped answering
+ * cannot hold an aborted transfer up; a late reply is dropped).
+ */
+function abortableOps(r: RemoteOps, signal: AbortSignal | undefined): RemoteOps {
+  if (!signal) return r;
+  const race = <T>(p: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (signal.aborted) {
+        p.catch(() => {});
+        return reject(signal.reason);
+      }
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  return {
+    session: r.session,
+    stat: (p) => race(r.stat(p)),
+    lstat: (p) => race(r.lstat(p)),
+    readlink: (p) => race(r.readlink(p)),
+    symlink: (t, l) => race(r.symlink(t, l)),
+    mkdir: (p, a) => race(r.mkdir(p, a)),
+    names: (d) => race(r.names(d)),
+    setstat: (p, a) => race(r.setstat(p, a)),
+    realpath: (p) => race(r.realpath(p)),
+  };
+}
+
 async function openRemote(
   s: SFTPSession,
   path: string,
   flags: number,
   attrs: FileAttributes = {},
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
-  return expectResult(await s.request({ type: "open", path, flags, attrs }), "handle").handle;
+  const r = await s.request({ type: "open", path, flags, attrs }, signal);
+  return expectResult(r, "handle").handle;
 }
 
-async function closeRemote(s: SFTPSession, handle: Uint8Array): Promise<void> {
+/**
+ * Closes a remote handle. After an abort it is sent but not waited for: a server that
+ * stopped answering would otherwise hold up the aborted transfer (the handle is its own).
+ */
+async function closeRemote(
+  s: SFTPSession,
+  handle: Uint8Array,
+  signal?: AbortSignal,
+): Promise<void> {
   if (s.closed) return;
+  if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
   try {
-    expectResult(await s.request({ type: "close", handle }), "ok");
-  } catch { /* already reported by the transfer itself */ }
+    expectResult(await s.request({ type: "close", handle }, signal), "ok");
+  } catch { /* already reported by the transfer itself, or aborted meanwhile */ }
 }
 
 async function localStat(path: string, follow: boolean) {
@@ -187,12 +227,13 @@ async function localStat(path: string, follow: boolean) {
  * ```
  */
 export async function get(
-  r: RemoteOps,
+  ops: RemoteOps,
   remote: string,
   local: string,
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
+  const r = abortableOps(ops, o.signal);
   await item(o, remote, async () => {
     const follow = o.followSymlinks ?? true;
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
@@ -416,7 +457,7 @@ async function getFile(
   attrs: FileAttributes,
   o: TransferOptions,
 ): Promise<void> {
-  const handle = await openRemote(s, remote, OpenFlags.READ);
+  const handle = await openRemote(s, remote, OpenFlags.READ, {}, o.signal);
   let fh: fsp.FileHandle | undefined;
   try {
     const size = attrs.size;
@@ -504,7 +545,7 @@ async function getFile(
     }
   } finally {
     await fh?.close().catch(() => {});
-    await closeRemote(s, handle);
+    await closeRemote(s, handle, o.signal);
   }
 }
 
@@ -612,12 +653,13 @@ async function preserveLocal(local: string, attrs: FileAttributes): Promise<void
  * ```
  */
 export async function put(
-  r: RemoteOps,
+  ops: RemoteOps,
   local: string,
   remote: string,
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
+  const r = abortableOps(ops, o.signal);
   await item(o, local, async () => {
     const st = await localStat(local, o.followSymlinks ?? true);
     if (!st) {
@@ -712,7 +754,8 @@ async function putFile(
     let remoteSize: number | undefined;
     try {
       remoteSize =
-        expectResult(await s.request({ type: "stat", path: remote }), "attrs").attrs.size;
+        expectResult(await s.request({ type: "stat", path: remote }, o.signal), "attrs").attrs
+          .size;
     } catch { /* not there yet */ }
     if (remoteSize !== undefined) {
       if (remoteSize > size) {
@@ -732,9 +775,9 @@ async function putFile(
   const fh = await fsp.open(local, "r");
   let handle: Uint8Array | undefined;
   try {
-    handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 });
+    handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 }, o.signal);
     for (;;) {
-      const pipe = new WritePipe(s, handle, start, requestsInFlight(s, o));
+      const pipe = new WritePipe(s, handle, start, requestsInFlight(s, o), o.signal);
       try {
         await putFrom(s, fh, pipe, start, size, local, remote, o);
         break;
@@ -743,13 +786,25 @@ async function putFile(
         // The server failed under many writes: write it all again, one request at a time
         // (writes carry their offsets, so rewriting what did land changes nothing).
         if (pipe.peakRequests > 1 && !o.signal?.aborted && s.fallBackToSequential(e)) continue;
+        await cutToPrefix(s, handle, pipe);
         throw e;
       }
     }
   } finally {
     await fh.close().catch(() => {});
-    if (handle) await closeRemote(s, handle);
+    if (handle) await closeRemote(s, handle, o.signal);
   }
+}
+
+/**
+ * After a failed upload or copy: later writes may have landed past a refused one, so the
+ * remote file holds a hole below its size and `resume` (which starts at the size) would
+ * leave it there. Cut the file back to the acknowledged prefix (best effort: a server that
+ * refuses, or an aborted transfer's silent server, leaves it as it is).
+ */
+async function cutToPrefix(s: SFTPSession, handle: Uint8Array, pipe: WritePipe): Promise<void> {
+  if (pipe.inFlight > 0 || s.closed) return;
+  await s.request({ type: "fsetstat", handle, attrs: { size: pipe.contiguous } }).catch(() => {});
 }
 
 /** Sends the local file from `start` through `pipe` and waits for every write's answer. */
@@ -802,12 +857,13 @@ async function putFrom(
  * ```
  */
 export async function copy(
-  r: RemoteOps,
+  ops: RemoteOps,
   src: string,
   dst: string,
   o: TransferOptions,
 ): Promise<void> {
   o.signal?.throwIfAborted();
+  const r = abortableOps(ops, o.signal);
   await item(o, src, async () => {
     const follow = o.followSymlinks ?? true;
     const attrs = follow ? await r.stat(src) : await r.lstat(src);
@@ -906,7 +962,7 @@ async function copyFile(
       if (!(e instanceof SFTPError) || !e.notFound) throw e;
     }
   }
-  const from = await openRemote(s, src, OpenFlags.READ);
+  const from = await openRemote(s, src, OpenFlags.READ, {}, o.signal);
   let to: Uint8Array | undefined;
   try {
     to = await openRemote(
@@ -931,7 +987,7 @@ async function copyFile(
       o.onProgress?.(total, total, src, dst);
       return;
     }
-    const pipe = new WritePipe(s, to, start, requestsInFlight(s, o));
+    const pipe = new WritePipe(s, to, start, requestsInFlight(s, o), o.signal);
     let done = start;
     const result = await pipelinedRead(
       s,
@@ -949,13 +1005,16 @@ async function copyFile(
         o.onProgress?.(done, total, src, dst);
       },
     );
-    if (result.error !== undefined) {
+    try {
+      if (result.error !== undefined) throw result.error;
+      await pipe.finish();
+    } catch (e) {
       await pipe.drain();
-      throw result.error;
+      await cutToPrefix(s, to, pipe);
+      throw e;
     }
-    await pipe.finish();
   } finally {
-    await closeRemote(s, from);
-    if (to) await closeRemote(s, to);
+    await closeRemote(s, from, o.signal);
+    if (to) await closeRemote(s, to, o.signal);
   }
 }
