@@ -497,10 +497,9 @@ export class ClientAuth {
     if (!p) return;
     if (!responses) {
       this.#kbdintAttempts = Infinity;
-      // RFC 4256 has no cancel message; an empty response set ends this round.
-      this.#host.send(
-        new SSHWriter().writeByte(Msg.USERAUTH_INFO_RESPONSE).writeUint32(0).toBytes(),
-      );
+      // RFC 4256 has no cancel message, and a wrong number of responses is fatal to sshd;
+      // a new request abandons this one (RFC 4252 §5): the next method, or the end.
+      this.#next();
       return;
     }
     if (responses.length !== p.count) {

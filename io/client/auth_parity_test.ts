@@ -168,3 +168,17 @@ test("keyboard-interactive submethods reach the server's getKbdintChallenge", as
   });
   assert.deepEqual(asked, ["pam,skey"]);
 });
+
+test("a password-only client fails a keyboard-interactive round it cannot answer, then logs in by password", async () => {
+  const asked: (readonly string[])[] = [];
+  await using s = await server({
+    getKbdintChallenge: () => ({ prompts: [{ prompt: "Verification code: ", echo: false }] }),
+    validateKbdintResponse: (_u, responses) => (asked.push(responses), false),
+    validatePassword: (_u, pw) => pw === "pw",
+  });
+  await using conn = await login(s, { password: "pw" });
+  assert.equal(s.getConnections()[0]?.authMethod, "password");
+  // One (empty) answer per prompt, as RFC 4256 wants: a strict server would disconnect otherwise.
+  assert.ok(asked.every((r) => r.length === 1), JSON.stringify(asked));
+  void conn;
+});
