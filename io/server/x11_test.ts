@@ -339,6 +339,8 @@ test("listen() refuses x11-req without x11Forwarding, when the hook says no, and
 
 test("listen() x11-req: once per session, before the process, on sessions only, and a few per connection", async () => {
   await using s = await server({
+    // More sessions than displays, so the display cap is what this meets.
+    maxSessions: 64,
     x11Forwarding: { displayOffset: displayBase() },
     processFactory: () => new Promise(() => {}),
     connectionRequested: () => ({ readable: new ReadableStream(), writable: new WritableStream() }),
