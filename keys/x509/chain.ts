@@ -50,14 +50,20 @@ function timeProblem(c: X509Certificate, now: number): string | undefined {
   return undefined;
 }
 
-/** Why `ca` cannot sign `child` at this depth (intermediates below it), or undefined. */
+/**
+ * Why `ca` cannot sign `child` at this depth (intermediates below it), or undefined.
+ * `trusted`: `ca` is one of the caller's trusted certificates, where a version 1 or 2
+ * root (which cannot say it is a CA) is taken as one, as OpenSSL does; a certificate the
+ * peer sent must say so (basicConstraints cA), or any leaf a CA issued could sign more.
+ */
 function issuerProblem(
   ca: X509Certificate,
   child: X509Certificate,
   below: number,
+  trusted: boolean,
 ): string | undefined {
   if (!sameBytes(ca.subjectDer, child.issuerDer)) return "names do not chain";
-  if (!ca.isCA && ca.version >= 3) return `'${ca.subject}' is not a CA`;
+  if (!ca.isCA && (ca.version >= 3 || !trusted)) return `'${ca.subject}' is not a CA`;
   const ku = ca.extensions.keyUsage;
   if (ku && !ku.includes("keyCertSign")) return `'${ca.subject}' may not sign certificates`;
   const pathLength = ca.extensions.basicConstraints?.pathLength;
@@ -118,7 +124,7 @@ export function validateX509Chain(
     if (path.length > MAX_CHAIN_DEPTH) return no("the chain is too long");
     const below = path.length - 1; // CA certificates already on the path below the next issuer
     const anchor = options.trustedCerts.find((t) => {
-      const p = issuerProblem(t, current, below) ?? timeProblem(t, options.now);
+      const p = issuerProblem(t, current, below, true) ?? timeProblem(t, options.now);
       if (p && sameBytes(t.subjectDer, current.issuerDer)) lastReason = p;
       return p === undefined;
     });
@@ -128,7 +134,7 @@ export function validateX509Chain(
       break;
     }
     const next = chain.slice(1).find((c) =>
-      !path.includes(c) && issuerProblem(c, current, below) === undefined
+      !path.includes(c) && issuerProblem(c, current, below, isTrusted(c)) === undefined
     );
     if (!next) return no(lastReason);
     const p = check(next);

@@ -348,3 +348,102 @@ test("certificates openssl makes parse, verify and validate here", { skip }, () 
     }
   });
 });
+
+test(
+  "a version 1 certificate the peer sends is no CA: it cannot vouch for another (openssl verify agrees)",
+  {
+    skip,
+  },
+  () => {
+    withDir((path, run) => {
+      const subj = (cn: string) => ["-subj", `/O=OpenSSL/CN=${cn}`];
+      const key = (
+        name: string,
+      ) => [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        path(`${name}.key`),
+      ];
+      run([
+        "req",
+        "-x509",
+        ...key("root"),
+        "-out",
+        path("root.pem"),
+        "-days",
+        "2",
+        ...subj("Root"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+      ]);
+      // A plain leaf as `openssl x509 -req` issues it without extensions: version 1.
+      run(["req", "-new", ...key("v1"), "-out", path("v1.csr"), ...subj("legacy-leaf")]);
+      run([
+        "x509",
+        "-req",
+        "-in",
+        path("v1.csr"),
+        "-CA",
+        path("root.pem"),
+        "-CAkey",
+        path("root.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        path("v1.pem"),
+      ]);
+      // Its key signs a certificate for a host it has nothing to do with.
+      run(["req", "-new", ...key("evil"), "-out", path("evil.csr"), ...subj("evil")]);
+      writeFileSync(
+        path("ext"),
+        "subjectAltName=DNS:victim.example\nextendedKeyUsage=1.3.6.1.5.5.7.3.22\n",
+      );
+      run([
+        "x509",
+        "-req",
+        "-in",
+        path("evil.csr"),
+        "-CA",
+        path("v1.pem"),
+        "-CAkey",
+        path("v1.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        path("ext"),
+        "-out",
+        path("evil.pem"),
+      ]);
+      const v1 = importX509Certificate(readFileSync(path("v1.pem"), "utf8"));
+      assert.equal(v1.version, 1);
+      const root = importX509Certificate(readFileSync(path("root.pem"), "utf8"));
+      const evil = importX509Certificate(readFileSync(path("evil.pem"), "utf8"));
+      const r = validateX509Chain([evil, v1], {
+        trustedCerts: [root],
+        now: Date.now(),
+        principal: "victim.example",
+      });
+      assert.equal(r.valid, false);
+      assert.match((r as { reason: string }).reason, /legacy-leaf|not a CA|no trusted/);
+      const verify = spawnSync(OPENSSL, [
+        "verify",
+        "-CAfile",
+        path("root.pem"),
+        "-untrusted",
+        path("v1.pem"),
+        path("evil.pem"),
+      ], { encoding: "utf8" });
+      assert.notEqual(verify.status, 0, "openssl refuses it too");
+      // A version 1 root the caller trusts is still taken as a CA (as OpenSSL takes it).
+      assert.equal(validateX509Chain([evil], { trustedCerts: [v1], now: Date.now() }).valid, true);
+    });
+  },
+);
