@@ -82,6 +82,28 @@ export function completeRsa(k: RsaKeyMaterial): RsaKeyMaterial {
 }
 
 /**
+ * Why DSA parameters of these sizes are refused, or undefined: FIPS 186 sizes only (p of
+ * 1024 to 3072 bits, q of 160, 224 or 256 bits, q dividing p − 1), checked before any
+ * exponentiation — the cost of checking a key grows with the sizes a file claims, and a
+ * 256-kbit "x" took minutes. (SSH itself uses 1024/160; OpenSSH 10 dropped DSA.)
+ *
+ * @example
+ * ```ts
+ * import { dsaSizeProblem } from "./_material.ts";
+ * console.log(dsaSizeProblem(2n ** 1023n + 1n, 2n ** 159n + 1n) === undefined); // false: q ∤ p − 1
+ * ```
+ */
+export function dsaSizeProblem(p: bigint, q: bigint): string | undefined {
+  const pBits = bitLength(p), qBits = bitLength(q);
+  if (pBits < 1024 || pBits > 3072) return `DSA modulus of ${pBits} bits (1024 to 3072 allowed)`;
+  if (qBits !== 160 && qBits !== 224 && qBits !== 256) {
+    return `DSA subgroup order of ${qBits} bits (160, 224 or 256 allowed)`;
+  }
+  if ((p - 1n) % q !== 0n) return "DSA subgroup order does not divide p - 1";
+  return undefined;
+}
+
+/**
  * Checks that a private key is self-consistent (its public part follows from its
  * private part) and that values are in range, so a corrupted or forged file fails
  * at import instead of producing bad signatures later. `what` names the source.
@@ -141,7 +163,8 @@ export function checkKeyMaterial(k: KeyMaterial, what: string): void {
       if (k.p <= 1n || k.q <= 1n || k.g <= 1n || k.g >= k.p || k.y <= 1n || k.y >= k.p) {
         fail("DSA parameters are out of range");
       }
-      if (bitLength(k.p) > 16384) fail("DSA modulus is longer than 16384 bits");
+      const why = dsaSizeProblem(k.p, k.q);
+      if (why) fail(why);
       if (k.x !== undefined) {
         if (k.x <= 0n || k.x >= k.q) fail("DSA private key is out of range");
         if (modPow(k.g, k.x, k.p) !== k.y) fail("DSA public key does not match the private key");

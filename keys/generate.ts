@@ -11,6 +11,8 @@ import { CURVES } from "./_curves.ts";
 import { generateRsaKeyMaterial } from "./_crypto/rsa_keygen.ts";
 import { SSHKey } from "./ssh_key.ts";
 import { KeyGenerationError } from "./errors.ts";
+import { bitLength } from "../core/publickey/bigint.ts";
+import { RSA_MAX_EXPONENT_BITS } from "../core/publickey/blob.ts";
 
 /** Algorithm names {@link generatePrivateKey} accepts (short or SSH names). */
 export type GenerateAlgorithm =
@@ -94,7 +96,20 @@ export function generatePrivateKey(
     case "rsa":
     case "ssh-rsa": {
       const bits = options.keySize ?? DEFAULT_RSA_BITS;
-      const e = BigInt(options.exponent ?? 65537);
+      const given = options.exponent ?? 65537;
+      if (typeof given === "number" && !Number.isSafeInteger(given)) {
+        throw new KeyGenerationError(
+          `Cannot generate key: RSA exponent ${given} is not an integer`,
+        );
+      }
+      const e = BigInt(given);
+      // As a public key blob allows (RSA_MAX_EXPONENT_BITS): a key it could not import.
+      if (e < 3n || (e & 1n) === 0n || bitLength(e) > RSA_MAX_EXPONENT_BITS) {
+        throw new KeyGenerationError(
+          `Cannot generate key: RSA exponent must be odd, at least 3 and at most ` +
+            `${RSA_MAX_EXPONENT_BITS} bits`,
+        );
+      }
       return SSHKey.fromMaterial(generateRsaKeyMaterial(bits, e, random), comment);
     }
     default:

@@ -65,3 +65,13 @@ function gcd(a: bigint, b: bigint): bigint {
   while (b) [a, b] = [b, a % b];
   return a;
 }
+
+test("generatePrivateKey('rsa') refuses exponents a key blob could not carry, with KeyGenerationError", () => {
+  for (const exponent of [2n ** 65n + 1n, 1.5, 4, 1]) {
+    assert.throws(
+      () => generatePrivateKey("rsa", { keySize: 1024, exponent }),
+      KeyGenerationError,
+      String(exponent),
+    );
+  }
+});

@@ -134,7 +134,10 @@ export interface CertificateCheckOptions {
   readonly principal?: string;
   /** Trusted CA keys; the signing key must be one of them. */
   readonly trustedCAs?: readonly SSHKey[];
-  /** The client address, checked against a `source-address` critical option. */
+  /**
+   * The client address, checked against a `source-address` critical option; without it
+   * a certificate that has one is refused (its limit cannot be checked).
+   */
   readonly clientAddress?: string;
   /** Signature algorithms accepted from the CA (default: all but ssh-rsa and ssh-dss). */
   readonly allowedSignatureAlgorithms?: readonly string[];
@@ -428,10 +431,12 @@ export class SSHCertificate {
       // Known, and the caller's to apply (see above): not reasons to refuse.
       if (name === "force-command" || name === "verify-required") continue;
       if (name === "source-address") {
-        if (
-          options.clientAddress !== undefined &&
-          matchAddressList(options.clientAddress, value) !== 1
-        ) {
+        // Without the client's address the restriction cannot be met: refused, as sshd
+        // (which always knows it) would refuse an address outside it.
+        if (options.clientAddress === undefined) {
+          return no("the certificate is limited by source-address and no client address was given");
+        }
+        if (matchAddressList(options.clientAddress, value) !== 1) {
           return no(`source address ${options.clientAddress} is not allowed by the certificate`);
         }
         continue;

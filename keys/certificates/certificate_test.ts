@@ -77,6 +77,9 @@ test("createCertificate() output parses, verifies and checks", () => {
   };
   assert.match(fail({ type: "host" }), /user certificate, not a host/);
   assert.match(fail({ principal: "mallory" }), /not valid for 'mallory'/);
+  // source-address cannot be checked without an address: refused, not skipped.
+  assert.match(fail({ clientAddress: undefined }), /no client address was given/);
+  assert.match(fail({ clientAddress: "192.0.2.7" }), /not allowed by the certificate/);
   assert.match(fail({ now: now + 7200_000 }), /expired/);
   assert.match(fail({ now: now - 7200_000 }), /not yet valid/);
   assert.match(fail({ trustedCAs: [user] }), /untrusted CA/);

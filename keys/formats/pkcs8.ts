@@ -15,7 +15,8 @@ import { encodePkcs1PrivateKey, parsePkcs1PrivateKey } from "./pkcs1.ts";
 import { encodeSec1PrivateKey, parseSec1PrivateKey } from "./sec1.ts";
 import { readAlgorithmIdentifier, readDsaParams } from "./spki.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
-import { bitLength, modPow } from "../../core/publickey/bigint.ts";
+import { modPow } from "../../core/publickey/bigint.ts";
+import { dsaSizeProblem } from "../_material.ts";
 
 /**
  * Decodes a DER `PrivateKeyInfo` / `OneAsymmetricKey`.
@@ -71,7 +72,9 @@ export function parsePkcs8PrivateKey(der: Uint8Array): KeyMaterial {
       const r = new DerReader(inner, "DSA private key");
       const x = r.readUnsigned("x");
       r.assertEnd();
-      if (bitLength(p) > 16384 || x <= 0n || x >= q) {
+      const why = dsaSizeProblem(p, q);
+      if (why) throw new KeyImportError(`Cannot import ${what}: ${why}`);
+      if (x <= 0n || x >= q) {
         throw new KeyImportError(`Cannot import ${what}: DSA parameters out of range`);
       }
       return { type: "dsa", p, q, g, y: modPow(g, x, p), x };

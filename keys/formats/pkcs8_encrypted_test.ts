@@ -11,6 +11,7 @@ import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey } from "./import.ts";
 import { decryptPkcs8, encryptPkcs8 } from "./pkcs8_encrypted.ts";
 import { KeyImportError } from "../errors.ts";
+import { derInteger, derOctetString, derOid, derSequence } from "./asn1.ts";
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((x) => parseInt(x, 16)));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -148,3 +149,32 @@ function write(dir: string, name: string, text: string): string {
   writeFileSync(join(dir, name), text);
   return name;
 }
+
+test("importPrivateKey() refuses scrypt parameters past 64 MiB or p > 4 before running scrypt", () => {
+  const der = (N: number, r: number, p: number) =>
+    derSequence(
+      derSequence(
+        derOid("1.2.840.113549.1.5.13"),
+        derSequence(
+          derSequence(
+            derOid("1.3.6.1.4.1.11591.4.11"),
+            derSequence(
+              derOctetString(new Uint8Array(8)),
+              derInteger(N),
+              derInteger(r),
+              derInteger(p),
+            ),
+          ),
+          derSequence(derOid("2.16.840.1.101.3.4.1.42"), derOctetString(new Uint8Array(16))),
+        ),
+      ),
+      derOctetString(new Uint8Array(32)),
+    );
+  for (const [N, r, p] of [[2 ** 18, 8, 1], [2 ** 14, 8, 16]] as const) {
+    assert.throws(
+      () => importPrivateKey(der(N, r, p), "x"),
+      (e: Error) => e instanceof KeyImportError && /scrypt parameters/.test(e.message),
+      `N=${N} r=${r} p=${p}`,
+    );
+  }
+});

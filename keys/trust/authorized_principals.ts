@@ -56,10 +56,12 @@ export function parseAuthorizedPrincipals(
   const entries: AuthorizedPrincipalEntry[] = [];
   const errors: AuthorizedKeysError[] = [];
   for (const { number, raw, line } of contentLines(text, errors)) {
-    const split = /^(.*?)[ \t]+(\S+)$/.exec(line);
-    const principal = split ? split[2]! : line;
+    // The last word is the principal, what comes before it the options (found by a
+    // scan: a regex that tries every split costs quadratic time on a line of blanks).
+    const split = splitLastWord(line);
+    const principal = split ? split[1] : line;
     try {
-      const options = parseAuthorizedKeyOptions(split ? split[1]! : "", parseOptions);
+      const options = parseAuthorizedKeyOptions(split ? split[0] : "", parseOptions);
       if (options.certAuthority) throw new Error("option 'cert-authority' is not allowed here");
       if (options.principals !== undefined) {
         throw new Error("option 'principals' is not allowed here");
@@ -74,4 +76,16 @@ export function parseAuthorizedPrincipals(
     }
   }
   return { entries, errors };
+}
+
+/** `line` as [before, last word] when blanks separate a last word from what precedes it. */
+function splitLastWord(line: string): [string, string] | undefined {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === " " || line[end - 1] === "\t")) end--;
+  let start = end;
+  while (start > 0 && line[start - 1] !== " " && line[start - 1] !== "\t") start--;
+  if (start === 0 || start === end || end !== line.length) return undefined;
+  let before = start;
+  while (before > 0 && (line[before - 1] === " " || line[before - 1] === "\t")) before--;
+  return [line.slice(0, before), line.slice(start, end)];
 }

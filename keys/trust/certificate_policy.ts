@@ -206,7 +206,10 @@ export interface UserCertificateCheckOptions {
    * Default: the user name.
    */
   readonly principals?: readonly string[];
-  /** The client's address, checked against `source-address`. */
+  /**
+   * The client's address, checked against `source-address`; without it a certificate
+   * that has one is refused.
+   */
   readonly clientAddress?: string;
   /** Current time, ms since the epoch. */
   readonly now: number;

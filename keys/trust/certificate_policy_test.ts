@@ -486,3 +486,13 @@ test("parseKeyOrCertificate() tells keys from certificates", () => {
   assert.equal(parseKeyOrCertificate(cert.blob).constructor.name, "SSHCertificate");
   assert.throws(() => parseKeyOrCertificate(new Uint8Array(2)));
 });
+
+test("parseAuthorizedPrincipals() splits the last word off in linear time, as before", () => {
+  const r = parseAuthorizedPrincipals(
+    'alice\n  bob\ncommand="x y" carol\n' + "x" + " ".repeat(60_000) + "y z\n",
+  );
+  assert.deepEqual(r.entries.map((e) => e.principal), ["alice", "bob", "carol"]);
+  assert.equal(r.entries[2]!.options.command, "x y");
+  // 60,000 blanks and then "y z": options "x   …y" do not parse (the scan itself is quick).
+  assert.equal(r.errors.length, 1);
+});
