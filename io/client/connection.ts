@@ -269,20 +269,29 @@ export class SSHClientConnection extends ClientConnectionBase {
       ...(signal ? { signal } : {}),
       ...sizesOf(options),
     });
-    const withDefaults = await this.#sessionDefaults(options);
-    // Created before the exec request: exit-status may arrive in the same read as its reply.
-    const process = new SSHClientProcess<string | Uint8Array>(
-      ch,
-      typeof target === "string" ? target : undefined,
-      {
-        subsystem: typeof target === "object" && "subsystem" in target
-          ? target.subsystem
-          : undefined,
-        encoding: options.encoding,
-        env: withDefaults.env,
-        errors: options.errors,
-      },
-    );
+    let process: SSHClientProcess<string | Uint8Array>;
+    let withDefaults: ProcessOptions;
+    try {
+      withDefaults = await this.#sessionDefaults(options);
+      // Created before the exec request: exit-status may arrive in the same read as its reply.
+      process = new SSHClientProcess<string | Uint8Array>(
+        ch,
+        typeof target === "string" ? target : undefined,
+        {
+          subsystem: typeof target === "object" && "subsystem" in target
+            ? target.subsystem
+            : undefined,
+          encoding: options.encoding,
+          env: withDefaults.env,
+          errors: options.errors,
+        },
+      );
+    } catch (e) {
+      // A failed set-up (no DISPLAY for X11, an unknown encoding) must not leave the
+      // session open on the server, holding one of its MaxSessions.
+      ch.close();
+      throw e;
+    }
     try {
       await abortable(
         signal,

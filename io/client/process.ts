@@ -7,6 +7,7 @@
  * @module
  */
 
+import { SOCKET_CLOSE_GRACE_MS } from "../limits.ts";
 import {
   decodeExitSignal,
   decodeExitStatus,
@@ -154,6 +155,10 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * The process's standard output. Without an `encoding` it is a byte stream: besides the
    * usual readers, a BYOB reader (`getReader({ mode: "byob" })`) reads into a buffer of its
    * own, which bulk downloads reuse instead of getting a new buffer per packet.
+   *
+   * Stdout and stderr share the channel's window (RFC 4254 §5.2): stderr that nobody
+   * reads fills it (2 MiB by default) and then stdout stops too. Read both, or let
+   * `wait()` (or `collectOutput()`) take the one you do not read.
    *
    * @example
    * ```ts ignore
@@ -481,7 +486,11 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   /** `await using` support: closes the channel. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return this.#channel.closedPromise;
+    // Not forever: a server that never answers CLOSE (stopped, or hostile) must not hang
+    // the `await using` block; as conn.close(), it gets SOCKET_CLOSE_GRACE_MS.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, SOCKET_CLOSE_GRACE_MS)));
+    return Promise.race([this.#channel.closedPromise, grace]).finally(() => clearTimeout(timer));
   }
 
   /** Resolves when the channel is closed, with the exit status and signal. */
@@ -549,8 +558,9 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
         throw new ProcessTimeoutError(
           this.command,
           options.timeout!,
-          this.#decode(outs[0]?.bytes() ?? new Uint8Array(0)),
-          this.#decode(outs[1]?.bytes() ?? new Uint8Array(0)),
+          // Partial: output cut by the timeout may end inside a character.
+          this.#decode(outs[0]?.bytes() ?? new Uint8Array(0), true),
+          this.#decode(outs[1]?.bytes() ?? new Uint8Array(0), true),
         );
       }
     } else {
@@ -642,6 +652,9 @@ class Collector {
         this.#length += c.length;
       }
     })();
+    // Awaited by wait() (or run()); polled output without a wait() must not turn a lost
+    // connection into an unhandled rejection that ends the process.
+    this.done.catch(() => {});
   }
 
   bytes(): Uint8Array {

@@ -213,6 +213,9 @@ export function openSink(target: RedirectTarget, closeTarget: boolean, producers
     const path = typeof target === "string" ? target : target.path;
     const append = typeof target === "object" && "append" in target && target.append;
     const fh = fs.open(path, append ? "a" : "w");
+    // A failed open reaches the caller through the first write or the close; until one
+    // of those awaits it, it must not be an unhandled rejection (which ends the process).
+    fh.catch(() => {});
     write = async (c) => {
       const h = await fh;
       for (let off = 0; off < c.length;) {

@@ -289,10 +289,20 @@ export function attachSession(
   };
   const pumps = Array.from({ length: streams }, (_, s) => pump(s));
   session.connectionMade?.(channel);
+  // The application's callbacks: an error they throw is theirs, reported to connectionLost
+  // (as one from dataReceived is), never an unhandled rejection that ends the process.
   void Promise.all(pumps).then(async () => {
     await chain;
-    if (channel.eofReceived && !failure) session.eofReceived?.();
+    if (channel.eofReceived && !failure) {
+      try {
+        session.eofReceived?.();
+      } catch (e) {
+        failure ??= e as Error;
+      }
+    }
     await channel.closedPromise;
-    session.connectionLost?.(failure);
-  });
+    try {
+      session.connectionLost?.(failure);
+    } catch { /* nothing is left to tell */ }
+  }).catch(() => {});
 }

@@ -99,6 +99,8 @@ export class ChannelIO {
   #replyTail: Promise<void> = Promise.resolve();
   #eofReceived = false;
   #closed = false;
+  /** We sent CHANNEL_CLOSE (the peer's may still be on its way). */
+  #closeSent = false;
   #abortReason: Error | undefined;
   #closeResolve!: () => void;
   /** Resolves when the channel is closed both ways (or the connection is gone). */
@@ -247,12 +249,18 @@ export class ChannelIO {
     switch (e.type) {
       case "channelData": {
         const c = this.#controllers[e.stream];
+        if (!c && e.stream > 1) {
+          // An extended data type nobody can read (only stderr, 1, is defined): dropped
+          // with the window kept open, and no entry kept per type code a peer makes up.
+          this.#engine.consume(this.id, e.data.length);
+          return;
+        }
         this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
         if (c) {
           this.#deliver(e.stream, c, e.data);
           this.#reportConsumed(e.stream);
         } else {
-          // Nobody reads this stream (unknown type code or cancelled): drop, keep window open.
+          // Nobody reads this stream (cancelled): drop, keep the window open.
           this.#reported[e.stream] = this.#enqueued[e.stream]!;
           this.#engine.consume(this.id, e.data.length);
         }
@@ -582,7 +590,9 @@ export class ChannelIO {
 
   /** Sends a request; with `wantReply`, resolves with the peer's answer. */
   request(request: string, data?: Uint8Array, wantReply = true): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
+    // Also once we sent CLOSE ourselves (the peer's is still on its way): nothing to ask
+    // a channel that is closing, and never a synchronous throw from a promise's method.
+    if (this.#closed || this.#closeSent || this.#engine.closed) return Promise.resolve(false);
     this.#engine.sendChannelRequest(this.id, request, wantReply, data);
     this.#pump.pump();
     if (!wantReply) return Promise.resolve(true);
@@ -610,6 +620,7 @@ export class ChannelIO {
   /** Closes the channel. */
   close(): void {
     if (this.#closed || this.#engine.closed) return;
+    this.#closeSent = true;
     this.#engine.closeChannel(this.id);
     this.#pump.pump();
   }

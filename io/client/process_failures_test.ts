@@ -1,0 +1,168 @@
+/**
+ * Processes whose set-up, output or peer fails: what must not crash the program (an
+ * unhandled rejection ends a Node process), leak a session, or throw where a promise
+ * was promised.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import process from "node:process";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { listen } from "../server/listen.ts";
+import type { ListenOptions } from "../server/options.ts";
+import { connect } from "./connect.ts";
+import { ProcessTimeoutError } from "./errors.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+
+/** Runs `fn` and returns the unhandled rejections seen meanwhile (and a moment after). */
+async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const on = (e: unknown) => void seen.push(e);
+  process.on("unhandledRejection", on);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off("unhandledRejection", on);
+  }
+  return seen;
+}
+
+async function setup(options: Partial<ListenOptions>) {
+  const server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    ...options,
+  });
+  const conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    clientKeys: [],
+    config: false,
+  });
+  return {
+    server,
+    conn,
+    async [Symbol.asyncDispose]() {
+      await conn.close();
+      await server.close();
+    },
+  };
+}
+
+test("a redirect to a file that cannot be opened is the process's error, not the program's end", async () => {
+  const seen = await unhandled(async () => {
+    await using t = await setup({
+      processFactory: async (p) => {
+        await new Promise((r) => setTimeout(r, 100));
+        await p.write("late\n");
+      },
+    });
+    const p = await t.conn.createProcess("x", { stdout: "/nonexistent-dir/out.txt" });
+    await p.wait(); // the output had nowhere to go; the process still ends
+    const q = await t.conn.createProcess("x");
+    await assert.rejects(q.redirect({ stdout: "/nonexistent-dir/out.txt" }), /ENOENT|no such/i);
+  });
+  assert.deepEqual(seen, []);
+});
+
+test("collectOutput() polled without wait() survives a dropped connection", async () => {
+  const seen = await unhandled(async () => {
+    await using s = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      processFactory: async (p) => {
+        await p.write("progress 1\n");
+        await p.channel.closedPromise;
+      },
+    });
+    let down: net.Socket | undefined;
+    const proxy = net.createServer((c) => {
+      const up = net.connect(s.address.port, "127.0.0.1");
+      down = c;
+      c.pipe(up).pipe(c);
+      c.on("error", () => {});
+      up.on("error", () => {});
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    try {
+      const conn = await connect("127.0.0.1", {
+        port: (proxy.address() as net.AddressInfo).port,
+        username: "u",
+        password: "p",
+        knownHosts: null,
+        clientKeys: [],
+        config: false,
+      });
+      const p = await conn.createProcess("make", { encoding: "utf-8" });
+      for (let i = 0; i < 50 && p.collectOutput().stdout === ""; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(p.collectOutput().stdout, "progress 1\n");
+      down!.destroy(); // the network drops, and nobody waits on the process
+      await conn.closed;
+    } finally {
+      proxy.close();
+    }
+  });
+  assert.deepEqual(seen, []);
+});
+
+test("createProcess() that fails its set-up closes the session it opened", async () => {
+  await using t = await setup({ processFactory: (p) => p.write("ok\n") });
+  for (let i = 0; i < 12; i++) {
+    await assert.rejects(t.conn.createProcess("x", { encoding: "no-such-encoding" as "utf-8" }));
+  }
+  // Twelve failures did not use up the server's ten sessions.
+  assert.equal((await t.conn.run("x")).stdout, "ok\n");
+});
+
+test("kill(), changeTerminalSize() and sendBreak() after close() resolve false, never throw", async () => {
+  await using t = await setup({ processFactory: () => new Promise(() => {}) });
+  const p = await t.conn.createProcess("x");
+  p.close();
+  assert.equal(await p.kill(), false);
+  assert.equal(await p.changeTerminalSize({ columns: 80, rows: 24 }), false);
+  assert.equal(await p.sendBreak(100), false);
+});
+
+test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output stops mid-character", async () => {
+  await using t = await setup({
+    processFactory: async (p) => {
+      await p.write(new Uint8Array([0x68, 0x69, 0xe2, 0x82])); // "hi" and half a "€"
+      await new Promise(() => {});
+    },
+  });
+  await assert.rejects(
+    t.conn.run("x", { timeout: 200, errors: "strict" }),
+    (e: unknown) => e instanceof ProcessTimeoutError && e.stdout === "hi",
+  );
+});
+
+test("a session callback that throws is reported, and does not end the program", async () => {
+  const lost: (Error | undefined)[] = [];
+  const seen = await unhandled(async () => {
+    await using t = await setup({ processFactory: (p) => p.write("hi\n") });
+    const { channel } = await t.conn.createSession({
+      eofReceived: () => {
+        throw new Error("bug in eofReceived");
+      },
+      connectionLost: (e) => {
+        lost.push(e);
+        throw new Error("bug in connectionLost");
+      },
+    }, "x");
+    await channel.closedPromise;
+  });
+  assert.deepEqual(seen, []);
+  assert.equal(lost[0]?.message, "bug in eofReceived");
+});
