@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import process from "node:process";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
 import { listen } from "../server/listen.ts";
-import type { ListenOptions } from "../server/options.ts";
 import { connect } from "./connect.ts";
 import { ProcessTimeoutError } from "./errors.ts";
 
@@ -29,36 +29,9 @@ async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
   return seen;
 }
 
-async function setup(options: Partial<ListenOptions>) {
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    ...options,
-  });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  return {
-    server,
-    conn,
-    async [Symbol.asyncDispose]() {
-      await conn.close();
-      await server.close();
-    },
-  };
-}
-
 test("a redirect to a file that cannot be opened is the process's error, not the program's end", async () => {
   const seen = await unhandled(async () => {
-    await using t = await setup({
+    await using t = await loopback({
       processFactory: async (p) => {
         await new Promise((r) => setTimeout(r, 100));
         await p.write("late\n");
@@ -118,7 +91,7 @@ test("collectOutput() polled without wait() survives a dropped connection", asyn
 });
 
 test("createProcess() that fails its set-up closes the session it opened", async () => {
-  await using t = await setup({ processFactory: (p) => p.write("ok\n") });
+  await using t = await loopback({ processFactory: (p) => p.write("ok\n") });
   for (let i = 0; i < 12; i++) {
     await assert.rejects(t.conn.createProcess("x", { encoding: "no-such-encoding" as "utf-8" }));
   }
@@ -127,7 +100,7 @@ test("createProcess() that fails its set-up closes the session it opened", async
 });
 
 test("kill(), changeTerminalSize() and sendBreak() after close() resolve false, never throw", async () => {
-  await using t = await setup({ processFactory: () => new Promise(() => {}) });
+  await using t = await loopback({ processFactory: () => new Promise(() => {}) });
   const p = await t.conn.createProcess("x");
   p.close();
   assert.equal(await p.kill(), false);
@@ -136,7 +109,7 @@ test("kill(), changeTerminalSize() and sendBreak() after close() resolve false, 
 });
 
 test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output stops mid-character", async () => {
-  await using t = await setup({
+  await using t = await loopback({
     processFactory: async (p) => {
       await p.write(new Uint8Array([0x68, 0x69, 0xe2, 0x82])); // "hi" and half a "€"
       await new Promise(() => {});
@@ -151,7 +124,7 @@ test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output 
 test("a session callback that throws is reported, and does not end the program", async () => {
   const lost: (Error | undefined)[] = [];
   const seen = await unhandled(async () => {
-    await using t = await setup({ processFactory: (p) => p.write("hi\n") });
+    await using t = await loopback({ processFactory: (p) => p.write("hi\n") });
     const { channel } = await t.conn.createSession({
       eofReceived: () => {
         throw new Error("bug in eofReceived");

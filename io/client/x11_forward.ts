@@ -12,6 +12,7 @@ import { hostname } from "node:os";
 import { SSHError } from "../../core/errors.ts";
 import { toHex } from "../../core/wire.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
+import { drainedOrClosed } from "../forward/bridge.ts";
 import { connectLocal } from "../runtime/local_socket.ts";
 import { envVar, expandHome } from "../runtime/env.ts";
 import type { X11ForwardingOptions } from "./session.ts";
@@ -107,21 +108,11 @@ async function serveX11Channel(
     sock.on("end", () => void writer.close().catch(() => {}));
     sock.on("error", () => c.close());
     sock.on("close", () => c.close());
-    const drained = () =>
-      new Promise<void>((resolve) => {
-        const go = () => {
-          sock.off("drain", go);
-          sock.off("close", go);
-          resolve();
-        };
-        sock.on("drain", go);
-        sock.on("close", go);
-      });
-    if (!sock.write(first)) await drained();
+    if (!sock.write(first)) await drainedOrClosed(sock);
     for (;;) {
       const { value, done } = await reader.read();
       if (done || sock.destroyed) break;
-      if (!sock.write(value)) await drained();
+      if (!sock.write(value)) await drainedOrClosed(sock);
     }
     if (!sock.destroyed) sock.end();
   } catch {

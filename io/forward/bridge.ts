@@ -13,6 +13,22 @@ import type { ByteSocket } from "../runtime/socket.ts";
 import { BRIDGE_READ_HIGH_WATER } from "../limits.ts";
 
 /**
+ * Resolves once `sock`'s write buffer drained (after a `write()` that returned false), or
+ * it closed: a writer waits for room rather than queueing without bound.
+ */
+export function drainedOrClosed(sock: net.Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      sock.off("drain", go);
+      sock.off("close", go);
+      resolve();
+    };
+    sock.on("drain", go);
+    sock.on("close", go);
+  });
+}
+
+/**
  * Bridges `sock` and `ch` until both are closed. `initial` is sent on the
  * channel first (bytes already read from the socket, e.g. after a SOCKS
  * request). The socket must allow half-open connections (`allowHalfOpen`).
@@ -88,17 +104,7 @@ export function bridgeSocket(
         const { value, done } = await reader.read();
         if (done) break;
         // The chunk is ours alone: freed once written (not at the next GC).
-        if (!writeReleasing(sock, value)) {
-          await new Promise<void>((r) => {
-            const go = () => {
-              sock.off("drain", go);
-              sock.off("close", go);
-              r();
-            };
-            sock.on("drain", go);
-            sock.on("close", go);
-          });
-        }
+        if (!writeReleasing(sock, value)) await drainedOrClosed(sock);
         if (sock.destroyed) break;
       }
       remoteEnded = true;

@@ -11,6 +11,7 @@ import * as net from "node:net";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -154,21 +155,8 @@ test("direct-tcpip: a destination that ends its side first still receives what t
   });
   await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
   try {
-    await using server = await listen({
-      host: "127.0.0.1",
-      port: 0,
-      hostKeys: [hostKey],
-      authFailureDelay: 0,
-      validatePassword: () => true,
-      connectionRequested: () => true,
-    });
-    await using conn = await connect("127.0.0.1", {
-      port: server.address.port,
-      username: "a",
-      password: "p",
-      knownHosts: null,
-      clientKeys: [],
-    });
+    await using t = await loopback({ connectionRequested: () => true });
+    const conn = t.conn;
     const c = await conn.openConnection(
       "127.0.0.1",
       (dest.address() as net.AddressInfo).port,
@@ -192,21 +180,8 @@ test("forwardLocalPort: a local client that resets while its channel opens leave
   });
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
   try {
-    await using server = await listen({
-      host: "127.0.0.1",
-      port: 0,
-      hostKeys: [hostKey],
-      authFailureDelay: 0,
-      validatePassword: () => true,
-      connectionRequested: () => true,
-    });
-    await using conn = await connect("127.0.0.1", {
-      port: server.address.port,
-      username: "a",
-      password: "p",
-      knownHosts: null,
-      clientKeys: [],
-    });
+    await using t = await loopback({ connectionRequested: () => true });
+    const conn = t.conn;
     const l = await conn.forwardLocalPort({
       listenPort: 0,
       destHost: "127.0.0.1",

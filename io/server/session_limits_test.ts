@@ -13,55 +13,24 @@ import {
   encodeStringArg,
   encodeWindowChange,
 } from "../../core/connection/session_requests.ts";
-import { generatePrivateKey } from "../../keys/generate.ts";
-import { connect } from "../client/connect.ts";
-import { listen } from "./listen.ts";
-import type { ListenOptions } from "./options.ts";
+import { loopback } from "./_loopback_test_util.ts";
 
-const hostKey = generatePrivateKey("ed25519");
 const TERMINAL = { term: "xterm", columns: 80, rows: 24, widthPixels: 0, heightPixels: 0 };
 
-async function setup(options: Partial<ListenOptions>) {
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    ...options,
-  });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  return {
-    server,
-    conn,
-    async [Symbol.asyncDispose]() {
-      await conn.close();
-      await server.close();
-    },
-  };
-}
-
 test("listen() holds at most maxSessions session channels per connection (default 10)", async () => {
-  await using t = await setup({ processFactory: () => new Promise(() => {}) });
+  await using t = await loopback({ processFactory: () => new Promise(() => {}) });
   const open = [];
   for (let i = 0; i < 10; i++) open.push(await t.conn.openSession());
   await assert.rejects(t.conn.openSession(), /Too many sessions/);
   open[0]!.close();
   await open[0]!.closedPromise;
   open.push(await t.conn.openSession()); // a place came free
-  await using none = await setup({ maxSessions: 0, processFactory: (p) => p.exit(0) });
+  await using none = await loopback({ maxSessions: 0, processFactory: (p) => p.exit(0) });
   await assert.rejects(none.conn.openSession(), /Too many sessions/);
 });
 
 test("listen() refuses env requests past 64 KiB of names and values in a session", async () => {
-  await using t = await setup({
+  await using t = await loopback({
     acceptEnv: ["*"],
     processFactory: (p) => p.write(String(Object.keys(p.env).filter((k) => k[0] === "V").length)),
   });
@@ -76,7 +45,7 @@ test("listen() refuses env requests past 64 KiB of names and values in a session
 
 test("listen() refuses pty-req and env sent after exec while processRequested decides", async () => {
   const seen: string[] = [];
-  await using t = await setup({
+  await using t = await loopback({
     acceptEnv: ["*"],
     lineEditor: false,
     processRequested: async (req) => {
@@ -97,7 +66,7 @@ test("listen() refuses pty-req and env sent after exec while processRequested de
 });
 
 test("listen(): a window-change before the process starts is the size it starts with", async () => {
-  await using t = await setup({
+  await using t = await loopback({
     lineEditor: false,
     processRequested: async () => (await new Promise((r) => setTimeout(r, 30)), true),
     processFactory: (p) => p.write(`${p.terminal?.columns}x${p.terminal?.rows}`),
@@ -118,7 +87,7 @@ test("listen(): a window-change before the process starts is the size it starts 
 
 test("listen(): the line editor stops reading input while its echo waits for a client that does not read", async () => {
   let lines = 0;
-  await using t = await setup({
+  await using t = await loopback({
     processFactory: async (p) => {
       for await (const _ of p.stdin) lines++;
     },
