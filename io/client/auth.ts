@@ -57,6 +57,8 @@ export interface ClientAuthHost {
   readonly engineUsername: string;
   /** The server's IP address, when the socket knows it. */
   readonly address?: string | undefined;
+  /** True once the host key was let through though it changed (see `markHostKeyUntrusted`). */
+  hostKeyUntrusted?(): boolean;
 }
 
 /**
@@ -202,7 +204,12 @@ export class ClientAuth {
         return true;
       }
       case "authPasswordRequest": {
-        const pw = options.authenticate ? this.#stagedPassword : options.password;
+        // Never to a server whose changed key was let through: it may be an impostor.
+        const pw = this.#h.hostKeyUntrusted?.()
+          ? null
+          : options.authenticate
+          ? this.#stagedPassword
+          : options.password;
         this.#answerLater(
           async () =>
             typeof pw === "function"
@@ -240,6 +247,7 @@ export class ClientAuth {
         const pw = options.authenticate ? undefined : options.password;
         this.#answerLater(
           async () => {
+            if (this.#h.hostKeyUntrusted?.()) return null; // no answers for a possible impostor
             if (f) return await f(e.name, e.instruction, e.prompts);
             if (e.prompts.length === 0) return [];
             // Without a handler, answer "Password:" prompts with the password (as AsyncSSH does).

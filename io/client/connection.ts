@@ -115,6 +115,10 @@ export class SSHClientConnection extends ClientConnectionBase {
       }
     }
     if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
+    if (this.hostKeyUntrusted) {
+      // A possible impostor gets no agent and no X11 display, asked for or by default.
+      return { ...o, agentForwarding: false, x11Forwarding: undefined };
+    }
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
     if (o.x11Forwarding === true && (this.#x11 !== undefined || this.onX11Channel === undefined)) {
       o = { ...o, x11Forwarding: await this.#localDisplay() };

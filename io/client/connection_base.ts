@@ -76,6 +76,7 @@ export class ClientConnectionBase implements AsyncDisposable {
   readonly #globalReplies = new Map<number, (r: { success: boolean; data: Uint8Array }) => void>();
   readonly #auth: ClientAuth;
   readonly #onHostKeysProved: ResolvedConnectOptions["onHostKeysProved"];
+  #hostKeyUntrusted = false;
   /** Made on first use: most connections never forward (a fan-out holds thousands idle). */
   #forwarding: ClientForwarding | undefined;
   readonly #log: Log;
@@ -170,6 +171,7 @@ export class ClientConnectionBase implements AsyncDisposable {
       pump,
       engineUsername: this.#username,
       address: socket.remoteAddress,
+      hostKeyUntrusted: () => this.#hostKeyUntrusted,
     });
     this.#driver = new EngineDriver(
       this.#engine,
@@ -228,6 +230,30 @@ export class ClientConnectionBase implements AsyncDisposable {
    * console.log(conn.closeError); // undefined: we closed it ourselves
    * ```
    */
+  /**
+   * Whether the server's host key was let through though it is not the one known for the
+   * host (`StrictHostKeyChecking no` with a changed key, see {@link markHostKeyUntrusted}).
+   */
+  get hostKeyUntrusted(): boolean {
+    return this.#hostKeyUntrusted;
+  }
+
+  /**
+   * Marks the server's host key as let through untrusted — a host key verifier that accepts
+   * a changed key calls it (ssh_config's `StrictHostKeyChecking no` does). From then on the
+   * connection treats the server as a possible impostor, as ssh does: no password or
+   * keyboard-interactive answers (staged ones included), agent and X11 channels refused,
+   * no `onHostKeysProved`.
+   *
+   * @example
+   * ```ts ignore
+   * connect(host, { hostKeyVerifier: () => true, connectionMade: (c) => c.markHostKeyUntrusted() });
+   * ```
+   */
+  markHostKeyUntrusted(): void {
+    this.#hostKeyUntrusted = true;
+  }
+
   get closeError(): Error | undefined {
     return this.#closedByUs ? undefined : this.#error;
   }
@@ -845,7 +871,12 @@ export class ClientConnectionBase implements AsyncDisposable {
     const fwd = this.#forwarding ??
       (channelType.startsWith("forwarded-") ? this.forwarding : undefined);
     if (fwd?.handleOpen(channelType, data, channelId)) return;
-    const handler = channelType === "x11"
+    // Agent and X11 channels never reach a possible impostor (ssh turns both off when a
+    // changed host key is let through): refused as an open nobody handles.
+    const handler = this.#hostKeyUntrusted &&
+        (channelType === "x11" || channelType === "auth-agent@openssh.com")
+      ? undefined
+      : channelType === "x11"
       ? this.onX11Channel
       : channelType === "auth-agent@openssh.com"
       ? this.onAgentChannel
@@ -906,6 +937,8 @@ export class ClientConnectionBase implements AsyncDisposable {
         } catch { /* a throwing handler must not break the connection */ }
         return;
       case "hostKeysProved":
+        // Keys proved by a server whose own key was not trusted are nothing to learn.
+        if (this.#hostKeyUntrusted) return;
         try {
           this.#onHostKeysProved?.(e);
         } catch { /* a throwing handler must not break the connection */ }

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, open } from "node:fs/promises";
 import * as net from "node:net";
 import { dirname } from "node:path";
 import {
@@ -44,6 +44,7 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
+import type { ConnectHooks } from "./connect.ts";
 import { SSHClientConnection } from "./connection.ts";
 import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
 
@@ -164,6 +165,8 @@ interface HostKeyVerdict {
    * configured port forwards), since the server may be an impostor.
    */
   changedKeyAccepted: boolean;
+  /** The connection being made (known from `connectionMade` on), to mark it untrusted. */
+  conn?: SSHClientConnection;
 }
 
 /**
@@ -204,21 +207,48 @@ async function hostKeyPolicy(
       );
       const mode = c.strictHostKeyChecking;
       if (revoked || mode === "yes" || mode === "ask" || (known && mode === "accept-new")) throw e;
-      if (known) verdict.changedKeyAccepted = true;
+      if (known) {
+        verdict.changedKeyAccepted = true;
+        verdict.conn?.markHostKeyUntrusted();
+      }
       const file = c.userKnownHostsFiles[0];
       if (file !== undefined && !known) {
+        // A name with pattern characters would be written as a pattern, trusting the key
+        // for every host it matches ("*": all of them): never learned, as ssh refuses to
+        // record such a name, and the connection is refused as for an unknown key.
+        if (/[@?*#[\]|'"\\!]/.test(check.host)) throw e;
         await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-        await appendFile(
-          file,
-          formatKnownHostsLine(check.host, check.port, key, { hashed: c.hashKnownHosts }),
-          {
-            mode: 0o600,
-          },
-        );
+        const line = formatKnownHostsLine(check.host, check.port, key, {
+          hashed: c.hashKnownHosts,
+        });
+        // A file whose last line has no newline would have the new line joined to it,
+        // losing both: end it first (in the same append).
+        await appendFile(file, (await endsWithoutNewline(file) ? "\n" : "") + line, {
+          mode: 0o600,
+        });
       }
       return true;
     }
   };
+}
+
+/** Whether `file` exists, is not empty, and its last byte is no newline. */
+async function endsWithoutNewline(file: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return false;
+    const last = new Uint8Array(1);
+    await fh.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** TCP with AddressFamily and BindAddress (node:net: every runtime has it). */
@@ -561,9 +591,19 @@ export async function connectWithConfig(
 function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): ConnectOptions {
   const pw = o.password;
   const kb = o.kbdintResponses;
-  if (pw === undefined && kb === undefined) return o;
+  // The connection, as soon as it exists: a changed key let through marks it untrusted,
+  // which keeps agent and X11 channels, staged credentials and key proofs from the server.
+  const made = (o as ConnectHooks).connectionMade;
+  const connectionMade = (conn: SSHClientConnection) => {
+    verdict.conn = conn;
+    made?.(conn);
+  };
+  if (pw === undefined && kb === undefined) {
+    return { ...o, connectionMade } as ConnectOptions & ConnectHooks;
+  }
   return {
     ...o,
+    connectionMade,
     ...(pw !== undefined
       ? {
         // A string is tried once (as connect() does with it), a function as it says.
@@ -583,7 +623,7 @@ function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): Conne
           verdict.changedKeyAccepted ? null : kb(...a),
       }
       : {}),
-  };
+  } as ConnectOptions & ConnectHooks;
 }
 
 /** Configured forwards, unless the host key was a changed one let through (then none at all). */

@@ -213,3 +213,92 @@ test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractive
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("StrictHostKeyChecking no with a changed key: no staged password, no agent or X11 channel, no key proofs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-impostor-"));
+  const passwords: string[] = [];
+  let agentOpened: boolean | undefined;
+  try {
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey, generatePrivateKey("ecdsa")],
+      authFailureDelay: 0,
+      validatePassword: (_u, pw) => (passwords.push(pw), true),
+      validatePublicKey: () => true,
+      // The impostor asks for the user's agent as soon as it let the client in.
+      authCompleted: (conn) => {
+        void conn.openChannel("auth-agent@openssh.com").then(
+          (ch) => ((agentOpened = true), ch.close()),
+          () => (agentOpened = false),
+        );
+      },
+      processFactory: (p) => p.exit(0),
+    });
+    const known = join(dir, "known_hosts");
+    const other = generatePrivateKey("ed25519").publicKey().exportPublicKey("openssh");
+    writeFileSync(known, `[127.0.0.1]:${server.address.port} ${other}\n`);
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      `Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile ${known}\n` +
+        "  GlobalKnownHostsFile none\n  ForwardAgent yes\n",
+    );
+    const proved: unknown[] = [];
+    await assert.rejects(connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      config,
+      agent: false,
+      clientKeys: [],
+      authenticate: async (a) => void await a.password("hunter2"),
+    }));
+    assert.deepEqual(passwords, [], "the staged password was withheld");
+    // With a key it logs in, but the server gets no agent and no proofs are reported.
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      config,
+      agent: false,
+      clientKeys: [generatePrivateKey("ed25519")],
+      hostKeyRotation: true,
+      onHostKeysProved: (e) => void proved.push(e),
+    });
+    assert.equal(conn.hostKeyUntrusted, true);
+    await conn.run("true");
+    for (let i = 0; i < 50 && agentOpened === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(agentOpened, false, "the agent channel was refused");
+    assert.deepEqual(proved, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("accept-new never learns a name with pattern characters, and ends a file's last line first", async () => {
+  await withSetup(async (server, dir) => {
+    const known = join(dir, "known_hosts");
+    // The last line has no newline: the new entry must not be joined to it.
+    const other = generatePrivateKey("ed25519").publicKey().exportPublicKey("openssh");
+    writeFileSync(known, `trusted.example ${other}`);
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      `Host *\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  UserKnownHostsFile ${known}\n` +
+        "  GlobalKnownHostsFile none\n  StrictHostKeyChecking accept-new\n",
+    );
+    await using _c = await connect("new.example", { config, password: "pw" });
+    const lines = readFileSync(known, "utf8").trim().split("\n");
+    assert.equal(lines.length, 2);
+    assert.ok(lines[0]!.startsWith("trusted.example "));
+    assert.ok(lines[1]!.includes(" ssh-ed25519 "));
+    // A name of "*" would be written as a pattern trusting the key for every host.
+    writeFileSync(
+      config,
+      `Host wild\n  HostKeyAlias *\n` + readFileSync(config, "utf8"),
+    );
+    await assert.rejects(connect("wild", { config, password: "pw" }));
+    assert.ok(!readFileSync(known, "utf8").includes("*"));
+  });
+});
