@@ -207,30 +207,6 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   /**
-   * Why the connection ended, when it did not end by our own `close()`,
-   * `disconnect()` or `abort()`: a DisconnectError (ERR_KEEPALIVE for a peer
-   * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
-   *
-   * @example
-   * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
-   * await using server = await listen({
-   *   host: "127.0.0.1",
-   *   port: 0,
-   *   hostKeys: [generatePrivateKey("ed25519")],
-   *   validatePassword: () => true,
-   * });
-   * await using conn = await connect("127.0.0.1", {
-   *   port: server.address.port,
-   *   username: "me",
-   *   password: "pw",
-   *   knownHosts: null, // a server in this process
-   * });
-   * await conn.close();
-   * console.log(conn.closeError); // undefined: we closed it ourselves
-   * ```
-   */
-  /**
    * Whether the server's host key was let through though it is not the one known for the
    * host (`StrictHostKeyChecking no` with a changed key, see {@link markHostKeyUntrusted}).
    */
@@ -254,6 +230,30 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#hostKeyUntrusted = true;
   }
 
+  /**
+   * Why the connection ended, when it did not end by our own `close()`,
+   * `disconnect()` or `abort()`: a DisconnectError (ERR_KEEPALIVE for a peer
+   * that stopped answering, ERR_CONNECTION_LOST, a protocol error, …).
+   *
+   * @example
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * await conn.close();
+   * console.log(conn.closeError); // undefined: we closed it ourselves
+   * ```
+   */
   get closeError(): Error | undefined {
     return this.#closedByUs ? undefined : this.#error;
   }
