@@ -60,6 +60,15 @@ export const INITIAL_RECEIVE_BUFFER = 2 * 1024;
 export const MAX_EXT_INFO_EXTENSIONS = 1024;
 /** Bytes our layers may queue while a key exchange holds sending back, before we give up. */
 export const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
+
+/** What each message held during a key exchange counts against MAX_DEFERRED_BYTES besides its bytes. */
+export const DEFERRED_MESSAGE_OVERHEAD = 256;
+
+/**
+ * Bytes of input buffered while no packet can be read (the host key waits for the
+ * verifier): past two largest packets and their framing, the peer is flooding.
+ */
+export const MAX_HELD_INPUT = 2 * (4 + 256 * 1024 + 64);
 /** Default byte limit before rekeying: 1 GiB (OpenSSH uses 1-4 GiB depending on the cipher). */
 export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
 /** Default packet limit before rekeying: 2^31 (RFC 4344 §3.1 bound). */

@@ -210,8 +210,9 @@ export class PacketReceiver {
     if (payload.length === 0) throw packetError("ERR_PADDING", "Packet has an empty payload");
     this.payloadOwned = body !== null && !this.#decompressor;
     if (this.#decompressor) {
+      let inflated: Uint8Array;
       try {
-        return this.#decompressor.decompress(payload, MAX_PAYLOAD_LENGTH);
+        inflated = this.#decompressor.decompress(payload, MAX_PAYLOAD_LENGTH);
       } catch (e) {
         throw new DisconnectError(
           "ERR_COMPRESSION",
@@ -219,6 +220,10 @@ export class PacketReceiver {
           `Cannot decompress packet: ${(e as Error).message}`,
         );
       }
+      // Every message has its type byte: one that inflates to nothing is as malformed as
+      // an empty payload.
+      if (inflated.length === 0) throw packetError("ERR_PADDING", "Packet has an empty payload");
+      return inflated;
     }
     return payload;
   }

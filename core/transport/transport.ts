@@ -27,7 +27,14 @@ import type {
   KexServerFlow,
   KexStep,
 } from "../kex/types.ts";
-import { MAX_DEFERRED_BYTES, MAX_EXT_INFO_EXTENSIONS, MAX_NAME, MAX_TEXT } from "../limits.ts";
+import {
+  DEFERRED_MESSAGE_OVERHEAD,
+  MAX_DEFERRED_BYTES,
+  MAX_EXT_INFO_EXTENSIONS,
+  MAX_HELD_INPUT,
+  MAX_NAME,
+  MAX_TEXT,
+} from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 import { SSHReader, SSHWriter, totalLength, utf8 } from "../wire.ts";
 import {
@@ -341,6 +348,18 @@ export class Transport {
       }
       this.#receiver.push(data);
       this.#pump();
+      // While the host key awaits the verifier's answer nothing is read: what the peer sends
+      // meanwhile is buffered. More than two largest packets is nothing it needs to send.
+      if (
+        (this.#phase === "hostKey" || this.#phase === "hostKeyStrict") &&
+        this.#receiver.buffered > MAX_HELD_INPUT
+      ) {
+        throw new DisconnectError(
+          "ERR_PROTOCOL",
+          DisconnectReason.PROTOCOL_ERROR,
+          "The peer sent too much while its packets could not be read",
+        );
+      }
     } catch (e) {
       this.fail(e);
     }
@@ -384,7 +403,10 @@ export class Transport {
   send(head: Uint8Array, body?: Uint8Array): void {
     if (this.closed) return;
     if (this.#phase !== "idle") {
-      this.#deferredBytes += head.length + (body?.length ?? 0);
+      // Each held message costs its bytes and its record (a few hundred bytes of objects):
+      // counted too, or a peer that stalls a rekey and sends a flood of 1-byte keepalive
+      // replies' worth would hold 300 times the cap.
+      this.#deferredBytes += head.length + (body?.length ?? 0) + DEFERRED_MESSAGE_OVERHEAD;
       if (this.#deferredBytes > MAX_DEFERRED_BYTES) {
         this.fail(new SSHError("ERR_LOCAL_PROTOCOL", "Too much data queued during key exchange"));
         return;
