@@ -207,6 +207,14 @@ async function hostKeyPolicy(
       );
       const mode = c.strictHostKeyChecking;
       if (revoked || mode === "yes" || mode === "ask" || (known && mode === "accept-new")) throw e;
+      // CheckHostIP: the address lists another key of this type. Only "no" goes on (as ssh,
+      // which exits for any stricter mode): accept-new must not learn the name over it.
+      const addressDiffers = byAddress?.trustedHostKeys.some((k) =>
+        k.getAlgorithm() === key.getAlgorithm() && !k.equals(key)
+      ) ?? false;
+      if (addressDiffers && mode !== "no") {
+        throw e;
+      }
       if (known) {
         verdict.changedKeyAccepted = true;
         verdict.conn?.markHostKeyUntrusted();
@@ -216,7 +224,9 @@ async function hostKeyPolicy(
         // A name with pattern characters would be written as a pattern, trusting the key
         // for every host it matches ("*": all of them): never learned, as ssh refuses to
         // record such a name, and the connection is refused as for an unknown key.
-        if (/[@?*#[\]|'"\\!]/.test(check.host)) throw e;
+        if (/[@?*#[\]|'"\\!]/.test(check.host)) {
+          throw e;
+        }
         await mkdir(dirname(file), { recursive: true, mode: 0o700 });
         const line = formatKnownHostsLine(check.host, check.port, key, {
           hashed: c.hashKnownHosts,

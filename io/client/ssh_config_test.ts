@@ -302,3 +302,27 @@ test("accept-new never learns a name with pattern characters, and ends a file's 
     assert.ok(!readFileSync(known, "utf8").includes("*"));
   });
 });
+
+test("accept-new with CheckHostIP refuses a new name whose address lists another key", async () => {
+  await withSetup(async (server, dir, seen) => {
+    const known = join(dir, "known_hosts");
+    const other = generatePrivateKey("ed25519").publicKey().exportPublicKey("openssh");
+    writeFileSync(known, `[127.0.0.1]:${server.address.port} ${other}\n`);
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      // The name is "localhost" (IPv4 only); known_hosts lists another key for its address.
+      `Host server.example\n  HostName localhost\n  AddressFamily inet\n` +
+        `  Port ${server.address.port}\n` +
+        `  UserKnownHostsFile ${known}\n  GlobalKnownHostsFile none\n` +
+        "  StrictHostKeyChecking accept-new\n  CheckHostIP yes\n",
+    );
+    await assert.rejects(connect("server.example", { config, password: "pw" }));
+    assert.deepEqual(seen.users, [], "no password went out");
+    assert.equal(
+      readFileSync(known, "utf8").split("\n").filter(Boolean).length,
+      1,
+      "nothing learned",
+    );
+  });
+});
