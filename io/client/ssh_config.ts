@@ -44,7 +44,6 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-import type { ConnectHooks } from "./connect.ts";
 import { SSHClientConnection } from "./connection.ts";
 import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
 
@@ -594,6 +593,14 @@ export async function connectWithConfig(
 }
 
 /**
+ * connect()'s `connectionMade` hook (ConnectHooks there; written out here, as connect.ts
+ * imports this module).
+ */
+interface WithConnectionMade {
+  readonly connectionMade?: (conn: SSHClientConnection) => void;
+}
+
+/**
  * The credentials that must not reach a server whose changed host key was let through
  * (StrictHostKeyChecking=no): password and keyboard-interactive answers are asked for only
  * while `verdict` says the key was not a changed one (the check runs before authentication).
@@ -603,13 +610,13 @@ function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): Conne
   const kb = o.kbdintResponses;
   // The connection, as soon as it exists: a changed key let through marks it untrusted,
   // which keeps agent and X11 channels, staged credentials and key proofs from the server.
-  const made = (o as ConnectHooks).connectionMade;
+  const made = (o as WithConnectionMade).connectionMade;
   const connectionMade = (conn: SSHClientConnection) => {
     verdict.conn = conn;
     made?.(conn);
   };
   if (pw === undefined && kb === undefined) {
-    return { ...o, connectionMade } as ConnectOptions & ConnectHooks;
+    return { ...o, connectionMade } as ConnectOptions & WithConnectionMade;
   }
   return {
     ...o,
@@ -633,7 +640,7 @@ function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): Conne
           verdict.changedKeyAccepted ? null : kb(...a),
       }
       : {}),
-  } as ConnectOptions & ConnectHooks;
+  } as ConnectOptions & WithConnectionMade;
 }
 
 /** Configured forwards, unless the host key was a changed one let through (then none at all). */
