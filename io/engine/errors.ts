@@ -109,6 +109,34 @@ export function abortable<T>(
 }
 
 /**
+ * `p`'s outcome, unless `signal` aborts first: then a rejection with the signal's reason as
+ * it is (where {@link abortable} makes an Error of it and undoes a late result). `p` goes
+ * on either way and a late rejection of it is handled; the listener goes with the outcome.
+ * For waits a peer that stopped answering must not hold up (its late reply is dropped).
+ *
+ * @example
+ * ```ts
+ * import { untilAborted } from "./errors.ts";
+ * const ac = new AbortController();
+ * const reply = untilAborted(new Promise(() => {}), ac.signal); // a server that never answers
+ * ac.abort(new Error("gave up"));
+ * await reply.catch((e: Error) => console.log(e.message)); // "gave up"
+ * ```
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      p.catch(() => {});
+      return reject(signal.reason);
+    }
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
  * The error an aborted signal rejects with: its reason when that is an Error
  * (a DOMException named "AbortError" for a plain `abort()`), else an AbortError.
  *

@@ -86,15 +86,3 @@ export function withoutHost(entry: ConnectOptions & { readonly host: string }): 
   const { host: _host, ...rest } = entry;
   return rest;
 }
-
-/**
- * Rejects with the signal's reason once it aborts (never settles otherwise): raced
- * against a host's work, so a deadline ends the host even when a function ignores its
- * signal.
- */
-export function abortedBy(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-}

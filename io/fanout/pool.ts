@@ -18,8 +18,9 @@ import {
   type FanoutResult,
   type FanoutTask,
 } from "./run_many.ts";
-import { abortedBy, runOnHost, withoutHost } from "./host_run.ts";
+import { runOnHost, withoutHost } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import { untilAborted } from "../engine/errors.ts";
 
 /**
  * Whether a connection is gone though its `closed` promise has not run its callbacks
@@ -142,24 +143,11 @@ export class SSHPool {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const pending = slot.pending ??= this.#open(slot);
     pending.waiters++;
-    if (!signal) return pending.promise.finally(() => pending.waiters--);
-    return new Promise<SSHClientConnection>((resolve, reject) => {
-      const onAbort = () => {
-        settle();
-        reject(signal.reason);
-      };
-      const settle = () => {
-        signal.removeEventListener("abort", onAbort);
-        // The last caller to give up stops the connect; the others keep waiting for it.
-        if (--pending.waiters === 0 && slot.pending === pending) {
-          pending.abort.abort(signal.reason);
-        }
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending.promise.then(
-        (c) => (signal.removeEventListener("abort", onAbort), pending.waiters--, resolve(c)),
-        (e) => (signal.removeEventListener("abort", onAbort), pending.waiters--, reject(e)),
-      );
+    return untilAborted(pending.promise, signal).finally(() => {
+      // The last caller to give up stops the connect; the others keep waiting for it.
+      if (--pending.waiters === 0 && signal?.aborted && slot.pending === pending) {
+        pending.abort.abort(signal.reason);
+      }
     });
   }
 
@@ -238,10 +226,10 @@ export class SSHPool {
         const conn = await this.get(host, signal);
         connectMs = performance.now() - t0;
         // The deadline ends the host even when a function ignores its signal.
-        return await Promise.race([
+        return await untilAborted(
           runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing),
-          abortedBy(signal),
-        ]);
+          signal,
+        );
       } catch (e) {
         const reason = signal.aborted ? signal.reason : e;
         // Only this host's own deadline is reported as one (a caller's

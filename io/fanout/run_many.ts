@@ -10,9 +10,10 @@ import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
-import { abortedBy, runOnHost, withoutHost } from "./host_run.ts";
+import { runOnHost, withoutHost } from "./host_run.ts";
 import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import { untilAborted } from "../engine/errors.ts";
 export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
 
 /**
@@ -250,10 +251,10 @@ async function runHost<T>(
     try {
       // The deadline (or the batch's abort) ends the host even when a function ignores
       // its signal: its late value is not this host's result, and its slot is freed.
-      const r = await Promise.race([
+      const r = await untilAborted(
         runOnHost(conn, commandOrTask, { host, index, signal: ac.signal }, attempts, timing),
-        abortedBy(ac.signal),
-      ]);
+        ac.signal,
+      );
       return ac.signal.aborted ? fail(ac.signal.reason) : r;
     } catch (e) {
       return fail(e);

@@ -24,6 +24,7 @@ import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 import { Log } from "../engine/logger.ts";
+import { untilAborted } from "../engine/errors.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -292,14 +293,9 @@ export class SFTPSession {
     const answer = p.then((
       r,
     ) => (r.kind === "error" && r.error === CLOSED ? Promise.reject(this.#closeError) : r));
-    if (!signal) return answer;
     // The abort ends the wait (a server that stopped answering cannot hold it up); the
     // reply, when it comes, is matched and dropped.
-    return new Promise<SFTPResult>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    return untilAborted(answer, signal);
   }
 
   #flush(): void {

@@ -24,6 +24,7 @@ import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { currentRuntime } from "../runtime/env.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
+import { untilAborted } from "../engine/errors.ts";
 
 /**
  * Called as a file's bytes move: bytes done and total for that file (total is
@@ -158,16 +159,7 @@ export interface RemoteOps {
  */
 function abortableOps(r: RemoteOps, signal: AbortSignal | undefined): RemoteOps {
   if (!signal) return r;
-  const race = <T>(p: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (signal.aborted) {
-        p.catch(() => {});
-        return reject(signal.reason);
-      }
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+  const race = <T>(p: Promise<T>): Promise<T> => untilAborted(p, signal);
   return {
     session: r.session,
     stat: (p) => race(r.stat(p)),
@@ -261,7 +253,7 @@ export const MAX_LINKED_DIRECTORIES = 1024;
 interface Walk {
   /** Directories reached through a followed link so far. */
   linkedDirs: number;
-  /** Canonical paths of directories looked up (remote: realpath; local: dev:ino chains). */
+  /** Canonical paths (the server's realpath) of the directories looked up, by path. */
   readonly canonical: Map<string, string>;
 }
 
