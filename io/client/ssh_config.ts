@@ -156,15 +156,15 @@ function hostKeyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
   return { key: cert.key, signer: cert.signatureKey };
 }
 
-/** What the host key check decided that the rest of the connection must honour. */
+/** What the host key check needs to reach: the connection being made. */
 interface HostKeyVerdict {
   /**
-   * StrictHostKeyChecking=no let a changed key through: as ssh, the connection then sends
-   * no password or keyboard-interactive answers and forwards nothing (no agent, no X11, no
-   * configured port forwards), since the server may be an impostor.
+   * The connection (known from `connectionMade` on, before the key exchange). When
+   * StrictHostKeyChecking=no lets a changed key through it is marked untrusted
+   * (`markHostKeyUntrusted`): as ssh, it then sends no password or keyboard-interactive
+   * answers, refuses agent and X11 channels and sets up no configured forwards, since the
+   * server may be an impostor.
    */
-  changedKeyAccepted: boolean;
-  /** The connection being made (known from `connectionMade` on), to mark it untrusted. */
   conn?: SSHClientConnection;
 }
 
@@ -173,7 +173,7 @@ interface HostKeyVerdict {
  * GlobalKnownHostsFile, HostKeyAlias, CheckHostIP and HashKnownHosts: "yes"
  * and "ask" (we never prompt) refuse unknown keys; "accept-new" records an
  * unknown host's key and refuses a changed one; "no" records unknown keys and
- * accepts changed ones (noting it in `verdict`). A revoked key (listed under the
+ * accepts changed ones (marking the connection untrusted). A revoked key (listed under the
  * name or the address, or a certificate whose CA is revoked) is refused in every mode; a
  * host whose only listed key is revoked is a known host with a changed key, not a new one.
  */
@@ -215,8 +215,12 @@ async function hostKeyPolicy(
         throw e;
       }
       if (known) {
-        verdict.changedKeyAccepted = true;
-        verdict.conn?.markHostKeyUntrusted();
+        // No connection to mark is never the case (connectionMade comes first); were it,
+        // the key would be refused rather than let through unmarked.
+        if (verdict.conn === undefined) {
+          throw e;
+        }
+        verdict.conn.markHostKeyUntrusted();
       }
       const file = c.userKnownHostsFiles[0];
       if (file !== undefined && !known) {
@@ -504,11 +508,11 @@ export async function connectWithConfig(
   if (c.revokedHostKeys !== undefined) mapped.revokedHostKeys = c.revokedHostKeys;
 
   let socket: ByteSocket | undefined;
-  const verdict: HostKeyVerdict = { changedKeyAccepted: false };
+  const verdict: HostKeyVerdict = {};
   if (explicit.hostKeyVerifier === undefined && explicit.knownHosts === undefined) {
     mapped.hostKeyVerifier = await hostKeyPolicy(c, () => socket?.remoteAddress, verdict);
   }
-  const opts: ConnectOptions = withheldFromImpostor(
+  const opts: ConnectOptions = withConnectionNoted(
     { ...mapped, ...stripUndefined(explicit), config: false },
     verdict,
   );
@@ -564,7 +568,7 @@ export async function connectWithConfig(
         void conn.closed.then(async () => {
           for (const h of opened.reverse()) await h.close();
         });
-        await setUpForwardsUnlessImpostor(conn, c, verdict);
+        await setUpForwardsUnlessImpostor(conn, c);
         return conn;
       } catch (e) {
         for (const h of opened.reverse()) await h.close().catch(() => {});
@@ -588,7 +592,7 @@ export async function connectWithConfig(
     }
   }
   const conn = await direct(c.hostname, socket ? { ...opts, sock: socket } : opts);
-  await setUpForwardsUnlessImpostor(conn, c, verdict);
+  await setUpForwardsUnlessImpostor(conn, c);
   return conn;
 }
 
@@ -601,57 +605,26 @@ interface WithConnectionMade {
 }
 
 /**
- * The credentials that must not reach a server whose changed host key was let through
- * (StrictHostKeyChecking=no): password and keyboard-interactive answers are asked for only
- * while `verdict` says the key was not a changed one (the check runs before authentication).
+ * `o` with its `connectionMade` hook noting the connection in `verdict`, for the host key
+ * check to mark untrusted; the connection itself then withholds what an impostor must
+ * not get (see HostKeyVerdict).
  */
-function withheldFromImpostor(o: ConnectOptions, verdict: HostKeyVerdict): ConnectOptions {
-  const pw = o.password;
-  const kb = o.kbdintResponses;
-  // The connection, as soon as it exists: a changed key let through marks it untrusted,
-  // which keeps agent and X11 channels, staged credentials and key proofs from the server.
+function withConnectionNoted(o: ConnectOptions, verdict: HostKeyVerdict): ConnectOptions {
   const made = (o as WithConnectionMade).connectionMade;
   const connectionMade = (conn: SSHClientConnection) => {
     verdict.conn = conn;
     made?.(conn);
   };
-  if (pw === undefined && kb === undefined) {
-    return { ...o, connectionMade } as ConnectOptions & WithConnectionMade;
-  }
-  return {
-    ...o,
-    connectionMade,
-    ...(pw !== undefined
-      ? {
-        // A string is tried once (as connect() does with it), a function as it says.
-        password: (attempt: number) =>
-          verdict.changedKeyAccepted
-            ? null
-            : typeof pw === "function"
-            ? pw(attempt)
-            : attempt === 1
-            ? pw
-            : null,
-      }
-      : {}),
-    ...(kb !== undefined
-      ? {
-        kbdintResponses: (...a: Parameters<typeof kb>) =>
-          verdict.changedKeyAccepted ? null : kb(...a),
-      }
-      : {}),
-  } as ConnectOptions & WithConnectionMade;
+  return { ...o, connectionMade } as ConnectOptions & WithConnectionMade;
 }
 
 /** Configured forwards, unless the host key was a changed one let through (then none at all). */
 async function setUpForwardsUnlessImpostor(
   conn: SSHClientConnection,
   c: ResolvedSSHConfig,
-  verdict: HostKeyVerdict,
 ): Promise<void> {
-  if (!verdict.changedKeyAccepted) return await setUpForwards(conn, c);
-  conn.onAgentChannel = undefined;
-  conn.onX11Channel = undefined;
+  if (!conn.hostKeyUntrusted) return await setUpForwards(conn, c);
+  // Agent and X11 channels the connection refuses itself (see markHostKeyUntrusted).
   conn.logger.warn(
     "the host key changed and StrictHostKeyChecking=no let it through: password and " +
       "keyboard-interactive authentication, agent, X11 and port forwarding are off",
