@@ -102,6 +102,8 @@ export class ChannelIO {
   /** We sent CHANNEL_CLOSE (the peer's may still be on its way). */
   #closeSent = false;
   #abortReason: Error | undefined;
+  /** Per stream: the connection's failure, held until the reader has taken what was queued. */
+  readonly #pendingErrors: (Error | undefined)[] = [];
   #closeResolve!: () => void;
   /** Resolves when the channel is closed both ways (or the connection is gone). */
   readonly closedPromise: Promise<void>;
@@ -161,7 +163,15 @@ export class ChannelIO {
         start: (c) => {
           this.#controllers[stream] = c;
         },
-        pull: () => this.#reportConsumed(stream),
+        pull: (c) => {
+          const pending = this.#pendingErrors[stream];
+          if (pending) {
+            // The queue is read: now the reader learns the connection died.
+            if (c.desiredSize === this.#windowSize) c.error(pending);
+            return;
+          }
+          this.#reportConsumed(stream);
+        },
         cancel: () => {
           // The reader is gone: discard further data but keep the window open.
           this.#controllers[stream] = undefined;
@@ -322,11 +332,18 @@ export class ChannelIO {
     if (this.#closed) return;
     this.#abortReason = reason;
     this.#flushFills(); // what arrived before the connection died is still read
-    for (const c of this.#controllers) {
+    this.#controllers.forEach((c, stream) => {
+      if (!c) return;
+      // error() discards a stream's queue: data that arrived before the connection died
+      // stays readable, and the error comes after it (see pull).
+      if (c.desiredSize !== null && c.desiredSize < this.#windowSize) {
+        this.#pendingErrors[stream] = reason;
+        return;
+      }
       try {
-        c?.error(reason);
+        c.error(reason);
       } catch { /* already closed */ }
-    }
+    });
     this.#controllers.length = 0;
     this.#markClosed();
   }

@@ -166,3 +166,38 @@ test("a BYOB read waiting when the connection dies rejects with the reason", asy
   ch.abort(why);
   await assert.rejects(pending, (e) => e === why);
 });
+
+test("data queued when the connection dies is read first; the error comes after it", async () => {
+  const { ch } = channel();
+  const stdout = ch.readable(0);
+  data(ch, packet([1, 2, 3]));
+  data(ch, packet([4, 5]));
+  const why = new Error("connection lost");
+  ch.abort(why);
+  const reader = stdout.getReader();
+  assert.deepEqual([...(await reader.read()).value!], [1, 2, 3]);
+  assert.deepEqual([...(await reader.read()).value!], [4, 5]);
+  await assert.rejects(reader.read(), (e) => e === why);
+  // A stream with nothing queued fails at once, a BYOB reader after a partial read too.
+  await assert.rejects(ch.readable(1).getReader().read(), (e) => e === why);
+});
+
+test("a BYOB reader drains what was queued before the connection died, then gets the error", async () => {
+  const { ch } = channel();
+  data(ch, packet([1, 2, 3, 4, 5, 6]));
+  const why = new Error("connection lost");
+  ch.abort(why);
+  const reader = ch.readable(0).getReader({ mode: "byob" });
+  const got: number[] = [];
+  for (let i = 0; i < 3; i++) got.push(...(await reader.read(new Uint8Array(2))).value!);
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
+  await assert.rejects(reader.read(new Uint8Array(2)), (e) => e === why);
+});
+
+test("data queued before EOF and a connection drop reads to a normal end", async () => {
+  const { ch } = channel();
+  data(ch, packet([7, 8]));
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  ch.abort(new Error("connection lost"));
+  assert.equal(await new Response(ch.readable(0)).text(), "\x07\x08");
+});
