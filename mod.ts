@@ -128,6 +128,7 @@ export {
   type ConnectPhase,
   ConnectTimeoutError,
   ProcessError,
+  ProcessOutputLimitError,
   type ProcessResult,
   ProcessTimeoutError,
 } from "./io/client/errors.ts";

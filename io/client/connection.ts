@@ -28,7 +28,7 @@ import type {
   SocksForwardOptions,
 } from "./options.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-import { SSHClientProcess } from "./process.ts";
+import { checkMaxOutput, SSHClientProcess } from "./process.ts";
 import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/client.ts";
 import { type SCPFileStat, scpRecv, scpSend, type SCPSendOptions } from "../scp/remote.ts";
 import {
@@ -396,9 +396,10 @@ export class SSHClientConnection extends ClientConnectionBase {
     command: ProcessTarget,
     options: Omit<RunOptions, "encoding"> & { readonly encoding?: string | null } = {},
   ): Promise<ProcessResult<string | Uint8Array>> {
-    const { encoding, input, check, timeout, signal, ...rest } = options;
+    const { encoding, input, check, timeout, signal, maxOutput, ...rest } = options;
     signal?.throwIfAborted();
     if (timeout !== undefined) timeoutDelay(timeout, "timeout"); // a bad one opens no channel
+    checkMaxOutput(maxOutput);
     const p = await this.createProcess(command, {
       ...rest,
       ...(signal ? { signal } : {}),
@@ -411,6 +412,7 @@ export class SSHClientConnection extends ClientConnectionBase {
       ...(check !== undefined ? { check } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
       ...(signal ? { signal } : {}),
+      ...(maxOutput !== undefined ? { maxOutput } : {}),
     });
     if (rest.stdin === undefined) {
       // A process may exit before it read everything (`head -c 10`): the writes still queued

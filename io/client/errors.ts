@@ -130,6 +130,57 @@ export class ProcessTimeoutError extends SSHError {
   }
 }
 
+/**
+ * A process wrote more than `maxOutput` bytes to stdout or stderr
+ * ({@link WaitOptions.maxOutput}): it was closed, and the error carries the first
+ * `maxOutput` bytes of each stream.
+ *
+ * @example
+ * ```ts
+ * import { connect, generatePrivateKey, listen, ProcessOutputLimitError } from "../../mod.ts";
+ * await using server = await listen({
+ *   host: "127.0.0.1",
+ *   port: 0,
+ *   hostKeys: [generatePrivateKey("ed25519")],
+ *   validatePassword: () => true,
+ *   processFactory: async (p) => { for (;;) await p.write("y\n"); }, // `yes`
+ * });
+ * await using conn = await connect("127.0.0.1", {
+ *   port: server.address.port,
+ *   username: "me",
+ *   password: "pw",
+ *   knownHosts: null, // a server in this process
+ * });
+ * try { await conn.run("yes", { maxOutput: 1000 }); }
+ * catch (e) { if (e instanceof ProcessOutputLimitError) console.log(e.stdout.length); } // 1000
+ * ```
+ */
+export class ProcessOutputLimitError extends SSHError {
+  /** The command that ran. */
+  readonly command: string | undefined;
+  /** The first `maxOutput` bytes of stdout (or their text). */
+  readonly stdout: string | Uint8Array;
+  /** The first `maxOutput` bytes of stderr (or their text). */
+  readonly stderr: string | Uint8Array;
+
+  /** Creates the error. */
+  constructor(
+    command: string | undefined,
+    maxOutput: number,
+    stdout: string | Uint8Array,
+    stderr: string | Uint8Array,
+  ) {
+    super(
+      "ERR_READ_LIMIT",
+      `Process ${command ? `"${command}" ` : ""}wrote more than ${maxOutput} bytes to one stream`,
+    );
+    this.name = "ProcessOutputLimitError";
+    this.command = command;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
 /** Where a connect was when it gave up: the TCP connect, the SSH handshake, or authentication. */
 export type ConnectPhase = "tcp" | "handshake" | "auth";
 

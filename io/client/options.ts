@@ -441,6 +441,12 @@ export interface RunOptions extends ProcessOptions {
   readonly timeout?: number;
   /** Give up when this aborts (the channel is closed; the signal's reason is thrown). */
   readonly signal?: AbortSignal;
+  /**
+   * Give up when stdout or stderr brings more than this many bytes (the channel is
+   * closed; ProcessOutputLimitError, with the first `maxOutput` bytes of each). Default:
+   * no limit, the whole output is held in memory.
+   */
+  readonly maxOutput?: number;
 }
 
 /** The `signal` of the forwarding methods. */

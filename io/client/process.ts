@@ -18,7 +18,12 @@ import {
   type ExitSignal,
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
-import { ProcessError, type ProcessResult, ProcessTimeoutError } from "./errors.ts";
+import {
+  ProcessError,
+  ProcessOutputLimitError,
+  type ProcessResult,
+  ProcessTimeoutError,
+} from "./errors.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
@@ -51,6 +56,13 @@ export interface WaitOptions {
   readonly timeout?: number;
   /** Give up when this aborts: the channel is closed and the signal's reason thrown. */
   readonly signal?: AbortSignal;
+  /**
+   * Give up when stdout or stderr brings more than this many bytes: the channel is closed
+   * and {@link ProcessOutputLimitError} thrown with the first `maxOutput` bytes of each
+   * (default: no limit — a command's output is held whole in memory; 0 or more, an
+   * integer, else a `RangeError`).
+   */
+  readonly maxOutput?: number;
 }
 
 const encoder = new TextEncoder();
@@ -530,28 +542,44 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     const delay = options.timeout === undefined
       ? undefined
       : timeoutDelay(options.timeout, "timeout");
+    const { maxOutput } = options;
+    checkMaxOutput(maxOutput);
     const outs = this.#startCollectors();
     const all = Promise.all([
       ...outs.map((c) => c?.done),
       this.#channel.closedPromise,
       ...this.#redirects,
     ]);
-    if (delay !== undefined || options.signal) {
+    if (delay !== undefined || options.signal || maxOutput !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let onAbort: (() => void) | undefined;
-      const stop = new Promise<"timeout" | "aborted">((r) => {
+      const stop = new Promise<"timeout" | "aborted" | "limit">((r) => {
         if (delay !== undefined) timer = setTimeout(() => r("timeout"), delay);
         onAbort = () => r("aborted");
         if (options.signal?.aborted) onAbort();
         options.signal?.addEventListener("abort", onAbort, { once: true });
+        if (maxOutput !== undefined) {
+          for (const c of outs) c?.limit(maxOutput, () => r("limit"));
+        }
       });
       all.catch(() => {}); // may reject after we stopped waiting
       const won = await Promise.race([all, stop]);
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort!);
+      for (const c of outs) c?.limit(Infinity);
       if (won === "aborted") {
         this.close();
         throw options.signal!.reason;
+      }
+      if (won === "limit") {
+        this.close();
+        throw new ProcessOutputLimitError(
+          this.command,
+          maxOutput!,
+          // Cut at a byte count: the last character may be cut too.
+          this.#decode(outs[0]?.bytes(maxOutput) ?? new Uint8Array(0), true),
+          this.#decode(outs[1]?.bytes(maxOutput) ?? new Uint8Array(0), true),
+        );
       }
       if (won === "timeout") {
         this.close();
@@ -623,6 +651,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   }
 }
 
+/** Refuses a `maxOutput` that is no byte count (see {@link WaitOptions.maxOutput}). */
+export function checkMaxOutput(maxOutput: number | undefined): void {
+  if (maxOutput !== undefined && !(Number.isSafeInteger(maxOutput) && maxOutput >= 0)) {
+    throw new RangeError(`maxOutput must be an integer of 0 or more, not ${maxOutput}`);
+  }
+}
+
 /**
  * AsyncSSH's returncode from an exit status and signal.
  *
@@ -643,13 +678,19 @@ class Collector {
   // costs no copy, and bytes() joins them once. No spread: a run can yield 100k+ chunks.
   readonly #parts: Uint8Array[] = [];
   #length = 0;
+  #limit = Infinity;
+  #overLimit: (() => void) | undefined;
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.done = (async () => {
       for await (const c of stream) {
+        // Past a limit nothing more is kept (the process is being closed; what the peer
+        // had in flight still arrives).
+        if (this.#length > this.#limit) continue;
         this.#parts.push(c);
         this.#length += c.length;
+        if (this.#length > this.#limit) this.#overLimit?.();
       }
     })();
     // Awaited by wait() (or run()); polled output without a wait() must not turn a lost
@@ -657,13 +698,24 @@ class Collector {
     this.done.catch(() => {});
   }
 
-  bytes(): Uint8Array {
-    if (this.#parts.length === 1) return this.#parts[0]!;
-    const out = new Uint8Array(this.#length);
+  /** Calls `onOver` once more than `max` bytes were read (at once if they already were). */
+  limit(max: number, onOver?: () => void): void {
+    this.#limit = max;
+    this.#overLimit = onOver;
+    if (this.#length > max) onOver?.();
+  }
+
+  /** What was read so far, or its first `max` bytes. */
+  bytes(max = Infinity): Uint8Array {
+    const length = Math.min(this.#length, max);
+    if (this.#parts.length === 1) return this.#parts[0]!.subarray(0, length);
+    const out = new Uint8Array(length);
     let o = 0;
     for (const p of this.#parts) {
-      out.set(p, o);
-      o += p.length;
+      if (o === length) break;
+      const part = p.subarray(0, length - o);
+      out.set(part, o);
+      o += part.length;
     }
     return out;
   }

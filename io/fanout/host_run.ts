@@ -61,10 +61,14 @@ export async function runOnHost<T>(
   info: FanoutTaskInfo,
   attempts: number,
   timing: () => FanoutTiming,
+  maxOutput?: number,
 ): Promise<FanoutSuccess<T>> {
   const { host, index } = info;
   if (typeof commandOrTask === "string") {
-    const r = await conn.run(commandOrTask, { signal: info.signal });
+    const r = await conn.run(commandOrTask, {
+      signal: info.signal,
+      ...(maxOutput !== undefined ? { maxOutput } : {}),
+    });
     return {
       ok: true,
       host,

@@ -21,6 +21,7 @@ import {
 import { runOnHost, withoutHost } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
+import { checkMaxOutput } from "../client/process.ts";
 
 /**
  * Whether a connection is gone though its `closed` promise has not run its callbacks
@@ -55,6 +56,11 @@ export interface PoolRunAllOptions<T> {
   readonly signal?: AbortSignal;
   /** Called after each host finishes. */
   readonly onProgress?: (progress: FanoutProgress<T>) => void;
+  /**
+   * Per stream, the most bytes of a command's output kept: a host whose command writes
+   * more fails with ProcessOutputLimitError (its process closed). Default: no limit.
+   */
+  readonly maxOutput?: number;
 }
 
 interface Slot {
@@ -212,8 +218,9 @@ export class SSHPool {
     commandOrTask: string | FanoutTask<T>,
     options: PoolRunAllOptions<T> = {},
   ): AsyncIterableIterator<FanoutResult<T>> {
-    const { timeout } = options;
+    const { timeout, maxOutput } = options;
     const delay = timeout === undefined ? 0 : timeoutDelay(timeout, "timeout") ?? 0;
+    checkMaxOutput(maxOutput);
     const work = async (host: string, index: number, batch: AbortSignal) => {
       const startedAt = Date.now();
       const t0 = performance.now();
@@ -227,7 +234,7 @@ export class SSHPool {
         connectMs = performance.now() - t0;
         // The deadline ends the host even when a function ignores its signal.
         return await untilAborted(
-          runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing),
+          runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing, maxOutput),
           signal,
         );
       } catch (e) {

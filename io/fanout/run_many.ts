@@ -14,6 +14,7 @@ import { runOnHost, withoutHost } from "./host_run.ts";
 import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
+import { checkMaxOutput } from "../client/process.ts";
 export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
 
 /**
@@ -90,6 +91,11 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
   readonly signal?: AbortSignal;
   /** Called after each host finishes. */
   readonly onProgress?: (progress: FanoutProgress<T>) => void;
+  /**
+   * Per stream, the most bytes of a command's output kept: a host whose command writes
+   * more fails with ProcessOutputLimitError (its process closed). Default: no limit.
+   */
+  readonly maxOutput?: number;
 }
 
 /** connect() error codes that mean "try again" rather than "this will never work". */
@@ -168,9 +174,11 @@ export function runMany<T>(
     retryDelay = DEFAULT_RETRY_DELAY,
     signal,
     onProgress,
+    maxOutput,
     ...shared
   } = options;
   const hostTimeout = timeout === undefined ? undefined : timeoutDelay(timeout, "timeout");
+  checkMaxOutput(maxOutput);
   // Checked here, not met later as a batch that never yields or retries without pause.
   concurrencyLimit(concurrency);
   if (!Number.isInteger(retries) || retries < 0) {
@@ -186,7 +194,7 @@ export function runMany<T>(
       index,
       commandOrTask,
       shared,
-      { timeout: hostTimeout, retries, retryDelay },
+      { timeout: hostTimeout, retries, retryDelay, maxOutput },
       batch,
     );
   return fanOut(list, runOne, { concurrency, signal, onProgress });
@@ -196,6 +204,7 @@ interface HostLimits {
   readonly timeout: number | undefined;
   readonly retries: number;
   readonly retryDelay: number;
+  readonly maxOutput: number | undefined;
 }
 
 async function runHost<T>(
@@ -252,7 +261,14 @@ async function runHost<T>(
       // The deadline (or the batch's abort) ends the host even when a function ignores
       // its signal: its late value is not this host's result, and its slot is freed.
       const r = await untilAborted(
-        runOnHost(conn, commandOrTask, { host, index, signal: ac.signal }, attempts, timing),
+        runOnHost(
+          conn,
+          commandOrTask,
+          { host, index, signal: ac.signal },
+          attempts,
+          timing,
+          limits.maxOutput,
+        ),
         ac.signal,
       );
       return ac.signal.aborted ? fail(ac.signal.reason) : r;
