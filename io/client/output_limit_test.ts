@@ -5,26 +5,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  connect,
-  connectMany,
-  generatePrivateKey,
-  listen,
-  ProcessOutputLimitError,
-  runMany,
-  type SSHServer,
-} from "../../mod.ts";
-
-const hostKey = generatePrivateKey("ed25519");
+import { connectMany, ProcessOutputLimitError, runMany } from "../../mod.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
 
 /** A server whose "yes" writes lines until its channel closes; "say N" writes N bytes. */
-async function server(closed: string[]): Promise<SSHServer> {
-  return await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
+async function server(closed: string[]) {
+  return await loopback({
     processFactory: async (p) => {
       const [verb, arg] = (p.command ?? "").split(" ");
       if (verb === "say") return p.write("x".repeat(Number(arg)));
@@ -55,7 +41,7 @@ const login = (port: number) => ({
 test("run() with maxOutput stops a command that writes without end and keeps the first bytes", async () => {
   const closed: string[] = [];
   await using srv = await server(closed);
-  await using conn = await connect("127.0.0.1", login(srv.address.port));
+  const { conn } = srv;
   const e = await conn.run("yes", { maxOutput: 100_000 }).then(() => null, (e) => e);
   assert.ok(e instanceof ProcessOutputLimitError, String(e));
   assert.equal(e.code, "ERR_READ_LIMIT");
@@ -71,7 +57,7 @@ test("run() with maxOutput stops a command that writes without end and keeps the
 
 test("output of exactly maxOutput bytes is a success; one more is not, on stderr too", async () => {
   await using srv = await server([]);
-  await using conn = await connect("127.0.0.1", login(srv.address.port));
+  const { conn } = srv;
   assert.equal((await conn.run("say 1000", { maxOutput: 1000 })).stdout.length, 1000);
   const e = await conn.run("say 1001", { maxOutput: 1000 }).then(() => null, (e) => e);
   assert.ok(e instanceof ProcessOutputLimitError);
@@ -93,7 +79,7 @@ test("output of exactly maxOutput bytes is a success; one more is not, on stderr
 
 test("a maxOutput that is no byte count is refused before a channel opens", async () => {
   await using srv = await server([]);
-  await using conn = await connect("127.0.0.1", login(srv.address.port));
+  const { conn } = srv;
   for (const bad of [-1, 1.5, NaN, Infinity]) {
     await assert.rejects(conn.run("say 1", { maxOutput: bad }), RangeError);
   }
@@ -106,7 +92,7 @@ test("a maxOutput that is no byte count is refused before a channel opens", asyn
 test("runMany() and SSHPool.runAll() fail only the host whose command wrote too much", async () => {
   const closed: string[] = [];
   await using srv = await server(closed);
-  const port = srv.address.port;
+  const port = srv.server.address.port;
   const hosts = [{ host: "127.0.0.1", port }, { host: "127.0.0.1", port }];
   const results = [];
   for await (
