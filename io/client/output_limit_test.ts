@@ -5,7 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connectMany, ProcessOutputLimitError, runMany } from "../../mod.ts";
+import { ProcessOutputLimitError } from "./errors.ts";
+import { runMany } from "../fanout/run_many.ts";
+import { connectMany } from "../fanout/pool.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
 
 /** A server whose "yes" writes lines until its channel closes; "say N" writes N bytes. */
@@ -16,7 +18,7 @@ async function server(closed: string[]) {
       if (verb === "say") return p.write("x".repeat(Number(arg)));
       if (verb === "err") {
         const w = p.stderr.getWriter();
-        await w.write("é".repeat(Number(arg)));
+        await w.write(new TextEncoder().encode("é".repeat(Number(arg))));
         return await w.close();
       }
       try {
