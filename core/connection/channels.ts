@@ -106,6 +106,8 @@ export class ConnectionLayer {
   readonly #channels = new Map<number, Channel>();
   readonly #maxChannels: number;
   #nextId = 0;
+  /** Every id was handed out once (the counter wrapped): an id not in the table was freed. */
+  #idsWrapped = false;
   #pendingGlobal: { id: number; name: string }[] = [];
   #nextGlobalId = 1;
   /** Global requests we owe replies to, in arrival order; replies leave in that order. */
@@ -264,7 +266,9 @@ export class ConnectionLayer {
     // its backlog a packet at a time; one adjust per packet cost a write each, on both sides).
     const half = ch.windowSize / 2;
     if (ch.unacked >= half || (ch.localWindow + ch.unacked <= half && ch.unacked >= half / 4)) {
-      const add = Math.min(ch.unacked, MAX_WINDOW - ch.localWindow);
+      // Up to the window we keep (setWindowSize may have made it smaller than the peer's
+      // grant, which then shrinks as the peer uses it).
+      const add = Math.min(ch.unacked, ch.windowSize - ch.localWindow);
       if (add > 0) {
         ch.localWindow += add;
         this.#send(
@@ -284,10 +288,11 @@ export class ConnectionLayer {
    * SCP upload) needs to keep the link busy, and what it must be ready to buffer.
    */
   setWindowSize(channelId: number, size: number): void {
-    const ch = this.#get(channelId, "resize the window of");
     if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW) {
       throw new RangeError(`Invalid channel window ${size}: give 1 to ${MAX_WINDOW} bytes`);
     }
+    const ch = this.#live(channelId, "resize the window of");
+    if (!ch) return;
     const grant = Math.min(size - ch.windowSize, MAX_WINDOW - ch.localWindow);
     ch.windowSize = size;
     const open = (ch.local === "open" || ch.local === "eofSent") &&
@@ -302,7 +307,8 @@ export class ConnectionLayer {
 
   /** Sends EOF: we will send no more data. */
   sendEof(channelId: number): void {
-    const ch = this.#get(channelId, "send EOF on");
+    const ch = this.#live(channelId, "send EOF on");
+    if (!ch) return;
     if (!this.#ours(ch, "sendEof", "")) return;
     this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_EOF).writeUint32(ch.remoteId).toBytes());
   }
@@ -328,7 +334,8 @@ export class ConnectionLayer {
     wantReply: boolean,
     data: Uint8Array = new Uint8Array(0),
   ): void {
-    const ch = this.#get(channelId, "send a request on");
+    const ch = this.#live(channelId, "send a request on");
+    if (!ch) return;
     const misuse = `Cannot send request "${request}": channel ${channelId} is not open`;
     this.#ours(ch, "sendRequest", misuse);
     if (wantReply) {
@@ -343,7 +350,8 @@ export class ConnectionLayer {
 
   /** Answers a channel request the peer sent with want_reply (answers go in arrival order). */
   replyChannelRequest(channelId: number, success: boolean): void {
-    const ch = this.#get(channelId, "reply on");
+    const ch = this.#live(channelId, "reply on");
+    if (!ch) return;
     if (ch.owedReplies === 0) {
       throw new LocalProtocolError(`No request on channel ${channelId} awaits a reply`);
     }
@@ -680,6 +688,7 @@ export class ConnectionLayer {
       owedReplies: 0,
     };
     this.#nextId = (this.#nextId + 1) >>> 0;
+    if (this.#nextId === 0) this.#idsWrapped = true;
     this.#channels.set(ch.localId, ch);
     return ch;
   }
@@ -720,6 +729,21 @@ export class ConnectionLayer {
     const step = REMOTE_SIDE[ch.remote][input];
     const misuse = `Cannot ${what} channel ${ch.localId} now`;
     return applyStep(ch.localId, step, misuse, what, type, (next) => (ch.remote = next));
+  }
+
+  /**
+   * The channel, or undefined when it was closed both ways and freed. Its `channelClose`
+   * event may still wait in the queue behind the events an application is answering (a
+   * peer's request and CLOSE in one read): a reply, EOF, request or window change that
+   * arrives then is moot, not a misuse. Ids are never reused soon (they count up), so it
+   * cannot reach another channel. An id never handed out throws, as a misuse.
+   */
+  #live(channelId: number, what: string): Channel | undefined {
+    const ch = this.#channels.get(channelId);
+    if (ch || (channelId >>> 0 === channelId && (channelId < this.#nextId || this.#idsWrapped))) {
+      return ch;
+    }
+    throw new LocalProtocolError(`Cannot ${what} channel ${channelId}: no such channel`);
   }
 
   #get(channelId: number, what: string): Channel {

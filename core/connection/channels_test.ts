@@ -166,6 +166,17 @@ test("ConnectionLayer.setWindowSize() smaller takes nothing back; invalid sizes 
   p.run();
   p.a.layer.consume(id, 1000);
   assert.equal(p.a.outbox.length, 1, "half of the new 2000 consumed: the window goes back");
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 1000);
+  // The rest consumed: the peer's grant grows back to the new size, not the old one.
+  for (let i = 0; i < 7; i++) p.a.layer.consume(id, 1000);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 2000, "the smaller window took effect");
+  p.b.layer.sendData(bId, new Uint8Array(2000));
+  p.run();
+  p.a.layer.consume(id, 2000);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 2000);
   for (const bad of [0, -1, 1.5, 2 ** 32, Number.NaN]) {
     assert.throws(() => p.a.layer.setWindowSize(id, bad), RangeError, String(bad));
   }
@@ -220,6 +231,30 @@ test("ConnectionLayer closes in order: both sides see channelClose once and the 
   assert.equal(p.a.layer.size, 0);
   assert.equal(p.b.layer.size, 0);
   assert.throws(() => p.a.layer.sendData(id, new Uint8Array(1)), LocalProtocolError);
+});
+
+test("ConnectionLayer: answers for a channel freed while its events wait are moot, not misuse", () => {
+  const { p, id, bId } = openPair();
+  // b asks with want_reply and closes in one go: a has freed the channel by the time its
+  // application answers the request event.
+  p.b.layer.sendRequest(bId, "env", true);
+  p.b.layer.close(bId);
+  p.run();
+  assert.deepEqual(
+    p.a.events.filter((e) => "channelId" in e && e.channelId === id).map((e) => e.type),
+    ["channelOpen", "channelRequest", "channelClose"],
+  );
+  assert.equal(p.a.layer.size, 0, "freed");
+  p.a.layer.replyChannelRequest(id, true);
+  p.a.layer.sendEof(id);
+  p.a.layer.sendRequest(id, "exit-status", false);
+  p.a.layer.setWindowSize(id, 4096);
+  p.run();
+  assert.equal(p.a.outbox.length, 0, "nothing sent");
+  assert.equal(p.b.events.filter((e) => e.type === "disconnect").length, 0);
+  // An id never handed out is still a misuse.
+  assert.throws(() => p.a.layer.replyChannelRequest(id + 1, true), LocalProtocolError);
+  assert.throws(() => p.a.layer.sendEof(-1), LocalProtocolError);
 });
 
 test("ConnectionLayer.close() before confirmation closes once confirmed, silently", () => {

@@ -867,6 +867,8 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   /** Channels the server opens: forwarding, X11, agent, then the user's hook. */
   #onChannelOpenRequest(channelType: string, data: Uint8Array, channelId: number): void {
+    // The peer may open and disconnect in one read: the open's event comes after the end.
+    if (this.#engine.closed) return;
     // Only forwarded-* opens concern forwarding (refused as "No such forward" when none asked).
     const fwd = this.#forwarding ??
       (channelType.startsWith("forwarded-") ? this.forwarding : undefined);

@@ -279,7 +279,9 @@ export class ChannelIO {
       case "channelEof":
         this.#eofReceived = true;
         this.#closeReadables();
-        this.onEof();
+        try {
+          this.onEof();
+        } catch { /* the application's callback failed: the channel goes on as onRequest's */ }
         return;
       case "channelWritable":
         this.#wakeWriters();

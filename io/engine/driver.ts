@@ -197,6 +197,13 @@ export class EngineDriver<E> {
         if (e === undefined) break;
         this.#onEvent(e);
       }
+    } catch (e) {
+      // A handler's bug (peer input becomes a disconnect inside the engine): it ends this
+      // connection, not the process and every other connection in it, as it would thrown
+      // out of a socket callback.
+      this.#socketError ??= e instanceof Error ? e : new Error(String(e));
+      this.destroy();
+      return;
     } finally {
       this.#dispatching = false;
     }

@@ -109,3 +109,20 @@ test("EngineDriver writes bulk output at once, with the small messages queued be
   await turn();
   assert.equal(socket.writes.length, 1, "nothing is written twice");
 });
+
+test("a handler that throws ends its own connection, not the process", async () => {
+  const engine = new QueueEngine();
+  let events = 1;
+  engine.pollEvent = () => (events-- > 0 ? ("boom" as never) : undefined);
+  let destroyed = false;
+  const socket = new RecordingSocket();
+  socket.destroy = () => void (destroyed = true);
+  let closedWith: Error | undefined;
+  const bug = new TypeError("a handler's bug");
+  const driver = new EngineDriver(engine, socket, () => {
+    throw bug;
+  }, (e) => void (closedWith = e));
+  assert.ok(destroyed, "the socket is destroyed");
+  assert.equal(closedWith, bug, "the connection closes with the handler's error");
+  driver.pump(); // and nothing more happens
+});
