@@ -92,7 +92,7 @@ export function dhKeypair(
   random: RandomSource,
 ): { x: bigint; publicValue: bigint } {
   const bits = Math.min(DH_EXPONENT_BITS, bitLength(group.p) - 1);
-  for (;;) {
+  for (let draw = 0; draw < MAX_DH_DRAWS; draw++) {
     const x = randomBigIntInRange(random, 2n, (1n << BigInt(bits)) - 1n);
     const publicValue = modPow(group.g, x, group.p);
     // As OpenSSH does: never send a value we would refuse ourselves.
@@ -100,10 +100,18 @@ export function dhKeypair(
       assertValidDhPublic(group.p, publicValue, "e");
       return { x, publicValue };
     } catch {
-      // Astronomically unlikely; draw again.
+      // Astronomically unlikely with a real group: draw again.
     }
   }
+  // Only a group made to fail does this (a server's "prime" p = m² with g = m gives 0 for
+  // every x): drawing on would hang the event loop.
+  throw new KexError(
+    `Could not make a valid DH public value in ${MAX_DH_DRAWS} tries: the group is broken`,
+  );
 }
+
+/** Draws of a private exponent before a group is called broken (see {@link dhKeypair}). */
+const MAX_DH_DRAWS = 8;
 
 /**
  * K = peer^x mod p, encoded as an mpint (with its length), as it enters the hash.

@@ -18,7 +18,9 @@ import {
   OPTIONAL_KEX,
   SUPPORTED_KEX,
 } from "./registry.ts";
-import { runPair, TEST_HOST_KEY, testMethod } from "./_test_pair.ts";
+import { runPair, TEST_HOST_KEY, testContext, testMethod } from "./_test_pair.ts";
+import { dhKeypair } from "./dh.ts";
+import { KexError } from "./errors.ts";
 import type { EcdsaKeyMaterial } from "../publickey/types.ts";
 
 const HYBRIDS = [
@@ -140,6 +142,28 @@ test("diffie-hellman-group-exchange asks for 2048/8192/8192 and the server honou
   });
   const r2 = runPair(custom);
   assert.equal(new SSHReader(r2.serverSent[0]!, 1).readMpint(), BUILTIN_MODULI[1]!.p);
+});
+
+test("a group exchange server's broken group ends the exchange with a KexError, never a hang", () => {
+  const method = getKexMethod("diffie-hellman-group-exchange-sha256")!;
+  // p = m² (odd, 2048 bits) with g = m: every g^x mod p is 0, no valid public value exists.
+  const m = (1n << 1023n) + (1n << 1022n) + 1n;
+  const client = method.createClient(testContext(7));
+  client.start();
+  const group = new SSHWriter().writeByte(31).writeMpint(m * m).writeMpint(m).toBytes();
+  assert.throws(() => client.receive(group), (e: unknown) => {
+    assert.ok(e instanceof KexError, String(e));
+    assert.match(e.message, /shares a factor/);
+    return true;
+  });
+  // Below the generator check, the private-value draws are bounded too.
+  let draws = 0;
+  const counting = (n: number) => {
+    draws++;
+    return testContext(8).random(n);
+  };
+  assert.throws(() => dhKeypair({ p: m * m, g: m }, counting), KexError);
+  assert.ok(draws <= 8, `${draws} draws`);
 });
 
 test("DEFAULT_KEX follows OpenSSH's order and excludes the insecure methods", () => {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { bitLength } from "../publickey/bigint.ts";
+import { bitLength, gcd } from "../publickey/bigint.ts";
 import { LocalProtocolError } from "../errors.ts";
 import type { RandomSource } from "../random.ts";
 import { bigIntToMpintBytes, bytesToBigInt, SSHReader, SSHWriter } from "../wire.ts";
@@ -193,6 +193,11 @@ class GexClient implements KexClientFlow {
     }
     if ((p & 1n) === 0n) throw new KexError("Group exchange failed: the server's modulus is even");
     if (g <= 1n || g >= p - 1n) throw new KexError("Group exchange failed: invalid generator");
+    // A generator sharing a factor with p makes no group of its own (a composite p's
+    // factor: every power of it may come out 0 or 1). A prime p shares none.
+    if (gcd(g, p) !== 1n) {
+      throw new KexError("Group exchange failed: the generator shares a factor with the modulus");
+    }
     this.#group = { p, g };
     const { x, publicValue } = dhKeypair(this.#group, this.#ctx.random);
     this.#x = x;

@@ -16,9 +16,12 @@
  * The server's transient key: generating RSA keys in pure JavaScript takes
  * 0.3–2 s for 2048 bits, so one key per method is kept and reused for up to
  * {@link RSA_KEX_KEY_USES} exchanges (RFC 4432 §3 allows reuse across
- * connections); any failed decryption discards it at once, so a padding oracle
- * never gets a second question about the same key. Forward secrecy holds only
- * once a key is discarded: another reason these methods are off by default.
+ * connections), failed ones included: a padding oracle gets at most that many
+ * questions about one key, far below the thousands Manger's attack on OAEP needs,
+ * and a client sending garbage secrets cannot make the server generate a key per
+ * connection (50–165 ms of CPU each, before authentication: it could, when a failure
+ * discarded the key). Forward secrecy holds only once a key is replaced: another
+ * reason these methods are off by default.
  *
  * @module
  */
@@ -315,8 +318,6 @@ export interface TransientKey {
 export interface TransientKeySource {
   /** The key for the next exchange (may generate one; counts the use). */
   acquire(random: RandomSource): TransientKey;
-  /** Drops `key` (after a failed decryption). */
-  discard(key: TransientKey): void;
 }
 
 /**
@@ -343,9 +344,6 @@ export function transientKeySource(bits: number, fixed?: RsaKeyMaterial): Transi
       }
       current.uses++;
       return current;
-    },
-    discard(key: TransientKey): void {
-      if (fixed === undefined && current === key) current = null;
     },
   };
 }
@@ -398,7 +396,7 @@ class RsaKexServer implements KexServerFlow {
     const encrypted = r.readString("encrypted secret", MAX_TRANSIENT_KEY_BLOB_LENGTH).slice();
     r.assertEnd(`${this.#p.name} secret`);
     const fail = (): never => {
-      this.#source.discard(key);
+      // The key stays: this exchange was one of its uses (see the module doc).
       throw new KexError(`The client's ${this.#p.name} secret does not decrypt`);
     };
     const decrypted = oaepDecrypt(key.key, this.#p.hash, encrypted, this.#ctx.random) ?? fail();

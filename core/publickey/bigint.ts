@@ -88,6 +88,20 @@ export function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint 
 }
 
 /**
+ * The greatest common divisor of two non-negative integers (Euclid).
+ *
+ * @example
+ * ```ts
+ * import { gcd } from "./bigint.ts";
+ * console.log(gcd(12n, 18n)); // 6n
+ * ```
+ */
+export function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
  * The inverse of `a` modulo `m` (extended Euclid). Throws RangeError when none exists.
  *
  * @example
