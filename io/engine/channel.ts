@@ -60,6 +60,12 @@ export type ChannelRequestHandler = (
 ) => boolean | Promise<boolean>;
 
 /**
+ * Most bytes one channel write hands the engine before it checks the socket again: what
+ * a writer can add to a full socket's backlog.
+ */
+export const WRITE_BURST_BYTES = 1024 * 1024;
+
+/**
  * A channel's streams and state.
  *
  * @example
@@ -393,10 +399,11 @@ export class ChannelIO {
    * ```
    */
   write(data: Uint8Array, stream = 0): Promise<void> {
-    // Fast path: nothing queued and the window and socket take it all now.
+    // Fast path: nothing queued and the window and socket take it all now, in one burst.
     if (
       this.#writesQueued === 0 && !this.#closed && !this.#eofSent && !this.#engine.closed &&
-      !this.#pump.socketFull && this.#engine.writableBytes(this.id) >= data.length
+      !this.#pump.socketFull && data.length <= WRITE_BURST_BYTES &&
+      this.#engine.writableBytes(this.id) >= data.length
     ) {
       if (data.length) this.#engine.sendData(this.id, data, stream);
       this.#pump.pump();
@@ -434,13 +441,18 @@ export class ChannelIO {
         await this.#pump.whenDrained();
         continue;
       }
+      // A burst at a time, the socket checked between them: one big write would seal and
+      // queue all the peer's window allows at once (see READ_PAUSE_BYTES in driver.ts).
+      const burst = data.subarray(off, off + WRITE_BURST_BYTES);
       const n = this.#engine.writableBytes(this.id) > 0
-        ? this.#engine.sendData(this.id, data.subarray(off), stream)
+        ? this.#engine.sendData(this.id, burst, stream)
         : 0;
       off += n;
       if (n) sent(n);
       this.#pump.pump();
-      if (off < data.length) await new Promise<void>((r) => this.#writeWaiters.push(r));
+      if (off < data.length && n < burst.length) {
+        await new Promise<void>((r) => this.#writeWaiters.push(r));
+      }
     }
   }
 

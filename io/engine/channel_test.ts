@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChannelEngine, ChannelIO } from "./channel.ts";
+import { type ChannelEngine, ChannelIO, WRITE_BURST_BYTES } from "./channel.ts";
 import { markTransient } from "../../core/transient_buffers.ts";
 
 class StubEngine implements ChannelEngine {
@@ -200,4 +200,36 @@ test("data queued before EOF and a connection drop reads to a normal end", async
   ch.handleEvent({ type: "channelEof", channelId: 1 });
   ch.abort(new Error("connection lost"));
   assert.equal(await new Response(ch.readable(0)).text(), "\x07\x08");
+});
+
+test("a big write goes out a burst at a time, waiting for a full socket between bursts", async () => {
+  const sent: number[] = [];
+  const engine = new StubEngine();
+  engine.writableBytes = () => 64 << 20; // the peer grants plenty
+  engine.sendData = (_id, d) => {
+    sent.push(d.length);
+    return d.length;
+  };
+  let full = false;
+  let drained!: () => void;
+  const socket = {
+    pump() {
+      full = sent.reduce((a, b) => a + b, 0) > 0; // the first burst fills the socket
+    },
+    whenDrained: () => new Promise<void>((r) => (drained = r)),
+    get socketFull() {
+      return full;
+    },
+  };
+  const ch = new ChannelIO(1, engine, socket, 1 << 20);
+  const done = ch.write(new Uint8Array(3 * WRITE_BURST_BYTES + 5));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, [WRITE_BURST_BYTES], "one burst, then it waits for the drain");
+  for (let i = 0; i < 3; i++) {
+    full = false;
+    drained();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  await done;
+  assert.deepEqual(sent, [WRITE_BURST_BYTES, WRITE_BURST_BYTES, WRITE_BURST_BYTES, 5]);
 });

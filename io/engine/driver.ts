@@ -32,6 +32,16 @@ const OPEN_IN_FLIGHT = 16;
  * (as for a full socket): bounds the memory a fast writer can queue behind WebCrypto.
  */
 const OUT_QUEUE_HIGH_WATER = 1024 * 1024;
+/**
+ * Bytes written past a full socket (before its drain) above which we stop reading from
+ * it until it drains, as OpenSSH reads no packets while much output waits: a peer that
+ * never reads but keeps sending what we answer (global requests with want_reply, window
+ * adjusts, refused opens) made us queue every answer. Channel writers stop at a full
+ * socket after one burst of at most WRITE_BURST_BYTES (io/engine/channel.ts), so
+ * a peer that reads never meets this, and two of us writing bulk both ways never both
+ * stop reading.
+ */
+export const READ_PAUSE_BYTES = 4 * 1024 * 1024;
 
 /** The transport's view the driver needs for deferred (asynchronous) crypto. */
 export interface DrivenTransport {
@@ -86,6 +96,10 @@ export class EngineDriver<E> {
   #timerAt = Infinity;
   #drainWaiters: (() => void)[] | undefined;
   #socketFull = false;
+  /** Bytes written since the socket said it was full (reset by its drain). */
+  #pastFull = 0;
+  /** Reading stopped until the socket drains (see READ_PAUSE_BYTES). */
+  #backlogPaused = false;
   #reading = true;
   #closed = false;
   #dispatching = false;
@@ -146,6 +160,11 @@ export class EngineDriver<E> {
       },
       drain: () => {
         this.#socketFull = false;
+        this.#pastFull = 0;
+        if (this.#backlogPaused) {
+          this.#backlogPaused = false;
+          if (this.#reading) this.#socket.resume();
+        }
         if (!this.socketFull) this.#wakeDrainWaiters();
       },
       close: () => this.#finish(),
@@ -180,7 +199,7 @@ export class EngineDriver<E> {
   /** Pauses or resumes reading from the socket (used when the application lags). */
   setReading(on: boolean): void {
     this.#reading = on;
-    if (on) this.#socket.resume();
+    if (on && !this.#backlogPaused) this.#socket.resume();
     else this.#socket.pause();
   }
 
@@ -258,6 +277,13 @@ export class EngineDriver<E> {
 
   /** Writes chunks now, merging runs of small ones. */
   #writeChunks(chunks: Uint8Array[]): void {
+    if (this.#socketFull) {
+      for (const c of chunks) this.#pastFull += c.length;
+      if (this.#pastFull > READ_PAUSE_BYTES && !this.#backlogPaused) {
+        this.#backlogPaused = true;
+        this.#socket.pause();
+      }
+    }
     let ok = true;
     if (chunks.length === 1) {
       ok = this.#socket.write(chunks[0]!);

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
-import { type DrivenEngine, EngineDriver } from "./driver.ts";
+import { type DrivenEngine, EngineDriver, READ_PAUSE_BYTES } from "./driver.ts";
 
 /** An engine whose commands only queue output. */
 class QueueEngine implements DrivenEngine<never> {
@@ -125,4 +125,38 @@ test("a handler that throws ends its own connection, not the process", async () 
   assert.ok(destroyed, "the socket is destroyed");
   assert.equal(closedWith, bug, "the connection closes with the handler's error");
   driver.pump(); // and nothing more happens
+});
+
+test("EngineDriver stops reading while its answers pile up past a full socket, until it drains", () => {
+  const engine = new QueueEngine();
+  let handlers!: SocketHandlers;
+  const calls: string[] = [];
+  const socket = new RecordingSocket();
+  socket.setHandlers = (h) => void (handlers = h);
+  socket.write = () => false; // the peer reads nothing
+  socket.pause = () => void calls.push("pause");
+  socket.resume = () => void calls.push("resume");
+  const driver = new EngineDriver(engine, socket, () => {}, () => {});
+  // Answers of 64 KiB each (as to a flood of requests), flushed one by one.
+  const answer = () => {
+    engine.out.push(new Uint8Array(64 * 1024));
+    driver.pump();
+  };
+  for (let sent = 0; sent <= READ_PAUSE_BYTES; sent += 64 * 1024) answer();
+  assert.deepEqual(calls, [], "up to the mark past the full socket, reading goes on");
+  answer();
+  assert.deepEqual(calls, ["pause"]);
+  answer();
+  assert.deepEqual(calls, ["pause"], "paused once");
+  // The application pausing meanwhile keeps its pause after the drain.
+  driver.setReading(false);
+  handlers.drain();
+  assert.deepEqual(calls, ["pause", "pause"], "no resume: the application paused too");
+  driver.setReading(true);
+  assert.deepEqual(calls, ["pause", "pause", "resume"]);
+  // A fresh backlog pauses again, and the drain resumes it.
+  for (let sent = 0; sent <= READ_PAUSE_BYTES + 64 * 1024; sent += 64 * 1024) answer();
+  assert.equal(calls.at(-1), "pause");
+  handlers.drain();
+  assert.equal(calls.at(-1), "resume");
 });
