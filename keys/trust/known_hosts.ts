@@ -19,6 +19,8 @@ import { decodeBase64, encodeBase64 } from "../_base64.ts";
 import { matchPatternList } from "./host_patterns.ts";
 import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
 import { SSHKey } from "../ssh_key.ts";
+import { SSHCertificate } from "../certificates/certificate.ts";
+import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 
 /** Longest line we look at (a 16384-bit RSA key line is under 3 KiB). */
 export const MAX_KNOWN_HOSTS_LINE = 64 * 1024;
@@ -88,7 +90,11 @@ function parseLine(text: string, line: number): KnownHostsEntry {
   if (cut <= 0 || keyText === "") throw new Error("expected host patterns followed by a key");
   const hosts = rest.slice(0, cut);
   const pub = parseOpenSSHPublicKeyLine(keyText);
-  const key = SSHKey.fromPublicBlob(pub.blob, pub.comment);
+  // A revoked host certificate (the leaked *-cert.pub pasted in) revokes its key, as
+  // OpenSSH's check compares key material: dropped as a bad line, it revoked nothing.
+  const key = marker === "revoked" && isCertificateAlgorithm(pub.type)
+    ? SSHCertificate.fromBlob(pub.blob, pub.comment).key
+    : SSHKey.fromPublicBlob(pub.blob, pub.comment);
   let patterns: string[] | undefined;
   let hashed: { salt: Uint8Array; hash: Uint8Array } | undefined;
   if (hosts.startsWith("|")) {

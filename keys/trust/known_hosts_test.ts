@@ -10,6 +10,7 @@ import {
   parseKnownHosts,
 } from "./known_hosts.ts";
 import { keygenTest } from "../_ssh_keygen_test_util.ts";
+import { generateHostCertificate } from "../certificates/certificate.ts";
 
 const rnd = seededRandom(42);
 const [k1, k2, k3, ca, bad] = [1, 2, 3, 4, 5].map(() =>
@@ -53,6 +54,19 @@ test("matchKnownHosts() applies ports, wildcards, negation, markers and revocati
   assert.equal(matchKnownHosts(kh, "secret.example.org").trustedHostKeys.length, 0);
   assert.ok(matchKnownHosts(kh, "a.example.net").trustedCAKeys[0]!.equals(ca!));
   assert.equal(matchKnownHosts(kh.entries, "nowhere").trustedHostKeys.length, 0);
+});
+
+test("a host certificate under @revoked revokes its key; elsewhere a certificate is a bad line", () => {
+  const caKey = generatePrivateKey("ed25519", { random: rnd });
+  const hostKey = generatePrivateKey("ed25519", { random: rnd }).publicKey();
+  const cert = generateHostCertificate(caKey, hostKey, "web1", { principals: ["web1"] });
+  const line = cert.exportCertificate().trim();
+  const kh = parseKnownHosts(`@revoked * ${line}\nweb1 ${line}\n`);
+  assert.equal(kh.entries.length, 1);
+  assert.deepEqual(kh.errors.map((e) => e.line), [2]);
+  const m = matchKnownHosts(kh, "web1");
+  assert.equal(m.revokedKeys.length, 1);
+  assert.ok(m.revokedKeys[0]!.equals(hostKey), "the certified key is what is revoked");
 });
 
 test("formatKnownHostsLine() writes plain, ported, hashed and marked lines that match back", () => {
