@@ -56,6 +56,29 @@ test("MuxFrameReader reassembles split frames and refuses oversized ones", () =>
   assert.throws(() => r.next(), MuxProtocolError);
 });
 
+test("MuxFrameReader gives the same frames however the stream is cut, and the rest after them", () => {
+  // Frames of 0 to 3000 bytes, each filled with its own index.
+  const frames = Array.from({ length: 40 }, (_, i) => new Uint8Array((i * 77) % 3001).fill(i));
+  const stream: number[] = [];
+  for (const f of frames) stream.push(0, 0, f.length >> 8, f.length & 255, ...f);
+  stream.push(0, 0, 0, 9, 1, 2); // a frame still arriving
+  let seed = 5;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let round = 0; round < 20; round++) {
+    const r = new MuxFrameReader(4096);
+    const got: Uint8Array[] = [];
+    for (let off = 0; off < stream.length;) {
+      const n = 1 + rand(round % 2 ? 7 : 5000);
+      r.push(Uint8Array.from(stream.slice(off, off + n)));
+      off += n;
+      for (let f = r.next(); f; f = r.next()) got.push(f);
+    }
+    assert.deepEqual(got, frames);
+    assert.deepEqual([...r.rest()], [0, 0, 0, 9, 1, 2]);
+    assert.equal(r.rest().length, 0);
+  }
+});
+
 test("proxy packets carry a zero padding length before the message", () => {
   const p = encodeProxyPacket(new Uint8Array([94, 0, 0, 0, 1]), new Uint8Array([9]));
   assert.deepEqual([...p], [0, 0, 0, 7, 0, 94, 0, 0, 0, 1, 9]);
