@@ -182,11 +182,7 @@ export class SocksHandshake {
       }
       case 4: {
         if (b.length < 22) return {};
-        const groups: string[] = [];
-        for (let i = 0; i < 8; i++) {
-          groups.push(((b[4 + 2 * i]! << 8) | b[5 + 2 * i]!).toString(16));
-        }
-        host = groups.join(":");
+        host = formatIPv6(b.subarray(4, 20));
         at = 20;
         break;
       }
@@ -205,4 +201,41 @@ export class SocksHandshake {
     const port = (b[at]! << 8) | b[at + 1]!;
     return this.#finish({ version: 5, host, port }, at + 2);
   }
+}
+
+/**
+ * An IPv6 address in the short form `inet_ntop` writes (RFC 5952: the longest run of two or
+ * more zero groups as "::", an IPv4-mapped or -compatible tail as a dotted quad), as
+ * OpenSSH's `ssh -D` passes it on: sshd matches PermitOpen against that text.
+ *
+ * @example
+ * ```ts
+ * import { formatIPv6 } from "./socks_codec.ts";
+ * console.log(formatIPv6(new Uint8Array([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])));
+ * // "2001:db8::1"
+ * ```
+ */
+export function formatIPv6(bytes: Uint8Array): string {
+  const words = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  let best = { base: -1, len: 0 };
+  for (let i = 0; i < 8;) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > best.len) best = { base: i, len: j - i };
+    i = j;
+  }
+  if (best.len < 2) best = { base: -1, len: 0 };
+  const quad = () => `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  // ::a.b.c.d and ::ffff:a.b.c.d, as glibc's inet_ntop prints them.
+  if (best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff))) {
+    return best.len === 6 ? `::${quad()}` : `::ffff:${quad()}`;
+  }
+  const hex = (from: number, to: number) =>
+    words.slice(from, to).map((w) => w.toString(16)).join(":");
+  if (best.base < 0) return hex(0, 8);
+  return `${hex(0, best.base)}::${hex(best.base + best.len, 8)}`;
 }

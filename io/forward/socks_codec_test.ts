@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SocksHandshake, type SocksStep } from "./socks_codec.ts";
+import { formatIPv6, SocksHandshake, type SocksStep } from "./socks_codec.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -36,7 +36,7 @@ test("SocksHandshake answers a SOCKS 5 greeting and reads each address type", ()
   const cases: [number[], string][] = [
     [[1, 192, 168, 0, 1], "192.168.0.1"],
     [[3, 4, ...enc("host")], "host"],
-    [[4, 0x20, 1, 0x0d, 0xb8, ...new Array(11).fill(0), 1], "2001:db8:0:0:0:0:0:1"],
+    [[4, 0x20, 1, 0x0d, 0xb8, ...new Array(11).fill(0), 1], "2001:db8::1"],
   ];
   for (const [addr, host] of cases) {
     const h = new SocksHandshake();
@@ -48,6 +48,23 @@ test("SocksHandshake answers a SOCKS 5 greeting and reads each address type", ()
     assert.equal(h.failureReply("not-allowed")[1], 2);
     assert.equal(h.failureReply("unreachable")[1], 4);
   }
+});
+
+test("formatIPv6() writes what inet_ntop writes (sshd matches PermitOpen against it)", () => {
+  const ip = (...words: number[]) => new Uint8Array(words.flatMap((w) => [w >> 8, w & 255]));
+  const cases: [Uint8Array, string][] = [
+    [ip(0, 0, 0, 0, 0, 0, 0, 1), "::1"],
+    [ip(0, 0, 0, 0, 0, 0, 0, 0), "::"],
+    [ip(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), "2001:db8::1"],
+    [ip(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1), "2001:db8:0:1::1"], // the longer run
+    [ip(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1), "2001:db8::1:0:0:1"], // the first of equal runs
+    [ip(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1), "2001:db8:0:1:1:1:1:1"], // one zero group stays
+    [ip(0xfe80, 0, 0, 0, 0, 0, 0, 0), "fe80::"],
+    [ip(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201), "::ffff:192.0.2.1"],
+    [ip(0, 0, 0, 0, 0, 0, 0xc000, 0x0201), "::192.0.2.1"],
+    [ip(1, 2, 3, 4, 5, 6, 7, 0xabcd), "1:2:3:4:5:6:7:abcd"],
+  ];
+  for (const [bytes, text] of cases) assert.equal(formatIPv6(bytes), text);
 });
 
 test("SocksHandshake takes a SOCKS 5 greeting and request in one read", () => {
