@@ -271,10 +271,7 @@ export class ConnectionLayer {
       const add = Math.min(ch.unacked, ch.windowSize - ch.localWindow);
       if (add > 0) {
         ch.localWindow += add;
-        this.#send(
-          new SSHWriter(9).writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(ch.remoteId)
-            .writeUint32(add).toBytes(),
-        );
+        this.#sendWindowAdjust(ch, add);
       }
       ch.unacked = 0;
     }
@@ -299,10 +296,7 @@ export class ConnectionLayer {
       (ch.remote === "open" || ch.remote === "eofReceived");
     if (grant <= 0 || !open) return;
     ch.localWindow += grant;
-    this.#send(
-      new SSHWriter(9).writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(ch.remoteId)
-        .writeUint32(grant).toBytes(),
-    );
+    this.#sendWindowAdjust(ch, grant);
   }
 
   /** Sends EOF: we will send no more data. */
@@ -507,6 +501,12 @@ export class ConnectionLayer {
           this.#sendClose(ch);
           return true;
         }
+        // A window widened by setWindowSize() while the open was on its way: grant the rest.
+        const grant = ch.windowSize - ch.localWindow;
+        if (grant > 0) {
+          ch.localWindow += grant;
+          this.#sendWindowAdjust(ch, grant);
+        }
         this.#emit({ type: "channelOpen", channelId: ch.localId, data: payload.slice(r.position) });
         return true;
       }
@@ -691,6 +691,14 @@ export class ConnectionLayer {
     if (this.#nextId === 0) this.#idsWrapped = true;
     this.#channels.set(ch.localId, ch);
     return ch;
+  }
+
+  /** Grants the peer `n` more bytes of window (it is already counted in localWindow). */
+  #sendWindowAdjust(ch: Channel, n: number): void {
+    this.#send(
+      new SSHWriter(9).writeByte(Msg.CHANNEL_WINDOW_ADJUST).writeUint32(ch.remoteId)
+        .writeUint32(n).toBytes(),
+    );
   }
 
   #sendOpenFailure(remoteId: number, reason: number, description: string): void {

@@ -183,6 +183,26 @@ test("ConnectionLayer.setWindowSize() smaller takes nothing back; invalid sizes 
   assert.throws(() => p.a.layer.setWindowSize(99, 4096), LocalProtocolError);
 });
 
+test("ConnectionLayer.setWindowSize() before the open is confirmed is granted once it is", () => {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") pair.b.layer.acceptChannel(e.channelId);
+    },
+  });
+  const id = p.a.layer.openChannel("session", undefined, { window: 4096 });
+  p.a.layer.setWindowSize(id, 1 << 20);
+  p.run();
+  const bId = LayerPair.of(p.b, "channelOpenRequest")[0]!.channelId;
+  assert.equal(p.b.layer.writableBytes(bId), 1 << 20, "the wider window reached the peer");
+  // Narrowed before the confirmation: nothing more is granted.
+  const id2 = p.a.layer.openChannel("session", undefined, { window: 4096 });
+  p.a.layer.setWindowSize(id2, 1024);
+  p.run();
+  const bId2 = LayerPair.of(p.b, "channelOpenRequest")[1]!.channelId;
+  assert.equal(p.b.layer.writableBytes(bId2), 4096);
+  assert.ok(id2 !== id);
+});
+
 test("ConnectionLayer rejects channel data past the window with a channel error", () => {
   const { p, bId } = openPair(100);
   // b ignores a's window by writing the message by hand.
