@@ -401,7 +401,8 @@ export class ChannelIO {
   write(data: Uint8Array, stream = 0): Promise<void> {
     // Fast path: nothing queued and the window and socket take it all now, in one burst.
     if (
-      this.#writesQueued === 0 && !this.#closed && !this.#eofSent && !this.#engine.closed &&
+      this.#writesQueued === 0 && !this.#closed && !this.#closeSent && !this.#eofSent &&
+      !this.#engine.closed &&
       !this.#pump.socketFull && data.length <= WRITE_BURST_BYTES &&
       this.#engine.writableBytes(this.id) >= data.length
     ) {
@@ -428,7 +429,7 @@ export class ChannelIO {
   async #writeAll(data: Uint8Array, stream: number, sent: (n: number) => void): Promise<void> {
     let off = 0;
     while (off < data.length) {
-      if (this.#closed || this.#engine.closed) {
+      if (this.#closed || this.#closeSent || this.#engine.closed) {
         const cause = this.#abortReason;
         throw cause
           ? new ChannelClosedError(`Cannot write: the connection is closed (${cause.message})`, {
@@ -654,5 +655,7 @@ export class ChannelIO {
     this.#closeSent = true;
     this.#engine.closeChannel(this.id);
     this.#pump.pump();
+    // Writes still waiting fail now, not when (or if) the peer's CLOSE comes.
+    this.#wakeWriters();
   }
 }

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChannelEngine, ChannelIO, WRITE_BURST_BYTES } from "./channel.ts";
 import { markTransient } from "../../core/transient_buffers.ts";
+import { ChannelClosedError } from "./errors.ts";
 
 class StubEngine implements ChannelEngine {
   consumed = 0;
@@ -232,4 +233,12 @@ test("a big write goes out a burst at a time, waiting for a full socket between 
   }
   await done;
   assert.deepEqual(sent, [WRITE_BURST_BYTES, WRITE_BURST_BYTES, WRITE_BURST_BYTES, 5]);
+});
+
+test("close() fails the writes waiting for window at once, and later ones too", async () => {
+  const { ch } = channel(); // the stub grants no window: a write waits
+  const waiting = ch.write(new Uint8Array(10));
+  ch.close();
+  await assert.rejects(waiting, ChannelClosedError);
+  await assert.rejects(ch.write(new Uint8Array(1)), ChannelClosedError);
 });
