@@ -301,9 +301,10 @@ export class AuthHandler {
       return v.accepted ? { ...v, options } : v;
     };
     if (typeof answer === "object" && "accepted" in answer) {
-      // A checkAuthorizedKey() verdict: its line applies, and it is held to the certificate.
+      // A checkAuthorizedKey() verdict: its line applies (an authorized_keys line, or the
+      // principals line behind a trustedUserCAKeys verdict), and it is held to the certificate.
       if (!answer.accepted) return answer;
-      const own = limited(answer.entry?.options);
+      const own = limited(lineOptions(answer));
       return own.accepted ? narrower(own, answer) : own;
     }
     // true, or the options of a line that vouched for it.
