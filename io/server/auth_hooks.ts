@@ -292,10 +292,14 @@ export class AuthHandler {
       authorities: entries.filter((e) => e.options.certAuthority),
     }, conn);
     if (!answer) return REFUSED;
-    /** The certificate's own limits with `options` (those of the line behind the answer). */
+    /**
+     * The certificate's own limits with `options` (those of the line behind the
+     * answer), whose `from=` and `expiry-time` refuse as sshd's line would.
+     */
     const limited = (options: AuthorizedKeyOptions | undefined): LineVerdict => {
       const v = applyCertificateLimits(subject instanceof SSHCertificate ? subject : keyBlob, {
         clientAddress: addr,
+        now: client.now,
         ...(options ? { options } : {}),
       });
       return v.accepted ? { ...v, options } : v;
@@ -304,7 +308,7 @@ export class AuthHandler {
       // A checkAuthorizedKey() verdict: its line applies (an authorized_keys line, or the
       // principals line behind a trustedUserCAKeys verdict), and it is held to the certificate.
       if (!answer.accepted) return answer;
-      const own = limited(lineOptions(answer));
+      const own = limited(withoutClientChecks(lineOptions(answer)));
       return own.accepted ? narrower(own, answer) : own;
     }
     // true, or the options of a line that vouched for it.
@@ -527,6 +531,19 @@ function certificatePermissions(
     agentForwarding: line.agentForwarding && both.agentForwarding,
     x11Forwarding: line.x11Forwarding && both.x11Forwarding,
   };
+}
+
+/**
+ * `options` without `from=` and `expiry-time`: for a checkAuthorizedKey() verdict,
+ * which checked them already against the client the application gave it (perhaps
+ * with a host name from DNS, which a second check by address alone would refuse).
+ */
+function withoutClientChecks(
+  options: AuthorizedKeyOptions | undefined,
+): AuthorizedKeyOptions | undefined {
+  if (options === undefined) return undefined;
+  const { from: _from, expiryTime: _expiry, ...rest } = options;
+  return rest;
 }
 
 /** The options of the authorized_keys or authorized principals line behind a verdict. */

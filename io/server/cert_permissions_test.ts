@@ -209,3 +209,17 @@ test("validateCertificate answering a trustedUserCAKeys verdict keeps its princi
   await assert.rejects(conn.openConnection("127.0.0.1", 9));
   assert.equal(seen.forwardsAsked, 0);
 });
+
+test("validateCertificate answering a line's options is held to the line's from= and expiry-time", async () => {
+  const seen = { terminals: [], commands: [], forwardsAsked: 0 };
+  for (const line of ['from="10.9.9.9"', 'expiry-time="20000101Z"']) {
+    const options = parseAuthorizedKeyOptions(line);
+    await using s = await hookServer(() => options, seen);
+    await assert.rejects(login(s, {}), /Permission denied/, line);
+  }
+  // The same options for this client, and not expired, let it in.
+  const options = parseAuthorizedKeyOptions('from="127.0.0.1",expiry-time="29990101Z"');
+  await using s = await hookServer(() => options, seen);
+  await using _conn = await login(s, {});
+  assert.equal(s.getConnections().length, 1);
+});

@@ -184,6 +184,8 @@ export interface ServerHooks {
    * `command=`), its `permit-*` extensions (a certificate without `permit-pty`
    * gets no pty), `source-address`, and for FIDO keys `no-touch-required` and
    * `verify-required`; a critical option the server does not know refuses it.
+   * Options answered are held to their `from=` (the client's address) and
+   * `expiry-time` as sshd holds a line; a verdict was held to them when made.
    * Without this hook, `authorizedClientKeys`' `cert-authority` lines decide as
    * sshd's do. Not asked for a certificate `trustedUserCAKeys` accepts, nor for
    * one whose key or CA is in `revokedKeys` (refused).
