@@ -56,7 +56,11 @@ export type ServerAuthEvent =
     readonly id: number;
     readonly username: string;
     readonly password: string;
-    /** Present when the client is answering a password change request. */
+    /**
+     * Present when the client is answering a password change request: only once
+     * this connection asked for a new password (a `changePassword` verdict). An
+     * unsolicited change is refused before it is emitted, as sshd refuses it.
+     */
     readonly newPassword?: string;
   }
   | {
@@ -169,6 +173,12 @@ export class ServerAuth {
   /** Requests that arrived while a verdict was pending or a failure was delayed. */
   #queue: Uint8Array[] = [];
   #kbdintExpected = -1;
+  /**
+   * Whether this connection asked for a new password (PASSWD_CHANGEREQ). Until it
+   * has, a change request is refused unasked: an application that handles changes
+   * only after its own "expired" answer need not check the old password again.
+   */
+  #passwordChangeAsked = false;
 
   /** Creates the state machine. */
   constructor(options: ServerAuthOptions, host: ServerAuthHost) {
@@ -337,6 +347,8 @@ export class ServerAuth {
         const password = r.readStringUtf8("password", MAX_SHORT_TEXT);
         const newPassword = change ? r.readStringUtf8("new password", MAX_SHORT_TEXT) : undefined;
         r.assertEnd("password request");
+        // A failed password, as sshd counts one ("password change not supported").
+        if (change && !this.#passwordChangeAsked) return this.#failure("delayed");
         return this.#ask(method, {
           type: "authPassword",
           id: this.#nextId,
@@ -472,6 +484,7 @@ export class ServerAuth {
         if (p.method !== "password") {
           throw new LocalProtocolError("changePassword answers only password requests");
         }
+        this.#passwordChangeAsked = true;
         this.#host.send(
           new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(verdict.prompt)
             .writeStringUtf8("").toBytes(),

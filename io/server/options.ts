@@ -127,7 +127,11 @@ export interface ServerHooks {
    * Handles a password change (after `{ changePassword }`, AsyncSSH's
    * `change_password`): true accepts the new password and logs the user in,
    * false refuses, `{ changePassword: prompt }` asks the client for another
-   * new password (e.g. too weak).
+   * new password (e.g. too weak). Asked only once this connection's
+   * `validatePassword` (or `changePassword`) answered `{ changePassword }`: a
+   * client's change request the server did not ask for is refused, as sshd
+   * refuses it, and no hook sees it. (The old password comes again with the
+   * new one; the example checks it anyway.)
    *
    * @example
    * ```ts
