@@ -179,6 +179,12 @@ export class ServerAuth {
    * only after its own "expired" answer need not check the old password again.
    */
   #passwordChangeAsked = false;
+  /**
+   * Whether this state machine failed the connection (too many failures, a bad queued
+   * request). The disconnect is only queued then: requests that came with it must not
+   * reach the application.
+   */
+  #failed = false;
 
   /** Creates the state machine. */
   constructor(options: ServerAuthOptions, host: ServerAuthHost) {
@@ -240,8 +246,8 @@ export class ServerAuth {
         { got: type, expected: ["SERVICE_REQUEST"] },
       );
     }
-    if (this.#done) {
-      // RFC 4252 §5.1: requests after success are ignored.
+    if (this.#done || this.#failed) {
+      // RFC 4252 §5.1: requests after success are ignored; after failing, nothing is asked.
       return true;
     }
     if (type !== Msg.USERAUTH_REQUEST && type !== Msg.USERAUTH_INFO_RESPONSE) {
@@ -266,7 +272,9 @@ export class ServerAuth {
   }
 
   #drainQueue(): void {
-    while (!this.#pending && !this.#delayed && !this.#done && this.#queue.length) {
+    while (
+      !this.#pending && !this.#delayed && !this.#done && !this.#failed && this.#queue.length
+    ) {
       const p = this.#queue.shift()!;
       try {
         this.#handle(p[0]!, p);
@@ -274,8 +282,7 @@ export class ServerAuth {
         // Queued requests are parsed outside receive(), whose handler turns peer errors into
         // a disconnect; here that is our job (a LocalProtocolError is a bug and goes up).
         if (e instanceof LocalProtocolError) throw e;
-        this.#queue = [];
-        this.#host.fail(
+        this.#fail(
           e instanceof DisconnectError ? e : protocolError(
             "malformed-request",
             `Malformed authentication request: ${(e as Error).message}`,
@@ -531,7 +538,7 @@ export class ServerAuth {
     this.#failures++;
     const max = this.#o.maxAuthTries ?? 6;
     if (this.#failures >= max) {
-      this.#host.fail(
+      this.#fail(
         new DisconnectError(
           "ERR_PERMISSION_DENIED",
           DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
@@ -551,6 +558,13 @@ export class ServerAuth {
       return;
     }
     this.#delayed = { at: this.#host.now() + delay, payload };
+  }
+
+  /** Fails the connection, dropping the requests queued behind the one that failed it. */
+  #fail(error: DisconnectError): void {
+    this.#failed = true;
+    this.#queue = [];
+    this.#host.fail(error);
   }
 
   /** Banners asked for before the ssh-userauth service was accepted. */

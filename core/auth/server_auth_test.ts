@@ -156,3 +156,40 @@ test("ServerAuth passes on a password change once it asked for one on this conne
     [undefined, "new-one"],
   );
 });
+
+test("ServerAuth asks nothing more once maxAuthTries failed the connection, queued requests included", () => {
+  const asked: ServerAuthEvent[] = [];
+  let failed: DisconnectError | undefined;
+  const auth = new ServerAuth({ methods: ["password"], maxAuthTries: 2, failureDelayMs: 0 }, {
+    send: () => {},
+    emit: (e) => asked.push(e),
+    sessionId: () => new Uint8Array(32),
+    verifySignature: () => ({ valid: true }),
+    now: () => 0,
+    onSuccess: () => {},
+    fail: (e) => (failed = e),
+  });
+  auth.handleMessage(
+    Msg.SERVICE_REQUEST,
+    new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+  );
+  const request = (method: string, body: (w: SSHWriter) => SSHWriter = (w) => w) =>
+    auth.handleMessage(
+      Msg.USERAUTH_REQUEST,
+      body(
+        new SSHWriter().writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8("root")
+          .writeStringUtf8("ssh-connection").writeStringUtf8(method),
+      ).toBytes(),
+    );
+  const guess = (pw: string) => (w: SSHWriter) => w.writeBoolean(false).writeStringUtf8(pw);
+  request("password", guess("guess-1")); // asked; its answer is pending
+  request("hostbased"); // queued: a method not offered, the second failure
+  request("password", guess("guess-2")); // queued behind it
+  request("password", guess("guess-3"));
+  assert.equal(asked.length, 1);
+  auth.answerAuth((asked[0] as { id: number }).id, { result: "failure" });
+  assert.equal(failed?.detail, "too-many-auth-failures");
+  // The disconnect is on its way: what was queued, or arrives with it, is dropped.
+  request("password", guess("guess-4"));
+  assert.deepEqual(asked.map((e) => e.type === "authPassword" && e.password), ["guess-1"]);
+});
