@@ -9,6 +9,8 @@ import { SSHWriter } from "../../core/wire.ts";
 import { type AuthContext, AuthHandler } from "./auth_hooks.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { generateUserCertificate } from "../../keys/certificates/certificate.ts";
 import type { ServerHooks } from "./options.ts";
 
 function handler(
@@ -78,4 +80,32 @@ test("AuthHandler refuses a revoked key sent with non-minimal mpints before vali
   assert.deepEqual(await h.verdict(request(revoked.publicBlob)), { result: "failure" });
   assert.deepEqual(await h.verdict(request(paddedRsaBlob(65537n, n))), { result: "failure" });
   assert.deepEqual(asked, []);
+});
+
+test("validatePublicKey and validateCertificate are told a query from a signed request", async () => {
+  const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+  const cert = generateUserCertificate(ca, user, "k", { principals: ["alice"] });
+  const seen: string[] = [];
+  const h = handler({
+    validatePublicKey: (_u, k) => (seen.push(`key signed=${k.signed}`), true),
+    validateCertificate: (_u, c) => (seen.push(`certificate signed=${c.signed}`), true),
+  });
+  const request = (algorithm: string, keyBlob: Uint8Array, signed: boolean) => ({
+    type: "authPublicKey" as const,
+    id: 1,
+    username: "alice",
+    algorithm,
+    keyBlob,
+    signed,
+  });
+  for (const signed of [false, true]) {
+    await h.verdict(request("ssh-ed25519", user.publicBlob, signed));
+    await h.verdict(request("ssh-ed25519-cert-v01@openssh.com", cert.blob, signed));
+  }
+  assert.deepEqual(seen, [
+    "key signed=false",
+    "certificate signed=false",
+    "key signed=true",
+    "certificate signed=true",
+  ]);
 });
