@@ -48,6 +48,8 @@ export class SSHKey {
   readonly material: KeyMaterial;
   #comment: string;
   #blob: Uint8Array | undefined;
+  /** The blob as OpenSSH serialises the material (differs from #blob only for odd encodings). */
+  #canonical: Uint8Array | undefined;
 
   private constructor(material: KeyMaterial, comment: string) {
     this.material = material;
@@ -135,8 +137,10 @@ export class SSHKey {
   }
 
   /**
-   * The SSH public key blob (RFC 4253 §6.6): what goes on the wire and into
-   * fingerprints.
+   * The SSH public key blob (RFC 4253 §6.6): what goes on the wire. A key read
+   * with {@link fromPublicBlob} keeps the bytes it was read from, even an encoding
+   * OpenSSH would not write (an mpint with leading zero bytes);
+   * {@link getFingerprint} and {@link equals} go by the key, not by those bytes.
    *
    * @example
    * ```ts
@@ -164,7 +168,8 @@ export class SSHKey {
 
   /**
    * The fingerprint exactly as `ssh-keygen -l` prints it: `SHA256:<unpadded
-   * base64>` (default) or `MD5:<colon hex>`.
+   * base64>` (default) or `MD5:<colon hex>`. As OpenSSH, of the key as it
+   * serialises it: one key has one fingerprint, however a peer encoded its blob.
    *
    * @example
    * ```ts
@@ -174,7 +179,17 @@ export class SSHKey {
    * ```
    */
   getFingerprint(hash: FingerprintHash = "sha256"): string {
-    return fingerprintBlob(this.publicBlob, hash);
+    return fingerprintBlob(this.#canonicalBlob(), hash);
+  }
+
+  /**
+   * The blob as OpenSSH serialises this key. The parser accepts what OpenSSH
+   * accepts (and normalises), such as mpints with leading zero bytes, so raw
+   * blobs of one key can differ: a revocation list compared byte for byte
+   * would miss the revoked key sent in another encoding.
+   */
+  #canonicalBlob(): Uint8Array {
+    return this.#canonical ??= encodePublicKeyBlob(this.material);
   }
 
   /**
@@ -218,11 +233,13 @@ export class SSHKey {
   publicKey(): SSHKey {
     const k = new SSHKey(publicOnly(this.material), this.#comment);
     k.#blob = this.#blob;
+    k.#canonical = this.#canonical;
     return k;
   }
 
   /**
-   * True when both keys have the same public part.
+   * True when both keys have the same public part (as OpenSSH's `sshkey_equal`:
+   * the key, whichever encoding either blob was read from).
    *
    * @example
    * ```ts
@@ -232,7 +249,7 @@ export class SSHKey {
    * ```
    */
   equals(other: SSHKey): boolean {
-    return equalBytes(this.publicBlob, other.publicBlob);
+    return equalBytes(this.#canonicalBlob(), other.#canonicalBlob());
   }
 
   /**

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LocalProtocolError } from "../core/errors.ts";
 import { seededRandom } from "../core/random.ts";
+import { SSHWriter } from "../core/wire.ts";
 import { generatePrivateKey } from "./generate.ts";
 import { importPublicKey } from "./formats/import.ts";
 import { SSHKey } from "./ssh_key.ts";
@@ -81,4 +82,19 @@ test("SSHKey.fromMaterial() rejects a private key whose public part does not mat
     () => SSHKey.fromMaterial({ type: "ed25519", publicKey: b.publicKey, seed: a.seed! }),
     /does not match/,
   );
+});
+
+test("SSHKey.equals() and getFingerprint() go by the key, not by non-minimal mpints in its blob", () => {
+  const key = SSHKey.fromMaterial({ type: "rsa", e: 65537n, n: (1n << 2047n) + 1n });
+  const padded = (v: bigint) =>
+    Uint8Array.of(0, ...new SSHWriter().writeMpint(v).toBytes().subarray(4));
+  const odd = SSHKey.fromPublicBlob(
+    new SSHWriter().writeStringUtf8("ssh-rsa").writeString(padded(65537n))
+      .writeString(padded((1n << 2047n) + 1n)).toBytes(),
+  );
+  assert.notDeepEqual(odd.publicBlob, key.publicBlob); // the bytes as read are kept
+  assert.equal(odd.equals(key), true);
+  assert.equal(key.equals(odd), true);
+  assert.equal(odd.getFingerprint(), key.getFingerprint());
+  assert.equal(odd.getFingerprint("md5"), key.getFingerprint("md5"));
 });

@@ -56,7 +56,11 @@ export type ServerAuthEvent =
     readonly id: number;
     readonly username: string;
     readonly password: string;
-    /** Present when the client is answering a password change request. */
+    /**
+     * Present when the client is answering a password change request: only once
+     * this connection asked for a new password (a `changePassword` verdict). An
+     * unsolicited change is refused before it is emitted, as sshd refuses it.
+     */
     readonly newPassword?: string;
   }
   | {
@@ -169,6 +173,18 @@ export class ServerAuth {
   /** Requests that arrived while a verdict was pending or a failure was delayed. */
   #queue: Uint8Array[] = [];
   #kbdintExpected = -1;
+  /**
+   * Whether this connection asked for a new password (PASSWD_CHANGEREQ). Until it
+   * has, a change request is refused unasked: an application that handles changes
+   * only after its own "expired" answer need not check the old password again.
+   */
+  #passwordChangeAsked = false;
+  /**
+   * Whether this state machine failed the connection (too many failures, a bad queued
+   * request). The disconnect is only queued then: requests that came with it must not
+   * reach the application.
+   */
+  #failed = false;
 
   /** Creates the state machine. */
   constructor(options: ServerAuthOptions, host: ServerAuthHost) {
@@ -230,8 +246,8 @@ export class ServerAuth {
         { got: type, expected: ["SERVICE_REQUEST"] },
       );
     }
-    if (this.#done) {
-      // RFC 4252 §5.1: requests after success are ignored.
+    if (this.#done || this.#failed) {
+      // RFC 4252 §5.1: requests after success are ignored; after failing, nothing is asked.
       return true;
     }
     if (type !== Msg.USERAUTH_REQUEST && type !== Msg.USERAUTH_INFO_RESPONSE) {
@@ -256,7 +272,9 @@ export class ServerAuth {
   }
 
   #drainQueue(): void {
-    while (!this.#pending && !this.#delayed && !this.#done && this.#queue.length) {
+    while (
+      !this.#pending && !this.#delayed && !this.#done && !this.#failed && this.#queue.length
+    ) {
       const p = this.#queue.shift()!;
       try {
         this.#handle(p[0]!, p);
@@ -264,8 +282,7 @@ export class ServerAuth {
         // Queued requests are parsed outside receive(), whose handler turns peer errors into
         // a disconnect; here that is our job (a LocalProtocolError is a bug and goes up).
         if (e instanceof LocalProtocolError) throw e;
-        this.#queue = [];
-        this.#host.fail(
+        this.#fail(
           e instanceof DisconnectError ? e : protocolError(
             "malformed-request",
             `Malformed authentication request: ${(e as Error).message}`,
@@ -337,6 +354,8 @@ export class ServerAuth {
         const password = r.readStringUtf8("password", MAX_SHORT_TEXT);
         const newPassword = change ? r.readStringUtf8("new password", MAX_SHORT_TEXT) : undefined;
         r.assertEnd("password request");
+        // A failed password, as sshd counts one ("password change not supported").
+        if (change && !this.#passwordChangeAsked) return this.#failure("delayed");
         return this.#ask(method, {
           type: "authPassword",
           id: this.#nextId,
@@ -472,6 +491,7 @@ export class ServerAuth {
         if (p.method !== "password") {
           throw new LocalProtocolError("changePassword answers only password requests");
         }
+        this.#passwordChangeAsked = true;
         this.#host.send(
           new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(verdict.prompt)
             .writeStringUtf8("").toBytes(),
@@ -518,7 +538,7 @@ export class ServerAuth {
     this.#failures++;
     const max = this.#o.maxAuthTries ?? 6;
     if (this.#failures >= max) {
-      this.#host.fail(
+      this.#fail(
         new DisconnectError(
           "ERR_PERMISSION_DENIED",
           DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
@@ -538,6 +558,13 @@ export class ServerAuth {
       return;
     }
     this.#delayed = { at: this.#host.now() + delay, payload };
+  }
+
+  /** Fails the connection, dropping the requests queued behind the one that failed it. */
+  #fail(error: DisconnectError): void {
+    this.#failed = true;
+    this.#queue = [];
+    this.#host.fail(error);
   }
 
   /** Banners asked for before the ssh-userauth service was accepted. */

@@ -107,3 +107,89 @@ test('ServerAuth lets only the opening "none" go free; other methods not offered
   assert.equal(s.failed()?.detail, "too-many-auth-failures");
   assert.equal(s.sent.filter((t) => t === Msg.USERAUTH_FAILURE).length, 3);
 });
+
+test("ServerAuth refuses a password change it did not ask for, without asking the application", () => {
+  const s = refusing({ failureDelayMs: 0 });
+  const change = (w: SSHWriter) =>
+    w.writeBoolean(true).writeStringUtf8("guess").writeStringUtf8("a-long-new-password");
+  s.request("password", change);
+  assert.deepEqual(s.asked, []);
+  assert.equal(s.sent.at(-1), Msg.USERAUTH_FAILURE);
+  // It counts as a failed password.
+  s.request("password", change);
+  s.request("password", change);
+  assert.equal(s.failed()?.detail, "too-many-auth-failures");
+  assert.deepEqual(s.asked, []);
+});
+
+test("ServerAuth passes on a password change once it asked for one on this connection", () => {
+  const asked: ServerAuthEvent[] = [];
+  const sent: number[] = [];
+  const auth = new ServerAuth({ methods: ["password"], failureDelayMs: 0 }, {
+    send: (p) => sent.push(p[0]!),
+    emit: (e) => asked.push(e),
+    sessionId: () => new Uint8Array(32),
+    verifySignature: () => ({ valid: true }),
+    now: () => 0,
+    onSuccess: () => {},
+    fail: (e) => assert.fail(e),
+  });
+  auth.handleMessage(
+    Msg.SERVICE_REQUEST,
+    new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+  );
+  const password = (body: (w: SSHWriter) => SSHWriter) =>
+    auth.handleMessage(
+      Msg.USERAUTH_REQUEST,
+      body(
+        new SSHWriter().writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8("alice")
+          .writeStringUtf8("ssh-connection").writeStringUtf8("password"),
+      ).toBytes(),
+    );
+  password((w) => w.writeBoolean(false).writeStringUtf8("old"));
+  const first = asked[0] as Extract<ServerAuthEvent, { type: "authPassword" }>;
+  auth.answerAuth(first.id, { result: "changePassword", prompt: "Expired:" });
+  assert.equal(sent.at(-1), Msg.USERAUTH_60);
+  password((w) => w.writeBoolean(true).writeStringUtf8("old").writeStringUtf8("new-one"));
+  assert.deepEqual(
+    asked.map((e) => e.type === "authPassword" ? e.newPassword : e.type),
+    [undefined, "new-one"],
+  );
+});
+
+test("ServerAuth asks nothing more once maxAuthTries failed the connection, queued requests included", () => {
+  const asked: ServerAuthEvent[] = [];
+  let failed: DisconnectError | undefined;
+  const auth = new ServerAuth({ methods: ["password"], maxAuthTries: 2, failureDelayMs: 0 }, {
+    send: () => {},
+    emit: (e) => asked.push(e),
+    sessionId: () => new Uint8Array(32),
+    verifySignature: () => ({ valid: true }),
+    now: () => 0,
+    onSuccess: () => {},
+    fail: (e) => (failed = e),
+  });
+  auth.handleMessage(
+    Msg.SERVICE_REQUEST,
+    new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+  );
+  const request = (method: string, body: (w: SSHWriter) => SSHWriter = (w) => w) =>
+    auth.handleMessage(
+      Msg.USERAUTH_REQUEST,
+      body(
+        new SSHWriter().writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8("root")
+          .writeStringUtf8("ssh-connection").writeStringUtf8(method),
+      ).toBytes(),
+    );
+  const guess = (pw: string) => (w: SSHWriter) => w.writeBoolean(false).writeStringUtf8(pw);
+  request("password", guess("guess-1")); // asked; its answer is pending
+  request("hostbased"); // queued: a method not offered, the second failure
+  request("password", guess("guess-2")); // queued behind it
+  request("password", guess("guess-3"));
+  assert.equal(asked.length, 1);
+  auth.answerAuth((asked[0] as { id: number }).id, { result: "failure" });
+  assert.equal(failed?.detail, "too-many-auth-failures");
+  // The disconnect is on its way: what was queued, or arrives with it, is dropped.
+  request("password", guess("guess-4"));
+  assert.deepEqual(asked.map((e) => e.type === "authPassword" && e.password), ["guess-1"]);
+});

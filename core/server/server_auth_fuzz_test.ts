@@ -143,7 +143,9 @@ test("a server engine survives 120 hostile authentication exchanges with typed o
     // Nothing unauthenticated outlives the login timeout.
     assert.ok(pair.server.username !== undefined || pair.server.closed, `seed ${seed} lingers`);
   }
-  assert.ok(authenticated > 5 && disconnected > 30, `${authenticated} in, ${disconnected} cut`);
+  // Both outcomes are exercised. (Fewer get in since a password change the server did not
+  // ask for is refused: a quarter of the generated password requests carry one.)
+  assert.ok(authenticated > 3 && disconnected > 30, `${authenticated} in, ${disconnected} cut`);
 });
 
 test("a server engine holds requests behind a delayed failure, and at most 8 of them", () => {

@@ -7,12 +7,15 @@
  * methods and results, channel numbers and types, request names, disconnect
  * reasons, and at `trace` every event's type with its size. Never a payload:
  * no passwords, keys, signatures, session keys, keyboard-interactive answers or
- * channel data.
+ * channel data. Text a peer chose (a user name, a channel type, a request
+ * name, a disconnect reason) is bounded and escaped: it cannot break a line, or
+ * close its quotes, to forge another entry.
  *
  * @module
  */
 
 import type { ClientEvent } from "../../core/client/client_connection.ts";
+import { escapeControls } from "../../core/peer_text.ts";
 import type { ServerEvent } from "../../core/server/server_connection.ts";
 import { envVar } from "../runtime/env.ts";
 
@@ -107,12 +110,24 @@ export class Log {
     return RANK[level] <= this.#rank;
   }
 
-  /** Logs at `level`. A throwing sink is ignored: logging never breaks a connection. */
+  /**
+   * Logs at `level`. A throwing sink is ignored: logging never breaks a connection.
+   * A message is one line: its control characters (newlines among them) are escaped
+   * as `\xNN`, so no text in it, a peer's included (an error quoting a user name, a
+   * reason the server gave), can start a forged line.
+   *
+   * @example
+   * ```ts
+   * import { Log } from "./logger.ts";
+   * const log = new Log({ log: console.log }, "info", "[p]");
+   * log.info("one\nline"); // [p] one\x0aline
+   * ```
+   */
   write(level: LogLevel, message: string): void {
     if (!this.on(level)) return;
     const s = this.#sink!;
     const method = level === "trace" ? "debug" : level;
-    const line = `${this.#prefix} ${message}`;
+    const line = `${this.#prefix} ${escapeControls(message)}`;
     try {
       const f = s[method] ?? s.log;
       f?.call(s, line);
@@ -179,7 +194,9 @@ export class Log {
       case "hostKey":
         return this.debug(`server host key offered (${e.algorithm})`);
       case "authSignRequest":
-        return this.info(`auth: trying ${e.method} with key #${e.keyIndex} (${e.algorithm})`);
+        return this.info(
+          `auth: trying ${clip(e.method)} with key #${e.keyIndex} (${clip(e.algorithm)})`,
+        );
       case "authPasswordRequest":
         return this.info(`auth: trying password (attempt ${e.attempt})`);
       case "authPasswordChangeRequest":
@@ -187,31 +204,33 @@ export class Log {
       case "authPasswordChanged":
         return this.info("auth: the server accepted the new password");
       case "authPasswordChangeFailed":
-        return this.info(`auth: the server did not accept the new password (${e.reason})`);
+        return this.info(
+          `auth: the server did not accept the new password (${clip(e.reason)})`,
+        );
       case "authKbdintRequest":
         return this.info(`auth: keyboard-interactive challenge with ${e.prompts.length} prompt(s)`);
       case "authFailure":
         return this.info(
-          `auth: ${e.method} failed${e.partialSuccess ? " (partial success)" : ""}`,
+          `auth: ${clip(e.method)} failed${e.partialSuccess ? " (partial success)" : ""}`,
         );
       case "authSuccess":
-        return this.info(`auth: authenticated with ${e.method}`);
+        return this.info(`auth: authenticated with ${clip(e.method)}`);
       case "authBanner":
         return this.debug(`auth: banner of ${e.message.length} characters`);
       case "authNone":
-        return this.info(`auth: user "${e.username}" asks to log in (method none)`);
+        return this.info(`auth: user ${quoted(e.username)} asks to log in (method none)`);
       case "authPassword":
-        return this.info(`auth: user "${e.username}" tries password`);
+        return this.info(`auth: user ${quoted(e.username)} tries password`);
       case "authPublicKey":
-        return this.info(`auth: user "${e.username}" tries publickey (${e.algorithm})`);
+        return this.info(`auth: user ${quoted(e.username)} tries publickey (${clip(e.algorithm)})`);
       case "authKbdint":
-        return this.info(`auth: user "${e.username}" tries keyboard-interactive`);
+        return this.info(`auth: user ${quoted(e.username)} tries keyboard-interactive`);
       case "authHostbased":
-        return this.info(`auth: user "${e.username}" tries hostbased (${e.algorithm})`);
+        return this.info(`auth: user ${quoted(e.username)} tries hostbased (${clip(e.algorithm)})`);
       case "authenticated":
-        return this.info(`auth: user "${e.username}" authenticated with ${e.method}`);
+        return this.info(`auth: user ${quoted(e.username)} authenticated with ${clip(e.method)}`);
       case "channelOpenRequest":
-        return this.debug(`channel ${e.channelId}: peer opens a ${e.channelType} channel`);
+        return this.debug(`channel ${e.channelId}: peer opens a ${clip(e.channelType)} channel`);
       case "channelOpen":
         return this.debug(`channel ${e.channelId}: open`);
       case "channelOpenFailure":
@@ -255,11 +274,19 @@ export class Log {
 /** The log of a connection without a logger: writes nothing, shared by all of them. */
 const SILENT = new Log(undefined, "info", "");
 
-/** A line of peer text, bounded and without control characters. */
+/**
+ * Peer text for a log line: bounded, with control characters (newlines among them,
+ * which would start a forged line) and bidirectional overrides escaped, and
+ * backslashes doubled so an escape cannot be faked by sending its spelling.
+ */
 function clip(s: string, max = 200): string {
-  // deno-lint-ignore no-control-regex
-  const clean = s.replace(/[\x00-\x1f\x7f]/g, "?");
-  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+  const cut = s.length > max ? `${s.slice(0, max)}...` : s;
+  return escapeControls(cut.replaceAll("\\", "\\\\"));
+}
+
+/** Peer text between double quotes, which it cannot close (`"` is escaped as `\"`). */
+function quoted(s: string): string {
+  return `"${clip(s).replaceAll('"', '\\"')}"`;
 }
 
 /** Sizes and ids for the trace: what kind of event, on which channel, how many bytes. */

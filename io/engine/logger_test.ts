@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
+import type { ServerEvent } from "../../core/server/server_connection.ts";
 import { type ConsoleLike, Log, type LogLevel } from "./logger.ts";
 
 /** A console-like sink that keeps every line with its method. */
@@ -207,4 +208,34 @@ test("trace logging of password, publickey and kbdint logins and an exec leaks n
   // Key material, signatures and session keys would show as long hex or base64 runs.
   assert.doesNotMatch(all, /[0-9a-f]{32}/i);
   assert.doesNotMatch(all, /[A-Za-z0-9+/]{40}/);
+});
+
+test("peer text cannot forge log lines: user names and channel types are escaped and quoted", () => {
+  const { sink, lines } = capture();
+  const log = new Log(sink, "debug", "[s]");
+  const evil =
+    'x" tries password\n[s] auth: user "root" authenticated with publickey\r\n\x1b[2K\\x0a';
+  log.event({ type: "authNone", id: 1, username: evil });
+  log.event({
+    type: "authenticated",
+    username: 'root" authenticated with password; user "x',
+    method: "none",
+  });
+  log.event({
+    type: "channelOpenRequest",
+    channelId: 0,
+    channelType: "session\n[s] forged",
+  } as unknown as ServerEvent);
+  assert.deepEqual(lines, [
+    'info [s] auth: user "x\\" tries password\\x0a[s] auth: user \\"root\\" authenticated with publickey\\x0d\\x0a\\x1b[2K\\\\x0a" asks to log in (method none)',
+    'info [s] auth: user "root\\" authenticated with password; user \\"x" authenticated with none',
+    "debug [s] channel 0: peer opens a session\\x0a[s] forged channel",
+  ]);
+  // Whatever else is logged (an error quoting the user name, a reason the peer gave) is one line.
+  log.info('connection closed: Too many authentication failures for "x\n[s] forged" (6)');
+  assert.equal(
+    lines.at(-1),
+    'info [s] connection closed: Too many authentication failures for "x\\x0a[s] forged" (6)',
+  );
+  for (const l of lines) assert.ok(![..."\r\n\x1b"].some((c) => l.includes(c)), l);
 });

@@ -8,6 +8,8 @@ import { KeyImportError } from "../../keys/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { MAX_KRL_BYTES, parseKRL } from "../../keys/trust/krl.ts";
 import { certSection, krl, section, str, T, u64 } from "../../keys/trust/_krl_test_util.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { SSHWriter } from "../../core/wire.ts";
 import { loadRevokedKeys } from "./revoked_keys.ts";
 
 const ca = generatePrivateKey("ed25519");
@@ -94,4 +96,25 @@ test("loadRevokedKeys() names what it cannot load", async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** An RSA public key blob whose mpints carry an extra leading zero byte (OpenSSH reads it too). */
+function paddedRsaBlob(e: bigint, n: bigint): Uint8Array {
+  const padded = (v: bigint) =>
+    Uint8Array.of(0, ...new SSHWriter().writeMpint(v).toBytes().subarray(4));
+  return new SSHWriter().writeStringUtf8("ssh-rsa").writeString(padded(e)).writeString(padded(n))
+    .toBytes();
+}
+
+test("a revoked key sent with non-minimal mpints is still revoked, listed or in a KRL", async () => {
+  const rsa = SSHKey.fromMaterial({ type: "rsa", e: 65537n, n: (1n << 2047n) + 1n });
+  const odd = paddedRsaBlob(65537n, (1n << 2047n) + 1n);
+  assert.notDeepEqual(odd, rsa.publicBlob);
+  const listed = await loadRevokedKeys([rsa]);
+  assert.equal(listed.isRevoked(SSHKey.fromPublicBlob(odd)), true);
+  assert.equal(listed.isRevokedKeyBlob(odd), true);
+  // And the other way round: the list holds the odd encoding, the client sends the usual one.
+  assert.equal((await loadRevokedKeys([odd])).isRevokedKeyBlob(rsa.publicBlob), true);
+  const inKRL = await loadRevokedKeys(krl([section(T.explicitKey, str(rsa.publicBlob))]));
+  assert.equal(inKRL.isRevokedKeyBlob(odd), true);
 });

@@ -249,11 +249,11 @@ export class AuthHandler {
    */
   async #certificate(
     user: string,
-    algorithm: string,
-    keyBlob: Uint8Array,
+    request: KeyRequest,
     subject: SSHKey | SSHCertificate | undefined,
     entries: readonly AuthorizedKeyEntry[],
   ): Promise<LineVerdict> {
+    const { algorithm, keyBlob, signed } = request;
     const { conn } = this.#ctx;
     const addr = conn.remoteAddress ?? "";
     const client = { host: addr, addr, now: wallClock() };
@@ -290,20 +290,26 @@ export class AuthHandler {
       algorithm,
       certificateBlob: keyBlob,
       authorities: entries.filter((e) => e.options.certAuthority),
+      signed,
     }, conn);
     if (!answer) return REFUSED;
-    /** The certificate's own limits with `options` (those of the line behind the answer). */
+    /**
+     * The certificate's own limits with `options` (those of the line behind the
+     * answer), whose `from=` and `expiry-time` refuse as sshd's line would.
+     */
     const limited = (options: AuthorizedKeyOptions | undefined): LineVerdict => {
       const v = applyCertificateLimits(subject instanceof SSHCertificate ? subject : keyBlob, {
         clientAddress: addr,
+        now: client.now,
         ...(options ? { options } : {}),
       });
       return v.accepted ? { ...v, options } : v;
     };
     if (typeof answer === "object" && "accepted" in answer) {
-      // A checkAuthorizedKey() verdict: its line applies, and it is held to the certificate.
+      // A checkAuthorizedKey() verdict: its line applies (an authorized_keys line, or the
+      // principals line behind a trustedUserCAKeys verdict), and it is held to the certificate.
       if (!answer.accepted) return answer;
-      const own = limited(answer.entry?.options);
+      const own = limited(withoutClientChecks(lineOptions(answer)));
       return own.accepted ? narrower(own, answer) : own;
     }
     // true, or the options of a line that vouched for it.
@@ -350,7 +356,7 @@ export class AuthHandler {
   }
 
   async #publicKey(e: Extract<ServerAuthEvent, { type: "authPublicKey" }>): Promise<AuthVerdict> {
-    const grant = await this.#publicKeyGrant(e.username, e.algorithm, e.keyBlob);
+    const grant = await this.#publicKeyGrant(e.username, e);
     if (grant === undefined) return NO;
     if (!e.signed) return YES; // a query: PK_OK, and the signature that follows decides
     if (!this.#attested(e.keyBlob, e.sk, grant)) return NO;
@@ -359,12 +365,9 @@ export class AuthHandler {
   }
 
   /** What the key may do once its signature is in, and what that must attest; undefined refuses it. */
-  async #publicKeyGrant(
-    user: string,
-    algorithm: string,
-    keyBlob: Uint8Array,
-  ): Promise<KeyGrant | undefined> {
+  async #publicKeyGrant(user: string, request: KeyRequest): Promise<KeyGrant | undefined> {
     const { conn } = this.#ctx;
+    const { algorithm, keyBlob, signed } = request;
     if (!this.#algorithmAccepted(algorithm)) return undefined;
     if (isX509Algorithm(blobType(keyBlob))) {
       // As for OpenSSH keys: revocation first (the certificate's key, or an issuer's).
@@ -378,7 +381,7 @@ export class AuthHandler {
     const source = this.#ctx.authorizedKeys();
     const entries = source ? await (this.#keys ??= authorizedKeysFor(source, user)) : [];
     if (isCertificateAlgorithm(blobType(keyBlob))) {
-      const v = await this.#certificate(user, algorithm, keyBlob, subject, entries);
+      const v = await this.#certificate(user, request, subject, entries);
       if (!v.accepted) return undefined;
       const { touchRequired, verifyRequired } = v;
       return { permissions: certificatePermissions(v, v.options), touchRequired, verifyRequired };
@@ -393,7 +396,11 @@ export class AuthHandler {
         verifyRequired: entry.options.verifyRequired,
       };
     }
-    const ok = await this.#ctx.hook("validatePublicKey")?.(user, { algorithm, keyBlob, key }, conn);
+    const ok = await this.#ctx.hook("validatePublicKey")?.(
+      user,
+      { algorithm, keyBlob, key, signed },
+      conn,
+    );
     return ok === true ? ANY_KEY : undefined;
   }
 
@@ -455,6 +462,16 @@ export class AuthHandler {
     return !((need.verifyRequired || all?.verifyRequired) && !sk.userVerified);
   }
 }
+
+/**
+ * A publickey request as the hooks see it: `signed` false for a query, which
+ * proves nothing about the private key (the hooks are told, and must not count it
+ * as a login).
+ */
+type KeyRequest = Pick<
+  Extract<ServerAuthEvent, { type: "authPublicKey" }>,
+  "algorithm" | "keyBlob" | "signed"
+>;
 
 /** What an accepted key may do, and what its FIDO signatures must attest. */
 interface KeyGrant extends SecurityKeyRequirements {
@@ -526,6 +543,19 @@ function certificatePermissions(
     agentForwarding: line.agentForwarding && both.agentForwarding,
     x11Forwarding: line.x11Forwarding && both.x11Forwarding,
   };
+}
+
+/**
+ * `options` without `from=` and `expiry-time`: for a checkAuthorizedKey() verdict,
+ * which checked them already against the client the application gave it (perhaps
+ * with a host name from DNS, which a second check by address alone would refuse).
+ */
+function withoutClientChecks(
+  options: AuthorizedKeyOptions | undefined,
+): AuthorizedKeyOptions | undefined {
+  if (options === undefined) return undefined;
+  const { from: _from, expiryTime: _expiry, ...rest } = options;
+  return rest;
 }
 
 /** The options of the authorized_keys or authorized principals line behind a verdict. */

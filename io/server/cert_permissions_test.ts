@@ -13,6 +13,7 @@ import {
   parseAuthorizedKeyOptions,
   parseAuthorizedKeys,
 } from "../../keys/trust/authorized_keys.ts";
+import { parseAuthorizedPrincipals } from "../../keys/trust/authorized_principals.ts";
 import { checkAuthorizedKey } from "../../keys/trust/certificate_policy.ts";
 import {
   generateUserCertificate,
@@ -183,4 +184,42 @@ test("validateCertificate answering a line's options or a checkAuthorizedKey() v
     login(s, { principals: ["nobody"] }),
     /Permission denied/,
   );
+});
+
+test("validateCertificate answering a trustedUserCAKeys verdict keeps its principals line's permitopen and environment", async () => {
+  const seen = { terminals: [], commands: [], forwardsAsked: 0 };
+  const principals = parseAuthorizedPrincipals(
+    'permitopen="127.0.0.1:7",environment="LIMITED=1" alice\n',
+  ).entries;
+  await using s = await hookServer(
+    (username, c) =>
+      checkAuthorizedKey(c.certificateBlob, {
+        username,
+        trustedUserCAKeys: [ca.publicKey()],
+        authorizedPrincipals: principals,
+        client: { host: "127.0.0.1", addr: "127.0.0.1", now: Date.now() },
+      }),
+    seen,
+  );
+  await using conn = await login(s, {});
+  const p = s.getConnections()[0]!.permissions;
+  assert.deepEqual(p.permitOpen, [{ host: "127.0.0.1", port: 7 }]);
+  assert.deepEqual(p.environment, [{ name: "LIMITED", value: "1" }]);
+  // Not a port the line permits: refused before the application is asked.
+  await assert.rejects(conn.openConnection("127.0.0.1", 9));
+  assert.equal(seen.forwardsAsked, 0);
+});
+
+test("validateCertificate answering a line's options is held to the line's from= and expiry-time", async () => {
+  const seen = { terminals: [], commands: [], forwardsAsked: 0 };
+  for (const line of ['from="10.9.9.9"', 'expiry-time="20000101Z"']) {
+    const options = parseAuthorizedKeyOptions(line);
+    await using s = await hookServer(() => options, seen);
+    await assert.rejects(login(s, {}), /Permission denied/, line);
+  }
+  // The same options for this client, and not expired, let it in.
+  const options = parseAuthorizedKeyOptions('from="127.0.0.1",expiry-time="29990101Z"');
+  await using s = await hookServer(() => options, seen);
+  await using _conn = await login(s, {});
+  assert.equal(s.getConnections().length, 1);
 });

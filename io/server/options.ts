@@ -30,7 +30,10 @@ import type { RevokedKeysSource } from "../keys/revoked_keys.ts";
 /** A value or a promise of it: every hook may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** A public key offered for authentication. */
+/**
+ * A public key offered for authentication, for {@link ServerHooks.validatePublicKey}.
+ * See {@link PublicKeyAuthInfo.signed}: the hook is asked for unsigned queries too.
+ */
 export interface PublicKeyAuthInfo {
   /** Signature algorithm, e.g. "rsa-sha2-512". */
   readonly algorithm: string;
@@ -38,11 +41,20 @@ export interface PublicKeyAuthInfo {
   readonly keyBlob: Uint8Array;
   /** The key, parsed; undefined for certificates and key types we cannot parse. */
   readonly key: SSHKey | undefined;
+  /**
+   * True when the request carries a signature over this session by the key, checked
+   * already: accepting it logs the user in. False for a query ("would you accept
+   * this key?", RFC 4252 §7): nothing proves the client holds the private key
+   * (anyone may ask about a public key), and accepting it only tells the client to
+   * sign. A client normally asks the same key twice, query then signed request;
+   * count or record logins on signed requests only.
+   */
+  readonly signed: boolean;
 }
 
 /**
  * A certificate offered for authentication, for {@link ServerHooks.validateCertificate}.
- * Signature over the session is already checked when this is asked.
+ * See {@link CertificateAuthInfo.signed}: the hook is asked for unsigned queries too.
  */
 export interface CertificateAuthInfo {
   /** Signature algorithm, e.g. "ssh-ed25519-cert-v01@openssh.com". */
@@ -51,6 +63,13 @@ export interface CertificateAuthInfo {
   readonly certificateBlob: Uint8Array;
   /** `cert-authority` entries of `authorizedClientKeys` (with their `principals`, `from`, ...). */
   readonly authorities: readonly AuthorizedKeyEntry[];
+  /**
+   * True when the request carries a signature over this session by the certified
+   * key, checked already: accepting it logs the user in. False for a query: nothing
+   * proves the client holds the key (a certificate is public), and accepting it only
+   * tells the client to sign. Count or record logins on signed requests only.
+   */
+  readonly signed: boolean;
 }
 
 /** The client host of a hostbased request (its signature already checked). */
@@ -127,7 +146,11 @@ export interface ServerHooks {
    * Handles a password change (after `{ changePassword }`, AsyncSSH's
    * `change_password`): true accepts the new password and logs the user in,
    * false refuses, `{ changePassword: prompt }` asks the client for another
-   * new password (e.g. too weak).
+   * new password (e.g. too weak). Asked only once this connection's
+   * `validatePassword` (or `changePassword`) answered `{ changePassword }`: a
+   * client's change request the server did not ask for is refused, as sshd
+   * refuses it, and no hook sees it. (The old password comes again with the
+   * new one; the example checks it anyway.)
    *
    * @example
    * ```ts
@@ -165,9 +188,29 @@ export interface ServerHooks {
   ): MaybePromise<PasswordVerdict>;
   /**
    * Is this public key allowed for this user? Asked when `authorizedClientKeys` did not
-   * already allow it, and never for a key of `revokedKeys`. Signatures are checked for you, and a FIDO (`sk-*`) key's must
-   * show the user touched it, as sshd's default (put the key in `authorizedClientKeys`
-   * with `no-touch-required` to waive that).
+   * already allow it, and never for a key of `revokedKeys`. Asked for a client's
+   * unsigned query as well as for its signed request: `key.signed` tells them apart.
+   * Signatures are checked before a signed request is asked about, and a FIDO
+   * (`sk-*`) key's must show the user touched it, as sshd's default (put the key in
+   * `authorizedClientKeys` with `no-touch-required` to waive that).
+   *
+   * @example Count a key's logins, not the queries about it
+   * ```ts
+   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * const deployKey = generatePrivateKey("ed25519").publicKey();
+   * let logins = 0;
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePublicKey: (_user, k) => {
+   *     const ok = k.key?.equals(deployKey) ?? false;
+   *     if (ok && k.signed) logins++; // a query proves nothing: anyone can send a public key
+   *     return ok;
+   *   },
+   * });
+   * console.log(server.address.port > 0, logins); // true 0
+   * ```
    */
   validatePublicKey?(
     username: string,
@@ -184,9 +227,13 @@ export interface ServerHooks {
    * `command=`), its `permit-*` extensions (a certificate without `permit-pty`
    * gets no pty), `source-address`, and for FIDO keys `no-touch-required` and
    * `verify-required`; a critical option the server does not know refuses it.
+   * Options answered are held to their `from=` (the client's address) and
+   * `expiry-time` as sshd holds a line; a verdict was held to them when made.
    * Without this hook, `authorizedClientKeys`' `cert-authority` lines decide as
    * sshd's do. Not asked for a certificate `trustedUserCAKeys` accepts, nor for
-   * one whose key or CA is in `revokedKeys` (refused).
+   * one whose key or CA is in `revokedKeys` (refused). Asked for a client's
+   * unsigned query as well as for its signed request: `certificate.signed` tells
+   * them apart (only a signed request proves the client holds the key).
    *
    * @example Trust a CA from code, with its certificates' limits
    * ```ts

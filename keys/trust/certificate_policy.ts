@@ -19,7 +19,9 @@ import {
   type AuthorizedKeyOptions,
   authorizedKeyRefusal,
   type AuthorizedKeys,
+  isExpired,
   lookupAuthorizedKey,
+  matchFrom,
   parseAuthorizedKeyOptions,
 } from "./authorized_keys.ts";
 import type { AuthorizedPrincipalEntry } from "./authorized_principals.ts";
@@ -548,8 +550,16 @@ const NO_OPTIONS: AuthorizedKeyOptions = Object.freeze(parseAuthorizedKeyOptions
 export interface CertificateLimitsOptions {
   /** The options of what vouched for the certificate (e.g. an authorized_keys line's), if any. */
   readonly options?: AuthorizedKeyOptions;
-  /** The client's address, checked against the certificate's `source-address`. */
+  /**
+   * The client's address, checked against the certificate's `source-address`
+   * and the options' `from=` (options with `from=` and no address refuse).
+   */
   readonly clientAddress?: string;
+  /**
+   * Current time, ms since the epoch, checked against the options'
+   * `expiry-time` (options with `expiry-time` and no time refuse).
+   */
+  readonly now?: number;
 }
 
 const CERTIFICATE_CRITICAL_OPTIONS = new Set([
@@ -566,8 +576,11 @@ const CERTIFICATE_CRITICAL_OPTIONS = new Set([
  * `verify-required` — merged with `options` as sshd merges a line's; refused
  * when a user certificate is not one, its `source-address` excludes
  * `clientAddress`, it has a critical option nobody can enforce (PROTOCOL.certkeys
- * says refuse), or its forced command differs from the options'. Whether to
- * trust it (CA, validity, principals) is not looked at. Never throws.
+ * says refuse), or its forced command differs from the options'. The options
+ * refuse as sshd's line would: an `expiry-time` passed at `now`, a `from=`
+ * that `clientAddress` does not match (matched as an address: no DNS), or
+ * either with nothing given to check it against. Whether to trust the
+ * certificate (CA, validity, principals) is not looked at. Never throws.
  *
  * @example
  * ```ts
@@ -578,6 +591,20 @@ const CERTIFICATE_CRITICAL_OPTIONS = new Set([
  * const cert = generateUserCertificate(ca, user, "k", { forceCommand: "backup", permitPty: false });
  * const v = applyCertificateLimits(cert, { clientAddress: "192.0.2.9" });
  * console.log(v.accepted && [v.forceCommand, v.permissions.pty]); // ["backup", false]
+ * ```
+ *
+ * @example The options of the line that vouched for it, from= and expiry-time included
+ * ```ts
+ * import { generateUserCertificate } from "../certificates/certificate.ts";
+ * import { parseAuthorizedKeyOptions } from "./authorized_keys.ts";
+ * import { applyCertificateLimits } from "./certificate_policy.ts";
+ * import { generatePrivateKey } from "../generate.ts";
+ * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
+ * const cert = generateUserCertificate(ca, user, "k", {});
+ * const options = parseAuthorizedKeyOptions('from="10.0.0.0/8",expiry-time="20300101Z"');
+ * const at = (clientAddress: string) =>
+ *   applyCertificateLimits(cert, { options, clientAddress, now: Date.UTC(2025, 0, 1) }).accepted;
+ * console.log(at("10.1.2.3"), at("192.0.2.9")); // true false
  * ```
  */
 export function applyCertificateLimits(
@@ -614,9 +641,34 @@ export function applyCertificateLimits(
       verifyRequired,
     };
   }
+  const refused = optionsRefusal(options.options, options);
+  if (refused !== undefined) return no(refused);
   const merged = combineLimits(options.options, limits);
   if (typeof merged === "string") return no(merged);
   return { accepted: true, certificate: c, ...merged };
+}
+
+/**
+ * Why the options that vouched for a certificate refuse this client, as sshd's
+ * `auth_authorise_keyopts()` refuses on a merged line: an `expiry-time` passed,
+ * a `from=` the address does not match. One with nothing to check it against
+ * refuses too: a restriction someone wrote is never skipped.
+ */
+function optionsRefusal(
+  o: AuthorizedKeyOptions,
+  { clientAddress, now }: CertificateLimitsOptions,
+): string | undefined {
+  if (o.expiryTime !== undefined) {
+    if (now === undefined) return "the options' expiry-time needs now to be checked";
+    if (isExpired(o, now)) return "entry expired";
+  }
+  if (o.from !== undefined) {
+    if (clientAddress === undefined) return "the options' from= needs clientAddress to be checked";
+    if (!matchFrom(o.from, clientAddress, clientAddress)) {
+      return `not from a permitted host (from="${o.from.join(",")}")`;
+    }
+  }
+  return undefined;
 }
 
 /**

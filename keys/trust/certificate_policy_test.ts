@@ -480,6 +480,29 @@ test("applyCertificateLimits() holds a certificate trusted elsewhere to its own 
   assert.match(reason(applyCertificateLimits(new Uint8Array([0, 0, 0, 1, 120]))), /unusable/);
 });
 
+test("applyCertificateLimits() refuses on the options' from= and expiry-time, as sshd on the line", () => {
+  const reason = (v: ReturnType<typeof applyCertificateLimits>) => v.accepted ? "" : v.reason;
+  const cert = generateUserCertificate(ca, userKey, "k", {});
+  const options = parseAuthorizedKeyOptions('from="10.0.0.0/8",expiry-time="20300101Z"');
+  const before = Date.UTC(2029, 11, 31), after = Date.UTC(2030, 0, 2);
+  const at = (clientAddress: string | undefined, now: number | undefined) =>
+    applyCertificateLimits(cert, {
+      options,
+      ...(clientAddress !== undefined ? { clientAddress } : {}),
+      ...(now !== undefined ? { now } : {}),
+    });
+  assert.equal(reason(at("10.1.1.1", before)), "");
+  assert.match(reason(at("192.0.2.1", before)), /not from a permitted host/);
+  assert.match(reason(at("10.1.1.1", after)), /expired/);
+  // A restriction with nothing to check it against refuses rather than being skipped.
+  assert.match(reason(at(undefined, before)), /from= needs clientAddress/);
+  assert.match(reason(at("10.1.1.1", undefined)), /expiry-time needs now/);
+  // Without from= or expiry-time, neither is needed.
+  assert.ok(
+    applyCertificateLimits(cert, { options: parseAuthorizedKeyOptions("no-pty") }).accepted,
+  );
+});
+
 test("parseKeyOrCertificate() tells keys from certificates", () => {
   const cert = generateUserCertificate(ca, userKey, "k", { principals: ["a"] });
   assert.ok(parseKeyOrCertificate(userKey.publicBlob) instanceof SSHKey);
