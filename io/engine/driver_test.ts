@@ -110,7 +110,7 @@ test("EngineDriver writes bulk output at once, with the small messages queued be
   assert.equal(socket.writes.length, 1, "nothing is written twice");
 });
 
-test("a handler that throws ends its own connection, not the process", async () => {
+test("a handler that throws ends its own connection, not the process", () => {
   const engine = new QueueEngine();
   let events = 1;
   engine.pollEvent = () => (events-- > 0 ? ("boom" as never) : undefined);
