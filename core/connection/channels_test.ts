@@ -271,7 +271,6 @@ test("ConnectionLayer: answers for a channel freed while its events wait are moo
   p.a.layer.setWindowSize(id, 4096);
   p.run();
   assert.equal(p.a.outbox.length, 0, "nothing sent");
-  assert.equal(p.b.events.filter((e) => e.type === "disconnect").length, 0);
   // An id never handed out is still a misuse.
   assert.throws(() => p.a.layer.replyChannelRequest(id + 1, true), LocalProtocolError);
   assert.throws(() => p.a.layer.sendEof(-1), LocalProtocolError);

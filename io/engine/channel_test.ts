@@ -13,7 +13,7 @@ import { ChannelClosedError } from "./errors.ts";
 class StubEngine implements ChannelEngine {
   consumed = 0;
   closed = false;
-  sendData(): number {
+  sendData(_id: number, _data: Uint8Array): number {
     return 0;
   }
   writableBytes(): number {
@@ -207,7 +207,7 @@ test("a big write goes out a burst at a time, waiting for a full socket between 
   const sent: number[] = [];
   const engine = new StubEngine();
   engine.writableBytes = () => 64 << 20; // the peer grants plenty
-  engine.sendData = (_id, d) => {
+  engine.sendData = (_id: number, d: Uint8Array) => {
     sent.push(d.length);
     return d.length;
   };
