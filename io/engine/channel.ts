@@ -15,11 +15,13 @@ import { ChannelClosedError } from "./errors.ts";
  * Reads the next chunk of a channel's readable ({@link ChannelIO.readable}) for a consumer
  * that frees each chunk it consumed whole (`releaseTransient`): a byte stream hands each
  * chunk's buffer to its reader alone, so the chunk is marked as the reader's to free.
- * Only for readers of a `ChannelIO` stream, whose chunks nobody else holds.
+ * Only for readers of a `ChannelIO` stream, whose chunks nobody else holds. (The result
+ * type is spelled out: `ReadableStreamReadResult` is DOM's alone, and the package's
+ * declarations must compile without DOM's lib.)
  */
-export async function readOwned(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
+export async function readOwned<T extends Uint8Array>(
+  reader: ReadableStreamDefaultReader<T>,
+): Promise<{ done: false; value: T } | { done: true; value?: T | undefined }> {
   const r = await reader.read();
   if (!r.done) markTransient(r.value);
   return r;
