@@ -132,7 +132,7 @@ export {
   type ProcessResult,
   ProcessTimeoutError,
 } from "./io/client/errors.ts";
-export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
+export { type ReadChunk, SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
 export {
   type ProcessOptions,
   type ProcessTarget,

@@ -304,7 +304,7 @@ nodeHostTest(
 );
 
 const CONSUMER_TS =
-  `import { connect, type ConnectOptions, generatePrivateKey, SSHKey } from "@sshts/ssh";
+  `import { connect, type ConnectOptions, generatePrivateKey, listen, SSHKey } from "@sshts/ssh";
 import { ClientConnection, createDefaultSuite, defaultAlgorithmPreferences, type ClientEvent } from "@sshts/ssh/core";
 import { importPrivateKey, parseKnownHosts } from "@sshts/ssh/keys";
 
@@ -317,8 +317,30 @@ export async function main(): Promise<number | null> {
   const p = await conn.createProcess("cat", { encoding: "utf-8" });
   const reader: ReadableStreamDefaultReader<string> = p.stdout.getReader();
   void reader;
+  // Byte streams are ArrayBuffer-backed: they pipe into a TextDecoderStream as they are,
+  // with DOM's types (whose writable side takes BufferSource) and with Node's.
+  const cat = await conn.createProcess("cat");
+  const text: ReadableStream<string> = cat.stdout.pipeThrough(new TextDecoderStream());
+  void text;
+  void cat.stderr.pipeThrough(new TextDecoderStream());
+  await using sftp = await conn.startSftp();
+  await using file = await sftp.open("/etc/hostname");
+  void file.readable().pipeThrough(new TextDecoderStream());
+  await using tunnel = await conn.openConnection("db", 5432);
+  void tunnel.readable.pipeThrough(new TextDecoderStream());
   const r = await conn.run("true");
   return r.exitStatus;
+}
+export async function server(): Promise<void> {
+  await using server = await listen({
+    hostKeys: [generatePrivateKey("ed25519")],
+    processFactory: async (process) => {
+      for await (const line of process.stdin.pipeThrough(new TextDecoderStream())) {
+        await process.write(line);
+      }
+    },
+  });
+  void server;
 }
 export function engine(): ClientEvent | undefined {
   const c = new ClientConnection({ username: "x", suite: createDefaultSuite(), algorithms: defaultAlgorithmPreferences() });

@@ -84,7 +84,7 @@ export class ChannelIO {
   /** Bytes copied into each stream's waiting BYOB view and not yet handed over (respond). */
   readonly #filled: number[] = [];
   #fillFlushQueued = false;
-  readonly #streams: ReadableStream<Uint8Array>[] = [];
+  readonly #streams: ReadableStream<Uint8Array<ArrayBuffer>>[] = [];
   #writeWaiters: (() => void)[] = [];
   #writeTail: Promise<void> = Promise.resolve();
   #writesQueued = 0;
@@ -132,9 +132,11 @@ export class ChannelIO {
 
   /**
    * Stream 0 (data) or 1 (stderr) as a ReadableStream of bytes: a byte stream, so a BYOB
-   * reader (`getReader({ mode: "byob" })`) may read into a buffer of its own.
+   * reader (`getReader({ mode: "byob" })`) may read into a buffer of its own. Its chunks
+   * are ArrayBuffer-backed (a byte stream's always are), so it pipes into a
+   * `TextDecoderStream` as it is.
    */
-  readable(stream: number): ReadableStream<Uint8Array> {
+  readable(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     const s = this.#streams[stream];
     if (!s) throw new RangeError(`Channel has no stream ${stream}`);
     return s;
@@ -156,7 +158,7 @@ export class ChannelIO {
    * into its own buffer while the packet's is freed at once (see `#deliver`), so a bulk
    * download through a reused buffer allocates nothing per packet that outlives it.
    */
-  #makeReadable(stream: number): ReadableStream<Uint8Array> {
+  #makeReadable(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#enqueued[stream] = 0;
     this.#reported[stream] = 0;
     return new ReadableStream(
@@ -182,7 +184,7 @@ export class ChannelIO {
         },
       },
       { highWaterMark: this.#windowSize },
-    ) as ReadableStream<Uint8Array>;
+    ) as ReadableStream<Uint8Array<ArrayBuffer>>;
   }
 
   /**
