@@ -158,6 +158,8 @@ export {
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_POOL_KEEPALIVE,
   DEFAULT_RETRY_DELAY,
+  type FanoutCommandResult,
+  type FanoutCommandSuccess,
   type FanoutFailure,
   type FanoutHost,
   type FanoutProgress,
