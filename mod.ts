@@ -132,7 +132,7 @@ export {
   type ProcessResult,
   ProcessTimeoutError,
 } from "./io/client/errors.ts";
-export { SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
+export { type ReadChunk, SSHClientProcess, type WaitOptions } from "./io/client/process.ts";
 export {
   type ProcessOptions,
   type ProcessTarget,
@@ -158,6 +158,8 @@ export {
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_POOL_KEEPALIVE,
   DEFAULT_RETRY_DELAY,
+  type FanoutCommandResult,
+  type FanoutCommandSuccess,
   type FanoutFailure,
   type FanoutHost,
   type FanoutProgress,

@@ -32,6 +32,33 @@
  */
 
 export { AgentError, type AgentErrorKind } from "./errors.ts";
+// What the API here names from the core and keys: the errors' base class, the random
+// source, and the key, key pair and certificate classes (as types: "@sshts/ssh/keys" has
+// them as values) with the types their methods take and return.
+export { SSHError, type SSHErrorCode } from "../core/errors.ts";
+export type {
+  CertificateCheckOptions,
+  CertificateCheckResult,
+  CertificateType,
+  DsaKeyMaterial,
+  EcdsaCurveName,
+  EcdsaKeyMaterial,
+  Ed25519KeyMaterial,
+  ExportPrivateKeyOptions,
+  FingerprintHash,
+  KeyMaterial,
+  PrivateKeyFormat,
+  PublicKeyFormat,
+  RandomSource,
+  RsaKeyMaterial,
+  SkKeyMaterial,
+  SSHCertificate,
+  SSHKey,
+  SSHKeyPair,
+  TextPrivateFormat,
+  TextPublicFormat,
+  VerifyOptions,
+} from "../keys/mod.ts";
 export {
   AGENT_MAX_FRAME,
   AgentConstraint,

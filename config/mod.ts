@@ -6,8 +6,9 @@
  * with `+`, `-` and `^`, and hostname canonicalisation.
  *
  * This module is pure: files, the environment, DNS, the local user and
- * `Match exec` are injected through {@link SSHConfigSystem}. `io/config`
- * supplies the real ones (and `connect()` uses it to honour `~/.ssh/config`).
+ * `Match exec` are injected through {@link SSHConfigSystem}. `resolveSSHConfig`
+ * from "@sshts/ssh" supplies the real ones (and `connect()` uses it to honour
+ * `~/.ssh/config`).
  *
  * @example Resolve a host from configuration text
  * ```ts

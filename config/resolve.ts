@@ -44,9 +44,12 @@ import type { SSHConfigSystem } from "./types.ts";
 /** Options of {@link resolveSSHConfig}. */
 export interface ResolveSSHConfigOptions {
   /**
-   * Configuration files to read, in order, each as `ssh -F` reads one (a
-   * missing file is an error). Default: `~/.ssh/config` then
-   * `/etc/ssh/ssh_config`, skipping either when absent.
+   * Configuration files to read through `system`, in order, each as `ssh -F`
+   * reads one (a missing file is an error). Without `files` and `text`, the
+   * user's `<homeDir>/.ssh/config` then `/etc/ssh/ssh_config` are read through
+   * `system`, skipping either when absent — and the default `system` has no
+   * files, so nothing is read: give `text`, or a `system` that reads files
+   * (`resolveSSHConfig` from "@sshts/ssh" reads this machine's).
    */
   readonly files?: readonly string[] | undefined;
   /** Configuration text, read before `files` as a user configuration named `textName`. */
@@ -379,7 +382,9 @@ export async function resolveSSHConfig(
   if (localUserText === undefined || homeText === undefined) {
     throw new SSHConfigError(
       "ERR_CONFIG_INVALID",
-      "resolveSSHConfig needs the local user and home directory (give localUser and homeDir, or use io/config's resolveSSHConfig)",
+      "resolveSSHConfig needs the local user and home directory: give localUser and homeDir " +
+        '(or USER and HOME in env), or use `import { resolveSSHConfig } from "@sshts/ssh"`, ' +
+        "which reads them, and the files, from the running process",
     );
   }
   const profile = options.profile ?? DEFAULT_SSH_CONFIG_PROFILE;

@@ -280,7 +280,10 @@ test("resolveSSHConfig() reads the default files when none are given, skipping m
 });
 
 test("resolveSSHConfig() needs the local user and home directory", async () => {
-  await assert.rejects(resolveSSHConfig("h", { text: "" }), /needs the local user/);
+  await assert.rejects(
+    resolveSSHConfig("h", { text: "" }),
+    /needs the local user.*import \{ resolveSSHConfig \} from "@sshts\/ssh"/,
+  );
   const c = await resolveSSHConfig("h", { text: "", env: { USER: "u", HOME: "/home/u" } });
   assert.equal(c.user, "u");
 });

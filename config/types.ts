@@ -1,8 +1,8 @@
 /**
  * What `ssh_config` resolution needs from the outside world. `config/` does no
  * I/O itself: files, directories, the environment, DNS, network interfaces and
- * `Match exec` come through this interface (`io/config` provides the real
- * ones; tests provide fakes).
+ * `Match exec` come through this interface (`resolveSSHConfig` from
+ * "@sshts/ssh" provides the real ones; tests provide fakes).
  *
  * @module
  */

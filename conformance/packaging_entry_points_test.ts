@@ -59,6 +59,18 @@ test("every entry point has a @module doc with an example that imports the packa
   }
 });
 
+test("README.md's entry point table lists every entry point, and its links point into the package", async () => {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  for (const { name } of await entryPoints()) {
+    const specifier = name === "." ? "@sshts/ssh" : `@sshts/ssh/${name.slice(2)}`;
+    assert.match(readme, new RegExp(`^\\| \`${specifier}\` +\\|`, "m"), `a row for ${specifier}`);
+  }
+  // The package holds dist/, LICENSE and README.md: a relative link to anything else is
+  // dead on npm and JSR (the text names such files as being in the source repository).
+  const links = [...readme.matchAll(/\]\(([^)#]+)[^)]*\)/g)].map((m) => m[1]!);
+  assert.deepEqual(links.filter((l) => !/^[a-z]+:/.test(l) && l !== "LICENSE"), []);
+});
+
 for (const { name, source } of await entryPoints()) {
   if (RUNTIME_ENTRY_POINTS.has(name)) continue;
   nodeHostTest(

@@ -304,7 +304,7 @@ nodeHostTest(
 );
 
 const CONSUMER_TS =
-  `import { connect, type ConnectOptions, generatePrivateKey, SSHKey } from "@sshts/ssh";
+  `import { connect, type ConnectOptions, generatePrivateKey, listen, SSHKey } from "@sshts/ssh";
 import { ClientConnection, createDefaultSuite, defaultAlgorithmPreferences, type ClientEvent } from "@sshts/ssh/core";
 import { importPrivateKey, parseKnownHosts } from "@sshts/ssh/keys";
 
@@ -317,8 +317,30 @@ export async function main(): Promise<number | null> {
   const p = await conn.createProcess("cat", { encoding: "utf-8" });
   const reader: ReadableStreamDefaultReader<string> = p.stdout.getReader();
   void reader;
+  // Byte streams are ArrayBuffer-backed: they pipe into a TextDecoderStream as they are,
+  // with DOM's types (whose writable side takes BufferSource) and with Node's.
+  const cat = await conn.createProcess("cat");
+  const text: ReadableStream<string> = cat.stdout.pipeThrough(new TextDecoderStream());
+  void text;
+  void cat.stderr.pipeThrough(new TextDecoderStream());
+  await using sftp = await conn.startSftp();
+  await using file = await sftp.open("/etc/hostname");
+  void file.readable().pipeThrough(new TextDecoderStream());
+  await using tunnel = await conn.openConnection("db", 5432);
+  void tunnel.readable.pipeThrough(new TextDecoderStream());
   const r = await conn.run("true");
   return r.exitStatus;
+}
+export async function server(): Promise<void> {
+  await using server = await listen({
+    hostKeys: [generatePrivateKey("ed25519")],
+    processFactory: async (process) => {
+      for await (const line of process.stdin.pipeThrough(new TextDecoderStream())) {
+        await process.write(line);
+      }
+    },
+  });
+  void server;
 }
 export function engine(): ClientEvent | undefined {
   const c = new ClientConnection({ username: "x", suite: createDefaultSuite(), algorithms: defaultAlgorithmPreferences() });
@@ -338,6 +360,15 @@ for (const chunk of c.takeOutgoing()) ws.send(chunk as Uint8Array<ArrayBuffer>);
 export const fp: string = generatePrivateKey("ed25519").getFingerprint();
 `;
 
+/** Imports every entry point, so a check of it covers every declaration file they reach. */
+async function entryPointsTs(): Promise<string> {
+  const name = await packageName();
+  const entries = await entryPoints();
+  return entries.map((e, i) =>
+    `import * as entry${i} from "${name}${e.name === "." ? "" : e.name.slice(1)}";`
+  ).join("\n") + `\nexport const entries = [${entries.map((_, i) => `entry${i}`).join(", ")}];\n`;
+}
+
 /** A strict NodeNext project, as `tsc --init` sets one up, with library checks on. */
 const STRICT_OPTIONS = {
   module: "nodenext",
@@ -354,11 +385,12 @@ const STRICT_OPTIONS = {
 };
 
 nodeHostTest(
-  "tsc --noEmit: a strict NodeNext consumer, and a browser consumer of ./core and ./keys without Node types, have zero errors",
+  "tsc --noEmit: a strict NodeNext consumer, the same without DOM's types (NodeNext and bundler resolution), and a browser consumer of ./core and ./keys without Node types, have zero errors",
   { timeoutMs: 240_000 },
   async () => {
     const consumer = await install();
     await writeFile(join(consumer.dir, "consumer.ts"), CONSUMER_TS);
+    await writeFile(join(consumer.dir, "entry_points.ts"), await entryPointsTs());
     await writeFile(join(consumer.dir, "browser.ts"), BROWSER_TS);
     await writeFile(
       join(consumer.dir, "tsconfig.json"),
@@ -367,6 +399,25 @@ nodeHostTest(
         files: ["consumer.ts"],
       }),
     );
+    // A Node project without DOM's lib: a DOM-only global in any declaration file the
+    // entry points reach (say `ReadableStreamReadResult`) is an error here.
+    const noDom = { ...STRICT_OPTIONS, lib: ["ES2023"], types: ["node"] };
+    for (
+      const [file, options] of [
+        ["tsconfig.nodom.json", noDom],
+        ["tsconfig.nodom_bundler.json", {
+          ...noDom,
+          module: "preserve",
+          moduleResolution: "bundler",
+        }],
+      ] as const
+    ) {
+      await writeFile(
+        join(consumer.dir, file),
+        JSON.stringify({ compilerOptions: options, files: ["consumer.ts", "entry_points.ts"] }),
+      );
+      await run([bin("tsc"), "-p", file], { cwd: consumer.dir, timeoutMs: 180_000 });
+    }
     await writeFile(
       join(consumer.dir, "tsconfig.browser.json"),
       JSON.stringify({

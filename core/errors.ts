@@ -70,7 +70,8 @@ export type SSHErrorCode =
   | "ERR_UNSUPPORTED_ALGORITHM"
   | "ERR_AGENT"
   | "ERR_INCOMPLETE_READ"
-  | "ERR_READ_LIMIT";
+  | "ERR_READ_LIMIT"
+  | "ERR_LOCAL_ACCOUNT";
 
 /**
  * Base class of every error this library raises.

@@ -31,6 +31,20 @@
  */
 
 export { KeyExportError, KeyGenerationError, KeyImportError } from "./errors.ts";
+// From the core, as the API here names them: the errors' base class, the random source
+// signing and generation take, verify()'s options and a key's material.
+export { SSHError, type SSHErrorCode } from "../core/errors.ts";
+export type { RandomSource } from "../core/random.ts";
+export type {
+  DsaKeyMaterial,
+  EcdsaCurveName,
+  EcdsaKeyMaterial,
+  Ed25519KeyMaterial,
+  KeyMaterial,
+  RsaKeyMaterial,
+  SkKeyMaterial,
+} from "../core/publickey/types.ts";
+export type { VerifyOptions } from "../core/publickey/verify.ts";
 export { SSHKey, type TextPrivateFormat, type TextPublicFormat } from "./ssh_key.ts";
 export {
   importPrivateKey,

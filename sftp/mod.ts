@@ -104,7 +104,11 @@ export {
   unescapeGlob,
   unsafeEntryName,
 } from "./path.ts";
-export { SFTPServerEngine, type SFTPServerEngineOptions } from "./server_engine.ts";
+export {
+  type HandleBudget,
+  SFTPServerEngine,
+  type SFTPServerEngineOptions,
+} from "./server_engine.ts";
 export { FrameError, PacketFramer } from "./framer.ts";
 // Legacy SCP, pure: the record codec, the framing reader, the sink state machine, shell quoting.
 export {

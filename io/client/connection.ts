@@ -228,7 +228,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   scpRecv(
     path: string,
     options?: { readonly signal?: AbortSignal },
-  ): Promise<{ stat: SCPFileStat; readable: ReadableStream<Uint8Array> }> {
+  ): Promise<{ stat: SCPFileStat; readable: ReadableStream<Uint8Array<ArrayBuffer>> }> {
     return scpRecv(this, path, options);
   }
 

@@ -68,6 +68,15 @@ export interface WaitOptions {
 const encoder = new TextEncoder();
 
 /**
+ * What a process's readable streams carry, for its type parameter `T`: strings when it has
+ * an encoding, else bytes. The bytes are ArrayBuffer-backed (`Uint8Array<ArrayBuffer>`), so
+ * such a stream pipes into a `TextDecoderStream` or a `Blob` as it is, with DOM's types or
+ * without them.
+ */
+export type ReadChunk<T extends string | Uint8Array> = T extends string ? string
+  : Uint8Array<ArrayBuffer>;
+
+/**
  * A running remote process. `T` is what its output streams carry: bytes, or
  * strings when the process was created with an `encoding`.
  *
@@ -109,8 +118,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   #exitSignal: ExitSignal | null = null;
   #xonXoff: boolean | undefined;
   #stdin: WritableStream<T> | undefined;
-  #stdout: ReadableStream<T> | undefined;
-  #stderr: ReadableStream<T> | undefined;
+  #stdout: ReadableStream<ReadChunk<T>> | undefined;
+  #stderr: ReadableStream<ReadChunk<T>> | undefined;
   /** Which output streams were handed out or redirected (wait() leaves those alone). */
   readonly #claimed = [false, false];
   readonly #redirects: Promise<void>[] = [];
@@ -183,13 +192,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * }
    * ```
    */
-  get stdout(): ReadableStream<T> {
+  get stdout(): ReadableStream<ReadChunk<T>> {
     this.#claimed[0] = true;
     return (this.#stdout ??= this.#decoded(0));
   }
 
   /** The process's standard error. */
-  get stderr(): ReadableStream<T> {
+  get stderr(): ReadableStream<ReadChunk<T>> {
     this.#claimed[1] = true;
     return (this.#stderr ??= this.#decoded(1));
   }
@@ -616,27 +625,20 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   /** The raw byte stream of stdout (0) or stderr (1), for redirection. */
-  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array> {
+  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#claimed[stream] = true;
     return this.#raw(stream);
   }
 
-  #raw(stream: number): ReadableStream<Uint8Array> {
+  #raw(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     return this.#channel.readable(stream);
   }
 
-  #decoded(stream: number): ReadableStream<T> {
+  #decoded(stream: number): ReadableStream<ReadChunk<T>> {
     const raw = this.#raw(stream);
-    if (!this.encoding) return raw as ReadableStream<T>;
-    // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource, Node's
-    // and Deno's as Uint8Array; both accept the Uint8Array chunks piped here.
-    const decoder = new TextDecoderStream(this.encoding, {
-      fatal: this.errors === "strict",
-    }) as unknown as TransformStream<
-      Uint8Array,
-      string
-    >;
-    return raw.pipeThrough(decoder) as unknown as ReadableStream<T>;
+    if (!this.encoding) return raw as ReadableStream<ReadChunk<T>>;
+    const decoder = new TextDecoderStream(this.encoding, { fatal: this.errors === "strict" });
+    return raw.pipeThrough(decoder) as ReadableStream<ReadChunk<T>>;
   }
 
   #decode(b: Uint8Array, partial = false): T {

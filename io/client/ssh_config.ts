@@ -22,6 +22,7 @@ import {
 } from "../../core/client/client_connection.ts";
 import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
+import { SSHError } from "../../core/errors.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { MuxProxyEngine } from "../../config/mux_engine.ts";
@@ -416,8 +417,20 @@ export async function connectWithConfig(
   direct: DirectConnect,
   jumpedFrom: readonly string[] = [],
 ): Promise<SSHClientConnection> {
-  const env = environment();
   const me = localAccount();
+  if (me === undefined) {
+    // The running user and home cannot be read (Deno without --allow-sys or --allow-env):
+    // there is no ~/.ssh/config to find, so the default configuration is skipped, as with
+    // `config: false`. Files given explicitly need them (%d, %u, ~): that is an error.
+    if (options.config === undefined) return direct(host, options);
+    throw new SSHError(
+      "ERR_LOCAL_ACCOUNT",
+      "connect() cannot read the local user and home directory for ssh_config: on Deno, run " +
+        "with --allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME, or pass " +
+        "config: false",
+    );
+  }
+  const env = environment();
   systemPromise ??= createSSHConfigSystem();
   const files = options.config === undefined || options.config === false
     ? undefined

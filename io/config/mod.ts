@@ -14,6 +14,7 @@
  * @module
  */
 
+import { SSHError } from "../../core/errors.ts";
 import { environment } from "../runtime/env.ts";
 import {
   resolveSSHConfig as resolvePure,
@@ -48,12 +49,22 @@ export async function resolveSSHConfig(
 ): Promise<ResolvedSSHConfig> {
   const me = localUserInfo();
   const env = options.env ?? environment();
+  const localUser = options.localUser ?? me?.name ?? env.USER ?? env.LOGNAME;
+  const homeDir = options.homeDir ?? me?.homeDir ?? env.HOME;
+  if (localUser === undefined || homeDir === undefined) {
+    throw new SSHError(
+      "ERR_LOCAL_ACCOUNT",
+      "resolveSSHConfig cannot read the local user and home directory: on Deno, run with " +
+        "--allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME, or give localUser " +
+        "and homeDir",
+    );
+  }
   return await resolvePure(host, {
     ...options,
     env,
-    localUser: options.localUser ?? me.name,
-    uid: options.uid ?? me.uid,
-    homeDir: options.homeDir ?? me.homeDir,
+    localUser,
+    uid: options.uid ?? me?.uid,
+    homeDir,
     localHostname: options.localHostname ?? localHostname(),
     system: options.system ?? (await createSSHConfigSystem({ env })),
   });

@@ -11,7 +11,12 @@ import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
-import { environment, localAccount, localHostname as hostName } from "../runtime/env.ts";
+import {
+  environment,
+  type LocalAccount,
+  localAccount,
+  localHostname as hostName,
+} from "../runtime/env.ts";
 import type { SSHConfigLookupResult, SSHConfigSystem } from "../../config/types.ts";
 
 /** Longest a `Match exec` command may run before it counts as failed (OpenSSH waits forever). */
@@ -165,15 +170,16 @@ export async function createSSHConfigSystem(
 }
 
 /**
- * The local user as `ssh` sees it (getpwuid): name, uid and home directory.
+ * The local user as `ssh` sees it (getpwuid): name, uid and home directory; on Deno
+ * without sys access, `$USER` and `$HOME` where they may be read, else undefined.
  *
  * @example
  * ```ts
  * import { localUserInfo } from "./system.ts";
- * console.log(localUserInfo().name.length > 0); // true
+ * console.log(localUserInfo()?.name.length); // the user name's length
  * ```
  */
-export function localUserInfo(): { name: string; uid: number; homeDir: string } {
+export function localUserInfo(): LocalAccount | undefined {
   return localAccount();
 }
 

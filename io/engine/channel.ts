@@ -15,11 +15,13 @@ import { ChannelClosedError } from "./errors.ts";
  * Reads the next chunk of a channel's readable ({@link ChannelIO.readable}) for a consumer
  * that frees each chunk it consumed whole (`releaseTransient`): a byte stream hands each
  * chunk's buffer to its reader alone, so the chunk is marked as the reader's to free.
- * Only for readers of a `ChannelIO` stream, whose chunks nobody else holds.
+ * Only for readers of a `ChannelIO` stream, whose chunks nobody else holds. (The result
+ * type is spelled out: `ReadableStreamReadResult` is DOM's alone, and the package's
+ * declarations must compile without DOM's lib.)
  */
-export async function readOwned(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
+export async function readOwned<T extends Uint8Array>(
+  reader: ReadableStreamDefaultReader<T>,
+): Promise<{ done: false; value: T } | { done: true; value?: T | undefined }> {
   const r = await reader.read();
   if (!r.done) markTransient(r.value);
   return r;
@@ -88,7 +90,7 @@ export class ChannelIO {
   /** Bytes copied into each stream's waiting BYOB view and not yet handed over (respond). */
   readonly #filled: number[] = [];
   #fillFlushQueued = false;
-  readonly #streams: ReadableStream<Uint8Array>[] = [];
+  readonly #streams: ReadableStream<Uint8Array<ArrayBuffer>>[] = [];
   #writeWaiters: (() => void)[] = [];
   #writeTail: Promise<void> = Promise.resolve();
   #writesQueued = 0;
@@ -136,9 +138,11 @@ export class ChannelIO {
 
   /**
    * Stream 0 (data) or 1 (stderr) as a ReadableStream of bytes: a byte stream, so a BYOB
-   * reader (`getReader({ mode: "byob" })`) may read into a buffer of its own.
+   * reader (`getReader({ mode: "byob" })`) may read into a buffer of its own. Its chunks
+   * are ArrayBuffer-backed (a byte stream's always are), so it pipes into a
+   * `TextDecoderStream` as it is.
    */
-  readable(stream: number): ReadableStream<Uint8Array> {
+  readable(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     const s = this.#streams[stream];
     if (!s) throw new RangeError(`Channel has no stream ${stream}`);
     return s;
@@ -160,7 +164,7 @@ export class ChannelIO {
    * into its own buffer while the packet's is freed at once (see `#deliver`), so a bulk
    * download through a reused buffer allocates nothing per packet that outlives it.
    */
-  #makeReadable(stream: number): ReadableStream<Uint8Array> {
+  #makeReadable(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#enqueued[stream] = 0;
     this.#reported[stream] = 0;
     return new ReadableStream(
@@ -186,7 +190,7 @@ export class ChannelIO {
         },
       },
       { highWaterMark: this.#windowSize },
-    ) as ReadableStream<Uint8Array>;
+    ) as ReadableStream<Uint8Array<ArrayBuffer>>;
   }
 
   /**

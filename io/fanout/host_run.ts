@@ -8,6 +8,7 @@
 
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions } from "../client/options.ts";
+import type { ProcessResult } from "../client/errors.ts";
 
 /** What a function given to {@link runMany} receives besides the connection. */
 export interface FanoutTaskInfo {
@@ -39,6 +40,19 @@ export interface FanoutSuccess<T> {
   readonly attempts: number;
   /** Timing: when the host started, ms to authenticate, ms in all. */
   readonly timing: FanoutTiming;
+}
+
+/**
+ * A host where a command ran ({@link runMany} or `SSHPool.runAll()` with a command): its
+ * exit status and output are always there.
+ */
+export interface FanoutCommandSuccess extends FanoutSuccess<ProcessResult<string>> {
+  /** The command's exit status (null when a signal ended it). */
+  readonly exitStatus: number | null;
+  /** The command's stdout. */
+  readonly stdout: string;
+  /** The command's stderr. */
+  readonly stderr: string;
 }
 
 /** Timing of one host. */

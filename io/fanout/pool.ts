@@ -13,6 +13,7 @@ import type { ConnectOptions, RunOptions } from "../client/options.ts";
 import {
   concurrencyLimit,
   fanOut,
+  type FanoutCommandResult,
   type FanoutHost,
   type FanoutProgress,
   type FanoutResult,
@@ -90,7 +91,7 @@ interface PendingConnect {
  * `await using` (or `close()`) closes them all. Made by {@link connectMany}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { connectMany } from "@sshts/ssh";
  * await using pool = await connectMany(["web1", "web2"], { username: "ops" });
  * for await (const r of pool.runAll("uptime")) console.log(r.host, r.ok && r.stdout);
@@ -208,7 +209,7 @@ export class SSHPool {
   runAll(
     command: string,
     options?: PoolRunAllOptions<ProcessResult<string>>,
-  ): AsyncIterableIterator<FanoutResult<ProcessResult<string>>>;
+  ): AsyncIterableIterator<FanoutCommandResult>;
   /** Calls `task` with each host's connection. */
   runAll<T>(
     task: FanoutTask<T>,
@@ -287,7 +288,7 @@ export class SSHPool {
  * `keepaliveInterval` says otherwise.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { connectMany } from "@sshts/ssh";
  * await using pool = await connectMany(["a", "b", { host: "c", port: 2222 }], {
  *   username: "ops", concurrency: 100,

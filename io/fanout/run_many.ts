@@ -11,11 +11,17 @@ import type { SSHClientConnection } from "../client/connection.ts";
 import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import { runOnHost, withoutHost } from "./host_run.ts";
-import type { FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
+import type { FanoutCommandSuccess, FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
 import { checkMaxOutput } from "../client/process.ts";
-export type { FanoutSuccess, FanoutTask, FanoutTaskInfo, FanoutTiming } from "./host_run.ts";
+export type {
+  FanoutCommandSuccess,
+  FanoutSuccess,
+  FanoutTask,
+  FanoutTaskInfo,
+  FanoutTiming,
+} from "./host_run.ts";
 
 /**
  * How many hosts run at once unless told otherwise: 32, like pssh's default
@@ -54,6 +60,12 @@ export interface FanoutFailure {
 
 /** One host's result from {@link runMany}. */
 export type FanoutResult<T> = FanoutSuccess<T> | FanoutFailure;
+
+/**
+ * One host's result from {@link runMany} (or `SSHPool.runAll()`) with a command: a success
+ * always has `exitStatus`, `stdout` and `stderr`.
+ */
+export type FanoutCommandResult = FanoutCommandSuccess | FanoutFailure;
 
 /** Progress after each host, for {@link RunManyOptions.onProgress}. */
 export interface FanoutProgress<T> {
@@ -132,7 +144,7 @@ export function isRetryableConnectError(e: unknown): boolean {
  * `config: false`), then from the shared options, then from a host's own object.
  *
  * @example A command on three hosts
- * ```ts ignore
+ * ```ts
  * import { runMany } from "@sshts/ssh";
  * for await (const r of runMany(["web1", "web2", { host: "db1", port: 2222 }], "uptime", {
  *   username: "ops", concurrency: 100, timeout: 10_000, retries: 2,
@@ -143,8 +155,9 @@ export function isRetryableConnectError(e: unknown): boolean {
  * ```
  *
  * @example A function per host, collecting values
- * ```ts ignore
+ * ```ts
  * import { runMany } from "@sshts/ssh";
+ * const hosts = ["web1", "web2", "db1"];
  * const kernels = new Map<string, string>();
  * for await (const r of runMany(hosts, async (conn) => (await conn.run("uname -r")).stdout)) {
  *   if (r.ok) kernels.set(r.host, r.value.trim());
@@ -155,7 +168,7 @@ export function runMany(
   hosts: Iterable<FanoutHost>,
   command: string,
   options?: RunManyOptions<ProcessResult<string>>,
-): AsyncIterableIterator<FanoutResult<ProcessResult<string>>>;
+): AsyncIterableIterator<FanoutCommandResult>;
 /** Calls `task` with each host's authenticated connection (closed afterwards). */
 export function runMany<T>(
   hosts: Iterable<FanoutHost>,

@@ -16,6 +16,8 @@ import { BRIDGE_READ_HIGH_WATER } from "../limits.ts";
 
 /** A connected socket as Web Streams, with a way to drop it. */
 export interface ForwardedSocket extends WebDuplex {
+  /** Bytes from the peer. */
+  readonly readable: ReadableStream<Uint8Array<ArrayBuffer>>;
   /** Tears the socket down at once. */
   close(): void;
 }
@@ -78,11 +80,11 @@ export async function forwardUnixConnection(path: string): Promise<ForwardedSock
  * ```
  */
 export function duplexFromSocket(sock: ByteSocket): ForwardedSocket {
-  let rc!: ReadableStreamDefaultController<Uint8Array>;
+  let rc!: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>;
   let drained: (() => void) | undefined;
   let failure: Error | undefined;
   let readDone = false;
-  const readable = new ReadableStream<Uint8Array>({
+  const readable = new ReadableStream<Uint8Array<ArrayBuffer>>({
     start: (c) => {
       rc = c;
     },

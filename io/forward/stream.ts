@@ -38,7 +38,7 @@ export interface ForwardedConnectionInfo {
  */
 export interface SSHStreamConnection extends WebDuplex, AsyncDisposable {
   /** What the far end sends; ends at its EOF. */
-  readonly readable: ReadableStream<Uint8Array>;
+  readonly readable: ReadableStream<Uint8Array<ArrayBuffer>>;
   /** What we send; closing it sends EOF. */
   readonly writable: WritableStream<Uint8Array>;
   /** The channel underneath. */

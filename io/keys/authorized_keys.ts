@@ -12,7 +12,7 @@ import {
   findAuthorizedKey,
   parseAuthorizedKeys,
 } from "../../keys/trust/authorized_keys.ts";
-import type { SSHKey } from "../../keys/ssh_key.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
 import { readTrustFile } from "./trust_file.ts";
 
@@ -25,8 +25,14 @@ const HOST_TIME_ZONE = { timeZone: localTimeZoneOffset } as const;
  */
 export const AUTHORIZED_KEYS_MAX_BYTES = 4 * 1024 * 1024;
 
-/** One `authorized_keys` source: a file path, its text, or parsed entries. */
-export type AuthorizedKeysInput = string | AuthorizedKeys | readonly AuthorizedKeyEntry[];
+/**
+ * One `authorized_keys` source: a file path, its text, parsed entries, or a list of
+ * entries and keys (a key is a line without options).
+ */
+export type AuthorizedKeysInput =
+  | string
+  | AuthorizedKeys
+  | readonly (AuthorizedKeyEntry | SSHKey)[];
 
 /** A source for every user, or a function giving each user's (undefined/null: none). */
 export type AuthorizedKeysSource =
@@ -63,7 +69,7 @@ export async function loadAuthorizedKeys(
 ): Promise<readonly AuthorizedKeyEntry[]> {
   if (typeof input !== "string") {
     return Array.isArray(input)
-      ? input as readonly AuthorizedKeyEntry[]
+      ? authorizedKeyEntries(input as readonly (AuthorizedKeyEntry | SSHKey)[])
       : (input as AuthorizedKeys).entries;
   }
   if (looksLikeKeysText(input)) return parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
@@ -76,6 +82,41 @@ export async function loadAuthorizedKeys(
     throw e;
   }
   return parseAuthorizedKeys(text, HOST_TIME_ZONE).entries;
+}
+
+/**
+ * A list of authorized_keys entries and keys as entries: a key becomes a line without
+ * options (every permission on). Anything else in the list is a `TypeError` (plain
+ * JavaScript gets no type check, and a list that matches nothing would refuse every
+ * key without saying why).
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { authorizedKeyEntries } from "./authorized_keys.ts";
+ * const [entry] = authorizedKeyEntries([generatePrivateKey("ed25519").publicKey()]);
+ * console.log(entry!.optionsText === "" && entry!.key.getAlgorithm()); // "ssh-ed25519"
+ * ```
+ */
+export function authorizedKeyEntries(
+  list: readonly (AuthorizedKeyEntry | SSHKey)[],
+): readonly AuthorizedKeyEntry[] {
+  return list.map((item, i) => {
+    if (item instanceof SSHKey) {
+      return { ...parseAuthorizedKeys(item.exportPublicKey("openssh")).entries[0]!, line: i + 1 };
+    }
+    const entry = item as Partial<AuthorizedKeyEntry> | null;
+    if (
+      typeof entry !== "object" || entry === null || !(entry.key instanceof SSHKey) ||
+      typeof entry.options !== "object"
+    ) {
+      throw new TypeError(
+        `authorizedClientKeys[${i}] is neither an SSHKey nor an authorized_keys entry ` +
+          "(give keys, entries from parseAuthorizedKeys(), an authorized_keys path or its text)",
+      );
+    }
+    return entry as AuthorizedKeyEntry;
+  });
 }
 
 /** Resolves a source for one user. */

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { SSHError } from "../../core/errors.ts";
 
 /** The JavaScript runtimes this library runs on. */
 export type Runtime = "node" | "deno" | "bun";
@@ -47,25 +48,38 @@ export function envVar(name: string): string | undefined {
   return g.process?.env?.[name];
 }
 
-/** The part of Deno's permission API {@link envReadable} asks (declared for every runtime). */
+/** The part of Deno's permission API {@link granted} asks (declared for every runtime). */
 interface DenoPermissions {
-  querySync?(d: { name: "env"; variable?: string }): { state: string };
+  querySync?(
+    d: { name: "env"; variable?: string } | { name: "sys"; kind: string },
+  ): { state: string };
 }
 
 /**
- * Whether reading the environment (one variable, or all of it) is allowed without asking:
- * on Deno, an env read without the permission prompts the user or throws, and a library
- * must do neither for a variable the user never meant to give it. Elsewhere always true.
+ * Whether Deno allows an access without asking (elsewhere always true): on Deno, an env or
+ * sys read without the permission prompts the user or throws `NotCapable`, and a library
+ * must do neither for something the user never meant to give it.
  */
-function envReadable(variable?: string): boolean {
+function granted(
+  d: { name: "env"; variable?: string } | { name: "sys"; kind: string },
+): boolean {
   const perms = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
   if (perms?.querySync === undefined) return true;
   try {
-    return perms.querySync({ name: "env", ...(variable === undefined ? {} : { variable }) })
-      .state === "granted";
+    return perms.querySync(d).state === "granted";
   } catch {
     return false;
   }
+}
+
+/** Whether reading the environment (one variable, or all of it) is allowed without asking. */
+function envReadable(variable?: string): boolean {
+  return granted({ name: "env", ...(variable === undefined ? {} : { variable }) });
+}
+
+/** Whether every one of Deno's `sys` kinds given is allowed without asking. */
+function sysReadable(...kinds: string[]): boolean {
+  return kinds.every((kind) => granted({ name: "sys", kind }));
 }
 
 /**
@@ -84,23 +98,41 @@ export function environment(): Record<string, string | undefined> {
   return { ...(g.process?.env ?? {}) };
 }
 
+/** The local account: name, uid (undefined where it cannot be read) and home directory. */
+export interface LocalAccount {
+  readonly name: string;
+  readonly uid: number | undefined;
+  readonly homeDir: string;
+}
+
 /**
  * The local account as `getpwuid(getuid())` reports it (what `ssh` uses for `%u`,
- * `%d`, `%i` and `~`): name, uid and home directory.
+ * `%d`, `%i` and `~`): name, uid and home directory. On Deno without sys access to it
+ * (`--allow-sys=uid,gid,userInfo`), what the environment tells where it may be read:
+ * `$USER` (or `$LOGNAME`) and the home directory ({@link homeDir}), with the uid unknown;
+ * undefined when that cannot be read either. Never a permission prompt or `NotCapable`.
  *
  * @example
  * ```ts
  * import { localAccount } from "./env.ts";
- * console.log(localAccount().homeDir.startsWith("/"));
+ * console.log(localAccount()?.homeDir.startsWith("/"));
  * ```
  */
-export function localAccount(): { name: string; uid: number; homeDir: string } {
-  const u = userInfo();
-  return { name: u.username, uid: u.uid, homeDir: u.homedir };
+export function localAccount(): LocalAccount | undefined {
+  if (sysReadable("uid", "gid", "userInfo")) {
+    const u = userInfo();
+    return { name: u.username, uid: u.uid, homeDir: u.homedir };
+  }
+  const name = envVar("USER") ?? envVar("LOGNAME");
+  const home = knownHomeDir();
+  return name === undefined || home === undefined
+    ? undefined
+    : { name, uid: undefined, homeDir: home };
 }
 
 /**
- * This machine's host name (gethostname), for `%l` and `%L`.
+ * This machine's host name (gethostname), for `%l` and `%L`; "localhost" on Deno without
+ * `--allow-sys=hostname`.
  *
  * @example
  * ```ts
@@ -109,7 +141,7 @@ export function localAccount(): { name: string; uid: number; homeDir: string } {
  * ```
  */
 export function localHostname(): string {
-  return hostname();
+  return sysReadable("hostname") ? hostname() : "localhost";
 }
 
 /**
@@ -126,7 +158,9 @@ export function localUsername(): string {
 }
 
 /**
- * The home directory of the user running this process.
+ * The home directory of the user running this process. On Deno it needs
+ * `--allow-sys=homedir` or `--allow-env=HOME`; without either it throws an
+ * {@link SSHError} (`ERR_LOCAL_ACCOUNT`) saying so, never a permission prompt.
  *
  * @example
  * ```ts
@@ -135,7 +169,20 @@ export function localUsername(): string {
  * ```
  */
 export function homeDir(): string {
-  return homedir();
+  const home = knownHomeDir();
+  if (home === undefined) {
+    throw new SSHError(
+      "ERR_LOCAL_ACCOUNT",
+      "The home directory cannot be read: on Deno, run with --allow-sys=homedir or " +
+        "--allow-env=HOME, or give the paths that default to ~ (knownHosts, clientKeys)",
+    );
+  }
+  return home;
+}
+
+/** The home directory, or undefined where Deno allows neither sys `homedir` nor `$HOME`. */
+function knownHomeDir(): string | undefined {
+  return sysReadable("homedir") ? homedir() : envVar("HOME");
 }
 
 /**

@@ -313,7 +313,7 @@ export async function scpRecv(
   conn: SCPProcessStarter,
   path: string,
   options: { readonly signal?: AbortSignal } = {},
-): Promise<{ stat: SCPFileStat; readable: ReadableStream<Uint8Array> }> {
+): Promise<{ stat: SCPFileStat; readable: ReadableStream<Uint8Array<ArrayBuffer>> }> {
   const want = basename(path);
   const r = await startRemoteScp(conn, {
     mode: "from",
@@ -371,7 +371,7 @@ export async function scpRecv(
   }
   const size = stat.size;
   let done = 0;
-  const readable = new ReadableStream<Uint8Array>({
+  const readable = new ReadableStream<Uint8Array<ArrayBuffer>>({
     pull: async (controller) => {
       try {
         options.signal?.throwIfAborted();

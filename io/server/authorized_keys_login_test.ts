@@ -15,11 +15,12 @@ import { connect } from "../client/connect.ts";
 import { AUTHORIZED_KEYS_MAX_BYTES } from "../keys/authorized_keys.ts";
 import { hostileFiles, NO_FIFOS, releaseFifo, within } from "../keys/_trust_file_test_util.ts";
 import { listen } from "./listen.ts";
+import type { ListenOptions } from "./options.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const user = generatePrivateKey("ed25519");
 
-async function login(authorizedClientKeys: string) {
+async function login(authorizedClientKeys: NonNullable<ListenOptions["authorizedClientKeys"]>) {
   await using server = await listen({
     host: "127.0.0.1",
     port: 0,
@@ -38,6 +39,28 @@ async function login(authorizedClientKeys: string) {
   assert.equal(conn.getExtraInfo().username, "alice");
   return server.getConnections()[0]!.permissions;
 }
+
+test("listen({ authorizedClientKeys }) takes SSHKey objects, as lines without options", async () => {
+  const permissions = await login([generatePrivateKey("ed25519").publicKey(), user.publicKey()]);
+  assert.equal(permissions.pty, true);
+  // A private key stands for its public half.
+  await login([user]);
+  await assert.rejects(
+    login([generatePrivateKey("ed25519").publicKey()]),
+    (e: Error & { code?: string }) => e.code === "ERR_PERMISSION_DENIED",
+  );
+});
+
+test("listen({ authorizedClientKeys }) with a list holding neither keys nor entries is a TypeError", async () => {
+  // Plain JavaScript: a key's text in a list used to refuse every key without a word.
+  const bad = [user.exportPublicKey()] as unknown as NonNullable<
+    ListenOptions["authorizedClientKeys"]
+  >;
+  await assert.rejects(
+    listen({ host: "127.0.0.1", port: 0, hostKeys: [hostKey], authorizedClientKeys: bad }),
+    (e: Error) => e instanceof TypeError && /authorizedClientKeys\[0\] is neither/.test(e.message),
+  );
+});
 
 test("listen() refuses a key whose plain authorized_keys line has principals=", async () => {
   await assert.rejects(

@@ -21,6 +21,7 @@ import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates } from "../keys/x509_verifier.ts";
 import { loadPublicKeysSource, principalsPath } from "./user_trust.ts";
 import { loadRevokedKeys } from "../keys/revoked_keys.ts";
+import { authorizedKeyEntries } from "../keys/authorized_keys.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -97,6 +98,9 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     await loadPublicKeysSource(o.trustedUserCAKeys, "trustedUserCAKeys");
   }
   if (o.revokedKeys !== undefined) await loadRevokedKeys(o.revokedKeys, "revokedKeys");
+  // A list that holds something else (plain JavaScript) is a TypeError now, not a server
+  // that refuses every key.
+  if (Array.isArray(o.authorizedClientKeys)) authorizedKeyEntries(o.authorizedClientKeys);
   if (typeof o.authorizedPrincipals === "string") principalsPath(o.authorizedPrincipals, "");
   const announced = o.signatureAlgs ?? defaultServerSigAlgs();
   // Trusted X.509 certificates make the x509v3-* user algorithms acceptable (not announced:

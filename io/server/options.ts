@@ -386,8 +386,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly passphrase?: string;
   /**
    * Keys allowed to log in, with their OpenSSH options enforced: an
-   * `authorized_keys` file path, its text, a parsed list, or a function of the
-   * user name returning one of those (e.g. the user's own file). A file is
+   * `authorized_keys` file path, its text, a parsed list, a list of keys
+   * (`SSHKey`, as lines without options) and entries, or a function of the
+   * user name returning one of those (e.g. the user's own file). A list
+   * holding anything else is a `TypeError` from `listen()`. A file is
    * read once per connection, opened without blocking, as sshd opens it: one
    * that is not a regular file (a FIFO, a link to /dev/zero) or is larger than
    * 4 MiB refuses every key; a missing one has none.

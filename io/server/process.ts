@@ -16,6 +16,7 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import type { ChannelIO } from "../engine/channel.ts";
+import type { ReadChunk } from "../client/process.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import type { AgentClient } from "../agent/client.ts";
@@ -160,7 +161,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   readonly x11AuthPath: string | undefined;
   #size: TerminalSize | undefined;
   #exited = false;
-  #stdin: ReadableStream<Uint8Array> | undefined;
+  #stdin: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #text: ReadableStream<string> | undefined;
   #stdout: WritableStream<T> | undefined;
   #stderr: WritableStream<T> | undefined;
@@ -330,19 +331,18 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * What the client sends (whole edited lines on a pty session with the line
    * editor): bytes, or text in a {@link textSession}.
    */
-  get stdin(): ReadableStream<T> {
-    if (!this.#encoding) return this.#rawStdin() as ReadableStream<T>;
+  get stdin(): ReadableStream<ReadChunk<T>> {
+    if (!this.#encoding) return this.#rawStdin() as ReadableStream<ReadChunk<T>>;
     if (!this.#text) {
-      // The cast: DOM's lib types TextDecoderStream's writable side as BufferSource.
       const decoder = new TextDecoderStream(this.#encoding.encoding ?? "utf-8", {
         fatal: this.#encoding.errors === "strict",
-      }) as unknown as TransformStream<Uint8Array, string>;
+      });
       this.#text = this.#rawStdin().pipeThrough(decoder);
     }
-    return this.#text as ReadableStream<T>;
+    return this.#text as ReadableStream<ReadChunk<T>>;
   }
 
-  #rawStdin(): ReadableStream<Uint8Array> {
+  #rawStdin(): ReadableStream<Uint8Array<ArrayBuffer>> {
     return (this.#stdin ??= this.#channel.readable(0));
   }
 
@@ -555,7 +555,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   /** @internal The client's input (0) as bytes, or nothing (1): a process as a redirect source. */
-  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array> {
+  rawOutput(stream: 0 | 1): ReadableStream<Uint8Array<ArrayBuffer>> {
     if (stream === 0) return this.#rawStdin();
     return new ReadableStream({ start: (c) => c.close() });
   }
@@ -723,14 +723,14 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     );
   }
 
-  #pushInput: (b: Uint8Array) => void = () => {};
+  #pushInput: (b: Uint8Array<ArrayBuffer>) => void = () => {};
 
   /** Stdin through the editor: reads the channel while the buffer has room, echoes, yields lines. */
-  #editedInput(editor: LineEditor): ReadableStream<Uint8Array> {
+  #editedInput(editor: LineEditor): ReadableStream<Uint8Array<ArrayBuffer>> {
     const reader = this.#channel.readable(0).getReader();
     const decoder = new TextDecoder();
     let done = false;
-    return new ReadableStream<Uint8Array>({
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (c) => {
         this.#pushInput = (b) => {
           if (!done) c.enqueue(b);
@@ -738,7 +738,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
       },
       pull: async (c) => {
         while (!done) {
-          let r: ReadableStreamReadResult<Uint8Array>;
+          let r: Awaited<ReturnType<typeof reader.read>>;
           try {
             r = await reader.read();
           } catch (e) {

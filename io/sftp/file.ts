@@ -248,15 +248,15 @@ export class SFTPFile implements AsyncDisposable {
    * file), in order, with pipelined requests; it pulls only as fast as it is
    * read. Cancelling it stops the reads.
    */
-  readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array> {
+  readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#check();
     const start = options.start ?? this.position;
     const abort = new AbortController();
-    const pieces = new Map<number, Uint8Array>();
+    const pieces = new Map<number, Uint8Array<ArrayBuffer>>();
     let next = start;
     let pulled: (() => void) | undefined;
     const highWater = this.#s.readSize * 4;
-    return new ReadableStream<Uint8Array>({
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (c) => {
         void pipelinedRead(
           this.#s,
@@ -271,7 +271,9 @@ export class SFTPFile implements AsyncDisposable {
             ...(options.end !== undefined ? { end: options.end } : {}),
           },
           async (off, data) => {
-            pieces.set(off, data);
+            // A reply's bytes are a view of the channel's (or the framer's own) buffer,
+            // always an ArrayBuffer.
+            pieces.set(off, data as Uint8Array<ArrayBuffer>);
             for (let d; (d = pieces.get(next));) {
               pieces.delete(next);
               c.enqueue(d);
