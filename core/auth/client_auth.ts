@@ -65,7 +65,9 @@ export interface ClientAuthOptions {
   readonly staged?: boolean;
   /**
    * Signature algorithms the client may use (e.g. only "rsa-sha2-512" of the
-   * RSA ones); certificate forms follow their plain algorithm. Default: all.
+   * RSA ones); certificate forms follow their plain algorithm. Default: all but
+   * "ssh-rsa" (RSA with SHA-1), which is used only when named here, even if the
+   * server's server-sig-algs lists nothing else.
    */
   readonly signatureAlgorithms?: readonly string[];
 }
@@ -658,12 +660,14 @@ export class ClientAuth {
       : ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
     // server-sig-algs names plain signature algorithms even for certificates.
     const plain = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+    // SHA-1 only when the caller named it: a server listing just ssh-rsa must not get it by
+    // default (a downgrade; OpenSSH 8.8+ refuses too).
+    const sha1 = allow?.includes("ssh-rsa") || (isRsaCert && allow?.includes(keyType));
     // Without server-sig-algs, rsa-sha2-256 is the safest guess (RFC 8332 §3.3).
     const order = serverAlgs ? [0, 1, 2] : [1, 0, 2];
     for (const i of order) {
       if (serverAlgs && !serverAlgs.includes(plain[i]!)) continue;
-      if (!serverAlgs && i === 2 && !allow) continue;
-      if (ok(plain[i]!)) return candidates[i];
+      if (i === 2 ? sha1 : ok(plain[i]!)) return candidates[i];
     }
     return undefined;
   }

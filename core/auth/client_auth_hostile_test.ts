@@ -1,0 +1,71 @@
+/**
+ * ClientAuth against a hostile server, message by message: server-sig-algs cannot
+ * downgrade RSA to SHA-1.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { DisconnectError } from "../errors.ts";
+import { Msg } from "../transport/messages.ts";
+import { SSHReader, SSHWriter } from "../wire.ts";
+import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "./client_auth.ts";
+
+const RSA_BLOB = new SSHWriter().writeStringUtf8("ssh-rsa").writeString(new Uint8Array(3))
+  .toBytes();
+
+function setup(
+  options: Partial<ClientAuthOptions> = {},
+  serverSigAlgs: readonly string[] | undefined = undefined,
+) {
+  const sent: Uint8Array[] = [];
+  const events: ClientAuthEvent[] = [];
+  const failures: DisconnectError[] = [];
+  const auth = new ClientAuth({ username: "u", ...options }, {
+    send: (p) => void sent.push(p),
+    emit: (e) => void events.push(e),
+    sessionId: () => new Uint8Array(32),
+    serverSigAlgs: () => serverSigAlgs,
+    onSuccess: () => {},
+    onFailure: (e) => void failures.push(e),
+  });
+  /** The last event of `type` (narrowed). */
+  const last = <T extends ClientAuthEvent["type"]>(type: T) =>
+    events.findLast((e) => e.type === type) as Extract<ClientAuthEvent, { type: T }> | undefined;
+  /** The methods of the USERAUTH_REQUESTs sent. */
+  const methods = () =>
+    sent.filter((p) => p[0] === Msg.USERAUTH_REQUEST).map((p) => {
+      const r = new SSHReader(p, 1);
+      r.readStringUtf8();
+      r.readStringUtf8();
+      return r.readStringUtf8();
+    });
+  auth.start();
+  auth.handleMessage(Msg.SERVICE_ACCEPT, accept);
+  return { auth, sent, events, failures, last, methods };
+}
+
+const accept = new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8("ssh-userauth")
+  .toBytes();
+const failure = (methods: string[], partial = false) =>
+  new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(methods).writeBoolean(partial)
+    .toBytes();
+
+// ---- finding: what SUCCESS reports ----
+
+// ---- finding: no SHA-1 by server-sig-algs ----
+
+test("ClientAuth: server-sig-algs of only ssh-rsa does not get an ssh-rsa signature", () => {
+  const rsa = [{ keyType: "ssh-rsa", publicKeyBlob: RSA_BLOB }];
+  const { auth, last, methods } = setup({ publicKeys: rsa, password: true }, ["ssh-rsa"]);
+  assert.deepEqual(methods(), ["none"], "no key to sign at once: the none probe");
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["publickey", "password"]));
+  assert.equal(last("authSignRequest"), undefined);
+  assert.ok(last("authPasswordRequest"), "on to the password");
+  const named = setup({ publicKeys: rsa, signatureAlgorithms: ["ssh-rsa"] }, ["ssh-rsa"]);
+  assert.equal(named.last("authSignRequest")?.algorithm, "ssh-rsa");
+  const cert = setup({
+    publicKeys: [{ keyType: "ssh-rsa-cert-v01@openssh.com", publicKeyBlob: RSA_BLOB }],
+  }, ["ssh-rsa"]);
+  assert.equal(cert.last("authSignRequest"), undefined);
+  const sha2 = setup({ publicKeys: rsa }, ["rsa-sha2-256", "ssh-rsa"]);
+  assert.equal(sha2.last("authSignRequest")?.algorithm, "rsa-sha2-256");
+});
