@@ -8,7 +8,12 @@
  */
 
 import type { ClientConnection, ClientEvent } from "../../core/client/client_connection.ts";
-import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
+import {
+  DisconnectError,
+  DisconnectReason,
+  LocalProtocolError,
+  SSHError,
+} from "../../core/errors.ts";
 import type { StagedAuthAttempt } from "../../core/auth/client_auth.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ResolvedConnectOptions } from "./options.ts";
@@ -257,7 +262,17 @@ export class ClientAuth {
             const value = typeof pw === "function" ? await pw(1) : pw;
             return value === null ? null : e.prompts.map(() => value);
           },
-          (r) => engine.provideKbdintResponses(e.id, r),
+          (r) => {
+            // The server would fail (sshd disconnects on) a wrong count: say whose fault it is.
+            if (r && r.length !== e.prompts.length) {
+              throw new LocalProtocolError(
+                `Keyboard-interactive: ${r.length} answer(s) for ${e.prompts.length} prompt(s) ` +
+                  `(${e.prompts.map((p) => JSON.stringify(p.prompt)).join(", ")}); ` +
+                  "return one answer per prompt, or null to skip keyboard-interactive",
+              );
+            }
+            engine.provideKbdintResponses(e.id, r);
+          },
           () => engine.provideKbdintResponses(e.id, null),
         );
         return true;
@@ -418,14 +433,32 @@ export class ClientAuth {
       .finally(() => this.#h.pump());
   }
 
+  /**
+   * Runs `get` (a callback, a signer) and hands its value to the engine with `answer`, or
+   * calls `giveUp` when it fails.
+   */
   #answerLater<T>(get: () => Promise<T>, answer: (v: T) => void, giveUp: () => void): void {
     get().then(
-      (v) => {
-        if (!this.#h.engine.closed) answer(v);
-      },
-      () => {
-        if (!this.#h.engine.closed) giveUp();
-      },
+      (v) => this.#deliver(() => answer(v)),
+      () => this.#deliver(giveUp),
     ).finally(() => this.#h.pump());
+  }
+
+  /**
+   * Hands an answer to the engine, unless the connection ended meanwhile. An error there (an
+   * answer the engine refuses) fails the connection with it: thrown in this promise chain it
+   * would be an unhandled rejection, which ends a Node process.
+   */
+  #deliver(f: () => void): void {
+    if (this.#h.engine.closed) return;
+    try {
+      f();
+    } catch (e) {
+      this.#giveUp(
+        e instanceof SSHError
+          ? e
+          : new LocalProtocolError(`Authentication answer failed: ${String(e)}`, { cause: e }),
+      );
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * connect() against scripted hostile servers during user authentication: no SHA-1
- * downgrade.
+ * downgrade, no crash on a callback's wrong answer.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,14 +9,21 @@ import { seededRandom } from "../../core/random.ts";
 import { Msg } from "../../core/transport/messages.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import type { ClientKeyPair } from "../keys/types.ts";
+import type { ClientConnection } from "../../core/client/client_connection.ts";
+import { ClientAuth } from "./auth.ts";
 import { connect } from "./connect.ts";
 import {
   authFailure,
   hostileAuthServer,
   hostileConnectOptions,
+  infoRequest,
+  parseAuthRequest,
   serviceAccept,
 } from "./_hostile_auth_test_util.ts";
-import type { ConnectOptions } from "./options.ts";
+import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** connect() must reject with an SSHError of `code`; resolves with it. */
 async function rejection(p: Promise<{ close(): Promise<void> }>): Promise<SSHError> {
@@ -26,6 +33,19 @@ async function rejection(p: Promise<{ close(): Promise<void> }>): Promise<SSHErr
   }, (e: unknown) => e);
   assert.ok(r instanceof SSHError, `connect() should have failed, got ${String(r)}`);
   return r;
+}
+
+/**
+ * A key whose signer takes `ms` (an agent asking for confirmation, a hardware key) and
+ * calls `onSign` each time.
+ */
+function slowKey(ms: number, onSign = () => {}): ClientKeyPair {
+  const k = clientKeyFromSSHKey(generatePrivateKey("ed25519"));
+  return {
+    keyType: k.keyType,
+    publicKeyBlob: k.publicKeyBlob,
+    sign: async (data, algorithm) => (onSign(), await sleep(ms), k.sign(data, algorithm)),
+  };
 }
 
 test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSignatureAlgs names it", async () => {
@@ -43,4 +63,64 @@ test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSigna
   assert.deepEqual(publickeys(), []);
   await login({ clientSignatureAlgs: ["rsa-sha2-512", "ssh-rsa"] });
   assert.deepEqual(publickeys().map((r) => r.algorithm), ["ssh-rsa"]);
+});
+
+test("a kbdintResponses callback with the wrong number of answers fails connect() with ERR_LOCAL_PROTOCOL", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (type === Msg.USERAUTH_INFO_RESPONSE) return ctx.send(authFailure(["keyboard-interactive"]));
+    if (parseAuthRequest(p).method === "keyboard-interactive") {
+      return ctx.send(infoRequest("Verification code: ", "Second factor: "));
+    }
+    ctx.send(authFailure(["keyboard-interactive"]));
+  });
+  const t0 = Date.now();
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, { kbdintResponses: () => ["123456"], connectTimeout: 5000 }),
+  ));
+  assert.equal(e.code, "ERR_LOCAL_PROTOCOL");
+  assert.match(e.message, /1 answer\(s\) for 2 prompt\(s\)/);
+  assert.ok(Date.now() - t0 < 4000, "failed at once, not at the connect timeout");
+});
+
+/** An io ClientAuth over a stub engine: `engine` holds the answer methods a test needs. */
+function stubAuth(engine: Record<string, unknown>, options: object, untrusted = false) {
+  const calls: string[] = [];
+  const auth = new ClientAuth({
+    host: "h",
+    port: 22,
+    engine: {
+      closed: false,
+      authenticated: false,
+      disconnect: () => void calls.push("disconnect"),
+      ...engine,
+    } as unknown as ClientConnection,
+    options: options as ResolvedConnectOptions,
+    pump: () => {},
+    engineUsername: "u",
+    hostKeyUntrusted: () => untrusted,
+  });
+  return { auth, calls };
+}
+
+test("an answer the engine refuses fails the connection with a typed error, no unhandled rejection", async () => {
+  const { auth, calls } = stubAuth({
+    provideSignature: () => {
+      throw new Error("engine refused");
+    },
+  }, { clientKeys: [slowKey(0)] });
+  const done = auth.whenAuthenticated().then(() => undefined, (e: unknown) => e);
+  auth.handleEvent({
+    type: "authSignRequest",
+    id: 1,
+    method: "publickey",
+    keyIndex: 0,
+    algorithm: "ssh-ed25519",
+    data: new Uint8Array(8),
+  });
+  const e = await Promise.race([done, sleep(2000).then(() => "timeout")]);
+  assert.ok(e instanceof SSHError && e.code === "ERR_LOCAL_PROTOCOL", String(e));
+  assert.match(e.message, /engine refused/);
+  assert.deepEqual(calls, ["disconnect"]);
 });

@@ -115,6 +115,17 @@ export interface ConnectOptions extends LogOptions {
   /**
    * Answers keyboard-interactive prompts; default: answer password prompts with `password`.
    * The name, instruction and prompts are the server's text as sent (see `onBanner`).
+   * Return one answer per prompt, or null to skip keyboard-interactive (the next method is
+   * tried). Any other number of answers is a bug the server cannot recover from: `connect()`
+   * rejects with a `LocalProtocolError` (ERR_LOCAL_PROTOCOL) naming the prompts.
+   *
+   * @example
+   * ```ts ignore
+   * await connect("example.com", {
+   *   kbdintResponses: (_name, _instruction, prompts) =>
+   *     prompts.map((p) => /code/i.test(p.prompt) ? readOtp() : ""),
+   * });
+   * ```
    */
   readonly kbdintResponses?: (
     name: string,
