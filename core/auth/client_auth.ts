@@ -138,7 +138,22 @@ export type ClientAuthEvent =
     readonly partialSuccess: boolean;
     readonly allowedMethods: readonly string[];
   }
-  | { readonly type: "authSuccess"; readonly method: string }
+  | {
+    /**
+     * The server accepted us. `method` is the method of the last USERAUTH_REQUEST
+     * sent; `trivial` is true when no credential ever went out (only "none", public
+     * key queries, or keyboard-interactive without an answered prompt: AsyncSSH's
+     * `_auth_was_trivial`), so the server would let anyone in.
+     *
+     * @example
+     * ```ts ignore
+     * if (e.type === "authSuccess" && e.trivial) engine.disconnect(DisconnectReason.BY_APPLICATION);
+     * ```
+     */
+    readonly type: "authSuccess";
+    readonly method: string;
+    readonly trivial: boolean;
+  }
   | {
     /** Staged mode: the last attempt ended without success; call `tryMethod` (or give up). */
     readonly type: "authReady";
@@ -197,8 +212,12 @@ export class ClientAuth {
   readonly #o: ClientAuthOptions;
   readonly #host: ClientAuthHost;
   #state: "idle" | "serviceRequested" | "inProgress" | "done" = "idle";
-  /** The method of the request in flight ("none", "publickey", ...). */
+  /** The method being tried ("none", "publickey", ...), perhaps not sent yet. */
   #current = "";
+  /** The method of the last USERAUTH_REQUEST sent; "" before the first. */
+  #lastSent = "";
+  /** A credential went out: a signature, a password, or a keyboard-interactive answer. */
+  #credentialSent = false;
   #allowed: string[] = [];
   #partial = false;
   /** Keys for publickey and hostbased: the options' plus staged ones. */
@@ -346,7 +365,8 @@ export class ClientAuth {
       return true;
     }
     if (type < 50 || type > 79) return false;
-    if (this.#state !== "inProgress" || this.#acceptPending) {
+    // Nothing answers a request never sent: a SUCCESS there would let us in on no method at all.
+    if (this.#state !== "inProgress" || this.#acceptPending || this.#lastSent === "") {
       throw protocolError("unexpected-message", `Unexpected authentication message ${type}`, {
         got: type,
       });
@@ -357,7 +377,13 @@ export class ClientAuth {
         this.#state = "done";
         this.#pending = null;
         this.#changeOutcome(true);
-        this.#host.emit({ type: "authSuccess", method: this.#current });
+        // What was sent, not what we were about to send: a SUCCESS that comes while a key is
+        // still signing or a password is being asked for is no proof of that credential.
+        this.#host.emit({
+          type: "authSuccess",
+          method: this.#lastSent,
+          trivial: !this.#credentialSent,
+        });
         this.#host.onSuccess();
         return true;
       case Msg.USERAUTH_FAILURE: {
@@ -366,10 +392,10 @@ export class ClientAuth {
         this.#allowed = allowed;
         this.#partial = partialSuccess;
         this.#changeOutcome(partialSuccess);
-        if (this.#current !== "none") {
+        if (this.#lastSent !== "none") {
           this.#host.emit({
             type: "authFailure",
-            method: this.#current,
+            method: this.#lastSent,
             partialSuccess,
             allowedMethods: allowed,
           });
@@ -449,14 +475,19 @@ export class ClientAuth {
     if (!signature) return this.#next();
     if (p.method === "hostbased") {
       const hk = this.#hostKeys[p.index]!;
-      this.#sendRequest("hostbased", this.#hostbasedBody(hk, p.algorithm, signature));
+      this.#sendRequest("hostbased", this.#hostbasedBody(hk, p.algorithm, signature), {
+        credential: true,
+      });
     } else {
       const key = this.#publicKeys[p.index]!;
       const hostKey = this.#host.hostBoundKey?.();
       const w = new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm)
         .writeString(key.publicKeyBlob);
       if (hostKey) w.writeString(hostKey);
-      this.#sendRequest("publickey", w.writeString(signature).toBytes(), hostKey !== undefined);
+      this.#sendRequest("publickey", w.writeString(signature).toBytes(), {
+        hostBound: hostKey !== undefined,
+        credential: true,
+      });
     }
   }
 
@@ -470,6 +501,7 @@ export class ClientAuth {
     this.#sendRequest(
       "password",
       new SSHWriter().writeBoolean(false).writeStringUtf8(password).toBytes(),
+      { credential: true },
     );
   }
 
@@ -490,6 +522,7 @@ export class ClientAuth {
         change.newPassword,
       )
         .toBytes(),
+      { credential: true },
     );
   }
 
@@ -511,6 +544,8 @@ export class ClientAuth {
     }
     const w = new SSHWriter().writeByte(Msg.USERAUTH_INFO_RESPONSE).writeUint32(responses.length);
     for (const s of responses) w.writeStringUtf8(s);
+    // Only an answered prompt makes keyboard-interactive more than trivial (AsyncSSH's rule).
+    if (responses.length > 0) this.#credentialSent = true;
     this.#host.send(w.toBytes());
   }
 
@@ -563,7 +598,7 @@ export class ClientAuth {
             const w = new SSHWriter().writeBoolean(false).writeStringUtf8(algorithm)
               .writeString(key.publicKeyBlob);
             if (hostKey) w.writeString(hostKey);
-            this.#sendRequest("publickey", w.toBytes(), hostKey !== undefined);
+            this.#sendRequest("publickey", w.toBytes(), { hostBound: hostKey !== undefined });
           } else {
             this.#requestSignature("publickey", index, algorithm);
           }
@@ -705,9 +740,18 @@ export class ClientAuth {
       .toBytes();
   }
 
-  /** Sends a request for `method`; `hostBound` sends publickey as its host-bound form. */
-  #sendRequest(method: string, body: Uint8Array, hostBound = false): void {
+  /**
+   * Sends a request for `method`; `hostBound` sends publickey as its host-bound form,
+   * `credential` says it carries a signature or password (see `authSuccess.trivial`).
+   */
+  #sendRequest(
+    method: string,
+    body: Uint8Array,
+    { hostBound = false, credential = false }: { hostBound?: boolean; credential?: boolean } = {},
+  ): void {
     this.#current = method;
+    this.#lastSent = method;
+    if (credential) this.#credentialSent = true;
     this.#host.send(
       new SSHWriter(128 + body.length).writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8(
         this.#o.username,

@@ -1,14 +1,16 @@
 /**
- * ClientAuth against a hostile server, message by message: server-sig-algs cannot
- * downgrade RSA to SHA-1.
+ * ClientAuth against a hostile server, message by message: SUCCESS reports what was sent
+ * (and whether it was trivial), and server-sig-algs cannot downgrade RSA to SHA-1.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { DisconnectError } from "../errors.ts";
+import { type DisconnectError, SSHError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "./client_auth.ts";
 
+const ED_BLOB = new SSHWriter().writeStringUtf8("ssh-ed25519").writeString(new Uint8Array(32))
+  .toBytes();
 const RSA_BLOB = new SSHWriter().writeStringUtf8("ssh-rsa").writeString(new Uint8Array(3))
   .toBytes();
 
@@ -45,11 +47,63 @@ function setup(
 
 const accept = new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8("ssh-userauth")
   .toBytes();
+const success = Uint8Array.of(Msg.USERAUTH_SUCCESS);
 const failure = (methods: string[], partial = false) =>
   new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(methods).writeBoolean(partial)
     .toBytes();
+const infoRequest = (prompts: number) => {
+  const w = new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8("").writeStringUtf8("")
+    .writeStringUtf8("").writeUint32(prompts);
+  for (let i = 0; i < prompts; i++) w.writeStringUtf8("Password: ").writeBoolean(false);
+  return w.toBytes();
+};
 
 // ---- finding: what SUCCESS reports ----
+
+test("ClientAuth: SUCCESS while the key is still signing (nothing sent) is a protocol error", () => {
+  const { auth, last } = setup({
+    publicKeys: [{ keyType: "ssh-ed25519", publicKeyBlob: ED_BLOB }],
+  });
+  assert.ok(last("authSignRequest"), "the key is signing");
+  assert.throws(() => auth.handleMessage(Msg.USERAUTH_SUCCESS, success), SSHError);
+  assert.ok(!auth.done);
+});
+
+test("ClientAuth: SUCCESS while the password is asked for reports none, trivial", () => {
+  const { auth, last } = setup({ password: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  assert.ok(last("authPasswordRequest"));
+  auth.handleMessage(Msg.USERAUTH_SUCCESS, success);
+  assert.deepEqual(last("authSuccess"), { type: "authSuccess", method: "none", trivial: true });
+});
+
+test("ClientAuth: a password sent makes the success non-trivial", () => {
+  const { auth, last } = setup({ password: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  auth.providePassword(last("authPasswordRequest")!.id, "pw");
+  auth.handleMessage(Msg.USERAUTH_SUCCESS, success);
+  assert.deepEqual(last("authSuccess"), {
+    type: "authSuccess",
+    method: "password",
+    trivial: false,
+  });
+});
+
+test("ClientAuth: keyboard-interactive is trivial until an answer goes out", () => {
+  for (const prompts of [0, 1]) {
+    const { auth, last } = setup({ keyboardInteractive: true });
+    auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["keyboard-interactive"]));
+    auth.handleMessage(Msg.USERAUTH_60, infoRequest(prompts));
+    const req = last("authKbdintRequest")!;
+    auth.provideKbdintResponses(req.id, req.prompts.map(() => "x"));
+    auth.handleMessage(Msg.USERAUTH_SUCCESS, success);
+    assert.deepEqual(last("authSuccess"), {
+      type: "authSuccess",
+      method: "keyboard-interactive",
+      trivial: prompts === 0,
+    });
+  }
+});
 
 // ---- finding: no SHA-1 by server-sig-algs ----
 

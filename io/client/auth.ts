@@ -123,8 +123,6 @@ export class ClientAuth {
   #error: Error | undefined;
   /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
   #refused: Error | undefined;
-  /** A keyboard-interactive round with at least one prompt was answered. */
-  #kbdintPrompted = false;
   // Staged authentication (the `authenticate` option).
   #stagedStarted = false;
   #methods: readonly string[] = [];
@@ -247,7 +245,6 @@ export class ClientAuth {
         } catch { /* a callback's error must not break authentication */ }
         return true;
       case "authKbdintRequest": {
-        if (e.prompts.length > 0) this.#kbdintPrompted = true;
         const f = options.authenticate ? this.#stagedKbdint : options.kbdintResponses;
         const pw = options.authenticate ? undefined : options.password;
         this.#answerLater(
@@ -293,11 +290,10 @@ export class ClientAuth {
       case "authFailure":
         return true;
       case "authSuccess": {
-        // As AsyncSSH's disable_trivial_auth: "none", or keyboard-interactive that asked
-        // nothing, proves nothing about the server (a server that lets anyone in).
-        const trivial = e.method === "none" ||
-          (e.method === "keyboard-interactive" && !this.#kbdintPrompted);
-        if (options.disableTrivialAuth && trivial) {
+        // As AsyncSSH's disable_trivial_auth: a success before any credential went out
+        // ("none", or keyboard-interactive that asked nothing) proves nothing about the
+        // server (a server that lets anyone in). The engine knows what was sent.
+        if (options.disableTrivialAuth && e.trivial) {
           this.#refused = new SSHError(
             "ERR_PERMISSION_DENIED",
             `Server accepted trivial authentication (${e.method}); refused by disableTrivialAuth`,

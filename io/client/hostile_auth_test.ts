@@ -1,6 +1,6 @@
 /**
- * connect() against scripted hostile servers during user authentication: no SHA-1
- * downgrade, no crash on a callback's wrong answer.
+ * connect() against scripted hostile servers during user authentication: no trivial login
+ * slips past `disableTrivialAuth`, no SHA-1 downgrade, no crash on a callback's wrong answer.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,6 +15,7 @@ import { ClientAuth } from "./auth.ts";
 import { connect } from "./connect.ts";
 import {
   authFailure,
+  authSuccess,
   hostileAuthServer,
   hostileConnectOptions,
   infoRequest,
@@ -47,6 +48,57 @@ function slowKey(ms: number, onSign = () => {}): ClientKeyPair {
     sign: async (data, algorithm) => (onSign(), await sleep(ms), k.sign(data, algorithm)),
   };
 }
+
+test("disableTrivialAuth refuses a SUCCESS that comes while the password is still being asked", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (parseAuthRequest(p).method !== "none") return;
+    ctx.setAuthed();
+    ctx.send(authFailure(["password"]), authSuccess());
+  });
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, {
+      disableTrivialAuth: true,
+      password: async () => (await sleep(100), "pw"),
+    }),
+  ));
+  assert.equal(e.code, "ERR_PERMISSION_DENIED");
+  assert.match(e.message, /trivial authentication \(none\)/);
+  assert.deepEqual(s.requests.map((r) => r.method), ["none"]);
+});
+
+test("a SUCCESS before any USERAUTH_REQUEST (the key still signing) is a protocol error", async () => {
+  await using s = await hostileAuthServer((ctx, type) => {
+    if (type !== Msg.SERVICE_REQUEST) return;
+    ctx.setAuthed();
+    ctx.send(serviceAccept(), authSuccess());
+  });
+  for (const disableTrivialAuth of [true, false]) {
+    const e = await rejection(connect(
+      "127.0.0.1",
+      hostileConnectOptions(s, { disableTrivialAuth, clientKeys: [slowKey(200)] }),
+    ));
+    assert.equal(e.code, "ERR_PROTOCOL");
+  }
+  assert.deepEqual(s.requests, []);
+});
+
+test("disableTrivialAuth accepts keyboard-interactive once an answer went out", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (type === Msg.USERAUTH_INFO_RESPONSE) return ctx.setAuthed(), ctx.send(authSuccess());
+    const { method } = parseAuthRequest(p);
+    if (method === "keyboard-interactive") return ctx.send(infoRequest("Code: "));
+    ctx.send(authFailure(["keyboard-interactive"]));
+  });
+  const conn = await connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, { disableTrivialAuth: true, kbdintResponses: () => ["42"] }),
+  );
+  assert.ok(conn.engine.authenticated);
+  await conn.close();
+});
 
 test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSignatureAlgs names it", async () => {
   const rsa = clientKeyFromSSHKey(

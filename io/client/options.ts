@@ -352,10 +352,11 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly kbdintSubmethods?: string | readonly string[];
   /**
-   * Refuse a server that lets us in without real authentication ("none", or
-   * keyboard-interactive without prompts): `connect()` rejects with
-   * ERR_PERMISSION_DENIED. Guards credentials-free logins to a spoofed server
-   * when the host key is not checked. Default false.
+   * Refuse a server that lets us in before any credential was sent ("none", or
+   * keyboard-interactive without an answered prompt, or a success that arrives
+   * while a key is still signing or the password still being asked for):
+   * `connect()` rejects with ERR_PERMISSION_DENIED. Guards credentials-free
+   * logins to a spoofed server when the host key is not checked. Default false.
    */
   readonly disableTrivialAuth?: boolean;
   /** Local address to bind before connecting (TCP only; not with `sock`/`tunnel`). */
