@@ -86,6 +86,8 @@ export const MAX_PRE_VERSION_BYTES = 64 * 1024;
 export const MAX_KBDINT_PROMPTS = 100;
 /** Authentication requests a client may pipeline while one is being decided: OpenSSH's client sends one at a time. */
 export const MAX_QUEUED_AUTH_REQUESTS = 8;
+/** Most PASSWD_CHANGEREQs a client answers in one password attempt (a server may ask again for a better password). */
+export const MAX_PASSWORD_CHANGES = 8;
 
 // ---- connection protocol ----
 

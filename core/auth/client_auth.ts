@@ -12,7 +12,14 @@
 import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
-import { MAX_KBDINT_PROMPTS, MAX_KEY_BLOB, MAX_NAME, MAX_SHORT_NAME, MAX_TEXT } from "../limits.ts";
+import {
+  MAX_KBDINT_PROMPTS,
+  MAX_KEY_BLOB,
+  MAX_NAME,
+  MAX_PASSWORD_CHANGES,
+  MAX_SHORT_NAME,
+  MAX_TEXT,
+} from "../limits.ts";
 
 /** A public key the client can authenticate with; the signature is requested by event. */
 export interface ClientPublicKey {
@@ -216,8 +223,15 @@ export class ClientAuth {
   #current = "";
   /** The method of the last USERAUTH_REQUEST sent; "" before the first. */
   #lastSent = "";
+  /**
+   * The method of the request the server has still to answer (PK_OK, PASSWD_CHANGEREQ and
+   * INFO_REQUEST answer it too), or null: message 60 is taken only in that method's sense.
+   */
+  #awaiting: string | null = null;
   /** A credential went out: a signature, a password, or a keyboard-interactive answer. */
   #credentialSent = false;
+  /** PASSWD_CHANGEREQs in this password attempt (see MAX_PASSWORD_CHANGES). */
+  #changeRequests = 0;
   #allowed: string[] = [];
   #partial = false;
   /** Keys for publickey and hostbased: the options' plus staged ones. */
@@ -376,6 +390,7 @@ export class ClientAuth {
         r.assertEnd("USERAUTH_SUCCESS");
         this.#state = "done";
         this.#pending = null;
+        this.#awaiting = null;
         this.#changeOutcome(true);
         // What was sent, not what we were about to send: a SUCCESS that comes while a key is
         // still signing or a password is being asked for is no proof of that credential.
@@ -406,6 +421,7 @@ export class ClientAuth {
           this.#passwordAttempts = 0;
           this.#kbdintAttempts = 0;
         }
+        this.#awaiting = null;
         this.#pending = null;
         this.#querying = null;
         this.#next();
@@ -421,21 +437,32 @@ export class ClientAuth {
     });
   }
 
+  /** Message 60: PK_OK, PASSWD_CHANGEREQ or INFO_REQUEST, by the request it answers. */
   #on60(r: SSHReader): void {
-    if (this.#current === "publickey" && this.#querying) {
+    if (this.#awaiting === "publickey" && this.#querying) {
       const alg = r.readStringAscii("algorithm", MAX_NAME);
       r.readString("key blob", MAX_KEY_BLOB);
       const q = this.#querying;
       this.#querying = null;
+      this.#awaiting = null;
       if (alg !== q.algorithm) {
         throw protocolError("pk-ok-mismatch", `PK_OK names ${alg}, but ${q.algorithm} was asked`);
       }
       this.#requestSignature("publickey", q.index, q.algorithm);
       return;
     }
-    if (this.#current === "password") {
+    // Only as the answer to a password request we sent: old and new password go to whoever
+    // asks, so a change request the server slips in while we ask for the password is refused.
+    if (this.#awaiting === "password") {
       const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
       const language = r.readStringAscii("language tag", MAX_NAME);
+      this.#awaiting = null;
+      if (++this.#changeRequests > MAX_PASSWORD_CHANGES) {
+        return this.#giveUp(
+          `the server asked for a new password more than ${MAX_PASSWORD_CHANGES} times`,
+          "too-many-requests",
+        );
+      }
       if (this.#changeSent) {
         this.#changeSent = false;
         this.#host.emit({ type: "authPasswordChangeFailed", reason: "retry", prompt });
@@ -445,7 +472,7 @@ export class ClientAuth {
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
       return;
     }
-    if (this.#current === "keyboard-interactive") {
+    if (this.#awaiting === "keyboard-interactive") {
       const name = r.readStringUtf8("name", MAX_TEXT);
       const instruction = r.readStringUtf8("instruction", MAX_TEXT);
       r.readStringAscii("language tag", MAX_NAME);
@@ -498,6 +525,7 @@ export class ClientAuth {
       this.#passwordAttempts = Infinity;
       return this.#next();
     }
+    this.#changeRequests = 0;
     this.#sendRequest(
       "password",
       new SSHWriter().writeBoolean(false).writeStringUtf8(password).toBytes(),
@@ -534,6 +562,7 @@ export class ClientAuth {
       this.#kbdintAttempts = Infinity;
       // RFC 4256 has no cancel message, and a wrong number of responses is fatal to sshd;
       // a new request abandons this one (RFC 4252 §5): the next method, or the end.
+      this.#awaiting = null;
       this.#next();
       return;
     }
@@ -639,15 +668,24 @@ export class ClientAuth {
         }
       }
     }
+    this.#giveUp(
+      `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
+      "auth-methods-exhausted",
+    );
+  }
+
+  /** Ends authentication with ERR_PERMISSION_DENIED: what was tried, then `why`. */
+  #giveUp(why: string, detail: "auth-methods-exhausted" | "too-many-requests"): void {
     this.#state = "done";
+    this.#pending = null;
+    this.#awaiting = null;
     const tried = this.#tried.length ? this.#tried.join(", ") : "none";
     this.#host.onFailure(
       new DisconnectError(
         "ERR_PERMISSION_DENIED",
         DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE,
-        `Permission denied for user "${this.#o.username}": tried ${tried}; ` +
-          `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
-        { detail: "auth-methods-exhausted" },
+        `Permission denied for user "${this.#o.username}": tried ${tried}; ${why}`,
+        { detail },
       ),
     );
   }
@@ -751,6 +789,7 @@ export class ClientAuth {
   ): void {
     this.#current = method;
     this.#lastSent = method;
+    this.#awaiting = method;
     if (credential) this.#credentialSent = true;
     this.#host.send(
       new SSHWriter(128 + body.length).writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8(

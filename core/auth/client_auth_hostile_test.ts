@@ -1,10 +1,12 @@
 /**
  * ClientAuth against a hostile server, message by message: SUCCESS reports what was sent
- * (and whether it was trivial), and server-sig-algs cannot downgrade RSA to SHA-1.
+ * (and whether it was trivial), message 60 is taken only as the answer to a request in
+ * flight, and server-sig-algs cannot downgrade RSA to SHA-1.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type DisconnectError, SSHError } from "../errors.ts";
+import { MAX_PASSWORD_CHANGES } from "../limits.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "./client_auth.ts";
@@ -51,6 +53,8 @@ const success = Uint8Array.of(Msg.USERAUTH_SUCCESS);
 const failure = (methods: string[], partial = false) =>
   new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(methods).writeBoolean(partial)
     .toBytes();
+const changeRequest = new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8("Expired:")
+  .writeStringUtf8("").toBytes();
 const infoRequest = (prompts: number) => {
   const w = new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8("").writeStringUtf8("")
     .writeStringUtf8("").writeUint32(prompts);
@@ -103,6 +107,41 @@ test("ClientAuth: keyboard-interactive is trivial until an answer goes out", () 
       trivial: prompts === 0,
     });
   }
+});
+
+// ---- finding: PASSWD_CHANGEREQ only as an answer ----
+
+test("ClientAuth: PASSWD_CHANGEREQ before the password was sent is a protocol error", () => {
+  const { auth, last } = setup({ password: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  assert.ok(last("authPasswordRequest"), "the password is being asked for");
+  assert.throws(() => auth.handleMessage(Msg.USERAUTH_60, changeRequest), SSHError);
+  assert.equal(last("authPasswordChangeRequest"), undefined);
+});
+
+test("ClientAuth: a second PASSWD_CHANGEREQ before the change went out is a protocol error", () => {
+  const { auth, last } = setup({ password: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  auth.providePassword(last("authPasswordRequest")!.id, "old");
+  auth.handleMessage(Msg.USERAUTH_60, changeRequest);
+  assert.ok(last("authPasswordChangeRequest"));
+  assert.throws(() => auth.handleMessage(Msg.USERAUTH_60, changeRequest), SSHError);
+});
+
+test("ClientAuth: at most MAX_PASSWORD_CHANGES change requests per password attempt", () => {
+  const { auth, last, failures } = setup({ password: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  auth.providePassword(last("authPasswordRequest")!.id, "old");
+  let answered = 0;
+  for (let i = 0; i < 100 && !auth.done; i++) {
+    auth.handleMessage(Msg.USERAUTH_60, changeRequest);
+    const req = last("authPasswordChangeRequest");
+    if (auth.done || !req) break;
+    answered++;
+    auth.providePasswordChange(req.id, { oldPassword: "old", newPassword: `new${i}` });
+  }
+  assert.equal(answered, MAX_PASSWORD_CHANGES);
+  assert.equal(failures[0]?.code, "ERR_PERMISSION_DENIED");
 });
 
 // ---- finding: no SHA-1 by server-sig-algs ----

@@ -228,7 +228,8 @@ export class ClientAuth {
       case "authPasswordChangeRequest": {
         const f = options.authenticate ? this.#stagedChange : options.passwordChange;
         this.#answerLater(
-          async () => f ? await f(e.prompt) : null,
+          // Old and new password, never to a server whose changed key was let through.
+          async () => f && !this.#h.hostKeyUntrusted?.() ? await f(e.prompt) : null,
           (c) => engine.providePasswordChange(e.id, c),
           () => engine.providePasswordChange(e.id, null),
         );

@@ -1,12 +1,14 @@
 /**
  * connect() against scripted hostile servers during user authentication: no trivial login
- * slips past `disableTrivialAuth`, no SHA-1 downgrade, no crash on a callback's wrong answer.
+ * slips past `disableTrivialAuth`, no password goes out for a change nobody asked for, no
+ * SHA-1 downgrade, no crash on a callback's wrong answer.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHError } from "../../core/errors.ts";
 import { seededRandom } from "../../core/random.ts";
 import { Msg } from "../../core/transport/messages.ts";
+import { MAX_PASSWORD_CHANGES } from "../../core/limits.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
@@ -16,6 +18,7 @@ import { connect } from "./connect.ts";
 import {
   authFailure,
   authSuccess,
+  changeRequest,
   hostileAuthServer,
   hostileConnectOptions,
   infoRequest,
@@ -100,6 +103,47 @@ test("disableTrivialAuth accepts keyboard-interactive once an answer went out", 
   await conn.close();
 });
 
+test("an unsolicited PASSWD_CHANGEREQ is a protocol error: no password goes out", async () => {
+  let changes = 0;
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (parseAuthRequest(p).method === "none") {
+      // The change request arrives while the client is still asking for the password.
+      return ctx.send(authFailure(["password"]), changeRequest("Expired, again:"));
+    }
+    ctx.send(authFailure(["password"]));
+  });
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, {
+      password: async () => (await sleep(50), "hunter2"),
+      passwordChange: () => (changes++, { oldPassword: "hunter2", newPassword: "n3w" }),
+    }),
+  ));
+  assert.equal(e.code, "ERR_PROTOCOL");
+  assert.equal(changes, 0);
+  assert.ok(s.requests.every((r) => r.newPassword === undefined), JSON.stringify(s.requests));
+});
+
+test("a server that asks for a new password again and again is given up on", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (parseAuthRequest(p).method === "password") return ctx.send(changeRequest("Again:"));
+    ctx.send(authFailure(["password"]));
+  });
+  let changes = 0;
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, {
+      password: "old",
+      passwordChange: () => (changes++, { oldPassword: "old", newPassword: "new" }),
+    }),
+  ));
+  assert.equal(e.code, "ERR_PERMISSION_DENIED");
+  assert.equal(changes, MAX_PASSWORD_CHANGES);
+  assert.match(e.message, /new password more than/);
+});
+
 test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSignatureAlgs names it", async () => {
   const rsa = clientKeyFromSSHKey(
     generatePrivateKey("rsa", { keySize: 2048, random: seededRandom(3) }),
@@ -155,6 +199,20 @@ function stubAuth(engine: Record<string, unknown>, options: object, untrusted = 
   });
   return { auth, calls };
 }
+
+test("no password change is answered on a connection marked untrusted", async () => {
+  const given: unknown[] = [];
+  let asked = 0;
+  const { auth } = stubAuth(
+    { providePasswordChange: (_id: number, c: unknown) => void given.push(c) },
+    { passwordChange: () => (asked++, { oldPassword: "old", newPassword: "new" }) },
+    true,
+  );
+  auth.handleEvent({ type: "authPasswordChangeRequest", id: 1, prompt: "Expired:", language: "" });
+  await sleep(10);
+  assert.equal(asked, 0);
+  assert.deepEqual(given, [null]);
+});
 
 test("an answer the engine refuses fails the connection with a typed error, no unhandled rejection", async () => {
   const { auth, calls } = stubAuth({

@@ -48,7 +48,10 @@ export interface ConnectOptions extends LogOptions {
   readonly username?: string;
   /** Password, or a function asked on each attempt (return null to stop). */
   readonly password?: string | ((attempt: number) => string | null | Promise<string | null>);
-  /** Answers a server's password change request; default: refuse. */
+  /**
+   * Answers a server's password change request; default: refuse. Not called (the change
+   * is refused) on a connection marked untrusted by `markHostKeyUntrusted`.
+   */
   readonly passwordChange?: (
     prompt: string,
   ) =>
