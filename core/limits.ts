@@ -86,6 +86,14 @@ export const MAX_PRE_VERSION_BYTES = 64 * 1024;
 export const MAX_KBDINT_PROMPTS = 100;
 /** Authentication requests a client may pipeline while one is being decided: OpenSSH's client sends one at a time. */
 export const MAX_QUEUED_AUTH_REQUESTS = 8;
+/**
+ * Most USERAUTH_REQUESTs a client sends on one connection: a server answering each with a
+ * partial success (or SUCCESS never) would otherwise have credentials sent until the connect
+ * timeout. sshd gives up after 6 failures (MaxAuthTries); 64 leaves room for many keys.
+ */
+export const MAX_CLIENT_AUTH_REQUESTS = 64;
+/** Most INFO_REQUEST rounds a client answers in one keyboard-interactive attempt: a PAM conversation takes a few. */
+export const MAX_KBDINT_ROUNDS = 16;
 /** Most PASSWD_CHANGEREQs a client answers in one password attempt (a server may ask again for a better password). */
 export const MAX_PASSWORD_CHANGES = 8;
 

@@ -13,7 +13,9 @@ import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } 
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import {
+  MAX_CLIENT_AUTH_REQUESTS,
   MAX_KBDINT_PROMPTS,
+  MAX_KBDINT_ROUNDS,
   MAX_KEY_BLOB,
   MAX_NAME,
   MAX_PASSWORD_CHANGES,
@@ -62,7 +64,10 @@ export interface ClientAuthOptions {
   readonly kbdintSubmethods?: string;
   /** Method preference; default hostbased, publickey, keyboard-interactive, password (as OpenSSH). */
   readonly preferredMethods?: readonly string[];
-  /** How many password (and keyboard-interactive) rounds to try. Default 3, as OpenSSH. */
+  /**
+   * How many password (and keyboard-interactive) attempts to make on the connection, each
+   * counted once whatever partial successes come between. Default 3, as OpenSSH.
+   */
   readonly maxPasswordAttempts?: number;
   /**
    * Staged authentication (libssh2's `userauth_*` one call at a time): after
@@ -230,6 +235,10 @@ export class ClientAuth {
   #awaiting: string | null = null;
   /** A credential went out: a signature, a password, or a keyboard-interactive answer. */
   #credentialSent = false;
+  /** USERAUTH_REQUESTs sent (see MAX_CLIENT_AUTH_REQUESTS). */
+  #requests = 0;
+  /** INFO_REQUESTs in this keyboard-interactive attempt (see MAX_KBDINT_ROUNDS). */
+  #kbdintRounds = 0;
   /** PASSWD_CHANGEREQs in this password attempt (see MAX_PASSWORD_CHANGES). */
   #changeRequests = 0;
   #allowed: string[] = [];
@@ -271,6 +280,7 @@ export class ClientAuth {
     if (this.#state !== "inProgress" || this.#pending || this.#inFlight) {
       throw new LocalProtocolError("An authentication attempt is in progress or auth is over");
     }
+    if (this.#overBudget()) return;
     this.#inFlight = true;
     switch (attempt.method) {
       case "none":
@@ -415,12 +425,9 @@ export class ClientAuth {
             allowedMethods: allowed,
           });
         }
-        if (partialSuccess) {
-          // A method succeeded but more are needed: its keys/passwords may be tried anew.
-          this.#keyIndex = 0;
-          this.#passwordAttempts = 0;
-          this.#kbdintAttempts = 0;
-        }
+        // A partial success resets no key index or attempt count (as OpenSSH): the next
+        // method continues where the tries stand, so a server answering every request with
+        // a partial success cannot have the same credentials sent again and again.
         this.#awaiting = null;
         this.#pending = null;
         this.#querying = null;
@@ -486,6 +493,12 @@ export class ClientAuth {
           prompt: r.readStringUtf8("prompt", MAX_TEXT),
           echo: r.readBoolean("echo"),
         });
+      }
+      if (++this.#kbdintRounds > MAX_KBDINT_ROUNDS) {
+        return this.#giveUp(
+          `the server sent more than ${MAX_KBDINT_ROUNDS} keyboard-interactive rounds`,
+          "too-many-requests",
+        );
       }
       const id = this.#nextId++;
       this.#pending = { kind: "kbdint", id, count: n };
@@ -598,6 +611,7 @@ export class ClientAuth {
 
   /** Picks the next thing to try after a failure. */
   #next(): void {
+    if (this.#overBudget()) return;
     if (this.#o.staged) {
       this.#inFlight = false;
       this.#host.emit({
@@ -672,6 +686,19 @@ export class ClientAuth {
       `the server accepts ${this.#allowed.join(",") || "nothing more"}`,
       "auth-methods-exhausted",
     );
+  }
+
+  /**
+   * Whether the connection has had its MAX_CLIENT_AUTH_REQUESTS; then authentication ends
+   * (before a signature or password is asked for a request that could not go out).
+   */
+  #overBudget(): boolean {
+    if (this.#requests < MAX_CLIENT_AUTH_REQUESTS) return false;
+    this.#giveUp(
+      `${MAX_CLIENT_AUTH_REQUESTS} authentication requests sent without success`,
+      "too-many-requests",
+    );
+    return true;
   }
 
   /** Ends authentication with ERR_PERMISSION_DENIED: what was tried, then `why`. */
@@ -787,10 +814,13 @@ export class ClientAuth {
     body: Uint8Array,
     { hostBound = false, credential = false }: { hostBound?: boolean; credential?: boolean } = {},
   ): void {
+    if (this.#overBudget()) return;
+    this.#requests++;
     this.#current = method;
     this.#lastSent = method;
     this.#awaiting = method;
     if (credential) this.#credentialSent = true;
+    if (method === "keyboard-interactive") this.#kbdintRounds = 0;
     this.#host.send(
       new SSHWriter(128 + body.length).writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8(
         this.#o.username,

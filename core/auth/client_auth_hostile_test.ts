@@ -1,12 +1,13 @@
 /**
  * ClientAuth against a hostile server, message by message: SUCCESS reports what was sent
  * (and whether it was trivial), message 60 is taken only as the answer to a request in
- * flight, and server-sig-algs cannot downgrade RSA to SHA-1.
+ * flight, partial successes and repeated rounds cannot loop, and server-sig-algs cannot
+ * downgrade RSA to SHA-1.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type DisconnectError, SSHError } from "../errors.ts";
-import { MAX_PASSWORD_CHANGES } from "../limits.ts";
+import { DisconnectError, SSHError } from "../errors.ts";
+import { MAX_CLIENT_AUTH_REQUESTS, MAX_KBDINT_ROUNDS, MAX_PASSWORD_CHANGES } from "../limits.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "./client_auth.ts";
@@ -142,6 +143,68 @@ test("ClientAuth: at most MAX_PASSWORD_CHANGES change requests per password atte
   }
   assert.equal(answered, MAX_PASSWORD_CHANGES);
   assert.equal(failures[0]?.code, "ERR_PERMISSION_DENIED");
+});
+
+// ---- finding: no endless loops ----
+
+test("ClientAuth: partial successes reset no key index or attempt count", () => {
+  const { auth, sent, events, failures, methods } = setup({
+    publicKeys: [{ keyType: "ssh-ed25519", publicKeyBlob: ED_BLOB }],
+    password: true,
+    keyboardInteractive: true,
+  });
+  // The client gets every answer it asks for; the server says "partial success" to every
+  // request and asks one prompt per keyboard-interactive request.
+  let seen = 1; // SERVICE_REQUEST
+  for (let i = 0; i < 1000 && !auth.done; i++) {
+    if (sent.length === seen) {
+      const e = events.at(-1)!;
+      if (e.type === "authSignRequest") auth.provideSignature(e.id, Uint8Array.of(1));
+      else if (e.type === "authPasswordRequest") auth.providePassword(e.id, "pw");
+      else if (e.type === "authKbdintRequest") auth.provideKbdintResponses(e.id, ["pw"]);
+      continue;
+    }
+    seen = sent.length;
+    if (sent.at(-1)![0] === Msg.USERAUTH_REQUEST && methods().at(-1) === "keyboard-interactive") {
+      auth.handleMessage(Msg.USERAUTH_60, infoRequest(1));
+    } else {
+      auth.handleMessage(
+        Msg.USERAUTH_FAILURE,
+        failure(["publickey", "keyboard-interactive", "password"], true),
+      );
+    }
+  }
+  assert.equal(failures[0]?.code, "ERR_PERMISSION_DENIED");
+  const count = (m: string) => methods().filter((x) => x === m).length;
+  assert.equal(count("publickey"), 1);
+  assert.equal(count("keyboard-interactive"), 3);
+  assert.equal(count("password"), 3);
+});
+
+test("ClientAuth: at most MAX_KBDINT_ROUNDS rounds in one keyboard-interactive attempt", () => {
+  const { auth, last, failures } = setup({ keyboardInteractive: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["keyboard-interactive"]));
+  let rounds = 0;
+  for (let i = 0; i < 100 && !auth.done; i++) {
+    auth.handleMessage(Msg.USERAUTH_60, infoRequest(1));
+    if (auth.done) break;
+    rounds++;
+    auth.provideKbdintResponses(last("authKbdintRequest")!.id, ["x"]);
+  }
+  assert.equal(rounds, MAX_KBDINT_ROUNDS);
+  assert.equal(failures[0]?.code, "ERR_PERMISSION_DENIED");
+  assert.match(failures[0]!.message, /keyboard-interactive rounds/);
+});
+
+test("ClientAuth: staged attempts stop at MAX_CLIENT_AUTH_REQUESTS requests", () => {
+  const { auth, failures, methods } = setup({ staged: true });
+  for (let i = 0; i < 1000 && !auth.done; i++) {
+    auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["publickey"], true));
+    if (!auth.done) auth.tryMethod({ method: "none" });
+  }
+  assert.equal(methods().length, MAX_CLIENT_AUTH_REQUESTS);
+  assert.equal(failures[0]?.code, "ERR_PERMISSION_DENIED");
+  assert.equal(failures[0]?.detail, "too-many-requests");
 });
 
 // ---- finding: no SHA-1 by server-sig-algs ----

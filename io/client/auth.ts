@@ -123,6 +123,8 @@ export class ClientAuth {
   #error: Error | undefined;
   /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
   #refused: Error | undefined;
+  /** Times the keyboard-interactive fallback asked the `password` option (its attempt number). */
+  #kbdintPasswordAttempts = 0;
   // Staged authentication (the `authenticate` option).
   #stagedStarted = false;
   #methods: readonly string[] = [];
@@ -257,7 +259,10 @@ export class ClientAuth {
             if (
               pw === undefined || !e.prompts.every((p) => /password/i.test(p.prompt) && !p.echo)
             ) return null;
-            const value = typeof pw === "function" ? await pw(1) : pw;
+            // Each round is an attempt of its own: a callback counting attempts (as ssh_config's
+            // NumberOfPasswordPrompts does) can stop a server that asks again and again.
+            const attempt = ++this.#kbdintPasswordAttempts;
+            const value = typeof pw === "function" ? await pw(attempt) : pw;
             return value === null ? null : e.prompts.map(() => value);
           },
           (r) => {

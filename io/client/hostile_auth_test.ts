@@ -1,14 +1,14 @@
 /**
  * connect() against scripted hostile servers during user authentication: no trivial login
  * slips past `disableTrivialAuth`, no password goes out for a change nobody asked for, no
- * SHA-1 downgrade, no crash on a callback's wrong answer.
+ * endless loop of credentials, no SHA-1 downgrade, no crash on a callback's wrong answer.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHError } from "../../core/errors.ts";
 import { seededRandom } from "../../core/random.ts";
 import { Msg } from "../../core/transport/messages.ts";
-import { MAX_PASSWORD_CHANGES } from "../../core/limits.ts";
+import { MAX_KBDINT_ROUNDS, MAX_PASSWORD_CHANGES } from "../../core/limits.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
@@ -142,6 +142,65 @@ test("a server that asks for a new password again and again is given up on", asy
   assert.equal(e.code, "ERR_PERMISSION_DENIED");
   assert.equal(changes, MAX_PASSWORD_CHANGES);
   assert.match(e.message, /new password more than/);
+});
+
+test("endless partial successes: each password attempt and each key once, then denied", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    const { method } = parseAuthRequest(p);
+    ctx.send(authFailure(method === "none" ? ["publickey", "password"] : [method], true));
+  });
+  const attempts: number[] = [];
+  let signs = 0;
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, {
+      clientKeys: [slowKey(0, () => signs++)],
+      password: (attempt) => (attempts.push(attempt), "secret"),
+      preferredAuth: ["password", "publickey"],
+    }),
+  ));
+  assert.equal(e.code, "ERR_PERMISSION_DENIED");
+  assert.deepEqual(attempts, [1, 2, 3]);
+  assert.equal(signs, 0, "publickey was not listed after the password's partial successes");
+  assert.equal(s.requests.filter((r) => r.method === "password").length, 3);
+});
+
+test("endless partial successes to a key: it signs once", async () => {
+  await using s = await hostileAuthServer((ctx, type) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    ctx.send(authFailure(["publickey"], true));
+  });
+  let signs = 0;
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, { clientKeys: [slowKey(0, () => signs++)] }),
+  ));
+  assert.equal(e.code, "ERR_PERMISSION_DENIED");
+  assert.equal(signs, 1);
+});
+
+test("endless keyboard-interactive rounds end after MAX_KBDINT_ROUNDS, attempts counted", async () => {
+  let responses = 0;
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (type === Msg.USERAUTH_INFO_RESPONSE) {
+      return responses++, ctx.send(infoRequest("Password: "));
+    }
+    if (parseAuthRequest(p).method === "keyboard-interactive") {
+      return ctx.send(infoRequest("Password: "));
+    }
+    ctx.send(authFailure(["keyboard-interactive"]));
+  });
+  const attempts: number[] = [];
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, { password: (n) => (attempts.push(n), "secret") }),
+  ));
+  assert.equal(e.code, "ERR_PERMISSION_DENIED");
+  assert.match(e.message, /keyboard-interactive rounds/);
+  assert.equal(responses, MAX_KBDINT_ROUNDS);
+  assert.deepEqual(attempts, Array.from({ length: MAX_KBDINT_ROUNDS }, (_, i) => i + 1));
 });
 
 test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSignatureAlgs names it", async () => {

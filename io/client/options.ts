@@ -46,7 +46,11 @@ export interface ConnectOptions extends LogOptions {
   readonly port?: number;
   /** User to log in as; default the local user name. */
   readonly username?: string;
-  /** Password, or a function asked on each attempt (return null to stop). */
+  /**
+   * Password, or a function asked on each attempt (return null to stop). It also answers
+   * keyboard-interactive "Password:" prompts when there is no `kbdintResponses`; each such
+   * round is an attempt of its own, numbered on from 1.
+   */
   readonly password?: string | ((attempt: number) => string | null | Promise<string | null>);
   /**
    * Answers a server's password change request; default: refuse. Not called (the change
