@@ -307,8 +307,10 @@ function applyOptions(
         break;
       case "from": {
         once(name, o.from);
-        const list = splitPatternList(needValue());
-        if (list.length === 0) throw new Error("empty 'from' pattern list");
+        const list = needValue().split(",").map((s) => s.trim());
+        // OpenSSH denies on an empty item (a typo such as a trailing comma): the line is
+        // refused, rather than allowed on what remains.
+        if (list.some((s) => s === "")) throw new Error("empty item in 'from' pattern list");
         o.from = list;
         break;
       }

@@ -82,6 +82,13 @@ test("parseAuthorizedKeys() reports bad lines with the reason", () => {
   assert.match(errors[3]!.reason, /not host:port/);
 });
 
+test("a from= list with an empty item refuses its line, as OpenSSH denies on it", () => {
+  for (const from of ["10.0.0.0/8,", "10.0.0.0/8,,192.0.2.0/24", ",h", ""]) {
+    assert.throws(() => parseAuthorizedKeyOptions(`from="${from}"`), /empty item/, from);
+  }
+  assert.deepEqual(parseAuthorizedKeyOptions('from="10.0.0.0/8, h"').from, ["10.0.0.0/8", "h"]);
+});
+
 test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
   const ak = parseAuthorizedKeys(TEXT);
   const at = (host: string, addr: string, now = Date.UTC(2025, 0, 1)) => ({ host, addr, now });

@@ -158,7 +158,8 @@ function inNetwork(addr: IpBytes, net: IpBytes, bits: number): boolean {
 
 /**
  * OpenSSH's addr_match_list: matches an address against CIDR ranges or
- * wildcard patterns. 1 match, 0 none, -1 negated match, -2 a malformed range.
+ * wildcard patterns. 1 match, 0 none, -1 negated match, -2 a malformed range or an
+ * empty item.
  *
  * @example
  * ```ts
@@ -172,7 +173,13 @@ export function matchAddressList(
 ): -2 | -1 | 0 | 1 {
   const a = parseIpAddress(addr);
   let result: -1 | 0 | 1 = 0;
-  for (const item of splitPatternList(patterns)) {
+  // An empty item ("10.0.0.0/8,", "a,,b") is malformed, as in OpenSSH: not skipped, so a
+  // from= with a typo denies rather than allowing on what remains.
+  const items = (typeof patterns === "string" ? patterns.split(",") : patterns).map((s) =>
+    s.trim()
+  );
+  for (const item of items) {
+    if (item === "") return -2;
     const negated = item.startsWith("!");
     const pat = negated ? item.slice(1) : item;
     if (pat === "") return -2;

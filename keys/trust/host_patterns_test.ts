@@ -59,6 +59,12 @@ test("matchAddressList() matches CIDR ranges and wildcards, -2 for bad ranges", 
   assert.equal(matchAddressList("2001:db8::5", "2001:db8::/32"), 1);
   assert.equal(matchAddressList("192.0.2.7", "*,!192.0.2.0/28"), -1);
   assert.equal(matchAddressList("192.0.2.7", "192.0.2.1/24"), -2);
+  // An empty item is malformed (OpenSSH's addr_match_list), not skipped.
+  for (const list of ["10.0.0.0/8,", "10.0.0.0/8,,192.0.2.0/24", ",10.0.0.0/8", "!", ""]) {
+    assert.equal(matchAddressList("10.0.0.5", list), -2, JSON.stringify(list));
+  }
+  assert.equal(matchHostAndAddress("h.example", "10.0.0.5", "10.0.0.0/8,"), false);
+  assert.equal(matchHostAndAddress("h.example", "10.0.0.5", "h.example,,"), false);
 });
 
 test("matchHostAndAddress() evaluates from= like OpenSSH", () => {
