@@ -6,13 +6,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { addKnownHost, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import { loadCertificates, loadPublicKeys, readPrivateKeyList, readPublicKey } from "./files.ts";
-import { readKnownHosts } from "./known_hosts.ts";
+import { knownHostsVerifier, readKnownHosts } from "./known_hosts.ts";
 import { keygenTest } from "../../keys/_ssh_keygen_test_util.ts";
 
 function tempDir(): { dir: string; [Symbol.dispose](): void } {
@@ -73,6 +74,23 @@ test("readKnownHosts() reads one file, several (skipping missing ones), or text"
   assert.ok(matchKnownHosts(both, "b.example", undefined, 2222).trustedHostKeys[0]?.equals(b));
   const text = await readKnownHosts({ text: addKnownHost("", "c.example", 22, a) });
   assert.equal(text.entries.length, 1);
+});
+
+test("a known_hosts path that is a FIFO or a directory trusts nothing, and never waits", {
+  skip: process.platform === "win32" && "no FIFOs",
+}, async () => {
+  using t = tempDir();
+  const fifo = join(t.dir, "fifo");
+  execFileSync("mkfifo", [fifo]); // no writer: reading it would wait forever
+  const good = join(t.dir, "known_hosts");
+  writeFileSync(good, addKnownHost("", "a.example", 22, a));
+  const kh = await readKnownHosts([fifo, t.dir, good]);
+  assert.equal(kh.entries.length, 1, "the regular file is still read");
+  const verify = await knownHostsVerifier({ files: [fifo, t.dir] });
+  assert.throws(
+    () => verify({ host: "a.example", port: 22, keyBlob: a.publicBlob } as never),
+    /is not known/,
+  );
 });
 
 keygenTest("readPublicKey() and loadCertificates() read files ssh-keygen wrote", async (k) => {

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
 import {
   DEFAULT_HOST_KEY_ALGORITHMS,
@@ -25,6 +24,7 @@ import {
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, wallClock } from "../runtime/env.ts";
 import type { HostKeyInfo } from "./types.ts";
+import { readTrustFile } from "./trust_file.ts";
 
 /** Default known_hosts files, in OpenSSH's order. */
 export const DEFAULT_KNOWN_HOSTS_FILES = ["~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"];
@@ -82,14 +82,26 @@ export type KnownHostsSource = string | readonly string[] | { readonly text: str
  */
 export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHosts> {
   if (typeof source === "object" && "text" in source) return parseKnownHosts(source.text);
-  const files = typeof source === "string" ? [source] : source;
+  return parseKnownHosts(await readKnownHostsFiles(typeof source === "string" ? [source] : source));
+}
+
+/** Most bytes read from one known_hosts file (a million hashed lines is about 200 MB). */
+export const KNOWN_HOSTS_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The files' text, one after another. A file that is missing, unreadable, not a regular
+ * file (a FIFO would wait for a writer, /dev/zero never end) or over
+ * {@link KNOWN_HOSTS_MAX_BYTES} trusts nothing, as a missing one.
+ */
+async function readKnownHostsFiles(files: readonly string[]): Promise<string> {
   let text = "";
   for (const f of files) {
     try {
-      text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
-    } catch { /* a missing file trusts nothing */ }
+      const bytes = await readTrustFile(expandHome(f), { maxBytes: KNOWN_HOSTS_MAX_BYTES });
+      text += new TextDecoder().decode(bytes) + "\n";
+    } catch { /* trusts nothing */ }
   }
-  return parseKnownHosts(text);
+  return text;
 }
 
 /**
@@ -119,13 +131,7 @@ export async function knownHostsVerifier(
 ): Promise<KnownHostsVerifier> {
   let text = "";
   if ("text" in source) text = source.text;
-  else if ("files" in source) {
-    for (const f of source.files) {
-      try {
-        text += new TextDecoder().decode(await readFile(expandHome(f))) + "\n";
-      } catch { /* a missing file trusts nothing */ }
-    }
-  }
+  else if ("files" in source) text = await readKnownHostsFiles(source.files);
   const kh = "parsed" in source ? source.parsed : parseKnownHosts(text);
   const now = options.now ?? wallClock;
   const refuse = (message: string): never => {
