@@ -33,7 +33,8 @@ interface BunSocketHandlers {
   open?(s: BunSocket): void;
   data?(s: BunSocket, d: Uint8Array): void;
   drain?(s: BunSocket): void;
-  close?(s: BunSocket): void;
+  /** Bun 1.4 reports a reset here (`error`), not through `error`. */
+  close?(s: BunSocket, error?: Error): void;
   end?(s: BunSocket): void;
   error?(s: BunSocket, e: Error): void;
   connectError?(s: BunSocket, e: Error): void;
@@ -71,8 +72,16 @@ function halfClose(s: BunSocket): void {
 class BunByteSocket implements ByteSocket {
   #s: BunSocket | undefined;
   #h: SocketHandlers | undefined;
-  /** Bytes that arrived before `setHandlers` (copies: the read's own buffer is freed). */
-  #early: Uint8Array[] | undefined;
+  /**
+   * What arrived before `setHandlers`, in order: data (copies: the read's own buffer is
+   * freed), the peer's end, an error, the close. Dropping the end or close left a connect
+   * waiting for its timeout.
+   */
+  #early: (Uint8Array | Error | "end" | "close")[] | undefined;
+  /** `end` was delivered (Bun reports no end for a FIN after our own half-close). */
+  #ended = false;
+  #destroyed = false;
+  #errored = false;
   /** What Bun's `write()` did not take yet, in order. */
   #pending: Uint8Array[] | undefined;
   #pendingBytes = 0;
@@ -127,6 +136,7 @@ class BunByteSocket implements ByteSocket {
   }
 
   destroy(): void {
+    this.#destroyed = true;
     this.#s!.terminate();
   }
 
@@ -142,7 +152,12 @@ class BunByteSocket implements ByteSocket {
     this.#h = handlers;
     const early = this.#early;
     this.#early = undefined;
-    if (early) { for (const d of early) handlers.data(d); }
+    for (const e of early ?? []) {
+      if (e === "end") handlers.end();
+      else if (e === "close") handlers.close();
+      else if (e instanceof Error) handlers.error(e);
+      else handlers.data(e);
+    }
   }
 
   /** Writes what waited; true once all is written. */
@@ -180,17 +195,31 @@ class BunByteSocket implements ByteSocket {
   }
 
   onEnd(): void {
-    this.#h?.end();
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#deliver("end");
   }
 
-  onClose(): void {
+  onClose(error?: Error): void {
     if (this.#closed) return;
+    if (error) this.onError(error);
+    // A FIN after our own half-close comes as a bare close: the peer did end its side.
+    else if (!this.#destroyed && !this.#errored) this.onEnd();
     this.#closed = true;
-    this.#h?.close();
+    this.#deliver("close");
   }
 
   onError(e: Error): void {
-    this.#h?.error(e);
+    this.#errored = true;
+    this.#deliver(e);
+  }
+
+  #deliver(e: Error | "end" | "close"): void {
+    const h = this.#h;
+    if (!h) (this.#early ??= []).push(e);
+    else if (e === "end") h.end();
+    else if (e === "close") h.close();
+    else h.error(e);
   }
 }
 
@@ -201,7 +230,7 @@ const HANDLERS: BunSocketHandlers = {
   data: (s, d) => s.data.onData(d),
   drain: (s) => s.data.onDrain(s),
   end: (s) => s.data.onEnd(),
-  close: (s) => s.data.onClose(),
+  close: (s, e) => s.data.onClose(e),
   error: (s, e) => s.data.onError(e),
 };
 
@@ -227,6 +256,11 @@ export async function connectBunSocket(
   signal?.addEventListener("abort", abort, { once: true });
   const s = await connecting;
   signal?.removeEventListener("abort", abort);
+  if (signal?.aborted) {
+    // Aborted while connecting: the socket is being torn down, not handed out.
+    s.terminate();
+    throw signal.reason ?? new Error("Connect aborted");
+  }
   socket.connected(s);
   return socket;
 }

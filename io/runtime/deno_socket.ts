@@ -38,6 +38,10 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
   let h: SocketHandlers | undefined;
   let queue: Uint8Array[] = [];
   let queued = 0;
+  /** Bytes of the batch being written now: still ours to count for backpressure. */
+  let inFlight = 0;
+  /** A write returned false: `drain` is owed once the backlog halves. */
+  let full = false;
   let writing = false;
   let paused = false;
   let resumeRead: (() => void) | undefined;
@@ -54,6 +58,10 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
       conn.close();
     } catch { /* already closed */ }
     h?.close();
+    // A read loop held by pause() ends now.
+    const r = resumeRead;
+    resumeRead = undefined;
+    r?.();
   };
   const flush = async () => {
     if (writing) return;
@@ -64,13 +72,18 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         const chunks = queue;
         const batch = chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
         queue = [];
+        inFlight = queued;
         queued = 0;
         // Copied chunks (sealed ciphertext) are freed at once, a lone one once written.
         if (chunks.length > 1) { for (const c of chunks) releaseTransient(c); }
         let off = 0;
         while (off < batch.length) off += await conn.write(batch.subarray(off));
+        inFlight = 0;
         if (chunks.length === 1) releaseTransient(batch);
-        if (queued < SOCKET_WRITE_HIGH_WATER / 2) h?.drain();
+        if (full && queued < SOCKET_WRITE_HIGH_WATER / 2) {
+          full = false;
+          h?.drain();
+        }
       }
       if (endRequested && !closed && !writeEnded) {
         await conn.closeWrite().catch(() => {});
@@ -92,10 +105,14 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     let buf = new Uint8Array(size);
     try {
       for (;;) {
-        if (paused) await new Promise<void>((r) => (resumeRead = r));
+        // Checked again after the read: a pause() while it waited holds its bytes too (the
+        // buffer is not reused before they are delivered).
+        while (paused) await new Promise<void>((r) => (resumeRead = r));
         if (buf.length !== size) buf = new Uint8Array(size);
         const n = await conn.read(buf);
         if (n === null) break;
+        while (paused && !closed) await new Promise<void>((r) => (resumeRead = r));
+        if (closed) return;
         size = nextReadSize(size, n);
         h!.data(buf.subarray(0, n));
       }
@@ -114,7 +131,9 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
       queue.push(data);
       queued += data.length;
       void flush();
-      return queued < SOCKET_WRITE_HIGH_WATER;
+      if (queued + inFlight < SOCKET_WRITE_HIGH_WATER) return true;
+      full = true;
+      return false;
     },
     end() {
       endRequested = true;

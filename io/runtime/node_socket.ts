@@ -103,10 +103,22 @@ function corkedWrite(sock: net.Socket, chunks: readonly Uint8Array[]): boolean {
 class NodeByteSocket implements ByteSocket {
   protected readonly sock: net.Socket;
   readonly #sink: ReadSink | undefined;
+  /**
+   * `end`, `error` and `close` that came before `setHandlers` (any await between the connect
+   * and the handlers: a reset there was an unhandled `error` event, which ends a Node
+   * process, and a close was never reported, so the connect waited for its timeout).
+   */
+  #early: (Error | "end" | "close")[] | undefined = [];
+  #onEarly: ((e?: Error | boolean) => void) | undefined = (e) => {
+    this.#early?.push(e instanceof Error ? e : e === undefined ? "end" : "close");
+  };
 
   constructor(sock: net.Socket, sink: ReadSink | undefined) {
     this.sock = sock;
     this.#sink = sink;
+    sock.on("end", this.#onEarly!);
+    sock.on("error", this.#onEarly!);
+    sock.on("close", this.#onEarly!);
   }
 
   write(data: Uint8Array): boolean {
@@ -143,10 +155,23 @@ class NodeByteSocket implements ByteSocket {
         if (RELEASE_WRITTEN) freeOwned(chunk);
       });
     }
+    const onEarly = this.#onEarly!;
+    this.#onEarly = undefined; // an idle connection keeps no closure for it
+    sock.off("end", onEarly);
+    sock.off("error", onEarly);
+    sock.off("close", onEarly);
     sock.on("end", () => h.end());
     sock.on("error", (e: Error) => h.error(e));
     sock.on("drain", () => h.drain());
     sock.on("close", () => h.close());
+    // After the early data (replayed by the sink above), in the order they came.
+    const early = this.#early!;
+    this.#early = undefined;
+    for (const e of early) {
+      if (e === "end") h.end();
+      else if (e === "close") h.close();
+      else h.error(e);
+    }
   }
 
   get localAddress(): string | undefined {

@@ -9,7 +9,11 @@
 import type { ByteSocket, SocketHandlers, WebDuplex } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
-/** Adapts a Web Streams duplex to a {@link ByteSocket}. */
+/**
+ * Adapts a Web Streams duplex to a {@link ByteSocket}. Half-close as TCP: the readable ending
+ * is the peer's end (`end`), and `close` follows once our side has ended too (`end()`, or
+ * an error, or `destroy()`); nothing is delivered after `close`.
+ */
 export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
   const writer = duplex.writable.getWriter();
   const reader = duplex.readable.getReader();
@@ -17,51 +21,74 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
   let paused = false;
   let resumeReading: (() => void) | undefined;
   let closed = false;
+  let readEnded = false;
+  let writeEnded = false;
   let pendingWrites = 0;
   let buffered = 0;
   const finish = () => {
     if (closed) return;
     closed = true;
     handlers?.close();
+    const r = resumeReading; // a read loop held by pause() ends
+    resumeReading = undefined;
+    r?.();
+  };
+  const fail = (e: unknown) => {
+    if (closed) return;
+    handlers?.error(e instanceof Error ? e : new Error(String(e)));
+    reader.cancel().catch(() => {});
+    finish();
+  };
+  const whilePaused = async () => {
+    while (paused && !closed) await new Promise<void>((r) => (resumeReading = r));
   };
   const pumpReads = async () => {
     try {
       for (;;) {
-        if (paused) await new Promise<void>((r) => (resumeReading = r));
+        await whilePaused();
+        if (closed) return;
         const { value, done } = await reader.read();
+        // A pause() while the read waited holds its chunk too.
+        await whilePaused();
+        if (closed) return;
         if (done) break;
         if (value && value.length) handlers!.data(value);
       }
+      readEnded = true;
       handlers!.end();
+      if (writeEnded) finish();
     } catch (e) {
-      if (!closed) handlers!.error(e instanceof Error ? e : new Error(String(e)));
+      fail(e);
     }
-    finish();
   };
   return {
     write(data) {
-      if (closed) return false;
+      if (closed || writeEnded) return false;
       buffered += data.length;
       pendingWrites++;
       writer.write(data).then(
         () => {
           buffered -= data.length;
-          if (--pendingWrites === 0 || buffered < SOCKET_WRITE_HIGH_WATER / 2) handlers?.drain();
+          if ((--pendingWrites === 0 || buffered < SOCKET_WRITE_HIGH_WATER / 2) && !closed) {
+            handlers?.drain();
+          }
         },
-        (e) => {
-          if (!closed) handlers?.error(e instanceof Error ? e : new Error(String(e)));
-          finish();
-        },
+        fail,
       );
       return buffered < SOCKET_WRITE_HIGH_WATER;
     },
     end() {
-      writer.close().catch(() => {});
+      if (closed || writeEnded) return;
+      writer.close().then(() => {
+        writeEnded = true;
+        if (readEnded) finish();
+      }, fail);
     },
     destroy() {
+      if (closed) return;
+      finish(); // first: the cancelled read below delivers nothing
       writer.abort().catch(() => {});
       reader.cancel().catch(() => {});
-      finish();
     },
     pause() {
       paused = true;
