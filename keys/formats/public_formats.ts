@@ -64,7 +64,7 @@ export function parseOpenSSHPublicKeyLine(line: string): OpenSSHPublicKeyLine {
  * expression with overlapping blank runs took cubic time on a line of blanks ending in a
  * lone "\r": seconds per authorized_keys line a user controls.)
  */
-function splitPublicKeyLine(
+export function splitPublicKeyLine(
   line: string,
 ): { type: string; base64: string; comment: string } | undefined {
   const t = line.trim();
