@@ -251,7 +251,11 @@ export async function loadCertificates(
 export interface LoadKeyPairsOptions {
   /** Passphrase for encrypted keys. */
   readonly passphrase?: string;
-  /** Skip keys that are missing, encrypted without a passphrase or unreadable (default false: throw). */
+  /**
+   * Skip keys that are missing, encrypted without a passphrase or unreadable, and
+   * `-cert.pub` certificates that are unreadable or for another key (their key still
+   * loads). Default false: throw.
+   */
   readonly ignoreErrors?: boolean;
 }
 
@@ -295,17 +299,37 @@ export async function loadKeyPairs(
       out.push(k);
       continue;
     }
+    let key: SSHKey;
     try {
-      const key = await readPrivateKey(k, options.passphrase);
-      const isPath = typeof k === "string" && !looksLikeKeyText(k);
-      const cert = isPath ? await readOptionalCertificate(`${k}-cert.pub`) : undefined;
-      if (cert) out.push(new SSHKeyPair(key, cert));
-      out.push(new SSHKeyPair(key));
+      key = await readPrivateKey(k, options.passphrase);
     } catch (e) {
       if (!options.ignoreErrors) throw e;
+      continue;
     }
+    const isPath = typeof k === "string" && !looksLikeKeyText(k);
+    if (isPath) out.push(...await certifiedPair(key, `${k}-cert.pub`, options));
+    out.push(new SSHKeyPair(key));
   }
   return out;
+}
+
+/**
+ * The pair of `key` with the certificate at `certPath`, if there is one. With
+ * `ignoreErrors` a certificate that cannot be read or is for another key gives none:
+ * its own try, so a bad `-cert.pub` costs only itself, not the valid key beside it.
+ */
+async function certifiedPair(
+  key: SSHKey,
+  certPath: string,
+  options: LoadKeyPairsOptions,
+): Promise<SSHKeyPair[]> {
+  try {
+    const cert = await readOptionalCertificate(certPath);
+    return cert ? [new SSHKeyPair(key, cert)] : [];
+  } catch (e) {
+    if (!options.ignoreErrors) throw e;
+    return [];
+  }
 }
 
 /** Default identity files, in OpenSSH's order. */
