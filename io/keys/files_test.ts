@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
-import { loadKeyPairs } from "./files.ts";
+import { KeyImportError } from "../../keys/errors.ts";
+import { loadKeyPairs, loadPublicKeys, readPublicKey } from "./files.ts";
 
 function tempDir(): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
@@ -35,4 +36,29 @@ test("loadKeyPairs() with ignoreErrors skips a bad -cert.pub but keeps the key b
     assert.equal(pairs[0]!.certificate, undefined);
     await assert.rejects(loadKeyPairs([path]), bad);
   }
+});
+
+test("readPublicKey() and loadPublicKeys() give a certificate's certified key, with its comment", async () => {
+  using t = tempDir();
+  const cert = createCertificate({ key, caKey: other, type: "user", keyId: "k", comment: "me@h" });
+  const path = join(t.dir, "id_ed25519-cert.pub");
+  writeFileSync(path, cert.exportCertificate());
+  for (const input of [path, cert.exportCertificate(), cert.blob]) {
+    const got = await readPublicKey(input);
+    assert.ok(got.equals(key) && !got.hasPrivateKey());
+    if (typeof input === "string") assert.equal(got.getComment(), "me@h");
+  }
+  // In a list, in file order among other keys; a bad certificate line is named by number.
+  const text = `# keys\n${other.exportPublicKey()}${cert.exportCertificate()}` +
+    other.exportPublicKey("rfc4716");
+  const keys = await loadPublicKeys([text, path, cert.blob]);
+  assert.deepEqual(
+    keys.map((k) => k.getFingerprint()),
+    [other, key, other, key, key].map((k) => k.getFingerprint()),
+  );
+  assert.equal(keys[1]!.getComment(), "me@h");
+  await assert.rejects(
+    loadPublicKeys(`${other.exportPublicKey()}ssh-ed25519-cert-v01@openssh.com AAAA\n`),
+    (e) => e instanceof KeyImportError && /\(line 2\)/.test(e.message),
+  );
 });
