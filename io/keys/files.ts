@@ -8,13 +8,18 @@
 
 import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
-import { importCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
+import {
+  importCertificate,
+  plainKeyType,
+  SSHCertificate,
+} from "../../keys/certificates/certificate.ts";
 import {
   importPrivateKey,
   importPrivateKeyList,
   importPublicKey,
   importPublicKeyList,
 } from "../../keys/formats/import.ts";
+import { blobKeyType, formatOpenSSHPublicKeyLine } from "../../keys/formats/public_formats.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
@@ -158,7 +163,8 @@ function looksLikePublicKeyText(s: string): boolean {
 /**
  * Reads one public key (AsyncSSH's `read_public_key`): from a key object, its
  * text (OpenSSH `.pub` line, RFC 4716 or PEM), its wire blob, or a file path
- * (`~` expands). A certificate file gives its certified key.
+ * (`~` expands). A certificate (file, line or blob) gives its certified key, with
+ * the certificate's comment.
  *
  * @example
  * ```ts
@@ -174,16 +180,53 @@ function looksLikePublicKeyText(s: string): boolean {
  */
 export async function readPublicKey(input: PublicKeyInput): Promise<SSHKey> {
   if (input instanceof SSHKey) return input;
-  if (input instanceof Uint8Array) return importPublicKey(input);
+  if (input instanceof Uint8Array) return importPublicBlob(input);
   const text = looksLikePublicKeyText(input) ? input : await readText(input, "public key");
-  return importPublicKey(text);
+  return importPublicKey(certifiedKeyLines(text));
+}
+
+/** The certified key of a certificate, with the certificate's comment. */
+function certifiedKey(cert: SSHCertificate): SSHKey {
+  return SSHKey.fromPublicBlob(cert.key.publicBlob, cert.getComment());
+}
+
+/** A key's wire blob (or DER), or a certificate's blob giving its certified key. */
+function importPublicBlob(blob: Uint8Array): SSHKey {
+  const type = blobKeyType(blob);
+  if (type !== undefined && plainKeyType(type) !== undefined) {
+    return certifiedKey(importCertificate(blob));
+  }
+  return importPublicKey(blob);
+}
+
+/**
+ * `text` with each certificate line replaced by its certified key's line, for the
+ * public key importers (which refuse certificates): in place, so keys keep the file's
+ * order and errors its line numbers.
+ */
+function certifiedKeyLines(text: string): string {
+  if (!text.includes("-cert-v01@openssh.com")) return text;
+  const lines = text.split(/\r?\n|\r/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const blank = line.search(/[ \t]/);
+    if (blank < 0 || plainKeyType(line.slice(0, blank)) === undefined) continue;
+    try {
+      const key = certifiedKey(importCertificate(line));
+      lines[i] = formatOpenSSHPublicKeyLine(key.publicBlob, key.getComment()).trimEnd();
+    } catch (e) {
+      throw new KeyImportError(`${(e as Error).message} (line ${i + 1})`, { cause: e });
+    }
+  }
+  return lines.join("\n");
 }
 
 /**
  * Loads public keys (AsyncSSH's `load_public_keys`): key objects, key text
  * with one or more keys (authorized_keys-style lines without options,
  * RFC 4716 or PEM blocks), or file paths whose every key is read, in order. A
- * single string is one file path or one text.
+ * single string is one file path or one text. A certificate line or blob gives
+ * its certified key.
  *
  * @example
  * ```ts
@@ -205,11 +248,10 @@ export async function loadPublicKeys(
   const out: SSHKey[] = [];
   for (const k of list) {
     if (k instanceof SSHKey) out.push(k);
-    else if (k instanceof Uint8Array) out.push(importPublicKey(k));
+    else if (k instanceof Uint8Array) out.push(importPublicBlob(k));
     else {
-      out.push(
-        ...importPublicKeyList(looksLikePublicKeyText(k) ? k : await readText(k, "public key")),
-      );
+      const text = looksLikePublicKeyText(k) ? k : await readText(k, "public key");
+      out.push(...importPublicKeyList(certifiedKeyLines(text)));
     }
   }
   return out;
@@ -251,7 +293,11 @@ export async function loadCertificates(
 export interface LoadKeyPairsOptions {
   /** Passphrase for encrypted keys. */
   readonly passphrase?: string;
-  /** Skip keys that are missing, encrypted without a passphrase or unreadable (default false: throw). */
+  /**
+   * Skip keys that are missing, encrypted without a passphrase or unreadable, and
+   * `-cert.pub` certificates that are unreadable or for another key (their key still
+   * loads). Default false: throw.
+   */
   readonly ignoreErrors?: boolean;
 }
 
@@ -295,17 +341,37 @@ export async function loadKeyPairs(
       out.push(k);
       continue;
     }
+    let key: SSHKey;
     try {
-      const key = await readPrivateKey(k, options.passphrase);
-      const isPath = typeof k === "string" && !looksLikeKeyText(k);
-      const cert = isPath ? await readOptionalCertificate(`${k}-cert.pub`) : undefined;
-      if (cert) out.push(new SSHKeyPair(key, cert));
-      out.push(new SSHKeyPair(key));
+      key = await readPrivateKey(k, options.passphrase);
     } catch (e) {
       if (!options.ignoreErrors) throw e;
+      continue;
     }
+    const isPath = typeof k === "string" && !looksLikeKeyText(k);
+    if (isPath) out.push(...await certifiedPair(key, `${k}-cert.pub`, options));
+    out.push(new SSHKeyPair(key));
   }
   return out;
+}
+
+/**
+ * The pair of `key` with the certificate at `certPath`, if there is one. With
+ * `ignoreErrors` a certificate that cannot be read or is for another key gives none:
+ * its own try, so a bad `-cert.pub` costs only itself, not the valid key beside it.
+ */
+async function certifiedPair(
+  key: SSHKey,
+  certPath: string,
+  options: LoadKeyPairsOptions,
+): Promise<SSHKeyPair[]> {
+  try {
+    const cert = await readOptionalCertificate(certPath);
+    return cert ? [new SSHKeyPair(key, cert)] : [];
+  } catch (e) {
+    if (!options.ignoreErrors) throw e;
+    return [];
+  }
 }
 
 /** Default identity files, in OpenSSH's order. */

@@ -26,6 +26,7 @@ import { SSHError } from "../../core/errors.ts";
 import { type RandomSource, systemRandom } from "../../core/random.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
+import { splitPublicKeyLine } from "../formats/public_formats.ts";
 import { matchAddressList } from "../trust/host_patterns.ts";
 import { fingerprintBlob, type FingerprintHash } from "../fingerprint.ts";
 import { SSHKey } from "../ssh_key.ts";
@@ -33,6 +34,11 @@ import { KeyImportError } from "../errors.ts";
 
 /** OpenSSH's limit on principals per certificate (SSHKEY_CERT_MAX_PRINCIPALS). */
 const MAX_PRINCIPALS = 256;
+/**
+ * The longest `-cert.pub` line importCertificate reads, as authorized_keys and
+ * known_hosts lines are capped: a line is text someone else may have written.
+ */
+export const MAX_CERTIFICATE_LINE = 64 * 1024;
 /** `valid before` of a certificate that never expires. */
 export const CERT_FOREVER = 0xffffffffffffffffn;
 /** Extensions `ssh-keygen -s` grants user certificates by default. */
@@ -478,14 +484,20 @@ export class SSHCertificate {
  */
 export function importCertificate(data: string | Uint8Array): SSHCertificate {
   if (data instanceof Uint8Array) return SSHCertificate.fromBlob(data);
-  const m = /^\s*(\S+)[ \t]+([A-Za-z0-9+/=]+)(?:[ \t]+(.*?))?\s*$/.exec(
-    data.split(/\r?\n/).find((l) => l.trim() && !l.trim().startsWith("#")) ?? "",
-  );
-  if (!m) throw new KeyImportError("Cannot import certificate: expected 'type base64 [comment]'");
-  const cert = SSHCertificate.fromBlob(decodeBase64(m[2]!, "certificate base64"), m[3] ?? "");
-  if (cert.typeName !== m[1]) {
+  const line = data.split(/\r?\n/).find((l) => l.trim() && !l.trim().startsWith("#")) ?? "";
+  if (line.length > MAX_CERTIFICATE_LINE) {
     throw new KeyImportError(
-      `Cannot import certificate: line says '${m[1]}' but the blob is '${cert.typeName}'`,
+      `Cannot import certificate: the line is over ${MAX_CERTIFICATE_LINE} characters`,
+    );
+  }
+  // Split in one pass: a regular expression backtracked quadratically on a comment
+  // holding a long run of blanks and then another character (80,000 blanks: 5 s).
+  const m = splitPublicKeyLine(line);
+  if (!m) throw new KeyImportError("Cannot import certificate: expected 'type base64 [comment]'");
+  const cert = SSHCertificate.fromBlob(decodeBase64(m.base64, "certificate base64"), m.comment);
+  if (cert.typeName !== m.type) {
+    throw new KeyImportError(
+      `Cannot import certificate: line says '${m.type}' but the blob is '${cert.typeName}'`,
     );
   }
   return cert;

@@ -10,6 +10,7 @@ import {
   certKeyType,
   createCertificate,
   importCertificate,
+  MAX_CERTIFICATE_LINE,
   plainKeyType,
   SSHCertificate,
 } from "./certificate.ts";
@@ -269,5 +270,24 @@ test("verifySignature() verifies a certificate once, and again when its bytes or
     assert.equal(verifies, 4);
   } finally {
     registerCurve25519Backend(backend);
+  }
+});
+
+test("importCertificate() splits a line with a long blank run in its comment in one pass", () => {
+  const ca = generatePrivateKey("ed25519", { random: seededRandom(5) });
+  const line = createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" })
+    .exportCertificate().trim();
+  // Blanks then another character made the old regular expression backtrack
+  // quadratically (80,000 blanks: 5 s). A line of exactly the cap is read whole...
+  const comment = "x" + " ".repeat(MAX_CERTIFICATE_LINE - line.length - 4) + "y";
+  assert.equal(importCertificate(`${line}\t${comment} \n`).getComment(), comment);
+  assert.equal(importCertificate(`# c\n  ${line}\t \n`).getComment(), "");
+  // ...and a longer line is refused by the cap.
+  assert.throws(
+    () => importCertificate(`${line} x${" ".repeat(80_000)}y`),
+    (e) => e instanceof KeyImportError && e.message.includes(`over ${MAX_CERTIFICATE_LINE}`),
+  );
+  for (const bad of [`${line}\rx`, `${line} a\u2028b`, `${line}!`, line.split(" ")[0]!]) {
+    assert.throws(() => importCertificate(bad), KeyImportError, JSON.stringify(bad.slice(-8)));
   }
 });

@@ -49,7 +49,10 @@ export function parseCertificateTime(value: string, nowMs?: number): bigint {
   if (word === "forever") return CERT_TIME_FOREVER;
   if (v[0] === "+" || v[0] === "-") {
     const body = v.slice(1);
-    if (!/^(\d+[smhdwSMHDW]?)+$/.test(body)) {
+    // Each run of digits ends at a unit or the end: the nested (\d+unit?)+ split a
+    // run of digits every possible way before refusing (2^n steps: 62 digits and an
+    // "x", inside MAX_TIME_STRING, never finished).
+    if (!/^\d+(?:[smhdwSMHDW]\d+)*[smhdwSMHDW]?$/.test(body)) {
       throw new RangeError(
         `Cannot parse certificate time '${value}': expected e.g. +1w2d, -1d or +3600`,
       );

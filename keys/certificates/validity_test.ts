@@ -92,3 +92,17 @@ keygenTest("validity strings give the times ssh-keygen -V gives", (k) => {
     check("20250101:20300102123000", "20250101", "20300102123000");
   }
 });
+
+test("parseCertificateTime() refuses a long digit run with a bad unit without backtracking", () => {
+  // The old nested pattern tried every split of the digits: 2^n steps for n digits.
+  const value = "+" + "1".repeat(62) + "x";
+  assert.equal(value.length, 64); // the longest string looked at
+  assert.throws(() => parseCertificateTime(value, NOW), /expected e\.g\. \+1w2d/);
+  // The same strings as before are read.
+  for (const ok of ["+1", "+1w2d3", "-10s", "+1d2h3m4s5w", "+0"]) {
+    assert.equal(typeof parseCertificateTime(ok, NOW), "bigint", ok);
+  }
+  for (const bad of ["+", "+d", "+1dd", "+1d-2h", "+1 d", "+1x", "+w1"]) {
+    assert.throws(() => parseCertificateTime(bad, NOW), RangeError, bad);
+  }
+});

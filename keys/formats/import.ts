@@ -26,7 +26,6 @@ import { isPuttyPrivateKey, parsePuttyPrivateKey } from "./putty.ts";
 import { parseSpki } from "./spki.ts";
 import { SSHKey } from "../ssh_key.ts";
 import { KeyImportError } from "../errors.ts";
-import { SSHError } from "../../core/errors.ts";
 
 /** Options for {@link importPrivateKey}. */
 export interface ImportPrivateKeyOptions {
@@ -57,13 +56,14 @@ function normalize(
   return p;
 }
 
-/** Turns any SSHError raised while decoding into a KeyImportError. */
-function asImportError(e: unknown, what: string): KeyImportError {
+/**
+ * Turns any Error raised while decoding into a KeyImportError (the original as its
+ * cause): decoding runs other libraries' code (@noble's KDFs and curves throw plain
+ * Error on parameters a file chose), and a caller matches on one class and code.
+ */
+export function asImportError(e: unknown, what: string): KeyImportError {
   if (e instanceof KeyImportError) return e;
-  if (e instanceof SSHError) {
-    return new KeyImportError(`Cannot import ${what}: ${e.message}`, { cause: e });
-  }
-  if (e instanceof RangeError || e instanceof TypeError) {
+  if (e instanceof Error) {
     return new KeyImportError(`Cannot import ${what}: ${e.message}`, { cause: e });
   }
   throw e;

@@ -1,7 +1,7 @@
 // Interop: keys written by the real ssh-keygen import, with ssh-keygen's fingerprints.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
+import { asImportError, importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
 import { KeyImportError } from "../errors.ts";
 import { keygenTest } from "../_ssh_keygen_test_util.ts";
 import { generatePrivateKey } from "../generate.ts";
@@ -143,4 +143,18 @@ test("importPublicKeyList() reads thousands of RFC 4716 and PEM blocks, each fro
     () => importPublicKeyList(k.exportPublicKey() + "---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n"),
     /line 2/,
   );
+});
+
+test("asImportError() makes any Error raised while decoding a KeyImportError with it as cause", () => {
+  // Other libraries' code (the KDFs) throws plain Error: it escaped without a code.
+  for (const e of [new Error("maxmem"), new RangeError("r"), new SyntaxError("s")]) {
+    const wrapped = asImportError(e, "private key");
+    assert.ok(wrapped instanceof KeyImportError);
+    assert.equal(wrapped.code, "ERR_KEY_IMPORT");
+    assert.equal(wrapped.message, `Cannot import private key: ${e.message}`);
+    assert.equal(wrapped.cause, e);
+  }
+  const own = new KeyImportError("x");
+  assert.equal(asImportError(own, "key"), own);
+  assert.throws(() => asImportError("not an Error", "key"), (v) => v === "not an Error");
 });

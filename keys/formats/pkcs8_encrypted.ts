@@ -34,7 +34,11 @@ import { KeyExportError, KeyImportError } from "../errors.ts";
 
 /** Most PBKDF2 iterations we run unless raised: about ten seconds of work. */
 export const DEFAULT_MAX_PBKDF2_ITERATIONS = 1_000_000;
-/** Most scrypt memory (N * r * 128 bytes) we allow: 256 MiB, four times OpenSSL's default cap. */
+/**
+ * Most scrypt memory we allow: 64 MiB, twice OpenSSL's default cap. Counted as
+ * @noble/hashes counts it against `maxmem` (and OpenSSL against its cap), see
+ * {@link scryptMemory}.
+ */
 const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
 /** PBKDF2 iterations for new files: OpenSSL's default, which `ssh-keygen -m PKCS8` also uses. */
 export const DEFAULT_PBKDF2_ITERATIONS = 2048;
@@ -191,18 +195,21 @@ function pbes2Decrypt(
     // A file chooses its own cost: bounded as OpenSSL bounds it by default (32 MiB) and
     // then some — openssl's and ssh-keygen's keys use 16 MiB — so an import cannot be made
     // to take seconds and hundreds of MiB (N = 2^18, r = 8, p = 16 took 12.8 s, 358 MiB).
-    if (N * r * 128 > MAX_SCRYPT_MEMORY) fail("scrypt parameters need more than 64 MiB");
-    key = scrypt(pw, salt, {
-      N,
-      r,
-      p: pp,
-      dkLen: cipher.keyLength,
-      maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024,
-    });
+    if (scryptMemory(N, r, pp) > MAX_SCRYPT_MEMORY) fail("scrypt parameters need more than 64 MiB");
+    key = scrypt(pw, salt, { N, r, p: pp, dkLen: cipher.keyLength, maxmem: MAX_SCRYPT_MEMORY });
   } else {
     return fail(`unsupported key derivation function ${kdf.oid}`);
   }
   return cipher.decrypt(key, iv, data);
+}
+
+/**
+ * The bytes scrypt allocates: the N-block table, the p blocks and a scratch block of
+ * 128 * r bytes each. @noble/hashes refuses with a plain Error past `maxmem` on this
+ * count; checking N * r * 128 alone let such files through to it.
+ */
+function scryptMemory(N: number, r: number, p: number): number {
+  return 128 * r * (N + p + 1);
 }
 
 /** A password as PKCS#12 wants it: UTF-16BE with a two-byte terminator (empty stays empty). */

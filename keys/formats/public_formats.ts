@@ -8,7 +8,7 @@
 
 import { SSHReader } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
-import { KeyImportError } from "../errors.ts";
+import { KeyExportError, KeyImportError } from "../errors.ts";
 
 /** One OpenSSH public key line, decoded. */
 export interface OpenSSHPublicKeyLine {
@@ -64,7 +64,7 @@ export function parseOpenSSHPublicKeyLine(line: string): OpenSSHPublicKeyLine {
  * expression with overlapping blank runs took cubic time on a line of blanks ending in a
  * lone "\r": seconds per authorized_keys line a user controls.)
  */
-function splitPublicKeyLine(
+export function splitPublicKeyLine(
   line: string,
 ): { type: string; base64: string; comment: string } | undefined {
   const t = line.trim();
@@ -148,16 +148,13 @@ export function parseRfc4716(text: string): Rfc4716PublicKey & { rest: string } 
     if (line.trim() === "") continue;
     const colon = line.indexOf(":");
     if (colon < 0 || body !== "") break;
-    // A header; a trailing backslash continues it on the next line (RFC 4716 §3.3).
     const tag = line.slice(0, colon).trim();
-    let value = line.slice(colon + 1).trimStart();
-    while (value.endsWith("\\") && i + 1 < lines.length) {
-      value = value.slice(0, -1) + lines[++i]!;
-    }
     if (tag.length === 0 || tag.length > 64) {
       throw new KeyImportError(`Cannot import RFC 4716 public key: invalid header '${tag}'`);
     }
-    headers.set(tag, value.trim());
+    const header = readRfc4716HeaderValue(lines, i, line.slice(colon + 1).trimStart());
+    i = header.last;
+    headers.set(tag, header.value);
   }
   for (; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -177,6 +174,35 @@ export function parseRfc4716(text: string): Rfc4716PublicKey & { rest: string } 
   return { blob, headers, comment, rest: text.slice(endAt + RFC4716_END.length) };
 }
 
+/** RFC 4716 §3.3: a header value, continuation lines joined, is at most 1024 bytes. */
+export const RFC4716_MAX_HEADER_VALUE_BYTES = 1024;
+
+/**
+ * The value of the header starting on `lines[first]` (`start` is its text after the
+ * colon): a trailing backslash continues it on the next line (RFC 4716 §3.3). The pieces
+ * are joined once (adding each to the value so far re-copied it: quadratic in the
+ * number of continuation lines); `last` is the index of the header's last line.
+ */
+function readRfc4716HeaderValue(
+  lines: readonly string[],
+  first: number,
+  start: string,
+): { value: string; last: number } {
+  const pieces = [start];
+  let i = first;
+  while (pieces[pieces.length - 1]!.endsWith("\\") && i + 1 < lines.length) {
+    pieces[pieces.length - 1] = pieces[pieces.length - 1]!.slice(0, -1);
+    pieces.push(lines[++i]!);
+  }
+  const value = pieces.join("").trim();
+  if (new TextEncoder().encode(value).length > RFC4716_MAX_HEADER_VALUE_BYTES) {
+    throw new KeyImportError(
+      `Cannot import RFC 4716 public key: a header value is over ${RFC4716_MAX_HEADER_VALUE_BYTES} bytes`,
+    );
+  }
+  return { value, last: i };
+}
+
 /**
  * Encodes a blob as an RFC 4716 block (70-character lines, as ssh-keygen writes).
  *
@@ -189,8 +215,17 @@ export function parseRfc4716(text: string): Rfc4716PublicKey & { rest: string } 
 export function formatRfc4716(blob: Uint8Array, comment = ""): string {
   let out = RFC4716_BEGIN + "\n";
   if (comment) {
+    const value = `"${comment.replaceAll('"', "'")}"`;
+    // parseRfc4716 refuses a longer one, so the block would not import back.
+    if (new TextEncoder().encode(value).length > RFC4716_MAX_HEADER_VALUE_BYTES) {
+      throw new KeyExportError(
+        `Cannot export RFC 4716 public key: the comment is over ${
+          RFC4716_MAX_HEADER_VALUE_BYTES - 2
+        } bytes`,
+      );
+    }
     // Header lines are limited to 72 bytes; continue longer ones with a backslash.
-    let header = `Comment: "${comment.replaceAll('"', "'")}"`;
+    let header = `Comment: ${value}`;
     while (new TextEncoder().encode(header).length > 72) {
       let cut = 70;
       while (new TextEncoder().encode(header.slice(0, cut)).length > 70) cut--;

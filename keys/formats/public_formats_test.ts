@@ -1,7 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { KeyImportError } from "../errors.ts";
-import { parseOpenSSHPublicKeyLine } from "./public_formats.ts";
+import { KeyExportError, KeyImportError } from "../errors.ts";
+import {
+  formatRfc4716,
+  parseOpenSSHPublicKeyLine,
+  parseRfc4716,
+  RFC4716_MAX_HEADER_VALUE_BYTES,
+} from "./public_formats.ts";
 import { parseKnownHosts } from "../trust/known_hosts.ts";
 import { parseAuthorizedKeys } from "../trust/authorized_keys.ts";
 
@@ -46,4 +51,33 @@ test("a line of blanks ending in a lone CR or U+2028 is refused in one pass (no 
   const blanks = " ".repeat(n);
   assert.equal(parseAuthorizedKeys(`ssh-ed25519 AAAA${blanks}\rx\n${KEY}\n`).entries.length, 1);
   assert.equal(parseKnownHosts(`host${blanks}x\n`).entries.length, 0);
+});
+
+const rfc4716 = (...headerLines: string[]) =>
+  ["---- BEGIN SSH2 PUBLIC KEY ----", ...headerLines, "AAAAAXg=", "---- END SSH2 PUBLIC KEY ----"]
+    .join("\n");
+
+test("parseRfc4716() joins continued headers and refuses a value over RFC4716_MAX_HEADER_VALUE_BYTES", () => {
+  const joined = parseRfc4716(rfc4716('Comment: "a \\', "b\\c \\", 'd"', "x-tag: 1")).headers;
+  assert.deepEqual([...joined], [["Comment", '"a b\\c d"'], ["x-tag", "1"]]);
+  // The cap counts bytes of the joined value: 1024 of them pass, one more is refused.
+  const max = RFC4716_MAX_HEADER_VALUE_BYTES;
+  assert.equal(max, 1024);
+  const wide = "é".repeat(max / 2 - 1); // two bytes each
+  assert.equal(parseRfc4716(rfc4716(`x: ${wide}\\`, "ab")).headers.get("x"), wide + "ab");
+  assert.throws(() => parseRfc4716(rfc4716(`x: ${wide}\\`, "abc")), /over 1024 bytes/);
+  // 80,000 continuation lines (781 KiB): re-copying the value per line took 17 s; now it
+  // is joined once and refused by the cap (it used to be accepted).
+  const many = rfc4716("Comment: x\\", ...Array<string>(80_000).fill("xxxxxxxx\\"), "end");
+  assert.throws(
+    () => parseRfc4716(many),
+    (e) => e instanceof KeyImportError && /over 1024/.test(e.message),
+  );
+});
+
+test("formatRfc4716() refuses a comment its parser would refuse and round-trips the longest", () => {
+  const blob = new Uint8Array([0, 0, 0, 1, 120]);
+  const longest = "c".repeat(RFC4716_MAX_HEADER_VALUE_BYTES - 2); // plus the quotes
+  assert.equal(parseRfc4716(formatRfc4716(blob, longest)).comment, longest);
+  assert.throws(() => formatRfc4716(blob, longest + "c"), KeyExportError);
 });

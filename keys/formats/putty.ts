@@ -39,6 +39,12 @@ const MAX_ARGON2_MEMORY_KIB = 256 * 1024;
 const MAX_ARGON2_COST = 8192 * 21 * 4;
 /** Most Argon2 lanes we accept. */
 const MAX_ARGON2_PARALLELISM = 16;
+/**
+ * Argon2 salt lengths we accept, in bytes: RFC 9106 (and @noble/hashes, which throws a
+ * plain Error below it) wants at least 8; PuTTY writes 16.
+ */
+const MIN_ARGON2_SALT = 8;
+const MAX_ARGON2_SALT = 1024;
 /** Most base64 lines in one section (a 16384-bit RSA key needs under 40). */
 const MAX_SECTION_LINES = 1024;
 
@@ -144,6 +150,9 @@ function v3Keys(r: PpkReader, pass: Uint8Array): Keys {
     fail(`Argon2 cost ${m} KiB × ${t} passes is more than this library runs`);
   }
   if (m < 8 * p) fail("Argon2-Memory is below 8 KiB per lane");
+  if (salt.length < MIN_ARGON2_SALT || salt.length > MAX_ARGON2_SALT) {
+    fail(`Argon2-Salt of ${salt.length} bytes is outside ${MIN_ARGON2_SALT}..${MAX_ARGON2_SALT}`);
+  }
   const out = fn(pass, salt, { t, m, p, dkLen: 80 });
   return { cipherKey: out.subarray(0, 32), iv: out.subarray(32, 48), macKey: out.subarray(48) };
 }

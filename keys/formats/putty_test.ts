@@ -80,6 +80,26 @@ test("importPrivateKey() refuses corrupt, truncated and unknown PuTTY files", ()
   }
 });
 
+test("importPrivateKey() refuses an Argon2 salt under 8 or over 1024 bytes as KeyImportError", () => {
+  const withSalt = (hex: string) =>
+    read("ecdsa384-v3-enc.ppk").replace(/Argon2-Salt: [0-9a-f]+/, `Argon2-Salt: ${hex}`);
+  // @noble/hashes threw a plain Error (no code) for a short salt; a long one was hashed.
+  for (const bytes of [1, 4, 7, 1025, 100_000]) {
+    assert.throws(
+      () => importPrivateKey(withSalt("ab".repeat(bytes)), PASS),
+      (e) => e instanceof KeyImportError && /Argon2-Salt of \d+ bytes/.test(e.message),
+      `${bytes} bytes`,
+    );
+  }
+  // 8 and 1024 bytes are run: the key was not made with them, so the MAC does not match.
+  for (const bytes of [8, 1024]) {
+    assert.throws(
+      () => importPrivateKey(withSalt("ab".repeat(bytes)), PASS),
+      /incorrect passphrase/,
+    );
+  }
+});
+
 const PUTTYGEN = process.env.PUTTYGEN ?? "/usr/bin/puttygen";
 const haveputtygen = existsSync(PUTTYGEN);
 const required = process.env.SSH_CONFORMANCE === "required";

@@ -1,0 +1,64 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { createCertificate } from "../../keys/certificates/certificate.ts";
+import { KeyImportError } from "../../keys/errors.ts";
+import { loadKeyPairs, loadPublicKeys, readPublicKey } from "./files.ts";
+
+function tempDir(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const key = generatePrivateKey("ed25519"), other = generatePrivateKey("ecdsa");
+
+test("loadKeyPairs() with ignoreErrors skips a bad -cert.pub but keeps the key beside it", async () => {
+  using t = tempDir();
+  const path = join(t.dir, "id_ed25519");
+  writeFileSync(path, key.exportPrivateKey("openssh"));
+  const good = createCertificate({ key, caKey: other, type: "user", keyId: "good" });
+  writeFileSync(`${path}-cert.pub`, good.exportCertificate());
+  const both = await loadKeyPairs([path], { ignoreErrors: true });
+  assert.deepEqual(both.map((p) => p.certificate?.keyId), ["good", undefined]);
+  // One try covered the key and its certificate: a corrupt certificate, or one for
+  // another key, dropped the valid key too (loadDefaultClientKeys always ignores errors).
+  const forOther = createCertificate({ key: other, caKey: other, type: "user", keyId: "o" });
+  for (
+    const bad of ["ssh-ed25519-cert-v01@openssh.com AAAA garbage\n", forOther.exportCertificate()]
+  ) {
+    writeFileSync(`${path}-cert.pub`, bad);
+    const pairs = await loadKeyPairs([path], { ignoreErrors: true });
+    assert.equal(pairs.length, 1, bad);
+    assert.ok(pairs[0]!.key.equals(key));
+    assert.equal(pairs[0]!.certificate, undefined);
+    await assert.rejects(loadKeyPairs([path]), bad);
+  }
+});
+
+test("readPublicKey() and loadPublicKeys() give a certificate's certified key, with its comment", async () => {
+  using t = tempDir();
+  const cert = createCertificate({ key, caKey: other, type: "user", keyId: "k", comment: "me@h" });
+  const path = join(t.dir, "id_ed25519-cert.pub");
+  writeFileSync(path, cert.exportCertificate());
+  for (const input of [path, cert.exportCertificate(), cert.blob]) {
+    const got = await readPublicKey(input);
+    assert.ok(got.equals(key) && !got.hasPrivateKey());
+    if (typeof input === "string") assert.equal(got.getComment(), "me@h");
+  }
+  // In a list, in file order among other keys; a bad certificate line is named by number.
+  const text = `# keys\n${other.exportPublicKey()}${cert.exportCertificate()}` +
+    other.exportPublicKey("rfc4716");
+  const keys = await loadPublicKeys([text, path, cert.blob]);
+  assert.deepEqual(
+    keys.map((k) => k.getFingerprint()),
+    [other, key, other, key, key].map((k) => k.getFingerprint()),
+  );
+  assert.equal(keys[1]!.getComment(), "me@h");
+  await assert.rejects(
+    loadPublicKeys(`${other.exportPublicKey()}ssh-ed25519-cert-v01@openssh.com AAAA\n`),
+    (e) => e instanceof KeyImportError && /\(line 2\)/.test(e.message),
+  );
+});
