@@ -6,7 +6,6 @@
  * @module
  */
 
-import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
 import {
   importCertificate,
@@ -26,6 +25,7 @@ import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome } from "../runtime/env.ts";
 import { clientKeyFromSSHKey } from "./signers.ts";
 import type { ClientKeyPair } from "./types.ts";
+import { readTrustFile } from "./trust_file.ts";
 
 /** A private key given as an object, key text, or a file path. */
 export type PrivateKeyInput = SSHKey | string | Uint8Array;
@@ -55,7 +55,7 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
   const path = expandHome(input);
   let data: Uint8Array;
   try {
-    data = new Uint8Array(await readFile(path));
+    data = await readKeyFile(path);
   } catch (e) {
     throw new SSHError(
       "ERR_KEY_IMPORT",
@@ -128,7 +128,7 @@ export async function readCertificate(input: CertificateInput): Promise<SSHCerti
   const path = expandHome(input);
   let text: string;
   try {
-    text = new TextDecoder().decode(await readFile(path));
+    text = new TextDecoder().decode(await readKeyFile(path));
   } catch (e) {
     throw new SSHError(
       "ERR_KEY_IMPORT",
@@ -142,11 +142,23 @@ export async function readCertificate(input: CertificateInput): Promise<SSHCerti
 /** A public key given as an object, key text (OpenSSH, RFC 4716 or PEM), its blob, or a file path. */
 export type PublicKeyInput = SSHKey | string | Uint8Array;
 
+/** Most bytes read from one key, certificate or public key list file. */
+export const KEY_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A key file's bytes, read as the trust files are: a path that is a FIFO (which would wait
+ * for a writer), a device or a directory is refused, and so is a file over
+ * {@link KEY_FILE_MAX_BYTES}.
+ */
+function readKeyFile(path: string): Promise<Uint8Array> {
+  return readTrustFile(path, { maxBytes: KEY_FILE_MAX_BYTES });
+}
+
 /** Reads a file as text, or throws an `SSHError` (ERR_KEY_IMPORT) naming it. */
 async function readText(path: string, what: string): Promise<string> {
   const p = expandHome(path);
   try {
-    return new TextDecoder().decode(await readFile(p));
+    return new TextDecoder().decode(await readKeyFile(p));
   } catch (e) {
     throw new SSHError("ERR_KEY_IMPORT", `Cannot read ${what} file ${p}: ${(e as Error).message}`, {
       cause: e,
@@ -304,7 +316,7 @@ export interface LoadKeyPairsOptions {
 async function readOptionalCertificate(path: string): Promise<SSHCertificate | undefined> {
   let text: string;
   try {
-    text = new TextDecoder().decode(await readFile(expandHome(path)));
+    text = new TextDecoder().decode(await readKeyFile(expandHome(path)));
   } catch {
     return undefined; // no certificate beside the key
   }

@@ -6,7 +6,14 @@ import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { KeyImportError } from "../../keys/errors.ts";
-import { loadKeyPairs, loadPublicKeys, readPublicKey } from "./files.ts";
+import {
+  loadKeyPairs,
+  loadPublicKeys,
+  readCertificate,
+  readPrivateKey,
+  readPublicKey,
+} from "./files.ts";
+import { execFileSync } from "node:child_process";
 
 function tempDir(): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
@@ -61,4 +68,22 @@ test("readPublicKey() and loadPublicKeys() give a certificate's certified key, w
     loadPublicKeys(`${other.exportPublicKey()}ssh-ed25519-cert-v01@openssh.com AAAA\n`),
     (e) => e instanceof KeyImportError && /\(line 2\)/.test(e.message),
   );
+});
+
+test("a key, certificate or public key path that is a FIFO is refused at once, never waited on", {
+  skip: process.platform === "win32" && "no FIFOs",
+}, async () => {
+  using t = tempDir();
+  const fifo = join(t.dir, "fifo");
+  execFileSync("mkfifo", [fifo]); // no writer: reading it would wait forever
+  await assert.rejects(readPrivateKey(fifo), /not a regular file/);
+  await assert.rejects(readCertificate(fifo), /not a regular file/);
+  await assert.rejects(readPublicKey(fifo), /not a regular file/);
+  // A FIFO where a key's -cert.pub would be: the key still loads.
+  const path = join(t.dir, "id_ed25519");
+  writeFileSync(path, key.exportPrivateKey("openssh"));
+  execFileSync("mkfifo", [`${path}-cert.pub`]);
+  const pairs = await loadKeyPairs([path], { ignoreErrors: true });
+  assert.equal(pairs.length, 1);
+  assert.equal(pairs[0]!.certificate, undefined);
 });
