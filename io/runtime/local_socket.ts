@@ -9,7 +9,7 @@
 import { lstatSync, unlinkSync } from "node:fs";
 import { chmod, link, lstat, mkdtemp, rm, rmdir, unlink } from "node:fs/promises";
 import * as net from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import process from "node:process";
 import { toHex } from "../../core/wire.ts";
 import { socketFromNodeSocket } from "./node_socket.ts";
@@ -119,7 +119,9 @@ export async function listenPrivateUnix(
       { code: "ENAMETOOLONG", path },
     );
   }
-  const dir = await mkdtemp(join(dirname(path), "."));
+  // Inside the socket's own directory: join() would drop a trailing "." and make the
+  // directory beside it, in the parent (outside what was approved, on another mount).
+  const dir = await mkdtemp(`${dirname(path)}${sep}.`);
   // The runtime unlinks the name it bound when the server closes, after the directory is gone:
   // a random name, so that a symlink someone may put where the directory was cannot point that
   // unlink at a file of ours.

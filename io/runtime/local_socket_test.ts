@@ -15,6 +15,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -246,4 +247,21 @@ test(
     assert.equal(served, 0, "connections from uid 65534 were served");
     assert.deepEqual(results, paths.map((_, i) => `refused ${i}`));
   }),
+);
+
+// A socket directly in a mount point: its temporary directory, made in the mount's parent
+// (join(dir, ".") drops the "."), was on another file system and the link failed (EXDEV).
+const shmIsMount = existsSync("/dev/shm") && statSync("/dev/shm").dev !== statSync("/dev").dev;
+test(
+  "listenPrivateUnix() binds in the socket's own directory, a mount point's too",
+  { skip: !shmIsMount && "needs /dev/shm mounted apart from /dev" },
+  async () => {
+    const path = `/dev/shm/sshts-privunix-${process.pid}-${Date.now()}.sock`;
+    const server = await listenPrivateUnix(path, {}, (s) => s.end("ok"));
+    try {
+      assert.ok(lstatSync(path).isSocket());
+    } finally {
+      server.close();
+    }
+  },
 );
