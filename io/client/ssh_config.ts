@@ -451,11 +451,16 @@ export async function connectWithConfig(
     username: c.user,
     config: false,
   };
+  const accepted = sameList(c.pubkeyAcceptedAlgorithms, profile.keys.defaults)
+    ? undefined
+    : c.pubkeyAcceptedAlgorithms;
+  // PubkeyAcceptedAlgorithms limits what signs, not only which key files load: agent keys
+  // and RSA's hash too (`+ssh-rsa` for an old server is what allows SHA-1 signatures).
+  if (accepted !== undefined && explicit.clientSignatureAlgs === undefined) {
+    mapped.clientSignatureAlgs = accepted;
+  }
   if (explicit.clientKeys === undefined) {
     const keys = await configuredKeys(c, explicit, env, me.homeDir);
-    const accepted = sameList(c.pubkeyAcceptedAlgorithms, profile.keys.defaults)
-      ? undefined
-      : c.pubkeyAcceptedAlgorithms;
     if (c.pubkeyAuthentication === "no") mapped.clientKeys = [];
     else if (keys !== undefined) mapped.clientKeys = filterKeys(keys, accepted);
     else if (accepted !== undefined && explicit.password === undefined) {

@@ -13,6 +13,9 @@ import process from "node:process";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connect } from "./connect.ts";
+import type { SSHClientConnection } from "./connection.ts";
+import type { ConnectOptions } from "./options.ts";
+import { connectWithConfig } from "./ssh_config.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 
@@ -325,4 +328,35 @@ test("accept-new with CheckHostIP refuses a new name whose address lists another
       "nothing learned",
     );
   });
+});
+
+test("PubkeyAcceptedAlgorithms limits what signs (agent keys, RSA's hash), not only key files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-pka-"));
+  try {
+    const seen: (readonly string[] | undefined)[] = [];
+    const direct = (_host: string, o: ConnectOptions): Promise<SSHClientConnection> => {
+      seen.push(o.clientSignatureAlgs);
+      return Promise.reject(new Error("stop"));
+    };
+    for (
+      const line of [
+        "PubkeyAcceptedAlgorithms ssh-ed25519",
+        "PubkeyAcceptedAlgorithms +ssh-rsa",
+        "",
+      ]
+    ) {
+      const file = join(dir, "config");
+      writeFileSync(file, `Host *\n  ${line}\n`, { mode: 0o600 });
+      await assert.rejects(
+        connectWithConfig("example", { config: file, clientKeys: [], agent: false }, direct),
+        /stop/,
+      );
+    }
+    assert.deepEqual(seen[0], ["ssh-ed25519"]);
+    assert.ok(seen[1]?.includes("ssh-rsa"), "+ssh-rsa allows SHA-1 RSA signatures");
+    assert.ok(seen[1]?.includes("rsa-sha2-512"), "on top of the defaults");
+    assert.equal(seen[2], undefined, "the default list leaves the client's own defaults");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
