@@ -1238,7 +1238,12 @@ async function include(
         return h === undefined ? undefined : toBytes(h);
       },
       readDir: async (d) => (await ctx.sys.readDir?.(fromBytes(d)))?.map(toBytes),
-      exists: async (f) => (await readText(ctx, f)) !== undefined,
+      // Asked without reading: a file read twice could differ (or, a FIFO, hang the second
+      // read), and reading is the include's job.
+      exists: async (f) =>
+        ctx.sys.stat
+          ? (await ctx.sys.stat(fromBytes(f))) !== undefined
+          : (await readText(ctx, f)) !== undefined,
     });
     const oactive = active.v;
     for (const f of files) {
@@ -1294,8 +1299,7 @@ export async function readConfigFile(
       file: fromBytes(filename),
     });
   }
-  const data = text ?? (await readText(ctx, filename));
-  if (data === undefined) return false;
+  // Owner and mode first, as OpenSSH checks them before it reads a byte.
   if ((st.flags & CONF.CHECKPERM) !== 0 && text === undefined && ctx.sys.stat) {
     const s = await ctx.sys.stat(fromBytes(filename));
     if (s && ((s.uid !== 0 && s.uid !== ctx.uid) || (s.mode & 0o22) !== 0)) {
@@ -1305,6 +1309,8 @@ export async function readConfigFile(
       );
     }
   }
+  const data = text ?? (await readText(ctx, filename));
+  if (data === undefined) return false;
   const lines = data.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   for (let i = 0; i < lines.length; i++) {

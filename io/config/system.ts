@@ -10,6 +10,8 @@
 import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readdir, readFile, stat } from "node:fs/promises";
+import { readTrustFile } from "../keys/trust_file.ts";
+import { MAX_CONFIG_FILE_BYTES } from "../../config/_parse.ts";
 import { networkInterfaces } from "node:os";
 import {
   environment,
@@ -100,12 +102,17 @@ export async function createSSHConfigSystem(
   const timeout = options.execTimeout ?? DEFAULT_MATCH_EXEC_TIMEOUT_MS;
   return {
     async readFile(path) {
+      // As the trust files: a FIFO (which would wait for a writer), a device (/dev/zero
+      // never ends) or a file over the parser's limit is refused before it is read.
       try {
-        return new Uint8Array(await readFile(path));
+        return await readTrustFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES });
       } catch (e) {
         const code = errno(e);
         if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-        if (code === "EISDIR") return "";
+        // A directory reads as an empty file (OpenSSH's fgets on one reads nothing).
+        if (code === "EISDIR" || (await stat(path).catch(() => undefined))?.isDirectory()) {
+          return "";
+        }
         throw e;
       }
     },

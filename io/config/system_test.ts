@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
+import process from "node:process";
 import { connectMuxProxy } from "./mux_client.ts";
 import { resolveSSHConfig } from "./mod.ts";
 import { spawnProxyCommand } from "./proxy_command.ts";
@@ -71,4 +73,25 @@ test("connectMuxProxy() finds no master where no socket listens", async () => {
     await connectMuxProxy(join(tmpdir(), `sshts-no-master-${Date.now()}.sock`)),
     undefined,
   );
+});
+
+test("an Include that is a FIFO or a device is refused at once, never read (or waited on)", {
+  skip: process.platform === "win32" && "no FIFOs",
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-cfg-"));
+  try {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", ["-m", "600", fifo]); // no writer: reading it would wait forever
+    const file = join(dir, "config");
+    writeFileSync(file, `Include ${fifo}\nHost x\n  Port 2200\n`, { mode: 0o600 });
+    await assert.rejects(resolveSSHConfig("x", { files: [file] }), /not a regular file/);
+    // /dev/zero (mode 0666) fails OpenSSH's owner and mode check before a byte is read.
+    writeFileSync(file, "Include /dev/zero\n", { mode: 0o600 });
+    await assert.rejects(
+      resolveSSHConfig("x", { files: [file] }),
+      /Bad owner or permissions on \/dev\/zero/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
