@@ -19,6 +19,8 @@ export interface ExpandTokensOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Expand a leading `~` against this home directory. */
   readonly homeDir?: string | undefined;
+  /** Another user's home directory, for a leading `~user` (default: no user is known). */
+  readonly userHome?: ((user: string) => string | undefined) | undefined;
 }
 
 /**
@@ -71,7 +73,20 @@ function expandWith(
   const env = options.env;
   try {
     let s = toBytes(value);
-    if (options.homeDir !== undefined) s = tildeExpand(s, { homeDir: toBytes(options.homeDir) });
+    const userHome = options.userHome;
+    if (options.homeDir !== undefined) {
+      s = tildeExpand(s, {
+        homeDir: toBytes(options.homeDir),
+        ...(userHome
+          ? {
+            userHome: (u: string) => {
+              const h = userHome(fromBytes(u));
+              return h === undefined ? undefined : toBytes(h);
+            },
+          }
+          : {}),
+      });
+    }
     return fromBytes(expand(
       s,
       bytes,

@@ -66,11 +66,13 @@ async function configuredKeys(
   options: ConnectOptions,
   env: Readonly<Record<string, string | undefined>>,
   homeDir: string,
+  userHome: ((user: string) => string | undefined) | undefined,
 ): Promise<ClientKeyPair[] | undefined> {
   const defaults = DEFAULT_SSH_CONFIG_PROFILE.identityFiles;
   const userFiles = sameList(c.identityFiles, defaults) ? [] : c.identityFiles;
   if (userFiles.length === 0 && c.certificateFiles.length === 0) return undefined;
-  const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir });
+  // `~user/…` is that user's home, as ssh's tilde_expand_filename (a missing file is skipped).
+  const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir, userHome });
   const pairs = userFiles.length > 0
     ? await loadKeyPairs(userFiles.map(expandPath), {
       ignoreErrors: true,
@@ -437,12 +439,13 @@ export async function connectWithConfig(
     : typeof options.config === "string"
     ? [options.config]
     : options.config;
+  const system = await systemPromise;
   const c = await resolveSSHConfig(host, {
     files,
     user: options.username,
     port: options.port,
     env,
-    system: await systemPromise,
+    system,
   });
   const explicit = options;
   const profile = DEFAULT_SSH_CONFIG_PROFILE;
@@ -460,7 +463,13 @@ export async function connectWithConfig(
     mapped.clientSignatureAlgs = accepted;
   }
   if (explicit.clientKeys === undefined) {
-    const keys = await configuredKeys(c, explicit, env, me.homeDir);
+    const keys = await configuredKeys(
+      c,
+      explicit,
+      env,
+      me.homeDir,
+      system.userHome?.bind(system),
+    );
     if (c.pubkeyAuthentication === "no") mapped.clientKeys = [];
     else if (keys !== undefined) mapped.clientKeys = filterKeys(keys, accepted);
     else if (accepted !== undefined && explicit.password === undefined) {

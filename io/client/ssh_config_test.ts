@@ -360,3 +360,21 @@ test("PubkeyAcceptedAlgorithms limits what signs (agent keys, RSA's hash), not o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("IdentityFile ~otheruser/… expands to that user's home (a missing file is skipped)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-tilde-"));
+  try {
+    const reached: unknown[] = [];
+    const direct = (_host: string, o: ConnectOptions): Promise<SSHClientConnection> => {
+      reached.push(o.clientKeys);
+      return Promise.reject(new Error("stop"));
+    };
+    const file = join(dir, "config");
+    // root's home exists wherever these tests run; the key file under it does not.
+    writeFileSync(file, "Host *\n  IdentityFile ~root/.ssh/sshts-no-such-key\n", { mode: 0o600 });
+    await assert.rejects(connectWithConfig("example", { config: file }, direct), /stop/);
+    assert.equal(reached.length, 1, "no expansion error before connecting");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
