@@ -372,12 +372,18 @@ export class ServerX11 {
       }
       void this.#forward(sock);
     };
-    const bound = await bindDisplay(
-      o.displayOffset ?? DEFAULT_DISPLAY_OFFSET,
-      o.maxDisplayNumber ?? DEFAULT_MAX_DISPLAY_NUMBER,
-      localOnly ? ["127.0.0.1", "::1"] : ["0.0.0.0"],
-      onConnection,
-    );
+    const first = o.displayOffset ?? DEFAULT_DISPLAY_OFFSET;
+    const last = o.maxDisplayNumber ?? DEFAULT_MAX_DISPLAY_NUMBER;
+    // Every address family, or a display another local user holds on the other one (say
+    // [::]:6010 alone) is handed out and its X clients, cookie and all, reach that user
+    // (OpenSSH's CVE-2008-1483). The wildcard "::" is both families (Linux's default), and
+    // is refused while either is taken; without IPv6, 0.0.0.0.
+    const bound = localOnly
+      ? await bindDisplay(first, last, ["127.0.0.1", "::1"], onConnection)
+      : await bindDisplay(first, last, ["::"], onConnection).catch((e) => {
+        if (e instanceof SSHError) throw e; // no free display
+        return bindDisplay(first, last, ["0.0.0.0"], onConnection);
+      });
     servers = bound.servers;
     const n = bound.number;
     let dir: string | undefined;

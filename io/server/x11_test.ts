@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import * as net from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import {
   encodeEnv,
   encodeStringArg,
@@ -28,7 +29,7 @@ import { MAX_X11_DISPLAYS_PER_CONNECTION } from "../limits.ts";
 import { listen, type SSHServer } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
 import type { SSHServerProcess } from "./process.ts";
-import { addXauthEntry, parseX11Request } from "./x11.ts";
+import { addXauthEntry, parseX11Request, ServerX11 } from "./x11.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const COOKIE = "00112233445566778899aabbccddeeff";
@@ -417,5 +418,36 @@ test("listen() x11 authPath (a function of the user) keeps the entry in that fil
     assert.ok(existsSync(p.x11AuthPath!), "a file the caller named stays");
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("X11 on every address (useLocalhost: false) skips a display another user holds on either family", async () => {
+  const offset = 300 + (process.pid % 200);
+  for (const squat of [{ host: "::", ipv6Only: true }, { host: "0.0.0.0" }]) {
+    // "Another local user" on one family of display `offset`'s port.
+    const squatter = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => squatter.listen({ ...squat, port: 6000 + offset }, r));
+    try {
+      const x11 = new ServerX11({ openChannel: () => new Promise(() => {}) } as never, {
+        useLocalhost: false,
+        displayOffset: offset,
+      });
+      let end!: () => void;
+      const session = await x11.start(
+        {
+          singleConnection: false,
+          authProtocol: "MIT-MAGIC-COOKIE-1",
+          authCookie: "00112233445566778899aabbccddeeff",
+          screen: 0,
+        },
+        "alice",
+        new Promise<void>((r) => (end = r)),
+      );
+      assert.notEqual(session.displayNumber, offset, `squatted on ${squat.host}`);
+      end();
+      await session.close();
+    } finally {
+      squatter.close();
+    }
   }
 });
