@@ -54,6 +54,8 @@ export interface RemoteListenerOptions {
   readonly gatewayPorts: boolean;
   /** Listeners open and places held at once (default {@link DEFAULT_MAX_REMOTE_FORWARDS}). */
   readonly maxListeners?: number;
+  /** Let clients listen on ports below 1024 (default false, as sshd for non-root users). */
+  readonly allowPrivilegedPorts?: boolean;
 }
 
 interface Listener {

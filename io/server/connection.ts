@@ -173,6 +173,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       {
         gatewayPorts: this.#o.gatewayPorts ?? false,
         maxListeners: this.#o.maxRemoteForwards ?? DEFAULT_MAX_REMOTE_FORWARDS,
+        allowPrivilegedPorts: this.#o.allowPrivilegedPorts ?? false,
       },
     );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });

@@ -71,6 +71,7 @@ export interface GlobalReply {
 export class ServerForwarding {
   readonly #host: ServerForwardingHost;
   readonly #listeners: RemoteListeners;
+  readonly #privilegedPorts: boolean;
 
   /** `open` opens forwarded-* channels; `options` say where and how many listeners may bind. */
   constructor(
@@ -80,6 +81,7 @@ export class ServerForwarding {
   ) {
     this.#host = host;
     this.#listeners = new RemoteListeners(open, options);
+    this.#privilegedPorts = options.allowPrivilegedPorts ?? false;
   }
 
   /** Number of remote-forward listeners open. */
@@ -101,6 +103,12 @@ export class ServerForwarding {
         const { host, port } = decodeTcpipForward(data);
         const hook = this.#host.hook("serverRequested");
         if (!hook || !allowsListen(p, host, port)) return { ok: false };
+        // A server started as root to listen on 22 would bind any port: sshd refuses
+        // privileged ports to users who are not root, whatever their key's options say.
+        if (port > 0 && port < 1024 && !this.#privilegedPorts) {
+          this.#host.log.info(`forwarding: refused tcpip-forward to privileged port ${port}`);
+          return { ok: false };
+        }
         const bound = await this.#listen(
           name,
           `${host}:${port}`,

@@ -195,3 +195,50 @@ test("listen() refuses a remote forward beyond maxRemoteForwards and logs why", 
     await server.close();
   }
 });
+
+test("remote forwards to ports below 1024 are refused unless allowPrivilegedPorts", async () => {
+  for (const allowPrivilegedPorts of [false, true]) {
+    const log: string[] = [];
+    const asked: number[] = [];
+    const server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [generatePrivateKey("ed25519")],
+      authFailureDelay: 0,
+      validatePassword: () => true,
+      serverRequested: (_host, port) => {
+        asked.push(port);
+        return true;
+      },
+      allowPrivilegedPorts,
+      logger: { info: (m) => log.push(m) },
+    });
+    const conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      password: "p",
+      knownHosts: null,
+      agent: false,
+    });
+    try {
+      const forward = conn.forwardRemotePort({
+        listenPort: 1023,
+        destHost: "127.0.0.1",
+        destPort: 9,
+      });
+      if (allowPrivilegedPorts) {
+        // Granted where this process may bind it (tests run as root in CI), else refused
+        // by the system, after the hook.
+        await forward.then((l) => l.close(), () => {});
+        assert.deepEqual(asked, [1023]);
+      } else {
+        await assert.rejects(forward);
+        assert.deepEqual(asked, [], "refused before the hook is asked");
+        assert.match(log.join("\n"), /privileged port 1023/);
+      }
+    } finally {
+      await conn.close();
+      await server.close();
+    }
+  }
+});

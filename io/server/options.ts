@@ -671,6 +671,12 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    */
   readonly gatewayPorts?: boolean;
   /**
+   * Let remote forwards listen on ports below 1024. Default false: as sshd refuses them to
+   * users other than root — a server running as root to bind port 22 would otherwise bind
+   * any privileged port a client asks for (before `serverRequested` is asked).
+   */
+  readonly allowPrivilegedPorts?: boolean;
+  /**
    * Remote forwards (`ssh -R` listeners: tcpip-forward and streamlocal-forward) one connection
    * may hold at once, counting those its hooks are still deciding; one more is refused without
    * asking the hook, and logged. Each is a listening socket of this process. Default 64.
