@@ -82,8 +82,11 @@ export interface ParseContext {
   readonly homeDir: string;
   /** pw_name of the local user. */
   readonly localUser: string;
-  /** The local user's uid. */
-  readonly uid: number;
+  /**
+   * The local user's uid; undefined where it cannot be known (Deno without `--allow-sys`):
+   * the owner check of config files is then skipped, the mode check kept.
+   */
+  readonly uid: number | undefined;
   /** gethostname(). */
   readonly thisHost: string;
   /** The host as given (original_host / host_arg). */
@@ -162,7 +165,7 @@ function matchTokens(ctx: ParseContext, finalPass: boolean): Tokens {
     p: port,
     r: ruser,
     u: ctx.localUser,
-    i: String(ctx.uid),
+    i: String(ctx.uid ?? 0),
     j: jmp,
   };
 }
@@ -1302,7 +1305,8 @@ export async function readConfigFile(
   // Owner and mode first, as OpenSSH checks them before it reads a byte.
   if ((st.flags & CONF.CHECKPERM) !== 0 && text === undefined && ctx.sys.stat) {
     const s = await ctx.sys.stat(fromBytes(filename));
-    if (s && ((s.uid !== 0 && s.uid !== ctx.uid) || (s.mode & 0o22) !== 0)) {
+    const foreign = s !== undefined && s.uid !== 0 && ctx.uid !== undefined && s.uid !== ctx.uid;
+    if (s && (foreign || (s.mode & 0o22) !== 0)) {
       throw new SSHConfigError(
         "ERR_CONFIG_FILE",
         `Bad owner or permissions on ${fromBytes(filename)}`,

@@ -419,7 +419,7 @@ export async function resolveSSHConfig(
     env: (n) => (Object.hasOwn(envB, n) ? envB[n] : undefined),
     homeDir: toBytes(homeText),
     localUser: toBytes(localUserText),
-    uid: options.uid ?? 0,
+    uid: options.uid,
     thisHost: toBytes(options.localHostname ?? "localhost"),
     hostArg,
     remoteCommand: options.command === undefined ? undefined : toBytes(options.command),
@@ -574,7 +574,7 @@ export async function resolveSSHConfig(
   const jmphost = o.jumpHost ?? "";
   const base: Record<string, string> = {
     L: dot < 0 ? ctx.thisHost : ctx.thisHost.slice(0, dot),
-    i: String(ctx.uid),
+    i: String(ctx.uid ?? 0),
     k: o.hostKeyAlias ?? hostArg,
     l: ctx.thisHost,
     n: hostArg,

@@ -287,3 +287,30 @@ test("resolveSSHConfig() needs the local user and home directory", async () => {
   const c = await resolveSSHConfig("h", { text: "", env: { USER: "u", HOME: "/home/u" } });
   assert.equal(c.user, "u");
 });
+
+test("an included file's owner is checked against the uid when known; the mode always", async () => {
+  const sys = (uid: number, mode: number) =>
+    memory({ "/home/me/.ssh/inc": "Host *\n  Port 2200\n" }, {
+      stat: () => Promise.resolve({ uid, mode }),
+    });
+  const opts = {
+    homeDir: "/home/me",
+    localUser: "me",
+    localHostname: "box",
+    text: "Include inc\n",
+  };
+  // uid unknown (Deno without --allow-sys): the user's own file is read, not taken for root's.
+  assert.equal((await resolveSSHConfig("h", { ...opts, system: sys(1000, 0o644) })).port, 2200);
+  await assert.rejects(
+    resolveSSHConfig("h", { ...opts, system: sys(1000, 0o664) }),
+    /Bad owner or permissions/,
+  );
+  await assert.rejects(
+    resolveSSHConfig("h", { ...opts, uid: 1001, system: sys(1000, 0o644) }),
+    /Bad owner or permissions/,
+  );
+  assert.equal(
+    (await resolveSSHConfig("h", { ...opts, uid: 1000, system: sys(1000, 0o644) })).port,
+    2200,
+  );
+});
