@@ -15,6 +15,7 @@ import { SSHWriter } from "../../core/wire.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { Log } from "../engine/logger.ts";
+import { loopback } from "./_loopback_test_util.ts";
 import { DEFAULT_MAX_REMOTE_FORWARDS } from "../limits.ts";
 import { RemoteListeners } from "../forward/server_listeners.ts";
 import type { ServerConnectionContext } from "./context.ts";
@@ -166,46 +167,24 @@ test("RemoteListeners holds 64 listeners by default", () => {
 
 test("listen() refuses a remote forward beyond maxRemoteForwards and logs why", async () => {
   const log: string[] = [];
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [generatePrivateKey("ed25519")],
-    authFailureDelay: 0,
-    validatePassword: () => true,
+  await using lo = await loopback({
     serverRequested: () => true,
     maxRemoteForwards: 2,
     logger: { info: (m) => log.push(m) },
   });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    agent: false,
-  });
-  try {
-    const forward = () =>
-      conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 9 });
-    await forward();
-    await forward();
-    await assert.rejects(forward());
-    assert.match(log.join("\n"), /maxRemoteForwards/);
-  } finally {
-    await conn.close();
-    await server.close();
-  }
+  const forward = () =>
+    lo.conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 9 });
+  await forward();
+  await forward();
+  await assert.rejects(forward());
+  assert.match(log.join("\n"), /maxRemoteForwards/);
 });
 
 test("remote forwards to ports below 1024 are refused unless allowPrivilegedPorts", async () => {
   for (const allowPrivilegedPorts of [false, true]) {
     const log: string[] = [];
     const asked: number[] = [];
-    const server = await listen({
-      host: "127.0.0.1",
-      port: 0,
-      hostKeys: [generatePrivateKey("ed25519")],
-      authFailureDelay: 0,
-      validatePassword: () => true,
+    await using lo = await loopback({
       serverRequested: (_host, port) => {
         asked.push(port);
         return true;
@@ -213,32 +192,20 @@ test("remote forwards to ports below 1024 are refused unless allowPrivilegedPort
       allowPrivilegedPorts,
       logger: { info: (m) => log.push(m) },
     });
-    const conn = await connect("127.0.0.1", {
-      port: server.address.port,
-      username: "u",
-      password: "p",
-      knownHosts: null,
-      agent: false,
+    const forward = lo.conn.forwardRemotePort({
+      listenPort: 1023,
+      destHost: "127.0.0.1",
+      destPort: 9,
     });
-    try {
-      const forward = conn.forwardRemotePort({
-        listenPort: 1023,
-        destHost: "127.0.0.1",
-        destPort: 9,
-      });
-      if (allowPrivilegedPorts) {
-        // Granted where this process may bind it (tests run as root in CI), else refused
-        // by the system, after the hook.
-        await forward.then((l) => l.close(), () => {});
-        assert.deepEqual(asked, [1023]);
-      } else {
-        await assert.rejects(forward);
-        assert.deepEqual(asked, [], "refused before the hook is asked");
-        assert.match(log.join("\n"), /privileged port 1023/);
-      }
-    } finally {
-      await conn.close();
-      await server.close();
+    if (allowPrivilegedPorts) {
+      // Granted where this process may bind it (tests run as root in CI), else refused by
+      // the system, after the hook.
+      await forward.then((l) => l.close(), () => {});
+      assert.deepEqual(asked, [1023]);
+    } else {
+      await assert.rejects(forward);
+      assert.deepEqual(asked, [], "refused before the hook is asked");
+      assert.match(log.join("\n"), /privileged port 1023/);
     }
   }
 });
