@@ -179,6 +179,12 @@ export class ServerForwarding {
     const target = `${t.host}:${t.port}`;
     const hook = this.#host.hook("connectionRequested");
     const p = this.#host.permissions();
+    // No host ("" is localhost to node:net, where sshd's resolver fails) or no TCP port: a
+    // hook that refuses "localhost" by name must not be walked round.
+    if (t.host === "" || t.port < 1 || t.port > 65535) {
+      this.#host.log.info(`forwarding: refused direct-tcpip to ${JSON.stringify(target)}`);
+      return void reject(ChannelOpenFailure.CONNECT_FAILED, "No such destination");
+    }
     const permitted = allowsOpen(p, t.host, t.port);
     if (hook && !permitted) this.#refused("direct-tcpip", target, p);
     const answer = hook && permitted

@@ -16,6 +16,8 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { Log } from "../engine/logger.ts";
 import { loopback } from "./_loopback_test_util.ts";
+import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import { ChannelOpenError } from "../engine/errors.ts";
 import { DEFAULT_MAX_REMOTE_FORWARDS } from "../limits.ts";
 import { RemoteListeners } from "../forward/server_listeners.ts";
 import type { ServerConnectionContext } from "./context.ts";
@@ -208,4 +210,23 @@ test("remote forwards to ports below 1024 are refused unless allowPrivilegedPort
       assert.match(log.join("\n"), /privileged port 1023/);
     }
   }
+});
+
+test("direct-tcpip with no host or no TCP port is refused before the hook is asked", async () => {
+  const asked: string[] = [];
+  await using lo = await loopback({
+    connectionRequested: (host, port) => {
+      asked.push(`${host}:${port}`);
+      return host !== "localhost" && host !== "127.0.0.1" && host !== "::1"; // a deny-list
+    },
+  });
+  // "" would be localhost to node:net, where sshd's resolver fails.
+  for (const [host, port] of [["", 22], ["127.0.0.2", 0], ["127.0.0.2", 70_000]] as const) {
+    await assert.rejects(
+      lo.conn.openChannel("direct-tcpip", encodeTcpipOpen(host, port, "127.0.0.1", 1)),
+      ChannelOpenError,
+      `${host}:${port}`,
+    );
+  }
+  assert.deepEqual(asked, []);
 });
