@@ -157,8 +157,11 @@ function parseAddress(value: string, what: string, hostOptional: boolean): Permi
   if (host === "") throw new Error(`${what} "${value}" has an empty host`);
   let port: number | "*";
   if (portText === "*") port = "*";
-  else if (/^\d{1,5}$/.test(portText) && Number(portText) <= 65535) port = Number(portText);
-  else throw new Error(`${what} "${value}" has an invalid port`);
+  // 1–65535, as sshd's a2port: "0" refuses the line (permitlisten="0" would have allowed any
+  // port the server picks).
+  else if (/^\d{1,5}$/.test(portText) && Number(portText) >= 1 && Number(portText) <= 65535) {
+    port = Number(portText);
+  } else throw new Error(`${what} "${value}" has an invalid port`);
   return host === undefined ? { port } : { host, port };
 }
 

@@ -89,6 +89,13 @@ test("a from= list with an empty item refuses its line, as OpenSSH denies on it"
   assert.deepEqual(parseAuthorizedKeyOptions('from="10.0.0.0/8, h"').from, ["10.0.0.0/8", "h"]);
 });
 
+test("permitopen and permitlisten with port 0 refuse their line, as sshd's a2port", () => {
+  for (const opt of ['permitlisten="0"', 'permitlisten="localhost:0"', 'permitopen="db:0"']) {
+    assert.throws(() => parseAuthorizedKeyOptions(opt), /invalid port/, opt);
+  }
+  assert.deepEqual(parseAuthorizedKeyOptions('permitlisten="1"').permitListen, [{ port: 1 }]);
+});
+
 test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
   const ak = parseAuthorizedKeys(TEXT);
   const at = (host: string, addr: string, now = Date.UTC(2025, 0, 1)) => ({ host, addr, now });
