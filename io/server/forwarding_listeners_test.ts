@@ -12,8 +12,6 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SSHWriter } from "../../core/wire.ts";
-import { generatePrivateKey } from "../../keys/generate.ts";
-import { connect } from "../client/connect.ts";
 import { Log } from "../engine/logger.ts";
 import { loopback } from "./_loopback_test_util.ts";
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
@@ -22,7 +20,6 @@ import { DEFAULT_MAX_REMOTE_FORWARDS } from "../limits.ts";
 import { RemoteListeners } from "../forward/server_listeners.ts";
 import type { ServerConnectionContext } from "./context.ts";
 import { ServerForwarding } from "./forwarding.ts";
-import { listen } from "./listen.ts";
 import type { ServerHooks } from "./options.ts";
 import { type ConnectionPermissions, UNRESTRICTED } from "./permissions.ts";
 
