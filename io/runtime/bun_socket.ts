@@ -4,7 +4,12 @@
  * @module
  */
 
-import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import {
+  type ByteSocket,
+  deliverSocketEvent,
+  type SocketEvent,
+  type SocketHandlers,
+} from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
@@ -77,7 +82,7 @@ class BunByteSocket implements ByteSocket {
    * freed), the peer's end, an error, the close. Dropping the end or close left a connect
    * waiting for its timeout.
    */
-  #early: (Uint8Array | Error | "end" | "close")[] | undefined;
+  #early: (Uint8Array | SocketEvent)[] | undefined;
   /** `end` was delivered (Bun reports no end for a FIN after our own half-close). */
   #ended = false;
   #destroyed = false;
@@ -153,10 +158,8 @@ class BunByteSocket implements ByteSocket {
     const early = this.#early;
     this.#early = undefined;
     for (const e of early ?? []) {
-      if (e === "end") handlers.end();
-      else if (e === "close") handlers.close();
-      else if (e instanceof Error) handlers.error(e);
-      else handlers.data(e);
+      if (e instanceof Uint8Array) handlers.data(e);
+      else deliverSocketEvent(handlers, e);
     }
   }
 
@@ -214,12 +217,9 @@ class BunByteSocket implements ByteSocket {
     this.#deliver(e);
   }
 
-  #deliver(e: Error | "end" | "close"): void {
-    const h = this.#h;
-    if (!h) (this.#early ??= []).push(e);
-    else if (e === "end") h.end();
-    else if (e === "close") h.close();
-    else h.error(e);
+  #deliver(e: SocketEvent): void {
+    if (this.#h) deliverSocketEvent(this.#h, e);
+    else (this.#early ??= []).push(e);
   }
 }
 

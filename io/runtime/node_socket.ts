@@ -6,7 +6,12 @@
  */
 
 import * as net from "node:net";
-import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import {
+  type ByteSocket,
+  deliverSocketEvent,
+  type SocketEvent,
+  type SocketHandlers,
+} from "./socket.ts";
 import { currentRuntime } from "./env.ts";
 import { freeOwned, isTransient, releaseTransient } from "../../core/transient_buffers.ts";
 
@@ -108,7 +113,7 @@ class NodeByteSocket implements ByteSocket {
    * and the handlers: a reset there was an unhandled `error` event, which ends a Node
    * process, and a close was never reported, so the connect waited for its timeout).
    */
-  #early: (Error | "end" | "close")[] | undefined = [];
+  #early: SocketEvent[] | undefined = [];
   #onEarly: ((e?: Error | boolean) => void) | undefined = (e) => {
     this.#early?.push(e instanceof Error ? e : e === undefined ? "end" : "close");
   };
@@ -167,11 +172,7 @@ class NodeByteSocket implements ByteSocket {
     // After the early data (replayed by the sink above), in the order they came.
     const early = this.#early!;
     this.#early = undefined;
-    for (const e of early) {
-      if (e === "end") h.end();
-      else if (e === "close") h.close();
-      else h.error(e);
-    }
+    for (const e of early) deliverSocketEvent(h, e);
   }
 
   get localAddress(): string | undefined {

@@ -77,3 +77,25 @@ export interface WebDuplex {
   /** Bytes to the peer; closed when our side ends. */
   readonly writable: WritableStream<Uint8Array>;
 }
+
+/** A socket event other than data: the peer's end, an error, or the close. */
+export type SocketEvent = Error | "end" | "close";
+
+/**
+ * Hands `e` to the matching handler: for adapters that hold the events arriving before
+ * `setHandlers` and replay them in order.
+ *
+ * @example
+ * ```ts
+ * import { deliverSocketEvent } from "./socket.ts";
+ * const seen: string[] = [];
+ * const h = { data() {}, drain() {}, end: () => seen.push("end"), error: () => {}, close: () => seen.push("close") };
+ * for (const e of ["end", "close"] as const) deliverSocketEvent(h, e);
+ * console.log(seen); // ["end", "close"]
+ * ```
+ */
+export function deliverSocketEvent(h: SocketHandlers, e: SocketEvent): void {
+  if (e === "end") h.end();
+  else if (e === "close") h.close();
+  else h.error(e);
+}
