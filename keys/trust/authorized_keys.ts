@@ -8,7 +8,7 @@
  * @module
  */
 
-import { matchHostAndAddress, splitPatternList } from "./host_patterns.ts";
+import { matchHostAndAddress, patternItems, splitPatternList } from "./host_patterns.ts";
 import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
 import { SSHKey } from "../ssh_key.ts";
 
@@ -310,7 +310,7 @@ function applyOptions(
         break;
       case "from": {
         once(name, o.from);
-        const list = needValue().split(",").map((s) => s.trim());
+        const list = patternItems(needValue());
         // OpenSSH denies on an empty item (a typo such as a trailing comma): the line is
         // refused, rather than allowed on what remains.
         if (list.some((s) => s === "")) throw new Error("empty item in 'from' pattern list");

@@ -39,10 +39,14 @@ export function matchPattern(text: string, pattern: string): boolean {
   return p === pattern.length;
 }
 
+/** Splits a pattern list on commas, each item trimmed; empty items are kept. */
+export function patternItems(list: string | readonly string[]): string[] {
+  return (typeof list === "string" ? list.split(",") : list).map((s) => s.trim());
+}
+
 /** Splits a pattern list on commas, dropping empty items. */
 export function splitPatternList(list: string | readonly string[]): string[] {
-  const items = typeof list === "string" ? list.split(",") : list;
-  return items.map((s) => s.trim()).filter((s) => s !== "");
+  return patternItems(list).filter((s) => s !== "");
 }
 
 /**
@@ -175,10 +179,7 @@ export function matchAddressList(
   let result: -1 | 0 | 1 = 0;
   // An empty item ("10.0.0.0/8,", "a,,b") is malformed, as in OpenSSH: not skipped, so a
   // from= with a typo denies rather than allowing on what remains.
-  const items = (typeof patterns === "string" ? patterns.split(",") : patterns).map((s) =>
-    s.trim()
-  );
-  for (const item of items) {
+  for (const item of patternItems(patterns)) {
     if (item === "") return -2;
     const negated = item.startsWith("!");
     const pat = negated ? item.slice(1) : item;
