@@ -38,6 +38,7 @@
 
 export * from "./core/errors.ts";
 export { escapeControls } from "./core/peer_text.ts";
+export { decodeEscapedUtf8, encodeEscapedUtf8, hasEscapedBytes } from "./core/escaped_utf8.ts";
 // Every error class the library throws, so `instanceof` works from the package.
 export { KexError } from "./core/kex/errors.ts";
 export { CompressionError } from "./core/compression/compression_error.ts";

@@ -20,6 +20,7 @@ import { scp } from "../io/scp/scp.ts";
 import { connect } from "../io/client/connect.ts";
 import { listen } from "../io/server/listen.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
+import { hex, hostNames, makeHostFile } from "../io/sftp/_byte_names_test_util.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie", "dropbear"];
 const enc = new TextEncoder();
@@ -249,3 +250,40 @@ conformanceTest(
     }
   },
 );
+
+const BYTE_PATHS = !("Deno" in globalThis);
+
+for (const peer of PEERS) {
+  for (const protocol of ["scp", "sftp"] as const) {
+    conformanceTest(
+      `scp() ${
+        protocol === "scp" ? "legacy" : "SFTP"
+      }: a file name that is not UTF-8 (Latin-1) both ways against ${peer}`,
+      { peers: [peer] },
+      async () => {
+        const f = await sharedPeer(peer);
+        await using conn = await login(f);
+        const local = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-bytes-"));
+        const name = `scp-bytes-${protocol}-${process.pid}-${randomBytes(3).toString("hex")}`;
+        const host = join(f.user.hostHome, name);
+        const latin1 = "caf\uDCE9"; // the bytes 63 61 66 e9
+        try {
+          await fsp.mkdir(host, { mode: 0o777 });
+          await fsp.chmod(host, 0o777); // the test user writes here too
+          makeHostFile(host, Uint8Array.of(0x63, 0x61, 0x66, 0xe9), "latin1\n");
+          // Down, asked for by its bytes; Deno names the local copy in UTF-8.
+          const into = BYTE_PATHS ? local : `${local}/cafe`;
+          await scp([conn, `${f.user.home}/${name}/${latin1}`], into, { protocol });
+          assert.deepEqual(hostNames(local), [hex(BYTE_PATHS ? latin1 : "cafe")]);
+          // Up, to a name given by its bytes.
+          const src = BYTE_PATHS ? `${local}/${latin1}` : `${local}/cafe`;
+          await scp(src, [conn, `${f.user.home}/${name}/n\uDCE8`], { protocol });
+          assert.deepEqual(hostNames(host), [hex(latin1), hex("n\uDCE8")].sort());
+        } finally {
+          await fsp.rm(local, { recursive: true, force: true });
+          await fsp.rm(host, { recursive: true, force: true });
+        }
+      },
+    );
+  }
+}

@@ -19,6 +19,7 @@ import type { SSHClientConnection } from "../io/client/connection.ts";
 import type { SFTPClient } from "../io/sftp/client.ts";
 import { SFTPError } from "../sftp/errors.ts";
 import { SFTPStatus } from "../sftp/constants.ts";
+import { hex, hostNames, makeHostFile } from "../io/sftp/_byte_names_test_util.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie", "dropbear"];
 const IS_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
@@ -275,6 +276,55 @@ function collectGarbage(): void {
   const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
   if (g.Bun) g.Bun.gc(true);
   else g.gc?.();
+}
+
+const BYTE_PATHS = !("Deno" in globalThis);
+
+for (const peer of PEERS) {
+  conformanceTest(
+    `SFTP client: a file name that is not UTF-8 (Latin-1) against ${peer}'s sftp-server`,
+    { peers: [peer] },
+    async () => {
+      const f = await sharedPeer(peer);
+      await using conn = await connectFast(f);
+      await using sftp = await conn.startSftp();
+      const { remote, host } = await workDir(f, sftp);
+      const local = await fsp.mkdtemp(join(tmpdir(), "sshts-sftp-bytes-"));
+      const latin1 = "caf\uDCE9"; // the bytes 63 61 66 e9, as the listing gives them
+      try {
+        makeHostFile(host, Uint8Array.of(0x63, 0x61, 0x66, 0xe9), "latin1\n");
+        const listed = (await sftp.listdir(remote)).filter((n) => n !== "." && n !== "..");
+        assert.deepEqual(listed, [latin1]);
+        assert.equal((await sftp.stat(`${remote}/${latin1}`)).size, 7);
+        {
+          await using fh = await sftp.open(`${remote}/${latin1}`, "r");
+          assert.equal(dec.decode(await fh.read(100)), "latin1\n");
+        }
+        // Deno's file APIs cannot name the local copy by those bytes: it gets a UTF-8 name.
+        const copy = BYTE_PATHS ? `${local}/${latin1}` : `${local}/cafe`;
+        await sftp.get(`${remote}/${latin1}`, copy);
+        assert.deepEqual(hostNames(local), [hex(BYTE_PATHS ? latin1 : "cafe")]);
+        // Names we make go out as the bytes they stand for.
+        await sftp.rename(`${remote}/${latin1}`, `${remote}/\uDCFF-renamed`);
+        {
+          await using fh = await sftp.open(`${remote}/n\uDCE8`, "w");
+          await fh.write(enc.encode("x"));
+        }
+        await sftp.mkdir(`${remote}/d\uDCE9`);
+        assert.deepEqual(
+          hostNames(host),
+          [hex("\uDCFF-renamed"), hex("n\uDCE8"), hex("d\uDCE9")].sort(),
+        );
+        await sftp.rmtree(`${remote}/d\uDCE9`);
+        await sftp.remove(`${remote}/\uDCFF-renamed`);
+        await sftp.remove(`${remote}/n\uDCE8`);
+        assert.deepEqual(hostNames(host), []);
+      } finally {
+        await fsp.rm(local, { recursive: true, force: true });
+        await fsp.rm(host, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
 /** Bytes moved before the RSS baseline is taken (JIT, crypto and buffer pools warmed up). */

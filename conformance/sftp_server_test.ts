@@ -22,6 +22,8 @@ import {
   trixieTempDir,
 } from "./fixtures/mod.ts";
 import type { ListenOptions } from "../io/server/options.ts";
+import { encodeEscapedUtf8 } from "../core/escaped_utf8.ts";
+import { hex, hostNames, makeHostFile } from "../io/sftp/_byte_names_test_util.ts";
 import {
   clientFile,
   keys,
@@ -75,7 +77,8 @@ async function sftpArgv(
   const identity = clientFile(client, `id_${k.name}_${tag}`, k.privateKeyText);
   const known = clientFile(client, `known_hosts_${server.port}`, server.knownHosts);
   const name = `batch-${randomBytes(4).toString("hex")}`;
-  await fsp.writeFile(join(dir.host, name), batch);
+  // Escaped bytes (a name that is not UTF-8) go into the batch file as those bytes.
+  await fsp.writeFile(join(dir.host, name), encodeEscapedUtf8(batch));
   const args = [
     "-F",
     "/dev/null",
@@ -339,6 +342,58 @@ for (const client of ["openssh", "openssh-trixie"] as const) {
         });
         // 32 MiB through: 16 of ours alone.
         assert.ok((kexCounts[0] ?? 0) >= 12, `kexCount ${kexCounts[0]}`);
+      } finally {
+        await dir.remove();
+      }
+    },
+  );
+}
+
+const BYTE_PATHS = !("Deno" in globalThis);
+
+for (const client of ["openssh", "openssh-trixie"] as const) {
+  conformanceTest(
+    `OpenSSH ${
+      VERSION[client]
+    } sftp -b: a file name that is not UTF-8 (Latin-1) through listen({ sftp }), both ways`,
+    { peers: [client] },
+    async () => {
+      const dir = await clientDir(client);
+      const latin1 = "caf\uDCE9"; // the bytes 63 61 66 e9
+      try {
+        await withRoot(async (root, server) => {
+          await fsp.mkdir(join(root, "old"));
+          makeHostFile(join(root, "old"), encodeEscapedUtf8(latin1), "latin1\n");
+          makeHostFile(dir.host, encodeEscapedUtf8("n\uDCE8"), "new\n");
+          const c = dir.client;
+          if (!BYTE_PATHS) {
+            // Deno's file APIs cannot name the file: the listing leaves it out, and asking
+            // for it by its bytes fails (sftp's glob says "not found"), touching nothing.
+            const r = await runSftpBatch(client, server, dir, `get old/${latin1} ${c}/x\n`);
+            assert.notEqual(r.status, 0);
+            assert.match(r.stderr, /caf\\351" not found/);
+            assert.deepEqual(hostNames(dir.host).filter((n) => n === hex("x")), []);
+            return;
+          }
+          const r = await runSftpBatch(
+            client,
+            server,
+            dir,
+            [
+              `get -R old ${c}/got`,
+              `put ${c}/n\uDCE8 old/n\uDCE8`,
+              `rename old/${latin1} old/${latin1}.bak`,
+              `ln -s ${latin1}.bak old/l\uDCE9`,
+              "ls -l old",
+            ].join("\n") + "\n",
+          );
+          assert.equal(r.status, 0, `sftp failed:\n${r.stdout}\n${r.stderr}`);
+          assert.deepEqual(hostNames(join(dir.host, "got")), [hex(latin1)]);
+          assert.deepEqual(
+            hostNames(join(root, "old")),
+            [hex(`${latin1}.bak`), hex("n\uDCE8"), hex("l\uDCE9")].sort(),
+          );
+        });
       } finally {
         await dir.remove();
       }

@@ -57,6 +57,7 @@
 
 export * from "./errors.ts";
 export { escapeControls } from "./peer_text.ts";
+export { decodeEscapedUtf8, encodeEscapedUtf8, hasEscapedBytes } from "./escaped_utf8.ts";
 export {
   CLIENT_SOFTWARE_VERSION,
   ClientConnection,

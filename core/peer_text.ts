@@ -10,7 +10,8 @@
 
 /**
  * Escapes control characters (C0, DEL, C1) and bidirectional overrides as `\xNN` /
- * `\u{NNNN}`; everything else, newlines aside, is left as it is.
+ * `\u{NNNN}`, and shows a byte kept from a name that is not UTF-8 (a lone U+DC80–U+DCFF,
+ * see `decodeEscapedUtf8`) as `\xNN`; everything else, newlines aside, is left as it is.
  *
  * @example
  * ```ts
@@ -19,9 +20,14 @@
  * ```
  */
 export function escapeControls(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
-  });
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]|(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g,
+    (c) => {
+      const n = c.charCodeAt(0);
+      // A lone U+DC80–U+DCFF is a byte that was not UTF-8 (core/escaped_utf8.ts): shown as that byte.
+      const b = n >= 0xdc80 && n <= 0xdcff ? n - 0xdc00 : n;
+      return b <= 0xff ? `\\x${b.toString(16).padStart(2, "0")}` : `\\u{${b.toString(16)}}`;
+    },
+  );
 }

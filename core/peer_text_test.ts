@@ -23,3 +23,8 @@ test("a peer's DISCONNECT reason reaches the error message escaped", () => {
   assert.equal(d.error.message.includes("\x1b"), false, d.error.message);
   assert.match(d.error.message, /bye\\x1b\]0;pwned-title\\x07\\x1b\[2J/);
 });
+
+test("escapeControls() shows a byte kept from a name that is not UTF-8 as that byte", () => {
+  assert.equal(escapeControls("caf\uDCE9"), "caf\\xe9");
+  assert.equal(escapeControls("\uD800\uDC80 is a character"), "\uD800\uDC80 is a character");
+});

@@ -13,6 +13,7 @@
 
 import { WireError } from "../core/errors.ts";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
+import { decodeEscapedUtf8, encodeEscapedUtf8 } from "../core/escaped_utf8.ts";
 import { type FileAttributes, readAttrs, writeAttrs } from "./attrs.ts";
 import {
   Ext,
@@ -165,8 +166,17 @@ export type SFTPReply =
 
 const lenient = new TextDecoder("utf-8");
 
-/** Reads a path or name: at most {@link MAX_PATH_LENGTH} bytes, UTF-8 (invalid bytes become U+FFFD). */
+/**
+ * Reads a path or name: at most {@link MAX_PATH_LENGTH} bytes, UTF-8 with each byte of an
+ * invalid sequence kept as U+DC80–U+DCFF (`decodeEscapedUtf8`), so that a name in another
+ * encoding can be sent back as the same bytes.
+ */
 export function readPath(r: SSHReader, what: string): string {
+  return decodeEscapedUtf8(r.readString(what, MAX_PATH_LENGTH));
+}
+
+/** Reads free text (a status message, a language tag): UTF-8, invalid bytes become U+FFFD. */
+function readText(r: SSHReader, what: string): string {
   return lenient.decode(r.readString(what, MAX_PATH_LENGTH));
 }
 
@@ -274,7 +284,7 @@ export function decodeHello(r: SSHReader): { version: number; extensions: Map<st
 export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
   switch (req.type) {
     case "open": {
-      const w = start(FXP.OPEN, id).writeStringUtf8(req.path).writeUint32(req.flags);
+      const w = start(FXP.OPEN, id).writeString(encodeEscapedUtf8(req.path)).writeUint32(req.flags);
       writeAttrs(w, req.attrs);
       return [finish(w)];
     }
@@ -293,11 +303,11 @@ export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
       return req.data.length ? [finish(w, req.data.length), req.data] : [finish(w)];
     }
     case "lstat":
-      return [finish(start(FXP.LSTAT, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.LSTAT, id).writeString(encodeEscapedUtf8(req.path)))];
     case "fstat":
       return [finish(start(FXP.FSTAT, id).writeString(req.handle))];
     case "setstat": {
-      const w = start(FXP.SETSTAT, id).writeStringUtf8(req.path);
+      const w = start(FXP.SETSTAT, id).writeString(encodeEscapedUtf8(req.path));
       writeAttrs(w, req.attrs);
       return [finish(w)];
     }
@@ -307,58 +317,72 @@ export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
       return [finish(w)];
     }
     case "opendir":
-      return [finish(start(FXP.OPENDIR, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.OPENDIR, id).writeString(encodeEscapedUtf8(req.path)))];
     case "readdir":
       return [finish(start(FXP.READDIR, id).writeString(req.handle))];
     case "remove":
-      return [finish(start(FXP.REMOVE, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.REMOVE, id).writeString(encodeEscapedUtf8(req.path)))];
     case "mkdir": {
-      const w = start(FXP.MKDIR, id).writeStringUtf8(req.path);
+      const w = start(FXP.MKDIR, id).writeString(encodeEscapedUtf8(req.path));
       writeAttrs(w, req.attrs);
       return [finish(w)];
     }
     case "rmdir":
-      return [finish(start(FXP.RMDIR, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.RMDIR, id).writeString(encodeEscapedUtf8(req.path)))];
     case "realpath":
-      return [finish(start(FXP.REALPATH, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.REALPATH, id).writeString(encodeEscapedUtf8(req.path)))];
     case "stat":
-      return [finish(start(FXP.STAT, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.STAT, id).writeString(encodeEscapedUtf8(req.path)))];
     case "rename":
       return [
-        finish(start(FXP.RENAME, id).writeStringUtf8(req.oldPath).writeStringUtf8(req.newPath)),
+        finish(
+          start(FXP.RENAME, id).writeString(encodeEscapedUtf8(req.oldPath)).writeString(
+            encodeEscapedUtf8(req.newPath),
+          ),
+        ),
       ];
     case "readlink":
-      return [finish(start(FXP.READLINK, id).writeStringUtf8(req.path))];
+      return [finish(start(FXP.READLINK, id).writeString(encodeEscapedUtf8(req.path)))];
     case "symlink":
       // OpenSSH's order (PROTOCOL §4.1): target first, then the link's own path.
       return [
         finish(
-          start(FXP.SYMLINK, id).writeStringUtf8(req.targetPath).writeStringUtf8(req.linkPath),
+          start(FXP.SYMLINK, id).writeString(encodeEscapedUtf8(req.targetPath)).writeString(
+            encodeEscapedUtf8(req.linkPath),
+          ),
         ),
       ];
     case "posixRename":
       return [
-        finish(ext(id, Ext.POSIX_RENAME).writeStringUtf8(req.oldPath).writeStringUtf8(req.newPath)),
+        finish(
+          ext(id, Ext.POSIX_RENAME).writeString(encodeEscapedUtf8(req.oldPath)).writeString(
+            encodeEscapedUtf8(req.newPath),
+          ),
+        ),
       ];
     case "statvfs":
-      return [finish(ext(id, Ext.STATVFS).writeStringUtf8(req.path))];
+      return [finish(ext(id, Ext.STATVFS).writeString(encodeEscapedUtf8(req.path)))];
     case "fstatvfs":
       return [finish(ext(id, Ext.FSTATVFS).writeString(req.handle))];
     case "hardlink":
       return [
-        finish(ext(id, Ext.HARDLINK).writeStringUtf8(req.oldPath).writeStringUtf8(req.newPath)),
+        finish(
+          ext(id, Ext.HARDLINK).writeString(encodeEscapedUtf8(req.oldPath)).writeString(
+            encodeEscapedUtf8(req.newPath),
+          ),
+        ),
       ];
     case "fsync":
       return [finish(ext(id, Ext.FSYNC).writeString(req.handle))];
     case "lsetstat": {
-      const w = ext(id, Ext.LSETSTAT).writeStringUtf8(req.path);
+      const w = ext(id, Ext.LSETSTAT).writeString(encodeEscapedUtf8(req.path));
       writeAttrs(w, req.attrs);
       return [finish(w)];
     }
     case "limits":
       return [finish(ext(id, Ext.LIMITS))];
     case "expandPath":
-      return [finish(ext(id, Ext.EXPAND_PATH).writeStringUtf8(req.path))];
+      return [finish(ext(id, Ext.EXPAND_PATH).writeString(encodeEscapedUtf8(req.path)))];
     case "copyData":
       return [
         finish(
@@ -368,7 +392,7 @@ export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
         ),
       ];
     case "homeDirectory":
-      return [finish(ext(id, Ext.HOME_DIRECTORY).writeStringUtf8(req.username))];
+      return [finish(ext(id, Ext.HOME_DIRECTORY).writeString(encodeEscapedUtf8(req.username)))];
     case "usersGroupsById": {
       const w = ext(id, Ext.USERS_GROUPS_BY_ID);
       w.writeUint32(req.uids.length * 4);
@@ -593,7 +617,7 @@ export function encodeData(id: number, data: Uint8Array): Uint8Array[] {
 export function encodeName(id: number, entries: readonly NameEntry[]): Uint8Array {
   const w = start(FXP.NAME, id, 256).writeUint32(entries.length);
   for (const e of entries) {
-    w.writeStringUtf8(e.filename).writeStringUtf8(e.longname);
+    w.writeString(encodeEscapedUtf8(e.filename)).writeString(encodeEscapedUtf8(e.longname));
     writeAttrs(w, e.attrs);
   }
   return finish(w);
@@ -740,7 +764,7 @@ export function encodeUsersGroupsBody(
 ): Uint8Array {
   const pack = (names: readonly string[]) => {
     const w = new SSHWriter();
-    for (const n of names) w.writeStringUtf8(n);
+    for (const n of names) w.writeString(encodeEscapedUtf8(n));
     return w.toBytes();
   };
   return new SSHWriter().writeString(pack(users)).writeString(pack(groups)).toBytes();
@@ -801,8 +825,8 @@ export function decodeReply(r: SSHReader): SFTPReply | undefined {
     case FXP.STATUS: {
       const code = r.readUint32("status code");
       // Some old servers omit message and language: tolerate their absence, as OpenSSH does.
-      const message = r.remaining > 0 ? readPath(r, "status message") : "";
-      const language = r.remaining > 0 ? readPath(r, "language tag") : "";
+      const message = r.remaining > 0 ? readText(r, "status message") : "";
+      const language = r.remaining > 0 ? readText(r, "language tag") : "";
       reply = { type: "status", id, code, message, language };
       break;
     }

@@ -292,3 +292,24 @@ test("PacketFramer releases a chunk only once its bytes were all copied and no v
   assert.deepEqual(view, h(9));
   assert.equal(f.buffered, 0);
 });
+
+test("paths and names that are not UTF-8 cross the codec as the same bytes, both ways", () => {
+  // "caf\xe9" (Latin-1) and a lone 0xff: names a POSIX server can hold, that UTF-8 cannot spell.
+  const latin1 = h(0x2f, 0x64, 0x2f, 0x63, 0x61, 0x66, 0xe9); // "/d/caf\xe9"
+  const name = h(0xff, 0x2e, 0x74, 0x78, 0x74); // "\xff.txt"
+  // A request as a client sends it, built by hand: the server reads back the very bytes.
+  const raw = new SSHWriter().writeUint32(0).writeByte(FXP.RENAME).writeUint32(7)
+    .writeString(latin1).writeString(name).toBytes();
+  const req = decodeRequest(raw[4]!, new SSHReader(raw, 9));
+  assert.deepEqual(req, { type: "rename", oldPath: "/d/caf\uDCE9", newPath: "\uDCFF.txt" });
+  assert.deepEqual(join(encodeRequest(7, req)).subarray(4), raw.subarray(4));
+  // A NAME reply from a server: the client gets names it can send back unchanged.
+  const reply = encodeName(3, [{ filename: "caf\uDCE9", longname: "-rw caf\uDCE9", attrs: {} }]);
+  const nameOffset = 4 + 1 + 4 + 4 + 4;
+  assert.deepEqual(reply.subarray(nameOffset, nameOffset + 4), h(0x63, 0x61, 0x66, 0xe9));
+  const back = decodeReply(new SSHReader(reply, 4));
+  assert.ok(back?.type === "name");
+  assert.equal(back.entries[0]!.filename, "caf\uDCE9");
+  const stat = join(encodeRequest(9, { type: "stat", path: back.entries[0]!.filename }));
+  assert.deepEqual(stat.subarray(13), h(0x63, 0x61, 0x66, 0xe9));
+});

@@ -87,6 +87,7 @@ export type {
   StatVFS,
 } from "./messages.ts";
 export { SSHError, type SSHErrorCode } from "../core/errors.ts";
+export { decodeEscapedUtf8, encodeEscapedUtf8, hasEscapedBytes } from "../core/escaped_utf8.ts";
 export {
   MEMORY_BACKEND_MAX_BYTES,
   MemoryBackend,

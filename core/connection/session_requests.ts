@@ -7,6 +7,7 @@
  */
 
 import { SSHReader, SSHWriter } from "../wire.ts";
+import { encodeEscapedUtf8 } from "../escaped_utf8.ts";
 import {
   MAX_NAME,
   MAX_REQUEST_ARGUMENT,
@@ -119,7 +120,9 @@ export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
 }
 
 /**
- * Encodes a single string argument (exec command, subsystem name, signal name).
+ * Encodes a single string argument (exec command, subsystem name, signal name): UTF-8,
+ * with escaped bytes (`core/escaped_utf8.ts`, as names from a listing hold them) sent
+ * as the bytes they stand for.
  *
  * @example
  * ```ts
@@ -128,7 +131,7 @@ export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
  * ``` */
 export function encodeStringArg(s: string | Uint8Array): Uint8Array {
   const w = new SSHWriter(s.length + 8);
-  return (typeof s === "string" ? w.writeStringUtf8(s) : w.writeString(s)).toBytes();
+  return w.writeString(typeof s === "string" ? encodeEscapedUtf8(s) : s).toBytes();
 }
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as nodePath from "node:path";
+import { hostPathLib } from "../runtime/host_fs.ts";
 import { isDirectory } from "../../sftp/attrs.ts";
 import { basename, hasGlob, joinPath } from "../../sftp/path.ts";
 import { nameMatcher, sanitize, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
@@ -186,7 +186,7 @@ async function resolveEnd(
     return { kind: "remote", conn, path: path || ".", label: path };
   }
   const m = REMOTE.exec(loc);
-  if (!m) return { kind: "local", path: nodePath.resolve(loc), label: loc };
+  if (!m) return { kind: "local", path: hostPathLib.resolve(loc), label: loc };
   const user = m[1];
   const host = m[2]!.replace(/^\[(.*)\]$/, "$1");
   const key = `${user ?? ""}@${host}`;

@@ -15,6 +15,7 @@ import {
   decodeWindowChange,
   type PtyRequest,
 } from "../../core/connection/session_requests.ts";
+import { decodeEscapedUtf8 } from "../../core/escaped_utf8.ts";
 import { matchPatternList } from "../../keys/trust/host_patterns.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { Log } from "../engine/logger.ts";
@@ -201,7 +202,8 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         if (process || starting) return false;
         const arg = request === "shell"
           ? undefined
-          : decoder.decode(decodeStringArg(data, request));
+          // Commands are bytes: one that is not UTF-8 keeps them as escapes (an scp path).
+          : decodeEscapedUtf8(decodeStringArg(data, request));
         const ask = cfg.processRequested;
         if (!ask) return start(request, arg);
         // Held while the application decides: a second start request meanwhile is refused.

@@ -6,8 +6,6 @@
  * @module
  */
 
-import * as fsp from "node:fs/promises";
-import * as nodePath from "node:path";
 import {
   type FileAttributes,
   isDirectory,
@@ -32,6 +30,7 @@ import {
   SFTPSession,
 } from "./session.ts";
 import * as transfer from "./transfer.ts";
+import { hostFs, hostPathLib } from "../runtime/host_fs.ts";
 
 export type { OpenMode } from "./file.ts";
 export type { SFTPChannelOpener, SFTPClientOptions } from "./session.ts";
@@ -643,9 +642,13 @@ async function expandLocal(pat: string): Promise<string[]> {
   const fs: GlobFileSystem = {
     readdir: async (dir) => {
       try {
-        const d = await fsp.opendir(dir);
+        const d = await hostFs.opendir(dir);
         return (async function* () {
-          for await (const e of d) yield e.name; // leaving the loop closes the directory
+          try {
+            for (let name = await d.read(); name !== null; name = await d.read()) yield name;
+          } finally {
+            await d.close().catch(() => {}); // also when the caller leaves the loop early
+          }
         })();
       } catch {
         return null;
@@ -653,14 +656,14 @@ async function expandLocal(pat: string): Promise<string[]> {
     },
     exists: async (p) => {
       try {
-        await fsp.lstat(p);
+        await hostFs.lstat(p);
         return true;
       } catch {
         return false;
       }
     },
   };
-  const found = await expandGlob(pat.split(nodePath.sep).join("/"), fs);
+  const found = await expandGlob(pat.split(hostPathLib.sep).join("/"), fs);
   if (found.length === 0) {
     throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such local file", {
       path: pat,

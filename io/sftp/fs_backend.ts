@@ -26,7 +26,7 @@
 
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
-import * as nodePath from "node:path";
+import type * as nodePath from "node:path";
 import { type FileAttributes, formatLongname } from "../../sftp/attrs.ts";
 import type { DirEntry, SFTPBackend } from "../../sftp/backend.ts";
 import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
@@ -35,6 +35,7 @@ import type { StatVFS } from "../../sftp/messages.ts";
 import { joinPath, normalizePath, resolvePath, unsafeEntryName } from "../../sftp/path.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SERVER_MAX_READ } from "../../sftp/constants.ts";
+import { type HostDir, hostFs, hostPathLib } from "../runtime/host_fs.ts";
 
 /**
  * Options of {@link FsBackend}.
@@ -89,7 +90,7 @@ type Handle =
   }
   | {
     readonly kind: "dir";
-    readonly dir: fs.Dir;
+    readonly dir: HostDir;
     readonly local: string;
     /** The directory opened (entries are looked up by path: it must still be there). */
     readonly dev: number;
@@ -120,6 +121,7 @@ const ERRNO: Record<string, [number, string]> = {
   ENOSYS: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
   EOPNOTSUPP: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
   ENOTSUP: [SFTPStatus.OP_UNSUPPORTED, "Operation unsupported"],
+  EILSEQ: [SFTPStatus.OP_UNSUPPORTED, "This server cannot name a file that is not UTF-8"],
 };
 
 /** Maps a file-system error to the SFTPError a client sees (no host paths in the message). */
@@ -207,7 +209,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** Serves `options.root`. */
   constructor(options: FsBackendOptions) {
     if (!options.root) throw new RangeError("FsBackend needs a root directory");
-    this.#rootGiven = nodePath.resolve(options.root);
+    this.#rootGiven = hostPathLib.resolve(options.root);
     this.#readOnly = options.readOnly ?? false;
     this.#home = normalizePath(resolvePath("/", options.home ?? "/"));
     this.#umask = options.umask ?? 0o022;
@@ -217,7 +219,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** The real path of the root (symlinks in it resolved). */
   #realRoot(): Promise<string> {
-    return (this.#root ??= fsp.realpath(this.#rootGiven));
+    return (this.#root ??= hostFs.realpath(this.#rootGiven));
   }
 
   #inside(root: string, real: string): boolean {
@@ -242,24 +244,24 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const parentV = v.slice(0, v.lastIndexOf("/")) || "/";
     let parent: string;
     try {
-      parent = await fsp.realpath(nodePath.join(root, parentV));
+      parent = await hostFs.realpath(hostPathLib.join(root, parentV));
     } catch (e) {
       throw toSFTPError(e, path);
     }
     if (!this.#inside(root, parent)) throw outside(path);
-    const candidate = childOf(nodePath, parent, name);
+    const candidate = childOf(hostPathLib, parent, name);
     if (candidate === undefined) throw outside(path);
     if (!follow) return { local: candidate };
     let st: fs.Stats;
     try {
-      st = await fsp.lstat(candidate);
+      st = await hostFs.lstat(candidate);
     } catch {
       return { local: candidate };
     }
     if (!st.isSymbolicLink()) return { local: candidate };
     let real: string;
     try {
-      real = await fsp.realpath(candidate);
+      real = await hostFs.realpath(candidate);
     } catch {
       return { local: candidate, dangling: true };
     }
@@ -301,7 +303,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   async #toVirtual(local: string): Promise<string | undefined> {
     const root = await this.#realRoot();
     if (!this.#inside(root, local)) return undefined;
-    return "/" + nodePath.relative(root, local).split(nodePath.sep).filter(Boolean).join("/");
+    return "/" + hostPathLib.relative(root, local).split(hostPathLib.sep).filter(Boolean).join("/");
   }
 
   // ---- files ----
@@ -333,7 +335,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const mode = (attrs.permissions ?? 0o666) & this.#modeMask & ~this.#umask;
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(r.local, f, mode);
+      fh = await hostFs.open(r.local, f, mode);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -426,14 +428,14 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** Opens a directory. */
   async opendir(path: string): Promise<FsHandle> {
     const local = await this.#existing(path, true);
-    let dir: fs.Dir;
+    let dir: HostDir;
     let before: fs.Stats;
     try {
-      before = await fsp.lstat(local);
+      before = await hostFs.lstat(local);
       if (!before.isDirectory()) {
         throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
       }
-      dir = await fsp.opendir(local);
+      dir = await hostFs.opendir(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -456,9 +458,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     h.started = true;
     try {
       while (names.length < READDIR_BATCH) {
-        const e = await h.dir.read();
-        if (!e) break;
-        names.push(e.name);
+        const name = await h.dir.read();
+        if (name === null) break;
+        names.push(name);
       }
     } catch (e) {
       throw toSFTPError(e, "");
@@ -477,10 +479,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     await Promise.all(names.map(async (name, i) => {
       // ".." of the root is the root itself: nothing about the host outside is shown.
       const p = name === ".."
-        ? (h.local === root ? root : nodePath.dirname(h.local))
-        : nodePath.join(h.local, name);
+        ? (h.local === root ? root : hostPathLib.dirname(h.local))
+        : hostPathLib.join(h.local, name);
       try {
-        const attrs = attrsOf(await fsp.lstat(p));
+        const attrs = attrsOf(await hostFs.lstat(p));
         const longname = formatLongname(name, attrs, {
           now,
           ...(users.has(attrs.uid!) ? { user: users.get(attrs.uid!)! } : {}),
@@ -498,7 +500,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     try {
-      await fsp.mkdir(local, (attrs.permissions ?? 0o777) & this.#modeMask & ~this.#umask);
+      await hostFs.mkdir(local, (attrs.permissions ?? 0o777) & this.#modeMask & ~this.#umask);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -512,7 +514,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
     const { local } = await this.#resolve(path, false);
     try {
-      await fsp.rmdir(local);
+      await hostFs.rmdir(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -527,7 +529,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const local = await this.#existing(path, true);
     let st: fs.Stats;
     try {
-      st = await fsp.lstat(local);
+      st = await hostFs.lstat(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -539,7 +541,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   async lstat(path: string): Promise<FileAttributes> {
     const { local } = await this.#resolve(path, false);
     try {
-      return attrsOf(await fsp.lstat(local));
+      return attrsOf(await hostFs.lstat(local));
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -561,7 +563,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const { local } = await this.#resolve(path, false);
     let st: fs.Stats;
     try {
-      st = await fsp.lstat(local);
+      st = await hostFs.lstat(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -575,9 +577,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     }
     const a = this.#vet(attrs, st, path);
     try {
-      if (a.uid !== undefined && a.gid !== undefined) await fsp.lchown(local, a.uid, a.gid);
+      if (a.uid !== undefined && a.gid !== undefined) await hostFs.lchown(local, a.uid, a.gid);
       if (a.atime !== undefined && a.mtime !== undefined) {
-        await fsp.lutimes(local, a.atime, a.mtime);
+        await hostFs.lutimes(local, a.atime, a.mtime);
       }
     } catch (e) {
       throw toSFTPError(e, path);
@@ -594,7 +596,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     let fh: fsp.FileHandle;
     let a: FileAttributes;
     try {
-      const st = await fsp.lstat(local);
+      const st = await hostFs.lstat(local);
       if (st.isSymbolicLink()) {
         // `local` was resolved through any link: a link here now was swapped in since
         // (a rename from another session). Following it could reach outside the root.
@@ -611,13 +613,13 @@ export class FsBackend implements SFTPBackend<FsHandle> {
       }
       const access = a.size !== undefined ? C.O_WRONLY : C.O_RDONLY;
       try {
-        fh = await fsp.open(local, access | C.O_NOFOLLOW | C.O_NONBLOCK);
+        fh = await hostFs.open(local, access | C.O_NOFOLLOW | C.O_NONBLOCK);
       } catch (e) {
         // A server user that may change a mode but not read the file (its owner, mode 0):
         // by path, after checking again that it is no symlink.
         const code = (e as { code?: string }).code;
         if ((code !== "EACCES" && code !== "EPERM") || a.size !== undefined) throw e;
-        if ((await fsp.lstat(local)).isSymbolicLink()) throw e;
+        if ((await hostFs.lstat(local)).isSymbolicLink()) throw e;
         return await this.#applyByPath(local, a);
       }
     } catch (e) {
@@ -649,16 +651,18 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         { path },
       );
     }
-    if (a.uid !== undefined && a.gid !== undefined) await fsp.lchown(local, a.uid, a.gid);
-    if (a.atime !== undefined && a.mtime !== undefined) await fsp.lutimes(local, a.atime, a.mtime);
+    if (a.uid !== undefined && a.gid !== undefined) await hostFs.lchown(local, a.uid, a.gid);
+    if (a.atime !== undefined && a.mtime !== undefined) {
+      await hostFs.lutimes(local, a.atime, a.mtime);
+    }
   }
 
   async #applyByPath(local: string, a: FileAttributes): Promise<void> {
-    if (a.size !== undefined) await fsp.truncate(local, a.size);
-    if (a.permissions !== undefined) await fsp.chmod(local, a.permissions);
-    if (a.uid !== undefined && a.gid !== undefined) await fsp.chown(local, a.uid, a.gid);
+    if (a.size !== undefined) await hostFs.truncate(local, a.size);
+    if (a.permissions !== undefined) await hostFs.chmod(local, a.permissions);
+    if (a.uid !== undefined && a.gid !== undefined) await hostFs.chown(local, a.uid, a.gid);
     if (a.atime !== undefined && a.mtime !== undefined) {
-      await fsp.utimes(local, a.atime, a.mtime);
+      await hostFs.utimes(local, a.atime, a.mtime);
     }
   }
 
@@ -667,7 +671,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     try {
-      await fsp.unlink(local);
+      await hostFs.unlink(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -679,7 +683,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     if (r.dangling) throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
     let real = r.local;
     try {
-      real = await fsp.realpath(r.local);
+      real = await hostFs.realpath(r.local);
     } catch { /* a missing final component: keep it */ }
     const v = await this.#toVirtual(real);
     if (v === undefined) throw outside(path);
@@ -692,12 +696,12 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
     try {
-      const st = await fsp.lstat(from);
+      const st = await hostFs.lstat(from);
       if (st.isFile()) {
         // link + unlink: fails atomically when the target exists (as OpenSSH's sftp-server).
         try {
           await linkChecked(from, to, st);
-          await fsp.unlink(from);
+          await hostFs.unlink(from);
           return;
         } catch (e) {
           const code = (e as { code?: string }).code;
@@ -706,9 +710,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         }
       }
       let exists = true;
-      await fsp.lstat(to).catch(() => (exists = false));
+      await hostFs.lstat(to).catch(() => (exists = false));
       if (exists) throw Object.assign(new Error("exists"), { code: "EEXIST" });
-      await fsp.rename(from, to);
+      await hostFs.rename(from, to);
     } catch (e) {
       throw toSFTPError(e, oldPath);
     }
@@ -720,7 +724,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
     try {
-      await fsp.rename(from, to);
+      await hostFs.rename(from, to);
     } catch (e) {
       throw toSFTPError(e, oldPath);
     }
@@ -734,12 +738,12 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const { local } = await this.#resolve(path, false);
     let target: string;
     try {
-      target = await fsp.readlink(local);
+      target = await hostFs.readlink(local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
     // A target outside the root (a link the host put there) is not shown: it is a host path.
-    const v = await this.#toVirtual(nodePath.resolve(nodePath.dirname(local), target));
+    const v = await this.#toVirtual(hostPathLib.resolve(hostPathLib.dirname(local), target));
     if (v === undefined) {
       throw new SFTPError(
         SFTPStatus.PERMISSION_DENIED,
@@ -747,7 +751,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         { path },
       );
     }
-    return nodePath.isAbsolute(target) ? v : target;
+    return hostPathLib.isAbsolute(target) ? v : target;
   }
 
   /**
@@ -766,10 +770,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const { local } = await this.#resolve(linkPath, false);
     const root = await this.#realRoot();
     // The link's directory as the client sees it (its real path: links in it resolved).
-    const dir = (await this.#toVirtual(nodePath.dirname(local))) ?? "/";
-    const target = nodePath.join(root, resolvePath(dir, targetPath));
+    const dir = (await this.#toVirtual(hostPathLib.dirname(local))) ?? "/";
+    const target = hostPathLib.join(root, resolvePath(dir, targetPath));
     try {
-      await fsp.symlink(target, local);
+      await hostFs.symlink(target, local);
     } catch (e) {
       throw toSFTPError(e, linkPath);
     }
@@ -785,7 +789,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
     try {
-      const st = await fsp.lstat(from);
+      const st = await hostFs.lstat(from);
       if (st.isSymbolicLink()) {
         throw new SFTPError(
           SFTPStatus.PERMISSION_DENIED,
@@ -815,7 +819,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   async #vfs(local: string, path: string): Promise<StatVFS> {
     try {
-      const s = await fsp.statfs(local);
+      const s = await hostFs.statfs(local);
       return {
         bsize: s.bsize,
         frsize: s.bsize,
@@ -909,7 +913,7 @@ async function isSameDirectory(
   local: string,
   was: { readonly dev: number; readonly ino: number },
 ): Promise<boolean> {
-  const st = await fsp.lstat(local).catch(() => undefined);
+  const st = await hostFs.lstat(local).catch(() => undefined);
   return st !== undefined && st.isDirectory() && st.dev === was.dev && st.ino === was.ino;
 }
 
@@ -919,10 +923,10 @@ async function isSameDirectory(
  * would link what it leads to; that link is removed again and refused.
  */
 async function linkChecked(from: string, to: string, st: fs.Stats): Promise<void> {
-  await fsp.link(from, to);
-  const made = await fsp.lstat(to).catch(() => undefined);
+  await hostFs.link(from, to);
+  const made = await hostFs.lstat(to).catch(() => undefined);
   if (made?.dev !== st.dev || made.ino !== st.ino) {
-    if (made) await fsp.unlink(to).catch(() => {});
+    if (made) await hostFs.unlink(to).catch(() => {});
     throw Object.assign(new Error("the source changed"), { code: "EPERM" });
   }
 }

@@ -7,8 +7,7 @@
  * @module
  */
 
-import * as fsp from "node:fs/promises";
-import * as nodePath from "node:path";
+import type * as fsp from "node:fs/promises";
 import process from "node:process";
 import {
   type FileAttributes,
@@ -22,6 +21,7 @@ import { basename, joinPath, unsafeEntryName } from "../../sftp/path.ts";
 import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { currentRuntime } from "../runtime/env.ts";
+import { hostFs, hostPathLib } from "../runtime/host_fs.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 import { untilAborted } from "../engine/errors.ts";
@@ -202,8 +202,9 @@ async function closeRemote(
 
 async function localStat(path: string, follow: boolean) {
   try {
-    return follow ? await fsp.stat(path) : await fsp.lstat(path);
-  } catch {
+    return follow ? await hostFs.stat(path) : await hostFs.lstat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === "EILSEQ") throw e; // a name Deno cannot spell
     return undefined;
   }
 }
@@ -230,7 +231,7 @@ export async function get(
     const follow = o.followSymlinks ?? true;
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
     const existing = await localStat(local, true);
-    const target = existing?.isDirectory() ? nodePath.join(local, localName(remote)) : local;
+    const target = existing?.isDirectory() ? hostPathLib.join(local, localName(remote)) : local;
     await getAny(r, remote, target, attrs, o, 0, newWalk());
   });
 }
@@ -418,7 +419,7 @@ async function getAny(
       });
     }
     if (fromListing) await refuseLocalLink(local);
-    await fsp.mkdir(local, { recursive: true });
+    await hostFs.mkdir(local, { recursive: true });
     await forEachEntry(
       r,
       remote,
@@ -426,15 +427,15 @@ async function getAny(
       o,
       "get",
       walk,
-      (child, name, a) => getAny(r, child, nodePath.join(local, name), a, o, depth + 1, walk),
+      (child, name, a) => getAny(r, child, hostPathLib.join(local, name), a, o, depth + 1, walk),
     );
     if (o.preserve) await preserveLocal(local, attrs);
     return;
   }
   if (isSymbolicLink(attrs)) {
     const target = await r.readlink(remote);
-    await fsp.rm(local, { force: true });
-    await fsp.symlink(target, local);
+    await hostFs.rm(local, { force: true });
+    await hostFs.symlink(target, local);
     return;
   }
   if (attrs.permissions !== undefined && !isRegularFile(attrs)) return; // devices, sockets, FIFOs
@@ -468,10 +469,10 @@ async function getFile(
           );
         }
         start = st.size;
-        fh = await fsp.open(local, "r+");
+        fh = await hostFs.open(local, "r+");
       }
     }
-    fh ??= await fsp.open(
+    fh ??= await hostFs.open(
       local,
       "w",
       attrs.permissions !== undefined ? attrs.permissions & 0o777 : 0o666,
@@ -630,8 +631,10 @@ function preservedMode(permissions: number): number {
 }
 
 async function preserveLocal(local: string, attrs: FileAttributes): Promise<void> {
-  if (attrs.permissions !== undefined) await fsp.chmod(local, preservedMode(attrs.permissions));
-  if (attrs.mtime !== undefined) await fsp.utimes(local, attrs.atime ?? attrs.mtime, attrs.mtime);
+  if (attrs.permissions !== undefined) await hostFs.chmod(local, preservedMode(attrs.permissions));
+  if (attrs.mtime !== undefined) {
+    await hostFs.utimes(local, attrs.atime ?? attrs.mtime, attrs.mtime);
+  }
 }
 
 // ---- put ----
@@ -662,7 +665,7 @@ export async function put(
     }
     let target = remote;
     try {
-      if (isDirectory(await r.stat(remote))) target = joinPath(remote, nodePath.basename(local));
+      if (isDirectory(await r.stat(remote))) target = joinPath(remote, hostPathLib.basename(local));
     } catch { /* does not exist: use the name as given */ }
     await putAny(r, local, target, o, []);
   });
@@ -682,7 +685,7 @@ async function putAny(
 ): Promise<void> {
   o.signal?.throwIfAborted();
   const follow = o.followSymlinks ?? true;
-  const st = follow ? await fsp.stat(local) : await fsp.lstat(local);
+  const st = follow ? await hostFs.stat(local) : await hostFs.lstat(local);
   const times = { atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) };
   if (st.isDirectory()) {
     if (!o.recurse) {
@@ -715,8 +718,8 @@ async function putAny(
       } catch { /* report the mkdir error */ }
       if (!isDir) throw e;
     }
-    for (const name of (await fsp.readdir(local)).sort()) {
-      const child = nodePath.join(local, name);
+    for (const name of (await hostFs.readdir(local)).sort()) {
+      const child = hostPathLib.join(local, name);
       if (follow && !(await localStat(child, true))) continue; // dangling link
       await item(o, child, () => putAny(r, child, joinPath(remote, name), o, [...above, id]));
     }
@@ -724,7 +727,7 @@ async function putAny(
     return;
   }
   if (st.isSymbolicLink()) {
-    await r.symlink(await fsp.readlink(local), remote);
+    await r.symlink(await hostFs.readlink(local), remote);
     return;
   }
   if (!st.isFile()) return;
@@ -764,7 +767,7 @@ async function putFile(
       flags = OpenFlags.WRITE | OpenFlags.CREAT;
     }
   }
-  const fh = await fsp.open(local, "r");
+  const fh = await hostFs.open(local, "r");
   let handle: Uint8Array | undefined;
   try {
     handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 }, o.signal);

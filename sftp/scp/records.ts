@@ -13,6 +13,7 @@
 
 import { escapeControls } from "../../core/peer_text.ts";
 import { SSHError } from "../../core/errors.ts";
+import { decodeEscapedUtf8, encodeEscapedUtf8 } from "../../core/escaped_utf8.ts";
 
 /** A record line's longest accepted length: OpenSSH's sink reads records into a 2048-byte buffer, we allow twice that. */
 export const MAX_RECORD_LENGTH = 4096;
@@ -103,7 +104,6 @@ export type SCPAck =
   | { readonly type: "fatal"; readonly message: string };
 
 const enc = new TextEncoder();
-const strictDec = new TextDecoder("utf-8", { fatal: true });
 const looseDec = new TextDecoder();
 
 /**
@@ -146,7 +146,7 @@ export function checkName(name: string): void {
   else if (name.includes("/")) why = `a name with "/" (${show(name)})`;
   // deno-lint-ignore no-control-regex
   else if (/[\x00-\x1f\x7f]/.test(name)) why = `a name with control characters (${show(name)})`;
-  else if (enc.encode(name).length > MAX_NAME_LENGTH) {
+  else if (encodeEscapedUtf8(name).length > MAX_NAME_LENGTH) {
     why = `a name longer than ${MAX_NAME_LENGTH} bytes`;
   }
   if (why) throw new SCPError(`Peer sent ${why}; refused`, { reason: "bad-name" });
@@ -190,12 +190,8 @@ export function parseRecord(line: Uint8Array): SCPRecord {
     const message = sanitize(looseDec.decode(line.subarray(1)));
     return kind === 1 ? { type: "warning", message } : { type: "fatal", message };
   }
-  let text: string;
-  try {
-    text = strictDec.decode(line);
-  } catch {
-    throw bad("Peer sent a record that is not UTF-8");
-  }
+  // Names are bytes: one that is not UTF-8 keeps them as escapes (core/escaped_utf8.ts).
+  const text = decodeEscapedUtf8(line);
   switch (text[0]) {
     case "E":
       if (text !== "E") throw bad(`Bad end-of-directory record ${show(text)}`);
@@ -242,10 +238,10 @@ export function encodeRecord(r: SCPRecord): Uint8Array {
   switch (r.type) {
     case "file":
       checkName(r.name);
-      return enc.encode(`C${oct(r.mode)} ${r.size} ${r.name}\n`);
+      return encodeEscapedUtf8(`C${oct(r.mode)} ${r.size} ${r.name}\n`);
     case "dir":
       checkName(r.name);
-      return enc.encode(`D${oct(r.mode)} 0 ${r.name}\n`);
+      return encodeEscapedUtf8(`D${oct(r.mode)} 0 ${r.name}\n`);
     case "end":
       return enc.encode("E\n");
     case "times":

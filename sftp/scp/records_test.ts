@@ -71,7 +71,13 @@ test("parseRecord() refuses unsafe names (CVE-2019-6111, CVE-2018-20685)", () =>
   refuses("D0777 0 ..", "bad-name");
   refuses(`C0644 1 ${"x".repeat(256)}`, "bad-name");
   parseRecord(line(`C0644 1 ${"x".repeat(255)}`));
-  refuses(new Uint8Array([0x43, ...line("0644 1 "), 0xff, 0xfe]));
+});
+
+test("parseRecord() keeps a name that is not UTF-8 as escaped bytes, and encodeRecord() sends them back", () => {
+  const raw = new Uint8Array([...line("C0644 1 caf"), 0xe9, 0xff]);
+  const r = parseRecord(raw);
+  assert.deepEqual(r, { type: "file", mode: 0o644, size: 1, name: "caf\uDCE9\uDCFF" });
+  assert.deepEqual(encodeRecord(r), new Uint8Array([...raw, 0x0a]));
 });
 
 test("parseRecord() refuses bad sizes, modes and times", () => {
