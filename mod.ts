@@ -254,6 +254,7 @@ export type {
   PublicKeyAuthInfo,
   PublicKeyAuthOptions,
   ServerHooks,
+  VirtualRemoteForward,
 } from "./io/server/options.ts";
 export type {
   ServerChannelOptions,

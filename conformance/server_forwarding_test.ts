@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after } from "node:test";
 import { conformanceTest, freePort, runCommand } from "./fixtures/mod.ts";
 import type { ListenOptions } from "../io/server/options.ts";
+import type { ServerConnectionContext } from "../io/server/context.ts";
 import {
   authorizedKeysText,
   spawnSsh,
@@ -284,6 +285,68 @@ for (const client of SSH_CLIENTS) {
       // The listeners go with the connection.
       await server.server.getConnections()[0]?.closed;
       await assert.rejects(echoThrough(port, "gone\n"));
+    },
+  );
+
+  conformanceTest(
+    `OpenSSH ${v} ssh -R to a virtual forward: port 80 and a socket path served by the application, nothing bound`,
+    { peers: [client] },
+    async () => {
+      const t = await startTargets();
+      const asked: string[] = [];
+      const closed: string[] = [];
+      let ctx: ServerConnectionContext | undefined;
+      const server = await startServer({
+        serverRequested: (host, port, conn) => {
+          ctx = conn;
+          asked.push(`${host}:${port}`);
+          return { close: () => closed.push(`${host}:${port}`) };
+        },
+        unixServerRequested: (path) => {
+          asked.push(path);
+          return { close: () => closed.push(path) };
+        },
+      });
+      await using _ = server;
+      const socketPath = join(t.dir, `virtual-${client}.sock`);
+      await using ssh = await spawnSsh(client, server, {
+        identity: "ed25519",
+        args: [
+          "-v",
+          "-R",
+          `80:127.0.0.1:${t.echoPort}`,
+          "-R",
+          `${socketPath}:127.0.0.1:${t.echoPort}`,
+        ],
+        options: ["ExitOnForwardFailure=yes"],
+        command: "wait",
+      });
+      await ssh.waitFor(/remote forward success for: listen 80/, "stderr");
+      await ssh.waitFor(new RegExp(`remote forward success for: listen ${socketPath}`), "stderr");
+      assert.deepEqual(asked.sort(), ["localhost:80", socketPath].sort());
+      for (
+        const open of [
+          () => ctx!.openConnection("localhost", 80),
+          () => ctx!.openUnixConnection(socketPath),
+        ]
+      ) {
+        await using c = await open();
+        const w = c.writable.getWriter();
+        await w.write(new TextEncoder().encode("pushed by the server\n"));
+        await w.close();
+        let got = "";
+        for await (const b of c.readable) got += new TextDecoder().decode(b);
+        assert.equal(got, "pushed by the server\n");
+      }
+      // Nothing listens at the path (the forward is the application's).
+      await assert.rejects(echoThrough(socketPath, "x\n"), /ENOENT/);
+      ssh.end();
+      assert.equal((await ssh.exited).status, 0);
+      await server.server.getConnections()[0]?.closed;
+      for (let i = 0; i < 100 && closed.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(closed.sort(), ["localhost:80", socketPath].sort());
     },
   );
 

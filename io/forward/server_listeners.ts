@@ -58,8 +58,9 @@ export interface RemoteListenerOptions {
   readonly allowPrivilegedPorts?: boolean;
 }
 
+/** A listening socket, or a forward the application serves itself (virtual). */
 interface Listener {
-  readonly server: net.Server;
+  close(): void;
 }
 
 /**
@@ -136,8 +137,34 @@ export class RemoteListeners {
     await this.#listen(server, { host: this.bindAddress(host), port });
     const bound = (server.address() as net.AddressInfo).port;
     // Port 0 requests are cancelled with the port the client was told.
-    this.#listeners.set(tcpKey(host, port === 0 ? bound : port), { server });
+    this.#listeners.set(tcpKey(host, port === 0 ? bound : port), { close: () => server.close() });
     return bound;
+  }
+
+  /**
+   * Keeps a tcpip-forward the application serves itself (no socket) under `port`, the one
+   * the client is told and cancels with; `close` runs once it is cancelled or closed.
+   * False when that forward is already held, or once closed.
+   */
+  keepVirtualTcp(host: string, port: number, close: () => void): boolean {
+    return this.#keepVirtual(tcpKey(host, port), close);
+  }
+
+  /** As {@link keepVirtualTcp}, for a streamlocal-forward. */
+  keepVirtualUnix(path: string, close: () => void): boolean {
+    return this.#keepVirtual(unixKey(path), close);
+  }
+
+  #keepVirtual(key: string, close: () => void): boolean {
+    if (this.#closed || this.#listeners.has(key)) return false;
+    let done = false;
+    this.#listeners.set(key, {
+      close: () => {
+        if (!done) close();
+        done = true;
+      },
+    });
+    return true;
   }
 
   /** Stops a tcpip-forward listener; false when there is none. */
@@ -165,7 +192,7 @@ export class RemoteListeners {
       server.close();
       throw new Error("Cannot listen: the connection closed while the listener was bound");
     }
-    this.#listeners.set(unixKey(path), { server });
+    this.#listeners.set(unixKey(path), { close: () => server.close() });
   }
 
   /** Stops a streamlocal-forward listener; false when there is none. */
@@ -196,7 +223,9 @@ export class RemoteListeners {
     this.#listeners.delete(key);
     // Closing removes a UNIX socket's file (Node, Deno and Bun alike); removing it again
     // could delete a file someone else has made there since.
-    l.server.close();
+    try {
+      l.close();
+    } catch { /* an application's close() that throws: the forward is gone all the same */ }
     return true;
   }
 

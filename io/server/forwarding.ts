@@ -25,7 +25,7 @@ import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import type { ServerConnectionContext } from "./context.ts";
-import type { ServerHooks } from "./options.ts";
+import type { MaybePromise, ServerHooks, VirtualRemoteForward } from "./options.ts";
 import {
   allowsListen,
   allowsOpen,
@@ -103,18 +103,17 @@ export class ServerForwarding {
         const { host, port } = decodeTcpipForward(data);
         const hook = this.#host.hook("serverRequested");
         if (!hook || !allowsListen(p, host, port)) return { ok: false };
-        // A server started as root to listen on 22 would bind any port: sshd refuses
-        // privileged ports to users who are not root, whatever their key's options say.
-        if (port > 0 && port < 1024 && !this.#privilegedPorts) {
-          this.#host.log.info(`forwarding: refused tcpip-forward to privileged port ${port}`);
-          return { ok: false };
-        }
-        const bound = await this.#listen(
-          name,
-          `${host}:${port}`,
-          () => hook(host, port, conn),
-          () => this.#listeners.listenTcp(host, port),
-        );
+        const target = `${host}:${port}`;
+        const bound = await this.#listen(name, target, () => hook(host, port, conn), (answer) => {
+          if (answer !== true) return this.#keepVirtualTcp(target, host, port, answer);
+          // A server started as root to listen on 22 would bind any port: sshd refuses
+          // privileged ports to users who are not root, whatever their key's options say.
+          if (port > 0 && port < 1024 && !this.#privilegedPorts) {
+            this.#host.log.info(`forwarding: refused tcpip-forward to privileged port ${port}`);
+            return Promise.resolve(undefined);
+          }
+          return this.#listeners.listenTcp(host, port);
+        });
         if (bound === undefined) return { ok: false };
         // RFC 4254 §7.1: the reply carries the port only when the client asked for port 0.
         return port === 0 ? { ok: true, data: uint32(bound) } : { ok: true };
@@ -127,12 +126,16 @@ export class ServerForwarding {
         const path = decodeStreamlocalForward(data);
         const hook = this.#host.hook("unixServerRequested");
         if (!hook || !p.portForwarding) return { ok: false };
-        const ok = await this.#listen(
-          name,
-          path,
-          () => hook(path, conn),
-          () => this.#listeners.listenUnix(path).then(() => true),
-        );
+        const ok = await this.#listen(name, path, () => hook(path, conn), (answer) => {
+          if (answer === true) return this.#listeners.listenUnix(path).then(() => true);
+          const close = closer(answer);
+          const kept = this.#listeners.keepVirtualUnix(path, close);
+          if (!kept) {
+            this.#host.log.info(`forwarding: refused ${name} on ${path}: held already`);
+            close();
+          }
+          return Promise.resolve(kept || undefined);
+        });
         return { ok: ok === true };
       }
       case "cancel-streamlocal-forward@openssh.com":
@@ -150,8 +153,8 @@ export class ServerForwarding {
   async #listen<T>(
     kind: string,
     target: string,
-    allow: () => boolean | Promise<boolean>,
-    bind: () => Promise<T>,
+    allow: () => MaybePromise<boolean | VirtualRemoteForward>,
+    bind: (answer: true | VirtualRemoteForward) => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const l = this.#listeners;
     if (!l.reserve()) {
@@ -163,14 +166,41 @@ export class ServerForwarding {
       }
       return undefined;
     }
+    let answer: boolean | VirtualRemoteForward;
     try {
-      if (!(await allow())) return undefined;
+      answer = await allow();
+      if (!answer) return undefined;
       // The connection may have closed while the hook decided.
-      if (l.closed) return undefined;
-      return await bind();
+      if (l.closed) {
+        if (answer !== true) closer(answer)();
+        return undefined;
+      }
+      return await bind(answer);
     } finally {
       l.release();
     }
+  }
+
+  /** Keeps a tcpip-forward the application serves itself; the port the client is told. */
+  #keepVirtualTcp(
+    target: string,
+    host: string,
+    port: number,
+    forward: VirtualRemoteForward,
+  ): Promise<number | undefined> {
+    const told = port === 0 ? forward.port : port;
+    const refuse = (why: string) => {
+      this.#host.log.info(`forwarding: refused tcpip-forward on ${JSON.stringify(target)}: ${why}`);
+      closer(forward)();
+      return Promise.resolve(undefined);
+    };
+    if (told === undefined || !Number.isInteger(told) || told < 1 || told > 65535) {
+      return refuse("serverRequested gave no port (1-65535) for a port 0 request");
+    }
+    if (!this.#listeners.keepVirtualTcp(host, told, closer(forward))) {
+      return refuse(`a forward on port ${told} is held already`);
+    }
+    return Promise.resolve(told);
   }
 
   /** A direct-tcpip channel: to host:port, if the hook and the permissions allow it. */
@@ -249,6 +279,18 @@ export class ServerForwarding {
     if (!ch) return sock.destroy();
     await bridgeByteSocket(sock, ch);
   }
+}
+
+/** A virtual forward's `close`, run at most once (and never throwing into the connection). */
+function closer(forward: VirtualRemoteForward): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    try {
+      forward.close?.();
+    } catch { /* the application's: the forward is gone all the same */ }
+  };
 }
 
 function uint32(n: number): Uint8Array {

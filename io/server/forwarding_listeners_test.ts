@@ -202,8 +202,10 @@ test("remote forwards to ports below 1024 are refused unless allowPrivilegedPort
       await forward.then((l) => l.close(), () => {});
       assert.deepEqual(asked, [1023]);
     } else {
+      // The hook is asked (it may serve the forward itself, binding nothing: see
+      // mod_virtual_forward_test.ts); its "true", a bind, is refused.
       await assert.rejects(forward);
-      assert.deepEqual(asked, [], "refused before the hook is asked");
+      assert.deepEqual(asked, [1023]);
       assert.match(log.join("\n"), /privileged port 1023/);
     }
   }

@@ -124,6 +124,28 @@ export interface ProcessRequest {
 /** Runs a session: exec, shell or subsystem. When it returns, the process exits (0, or 1 on error). */
 export type ProcessFactory = (process: SSHServerProcess) => MaybePromise<void>;
 
+/**
+ * A remote forward the application serves itself: what `serverRequested` (or
+ * `unixServerRequested`) returns to accept a client's `ssh -R` without the server
+ * listening on a socket. The forward counts toward `maxRemoteForwards` until the client
+ * cancels it or the connection ends, and `close` is then called, once.
+ *
+ * @example
+ * ```ts
+ * import type { VirtualRemoteForward } from "./options.ts";
+ * const forward: VirtualRemoteForward = { port: 8080, close: () => console.log("gone") };
+ * ```
+ */
+export interface VirtualRemoteForward {
+  /**
+   * The port to report to a client that asked for port 0 (1–65535; without it such a
+   * request is refused). Ignored for a fixed port, which keeps the port asked for.
+   */
+  readonly port?: number;
+  /** Called once when the client cancels the forward or the connection ends. */
+  close?(): void;
+}
+
 /** Per-connection hooks. Every one is optional; a missing hook refuses. */
 export interface ServerHooks {
   /** A client connected (before the handshake). */
@@ -309,20 +331,45 @@ export interface ServerHooks {
   /**
    * A client asks us to listen on listenHost:listenPort and forward connections
    * back (`ssh -R`, tcpip-forward; port 0 picks a free port). Return true to
-   * allow. Default: refuse.
+   * have the server listen there, a {@link VirtualRemoteForward} to accept the
+   * forward without a socket (the application then pushes connections with
+   * `conn.openConnection(listenHost, port)`: a tunnel gateway that routes by
+   * name, say), or false to refuse. Default: refuse.
+   *
+   * @example Accept `ssh -R 80:localhost:3000` without binding port 80
+   * ```ts ignore
+   * const tunnels = new Map<string, ServerConnectionContext>();
+   * await listen({
+   *   ...options,
+   *   serverRequested: (host, port, conn) => {
+   *     if (port !== 80) return false;
+   *     tunnels.set(conn.username!, conn);
+   *     return { close: () => tunnels.delete(conn.username!) };
+   *   },
+   * });
+   * // Later, for a request meant for alice's tunnel:
+   * await using c = await tunnels.get("alice")!.openConnection("localhost", 80);
+   * ```
    */
   serverRequested?(
     listenHost: string,
     listenPort: number,
     conn: ServerConnectionContext,
-  ): MaybePromise<boolean>;
+  ): MaybePromise<boolean | VirtualRemoteForward>;
   /** As `connectionRequested`, for a UNIX socket path (direct-streamlocal@openssh.com). */
   unixConnectionRequested?(
     destPath: string,
     conn: ServerConnectionContext,
   ): MaybePromise<boolean | WebDuplex | null | undefined>;
-  /** As `serverRequested`, for a UNIX socket path (streamlocal-forward@openssh.com). */
-  unixServerRequested?(listenPath: string, conn: ServerConnectionContext): MaybePromise<boolean>;
+  /**
+   * As `serverRequested`, for a UNIX socket path (streamlocal-forward@openssh.com); a
+   * {@link VirtualRemoteForward} (its `port` unused) accepts it without a socket, and
+   * `conn.openUnixConnection(listenPath)` pushes connections.
+   */
+  unixServerRequested?(
+    listenPath: string,
+    conn: ServerConnectionContext,
+  ): MaybePromise<boolean | VirtualRemoteForward>;
   /**
    * A session asks to forward the client's agent (`ssh -A`,
    * auth-agent-req@openssh.com). Return true to allow: the session's process
@@ -673,7 +720,8 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   /**
    * Let remote forwards listen on ports below 1024. Default false: as sshd refuses them to
    * users other than root — a server running as root to bind port 22 would otherwise bind
-   * any privileged port a client asks for (before `serverRequested` is asked).
+   * any privileged port a client asks for. Applies when `serverRequested` answers true (the
+   * server would bind the port), not to a {@link VirtualRemoteForward}.
    */
   readonly allowPrivilegedPorts?: boolean;
   /**
