@@ -164,3 +164,35 @@ test("decodeEscapedUtf8() and encodeEscapedUtf8() are the package's way to the b
   assert.equal(decodeEscapedUtf8(latin1Bytes), LATIN1);
   assert.deepEqual(encodeEscapedUtf8(LATIN1), latin1Bytes);
 });
+
+test("a recursive put copies a name that is not UTF-8, or on Deno reports it instead of skipping it", async () => {
+  const local = await fsp.mkdtemp(join(tmpdir(), "sshts-bytes-put-"));
+  try {
+    await fsp.mkdir(join(local, "tree"));
+    await fsp.writeFile(join(local, "tree", "ok.txt"), "ok\n");
+    makeHostFile(join(local, "tree"), latin1Bytes, "latin1\n");
+    const backend = new MemoryBackend();
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      const names = async () =>
+        (await sftp.listdir("/tree")).filter((n) => n !== "." && n !== "..").sort();
+      if (BYTE_PATHS) {
+        await sftp.put(join(local, "tree"), "/tree", { recurse: true });
+        assert.deepEqual(await names(), [LATIN1, "ok.txt"].sort());
+        return;
+      }
+      const failed: string[] = [];
+      await sftp.put(join(local, "tree"), "/tree", {
+        recurse: true,
+        errorHandler: (e, path) => void failed.push(`${path}: ${e.message}`),
+      });
+      assert.equal(failed.length, 1, failed.join("\n"));
+      assert.match(failed[0]!, /caf\uFFFD.*not UTF-8/);
+      assert.deepEqual(await names(), ["ok.txt"]);
+      // Without an errorHandler the transfer fails on it.
+      await assert.rejects(sftp.put(join(local, "tree"), "/other", { recurse: true }), /not UTF-8/);
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+  }
+});

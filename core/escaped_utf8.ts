@@ -14,7 +14,7 @@
  * @module
  */
 
-const strict = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 
 /** A low surrogate in the escape range, paired or not: the slow path then checks. */
@@ -30,11 +30,9 @@ const ESCAPE_UNIT = /[\uDC80-\uDCFF]/;
  * ```
  */
 export function decodeEscapedUtf8(bytes: Uint8Array): string {
-  try {
-    return strict.decode(bytes);
-  } catch {
-    return decodeSlow(bytes);
-  }
+  const text = lenient.decode(bytes);
+  // No U+FFFD: nothing was replaced (a real U+FFFD also takes the exact path below).
+  return text.includes("\uFFFD") ? decodeExact(bytes) : text;
 }
 
 /**
@@ -49,19 +47,31 @@ export function decodeEscapedUtf8(bytes: Uint8Array): string {
  */
 export function encodeEscapedUtf8(text: string): Uint8Array {
   if (!ESCAPE_UNIT.test(text)) return encoder.encode(text);
-  const out: number[] = [];
-  let run = 0; // start of the text not yet encoded
+  const out = new Uint8Array(text.length * 3);
+  let o = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0xdc80 || c > 0xdcff) continue;
-    const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
-    if (prev >= 0xd800 && prev <= 0xdbff) continue; // the second half of a pair
-    for (const b of encoder.encode(text.slice(run, i))) out.push(b);
-    out.push(c - 0xdc00);
-    run = i + 1;
+    if (c < 0x80) {
+      out[o++] = c;
+    } else if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdbff && isLow(text.charCodeAt(i + 1))) {
+      const cp = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+      out[o++] = 0xf0 | (cp >> 18);
+      out[o++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[o++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[o++] = 0x80 | (cp & 0x3f);
+    } else if (c >= 0xdc80 && c <= 0xdcff) {
+      out[o++] = c - 0xdc00; // an escaped byte (a paired one was taken above)
+    } else {
+      const u = c >= 0xd800 && c <= 0xdfff ? 0xfffd : c; // a lone surrogate, as TextEncoder
+      out[o++] = 0xe0 | (u >> 12);
+      out[o++] = 0x80 | ((u >> 6) & 0x3f);
+      out[o++] = 0x80 | (u & 0x3f);
+    }
   }
-  for (const b of encoder.encode(text.slice(run))) out.push(b);
-  return Uint8Array.from(out);
+  return out.slice(0, o);
 }
 
 /** Whether a string holds escaped bytes, so that it names something UTF-8 cannot spell. */
@@ -69,32 +79,33 @@ export function hasEscapedBytes(text: string): boolean {
   if (!ESCAPE_UNIT.test(text)) return false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0xdc80 || c > 0xdcff) continue;
-    const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
-    if (prev < 0xd800 || prev > 0xdbff) return true;
+    if (c >= 0xd800 && c <= 0xdbff && isLow(text.charCodeAt(i + 1))) i++;
+    else if (c >= 0xdc80 && c <= 0xdcff) return true;
   }
   return false;
 }
 
-/** How many continuation bytes follow a lead byte, and the range the first one must be in. */
-function sequence(lead: number): [count: number, lo: number, hi: number] | undefined {
-  if (lead >= 0xc2 && lead <= 0xdf) return [1, 0x80, 0xbf];
-  if (lead === 0xe0) return [2, 0xa0, 0xbf];
-  if (lead === 0xed) return [2, 0x80, 0x9f]; // not the surrogates
-  if (lead >= 0xe1 && lead <= 0xef) return [2, 0x80, 0xbf];
-  if (lead === 0xf0) return [3, 0x90, 0xbf];
-  if (lead === 0xf4) return [3, 0x80, 0x8f]; // not past U+10FFFF
-  if (lead >= 0xf1 && lead <= 0xf3) return [3, 0x80, 0xbf];
-  return undefined;
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 /** The length of the valid UTF-8 sequence at `i`, or 0 when the byte there starts none. */
 function validAt(bytes: Uint8Array, i: number): number {
   const lead = bytes[i]!;
   if (lead < 0x80) return 1;
-  const s = sequence(lead);
-  if (s === undefined) return 0;
-  const [count, lo, hi] = s;
+  // The continuation bytes after the lead, and the range the first one must be in
+  // (narrower after E0, ED, F0 and F4: no overlong forms, surrogates or past U+10FFFF).
+  let count: number, lo = 0x80, hi = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) count = 1;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    count = 2;
+    if (lead === 0xe0) lo = 0xa0;
+    else if (lead === 0xed) hi = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    count = 3;
+    if (lead === 0xf0) lo = 0x90;
+    else if (lead === 0xf4) hi = 0x8f;
+  } else return 0;
   if (i + count >= bytes.length) return 0;
   const first = bytes[i + 1]!;
   if (first < lo || first > hi) return 0;
@@ -105,21 +116,32 @@ function validAt(bytes: Uint8Array, i: number): number {
   return count + 1;
 }
 
-function decodeSlow(bytes: Uint8Array): string {
-  let text = "";
-  let run = 0; // start of the valid bytes not yet decoded
-  let i = 0;
-  while (i < bytes.length) {
+/** One pass over the bytes into UTF-16 code units, escaping each byte no sequence takes. */
+function decodeExact(bytes: Uint8Array): string {
+  const units = new Uint16Array(bytes.length); // never more units than bytes
+  let u = 0;
+  for (let i = 0; i < bytes.length;) {
     const n = validAt(bytes, i);
-    if (n > 0) {
-      i += n;
+    const b = bytes[i]!;
+    if (n === 0) {
+      units[u++] = 0xdc00 + b;
+      i++;
       continue;
     }
-    if (run < i) text += strict.decode(bytes.subarray(run, i));
-    text += String.fromCharCode(0xdc00 + bytes[i]!);
-    i++;
-    run = i;
+    let cp = n === 1 ? b : b & (0xff >> (n + 1));
+    for (let k = 1; k < n; k++) cp = (cp << 6) | (bytes[i + k]! & 0x3f);
+    if (cp >= 0x10000) {
+      units[u++] = 0xd800 + ((cp - 0x10000) >> 10);
+      units[u++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+    } else {
+      units[u++] = cp;
+    }
+    i += n;
   }
-  if (run < bytes.length) text += strict.decode(bytes.subarray(run));
+  let text = "";
+  const CHUNK = 4096; // fromCharCode's arguments go on the stack
+  for (let k = 0; k < u; k += CHUNK) {
+    text += String.fromCharCode.apply(null, units.subarray(k, Math.min(u, k + CHUNK)) as never);
+  }
   return text;
 }

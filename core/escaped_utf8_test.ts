@@ -24,6 +24,8 @@ test("each byte of an invalid sequence becomes U+DC80–U+DCFF and goes back as 
     [bytes(0xf4, 0x90, 0x80, 0x80), "\uDCF4\uDC90\uDC80\uDC80"], // past U+10FFFF
     [bytes(0xe2, 0x82), "\uDCE2\uDC82"], // truncated three-byte sequence
     [bytes(0xe9, 0xc3, 0xa9), "\uDCE9é"], // an escaped byte then a valid é
+    [bytes(0xef, 0xbf, 0xbd, 0xe9), "\uFFFD\uDCE9"], // a real U+FFFD stays one
+    [bytes(0xf0, 0x9f, 0x98, 0x80, 0xff), "😀\uDCFF"], // a four-byte sequence, then a byte
   ];
   for (const [b, s] of cases) {
     assert.equal(decodeEscapedUtf8(b), s, [...b].join(","));
@@ -54,6 +56,7 @@ test("random bytes survive decode then encode unchanged (fuzz)", () => {
     const len = rand() % 24;
     // Mostly high bytes and UTF-8 lead/continuation bytes: that is where the edge cases are.
     const b = Uint8Array.from({ length: len }, () => (rand() & 1 ? 0x80 | rand() : rand()));
+    if (n % 7 === 0 && len > 3) b.set([0xef, 0xbf, 0xbd], len - 3); // a real U+FFFD among them
     const s = decodeEscapedUtf8(b);
     assert.deepEqual(encodeEscapedUtf8(s), b, [...b].join(","));
     assert.equal(decodeEscapedUtf8(encodeEscapedUtf8(s)), s);

@@ -23,10 +23,15 @@ import * as fsp from "node:fs/promises";
 import * as nodePath from "node:path";
 import { Buffer } from "node:buffer";
 import { decodeEscapedUtf8, encodeEscapedUtf8, hasEscapedBytes } from "../../core/escaped_utf8.ts";
+import process from "node:process";
 import { currentRuntime } from "./env.ts";
 
 const RUNTIME = currentRuntime();
-const BYTE_PATHS = RUNTIME !== "deno";
+/**
+ * Whether `node:fs` takes a path's bytes: not on Deno (its file APIs take UTF-8 strings),
+ * nor on Windows (whose names are UTF-16: Node decodes a Buffer path as UTF-8, lossily).
+ */
+const BYTE_PATHS = RUNTIME !== "deno" && process.platform !== "win32";
 
 /**
  * The argument `node:fs` needs for an escaped path: the string itself, or its bytes.
@@ -38,13 +43,17 @@ const BYTE_PATHS = RUNTIME !== "deno";
  * ```
  */
 export function hostPath(path: string): string | Buffer {
-  if (!hasEscapedBytes(path)) return path;
-  if (!BYTE_PATHS) {
+  // Deno lists a name that is not UTF-8 with U+FFFD in it: such a path may name another file.
+  const lossy = RUNTIME === "deno" && path.includes("\uFFFD");
+  if (!lossy && !hasEscapedBytes(path)) return path;
+  if (lossy || !BYTE_PATHS) {
     throw Object.assign(
       new Error(
-        `Illegal byte sequence: Deno's file APIs cannot name a path that is not UTF-8 (${
-          JSON.stringify(path)
-        })`,
+        `Illegal byte sequence: ${
+          RUNTIME === "deno" ? "Deno's" : "this system's"
+        } file APIs cannot name a path that is not UTF-8${
+          lossy ? " (Deno lists such a name with U+FFFD)" : ""
+        }: ${JSON.stringify(path)}`,
       ),
       { code: "EILSEQ" },
     );
@@ -72,38 +81,43 @@ const asBuffer = { encoding: "buffer" } as const;
  * ```
  */
 export const hostFs = {
-  lstat: (p: string): Promise<fs.Stats> => fsp.lstat(hostPath(p)),
-  stat: (p: string): Promise<fs.Stats> => fsp.stat(hostPath(p)),
+  lstat: (p: string): Promise<fs.Stats> => on(() => fsp.lstat(hostPath(p))),
+  stat: (p: string): Promise<fs.Stats> => on(() => fsp.stat(hostPath(p))),
   open: (p: string, flags: string | number, mode?: number): Promise<fsp.FileHandle> =>
-    fsp.open(hostPath(p), flags, mode),
+    on(() => fsp.open(hostPath(p), flags, mode)),
   mkdir: async (p: string, options?: number | fs.MakeDirectoryOptions): Promise<void> => {
-    await fsp.mkdir(hostPath(p), options);
+    await on(() => fsp.mkdir(hostPath(p), options));
   },
-  rmdir: (p: string): Promise<void> => fsp.rmdir(hostPath(p)),
-  rm: (p: string, options?: fs.RmOptions): Promise<void> => fsp.rm(hostPath(p), options),
-  unlink: (p: string): Promise<void> => fsp.unlink(hostPath(p)),
-  rename: (from: string, to: string): Promise<void> => fsp.rename(hostPath(from), hostPath(to)),
-  link: (from: string, to: string): Promise<void> => fsp.link(hostPath(from), hostPath(to)),
-  symlink: (target: string, p: string): Promise<void> => fsp.symlink(hostPath(target), hostPath(p)),
-  chmod: (p: string, mode: number): Promise<void> => fsp.chmod(hostPath(p), mode),
-  chown: (p: string, uid: number, gid: number): Promise<void> => fsp.chown(hostPath(p), uid, gid),
-  lchown: (p: string, uid: number, gid: number): Promise<void> => fsp.lchown(hostPath(p), uid, gid),
+  rmdir: (p: string): Promise<void> => on(() => fsp.rmdir(hostPath(p))),
+  rm: (p: string, options?: fs.RmOptions): Promise<void> => on(() => fsp.rm(hostPath(p), options)),
+  unlink: (p: string): Promise<void> => on(() => fsp.unlink(hostPath(p))),
+  rename: (from: string, to: string): Promise<void> =>
+    on(() => fsp.rename(hostPath(from), hostPath(to))),
+  link: (from: string, to: string): Promise<void> =>
+    on(() => fsp.link(hostPath(from), hostPath(to))),
+  symlink: (target: string, p: string): Promise<void> =>
+    on(() => fsp.symlink(hostPath(target), hostPath(p))),
+  chmod: (p: string, mode: number): Promise<void> => on(() => fsp.chmod(hostPath(p), mode)),
+  chown: (p: string, uid: number, gid: number): Promise<void> =>
+    on(() => fsp.chown(hostPath(p), uid, gid)),
+  lchown: (p: string, uid: number, gid: number): Promise<void> =>
+    on(() => fsp.lchown(hostPath(p), uid, gid)),
   utimes: (p: string, atime: number, mtime: number): Promise<void> =>
-    fsp.utimes(hostPath(p), atime, mtime),
+    on(() => fsp.utimes(hostPath(p), atime, mtime)),
   lutimes: (p: string, atime: number, mtime: number): Promise<void> =>
-    fsp.lutimes(hostPath(p), atime, mtime),
-  truncate: (p: string, size: number): Promise<void> => fsp.truncate(hostPath(p), size),
-  statfs: (p: string): Promise<fs.StatsFs> => fsp.statfs(hostPath(p)),
+    on(() => fsp.lutimes(hostPath(p), atime, mtime)),
+  truncate: (p: string, size: number): Promise<void> => on(() => fsp.truncate(hostPath(p), size)),
+  statfs: (p: string): Promise<fs.StatsFs> => on(() => fsp.statfs(hostPath(p))),
   realpath: async (p: string): Promise<string> =>
-    fromHost(await fsp.realpath(hostPath(p), asBuffer)),
+    fromHost(await on(() => fsp.realpath(hostPath(p), asBuffer))),
   readlink: async (p: string): Promise<string> =>
-    fromHost(await fsp.readlink(hostPath(p), asBuffer)),
+    fromHost(await on(() => fsp.readlink(hostPath(p), asBuffer))),
   /** The names in a directory. */
   readdir: async (p: string): Promise<string[]> =>
-    (await fsp.readdir(hostPath(p), asBuffer)).map(fromHost),
+    (await on(() => fsp.readdir(hostPath(p), asBuffer))).map(fromHost),
   /** A directory opened for reading; its entries' names are escaped strings. */
   opendir: async (p: string): Promise<HostDir> => {
-    const host = hostPath(p);
+    const host = await on(() => Promise.resolve(hostPath(p)));
     // Bun names a buffer-encoded directory's entries `undefined`: it reads strings (see
     // HostDir). Deno refuses the option (and has only lossy names to give).
     if (RUNTIME === "bun") return new HostDir(await fsp.opendir(host), host);
@@ -112,6 +126,15 @@ export const hostFs = {
     return new HostDir(await fsp.opendir(host, asBuffer as unknown as fs.OpenDirOptions));
   },
 };
+
+/** `call()`'s promise, or a rejected one when it throws (hostPath's EILSEQ) before making it. */
+function on<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
 
 /**
  * A directory being read, whose entries' names come as escaped strings.
@@ -192,6 +215,9 @@ function unprotect(p: string): string {
   );
 }
 
+/** The working directory, protected when the call it is passed to is (see keepingBytes). */
+let cwd: () => string = () => process.cwd();
+
 /** `fn` with its path arguments and result protected on Bun when they hold escaped bytes. */
 function keepingBytes<A extends string[], R extends string | boolean>(
   fn: (...args: A) => R,
@@ -199,8 +225,14 @@ function keepingBytes<A extends string[], R extends string | boolean>(
   if (RUNTIME !== "bun") return fn;
   return (...args: A) => {
     if (!args.some(hasEscapedBytes)) return fn(...args);
-    const r = fn(...args.map(protect) as A);
-    return (typeof r === "string" ? unprotect(r) : r) as R;
+    const plain = cwd;
+    cwd = () => protect(process.cwd());
+    try {
+      const r = fn(...args.map(protect) as A);
+      return (typeof r === "string" ? unprotect(r) : r) as R;
+    } finally {
+      cwd = plain;
+    }
   };
 }
 
@@ -221,8 +253,11 @@ export const hostPathLib: Pick<
   join: keepingBytes((...p: string[]) => nodePath.join(...p)),
   dirname: keepingBytes((p: string) => nodePath.dirname(p)),
   basename: keepingBytes((p: string) => nodePath.basename(p)),
-  resolve: keepingBytes((...p: string[]) => nodePath.resolve(...p)),
-  relative: keepingBytes((from: string, to: string) => nodePath.relative(from, to)),
+  // The working directory goes in protected too (it is not the caller's to protect).
+  resolve: keepingBytes((...p: string[]) => nodePath.resolve(cwd(), ...p)),
+  relative: keepingBytes((from: string, to: string) =>
+    nodePath.relative(nodePath.resolve(cwd(), from), nodePath.resolve(cwd(), to))
+  ),
   isAbsolute: keepingBytes((p: string) => nodePath.isAbsolute(p)),
   sep: nodePath.sep,
 };

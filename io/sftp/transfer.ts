@@ -720,8 +720,11 @@ async function putAny(
     }
     for (const name of (await hostFs.readdir(local)).sort()) {
       const child = hostPathLib.join(local, name);
-      if (follow && !(await localStat(child, true))) continue; // dangling link
-      await item(o, child, () => putAny(r, child, joinPath(remote, name), o, [...above, id]));
+      await item(o, child, async () => {
+        // A dangling link is skipped; a name the runtime cannot spell (EILSEQ) is an error.
+        if (follow && !(await localStat(child, true))) return;
+        await putAny(r, child, joinPath(remote, name), o, [...above, id]);
+      });
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
     return;
