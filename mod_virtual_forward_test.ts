@@ -202,3 +202,40 @@ test("a hook answering true for a port below 1024 is refused unless allowPrivile
   );
   assert.deepEqual(asked, [1023]);
 });
+
+test("a real bind never takes the place of a virtual forward, and a truthy non-object answer still binds", async () => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const free = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const closed: number[] = [];
+  const answers: unknown[] = [{ close: () => closed.push(free) }, true, 1];
+  let ctx: ServerConnectionContext | undefined;
+  const p = await pair({
+    serverRequested: (_h, _port, conn) => {
+      ctx = conn;
+      return answers.shift() as boolean;
+    },
+  });
+  try {
+    const forward = () =>
+      p.conn.forwardRemotePort({
+        listenHost: "localhost",
+        listenPort: free,
+        destHost: "127.0.0.1",
+        destPort: 9,
+      });
+    await forward(); // virtual
+    await assert.rejects(forward(), "a real bind on the key the virtual forward holds");
+    assert.equal(ctx!.listenerCount, 1);
+    assert.equal(await canConnect(free), false);
+    // An untyped hook's 1 means "listen", as before virtual forwards existed.
+    const l = await p.conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 9 });
+    assert.equal(await canConnect(l.port), true);
+    await p.conn.close();
+    await ctx!.closed;
+    assert.deepEqual(closed, [free], "the virtual forward's close ran, once");
+  } finally {
+    await p.server.close();
+  }
+});

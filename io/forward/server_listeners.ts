@@ -124,6 +124,7 @@ export class RemoteListeners {
 
   /** Listens for tcpip-forward; resolves with the port bound (the real one for port 0). */
   async listenTcp(host: string, port: number): Promise<number> {
+    if (port !== 0) this.#free(tcpKey(host, port));
     const server = net.createServer(
       { noDelay: true, pauseOnConnect: true, allowHalfOpen: true },
       (sock) => {
@@ -137,7 +138,7 @@ export class RemoteListeners {
     await this.#listen(server, { host: this.bindAddress(host), port });
     const bound = (server.address() as net.AddressInfo).port;
     // Port 0 requests are cancelled with the port the client was told.
-    this.#listeners.set(tcpKey(host, port === 0 ? bound : port), { close: () => server.close() });
+    this.#keep(tcpKey(host, port === 0 ? bound : port), server);
     return bound;
   }
 
@@ -178,6 +179,7 @@ export class RemoteListeners {
    */
   async listenUnix(path: string): Promise<void> {
     if (this.#closed) throw new Error("Cannot listen: the connection is closed");
+    this.#free(unixKey(path));
     const server = await listenPrivateUnix(
       path,
       { pauseOnConnect: true },
@@ -192,7 +194,7 @@ export class RemoteListeners {
       server.close();
       throw new Error("Cannot listen: the connection closed while the listener was bound");
     }
-    this.#listeners.set(unixKey(path), { close: () => server.close() });
+    this.#keep(unixKey(path), server);
   }
 
   /** Stops a streamlocal-forward listener; false when there is none. */
@@ -206,6 +208,23 @@ export class RemoteListeners {
     for (const key of [...this.#listeners.keys()]) this.#close(key);
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
+  }
+
+  /** Throws when a forward already holds `key` (a virtual one binds no socket to clash). */
+  #free(key: string): void {
+    if (this.#listeners.has(key)) throw new Error(`Cannot listen: ${key} is held already`);
+  }
+
+  /**
+   * Keeps a bound server under `key`; closes it and throws when another forward took the
+   * key meanwhile (a virtual one granted while this bound, or port 0 landing on its port).
+   */
+  #keep(key: string, server: net.Server): void {
+    if (this.#listeners.has(key)) {
+      server.close();
+      throw new Error(`Cannot listen: ${key} is held already`);
+    }
+    this.#listeners.set(key, { close: () => server.close() });
   }
 
   /** Binds `server`; closes it and throws when the connection closed meanwhile. */

@@ -168,8 +168,11 @@ export class ServerForwarding {
     }
     let answer: boolean | VirtualRemoteForward;
     try {
-      answer = await allow();
-      if (!answer) return undefined;
+      const given: unknown = await allow();
+      if (!given) return undefined;
+      // Only an object is a virtual forward; any other truthy answer (1, "yes" from a
+      // JavaScript hook) still means "listen", as it did before there were virtual ones.
+      answer = typeof given === "object" ? given as VirtualRemoteForward : true;
       // The connection may have closed while the hook decided.
       if (l.closed) {
         if (answer !== true) closer(answer)();

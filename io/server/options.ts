@@ -127,8 +127,11 @@ export type ProcessFactory = (process: SSHServerProcess) => MaybePromise<void>;
 /**
  * A remote forward the application serves itself: what `serverRequested` (or
  * `unixServerRequested`) returns to accept a client's `ssh -R` without the server
- * listening on a socket. The forward counts toward `maxRemoteForwards` until the client
- * cancels it or the connection ends, and `close` is then called, once.
+ * listening on a socket (only an object is one: any other truthy answer means "listen").
+ * The forward counts toward `maxRemoteForwards` until the client cancels it or the
+ * connection ends, and `close` is then called, once — also when the forward is refused
+ * after all (its key held already, no port for a port 0 request, the connection gone
+ * while the hook decided).
  *
  * @example
  * ```ts
@@ -344,7 +347,8 @@ export interface ServerHooks {
    *   serverRequested: (host, port, conn) => {
    *     if (port !== 80) return false;
    *     tunnels.set(conn.username!, conn);
-   *     return { close: () => tunnels.delete(conn.username!) };
+   *     // Only this connection's entry goes (the user may have logged in again since).
+   *     return { close: () => tunnels.get(conn.username!) === conn && tunnels.delete(conn.username!) };
    *   },
    * });
    * // Later, for a request meant for alice's tunnel:
