@@ -278,6 +278,40 @@ function collectGarbage(): void {
   else g.gc?.();
 }
 
+for (const peer of PEERS) {
+  conformanceTest(
+    `SFTP client: readFile, writeFile and appendFile against ${peer}'s sftp-server`,
+    { peers: [peer] },
+    async () => {
+      const f = await sharedPeer(peer);
+      await using conn = await connectFast(f);
+      await using sftp = await conn.startSftp();
+      const { remote, host } = await workDir(f, sftp);
+      try {
+        const data = randomBytes(3 * 1024 * 1024 + 5);
+        await sftp.writeFile(`${remote}/w.bin`, data, { mode: 0o640 });
+        assert.ok(data.equals(await fsp.readFile(join(host, "w.bin"))), "written on disk");
+        assert.equal((await fsp.stat(join(host, "w.bin"))).mode & 0o777, 0o640);
+        assert.ok(data.equals(await sftp.readFile(`${remote}/w.bin`)), "read back");
+        await sftp.appendFile(`${remote}/log.txt`, "one\n");
+        await sftp.appendFile(`${remote}/log.txt`, "two\n");
+        assert.equal(await fsp.readFile(join(host, "log.txt"), "utf8"), "one\ntwo\n");
+        assert.equal(await sftp.readFile(`${remote}/log.txt`, { encoding: "utf-8" }), "one\ntwo\n");
+        await assert.rejects(sftp.writeFile(`${remote}/log.txt`, "x", { flag: "wx" }), SFTPError);
+        await assert.rejects(sftp.readFile(`${remote}/w.bin`, { maxBytes: 1000 }), /maxBytes/);
+        if (peer === "openssh") {
+          // A file that reports size 0 and has content: read to end of file all the same.
+          assert.equal((await sftp.stat("/proc/self/status")).size, 0);
+          const status = await sftp.readFile("/proc/self/status", { encoding: "utf-8" });
+          assert.match(status, /^Name:\s+sftp-server$/m);
+        }
+      } finally {
+        await fsp.rm(host, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
 const BYTE_PATHS = !("Deno" in globalThis);
 
 for (const peer of PEERS) {

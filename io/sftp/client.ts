@@ -30,6 +30,12 @@ import {
   SFTPSession,
 } from "./session.ts";
 import * as transfer from "./transfer.ts";
+import {
+  type ReadFileOptions,
+  readWholeFile,
+  type WriteFileOptions,
+  writeWholeFile,
+} from "./whole_file.ts";
 import { hostFs, hostPathLib } from "../runtime/host_fs.ts";
 
 export type { OpenMode } from "./file.ts";
@@ -537,6 +543,65 @@ export class SFTPClient implements AsyncDisposable {
         }
       },
     };
+  }
+
+  // ---- whole files ----
+
+  /**
+   * Reads a whole remote file into memory (to end of file, whatever size the server
+   * reports), pipelined; with `encoding` as a string. `maxBytes` bounds it.
+   *
+   * @example
+   * ```ts ignore
+   * const config = await sftp.readFile("/etc/app.conf", { encoding: "utf-8", maxBytes: 1 << 20 });
+   * const image = await sftp.readFile("/srv/logo.png"); // Uint8Array
+   * ```
+   */
+  readFile(path: string, options?: ReadFileOptions & { readonly encoding?: undefined }): Promise<
+    Uint8Array
+  >;
+  /** Reads a whole remote file as UTF-8 text. */
+  readFile(
+    path: string,
+    options: ReadFileOptions & { readonly encoding: "utf-8" | "utf8" },
+  ): Promise<string>;
+  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array | string> {
+    const bytes = await readWholeFile(this.#s, path, options);
+    return options.encoding === undefined ? bytes : new TextDecoder().decode(bytes);
+  }
+
+  /**
+   * Writes `data` (bytes, or a string as UTF-8) to a remote file, creating or truncating
+   * it (`flag: "wx"` refuses an existing one); resolves once the server acknowledged every
+   * byte and the close.
+   *
+   * @example
+   * ```ts ignore
+   * await sftp.writeFile("/srv/app/VERSION", "1.4.2\n", { mode: 0o644 });
+   * ```
+   */
+  writeFile(
+    path: string,
+    data: Uint8Array | string,
+    options: WriteFileOptions = {},
+  ): Promise<void> {
+    return writeWholeFile(this.#s, path, data, options);
+  }
+
+  /**
+   * Appends `data` to a remote file, creating it if needed.
+   *
+   * @example
+   * ```ts ignore
+   * await sftp.appendFile("/var/log/deploys.log", `${new Date().toISOString()} 1.4.2\n`);
+   * ```
+   */
+  appendFile(
+    path: string,
+    data: Uint8Array | string,
+    options: Omit<WriteFileOptions, "flag"> = {},
+  ): Promise<void> {
+    return writeWholeFile(this.#s, path, data, { ...options, flag: "a" });
   }
 
   // ---- transfers ----

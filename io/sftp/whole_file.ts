@@ -1,0 +1,178 @@
+/**
+ * A remote file read into memory or written from it in one call
+ * (`sftp.readFile()`, `sftp.writeFile()`, `sftp.appendFile()`, as `node:fs/promises`
+ * has them), pipelined as transfers are. A read goes to end of file whatever size the
+ * server reported (a file under /proc says 0), bounded by `maxBytes` when given.
+ *
+ * @module
+ */
+
+import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import { abortError } from "../engine/errors.ts";
+import { pipelinedRead, WritePipe } from "./pipeline.ts";
+import { expectResult, type SFTPSession } from "./session.ts";
+
+/**
+ * Options of `sftp.readFile()`.
+ *
+ * @example
+ * ```ts
+ * import type { ReadFileOptions } from "./whole_file.ts";
+ * const o: ReadFileOptions = { maxBytes: 1 << 20, signal: AbortSignal.timeout(10_000) };
+ * ```
+ */
+export interface ReadFileOptions {
+  /**
+   * Fail with an SFTPError (and read no further) when the file holds more than this many
+   * bytes. Default: no limit — the file is held in memory whatever its size.
+   */
+  readonly maxBytes?: number;
+  /** Stops the read (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** Decode the bytes as UTF-8 and resolve with a string (bad bytes become U+FFFD). */
+  readonly encoding?: "utf-8" | "utf8";
+}
+
+/**
+ * Options of `sftp.writeFile()` and `sftp.appendFile()`.
+ *
+ * @example
+ * ```ts
+ * import type { WriteFileOptions } from "./whole_file.ts";
+ * const o: WriteFileOptions = { mode: 0o600, flag: "wx" }; // fail if it exists
+ * ```
+ */
+export interface WriteFileOptions {
+  /** Permissions of a file the write creates (default: the server's, 0666 less its umask). */
+  readonly mode?: number;
+  /**
+   * "w" (default) creates or truncates; "wx" creates and fails if the file exists;
+   * "a" creates or appends (what `appendFile` uses).
+   */
+  readonly flag?: "w" | "wx" | "a";
+  /** Stops the write (the promise rejects with the signal's reason; the file may be cut). */
+  readonly signal?: AbortSignal;
+}
+
+const OPEN_FLAGS: Record<NonNullable<WriteFileOptions["flag"]>, number> = {
+  w: OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC,
+  wx: OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.EXCL,
+  a: OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.APPEND,
+};
+
+/** Closes a handle: waits for the answer unless aborted (then sends it and goes on). */
+async function closeHandle(
+  s: SFTPSession,
+  handle: Uint8Array,
+  signal: AbortSignal | undefined,
+  report: boolean,
+): Promise<void> {
+  if (s.closed) return;
+  if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
+  const closing = s.request({ type: "close", handle }, signal);
+  if (report) expectResult(await closing, "ok");
+  else await closing.catch(() => {});
+}
+
+/**
+ * Reads the whole of `path`.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = await readWholeFile(session, "/etc/hostname", { maxBytes: 4096 });
+ * ```
+ */
+export async function readWholeFile(
+  s: SFTPSession,
+  path: string,
+  o: ReadFileOptions = {},
+): Promise<Uint8Array> {
+  const max = o.maxBytes ?? Infinity;
+  if (!(max >= 0) || (max !== Infinity && !Number.isSafeInteger(max))) {
+    throw new RangeError(`maxBytes must be a whole number of bytes, not ${o.maxBytes}`);
+  }
+  o.signal?.throwIfAborted();
+  const handle = expectResult(
+    await s.request({ type: "open", path, flags: OpenFlags.READ, attrs: {} }, o.signal),
+    "handle",
+  ).handle;
+  try {
+    let sizeHint: number | undefined;
+    try {
+      sizeHint = expectResult(await s.request({ type: "fstat", handle }, o.signal), "attrs")
+        .attrs.size;
+    } catch (e) {
+      if (o.signal?.aborted) throw e; // else: read without the hint
+    }
+    const pieces: [number, Uint8Array][] = [];
+    const r = await pipelinedRead(s, handle, 0, {
+      requestSize: s.readSize,
+      maxRequests: s.maxRequests,
+      // One byte past the limit tells a file over it from one exactly at it.
+      ...(max === Infinity ? {} : { end: max + 1 }),
+      ...(sizeHint === undefined ? {} : { sizeHint }),
+      ...(o.signal ? { signal: o.signal } : {}),
+    }, (offset, data) => void pieces.push([offset, data]));
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (r.error !== undefined) throw r.error;
+    if (r.highwater > max) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        `The file holds more than maxBytes (${max} bytes): not read`,
+        { path, operation: "readFile" },
+      );
+    }
+    const out = new Uint8Array(r.highwater);
+    for (const [offset, data] of pieces) {
+      if (offset < out.length) out.set(data.subarray(0, out.length - offset), offset);
+    }
+    return out;
+  } finally {
+    await closeHandle(s, handle, o.signal, false);
+  }
+}
+
+/**
+ * Writes `data` to `path` (created, truncated, or appended to as `flag` says); resolves
+ * once the server acknowledged every byte and the close.
+ *
+ * @example
+ * ```ts ignore
+ * await writeWholeFile(session, "/tmp/motd", new TextEncoder().encode("hi\n"), { mode: 0o644 });
+ * ```
+ */
+export async function writeWholeFile(
+  s: SFTPSession,
+  path: string,
+  data: Uint8Array | string,
+  o: WriteFileOptions = {},
+): Promise<void> {
+  const flags = OPEN_FLAGS[o.flag ?? "w"];
+  if (flags === undefined) throw new RangeError(`flag must be "w", "wx" or "a", not ${o.flag}`);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  o.signal?.throwIfAborted();
+  const attrs = o.mode === undefined ? {} : { permissions: o.mode & 0o7777 };
+  const handle = expectResult(
+    await s.request({ type: "open", path, flags, attrs }, o.signal),
+    "handle",
+  ).handle;
+  let written = false;
+  try {
+    // Appends go one at a time: each lands at the end as it is then.
+    const pipe = new WritePipe(s, handle, 0, o.flag === "a" ? 1 : s.maxRequests, o.signal);
+    try {
+      for (let at = 0; at < bytes.length; at += s.writeSize) {
+        await pipe.push(bytes.subarray(at, at + s.writeSize));
+      }
+      await pipe.finish();
+    } catch (e) {
+      await pipe.drain();
+      throw o.signal?.aborted ? abortError(o.signal) : e;
+    }
+    written = true;
+  } finally {
+    // A server may report a failed write only at close (a full disk, a quota): say so.
+    await closeHandle(s, handle, o.signal, written);
+  }
+}

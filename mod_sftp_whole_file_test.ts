@@ -1,0 +1,122 @@
+/**
+ * `sftp.readFile()`, `sftp.writeFile()` and `sftp.appendFile()` through the package entry
+ * point, against our server: bytes and text, pipelined sizes, the `maxBytes` bound, the
+ * flags, permissions, errors and aborts. (Against OpenSSH's sftp-server, including a file
+ * under /proc that reports size 0: conformance/sftp_client_test.ts.)
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  connect,
+  generatePrivateKey,
+  listen,
+  MemoryBackend,
+  SFTPError,
+  SFTPStatus,
+  type SSHClientConnection,
+} from "./mod.ts";
+
+const hostKey = generatePrivateKey("ed25519");
+
+async function withSftp(
+  fn: (sftp: Awaited<ReturnType<SSHClientConnection["startSftp"]>>, fs: MemoryBackend) => Promise<
+    void
+  >,
+): Promise<void> {
+  const backend = new MemoryBackend();
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    sftp: { backend },
+  });
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    clientKeys: [],
+    config: false,
+  });
+  await using sftp = await conn.startSftp();
+  await fn(sftp, backend);
+}
+
+/** Deterministic bytes that differ at every offset modulo 251. */
+function pattern(n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) % 251);
+}
+
+test("writeFile() then readFile() round-trips bytes and text, small and pipelined", async () => {
+  await withSftp(async (sftp) => {
+    for (const n of [0, 1, 4095, 261_120, 3 * 1024 * 1024 + 17]) {
+      const data = pattern(n);
+      await sftp.writeFile(`/f${n}`, data);
+      const back = await sftp.readFile(`/f${n}`);
+      assert.equal(back.length, n);
+      assert.ok(back.every((b, i) => b === data[i]), `${n} bytes`);
+    }
+    await sftp.writeFile("/t.txt", "héllo\n");
+    assert.equal(await sftp.readFile("/t.txt", { encoding: "utf-8" }), "héllo\n");
+  });
+});
+
+test("writeFile() flags: w truncates, wx refuses an existing file, appendFile() appends; mode is applied", async () => {
+  await withSftp(async (sftp) => {
+    await sftp.writeFile("/a", "first, longer\n", { mode: 0o640 });
+    assert.equal((await sftp.stat("/a")).permissions! & 0o777, 0o640);
+    await sftp.writeFile("/a", "second\n");
+    assert.equal(await sftp.readFile("/a", { encoding: "utf8" }), "second\n");
+    await assert.rejects(sftp.writeFile("/a", "third\n", { flag: "wx" }), SFTPError);
+    assert.equal(await sftp.readFile("/a", { encoding: "utf8" }), "second\n");
+    await sftp.appendFile("/a", "more\n");
+    await sftp.appendFile("/b", pattern(600_000)); // created, and appended in order
+    await sftp.appendFile("/b", pattern(10));
+    assert.equal(await sftp.readFile("/a", { encoding: "utf8" }), "second\nmore\n");
+    const b = await sftp.readFile("/b");
+    assert.equal(b.length, 600_010);
+    assert.deepEqual(b.subarray(600_000), pattern(10));
+    await assert.rejects(
+      sftp.writeFile("/c", "x", { flag: "r" as never }),
+      RangeError,
+    );
+  });
+});
+
+test("readFile() bounds the size with maxBytes and names missing files", async () => {
+  await withSftp(async (sftp) => {
+    await sftp.writeFile("/big", pattern(1_000_000));
+    assert.equal((await sftp.readFile("/big", { maxBytes: 1_000_000 })).length, 1_000_000);
+    await assert.rejects(sftp.readFile("/big", { maxBytes: 999_999 }), (e: unknown) => {
+      assert.ok(e instanceof SFTPError);
+      assert.match(e.message, /more than maxBytes \(999999 bytes\)/);
+      return true;
+    });
+    await assert.rejects(sftp.readFile("/big", { maxBytes: -1 }), RangeError);
+    await assert.rejects(sftp.readFile("/nope"), (e: unknown) => {
+      assert.ok(e instanceof SFTPError);
+      assert.equal(e.status, SFTPStatus.NO_SUCH_FILE);
+      return true;
+    });
+    // Handles were closed each time: the session still works.
+    assert.equal((await sftp.readFile("/big", { maxBytes: 2_000_000 })).length, 1_000_000);
+  });
+});
+
+test("readFile() and writeFile() stop when their signal aborts", async () => {
+  await withSftp(async (sftp) => {
+    const aborted = AbortSignal.abort(new Error("stop now"));
+    await assert.rejects(sftp.readFile("/x", { signal: aborted }), /stop now/);
+    await assert.rejects(sftp.writeFile("/x", "data", { signal: aborted }), /stop now/);
+    assert.equal(await sftp.exists("/x"), false, "nothing was opened");
+    const ac = new AbortController();
+    const big = pattern(8 * 1024 * 1024);
+    const writing = sftp.writeFile("/y", big, { signal: ac.signal });
+    ac.abort(new Error("cancelled mid-way"));
+    await assert.rejects(writing, /cancelled mid-way/);
+    // The session is still usable after an aborted transfer.
+    await sftp.writeFile("/z", "ok");
+    assert.equal(await sftp.readFile("/z", { encoding: "utf-8" }), "ok");
+  });
+});
