@@ -304,6 +304,8 @@ for (const peer of PEERS) {
           assert.equal((await sftp.stat("/proc/self/status")).size, 0);
           const status = await sftp.readFile("/proc/self/status", { encoding: "utf-8" });
           assert.match(status, /^Name:\s+sftp-server$/m);
+          await using fh = await sftp.open("/proc/self/status");
+          assert.match(dec.decode(await fh.read()), /^Name:\s+sftp-server$/m);
         }
       } finally {
         await fsp.rm(host, { recursive: true, force: true });

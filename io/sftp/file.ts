@@ -128,28 +128,27 @@ export class SFTPFile implements AsyncDisposable {
   /**
    * Reads up to `length` bytes at `offset` (default: the position, which then
    * advances), pipelining requests for large reads. Returns fewer bytes at
-   * end of file, and an empty array past it. Without `length`, reads to the end.
+   * end of file, and an empty array past it. Without `length`, reads to end of file
+   * (whatever size the server reports: a file under /proc says 0).
    */
   async read(length?: number, offset?: number): Promise<Uint8Array> {
     this.#check();
     const start = offset ?? this.position;
-    let want = length;
-    if (want === undefined) {
-      const size = (await this.stat()).size;
-      if (size === undefined) {
-        throw new SFTPError(SFTPStatus.FAILURE, "The server did not report the file size", {
-          path: this.path,
-        });
-      }
-      want = Math.max(0, size - start);
-    }
-    if (want <= 0) return new Uint8Array(0);
+    // Without a length: to end of file, the size the server reports only a hint (a file
+    // under /proc says 0 and has content; one still being written grows).
+    const size = length === undefined ? (await this.stat()).size : undefined;
+    if (length !== undefined && length <= 0) return new Uint8Array(0);
     const pieces: [number, Uint8Array][] = [];
     const r = await pipelinedRead(
       this.#s,
       this.#handle,
       start,
-      { requestSize: this.#s.readSize, maxRequests: this.#s.maxRequests, end: start + want },
+      {
+        requestSize: this.#s.readSize,
+        maxRequests: this.#s.maxRequests,
+        ...(length === undefined ? {} : { end: start + length }),
+        ...(size === undefined ? {} : { sizeHint: size }),
+      },
       (off, data) => void pieces.push([off, data]),
     );
     if (r.error !== undefined) throw r.error;
