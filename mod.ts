@@ -191,6 +191,10 @@ export {
 // io/forward and io/runtime: listeners, forwarded connections, sockets.
 export { RemoteForwardError } from "./io/forward/errors.ts";
 export type { SSHListener } from "./io/forward/listener.ts";
+export {
+  DEFAULT_ACCEPT_BACKLOG,
+  type SSHAcceptingListener,
+} from "./io/forward/accepting_listener.ts";
 export type { ForwardedConnectionInfo, SSHStreamConnection } from "./io/forward/stream.ts";
 export {
   duplexFromSocket,

@@ -237,6 +237,37 @@ for (const peer of OPENSSH_PEERS) {
   );
 
   conformanceTest(
+    `listenRemote() on ${peer}: forwarded connections accepted pull-style`,
+    { peers: [peer] },
+    async () => {
+      await using conn = await login(await sharedPeer(peer, OPTIONS));
+      await using l = await conn.listenRemote({ listenHost: "127.0.0.1", listenPort: 0 });
+      assert.ok(l.port > 0);
+      const replies = ["one", "two"].map(async (text) => {
+        const sock = net.connect({ host: "127.0.0.1", port: l.port, allowHalfOpen: true });
+        sock.end(text);
+        let reply = "";
+        for await (const b of sock) reply += b;
+        return reply;
+      });
+      let served = 0;
+      for await (const s of l) {
+        const text = await new Response(s.readable).text();
+        const out = s.writable.getWriter();
+        await out.write(new TextEncoder().encode(text.toUpperCase()));
+        await out.close();
+        if (++served === 2) break;
+      }
+      assert.deepEqual((await Promise.all(replies)).sort(), ["ONE", "TWO"]);
+      // A wait for a third stops at its deadline.
+      await assert.rejects(
+        l.accept({ signal: AbortSignal.timeout(50) }),
+        /TimeoutError|timed out/i,
+      );
+    },
+  );
+
+  conformanceTest(
     `forwardLocalPath() and forwardRemotePath() on ${peer} carry UNIX socket connections`,
     { peers: [peer] },
     async () => {

@@ -9,6 +9,7 @@
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { SSHListener } from "../forward/listener.ts";
+import { AcceptQueue, type SSHAcceptingListener } from "../forward/accepting_listener.ts";
 import {
   type ForwardedConnectionInfo,
   type SSHStreamConnection,
@@ -670,6 +671,44 @@ export class SSHClientConnection extends ClientConnectionBase {
       options.signal,
       () => this.forwarding.startUnixServer(handler, options),
     );
+  }
+
+  /**
+   * Asks the server to listen on `listenHost`:`listenPort` (port 0: one it picks, then in
+   * `port`) and queues the connections it forwards until they are accepted — pull-style,
+   * as libssh2's `forward_listen` and `forward_accept`: `await l.accept()`, or
+   * `for await (const c of l)` until the listener closes. At most `backlog` (default 16)
+   * wait; one more is closed at once.
+   *
+   * @example An echo service on the server's port 8022
+   * ```ts ignore
+   * await using l = await conn.listenRemote({ listenPort: 8022 });
+   * for await (const c of l) void c.readable.pipeTo(c.writable);
+   * ```
+   */
+  async listenRemote(
+    options:
+      & { readonly listenHost?: string; readonly listenPort: number; readonly backlog?: number }
+      & ForwardSignalOptions,
+  ): Promise<SSHAcceptingListener> {
+    const queue = new AcceptQueue(options.backlog);
+    return queue.attach(await this.startServer((c) => queue.push(c), options));
+  }
+
+  /**
+   * Like {@link listenRemote}, on a UNIX socket path on the server.
+   *
+   * @example
+   * ```ts ignore
+   * await using l = await conn.listenRemoteUnix({ listenPath: "/tmp/app.sock" });
+   * const c = await l.accept({ signal: AbortSignal.timeout(30_000) });
+   * ```
+   */
+  async listenRemoteUnix(
+    options: { readonly listenPath: string; readonly backlog?: number } & ForwardSignalOptions,
+  ): Promise<SSHAcceptingListener> {
+    const queue = new AcceptQueue(options.backlog);
+    return queue.attach(await this.startUnixServer((c) => queue.push(c), options));
   }
 
   /**

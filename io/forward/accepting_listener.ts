@@ -1,0 +1,156 @@
+/**
+ * Pull-style remote forwarding (libssh2's `forward_listen` + `forward_accept`, Deno's
+ * `for await (const conn of listener)`): the server listens for us, and the connections
+ * it forwards wait in a bounded queue until the application accepts them.
+ *
+ * @module
+ */
+
+import { SSHError } from "../../core/errors.ts";
+import { abortError } from "../engine/errors.ts";
+import type { SSHListener } from "./listener.ts";
+import type { SSHStreamConnection } from "./stream.ts";
+
+/** Forwarded connections waiting to be accepted, by default (libssh2's queue_maxsize: 16). */
+export const DEFAULT_ACCEPT_BACKLOG = 16;
+
+/**
+ * A remote listener whose connections are taken with {@link accept} or `for await`.
+ *
+ * @example
+ * ```ts ignore
+ * await using l = await conn.listenRemote({ listenPort: 8080 });
+ * for await (const c of l) c.readable.pipeTo(c.writable); // echo every connection
+ * ```
+ */
+export interface SSHAcceptingListener extends SSHListener, AsyncIterable<SSHStreamConnection> {
+  /**
+   * The next forwarded connection, waiting for one if none is queued. Rejects with an
+   * SSHError (`ERR_CHANNEL`) once the listener is closed, or with the signal's reason.
+   */
+  accept(options?: { readonly signal?: AbortSignal }): Promise<SSHStreamConnection>;
+  /** Connections forwarded and not accepted yet. */
+  readonly pending: number;
+}
+
+interface Waiter {
+  resolve(c: SSHStreamConnection): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Queues what a push-style listener hands over until it is accepted; beyond `backlog`
+ * waiting, a new connection is closed at once (the peer sees it refused).
+ *
+ * @example
+ * ```ts ignore
+ * const queue = new AcceptQueue(16);
+ * const listener = await conn.startServer((c) => queue.push(c), { listenPort: 0 });
+ * const accepting = queue.attach(listener);
+ * ```
+ */
+export class AcceptQueue {
+  readonly #backlog: number;
+  readonly #queued: SSHStreamConnection[] = [];
+  readonly #waiters: Waiter[] = [];
+  #closed = false;
+
+  /** At most `backlog` connections wait to be accepted. */
+  constructor(backlog: number = DEFAULT_ACCEPT_BACKLOG) {
+    if (!Number.isInteger(backlog) || backlog < 1) {
+      throw new RangeError(`backlog must be a whole number of at least 1, not ${backlog}`);
+    }
+    this.#backlog = backlog;
+  }
+
+  /** Hands a connection to the next accept, or queues it; closes it when the queue is full. */
+  push(c: SSHStreamConnection): void {
+    const w = this.#waiters.shift();
+    if (w) return w.resolve(c);
+    if (this.#closed || this.#queued.length >= this.#backlog) return c.close();
+    this.#queued.push(c);
+  }
+
+  /** Ends the queue: waiting accepts reject, queued connections are closed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#queued.splice(0)) c.close();
+    for (const w of this.#waiters.splice(0)) w.reject(closedError());
+  }
+
+  /** The listener, with accept and async iteration over this queue (closed with it). */
+  attach(listener: SSHListener): SSHAcceptingListener {
+    void listener.closed.then(() => this.close(), () => this.close());
+    // deno-lint-ignore no-this-alias
+    const queue = this;
+    return {
+      get host() {
+        return listener.host;
+      },
+      get port() {
+        return listener.port;
+      },
+      get path() {
+        return listener.path;
+      },
+      get closed() {
+        return listener.closed;
+      },
+      get pending() {
+        return queue.#queued.length;
+      },
+      close: async () => {
+        queue.close();
+        await listener.close();
+      },
+      accept: (options = {}) => queue.#accept(options.signal),
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          let c: SSHStreamConnection;
+          try {
+            c = await queue.#accept(undefined);
+          } catch (e) {
+            if (queue.#closed) return; // the listener closed: the iteration ends
+            throw e;
+          }
+          yield c;
+        }
+      },
+      [Symbol.asyncDispose]: async () => {
+        queue.close();
+        await listener.close();
+      },
+    };
+  }
+
+  #accept(signal: AbortSignal | undefined): Promise<SSHStreamConnection> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const c = this.#queued.shift();
+    if (c) return Promise.resolve(c);
+    if (this.#closed) return Promise.reject(closedError());
+    return new Promise<SSHStreamConnection>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(w);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(abortError(signal!));
+      };
+      const w: Waiter = {
+        resolve: (conn) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(conn);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(w);
+    });
+  }
+}
+
+function closedError(): SSHError {
+  return new SSHError("ERR_CHANNEL", "The listener is closed: no more connections to accept");
+}
