@@ -10,44 +10,11 @@ import * as net from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  connect,
-  DEFAULT_ACCEPT_BACKLOG,
-  generatePrivateKey,
-  listen,
-  type SSHClientConnection,
-  SSHError,
-  type SSHServer,
-} from "./mod.ts";
+import { DEFAULT_ACCEPT_BACKLOG, SSHError } from "./mod.ts";
+import { loopbackPair } from "./_mod_test_util.ts";
 
-const hostKey = generatePrivateKey("ed25519");
-
-async function pair(): Promise<{ server: SSHServer; conn: SSHClientConnection } & AsyncDisposable> {
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    serverRequested: () => true,
-    unixServerRequested: () => true,
-  });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  return {
-    server,
-    conn,
-    async [Symbol.asyncDispose]() {
-      await conn.close();
-      await server.close();
-    },
-  };
+function pair() {
+  return loopbackPair({ serverRequested: () => true, unixServerRequested: () => true });
 }
 
 /** Connects to the server's forwarded port or path, sends `text`, returns what comes back. */

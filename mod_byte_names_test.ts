@@ -14,45 +14,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import {
-  connect,
   decodeEscapedUtf8,
   encodeEscapedUtf8,
   escapeControls,
-  generatePrivateKey,
-  listen,
+  type ListenOptions,
   MemoryBackend,
   scp,
   SFTPError,
   type SSHClientConnection,
-  type SSHServer,
 } from "./mod.ts";
-import type { ListenOptions } from "./mod.ts";
 import { hex, hostNames, makeHostFile } from "./io/sftp/_byte_names_test_util.ts";
-
-const hostKey = generatePrivateKey("ed25519");
+import { loopbackPair } from "./_mod_test_util.ts";
 const BYTE_PATHS = (globalThis as { Deno?: unknown }).Deno === undefined;
 const LATIN1 = "caf\uDCE9"; // the bytes 63 61 66 e9
 const latin1Bytes = Uint8Array.of(0x63, 0x61, 0x66, 0xe9);
 
 async function withServer(
   options: Partial<ListenOptions>,
-  fn: (conn: SSHClientConnection, server: SSHServer) => Promise<void>,
+  fn: (conn: SSHClientConnection) => Promise<void>,
 ): Promise<void> {
-  await using server = await listen({
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (u, p) => u === "alice" && p === "pw",
-    ...options,
-  });
-  await using conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "alice",
-    password: "pw",
-    knownHosts: null,
-    clientKeys: [],
-  });
-  await fn(conn, server);
+  await using p = await loopbackPair(options);
+  await fn(p.conn);
 }
 
 test("the client lists, opens, renames and removes a name that is not UTF-8 (memory backend)", async () => {

@@ -6,41 +6,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  connect,
-  generatePrivateKey,
-  listen,
-  MemoryBackend,
-  SFTPError,
-  SFTPStatus,
-  type SSHClientConnection,
-} from "./mod.ts";
-
-const hostKey = generatePrivateKey("ed25519");
+import { MemoryBackend, SFTPError, SFTPStatus, type SSHClientConnection } from "./mod.ts";
+import { loopbackPair } from "./_mod_test_util.ts";
 
 async function withSftp(
-  fn: (sftp: Awaited<ReturnType<SSHClientConnection["startSftp"]>>, fs: MemoryBackend) => Promise<
-    void
-  >,
+  fn: (sftp: Awaited<ReturnType<SSHClientConnection["startSftp"]>>) => Promise<void>,
 ): Promise<void> {
-  const backend = new MemoryBackend();
-  await using server = await listen({
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    sftp: { backend },
-  });
-  await using conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  await using sftp = await conn.startSftp();
-  await fn(sftp, backend);
+  await using p = await loopbackPair({ sftp: { backend: new MemoryBackend() } });
+  await using sftp = await p.conn.startSftp();
+  await fn(sftp);
 }
 
 /** Deterministic bytes that differ at every offset modulo 251. */

@@ -12,52 +12,14 @@ import * as net from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  connect,
-  generatePrivateKey,
-  listen,
-  type ListenOptions,
-  type ServerConnectionContext,
-  type SSHClientConnection,
-  type SSHServer,
-} from "./mod.ts";
-
-const hostKey = generatePrivateKey("ed25519");
+import type { ServerConnectionContext } from "./mod.ts";
+import { loopbackPair } from "./_mod_test_util.ts";
 
 /** An echo server on 127.0.0.1 (or a UNIX socket path), closed with the returned function. */
 async function echoServer(path?: string): Promise<{ port: number; close(): void }> {
   const s = net.createServer((c) => c.pipe(c));
   await new Promise<void>((r) => path ? s.listen(path, r) : s.listen(0, "127.0.0.1", r));
   return { port: path ? 0 : (s.address() as net.AddressInfo).port, close: () => s.close() };
-}
-
-async function pair(options: Partial<ListenOptions>): Promise<
-  { server: SSHServer; conn: SSHClientConnection } & AsyncDisposable
-> {
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    ...options,
-  });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  return {
-    server,
-    conn,
-    async [Symbol.asyncDispose]() {
-      await conn.close();
-      await server.close();
-    },
-  };
 }
 
 /** Writes `text` into a pushed connection and reads what comes back. */
@@ -86,7 +48,7 @@ test("a virtual remote forward carries pushed connections and binds no socket", 
   const closed: string[] = [];
   let ctx: ServerConnectionContext | undefined;
   try {
-    await using p = await pair({
+    await using p = await loopbackPair({
       serverRequested: (host, port, conn) => {
         ctx = conn;
         return { close: () => closed.push(`${host}:${port}`) };
@@ -134,7 +96,7 @@ test("a virtual remote forward carries pushed connections and binds no socket", 
 test("port 0: the forward reports the port the application gives, or is refused", async () => {
   const closed: number[] = [];
   let give: number | undefined = 4242;
-  await using p = await pair({
+  await using p = await loopbackPair({
     serverRequested: () => ({
       ...(give === undefined ? {} : { port: give }),
       close: () => closed.push(give ?? -1),
@@ -162,7 +124,7 @@ test("virtual forwards close with the connection, count toward maxRemoteForwards
   const closed: string[] = [];
   let ctx: ServerConnectionContext | undefined;
   try {
-    const p = await pair({
+    const p = await loopbackPair({
       maxRemoteForwards: 2,
       serverRequested: (_h, port) => ({ close: () => closed.push(String(port)) }),
       unixServerRequested: (path, conn) => {
@@ -194,7 +156,7 @@ test("virtual forwards close with the connection, count toward maxRemoteForwards
 
 test("a hook answering true for a port below 1024 is refused unless allowPrivilegedPorts", async () => {
   const asked: number[] = [];
-  await using p = await pair({
+  await using p = await loopbackPair({
     serverRequested: (_host, port) => (asked.push(port), true),
   });
   await assert.rejects(
@@ -211,7 +173,7 @@ test("a real bind never takes the place of a virtual forward, and a truthy non-o
   const closed: number[] = [];
   const answers: unknown[] = [{ close: () => closed.push(free) }, true, 1];
   let ctx: ServerConnectionContext | undefined;
-  const p = await pair({
+  const p = await loopbackPair({
     serverRequested: (_h, _port, conn) => {
       ctx = conn;
       return answers.shift() as boolean;
