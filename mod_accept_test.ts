@@ -108,3 +108,18 @@ test("listenRemoteUnix(): a socket path on the server, accepted pull-style", asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an iterator's return() while its next() waits withdraws it: the next connection stays queued", async () => {
+  await using p = await pair();
+  await using l = await p.conn.listenRemote({ listenPort: 0 });
+  const it = l[Symbol.asyncIterator]();
+  const waiting = it.next();
+  await it.return!();
+  assert.deepEqual(await waiting, { done: true, value: undefined });
+  const sock = net.connect(l.port, "127.0.0.1");
+  for (let i = 0; i < 200 && l.pending < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(l.pending, 1, "queued for the next accept, not handed to the abandoned next()");
+  const c = await l.accept();
+  c.close();
+  sock.destroy();
+});

@@ -94,3 +94,80 @@ test("readFile() and writeFile() stop when their signal aborts", async () => {
     assert.equal(await sftp.readFile("/z", { encoding: "utf-8" }), "ok");
   });
 });
+
+/** A memory backend whose opens take `delayMs`, counting opens and closes. */
+class SlowOpens extends MemoryBackend {
+  opened = 0;
+  closed = 0;
+  readonly delayMs: number;
+  constructor(delayMs: number) {
+    super();
+    this.delayMs = delayMs;
+  }
+  override async open(...args: Parameters<MemoryBackend["open"]>) {
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    const h = await super.open(...args);
+    this.opened++;
+    return h;
+  }
+  override async close(...args: Parameters<MemoryBackend["close"]>) {
+    this.closed++;
+    return await super.close(...args);
+  }
+}
+
+test("an abort while OPEN is in flight still closes the handle the server opens", async () => {
+  const backend = new SlowOpens(150);
+  backend.writeFile("/f", pattern(10));
+  await using p = await loopbackPair({ sftp: { backend } });
+  await using sftp = await p.conn.startSftp();
+  await assert.rejects(
+    sftp.readFile("/f", { signal: AbortSignal.timeout(30) }),
+    /TimeoutError|timed out/i,
+  );
+  await assert.rejects(
+    sftp.writeFile("/g", "x", { signal: AbortSignal.timeout(30) }),
+    /TimeoutError|timed out/i,
+  );
+  for (let i = 0; i < 100 && backend.closed < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(backend.opened, 2);
+  assert.equal(backend.closed, 2, "both late handles were closed");
+});
+
+test("writeFile() with a long-lived signal leaves no listener on it; a bad flag is a RangeError", async () => {
+  await withSftp(async (sftp) => {
+    const ac = new AbortController();
+    let listeners = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener =
+      ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as never;
+    ac.signal.removeEventListener =
+      ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as never;
+    for (let i = 0; i < 10; i++) {
+      await sftp.writeFile(`/w${i}`, pattern(300_000), { signal: ac.signal });
+      await sftp.appendFile("/log", "x", { signal: ac.signal });
+      await sftp.readFile(`/w${i}`, { signal: ac.signal });
+    }
+    assert.equal(listeners, 0);
+    for (const flag of ["toString", "constructor", "__proto__", "r"]) {
+      await assert.rejects(sftp.writeFile("/x", "x", { flag: flag as never }), RangeError, flag);
+    }
+    assert.equal(await sftp.exists("/x"), false);
+  });
+});
+
+test("SFTPFile.read() without a length reads to end of file when the server refuses FSTAT", async () => {
+  class NoFstat extends MemoryBackend {
+    override fstat(): Promise<never> {
+      return Promise.reject(new SFTPError(SFTPStatus.OP_UNSUPPORTED, "no fstat here"));
+    }
+  }
+  const backend = new NoFstat();
+  backend.writeFile("/f", pattern(700_000));
+  await using p = await loopbackPair({ sftp: { backend } });
+  await using sftp = await p.conn.startSftp();
+  await using f = await sftp.open("/f");
+  assert.deepEqual(await f.read(), pattern(700_000));
+  assert.equal((await sftp.readFile("/f")).length, 700_000);
+});

@@ -105,23 +105,39 @@ export class AcceptQueue {
         await listener.close();
       },
       accept: (options = {}) => queue.#accept(options.signal),
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          let c: SSHStreamConnection;
-          try {
-            c = await queue.#accept(undefined);
-          } catch (e) {
-            if (queue.#closed) return; // the listener closed: the iteration ends
-            throw e;
-          }
-          yield c;
-        }
-      },
+      [Symbol.asyncIterator]: () => queue.#iterate(),
       [Symbol.asyncDispose]: async () => {
         queue.close();
         await listener.close();
       },
     };
+  }
+
+  /**
+   * Connections in turn until the listener closes. `return()` (a `break`, or a caller that
+   * gave up on a pending `next()`) withdraws the pending accept at once, so no connection
+   * goes to a `next()` nobody reads.
+   */
+  #iterate(): AsyncIterableIterator<SSHStreamConnection> {
+    const stop = new AbortController();
+    const done = { done: true, value: undefined } as const;
+    const it: AsyncIterableIterator<SSHStreamConnection> = {
+      next: async () => {
+        if (stop.signal.aborted) return done;
+        try {
+          return { done: false, value: await this.#accept(stop.signal) };
+        } catch (e) {
+          if (this.#closed || stop.signal.aborted) return done; // closed, or returned
+          throw e;
+        }
+      },
+      return: () => {
+        stop.abort();
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
   }
 
   #accept(signal: AbortSignal | undefined): Promise<SSHStreamConnection> {

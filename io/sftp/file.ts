@@ -136,7 +136,12 @@ export class SFTPFile implements AsyncDisposable {
     const start = offset ?? this.position;
     // Without a length: to end of file, the size the server reports only a hint (a file
     // under /proc says 0 and has content; one still being written grows).
-    const size = length === undefined ? (await this.stat()).size : undefined;
+    let size: number | undefined;
+    if (length === undefined) {
+      try {
+        size = (await this.stat()).size;
+      } catch { /* no size from the server: read to end of file without the hint */ }
+    }
     if (length !== undefined && length <= 0) return new Uint8Array(0);
     const pieces: [number, Uint8Array][] = [];
     const r = await pipelinedRead(

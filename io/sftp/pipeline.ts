@@ -263,7 +263,14 @@ export class WritePipe {
     this.#contiguous = offset;
     this.#max = Math.max(1, maxRequests);
     this.#signal = signal;
-    signal?.addEventListener("abort", () => this.#wakeAll(), { once: true });
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = () => this.#wakeAll();
+
+  /** Lets go of the signal (a long-lived one must not keep every finished pipe alive). */
+  #detach(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
   }
 
   /**
@@ -380,9 +387,13 @@ export class WritePipe {
 
   /** Resolves when every write was acknowledged; throws the first error (or the abort's). */
   async finish(): Promise<void> {
-    while (this.#inFlight > 0) {
-      this.#checkAborted();
-      await this.#wait();
+    try {
+      while (this.#inFlight > 0) {
+        this.#checkAborted();
+        await this.#wait();
+      }
+    } finally {
+      if (this.#inFlight === 0 || this.#signal?.aborted) this.#detach();
     }
     if (this.#error !== undefined) throw this.#error;
   }
@@ -393,5 +404,6 @@ export class WritePipe {
    */
   async drain(): Promise<void> {
     while (this.#inFlight > 0 && !this.#signal?.aborted) await this.#wait();
+    this.#detach();
   }
 }

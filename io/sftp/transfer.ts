@@ -173,15 +173,26 @@ function abortableOps(r: RemoteOps, signal: AbortSignal | undefined): RemoteOps 
   };
 }
 
-async function openRemote(
+export async function openRemote(
   s: SFTPSession,
   path: string,
   flags: number,
   attrs: FileAttributes = {},
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
-  const r = await s.request({ type: "open", path, flags, attrs }, signal);
-  return expectResult(r, "handle").handle;
+  // Sent without the signal: an abort stops the wait, and a handle the server opens
+  // afterwards is closed when it comes instead of staying open there.
+  const opening = s.request({ type: "open", path, flags, attrs });
+  try {
+    return expectResult(await untilAborted(opening, signal), "handle").handle;
+  } catch (e) {
+    if (signal?.aborted) {
+      void opening.then((r) => {
+        if (r.kind === "handle") s.request({ type: "close", handle: r.handle }).catch(() => {});
+      }, () => {});
+    }
+    throw e;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { abortError } from "../engine/errors.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
+import { openRemote } from "./transfer.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
 /**
@@ -93,10 +94,7 @@ export async function readWholeFile(
     throw new RangeError(`maxBytes must be a whole number of bytes, not ${o.maxBytes}`);
   }
   o.signal?.throwIfAborted();
-  const handle = expectResult(
-    await s.request({ type: "open", path, flags: OpenFlags.READ, attrs: {} }, o.signal),
-    "handle",
-  ).handle;
+  const handle = await openRemote(s, path, OpenFlags.READ, {}, o.signal);
   try {
     let sizeHint: number | undefined;
     try {
@@ -148,15 +146,15 @@ export async function writeWholeFile(
   data: Uint8Array | string,
   o: WriteFileOptions = {},
 ): Promise<void> {
-  const flags = OPEN_FLAGS[o.flag ?? "w"];
-  if (flags === undefined) throw new RangeError(`flag must be "w", "wx" or "a", not ${o.flag}`);
+  const flag = o.flag ?? "w";
+  if (!Object.hasOwn(OPEN_FLAGS, flag)) {
+    throw new RangeError(`flag must be "w", "wx" or "a", not ${String(flag)}`);
+  }
+  const flags = OPEN_FLAGS[flag];
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   o.signal?.throwIfAborted();
   const attrs = o.mode === undefined ? {} : { permissions: o.mode & 0o7777 };
-  const handle = expectResult(
-    await s.request({ type: "open", path, flags, attrs }, o.signal),
-    "handle",
-  ).handle;
+  const handle = await openRemote(s, path, flags, attrs, o.signal);
   let written = false;
   try {
     // Appends go one at a time: each lands at the end as it is then.
