@@ -201,3 +201,40 @@ test("listen() stops the server when its signal aborts", async () => {
   const e = await server({ signal: AbortSignal.abort() }).then(() => undefined, (x) => x);
   assert.ok(isAbort(e), String(e));
 });
+
+test("a connection made with a long-lived signal lets go of it once closed", async () => {
+  await using s = await server();
+  const ac = new AbortController();
+  let listening = 0;
+  const add = ac.signal.addEventListener.bind(ac.signal);
+  const remove = ac.signal.removeEventListener.bind(ac.signal);
+  ac.signal.addEventListener =
+    ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
+  ac.signal.removeEventListener =
+    ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+  for (let i = 0; i < 5; i++) {
+    const c = await connect("127.0.0.1", {
+      port: s.address.port,
+      username: "u",
+      password: "p",
+      knownHosts: null,
+      agent: false,
+      signal: ac.signal,
+    });
+    assert.equal((await c.run("x")).exitStatus, 0);
+    await c.close();
+  }
+  await delayed(undefined, 20);
+  assert.equal(listening, 0, "no listener (holding a closed connection) stays on the signal");
+  // One still open is aborted by it.
+  const open = await connect("127.0.0.1", {
+    port: s.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    agent: false,
+    signal: ac.signal,
+  });
+  ac.abort();
+  await open.closed;
+});

@@ -137,7 +137,13 @@ async function connectDirect(
     clear();
     agentAuth?.close();
   }
-  options.signal?.addEventListener("abort", () => conn.abort(), { once: true });
+  const outer = options.signal;
+  if (outer) {
+    const abort = () => conn.abort();
+    outer.addEventListener("abort", abort, { once: true });
+    // A long-lived signal (a whole program's) must not keep every closed connection.
+    void conn.closed.then(() => outer.removeEventListener("abort", abort), () => {});
+  }
   return conn;
 }
 
