@@ -111,7 +111,7 @@ export type PasswordVerdict = boolean | { readonly changePassword: string };
 export interface ProcessRequest {
   /** "shell", "exec" or "subsystem". */
   readonly type: "shell" | "exec" | "subsystem";
-  /** The command of an exec request. */
+  /** The command of an exec request (bytes that are not UTF-8 as U+DC80–U+DCFF). */
   readonly command?: string;
   /** The subsystem's name (e.g. "sftp"). */
   readonly subsystem?: string;

@@ -123,7 +123,11 @@ const encoder = new TextEncoder();
  */
 export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   readonly #channel: ChannelIO;
-  /** The command for exec requests (a forced command if one applies); undefined for a shell or subsystem. */
+  /**
+   * The command for exec requests (a forced command if one applies); undefined for a shell
+   * or subsystem. A command's bytes that are not UTF-8 come as U+DC80–U+DCFF
+   * (`encodeEscapedUtf8(command)` gives the bytes back).
+   */
   readonly command: string | undefined;
   /** The command the client asked for, when a forced command replaced it (also in env SSH_ORIGINAL_COMMAND). */
   readonly originalCommand: string | undefined;
