@@ -238,3 +238,28 @@ test("a connection made with a long-lived signal lets go of it once closed", asy
   ac.abort();
   await open.closed;
 });
+
+test("run() whose connection closes while it waits lets go of its signal and its timer", async () => {
+  await using s = await server({
+    processFactory: async (p: { write(s: string): Promise<void> }) => {
+      await p.write("partial\n");
+      await new Promise(() => {}); // never exits
+    },
+  });
+  const ac = new AbortController();
+  let listening = 0;
+  const add = ac.signal.addEventListener.bind(ac.signal);
+  const remove = ac.signal.removeEventListener.bind(ac.signal);
+  ac.signal.addEventListener =
+    ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
+  ac.signal.removeEventListener =
+    ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+  for (let i = 0; i < 3; i++) {
+    const c = await login(s);
+    const running = assert.rejects(c.run("x", { signal: ac.signal, timeout: 60_000 }));
+    await delayed(undefined, 50);
+    await c.close();
+    await running;
+  }
+  assert.equal(listening, 0, "no listener (holding a closed connection) stays on the signal");
+});

@@ -931,6 +931,8 @@ export class ClientConnectionBase implements AsyncDisposable {
             e.error.code === "ERR_KEEPALIVE" ? 0 : SOCKET_CLOSE_GRACE_MS,
           );
           (t as { unref?: () => void }).unref?.();
+          // Gone sooner (the peer closed): the timer would only hold the closed connection.
+          void this.closed.then(() => clearTimeout(t), () => clearTimeout(t));
         }
         return;
       case "debug":

@@ -572,10 +572,16 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
         }
       });
       all.catch(() => {}); // may reject after we stopped waiting
-      const won = await Promise.race([all, stop]);
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort!);
-      for (const c of outs) c?.limit(Infinity);
+      let won: unknown;
+      try {
+        won = await Promise.race([all, stop]);
+      } finally {
+        // Also when the connection went while waiting: a pending timer kept the process
+        // alive, and the listener kept the closed connection on a long-lived signal.
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort!);
+        for (const c of outs) c?.limit(Infinity);
+      }
       if (won === "aborted") {
         this.close();
         throw options.signal!.reason;

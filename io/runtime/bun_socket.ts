@@ -254,8 +254,12 @@ export async function connectBunSocket(
   });
   const abort = () => void connecting.then((s) => s.terminate(), () => {});
   signal?.addEventListener("abort", abort, { once: true });
-  const s = await connecting;
-  signal?.removeEventListener("abort", abort);
+  let s: Awaited<typeof connecting>;
+  try {
+    s = await connecting;
+  } finally {
+    signal?.removeEventListener("abort", abort); // also when the connect failed
+  }
   if (signal?.aborted) {
     // Aborted while connecting: the socket is being torn down, not handed out.
     s.terminate();

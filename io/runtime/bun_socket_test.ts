@@ -44,3 +44,26 @@ test(
     for (const s of seen) assert.equal(s.buffer.byteLength, 0, "the read's buffer was freed");
   },
 );
+
+test(
+  "connectBunSocket: a refused connect takes its abort listener off the caller's signal",
+  { skip: currentRuntime() !== "bun" && "Bun.connect only" },
+  async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r)); // nothing listens there now
+    const ac = new AbortController();
+    let listening = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener =
+      ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
+    ac.signal.removeEventListener =
+      ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(connectBunSocket("127.0.0.1", port, ac.signal));
+    }
+    assert.equal(listening, 0);
+  },
+);
