@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryBackend, SFTPError, SFTPStatus, type SSHClientConnection } from "./mod.ts";
 import { loopbackPair } from "./_mod_test_util.ts";
+import { countingController } from "./io/runtime/_signal_test_util.ts";
 
 async function withSftp(
   fn: (sftp: Awaited<ReturnType<SSHClientConnection["startSftp"]>>) => Promise<void>,
@@ -136,20 +137,13 @@ test("an abort while OPEN is in flight still closes the handle the server opens"
 
 test("writeFile() with a long-lived signal leaves no listener on it; a bad flag is a RangeError", async () => {
   await withSftp(async (sftp) => {
-    const ac = new AbortController();
-    let listeners = 0;
-    const add = ac.signal.addEventListener.bind(ac.signal);
-    const remove = ac.signal.removeEventListener.bind(ac.signal);
-    ac.signal.addEventListener =
-      ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as never;
-    ac.signal.removeEventListener =
-      ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as never;
+    const ac = countingController();
     for (let i = 0; i < 10; i++) {
       await sftp.writeFile(`/w${i}`, pattern(300_000), { signal: ac.signal });
       await sftp.appendFile("/log", "x", { signal: ac.signal });
       await sftp.readFile(`/w${i}`, { signal: ac.signal });
     }
-    assert.equal(listeners, 0);
+    assert.equal(ac.listening(), 0);
     for (const flag of ["toString", "constructor", "__proto__", "r"]) {
       await assert.rejects(sftp.writeFile("/x", "x", { flag: flag as never }), RangeError, flag);
     }

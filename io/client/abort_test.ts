@@ -11,6 +11,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connect } from "./connect.ts";
 import type { SSHClientConnection } from "./connection.ts";
+import { countingController } from "../runtime/_signal_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 
@@ -204,14 +205,7 @@ test("listen() stops the server when its signal aborts", async () => {
 
 test("a connection made with a long-lived signal lets go of it once closed", async () => {
   await using s = await server();
-  const ac = new AbortController();
-  let listening = 0;
-  const add = ac.signal.addEventListener.bind(ac.signal);
-  const remove = ac.signal.removeEventListener.bind(ac.signal);
-  ac.signal.addEventListener =
-    ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
-  ac.signal.removeEventListener =
-    ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+  const ac = countingController();
   for (let i = 0; i < 5; i++) {
     const c = await connect("127.0.0.1", {
       port: s.address.port,
@@ -225,7 +219,7 @@ test("a connection made with a long-lived signal lets go of it once closed", asy
     await c.close();
   }
   await delayed(undefined, 20);
-  assert.equal(listening, 0, "no listener (holding a closed connection) stays on the signal");
+  assert.equal(ac.listening(), 0, "no listener (holding a closed connection) stays on the signal");
   // One still open is aborted by it.
   const open = await connect("127.0.0.1", {
     port: s.address.port,
@@ -246,14 +240,7 @@ test("run() whose connection closes while it waits lets go of its signal and its
       await new Promise(() => {}); // never exits
     },
   });
-  const ac = new AbortController();
-  let listening = 0;
-  const add = ac.signal.addEventListener.bind(ac.signal);
-  const remove = ac.signal.removeEventListener.bind(ac.signal);
-  ac.signal.addEventListener =
-    ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
-  ac.signal.removeEventListener =
-    ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+  const ac = countingController();
   for (let i = 0; i < 3; i++) {
     const c = await login(s);
     const running = assert.rejects(c.run("x", { signal: ac.signal, timeout: 60_000 }));
@@ -261,5 +248,5 @@ test("run() whose connection closes while it waits lets go of its signal and its
     await c.close();
     await running;
   }
-  assert.equal(listening, 0, "no listener (holding a closed connection) stays on the signal");
+  assert.equal(ac.listening(), 0, "no listener (holding a closed connection) stays on the signal");
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { connectBunSocket } from "./bun_socket.ts";
 import { currentRuntime } from "./env.ts";
+import { countingController } from "./_signal_test_util.ts";
 
 test(
   "connectBunSocket frees each read's buffer once the handler returned; slice() copies outlive it",
@@ -53,17 +54,10 @@ test(
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise((r) => probe.close(r)); // nothing listens there now
-    const ac = new AbortController();
-    let listening = 0;
-    const add = ac.signal.addEventListener.bind(ac.signal);
-    const remove = ac.signal.removeEventListener.bind(ac.signal);
-    ac.signal.addEventListener =
-      ((...a: Parameters<typeof add>) => (listening++, add(...a))) as never;
-    ac.signal.removeEventListener =
-      ((...a: Parameters<typeof remove>) => (listening--, remove(...a))) as never;
+    const ac = countingController();
     for (let i = 0; i < 5; i++) {
       await assert.rejects(connectBunSocket("127.0.0.1", port, ac.signal));
     }
-    assert.equal(listening, 0);
+    assert.equal(ac.listening(), 0);
   },
 );
