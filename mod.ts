@@ -403,7 +403,11 @@ export {
   type TransferOptions,
 } from "./io/sftp/client.ts";
 export { type FileReadableOptions, openFlags, SFTPFile } from "./io/sftp/file.ts";
-export type { ReadFileOptions, WriteFileOptions } from "./io/sftp/whole_file.ts";
+export {
+  FileSizeLimitError,
+  type ReadFileOptions,
+  type WriteFileOptions,
+} from "./io/sftp/whole_file.ts";
 export { FsBackend, type FsBackendOptions, type FsHandle } from "./io/sftp/fs_backend.ts";
 export {
   serveSftp,

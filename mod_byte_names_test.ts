@@ -75,6 +75,14 @@ test("the file-system server serves a name that is not UTF-8 by its bytes (refus
         return;
       }
       assert.deepEqual(listed, [LATIN1]);
+      // A leading byte-order mark is part of a name too ("\uFEFFx" is not "x").
+      makeHostFile(root, Uint8Array.of(0xef, 0xbb, 0xbf, 0x78), "bom\n");
+      makeHostFile(root, Uint8Array.of(0x78), "plain\n");
+      const withBom = (await sftp.listdir("/")).filter((n) => n.endsWith("x")).sort();
+      assert.deepEqual(withBom, ["x", "\uFEFFx"]);
+      assert.equal(await sftp.readFile("\uFEFFx", { encoding: "utf-8" }), "bom\n");
+      await sftp.remove("\uFEFFx");
+      await sftp.remove("x");
       // get: the local copy has the same bytes in its name.
       await sftp.get(LATIN1, `${local}/${LATIN1}`);
       assert.deepEqual(hostNames(local), [hex(LATIN1)]);

@@ -6,7 +6,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryBackend, SFTPError, SFTPStatus, type SSHClientConnection } from "./mod.ts";
+import {
+  FileSizeLimitError,
+  MemoryBackend,
+  type ReadFileOptions,
+  SFTPError,
+  SFTPStatus,
+  type SSHClientConnection,
+} from "./mod.ts";
 import { loopbackPair } from "./_mod_test_util.ts";
 import { countingController } from "./io/runtime/_signal_test_util.ts";
 
@@ -32,8 +39,13 @@ test("writeFile() then readFile() round-trips bytes and text, small and pipeline
       assert.equal(back.length, n);
       assert.ok(back.every((b, i) => b === data[i]), `${n} bytes`);
     }
-    await sftp.writeFile("/t.txt", "héllo\n");
-    assert.equal(await sftp.readFile("/t.txt", { encoding: "utf-8" }), "héllo\n");
+    await sftp.writeFile("/t.txt", "\uFEFFhéllo\n");
+    // The byte-order mark is part of the text, as node:fs's readFile keeps it.
+    assert.equal(await sftp.readFile("/t.txt", { encoding: "utf-8" }), "\uFEFFhéllo\n");
+    // The options type the package exports is what readFile takes.
+    const o: ReadFileOptions = { maxBytes: 1 << 20 };
+    assert.equal((await sftp.readFile("/t.txt", o) as Uint8Array).length, 10);
+    await assert.rejects(sftp.readFile("/t.txt", { encoding: "latin1" as never }), RangeError);
   });
 });
 
@@ -64,7 +76,9 @@ test("readFile() bounds the size with maxBytes and names missing files", async (
     await sftp.writeFile("/big", pattern(1_000_000));
     assert.equal((await sftp.readFile("/big", { maxBytes: 1_000_000 })).length, 1_000_000);
     await assert.rejects(sftp.readFile("/big", { maxBytes: 999_999 }), (e: unknown) => {
-      assert.ok(e instanceof SFTPError);
+      assert.ok(e instanceof FileSizeLimitError);
+      assert.equal(e.code, "ERR_READ_LIMIT");
+      assert.equal(e.limit, 999_999);
       assert.match(e.message, /more than maxBytes \(999999 bytes\)/);
       return true;
     });
@@ -164,4 +178,26 @@ test("SFTPFile.read() without a length reads to end of file when the server refu
   await using f = await sftp.open("/f");
   assert.deepEqual(await f.read(), pattern(700_000));
   assert.equal((await sftp.readFile("/f")).length, 700_000);
+});
+
+test("writeFile() aborted while its writes are in flight stops at once and leaves the session usable", async () => {
+  let writes = 0;
+  class SlowWrites extends MemoryBackend {
+    override async write(...args: Parameters<MemoryBackend["write"]>) {
+      writes++;
+      await new Promise((r) => setTimeout(r, 20));
+      return await super.write(...args);
+    }
+  }
+  await using p = await loopbackPair({ sftp: { backend: new SlowWrites() } });
+  await using sftp = await p.conn.startSftp();
+  const ac = new AbortController();
+  const writing = sftp.writeFile("/y", pattern(16 * 1024 * 1024), { signal: ac.signal });
+  for (let i = 0; i < 200 && writes < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(writes >= 2, "the writes had started");
+  ac.abort(new Error("cancelled mid-way"));
+  await assert.rejects(writing, /cancelled mid-way/);
+  assert.ok(writes < 64, `stopped early (${writes} writes of 64)`);
+  await sftp.writeFile("/z", "ok");
+  assert.equal(await sftp.readFile("/z", { encoding: "utf-8" }), "ok");
 });

@@ -14,7 +14,8 @@
  * @module
  */
 
-const lenient = new TextDecoder("utf-8");
+// A leading byte-order mark is part of the name: not stripped.
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** A low surrogate in the escape range, paired or not: the slow path then checks. */

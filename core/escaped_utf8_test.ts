@@ -5,7 +5,7 @@ import { decodeEscapedUtf8, encodeEscapedUtf8, hasEscapedBytes } from "./escaped
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
 test("valid UTF-8 decodes and encodes as TextDecoder and TextEncoder do", () => {
-  for (const s of ["", "plain", "ünïcödé ✓", "😀 \u{10FFFF} \u{10080}", "a\0b"]) {
+  for (const s of ["", "plain", "ünïcödé ✓", "😀 \u{10FFFF} \u{10080}", "a\0b", "\uFEFFbom"]) {
     const b = new TextEncoder().encode(s);
     assert.equal(decodeEscapedUtf8(b), s);
     assert.deepEqual(encodeEscapedUtf8(s), b);
@@ -25,6 +25,7 @@ test("each byte of an invalid sequence becomes U+DC80–U+DCFF and goes back as 
     [bytes(0xe2, 0x82), "\uDCE2\uDC82"], // truncated three-byte sequence
     [bytes(0xe9, 0xc3, 0xa9), "\uDCE9é"], // an escaped byte then a valid é
     [bytes(0xef, 0xbf, 0xbd, 0xe9), "\uFFFD\uDCE9"], // a real U+FFFD stays one
+    [bytes(0xef, 0xbb, 0xbf, 0xe9), "\uFEFF\uDCE9"], // a leading byte-order mark is kept
     [bytes(0xf0, 0x9f, 0x98, 0x80, 0xff), "😀\uDCFF"], // a four-byte sequence, then a byte
   ];
   for (const [b, s] of cases) {

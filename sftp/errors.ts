@@ -40,7 +40,8 @@ export class SFTPError extends SSHError {
     const name = STATUS_NAMES[status] ?? `status ${status}`;
     const text = escapeControls(peerMessage) || STATUS_MESSAGES[status] || name;
     const what = options?.operation ? `${options.operation}` : "SFTP request";
-    const where = options?.path !== undefined ? ` "${options.path}"` : "";
+    // A path from a listing may hold control characters or bytes that are not UTF-8.
+    const where = options?.path !== undefined ? ` "${escapeControls(options.path)}"` : "";
     super("ERR_SFTP", `${what}${where} failed: ${text} (${name})`, options);
     this.name = "SFTPError";
     this.status = status;

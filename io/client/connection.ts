@@ -678,7 +678,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    * `port`) and queues the connections it forwards until they are accepted — pull-style,
    * as libssh2's `forward_listen` and `forward_accept`: `await l.accept()`, or
    * `for await (const c of l)` until the listener closes. At most `backlog` (default 16)
-   * wait; one more is closed at once.
+   * wait; one more is closed at once (its peer sees the connection accepted, then ended).
    *
    * @example An echo service on the server's port 8022
    * ```ts ignore

@@ -40,7 +40,7 @@ interface Waiter {
 
 /**
  * Queues what a push-style listener hands over until it is accepted; beyond `backlog`
- * waiting, a new connection is closed at once (the peer sees it refused).
+ * waiting, a new connection is closed at once (its peer sees it accepted, then ended).
  *
  * @example
  * ```ts ignore

@@ -69,6 +69,9 @@ function fromHost(p: string | Buffer): string {
 
 const asBuffer = { encoding: "buffer" } as const;
 
+/** How Bun decodes a name it lists as a string (a leading byte-order mark kept). */
+const lossyDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
 /**
  * The `node:fs/promises` calls the SFTP server and the transfers make, on escaped paths.
  *
@@ -182,7 +185,7 @@ export class HostDir {
   async #lossyNames(path: string | Buffer): Promise<Map<string, string[]>> {
     const map = new Map<string, string[]>();
     for (const b of await fsp.readdir(path, asBuffer)) {
-      const lossy = new TextDecoder().decode(b);
+      const lossy = lossyDecoder.decode(b);
       if (!lossy.includes("\uFFFD")) continue;
       const list = map.get(lossy);
       if (list) list.push(decodeEscapedUtf8(b));

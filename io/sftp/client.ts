@@ -565,9 +565,18 @@ export class SFTPClient implements AsyncDisposable {
     path: string,
     options: ReadFileOptions & { readonly encoding: "utf-8" | "utf8" },
   ): Promise<string>;
+  /** Reads a whole remote file: text when `options.encoding` is given, else bytes. */
+  readFile(path: string, options?: ReadFileOptions): Promise<Uint8Array | string>;
   async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array | string> {
+    const { encoding } = options;
+    if (encoding !== undefined && encoding !== "utf-8" && encoding !== "utf8") {
+      throw new RangeError(`encoding must be "utf-8" (or left out for bytes), not ${encoding}`);
+    }
     const bytes = await readWholeFile(this.#s, path, options);
-    return options.encoding === undefined ? bytes : new TextDecoder().decode(bytes);
+    // As node:fs's readFile: a byte-order mark at the start is part of the text.
+    return encoding === undefined
+      ? bytes
+      : new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
   }
 
   /**

@@ -7,12 +7,44 @@
  * @module
  */
 
-import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
-import { SFTPError } from "../../sftp/errors.ts";
+import { SSHError } from "../../core/errors.ts";
+import { escapeControls } from "../../core/peer_text.ts";
+import { OpenFlags } from "../../sftp/constants.ts";
 import { abortError } from "../engine/errors.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { openRemote } from "./transfer.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
+
+/**
+ * `sftp.readFile()` found the file larger than its `maxBytes` (code `ERR_READ_LIMIT`, as
+ * the other limits on what a peer may make us hold); nothing more was read.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await sftp.readFile("/var/log/huge.log", { maxBytes: 1 << 20 });
+ * } catch (e) {
+ *   if (e instanceof FileSizeLimitError) console.log(`${e.path} is over ${e.limit} bytes`);
+ * }
+ * ```
+ */
+export class FileSizeLimitError extends SSHError {
+  /** The remote file. */
+  readonly path: string;
+  /** The `maxBytes` it went past. */
+  readonly limit: number;
+
+  /** Creates the error. */
+  constructor(path: string, limit: number) {
+    super(
+      "ERR_READ_LIMIT",
+      `readFile "${escapeControls(path)}": the file holds more than maxBytes (${limit} bytes)`,
+    );
+    this.name = "FileSizeLimitError";
+    this.path = path;
+    this.limit = limit;
+  }
+}
 
 /**
  * Options of `sftp.readFile()`.
@@ -25,13 +57,16 @@ import { expectResult, type SFTPSession } from "./session.ts";
  */
 export interface ReadFileOptions {
   /**
-   * Fail with an SFTPError (and read no further) when the file holds more than this many
-   * bytes. Default: no limit — the file is held in memory whatever its size.
+   * Fail with a {@link FileSizeLimitError} (and read no further) when the file holds more
+   * than this many bytes. Default: no limit — the file is held in memory whatever its size.
    */
   readonly maxBytes?: number;
   /** Stops the read (the promise rejects with the signal's reason). */
   readonly signal?: AbortSignal;
-  /** Decode the bytes as UTF-8 and resolve with a string (bad bytes become U+FFFD). */
+  /**
+   * Decode the bytes as UTF-8 and resolve with a string (bad bytes become U+FFFD; a
+   * byte-order mark at the start is kept, as `node:fs` keeps it).
+   */
   readonly encoding?: "utf-8" | "utf8";
 }
 
@@ -114,13 +149,7 @@ export async function readWholeFile(
     }, (offset, data) => void pieces.push([offset, data]));
     if (o.signal?.aborted) throw abortError(o.signal);
     if (r.error !== undefined) throw r.error;
-    if (r.highwater > max) {
-      throw new SFTPError(
-        SFTPStatus.FAILURE,
-        `The file holds more than maxBytes (${max} bytes): not read`,
-        { path, operation: "readFile" },
-      );
-    }
+    if (r.highwater > max) throw new FileSizeLimitError(path, max);
     const out = new Uint8Array(r.highwater);
     for (const [offset, data] of pieces) {
       if (offset < out.length) out.set(data.subarray(0, out.length - offset), offset);
