@@ -201,3 +201,21 @@ test("writeFile() aborted while its writes are in flight stops at once and leave
   await sftp.writeFile("/z", "ok");
   assert.equal(await sftp.readFile("/z", { encoding: "utf-8" }), "ok");
 });
+
+test("appendFile() appends on a server that ignores SSH_FXF_APPEND too (it writes at the size)", async () => {
+  class NoAppend extends MemoryBackend {
+    override open(path: string, flags: number, attrs: Parameters<MemoryBackend["open"]>[2]) {
+      return super.open(path, flags & ~0x04, attrs); // SSH_FXF_APPEND dropped
+    }
+  }
+  await using p = await loopbackPair({ sftp: { backend: new NoAppend() } });
+  await using sftp = await p.conn.startSftp();
+  await sftp.appendFile("/log", "one\n");
+  await sftp.appendFile("/log", pattern(600_000));
+  await sftp.appendFile("/log", "two\n");
+  const got = await sftp.readFile("/log");
+  assert.equal(got.length, 4 + 600_000 + 4);
+  assert.equal(new TextDecoder().decode(got.subarray(0, 4)), "one\n");
+  assert.deepEqual(got.subarray(4, 600_004), pattern(600_000));
+  assert.equal(new TextDecoder().decode(got.subarray(600_004)), "two\n");
+});

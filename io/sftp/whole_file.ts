@@ -186,8 +186,18 @@ export async function writeWholeFile(
   const handle = await openRemote(s, path, flags, attrs, o.signal);
   let written = false;
   try {
-    // Appends go one at a time: each lands at the end as it is then.
-    const pipe = new WritePipe(s, handle, 0, o.flag === "a" ? 1 : s.maxRequests, o.signal);
+    // Appends go one at a time: each lands at the end as it is then. They are also sent at
+    // the size the file had, for a server that ignores SSH_FXF_APPEND (as ssh2 does).
+    let start = 0;
+    if (flag === "a") {
+      try {
+        start = expectResult(await s.request({ type: "fstat", handle }, o.signal), "attrs").attrs
+          .size ?? 0;
+      } catch (e) {
+        if (o.signal?.aborted) throw e; // else: the server's APPEND alone places the data
+      }
+    }
+    const pipe = new WritePipe(s, handle, start, flag === "a" ? 1 : s.maxRequests, o.signal);
     try {
       for (let at = 0; at < bytes.length; at += s.writeSize) {
         await pipe.push(bytes.subarray(at, at + s.writeSize));
