@@ -26,13 +26,14 @@ async function server(extra: Record<string, unknown> = {}): Promise<SSHServer> {
   });
 }
 
-function login(s: SSHServer): Promise<SSHClientConnection> {
+function login(s: SSHServer, signal?: AbortSignal): Promise<SSHClientConnection> {
   return connect("127.0.0.1", {
     port: s.address.port,
     username: "u",
     password: "p",
     knownHosts: null,
     agent: false,
+    ...(signal ? { signal } : {}),
   });
 }
 
@@ -207,28 +208,14 @@ test("a connection made with a long-lived signal lets go of it once closed", asy
   await using s = await server();
   const ac = countingController();
   for (let i = 0; i < 5; i++) {
-    const c = await connect("127.0.0.1", {
-      port: s.address.port,
-      username: "u",
-      password: "p",
-      knownHosts: null,
-      agent: false,
-      signal: ac.signal,
-    });
+    const c = await login(s, ac.signal);
     assert.equal((await c.run("x")).exitStatus, 0);
     await c.close();
   }
   await delayed(undefined, 20);
   assert.equal(ac.listening(), 0, "no listener (holding a closed connection) stays on the signal");
   // One still open is aborted by it.
-  const open = await connect("127.0.0.1", {
-    port: s.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    agent: false,
-    signal: ac.signal,
-  });
+  const open = await login(s, ac.signal);
   ac.abort();
   await open.closed;
 });

@@ -84,6 +84,10 @@ export class AcceptQueue {
     void listener.closed.then(() => this.close(), () => this.close());
     // deno-lint-ignore no-this-alias
     const queue = this;
+    const close = async () => {
+      queue.close();
+      await listener.close();
+    };
     return {
       get host() {
         return listener.host;
@@ -100,16 +104,10 @@ export class AcceptQueue {
       get pending() {
         return queue.#queued.length;
       },
-      close: async () => {
-        queue.close();
-        await listener.close();
-      },
+      close,
       accept: (options = {}) => queue.#accept(options.signal),
       [Symbol.asyncIterator]: () => queue.#iterate(),
-      [Symbol.asyncDispose]: async () => {
-        queue.close();
-        await listener.close();
-      },
+      [Symbol.asyncDispose]: close,
     };
   }
 

@@ -158,13 +158,8 @@ export class RemoteListeners {
 
   #keepVirtual(key: string, close: () => void): boolean {
     if (this.#closed || this.#listeners.has(key)) return false;
-    let done = false;
-    this.#listeners.set(key, {
-      close: () => {
-        if (!done) close();
-        done = true;
-      },
-    });
+    // #close takes the entry out before closing it: close runs once.
+    this.#listeners.set(key, { close });
     return true;
   }
 

@@ -218,24 +218,22 @@ function unprotect(p: string): string {
   );
 }
 
-/** The working directory, protected when the call it is passed to is (see keepingBytes). */
-let cwd: () => string = () => process.cwd();
+/** The working directory as `node:path` sees it. */
+const workingDir = () => process.cwd();
 
-/** `fn` with its path arguments and result protected on Bun when they hold escaped bytes. */
+/**
+ * `fn` with its path arguments and result protected on Bun when they hold escaped bytes.
+ * `fn` gets the working directory to use (protected with the rest: Bun's `resolve()`
+ * would take it as it is, and `unprotect` then change any `%xx` in it).
+ */
 function keepingBytes<A extends string[], R extends string | boolean>(
-  fn: (...args: A) => R,
+  fn: (cwd: () => string, ...args: A) => R,
 ): (...args: A) => R {
-  if (RUNTIME !== "bun") return fn;
+  if (RUNTIME !== "bun") return (...args: A) => fn(workingDir, ...args);
   return (...args: A) => {
-    if (!args.some(hasEscapedBytes)) return fn(...args);
-    const plain = cwd;
-    cwd = () => protect(process.cwd());
-    try {
-      const r = fn(...args.map(protect) as A);
-      return (typeof r === "string" ? unprotect(r) : r) as R;
-    } finally {
-      cwd = plain;
-    }
+    if (!args.some(hasEscapedBytes)) return fn(workingDir, ...args);
+    const r = fn(() => protect(workingDir()), ...args.map(protect) as A);
+    return (typeof r === "string" ? unprotect(r) : r) as R;
   };
 }
 
@@ -253,14 +251,13 @@ export const hostPathLib: Pick<
   typeof nodePath,
   "join" | "dirname" | "basename" | "resolve" | "relative" | "isAbsolute" | "sep"
 > = {
-  join: keepingBytes((...p: string[]) => nodePath.join(...p)),
-  dirname: keepingBytes((p: string) => nodePath.dirname(p)),
-  basename: keepingBytes((p: string) => nodePath.basename(p)),
-  // The working directory goes in protected too (it is not the caller's to protect).
-  resolve: keepingBytes((...p: string[]) => nodePath.resolve(cwd(), ...p)),
-  relative: keepingBytes((from: string, to: string) =>
+  join: keepingBytes((_cwd, ...p: string[]) => nodePath.join(...p)),
+  dirname: keepingBytes((_cwd, p: string) => nodePath.dirname(p)),
+  basename: keepingBytes((_cwd, p: string) => nodePath.basename(p)),
+  resolve: keepingBytes((cwd, ...p: string[]) => nodePath.resolve(cwd(), ...p)),
+  relative: keepingBytes((cwd, from: string, to: string) =>
     nodePath.relative(nodePath.resolve(cwd(), from), nodePath.resolve(cwd(), to))
   ),
-  isAbsolute: keepingBytes((p: string) => nodePath.isAbsolute(p)),
+  isAbsolute: keepingBytes((_cwd, p: string) => nodePath.isAbsolute(p)),
   sep: nodePath.sep,
 };

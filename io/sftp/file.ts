@@ -9,7 +9,7 @@ import type { FileAttributes } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import type { StatVFS } from "../../sftp/messages.ts";
-import { pipelinedRead, WritePipe } from "./pipeline.ts";
+import { pipelinedRead, readIntoBuffer, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
 /**
@@ -143,26 +143,13 @@ export class SFTPFile implements AsyncDisposable {
       } catch { /* no size from the server: read to end of file without the hint */ }
     }
     if (length !== undefined && length <= 0) return new Uint8Array(0);
-    const pieces: [number, Uint8Array][] = [];
-    const r = await pipelinedRead(
-      this.#s,
-      this.#handle,
-      start,
-      {
-        requestSize: this.#s.readSize,
-        maxRequests: this.#s.maxRequests,
-        ...(length === undefined ? {} : { end: start + length }),
-        ...(size === undefined ? {} : { sizeHint: size }),
-      },
-      (off, data) => void pieces.push([off, data]),
-    );
-    if (r.error !== undefined) throw r.error;
-    const n = r.highwater - start;
-    const out = new Uint8Array(n);
-    for (const [off, data] of pieces) {
-      if (off - start < n) out.set(data.subarray(0, n - (off - start)), off - start);
-    }
-    if (offset === undefined) this.position = start + n;
+    const out = await readIntoBuffer(this.#s, this.#handle, start, {
+      requestSize: this.#s.readSize,
+      maxRequests: this.#s.maxRequests,
+      ...(length === undefined ? {} : { end: start + length }),
+      ...(size === undefined ? {} : { sizeHint: size }),
+    });
+    if (offset === undefined) this.position = start + out.length;
     return out;
   }
 

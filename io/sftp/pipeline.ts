@@ -14,6 +14,7 @@ import type { SFTPResult } from "../../sftp/client_engine.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError, SFTPProtocolError } from "../../sftp/errors.ts";
 import type { SFTPSession } from "./session.ts";
+import { abortError } from "../engine/errors.ts";
 
 /** Smallest request size a run of short reads shrinks to (OpenSSH's MIN_READ_SIZE). */
 const MIN_READ_SIZE = 512;
@@ -214,6 +215,34 @@ export async function pipelinedRead(
       }
     }
   }
+}
+
+/**
+ * {@link pipelinedRead} into one buffer: the bytes from `start` to where the file (or
+ * `o.end`) ended, assembled from replies in whatever order they came. Throws the first
+ * error, or the signal's reason once it aborted.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = await readIntoBuffer(session, handle, 0, { requestSize: 261120, maxRequests: 64 });
+ * ```
+ */
+export async function readIntoBuffer(
+  s: SFTPSession,
+  handle: Uint8Array,
+  start: number,
+  o: ReadPipelineOptions,
+): Promise<Uint8Array> {
+  const pieces: [number, Uint8Array][] = [];
+  const r = await pipelinedRead(s, handle, start, o, (off, data) => void pieces.push([off, data]));
+  if (o.signal?.aborted) throw abortError(o.signal);
+  if (r.error !== undefined) throw r.error;
+  const out = new Uint8Array(r.highwater - start);
+  for (const [off, data] of pieces) {
+    const at = off - start;
+    if (at < out.length) out.set(data.subarray(0, out.length - at), at);
+  }
+  return out;
 }
 
 /**

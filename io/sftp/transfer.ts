@@ -198,17 +198,22 @@ export async function openRemote(
 /**
  * Closes a remote handle. After an abort it is sent but not waited for: a server that
  * stopped answering would otherwise hold up the aborted transfer (the handle is its own).
+ * A refused close throws only with `report` (after a write, where the server may say
+ * only then that the data did not land: a full disk, a quota).
  */
-async function closeRemote(
+export async function closeRemote(
   s: SFTPSession,
   handle: Uint8Array,
   signal?: AbortSignal,
+  report = false,
 ): Promise<void> {
   if (s.closed) return;
   if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
   try {
     expectResult(await s.request({ type: "close", handle }, signal), "ok");
-  } catch { /* already reported by the transfer itself, or aborted meanwhile */ }
+  } catch (e) {
+    if (report) throw e; // else: already reported by the transfer itself, or aborted meanwhile
+  }
 }
 
 async function localStat(path: string, follow: boolean) {

@@ -11,8 +11,8 @@ import { SSHError } from "../../core/errors.ts";
 import { escapeControls } from "../../core/peer_text.ts";
 import { OpenFlags } from "../../sftp/constants.ts";
 import { abortError } from "../engine/errors.ts";
-import { pipelinedRead, WritePipe } from "./pipeline.ts";
-import { openRemote } from "./transfer.ts";
+import { readIntoBuffer, WritePipe } from "./pipeline.ts";
+import { closeRemote, openRemote } from "./transfer.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
 /**
@@ -97,18 +97,18 @@ const OPEN_FLAGS: Record<NonNullable<WriteFileOptions["flag"]>, number> = {
   a: OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.APPEND,
 };
 
-/** Closes a handle: waits for the answer unless aborted (then sends it and goes on). */
-async function closeHandle(
+/** The size the server reports for an open file; undefined when it gives none. */
+async function sizeOf(
   s: SFTPSession,
   handle: Uint8Array,
   signal: AbortSignal | undefined,
-  report: boolean,
-): Promise<void> {
-  if (s.closed) return;
-  if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
-  const closing = s.request({ type: "close", handle }, signal);
-  if (report) expectResult(await closing, "ok");
-  else await closing.catch(() => {});
+): Promise<number | undefined> {
+  try {
+    return expectResult(await s.request({ type: "fstat", handle }, signal), "attrs").attrs.size;
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return undefined;
+  }
 }
 
 /**
@@ -131,32 +131,19 @@ export async function readWholeFile(
   o.signal?.throwIfAborted();
   const handle = await openRemote(s, path, OpenFlags.READ, {}, o.signal);
   try {
-    let sizeHint: number | undefined;
-    try {
-      sizeHint = expectResult(await s.request({ type: "fstat", handle }, o.signal), "attrs")
-        .attrs.size;
-    } catch (e) {
-      if (o.signal?.aborted) throw e; // else: read without the hint
-    }
-    const pieces: [number, Uint8Array][] = [];
-    const r = await pipelinedRead(s, handle, 0, {
+    const sizeHint = await sizeOf(s, handle, o.signal); // only a hint: read to end of file
+    const out = await readIntoBuffer(s, handle, 0, {
       requestSize: s.readSize,
       maxRequests: s.maxRequests,
       // One byte past the limit tells a file over it from one exactly at it.
       ...(max === Infinity ? {} : { end: max + 1 }),
       ...(sizeHint === undefined ? {} : { sizeHint }),
       ...(o.signal ? { signal: o.signal } : {}),
-    }, (offset, data) => void pieces.push([offset, data]));
-    if (o.signal?.aborted) throw abortError(o.signal);
-    if (r.error !== undefined) throw r.error;
-    if (r.highwater > max) throw new FileSizeLimitError(path, max);
-    const out = new Uint8Array(r.highwater);
-    for (const [offset, data] of pieces) {
-      if (offset < out.length) out.set(data.subarray(0, out.length - offset), offset);
-    }
+    });
+    if (out.length > max) throw new FileSizeLimitError(path, max);
     return out;
   } finally {
-    await closeHandle(s, handle, o.signal, false);
+    await closeRemote(s, handle, o.signal);
   }
 }
 
@@ -188,15 +175,7 @@ export async function writeWholeFile(
   try {
     // Appends go one at a time: each lands at the end as it is then. They are also sent at
     // the size the file had, for a server that ignores SSH_FXF_APPEND (as ssh2 does).
-    let start = 0;
-    if (flag === "a") {
-      try {
-        start = expectResult(await s.request({ type: "fstat", handle }, o.signal), "attrs").attrs
-          .size ?? 0;
-      } catch (e) {
-        if (o.signal?.aborted) throw e; // else: the server's APPEND alone places the data
-      }
-    }
+    const start = flag === "a" ? (await sizeOf(s, handle, o.signal)) ?? 0 : 0;
     const pipe = new WritePipe(s, handle, start, flag === "a" ? 1 : s.maxRequests, o.signal);
     try {
       for (let at = 0; at < bytes.length; at += s.writeSize) {
@@ -209,7 +188,6 @@ export async function writeWholeFile(
     }
     written = true;
   } finally {
-    // A server may report a failed write only at close (a full disk, a quota): say so.
-    await closeHandle(s, handle, o.signal, written);
+    await closeRemote(s, handle, o.signal, written);
   }
 }
