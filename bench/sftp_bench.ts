@@ -514,7 +514,10 @@ function report(rows: Row[], o: Options, version: string): void {
     ),
   ];
   const openssh = (cipher: string) =>
-    rows.find((r) => r.subject.startsWith("OpenSSH sftp ") && r.cipher === cipher);
+    rows.find((r) =>
+      r.subject.startsWith("OpenSSH sftp ") && !r.subject.includes("sshts server") &&
+      r.cipher === cipher
+    );
   const ssh2d = rows.find((r) => r.subject.includes("(defaults)"));
   const ssh2t = rows.find((r) => r.subject.includes("255 KiB"));
   const ratio = (a: Row, b: Row | undefined) =>
