@@ -35,8 +35,8 @@ import process from "node:process";
 import { ensureKeyMaterial, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
 import { detectRuntimes, REPO_ROOT, type Runtime } from "./e2e/runtimes.ts";
 import {
-  clearDestinations,
   makeFile,
+  prepareRun,
   type TransferSubject,
   warmUpLongLived,
 } from "./e2e/transfer_files.ts";
@@ -324,6 +324,7 @@ async function main(): Promise<void> {
             protocol,
             cipher: job.cipher,
             writes: [job.local, join(f.user.hostHome, `${base}-up-${rt.id}-${protocol}.bin`)],
+            reads: [hostSrc],
             run: () =>
               lastJson([...rt.command(SELF), "--worker", "client", JSON.stringify(job)], rt.id),
           });
@@ -336,6 +337,7 @@ async function main(): Promise<void> {
             protocol,
             cipher,
             writes: [join(local, "openssh.bin"), join(f.user.hostHome, `${base}-up-openssh.bin`)],
+            reads: [hostSrc],
             run: () =>
               opensshRun(
                 target(cipher),
@@ -379,6 +381,7 @@ async function main(): Promise<void> {
           longLived: true,
           cipher: GCM,
           writes: [join(local, "srv.bin"), join(root, "up.bin")],
+          reads: [join(root, "src.bin")],
           run: () =>
             opensshRun(t, protocol, "/src.bin", "/up.bin", "/tiny", join(local, "srv.bin")),
         });
@@ -392,7 +395,7 @@ async function main(): Promise<void> {
     const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
     for (let round = 0; round < o.runs; round++) {
       for (const [i, s] of subjects.entries()) {
-        await clearDestinations(s.writes);
+        await prepareRun(s);
         const r = await s.run();
         results[i]!.get.push(r.get);
         results[i]!.put.push(r.put);

@@ -37,8 +37,8 @@ import process from "node:process";
 import { ensureKeyMaterial, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
 import { detectRuntimes, REPO_ROOT, type Runtime } from "./e2e/runtimes.ts";
 import {
-  clearDestinations,
   makeFile,
+  prepareRun,
   type TransferSubject,
   warmUpLongLived,
 } from "./e2e/transfer_files.ts";
@@ -337,6 +337,7 @@ async function main(): Promise<void> {
           subject: `sshts client, ${rt.label}`,
           cipher: job.cipher,
           writes: [job.local, hostUp],
+          reads: [hostSrc],
           run: async () => {
             const r = await lastJson<{ get: number[]; put: number[]; rssGrowthMiB: number }>(
               [...rt.command(SELF), "--worker", "client", JSON.stringify(job)],
@@ -358,6 +359,7 @@ async function main(): Promise<void> {
           subject: `OpenSSH sftp ${f.version}`,
           cipher,
           writes: [join(local, "openssh.bin"), hostUp],
+          reads: [hostSrc],
           run: async () =>
             one(
               await opensshRuns(
@@ -396,6 +398,7 @@ async function main(): Promise<void> {
           subject: `${label}, ${systemNode.label}`,
           cipher: GCM,
           writes: [job.local, hostUp],
+          reads: [hostSrc],
           run: async () =>
             one(
               await lastJson<{ get: number[]; put: number[] }>(
@@ -437,6 +440,7 @@ async function main(): Promise<void> {
           cipher,
           longLived: true,
           writes: [join(local, "from-ours.bin"), join(root, `up-${rt.id}.bin`)],
+          reads: [join(root, "src.bin")],
           run: async () =>
             one(
               await opensshRuns(
@@ -461,7 +465,7 @@ async function main(): Promise<void> {
     const results = subjects.map(() => ({ get: [] as number[], put: [] as number[] }));
     for (let round = 0; round < o.runs; round++) {
       for (const [i, s] of subjects.entries()) {
-        await clearDestinations(s.writes);
+        await prepareRun(s);
         const r = await s.run();
         results[i]!.get.push(r.get);
         results[i]!.put.push(r.put);

@@ -42,6 +42,25 @@ export async function clearDestinations(paths: readonly string[]): Promise<void>
   await new Promise<void>((resolve) => spawn("sync").on("close", () => resolve()));
 }
 
+/**
+ * Reads each file through once, untimed, so the transfer that follows reads it from the page
+ * cache. This VM pages out what nobody touched for about a minute (DAMON's proactive
+ * reclaim: `/sys/kernel/mm/damon`), so a 256 MiB source read at the start of one round was
+ * read from the disk again in a later one, at a third of the speed, for whichever subject
+ * came first: `scp -f` gets of 170–290 MB/s between rounds of 700 on the same file.
+ */
+export async function warmFiles(paths: readonly string[]): Promise<void> {
+  const buf = new Uint8Array(1024 * 1024);
+  for (const p of paths) {
+    const fh = await fsp.open(p, "r");
+    try {
+      while ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) { /* into the cache */ }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
 /** A bench row: one get and one put (milliseconds each), and the files they write. */
 export interface TransferSubject {
   readonly subject: string;
@@ -55,7 +74,15 @@ export interface TransferSubject {
    * warmed: each round starts a fresh process, as a command-line copy does.
    */
   readonly longLived?: boolean;
+  /** The files its get reads (warmed into the page cache before each run, untimed). */
+  readonly reads: readonly string[];
   run(): Promise<{ get: number; put: number }>;
+}
+
+/** Before each run of a subject: its destinations cleared, its sources in the page cache. */
+export async function prepareRun(s: TransferSubject): Promise<void> {
+  await clearDestinations(s.writes);
+  await warmFiles(s.reads);
 }
 
 /**
@@ -68,7 +95,7 @@ export async function warmUpLongLived(
   log: (line: string) => void,
 ): Promise<void> {
   for (const s of subjects.filter((x) => x.longLived)) {
-    await clearDestinations(s.writes);
+    await prepareRun(s);
     const r = await s.run();
     log(
       `  warm-up (untimed, fresh process): ${s.subject} get ${mbs(r.get).toFixed(0)}, put ${
