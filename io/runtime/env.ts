@@ -285,3 +285,38 @@ export function wallClock(): number {
 export function localTimeZoneOffset(at: number): number {
   return -new Date(at).getTimezoneOffset();
 }
+
+/** The part of Deno's signal API {@link prepareForDescriptorExhaustion} uses. */
+interface DenoSignals {
+  addSignalListener?(signal: string, handler: () => void): void;
+  removeSignalListener?(signal: string, handler: () => void): void;
+}
+
+let signalsPrepared = false;
+
+/**
+ * Keeps a listening Deno process alive when it runs out of file descriptors. Deno sets up
+ * its signal handling (a pipe) the first time something needs it, and when that first time
+ * comes while a listener's accepts have used up the descriptors, Deno 2.x panics and the
+ * whole process exits ("Too many open files" in ext/signals), with every connection it
+ * served. Setting it up early, by adding and removing a listener for SIGWINCH (ignored by
+ * default, so nothing changes for the program), leaves a failed accept to the listener,
+ * which retries. Once per process; nothing on Node, Bun or Windows.
+ *
+ * @example
+ * ```ts
+ * import { prepareForDescriptorExhaustion } from "./env.ts";
+ * prepareForDescriptorExhaustion(); // before a server starts accepting
+ * ```
+ */
+export function prepareForDescriptorExhaustion(): void {
+  if (signalsPrepared) return;
+  signalsPrepared = true;
+  const deno = (globalThis as { Deno?: DenoSignals }).Deno;
+  if (!deno?.addSignalListener || !deno.removeSignalListener) return;
+  const ignore = () => {};
+  try {
+    deno.addSignalListener("SIGWINCH", ignore);
+    deno.removeSignalListener("SIGWINCH", ignore);
+  } catch { /* Windows: no such signal, and no such panic to avoid */ }
+}

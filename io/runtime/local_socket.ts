@@ -12,6 +12,7 @@ import * as net from "node:net";
 import { dirname, join, sep } from "node:path";
 import process from "node:process";
 import { toHex } from "../../core/wire.ts";
+import { prepareForDescriptorExhaustion } from "./env.ts";
 import { socketFromNodeSocket } from "./node_socket.ts";
 import type { ByteSocket } from "./socket.ts";
 
@@ -64,6 +65,7 @@ export function connectLocal(address: ListenAddress): Promise<net.Socket> {
  * ```
  */
 export function listenOn(server: net.Server, where: net.ListenOptions): Promise<void> {
+  prepareForDescriptorExhaustion();
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(where, () => {

@@ -8,14 +8,13 @@
 
 import { abortError } from "../engine/errors.ts";
 import { Log } from "../engine/logger.ts";
-import * as net from "node:net";
 import { DEFAULT_SERVER_KEX } from "../../core/kex/registry.ts";
 import { INSECURE_SIGNATURE_ALGORITHMS } from "../../core/publickey/algorithms.ts";
 import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import type { ListenOptions } from "./options.ts";
-import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import { listenTcp } from "../runtime/tcp_server.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
 import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
 import { loadX509Certificates } from "../keys/x509_verifier.ts";
@@ -185,7 +184,14 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   const live = new Set<SSHServerConnection>();
   let startups = 0;
   const maxConnections = options.maxConnections ?? Infinity;
-  const srv = net.createServer({ noDelay: true }, (sock) => {
+  const host = options.host ?? "127.0.0.1";
+  const srv = await listenTcp({
+    host,
+    port: options.port ?? 22,
+    backlog: options.backlog,
+    ipv6Only: options.ipv6Only,
+    reusePort: options.reusePort,
+  }, (sock) => {
     // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
     if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
       log.warn(`dropped a connection from ${sock.remoteAddress}: too many connections`);
@@ -202,7 +208,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     };
     let conn: SSHServerConnection;
     try {
-      conn = new SSHServerConnection(socketFromNodeSocket(sock), setup, done);
+      conn = new SSHServerConnection(sock, setup, done);
     } catch {
       done();
       sock.destroy();
@@ -213,34 +219,21 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       live.delete(conn);
       done();
     });
-  });
-  const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    srv.once("error", reject);
-    if (signal?.aborted) return reject(abortError(signal));
-    srv.listen({
-      port: options.port ?? 22,
-      host,
-      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
-      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
-      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
-    }, () => {
-      srv.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = srv.address() as net.AddressInfo;
-  log.info(`listening on ${host}:${addr.port}`);
+  }, (e) => log.warn(`could not accept a connection: ${e.message}`));
+  log.info(`listening on ${host}:${srv.port}`);
   let closing: Promise<void> | undefined;
+  /** Stops watching the caller's signal (once the server closes). */
+  let unwatch: (() => void) | undefined;
   const server: SSHServer = {
-    address: { host, port: addr.port },
+    address: { host, port: srv.port },
     get connections() {
       return live.size;
     },
     getConnections: () => [...live],
     close() {
       closing ??= (async () => {
-        const stopped = new Promise<void>((r) => srv.close(() => r()));
+        unwatch?.();
+        const stopped = srv.close();
         await Promise.all([...live].map((c) => c.close()));
         await stopped;
       })();
@@ -257,9 +250,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     }
     const stop = () => void server.close();
     signal.addEventListener("abort", stop, { once: true });
-    void new Promise<void>((r) => srv.once("close", () => r())).then(() =>
-      signal.removeEventListener("abort", stop)
-    );
+    unwatch = () => signal.removeEventListener("abort", stop);
   }
   return server;
 }

@@ -23,6 +23,7 @@ import { SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
+import { listenOn } from "../runtime/local_socket.ts";
 import { expandHome } from "../runtime/env.ts";
 import {
   encodeXauthority,
@@ -172,16 +173,6 @@ function plainAddress(a: string | undefined): string {
   return a?.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a ?? "";
 }
 
-function listenOn(server: net.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
 /**
  * Binds the first display from `first` to `last` whose port is free on every
  * address: `addresses[0]` must bind; the others are skipped where the machine
@@ -202,7 +193,7 @@ async function bindDisplay(
         onConnection,
       );
       try {
-        await listenOn(s, host, X11_BASE_PORT + n);
+        await listenOn(s, { host, port: X11_BASE_PORT + n });
         servers.push(s);
       } catch (e) {
         const code = (e as { code?: string })?.code;

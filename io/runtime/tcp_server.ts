@@ -1,0 +1,154 @@
+/**
+ * Accepts TCP connections for `listen()`: with `Deno.listen` on Deno, `node:net` elsewhere.
+ * Each accepted connection is handed over as a {@link ByteSocket} with TCP_NODELAY set.
+ *
+ * Deno's `node:net` server stops accepting for good after an accept fails for want of a file
+ * descriptor (Deno 2.x: it still reports itself listening, no "error" event comes, and every
+ * later connection waits unanswered), so on Deno the accept loop is ours: a failed accept is
+ * reported and retried. The options only `node:net` has (`backlog`, `ipv6Only`,
+ * `reusePort`) and `SSH_SOCKET_ADAPTER=node` select `node:net` on Deno too.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { denoApi, socketFromDenoConn } from "./deno_socket.ts";
+import { prepareForDescriptorExhaustion } from "./env.ts";
+import { socketFromNodeSocket } from "./node_socket.ts";
+import { tcpAdapterName } from "./tcp.ts";
+import type { ByteSocket } from "./socket.ts";
+
+/** Where and how to listen. */
+export interface TcpServerOptions {
+  /** Address to bind (a name is resolved by the runtime). */
+  readonly host: string;
+  /** Port to bind; 0 picks a free one. */
+  readonly port: number;
+  /** Length of the kernel's accept queue (`node:net` only). */
+  readonly backlog?: number | undefined;
+  /** An IPv6 socket that refuses IPv4 (`node:net` only). */
+  readonly ipv6Only?: boolean | undefined;
+  /** SO_REUSEPORT (`node:net` only, where the runtime has it). */
+  readonly reusePort?: boolean | undefined;
+}
+
+/** A listening TCP socket. */
+export interface TcpServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Which API accepts: `Deno.listen` or `node:net`. */
+  readonly adapter: "deno" | "node";
+  /**
+   * Stops accepting; resolves once the listening socket is closed and, on `node:net`, every
+   * connection it accepted has closed too (close them meanwhile).
+   */
+  close(): Promise<void>;
+}
+
+/** The part of `Deno.Listener` used here. */
+interface DenoListener extends AsyncIterable<Parameters<typeof socketFromDenoConn>[0]> {
+  readonly addr: { port?: number };
+  close(): void;
+}
+
+interface DenoListen {
+  listen(o: { hostname: string; port: number; transport: "tcp" }): DenoListener;
+}
+
+/** How long the accept loop waits after a failed accept (out of descriptors, say). */
+const ACCEPT_RETRY_MS = 100;
+
+/**
+ * Listens on `options.host`:`options.port` and calls `accepted` with each connection.
+ * `acceptError` hears of accepts that failed (the server goes on listening).
+ *
+ * @example
+ * ```ts
+ * import { listenTcp } from "./tcp_server.ts";
+ * const server = await listenTcp({ host: "127.0.0.1", port: 0 }, (s) => s.destroy());
+ * console.log(server.port > 0);
+ * await server.close();
+ * ```
+ */
+export function listenTcp(
+  options: TcpServerOptions,
+  accepted: (socket: ByteSocket) => void,
+  acceptError: (e: Error) => void = () => {},
+): Promise<TcpServer> {
+  prepareForDescriptorExhaustion();
+  const nodeOnly = options.backlog !== undefined || options.ipv6Only !== undefined ||
+    options.reusePort !== undefined;
+  const deno = denoApi() as DenoListen | undefined;
+  if (deno && !nodeOnly && tcpAdapterName() === "deno") {
+    return Promise.resolve(listenDeno(deno, options, accepted, acceptError));
+  }
+  return listenNode(options, accepted, acceptError);
+}
+
+function listenDeno(
+  deno: DenoListen,
+  options: TcpServerOptions,
+  accepted: (socket: ByteSocket) => void,
+  acceptError: (e: Error) => void,
+): TcpServer {
+  const listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+  let closing = false;
+  const done = (async () => {
+    while (!closing) {
+      try {
+        for await (const conn of listener) accepted(socketFromDenoConn(conn));
+        return; // the listener was closed
+      } catch (e) {
+        if (closing) return;
+        acceptError(e instanceof Error ? e : new Error(String(e)));
+        await sleep(ACCEPT_RETRY_MS);
+      }
+    }
+  })();
+  return {
+    port: listener.addr.port ?? options.port,
+    adapter: "deno",
+    close() {
+      if (!closing) {
+        closing = true;
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+      }
+      return done;
+    },
+  };
+}
+
+async function listenNode(
+  options: TcpServerOptions,
+  accepted: (socket: ByteSocket) => void,
+  acceptError: (e: Error) => void,
+): Promise<TcpServer> {
+  const srv = net.createServer({ noDelay: true }, (sock) => accepted(socketFromNodeSocket(sock)));
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen({
+      port: options.port,
+      host: options.host,
+      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
+      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
+    }, () => {
+      srv.off("error", reject);
+      resolve();
+    });
+  });
+  // Where a failed accept is an "error" event, unheard it would end the process.
+  srv.on("error", acceptError);
+  const stopped = new Promise<void>((r) => srv.once("close", () => r()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    adapter: "node",
+    close() {
+      if (srv.listening) srv.close();
+      return stopped;
+    },
+  };
+}
