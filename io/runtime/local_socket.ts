@@ -70,6 +70,9 @@ export function listenOn(server: net.Server, where: net.ListenOptions): Promise<
     server.once("error", reject);
     server.listen(where, () => {
       server.off("error", reject);
+      // A failed accept is an "error" event from now on: unheard, it would end the process,
+      // while the server itself goes on listening.
+      server.on("error", () => {});
       resolve();
     });
   });

@@ -47,12 +47,12 @@ export interface TcpServer {
 }
 
 /** The part of `Deno.Listener` used here. */
-interface DenoListener extends AsyncIterable<Parameters<typeof socketFromDenoConn>[0]> {
+export interface DenoListener extends AsyncIterable<Parameters<typeof socketFromDenoConn>[0]> {
   readonly addr: { port?: number };
   close(): void;
 }
 
-interface DenoListen {
+export interface DenoListen {
   listen(o: { hostname: string; port: number; transport: "tcp" }): DenoListener;
 }
 
@@ -86,18 +86,37 @@ export function listenTcp(
   return listenNode(options, accepted, acceptError);
 }
 
-function listenDeno(
+/**
+ * The Deno accept loop over `deno.listen` (exported for tests, which pass a stand-in).
+ *
+ * @example
+ * ```ts ignore
+ * const server = listenDeno(Deno, { host: "127.0.0.1", port: 0 }, (s) => s.destroy(), () => {});
+ * await server.close();
+ * ```
+ */
+export function listenDeno(
   deno: DenoListen,
   options: TcpServerOptions,
   accepted: (socket: ByteSocket) => void,
   acceptError: (e: Error) => void,
 ): TcpServer {
-  const listener = deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+  const listener = denoListen(deno, options);
   let closing = false;
   const done = (async () => {
     while (!closing) {
       try {
-        for await (const conn of listener) accepted(socketFromDenoConn(conn));
+        for await (const conn of listener) {
+          // An accept Deno finished before close() is handed over after it: refused, or
+          // close() would resolve with a connection still being served.
+          if (closing) {
+            try {
+              conn.close();
+            } catch { /* already closed */ }
+            return;
+          }
+          accepted(socketFromDenoConn(conn));
+        }
         return; // the listener was closed
       } catch (e) {
         if (closing) return;
@@ -119,6 +138,41 @@ function listenDeno(
       return done;
     },
   };
+}
+
+/** Node's error codes for what Deno reports by class alone. */
+const DENO_ERROR_CODES: Record<string, string> = {
+  AddrInUse: "EADDRINUSE",
+  AddrNotAvailable: "EADDRNOTAVAIL",
+  PermissionDenied: "EACCES",
+  NotFound: "ENOTFOUND",
+};
+
+/**
+ * `Deno.listen`, failing as `node:net` does: a bad port is a RangeError with code
+ * ERR_SOCKET_BAD_PORT, and other failures carry Node's code and name the address
+ * ("listen EADDRINUSE: Address already in use 127.0.0.1:22"), so a caller's checks of
+ * `e.code` work the same on every runtime.
+ */
+function denoListen(deno: DenoListen, options: TcpServerOptions): DenoListener {
+  const { host, port } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw Object.assign(
+      new RangeError(`options.port should be >= 0 and < 65536. Received ${port}.`),
+      { code: "ERR_SOCKET_BAD_PORT" },
+    );
+  }
+  try {
+    return deno.listen({ hostname: host, port, transport: "tcp" });
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const code = (err as { code?: string }).code ?? DENO_ERROR_CODES[err.name] ??
+      (/lookup address/.test(err.message) ? "ENOTFOUND" : undefined);
+    const message = code === "ENOTFOUND"
+      ? `getaddrinfo ENOTFOUND ${host}`
+      : `listen ${code ?? "failed"}: ${err.message} ${host}:${port}`;
+    throw Object.assign(new Error(message, { cause: err }), code ? { code } : {});
+  }
 }
 
 async function listenNode(

@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { listen } from "./listen.ts";
+
+const hostKeys = [generatePrivateKey("ed25519")];
+
+interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>;
+  close(): void;
+}
+const deno = (globalThis as {
+  Deno?: { connect(o: { hostname: string; port: number }): Promise<DenoConn> };
+}).Deno;
+
+/**
+ * Connects to `port` (with Deno's own API on Deno, as a Deno client would: node:net's
+ * connect there did not show the race) and gives a function that later tells whether the
+ * server closed the connection, waiting at most `ms` for it.
+ */
+async function connectRaw(port: number): Promise<(ms: number) => Promise<"closed" | "open">> {
+  if (deno) {
+    const c = await deno.connect({ hostname: "127.0.0.1", port });
+    return async (ms) => {
+      const until = Date.now() + ms;
+      const buf = new Uint8Array(4096);
+      try {
+        for (;;) {
+          const n = await Promise.race([
+            c.read(buf),
+            new Promise<"timeout">((r) => setTimeout(() => r("timeout"), until - Date.now())),
+          ]);
+          if (n === null) return "closed";
+          if (n === "timeout") return "open";
+        }
+      } catch {
+        return "closed"; // reset
+      } finally {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    };
+  }
+  const s = net.connect(port, "127.0.0.1");
+  s.on("error", () => {});
+  s.resume();
+  await new Promise<void>((r) => s.once("connect", () => r()));
+  const closed = new Promise<void>((r) => s.once("close", () => r()));
+  return async (ms) => {
+    const r = await Promise.race([
+      closed.then(() => "closed" as const),
+      new Promise<"open">((r) => setTimeout(() => r("open"), ms)),
+    ]);
+    s.destroy();
+    return r;
+  };
+}
+
+test("a connection made just before close() is not served after close() resolved", async () => {
+  // (tcp_server_test.ts stages the race on Deno's accept loop deterministically.)
+  for (let i = 0; i < 3; i++) {
+    const server = await listen({ host: "127.0.0.1", port: 0, hostKeys, logLevel: "error" });
+    const closedWithin = await connectRaw(server.address.port);
+    await server.close();
+    await new Promise((r) => setTimeout(r, 50)); // an accept Deno had finished lands here
+    assert.equal(server.connections, 0, `round ${i}: no connection is served after close()`);
+    assert.equal(await closedWithin(5000), "closed", `round ${i}: the socket was closed`);
+  }
+});
+
+test("listen() fails as node:net does on every runtime: EADDRINUSE naming the address, a bad port", async () => {
+  await using first = await listen({ host: "127.0.0.1", port: 0, hostKeys, logLevel: "error" });
+  const port = first.address.port;
+  await assert.rejects(listen({ host: "127.0.0.1", port, hostKeys }), (e: Error) => {
+    assert.equal((e as { code?: string }).code, "EADDRINUSE");
+    assert.match(e.message, new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+    return true;
+  });
+  await assert.rejects(listen({ host: "127.0.0.1", port: 70000, hostKeys }), (e: Error) => {
+    assert.ok(e instanceof RangeError, `a RangeError, not ${e.name}`);
+    assert.equal((e as { code?: string }).code, "ERR_SOCKET_BAD_PORT");
+    return true;
+  });
+});
