@@ -418,7 +418,12 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly host?: string;
   /** Port; 0 picks a free one (see `server.address`). Default 22. */
   readonly port?: number;
-  /** Listen queue length (pending connections the kernel holds); default the runtime's (511 on Node). */
+  /**
+   * Listen queue length (pending connections the kernel holds); default the runtime's (511).
+   * On Deno, this option, `ipv6Only` and `reusePort` make `listen()` accept through Deno's
+   * `node:net` instead of `Deno.listen` (which has none of them), and Deno's `node:net`
+   * server stops accepting for good once an accept fails for want of file descriptors.
+   */
   readonly backlog?: number;
   /**
    * With `host: "::"`, accept IPv6 only (no IPv4-mapped addresses). The address
