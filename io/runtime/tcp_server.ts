@@ -15,6 +15,7 @@ import * as net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { denoApi, socketFromDenoConn } from "./deno_socket.ts";
 import { prepareForDescriptorExhaustion } from "./env.ts";
+import { listenOn } from "./local_socket.ts";
 import { socketFromNodeSocket } from "./node_socket.ts";
 import { tcpAdapterName } from "./tcp.ts";
 import type { ByteSocket } from "./socket.ts";
@@ -37,8 +38,6 @@ export interface TcpServerOptions {
 export interface TcpServer {
   /** The bound port. */
   readonly port: number;
-  /** Which API accepts: `Deno.listen` or `node:net`. */
-  readonly adapter: "deno" | "node";
   /**
    * Stops accepting; resolves once the listening socket is closed and, on `node:net`, every
    * connection it accepted has closed too (close them meanwhile).
@@ -127,7 +126,6 @@ export function listenDeno(
   })();
   return {
     port: listener.addr.port ?? options.port,
-    adapter: "deno",
     close() {
       if (!closing) {
         closing = true;
@@ -181,25 +179,17 @@ async function listenNode(
   acceptError: (e: Error) => void,
 ): Promise<TcpServer> {
   const srv = net.createServer({ noDelay: true }, (sock) => accepted(socketFromNodeSocket(sock)));
-  await new Promise<void>((resolve, reject) => {
-    srv.once("error", reject);
-    srv.listen({
-      port: options.port,
-      host: options.host,
-      ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
-      ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
-      ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
-    }, () => {
-      srv.off("error", reject);
-      resolve();
-    });
+  await listenOn(srv, {
+    port: options.port,
+    host: options.host,
+    ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+    ...(options.ipv6Only !== undefined ? { ipv6Only: options.ipv6Only } : {}),
+    ...(options.reusePort !== undefined ? { reusePort: options.reusePort } : {}),
   });
-  // Where a failed accept is an "error" event, unheard it would end the process.
-  srv.on("error", acceptError);
+  srv.on("error", acceptError); // a failed accept (listenOn keeps it from ending the process)
   const stopped = new Promise<void>((r) => srv.once("close", () => r()));
   return {
     port: (srv.address() as net.AddressInfo).port,
-    adapter: "node",
     close() {
       if (srv.listening) srv.close();
       return stopped;

@@ -185,7 +185,6 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   let startups = 0;
   const maxConnections = options.maxConnections ?? Infinity;
   const host = options.host ?? "127.0.0.1";
-  let closing: Promise<void> | undefined;
   const srv = await listenTcp({
     host,
     port: options.port ?? 22,
@@ -193,7 +192,6 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     ipv6Only: options.ipv6Only,
     reusePort: options.reusePort,
   }, (sock) => {
-    if (closing) return void sock.destroy(); // accepted as the server closed
     // As OpenSSH's MaxStartups: drop new connections while too many are unauthenticated.
     if (dropStartup(startups, options.maxStartups) || live.size >= maxConnections) {
       log.warn(`dropped a connection from ${sock.remoteAddress}: too many connections`);
@@ -223,6 +221,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     });
   }, (e) => log.warn(`could not accept a connection: ${e.message}`));
   log.info(`listening on ${host}:${srv.port}`);
+  let closing: Promise<void> | undefined;
   /** Stops watching the caller's signal (once the server closes). */
   let unwatch: (() => void) | undefined;
   const server: SSHServer = {
