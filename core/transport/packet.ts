@@ -342,6 +342,9 @@ export class PacketSender {
       }
     } else {
       if (s) s.seal(this.seq, buf.subarray(0, 4 + packetLen), buf.subarray(4 + packetLen));
+      // A buffer of its own that only the socket keeps: freed once written, not left to the
+      // collector (a bulk upload sealed in place allocates one per packet).
+      if (buf.length >= DETACH_MIN) markTransient(buf);
       out.push(buf);
     }
     this.seq = (this.seq + 1) >>> 0;

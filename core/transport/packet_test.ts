@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { DisconnectError } from "../errors.ts";
 import { seededRandom } from "../random.ts";
 import { MAX_PACKET_LENGTH, PacketReceiver, PacketSender } from "./packet.ts";
+import { isTransient, releaseTransient } from "../transient_buffers.ts";
 
 test("PacketSender and PacketReceiver round-trip unencrypted packets byte by byte", () => {
   const s = new PacketSender(seededRandom(1));
@@ -193,4 +194,28 @@ test("PacketReceiver drops its small buffer when it runs empty: an idle connecti
   assert.equal(r.next(), undefined);
   r.push(w.subarray(7));
   assert.deepEqual(r.next(), new Uint8Array(300).fill(5));
+});
+
+test("PacketSender marks a large packet sealed in place as transient, so the socket frees it once written", () => {
+  // Sealing in place (libcrypto on Deno and Bun, the pure-JavaScript ciphers) gives each
+  // packet a buffer of its own: unmarked, a bulk upload left every one to the collector.
+  const sealer = {
+    blockSize: 16,
+    tagLength: 16,
+    lengthInClear: true,
+    provider: "test",
+    seal(_seq: number, _packet: Uint8Array, tagOut: Uint8Array) {
+      tagOut.fill(1);
+    },
+  };
+  const s = new PacketSender(seededRandom(4));
+  s.setSealer(sealer);
+  const big: Uint8Array[] = [];
+  s.sealTo(big, new Uint8Array(32768));
+  assert.equal(big.length, 1);
+  assert.equal(isTransient(big[0]!), true);
+  assert.equal(releaseTransient(big[0]!), true, "the socket's release frees it");
+  const small: Uint8Array[] = [];
+  s.sealTo(small, new Uint8Array(100));
+  assert.equal(isTransient(small[0]!), false, "a small packet is left to the collector");
 });

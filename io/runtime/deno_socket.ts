@@ -7,7 +7,7 @@
 
 import type { ByteSocket, SocketHandlers } from "./socket.ts";
 import { DENO_READ_MIN_SIZE, DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
-import { releaseTransient } from "../../core/transient_buffers.ts";
+import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of `Deno.Conn` we use (declared here so other runtimes type-check this file). */
@@ -79,7 +79,9 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
         let off = 0;
         while (off < batch.length) off += await conn.write(batch.subarray(off));
         inFlight = 0;
+        // Written: a lone chunk goes back if it is transient, a merged batch (ours) always.
         if (chunks.length === 1) releaseTransient(batch);
+        else freeOwned(batch);
         if (full && queued < SOCKET_WRITE_HIGH_WATER / 2) {
           full = false;
           h?.drain();
