@@ -25,6 +25,7 @@
 
 import { unsafe } from "@noble/ciphers/aes.js";
 import type { PacketMac } from "./cipher_mac.ts";
+import { getWasmKernels, WASM_LAYOUT, type WasmKernels } from "./wasm/kernels.ts";
 
 export type { PacketMac };
 
@@ -171,6 +172,41 @@ function nh2(m: Uint32Array, nWords: number, k: Uint32Array, ko: number, bits: n
   nhHi = hi, nhLo = lo, nhHi2 = hi2, nhLo2 = lo2;
 }
 
+/** Chunks one WebAssembly NH call takes: its results fill {@link WASM_LAYOUT}.nhOut. */
+const WASM_NH_CHUNKS = 256;
+
+/** The WebAssembly NH for one stream count. */
+interface WasmNh {
+  readonly kernels: WasmKernels;
+  nh(msg: number, chunks: number, key: number, out: number): void;
+}
+
+/**
+ * The NH key in the kernels' memory belongs to one `Umac` at a time (a connection's two
+ * directions take turns): the last one to load it. Its key words never change.
+ */
+let loadedNhKey: Uint32Array | null = null;
+
+function wasmNh(streams: 2 | 4): WasmNh | null {
+  const k = getWasmKernels("auto");
+  const x = k?.nh;
+  if (!k || !x) return null;
+  return { kernels: k, nh: streams === 2 ? x.umac_nh2 : x.umac_nh4 };
+}
+
+/** The key region as words (the memory never grows, so views stay valid; cached per memory). */
+function nhKeyWords(k: WasmKernels): Uint32Array {
+  return new Uint32Array(k.memory.buffer, WASM_LAYOUT.nhKey, 268);
+}
+
+let outView: Uint32Array | undefined;
+function nhOutWords(k: WasmKernels): Uint32Array {
+  if (outView === undefined || outView.buffer !== k.memory.buffer) {
+    outView = new Uint32Array(k.memory.buffer, WASM_LAYOUT.nhOut, WASM_NH_CHUNKS * 4 * 2);
+  }
+  return outView;
+}
+
 /**
  * One POLY64 step (RFC 4418 §5.3.1): y = (k·y + m) mod p64 with p64 = 2^64 − 59,
  * y as four 16-bit limbs in `y[o..o+4]` (least significant first, kept below
@@ -246,6 +282,8 @@ export class Umac {
   readonly #padIn = new Uint8Array(16);
   readonly #padOut = new Uint8Array(16);
   #padValid = false;
+  /** The WebAssembly NH for this tag length, or null (no SIMD, 32- or 96-bit tags). */
+  readonly #wasm: WasmNh | null;
 
   /** Derives every subkey from the 16-byte `key`. */
   constructor(key: Uint8Array, tagLength: UmacTagLength) {
@@ -284,6 +322,7 @@ export class Umac {
     const l4 = kdf(xk, 4, streams * 4);
     this.#ipTrans = new Uint32Array(streams);
     for (let s = 0; s < streams; s++) this.#ipTrans[s] = be32(l4, 4 * s);
+    this.#wasm = LITTLE_ENDIAN && (streams === 2 || streams === 4) ? wasmNh(streams) : null;
     this.#reset();
   }
 
@@ -296,6 +335,14 @@ export class Umac {
     this.#pending128.length = 0;
   }
 
+  /**
+   * Which NH hashes the chunks: "webassembly" (SIMD kernels, 64- and 128-bit tags) or
+   * "javascript" (everywhere else, and with `setWasmKernelsEnabled(false)`).
+   */
+  get nhImplementation(): "webassembly" | "javascript" {
+    return this.#wasm !== null ? "webassembly" : "javascript";
+  }
+
   /** Adds `data[start..end]` to the message. */
   update(data: Uint8Array, start = 0, end: number = data.length): this {
     if (start < 0 || end > data.length || start > end) {
@@ -303,6 +350,10 @@ export class Umac {
     }
     const buf = this.#buf;
     while (start < end) {
+      if (this.#wasm !== null && this.#fill + (end - start) > CHUNK) {
+        start = this.#wasmChunks(this.#wasm, data, start, end);
+        continue;
+      }
       if (this.#fill === CHUNK) {
         // More data follows a full chunk, so it is not the last one: hash it.
         this.#chunkDone(CHUNK);
@@ -332,6 +383,37 @@ export class Umac {
       this.#l2(s, nhHi, nhLo);
     }
     this.#chunks++;
+  }
+
+  /**
+   * Hashes every whole chunk of the buffered bytes followed by `data[start..end]` that more
+   * data follows, with the WebAssembly NH (the last chunk stays for `final()`, which must
+   * see it); returns where the rest starts (at most {@link CHUNK} bytes before `end`, and
+   * nothing buffered).
+   */
+  #wasmChunks(w: WasmNh, data: Uint8Array, start: number, end: number): number {
+    const k = w.kernels, mem = k.memory, streams = this.#streams, at = WASM_LAYOUT.data;
+    if (loadedNhKey !== this.#nhKey) {
+      nhKeyWords(k).set(this.#nhKey);
+      loadedNhKey = this.#nhKey;
+    }
+    const out = nhOutWords(k);
+    while (this.#fill + (end - start) > CHUNK) {
+      // The message goes on with the buffered part of a chunk, then `data`.
+      const fill = this.#fill;
+      const chunks = Math.min(Math.floor((fill + end - start - 1) / CHUNK), WASM_NH_CHUNKS);
+      const take = chunks * CHUNK - fill;
+      if (fill > 0) mem.set(this.#buf.subarray(0, fill), at);
+      mem.set(data.subarray(start, start + take), at + fill);
+      this.#fill = 0;
+      w.nh(at, chunks, WASM_LAYOUT.nhKey, WASM_LAYOUT.nhOut);
+      for (let c = 0, o = 0; c < chunks; c++) {
+        for (let s = 0; s < streams; s++, o += 2) this.#l2(s, out[o + 1]!, out[o]!);
+        this.#chunks++;
+      }
+      start += take;
+    }
+    return start;
   }
 
   /** Zero-pads the buffer to a 32-byte multiple (32 for an empty message); returns its words. */
@@ -511,9 +593,21 @@ export class UmacPacketMac implements PacketMac {
 
   /** Writes the tag of `data[start..end]` with nonce uint64(seq) to `out[0..length]`. */
   compute(seq: number, data: Uint8Array, start: number, end: number, out: Uint8Array): void {
+    this.#umac.update(data, start, end).final(this.#nonceFor(seq), out);
+  }
+
+  /**
+   * Writes the tag of `a || b` (not joined first) with nonce uint64(seq) to `out`: with a
+   * cipher that encrypts into a buffer of its own, an ETM sealer then seals detached.
+   */
+  compute2(seq: number, a: Uint8Array, b: Uint8Array, out: Uint8Array): void {
+    this.#umac.update(a).update(b).final(this.#nonceFor(seq), out);
+  }
+
+  #nonceFor(seq: number): Uint8Array {
     const n = this.#nonce;
     n[4] = seq >>> 24, n[5] = (seq >>> 16) & 0xff, n[6] = (seq >>> 8) & 0xff, n[7] = seq & 0xff;
-    this.#umac.update(data, start, end).final(n, out);
+    return n;
   }
 }
 

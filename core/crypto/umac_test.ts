@@ -5,6 +5,7 @@ import { NobleHmac } from "./noble_hmac.ts";
 import { Umac, UmacPacketMac, type UmacTagLength, umacTagLengthOf } from "./umac.ts";
 import { referenceUmac } from "./_umac_reference.ts";
 import { hex } from "./_test_util.ts";
+import { getWasmKernels, setWasmKernelsEnabled } from "./wasm/kernels.ts";
 
 const enc = new TextEncoder();
 const KEY = enc.encode("abcdefghijklmnop");
@@ -184,4 +185,49 @@ test("UmacPacketMac on 32 KiB packets against NobleHmac (SHA-256): measured, not
     Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", "),
   );
   for (const v of Object.values(r)) assert.ok(v > 0);
+});
+
+test("Umac's WebAssembly NH gives the JavaScript NH's tags, with keys taking turns in the kernels", () => {
+  const simd = getWasmKernels()?.nh != null;
+  const rnd = seededRandom(777);
+  const keys = [rnd(16), rnd(16)];
+  for (const size of [8, 16] as const) {
+    const fast = keys.map((k) => new Umac(k, size));
+    setWasmKernelsEnabled(false);
+    const slow = keys.map((k) => new Umac(k, size));
+    setWasmKernelsEnabled(true);
+    for (const u of slow) assert.equal(u.nhImplementation, "javascript");
+    // Every runtime this library supports has WebAssembly SIMD: the fast path must be taken.
+    assert.equal(simd, true, "WebAssembly SIMD kernels with NH");
+    for (const u of fast) assert.equal(u.nhImplementation, "webassembly");
+    // Lengths around chunk multiples, a 32 KiB packet, one larger than a call takes (256
+    // chunks), and pieces that start mid-chunk; the two keys alternate in the kernels.
+    const lengths = [1024, 1025, 2048, 2049, 32768 + 21, 300 * 1024 + 5, 5000];
+    for (const [i, length] of lengths.entries()) {
+      const msg = rnd(length), nonce = rnd(8);
+      for (const which of [0, 1, 0]) {
+        const want = hex(slow[which]!.update(msg, 0, 700).update(msg, 700).final(nonce));
+        const got = hex(fast[which]!.update(msg, 0, 700).update(msg, 700).final(nonce));
+        assert.equal(got, want, `${length} bytes, key ${which}, ${size}-byte tag (${i})`);
+        assert.equal(hex(fast[which]!.update(msg).final(nonce)), want, "in one update");
+      }
+    }
+  }
+});
+
+test("UmacPacketMac.compute2(a, b) is the tag of a || b, so an ETM sealer can seal detached", () => {
+  const rnd = seededRandom(2020);
+  for (const size of [8, 16] as const) {
+    const mac = new UmacPacketMac(rnd(16), size);
+    for (const [headLen, bodyLen] of [[4, 32768], [4, 16], [0, 2048], [1030, 5000], [4, 0]]) {
+      const a = rnd(headLen!), b = rnd(bodyLen!);
+      const joined = new Uint8Array(a.length + b.length);
+      joined.set(a);
+      joined.set(b, a.length);
+      const want = new Uint8Array(size), got = new Uint8Array(size);
+      mac.compute(9, joined, 0, joined.length, want);
+      mac.compute2(9, a, b, got);
+      assert.equal(hex(got), hex(want), `${headLen} + ${bodyLen} bytes, ${size}-byte tag`);
+    }
+  }
 });

@@ -2,7 +2,7 @@
  * The WebAssembly crypto kernels: built from our own TypeScript (the builder
  * and the `*_module.ts` files here) the first time they are asked for,
  * instantiated once per JavaScript realm, and shared by every Poly1305 and
- * chacha20-poly1305 object — one 320 KiB linear memory, used only inside
+ * chacha20-poly1305 object — one 384 KiB linear memory, used only inside
  * synchronous calls, so sharing is safe.
  *
  * Feature detection, once: no `WebAssembly` global (or a Content Security Policy
@@ -20,8 +20,12 @@ import { addChaCha20Functions, type ChaCha20Exports } from "./chacha20_module.ts
 import { addChaChaPolyFunctions, type ChaChaPolyExports } from "./chacha20_poly1305_module.ts";
 import { ModuleBuilder } from "./module_builder.ts";
 import { addPoly1305Functions, type Poly1305Exports } from "./poly1305_module.ts";
+import { addUmacNhFunctions, type UmacNhExports } from "./umac_nh_module.ts";
 
-const PAGES = 5;
+/** Pages of the data region and what precedes it. */
+const DATA_PAGES = 5;
+/** One more page: UMAC's NH key and results. */
+const PAGES = DATA_PAGES + 1;
 const PAGE_BYTES = 65536;
 
 /**
@@ -61,6 +65,10 @@ export interface WasmLayout {
   readonly data: number;
   /** Bytes in the data region: 4 + 256 KiB packets fit with room to spare. */
   readonly dataCapacity: number;
+  /** UMAC's NH key words of whichever `Umac` loaded them last (1072 bytes for 4 streams). */
+  readonly nhKey: number;
+  /** NH results, one u64 per chunk and stream (8 KiB: 256 chunks of 4 streams). */
+  readonly nhOut: number;
 }
 
 /**
@@ -98,7 +106,11 @@ export const WASM_LAYOUT: WasmLayout = Object.freeze({
   /** Start of the data region. */
   data: 1024,
   /** Bytes in the data region: 4 + 256 KiB packets fit with room to spare. */
-  dataCapacity: PAGES * PAGE_BYTES - 1024,
+  dataCapacity: DATA_PAGES * PAGE_BYTES - 1024,
+  /** UMAC's NH key words of whichever `Umac` loaded them last (1072 bytes for 4 streams). */
+  nhKey: DATA_PAGES * PAGE_BYTES,
+  /** NH results, one u64 per chunk and stream (8 KiB: 256 chunks of 4 streams). */
+  nhOut: DATA_PAGES * PAGE_BYTES + 2048,
 });
 
 /**
@@ -118,6 +130,8 @@ export interface WasmKernels {
   readonly poly: Poly1305Exports;
   /** ChaCha20 and whole-packet functions; null without SIMD or when not asked for. */
   readonly packet: (ChaCha20Exports & ChaChaPolyExports) | null;
+  /** UMAC's NH; null without SIMD or when not asked for ("auto" only). */
+  readonly nh: UmacNhExports | null;
 }
 
 /**
@@ -159,13 +173,14 @@ export function buildKernelsModule(options: { readonly simd: boolean }): Uint8Ar
       chachaWords: WASM_LAYOUT.chachaWords,
       polyConstants: WASM_LAYOUT.polyConstants,
     });
+    addUmacNhFunctions(m);
   }
   return m.build();
 }
 
 interface Instantiated {
   readonly memory: Uint8Array;
-  readonly exports: Poly1305Exports & Partial<ChaCha20Exports & ChaChaPolyExports>;
+  readonly exports: Poly1305Exports & Partial<ChaCha20Exports & ChaChaPolyExports & UmacNhExports>;
 }
 
 let enabled = true;
@@ -213,7 +228,10 @@ export function getWasmKernels(mode: WasmMode = "auto"): WasmKernels | null {
       chachapoly_open: x.chachapoly_open,
     }
     : null;
-  const kernels: WasmKernels = Object.freeze({ memory: instance.memory, poly: x, packet });
+  const nh = mode === "auto" && x.umac_nh2 && x.umac_nh4
+    ? { umac_nh2: x.umac_nh2, umac_nh4: x.umac_nh4 }
+    : null;
+  const kernels: WasmKernels = Object.freeze({ memory: instance.memory, poly: x, packet, nh });
   kernelsByMode.set(mode, kernels);
   return kernels;
 }
@@ -257,7 +275,36 @@ function selfTest(k: Instantiated, simd: boolean): boolean {
   mem.fill(0, L.data, L.data + 64);
   // Nonce 00:00:00:09 00:00:00:4a 00:00:00:00 as words 13–15, block counter 1.
   x.chacha_xor!(L.keyInput, 1, 0x09000000, 0x4a000000, 0, L.data, 64);
-  return hexOf(mem.subarray(L.data, L.data + 16)) === "10f1e7e4d13b5915500fdd1fa32071c4";
+  if (hexOf(mem.subarray(L.data, L.data + 16)) !== "10f1e7e4d13b5915500fdd1fa32071c4") {
+    return false;
+  }
+  return nhSelfTest(k);
+}
+
+/**
+ * NH of one chunk for four streams against the definition, in BigInt: message word i is
+ * i·0x9e3779b9, key word i is i·0x85ebca6b + 1 (mod 2^32), so every sum and product wraps.
+ */
+function nhSelfTest(k: Instantiated): boolean {
+  const L = WASM_LAYOUT, words = 256, x = k.exports;
+  const view = new DataView(k.memory.buffer);
+  const m = (i: number) => Math.imul(i, 0x9e3779b9) >>> 0;
+  const key = (i: number) => (Math.imul(i, 0x85ebca6b) + 1) >>> 0;
+  for (let i = 0; i < words; i++) view.setUint32(L.data + 4 * i, m(i), true);
+  for (let i = 0; i < words + 12; i++) view.setUint32(L.nhKey + 4 * i, key(i), true);
+  x.umac_nh4!(L.data, 1, L.nhKey, L.nhOut);
+  for (let s = 0; s < 4; s++) {
+    let y = 8192n;
+    for (let i = 0; i < words; i += 8) {
+      for (let j = 0; j < 4; j++) {
+        const a = (m(i + j) + key(i + j + 4 * s)) >>> 0;
+        const b = (m(i + j + 4) + key(i + j + 4 + 4 * s)) >>> 0;
+        y += BigInt(a) * BigInt(b);
+      }
+    }
+    if (view.getBigUint64(L.nhOut + 8 * s, true) !== BigInt.asUintN(64, y)) return false;
+  }
+  return true;
 }
 
 function hexBytes(s: string): Uint8Array {

@@ -25,11 +25,13 @@ test("buildKernelsModule() builds a valid module with and without the SIMD funct
 test("getWasmKernels() gives Poly1305 only, everything, or nothing as asked", () => {
   const auto = getWasmKernels();
   assert.ok(auto !== null, "WebAssembly works on Deno, Node and Bun");
-  assert.equal(auto.memory.length, WASM_LAYOUT.data + WASM_LAYOUT.dataCapacity);
+  assert.equal(auto.memory.length, WASM_LAYOUT.nhKey + 65536, "one page after the data region");
   assert.equal(getWasmKernels("poly1305")?.packet, null);
+  assert.equal(getWasmKernels("poly1305")?.nh, null);
   assert.equal(getWasmKernels("none"), null);
   // The SIMD functions are there exactly when the engine validates the full module.
   assert.equal(auto.packet !== null, WebAssembly.validate(buildKernelsModule({ simd: true })));
+  assert.equal(auto.nh !== null, auto.packet !== null);
 });
 
 test("setWasmKernelsEnabled(false) turns the kernels off until turned back on", () => {
@@ -58,6 +60,8 @@ test("WASM_LAYOUT regions do not overlap and the data region holds a maximum pac
     [L.chachaWords, 64],
     [L.polyConstants, 160],
     [L.data, L.dataCapacity],
+    [L.nhKey, 4 * (256 + 12)],
+    [L.nhOut, 8 * 4 * 256],
   ];
   regions.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < regions.length; i++) {
@@ -66,4 +70,5 @@ test("WASM_LAYOUT regions do not overlap and the data region holds a maximum pac
   assert.equal(L.keyHeader, L.keyMain + 32, "K_1 follows K_2 as in the derived key");
   assert.ok(L.dataCapacity >= 4 + 256 * 1024 + 16);
   assert.equal(L.dataCapacity % 64, 0);
+  assert.ok(L.nhOut + 8 * 4 * 256 <= getWasmKernels()!.memory.length, "NH results fit");
 });
