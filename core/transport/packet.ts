@@ -325,7 +325,15 @@ export class PacketSender {
     if (pad < 4) pad += block;
     const packetLen = 1 + payloadLen + pad;
     const detached = s !== null && s.sealDetached !== undefined && packetLen >= DETACH_MIN;
-    const buf = detached ? scratch(4 + packetLen) : new Uint8Array(4 + packetLen + tagLen);
+    // Where the body lands is chosen to match its source's offset mod 16 (see COPY_ALIGN).
+    const lead = b && b.length >= ALIGN_MIN
+      ? (b.byteOffset - (5 + h.length)) & (COPY_ALIGN - 1)
+      : 0;
+    const buf = detached
+      ? scratch(lead + 4 + packetLen).subarray(lead)
+      : lead === 0
+      ? new Uint8Array(4 + packetLen + tagLen)
+      : new Uint8Array(lead + 4 + packetLen + tagLen).subarray(lead);
     buf[0] = packetLen >>> 24;
     buf[1] = (packetLen >>> 16) & 0xff;
     buf[2] = (packetLen >>> 8) & 0xff;
@@ -352,6 +360,15 @@ export class PacketSender {
     this.bytesSinceKex += 4 + packetLen + tagLen;
   }
 }
+
+/**
+ * Copies whose source and destination offsets differ mod 16 run at a tenth of the speed on
+ * Bun (JavaScriptCore's `TypedArray.prototype.set` copies byte by byte then: 32 KiB in
+ * 9.5–9.8 µs against 0.7–0.8 aligned, measured on Bun 1.4; V8 copies either at full speed).
+ */
+const COPY_ALIGN = 16;
+/** Bodies shorter than this are copied wherever they land: the difference is too small. */
+const ALIGN_MIN = 1024;
 
 /**
  * Packets at least this long (packet_length) are sealed detached where the sealer can:

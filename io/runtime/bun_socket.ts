@@ -12,7 +12,6 @@ import {
 } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
-import { concatBytes } from "../../core/wire.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
 interface BunSocket {
@@ -130,7 +129,7 @@ class BunByteSocket implements ByteSocket {
    * chunks' memory is freed at once where it may be (sealed ciphertext).
    */
   writev(chunks: readonly Uint8Array[]): boolean {
-    const ok = this.write(concatBytes(...chunks));
+    const ok = this.write(concatAligned(chunks));
     for (const c of chunks) releaseTransient(c);
     return ok;
   }
@@ -267,4 +266,25 @@ export async function connectBunSocket(
   }
   socket.connected(s);
   return socket;
+}
+
+/**
+ * The chunks joined, with the largest placed at an address that matches its own mod 16:
+ * JavaScriptCore copies byte by byte where the two differ (32 KiB in 9.5–9.8 µs against
+ * 0.7–0.8, Bun 1.4), and a batch is mostly one or two large sealed packets.
+ */
+export function concatAligned(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0, largest = 0, at = 0, offset = 0;
+  for (const c of chunks) {
+    if (c.length > largest) largest = c.length, at = total, offset = c.byteOffset;
+    total += c.length;
+  }
+  const lead = largest >= 1024 ? (offset - at) & 15 : 0;
+  const out = new Uint8Array(lead + total).subarray(lead);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { connectBunSocket } from "./bun_socket.ts";
+import { concatAligned, connectBunSocket } from "./bun_socket.ts";
 import { currentRuntime } from "./env.ts";
 import { countingController } from "./_signal_test_util.ts";
 
@@ -61,3 +61,13 @@ test(
     assert.equal(ac.listening(), 0);
   },
 );
+
+test("concatAligned joins chunks in order with the largest at an address matching its own mod 16", () => {
+  const big = new Uint8Array(5000).map((_, i) => i & 0xff).subarray(3);
+  const head = new Uint8Array([1, 2, 3, 4]), tag = new Uint8Array(8).fill(9);
+  const joined = concatAligned([head, big, tag]);
+  assert.deepEqual([...joined], [...head, ...big, ...tag]);
+  assert.equal((joined.byteOffset + head.length) % 16, big.byteOffset % 16);
+  // Small batches are joined from the start of a buffer of their own.
+  assert.equal(concatAligned([head, tag]).byteOffset, 0);
+});
