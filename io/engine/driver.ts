@@ -12,7 +12,7 @@ import { WRITE_COALESCE_LIMIT } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
 import type { PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
 import { MAX_PACKET_LENGTH } from "../../core/limits.ts";
-import { freeOwned } from "../../core/transient_buffers.ts";
+import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 import {
   type DeferredOpener,
   type DeferredSealer,
@@ -295,7 +295,12 @@ export class EngineDriver<E> {
       let size = 0;
       const emit = () => {
         if (batch.length === 0) return;
-        ok = this.#socket.write(batch.length === 1 ? batch[0]! : concatBytes(...batch)) && ok;
+        if (batch.length === 1) ok = this.#socket.write(batch[0]!) && ok;
+        else {
+          ok = this.#socket.write(concatBytes(...batch)) && ok;
+          // Copied: transient packets (sealed in place) go back now, not at the next GC.
+          for (const c of batch) releaseTransient(c);
+        }
         batch = [];
         size = 0;
       };

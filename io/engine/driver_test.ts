@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
 import { type DrivenEngine, EngineDriver, READ_PAUSE_BYTES } from "./driver.ts";
+import { markTransient } from "../../core/transient_buffers.ts";
 
 /** An engine whose commands only queue output. */
 class QueueEngine implements DrivenEngine<never> {
@@ -159,4 +160,29 @@ test("EngineDriver stops reading while its answers pile up past a full socket, u
   assert.equal(calls.at(-1), "pause");
   handlers.drain();
   assert.equal(calls.at(-1), "resume");
+});
+
+test("EngineDriver frees the transient packets it merged for a socket without writev", async () => {
+  const engine = new QueueEngine();
+  const socket = new RecordingSocket();
+  const noWritev: ByteSocket = {
+    write: (d) => socket.write(d),
+    end: () => socket.end(),
+    destroy() {},
+    pause() {},
+    resume() {},
+    setHandlers() {},
+  };
+  const driver = new EngineDriver(engine, noWritev, () => {}, () => {});
+  await turn();
+  // Two packets sealed in place (transient), small enough to be merged into one write.
+  const a = new Uint8Array(3000).fill(1), b = new Uint8Array(3000).fill(2);
+  markTransient(a);
+  markTransient(b);
+  engine.out.push(a, b);
+  driver.pump();
+  await turn();
+  assert.equal(socket.writes.length, 1, "merged into one write");
+  assert.deepEqual(socket.writes[0]![0]!.slice(2999, 3001), [1, 2]);
+  assert.equal(a.byteLength + b.byteLength, 0, "both copied, then freed at once");
 });

@@ -282,28 +282,35 @@ function selfTest(k: Instantiated, simd: boolean): boolean {
 }
 
 /**
- * NH of one chunk for four streams against the definition, in BigInt: message word i is
- * i·0x9e3779b9, key word i is i·0x85ebca6b + 1 (mod 2^32), so every sum and product wraps.
+ * NH against the definition, in BigInt: two chunks for two streams, then one chunk for
+ * four. Message word i is i·0x9e3779b9, key word i is i·0x85ebca6b + 1 (mod 2^32), so
+ * every sum and product wraps.
  */
 function nhSelfTest(k: Instantiated): boolean {
-  const L = WASM_LAYOUT, words = 256, x = k.exports;
+  const L = WASM_LAYOUT, x = k.exports;
   const view = new DataView(k.memory.buffer);
   const m = (i: number) => Math.imul(i, 0x9e3779b9) >>> 0;
   const key = (i: number) => (Math.imul(i, 0x85ebca6b) + 1) >>> 0;
-  for (let i = 0; i < words; i++) view.setUint32(L.data + 4 * i, m(i), true);
-  for (let i = 0; i < words + 12; i++) view.setUint32(L.nhKey + 4 * i, key(i), true);
-  x.umac_nh4!(L.data, 1, L.nhKey, L.nhOut);
-  for (let s = 0; s < 4; s++) {
+  for (let i = 0; i < 512; i++) view.setUint32(L.data + 4 * i, m(i), true);
+  for (let i = 0; i < 256 + 12; i++) view.setUint32(L.nhKey + 4 * i, key(i), true);
+  const expected = (chunk: number, s: number): bigint => {
     let y = 8192n;
-    for (let i = 0; i < words; i += 8) {
+    for (let i = 0; i < 256; i += 8) {
       for (let j = 0; j < 4; j++) {
-        const a = (m(i + j) + key(i + j + 4 * s)) >>> 0;
-        const b = (m(i + j + 4) + key(i + j + 4 + 4 * s)) >>> 0;
+        const a = (m(256 * chunk + i + j) + key(i + j + 4 * s)) >>> 0;
+        const b = (m(256 * chunk + i + j + 4) + key(i + j + 4 + 4 * s)) >>> 0;
         y += BigInt(a) * BigInt(b);
       }
     }
-    if (view.getBigUint64(L.nhOut + 8 * s, true) !== BigInt.asUintN(64, y)) return false;
+    return BigInt.asUintN(64, y);
+  };
+  const got = (i: number) => view.getBigUint64(L.nhOut + 8 * i, true);
+  x.umac_nh2!(L.data, 2, L.nhKey, L.nhOut);
+  for (let c = 0; c < 2; c++) {
+    for (let s = 0; s < 2; s++) if (got(2 * c + s) !== expected(c, s)) return false;
   }
+  x.umac_nh4!(L.data, 1, L.nhKey, L.nhOut);
+  for (let s = 0; s < 4; s++) if (got(s) !== expected(0, s)) return false;
   return true;
 }
 

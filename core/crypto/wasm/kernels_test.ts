@@ -72,3 +72,12 @@ test("WASM_LAYOUT regions do not overlap and the data region holds a maximum pac
   assert.equal(L.dataCapacity % 64, 0);
   assert.ok(L.nhOut + 8 * 4 * 256 <= getWasmKernels()!.memory.length, "NH results fit");
 });
+
+test("umac_nh2 and umac_nh4 with no chunks write nothing (and do not run past the memory)", () => {
+  const k = getWasmKernels()!;
+  const L = WASM_LAYOUT;
+  k.memory.fill(7, L.nhOut, L.nhOut + 64);
+  k.nh!.umac_nh2(L.data, 0, L.nhKey, L.nhOut);
+  k.nh!.umac_nh4(L.data, 0, L.nhKey, L.nhOut);
+  assert.deepEqual([...k.memory.subarray(L.nhOut, L.nhOut + 64)], new Array(64).fill(7));
+});

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { brIf, i32, i32x4, i64, i64x2, loop, seq, set, v128 } from "./instructions.ts";
+import { block, brIf, i32, i32x4, i64, i64x2, loop, seq, set, v128 } from "./instructions.ts";
 import type { Local, ModuleBuilder } from "./module_builder.ts";
 
 /**
@@ -92,33 +92,36 @@ function addNh(m: ModuleBuilder, streams: number): void {
           ),
         );
       seq(
-        loop(
-          ...acc.map((x) => set(x, zero)),
-          set(k, key!),
-          set(end, i32.add(p, i32.const(NH_CHUNK_BYTES))),
+        block(
+          brIf(0, i32.eqz(n)), // no chunks: nothing to do
           loop(
-            set(lo, v128.load(p)),
-            set(hi, v128.load(p, 16)),
-            ...kv.map((x, t) => set(x, v128.load(k, 16 * t))),
-            ...acc.map((_, s) => streamStep(s)),
-            set(p, i32.add(p, i32.const(32))),
-            set(k, i32.add(k, i32.const(32))),
-            brIf(0, i32.lt_u(p, end)),
+            ...acc.map((x) => set(x, zero)),
+            set(k, key!),
+            set(end, i32.add(p, i32.const(NH_CHUNK_BYTES))),
+            loop(
+              set(lo, v128.load(p)),
+              set(hi, v128.load(p, 16)),
+              ...kv.map((x, t) => set(x, v128.load(k, 16 * t))),
+              ...acc.map((_, s) => streamStep(s)),
+              set(p, i32.add(p, i32.const(32))),
+              set(k, i32.add(k, i32.const(32))),
+              brIf(0, i32.lt_u(p, end)),
+            ),
+            ...acc.map((x, s) =>
+              i64.store(
+                o,
+                i64.add(
+                  i64x2.extract_lane(x, 0),
+                  i64x2.extract_lane(x, 1),
+                  i64.const(NH_CHUNK_BYTES * 8),
+                ),
+                8 * s,
+              )
+            ),
+            set(o, i32.add(o, i32.const(8 * streams))),
+            set(n, i32.sub(n, i32.const(1))),
+            brIf(0, n),
           ),
-          ...acc.map((x, s) =>
-            i64.store(
-              o,
-              i64.add(
-                i64x2.extract_lane(x, 0),
-                i64x2.extract_lane(x, 1),
-                i64.const(NH_CHUNK_BYTES * 8),
-              ),
-              8 * s,
-            )
-          ),
-          set(o, i32.add(o, i32.const(8 * streams))),
-          set(n, i32.sub(n, i32.const(1))),
-          brIf(0, n),
         ),
       )(f);
     },
