@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CIPHER_SETTINGS, type CipherSetting } from "./types.ts";
+import { CIPHER_SETTINGS, type CipherSetting, EXTRA_CIPHER_SETTINGS } from "./types.ts";
 
 /** Subject names `--only` accepts. */
 export const SUBJECT_NAMES: readonly string[] = ["openssh", "ssh2", "sshts"];
@@ -62,7 +62,8 @@ export const USAGE =
   --quick          small sizes, one run: a smoke test
   --only LIST      subjects to run: openssh, ssh2, sshts, or subject/runtime
                    (e.g. --only openssh,ssh2/deno,sshts); runtimes: node, node20, deno, bun
-  --cipher LIST    gcm, chacha, ctr, or full cipher names (default: all three)
+  --cipher LIST    gcm, chacha, ctr, ctr-umac (aes128-ctr with umac-64-etm), or full cipher
+                   names (default: gcm, chacha, ctr)
   --kex LIST       key exchange every client offers (default curve25519-sha256);
                    "default" keeps each client's own preference list
   --no-bulk        skip throughput
@@ -93,12 +94,14 @@ function list(text: string | undefined): string[] {
 function pickSettings(names: readonly string[]): CipherSetting[] {
   if (names.length === 0) return [...CIPHER_SETTINGS];
   return names.map((name) => {
-    const setting = CIPHER_SETTINGS.find((s) =>
+    const setting = [...CIPHER_SETTINGS, ...EXTRA_CIPHER_SETTINGS].find((s) =>
       s.short === name || s.cipher === name || s.cipher.startsWith(name)
     );
     if (setting === undefined) {
       throw new Error(
-        `Unknown cipher "${name}": choose from ${CIPHER_SETTINGS.map((s) => s.short).join(", ")}`,
+        `Unknown cipher "${name}": choose from ${
+          [...CIPHER_SETTINGS, ...EXTRA_CIPHER_SETTINGS].map((s) => s.short).join(", ")
+        }`,
       );
     }
     return setting;
