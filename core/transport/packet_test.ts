@@ -196,10 +196,9 @@ test("PacketReceiver drops its small buffer when it runs empty: an idle connecti
   assert.deepEqual(r.next(), new Uint8Array(300).fill(5));
 });
 
-test("PacketSender marks a large packet sealed in place as transient, so the socket frees it once written", () => {
-  // Sealing in place (libcrypto on Deno and Bun, the pure-JavaScript ciphers) gives each
-  // packet a buffer of its own: unmarked, a bulk upload left every one to the collector.
-  const sealer = {
+/** A sealer that seals in place (as libcrypto and the portable ciphers do): tag of ones. */
+function inPlaceSealer() {
+  return {
     blockSize: 16,
     tagLength: 16,
     lengthInClear: true,
@@ -208,6 +207,12 @@ test("PacketSender marks a large packet sealed in place as transient, so the soc
       tagOut.fill(1);
     },
   };
+}
+
+test("PacketSender marks a large packet sealed in place as transient, so the socket frees it once written", () => {
+  // Sealing in place (libcrypto on Deno and Bun, the pure-JavaScript ciphers) gives each
+  // packet a buffer of its own: unmarked, a bulk upload left every one to the collector.
+  const sealer = inPlaceSealer();
   const s = new PacketSender(seededRandom(4));
   s.setSealer(sealer);
   const big: Uint8Array[] = [];
@@ -223,15 +228,7 @@ test("PacketSender marks a large packet sealed in place as transient, so the soc
 test("PacketSender places a large body where its address matches the source's mod 16", () => {
   // Bun copies 32 KiB up to ten times slower when the destination is 1–15 bytes past the
   // source modulo 4 KiB; congruent mod 16 never is.
-  const sealer = {
-    blockSize: 16,
-    tagLength: 16,
-    lengthInClear: true,
-    provider: "test",
-    seal(_seq: number, _packet: Uint8Array, tagOut: Uint8Array) {
-      tagOut.fill(1);
-    },
-  };
+  const sealer = inPlaceSealer();
   const plain = new PacketSender(seededRandom(5));
   const s = new PacketSender(seededRandom(5));
   s.setSealer(sealer);
