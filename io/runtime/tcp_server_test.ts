@@ -1,6 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type DenoListen, listenDeno } from "./tcp_server.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connectBunSocket } from "./bun_socket.ts";
+import { currentRuntime } from "./env.ts";
+import type { ByteSocket } from "./socket.ts";
+import { type DenoListen, listenDeno, listenTcp } from "./tcp_server.ts";
+
+/** A client connection to 127.0.0.1:`port` with Bun.connect. */
+function connectBunClient(port: number): Promise<ByteSocket> {
+  return connectBunSocket("127.0.0.1", port);
+}
 
 /** A connection as Deno.listen yields it, recording whether it was closed. */
 function fakeConn() {
@@ -96,3 +105,26 @@ test("Deno's accept loop reports a failed accept and goes on accepting", async (
   stop();
   await server.close();
 });
+
+test(
+  "on Bun, listenTcp accepts with Bun.listen, and close() waits for the connections it accepted",
+  { skip: currentRuntime() === "bun" ? false : "Bun only" },
+  async () => {
+    const sockets: ByteSocket[] = [];
+    const server = await listenTcp({ host: "127.0.0.1", port: 0 }, (s) => sockets.push(s));
+    const client = await connectBunClient(server.port);
+    for (let i = 0; i < 50 && sockets.length === 0; i++) await sleep(10);
+    assert.equal(sockets.length, 1);
+    // The adapter Bun.connect's sockets have, not node:net's.
+    assert.equal(sockets[0]!.constructor.name, "BunByteSocket");
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await sleep(50);
+    assert.equal(closed, false, "an accepted connection is still open");
+    sockets[0]!.destroy();
+    await closing;
+    client.destroy();
+    // A new connection is refused once closed.
+    await assert.rejects(connectBunClient(server.port));
+  },
+);

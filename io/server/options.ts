@@ -420,9 +420,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly port?: number;
   /**
    * Listen queue length (pending connections the kernel holds); default the runtime's (511).
-   * On Deno, this option, `ipv6Only` and `reusePort` make `listen()` accept through Deno's
-   * `node:net` instead of `Deno.listen` (which has none of them), and Deno's `node:net`
-   * server stops accepting for good once an accept fails for want of file descriptors.
+   * On Deno and Bun, this option, `ipv6Only` and `reusePort` make `listen()` accept through
+   * the runtime's `node:net` instead of `Deno.listen` or `Bun.listen` (which have none of
+   * them): Deno's `node:net` server stops accepting for good once an accept fails for want
+   * of file descriptors, and Bun's writes cost more CPU.
    */
   readonly backlog?: number;
   /**
