@@ -17,8 +17,10 @@
  * - the tag is that hash XOR an AES encryption of the nonce (for 32/64-bit tags
  *   the nonce's low bits pick a slice, so consecutive nonces share one AES call).
  *
- * Everything runs on JavaScript numbers: 32×32-bit products are split into
- * 32×16-bit halves so every partial sum stays below 2^53 and exact.
+ * NH runs in WebAssembly SIMD where the kernels have it (64- and 128-bit tags:
+ * ./wasm/umac_nh_module.ts), else, like everything else here, on JavaScript numbers:
+ * 32×32-bit products are split into 32×16-bit halves so every partial sum stays
+ * below 2^53 and exact.
  *
  * @module
  */
@@ -194,11 +196,12 @@ function wasmNh(streams: 2 | 4): WasmNh | null {
   return { kernels: k, nh: streams === 2 ? x.umac_nh2 : x.umac_nh4 };
 }
 
-/** The key region as words (the memory never grows, so views stay valid; cached per memory). */
+/** The kernels' NH key region as words: room for four streams' keys (CHUNK + 48 bytes). */
 function nhKeyWords(k: WasmKernels): Uint32Array {
-  return new Uint32Array(k.memory.buffer, WASM_LAYOUT.nhKey, 268);
+  return new Uint32Array(k.memory.buffer, WASM_LAYOUT.nhKey, (CHUNK + 3 * 16) / 4);
 }
 
+/** The NH results as words, made once (the kernels' memory never grows). */
 let outView: Uint32Array | undefined;
 function nhOutWords(k: WasmKernels): Uint32Array {
   if (outView === undefined || outView.buffer !== k.memory.buffer) {
