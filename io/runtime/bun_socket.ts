@@ -10,6 +10,7 @@ import {
   type SocketEvent,
   type SocketHandlers,
 } from "./socket.ts";
+import { isIP } from "node:net";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 
@@ -361,8 +362,10 @@ export function listenBunSocket(
     end: (s) => s.data?.onEnd(),
     error: (s, e) => s.data?.onError(e),
     close(s, e) {
-      if (s.data === undefined) return;
-      s.data.onClose(e);
+      const socket = s.data;
+      if (socket === undefined) return;
+      s.data = undefined; // counted out once, however often Bun reports the close
+      socket.onClose(e);
       if (--open === 0 && stopped) allClosed!();
     },
   };
@@ -371,18 +374,14 @@ export function listenBunSocket(
     listener = bun.listen({ hostname: host, port, allowHalfOpen: true, socket: handlers });
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    const code = (err as { code?: string }).code;
-    throw Object.assign(
-      new Error(
-        code === "EADDRINUSE"
-          ? `listen EADDRINUSE: address already in use ${host}:${port}`
-          : code === undefined
-          ? `getaddrinfo ENOTFOUND ${host}`
-          : `listen ${code}: ${err.message} ${host}:${port}`,
-        { cause: err },
-      ),
-      { code: code ?? "ENOTFOUND" },
-    );
+    // Bun gives a failed name lookup no code ("Failed to listen at <host>").
+    const code = (err as { code?: string }).code ?? (isIP(host) === 0 ? "ENOTFOUND" : undefined);
+    const message = code === "EADDRINUSE"
+      ? `listen EADDRINUSE: address already in use ${host}:${port}`
+      : code === "ENOTFOUND"
+      ? `getaddrinfo ENOTFOUND ${host}`
+      : `listen ${code ?? "failed"}: ${err.message} ${host}:${port}`;
+    throw Object.assign(new Error(message, { cause: err }), code ? { code } : {});
   }
   return {
     port: listener.port,
