@@ -153,9 +153,17 @@ class BunByteSocket implements ByteSocket {
     if (!this.#pending?.length) halfClose(this.#s!);
   }
 
+  /**
+   * Whether `destroy()` closes with a FIN (`end()`, which closes both directions at once
+   * in Bun 1.4) instead of `terminate()`, which resets (SO_LINGER 0): a server's peer then
+   * reads what was sent and "closed by remote host", as with `node:net`'s `destroy()`.
+   */
+  finOnDestroy = false;
+
   destroy(): void {
     this.#destroyed = true;
-    this.#s!.terminate();
+    if (this.finOnDestroy) this.#s!.end();
+    else this.#s!.terminate();
   }
 
   pause(): void {
@@ -316,8 +324,9 @@ export interface BunTcpServer {
  * Listens with `Bun.listen`, Bun's native server socket: each accepted connection gets the
  * same adapter as `Bun.connect`'s. Bun's `node:net` server costs a fifth of a bulk-sending
  * server's main thread in its write path alone (`writeBuffered`: OpenSSH's `sftp` getting
- * 256 MiB from `listen()` on Bun). Fails as `node:net` does: EADDRINUSE naming the address,
- * a bad port as a RangeError with code ERR_SOCKET_BAD_PORT.
+ * 256 MiB from `listen()` on Bun). Fails with `node:net`'s codes: EADDRINUSE naming the
+ * address, a bad port as a RangeError with code ERR_SOCKET_BAD_PORT (an empty `host`, which
+ * `node:net` takes for every interface, is refused).
  *
  * @example
  * ```ts ignore
@@ -353,6 +362,7 @@ export function listenBunSocket(
       }
       open++;
       const socket = new BunByteSocket();
+      socket.finOnDestroy = true;
       s.data = socket;
       socket.connected(s);
       accepted(socket);

@@ -42,8 +42,8 @@ export interface TcpServer {
   /** The bound port. */
   readonly port: number;
   /**
-   * Stops accepting; resolves once the listening socket is closed and, on `node:net`, every
-   * connection it accepted has closed too (close them meanwhile).
+   * Stops accepting; resolves once the listening socket is closed and, on `node:net` and
+   * `Bun.listen`, every connection it accepted has closed too (close them meanwhile).
    */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connectBunSocket } from "./bun_socket.ts";
 import { currentRuntime } from "./env.ts";
@@ -126,5 +127,27 @@ test(
     client.destroy();
     // A new connection is refused once closed.
     await assert.rejects(connectBunClient(server.port));
+  },
+);
+
+test(
+  "on Bun, a server connection's destroy() ends with a FIN, after what was written, as node:net's does",
+  { skip: currentRuntime() === "bun" ? false : "Bun only" },
+  async () => {
+    const server = await listenTcp({ host: "127.0.0.1", port: 0 }, (s) => {
+      s.setHandlers({ data() {}, end() {}, error() {}, drain() {}, close() {} });
+      s.write(new Uint8Array(100).fill(65));
+      s.destroy();
+    });
+    const result = await new Promise<string>((resolve) => {
+      const c = net.connect({ port: server.port, host: "127.0.0.1" });
+      let n = 0;
+      let error = "";
+      c.on("data", (d: Uint8Array) => (n += d.length));
+      c.on("error", (e: NodeJS.ErrnoException) => (error = e.code ?? "error"));
+      c.on("close", () => resolve(`${n} bytes, ${error || "FIN"}`));
+    });
+    assert.equal(result, "100 bytes, FIN", "not a reset");
+    await server.close();
   },
 );
