@@ -520,6 +520,29 @@ export function totalLength(parts: readonly Uint8Array[]): number {
   return n;
 }
 
+/**
+ * Where in a fresh buffer to start, 0–15 bytes in, so that `source` copied to offset `at`
+ * lands at an address congruent to its own mod 16; 0 for a source under 1 KiB. Bun copies
+ * a large buffer up to ten times slower when the destination lies 1–15 bytes past the
+ * source modulo 4 KiB (`TypedArray.prototype.set`, measured on Bun 1.4 with page-aligned
+ * buffers: 32 KiB in 9.5–15 µs against 0.7–1.0; V8 copies at full speed either way), and
+ * congruent addresses never do.
+ *
+ * @example
+ * ```ts
+ * import { alignedLead } from "./wire.ts";
+ * const body = new Uint8Array(4096).subarray(3);
+ * const lead = alignedLead(body, 14);
+ * console.log((lead + 14) % 16 === body.byteOffset % 16); // true
+ * ```
+ */
+export function alignedLead(source: Uint8Array, at: number): number {
+  return source.length >= ALIGNED_COPY_MIN ? (source.byteOffset - at) & 15 : 0;
+}
+
+/** Copies shorter than this go wherever they land: the difference is too small. */
+const ALIGNED_COPY_MIN = 1024;
+
 /** Concatenates byte arrays. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(totalLength(parts));

@@ -91,17 +91,18 @@ function list(text: string | undefined): string[] {
   return (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** Every setting `--cipher` can name: the default ones, then those measured only on request. */
+const NAMEABLE_SETTINGS: readonly CipherSetting[] = [...CIPHER_SETTINGS, ...EXTRA_CIPHER_SETTINGS];
+
 function pickSettings(names: readonly string[]): CipherSetting[] {
   if (names.length === 0) return [...CIPHER_SETTINGS];
   return names.map((name) => {
-    const setting = [...CIPHER_SETTINGS, ...EXTRA_CIPHER_SETTINGS].find((s) =>
+    const setting = NAMEABLE_SETTINGS.find((s) =>
       s.short === name || s.cipher === name || s.cipher.startsWith(name)
     );
     if (setting === undefined) {
       throw new Error(
-        `Unknown cipher "${name}": choose from ${
-          [...CIPHER_SETTINGS, ...EXTRA_CIPHER_SETTINGS].map((s) => s.short).join(", ")
-        }`,
+        `Unknown cipher "${name}": choose from ${NAMEABLE_SETTINGS.map((s) => s.short).join(", ")}`,
       );
     }
     return setting;

@@ -16,7 +16,7 @@ import { DisconnectError, DisconnectReason } from "../errors.ts";
 import { INITIAL_RECEIVE_BUFFER, MAX_PACKET_LENGTH, MAX_PAYLOAD_LENGTH } from "../limits.ts";
 import type { RandomSource } from "../random.ts";
 import { markTransient } from "../transient_buffers.ts";
-import { concatBytes } from "../wire.ts";
+import { alignedLead, concatBytes } from "../wire.ts";
 
 /** Compresses one packet payload (with a sync flush). */
 export interface PayloadCompressor {
@@ -325,10 +325,8 @@ export class PacketSender {
     if (pad < 4) pad += block;
     const packetLen = 1 + payloadLen + pad;
     const detached = s !== null && s.sealDetached !== undefined && packetLen >= DETACH_MIN;
-    // Where the body lands is chosen to match its source's offset mod 16 (see COPY_ALIGN).
-    const lead = b && b.length >= ALIGN_MIN
-      ? (b.byteOffset - (5 + h.length)) & (COPY_ALIGN - 1)
-      : 0;
+    // The body lands where Bun copies it at full speed (see alignedLead).
+    const lead = b ? alignedLead(b, 5 + h.length) : 0;
     const buf = detached
       ? scratch(lead + 4 + packetLen).subarray(lead)
       : lead === 0
@@ -360,17 +358,6 @@ export class PacketSender {
     this.bytesSinceKex += 4 + packetLen + tagLen;
   }
 }
-
-/**
- * Bun copies a large body up to ten times slower when the destination lies 1–15 bytes
- * past the source modulo 4 KiB (`TypedArray.prototype.set`, measured on Bun 1.4 with
- * page-aligned buffers: 32 KiB in 9.5–15 µs against 0.7–1.0; the store and load streams
- * alias, a known cliff of some memmove strategies; V8 copies at full speed either way).
- * A body placed at an address congruent to its source's mod 16 never falls there.
- */
-const COPY_ALIGN = 16;
-/** Bodies shorter than this are copied wherever they land: the difference is too small. */
-const ALIGN_MIN = 1024;
 
 /**
  * Packets at least this long (packet_length) are sealed detached where the sealer can:

@@ -10,9 +10,9 @@ import {
   type SocketEvent,
   type SocketHandlers,
 } from "./socket.ts";
-import { isIP } from "node:net";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
+import { alignedLead } from "../../core/wire.ts";
 
 /** The parts of Bun's socket we use (declared here so other runtimes type-check this file). */
 interface BunSocket {
@@ -248,11 +248,12 @@ const HANDLERS: BunSocketHandlers = {
   // Plain Uint8Arrays, not Buffers: handlers keep bytes with slice(), which on a Buffer is a
   // view (of a buffer freed after the call, see onData).
   binaryType: "uint8array",
-  data: (s, d) => s.data!.onData(d),
-  drain: (s) => s.data!.onDrain(s),
-  end: (s) => s.data!.onEnd(),
-  close: (s, e) => s.data!.onClose(e),
-  error: (s, e) => s.data!.onError(e),
+  // A listener's socket refused in `open` has no adapter (see listenBunSocket).
+  data: (s, d) => s.data?.onData(d),
+  drain: (s) => s.data?.onDrain(s),
+  end: (s) => s.data?.onEnd(),
+  close: (s, e) => s.data?.onClose(e),
+  error: (s, e) => s.data?.onError(e),
 };
 
 /** Connects with `Bun.connect`. Bun's write may be partial: the rest waits for `drain`. */
@@ -291,18 +292,17 @@ export async function connectBunSocket(
 }
 
 /**
- * The chunks joined, with the largest placed at an address congruent to its own mod 16:
- * Bun copies up to ten times slower where the destination lies 1–15 bytes past the source
- * modulo 4 KiB (see `COPY_ALIGN` in core/transport/packet.ts), and a batch is mostly one
- * or two large sealed packets.
+ * The chunks joined, with the largest placed where Bun copies it at full speed
+ * (`alignedLead` in core/wire.ts): a batch is mostly one or two large sealed packets.
  */
 export function concatAligned(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0, largest = 0, at = 0, offset = 0;
+  let total = 0, at = 0;
+  let largest: Uint8Array | undefined;
   for (const c of chunks) {
-    if (c.length > largest) largest = c.length, at = total, offset = c.byteOffset;
+    if (c.length > (largest?.length ?? 0)) largest = c, at = total;
     total += c.length;
   }
-  const lead = largest >= 1024 ? (offset - at) & 15 : 0;
+  const lead = largest ? alignedLead(largest, at) : 0;
   const out = new Uint8Array(lead + total).subarray(lead);
   let o = 0;
   for (const c of chunks) {
@@ -324,9 +324,9 @@ export interface BunTcpServer {
  * Listens with `Bun.listen`, Bun's native server socket: each accepted connection gets the
  * same adapter as `Bun.connect`'s. Bun's `node:net` server costs a fifth of a bulk-sending
  * server's main thread in its write path alone (`writeBuffered`: OpenSSH's `sftp` getting
- * 256 MiB from `listen()` on Bun). Fails with `node:net`'s codes: EADDRINUSE naming the
- * address, a bad port as a RangeError with code ERR_SOCKET_BAD_PORT (an empty `host`, which
- * `node:net` takes for every interface, is refused).
+ * 256 MiB from `listen()` on Bun). Throws Bun's own errors (`listenTcp` gives them
+ * `node:net`'s form); an empty `host`, which `node:net` takes for every interface, is
+ * refused.
  *
  * @example
  * ```ts ignore
@@ -341,20 +341,12 @@ export function listenBunSocket(
 ): BunTcpServer {
   const bun = bunApi();
   if (!bun) throw new Error("Bun.listen is not available in this runtime");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw Object.assign(
-      new RangeError(`options.port should be >= 0 and < 65536. Received ${port}.`),
-      { code: "ERR_SOCKET_BAD_PORT" },
-    );
-  }
   let open = 0;
   let stopped = false;
   let allClosed: (() => void) | undefined;
   const closedAll = new Promise<void>((r) => (allClosed = r));
-  // Bun's handlers run for every socket it accepted, including one refused in `open`
-  // (which has no adapter): each looks its adapter up first.
   const handlers: BunSocketHandlers = {
-    binaryType: "uint8array",
+    ...HANDLERS,
     open(s) {
       if (stopped) {
         s.terminate(); // accepted as the listener stopped: refused, as node:net's close does
@@ -367,10 +359,6 @@ export function listenBunSocket(
       socket.connected(s);
       accepted(socket);
     },
-    data: (s, d) => s.data?.onData(d),
-    drain: (s) => s.data?.onDrain(s),
-    end: (s) => s.data?.onEnd(),
-    error: (s, e) => s.data?.onError(e),
     close(s, e) {
       const socket = s.data;
       if (socket === undefined) return;
@@ -379,20 +367,7 @@ export function listenBunSocket(
       if (--open === 0 && stopped) allClosed!();
     },
   };
-  let listener: BunListener;
-  try {
-    listener = bun.listen({ hostname: host, port, allowHalfOpen: true, socket: handlers });
-  } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    // Bun gives a failed name lookup no code ("Failed to listen at <host>").
-    const code = (err as { code?: string }).code ?? (isIP(host) === 0 ? "ENOTFOUND" : undefined);
-    const message = code === "EADDRINUSE"
-      ? `listen EADDRINUSE: address already in use ${host}:${port}`
-      : code === "ENOTFOUND"
-      ? `getaddrinfo ENOTFOUND ${host}`
-      : `listen ${code ?? "failed"}: ${err.message} ${host}:${port}`;
-    throw Object.assign(new Error(message, { cause: err }), code ? { code } : {});
-  }
+  const listener = bun.listen({ hostname: host, port, allowHalfOpen: true, socket: handlers });
   return {
     port: listener.port,
     close() {

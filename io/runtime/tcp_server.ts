@@ -73,7 +73,7 @@ const ACCEPT_RETRY_MS = 100;
  * await server.close();
  * ```
  */
-export function listenTcp(
+export async function listenTcp(
   options: TcpServerOptions,
   accepted: (socket: ByteSocket) => void,
   acceptError: (e: Error) => void = () => {},
@@ -83,16 +83,52 @@ export function listenTcp(
     options.reusePort !== undefined;
   const deno = denoApi() as DenoListen | undefined;
   if (deno && !nodeOnly && tcpAdapterName() === "deno") {
-    return Promise.resolve(listenDeno(deno, options, accepted, acceptError));
+    return listenDeno(deno, options, accepted, acceptError);
   }
   if (bunApi() && !nodeOnly && tcpAdapterName() === "bun") {
+    const { host, port } = options;
+    checkPort(port);
     try {
-      return Promise.resolve(listenBunSocket(options.host, options.port, accepted));
+      return listenBunSocket(host, port, accepted);
     } catch (e) {
-      return Promise.reject(e);
+      const err = e instanceof Error ? e : new Error(String(e));
+      // Bun gives a failed name lookup no code ("Failed to listen at <host>"), and no
+      // more than that for an address in use.
+      const code = (err as { code?: string }).code ??
+        (net.isIP(host) === 0 ? "ENOTFOUND" : undefined);
+      const detail = code === "EADDRINUSE" ? "address already in use" : err.message;
+      throw nodeListenError(err, code, detail, host, port);
     }
   }
   return listenNode(options, accepted, acceptError);
+}
+
+/** A bad port fails as `node:net` fails it: a RangeError with code ERR_SOCKET_BAD_PORT. */
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw Object.assign(
+      new RangeError(`options.port should be >= 0 and < 65536. Received ${port}.`),
+      { code: "ERR_SOCKET_BAD_PORT" },
+    );
+  }
+}
+
+/**
+ * A runtime's listen failure as `node:net` reports it: Node's code, and the address named
+ * ("listen EADDRINUSE: … 127.0.0.1:22", "getaddrinfo ENOTFOUND name"), so a caller's checks
+ * of `e.code` and the message work the same on every runtime.
+ */
+function nodeListenError(
+  cause: Error,
+  code: string | undefined,
+  detail: string,
+  host: string,
+  port: number,
+): Error {
+  const message = code === "ENOTFOUND"
+    ? `getaddrinfo ENOTFOUND ${host}`
+    : `listen ${code ?? "failed"}: ${detail} ${host}:${port}`;
+  return Object.assign(new Error(message, { cause }), code ? { code } : {});
 }
 
 /**
@@ -156,30 +192,17 @@ const DENO_ERROR_CODES: Record<string, string> = {
   NotFound: "ENOTFOUND",
 };
 
-/**
- * `Deno.listen`, failing as `node:net` does: a bad port is a RangeError with code
- * ERR_SOCKET_BAD_PORT, and other failures carry Node's code and name the address
- * ("listen EADDRINUSE: Address already in use 127.0.0.1:22"), so a caller's checks of
- * `e.code` work the same on every runtime.
- */
+/** `Deno.listen`, failing as `node:net` does (see {@link checkPort}, {@link nodeListenError}). */
 function denoListen(deno: DenoListen, options: TcpServerOptions): DenoListener {
   const { host, port } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw Object.assign(
-      new RangeError(`options.port should be >= 0 and < 65536. Received ${port}.`),
-      { code: "ERR_SOCKET_BAD_PORT" },
-    );
-  }
+  checkPort(port);
   try {
     return deno.listen({ hostname: host, port, transport: "tcp" });
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const code = (err as { code?: string }).code ?? DENO_ERROR_CODES[err.name] ??
       (/lookup address/.test(err.message) ? "ENOTFOUND" : undefined);
-    const message = code === "ENOTFOUND"
-      ? `getaddrinfo ENOTFOUND ${host}`
-      : `listen ${code ?? "failed"}: ${err.message} ${host}:${port}`;
-    throw Object.assign(new Error(message, { cause: err }), code ? { code } : {});
+    throw nodeListenError(err, code, err.message, host, port);
   }
 }
 
