@@ -73,6 +73,9 @@ const ACCEPT_RETRY_MS = 100;
  * await server.close();
  * ```
  */
+// Async so that a synchronous throw (a bad port, Bun's listen failure) reaches the caller
+// as a rejection, as node:net's failures do.
+// deno-lint-ignore require-await
 export async function listenTcp(
   options: TcpServerOptions,
   accepted: (socket: ByteSocket) => void,
