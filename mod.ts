@@ -179,7 +179,7 @@ export {
 // io/engine: channels as Web Streams.
 export { ChannelClosedError, ChannelOpenError } from "./io/engine/errors.ts";
 export type { ConsoleLike, Log, LogLevel, LogOptions } from "./io/engine/logger.ts";
-export { ChannelIO, type ChannelRequestHandler } from "./io/engine/channel.ts";
+export { ChannelIO, type ChannelRequestHandler, type ChannelSink } from "./io/engine/channel.ts";
 export {
   IncompleteReadError,
   ReadLimitError,

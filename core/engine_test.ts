@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ed25519Key, makePair, p256Key } from "./testing/fixtures.ts";
+import { ed25519Key, lcgBytes, makePair, p256Key } from "./testing/fixtures.ts";
 import { nodeRsaKey } from "./publickey/_test_util.ts";
 import { DEFAULT_KEX, INSECURE_KEX } from "./kex/registry.ts";
 import { DEFAULT_CIPHERS, DEFAULT_MACS } from "./crypto/registry.ts";
@@ -14,7 +14,8 @@ import type { ClientEvent } from "./client/client_connection.ts";
 import type { ServerEvent } from "./server/server_connection.ts";
 import type { EnginePair } from "./testing/pair.ts";
 import { Msg } from "./transport/messages.ts";
-import { SSHWriter } from "./wire.ts";
+import { concatBytes, SSHWriter } from "./wire.ts";
+import { isTransient } from "./transient_buffers.ts";
 
 function disconnectOf(events: readonly (ClientEvent | ServerEvent)[]): DisconnectError | undefined {
   for (const e of events) if (e.type === "disconnect") return e.error;
@@ -380,4 +381,82 @@ test("no common cipher gives NoCommonAlgorithmError listing both sides", () => {
   assert.equal(d.kind, "cipher (client to server)");
   assert.deepEqual(d.ours, ["aes128-ctr"]);
   assert.deepEqual(d.theirs, ["aes256-gcm@openssh.com"]);
+});
+
+test("borrowChannelData: data decrypted in place is lent until the next receiveData; events still queued then get their own copies; decompressed data is never lent", () => {
+  for (const compression of ["none", "zlib@openssh.com"]) {
+    const pair = makePair({
+      password: "secret",
+      client: { borrowChannelData: true },
+      // An opener that decrypts in place (no node:crypto detached output in the noble suite).
+      clientAlgorithms: {
+        cipher: ["aes128-ctr"],
+        mac: ["hmac-sha2-256"],
+        compression: [compression],
+      },
+      serverAlgorithms: { compression: [compression] },
+    });
+    pair.run();
+    authed(pair);
+    const c = pair.client.openChannel("session");
+    pair.run();
+    const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
+    assert.ok(open && open.type === "channelOpenRequest");
+    pair.server.acceptChannel(open.channelId);
+    pair.run();
+    const clientData = () => {
+      const out: { data: Uint8Array; borrowed: boolean }[] = [];
+      for (let e; (e = pair.client.pollEvent()) !== undefined;) {
+        if (e.type !== "channelData") continue;
+        out.push({ data: e.data.slice(), borrowed: e.borrowed === true });
+        assert.equal(isTransient(e.data), e.borrowed !== true, "lent data is never transient");
+      }
+      return out;
+    };
+    const serverSends = (data: Uint8Array) => {
+      assert.equal(pair.server.sendData(open.channelId, data), data.length);
+      return concatBytes(...pair.server.takeOutgoing());
+    };
+    // A large packet first, so the client's receive buffer grows and is reused from now on.
+    const big = lcgBytes(20_000, 3);
+    pair.client.receiveData(serverSends(big));
+    const first = clientData();
+    assert.deepEqual(first.map((d) => d.borrowed), [compression === "none"]);
+    assert.deepEqual(first[0]!.data, big);
+    pair.client.consume(c, big.length);
+    pair.run();
+
+    const one = lcgBytes(1000, 1);
+    const two = lcgBytes(1000, 2);
+    const bytesOne = serverSends(one);
+    const bytesTwo = serverSends(two);
+    pair.client.receiveData(bytesOne);
+    // Not polled before the next bytes: the receive buffer is overwritten under it.
+    const [queued] = (() => {
+      const held: (ClientEvent & { type: "channelData" })[] = [];
+      for (let e; (e = pair.client.pollEvent()) !== undefined;) {
+        if (e.type === "channelData") held.push(e);
+      }
+      return held;
+    })();
+    assert.ok(queued);
+    assert.equal(queued.borrowed, compression === "none");
+    assert.deepEqual(queued.data, one, "lent data is intact while it is handled");
+    pair.client.receiveData(bytesTwo);
+    // Polled: the lend ended with the next receiveData (the receive buffer is reused).
+    const polledThenOverwritten = queued.data;
+    const second = clientData();
+    assert.deepEqual(second.map((d) => d.data), [two]);
+    // Now bytes arrive while an event still waits in the queue.
+    const three = lcgBytes(1000, 4);
+    const four = lcgBytes(1000, 5);
+    pair.client.receiveData(serverSends(three));
+    pair.client.receiveData(serverSends(four));
+    const both = clientData();
+    assert.deepEqual(both.map((d) => d.data), [three, four], "queued data was copied first");
+    assert.deepEqual(both.map((d) => d.borrowed), [false, compression === "none"]);
+    if (compression === "none") {
+      assert.notDeepEqual(polledThenOverwritten, one, "the lent view was reused, as documented");
+    }
+  }
 });

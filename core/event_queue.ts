@@ -41,6 +41,11 @@ export class EventQueue<E> {
     return e;
   }
 
+  /** Calls `fn` with each event waiting, oldest first (they stay queued). */
+  forEach(fn: (e: E) => void): void {
+    for (let i = this.#head; i < this.#items.length; i++) fn(this.#items[i]!);
+  }
+
   /** Events waiting. */
   get size(): number {
     return this.#items.length - this.#head;

@@ -258,11 +258,14 @@ export class SFTPClientEngine {
 
   /**
    * Feeds bytes from the server. Never throws on bad input: a malformed or
-   * oversized packet queues a `closed` event and stops the engine.
+   * oversized packet queues a `closed` event and stops the engine. `borrowed`:
+   * `data` is only lent (it may change once this returns), so what the engine
+   * keeps of it is copied now; otherwise the engine may keep views of it.
    */
-  receiveData(data: Uint8Array): void {
+  receiveData(data: Uint8Array, borrowed = false): void {
     if (this.#error) return;
-    this.#framer.push(data);
+    if (borrowed) this.#framer.pushBorrowed(data);
+    else this.#framer.push(data);
     try {
       for (let p; (p = this.#framer.next());) {
         this.#handlePacket(p);

@@ -15,10 +15,14 @@ export class FrameError extends Error {
   }
 }
 
+/** Packets of at most this many bytes that arrive lent are copied into a buffer of their own size. */
+const SMALL_PACKET = 8192;
+
 /**
  * Collects chunks and returns whole packet bodies. A body that lies inside
  * one chunk is returned as a view of it (no copy); one that spans chunks is
- * copied once.
+ * copied once. A lent chunk ({@link PacketFramer.pushBorrowed}) is copied from
+ * at once, each byte once, into the packet bodies it carries.
  *
  * @example
  * ```ts
@@ -39,6 +43,17 @@ export class PacketFramer {
   /** Whether a packet returned as a view of `#chunks[0]` (no copy) may still be in use. */
   #headViewed = false;
   readonly #release: ((chunk: Uint8Array) => void) | undefined;
+  // Lent input (pushBorrowed): bodies assembled as the bytes arrive.
+  /** Whole bodies assembled from lent chunks, not yet returned. */
+  #complete: Uint8Array[] = [];
+  /** The body being filled, and how much of it is. */
+  #filling: Uint8Array | null = null;
+  #filled = 0;
+  /** A length field split across lent chunks. */
+  readonly #lengthBytes = new Uint8Array(4);
+  #lengthHave = 0;
+  /** A bad length read from lent input: `next()` throws once the bodies before it are taken. */
+  #badLength: number | undefined;
 
   /**
    * Accepts packets whose body is at most `maxLength` bytes. `allocate` gives
@@ -59,11 +74,12 @@ export class PacketFramer {
 
   /** Bytes held that do not yet form a whole packet. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + this.#lengthHave + (this.#filling ? 4 + this.#filled : 0);
   }
 
   /** Whether {@link next} would return a packet (or throw on a bad length). */
   get ready(): boolean {
+    if (this.#complete.length > 0 || this.#badLength !== undefined) return true;
     if (this.#buffered < 4) return false;
     const len = this.#peekLength();
     return len === 0 || len > this.#max || this.#buffered >= 4 + len;
@@ -72,21 +88,74 @@ export class PacketFramer {
   /** Adds bytes from the stream (kept by reference until consumed). */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    if (this.#lending) {
+      this.pushBorrowed(chunk); // after lent input: keep to its path, in order
+      return;
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
   }
 
+  /**
+   * Adds bytes that are only lent: `chunk` may change once this returns, so its bytes are
+   * copied now, each once, into the bodies they belong to (a buffer from `allocate` for a
+   * large body, allocated whole when its length arrives: at most `maxLength` bytes). For a
+   * consumer whose input is a view of someone else's buffer (a channel's lent data).
+   */
+  pushBorrowed(chunk: Uint8Array): void {
+    if (this.#chunks.length > 0) {
+      this.push(chunk.slice()); // chunks held by reference come first
+      return;
+    }
+    const n = chunk.length;
+    let off = 0;
+    while (off < n && this.#badLength === undefined) {
+      const body = this.#filling;
+      if (body !== null) {
+        const k = Math.min(body.length - this.#filled, n - off);
+        body.set(chunk.subarray(off, off + k), this.#filled);
+        this.#filled += k;
+        off += k;
+        if (this.#filled === body.length) {
+          this.#complete.push(body);
+          this.#filling = null;
+        }
+        continue;
+      }
+      let len: number;
+      if (this.#lengthHave === 0 && n - off >= 4) {
+        len = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) |
+          chunk[off + 3]!) >>> 0;
+        off += 4;
+      } else {
+        const b = this.#lengthBytes;
+        while (this.#lengthHave < 4 && off < n) b[this.#lengthHave++] = chunk[off++]!;
+        if (this.#lengthHave < 4) break;
+        this.#lengthHave = 0;
+        len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      }
+      if (len === 0 || len > this.#max) {
+        this.#badLength = len;
+        break;
+      }
+      this.#filling = len <= SMALL_PACKET ? new Uint8Array(len) : this.#alloc(len);
+      this.#filled = 0;
+    }
+  }
+
+  /** Whether lent input is being framed (its bodies, a split length, or a bad one, pending). */
+  get #lending(): boolean {
+    return this.#complete.length > 0 || this.#filling !== null || this.#lengthHave > 0 ||
+      this.#badLength !== undefined;
+  }
+
   /** The next whole packet body, or undefined; throws {@link FrameError} on a bad length. */
   next(): Uint8Array | undefined {
+    if (this.#complete.length > 0) return this.#complete.shift();
+    if (this.#badLength !== undefined) throw lengthError(this.#badLength, this.#max);
     if (this.#buffered < 4) return undefined;
     const len = this.#peekLength();
-    if (len === 0 || len > this.#max) {
-      throw new FrameError(
-        len === 0
-          ? "Peer sent an empty SFTP packet"
-          : `Peer sent a ${len}-byte SFTP packet; the limit is ${this.#max}`,
-      );
-    }
+    if (len === 0 || len > this.#max) throw lengthError(len, this.#max);
     if (this.#buffered < 4 + len) return undefined;
     this.#skip(4);
     return this.#take(len);
@@ -146,4 +215,12 @@ export class PacketFramer {
     }
     return out;
   }
+}
+
+function lengthError(len: number, max: number): FrameError {
+  return new FrameError(
+    len === 0
+      ? "Peer sent an empty SFTP packet"
+      : `Peer sent a ${len}-byte SFTP packet; the limit is ${max}`,
+  );
 }

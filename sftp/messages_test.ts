@@ -313,3 +313,118 @@ test("paths and names that are not UTF-8 cross the codec as the same bytes, both
   const stat = join(encodeRequest(9, { type: "stat", path: back.entries[0]!.filename }));
   assert.deepEqual(stat.subarray(13), h(0x63, 0x61, 0x66, 0xe9));
 });
+
+/** A stream of SFTP packets with bodies of the given lengths (body bytes from the seed). */
+function packetStream(
+  lengths: readonly number[],
+  seed: number,
+): { stream: Uint8Array; bodies: Uint8Array[] } {
+  const bodies = lengths.map((n, i) => {
+    const b = new Uint8Array(n);
+    for (let j = 0; j < n; j++) b[j] = (seed * 31 + i * 7 + j * 13) & 0xff;
+    return b;
+  });
+  const parts: Uint8Array[] = [];
+  for (const b of bodies) {
+    parts.push(
+      h(b.length >>> 24, (b.length >>> 16) & 0xff, (b.length >>> 8) & 0xff, b.length & 0xff),
+    );
+    parts.push(b);
+  }
+  return { stream: join(parts), bodies };
+}
+
+test("PacketFramer.pushBorrowed copies each lent chunk at once, in any chunking, into bodies of their own", () => {
+  const { stream, bodies } = packetStream([1, 3, 20_000, 5, 9000, 8192, 8193, 2], 1);
+  let seed = 5;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return 1 + (seed >>> 8) % n;
+  };
+  for (const maxChunk of [1, 3, 4, 5, 100, 4096, 40_000, stream.length]) {
+    const allocated: number[] = [];
+    const f = new PacketFramer(32_000, (n) => {
+      allocated.push(n);
+      return new Uint8Array(n);
+    });
+    // One lent buffer, overwritten before every push (as a receive buffer is).
+    const lent = new Uint8Array(maxChunk);
+    const got: Uint8Array[] = [];
+    for (let off = 0; off < stream.length;) {
+      const n = Math.min(rand(maxChunk), stream.length - off);
+      lent.set(stream.subarray(off, off + n));
+      f.pushBorrowed(lent.subarray(0, n));
+      lent.fill(0xee);
+      off += n;
+      for (let p; (p = f.next());) got.push(p);
+    }
+    assert.equal(got.length, bodies.length, `chunks up to ${maxChunk}`);
+    got.forEach((g, i) => assert.deepEqual(g, bodies[i], `body ${i}, chunks up to ${maxChunk}`));
+    assert.equal(f.buffered, 0);
+    // Only bodies above 8 KiB come from `allocate` (a small reply does not take a pooled buffer).
+    assert.deepEqual(allocated, [20_000, 9000, 8193]);
+  }
+});
+
+test("PacketFramer.pushBorrowed refuses a bad length after the bodies before it, and keeps order with push()", () => {
+  const f = new PacketFramer(16);
+  f.pushBorrowed(h(0, 0, 0, 1, 7, 0, 0));
+  assert.equal(f.buffered, 2);
+  // Owned input after lent input waiting for its length goes the same way, in order.
+  f.push(h(0, 2, 8, 9));
+  assert.deepEqual(f.next(), h(7));
+  assert.deepEqual(f.next(), h(8, 9));
+  assert.equal(f.next(), undefined);
+  f.pushBorrowed(h(0, 0, 0, 1, 5, 0, 0, 0, 17, 1, 2, 3));
+  assert.equal(f.ready, true);
+  assert.deepEqual(f.next(), h(5));
+  assert.throws(() => f.next(), /17-byte SFTP packet; the limit is 16/);
+  const empty = new PacketFramer(16);
+  empty.pushBorrowed(h(0, 0));
+  empty.pushBorrowed(h(0, 0));
+  assert.throws(() => empty.next(), /empty/);
+  // Lent input after owned chunks still held is copied behind them.
+  const mixed = new PacketFramer(16);
+  mixed.push(h(0, 0, 0, 3, 1));
+  const lent = h(2, 3, 0, 0, 0, 1, 4);
+  mixed.pushBorrowed(lent);
+  lent.fill(0);
+  assert.deepEqual(mixed.next(), h(1, 2, 3));
+  assert.deepEqual(mixed.next(), h(4));
+});
+
+test("fuzz: pushBorrowed and push frame the same packets and fail the same way on any input", () => {
+  let seed = 99;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  for (let round = 0; round < 300; round++) {
+    const len = rnd(200);
+    const bytes = new Uint8Array(len);
+    for (let i = 0; i < len; i++) bytes[i] = rnd(4) === 0 ? rnd(256) : rnd(3) === 0 ? 0 : rnd(12);
+    const run = (lend: boolean) => {
+      const f = new PacketFramer(10);
+      const out: string[] = [];
+      try {
+        for (let off = 0; off < len;) {
+          const n = 1 + rnd(8);
+          const c = bytes.slice(off, off + n);
+          if (lend) {
+            f.pushBorrowed(c);
+            c.fill(0xaa);
+          } else f.push(c);
+          off += n;
+          for (let p; (p = f.next());) out.push(Array.from(p).join(","));
+        }
+      } catch (e) {
+        out.push(`error: ${(e as Error).message}`);
+      }
+      return out;
+    };
+    const s = seed;
+    const owned = run(false);
+    seed = s; // the same chunking
+    assert.deepEqual(run(true), owned, `round ${round}`);
+  }
+});

@@ -118,6 +118,13 @@ export class ConnectionLayer {
   /** The last wait epoch `ackNudgeDue` settled (nudged, or found nothing awaited). */
   #nudgedEpoch = 0;
 
+  /**
+   * Lend channel data that is a view of the transport's receive buffer (valid until the
+   * transport is next given bytes) instead of copying it: `channelData` events then say
+   * `borrowed`. For a consumer that copies anyway (a BYOB read, the SFTP framer).
+   */
+  borrowData = false;
+
   /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
   constructor(
     send: SendMessage,
@@ -438,9 +445,11 @@ export class ConnectionLayer {
   /**
    * Handles a connection-protocol message (80..127). Throws DisconnectError/WireError on bad
    * input. `owned`: the payload is a buffer of its own that events may keep (channel data is
-   * then handed on without a copy); otherwise it is a view the transport reuses.
+   * then handed on without a copy); otherwise it is a view the transport reuses. `stable`:
+   * such a view stays as it is until the transport is next given bytes, so channel data may
+   * be lent as it is (see {@link borrowData}).
    */
-  handleMessage(type: number, payload: Uint8Array, owned = false): boolean {
+  handleMessage(type: number, payload: Uint8Array, owned = false, stable = false): boolean {
     const r = new SSHReader(payload, 1);
     switch (type) {
       case Msg.GLOBAL_REQUEST: {
@@ -561,10 +570,12 @@ export class ConnectionLayer {
         ch.localWindow -= data.length;
         if (!deliversToApplication(ch.local)) return true;
         // At most one copy between the socket buffer and the application: this one, unless
-        // the opener already produced a buffer of the packet's own (PacketOpener.openDetached).
-        const own = owned ? data : data.slice();
-        markTransient(own);
-        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: own });
+        // the opener already produced a buffer of the packet's own (PacketOpener.openDetached)
+        // or the data is lent to a consumer that copies what it keeps (borrowData).
+        const borrowed = !owned && stable && this.borrowData;
+        const out = owned || borrowed ? data : data.slice();
+        if (!borrowed) markTransient(out);
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: out, borrowed });
         return true;
       }
       case Msg.CHANNEL_EOF: {

@@ -49,6 +49,13 @@ export interface ChannelDataEvent {
   readonly stream: number;
   /** The bytes received. */
   readonly data: Uint8Array;
+  /**
+   * True when `data` is a view of the engine's receive buffer, lent for the handling of this
+   * event only: it stays valid until the engine is next given bytes (`receiveData`), and a
+   * consumer copies what it keeps. Only with the engine option `borrowChannelData`; otherwise
+   * (and when false) `data` is a buffer of its own that the consumer may keep.
+   */
+  readonly borrowed?: boolean;
 }
 
 /** The peer sent EOF. */

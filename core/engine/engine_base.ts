@@ -16,6 +16,7 @@ import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
 import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 import { EventQueue } from "../event_queue.ts";
+import { markTransient } from "../transient_buffers.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
 import {
   AUTH_FIRST,
@@ -58,6 +59,15 @@ export interface EngineOptions {
   readonly keepaliveCountMax?: number;
   /** Most channels open at once. */
   readonly maxChannels?: number;
+  /**
+   * Lend channel data instead of copying it where the packet was decrypted in place: a
+   * `channelData` event then says `borrowed`, and its `data` (a view of the receive
+   * buffer) is valid until the next `receiveData` call; the consumer copies what it keeps.
+   * Events still queued when `receiveData` is called get their own copies first. Saves a
+   * copy and an allocation per packet for a consumer that copies anyway (a BYOB read, a
+   * framer). Default false: every `channelData` event's data is the consumer's to keep.
+   */
+  readonly borrowChannelData?: boolean;
 }
 
 /** The events every engine raises, whatever its role. */
@@ -146,6 +156,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
       (e) => this.#onConnectionEvent(e),
       options.maxChannels,
     );
+    this.#conn.borrowData = options.borrowChannelData === true;
   }
 
   // ---- hooks for the roles ----
@@ -221,6 +232,8 @@ export abstract class EngineBase<E extends { readonly type: string }> {
 
   /** Feeds bytes read from the peer. Never throws for bad peer input. */
   receiveData(data: Uint8Array): void {
+    // The new bytes may overwrite what lent data still waiting in the queue points at.
+    if (this.#conn.borrowData && this.#events.size > 0) this.#events.forEach(ownChannelData);
     if (data.length) this.#keepalive.onReceive();
     const t = this.#transport;
     const written = t.packetsWritten;
@@ -438,10 +451,23 @@ export abstract class EngineBase<E extends { readonly type: string }> {
         );
       }
       this.#connMessages++;
-      const owned = this.#transport.payloadOwned;
-      if (!this.#conn.handleMessage(type, payload, owned)) this.#transport.sendUnimplemented();
+      const t = this.#transport;
+      if (!this.#conn.handleMessage(type, payload, t.payloadOwned, t.payloadStable)) {
+        t.sendUnimplemented();
+      }
       return;
     }
     this.#transport.sendUnimplemented();
   }
+}
+
+/** Gives a queued `channelData` event whose data is lent a copy of its own. */
+function ownChannelData(e: { readonly type: string }): void {
+  if (e.type !== "channelData") return;
+  // The event was made by this engine's connection layer: giving it its own copy is ours to do.
+  const d = e as { readonly type: string } & { data: Uint8Array; borrowed?: boolean };
+  if (!d.borrowed) return;
+  d.data = d.data.slice();
+  d.borrowed = false;
+  markTransient(d.data);
 }

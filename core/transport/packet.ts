@@ -78,6 +78,12 @@ export class PacketReceiver {
    * buffer, overwritten by later packets, and whatever outlives the call must be copied.
    */
   payloadOwned = false;
+  /**
+   * Whether the payload `next()` last returned, when not owned, is a view of the receive
+   * buffer that stays as it is until the next `push` (not a decompressor's output, which
+   * the next packet may overwrite).
+   */
+  payloadStable = false;
   /** Packets and bytes received since the last key change, for rekey limits. */
   packetsSinceKex = 0;
   bytesSinceKex = 0;
@@ -209,6 +215,7 @@ export class PacketReceiver {
     const payload = body ? body.subarray(1, len - padding) : packet.subarray(5, 4 + len - padding);
     if (payload.length === 0) throw packetError("ERR_PADDING", "Packet has an empty payload");
     this.payloadOwned = body !== null && !this.#decompressor;
+    this.payloadStable = body === null && !this.#decompressor;
     if (this.#decompressor) {
       let inflated: Uint8Array;
       try {

@@ -309,6 +309,14 @@ export class Transport {
     return this.#packetsWritten;
   }
 
+  /**
+   * Whether the payload being handled, when not owned, stays as it is until the transport
+   * is next given bytes (see PacketReceiver.payloadStable).
+   */
+  get payloadStable(): boolean {
+    return this.#receiver.payloadStable;
+  }
+
   /** Sequence number of the packet being handled (for UNIMPLEMENTED replies). */
   get currentSequence(): number {
     return this.#currentSeq;

@@ -51,6 +51,8 @@ export function clientEngineOptions(
     keyboardInteractive: options.password !== undefined || options.kbdintResponses !== undefined,
     suite: defaultSuite(),
     algorithms,
+    // ChannelIO copies lent data where it keeps it (see ChannelIO's #deliver).
+    borrowChannelData: true,
     ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
     ...(options.random ? { random: options.random } : {}),
     ...(options.clientVersion !== undefined ? { softwareVersion: options.clientVersion } : {}),

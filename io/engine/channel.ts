@@ -27,6 +27,13 @@ export async function readOwned<T extends Uint8Array>(
   return r;
 }
 
+/**
+ * Takes a stream's data as it arrives ({@link ChannelIO.setSink}). `lent`: `data` is a view
+ * of the connection's receive buffer, valid only during the call; otherwise it is the
+ * sink's to keep (a transient buffer: free it with `releaseTransient` once copied whole).
+ */
+export type ChannelSink = (data: Uint8Array, lent: boolean) => void;
+
 /** The engine operations a channel needs (both client and server engines have them). */
 export interface ChannelEngine {
   sendData(channelId: number, data: Uint8Array, stream?: number): number;
@@ -91,6 +98,7 @@ export class ChannelIO {
   readonly #filled: number[] = [];
   #fillFlushQueued = false;
   readonly #streams: ReadableStream<Uint8Array<ArrayBuffer>>[] = [];
+  readonly #sinks: (ChannelSink | undefined)[] = [];
   #writeWaiters: (() => void)[] = [];
   #writeTail: Promise<void> = Promise.resolve();
   #writesQueued = 0;
@@ -148,6 +156,18 @@ export class ChannelIO {
     return s;
   }
 
+  /**
+   * Hands stream `stream`'s data to `sink` as it arrives instead of queueing it for the
+   * stream's reader, and reopens the window at once: for a consumer inside the library that
+   * copies what it keeps and bounds what it holds itself (the SFTP client, whose replies are
+   * bounded by its requests in flight). The readable still reports the end: EOF, close and
+   * the connection's failure. Set it before any data can arrive.
+   */
+  setSink(stream: number, sink: ChannelSink): void {
+    if (!this.#streams[stream]) throw new RangeError(`Channel has no stream ${stream}`);
+    this.#sinks[stream] = sink;
+  }
+
   /** Whether the channel is closed. */
   get closed(): boolean {
     return this.#closed;
@@ -201,7 +221,8 @@ export class ChannelIO {
    * where answering costs a copy of the reader's whole buffer (Bun). What does not fit is
    * enqueued, which moves the buffer into the stream, so only a buffer this channel owns
    * (a `channelData` event's, marked transient by the connection layer) goes in as it is,
-   * anything else as a copy.
+   * anything else as a copy: data the engine only lent (a view of its receive buffer, not
+   * transient) is copied here, once, into the reader's buffer or the queued chunk.
    */
   #deliver(stream: number, c: ReadableByteStreamController, data: Uint8Array): void {
     if (data.length === 0) return; // a byte stream refuses empty chunks; there is nothing to read
@@ -276,7 +297,11 @@ export class ChannelIO {
           return;
         }
         this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
-        if (c) {
+        const sink = this.#sinks[e.stream];
+        if (sink && c) {
+          sink(e.data, e.borrowed === true);
+          this.#reportConsumed(e.stream);
+        } else if (c) {
           this.#deliver(e.stream, c, e.data);
           this.#reportConsumed(e.stream);
         } else {

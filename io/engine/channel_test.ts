@@ -242,3 +242,50 @@ test("close() fails the writes waiting for window at once, and later ones too", 
   await assert.rejects(waiting, ChannelClosedError);
   await assert.rejects(ch.write(new Uint8Array(1)), ChannelClosedError);
 });
+
+test("lent data (borrowed) is copied into the queue and BYOB views, never moved or freed", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader();
+  const receiveBuffer = new Uint8Array(64).fill(5);
+  ch.handleEvent({
+    type: "channelData",
+    channelId: 1,
+    stream: 0,
+    data: receiveBuffer.subarray(10, 20),
+    borrowed: true,
+  });
+  assert.equal(receiveBuffer.byteLength, 64, "not transferred into the stream");
+  receiveBuffer.fill(0); // the engine reuses its buffer once the event was handled
+  const { value } = await reader.read();
+  assert.deepEqual([...value!], new Array(10).fill(5));
+  assert.equal(engine.consumed, 10);
+  // A BYOB read waiting: the bytes are copied into its view; the lent buffer stays as it is.
+  const byob = ch.readable(1).getReader({ mode: "byob" });
+  const read = byob.read(new Uint8Array(4));
+  const lent = Uint8Array.of(1, 2, 3, 4, 5, 6);
+  ch.handleEvent({ type: "channelData", channelId: 1, stream: 1, data: lent, borrowed: true });
+  assert.deepEqual([...(await read).value!], [1, 2, 3, 4]);
+  assert.deepEqual([...lent], [1, 2, 3, 4, 5, 6], "neither moved nor freed");
+  assert.deepEqual([...(await byob.read(new Uint8Array(4))).value!], [5, 6]);
+});
+
+test("setSink() hands each packet to the sink at once, says whether it is lent, and reopens the window", async () => {
+  const { engine, ch } = channel();
+  const got: [number[], boolean][] = [];
+  ch.setSink(0, (d, lent) => got.push([[...d], lent]));
+  const reader = ch.readable(0).getReader();
+  ch.handleEvent({ type: "channelData", channelId: 1, stream: 0, data: packet([1, 2]) });
+  ch.handleEvent({
+    type: "channelData",
+    channelId: 1,
+    stream: 0,
+    data: Uint8Array.of(3),
+    borrowed: true,
+  });
+  assert.deepEqual(got, [[[1, 2], false], [[3], true]]);
+  assert.equal(engine.consumed, 3, "nothing waits in the stream: the window reopens at once");
+  // The readable still reports the end.
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  assert.equal((await reader.read()).done, true);
+  assert.throws(() => ch.setSink(5, () => {}), RangeError);
+});

@@ -125,6 +125,8 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
       },
       hostKeys: signers,
       serverSigAlgs: announced,
+      // ChannelIO copies lent data where it keeps it (see ChannelIO's #deliver).
+      borrowChannelData: true,
       ...opt("moduli", o.moduli),
       ...opt("random", o.random),
       ...opt("softwareVersion", o.serverVersion),

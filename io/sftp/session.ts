@@ -193,6 +193,12 @@ export class SFTPSession {
       release: releaseTransient,
     });
     const s = new SFTPSession(ch, engine, maxRequests, pool, conn.logger ?? Log.none);
+    // Replies go to the engine as the channel's data arrives: lent data is copied once, into
+    // the reply it belongs to. The readable (read by #read) reports the channel's end.
+    ch.setSink(0, (data, lent) => {
+      engine.receiveData(data, lent);
+      s.#drain();
+    });
     const onAbort = () => ch.close();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {

@@ -16,6 +16,10 @@ import type { FileAttributes } from "../../sftp/attrs.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
+import {
+  ClientConnection,
+  type ClientConnectionOptions,
+} from "../../core/client/client_connection.ts";
 import type { ListenOptions } from "../server/options.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 
@@ -568,5 +572,61 @@ test("listen({ sftp: { root } }) drops setuid bits unless allowOwnership says ot
     }
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
+  }
+});
+
+test("with a cipher that decrypts in place, replies are framed from lent channel data: transfers stay intact", async () => {
+  const backend = new MemoryBackend();
+  const big = pattern(3_000_000, 7);
+  backend.writeFile("/big.bin", big);
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (_u, p) => p === "pw",
+    sftp: { backend },
+  });
+  let lent = 0;
+  // The internal engine hook (ResolvedConnectOptions.engine) counts the lent data events.
+  const countLent = {
+    engine: (options: ClientConnectionOptions) => {
+      const engine = new ClientConnection(options);
+      const poll = engine.pollEvent.bind(engine);
+      engine.pollEvent = () => {
+        const e = poll();
+        if (e?.type === "channelData" && e.borrowed) lent++;
+        return e;
+      };
+      return engine;
+    },
+  };
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "alice",
+    password: "pw",
+    knownHosts: null,
+    clientKeys: [],
+    // AES-CTR with a MAC over the plaintext: every runtime opens these packets in place.
+    encryptionAlgs: ["aes128-ctr"],
+    macAlgs: ["hmac-sha2-256"],
+    ...countLent,
+  });
+  await using sftp = await conn.startSftp();
+  const dir = await tempDir();
+  try {
+    // Small replies interleaved with the bulk ones.
+    const [, got, stats] = await Promise.all([
+      sftp.get("/big.bin", join(dir, "big.bin")),
+      sftp.readFile("/big.bin"),
+      Promise.all(Array.from({ length: 20 }, () => sftp.stat("/big.bin"))),
+    ]);
+    sameBytes(got, big, "readFile");
+    sameBytes(new Uint8Array(await fsp.readFile(join(dir, "big.bin"))), big, "get");
+    assert.ok(stats.every((s) => s.size === big.length));
+    await sftp.put(join(dir, "big.bin"), "/up.bin");
+    sameBytes(backend.readFile("/up.bin"), big, "put");
+    assert.ok(lent > 40, `channel data was lent (${lent} packets)`);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 });
