@@ -17,9 +17,9 @@
  * MB/s = 10^6 bytes/s, median of `--runs`. Clients in this library and ssh2 are timed from
  * an open SFTP session to the end of the transfer; OpenSSH's `sftp` is one process per
  * transfer, timed whole, less the median time of a `sftp -b` that only runs `pwd` (its
- * handshake and session start). The cipher is AES-128-GCM, except for this library on Deno
- * (whose node:crypto AES-GCM is slow) and for the server on Deno: those rows use
- * chacha20-poly1305, and are compared with OpenSSH using the same cipher.
+ * handshake and session start). The cipher is AES-128-GCM for every row (on Deno through the
+ * system's libcrypto); a Deno without it (`SSH_LIBCRYPTO=0`) uses chacha20-poly1305, as
+ * `connect()` would choose, and is compared with OpenSSH using the same cipher.
  *
  * Our server is a long-lived process: it gets one untimed get and put first (its cold
  * figures are printed), since a fresh process's first transfers include the JIT's warm-up

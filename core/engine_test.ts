@@ -410,6 +410,7 @@ test("borrowChannelData: data decrypted in place is lent until the next receiveD
         if (e.type !== "channelData") continue;
         out.push({ data: e.data.slice(), borrowed: e.borrowed === true });
         assert.equal(isTransient(e.data), e.borrowed !== true, "lent data is never transient");
+        if (e.borrowed !== true) assert.ok(!("borrowed" in e), "an event's shape is as before");
       }
       return out;
     };
@@ -440,7 +441,7 @@ test("borrowChannelData: data decrypted in place is lent until the next receiveD
       return held;
     })();
     assert.ok(queued);
-    assert.equal(queued.borrowed, compression === "none");
+    assert.equal(queued.borrowed === true, compression === "none");
     assert.deepEqual(queued.data, one, "lent data is intact while it is handled");
     pair.client.receiveData(bytesTwo);
     // Polled: the lend ended with the next receiveData (the receive buffer is reused).

@@ -15,8 +15,12 @@ export class FrameError extends Error {
   }
 }
 
-/** Packets of at most this many bytes that arrive lent are copied into a buffer of their own size. */
-const SMALL_PACKET = 8192;
+/**
+ * Bodies of at most this many bytes that arrive lent are copied into a buffer of their own
+ * size; larger ones (bulk DATA replies) into one from `allocate` (a pool's, which is sized
+ * for a DATA reply: a listing of some KiB should not take one).
+ */
+const SMALL_PACKET = 64 * 1024;
 
 /**
  * Collects chunks and returns whole packet bodies. A body that lies inside
@@ -44,8 +48,9 @@ export class PacketFramer {
   #headViewed = false;
   readonly #release: ((chunk: Uint8Array) => void) | undefined;
   // Lent input (pushBorrowed): bodies assembled as the bytes arrive.
-  /** Whole bodies assembled from lent chunks, not yet returned. */
+  /** Whole bodies assembled from lent chunks, not yet returned, and their bytes. */
   #complete: Uint8Array[] = [];
+  #completeBytes = 0;
   /** The body being filled, and how much of it is. */
   #filling: Uint8Array | null = null;
   #filled = 0;
@@ -74,7 +79,8 @@ export class PacketFramer {
 
   /** Bytes held that do not yet form a whole packet. */
   get buffered(): number {
-    return this.#buffered + this.#lengthHave + (this.#filling ? 4 + this.#filled : 0);
+    return this.#buffered + this.#completeBytes + this.#lengthHave +
+      (this.#filling ? 4 + this.#filled : 0);
   }
 
   /** Whether {@link next} would return a packet (or throw on a bad length). */
@@ -90,6 +96,7 @@ export class PacketFramer {
     if (chunk.length === 0) return;
     if (this.#lending) {
       this.pushBorrowed(chunk); // after lent input: keep to its path, in order
+      this.#release?.(chunk); // copied whole
       return;
     }
     this.#chunks.push(chunk);
@@ -118,6 +125,7 @@ export class PacketFramer {
         off += k;
         if (this.#filled === body.length) {
           this.#complete.push(body);
+          this.#completeBytes += 4 + body.length;
           this.#filling = null;
         }
         continue;
@@ -151,7 +159,11 @@ export class PacketFramer {
 
   /** The next whole packet body, or undefined; throws {@link FrameError} on a bad length. */
   next(): Uint8Array | undefined {
-    if (this.#complete.length > 0) return this.#complete.shift();
+    const done = this.#complete.shift();
+    if (done) {
+      this.#completeBytes -= 4 + done.length;
+      return done;
+    }
     if (this.#badLength !== undefined) throw lengthError(this.#badLength, this.#max);
     if (this.#buffered < 4) return undefined;
     const len = this.#peekLength();

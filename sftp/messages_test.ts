@@ -335,7 +335,7 @@ function packetStream(
 }
 
 test("PacketFramer.pushBorrowed copies each lent chunk at once, in any chunking, into bodies of their own", () => {
-  const { stream, bodies } = packetStream([1, 3, 20_000, 5, 9000, 8192, 8193, 2], 1);
+  const { stream, bodies } = packetStream([1, 3, 70_000, 5, 9000, 65_536, 65_537, 2], 1);
   let seed = 5;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -343,7 +343,7 @@ test("PacketFramer.pushBorrowed copies each lent chunk at once, in any chunking,
   };
   for (const maxChunk of [1, 3, 4, 5, 100, 4096, 40_000, stream.length]) {
     const allocated: number[] = [];
-    const f = new PacketFramer(32_000, (n) => {
+    const f = new PacketFramer(100_000, (n) => {
       allocated.push(n);
       return new Uint8Array(n);
     });
@@ -361,22 +361,31 @@ test("PacketFramer.pushBorrowed copies each lent chunk at once, in any chunking,
     assert.equal(got.length, bodies.length, `chunks up to ${maxChunk}`);
     got.forEach((g, i) => assert.deepEqual(g, bodies[i], `body ${i}, chunks up to ${maxChunk}`));
     assert.equal(f.buffered, 0);
-    // Only bodies above 8 KiB come from `allocate` (a small reply does not take a pooled buffer).
-    assert.deepEqual(allocated, [20_000, 9000, 8193]);
+    // Only bodies above 64 KiB come from `allocate` (a small reply does not take a pooled buffer).
+    assert.deepEqual(allocated, [70_000, 65_537]);
   }
 });
 
 test("PacketFramer.pushBorrowed refuses a bad length after the bodies before it, and keeps order with push()", () => {
   const f = new PacketFramer(16);
   f.pushBorrowed(h(0, 0, 0, 1, 7, 0, 0));
-  assert.equal(f.buffered, 2);
-  // Owned input after lent input waiting for its length goes the same way, in order.
+  assert.equal(f.buffered, 7, "as push() counts: the whole packet not taken, and 2 bytes");
+  // Owned input after lent input waiting for its length goes the same way, in order, and is
+  // released once copied.
+  const released: Uint8Array[] = [];
+  const g = new PacketFramer(16, undefined, (c) => released.push(c));
+  g.pushBorrowed(h(0, 0));
+  const owned = h(0, 1, 6);
+  g.push(owned);
+  assert.deepEqual(released, [owned]);
+  assert.deepEqual(g.next(), h(6));
   f.push(h(0, 2, 8, 9));
   assert.deepEqual(f.next(), h(7));
   assert.deepEqual(f.next(), h(8, 9));
   assert.equal(f.next(), undefined);
   f.pushBorrowed(h(0, 0, 0, 1, 5, 0, 0, 0, 17, 1, 2, 3));
   assert.equal(f.ready, true);
+  assert.equal(f.buffered, 5, "a body not yet taken counts, with its length field");
   assert.deepEqual(f.next(), h(5));
   assert.throws(() => f.next(), /17-byte SFTP packet; the limit is 16/);
   const empty = new PacketFramer(16);

@@ -124,6 +124,8 @@ export class ConnectionLayer {
    * `borrowed`. For a consumer that copies anyway (a BYOB read, the SFTP framer).
    */
   borrowData = false;
+  /** `borrowed` events emitted since the owner last set this to 0 (see EngineBase). */
+  lentEvents = 0;
 
   /** Creates the layer; `send` goes to the transport, `emit` to the event queue. */
   constructor(
@@ -572,10 +574,14 @@ export class ConnectionLayer {
         // At most one copy between the socket buffer and the application: this one, unless
         // the opener already produced a buffer of the packet's own (PacketOpener.openDetached)
         // or the data is lent to a consumer that copies what it keeps (borrowData).
-        const borrowed = !owned && stable && this.borrowData;
-        const out = owned || borrowed ? data : data.slice();
-        if (!borrowed) markTransient(out);
-        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: out, borrowed });
+        if (!owned && stable && this.borrowData) {
+          this.lentEvents++;
+          this.#emit({ type: "channelData", channelId: ch.localId, stream, data, borrowed: true });
+          return true;
+        }
+        const out = owned ? data : data.slice();
+        markTransient(out);
+        this.#emit({ type: "channelData", channelId: ch.localId, stream, data: out });
         return true;
       }
       case Msg.CHANNEL_EOF: {

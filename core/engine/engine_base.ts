@@ -232,8 +232,12 @@ export abstract class EngineBase<E extends { readonly type: string }> {
 
   /** Feeds bytes read from the peer. Never throws for bad peer input. */
   receiveData(data: Uint8Array): void {
-    // The new bytes may overwrite what lent data still waiting in the queue points at.
-    if (this.#conn.borrowData && this.#events.size > 0) this.#events.forEach(ownChannelData);
+    // The new bytes may overwrite what lent data still waiting in the queue points at. (Once
+    // per batch of lent events: a caller that feeds many chunks before polling pays no more.)
+    if (this.#conn.lentEvents > 0) {
+      if (this.#events.size > 0) this.#events.forEach(ownChannelData);
+      this.#conn.lentEvents = 0;
+    }
     if (data.length) this.#keepalive.onReceive();
     const t = this.#transport;
     const written = t.packetsWritten;
@@ -468,6 +472,6 @@ function ownChannelData(e: { readonly type: string }): void {
   const d = e as { readonly type: string } & { data: Uint8Array; borrowed?: boolean };
   if (!d.borrowed) return;
   d.data = d.data.slice();
-  d.borrowed = false;
+  delete d.borrowed;
   markTransient(d.data);
 }

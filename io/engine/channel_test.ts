@@ -289,3 +289,15 @@ test("setSink() hands each packet to the sink at once, says whether it is lent, 
   assert.equal((await reader.read()).done, true);
   assert.throws(() => ch.setSink(5, () => {}), RangeError);
 });
+
+test("a sink that throws closes its channel, not the connection, and the window still reopens", () => {
+  const { engine, ch } = channel();
+  let closed = 0;
+  engine.closeChannel = () => void closed++;
+  ch.setSink(0, () => {
+    throw new Error("a bug in the consumer");
+  });
+  ch.handleEvent({ type: "channelData", channelId: 1, stream: 0, data: packet([1, 2, 3]) });
+  assert.equal(closed, 1);
+  assert.equal(engine.consumed, 3);
+});

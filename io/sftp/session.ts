@@ -193,9 +193,35 @@ export class SFTPSession {
       release: releaseTransient,
     });
     const s = new SFTPSession(ch, engine, maxRequests, pool, conn.logger ?? Log.none);
+    // Settled by the server's VERSION, or by the session's end whenever that comes (even
+    // while the subsystem request is still out): awaited once the engine has started.
+    const version = new Promise<void>((resolve, reject) => {
+      s.#onVersion = resolve;
+      s.#onStartFailed = reject;
+    });
+    version.catch(() => {}); // a failure before it is awaited is thrown from there
     // Replies go to the engine as the channel's data arrives: lent data is copied once, into
-    // the reply it belongs to. The readable (read by #read) reports the channel's end.
+    // the reply it belongs to. The readable (read by #read) reports the channel's end. What
+    // comes before the engine has started (a shell's banner, an eager VERSION) is held, up
+    // to the channel's window, and given to it in order once it has.
+    const window = options.window ?? SFTP_WINDOW;
+    let early: Uint8Array[] | undefined = [];
+    let earlyBytes = 0;
     ch.setSink(0, (data, lent) => {
+      if (s.#closeError) return;
+      if (early) {
+        earlyBytes += data.length;
+        if (earlyBytes > window) {
+          s.#end(
+            new SFTPProtocolError(
+              `The server sent more than ${window} bytes before the SFTP session started`,
+            ),
+          );
+          return;
+        }
+        early.push(lent ? data.slice() : data);
+        return;
+      }
       engine.receiveData(data, lent);
       s.#drain();
     });
@@ -214,12 +240,12 @@ export class SFTPSession {
           },
         );
       }
-      const version = new Promise<void>((resolve, reject) => {
-        s.#onVersion = resolve;
-        s.#onStartFailed = reject;
-      });
       s.#readLoop = s.#read();
       engine.start();
+      const held = early;
+      early = undefined;
+      for (const d of held) engine.receiveData(d);
+      s.#drain();
       s.#flush();
       await version;
       options.signal?.throwIfAborted();

@@ -630,3 +630,33 @@ test("with a cipher that decrypts in place, replies are framed from lent channel
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test("startSftp() over a command that writes first: a banner fails it at once (no hang), an eager VERSION is read in order", async () => {
+  const eagerVersion = Uint8Array.of(0, 0, 0, 5, 2, 0, 0, 0, 3);
+  for (
+    const [first, expect] of [["Welcome to the box!\n", "fails"], [eagerVersion, "opens"]] as const
+  ) {
+    await using server = await listen({
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: (_u, p) => p === "pw",
+      // Written as the command starts: it reaches the client with the exec request's reply.
+      processFactory: (p) => p.write(first),
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      password: "pw",
+      knownHosts: null,
+      clientKeys: [],
+    });
+    const started = conn.startSftp({ command: "sftp-server", signal: AbortSignal.timeout(5000) });
+    if (expect === "fails") {
+      await assert.rejects(started, /SFTP packet; the limit is/);
+    } else {
+      await using sftp = await started;
+      assert.equal(sftp.extensions.size, 0);
+    }
+  }
+});
