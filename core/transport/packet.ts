@@ -53,10 +53,13 @@ const EMPTY = new Uint8Array(0);
  * 2. decryption: in place in that buffer (noble, WebAssembly), or, with an opener that has
  *    `openDetached` (node:crypto AES-GCM, ETM ciphers), into the library's own fresh output;
  * 3. channel data: a detached opener's output is handed on as it is (`payloadOwned`); an
- *    in-place opener's payload is sliced out once (the consumer must own its chunk, and the
- *    receive buffer is overwritten by later packets). ChannelIO enqueues that buffer as it is.
- * So: one copy and one allocation per data packet (the consumer's chunk), plus whatever the
- * crypto library allocates (node:crypto: its output and a decipher object per GCM packet).
+ *    in-place opener's payload is lent as a view of this buffer (`payloadStable`, with the
+ *    engine option `borrowChannelData`, which `connect()` and `listen()` set) and copied
+ *    once by its consumer (into a BYOB reader's buffer, an SFTP reply, or the chunk ChannelIO
+ *    queues), or else sliced out once by the connection layer (later packets overwrite it).
+ * So: one copy per data packet, and at most one allocation (the consumer's chunk), plus
+ * whatever the crypto library allocates (node:crypto: its output and a decipher object per
+ * GCM packet).
  * That chunk is marked transient (core/transient_buffers.ts): a consumer inside the library
  * that copies it whole (the SFTP and SCP framers, a forwarded socket once written) frees it
  * at once instead of leaving it to the garbage collector.

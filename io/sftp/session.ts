@@ -204,17 +204,17 @@ export class SFTPSession {
     // the reply it belongs to. The readable (read by #read) reports the channel's end. What
     // comes before the engine has started (a shell's banner, an eager VERSION) is held, up
     // to the channel's window, and given to it in order once it has.
-    const window = options.window ?? SFTP_WINDOW;
+    const earlyLimit = options.window ?? SFTP_WINDOW;
     let early: Uint8Array[] | undefined = [];
     let earlyBytes = 0;
     ch.setSink(0, (data, lent) => {
       if (s.#closeError) return;
       if (early) {
         earlyBytes += data.length;
-        if (earlyBytes > window) {
+        if (earlyBytes > earlyLimit) {
           s.#end(
             new SFTPProtocolError(
-              `The server sent more than ${window} bytes before the SFTP session started`,
+              `The server sent more than ${earlyLimit} bytes before the SFTP session started`,
             ),
           );
           return;
