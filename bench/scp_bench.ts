@@ -17,9 +17,10 @@
  * connection, less the median time of the same call copying a 1-byte file on that
  * connection (a legacy copy starts its `scp` process on the server, an SFTP copy its SFTP
  * session). OpenSSH's `scp` is one process per copy, timed whole, less the median time of
- * the same command copying a 1-byte file (its handshake and session start). The cipher is AES-128-GCM, except for this library on Deno
- * (whose node:crypto AES-GCM is slow): that row uses chacha20-poly1305 and is compared with
- * OpenSSH using the same cipher. Our server is a long-lived process: it gets one untimed
+ * the same command copying a 1-byte file (its handshake and session start). The cipher is
+ * AES-128-GCM for every row (on Deno through the system's libcrypto); a Deno without it
+ * (`SSH_LIBCRYPTO=0`) uses chacha20-poly1305, as `connect()` would choose, and is compared
+ * with OpenSSH using the same cipher. Our server is a long-lived process: it gets one untimed
  * get and put first (printed), since a fresh process's first transfers include the JIT's
  * warm-up and sshd, compiled ahead of time, has none.
  *
