@@ -352,12 +352,7 @@ test("channel data past the window disconnects with a channel error", () => {
   const pair = makePair({ password: "secret" });
   pair.run();
   authed(pair);
-  const c = pair.client.openChannel("session", undefined, { window: 1000 });
-  pair.run();
-  const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
-  assert.ok(open && open.type === "channelOpenRequest");
-  pair.server.acceptChannel(open.channelId);
-  pair.run();
+  const { client: c } = pair.openSession({ window: 1000 });
   // A misbehaving server: the engine refuses to do it, so build the message by hand.
   const msg = new SSHWriter().writeByte(Msg.CHANNEL_DATA).writeUint32(c).writeString(
     new Uint8Array(2000),
@@ -398,12 +393,7 @@ test("borrowChannelData: data decrypted in place is lent until the next receiveD
     });
     pair.run();
     authed(pair);
-    const c = pair.client.openChannel("session");
-    pair.run();
-    const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
-    assert.ok(open && open.type === "channelOpenRequest");
-    pair.server.acceptChannel(open.channelId);
-    pair.run();
+    const { client: c, server: sc } = pair.openSession();
     const clientData = () => {
       const out: { data: Uint8Array; borrowed: boolean }[] = [];
       for (let e; (e = pair.client.pollEvent()) !== undefined;) {
@@ -415,7 +405,7 @@ test("borrowChannelData: data decrypted in place is lent until the next receiveD
       return out;
     };
     const serverSends = (data: Uint8Array) => {
-      assert.equal(pair.server.sendData(open.channelId, data), data.length);
+      assert.equal(pair.server.sendData(sc, data), data.length);
       return concatBytes(...pair.server.takeOutgoing());
     };
     // A large packet first, so the client's receive buffer grows and is reused from now on.

@@ -27,25 +27,20 @@ function disconnect(pair: EnginePair): DisconnectError | undefined {
 
 /** Opens a session, sends `data` each way, returns what each side received. */
 function exchange(pair: EnginePair, data: Uint8Array): { atServer: number; atClient: number } {
-  const c = pair.client.openChannel("session");
-  pair.run();
-  const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
-  assert.ok(open && open.type === "channelOpenRequest");
-  pair.server.acceptChannel(open.channelId);
-  pair.run();
+  const { client: c, server: sc } = pair.openSession();
   let atServer = 0, atClient = 0;
   let sent = 0, echoed = 0;
   for (let round = 0; round < 1000 && (atServer < data.length || atClient < data.length); round++) {
     if (sent < data.length) sent += pair.client.sendData(c, data.subarray(sent));
     if (echoed < atServer) {
-      echoed += pair.server.sendData(open.channelId, data.subarray(echoed, atServer));
+      echoed += pair.server.sendData(sc, data.subarray(echoed, atServer));
     }
     const s0 = pair.serverEvents.length, c0 = pair.clientEvents.length;
     pair.run();
     for (const e of pair.serverEvents.slice(s0)) {
       if (e.type === "channelData") {
         atServer += e.data.length;
-        pair.server.consume(open.channelId, e.data.length);
+        pair.server.consume(sc, e.data.length);
       }
     }
     for (const e of pair.clientEvents.slice(c0)) {

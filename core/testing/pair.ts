@@ -100,6 +100,20 @@ export class EnginePair {
     throw new Error(`EnginePair did not settle within ${maxRounds} rounds`);
   }
 
+  /**
+   * Opens a session channel from the client and accepts it on the server, then runs:
+   * returns the channel's id on each side.
+   */
+  openSession(options?: { readonly window?: number }): { client: number; server: number } {
+    const client = this.client.openChannel("session", undefined, options);
+    this.run();
+    const open = [...this.serverEvents].reverse().find((e) => e.type === "channelOpenRequest");
+    if (open?.type !== "channelOpenRequest") throw new Error("The server saw no channel open");
+    this.server.acceptChannel(open.channelId);
+    this.run();
+    return { client, server: open.channelId };
+  }
+
   /** Advances the virtual clock by `ms`, firing each deadline on the way, then runs. */
   advance(ms: number): void {
     const end = this.now + ms;

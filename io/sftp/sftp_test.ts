@@ -16,6 +16,7 @@ import type { FileAttributes } from "../../sftp/attrs.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
+import type { ConnectOptions } from "../client/options.ts";
 import {
   ClientConnection,
   type ClientConnectionOptions,
@@ -30,6 +31,7 @@ const dec = new TextDecoder();
 async function withServer(
   options: Partial<ListenOptions>,
   fn: (conn: SSHClientConnection, server: SSHServer) => Promise<void>,
+  connectOptions: Partial<ConnectOptions> = {},
 ): Promise<void> {
   await using server = await listen({
     port: 0,
@@ -44,6 +46,7 @@ async function withServer(
     password: "pw",
     knownHosts: null,
     clientKeys: [],
+    ...connectOptions,
   });
   await fn(conn, server);
 }
@@ -579,13 +582,6 @@ test("with a cipher that decrypts in place, replies are framed from lent channel
   const backend = new MemoryBackend();
   const big = pattern(3_000_000, 7);
   backend.writeFile("/big.bin", big);
-  await using server = await listen({
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, p) => p === "pw",
-    sftp: { backend },
-  });
   let lent = 0;
   // The internal engine hook (ResolvedConnectOptions.engine) counts the lent data events.
   const countLent = {
@@ -600,35 +596,28 @@ test("with a cipher that decrypts in place, replies are framed from lent channel
       return engine;
     },
   };
-  await using conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "alice",
-    password: "pw",
-    knownHosts: null,
-    clientKeys: [],
-    // AES-CTR with a MAC over the plaintext: every runtime opens these packets in place.
-    encryptionAlgs: ["aes128-ctr"],
-    macAlgs: ["hmac-sha2-256"],
-    ...countLent,
-  });
-  await using sftp = await conn.startSftp();
-  const dir = await tempDir();
-  try {
-    // Small replies interleaved with the bulk ones.
-    const [, got, stats] = await Promise.all([
-      sftp.get("/big.bin", join(dir, "big.bin")),
-      sftp.readFile("/big.bin"),
-      Promise.all(Array.from({ length: 20 }, () => sftp.stat("/big.bin"))),
-    ]);
-    sameBytes(got, big, "readFile");
-    sameBytes(new Uint8Array(await fsp.readFile(join(dir, "big.bin"))), big, "get");
-    assert.ok(stats.every((s) => s.size === big.length));
-    await sftp.put(join(dir, "big.bin"), "/up.bin");
-    sameBytes(backend.readFile("/up.bin"), big, "put");
-    assert.ok(lent > 40, `channel data was lent (${lent} packets)`);
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
-  }
+  // AES-CTR with a MAC over the plaintext: every runtime opens these packets in place.
+  const inPlace = { encryptionAlgs: ["aes128-ctr"], macAlgs: ["hmac-sha2-256"], ...countLent };
+  await withServer({ sftp: { backend } }, async (conn) => {
+    await using sftp = await conn.startSftp();
+    const dir = await tempDir();
+    try {
+      // Small replies interleaved with the bulk ones.
+      const [, got, stats] = await Promise.all([
+        sftp.get("/big.bin", join(dir, "big.bin")),
+        sftp.readFile("/big.bin"),
+        Promise.all(Array.from({ length: 20 }, () => sftp.stat("/big.bin"))),
+      ]);
+      sameBytes(got, big, "readFile");
+      sameBytes(new Uint8Array(await fsp.readFile(join(dir, "big.bin"))), big, "get");
+      assert.ok(stats.every((s) => s.size === big.length));
+      await sftp.put(join(dir, "big.bin"), "/up.bin");
+      sameBytes(backend.readFile("/up.bin"), big, "put");
+      assert.ok(lent > 40, `channel data was lent (${lent} packets)`);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }, inPlace);
 });
 
 test("startSftp() over a command that writes first: a banner fails it at once (no hang), an eager VERSION is read in order", async () => {
@@ -636,27 +625,15 @@ test("startSftp() over a command that writes first: a banner fails it at once (n
   for (
     const [first, expect] of [["Welcome to the box!\n", "fails"], [eagerVersion, "opens"]] as const
   ) {
-    await using server = await listen({
-      port: 0,
-      hostKeys: [hostKey],
-      authFailureDelay: 0,
-      validatePassword: (_u, p) => p === "pw",
-      // Written as the command starts: it reaches the client with the exec request's reply.
-      processFactory: (p) => p.write(first),
+    // Written as the command starts: it reaches the client with the exec request's reply.
+    await withServer({ processFactory: (p) => p.write(first) }, async (conn) => {
+      const started = conn.startSftp({ command: "sftp-server", signal: AbortSignal.timeout(5000) });
+      if (expect === "fails") {
+        await assert.rejects(started, /SFTP packet; the limit is/);
+      } else {
+        await using sftp = await started;
+        assert.equal(sftp.extensions.size, 0);
+      }
     });
-    await using conn = await connect("127.0.0.1", {
-      port: server.address.port,
-      username: "u",
-      password: "pw",
-      knownHosts: null,
-      clientKeys: [],
-    });
-    const started = conn.startSftp({ command: "sftp-server", signal: AbortSignal.timeout(5000) });
-    if (expect === "fails") {
-      await assert.rejects(started, /SFTP packet; the limit is/);
-    } else {
-      await using sftp = await started;
-      assert.equal(sftp.extensions.size, 0);
-    }
   }
 });
