@@ -130,18 +130,12 @@ export class PacketFramer {
         }
         continue;
       }
-      let len: number;
-      if (this.#lengthHave === 0 && n - off >= 4) {
-        len = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) |
-          chunk[off + 3]!) >>> 0;
-        off += 4;
-      } else {
-        const b = this.#lengthBytes;
-        while (this.#lengthHave < 4 && off < n) b[this.#lengthHave++] = chunk[off++]!;
-        if (this.#lengthHave < 4) break;
-        this.#lengthHave = 0;
-        len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-      }
+      // The length field, which may be split across chunks.
+      const b = this.#lengthBytes;
+      while (this.#lengthHave < 4 && off < n) b[this.#lengthHave++] = chunk[off++]!;
+      if (this.#lengthHave < 4) break;
+      this.#lengthHave = 0;
+      const len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
       if (len === 0 || len > this.#max) {
         this.#badLength = len;
         break;

@@ -308,17 +308,17 @@ export class ChannelIO {
           return;
         }
         this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
-        const sink = this.#sinks[e.stream];
-        if (sink && c) {
-          try {
-            sink(e.data, e.borrowed === true);
-          } catch {
-            // The sink's bug ends this channel, not the connection (as onRequest's would).
-            this.close();
+        if (c) {
+          const sink = this.#sinks[e.stream];
+          if (!sink) this.#deliver(e.stream, c, e.data);
+          else {
+            try {
+              sink(e.data, e.borrowed === true);
+            } catch {
+              // The sink's bug ends this channel, not the connection (as onRequest's would).
+              this.close();
+            }
           }
-          this.#reportConsumed(e.stream);
-        } else if (c) {
-          this.#deliver(e.stream, c, e.data);
           this.#reportConsumed(e.stream);
         } else {
           // Nobody reads this stream (cancelled): drop, keep the window open.

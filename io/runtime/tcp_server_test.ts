@@ -7,11 +7,6 @@ import { currentRuntime } from "./env.ts";
 import type { ByteSocket } from "./socket.ts";
 import { type DenoListen, listenDeno, listenTcp } from "./tcp_server.ts";
 
-/** A client connection to 127.0.0.1:`port` with Bun.connect. */
-function connectBunClient(port: number): Promise<ByteSocket> {
-  return connectBunSocket("127.0.0.1", port);
-}
-
 /** A connection as Deno.listen yields it, recording whether it was closed. */
 function fakeConn() {
   return {
@@ -113,7 +108,7 @@ test(
   async () => {
     const sockets: ByteSocket[] = [];
     const server = await listenTcp({ host: "127.0.0.1", port: 0 }, (s) => sockets.push(s));
-    const client = await connectBunClient(server.port);
+    const client = await connectBunSocket("127.0.0.1", server.port);
     for (let i = 0; i < 50 && sockets.length === 0; i++) await sleep(10);
     assert.equal(sockets.length, 1);
     // The adapter Bun.connect's sockets have, not node:net's.
@@ -126,7 +121,7 @@ test(
     await closing;
     client.destroy();
     // A new connection is refused once closed.
-    await assert.rejects(connectBunClient(server.port));
+    await assert.rejects(connectBunSocket("127.0.0.1", server.port));
   },
 );
 
