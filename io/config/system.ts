@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { readTrustFile } from "../keys/trust_file.ts";
+import { FileCache } from "./file_cache.ts";
 import { MAX_CONFIG_FILE_BYTES } from "../../config/_parse.ts";
 import { networkInterfaces } from "node:os";
 import {
@@ -100,12 +101,14 @@ export async function createSSHConfigSystem(
   const passwd = parsePasswd(passwdText);
   const env = options.env ?? environment();
   const timeout = options.execTimeout ?? DEFAULT_MATCH_EXEC_TIMEOUT_MS;
+  // As the trust files: a FIFO (which would wait for a writer), a device (/dev/zero never
+  // ends) or a file over the parser's limit is refused before it is read. Kept while
+  // unchanged: connect() resolves the configuration again for every connection.
+  const files = new FileCache((path) => readTrustFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES }));
   return {
     async readFile(path) {
-      // As the trust files: a FIFO (which would wait for a writer), a device (/dev/zero
-      // never ends) or a file over the parser's limit is refused before it is read.
       try {
-        return await readTrustFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES });
+        return await files.read(path);
       } catch (e) {
         const code = errno(e);
         if (code === "ENOENT" || code === "ENOTDIR") return undefined;

@@ -105,6 +105,9 @@ export interface LocalAccount {
   readonly homeDir: string;
 }
 
+/** The last {@link localAccount} read through getpwuid, for the uid it was read as. */
+let accountKept: LocalAccount | undefined;
+
 /**
  * The local account as `getpwuid(getuid())` reports it (what `ssh` uses for `%u`,
  * `%d`, `%i` and `~`): name, uid and home directory. On Deno without sys access to it
@@ -120,8 +123,14 @@ export interface LocalAccount {
  */
 export function localAccount(): LocalAccount | undefined {
   if (sysReadable("uid", "gid", "userInfo")) {
+    // getpwuid reads /etc/passwd (through NSS) at every call, and connect() asks at every
+    // connection: the answer is kept for as long as the process runs as the same uid.
+    const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+    if (uid !== undefined && accountKept?.uid === uid) return accountKept;
     const u = userInfo();
-    return { name: u.username, uid: u.uid, homeDir: u.homedir };
+    const account = { name: u.username, uid: u.uid, homeDir: u.homedir };
+    accountKept = uid === u.uid ? account : undefined;
+    return account;
   }
   const name = envVar("USER") ?? envVar("LOGNAME");
   const home = knownHomeDir();
