@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { ed25519PublicKeyOf } from "../core/crypto/curve25519_backend.ts";
 import type { KeyMaterial, RsaKeyMaterial } from "../core/publickey/types.ts";
 import { equalBytes } from "../core/wire.ts";
 import { bitLength, modInverse, modPow } from "../core/publickey/bigint.ts";
@@ -117,7 +117,7 @@ export function checkKeyMaterial(k: KeyMaterial, what: string): void {
       if (k.publicKey.length !== 32) fail("Ed25519 public key is not 32 bytes");
       if (k.seed !== undefined) {
         if (k.seed.length !== 32) fail("Ed25519 private key is not 32 bytes");
-        if (!equalBytes(ed25519.getPublicKey(k.seed), k.publicKey)) {
+        if (!equalBytes(ed25519PublicKeyOf(k.seed), k.publicKey)) {
           fail("Ed25519 public key does not match the private key");
         }
       }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { ed25519PublicKeyOf } from "../core/crypto/curve25519_backend.ts";
 import { type RandomSource, systemRandom } from "../core/random.ts";
 import { CURVES } from "./_curves.ts";
 import { generateRsaKeyMaterial } from "./_crypto/rsa_keygen.ts";
@@ -66,7 +66,7 @@ export function generatePrivateKey(
       }
       const seed = random(32);
       return SSHKey.fromMaterial(
-        { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed },
+        { type: "ed25519", publicKey: ed25519PublicKeyOf(seed), seed },
         comment,
       );
     }

@@ -33,6 +33,11 @@ export interface Curve25519Backend {
   /** The Ed25519 signature of `data` with a 32-byte seed. */
   ed25519Sign(seed: Uint8Array, data: Uint8Array): Uint8Array;
   /**
+   * Optional: the Ed25519 public key of a 32-byte seed (every private key file imported
+   * checks it; the portable path derives it in JavaScript, about a millisecond).
+   */
+  ed25519PublicKey?(seed: Uint8Array): Uint8Array;
+  /**
    * Verifies a 64-byte Ed25519 signature under a 32-byte public key (RFC 8032
    * verification: canonical S, no ZIP-215 leniency). False on any problem.
    */
@@ -62,6 +67,19 @@ let current: Curve25519Backend = NOBLE_CURVE25519;
  */
 export function curve25519Backend(): Curve25519Backend {
   return current;
+}
+
+/**
+ * The Ed25519 public key of a 32-byte seed, from the backend in use.
+ *
+ * @example
+ * ```ts
+ * import { ed25519PublicKeyOf } from "./curve25519_backend.ts";
+ * console.log(ed25519PublicKeyOf(new Uint8Array(32)).length); // 32
+ * ```
+ */
+export function ed25519PublicKeyOf(seed: Uint8Array): Uint8Array {
+  return current.ed25519PublicKey ? current.ed25519PublicKey(seed) : ed25519.getPublicKey(seed);
 }
 
 /**

@@ -140,6 +140,16 @@ function verifyingKey(pub: Uint8Array): KeyObject {
   return k;
 }
 
+function signingKey(seed: Uint8Array): KeyObject {
+  let k = signingKeys.get(seed);
+  if (k === undefined) {
+    if (seed.length !== 32) throw new RangeError(`An Ed25519 seed is 32 bytes, not ${seed.length}`);
+    k = privateKey(ED25519_PKCS8, seed);
+    signingKeys.set(seed, k);
+  }
+  return k;
+}
+
 function x25519Private(secretKey: Uint8Array): KeyObject {
   let k = x25519Keys.get(secretKey);
   if (k === undefined) {
@@ -163,12 +173,11 @@ export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
     }));
   },
   ed25519Sign(seed: Uint8Array, data: Uint8Array): Uint8Array {
-    let k = signingKeys.get(seed);
-    if (k === undefined) {
-      k = privateKey(ED25519_PKCS8, seed);
-      signingKeys.set(seed, k);
-    }
-    return new Uint8Array(nodeSign(null, data, k));
+    return new Uint8Array(nodeSign(null, data, signingKey(seed)));
+  },
+  ed25519PublicKey(seed: Uint8Array): Uint8Array {
+    // The import a first signature would make anyway (kept for it), and the public half.
+    return rawPublic(signingKey(seed));
   },
   ed25519Verify(signature: Uint8Array, data: Uint8Array, pub: Uint8Array): boolean {
     if (signature.length !== 64 || pub.length !== 32) return false;
@@ -222,6 +231,7 @@ function selfTest(b: Curve25519Backend): boolean {
   );
   const empty = new Uint8Array(0);
   if (!equal(b.ed25519Sign(seed, empty), sig) || !b.ed25519Verify(sig, empty, pub)) return false;
+  if (b.ed25519PublicKey && !equal(b.ed25519PublicKey(seed.slice()), pub)) return false;
   const bad = sig.slice();
   bad[0]! ^= 1;
   if (b.ed25519Verify(bad, empty, pub)) return false;

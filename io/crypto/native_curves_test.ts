@@ -88,3 +88,28 @@ test("native curves: verification keys kept between calls give each key its own 
     }
   }
 });
+
+test("native curves: an Ed25519 seed gives noble's public key, and a key file whose halves disagree is still refused", async () => {
+  const random = seededRandom(11);
+  for (let i = 0; i < 64; i++) {
+    const seed = random(32);
+    assert.deepEqual(NODE_CURVE25519.ed25519PublicKey!(seed), ed25519.getPublicKey(seed));
+  }
+  assert.throws(() => NODE_CURVE25519.ed25519PublicKey!(new Uint8Array(31)), RangeError);
+  const { generatePrivateKey } = await import("../../keys/generate.ts");
+  const { importPrivateKey } = await import("../../keys/formats/import.ts");
+  const { encodeOpenSSHPrivateKey } = await import("../../keys/formats/openssh_private.ts");
+  const before = curve25519Backend();
+  try {
+    registerCurve25519Backend(NODE_CURVE25519);
+    const key = generatePrivateKey("ed25519");
+    const m = key.material as { type: "ed25519"; publicKey: Uint8Array; seed: Uint8Array };
+    assert.deepEqual(m.publicKey, ed25519.getPublicKey(m.seed));
+    // An OpenSSH key file carries its public half: one from another seed is refused.
+    const other = ed25519.getPublicKey(random(32));
+    const file = encodeOpenSSHPrivateKey({ type: "ed25519", publicKey: other, seed: m.seed }, "x");
+    assert.throws(() => importPrivateKey(file), /does not match the private key/);
+  } finally {
+    registerCurve25519Backend(before);
+  }
+});

@@ -23,6 +23,7 @@ import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome } from "../runtime/env.ts";
+import { defaultSuite } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "./signers.ts";
 import type { ClientKeyPair } from "./types.ts";
 import { readTrustFile } from "./trust_file.ts";
@@ -50,6 +51,7 @@ export function looksLikeKeyText(s: string): boolean {
  */
 export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string): Promise<SSHKey> {
   if (input instanceof SSHKey) return input;
+  nativeKeyChecks();
   if (input instanceof Uint8Array) return importPrivateKey(input, passphrase);
   if (looksLikeKeyText(input)) return importPrivateKey(input, passphrase);
   const path = expandHome(input);
@@ -64,6 +66,17 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
     );
   }
   return namingFile(path, () => importPrivateKey(data, passphrase));
+}
+
+/**
+ * Installs native crypto before private keys are imported: each import checks that the
+ * public half follows from the private one, and for Ed25519 the portable derivation costs
+ * about a millisecond, node:crypto's a fifth of that (and the key import a first signature
+ * would make anyway). connect() and listen() install it too; a key read before either is
+ * checked the fast way as well.
+ */
+function nativeKeyChecks(): void {
+  defaultSuite();
 }
 
 /**
@@ -101,6 +114,7 @@ export async function readPrivateKeyList(
   input: string | Uint8Array,
   passphrase?: string,
 ): Promise<SSHKey[]> {
+  nativeKeyChecks();
   if (input instanceof Uint8Array) {
     return importPrivateKeyList(new TextDecoder().decode(input), passphrase);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { ed25519PublicKeyOf } from "../../core/crypto/curve25519_backend.ts";
 import type { KeyMaterial } from "../../core/publickey/types.ts";
 import { derInteger, derNull, derOctetString, derOid, DerReader, derSequence } from "./asn1.ts";
 import { CURVES } from "../_curves.ts";
@@ -63,7 +63,7 @@ export function parsePkcs8PrivateKey(der: Uint8Array): KeyMaterial {
       // The optional public key (RFC 8410 v2) is checked by checkKeyMaterial on import.
       const pk = publicKey && publicKey.length === 33 && publicKey[0] === 0
         ? publicKey.subarray(1)
-        : ed25519.getPublicKey(seed);
+        : ed25519PublicKeyOf(seed);
       return { type: "ed25519", publicKey: pk, seed };
     }
     case OID_DSA: {
