@@ -15,6 +15,7 @@
  */
 
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
+import { systemRandom } from "../random.ts";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
 
 export { PqInputError };
@@ -33,6 +34,62 @@ const SEED_BYTES = 64; // d || z of ML-KEM.KeyGen_internal
 const MESSAGE_BYTES = 32; // m of ML-KEM.Encaps_internal
 
 /**
+ * A native ML-KEM-768 that `io/` may install (OpenSSL 3.5 through node:crypto: a tenth of
+ * the portable path's CPU). Its key generation and encapsulation draw their own
+ * randomness, so they are used only with the system random source: a seeded handshake
+ * still takes every secret from its seed.
+ *
+ * @example
+ * ```ts
+ * import type { MlKem768Backend } from "./mlkem768.ts";
+ * const none: MlKem768Backend | null = null; // io/crypto/native_mlkem.ts provides one
+ * console.log(none === null); // true
+ * ```
+ */
+export interface MlKem768Backend {
+  /** Names the backend (for reporting). */
+  readonly name: string;
+  /** A fresh key pair; the secret key in the FIPS 203 expanded form (2400 bytes). */
+  generate(): { publicKey: Uint8Array; secretKey: Uint8Array };
+  /** Encapsulates to a 1184-byte key; throws for one that fails the FIPS 203 modulus check. */
+  encapsulate(publicKey: Uint8Array): { ciphertext: Uint8Array; sharedSecret: Uint8Array };
+  /**
+   * Decapsulates with a secret key this backend generated (implicit rejection for a bad
+   * ciphertext, as FIPS 203 says); undefined for any other key, which the portable path takes.
+   */
+  decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array | undefined;
+}
+
+let backend: MlKem768Backend | null = null;
+
+/**
+ * Installs a native ML-KEM-768 for every later key exchange (null: the portable path only).
+ * The caller checks it first; this does not.
+ *
+ * @example
+ * ```ts
+ * import { registerMlKem768Backend } from "./mlkem768.ts";
+ * registerMlKem768Backend(null);
+ * ```
+ */
+export function registerMlKem768Backend(b: MlKem768Backend | null): void {
+  backend = b;
+}
+
+/**
+ * The native ML-KEM-768 in use, or null.
+ *
+ * @example
+ * ```ts
+ * import { mlkem768Backend } from "./mlkem768.ts";
+ * console.log(mlkem768Backend()?.name ?? "noble");
+ * ```
+ */
+export function mlkem768Backend(): MlKem768Backend | null {
+  return backend;
+}
+
+/**
  * Generates an ML-KEM-768 key pair from 64 bytes drawn from `random`
  * (the seeds d and z of FIPS 203, in that order).
  *
@@ -47,6 +104,7 @@ const MESSAGE_BYTES = 32; // m of ML-KEM.Encaps_internal
 export function mlkem768Keypair(
   random: RandomBytes,
 ): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  if (random === systemRandom && backend) return backend.generate();
   const seed = drawRandom(random, SEED_BYTES);
   const { publicKey, secretKey } = ml_kem768.keygen(seed);
   seed.fill(0);
@@ -73,6 +131,19 @@ export function mlkem768Encapsulate(
   random: RandomBytes,
 ): { ciphertext: Uint8Array; sharedSecret: Uint8Array } {
   checkLength("publicKey", publicKey, MLKEM768_PUBLIC_KEY_BYTES);
+  if (random === systemRandom && backend) {
+    try {
+      return backend.encapsulate(publicKey);
+    } catch (cause) {
+      throw new PqInputError(
+        "publicKey",
+        MLKEM768_PUBLIC_KEY_BYTES,
+        publicKey.length,
+        "malformed",
+        { cause },
+      );
+    }
+  }
   const message = drawRandom(random, MESSAGE_BYTES);
   try {
     const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, message);
@@ -114,6 +185,8 @@ export function mlkem768Encapsulate(
 export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
   checkLength("secretKey", secretKey, MLKEM768_SECRET_KEY_BYTES);
+  const native = backend?.decapsulate(ciphertext, secretKey);
+  if (native !== undefined) return native;
   try {
     return ml_kem768.decapsulate(ciphertext, secretKey);
   } catch (cause) {

@@ -16,6 +16,7 @@ import { cryptoProviderOverride, currentRuntime, hardwareAes } from "../runtime/
 import { registerLibcrypto } from "./libcrypto/provider.ts";
 import { registerNativeCrypto } from "./native_register.ts";
 import { registerNativeCurves } from "./native_curves.ts";
+import { registerNativeMlKem768 } from "./native_mlkem.ts";
 import { registerNativeKexHash } from "./native_kex_hash.ts";
 import { registerWebCryptoGcm } from "./webcrypto_gcm.ts";
 
@@ -38,6 +39,7 @@ export function defaultSuite(): TransportSuite {
         nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
       }
       registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
+      registerNativeMlKem768(); // the KEM half of mlkem768x25519-sha256 (Node 24)
       registerNativeKexHash(); // the exchange hash and key derivation
     }
     suite = createDefaultSuite(provider ? { provider } : {});
