@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { readTrustFile } from "../keys/trust_file.ts";
-import { FileCache } from "./file_cache.ts";
+import { FileCache } from "../runtime/file_cache.ts";
 import { MAX_CONFIG_FILE_BYTES } from "../../config/_parse.ts";
 import { networkInterfaces } from "node:os";
 import {

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,4 +125,31 @@ test("readPrivateKeyList() reads every private key of a file, text or bytes, in 
     readPrivateKeyList(join(t.dir, "missing.pem")),
     /Cannot read private key file/,
   );
+});
+
+test("knownHostsVerifier({ files }) sees a host added, changed or removed at once, and a large hashed file is looked up once per host", async () => {
+  using t = tempDir();
+  const f = join(t.dir, "known_hosts");
+  const info = (key: typeof a) => ({ host: "a.example", port: 22, keyBlob: key.publicBlob });
+  const verify = async () => (await knownHostsVerifier({ files: [f] }))(info(a) as never);
+  await assert.rejects(verify(), /is not known/);
+  // Written just now (the parse is not kept while the file settles): seen at once.
+  writeFileSync(f, addKnownHost("", "a.example", 22, a, { hashed: true }));
+  assert.equal(await verify(), true);
+  const other = generatePrivateKey("ed25519");
+  writeFileSync(f, addKnownHost("", "a.example", 22, other, { hashed: true }));
+  await assert.rejects(verify(), /has changed/);
+  // A settled file, parsed once and kept: edits made afterwards still count.
+  let text = "";
+  for (let i = 0; i < 500; i++) text += addKnownHost("", `h${i}.example`, 22, b, { hashed: true });
+  writeFileSync(f, text + addKnownHost("", "a.example", 22, a, { hashed: true }));
+  const old = (Date.now() - 10_000) / 1000;
+  utimesSync(f, old, old);
+  assert.equal(await verify(), true);
+  assert.equal(await verify(), true);
+  writeFileSync(f, text);
+  utimesSync(f, old - 5, old - 5);
+  await assert.rejects(verify(), /is not known/);
+  const kept = await knownHostsVerifier({ files: [f] });
+  assert.ok(Object.isFrozen(kept.knownHosts), "the shared parse cannot be changed by a caller");
 });

@@ -18,6 +18,7 @@ import { checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
 import {
   type KnownHosts,
   type KnownHostsEntry,
+  type KnownHostsMatch,
   matchKnownHosts,
   parseKnownHosts,
 } from "../../keys/trust/known_hosts.ts";
@@ -25,6 +26,7 @@ import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome, wallClock } from "../runtime/env.ts";
 import type { HostKeyInfo } from "./types.ts";
 import { readTrustFile } from "./trust_file.ts";
+import { DerivedFromFiles } from "../runtime/file_cache.ts";
 
 /** Default known_hosts files, in OpenSSH's order. */
 export const DEFAULT_KNOWN_HOSTS_FILES = ["~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"];
@@ -94,14 +96,65 @@ export const KNOWN_HOSTS_MAX_BYTES = 256 * 1024 * 1024;
  * {@link KNOWN_HOSTS_MAX_BYTES} trusts nothing, as a missing one.
  */
 async function readKnownHostsFiles(files: readonly string[]): Promise<string> {
+  return knownHostsText(await Promise.all(files.map(readOneKnownHostsFile)));
+}
+
+function readOneKnownHostsFile(path: string): Promise<Uint8Array | undefined> {
+  return readTrustFile(expandHome(path), { maxBytes: KNOWN_HOSTS_MAX_BYTES })
+    .catch(() => undefined); // trusts nothing
+}
+
+function knownHostsText(files: readonly (Uint8Array | undefined)[]): string {
   let text = "";
-  for (const f of files) {
-    try {
-      const bytes = await readTrustFile(expandHome(f), { maxBytes: KNOWN_HOSTS_MAX_BYTES });
-      text += new TextDecoder().decode(bytes) + "\n";
-    } catch { /* trusts nothing */ }
-  }
+  for (const bytes of files) if (bytes) text += new TextDecoder().decode(bytes) + "\n";
   return text;
+}
+
+/**
+ * known_hosts files as connect() reads them, parsed, kept while they are unchanged: every
+ * connection checks its host key against them, and a large hashed file (Debian's default)
+ * takes milliseconds per thousand lines to parse. Frozen, since every connection shares it.
+ */
+const parsedFiles = new DerivedFromFiles(
+  readOneKnownHostsFile,
+  (files) => shared(parseKnownHosts(knownHostsText(files))),
+);
+
+/**
+ * Lookups in the parsed files connect() shares, kept with them: a process connects to the
+ * same hosts again and again, and one lookup checks every hashed line. Only the verifier
+ * reads these results; they are never handed out.
+ */
+const sharedLookups = new WeakMap<KnownHosts, Map<string, KnownHostsMatch>>();
+
+function shared(kh: KnownHosts): KnownHosts {
+  Object.freeze(kh.entries);
+  Object.freeze(kh.errors);
+  Object.freeze(kh);
+  sharedLookups.set(kh, new Map());
+  return kh;
+}
+
+/** Lookups kept per parsed known_hosts (a process connecting to many hosts starts over). */
+const MAX_LOOKUPS = 4096;
+
+/**
+ * The lookups of one verifier: those kept with connect()'s shared parse of the files, or
+ * its own (a caller's parsed object may change between connections; one connection looks
+ * its host up several times: the algorithms to offer, the key's name, its address).
+ */
+function lookups(kh: KnownHosts) {
+  const kept = sharedLookups.get(kh) ?? new Map<string, KnownHostsMatch>();
+  return (host: string, addr: string | undefined, port: number): KnownHostsMatch => {
+    const key = `${host}\0${addr ?? ""}\0${port}`;
+    let m = kept.get(key);
+    if (m === undefined) {
+      if (kept.size >= MAX_LOOKUPS) kept.clear();
+      m = matchKnownHosts(kh, host, addr, port);
+      kept.set(key, m);
+    }
+    return m;
+  };
 }
 
 /**
@@ -129,19 +182,20 @@ export async function knownHostsVerifier(
   source: { files: readonly string[] } | { text: string } | { parsed: KnownHosts },
   options: { now?: () => number } = {},
 ): Promise<KnownHostsVerifier> {
-  let text = "";
-  if ("text" in source) text = source.text;
-  else if ("files" in source) text = await readKnownHostsFiles(source.files);
-  const kh = "parsed" in source ? source.parsed : parseKnownHosts(text);
+  const kh = "parsed" in source
+    ? source.parsed
+    : "files" in source
+    ? await parsedFiles.get(source.files.map(expandHome))
+    : parseKnownHosts(source.text);
+  const lookup = lookups(kh);
   const now = options.now ?? wallClock;
   const refuse = (message: string): never => {
     throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
   };
   /** The entries for the name connected to (without the address). */
-  const byName = (info: KnownHostsCheckInfo) =>
-    matchKnownHosts(kh, info.host, undefined, info.port);
+  const byName = (info: KnownHostsCheckInfo) => lookup(info.host, undefined, info.port);
   const checkPlain = (key: SSHKey, info: KnownHostsCheckInfo, via: string): true => {
-    const m = matchKnownHosts(kh, info.host, info.address, info.port);
+    const m = lookup(info.host, info.address, info.port);
     if (m.revokedKeys.some((k) => k.equals(key))) {
       refuse(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
     }
@@ -152,7 +206,7 @@ export async function knownHostsVerifier(
       names.push([info.address, `IP address ${hostLabel(info.address, info.port)}`]);
     }
     for (const [name, label] of names) {
-      const listed = matchKnownHosts(kh, name, undefined, info.port).trustedHostKeys
+      const listed = lookup(name, undefined, info.port).trustedHostKeys
         .filter((k) => k.getAlgorithm() === key.getAlgorithm());
       if (listed.length && !listed.some((k) => k.equals(key))) {
         refuse(
@@ -184,7 +238,7 @@ export async function knownHostsVerifier(
     // CAs vouch for the names their lines list; revocations under the address count too.
     const m = {
       trustedCAKeys: byName(info).trustedCAKeys,
-      revokedKeys: matchKnownHosts(kh, info.host, info.address, info.port).revokedKeys,
+      revokedKeys: lookup(info.host, info.address, info.port).revokedKeys,
     };
     if (m.trustedCAKeys.length === 0 || !m.trustedCAKeys.some((k) => k.equals(cert.signatureKey))) {
       // As ssh: no CA vouches for this host, so the certified key must be known itself.
@@ -204,7 +258,7 @@ export async function knownHostsVerifier(
   }) as KnownHostsVerifier;
   verify.hostKeyAlgorithms = (host, port, _address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
     // Only what the name's entries vouch for (what checkPlain will trust).
-    const m = matchKnownHosts(kh, host, undefined, port);
+    const m = lookup(host, undefined, port);
     const knownTypes = new Set(m.trustedHostKeys.map((k) => k.getAlgorithm()));
     const haveCA = m.trustedCAKeys.length > 0;
     const vouched = (alg: string): boolean => {

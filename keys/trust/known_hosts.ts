@@ -17,6 +17,7 @@ import { type RandomSource, systemRandom } from "../../core/random.ts";
 import { equalBytes, utf8 } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
 import { matchPatternList } from "./host_patterns.ts";
+import { hashedNameMatches } from "./hashed_names.ts";
 import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
 import { SSHKey } from "../ssh_key.ts";
 import { SSHCertificate } from "../certificates/certificate.ts";
@@ -161,12 +162,28 @@ export function hashKnownHostsName(name: string, salt: Uint8Array): string {
   return `|1|${encodeBase64(salt)}|${encodeBase64(hmac(sha1, salt, utf8(name)))}`;
 }
 
-/** True when the entry's host patterns match `name` (already in `[host]:port` form). */
-function entryMatches(e: KnownHostsEntry, name: string): boolean {
+/** A name looked up: `[host]:port` form, lower case, and its bytes for hashed lines. */
+interface LookupName {
+  readonly text: string;
+  readonly bytes: Uint8Array;
+}
+
+function lookupName(host: string, port: number): LookupName {
+  const text = knownHostsName(host.toLowerCase(), port);
+  return { text, bytes: utf8(text) };
+}
+
+/** True when the entry's host patterns match `name`. */
+function entryMatches(e: KnownHostsEntry, name: LookupName): boolean {
   if (e.hashed) {
-    return equalBytes(hmac(sha1, e.hashed.salt, utf8(name.toLowerCase())), e.hashed.hash);
+    const { salt, hash } = e.hashed;
+    // ssh-keygen's salts are 20 bytes; a longer HMAC key is hashed first, which only the
+    // general HMAC does.
+    return salt.length <= 64
+      ? hashedNameMatches(salt, hash, name.bytes)
+      : equalBytes(hmac(sha1, salt, name.bytes), hash);
   }
-  return matchPatternList(name, e.patterns!) === 1;
+  return matchPatternList(name.text, e.patterns!) === 1;
 }
 
 /**
@@ -192,9 +209,9 @@ export function matchKnownHosts(
   const entries: readonly KnownHostsEntry[] = isEntryList(knownHosts)
     ? knownHosts
     : knownHosts.entries;
-  const names = [knownHostsName(host.toLowerCase(), port)];
+  const names = [lookupName(host, port)];
   if (addr !== undefined && addr !== "" && addr.toLowerCase() !== host.toLowerCase()) {
-    names.push(knownHostsName(addr.toLowerCase(), port));
+    names.push(lookupName(addr, port));
   }
   const out: KnownHostsMatch = { trustedHostKeys: [], trustedCAKeys: [], revokedKeys: [] };
   for (const e of entries) {
@@ -315,7 +332,7 @@ export function removeKnownHost(
   port = 22,
   options: RemoveKnownHostOptions = {},
 ): string {
-  const name = knownHostsName(host.toLowerCase(), port);
+  const name = lookupName(host, port);
   const lines = text.split(/(?<=\n)/);
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FileCache, MAX_CACHED_FILES, SETTLE_MS } from "./file_cache.ts";
+import { DerivedFromFiles, FileCache, MAX_CACHED_FILES, SETTLE_MS } from "./file_cache.ts";
 
 /** A cache over real files whose clock can be set, counting the reads that reach the disk. */
 function counting(now: () => number) {
@@ -141,5 +141,38 @@ test(
     assert.equal(reads.length, MAX_CACHED_FILES + 1);
     await cache.read(paths[0]!);
     assert.equal(reads.length, MAX_CACHED_FILES + 2);
+  }),
+);
+
+test(
+  "DerivedFromFiles derives again when any one of its files changes, appears or goes",
+  withDir(async (dir) => {
+    const a = join(dir, "a"), b = join(dir, "b");
+    writeFileSync(a, "1\n");
+    age(a, 10_000);
+    let derived = 0;
+    const files = new DerivedFromFiles(
+      async (p) => new Uint8Array(await readFile(p)),
+      (contents) => {
+        derived++;
+        return contents.map((c) => (c === undefined ? "-" : new TextDecoder().decode(c))).join("");
+      },
+      () => Date.now() + 60_000,
+    );
+    assert.equal(await files.get([a, b]), "1\n-");
+    assert.equal(await files.get([a, b]), "1\n-");
+    assert.equal(derived, 1, "both unchanged (b still missing): kept");
+    writeFileSync(b, "2\n");
+    age(b, 10_000);
+    assert.equal(await files.get([a, b]), "1\n2\n");
+    assert.equal(derived, 2, "b appeared");
+    writeFileSync(a, "3\n");
+    age(a, 5_000);
+    assert.equal(await files.get([a, b]), "3\n2\n");
+    assert.equal(derived, 3, "a changed");
+    rmSync(b);
+    assert.equal(await files.get([a, b]), "3\n-");
+    assert.equal(await files.get([a]), "3\n", "another list of files is another value");
+    assert.equal(derived, 5);
   }),
 );
