@@ -8,6 +8,7 @@
 
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import type { EcdsaCurveName } from "../core/publickey/types.ts";
+import { signatureBackend } from "../core/publickey/signature_backend.ts";
 import { OID_PRIME256V1, OID_SECP384R1, OID_SECP521R1 } from "./_oids.ts";
 
 /** What keys/ needs to know about one curve. */
@@ -57,7 +58,7 @@ export function padScalar(info: CurveInfo, scalar: Uint8Array): Uint8Array | und
 export function publicFromScalar(info: CurveInfo, scalar: Uint8Array): Uint8Array | undefined {
   const s = padScalar(info, scalar);
   if (!s || !info.curve.utils.isValidSecretKey(s)) return undefined;
-  return info.curve.getPublicKey(s, false);
+  return signatureBackend()?.ecdsaPublicKey(info.name, s) ?? info.curve.getPublicKey(s, false);
 }
 
 /** True when `point` is an uncompressed SEC1 point on the curve. */

@@ -124,13 +124,15 @@ export function checkKeyMaterial(k: KeyMaterial, what: string): void {
       return;
     case "ecdsa": {
       const info = CURVES[k.curve];
-      if (!isValidPoint(info, k.publicKey)) fail(`public key is not a point on ${k.curve}`);
       if (k.privateKey !== undefined) {
         if (!padScalar(info, k.privateKey)) fail(`private scalar is too long for ${k.curve}`);
         const pub = publicFromScalar(info, k.privateKey);
         if (!pub) return fail(`private scalar is out of range for ${k.curve}`);
-        if (!equalBytes(pub, k.publicKey)) fail("ECDSA public key does not match the private key");
+        // A point computed from the scalar is on the curve: equal to it, the key is sound.
+        if (equalBytes(pub, k.publicKey)) return;
       }
+      if (!isValidPoint(info, k.publicKey)) fail(`public key is not a point on ${k.curve}`);
+      if (k.privateKey !== undefined) fail("ECDSA public key does not match the private key");
       return;
     }
     case "rsa": {

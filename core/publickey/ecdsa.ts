@@ -13,6 +13,7 @@ import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { bigIntToBytes, bytesToBigInt, SSHReader, SSHWriter } from "../wire.ts";
 import type { EcdsaCurveName } from "./types.ts";
+import { signatureBackend } from "./signature_backend.ts";
 
 /** What SSH needs to know about one curve. */
 export interface EcdsaCurveInfo {
@@ -85,11 +86,33 @@ export function ecdsaVerifySsh(
     const compact = new Uint8Array(2 * info.size);
     compact.set(bigIntToBytes(rv, info.size), 0);
     compact.set(bigIntToBytes(sv, info.size), info.size);
+    if (prehashed === undefined) {
+      const native = signatureBackend()?.ecdsaVerify(curveName, publicKey, compact, data);
+      if (native !== undefined) return native;
+    }
     const digest = prehashed ?? info.hash(data);
     return info.curve.verify(compact, digest, publicKey, { prehash: false, lowS: false });
   } catch {
     return false;
   }
+}
+
+/**
+ * The inner SSH blob `mpint r, mpint s` of a signature given as r ‖ s (each the curve's
+ * size), as native libraries return it.
+ *
+ * @example
+ * ```ts
+ * import { ecdsaCompactToSsh } from "./ecdsa.ts";
+ * console.log(ecdsaCompactToSsh("nistp256", new Uint8Array(64).fill(1)).length); // 72
+ * ```
+ */
+export function ecdsaCompactToSsh(curveName: EcdsaCurveName, compact: Uint8Array): Uint8Array {
+  const size = ECDSA_CURVES[curveName].size;
+  return new SSHWriter(2 * size + 10)
+    .writeMpintMagnitude(compact.subarray(0, size))
+    .writeMpintMagnitude(compact.subarray(size))
+    .toBytes();
 }
 
 /**
@@ -115,8 +138,5 @@ export function ecdsaSignSsh(
   const d = bigIntToBytes(bytesToBigInt(privateKey), info.size);
   const digest = prehashed ?? info.hash(data);
   const compact = info.curve.sign(digest, d, { prehash: false, lowS: false });
-  return new SSHWriter(2 * info.size + 10)
-    .writeMpintMagnitude(compact.subarray(0, info.size))
-    .writeMpintMagnitude(compact.subarray(info.size))
-    .toBytes();
+  return ecdsaCompactToSsh(curveName, compact);
 }

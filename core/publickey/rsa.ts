@@ -31,6 +31,7 @@ import { bigIntToBytes, bytesToBigInt, concatBytes, equalBytes } from "../wire.t
 import { bitLength, modInverse, modPow, randomBigIntInRange } from "./bigint.ts";
 import type { RsaKeyMaterial } from "./types.ts";
 import { RSA_MAX_EXPONENT_BITS } from "./blob.ts";
+import { signatureBackend } from "./signature_backend.ts";
 
 /** Hashes RSA signatures use in SSH. */
 export type RsaHashName = "sha1" | "sha256" | "sha512";
@@ -174,6 +175,8 @@ export function rsaVerifyPkcs1v15(
   if (signature.length === 0 || signature.length > k) return false;
   const s = bytesToBigInt(signature);
   if (s >= n) return false;
+  const native = signatureBackend()?.rsaVerify(n, e, hash, data, signature);
+  if (native !== undefined) return native;
   let expected: Uint8Array;
   try {
     expected = emsaPkcs1v15Encode(hash, data, k);
@@ -357,6 +360,12 @@ export function rsaSignPkcs1v15(
 ): Uint8Array {
   const { n, e } = key;
   const k = Math.ceil(bitLength(n) / 8);
+  const backend = signatureBackend();
+  const native = backend?.rsaSign(key, hash, data);
+  // As below: a faulty signature (a fault in the CRT) would reveal a factor of n.
+  if (native !== undefined && native.length === k && backend!.rsaVerify(n, e, hash, data, native)) {
+    return native;
+  }
   const em = emsaPkcs1v15Encode(hash, data, k);
   const m = bytesToBigInt(em);
   const rnd = random ?? derivedRandom(key, em);

@@ -8,10 +8,11 @@
 
 import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import { LocalProtocolError } from "../errors.ts";
-import type { RandomSource } from "../random.ts";
+import { type RandomSource, systemRandom } from "../random.ts";
 import { SSHWriter } from "../wire.ts";
 import { publicKeyTypeName, signatureAlgorithmsForKey } from "./algorithms.ts";
-import { ECDSA_CURVES, ecdsaSignSsh } from "./ecdsa.ts";
+import { ECDSA_CURVES, ecdsaCompactToSsh, ecdsaSignSsh } from "./ecdsa.ts";
+import { signatureBackend } from "./signature_backend.ts";
 import { rsaHashForAlgorithm, rsaSignPkcs1v15 } from "./rsa.ts";
 import type { KeyMaterial } from "./types.ts";
 
@@ -69,6 +70,21 @@ export function signData(
         throw new LocalProtocolError(
           `Cannot sign with ${algorithm}: the key has no private scalar`,
         );
+      }
+      // A native signature takes a random nonce: only where no seeded source must
+      // reproduce this one byte for byte.
+      if (random === undefined || random === systemRandom) {
+        const size = ECDSA_CURVES[key.curve].size;
+        const padded = d.length === size
+          ? d
+          : d.length < size
+          ? new Uint8Array([...new Uint8Array(size - d.length), ...d])
+          : d[0] === 0
+          ? d.subarray(1)
+          : undefined;
+        const native = padded &&
+          signatureBackend()?.ecdsaSign(key.curve, padded, key.publicKey, data);
+        if (native) return blob(algorithm, ecdsaCompactToSsh(key.curve, native));
       }
       try {
         return blob(algorithm, ecdsaSignSsh(key.curve, d, data));

@@ -1,0 +1,190 @@
+/** node:crypto's RSA and ECDSA agree with the portable ones, and are used only where they may be. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ECDSA_CURVES, ecdsaSignSsh, ecdsaVerifySsh } from "../../core/publickey/ecdsa.ts";
+import { rsaSignPkcs1v15, rsaVerifyPkcs1v15 } from "../../core/publickey/rsa.ts";
+import { signData } from "../../core/publickey/sign.ts";
+import { verifySignature } from "../../core/publickey/verify.ts";
+import {
+  registerSignatureBackend,
+  signatureBackend,
+} from "../../core/publickey/signature_backend.ts";
+import type { EcdsaCurveName, RsaKeyMaterial } from "../../core/publickey/types.ts";
+import { seededRandom, systemRandom } from "../../core/random.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import { CURVES, publicFromScalar } from "../../keys/_curves.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { bigIntToBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
+import { NODE_SIGNATURES, registerNativeSignatures } from "./native_signatures.ts";
+
+/** Runs `body` with the backend given (null: portable), restoring whatever was there. */
+function using<T>(backend: typeof NODE_SIGNATURES | null, body: () => T): T {
+  const before = signatureBackend();
+  try {
+    registerSignatureBackend(backend);
+    return body();
+  } finally {
+    registerSignatureBackend(before);
+  }
+}
+
+test("native signatures: registered on this runtime after the known-answer tests", () => {
+  const before = signatureBackend();
+  try {
+    registerSignatureBackend(null);
+    assert.equal(registerNativeSignatures(), "node:crypto");
+    assert.equal(signatureBackend()?.name, "node:crypto");
+  } finally {
+    registerSignatureBackend(before);
+  }
+});
+
+const RSA_KEYS = [2048, 3072].map((bits) =>
+  generatePrivateKey("rsa", { keySize: bits }).material as RsaKeyMaterial
+);
+
+test("native RSA: the same PKCS #1 v1.5 signatures as the portable path, verdicts alike", () => {
+  const random = seededRandom(1);
+  for (const key of RSA_KEYS) {
+    for (const hash of ["sha1", "sha256", "sha512"] as const) {
+      const data = random(1 + random(1)[0]!);
+      const native = NODE_SIGNATURES.rsaSign(key, hash, data)!;
+      const portable = using(null, () => rsaSignPkcs1v15(key, hash, data));
+      assert.deepEqual(native, portable, `${hash}: signatures are deterministic`);
+      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, data, portable), true);
+      const bad = portable.slice();
+      bad[bad.length - 1]! ^= 1;
+      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, data, bad), false);
+      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, random(8), portable), false);
+      // Through the core functions, with the backend installed: same results.
+      using(NODE_SIGNATURES, () => {
+        assert.deepEqual(rsaSignPkcs1v15(key, hash, data), portable);
+        assert.ok(rsaVerifyPkcs1v15(key.n, key.e, hash, data, portable));
+        assert.ok(!rsaVerifyPkcs1v15(key.n, key.e, hash, data, bad));
+      });
+    }
+  }
+  // A key without its factors is the portable path's (node:crypto needs the CRT form).
+  const k = RSA_KEYS[0]!;
+  assert.equal(
+    NODE_SIGNATURES.rsaSign({ type: "rsa", n: k.n, e: k.e, d: k.d! }, "sha256", new Uint8Array(1)),
+    undefined,
+  );
+});
+
+const CURVE_NAMES: EcdsaCurveName[] = ["nistp256", "nistp384", "nistp521"];
+
+test("native ECDSA: its signatures verify on the portable path and the other way round", () => {
+  const random = seededRandom(2);
+  for (const curve of CURVE_NAMES) {
+    for (let i = 0; i < 4; i++) {
+      const info = ECDSA_CURVES[curve];
+      const d = info.curve.utils.randomSecretKey();
+      const q = info.curve.getPublicKey(d, false);
+      const data = random(40);
+      assert.deepEqual(NODE_SIGNATURES.ecdsaPublicKey(curve, d), q, `${curve}: the same point`);
+      const native = NODE_SIGNATURES.ecdsaSign(curve, d, q, data)!;
+      assert.equal(native.length, 2 * info.size);
+      const nativeSsh = using(
+        NODE_SIGNATURES,
+        () =>
+          signData(
+            { type: "ecdsa", curve, publicKey: q, privateKey: d },
+            `ecdsa-sha2-${curve}`,
+            data,
+          ),
+      );
+      // The portable verifier accepts the native signature (as an SSH blob) and vice versa.
+      const portableInner = using(null, () => ecdsaSignSsh(curve, d, data));
+      assert.equal(
+        NODE_SIGNATURES.ecdsaVerify(curve, q, compact(curve, portableInner), data),
+        true,
+      );
+      assert.ok(using(null, () => ecdsaVerifySsh(curve, q, toSsh(curve, native), data)));
+      const bad = native.slice();
+      bad[3]! ^= 1;
+      assert.equal(NODE_SIGNATURES.ecdsaVerify(curve, q, bad, data), false);
+      assert.ok(using(NODE_SIGNATURES, () => !ecdsaVerifySsh(curve, q, toSsh(curve, bad), data)));
+      // Not a point on the curve: false, not an exception.
+      const off = q.slice();
+      off[off.length - 1]! ^= 1;
+      assert.equal(NODE_SIGNATURES.ecdsaVerify(curve, off, native, data), false);
+      assert.ok(
+        using(
+          NODE_SIGNATURES,
+          () => verifySignature({ type: "ecdsa", curve, publicKey: q }, nativeSsh, data),
+        ),
+      );
+    }
+  }
+});
+
+test("native ECDSA signs only for the system random source; a seeded one gets RFC 6979's signature", () => {
+  const key = generatePrivateKey("ecdsa").material;
+  const data = new Uint8Array([1, 2, 3]);
+  let nativeSigns = 0;
+  const counting = {
+    ...NODE_SIGNATURES,
+    ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURES.ecdsaSign>) => {
+      nativeSigns++;
+      return NODE_SIGNATURES.ecdsaSign(...a);
+    },
+  };
+  using(counting, () => {
+    const a = signData(key, "ecdsa-sha2-nistp256", data, seededRandom(1));
+    const b = signData(key, "ecdsa-sha2-nistp256", data, seededRandom(2));
+    assert.equal(nativeSigns, 0, "a seeded source: the portable path");
+    assert.deepEqual(a, b, "deterministic");
+    assert.deepEqual(a, using(null, () => signData(key, "ecdsa-sha2-nistp256", data)));
+    const c = signData(key, "ecdsa-sha2-nistp256", data, systemRandom);
+    const d = signData(key, "ecdsa-sha2-nistp256", data);
+    assert.equal(nativeSigns, 2, "the system source (or none): native");
+    assert.ok(verifySignature(key, c, data) && verifySignature(key, d, data));
+  });
+});
+
+test("key imports check ECDSA keys with the native point, and still refuse a mismatched one", () => {
+  using(NODE_SIGNATURES, () => {
+    for (const curve of CURVE_NAMES) {
+      const d = ECDSA_CURVES[curve].curve.utils.randomSecretKey();
+      assert.deepEqual(
+        publicFromScalar(CURVES[curve], d),
+        ECDSA_CURVES[curve].curve.getPublicKey(d, false),
+      );
+    }
+    const key = generatePrivateKey("ecdsa");
+    const other = generatePrivateKey("ecdsa");
+    const m = key.material as {
+      type: "ecdsa";
+      curve: "nistp256";
+      publicKey: Uint8Array;
+      privateKey: Uint8Array;
+    };
+    assert.throws(
+      () =>
+        SSHKey.fromMaterial({
+          ...m,
+          publicKey: (other.material as { publicKey: Uint8Array }).publicKey,
+        }),
+      /does not match the private key/,
+    );
+  });
+});
+
+/** r ‖ s of an SSH inner ECDSA blob. */
+function compact(curve: EcdsaCurveName, inner: Uint8Array): Uint8Array {
+  const size = ECDSA_CURVES[curve].size;
+  const r = new SSHReader(inner);
+  const out = new Uint8Array(2 * size);
+  out.set(bigIntToBytes(r.readMpint("r", size + 1), size), 0);
+  out.set(bigIntToBytes(r.readMpint("s", size + 1), size), size);
+  return out;
+}
+
+function toSsh(curve: EcdsaCurveName, c: Uint8Array): Uint8Array {
+  const size = ECDSA_CURVES[curve].size;
+  return new SSHWriter(2 * size + 10)
+    .writeMpintMagnitude(c.subarray(0, size))
+    .writeMpintMagnitude(c.subarray(size))
+    .toBytes();
+}
