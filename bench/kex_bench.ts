@@ -9,8 +9,12 @@
  *   runtime-neutral loop (`performance.now()`), printing ms/op and ops/s, so the three
  *   runtimes are measured the same way.
  *
- * Randomness comes from a seeded stream so the figures measure the kex, not the
- * platform CSPRNG. Benchmarks report; they never assert.
+ * Each method runs twice. Portable: randomness from a seeded stream (so the figures
+ * measure the kex, not the platform CSPRNG), which keeps every step on the portable path
+ * (`@noble`, our TypeScript). "(native)": the system random source, with the node:crypto
+ * backends connect() and listen() install where this runtime passes their checks (X25519
+ * and Ed25519, ML-KEM-768 on Node 24, the NIST curves' ECDH). Benchmarks report; they never
+ * assert.
  *
  * @module
  */
@@ -19,7 +23,13 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { createHostKeySigner } from "../core/kex/host_key_signer.ts";
 import { getKexMethod, SUPPORTED_KEX } from "../core/kex/registry.ts";
 import type { KexContext, KexMethod } from "../core/kex/types.ts";
-import { seededRandom } from "../core/random.ts";
+import { type RandomSource, seededRandom, systemRandom } from "../core/random.ts";
+import { registerCurve25519Backend } from "../core/crypto/curve25519_backend.ts";
+import { registerMlKem768Backend } from "../core/pq/mlkem768.ts";
+import { registerEcdhBackend } from "../core/kex/ecdh.ts";
+import { NODE_CURVE25519, registerNativeCurves } from "../io/crypto/native_curves.ts";
+import { NODE_MLKEM768, registerNativeMlKem768 } from "../io/crypto/native_mlkem.ts";
+import { NODE_ECDH, registerNativeEcdh } from "../io/crypto/native_ecdh.ts";
 import { utf8 } from "../core/wire.ts";
 
 const seed = new Uint8Array(32).fill(7);
@@ -27,22 +37,28 @@ const hostKey = createHostKeySigner(
   { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed },
   "ssh-ed25519",
 );
-const random = seededRandom(1);
-const ctx: KexContext = {
-  clientVersion: "SSH-2.0-bench_client",
-  serverVersion: "SSH-2.0-bench_server",
-  clientKexInit: utf8("\u0014client"),
-  serverKexInit: utf8("\u0014server"),
-  random,
-};
+function contextWith(random: RandomSource): KexContext {
+  return {
+    clientVersion: "SSH-2.0-bench_client",
+    serverVersion: "SSH-2.0-bench_server",
+    clientKexInit: utf8("\u0014client"),
+    serverKexInit: utf8("\u0014server"),
+    random,
+  };
+}
+const portable = contextWith(seededRandom(1));
+const nativeContext = contextWith(systemRandom);
 
 /** One complete exchange; throws if the two sides disagree. */
-function exchange(method: KexMethod): void {
+function exchange(method: KexMethod, ctx: KexContext): void {
   const client = method.createClient(ctx);
   const server = method.createServer(ctx, { hostKey });
   let toServer = client.start().send;
+  // RSA key exchange (RFC 4432): the server speaks first.
+  let first = server.start?.().send ?? [];
   for (let round = 0; round < 4; round++) {
-    const toClient: Uint8Array[] = [];
+    const toClient: Uint8Array[] = [...first];
+    first = [];
     for (const m of toServer) toClient.push(...server.receive(m).send);
     toServer = [];
     for (const m of toClient) {
@@ -54,7 +70,29 @@ function exchange(method: KexMethod): void {
   throw new Error(`${method.name} did not finish`);
 }
 
-const CASES = SUPPORTED_KEX.map((name) => ({ name, fn: () => exchange(getKexMethod(name)!) }));
+const NATIVE = {
+  curves: registerNativeCurves() ? NODE_CURVE25519 : null,
+  mlkem: registerNativeMlKem768() ? NODE_MLKEM768 : null,
+  ecdh: registerNativeEcdh().length > 0 ? NODE_ECDH : null,
+};
+
+/** Installs the native backends (those that passed their checks here), or none. */
+function backends(native: boolean): void {
+  registerCurve25519Backend(native ? NATIVE.curves : null);
+  registerMlKem768Backend(native ? NATIVE.mlkem : null);
+  registerEcdhBackend(native ? NATIVE.ecdh : null);
+}
+backends(false);
+
+const CASES = [false, true].flatMap((native) =>
+  SUPPORTED_KEX.map((name) => ({
+    name: native ? `${name} (native)` : name,
+    fn: () => {
+      backends(native);
+      exchange(getKexMethod(name)!, native ? nativeContext : portable);
+    },
+  }))
+);
 
 /**
  * Times `fn` in batches of about 100 ms for about `ms` in total after a warm-up and
@@ -96,12 +134,12 @@ if (deno && !deno.args.includes("--neutral")) {
 } else {
   console.log(`kex, full exchange (client + server + Ed25519 host signature) — ${runtimeName()}`);
   console.log(
-    `${"".padEnd(40)} ${"median ms".padStart(10)} ${"best ms".padStart(10)} ${"ops/s".padStart(8)}`,
+    `${"".padEnd(50)} ${"median ms".padStart(10)} ${"best ms".padStart(10)} ${"ops/s".padStart(8)}`,
   );
   for (const c of CASES) {
     const { median, best } = time(c.fn, 1500);
     console.log(
-      `${c.name.padEnd(40)} ${median.toFixed(2).padStart(10)} ${best.toFixed(2).padStart(10)} ${
+      `${c.name.padEnd(50)} ${median.toFixed(2).padStart(10)} ${best.toFixed(2).padStart(10)} ${
         (1000 / median).toFixed(1).padStart(8)
       }`,
     );

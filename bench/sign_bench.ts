@@ -9,9 +9,11 @@
  *   `deno run -A bench/sign_bench.ts --neutral` — the same cases timed by a small
  *   runtime-neutral loop, printing median and best ms/op and ops/s.
  *
- * RSA keys come from node:crypto's generator (present on all three runtimes); the
- * signing and verification measured are ours (pure BigInt). Benchmarks report;
- * they never assert.
+ * RSA keys come from node:crypto's generator (present on all three runtimes). Each case
+ * runs twice: on the portable path (ours: BigInt RSA, `@noble/curves`) and "native", with
+ * the node:crypto backends connect() and listen() install (io/crypto/native_signatures.ts,
+ * native_curves.ts) where this runtime passes their checks. Benchmarks report; they never
+ * assert.
  *
  * @module
  */
@@ -24,6 +26,16 @@ import { signData } from "../core/publickey/sign.ts";
 import type { KeyMaterial, RsaKeyMaterial } from "../core/publickey/types.ts";
 import { verifySignature } from "../core/publickey/verify.ts";
 import { seededRandom } from "../core/random.ts";
+import {
+  registerSignatureBackend,
+  type SignatureBackend,
+} from "../core/publickey/signature_backend.ts";
+import {
+  type Curve25519Backend,
+  registerCurve25519Backend,
+} from "../core/crypto/curve25519_backend.ts";
+import { NODE_SIGNATURES, registerNativeSignatures } from "../io/crypto/native_signatures.ts";
+import { NODE_CURVE25519, registerNativeCurves } from "../io/crypto/native_curves.ts";
 import { bytesToBigInt, SSHWriter } from "../core/wire.ts";
 
 const random = seededRandom(2);
@@ -99,13 +111,45 @@ interface Case {
   readonly fn: () => void;
 }
 
-const CASES: Case[] = [];
-for (const [label, alg, key] of KEYS) {
-  const sig = signData(key, alg, data, random);
-  if (!verifySignature(key, sig, data)) throw new Error(`${label}: self-check failed`);
-  CASES.push({ name: `sign ${label}`, fn: () => signData(key, alg, data, random) });
-  CASES.push({ name: `verify ${label}`, fn: () => verifySignature(key, sig, data) });
+/** The native backends where this runtime passes their checks (null: portable only). */
+const NATIVE: { signatures: SignatureBackend | null; curves: Curve25519Backend | null } = {
+  signatures: registerNativeSignatures() ? NODE_SIGNATURES : null,
+  curves: registerNativeCurves() ? NODE_CURVE25519 : null,
+};
+
+/** Runs `fn` with the native backends installed, or with none. */
+function withBackends(native: boolean, fn: () => void): () => void {
+  return () => {
+    registerSignatureBackend(native ? NATIVE.signatures : null);
+    registerCurve25519Backend(native ? NATIVE.curves : null);
+    fn();
+  };
 }
+
+const CASES: Case[] = [];
+for (const native of [false, true]) {
+  if (native && !NATIVE.signatures) break;
+  const tag = native ? " (native)" : "";
+  // Native ECDSA signs only without a seeded source (its nonce is random).
+  const rnd = native ? undefined : random;
+  for (const [label, alg, key] of KEYS) {
+    let sig: Uint8Array = new Uint8Array(0);
+    withBackends(native, () => {
+      sig = signData(key, alg, data, rnd);
+      if (!verifySignature(key, sig, data)) throw new Error(`${label}: self-check failed`);
+    })();
+    CASES.push({
+      name: `sign ${label}${tag}`,
+      fn: withBackends(native, () => signData(key, alg, data, rnd)),
+    });
+    CASES.push({
+      name: `verify ${label}${tag}`,
+      fn: withBackends(native, () => verifySignature(key, sig, data)),
+    });
+  }
+}
+registerSignatureBackend(null);
+registerCurve25519Backend(null);
 const dsaOpts = { allowedAlgorithms: ["ssh-dss"] };
 if (!verifySignature(dsaKey, dsaSig, dsaData, dsaOpts)) throw new Error("dsa: self-check failed");
 CASES.push({
@@ -150,12 +194,12 @@ if (deno && !deno.args.includes("--neutral")) {
 } else {
   console.log(`signatures over 32 bytes — ${runtimeName()}`);
   console.log(
-    `${"".padEnd(20)} ${"median ms".padStart(10)} ${"best ms".padStart(10)} ${"ops/s".padStart(9)}`,
+    `${"".padEnd(30)} ${"median ms".padStart(10)} ${"best ms".padStart(10)} ${"ops/s".padStart(9)}`,
   );
   for (const c of CASES) {
     const { median, best } = time(c.fn, 1000);
     console.log(
-      `${c.name.padEnd(20)} ${median.toFixed(3).padStart(10)} ${best.toFixed(3).padStart(10)} ${
+      `${c.name.padEnd(30)} ${median.toFixed(3).padStart(10)} ${best.toFixed(3).padStart(10)} ${
         (1000 / median).toFixed(1).padStart(9)
       }`,
     );

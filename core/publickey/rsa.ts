@@ -29,12 +29,11 @@ import { SSHError } from "../errors.ts";
 import type { RandomSource } from "../random.ts";
 import { bigIntToBytes, bytesToBigInt, concatBytes, equalBytes } from "../wire.ts";
 import { bitLength, modInverse, modPow, randomBigIntInRange } from "./bigint.ts";
-import type { RsaKeyMaterial } from "./types.ts";
+import type { RsaHashName, RsaKeyMaterial } from "./types.ts";
 import { RSA_MAX_EXPONENT_BITS } from "./blob.ts";
 import { signatureBackend } from "./signature_backend.ts";
 
-/** Hashes RSA signatures use in SSH. */
-export type RsaHashName = "sha1" | "sha256" | "sha512";
+export type { RsaHashName };
 
 /** DER prefix of DigestInfo for each hash (RFC 8017 §9.2 note 1). */
 const DIGEST_INFO_PREFIX: Record<RsaHashName, Uint8Array> = {
@@ -175,7 +174,9 @@ export function rsaVerifyPkcs1v15(
   if (signature.length === 0 || signature.length > k) return false;
   const s = bytesToBigInt(signature);
   if (s >= n) return false;
-  const native = signatureBackend()?.rsaVerify(n, e, hash, data, signature);
+  // Native libraries want exactly k bytes; a peer may have dropped leading zero bytes.
+  const full = signature.length === k ? signature : bigIntToBytes(s, k);
+  const native = signatureBackend()?.rsaVerify(n, e, hash, data, full);
   if (native !== undefined) return native;
   let expected: Uint8Array;
   try {

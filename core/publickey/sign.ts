@@ -9,7 +9,7 @@
 import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import { LocalProtocolError } from "../errors.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
-import { SSHWriter } from "../wire.ts";
+import { bytesToBigInt, SSHWriter } from "../wire.ts";
 import { publicKeyTypeName, signatureAlgorithmsForKey } from "./algorithms.ts";
 import { ECDSA_CURVES, ecdsaCompactToSsh, ecdsaSignSsh } from "./ecdsa.ts";
 import { signatureBackend } from "./signature_backend.ts";
@@ -82,7 +82,9 @@ export function signData(
           : d[0] === 0
           ? d.subarray(1)
           : undefined;
-        const native = padded &&
+        // Only a scalar in [1, n - 1]: the portable path refuses the rest with a typed error.
+        const scalar = padded ? bytesToBigInt(padded) : 0n;
+        const native = padded && scalar > 0n && scalar < ECDSA_CURVES[key.curve].order &&
           signatureBackend()?.ecdsaSign(key.curve, padded, key.publicKey, data);
         if (native) return blob(algorithm, ecdsaCompactToSsh(key.curve, native));
       }

@@ -14,8 +14,7 @@
  * @module
  */
 
-import type { EcdsaCurveName, RsaKeyMaterial } from "./types.ts";
-import type { RsaHashName } from "./rsa.ts";
+import type { EcdsaCurveName, RsaHashName, RsaKeyMaterial } from "./types.ts";
 
 /** RSA (PKCS #1 v1.5) and ECDSA primitives, all synchronous; undefined = not handled. */
 export interface SignatureBackend {

@@ -31,6 +31,9 @@ export interface EcdsaKeyMaterial {
   readonly privateKey?: Uint8Array;
 }
 
+/** Hashes RSA signatures use in SSH. */
+export type RsaHashName = "sha1" | "sha256" | "sha512";
+
 /** An RSA key; the private fields come together. */
 export interface RsaKeyMaterial {
   /** Discriminant: always `"rsa"`. */

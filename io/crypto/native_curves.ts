@@ -23,6 +23,7 @@ import {
 } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { currentRuntime } from "../runtime/env.ts";
+import { KeyedByBytes } from "./keyed_by_bytes.ts";
 import { withoutStack } from "../../core/errors.ts";
 import {
   type Curve25519Backend,
@@ -104,15 +105,16 @@ function rawPublic(k: KeyObject): Uint8Array {
 
 /**
  * Signing keys, by seed: a client signs with the same key at every login, and
- * importing it costs about as much as the signature. Weak, so a dropped key goes.
+ * importing it costs about as much as the signature. Weak, so a dropped key goes; checked
+ * against the seed's bytes, so a reused buffer never signs with the key it held before.
  */
-const signingKeys = new WeakMap<Uint8Array, KeyObject>();
+const signingKeys = new KeyedByBytes<KeyObject>();
 
 /**
  * An ephemeral X25519 key is used twice (its public key, then the shared secret): imported
  * once. Weak, so it goes with the secret's bytes.
  */
-const x25519Keys = new WeakMap<Uint8Array, KeyObject>();
+const x25519Keys = new KeyedByBytes<KeyObject>();
 
 /**
  * Ed25519 public keys that verified recently, by their bytes: a server sees the same user
@@ -141,22 +143,12 @@ function verifyingKey(pub: Uint8Array): KeyObject {
 }
 
 function signingKey(seed: Uint8Array): KeyObject {
-  let k = signingKeys.get(seed);
-  if (k === undefined) {
-    if (seed.length !== 32) throw new RangeError(`An Ed25519 seed is 32 bytes, not ${seed.length}`);
-    k = privateKey(ED25519_PKCS8, seed);
-    signingKeys.set(seed, k);
-  }
-  return k;
+  if (seed.length !== 32) throw new RangeError(`An Ed25519 seed is 32 bytes, not ${seed.length}`);
+  return signingKeys.get(seed, () => privateKey(ED25519_PKCS8, seed));
 }
 
 function x25519Private(secretKey: Uint8Array): KeyObject {
-  let k = x25519Keys.get(secretKey);
-  if (k === undefined) {
-    k = privateKey(X25519_PKCS8, secretKey);
-    x25519Keys.set(secretKey, k);
-  }
-  return k;
+  return x25519Keys.get(secretKey, () => privateKey(X25519_PKCS8, secretKey));
 }
 
 /** The node:crypto backend (not yet checked: see {@link registerNativeCurves}). */

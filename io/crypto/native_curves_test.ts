@@ -113,3 +113,13 @@ test("native curves: an Ed25519 seed gives noble's public key, and a key file wh
     registerCurve25519Backend(before);
   }
 });
+
+test("native curves: a seed buffer reused for another key gives that key's public key and signatures", () => {
+  const seed = new Uint8Array(32).fill(4);
+  const first = NODE_CURVE25519.ed25519PublicKey!(seed);
+  assert.deepEqual(first, ed25519.getPublicKey(seed));
+  seed.fill(5); // the caller's buffer now holds another key
+  assert.deepEqual(NODE_CURVE25519.ed25519PublicKey!(seed), ed25519.getPublicKey(seed));
+  const data = new Uint8Array([1, 2]);
+  assert.deepEqual(NODE_CURVE25519.ed25519Sign(seed, data), ed25519.sign(data, seed));
+});

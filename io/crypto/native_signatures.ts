@@ -25,9 +25,9 @@ import {
   registerSignatureBackend,
   type SignatureBackend,
 } from "../../core/publickey/signature_backend.ts";
-import type { EcdsaCurveName, RsaKeyMaterial } from "../../core/publickey/types.ts";
-import type { RsaHashName } from "../../core/publickey/rsa.ts";
+import type { EcdsaCurveName, RsaHashName, RsaKeyMaterial } from "../../core/publickey/types.ts";
 import { bigIntToBytes } from "../../core/wire.ts";
+import { KeyedByBytes } from "./keyed_by_bytes.ts";
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -131,21 +131,29 @@ function ecJwk(
   };
 }
 
-const ecPrivate = new WeakMap<Uint8Array, KeyObject>();
+/**
+ * Private EC key objects by scalar, with the point they were imported with (checked against
+ * both: a reused buffer, or the same scalar with another point, imports again).
+ */
+const ecPrivate = new KeyedByBytes<{ readonly point: Uint8Array; readonly key: KeyObject }>();
 
 function ecPrivateKey(
   curve: EcdsaCurveName,
   d: Uint8Array,
   point: Uint8Array,
 ): KeyObject | undefined {
-  let key = ecPrivate.get(d);
-  if (key === undefined) {
-    const jwk = ecJwk(curve, point);
-    if (jwk === undefined || d.length !== CURVES[curve].size) return undefined;
-    key = withoutStack(() => createPrivateKey({ key: { ...jwk, d: b64url(d) }, format: "jwk" }));
-    ecPrivate.set(d, key);
+  const jwk = ecJwk(curve, point);
+  if (jwk === undefined || d.length !== CURVES[curve].size) return undefined;
+  const make = () => ({
+    point: point.slice(),
+    key: withoutStack(() => createPrivateKey({ key: { ...jwk, d: b64url(d) }, format: "jwk" })),
+  });
+  let kept = ecPrivate.get(d, make);
+  if (!kept.point.every((x, i) => x === point[i]) || kept.point.length !== point.length) {
+    kept = make();
+    ecPrivate.set(d, kept);
   }
-  return key;
+  return kept.key;
 }
 
 /** id-ecPublicKey (1.2.840.10045.2.1), DER. */
@@ -173,56 +181,70 @@ function pkcs8Scalar(curve: EcdsaCurveName, d: Uint8Array): Uint8Array {
   );
 }
 
+/** `fn`'s answer, or undefined (the portable path's turn) when the library throws. */
+function declined<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The node:crypto backend (not yet checked: see {@link registerNativeSignatures}). */
 export const NODE_SIGNATURES: SignatureBackend = Object.freeze({
   name: "node:crypto",
+  // Anything the library refuses (a key it will not import, a hash a crypto policy forbids,
+  // a point off the curve) is left to the portable path, which answers with typed errors.
   rsaSign(key: RsaKeyMaterial, hash: RsaHashName, data: Uint8Array) {
-    const k = rsaPrivateKey(key);
-    return k && new Uint8Array(nodeSign(hash, data, k));
+    return declined(() => {
+      const k = rsaPrivateKey(key);
+      return k && new Uint8Array(nodeSign(hash, data, k));
+    });
   },
   rsaVerify(n: bigint, e: bigint, hash: RsaHashName, data: Uint8Array, signature: Uint8Array) {
-    try {
-      return nodeVerify(hash, data, rsaPublicKey(n, e), signature);
-    } catch {
-      return false;
-    }
+    return declined(() => nodeVerify(hash, data, rsaPublicKey(n, e), signature));
   },
   ecdsaSign(curve: EcdsaCurveName, d: Uint8Array, point: Uint8Array, data: Uint8Array) {
-    const k = ecPrivateKey(curve, d, point);
-    if (k === undefined) return undefined;
-    return new Uint8Array(
-      nodeSign(CURVES[curve].hash, data, { key: k, dsaEncoding: "ieee-p1363" }),
-    );
+    return declined(() => {
+      const k = ecPrivateKey(curve, d, point);
+      if (k === undefined) return undefined;
+      return new Uint8Array(
+        nodeSign(CURVES[curve].hash, data, { key: k, dsaEncoding: "ieee-p1363" }),
+      );
+    });
   },
   ecdsaVerify(curve: EcdsaCurveName, point: Uint8Array, compact: Uint8Array, data: Uint8Array) {
     const jwk = ecJwk(curve, point);
     if (jwk === undefined) return false;
-    try {
+    return declined(() => {
       const k = keptPublicKey(
         `ec:${jwk.crv}:${jwk.x}:${jwk.y}`,
         () => createPublicKey({ key: jwk, format: "jwk" }),
       );
       return nodeVerify(CURVES[curve].hash, data, { key: k, dsaEncoding: "ieee-p1363" }, compact);
-    } catch {
-      return false; // not a point on the curve
-    }
+    });
   },
   ecdsaPublicKey(curve: EcdsaCurveName, d: Uint8Array) {
-    const { size } = CURVES[curve];
-    if (d.length !== size) return undefined;
-    const priv = withoutStack(() =>
-      createPrivateKey({ key: Buffer.from(pkcs8Scalar(curve, d)), format: "der", type: "pkcs8" })
-    );
-    const jwk = createPublicKey(priv).export({ format: "jwk" });
-    const x = fromB64url(jwk.x), y = fromB64url(jwk.y);
-    if (x.length > size || y.length > size) return undefined;
-    const out = new Uint8Array(1 + 2 * size);
-    out[0] = 4;
-    out.set(x, 1 + size - x.length);
-    out.set(y, 1 + 2 * size - y.length);
-    return out;
+    return declined(() => ecPublicFromScalar(curve, d));
   },
 });
+
+/** The public point of a scalar (big-endian, the curve's size), computed by the library. */
+function ecPublicFromScalar(curve: EcdsaCurveName, d: Uint8Array): Uint8Array | undefined {
+  const { size } = CURVES[curve];
+  if (d.length !== size) return undefined;
+  const priv = withoutStack(() =>
+    createPrivateKey({ key: Buffer.from(pkcs8Scalar(curve, d)), format: "der", type: "pkcs8" })
+  );
+  const jwk = createPublicKey(priv).export({ format: "jwk" });
+  const x = fromB64url(jwk.x), y = fromB64url(jwk.y);
+  if (x.length > size || y.length > size) return undefined;
+  const out = new Uint8Array(1 + 2 * size);
+  out[0] = 4;
+  out.set(x, 1 + size - x.length);
+  out.set(y, 1 + 2 * size - y.length);
+  return out;
+}
 
 /** A 1024-bit RSA key (a test key, nothing else), as a JWK. */
 const TEST_RSA = {

@@ -105,10 +105,13 @@ test("native ECDSA: its signatures verify on the portable path and the other way
       bad[3]! ^= 1;
       assert.equal(NODE_SIGNATURES.ecdsaVerify(curve, q, bad, data), false);
       assert.ok(using(NODE_SIGNATURES, () => !ecdsaVerifySsh(curve, q, toSsh(curve, bad), data)));
-      // Not a point on the curve: false, not an exception.
+      // Not a point on the curve: the library refuses it, so the portable path answers (false).
       const off = q.slice();
       off[off.length - 1]! ^= 1;
-      assert.equal(NODE_SIGNATURES.ecdsaVerify(curve, off, native, data), false);
+      assert.notEqual(NODE_SIGNATURES.ecdsaVerify(curve, off, native, data), true);
+      assert.ok(
+        using(NODE_SIGNATURES, () => !ecdsaVerifySsh(curve, off, toSsh(curve, native), data)),
+      );
       assert.ok(
         using(
           NODE_SIGNATURES,
@@ -188,3 +191,51 @@ function toSsh(curve: EcdsaCurveName, c: Uint8Array): Uint8Array {
     .writeMpintMagnitude(c.subarray(size))
     .toBytes();
 }
+
+test("native RSA verification takes a signature whose leading zero bytes the signer dropped", () => {
+  const key = RSA_KEYS[0]!;
+  const k = Math.ceil(key.n.toString(16).length / 2);
+  let data: Uint8Array = new Uint8Array(0), sig: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i < 4000; i++) {
+    data = new TextEncoder().encode(`message ${i}`);
+    sig = NODE_SIGNATURES.rsaSign(key, "sha256", data)!;
+    if (sig[0] === 0) break;
+  }
+  assert.equal(sig[0], 0, "a signature with a leading zero byte (1 in 256)");
+  assert.equal(sig.length, k);
+  const short = sig.subarray(1);
+  using(NODE_SIGNATURES, () => assert.ok(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, short)));
+  using(null, () => assert.ok(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, short)));
+});
+
+test("native signing never takes what the portable path refuses, and a reused key buffer is a new key", () => {
+  using(NODE_SIGNATURES, () => {
+    const q = ECDSA_CURVES.nistp256.curve.getPublicKey(new Uint8Array(32).fill(1), false);
+    // A zero scalar: the portable path's typed error, not a native signature with d = 0.
+    assert.throws(
+      () =>
+        signData(
+          { type: "ecdsa", curve: "nistp256", publicKey: q, privateKey: new Uint8Array(32) },
+          "ecdsa-sha2-nistp256",
+          new Uint8Array(3),
+        ),
+      /invalid private scalar/,
+    );
+    // One buffer, two keys in turn: each signature verifies under its own key.
+    const d = new Uint8Array(32).fill(2);
+    const data = new Uint8Array([9]);
+    for (const fill of [2, 3]) {
+      d.fill(fill);
+      const point = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
+      const key = {
+        type: "ecdsa" as const,
+        curve: "nistp256" as const,
+        publicKey: point,
+        privateKey: d,
+      };
+      assert.ok(
+        using(null, () => verifySignature(key, signData(key, "ecdsa-sha2-nistp256", data), data)),
+      );
+    }
+  });
+});

@@ -152,4 +152,9 @@ test("knownHostsVerifier({ files }) sees a host added, changed or removed at onc
   await assert.rejects(verify(), /is not known/);
   const kept = await knownHostsVerifier({ files: [f] });
   assert.ok(Object.isFrozen(kept.knownHosts), "the shared parse cannot be changed by a caller");
+  assert.ok(Object.isFrozen(kept.knownHosts.entries));
+  assert.ok(
+    Object.isFrozen(kept.knownHosts.entries[0]) &&
+      Object.isFrozen(kept.knownHosts.entries[0]!.hashed),
+  );
 });

@@ -95,13 +95,36 @@ export const KNOWN_HOSTS_MAX_BYTES = 256 * 1024 * 1024;
  * file (a FIFO would wait for a writer, /dev/zero never end) or over
  * {@link KNOWN_HOSTS_MAX_BYTES} trusts nothing, as a missing one.
  */
-async function readKnownHostsFiles(files: readonly string[]): Promise<string> {
-  return knownHostsText(await Promise.all(files.map(readOneKnownHostsFile)));
+/**
+ * A file that is missing, not a regular file or too large trusts nothing. Any other error
+ * (too many open files, an I/O error) is thrown: it trusts nothing for this connection, and
+ * is not kept as the file's contents.
+ */
+async function readOneKnownHostsFile(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readTrustFile(path, { maxBytes: KNOWN_HOSTS_MAX_BYTES });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "ERR_KEY_IMPORT") return undefined;
+    throw e;
+  }
 }
 
-function readOneKnownHostsFile(path: string): Promise<Uint8Array | undefined> {
-  return readTrustFile(expandHome(path), { maxBytes: KNOWN_HOSTS_MAX_BYTES })
-    .catch(() => undefined); // trusts nothing
+/** `~` expanded, or undefined where there is no home directory to expand it with. */
+function expanded(path: string): string | undefined {
+  try {
+    return expandHome(path);
+  } catch {
+    return undefined; // Deno without access to HOME: that file trusts nothing
+  }
+}
+
+/** Reads every file on its own; a file that cannot be read trusts nothing (as before). */
+async function readKnownHostsFiles(files: readonly string[]): Promise<string> {
+  const paths = files.map(expanded).filter((p) => p !== undefined);
+  return knownHostsText(
+    await Promise.all(paths.map((p) => readOneKnownHostsFile(p).catch(() => undefined))),
+  );
 }
 
 function knownHostsText(files: readonly (Uint8Array | undefined)[]): string {
@@ -128,11 +151,32 @@ const parsedFiles = new DerivedFromFiles(
 const sharedLookups = new WeakMap<KnownHosts, Map<string, KnownHostsMatch>>();
 
 function shared(kh: KnownHosts): KnownHosts {
+  // Every connection reads it: frozen all the way down but for the salt and hash bytes
+  // (typed arrays cannot be frozen; only the verifier sees them).
+  for (const e of kh.entries) {
+    if (e.patterns) Object.freeze(e.patterns);
+    if (e.hashed) Object.freeze(e.hashed);
+    Object.freeze(e);
+  }
+  for (const e of kh.errors) Object.freeze(e);
   Object.freeze(kh.entries);
   Object.freeze(kh.errors);
   Object.freeze(kh);
   sharedLookups.set(kh, new Map());
   return kh;
+}
+
+/**
+ * The files' parse, shared while they are unchanged; when one of them cannot be read (too
+ * many open files...), this connection's own parse of what could be read, kept for nobody.
+ */
+async function parsedKnownHostsFiles(files: readonly string[]): Promise<KnownHosts> {
+  const paths = files.map(expanded).filter((p) => p !== undefined);
+  try {
+    return await parsedFiles.get(paths);
+  } catch {
+    return parseKnownHosts(await readKnownHostsFiles(paths));
+  }
 }
 
 /** Lookups kept per parsed known_hosts (a process connecting to many hosts starts over). */
@@ -185,7 +229,7 @@ export async function knownHostsVerifier(
   const kh = "parsed" in source
     ? source.parsed
     : "files" in source
-    ? await parsedFiles.get(source.files.map(expandHome))
+    ? await parsedKnownHostsFiles(source.files)
     : parseKnownHosts(source.text);
   const lookup = lookups(kh);
   const now = options.now ?? wallClock;

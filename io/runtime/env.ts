@@ -128,7 +128,7 @@ export function localAccount(): LocalAccount | undefined {
     const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
     if (uid !== undefined && accountKept?.uid === uid) return accountKept;
     const u = userInfo();
-    const account = { name: u.username, uid: u.uid, homeDir: u.homedir };
+    const account = Object.freeze({ name: u.username, uid: u.uid, homeDir: u.homedir });
     accountKept = uid === u.uid ? account : undefined;
     return account;
   }

@@ -176,3 +176,30 @@ test(
     assert.equal(derived, 5);
   }),
 );
+
+test(
+  "DerivedFromFiles keeps nothing derived when a read fails, and reads again next time",
+  withDir(async (dir) => {
+    const a = join(dir, "a");
+    writeFileSync(a, "1\n");
+    age(a, 10_000);
+    let fail = true;
+    let derived = 0;
+    const files = new DerivedFromFiles(
+      async (p) => {
+        if (fail) throw Object.assign(new Error("too many open files"), { code: "EMFILE" });
+        return new Uint8Array(await readFile(p));
+      },
+      (contents) => {
+        derived++;
+        return contents.length;
+      },
+      () => Date.now() + 60_000,
+    );
+    await assert.rejects(files.get([a]), /too many open files/);
+    fail = false;
+    assert.equal(await files.get([a]), 1);
+    assert.equal(await files.get([a]), 1);
+    assert.equal(derived, 1, "derived once the read worked, then kept");
+  }),
+);

@@ -82,13 +82,22 @@ function padState(key: Uint8Array, pad: number): Uint32Array {
   return state;
 }
 
-const pads = new WeakMap<Uint8Array, Pads>();
+const pads = new WeakMap<Uint8Array, Pads & { readonly salt: Uint8Array }>();
 
-/** The salt's pad states (a salt of at most 64 bytes), computed once and kept with it. */
+function sameSalt(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The salt's pad states (a salt of at most 64 bytes), computed once and kept with the
+ * array, and with a copy of its bytes: an array changed in place gets new states.
+ */
 function padsOf(salt: Uint8Array): Pads {
   let p = pads.get(salt);
-  if (p === undefined) {
-    p = { inner: padState(salt, 0x36), outer: padState(salt, 0x5c) };
+  if (p === undefined || !sameSalt(p.salt, salt)) {
+    p = { salt: salt.slice(), inner: padState(salt, 0x36), outer: padState(salt, 0x5c) };
     pads.set(salt, p);
   }
   return p;

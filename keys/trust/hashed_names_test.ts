@@ -39,3 +39,11 @@ test("hashedNameMatches finds the name a line was hashed for, and only that one"
   assert.ok(!hashedNameMatches(salt, flipped, name));
   assert.ok(!hashedNameMatches(salt, hash.subarray(0, 19), name));
 });
+
+test("a salt changed in place gets the HMAC of its new bytes", () => {
+  const salt = new Uint8Array(20).fill(1);
+  const name = new TextEncoder().encode("example.com");
+  assert.deepEqual(hmacSha1Name(salt, name), hmac(sha1, salt, name));
+  salt.fill(2);
+  assert.deepEqual(hmacSha1Name(salt, name), hmac(sha1, salt, name));
+});
