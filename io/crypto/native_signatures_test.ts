@@ -15,7 +15,12 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { CURVES, publicFromScalar } from "../../keys/_curves.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { bigIntToBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
-import { NODE_SIGNATURES, registerNativeSignatures } from "./native_signatures.ts";
+import {
+  NODE_SIGNATURE_PRIMITIVES,
+  NODE_SIGNATURES,
+  registerNativeSignatures,
+} from "./native_signatures.ts";
+import { currentRuntime } from "../runtime/env.ts";
 
 /** Runs `body` with the backend given (null: portable), restoring whatever was there. */
 function using<T>(backend: typeof NODE_SIGNATURES | null, body: () => T): T {
@@ -48,16 +53,19 @@ test("native RSA: the same PKCS #1 v1.5 signatures as the portable path, verdict
   for (const key of RSA_KEYS) {
     for (const hash of ["sha1", "sha256", "sha512"] as const) {
       const data = random(1 + random(1)[0]!);
-      const native = NODE_SIGNATURES.rsaSign(key, hash, data)!;
+      const native = NODE_SIGNATURE_PRIMITIVES.rsaSign(key, hash, data)!;
       const portable = using(null, () => rsaSignPkcs1v15(key, hash, data));
       assert.deepEqual(native, portable, `${hash}: signatures are deterministic`);
-      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, data, portable), true);
+      assert.equal(NODE_SIGNATURE_PRIMITIVES.rsaVerify(key.n, key.e, hash, data, portable), true);
       const bad = portable.slice();
       bad[bad.length - 1]! ^= 1;
-      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, data, bad), false);
-      assert.equal(NODE_SIGNATURES.rsaVerify(key.n, key.e, hash, random(8), portable), false);
+      assert.equal(NODE_SIGNATURE_PRIMITIVES.rsaVerify(key.n, key.e, hash, data, bad), false);
+      assert.equal(
+        NODE_SIGNATURE_PRIMITIVES.rsaVerify(key.n, key.e, hash, random(8), portable),
+        false,
+      );
       // Through the core functions, with the backend installed: same results.
-      using(NODE_SIGNATURES, () => {
+      using(NODE_SIGNATURE_PRIMITIVES, () => {
         assert.deepEqual(rsaSignPkcs1v15(key, hash, data), portable);
         assert.ok(rsaVerifyPkcs1v15(key.n, key.e, hash, data, portable));
         assert.ok(!rsaVerifyPkcs1v15(key.n, key.e, hash, data, bad));
@@ -67,7 +75,11 @@ test("native RSA: the same PKCS #1 v1.5 signatures as the portable path, verdict
   // A key without its factors is the portable path's (node:crypto needs the CRT form).
   const k = RSA_KEYS[0]!;
   assert.equal(
-    NODE_SIGNATURES.rsaSign({ type: "rsa", n: k.n, e: k.e, d: k.d! }, "sha256", new Uint8Array(1)),
+    NODE_SIGNATURE_PRIMITIVES.rsaSign(
+      { type: "rsa", n: k.n, e: k.e, d: k.d! },
+      "sha256",
+      new Uint8Array(1),
+    ),
     undefined,
   );
 });
@@ -82,11 +94,15 @@ test("native ECDSA: its signatures verify on the portable path and the other way
       const d = info.curve.utils.randomSecretKey();
       const q = info.curve.getPublicKey(d, false);
       const data = random(40);
-      assert.deepEqual(NODE_SIGNATURES.ecdsaPublicKey(curve, d), q, `${curve}: the same point`);
-      const native = NODE_SIGNATURES.ecdsaSign(curve, d, q, data)!;
+      assert.deepEqual(
+        NODE_SIGNATURE_PRIMITIVES.ecdsaPublicKey(curve, d),
+        q,
+        `${curve}: the same point`,
+      );
+      const native = NODE_SIGNATURE_PRIMITIVES.ecdsaSign(curve, d, q, data)!;
       assert.equal(native.length, 2 * info.size);
       const nativeSsh = using(
-        NODE_SIGNATURES,
+        NODE_SIGNATURE_PRIMITIVES,
         () =>
           signData(
             { type: "ecdsa", curve, publicKey: q, privateKey: d },
@@ -97,24 +113,29 @@ test("native ECDSA: its signatures verify on the portable path and the other way
       // The portable verifier accepts the native signature (as an SSH blob) and vice versa.
       const portableInner = using(null, () => ecdsaSignSsh(curve, d, data));
       assert.equal(
-        NODE_SIGNATURES.ecdsaVerify(curve, q, compact(curve, portableInner), data),
+        NODE_SIGNATURE_PRIMITIVES.ecdsaVerify(curve, q, compact(curve, portableInner), data),
         true,
       );
       assert.ok(using(null, () => ecdsaVerifySsh(curve, q, toSsh(curve, native), data)));
       const bad = native.slice();
       bad[3]! ^= 1;
-      assert.equal(NODE_SIGNATURES.ecdsaVerify(curve, q, bad, data), false);
-      assert.ok(using(NODE_SIGNATURES, () => !ecdsaVerifySsh(curve, q, toSsh(curve, bad), data)));
+      assert.equal(NODE_SIGNATURE_PRIMITIVES.ecdsaVerify(curve, q, bad, data), false);
+      assert.ok(
+        using(NODE_SIGNATURE_PRIMITIVES, () => !ecdsaVerifySsh(curve, q, toSsh(curve, bad), data)),
+      );
       // Not a point on the curve: the library refuses it, so the portable path answers (false).
       const off = q.slice();
       off[off.length - 1]! ^= 1;
-      assert.notEqual(NODE_SIGNATURES.ecdsaVerify(curve, off, native, data), true);
+      assert.notEqual(NODE_SIGNATURE_PRIMITIVES.ecdsaVerify(curve, off, native, data), true);
       assert.ok(
-        using(NODE_SIGNATURES, () => !ecdsaVerifySsh(curve, off, toSsh(curve, native), data)),
+        using(
+          NODE_SIGNATURE_PRIMITIVES,
+          () => !ecdsaVerifySsh(curve, off, toSsh(curve, native), data),
+        ),
       );
       assert.ok(
         using(
-          NODE_SIGNATURES,
+          NODE_SIGNATURE_PRIMITIVES,
           () => verifySignature({ type: "ecdsa", curve, publicKey: q }, nativeSsh, data),
         ),
       );
@@ -127,10 +148,10 @@ test("native ECDSA signs only for the system random source; a seeded one gets RF
   const data = new Uint8Array([1, 2, 3]);
   let nativeSigns = 0;
   const counting = {
-    ...NODE_SIGNATURES,
-    ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURES.ecdsaSign>) => {
+    ...NODE_SIGNATURE_PRIMITIVES,
+    ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURE_PRIMITIVES.ecdsaSign>) => {
       nativeSigns++;
-      return NODE_SIGNATURES.ecdsaSign(...a);
+      return NODE_SIGNATURE_PRIMITIVES.ecdsaSign(...a);
     },
   };
   using(counting, () => {
@@ -147,7 +168,7 @@ test("native ECDSA signs only for the system random source; a seeded one gets RF
 });
 
 test("key imports check ECDSA keys with the native point, and still refuse a mismatched one", () => {
-  using(NODE_SIGNATURES, () => {
+  using(NODE_SIGNATURE_PRIMITIVES, () => {
     for (const curve of CURVE_NAMES) {
       const d = ECDSA_CURVES[curve].curve.utils.randomSecretKey();
       assert.deepEqual(
@@ -198,18 +219,21 @@ test("native RSA verification takes a signature whose leading zero bytes the sig
   let data: Uint8Array = new Uint8Array(0), sig: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < 4000; i++) {
     data = new TextEncoder().encode(`message ${i}`);
-    sig = NODE_SIGNATURES.rsaSign(key, "sha256", data)!;
+    sig = NODE_SIGNATURE_PRIMITIVES.rsaSign(key, "sha256", data)!;
     if (sig[0] === 0) break;
   }
   assert.equal(sig[0], 0, "a signature with a leading zero byte (1 in 256)");
   assert.equal(sig.length, k);
   const short = sig.subarray(1);
-  using(NODE_SIGNATURES, () => assert.ok(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, short)));
+  using(
+    NODE_SIGNATURE_PRIMITIVES,
+    () => assert.ok(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, short)),
+  );
   using(null, () => assert.ok(rsaVerifyPkcs1v15(key.n, key.e, "sha256", data, short)));
 });
 
 test("native signing never takes what the portable path refuses, and a reused key buffer is a new key", () => {
-  using(NODE_SIGNATURES, () => {
+  using(NODE_SIGNATURE_PRIMITIVES, () => {
     const q = ECDSA_CURVES.nistp256.curve.getPublicKey(new Uint8Array(32).fill(1), false);
     // A zero scalar: the portable path's typed error, not a native signature with d = 0.
     assert.throws(
@@ -238,4 +262,25 @@ test("native signing never takes what the portable path refuses, and a reused ke
       );
     }
   });
+});
+
+test("native signatures are routed where they win on this runtime, the rest left to the portable path", () => {
+  const key = RSA_KEYS[0]!;
+  const data = new Uint8Array([1]);
+  const rsa = NODE_SIGNATURES.rsaSign(key, "sha256", data);
+  const d = ECDSA_CURVES.nistp256.curve.utils.randomSecretKey();
+  const q = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
+  const sig = NODE_SIGNATURE_PRIMITIVES.ecdsaSign("nistp256", d, q, data)!;
+  if (currentRuntime() === "deno") {
+    // RustCrypto: only ECDSA verification is faster than the portable path.
+    assert.equal(rsa, undefined);
+    assert.equal(NODE_SIGNATURES.ecdsaSign("nistp256", d, q, data), undefined);
+  } else {
+    assert.ok(rsa && rsa.length === 256);
+    assert.equal(
+      NODE_SIGNATURES.ecdsaSign("nistp521", new Uint8Array(66).fill(1), new Uint8Array(133), data),
+      undefined,
+    );
+  }
+  assert.equal(NODE_SIGNATURES.ecdsaVerify("nistp256", q, sig, data), true);
 });
