@@ -71,9 +71,10 @@ export function signData(
           `Cannot sign with ${algorithm}: the key has no private scalar`,
         );
       }
-      // A native signature takes a random nonce: only where no seeded source must
-      // reproduce this one byte for byte.
-      if (random === undefined || random === systemRandom) {
+      // A native signature takes a random nonce: only when the caller asks for the system
+      // random source. Without one, signatures stay RFC 6979's (deterministic, as before);
+      // a seeded source must reproduce them byte for byte.
+      if (random === systemRandom) {
         const size = ECDSA_CURVES[key.curve].size;
         const padded = d.length === size
           ? d

@@ -12,6 +12,9 @@ import { SSHKeyPair } from "../../keys/key_pair.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { X509KeyPair } from "../../keys/x509/ssh.ts";
 import type { ClientKeyPair, ServerHostKey } from "./types.ts";
+// Signing with the system random source lets ECDSA use a native signer (its nonce is random);
+// without one, core signs deterministically (RFC 6979) on the portable path.
+import { systemRandom } from "../../core/random.ts";
 
 /**
  * Turns a private key (or a key pair), with an optional certificate for it,
@@ -36,7 +39,7 @@ export function clientKeyFromSSHKey(
   return {
     keyType: pair.keyType,
     publicKeyBlob: pair.publicKeyBlob,
-    sign: (data, algorithm) => pair.sign(data, algorithm),
+    sign: (data, algorithm) => pair.sign(data, algorithm, systemRandom),
   };
 }
 
@@ -76,7 +79,7 @@ export function hostKeyFromSSHKey(key: SSHKey, certificate?: SSHCertificate): Se
       ? pair.getSigAlgorithms().filter((a) => a !== "ssh-rsa-cert-v01@openssh.com")
       : pair.getSigAlgorithms(),
     publicKeyBlob: pair.publicKeyBlob,
-    signSync: (data, algorithm) => pair.sign(data, algorithm),
+    signSync: (data, algorithm) => pair.sign(data, algorithm, systemRandom),
   };
 }
 
@@ -93,7 +96,7 @@ export function hostKeyFromX509(pair: X509KeyPair): ServerHostKey {
   return {
     hostKeyAlgorithms: pair.getSigAlgorithms(),
     publicKeyBlob: pair.publicKeyBlob,
-    signSync: (data, algorithm) => pair.sign(data, algorithm),
+    signSync: (data, algorithm) => pair.sign(data, algorithm, systemRandom),
   };
 }
 
@@ -110,6 +113,6 @@ export function clientKeyFromX509(pair: X509KeyPair): ClientKeyPair {
   return {
     keyType: pair.keyType,
     publicKeyBlob: pair.publicKeyBlob,
-    sign: (data, algorithm) => pair.sign(data, algorithm),
+    sign: (data, algorithm) => pair.sign(data, algorithm, systemRandom),
   };
 }

@@ -837,6 +837,13 @@ async function putFrom(
   // cut from them was answered.
   const block = chunk * READS_PER_BLOCK;
   const pool = new BufferPool(block, Math.ceil(pipe.maxRequests / READS_PER_BLOCK) + 2);
+  // Each amount once: when every write was answered before the end of the file was seen,
+  // the loop has already reported the whole file.
+  let reported = start;
+  const report = () => {
+    const done = start + pipe.acked;
+    if (done !== reported) o.onProgress?.(reported = done, size, local, remote);
+  };
   o.onProgress?.(start, size, local, remote);
   for (let off = start;;) {
     o.signal?.throwIfAborted();
@@ -854,10 +861,10 @@ async function putFrom(
       await pipe.push(buf.subarray(p, Math.min(bytesRead, p + chunk)), undefined, settled);
     }
     off += bytesRead;
-    o.onProgress?.(start + pipe.acked, size, local, remote);
+    report();
   }
   await pipe.finish();
-  o.onProgress?.(start + pipe.acked, size, local, remote);
+  report();
 }
 
 // ---- copy (remote to remote) ----
