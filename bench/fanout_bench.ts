@@ -12,7 +12,9 @@
  *   (client: `connect()`, server: `listen()`), RSS growth per connection on each side after a
  *   full garbage collection, for Node, Deno and Bun.
  * - **login**: client CPU per login (connect + curve25519 kex + ed25519 auth + `exec true` +
- *   close), sequential, on each runtime, against the fleet server.
+ *   close), sequential, on each runtime, against the fleet server; then the same as users call
+ *   `connect()`: options from an ssh_config file (identity file, a hashed known_hosts of 1,010
+ *   lines) and the default algorithms (`--defaults` of the login client).
  *
  * Run: `node_modules/.bin/node bench/fanout_bench.ts` with `--only fleet,sshd,idle,login`,
  * `--hosts 1000`, `--concurrency 200`, `--idle 1000`, `--sshd-conns 200`, `--logins 300`,
@@ -367,6 +369,39 @@ async function fleetClient(): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * A directory with the ssh_config file of `--defaults` logins: `IdentityFile` the client key,
+ * `UserKnownHostsFile` a hashed known_hosts (`HashKnownHosts yes`, Debian's default) with
+ * every fleet host on the port and a thousand other hosts, `IdentityAgent none`. Its files
+ * are backdated, as files written before a run would be.
+ */
+async function defaultsConfig(s: ClientSetup): Promise<string> {
+  const { mkdtempSync, writeFileSync, utimesSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { addKnownHost } = await import("../keys/trust/known_hosts.ts");
+  const { readPublicKey } = await import("../io/keys/files.ts");
+  const hostKey = await readPublicKey(readFileSync(option("host-pub", ""), "utf8"));
+  const dir = mkdtempSync(join(tmpdir(), "sshts-defaults-"));
+  let kh = "";
+  for (let i = 0; i < 1000; i++) {
+    kh += addKnownHost("", `other${i}.example`, 22, hostKey, { hashed: true });
+  }
+  const hosts = Number(option("hosts", "1000"));
+  for (let i = 0; i < Math.min(hosts, 10); i++) {
+    kh += addKnownHost("", fleetAddress(i), s.port, hostKey, { hashed: true });
+  }
+  const knownHosts = join(dir, "known_hosts"), config = join(dir, "config");
+  writeFileSync(knownHosts, kh);
+  writeFileSync(
+    config,
+    `Host *\n  UserKnownHostsFile ${knownHosts}\n  IdentityFile ${s.keyPath}\n  IdentityAgent none\n`,
+  );
+  const old = Date.now() / 1000 - 60;
+  utimesSync(knownHosts, old, old);
+  utimesSync(config, old, old);
+  return config;
+}
+
 /** Sequential logins (connect + kex + auth + exec true + close); client CPU per login. */
 async function loginClient(): Promise<void> {
   const { connect } = await import("../io/client/connect.ts");
@@ -375,10 +410,15 @@ async function loginClient(): Promise<void> {
   const opts = await sshtsConnectOptions(s);
   const host = (i: number) => fleetAddress(i % Number(option("hosts", "1000")));
   const privateKey = readFileSync(s.keyPath);
+  // --defaults: connect() as a user calls it, options from an ssh_config file (an identity
+  // file, a hashed known_hosts of a thousand-odd lines) and the default algorithms.
+  const defaults = process.argv.includes("--defaults")
+    ? { port: s.port, username: USER, config: await defaultsConfig(s) }
+    : undefined;
   const once = option("impl", "sshts") === "ssh2"
     ? (i: number) => ssh2Exec(s.port, host(i), privateKey)
     : async (i: number) => {
-      const c = await connect(host(i), opts);
+      const c = await connect(host(i), defaults ?? opts);
       const r = await c.run("true");
       if (r.exitStatus !== 0) throw new Error(`exit ${r.exitStatus}`);
       await c.close();
@@ -678,7 +718,14 @@ async function openSshProcesses(
   };
 }
 
-async function login(runtime: string, keys: Keys, port: number, n: number, impl = "sshts") {
+async function login(
+  runtime: string,
+  keys: Keys,
+  port: number,
+  n: number,
+  impl = "sshts",
+  defaults = false,
+) {
   const cl = child(runtime, [
     "--role",
     "login-client",
@@ -690,6 +737,8 @@ async function login(runtime: string, keys: Keys, port: number, n: number, impl 
     keys.clientKeyPath,
     "--n",
     String(n),
+    // The defaults' known_hosts lists ten fleet hosts: the logins go round those.
+    ...(defaults ? ["--defaults", "--hosts", "10", "--host-pub", `${keys.hostKeyPath}.pub`] : []),
   ]);
   const line = await cl.next();
   await cl.done;
@@ -787,20 +836,22 @@ async function main(): Promise<void> {
     try {
       const rows: string[][] = [];
       // ssh2 on Node between our runtimes, so a change in the machine's load shows.
-      const cases: [string, string][] = [["node", "ssh2"]];
-      for (const rt of runtimes) cases.push([rt, "sshts"], ["node", "ssh2"]);
-      for (const [rt, impl] of cases) {
-        const r = await login(rt, keys, fleet.port, logins, impl);
-        log(`  login ${impl} ${rt}: ${JSON.stringify(r)}`);
+      const cases: [string, string, boolean][] = [["node", "ssh2", false]];
+      for (const rt of runtimes) cases.push([rt, "sshts", false], ["node", "ssh2", false]);
+      // connect() as users call it (see defaultsConfig): not the target's conditions.
+      for (const rt of runtimes) cases.push([rt, "sshts", true]);
+      for (const [rt, impl, defaults] of cases) {
+        const r = await login(rt, keys, fleet.port, logins, impl, defaults);
+        log(`  login ${impl}${defaults ? " defaults" : ""} ${rt}: ${JSON.stringify(r)}`);
         rows.push([
-          `${impl} (${rt})`,
+          `${impl}${defaults ? " with ssh_config defaults" : ""} (${rt})`,
           r.cpuMsPerLogin.toFixed(2),
           r.mainThreadCpuMsPerLogin.toFixed(1),
           r.msPerLogin.toFixed(1),
         ]);
       }
       out.push(
-        `\n### Client CPU per login (${logins} sequential logins after 30 untimed: connect + curve25519 + ed25519 auth + \`exec true\` + close, against listen() on Node; target ≤ 1.5 ms on Node)\n`,
+        `\n### Client CPU per login (${logins} sequential logins after 30 untimed: connect + curve25519 + ed25519 auth + \`exec true\` + close, against listen() on Node; target ≤ 1.5 ms on Node. "with ssh_config defaults": \`connect(host, { port, username, config })\`, the config naming the identity file and a hashed known_hosts of 1,010 lines, default algorithms — mlkem768x25519-sha256)\n`,
       );
       out.push(
         table(["client", "CPU ms/login", "main thread (10 ms ticks)", "wall ms/login"], rows),
