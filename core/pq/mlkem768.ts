@@ -131,17 +131,16 @@ export function mlkem768Encapsulate(
   random: RandomBytes,
 ): { ciphertext: Uint8Array; sharedSecret: Uint8Array } {
   checkLength("publicKey", publicKey, MLKEM768_PUBLIC_KEY_BYTES);
+  // Sizes were checked above: what either path refuses is the encapsulation key check.
+  const malformed = (cause: unknown) =>
+    new PqInputError("publicKey", MLKEM768_PUBLIC_KEY_BYTES, publicKey.length, "malformed", {
+      cause,
+    });
   if (random === systemRandom && backend) {
     try {
       return backend.encapsulate(publicKey);
     } catch (cause) {
-      throw new PqInputError(
-        "publicKey",
-        MLKEM768_PUBLIC_KEY_BYTES,
-        publicKey.length,
-        "malformed",
-        { cause },
-      );
+      throw malformed(cause);
     }
   }
   const message = drawRandom(random, MESSAGE_BYTES);
@@ -152,14 +151,7 @@ export function mlkem768Encapsulate(
     sharedSecret.fill(0);
     return { ciphertext: cipherText, sharedSecret: secret };
   } catch (cause) {
-    // Sizes were checked above: what remains is the encapsulation key check.
-    throw new PqInputError(
-      "publicKey",
-      MLKEM768_PUBLIC_KEY_BYTES,
-      publicKey.length,
-      "malformed",
-      { cause },
-    );
+    throw malformed(cause);
   } finally {
     message.fill(0);
   }
