@@ -373,7 +373,8 @@ async function fleetClient(): Promise<void> {
  * A directory with the ssh_config file of `--defaults` logins: `IdentityFile` the client key,
  * `UserKnownHostsFile` a hashed known_hosts (`HashKnownHosts yes`, Debian's default) with
  * every fleet host on the port and a thousand other hosts, `IdentityAgent none`. Its files
- * are backdated, as files written before a run would be.
+ * are backdated, and the run waits until they have settled, as files written before a run
+ * would have.
  */
 async function defaultsConfig(s: ClientSetup): Promise<string> {
   const { mkdtempSync, writeFileSync, utimesSync } = await import("node:fs");
@@ -399,6 +400,11 @@ async function defaultsConfig(s: ClientSetup): Promise<string> {
   const old = Date.now() / 1000 - 60;
   utimesSync(knownHosts, old, old);
   utimesSync(config, old, old);
+  // Their change times are now (utimes sets it): files changed this recently are read again at
+  // every connection until they settle (io/runtime/file_cache.ts). Files written before a run
+  // have settled long since.
+  const { SETTLE_MS } = await import("../io/runtime/file_cache.ts");
+  await new Promise((r) => setTimeout(r, SETTLE_MS + 500));
   return config;
 }
 

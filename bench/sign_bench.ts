@@ -12,7 +12,8 @@
  * RSA keys come from node:crypto's generator (present on all three runtimes). Each case
  * runs twice: on the portable path (ours: BigInt RSA, `@noble/curves`) and "native", with
  * the node:crypto backends connect() and listen() install (io/crypto/native_signatures.ts,
- * native_curves.ts) where this runtime passes their checks. Benchmarks report; they never
+ * native_curves.ts) where this runtime passes their checks; with `--primitives`, every native
+ * operation, also those not routed native on this runtime. Benchmarks report; they never
  * assert.
  *
  * @module
@@ -34,7 +35,12 @@ import {
   type Curve25519Backend,
   registerCurve25519Backend,
 } from "../core/crypto/curve25519_backend.ts";
-import { NODE_SIGNATURES, registerNativeSignatures } from "../io/crypto/native_signatures.ts";
+import {
+  NODE_SIGNATURE_PRIMITIVES,
+  NODE_SIGNATURES,
+  registerNativeSignatures,
+} from "../io/crypto/native_signatures.ts";
+import process from "node:process";
 import { NODE_CURVE25519, registerNativeCurves } from "../io/crypto/native_curves.ts";
 import { bytesToBigInt, SSHWriter } from "../core/wire.ts";
 
@@ -113,7 +119,11 @@ interface Case {
 
 /** The native backends where this runtime passes their checks (null: portable only). */
 const NATIVE: { signatures: SignatureBackend | null; curves: Curve25519Backend | null } = {
-  signatures: registerNativeSignatures() ? NODE_SIGNATURES : null,
+  // --primitives: every native operation, also those not routed on this runtime (the
+  // measurements io/crypto/native_signatures.ts's routing table comes from).
+  signatures: registerNativeSignatures()
+    ? (process.argv.includes("--primitives") ? NODE_SIGNATURE_PRIMITIVES : NODE_SIGNATURES)
+    : null,
   curves: registerNativeCurves() ? NODE_CURVE25519 : null,
 };
 

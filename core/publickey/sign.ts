@@ -1,6 +1,6 @@
 /**
- * Making SSH signatures with a private key: Ed25519, ECDSA (deterministic, RFC 6979)
- * and RSA (PKCS#1 v1.5 with SHA-512, SHA-256 or legacy SHA-1). The result is the
+ * Making SSH signatures with a private key: Ed25519, ECDSA (deterministic, RFC 6979, unless
+ * the system random source is given and a native signer is installed) and RSA (PKCS#1 v1.5 with SHA-512, SHA-256 or legacy SHA-1). The result is the
  * complete signature blob `string algorithm, string signature`.
  *
  * @module
@@ -26,7 +26,9 @@ function blob(algorithm: string, inner: Uint8Array): Uint8Array {
 /**
  * Signs `data` with the private `key` using `algorithm` and returns the SSH
  * signature blob. `random` is used for RSA blinding (a key-derived stream stands in
- * when it is absent); Ed25519 and ECDSA are deterministic.
+ * when it is absent); Ed25519 is deterministic, and so is ECDSA (RFC 6979) unless `random`
+ * is the system random source and `io/` installed a native ECDSA signer for the curve, whose
+ * nonce is random (a signature from either verifies the same).
  * Throws {@link LocalProtocolError} when the key has no private part, the algorithm
  * does not fit the key, or the key type cannot sign here (DSA, `sk-*`).
  *

@@ -261,7 +261,8 @@ interface Routes {
 const ALL_CURVES: readonly EcdsaCurveName[] = ["nistp256", "nistp384", "nistp521"];
 
 /**
- * Measured with bench/sign_bench.ts and per call (2026-12-06, ms, portable → native):
+ * Measured with `bench/sign_bench.ts --primitives` and per call (2026-12-06, ms, portable →
+ * native):
  * - Node: RSA-3072 sign 12.9 → 2.2, verify 0.22 → 0.08; P-256 sign 0.70 → 0.10, verify
  *   2.6 → 0.14; P-384 sign 1.19 → 0.97; P-521 sign 2.2 → 2.2 (no gain); every verify
  *   4–7× faster; a scalar's point P-256 0.87 → 0.20, but P-384 1.3 → 2.1, P-521 2.6 → 4.8.

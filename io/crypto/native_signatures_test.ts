@@ -238,31 +238,44 @@ test("native signing never takes what the portable path refuses, and a reused ke
   using(NODE_SIGNATURE_PRIMITIVES, () => {
     const q = ECDSA_CURVES.nistp256.curve.getPublicKey(new Uint8Array(32).fill(1), false);
     // A zero scalar: the portable path's typed error, not a native signature with d = 0.
-    assert.throws(
-      () =>
-        signData(
-          { type: "ecdsa", curve: "nistp256", publicKey: q, privateKey: new Uint8Array(32) },
-          "ecdsa-sha2-nistp256",
-          new Uint8Array(3),
-        ),
-      /invalid private scalar/,
-    );
-    // One buffer, two keys in turn: each signature verifies under its own key.
-    const d = new Uint8Array(32).fill(2);
-    const data = new Uint8Array([9]);
-    for (const fill of [2, 3]) {
-      d.fill(fill);
-      const point = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
-      const key = {
-        type: "ecdsa" as const,
-        curve: "nistp256" as const,
-        publicKey: point,
-        privateKey: d,
-      };
-      assert.ok(
-        using(null, () => verifySignature(key, signData(key, "ecdsa-sha2-nistp256", data), data)),
+    // (The system random source: the native signer's turn.)
+    let nativeSigns = 0;
+    const counting = {
+      ...NODE_SIGNATURE_PRIMITIVES,
+      ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURE_PRIMITIVES.ecdsaSign>) => {
+        nativeSigns++;
+        return NODE_SIGNATURE_PRIMITIVES.ecdsaSign(...a);
+      },
+    };
+    using(counting, () => {
+      assert.throws(
+        () =>
+          signData(
+            { type: "ecdsa", curve: "nistp256", publicKey: q, privateKey: new Uint8Array(32) },
+            "ecdsa-sha2-nistp256",
+            new Uint8Array(3),
+            systemRandom,
+          ),
+        /invalid private scalar/,
       );
-    }
+      assert.equal(nativeSigns, 0, "a zero scalar never reaches the native signer");
+      // One buffer, two keys in turn: each native signature verifies under its own key.
+      const d = new Uint8Array(32).fill(2);
+      const data = new Uint8Array([9]);
+      for (const fill of [2, 3]) {
+        d.fill(fill);
+        const point = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
+        const key = {
+          type: "ecdsa" as const,
+          curve: "nistp256" as const,
+          publicKey: point,
+          privateKey: d,
+        };
+        const sig = signData(key, "ecdsa-sha2-nistp256", data, systemRandom);
+        assert.ok(using(null, () => verifySignature(key, sig, data)), `key ${fill}`);
+      }
+      assert.equal(nativeSigns, 2);
+    });
   });
 });
 
@@ -279,10 +292,11 @@ test("native signatures are routed where they win on this runtime, the rest left
     assert.equal(NODE_SIGNATURES.ecdsaSign("nistp256", d, q, data), undefined);
   } else {
     assert.ok(rsa && rsa.length === 256);
-    assert.equal(
-      NODE_SIGNATURES.ecdsaSign("nistp521", new Uint8Array(66).fill(1), new Uint8Array(133), data),
-      undefined,
-    );
+    // P-521 signing is not routed (no faster), though the primitive signs.
+    const d521 = ECDSA_CURVES.nistp521.curve.utils.randomSecretKey();
+    const q521 = ECDSA_CURVES.nistp521.curve.getPublicKey(d521, false);
+    assert.ok(NODE_SIGNATURE_PRIMITIVES.ecdsaSign("nistp521", d521, q521, data));
+    assert.equal(NODE_SIGNATURES.ecdsaSign("nistp521", d521, q521, data), undefined);
   }
   assert.equal(NODE_SIGNATURES.ecdsaVerify("nistp256", q, sig, data), true);
 });

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,4 +157,21 @@ test("knownHostsVerifier({ files }) sees a host added, changed or removed at onc
     Object.isFrozen(kept.knownHosts.entries[0]) &&
       Object.isFrozen(kept.knownHosts.entries[0]!.hashed),
   );
+});
+
+test("a known_hosts file that fails to read for another reason than permission fails the check instead of trusting nothing", async () => {
+  using t = tempDir();
+  const loop = join(t.dir, "known_hosts");
+  symlinkSync(loop, loop); // ELOOP: neither missing nor unreadable by permission
+  const good = join(t.dir, "other_known_hosts");
+  writeFileSync(good, addKnownHost("", "b.example", 22, b));
+  const verify = await knownHostsVerifier({ files: [loop, good] }).then(
+    (v) => v,
+    (e: unknown) => e as Error,
+  );
+  // Taken as empty, it would make a.example look new (and `accept-new` learn any key).
+  assert.ok(verify instanceof Error, "the verifier is not built");
+  assert.match((verify as Error).message, /known_hosts file .* cannot be read/);
+  // readKnownHosts() keeps its contract: what cannot be read trusts nothing.
+  assert.equal((await readKnownHosts([loop, good])).entries.length, 1);
 });

@@ -91,14 +91,9 @@ export async function readKnownHosts(source: KnownHostsSource): Promise<KnownHos
 export const KNOWN_HOSTS_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
- * The files' text, one after another. A file that is missing, unreadable, not a regular
- * file (a FIFO would wait for a writer, /dev/zero never end) or over
- * {@link KNOWN_HOSTS_MAX_BYTES} trusts nothing, as a missing one.
- */
-/**
- * A file that is missing, not a regular file or too large trusts nothing. Any other error
- * (too many open files, an I/O error) is thrown: it trusts nothing for this connection, and
- * is not kept as the file's contents.
+ * One file's bytes; undefined (it trusts nothing) when it is missing, not a regular file (a
+ * FIFO would wait for a writer, /dev/zero never end) or over {@link KNOWN_HOSTS_MAX_BYTES}.
+ * Any other error (no permission, too many open files, an I/O error) is thrown.
  */
 async function readOneKnownHostsFile(path: string): Promise<Uint8Array | undefined> {
   try {
@@ -119,7 +114,10 @@ function expanded(path: string): string | undefined {
   }
 }
 
-/** Reads every file on its own; a file that cannot be read trusts nothing (as before). */
+/**
+ * The files' text, one after another, for `readKnownHosts()`: a file that cannot be read at
+ * all trusts nothing, as a missing one.
+ */
 async function readKnownHostsFiles(files: readonly string[]): Promise<string> {
   const paths = files.map(expanded).filter((p) => p !== undefined);
   return knownHostsText(
@@ -175,7 +173,30 @@ async function parsedKnownHostsFiles(files: readonly string[]): Promise<KnownHos
   try {
     return await parsedFiles.get(paths);
   } catch {
-    return parseKnownHosts(await readKnownHostsFiles(paths));
+    // Read again, each file on its own, for this connection only. A file we may not read is
+    // skipped, as ssh skips it. One that failed for a passing reason (too many open files, an
+    // I/O error) fails the check: taken as empty, it would make a known host look new, and
+    // `accept-new` would learn whatever key is offered, even one the file contradicts.
+    const contents: (Uint8Array | undefined)[] = [];
+    for (const p of paths) {
+      try {
+        contents.push(await readOneKnownHostsFile(p));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EACCES" || code === "EPERM") {
+          contents.push(undefined);
+          continue;
+        }
+        throw new SSHError(
+          "ERR_HOST_KEY_NOT_VERIFIABLE",
+          `Cannot check the host key: known_hosts file ${p} cannot be read (${
+            (e as Error).message
+          })`,
+          { cause: e },
+        );
+      }
+    }
+    return parseKnownHosts(knownHostsText(contents));
   }
 }
 
