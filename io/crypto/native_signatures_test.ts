@@ -143,27 +143,33 @@ test("native ECDSA: its signatures verify on the portable path and the other way
   }
 });
 
-test("native ECDSA signs only for the system random source; a seeded one, or none, gets RFC 6979's signature", () => {
-  const key = generatePrivateKey("ecdsa").material;
-  const data = new Uint8Array([1, 2, 3]);
-  let nativeSigns = 0;
-  const counting = {
+/** The native primitives, counting the ECDSA signatures asked of them. */
+function countingEcdsaSigns() {
+  let n = 0;
+  const backend = {
     ...NODE_SIGNATURE_PRIMITIVES,
     ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURE_PRIMITIVES.ecdsaSign>) => {
-      nativeSigns++;
+      n++;
       return NODE_SIGNATURE_PRIMITIVES.ecdsaSign(...a);
     },
   };
-  using(counting, () => {
+  return { backend, signs: () => n };
+}
+
+test("native ECDSA signs only for the system random source; a seeded one, or none, gets RFC 6979's signature", () => {
+  const key = generatePrivateKey("ecdsa").material;
+  const data = new Uint8Array([1, 2, 3]);
+  const counting = countingEcdsaSigns();
+  using(counting.backend, () => {
     const a = signData(key, "ecdsa-sha2-nistp256", data, seededRandom(1));
     const b = signData(key, "ecdsa-sha2-nistp256", data, seededRandom(2));
-    assert.equal(nativeSigns, 0, "a seeded source: the portable path");
+    assert.equal(counting.signs(), 0, "a seeded source: the portable path");
     assert.deepEqual(a, b, "deterministic");
     assert.deepEqual(a, using(null, () => signData(key, "ecdsa-sha2-nistp256", data)));
     const c = signData(key, "ecdsa-sha2-nistp256", data, systemRandom);
-    assert.equal(nativeSigns, 1, "the system source: native");
+    assert.equal(counting.signs(), 1, "the system source: native");
     const d = signData(key, "ecdsa-sha2-nistp256", data);
-    assert.equal(nativeSigns, 1, "no source: RFC 6979 on the portable path, as before");
+    assert.equal(counting.signs(), 1, "no source: RFC 6979 on the portable path, as before");
     assert.deepEqual(d, a);
     assert.ok(verifySignature(key, c, data) && verifySignature(key, d, data));
   });
@@ -239,15 +245,8 @@ test("native signing never takes what the portable path refuses, and a reused ke
     const q = ECDSA_CURVES.nistp256.curve.getPublicKey(new Uint8Array(32).fill(1), false);
     // A zero scalar: the portable path's typed error, not a native signature with d = 0.
     // (The system random source: the native signer's turn.)
-    let nativeSigns = 0;
-    const counting = {
-      ...NODE_SIGNATURE_PRIMITIVES,
-      ecdsaSign: (...a: Parameters<typeof NODE_SIGNATURE_PRIMITIVES.ecdsaSign>) => {
-        nativeSigns++;
-        return NODE_SIGNATURE_PRIMITIVES.ecdsaSign(...a);
-      },
-    };
-    using(counting, () => {
+    const counting = countingEcdsaSigns();
+    using(counting.backend, () => {
       assert.throws(
         () =>
           signData(
@@ -258,7 +257,7 @@ test("native signing never takes what the portable path refuses, and a reused ke
           ),
         /invalid private scalar/,
       );
-      assert.equal(nativeSigns, 0, "a zero scalar never reaches the native signer");
+      assert.equal(counting.signs(), 0, "a zero scalar never reaches the native signer");
       // One buffer, two keys in turn: each native signature verifies under its own key.
       const d = new Uint8Array(32).fill(2);
       const data = new Uint8Array([9]);
@@ -274,7 +273,7 @@ test("native signing never takes what the portable path refuses, and a reused ke
         const sig = signData(key, "ecdsa-sha2-nistp256", data, systemRandom);
         assert.ok(using(null, () => verifySignature(key, sig, data)), `key ${fill}`);
       }
-      assert.equal(nativeSigns, 2);
+      assert.equal(counting.signs(), 2);
     });
   });
 });
