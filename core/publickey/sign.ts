@@ -1,7 +1,8 @@
 /**
  * Making SSH signatures with a private key: Ed25519, ECDSA (deterministic, RFC 6979, unless
- * the system random source is given and a native signer is installed) and RSA (PKCS#1 v1.5 with SHA-512, SHA-256 or legacy SHA-1). The result is the
- * complete signature blob `string algorithm, string signature`.
+ * the system random source is given and a native signer is installed) and RSA (PKCS#1 v1.5
+ * with SHA-512, SHA-256 or legacy SHA-1). The result is the complete signature blob
+ * `string algorithm, string signature`.
  *
  * @module
  */
@@ -9,18 +10,35 @@
 import { curve25519Backend } from "../crypto/curve25519_backend.ts";
 import { LocalProtocolError } from "../errors.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
-import { bytesToBigInt, SSHWriter } from "../wire.ts";
+import { bigIntToBytes, bytesToBigInt, SSHWriter } from "../wire.ts";
 import { publicKeyTypeName, signatureAlgorithmsForKey } from "./algorithms.ts";
 import { ECDSA_CURVES, ecdsaCompactToSsh, ecdsaSignSsh } from "./ecdsa.ts";
 import { signatureBackend } from "./signature_backend.ts";
 import { rsaHashForAlgorithm, rsaSignPkcs1v15 } from "./rsa.ts";
-import type { KeyMaterial } from "./types.ts";
+import type { EcdsaCurveName, KeyMaterial } from "./types.ts";
 
 function blob(algorithm: string, inner: Uint8Array): Uint8Array {
   return new SSHWriter(inner.length + algorithm.length + 8)
     .writeStringUtf8(algorithm)
     .writeString(inner)
     .toBytes();
+}
+
+/**
+ * A native ECDSA signature (r ‖ s), or undefined for the portable path: only a scalar in
+ * [1, n - 1], padded to the curve's size, goes native (the portable path refuses the rest
+ * with a typed error).
+ */
+function nativeEcdsa(
+  curve: EcdsaCurveName,
+  d: Uint8Array,
+  publicKey: Uint8Array,
+  data: Uint8Array,
+): Uint8Array | undefined {
+  const { size, order } = ECDSA_CURVES[curve];
+  const scalar = bytesToBigInt(d);
+  if (scalar <= 0n || scalar >= order) return undefined;
+  return signatureBackend()?.ecdsaSign(curve, bigIntToBytes(scalar, size), publicKey, data);
 }
 
 /**
@@ -76,21 +94,10 @@ export function signData(
       // A native signature takes a random nonce: only when the caller asks for the system
       // random source. Without one, signatures stay RFC 6979's (deterministic, as before);
       // a seeded source must reproduce them byte for byte.
-      if (random === systemRandom) {
-        const size = ECDSA_CURVES[key.curve].size;
-        const padded = d.length === size
-          ? d
-          : d.length < size
-          ? new Uint8Array([...new Uint8Array(size - d.length), ...d])
-          : d[0] === 0
-          ? d.subarray(1)
-          : undefined;
-        // Only a scalar in [1, n - 1]: the portable path refuses the rest with a typed error.
-        const scalar = padded ? bytesToBigInt(padded) : 0n;
-        const native = padded && scalar > 0n && scalar < ECDSA_CURVES[key.curve].order &&
-          signatureBackend()?.ecdsaSign(key.curve, padded, key.publicKey, data);
-        if (native) return blob(algorithm, ecdsaCompactToSsh(key.curve, native));
-      }
+      const native = random === systemRandom
+        ? nativeEcdsa(key.curve, d, key.publicKey, data)
+        : undefined;
+      if (native) return blob(algorithm, ecdsaCompactToSsh(key.curve, native));
       try {
         return blob(algorithm, ecdsaSignSsh(key.curve, d, data));
       } catch (cause) {

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { equalBytes } from "../../core/wire.ts";
+
 /**
  * A cache of values by the identity and the contents of a byte array.
  *
@@ -26,7 +28,7 @@ export class KeyedByBytes<T> {
   /** The value for `bytes`, made by `make` unless kept for these very bytes. */
   get(bytes: Uint8Array, make: () => T): T {
     const kept = this.#kept.get(bytes);
-    if (kept !== undefined && sameBytes(kept.bytes, bytes)) return kept.value;
+    if (kept !== undefined && equalBytes(kept.bytes, bytes)) return kept.value;
     const value = make();
     this.#kept.set(bytes, { bytes: bytes.slice(), value });
     return value;
@@ -36,17 +38,4 @@ export class KeyedByBytes<T> {
   set(bytes: Uint8Array, value: T): void {
     this.#kept.set(bytes, { bytes: bytes.slice(), value });
   }
-
-  /** The value kept for these very bytes, if any. */
-  peek(bytes: Uint8Array): T | undefined {
-    const kept = this.#kept.get(bytes);
-    return kept !== undefined && sameBytes(kept.bytes, bytes) ? kept.value : undefined;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }

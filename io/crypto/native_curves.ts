@@ -25,6 +25,7 @@ import { Buffer } from "node:buffer";
 import { currentRuntime } from "../runtime/env.ts";
 import { KeyedByBytes } from "./keyed_by_bytes.ts";
 import { withoutStack } from "../../core/errors.ts";
+import { equalBytes } from "../../core/wire.ts";
 import {
   type Curve25519Backend,
   NOBLE_CURVE25519,
@@ -195,10 +196,6 @@ function canonicalS(signature: Uint8Array): boolean {
   return false; // S == L
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Known answers the native backend must reproduce before it is used. */
 function selfTest(b: Curve25519Backend): boolean {
   // RFC 7748 §6.1.
@@ -206,14 +203,16 @@ function selfTest(b: Curve25519Backend): boolean {
   const bPub = hexToBytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
   const aPub = hexToBytes("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
   const k = hexToBytes("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
-  if (!equal(b.x25519PublicKey(a), aPub) || !equal(b.x25519Shared(a, bPub), k)) return false;
+  if (!equalBytes(b.x25519PublicKey(a), aPub) || !equalBytes(b.x25519Shared(a, bPub), k)) {
+    return false;
+  }
   // A generated pair: the exported secret must give the exported public key (checked by the
   // portable path) and agree with a known peer.
   if (b.x25519Generate) {
     const g = b.x25519Generate();
-    if (!equal(NOBLE_CURVE25519.x25519PublicKey(g.secretKey), g.publicKey)) return false;
+    if (!equalBytes(NOBLE_CURVE25519.x25519PublicKey(g.secretKey), g.publicKey)) return false;
     const other = NOBLE_CURVE25519.x25519Shared(a, g.publicKey);
-    if (!equal(b.x25519Shared(g.secretKey, aPub), other)) return false;
+    if (!equalBytes(b.x25519Shared(g.secretKey, aPub), other)) return false;
   }
   // RFC 8032 §7.1, test 1 (empty message).
   const seed = hexToBytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
@@ -222,8 +221,10 @@ function selfTest(b: Curve25519Backend): boolean {
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
   );
   const empty = new Uint8Array(0);
-  if (!equal(b.ed25519Sign(seed, empty), sig) || !b.ed25519Verify(sig, empty, pub)) return false;
-  if (b.ed25519PublicKey && !equal(b.ed25519PublicKey(seed.slice()), pub)) return false;
+  if (!equalBytes(b.ed25519Sign(seed, empty), sig) || !b.ed25519Verify(sig, empty, pub)) {
+    return false;
+  }
+  if (b.ed25519PublicKey && !equalBytes(b.ed25519PublicKey(seed.slice()), pub)) return false;
   const bad = sig.slice();
   bad[0]! ^= 1;
   if (b.ed25519Verify(bad, empty, pub)) return false;

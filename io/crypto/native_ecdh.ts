@@ -13,6 +13,7 @@ import { createECDH, type ECDH } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { type EcdhBackend, registerEcdhBackend } from "../../core/kex/ecdh.ts";
 import type { EcdsaCurveName } from "../../core/publickey/types.ts";
+import { equalBytes } from "../../core/wire.ts";
 
 /** OpenSSL's names of the curves, and their sizes. */
 const CURVES: Readonly<Record<EcdsaCurveName, { name: string; size: number }>> = {
@@ -21,8 +22,24 @@ const CURVES: Readonly<Record<EcdsaCurveName, { name: string; size: number }>> =
   nistp521: { name: "secp521r1", size: 66 },
 };
 
-/** Curves that passed the checks on this runtime. */
-const working = new Set<EcdsaCurveName>();
+/**
+ * Each curve's verdict, checked on its first use: the checks cost 5–35 ms (P-521 most), and
+ * most processes never negotiate an ecdh-sha2 method.
+ */
+const verdicts = new Map<EcdsaCurveName, boolean>();
+
+function works(curve: EcdsaCurveName): boolean {
+  let ok = verdicts.get(curve);
+  if (ok === undefined) {
+    try {
+      ok = curveWorks(curve);
+    } catch {
+      ok = false; // not on this runtime
+    }
+    verdicts.set(curve, ok);
+  }
+  return ok;
+}
 
 /** ECDH objects by the secret handed out for them. */
 const contexts = new WeakMap<Uint8Array, ECDH>();
@@ -62,25 +79,20 @@ function shared(curve: EcdsaCurveName, secret: Uint8Array, peer: Uint8Array) {
   );
 }
 
-/** The node:crypto backend: only the curves {@link registerNativeEcdh} found working. */
+/** The node:crypto backend: only for curves that pass the checks (on first use). */
 export const NODE_ECDH: EcdhBackend = Object.freeze({
   name: "node:crypto",
-  generate: (curve: EcdsaCurveName) => (working.has(curve) ? generate(curve) : undefined),
+  generate: (curve: EcdsaCurveName) => (works(curve) ? generate(curve) : undefined),
   shared: (curve: EcdsaCurveName, secret: Uint8Array, peer: Uint8Array) =>
-    working.has(curve) ? shared(curve, secret, peer) : undefined,
+    works(curve) ? shared(curve, secret, peer) : undefined,
 });
-
-function equal(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length &&
-    a.every((x, i) => x === b[i]);
-}
 
 /** Two fresh pairs agree, and a point off the curve is refused (tests compare with noble). */
 function curveWorks(curve: EcdsaCurveName): boolean {
   const a = generate(curve), b = generate(curve);
   if (!a || !b) return false;
   const ab = shared(curve, a.secret, b.publicKey), ba = shared(curve, b.secret, a.publicKey);
-  if (!equal(ab, ba) || ab!.length !== CURVES[curve].size) return false;
+  if (!ab || !ba || !equalBytes(ab, ba) || ab.length !== CURVES[curve].size) return false;
   const off = b.publicKey.slice();
   off[off.length - 1]! ^= 1;
   try {
@@ -92,8 +104,22 @@ function curveWorks(curve: EcdsaCurveName): boolean {
 }
 
 /**
- * Installs node:crypto's ECDH for the curves this runtime has and that pass the checks;
- * returns the curves, or an empty list (portable path kept).
+ * Installs node:crypto's ECDH; each curve is checked the first time an exchange needs it,
+ * and stays portable if the check fails (Deno's node:crypto has no P-521).
+ *
+ * @example
+ * ```ts
+ * import { installNativeEcdh } from "./native_ecdh.ts";
+ * installNativeEcdh(); // what connect() and listen() do
+ * ```
+ */
+export function installNativeEcdh(): void {
+  registerEcdhBackend(NODE_ECDH);
+}
+
+/**
+ * Checks every curve now and installs node:crypto's ECDH when any passes; returns the curves
+ * that did (tests and benches; connect() checks each curve on first use instead).
  *
  * @example
  * ```ts
@@ -102,11 +128,7 @@ function curveWorks(curve: EcdsaCurveName): boolean {
  * ```
  */
 export function registerNativeEcdh(): EcdsaCurveName[] {
-  for (const curve of Object.keys(CURVES) as EcdsaCurveName[]) {
-    try {
-      if (curveWorks(curve)) working.add(curve);
-    } catch { /* not on this runtime */ }
-  }
-  if (working.size > 0) registerEcdhBackend(NODE_ECDH);
-  return [...working];
+  const working = (Object.keys(CURVES) as EcdsaCurveName[]).filter(works);
+  if (working.length > 0) installNativeEcdh();
+  return working;
 }

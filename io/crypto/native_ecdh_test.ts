@@ -8,7 +8,7 @@ import type { EcdsaCurveName } from "../../core/publickey/types.ts";
 import { seededRandom, systemRandom } from "../../core/random.ts";
 import { bytesToBigInt } from "../../core/wire.ts";
 import { currentRuntime } from "../runtime/env.ts";
-import { NODE_ECDH, registerNativeEcdh } from "./native_ecdh.ts";
+import { installNativeEcdh, NODE_ECDH, registerNativeEcdh } from "./native_ecdh.ts";
 
 /** Deno's node:crypto has no P-521; Node and Bun have all three. */
 const EXPECTED: EcdsaCurveName[] = currentRuntime() === "deno"
@@ -68,5 +68,20 @@ test("native ECDH: seeded sources stay portable (reproducible), bad points are a
     off[off.length - 1]! ^= 1;
     assert.throws(() => c.finish(off), KexError);
     assert.throws(() => c.finish(s.publicValue.subarray(1)), KexError);
+  });
+});
+
+test("installNativeEcdh() installs without checking; a curve is checked on its first exchange", () => {
+  withBackend(null, () => {
+    installNativeEcdh();
+    assert.equal(ecdhBackend(), NODE_ECDH);
+    for (const curve of ["nistp256", "nistp384", "nistp521"] as const) {
+      const a = ecdhAgreement(curve);
+      const c = a.client(systemRandom);
+      const s = withBackend(null, () => a.server(c.publicValue, seededRandom(3)));
+      assert.deepEqual(c.finish(s.publicValue), s.sharedSecret, curve);
+      // Where the runtime lacks the curve (Deno's P-521), the portable path took it.
+      assert.equal(NODE_ECDH.generate(curve) !== undefined, EXPECTED.includes(curve), curve);
+    }
   });
 });

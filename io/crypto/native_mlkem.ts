@@ -23,6 +23,7 @@ import {
   registerMlKem768Backend,
 } from "../../core/pq/mlkem768.ts";
 import { withoutStack } from "../../core/errors.ts";
+import { equalBytes } from "../../core/wire.ts";
 
 /** The parts of node:crypto this needs, absent from older type definitions and runtimes. */
 interface KemApi {
@@ -91,10 +92,6 @@ export const NODE_MLKEM768: MlKem768Backend = Object.freeze({
   },
 });
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * What the backend must show before it is used (cheap: no portable ML-KEM runs here; the
  * tests compare it with the portable one byte for byte): a pair it generates round-trips,
@@ -105,7 +102,7 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 function selfTest(b: MlKem768Backend): boolean {
   const g = b.generate();
   if (g.publicKey.length !== MLKEM768_PUBLIC_KEY_BYTES) return false;
-  if (!equal(g.secretKey.subarray(1152, 1152 + MLKEM768_PUBLIC_KEY_BYTES), g.publicKey)) {
+  if (!equalBytes(g.secretKey.subarray(1152, 1152 + MLKEM768_PUBLIC_KEY_BYTES), g.publicKey)) {
     return false;
   }
   const e = b.encapsulate(g.publicKey);
@@ -113,11 +110,11 @@ function selfTest(b: MlKem768Backend): boolean {
     return false;
   }
   const back = b.decapsulate(e.ciphertext, g.secretKey);
-  if (back === undefined || !equal(back, e.sharedSecret)) return false;
+  if (back === undefined || !equalBytes(back, e.sharedSecret)) return false;
   const bad = e.ciphertext.slice();
   bad[0]! ^= 1;
   const rejected = b.decapsulate(bad, g.secretKey);
-  if (rejected === undefined || rejected.length !== 32 || equal(rejected, e.sharedSecret)) {
+  if (rejected === undefined || rejected.length !== 32 || equalBytes(rejected, e.sharedSecret)) {
     return false;
   }
   if (b.decapsulate(e.ciphertext, g.secretKey.slice()) !== undefined) return false;

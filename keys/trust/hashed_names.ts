@@ -10,6 +10,8 @@
  * @module
  */
 
+import { equalBytes } from "../../core/wire.ts";
+
 /** A name's bytes, as looked up (lower case, `[host]:port` off port 22). */
 export type NameBytes = Uint8Array;
 
@@ -84,19 +86,13 @@ function padState(key: Uint8Array, pad: number): Uint32Array {
 
 const pads = new WeakMap<Uint8Array, Pads & { readonly salt: Uint8Array }>();
 
-function sameSalt(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The salt's pad states (a salt of at most 64 bytes), computed once and kept with the
  * array, and with a copy of its bytes: an array changed in place gets new states.
  */
 function padsOf(salt: Uint8Array): Pads {
   let p = pads.get(salt);
-  if (p === undefined || !sameSalt(p.salt, salt)) {
+  if (p === undefined || !equalBytes(p.salt, salt)) {
     p = { salt: salt.slice(), inner: padState(salt, 0x36), outer: padState(salt, 0x5c) };
     pads.set(salt, p);
   }
@@ -179,9 +175,5 @@ export function hmacSha1Name(salt: Uint8Array, name: NameBytes): Uint8Array {
  * ```
  */
 export function hashedNameMatches(salt: Uint8Array, hash: Uint8Array, name: NameBytes): boolean {
-  if (hash.length !== 20) return false;
-  const d = hmacSha1Name(salt, name);
-  let diff = 0;
-  for (let i = 0; i < 20; i++) diff |= d[i]! ^ hash[i]!;
-  return diff === 0;
+  return equalBytes(hmacSha1Name(salt, name), hash);
 }
