@@ -26,6 +26,7 @@
 
 import { sha512 } from "@noble/hashes/sha2.js";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
+import { type RqRecip3Kernel, rqRecip3Kernel } from "./sntrup761_wasm.ts";
 
 export { PqInputError };
 export type { RandomBytes };
@@ -409,14 +410,39 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
 
 /**
  * out = 1/(3 input) in R/q; returns 0 when invertible (always, for the short
- * f of key generation). Works in doubles with lazy reduction: f[0] and g[0]
+ * f of key generation). The WebAssembly SIMD kernel where there is one, else
+ * the JavaScript below; both give the same out.
+ */
+function rqRecip3(out: Int16Array, input: Int8Array): number {
+  const kernel = rqRecip3Kernel();
+  return kernel === null ? rqRecip3Portable(out, input) : rqRecip3Wasm(kernel, out, input);
+}
+
+/** {@link rqRecip3} in the kernel's memory: the same start, divsteps and scaling. */
+function rqRecip3Wasm(k: RqRecip3Kernel, out: Int16Array, input: Int8Array): number {
+  const m = k.memory;
+  m.fill(0, 0, k.used);
+  m[k.r] = fqRecip(3);
+  m[k.f] = 1;
+  m[k.f + P - 1] = -1;
+  m[k.f + P] = -1;
+  for (let i = 0; i < P; i++) m[k.g + P - 1 - i] = input[i]!;
+  const delta = k.run();
+  const scale = fqRecip(m[k.f]!);
+  for (let i = 0; i < P; i++) out[i] = freezeQ(scale * m[k.v + P - 1 - i]!);
+  m.fill(0, 0, k.used);
+  return nonzeroMask(delta);
+}
+
+/**
+ * {@link rqRecip3} in JavaScript. Works in doubles with lazy reduction: f[0] and g[0]
  * are reduced every iteration (the zero test needs them exact), the vectors
  * every second iteration. Between reductions a value grows by at most a
  * factor 2 * 2295 from 2295, staying far below 2^53. The swap is an
  * arithmetic select (x + s (y - x) with s = 0 or 1) since doubles have no
  * bitwise operators.
  */
-function rqRecip3(out: Int16Array, input: Int8Array): number {
+function rqRecip3Portable(out: Int16Array, input: Int8Array): number {
   const f = new Float64Array(P + 1);
   const g = new Float64Array(P + 1);
   const v = new Float64Array(P + 1);

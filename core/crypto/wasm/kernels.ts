@@ -188,8 +188,9 @@ let instance: Instantiated | null | undefined;
 
 /**
  * Turns the WebAssembly kernels off (or back on) for objects created from now
- * on — for applications that must not compile WebAssembly even where it works.
- * The JavaScript code then does all the work, with the same results.
+ * on (and for sntrup761's reciprocal, from its next call) — for applications
+ * that must not compile WebAssembly even where it works. The JavaScript code
+ * then does all the work, with the same results.
  *
  * @example
  * ```ts
@@ -201,6 +202,20 @@ let instance: Instantiated | null | undefined;
  */
 export function setWasmKernelsEnabled(on: boolean): void {
   enabled = on;
+}
+
+/**
+ * Whether WebAssembly kernels may be used ({@link setWasmKernelsEnabled}), for
+ * the other modules that compile kernels of their own.
+ *
+ * @example
+ * ```ts
+ * import { wasmKernelsEnabled } from "./kernels.ts";
+ * console.log(typeof wasmKernelsEnabled()); // "boolean"
+ * ```
+ */
+export function wasmKernelsEnabled(): boolean {
+  return enabled;
 }
 
 /**
