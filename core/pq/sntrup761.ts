@@ -26,7 +26,12 @@
 
 import { sha512 } from "@noble/hashes/sha2.js";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
-import { type RqRecip3Kernel, rqRecip3Kernel } from "./sntrup761_wasm.ts";
+import {
+  r3Coefficient,
+  type Sntrup761Kernels,
+  sntrup761Kernels,
+  writeR3Start,
+} from "./sntrup761_wasm.ts";
 
 export { PqInputError };
 export type { RandomBytes };
@@ -313,6 +318,24 @@ const WORDS = 24; // 768 bits cover the 762 coefficients of f and g
  * handles 32 coefficients. input must hold values in {-1, 0, 1}.
  */
 function r3Recip(out: Int8Array, input: Int8Array): number {
+  const kernels = sntrup761Kernels();
+  return kernels === null ? r3RecipPortable(out, input) : r3RecipWasm(kernels, out, input);
+}
+
+/** {@link r3Recip} in the kernels' memory (the same planes, 128 coefficients a step). */
+function r3RecipWasm(k: Sntrup761Kernels, out: Int8Array, input: Int8Array): number {
+  k.memory.fill(0, 0, k.used);
+  writeR3Start(k, (i) => input[i]!);
+  const delta = k.r3Recip();
+  // out = v / f[0] = f[0] v (f[0] = +-1), reversed.
+  const f0 = r3Coefficient(k, "f", 0);
+  for (let i = 0; i < P; i++) out[i] = f0 * r3Coefficient(k, "v", P - 1 - i);
+  k.memory.fill(0, 0, k.used);
+  return nonzeroMask(delta);
+}
+
+/** {@link r3Recip} in JavaScript. */
+function r3RecipPortable(out: Int8Array, input: Int8Array): number {
   const fm = new Int32Array(WORDS), fs = new Int32Array(WORDS);
   const gm = new Int32Array(WORDS), gs = new Int32Array(WORDS);
   const vm = new Int32Array(WORDS), vs = new Int32Array(WORDS);
@@ -414,22 +437,22 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
  * the JavaScript below; both give the same out.
  */
 function rqRecip3(out: Int16Array, input: Int8Array): number {
-  const kernel = rqRecip3Kernel();
-  return kernel === null ? rqRecip3Portable(out, input) : rqRecip3Wasm(kernel, out, input);
+  const kernels = sntrup761Kernels();
+  return kernels === null ? rqRecip3Portable(out, input) : rqRecip3Wasm(kernels, out, input);
 }
 
-/** {@link rqRecip3} in the kernel's memory: the same start, divsteps and scaling. */
-function rqRecip3Wasm(k: RqRecip3Kernel, out: Int16Array, input: Int8Array): number {
-  const m = k.memory;
+/** {@link rqRecip3} in the kernels' memory: the same start, divsteps and scaling. */
+function rqRecip3Wasm(k: Sntrup761Kernels, out: Int16Array, input: Int8Array): number {
+  const m = k.memory, { v, r, f, g } = k.rq;
   m.fill(0, 0, k.used);
-  m[k.r] = fqRecip(3);
-  m[k.f] = 1;
-  m[k.f + P - 1] = -1;
-  m[k.f + P] = -1;
-  for (let i = 0; i < P; i++) m[k.g + P - 1 - i] = input[i]!;
-  const delta = k.run();
-  const scale = fqRecip(m[k.f]!);
-  for (let i = 0; i < P; i++) out[i] = freezeQ(scale * m[k.v + P - 1 - i]!);
+  m[r] = fqRecip(3);
+  m[f] = 1;
+  m[f + P - 1] = -1;
+  m[f + P] = -1;
+  for (let i = 0; i < P; i++) m[g + P - 1 - i] = input[i]!;
+  const delta = k.rqRecip3();
+  const scale = fqRecip(m[f]!);
+  for (let i = 0; i < P; i++) out[i] = freezeQ(scale * m[v + P - 1 - i]!);
   m.fill(0, 0, k.used);
   return nonzeroMask(delta);
 }

@@ -1,10 +1,10 @@
 /**
- * The WebAssembly SIMD kernel of sntrup761's reciprocal in R/q
- * (`../crypto/wasm/sntrup761_module.ts`), compiled on first use and
+ * The WebAssembly SIMD kernels of sntrup761's two reciprocals, in R/q and in
+ * R/3 (`../crypto/wasm/sntrup761_module.ts`), compiled on first use and
  * instantiated once per JavaScript realm: null where WebAssembly or its SIMD is
  * missing or forbidden, where a known answer comes out wrong, or while
  * `setWasmKernelsEnabled(false)` holds. The caller then runs the JavaScript
- * version, with the same results.
+ * versions, with the same results.
  *
  * @module
  */
@@ -12,7 +12,10 @@
 import { wasmKernelsEnabled } from "../crypto/wasm/kernels.ts";
 import { ModuleBuilder } from "../crypto/wasm/module_builder.ts";
 import {
+  addR3RecipFunction,
   addRqRecip3Function,
+  R3_RECIP_LAYOUT,
+  type R3RecipExports,
   RQ_RECIP3_LAYOUT,
   type RqRecip3Exports,
 } from "../crypto/wasm/sntrup761_module.ts";
@@ -20,96 +23,171 @@ import {
 const P = 761;
 
 /**
- * The instantiated kernel: its memory as int32 slots and the divsteps.
+ * The instantiated kernels, their memory and the int32 slots of each array.
  *
  * @example
  * ```ts
- * import { rqRecip3Kernel } from "./sntrup761_wasm.ts";
- * const k = rqRecip3Kernel();
+ * import { sntrup761Kernels } from "./sntrup761_wasm.ts";
+ * const k = sntrup761Kernels();
  * console.log(k === null ? "JavaScript" : `${k.memory.length} slots`);
  * ```
  */
-export interface RqRecip3Kernel {
-  /** The kernel's memory (one page) as int32 coefficients; see `RQ_RECIP3_LAYOUT`. */
+export interface Sntrup761Kernels {
+  /** The kernels' memory (one page) as int32 slots. */
   readonly memory: Int32Array;
-  /** Slot of v[0], r[0], f[0] and g[0] in {@link RqRecip3Kernel.memory}. */
-  readonly v: number;
-  /** Slot of r[0]. */
-  readonly r: number;
-  /** Slot of f[0]. */
-  readonly f: number;
-  /** Slot of g[0]. */
-  readonly g: number;
-  /** Slots in use from 0 (cleared before and after each run). */
+  /** Slots of coefficient 0 of `rq_recip3`'s arrays (see `RQ_RECIP3_LAYOUT`). */
+  readonly rq: { readonly v: number; readonly r: number; readonly f: number; readonly g: number };
+  /** Slots of word 0 of `r3_recip`'s planes (see `R3_RECIP_LAYOUT`). */
+  readonly r3: {
+    readonly fm: number;
+    readonly fs: number;
+    readonly gm: number;
+    readonly gs: number;
+    readonly vm: number;
+    readonly vs: number;
+    readonly rm: number;
+    readonly rs: number;
+  };
+  /** Slots in use from 0: cleared before and after each run, since they hold secrets. */
   readonly used: number;
-  /** Runs the 2p − 1 divsteps; returns the final delta. */
-  readonly run: () => number;
+  /** The divsteps in R/q; returns the final delta. */
+  readonly rqRecip3: () => number;
+  /** The divsteps in R/3; returns the final delta. */
+  readonly r3Recip: () => number;
 }
 
-let kernel: RqRecip3Kernel | null | undefined;
+let kernels: Sntrup761Kernels | null | undefined;
 
 /**
- * The kernel, or null when it cannot or may not be used here (see the module
- * documentation). Compiles and checks it on the first call.
+ * The kernels, or null when they cannot or may not be used here (see the
+ * module documentation). Compiles and checks them on the first call.
  *
  * @example
  * ```ts
- * import { rqRecip3Kernel } from "./sntrup761_wasm.ts";
- * console.log(rqRecip3Kernel() === rqRecip3Kernel()); // true: one per realm
+ * import { sntrup761Kernels } from "./sntrup761_wasm.ts";
+ * console.log(sntrup761Kernels() === sntrup761Kernels()); // true: one per realm
  * ```
  */
-export function rqRecip3Kernel(): RqRecip3Kernel | null {
+export function sntrup761Kernels(): Sntrup761Kernels | null {
   if (!wasmKernelsEnabled()) return null;
-  if (kernel === undefined) kernel = instantiate();
-  return kernel;
+  if (kernels === undefined) kernels = instantiate();
+  return kernels;
 }
 
-function instantiate(): RqRecip3Kernel | null {
+function instantiate(): Sntrup761Kernels | null {
   const wasm = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
   if (wasm === undefined) return null;
   try {
     const m = new ModuleBuilder().memory({ initial: 1, maximum: 1 }, "memory");
     addRqRecip3Function(m);
+    addR3RecipFunction(m);
     const bytes = m.build();
     if (!wasm.validate(bytes)) return null; // no SIMD in this engine
     const exports = new wasm.Instance(new wasm.Module(bytes), {}).exports as unknown as
       & RqRecip3Exports
+      & R3RecipExports
       & { memory: WebAssembly.Memory };
-    const L = RQ_RECIP3_LAYOUT;
-    const k: RqRecip3Kernel = Object.freeze({
+    const slot = (address: number) => address >> 2;
+    const Q = RQ_RECIP3_LAYOUT, T = R3_RECIP_LAYOUT;
+    const k: Sntrup761Kernels = Object.freeze({
       memory: new Int32Array(exports.memory.buffer),
-      v: L.v >> 2,
-      r: L.r >> 2,
-      f: L.f >> 2,
-      g: L.g >> 2,
-      used: (L.g >> 2) + L.slots,
-      run: exports.rq_recip3,
+      rq: Object.freeze({ v: slot(Q.v), r: slot(Q.r), f: slot(Q.f), g: slot(Q.g) }),
+      r3: Object.freeze({
+        fm: slot(T.fm),
+        fs: slot(T.fs),
+        gm: slot(T.gm),
+        gs: slot(T.gs),
+        vm: slot(T.vm),
+        vs: slot(T.vs),
+        rm: slot(T.rm),
+        rs: slot(T.rs),
+      }),
+      used: slot(T.end),
+      rqRecip3: exports.rq_recip3,
+      r3Recip: exports.r3_recip,
     });
-    return selfTest(k) ? k : null;
+    return rqSelfTest(k) && r3SelfTest(k) ? k : null;
   } catch {
     return null; // compiling refused (a Content Security Policy) or failed
   }
 }
 
-/**
- * A known answer: the divsteps over g = the reversed (i mod 3) − 1 pattern, from
- * the JavaScript version. Checks delta and a checksum of v; a wrong kernel fails
- * it with overwhelming probability.
- */
-function selfTest(k: RqRecip3Kernel): boolean {
-  const m = k.memory;
-  m.fill(0, 0, k.used);
-  m[k.r] = -1530; // 1/3 mod q
-  m[k.f] = 1;
-  m[k.f + P - 1] = -1;
-  m[k.f + P] = -1;
-  for (let i = 0; i < P; i++) m[k.g + P - 1 - i] = (i % 3) - 1;
-  const delta = k.run();
+/** g = the reversed (i mod 3) − 1 pattern, whose answers the tests compute independently. */
+const pattern = (i: number) => (i % 3) - 1;
+
+function checksum(coefficient: (i: number) => number): number {
   let sum = 0;
-  for (let i = 0; i < P; i++) sum = (Math.imul(sum, 31) + m[k.v + i]!) | 0;
-  const f0 = m[k.f]!;
-  m.fill(0, 0, k.used);
-  return delta === SELF_TEST.delta && f0 === SELF_TEST.f0 && sum === SELF_TEST.sum;
+  for (let i = 0; i < P; i++) sum = (Math.imul(sum, 31) + coefficient(i)) | 0;
+  return sum;
 }
 
-const SELF_TEST = { delta: 0, f0: -1583, sum: 1520359923 };
+/** A known answer for `rq_recip3`: delta, f[0] and a checksum of v. */
+function rqSelfTest(k: Sntrup761Kernels): boolean {
+  const m = k.memory, { v, r, f, g } = k.rq;
+  m.fill(0, 0, k.used);
+  m[r] = -1530; // 1/3 mod q
+  m[f] = 1;
+  m[f + P - 1] = -1;
+  m[f + P] = -1;
+  for (let i = 0; i < P; i++) m[g + P - 1 - i] = pattern(i);
+  const delta = k.rqRecip3();
+  const ok = delta === 0 && m[f] === -1583 && checksum((i) => m[v + i]!) === 1520359923;
+  m.fill(0, 0, k.used);
+  return ok;
+}
+
+/** A known answer for `r3_recip`: delta, f[0] and a checksum of v. */
+function r3SelfTest(k: Sntrup761Kernels): boolean {
+  const m = k.memory;
+  m.fill(0, 0, k.used);
+  writeR3Start(k, pattern);
+  const delta = k.r3Recip();
+  const ok = delta === 0 && r3Coefficient(k, "f", 0) === 1 &&
+    checksum((i) => r3Coefficient(k, "v", i)) === -1501134953;
+  m.fill(0, 0, k.used);
+  return ok;
+}
+
+/**
+ * Fills `r3_recip`'s planes (already zero): f = reversed(x^p − x − 1), g =
+ * reversed(input), v = 0, r = 1. `input(i)` is in {−1, 0, 1}.
+ *
+ * @example
+ * ```ts
+ * import { sntrup761Kernels, writeR3Start } from "./sntrup761_wasm.ts";
+ * const k = sntrup761Kernels();
+ * if (k !== null) writeR3Start(k, () => 1);
+ * ```
+ */
+export function writeR3Start(k: Sntrup761Kernels, input: (i: number) => number): void {
+  const m = k.memory, { fm, fs, gm, gs, rm } = k.r3;
+  const setBit = (plane: number, bit: number) => {
+    m[plane + (bit >> 5)] = m[plane + (bit >> 5)]! | (1 << (bit & 31));
+  };
+  m[rm] = 1;
+  setBit(fm, 0);
+  for (const bit of [P - 1, P]) setBit(fm, bit), setBit(fs, bit);
+  for (let i = 0; i < P; i++) {
+    const x = input(i), bit = P - 1 - i;
+    m[gm + (bit >> 5)] = m[gm + (bit >> 5)]! | ((x & 1) << (bit & 31));
+    m[gs + (bit >> 5)] = m[gs + (bit >> 5)]! | (((x >> 1) & 1) << (bit & 31));
+  }
+}
+
+/**
+ * Coefficient i (in {−1, 0, 1}) of f or v in `r3_recip`'s planes.
+ *
+ * @example
+ * ```ts
+ * import { r3Coefficient, sntrup761Kernels } from "./sntrup761_wasm.ts";
+ * const k = sntrup761Kernels();
+ * if (k !== null) console.log(r3Coefficient(k, "f", 0));
+ * ```
+ */
+export function r3Coefficient(k: Sntrup761Kernels, plane: "f" | "v", i: number): number {
+  const m = k.memory;
+  const mPlane = plane === "f" ? k.r3.fm : k.r3.vm, sPlane = plane === "f" ? k.r3.fs : k.r3.vs;
+  const nonzero = (m[mPlane + (i >> 5)]! >>> (i & 31)) & 1;
+  const negative = (m[sPlane + (i >> 5)]! >>> (i & 31)) & 1;
+  return nonzero - 2 * (nonzero & negative);
+}

@@ -410,6 +410,10 @@ export const v128 = {
   or: simd(0x50) as (a: Operand, b: Operand) => Code,
   /** `v128.xor`. */
   xor: simd(0x51) as (a: Operand, b: Operand) => Code,
+  /** `v128.not`. */
+  not: simd(0x4d) as (a: Operand) => Code,
+  /** `v128.andnot`: a & ~b. */
+  andnot: simd(0x4f) as (a: Operand, b: Operand) => Code,
   /** `v128.bitselect`: the bits of `a` where `mask` has ones, of `b` elsewhere. */
   bitselect: simd(0x52) as (a: Operand, b: Operand, mask: Operand) => Code,
 } as const;

@@ -40,6 +40,7 @@ import {
   i32x4,
   ifElse,
   loop,
+  type Operand,
   seq,
   set,
   v128,
@@ -206,6 +207,206 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
           brIf(0, i32.le_u(p, end)),
         ),
         i32.store(end, i32.const(0), L.g),
+        set(n, i32.add(n, i32.const(1))),
+        brIf(0, i32.lt_u(n, i32.const(2 * P - 1))),
+      ),
+      get(delta),
+    )(f);
+  });
+}
+
+/** Bytes per bitsliced plane: a zero vector, six vectors of 768 bits, a zero vector. */
+const PLANE_BYTES = 128;
+const R3_BASE = 16 + 16 * STRIDE;
+
+/**
+ * Byte addresses of the eight bitsliced planes of `r3_recip` (bit i of plane
+ * `xm` set when coefficient i of x is nonzero, of `xs` when it is −1; 24
+ * little-endian words each), after the four arrays of {@link RQ_RECIP3_LAYOUT}
+ * in the same page. The 16 bytes before and after each plane stay 0.
+ *
+ * @example
+ * ```ts
+ * import { R3_RECIP_LAYOUT } from "./sntrup761_module.ts";
+ * console.log(R3_RECIP_LAYOUT.words); // 24
+ * ```
+ */
+export const R3_RECIP_LAYOUT: {
+  readonly fm: number;
+  readonly fs: number;
+  readonly gm: number;
+  readonly gs: number;
+  readonly vm: number;
+  readonly vs: number;
+  readonly rm: number;
+  readonly rs: number;
+  readonly words: number;
+  readonly end: number;
+} = Object.freeze({
+  fm: R3_BASE + 16,
+  fs: R3_BASE + PLANE_BYTES + 16,
+  gm: R3_BASE + 2 * PLANE_BYTES + 16,
+  gs: R3_BASE + 3 * PLANE_BYTES + 16,
+  vm: R3_BASE + 4 * PLANE_BYTES + 16,
+  vs: R3_BASE + 5 * PLANE_BYTES + 16,
+  rm: R3_BASE + 6 * PLANE_BYTES + 16,
+  rs: R3_BASE + 7 * PLANE_BYTES + 16,
+  words: 24,
+  end: R3_BASE + 8 * PLANE_BYTES,
+});
+
+/**
+ * The export {@link addR3RecipFunction} adds, as JavaScript sees it.
+ *
+ * @example
+ * ```ts
+ * import type { R3RecipExports } from "./sntrup761_module.ts";
+ * const invertible = (x: R3RecipExports) => x.r3_recip() === 0;
+ * ```
+ */
+export interface R3RecipExports {
+  /** Runs the 2p − 1 divsteps of the reciprocal in R/3 over the planes in memory; returns delta. */
+  r3_recip(): number;
+}
+
+/**
+ * Adds `r3_recip`, sntrup761's reciprocal in R/3 (`R3_recip` of the reference,
+ * bitsliced as `../../pq/sntrup761.ts` does it in 32-bit words) to a module
+ * whose memory has at least one page: 128 coefficients per v128 operation. The
+ * caller fills the planes ({@link R3_RECIP_LAYOUT}) with f = the reversed
+ * x^p − x − 1, g = the reversed input, v = 0 and r = 1, and reads v (and f[0])
+ * back. Only the public loop counter decides branches; the same degree bounds
+ * as `rq_recip3` stop each pass early, in whole vectors.
+ *
+ * @example
+ * ```ts
+ * import { ModuleBuilder } from "./module_builder.ts";
+ * import { addR3RecipFunction } from "./sntrup761_module.ts";
+ * const m = new ModuleBuilder().memory({ initial: 1, maximum: 1 }, "memory");
+ * addR3RecipFunction(m);
+ * console.log(WebAssembly.validate(m.build())); // true where SIMD is supported
+ * ```
+ */
+export function addR3RecipFunction(m: ModuleBuilder): void {
+  const L = R3_RECIP_LAYOUT;
+  m.func({ name: "r3_recip", params: [], results: ["i32"] }, (f) => {
+    const I32 = "i32" as const, V128 = "v128" as const;
+    const n = f.local(I32), delta = f.local(I32), swap = f.local(I32);
+    const nz = f.local(I32), neg = f.local(I32), top = f.local(I32), p = f.local(I32);
+    const swapV = f.local(V128), nzV = f.local(V128), negV = f.local(V128);
+    const am = f.local(V128), as = f.local(V128), bm = f.local(V128), bs = f.local(V128);
+    const t = f.local(V128), sm = f.local(V128), ss = f.local(V128), both = f.local(V128);
+    const minus = (v: Operand) => i32.sub(i32.const(0), v);
+    const bit0 = (address: number) => i32.and(i32.load(i32.const(0), address), i32.const(1));
+
+    /** Conditionally swaps (am, as) with (bm, bs) under swapV. */
+    const swapPair = seq(
+      set(t, v128.and(swapV, v128.xor(am, bm))),
+      set(am, v128.xor(am, t)),
+      set(bm, v128.xor(bm, t)),
+      set(t, v128.and(swapV, v128.xor(as, bs))),
+      set(as, v128.xor(as, t)),
+      set(bs, v128.xor(bs, t)),
+    );
+    /** Stores (bm, bs) + sign·(am, as) in GF(3), bitsliced, at (mAddr, sAddr) + p. */
+    const addSigned = (mAddr: number, sAddr: number) =>
+      seq(
+        set(sm, v128.and(am, nzV)),
+        set(ss, v128.and(v128.xor(as, v128.and(am, negV)), nzV)),
+        // both: where b and sign·a are nonzero; t: where they are also equal ("same").
+        set(both, v128.and(bm, sm)),
+        set(t, v128.and(both, v128.not(v128.xor(bs, ss)))),
+        v128.store(p, v128.or(v128.xor(bm, sm), t), mAddr),
+        v128.store(
+          p,
+          v128.or(
+            v128.or(v128.and(v128.andnot(bm, sm), bs), v128.and(v128.andnot(sm, bm), ss)),
+            v128.andnot(t, bs),
+          ),
+          sAddr,
+        ),
+      );
+    /** One plane shifted left by a bit (x·v): vector at p, the lane before from the vector below. */
+    const shiftedUp = (plane: number) =>
+      v128.or(
+        i32x4.shl(v128.load(p, plane), i32.const(1)),
+        i32x4.shr_u(
+          i32x4.shuffle(v128.load(p, plane - 16), v128.load(p, plane), [3, 4, 5, 6]),
+          i32.const(31),
+        ),
+      );
+    /** One plane shifted right by a bit (g / x), in place: the lane after from the vector above. */
+    const shiftDown = (plane: number) =>
+      v128.store(
+        p,
+        v128.or(
+          i32x4.shr_u(v128.load(p, plane), i32.const(1)),
+          i32x4.shl(
+            i32x4.shuffle(v128.load(p, plane), v128.load(p, plane + 16), [1, 2, 3, 4]),
+            i32.const(31),
+          ),
+        ),
+        plane,
+      );
+
+    seq(
+      set(delta, i32.const(1)),
+      set(n, i32.const(0)),
+      loop(
+        // sign = −g[0]·f[0]: nonzero iff g[0] is, −1 iff g[0] and f[0] have equal signs.
+        set(nz, minus(bit0(L.gm))),
+        set(neg, i32.and(nz, i32.sub(i32.xor(bit0(L.fs), bit0(L.gs)), i32.const(1)))),
+        set(swap, i32.and(i32.shr_s(minus(delta), i32.const(31)), nz)),
+        set(
+          delta,
+          i32.add(i32.xor(delta, i32.and(swap, i32.xor(delta, minus(delta)))), i32.const(1)),
+        ),
+        set(swapV, i32x4.splat(swap)),
+        set(nzV, i32x4.splat(nz)),
+        set(negV, i32x4.splat(neg)),
+        // v = x·v, swap (v, r), r = r + sign·v: vectors from the top down, so the carry is still old.
+        set(top, i32.shr_u(i32.add(n, i32.const(1)), i32.const(5))),
+        ifElse(i32.gt_u(top, i32.const(L.words - 1)), [set(top, i32.const(L.words - 1))]),
+        set(p, i32.shl(i32.shr_u(top, i32.const(2)), i32.const(4))),
+        block(
+          loop(
+            set(am, shiftedUp(L.vm)),
+            set(as, shiftedUp(L.vs)),
+            set(bm, v128.load(p, L.rm)),
+            set(bs, v128.load(p, L.rs)),
+            swapPair,
+            v128.store(p, am, L.vm),
+            v128.store(p, as, L.vs),
+            addSigned(L.rm, L.rs),
+            brIf(1, i32.eqz(p)),
+            set(p, i32.sub(p, i32.const(16))),
+            br(0),
+          ),
+        ),
+        // swap (f, g), g = g + sign·f, then g = g / x: vectors 0..top, upwards.
+        set(top, i32.sub(i32.const(2 * P - 1), n)),
+        ifElse(i32.gt_u(top, i32.const(P)), [set(top, i32.const(P))]),
+        set(top, i32.shl(i32.shr_u(top, i32.const(7)), i32.const(4))), // byte offset of its vector
+        set(p, i32.const(0)),
+        loop(
+          set(am, v128.load(p, L.fm)),
+          set(as, v128.load(p, L.fs)),
+          set(bm, v128.load(p, L.gm)),
+          set(bs, v128.load(p, L.gs)),
+          swapPair,
+          v128.store(p, am, L.fm),
+          v128.store(p, as, L.fs),
+          addSigned(L.gm, L.gs),
+          set(p, i32.add(p, i32.const(16))),
+          brIf(0, i32.le_u(p, top)),
+        ),
+        set(p, i32.const(0)),
+        loop(
+          shiftDown(L.gm),
+          shiftDown(L.gs),
+          set(p, i32.add(p, i32.const(16))),
+          brIf(0, i32.le_u(p, top)),
+        ),
         set(n, i32.add(n, i32.const(1))),
         brIf(0, i32.lt_u(n, i32.const(2 * P - 1))),
       ),
