@@ -443,17 +443,18 @@ function rqRecip3(out: Int16Array, input: Int8Array): number {
 
 /** {@link rqRecip3} in the kernels' memory: the same start, divsteps and scaling. */
 function rqRecip3Wasm(k: Sntrup761Kernels, out: Int16Array, input: Int8Array): number {
-  const m = k.memory, { v, r, f, g } = k.rq;
-  m.fill(0, 0, k.used);
+  const m = k.halves, { v, r, f, g } = k.rq;
+  k.memory.fill(0, 0, k.used);
   m[r] = fqRecip(3);
   m[f] = 1;
   m[f + P - 1] = -1;
   m[f + P] = -1;
   for (let i = 0; i < P; i++) m[g + P - 1 - i] = input[i]!;
   const delta = k.rqRecip3();
-  const scale = fqRecip(m[f]!);
-  for (let i = 0; i < P; i++) out[i] = freezeQ(scale * m[v + P - 1 - i]!);
-  m.fill(0, 0, k.used);
+  // The kernel keeps values in [-8448, 8448], not reduced.
+  const scale = fqRecip(freezeQ(m[f]!));
+  for (let i = 0; i < P; i++) out[i] = freezeQ(scale * freezeQ(m[v + P - 1 - i]!));
+  k.memory.fill(0, 0, k.used);
   return nonzeroMask(delta);
 }
 

@@ -287,10 +287,14 @@ export const i32 = {
   const: (value: number): Code => (f) => void f.byte(0x41).signed(value),
   /** `i32.load` (natural alignment hint; unaligned addresses work). */
   load: load(0x28, 2),
+  /** `i32.load16_s`: two bytes, sign-extended. */
+  load16_s: load(0x2e, 1),
   /** `i32.load8_u`. */
   load8_u: load(0x2d, 0),
   /** `i32.store`. */
   store: store(0x36, 2),
+  /** `i32.store16`: the low two bytes. */
+  store16: store(0x3b, 1),
   /** `i32.store8`. */
   store8: store(0x3a, 0),
   /** `i32.eqz`. */
@@ -374,6 +378,8 @@ export const i64 = {
   shr_s: binary(0x87),
   /** `i64.shr_u`. */
   shr_u: binary(0x88),
+  /** `i64.extend_i32_s`. */
+  extend_i32_s: unary(0xac),
   /** `i64.extend_i32_u`. */
   extend_i32_u: unary(0xad),
 } as const;
@@ -438,6 +444,26 @@ export const i8x16 = {
     push(f, b);
     f.byte(0xfd).unsigned(0x0d).byte(...lanes);
   },
+} as const;
+
+/**
+ * i16x8 instructions.
+ *
+ * @example
+ * ```ts
+ * import { i16x8, i32 } from "./instructions.ts";
+ * const q = i16x8.splat(i32.const(4591));
+ * ```
+ */
+export const i16x8 = {
+  /** `i16x8.splat` (the low 16 bits of an i32). */
+  splat: simd(0x10) as (a: Operand) => Code,
+  /** `i16x8.q15mulr_sat_s`: (a·b + 2^14) >> 15, saturated (only −2^15·−2^15 saturates). */
+  q15mulr_sat_s: simd(0x82) as (a: Operand, b: Operand) => Code,
+  /** `i16x8.sub` (wrapping). */
+  sub: simd(0x91) as (a: Operand, b: Operand) => Code,
+  /** `i16x8.mul` (the low 16 bits of each product). */
+  mul: simd(0x95) as (a: Operand, b: Operand) => Code,
 } as const;
 
 /**

@@ -1,31 +1,35 @@
 /**
- * sntrup761's reciprocal in R/q (`Rq_recip3` of the NTRU Prime reference) as a
- * WebAssembly SIMD function: 1,521 constant-time divsteps, each a pass over up
- * to 762 coefficients of four polynomials — 60 % of a key generation in
- * JavaScript, where a process's first run also pays for the JIT's warm-up (some
- * 40 ms before this kernel).
+ * sntrup761's two reciprocals as WebAssembly SIMD functions: in R/q
+ * (`Rq_recip3` of the NTRU Prime reference, 60 % of a key generation in
+ * JavaScript) and in R/3 (`R3_recip`). Each is 1,521 constant-time divsteps, a
+ * pass over up to 762 coefficients of four polynomials each; a process's first
+ * run of the JavaScript versions also paid some 50 ms for the JIT's warm-up.
  *
- * The export `rq_recip3()` works on four arrays of int32 coefficients at fixed
- * addresses ({@link RQ_RECIP3_LAYOUT}) that the caller fills: f = the reversed
+ * `rq_recip3()` works on four arrays of int16 coefficients at fixed addresses
+ * ({@link RQ_RECIP3_LAYOUT}) that the caller fills: f = the reversed
  * x^p − x − 1, g = the reversed input, v = 0 and r = 1/3 mod q. It returns the
  * final delta (invertible when 0, as `../../pq/sntrup761.ts` reads it) and
- * leaves v, whose reverse scaled by 1/f[0] is the reciprocal.
+ * leaves v, whose reverse scaled by 1/f[0] is the reciprocal (reduce each value
+ * mod q first: they are only kept small).
  *
- * Every value stays in [−(q−1)/2, (q−1)/2] after each step: a product pair is
- * below 2·2295² < 2^24, and the reference's two-step `Fq_freeze` reduces it in
- * 32-bit lanes (x −= q·((57x) >> 18), then x −= q·((29235x + 2^26) >> 27);
- * checked against the exact reduction over the whole range in the tests). The
- * swap is `v128.bitselect` under a mask, and the only branches depend on the
- * public loop counter, as in the JavaScript version:
+ * Eight coefficients per operation, in 16-bit lanes. Each step computes
+ * f0·a − g0·b for every coefficient pair (a, b), with f0 and g0 reduced exactly
+ * (scalars, once a step). A product a·c mod q, for the step's scalar c, is
+ * Shoup's: with c' = round(2^15·c / q), t = round(a·c' / 2^15) is within 0.63
+ * of a·c/q for |a| ≤ 8448, so a·c − t·q (computed mod 2^16, where it is
+ * exact) lies within ±0.63·q; a difference of two within ±5776. Values never
+ * leave [−8448, 8448] (checked over that range in the tests). The swap is
+ * `v128.bitselect` under a mask; the only branches depend on the public loop
+ * counter, as in the JavaScript version:
  *
  * - v and r have degree ≤ the iteration number, so their pass stops there, and
- *   goes from the top down four coefficients at a time, reading v one
+ *   goes from the top down eight coefficients at a time, reading v one
  *   coefficient lower (v = x·v) from a slot v[−1] that stays 0;
  * - coefficients of f and g beyond the remaining iterations can no longer reach
  *   g[0], so their pass stops there.
  *
  * Lanes past a pass's end compute values nobody reads: coefficients no longer
- * needed, or the arrays' padding (which only ever holds reduced values).
+ * needed, or the arrays' padding (which only ever holds values in bounds).
  *
  * @module
  */
@@ -36,8 +40,10 @@ import {
   brIf,
   type Code,
   get,
+  i16x8,
   i32,
   i32x4,
+  i64,
   ifElse,
   loop,
   type Operand,
@@ -49,12 +55,14 @@ import type { Local, ModuleBuilder } from "./module_builder.ts";
 
 const P = 761;
 const Q = 4591;
-/** int32 slots per array: p + 1 coefficients, the lanes past the end, and v[−1]. */
+/** int16 slots per array: p + 1 coefficients, the lanes past the end, and v[−1]. */
 const STRIDE = 800;
+/** round(2^40 / q): c' = (c·SHOUP + 2^24) >> 25 = round(2^15·c / q) for |c| ≤ 2295. */
+const SHOUP = Math.round(2 ** 40 / Q);
 
 /**
- * Byte addresses of the four coefficient arrays (int32, little-endian), one
- * page of memory in all. `v - 4` holds v[−1], always 0.
+ * Byte addresses of the four coefficient arrays (int16, little-endian). `v - 2`
+ * holds v[−1], always 0.
  *
  * @example
  * ```ts
@@ -70,35 +78,79 @@ export const RQ_RECIP3_LAYOUT: {
   readonly slots: number;
 } = Object.freeze({
   v: 16,
-  r: 16 + 4 * STRIDE,
-  f: 16 + 8 * STRIDE,
-  g: 16 + 12 * STRIDE,
+  r: 16 + 2 * STRIDE,
+  f: 16 + 4 * STRIDE,
+  g: 16 + 6 * STRIDE,
   slots: STRIDE,
 });
 
 /**
- * Reduces each i32 lane of the local `y`, |y| ≤ 2·2295², to y mod q in
- * [−2295, 2295] in place: the reference's `Fq_freeze`, whose products stay
- * below 2^31 over that range.
+ * x mod q in [−2295, 2295] for an i32 local, |x| ≤ 2·2295², in place: the
+ * reference's two-step `Fq_freeze`, whose products stay below 2^31 there.
  *
  * @example
  * ```ts
- * import { fqFreezeLanes } from "./sntrup761_module.ts";
+ * import { fqFreeze } from "./sntrup761_module.ts";
  * import { FunctionBuilder } from "./module_builder.ts";
  * const f = new FunctionBuilder(0);
- * fqFreezeLanes(f.local("v128"))(f);
+ * fqFreeze(f.local("i32"))(f);
  * ```
  */
-export function fqFreezeLanes(y: Local): Code {
-  const q = i32x4.splat(i32.const(Q));
-  const quotient1 = i32x4.shr_s(i32x4.mul(y, i32x4.splat(i32.const(57))), i32.const(18));
-  const rounded = i32x4.add(
-    i32x4.mul(y, i32x4.splat(i32.const(29235))),
-    i32x4.splat(i32.const(1 << 26)),
-  );
+export function fqFreeze(x: Local): Code {
+  const quotient1 = i32.shr_s(i32.mul(x, i32.const(57)), i32.const(18));
+  const rounded = i32.add(i32.mul(x, i32.const(29235)), i32.const(1 << 26));
   return seq(
-    set(y, i32x4.sub(y, i32x4.mul(quotient1, q))),
-    set(y, i32x4.sub(y, i32x4.mul(i32x4.shr_s(rounded, i32.const(27)), q))),
+    set(x, i32.sub(x, i32.mul(quotient1, i32.const(Q)))),
+    set(x, i32.sub(x, i32.mul(i32.shr_s(rounded, i32.const(27)), i32.const(Q)))),
+  );
+}
+
+/**
+ * Shoup's constant for c (|c| ≤ 2295, an i32): round(2^15·c / q), as an i32.
+ *
+ * @example
+ * ```ts
+ * import { shoupConstant } from "./sntrup761_module.ts";
+ * import { FunctionBuilder } from "./module_builder.ts";
+ * const f = new FunctionBuilder(0);
+ * shoupConstant(f.local("i32"))(f); // leaves the constant on the stack
+ * ```
+ */
+export function shoupConstant(c: Operand): Code {
+  return i32.wrap_i64(
+    i64.shr_s(
+      i64.add(i64.mul(i64.extend_i32_s(c), i64.const(SHOUP)), i64.const(1 << 24)),
+      i64.const(25),
+    ),
+  );
+}
+
+/**
+ * f·a − g·b mod q in each 16-bit lane, within ±5776 for |a|, |b| ≤ 8448,
+ * where f and g are lanes of one reduced scalar each and fShoup, gShoup their
+ * {@link shoupConstant}s.
+ *
+ * @example
+ * ```ts
+ * import { combineLanes } from "./sntrup761_module.ts";
+ * import { FunctionBuilder } from "./module_builder.ts";
+ * const f = new FunctionBuilder(0);
+ * const [a, b, c, d, e, g] = [0, 1, 2, 3, 4, 5].map(() => f.local("v128"));
+ * combineLanes(a!, b!, c!, d!, e!, g!)(f); // leaves the lanes on the stack
+ * ```
+ */
+export function combineLanes(
+  f: Operand,
+  fShoup: Operand,
+  a: Operand,
+  g: Operand,
+  gShoup: Operand,
+  b: Operand,
+): Code {
+  const quotients = i16x8.sub(i16x8.q15mulr_sat_s(a, fShoup), i16x8.q15mulr_sat_s(b, gShoup));
+  return i16x8.sub(
+    i16x8.sub(i16x8.mul(a, f), i16x8.mul(b, g)),
+    i16x8.mul(quotients, i16x8.splat(i32.const(Q))),
   );
 }
 
@@ -137,23 +189,22 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
     const f0 = f.local(I32), g0 = f.local(I32), d0 = f.local(I32);
     const top = f.local(I32), end = f.local(I32), p = f.local(I32);
     const swapV = f.local(V128), f0V = f.local(V128), g0V = f.local(V128);
-    const a = f.local(V128), b = f.local(V128), x = f.local(V128), y = f.local(V128);
+    const f0Shoup = f.local(V128), g0Shoup = f.local(V128);
+    const a = f.local(V128), b = f.local(V128), x = f.local(V128);
     const neg = (v: Local) => i32.sub(i32.const(0), v);
-
-    /** y = f0·(old value) − g0·(selected value), reduced to [−2295, 2295]. */
-    const combineInto = (kept: Local, selected: Local): Code =>
-      seq(
-        set(y, i32x4.sub(i32x4.mul(f0V, kept), i32x4.mul(g0V, selected))),
-        fqFreezeLanes(y),
-      );
+    /** Stores f0·a − g0·x (a: the kept value after the swap, x: the selected one) at `address` + p. */
+    const storeCombined = (address: number) =>
+      v128.store(p, combineLanes(f0V, f0Shoup, a, g0V, g0Shoup, x), address);
 
     seq(
       set(delta, i32.const(1)),
       set(n, i32.const(0)),
       loop(
-        // swap when delta > 0 and g[0] != 0; then delta = (swap ? -delta : delta) + 1.
-        set(f0, i32.load(i32.const(0), L.f)),
-        set(g0, i32.load(i32.const(0), L.g)),
+        // f[0], g[0] exactly; swap when delta > 0 and g[0] != 0; delta = (swap ? -delta : delta) + 1.
+        set(f0, i32.load16_s(i32.const(0), L.f)),
+        set(g0, i32.load16_s(i32.const(0), L.g)),
+        fqFreeze(f0),
+        fqFreeze(g0),
         set(
           swap,
           i32.and(
@@ -168,45 +219,45 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
         set(d0, i32.and(swap, i32.xor(f0, g0))),
         set(f0, i32.xor(f0, d0)),
         set(g0, i32.xor(g0, d0)),
-        set(swapV, i32x4.splat(swap)),
-        set(f0V, i32x4.splat(f0)),
-        set(g0V, i32x4.splat(g0)),
-        // v = x·v, swap (v, r), r = f0·r − g0·v: coefficients top..0, four at a time, downwards.
+        set(swapV, i16x8.splat(swap)),
+        set(f0V, i16x8.splat(f0)),
+        set(g0V, i16x8.splat(g0)),
+        set(f0Shoup, i16x8.splat(shoupConstant(f0))),
+        set(g0Shoup, i16x8.splat(shoupConstant(g0))),
+        // v = x·v, swap (v, r), r = f0·r − g0·v: coefficients top..0, eight at a time, downwards.
         set(top, i32.add(n, i32.const(1))),
         ifElse(i32.gt_u(top, i32.const(P)), [set(top, i32.const(P))]),
-        set(p, i32.shl(i32.and(top, i32.const(-4)), i32.const(2))),
+        set(p, i32.shl(i32.and(top, i32.const(-8)), i32.const(1))),
         block(
           loop(
-            set(a, v128.load(p, L.v - 4)), // v[i-1 .. i+2]
+            set(a, v128.load(p, L.v - 2)), // v[i-1 .. i+6]
             set(b, v128.load(p, L.r)),
             set(x, v128.bitselect(b, a, swapV)), // new v
             set(a, v128.bitselect(a, b, swapV)), // r, swapped
             v128.store(p, x, L.v),
-            combineInto(a, x),
-            v128.store(p, y, L.r),
+            storeCombined(L.r),
             brIf(1, i32.eqz(p)),
             set(p, i32.sub(p, i32.const(16))),
             br(0),
           ),
         ),
-        // swap (f, g), g = (f0·g − g0·f) / x: coefficients 1..end, four at a time, upwards.
-        i32.store(i32.const(0), f0, L.f),
+        // swap (f, g), g = (f0·g − g0·f) / x: coefficients 1..end, eight at a time, upwards.
+        i32.store16(i32.const(0), f0, L.f),
         set(end, i32.sub(i32.const(2 * P - 1), n)),
         ifElse(i32.gt_u(end, i32.const(P)), [set(end, i32.const(P))]),
-        set(end, i32.shl(end, i32.const(2))),
-        set(p, i32.const(4)),
+        set(end, i32.shl(end, i32.const(1))),
+        set(p, i32.const(2)),
         loop(
           set(a, v128.load(p, L.f)),
           set(b, v128.load(p, L.g)),
           set(x, v128.bitselect(b, a, swapV)), // new f
           set(a, v128.bitselect(a, b, swapV)), // g, swapped
           v128.store(p, x, L.f),
-          combineInto(a, x),
-          v128.store(p, y, L.g - 4),
+          storeCombined(L.g - 2),
           set(p, i32.add(p, i32.const(16))),
           brIf(0, i32.le_u(p, end)),
         ),
-        i32.store(end, i32.const(0), L.g),
+        i32.store16(end, i32.const(0), L.g),
         set(n, i32.add(n, i32.const(1))),
         brIf(0, i32.lt_u(n, i32.const(2 * P - 1))),
       ),
@@ -217,7 +268,7 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
 
 /** Bytes per bitsliced plane: a zero vector, six vectors of 768 bits, a zero vector. */
 const PLANE_BYTES = 128;
-const R3_BASE = 16 + 16 * STRIDE;
+const R3_BASE = 16 + 8 * STRIDE;
 
 /**
  * Byte addresses of the eight bitsliced planes of `r3_recip` (bit i of plane
