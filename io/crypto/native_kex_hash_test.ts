@@ -10,9 +10,20 @@ import {
 import { deriveKey } from "../../core/kex/derive.ts";
 import type { KexHashName } from "../../core/kex/types.ts";
 import { seededRandom } from "../../core/random.ts";
-import { NODE_KEX_HASH, registerNativeKexHash } from "./native_kex_hash.ts";
+import {
+  KEX_HASH_KNOWN_ANSWERS,
+  knownAnswerChain,
+  NODE_KEX_HASH,
+  registerNativeKexHash,
+} from "./native_kex_hash.ts";
 
 const NAMES: KexHashName[] = ["sha1", "sha224", "sha256", "sha384", "sha512"];
+
+test("native kex hash: the known answers are the portable hashes' own", () => {
+  for (const name of NAMES) {
+    assert.equal(knownAnswerChain(NOBLE_KEX_HASH, name), KEX_HASH_KNOWN_ANSWERS[name], name);
+  }
+});
 
 test("native kex hash: registered after its known answers, same digests as noble", () => {
   const before = kexHashBackend();
