@@ -24,7 +24,7 @@
  * @module
  */
 
-import { sha512 } from "@noble/hashes/sha2.js";
+import { kexDigest } from "../kex/hash.ts";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
 import {
   r3Coefficient,
@@ -777,13 +777,19 @@ function shortFromWords(bytes: Uint8Array): Int8Array {
 }
 
 // ---------------------------------------------------------------------------
-// Hashing: the first 32 bytes of SHA-512(b || input)
+// Hashing: the first 32 bytes of SHA-512(b || input), through the kex hashes'
+// backend (node:crypto where io/ registered it, else @noble/hashes).
 
 function hashPrefix(b: number, ...parts: Uint8Array[]): Uint8Array {
-  const h = sha512.create();
-  h.update(Uint8Array.of(b));
-  for (const part of parts) h.update(part);
-  return h.digest().subarray(0, HASH_BYTES);
+  let length = 1;
+  for (const part of parts) length += part.length;
+  const input = new Uint8Array(length);
+  input[0] = b;
+  let o = 1;
+  for (const part of parts) input.set(part, o), o += part.length;
+  const digest = kexDigest("sha512", input);
+  input.fill(0); // it can hold r's encoding
+  return digest.subarray(0, HASH_BYTES);
 }
 
 /** HashConfirm(r, cache) = Hash2(Hash3(r) || Hash4(pk)) */
