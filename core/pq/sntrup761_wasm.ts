@@ -16,6 +16,7 @@ import {
   RQ_RECIP3_LAYOUT,
   type RqRecip3Exports,
 } from "../crypto/wasm/sntrup761_layout.ts";
+import { decodeModuleBytes } from "../crypto/wasm/module_bytes.ts";
 import { SNTRUP761_MODULE_BASE64 } from "../crypto/wasm/sntrup761_module_bytes.ts";
 
 const P = 761;
@@ -78,7 +79,7 @@ function instantiate(): Sntrup761Kernels | null {
   const wasm = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
   if (wasm === undefined) return null;
   try {
-    const bytes = moduleBytes();
+    const bytes = decodeModuleBytes(SNTRUP761_MODULE_BASE64);
     if (!wasm.validate(bytes)) return null; // no SIMD in this engine
     const exports = new wasm.Instance(new wasm.Module(bytes), {}).exports as unknown as
       & RqRecip3Exports
@@ -113,14 +114,6 @@ function instantiate(): Sntrup761Kernels | null {
 /** x mod q in [−2295, 2295] (the kernel keeps values small, not reduced). */
 function fqFreeze(x: number): number {
   return x - 4591 * Math.floor(x / 4591 + 0.5);
-}
-
-/** The prebuilt module (`buildSntrup761Module()`'s bytes; the tests check they still are). */
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const text = atob(SNTRUP761_MODULE_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
 }
 
 /** g = the reversed (i mod 3) − 1 pattern, whose answers the tests compute independently. */

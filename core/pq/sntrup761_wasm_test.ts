@@ -4,13 +4,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { setWasmKernelsEnabled } from "../crypto/wasm/kernels.ts";
 import { brIf, get, i16x8, i32, loop, seq, set, v128 } from "../crypto/wasm/instructions.ts";
 import { ModuleBuilder } from "../crypto/wasm/module_builder.ts";
-import {
-  buildSntrup761Module,
-  combineLanes,
-  fqFreeze,
-  shoupConstant,
-} from "../crypto/wasm/sntrup761_module.ts";
-import { SNTRUP761_MODULE_BASE64 } from "../crypto/wasm/sntrup761_module_bytes.ts";
+import { combineLanes, fqFreeze, shoupConstant } from "../crypto/wasm/sntrup761_module.ts";
 import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761Keypair } from "./sntrup761.ts";
 import { sntrup761Kernels } from "./sntrup761_wasm.ts";
 
@@ -40,12 +34,6 @@ test("sntrup761's WebAssembly reciprocal is available and passes its known answe
   // Deno, Node 24 and Bun all have WebAssembly SIMD: null here means the kernel broke.
   assert.notEqual(sntrup761Kernels(), null);
   assert.equal(withoutKernels(() => sntrup761Kernels()), null);
-});
-
-test("the prebuilt kernels are what the builder makes (else: node_modules/.bin/node scripts/embed_wasm.ts)", () => {
-  const built = buildSntrup761Module();
-  const embedded = Uint8Array.from(atob(SNTRUP761_MODULE_BASE64), (c) => c.charCodeAt(0));
-  assert.deepEqual(embedded, built);
 });
 
 test("sntrup761 keys and secrets are the same with and without the WebAssembly kernel", () => {
