@@ -253,4 +253,31 @@ for (const peer of OPENSSH_PEERS) {
       assert.equal(r.exitStatus, 0);
     },
   );
+
+  conformanceTest(
+    `createProcess({ maxPacketSize: 256 KiB }) on ${peer}: sshd sends packets as large as the transport takes`,
+    { peers: [peer] },
+    async () => {
+      await using conn = await login(await sharedPeer(peer));
+      // sshd fills packets up to what we advertise (256 KiB of data would not fit in a
+      // packet we accept: 262,160 bytes, so the channel advertises a little less) whenever
+      // its buffer holds more than 32 KiB, which depends on timing: a few tries.
+      const bytes = 8 * 1024 * 1024;
+      let largest = 0;
+      for (let attempt = 0; attempt < 5 && largest <= 32 * 1024; attempt++) {
+        const p = await conn.createProcess(`head -c ${bytes} /dev/zero`, {
+          windowSize: 16 * 1024 * 1024,
+          maxPacketSize: 256 * 1024,
+        });
+        let total = 0;
+        for await (const chunk of p.stdout) {
+          total += chunk.length;
+          largest = Math.max(largest, chunk.length);
+        }
+        assert.equal((await p.wait()).exitStatus, 0);
+        assert.equal(total, bytes);
+      }
+      assert.ok(largest > 32 * 1024, `largest packet ${largest}: sshd used the larger maximum`);
+    },
+  );
 }

@@ -103,6 +103,14 @@ export const MAX_PASSWORD_CHANGES = 8;
 export const DEFAULT_WINDOW = 2 * 1024 * 1024;
 /** Default largest data packet we accept: 32 KiB, as OpenSSH. */
 export const DEFAULT_MAX_PACKET = 32 * 1024;
+/**
+ * Largest data packet a channel may advertise: what still fits in a packet we accept
+ * ({@link MAX_PACKET_LENGTH}) with the extended-data header (13 bytes), the padding-length
+ * byte and the most padding a peer may add (255). A peer sends data as large as advertised
+ * (sshd does): a channel that asked for 256 KiB would have its connection dropped for a
+ * packet of 262,160 bytes.
+ */
+export const MAX_CHANNEL_PACKET = MAX_PACKET_LENGTH - 13 - 1 - 255;
 /** Default limit of channels open at once, per connection. */
 export const DEFAULT_MAX_CHANNELS = 1024;
 /** Largest window the protocol allows (a uint32). */

@@ -37,6 +37,7 @@ import {
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_PACKET,
   DEFAULT_WINDOW,
+  MAX_CHANNEL_PACKET,
   MAX_GLOBAL_REQUEST_DATA,
   MAX_NAME,
   MAX_PENDING_REQUESTS,
@@ -45,6 +46,18 @@ import {
 } from "../limits.ts";
 
 export { DEFAULT_MAX_CHANNELS, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_GLOBAL_REQUEST_DATA };
+
+/**
+ * The largest data packet a channel advertises for a requested `maxPacket`: lowered to
+ * {@link MAX_CHANNEL_PACKET} (the peer may send what we advertise, and the transport
+ * refuses packets above 256 KiB); a size that is not a positive integer is refused.
+ */
+function advertisedMaxPacket(requested: number): number {
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new LocalProtocolError(`Invalid maximum packet size ${requested}`);
+  }
+  return Math.min(requested, MAX_CHANNEL_PACKET);
+}
 
 /** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
@@ -205,7 +218,7 @@ export class ConnectionLayer {
     // What we advertise is what we keep to: the batching of window adjusts follows this
     // window, the check of the peer's packets this maximum.
     ch.localWindow = ch.windowSize = window;
-    ch.localMaxPacket = options.maxPacket ?? ch.localMaxPacket;
+    ch.localMaxPacket = advertisedMaxPacket(options.maxPacket ?? ch.localMaxPacket);
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
         ch.remoteId,
@@ -697,7 +710,7 @@ export class ConnectionLayer {
       channelType,
       localWindow: window,
       windowSize: window,
-      localMaxPacket: options.maxPacket ?? DEFAULT_MAX_PACKET,
+      localMaxPacket: advertisedMaxPacket(options.maxPacket ?? DEFAULT_MAX_PACKET),
       unacked: 0,
       remoteWindow: 0,
       remoteMaxPacket: 0,

@@ -6,6 +6,7 @@ import { SSHWriter } from "../wire.ts";
 import { isTransient } from "../transient_buffers.ts";
 import { LayerPair } from "./_layer_pair.ts";
 import { ChannelOpenFailure, MAX_GLOBAL_REQUEST_DATA } from "./channels.ts";
+import { MAX_CHANNEL_PACKET, MAX_PACKET_LENGTH } from "../limits.ts";
 
 /** A pair where b accepts every channel and a has channel `id` open. */
 function openPair(
@@ -103,6 +104,34 @@ test("ConnectionLayer.consume() returns a slow consumer's backlog in eighths, no
   assert.deepEqual(adjusts(), [8192, 8192]);
   p.run();
   assert.equal(p.b.layer.writableBytes(bId), 16 * 1024);
+});
+
+test("a channel advertises at most the largest data packet the transport can receive", () => {
+  // 256 KiB of data plus its header and padding would exceed the 256 KiB packet limit: the
+  // peer, sending what was advertised, would have the connection dropped.
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") {
+        pair.b.layer.acceptChannel(e.channelId, { maxPacket: 1024 * 1024 });
+      }
+    },
+  });
+  const id = p.a.layer.openChannel("session", undefined, { maxPacket: 256 * 1024 });
+  p.run();
+  const bId = LayerPair.of(p.b, "channelOpenRequest")[0]!.channelId;
+  assert.equal(p.b.layer.info(bId)!.remoteMaxPacket, MAX_CHANNEL_PACKET);
+  assert.equal(p.a.layer.info(id)!.remoteMaxPacket, MAX_CHANNEL_PACKET);
+  // The largest such packet, sealed, fits the transport's limit with the most padding.
+  assert.ok(MAX_CHANNEL_PACKET + 13 + 1 + 255 <= MAX_PACKET_LENGTH);
+  assert.equal(p.b.layer.sendData(bId, new Uint8Array(MAX_CHANNEL_PACKET), 1), MAX_CHANNEL_PACKET);
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelData")[0]!.data.length, MAX_CHANNEL_PACKET);
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(
+      () => p.a.layer.openChannel("session", undefined, { maxPacket: bad }),
+      LocalProtocolError,
+    );
+  }
 });
 
 test("ConnectionLayer.acceptChannel() keeps to the window and maximum packet it advertised", () => {

@@ -374,7 +374,10 @@ export interface ConnectOptions extends LogOptions {
   readonly family?: 4 | 6;
   /** Per-channel window (bytes). */
   readonly windowSize?: number;
-  /** Largest data packet we accept per channel. */
+  /**
+   * Largest data packet we accept per channel (default 32 KiB; at most 261,875 bytes, what
+   * still fits in a 256 KiB packet: a larger request is lowered to it).
+   */
   readonly maxPacketSize?: number;
   /**
    * Run this connection through another one (a jump host): the new connection
