@@ -31,6 +31,7 @@ import { detectRuntimes, REPO_ROOT } from "./e2e/runtimes.ts";
 
 const runsIndex = process.argv.indexOf("--runs");
 const RUNS = runsIndex >= 0 ? Number(process.argv[runsIndex + 1]) : 9;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs takes a positive whole number");
 
 if (!process.argv.includes("--no-build")) {
   const r = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "build_npm.mjs")], {

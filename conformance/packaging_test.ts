@@ -193,7 +193,9 @@ nodeHostTest(
     const { files } = await pack();
     const other = files.filter((f) => !f.startsWith("dist/"));
     assert.deepEqual(other, ["LICENSE", "README.md", "package.json"]);
-    const dist = files.filter((f) => f.startsWith("dist/") && f !== "dist/THIRD_PARTY_LICENSES.txt");
+    const dist = files.filter((f) =>
+      f.startsWith("dist/") && f !== "dist/THIRD_PARTY_LICENSES.txt"
+    );
     assert.ok(files.includes("dist/THIRD_PARTY_LICENSES.txt"), "the bundled packages' licences");
     for (const f of dist) {
       assert.match(f, /^dist\/[\w/]+(\.d\.ts|\.js)$/, `only .js and .d.ts in dist/: ${f}`);
@@ -240,13 +242,13 @@ nodeHostTest(
         ...text.matchAll(/^import\s*"([^"]+)";/gm),
         ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
       ].map((m) => m[1]!);
-      assert.ok(f.startsWith("dist/_chunks/") || specifiers.length > 0, `${f}: no imports found`);
       const bare = specifiers.filter((spec) => !/^(node|bun):|^\.\.?\//.test(spec));
       assert.deepEqual(bare, [], `${f} imports packages`);
     }
     const licences = await readFile(join(ROOT, "dist", "THIRD_PARTY_LICENSES.txt"), "utf8");
     for (const name of Object.keys(pkg.dependencies)) {
-      assert.match(licences, new RegExp(`^${name.replace("/", "\\/")} \\S+ \\(`, "m"), name);
+      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+      assert.match(licences, new RegExp(`^${escaped} \\S+ \\(`, "m"), name);
     }
   },
 );

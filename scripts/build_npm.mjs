@@ -175,6 +175,26 @@ async function bundle(staged, outDir) {
   writeThirdPartyLicenses(Object.keys(result.metafile.inputs), outDir);
 }
 
+/** The Zlib licence, as zlib's sources carry it (for a package that names it but ships only another licence's text). */
+const ZLIB_LICENSE =
+  `The zlib code (C) 1995-2013 Jean-loup Gailly and Mark Adler, under the Zlib licence:
+
+  This software is provided 'as-is', without any express or implied
+  warranty.  In no event will the authors be held liable for any damages
+  arising from the use of this software.
+
+  Permission is granted to anyone to use this software for any purpose,
+  including commercial applications, and to alter it and redistribute it
+  freely, subject to the following restrictions:
+
+  1. The origin of this software must not be misrepresented; you must not
+     claim that you wrote the original software. If you use this software
+     in a product, an acknowledgment in the product documentation would be
+     appreciated but is not required.
+  2. Altered source versions must be plainly marked as such, and must not be
+     misrepresented as being the original software.
+  3. This notice may not be removed or altered from any source distribution.`;
+
 /** The licence file's name in the package: every bundled package's licence, whole. */
 export const THIRD_PARTY_LICENSES = "THIRD_PARTY_LICENSES.txt";
 
@@ -186,16 +206,25 @@ export const THIRD_PARTY_LICENSES = "THIRD_PARTY_LICENSES.txt";
 function writeThirdPartyLicenses(inputs, outDir) {
   const packages = new Set();
   for (const input of inputs) {
-    const m = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+    // The innermost node_modules/ names the package (a nested copy is a package of its own).
+    const m = input.match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//);
     if (m) packages.add(m[1]);
   }
   const sections = [...packages].sort().map((name) => {
-    const dir = join(root, "node_modules", name);
-    const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const file = readdirSync(dir).find((f) => /^licen[cs]e(\.|$)/i.test(f));
+    const dir = inputs.map((i) => i.match(new RegExp(`^(.*node_modules/${name})/`))?.[1])
+      .find((d) => d !== undefined);
+    const pkgDir = join(root, dir ?? join("node_modules", name));
+    const meta = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+    const file = readdirSync(pkgDir).find((f) => /^licen[cs]e(\.|$)/i.test(f));
     if (file === undefined) throw new Error(`build_npm: ${name} has no licence file to ship`);
-    const text = readFileSync(join(dir, file), "utf8").trim();
-    return `${name} ${meta.version} (${meta.license})\n${"-".repeat(60)}\n${text}\n`;
+    let text = readFileSync(join(pkgDir, file), "utf8").trim();
+    const expression = String(meta.license).replace(/^\((.*)\)$/, "$1");
+    // pako is "MIT AND Zlib" (its deflate and inflate are ports of zlib) but ships only its
+    // MIT text: the Zlib licence, with zlib's authors, goes beside it.
+    if (/\bZlib\b/.test(expression) && !/Permission is granted to anyone/.test(text)) {
+      text += `\n\n${ZLIB_LICENSE}`;
+    }
+    return `${name} ${meta.version} (${expression})\n${"-".repeat(60)}\n${text}\n`;
   });
   const header = "Bundled into this package's dist/ files: the packages below, under their own " +
     "licences.\n\n";

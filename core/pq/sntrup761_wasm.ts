@@ -116,40 +116,83 @@ function fqFreeze(x: number): number {
   return x - 4591 * Math.floor(x / 4591 + 0.5);
 }
 
-/** g = the reversed (i mod 3) − 1 pattern, whose answers the tests compute independently. */
-const pattern = (i: number) => (i % 3) - 1;
+/**
+ * The known answers' input: 761 coefficients in {−1, 0, 1} from a fixed 32-bit linear
+ * congruential sequence. Dense on purpose: its reciprocals have no zero coefficient, so a
+ * kernel that gets any coefficient of any step wrong fails the checksum.
+ *
+ * @example
+ * ```ts
+ * import { selfTestInput } from "./sntrup761_wasm.ts";
+ * console.log(selfTestInput().length); // 761
+ * ```
+ */
+export function selfTestInput(): Int8Array {
+  const out = new Int8Array(P);
+  let x = 0x5eed;
+  for (let i = 0; i < P; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = ((x >>> 16) % 3) - 1;
+  }
+  return out;
+}
 
-function checksum(coefficient: (i: number) => number): number {
+/**
+ * What the reference algorithm (`Rq_recip3` and `R3_recip` of the NTRU Prime reference,
+ * in a plain transcription the tests run) gives for {@link selfTestInput}: the final delta,
+ * f[0] and a checksum (s = 31·s + v[i], wrapping at 32 bits) of v reduced mod q or 3.
+ *
+ * @example
+ * ```ts
+ * import { SELF_TEST_ANSWERS } from "./sntrup761_wasm.ts";
+ * console.log(SELF_TEST_ANSWERS.rq.delta); // 0: invertible
+ * ```
+ */
+export const SELF_TEST_ANSWERS = Object.freeze({
+  rq: Object.freeze({ delta: 0, f0: 163, sum: -1007673050 }),
+  r3: Object.freeze({ delta: 0, f0: -1, sum: 950171164 }),
+});
+
+/**
+ * The checksum of {@link SELF_TEST_ANSWERS} over 761 coefficients.
+ *
+ * @example
+ * ```ts
+ * import { checksum } from "./sntrup761_wasm.ts";
+ * console.log(checksum(() => 0)); // 0
+ * ```
+ */
+export function checksum(coefficient: (i: number) => number): number {
   let sum = 0;
   for (let i = 0; i < P; i++) sum = (Math.imul(sum, 31) + coefficient(i)) | 0;
   return sum;
 }
 
-/** A known answer for `rq_recip3`: delta, f[0] and a checksum of v. */
+/** A known answer for `rq_recip3`. */
 function rqSelfTest(k: Sntrup761Kernels): boolean {
-  const m = k.halves, { v, r, f, g } = k.rq;
+  const m = k.halves, { v, r, f, g } = k.rq, input = selfTestInput();
   k.memory.fill(0, 0, k.used);
   m[r] = -1530; // 1/3 mod q
   m[f] = 1;
   m[f + P - 1] = -1;
   m[f + P] = -1;
-  for (let i = 0; i < P; i++) m[g + P - 1 - i] = pattern(i);
-  const delta = k.rqRecip3();
-  const ok = delta === 0 && fqFreeze(m[f]!) === -1583 &&
-    checksum((i) => fqFreeze(m[v + i]!)) === 1520359923;
+  for (let i = 0; i < P; i++) m[g + P - 1 - i] = input[i]!;
+  const delta = k.rqRecip3(), want = SELF_TEST_ANSWERS.rq;
+  const ok = delta === want.delta && fqFreeze(m[f]!) === want.f0 &&
+    checksum((i) => fqFreeze(m[v + i]!)) === want.sum;
   k.memory.fill(0, 0, k.used);
   return ok;
 }
 
-/** A known answer for `r3_recip`: delta, f[0] and a checksum of v. */
+/** A known answer for `r3_recip`. */
 function r3SelfTest(k: Sntrup761Kernels): boolean {
-  const m = k.memory;
-  m.fill(0, 0, k.used);
-  writeR3Start(k, pattern);
-  const delta = k.r3Recip();
-  const ok = delta === 0 && r3Coefficient(k, "f", 0) === 1 &&
-    checksum((i) => r3Coefficient(k, "v", i)) === -1501134953;
-  m.fill(0, 0, k.used);
+  const input = selfTestInput();
+  k.memory.fill(0, 0, k.used);
+  writeR3Start(k, (i) => input[i]!);
+  const delta = k.r3Recip(), want = SELF_TEST_ANSWERS.r3;
+  const ok = delta === want.delta && r3Coefficient(k, "f", 0) === want.f0 &&
+    checksum((i) => r3Coefficient(k, "v", i)) === want.sum;
+  k.memory.fill(0, 0, k.used);
   return ok;
 }
 

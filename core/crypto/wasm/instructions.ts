@@ -305,8 +305,6 @@ export const i32 = {
   ne: binary(0x47),
   /** `i32.lt_u`. */
   lt_u: binary(0x49),
-  /** `i32.lt_s`. */
-  lt_s: binary(0x48),
   /** `i32.gt_u`. */
   gt_u: binary(0x4b),
   /** `i32.le_u`. */
@@ -493,14 +491,10 @@ export const i32x4 = {
   mul: simd(0xb5) as (a: Operand, b: Operand) => Code,
   /** `i32x4.shl` (the shift count is an i32). */
   shl: simd(0xab) as (a: Operand, count: Operand) => Code,
-  /** `i32x4.shr_s` (arithmetic: the sign bit fills). */
-  shr_s: simd(0xac) as (a: Operand, count: Operand) => Code,
   /** `i32x4.shr_u`. */
   shr_u: simd(0xad) as (a: Operand, count: Operand) => Code,
   /** `i32x4.add`. */
   add: simd(0xae) as (a: Operand, b: Operand) => Code,
-  /** `i32x4.sub`. */
-  sub: simd(0xb1) as (a: Operand, b: Operand) => Code,
   /**
    * A 32-bit-lane shuffle written with `i8x16.shuffle`: lane i of the result is
    * lane `lanes[i]` of a‖b (0..7).

@@ -6,12 +6,12 @@
  * @module
  */
 
-/** int16 slots per array: p + 1 coefficients, the lanes past the end, and v[−1]. */
+/** int16 slots per array: p + 1 coefficients and the lanes a pass computes past the end (up to 768). */
 const STRIDE = 800;
 
 /**
  * Byte addresses of the four coefficient arrays (int16, little-endian). `v - 2`
- * holds v[−1], always 0.
+ * holds v[−1], always 0 (in the 16 bytes before v, which nothing writes).
  *
  * @example
  * ```ts

@@ -17,8 +17,9 @@
  * (scalars, once a step). A product a·c mod q, for the step's scalar c, is
  * Shoup's: with c' = round(2^15·c / q), t = round(a·c' / 2^15) is within 0.63
  * of a·c/q for |a| ≤ 8448, so a·c − t·q (computed mod 2^16, where it is
- * exact) lies within ±0.63·q; a difference of two within ±5776. Values never
- * leave [−8448, 8448] (checked over that range in the tests). The swap is
+ * exact) lies within ±0.63·q; a difference of two within ±5776. So every
+ * stored value stays within ±5776, inside the ±8448 the arithmetic is shown
+ * for (the tests check the lane arithmetic over that range). The swap is
  * `v128.bitselect` under a mask; the only branches depend on the public loop
  * counter, as in the JavaScript version:
  *
