@@ -27,6 +27,7 @@
 import { kexDigest } from "../kex/hash.ts";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
 import {
+  multiply,
   r3Coefficient,
   type Sntrup761Kernels,
   sntrup761Kernels,
@@ -171,8 +172,15 @@ function convolvePairs(
   }
 }
 
-/** h = f * g in R/q, f in Fq (|f| <= 2295), g small. */
+/** h = f * g in R/q, f in Fq (|f| <= 2295), g small: the kernels' `mult` where they run. */
 function rqMultSmall(h: Int16Array, f: Int16Array, g: Int8Array): void {
+  const kernels = sntrup761Kernels();
+  if (kernels !== null) multiply(kernels, h, f, g, 0);
+  else rqMultSmallPortable(h, f, g);
+}
+
+/** {@link rqMultSmall} in JavaScript. */
+function rqMultSmallPortable(h: Int16Array, f: Int16Array, g: Int8Array): void {
   for (let k = 0; k < PAIRS - 1; k++) fPacked[k] = f[2 * k]! + f[2 * k + 1]! * PACK;
   fPacked[PAIRS - 1] = f[P - 1]!;
   for (let b = 0; b < PAIRS - 1; b++) {
@@ -253,8 +261,15 @@ function unpackQuad(acc: Float64Array, c: number): void {
   }
 }
 
-/** h = f * g in R/3, f and g small (g may hold 2 from a malformed secret key). */
+/** h = f * g in R/3, f and g small: the kernels' `mult` where they run. */
 function r3Mult(h: Int8Array, f: Int8Array, g: Int8Array): void {
+  const kernels = sntrup761Kernels();
+  if (kernels !== null) multiply(kernels, h, f, g, 1);
+  else r3MultPortable(h, f, g);
+}
+
+/** h = f * g in R/3, f and g small (g may hold 2 from a malformed secret key). */
+function r3MultPortable(h: Int8Array, f: Int8Array, g: Int8Array): void {
   for (let k = 0; k < QUAD; k++) {
     const i = 4 * k;
     const f3 = i + 3 < P ? f[i + 3]! : 0;

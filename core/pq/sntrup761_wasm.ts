@@ -11,6 +11,8 @@
 
 import { wasmKernelsEnabled } from "../crypto/wasm/kernels.ts";
 import {
+  MULT_LAYOUT,
+  type MultExports,
   R3_RECIP_LAYOUT,
   type R3RecipExports,
   RQ_RECIP3_LAYOUT,
@@ -49,12 +51,16 @@ export interface Sntrup761Kernels {
     readonly rm: number;
     readonly rs: number;
   };
+  /** Slots of `mult`'s arrays: f[0] and out[0] (int16), pairs[0] (int32; see `MULT_LAYOUT`). */
+  readonly mult: { readonly f: number; readonly pairs: number; readonly out: number };
   /** Int32 slots in use from 0: cleared before and after each run, since they hold secrets. */
   readonly used: number;
   /** The divsteps in R/q; returns the final delta. */
   readonly rqRecip3: () => number;
   /** The divsteps in R/3; returns the final delta. */
   readonly r3Recip: () => number;
+  /** The product in R/q (`mod3` 0) or R/3 (1). */
+  readonly multiply: (mod3: number) => void;
 }
 
 let kernels: Sntrup761Kernels | null | undefined;
@@ -84,9 +90,10 @@ function instantiate(): Sntrup761Kernels | null {
     const exports = new wasm.Instance(new wasm.Module(bytes), {}).exports as unknown as
       & RqRecip3Exports
       & R3RecipExports
+      & MultExports
       & { memory: WebAssembly.Memory };
     const slot = (address: number) => address >> 2, half = (address: number) => address >> 1;
-    const Q = RQ_RECIP3_LAYOUT, T = R3_RECIP_LAYOUT;
+    const Q = RQ_RECIP3_LAYOUT, T = R3_RECIP_LAYOUT, M = MULT_LAYOUT;
     const k: Sntrup761Kernels = Object.freeze({
       memory: new Int32Array(exports.memory.buffer),
       halves: new Int16Array(exports.memory.buffer),
@@ -101,11 +108,17 @@ function instantiate(): Sntrup761Kernels | null {
         rm: slot(T.rm),
         rs: slot(T.rs),
       }),
-      used: slot(T.end),
+      mult: Object.freeze({
+        f: half(M.f),
+        pairs: slot(M.pairs) + M.pairsBefore,
+        out: half(M.out),
+      }),
+      used: slot(M.end),
       rqRecip3: exports.rq_recip3,
       r3Recip: exports.r3_recip,
+      multiply: exports.mult,
     });
-    return rqSelfTest(k) && r3SelfTest(k) ? k : null;
+    return rqSelfTest(k) && r3SelfTest(k) && multSelfTest(k) ? k : null;
   } catch {
     return null; // compiling refused (a Content Security Policy) or failed
   }
@@ -151,7 +164,78 @@ export function selfTestInput(): Int8Array {
 export const SELF_TEST_ANSWERS = Object.freeze({
   rq: Object.freeze({ delta: 0, f0: 163, sum: -1007673050 }),
   r3: Object.freeze({ delta: 0, f0: -1, sum: 950171164 }),
+  /** Checksums of the products `multSelfTestFactors` names, mod q and mod 3. */
+  multQ: -1783503029,
+  mult3: 1088346393,
 });
+
+/**
+ * The known answers' factors for `mult`: f in Fq ((1237·i mod q) − 2295) times
+ * {@link selfTestInput} mod q, and the input times its own reverse mod 3.
+ *
+ * @example
+ * ```ts
+ * import { multSelfTestFactors } from "./sntrup761_wasm.ts";
+ * console.log(multSelfTestFactors().fq[1]); // -1058
+ * ```
+ */
+export function multSelfTestFactors(): {
+  fq: Int16Array;
+  small: Int8Array;
+  smallReversed: Int8Array;
+} {
+  const fq = new Int16Array(P);
+  for (let i = 0; i < P; i++) fq[i] = ((i * 1237) % 4591) - 2295;
+  const small = selfTestInput();
+  return { fq, small, smallReversed: small.slice().reverse() };
+}
+
+/**
+ * h = f·g in R/q (`mod3` 0, f in Fq) or R/3 (`mod3` 1, f small), g small, through the
+ * kernels' `mult`.
+ *
+ * @example
+ * ```ts
+ * import { multiply, sntrup761Kernels } from "./sntrup761_wasm.ts";
+ * const k = sntrup761Kernels();
+ * const one = new Int8Array(761);
+ * one[0] = 1;
+ * const h = new Int16Array(761);
+ * if (k !== null) multiply(k, h, new Int16Array(761).fill(5), one, 0); // h = 5 everywhere
+ * ```
+ */
+export function multiply(
+  k: Sntrup761Kernels,
+  h: Int16Array | Int8Array,
+  f: ArrayLike<number>,
+  g: ArrayLike<number>,
+  mod3: 0 | 1,
+): void {
+  const halves = k.halves, words = k.memory, { f: fAt, pairs, out } = k.mult;
+  words.fill(0, 0, k.used);
+  for (let i = 0; i < P; i++) halves[fAt + i] = f[i]!;
+  // pairs[m] = g[m] in the low half, g[m − 1] in the high half (m = 0 … p).
+  let previous = 0;
+  for (let m = 0; m < P; m++) {
+    const x = g[m]!;
+    words[pairs + m] = (x & 0xffff) | (previous << 16);
+    previous = x;
+  }
+  words[pairs + P] = previous << 16;
+  k.multiply(mod3);
+  for (let i = 0; i < P; i++) h[i] = halves[out + i]!;
+  words.fill(0, 0, k.used);
+}
+
+/** Known answers for `mult`, mod q and mod 3. */
+function multSelfTest(k: Sntrup761Kernels): boolean {
+  const { fq, small, smallReversed } = multSelfTestFactors();
+  const h = new Int16Array(P);
+  multiply(k, h, fq, small, 0);
+  const q = checksum((i) => h[i]!);
+  multiply(k, h, small, smallReversed, 1);
+  return q === SELF_TEST_ANSWERS.multQ && checksum((i) => h[i]!) === SELF_TEST_ANSWERS.mult3;
+}
 
 /**
  * The checksum of {@link SELF_TEST_ANSWERS} over 761 coefficients.

@@ -6,7 +6,14 @@ import { brIf, get, i16x8, i32, loop, seq, set, v128 } from "../crypto/wasm/inst
 import { ModuleBuilder } from "../crypto/wasm/module_builder.ts";
 import { combineLanes, fqFreeze, shoupConstant } from "../crypto/wasm/sntrup761_module.ts";
 import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761Keypair } from "./sntrup761.ts";
-import { checksum, SELF_TEST_ANSWERS, selfTestInput, sntrup761Kernels } from "./sntrup761_wasm.ts";
+import {
+  checksum,
+  multiply,
+  multSelfTestFactors,
+  SELF_TEST_ANSWERS,
+  selfTestInput,
+  sntrup761Kernels,
+} from "./sntrup761_wasm.ts";
 
 /** A reproducible random source: SHA-512 of a label and a counter, block after block. */
 function seeded(label: string): (n: number) => Uint8Array {
@@ -89,6 +96,49 @@ test("the kernels' known answers are the reference algorithm's, for a dense inpu
     // coefficient is 0; mod 3 about a third are).
     const nonzero = v.slice(0, 761).filter((x) => x !== 0).length;
     assert.ok(nonzero >= (name === "rq" ? 761 : 400), `${name}: ${nonzero} nonzero`);
+  }
+});
+
+/** f·g in Z[x]/(x^p − x − 1), reduced mod `modulus`: the schoolbook product, folded. */
+function referenceProduct(f: ArrayLike<number>, g: ArrayLike<number>, modulus: number): number[] {
+  const P = 761;
+  const product = new Array<number>(2 * P - 1).fill(0);
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) product[i + j]! += f[i]! * g[j]!;
+  for (let k = 2 * P - 2; k >= P; k--) {
+    product[k - P]! += product[k]!;
+    product[k - P + 1]! += product[k]!;
+  }
+  return product.slice(0, P).map((x) => x - modulus * Math.floor(x / modulus + 0.5));
+}
+
+test("the product's known answers are the schoolbook product's", () => {
+  const { fq, small, smallReversed } = multSelfTestFactors();
+  const q = referenceProduct(fq, small, 4591), three = referenceProduct(small, smallReversed, 3);
+  assert.equal(checksum((i) => q[i]!), SELF_TEST_ANSWERS.multQ);
+  assert.equal(checksum((i) => three[i]!), SELF_TEST_ANSWERS.mult3);
+});
+
+test("the kernels' product equals the schoolbook product, 2s of a malformed key included", () => {
+  const k = sntrup761Kernels()!;
+  const random = seeded("products");
+  for (let round = 0; round < 6; round++) {
+    const bytes = random(3 * 761);
+    // Extremes first (every coefficient ±2295 and ±2), then random ones.
+    const f = Int16Array.from(
+      { length: 761 },
+      (_, i) => round === 0 ? 2295 : round === 1 ? -2295 : (bytes[i]! * 18) % 4591 - 2295,
+    );
+    const g = Int8Array.from(
+      { length: 761 },
+      (_, i) => round === 0 ? 2 : round === 1 ? -2 : (bytes[761 + i]! % 5) - 2,
+    );
+    const h = new Int16Array(761);
+    multiply(k, h, f, g, 0);
+    assert.deepEqual([...h], referenceProduct(f, g, 4591), `mod q, round ${round}`);
+    const small = Int8Array.from({ length: 761 }, (_, i) => (bytes[2 * 761 + i]! % 3) - 1);
+    const h3 = new Int8Array(761);
+    multiply(k, h3, small, g, 1);
+    assert.deepEqual([...h3], referenceProduct(small, g, 3), `mod 3, round ${round}`);
   }
 });
 

@@ -495,6 +495,8 @@ export const i32x4 = {
   shr_u: simd(0xad) as (a: Operand, count: Operand) => Code,
   /** `i32x4.add`. */
   add: simd(0xae) as (a: Operand, b: Operand) => Code,
+  /** `i32x4.dot_i16x8_s`: lane i = a[2i]·b[2i] + a[2i+1]·b[2i+1], the i16 lanes signed. */
+  dot_i16x8_s: simd(0xba) as (a: Operand, b: Operand) => Code,
   /**
    * A 32-bit-lane shuffle written with `i8x16.shuffle`: lane i of the result is
    * lane `lanes[i]` of a‖b (0..7).

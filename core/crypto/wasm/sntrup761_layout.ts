@@ -100,3 +100,54 @@ export interface R3RecipExports {
   /** Runs the 2p − 1 divsteps of the reciprocal in R/3 over the planes in memory; returns delta. */
   r3_recip(): number;
 }
+
+const MULT_BASE = R3_BASE + 8 * PLANE_BYTES;
+/** G2 entries before index 0: a block of 32 outputs reads down to index −31. */
+const PAIRS_BEFORE = 32;
+
+/**
+ * Where `mult` finds its operands and leaves its results, after the planes of
+ * {@link R3_RECIP_LAYOUT}:
+ *
+ * - `f`: the first factor, p int16 coefficients and a zero after them;
+ * - `pairs`: the second factor g as int32 words, word m holding g[m] in its low
+ *   half and g[m − 1] in its high half, for m from −32 (at `pairs`) to 1,540 (g is
+ *   0 outside 0..p−1);
+ * - `product`: 1,536 int32 sums, the first 2p − 1 the product's coefficients;
+ * - `out`: p int16 coefficients, the product folded by x^p = x + 1 and reduced.
+ *
+ * @example
+ * ```ts
+ * import { MULT_LAYOUT } from "./sntrup761_layout.ts";
+ * console.log(MULT_LAYOUT.pairsBefore); // 32
+ * ```
+ */
+export const MULT_LAYOUT: {
+  readonly f: number;
+  readonly pairs: number;
+  readonly pairsBefore: number;
+  readonly product: number;
+  readonly out: number;
+  readonly end: number;
+} = Object.freeze({
+  f: MULT_BASE,
+  pairs: MULT_BASE + 1536,
+  pairsBefore: PAIRS_BEFORE,
+  product: MULT_BASE + 1536 + 4 * 1600,
+  out: MULT_BASE + 1536 + 4 * 1600 + 4 * 1536,
+  end: MULT_BASE + 1536 + 4 * 1600 + 4 * 1536 + 1536,
+});
+
+/**
+ * The export `addMultFunction` adds, as JavaScript sees it.
+ *
+ * @example
+ * ```ts
+ * import type { MultExports } from "./sntrup761_layout.ts";
+ * const modQ = (x: MultExports) => x.mult(0);
+ * ```
+ */
+export interface MultExports {
+  /** f·g in R/q (`mod3` 0) or R/3 (`mod3` 1), from and into the arrays of `MULT_LAYOUT`. */
+  mult(mod3: number): void;
+}

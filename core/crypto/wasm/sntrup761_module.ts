@@ -54,13 +54,22 @@ import {
 } from "./instructions.ts";
 import { type Local, ModuleBuilder } from "./module_builder.ts";
 import {
+  MULT_LAYOUT,
+  type MultExports,
   R3_RECIP_LAYOUT,
   type R3RecipExports,
   RQ_RECIP3_LAYOUT,
   type RqRecip3Exports,
 } from "./sntrup761_layout.ts";
 
-export { R3_RECIP_LAYOUT, type R3RecipExports, RQ_RECIP3_LAYOUT, type RqRecip3Exports };
+export {
+  MULT_LAYOUT,
+  type MultExports,
+  R3_RECIP_LAYOUT,
+  type R3RecipExports,
+  RQ_RECIP3_LAYOUT,
+  type RqRecip3Exports,
+};
 
 const P = 761;
 const Q = 4591;
@@ -381,9 +390,109 @@ export function addR3RecipFunction(m: ModuleBuilder): void {
   });
 }
 
+/** Outputs per block of `mult`: eight i32x4 accumulators. */
+const BLOCK = 32;
+
 /**
- * The module's bytes: one page of memory (exported as `memory`), `rq_recip3`
- * and `r3_recip`. `sntrup761_module_bytes.ts` holds them prebuilt (the tests
+ * Adds `mult(mod3)`: a product f·g in R/q or R/3 with g small (|g| ≤ 2), from
+ * the arrays of {@link MULT_LAYOUT} — sntrup761's `Rq_mult_small` and
+ * `R3_mult`. The schoolbook product two coefficients of f at a time:
+ * `i32x4.dot_i16x8_s` of the pair (f[i], f[i+1]) against four words of
+ * `pairs` ((g[m], g[m−1]) for m = k − i … k − i + 3) adds f[i]·g[k−i] +
+ * f[i+1]·g[k−i−1] to outputs k … k+3, eight products per operation, 32 outputs
+ * held in registers per block. Sums stay below 761·2295·2 < 2^22 (2^31 is the
+ * limit). Then x^p = x + 1 folds the top half down, and each coefficient is
+ * reduced exactly: mod q by the reference's `Fq_freeze` (|x| ≤ 3·2^22 after
+ * the fold, within its 2·2295² range), mod 3 by `F3_freeze` (|x| < 2^14: the
+ * R/3 sums are at most 3·761·2·2).
+ *
+ * Constant time: loop bounds depend on the public sizes only.
+ *
+ * @example
+ * ```ts
+ * import { ModuleBuilder } from "./module_builder.ts";
+ * import { addMultFunction } from "./sntrup761_module.ts";
+ * const m = new ModuleBuilder().memory({ initial: 1, maximum: 1 }, "memory");
+ * addMultFunction(m);
+ * console.log(WebAssembly.validate(m.build())); // true where SIMD is supported
+ * ```
+ */
+export function addMultFunction(m: ModuleBuilder): void {
+  const L = MULT_LAYOUT;
+  const pairs0 = L.pairs + 4 * L.pairsBefore; // address of pairs[0]
+  m.func({ name: "mult", params: ["i32"], results: [] }, (f, [mod3]) => {
+    const I32 = "i32" as const, V128 = "v128" as const;
+    const k0 = f.local(I32), i = f.local(I32), iEnd = f.local(I32), a = f.local(I32);
+    const k = f.local(I32), x = f.local(I32), fPair = f.local(V128);
+    const acc = Array.from({ length: BLOCK / 4 }, () => f.local(V128));
+    const zero = v128.const_i32x4([0, 0, 0, 0]);
+    seq(
+      // product[k0 .. k0 + 31] = sum over i of f[i]·g[k − i], i in pairs from the first
+      // that reaches the block (k0 − p, rounded down to even) to the last (k0 + 31, or p − 1).
+      set(k0, i32.const(0)),
+      loop(
+        ...acc.map((v) => set(v, zero)),
+        set(i, i32.sub(k0, i32.const(P + 1))),
+        ifElse(i32.gt_u(i, i32.const(0x7fffffff)), [set(i, i32.const(0))]), // negative: 0
+        set(i, i32.and(i, i32.const(-2))),
+        set(iEnd, i32.add(k0, i32.const(BLOCK - 1))),
+        ifElse(i32.gt_u(iEnd, i32.const(P - 1)), [set(iEnd, i32.const(P - 1))]),
+        loop(
+          set(fPair, i32x4.splat(i32.load(i32.shl(i, i32.const(1)), L.f))),
+          // pairs[k0 − i + 4b .. + 3] for block part b: address pairs0 + 4(k0 − i) + 16b.
+          set(a, i32.add(i32.shl(i32.sub(k0, i), i32.const(2)), i32.const(pairs0))),
+          ...acc.map((v, b) =>
+            set(v, i32x4.add(v, i32x4.dot_i16x8_s(fPair, v128.load(a, 16 * b))))
+          ),
+          set(i, i32.add(i, i32.const(2))),
+          brIf(0, i32.le_u(i, iEnd)),
+        ),
+        set(a, i32.add(i32.shl(k0, i32.const(2)), i32.const(L.product))),
+        ...acc.map((v, b) => v128.store(a, v, 16 * b)),
+        set(k0, i32.add(k0, i32.const(BLOCK))),
+        brIf(0, i32.lt_u(k0, i32.const(2 * P - 1))),
+      ),
+      // x^p = x + 1: product[k − p] and product[k − p + 1] take product[k], k from 2p − 2 down.
+      set(k, i32.const(2 * P - 2)),
+      loop(
+        set(x, i32.load(i32.shl(k, i32.const(2)), L.product)),
+        set(a, i32.shl(i32.sub(k, i32.const(P)), i32.const(2))),
+        i32.store(a, i32.add(i32.load(a, L.product), x), L.product),
+        i32.store(a, i32.add(i32.load(a, L.product + 4), x), L.product + 4),
+        set(k, i32.sub(k, i32.const(1))),
+        brIf(0, i32.ge_u(k, i32.const(P))),
+      ),
+      // Reduce each coefficient exactly: mod 3 (F3_freeze) or mod q (Fq_freeze).
+      set(k, i32.const(0)),
+      loop(
+        set(x, i32.load(i32.shl(k, i32.const(2)), L.product)),
+        ifElse(
+          mod3!,
+          [
+            set(
+              x,
+              i32.sub(
+                x,
+                i32.mul(
+                  i32.const(3),
+                  i32.shr_s(i32.add(i32.mul(x, i32.const(10923)), i32.const(16384)), i32.const(15)),
+                ),
+              ),
+            ),
+          ],
+          [fqFreeze(x)],
+        ),
+        i32.store16(i32.shl(k, i32.const(1)), x, L.out),
+        set(k, i32.add(k, i32.const(1))),
+        brIf(0, i32.lt_u(k, i32.const(P))),
+      ),
+    )(f);
+  });
+}
+
+/**
+ * The module's bytes: one page of memory (exported as `memory`), `rq_recip3`,
+ * `r3_recip` and `mult`. `sntrup761_module_bytes.ts` holds them prebuilt (the tests
  * check they are these), so a process need not run this builder.
  *
  * @example
@@ -396,5 +505,6 @@ export function buildSntrup761Module(): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().memory({ initial: 1, maximum: 1 }, "memory");
   addRqRecip3Function(m);
   addR3RecipFunction(m);
+  addMultFunction(m);
   return m.build();
 }
