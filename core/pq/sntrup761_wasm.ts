@@ -41,16 +41,7 @@ export interface Sntrup761Kernels {
   /** Int16 slots of coefficient 0 of `rq_recip3`'s arrays (see `RQ_RECIP3_LAYOUT`). */
   readonly rq: { readonly v: number; readonly r: number; readonly f: number; readonly g: number };
   /** Slots of word 0 of `r3_recip`'s planes (see `R3_RECIP_LAYOUT`). */
-  readonly r3: {
-    readonly fm: number;
-    readonly fs: number;
-    readonly gm: number;
-    readonly gs: number;
-    readonly vm: number;
-    readonly vs: number;
-    readonly rm: number;
-    readonly rs: number;
-  };
+  readonly r3: Readonly<Record<"fm" | "fs" | "gm" | "gs" | "vm" | "vs" | "rm" | "rs", number>>;
   /** Slots of `mult`'s arrays: f[0] and out[0] (int16), pairs[0] (int32; see `MULT_LAYOUT`). */
   readonly mult: { readonly f: number; readonly pairs: number; readonly out: number };
   /** Int32 slots in use from 0: cleared before and after each run, since they hold secrets. */

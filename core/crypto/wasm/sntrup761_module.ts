@@ -53,23 +53,7 @@ import {
   v128,
 } from "./instructions.ts";
 import { type Local, ModuleBuilder } from "./module_builder.ts";
-import {
-  MULT_LAYOUT,
-  type MultExports,
-  R3_RECIP_LAYOUT,
-  type R3RecipExports,
-  RQ_RECIP3_LAYOUT,
-  type RqRecip3Exports,
-} from "./sntrup761_layout.ts";
-
-export {
-  MULT_LAYOUT,
-  type MultExports,
-  R3_RECIP_LAYOUT,
-  type R3RecipExports,
-  RQ_RECIP3_LAYOUT,
-  type RqRecip3Exports,
-};
+import { MULT_LAYOUT, R3_RECIP_LAYOUT, RQ_RECIP3_LAYOUT } from "./sntrup761_layout.ts";
 
 const P = 761;
 const Q = 4591;
