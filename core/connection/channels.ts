@@ -259,7 +259,9 @@ export class ConnectionLayer {
         : `Cannot send data: channel ${channelId} is not open`,
     );
     let sent = 0;
-    const chunkMax = Math.max(1, ch.remoteMaxPacket);
+    // Never more than fits in a 256 KiB packet, whatever the peer advertised: its transport
+    // most likely accepts no more (OpenSSH's does not), and a packet is built whole.
+    const chunkMax = Math.max(1, Math.min(ch.remoteMaxPacket, MAX_CHANNEL_PACKET));
     while (sent < data.length && ch.remoteWindow > 0) {
       const n = Math.min(data.length - sent, ch.remoteWindow, chunkMax);
       const body = data.subarray(sent, sent + n);

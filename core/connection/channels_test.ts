@@ -402,6 +402,21 @@ test("ConnectionLayer treats requests and data on unknown channels as channel er
   expectChannelError(() => p.a.layer.handleMessage(reply[0]!, reply), "reply-without-request");
 });
 
+test("ConnectionLayer sends data packets of at most 256 KiB whatever maximum the peer advertises", () => {
+  const { p } = openPair();
+  // b opens a channel advertising a 16 MiB window and the largest maximum packet a uint32 holds.
+  const open = new SSHWriter().writeByte(Msg.CHANNEL_OPEN).writeStringUtf8("session").writeUint32(7)
+    .writeUint32(16 * 1024 * 1024).writeUint32(0xffffffff).toBytes();
+  p.a.layer.handleMessage(open[0]!, open);
+  const request = LayerPair.of(p.a, "channelOpenRequest").at(-1)!;
+  p.a.layer.acceptChannel(request.channelId);
+  p.a.outbox.length = 0;
+  assert.equal(p.a.layer.sendData(request.channelId, new Uint8Array(1024 * 1024)), 1024 * 1024);
+  const data = p.a.outbox.filter((m) => m[0] === Msg.CHANNEL_DATA);
+  assert.ok(data.length >= 5, `${data.length} packets for 1 MiB`);
+  for (const m of data) assert.ok(m.length <= 9 + MAX_CHANNEL_PACKET, `a ${m.length}-byte payload`);
+});
+
 test("ConnectionLayer refuses a duplicate open of a live peer channel id and keeps the first", () => {
   const { p } = openPair();
   // b opens channel 5 twice with the same sender id.
