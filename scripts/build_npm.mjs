@@ -204,16 +204,18 @@ export const THIRD_PARTY_LICENSES = "THIRD_PARTY_LICENSES.txt";
  * file, since its notice must ship with the code.
  */
 function writeThirdPartyLicenses(inputs, outDir) {
-  const packages = new Set();
+  // Each package directory once (the innermost node_modules/ names it: a nested copy, or a
+  // second version, is a package of its own), sorted by name.
+  const packageDirs = new Map();
   for (const input of inputs) {
-    // The innermost node_modules/ names the package (a nested copy is a package of its own).
-    const m = input.match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//);
-    if (m) packages.add(m[1]);
+    const m = input.match(/^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//);
+    if (m) packageDirs.set(m[1], m[2]);
   }
-  const sections = [...packages].sort().map((name) => {
-    const dir = inputs.map((i) => i.match(new RegExp(`^(.*node_modules/${name})/`))?.[1])
-      .find((d) => d !== undefined);
-    const pkgDir = join(root, dir ?? join("node_modules", name));
+  const ordered = [...packageDirs].sort((a, b) =>
+    a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])
+  );
+  const sections = ordered.map(([dir, name]) => {
+    const pkgDir = join(root, dir);
     const meta = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
     const file = readdirSync(pkgDir).find((f) => /^licen[cs]e(\.|$)/i.test(f));
     if (file === undefined) throw new Error(`build_npm: ${name} has no licence file to ship`);

@@ -95,7 +95,7 @@ interface Channel {
 export interface ChannelOptions {
   /** Window to grant the peer (bytes). */
   readonly window?: number;
-  /** Largest data packet we accept. */
+  /** Largest data packet we accept (at most 261,875 bytes, what fits in a 256 KiB packet: a larger request is lowered to it; a size that is not a positive integer is refused). */
   readonly maxPacket?: number;
 }
 
@@ -215,10 +215,11 @@ export class ConnectionLayer {
     if (window < 0 || window > MAX_WINDOW) {
       throw new LocalProtocolError(`Invalid channel window ${window}`);
     }
+    const maxPacket = advertisedMaxPacket(options.maxPacket ?? ch.localMaxPacket);
     // What we advertise is what we keep to: the batching of window adjusts follows this
     // window, the check of the peer's packets this maximum.
     ch.localWindow = ch.windowSize = window;
-    ch.localMaxPacket = advertisedMaxPacket(options.maxPacket ?? ch.localMaxPacket);
+    ch.localMaxPacket = maxPacket;
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
         ch.remoteId,

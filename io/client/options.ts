@@ -375,8 +375,7 @@ export interface ConnectOptions extends LogOptions {
   /** Per-channel window (bytes). */
   readonly windowSize?: number;
   /**
-   * Largest data packet we accept per channel (default 32 KiB; at most 261,875 bytes, what
-   * still fits in a 256 KiB packet: a larger request is lowered to it).
+   * Largest data packet we accept per channel (default 32 KiB; at most 261,875 bytes, what fits in a 256 KiB packet: a larger request is lowered to it; a size that is not a positive integer is refused).
    */
   readonly maxPacketSize?: number;
   /**
@@ -523,7 +522,10 @@ export interface OpenChannelOptions {
   readonly signal?: AbortSignal;
   /** Receive window for this channel (default: the connection's `windowSize`). */
   readonly window?: number;
-  /** Largest data packet we accept on this channel (default: the connection's `maxPacketSize`). */
+  /**
+   * Largest data packet we accept on this channel (default: the connection's
+   * `maxPacketSize`; at most 261,875 bytes, what fits in a 256 KiB packet).
+   */
   readonly maxPacket?: number;
   /** Same as `window` (the name `connect()` and `createProcess` use). */
   readonly windowSize?: number;

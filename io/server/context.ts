@@ -60,7 +60,10 @@ export interface ServerChannelOptions {
   readonly streams?: 1 | 2;
   /** Receive window of this channel (default: the server's `windowSize`). */
   readonly windowSize?: number;
-  /** Largest data packet accepted on this channel (default: the server's `maxPacketSize`). */
+  /**
+   * Largest data packet accepted on this channel (default: the server's `maxPacketSize`;
+   * at most 261,875 bytes, what fits in a 256 KiB packet).
+   */
   readonly maxPacketSize?: number;
 }
 

@@ -795,7 +795,9 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly random?: RandomSource;
   /** Per-channel window we grant (bytes). */
   readonly windowSize?: number;
-  /** Largest data packet we accept per channel. */
+  /**
+   * Largest data packet we accept per channel (default 32 KiB; at most 261,875 bytes, what fits in a 256 KiB packet: a larger request is lowered to it; a size that is not a positive integer is refused).
+   */
   readonly maxPacketSize?: number;
   /** Software version in our identification line. */
   readonly serverVersion?: string;

@@ -111,8 +111,8 @@ const PAIRS_BEFORE = 32;
  *
  * - `f`: the first factor, p int16 coefficients and a zero after them;
  * - `pairs`: the second factor g as int32 words, word m holding g[m] in its low
- *   half and g[m − 1] in its high half, for m from −32 (at `pairs`) to 1,540 (g is
- *   0 outside 0..p−1);
+ *   half and g[m − 1] in its high half, room for m from −32 (at `pairs`) to 1,567
+ *   (the kernel reads −31 … 800; g is 0 outside 0..p−1);
  * - `product`: 1,536 int32 sums, the first 2p − 1 the product's coefficients;
  * - `out`: p int16 coefficients, the product folded by x^p = x + 1 and reduced.
  *

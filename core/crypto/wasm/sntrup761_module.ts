@@ -384,11 +384,12 @@ const BLOCK = 32;
  * `i32x4.dot_i16x8_s` of the pair (f[i], f[i+1]) against four words of
  * `pairs` ((g[m], g[m−1]) for m = k − i … k − i + 3) adds f[i]·g[k−i] +
  * f[i+1]·g[k−i−1] to outputs k … k+3, eight products per operation, 32 outputs
- * held in registers per block. Sums stay below 761·2295·2 < 2^22 (2^31 is the
- * limit). Then x^p = x + 1 folds the top half down, and each coefficient is
- * reduced exactly: mod q by the reference's `Fq_freeze` (|x| ≤ 3·2^22 after
- * the fold, within its 2·2295² range), mod 3 by `F3_freeze` (|x| < 2^14: the
- * R/3 sums are at most 3·761·2·2).
+ * held in registers per block. Each sum has at most 761 terms of at most
+ * 2295·2, below 2^22 (2^31 is the limit). Then x^p = x + 1 folds the top half
+ * down, and each coefficient, a sum of at most 1,521 such terms (under 7.0
+ * million), is reduced exactly: mod q by the reference's `Fq_freeze` (exact
+ * within ±2·2295², 10.5 million), mod 3 by `F3_freeze` (|x| < 2^14: the R/3
+ * sums are at most 1521·1·2).
  *
  * Constant time: loop bounds depend on the public sizes only.
  *
@@ -412,11 +413,12 @@ export function addMultFunction(m: ModuleBuilder): void {
     const zero = v128.const_i32x4([0, 0, 0, 0]);
     seq(
       // product[k0 .. k0 + 31] = sum over i of f[i]·g[k − i], i in pairs from the first
-      // that reaches the block (k0 − p, rounded down to even) to the last (k0 + 31, or p − 1).
+      // that reaches the block (its second term i + 1 ≥ k0 − p + 1: k0 − p, rounded down to
+      // even) to the last (k0 + 31, or p − 1).
       set(k0, i32.const(0)),
       loop(
         ...acc.map((v) => set(v, zero)),
-        set(i, i32.sub(k0, i32.const(P + 1))),
+        set(i, i32.sub(k0, i32.const(P))),
         ifElse(i32.gt_u(i, i32.const(0x7fffffff)), [set(i, i32.const(0))]), // negative: 0
         set(i, i32.and(i, i32.const(-2))),
         set(iEnd, i32.add(k0, i32.const(BLOCK - 1))),
