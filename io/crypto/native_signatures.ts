@@ -358,28 +358,28 @@ function sameAs(answer: Uint8Array | undefined, expected: Uint8Array): boolean {
   return answer !== undefined && equalBytes(answer, expected);
 }
 
-/**
- * Known answers for the operations `routes` sends native, all native (the portable path
- * would cost milliseconds at start-up; an operation never routed here is never used).
- */
-function selfTest(b: SignatureBackend, routes: Routes): boolean {
-  const abc = new TextEncoder().encode("abc");
-  if (routes.rsa) {
-    const big = (s: string) => BigInt("0x" + (Buffer.from(s, "base64url").toString("hex") || "0"));
-    const rsa: RsaKeyMaterial = {
-      type: "rsa",
-      n: big(TEST_RSA.n),
-      e: big(TEST_RSA.e),
-      d: big(TEST_RSA.d),
-      p: big(TEST_RSA.p),
-      q: big(TEST_RSA.q),
-    };
-    if (!sameAs(b.rsaSign(rsa, "sha256", abc), TEST_RSA_SIGNATURE)) return false;
-    if (b.rsaVerify(rsa.n, rsa.e, "sha256", abc, TEST_RSA_SIGNATURE) !== true) return false;
-    const bad = TEST_RSA_SIGNATURE.slice();
-    bad[5]! ^= 1;
-    if (b.rsaVerify(rsa.n, rsa.e, "sha256", abc, bad) !== false) return false;
-  }
+const ABC = new TextEncoder().encode("abc");
+
+/** RSA's known answers (a signature, its verification, a refusal), all native. */
+function rsaWorks(b: SignatureBackend): boolean {
+  const big = (s: string) => BigInt("0x" + (Buffer.from(s, "base64url").toString("hex") || "0"));
+  const rsa: RsaKeyMaterial = {
+    type: "rsa",
+    n: big(TEST_RSA.n),
+    e: big(TEST_RSA.e),
+    d: big(TEST_RSA.d),
+    p: big(TEST_RSA.p),
+    q: big(TEST_RSA.q),
+  };
+  if (!sameAs(b.rsaSign(rsa, "sha256", ABC), TEST_RSA_SIGNATURE)) return false;
+  if (b.rsaVerify(rsa.n, rsa.e, "sha256", ABC, TEST_RSA_SIGNATURE) !== true) return false;
+  const bad = TEST_RSA_SIGNATURE.slice();
+  bad[5]! ^= 1;
+  return b.rsaVerify(rsa.n, rsa.e, "sha256", ABC, bad) === false;
+}
+
+/** ECDSA's known answers for what `routes` sends native, all native. */
+function ecdsaWorks(b: SignatureBackend, routes: Routes): boolean {
   if (
     routes.ecdsaPublicKey.length > 0 &&
     !sameAs(b.ecdsaPublicKey("nistp256", TEST_EC_SCALAR), TEST_EC_POINT)
@@ -387,18 +387,80 @@ function selfTest(b: SignatureBackend, routes: Routes): boolean {
     return false;
   }
   // Verification is routed on every runtime, and checks the signatures made below.
-  if (b.ecdsaVerify("nistp256", TEST_EC_POINT, TEST_EC_SIGNATURE, abc) !== true) return false;
+  if (b.ecdsaVerify("nistp256", TEST_EC_POINT, TEST_EC_SIGNATURE, ABC) !== true) return false;
   const badEc = TEST_EC_SIGNATURE.slice();
   badEc[40]! ^= 1;
-  if (b.ecdsaVerify("nistp256", TEST_EC_POINT, badEc, abc) !== false) return false;
+  if (b.ecdsaVerify("nistp256", TEST_EC_POINT, badEc, ABC) !== false) return false;
   if (routes.ecdsaSign.length === 0) return true;
-  const fresh = b.ecdsaSign("nistp256", TEST_EC_SCALAR, TEST_EC_POINT, abc);
-  return fresh?.length === 64 && b.ecdsaVerify("nistp256", TEST_EC_POINT, fresh, abc) === true;
+  const fresh = b.ecdsaSign("nistp256", TEST_EC_SCALAR, TEST_EC_POINT, ABC);
+  return fresh?.length === 64 && b.ecdsaVerify("nistp256", TEST_EC_POINT, fresh, ABC) === true;
+}
+
+/**
+ * Known answers for the operations `routes` sends native, all native (the portable path
+ * would cost milliseconds at start-up; an operation never routed here is never used).
+ */
+function selfTest(b: SignatureBackend, routes: Routes): boolean {
+  return (!routes.rsa || rsaWorks(b)) && ecdsaWorks(b, routes);
+}
+
+/** Whether a family's known answers pass, checked once; a throw counts as a failure. */
+function checkedOnce(check: () => boolean): () => boolean {
+  let verdict: boolean | undefined;
+  return () => {
+    if (verdict === undefined) {
+      try {
+        verdict = check();
+      } catch {
+        verdict = false;
+      }
+    }
+    return verdict;
+  };
+}
+
+/**
+ * {@link NODE_SIGNATURES} with each family's known answers run the first time that family
+ * is used: a family that fails them stays portable (undefined: the portable path's turn).
+ * A connection that never meets an RSA or ECDSA key never pays for importing test keys
+ * (on a fresh Node 20, a few milliseconds of its first connection).
+ */
+function checkedOnFirstUse(backend: SignatureBackend, routes: Routes): SignatureBackend {
+  const rsa = checkedOnce(() => rsaWorks(NODE_SIGNATURE_PRIMITIVES));
+  const ecdsa = checkedOnce(() => ecdsaWorks(NODE_SIGNATURE_PRIMITIVES, routes));
+  return Object.freeze({
+    name: backend.name,
+    rsaSign: (...a: Parameters<SignatureBackend["rsaSign"]>) =>
+      rsa() ? backend.rsaSign(...a) : undefined,
+    rsaVerify: (...a: Parameters<SignatureBackend["rsaVerify"]>) =>
+      rsa() ? backend.rsaVerify(...a) : undefined,
+    ecdsaSign: (...a: Parameters<SignatureBackend["ecdsaSign"]>) =>
+      ecdsa() ? backend.ecdsaSign(...a) : undefined,
+    ecdsaVerify: (...a: Parameters<SignatureBackend["ecdsaVerify"]>) =>
+      ecdsa() ? backend.ecdsaVerify(...a) : undefined,
+    ecdsaPublicKey: (...a: Parameters<SignatureBackend["ecdsaPublicKey"]>) =>
+      ecdsa() ? backend.ecdsaPublicKey(...a) : undefined,
+  });
+}
+
+/**
+ * Installs node:crypto's RSA and ECDSA, each family checked by its known answers the first
+ * time it is used (what connect() and listen() do; see {@link registerNativeSignatures} for
+ * checking now).
+ *
+ * @example
+ * ```ts
+ * import { installNativeSignatures } from "./native_signatures.ts";
+ * installNativeSignatures();
+ * ```
+ */
+export function installNativeSignatures(): void {
+  registerSignatureBackend(checkedOnFirstUse(NODE_SIGNATURES, ROUTES[currentRuntime()]));
 }
 
 /**
  * Installs node:crypto's RSA and ECDSA when this runtime has them and they pass the
- * known-answer tests; returns the backend's name, or undefined (portable path kept).
+ * known-answer tests now; returns the backend's name, or undefined (portable path kept).
  *
  * @example
  * ```ts

@@ -16,6 +16,7 @@ import { CURVES, publicFromScalar } from "../../keys/_curves.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { bigIntToBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import {
+  installNativeSignatures,
   NODE_SIGNATURE_PRIMITIVES,
   NODE_SIGNATURES,
   registerNativeSignatures,
@@ -39,6 +40,33 @@ test("native signatures: registered on this runtime after the known-answer tests
     registerSignatureBackend(null);
     assert.equal(registerNativeSignatures(), "node:crypto");
     assert.equal(signatureBackend()?.name, "node:crypto");
+  } finally {
+    registerSignatureBackend(before);
+  }
+});
+
+test("native signatures: installed unchecked, each family checked on first use, same answers", () => {
+  const before = signatureBackend();
+  try {
+    registerSignatureBackend(null);
+    installNativeSignatures();
+    const b = signatureBackend()!;
+    assert.equal(b.name, "node:crypto");
+    const data = new TextEncoder().encode("checked on first use");
+    const rsa = generatePrivateKey("rsa", { keySize: 2048 }).material as RsaKeyMaterial;
+    const native = b.rsaSign(rsa, "sha256", data);
+    assert.equal(native !== undefined, currentRuntime() !== "deno", "RSA native where routed");
+    if (native !== undefined) {
+      assert.deepEqual(native, rsaSignPkcs1v15(rsa, "sha256", data));
+      assert.equal(b.rsaVerify(rsa.n, rsa.e, "sha256", data, native), true);
+    }
+    const d = ECDSA_CURVES.nistp256.curve.utils.randomSecretKey();
+    const q = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
+    const sig = NODE_SIGNATURE_PRIMITIVES.ecdsaSign("nistp256", d, q, data)!;
+    assert.equal(b.ecdsaVerify("nistp256", q, sig, data), true, "ECDSA verification native");
+    const bad = sig.slice();
+    bad[3]! ^= 1;
+    assert.equal(b.ecdsaVerify("nistp256", q, bad, data), false);
   } finally {
     registerSignatureBackend(before);
   }

@@ -18,7 +18,7 @@ import { registerNativeCrypto } from "./native_register.ts";
 import { registerNativeCurves } from "./native_curves.ts";
 import { registerNativeMlKem768 } from "./native_mlkem.ts";
 import { installNativeEcdh } from "./native_ecdh.ts";
-import { registerNativeSignatures } from "./native_signatures.ts";
+import { installNativeSignatures } from "./native_signatures.ts";
 import { registerNativeKexHash } from "./native_kex_hash.ts";
 import { registerWebCryptoGcm } from "./webcrypto_gcm.ts";
 
@@ -42,7 +42,7 @@ export function defaultSuite(): TransportSuite {
       }
       registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
       registerNativeMlKem768(); // the KEM half of mlkem768x25519-sha256 (Node 24)
-      registerNativeSignatures(); // RSA and ECDSA (host keys, user keys, key file checks)
+      installNativeSignatures(); // RSA and ECDSA, each family checked on first use
       installNativeEcdh(); // ecdh-sha2-nistp256/384/521, each curve checked on first use
       registerNativeKexHash(); // the exchange hash and key derivation
     }
