@@ -8,7 +8,13 @@
  * little-endian word per coefficient), so a seeded source reproduces the
  * reference's keys and ciphertexts.
  *
- * Pure code over typed arrays; randomness is injected.
+ * Pure code over typed arrays; randomness is injected. The two reciprocals and
+ * the products — nearly all of the work — run as WebAssembly SIMD kernels
+ * where the engine has them (`sntrup761_wasm.ts`: a key pair in about 1 ms
+ * instead of 4–9); the TypeScript versions here are the fallback, give the
+ * same bytes, and are what `setWasmKernelsEnabled(false)` keeps. The kernels
+ * keep the same rules below: branches and addresses depend on the public
+ * sizes and loop counters only.
  *
  * Constant time: decapsulation and the secret-dependent parts of key
  * generation and encapsulation have no branches, early exits or memory
