@@ -260,24 +260,27 @@ for (const peer of OPENSSH_PEERS) {
     async () => {
       await using conn = await login(await sharedPeer(peer));
       // sshd fills packets up to what we advertise (256 KiB of data would not fit in a
-      // packet we accept: 262,160 bytes, so the channel advertises a little less) whenever
-      // its buffer holds more than 32 KiB, which depends on timing: a few tries.
+      // packet we accept: 262,160 bytes, so the channel advertises a little less) when its
+      // buffer holds more than a read: when its socket is full. So this process stops reading
+      // for a moment (a synchronous wait) while the command's output piles up in sshd. Packets
+      // are counted by the transport's receive sequence (stream chunks differ by runtime).
       const bytes = 8 * 1024 * 1024;
-      let largest = 0;
-      for (let attempt = 0; attempt < 5 && largest <= 32 * 1024; attempt++) {
+      const smallPackets = bytes / (32 * 1024);
+      let fewest = Infinity;
+      for (let attempt = 0; attempt < 3 && fewest >= smallPackets; attempt++) {
         const p = await conn.createProcess(`head -c ${bytes} /dev/zero`, {
           windowSize: 16 * 1024 * 1024,
           maxPacketSize: 256 * 1024,
         });
+        const first = conn.engine.transport.currentSequence;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
         let total = 0;
-        for await (const chunk of p.stdout) {
-          total += chunk.length;
-          largest = Math.max(largest, chunk.length);
-        }
+        for await (const chunk of p.stdout) total += chunk.length;
         assert.equal((await p.wait()).exitStatus, 0);
         assert.equal(total, bytes);
+        fewest = Math.min(fewest, conn.engine.transport.currentSequence - first);
       }
-      assert.ok(largest > 32 * 1024, `largest packet ${largest}: sshd used the larger maximum`);
+      assert.ok(fewest < smallPackets, `${fewest} packets for 8 MiB: sshd used the larger maximum`);
     },
   );
 }
