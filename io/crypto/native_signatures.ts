@@ -250,8 +250,21 @@ function ecPublicFromScalar(curve: EcdsaCurveName, d: Uint8Array): Uint8Array | 
   return out;
 }
 
-/** Which operations go native on a runtime: those measured faster than the portable path. */
-interface Routes {
+/**
+ * Which operations go native on a runtime: those measured faster than the portable path.
+ *
+ * @example
+ * ```ts
+ * import type { SignatureRoutes } from "./native_signatures.ts";
+ * const verifyOnly: SignatureRoutes = {
+ *   rsa: false,
+ *   ecdsaSign: [],
+ *   ecdsaVerify: ["nistp256"],
+ *   ecdsaPublicKey: [],
+ * };
+ * ```
+ */
+export interface SignatureRoutes {
   readonly rsa: boolean;
   readonly ecdsaSign: readonly EcdsaCurveName[];
   readonly ecdsaVerify: readonly EcdsaCurveName[];
@@ -271,7 +284,7 @@ const ALL_CURVES: readonly EcdsaCurveName[] = ["nistp256", "nistp384", "nistp521
  *   verify (0.19 → 0.50), ECDSA slower to sign (P-256 0.52 → 0.78); only ECDSA
  *   verification wins (P-256 2.0 → 0.67, P-521 5.9 → 2.1).
  */
-const ROUTES: Readonly<Record<Runtime, Routes>> = {
+const ROUTES: Readonly<Record<Runtime, SignatureRoutes>> = {
   node: {
     rsa: true,
     ecdsaSign: ["nistp256", "nistp384"],
@@ -288,7 +301,7 @@ const ROUTES: Readonly<Record<Runtime, Routes>> = {
 };
 
 /** `primitives` where `routes` say native wins; undefined (the portable path) elsewhere. */
-function routed(primitives: SignatureBackend, routes: Routes): SignatureBackend {
+function routed(primitives: SignatureBackend, routes: SignatureRoutes): SignatureBackend {
   const p = primitives;
   return Object.freeze({
     name: p.name,
@@ -306,8 +319,9 @@ function routed(primitives: SignatureBackend, routes: Routes): SignatureBackend 
 }
 
 /**
- * The backend connect() and listen() install: node:crypto for what wins on this runtime
- * (not yet checked: see {@link registerNativeSignatures}).
+ * node:crypto for what wins on this runtime, unchecked: what {@link registerNativeSignatures}
+ * installs once its known answers pass (connect() and listen() install the same routes
+ * through {@link installNativeSignatures}, checked on first use).
  */
 export const NODE_SIGNATURES: SignatureBackend = routed(
   NODE_SIGNATURE_PRIMITIVES,
@@ -379,7 +393,7 @@ function rsaWorks(b: SignatureBackend): boolean {
 }
 
 /** ECDSA's known answers for what `routes` sends native, all native. */
-function ecdsaWorks(b: SignatureBackend, routes: Routes): boolean {
+function ecdsaWorks(b: SignatureBackend, routes: SignatureRoutes): boolean {
   if (
     routes.ecdsaPublicKey.length > 0 &&
     !sameAs(b.ecdsaPublicKey("nistp256", TEST_EC_SCALAR), TEST_EC_POINT)
@@ -400,7 +414,7 @@ function ecdsaWorks(b: SignatureBackend, routes: Routes): boolean {
  * Known answers for the operations `routes` sends native, all native (the portable path
  * would cost milliseconds at start-up; an operation never routed here is never used).
  */
-function selfTest(b: SignatureBackend, routes: Routes): boolean {
+function selfTest(b: SignatureBackend, routes: SignatureRoutes): boolean {
   return (!routes.rsa || rsaWorks(b)) && ecdsaWorks(b, routes);
 }
 
@@ -420,26 +434,44 @@ function checkedOnce(check: () => boolean): () => boolean {
 }
 
 /**
- * {@link NODE_SIGNATURES} with each family's known answers run the first time that family
- * is used: a family that fails them stays portable (undefined: the portable path's turn).
- * A connection that never meets an RSA or ECDSA key never pays for importing test keys
- * (on a fresh Node 20, a few milliseconds of its first connection).
+ * `primitives` where `routes` send an operation, each family (RSA, ECDSA) running its known
+ * answers the first time one of its routed operations is called: a family that fails them,
+ * or throws, answers undefined from then on (the portable path's turn). An operation not
+ * routed answers undefined without running any check. A connection that meets no RSA or
+ * ECDSA key never pays for importing test keys (a few milliseconds of a process's first
+ * connection on Node 20).
+ *
+ * @example
+ * ```ts
+ * import { checkedOnFirstUse, NODE_SIGNATURE_PRIMITIVES } from "./native_signatures.ts";
+ * const b = checkedOnFirstUse(NODE_SIGNATURE_PRIMITIVES, {
+ *   rsa: true,
+ *   ecdsaSign: [],
+ *   ecdsaVerify: ["nistp256"],
+ *   ecdsaPublicKey: [],
+ * });
+ * console.log(b.name); // "node:crypto": nothing checked yet
+ * ```
  */
-function checkedOnFirstUse(backend: SignatureBackend, routes: Routes): SignatureBackend {
-  const rsa = checkedOnce(() => rsaWorks(NODE_SIGNATURE_PRIMITIVES));
-  const ecdsa = checkedOnce(() => ecdsaWorks(NODE_SIGNATURE_PRIMITIVES, routes));
+export function checkedOnFirstUse(
+  primitives: SignatureBackend,
+  routes: SignatureRoutes,
+): SignatureBackend {
+  const p = primitives;
+  const rsa = checkedOnce(() => rsaWorks(p));
+  const ecdsa = checkedOnce(() => ecdsaWorks(p, routes));
   return Object.freeze({
-    name: backend.name,
+    name: p.name,
     rsaSign: (...a: Parameters<SignatureBackend["rsaSign"]>) =>
-      rsa() ? backend.rsaSign(...a) : undefined,
+      routes.rsa && rsa() ? p.rsaSign(...a) : undefined,
     rsaVerify: (...a: Parameters<SignatureBackend["rsaVerify"]>) =>
-      rsa() ? backend.rsaVerify(...a) : undefined,
+      routes.rsa && rsa() ? p.rsaVerify(...a) : undefined,
     ecdsaSign: (...a: Parameters<SignatureBackend["ecdsaSign"]>) =>
-      ecdsa() ? backend.ecdsaSign(...a) : undefined,
+      routes.ecdsaSign.includes(a[0]) && ecdsa() ? p.ecdsaSign(...a) : undefined,
     ecdsaVerify: (...a: Parameters<SignatureBackend["ecdsaVerify"]>) =>
-      ecdsa() ? backend.ecdsaVerify(...a) : undefined,
+      routes.ecdsaVerify.includes(a[0]) && ecdsa() ? p.ecdsaVerify(...a) : undefined,
     ecdsaPublicKey: (...a: Parameters<SignatureBackend["ecdsaPublicKey"]>) =>
-      ecdsa() ? backend.ecdsaPublicKey(...a) : undefined,
+      routes.ecdsaPublicKey.includes(a[0]) && ecdsa() ? p.ecdsaPublicKey(...a) : undefined,
   });
 }
 
@@ -455,7 +487,9 @@ function checkedOnFirstUse(backend: SignatureBackend, routes: Routes): Signature
  * ```
  */
 export function installNativeSignatures(): void {
-  registerSignatureBackend(checkedOnFirstUse(NODE_SIGNATURES, ROUTES[currentRuntime()]));
+  registerSignatureBackend(
+    checkedOnFirstUse(NODE_SIGNATURE_PRIMITIVES, ROUTES[currentRuntime()]),
+  );
 }
 
 /**

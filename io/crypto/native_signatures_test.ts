@@ -16,6 +16,7 @@ import { CURVES, publicFromScalar } from "../../keys/_curves.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { bigIntToBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import {
+  checkedOnFirstUse,
   installNativeSignatures,
   NODE_SIGNATURE_PRIMITIVES,
   NODE_SIGNATURES,
@@ -70,6 +71,48 @@ test("native signatures: installed unchecked, each family checked on first use, 
   } finally {
     registerSignatureBackend(before);
   }
+});
+
+test("native signatures checked on first use: nothing before, once per family, a failing family portable", () => {
+  const calls = { rsaSign: 0, rsaVerify: 0, ecdsaVerify: 0, ecdsaSign: 0 };
+  const p = NODE_SIGNATURE_PRIMITIVES;
+  // RSA signs wrongly (its known answer must fail); ECDSA is the real thing.
+  const primitives = {
+    ...p,
+    rsaSign: () => (calls.rsaSign++, new Uint8Array(128)),
+    rsaVerify: (...a: Parameters<typeof p.rsaVerify>) => (calls.rsaVerify++, p.rsaVerify(...a)),
+    ecdsaSign: (...a: Parameters<typeof p.ecdsaSign>) => (calls.ecdsaSign++, p.ecdsaSign(...a)),
+    ecdsaVerify: (
+      ...a: Parameters<typeof p.ecdsaVerify>
+    ) => (calls.ecdsaVerify++, p.ecdsaVerify(...a)),
+  };
+  const routes = {
+    rsa: true,
+    ecdsaSign: ["nistp256" as const],
+    ecdsaVerify: ["nistp256" as const],
+    ecdsaPublicKey: [],
+  };
+  const b = checkedOnFirstUse(primitives, routes);
+  assert.deepEqual(calls, { rsaSign: 0, rsaVerify: 0, ecdsaVerify: 0, ecdsaSign: 0 }, "lazy");
+  const rsa = RSA_KEYS[0]!;
+  const data = new Uint8Array([7]);
+  assert.equal(b.rsaSign(rsa, "sha256", data), undefined, "a failed family is portable");
+  assert.equal(b.rsaVerify(rsa.n, rsa.e, "sha256", data, new Uint8Array(256)), undefined);
+  assert.equal(calls.rsaSign, 1, "the known answer ran once, the failed primitive never again");
+  assert.equal(calls.ecdsaVerify, 0, "ECDSA not checked by an RSA call");
+  const d = ECDSA_CURVES.nistp256.curve.utils.randomSecretKey();
+  const q = ECDSA_CURVES.nistp256.curve.getPublicKey(d, false);
+  const sig = b.ecdsaSign("nistp256", d, q, data);
+  assert.ok(sig !== undefined && sig.length === 64, "a passing family goes native");
+  const afterCheck = { ...calls };
+  assert.equal(b.ecdsaVerify("nistp256", q, sig, data), true);
+  assert.equal(calls.ecdsaVerify, afterCheck.ecdsaVerify + 1, "checked once: one call, no check");
+  // Not routed: undefined, and no check runs for it.
+  const unrouted = checkedOnFirstUse(primitives, { ...routes, rsa: false, ecdsaSign: [] });
+  const before = { ...calls };
+  assert.equal(unrouted.rsaSign(rsa, "sha256", data), undefined);
+  assert.equal(unrouted.ecdsaSign("nistp256", d, q, data), undefined);
+  assert.deepEqual(calls, before);
 });
 
 const RSA_KEYS = [2048, 3072].map((bits) =>
