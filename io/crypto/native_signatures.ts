@@ -300,21 +300,36 @@ const ROUTES: Readonly<Record<Runtime, SignatureRoutes>> = {
   deno: { rsa: false, ecdsaSign: [], ecdsaVerify: ALL_CURVES, ecdsaPublicKey: [] },
 };
 
-/** `primitives` where `routes` say native wins; undefined (the portable path) elsewhere. */
-function routed(primitives: SignatureBackend, routes: SignatureRoutes): SignatureBackend {
+/** Per-family gates on top of the routes: whether RSA, or ECDSA, may go native now. */
+interface FamilyGates {
+  readonly rsa: () => boolean;
+  readonly ecdsa: () => boolean;
+}
+
+const OPEN_GATES: FamilyGates = { rsa: () => true, ecdsa: () => true };
+
+/**
+ * `primitives` where `routes` say native wins and the operation's family gate opens;
+ * undefined (the portable path) elsewhere. A gate is asked only for a routed operation.
+ */
+function routed(
+  primitives: SignatureBackend,
+  routes: SignatureRoutes,
+  gates: FamilyGates = OPEN_GATES,
+): SignatureBackend {
   const p = primitives;
   return Object.freeze({
     name: p.name,
     rsaSign: (...a: Parameters<SignatureBackend["rsaSign"]>) =>
-      routes.rsa ? p.rsaSign(...a) : undefined,
+      routes.rsa && gates.rsa() ? p.rsaSign(...a) : undefined,
     rsaVerify: (...a: Parameters<SignatureBackend["rsaVerify"]>) =>
-      routes.rsa ? p.rsaVerify(...a) : undefined,
+      routes.rsa && gates.rsa() ? p.rsaVerify(...a) : undefined,
     ecdsaSign: (...a: Parameters<SignatureBackend["ecdsaSign"]>) =>
-      routes.ecdsaSign.includes(a[0]) ? p.ecdsaSign(...a) : undefined,
+      routes.ecdsaSign.includes(a[0]) && gates.ecdsa() ? p.ecdsaSign(...a) : undefined,
     ecdsaVerify: (...a: Parameters<SignatureBackend["ecdsaVerify"]>) =>
-      routes.ecdsaVerify.includes(a[0]) ? p.ecdsaVerify(...a) : undefined,
+      routes.ecdsaVerify.includes(a[0]) && gates.ecdsa() ? p.ecdsaVerify(...a) : undefined,
     ecdsaPublicKey: (...a: Parameters<SignatureBackend["ecdsaPublicKey"]>) =>
-      routes.ecdsaPublicKey.includes(a[0]) ? p.ecdsaPublicKey(...a) : undefined,
+      routes.ecdsaPublicKey.includes(a[0]) && gates.ecdsa() ? p.ecdsaPublicKey(...a) : undefined,
   });
 }
 
@@ -457,21 +472,9 @@ export function checkedOnFirstUse(
   primitives: SignatureBackend,
   routes: SignatureRoutes,
 ): SignatureBackend {
-  const p = primitives;
-  const rsa = checkedOnce(() => rsaWorks(p));
-  const ecdsa = checkedOnce(() => ecdsaWorks(p, routes));
-  return Object.freeze({
-    name: p.name,
-    rsaSign: (...a: Parameters<SignatureBackend["rsaSign"]>) =>
-      routes.rsa && rsa() ? p.rsaSign(...a) : undefined,
-    rsaVerify: (...a: Parameters<SignatureBackend["rsaVerify"]>) =>
-      routes.rsa && rsa() ? p.rsaVerify(...a) : undefined,
-    ecdsaSign: (...a: Parameters<SignatureBackend["ecdsaSign"]>) =>
-      routes.ecdsaSign.includes(a[0]) && ecdsa() ? p.ecdsaSign(...a) : undefined,
-    ecdsaVerify: (...a: Parameters<SignatureBackend["ecdsaVerify"]>) =>
-      routes.ecdsaVerify.includes(a[0]) && ecdsa() ? p.ecdsaVerify(...a) : undefined,
-    ecdsaPublicKey: (...a: Parameters<SignatureBackend["ecdsaPublicKey"]>) =>
-      routes.ecdsaPublicKey.includes(a[0]) && ecdsa() ? p.ecdsaPublicKey(...a) : undefined,
+  return routed(primitives, routes, {
+    rsa: checkedOnce(() => rsaWorks(primitives)),
+    ecdsa: checkedOnce(() => ecdsaWorks(primitives, routes)),
   });
 }
 
