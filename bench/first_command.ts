@@ -26,7 +26,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import { startPeer } from "../conformance/fixtures/mod.ts";
+import { opensshClientArgs, startPeer } from "../conformance/fixtures/mod.ts";
 import { detectRuntimes, REPO_ROOT } from "./e2e/runtimes.ts";
 
 const runsIndex = process.argv.indexOf("--runs");
@@ -166,21 +166,7 @@ try {
   }
   rows.push([
     "OpenSSH ssh",
-    measure([
-      "ssh",
-      "-F",
-      "/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      `UserKnownHostsFile=${target.knownHostsPath}`,
-      "-i",
-      target.keyPath,
-      "-p",
-      String(target.port),
-      `${target.user}@${target.host}`,
-      "true",
-    ]),
+    measure(["ssh", ...opensshClientArgs(fixture, { identity: key }), "true"]),
   ]);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
