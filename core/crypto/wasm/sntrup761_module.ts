@@ -60,6 +60,28 @@ const Q = 4591;
 /** round(2^40 / q): c' = (c·SHOUP + 2^24) >> 25 = round(2^15·c / q) for |c| ≤ 2295. */
 const SHOUP = Math.round(2 ** 40 / Q);
 
+/** −v (i32). */
+function negate(v: Operand): Code {
+  return i32.sub(i32.const(0), v);
+}
+
+/** Caps an unsigned i32 local at `bound` (a public loop bound). */
+function atMost(local: Local, bound: number): Code {
+  return ifElse(i32.gt_u(local, i32.const(bound)), [set(local, i32.const(bound))]);
+}
+
+/**
+ * The divstep's swap mask, −1 when delta > 0 and g[0] ≠ 0 (`nonzero`: −1 or 0), and then
+ * delta = (swap ? −delta : delta) + 1: the reference's branch-free form, shared by both
+ * reciprocals.
+ */
+function divstepSwap(swap: Local, delta: Local, nonzero: Operand): Code {
+  return seq(
+    set(swap, i32.and(i32.shr_s(negate(delta), i32.const(31)), nonzero)),
+    set(delta, i32.add(i32.xor(delta, i32.and(swap, i32.xor(delta, negate(delta)))), i32.const(1))),
+  );
+}
+
 /**
  * x mod q in [−2295, 2295] for an i32 local, |x| ≤ 2·2295², in place: the
  * reference's two-step `Fq_freeze`, whose products stay below 2^31 there.
@@ -153,7 +175,6 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
     const swapV = f.local(V128), f0V = f.local(V128), g0V = f.local(V128);
     const f0Shoup = f.local(V128), g0Shoup = f.local(V128);
     const a = f.local(V128), b = f.local(V128), x = f.local(V128);
-    const neg = (v: Local) => i32.sub(i32.const(0), v);
     /** Stores f0·a − g0·x (a: the kept value after the swap, x: the selected one) at `address` + p. */
     const storeCombined = (address: number) =>
       v128.store(p, combineLanes(f0V, f0Shoup, a, g0V, g0Shoup, x), address);
@@ -167,17 +188,7 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
         set(g0, i32.load16_s(i32.const(0), L.g)),
         fqFreeze(f0),
         fqFreeze(g0),
-        set(
-          swap,
-          i32.and(
-            i32.shr_s(neg(delta), i32.const(31)),
-            i32.shr_s(i32.or(g0, neg(g0)), i32.const(31)),
-          ),
-        ),
-        set(
-          delta,
-          i32.add(i32.xor(delta, i32.and(swap, i32.xor(delta, neg(delta)))), i32.const(1)),
-        ),
+        divstepSwap(swap, delta, i32.shr_s(i32.or(g0, negate(g0)), i32.const(31))),
         set(d0, i32.and(swap, i32.xor(f0, g0))),
         set(f0, i32.xor(f0, d0)),
         set(g0, i32.xor(g0, d0)),
@@ -188,7 +199,7 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
         set(g0Shoup, i16x8.splat(shoupConstant(g0))),
         // v = x·v, swap (v, r), r = f0·r − g0·v: coefficients top..0, eight at a time, downwards.
         set(top, i32.add(n, i32.const(1))),
-        ifElse(i32.gt_u(top, i32.const(P)), [set(top, i32.const(P))]),
+        atMost(top, P),
         set(p, i32.shl(i32.and(top, i32.const(-8)), i32.const(1))),
         block(
           loop(
@@ -206,7 +217,7 @@ export function addRqRecip3Function(m: ModuleBuilder): void {
         // swap (f, g), g = (f0·g − g0·f) / x: coefficients 1..end, eight at a time, upwards.
         i32.store16(i32.const(0), f0, L.f),
         set(end, i32.sub(i32.const(2 * P - 1), n)),
-        ifElse(i32.gt_u(end, i32.const(P)), [set(end, i32.const(P))]),
+        atMost(end, P),
         set(end, i32.shl(end, i32.const(1))),
         set(p, i32.const(2)),
         loop(
@@ -255,7 +266,6 @@ export function addR3RecipFunction(m: ModuleBuilder): void {
     const swapV = f.local(V128), nzV = f.local(V128), negV = f.local(V128);
     const am = f.local(V128), as = f.local(V128), bm = f.local(V128), bs = f.local(V128);
     const t = f.local(V128), sm = f.local(V128), ss = f.local(V128), both = f.local(V128);
-    const minus = (v: Operand) => i32.sub(i32.const(0), v);
     const bit0 = (address: number) => i32.and(i32.load(i32.const(0), address), i32.const(1));
 
     /** Conditionally swaps (am, as) with (bm, bs) under swapV. */
@@ -313,19 +323,15 @@ export function addR3RecipFunction(m: ModuleBuilder): void {
       set(n, i32.const(0)),
       loop(
         // sign = −g[0]·f[0]: nonzero iff g[0] is, −1 iff g[0] and f[0] have equal signs.
-        set(nz, minus(bit0(L.gm))),
+        set(nz, negate(bit0(L.gm))),
         set(neg, i32.and(nz, i32.sub(i32.xor(bit0(L.fs), bit0(L.gs)), i32.const(1)))),
-        set(swap, i32.and(i32.shr_s(minus(delta), i32.const(31)), nz)),
-        set(
-          delta,
-          i32.add(i32.xor(delta, i32.and(swap, i32.xor(delta, minus(delta)))), i32.const(1)),
-        ),
+        divstepSwap(swap, delta, nz),
         set(swapV, i32x4.splat(swap)),
         set(nzV, i32x4.splat(nz)),
         set(negV, i32x4.splat(neg)),
         // v = x·v, swap (v, r), r = r + sign·v: vectors from the top down, so the carry is still old.
         set(top, i32.shr_u(i32.add(n, i32.const(1)), i32.const(5))),
-        ifElse(i32.gt_u(top, i32.const(L.words - 1)), [set(top, i32.const(L.words - 1))]),
+        atMost(top, L.words - 1),
         set(p, i32.shl(i32.shr_u(top, i32.const(2)), i32.const(4))),
         block(
           loop(
@@ -344,7 +350,7 @@ export function addR3RecipFunction(m: ModuleBuilder): void {
         ),
         // swap (f, g), g = g + sign·f, then g = g / x: vectors 0..top, upwards.
         set(top, i32.sub(i32.const(2 * P - 1), n)),
-        ifElse(i32.gt_u(top, i32.const(P)), [set(top, i32.const(P))]),
+        atMost(top, P),
         set(top, i32.shl(i32.shr_u(top, i32.const(7)), i32.const(4))), // byte offset of its vector
         set(p, i32.const(0)),
         loop(
@@ -422,7 +428,7 @@ export function addMultFunction(m: ModuleBuilder): void {
         ifElse(i32.gt_u(i, i32.const(0x7fffffff)), [set(i, i32.const(0))]), // negative: 0
         set(i, i32.and(i, i32.const(-2))),
         set(iEnd, i32.add(k0, i32.const(BLOCK - 1))),
-        ifElse(i32.gt_u(iEnd, i32.const(P - 1)), [set(iEnd, i32.const(P - 1))]),
+        atMost(iEnd, P - 1),
         loop(
           set(fPair, i32x4.splat(i32.load(i32.shl(i, i32.const(1)), L.f))),
           // pairs[k0 − i + 4b .. + 3] for block part b: address pairs0 + 4(k0 − i) + 16b.
