@@ -345,13 +345,13 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
 
 /** {@link r3Recip} in the kernels' memory (the same planes, 128 coefficients a step). */
 function r3RecipWasm(k: Sntrup761Kernels, out: Int8Array, input: Int8Array): number {
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   writeR3Start(k, (i) => input[i]!);
   const delta = k.r3Recip();
   // out = v / f[0] = f[0] v (f[0] = +-1), reversed.
   const f0 = r3Coefficient(k, "f", 0);
   for (let i = 0; i < P; i++) out[i] = f0 * r3Coefficient(k, "v", P - 1 - i);
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   return nonzeroMask(delta);
 }
 
@@ -465,7 +465,7 @@ function rqRecip3(out: Int16Array, input: Int8Array): number {
 /** {@link rqRecip3} in the kernels' memory: the same start, divsteps and scaling. */
 function rqRecip3Wasm(k: Sntrup761Kernels, out: Int16Array, input: Int8Array): number {
   const m = k.halves, { v, r, f, g } = k.rq;
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   m[r] = fqRecip(3);
   m[f] = 1;
   m[f + P - 1] = -1;
@@ -475,7 +475,7 @@ function rqRecip3Wasm(k: Sntrup761Kernels, out: Int16Array, input: Int8Array): n
   // The kernel keeps values in [-8448, 8448], not reduced.
   const scale = fqRecip(freezeQ(m[f]!));
   for (let i = 0; i < P; i++) out[i] = freezeQ(scale * freezeQ(m[v + P - 1 - i]!));
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   return nonzeroMask(delta);
 }
 

@@ -44,8 +44,8 @@ export interface Sntrup761Kernels {
   readonly r3: Readonly<Record<"fm" | "fs" | "gm" | "gs" | "vm" | "vs" | "rm" | "rs", number>>;
   /** Slots of `mult`'s arrays: f[0] and out[0] (int16), pairs[0] (int32; see `MULT_LAYOUT`). */
   readonly mult: { readonly f: number; readonly pairs: number; readonly out: number };
-  /** Int32 slots in use from 0: cleared before and after each run, since they hold secrets. */
-  readonly used: number;
+  /** Zeroes the memory the kernels use: before and after each run, since it holds secrets. */
+  readonly clear: () => void;
   /** The divsteps in R/q; returns the final delta. */
   readonly rqRecip3: () => number;
   /** The divsteps in R/3; returns the final delta. */
@@ -85,8 +85,9 @@ function instantiate(): Sntrup761Kernels | null {
       & { memory: WebAssembly.Memory };
     const slot = (address: number) => address >> 2, half = (address: number) => address >> 1;
     const Q = RQ_RECIP3_LAYOUT, T = R3_RECIP_LAYOUT, M = MULT_LAYOUT;
+    const memory = new Int32Array(exports.memory.buffer);
     const k: Sntrup761Kernels = Object.freeze({
-      memory: new Int32Array(exports.memory.buffer),
+      memory,
       halves: new Int16Array(exports.memory.buffer),
       rq: Object.freeze({ v: half(Q.v), r: half(Q.r), f: half(Q.f), g: half(Q.g) }),
       r3: Object.freeze({
@@ -104,7 +105,7 @@ function instantiate(): Sntrup761Kernels | null {
         pairs: slot(M.pairs) + M.pairsBefore,
         out: half(M.out),
       }),
-      used: slot(M.end),
+      clear: () => void memory.fill(0, 0, slot(M.end)),
       rqRecip3: exports.rq_recip3,
       r3Recip: exports.r3_recip,
       multiply: exports.mult,
@@ -203,7 +204,7 @@ export function multiply(
   mod3: 0 | 1,
 ): void {
   const halves = k.halves, words = k.memory, { f: fAt, pairs, out } = k.mult;
-  words.fill(0, 0, k.used);
+  k.clear();
   for (let i = 0; i < P; i++) halves[fAt + i] = f[i]!;
   // pairs[m] = g[m] in the low half, g[m − 1] in the high half (m = 0 … p).
   let previous = 0;
@@ -215,7 +216,7 @@ export function multiply(
   words[pairs + P] = previous << 16;
   k.multiply(mod3);
   for (let i = 0; i < P; i++) h[i] = halves[out + i]!;
-  words.fill(0, 0, k.used);
+  k.clear();
 }
 
 /** Known answers for `mult`, mod q and mod 3. */
@@ -246,7 +247,7 @@ export function checksum(coefficient: (i: number) => number): number {
 /** A known answer for `rq_recip3`. */
 function rqSelfTest(k: Sntrup761Kernels): boolean {
   const m = k.halves, { v, r, f, g } = k.rq, input = selfTestInput();
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   m[r] = -1530; // 1/3 mod q
   m[f] = 1;
   m[f + P - 1] = -1;
@@ -255,19 +256,19 @@ function rqSelfTest(k: Sntrup761Kernels): boolean {
   const delta = k.rqRecip3(), want = SELF_TEST_ANSWERS.rq;
   const ok = delta === want.delta && fqFreeze(m[f]!) === want.f0 &&
     checksum((i) => fqFreeze(m[v + i]!)) === want.sum;
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   return ok;
 }
 
 /** A known answer for `r3_recip`. */
 function r3SelfTest(k: Sntrup761Kernels): boolean {
   const input = selfTestInput();
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   writeR3Start(k, (i) => input[i]!);
   const delta = k.r3Recip(), want = SELF_TEST_ANSWERS.r3;
   const ok = delta === want.delta && r3Coefficient(k, "f", 0) === want.f0 &&
     checksum((i) => r3Coefficient(k, "v", i)) === want.sum;
-  k.memory.fill(0, 0, k.used);
+  k.clear();
   return ok;
 }
 
