@@ -31,6 +31,7 @@
  */
 
 import { kexDigest } from "../kex/hash.ts";
+import { concatBytes } from "../wire.ts";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
 import {
   multiply,
@@ -802,12 +803,7 @@ function shortFromWords(bytes: Uint8Array): Int8Array {
 // backend (node:crypto where io/ registered it, else @noble/hashes).
 
 function hashPrefix(b: number, ...parts: Uint8Array[]): Uint8Array {
-  let length = 1;
-  for (const part of parts) length += part.length;
-  const input = new Uint8Array(length);
-  input[0] = b;
-  let o = 1;
-  for (const part of parts) input.set(part, o), o += part.length;
+  const input = concatBytes(Uint8Array.of(b), ...parts);
   const digest = kexDigest("sha512", input);
   input.fill(0); // it can hold r's encoding
   return digest.subarray(0, HASH_BYTES);

@@ -13,6 +13,7 @@ import {
   registerKexHashBackend,
 } from "../../core/kex/hash.ts";
 import type { KexHashName } from "../../core/kex/types.ts";
+import { concatBytes, toHex } from "../../core/wire.ts";
 
 /** The node:crypto backend (not yet checked: see {@link registerNativeKexHash}). */
 export const NODE_KEX_HASH: KexHashBackend = Object.freeze({
@@ -53,18 +54,9 @@ export const KEX_HASH_KNOWN_ANSWERS: Readonly<Record<KexHashName, string>> = Obj
 export function knownAnswerChain(backend: KexHashBackend, name: KexHashName): string {
   const pattern = new Uint8Array(1000);
   for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 31 + 7) & 0xff;
-  const then = (prefix: Uint8Array, digest: Uint8Array) => {
-    const joined = new Uint8Array(prefix.length + digest.length);
-    joined.set(prefix);
-    joined.set(digest, prefix.length);
-    return joined;
-  };
   const h1 = backend.digest(name, new Uint8Array(0));
-  const h2 = backend.digest(name, then(new Uint8Array([0x61, 0x62, 0x63]), h1));
-  const h3 = backend.digest(name, then(pattern, h2));
-  let hex = "";
-  for (const b of h3) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  const h2 = backend.digest(name, concatBytes(new Uint8Array([0x61, 0x62, 0x63]), h1));
+  return toHex(backend.digest(name, concatBytes(pattern, h2)));
 }
 
 /**
