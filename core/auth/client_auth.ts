@@ -180,6 +180,11 @@ export type ClientAuthEvent =
 const DEFAULT_METHODS = ["hostbased", "publickey", "keyboard-interactive", "password"];
 /** OpenSSH's host-bound public key method (PROTOCOL §2.5): the request also names the host key. */
 const PUBLICKEY_HOSTBOUND = "publickey-hostbound-v00@openssh.com";
+
+/** Shared, never-written lists: an authenticated connection holds none of its own. */
+const NO_METHODS: readonly string[] = Object.freeze([]);
+const PUBLICKEY_ONLY: readonly string[] = Object.freeze(["publickey"]);
+const NO_KEYS: readonly never[] = Object.freeze([]);
 /** Cap on prompts in one keyboard-interactive request (OpenSSH allows 100 too). */
 
 type Pending =
@@ -241,12 +246,13 @@ export class ClientAuth {
   #kbdintRounds = 0;
   /** PASSWD_CHANGEREQs in this password attempt (see MAX_PASSWORD_CHANGES). */
   #changeRequests = 0;
-  #allowed: string[] = [];
+  #allowed: readonly string[] = NO_METHODS;
   #partial = false;
   /** Keys for publickey and hostbased: the options' plus staged ones. */
-  readonly #publicKeys: ClientPublicKey[];
-  readonly #hostKeys: ClientHostKey[];
-  #tried: string[] = [];
+  /** Dropped once authenticated (see #release). */
+  #publicKeys: ClientPublicKey[];
+  #hostKeys: ClientHostKey[];
+  #tried: string[] | undefined;
   #keyIndex = 0;
   #hostKeyIndex = 0;
   #passwordAttempts = 0;
@@ -341,7 +347,7 @@ export class ClientAuth {
     if (this.#state !== "serviceRequested" || !this.#publickeyFirst()) return;
     this.#state = "inProgress";
     this.#acceptPending = true;
-    this.#allowed = ["publickey"];
+    this.#allowed = PUBLICKEY_ONLY;
     this.#next();
   }
 
@@ -377,7 +383,7 @@ export class ClientAuth {
       if (this.#publickeyFirst()) {
         // Skip the "none" probe (one round trip): its only use is the list of methods, and the
         // key's own USERAUTH_FAILURE carries that list if the key is refused.
-        this.#allowed = ["publickey"];
+        this.#allowed = PUBLICKEY_ONLY;
         this.#next();
       } else this.#sendRequest("none", new Uint8Array(0));
       return true;
@@ -401,6 +407,7 @@ export class ClientAuth {
         this.#state = "done";
         this.#pending = null;
         this.#awaiting = null;
+        this.#release();
         this.#changeOutcome(true);
         // What was sent, not what we were about to send: a SUCCESS that comes while a key is
         // still signing or a password is being asked for is no proof of that credential.
@@ -706,7 +713,7 @@ export class ClientAuth {
     this.#state = "done";
     this.#pending = null;
     this.#awaiting = null;
-    const tried = this.#tried.length ? this.#tried.join(", ") : "none";
+    const tried = this.#tried?.join(", ") ?? "none";
     this.#host.onFailure(
       new DisconnectError(
         "ERR_PERMISSION_DENIED",
@@ -729,7 +736,18 @@ export class ClientAuth {
   }
 
   #noteTried(method: string): void {
-    if (!this.#tried.includes(method)) this.#tried.push(method);
+    const tried = this.#tried ??= [];
+    if (!tried.includes(method)) tried.push(method);
+  }
+
+  /**
+   * Drops what only authentication needed (every request and answer after SUCCESS is refused
+   * or ignored by state): an idle connection keeps none of it.
+   */
+  #release(): void {
+    this.#publicKeys = NO_KEYS as never[];
+    this.#hostKeys = NO_KEYS as never[];
+    this.#tried = undefined;
   }
 
   /** The signature algorithm for a key type, honouring server-sig-algs for RSA (RFC 8332 §3.3). */

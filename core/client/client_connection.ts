@@ -9,6 +9,7 @@
 import {
   ClientAuth,
   type ClientAuthEvent,
+  type ClientAuthHost,
   type ClientAuthOptions,
   type StagedAuthAttempt,
 } from "../auth/client_auth.ts";
@@ -23,10 +24,9 @@ import {
   verifyHostKeyProofs,
 } from "../connection/hostkeys.ts";
 import { EngineBase, type EngineOptions } from "../engine/engine_base.ts";
-import { LocalProtocolError, protocolError } from "../errors.ts";
+import { type DisconnectError, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
 import type { TransportEvent } from "../transport/transport.ts";
-import { ownString } from "../wire.ts";
 
 /** Every event a client engine raises. */
 export type ClientEvent =
@@ -79,7 +79,11 @@ export const CLIENT_SOFTWARE_VERSION = "sshts_0.1";
  */
 export class ClientConnection extends EngineBase<ClientEvent> {
   readonly #auth: ClientAuth;
-  #serverSigAlgs: readonly string[] | undefined;
+  /**
+   * server-sig-algs as the server sent it: one string, split when asked (an idle connection
+   * then holds one string rather than an array of a dozen).
+   */
+  #serverSigAlgs: string | undefined;
   #hostBound = false;
   /** The server's EXT_INFO was read (the first auth request may then be pipelined). */
   #extInfoSeen = false;
@@ -96,27 +100,50 @@ export class ClientConnection extends EngineBase<ClientEvent> {
       softwareVersion: CLIENT_SOFTWARE_VERSION,
       disconnectDescription: "Disconnected by application",
     });
-    this.#auth = new ClientAuth(options, {
-      send: (p) => this.transport.send(p),
-      emit: (e) => this.emit(e),
-      sessionId: () => this.transport.sessionId!,
-      serverSigAlgs: () => this.#serverSigAlgs,
-      hostBoundKey: () => (this.#hostBound ? this.transport.hostKeyBlob ?? undefined : undefined),
-      // The server starts decompressing when it sends its answer: under delayed compression
-      // an IGNORE sent before that answer arrives could reach it as garbage.
-      nudgeAck: () => {
-        if (!this.transport.sendCompressionDelayed) this.transport.sendIgnore();
-      },
-      onSuccess: () => {
-        this.#authenticated = true;
-        this.transport.onAuthenticated();
-        this.startKeepalive();
-      },
-      onFailure: (err) => this.transport.fail(err),
-    });
+    this.#auth = new ClientAuth(options, new ClientConnection.#AuthHooks(this));
     this.#hostKeyRotation = options.hostKeyRotation ?? false;
     this.startTransport();
   }
+
+  /**
+   * The authentication's hooks: one small object per connection whose methods reach this
+   * engine, rather than eight closures (a fan-out holds thousands of idle connections).
+   */
+  static readonly #AuthHooks = class implements ClientAuthHost {
+    readonly #c: ClientConnection;
+    constructor(connection: ClientConnection) {
+      this.#c = connection;
+    }
+    send(payload: Uint8Array): void {
+      this.#c.transport.send(payload);
+    }
+    emit(event: ClientAuthEvent): void {
+      this.#c.emit(event);
+    }
+    sessionId(): Uint8Array {
+      return this.#c.transport.sessionId!;
+    }
+    serverSigAlgs(): readonly string[] | undefined {
+      return this.#c.serverSigAlgs;
+    }
+    hostBoundKey(): Uint8Array | undefined {
+      return this.#c.#hostBound ? this.#c.transport.hostKeyBlob ?? undefined : undefined;
+    }
+    // The server starts decompressing when it sends its answer: under delayed compression
+    // an IGNORE sent before that answer arrives could reach it as garbage.
+    nudgeAck(): void {
+      if (!this.#c.transport.sendCompressionDelayed) this.#c.transport.sendIgnore();
+    }
+    onSuccess(): void {
+      const c = this.#c;
+      c.#authenticated = true;
+      c.transport.onAuthenticated();
+      c.startKeepalive();
+    }
+    onFailure(error: DisconnectError): void {
+      this.#c.transport.fail(error);
+    }
+  };
 
   // ---- state ----
 
@@ -135,7 +162,8 @@ export class ClientConnection extends EngineBase<ClientEvent> {
 
   /** server-sig-algs from the server's EXT_INFO, if it sent one. */
   get serverSigAlgs(): readonly string[] | undefined {
-    return this.#serverSigAlgs;
+    const s = this.#serverSigAlgs;
+    return s === undefined ? undefined : s === "" ? [] : s.split(",");
   }
 
   /**
@@ -273,8 +301,8 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     const sigs = ext.get("server-sig-algs");
     if (sigs) {
       const s = new TextDecoder().decode(sigs);
-      this.#serverSigAlgs = s ? s.split(",").map(ownString) : [];
-      this.emit({ type: "serverSigAlgs", algorithms: this.#serverSigAlgs });
+      this.#serverSigAlgs = s;
+      this.emit({ type: "serverSigAlgs", algorithms: this.serverSigAlgs! });
     }
     // OpenSSH 8.9+ (PROTOCOL §2.5): host-bound public key authentication, version "0".
     const hb = ext.get("publickey-hostbound@openssh.com");

@@ -30,6 +30,7 @@ import {
   type AlgorithmPreferences,
   Transport,
   type TransportEvent,
+  type TransportHost,
   type TransportOptions,
 } from "../transport/transport.ts";
 
@@ -144,12 +145,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
       options.keepaliveIntervalMs ?? 0,
       options.keepaliveCountMax ?? 3,
     );
-    this.#transport = new Transport(t, {
-      emit: (e) => this.emitEngineEvent(e),
-      handleMessage: (type, payload) => this.#dispatch(type, payload),
-      onTransportReady: () => this.onTransportReady(),
-      onExtInfo: (ext) => this.onExtInfo(ext),
-    });
+    this.#transport = new Transport(t, new EngineBase.#TransportHooks(this));
     this.#conn = new ConnectionLayer(
       // The transport copies what it must hold back during a key exchange.
       (head, body) => this.#transport.send(head, body),
@@ -158,6 +154,30 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     );
     this.#conn.borrowData = options.borrowChannelData === true;
   }
+
+  /**
+   * The transport's hooks: one small object per connection whose methods reach this engine,
+   * rather than four closures (a fan-out holds thousands of idle connections).
+   */
+  static readonly #TransportHooks = class<T extends { readonly type: string }>
+    implements TransportHost {
+    readonly #e: EngineBase<T>;
+    constructor(engine: EngineBase<T>) {
+      this.#e = engine;
+    }
+    emit(event: TransportEvent): void {
+      this.#e.emitEngineEvent(event);
+    }
+    handleMessage(type: number, payload: Uint8Array): void {
+      this.#e.#dispatch(type, payload);
+    }
+    onTransportReady(): void {
+      this.#e.onTransportReady();
+    }
+    onExtInfo(extensions: ReadonlyMap<string, Uint8Array>): void {
+      this.#e.onExtInfo(extensions);
+    }
+  };
 
   // ---- hooks for the roles ----
 

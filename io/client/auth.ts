@@ -46,6 +46,9 @@ export function timeoutOr(e: unknown, signal: AbortSignal | undefined, message: 
   });
 }
 
+/** The methods list once authentication is over (shared, never written). */
+const NO_METHODS: readonly string[] = Object.freeze([]);
+
 /** What the authenticator needs from its connection. */
 export interface ClientAuthHost {
   /** The host as given to connect(). */
@@ -119,7 +122,8 @@ export function clientHostKey(
  */
 export class ClientAuth {
   readonly #h: ClientAuthHost;
-  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Made by the first wait; gone once settled. */
+  #waiters: { resolve: () => void; reject: (e: Error) => void }[] | undefined;
   #error: Error | undefined;
   /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
   #refused: Error | undefined;
@@ -127,14 +131,15 @@ export class ClientAuth {
   #kbdintPasswordAttempts = 0;
   // Staged authentication (the `authenticate` option).
   #stagedStarted = false;
-  #methods: readonly string[] = [];
+  #methods: readonly string[] = NO_METHODS;
   #partial = false;
   #attempt:
     | { resolve: (r: StagedAuthResult) => void; reject: (e: Error) => void }
     | undefined;
   /** Keys of staged publickey / hostbased attempts, by the engine's key index. */
-  readonly #stagedKeys: ClientKeyPair[] = [];
-  readonly #stagedHostKeys: ClientKeyPair[] = [];
+  // Made by a staged attempt only.
+  #stagedKeys: ClientKeyPair[] | undefined;
+  #stagedHostKeys: ClientKeyPair[] | undefined;
   #stagedPassword: string | null = null;
   #stagedChange:
     | ((prompt: string) => { oldPassword: string; newPassword: string } | null)
@@ -157,7 +162,7 @@ export class ClientAuth {
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push({
+      (this.#waiters ??= []).push({
         resolve: () => {
           signal?.removeEventListener("abort", onAbort);
           resolve();
@@ -177,8 +182,8 @@ export class ClientAuth {
     this.#attempt = undefined;
     a?.reject(this.#error);
     const w = this.#waiters;
-    this.#waiters = [];
-    for (const x of w) x.reject(error);
+    this.#waiters = undefined;
+    for (const x of w ?? []) x.reject(error);
   }
 
   /** Handles a host key or authentication event; false for any other event. */
@@ -192,14 +197,14 @@ export class ClientAuth {
         const staged = options.authenticate !== undefined;
         const key = e.method === "hostbased"
           ? (staged
-            ? this.#stagedHostKeys
+            ? this.#stagedHostKeys ?? []
             : options.hostBasedResolved
             ? [options.hostBasedResolved.hostKey]
             : [])[
               e.keyIndex
             ]
           : staged
-          ? this.#stagedKeys[e.keyIndex]
+          ? this.#stagedKeys?.[e.keyIndex]
           : options.clientKeys?.[e.keyIndex];
         this.#answerLater(
           async () => key ? await key.sign(e.data, e.algorithm) : null,
@@ -307,12 +312,12 @@ export class ClientAuth {
           this.fail(this.#refused);
           return true;
         }
-        this.#methods = [];
+        this.#methods = NO_METHODS;
         this.#partial = false;
-        this.#settle({ success: true, partialSuccess: false, methods: [] });
+        this.#settle({ success: true, partialSuccess: false, methods: NO_METHODS });
         const w = this.#waiters;
-        this.#waiters = [];
-        for (const x of w) x.resolve();
+        this.#waiters = undefined;
+        for (const x of w ?? []) x.resolve();
         return true;
       }
       default:
@@ -372,7 +377,7 @@ export class ClientAuth {
       publicKey: (key) =>
         attempt(
           { method: "publickey", key: { keyType: key.keyType, publicKeyBlob: key.publicKeyBlob } },
-          () => this.#stagedKeys.push(key),
+          () => (this.#stagedKeys ??= []).push(key),
         ),
       keyboardInteractive: (respond) =>
         attempt({ method: "keyboard-interactive" }, () => {
@@ -384,7 +389,7 @@ export class ClientAuth {
             method: "hostbased",
             key: clientHostKey(c, this.#h.engineUsername),
           },
-          () => this.#stagedHostKeys.push(c.hostKey),
+          () => (this.#stagedHostKeys ??= []).push(c.hostKey),
         ),
     };
     Promise.resolve()

@@ -47,6 +47,18 @@ export class GcmNonce {
   }
 }
 
+/**
+ * The keys for a portable twin at the nonce reached, taken back from the native key (the
+ * direction's key material is not kept beside it: an idle connection holds only the key).
+ */
+function portableKeys(key: KeyObject, nonce: GcmNonce): DirectionKeys {
+  return {
+    encKey: new Uint8Array(key.export()),
+    macKey: new Uint8Array(0),
+    iv: nonce.bytes.slice(),
+  };
+}
+
 /** Seals AES-GCM packets natively (below `threshold` bytes: portably). */
 export class NativeGcmSealer implements PacketSealer {
   readonly blockSize = 16;
@@ -56,7 +68,6 @@ export class NativeGcmSealer implements PacketSealer {
   readonly #alg: CipherGCMTypes;
   readonly #key: KeyObject;
   readonly #nonce: GcmNonce;
-  readonly #keys: DirectionKeys;
   #small: GcmSealer | undefined;
   readonly #threshold: number;
 
@@ -64,7 +75,6 @@ export class NativeGcmSealer implements PacketSealer {
     this.#alg = alg;
     this.#key = createSecretKey(keys.encKey);
     this.#nonce = new GcmNonce(keys.iv);
-    this.#keys = keys;
     this.#threshold = threshold;
   }
 
@@ -74,7 +84,7 @@ export class NativeGcmSealer implements PacketSealer {
    * or a connection that never sends a small one need not hold), at the nonce reached.
    */
   #portable(): GcmSealer {
-    return this.#small ??= new GcmSealer({ ...this.#keys, iv: this.#nonce.bytes.slice() });
+    return this.#small ??= new GcmSealer(portableKeys(this.#key, this.#nonce));
   }
 
   seal(seq: number, packet: Uint8Array, tagOut: Uint8Array): void {
@@ -147,7 +157,6 @@ export class NativeGcmOpener implements PacketOpener {
   readonly #alg: CipherGCMTypes;
   readonly #key: KeyObject;
   readonly #nonce: GcmNonce;
-  readonly #keys: DirectionKeys;
   #small: GcmOpener | undefined;
   readonly #threshold: number;
 
@@ -155,13 +164,12 @@ export class NativeGcmOpener implements PacketOpener {
     this.#alg = alg;
     this.#key = createSecretKey(keys.encKey);
     this.#nonce = new GcmNonce(keys.iv);
-    this.#keys = keys;
     this.#threshold = threshold;
   }
 
   /** The portable opener, made for the first small packet at the nonce reached (see the sealer's). */
   #portable(): GcmOpener {
-    return this.#small ??= new GcmOpener({ ...this.#keys, iv: this.#nonce.bytes.slice() });
+    return this.#small ??= new GcmOpener(portableKeys(this.#key, this.#nonce));
   }
 
   decryptLength(_seq: number, first: Uint8Array): number {

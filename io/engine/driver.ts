@@ -7,7 +7,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { ByteSocket } from "../runtime/socket.ts";
+import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
 import { WRITE_COALESCE_LIMIT } from "../limits.ts";
 import { concatBytes } from "../../core/wire.ts";
 import type { PacketOpener, PacketSealer } from "../../core/crypto/types.ts";
@@ -137,40 +137,64 @@ export class EngineDriver<E> {
     this.#socket = socket;
     this.#onEvent = onEvent;
     this.#onClosed = onClosed;
-    socket.setHandlers({
-      data: (chunk) => {
-        if (this.#opener !== null || this.#watchOpener()) {
-          this.#rxPush(chunk);
-          return;
-        }
-        engine.receiveData(chunk);
-        this.pump();
-      },
-      end: () => {
-        if (this.#opener !== null) {
-          this.#rxEof = true;
-          this.#rxDeliver();
-          return;
-        }
-        engine.receiveEof();
-        this.pump();
-      },
-      error: (e) => {
-        this.#socketError = e;
-      },
-      drain: () => {
-        this.#socketFull = false;
-        this.#pastFull = 0;
-        if (this.#backlogPaused) {
-          this.#backlogPaused = false;
-          if (this.#reading) this.#socket.resume();
-        }
-        if (!this.socketFull) this.#wakeDrainWaiters();
-      },
-      close: () => this.#finish(),
-    });
+    socket.setHandlers(new EngineDriver.#SocketEvents(this));
     engine.handleTimeout(now());
     this.pump();
+  }
+
+  /**
+   * The socket's handlers: one small object per connection whose methods reach this driver,
+   * rather than five closures (a fan-out holds thousands of idle connections).
+   */
+  static readonly #SocketEvents = class<T> implements SocketHandlers {
+    readonly #d: EngineDriver<T>;
+    constructor(driver: EngineDriver<T>) {
+      this.#d = driver;
+    }
+    data(chunk: Uint8Array): void {
+      this.#d.#socketData(chunk);
+    }
+    end(): void {
+      this.#d.#socketEnd();
+    }
+    error(e: Error): void {
+      this.#d.#socketError = e;
+    }
+    drain(): void {
+      this.#d.#socketDrain();
+    }
+    close(): void {
+      this.#d.#finish();
+    }
+  };
+
+  #socketData(chunk: Uint8Array): void {
+    if (this.#opener !== null || this.#watchOpener()) {
+      this.#rxPush(chunk);
+      return;
+    }
+    this.#engine.receiveData(chunk);
+    this.pump();
+  }
+
+  #socketEnd(): void {
+    if (this.#opener !== null) {
+      this.#rxEof = true;
+      this.#rxDeliver();
+      return;
+    }
+    this.#engine.receiveEof();
+    this.pump();
+  }
+
+  #socketDrain(): void {
+    this.#socketFull = false;
+    this.#pastFull = 0;
+    if (this.#backlogPaused) {
+      this.#backlogPaused = false;
+      if (this.#reading) this.#socket.resume();
+    }
+    if (!this.socketFull) this.#wakeDrainWaiters();
   }
 
   /** True while the socket's write buffer is over its mark. */
