@@ -9,6 +9,7 @@ import {
   type AuthVerdict,
   ServerAuth,
   type ServerAuthEvent,
+  type ServerAuthHost,
   type ServerAuthOptions,
 } from "../auth/server_auth.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
@@ -16,6 +17,7 @@ import { EngineBase, type EngineOptions, minDefined } from "../engine/engine_bas
 import { DisconnectError, DisconnectReason, LocalProtocolError } from "../errors.ts";
 import type { HostKeySigner } from "../kex/types.ts";
 import { Msg } from "../transport/messages.ts";
+import type { SignatureCheck } from "../publickey/verify.ts";
 import type { TransportEvent } from "../transport/transport.ts";
 import {
   encodeHostKeysAnnouncement,
@@ -91,28 +93,57 @@ export class ServerConnection extends EngineBase<ServerEvent> {
     });
     this.#loginTimeout = options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
     this.#hostKeys = options.announceHostKeys === false ? undefined : options.hostKeys;
-    this.#auth = new ServerAuth(options, {
-      send: (p) => this.transport.send(p),
-      emit: (e) => this.emit(e),
-      sessionId: () => this.transport.sessionId!,
-      verifySignature: (alg, blob, sig, data) =>
-        options.suite.verifyUserSignature(alg, blob, sig, data),
-      now: () => this.now,
-      onSuccess: () => {
-        this.transport.onAuthenticated();
-        this.startKeepalive();
-        if (options.announceHostKeys !== false) {
-          this.connection.sendGlobalRequest(
-            HOSTKEYS_REQUEST,
-            false,
-            encodeHostKeysAnnouncement(options.hostKeys),
-          );
-        }
-      },
-      fail: (err) => this.transport.fail(err),
-    });
+    this.#auth = new ServerAuth(options, new ServerConnection.#AuthHooks(this, options.suite));
     this.startTransport();
   }
+
+  /**
+   * The authentication's hooks: one small object per connection whose methods reach this
+   * engine, rather than eight closures (a server holds thousands of idle connections).
+   */
+  static readonly #AuthHooks = class implements ServerAuthHost {
+    readonly #c: ServerConnection;
+    readonly #suite: ServerConnectionOptions["suite"];
+    constructor(connection: ServerConnection, suite: ServerConnectionOptions["suite"]) {
+      this.#c = connection;
+      this.#suite = suite;
+    }
+    send(payload: Uint8Array): void {
+      this.#c.transport.send(payload);
+    }
+    emit(event: ServerAuthEvent): void {
+      this.#c.emit(event);
+    }
+    sessionId(): Uint8Array {
+      return this.#c.transport.sessionId!;
+    }
+    verifySignature(
+      algorithm: string,
+      keyBlob: Uint8Array,
+      signature: Uint8Array,
+      data: Uint8Array,
+    ): SignatureCheck {
+      return this.#suite.verifyUserSignature(algorithm, keyBlob, signature, data);
+    }
+    now(): number {
+      return this.#c.now;
+    }
+    onSuccess(): void {
+      const c = this.#c;
+      c.transport.onAuthenticated();
+      c.startKeepalive();
+      if (c.#hostKeys) {
+        c.connection.sendGlobalRequest(
+          HOSTKEYS_REQUEST,
+          false,
+          encodeHostKeysAnnouncement(c.#hostKeys),
+        );
+      }
+    }
+    fail(error: DisconnectError): void {
+      this.#c.transport.fail(error);
+    }
+  };
 
   // ---- state ----
 

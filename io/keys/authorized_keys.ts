@@ -69,10 +69,17 @@ export async function loadAuthorizedKeys(
 ): Promise<readonly AuthorizedKeyEntry[]> {
   if (typeof input !== "string") {
     return Array.isArray(input)
-      ? authorizedKeyEntries(input as readonly (AuthorizedKeyEntry | SSHKey)[])
+      ? entriesOfList(input as readonly (AuthorizedKeyEntry | SSHKey)[])
       : (input as AuthorizedKeys).entries;
   }
-  if (looksLikeKeysText(input)) return parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
+  if (looksLikeKeysText(input)) {
+    // A server's authorizedClientKeys text is the same string at every login: parse it once.
+    if (input !== lastText) {
+      lastEntries = parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
+      lastText = input;
+    }
+    return lastEntries;
+  }
   let text: string;
   try {
     const bytes = await readTrustFile(expandHome(input), { maxBytes: AUTHORIZED_KEYS_MAX_BYTES });
@@ -82,6 +89,28 @@ export async function loadAuthorizedKeys(
     throw e;
   }
   return parseAuthorizedKeys(text, HOST_TIME_ZONE).entries;
+}
+
+// What loadAuthorizedKeys made of the last keys text and of each list: a server asks at every
+// login, and each entry holds a parsed key (CPU at every login, memory per connection).
+let lastText: string | undefined;
+let lastEntries: readonly AuthorizedKeyEntry[] = [];
+const listEntries = new WeakMap<
+  readonly unknown[],
+  { items: readonly unknown[]; entries: readonly AuthorizedKeyEntry[] }
+>();
+
+/** {@link authorizedKeyEntries} of a list, made again only when the list's items changed. */
+function entriesOfList(
+  list: readonly (AuthorizedKeyEntry | SSHKey)[],
+): readonly AuthorizedKeyEntry[] {
+  const known = listEntries.get(list);
+  if (
+    known && known.items.length === list.length && known.items.every((x, i) => x === list[i])
+  ) return known.entries;
+  const entries = authorizedKeyEntries(list);
+  listEntries.set(list, { items: [...list], entries });
+  return entries;
 }
 
 /**

@@ -38,7 +38,12 @@ import {
   SOCKET_CLOSE_GRACE_MS,
 } from "../limits.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
-import { type AuthContext, AuthHandler, offeredMethods } from "./auth_hooks.ts";
+import {
+  type AuthContext,
+  AuthHandler,
+  type ClientTrustOptions,
+  offeredMethods,
+} from "./auth_hooks.ts";
 import type { ServerChannelOptions, ServerConnectionContext, ServerExtraInfo } from "./context.ts";
 import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
@@ -61,6 +66,27 @@ export interface ServerSetup {
   readonly signatureAlgorithms: readonly string[];
   /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
   readonly x509TrustedCerts?: readonly X509Certificate[];
+}
+
+/** The listener's trust settings, one object per listener (every connection reads the same). */
+const trustBySetup = new WeakMap<ServerSetup, ClientTrustOptions>();
+
+function trustOf(setup: ServerSetup): ClientTrustOptions {
+  let trust = trustBySetup.get(setup);
+  if (trust === undefined) {
+    const o = setup.options;
+    trust = {
+      knownClientHosts: o.knownClientHosts,
+      trustClientHost: o.trustClientHost,
+      x509TrustedCerts: setup.x509TrustedCerts,
+      x509Purposes: o.x509Purposes,
+      trustedUserCAKeys: o.trustedUserCAKeys,
+      authorizedPrincipals: o.authorizedPrincipals,
+      revokedKeys: o.revokedKeys,
+    };
+    trustBySetup.set(setup, trust);
+  }
+  return trust;
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -109,7 +135,10 @@ export class SSHServerConnection implements ServerConnectionContext {
   readonly #driver: EngineDriver<ServerEvent>;
   readonly #auth: AuthHandler;
   readonly #channels: ChannelTable;
-  readonly #forwarding: ServerForwarding;
+  /** Made on first use: most connections never forward (a server holds thousands idle). */
+  #forwardingState: ServerForwarding | undefined;
+  /** The socket closed: forwarding made after that is closed at once (it listens nowhere). */
+  #forwardingOver = false;
   #x11: ServerX11 | undefined;
   /** What this connection's SFTP and scp sessions may hold together. */
   readonly #fileLimits: FileSessionLimits;
@@ -149,33 +178,10 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
-      trust: {
-        knownClientHosts: this.#o.knownClientHosts,
-        trustClientHost: this.#o.trustClientHost,
-        x509TrustedCerts: setup.x509TrustedCerts,
-        x509Purposes: this.#o.x509Purposes,
-        trustedUserCAKeys: this.#o.trustedUserCAKeys,
-        authorizedPrincipals: this.#o.authorizedPrincipals,
-        revokedKeys: this.#o.revokedKeys,
-      },
+      trust: trustOf(setup),
       publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
     };
     this.#auth = new AuthHandler(ctx);
-    this.#forwarding = new ServerForwarding(
-      {
-        conn: this,
-        hook: (name) => this.#hook(name),
-        permissions: () => this.#permissions,
-        accept: (id) => this.#accept(id),
-        log: this.#log,
-      },
-      (type, data) => this.openChannel(type, data),
-      {
-        gatewayPorts: this.#o.gatewayPorts ?? false,
-        maxListeners: this.#o.maxRemoteForwards ?? DEFAULT_MAX_REMOTE_FORWARDS,
-        allowPrivilegedPorts: this.#o.allowPrivilegedPorts ?? false,
-      },
-    );
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
     this.#log.tracePackets(this.#engine.transport);
     // The driver may deliver events as soon as it exists: the table comes first.
@@ -190,6 +196,27 @@ export class SSHServerConnection implements ServerConnectionContext {
       (e) => this.#onEvent(e),
       (err) => this.#onClosed(err),
     );
+  }
+
+  get #forwarding(): ServerForwarding {
+    if (this.#forwardingState) return this.#forwardingState;
+    const f = this.#forwardingState = new ServerForwarding(
+      {
+        conn: this,
+        hook: (name) => this.#hook(name),
+        permissions: () => this.#permissions,
+        accept: (id) => this.#accept(id),
+        log: this.#log,
+      },
+      (type, data) => this.openChannel(type, data),
+      {
+        gatewayPorts: this.#o.gatewayPorts ?? false,
+        maxListeners: this.#o.maxRemoteForwards ?? DEFAULT_MAX_REMOTE_FORWARDS,
+        allowPrivilegedPorts: this.#o.allowPrivilegedPorts ?? false,
+      },
+    );
+    if (this.#forwardingOver) f.closeAll();
+    return f;
   }
 
   /** The authenticated user (undefined before authentication). */
@@ -214,7 +241,7 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   /** Number of remote-forward listeners open. */
   get listenerCount(): number {
-    return this.#forwarding.listenerCount;
+    return this.#forwardingState?.listenerCount ?? 0;
   }
 
   /** Negotiated algorithms, versions and more, with what {@link setExtraInfo} attached. */
@@ -462,7 +489,8 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   #onClosed(err: Error | undefined): void {
     this.#log.info(`connection closed${err ? `: ${err.message}` : ""}`);
-    this.#forwarding.closeAll();
+    this.#forwardingOver = true;
+    this.#forwardingState?.closeAll();
     const why = this.#error ?? err;
     // What the channels still open fail with; its cause carries any stack worth having.
     const lost = withoutStack(() =>
@@ -538,13 +566,13 @@ export class SSHServerConnection implements ServerConnectionContext {
   }
 
   /** Global replies must leave in request order; async answers queue behind earlier ones. */
-  #globalChain: Promise<void> = Promise.resolve();
+  #globalChain: Promise<void> | undefined;
 
   #onGlobalRequest(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
     const work = this.#forwarding.globalRequest(name, data).catch((): GlobalReply => ({
       ok: false,
     }));
-    this.#globalChain = this.#globalChain.then(async () => {
+    this.#globalChain = (this.#globalChain ?? Promise.resolve()).then(async () => {
       const r = await work;
       this.#replyGlobal(id, wantReply, r.ok, r.data);
     });
