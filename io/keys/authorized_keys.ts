@@ -75,7 +75,7 @@ export async function loadAuthorizedKeys(
   if (looksLikeKeysText(input)) {
     // A server's authorizedClientKeys text is the same string at every login: parse it once.
     if (input !== lastText) {
-      lastEntries = parseAuthorizedKeys(input, HOST_TIME_ZONE).entries;
+      lastEntries = frozenEntries(parseAuthorizedKeys(input, HOST_TIME_ZONE).entries);
       lastText = input;
     }
     return lastEntries;
@@ -100,6 +100,26 @@ const listEntries = new WeakMap<
   { items: readonly unknown[]; entries: readonly AuthorizedKeyEntry[] }
 >();
 
+/**
+ * Entries shared by every login (and every caller) frozen, with their options and the lists
+ * in them: a hook that changed what it was shown would otherwise change it for everyone.
+ * The keys are left as they are (immutable already, and they cache what they compute).
+ */
+function frozenEntries(entries: readonly AuthorizedKeyEntry[]): readonly AuthorizedKeyEntry[] {
+  for (const e of entries) {
+    const o = e.options;
+    for (const v of Object.values(o)) {
+      if (Array.isArray(v)) {
+        for (const x of v) if (typeof x === "object" && x !== null) Object.freeze(x);
+        Object.freeze(v);
+      }
+    }
+    Object.freeze(o);
+    Object.freeze(e);
+  }
+  return Object.freeze(entries);
+}
+
 /** {@link authorizedKeyEntries} of a list, made again only when the list's items changed. */
 function entriesOfList(
   list: readonly (AuthorizedKeyEntry | SSHKey)[],
@@ -109,6 +129,8 @@ function entriesOfList(
     known && known.items.length === list.length && known.items.every((x, i) => x === list[i])
   ) return known.entries;
   const entries = authorizedKeyEntries(list);
+  // The entries made here from keys (not the caller's own entry objects, left as given).
+  frozenEntries(entries.filter((e, i) => e !== list[i]));
   listEntries.set(list, { items: [...list], entries });
   return entries;
 }

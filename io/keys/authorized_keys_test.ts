@@ -23,12 +23,23 @@ test("loadAuthorizedKeys: the same text is parsed once; another text is parsed a
     bob.getFingerprint(),
   ]);
   assert.equal(both[0]!.options.restrict, true);
+  // Shared by every login: a hook cannot change them for the others.
+  assert.ok(Object.isFrozen(both) && Object.isFrozen(both[0]) && Object.isFrozen(both[0]!.options));
+  assert.ok(Object.isFrozen(both[0]!.options.permitOpen));
 });
 
 test("loadAuthorizedKeys: a list is converted again once its items change", async () => {
   const list: SSHKey[] = [alice.publicKey()];
   const first = await loadAuthorizedKeys(list);
   assert.equal(await loadAuthorizedKeys(list), first);
+  assert.ok(Object.isFrozen(first[0]!.options), "entries made from keys are frozen");
+  const own = { ...first[0]!, options: { ...first[0]!.options } };
+  const mixed = await loadAuthorizedKeys([own]);
+  assert.equal(mixed[0], own);
+  assert.ok(
+    !Object.isFrozen(own) && !Object.isFrozen(own.options),
+    "the caller's entries are left as given",
+  );
   list.push(bob.publicKey());
   const grown = await loadAuthorizedKeys(list);
   assert.deepEqual(grown.map((e) => e.key.getFingerprint()), [

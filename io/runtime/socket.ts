@@ -37,7 +37,11 @@ export interface ByteSocket {
   readonly remotePort?: number | undefined;
 }
 
-/** Callbacks a socket delivers to. */
+/**
+ * Callbacks a socket delivers to. They are methods: call them on the object
+ * (`handlers.data(chunk)`), never detached (`stream.on("data", handlers.data)` loses their
+ * `this`); the connections' handlers are one object each, not a closure per callback.
+ */
 export interface SocketHandlers {
   /**
    * Bytes arrived. Copy `chunk` to keep it past the call: some adapters reuse

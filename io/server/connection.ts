@@ -68,7 +68,10 @@ export interface ServerSetup {
   readonly x509TrustedCerts?: readonly X509Certificate[];
 }
 
-/** The listener's trust settings, one object per listener (every connection reads the same). */
+/**
+ * The listener's trust settings: one object per listener (not one per connection), whose
+ * getters read the options at each use, as a connection built from them always did.
+ */
 const trustBySetup = new WeakMap<ServerSetup, ClientTrustOptions>();
 
 function trustOf(setup: ServerSetup): ClientTrustOptions {
@@ -76,13 +79,25 @@ function trustOf(setup: ServerSetup): ClientTrustOptions {
   if (trust === undefined) {
     const o = setup.options;
     trust = {
-      knownClientHosts: o.knownClientHosts,
-      trustClientHost: o.trustClientHost,
+      get knownClientHosts() {
+        return o.knownClientHosts;
+      },
+      get trustClientHost() {
+        return o.trustClientHost;
+      },
       x509TrustedCerts: setup.x509TrustedCerts,
-      x509Purposes: o.x509Purposes,
-      trustedUserCAKeys: o.trustedUserCAKeys,
-      authorizedPrincipals: o.authorizedPrincipals,
-      revokedKeys: o.revokedKeys,
+      get x509Purposes() {
+        return o.x509Purposes;
+      },
+      get trustedUserCAKeys() {
+        return o.trustedUserCAKeys;
+      },
+      get authorizedPrincipals() {
+        return o.authorizedPrincipals;
+      },
+      get revokedKeys() {
+        return o.revokedKeys;
+      },
     };
     trustBySetup.set(setup, trust);
   }
