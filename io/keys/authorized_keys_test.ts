@@ -4,7 +4,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, generatePrivateKey, listen, loadAuthorizedKeys, type SSHKey } from "../../mod.ts";
+import { generatePrivateKey } from "../../keys/generate.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import { connect } from "../client/connect.ts";
+import { listen } from "../server/listen.ts";
+import { loadAuthorizedKeys } from "./authorized_keys.ts";
 
 const alice = generatePrivateKey("ed25519");
 const bob = generatePrivateKey("ed25519");
