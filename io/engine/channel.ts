@@ -10,6 +10,19 @@
 import type { ConnectionEvent } from "../../core/connection/events.ts";
 import { isTransient, markTransient, releaseTransient } from "../../core/transient_buffers.ts";
 import { ChannelClosedError } from "./errors.ts";
+import { currentRuntime } from "../runtime/env.ts";
+
+/**
+ * Bun answers a waiting BYOB read from `enqueue()` more cheaply than from our copy into its
+ * `byobRequest` and `respond()`: each first `byobRequest` after a `respond()` costs it about
+ * 7 µs (the request and view it makes). 512 MiB downloads in one process, after the first:
+ * 1.17–1.36 s of CPU per GiB with enqueue against 1.30–1.57 with our copy, at the same RSS (a
+ * fresh process's first download gains little: `bench/run.ts` measured 1.56–1.92 against
+ * 1.59–2.06). On Node and Deno the copy wins by far (enqueued packet buffers wait for the
+ * garbage collector: Node 2.3–2.9 against 1.7–1.8 s/GiB, and 77 MiB more RSS), so there the
+ * packet's buffer is freed at once instead.
+ */
+export const ENQUEUE_FILLS_BYOB: boolean = currentRuntime() === "bun";
 
 /**
  * Reads the next chunk of a channel's readable ({@link ChannelIO.readable}) for a consumer
@@ -193,7 +206,8 @@ export class ChannelIO {
    * A byte stream: a default reader gets each packet's buffer itself (enqueueing transfers
    * it, no copy), and a BYOB reader (`getReader({ mode: "byob" })`) gets the bytes copied
    * into its own buffer while the packet's is freed at once (see `#deliver`), so a bulk
-   * download through a reused buffer allocates nothing per packet that outlives it.
+   * download through a reused buffer allocates nothing per packet that outlives it (on Bun
+   * the stream itself fills the reader's buffer from the enqueued packet: cheaper there).
    */
   #makeReadable(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#enqueued[stream] = 0;
@@ -228,8 +242,8 @@ export class ChannelIO {
    * Hands one packet's data to the stream's reader. A waiting BYOB read takes a copy into
    * the reader's buffer, and the packet's buffer is freed at once; the read is answered
    * when its buffer is full, or once the packets that arrived together are all in (a
-   * microtask later): one answer per socket read instead of one per packet, which matters
-   * where answering costs a copy of the reader's whole buffer (Bun). What does not fit is
+   * microtask later): one answer per socket read instead of one per packet. On Bun every
+   * packet is enqueued instead (see {@link ENQUEUE_FILLS_BYOB}). What does not fit is
    * enqueued, which moves the buffer into the stream, so only a buffer this channel owns
    * (a `channelData` event's, marked transient by the connection layer) goes in as it is,
    * anything else as a copy: data the engine only lent (a view of its receive buffer, not
@@ -238,7 +252,7 @@ export class ChannelIO {
   #deliver(stream: number, c: ReadableByteStreamController, data: Uint8Array): void {
     if (data.length === 0) return; // a byte stream refuses empty chunks; there is nothing to read
     const own = isTransient(data);
-    const request = c.byobRequest;
+    const request = ENQUEUE_FILLS_BYOB ? null : c.byobRequest;
     const view = request?.view;
     if (request && view) {
       const filled = this.#filled[stream] ?? 0;
