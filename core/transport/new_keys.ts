@@ -102,8 +102,12 @@ export class CompressionSwitch {
   readonly #suite: TransportSuite;
   readonly #sender: PacketSender;
   readonly #receiver: PacketReceiver;
-  readonly #names = { send: "none", receive: "none" };
-  readonly #on = { send: false, receive: false };
+  // Per direction: the negotiated name, and whether it is running (fields, not two objects
+  // per connection).
+  #sendName = "none";
+  #receiveName = "none";
+  #sendOn = false;
+  #receiveOn = false;
   #authenticated = false;
 
   /** Controls the compression of `sender` and `receiver`. */
@@ -115,7 +119,8 @@ export class CompressionSwitch {
 
   /** Installs compression `name` for one direction at its NEWKEYS. */
   set(direction: Direction, name: string): void {
-    this.#names[direction] = name;
+    if (direction === "send") this.#sendName = name;
+    else this.#receiveName = name;
     const on = name !== "none" && !(name === "zlib@openssh.com" && !this.#authenticated);
     this.#install(direction, on ? name : null);
   }
@@ -127,21 +132,27 @@ export class CompressionSwitch {
    * request and its answer.
    */
   get sendDelayed(): boolean {
-    return this.#names.send === "zlib@openssh.com" && !this.#on.send;
+    return this.#sendName === "zlib@openssh.com" && !this.#sendOn;
   }
 
   /** Authentication succeeded: delayed compression starts now. */
   onAuthenticated(): void {
     this.#authenticated = true;
-    for (const d of ["send", "receive"] as const) {
-      if (this.#names[d] === "zlib@openssh.com" && !this.#on[d]) this.#install(d, this.#names[d]);
+    if (this.#sendName === "zlib@openssh.com" && !this.#sendOn) {
+      this.#install("send", this.#sendName);
+    }
+    if (this.#receiveName === "zlib@openssh.com" && !this.#receiveOn) {
+      this.#install("receive", this.#receiveName);
     }
   }
 
   #install(direction: Direction, name: string | null): void {
     if (direction === "send") {
       this.#sender.setCompressor(name ? this.#suite.createCompressor(name) : null);
-    } else this.#receiver.setDecompressor(name ? this.#suite.createDecompressor(name) : null);
-    this.#on[direction] = name !== null;
+      this.#sendOn = name !== null;
+    } else {
+      this.#receiver.setDecompressor(name ? this.#suite.createDecompressor(name) : null);
+      this.#receiveOn = name !== null;
+    }
   }
 }

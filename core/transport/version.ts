@@ -114,6 +114,8 @@ function asciiLine(b: Uint8Array): string {
   return s;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 function parseVersionLine(line: string, preamble: string[]): PeerVersion {
   const m = /^SSH-(\d+\.\d+)-([^ ]+)(?: (.*))?$/.exec(line);
   if (!m) throw versionError(`Malformed identification line "${line}"`);
@@ -125,7 +127,13 @@ function parseVersionLine(line: string, preamble: string[]): PeerVersion {
       `Peer speaks SSH protocol ${proto}; only 2.0 is supported`,
     );
   }
-  return { line, software: m[2]!, comments: m[3] ?? "", preamble };
+  // Almost every peer sends no preamble: one shared empty list then, not one per connection.
+  return {
+    line,
+    software: m[2]!,
+    comments: m[3] ?? "",
+    preamble: preamble.length ? preamble : NONE,
+  };
 }
 
 function versionError(message: string): DisconnectError {

@@ -326,7 +326,8 @@ export class ClientConnectionBase implements AsyncDisposable {
     };
   }
 
-  #extra: Record<string, unknown> = {};
+  /** Made by the first `setExtraInfo` (most connections never call it). */
+  #extra: Record<string, unknown> | undefined;
 
   /**
    * Attaches application data to the connection, returned (merged) by
@@ -353,7 +354,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    * ```
    */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void {
-    Object.assign(this.#extra, info);
+    Object.assign(this.#extra ??= {}, info);
   }
 
   // ---- libssh2's session controls ----
