@@ -66,42 +66,11 @@ export interface ServerSetup {
   readonly signatureAlgorithms: readonly string[];
   /** `x509TrustedCerts` and the files of `x509TrustedCertPaths`, loaded. */
   readonly x509TrustedCerts?: readonly X509Certificate[];
-}
-
-/**
- * The listener's trust settings: one object per listener (not one per connection), whose
- * getters read the options at each use, as a connection built from them always did.
- */
-const trustBySetup = new WeakMap<ServerSetup, ClientTrustOptions>();
-
-function trustOf(setup: ServerSetup): ClientTrustOptions {
-  let trust = trustBySetup.get(setup);
-  if (trust === undefined) {
-    const o = setup.options;
-    trust = {
-      get knownClientHosts() {
-        return o.knownClientHosts;
-      },
-      get trustClientHost() {
-        return o.trustClientHost;
-      },
-      x509TrustedCerts: setup.x509TrustedCerts,
-      get x509Purposes() {
-        return o.x509Purposes;
-      },
-      get trustedUserCAKeys() {
-        return o.trustedUserCAKeys;
-      },
-      get authorizedPrincipals() {
-        return o.authorizedPrincipals;
-      },
-      get revokedKeys() {
-        return o.revokedKeys;
-      },
-    };
-    trustBySetup.set(setup, trust);
-  }
-  return trust;
+  /**
+   * The trust settings every connection's authentication reads (one object per listener,
+   * whose getters read the options at each use).
+   */
+  readonly trust: ClientTrustOptions;
 }
 
 /** IPv4 clients on a dual-stack listener show up as ::ffff:a.b.c.d; report a.b.c.d. */
@@ -193,7 +162,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       hook: (name) => this.#hook(name),
       authorizedKeys: () => this.#authorizedKeys,
       signatureAlgorithms: setup.signatureAlgorithms,
-      trust: trustOf(setup),
+      trust: setup.trust,
       publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
     };
     this.#auth = new AuthHandler(ctx);

@@ -21,6 +21,8 @@ import { loadX509Certificates } from "../keys/x509_verifier.ts";
 import { loadPublicKeysSource, principalsPath } from "./user_trust.ts";
 import { loadRevokedKeys } from "../keys/revoked_keys.ts";
 import { authorizedKeyEntries } from "../keys/authorized_keys.ts";
+import type { ClientTrustOptions } from "./auth_hooks.ts";
+import type { X509Certificate } from "../../keys/x509/certificate.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -75,6 +77,38 @@ export function dropStartup(
 }
 
 /**
+ * The listener's trust settings for its connections' authentication: getters, so an option
+ * changed on the options object still counts for the next login, as it did when each
+ * connection copied them.
+ */
+function trustSettings(
+  o: ListenOptions,
+  x509TrustedCerts: readonly X509Certificate[] | undefined,
+): ClientTrustOptions {
+  return {
+    get knownClientHosts() {
+      return o.knownClientHosts;
+    },
+    get trustClientHost() {
+      return o.trustClientHost;
+    },
+    x509TrustedCerts,
+    get x509Purposes() {
+      return o.x509Purposes;
+    },
+    get trustedUserCAKeys() {
+      return o.trustedUserCAKeys;
+    },
+    get authorizedPrincipals() {
+      return o.authorizedPrincipals;
+    },
+    get revokedKeys() {
+      return o.revokedKeys;
+    },
+  };
+}
+
+/**
  * Resolves the options once for every connection (host keys loaded, algorithms chosen).
  *
  * @example
@@ -114,6 +148,7 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     hostKeys,
     signatureAlgorithms,
     ...(x509TrustedCerts ? { x509TrustedCerts } : {}),
+    trust: trustSettings(o, x509TrustedCerts),
     engine: {
       suite: defaultSuite(),
       algorithms: {
