@@ -375,8 +375,15 @@ export async function resolveSSHConfig(
   options: ResolveSSHConfigOptions = {},
 ): Promise<ResolvedSSHConfig> {
   const envRec = options.env ?? {};
-  const envB: Record<string, string> = {};
-  for (const [k, v] of Object.entries(envRec)) if (v !== undefined) envB[toBytes(k)] = toBytes(v);
+  // Variables are converted when looked up, not all at once: `env` may be the runtime's own
+  // (Node's process.env reads each variable from the process at every access), and a
+  // configuration names a few of them, if any. Own names only: `${toString}` must find
+  // nothing, as an unset variable; a name that is not UTF-8 names no variable.
+  const envLookup = (n: string): string | undefined => {
+    const name = fromBytes(n);
+    const v = toBytes(name) === n && Object.hasOwn(envRec, name) ? envRec[name] : undefined;
+    return v === undefined ? undefined : toBytes(v);
+  };
   const localUserText = options.localUser ?? envRec.USER ?? envRec.LOGNAME;
   const homeText = options.homeDir ?? envRec.HOME;
   if (localUserText === undefined || homeText === undefined) {
@@ -415,8 +422,7 @@ export async function resolveSSHConfig(
   const ctx: ParseContext = {
     profile,
     sys,
-    // Own names only: `${toString}` must find nothing, as an unset variable.
-    env: (n) => (Object.hasOwn(envB, n) ? envB[n] : undefined),
+    env: envLookup,
     homeDir: toBytes(homeText),
     localUser: toBytes(localUserText),
     uid: options.uid,

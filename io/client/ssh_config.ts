@@ -38,7 +38,12 @@ import { connectMuxProxy } from "../config/mux_client.ts";
 import { resolveSSHConfig } from "../config/mod.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { createSSHConfigSystem } from "../config/system.ts";
-import { loadDefaultClientKeys, loadKeyPairs, readCertificate } from "../keys/files.ts";
+import {
+  loadDefaultClientKeys,
+  loadIdentityFiles,
+  loadKeyPairs,
+  readCertificate,
+} from "../keys/files.ts";
 import { knownHostsVerifier } from "../keys/known_hosts.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
@@ -73,12 +78,10 @@ async function configuredKeys(
   if (userFiles.length === 0 && c.certificateFiles.length === 0) return undefined;
   // `~user/…` is that user's home, as ssh's tilde_expand_filename (a missing file is skipped).
   const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir, userHome });
-  const pairs = userFiles.length > 0
-    ? await loadKeyPairs(userFiles.map(expandPath), {
-      ignoreErrors: true,
-      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-    })
-    : (await loadKeyPairs(defaults.map(expandPath), { ignoreErrors: true }));
+  const files = (userFiles.length > 0 ? userFiles : defaults).map(expandPath);
+  const pairs = userFiles.length > 0 && options.passphrase !== undefined
+    ? await loadKeyPairs(files, { ignoreErrors: true, passphrase: options.passphrase })
+    : await loadIdentityFiles(files);
   const certs: SSHCertificate[] = [];
   for (const f of c.certificateFiles) {
     try {
@@ -307,8 +310,10 @@ function sessionEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && c.sendEnv.some((p) => matchPattern(name, p))) out[name] = value;
+  if (c.sendEnv.length > 0) {
+    for (const [name, value] of Object.entries(env)) {
+      if (value !== undefined && c.sendEnv.some((p) => matchPattern(name, p))) out[name] = value;
+    }
   }
   for (const s of c.setEnv) {
     const eq = s.indexOf("=");

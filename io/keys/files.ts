@@ -23,6 +23,7 @@ import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { expandHome } from "../runtime/env.ts";
+import { DerivedFromFiles } from "../runtime/file_cache.ts";
 import { defaultSuite } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "./signers.ts";
 import type { ClientKeyPair } from "./types.ts";
@@ -408,6 +409,61 @@ export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "
  * `-cert.pub` certificates); others are skipped.
  */
 export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
-  const pairs = await loadKeyPairs(DEFAULT_IDENTITY_FILES, { ignoreErrors: true });
+  const pairs = await loadIdentityFiles(DEFAULT_IDENTITY_FILES);
   return pairs.map((p) => clientKeyFromSSHKey(p));
+}
+
+/** Runs `f`; undefined where it throws (a file `connect()` finds by itself is skipped then). */
+function orSkipped<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The key of each identity file `connect()` finds by itself, and of each certificate beside
+ * one, kept while the file is unchanged (io/runtime/file_cache.ts), as the `ssh_config` and
+ * known_hosts files are: reading and importing a key file costs about half a millisecond of
+ * CPU (open, fstat, read and close through the runtime's file pool, the parse, the check of
+ * the public half), one `stat` a few microseconds. Only what needs no passphrase is kept — a
+ * key stored unencrypted, which the process could read again at any time; an encrypted key
+ * is kept as unusable (undefined), which holds no secret.
+ */
+const identityKeys = new DerivedFromFiles<SSHKey | undefined>(
+  readKeyFile,
+  ([bytes]) => bytes && orSkipped(() => importPrivateKey(bytes)),
+);
+const identityCertificates = new DerivedFromFiles<SSHCertificate | undefined>(
+  readKeyFile,
+  ([bytes]) => bytes && orSkipped(() => importCertificate(new TextDecoder().decode(bytes))),
+);
+
+/**
+ * The key pairs of identity files as `connect()` loads them by itself (`IdentityFile`, the
+ * default `~/.ssh/id_*`): `loadKeyPairs(paths, { ignoreErrors: true })` without a passphrase,
+ * for files unchanged since the last call without reading them again. Missing, unreadable and
+ * encrypted keys are skipped, and so are certificates that are unreadable or for another key.
+ *
+ * @example
+ * ```ts
+ * import { loadIdentityFiles } from "./files.ts";
+ * const pairs = await loadIdentityFiles(["/nonexistent/id_ed25519"]);
+ * console.log(pairs.length); // 0
+ * ```
+ */
+export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
+  nativeKeyChecks();
+  const out: SSHKeyPair[] = [];
+  for (const p of paths) {
+    const path = expandHome(p);
+    const key = await identityKeys.get([path]).catch(() => undefined);
+    if (key === undefined) continue;
+    const cert = await identityCertificates.get([`${path}-cert.pub`]).catch(() => undefined);
+    const certified = cert && orSkipped(() => new SSHKeyPair(key, cert));
+    if (certified) out.push(certified);
+    out.push(new SSHKeyPair(key));
+  }
+  return out;
 }

@@ -1,12 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { createCertificate } from "../../keys/certificates/certificate.ts";
 import { KeyImportError } from "../../keys/errors.ts";
+import type { SSHKeyPair } from "../../keys/key_pair.ts";
+import { SETTLE_MS } from "../runtime/file_cache.ts";
 import {
+  loadIdentityFiles,
   loadKeyPairs,
   loadPublicKeys,
   readCertificate,
@@ -43,6 +46,41 @@ test("loadKeyPairs() with ignoreErrors skips a bad -cert.pub but keeps the key b
     assert.equal(pairs[0]!.certificate, undefined);
     await assert.rejects(loadKeyPairs([path]), bad);
   }
+});
+
+test("loadIdentityFiles() gives what loadKeyPairs() with ignoreErrors does, and keeps settled keys until their file changes", async () => {
+  using t = tempDir();
+  const [plain, encrypted, missing, dir] = ["id_plain", "id_enc", "id_missing", "id_dir"].map((
+    n,
+  ) => join(t.dir, n));
+  writeFileSync(plain!, key.exportPrivateKey("openssh"));
+  const cert = createCertificate({ key, caKey: other, type: "user", keyId: "beside" });
+  writeFileSync(`${plain}-cert.pub`, cert.exportCertificate());
+  writeFileSync(encrypted!, other.exportPrivateKey("openssh", { passphrase: "pw", rounds: 2 }));
+  mkdirSync(dir!);
+  const paths = [plain!, encrypted!, missing!, dir!];
+  const describe = (pairs: SSHKeyPair[]) =>
+    pairs.map((p) => [p.key.getFingerprint(), p.certificate?.keyId]);
+  const expected = describe(await loadKeyPairs(paths, { ignoreErrors: true }));
+  assert.deepEqual(expected, [[key.getFingerprint(), "beside"], [key.getFingerprint(), undefined]]);
+  assert.deepEqual(describe(await loadIdentityFiles(paths)), expected);
+
+  // Files changed less than SETTLE_MS ago are read again each time; settled ones are kept.
+  await new Promise((r) => setTimeout(r, SETTLE_MS + 200));
+  const first = await loadIdentityFiles(paths);
+  const second = await loadIdentityFiles(paths);
+  assert.deepEqual(describe(second), expected);
+  assert.equal(second[1]!.key, first[1]!.key, "a settled, unchanged key file is not read again");
+  assert.equal(second[0]!.certificate, first[0]!.certificate);
+
+  // A key file replaced by another key: the new key, and its old certificate no longer goes.
+  writeFileSync(plain!, other.exportPrivateKey("openssh"));
+  assert.deepEqual(describe(await loadIdentityFiles(paths)), [[other.getFingerprint(), undefined]]);
+  // Encrypted and then removed: skipped, as loadKeyPairs skips them.
+  writeFileSync(plain!, key.exportPrivateKey("openssh", { passphrase: "pw", rounds: 2 }));
+  assert.deepEqual(await loadIdentityFiles(paths), []);
+  rmSync(plain!);
+  assert.deepEqual(await loadIdentityFiles(paths), []);
 });
 
 test("readPublicKey() and loadPublicKeys() give a certificate's certified key, with its comment", async () => {
