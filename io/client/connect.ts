@@ -9,7 +9,7 @@
 import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
 import {
-  loadDefaultClientKeys,
+  defaultIdentityKeys,
   loadKeyPairs,
   looksLikeKeyText,
   type PrivateKeyInput,
@@ -494,7 +494,7 @@ async function resolveClientKeys(
     }
   }
   const defaults = options.clientKeys === undefined && options.password === undefined
-    ? await loadDefaultClientKeys()
+    ? await defaultIdentityKeys()
     : [];
   // A missing or broken agent is no agent (as ssh): the other keys are still tried.
   const agent = await openAgent(options.agent, opt("timeout", options.agentTimeout))

@@ -39,7 +39,7 @@ import { resolveSSHConfig } from "../config/mod.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { createSSHConfigSystem } from "../config/system.ts";
 import {
-  loadDefaultClientKeys,
+  defaultIdentityKeys,
   loadIdentityFiles,
   loadKeyPairs,
   readCertificate,
@@ -478,7 +478,7 @@ export async function connectWithConfig(
     if (c.pubkeyAuthentication === "no") mapped.clientKeys = [];
     else if (keys !== undefined) mapped.clientKeys = filterKeys(keys, accepted);
     else if (accepted !== undefined && explicit.password === undefined) {
-      mapped.clientKeys = filterKeys(await loadDefaultClientKeys(), accepted);
+      mapped.clientKeys = filterKeys(await defaultIdentityKeys(), accepted);
     }
   }
   // The agent: IdentityAgent names it (none, SSH_AUTH_SOCK, $VAR or a path), ForwardAgent

@@ -22,7 +22,7 @@ import { blobKeyType, formatOpenSSHPublicKeyLine } from "../../keys/formats/publ
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import { expandHome } from "../runtime/env.ts";
+import { expandHome, fileCredentials } from "../runtime/env.ts";
 import { DerivedFromFiles } from "../runtime/file_cache.ts";
 import { defaultSuite } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "./signers.ts";
@@ -409,6 +409,15 @@ export const DEFAULT_IDENTITY_FILES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "
  * `-cert.pub` certificates); others are skipped.
  */
 export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
+  const pairs = await loadKeyPairs(DEFAULT_IDENTITY_FILES, { ignoreErrors: true });
+  return pairs.map((p) => clientKeyFromSSHKey(p));
+}
+
+/**
+ * {@link loadDefaultClientKeys} for `connect()`: the default identity files through
+ * {@link loadIdentityFiles}, kept while unchanged.
+ */
+export async function defaultIdentityKeys(): Promise<ClientKeyPair[]> {
   const pairs = await loadIdentityFiles(DEFAULT_IDENTITY_FILES);
   return pairs.map((p) => clientKeyFromSSHKey(p));
 }
@@ -429,16 +438,23 @@ function orSkipped<T>(f: () => T): T | undefined {
  * CPU (open, fstat, read and close through the runtime's file pool, the parse, the check of
  * the public half), one `stat` a few microseconds. Only what needs no passphrase is kept — a
  * key stored unencrypted, which the process could read again at any time; an encrypted key
- * is kept as unusable (undefined), which holds no secret.
+ * is kept as unusable (undefined), which holds no secret. Kept for the credentials they were
+ * read with ({@link fileCredentials}): a process that gives up its privileges reads again,
+ * as itself. A key file that changes, goes or becomes unreadable drops what was kept of it.
  */
-const identityKeys = new DerivedFromFiles<SSHKey | undefined>(
-  readKeyFile,
-  ([bytes]) => bytes && orSkipped(() => importPrivateKey(bytes)),
-);
-const identityCertificates = new DerivedFromFiles<SSHCertificate | undefined>(
-  readKeyFile,
-  ([bytes]) => bytes && orSkipped(() => importCertificate(new TextDecoder().decode(bytes))),
-);
+class IdentityFileCache {
+  readonly credentials = fileCredentials();
+  readonly keys = new DerivedFromFiles<SSHKey | undefined>(
+    readKeyFile,
+    ([bytes]) => bytes && orSkipped(() => importPrivateKey(bytes)),
+  );
+  readonly certificates = new DerivedFromFiles<SSHCertificate | undefined>(
+    readKeyFile,
+    ([bytes]) => bytes && orSkipped(() => importCertificate(new TextDecoder().decode(bytes))),
+  );
+}
+
+let identityCache: IdentityFileCache | undefined;
 
 /**
  * The key pairs of identity files as `connect()` loads them by itself (`IdentityFile`, the
@@ -455,12 +471,14 @@ const identityCertificates = new DerivedFromFiles<SSHCertificate | undefined>(
  */
 export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
   nativeKeyChecks();
+  const credentials = fileCredentials();
+  if (identityCache?.credentials !== credentials) identityCache = new IdentityFileCache();
+  const { keys, certificates } = identityCache;
   const out: SSHKeyPair[] = [];
   for (const p of paths) {
-    const path = expandHome(p);
-    const key = await identityKeys.get([path]).catch(() => undefined);
+    const key = await keys.get([expandHome(p)]).catch(() => undefined);
     if (key === undefined) continue;
-    const cert = await identityCertificates.get([`${path}-cert.pub`]).catch(() => undefined);
+    const cert = await certificates.get([expandHome(`${p}-cert.pub`)]).catch(() => undefined);
     const certified = cert && orSkipped(() => new SSHKeyPair(key, cert));
     if (certified) out.push(certified);
     out.push(new SSHKeyPair(key));

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { currentRuntime } from "../runtime/env.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
@@ -16,7 +19,7 @@ import {
   readPrivateKey,
   readPublicKey,
 } from "./files.ts";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 
 function tempDir(): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), "sshts-files-"));
@@ -82,6 +85,30 @@ test("loadIdentityFiles() gives what loadKeyPairs() with ignoreErrors does, and 
   rmSync(plain!);
   assert.deepEqual(await loadIdentityFiles(paths), []);
 });
+
+test(
+  "loadIdentityFiles() reads a kept key again after the process gives up root, and skips it then",
+  {
+    skip: process.geteuid?.() === 0 ? undefined : "needs root (to give it up)",
+  },
+  async () => {
+    using t = tempDir();
+    chmodSync(t.dir, 0o755); // nobody may stat the key file, not read it
+    const path = join(t.dir, "id_root");
+    writeFileSync(path, key.exportPrivateKey("openssh"), { mode: 0o600 });
+    await new Promise((r) => setTimeout(r, SETTLE_MS + 200)); // settled: kept once read
+    const probe = fileURLToPath(new URL("./_identity_setuid_probe_test_util.ts", import.meta.url));
+    const argv = currentRuntime() === "deno"
+      ? [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), "run", "-A"]
+      : [process.execPath];
+    const r = spawnSync(argv[0]!, [...argv.slice(1), probe, path], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), { before: 1, after: 0 });
+  },
+);
 
 test("readPublicKey() and loadPublicKeys() give a certificate's certified key, with its comment", async () => {
   using t = tempDir();

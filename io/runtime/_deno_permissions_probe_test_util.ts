@@ -50,8 +50,9 @@ try {
   out.defaultKnownHosts = failure(e);
 }
 try {
-  out.resolve = (await resolveSSHConfig("db", { text: "Host db\n  HostName 10.0.0.5\n" }))
-    .hostname;
+  // Deno.args[1]: the configuration to resolve, when the test gives one.
+  const text = Deno.args[1] ?? "Host db\n  HostName 10.0.0.5\n";
+  out.resolve = (await resolveSSHConfig("db", { text })).hostname;
 } catch (e) {
   out.resolve = failure(e);
 }

@@ -67,3 +67,22 @@ test("Deno without sys access reads ~/.ssh/config from $HOME when env access all
     await rm(home, { recursive: true, force: true });
   }
 });
+
+test(
+  "Deno with env access but some variables denied: a denied ${VAR} reads as unset, never NotCapable",
+  {
+    skip,
+  },
+  () => {
+    const out = probe(
+      ["--allow-net=127.0.0.1", "--allow-read", "--allow-sys", "--allow-env", "--deny-env=SECRET"],
+      ["127.0.0.1", "Host db\n  HostName 10.0.0.5\n  IdentityAgent ${SECRET}\n"],
+      { HOME: "/nonexistent", USER: "tester", SECRET: "/tmp/agent.sock" },
+    );
+    assert.equal(out.run, "ran x\n");
+    // As an unset variable: ssh's "env var ${SECRET} has no value", not Deno's NotCapable.
+    const resolve = out.resolve as { error: string; code: string; message: string };
+    assert.equal(resolve.error, "SSHConfigError", JSON.stringify(resolve));
+    assert.match(resolve.message, /SECRET/);
+  },
+);

@@ -52,7 +52,7 @@ export function envVar(name: string): string | undefined {
 interface DenoPermissions {
   querySync?(
     d: { name: "env"; variable?: string } | { name: "sys"; kind: string },
-  ): { state: string };
+  ): { state: string; partial?: boolean };
 }
 
 /**
@@ -98,8 +98,48 @@ function sysReadable(...kinds: string[]): boolean {
  */
 export function environment(): Readonly<Record<string, string | undefined>> {
   if (!envReadable()) return {};
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  return g.process?.env ?? {};
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  if (env === undefined) return {};
+  // Deno with some variables denied (`--allow-env --deny-env=X`): reading one of them from
+  // process.env throws NotCapable, where a copy leaves them out.
+  return envPartlyDenied() ? { ...env } : env;
+}
+
+/** On Deno, whether env access is granted with some variables denied. */
+function envPartlyDenied(): boolean {
+  const perms = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
+  try {
+    return perms?.querySync?.({ name: "env" }).partial === true;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The credentials files are opened with: effective uid and gid and the supplementary groups
+ * ("" where the runtime cannot tell, or Deno may not read them). What a process derived from a
+ * file it could read stays its own only while these are the same: after `process.setuid()` or
+ * `setgroups()`, the file may no longer be readable to it.
+ *
+ * @example
+ * ```ts
+ * import { fileCredentials } from "./env.ts";
+ * console.log(typeof fileCredentials()); // "string"
+ * ```
+ */
+export function fileCredentials(): string {
+  const p = process as {
+    geteuid?: () => number;
+    getegid?: () => number;
+    getgroups?: () => number[];
+  };
+  if (p.geteuid === undefined || p.getegid === undefined || !sysReadable("uid", "gid")) return "";
+  try {
+    return `${p.geteuid()}:${p.getegid()}:${p.getgroups?.().join(",") ?? ""}`;
+  } catch {
+    return "";
+  }
 }
 
 /** The local account: name, uid (undefined where it cannot be read) and home directory. */

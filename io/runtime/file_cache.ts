@@ -42,9 +42,13 @@ interface FileIdentity {
 /**
  * A path's identity, "missing", or undefined when nothing derived from it may be kept.
  *
- * A synchronous `stat`, on purpose: it is one system call (2–10 µs), where the promise API's
- * costs a trip through the runtime's file thread pool (35–55 µs of CPU, and an exception object
- * for each missing file), and `connect()` asks for several files at every connection.
+ * A synchronous `stat`, on purpose: it is one system call (2–5 µs on Node and Bun, 20–30 on
+ * Deno), where the asynchronous forms cost a trip through the runtime's file thread pool
+ * (30–75 µs of CPU, with an exception object for each missing file), and `connect()` asks
+ * for six to ten files at every connection. The cost: a `stat` that hangs (a hard-mounted
+ * network home directory whose server is down) holds the event loop, where the thread pool
+ * would hold one of its four threads — and DNS lookups and every other file operation with
+ * them once four have hung; `ssh` makes the same calls.
  */
 function identityOf(path: string, now: number): string | undefined {
   let s;
@@ -117,11 +121,12 @@ export class DerivedFromFiles<T> {
     const joined = ids.join("\0");
     const kept = this.#kept.get(key);
     if (keepable && kept !== undefined && kept.ids === joined) return kept.value;
+    // What was derived from older contents goes now, even if reading the new ones fails.
+    this.#kept.delete(key);
     const contents = await Promise.all(
       paths.map((p, i) => (ids[i] === "missing" ? undefined : this.#readOrMissing(p))),
     );
     const value = this.#derive(contents);
-    this.#kept.delete(key);
     // Contents read after the stat may be newer than `ids`: then the next stat differs and
     // reads again.
     if (keepable) {
