@@ -10,7 +10,7 @@ import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
 import {
   defaultIdentityKeys,
-  loadKeyPairs,
+  loadKeyFile,
   looksLikeKeyText,
   type PrivateKeyInput,
   readPrivateKey,
@@ -486,7 +486,7 @@ async function resolveClientKeys(
       if (isClientKeyPair(k)) named.push(k);
       else if (typeof k === "string" && !looksLikeKeyText(k)) {
         // A key file: its certificate `<path>-cert.pub` comes along (as ssh's -i).
-        named.push(...await loadKeyPairs([k], opt("passphrase", options.passphrase)));
+        named.push(...await loadKeyFile(k, options.passphrase));
       } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
     } catch (e) {
       // ignoreEncrypted (AsyncSSH's ignore_encrypted): a key we cannot decrypt is skipped.

@@ -448,13 +448,59 @@ class IdentityFileCache {
     readKeyFile,
     ([bytes]) => bytes && orSkipped(() => importPrivateKey(bytes)),
   );
-  readonly certificates = new DerivedFromFiles<SSHCertificate | undefined>(
+  /** A certificate, "missing" (no such file), or "bad" (one that does not import). */
+  readonly certificates = new DerivedFromFiles<SSHCertificate | "missing" | "bad">(
     readKeyFile,
-    ([bytes]) => bytes && orSkipped(() => importCertificate(new TextDecoder().decode(bytes))),
+    ([bytes]) =>
+      bytes === undefined
+        ? "missing"
+        : orSkipped(() => importCertificate(new TextDecoder().decode(bytes))) ?? "bad",
   );
 }
 
 let identityCache: IdentityFileCache | undefined;
+
+/** The identity cache for the process's present credentials. */
+function identityFileCache(): IdentityFileCache {
+  nativeKeyChecks();
+  const credentials = fileCredentials();
+  if (identityCache?.credentials !== credentials) identityCache = new IdentityFileCache();
+  return identityCache;
+}
+
+/**
+ * The kept pairs of the key file at `path` and its `-cert.pub` (the certified pair first),
+ * or undefined when either file needs reading afresh to say what it gives: the key is
+ * missing, unreadable or encrypted, or the certificate is unreadable, does not import or is
+ * for another key.
+ */
+async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
+  const { keys, certificates } = identityFileCache();
+  const key = await keys.get([expandHome(path)]).catch(() => undefined);
+  if (key === undefined) return undefined;
+  const cert = await certificates.get([expandHome(`${path}-cert.pub`)]).catch(() => "bad" as const);
+  if (cert === "missing") return [new SSHKeyPair(key)];
+  if (cert === "bad") return undefined;
+  const certified = orSkipped(() => new SSHKeyPair(key, cert));
+  return certified ? [certified, new SSHKeyPair(key)] : undefined;
+}
+
+/**
+ * `loadKeyPairs([path], { passphrase })` for a key file named in `connect()`'s `clientKeys`:
+ * without a passphrase, what {@link keptPairs} has; else, and for files it cannot answer
+ * for, read afresh — so a missing or encrypted key or a bad certificate fails as
+ * `loadKeyPairs` fails.
+ *
+ * @example
+ * ```ts
+ * import { loadKeyFile } from "./files.ts";
+ * await loadKeyFile("/nonexistent/id_ed25519").catch((e) => console.log(e.code)); // "ERR_KEY_IMPORT"
+ * ```
+ */
+export async function loadKeyFile(path: string, passphrase?: string): Promise<SSHKeyPair[]> {
+  const kept = passphrase === undefined ? await keptPairs(path) : undefined;
+  return kept ?? await loadKeyPairs([path], passphrase === undefined ? {} : { passphrase });
+}
 
 /**
  * The key pairs of identity files as `connect()` loads them by itself (`IdentityFile`, the
@@ -470,16 +516,15 @@ let identityCache: IdentityFileCache | undefined;
  * ```
  */
 export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
-  nativeKeyChecks();
-  const credentials = fileCredentials();
-  if (identityCache?.credentials !== credentials) identityCache = new IdentityFileCache();
-  const { keys, certificates } = identityCache;
+  const { keys, certificates } = identityFileCache();
   const out: SSHKeyPair[] = [];
   for (const p of paths) {
     const key = await keys.get([expandHome(p)]).catch(() => undefined);
     if (key === undefined) continue;
-    const cert = await certificates.get([expandHome(`${p}-cert.pub`)]).catch(() => undefined);
-    const certified = cert && orSkipped(() => new SSHKeyPair(key, cert));
+    const cert = await certificates.get([expandHome(`${p}-cert.pub`)]).catch(() => "bad" as const);
+    const certified = typeof cert === "object"
+      ? orSkipped(() => new SSHKeyPair(key, cert))
+      : undefined;
     if (certified) out.push(certified);
     out.push(new SSHKeyPair(key));
   }

@@ -13,6 +13,7 @@ import type { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SETTLE_MS } from "../runtime/file_cache.ts";
 import {
   loadIdentityFiles,
+  loadKeyFile,
   loadKeyPairs,
   loadPublicKeys,
   readCertificate,
@@ -75,6 +76,10 @@ test("loadIdentityFiles() gives what loadKeyPairs() with ignoreErrors does, and 
   assert.deepEqual(describe(second), expected);
   assert.equal(second[1]!.key, first[1]!.key, "a settled, unchanged key file is not read again");
   assert.equal(second[0]!.certificate, first[0]!.certificate);
+  // A key file named in clientKeys: the same kept key, and the same pairs as loadKeyPairs.
+  const named = await loadKeyFile(plain!);
+  assert.deepEqual(describe(named), expected);
+  assert.equal(named[1]!.key, first[1]!.key);
 
   // A key file replaced by another key: the new key, and its old certificate no longer goes.
   writeFileSync(plain!, other.exportPrivateKey("openssh"));
@@ -84,6 +89,34 @@ test("loadIdentityFiles() gives what loadKeyPairs() with ignoreErrors does, and 
   assert.deepEqual(await loadIdentityFiles(paths), []);
   rmSync(plain!);
   assert.deepEqual(await loadIdentityFiles(paths), []);
+});
+
+test("loadKeyFile() fails as loadKeyPairs() does where it cannot answer from what it kept", async () => {
+  using t = tempDir();
+  const path = join(t.dir, "id");
+  const failure = (p: Promise<unknown>) =>
+    p.then(() => "resolved", (e: Error & { code?: string }) => `${e.name} ${e.code}`);
+  const same = async (passphrase?: string) => {
+    const want = await failure(loadKeyPairs([path], passphrase ? { passphrase } : {}));
+    assert.equal(await failure(loadKeyFile(path, passphrase)), want);
+    return want;
+  };
+  assert.match(await same(), /ERR_KEY_IMPORT/); // missing
+  writeFileSync(path, key.exportPrivateKey("openssh", { passphrase: "pw", rounds: 2 }));
+  assert.notEqual(await same(), "resolved"); // encrypted, no passphrase
+  assert.equal(await same("pw"), "resolved");
+  writeFileSync(path, key.exportPrivateKey("openssh"));
+  assert.equal(await same(), "resolved");
+  const forOther = createCertificate({ key: other, caKey: other, type: "user", keyId: "o" });
+  for (
+    const bad of ["ssh-ed25519-cert-v01@openssh.com AAAA garbage\n", forOther.exportCertificate()]
+  ) {
+    writeFileSync(`${path}-cert.pub`, bad);
+    assert.notEqual(await same(), "resolved", bad);
+  }
+  const good = createCertificate({ key, caKey: other, type: "user", keyId: "good" });
+  writeFileSync(`${path}-cert.pub`, good.exportCertificate());
+  assert.deepEqual((await loadKeyFile(path)).map((p) => p.certificate?.keyId), ["good", undefined]);
 });
 
 test(
