@@ -475,10 +475,11 @@ function identityFileCache(): IdentityFileCache {
  * for another key.
  */
 async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
-  const { keys, certificates } = identityFileCache();
-  const key = await keys.get([expandHome(path)]).catch(() => undefined);
+  // The cache is looked up at each step: credentials changed meanwhile make a new one.
+  const key = await identityFileCache().keys.get([expandHome(path)]).catch(() => undefined);
   if (key === undefined) return undefined;
-  const cert = await certificates.get([expandHome(`${path}-cert.pub`)]).catch(() => "bad" as const);
+  const cert = await identityFileCache().certificates.get([expandHome(`${path}-cert.pub`)])
+    .catch(() => "bad" as const);
   if (cert === "missing") return [new SSHKeyPair(key)];
   if (cert === "bad") return undefined;
   const certified = orSkipped(() => new SSHKeyPair(key, cert));
@@ -516,12 +517,18 @@ export async function loadKeyFile(path: string, passphrase?: string): Promise<SS
  * ```
  */
 export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
-  const { keys, certificates } = identityFileCache();
   const out: SSHKeyPair[] = [];
   for (const p of paths) {
-    const key = await keys.get([expandHome(p)]).catch(() => undefined);
+    // A `~` path without a home directory to expand it (Deno without sys or env access) is
+    // skipped, as a key that cannot be read. The cache is looked up at each step: credentials
+    // changed meanwhile make a new one.
+    const path = orSkipped(() => expandHome(p));
+    if (path === undefined) continue;
+    const key = await identityFileCache().keys.get([path]).catch(() => undefined);
     if (key === undefined) continue;
-    const cert = await certificates.get([expandHome(`${p}-cert.pub`)]).catch(() => "bad" as const);
+    const certPath = orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "";
+    const cert = await identityFileCache().certificates.get([certPath])
+      .catch(() => "bad" as const);
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;

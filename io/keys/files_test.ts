@@ -122,7 +122,11 @@ test("loadKeyFile() fails as loadKeyPairs() does where it cannot answer from wha
 test(
   "loadIdentityFiles() reads a kept key again after the process gives up root, and skips it then",
   {
-    skip: process.geteuid?.() === 0 ? undefined : "needs root (to give it up)",
+    skip: process.geteuid?.() !== 0
+      ? "needs root (to give it up)"
+      : typeof process.setuid !== "function"
+      ? "this runtime cannot give up root (no process.setuid)"
+      : undefined,
   },
   async () => {
     using t = tempDir();

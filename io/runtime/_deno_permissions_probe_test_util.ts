@@ -50,6 +50,18 @@ try {
   out.defaultKnownHosts = failure(e);
 }
 try {
+  // Neither keys nor a password: connect() looks for ~/.ssh/id_* (a home it may not know).
+  await using conn = await connect("127.0.0.1", {
+    port,
+    username: "u",
+    config: false,
+    knownHosts: { text: formatKnownHostsLine("127.0.0.1", port, hostKey.publicKey()) },
+  });
+  out.noCredentials = (await conn.run("z")).stdout;
+} catch (e) {
+  out.noCredentials = failure(e);
+}
+try {
   // Deno.args[1]: the configuration to resolve, when the test gives one.
   const text = Deno.args[1] ?? "Host db\n  HostName 10.0.0.5\n";
   out.resolve = (await resolveSSHConfig("db", { text })).hostname;

@@ -45,6 +45,9 @@ test("Deno with --allow-net and --allow-read only: connect() with default option
   assert.equal(out.run, "ran x\n");
   // The default known_hosts (~/.ssh/known_hosts) cannot be found: the key is refused.
   assert.equal((out.defaultKnownHosts as { code: string }).code, "ERR_HOST_KEY_NOT_VERIFIABLE");
+  // No credentials: ~/.ssh/id_* cannot be found without a home, so there are no keys to try
+  // (the server then refuses), not an error about the home directory.
+  assert.equal((out.noCredentials as { code: string }).code, "ERR_PERMISSION_DENIED");
   // resolveSSHConfig() says what it needs instead of throwing NotCapable.
   const resolve = out.resolve as { error: string; code: string; message: string };
   assert.equal(resolve.code, "ERR_LOCAL_ACCOUNT");

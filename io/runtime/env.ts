@@ -132,11 +132,17 @@ export function fileCredentials(): string {
   const p = process as {
     geteuid?: () => number;
     getegid?: () => number;
+    getgid?: () => number;
     getgroups?: () => number[];
   };
-  if (p.geteuid === undefined || p.getegid === undefined || !sysReadable("uid", "gid")) return "";
+  // Deno asks for "uid" (geteuid), "gid" (getgid, getgroups) and a kind of its own for
+  // getegid, which the flags users are told to give leave out: the real gid then, which a
+  // setgid() as root changes too.
+  if (!sysReadable("uid", "gid")) return "";
+  const egid = currentRuntime() === "deno" && !sysReadable("getegid") ? p.getgid : p.getegid;
+  if (p.geteuid === undefined || egid === undefined) return "";
   try {
-    return `${p.geteuid()}:${p.getegid()}:${p.getgroups?.().join(",") ?? ""}`;
+    return `${p.geteuid()}:${egid()}:${p.getgroups?.().join(",") ?? ""}`;
   } catch {
     return "";
   }
