@@ -13,12 +13,12 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { readTrustFile } from "../keys/trust_file.ts";
 import { FileCache } from "../runtime/file_cache.ts";
 import { MAX_CONFIG_FILE_BYTES } from "../../config/_parse.ts";
-import { networkInterfaces } from "node:os";
 import {
   environment,
   type LocalAccount,
   localAccount,
   localHostname as hostName,
+  localNetworkInterfaces,
 } from "../runtime/env.ts";
 import type { SSHConfigLookupResult, SSHConfigSystem } from "../../config/types.ts";
 
@@ -165,7 +165,7 @@ export async function createSSHConfigSystem(
     },
     localAddresses() {
       const out: string[] = [];
-      for (const [name, list] of Object.entries(networkInterfaces())) {
+      for (const [name, list] of Object.entries(localNetworkInterfaces())) {
         for (const a of list ?? []) {
           // getnameinfo() names scoped (link-local) IPv6 addresses with their interface.
           const scoped = a.family === "IPv6" && "scopeid" in a && a.scopeid !== 0;

@@ -89,3 +89,26 @@ test(
     assert.match(resolve.message, /SECRET/);
   },
 );
+
+test(
+  "Deno without sys access to the network interfaces: Match localnetwork says which flag, never NotCapable",
+  {
+    skip,
+  },
+  () => {
+    const out = probe(
+      [
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys=uid,gid,userInfo,homedir,hostname",
+      ],
+      ["127.0.0.1", "Match localnetwork 10.0.0.0/8\n  HostName x\nHost db\n  HostName 10.0.0.5\n"],
+      { HOME: "/nonexistent", USER: "tester" },
+    );
+    assert.equal(out.run, "ran x\n");
+    const resolve = out.resolve as { error: string; code: string; message: string };
+    assert.equal(resolve.code, "ERR_LOCAL_ACCOUNT", JSON.stringify(resolve));
+    assert.match(resolve.message, /--allow-sys=networkInterfaces/);
+  },
+);

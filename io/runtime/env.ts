@@ -8,7 +8,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { homedir, hostname, userInfo } from "node:os";
+import { homedir, hostname, networkInterfaces, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { SSHError } from "../../core/errors.ts";
@@ -114,6 +114,28 @@ function envPartlyDenied(): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * The local network interfaces (`os.networkInterfaces()`, for `Match localnetwork`); on Deno
+ * without sys access to them, an `SSHError` (ERR_LOCAL_ACCOUNT) naming the flag that gives it,
+ * never a permission prompt or `NotCapable`.
+ *
+ * @example
+ * ```ts
+ * import { localNetworkInterfaces } from "./env.ts";
+ * console.log(typeof localNetworkInterfaces()); // "object"
+ * ```
+ */
+export function localNetworkInterfaces(): ReturnType<typeof networkInterfaces> {
+  if (!sysReadable("networkInterfaces")) {
+    throw new SSHError(
+      "ERR_LOCAL_ACCOUNT",
+      "The local network interfaces cannot be read: on Deno, run with " +
+        "--allow-sys=networkInterfaces",
+    );
+  }
+  return networkInterfaces();
 }
 
 /**

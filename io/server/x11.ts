@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeX11Request } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
@@ -24,7 +24,7 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { listenOn } from "../runtime/local_socket.ts";
-import { expandHome } from "../runtime/env.ts";
+import { expandHome, localHostname } from "../runtime/env.ts";
 import {
   encodeXauthority,
   parseXauthority,
@@ -237,7 +237,7 @@ export async function addXauthEntry(
   } catch (e) {
     if ((e as { code?: string })?.code !== "ENOENT") throw e;
   }
-  const host = new TextEncoder().encode(hostname());
+  const host = new TextEncoder().encode(localHostname());
   const number = String(displayNumber);
   const same = (e: XauthEntry) =>
     e.number === number && (e.family === XauthFamily.WILD ||
@@ -388,7 +388,9 @@ export class ServerX11 {
         authPath = join(dir, "Xauthority");
       }
       if (o.xauthProgram) {
-        const name = localOnly ? `unix:${n}.${req.screen}` : `${hostname()}:${n}.${req.screen}`;
+        const name = localOnly
+          ? `unix:${n}.${req.screen}`
+          : `${localHostname()}:${n}.${req.screen}`;
         await runXauth(
           o.xauthProgram,
           authPath,
@@ -406,7 +408,7 @@ export class ServerX11 {
         })();
       void until.then(close, close);
       return {
-        display: `${localOnly ? "localhost" : hostname()}:${n}.${req.screen}`,
+        display: `${localOnly ? "localhost" : localHostname()}:${n}.${req.screen}`,
         displayNumber: n,
         authPath,
         close,
