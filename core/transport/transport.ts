@@ -164,8 +164,6 @@ export class Transport {
   #authenticated = false;
   #strict = false;
   #ourKexInit: Uint8Array | null = null;
-  /** The lists #ourKexInit encodes: negotiation reads them instead of decoding our own bytes. */
-  #ourKexInitLists: KexInitLists | null = null;
   #peerKexInit: KexInit | null = null;
   /** The peer's last KEXINIT after the exchange: decoded again only if asked for. */
   #peerKexInitPayload: Uint8Array | null = null;
@@ -690,7 +688,7 @@ export class Transport {
       }
       this.#peerExtInfo = !isClient && peer.kex.includes(EXT_INFO_C);
     }
-    const ours = this.#ourKexInitLists!;
+    const ours = decodeKexInit(this.#ourKexInit!);
     const [client, server] = isClient ? [ours, peer] : [peer, ours];
     const n = negotiate(
       client,
@@ -835,7 +833,6 @@ export class Transport {
     this.#clientFlow = null;
     this.#serverFlow = null;
     this.#ourKexInit = null;
-    this.#ourKexInitLists = null;
     // Keep the peer's KEXINIT as its bytes only (its decoded lists are ~3 KiB of strings and
     // arrays an idle connection does not need).
     if (this.#peerKexInit !== null) {
@@ -898,7 +895,6 @@ export class Transport {
       firstKexPacketFollows: false,
     };
     this.#ourKexInit = encodeKexInit(lists, this.#o.random);
-    this.#ourKexInitLists = lists;
     this.#writeTransport(this.#ourKexInit);
   }
 
