@@ -13,7 +13,7 @@ import { toHex } from "../../core/wire.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import { drainedOrClosed } from "../forward/bridge.ts";
 import { connectLocal } from "../runtime/local_socket.ts";
-import { envVar, expandHome, localHostname } from "../runtime/env.ts";
+import { envVar, exactHostname, expandHome } from "../runtime/env.ts";
 import type { X11ForwardingOptions } from "./session.ts";
 import { findXauthCookie, parseDisplay, parseXauthority, swapX11Cookie } from "./x11_display.ts";
 
@@ -58,7 +58,7 @@ export async function setUpX11Forwarding(
   } catch (e) {
     if (e instanceof SSHError) throw e; // a broken file says so; a missing one means no cookie
   }
-  const found = findXauthCookie(entries, display, localHostname());
+  const found = findXauthCookie(entries, display, exactHostname("X11 forwarding"));
   const protocol = found?.name ?? "MIT-MAGIC-COOKIE-1";
   const real = found?.data ?? new Uint8Array(0);
   const fake = crypto.getRandomValues(new Uint8Array(real.length || 16));

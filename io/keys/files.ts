@@ -469,17 +469,36 @@ function identityFileCache(): IdentityFileCache {
 }
 
 /**
+ * What the identity cache has for `path`: the key, or the certificate state ("bad" where it
+ * cannot be read). Asked again when the credentials changed while it was read, so nothing
+ * read as another user is handed out.
+ */
+async function identityKey(path: string): Promise<SSHKey | undefined> {
+  for (;;) {
+    const cache = identityFileCache();
+    const key = await cache.keys.get([path]).catch(() => undefined);
+    if (identityFileCache() === cache) return key;
+  }
+}
+
+async function identityCertificate(path: string): Promise<SSHCertificate | "missing" | "bad"> {
+  for (;;) {
+    const cache = identityFileCache();
+    const cert = await cache.certificates.get([path]).catch(() => "bad" as const);
+    if (identityFileCache() === cache) return cert;
+  }
+}
+
+/**
  * The kept pairs of the key file at `path` and its `-cert.pub` (the certified pair first),
  * or undefined when either file needs reading afresh to say what it gives: the key is
  * missing, unreadable or encrypted, or the certificate is unreadable, does not import or is
  * for another key.
  */
 async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
-  // The cache is looked up at each step: credentials changed meanwhile make a new one.
-  const key = await identityFileCache().keys.get([expandHome(path)]).catch(() => undefined);
+  const key = await identityKey(expandHome(path));
   if (key === undefined) return undefined;
-  const cert = await identityFileCache().certificates.get([expandHome(`${path}-cert.pub`)])
-    .catch(() => "bad" as const);
+  const cert = await identityCertificate(expandHome(`${path}-cert.pub`));
   if (cert === "missing") return [new SSHKeyPair(key)];
   if (cert === "bad") return undefined;
   const certified = orSkipped(() => new SSHKeyPair(key, cert));
@@ -520,15 +539,12 @@ export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKe
   const out: SSHKeyPair[] = [];
   for (const p of paths) {
     // A `~` path without a home directory to expand it (Deno without sys or env access) is
-    // skipped, as a key that cannot be read. The cache is looked up at each step: credentials
-    // changed meanwhile make a new one.
+    // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
     if (path === undefined) continue;
-    const key = await identityFileCache().keys.get([path]).catch(() => undefined);
+    const key = await identityKey(path);
     if (key === undefined) continue;
-    const certPath = orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "";
-    const cert = await identityFileCache().certificates.get([certPath])
-      .catch(() => "bad" as const);
+    const cert = await identityCertificate(orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "");
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;

@@ -117,6 +117,28 @@ function envPartlyDenied(): boolean {
 }
 
 /**
+ * The host name as `gethostname()` gives it, for what must match the X server's own records
+ * (X11 authority entries); on Deno without sys access to it, an `SSHError` (ERR_LOCAL_ACCOUNT)
+ * naming the flag that gives it, never a permission prompt or `NotCapable` — and never
+ * "localhost", which no X authority entry would match.
+ *
+ * @example
+ * ```ts
+ * import { exactHostname } from "./env.ts";
+ * console.log(exactHostname("X11 forwarding").length > 0);
+ * ```
+ */
+export function exactHostname(purpose: string): string {
+  if (!sysReadable("hostname")) {
+    throw new SSHError(
+      "ERR_LOCAL_ACCOUNT",
+      `${purpose} needs the host name: on Deno, run with --allow-sys=hostname`,
+    );
+  }
+  return hostname();
+}
+
+/**
  * The local network interfaces (`os.networkInterfaces()`, for `Match localnetwork`); on Deno
  * without sys access to them, an `SSHError` (ERR_LOCAL_ACCOUNT) naming the flag that gives it,
  * never a permission prompt or `NotCapable`.

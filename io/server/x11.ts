@@ -24,7 +24,7 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { listenOn } from "../runtime/local_socket.ts";
-import { expandHome, localHostname } from "../runtime/env.ts";
+import { exactHostname, expandHome } from "../runtime/env.ts";
 import {
   encodeXauthority,
   parseXauthority,
@@ -237,7 +237,7 @@ export async function addXauthEntry(
   } catch (e) {
     if ((e as { code?: string })?.code !== "ENOENT") throw e;
   }
-  const host = new TextEncoder().encode(localHostname());
+  const host = new TextEncoder().encode(exactHostname("X11 forwarding"));
   const number = String(displayNumber);
   const same = (e: XauthEntry) =>
     e.number === number && (e.family === XauthFamily.WILD ||
@@ -379,6 +379,9 @@ export class ServerX11 {
     const n = bound.number;
     let dir: string | undefined;
     try {
+      // The name X clients and xauth know this host by (checked first: on Deno it may not be
+      // readable, and then the request is refused before anything is written).
+      const hostName = localOnly ? "localhost" : exactHostname("X11 forwarding");
       const chosen = typeof o.authPath === "function" ? o.authPath(username) : o.authPath;
       let authPath: string;
       if (chosen !== undefined) {
@@ -388,9 +391,7 @@ export class ServerX11 {
         authPath = join(dir, "Xauthority");
       }
       if (o.xauthProgram) {
-        const name = localOnly
-          ? `unix:${n}.${req.screen}`
-          : `${localHostname()}:${n}.${req.screen}`;
+        const name = localOnly ? `unix:${n}.${req.screen}` : `${hostName}:${n}.${req.screen}`;
         await runXauth(
           o.xauthProgram,
           authPath,
@@ -408,7 +409,7 @@ export class ServerX11 {
         })();
       void until.then(close, close);
       return {
-        display: `${localOnly ? "localhost" : localHostname()}:${n}.${req.screen}`,
+        display: `${hostName}:${n}.${req.screen}`,
         displayNumber: n,
         authPath,
         close,
