@@ -162,7 +162,8 @@ export function encodeXauthority(entries: readonly XauthEntry[]): Uint8Array {
 /**
  * The cookie for `display` among `entries`, as Xlib picks it: the first entry
  * whose number matches (or is empty) and whose address is this host
- * (`localHostname`, LOCAL family) for UNIX displays, or the display's host
+ * (`localHostname`, LOCAL family; a function is called only if such an entry is looked at)
+ * for UNIX displays, or the display's host
  * (by name, or an IPv4 address) for TCP ones; WILD entries match any host.
  *
  * @example
@@ -173,9 +174,14 @@ export function encodeXauthority(entries: readonly XauthEntry[]): Uint8Array {
 export function findXauthCookie(
   entries: readonly XauthEntry[],
   display: X11Display,
-  localHostname: string,
+  localHostname: string | (() => string),
 ): XauthEntry | undefined {
   const dec = new TextDecoder();
+  // Asked for only when a LOCAL entry of this display must be matched against it (on Deno the
+  // host name may need a permission; other displays and entries do without it).
+  let thisHost: string | undefined;
+  const hostName = () =>
+    thisHost ??= typeof localHostname === "string" ? localHostname : localHostname();
   const number = String(display.display);
   const local = display.kind === "unix" || display.host === "localhost" ||
     display.host === "127.0.0.1" || display.host === "::1";
@@ -184,7 +190,7 @@ export function findXauthCookie(
     if (e.family === XauthFamily.WILD) return true;
     if (e.family === XauthFamily.LOCAL) {
       const host = dec.decode(e.address);
-      return local ? host === localHostname : display.kind === "tcp" && host === display.host;
+      return local ? host === hostName() : display.kind === "tcp" && host === display.host;
     }
     if (e.family === XauthFamily.INTERNET && display.kind === "tcp" && e.address.length === 4) {
       return e.address.join(".") === display.host ||

@@ -94,6 +94,27 @@ test(".Xauthority: encode/parse round trip and Xlib's lookup", () => {
   assert.deepEqual(findXauthCookie(wild, parseDisplay(":7"), "me")?.data, cookie(1));
 });
 
+test(".Xauthority: the host name is asked for only when a LOCAL entry of a local display needs it", () => {
+  let asked = 0;
+  const hostName = () => (asked++, "me");
+  const refuse = () => {
+    throw new Error("the host name cannot be read");
+  };
+  // A TCP display of another host, and a WILD entry, do without it (a Deno without
+  // --allow-sys=hostname still forwards to them).
+  assert.deepEqual(findXauthCookie(entries, parseDisplay("10.0.0.5:10"), refuse)?.data, cookie(3));
+  const wild = [{ ...entries[0]!, family: XauthFamily.WILD, number: "" }];
+  assert.deepEqual(findXauthCookie(wild, parseDisplay(":7"), refuse)?.data, cookie(1));
+  assert.equal(findXauthCookie([], parseDisplay(":0"), refuse), undefined);
+  // A local display with LOCAL entries asks, once.
+  assert.deepEqual(
+    findXauthCookie(entries, parseDisplay("localhost:11"), hostName)?.data,
+    cookie(4),
+  );
+  assert.equal(asked, 1);
+  assert.throws(() => findXauthCookie(entries, parseDisplay(":0"), refuse), /cannot be read/);
+});
+
 test(".Xauthority: truncated and mutated files give typed errors, never crashes", () => {
   const file = encodeXauthority(entries);
   for (let cut = 1; cut < file.length; cut++) {

@@ -58,7 +58,7 @@ export async function setUpX11Forwarding(
   } catch (e) {
     if (e instanceof SSHError) throw e; // a broken file says so; a missing one means no cookie
   }
-  const found = findXauthCookie(entries, display, exactHostname("X11 forwarding"));
+  const found = findXauthCookie(entries, display, () => exactHostname("X11 forwarding"));
   const protocol = found?.name ?? "MIT-MAGIC-COOKIE-1";
   const real = found?.data ?? new Uint8Array(0);
   const fake = crypto.getRandomValues(new Uint8Array(real.length || 16));

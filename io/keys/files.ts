@@ -469,38 +469,21 @@ function identityFileCache(): IdentityFileCache {
 }
 
 /**
- * What the identity cache has for `path`: the key, or the certificate state ("bad" where it
- * cannot be read). Asked again when the credentials changed while it was read, so nothing
- * read as another user is handed out.
- */
-async function identityKey(path: string): Promise<SSHKey | undefined> {
-  for (;;) {
-    const cache = identityFileCache();
-    const key = await cache.keys.get([path]).catch(() => undefined);
-    if (identityFileCache() === cache) return key;
-  }
-}
-
-async function identityCertificate(path: string): Promise<SSHCertificate | "missing" | "bad"> {
-  for (;;) {
-    const cache = identityFileCache();
-    const cert = await cache.certificates.get([path]).catch(() => "bad" as const);
-    if (identityFileCache() === cache) return cert;
-  }
-}
-
-/**
  * The kept pairs of the key file at `path` and its `-cert.pub` (the certified pair first),
  * or undefined when either file needs reading afresh to say what it gives: the key is
  * missing, unreadable or encrypted, or the certificate is unreadable, does not import or is
  * for another key.
  */
 async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
-  const key = await identityKey(expandHome(path));
-  if (key === undefined) return undefined;
-  const cert = await identityCertificate(expandHome(`${path}-cert.pub`));
+  const cache = identityFileCache();
+  const key = await cache.keys.get([expandHome(path)]).catch(() => undefined);
+  const cert = key === undefined
+    ? "bad" as const
+    : await cache.certificates.get([expandHome(`${path}-cert.pub`)]).catch(() => "bad" as const);
+  // Credentials changed while the files were read: read them again, as whom we are now.
+  if (identityFileCache() !== cache) return keptPairs(path);
+  if (key === undefined || cert === "bad") return undefined;
   if (cert === "missing") return [new SSHKeyPair(key)];
-  if (cert === "bad") return undefined;
   const certified = orSkipped(() => new SSHKeyPair(key, cert));
   return certified ? [certified, new SSHKeyPair(key)] : undefined;
 }
@@ -536,20 +519,23 @@ export async function loadKeyFile(path: string, passphrase?: string): Promise<SS
  * ```
  */
 export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
+  const cache = identityFileCache();
   const out: SSHKeyPair[] = [];
   for (const p of paths) {
     // A `~` path without a home directory to expand it (Deno without sys or env access) is
     // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
     if (path === undefined) continue;
-    const key = await identityKey(path);
+    const key = await cache.keys.get([path]).catch(() => undefined);
     if (key === undefined) continue;
-    const cert = await identityCertificate(orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "");
+    const certPath = orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "";
+    const cert = await cache.certificates.get([certPath]).catch(() => "bad" as const);
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;
     if (certified) out.push(certified);
     out.push(new SSHKeyPair(key));
   }
-  return out;
+  // Credentials changed while the files were read: read them again, as whom we are now.
+  return identityFileCache() === cache ? out : loadIdentityFiles(paths);
 }

@@ -59,7 +59,7 @@ export interface SessionConfig {
   readonly x11Forwarding?: ((req: X11Request) => Promise<SessionX11 | undefined>) | undefined;
   /** Decides each shell, exec or subsystem request (undefined: all run). */
   readonly processRequested?: ((request: ProcessRequest) => MaybePromise<boolean>) | undefined;
-  /** The connection's log (refused env requests are logged at debug). */
+  /** The connection's log (refused env requests at debug, refused X11 requests at info). */
   readonly log?: Log | undefined;
 }
 
@@ -193,7 +193,11 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         // One display per session, asked before the process starts; answered once it listens.
         if (x11 || process || starting || !cfg.x11Forwarding) return false;
         const req = parseX11Request(data);
-        x11 = cfg.x11Forwarding(req).catch(() => undefined);
+        // Refused, with why (a display that cannot be set up; on Deno, the flag it needs).
+        x11 = cfg.x11Forwarding(req).catch((e: unknown) => {
+          cfg.log?.info(`session: refused x11-req: ${(e as Error)?.message ?? String(e)}`);
+          return undefined;
+        });
         return x11.then((s) => s !== undefined);
       }
       case "exec":
