@@ -469,6 +469,23 @@ function identityFileCache(): IdentityFileCache {
 }
 
 /**
+ * What `cache` holds for a key file and the certificate beside it: the key (undefined where
+ * it is missing, unreadable or encrypted) and the certificate, "missing", or "bad" where it
+ * cannot be read or does not import (not asked for without a key).
+ */
+async function keptFiles(
+  cache: IdentityFileCache,
+  keyPath: string,
+  certPath: string,
+): Promise<{ key: SSHKey | undefined; cert: SSHCertificate | "missing" | "bad" }> {
+  const key = await cache.keys.get([keyPath]).catch(() => undefined);
+  const cert = key === undefined
+    ? "bad" as const
+    : await cache.certificates.get([certPath]).catch(() => "bad" as const);
+  return { key, cert };
+}
+
+/**
  * The kept pairs of the key file at `path` and its `-cert.pub` (the certified pair first),
  * or undefined when either file needs reading afresh to say what it gives: the key is
  * missing, unreadable or encrypted, or the certificate is unreadable, does not import or is
@@ -476,10 +493,7 @@ function identityFileCache(): IdentityFileCache {
  */
 async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
   const cache = identityFileCache();
-  const key = await cache.keys.get([expandHome(path)]).catch(() => undefined);
-  const cert = key === undefined
-    ? "bad" as const
-    : await cache.certificates.get([expandHome(`${path}-cert.pub`)]).catch(() => "bad" as const);
+  const { key, cert } = await keptFiles(cache, expandHome(path), expandHome(`${path}-cert.pub`));
   // Credentials changed while the files were read: read them again, as whom we are now.
   if (identityFileCache() !== cache) return keptPairs(path);
   if (key === undefined || cert === "bad") return undefined;
@@ -526,10 +540,9 @@ export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKe
     // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
     if (path === undefined) continue;
-    const key = await cache.keys.get([path]).catch(() => undefined);
-    if (key === undefined) continue;
     const certPath = orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "";
-    const cert = await cache.certificates.get([certPath]).catch(() => "bad" as const);
+    const { key, cert } = await keptFiles(cache, path, certPath);
+    if (key === undefined) continue;
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;

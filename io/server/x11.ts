@@ -379,8 +379,8 @@ export class ServerX11 {
     const n = bound.number;
     let dir: string | undefined;
     try {
-      // The name X clients and xauth know this host by (checked first: on Deno it may not be
-      // readable, and then the request is refused before anything is written).
+      // The name X clients and xauth know this host by. On Deno it may not be readable: the
+      // request is then refused, and what was set up for it removed (the catch below).
       const hostName = localOnly ? "localhost" : exactHostname("X11 forwarding");
       const chosen = typeof o.authPath === "function" ? o.authPath(username) : o.authPath;
       let authPath: string;
