@@ -189,20 +189,25 @@ export function hostPathOf(client: SshClient, clientPath: string): string {
 
 /**
  * Writes a file where `client` can read it and returns its path as the client sees it. Each
- * name is written once (clients running at the same time must never see it half-written).
+ * name and contents is written once (clients running at the same time must never see it
+ * half-written). The file name carries a digest of the contents: a name reused with other
+ * contents (`known_hosts_<port>` of a later server on a recycled port, where Bun runs every
+ * file in one process and the cleanup hook runs once) is a new file, never the old one.
  */
 export function clientFile(client: SshClient, name: string, contents: string | Uint8Array): string {
-  const key = `${client}/${name}`;
+  const digest = createHash("sha256").update(contents).digest("hex").slice(0, 12);
+  const fileName = `${digest}_${name}`;
+  const key = `${client}/${fileName}`;
   const done = written.get(key);
   if (done !== undefined) return done;
   if (client === "openssh-trixie") {
     trixieDir ??= trixieTempDir();
-    const path = trixieDir.write(name, contents);
+    const path = trixieDir.write(fileName, contents);
     written.set(key, path);
     return path;
   }
   localDir ??= mkdtempSync(join(tmpdir(), "sshts-server-conf-"));
-  const path = join(localDir, name);
+  const path = join(localDir, fileName);
   writeFileSync(path, contents, { mode: 0o600 });
   written.set(key, path);
   return path;

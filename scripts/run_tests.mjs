@@ -103,10 +103,43 @@ const num = (re, text) => {
   return all.length ? Number(all[all.length - 1][1]) : NaN;
 };
 
+/** The text from the line matching `start` to the one matching `end` (or ""). */
+function section(text, start, end) {
+  const from = text.search(start);
+  if (from < 0) return "";
+  const rest = text.slice(from);
+  const to = rest.slice(1).search(end);
+  return to < 0 ? rest : rest.slice(0, to + 1);
+}
+
+/** Bun prints a failure's error above its "(fail)" line: those lines, for each failure. */
+function bunFailures(text) {
+  const lines = text.split("\n");
+  const out = [];
+  lines.forEach((line, i) => {
+    if (!line.startsWith("(fail) ") || out.includes(line)) return;
+    let from = i;
+    while (from > 0 && !/^\((pass|skip|fail|todo)\) |_test\.ts:$/.test(lines[from - 1])) from--;
+    out.push(...lines.slice(Math.max(from, i - 60), i + 1), "");
+  });
+  return out.join("\n");
+}
+
+/** At most `max` lines of `text`, saying how many were left off. */
+function capped(text, max = 150) {
+  const lines = text.trimEnd().split("\n");
+  if (lines.length <= max) return lines.join("\n");
+  return [...lines.slice(0, max), `… ${lines.length - max} more lines above in this log`].join(
+    "\n",
+  );
+}
+
 const runtimes = {
   deno: {
     cmd: bin("deno"),
     argv: ["test", "-A", "--no-check", ...files],
+    // Deno repeats each failure's error under ERRORS, before the FAILURES list.
+    failures: (t) => section(t, /^ ERRORS $/m, /^ FAILURES $/m),
     counts: (t) => ({
       passed: num(/\|\s+(\d+) passed/g, t),
       failed: num(/\|\s+(\d+) failed/g, t),
@@ -116,6 +149,7 @@ const runtimes = {
   node: {
     cmd: bin("node"),
     argv: ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files],
+    failures: (t) => section(t, /^✖ failing tests:$/m, /$(?![\s\S])/),
     counts: (t) => ({
       passed: num(/^ℹ pass (\d+)/gm, t),
       failed: num(/^ℹ fail (\d+)/gm, t) + (num(/^ℹ cancelled (\d+)/gm, t) || 0),
@@ -125,6 +159,7 @@ const runtimes = {
   bun: {
     cmd: bin("bun"),
     argv: ["test", "--timeout", "900000", ...files],
+    failures: bunFailures,
     counts: (t) => ({
       passed: num(/^\s*(\d+) pass$/gm, t),
       failed: num(/^\s*(\d+) fail$/gm, t),
@@ -134,6 +169,7 @@ const runtimes = {
 };
 
 const summary = [];
+const failureDetails = [];
 let failed = false;
 
 /** Non-test sources of the pure folders, type-checked without Node's types. */
@@ -200,6 +236,13 @@ for (const name of only) {
   const started = Date.now();
   const r = await exec(rt.cmd, rt.argv);
   const c = rt.counts(r.output);
+  // CI shows only the end of the log: repeat what failed, with its error, at the end.
+  if (r.code !== 0 || c.failed > 0) {
+    // deno colours its report even with NO_COLOR when FORCE_COLOR is set at all.
+    // deno-lint-ignore no-control-regex
+    const detail = rt.failures(r.output.replace(/\x1b\[[0-9;]*m/g, ""));
+    if (detail !== "") failureDetails.push(`--- ${name}\n${capped(detail)}`);
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const unparsed = Number.isNaN(c.passed) || Number.isNaN(c.failed);
   if (r.code !== 0 || unparsed || c.failed > 0) failed = true;
@@ -215,6 +258,10 @@ for (const name of only) {
   );
 }
 
+if (failureDetails.length > 0) {
+  console.log("\n=== failures (repeated from above)");
+  for (const d of failureDetails) console.log(d);
+}
 console.log("\n=== summary");
 for (const line of summary) console.log(line);
 process.exit(failed ? 1 : 0);
