@@ -48,6 +48,14 @@ export interface EngineOptions {
   readonly strictKex?: boolean;
   /** Refuse peers without strict kex. */
   readonly requireStrictKex?: boolean;
+  /**
+   * Let the key exchange use asynchronous native crypto where a backend is installed
+   * (WebCrypto's ML-KEM on Deno and Bun, which `io/` installs): the engine then raises
+   * `kexWait` events, and the caller calls {@link EngineBase.resumeKex} with the event's
+   * id once its `ready` settled. The `io/` adapters set it. Default false: every step of
+   * the exchange is computed synchronously.
+   */
+  readonly asyncKex?: boolean;
   /** Rekey after this many bytes. */
   readonly rekeyBytes?: number;
   /** Rekey after this many packets. */
@@ -135,6 +143,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
       softwareVersion: options.softwareVersion ?? role.softwareVersion,
       ...pick("strictKex"),
       ...pick("requireStrictKex"),
+      ...(options.asyncKex === true ? { allowKexWait: true } : {}),
       ...pick("rekeyBytes"),
       ...pick("rekeyPackets"),
       ...pick("rekeyIntervalMs"),
@@ -351,6 +360,14 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** The time last given to `handleTimeout`. */
   get now(): number {
     return this.#now;
+  }
+
+  /**
+   * Continues the key exchange of a `kexWait` event (option `asyncKex`) once the event's
+   * `ready` settled.
+   */
+  resumeKex(id: number): void {
+    this.#transport.resumeKex(id);
   }
 
   // ---- channel and global-request commands ----

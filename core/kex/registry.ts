@@ -9,8 +9,11 @@ import {
   MLKEM768_CIPHERTEXT_BYTES,
   MLKEM768_PUBLIC_KEY_BYTES,
   mlkem768Decapsulate,
+  mlkem768DecapsulateLater,
   mlkem768Encapsulate,
+  mlkem768EncapsulateLater,
   mlkem768Keypair,
+  mlkem768KeypairLater,
 } from "../pq/mlkem768.ts";
 import {
   SNTRUP761_CIPHERTEXT_BYTES,
@@ -72,6 +75,9 @@ export const MLKEM768: Kem = Object.freeze({
   keypair: mlkem768Keypair,
   encapsulate: mlkem768Encapsulate,
   decapsulate: mlkem768Decapsulate,
+  keypairLater: mlkem768KeypairLater,
+  encapsulateLater: mlkem768EncapsulateLater,
+  decapsulateLater: mlkem768DecapsulateLater,
 });
 
 const sntrup = hybridAgreement(SNTRUP761, "sha512");

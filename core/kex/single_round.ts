@@ -30,6 +30,7 @@ import type {
   KexServerOptions,
   KexStep,
 } from "./types.ts";
+import type { Pending } from "../pending.ts";
 
 /** The client's half of an agreement in progress. */
 export interface ClientEphemeral {
@@ -41,6 +42,11 @@ export interface ClientEphemeral {
    * Throws KexError for an invalid server value.
    */
   finish(serverValue: Uint8Array): Uint8Array;
+  /**
+   * The same as `finish` through asynchronous native crypto, or undefined where there is
+   * none for this key (then `finish` runs). Throws KexError for an invalid server value.
+   */
+  finishLater?(serverValue: Uint8Array): Pending<Uint8Array> | undefined;
 }
 
 /** What the server returns for one client value. */
@@ -57,8 +63,18 @@ export interface KeyAgreement {
   readonly maxPublicLength: number;
   /** Client: makes an ephemeral key. */
   client(random: RandomSource): ClientEphemeral;
+  /**
+   * Client: the same through asynchronous native crypto, or undefined where there is none
+   * (then `client` runs).
+   */
+  clientLater?(random: RandomSource): Pending<ClientEphemeral> | undefined;
   /** Server: answers the client's value (throws KexError when it is invalid). */
   server(clientValue: Uint8Array, random: RandomSource): ServerEphemeral;
+  /**
+   * Server: the same through asynchronous native crypto, or undefined where there is none
+   * (then `server` runs). Throws KexError for an invalid client value.
+   */
+  serverLater?(clientValue: Uint8Array, random: RandomSource): Pending<ServerEphemeral> | undefined;
 }
 
 /**
@@ -111,20 +127,32 @@ class SingleRoundClient implements KexClientFlow {
     this.#agreement = agreement;
   }
 
+  #started = false;
+
   start(): KexStep {
-    if (this.#ephemeral !== null) {
+    if (this.#started) {
       throw new LocalProtocolError(`Cannot start the ${this.#name} client twice`);
     }
-    this.#ephemeral = this.#agreement.client(this.#ctx.random);
-    const init = new SSHWriter(this.#ephemeral.publicValue.length + 8)
+    this.#started = true;
+    const later = this.#ctx.allowWait
+      ? this.#agreement.clientLater?.(this.#ctx.random)
+      : undefined;
+    if (later === undefined) return this.#init(this.#agreement.client(this.#ctx.random));
+    return { send: [], wait: { ready: later.ready, resume: () => this.#init(later.value()) } };
+  }
+
+  #init(ephemeral: ClientEphemeral): KexStep {
+    this.#ephemeral = ephemeral;
+    const init = new SSHWriter(ephemeral.publicValue.length + 8)
       .writeByte(KexMsg.ECDH_INIT)
-      .writeString(this.#ephemeral.publicValue)
+      .writeString(ephemeral.publicValue)
       .toBytes();
     return { send: [init] };
   }
 
   receive(payload: Uint8Array): KexStep {
-    if (this.#ephemeral === null) {
+    const ephemeral = this.#ephemeral;
+    if (ephemeral === null) {
       throw new LocalProtocolError(`Cannot receive before start() of the ${this.#name} client`);
     }
     if (this.#done || payload[0] !== KexMsg.ECDH_REPLY) {
@@ -135,20 +163,23 @@ class SingleRoundClient implements KexClientFlow {
     const serverValue = r.readString("server public value", this.#agreement.maxPublicLength);
     const signature = r.readString("signature", MAX_KEX_SIGNATURE_LENGTH).slice();
     r.assertEnd(`${this.#name} reply`);
-    const sharedSecret = this.#ephemeral.finish(serverValue);
-    const h = singleRoundExchangeHash(
-      this.#hash,
-      this.#ctx,
-      hostKeyBlob,
-      this.#ephemeral.publicValue,
-      serverValue,
-      sharedSecret,
-    );
     this.#done = true;
-    return {
-      send: [],
-      result: { sharedSecret, exchangeHash: h, hostKeyBlob, signature },
+    const finish = (value: Uint8Array, sharedSecret: Uint8Array): KexStep => {
+      const h = singleRoundExchangeHash(
+        this.#hash,
+        this.#ctx,
+        hostKeyBlob,
+        ephemeral.publicValue,
+        value,
+        sharedSecret,
+      );
+      return { send: [], result: { sharedSecret, exchangeHash: h, hostKeyBlob, signature } };
     };
+    const later = this.#ctx.allowWait ? ephemeral.finishLater?.(serverValue) : undefined;
+    if (later === undefined) return finish(serverValue, ephemeral.finish(serverValue));
+    // The payload is a view of the receive buffer, which is reused before the wait ends.
+    const kept = serverValue.slice();
+    return { send: [], wait: { ready: later.ready, resume: () => finish(kept, later.value()) } };
   }
 }
 
@@ -182,7 +213,17 @@ class SingleRoundServer implements KexServerFlow {
     const clientValue = r.readString("client public value", this.#agreement.maxPublicLength)
       .slice();
     r.assertEnd(`${this.#name} init`);
-    const { publicValue, sharedSecret } = this.#agreement.server(clientValue, this.#ctx.random);
+    this.#done = true;
+    const later = this.#ctx.allowWait
+      ? this.#agreement.serverLater?.(clientValue, this.#ctx.random)
+      : undefined;
+    if (later === undefined) {
+      return this.#reply(clientValue, this.#agreement.server(clientValue, this.#ctx.random));
+    }
+    return { send: [], wait: { ready: later.ready, resume: () => this.#reply(clientValue, later.value()) } };
+  }
+
+  #reply(clientValue: Uint8Array, { publicValue, sharedSecret }: ServerEphemeral): KexStep {
     const hostKeyBlob = this.#options.hostKey.publicKeyBlob;
     const h = singleRoundExchangeHash(
       this.#hash,
@@ -199,7 +240,6 @@ class SingleRoundServer implements KexServerFlow {
       .writeString(publicValue)
       .writeString(signature)
       .toBytes();
-    this.#done = true;
     return {
       send: [reply],
       result: { sharedSecret, exchangeHash: h, hostKeyBlob, signature },

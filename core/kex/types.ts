@@ -24,6 +24,11 @@ export interface KexContext {
   readonly serverKexInit: Uint8Array;
   /** Randomness for ephemeral keys. */
   readonly random: RandomSource;
+  /**
+   * The transport can hold the exchange while asynchronous native crypto runs (a
+   * {@link KexStep} with `wait`); without it every step computes synchronously.
+   */
+  readonly allowWait?: boolean;
 }
 
 /** The outcome of a finished key exchange. */
@@ -38,12 +43,26 @@ export interface KexResult {
   readonly signature: Uint8Array;
 }
 
+/**
+ * Asynchronous work a step waits for (WebCrypto's ML-KEM, say): the transport reads
+ * nothing and sends nothing of the exchange until the caller, once `ready` settled,
+ * resumes it; `resume` then gives the rest of the step.
+ */
+export interface KexWait {
+  /** Settles (never rejects) once the work is done or failed. */
+  readonly ready: PromiseLike<void>;
+  /** The rest of the step; throws what the work failed with (as a synchronous step would). */
+  resume(): KexStep;
+}
+
 /** One step of a flow: messages to send, and the result when the exchange is done. */
 export interface KexStep {
   /** Complete message payloads (first byte is the message number) to send. */
   readonly send: readonly Uint8Array[];
   /** Present when the exchange finished on this step. */
   readonly result?: KexResult;
+  /** Present when the step is not done until asynchronous work is (only with `allowWait`). */
+  readonly wait?: KexWait;
 }
 
 /** Client side of one key exchange. Throws WireError/DisconnectError on bad input. */

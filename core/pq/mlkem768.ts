@@ -17,6 +17,7 @@
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { systemRandom } from "../random.ts";
 import { checkLength, drawRandom, PqInputError, type RandomBytes } from "./errors.ts";
+import { type Pending, pending } from "../pending.ts";
 
 export { PqInputError };
 export type { RandomBytes };
@@ -61,6 +62,65 @@ export interface MlKem768Backend {
 }
 
 let backend: MlKem768Backend | null = null;
+
+/**
+ * An asynchronous native ML-KEM-768 that `io/` may install where the runtime has it only
+ * behind promises (WebCrypto on Deno and Bun: a tenth of the portable path's CPU). Used,
+ * like {@link MlKem768Backend}, only with the system random source, and only by a key
+ * exchange whose transport can wait (its `*Later` functions below).
+ *
+ * @example
+ * ```ts
+ * import type { MlKem768AsyncBackend } from "./mlkem768.ts";
+ * const none: MlKem768AsyncBackend | null = null; // io/crypto/native_mlkem.ts provides one
+ * console.log(none === null); // true
+ * ```
+ */
+export interface MlKem768AsyncBackend {
+  /** Names the backend (for reporting). */
+  readonly name: string;
+  /**
+   * A fresh key pair; the secret key is the 64-byte FIPS 203 seed d ‖ z, which
+   * {@link mlkem768Decapsulate} also takes.
+   */
+  generate(): Promise<{ publicKey: Uint8Array; secretKey: Uint8Array }>;
+  /** Encapsulates to a 1184-byte key; rejects for one that fails the FIPS 203 modulus check. */
+  encapsulate(publicKey: Uint8Array): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
+  /**
+   * Decapsulates with a secret key this backend generated (implicit rejection for a bad
+   * ciphertext); undefined for any other key.
+   */
+  decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> | undefined;
+}
+
+let asyncBackend: MlKem768AsyncBackend | null = null;
+
+/**
+ * Installs an asynchronous native ML-KEM-768 for later key exchanges that can wait (null:
+ * none). The caller checks it first; this does not.
+ *
+ * @example
+ * ```ts
+ * import { registerMlKem768AsyncBackend } from "./mlkem768.ts";
+ * registerMlKem768AsyncBackend(null);
+ * ```
+ */
+export function registerMlKem768AsyncBackend(b: MlKem768AsyncBackend | null): void {
+  asyncBackend = b;
+}
+
+/**
+ * The asynchronous native ML-KEM-768 in use, or null.
+ *
+ * @example
+ * ```ts
+ * import { mlkem768AsyncBackend } from "./mlkem768.ts";
+ * console.log(mlkem768AsyncBackend()?.name ?? "none");
+ * ```
+ */
+export function mlkem768AsyncBackend(): MlKem768AsyncBackend | null {
+  return asyncBackend;
+}
 
 /**
  * Installs a native ML-KEM-768 for every later key exchange (null: the portable path only).
@@ -176,6 +236,15 @@ export function mlkem768Encapsulate(
  */
 export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
+  if (secretKey.length === SEED_BYTES) {
+    // The seed form an asynchronous backend hands out: expanded here (a key generation).
+    const expanded = ml_kem768.keygen(secretKey).secretKey;
+    try {
+      return ml_kem768.decapsulate(ciphertext, expanded);
+    } finally {
+      expanded.fill(0);
+    }
+  }
   checkLength("secretKey", secretKey, MLKEM768_SECRET_KEY_BYTES);
   const native = backend?.decapsulate(ciphertext, secretKey);
   if (native !== undefined) return native;
@@ -190,4 +259,67 @@ export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Arra
       { cause },
     );
   }
+}
+
+/**
+ * {@link mlkem768Keypair} through the asynchronous backend, or undefined where there is none
+ * (or `random` is not the system's: a seeded exchange takes every secret from its seed).
+ *
+ * @example
+ * ```ts
+ * import { mlkem768KeypairLater } from "./mlkem768.ts";
+ * import { seededRandom } from "../random.ts";
+ * console.log(mlkem768KeypairLater(seededRandom(1))); // undefined
+ * ```
+ */
+export function mlkem768KeypairLater(
+  random: RandomBytes,
+): Pending<{ publicKey: Uint8Array; secretKey: Uint8Array }> | undefined {
+  if (random !== systemRandom || asyncBackend === null) return undefined;
+  return pending(asyncBackend.generate());
+}
+
+/**
+ * {@link mlkem768Encapsulate} through the asynchronous backend, or undefined where there is
+ * none. Its value throws {@link PqInputError} (problem "malformed") for a key that fails the
+ * FIPS 203 modulus check; a key of the wrong size throws at once.
+ *
+ * @example
+ * ```ts
+ * import { mlkem768EncapsulateLater } from "./mlkem768.ts";
+ * import { seededRandom } from "../random.ts";
+ * console.log(mlkem768EncapsulateLater(new Uint8Array(1184), seededRandom(1))); // undefined
+ * ```
+ */
+export function mlkem768EncapsulateLater(
+  publicKey: Uint8Array,
+  random: RandomBytes,
+): Pending<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }> | undefined {
+  checkLength("publicKey", publicKey, MLKEM768_PUBLIC_KEY_BYTES);
+  if (random !== systemRandom || asyncBackend === null) return undefined;
+  const length = publicKey.length;
+  return pending(asyncBackend.encapsulate(publicKey).catch((cause) => {
+    throw new PqInputError("publicKey", MLKEM768_PUBLIC_KEY_BYTES, length, "malformed", {
+      cause,
+    });
+  }));
+}
+
+/**
+ * {@link mlkem768Decapsulate} through the asynchronous backend, for a secret key it
+ * generated; undefined for any other key.
+ *
+ * @example
+ * ```ts
+ * import { mlkem768DecapsulateLater } from "./mlkem768.ts";
+ * console.log(mlkem768DecapsulateLater(new Uint8Array(1088), new Uint8Array(2400))); // undefined
+ * ```
+ */
+export function mlkem768DecapsulateLater(
+  ciphertext: Uint8Array,
+  secretKey: Uint8Array,
+): Pending<Uint8Array> | undefined {
+  checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
+  const later = asyncBackend?.decapsulate(ciphertext, secretKey);
+  return later === undefined ? undefined : pending(later);
 }

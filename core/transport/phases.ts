@@ -25,6 +25,8 @@ export const TRANSPORT_PHASES: readonly TransportPhase[] = [
   "awaitKexInit",
   "kex",
   "kexStrict",
+  "kexWait",
+  "kexWaitStrict",
   "hostKey",
   "hostKeyStrict",
   "awaitNewKeys",
@@ -32,6 +34,7 @@ export const TRANSPORT_PHASES: readonly TransportPhase[] = [
   "idle",
   "rekeyAwaitKexInit",
   "rekey",
+  "rekeyWait",
   "rekeyAwaitNewKeys",
   "closed",
 ];
@@ -41,6 +44,8 @@ export const TRANSPORT_PHASES: readonly TransportPhase[] = [
  * - `awaitKexInit`: initial exchange; our KEXINIT is out, the peer's is not in
  *   (whether strict kex applies is not known yet);
  * - `kex` / `kexStrict`: initial exchange; both KEXINITs seen, the method's messages flow;
+ * - `kexWait` / `kexWaitStrict` / `rekeyWait`: the method waits for asynchronous native
+ *   crypto (WebCrypto's ML-KEM); input is not read meanwhile;
  * - `hostKey` / `hostKeyStrict`: client only; the caller decides on the host key and
  *   input is not read meanwhile;
  * - `awaitNewKeys` / `awaitNewKeysStrict`: initial exchange; our NEWKEYS is out;
@@ -53,6 +58,8 @@ export type TransportPhase =
   | "awaitKexInit"
   | "kex"
   | "kexStrict"
+  | "kexWait"
+  | "kexWaitStrict"
   | "hostKey"
   | "hostKeyStrict"
   | "awaitNewKeys"
@@ -60,6 +67,7 @@ export type TransportPhase =
   | "idle"
   | "rekeyAwaitKexInit"
   | "rekey"
+  | "rekeyWait"
   | "rekeyAwaitNewKeys"
   | "closed";
 
@@ -96,7 +104,8 @@ export type MessageClass = (typeof MESSAGE_CLASSES)[number];
  *   nobody implements, as RFC 4253 §11.4 asks);
  * - `reject`: unexpected here, a protocol error (PROTOCOL_ERROR, `ERR_PROTOCOL`);
  * - `strict`: strict kex forbids it, a protocol error (`ERR_STRICT_KEX`);
- * - `hold`: not read until the caller answers the host key question;
+ * - `hold`: not read until the caller answers the host key question, or the key
+ *   exchange's asynchronous work is done;
  * - `drop`: the connection is closed, nothing more is read.
  */
 export type Verdict = "transport" | "up" | "reject" | "strict" | "hold" | "drop";
@@ -150,6 +159,8 @@ export const INCOMING: Readonly<Record<TransportPhase, Row>> = {
     kexMethod: "transport",
     newkeys: "reject", // NEWKEYS before the exchange finished: a plain protocol error
   }),
+  kexWait: row("hold"),
+  kexWaitStrict: row("hold"),
   hostKey: row("hold"),
   hostKeyStrict: row("hold"),
   awaitNewKeys: row("reject", {
@@ -170,6 +181,7 @@ export const INCOMING: Readonly<Record<TransportPhase, Row>> = {
     kexMethod: "transport",
     connection: "up",
   }),
+  rekeyWait: row("hold"),
   rekeyAwaitNewKeys: row("reject", {
     disconnect: "transport",
     generic: "transport",
@@ -185,6 +197,8 @@ export const PHASE_EVENTS = [
   "peerKexInitStrict",
   "startRekey",
   "hostKeyCheck",
+  "kexWait",
+  "kexResume",
   "sentNewKeys",
   "peerNewKeys",
   "close",
@@ -195,6 +209,7 @@ export const PHASE_EVENTS = [
  * `peerKexInit` / `peerKexInitStrict` the peer's KEXINIT was handled (strict: both
  * sides offered strict kex in the initial exchange); `startRekey` we sent a KEXINIT
  * outside an exchange; `hostKeyCheck` the client asks the caller about the host key;
+ * `kexWait` the method waits for asynchronous work, `kexResume` it goes on;
  * `sentNewKeys` we sent NEWKEYS; `peerNewKeys` the peer's NEWKEYS was handled;
  * `close` the connection ended.
  */
@@ -205,15 +220,28 @@ export const NEXT_PHASE: Readonly<
   Record<TransportPhase, Readonly<Partial<Record<PhaseEvent, TransportPhase>>>>
 > = {
   awaitKexInit: { peerKexInit: "kex", peerKexInitStrict: "kexStrict", close: "closed" },
-  kex: { hostKeyCheck: "hostKey", sentNewKeys: "awaitNewKeys", close: "closed" },
-  kexStrict: { hostKeyCheck: "hostKeyStrict", sentNewKeys: "awaitNewKeysStrict", close: "closed" },
+  kex: {
+    hostKeyCheck: "hostKey",
+    kexWait: "kexWait",
+    sentNewKeys: "awaitNewKeys",
+    close: "closed",
+  },
+  kexStrict: {
+    hostKeyCheck: "hostKeyStrict",
+    kexWait: "kexWaitStrict",
+    sentNewKeys: "awaitNewKeysStrict",
+    close: "closed",
+  },
+  kexWait: { kexResume: "kex", close: "closed" },
+  kexWaitStrict: { kexResume: "kexStrict", close: "closed" },
   hostKey: { sentNewKeys: "awaitNewKeys", close: "closed" },
   hostKeyStrict: { sentNewKeys: "awaitNewKeysStrict", close: "closed" },
   awaitNewKeys: { peerNewKeys: "idle", close: "closed" },
   awaitNewKeysStrict: { peerNewKeys: "idle", close: "closed" },
   idle: { startRekey: "rekeyAwaitKexInit", peerKexInit: "rekey", close: "closed" },
   rekeyAwaitKexInit: { peerKexInit: "rekey", close: "closed" },
-  rekey: { sentNewKeys: "rekeyAwaitNewKeys", close: "closed" },
+  rekey: { kexWait: "rekeyWait", sentNewKeys: "rekeyAwaitNewKeys", close: "closed" },
+  rekeyWait: { kexResume: "rekey", close: "closed" },
   rekeyAwaitNewKeys: { peerNewKeys: "idle", close: "closed" },
   closed: { close: "closed" },
 };
@@ -238,10 +266,23 @@ export function allowedIncoming(type: number, phase: TransportPhase): boolean {
   return v === "transport" || v === "up";
 }
 
-/** Whether the transport reads input in `phase` (not while the host key is being decided, nor once closed). */
+/**
+ * Whether the transport reads input in `phase` (not while the host key is being decided or
+ * the key exchange waits, nor once closed).
+ */
 export function readsInput(phase: TransportPhase): boolean {
   const v = INCOMING[phase].disconnect;
   return v !== "hold" && v !== "drop";
+}
+
+/** Whether `phase` holds input back for a while (the host key question, a key exchange's wait). */
+export function holdsInput(phase: TransportPhase): boolean {
+  return INCOMING[phase].disconnect === "hold";
+}
+
+/** Whether the key exchange waits for asynchronous work in `phase`. */
+export function isKexWait(phase: TransportPhase): boolean {
+  return phase === "kexWait" || phase === "kexWaitStrict" || phase === "rekeyWait";
 }
 
 /** The message classes `phase` accepts, for error reports (`expected`). */
@@ -255,6 +296,6 @@ export function expectedIn(phase: TransportPhase): string[] {
 /** Whether `phase` belongs to the initial key exchange. */
 export function isInitialExchange(phase: TransportPhase): boolean {
   return phase === "awaitKexInit" || phase === "kex" || phase === "kexStrict" ||
-    phase === "hostKey" || phase === "hostKeyStrict" || phase === "awaitNewKeys" ||
-    phase === "awaitNewKeysStrict";
+    phase === "kexWait" || phase === "kexWaitStrict" || phase === "hostKey" ||
+    phase === "hostKeyStrict" || phase === "awaitNewKeys" || phase === "awaitNewKeysStrict";
 }

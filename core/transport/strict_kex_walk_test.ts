@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ClientConnection, type ClientEvent } from "../client/client_connection.ts";
 import { DisconnectError } from "../errors.ts";
-import type { KexMethod, KexResult } from "../kex/types.ts";
+import type { KexMethod, KexResult, KexStep } from "../kex/types.ts";
 import type { RandomSource } from "../random.ts";
 import { ServerConnection, type ServerEvent } from "../server/server_connection.ts";
 import { createDefaultSuite } from "../suite/default_suite.ts";
@@ -52,6 +52,8 @@ const CONNECTION = (t: number) => within(t, 80, 127);
 function rule(phase: TransportPhase, t: number): Answer {
   if (phase === "closed") return "drop";
   if (phase === "hostKey" || phase === "hostKeyStrict") return "hold";
+  // The exchange waits for asynchronous crypto: nothing is read until it goes on.
+  if (phase === "kexWait" || phase === "kexWaitStrict" || phase === "rekeyWait") return "hold";
   if (t === Msg.DISCONNECT) return "ok";
   switch (phase) {
     // Strict kex: only the exchange's own messages; even IGNORE and DEBUG are violations.
@@ -103,13 +105,18 @@ function standInResult(
   };
 }
 
+/** A step that waits (for a transport that allows it) before it is `step`. */
+function maybeWait(ctx: { allowWait?: boolean }, step: KexStep): KexStep {
+  return ctx.allowWait ? { send: [], wait: { ready: Promise.resolve(), resume: () => step } } : step;
+}
+
 const standInKex: KexMethod = {
   name: STAND_IN_KEX,
   hash: "sha256",
   createClient(ctx) {
     let done = false;
     return {
-      start: () => ({ send: [new Uint8Array([30])] }),
+      start: () => maybeWait(ctx, { send: [new Uint8Array([30])] }),
       receive(payload) {
         if (done || payload[0] !== 31) throw new Error(`stand-in kex: unexpected ${payload[0]}`);
         done = true;
@@ -126,7 +133,7 @@ const standInKex: KexMethod = {
         done = true;
         const blob = options.hostKey.publicKeyBlob;
         const reply = new SSHWriter().writeByte(31).writeString(blob).toBytes();
-        return { send: [reply], result: standInResult(ctx, blob) };
+        return maybeWait(ctx, { send: [reply], result: standInResult(ctx, blob) });
       },
     };
   },
@@ -174,7 +181,9 @@ function walkRandom(seed: number): RandomSource {
   };
 }
 
-function newEngine(side: Side, strict: boolean, suite: TransportSuite): Engine {
+const WAIT_PHASES: readonly TransportPhase[] = ["kexWait", "kexWaitStrict", "rekeyWait"];
+
+function newEngine(side: Side, strict: boolean, suite: TransportSuite, asyncKex: boolean): Engine {
   return side === "client"
     ? new ClientConnection({
       username: "walker",
@@ -183,6 +192,7 @@ function newEngine(side: Side, strict: boolean, suite: TransportSuite): Engine {
       algorithms: ALGORITHMS,
       random: walkRandom(19),
       strictKex: strict,
+      asyncKex,
     })
     : new ServerConnection({
       suite,
@@ -192,15 +202,22 @@ function newEngine(side: Side, strict: boolean, suite: TransportSuite): Engine {
       methods: ["password"],
       failureDelayMs: 0,
       strictKex: strict,
+      asyncKex,
     });
 }
 
-/** Answers an engine's events as a walk does (the host key unless held, a password, auth). */
-function answer(engine: Engine, holdHostKey: boolean): (ClientEvent | ServerEvent)[] {
+/**
+ * Answers an engine's events as a walk does: the host key and a key exchange's wait
+ * (its work is done at once) unless the walk holds the engine in that phase, a password,
+ * auth.
+ */
+function answer(engine: Engine, hold: TransportPhase | undefined): (ClientEvent | ServerEvent)[] {
   const events: (ClientEvent | ServerEvent)[] = [];
   for (let e; (e = engine.pollEvent()) !== undefined;) {
     events.push(e);
+    if (e.type === "kexWait" && engine.transport.phase !== hold) engine.resumeKex(e.id);
     if (engine instanceof ClientConnection) {
+      const holdHostKey = hold === "hostKey" || hold === "hostKeyStrict";
       if (e.type === "hostKey" && !holdHostKey) engine.acceptHostKey(e.id);
       if (e.type === "authPasswordRequest") engine.providePassword(e.id, "pw");
     } else {
@@ -222,7 +239,10 @@ type Step = Uint8Array | "rekey" | "disconnect";
 interface Recording {
   readonly side: Side;
   readonly strict: boolean;
-  readonly holdHostKey: boolean;
+  /** Both engines let their key exchange wait (to reach the wait phases). */
+  readonly asyncKex: boolean;
+  /** The phase the engine is held in (a host key question or a key exchange's wait). */
+  readonly hold: TransportPhase | undefined;
   readonly steps: readonly Step[];
   readonly peer: PacketResequencer;
   /** Keys the engine reads the peer's next packet under. */
@@ -231,18 +251,21 @@ interface Recording {
 
 /** Runs a client and a server one packet at a time until `side` is in `target`. */
 function record(side: Side, strict: boolean, target: TransportPhase): Recording {
+  const asyncKex = WAIT_PHASES.includes(target);
   const reseq = {
     client: new PacketResequencer(standInSuite(), { strictKex: strict }),
     server: new PacketResequencer(standInSuite(), { strictKex: strict }),
   };
   const engines = {
-    client: newEngine("client", strict, reseq.client.suite),
-    server: newEngine("server", strict, reseq.server.suite),
+    client: newEngine("client", strict, reseq.client.suite, asyncKex),
+    server: newEngine("server", strict, reseq.server.suite, asyncKex),
   };
   const queue: Record<Side, HeldPacket[]> = { client: [], server: [] };
   const steps: Step[] = [];
   let readEpoch = 0;
-  const holdHostKey = target === "hostKey" || target === "hostKeyStrict";
+  const hold = target === "hostKey" || target === "hostKeyStrict" || asyncKex
+    ? target
+    : undefined;
   const e = engines[side];
   const client = engines.client as ClientConnection;
   const flowing = target === "idle" || target === "closed" || target.startsWith("rekey");
@@ -250,13 +273,16 @@ function record(side: Side, strict: boolean, target: TransportPhase): Recording 
   const done = (): Recording => ({
     side,
     strict,
-    holdHostKey,
+    hold,
+    asyncKex,
     steps,
     peer: reseq[other(side)],
     readEpoch,
   });
   for (let step = 0; step < 1_000; step++) {
-    for (const s of ["client", "server"] as const) answer(engines[s], holdHostKey);
+    for (const s of ["client", "server"] as const) {
+      answer(engines[s], s === side ? hold : undefined);
+    }
     for (const s of ["client", "server"] as const) {
       queue[other(s)].push(...reseq[s].split(engines[s].takeOutgoing()));
     }
@@ -292,13 +318,13 @@ function record(side: Side, strict: boolean, target: TransportPhase): Recording 
 /** A fresh engine brought to the recorded phase; its output comes back in clear. */
 function replay(rec: Recording): { engine: Engine; reseq: PacketResequencer } {
   const reseq = new PacketResequencer(standInSuite(), { strictKex: rec.strict });
-  const engine = newEngine(rec.side, rec.strict, reseq.suite);
+  const engine = newEngine(rec.side, rec.strict, reseq.suite, rec.asyncKex);
   for (const step of rec.steps) {
     engine.takeOutgoing();
     if (step === "rekey") engine.rekey();
     else if (step === "disconnect") engine.disconnect();
     else engine.receiveData(step);
-    answer(engine, rec.holdHostKey);
+    answer(engine, rec.hold);
   }
   engine.takeOutgoing();
   return { engine, reseq };
@@ -312,11 +338,13 @@ const PLAN: readonly { side: Side; strict: boolean; phases: readonly TransportPh
     phases: [
       "awaitKexInit",
       "kexStrict",
+      "kexWaitStrict",
       ...(side === "client" ? ["hostKeyStrict" as const] : []),
       "awaitNewKeysStrict",
       "idle",
       "rekeyAwaitKexInit",
       "rekey",
+      "rekeyWait",
       "rekeyAwaitNewKeys",
       "closed",
     ] as TransportPhase[],
@@ -326,6 +354,7 @@ const PLAN: readonly { side: Side; strict: boolean; phases: readonly TransportPh
     strict: false,
     phases: [
       "kex",
+      "kexWait",
       ...(side === "client" ? ["hostKey" as const] : []),
       "awaitNewKeys",
     ] as TransportPhase[],
@@ -363,7 +392,7 @@ test("strict kex state walk: every message number in every phase of both engines
         const payload = concatBytes(new Uint8Array([t]), PAYLOAD_TAIL);
         engine.receiveData(rec.peer.sealAt(rec.peer.build(rec.readEpoch, payload), seq));
         const out = reseq.split(engine.takeOutgoing());
-        const events = answer(engine, rec.holdHostKey);
+        const events = answer(engine, rec.hold);
         const v = verdict(t, phase);
         const gateError = events.find((e): e is Extract<typeof e, { type: "disconnect" }> =>
           e.type === "disconnect" && e.error.detail === "unexpected-message" &&

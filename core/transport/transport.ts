@@ -26,6 +26,7 @@ import type {
   KexResult,
   KexServerFlow,
   KexStep,
+  KexWait,
 } from "../kex/types.ts";
 import {
   DEFERRED_MESSAGE_OVERHEAD,
@@ -60,7 +61,9 @@ import {
 import { PacketReceiver, PacketSender } from "./packet.ts";
 import {
   expectedIn,
+  holdsInput,
   isInitialExchange,
+  isKexWait,
   NEXT_PHASE,
   type PhaseEvent,
   readsInput,
@@ -112,6 +115,11 @@ export interface TransportOptions extends RekeyLimits {
   readonly moduli?: readonly { readonly bits: number; readonly p: bigint; readonly g: bigint }[];
   /** Server only: the server-sig-algs list sent in EXT_INFO. */
   readonly serverSigAlgs?: readonly string[];
+  /**
+   * Let key exchange methods run asynchronous native crypto: the transport then raises
+   * `kexWait` events, each answered with {@link Transport.resumeKex}. Default false.
+   */
+  readonly allowKexWait?: boolean;
 }
 
 /** Events the transport raises for the caller. */
@@ -127,6 +135,15 @@ export type TransportEvent =
     readonly algorithms: NegotiatedAlgorithms;
     readonly strictKex: boolean;
     readonly initial: boolean;
+  }
+  | {
+    /**
+     * The key exchange waits for asynchronous native crypto (only with `allowKexWait`):
+     * once `ready` settled (it never rejects), the caller calls `resumeKex(id)`.
+     */
+    readonly type: "kexWait";
+    readonly id: number;
+    readonly ready: PromiseLike<void>;
   }
   | { readonly type: "debug"; readonly message: string; readonly alwaysDisplay: boolean }
   | { readonly type: "disconnect"; readonly error: DisconnectError };
@@ -176,6 +193,9 @@ export class Transport {
   #hostKeyBlob: Uint8Array | null = null;
   #sessionSignature: Uint8Array | null = null;
   #hostKeyRequestId = 0;
+  /** The key exchange's asynchronous work being waited for, and its event's id. */
+  #kexWait: KexWait | null = null;
+  #kexWaitId = 0;
   #deferred: { head: Uint8Array; body: Uint8Array | undefined }[] = [];
   #deferredBytes = 0;
   #kexCount = 0;
@@ -356,12 +376,10 @@ export class Transport {
       }
       this.#receiver.push(data);
       this.#pump();
-      // While the host key awaits the verifier's answer nothing is read: what the peer sends
-      // meanwhile is buffered. More than two largest packets is nothing it needs to send.
-      if (
-        (this.#phase === "hostKey" || this.#phase === "hostKeyStrict") &&
-        this.#receiver.buffered > MAX_HELD_INPUT
-      ) {
+      // While the host key awaits the verifier's answer, or the key exchange its
+      // asynchronous work, nothing is read: what the peer sends meanwhile is buffered. More
+      // than two largest packets is nothing it needs to send.
+      if (holdsInput(this.#phase) && this.#receiver.buffered > MAX_HELD_INPUT) {
         throw new DisconnectError(
           "ERR_PROTOCOL",
           DisconnectReason.PROTOCOL_ERROR,
@@ -494,6 +512,29 @@ export class Transport {
     }
     try {
       this.#finishKex();
+      this.#pump();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Continues the key exchange of a `kexWait` event once its `ready` settled. */
+  resumeKex(id: number): void {
+    if (this.closed && id > 0 && id <= this.#kexWaitId) return; // overtaken by a disconnect
+    const wait = this.#kexWait;
+    if (!isKexWait(this.#phase) || wait === null || id !== this.#kexWaitId) {
+      throw new SSHError("ERR_LOCAL_PROTOCOL", `No key exchange wait with id ${id} is pending`);
+    }
+    this.#kexWait = null;
+    this.#to("kexResume");
+    try {
+      let step: KexStep;
+      try {
+        step = wait.resume();
+      } catch (e) {
+        throw toDisconnectError(e, DisconnectReason.KEY_EXCHANGE_FAILED, "ERR_KEX_FAILED");
+      }
+      this.#takeStep(step);
       this.#pump();
     } catch (e) {
       this.fail(e);
@@ -711,10 +752,11 @@ export class Transport {
       clientKexInit: isClient ? this.#ourKexInit! : peer.payload,
       serverKexInit: isClient ? peer.payload : this.#ourKexInit!,
       random: this.#o.random,
+      allowWait: this.#o.allowKexWait === true,
     };
     if (isClient) {
       this.#clientFlow = method.createClient(ctx);
-      this.#sendSteps(this.#clientFlow.start());
+      this.#takeStep(this.#clientFlow.start());
     } else {
       const hostKey = this.#o.hostKeys!.get(n.hostKey);
       if (!hostKey) throw new SSHError("ERR_KEX_FAILED", `No host key for ${n.hostKey}`);
@@ -723,7 +765,7 @@ export class Transport {
         ...(this.#o.moduli ? { moduli: this.#o.moduli } : {}),
       });
       // Methods where the server speaks first (RSA key exchange, RFC 4432).
-      if (this.#serverFlow.start) this.#sendSteps(this.#serverFlow.start());
+      if (this.#serverFlow.start) this.#takeStep(this.#serverFlow.start());
     }
   }
 
@@ -740,7 +782,18 @@ export class Transport {
     } catch (e) {
       throw toDisconnectError(e, DisconnectReason.KEY_EXCHANGE_FAILED, "ERR_KEX_FAILED");
     }
-    this.#sendSteps(step);
+    this.#takeStep(step);
+  }
+
+  /** Sends a step's messages; then waits for its asynchronous work, or takes its result. */
+  #takeStep(step: KexStep): void {
+    for (const m of step.send) this.#writeTransport(m);
+    if (step.wait) {
+      this.#kexWait = step.wait;
+      this.#to("kexWait");
+      this.#host.emit({ type: "kexWait", id: ++this.#kexWaitId, ready: step.wait.ready });
+      return;
+    }
     if (step.result) this.#onKexResult(step.result);
   }
 
@@ -896,10 +949,6 @@ export class Transport {
     };
     this.#ourKexInit = encodeKexInit(lists, this.#o.random);
     this.#writeTransport(this.#ourKexInit);
-  }
-
-  #sendSteps(step: KexStep): void {
-    for (const m of step.send) this.#writeTransport(m);
   }
 
   /** Writes a transport/kex message now, bypassing the kex hold-back. */

@@ -53,6 +53,8 @@ export function clientEngineOptions(
     algorithms,
     // ChannelIO copies lent data where it keeps it (see ChannelIO's #deliver).
     borrowChannelData: true,
+    // The driver answers kexWait events (WebCrypto's ML-KEM on Deno and Bun).
+    asyncKex: true,
     ...(options.preferredAuth ? { preferredMethods: options.preferredAuth } : {}),
     ...(options.random ? { random: options.random } : {}),
     ...(options.clientVersion !== undefined ? { softwareVersion: options.clientVersion } : {}),

@@ -16,7 +16,7 @@ import { cryptoProviderOverride, currentRuntime, hardwareAes } from "../runtime/
 import { registerLibcrypto } from "./libcrypto/provider.ts";
 import { registerNativeCrypto } from "./native_register.ts";
 import { registerNativeCurves } from "./native_curves.ts";
-import { registerNativeMlKem768 } from "./native_mlkem.ts";
+import { registerNativeMlKem768, registerWebCryptoMlKem768 } from "./native_mlkem.ts";
 import { installNativeEcdh } from "./native_ecdh.ts";
 import { installNativeSignatures } from "./native_signatures.ts";
 import { registerNativeKexHash } from "./native_kex_hash.ts";
@@ -41,7 +41,9 @@ export function defaultSuite(): TransportSuite {
         nativeRegistered = [...nativeRegistered, ...registerWebCryptoGcm()];
       }
       registerNativeCurves(); // X25519 and Ed25519 (kex, host key checks, signing)
-      registerNativeMlKem768(); // the KEM half of mlkem768x25519-sha256 (Node 24)
+      // The KEM half of mlkem768x25519-sha256: node:crypto's on Node 24; elsewhere
+      // WebCrypto's, asynchronous (ready a few ms from now; the portable path until then).
+      if (registerNativeMlKem768() === undefined) void registerWebCryptoMlKem768();
       installNativeSignatures(); // RSA and ECDSA, each family checked on first use
       installNativeEcdh(); // ecdh-sha2-nistp256/384/521, each curve checked on first use
       registerNativeKexHash(); // the exchange hash and key derivation

@@ -50,6 +50,17 @@ export interface DrivenTransport {
   takeBufferedInput(): Uint8Array;
 }
 
+/** The engine's event for a key exchange waiting on asynchronous crypto (core/transport). */
+interface KexWaitEvent {
+  readonly type: "kexWait";
+  readonly id: number;
+  readonly ready: PromiseLike<void>;
+}
+
+function isKexWait(e: unknown): e is KexWaitEvent {
+  return (e as { type?: unknown }).type === "kexWait";
+}
+
 /** One outgoing chunk, and the pending seal it waits for (deferred sealers only). */
 interface OutChunk {
   readonly data: Uint8Array;
@@ -64,6 +75,8 @@ interface InPacket {
 
 /** What the driver needs from an engine (ClientConnection or ServerConnection). */
 export interface DrivenEngine<E> {
+  /** Continues a key exchange after its `kexWait` event's `ready` settled (engines with `asyncKex`). */
+  resumeKex?(id: number): void;
   receiveData(data: Uint8Array): void;
   receiveEof(): void;
   takeOutgoing(): Uint8Array[];
@@ -238,7 +251,8 @@ export class EngineDriver<E> {
       for (;;) {
         const e = this.#engine.pollEvent();
         if (e === undefined) break;
-        this.#onEvent(e);
+        if (isKexWait(e) && this.#engine.resumeKex) this.#resumeWhenReady(e);
+        else this.#onEvent(e);
       }
     } catch (e) {
       // A handler's bug (peer input becomes a disconnect inside the engine): it ends this
@@ -266,6 +280,19 @@ export class EngineDriver<E> {
     if (pending !== undefined && pending >= FLUSH_NOW_BYTES) this.#flush();
     else this.#scheduleFlush();
     this.#armTimer();
+  }
+
+  /** Resumes the key exchange once its asynchronous work (WebCrypto's ML-KEM) is done. */
+  #resumeWhenReady(e: KexWaitEvent): void {
+    // `ready` never rejects (core/pending.ts); a throw here would be the engine's bug.
+    Promise.resolve(e.ready).then(() => {
+      if (this.#closed) return;
+      this.#engine.resumeKex!(e.id);
+      this.pump();
+    }).catch((err) => {
+      this.#socketError ??= err instanceof Error ? err : new Error(String(err));
+      this.destroy();
+    });
   }
 
   /**

@@ -162,6 +162,8 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
       serverSigAlgs: announced,
       // ChannelIO copies lent data where it keeps it (see ChannelIO's #deliver).
       borrowChannelData: true,
+      // The driver answers kexWait events (WebCrypto's ML-KEM on Deno and Bun).
+      asyncKex: true,
       ...opt("moduli", o.moduli),
       ...opt("random", o.random),
       ...opt("softwareVersion", o.serverVersion),
