@@ -160,7 +160,10 @@ export function hybridAgreement(kem: Kem, hash: KexHashName): KeyAgreement {
       }
       return answer(clientValue, encapsulated, random);
     },
-    serverLater(clientValue: Uint8Array, random: RandomSource): Pending<ServerEphemeral> | undefined {
+    serverLater(
+      clientValue: Uint8Array,
+      random: RandomSource,
+    ): Pending<ServerEphemeral> | undefined {
       checkInit(clientValue);
       const later = kem.encapsulateLater?.(clientValue.slice(0, kem.publicKeyBytes), random);
       if (later === undefined) return undefined;

@@ -134,9 +134,7 @@ class SingleRoundClient implements KexClientFlow {
       throw new LocalProtocolError(`Cannot start the ${this.#name} client twice`);
     }
     this.#started = true;
-    const later = this.#ctx.allowWait
-      ? this.#agreement.clientLater?.(this.#ctx.random)
-      : undefined;
+    const later = this.#ctx.allowWait ? this.#agreement.clientLater?.(this.#ctx.random) : undefined;
     if (later === undefined) return this.#init(this.#agreement.client(this.#ctx.random));
     return { send: [], wait: { ready: later.ready, resume: () => this.#init(later.value()) } };
   }
@@ -220,7 +218,10 @@ class SingleRoundServer implements KexServerFlow {
     if (later === undefined) {
       return this.#reply(clientValue, this.#agreement.server(clientValue, this.#ctx.random));
     }
-    return { send: [], wait: { ready: later.ready, resume: () => this.#reply(clientValue, later.value()) } };
+    return {
+      send: [],
+      wait: { ready: later.ready, resume: () => this.#reply(clientValue, later.value()) },
+    };
   }
 
   #reply(clientValue: Uint8Array, { publicValue, sharedSecret }: ServerEphemeral): KexStep {

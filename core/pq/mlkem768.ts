@@ -298,11 +298,13 @@ export function mlkem768EncapsulateLater(
   checkLength("publicKey", publicKey, MLKEM768_PUBLIC_KEY_BYTES);
   if (random !== systemRandom || asyncBackend === null) return undefined;
   const length = publicKey.length;
-  return pending(asyncBackend.encapsulate(publicKey).catch((cause) => {
-    throw new PqInputError("publicKey", MLKEM768_PUBLIC_KEY_BYTES, length, "malformed", {
-      cause,
-    });
-  }));
+  return pending(
+    asyncBackend.encapsulate(publicKey).catch((cause) => {
+      throw new PqInputError("publicKey", MLKEM768_PUBLIC_KEY_BYTES, length, "malformed", {
+        cause,
+      });
+    }),
+  );
 }
 
 /**

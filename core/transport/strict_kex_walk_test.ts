@@ -107,7 +107,9 @@ function standInResult(
 
 /** A step that waits (for a transport that allows it) before it is `step`. */
 function maybeWait(ctx: { allowWait?: boolean }, step: KexStep): KexStep {
-  return ctx.allowWait ? { send: [], wait: { ready: Promise.resolve(), resume: () => step } } : step;
+  return ctx.allowWait
+    ? { send: [], wait: { ready: Promise.resolve(), resume: () => step } }
+    : step;
 }
 
 const standInKex: KexMethod = {
@@ -263,9 +265,7 @@ function record(side: Side, strict: boolean, target: TransportPhase): Recording 
   const queue: Record<Side, HeldPacket[]> = { client: [], server: [] };
   const steps: Step[] = [];
   let readEpoch = 0;
-  const hold = target === "hostKey" || target === "hostKeyStrict" || asyncKex
-    ? target
-    : undefined;
+  const hold = target === "hostKey" || target === "hostKeyStrict" || asyncKex ? target : undefined;
   const e = engines[side];
   const client = engines.client as ClientConnection;
   const flowing = target === "idle" || target === "closed" || target.startsWith("rekey");

@@ -184,8 +184,28 @@ interface KemSubtle {
 
 /** PKCS #8 of a seed-only ML-KEM-768 private key, up to the 64-byte seed d ‖ z. */
 const SEED_PKCS8_HEADER = [
-  0x30, 0x54, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-  0x04, 0x04, 0x02, 0x04, 0x42, 0x80, 0x40,
+  0x30,
+  0x54,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x0b,
+  0x06,
+  0x09,
+  0x60,
+  0x86,
+  0x48,
+  0x01,
+  0x65,
+  0x03,
+  0x04,
+  0x04,
+  0x02,
+  0x04,
+  0x42,
+  0x80,
+  0x40,
 ];
 const SEED_BYTES = 64;
 
@@ -228,7 +248,10 @@ export function webCryptoMlKem768(subtle: KemSubtle): MlKem768AsyncBackend {
         "encapsulateBits",
       ]);
       const r = await subtle.encapsulateBits(ML_KEM_768, key);
-      return { ciphertext: new Uint8Array(r.ciphertext), sharedSecret: new Uint8Array(r.sharedKey) };
+      return {
+        ciphertext: new Uint8Array(r.ciphertext),
+        sharedSecret: new Uint8Array(r.sharedKey),
+      };
     },
     decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array) {
       const key = cryptoKeys.get(secretKey);
