@@ -124,6 +124,7 @@ export type {
   KexServerFlow,
   KexServerOptions,
   KexStep,
+  KexWait,
 } from "./kex/types.ts";
 export type { PayloadCompressor, PayloadDecompressor } from "./transport/packet.ts";
 export type { KexInitLists, NegotiatedAlgorithms } from "./transport/kexinit.ts";

@@ -218,9 +218,10 @@ export function mlkem768Encapsulate(
 }
 
 /**
- * Decapsulates `ciphertext` with `secretKey`. A corrupted but well-sized
- * ciphertext gives a pseudo-random secret (implicit rejection), never an
- * exception. Throws {@link PqInputError} for wrong sizes, or (problem
+ * Decapsulates `ciphertext` with `secretKey`: the FIPS 203 expanded key (2400 bytes), or the
+ * 64-byte seed d ‖ z an asynchronous backend hands out (expanded here first, which costs a key
+ * generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
+ * rejection), never an exception. Throws {@link PqInputError} for wrong sizes, or (problem
  * "malformed") for a secret key whose embedded hash of the public key does not
  * match (the FIPS 203 decapsulation key check).
  *

@@ -275,9 +275,9 @@ export function readsInput(phase: TransportPhase): boolean {
   return v !== "hold" && v !== "drop";
 }
 
-/** Whether `phase` holds input back for a while (the host key question, a key exchange's wait). */
-export function holdsInput(phase: TransportPhase): boolean {
-  return INCOMING[phase].disconnect === "hold";
+/** Whether the client waits for the caller's decision on the host key in `phase`. */
+export function awaitsHostKey(phase: TransportPhase): boolean {
+  return phase === "hostKey" || phase === "hostKeyStrict";
 }
 
 /** Whether the key exchange waits for asynchronous work in `phase`. */

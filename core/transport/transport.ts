@@ -60,8 +60,8 @@ import {
 } from "./new_keys.ts";
 import { PacketReceiver, PacketSender } from "./packet.ts";
 import {
+  awaitsHostKey,
   expectedIn,
-  holdsInput,
   isInitialExchange,
   isKexWait,
   NEXT_PHASE,
@@ -376,10 +376,12 @@ export class Transport {
       }
       this.#receiver.push(data);
       this.#pump();
-      // While the host key awaits the verifier's answer, or the key exchange its
-      // asynchronous work, nothing is read: what the peer sends meanwhile is buffered. More
-      // than two largest packets is nothing it needs to send.
-      if (holdsInput(this.#phase) && this.#receiver.buffered > MAX_HELD_INPUT) {
+      // While the host key awaits the verifier's answer nothing is read: what the peer sends
+      // meanwhile is buffered. More than two largest packets is nothing it needs to send.
+      // A key exchange's wait has no such cap: it lasts as long as local crypto does, and a
+      // peer rightly streams channel data right after its NEWKEYS (OpenSSH flushes its queue
+      // then), as much as the windows we granted allow.
+      if (awaitsHostKey(this.#phase) && this.#receiver.buffered > MAX_HELD_INPUT) {
         throw new DisconnectError(
           "ERR_PROTOCOL",
           DisconnectReason.PROTOCOL_ERROR,
@@ -496,8 +498,7 @@ export class Transport {
   /** The client's answer to a `hostKey` event. */
   answerHostKey(id: number, accept: boolean, reason?: string): void {
     if (this.closed && id > 0 && id <= this.#hostKeyRequestId) return; // overtaken by a disconnect
-    const waiting = this.#phase === "hostKey" || this.#phase === "hostKeyStrict";
-    if (!waiting || id !== this.#hostKeyRequestId) {
+    if (!awaitsHostKey(this.#phase) || id !== this.#hostKeyRequestId) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", `No host key decision with id ${id} is pending`);
     }
     if (!accept) {
@@ -607,6 +608,8 @@ export class Transport {
       throw new SSHError("ERR_LOCAL_PROTOCOL", `Transport bug: ${event} in phase ${this.#phase}`);
     }
     this.#phase = next;
+    // A wait's closures hold the exchange's secrets: they go with the connection.
+    if (next === "closed") this.#kexWait = null;
   }
 
   // ---- incoming ----
@@ -789,6 +792,13 @@ export class Transport {
   #takeStep(step: KexStep): void {
     for (const m of step.send) this.#writeTransport(m);
     if (step.wait) {
+      if (this.#o.allowKexWait !== true) {
+        // Nobody would answer the event: the exchange would hang.
+        throw new SSHError(
+          "ERR_LOCAL_PROTOCOL",
+          "The key exchange method waits for asynchronous work, which this transport does not allow (allowKexWait)",
+        );
+      }
       this.#kexWait = step.wait;
       this.#to("kexWait");
       this.#host.emit({ type: "kexWait", id: ++this.#kexWaitId, ready: step.wait.ready });

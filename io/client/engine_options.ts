@@ -15,6 +15,8 @@ import type { ResolvedConnectOptions } from "./options.ts";
 
 /**
  * What the client engine is built with for `options` (the user defaults to the local one).
+ * With `asyncKex` set: whoever drives the engine answers its `kexWait` events, as
+ * `EngineDriver` does (io/engine/driver.ts).
  *
  * @example
  * ```ts ignore

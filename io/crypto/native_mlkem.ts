@@ -19,13 +19,16 @@
  */
 
 import * as nodeCrypto from "node:crypto";
+import { shake256 } from "@noble/hashes/sha3.js";
 import type { KeyObject } from "node:crypto";
 import {
   MLKEM768_CIPHERTEXT_BYTES,
   MLKEM768_PUBLIC_KEY_BYTES,
   MLKEM768_SECRET_KEY_BYTES,
   type MlKem768AsyncBackend,
+  mlkem768AsyncBackend,
   type MlKem768Backend,
+  mlkem768Backend,
   registerMlKem768AsyncBackend,
   registerMlKem768Backend,
 } from "../../core/pq/mlkem768.ts";
@@ -256,18 +259,39 @@ export function webCryptoMlKem768(subtle: KemSubtle): MlKem768AsyncBackend {
     decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array) {
       const key = cryptoKeys.get(secretKey);
       if (key === undefined || ciphertext.length !== MLKEM768_CIPHERTEXT_BYTES) return undefined;
-      return subtle.decapsulateBits(ML_KEM_768, key, ciphertext).then((b) => new Uint8Array(b));
+      try {
+        return subtle.decapsulateBits(ML_KEM_768, key, ciphertext).then((b) => new Uint8Array(b));
+      } catch (e) {
+        return Promise.reject(e); // a runtime that throws rather than rejects
+      }
     },
   });
 }
 
 /**
- * What the WebCrypto backend must show before it is used (no portable ML-KEM runs here;
- * the tests compare it with the portable one both ways): a pair it generates round-trips,
- * a corrupted ciphertext gives another secret, a key it did not generate is not its, and a
- * public key with a coefficient ≥ q is refused.
+ * A known answer: the key of the seed 0, 1, …, 63 (seed-only PKCS #8) decapsulates an all-zero
+ * ciphertext to FIPS 203's implicit rejection secret J(z ‖ c) = SHAKE256(z ‖ c, 32), z the
+ * seed's second half. It pins the seed's layout and the standard's rejection (OpenSSH must
+ * agree with every secret we derive).
  */
-async function asyncSelfTest(b: MlKem768AsyncBackend): Promise<boolean> {
+async function knownAnswer(subtle: KemSubtle): Promise<boolean> {
+  const seed = Uint8Array.from({ length: SEED_BYTES }, (_, i) => i);
+  const pkcs8 = Uint8Array.from([...SEED_PKCS8_HEADER, ...seed]);
+  const key = await subtle.importKey("pkcs8", pkcs8, ML_KEM_768, false, ["decapsulateBits"]);
+  const zeros = new Uint8Array(MLKEM768_CIPHERTEXT_BYTES);
+  const secret = new Uint8Array(await subtle.decapsulateBits(ML_KEM_768, key, zeros));
+  const expected = shake256(Uint8Array.from([...seed.subarray(32), ...zeros]), { dkLen: 32 });
+  return equalBytes(secret, expected);
+}
+
+/**
+ * What the WebCrypto backend must show before it is used (no portable ML-KEM runs here;
+ * the tests compare it with the portable one both ways): the known answer above, a pair it
+ * generates round-trips, a corrupted ciphertext gives another secret, a key it did not
+ * generate is not its, and a public key with a coefficient ≥ q is refused.
+ */
+async function asyncSelfTest(b: MlKem768AsyncBackend, subtle: KemSubtle): Promise<boolean> {
+  if (!(await knownAnswer(subtle))) return false;
   const g = await b.generate();
   const e = await b.encapsulate(g.publicKey);
   if (e.ciphertext.length !== MLKEM768_CIPHERTEXT_BYTES || e.sharedSecret.length !== 32) {
@@ -311,10 +335,12 @@ export function registerWebCryptoMlKem768(): Promise<string | undefined> {
     ) return undefined;
     const backend = webCryptoMlKem768(subtle as KemSubtle);
     try {
-      if (!(await asyncSelfTest(backend))) return undefined;
+      if (!(await asyncSelfTest(backend, subtle as KemSubtle))) return undefined;
     } catch {
       return undefined;
     }
+    // Installed only where nothing was meanwhile (a backend of the caller's, or null).
+    if (mlkem768Backend() !== null || mlkem768AsyncBackend() !== null) return undefined;
     registerMlKem768AsyncBackend(backend);
     return backend.name;
   })();

@@ -251,7 +251,7 @@ export class EngineDriver<E> {
       for (;;) {
         const e = this.#engine.pollEvent();
         if (e === undefined) break;
-        if (isKexWait(e) && this.#engine.resumeKex) this.#resumeWhenReady(e);
+        if (isKexWait(e)) this.#resumeWhenReady(e);
         else this.#onEvent(e);
       }
     } catch (e) {
@@ -284,10 +284,19 @@ export class EngineDriver<E> {
 
   /** Resumes the key exchange once its asynchronous work (WebCrypto's ML-KEM) is done. */
   #resumeWhenReady(e: KexWaitEvent): void {
+    const engine = this.#engine;
+    if (engine.resumeKex === undefined) {
+      throw new Error("The engine waits for its key exchange but cannot be resumed (resumeKex)");
+    }
     // `ready` never rejects (core/pending.ts); a throw here would be the engine's bug.
     Promise.resolve(e.ready).then(() => {
       if (this.#closed) return;
-      this.#engine.resumeKex!(e.id);
+      engine.resumeKex!(e.id);
+      // A rekey's NEWKEYS may have come in during the wait: packets framed ahead for the
+      // old deferred opener are the new one's.
+      if (!engine.closed && this.#opener !== null && engine.transport?.opener !== this.#opener) {
+        this.#rxReroute();
+      }
       this.pump();
     }).catch((err) => {
       this.#socketError ??= err instanceof Error ? err : new Error(String(err));
