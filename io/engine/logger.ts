@@ -264,6 +264,7 @@ export class Log {
         error.code === "ERR_PEER_DISCONNECTED"
       ? "info"
       : "warn";
+    if (!this.on(level)) return; // every connection ends here: no line built for nobody
     this.write(
       level,
       `disconnected${by}: ${error.code}: ${clip(error.message)}`,
