@@ -118,6 +118,7 @@ class SingleRoundClient implements KexClientFlow {
   #ctx: KexContext;
   #agreement: KeyAgreement;
   #ephemeral: ClientEphemeral | null = null;
+  #started = false;
   #done = false;
 
   constructor(name: string, hash: KexHashName, ctx: KexContext, agreement: KeyAgreement) {
@@ -126,8 +127,6 @@ class SingleRoundClient implements KexClientFlow {
     this.#ctx = ctx;
     this.#agreement = agreement;
   }
-
-  #started = false;
 
   start(): KexStep {
     if (this.#started) {
