@@ -116,27 +116,52 @@ function selfTest(b: MlKem768Backend): boolean {
     return false;
   }
   const e = b.encapsulate(g.publicKey);
-  if (e.ciphertext.length !== MLKEM768_CIPHERTEXT_BYTES || e.sharedSecret.length !== 32) {
-    return false;
-  }
-  const back = b.decapsulate(e.ciphertext, g.secretKey);
-  if (back === undefined || !equalBytes(back, e.sharedSecret)) return false;
-  const bad = e.ciphertext.slice();
-  bad[0]! ^= 1;
-  const rejected = b.decapsulate(bad, g.secretKey);
-  if (rejected === undefined || rejected.length !== 32 || equalBytes(rejected, e.sharedSecret)) {
-    return false;
-  }
-  if (b.decapsulate(e.ciphertext, g.secretKey.slice()) !== undefined) return false;
-  const malformed = g.publicKey.slice();
-  malformed[0] = 0xff; // the first 12-bit coefficient becomes 0x.ff ≥ 3329
-  malformed[1] = malformed[1]! | 0x0f;
+  const round = {
+    encapsulated: e,
+    back: b.decapsulate(e.ciphertext, g.secretKey),
+    rejected: b.decapsulate(corrupted(e.ciphertext), g.secretKey),
+    foreign: b.decapsulate(e.ciphertext, g.secretKey.slice()),
+  };
+  if (!roundHolds(round)) return false;
   try {
-    b.encapsulate(malformed);
+    b.encapsulate(malformed(g.publicKey));
     return false;
   } catch {
     return true;
   }
+}
+
+/** A ciphertext with one bit flipped. */
+function corrupted(ciphertext: Uint8Array): Uint8Array {
+  const bad = ciphertext.slice();
+  bad[0]! ^= 1;
+  return bad;
+}
+
+/** A public key whose first 12-bit coefficient is 0x.ff, at least q = 3329: FIPS 203 refuses it. */
+function malformed(publicKey: Uint8Array): Uint8Array {
+  const bad = publicKey.slice();
+  bad[0] = 0xff;
+  bad[1] = bad[1]! | 0x0f;
+  return bad;
+}
+
+/**
+ * What one round of a backend must give: its own key decapsulates its ciphertext to the
+ * secret, a corrupted ciphertext to another (implicit rejection, no throw), and a key it did
+ * not make is not its own.
+ */
+function roundHolds(r: {
+  encapsulated: { ciphertext: Uint8Array; sharedSecret: Uint8Array };
+  back: Uint8Array | undefined;
+  rejected: Uint8Array | undefined;
+  foreign: unknown;
+}): boolean {
+  const { ciphertext, sharedSecret } = r.encapsulated;
+  return ciphertext.length === MLKEM768_CIPHERTEXT_BYTES && sharedSecret.length === 32 &&
+    r.back !== undefined && equalBytes(r.back, sharedSecret) &&
+    r.rejected !== undefined && r.rejected.length === 32 &&
+    !equalBytes(r.rejected, sharedSecret) && r.foreign === undefined;
 }
 
 /**
@@ -186,30 +211,11 @@ interface KemSubtle {
 }
 
 /** PKCS #8 of a seed-only ML-KEM-768 private key, up to the 64-byte seed d ‖ z. */
-const SEED_PKCS8_HEADER = [
-  0x30,
-  0x54,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x0b,
-  0x06,
-  0x09,
-  0x60,
-  0x86,
-  0x48,
-  0x01,
-  0x65,
-  0x03,
-  0x04,
-  0x04,
-  0x02,
-  0x04,
-  0x42,
-  0x80,
-  0x40,
-];
+const SEED_PKCS8_HEADER = hexBytes("3054020100300b060960864801650304040204428040");
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
+}
 const SEED_BYTES = 64;
 
 function seedOf(pkcs8: Uint8Array): Uint8Array | undefined {
@@ -276,7 +282,9 @@ export function webCryptoMlKem768(subtle: KemSubtle): MlKem768AsyncBackend {
  */
 async function knownAnswer(subtle: KemSubtle): Promise<boolean> {
   const seed = Uint8Array.from({ length: SEED_BYTES }, (_, i) => i);
-  const pkcs8 = Uint8Array.from([...SEED_PKCS8_HEADER, ...seed]);
+  const pkcs8 = new Uint8Array(SEED_PKCS8_HEADER.length + SEED_BYTES);
+  pkcs8.set(SEED_PKCS8_HEADER);
+  pkcs8.set(seed, SEED_PKCS8_HEADER.length);
   const key = await subtle.importKey("pkcs8", pkcs8, ML_KEM_768, false, ["decapsulateBits"]);
   const zeros = new Uint8Array(MLKEM768_CIPHERTEXT_BYTES);
   const secret = new Uint8Array(await subtle.decapsulateBits(ML_KEM_768, key, zeros));
@@ -294,22 +302,14 @@ async function asyncSelfTest(b: MlKem768AsyncBackend, subtle: KemSubtle): Promis
   if (!(await knownAnswer(subtle))) return false;
   const g = await b.generate();
   const e = await b.encapsulate(g.publicKey);
-  if (e.ciphertext.length !== MLKEM768_CIPHERTEXT_BYTES || e.sharedSecret.length !== 32) {
-    return false;
-  }
-  const back = await b.decapsulate(e.ciphertext, g.secretKey);
-  if (back === undefined || !equalBytes(back, e.sharedSecret)) return false;
-  const bad = e.ciphertext.slice();
-  bad[0]! ^= 1;
-  const rejected = await b.decapsulate(bad, g.secretKey);
-  if (rejected === undefined || rejected.length !== 32 || equalBytes(rejected, e.sharedSecret)) {
-    return false;
-  }
-  if (b.decapsulate(e.ciphertext, g.secretKey.slice()) !== undefined) return false;
-  const malformed = g.publicKey.slice();
-  malformed[0] = 0xff; // the first 12-bit coefficient becomes 0x.ff ≥ 3329
-  malformed[1] = malformed[1]! | 0x0f;
-  return b.encapsulate(malformed).then(() => false, () => true);
+  const round = {
+    encapsulated: e,
+    back: await b.decapsulate(e.ciphertext, g.secretKey),
+    rejected: await b.decapsulate(corrupted(e.ciphertext), g.secretKey),
+    foreign: b.decapsulate(e.ciphertext, g.secretKey.slice()),
+  };
+  if (!roundHolds(round)) return false;
+  return b.encapsulate(malformed(g.publicKey)).then(() => false, () => true);
 }
 
 let webCryptoRegistration: Promise<string | undefined> | undefined;
