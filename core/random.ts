@@ -12,7 +12,8 @@ export type RandomSource = (n: number) => Uint8Array;
 
 /**
  * The default source: the platform's CSPRNG (`crypto.getRandomValues`, a web
- * platform API present in every runtime and browser).
+ * platform API present in every runtime and browser); requests of up to 256 bytes come
+ * from a 4 KiB draw of it, each byte handed out once.
  *
  * @example
  * ```ts
@@ -21,7 +22,9 @@ export type RandomSource = (n: number) => Uint8Array;
  * ```
  */
 export const systemRandom: RandomSource = (n: number): Uint8Array => {
-  if (n <= POOLED_REQUEST_MAX) return fromPool(n);
+  // Only whole sizes from the pool: a negative or fractional one must never move its
+  // position back over bytes already handed out (new Uint8Array refuses it below instead).
+  if (Number.isInteger(n) && n >= 0 && n <= POOLED_REQUEST_MAX) return fromPool(n);
   const out = new Uint8Array(n);
   // getRandomValues fills at most 65,536 bytes per call.
   for (let o = 0; o < n; o += 65536) {
@@ -31,10 +34,13 @@ export const systemRandom: RandomSource = (n: number): Uint8Array => {
 };
 
 /**
- * Small requests (a KEXINIT cookie, each packet's padding, a nonce) are served from one
- * draw of the CSPRNG: Node's `getRandomValues` costs about 4 µs a call whatever the size
- * (0.1–0.5 on Bun and Deno), and a login makes a dozen such calls on each side. Bytes are
- * zeroed in the pool as they are handed out, so it never holds what a caller already has.
+ * Small requests (a KEXINIT cookie, the first padding draw of each direction, a salt, an
+ * ephemeral key) are served from one draw of the CSPRNG: Node's `getRandomValues` costs
+ * about 4 µs a call whatever the size (0.1–0.5 on Bun and Deno). Bytes are zeroed in the
+ * pool as they are handed out, so it never holds what a caller already has; it does hold up
+ * to 4 KiB of bytes not yet handed out, as OpenSSL's generator holds its state. (A V8 startup
+ * snapshot taken after a small request would carry those bytes to every process started from
+ * it: take snapshots before any connection or key generation.)
  */
 const POOL_BYTES = 4096;
 const POOLED_REQUEST_MAX = 256;

@@ -37,6 +37,21 @@ test("systemRandom: what one caller holds is not touched by the next request", (
   assert.notEqual(a.buffer, systemRandom(32).buffer, "each result has its own buffer");
 });
 
+test("systemRandom: a bad size never rewinds the pool over bytes already handed out", () => {
+  systemRandom(100);
+  for (const bad of [-64, -1, -Infinity, NaN, 2.5]) {
+    try {
+      systemRandom(bad);
+    } catch { /* refused: what matters is what the next callers get */ }
+  }
+  const next = [systemRandom(64), systemRandom(64), systemRandom(32)];
+  for (const b of next) {
+    assert.ok(b.length > 0);
+    assert.ok(b.some((x) => x !== 0), "fresh bytes, not the pool's zeroed ones");
+  }
+  assert.notDeepEqual(next[0], next[1]);
+});
+
 test("systemRandom: large requests (beyond getRandomValues' 65,536-byte limit) are filled", () => {
   const b = systemRandom(200_000);
   assert.equal(b.length, 200_000);
