@@ -262,6 +262,25 @@ export function toHex(bytes: Uint8Array): string {
   return hex;
 }
 
+/**
+ * The bytes of `hex` (either case): for constants and already-checked text. A string that is
+ * not an even number of hex digits is a RangeError, never bytes made up from it.
+ *
+ * @example
+ * ```ts
+ * import { fromHex } from "./wire.ts";
+ * console.log(fromHex("000fFF").join()); // "0,15,255"
+ * ```
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new RangeError(`Not hex: ${hex.length > 40 ? `${hex.slice(0, 40)}...` : hex}`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
 /** A buffer a writer builds in, with its DataView. */
 interface Scratch {
   readonly bytes: Uint8Array;

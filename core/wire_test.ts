@@ -5,9 +5,11 @@ import {
   bigIntToMpintBytes,
   bytesToBigInt,
   equalBytes,
+  fromHex,
   mpintBytesToBigInt,
   SSHReader,
   SSHWriter,
+  toHex,
 } from "./wire.ts";
 import { WireError } from "./errors.ts";
 
@@ -223,4 +225,14 @@ test("bytesToBigInt() and mpintBytesToBigInt() read long inputs exactly (in one 
   // Two's complement: 0xff00 is -256.
   assert.equal(mpintBytesToBigInt(new Uint8Array([0xff, 0x00])), -256n);
   assert.equal(mpintBytesToBigInt(new Uint8Array(20).fill(0xff)), -1n);
+});
+
+test("fromHex() reads either case, round-trips toHex(), and refuses what is not hex", () => {
+  const bytes = new Uint8Array([0, 1, 0x7f, 0x80, 0xab, 0xff]);
+  assert.deepEqual(fromHex(toHex(bytes)), bytes);
+  assert.deepEqual(fromHex("ABff"), new Uint8Array([0xab, 0xff]));
+  assert.deepEqual(fromHex(""), new Uint8Array(0));
+  for (const bad of ["a", "0g", "zz", " 00", "0x00", "00 "]) {
+    assert.throws(() => fromHex(bad), RangeError, bad);
+  }
 });

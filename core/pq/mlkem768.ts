@@ -31,7 +31,8 @@ export const MLKEM768_CIPHERTEXT_BYTES = 1088;
 /** Size of an ML-KEM-768 shared secret in bytes. */
 export const MLKEM768_SHARED_SECRET_BYTES = 32;
 
-const SEED_BYTES = 64; // d || z of ML-KEM.KeyGen_internal
+/** Size of an ML-KEM-768 key seed in bytes: d ‖ z of ML-KEM.KeyGen_internal (FIPS 203). */
+export const MLKEM768_SEED_BYTES = 64;
 const MESSAGE_BYTES = 32; // m of ML-KEM.Encaps_internal
 
 /**
@@ -165,7 +166,7 @@ export function mlkem768Keypair(
   random: RandomBytes,
 ): { publicKey: Uint8Array; secretKey: Uint8Array } {
   if (random === systemRandom && backend) return backend.generate();
-  const seed = drawRandom(random, SEED_BYTES);
+  const seed = drawRandom(random, MLKEM768_SEED_BYTES);
   const { publicKey, secretKey } = ml_kem768.keygen(seed);
   seed.fill(0);
   return { publicKey, secretKey };
@@ -237,7 +238,7 @@ export function mlkem768Encapsulate(
  */
 export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
-  if (secretKey.length === SEED_BYTES) {
+  if (secretKey.length === MLKEM768_SEED_BYTES) {
     // The seed form an asynchronous backend hands out: expanded here (a key generation).
     const expanded = ml_kem768.keygen(secretKey).secretKey;
     try {

@@ -529,13 +529,7 @@ export class Transport {
     this.#kexWait = null;
     this.#to("kexResume");
     try {
-      let step: KexStep;
-      try {
-        step = wait.resume();
-      } catch (e) {
-        throw toDisconnectError(e, DisconnectReason.KEY_EXCHANGE_FAILED, "ERR_KEX_FAILED");
-      }
-      this.#takeStep(step);
+      this.#takeStep(kexFlowStep(() => wait.resume()));
       this.#pump();
     } catch (e) {
       this.fail(e);
@@ -777,15 +771,11 @@ export class Transport {
       this.#ignoreNextKexPacket = false;
       return;
     }
-    let step: KexStep;
-    try {
-      step = this.#clientFlow
-        ? this.#clientFlow.receive(payload)
-        : this.#serverFlow!.receive(payload);
-    } catch (e) {
-      throw toDisconnectError(e, DisconnectReason.KEY_EXCHANGE_FAILED, "ERR_KEX_FAILED");
-    }
-    this.#takeStep(step);
+    this.#takeStep(
+      kexFlowStep(() =>
+        this.#clientFlow ? this.#clientFlow.receive(payload) : this.#serverFlow!.receive(payload)
+      ),
+    );
   }
 
   /** Sends a step's messages; then waits for its asynchronous work, or takes its result. */
@@ -1010,4 +1000,13 @@ export function toDisconnectError(
   return new DisconnectError(code, reason, `Internal error while handling peer input: ${message}`, {
     cause: e,
   });
+}
+
+/** A step of a key exchange flow; what it throws ends the exchange as KEY_EXCHANGE_FAILED. */
+function kexFlowStep(step: () => KexStep): KexStep {
+  try {
+    return step();
+  } catch (e) {
+    throw toDisconnectError(e, DisconnectReason.KEY_EXCHANGE_FAILED, "ERR_KEX_FAILED");
+  }
 }

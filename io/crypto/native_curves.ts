@@ -25,23 +25,17 @@ import { Buffer } from "node:buffer";
 import { currentRuntime } from "../runtime/env.ts";
 import { KeyedByBytes } from "./keyed_by_bytes.ts";
 import { withoutStack } from "../../core/errors.ts";
-import { equalBytes } from "../../core/wire.ts";
+import { equalBytes, fromHex } from "../../core/wire.ts";
 import {
   type Curve25519Backend,
   registerCurve25519Backend,
 } from "../../core/crypto/curve25519_backend.ts";
 
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 // DER prefixes of RFC 8410 keys: the 32 raw bytes follow.
-const X25519_PKCS8 = hexToBytes("302e020100300506032b656e04220420");
-const X25519_SPKI = hexToBytes("302a300506032b656e032100");
-const ED25519_PKCS8 = hexToBytes("302e020100300506032b657004220420");
-const ED25519_SPKI = hexToBytes("302a300506032b6570032100");
+const X25519_PKCS8 = fromHex("302e020100300506032b656e04220420");
+const X25519_SPKI = fromHex("302a300506032b656e032100");
+const ED25519_PKCS8 = fromHex("302e020100300506032b657004220420");
+const ED25519_SPKI = fromHex("302a300506032b6570032100");
 
 function der(prefix: Uint8Array, raw: Uint8Array): Uint8Array {
   const out = new Uint8Array(prefix.length + raw.length);
@@ -185,7 +179,7 @@ export const NODE_CURVE25519: Curve25519Backend = Object.freeze({
 });
 
 /** L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
-const L = hexToBytes("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+const L = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
 
 function canonicalS(signature: Uint8Array): boolean {
   for (let i = 31; i >= 0; i--) {
@@ -198,10 +192,10 @@ function canonicalS(signature: Uint8Array): boolean {
 /** Known answers the native backend must reproduce before it is used. */
 function selfTest(b: Curve25519Backend): boolean {
   // RFC 7748 §6.1.
-  const a = hexToBytes("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-  const bPub = hexToBytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-  const aPub = hexToBytes("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-  const k = hexToBytes("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  const a = fromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  const bPub = fromHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  const aPub = fromHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  const k = fromHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
   if (!equalBytes(b.x25519PublicKey(a), aPub) || !equalBytes(b.x25519Shared(a, bPub), k)) {
     return false;
   }
@@ -216,9 +210,9 @@ function selfTest(b: Curve25519Backend): boolean {
     }
   }
   // RFC 8032 §7.1, test 1 (empty message).
-  const seed = hexToBytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-  const pub = hexToBytes("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-  const sig = hexToBytes(
+  const seed = fromHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  const pub = fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const sig = fromHex(
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
   );
   const empty = new Uint8Array(0);

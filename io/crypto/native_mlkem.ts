@@ -25,6 +25,7 @@ import {
   MLKEM768_CIPHERTEXT_BYTES,
   MLKEM768_PUBLIC_KEY_BYTES,
   MLKEM768_SECRET_KEY_BYTES,
+  MLKEM768_SEED_BYTES,
   type MlKem768AsyncBackend,
   mlkem768AsyncBackend,
   type MlKem768Backend,
@@ -33,7 +34,7 @@ import {
   registerMlKem768Backend,
 } from "../../core/pq/mlkem768.ts";
 import { withoutStack } from "../../core/errors.ts";
-import { equalBytes } from "../../core/wire.ts";
+import { equalBytes, fromHex } from "../../core/wire.ts";
 
 /** The parts of node:crypto this needs, absent from older type definitions and runtimes. */
 interface KemApi {
@@ -211,16 +212,11 @@ interface KemSubtle {
 }
 
 /** PKCS #8 of a seed-only ML-KEM-768 private key, up to the 64-byte seed d ‖ z. */
-const SEED_PKCS8_HEADER = hexBytes("3054020100300b060960864801650304040204428040");
-
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16));
-}
-const SEED_BYTES = 64;
+const SEED_PKCS8_HEADER = fromHex("3054020100300b060960864801650304040204428040");
 
 function seedOf(pkcs8: Uint8Array): Uint8Array | undefined {
   if (
-    pkcs8.length !== SEED_PKCS8_HEADER.length + SEED_BYTES ||
+    pkcs8.length !== SEED_PKCS8_HEADER.length + MLKEM768_SEED_BYTES ||
     !SEED_PKCS8_HEADER.every((b, i) => pkcs8[i] === b)
   ) return undefined;
   return pkcs8.slice(SEED_PKCS8_HEADER.length);
@@ -281,8 +277,8 @@ export function webCryptoMlKem768(subtle: KemSubtle): MlKem768AsyncBackend {
  * agree with every secret we derive).
  */
 async function knownAnswer(subtle: KemSubtle): Promise<boolean> {
-  const seed = Uint8Array.from({ length: SEED_BYTES }, (_, i) => i);
-  const pkcs8 = new Uint8Array(SEED_PKCS8_HEADER.length + SEED_BYTES);
+  const seed = Uint8Array.from({ length: MLKEM768_SEED_BYTES }, (_, i) => i);
+  const pkcs8 = new Uint8Array(SEED_PKCS8_HEADER.length + MLKEM768_SEED_BYTES);
   pkcs8.set(SEED_PKCS8_HEADER);
   pkcs8.set(seed, SEED_PKCS8_HEADER.length);
   const key = await subtle.importKey("pkcs8", pkcs8, ML_KEM_768, false, ["decapsulateBits"]);

@@ -20,6 +20,7 @@ import {
   isDeferredSealer,
 } from "../crypto/deferred.ts";
 import { MAX_TIMER_MS } from "../runtime/timer.ts";
+import type { TransportEvent } from "../../core/transport/transport.ts";
 
 /**
  * Packets a deferred opener (WebCrypto) works on at once: WebCrypto AES-GCM on Deno
@@ -50,12 +51,8 @@ export interface DrivenTransport {
   takeBufferedInput(): Uint8Array;
 }
 
-/** The engine's event for a key exchange waiting on asynchronous crypto (core/transport). */
-interface KexWaitEvent {
-  readonly type: "kexWait";
-  readonly id: number;
-  readonly ready: PromiseLike<void>;
-}
+/** The engine's event for a key exchange waiting on asynchronous crypto. */
+type KexWaitEvent = Extract<TransportEvent, { type: "kexWait" }>;
 
 function isKexWait(e: unknown): e is KexWaitEvent {
   return (e as { type?: unknown }).type === "kexWait";

@@ -493,7 +493,8 @@ async function keptFiles(
  */
 async function keptPairs(path: string): Promise<SSHKeyPair[] | undefined> {
   const cache = identityFileCache();
-  const { key, cert } = await keptFiles(cache, expandHome(path), expandHome(`${path}-cert.pub`));
+  const keyPath = expandHome(path);
+  const { key, cert } = await keptFiles(cache, keyPath, `${keyPath}-cert.pub`);
   // Credentials changed while the files were read: read them again, as whom we are now.
   if (identityFileCache() !== cache) return keptPairs(path);
   if (key === undefined || cert === "bad") return undefined;
@@ -540,8 +541,7 @@ export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKe
     // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
     if (path === undefined) continue;
-    const certPath = orSkipped(() => expandHome(`${p}-cert.pub`)) ?? "";
-    const { key, cert } = await keptFiles(cache, path, certPath);
+    const { key, cert } = await keptFiles(cache, path, `${path}-cert.pub`);
     if (key === undefined) continue;
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))

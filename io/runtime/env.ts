@@ -129,13 +129,7 @@ function envPartlyDenied(): boolean {
  * ```
  */
 export function exactHostname(purpose: string): string {
-  if (!sysReadable("hostname")) {
-    throw new SSHError(
-      "ERR_LOCAL_ACCOUNT",
-      `${purpose} needs the host name: on Deno, run with --allow-sys=hostname`,
-    );
-  }
-  return hostname();
+  return withSys("hostname", `${purpose} needs the host name`, hostname);
 }
 
 /**
@@ -150,14 +144,22 @@ export function exactHostname(purpose: string): string {
  * ```
  */
 export function localNetworkInterfaces(): ReturnType<typeof networkInterfaces> {
-  if (!sysReadable("networkInterfaces")) {
-    throw new SSHError(
-      "ERR_LOCAL_ACCOUNT",
-      "The local network interfaces cannot be read: on Deno, run with " +
-        "--allow-sys=networkInterfaces",
-    );
+  return withSys(
+    "networkInterfaces",
+    "The local network interfaces cannot be read",
+    networkInterfaces,
+  );
+}
+
+/**
+ * `read()` where Deno allows sys access of `kind` without asking (elsewhere always); else an
+ * `SSHError` (ERR_LOCAL_ACCOUNT): `what`, and the flag that gives it.
+ */
+function withSys<T>(kind: string, what: string, read: () => T): T {
+  if (!sysReadable(kind)) {
+    throw new SSHError("ERR_LOCAL_ACCOUNT", `${what}: on Deno, run with --allow-sys=${kind}`);
   }
-  return networkInterfaces();
+  return read();
 }
 
 /**

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeX11Request } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
-import { SSHWriter } from "../../core/wire.ts";
+import { fromHex, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket } from "../forward/bridge.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
@@ -161,12 +161,6 @@ export function parseX11Request(data: Uint8Array): X11Request {
 /** Encodes x11 channel open data: originator address and port (RFC 4254 §6.3.2). */
 function encodeX11Open(address: string, port: number): Uint8Array {
   return new SSHWriter().writeStringUtf8(address).writeUint32(port).toBytes();
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 function plainAddress(a: string | undefined): string {
@@ -398,7 +392,7 @@ export class ServerX11 {
           `remove ${name}\nadd ${name} ${req.authProtocol} ${req.authCookie}\n`,
         );
       } else {
-        await addXauthEntry(authPath, n, req.authProtocol, hexBytes(req.authCookie), localOnly);
+        await addXauthEntry(authPath, n, req.authProtocol, fromHex(req.authCookie), localOnly);
       }
       let closing: Promise<void> | undefined;
       const close = () =>

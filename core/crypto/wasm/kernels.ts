@@ -23,6 +23,7 @@ import { decodeModuleBytes } from "./module_bytes.ts";
 import { KERNELS_MODULE_BASE64 } from "./kernels_module_bytes.ts";
 import { addPoly1305Functions, type Poly1305Exports } from "./poly1305_module.ts";
 import { addUmacNhFunctions, type UmacNhExports } from "./umac_nh_module.ts";
+import { fromHex } from "../../wire.ts";
 
 /** Pages of the data region and what precedes it. */
 const DATA_PAGES = 5;
@@ -281,7 +282,7 @@ function instantiate(): Instantiated | null {
 /** RFC 8439 §2.5.2 (Poly1305) and §2.3.2 (ChaCha20 block) known answers. */
 function selfTest(k: Instantiated, simd: boolean): boolean {
   const mem = k.memory, L = WASM_LAYOUT, x = k.exports;
-  mem.set(hexBytes("85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b"), L.keyInput);
+  mem.set(fromHex("85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b"), L.keyInput);
   const msg = new TextEncoder().encode("Cryptographic Forum Research Group");
   mem.set(msg, L.data);
   x.poly_init(L.polyState, L.keyInput);
@@ -331,12 +332,6 @@ function nhSelfTest(k: Instantiated): boolean {
   x.umac_nh4!(L.data, 1, L.nhKey, L.nhOut);
   for (let s = 0; s < 4; s++) if (got(s) !== expected(0, s)) return false;
   return true;
-}
-
-function hexBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 function hexOf(b: Uint8Array): string {
