@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { conformanceAvailable, type PeerFixture, startPeer } from "../conformance/fixtures/mod.ts";
-import { measureSubject, type ResultRow } from "./e2e/measure.ts";
+import { measureSubjects, type ResultRow } from "./e2e/measure.ts";
 import { type BenchOptions, parseBenchOptions, USAGE } from "./e2e/options.ts";
 import { type BenchReport, loadAverage, machineInfo, writeReport } from "./e2e/report.ts";
 import { detectRuntimes, REPO_ROOT } from "./e2e/runtimes.ts";
@@ -26,6 +26,9 @@ import type { Target } from "./e2e/types.ts";
 
 /** How the figures are taken, printed under the tables and stored in the JSON. */
 const METHOD: Readonly<Record<string, string>> = {
+  order: "Cell by cell: each handshake or cipher-and-direction cell is measured for every " +
+    "subject before the next cell (each cell starting with the next subject in turn), so " +
+    "the figures a ratio compares are taken at most minutes apart.",
   throughput: "MB/s = 10^6 bytes/s; the median (or with --best the best) of --runs transfers, " +
     "each on a fresh connection. ↑ = client→server (`cat > /dev/null`), ↓ = server→client " +
     "(`head -c N /dev/zero`).",
@@ -115,10 +118,7 @@ async function main(): Promise<number> {
         (options.quick ? " (quick)" : ""),
     );
     const target = targetOf(fixture, options);
-    for (const subject of plan.subjects) {
-      if (interrupted) break;
-      rows.push(await measureSubject(subject, target, options, log));
-    }
+    rows.push(...await measureSubjects(plan.subjects, target, options, log, () => interrupted));
     const spec = {
       rows,
       settings: options.settings,

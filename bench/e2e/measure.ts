@@ -1,7 +1,8 @@
 /**
- * Runs every measurement of one subject against the fixture and turns raw timings into a
- * result row: MB/s (median of the runs) per cipher and direction, and handshake figures. A
- * failing measurement becomes an error entry in its cell, never an exception.
+ * Runs every measurement against the fixture, cell by cell across the subjects, and turns raw
+ * timings into one result row per subject: MB/s (median of the runs) per cipher and direction,
+ * and handshake figures. A failing measurement becomes an error entry in its cell, never an
+ * exception.
  *
  * @module
  */
@@ -94,118 +95,174 @@ function isTimeout(error: string): boolean {
   return /timed out/i.test(error);
 }
 
-/**
- * Measures one subject: handshakes, then every cipher setting in both directions.
- *
- * @example
- * ```ts ignore
- * const row = await measureSubject(subject, target, options, console.error);
- * ```
- */
-export async function measureSubject(
-  subject: Subject,
+/** What measuring one subject keeps between its cells. */
+interface SubjectState {
+  readonly subject: Subject;
+  readonly name: string;
+  readonly row: ResultRow;
+  /** Set after a timeout: the subject's later jobs would only wait as long. */
+  skipReason: string | undefined;
+}
+
+/** Measures one subject's handshake cell (TCP_NODELAY on or off). */
+async function handshakeCell(
+  st: SubjectState,
   target: Target,
   options: BenchOptions,
   log: Log,
-): Promise<ResultRow> {
-  const row: ResultRow = {
-    subject: subject.name,
-    runtime: subject.runtime,
-    runtimeLabel: subject.runtimeLabel,
-    warnings: [],
-    bulk: {},
-  };
-  const name = `${subject.name} (${subject.runtimeLabel})`;
-  let skipReason: string | undefined;
-
-  const handshake = async (noDelay: boolean): Promise<HandshakeCell> => {
-    if (skipReason !== undefined) return { ok: false, error: skipReason };
-    try {
-      const r = await subject.handshakes({
-        target,
-        rounds: options.rounds,
-        warmup: options.warmup,
-        noDelay,
-        timeoutMs: handshakeTimeoutMs(options),
-      });
-      const total = r.roundsMs.reduce((a, b) => a + b, 0);
-      const cell: HandshakeCell = {
-        ok: true,
-        medianMs: median(r.roundsMs),
-        roundsPerSecond: r.roundsMs.length / (total / 1000),
-        roundsMs: r.roundsMs,
-        ...(r.info === undefined ? {} : { info: r.info }),
-      };
-      const phases = r.info?.phaseMedians as Record<string, number> | undefined;
-      log(
-        `${name} handshake${noDelay ? "" : " (Nagle)"}: ${fmt(cell.medianMs)} ms median, ` +
-          `${fmt(cell.roundsPerSecond)} rounds/s` +
-          (phases === undefined
-            ? ""
-            : ` (medians: ${
-              Object.entries(phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${fmt(v)} ms`)
-                .join(", ")
-            })`),
-      );
-      return cell;
-    } catch (e) {
-      const error = errorText(e);
-      if (isTimeout(error)) skipReason = `skipped: an earlier job ${error}`;
-      log(`${name} handshake${noDelay ? "" : " (Nagle)"}: n/a (${error})`);
-      return { ok: false, error };
-    }
-  };
-
-  if (options.handshake) {
-    row.handshake = await handshake(true);
-    if (options.nagle && subject.canDisableNoDelay) row.handshakeNagle = await handshake(false);
+  noDelay: boolean,
+): Promise<HandshakeCell> {
+  if (st.skipReason !== undefined) return { ok: false, error: st.skipReason };
+  try {
+    const r = await st.subject.handshakes({
+      target,
+      rounds: options.rounds,
+      warmup: options.warmup,
+      noDelay,
+      timeoutMs: handshakeTimeoutMs(options),
+    });
+    const total = r.roundsMs.reduce((a, b) => a + b, 0);
+    const cell: HandshakeCell = {
+      ok: true,
+      medianMs: median(r.roundsMs),
+      roundsPerSecond: r.roundsMs.length / (total / 1000),
+      roundsMs: r.roundsMs,
+      ...(r.info === undefined ? {} : { info: r.info }),
+    };
+    const phases = r.info?.phaseMedians as Record<string, number> | undefined;
+    log(
+      `${st.name} handshake${noDelay ? "" : " (Nagle)"}: ${fmt(cell.medianMs)} ms median, ` +
+        `${fmt(cell.roundsPerSecond)} rounds/s` +
+        (phases === undefined
+          ? ""
+          : ` (medians: ${
+            Object.entries(phases).map(([k, v]) => `${k.replace(/Ms$/, "")} ${fmt(v)} ms`)
+              .join(", ")
+          })`),
+    );
+    return cell;
+  } catch (e) {
+    const error = errorText(e);
+    if (isTimeout(error)) st.skipReason = `skipped: an earlier job ${error}`;
+    log(`${st.name} handshake${noDelay ? "" : " (Nagle)"}: n/a (${error})`);
+    return { ok: false, error };
   }
+}
 
+/** Measures one subject's throughput cell: one cipher setting in one direction. */
+async function bulkCell(
+  st: SubjectState,
+  target: Target,
+  options: BenchOptions,
+  log: Log,
+  setting: BenchOptions["settings"][number],
+  direction: Direction,
+): Promise<BulkCell> {
+  if (st.skipReason !== undefined) return { ok: false, error: st.skipReason };
+  const bytes = options.mib * MIB;
+  const what = `${st.name} ${setting.short} ${direction === "upload" ? "↑" : "↓"}`;
+  try {
+    const r = await st.subject.bulk({
+      target,
+      setting,
+      direction,
+      bytes,
+      runs: options.runs,
+      timeoutMs: bulkTimeoutMs(options),
+    });
+    const runsMbps = r.runsMs.map((ms) => megabytesPerSecond(bytes, ms));
+    const mbps = options.stat === "best" ? Math.max(...runsMbps) : median(runsMbps);
+    const cpuMs = r.info?.cpuMs as readonly number[] | undefined;
+    const cpuSecPerGiB = Array.isArray(cpuMs) && cpuMs.length > 0
+      ? median(cpuMs) / 1000 / (bytes / (1024 * MIB))
+      : undefined;
+    const cpu = cpuSecPerGiB === undefined ? "" : `, CPU ${fmt(cpuSecPerGiB)} s/GiB`;
+    log(`${what}: ${fmt(mbps)} MB/s (runs: ${runsMbps.map(fmt).join(", ")})${cpu}`);
+    return {
+      ok: true,
+      mbps,
+      runsMbps,
+      runsMs: r.runsMs,
+      ...(cpuSecPerGiB === undefined ? {} : { cpuSecPerGiB }),
+      ...(r.info === undefined ? {} : { info: r.info }),
+    };
+  } catch (e) {
+    const error = errorText(e);
+    if (isTimeout(error)) st.skipReason = `skipped: an earlier job ${error}`;
+    log(`${what}: n/a (${error})`);
+    return { ok: false, error };
+  }
+}
+
+/** The subjects in the order one cell measures them: rotated by one more for each cell. */
+function rotated<T>(items: readonly T[], cell: number): T[] {
+  const k = items.length === 0 ? 0 : cell % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/**
+ * Measures every subject, cell by cell: the handshakes of all subjects, then each cipher
+ * setting and direction for all subjects, so that every ratio compares figures taken minutes
+ * apart at most. Measuring one subject whole before the next (as this bench did until
+ * 2026-12-07) put OpenSSH's and ssh2's figures several minutes after ours, and a shared
+ * machine's speed drifts by more than the differences measured in that time. Each cell starts
+ * with the next subject in turn, so no subject always follows the same one.
+ *
+ * @example
+ * ```ts ignore
+ * const rows = await measureSubjects(subjects, target, options, console.error);
+ * ```
+ */
+export async function measureSubjects(
+  subjects: readonly Subject[],
+  target: Target,
+  options: BenchOptions,
+  log: Log,
+  interrupted: () => boolean = () => false,
+): Promise<ResultRow[]> {
+  const states: SubjectState[] = subjects.map((subject) => ({
+    subject,
+    name: `${subject.name} (${subject.runtimeLabel})`,
+    row: {
+      subject: subject.name,
+      runtime: subject.runtime,
+      runtimeLabel: subject.runtimeLabel,
+      warnings: [],
+      bulk: {},
+    },
+    skipReason: undefined,
+  }));
+  let cell = 0;
+  if (options.handshake) {
+    for (const st of rotated(states, cell++)) {
+      if (interrupted()) break;
+      st.row.handshake = await handshakeCell(st, target, options, log, true);
+    }
+    if (options.nagle) {
+      for (const st of rotated(states, cell++)) {
+        if (interrupted()) break;
+        if (!st.subject.canDisableNoDelay) continue;
+        st.row.handshakeNagle = await handshakeCell(st, target, options, log, false);
+      }
+    }
+  }
   if (options.bulk) {
-    const bytes = options.mib * MIB;
     for (const setting of options.settings) {
-      const cells: Partial<Record<Direction, BulkCell>> = {};
-      row.bulk[setting.short] = cells;
       for (const direction of options.directions) {
-        if (skipReason !== undefined) {
-          cells[direction] = { ok: false, error: skipReason };
-          continue;
-        }
-        const what = `${name} ${setting.short} ${direction === "upload" ? "↑" : "↓"}`;
-        try {
-          const r = await subject.bulk({
-            target,
-            setting,
-            direction,
-            bytes,
-            runs: options.runs,
-            timeoutMs: bulkTimeoutMs(options),
-          });
-          const runsMbps = r.runsMs.map((ms) => megabytesPerSecond(bytes, ms));
-          const mbps = options.stat === "best" ? Math.max(...runsMbps) : median(runsMbps);
-          const cpuMs = r.info?.cpuMs as readonly number[] | undefined;
-          const cpuSecPerGiB = Array.isArray(cpuMs) && cpuMs.length > 0
-            ? median(cpuMs) / 1000 / (bytes / (1024 * MIB))
-            : undefined;
-          cells[direction] = {
-            ok: true,
-            mbps,
-            runsMbps,
-            runsMs: r.runsMs,
-            ...(cpuSecPerGiB === undefined ? {} : { cpuSecPerGiB }),
-            ...(r.info === undefined ? {} : { info: r.info }),
-          };
-          const cpu = cpuSecPerGiB === undefined ? "" : `, CPU ${fmt(cpuSecPerGiB)} s/GiB`;
-          log(`${what}: ${fmt(mbps)} MB/s (runs: ${runsMbps.map(fmt).join(", ")})${cpu}`);
-        } catch (e) {
-          const error = errorText(e);
-          if (isTimeout(error)) skipReason = `skipped: an earlier job ${error}`;
-          cells[direction] = { ok: false, error };
-          log(`${what}: n/a (${error})`);
+        for (const st of rotated(states, cell++)) {
+          if (interrupted()) break;
+          const cells = st.row.bulk[setting.short] ??= {};
+          cells[direction] = await bulkCell(st, target, options, log, setting, direction);
         }
       }
     }
   }
+  for (const st of states) finishRow(st.row, st.name, log);
+  return states.map((st) => st.row);
+}
+
+/** Takes the build variant and the warnings the workers reported into the row. */
+function finishRow(row: ResultRow, name: string, log: Log): void {
   const infos = [
     row.handshake,
     row.handshakeNagle,
@@ -219,5 +276,4 @@ export async function measureSubject(
     }
   }
   for (const w of row.warnings) log(`${name}: warning: ${w}`);
-  return row;
 }
