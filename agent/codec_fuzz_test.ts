@@ -19,9 +19,9 @@ import {
 } from "./messages.ts";
 import { AgentFrameReader, encodeAgentFrame } from "./protocol.ts";
 import { AgentServerConnection } from "./server.ts";
-import { mutateBytes } from "../core/_fuzz_test_util.ts";
+import { fuzzRuns, fuzzSeed, mutateBytes } from "../core/_fuzz_test_util.ts";
 
-const rnd = seededRandom(2024);
+const rnd = seededRandom(fuzzSeed(2024));
 const ed = generatePrivateKey("ed25519", { random: rnd });
 const ec = generatePrivateKey("ecdsa", { random: rnd });
 const rsa = generatePrivateKey("rsa", { keySize: 1024, random: seededRandom(77) });
@@ -103,7 +103,7 @@ function onlyAgentErrors(f: () => unknown, what: string): void {
 
 test("decodeAgentRequest() throws only AgentError on mutated requests of every type", () => {
   for (const body of bodies) {
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < fuzzRuns(150); i++) {
       const m = mutate(body, i);
       onlyAgentErrors(() => decodeAgentRequest(m), `request ${body[0]} mutation ${i}`);
     }
@@ -112,18 +112,18 @@ test("decodeAgentRequest() throws only AgentError on mutated requests of every t
 
 test("decodeAgentReply(), decodeConstraints(), session-bind and query decoders throw only AgentError", () => {
   for (const body of replies) {
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < fuzzRuns(400); i++) {
       const m = mutate(body, i);
       onlyAgentErrors(() => decodeAgentReply(m), `reply ${body[0]} mutation ${i}`);
     }
   }
   const constraintBytes = bodies[2]!.subarray(bodies[2]!.length - 300);
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < fuzzRuns(400); i++) {
     const m = mutate(constraintBytes, i);
     onlyAgentErrors(() => decodeConstraints(m), `constraints mutation ${i}`);
   }
   const bind = requests[requests.length - 1] as { contents: Uint8Array };
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < fuzzRuns(300); i++) {
     onlyAgentErrors(() => decodeSessionBind(mutate(bind.contents, i)), `bind ${i}`);
     onlyAgentErrors(() => decodeQueryReply(rnd(i % 40)), `query ${i}`);
   }
@@ -135,7 +135,7 @@ test("AgentServerConnection answers mutated requests and random frames without f
   const conn = new AgentServerConnection(ring);
   const out = new AgentFrameReader();
   let answered = 0;
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < fuzzRuns(300); i++) {
     const body = mutate(bodies[i % bodies.length]!, i);
     if (body.length === 0) continue;
     out.push(await conn.receive(encodeAgentFrame(body)));

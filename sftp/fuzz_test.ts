@@ -28,6 +28,7 @@ import {
   type SFTPRequest,
 } from "./messages.ts";
 import { SFTPServerEngine } from "./server_engine.ts";
+import { fuzzRuns, fuzzSeed } from "../core/_fuzz_test_util.ts";
 
 /** xorshift32: small, seeded, reproducible. */
 function rng(seed: number) {
@@ -144,9 +145,9 @@ function clientStream(): Uint8Array {
 
 test("SFTPServerEngine survives 300 mutated client streams with well-formed replies", async () => {
   const valid = clientStream();
-  const r = rng(0x5f7e);
+  const r = rng(fuzzSeed(0x5f7e));
   let closedRuns = 0;
-  for (let run = 0; run < 300; run++) {
+  for (let run = 0; run < fuzzRuns(300); run++) {
     const backend = new MemoryBackend({ now: () => 0, maxBytes: 1 << 20 });
     backend.writeFile("/f", new Uint8Array(100));
     const out: Uint8Array[] = [];
@@ -247,9 +248,9 @@ function serverStream(c: SFTPClientEngine): Uint8Array {
 }
 
 test("SFTPClientEngine survives 400 mutated server streams: results or a typed close", () => {
-  const r = rng(0xc11e);
+  const r = rng(fuzzSeed(0xc11e));
   let closedRuns = 0;
-  for (let run = 0; run < 400; run++) {
+  for (let run = 0; run < fuzzRuns(400); run++) {
     const c = new SFTPClientEngine({ maxPacketLength: 2048 });
     c.start();
     c.takeOutgoing();

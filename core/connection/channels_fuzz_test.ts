@@ -5,6 +5,7 @@
  * never another exception, and the channel table stays within its limits.
  */
 import { test } from "node:test";
+import { fuzzRuns, fuzzSeed } from "../_fuzz_test_util.ts";
 import assert from "node:assert/strict";
 import { DisconnectError, WireError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
@@ -140,10 +141,11 @@ function assertTyped(e: unknown, what: string): void {
 }
 
 test("ConnectionLayer.handleMessage() throws only typed errors for mutated messages", () => {
-  const r = rng(0xc0ffee);
+  const r = rng(fuzzSeed(0xc0ffee));
   const base = corpus();
   let thrown = 0;
-  for (let run = 0; run < 400; run++) {
+  const runs = fuzzRuns(400);
+  for (let run = 0; run < runs; run++) {
     const { layer } = primedLayer();
     for (let i = 0; i < 30; i++) {
       const msg = mutate(base[Math.floor(r() * base.length)]!, r);
@@ -158,12 +160,12 @@ test("ConnectionLayer.handleMessage() throws only typed errors for mutated messa
       assert.ok(layer.size <= 8, "the channel table stays within maxChannels");
     }
   }
-  assert.ok(thrown > 50, `mutations should hit the checks (${thrown})`);
+  assert.ok(thrown > runs / 8, `mutations should hit the checks (${thrown} of ${runs})`);
 });
 
 test("ConnectionLayer.handleMessage() survives random bytes of every connection type", () => {
-  const r = rng(42);
-  for (let run = 0; run < 3000; run++) {
+  const r = rng(fuzzSeed(42));
+  for (let run = 0; run < fuzzRuns(3000); run++) {
     const { layer } = primedLayer();
     const len = 1 + Math.floor(r() * 40);
     const msg = new Uint8Array(len);
@@ -183,7 +185,7 @@ test("ConnectionLayer.handleMessage() survives random bytes of every connection 
 });
 
 test("session request and host key decoders throw only WireError on random and mutated input", () => {
-  const r = rng(7);
+  const r = rng(fuzzSeed(7));
   const decoders: [string, (d: Uint8Array) => unknown, Uint8Array][] = [
     ["pty-req", decodePtyRequest, encodePtyRequest({ term: "vt100", columns: 1, rows: 2 })],
     ["window-change", decodeWindowChange, new Uint8Array(16)],
@@ -212,7 +214,7 @@ test("session request and host key decoders throw only WireError on random and m
   ];
   for (const [name, decode, valid] of decoders) {
     decode(valid);
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < fuzzRuns(500); i++) {
       const input = i % 2 ? mutate(valid, r) : Uint8Array.from(
         { length: Math.floor(r() * 24) },
         () => Math.floor(r() * 256),
@@ -227,9 +229,9 @@ test("session request and host key decoders throw only WireError on random and m
 });
 
 test("verifyHostKeyProofs() never throws on random replies", () => {
-  const r = rng(99);
+  const r = rng(fuzzSeed(99));
   const keys = [{ keyType: "ssh-ed25519", keyBlob: new Uint8Array(51) }];
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < fuzzRuns(500); i++) {
     const reply = Uint8Array.from({ length: Math.floor(r() * 80) }, () => Math.floor(r() * 256));
     const out = verifyHostKeyProofs(new Uint8Array(32), keys, reply, "rsa-sha2-256");
     assert.equal(out.proven.length + out.failed.length, 1);

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError, LocalProtocolError, WireError } from "../errors.ts";
 import { seededRandom } from "../random.ts";
+import { fuzzRuns, fuzzSeed } from "../_fuzz_test_util.ts";
 import { bigIntToMpintBytes, SSHReader, SSHWriter } from "../wire.ts";
 import { MODP_GROUP_14, OAKLEY_GROUP_2 } from "./dh_groups.ts";
 import { KexError } from "./errors.ts";
@@ -78,7 +79,7 @@ function mutate(rnd: (n: number) => Uint8Array, base: Uint8Array): Uint8Array {
 }
 
 function fuzzMethods(names: readonly string[], seed: number): void {
-  const rnd = seededRandom(seed);
+  const rnd = seededRandom(fuzzSeed(seed));
   for (const name of names) {
     const method = testMethod(name);
     // GEX servers use the 2048-bit group here to keep the test fast.
@@ -86,7 +87,7 @@ function fuzzMethods(names: readonly string[], seed: number): void {
     const gex = isGex(name);
     const reply = pair.serverSent[pair.serverSent.length - 1]!;
     const init = pair.clientSent[pair.clientSent.length - 1]!;
-    const trials = HEAVY.has(name) || gex ? 4 : 20;
+    const trials = fuzzRuns(HEAVY.has(name) || gex ? 4 : 20);
     for (let i = 0; i < trials; i++) {
       const c = readyClient(method, 11, pair.serverSent[0]);
       typed(() => c.receive(mutate(rnd, reply)), `${name} client`);
@@ -94,7 +95,7 @@ function fuzzMethods(names: readonly string[], seed: number): void {
       typed(() => s.receive(mutate(rnd, init)), `${name} server`);
     }
     if (twoStep(name)) {
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < fuzzRuns(30); i++) {
         const c = method.createClient(testContext(11));
         c.start();
         typed(() => c.receive(mutate(rnd, pair.serverSent[0]!)), `${name} client group`);

@@ -5,9 +5,9 @@ import { seededRandom } from "../../core/random.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
 import { KeyImportError } from "../errors.ts";
-import { mutateBytes } from "../../core/_fuzz_test_util.ts";
+import { fuzzRuns, fuzzSeed, mutateBytes } from "../../core/_fuzz_test_util.ts";
 
-const rnd = seededRandom(99);
+const rnd = seededRandom(fuzzSeed(99));
 const keys = [
   generatePrivateKey("ecdsa", { random: rnd }),
   generatePrivateKey("ed25519", { random: rnd }),
@@ -40,7 +40,7 @@ test("importPrivateKey() throws only KeyImportError on mutated DER of every form
         : key.exportPrivateKey("pkcs8-der"),
     ];
     for (const der of ders) {
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < fuzzRuns(300); i++) {
         expectImportError(() => importPrivateKey(mutate(der, i), "p"), key.getAlgorithm());
       }
     }
@@ -55,7 +55,7 @@ test("importPrivateKey() throws only KeyImportError on mutated PEM text", () => 
     ];
     for (const text of texts) {
       const bytes = new TextEncoder().encode(text);
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < fuzzRuns(200); i++) {
         expectImportError(() => importPrivateKey(mutate(bytes, i), "p"), key.getAlgorithm());
       }
     }
@@ -72,7 +72,7 @@ test("importPublicKey() throws only KeyImportError on mutated input of every for
       new TextEncoder().encode(key.exportPublicKey("spki-pem")),
     ];
     for (const input of inputs) {
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < fuzzRuns(200); i++) {
         const m = mutate(input, i);
         expectImportError(() => importPublicKey(m), key.getAlgorithm());
         expectImportError(() => importPublicKeyList(new TextDecoder().decode(m)), "list");

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { fuzzRuns, fuzzSeed } from "../../core/_fuzz_test_util.ts";
 import assert from "node:assert/strict";
 import { seededRandom } from "../../core/random.ts";
 import {
@@ -206,9 +207,9 @@ test("parseExpiryTime() reads dates and times, local or UTC, and rejects bad one
 });
 
 test("parseAuthorizedKeys() never throws on random and mutated input", () => {
-  const r = seededRandom(8);
+  const r = seededRandom(fuzzSeed(8));
   const lines = TEXT.split("\n");
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < fuzzRuns(1500); i++) {
     const chars = lines[r(1)[0]! % lines.length]!.split("");
     const x = r(4);
     for (let j = 0; j < 1 + (x[3]! % 3); j++) {
