@@ -27,8 +27,8 @@ import type { Target } from "./e2e/types.ts";
 /** How the figures are taken, printed under the tables and stored in the JSON. */
 const METHOD: Readonly<Record<string, string>> = {
   order: "Cell by cell: each handshake or cipher-and-direction cell is measured for every " +
-    "subject before the next cell (each cell starting with the next subject in turn), so " +
-    "the figures a ratio compares are taken at most minutes apart.",
+    "subject before the next cell (each cell starting with the next subject in turn, every " +
+    "other round backwards), so the figures a ratio compares are taken at most minutes apart.",
   throughput: "MB/s = 10^6 bytes/s; the median (or with --best the best) of --runs transfers, " +
     "each on a fresh connection. ↑ = client→server (`cat > /dev/null`), ↓ = server→client " +
     "(`head -c N /dev/zero`).",

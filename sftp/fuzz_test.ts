@@ -143,11 +143,12 @@ function clientStream(): Uint8Array {
   return concat(parts);
 }
 
-test("SFTPServerEngine survives 300 mutated client streams with well-formed replies", async () => {
+test("SFTPServerEngine survives mutated client streams with well-formed replies", async () => {
   const valid = clientStream();
   const r = rng(fuzzSeed(0x5f7e));
   let closedRuns = 0;
-  for (let run = 0; run < fuzzRuns(300); run++) {
+  const runs = fuzzRuns(300);
+  for (let run = 0; run < runs; run++) {
     const backend = new MemoryBackend({ now: () => 0, maxBytes: 1 << 20 });
     backend.writeFile("/f", new Uint8Array(100));
     const out: Uint8Array[] = [];
@@ -181,7 +182,7 @@ test("SFTPServerEngine survives 300 mutated client streams with well-formed repl
       assert.ok(out.length > CLIENT_REQUESTS.length);
     }
   }
-  assert.ok(closedRuns > 0 && closedRuns < 300, `closed runs: ${closedRuns}`);
+  assert.ok(closedRuns > 0 && closedRuns < runs, `closed runs: ${closedRuns} of ${runs}`);
 });
 
 function serverStream(c: SFTPClientEngine): Uint8Array {
@@ -247,10 +248,11 @@ function serverStream(c: SFTPClientEngine): Uint8Array {
   ]);
 }
 
-test("SFTPClientEngine survives 400 mutated server streams: results or a typed close", () => {
+test("SFTPClientEngine survives mutated server streams: results or a typed close", () => {
   const r = rng(fuzzSeed(0xc11e));
   let closedRuns = 0;
-  for (let run = 0; run < fuzzRuns(400); run++) {
+  const runs = fuzzRuns(400);
+  for (let run = 0; run < runs; run++) {
     const c = new SFTPClientEngine({ maxPacketLength: 2048 });
     c.start();
     c.takeOutgoing();
@@ -280,5 +282,5 @@ test("SFTPClientEngine survives 400 mutated server streams: results or a typed c
     }
     assert.ok(replies <= 11);
   }
-  assert.ok(closedRuns > 50, `closed runs: ${closedRuns}`);
+  assert.ok(closedRuns > runs / 8, `closed runs: ${closedRuns} of ${runs}`);
 });

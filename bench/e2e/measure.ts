@@ -194,19 +194,27 @@ async function bulkCell(
   }
 }
 
-/** The subjects in the order one cell measures them: rotated by one more for each cell. */
-function rotated<T>(items: readonly T[], cell: number): T[] {
-  const k = items.length === 0 ? 0 : cell % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
+/**
+ * The subjects in the order cell number `cell` measures them: rotated by one more for each
+ * cell, and backwards in every other round of as many cells as there are subjects, so that
+ * neither who goes first nor who follows whom stays fixed (with two subjects and two
+ * directions, rotation alone would put the same one first in every upload cell).
+ */
+function cellOrder<T>(items: readonly T[], cell: number): T[] {
+  const n = items.length;
+  if (n === 0) return [];
+  const k = cell % n;
+  const order = [...items.slice(k), ...items.slice(0, k)];
+  return Math.floor(cell / n) % 2 === 0 ? order : order.reverse();
 }
 
 /**
- * Measures every subject, cell by cell: the handshakes of all subjects, then each cipher
- * setting and direction for all subjects, so that every ratio compares figures taken minutes
- * apart at most. Measuring one subject whole before the next (as this bench did until
- * 2026-12-07) put OpenSSH's and ssh2's figures several minutes after ours, and a shared
- * machine's speed drifts by more than the differences measured in that time. Each cell starts
- * with the next subject in turn, so no subject always follows the same one.
+ * Measures every subject, cell by cell: the handshakes of all subjects (then, where a subject
+ * can, with Nagle's algorithm on), then each cipher setting and direction for all subjects, so
+ * that every ratio compares figures taken minutes apart at most. Measuring one subject whole
+ * before the next (as this bench did until 2026-12-07) put our figures several minutes after
+ * OpenSSH's and ssh2's, and a shared machine's speed drifts by more than the differences
+ * measured in that time. The order changes from cell to cell (see `cellOrder`).
  *
  * @example
  * ```ts ignore
@@ -234,12 +242,12 @@ export async function measureSubjects(
   }));
   let cell = 0;
   if (options.handshake) {
-    for (const st of rotated(states, cell++)) {
+    for (const st of cellOrder(states, cell++)) {
       if (interrupted()) break;
       st.row.handshake = await handshakeCell(st, target, options, log, true);
     }
     if (options.nagle) {
-      for (const st of rotated(states, cell++)) {
+      for (const st of cellOrder(states, cell++)) {
         if (interrupted()) break;
         if (!st.subject.canDisableNoDelay) continue;
         st.row.handshakeNagle = await handshakeCell(st, target, options, log, false);
@@ -249,7 +257,7 @@ export async function measureSubjects(
   if (options.bulk) {
     for (const setting of options.settings) {
       for (const direction of options.directions) {
-        for (const st of rotated(states, cell++)) {
+        for (const st of cellOrder(states, cell++)) {
           if (interrupted()) break;
           const cells = st.row.bulk[setting.short] ??= {};
           cells[direction] = await bulkCell(st, target, options, log, setting, direction);

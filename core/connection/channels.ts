@@ -248,10 +248,13 @@ export class ConnectionLayer {
   /**
    * Sends data (stream 0) or extended data (stream 1 = stderr) as far as the peer's
    * window allows. Returns the number of bytes accepted; the rest must wait for a
-   * `channelWritable` event.
+   * `channelWritable` event. On a channel closed both ways and freed while its events wait
+   * (the peer's data and CLOSE in one read, the application answering the data) it sends
+   * nothing and returns 0: the `channelClose` event is still to come.
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
-    const ch = this.#get(channelId, "send data on");
+    const ch = this.#live(channelId, "send data on");
+    if (!ch) return 0;
     this.#ours(
       ch,
       "sendData",

@@ -403,7 +403,10 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#conn.replyChannelRequest(channelId, success);
   }
 
-  /** Sends data (stream 1 = stderr); returns how many bytes the peer's window took. */
+  /**
+   * Sends data (stream 1 = stderr); returns how many bytes the peer's window took (0 on a
+   * channel the peer closed whose `channelClose` event is still queued).
+   */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
     return this.#conn.sendData(channelId, data, stream);
   }
