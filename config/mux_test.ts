@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createDefaultSuite, defaultAlgorithmPreferences } from "../core/suite/default_suite.ts";
 import { SSHWriter } from "../core/wire.ts";
+import { fuzzRuns, fuzzSeed } from "../core/_fuzz_test_util.ts";
 import {
   decodeMuxMessage,
   decodeProxyPacket,
@@ -129,9 +130,9 @@ test("MuxProxyEngine turns a transport message or garbage from the master into a
 });
 
 test("mux decoding survives random input (seeded) with typed errors only", () => {
-  let s = 0x1234567;
+  let s = fuzzSeed(0x1234567);
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < fuzzRuns(3000); i++) {
     const n = Math.floor(rnd() * 40);
     const b = new Uint8Array(n).map(() => Math.floor(rnd() * 256));
     if (rnd() < 0.5 && n >= 4) {

@@ -45,6 +45,22 @@ export const FUZZ_TEST_FILTERS: readonly string[] = [
   "keys/formats/asn1_test",
   "keys/trust/known_hosts_test",
   "keys/trust/authorized_keys_test",
+  "core/wire_test",
+  "core/transport/packet_test",
+  "core/transport/version_test",
+  "core/publickey/blob_test",
+  "core/publickey/verify_test",
+  "core/escaped_utf8_test",
+  "keys/formats/pem_test",
+  "keys/formats/openssh_private_test",
+  "keys/certificates/certificate_test",
+  "config/mux_test",
+  "sftp/messages_test",
+  "io/server/x11_test",
+  "io/client/x11_display_test",
+  "io/forward/socks_codec_test",
+  "core/crypto/noble_provider_test",
+  "io/crypto/native_provider_test",
 ];
 
 /**
@@ -92,10 +108,15 @@ const campaign = (() => {
  * SSH_FUZZ_SCALE=20 SSH_FUZZ_SEED=3 SSH_TEST_RUNTIME_TIMEOUT_MS=36000000 \
  *   node scripts/run_tests.mjs --no-checks --only node fuzz_test sftp/scp/records_test \
  *   sftp/scp/sink_machine_test keys/formats/asn1_test keys/trust/known_hosts_test \
- *   keys/trust/authorized_keys_test
+ *   keys/trust/authorized_keys_test core/wire_test core/transport/packet_test \
+ *   core/transport/version_test core/publickey/blob_test core/publickey/verify_test \
+ *   core/escaped_utf8_test keys/formats/pem_test keys/formats/openssh_private_test \
+ *   keys/certificates/certificate_test config/mux_test sftp/messages_test io/server/x11_test \
+ *   io/client/x11_display_test io/forward/socks_codec_test core/crypto/noble_provider_test \
+ *   io/crypto/native_provider_test
  * ```
  *
- * (At scale 1 those files take about 45 s on Node here; the runner stops a runtime after
+ * (At scale 1 those files take about a minute on Node here; the runner stops a runtime after
  * 40 minutes unless `SSH_TEST_RUNTIME_TIMEOUT_MS` says otherwise.)
  *
  * @example

@@ -12,6 +12,7 @@ import {
   toHex,
 } from "./wire.ts";
 import { WireError } from "./errors.ts";
+import { fuzzRuns, fuzzSeed } from "./_fuzz_test_util.ts";
 
 test("SSHWriter and SSHReader round-trip every wire type", () => {
   const w = new SSHWriter(1)
@@ -105,9 +106,9 @@ test("readNameList() with emptyName endOfList stops at the first empty name, as 
 });
 
 test("SSHReader survives random input with only WireErrors", () => {
-  let seed = 12345;
+  let seed = fuzzSeed(12345);
   const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) & 0xff;
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < fuzzRuns(2000); i++) {
     const bytes = new Uint8Array(next() % 40).map(() => next());
     const r = new SSHReader(bytes);
     try {

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHReader, SSHWriter } from "../core/wire.ts";
 import { WireError } from "../core/errors.ts";
+import { fuzzRuns, fuzzSeed } from "../core/_fuzz_test_util.ts";
 import { formatLongname, modeString, readAttrs, writeAttrs } from "./attrs.ts";
 import { FXP, OpenFlags } from "./constants.ts";
 import {
@@ -403,12 +404,12 @@ test("PacketFramer.pushBorrowed refuses a bad length after the bodies before it,
 });
 
 test("fuzz: pushBorrowed and push frame the same packets and fail the same way on any input", () => {
-  let seed = 99;
+  let seed = fuzzSeed(99);
   const rnd = (n: number) => {
     seed = (seed * 1103515245 + 12345) >>> 0;
     return (seed >>> 8) % n;
   };
-  for (let round = 0; round < 300; round++) {
+  for (let round = 0; round < fuzzRuns(300); round++) {
     const len = rnd(200);
     const bytes = new Uint8Array(len);
     for (let i = 0; i < len; i++) bytes[i] = rnd(4) === 0 ? rnd(256) : rnd(3) === 0 ? 0 : rnd(12);

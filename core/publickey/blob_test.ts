@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { seededRandom } from "../random.ts";
+import { fuzzRuns, fuzzSeed } from "../_fuzz_test_util.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import {
   encodePublicKeyBlob,
@@ -159,9 +160,9 @@ test("parsePublicKeyBlob() reports truncation and trailing bytes", () => {
 });
 
 test("parsePublicKeyBlob() only ever throws typed errors (fuzz)", () => {
-  const rnd = seededRandom(2024);
+  const rnd = seededRandom(fuzzSeed(2024));
   const blobs = Object.values(OPENSSH_KEYS).map(b64);
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < fuzzRuns(1500); i++) {
     const base = blobs[i % blobs.length]!;
     const cut = rnd(1)[0]! % 3 === 0 ? rnd(2)[0]! % (base.length + 1) : base.length;
     const m = base.slice(0, cut);

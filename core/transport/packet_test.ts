@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError } from "../errors.ts";
 import { seededRandom } from "../random.ts";
+import { fuzzRuns, fuzzSeed } from "../_fuzz_test_util.ts";
 import { MAX_PACKET_LENGTH, PacketReceiver, PacketSender } from "./packet.ts";
 import { isTransient, releaseTransient } from "../transient_buffers.ts";
 
@@ -68,8 +69,8 @@ test("PacketReceiver rejects bad padding lengths", () => {
 });
 
 test("PacketReceiver fuzz: random streams give packets or a DisconnectError, with bounded buffering", () => {
-  const rnd = seededRandom(3);
-  for (let i = 0; i < 2000; i++) {
+  const rnd = seededRandom(fuzzSeed(3));
+  for (let i = 0; i < fuzzRuns(2000); i++) {
     const r = new PacketReceiver();
     const chunk = rnd(1 + (rnd(1)[0]! % 64));
     // Half the cases start with a plausible length to reach the padding checks.

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError } from "../errors.ts";
+import { fuzzRuns, fuzzSeed } from "../_fuzz_test_util.ts";
 import { formatVersionLine, MAX_PRE_VERSION_BYTES, VersionReader } from "./version.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -57,9 +58,9 @@ test("VersionReader bounds the text buffered before the version", () => {
 });
 
 test("VersionReader fuzz: random bytes give a version, need more, or a DisconnectError", () => {
-  let seed = 7;
+  let seed = fuzzSeed(7);
   const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) >>> 24;
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < fuzzRuns(3000); i++) {
     const prefix = rnd() % 2 ? "SSH-2.0-" : "";
     const body = new Uint8Array(rnd() % 64).map(() => (rnd() % 4 === 0 ? 10 : rnd()));
     const r = new VersionReader(rnd() % 2 === 0);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatIPv6, SocksHandshake, type SocksStep } from "./socks_codec.ts";
+import { fuzzRuns, fuzzSeed } from "../../core/_fuzz_test_util.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -103,12 +104,12 @@ test("SocksHandshake refuses what it does not support, with the right reply", ()
 });
 
 test("SocksHandshake never throws on random input", () => {
-  let s = 1;
+  let s = fuzzSeed(1);
   const rand = () => {
     s = (s * 1103515245 + 12345) >>> 0;
     return s >>> 24;
   };
-  for (let i = 0; i < 2000; i++) {
+  for (let i = 0; i < fuzzRuns(2000); i++) {
     const h = new SocksHandshake();
     const first = [4, 5][i % 2]!;
     for (let j = 0; j < 4; j++) {

@@ -19,6 +19,7 @@ import {
   encodeX11Request,
 } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
+import { fuzzRuns, fuzzSeed } from "../../core/_fuzz_test_util.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -140,9 +141,9 @@ test("parseX11Request() accepts OpenSSH's request and refuses unusable fields wi
 });
 
 test("parseX11Request() fuzz: mutated requests parse or throw SSHError, nothing else", () => {
-  let seed = 0x5eed11;
+  let seed = fuzzSeed(0x5eed11);
   const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < fuzzRuns(5000); i++) {
     const data = new Uint8Array(X11_REQ);
     const flips = 1 + Math.floor(rand() * 4);
     for (let f = 0; f < flips; f++) data[Math.floor(rand() * data.length)] = rand() * 256;
