@@ -188,7 +188,7 @@ export class MuxProxyEngine extends ClientConnection {
     this.#layer.replyChannelRequest(channelId, success);
   }
 
-  /** Sends channel data; returns how many bytes the window took. */
+  /** Sends channel data; returns how many bytes the window took (0 on a freed channel). */
   override sendData(channelId: number, data: Uint8Array, stream = 0): number {
     return this.#layer.sendData(channelId, data, stream);
   }
@@ -201,6 +201,11 @@ export class MuxProxyEngine extends ClientConnection {
   /** Reports consumed bytes, reopening the window. */
   override consume(channelId: number, n: number): void {
     this.#layer.consume(channelId, n);
+  }
+
+  /** Changes the window kept granted on a channel (see ConnectionLayer.setWindowSize). */
+  override setWindowSize(channelId: number, size: number): void {
+    this.#layer.setWindowSize(channelId, size);
   }
 
   /** Sends EOF on a channel. */

@@ -114,6 +114,13 @@ test("MuxProxyEngine opens channels with no handshake and delivers the master's 
   e.receiveData(encodeProxyPacket(confirm));
   const ev = e.pollEvent();
   assert.equal(ev?.type, "channelOpen");
+  // Widening the window goes through the proxy's own channel table (a WINDOW_ADJUST frame).
+  e.setWindowSize(id, 4 << 20);
+  const adjust = e.takeOutgoing();
+  assert.equal(adjust.length, 1);
+  const msg = decodeProxyPacket(adjust[0]!.subarray(4));
+  assert.equal(msg[0], 93); // CHANNEL_WINDOW_ADJUST
+  assert.equal(new DataView(msg.buffer, msg.byteOffset).getUint32(5), (4 << 20) - (1 << 21));
   e.receiveEof();
   assert.equal(e.closed, true);
   assert.equal(e.pollEvent()?.type, "disconnect");
@@ -131,7 +138,7 @@ test("MuxProxyEngine turns a transport message or garbage from the master into a
 
 test("mux decoding survives random input (seeded) with typed errors only", () => {
   let s = fuzzSeed(0x1234567);
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
   for (let i = 0; i < fuzzRuns(3000); i++) {
     const n = Math.floor(rnd() * 40);
     const b = new Uint8Array(n).map(() => Math.floor(rnd() * 256));

@@ -339,7 +339,7 @@ test("PacketFramer.pushBorrowed copies each lent chunk at once, in any chunking,
   const { stream, bodies } = packetStream([1, 3, 70_000, 5, 9000, 65_536, 65_537, 2], 1);
   let seed = 5;
   const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return 1 + (seed >>> 8) % n;
   };
   for (const maxChunk of [1, 3, 4, 5, 100, 4096, 40_000, stream.length]) {
@@ -406,7 +406,7 @@ test("PacketFramer.pushBorrowed refuses a bad length after the bodies before it,
 test("fuzz: pushBorrowed and push frame the same packets and fail the same way on any input", () => {
   let seed = fuzzSeed(99);
   const rnd = (n: number) => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return (seed >>> 8) % n;
   };
   for (let round = 0; round < fuzzRuns(300); round++) {

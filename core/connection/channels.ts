@@ -248,9 +248,9 @@ export class ConnectionLayer {
   /**
    * Sends data (stream 0) or extended data (stream 1 = stderr) as far as the peer's
    * window allows. Returns the number of bytes accepted; the rest must wait for a
-   * `channelWritable` event. On a channel closed both ways and freed while its events wait
-   * (the peer's data and CLOSE in one read, the application answering the data) it sends
-   * nothing and returns 0: the `channelClose` event is still to come.
+   * `channelWritable` event. On a channel already closed both ways (freed) it sends nothing
+   * and returns 0: its `channelClose` event may still wait in the queue behind the data the
+   * application is answering (the peer's data and CLOSE in one read).
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
     const ch = this.#live(channelId, "send data on");
@@ -258,8 +258,10 @@ export class ConnectionLayer {
     this.#ours(
       ch,
       "sendData",
-      ch.local === "eofSent" || ch.local === "closed"
+      ch.local === "eofSent"
         ? `Cannot send data: EOF was already sent on channel ${channelId}`
+        : ch.local === "closed"
+        ? `Cannot send data: channel ${channelId} was closed`
         : `Cannot send data: channel ${channelId} is not open`,
     );
     let sent = 0;

@@ -405,7 +405,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
 
   /**
    * Sends data (stream 1 = stderr); returns how many bytes the peer's window took (0 on a
-   * channel the peer closed whose `channelClose` event is still queued).
+   * channel already closed both ways, whose `channelClose` event may still be queued).
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
     return this.#conn.sendData(channelId, data, stream);

@@ -126,7 +126,7 @@ test(".Xauthority: truncated and mutated files give typed errors, never crashes"
     }
   }
   let seed = fuzzSeed(12345);
-  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < fuzzRuns(2000); i++) {
     const m = file.slice();
     for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) {

@@ -106,7 +106,7 @@ test("SocksHandshake refuses what it does not support, with the right reply", ()
 test("SocksHandshake never throws on random input", () => {
   let s = fuzzSeed(1);
   const rand = () => {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s >>> 24;
   };
   for (let i = 0; i < fuzzRuns(2000); i++) {

@@ -142,7 +142,7 @@ test("parseX11Request() accepts OpenSSH's request and refuses unusable fields wi
 
 test("parseX11Request() fuzz: mutated requests parse or throw SSHError, nothing else", () => {
   let seed = fuzzSeed(0x5eed11);
-  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   for (let i = 0; i < fuzzRuns(5000); i++) {
     const data = new Uint8Array(X11_REQ);
     const flips = 1 + Math.floor(rand() * 4);
