@@ -198,12 +198,19 @@ conformanceTest(
         assert.match(r.stdout, /^multiplexed\n127\.0\.0\.1 /);
         // A second session and a direct-tcpip channel over the same master.
         assert.equal((await conn.run("echo again")).stdout, "again\n");
+        // A window widened after the open goes through the proxy's own channel table.
+        const wide = await conn.createProcess("head -c 6000000 /dev/zero");
+        wide.channel.setWindowSize(8 << 20);
+        let got = 0;
+        for await (const chunk of wide.stdout) got += chunk.length;
+        assert.equal(got, 6_000_000);
+        assert.equal((await wide.wait()).exitStatus, 0);
         const log = await f.readLog();
         // One authentication (the master's); every session ran on that one TCP connection.
         assert.equal(count(log, /Accepted publickey for /), 1, log);
         const port = /Accepted publickey for \S+ from 127\.0\.0\.1 port (\d+)/.exec(log)![1];
         const sessions = log.split("\n").filter((l) => /Starting session: /.test(l));
-        assert.equal(sessions.length, 2, log);
+        assert.equal(sessions.length, 3, log);
         for (const l of sessions) assert.ok(l.includes(`port ${port} `), l);
         // Besides the fixture's readiness probe, no other TCP connection reached sshd.
         const logins = log.split("\n").filter((l) => /^Connection from /.test(l));
