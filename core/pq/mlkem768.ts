@@ -51,7 +51,10 @@ const MESSAGE_BYTES = 32; // m of ML-KEM.Encaps_internal
 export interface MlKem768Backend {
   /** Names the backend (for reporting). */
   readonly name: string;
-  /** A fresh key pair; the secret key in the FIPS 203 expanded form (2400 bytes). */
+  /**
+   * A fresh key pair; the secret key in the FIPS 203 expanded form (2400 bytes) or as the
+   * 64-byte seed d ‖ z, which {@link mlkem768Decapsulate} takes too.
+   */
   generate(): { publicKey: Uint8Array; secretKey: Uint8Array };
   /** Encapsulates to a 1184-byte key; throws for one that fails the FIPS 203 modulus check. */
   encapsulate(publicKey: Uint8Array): { ciphertext: Uint8Array; sharedSecret: Uint8Array };
@@ -220,8 +223,8 @@ export function mlkem768Encapsulate(
 
 /**
  * Decapsulates `ciphertext` with `secretKey`: the FIPS 203 expanded key (2400 bytes), or the
- * 64-byte seed d ‖ z an asynchronous backend hands out (expanded here first, which costs a key
- * generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
+ * 64-byte seed d ‖ z a backend hands out (expanded here first unless the backend that made it
+ * is still installed, which costs a key generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
  * rejection), never an exception. Throws {@link PqInputError} for wrong sizes, or (problem
  * "malformed") for a secret key whose embedded hash of the public key does not
  * match (the FIPS 203 decapsulation key check).
@@ -239,7 +242,10 @@ export function mlkem768Encapsulate(
 export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkLength("ciphertext", ciphertext, MLKEM768_CIPHERTEXT_BYTES);
   if (secretKey.length === MLKEM768_SEED_BYTES) {
-    // The seed form an asynchronous backend hands out: expanded here (a key generation).
+    // The seed form a backend hands out: its own key first, else expanded here (a key
+    // generation).
+    const native = backend?.decapsulate(ciphertext, secretKey);
+    if (native !== undefined) return native;
     const expanded = ml_kem768.keygen(secretKey).secretKey;
     try {
       return ml_kem768.decapsulate(ciphertext, expanded);

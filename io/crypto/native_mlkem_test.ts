@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { shake256 } from "@noble/hashes/sha3.js";
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import {
+  type MlKem768Backend,
   mlkem768Backend,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
@@ -18,11 +19,11 @@ import { NODE_MLKEM768, registerNativeMlKem768 } from "./native_mlkem.ts";
 /** Node 24 ships OpenSSL 3.5's ML-KEM; Deno's and Bun's node:crypto have none today. */
 const NATIVE = currentRuntime() === "node";
 
-/** Runs `body` with the native backend installed, restoring whatever was there. */
-function withNative(body: () => void): void {
+/** Runs `body` with backend `b` installed (null: the portable path), restoring the one before. */
+function withBackend(b: MlKem768Backend | null, body: () => void): void {
   const before = mlkem768Backend();
   try {
-    registerMlKem768Backend(NODE_MLKEM768);
+    registerMlKem768Backend(b);
     body();
   } finally {
     registerMlKem768Backend(before);
@@ -46,18 +47,25 @@ test("native ML-KEM-768: its keys and ciphertexts work with the portable one bot
   const random = seededRandom(5);
   for (let i = 0; i < 8; i++) {
     // Native key pair: the portable path encapsulates to it, and decapsulates with the
-    // expanded secret key handed out (as it does if the backend goes away mid-handshake).
+    // secret key handed out (as it does if the backend goes away mid-handshake): the seed
+    // d ‖ z, which expands to the same key pair.
     const g = NODE_MLKEM768.generate();
+    assert.equal(g.secretKey.length, 64, "Node 24 exports the raw seed");
+    const expanded = ml_kem768.keygen(g.secretKey);
+    assert.deepEqual(expanded.publicKey, g.publicKey);
     const e = ml_kem768.encapsulate(g.publicKey, random(32));
     assert.deepEqual(NODE_MLKEM768.decapsulate(e.cipherText, g.secretKey), e.sharedSecret);
-    assert.deepEqual(ml_kem768.decapsulate(e.cipherText, g.secretKey), e.sharedSecret);
+    assert.deepEqual(ml_kem768.decapsulate(e.cipherText, expanded.secretKey), e.sharedSecret);
+    withBackend(null, () => {
+      assert.deepEqual(mlkem768Decapsulate(e.cipherText, g.secretKey), e.sharedSecret);
+    });
     // A corrupted ciphertext: both give FIPS 203's implicit rejection secret J(z || c).
     const bad = e.cipherText.slice();
     bad[i * 100]! ^= 1 << (i % 8);
-    const z = g.secretKey.subarray(2400 - 32);
+    const z = g.secretKey.subarray(32);
     const expected = shake256(new Uint8Array([...z, ...bad]), { dkLen: 32 });
     assert.deepEqual(NODE_MLKEM768.decapsulate(bad, g.secretKey), expected);
-    assert.deepEqual(ml_kem768.decapsulate(bad, g.secretKey), expected);
+    assert.deepEqual(ml_kem768.decapsulate(bad, expanded.secretKey), expected);
     // Portable key pair: native encapsulation to it.
     const p = ml_kem768.keygen(random(64));
     const n = NODE_MLKEM768.encapsulate(p.publicKey);
@@ -73,7 +81,7 @@ test(
     skip: NATIVE ? false : "no ML-KEM in this runtime's node:crypto",
   },
   () => {
-    withNative(() => {
+    withBackend(NODE_MLKEM768, () => {
       const a = mlkem768Keypair(seededRandom(9));
       const b = mlkem768Keypair(seededRandom(9));
       assert.deepEqual(a, b, "a seeded key pair comes from the seed");
