@@ -162,7 +162,8 @@ export function mlkem768Backend(): MlKem768Backend | null {
  * import { mlkem768Keypair } from "./mlkem768.ts";
  * import { systemRandom } from "../random.ts";
  * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
- * console.log(publicKey.length, secretKey.length); // 1184 2400
+ * // 1184 2400 on the portable path; a native backend may hand out the 64-byte seed instead
+ * console.log(publicKey.length, secretKey.length);
  * ```
  */
 export function mlkem768Keypair(
@@ -223,8 +224,8 @@ export function mlkem768Encapsulate(
 
 /**
  * Decapsulates `ciphertext` with `secretKey`: the FIPS 203 expanded key (2400 bytes), or the
- * 64-byte seed d ‖ z a backend hands out (expanded here first unless the backend that made it
- * is still installed, which costs a key generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
+ * 64-byte seed d ‖ z a backend hands out (decapsulated by the backend that made it while that
+ * one is installed, else expanded here first: a key generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
  * rejection), never an exception. Throws {@link PqInputError} for wrong sizes, or (problem
  * "malformed") for a secret key whose embedded hash of the public key does not
  * match (the FIPS 203 decapsulation key check).

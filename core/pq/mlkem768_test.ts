@@ -7,12 +7,17 @@ import {
   MLKEM768_PUBLIC_KEY_BYTES,
   MLKEM768_SECRET_KEY_BYTES,
   MLKEM768_SHARED_SECRET_BYTES,
+  type MlKem768Backend,
+  mlkem768Backend,
   mlkem768Decapsulate,
   mlkem768Encapsulate,
   mlkem768Keypair,
   PqInputError,
   type RandomBytes,
+  registerMlKem768Backend,
 } from "./mlkem768.ts";
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
+import { seededRandom, systemRandom } from "../random.ts";
 
 const hex = (b: Uint8Array): string =>
   Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -272,4 +277,37 @@ test("mlkem768 decapsulate is deterministic and leaves its inputs unchanged", ()
   );
   assert.deepEqual(secretKey, skCopy);
   assert.deepEqual(ciphertext, ctCopy);
+});
+
+test("mlkem768 decapsulate asks the backend that made a 64-byte seed, and expands a foreign one", () => {
+  // A backend handing out seeds, answering for its own keys with a value the portable path
+  // would never give.
+  const own = new WeakSet<Uint8Array>();
+  const sentinel = new Uint8Array(32).fill(0x42);
+  const random = seededRandom(21);
+  const fake: MlKem768Backend = {
+    name: "fake",
+    generate() {
+      const seed = random(64);
+      own.add(seed);
+      return { publicKey: ml_kem768.keygen(seed).publicKey, secretKey: seed };
+    },
+    encapsulate(publicKey) {
+      const r = ml_kem768.encapsulate(publicKey, random(32));
+      return { ciphertext: r.cipherText, sharedSecret: r.sharedSecret.slice() };
+    },
+    decapsulate: (_c, secretKey) => (own.has(secretKey) ? sentinel.slice() : undefined),
+  };
+  const before = mlkem768Backend();
+  try {
+    registerMlKem768Backend(fake);
+    const mine = mlkem768Keypair(systemRandom);
+    assert.equal(mine.secretKey.length, 64);
+    const e = mlkem768Encapsulate(mine.publicKey, systemRandom);
+    assert.deepEqual(mlkem768Decapsulate(e.ciphertext, mine.secretKey), sentinel);
+    // The same seed in another array is not the backend's: the portable path expands it.
+    assert.deepEqual(mlkem768Decapsulate(e.ciphertext, mine.secretKey.slice()), e.sharedSecret);
+  } finally {
+    registerMlKem768Backend(before);
+  }
 });

@@ -69,17 +69,36 @@ const privateKeys = new WeakMap<Uint8Array, KeyObject>();
 /** Whether this runtime exports an ML-KEM private key as its raw seed (found on first use). */
 let rawSeedExport: boolean | undefined;
 
-/** The secret key handed out for `key`: its seed where it can be had, else the expanded key. */
-function secretKeyOf(key: KeyObject): Uint8Array | undefined {
-  if (rawSeedExport !== false) {
+/**
+ * The secret key handed out for `key`: its seed where the runtime exports it (unless `form`
+ * says "expanded"), else the expanded key from the PKCS #8 export. What node:crypto returned
+ * is zeroed once copied.
+ *
+ * @example
+ * ```ts ignore
+ * const pair = generateKeyPairSync("ml-kem-768");
+ * console.log(secretKeyOf(pair.privateKey)?.length); // 64 on Node 24
+ * ```
+ */
+export function secretKeyOf(
+  key: KeyObject,
+  form: "seed" | "expanded" = "seed",
+): Uint8Array | undefined {
+  if (form === "seed" && rawSeedExport !== false) {
+    let seed: Uint8Array | undefined;
     try {
-      const seed = view(key.export({ format: "raw-seed" } as never) as unknown as Uint8Array);
+      seed = view(key.export({ format: "raw-seed" } as never) as unknown as Uint8Array);
+    } catch {
+      // Unsupported here (found once), or this key alone: the PKCS #8 export below.
+      if (rawSeedExport === undefined) rawSeedExport = false;
+    }
+    if (seed !== undefined) {
       rawSeedExport = true;
-      if (seed.length === MLKEM768_SEED_BYTES) return seed.slice();
-      return undefined;
-    } catch (e) {
-      if (rawSeedExport === true) throw e;
-      rawSeedExport = false;
+      try {
+        return seed.length === MLKEM768_SEED_BYTES ? seed.slice() : undefined;
+      } finally {
+        seed.fill(0);
+      }
     }
   }
   const der = view(key.export({ format: "der", type: "pkcs8" }) as Uint8Array);
@@ -132,9 +151,9 @@ export const NODE_MLKEM768: MlKem768Backend = Object.freeze({
  * tests compare it with the portable one byte for byte): a pair it generates round-trips;
  * its secret key is the seed d ‖ z or the expanded key, which embeds its public key (FIPS
  * 203: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z); a corrupted ciphertext gives FIPS 203's implicit
- * rejection secret J(z ‖ c), z being the last 32 bytes of either form (so the portable path
- * reads the key handed out as the backend made it); and a public key with a coefficient ≥ q
- * is refused.
+ * rejection secret J(z ‖ c), z being the last 32 bytes of either form (z where the portable
+ * path reads it; that d, and so the whole seed, expands to the same key is the tests' to
+ * show, as no portable ML-KEM runs here); and a public key with a coefficient ≥ q is refused.
  */
 function selfTest(b: MlKem768Backend): boolean {
   const g = b.generate();

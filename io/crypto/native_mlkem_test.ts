@@ -14,7 +14,8 @@ import {
 } from "../../core/pq/mlkem768.ts";
 import { seededRandom, systemRandom } from "../../core/random.ts";
 import { currentRuntime } from "../runtime/env.ts";
-import { NODE_MLKEM768, registerNativeMlKem768 } from "./native_mlkem.ts";
+import { NODE_MLKEM768, registerNativeMlKem768, secretKeyOf } from "./native_mlkem.ts";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 
 /** Node 24 ships OpenSSL 3.5's ML-KEM; Deno's and Bun's node:crypto have none today. */
 const NATIVE = currentRuntime() === "node";
@@ -104,3 +105,27 @@ test(
     });
   },
 );
+
+test("native ML-KEM-768: where the seed cannot be exported, the expanded key serves both paths", {
+  skip: NATIVE ? false : "no ML-KEM in this runtime's node:crypto",
+}, () => {
+  const pair = generateKeyPairSync("ml-kem-768" as never) as unknown as {
+    publicKey: KeyObject;
+    privateKey: KeyObject;
+  };
+  const publicKey = new Uint8Array(
+    pair.publicKey.export({ format: "raw-public" } as never) as unknown as Uint8Array,
+  );
+  const expanded = secretKeyOf(pair.privateKey, "expanded")!;
+  const seed = secretKeyOf(pair.privateKey)!;
+  assert.equal(expanded.length, 2400);
+  assert.equal(seed.length, 64);
+  // FIPS 203: dk = dk_PKE ‖ ek ‖ H(ek) ‖ z, and the seed d ‖ z expands to it.
+  assert.deepEqual(expanded.subarray(1152, 1152 + 1184), publicKey);
+  assert.deepEqual(ml_kem768.keygen(seed).secretKey, expanded);
+  withBackend(null, () => {
+    const e = mlkem768Encapsulate(publicKey, systemRandom);
+    assert.deepEqual(mlkem768Decapsulate(e.ciphertext, expanded), e.sharedSecret);
+    assert.deepEqual(mlkem768Decapsulate(e.ciphertext, seed), e.sharedSecret);
+  });
+});
