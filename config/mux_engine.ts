@@ -240,6 +240,13 @@ export class MuxProxyEngine extends ClientConnection {
   /** Key exchange belongs to the master. */
   override rekey(): void {}
 
+  /** The transport belongs to the master, which forwards channel traffic only. */
+  override sendDebug(): void {
+    throw new LocalProtocolError(
+      "Cannot send a DEBUG message over an OpenSSH master: the master owns the transport",
+    );
+  }
+
   /** Ends our proxy connection (the master and its connection stay up). */
   override disconnect(
     reason: number = DisconnectReason.BY_APPLICATION,

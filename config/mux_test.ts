@@ -121,6 +121,9 @@ test("MuxProxyEngine opens channels with no handshake and delivers the master's 
   const msg = decodeProxyPacket(adjust[0]!.subarray(4));
   assert.equal(msg[0], 93); // CHANNEL_WINDOW_ADJUST
   assert.equal(new DataView(msg.buffer, msg.byteOffset).getUint32(5), (4 << 20) - (1 << 21));
+  // The master owns the transport: a DEBUG message is refused, not queued where none reads.
+  assert.throws(() => e.sendDebug("x"), /owns the transport/);
+  assert.equal(e.outgoingBytes, 0);
   e.receiveEof();
   assert.equal(e.closed, true);
   assert.equal(e.pollEvent()?.type, "disconnect");

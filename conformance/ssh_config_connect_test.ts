@@ -193,7 +193,15 @@ conformanceTest(
       });
       assert.equal(master.status, 0, master.stderr);
       try {
-        await using conn = await connect("shared", { config });
+        const ac = new AbortController();
+        let made: unknown;
+        await using conn = await connect("shared", {
+          config,
+          signal: ac.signal,
+          connectionMade: (c) => void (made = c),
+        });
+        assert.equal(made, conn, "connectionMade sees the multiplexed connection");
+        assert.throws(() => conn.sendDebug("x"), /owns the transport/);
         const r = await conn.run("echo multiplexed; echo $SSH_CONNECTION", { check: true });
         assert.match(r.stdout, /^multiplexed\n127\.0\.0\.1 /);
         // A second session and a direct-tcpip channel over the same master.
@@ -205,6 +213,9 @@ conformanceTest(
         for await (const chunk of wide.stdout) got += chunk.length;
         assert.equal(got, 6_000_000);
         assert.equal((await wide.wait()).exitStatus, 0);
+        // The connect's signal closes the connection once made, over a master as over TCP.
+        ac.abort();
+        await conn.closed.catch(() => {});
         const log = await f.readLog();
         // One authentication (the master's); every session ran on that one TCP connection.
         assert.equal(count(log, /Accepted publickey for /), 1, log);

@@ -453,6 +453,11 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#conn.replyGlobalRequest(requestId, success, data);
   }
 
+  /** Sends an SSH DEBUG message (see Transport.sendDebug). */
+  sendDebug(message: string, alwaysDisplay = false): void {
+    this.#transport.sendDebug(message, alwaysDisplay);
+  }
+
   /** Starts a key re-exchange. */
   rekey(): void {
     this.#transport.rekey();

@@ -53,6 +53,7 @@ import {
 } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import { connectWithConfig } from "./ssh_config.ts";
+import { abortWhenSignalled } from "./abort_link.ts";
 import { type ConnectDeadline, connectDeadline } from "./deadline.ts";
 import {
   type AgentAuth,
@@ -137,13 +138,7 @@ async function connectDirect(
     clear();
     agentAuth?.close();
   }
-  const outer = options.signal;
-  if (outer) {
-    const abort = () => conn.abort();
-    outer.addEventListener("abort", abort, { once: true });
-    // A long-lived signal (a whole program's) must not keep every closed connection.
-    void conn.closed.then(() => outer.removeEventListener("abort", abort), () => {});
-  }
+  abortWhenSignalled(conn, options.signal);
   return conn;
 }
 

@@ -670,7 +670,9 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   /**
    * Sends an SSH DEBUG message: text the server may log (OpenSSH logs it at
-   * debug level), or show its user when `alwaysDisplay` is set.
+   * debug level), or show its user when `alwaysDisplay` is set. Over a connection
+   * multiplexed through an OpenSSH master (ssh_config `ControlPath`) it throws
+   * `LocalProtocolError`: the master owns the transport.
    *
    * @example
    * ```ts
@@ -692,7 +694,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    */
   sendDebug(message: string, alwaysDisplay = false): void {
     this.#checkOpen();
-    this.#engine.transport.sendDebug(message, alwaysDisplay);
+    this.#engine.sendDebug(message, alwaysDisplay);
     this.#driver.pump();
   }
 

@@ -51,6 +51,7 @@ import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { SSHClientConnection } from "./connection.ts";
+import { abortWhenSignalled } from "./abort_link.ts";
 import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
 
 /** The plain connect() this module builds on (no configuration). */
@@ -675,7 +676,15 @@ async function overMaster(
     engine: (o: ClientConnectionOptions): ClientConnection => new MuxProxyEngine(o),
   };
   const conn = new SSHClientConnection(c.hostname, c.port, sock, resolved);
-  await conn.whenAuthenticated(options.signal);
+  try {
+    // As over TCP: the caller's hook sees the connection before anything else happens.
+    (options as WithConnectionMade).connectionMade?.(conn);
+    await conn.whenAuthenticated(options.signal);
+  } catch (e) {
+    conn.abort();
+    throw e;
+  }
+  abortWhenSignalled(conn, options.signal);
   await setUpForwards(conn, c);
   return conn;
 }
