@@ -303,7 +303,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   /**
    * Redirects stdin, stdout and/or stderr to or from files, streams, byte
    * arrays or other processes (see {@link RedirectOptions}). Resolves when every
-   * redirection given here has finished; {@link wait} waits for them too.
+   * redirection given here has finished; {@link wait} waits for them too, and rejects
+   * with a redirection's error (a file that cannot be opened or written).
    *
    * @example Copy a remote file to a local one
    * ```ts
@@ -334,7 +335,10 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     if (options.stdout !== undefined) this.#claimed[0] = true;
     if (options.stderr !== undefined) this.#claimed[1] = true;
     const done = redirectProcess(this as SSHClientProcess<string | Uint8Array>, options);
-    this.#redirects.push(done.catch(() => {}));
+    // wait() reports a failed redirect (output with nowhere to go is lost, not a success);
+    // marked handled here so that a caller who does not await it does not crash the program.
+    done.catch(() => {});
+    this.#redirects.push(done);
     return done;
   }
 
@@ -524,7 +528,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * waits for the channel to close, and returns the result (text when an
    * encoding is set). With `check`, a non-zero exit rejects with
    * {@link ProcessError}; with `timeout`, the process is closed and
-   * {@link ProcessTimeoutError} thrown when it runs longer.
+   * {@link ProcessTimeoutError} thrown when it runs longer. A redirection that failed
+   * (see {@link redirect}) rejects it with that redirection's error.
    *
    * @example
    * ```ts

@@ -38,7 +38,8 @@ test("a redirect to a file that cannot be opened is the process's error, not the
       },
     });
     const p = await t.conn.createProcess("x", { stdout: "/nonexistent-dir/out.txt" });
-    await p.wait(); // the output had nowhere to go; the process still ends
+    // The output had nowhere to go: wait() says so rather than report a clean end.
+    await assert.rejects(p.wait(), /ENOENT|no such/i);
     const q = await t.conn.createProcess("x");
     await assert.rejects(q.redirect({ stdout: "/nonexistent-dir/out.txt" }), /ENOENT|no such/i);
   });

@@ -236,9 +236,20 @@ export async function scpSend(
       options.signal?.throwIfAborted();
       try {
         await tx.data(chunk);
+        // A write that failed (the channel or connection went) is remembered by the stream,
+        // not thrown: stop here, or a piped source would be read to its end for nothing.
+        const failed = r.stream.writeError;
+        if (failed !== undefined) {
+          const sent = size - tx.remaining;
+          throw new SCPError(
+            `scpSend("${path}") was cut after ${sent} of the ${size} bytes announced: ` +
+              `${failed instanceof Error ? failed.message : String(failed)}`,
+            { reason: "cut", path, cause: failed },
+          );
+        }
       } catch (e) {
         r.abort();
-        throw e;
+        throw withStderr(e, r);
       }
     },
     close: async () => {

@@ -257,6 +257,28 @@ test("conn.scpSend() takes exactly the announced size; scpRecv() reports stat an
   await fsp.rm(root, { recursive: true });
 });
 
+test("conn.scpSend() stops taking data once the connection is gone", async () => {
+  const root = await tempDir();
+  await withServer({ scp: { root } }, async (conn) => {
+    const size = 200 * 1024 * 1024;
+    const w = await conn.scpSend("/big.bin", { size });
+    const chunk = new Uint8Array(64 * 1024);
+    let read = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(c) {
+        read += chunk.length;
+        if (read === 2 * 1024 * 1024) conn.abort();
+        c.enqueue(chunk.slice());
+        if (read >= size) c.close();
+      },
+    });
+    await assert.rejects(source.pipeTo(w));
+    // Before, every later write resolved and the whole source was read for nothing.
+    assert.ok(read < 16 * 1024 * 1024, `${read} bytes read after the connection went`);
+  });
+  await fsp.rm(root, { recursive: true });
+});
+
 test("scp() auto falls back to legacy SCP when the sftp subsystem is refused", async () => {
   const root = await tempDir();
   const local = await tempDir();
