@@ -76,6 +76,15 @@ export class ClientForwarding {
       globalRequest: (name, data) => host.globalRequest(name, data),
       acceptChannel: (id) => host.adoptChannel(id, 1),
       rejectChannel: (id, reason, description) => host.rejectChannel(id, reason, description),
+      lost: () => {
+        if (!host.isClosed()) return undefined;
+        try {
+          host.checkOpen(); // throws the connection's error
+        } catch (e) {
+          return e as Error;
+        }
+        return undefined;
+      },
     });
   }
 

@@ -140,3 +140,43 @@ test("a session callback that throws is reported, and does not end the program",
   assert.deepEqual(seen, []);
   assert.equal(lost[0]?.message, "bug in eofReceived");
 });
+
+test("a connection lost while a session, SFTP start or remote forward waits is not a refusal", async () => {
+  const lost = (e: unknown) => {
+    assert.equal((e as { code?: string }).code, "ERR_CONNECTION_LOST", String(e));
+    assert.doesNotMatch(String(e), /refused/);
+    return true;
+  };
+  const abortOnRequest = {
+    processRequested: (_req: unknown, conn: { abort(): void }) => {
+      conn.abort();
+      return true;
+    },
+    processFactory: () => {},
+  };
+  {
+    await using t = await loopback(abortOnRequest as never);
+    await assert.rejects(t.conn.createProcess("x"), lost);
+  }
+  {
+    await using t = await loopback({ ...abortOnRequest, sftp: { root: "/tmp" } } as never);
+    await assert.rejects(t.conn.startSftp(), lost);
+  }
+  {
+    let server: { abort(): void } | undefined;
+    await using t = await loopback({
+      serverFactory: (c: { abort(): void }) => {
+        server = c;
+        return {};
+      },
+      serverRequested: () => {
+        server!.abort();
+        return true;
+      },
+    } as never);
+    await assert.rejects(
+      t.conn.forwardRemotePort({ listenPort: 0, destHost: "127.0.0.1", destPort: 1 }),
+      lost,
+    );
+  }
+});

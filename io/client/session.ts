@@ -194,18 +194,21 @@ export async function startSession(
   target: ProcessTarget,
   options: ProcessOptions,
 ): Promise<void> {
+  // A request pending when the connection went settles as refused: say what happened.
+  const refused = (message: string): Error =>
+    ch.abortReason ?? new SSHError("ERR_CHANNEL", message);
   for (const [name, value] of Object.entries(options.env ?? {})) {
     // OpenSSH ignores variables outside AcceptEnv; that is not fatal (as ssh's SendEnv).
     await ch.request("env", encodeEnv(name, value), false);
   }
   if (options.term) {
     if (!(await ch.request("pty-req", encodePtyRequest(ptyRequestOf(options.term))))) {
-      throw new SSHError("ERR_CHANNEL", "The server refused to allocate a pseudo-terminal");
+      throw refused("The server refused to allocate a pseudo-terminal");
     }
   }
   if (options.x11Forwarding) {
     if (!(await ch.request("x11-req", x11RequestOf(options.x11Forwarding)))) {
-      throw new SSHError("ERR_CHANNEL", "The server refused X11 forwarding");
+      throw refused("The server refused X11 forwarding");
     }
   }
   if (options.agentForwarding) {
@@ -222,7 +225,7 @@ export async function startSession(
       : "shell" in target
       ? "start a shell"
       : `start subsystem "${target.subsystem}"`;
-    throw new SSHError("ERR_CHANNEL", `The server refused to ${what}`);
+    throw refused(`The server refused to ${what}`);
   }
 }
 

@@ -198,6 +198,14 @@ export class ChannelIO {
     return this.#closed;
   }
 
+  /**
+   * The connection's error when the channel closed because the connection went (its
+   * pending requests then settle as refused: callers tell the two apart with this).
+   */
+  get abortReason(): Error | undefined {
+    return this.#abortReason;
+  }
+
   /** Whether the peer sent EOF. */
   get eofReceived(): boolean {
     return this.#eofReceived;

@@ -21,6 +21,8 @@ export interface RemoteForwardHost {
   /** Accepts a channel the server opened; returns its streams. */
   acceptChannel(channelId: number): ChannelIO;
   rejectChannel(channelId: number, reason: number, description: string): void;
+  /** The connection's error once it is gone (its pending requests settle as refused). */
+  lost?(): Error | undefined;
 }
 
 /**
@@ -124,7 +126,8 @@ export class RemoteForwards {
       new SSHWriter(32).writeStringUtf8(host).writeUint32(port).toBytes(),
     );
     if (!reply.success) {
-      throw new RemoteForwardError(`The server refused to listen on ${host || "*"}:${port}`);
+      throw this.#host.lost?.() ??
+        new RemoteForwardError(`The server refused to listen on ${host || "*"}:${port}`);
     }
     // With port 0 the reply carries the port the server chose (RFC 4254 §7.1).
     const bound = port === 0 && reply.data.length >= 4
@@ -149,7 +152,8 @@ export class RemoteForwards {
       new SSHWriter(32).writeStringUtf8(path).toBytes(),
     );
     if (!reply.success) {
-      throw new RemoteForwardError(`The server refused to listen on socket ${path}`);
+      throw this.#host.lost?.() ??
+        new RemoteForwardError(`The server refused to listen on socket ${path}`);
     }
     const listener = new RemoteListener(undefined, 0, path, async () => {
       this.#paths.delete(path);

@@ -232,6 +232,9 @@ export class SFTPSession {
         ? await ch.request("exec", encodeStringArg(options.command))
         : await ch.request("subsystem", encodeStringArg(options.subsystem ?? "sftp"));
       if (!ok) {
+        // Not refused when the start was aborted or the connection went meanwhile.
+        options.signal?.throwIfAborted();
+        if (ch.abortReason) throw ch.abortReason;
         throw new SFTPError(
           SFTPStatus.NO_CONNECTION,
           "The server refused to start the SFTP subsystem",
