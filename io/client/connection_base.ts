@@ -554,7 +554,9 @@ export class ClientConnectionBase implements AsyncDisposable {
     data?: Uint8Array,
     options: OpenChannelOptions = {},
   ): Promise<ChannelIO> {
-    this.#checkOpen();
+    // A promise was promised: a closed connection rejects it rather than throwing.
+    const closed = this.#closedError();
+    if (closed) return Promise.reject(closed);
     return abortable(
       options.signal,
       () =>
@@ -626,7 +628,8 @@ export class ClientConnectionBase implements AsyncDisposable {
     data?: Uint8Array,
     wantReply = true,
   ): Promise<{ success: boolean; data: Uint8Array }> {
-    this.#checkOpen();
+    const closed = this.#closedError();
+    if (closed) return Promise.reject(closed);
     const id = this.#engine.sendGlobalRequest(name, wantReply, data);
     const reply = wantReply
       ? new Promise<{ success: boolean; data: Uint8Array }>((r) => this.#globalReplies.set(id, r))
@@ -863,9 +866,14 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   #checkOpen(): void {
-    if (this.#isClosed || this.#engine.closed) {
-      throw this.#error ?? new SSHError("ERR_CONNECTION_LOST", "The connection is closed");
-    }
+    const closed = this.#closedError();
+    if (closed) throw closed;
+  }
+
+  /** The error an operation on the closed connection gets; undefined while it is open. */
+  #closedError(): Error | undefined {
+    if (!this.#isClosed && !this.#engine.closed) return undefined;
+    return this.#error ?? new SSHError("ERR_CONNECTION_LOST", "The connection is closed");
   }
 
   /** Channels the server opens: forwarding, X11, agent, then the user's hook. */

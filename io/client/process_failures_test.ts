@@ -180,3 +180,15 @@ test("a connection lost while a session, SFTP start or remote forward waits is n
     );
   }
 });
+
+test("methods that promise a promise reject it on a closed connection instead of throwing", async () => {
+  const t = await loopback({ processFactory: () => {} });
+  await t.conn.close();
+  let session: Promise<unknown> | undefined;
+  let request: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => void (session = t.conn.openSession()));
+  assert.doesNotThrow(() => void (request = t.conn.globalRequest("keepalive@openssh.com")));
+  await assert.rejects(session!, /closed/i);
+  await assert.rejects(request!, /closed/i);
+  await t.server.close();
+});
