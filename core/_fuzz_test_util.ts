@@ -105,15 +105,10 @@ const campaign = (() => {
  * longer campaign. A campaign over every file {@link FUZZ_TEST_FILTERS} names:
  *
  * ```sh
+ * FILES=$(node_modules/.bin/node -e 'import("./core/_fuzz_test_util.ts")
+ *   .then((m) => console.log(m.FUZZ_TEST_FILTERS.join(" ")))')
  * SSH_FUZZ_SCALE=20 SSH_FUZZ_SEED=3 SSH_TEST_RUNTIME_TIMEOUT_MS=36000000 \
- *   node scripts/run_tests.mjs --no-checks --only node fuzz_test sftp/scp/records_test \
- *   sftp/scp/sink_machine_test keys/formats/asn1_test keys/trust/known_hosts_test \
- *   keys/trust/authorized_keys_test core/wire_test core/transport/packet_test \
- *   core/transport/version_test core/publickey/blob_test core/publickey/verify_test \
- *   core/escaped_utf8_test keys/formats/pem_test keys/formats/openssh_private_test \
- *   keys/certificates/certificate_test config/mux_test sftp/messages_test io/server/x11_test \
- *   io/client/x11_display_test io/forward/socks_codec_test core/crypto/noble_provider_test \
- *   io/crypto/native_provider_test
+ *   node scripts/run_tests.mjs --no-checks --only node $FILES
  * ```
  *
  * (At scale 1 those files take about a minute on Node here; the runner stops a runtime after

@@ -225,8 +225,8 @@ export function mlkem768Encapsulate(
 /**
  * Decapsulates `ciphertext` with `secretKey`: the FIPS 203 expanded key (2400 bytes), or the
  * 64-byte seed d ‖ z a backend hands out (decapsulated by the backend that made it while that
- * one is installed, else expanded here first: a key generation). A corrupted but well-sized ciphertext gives a pseudo-random secret (implicit
- * rejection), never an exception. Throws {@link PqInputError} for wrong sizes, or (problem
+ * one is installed, else expanded here first: a key generation). A corrupted but well-sized
+ * ciphertext gives a pseudo-random secret (implicit rejection), never an exception. Throws {@link PqInputError} for wrong sizes, or (problem
  * "malformed") for a secret key whose embedded hash of the public key does not
  * match (the FIPS 203 decapsulation key check).
  *

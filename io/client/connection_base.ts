@@ -117,6 +117,7 @@ export class ClientConnectionBase implements AsyncDisposable {
       rejectChannel: (id, reason, description) => this.#channels.reject(id, reason, description),
       globalRequest: (name, data) => this.globalRequest(name, data),
       checkOpen: () => this.#checkOpen(),
+      closedError: () => this.#closedError(),
       isClosed: () => this.#isClosed || this.#engine.closed,
       log: this.#log,
     });

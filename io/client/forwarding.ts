@@ -44,6 +44,8 @@ export interface ForwardingHost {
   globalRequest(name: string, data?: Uint8Array): Promise<{ success: boolean; data: Uint8Array }>;
   /** Throws when the connection is closed. */
   checkOpen(): void;
+  /** The error {@link checkOpen} throws once the connection is closed; undefined before. */
+  closedError(): Error | undefined;
   /** Whether the connection is closed. */
   isClosed(): boolean;
   /** The connection's logger. */
@@ -76,15 +78,7 @@ export class ClientForwarding {
       globalRequest: (name, data) => host.globalRequest(name, data),
       acceptChannel: (id) => host.adoptChannel(id, 1),
       rejectChannel: (id, reason, description) => host.rejectChannel(id, reason, description),
-      lost: () => {
-        if (!host.isClosed()) return undefined;
-        try {
-          host.checkOpen(); // throws the connection's error
-        } catch (e) {
-          return e as Error;
-        }
-        return undefined;
-      },
+      lost: () => host.closedError(),
     });
   }
 
