@@ -241,7 +241,7 @@ export class MuxProxyEngine extends ClientConnection {
   override rekey(): void {}
 
   /** The transport belongs to the master, which forwards channel traffic only. */
-  override sendDebug(): void {
+  override sendDebug(_message: string, _alwaysDisplay?: boolean): void {
     throw new LocalProtocolError(
       "Cannot send a DEBUG message over an OpenSSH master: the master owns the transport",
     );
