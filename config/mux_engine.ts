@@ -90,6 +90,11 @@ export class MuxProxyEngine extends ClientConnection {
     }
   }
 
+  /** The application drops our proxy connection (the master and its connection stay up). */
+  override abandon(description: string): void {
+    if (!this.#closed) this.#fail(description, DisconnectReason.BY_APPLICATION);
+  }
+
   /** The master closed the socket. */
   override receiveEof(): void {
     if (!this.#closed) {

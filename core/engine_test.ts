@@ -451,3 +451,23 @@ test("borrowChannelData: data decrypted in place is lent until the next receiveD
     }
   }
 });
+
+test("abandon() ends the connection here: nothing sent, one local ERR_BY_APPLICATION disconnect", () => {
+  const pair = makePair({ password: "secret" });
+  pair.run();
+  authed(pair);
+  const { client } = pair.openSession();
+  pair.client.abandon("dropped by the test");
+  assert.equal(pair.client.closed, true);
+  assert.deepEqual(pair.client.takeOutgoing(), [], "no DISCONNECT, no channel close");
+  pair.client.abandon("again"); // already closed: no second event
+  pair.run();
+  const ends = pair.clientEvents.filter((e) => e.type === "disconnect");
+  assert.equal(ends.length, 1);
+  const d = disconnectOf(ends);
+  assert.equal(d?.code, "ERR_BY_APPLICATION");
+  assert.equal(d?.message, "dropped by the test");
+  assert.equal(d?.fromPeer, false);
+  assert.equal(disconnectOf(pair.serverEvents), undefined, "the server heard nothing");
+  assert.equal(pair.client.sendData(client, new Uint8Array(1)), 0);
+});

@@ -293,6 +293,15 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     return false;
   }
 
+  /**
+   * The application drops the connection without DISCONNECT (see Transport.abandon): the
+   * disconnect event carries an ERR_BY_APPLICATION error with `description`, not
+   * fromPeer. A driver destroys its socket after this.
+   */
+  abandon(description: string): void {
+    this.#transport.abandon(description);
+  }
+
   /** The peer closed the stream. */
   receiveEof(): void {
     this.#transport.onEndOfStream();
@@ -405,9 +414,11 @@ export abstract class EngineBase<E extends { readonly type: string }> {
 
   /**
    * Sends data (stream 1 = stderr); returns how many bytes the peer's window took (0 on a
-   * channel already closed both ways, whose `channelClose` event may still be queued).
+   * channel already closed both ways, whose `channelClose` event may still be queued, and on
+   * a closed connection, as {@link writableBytes} says: nothing would reach the peer).
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
+    if (this.#transport.closed) return 0;
     return this.#conn.sendData(channelId, data, stream);
   }
 

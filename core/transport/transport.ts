@@ -576,6 +576,24 @@ export class Transport {
     this.#host.emit({ type: "disconnect", error: err });
   }
 
+  /**
+   * Ends the connection here without a word to the peer: the application drops the socket
+   * (a client's or server's `abort()`). What waited on the connection learns that it was
+   * aborted on this side, not that the peer closed it.
+   */
+  abandon(description: string): void {
+    if (this.closed) return;
+    this.#to("close");
+    this.#host.emit({
+      type: "disconnect",
+      error: new DisconnectError(
+        "ERR_BY_APPLICATION",
+        DisconnectReason.BY_APPLICATION,
+        description,
+      ),
+    });
+  }
+
   /** The peer closed the byte stream. */
   onEndOfStream(): void {
     if (this.closed) return;

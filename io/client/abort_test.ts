@@ -237,3 +237,53 @@ test("run() whose connection closes while it waits lets go of its signal and its
   }
   assert.equal(ac.listening(), 0, "no listener (holding a closed connection) stays on the signal");
 });
+
+test("abort(): pending work learns the application aborted it (not the peer), on both sides", async () => {
+  let lostWith: Error | undefined;
+  const lost = Promise.withResolvers<void>();
+  await using s = await server({
+    processFactory: async (p: { write(s: string): Promise<void> }) => {
+      await p.write("partial\n");
+      await new Promise(() => {}); // never exits
+    },
+    connectionLost: (_conn: unknown, e?: Error) => {
+      lostWith = e;
+      lost.resolve();
+    },
+  });
+
+  // The client aborts while a command runs and while a session waits to open.
+  const c = await login(s);
+  const running = c.run("x");
+  await delayed(undefined, 50);
+  c.abort();
+  const e = await running.then(() => assert.fail("run() resolved"), (e: unknown) => e);
+  assert.ok(e instanceof Error);
+  const why = (e as { cause?: unknown }).cause ?? e;
+  assert.equal((why as { code?: string }).code, "ERR_BY_APPLICATION", String(why));
+  assert.match(String((why as Error).message), /aborted by the application/);
+  assert.notEqual((why as { fromPeer?: boolean }).fromPeer, true);
+  await assert.rejects(
+    c.openSession(),
+    (err: { code?: string }) => err.code === "ERR_BY_APPLICATION",
+  );
+  assert.equal(c.closeError, undefined, "closed by us: no close error");
+  await lost.promise; // the server saw the socket go: the peer's doing, for it
+  assert.equal((lostWith as { fromPeer?: boolean } | undefined)?.fromPeer, true);
+
+  // The server aborts: its connectionLost hook hears its own abort, the client a lost peer.
+  const lost2 = Promise.withResolvers<void>();
+  let serverLost: Error | undefined;
+  await using s2 = await server({
+    connectionMade: (conn: { abort(): void }) => setTimeout(() => conn.abort(), 100),
+    connectionLost: (_conn: unknown, e?: Error) => {
+      serverLost = e;
+      lost2.resolve();
+    },
+  });
+  const c2 = await login(s2);
+  await lost2.promise;
+  assert.equal((serverLost as { code?: string } | undefined)?.code, "ERR_BY_APPLICATION");
+  await c2.closed.catch(() => {});
+  assert.equal((c2.closeError as { code?: string } | undefined)?.code, "ERR_CONNECTION_LOST");
+});

@@ -24,7 +24,7 @@ import {
 } from "../forward/stream.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { ClientAuth } from "./auth.ts";
-import { abortable } from "../engine/errors.ts";
+import { abortable, ABORTED_HERE } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
@@ -819,7 +819,9 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   /**
-   * Closes the socket at once, without a DISCONNECT.
+   * Closes the socket at once, without a DISCONNECT. What still waits on the connection (a
+   * command, a session or channel opening, a forward) rejects with an ERR_BY_APPLICATION
+   * error saying it was aborted here; `closeError` stays undefined.
    *
    * @example
    * ```ts
@@ -841,6 +843,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    */
   abort(): void {
     this.#closedByUs = true;
+    this.#engine.abandon(ABORTED_HERE);
     this.#driver.destroy();
   }
 

@@ -155,3 +155,9 @@ export function abortError(signal: AbortSignal): Error {
     "AbortError",
   );
 }
+
+/**
+ * What a connection's pending work learns after the application's own `abort()`: the
+ * socket went at this side's word (an ERR_BY_APPLICATION error, not fromPeer).
+ */
+export const ABORTED_HERE = "Connection aborted by the application (abort())";

@@ -258,7 +258,7 @@ test("listeners close with their connection", async () => {
       await Promise.all([conn.closed, l.closed, socks.closed]);
       await assert.rejects(exchange(l.port, new Uint8Array(1)));
       assert.equal(conn.closeError, undefined, "aborted by us");
-      await assert.rejects(conn.forwardSocks({ listenPort: 0 }), { code: "ERR_CONNECTION_LOST" });
+      await assert.rejects(conn.forwardSocks({ listenPort: 0 }), { code: "ERR_BY_APPLICATION" });
     });
   } finally {
     await echo.close();

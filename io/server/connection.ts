@@ -28,6 +28,7 @@ import {
 import { ChannelTable } from "../engine/channel_table.ts";
 import { encodeForwardedStreamlocal } from "../forward/server_listeners.ts";
 import { EngineDriver } from "../engine/driver.ts";
+import { ABORTED_HERE } from "../engine/errors.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import {
@@ -441,7 +442,8 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   /**
    * Closes the socket at once, without DISCONNECT (the client sees the
-   * connection lost, not closed by the server).
+   * connection lost, not closed by the server; this side's pending work and its
+   * `connectionLost` hook see an ERR_BY_APPLICATION error).
    *
    * @example
    * ```ts ignore
@@ -449,6 +451,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    * ```
    */
   abort(): void {
+    this.#engine.abandon(ABORTED_HERE);
     this.#driver.destroy();
   }
 
