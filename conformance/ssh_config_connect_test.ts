@@ -202,6 +202,9 @@ conformanceTest(
         });
         assert.equal(made, conn, "connectionMade sees the multiplexed connection");
         assert.throws(() => conn.sendDebug("x"), /owns the transport/);
+        const info = conn.getExtraInfo();
+        assert.equal(info.controlPath, sock, "getExtraInfo() names the master's socket");
+        assert.equal(info.algorithms, null, "the master's algorithms are not ours to report");
         const r = await conn.run("echo multiplexed; echo $SSH_CONNECTION", { check: true });
         assert.match(r.stdout, /^multiplexed\n127\.0\.0\.1 /);
         // A second session and a direct-tcpip channel over the same master.

@@ -156,6 +156,7 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.closed = new Promise((r) => (this.#closedResolve = r));
     const engineOptions = clientEngineOptions(options);
     this.#username = engineOptions.username;
+    this.#controlPath = options.controlPath;
     this.#engine = options.engine?.(engineOptions) ?? new ClientConnection(engineOptions);
     this.#log.tracePackets(this.#engine.transport);
     const pump = () => this.#driver.pump();
@@ -324,8 +325,12 @@ export class ClientConnectionBase implements AsyncDisposable {
       cryptoProviders: t.cryptoProviders,
       localAddress: this.#socket.localAddress,
       localPort: this.#socket.localPort,
+      controlPath: this.#controlPath,
     };
   }
+
+  /** The master's socket when the connection runs over one (see ClientExtraInfo). */
+  readonly #controlPath: string | undefined;
 
   /** Made by the first `setExtraInfo` (most connections never call it). */
   #extra: Record<string, unknown> | undefined;

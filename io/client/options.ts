@@ -420,6 +420,8 @@ export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
    * proxy mode runs the connection protocol without transport or authentication).
    */
   readonly engine?: (options: ClientConnectionOptions) => ClientConnection;
+  /** The OpenSSH master's socket the connection runs over (with `engine`). */
+  readonly controlPath?: string;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
@@ -450,6 +452,14 @@ export interface ClientExtraInfo {
   readonly localAddress: string | undefined;
   /** Our port, when the adapter knows it. */
   readonly localPort: number | undefined;
+  /**
+   * The OpenSSH master's socket when the connection runs over one (ssh_config
+   * `ControlMaster`/`ControlPath`), else undefined. The master owns the transport and
+   * does not share it: `serverVersion`, `algorithms`, `serverAlgorithms` and
+   * `hostKeyBlob` are then unknown (undefined or null), `kexCount` is 0, and
+   * `clientVersion` was never sent.
+   */
+  readonly controlPath: string | undefined;
 }
 
 /** Options of {@link SSHClientConnection.run}. */

@@ -46,6 +46,7 @@ test("clientVersion goes into our identification line", async () => {
   await using s = await server();
   await using conn = await login(s, { clientVersion: "ParityClient_1.2" });
   assert.equal(conn.getExtraInfo().clientVersion, "SSH-2.0-ParityClient_1.2");
+  assert.equal(conn.getExtraInfo().controlPath, undefined, "a direct connection has no master");
   const [sc] = s.getConnections();
   assert.equal(sc!.getExtraInfo().clientVersion, "SSH-2.0-ParityClient_1.2");
 });

@@ -674,6 +674,7 @@ async function overMaster(
     ...options,
     clientKeys: [],
     engine: (o: ClientConnectionOptions): ClientConnection => new MuxProxyEngine(o),
+    ...(c.controlPath !== undefined ? { controlPath: c.controlPath } : {}),
   };
   const conn = new SSHClientConnection(c.hostname, c.port, sock, resolved);
   try {
