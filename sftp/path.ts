@@ -183,7 +183,7 @@ export function globToRegExp(pattern: string): RegExp {
         negate = true;
         body = body.slice(1);
       }
-      const cls = body.replace(/\\/g, "\\\\").replace(/\]/g, "\\]");
+      const cls = classBody(body);
       // A negated class never matches "/" (fnmatch's FNM_PATHNAME): "[!.]*" is one name.
       re += negate ? `[^/${cls}]` : `[${cls}]`;
       i = end;
@@ -199,8 +199,30 @@ function findClassEnd(p: string, open: number): number {
   let j = open + 1;
   if (p[j] === "!" || p[j] === "^") j++;
   if (p[j] === "]") j++; // a leading "]" is literal
-  for (; j < p.length; j++) if (p[j] === "]") return j;
+  for (; j < p.length; j++) {
+    if (p[j] === "\\") j++; // an escaped character, "]" too, is one member
+    else if (p[j] === "]") return j;
+  }
   return -1;
+}
+
+/**
+ * A bracket expression's members as a RegExp class body: "\\x" is the character x (so
+ * "[a\\-z]" is a, - and z, as the shell reads it), an unescaped "-" between two members
+ * a range, and what a RegExp class would read otherwise ("\\", "]", "[", "^") escaped.
+ */
+function classBody(body: string): string {
+  let out = "";
+  for (let k = 0; k < body.length; k++) {
+    let ch = body[k]!;
+    let escaped = false;
+    if (ch === "\\" && k + 1 < body.length) {
+      ch = body[++k]!;
+      escaped = true;
+    }
+    out += ch === "-" && !escaped ? "-" : /[\\\][^-]/.test(ch) ? `\\${ch}` : ch;
+  }
+  return out;
 }
 
 function escapeRe(c: string): string {

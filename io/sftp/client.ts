@@ -638,7 +638,11 @@ export class SFTPClient implements AsyncDisposable {
     return transfer.copy(this.#ops, srcPath, dstPath, options);
   }
 
-  /** Downloads every remote path matching the patterns into a local directory. */
+  /**
+   * Downloads every remote path matching the patterns into a local directory. With several
+   * patterns or a glob, `localDir` must be an existing directory (or each match would
+   * replace the one before it); one plain path may name the copy, as `get()` does.
+   */
   async mget(
     patterns: string | readonly string[],
     localDir: string,
@@ -648,20 +652,33 @@ export class SFTPClient implements AsyncDisposable {
       patterns,
       (pat) => this.#expandRemote(pat),
       options,
+      { path: localDir, operation: "mget", isDir: () => isLocalDirectory(localDir) },
       (p) => this.get(p, localDir, options),
     );
   }
 
-  /** Uploads every local path matching the patterns into a remote directory. */
+  /**
+   * Uploads every local path matching the patterns into a remote directory (an existing
+   * one with several patterns or a glob, as {@link mget}).
+   */
   async mput(
     patterns: string | readonly string[],
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    await eachMatch(patterns, expandLocal, options, (p) => this.put(p, remoteDir, options));
+    await eachMatch(
+      patterns,
+      expandLocal,
+      options,
+      { path: remoteDir, operation: "mput", isDir: () => this.isDir(remoteDir) },
+      (p) => this.put(p, remoteDir, options),
+    );
   }
 
-  /** Copies every remote path matching the patterns into a remote directory. */
+  /**
+   * Copies every remote path matching the patterns into a remote directory (an existing
+   * one with several patterns or a glob, as {@link mget}).
+   */
   async mcopy(
     patterns: string | readonly string[],
     remoteDir: string,
@@ -671,6 +688,7 @@ export class SFTPClient implements AsyncDisposable {
       patterns,
       (pat) => this.#expandRemote(pat),
       options,
+      { path: remoteDir, operation: "mcopy", isDir: () => this.isDir(remoteDir) },
       (p) => this.copy(p, remoteDir, options),
     );
   }
@@ -747,17 +765,36 @@ async function expandLocal(pat: string): Promise<string[]> {
   return found;
 }
 
+async function isLocalDirectory(path: string): Promise<boolean> {
+  try {
+    return (await hostFs.stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs `each` on every path the patterns match, pattern by pattern. A pattern that matches
- * nothing fails as an item of its own: with an `errorHandler` the others still run.
+ * nothing fails as an item of its own: with an `errorHandler` the others still run. With
+ * several patterns or a glob, `into` must be an existing directory, checked before anything
+ * is copied.
  */
 async function eachMatch(
   patterns: string | readonly string[],
   expand: (pattern: string) => Promise<string[]>,
   o: transfer.TransferOptions,
+  into: { path: string; operation: string; isDir: () => Promise<boolean> },
   each: (path: string) => Promise<void>,
 ): Promise<void> {
-  for (const pattern of typeof patterns === "string" ? [patterns] : patterns) {
+  const list = typeof patterns === "string" ? [patterns] : patterns;
+  if ((list.length > 1 || list.some(hasGlob)) && !(await into.isDir())) {
+    throw new SFTPError(
+      SFTPStatus.FAILURE,
+      "Not an existing directory: several files cannot be copied into it",
+      { path: into.path, operation: into.operation },
+    );
+  }
+  for (const pattern of list) {
     let found: string[] = [];
     await transfer.item(o, pattern, async () => {
       found = await expand(pattern);

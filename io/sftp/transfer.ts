@@ -17,7 +17,7 @@ import {
 } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
-import { basename, joinPath, unsafeEntryName } from "../../sftp/path.ts";
+import { basename, dirname, joinPath, unsafeEntryName } from "../../sftp/path.ts";
 import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { currentRuntime } from "../runtime/env.ts";
@@ -248,7 +248,7 @@ export async function get(
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
     const existing = await localStat(local, true);
     const target = existing?.isDirectory() ? hostPathLib.join(local, localName(remote)) : local;
-    await getAny(r, remote, target, attrs, o, 0, newWalk());
+    await getAny(r, remote, target, attrs, o, 0, newWalk(remote));
   });
 }
 
@@ -268,14 +268,26 @@ export const MAX_LINKED_DIRECTORIES = 1024;
 
 /** What one recursive transfer remembers while it walks a tree. */
 interface Walk {
+  /** The remote path the transfer started at: every path of the walk is below it. */
+  readonly root: string;
   /** Directories reached through a followed link so far. */
   linkedDirs: number;
   /** Canonical paths (the server's realpath) of the directories looked up, by path. */
   readonly canonical: Map<string, string>;
 }
 
-function newWalk(): Walk {
-  return { linkedDirs: 0, canonical: new Map() };
+function newWalk(root: string): Walk {
+  return { root, linkedDirs: 0, canonical: new Map() };
+}
+
+/** `dir` and the walk's directories above it, up to its root. */
+function walkAncestors(walk: Walk, dir: string): string[] {
+  const out = [walk.root];
+  const base = walk.root.endsWith("/") ? walk.root : walk.root + "/";
+  if (dir === walk.root || !dir.startsWith(base)) return dir === walk.root ? out : [dir];
+  let at = walk.root;
+  for (const name of dir.slice(base.length).split("/")) out.push(at = joinPath(at, name));
+  return out;
 }
 
 /**
@@ -319,8 +331,11 @@ async function forEachEntry(
       if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
         try {
           a = await r.stat(child);
-        } catch {
-          return; // a dangling link: nothing to copy
+        } catch (e) {
+          // A dangling link: nothing to copy. Any other failure (a loop of links, no
+          // permission) is this entry's error, not a silent skip.
+          if (e instanceof SFTPError && e.notFound) return;
+          throw e;
         }
         if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
         if (isDirectory(a) && o.recurse) await checkLinkedDirectory(r, dir, child, walk, refuse);
@@ -331,9 +346,10 @@ async function forEachEntry(
 }
 
 /**
- * Refuses to descend a followed link to a directory that holds the link (a loop: `a -> .`,
- * `up -> ..`), or past {@link MAX_LINKED_DIRECTORIES} linked directories in one transfer.
- * OpenSSH's `sftp` never descends links; this one follows them, once.
+ * Refuses to descend a followed link to a directory the walk is inside of (a loop: `a -> .`,
+ * `up -> ..`, or links that lead to each other's directories, `a/tob -> ../b` with
+ * `b/toa -> ../a`), or past {@link MAX_LINKED_DIRECTORIES} linked directories in one
+ * transfer. OpenSSH's `sftp` never descends links; this one follows them, once.
  */
 async function checkLinkedDirectory(
   r: RemoteOps,
@@ -351,9 +367,12 @@ async function checkLinkedDirectory(
     return c;
   };
   const target = await real(child);
-  const here = await real(dir);
-  if (here === target || here.startsWith(target === "/" ? "/" : target + "/")) {
-    refuse("not followed: a link to a directory it is inside of (a loop)");
+  const inside = target === "/" ? "/" : target + "/";
+  for (const above of walkAncestors(walk, dir)) {
+    const here = await real(above);
+    if (here === target || here.startsWith(inside)) {
+      refuse("not followed: a link to a directory it is inside of (a loop)");
+    }
   }
 }
 
@@ -488,10 +507,13 @@ async function getFile(
         fh = await hostFs.open(local, "r+");
       }
     }
+    // The owner keeps read and write (as OpenSSH's `sftp` adds S_IWUSR): a read-only remote
+    // file must not make the next download of it, or its resume, fail. `preserve` sets
+    // the exact mode afterwards.
     fh ??= await hostFs.open(
       local,
       "w",
-      attrs.permissions !== undefined ? attrs.permissions & 0o777 : 0o666,
+      attrs.permissions !== undefined ? (attrs.permissions & 0o777) | 0o600 : 0o666,
     );
     const file = fh;
     const total = size ?? 0;
@@ -552,11 +574,22 @@ async function getFile(
       if (attrs.permissions !== undefined) await file.chmod(preservedMode(attrs.permissions));
       if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
     }
+    // A file system may report a failed write only on close (NFS, a full disk): after a
+    // download that otherwise succeeded, that is the download's error.
+    fh = undefined;
+    await file.close();
   } finally {
     await fh?.close().catch(() => {});
     await closeRemote(s, handle, o.signal);
   }
 }
+
+/**
+ * What a directory made by a recursive upload or copy has for its owner while its children
+ * arrive (as OpenSSH's `sftp` adds S_IWUSR|S_IXUSR): a read-only source directory would
+ * otherwise refuse them. Its own mode is set once they are in.
+ */
+const OWNER_WX = 0o300;
 
 /** Write requests cut from one read of the local file during a put. */
 const READS_PER_BLOCK = 4;
@@ -725,8 +758,9 @@ async function putAny(
         { path: local, operation: "put" },
       );
     }
+    const mode = st.mode & 0o777;
     try {
-      await r.mkdir(remote, { permissions: st.mode & 0o777 });
+      await r.mkdir(remote, { permissions: mode | OWNER_WX });
     } catch (e) {
       let isDir = false;
       try {
@@ -743,6 +777,7 @@ async function putAny(
       });
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
+    else if ((mode & OWNER_WX) !== OWNER_WX) await r.setstat(remote, { permissions: mode });
     return;
   }
   if (st.isSymbolicLink()) {
@@ -788,12 +823,14 @@ async function putFile(
   }
   const fh = await hostFs.open(local, "r");
   let handle: Uint8Array | undefined;
+  let sent = false;
   try {
     handle = await openRemote(s, remote, flags, { permissions: mode & 0o777 }, o.signal);
     for (;;) {
       const pipe = new WritePipe(s, handle, start, requestsInFlight(s, o), o.signal);
       try {
         await putFrom(s, fh, pipe, start, size, local, remote, o);
+        sent = true;
         break;
       } catch (e) {
         await pipe.drain();
@@ -806,7 +843,9 @@ async function putFile(
     }
   } finally {
     await fh.close().catch(() => {});
-    if (handle) await closeRemote(s, handle, o.signal);
+    // A server may report a failed write only when the file closes (a full disk, a quota,
+    // NFS): after an upload that otherwise succeeded, that is the upload's error.
+    if (handle) await closeRemote(s, handle, o.signal, sent);
   }
 }
 
@@ -895,8 +934,50 @@ export async function copy(
       if (e instanceof SFTPError && e.status === SFTPStatus.BAD_MESSAGE) throw e;
       /* does not exist */
     }
-    await copyAny(r, src, target, attrs, o, 0, newWalk());
+    await refuseCopyOntoItself(r, src, target, attrs, o);
+    await copyAny(r, src, target, attrs, o, 0, newWalk(src));
   });
+}
+
+/**
+ * Refuses a copy whose target is its source (opening the target truncates it: the source
+ * would be lost, as `cp` refuses "are the same file") or, for a directory, lies inside it
+ * (each level would list the copy made so far and nest it again). Compared by the
+ * server's canonical paths; a target that does not exist yet is its parent's canonical
+ * path and its name.
+ */
+async function refuseCopyOntoItself(
+  r: RemoteOps,
+  src: string,
+  dst: string,
+  attrs: FileAttributes,
+  o: TransferOptions,
+): Promise<void> {
+  if (isSymbolicLink(attrs)) return; // copied as a link: nothing is opened or listed
+  const from = await r.realpath(src);
+  let to: string;
+  try {
+    to = await r.realpath(dst);
+  } catch {
+    try {
+      to = joinPath(await r.realpath(dirname(dst)), basename(dst));
+    } catch {
+      return; // the target's directory is not there: the copy itself will say so
+    }
+  }
+  if (to === from) {
+    throw new SFTPError(SFTPStatus.FAILURE, "Source and target are the same file: not copied", {
+      path: dst,
+      operation: "copy",
+    });
+  }
+  if (isDirectory(attrs) && o.recurse && to.startsWith(from === "/" ? "/" : from + "/")) {
+    throw new SFTPError(
+      SFTPStatus.FAILURE,
+      `Cannot copy directory "${sanitize(src)}" into itself`,
+      { path: dst, operation: "copy" },
+    );
+  }
 }
 
 async function copyAny(
@@ -916,8 +997,9 @@ async function copyAny(
         operation: "copy",
       });
     }
+    const mode = (attrs.permissions ?? 0o755) & 0o777;
     try {
-      await r.mkdir(dst, { permissions: (attrs.permissions ?? 0o755) & 0o777 });
+      await r.mkdir(dst, { permissions: mode | OWNER_WX });
     } catch (e) {
       let isDir = false;
       try {
@@ -934,6 +1016,7 @@ async function copyAny(
       walk,
       (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1, walk),
     );
+    if (!o.preserve && (mode & OWNER_WX) !== OWNER_WX) await r.setstat(dst, { permissions: mode });
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
     return;
@@ -965,8 +1048,9 @@ async function copyFile(
   let flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
   if (o.resume) {
     try {
-      const have = expectResult(await s.request({ type: "stat", path: dst }), "attrs").attrs.size ??
-        0;
+      const have =
+        expectResult(await s.request({ type: "stat", path: dst }, o.signal), "attrs").attrs.size ??
+          0;
       if (attrs.size !== undefined && have > attrs.size) {
         throw new SFTPError(
           SFTPStatus.FAILURE,
@@ -985,12 +1069,14 @@ async function copyFile(
   }
   const from = await openRemote(s, src, OpenFlags.READ, {}, o.signal);
   let to: Uint8Array | undefined;
+  let copied = false;
   try {
     to = await openRemote(
       s,
       dst,
       flags,
       attrs.permissions !== undefined ? { permissions: attrs.permissions & 0o777 } : {},
+      o.signal,
     );
     o.onProgress?.(start, total, src, dst);
     if (s.supports(Ext.COPY_DATA, "1")) {
@@ -1002,9 +1088,11 @@ async function copyFile(
           length: 0,
           writeHandle: to,
           writeOffset: start,
-        }),
+        }, o.signal),
         "ok",
       );
+      o.signal?.throwIfAborted();
+      copied = true;
       o.onProgress?.(total, total, src, dst);
       return;
     }
@@ -1029,6 +1117,7 @@ async function copyFile(
     try {
       if (result.error !== undefined) throw result.error;
       await pipe.finish();
+      copied = true;
     } catch (e) {
       await pipe.drain();
       await cutToPrefix(s, to, pipe);
@@ -1036,6 +1125,8 @@ async function copyFile(
     }
   } finally {
     await closeRemote(s, from, o.signal);
-    if (to) await closeRemote(s, to, o.signal);
+    // A server may report a failed write only when the file closes (a full disk, a quota,
+    // NFS): after a copy that otherwise succeeded, that is the copy's error.
+    if (to) await closeRemote(s, to, o.signal, copied);
   }
 }
