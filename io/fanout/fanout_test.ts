@@ -6,11 +6,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
+import process from "node:process";
 import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connectMany, SSHPool } from "./pool.ts";
-import { type FanoutResult, runMany } from "./run_many.ts";
+import { fanOut, type FanoutHost, type FanoutResult, runMany } from "./run_many.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
@@ -87,6 +88,33 @@ async function noConnections(s: SSHServer): Promise<number> {
 
 function code(r: FanoutResult<unknown>): string | undefined {
   return r.ok ? undefined : (r.error as SSHError).code;
+}
+
+/** Runs `fn` and returns the unhandled rejections seen meanwhile (and a moment after). */
+async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const on = (e: unknown) => void seen.push(e);
+  process.on("unhandledRejection", on);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off("unhandledRejection", on);
+  }
+  return seen;
+}
+
+/** `p`, or a rejection if it has not settled after a long while: a hang fails the test. */
+async function settles<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} never ended`)), 20_000);
+  });
+  try {
+    return await Promise.race([p, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 test("runMany: commands on several hosts, one result each, exit status kept", async () => {
@@ -396,4 +424,145 @@ test("SSHPool: a use right after the connection dropped under a command reconnec
   await assert.rejects(pool.run("127.0.0.1", "die"));
   // At once, before the connection's `closed` callbacks ran.
   assert.equal((await pool.run("127.0.0.1", "again")).stdout, "ran again\n");
+});
+
+test("SSHPool: a use right after every caller gave up on a connect makes a new one", async () => {
+  // The next login waits (until the end) once `held` is set: its caller gives up on it.
+  let held: (() => void) | undefined;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const holdNextLogin = () => new Promise<void>((r) => (held = r));
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: async () => {
+      const h = held;
+      held = undefined;
+      if (h) (h(), await gate);
+      return true;
+    },
+    processFactory: async (p) => {
+      await p.write(`ran ${p.command}\n`);
+      p.exit(0);
+    },
+  });
+  const entry = { host: "127.0.0.1", port: s.address.port };
+  try {
+    // runAll's per-host deadline passes during the held login; a run() at once must not
+    // join that aborted connect and fail with runAll's deadline.
+    await using pool = new SSHPool([entry], base);
+    void holdNextLogin();
+    const [r] = await collect(pool.runAll("x", { timeout: 200 }));
+    assert.equal(code(r!), "ERR_TIMEOUT");
+    assert.equal((await pool.run("127.0.0.1", "again")).stdout, "ran again\n");
+    // The same with get(): A gives up; B, right after and with no signal, connects.
+    await using pool2 = new SSHPool([entry], base);
+    const ac = new AbortController();
+    void holdNextLogin().then(() => ac.abort(new Error("A gave up")));
+    await assert.rejects(pool2.get("127.0.0.1", ac.signal), /A gave up/);
+    const conn = await pool2.get("127.0.0.1");
+    assert.equal((await conn.run("b")).stdout, "ran b\n");
+    assert.deepEqual(pool2.connected, ["127.0.0.1"]);
+    assert.equal(pool2.lastError("127.0.0.1"), undefined);
+  } finally {
+    release();
+  }
+});
+
+test("SSHPool: entries sharing a name are hosts of their own; an exact duplicate is one", async () => {
+  const tagged = (tag: string) =>
+    listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      validatePassword: (_u, pw) => pw === "pw",
+      processFactory: async (p) => {
+        await p.write(tag);
+        p.exit(0);
+      },
+    });
+  await using a = await tagged("a");
+  await using b = await tagged("b");
+  const ea = { host: "127.0.0.1", port: a.address.port };
+  const eb = { host: "127.0.0.1", port: b.address.port };
+  const list: FanoutHost[] = [ea, eb, { ...ea }, { ...eb, password: "wrong" }];
+  await using pool = await connectMany(list, base);
+  assert.deepEqual(pool.hosts, ["127.0.0.1", "127.0.0.1", "127.0.0.1"]);
+  assert.deepEqual(pool.connected, ["127.0.0.1", "127.0.0.1"]);
+  assert.equal(a.connections, 1, "the exact duplicate shares the first one's connection");
+  assert.equal((pool.lastError(list[3]!) as SSHError).code, "ERR_PERMISSION_DENIED");
+  // One result per host, `index` its position in the list given.
+  const all = await collect(pool.runAll("x"));
+  assert.deepEqual(all.map((r) => [r.index, r.ok && r.stdout]), [[0, "a"], [1, "b"], [3, false]]);
+  assert.equal(code(all[2]!), "ERR_PERMISSION_DENIED");
+  // A host by its entry, or by the fields that tell it apart; the name alone is ambiguous.
+  assert.equal((await pool.run(eb, "x")).stdout, "b");
+  assert.equal((await pool.run({ host: "127.0.0.1", port: a.address.port }, "x")).stdout, "a");
+  assert.equal(await pool.get(list[2]!), await pool.get(ea));
+  await assert.rejects(pool.get("127.0.0.1"), RangeError);
+  assert.throws(() => pool.lastError("127.0.0.1"), RangeError);
+  await assert.rejects(pool.get({ host: "127.0.0.1", port: 1 }), /not in the pool/);
+});
+
+test("runMany: a malformed host entry is that host's failure; the batch goes on and ends", async () => {
+  const seen = await unhandled(async () => {
+    await using s = await server();
+    const good = { host: "127.0.0.1", port: s.address.port };
+    const hosts = [good, undefined, null, { port: 22 }, good] as unknown as FanoutHost[];
+    // One worker: it must survive the bad entries to run the last host.
+    const results = await settles(
+      collect(runMany(hosts, "x", { ...base, concurrency: 1 })),
+      "runMany",
+    );
+    assert.deepEqual(results.map((r) => [r.index, r.ok]), [
+      [0, true],
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
+    for (const r of results.slice(1, 4)) assert.ok(!r.ok && r.error instanceof TypeError);
+    assert.deepEqual(results.map((r) => r.host).slice(1, 4), ["undefined", "null", "an object"]);
+    // fanOut() itself: a `work` that throws is a failed result, the count stays right.
+    const done: number[] = [];
+    const out = await settles(
+      collect(fanOut(["a", "b", "c"], (item, index) => {
+        if (item === "b") throw new Error("boom");
+        const timing = { startedAt: 0, connectMs: undefined, totalMs: 0 };
+        return Promise.resolve({
+          ok: true as const,
+          host: item,
+          index,
+          value: item,
+          attempts: 1,
+          timing,
+        });
+      }, { concurrency: 1, onProgress: (p) => void done.push(p.done) })),
+      "fanOut",
+    );
+    assert.deepEqual(out.map((r) => r.ok), [true, false, true]);
+    assert.ok(!out[1]!.ok && out[1]!.error.message === "boom" && out[1]!.host === "b");
+    assert.deepEqual(done, [1, 2, 3]);
+  });
+  assert.deepEqual(seen, []);
+});
+
+test("runMany and SSHPool.runAll: an async onProgress that rejects is ignored", async () => {
+  const seen = await unhandled(async () => {
+    await using s = await server();
+    const host = { host: "127.0.0.1", port: s.address.port };
+    const onProgress = async () => {
+      await Promise.resolve();
+      throw new Error("progress sink down");
+    };
+    const results = await collect(runMany([host, host], "x", { ...base, onProgress }));
+    assert.deepEqual(results.map((r) => r.ok), [true, true]);
+    await using pool = await connectMany([host], base);
+    const all = await collect(pool.runAll("x", { onProgress }));
+    assert.deepEqual(all.map((r) => r.ok), [true]);
+  });
+  assert.deepEqual(seen, []);
 });

@@ -1,7 +1,9 @@
 /**
  * What runMany() and SSHPool.runAll() both do on a connected host: run the command (its
  * ProcessResult is the value, with exit status and output copied out) or the task, and
- * build the success result. Also the result types both share (run_many.ts re-exports them). The two functions are internal: io/fanout/mod.ts does not re-export this module.
+ * build the success result; and reading a host entry. Also the result types both share
+ * (run_many.ts re-exports them). Its functions are internal: io/fanout/mod.ts does not
+ * re-export this module.
  *
  * @module
  */
@@ -97,6 +99,36 @@ export async function runOnHost<T>(
   }
   const value = await commandOrTask(conn, info);
   return { ok: true, host, index, value, attempts, timing: timing() };
+}
+
+/**
+ * The name of a host entry (a name, or an object with a string `host`); a `TypeError`
+ * for anything else (undefined from a sloppy `map()`, an object without `host`).
+ */
+export function entryHost(entry: unknown): string {
+  const host = typeof entry === "string" ? entry : (entry as { host?: unknown } | null)?.host;
+  if (typeof host !== "string") {
+    throw new TypeError(
+      `A host must be a name or an object with a host name, not ${hostLabel(entry)}`,
+    );
+  }
+  return host;
+}
+
+/**
+ * What to call a host entry in a result, whatever it is: its name when it has one,
+ * else a description of the value (never throws, unlike {@link entryHost}).
+ */
+export function hostLabel(entry: unknown): string {
+  try {
+    if (typeof entry === "string") return entry;
+    const host = (entry as { host?: unknown } | null | undefined)?.host;
+    if (typeof host === "string") return host;
+    if (typeof entry === "function") return "a function";
+    return entry === null || typeof entry !== "object" ? String(entry) : "an object";
+  } catch {
+    return "an unreadable entry";
+  }
 }
 
 /** A host entry's connect() options, without its `host`. */

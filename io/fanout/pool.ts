@@ -19,7 +19,7 @@ import {
   type FanoutResult,
   type FanoutTask,
 } from "./run_many.ts";
-import { runOnHost, withoutHost } from "./host_run.ts";
+import { entryHost, hostLabel, runOnHost, withoutHost } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
 import { checkMaxOutput } from "../client/process.ts";
@@ -65,12 +65,19 @@ export interface PoolRunAllOptions<T> {
 }
 
 interface Slot {
+  /** The host's name. */
   readonly host: string;
+  /** The position of its entry in the list given (the first, for an exact duplicate). */
+  readonly index: number;
+  /** The entry's own fields (a name: just `host`), those set to undefined left out. */
+  readonly entry: Readonly<Record<string, unknown>>;
   readonly options: ConnectOptions;
   conn: SSHClientConnection | undefined;
   dead: boolean;
   /** The connect in progress, shared by every get() that waits for it. */
   pending: PendingConnect | undefined;
+  /** The latest connect started: only its failure is the slot's `lastError`. */
+  attempt: AbortController | undefined;
   lastError: Error | undefined;
 }
 
@@ -85,10 +92,38 @@ interface PendingConnect {
   waiters: number;
 }
 
+/** A host entry's own fields: `{ host }` for a name; fields set to undefined left out. */
+function entryFields(entry: FanoutHost): Record<string, unknown> {
+  if (typeof entry === "string") return { host: entry };
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields[k] = v;
+  return fields;
+}
+
+/** Whether `entry` has every field of `query`, with the same value. */
+function covers(entry: Readonly<Record<string, unknown>>, query: Record<string, unknown>): boolean {
+  return Object.keys(query).every((k) => Object.hasOwn(entry, k) && Object.is(entry[k], query[k]));
+}
+
+/** Whether two entries' fields are the same (an exact duplicate). */
+function sameEntry(a: Readonly<Record<string, unknown>>, b: Record<string, unknown>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && covers(a, b);
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new SSHError("ERR_BY_APPLICATION", String(e));
+}
+
 /**
  * A set of connections, one per host, kept open for repeated use. A connection
  * that dropped (server restart, keepalive timeout) is replaced on its next use.
  * `await using` (or `close()`) closes them all. Made by {@link connectMany}.
+ *
+ * Each entry of the host list is a host of its own, even when entries share a name
+ * (the same address on two ports, or as two users); only an exact duplicate entry
+ * (every field the same) shares its first one's connection. `get()`, `run()` and
+ * `lastError()` take a name, or an entry (or a part of one, such as `{ host, port }`)
+ * to tell apart hosts that share a name: one that fits several is a `RangeError`.
  *
  * @example
  * ```ts
@@ -97,62 +132,136 @@ interface PendingConnect {
  * for await (const r of pool.runAll("uptime")) console.log(r.host, r.ok && r.stdout);
  * const again = await pool.run("web1", "df -h"); // same connection, no new handshake
  * ```
+ *
+ * @example Two hosts behind one address
+ * ```ts
+ * import { connectMany } from "@sshts/ssh";
+ * await using pool = await connectMany([
+ *   { host: "gw", port: 2201 },
+ *   { host: "gw", port: 2202 },
+ * ], { username: "ops" });
+ * console.log(pool.hosts); // ["gw", "gw"]
+ * await pool.run({ host: "gw", port: 2202 }, "uptime"); // pool.run("gw", …): a RangeError
+ * ```
  */
 export class SSHPool {
-  readonly #slots = new Map<string, Slot>();
-  readonly #order: string[] = [];
+  readonly #slots: Slot[] = [];
+  /** The slots of each name, for lookups. */
+  readonly #byName = new Map<string, Slot[]>();
+  readonly #hosts: readonly string[];
   readonly #shared: ConnectOptions;
+  /** Connects not yet settled, for close() (one every caller gave up on included). */
+  readonly #connecting = new Set<PendingConnect>();
   #closed = false;
 
-  /** Use {@link connectMany}. */
+  /**
+   * Use {@link connectMany}. A `TypeError` for an entry that is neither a name nor an
+   * object with a `host` name.
+   */
   constructor(hosts: Iterable<FanoutHost>, shared: Omit<ConnectOptions, "signal"> = {}) {
     this.#shared = { keepaliveInterval: DEFAULT_POOL_KEEPALIVE, ...shared };
+    let index = 0;
     for (const entry of hosts) {
-      const host = typeof entry === "string" ? entry : entry.host;
-      if (this.#slots.has(host)) continue;
-      const options: ConnectOptions = typeof entry === "string" ? {} : withoutHost(entry);
-      this.#slots.set(host, {
-        host,
-        options,
-        conn: undefined,
-        dead: true,
-        pending: undefined,
-        lastError: undefined,
-      });
-      this.#order.push(host);
+      const host = entryHost(entry);
+      const fields = entryFields(entry);
+      const named = this.#byName.get(host) ?? [];
+      if (!named.some((slot) => sameEntry(slot.entry, fields))) {
+        const slot: Slot = {
+          host,
+          index,
+          entry: fields,
+          options: typeof entry === "string" ? {} : withoutHost(entry),
+          conn: undefined,
+          dead: true,
+          pending: undefined,
+          attempt: undefined,
+          lastError: undefined,
+        };
+        named.push(slot);
+        this.#byName.set(host, named);
+        this.#slots.push(slot);
+      }
+      index++;
     }
+    this.#hosts = this.#slots.map((slot) => slot.host);
   }
 
-  /** The pool's hosts, in the order given. */
+  /**
+   * The pool's hosts, in the order given: one per entry, so a name given with two
+   * ports is there twice (an exact duplicate entry is there once).
+   */
   get hosts(): readonly string[] {
-    return this.#order;
+    return this.#hosts;
   }
 
   /** Hosts with an open connection now. */
   get connected(): readonly string[] {
-    return this.#order.filter((h) => !this.#slots.get(h)!.dead);
+    return this.#slots.filter((slot) => !slot.dead).map((slot) => slot.host);
   }
 
-  /** The last connect error of a host, if its latest attempt failed. */
-  lastError(host: string): Error | undefined {
-    return this.#slots.get(host)?.lastError;
+  /**
+   * The last connect error of a host, if its latest attempt failed (undefined for a
+   * host not in the pool; a `RangeError` for a name several hosts share).
+   */
+  lastError(host: FanoutHost): Error | undefined {
+    return this.#find(host)?.lastError;
+  }
+
+  /**
+   * The slot of a name or an entry: the one whose entry has all of `host`'s fields, or
+   * among several, the one with exactly those; undefined when none.
+   */
+  #find(host: FanoutHost): Slot | undefined {
+    const query = typeof host === "string"
+      ? { host }
+      : typeof host === "object" && host !== null
+      ? entryFields(host)
+      : undefined;
+    const name = query?.host;
+    if (typeof name !== "string") return undefined;
+    const fits = (this.#byName.get(name) ?? []).filter((slot) => covers(slot.entry, query!));
+    if (fits.length <= 1) return fits[0];
+    const exact = fits.find((slot) => sameEntry(slot.entry, query!));
+    if (exact) return exact;
+    throw new RangeError(
+      `${name} names ${fits.length} of the pool's hosts (entries ${
+        fits.map((slot) => slot.index).join(", ")
+      }): pass the entry, or the port or username that tells them apart`,
+    );
   }
 
   /**
    * The host's connection, opening (or reopening, if it dropped) one first.
-   * Rejects with connect()'s error when it cannot.
+   * Rejects with connect()'s error when it cannot, or with a `RangeError` for a host
+   * not in the pool or a name several hosts share (pass the entry, e.g. `{ host, port }`).
    */
-  get(host: string, signal?: AbortSignal): Promise<SSHClientConnection> {
+  get(host: FanoutHost, signal?: AbortSignal): Promise<SSHClientConnection> {
     if (this.#closed) return Promise.reject(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
-    const slot = this.#slots.get(host);
-    if (!slot) return Promise.reject(new RangeError(`${host} is not in the pool`));
+    let slot: Slot | undefined;
+    try {
+      slot = this.#find(host);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!slot) return Promise.reject(new RangeError(`${hostLabel(host)} is not in the pool`));
+    return this.#get(slot, signal);
+  }
+
+  #get(slot: Slot, signal: AbortSignal | undefined): Promise<SSHClientConnection> {
+    if (this.#closed) return Promise.reject(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
     if (slot.conn && !slot.dead && !isGone(slot.conn)) return Promise.resolve(slot.conn);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    // A connect every caller gave up on is on its way out: never join it.
+    if (slot.pending?.abort.signal.aborted) slot.pending = undefined;
     const pending = slot.pending ??= this.#open(slot);
     pending.waiters++;
     return untilAborted(pending.promise, signal).finally(() => {
       // The last caller to give up stops the connect; the others keep waiting for it.
+      // It leaves the slot at once: a get() from now on starts a new connect rather than
+      // join this dying one (and fail with this caller's reason).
       if (--pending.waiters === 0 && signal?.aborted && slot.pending === pending) {
+        slot.pending = undefined;
+        slot.lastError = asError(signal.reason);
         pending.abort.abort(signal.reason);
       }
     });
@@ -162,26 +271,35 @@ export class SSHPool {
     // connect() keeps listening to its signal for the connection's life: this one is
     // aborted only while connecting (every waiter gone, or the pool closing).
     const abort = new AbortController();
-    const pending: PendingConnect = {
-      promise: this.#connect(slot, abort.signal).finally(() => {
-        if (slot.pending === pending) slot.pending = undefined;
-      }),
-      abort,
-      waiters: 0,
-    };
+    slot.attempt = abort;
+    const pending: PendingConnect = { promise: this.#connect(slot, abort), abort, waiters: 0 };
+    this.#connecting.add(pending);
+    const settled = () => void this.#connecting.delete(pending);
+    pending.promise.then(settled, settled);
     return pending;
   }
 
-  async #connect(slot: Slot, signal: AbortSignal): Promise<SSHClientConnection> {
+  async #connect(slot: Slot, abort: AbortController): Promise<SSHClientConnection> {
+    const { signal } = abort;
+    // Settled: no longer the slot's connect in progress, so no waiter giving up from now
+    // on aborts it (and with it the connection just made).
+    const settle = () => {
+      if (slot.pending?.abort === abort) slot.pending = undefined;
+    };
     try {
       const conn = await connect(slot.host, {
         ...this.#shared,
         ...slot.options,
         signal,
       });
-      if (this.#closed) {
+      settle();
+      if (this.#closed || signal.aborted) {
+        // The pool closed, or every caller gave up, as it connected: connect() has
+        // aborted it (it follows its signal), and it is not kept.
         conn.abort();
-        throw new SSHError("ERR_BY_APPLICATION", "Pool closed");
+        throw this.#closed
+          ? new SSHError("ERR_BY_APPLICATION", "Pool closed")
+          : asError(signal.reason);
       }
       slot.conn = conn;
       slot.dead = false;
@@ -191,20 +309,31 @@ export class SSHPool {
       });
       return conn;
     } catch (e) {
-      slot.lastError = e as Error;
+      settle();
+      // A connect given up on while a newer one runs says nothing of the host now.
+      if (slot.attempt === abort) slot.lastError = e as Error;
       throw e;
     }
   }
 
-  /** Runs a command on one host (reconnecting first if its connection dropped). */
-  async run(host: string, command: string, options?: RunOptions): Promise<ProcessResult<string>> {
+  /**
+   * Runs a command on one host (reconnecting first if its connection dropped). `host`
+   * as for {@link SSHPool.get}.
+   */
+  async run(
+    host: FanoutHost,
+    command: string,
+    options?: RunOptions,
+  ): Promise<ProcessResult<string>> {
     const conn = await this.get(host, options?.signal);
     return await conn.run(command, { ...options, encoding: "utf-8" });
   }
 
   /**
    * Runs a command (or a function) on every host, like runMany() but over the
-   * pool's connections (left open afterwards). Yields results as they finish.
+   * pool's connections (left open afterwards). Yields results as they finish, one
+   * per host: a result's `index` is its entry's position in the list the pool was
+   * made with (an exact duplicate entry is run once, under its first position).
    */
   runAll(
     command: string,
@@ -222,7 +351,8 @@ export class SSHPool {
     const { timeout, maxOutput } = options;
     const delay = timeout === undefined ? 0 : timeoutDelay(timeout, "timeout") ?? 0;
     checkMaxOutput(maxOutput);
-    const work = async (host: string, index: number, batch: AbortSignal) => {
+    const work = async (slot: Slot, _i: number, batch: AbortSignal) => {
+      const { host, index } = slot;
       const startedAt = Date.now();
       const t0 = performance.now();
       // A timer cleared when the host is done (AbortSignal.timeout's lives on to the end).
@@ -231,7 +361,7 @@ export class SSHPool {
       let connectMs: number | undefined;
       const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
       try {
-        const conn = await this.get(host, signal);
+        const conn = await this.#get(slot, signal);
         connectMs = performance.now() - t0;
         // The deadline ends the host even when a function ignores its signal.
         return await untilAborted(
@@ -244,15 +374,13 @@ export class SSHPool {
         // AbortSignal.timeout() is its reason, as it is).
         const error = deadline.timedOut
           ? new SSHError("ERR_TIMEOUT", `${host}: no result within ${timeout} ms`)
-          : reason instanceof Error
-          ? reason
-          : new SSHError("ERR_BY_APPLICATION", String(reason));
+          : asError(reason);
         return { ok: false as const, host, index, error, attempts: 1, timing: timing() };
       } finally {
         deadline.clear();
       }
     };
-    return fanOut(this.#order, work, {
+    return fanOut(this.#slots, work, {
       concurrency: concurrencyLimit(options.concurrency),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -263,12 +391,13 @@ export class SSHPool {
   async close(): Promise<void> {
     this.#closed = true;
     const closing: Promise<unknown>[] = [];
-    for (const slot of this.#slots.values()) {
-      // A connect in progress is aborted, not waited for (up to its connectTimeout).
-      if (slot.pending) {
-        slot.pending.abort.abort(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
-        closing.push(slot.pending.promise.then((c) => c.close(), () => {}));
-      }
+    // A connect in progress is aborted, not waited for (up to its connectTimeout).
+    for (const pending of this.#connecting) {
+      pending.abort.abort(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
+      closing.push(pending.promise.then((c) => c.close(), () => {}).catch(() => {}));
+    }
+    for (const slot of this.#slots) {
+      slot.pending = undefined;
       if (slot.conn && !slot.dead) closing.push(slot.conn.close().catch(() => {}));
       slot.dead = true;
     }
@@ -285,7 +414,10 @@ export class SSHPool {
  * Opens a pool of connections, one per host, `concurrency` at once. Hosts that
  * cannot be reached now are still in the pool (see `lastError`); their next use
  * tries again. Connections get a keepalive ({@link DEFAULT_POOL_KEEPALIVE}) unless
- * `keepaliveInterval` says otherwise.
+ * `keepaliveInterval` says otherwise. Entries that share a name but differ in any
+ * field (port, username, …) are hosts of their own; an exact duplicate is one host
+ * (see {@link SSHPool}). Rejects with a `TypeError` for an entry that is neither a
+ * name nor an object with a `host` name.
  *
  * @example
  * ```ts
@@ -301,18 +433,21 @@ export async function connectMany(
   options: ConnectManyOptions = {},
 ): Promise<SSHPool> {
   const { concurrency, signal, ...shared } = options;
-  const pool = new SSHPool(hosts, shared);
-  const work = async (host: string, index: number, batch: AbortSignal) => {
+  const list = [...hosts];
+  const pool = new SSHPool(list, shared);
+  const work = async (entry: FanoutHost, index: number, batch: AbortSignal) => {
+    const host = hostLabel(entry);
     const timing = { startedAt: Date.now(), connectMs: undefined, totalMs: 0 };
     try {
-      await pool.get(host, batch);
+      // The entry itself: its own slot, even when other entries share its name.
+      await pool.get(entry, batch);
       return { ok: true as const, host, index, value: undefined, attempts: 1, timing };
     } catch (e) {
       return { ok: false as const, host, index, error: e as Error, attempts: 1, timing };
     }
   };
   for await (
-    const _ of fanOut(pool.hosts, work, {
+    const _ of fanOut(list, work, {
       concurrency: concurrencyLimit(concurrency),
       ...(signal ? { signal } : {}),
     })

@@ -10,7 +10,7 @@ import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
-import { runOnHost, withoutHost } from "./host_run.ts";
+import { entryHost, hostLabel, runOnHost, withoutHost } from "./host_run.ts";
 import type { FanoutCommandSuccess, FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
@@ -48,8 +48,9 @@ export interface FanoutFailure {
   /**
    * Why: connect()'s error (ERR_CONNECTION_REFUSED for a closed port,
    * ERR_CONNECTION_LOST for a dropped connection, ERR_PERMISSION_DENIED for failed authentication, …), an ERR_TIMEOUT
-   * `SSHError` for the host's timeout, the signal's reason for an abort, or
-   * whatever the function threw.
+   * `SSHError` for the host's timeout, the signal's reason for an abort, a `TypeError`
+   * for an entry that is neither a name nor an object with a `host` name, or whatever
+   * the function threw.
    */
   readonly error: Error;
   /** Connection attempts made (0 when aborted before starting). */
@@ -101,7 +102,10 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
   readonly retryDelay?: number;
   /** Aborts the batch: running hosts are aborted, unstarted ones fail with the reason. */
   readonly signal?: AbortSignal;
-  /** Called after each host finishes. */
+  /**
+   * Called after each host finishes. Not awaited: what it throws (or the promise it
+   * returns rejects with) is ignored.
+   */
   readonly onProgress?: (progress: FanoutProgress<T>) => void;
   /**
    * Per stream, the most bytes of a command's output kept: a host whose command writes
@@ -136,9 +140,10 @@ export function isRetryableConnectError(e: unknown): boolean {
  * Runs `command` (or calls `task` with a connection) on every host, at most
  * `concurrency` at once, and yields one {@link FanoutResult} per host as each
  * finishes (not in input order; `index` gives the position). Failures are
- * results with `ok: false`; the iteration itself never throws. A command's
- * non-zero exit status is a success with that `exitStatus`. Breaking out of the
- * loop aborts the hosts still running.
+ * results with `ok: false` (a malformed entry, such as `undefined`, too: a
+ * `TypeError`); the iteration itself never throws. A command's non-zero exit
+ * status is a success with that `exitStatus`. Breaking out of the loop aborts the
+ * hosts still running.
  *
  * Per-host settings come from ~/.ssh/config through connect() (unless
  * `config: false`), then from the shared options, then from a host's own object.
@@ -228,7 +233,9 @@ async function runHost<T>(
   limits: HostLimits,
   batch: AbortSignal,
 ): Promise<FanoutResult<T>> {
-  const host = typeof entry === "string" ? entry : entry.host;
+  // A malformed entry (undefined, no `host`) is this host's failure below, not a throw
+  // that would lose the worker and the rest of its hosts.
+  const host = hostLabel(entry);
   const startedAt = Date.now();
   const t0 = performance.now();
   const ac = new AbortController();
@@ -253,6 +260,7 @@ async function runHost<T>(
   });
   try {
     if (batch.aborted) return fail(batch.reason);
+    entryHost(entry);
     const hostOptions = typeof entry === "string" ? {} : withoutHost(entry);
     let conn: SSHClientConnection;
     for (;;) {
@@ -299,6 +307,11 @@ async function runHost<T>(
   }
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === "object" && v !== null || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
+}
+
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new SSHError("ERR_BY_APPLICATION", String(e));
 }
@@ -322,7 +335,7 @@ export interface FanOutOptions<T> {
   readonly concurrency?: number | undefined;
   /** Aborts the batch. */
   readonly signal?: AbortSignal | undefined;
-  /** Called after each item finishes. */
+  /** Called after each item finishes (not awaited; its errors and rejections are ignored). */
   readonly onProgress?: ((progress: FanoutProgress<T>) => void) | undefined;
 }
 
@@ -342,7 +355,8 @@ export function concurrencyLimit(value: number | undefined, name = "concurrency"
 /**
  * The scheduler under runMany() and SSHPool.runAll(): runs `work` on each item,
  * at most `concurrency` at once, and yields the results as they finish. `work`
- * must not throw (it turns failures into results). The work starts with the first
+ * turns failures into results; one that throws anyway gives a failed result for its
+ * item (the batch still yields one result per item). The work starts with the first
  * `next()`. `return()` — breaking out of a loop, or called while a `next()` waits —
  * aborts the work still running at once, ends any waiting `next()`, and resolves
  * once that work has finished.
@@ -381,14 +395,38 @@ export function fanOut<I, T>(
     while (!stopped && next < items.length) {
       const i = next++;
       running++;
-      const r = await work(items[i]!, i, ac.signal);
+      const startedAt = Date.now();
+      const t0 = performance.now();
+      let r: FanoutResult<T>;
+      try {
+        r = await work(items[i]!, i, ac.signal);
+      } catch (e) {
+        const timing = { startedAt, connectMs: undefined, totalMs: performance.now() - t0 };
+        r = {
+          ok: false,
+          host: hostLabel(items[i]),
+          index: i,
+          error: asError(e),
+          attempts: 0,
+          timing,
+        };
+      }
       running--;
       done++;
       if (!r.ok) failed++;
       if (stopped) continue; // the caller went away: nobody reads it
       ready.push(r);
       try {
-        options.onProgress?.({ done, total: items.length, running, failed, result: r });
+        const p: unknown = options.onProgress?.({
+          done,
+          total: items.length,
+          running,
+          failed,
+          result: r,
+        });
+        // An async callback's rejection is no more the batch's than a throw (and unhandled,
+        // it would end a Node process).
+        if (isThenable(p)) Promise.resolve(p).catch(() => {});
       } catch { /* a progress callback's error is not the batch's */ }
       deliver();
     }
