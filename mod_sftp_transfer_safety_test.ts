@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import {
   type FileAttributes,
   MemoryBackend,
@@ -208,4 +209,25 @@ test("glob bracket classes read a backslash as the shell does: [a\\-z] is a, - a
   assert.deepEqual(matches("[\\^].txt"), ["^.txt"]);
   assert.deepEqual(matches("[\\\\].txt"), ["\\.txt"]);
   assert.deepEqual(matches("[!a-z].txt"), ["-.txt", "_.txt", "].txt", "^.txt", "\\.txt"]);
+});
+
+test("get(), put() and copy() refuse a device or FIFO asked for by name, and skip one inside a tree", async () => {
+  await withLocalDir(async (dir) => {
+    const root = join(dir, "root");
+    await fsp.mkdir(join(root, "tree"), { recursive: true });
+    await fsp.writeFile(join(root, "tree", "file.txt"), "f");
+    const made = spawnSync("mkfifo", [join(root, "tree", "pipe")]);
+    assert.equal(made.status, 0, String(made.stderr));
+    await using p = await loopbackPair({ sftp: { root } });
+    await using sftp = await p.conn.startSftp();
+    const notRegular = (e: SFTPError) => /Not a regular file/.test(e.message);
+    await assert.rejects(sftp.get("/tree/pipe", join(dir, "got")), notRegular);
+    await assert.rejects(sftp.copy("/tree/pipe", "/copied"), notRegular);
+    await assert.rejects(sftp.put("/dev/null", "/null"), notRegular);
+    assert.equal(await sftp.exists("/null"), false);
+    await sftp.get("/tree", join(dir, "down"), { recurse: true });
+    assert.deepEqual(await fsp.readdir(join(dir, "down")), ["file.txt"]);
+    await sftp.put(join(root, "tree"), "/up", { recurse: true });
+    assert.deepEqual(await sftp.listdir("/up"), ["file.txt"]);
+  });
 });

@@ -421,6 +421,17 @@ export function entryRefusal(name: string, seen: Set<string>): string | undefine
 }
 
 /**
+ * A device, socket or FIFO asked for by name: there is no end to read to, or nothing a
+ * copy could hold (OpenSSH's `sftp` refuses it too; inside a tree such entries are skipped).
+ */
+function notRegular(path: string, operation: string): SFTPError {
+  return new SFTPError(SFTPStatus.FAILURE, "Not a regular file, a directory or a link", {
+    path,
+    operation,
+  });
+}
+
+/**
  * Refuses to write at `local` inside a recursive download when it is a symbolic link: the
  * tree being written must not lead out of the destination.
  */
@@ -473,7 +484,11 @@ async function getAny(
     await hostFs.symlink(target, local);
     return;
   }
-  if (attrs.permissions !== undefined && !isRegularFile(attrs)) return; // devices, sockets, FIFOs
+  if (attrs.permissions !== undefined && !isRegularFile(attrs)) {
+    // Devices, sockets, FIFOs: skipped inside a tree; asked for by name, an error.
+    if (fromListing) return;
+    throw notRegular(remote, "get");
+  }
   if (fromListing) await refuseLocalLink(local);
   await getFile(r.session, remote, local, attrs, o);
 }
@@ -784,7 +799,10 @@ async function putAny(
     await r.symlink(await hostFs.readlink(local), remote);
     return;
   }
-  if (!st.isFile()) return;
+  if (!st.isFile()) {
+    if (above.length > 0) return; // skipped inside a tree; asked for by name, an error
+    throw notRegular(local, "put");
+  }
   await putFile(r.session, local, remote, st.size, st.mode, o);
   if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
 }
@@ -1023,7 +1041,8 @@ async function copyAny(
   } else if (attrs.permissions === undefined || isRegularFile(attrs)) {
     await copyFile(r.session, src, dst, attrs, o);
   } else {
-    return;
+    if (depth > 0) return; // skipped inside a tree; asked for by name, an error
+    throw notRegular(src, "copy");
   }
   if (o.preserve) {
     const keep: { permissions?: number; atime?: number; mtime?: number } = {};
