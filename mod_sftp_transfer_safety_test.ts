@@ -231,3 +231,39 @@ test("get(), put() and copy() refuse a device or FIFO asked for by name, and ski
     assert.deepEqual(await sftp.listdir("/up"), ["file.txt"]);
   });
 });
+
+test("copy() through read and write reports progress the server acknowledged, never past a refused write", async () => {
+  const LIMIT = 1 << 20;
+  class FullAfterOneMiB extends MemoryBackend {
+    override write(h: MemoryHandle, offset: number, data: Uint8Array): Promise<void> {
+      if (offset + data.length > LIMIT) {
+        return Promise.reject(new SFTPError(SFTPStatus.FAILURE, "No space left on device"));
+      }
+      return super.write(h, offset, data);
+    }
+  }
+  const backend = new FullAfterOneMiB();
+  backend.writeFile("/big", new Uint8Array(4 * LIMIT).fill(7));
+  await using p = await loopbackPair({
+    sftp: { backend, disabledExtensions: ["copy-data"] },
+  });
+  await using sftp = await p.conn.startSftp();
+  const seen: number[] = [];
+  await assert.rejects(
+    sftp.copy("/big", "/copy", { onProgress: (done) => void seen.push(done) }),
+    /No space left/,
+  );
+  assert.ok(seen.length > 0);
+  assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]!), "each amount once, rising");
+  assert.ok(Math.max(...seen) <= LIMIT, `reported ${Math.max(...seen)} of ${LIMIT} written`);
+  assert.ok((await sftp.stat("/copy")).size! <= LIMIT);
+
+  // A whole copy ends at the total.
+  backend.writeFile("/small", new Uint8Array(LIMIT - 1).fill(1));
+  const whole: number[] = [];
+  await sftp.copy("/small", "/small2", {
+    onProgress: (done, total) => void whole.push(done, total),
+  });
+  assert.equal(whole.at(-2), LIMIT - 1);
+  assert.equal(whole.at(-1), LIMIT - 1);
+});

@@ -1116,7 +1116,12 @@ async function copyFile(
       return;
     }
     const pipe = new WritePipe(s, to, start, requestsInFlight(s, o), o.signal);
-    let done = start;
+    // Progress counts what the server acknowledged writing, as put() does, each amount once.
+    let reported = start;
+    const report = () => {
+      const done = start + pipe.acked;
+      if (done !== reported) o.onProgress?.(reported = done, total, src, dst);
+    };
     const result = await pipelinedRead(
       s,
       from,
@@ -1129,13 +1134,13 @@ async function copyFile(
       },
       async (off, data) => {
         await pipe.push(data, off);
-        done += data.length;
-        o.onProgress?.(done, total, src, dst);
+        report();
       },
     );
     try {
       if (result.error !== undefined) throw result.error;
       await pipe.finish();
+      report();
       copied = true;
     } catch (e) {
       await pipe.drain();
