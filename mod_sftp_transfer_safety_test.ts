@@ -267,3 +267,24 @@ test("copy() through read and write reports progress the server acknowledged, ne
   assert.equal(whole.at(-2), LIMIT - 1);
   assert.equal(whole.at(-1), LIMIT - 1);
 });
+
+test("an SFTPFile's streams without start read and write at its position and move it, as read() and write() do", async () => {
+  await withSftp(async (sftp) => {
+    await using f = await sftp.open("/f", "w+");
+    await f.write(new TextEncoder().encode("head:"));
+    const w = f.writable().getWriter();
+    await w.write(new TextEncoder().encode("streamed"));
+    await w.close();
+    assert.equal(f.position, 13);
+    await f.write(new TextEncoder().encode(":tail"));
+    assert.equal(await sftp.readFile("/f", { encoding: "utf8" }), "head:streamed:tail");
+
+    f.position = 5;
+    const part = await new Response(f.readable({ end: 13 })).text();
+    assert.equal(part, "streamed");
+    assert.equal(f.position, 13);
+    // With start given, the position stays where it was.
+    assert.equal(await new Response(f.readable({ start: 0, end: 4 })).text(), "head");
+    assert.equal(f.position, 13);
+  });
+});

@@ -237,11 +237,13 @@ export class SFTPFile implements AsyncDisposable {
   /**
    * A ReadableStream of the file's bytes from `start` to `end` (or end of
    * file), in order, with pipelined requests; it pulls only as fast as it is
-   * read. Cancelling it stops the reads.
+   * read. Cancelling it stops the reads. Without `start` it reads from the position
+   * and moves it past each chunk it delivers, as `read()` without an offset does.
    */
   readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#check();
     const start = options.start ?? this.position;
+    const advance = options.start === undefined;
     const abort = new AbortController();
     const pieces = new Map<number, Uint8Array<ArrayBuffer>>();
     let next = start;
@@ -269,6 +271,7 @@ export class SFTPFile implements AsyncDisposable {
               pieces.delete(next);
               c.enqueue(d);
               next += d.length;
+              if (advance) this.position = next;
             }
             while ((c.desiredSize ?? 1) <= 0 && !abort.signal.aborted) {
               await new Promise<void>((r) => (pulled = r));
@@ -297,7 +300,8 @@ export class SFTPFile implements AsyncDisposable {
   /**
    * A WritableStream that writes from `start` (default: the position) with
    * pipelined requests. Closing it waits for every acknowledgement (the file
-   * itself stays open).
+   * itself stays open). Without `start` it moves the position past each chunk
+   * written, as `write()` without an offset does.
    */
   writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
     this.#check();
@@ -307,11 +311,13 @@ export class SFTPFile implements AsyncDisposable {
       options.start ?? this.position,
       this.#s.maxRequests,
     );
+    const advance = options.start === undefined;
     const size = this.#s.writeSize;
     return new WritableStream<Uint8Array>({
       write: async (chunk) => {
         // Copied: the caller may reuse its buffer once write() resolves.
         for (let o = 0; o < chunk.length; o += size) await pipe.push(chunk.slice(o, o + size));
+        if (advance) this.position = pipe.offset;
       },
       close: () => pipe.finish(),
       abort: () => pipe.drain(),
