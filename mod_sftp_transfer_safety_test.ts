@@ -288,3 +288,34 @@ test("an SFTPFile's streams without start read and write at its position and mov
     assert.equal(f.position, 13);
   });
 });
+
+test("aborting an SFTPFile's writable() does not wait for a server that stopped answering", async () => {
+  const writing = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  class Stalled extends MemoryBackend {
+    override async write(h: MemoryHandle, offset: number, data: Uint8Array): Promise<void> {
+      writing.resolve();
+      await release.promise;
+      return await super.write(h, offset, data);
+    }
+  }
+  await withSftp(async (sftp) => {
+    const f = await sftp.open("/f", "w");
+    const w = f.writable().getWriter();
+    // Sent, and never answered: the stream's write waits for it (one in flight at first).
+    const written = w.write(new Uint8Array(1000));
+    await writing.promise;
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      guard = setTimeout(() => reject(new Error("abort() waited for the server")), 30_000);
+    });
+    try {
+      await Promise.race([w.abort(new Error("gave up")), stuck]);
+      await Promise.race([assert.rejects(written, /gave up/), stuck]);
+    } finally {
+      clearTimeout(guard);
+      release.resolve();
+    }
+    await f.close();
+  }, new Stalled());
+});

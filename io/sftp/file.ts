@@ -305,21 +305,24 @@ export class SFTPFile implements AsyncDisposable {
    */
   writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
     this.#check();
-    const pipe = new WritePipe(
-      this.#s,
-      this.#handle,
-      options.start ?? this.position,
-      this.#s.maxRequests,
-    );
+    const from = options.start ?? this.position;
     const advance = options.start === undefined;
     const size = this.#s.writeSize;
+    let pipe!: WritePipe;
     return new WritableStream<Uint8Array>({
+      // The controller's signal aborts with the stream: a write waiting for the server's
+      // answer stops at once rather than hold the abort up.
+      start: (c) => {
+        pipe = new WritePipe(this.#s, this.#handle, from, this.#s.maxRequests, c.signal);
+      },
       write: async (chunk) => {
         // Copied: the caller may reuse its buffer once write() resolves.
         for (let o = 0; o < chunk.length; o += size) await pipe.push(chunk.slice(o, o + size));
         if (advance) this.position = pipe.offset;
       },
       close: () => pipe.finish(),
+      // Writes in flight are answered (or fail) later; a server that stopped answering must
+      // not hold the abort up (the pipe does not wait once its signal aborted).
       abort: () => pipe.drain(),
     });
   }
