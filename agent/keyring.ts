@@ -585,8 +585,9 @@ export class AgentKeyring {
         ok = false;
       }
       if (!ok) return FAILURE;
-      // The key may have expired or been removed while the user decided.
-      if (!this.#entries.includes(e) || this.#expired(e)) return FAILURE;
+      // The key may have expired or been removed, or the agent locked, while the user
+      // decided (requests run side by side here, where OpenSSH's agent takes one at a time).
+      if (!this.#entries.includes(e) || this.#expired(e) || this.#lock) return FAILURE;
     }
     const algorithm = signatureAlgorithm(e.pair, flags);
     try {

@@ -106,6 +106,22 @@ test("AgentKeyring refuses a signature when the key is removed while confirm is 
   await assert.rejects(p);
 });
 
+test("AgentKeyring refuses a signature when the agent is locked while confirm is pending", async () => {
+  let release!: (v: boolean) => void;
+  const ring = new AgentKeyring({ confirm: () => new Promise<boolean>((r) => (release = r)) });
+  ring.add(userKey, { confirm: true });
+  const p = ring.sign(userKey.publicBlob, data);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(ring.lock("pw"), true);
+  release(true); // the user said yes to a prompt shown before the lock
+  await assert.rejects(p);
+  assert.equal(ring.unlock("pw"), true);
+  const again = ring.sign(userKey.publicBlob, data);
+  await new Promise((r) => setTimeout(r, 0));
+  release(true);
+  assert.ok(userKey.verify(data, await again));
+});
+
 test("AgentKeyring signs RSA with the hash the flags ask for", async () => {
   const ring = new AgentKeyring();
   ring.add(rsa);
