@@ -11,15 +11,21 @@
  * an absolute host path under it; readlink shows it as a client path.
  *
  * The checks resolve real paths before each operation, and the operation then
- * acts on the path again: a client can swap what is there in between (from a
- * second session, with a posix-rename of a symlink over a checked file). So
+ * acts on the path again (`node:fs` has no `openat` to pin a checked directory).
+ * A client could otherwise swap what is there in between, from a second session:
+ * move a checked directory away and a symlink into its place, such as a relative
+ * link moved to where its ".." leads out (a link to "../releases" inside the root
+ * points elsewhere one level up). So every operation of every FsBackend in the
+ * process holds a {@link NamespaceLock} from its check to its act: the ones that
+ * change names (rename, remove, mkdir, rmdir, symlink, hardlink) alone, the others
+ * side by side; no swap made through this server lands in such a gap. Besides,
  * the final component is opened with O_NOFOLLOW (open, setstat, lsetstat act
  * on that descriptor; a link found there is refused, and a device, FIFO or
  * socket gets only the owner and times changed, by calls that never follow a
- * link) and opendir checks that the directory it opened is the one it checked. Intermediate directories cannot be pinned that way with
- * `node:fs`: a swap there follows links, which lead out only if the host put
- * such links inside the root (or they were made by a client before links were
- * anchored); serve roots without them, that only the SFTP users can change.
+ * link) and opendir checks that the directory it opened is the one it checked.
+ * What the lock cannot see is another process changing the tree meanwhile (a
+ * shell of the same user, a second server): serve roots that only this
+ * server's users change.
  *
  * @module
  */
@@ -36,6 +42,14 @@ import { joinPath, normalizePath, resolvePath, unsafeEntryName } from "../../sft
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SERVER_MAX_READ } from "../../sftp/constants.ts";
 import { type HostDir, hostFs, hostPathLib } from "../runtime/host_fs.ts";
+import { NamespaceLock } from "./namespace_lock.ts";
+
+/**
+ * One lock for every FsBackend of the process: per-user roots may be inside one another,
+ * or one tree under several names, so a swap through one backend could meet another's
+ * check.
+ */
+const NAMESPACE = new NamespaceLock();
 
 /**
  * Options of {@link FsBackend}.
@@ -217,9 +231,16 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#modeMask = this.#allowOwnership ? 0o7777 : 0o1777;
   }
 
-  /** The real path of the root (symlinks in it resolved). */
+  /**
+   * The real path of the root (symlinks in it resolved). A root that is not there (a
+   * per-user root not made yet) is a plain failure to the client, never the host path,
+   * and is looked for again by the next request.
+   */
   #realRoot(): Promise<string> {
-    return (this.#root ??= hostFs.realpath(this.#rootGiven));
+    return (this.#root ??= hostFs.realpath(this.#rootGiven).catch(() => {
+      this.#root = undefined;
+      throw new SFTPError(SFTPStatus.FAILURE, "The served directory is not available");
+    }));
   }
 
   #inside(root: string, real: string): boolean {
@@ -309,18 +330,24 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   // ---- files ----
 
   /** Opens a file. */
-  async open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
+  open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
+    return NAMESPACE.shared(() => this.#open(path, flags, attrs));
+  }
+
+  async #open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
     const writes = flags & (OpenFlags.WRITE | OpenFlags.APPEND | OpenFlags.CREAT | OpenFlags.TRUNC);
     if (writes) this.#writable(path);
     const r = await this.#resolve(path, true);
     if (r.dangling) {
-      // Creating through a dangling link would create its target: wherever it points.
+      // Nothing to read there; creating through a dangling link would create its target,
+      // wherever it points.
+      if (!(flags & OpenFlags.CREAT)) {
+        throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+      }
       throw new SFTPError(
         SFTPStatus.PERMISSION_DENIED,
         "Refusing to open through a dangling symbolic link",
-        {
-          path,
-        },
+        { path },
       );
     }
     const read = (flags & OpenFlags.READ) !== 0;
@@ -330,8 +357,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     if (flags & OpenFlags.CREAT) f |= C.O_CREAT;
     if (flags & OpenFlags.TRUNC) f |= C.O_TRUNC;
     if (flags & OpenFlags.EXCL) f |= C.O_EXCL;
-    // The final component was resolved already: refuse a symlink swapped in since.
-    f |= C.O_NOFOLLOW;
+    // The final component was resolved already: refuse a symlink swapped in since. A FIFO
+    // must not block the open (it would hold a thread of the pool, and the lock, until a
+    // writer came): it is refused below, as every entry that is not a file.
+    f |= C.O_NOFOLLOW | C.O_NONBLOCK;
     const mode = (attrs.permissions ?? 0o666) & this.#modeMask & ~this.#umask;
     let fh: fsp.FileHandle;
     try {
@@ -342,6 +371,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     try {
       const st = await fh.stat();
       if (st.isDirectory()) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+      if (!st.isFile()) {
+        throw new SFTPError(SFTPStatus.FAILURE, "Not a regular file", { path });
+      }
     } catch (e) {
       await fh.close().catch(() => {});
       throw toSFTPError(e, path);
@@ -426,7 +458,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   // ---- directories ----
 
   /** Opens a directory. */
-  async opendir(path: string): Promise<FsHandle> {
+  opendir(path: string): Promise<FsHandle> {
+    return NAMESPACE.shared(() => this.#opendir(path));
+  }
+
+  async #opendir(path: string): Promise<FsHandle> {
     const local = await this.#existing(path, true);
     let dir: HostDir;
     let before: fs.Stats;
@@ -450,7 +486,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** The next entries (with ".", ".." first, as OpenSSH's server), lstat'ed. */
-  async readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
+  readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
+    return NAMESPACE.shared(() => this.#readdir(handle));
+  }
+
+  async #readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
     const h = handle as Handle;
     if (h.kind !== "dir") throw new SFTPError(SFTPStatus.FAILURE, "Not a directory handle");
     const names: string[] = [];
@@ -496,7 +536,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Creates a directory. */
-  async mkdir(path: string, attrs: FileAttributes): Promise<void> {
+  mkdir(path: string, attrs: FileAttributes): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#mkdir(path, attrs));
+  }
+
+  async #mkdir(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     try {
@@ -507,7 +551,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Removes an empty directory. */
-  async rmdir(path: string): Promise<void> {
+  rmdir(path: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#rmdir(path));
+  }
+
+  async #rmdir(path: string): Promise<void> {
     this.#writable(path);
     if (this.#virtual(path) === "/") {
       throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Cannot remove the root", { path });
@@ -523,7 +571,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   // ---- paths ----
 
   /** Attributes, following symlinks (inside the root only). */
-  async stat(path: string): Promise<FileAttributes> {
+  stat(path: string): Promise<FileAttributes> {
+    return NAMESPACE.shared(() => this.#stat(path));
+  }
+
+  async #stat(path: string): Promise<FileAttributes> {
     // The resolved path has no symlink left in it: lstat, so that one swapped in since
     // is not followed.
     const local = await this.#existing(path, true);
@@ -538,7 +590,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Attributes of the entry itself. */
-  async lstat(path: string): Promise<FileAttributes> {
+  lstat(path: string): Promise<FileAttributes> {
+    return NAMESPACE.shared(() => this.#lstat(path));
+  }
+
+  async #lstat(path: string): Promise<FileAttributes> {
     const { local } = await this.#resolve(path, false);
     try {
       return attrsOf(await hostFs.lstat(local));
@@ -548,7 +604,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Changes attributes, following symlinks (inside the root only). */
-  async setstat(path: string, attrs: FileAttributes): Promise<void> {
+  setstat(path: string, attrs: FileAttributes): Promise<void> {
+    return NAMESPACE.shared(() => this.#setstat(path, attrs));
+  }
+
+  async #setstat(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
     await this.#applyTo(await this.#existing(path, true), attrs, path);
   }
@@ -558,7 +618,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * owner can change: a size or mode is refused before anything is changed
    * (truncate and chmod would act on the link's target, wherever it is).
    */
-  async lsetstat(path: string, attrs: FileAttributes): Promise<void> {
+  lsetstat(path: string, attrs: FileAttributes): Promise<void> {
+    return NAMESPACE.shared(() => this.#lsetstat(path, attrs));
+  }
+
+  async #lsetstat(path: string, attrs: FileAttributes): Promise<void> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     let st: fs.Stats;
@@ -667,7 +731,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Removes a file or symlink. */
-  async remove(path: string): Promise<void> {
+  remove(path: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#remove(path));
+  }
+
+  async #remove(path: string): Promise<void> {
     this.#writable(path);
     const { local } = await this.#resolve(path, false);
     try {
@@ -678,7 +746,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** The canonical path (a missing final component is allowed, as OpenSSH's). */
-  async realpath(path: string): Promise<string> {
+  realpath(path: string): Promise<string> {
+    return NAMESPACE.shared(() => this.#realpath(path));
+  }
+
+  async #realpath(path: string): Promise<string> {
     const r = await this.#resolve(path, true);
     if (r.dangling) throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
     let real = r.local;
@@ -691,7 +763,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Renames without replacing an existing entry (SFTP v3). */
-  async rename(oldPath: string, newPath: string): Promise<void> {
+  rename(oldPath: string, newPath: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#rename(oldPath, newPath));
+  }
+
+  async #rename(oldPath: string, newPath: string): Promise<void> {
     this.#writable(newPath);
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
@@ -719,7 +795,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /** Renames, replacing the target (POSIX rename). */
-  async posixRename(oldPath: string, newPath: string): Promise<void> {
+  posixRename(oldPath: string, newPath: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#posixRename(oldPath, newPath));
+  }
+
+  async #posixRename(oldPath: string, newPath: string): Promise<void> {
     this.#writable(newPath);
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
@@ -734,7 +814,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * A symlink's target: an absolute one as the client path, a relative one as
    * it is; one that leads outside the root is refused, not shown.
    */
-  async readlink(path: string): Promise<string> {
+  readlink(path: string): Promise<string> {
+    return NAMESPACE.shared(() => this.#readlink(path));
+  }
+
+  async #readlink(path: string): Promise<string> {
     const { local } = await this.#resolve(path, false);
     let target: string;
     try {
@@ -760,7 +844,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * the root) and stored as that absolute host path, which readlink shows as
    * the client path ("../x" made in "/" reads back as "/x").
    */
-  async symlink(targetPath: string, linkPath: string): Promise<void> {
+  symlink(targetPath: string, linkPath: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#symlink(targetPath, linkPath));
+  }
+
+  async #symlink(targetPath: string, linkPath: string): Promise<void> {
     this.#writable(linkPath);
     if (targetPath === "") {
       throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "A symbolic link needs a target", {
@@ -784,7 +872,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * on macOS and FreeBSD, which would link a file the symlink leads to,
    * wherever it is.
    */
-  async hardlink(oldPath: string, newPath: string): Promise<void> {
+  hardlink(oldPath: string, newPath: string): Promise<void> {
+    return NAMESPACE.exclusive(() => this.#hardlink(oldPath, newPath));
+  }
+
+  async #hardlink(oldPath: string, newPath: string): Promise<void> {
     this.#writable(newPath);
     const from = (await this.#resolve(oldPath, false)).local;
     const to = (await this.#resolve(newPath, false)).local;
@@ -806,7 +898,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   // ---- extensions ----
 
   /** File system figures. */
-  async statvfs(path: string): Promise<StatVFS> {
+  statvfs(path: string): Promise<StatVFS> {
+    return NAMESPACE.shared(() => this.#statvfs(path));
+  }
+
+  async #statvfs(path: string): Promise<StatVFS> {
     const local = await this.#existing(path, true);
     return await this.#vfs(local, path);
   }
@@ -814,7 +910,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** File system figures for an open file. */
   fstatvfs(handle: FsHandle): Promise<StatVFS> {
     const h = fileOf(handle);
-    return this.#vfs(h.local, "");
+    return NAMESPACE.shared(() => this.#vfs(h.local, ""));
   }
 
   async #vfs(local: string, path: string): Promise<StatVFS> {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { SSHReader } from "../../core/wire.ts";
-import { FXP, SFTPStatus } from "../../sftp/constants.ts";
+import { FXP, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import type { SFTPError } from "../../sftp/errors.ts";
 import { PacketFramer } from "../../sftp/framer.ts";
 import {
@@ -464,5 +464,52 @@ test("childOf() keeps a client's name one entry of its parent, on Windows too", 
   assert.equal(childOf(posix, "/", "a"), "/a");
   for (const name of ["..", ".", "", "a\0b"]) {
     assert.equal(childOf(posix, "/srv", name), undefined, JSON.stringify(name));
+  }
+});
+
+test("open() refuses a FIFO, device or socket without blocking on it; a dangling link reads as missing", async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-special-"));
+  try {
+    assert.equal(spawnSync("mkfifo", [join(root, "pipe")]).status, 0);
+    await fsp.symlink(join(root, "gone"), join(root, "dangling"));
+    const backend = new FsBackend({ root });
+    // No writer ever comes: a blocking open would never return.
+    for (const flags of [OpenFlags.READ, OpenFlags.WRITE]) {
+      await assert.rejects(
+        backend.open("/pipe", flags, {}),
+        (e: SFTPError) => e.status === SFTPStatus.FAILURE || e.status === SFTPStatus.NO_SUCH_FILE,
+      );
+    }
+    await assert.rejects(
+      backend.open("/dangling", OpenFlags.READ, {}),
+      (e: SFTPError) => e.status === SFTPStatus.NO_SUCH_FILE,
+    );
+    await assert.rejects(
+      backend.open("/dangling", OpenFlags.WRITE | OpenFlags.CREAT, {}),
+      (e: SFTPError) => e.status === SFTPStatus.PERMISSION_DENIED,
+    );
+    await assert.rejects(fsp.lstat(join(root, "gone")), { code: "ENOENT" });
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
+
+test("a root that is not there fails plainly, never naming the host path, and is found once made", async () => {
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-noroot-"));
+  try {
+    const root = join(base, "users", "bob");
+    const backend = new FsBackend({ root });
+    for (const op of [() => backend.stat("/x"), () => backend.open("/x", OpenFlags.READ, {})]) {
+      await assert.rejects(op(), (e: SFTPError) => {
+        assert.equal(e.status, SFTPStatus.FAILURE);
+        assert.doesNotMatch(e.message, /users|bob|sshts-fsb/);
+        return true;
+      });
+    }
+    await fsp.mkdir(root, { recursive: true });
+    await fsp.writeFile(join(root, "x"), "made later");
+    assert.equal((await backend.stat("/x")).size, 10);
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
   }
 });

@@ -400,9 +400,10 @@ test("listen({ sftp: { root } }) jails paths and symlinks to the root; readOnly 
       await sftp.symlink("/in.txt", "abs");
       assert.equal(await sftp.readlink("abs"), "/in.txt");
       assert.equal(dec.decode(await (await sftp.open("abs")).read()), "inside");
-      // A relative link climbing out is refused when followed.
+      // A relative link climbing out stops at the root: it leads to "/secret/s.txt" inside
+      // it, not there (read: no such file), and creating through it is refused.
       await sftp.symlink("../secret/s.txt", "climb");
-      await assert.rejects(sftp.open("climb"), denied);
+      await assert.rejects(sftp.open("climb"), (e: SFTPError) => e.notFound);
       await assert.rejects(sftp.open("climb", "w"), denied);
       assert.equal(await fsp.readFile(join(secret, "s.txt"), "utf8"), "secret");
       await sftp.put(join(root, "in.txt"), "/sub/copied.txt");
