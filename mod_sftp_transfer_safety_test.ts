@@ -319,3 +319,16 @@ test("aborting an SFTPFile's writable() does not wait for a server that stopped 
     await f.close();
   }, new Stalled());
 });
+
+test("get() to a device such as /dev/null reads the file through and leaves the device alone", async () => {
+  await withSftp(async (sftp) => {
+    await sftp.writeFile("/data", new Uint8Array(3 * 1024 * 1024 + 5).fill(9), { mode: 0o600 });
+    const before = await fsp.stat("/dev/null");
+    let last = 0;
+    await sftp.get("/data", "/dev/null", { preserve: true, onProgress: (d) => void (last = d) });
+    assert.equal(last, 3 * 1024 * 1024 + 5);
+    const after = await fsp.stat("/dev/null");
+    assert.equal(after.mode, before.mode, "preserve did not chmod the device");
+    assert.ok(after.isCharacterDevice());
+  });
+});

@@ -531,6 +531,10 @@ async function getFile(
       attrs.permissions !== undefined ? (attrs.permissions & 0o777) | 0o600 : 0o666,
     );
     const file = fh;
+    // Only a regular file is cut to what arrived (as OpenSSH's `sftp`): a download to a
+    // device such as /dev/null cannot be truncated, and needs no cutting.
+    const regular = (await file.stat()).isFile();
+    const cut = regular ? (n: number) => file.truncate(n) : () => Promise.resolve();
     const total = size ?? 0;
     let from = start;
     let whole: number;
@@ -566,7 +570,7 @@ async function getFile(
       // A failed write leaves its range unwritten: keep only what is known to be on disk.
       whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
       if (flushError !== undefined && result.error === undefined) {
-        await file.truncate(whole).catch(() => {});
+        await cut(whole).catch(() => {});
         throw flushError;
       }
       if (result.error !== undefined) {
@@ -579,13 +583,13 @@ async function getFile(
           continue;
         }
         // Keep only the whole prefix, so a resumed transfer continues correctly.
-        await file.truncate(whole).catch(() => {});
+        await cut(whole).catch(() => {});
         throw result.error;
       }
       break;
     }
-    await file.truncate(whole);
-    if (o.preserve) {
+    await cut(whole);
+    if (o.preserve && regular) {
       if (attrs.permissions !== undefined) await file.chmod(preservedMode(attrs.permissions));
       if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
     }
