@@ -8,7 +8,12 @@
  * @module
  */
 
-import { type FileAttributes, isDirectory, isRegularFile } from "../../sftp/attrs.ts";
+import {
+  type FileAttributes,
+  isDirectory,
+  isRegularFile,
+  isSymbolicLink,
+} from "../../sftp/attrs.ts";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { OpenFlags } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
@@ -24,11 +29,15 @@ import { MAX_DEPTH, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import type { SCPSender } from "./sender.ts";
 import type { SinkFile, SinkTarget } from "./sink.ts";
 
-/** Backend errors as short texts for SCP warnings (the SFTP status text, without the request). */
+/**
+ * Backend errors as short texts for SCP warnings (the SFTP status text, without the
+ * request). Anything else is "Failure", as the SFTP server answers it: a server's warning
+ * goes to the client, and a raw error's text can name host paths.
+ */
 function why(e: unknown, path: string): string {
   if (e instanceof SFTPError) return `${path}: ${e.peerMessage || e.message}`;
   if (e instanceof SCPError) return e.message;
-  return `${path}: ${e instanceof Error ? e.message : String(e)}`;
+  return `${path}: Failure`;
 }
 
 /** Received data is written in pieces of this size (two buffers per file being received). */
@@ -59,7 +68,11 @@ interface OpenDir {
  * (names go inside it) or the name of the one file or directory to create.
  * The target directory's own mode and times are never changed
  * (CVE-2018-20685); modes on directories are applied only to directories
- * this transfer created; setuid, setgid and sticky bits are dropped.
+ * this transfer created; setuid, setgid and sticky bits are dropped. A file
+ * cut mid-way is removed only when it is a regular file this transfer created
+ * or truncated; one written through a symbolic link is emptied (the link
+ * stays); a device, FIFO or socket is neither truncated nor removed, and
+ * keeps its own mode and times.
  *
  * @example
  * ```ts ignore
@@ -173,6 +186,27 @@ export class BackendTarget<H> implements SinkTarget {
     }
   }
 
+  /**
+   * What is at `path` before a file is written there: nothing (`new`), a regular file
+   * (`file`), a symbolic link to one (`link`: written through, the link itself is never
+   * removed), or a device, FIFO or socket (`special`, or a link to one).
+   */
+  async #kindAt(path: string): Promise<"new" | "file" | "link" | "special"> {
+    let st: FileAttributes;
+    try {
+      st = await this.#b.lstat(path);
+    } catch (e) {
+      if (e instanceof SFTPError && e.notFound) return "new";
+      throw new SCPError(why(e, path), { reason: "local", path, cause: e });
+    }
+    if (st.permissions === undefined || isRegularFile(st) || isDirectory(st)) return "file";
+    if (!isSymbolicLink(st)) return "special";
+    // A dangling link or a directory: the open refuses it.
+    const to = await this.#b.stat(path).catch(() => undefined);
+    if (to === undefined || to.permissions === undefined) return "link";
+    return isRegularFile(to) || isDirectory(to) ? "link" : "special";
+  }
+
   async openFile(
     dirs: readonly string[],
     name: string,
@@ -182,14 +216,23 @@ export class BackendTarget<H> implements SinkTarget {
   ): Promise<SinkFile> {
     const path = this.#pathFor(dirs, name);
     const b = this.#b;
+    // What is there decides what opening may truncate and what a failure may undo.
+    const kind = await this.#kindAt(path);
     let h: H;
     try {
-      h = await b.open(path, OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC, {
-        permissions: mode & 0o777,
-      });
+      // A device, FIFO or socket is written as it is, never truncated (OpenSSH truncates
+      // only regular files).
+      const flags = OpenFlags.WRITE | OpenFlags.CREAT |
+        (kind === "special" ? 0 : OpenFlags.TRUNC);
+      h = await b.open(path, flags, { permissions: mode & 0o777 });
     } catch (e) {
       throw new SCPError(why(e, path), { reason: "local", path, cause: e });
     }
+    // What was opened, in case the path changed since the look (a regular file is assumed
+    // when the backend cannot say: it was opened to be created or truncated).
+    const opened = await b.fstat(h).catch(() => undefined);
+    const regular = kind !== "special" && (opened === undefined || isRegularFile(opened) ||
+      opened.permissions === undefined);
     // Data arrives in channel-packet pieces: gather them into big writes, one in flight
     // while the next buffer fills. The buffers grow as data arrives, never ahead of it: a C
     // record alone (an idle `scp -t`) must not hold 2 MiB.
@@ -243,7 +286,8 @@ export class BackendTarget<H> implements SinkTarget {
         try {
           await flush();
           await pending;
-          if (o.preserve) {
+          // A device, FIFO or socket keeps its own mode and times.
+          if (o.preserve && regular) {
             await b.fsetstat(h, {
               permissions: mode & 0o777,
               ...(times ? { atime: times.atime, mtime: times.mtime } : {}),
@@ -258,9 +302,29 @@ export class BackendTarget<H> implements SinkTarget {
       },
       abort: async () => {
         await pending?.catch(() => {});
-        await close().catch(() => {});
-        await b.remove(path);
-        return "removed" as const;
+        if (!regular) {
+          // Never unlink a device, FIFO or socket (a destination like /dev/null).
+          await close().catch(() => {});
+          return "left";
+        }
+        if (kind !== "link") {
+          const now = await b.lstat(path).catch(() => undefined);
+          if (now !== undefined && isRegularFile(now)) {
+            // A file this transfer created or truncated: it holds nothing but the part received.
+            await close().catch(() => {});
+            await b.remove(path);
+            return "removed";
+          }
+        }
+        // Written through a symbolic link (or what is at the path changed meanwhile): the
+        // link stays, and the file written, which holds only the part received, is emptied
+        // through the handle.
+        try {
+          await b.fsetstat(h, { size: 0 });
+        } finally {
+          await close().catch(() => {});
+        }
+        return "emptied";
       },
     };
   }

@@ -50,6 +50,13 @@ export interface RemoteScp {
   finish(warnings?: readonly string[]): Promise<void>;
   /** Closes the channel at once. */
   abort(): void;
+  /**
+   * Ends the transfer early and waits for the remote to end: stops reading, sends EOF and
+   * waits for the channel to close, so that what the remote does about a partial file
+   * (our server removes it, OpenSSH's `scp -t` keeps it) is done when this resolves. Never
+   * rejects; an abort through the signal closes the channel at once.
+   */
+  cut(): Promise<void>;
   /** What the remote wrote on stderr so far (escaped). */
   stderr(): string;
 }
@@ -154,7 +161,17 @@ export async function startRemoteScp(
       );
     }
   };
-  return { stream, process, finish, abort, stderr };
+  let cutting: Promise<void> | undefined;
+  const cut = () =>
+    cutting ??= (async () => {
+      stream.cancel();
+      try {
+        ch.sendEof();
+      } catch { /* already closed */ }
+      await ch.closedPromise.catch(() => {});
+      await errDone;
+    })();
+  return { stream, process, finish, abort, cut, stderr };
 }
 
 /**
@@ -181,8 +198,9 @@ export interface SCPSendOptions {
 /**
  * libssh2's scp_send64: uploads one file of an announced size with `scp -t`.
  * The returned stream takes exactly `size` bytes: writing more is an error,
- * and closing it early is an error (the remote then discards the file).
- * Closing it waits for the remote to confirm.
+ * and closing it early is an error (the transfer is cut; the remote discards
+ * the file, or a remote that keeps partial files has a short one), which
+ * rejects once the remote ended. Closing it waits for the remote to confirm.
  *
  * @example
  * ```ts ignore
@@ -257,7 +275,9 @@ export async function scpSend(
         // Cut the channel rather than pad the file with zeros: OpenSSH's sink would keep a
         // padded file of the full size, which looks complete.
         const sent = size - tx.remaining;
-        r.abort();
+        // Waits for the remote to end, so that a partial file it removes is gone by now.
+        if (options.signal?.aborted) r.abort();
+        else await r.cut();
         throw new SCPError(
           `scpSend("${path}") was closed after ${sent} of the ${size} bytes announced; ` +
             "the transfer was cut (a remote that keeps partial files has a short one)",

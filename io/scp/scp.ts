@@ -9,7 +9,7 @@
 
 import { hostPathLib } from "../runtime/host_fs.ts";
 import { isDirectory } from "../../sftp/attrs.ts";
-import { basename, hasGlob, joinPath } from "../../sftp/path.ts";
+import { basename, hasGlob, joinPath, unescapeGlob } from "../../sftp/path.ts";
 import { nameMatcher, sanitize, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import { connect, type ConnectHooks } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -20,6 +20,12 @@ import { entryRefusal, item, MAX_TRANSFER_DEPTH } from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
+import {
+  mayShareServer,
+  refuseAliasedPaths,
+  refuseCopyOntoItself,
+  sourceFromHome,
+} from "./same_file.ts";
 import { runSink, type SinkFile, type SinkTarget } from "./sink.ts";
 
 /**
@@ -93,11 +99,29 @@ const REMOTE = /^(?:([^@/]+)@)?(\[[^\]/]+\]|[^:/[\]]+):(.*)$/s;
  * destination must be a directory. Connections made from `"host:path"`
  * strings are closed afterwards; `[conn, path]` pairs stay open.
  *
+ * A local source needs a remote destination: with a local destination, any
+ * local source is refused (an SCPError, reason `usage`) before anything is
+ * copied (AsyncSSH's scp() refuses local to local too; use `node:fs` for that).
+ * A remote file is never copied onto itself: when the target is the source
+ * (or a directory's copy would land inside it), on one connection or on two
+ * that reach the same server, the copy is refused before the target is opened.
+ * Over SFTP the server's canonical paths are compared (across two connections
+ * also the attributes, and a probe of the target's access time, so that
+ * look-alike files of two users are still copied); a legacy-only server
+ * leaves only the paths as written, so an alias through a symbolic link, or a
+ * relative path against an absolute one, is not caught there.
+ *
  * Safe against a hostile server in the legacy protocol: names must be what
  * was asked for (or match its `*`/`?` glob), be one path component and
  * carry no control characters; the destination directory's own mode is
- * never changed; sizes, modes, times and record lengths are checked; a file
- * cut mid-way is removed; remote paths are quoted for the remote shell.
+ * never changed; sizes, modes, times and record lengths are checked; remote
+ * paths are quoted for the remote shell. A file cut mid-way is removed when
+ * it is a regular file the transfer created or truncated; written through a
+ * symbolic link, the link stays and the file it leads to is emptied; a device,
+ * FIFO or socket is never truncated nor removed (the error says which). A cut
+ * remote-to-remote transfer rejects once the destination's `scp -t` ended,
+ * so what it does with its partial file is done by then; an abort through
+ * `signal` closes the channels at once instead.
  *
  * @example Upload a tree, download a file
  * ```ts
@@ -151,6 +175,15 @@ export async function scp(
     if (dst.kind === "local" && srcs.every((s) => s.kind === "local")) {
       throw new SCPError("scp() needs a remote source or destination", { reason: "usage" });
     }
+    // As AsyncSSH's scp() ("Local copy not supported"), but before anything was copied.
+    const local = dst.kind === "local" ? srcs.find((s) => s.kind === "local") : undefined;
+    if (local) {
+      throw new SCPError(
+        `${sanitize(local.label)}: a local source needs a remote destination ` +
+          "(scp() does not copy local to local)",
+        { reason: "usage", path: local.label },
+      );
+    }
     const protocol = options.protocol ?? "auto";
     if (protocol !== "scp") {
       try {
@@ -172,8 +205,9 @@ export async function scp(
 }
 
 function isPair(x: unknown): x is readonly [SSHClientConnection, string] {
+  // Not `[[conn, path], "local"]`: two sources, the first a pair.
   return Array.isArray(x) && x.length === 2 && typeof x[0] === "object" && x[0] !== null &&
-    typeof x[1] === "string";
+    !Array.isArray(x[0]) && typeof x[1] === "string";
 }
 
 async function resolveEnd(
@@ -224,7 +258,10 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
     if (many) {
       const isDir = dst.kind === "remote"
         ? await sessions.get(dst.conn)!.isDir(dst.path)
-        : await new FsBackend({ root: "/" }).stat(dst.path).then(isDirectory, () => false);
+        : await new FsBackend({ root: "/", openSpecialFiles: true }).stat(dst.path).then(
+          isDirectory,
+          () => false,
+        );
       if (!isDir) {
         throw new SCPError(`${dst.label}: Not a directory`, { reason: "usage", path: dst.label });
       }
@@ -240,11 +277,11 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
       const tp = progress
         ? { ...t, onProgress: (d: number, n: number, s: string, p: string) => progress(d, n, s, p) }
         : t;
-      if (src.kind === "local" && dst.kind === "remote") {
-        await sessions.get(dst.conn)!.put(src.path, dst.path, tp);
+      if (src.kind === "local") {
+        // Local to local was refused in scp().
+        if (dst.kind === "remote") await sessions.get(dst.conn)!.put(src.path, dst.path, tp);
         continue;
       }
-      if (src.kind === "local") continue; // local to local was refused above
       const from = sessions.get(src.conn)!;
       let paths: string[] = [];
       await item(o, src.label, async () => {
@@ -257,7 +294,9 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
         if (dst.kind === "local") await from.get(p, dst.path, tp);
         else if (dst.conn === src.conn) await from.copy(p, dst.path, tp);
         else {
-          await item(o, p, () => sftpCrossCopy(from, p, sessions.get(dst.conn)!, dst.path, o));
+          const to = sessions.get(dst.conn)!;
+          const shared = mayShareServer(src.conn, dst.conn);
+          await item(o, p, () => sftpCrossCopy(from, p, to, dst.path, o, shared));
         }
       }
     }
@@ -266,19 +305,37 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
   }
 }
 
-/** Remote to remote over two SFTP sessions (two servers): through us, file by file. */
+/**
+ * What a directory made by a remote-to-remote copy has for its owner while its children
+ * arrive (as io/sftp/transfer.ts and OpenSSH's `sftp` add S_IWUSR|S_IXUSR): a source
+ * directory without owner write would otherwise refuse them. Its mode is set after.
+ */
+const OWNER_WX = 0o300;
+
+/**
+ * Remote to remote over two SFTP sessions (two connections): through us, file by file.
+ * `shared`: the two connections may reach one server, where the target may be the source.
+ */
 async function sftpCrossCopy(
   a: SFTPClient,
   src: string,
   b: SFTPClient,
   dst: string,
   o: SCPOptions,
+  shared: boolean,
   depth = 0,
 ): Promise<void> {
   let target = dst;
   // Below the top, `dst` is a name from a's listing, checked there: never "into" it.
   if (depth === 0 && await b.isDir(dst)) target = joinPath(dst, basename(src));
   const attrs = await a.stat(src);
+  if (depth === 0 && shared) {
+    // Opening the target truncates it: refuse before, when it is the source.
+    await refuseCopyOntoItself(a, src, attrs, b, target, {
+      recurse: o.recurse ?? false,
+      sameConnection: false,
+    });
+  }
   const times = { atime: attrs.atime ?? 0, mtime: attrs.mtime ?? 0 };
   const perm = (attrs.permissions ?? 0o644) & 0o777;
   if (isDirectory(attrs)) {
@@ -291,7 +348,8 @@ async function sftpCrossCopy(
         { reason: "limit", path: src },
       );
     }
-    if (!(await b.isDir(target))) await b.mkdir(target, perm);
+    const created = !(await b.isDir(target));
+    if (created) await b.mkdir(target, perm | OWNER_WX);
     const seen = new Set<string>();
     for (const name of (await a.listdir(src)).sort()) {
       const child = joinPath(src, name);
@@ -306,10 +364,15 @@ async function sftpCrossCopy(
             { reason: "bad-name", path: src },
           );
         }
-        return sftpCrossCopy(a, child, b, joinPath(target, name), o, depth + 1);
+        return sftpCrossCopy(a, child, b, joinPath(target, name), o, shared, depth + 1);
       });
     }
+    // The exact mode once the children are in: the source's (a directory that was there
+    // keeps its own unless `preserve`).
     if (o.preserve) await b.setstat(target, { permissions: perm, ...times });
+    else if (created && (perm & OWNER_WX) !== OWNER_WX) {
+      await b.setstat(target, { permissions: perm });
+    }
     return;
   }
   const size = attrs.size ?? 0;
@@ -334,9 +397,11 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
   const recurse = o.recurse ?? false;
   const preserve = o.preserve ?? false;
   const many = srcs.length > 1 || srcs.some((s) => s.kind === "remote" && hasGlob(s.path));
-  const local = new FsBackend({ root: "/" });
+  const local = new FsBackend({ root: "/", openSpecialFiles: true });
   const signal = o.signal;
   if (dst.kind === "remote") {
+    // Before anything is opened: sources that would be copied onto themselves.
+    const refused = await refuseLegacySelfCopies(srcs, dst, o);
     // Everything goes into one `scp -t` on the destination.
     const to = await startRemoteScp(dst.conn, {
       mode: "to",
@@ -352,6 +417,7 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
       try {
         await tx.start();
         for (const src of srcs) {
+          if (refused.has(src)) continue;
           if (src.kind === "local") {
             await sendPath(tx, local, src.path, {
               recurse,
@@ -362,7 +428,7 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
           } else {
             await pull(
               src,
-              () => new RelayTarget(tx, () => to.abort()),
+              () => new RelayTarget(tx, () => to.cut()),
               { recurse, preserve, signal },
               (d, n, p) => o.onProgress?.(d, n, `${src.label}/${p}`, dst.label),
             );
@@ -371,7 +437,9 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
         warnings.push(...tx.warnings);
         await to.finish(warnings);
       } catch (e) {
-        to.abort();
+        // The remote ends first (and deals with a partial file) unless this was an abort.
+        if (signal?.aborted) to.abort();
+        else await to.cut();
         throw e;
       }
     });
@@ -383,7 +451,7 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
     targetIsDirectory: many,
   });
   for (const src of srcs) {
-    if (src.kind !== "remote") continue;
+    if (src.kind !== "remote") continue; // a local one was refused in scp()
     await item(o, src.label, () =>
       pull(
         src,
@@ -392,6 +460,66 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
         (d, n, p) => o.onProgress?.(d, n, src.label, p),
       ));
   }
+}
+
+/**
+ * Refuses, before any `scp -t` starts, the remote sources that the legacy relay would copy
+ * onto themselves (`scp -t` truncates the target while `scp -f` reads it) or, with
+ * `recurse`, into themselves: those on the destination's server. Compared over SFTP when
+ * both connections have it (canonical paths, see {@link refuseCopyOntoItself}), else by
+ * the paths as written on one server and user ({@link refuseAliasedPaths}). Each refusal
+ * is an item of its own: with an `errorHandler` that returns, that source is skipped (it
+ * is in the set returned).
+ */
+async function refuseLegacySelfCopies(
+  srcs: readonly End[],
+  dst: End & { readonly kind: "remote" },
+  o: SCPOptions,
+): Promise<Set<End>> {
+  const refused = new Set<End>();
+  const recurse = o.recurse ?? false;
+  const sessions = new Map<SSHClientConnection, Promise<SFTPClient | null>>();
+  const sftpOf = (conn: SSHClientConnection) => {
+    let s = sessions.get(conn);
+    if (!s) sessions.set(conn, s = conn.startSftp().catch(() => null));
+    return s;
+  };
+  try {
+    for (const src of srcs) {
+      if (src.kind !== "remote" || !mayShareServer(src.conn, dst.conn)) continue;
+      let ok = false;
+      await item(o, src.label, async () => {
+        o.signal?.throwIfAborted();
+        const a = await sftpOf(src.conn);
+        const b = await sftpOf(dst.conn);
+        // Undefined for `~user/...`: another user's home, which neither check can place.
+        const path = sourceFromHome(src.path);
+        if (path !== undefined && a && b) {
+          const paths = hasGlob(path) ? await a.glob(path).catch(() => []) : [unescapeGlob(path)];
+          const intoDir = await b.isDir(dst.path).catch(() => false);
+          for (const p of paths) {
+            const attrs = await a.stat(p).catch(() => undefined);
+            if (!attrs) continue; // the transfer reports it
+            const target = intoDir ? joinPath(dst.path, basename(p)) : dst.path;
+            await refuseCopyOntoItself(a, p, attrs, b, target, {
+              recurse,
+              sameConnection: src.conn === dst.conn,
+            });
+          }
+        } else if (
+          path !== undefined && (src.conn === dst.conn ||
+            src.conn.getExtraInfo().username === dst.conn.getExtraInfo().username)
+        ) {
+          refuseAliasedPaths(src.path, dst.path, recurse);
+        }
+        ok = true;
+      });
+      if (!ok) refused.add(src);
+    }
+  } finally {
+    for (const s of sessions.values()) await s.then((c) => c?.close()).catch(() => {});
+  }
+  return refused;
 }
 
 /**
@@ -433,13 +561,14 @@ async function pull(
 
 /**
  * A sink target that forwards what one remote sends to another remote's `scp -t`. A file
- * the source fails to finish cuts the destination's transfer (`cut`): `scp -t` keeps what
- * a file got, so padding it out to its announced size would leave a complete-looking file.
+ * the source fails to finish cuts the destination's transfer (`cut`, which resolves once
+ * the destination ended): padding it out to its announced size would leave a
+ * complete-looking file (OpenSSH's `scp -t` keeps what a cut file got; ours removes it).
  */
 class RelayTarget implements SinkTarget {
   readonly #tx: SCPSender;
-  readonly #cut: () => void;
-  constructor(tx: SCPSender, cut: () => void) {
+  readonly #cut: () => Promise<void>;
+  constructor(tx: SCPSender, cut: () => Promise<void>) {
     this.#tx = tx;
     this.#cut = cut;
   }
@@ -479,9 +608,9 @@ class RelayTarget implements SinkTarget {
           throw new SCPError(`${path}: ${tx.warnings.at(-1) ?? "refused by the destination"}`);
         }
       },
-      abort: () => {
-        this.#cut();
-        return Promise.resolve("cut short" as const);
+      abort: async () => {
+        await this.#cut();
+        return "cut short" as const;
       },
     };
   }

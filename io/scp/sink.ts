@@ -3,8 +3,8 @@
  * `scp -f`): drives the pure {@link SCPSinkMachine} with bytes from the
  * stream and writes what it reports through a {@link SinkTarget}. A protocol
  * violation or an unsafe record ends the transfer with a fatal record to
- * the peer and an {@link SCPError}; a file cut mid-way is removed by its
- * target and the error names it.
+ * the peer and an {@link SCPError}; a file cut mid-way is dealt with by its
+ * target (see {@link SinkFileFate}) and the error says what is left.
  *
  * @module
  */
@@ -24,12 +24,22 @@ export interface SinkFile {
   /** All bytes arrived: applies times and mode as asked and closes. */
   finish(): Promise<void>;
   /**
-   * The transfer failed: closes and removes the partial file, or (a file relayed to another
-   * host's `scp -t`, which keeps what it got) cuts that transfer short. Resolves with what
-   * became of the partial file, for the error message.
+   * The transfer failed: closes and removes the partial file (only a regular file this
+   * transfer created or truncated), empties the file a symbolic link led to (the link
+   * stays), leaves a device, FIFO or socket in place, or (a file relayed to another host's
+   * `scp -t`) cuts that transfer short. Resolves with what became of the partial file,
+   * for the error message.
    */
-  abort(): Promise<"removed" | "cut short">;
+  abort(): Promise<SinkFileFate>;
 }
+
+/**
+ * What became of a file whose transfer failed: `removed` (a regular file the transfer
+ * created or truncated), `emptied` (written through a symbolic link, which stays: the file
+ * it leads to was truncated to 0 bytes), `left` (a device, FIFO or socket: left in place,
+ * never unlinked), `cut short` (relayed: the destination's transfer was stopped).
+ */
+export type SinkFileFate = "removed" | "emptied" | "left" | "cut short";
 
 /**
  * Where a sink writes. `dirs` are the names of the directories entered so
@@ -237,6 +247,11 @@ export async function runSink(
         if (o.signal?.aborted) throw o.signal.reason;
         const what = fate === "removed"
           ? `the partial file "${f.path}" was removed`
+          : fate === "emptied"
+          ? `"${f.path}" is a symbolic link: it was kept, and the file it leads to, which ` +
+            "held only the part received, was emptied"
+          : fate === "left"
+          ? `"${f.path}" is not a regular file (a device, FIFO or socket): it was left in place`
           : fate === "cut short"
           ? `"${f.path}" was cut short at the destination (its transfer stopped there too)`
           : `the partial file "${f.path}" could not be removed`;

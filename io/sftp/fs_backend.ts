@@ -16,7 +16,8 @@
  * move a checked directory away and a symlink into its place, such as a relative
  * link moved to where its ".." leads out (a link to "../releases" inside the root
  * points elsewhere one level up). So every operation of every FsBackend in the
- * process holds a {@link NamespaceLock} from its check to its act: the ones that
+ * process (but one opening special files for the application) holds a
+ * {@link NamespaceLock} from its check to its act: the ones that
  * change names (rename, remove, mkdir, rmdir, symlink, hardlink) alone, the others
  * side by side; no swap made through this server lands in such a gap. Besides,
  * the final component is opened with O_NOFOLLOW (open, setstat, lsetstat act
@@ -87,6 +88,20 @@ export interface FsBackendOptions {
    * ```
    */
   readonly allowOwnership?: boolean;
+  /**
+   * Open devices, FIFOs and sockets as a process opens its own files (a FIFO's open waits
+   * for its other end), under a lock of this backend's own rather than the process-wide
+   * one. For the application's own files, such as the SCP client's local side
+   * (`scp(src, "/dev/null")`). A server leaves it off (the default): it refuses what is
+   * not a file, since one client's FIFO would hold a thread and every rename.
+   *
+   * @example
+   * ```ts
+   * import { FsBackend } from "./fs_backend.ts";
+   * const local = new FsBackend({ root: "/", openSpecialFiles: true });
+   * ```
+   */
+  readonly openSpecialFiles?: boolean;
 }
 
 /** A handle of the {@link FsBackend} (its contents are private). */
@@ -215,6 +230,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   readonly #umask: number;
   readonly #modeMask: number;
   readonly #allowOwnership: boolean;
+  readonly #openSpecialFiles: boolean;
+  /** The process-wide lock, or one of its own for a backend of the application's own files. */
+  readonly #lock: NamespaceLock;
   #root: Promise<string> | undefined;
   #names: Promise<{ users: Map<number, string>; groups: Map<number, string> }> | undefined;
   /** Read buffers, reused once their replies went out (fresh 256 KiB buffers cost page faults). */
@@ -228,6 +246,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     this.#home = normalizePath(resolvePath("/", options.home ?? "/"));
     this.#umask = options.umask ?? 0o022;
     this.#allowOwnership = options.allowOwnership ?? false;
+    this.#openSpecialFiles = options.openSpecialFiles ?? false;
+    this.#lock = this.#openSpecialFiles ? new NamespaceLock() : NAMESPACE;
     this.#modeMask = this.#allowOwnership ? 0o7777 : 0o1777;
   }
 
@@ -331,7 +351,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Opens a file. */
   open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
-    return NAMESPACE.shared(() => this.#open(path, flags, attrs));
+    return this.#lock.shared(() => this.#open(path, flags, attrs));
   }
 
   async #open(path: string, flags: number, attrs: FileAttributes): Promise<FsHandle> {
@@ -360,7 +380,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     // The final component was resolved already: refuse a symlink swapped in since. A FIFO
     // must not block the open (it would hold a thread of the pool, and the lock, until a
     // writer came): it is refused below, as every entry that is not a file.
-    f |= C.O_NOFOLLOW | C.O_NONBLOCK;
+    f |= C.O_NOFOLLOW | (this.#openSpecialFiles ? 0 : C.O_NONBLOCK);
     const mode = (attrs.permissions ?? 0o666) & this.#modeMask & ~this.#umask;
     let fh: fsp.FileHandle;
     try {
@@ -371,7 +391,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     try {
       const st = await fh.stat();
       if (st.isDirectory()) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
-      if (!st.isFile()) {
+      if (!st.isFile() && !this.#openSpecialFiles) {
         throw new SFTPError(SFTPStatus.FAILURE, "Not a regular file", { path });
       }
     } catch (e) {
@@ -459,7 +479,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Opens a directory. */
   opendir(path: string): Promise<FsHandle> {
-    return NAMESPACE.shared(() => this.#opendir(path));
+    return this.#lock.shared(() => this.#opendir(path));
   }
 
   async #opendir(path: string): Promise<FsHandle> {
@@ -487,7 +507,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** The next entries (with ".", ".." first, as OpenSSH's server), lstat'ed. */
   readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
-    return NAMESPACE.shared(() => this.#readdir(handle));
+    return this.#lock.shared(() => this.#readdir(handle));
   }
 
   async #readdir(handle: FsHandle): Promise<readonly DirEntry[] | null> {
@@ -537,7 +557,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Creates a directory. */
   mkdir(path: string, attrs: FileAttributes): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#mkdir(path, attrs));
+    return this.#lock.exclusive(() => this.#mkdir(path, attrs));
   }
 
   async #mkdir(path: string, attrs: FileAttributes): Promise<void> {
@@ -552,7 +572,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Removes an empty directory. */
   rmdir(path: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#rmdir(path));
+    return this.#lock.exclusive(() => this.#rmdir(path));
   }
 
   async #rmdir(path: string): Promise<void> {
@@ -572,7 +592,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Attributes, following symlinks (inside the root only). */
   stat(path: string): Promise<FileAttributes> {
-    return NAMESPACE.shared(() => this.#stat(path));
+    return this.#lock.shared(() => this.#stat(path));
   }
 
   async #stat(path: string): Promise<FileAttributes> {
@@ -591,7 +611,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Attributes of the entry itself. */
   lstat(path: string): Promise<FileAttributes> {
-    return NAMESPACE.shared(() => this.#lstat(path));
+    return this.#lock.shared(() => this.#lstat(path));
   }
 
   async #lstat(path: string): Promise<FileAttributes> {
@@ -605,7 +625,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Changes attributes, following symlinks (inside the root only). */
   setstat(path: string, attrs: FileAttributes): Promise<void> {
-    return NAMESPACE.shared(() => this.#setstat(path, attrs));
+    return this.#lock.shared(() => this.#setstat(path, attrs));
   }
 
   async #setstat(path: string, attrs: FileAttributes): Promise<void> {
@@ -619,7 +639,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * (truncate and chmod would act on the link's target, wherever it is).
    */
   lsetstat(path: string, attrs: FileAttributes): Promise<void> {
-    return NAMESPACE.shared(() => this.#lsetstat(path, attrs));
+    return this.#lock.shared(() => this.#lsetstat(path, attrs));
   }
 
   async #lsetstat(path: string, attrs: FileAttributes): Promise<void> {
@@ -732,7 +752,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Removes a file or symlink. */
   remove(path: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#remove(path));
+    return this.#lock.exclusive(() => this.#remove(path));
   }
 
   async #remove(path: string): Promise<void> {
@@ -747,7 +767,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** The canonical path (a missing final component is allowed, as OpenSSH's). */
   realpath(path: string): Promise<string> {
-    return NAMESPACE.shared(() => this.#realpath(path));
+    return this.#lock.shared(() => this.#realpath(path));
   }
 
   async #realpath(path: string): Promise<string> {
@@ -764,7 +784,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Renames without replacing an existing entry (SFTP v3). */
   rename(oldPath: string, newPath: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#rename(oldPath, newPath));
+    return this.#lock.exclusive(() => this.#rename(oldPath, newPath));
   }
 
   async #rename(oldPath: string, newPath: string): Promise<void> {
@@ -796,7 +816,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** Renames, replacing the target (POSIX rename). */
   posixRename(oldPath: string, newPath: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#posixRename(oldPath, newPath));
+    return this.#lock.exclusive(() => this.#posixRename(oldPath, newPath));
   }
 
   async #posixRename(oldPath: string, newPath: string): Promise<void> {
@@ -815,7 +835,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * it is; one that leads outside the root is refused, not shown.
    */
   readlink(path: string): Promise<string> {
-    return NAMESPACE.shared(() => this.#readlink(path));
+    return this.#lock.shared(() => this.#readlink(path));
   }
 
   async #readlink(path: string): Promise<string> {
@@ -845,7 +865,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * the client path ("../x" made in "/" reads back as "/x").
    */
   symlink(targetPath: string, linkPath: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#symlink(targetPath, linkPath));
+    return this.#lock.exclusive(() => this.#symlink(targetPath, linkPath));
   }
 
   async #symlink(targetPath: string, linkPath: string): Promise<void> {
@@ -873,7 +893,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
    * wherever it is.
    */
   hardlink(oldPath: string, newPath: string): Promise<void> {
-    return NAMESPACE.exclusive(() => this.#hardlink(oldPath, newPath));
+    return this.#lock.exclusive(() => this.#hardlink(oldPath, newPath));
   }
 
   async #hardlink(oldPath: string, newPath: string): Promise<void> {
@@ -899,7 +919,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   /** File system figures. */
   statvfs(path: string): Promise<StatVFS> {
-    return NAMESPACE.shared(() => this.#statvfs(path));
+    return this.#lock.shared(() => this.#statvfs(path));
   }
 
   async #statvfs(path: string): Promise<StatVFS> {
@@ -910,7 +930,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   /** File system figures for an open file. */
   fstatvfs(handle: FsHandle): Promise<StatVFS> {
     const h = fileOf(handle);
-    return NAMESPACE.shared(() => this.#vfs(h.local, ""));
+    return this.#lock.shared(() => this.#vfs(h.local, ""));
   }
 
   async #vfs(local: string, path: string): Promise<StatVFS> {
