@@ -508,21 +508,33 @@ export function parseScpCommand(command: string): SCPCommand {
 function shellWords(s: string): string[] {
   const words: string[] = [];
   let w: string | undefined;
+  // Tilde expansion, as the shell does it: an unquoted "~" opening the word, alone or
+  // before an unquoted "/", is the home directory (1: "~" seen; 2: "~/" seen; -1: no).
+  let tilde = -1;
   const add = (c: string, quoted: boolean) => {
+    if (w === undefined) tilde = !quoted && c === "~" ? 1 : -1;
+    else if (tilde === 1) tilde = !quoted && c === "/" ? 2 : -1;
     w = (w ?? "") + (quoted && /[*?[\]\\]/.test(c) ? `\\${c}` : c);
+  };
+  const end = () => {
+    // The paths are resolved against the home directory: "~/x" is "x", "~" is ".".
+    if (w !== undefined) words.push(tilde === 1 ? "." : tilde === 2 ? w.slice(2) || "." : w);
+    w = undefined;
+    tilde = -1;
   };
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === " " || c === "\t" || c === "\n") {
-      if (w !== undefined) words.push(w);
-      w = undefined;
+      end();
     } else if (c === "'") {
-      const end = s.indexOf("'", i + 1);
-      if (end < 0) throw new SCPError("Unterminated quote in scp command", { reason: "usage" });
+      const close = s.indexOf("'", i + 1);
+      if (close < 0) throw new SCPError("Unterminated quote in scp command", { reason: "usage" });
+      if (w === undefined) tilde = -1;
       w ??= "";
-      for (const q of s.slice(i + 1, end)) add(q, true);
-      i = end;
+      for (const q of s.slice(i + 1, close)) add(q, true);
+      i = close;
     } else if (c === '"') {
+      if (w === undefined) tilde = -1;
       w ??= "";
       let j = i + 1;
       for (; j < s.length && s[j] !== '"'; j++) {
@@ -549,7 +561,7 @@ function shellWords(s: string): string[] {
       add(c, false);
     }
   }
-  if (w !== undefined) words.push(w);
+  end();
   return words;
 }
 

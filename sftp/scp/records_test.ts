@@ -214,6 +214,13 @@ test("parseScpCommand() reads OpenSSH's flags and refuses shell syntax", () => {
   assert.equal(f.mode, "from");
   assert.deepEqual(f.paths, ["a b", "c\\*", "d*"]);
   assert.deepEqual(parseScpCommand("/usr/bin/scp -pf x").paths, ["x"]);
+  // Tilde expansion as the shell does it: an unquoted leading "~" alone or before "/" is the
+  // home directory, which relative paths are resolved against; quoted, or "~user", it stays.
+  assert.deepEqual(
+    parseScpCommand(`scp -f ~/a.txt '~/b' ~ ~/ ~user/x "~"/c \\~/d ''~/e ~x`).paths,
+    ["a.txt", "~/b", ".", ".", "~user/x", "~/c", "~/d", "~/e", "~x"],
+  );
+  assert.deepEqual(parseScpCommand("scp -t ~").paths, ["."]);
   for (
     const bad of [
       "scp -t a b",
