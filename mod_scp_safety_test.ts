@@ -311,3 +311,25 @@ for (const protocol of ["scp", "sftp"] as const) {
     });
   });
 }
+
+test("scp() legacy: a directory without owner write arrives with its own mode once its files are in", async () => {
+  const dir = await tempDir();
+  try {
+    const backend = new MemoryBackend();
+    await withServer({ sftp: { backend }, scp: { backend } }, async (login) => {
+      const conn = await login();
+      {
+        await using sftp = await conn.startSftp();
+        await sftp.mkdir("/ro");
+        await sftp.writeFile("/ro/a.txt", "a");
+        await sftp.chmod("/ro", 0o555);
+      }
+      await scp([conn, "/ro"], join(dir, "ro"), { protocol: "scp", recurse: true });
+      assert.equal(await fsp.readFile(join(dir, "ro", "a.txt"), "utf8"), "a");
+      assert.equal((await fsp.stat(join(dir, "ro"))).mode & 0o777, 0o555);
+    });
+  } finally {
+    await fsp.chmod(join(dir, "ro"), 0o755).catch(() => {});
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

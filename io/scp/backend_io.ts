@@ -172,11 +172,14 @@ export class BackendTarget<H> implements SinkTarget {
 
   async leaveDir(): Promise<void> {
     const d = this.#stack.pop();
-    if (!d || !this.#o.preserve) return;
+    // A directory made with owner rwx added (so that its files could be written) gets the
+    // mode it was sent with once they are in, as OpenSSH's scp does even without -p.
+    const widened = d?.created === true && (d.mode & 0o700) !== 0o700;
+    if (!d || (!this.#o.preserve && !widened)) return;
     try {
       const attrs: { permissions?: number; atime?: number; mtime?: number } = {};
       if (d.created) attrs.permissions = d.mode & 0o777;
-      if (d.times) {
+      if (d.times && this.#o.preserve) {
         attrs.atime = d.times.atime;
         attrs.mtime = d.times.mtime;
       }
