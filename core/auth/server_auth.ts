@@ -27,6 +27,10 @@ import {
   MAX_TEXT,
 } from "../limits.ts";
 
+/** C0 controls and DEL: never part of a user name a server should look up. */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+
 /** A keyboard-interactive challenge. */
 export interface KbdintChallenge {
   /** A title the client may show; undefined sends "". */
@@ -343,6 +347,9 @@ export class ServerAuth {
     this.#username = username;
     this.#kbdintExpected = -1;
     this.#requests++;
+    // A control character (a newline, NUL) names no account, and would reach every hook and
+    // every file path an application builds from the name: each method fails, unasked.
+    if (CONTROL_CHARACTER.test(username)) return this.#failure("delayed");
     // As sshd: a method we do not offer is a failed attempt like any other.
     if (method !== "none" && !this.#methods.includes(method)) return this.#failure("counted");
     switch (method) {

@@ -34,7 +34,10 @@ export type AuthorizedKeysInput =
   | AuthorizedKeys
   | readonly (AuthorizedKeyEntry | SSHKey)[];
 
-/** A source for every user, or a function giving each user's (undefined/null: none). */
+/**
+ * A source for every user, or a function giving each user's (undefined/null: none). A
+ * function's string is a path, never text (see authorizedKeysFor).
+ */
 export type AuthorizedKeysSource =
   | AuthorizedKeysInput
   | ((
@@ -80,9 +83,14 @@ export async function loadAuthorizedKeys(
     }
     return lastEntries;
   }
+  return await loadAuthorizedKeysFile(input);
+}
+
+/** The entries of the authorized_keys file at `path` (missing: none; see loadAuthorizedKeys). */
+async function loadAuthorizedKeysFile(path: string): Promise<readonly AuthorizedKeyEntry[]> {
   let text: string;
   try {
-    const bytes = await readTrustFile(expandHome(input), { maxBytes: AUTHORIZED_KEYS_MAX_BYTES });
+    const bytes = await readTrustFile(expandHome(path), { maxBytes: AUTHORIZED_KEYS_MAX_BYTES });
     text = new TextDecoder().decode(bytes);
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT") return [];
@@ -170,13 +178,22 @@ export function authorizedKeyEntries(
   });
 }
 
-/** Resolves a source for one user. */
+/**
+ * Resolves a source for one user. A string a function returns is always a file path: it is
+ * built from the user name, which the client chooses, and read as text when it looked like
+ * keys, a user name carrying a newline and a key line would authorize that key. A function
+ * that has the text returns `parseAuthorizedKeys(text)` (or its entries) instead.
+ */
 export async function authorizedKeysFor(
   source: AuthorizedKeysSource,
   username: string,
 ): Promise<readonly AuthorizedKeyEntry[]> {
-  const input = typeof source === "function" ? await source(username) : source;
-  return input === null || input === undefined ? [] : loadAuthorizedKeys(input);
+  if (typeof source !== "function") return await loadAuthorizedKeys(source);
+  const input = await source(username);
+  if (input === null || input === undefined) return [];
+  return typeof input === "string"
+    ? await loadAuthorizedKeysFile(input)
+    : loadAuthorizedKeys(input);
 }
 
 /**

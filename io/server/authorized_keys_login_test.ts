@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { parseAuthorizedKeys } from "../../keys/trust/authorized_keys.ts";
 import { connect } from "../client/connect.ts";
 import { AUTHORIZED_KEYS_MAX_BYTES } from "../keys/authorized_keys.ts";
 import { hostileFiles, NO_FIFOS, releaseFifo, within } from "../keys/_trust_file_test_util.ts";
@@ -111,6 +112,52 @@ test("listen() refuses an authorized_keys file that is a FIFO or too large, and 
     assert.equal(conn.getExtraInfo().username, "alice");
   } finally {
     releaseFifo(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a user name carrying a key line never authorizes that key, whatever path is built from it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-akname-"));
+  try {
+    writeFileSync(join(dir, "alice"), user.exportPublicKey());
+    const attacker = generatePrivateKey("ed25519");
+    const asked: string[] = [];
+    for (
+      const perUser of [
+        (name: string) => join(dir, name),
+        (name: string) => `${dir}/${name}/.ssh/authorized_keys`,
+      ]
+    ) {
+      await using server = await listen({
+        host: "127.0.0.1",
+        port: 0,
+        hostKeys: [hostKey],
+        authFailureDelay: 0,
+        authorizedClientKeys: (name) => (asked.push(name), perUser(name)),
+        validatePassword: () => true, // even a hook that lets everyone in is never asked
+      });
+      const login = (username: string, o: { password?: string } = {}) =>
+        connect("127.0.0.1", {
+          port: server.address.port,
+          username,
+          knownHosts: null,
+          agent: false,
+          config: false,
+          clientKeys: o.password === undefined ? [attacker] : [],
+          ...o,
+        });
+      const injected = `nobody\n${attacker.exportPublicKey()} x`;
+      await assert.rejects(login(injected), { code: "ERR_PERMISSION_DENIED" });
+      await assert.rejects(login(injected, { password: "pw" }), { code: "ERR_PERMISSION_DENIED" });
+      await assert.rejects(login("nobody\0"), { code: "ERR_PERMISSION_DENIED" });
+    }
+    assert.deepEqual(asked, [], "no hook or file lookup saw a name with a control character");
+
+    // A function's string is a path even when it looks like keys; text goes as parsed keys.
+    const line = user.exportPublicKey();
+    await assert.rejects(login(() => line), { code: "ERR_PERMISSION_DENIED" });
+    assert.ok(await login(() => parseAuthorizedKeys(line)));
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -280,9 +280,14 @@ export class SSHServerConnection implements ServerConnectionContext {
     Object.assign(this.#extra, info);
   }
 
-  /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
+  /**
+   * Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`).
+   * A string is a file path, never text: one built here from the user name, which the
+   * client chose, must not become key lines by looking like them. Give text as
+   * `parseAuthorizedKeys(text)` (from `@sshts/ssh/keys`).
+   */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void {
-    this.#authorizedKeys = source;
+    this.#authorizedKeys = typeof source === "string" ? () => source : source;
     this.#auth.reloadKeys();
   }
 

@@ -94,7 +94,10 @@ export interface ServerConnectionContext extends ServerConnectionInfo, AsyncDisp
   getExtraInfo(): ServerExtraInfo & Readonly<Record<string, unknown>>;
   /** Attaches application data, returned (merged) by `getExtraInfo` (AsyncSSH's set_extra_info). */
   setExtraInfo(info: Readonly<Record<string, unknown>>): void;
-  /** Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`). */
+  /**
+   * Replaces `authorizedClientKeys` for this connection (e.g. per user, from `beginAuth`);
+   * a string is a file path, never text (give text as `parseAuthorizedKeys(text)`).
+   */
   setAuthorizedKeys(source: AuthorizedKeysSource | undefined): void;
   /** Opens a channel to the client (forwarded-tcpip, ...) and waits for its answer. */
   openChannel(

@@ -18,6 +18,7 @@ import {
 } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { parseAuthorizedKeys } from "../../keys/trust/authorized_keys.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { connect } from "../client/connect.ts";
@@ -181,9 +182,12 @@ test("listen() validatePassword can demand a new password that changePassword ac
 test("listen() authorizedClientKeys per user, replaceable from beginAuth", async () => {
   const other = generatePrivateKey("ed25519");
   await using s = await server({
-    authorizedClientKeys: (user) => (user === "alice" ? userKey.exportPublicKey("openssh") : null),
+    // Text from a function or from setAuthorizedKeys goes parsed: their strings are paths.
+    authorizedClientKeys: (user) =>
+      user === "alice" ? parseAuthorizedKeys(userKey.exportPublicKey("openssh")) : null,
     beginAuth: (user, conn) => {
-      if (user === "bob") conn.setAuthorizedKeys(other.exportPublicKey("openssh"));
+      if (user === "bob") conn.setAuthorizedKeys(parseAuthorizedKeys(other.exportPublicKey()));
+      if (user === "dave") conn.setAuthorizedKeys(other.exportPublicKey()); // a path: no keys
       return true;
     },
     processFactory: (p) => p.write(`${p.username}\n`),
@@ -193,6 +197,7 @@ test("listen() authorizedClientKeys per user, replaceable from beginAuth", async
   await assert.rejects(login(s, { username: "bob", clientKeys: [userKey] }), /tried publickey/);
   await using bob = await login(s, { username: "bob", clientKeys: [other] });
   assert.equal(bob.getExtraInfo().username, "bob");
+  await assert.rejects(login(s, { username: "dave", clientKeys: [other] }), /tried publickey/);
   assert.equal(alice.getExtraInfo().username, "alice");
 });
 

@@ -445,7 +445,9 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * Keys allowed to log in, with their OpenSSH options enforced: an
    * `authorized_keys` file path, its text, a parsed list, a list of keys
    * (`SSHKey`, as lines without options) and entries, or a function of the
-   * user name returning one of those (e.g. the user's own file). A list
+   * user name returning one of those (e.g. the user's own file; a string it
+   * returns is always a path, since it is built from the name the client chose:
+   * return `parseAuthorizedKeys(text)` for text). A list
    * holding anything else is a `TypeError` from `listen()`. A file is
    * read once per connection, opened without blocking, as sshd opens it: one
    * that is not a regular file (a FIFO, a link to /dev/zero) or is larger than

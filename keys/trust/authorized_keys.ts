@@ -527,7 +527,7 @@ export function permitsListen(options: AuthorizedKeyOptions, host: string, port:
 export interface ClientContext {
   /** Reverse-resolved host name, or the address when unknown. */
   readonly host: string;
-  /** The client's IP address, as text. */
+  /** The client's IP address, as text ("" when unknown: a line with `from=` then refuses). */
   readonly addr: string;
   /** Current time in ms since the epoch (for expiry-time). */
   readonly now: number;
@@ -558,6 +558,12 @@ export function authorizedKeyRefusal(
   const o = entry.options;
   if (o.principals !== undefined && !o.certAuthority) return "principals on non-CA key";
   if (isExpired(o, client.now)) return "entry expired";
+  if (o.from !== undefined && client.addr === "") {
+    // No address to check (a connection over a WebSocket relay, say): a negated item
+    // could never refuse it, so "*,!203.0.113.5" would let anyone in. Refused, as a
+    // restriction that cannot be checked.
+    return `from= and the client's address is unknown (from="${o.from.join(",")}")`;
+  }
   if (o.from !== undefined && !matchFrom(o.from, client.host, client.addr)) {
     return `not from a permitted host (from="${o.from.join(",")}")`;
   }

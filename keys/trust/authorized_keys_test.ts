@@ -111,6 +111,17 @@ test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
   assert.equal(matchFrom(["10.0.0.0/8"], "h", "11.2.3.4"), false);
 });
 
+test("a line with from= refuses a client whose address is unknown, negations included", () => {
+  const unknown = { host: "", addr: "", now: Date.UTC(2025, 0, 1) };
+  for (const from of ["*,!203.0.113.5", "!203.0.113.5,*", "*", "10.0.0.0/8"]) {
+    const ak = parseAuthorizedKeys(`from="${from}" ${line(a)}\n`);
+    assert.equal(findAuthorizedKey(ak, a!, unknown), undefined, from);
+    assert.match(authorizedKeyRefusal(ak.entries[0]!, unknown)!, /address is unknown/);
+  }
+  // A line without from= does not ask for the address.
+  assert.equal(findAuthorizedKey(parseAuthorizedKeys(line(a)), a!, unknown)?.line, 1);
+});
+
 test("findAuthorizedKey() refuses a plain key's line with principals=, as sshd (principals on non-CA key)", () => {
   const client = { host: "h", addr: "192.0.2.1", now: Date.UTC(2025, 0, 1) };
   const ak = parseAuthorizedKeys(`principals="ops" ${line(a)}\n`);
