@@ -151,7 +151,11 @@ for (const client of SSH_CLIENTS) {
         'command="info",environment="FORCED=yes",no-pty',
       );
       // Even with every name accepted, the client sets neither environment='s nor the server's.
-      await using server = await startServer({ authorizedClientKeys, acceptEnv: ["*"] });
+      await using server = await startServer({
+        authorizedClientKeys,
+        acceptEnv: ["*"],
+        permitUserEnvironment: true,
+      });
       const r = await runSsh(client, server, {
         identity: "ecdsa-p256",
         options: ["SetEnv=CLIENT=sent FORCED=no SSH_ORIGINAL_COMMAND=id"],
@@ -164,8 +168,12 @@ for (const client of SSH_CLIENTS) {
       assert.equal(info.env.SSH_ORIGINAL_COMMAND, "rm -rf /");
       assert.equal(info.env.FORCED, "yes");
       assert.equal(info.env.CLIENT, "sent");
-      // By default, as sshd's AcceptEnv, no client variable reaches the forced command.
-      await using strict = await startServer({ authorizedClientKeys });
+      // By default, as sshd's AcceptEnv and PermitUserEnvironment, no client variable reaches
+      // the forced command, and the key's environment= does only where permitted.
+      await using strict = await startServer({
+        authorizedClientKeys,
+        permitUserEnvironment: ["FORCED"],
+      });
       const d = await runSsh(client, strict, {
         identity: "ecdsa-p256",
         options: ["SetEnv=CLIENT=sent LD_PRELOAD=/tmp/x.so"],

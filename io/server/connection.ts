@@ -642,6 +642,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       permissions: this.#permissions,
       allowPty: o.allowPty ?? true,
       acceptEnv: o.acceptEnv,
+      permitUserEnvironment: o.permitUserEnvironment,
       lineEditor: editor,
       processFactory: withScp(
         o.scp,

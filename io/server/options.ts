@@ -725,6 +725,20 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    */
   readonly acceptEnv?: readonly string[];
   /**
+   * Apply authorized_keys `environment="NAME=value"` options to sessions, as sshd's
+   * PermitUserEnvironment: `true` for every name, or name patterns (`*`, `?`, `!`).
+   * Default false, as sshd: whoever can edit a user's authorized_keys could otherwise set
+   * `LD_PRELOAD` or `PATH` for the programs the server runs, a forced command's too. The
+   * variables the server sets itself (`SERVER_SET_ENV`) are never taken from it. The
+   * options stay visible in `conn.permissions.environment` either way.
+   *
+   * @example
+   * ```ts ignore
+   * await listen({ ..., permitUserEnvironment: ["LANG", "TZ"] });
+   * ```
+   */
+  readonly permitUserEnvironment?: boolean | readonly string[];
+  /**
    * Let remote forwards listen on the address the client asks for. Default false:
    * as OpenSSH's `GatewayPorts no`, listeners bind loopback only.
    */

@@ -135,7 +135,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   readonly subsystem: string | undefined;
   /**
    * Environment variables the client sent and `acceptEnv` accepted, then the key's
-   * authorized_keys `environment=` ones, then the server's own (`SSH_ORIGINAL_COMMAND`,
+   * authorized_keys `environment=` ones that `permitUserEnvironment` lets through, then
+   * the server's own (`SSH_ORIGINAL_COMMAND`,
    * `SSH_AUTH_SOCK`, `DISPLAY`, `XAUTHORITY`); a client never sets the later kinds.
    */
   readonly env: Readonly<Record<string, string>>;

@@ -41,6 +41,8 @@ export interface SessionConfig {
   readonly allowPty: boolean;
   /** Accepted variable name patterns (`listen({ acceptEnv })`); undefined accepts none. */
   readonly acceptEnv: readonly string[] | undefined;
+  /** Which `environment=` options apply (`listen({ permitUserEnvironment })`; default none). */
+  readonly permitUserEnvironment?: boolean | readonly string[] | undefined;
   /** Line editor settings, or false. */
   readonly lineEditor: LineEditorOptions | false;
   /** Runs exec/shell sessions. */
@@ -61,6 +63,25 @@ export interface SessionConfig {
   readonly processRequested?: ((request: ProcessRequest) => MaybePromise<boolean>) | undefined;
   /** The connection's log (refused env requests at debug, refused X11 requests at info). */
   readonly log?: Log | undefined;
+}
+
+/**
+ * Whether an authorized_keys `environment=` variable goes into sessions: only as
+ * `permitUserEnvironment` allows (sshd's PermitUserEnvironment; default no), and never one
+ * the server sets itself ({@link SERVER_SET_ENV}).
+ *
+ * @example
+ * ```ts
+ * import { userEnvironmentPermitted } from "./session.ts";
+ * console.log(userEnvironmentPermitted("TZ", ["TZ"]), userEnvironmentPermitted("TZ", undefined)); // true false
+ * ```
+ */
+export function userEnvironmentPermitted(
+  name: string,
+  permit: boolean | readonly string[] | undefined,
+): boolean {
+  if (permit === undefined || permit === false || SERVER_SET_ENV.includes(name)) return false;
+  return permit === true || matchPatternList(name, permit, false) === 1;
 }
 
 /**
@@ -247,8 +268,12 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
     const factory = sftp ? cfg.sftpFactory ?? cfg.processFactory : cfg.processFactory;
     if (!factory) return false;
     const finalEnv: Record<string, string> = { ...env };
-    for (const { name, value } of cfg.permissions.environment) finalEnv[name] = value;
-    if (forced !== undefined && request === "exec") finalEnv.SSH_ORIGINAL_COMMAND = arg ?? "";
+    for (const { name, value } of cfg.permissions.environment) {
+      if (userEnvironmentPermitted(name, cfg.permitUserEnvironment)) finalEnv[name] = value;
+    }
+    // As sshd: what the client asked to run, a subsystem's name included (a shell asks none).
+    const asked = forced !== undefined && request !== "shell" ? arg ?? "" : undefined;
+    if (asked !== undefined) finalEnv.SSH_ORIGINAL_COMMAND = asked;
     const create = (fwd: SessionAgent | undefined, display?: SessionX11) => {
       if (fwd) finalEnv.SSH_AUTH_SOCK = fwd.socketPath;
       if (display) {
@@ -257,7 +282,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       }
       return (process = new SSHServerProcess(ch, {
         command: forced ?? (request === "exec" ? arg : undefined),
-        originalCommand: forced !== undefined && request === "exec" ? arg : undefined,
+        originalCommand: asked,
         subsystem: sftp && forced === INTERNAL_SFTP ? "sftp" : subsystem,
         env: finalEnv,
         terminal,

@@ -12,7 +12,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
-import { clientEnvRefusal, SERVER_SET_ENV } from "./session.ts";
+import { clientEnvRefusal, SERVER_SET_ENV, userEnvironmentPermitted } from "./session.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const user = generatePrivateKey("ed25519");
@@ -107,13 +107,31 @@ test("listen(): a client's env never shadows environment= or what the server set
       ["PATH", "/tmp/evil"],
       ["OTHER", "ok"],
     ],
-    { acceptEnv: ["*"] },
+    { acceptEnv: ["*"], permitUserEnvironment: true },
   );
   assert.deepEqual(r.replies, [false, false, false, false, false, false, false, true]);
   assert.deepEqual(r.env, { OTHER: "ok", MODE: "readonly", SSH_ORIGINAL_COMMAND: "run" });
   assert.ok(
     r.log.some((l) => l.includes('refused env "MODE": set by the key\'s environment= option')),
   );
+});
+
+test("listen() applies environment= only as permitUserEnvironment allows, and never the server's own names", async () => {
+  const options = 'environment="TZ=UTC",environment="LD_PRELOAD=/tmp/x.so",' +
+    'environment="SSH_ORIGINAL_COMMAND=spoof",environment="SSH_CONNECTION=x"';
+  // By default, as sshd's PermitUserEnvironment no: none of them.
+  assert.deepEqual((await envSession(options, [])).env, {});
+  assert.deepEqual(
+    (await envSession(options, [], { permitUserEnvironment: ["TZ"] })).env,
+    { TZ: "UTC" },
+  );
+  // Every name: still never what the server sets (a non-forced exec's SSH_ORIGINAL_COMMAND).
+  assert.deepEqual(
+    (await envSession(options, [], { permitUserEnvironment: true })).env,
+    { TZ: "UTC", LD_PRELOAD: "/tmp/x.so" },
+  );
+  assert.equal(userEnvironmentPermitted("TZ", ["*", "!TZ"]), false);
+  assert.equal(userEnvironmentPermitted("LANG", ["*", "!TZ"]), true);
 });
 
 test("clientEnvRefusal() says why a variable is refused", () => {
@@ -128,4 +146,27 @@ test("clientEnvRefusal() says why a variable is refused", () => {
   for (const name of SERVER_SET_ENV) {
     assert.equal(clientEnvRefusal(name, "1", ["*"], []), "set by the server", name);
   }
+});
+
+test("a forced command run for a subsystem request gets its name as SSH_ORIGINAL_COMMAND, as sshd", async () => {
+  await using server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    authorizedClientKeys: `command="audit" ${user.exportPublicKey()}`,
+    processFactory: (p) =>
+      p.write(JSON.stringify({ env: p.env.SSH_ORIGINAL_COMMAND, orig: p.originalCommand })),
+  });
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "alice",
+    knownHosts: null,
+    agent: false,
+    clientKeys: [user],
+  });
+  const ch = await conn.openSession();
+  assert.equal(await ch.request("subsystem", encodeStringArg("sftp")), true);
+  const out = JSON.parse(await new Response(ch.readable(0)).text());
+  assert.deepEqual(out, { env: "sftp", orig: "sftp" });
 });
