@@ -583,24 +583,16 @@ export class Transport {
    */
   abandon(description: string): void {
     if (this.closed) return;
-    this.#to("close");
-    this.#host.emit({
-      type: "disconnect",
-      error: new DisconnectError(
-        "ERR_BY_APPLICATION",
-        DisconnectReason.BY_APPLICATION,
-        description,
-      ),
-    });
+    this.#closeSilently(
+      new DisconnectError("ERR_BY_APPLICATION", DisconnectReason.BY_APPLICATION, description),
+    );
   }
 
   /** The peer closed the byte stream. */
   onEndOfStream(): void {
     if (this.closed) return;
-    this.#to("close");
-    this.#host.emit({
-      type: "disconnect",
-      error: new DisconnectError(
+    this.#closeSilently(
+      new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
         this.#peerVersion
@@ -608,7 +600,13 @@ export class Transport {
           : "Connection closed before the SSH version exchange",
         { fromPeer: true },
       ),
-    });
+    );
+  }
+
+  /** Closes with nothing more to send (the stream is gone, or dropped), reporting `error`. */
+  #closeSilently(error: DisconnectError): void {
+    this.#to("close");
+    this.#host.emit({ type: "disconnect", error });
   }
 
   // ---- phases ----

@@ -19,13 +19,14 @@ const user = generatePrivateKey("ed25519");
 
 /**
  * Logs in with `user` on an authorized_keys line with `keyOptions`, sends each env request
- * (wanting a reply) then exec "run", and returns the replies, the session's environment
+ * (wanting a reply) then `start` (exec "run"), and returns the replies, the session's environment
  * and the server's log.
  */
 async function envSession(
   keyOptions: string,
   requests: readonly (readonly [string, string])[],
   options: Partial<ListenOptions> = {},
+  start: readonly ["exec" | "subsystem", string] = ["exec", "run"],
 ) {
   const log: string[] = [];
   await using server = await listen({
@@ -51,7 +52,7 @@ async function envSession(
   for (const [name, value] of requests) {
     replies.push(await ch.request("env", encodeEnv(name, value)));
   }
-  assert.equal(await ch.request("exec", encodeStringArg("run")), true);
+  assert.equal(await ch.request(start[0], encodeStringArg(start[1])), true);
   const out = await new Response(ch.readable(0)).text();
   return { replies, env: JSON.parse(out) as Record<string, string>, log };
 }
@@ -149,24 +150,6 @@ test("clientEnvRefusal() says why a variable is refused", () => {
 });
 
 test("a forced command run for a subsystem request gets its name as SSH_ORIGINAL_COMMAND, as sshd", async () => {
-  await using server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    authorizedClientKeys: `command="audit" ${user.exportPublicKey()}`,
-    processFactory: (p) =>
-      p.write(JSON.stringify({ env: p.env.SSH_ORIGINAL_COMMAND, orig: p.originalCommand })),
-  });
-  await using conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "alice",
-    knownHosts: null,
-    agent: false,
-    clientKeys: [user],
-  });
-  const ch = await conn.openSession();
-  assert.equal(await ch.request("subsystem", encodeStringArg("sftp")), true);
-  const out = JSON.parse(await new Response(ch.readable(0)).text());
-  assert.deepEqual(out, { env: "sftp", orig: "sftp" });
+  const r = await envSession('command="audit"', [], {}, ["subsystem", "sftp"]);
+  assert.deepEqual(r.env, { SSH_ORIGINAL_COMMAND: "sftp" });
 });
