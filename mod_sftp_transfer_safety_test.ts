@@ -332,3 +332,52 @@ test("get() to a device such as /dev/null reads the file through and leaves the 
     assert.ok(after.isCharacterDevice());
   });
 });
+
+test("put() and copy() of a read-only directory leave the mode of one already there alone", async () => {
+  await withLocalDir(async (dir) => {
+    await withSftp(async (sftp) => {
+      await fsp.mkdir(join(dir, "docs"));
+      await fsp.writeFile(join(dir, "docs", "a.txt"), "a");
+      await fsp.chmod(join(dir, "docs"), 0o555);
+      try {
+        await sftp.makedirs("/dst/docs");
+        await sftp.chmod("/dst/docs", 0o775);
+        await sftp.put(join(dir, "docs"), "/dst", { recurse: true });
+        assert.equal((await sftp.stat("/dst/docs")).permissions! & 0o777, 0o775);
+        // Made by the upload: it gets the source's mode once its files are in.
+        await sftp.put(join(dir, "docs"), "/new", { recurse: true });
+        assert.equal((await sftp.stat("/new")).permissions! & 0o777, 0o555);
+
+        await sftp.makedirs("/src/shared");
+        await sftp.writeFile("/src/shared/f", "f");
+        await sftp.chmod("/src/shared", 0o500);
+        await sftp.makedirs("/shared");
+        await sftp.chmod("/shared", 0o777);
+        await sftp.copy("/src/shared", "/", { recurse: true });
+        assert.equal((await sftp.stat("/shared")).permissions! & 0o777, 0o777);
+      } finally {
+        await fsp.chmod(join(dir, "docs"), 0o755);
+      }
+    });
+  });
+});
+
+test('get() of the working directory ("") is held to the loop check too', async () => {
+  await withLocalDir(async (dir) => {
+    const backend = new MemoryBackend();
+    await withSftp(async (sftp) => {
+      await sftp.makedirs("/a");
+      await sftp.makedirs("/b");
+      await sftp.writeFile("/a/f", "x");
+      await sftp.symlink("/b", "/a/tob");
+      await sftp.symlink("/a", "/b/toa");
+      for (const remote of ["", ".", "./", "a", "a/"]) {
+        await assert.rejects(
+          sftp.get(remote, join(dir, `out${remote.replaceAll("/", "_")}`), { recurse: true }),
+          /a link to a directory it is inside of/,
+          JSON.stringify(remote),
+        );
+      }
+    }, backend);
+  });
+});

@@ -145,12 +145,12 @@ async function sameEntry(
  *
  * @example
  * ```ts ignore
- * sourceFromHome("~/logs/a.txt"); // "logs/a.txt"
+ * sourceFromHome("~/logs/a.txt"); // "./logs/a.txt"
  * ```
  */
 export function sourceFromHome(path: string): string | undefined {
   if (path === "~") return ".";
-  if (path.startsWith("~/")) return path.slice(2) || ".";
+  if (path.startsWith("~/")) return `./${path.slice(2)}`;
   if (/^~[^/]/.test(path)) return undefined;
   return path;
 }

@@ -282,11 +282,20 @@ function newWalk(root: string): Walk {
 
 /** `dir` and the walk's directories above it, up to its root. */
 function walkAncestors(walk: Walk, dir: string): string[] {
-  const out = [walk.root];
-  const base = walk.root.endsWith("/") ? walk.root : walk.root + "/";
-  if (dir === walk.root || !dir.startsWith(base)) return dir === walk.root ? out : [dir];
-  let at = walk.root;
-  for (const name of dir.slice(base.length).split("/")) out.push(at = joinPath(at, name));
+  const root = walk.root;
+  if (dir === root) return [root];
+  // What `dir` adds below the root: "" and "." (the working directory) join as "a", "./a".
+  let below: string | undefined;
+  if (root === "" || root === ".") {
+    if (!dir.startsWith("/")) below = dir.startsWith("./") ? dir.slice(2) : dir;
+  } else {
+    const base = root.endsWith("/") ? root : root + "/";
+    if (dir.startsWith(base)) below = dir.slice(base.length);
+  }
+  if (below === undefined) return [dir];
+  const out = [root];
+  let at = root;
+  for (const name of below.split("/")) if (name !== "") out.push(at = joinPath(at, name));
   return out;
 }
 
@@ -778,8 +787,10 @@ async function putAny(
       );
     }
     const mode = st.mode & 0o777;
+    let created = false;
     try {
       await r.mkdir(remote, { permissions: mode | OWNER_WX });
+      created = true;
     } catch (e) {
       let isDir = false;
       try {
@@ -796,7 +807,9 @@ async function putAny(
       });
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
-    else if ((mode & OWNER_WX) !== OWNER_WX) await r.setstat(remote, { permissions: mode });
+    else if (created && (mode & OWNER_WX) !== OWNER_WX) {
+      await r.setstat(remote, { permissions: mode }); // ours, widened while it filled
+    }
     return;
   }
   if (st.isSymbolicLink()) {
@@ -1020,8 +1033,10 @@ async function copyAny(
       });
     }
     const mode = (attrs.permissions ?? 0o755) & 0o777;
+    let created = false;
     try {
       await r.mkdir(dst, { permissions: mode | OWNER_WX });
+      created = true;
     } catch (e) {
       let isDir = false;
       try {
@@ -1038,7 +1053,9 @@ async function copyAny(
       walk,
       (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1, walk),
     );
-    if (!o.preserve && (mode & OWNER_WX) !== OWNER_WX) await r.setstat(dst, { permissions: mode });
+    if (!o.preserve && created && (mode & OWNER_WX) !== OWNER_WX) {
+      await r.setstat(dst, { permissions: mode }); // ours, widened while it filled
+    }
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
     return;

@@ -517,8 +517,9 @@ function shellWords(s: string): string[] {
     w = (w ?? "") + (quoted && /[*?[\]\\]/.test(c) ? `\\${c}` : c);
   };
   const end = () => {
-    // The paths are resolved against the home directory: "~/x" is "x", "~" is ".".
-    if (w !== undefined) words.push(tilde === 1 ? "." : tilde === 2 ? w.slice(2) || "." : w);
+    // The paths are resolved against the home directory: "~/x" is "./x" (never an option,
+    // and "~//x" stays under it), "~" is ".".
+    if (w !== undefined) words.push(tilde === 1 ? "." : tilde === 2 ? `./${w.slice(2)}` : w);
     w = undefined;
     tilde = -1;
   };

@@ -217,8 +217,8 @@ test("parseScpCommand() reads OpenSSH's flags and refuses shell syntax", () => {
   // Tilde expansion as the shell does it: an unquoted leading "~" alone or before "/" is the
   // home directory, which relative paths are resolved against; quoted, or "~user", it stays.
   assert.deepEqual(
-    parseScpCommand(`scp -f ~/a.txt '~/b' ~ ~/ ~user/x "~"/c \\~/d ''~/e ~x`).paths,
-    ["a.txt", "~/b", ".", ".", "~user/x", "~/c", "~/d", "~/e", "~x"],
+    parseScpCommand(`scp -f ~/a.txt '~/b' ~ ~/ ~user/x "~"/c \\~/d ''~/e ~x ~/-r ~//etc`).paths,
+    ["./a.txt", "~/b", ".", "./", "~user/x", "~/c", "~/d", "~/e", "~x", "./-r", ".//etc"],
   );
   assert.deepEqual(parseScpCommand("scp -t ~").paths, ["."]);
   for (
