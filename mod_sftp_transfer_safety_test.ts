@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   type FileAttributes,
   MemoryBackend,
@@ -209,6 +209,7 @@ test("glob bracket classes read a backslash as the shell does: [a\\-z] is a, - a
   assert.deepEqual(matches("[\\^].txt"), ["^.txt"]);
   assert.deepEqual(matches("[\\\\].txt"), ["\\.txt"]);
   assert.deepEqual(matches("[!a-z].txt"), ["-.txt", "_.txt", "].txt", "^.txt", "\\.txt"]);
+  assert.throws(() => globToRegExp("[z-a].txt"), RangeError);
 });
 
 test("get(), put() and copy() refuse a device or FIFO asked for by name, and skip one inside a tree", async () => {
@@ -379,5 +380,25 @@ test('get() of the working directory ("") is held to the loop check too', async 
         );
       }
     }, backend);
+  });
+});
+
+test("get() into a FIFO writes the file through it in order", async () => {
+  await withLocalDir(async (dir) => {
+    const fifo = join(dir, "fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    await withSftp(async (sftp) => {
+      const data = new Uint8Array(3 * 1024 * 1024 + 7).map((_, i) => (i * 31 + (i >> 9)) & 255);
+      await sftp.writeFile("/data", data);
+      // The other end, another process reading to its EOF (a FIFO's open waits for both).
+      const out = join(dir, "out");
+      const cat = spawn("sh", ["-c", 'exec cat "$0" > "$1"', fifo, out]);
+      const exited = new Promise((r) => cat.once("exit", r));
+      await sftp.get("/data", fifo);
+      assert.equal(await exited, 0);
+      const got = await fsp.readFile(out);
+      assert.equal(got.length, data.length);
+      assert.ok(got.every((b, i) => b === data[i]), "the bytes arrived in order");
+    });
   });
 });

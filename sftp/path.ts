@@ -152,7 +152,8 @@ export function unescapeGlob(s: string): string {
 
 /**
  * Compiles one path component's glob into a RegExp (`*` and `?` never match
- * "/"; a leading "." must be matched explicitly, as in the shell).
+ * "/"; a leading "." must be matched explicitly, as in the shell). A bracket range out of
+ * order ("[z-a]") is a RangeError.
  *
  * @example
  * ```ts
@@ -192,7 +193,12 @@ export function globToRegExp(pattern: string): RegExp {
     }
   }
   const leadingDot = pattern.startsWith(".") || pattern.startsWith("\\.");
-  return new RegExp(`^${leadingDot ? "" : "(?!\\.)"}${re}$`, "s");
+  try {
+    return new RegExp(`^${leadingDot ? "" : "(?!\\.)"}${re}$`, "s");
+  } catch {
+    // A range out of order ("[z-a]"): the shell matches nothing with it; say which.
+    throw new RangeError(`Invalid glob pattern "${pattern}": a bracket range is out of order`);
+  }
 }
 
 function findClassEnd(p: string, open: number): number {

@@ -116,6 +116,8 @@ type Handle =
     readonly fh: fsp.FileHandle;
     readonly local: string;
     readonly flags: number;
+    /** Not a file (a FIFO, a terminal; openSpecialFiles only): no offsets, read and written in turn. */
+    readonly stream: boolean;
   }
   | {
     readonly kind: "dir";
@@ -358,7 +360,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const writes = flags & (OpenFlags.WRITE | OpenFlags.APPEND | OpenFlags.CREAT | OpenFlags.TRUNC);
     if (writes) this.#writable(path);
     const r = await this.#resolve(path, true);
-    if (r.dangling) {
+    // The application's own files: a link whose target realpath cannot name (/dev/stdout
+    // to a pipe) is opened as the process would open it.
+    const through = r.dangling === true && this.#openSpecialFiles;
+    if (r.dangling && !through) {
       // Nothing to read there; creating through a dangling link would create its target,
       // wherever it points.
       if (!(flags & OpenFlags.CREAT)) {
@@ -380,7 +385,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     // The final component was resolved already: refuse a symlink swapped in since. A FIFO
     // must not block the open (it would hold a thread of the pool, and the lock, until a
     // writer came): it is refused below, as every entry that is not a file.
-    f |= C.O_NOFOLLOW | (this.#openSpecialFiles ? 0 : C.O_NONBLOCK);
+    f |= (through ? 0 : C.O_NOFOLLOW) | (this.#openSpecialFiles ? 0 : C.O_NONBLOCK);
     const mode = (attrs.permissions ?? 0o666) & this.#modeMask & ~this.#umask;
     let fh: fsp.FileHandle;
     try {
@@ -388,17 +393,19 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     } catch (e) {
       throw toSFTPError(e, path);
     }
+    let stream: boolean;
     try {
       const st = await fh.stat();
       if (st.isDirectory()) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
       if (!st.isFile() && !this.#openSpecialFiles) {
         throw new SFTPError(SFTPStatus.FAILURE, "Not a regular file", { path });
       }
+      stream = !st.isFile() && !st.isBlockDevice();
     } catch (e) {
       await fh.close().catch(() => {});
       throw toSFTPError(e, path);
     }
-    const h: Handle = { kind: "file", fh, local: r.local, flags };
+    const h: Handle = { kind: "file", fh, local: r.local, flags, stream };
     return h;
   }
 
@@ -407,7 +414,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const h = fileOf(handle);
     const buf = this.#pool.allocate(length);
     try {
-      const { bytesRead } = await h.fh.read(buf, 0, length, offset);
+      const { bytesRead } = await h.fh.read(buf, 0, length, h.stream ? null : offset);
       if (bytesRead > 0) return buf.subarray(0, bytesRead);
       this.#pool.release(buf);
       return null;
@@ -427,7 +434,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const h = fileOf(handle);
     try {
       for (let w = 0; w < data.length;) {
-        const { bytesWritten } = await h.fh.write(data, w, data.length - w, offset + w);
+        const at = h.stream ? null : offset + w;
+        const { bytesWritten } = await h.fh.write(data, w, data.length - w, at);
         w += bytesWritten;
       }
     } catch (e) {

@@ -513,3 +513,31 @@ test("a root that is not there fails plainly, never naming the host path, and is
     await fsp.rm(base, { recursive: true, force: true });
   }
 });
+
+test("new FsBackend({ openSpecialFiles }) opens a FIFO through a link as the process would; a dangling one is missing", async () => {
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-through-"));
+  try {
+    const fifo = join(base, "fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const link = join(base, "out");
+    await fsp.symlink(join(base, "gone", "target"), link); // dangling: realpath fails
+    const local = new FsBackend({ root: "/", openSpecialFiles: true });
+    await assert.rejects(local.open(link, OpenFlags.WRITE, {}), {
+      status: SFTPStatus.NO_SUCH_FILE,
+    });
+    await fsp.rm(link);
+    await fsp.symlink(fifo, link);
+    // A FIFO with a reader: the application's own backend opens it as the process would.
+    const reader = fsp.open(fifo, "r");
+    const h = await local.open(link, OpenFlags.WRITE, {});
+    await local.write(h, 0, new TextEncoder().encode("through"));
+    await local.close(h);
+    const fh = await reader;
+    const buf = new Uint8Array(16);
+    const { bytesRead } = await fh.read(buf, 0, 16, null);
+    await fh.close();
+    assert.equal(new TextDecoder().decode(buf.subarray(0, bytesRead)), "through");
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});

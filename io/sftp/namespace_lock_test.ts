@@ -26,13 +26,13 @@ test("NamespaceLock: readers share, a writer waits for them and goes before late
     await gate.promise;
     log.push("r1 out");
   });
-  const r2 = lock.shared(async () => void log.push("r2"));
+  const r2 = lock.shared(() => Promise.resolve(void log.push("r2")));
   const w = lock.exclusive(async () => {
     log.push("w in");
     await tick();
     log.push("w out");
   });
-  const r3 = lock.shared(async () => void log.push("r3"));
+  const r3 = lock.shared(() => Promise.resolve(void log.push("r3")));
   await tick();
   assert.deepEqual(log, ["r1 in", "r2"], "the writer waits for the running reader");
   assert.equal(lock.busy, 3);
@@ -43,7 +43,7 @@ test("NamespaceLock: readers share, a writer waits for them and goes before late
   // A section that throws lets the next one in.
   await assert.rejects(lock.exclusive(() => Promise.reject(new Error("x"))), /x/);
   await assert.rejects(lock.shared(() => Promise.reject(new Error("y"))), /y/);
-  assert.equal(await lock.exclusive(async () => 7), 7);
+  assert.equal(await lock.exclusive(() => Promise.resolve(7)), 7);
   assert.equal(lock.busy, 0);
 });
 

@@ -551,14 +551,15 @@ async function getFile(
       let done = from;
       o.onProgress?.(done, total, remote, local);
       // Replies that continue each other are written together (fewer file-system calls).
-      const batch = new WriteBatch(file, (b) => s.pool.release(b));
+      const batch = new WriteBatch(file, (b) => s.pool.release(b), regular);
       const result = await pipelinedRead(
         s,
         handle,
         from,
         {
           requestSize: requestSize(s.readSize, o),
-          maxRequests: requestsInFlight(s, o),
+          // A FIFO or terminal takes the bytes in turn: one request at a time keeps them so.
+          maxRequests: regular ? requestsInFlight(s, o) : 1,
           ...(size !== undefined ? { sizeHint: size } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
         },
@@ -640,16 +641,21 @@ const WRITEV_AS_IS = currentRuntime() !== "deno";
 class WriteBatch {
   readonly #file: fsp.FileHandle;
   readonly #done: (b: Uint8Array) => void;
+  readonly #positioned: boolean;
   #pieces: Uint8Array[] = [];
   #offset = 0;
   #length = 0;
   /** Where a failed write started (nothing at or after it is known to be written). */
   failedAt: number | undefined;
 
-  /** Writes to `file`; `done` gets each piece once it was written. */
-  constructor(file: fsp.FileHandle, done: (b: Uint8Array) => void) {
+  /**
+   * Writes to `file`, at the pieces' offsets unless `positioned` is false (a FIFO or a
+   * terminal, written in turn); `done` gets each piece once it was written.
+   */
+  constructor(file: fsp.FileHandle, done: (b: Uint8Array) => void, positioned = true) {
     this.#file = file;
     this.#done = done;
+    this.#positioned = positioned;
   }
 
   /** Adds `data` for `offset` (writing what was gathered when it does not continue it). */
@@ -673,9 +679,10 @@ class WriteBatch {
     try {
       for (let written = 0; written < total;) {
         const head = pieces[0]!;
+        const position = this.#positioned ? at + written : null;
         const { bytesWritten } = WRITEV_AS_IS
-          ? await this.#file.writev(pieces, at + written)
-          : await this.#file.write(head, 0, head.length, at + written);
+          ? await this.#file.writev(pieces, position ?? undefined)
+          : await this.#file.write(head, 0, head.length, position);
         written += bytesWritten;
         // A short write: skip what went out and write the rest.
         let skip = bytesWritten;
