@@ -429,7 +429,9 @@ export class SSHClientConnection extends ClientConnectionBase {
   /**
    * Opens a direct-tcpip channel: the server connects to `host`:`port` and the
    * connection comes back as streams. Rejects with ChannelOpenError when the
-   * server cannot (or may not) connect.
+   * server cannot (or may not) connect, and with a RangeError, sending nothing, for
+   * a `host` holding a control character such as NUL (OpenSSH's sshd would end the
+   * whole connection over it).
    *
    * @example
    * ```ts

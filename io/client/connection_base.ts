@@ -27,6 +27,7 @@ import { ClientAuth } from "./auth.ts";
 import { abortable, ABORTED_HERE } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
+import { checkDirectTcpipOpen } from "../forward/dest_host.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
 import { MAX_ADDRESS_LENGTH } from "../limits.ts";
 import {
@@ -532,7 +533,9 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   /**
    * Opens a channel and waits for the server's confirmation.
-   * Rejects with {@link ChannelOpenError} when the server refuses.
+   * Rejects with {@link ChannelOpenError} when the server refuses, and with a
+   * `RangeError` (nothing sent) for a direct-tcpip whose host holds a control
+   * character such as NUL.
    *
    * @example A raw session channel
    * ```ts
@@ -563,6 +566,14 @@ export class ClientConnectionBase implements AsyncDisposable {
     // A promise was promised: a closed connection rejects it rather than throwing.
     const closed = this.#closedError();
     if (closed) return Promise.reject(closed);
+    if (channelType === "direct-tcpip" && data) {
+      // A NUL in the host makes OpenSSH's sshd end the whole connection: never send one.
+      try {
+        checkDirectTcpipOpen(data);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return abortable(
       options.signal,
       () =>

@@ -16,6 +16,7 @@ import { LocalListener, type SSHListener } from "../forward/listener.ts";
 import { RemoteForwards } from "../forward/remote.ts";
 import { type SSHStreamConnection, streamConnection } from "../forward/stream.ts";
 import { serveSocks } from "../forward/socks_server.ts";
+import { checkDestHost } from "../forward/dest_host.ts";
 import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
 import { openTcpSocket, tcpAdapterName } from "../runtime/tcp.ts";
 import type { Log } from "../engine/logger.ts";
@@ -84,6 +85,12 @@ export class ClientForwarding {
 
   /** `ssh -L`: see `SSHClientConnection.forwardLocalPort`. */
   forwardLocalPort(options: LocalPortForwardOptions): Promise<SSHListener> {
+    // Refused before listening: each connection's open would carry it to the server.
+    try {
+      checkDestHost(options.destHost, "destHost");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#forwardLocal(
       { host: options.listenHost ?? "127.0.0.1", port: options.listenPort },
       (sock) =>

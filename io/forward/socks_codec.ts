@@ -8,6 +8,22 @@
  */
 
 import { MAX_SOCKS_FIELD } from "../limits.ts";
+import { isSendableHost } from "./dest_host.ts";
+
+/**
+ * A SOCKS 4a / 5 host name as text, or undefined when it is not valid UTF-8 (a lenient
+ * decode would send the server another name) or holds a control character (sshd ends the
+ * whole connection over a NUL in a direct-tcpip host).
+ */
+function hostName(bytes: Uint8Array): string | undefined {
+  let host: string;
+  try {
+    host = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  return isSendableHost(host) ? host : undefined;
+}
 
 /** A CONNECT request: where the client wants to go. */
 export interface SocksRequest {
@@ -39,7 +55,9 @@ const SOCKS5_REPLY: Record<SocksFailure, number> = {
 };
 
 /**
- * Parses a client's SOCKS handshake, whatever way its bytes are split.
+ * Parses a client's SOCKS handshake, whatever way its bytes are split. A host name
+ * that is not valid UTF-8 or holds a control character (a NUL) is refused with a
+ * failure reply: it is never passed on.
  *
  * @example
  * ```ts
@@ -131,8 +149,12 @@ export class SocksHandshake {
           ? this.#fail("SOCKS 4a host name too long", this.failureReply())
           : {};
       }
-      host = new TextDecoder().decode(b.subarray(used, hostEnd));
+      const name = hostName(b.subarray(used, hostEnd));
       used = hostEnd + 1;
+      if (name === undefined) {
+        return this.#fail("SOCKS 4a host name is not valid text", this.failureReply());
+      }
+      host = name;
       if (!host) return this.#fail("SOCKS 4a request without a host name", this.failureReply());
     } else {
       host = `${b[4]}.${b[5]}.${b[6]}.${b[7]}`;
@@ -173,7 +195,11 @@ export class SocksHandshake {
       case 3: {
         const n = b[4]!;
         if (b.length < 5 + n + 2) return {};
-        host = new TextDecoder().decode(b.subarray(5, 5 + n));
+        const name = hostName(b.subarray(5, 5 + n));
+        if (name === undefined) {
+          return this.#fail("SOCKS 5 host name is not valid text", this.failureReply());
+        }
+        host = name;
         at = 5 + n;
         if (!host) {
           return this.#fail("SOCKS 5 request with an empty host name", this.failureReply());

@@ -103,6 +103,49 @@ test("SocksHandshake refuses what it does not support, with the right reply", ()
   assert.match(longUser.error!, /too long/);
 });
 
+test("SocksHandshake refuses a SOCKS 5 host name with a NUL or another control character", () => {
+  for (const name of [[...enc("127.0.0.1"), 0, ...enc("A")], [...enc("a\nb")], [0x7f], [0]]) {
+    const h = new SocksHandshake();
+    const s = h.receive(new Uint8Array([5, 1, 0, 5, 1, 0, 3, name.length, ...name, 0, 80]));
+    assert.equal(s.request, undefined, `no request for ${JSON.stringify(name)}`);
+    assert.match(s.error!, /not valid text/);
+    // The method choice, then a general failure.
+    assert.deepEqual([...s.reply!], [5, 0, 5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+  }
+  // Split into single bytes the same.
+  const h = new SocksHandshake();
+  const steps = byteByByte(h, new Uint8Array([5, 1, 0, 5, 1, 0, 3, 3, 104, 0, 104, 0, 80]));
+  assert.equal(steps.some((s) => s.request), false);
+  assert.deepEqual([...steps.at(-1)!.reply!], [5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+});
+
+test("SocksHandshake refuses a SOCKS 5 host name that is not valid UTF-8", () => {
+  // A lone continuation byte, a truncated sequence, an overlong "/", a UTF-16 surrogate.
+  for (const name of [[0x68, 0x80], [0x68, 0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+    const h = new SocksHandshake();
+    h.receive(new Uint8Array([5, 1, 0]));
+    const s = h.receive(new Uint8Array([5, 1, 0, 3, name.length, ...name, 0, 80]));
+    assert.equal(s.request, undefined, `no request for ${JSON.stringify(name)}`);
+    assert.deepEqual([...s.reply!], [5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+  }
+  // Valid UTF-8 beyond ASCII still passes, unchanged.
+  const h = new SocksHandshake();
+  h.receive(new Uint8Array([5, 1, 0]));
+  const name = enc("bücher.example");
+  const s = h.receive(new Uint8Array([5, 1, 0, 3, name.length, ...name, 0, 80]));
+  assert.deepEqual(s.request, { version: 5, host: "bücher.example", port: 80 });
+});
+
+test("SocksHandshake refuses a SOCKS 4a host name with a control character or bad UTF-8", () => {
+  for (const name of [[...enc("a\tb")], [0x68, 0x80], [0x1b]]) {
+    const s = new SocksHandshake().receive(
+      new Uint8Array([4, 1, 0, 80, 0, 0, 0, 1, ...enc("u"), 0, ...name, 0]),
+    );
+    assert.equal(s.request, undefined, `no request for ${JSON.stringify(name)}`);
+    assert.deepEqual([...s.reply!], [0, 91, 0, 0, 0, 0, 0, 0]);
+  }
+});
+
 test("SocksHandshake never throws on random input", () => {
   let s = fuzzSeed(1);
   const rand = () => {

@@ -30,7 +30,9 @@ export function serveSocks(address: ListenAddress, open: SocksOpener): Promise<L
 }
 
 /**
- * Runs one client's handshake, then bridges it to the channel `open` gives.
+ * Runs one client's handshake, then bridges it to the channel `open` gives. A client
+ * that ends its side (or goes quiet for `SOCKS_HANDSHAKE_TIMEOUT_MS`) before its request
+ * is complete is closed; after the request, a half-close is forwarded like any data.
  *
  * @example
  * ```ts
@@ -51,12 +53,21 @@ export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
     sock.destroy();
   };
   sock.on("error", onError);
+  // Listeners allow half-open sockets (for the forwarded data): a client that ends its side
+  // before its request is complete will send no more of it, so do not wait for the timer.
+  const onEnd = () => {
+    clearTimeout(timer);
+    sock.destroy();
+  };
+  sock.on("end", onEnd);
   const onData = (chunk: Uint8Array) => {
     const step = handshake.receive(chunk);
     if (step.reply) sock.write(step.reply);
     if (step.error) {
       clearTimeout(timer);
       sock.off("data", onData);
+      // The refusal goes out before the socket closes, whatever the client does meanwhile.
+      sock.off("end", onEnd);
       sock.end(() => sock.destroy());
       return;
     }
@@ -65,6 +76,8 @@ export function handleSocksClient(sock: net.Socket, open: SocksOpener): void {
     // Hold further bytes until the channel is open; the bridge resumes reading.
     sock.pause();
     sock.off("data", onData);
+    // From here a half-close belongs to the forwarded data (the bridge carries it).
+    sock.off("end", onEnd);
     const request = step.request;
     open(request, sock).then(
       (ch) => {

@@ -557,16 +557,33 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.#driver.pump();
   }
 
-  /** Global replies must leave in request order; async answers queue behind earlier ones. */
+  /** The global requests being handled, one after the other; undefined when none is. */
   #globalChain: Promise<void> | undefined;
 
+  /**
+   * Handles global requests strictly in the order they came, as sshd does: each one starts
+   * once the one before it is answered (a cancel-tcpip-forward sent right behind its
+   * tcpip-forward finds the listener that one bound, even while a hook decides), so the
+   * replies leave in order too. A request without want-reply runs in turn and is not
+   * answered. Nothing here throws, so one request's failure never stops the next.
+   */
   #onGlobalRequest(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
-    const work = this.#forwarding.globalRequest(name, data).catch((): GlobalReply => ({
-      ok: false,
-    }));
-    this.#globalChain = (this.#globalChain ?? Promise.resolve()).then(async () => {
-      const r = await work;
-      this.#replyGlobal(id, wantReply, r.ok, r.data);
+    const run = async (): Promise<void> => {
+      let r: GlobalReply;
+      try {
+        r = await this.#forwarding.globalRequest(name, data);
+      } catch {
+        r = { ok: false };
+      }
+      try {
+        this.#replyGlobal(id, wantReply, r.ok, r.data);
+      } catch { /* the connection is ending: nothing left to answer */ }
+    };
+    // With nothing queued, the request starts at once, as before.
+    const chain = this.#globalChain ? this.#globalChain.then(run) : run();
+    this.#globalChain = chain;
+    void chain.then(() => {
+      if (this.#globalChain === chain) this.#globalChain = undefined;
     });
   }
 
