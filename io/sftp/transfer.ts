@@ -531,9 +531,9 @@ async function getFile(
         fh = await hostFs.open(local, "r+");
       }
     }
-    // The owner keeps read and write (as OpenSSH's `sftp` adds S_IWUSR): a read-only remote
-    // file must not make the next download of it, or its resume, fail. `preserve` sets
-    // the exact mode afterwards.
+    // The owner keeps read and write (OpenSSH's `sftp` adds S_IWUSR; a resume here reopens
+    // the file for reading too): a read-only remote file must not make the next download of
+    // it, or its resume, fail. `preserve` sets the exact mode afterwards.
     fh ??= await hostFs.open(
       local,
       "w",
