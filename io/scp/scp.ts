@@ -16,7 +16,13 @@ import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import type { SFTPClient } from "../sftp/client.ts";
 import { FsBackend } from "../sftp/fs_backend.ts";
-import { entryRefusal, item, MAX_TRANSFER_DEPTH } from "../sftp/transfer.ts";
+import {
+  entryRefusal,
+  item,
+  MAX_TRANSFER_DEPTH,
+  narrowMadeDirectory,
+  OWNER_WX,
+} from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
@@ -306,13 +312,6 @@ async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
 }
 
 /**
- * What a directory made by a remote-to-remote copy has for its owner while its children
- * arrive (as io/sftp/transfer.ts and OpenSSH's `sftp` add S_IWUSR|S_IXUSR): a source
- * directory without owner write would otherwise refuse them. Its mode is set after.
- */
-const OWNER_WX = 0o300;
-
-/**
  * Remote to remote over two SFTP sessions (two connections): through us, file by file.
  * `shared`: the two connections may reach one server, where the target may be the source.
  */
@@ -370,9 +369,7 @@ async function sftpCrossCopy(
     // The exact mode once the children are in: the source's (a directory that was there
     // keeps its own unless `preserve`).
     if (o.preserve) await b.setstat(target, { permissions: perm, ...times });
-    else if (created && (perm & OWNER_WX) !== OWNER_WX) {
-      await b.setstat(target, { permissions: perm });
-    }
+    else if (created) await narrowMadeDirectory(b, target, perm);
     return;
   }
   const size = attrs.size ?? 0;

@@ -616,9 +616,39 @@ async function getFile(
 /**
  * What a directory made by a recursive upload or copy has for its owner while its children
  * arrive (as OpenSSH's `sftp` adds S_IWUSR|S_IXUSR): a read-only source directory would
- * otherwise refuse them. Its own mode is set once they are in.
+ * otherwise refuse them. Its own mode is set once they are in ({@link narrowMadeDirectory}).
  */
-const OWNER_WX = 0o300;
+export const OWNER_WX = 0o300;
+
+/**
+ * Makes `path` a directory for a tree whose own directory has `mode` (with {@link OWNER_WX}
+ * added while it fills), or takes the directory already there. True when it made it.
+ */
+async function directoryFor(r: RemoteOps, path: string, mode: number): Promise<boolean> {
+  try {
+    await r.mkdir(path, { permissions: mode | OWNER_WX });
+    return true;
+  } catch (e) {
+    let isDir = false;
+    try {
+      isDir = isDirectory(await r.stat(path));
+    } catch { /* report the mkdir error */ }
+    if (!isDir) throw e;
+    return false;
+  }
+}
+
+/**
+ * Gives a directory this transfer made, now that its children are in, the `mode` that
+ * {@link OWNER_WX} widened (one that was there keeps its own).
+ */
+export async function narrowMadeDirectory(
+  target: { setstat(path: string, attrs: FileAttributes): Promise<void> },
+  path: string,
+  mode: number,
+): Promise<void> {
+  if ((mode & OWNER_WX) !== OWNER_WX) await target.setstat(path, { permissions: mode });
+}
 
 /** Write requests cut from one read of the local file during a put. */
 const READS_PER_BLOCK = 4;
@@ -794,17 +824,7 @@ async function putAny(
       );
     }
     const mode = st.mode & 0o777;
-    let created = false;
-    try {
-      await r.mkdir(remote, { permissions: mode | OWNER_WX });
-      created = true;
-    } catch (e) {
-      let isDir = false;
-      try {
-        isDir = isDirectory(await r.stat(remote));
-      } catch { /* report the mkdir error */ }
-      if (!isDir) throw e;
-    }
+    const created = await directoryFor(r, remote, mode);
     for (const name of (await hostFs.readdir(local)).sort()) {
       const child = hostPathLib.join(local, name);
       await item(o, child, async () => {
@@ -814,9 +834,7 @@ async function putAny(
       });
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
-    else if (created && (mode & OWNER_WX) !== OWNER_WX) {
-      await r.setstat(remote, { permissions: mode }); // ours, widened while it filled
-    }
+    else if (created) await narrowMadeDirectory(r, remote, mode);
     return;
   }
   if (st.isSymbolicLink()) {
@@ -1040,17 +1058,7 @@ async function copyAny(
       });
     }
     const mode = (attrs.permissions ?? 0o755) & 0o777;
-    let created = false;
-    try {
-      await r.mkdir(dst, { permissions: mode | OWNER_WX });
-      created = true;
-    } catch (e) {
-      let isDir = false;
-      try {
-        isDir = isDirectory(await r.stat(dst));
-      } catch { /* report the mkdir error */ }
-      if (!isDir) throw e;
-    }
+    const created = await directoryFor(r, dst, mode);
     await forEachEntry(
       r,
       src,
@@ -1060,9 +1068,7 @@ async function copyAny(
       walk,
       (child, name, a) => copyAny(r, child, joinPath(dst, name), a, o, depth + 1, walk),
     );
-    if (!o.preserve && created && (mode & OWNER_WX) !== OWNER_WX) {
-      await r.setstat(dst, { permissions: mode }); // ours, widened while it filled
-    }
+    if (!o.preserve && created) await narrowMadeDirectory(r, dst, mode);
   } else if (isSymbolicLink(attrs)) {
     await r.symlink(await r.readlink(src), dst);
     return;
