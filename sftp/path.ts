@@ -120,6 +120,20 @@ export function dirname(path: string): string {
 }
 
 /**
+ * Whether `path` is `dir` or lies below it, compared as text (canonical paths, such as a
+ * server's realpath, give the answer for the file system).
+ *
+ * @example
+ * ```ts
+ * import { isAtOrBelow } from "./path.ts";
+ * console.log(isAtOrBelow("/srv/app/x", "/srv/app"), isAtOrBelow("/srv/apple", "/srv/app")); // true false
+ * ```
+ */
+export function isAtOrBelow(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
+}
+
+/**
  * Whether a path component holds glob characters (unescaped `*`, `?` or `[`).
  *
  * @example

@@ -10,7 +10,7 @@
  */
 
 import { type FileAttributes, isDirectory } from "../../sftp/attrs.ts";
-import { dirname, hasGlob, normalizePath, unescapeGlob } from "../../sftp/path.ts";
+import { dirname, hasGlob, isAtOrBelow, normalizePath, unescapeGlob } from "../../sftp/path.ts";
 import { nameMatcher, sanitize, SCPError } from "../../sftp/scp/records.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { SFTPClient } from "../sftp/client.ts";
@@ -75,7 +75,7 @@ export async function refuseCopyOntoItself(
   if (to === undefined) return;
   const same = exists && to === from;
   const inside = isDirectory(attrs) && o.recurse &&
-    (to === from || to.startsWith(from === "/" ? "/" : from + "/"));
+    isAtOrBelow(to, from);
   if (!same && !inside) return;
   if (!o.sameConnection && !(await sameEntry(a, to, b, at))) return;
   if (same) {
@@ -196,7 +196,7 @@ export function refuseAliasedPaths(src: string, dst: string, recurse: boolean): 
   }
   if (!recurse) return;
   let inside: boolean;
-  if (!glob) inside = d.startsWith(s === "/" ? "/" : s + "/");
+  if (!glob) inside = isAtOrBelow(d, s);
   else {
     // Inside a match: the component below the glob's directory matches it.
     const base = parent === "/" ? "/" : `${parent}/`;

@@ -17,7 +17,7 @@ import {
 } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
-import { basename, dirname, joinPath, unsafeEntryName } from "../../sftp/path.ts";
+import { basename, dirname, isAtOrBelow, joinPath, unsafeEntryName } from "../../sftp/path.ts";
 import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { currentRuntime } from "../runtime/env.ts";
@@ -376,10 +376,8 @@ async function checkLinkedDirectory(
     return c;
   };
   const target = await real(child);
-  const inside = target === "/" ? "/" : target + "/";
   for (const above of walkAncestors(walk, dir)) {
-    const here = await real(above);
-    if (here === target || here.startsWith(inside)) {
+    if (isAtOrBelow(await real(above), target)) {
       refuse("not followed: a link to a directory it is inside of (a loop)");
     }
   }
@@ -1031,7 +1029,7 @@ async function refuseCopyOntoItself(
       operation: "copy",
     });
   }
-  if (isDirectory(attrs) && o.recurse && to.startsWith(from === "/" ? "/" : from + "/")) {
+  if (isDirectory(attrs) && o.recurse && isAtOrBelow(to, from)) {
     throw new SFTPError(
       SFTPStatus.FAILURE,
       `Cannot copy directory "${sanitize(src)}" into itself`,
