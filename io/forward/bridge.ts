@@ -200,6 +200,10 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
       fail();
     }
   })();
-  void Promise.all([ch.closedPromise, fromChannel]).then(() => sock.end());
+  // A channel that closed leaves nothing to forward: once what it sent is written out, the
+  // socket goes, even if its peer never closes its side (the descriptor would stay open).
+  void Promise.all([ch.closedPromise, fromChannel]).then(() =>
+    sock.closeAfterFlush ? sock.closeAfterFlush() : sock.end()
+  );
   return Promise.all([socketGone, fromChannel, ch.closedPromise]).then(() => {});
 }

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as net from "node:net";
+import { readFileSync } from "node:fs";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
@@ -205,5 +206,56 @@ test("forwardLocalPort: a local client that resets while its channel opens leave
     assert.equal(back, "ping");
   } finally {
     echo.close();
+  }
+});
+
+/**
+ * This process's TCP socket from 127.0.0.1:`localPort` to 127.0.0.1:`remotePort` in
+ * /proc/net/tcp: its state (hex) and inode, 0 once no descriptor holds it (an orphan).
+ */
+function procTcp(localPort: number, remotePort: number): { state: string; inode: string } | null {
+  const hex = (port: number) => "0100007F:" + port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === hex(localPort) && f[2] === hex(remotePort)) return { state: f[3]!, inode: f[9]! };
+  }
+  return null;
+}
+
+test("direct-tcpip: the server lets go of a destination socket that never closes once the channel closed", async () => {
+  let destSide: net.Socket | undefined;
+  let destSawEof = false;
+  const dest = net.createServer({ allowHalfOpen: true }, (s) => {
+    destSide = s;
+    s.on("error", () => {});
+    s.on("data", () => {});
+    s.on("end", () => void (destSawEof = true)); // and never ends its own side
+  });
+  await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
+  const destPort = (dest.address() as net.AddressInfo).port;
+  try {
+    await using t = await loopback({ connectionRequested: () => true });
+    const c = await t.conn.openConnection("127.0.0.1", destPort);
+    const w = c.writable.getWriter();
+    await w.write(new TextEncoder().encode("hello"));
+    await w.close();
+    for (let i = 0; i < 200 && !destSawEof; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(destSawEof, "the destination read our EOF");
+    // The server's side of the destination connection: open, held by a descriptor.
+    const serverPort = destSide!.remotePort!;
+    assert.notEqual(procTcp(serverPort, destPort)?.inode ?? "0", "0");
+    await c.close();
+    let entry = procTcp(serverPort, destPort);
+    for (let i = 0; i < 300 && entry && entry.inode !== "0"; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      entry = procTcp(serverPort, destPort);
+    }
+    assert.ok(
+      !entry || entry.inode === "0",
+      `the server still holds its socket to the destination (state ${entry?.state})`,
+    );
+  } finally {
+    destSide?.destroy();
+    dest.close();
   }
 });

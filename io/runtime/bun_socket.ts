@@ -105,6 +105,8 @@ class BunByteSocket implements ByteSocket {
   #pendingBytes = 0;
   #closed = false;
   #endAfterFlush = false;
+  /** `closeAfterFlush()`: once flushed, close both directions (Bun's `end()`). */
+  #closeAfterFlush = false;
   localAddress: string | undefined;
   localPort: number | undefined;
   remoteAddress: string | undefined;
@@ -153,6 +155,12 @@ class BunByteSocket implements ByteSocket {
     if (!this.#pending?.length) halfClose(this.#s!);
   }
 
+  closeAfterFlush(): void {
+    this.#endAfterFlush = this.#closeAfterFlush = true;
+    // Bun's own end() closes both directions after a FIN: what is written still arrives.
+    if (!this.#pending?.length) this.#s!.end();
+  }
+
   /**
    * Whether `destroy()` closes with a FIN (`end()`, which closes both directions at once
    * in Bun 1.4) instead of `terminate()`, which resets (SO_LINGER 0): a server's peer then
@@ -198,7 +206,8 @@ class BunByteSocket implements ByteSocket {
       pending.shift();
       releaseTransient(head);
     }
-    if (this.#endAfterFlush) halfClose(s);
+    if (this.#closeAfterFlush) s.end();
+    else if (this.#endAfterFlush) halfClose(s);
     return true;
   }
 

@@ -47,6 +47,8 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
   let resumeRead: (() => void) | undefined;
   let closed = false;
   let endRequested = false;
+  /** `closeAfterFlush()`: close once our side has ended, without waiting for the peer's. */
+  let closeWhenEnded = false;
   // Half-close (RFC 4254 §5.3 for forwarded connections): the peer's FIN ends our reading
   // only; the connection closes once our side has ended (or is destroyed) too.
   let readEnded = false;
@@ -90,7 +92,7 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
       if (endRequested && !closed && !writeEnded) {
         await conn.closeWrite().catch(() => {});
         writeEnded = true;
-        if (readEnded) finish();
+        if (readEnded || closeWhenEnded) finish();
       }
     } catch (e) {
       if (!closed) h?.error(e instanceof Error ? e : new Error(String(e)));
@@ -140,6 +142,12 @@ export function socketFromDenoConn(conn: DenoConn): ByteSocket {
     end() {
       endRequested = true;
       void flush();
+    },
+    closeAfterFlush() {
+      closeWhenEnded = true;
+      endRequested = true;
+      if (writeEnded && !writing) finish();
+      else void flush();
     },
     destroy: finish,
     pause() {

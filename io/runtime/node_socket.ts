@@ -134,6 +134,11 @@ class NodeByteSocket implements ByteSocket {
     this.sock.end();
   }
 
+  closeAfterFlush(): void {
+    const sock = this.sock;
+    sock.end(() => sock.destroy());
+  }
+
   destroy(): void {
     this.sock.destroy();
   }

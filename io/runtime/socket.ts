@@ -19,6 +19,12 @@ export interface ByteSocket {
   writev?(chunks: readonly Uint8Array[]): boolean;
   /** Ends our sending side (half-close) and lets buffered data flush. */
   end(): void;
+  /**
+   * Optional: ends our sending side once buffered data is written, then closes the socket
+   * without waiting for the peer's end (what a forward does once its channel closed: the
+   * destination may never close its side). Absent: callers fall back to `end()`.
+   */
+  closeAfterFlush?(): void;
   /** Tears the socket down at once. */
   destroy(): void;
   /** Stops delivering data until `resume` (read backpressure). */

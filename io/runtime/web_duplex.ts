@@ -61,6 +61,15 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
       fail(e);
     }
   };
+  // Once only: a second writer.close() would reject and fail the socket.
+  let ending: Promise<void> | undefined;
+  const end = () => {
+    if (closed || ending) return;
+    ending = writer.close().then(() => {
+      writeEnded = true;
+      if (readEnded) finish();
+    }, fail);
+  };
   return {
     write(data) {
       if (closed || writeEnded) return false;
@@ -77,12 +86,15 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
       );
       return buffered < SOCKET_WRITE_HIGH_WATER;
     },
-    end() {
-      if (closed || writeEnded) return;
-      writer.close().then(() => {
-        writeEnded = true;
-        if (readEnded) finish();
-      }, fail);
+    end,
+    closeAfterFlush() {
+      end();
+      // Then the read side goes too (finish first: the cancelled read delivers nothing).
+      void ending?.then(() => {
+        if (closed) return;
+        finish();
+        reader.cancel().catch(() => {});
+      });
     },
     destroy() {
       if (closed) return;

@@ -91,3 +91,39 @@ test("pause() holds a read that was already waiting; resume() delivers it", asyn
   assert.deepEqual(events, ["data:10"]);
   s.destroy();
 });
+
+test("end() twice while the writable closes slowly ends once, without an error", async () => {
+  const p = pair();
+  const s = socketFromWebDuplex(p.ours);
+  const events: string[] = [];
+  s.setHandlers(recorder(events));
+  s.write(new Uint8Array(3)); // unread: the writable's close waits behind it
+  s.end();
+  s.end();
+  await sleep(10);
+  const { value } = await p.peerR.read();
+  assert.equal(value?.length, 3);
+  assert.equal((await p.peerR.read()).done, true);
+  await p.peerW.close();
+  await sleep(10);
+  assert.deepEqual(events, ["end", "close"], "no error from a second close of the writable");
+});
+
+test("closeAfterFlush() delivers what was written, ends, then closes without the peer's end", async () => {
+  const p = pair();
+  const s = socketFromWebDuplex(p.ours);
+  const events: string[] = [];
+  s.setHandlers(recorder(events));
+  s.write(new Uint8Array(1000));
+  s.closeAfterFlush!();
+  let got = 0;
+  for (;;) {
+    const { value, done } = await p.peerR.read();
+    if (done) break;
+    got += value.length;
+  }
+  assert.equal(got, 1000);
+  await sleep(10);
+  assert.deepEqual(events, ["close"], "closed although the peer never ended its side");
+  await assert.rejects(p.peerW.write(new Uint8Array(1)), "our reading stopped");
+});
