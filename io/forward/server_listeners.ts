@@ -116,29 +116,55 @@ export class RemoteListeners {
     return this.#closed;
   }
 
-  /** The address actually bound for a client's request (as OpenSSH's GatewayPorts). */
-  bindAddress(requested: string): string {
-    if (!this.#gatewayPorts || requested === "localhost") return "127.0.0.1";
-    return requested === "" || requested === "*" ? "0.0.0.0" : requested;
+  /**
+   * The addresses a client's request binds, as OpenSSH's sshd: without `gatewayPorts` every
+   * loopback address (127.0.0.1 and ::1) whatever was asked, except an explicit 127.0.0.1 or
+   * ::1, which bind only themselves; with it, "" and "*" bind every address of both
+   * families, "localhost" every loopback one, anything else exactly what was asked. The first
+   * must bind unless its address family is missing here; the others are bound when they can
+   * be (a host without IPv6 has no ::1; "::" usually takes IPv4's wildcard too).
+   */
+  bindAddresses(requested: string): readonly string[] {
+    if (requested === "127.0.0.1" || requested === "::1") return [requested];
+    if (!this.#gatewayPorts || requested === "localhost") return ["127.0.0.1", "::1"];
+    return requested === "" || requested === "*" ? ["::", "0.0.0.0"] : [requested];
   }
 
   /** Listens for tcpip-forward; resolves with the port bound (the real one for port 0). */
   async listenTcp(host: string, port: number): Promise<number> {
     if (port !== 0) this.#free(tcpKey(host, port));
-    const server = net.createServer(
-      { noDelay: true, pauseOnConnect: true, allowHalfOpen: true },
-      (sock) => {
-        void this.#forward(
-          sock,
-          "forwarded-tcpip",
-          encodeTcpipOpen(host, bound, sock.remoteAddress ?? "", sock.remotePort ?? 0),
-        );
-      },
-    );
-    await this.#listen(server, { host: this.bindAddress(host), port });
-    const bound = (server.address() as net.AddressInfo).port;
+    let bound = port;
+    const servers: net.Server[] = [];
+    let firstError: unknown;
+    for (const address of this.bindAddresses(host)) {
+      const server = net.createServer(
+        { noDelay: true, pauseOnConnect: true, allowHalfOpen: true },
+        (sock) => {
+          void this.#forward(
+            sock,
+            "forwarded-tcpip",
+            encodeTcpipOpen(host, bound, sock.remoteAddress ?? "", sock.remotePort ?? 0),
+          );
+        },
+      );
+      try {
+        await this.#listen(server, { host: address, port: bound });
+      } catch (e) {
+        // As sshd: an extra address, or one of a family this host lacks, is skipped.
+        if (!this.#closed && (servers.length || familyMissing(e))) {
+          firstError ??= e;
+          continue;
+        }
+        for (const s of servers) s.close();
+        throw e;
+      }
+      servers.push(server);
+      // Port 0: the others bind the port the first was given.
+      bound = (server.address() as net.AddressInfo).port;
+    }
+    if (!servers.length) throw firstError;
     // Port 0 requests are cancelled with the port the client was told.
-    this.#keep(tcpKey(host, port === 0 ? bound : port), server);
+    this.#keep(tcpKey(host, port === 0 ? bound : port), servers);
     return bound;
   }
 
@@ -189,7 +215,7 @@ export class RemoteListeners {
       server.close();
       throw new Error("Cannot listen: the connection closed while the listener was bound");
     }
-    this.#keep(unixKey(path), server);
+    this.#keep(unixKey(path), [server]);
   }
 
   /** Stops a streamlocal-forward listener; false when there is none. */
@@ -214,12 +240,15 @@ export class RemoteListeners {
    * Keeps a bound server under `key`; closes it and throws when another forward took the
    * key meanwhile (a virtual one granted while this bound, or port 0 landing on its port).
    */
-  #keep(key: string, server: net.Server): void {
+  #keep(key: string, servers: readonly net.Server[]): void {
+    const close = () => {
+      for (const s of servers) s.close();
+    };
     if (this.#listeners.has(key)) {
-      server.close();
+      close();
       throw new Error(`Cannot listen: ${key} is held already`);
     }
-    this.#listeners.set(key, { close: () => server.close() });
+    this.#listeners.set(key, { close });
   }
 
   /** Binds `server`; closes it and throws when the connection closed meanwhile. */
@@ -256,6 +285,12 @@ export class RemoteListeners {
       this.#sockets.delete(bs);
     }
   }
+}
+
+/** Whether a bind failed because this host has no address of that family (no IPv6). */
+function familyMissing(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT";
 }
 
 function tcpKey(host: string, port: number): string {
