@@ -17,6 +17,16 @@ import {
   MAX_TEXT,
 } from "../limits.ts";
 
+/**
+ * `v` when it is an integer a uint32 holds; else a RangeError naming `what`. The wire's
+ * writer wraps any number into 32 bits (-1 would go out as 4294967295), so the values an
+ * application passes are checked here.
+ */
+function uint32(v: number, what: string): number {
+  if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
+  throw new RangeError(`${what} must be an integer from 0 to 4294967295, not ${v}`);
+}
+
 /** Terminal size in characters and pixels. */
 export interface TerminalSize {
   /** Width in characters. */
@@ -49,13 +59,21 @@ export interface PtyRequest extends TerminalSize {
 export function encodePtyRequest(p: PtyRequest): Uint8Array {
   const modes = new SSHWriter(64);
   for (const [op, v] of p.modes ?? []) {
-    if (op < 1 || op >= 160) throw new RangeError(`Invalid terminal mode opcode ${op}`);
-    modes.writeByte(op).writeUint32(v);
+    if (!(Number.isInteger(op) && op >= 1 && op < 160)) {
+      throw new RangeError(`Invalid terminal mode opcode ${op}`);
+    }
+    modes.writeByte(op).writeUint32(uint32(v, `Terminal mode ${op}'s value`));
   }
   modes.writeByte(0);
-  return new SSHWriter(128).writeStringUtf8(p.term).writeUint32(p.columns).writeUint32(p.rows)
-    .writeUint32(p.widthPixels ?? 0).writeUint32(p.heightPixels ?? 0).writeString(modes.toBytes())
+  return writeSize(new SSHWriter(128).writeStringUtf8(p.term), p).writeString(modes.toBytes())
     .toBytes();
+}
+
+/** Appends a terminal size (columns, rows, pixel width and height), each checked. */
+function writeSize(w: SSHWriter, s: TerminalSize): SSHWriter {
+  return w.writeUint32(uint32(s.columns, "columns")).writeUint32(uint32(s.rows, "rows"))
+    .writeUint32(uint32(s.widthPixels ?? 0, "widthPixels"))
+    .writeUint32(uint32(s.heightPixels ?? 0, "heightPixels"));
 }
 
 /**
@@ -95,10 +113,7 @@ export function decodePtyRequest(data: Uint8Array): PtyRequest {
  * console.log(encodeWindowChange({ columns: 100, rows: 30 }).length); // 16
  * ``` */
 export function encodeWindowChange(s: TerminalSize): Uint8Array {
-  return new SSHWriter(16).writeUint32(s.columns).writeUint32(s.rows).writeUint32(
-    s.widthPixels ?? 0,
-  )
-    .writeUint32(s.heightPixels ?? 0).toBytes();
+  return writeSize(new SSHWriter(16), s).toBytes();
 }
 
 /**
@@ -260,7 +275,7 @@ export function decodeExitSignal(data: Uint8Array): ExitSignal {
  * console.log(decodeBreak(encodeBreak(500))); // 500
  * ``` */
 export function encodeBreak(ms: number): Uint8Array {
-  return new SSHWriter(4).writeUint32(ms).toBytes();
+  return new SSHWriter(4).writeUint32(uint32(ms, "Break length")).toBytes();
 }
 
 /**
@@ -319,7 +334,7 @@ export function encodeX11Request(r: {
   screen: number;
 }): Uint8Array {
   return new SSHWriter().writeBoolean(r.singleConnection).writeStringUtf8(r.authProtocol)
-    .writeStringUtf8(r.authCookie).writeUint32(r.screen).toBytes();
+    .writeStringUtf8(r.authCookie).writeUint32(uint32(r.screen, "X11 screen")).toBytes();
 }
 
 /**

@@ -290,14 +290,20 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return this.signal("KILL");
   }
 
-  /** Tells the remote side the terminal size changed (a `window-change` request). */
-  changeTerminalSize(size: TerminalSize): Promise<boolean> {
-    return this.#channel.request("window-change", encodeWindowChange(size), false);
+  /**
+   * Tells the remote side the terminal size changed (a `window-change` request). Sizes are
+   * integers from 0 to 2^32 − 1, else it rejects with a `RangeError`.
+   */
+  async changeTerminalSize(size: TerminalSize): Promise<boolean> {
+    return await this.#channel.request("window-change", encodeWindowChange(size), false);
   }
 
-  /** Sends a break of `ms` milliseconds (RFC 4335). Resolves with the server's answer. */
-  sendBreak(ms: number): Promise<boolean> {
-    return this.#channel.request("break", encodeBreak(ms), true);
+  /**
+   * Sends a break of `ms` milliseconds (RFC 4335; an integer from 0 to 2^32 − 1, else a
+   * `RangeError`). Resolves with the server's answer.
+   */
+  async sendBreak(ms: number): Promise<boolean> {
+    return await this.#channel.request("break", encodeBreak(ms), true);
   }
 
   /**

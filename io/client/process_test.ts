@@ -179,6 +179,16 @@ test("SSHClientProcess surfaces xon-xoff and sends signals, sizes and breaks", a
   ]);
 });
 
+test("SSHClientProcess.changeTerminalSize() and sendBreak() reject numbers that are no uint32, sending nothing", async () => {
+  const { engine, ch } = channel();
+  const p = new SSHClientProcess(ch, undefined);
+  await assert.rejects(p.changeTerminalSize({ columns: -1, rows: 24 }), RangeError);
+  await assert.rejects(p.changeTerminalSize({ columns: 80, rows: 24.5 }), RangeError);
+  await assert.rejects(p.sendBreak(-500), RangeError);
+  await assert.rejects(p.sendBreak(2 ** 32), RangeError);
+  assert.deepEqual(engine.requests, []);
+});
+
 test("SSHClientProcess.wait({ timeout }) closes the channel and keeps partial output", async () => {
   const { engine, ch } = channel();
   const p = new SSHClientProcess<string>(ch, "slow", { encoding: "utf-8" });
