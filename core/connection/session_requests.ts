@@ -27,6 +27,27 @@ function uint32(v: number, what: string): number {
   throw new RangeError(`${what} must be an integer from 0 to 4294967295, not ${v}`);
 }
 
+/**
+ * Throws a RangeError naming `what` unless `port` is a TCP port number (an integer from 0 to
+ * 65535): the wire would carry -1 as 4294967295, 1.5 as 1 and NaN as 0 (port 0 asks a
+ * server to pick any port).
+ *
+ * @example
+ * ```ts
+ * import { checkPort } from "./session_requests.ts";
+ * checkPort(5432, "destPort"); // fine
+ * try {
+ *   checkPort(70000, "destPort");
+ * } catch (e) {
+ *   console.log((e as Error).message); // destPort must be a port number (0 to 65535), not 70000
+ * }
+ * ```
+ */
+export function checkPort(port: number, what: string): void {
+  if (Number.isInteger(port) && port >= 0 && port <= 65535) return;
+  throw new RangeError(`${what} must be a port number (0 to 65535), not ${port}`);
+}
+
 /** Terminal size in characters and pixels. */
 export interface TerminalSize {
   /** Width in characters. */
@@ -377,6 +398,8 @@ export function encodeTcpipOpen(
   originHost: string,
   originPort: number,
 ): Uint8Array {
+  checkPort(port, "port");
+  checkPort(originPort, "originPort");
   return new SSHWriter().writeStringUtf8(host).writeUint32(port).writeStringUtf8(originHost)
     .writeUint32(originPort).toBytes();
 }

@@ -8,7 +8,7 @@
  */
 
 import type * as net from "node:net";
-import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
+import { checkPort, encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket, bridgeSocket } from "../forward/bridge.ts";
@@ -88,6 +88,7 @@ export class ClientForwarding {
     // Refused before listening: each connection's open would carry it to the server.
     try {
       checkDestHost(options.destHost, "destHost");
+      checkPort(options.destPort, "destPort");
     } catch (e) {
       return Promise.reject(e);
     }

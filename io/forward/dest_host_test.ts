@@ -61,3 +61,34 @@ test("forwardLocalPort() refuses a destHost with a control character before list
   });
   assert.ok(l.port > 0);
 });
+
+test("ports that are no port numbers are refused before anything goes out", async () => {
+  const asked: string[] = [];
+  await using lo = await loopback({
+    connectionRequested: (host, port) => {
+      asked.push(`open ${host}:${port}`);
+      return false;
+    },
+    serverRequested: (host, port) => {
+      asked.push(`listen ${host}:${port}`);
+      return false;
+    },
+  });
+  for (const port of [-1, 65536, 1.5, NaN]) {
+    await assert.rejects(lo.conn.openConnection("127.0.0.1", port), /port must be a port/);
+    await assert.rejects(
+      lo.conn.openConnection("127.0.0.1", 22, { originPort: port }),
+      /originPort must be a port/,
+    );
+    await assert.rejects(
+      lo.conn.forwardLocalPort({ listenPort: 0, destHost: "127.0.0.1", destPort: port }),
+      /destPort must be a port/,
+    );
+    await assert.rejects(
+      lo.conn.forwardRemotePort({ listenPort: port, destHost: "127.0.0.1", destPort: 22 }),
+      /listenPort must be a port/,
+    );
+  }
+  // NaN went out as port 0 (any port) and 1.5 as port 1.
+  assert.deepEqual(asked, [], "the server was never asked");
+});

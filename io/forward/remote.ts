@@ -8,6 +8,7 @@
  */
 
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
+import { checkPort } from "../../core/connection/session_requests.ts";
 import { SSHReader, SSHWriter } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { SSHListener } from "./listener.ts";
@@ -121,6 +122,7 @@ export class RemoteForwards {
     port: number,
     handler: ForwardedConnectionHandler,
   ): Promise<SSHListener> {
+    checkPort(port, "listenPort");
     const reply = await this.#host.globalRequest(
       "tcpip-forward",
       new SSHWriter(32).writeStringUtf8(host).writeUint32(port).toBytes(),
