@@ -59,6 +59,12 @@ function advertisedMaxPacket(requested: number): number {
   return Math.min(requested, MAX_CHANNEL_PACKET);
 }
 
+/** A window a channel may open or be accepted with: an integer from 0 to 2^32 − 1. */
+function checkedWindow(window: number): number {
+  if (Number.isInteger(window) && window >= 0 && window <= MAX_WINDOW) return window;
+  throw new LocalProtocolError(`Invalid channel window ${window}`);
+}
+
 /** SSH_OPEN_* failure reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
   ADMINISTRATIVELY_PROHIBITED: 1,
@@ -211,10 +217,7 @@ export class ConnectionLayer {
     const ch = this.#get(channelId, "accept");
     this.#ours(ch, "accept", `Channel ${channelId} is not waiting to be accepted`);
     this.#theirs(ch, "accept", "accept");
-    const window = options.window ?? ch.windowSize;
-    if (window < 0 || window > MAX_WINDOW) {
-      throw new LocalProtocolError(`Invalid channel window ${window}`);
-    }
+    const window = checkedWindow(options.window ?? ch.windowSize);
     const maxPacket = advertisedMaxPacket(options.maxPacket ?? ch.localMaxPacket);
     // What we advertise is what we keep to: the batching of window adjusts follows this
     // window, the check of the peer's packets this maximum.
@@ -706,10 +709,7 @@ export class ConnectionLayer {
   ): Channel | undefined {
     if (this.#channels.size >= this.#maxChannels) return undefined;
     while (this.#channels.has(this.#nextId)) this.#nextId = (this.#nextId + 1) >>> 0;
-    const window = options.window ?? DEFAULT_WINDOW;
-    if (window < 0 || window > MAX_WINDOW) {
-      throw new LocalProtocolError(`Invalid channel window ${window}`);
-    }
+    const window = checkedWindow(options.window ?? DEFAULT_WINDOW);
     const ch: Channel = {
       localId: this.#nextId,
       remoteId: 0,

@@ -14,6 +14,7 @@ import type { ChannelOptions } from "../connection/channels.ts";
 import { ConnectionLayer } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import { checkEngineLimits } from "./option_checks.ts";
 import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 import { EventQueue } from "../event_queue.ts";
 import { markTransient } from "../transient_buffers.ts";
@@ -133,6 +134,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
 
   /** Builds the transport and the connection layer; nothing is sent yet. */
   constructor(options: EngineOptions, role: EngineRole) {
+    checkEngineLimits(options);
     const pick = <K extends keyof EngineOptions>(k: K) =>
       options[k] !== undefined ? { [k]: options[k] } : {};
     const t: TransportOptions = {

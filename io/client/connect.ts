@@ -34,6 +34,11 @@ import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import {
+  checkChannelSizes,
+  checkEngineLimits,
+  checkInteger,
+} from "../../core/engine/option_checks.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { expandTokens } from "../../config/tokens.ts";
 import { validHostname, validRemoteUser } from "../../config/_values.ts";
@@ -171,6 +176,7 @@ export async function startConnection(
   options: ConnectOptions = {},
 ): Promise<StartedConnection> {
   if (options.signal?.aborted) throw abortError(options.signal);
+  checkConnectNumbers(options);
   const timeoutMs = timeoutDelay(
     options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     "connectTimeout",
@@ -182,6 +188,28 @@ export async function startConnection(
     deadline.clear();
     throw e;
   }
+}
+
+/**
+ * Refuses numbers that would otherwise go wrong quietly or late (a NaN rekey limit never
+ * rekeys, a bad window fails the first channel): a RangeError naming the option.
+ */
+function checkConnectNumbers(options: ConnectOptions): void {
+  if (options.port !== undefined) checkInteger(options.port, "port", 1, 65535);
+  if (options.localPort !== undefined) checkInteger(options.localPort, "localPort", 0, 65535);
+  checkChannelSizes(
+    { window: options.windowSize, maxPacket: options.maxPacketSize },
+    { window: "windowSize", maxPacket: "maxPacketSize" },
+  );
+  checkEngineLimits(
+    {
+      rekeyBytes: options.rekeyBytes,
+      rekeyIntervalMs: options.rekeyInterval,
+      keepaliveIntervalMs: options.keepaliveInterval,
+      keepaliveCountMax: options.keepaliveCountMax,
+    },
+    { rekeyIntervalMs: "rekeyInterval", keepaliveIntervalMs: "keepaliveInterval" },
+  );
 }
 
 async function startWithDeadline(
