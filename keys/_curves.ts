@@ -61,6 +61,23 @@ export function publicFromScalar(info: CurveInfo, scalar: Uint8Array): Uint8Arra
   return signatureBackend()?.ecdsaPublicKey(info.name, s) ?? info.curve.getPublicKey(s, false);
 }
 
+/**
+ * A SEC1 point on the curve, compressed (`02`/`03` prefix, as `openssl ec -conv_form
+ * compressed` writes it in SEC1, PKCS#8 and SPKI files) or uncompressed, in the
+ * uncompressed form SSH key blobs carry; undefined when it is not a point on the curve.
+ * (OpenSSH reads such files through OpenSSL and writes the point uncompressed.)
+ */
+export function uncompressedPoint(info: CurveInfo, point: Uint8Array): Uint8Array | undefined {
+  if (point.length === 1 + info.size && (point[0] === 2 || point[0] === 3)) {
+    try {
+      return info.curve.Point.fromBytes(point).toBytes(false);
+    } catch {
+      return undefined;
+    }
+  }
+  return isValidPoint(info, point) ? point : undefined;
+}
+
 /** True when `point` is an uncompressed SEC1 point on the curve. */
 export function isValidPoint(info: CurveInfo, point: Uint8Array): boolean {
   if (point.length !== 1 + 2 * info.size || point[0] !== 4) return false;

@@ -5,6 +5,10 @@ import { asImportError, importPrivateKey, importPublicKey, importPublicKeyList }
 import { KeyImportError } from "../errors.ts";
 import { keygenTest } from "../_ssh_keygen_test_util.ts";
 import { generatePrivateKey } from "../generate.ts";
+import { CURVES } from "../_curves.ts";
+import { encodeSec1PrivateKey } from "./sec1.ts";
+import { encodePkcs8PrivateKey } from "./pkcs8.ts";
+import { encodeSpki } from "./spki.ts";
 
 const TYPES: [string, string[]][] = [
   ["ed25519", ["-t", "ed25519"]],
@@ -157,4 +161,33 @@ test("asImportError() makes any Error raised while decoding a KeyImportError wit
   const own = new KeyImportError("x");
   assert.equal(asImportError(own, "key"), own);
   assert.throws(() => asImportError("not an Error", "key"), (v) => v === "not an Error");
+});
+
+test("importPrivateKey() and importPublicKey() read EC keys whose point is compressed, as ssh-keygen does", () => {
+  // `openssl ec -conv_form compressed` writes the point as 02/03 || x in SEC1, PKCS#8 and
+  // SPKI; ssh-keygen reads such files. They were refused as "not a point on nistp256".
+  for (const size of [256, 384, 521]) {
+    const key = generatePrivateKey("ecdsa", { keySize: size });
+    const m = key.material;
+    assert.ok(m.type === "ecdsa" && m.privateKey);
+    const point = CURVES[m.curve].curve.Point.fromBytes(m.publicKey).toBytes(true);
+    const compressed = { ...m, publicKey: point };
+    for (const der of [encodeSec1PrivateKey(compressed), encodePkcs8PrivateKey(compressed)]) {
+      const imported = importPrivateKey(der);
+      assert.ok(imported.equals(key), `nistp${size}`);
+      assert.deepEqual(imported.publicBlob, key.publicBlob, `nistp${size}: blob uncompressed`);
+    }
+    const pub = importPublicKey(encodeSpki({ type: "ecdsa", curve: m.curve, publicKey: point }));
+    assert.deepEqual(pub.publicBlob, key.publicBlob, `nistp${size} SPKI`);
+    // A compressed point that is not the scalar's, or not on the curve, is still refused.
+    const other = { ...compressed, publicKey: point.slice() };
+    other.publicKey[0] = point[0] === 2 ? 3 : 2;
+    assert.throws(() => importPrivateKey(encodeSec1PrivateKey(other)), /does not match/);
+    const off = point.slice();
+    off.fill(0xff, 1);
+    assert.throws(
+      () => importPublicKey(encodeSpki({ type: "ecdsa", curve: m.curve, publicKey: off })),
+      (e: unknown) => e instanceof KeyImportError && /not a valid nistp/.test(e.message),
+    );
+  }
 });

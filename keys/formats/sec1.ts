@@ -16,7 +16,14 @@ import {
   DerReader,
   derSequence,
 } from "./asn1.ts";
-import { curveByOid, type CurveInfo, CURVES, padScalar, publicFromScalar } from "../_curves.ts";
+import {
+  curveByOid,
+  type CurveInfo,
+  CURVES,
+  padScalar,
+  publicFromScalar,
+  uncompressedPoint,
+} from "../_curves.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
 
 /**
@@ -82,7 +89,11 @@ export function ecMaterial(
   if (!privateKey) {
     throw new KeyImportError(`Cannot import ${what}: scalar too long for ${info.name}`);
   }
-  const publicKey = point ?? publicFromScalar(info, privateKey);
+  // A point the file gives is checked against the scalar at import (checkKeyMaterial);
+  // a compressed one is expanded to the form SSH blobs carry, an invalid one left as is.
+  const publicKey = point === undefined
+    ? publicFromScalar(info, privateKey)
+    : uncompressedPoint(info, point) ?? point;
   if (!publicKey || bytesToBigInt(privateKey) === 0n) {
     throw new KeyImportError(`Cannot import ${what}: private scalar out of range for ${info.name}`);
   }

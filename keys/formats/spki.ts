@@ -7,7 +7,7 @@
 
 import type { KeyMaterial } from "../../core/publickey/types.ts";
 import { derBitString, derInteger, derNull, derOid, DerReader, derSequence } from "./asn1.ts";
-import { curveByOid, CURVES, isValidPoint } from "../_curves.ts";
+import { curveByOid, CURVES, uncompressedPoint } from "../_curves.ts";
 import { OID_DSA, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION } from "../_oids.ts";
 import { encodePkcs1PublicKey, parsePkcs1PublicKey } from "./pkcs1.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
@@ -65,10 +65,9 @@ export function parseSpki(der: Uint8Array): KeyMaterial {
       alg.params.assertEnd();
       const info = curveByOid(curveOid);
       if (!info) return fail(`unsupported curve ${curveOid}`);
-      if (!isValidPoint(info, bits)) {
-        fail(`EC point is not a valid uncompressed ${info.name} point`);
-      }
-      return { type: "ecdsa", curve: info.name, publicKey: bits };
+      const publicKey = uncompressedPoint(info, bits);
+      if (!publicKey) return fail(`EC point is not a valid ${info.name} point`);
+      return { type: "ecdsa", curve: info.name, publicKey };
     }
     case OID_ED25519: {
       alg.params.assertEnd();

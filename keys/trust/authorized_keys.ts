@@ -137,22 +137,33 @@ function splitOptions(
   }
 }
 
+/**
+ * `host:port` as sshd's handle_permit() reads it (hpdelim2): `[host]` or the text up to
+ * the first ':' or '/', then ':' or '/' and the port. So "db/5432" is db port 5432, and
+ * in "a:b:22" or "::1:22" the port is what follows the first colon (refused: an IPv6
+ * address needs brackets). `hostOptional` (permitlisten) also takes a bare port, text
+ * with no ':' at all.
+ */
 function parseAddress(value: string, what: string, hostOptional: boolean): PermittedAddress {
   let host: string | undefined;
   let portText: string;
-  const bracket = /^\[([^\]]*)\]:(.*)$/.exec(value);
-  if (bracket) {
-    host = bracket[1]!;
-    portText = bracket[2]!;
+  if (hostOptional && !value.includes(":")) {
+    portText = value;
   } else {
-    const colon = value.lastIndexOf(":");
-    if (colon < 0) {
-      if (!hostOptional) throw new Error(`${what} "${value}" is not host:port`);
-      portText = value;
+    let cut: number;
+    if (value.startsWith("[")) {
+      cut = value.indexOf("]") + 1;
+      if (cut === 0) throw new Error(`${what} "${value}" has no closing ']'`);
+      host = value.slice(1, cut - 1);
     } else {
-      host = value.slice(0, colon);
-      portText = value.slice(colon + 1);
+      cut = value.search(/[:/]/);
+      if (cut < 0) cut = value.length;
+      host = value.slice(0, cut);
     }
+    if (value[cut] !== ":" && value[cut] !== "/") {
+      throw new Error(`${what} "${value}" is not host:port`);
+    }
+    portText = value.slice(cut + 1);
   }
   if (host === "") throw new Error(`${what} "${value}" has an empty host`);
   let port: number | "*";
@@ -231,8 +242,11 @@ const FLAGS: Record<string, [keyof AuthorizedKeyOptions, boolean]> = {
   "user-rc": ["userRc", true],
   "no-user-rc": ["userRc", false],
   "cert-authority": ["certAuthority", true],
+  // sshd's opt_flag() takes both of these with or without "no-", as the others above.
+  "touch-required": ["noTouchRequired", false],
   "no-touch-required": ["noTouchRequired", true],
   "verify-required": ["verifyRequired", true],
+  "no-verify-required": ["verifyRequired", false],
 };
 
 /**
@@ -327,7 +341,12 @@ function applyOptions(
         if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.slice(0, eq))) {
           throw new Error(`environment "${v}" is not NAME=value`);
         }
-        env.push({ name: v.slice(0, eq), value: v.slice(eq + 1) });
+        // As sshd: the first value given for a name wins. A later one is dropped (kept, it
+        // was set after the first and so overrode it in the session).
+        const envName = v.slice(0, eq);
+        if (!env.some((x) => x.name === envName)) {
+          env.push({ name: envName, value: v.slice(eq + 1) });
+        }
         break;
       }
       case "permitopen":

@@ -97,6 +97,45 @@ test("permitopen and permitlisten with port 0 refuse their line, as sshd's a2por
   assert.deepEqual(parseAuthorizedKeyOptions('permitlisten="1"').permitListen, [{ port: 1 }]);
 });
 
+test("parseAuthorizedKeyOptions() takes touch-required and no-verify-required, as sshd's opt_flag", () => {
+  // Both flags may carry "no-" or not; either form refused the whole line.
+  const o = parseAuthorizedKeyOptions("no-touch-required,verify-required");
+  assert.deepEqual([o.noTouchRequired, o.verifyRequired], [true, true]);
+  const back = parseAuthorizedKeyOptions(
+    "no-touch-required,verify-required,touch-required,no-verify-required",
+  );
+  assert.deepEqual([back.noTouchRequired, back.verifyRequired], [false, false]);
+  const { entries, errors } = parseAuthorizedKeys(`Touch-Required,No-Verify-Required ${line(a)}`);
+  assert.deepEqual([entries.length, errors.length], [1, 0]);
+});
+
+test("parseAuthorizedKeyOptions() keeps the first environment= of a name, as sshd", () => {
+  // The session sets them in order: a second value for a name overrode the first.
+  const o = parseAuthorizedKeyOptions(
+    'environment="A=first",environment="B=b",environment="A=second",environment="a=lower"',
+  );
+  assert.deepEqual(o.environment, [
+    { name: "A", value: "first" },
+    { name: "B", value: "b" },
+    { name: "a", value: "lower" },
+  ]);
+});
+
+test("permitopen and permitlisten split host and port as sshd's hpdelim2", () => {
+  const open = (v: string) => parseAuthorizedKeyOptions(`permitopen="${v}"`).permitOpen;
+  // The host ends at the first ':' or '/'.
+  assert.deepEqual(open("db/5432"), [{ host: "db", port: 5432 }]);
+  assert.deepEqual(open("[2001:db8::1]/22"), [{ host: "2001:db8::1", port: 22 }]);
+  assert.deepEqual(open("[/run/app.sock]:*"), [{ host: "/run/app.sock", port: "*" }]);
+  // sshd refuses these lines: the port would be "b:22", ":1:22", "run/app.sock:*".
+  for (const v of ["a:b:22", "::1:22", "/run/app.sock:*", "[db]", "[db]x:22", "[db:22"]) {
+    assert.throws(() => open(v), /permitopen/, v);
+  }
+  const listen = (v: string) => parseAuthorizedKeyOptions(`permitlisten="${v}"`).permitListen;
+  assert.deepEqual(listen("[::1]/8080"), [{ host: "::1", port: 8080 }]);
+  assert.throws(() => listen("localhost/8080"), /invalid port/);
+});
+
 test("matchFrom() and findAuthorizedKey() apply from= and expiry-time", () => {
   const ak = parseAuthorizedKeys(TEXT);
   const at = (host: string, addr: string, now = Date.UTC(2025, 0, 1)) => ({ host, addr, now });

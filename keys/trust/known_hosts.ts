@@ -103,6 +103,9 @@ function parseLine(text: string, line: number): KnownHostsEntry {
     if (!h) throw new Error("malformed hashed host name (expected |1|salt|hash)");
     hashed = { salt: decodeBase64(h[1]!, "salt"), hash: decodeBase64(h[2]!, "hash") };
     if (hashed.hash.length !== 20) throw new Error("hashed host name is not a SHA-1 HMAC");
+    // OpenSSH (hostfile.c extract_salt) skips a line whose salt is not 20 bytes: it matches
+    // no host there, and `ssh-keygen -F` does not find it.
+    if (hashed.salt.length !== 20) throw new Error("hashed host name's salt is not 20 bytes");
   } else {
     patterns = hosts.split(",").filter((p) => p !== "");
     if (patterns.length === 0) throw new Error("empty host pattern list");

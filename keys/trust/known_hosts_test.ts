@@ -99,6 +99,21 @@ test("hashKnownHostsName() matches OpenSSH's HMAC-SHA1 of the name", () => {
   assert.equal(h, "|1|AQEBAQEBAQEBAQEBAQEBAQEBAQE=|AqgERpE7/atQuHzpEGc1XodOnYc=");
 });
 
+test("parseKnownHosts() skips a hashed name whose salt is not 20 bytes, as OpenSSH", () => {
+  // hostfile.c's extract_salt() wants exactly 20 bytes: ssh and `ssh-keygen -F` never match
+  // such a line, which trusted its key here.
+  for (const n of [1, 16, 21, 32, 65]) {
+    const kh = parseKnownHosts(
+      `${hashKnownHostsName("example.com", new Uint8Array(n).fill(7))} ${pub(k1)}\n`,
+    );
+    assert.equal(kh.entries.length, 0, `${n} bytes`);
+    assert.match(kh.errors[0]!.reason, /salt is not 20 bytes/);
+    assert.equal(matchKnownHosts(kh, "example.com").trustedHostKeys.length, 0);
+  }
+  const good = `${hashKnownHostsName("example.com", new Uint8Array(20).fill(7))} ${pub(k1)}\n`;
+  assert.ok(matchKnownHosts(parseKnownHosts(good), "example.com").trustedHostKeys[0]!.equals(k1!));
+});
+
 test("parseKnownHosts() never throws on random and mutated input", () => {
   const r = seededRandom(fuzzSeed(5));
   const good = TEXT.split("\n");
