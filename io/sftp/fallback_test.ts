@@ -85,6 +85,16 @@ async function withServer(
   await fn(conn);
 }
 
+/** Progress that never went back, though the retry started again below what was reported. */
+function assertForward(progress: readonly number[]): void {
+  for (let i = 1; i < progress.length; i++) {
+    assert.ok(
+      progress[i]! > progress[i - 1]!,
+      `progress went from ${progress[i - 1]} to ${progress[i]}`,
+    );
+  }
+}
+
 function pattern(n: number): Uint8Array {
   const b = new Uint8Array(n);
   let x = 99;
@@ -106,11 +116,12 @@ test("put and get fall back to one request at a time when a server without limit
       assert.equal(sftp.limits, undefined);
       assert.equal(sftp.sequential, false);
       assert.equal(sftp.maxRequests, 64);
-      let last = 0;
-      await sftp.put(join(dir, "up.bin"), "/up.bin", { onProgress: (d) => void (last = d) });
+      const putProgress: number[] = [];
+      await sftp.put(join(dir, "up.bin"), "/up.bin", { onProgress: (d) => putProgress.push(d) });
       assert.equal(sftp.sequential, true, "the put was retried sequentially");
       assert.equal(sftp.maxRequests, 1);
-      assert.equal(last, data.length);
+      assert.equal(putProgress.at(-1), data.length);
+      assertForward(putProgress);
       assert.ok(backend.refused > 0);
       await sftp.get("/up.bin", join(dir, "down.bin"));
       assert.equal(sha(await fsp.readFile(join(dir, "down.bin"))), sha(data));
@@ -124,8 +135,11 @@ test("put and get fall back to one request at a time when a server without limit
     });
     await withServer(fresh, [Ext.LIMITS], async (conn) => {
       await using sftp = await conn.startSftp();
-      await sftp.get("/src.bin", join(dir, "got.bin"));
+      const getProgress: number[] = [];
+      await sftp.get("/src.bin", join(dir, "got.bin"), { onProgress: (d) => getProgress.push(d) });
       assert.equal(sftp.sequential, true);
+      assert.equal(getProgress.at(-1), data.length);
+      assertForward(getProgress);
       assert.ok(fresh.refused > 0);
       assert.equal(sha(await fsp.readFile(join(dir, "got.bin"))), sha(data));
     });

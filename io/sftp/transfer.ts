@@ -109,6 +109,25 @@ export async function item(
 }
 
 /** Bytes per request for this transfer: `blockSize`, never above what the session allows. */
+/**
+ * `o` with an `onProgress` that never goes back: a transfer retried one request at a time
+ * (see `SFTPSession.fallBackToSequential`) starts again from the part it knows is whole,
+ * below what it had reported; the figure then holds until the retry passes it.
+ */
+function withForwardProgress(o: TransferOptions): TransferOptions {
+  const onProgress = o.onProgress;
+  if (!onProgress) return o;
+  let reported = -1;
+  return {
+    ...o,
+    onProgress: (done, total, src, dst) => {
+      if (done <= reported) return;
+      reported = done;
+      onProgress(done, total, src, dst);
+    },
+  };
+}
+
 function requestSize(sessionSize: number, o: TransferOptions): number {
   const n = o.blockSize;
   if (n === undefined) return sessionSize;
@@ -505,8 +524,9 @@ async function getFile(
   remote: string,
   local: string,
   attrs: FileAttributes,
-  o: TransferOptions,
+  options: TransferOptions,
 ): Promise<void> {
+  const o = withForwardProgress(options);
   const handle = await openRemote(s, remote, OpenFlags.READ, {}, o.signal);
   let fh: fsp.FileHandle | undefined;
   try {
@@ -853,8 +873,9 @@ async function putFile(
   remote: string,
   size: number,
   mode: number,
-  o: TransferOptions,
+  options: TransferOptions,
 ): Promise<void> {
+  const o = withForwardProgress(options);
   let start = 0;
   let flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
   if (o.resume) {
