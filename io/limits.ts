@@ -36,6 +36,13 @@ export const BRIDGE_READ_HIGH_WATER = 1024 * 1024;
 /** How long a socket may take to close after the SSH connection ended before we cut it. */
 export const SOCKET_CLOSE_GRACE_MS = 2000;
 
+/**
+ * How long a cut SCP transfer waits for the remote `scp` to end after our EOF (it removes or
+ * keeps its partial file meanwhile) before the channel is closed from our side: a remote
+ * stuck on its disk must not hold the caller forever.
+ */
+export const SCP_CUT_GRACE_MS = 10_000;
+
 /** How long a connect that failed waits for its DISCONNECT (saying why) to reach the server. */
 export const FAILED_CONNECT_GRACE_MS = 250;
 

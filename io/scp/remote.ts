@@ -13,6 +13,7 @@ import { SSHClientProcess } from "../client/process.ts";
 import { startSession } from "../client/session.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { abortable } from "../engine/errors.ts";
+import { SCP_CUT_GRACE_MS } from "../limits.ts";
 import { SCPSender } from "./sender.ts";
 import { SCPStream } from "./stream.ts";
 
@@ -75,6 +76,8 @@ export interface RemoteScpOptions {
   readonly targetIsDirectory?: boolean;
   /** Stops starting the process. */
   readonly signal?: AbortSignal | undefined;
+  /** How long `cut()` waits for the remote to end (default {@link SCP_CUT_GRACE_MS}; tests). */
+  readonly cutGraceMs?: number;
 }
 
 /**
@@ -162,14 +165,20 @@ export async function startRemoteScp(
     }
   };
   let cutting: Promise<void> | undefined;
+  const cutGrace = o.cutGraceMs ?? SCP_CUT_GRACE_MS;
   const cut = () =>
     cutting ??= (async () => {
       stream.cancel();
       try {
         ch.sendEof();
       } catch { /* already closed */ }
-      await ch.closedPromise.catch(() => {});
-      await errDone;
+      // Not forever: past the grace the channel is closed from here, and not waited for.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<false>((r) => (timer = setTimeout(() => r(false), cutGrace)));
+      const ended = await Promise.race([ch.closedPromise.then(() => true, () => true), grace]);
+      clearTimeout(timer);
+      if (ended) await errDone;
+      else ch.close();
     })();
   return { stream, process, finish, abort, cut, stderr };
 }

@@ -23,6 +23,7 @@ import type { ListenOptions } from "../server/options.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { listen } from "../server/listen.ts";
 import { BackendTarget } from "./backend_io.ts";
+import { startRemoteScp } from "./remote.ts";
 import { scp } from "./scp.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -260,4 +261,26 @@ test("scp() legacy relay: a source cut mid-file rejects once the destination rem
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }
+});
+
+test("client: a cut transfer stops waiting for a remote scp that never ends, and closes its channel", async () => {
+  let channelClosed: Promise<void> | undefined;
+  await withServer({
+    processFactory: async (p) => {
+      channelClosed = p.channel.closedPromise;
+      await p.channel.write(new Uint8Array([0])); // ready
+      for await (const _ of p.stdin) { /* reads to EOF, then neither exits nor closes */ }
+      await channelClosed;
+    },
+  }, async (conn) => {
+    const r = await startRemoteScp(conn, { mode: "to", paths: ["x"], cutGraceMs: 100 });
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      r.cut().then(() => "returned"),
+      new Promise((res) => (guard = setTimeout(() => res("still waiting after 10 s"), 10_000))),
+    ]);
+    clearTimeout(guard);
+    assert.equal(outcome, "returned");
+    await channelClosed; // our CLOSE reached the server
+  });
 });

@@ -126,8 +126,9 @@ const REMOTE = /^(?:([^@/]+)@)?(\[[^\]/]+\]|[^:/[\]]+):(.*)$/s;
  * symbolic link, the link stays and the file it leads to is emptied; a device,
  * FIFO or socket is never truncated nor removed (the error says which). A cut
  * remote-to-remote transfer rejects once the destination's `scp -t` ended,
- * so what it does with its partial file is done by then; an abort through
- * `signal` closes the channels at once instead.
+ * so what it does with its partial file is done by then (one that has not ended
+ * 10 s after our EOF has its channel closed); an abort through `signal` closes
+ * the channels at once instead.
  *
  * @example Upload a tree, download a file
  * ```ts
