@@ -152,6 +152,45 @@ test("resolveSSHConfig() reads Include globs relative to ~/.ssh, sorted, in Host
   assert.equal((await resolve("y", text, { system })).port, 22);
 });
 
+test("Include globs as OpenSSH's glob does: [:class:], an escaped leading dot, . and .., no recursion", async () => {
+  const files: Record<string, string> = {
+    "/etc/g/1.conf": "SendEnv ONE\n",
+    "/etc/g/a.conf": "SendEnv A\n",
+    "/etc/g/ab.conf": "SendEnv AB\n",
+    "/etc/g/.hidden": "SendEnv HIDDEN\n",
+    "/etc/g/x": "SendEnv X\n",
+    "/etc/g/sub/keep": "",
+  };
+  const dirs = memory(files);
+  // Paths with "." and ".." in them name the file they lead to.
+  const norm = (p: string) => {
+    const out: string[] = [];
+    for (const c of p.split("/")) {
+      if (c === "..") out.pop();
+      else if (c !== ".") out.push(c);
+    }
+    return out.join("/");
+  };
+  const system: SSHConfigSystem = {
+    readFile: (p) => dirs.readFile!(norm(p)),
+    readDir: (p) => dirs.readDir!(norm(p)),
+  };
+  const sendEnv = async (include: string) =>
+    (await resolve("h", `Include ${include}\n`, { system })).sendEnv;
+  assert.deepEqual(await sendEnv("/etc/g/[[:digit:]].conf"), ["ONE"]);
+  assert.deepEqual(await sendEnv("/etc/g/[[:lower:][:digit:]]*.conf"), ["ONE", "A", "AB"]);
+  assert.deepEqual(await sendEnv("/etc/g/[[:nosuch:]]*"), []);
+  // A dot matched by an escaped dot counts; "." and ".." are directory entries too.
+  assert.deepEqual(await sendEnv("/etc/g/\\.h*"), ["HIDDEN"]);
+  assert.deepEqual(await sendEnv("/etc/g/sub/.*/x"), ["X"]);
+  // OpenBSD glob stores [:alnum:] as class 0, a NUL that ends the pattern: ".conf" is dropped.
+  assert.deepEqual(await sendEnv("/etc/g/[[:alnum:]].conf"), ["X"]);
+  // A component of 50,000 stars neither overflows the stack nor matches (too long for glob).
+  assert.deepEqual(await sendEnv(`/etc/g/${"*".repeat(50_000)}x`), []);
+  assert.deepEqual(await sendEnv(`/etc/g/${"*a".repeat(1000)}*b`), []);
+  assert.deepEqual(await sendEnv(`/etc/g/${"*".repeat(2000)}x`), ["X"]);
+});
+
 test("resolveSSHConfig() refuses an Include loop after 16 levels", async () => {
   const system = memory({ "/etc/loop.conf": "Include /etc/loop.conf\n" });
   await assert.rejects(resolve("h", "Include /etc/loop.conf\n", { system }), (e: unknown) => {
