@@ -51,6 +51,7 @@ import { NamespaceLock } from "./namespace_lock.ts";
  * check.
  */
 const NAMESPACE = new NamespaceLock();
+const utf8 = new TextEncoder();
 
 /**
  * Options of {@link FsBackend}.
@@ -550,7 +551,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
         ? (h.local === root ? root : hostPathLib.dirname(h.local))
         : hostPathLib.join(h.local, name);
       try {
-        const attrs = attrsOf(await hostFs.lstat(p));
+        const attrs = await this.#attrsSeen(p, await hostFs.lstat(p));
         const longname = formatLongname(name, attrs, {
           now,
           ...(users.has(attrs.uid!) ? { user: users.get(attrs.uid!)! } : {}),
@@ -625,10 +626,27 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   async #lstat(path: string): Promise<FileAttributes> {
     const { local } = await this.#resolve(path, false);
     try {
-      return attrsOf(await hostFs.lstat(local));
+      return await this.#attrsSeen(local, await hostFs.lstat(local));
     } catch (e) {
       throw toSFTPError(e, path);
     }
+  }
+
+  /**
+   * An entry's attributes as the client sees them: a symbolic link's size is the length of
+   * the target readlink shows it (a client path); the host path stored in a link made here
+   * would tell the served directory's length. A link that leads outside shows 0.
+   */
+  async #attrsSeen(
+    local: string,
+    st: Awaited<ReturnType<typeof hostFs.lstat>>,
+  ): Promise<FileAttributes> {
+    const attrs = attrsOf(st);
+    if (!st.isSymbolicLink()) return attrs;
+    const target = await hostFs.readlink(local).catch(() => undefined);
+    if (target === undefined || !hostPathLib.isAbsolute(target)) return attrs;
+    const v = await this.#toVirtual(hostPathLib.resolve(target));
+    return { ...attrs, size: v === undefined ? 0 : utf8.encode(v).length };
   }
 
   /** Changes attributes, following symlinks (inside the root only). */

@@ -541,3 +541,27 @@ test("new FsBackend({ openSpecialFiles }) opens a FIFO through a link as the pro
     await fsp.rm(base, { recursive: true, force: true });
   }
 });
+
+test("a symbolic link's size is the length of the target readlink() shows, never the host path's", async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), "sshts-fs-linksize-"));
+  try {
+    const backend = new FsBackend({ root });
+    await backend.symlink("/target.txt", "/in");
+    await fsp.symlink("/etc/passwd", join(root, "out")); // the host's own: leads outside
+    await fsp.symlink("rel/x", join(root, "rel-link"));
+    assert.equal(await backend.readlink("/in"), "/target.txt");
+    assert.equal((await backend.lstat("/in")).size, "/target.txt".length);
+    assert.equal((await backend.lstat("/out")).size, 0, "nothing about the host path");
+    assert.equal((await backend.lstat("/rel-link")).size, "rel/x".length);
+    const h = await backend.opendir("/");
+    const sizes = new Map<string, number | undefined>();
+    for (let batch; (batch = await backend.readdir(h)) !== null;) {
+      for (const e of batch) sizes.set(e.filename, e.attrs.size);
+    }
+    await backend.close(h);
+    assert.equal(sizes.get("in"), "/target.txt".length);
+    assert.equal(sizes.get("out"), 0);
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
