@@ -10,6 +10,8 @@ import type { DestinationConstraint } from "./constraints.ts";
 import { decodeQueryReply, encodeSessionBind } from "./extensions.ts";
 import { AgentConnectionState, AgentKeyring, type ConfirmRequest } from "./keyring.ts";
 import type { AgentReply } from "./messages.ts";
+import { AGENT_MAX_FRAME } from "./protocol.ts";
+import { AgentServerConnection } from "./server.ts";
 
 const rnd = seededRandom(31);
 const userKey = generatePrivateKey("ed25519", { random: rnd, comment: "user" });
@@ -379,6 +381,46 @@ test("a destination hop can name a host CA: host certificates for the hop's name
   );
 });
 
+test("a CA hop's host name is the pattern, as OpenSSH matches it: not the certificate's principal", async () => {
+  const certFor = (principal: string) =>
+    createCertificate({
+      key: hostA,
+      caKey: hostCA,
+      type: "host",
+      keyId: principal,
+      principals: [principal],
+      random: rnd,
+    });
+  const restrictedTo = (hostname: string) => {
+    const ring = new AgentKeyring();
+    ring.add(userKey, {
+      destinations: [{
+        from: ORIGIN,
+        to: { username: "", hostname, hostKeys: [{ keyBlob: hostCA.publicBlob, isCA: true }] },
+      }],
+    });
+    return ring;
+  };
+  const signs = async (ring: AgentKeyring, principal: string) => {
+    const cert = certFor(principal);
+    const sid = rnd(32);
+    const s = new AgentConnectionState();
+    assert.equal((await ask(ring, s, bindRequest(hostA, sid, false, cert.blob))).type, "success");
+    const r = await ask(ring, s, {
+      type: "sign",
+      keyBlob: userKey.publicBlob,
+      data: userauth(sid, "me", userKey, cert.blob),
+      flags: 0,
+    });
+    return r.type === "signResponse";
+  };
+  // ssh-add -h '*.example' with "@cert-authority *.example <CA>": any host certified under it.
+  assert.equal(await signs(restrictedTo("*.example"), "web.example"), true);
+  assert.equal(await signs(restrictedTo("*.example"), "web.other"), false);
+  // A certificate whose principal is a wildcard is not valid for every restricted hop.
+  assert.equal(await signs(restrictedTo("a.example"), "*"), false);
+  assert.equal(await signs(restrictedTo("a.example"), "*.example"), false);
+});
 test("add through a connection honours constraints it cannot enforce by refusing them", async () => {
   const ring = new AgentKeyring();
   const s = new AgentConnectionState();
@@ -452,4 +494,20 @@ test("AgentKeyring makes unlocks on other connections wait out a failed unlock's
   );
   assert.deepEqual(waits.map((w) => w.ms), [100, 200, 300]);
   assert.equal(ring.locked, false);
+});
+
+test("AgentServerConnection refuses a reply too big for a frame and keeps serving", async () => {
+  const ring = new AgentKeyring();
+  for (let i = 0; i < 20; i++) {
+    ring.add(generatePrivateKey("ed25519", { random: rnd }), { comment: "c".repeat(16_000) });
+  }
+  const server = new AgentServerConnection(ring);
+  // 20 identities of 16 kB comments: more than AGENT_MAX_FRAME, so SSH_AGENT_FAILURE.
+  assert.deepEqual(await server.handle(Uint8Array.of(11)), Uint8Array.of(0, 0, 0, 1, 5));
+  ring.removeAll();
+  assert.deepEqual(
+    await server.handle(Uint8Array.of(11)),
+    Uint8Array.of(0, 0, 0, 5, 12, 0, 0, 0, 0),
+  );
+  assert.ok(AGENT_MAX_FRAME < 20 * 16_000);
 });

@@ -10,7 +10,7 @@
 import { AgentError } from "./errors.ts";
 import { AgentConnectionState, type AgentKeyring } from "./keyring.ts";
 import { decodeAgentRequest, encodeAgentReply } from "./messages.ts";
-import { AgentFrameReader, AgentMessage, encodeAgentFrame } from "./protocol.ts";
+import { AGENT_MAX_FRAME, AgentFrameReader, AgentMessage, encodeAgentFrame } from "./protocol.ts";
 
 /**
  * Serves one agent connection from a keyring. Feed it the bytes the client
@@ -125,6 +125,10 @@ export class AgentServerConnection {
       if (!(e instanceof AgentError)) throw e;
       return encodeAgentFrame(Uint8Array.of(AgentMessage.FAILURE));
     }
-    return encodeAgentFrame(encodeAgentReply(reply));
+    const out = encodeAgentReply(reply);
+    // A reply no frame can carry (an identity list of long comments, a large extension
+    // response) is refused: the connection stays usable, and no client would take it.
+    if (out.length > AGENT_MAX_FRAME) return encodeAgentFrame(Uint8Array.of(AgentMessage.FAILURE));
+    return encodeAgentFrame(out);
   }
 }

@@ -9,12 +9,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import * as net from "node:net";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
+import { type ChannelEngine, ChannelIO } from "../engine/channel.ts";
 import { listen } from "../server/listen.ts";
 import type { ListenOptions } from "../server/options.ts";
 import type { SSHServerProcess } from "../server/process.ts";
 import { connectAgent } from "./client.ts";
+import { startSessionAgent } from "./server_forwarding.ts";
 import { SSHAgent } from "./ssh_agent.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -118,4 +121,53 @@ test("listen() answers auth-agent-req@openssh.com with failure when nothing coul
       await server.close();
     }
   }
+});
+
+/** A channel engine that only records whether the channel was closed. */
+class ClosingEngine implements ChannelEngine {
+  closed = false;
+  channelClosed = false;
+  sendData(_id: number, data: Uint8Array): number {
+    return data.length;
+  }
+  writableBytes(): number {
+    return 1 << 20;
+  }
+  consume(): void {}
+  setWindowSize(): void {}
+  sendEof(): void {}
+  closeChannel(): void {
+    this.channelClosed = true;
+  }
+  sendChannelRequest(): void {}
+  replyChannelRequest(): void {}
+}
+
+test("startSessionAgent() closes an agent channel that opens after the session ended", async () => {
+  let asked!: () => void;
+  const openAsked = new Promise<void>((r) => (asked = r));
+  let grant!: (ch: ChannelIO) => void;
+  let endSession!: () => void;
+  const agent = await startSessionAgent(
+    {
+      openChannel: () => {
+        asked();
+        return new Promise<ChannelIO>((r) => (grant = r));
+      },
+    },
+    new Promise<void>((r) => (endSession = r)),
+  );
+  const local = net.connect(agent.socketPath);
+  local.on("error", () => {});
+  await openAsked; // a child connected to SSH_AUTH_SOCK: the server asks for a channel
+  endSession(); // and the session ends before the client answers
+  await agent.close();
+  const engine = new ClosingEngine();
+  const pump = { pump() {}, whenDrained: () => Promise.resolve(), socketFull: false };
+  grant(new ChannelIO(1, engine, pump, 1 << 20));
+  for (let i = 0; i < 50 && !engine.channelClosed; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  local.destroy();
+  assert.equal(engine.channelClosed, true);
 });

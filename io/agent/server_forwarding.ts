@@ -61,7 +61,12 @@ export async function startSessionAgent(
     listener = await LocalListener.listen({ path: socketPath }, (sock: net.Socket) => {
       sock.pause();
       conn.openChannel(AGENT_CHANNEL).then(
-        (ch) => void bridgeSocket(sock, ch),
+        (ch) => {
+          // Gone while the channel opened (the session ended, the listener closed it):
+          // its 'close' has passed, so a bridge would keep the channel open for good.
+          if (sock.destroyed) return ch.close();
+          void bridgeSocket(sock, ch);
+        },
         () => sock.destroy(),
       );
     });
