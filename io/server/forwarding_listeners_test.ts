@@ -14,7 +14,6 @@ import { join } from "node:path";
 import { SSHWriter } from "../../core/wire.ts";
 import { Log } from "../engine/logger.ts";
 import { loopback } from "./_loopback_test_util.ts";
-import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { ChannelOpenError } from "../engine/errors.ts";
 import { DEFAULT_MAX_REMOTE_FORWARDS } from "../limits.ts";
 import { RemoteListeners } from "../forward/server_listeners.ts";
@@ -221,8 +220,11 @@ test("direct-tcpip with no host or no TCP port is refused before the hook is ask
   });
   // "" would be localhost to node:net, where sshd's resolver fails.
   for (const [host, port] of [["", 22], ["127.0.0.2", 0], ["127.0.0.2", 70_000]] as const) {
+    // Written by hand: encodeTcpipOpen() refuses a port above 65535 itself.
+    const data = new SSHWriter().writeStringUtf8(host).writeUint32(port)
+      .writeStringUtf8("127.0.0.1").writeUint32(1).toBytes();
     await assert.rejects(
-      lo.conn.openChannel("direct-tcpip", encodeTcpipOpen(host, port, "127.0.0.1", 1)),
+      lo.conn.openChannel("direct-tcpip", data),
       ChannelOpenError,
       `${host}:${port}`,
     );
