@@ -169,16 +169,19 @@ export class LineEditor {
   }
 
   /**
-   * Turns line editing on or off. Returns the partly typed line when switching
-   * off (the caller passes it on as raw input), else "".
+   * Turns line editing on or off. Returns the partly typed line (and any key
+   * sequence begun after it) when switching off (the caller passes it on as raw
+   * input), else "".
    */
   setLineMode(on: boolean): string {
     if (on === this.#lineMode) return "";
     this.#lineMode = on;
     if (on) return "";
-    const rest = this.line;
+    // A key sequence begun (an ESC waiting for more) is raw input now, not kept for later.
+    const rest = this.line + this.#pending;
     this.#line = [];
     this.#pos = 0;
+    this.#pending = "";
     return rest;
   }
 
@@ -452,8 +455,9 @@ export class LineEditor {
 function escapeEnd(text: string, i: number): number {
   if (i + 1 >= text.length) return -1;
   const kind = text[i + 1];
-  if (kind === "O") return i + 2 < text.length ? i + 3 : -1;
-  if (kind !== "[") return i + 2;
+  // The character after ESC O or ESC is a whole code point (Alt+😀 is ESC and two units).
+  if (kind === "O") return i + 2 < text.length ? afterCodePoint(text, i + 2) : -1;
+  if (kind !== "[") return afterCodePoint(text, i + 1);
   for (let j = i + 2; j < text.length; j++) {
     const c = text.charCodeAt(j);
     if (c >= 0x40 && c <= 0x7e) return j + 1;
@@ -461,6 +465,15 @@ function escapeEnd(text: string, i: number): number {
     if (j - i > 16) return j + 1;
   }
   return -1;
+}
+
+/** Where the code point at `j` ends, or -1 when its low surrogate has not come yet. */
+function afterCodePoint(text: string, j: number): number {
+  const c = text.charCodeAt(j);
+  if (c < 0xd800 || c > 0xdbff) return j + 1;
+  if (j + 1 >= text.length) return -1;
+  const d = text.charCodeAt(j + 1);
+  return d >= 0xdc00 && d <= 0xdfff ? j + 2 : j + 1;
 }
 
 /** The terminal column after writing `text` from column `col` (escape sequences skipped). */

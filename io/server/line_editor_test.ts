@@ -202,6 +202,22 @@ test("LineEditor.setLineMode(false) passes input through and hands back the part
   assert.deepEqual(ed.feed("ok\r").events, [{ type: "line", text: "ok" }]);
 });
 
+test("LineEditor.setLineMode(false) hands on a key sequence begun, and does not keep it for later", () => {
+  const ed = new LineEditor();
+  ed.feed("ab\x1b"); // ESC at a packet's end waits for the rest of its sequence
+  assert.equal(ed.setLineMode(false), "ab\x1b");
+  ed.setLineMode(true);
+  assert.deepEqual(ed.feed("x\r").events, [{ type: "line", text: "x" }]);
+});
+
+test("LineEditor.feed() takes ESC and a character outside the BMP as one key (Alt+😀), leaving no half", () => {
+  for (const chunks of [["\x1b😀b\r"], ["\x1b\ud83d", "\ude00b\r"], ["\x1bO😀b\r"]]) {
+    const ed = new LineEditor();
+    const events = chunks.flatMap((c) => ed.feed(c).events);
+    assert.deepEqual(events, [{ type: "line", text: "b" }], JSON.stringify(chunks));
+  }
+});
+
 test("LineEditor.feed() rings the bell past maxLineLength and counts characters, not UTF-16 units", () => {
   const ed = new LineEditor({ maxLineLength: 3 });
   const r = ed.feed("😀éab");

@@ -167,6 +167,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   #size: TerminalSize | undefined;
   #exited = false;
   #stdin: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  /** Someone took stdin (as bytes, or for a redirect): its encoding is settled. */
+  #stdinTaken = false;
   #text: ReadableStream<string> | undefined;
   #stdout: WritableStream<T> | undefined;
   #stderr: WritableStream<T> | undefined;
@@ -176,8 +178,12 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   #droppedEvents = 0;
   readonly #editor: LineEditor | undefined;
   readonly #outDecoder = new TextDecoder();
+  /** The start of a UTF-8 sequence the last byte write ended in, for the next one. */
+  #outHeld: Uint8Array = EMPTY;
   /** Terminal writes in order (echo and application output share the stream). */
   #outChain: Promise<void> = Promise.resolve();
+  /** stdout's and stderr's stream writes, counted (see #outputStream). */
+  readonly #streamCounts: StreamCount[] = [];
   /** Unfinished direct writes (without the editor), so exit() sends EOF after them. */
   readonly #writes = new Set<Promise<void>>();
   /** Called when the client changes the terminal size. */
@@ -348,6 +354,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   #rawStdin(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#stdinTaken = true;
     return (this.#stdin ??= this.#channel.readable(0));
   }
 
@@ -358,7 +365,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
 
   /** @internal Makes stdin text (what {@link textSession} does). */
   useEncoding(options: SessionEncodingOptions): SSHServerProcess<string> {
-    if (this.#stdin) throw new TypeError("Cannot set an encoding: stdin is already in use");
+    // Not #stdin itself: on a pty session the line editor's stream exists from the start.
+    if (this.#stdinTaken) throw new TypeError("Cannot set an encoding: stdin is already in use");
     new TextDecoder(options.encoding ?? "utf-8"); // RangeError for an unknown label
     this.#encoding = options;
     return this as unknown as SSHServerProcess<string>;
@@ -366,22 +374,50 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
 
   /** What we send to the client's stdout (bytes or text); closing it sends EOF. */
   get stdout(): WritableStream<T> {
-    return (this.#stdout ??= new WritableStream<T>({
-      write: (chunk) => this.#bufferedWrite(chunk, 0),
-      close: () =>
-        new Promise<void>((resolve, reject) =>
-          this.#afterOutput(() => {
-            this.#channel.flush().then(() => this.#channel.sendEof()).then(resolve, reject);
-          })
-        ),
-    }));
+    return (this.#stdout ??= this.#outputStream(0));
   }
 
   /** What we send to the client's stderr (the terminal itself on a pty session with the editor). */
   get stderr(): WritableStream<T> {
-    return (this.#stderr ??= new WritableStream<T>({
-      write: (chunk) => this.#bufferedWrite(chunk, 1),
-    }));
+    return (this.#stderr ??= this.#outputStream(1));
+  }
+
+  /**
+   * stdout (closing it sends EOF) or stderr. The chunks its writer took are counted as they
+   * are written (the strategy's `size`) and as they reach the channel, so exit() also waits
+   * for those still in the stream's queue: a handler that returns without awaiting its
+   * writes had its later ones dropped by the EOF and close.
+   */
+  #outputStream(stream: 0 | 1): WritableStream<T> {
+    const count: StreamCount = { accepted: 0, taken: 0, done: false };
+    this.#streamCounts.push(count);
+    return new WritableStream<T>({
+      write: (chunk) => {
+        count.taken++;
+        return this.#bufferedWrite(chunk, stream).catch((e) => {
+          count.done = true; // the stream errors: what is queued is dropped
+          throw e;
+        });
+      },
+      close: () => {
+        count.done = true;
+        if (stream === 1) return;
+        return new Promise<void>((resolve, reject) =>
+          this.#afterOutput(() => {
+            this.#channel.flush().then(() => this.#channel.sendEof()).then(resolve, reject);
+          })
+        );
+      },
+      abort: () => {
+        count.done = true;
+      },
+    }, {
+      highWaterMark: 1,
+      size: () => {
+        count.accepted++;
+        return 1;
+      },
+    });
   }
 
   /** A stream write under the channel's write buffer limits (the editor writes in order instead). */
@@ -656,8 +692,16 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     });
   }
 
-  /** Ends the process with an exit status: output is flushed, then EOF, exit-status and close. */
+  /**
+   * Ends the process with an exit status: output is flushed, then EOF, exit-status and close.
+   * A negative status (a signalled process's `returnCode`) goes out as its 32-bit two's
+   * complement. One that is not an integer, or does not fit 32 bits, is a RangeError and the
+   * process goes on: NaN, 0.5 and 2**32 went out as 0, success.
+   */
   exit(status: number): void {
+    if (!Number.isInteger(status) || status < -0x80000000 || status > 0xffffffff) {
+      throw new RangeError(`Exit status must be a 32-bit integer, not ${status}`);
+    }
     if (this.#exited) return;
     this.#exited = true;
     this.#afterOutput(() => {
@@ -693,14 +737,24 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     return this.#exited;
   }
 
-  #format(data: string | Uint8Array): string {
-    const text = typeof data === "string" ? data : this.#outDecoder.decode(data, { stream: true });
-    return this.#editor!.formatOutput(text);
+  #format(data: string | Uint8Array): string | Uint8Array {
+    const editor = this.#editor!;
+    if (typeof data === "string") return editor.formatOutput(data);
+    const bytes = this.#outHeld.length ? joinBytes(this.#outHeld, data) : data;
+    // Raw mode writes bytes as they are (as a pty does): decoding made non-UTF-8 U+FFFD.
+    if (!editor.lineMode) {
+      this.#outHeld = EMPTY;
+      return bytes;
+    }
+    const tail = incompleteUtf8Tail(bytes);
+    this.#outHeld = bytes.slice(bytes.length - tail);
+    return editor.formatOutput(this.#outDecoder.decode(bytes.subarray(0, bytes.length - tail)));
   }
 
-  #terminalWrite(text: string): Promise<void> {
-    if (text === "") return this.#outChain;
-    const p = this.#outChain.then(() => this.#channel.write(encoder.encode(text), 0));
+  #terminalWrite(data: string | Uint8Array): Promise<void> {
+    if (data.length === 0) return this.#outChain;
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    const p = this.#outChain.then(() => this.#channel.write(bytes, 0));
     this.#outChain = p.catch(() => {});
     return p;
   }
@@ -719,13 +773,25 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * unhandled rejection that takes the server process down.
    */
   #afterOutput(f: () => void): void {
-    void Promise.allSettled([this.#outChain, ...this.#writes, this.#channel.flushed()]).then(
-      () => {
-        try {
-          f();
-        } catch { /* the channel closed meanwhile */ }
-      },
-    );
+    // Stream writes made so far that still wait in their stream's queue.
+    const queued = this.#streamCounts.map((c) => [c, c.accepted] as const);
+    const behind = () => queued.some(([c, n]) => !c.done && c.taken < n);
+    let taken = -1;
+    const settled = (): Promise<void> =>
+      Promise.allSettled([this.#outChain, ...this.#writes, this.#channel.flushed()]).then(() => {
+        if (!behind()) return;
+        // The stream hands its next chunk over within a few microtasks; should it not, look
+        // again after a timer rather than spin.
+        const now = queued.reduce((t, [c]) => t + c.taken, 0);
+        const progressed = now !== taken;
+        taken = now;
+        return progressed ? settled() : new Promise((r) => setTimeout(r, 1)).then(settled);
+      });
+    void settled().then(() => {
+      try {
+        f();
+      } catch { /* the channel closed meanwhile */ }
+    });
   }
 
   #pushInput: (b: Uint8Array<ArrayBuffer>) => void = () => {};
@@ -734,6 +800,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   #editedInput(editor: LineEditor): ReadableStream<Uint8Array<ArrayBuffer>> {
     const reader = this.#channel.readable(0).getReader();
     const decoder = new TextDecoder();
+    /** The start of a UTF-8 sequence the last packet ended in (line mode). */
+    let held: Uint8Array<ArrayBuffer> = EMPTY;
     let done = false;
     return new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (c) => {
@@ -761,7 +829,23 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
             c.close();
             return;
           }
-          const { output, events } = editor.feed(decoder.decode(r.value, { stream: true }));
+          const bytes = held.length ? joinBytes(held, r.value) : r.value;
+          if (!editor.lineMode) {
+            // Raw mode hands the bytes on as they came (binary, a terminal's 8-bit meta
+            // keys): decoded and encoded again, bytes that are not UTF-8 became U+FFFD.
+            held = EMPTY;
+            if (bytes.length === 0) continue;
+            const echoed = editor.echo ? this.#terminalWrite(bytes).catch(() => {}) : undefined;
+            c.enqueue(bytes);
+            await echoed;
+            return;
+          }
+          // A sequence cut by the packet's end waits for the rest, as bytes: raw mode may
+          // come first, and then they are input as they are.
+          const tail = incompleteUtf8Tail(bytes);
+          held = bytes.slice(bytes.length - tail);
+          const text = decoder.decode(bytes.subarray(0, bytes.length - tail));
+          const { output, events } = editor.feed(text);
           const echoed = this.#terminalWrite(output).catch(() => {});
           let delivered = false;
           for (const e of events) {
@@ -793,6 +877,33 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
       },
     }, { highWaterMark: LINE_EDITOR_BUFFER, size: (chunk) => chunk.byteLength });
   }
+}
+
+/** Chunks a stdout or stderr writer took, those it handed to the channel, and whether it ended. */
+interface StreamCount {
+  accepted: number;
+  taken: number;
+  done: boolean;
+}
+
+const EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** How many bytes at the end of `b` start a UTF-8 sequence that more bytes may complete. */
+function incompleteUtf8Tail(b: Uint8Array): number {
+  for (let k = 1; k <= 3 && k <= b.length; k++) {
+    const x = b[b.length - k]!;
+    if ((x & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const need = x >= 0xf5 ? 1 : x >= 0xf0 ? 4 : x >= 0xe0 ? 3 : x >= 0xc2 ? 2 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
 }
 
 function isProcessLike(x: unknown): x is RedirectSource {

@@ -189,7 +189,10 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         return true;
       }
       case "pty-req":
-        if (process || starting || !cfg.allowPty || !cfg.permissions.pty) return false;
+        // One terminal per session (sshd ends the connection at a second pty-req).
+        if (process || starting || terminal || !cfg.allowPty || !cfg.permissions.pty) {
+          return false;
+        }
         terminal = decodePtyRequest(data);
         return true;
       case "window-change": {

@@ -2,8 +2,9 @@
  * What one client can make listen() hold, and the order of a session's requests: at most
  * `maxSessions` session channels (sshd's MaxSessions), env requests bounded in bytes, no
  * pty-req or env once a start request came (processRequested approves what runs), a
- * window-change before the start sizes the process's terminal, and the line editor's
- * echo waits for a client that does not read its output.
+ * window-change before the start sizes the process's terminal, a second pty-req is refused
+ * (one terminal per session), and the line editor's echo waits for a client that does not
+ * read its output.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -109,4 +110,19 @@ test("listen(): the line editor stops reading input while its echo waits for a c
   await new Promise((r) => setTimeout(r, 500));
   assert.ok(lines * 1024 < 2 << 20, `${lines} lines read with their echo unread`);
   assert.ok(sent < 4 << 20, `${sent} bytes taken from the client`);
+});
+
+test("listen() refuses a second pty-req on a session: the first terminal stays", async () => {
+  await using t = await loopback({
+    lineEditor: false,
+    processFactory: (p) =>
+      p.write(`${p.terminal?.term} ${p.terminal?.columns}x${p.terminal?.rows}`),
+  });
+  const ch = await t.conn.openSession();
+  const out = new Response(ch.readable(0)).text();
+  assert.equal(await ch.request("pty-req", encodePtyRequest(TERMINAL)), true);
+  const second = { term: "vt100", columns: 10, rows: 5, widthPixels: 0, heightPixels: 0 };
+  assert.equal(await ch.request("pty-req", encodePtyRequest(second)), false);
+  assert.equal(await ch.request("shell"), true);
+  assert.equal(await out, "xterm 80x24");
 });

@@ -3,14 +3,16 @@
  * loopback: SSHServerProcess.redirect (streams, files, a proxied upstream
  * process), collectOutput mid-run, StreamReader on process output, in-band
  * events (signal, break, terminal size), extra info on connections, channels
- * and processes, write-buffer limits, per-channel window sizes and
- * textSession.
+ * and processes, write-buffer limits, per-channel window sizes,
+ * textSession (pty sessions too), raw mode on a pty, stdout writes a
+ * handler did not await, and exit statuses that are no 32-bit integers.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { encodePtyRequest } from "../../core/connection/session_requests.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
@@ -329,6 +331,114 @@ test("textSession() makes the server's stdin text and takes text out", async () 
   p.writeEof();
   assert.equal((await p.wait()).stdout, "HÉLLO");
   assert.throws(() => textSession(() => {}, { encoding: "no-such-encoding" }), RangeError);
+});
+
+test("textSession() works on a pty session, through the line editor", async () => {
+  await using s = await server({
+    processFactory: textSession(async (p) => {
+      for await (const line of p.stdin) {
+        await p.write(`got ${JSON.stringify(line)}\n`);
+        break;
+      }
+    }),
+  });
+  await using conn = await login(s);
+  const p = await conn.createProcess("x", { term: "xterm", encoding: "utf-8" });
+  await p.write("hé\r");
+  const r = await p.wait();
+  assert.equal(r.stdout, 'hé\r\ngot "hé\\n"\r\n');
+  assert.equal(r.exitStatus, 0);
+});
+
+test("SSHServerProcess.setLineMode(false) passes the client's bytes and ours through as they are", async () => {
+  await using s = await server({
+    processFactory: async (p) => {
+      const reader = p.stdin.getReader();
+      const line = await reader.read(); // line mode: "é" split across packets is joined
+      await p.write(Uint8Array.of(0xc3)); // and so is one split across writes
+      await p.write(Uint8Array.of(0xa9, 0x0a));
+      p.setLineMode(false);
+      p.setEcho(false);
+      await p.write(Uint8Array.of(0xff, 0x0a, 0xc3));
+      await p.write(Uint8Array.of(0xa9)); // "é", split
+      const raw: number[] = [];
+      while (raw.length < 6) raw.push(...(await reader.read()).value!);
+      await p.write(Uint8Array.from([...line.value!, ...raw]));
+    },
+  });
+  await using conn = await login(s);
+  const ch = await conn.openSession();
+  const terminal = { term: "xterm", columns: 80, rows: 24 };
+  assert.equal(await ch.request("pty-req", encodePtyRequest(terminal)), true);
+  assert.equal(await ch.request("shell"), true);
+  const out: number[] = [];
+  const reader = ch.readable(0).getReader();
+  const until = async (n: number) => {
+    while (out.length < n) {
+      const r = await reader.read();
+      if (r.done) break;
+      out.push(...r.value);
+    }
+  };
+  await ch.write(Uint8Array.of(0x68, 0xc3));
+  await new Promise((r) => setTimeout(r, 20));
+  await ch.write(Uint8Array.of(0xa9, 0x0d));
+  await until(5 + 4 + 4); // the echo "hé\r\n", then "é\r\n", then ff 0a c3 a9
+  // An 8-bit meta key (0xe1 is Alt+a), bytes that are no UTF-8, NUL.
+  await ch.write(Uint8Array.of(0xe1, 0x41, 0xff, 0x00, 0xc3, 0x42));
+  await until(Infinity);
+  assert.deepEqual(out, [
+    ...enc.encode("hé\r\né\r\n"),
+    0xff,
+    0x0a,
+    0xc3,
+    0xa9,
+    ...enc.encode("hé\n"),
+    0xe1,
+    0x41,
+    0xff,
+    0x00,
+    0xc3,
+    0x42,
+  ]);
+});
+
+test("a handler that returns without awaiting its stdout writer's writes still sends them all", async () => {
+  await using s = await server({
+    processFactory: (p) => {
+      const w = p.stdout.getWriter();
+      for (let i = 0; i < 50; i++) {
+        w.write(enc.encode(`line ${i}\n`.padEnd(1000, "."))).catch(() => {});
+      }
+      const e = p.stderr.getWriter();
+      for (let i = 0; i < 5; i++) e.write(enc.encode(`err ${i}\n`)).catch(() => {});
+    },
+  });
+  await using conn = await login(s);
+  const r = await conn.run("x");
+  assert.equal(r.stdout.match(/line \d+/g)?.length, 50);
+  assert.equal(r.stderr, "err 0\nerr 1\nerr 2\nerr 3\nerr 4\n");
+  assert.equal(r.exitStatus, 0);
+});
+
+test("SSHServerProcess.exit() refuses a status that is no 32-bit integer: NaN is not success", async () => {
+  const refused: string[] = [];
+  await using s = await server({
+    processFactory: (p) => {
+      for (const bad of [NaN, 0.5, 2 ** 32, Infinity]) {
+        assert.throws(() => p.exit(bad), RangeError);
+        refused.push(String(bad));
+      }
+      if (p.command === "nan") return p.exit(NaN); // the handler fails: exit status 1
+      p.exit(-15); // a signalled upstream's returnCode, as before
+    },
+  });
+  await using conn = await login(s);
+  const r = await conn.run("nan");
+  assert.equal(r.exitStatus, 1);
+  assert.equal(r.stderr, "Exit status must be a 32-bit integer, not NaN\n");
+  assert.equal((await conn.run("signalled")).exitStatus, 2 ** 32 - 15);
+  assert.equal(refused.length, 8);
 });
 
 test("createProcess/run errors: 'replace' gives U+FFFD, 'strict' rejects bad UTF-8", async () => {
