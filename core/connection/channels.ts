@@ -215,10 +215,11 @@ export class ConnectionLayer {
     data: Uint8Array = new Uint8Array(0),
   ): void {
     const ch = this.#get(channelId, "accept");
-    this.#ours(ch, "accept", `Channel ${channelId} is not waiting to be accepted`);
-    this.#theirs(ch, "accept", "accept");
+    // Checked before the state moves: a bad option leaves the channel to be refused.
     const window = checkedWindow(options.window ?? ch.windowSize);
     const maxPacket = advertisedMaxPacket(options.maxPacket ?? ch.localMaxPacket);
+    this.#ours(ch, "accept", `Channel ${channelId} is not waiting to be accepted`);
+    this.#theirs(ch, "accept", "accept");
     // What we advertise is what we keep to: the batching of window adjusts follows this
     // window, the check of the peer's packets this maximum.
     ch.localWindow = ch.windowSize = window;

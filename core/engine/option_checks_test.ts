@@ -63,6 +63,23 @@ test("checkChannelSizes() and channel opens refuse windows and packet sizes that
   const pair = makePair({ password: "secret" });
   pair.run();
   for (const window of [NaN, 1.5, -1]) {
-    assert.throws(() => pair.client.openChannel("session", undefined, { window }), /Invalid channel window/);
+    assert.throws(
+      () => pair.client.openChannel("session", undefined, { window }),
+      /Invalid channel window/,
+    );
   }
+});
+
+test("acceptChannel() with a bad window throws before the channel moves: it can still be refused", () => {
+  const pair = makePair({ password: "secret" });
+  pair.run();
+  pair.client.openChannel("session");
+  pair.run();
+  const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
+  assert.ok(open?.type === "channelOpenRequest");
+  assert.throws(() => pair.server.acceptChannel(open.channelId, { window: NaN }), /window/);
+  assert.throws(() => pair.server.acceptChannel(open.channelId, { maxPacket: 0 }), /packet/);
+  pair.server.rejectChannel(open.channelId, 2, "no");
+  pair.run();
+  assert.ok(pair.clientEvents.some((e) => e.type === "channelOpenFailure"));
 });

@@ -607,7 +607,9 @@ export class SSHServerConnection implements ServerConnectionContext {
       }
     } catch {
       // A hook failed or the request was malformed: say no more than that to the client.
-      reject(ChannelOpenFailure.CONNECT_FAILED, `The server could not open the ${type} channel`);
+      try {
+        reject(ChannelOpenFailure.CONNECT_FAILED, `The server could not open the ${type} channel`);
+      } catch { /* the channel is past refusing: nothing to answer, and no rejection to leak */ }
     }
   }
 

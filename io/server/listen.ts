@@ -14,6 +14,7 @@ import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import type { ListenOptions } from "./options.ts";
+import { checkListenNumbers } from "./option_checks.ts";
 import { listenTcp } from "../runtime/tcp_server.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
 import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
@@ -117,6 +118,7 @@ function trustSettings(
  * ```
  */
 export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
+  checkListenNumbers(o);
   const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
   const signers = hostKeySigners(
     hostKeys,
