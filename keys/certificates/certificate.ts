@@ -26,7 +26,7 @@ import { SSHError } from "../../core/errors.ts";
 import { type RandomSource, systemRandom } from "../../core/random.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
-import { splitPublicKeyLine } from "../formats/public_formats.ts";
+import { checkOneLineComment, splitPublicKeyLine } from "../formats/public_formats.ts";
 import { matchAddressList } from "../trust/host_patterns.ts";
 import { fingerprintBlob, type FingerprintHash } from "../fingerprint.ts";
 import { SSHKey } from "../ssh_key.ts";
@@ -464,6 +464,7 @@ export class SSHCertificate {
    * ```
    */
   exportCertificate(): string {
+    checkOneLineComment(this.#comment, "certificate");
     return `${this.typeName} ${encodeBase64(this.blob)}${
       this.#comment ? " " + this.#comment : ""
     }\n`;
@@ -539,15 +540,53 @@ export interface CreateCertificateOptions {
   readonly random?: RandomSource;
 }
 
+/**
+ * A uint64 field's value, or a RangeError naming it: the writer keeps the low 64 bits,
+ * so -1 went out as 2^64 - 1 (a validAfter of -1 made a certificate never valid) and
+ * 2^64 as 0.
+ */
+function uint64(name: string, v: bigint | number): bigint {
+  if (typeof v === "number" && !Number.isSafeInteger(v)) {
+    throw new RangeError(`Cannot create certificate: ${name} ${v} is not an integer`);
+  }
+  const b = BigInt(v);
+  if (b < 0n || b > CERT_FOREVER) {
+    throw new RangeError(`Cannot create certificate: ${name} ${b} is outside 0..2^64-1`);
+  }
+  return b;
+}
+
 function seconds(
+  name: string,
   v: bigint | number | Date | string | undefined,
   fallback: bigint,
   now: number | undefined,
 ): bigint {
   if (v === undefined) return fallback;
-  if (v instanceof Date) return BigInt(Math.floor(v.getTime() / 1000));
+  if (v instanceof Date) {
+    const ms = v.getTime();
+    if (Number.isNaN(ms)) {
+      throw new RangeError(`Cannot create certificate: ${name} is an invalid Date`);
+    }
+    return uint64(name, Math.floor(ms / 1000));
+  }
   if (typeof v === "string") return parseCertificateTime(v, now);
-  return BigInt(v);
+  return uint64(name, v);
+}
+
+/**
+ * OpenSSH reads the key id, principals and option names and values as C strings: one
+ * holding a NUL makes the whole certificate unreadable ("invalid format").
+ */
+function checkCString(name: string, v: string): void {
+  if (v.includes("\0")) throw new RangeError(`Cannot create certificate: ${name} contains a NUL`);
+}
+
+function checkOptionStrings(what: string, options: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(options)) {
+    checkCString(`${what} name '${name}'`, name);
+    checkCString(`${what} '${name}'`, value);
+  }
 }
 
 /**
@@ -569,19 +608,47 @@ export function createCertificate(options: CreateCertificateOptions): SSHCertifi
   const random = options.random ?? systemRandom;
   const key = options.key.material;
   const typeName = certKeyType(options.key.getAlgorithm());
+  if (options.type !== "user" && options.type !== "host") {
+    throw new RangeError(
+      `Cannot create certificate: type '${options.type}' is neither 'user' nor 'host'`,
+    );
+  }
+  const serial = uint64("serial", options.serial ?? 0);
+  const validAfter = seconds("validAfter", options.validAfter, 0n, options.now);
+  const validBefore = seconds("validBefore", options.validBefore, CERT_FOREVER, options.now);
+  // As ssh-keygen -V refuses it: such a certificate is valid at no time.
+  if (validBefore <= validAfter) {
+    throw new RangeError(
+      `Cannot create certificate: empty validity interval (validBefore ${validBefore} is not ` +
+        `after validAfter ${validAfter})`,
+    );
+  }
+  checkCString("keyId", options.keyId);
+  const principalList = options.principals ?? [];
+  if (principalList.length > MAX_PRINCIPALS) {
+    throw new RangeError(
+      `Cannot create certificate: ${principalList.length} principals, OpenSSH reads at most ` +
+        MAX_PRINCIPALS,
+    );
+  }
   const principals = new SSHWriter();
-  for (const p of options.principals ?? []) principals.writeStringUtf8(p);
+  for (const p of principalList) {
+    checkCString("principal", p);
+    principals.writeStringUtf8(p);
+  }
   const extensions = options.extensions ?? (options.type === "user" ? DEFAULT_USER_EXTENSIONS : {});
+  checkOptionStrings("critical option", options.criticalOptions ?? {});
+  checkOptionStrings("extension", extensions);
   const w = new SSHWriter(1024)
     .writeStringUtf8(typeName)
     .writeString(random(32));
   writePublicKeyBody(key, w);
-  w.writeUint64(BigInt(options.serial ?? 0))
+  w.writeUint64(serial)
     .writeUint32(options.type === "user" ? 1 : 2)
     .writeStringUtf8(options.keyId)
     .writeString(principals.toBytes())
-    .writeUint64(seconds(options.validAfter, 0n, options.now))
-    .writeUint64(seconds(options.validBefore, CERT_FOREVER, options.now))
+    .writeUint64(validAfter)
+    .writeUint64(validBefore)
     .writeString(writeOptions(options.criticalOptions ?? {}))
     .writeString(writeOptions(extensions))
     .writeString(new Uint8Array(0))

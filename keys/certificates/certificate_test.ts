@@ -17,7 +17,7 @@ import {
 } from "./certificate.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey, importPublicKey } from "../formats/import.ts";
-import { KeyImportError } from "../errors.ts";
+import { KeyExportError, KeyImportError } from "../errors.ts";
 import { keygenTest } from "../_ssh_keygen_test_util.ts";
 
 const rsaCa = generatePrivateKey("rsa", { keySize: 2048, random: seededRandom(21) });
@@ -291,4 +291,51 @@ test("importCertificate() splits a line with a long blank run in its comment in 
   for (const bad of [`${line}\rx`, `${line} a\u2028b`, `${line}!`, line.split(" ")[0]!]) {
     assert.throws(() => importCertificate(bad), KeyImportError, JSON.stringify(bad.slice(-8)));
   }
+});
+
+test("createCertificate() refuses numbers and strings it would write as something else", () => {
+  const ca = generatePrivateKey("ed25519", { random: seededRandom(41) });
+  const key = generatePrivateKey("ed25519", { random: seededRandom(42) });
+  const sign = (o: Partial<Parameters<typeof createCertificate>[0]>) =>
+    createCertificate({ key, caKey: ca, type: "user", keyId: "k", principals: ["p"], ...o });
+  // uint64 fields kept only their low 64 bits: a serial of -1 became 2^64 - 1 and 2^64
+  // became 0; a validAfter of -1 made a certificate that is never valid.
+  for (
+    const [o, why] of [
+      [{ serial: -1 }, /serial -1 is outside 0\.\.2\^64-1/],
+      [{ serial: 2n ** 64n }, /serial 18446744073709551616 is outside/],
+      [{ serial: 1.5 }, /serial 1\.5 is not an integer/],
+      [{ validAfter: -1 }, /validAfter -1 is outside/],
+      [{ validAfter: new Date(-86400_000) }, /validAfter -86400 is outside/],
+      [{ validBefore: 2n ** 64n }, /validBefore 18446744073709551616 is outside/],
+      [{ validBefore: new Date(NaN) }, /validBefore is an invalid Date/],
+      // Valid at no time, as ssh-keygen -V refuses ("Empty certificate validity interval").
+      [{ validAfter: 2000, validBefore: 1000 }, /empty validity interval/],
+      [{ validAfter: 1000, validBefore: 1000 }, /empty validity interval/],
+      // OpenSSH reads these as C strings: with a NUL, ssh-keygen -L and sshd refused the
+      // whole certificate ("invalid format").
+      [{ keyId: "a\0b" }, /keyId contains a NUL/],
+      [{ principals: ["alice", "a\0b"] }, /principal contains a NUL/],
+      [{ criticalOptions: { "force-command": "ls\0rm" } }, /critical option 'force-command'/],
+      [{ extensions: { "permit-pty\0x": "" } }, /extension name/],
+      // It said "Cannot import certificate: too many principals".
+      [{ principals: Array.from({ length: 257 }, (_, i) => `p${i}`) }, /257 principals/],
+      // From JavaScript: it signed a host certificate.
+      [{ type: "User" as "user" }, /type 'User' is neither 'user' nor 'host'/],
+    ] as const
+  ) {
+    assert.throws(() => sign(o), (e) => e instanceof RangeError && why.test(e.message), why.source);
+  }
+  const edge = sign({ serial: 2n ** 64n - 1n, validAfter: 0, validBefore: 1, principals: [] });
+  assert.equal(edge.serial, 2n ** 64n - 1n);
+  assert.equal(edge.validBefore, 1n);
+  assert.equal(sign({ principals: Array(256).fill("p") }).principals.length, 256);
+});
+
+test("exportCertificate() refuses a comment with a line break", () => {
+  const ca = generatePrivateKey("ed25519", { random: seededRandom(43) });
+  const cert = createCertificate({ key: ca, caKey: ca, type: "host", keyId: "h", comment: "a\nb" });
+  assert.throws(() => cert.exportCertificate(), KeyExportError);
+  cert.setComment("a b");
+  assert.match(cert.exportCertificate(), / a b\n$/);
 });

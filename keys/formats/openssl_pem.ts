@@ -97,7 +97,10 @@ export function encryptLegacyPem(
   options: { cipher?: string; random?: RandomSource } = {},
 ): { headers: [string, string][]; body: Uint8Array } {
   const cipher = CBC_CIPHERS.get((options.cipher ?? "aes-128-cbc").toLowerCase());
-  if (!cipher) {
+  // Single DES is read (old files) but not written, as in PKCS#8: OpenSSL 3 has it only in
+  // its legacy provider, so neither openssl nor ssh-keygen could open such a key (ssh-keygen
+  // said "incorrect passphrase").
+  if (!cipher || cipher.name === "des-cbc") {
     throw new KeyExportError(
       `Cannot export PEM private key: unsupported cipher '${options.cipher}'`,
     );

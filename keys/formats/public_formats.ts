@@ -85,6 +85,25 @@ export function splitPublicKeyLine(
 }
 
 /**
+ * Throws {@link KeyExportError} for a comment holding a line break (as
+ * {@link splitPublicKeyLine} counts them): written out, it would end the line or header it
+ * belongs to and start another that no reader takes for a key (`ssh-keygen` reads the
+ * first half, and an authorized_keys file gains a stray line).
+ *
+ * @example
+ * ```ts
+ * import { checkOneLineComment } from "./public_formats.ts";
+ * checkOneLineComment("me@host", "public key"); // fine
+ * try { checkOneLineComment("a\nb", "public key"); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export function checkOneLineComment(comment: string, what: string): void {
+  if (/[\r\n\u2028\u2029]/.test(comment)) {
+    throw new KeyExportError(`Cannot export ${what}: the comment contains a line break`);
+  }
+}
+
+/**
  * Formats a blob as an OpenSSH public key line with a trailing newline.
  *
  * @example
@@ -95,6 +114,7 @@ export function splitPublicKeyLine(
  * ```
  */
 export function formatOpenSSHPublicKeyLine(blob: Uint8Array, comment = ""): string {
+  checkOneLineComment(comment, "public key");
   const type = blobKeyType(blob) ?? "unknown";
   return `${type} ${encodeBase64(blob)}${comment ? " " + comment : ""}\n`;
 }
@@ -213,6 +233,7 @@ function readRfc4716HeaderValue(
  * ```
  */
 export function formatRfc4716(blob: Uint8Array, comment = ""): string {
+  checkOneLineComment(comment, "RFC 4716 public key");
   let out = RFC4716_BEGIN + "\n";
   if (comment) {
     const value = `"${comment.replaceAll('"', "'")}"`;
@@ -229,6 +250,9 @@ export function formatRfc4716(blob: Uint8Array, comment = ""): string {
     while (new TextEncoder().encode(header).length > 72) {
       let cut = 70;
       while (new TextEncoder().encode(header.slice(0, cut)).length > 70) cut--;
+      // Never between the halves of a surrogate pair: each half alone is not UTF-8 (it
+      // is written as U+FFFD), so the comment would not read back.
+      if (/[\uD800-\uDBFF]/.test(header[cut - 1]!)) cut--;
       out += header.slice(0, cut) + "\\\n";
       header = header.slice(cut);
     }

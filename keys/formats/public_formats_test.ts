@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KeyExportError, KeyImportError } from "../errors.ts";
 import {
+  formatOpenSSHPublicKeyLine,
   formatRfc4716,
   parseOpenSSHPublicKeyLine,
   parseRfc4716,
@@ -80,4 +81,31 @@ test("formatRfc4716() refuses a comment its parser would refuse and round-trips 
   const longest = "c".repeat(RFC4716_MAX_HEADER_VALUE_BYTES - 2); // plus the quotes
   assert.equal(parseRfc4716(formatRfc4716(blob, longest)).comment, longest);
   assert.throws(() => formatRfc4716(blob, longest + "c"), KeyExportError);
+});
+
+test("formatOpenSSHPublicKeyLine() and formatRfc4716() refuse a comment with a line break", () => {
+  // Written out, "a\nb" ended the key's line: ssh-keygen read the comment "a", an
+  // authorized_keys file gained the stray line "b", and the RFC 4716 block read as
+  // nothing (its body started at the header's second line).
+  const blob = new Uint8Array([0, 0, 0, 1, 120]);
+  for (const comment of ["a\nb", "a\r\nb", "a\rb", "a\u2028b", "a\u2029b", "end\n"]) {
+    assert.throws(() => formatOpenSSHPublicKeyLine(blob, comment), KeyExportError);
+    assert.throws(() => formatRfc4716(blob, comment), KeyExportError);
+  }
+  assert.equal(formatOpenSSHPublicKeyLine(blob, "a\tb c"), "x AAAAAXg= a\tb c\n");
+});
+
+test("formatRfc4716() never cuts a long comment inside a surrogate pair", () => {
+  // The 70-byte cut fell between the halves of the 15th emoji: each half went out as
+  // U+FFFD, so the comment read back from a file was not the one written.
+  const blob = new Uint8Array([0, 0, 0, 1, 120]);
+  for (const prefix of ["", "a", "ab", "abc"]) {
+    const comment = prefix + "😀".repeat(40);
+    const text = formatRfc4716(blob, comment);
+    const fromFile = new TextDecoder().decode(new TextEncoder().encode(text));
+    assert.equal(parseRfc4716(fromFile).comment, comment, prefix);
+    for (const line of text.split("\n")) {
+      assert.ok(new TextEncoder().encode(line).length <= 72, line);
+    }
+  }
 });
