@@ -75,3 +75,12 @@ test("generatePrivateKey('rsa') refuses exponents a key blob could not carry, wi
     );
   }
 });
+
+test("generatePrivateKey('rsa') with a random source that is not random fails instead of looping", () => {
+  for (const random of [(n: number) => new Uint8Array(n).fill(7), () => new Uint8Array(0)]) {
+    assert.throws(
+      () => generatePrivateKey("rsa", { keySize: 1024, random }),
+      (e: Error) => e instanceof KeyGenerationError && /random source/.test(e.message),
+    );
+  }
+});

@@ -15,6 +15,12 @@ import type { RsaKeyMaterial } from "./types.ts";
 const SIEVE_BOUND = 1 << 14;
 /** How far one random start is stepped (by 2) before drawing a new one. */
 const MAX_STEPS = 1 << 16;
+/**
+ * Random starts (per prime) and prime pairs tried before giving up. A real source needs one
+ * or two of each (a window of 2^17 numbers holds a prime all but never misses); a broken one
+ * (constant bytes, short reads) would otherwise loop forever.
+ */
+const MAX_DRAWS = 64;
 
 let smallPrimes: Uint32Array | undefined;
 function getSmallPrimes(): Uint32Array {
@@ -88,7 +94,7 @@ function randomPrime(bits: number, e: bigint, random: RandomSource): bigint {
   const primes = getSmallPrimes();
   const bytes = Math.ceil(bits / 8);
   const rounds = mrRounds(bits);
-  for (;;) {
+  for (let draw = 0; draw < MAX_DRAWS; draw++) {
     let x = bytesToBigInt(random(bytes)) >> BigInt(bytes * 8 - bits);
     x |= 3n << BigInt(bits - 2); // top two bits: p*q then has exactly 2*bits bits
     x |= 1n;
@@ -109,6 +115,14 @@ function randomPrime(bits: number, e: bigint, random: RandomSource): bigint {
       if (isProbablePrime(p, rounds, random)) return p;
     }
   }
+  throw brokenRandom();
+}
+
+/** A RangeError: the random source given is not one (keys/ reports it as KeyGenerationError). */
+function brokenRandom(): RangeError {
+  return new RangeError(
+    "Cannot generate RSA key: the random source gave no usable primes (is it random?)",
+  );
 }
 
 /**
@@ -138,7 +152,7 @@ export function generateRsaKeyMaterial(
   }
   const pBits = bits >> 1;
   const qBits = bits - pBits;
-  for (;;) {
+  for (let pair = 0; pair < MAX_DRAWS; pair++) {
     const p = randomPrime(pBits, e, random);
     const q = randomPrime(qBits, e, random);
     // p and q must differ in their top 100 bits (FIPS 186-5 §A.1.3 step 5.4).
@@ -163,4 +177,5 @@ export function generateRsaKeyMaterial(
       qi: modInverse(Q, P),
     };
   }
+  throw brokenRandom();
 }
