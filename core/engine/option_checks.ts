@@ -125,3 +125,45 @@ export function checkChannelSizes(
   if (o.window !== undefined) checkInteger(o.window, names.window ?? "window", 1, MAX_WINDOW);
   if (o.maxPacket !== undefined) checkInteger(o.maxPacket, names.maxPacket ?? "maxPacket", 1);
 }
+
+/** The numbers `connect()` and `listen()` both take, by the names they take them under. */
+export interface ConnectionNumbers {
+  readonly windowSize?: number | undefined;
+  readonly maxPacketSize?: number | undefined;
+  readonly rekeyBytes?: number | undefined;
+  readonly rekeyInterval?: number | undefined;
+  readonly keepaliveInterval?: number | undefined;
+  readonly keepaliveCountMax?: number | undefined;
+  readonly maxChannels?: number | undefined;
+}
+
+/**
+ * Checks the numbers `connect()` and `listen()` share ({@link checkChannelSizes} and
+ * {@link checkEngineLimits}), naming them as those functions' options do.
+ *
+ * @example
+ * ```ts
+ * import { checkConnectionNumbers } from "./option_checks.ts";
+ * try {
+ *   checkConnectionNumbers({ keepaliveInterval: -1 });
+ * } catch (e) {
+ *   console.log((e as Error).message); // keepaliveInterval must be 0 (none) or a positive number of ms, not -1
+ * }
+ * ```
+ */
+export function checkConnectionNumbers(o: ConnectionNumbers): void {
+  checkChannelSizes(
+    { window: o.windowSize, maxPacket: o.maxPacketSize },
+    { window: "windowSize", maxPacket: "maxPacketSize" },
+  );
+  checkEngineLimits(
+    {
+      rekeyBytes: o.rekeyBytes,
+      rekeyIntervalMs: o.rekeyInterval,
+      keepaliveIntervalMs: o.keepaliveInterval,
+      keepaliveCountMax: o.keepaliveCountMax,
+      maxChannels: o.maxChannels,
+    },
+    { rekeyIntervalMs: "rekeyInterval", keepaliveIntervalMs: "keepaliveInterval" },
+  );
+}

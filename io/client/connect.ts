@@ -34,11 +34,7 @@ import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
-import {
-  checkChannelSizes,
-  checkEngineLimits,
-  checkInteger,
-} from "../../core/engine/option_checks.ts";
+import { checkConnectionNumbers, checkInteger } from "../../core/engine/option_checks.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { expandTokens } from "../../config/tokens.ts";
 import { validHostname, validRemoteUser } from "../../config/_values.ts";
@@ -197,19 +193,7 @@ export async function startConnection(
 function checkConnectNumbers(options: ConnectOptions): void {
   if (options.port !== undefined) checkInteger(options.port, "port", 1, 65535);
   if (options.localPort !== undefined) checkInteger(options.localPort, "localPort", 0, 65535);
-  checkChannelSizes(
-    { window: options.windowSize, maxPacket: options.maxPacketSize },
-    { window: "windowSize", maxPacket: "maxPacketSize" },
-  );
-  checkEngineLimits(
-    {
-      rekeyBytes: options.rekeyBytes,
-      rekeyIntervalMs: options.rekeyInterval,
-      keepaliveIntervalMs: options.keepaliveInterval,
-      keepaliveCountMax: options.keepaliveCountMax,
-    },
-    { rekeyIntervalMs: "rekeyInterval", keepaliveIntervalMs: "keepaliveInterval" },
-  );
+  checkConnectionNumbers(options);
 }
 
 async function startWithDeadline(

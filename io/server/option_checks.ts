@@ -8,9 +8,8 @@
  */
 
 import {
-  checkChannelSizes,
+  checkConnectionNumbers,
   checkDuration,
-  checkEngineLimits,
   checkInteger,
 } from "../../core/engine/option_checks.ts";
 import type { ListenOptions } from "./options.ts";
@@ -43,20 +42,7 @@ const COUNTS = [
  */
 export function checkListenNumbers(o: ListenOptions): void {
   // The port is listenTcp()'s: a RangeError with node:net's code on every runtime.
-  checkChannelSizes(
-    { window: o.windowSize, maxPacket: o.maxPacketSize },
-    { window: "windowSize", maxPacket: "maxPacketSize" },
-  );
-  checkEngineLimits(
-    {
-      rekeyBytes: o.rekeyBytes,
-      rekeyIntervalMs: o.rekeyInterval,
-      keepaliveIntervalMs: o.keepaliveInterval,
-      keepaliveCountMax: o.keepaliveCountMax,
-      maxChannels: o.maxChannels,
-    },
-    { rekeyIntervalMs: "rekeyInterval", keepaliveIntervalMs: "keepaliveInterval" },
-  );
+  checkConnectionNumbers(o);
   if (o.loginTimeout !== undefined) checkDuration(o.loginTimeout, "loginTimeout");
   if (o.authFailureDelay !== undefined) checkDuration(o.authFailureDelay, "authFailureDelay");
   for (const [name, min] of COUNTS) {
