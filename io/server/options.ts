@@ -740,7 +740,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly permitUserEnvironment?: boolean | readonly string[];
   /**
    * Let remote forwards listen on the address the client asks for. Default false:
-   * as OpenSSH's `GatewayPorts no`, listeners bind loopback only.
+   * as OpenSSH's `GatewayPorts no`, listeners bind loopback only (127.0.0.1 and ::1,
+   * or just the one of them the client named). With it, "" and "*" bind every address
+   * of both families and "localhost" both loopback addresses, as sshd's
+   * `GatewayPorts clientspecified`.
    */
   readonly gatewayPorts?: boolean;
   /**
