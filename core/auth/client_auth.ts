@@ -267,6 +267,13 @@ export class ClientAuth {
   #acceptPending = false;
   /** A password change request was sent; its outcome is the server's next answer. */
   #changeSent = false;
+  /**
+   * The key of the first request when it went out in place of the "none" probe (see
+   * #publickeyFirst), until the server answered it: a FAILURE that does not list publickey
+   * judged no key (sshd's AuthenticationMethods "password,publickey" refuses the method at
+   * that stage), so the key is offered again once publickey may continue.
+   */
+  #unprobedKey: number | null = null;
 
   /** Creates the state machine. */
   constructor(options: ClientAuthOptions, host: ClientAuthHost) {
@@ -438,6 +445,10 @@ export class ClientAuth {
         this.#awaiting = null;
         this.#pending = null;
         this.#querying = null;
+        if (
+          this.#unprobedKey !== null && !partialSuccess && !allowed.includes("publickey")
+        ) this.#keyIndex = this.#unprobedKey;
+        this.#unprobedKey = null;
         this.#next();
         return true;
       }
@@ -527,6 +538,8 @@ export class ClientAuth {
       });
     } else {
       const key = this.#publicKeys[p.index]!;
+      // The first request of all, sent without a "none" probe before it.
+      if (this.#lastSent === "") this.#unprobedKey = p.index;
       const hostKey = this.#host.hostBoundKey?.();
       const w = new SSHWriter().writeBoolean(true).writeStringUtf8(p.algorithm)
         .writeString(key.publicKeyBlob);
@@ -785,7 +798,10 @@ export class ClientAuth {
     const order = serverAlgs ? [0, 1, 2] : [1, 0, 2];
     for (const i of order) {
       if (serverAlgs && !serverAlgs.includes(plain[i]!)) continue;
-      if (i === 2 ? sha1 : ok(plain[i]!)) return candidates[i];
+      // A certificate's own algorithm named alone allows it too (as for the other key types).
+      if (i === 2 ? sha1 : ok(plain[i]!) || (isRsaCert && allow?.includes(candidates[i]!))) {
+        return candidates[i];
+      }
     }
     return undefined;
   }

@@ -225,3 +225,21 @@ test("ClientAuth: server-sig-algs of only ssh-rsa does not get an ssh-rsa signat
   const sha2 = setup({ publicKeys: rsa }, ["rsa-sha2-256", "ssh-rsa"]);
   assert.equal(sha2.last("authSignRequest")?.algorithm, "rsa-sha2-256");
 });
+
+test("ClientAuth: an RSA certificate is offered when only its certificate algorithm is allowed", () => {
+  // ssh_config's PubkeyAcceptedAlgorithms rsa-sha2-512-cert-v01@openssh.com, as ssh offers it.
+  const cert = [{ keyType: "ssh-rsa-cert-v01@openssh.com", publicKeyBlob: RSA_BLOB }];
+  for (const alg of ["rsa-sha2-512-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com"]) {
+    const { last } = setup(
+      { publicKeys: cert, signatureAlgorithms: [alg] },
+      ["rsa-sha2-256", "rsa-sha2-512"],
+    );
+    assert.equal(last("authSignRequest")?.algorithm, alg);
+  }
+  // The plain RSA key is not allowed by a certificate algorithm.
+  const plain = setup({
+    publicKeys: [{ keyType: "ssh-rsa", publicKeyBlob: RSA_BLOB }],
+    signatureAlgorithms: ["rsa-sha2-512-cert-v01@openssh.com"],
+  }, ["rsa-sha2-512"]);
+  assert.equal(plain.last("authSignRequest"), undefined);
+});

@@ -135,3 +135,49 @@ test("ClientAuth keeps the none probe when staged, when a key is queried, or wit
     assert.deepEqual(sent.map(describe), ["SERVICE_REQUEST", "USERAUTH_REQUEST none"]);
   }
 });
+
+test("ClientAuth.pipeline: a key refused before publickey may continue is offered again", () => {
+  // sshd's AuthenticationMethods "password,publickey": the key that went out instead of the
+  // "none" probe is refused unjudged; after the password's partial success it must go again.
+  const { auth, sent, events, sign } = setup();
+  auth.start();
+  auth.pipeline();
+  sign();
+  auth.handleMessage(Msg.SERVICE_ACCEPT, accept);
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["password"]));
+  const pw = events.find((e) => e.type === "authPasswordRequest");
+  assert.ok(pw?.type === "authPasswordRequest");
+  auth.providePassword(pw.id, "secret");
+  auth.handleMessage(
+    Msg.USERAUTH_FAILURE,
+    new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(["publickey"]).writeBoolean(true)
+      .toBytes(),
+  );
+  const signs = events.filter((e) => e.type === "authSignRequest");
+  assert.equal(signs.length, 2, "the key is asked to sign again");
+  const again = signs[1]!;
+  assert.ok(again.type === "authSignRequest" && again.keyIndex === 0);
+  auth.provideSignature(again.id, Uint8Array.of(7));
+  assert.deepEqual(sent.map(describe).slice(-2), [
+    "USERAUTH_REQUEST password",
+    "USERAUTH_REQUEST publickey",
+  ]);
+});
+
+test("ClientAuth.pipeline: a key the server judged and refused is not offered again", () => {
+  const { auth, events, sign } = setup();
+  auth.start();
+  auth.pipeline();
+  sign();
+  auth.handleMessage(Msg.SERVICE_ACCEPT, accept);
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["publickey", "password"]));
+  const pw = events.find((e) => e.type === "authPasswordRequest");
+  assert.ok(pw?.type === "authPasswordRequest");
+  auth.providePassword(pw.id, "secret");
+  auth.handleMessage(
+    Msg.USERAUTH_FAILURE,
+    new SSHWriter().writeByte(Msg.USERAUTH_FAILURE).writeNameList(["publickey"]).writeBoolean(true)
+      .toBytes(),
+  );
+  assert.equal(events.filter((e) => e.type === "authSignRequest").length, 1);
+});

@@ -267,7 +267,9 @@ export class ClientAuth {
             // Each round is an attempt of its own: a callback counting attempts (as ssh_config's
             // NumberOfPasswordPrompts does) can stop a server that asks again and again.
             const attempt = ++this.#kbdintPasswordAttempts;
-            const value = typeof pw === "function" ? await pw(attempt) : pw;
+            // A fixed password goes out once, as to the password method: sent again after
+            // the server refused it, it can only fail again (and count against lockouts).
+            const value = typeof pw === "function" ? await pw(attempt) : attempt === 1 ? pw : null;
             return value === null ? null : e.prompts.map(() => value);
           },
           (r) => {
@@ -286,7 +288,9 @@ export class ClientAuth {
         return true;
       }
       case "authBanner":
-        options.onBanner?.(e.message);
+        try {
+          options.onBanner?.(e.message);
+        } catch { /* a callback's error must not break authentication */ }
         return true;
       case "authReady":
         this.#methods = e.allowedMethods;
@@ -435,7 +439,12 @@ export class ClientAuth {
             id,
             `Host key verification failed for ${host}:${port} (${algorithm})`,
           ),
-        (err) => engine.rejectHostKey(id, `Host key verifier failed: ${(err as Error).message}`),
+        // Whatever was thrown (a string, undefined): a TypeError here would go unhandled.
+        (err) =>
+          engine.rejectHostKey(
+            id,
+            `Host key verifier failed: ${err instanceof Error ? err.message : String(err)}`,
+          ),
       )
       .finally(() => this.#h.pump());
   }

@@ -182,3 +182,45 @@ test("a password-only client fails a keyboard-interactive round it cannot answer
   assert.ok(asked.every((r) => r.length === 1), JSON.stringify(asked));
   void conn;
 });
+
+test("connect() sends a fixed password to keyboard-interactive once, not again after a refusal", async () => {
+  const answers: string[] = [];
+  const passwords: string[] = [];
+  await using s = await server({
+    getKbdintChallenge: () => ({ prompts: [{ prompt: "Password: ", echo: false }] }),
+    validateKbdintResponse: (_u, r) => (answers.push(...r), false),
+    validatePassword: (_u, pw) => (passwords.push(pw), false),
+  });
+  await assert.rejects(login(s, { password: "wrong" }), { code: "ERR_PERMISSION_DENIED" });
+  // As a string to the password method: once each, not once per keyboard-interactive attempt.
+  assert.deepEqual(answers, ["wrong"]);
+  assert.deepEqual(passwords, ["wrong"]);
+});
+
+test("connect() logs in when onBanner throws (a callback's error must not break authentication)", async () => {
+  const seen: string[] = [];
+  await using s = await server({ banner: "Hello\n", validatePassword: (_u, pw) => pw === "pw" });
+  await using _conn = await login(s, {
+    password: "pw",
+    onBanner: (m) => {
+      seen.push(m);
+      throw new Error("bug in the banner callback");
+    },
+  });
+  assert.deepEqual(seen, ["Hello\n"]);
+  assert.equal(s.getConnections().length, 1);
+});
+
+for (const thrown of [undefined, null, "nope"]) {
+  test(`connect() rejects with ERR_HOST_KEY_NOT_VERIFIABLE when hostKeyVerifier throws ${String(thrown)}`, async () => {
+    await using s = await server({ validatePassword: () => true });
+    await assert.rejects(
+      login(s, {
+        password: "pw",
+        hostKeyVerifier: () => Promise.reject(thrown),
+      }),
+      (e: Error & { code?: string }) =>
+        e.code === "ERR_HOST_KEY_NOT_VERIFIABLE" && e.message.includes(String(thrown)),
+    );
+  });
+}
