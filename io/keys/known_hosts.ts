@@ -305,9 +305,18 @@ export async function knownHostsVerifier(
       trustedCAKeys: byName(info).trustedCAKeys,
       revokedKeys: lookup(info.host, info.address, info.port).revokedKeys,
     };
+    // As ssh (check_key_not_revoked): a revoked CA revokes every certificate it signed, and
+    // nothing falls back to the certified key then.
+    if (m.revokedKeys.some((k) => k.equals(cert.signatureKey))) {
+      refuse(
+        `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is signed by ` +
+          `${cert.signatureKey.getFingerprint()}, which is revoked in known_hosts`,
+      );
+    }
+    const via = `, certified by ${cert.signatureKey.getFingerprint()}`;
     if (m.trustedCAKeys.length === 0 || !m.trustedCAKeys.some((k) => k.equals(cert.signatureKey))) {
       // As ssh: no CA vouches for this host, so the certified key must be known itself.
-      return checkPlain(cert.key, info, `, certified by ${cert.signatureKey.getFingerprint()}`);
+      return checkPlain(cert.key, info, via);
     }
     const r = checkHostCertificate(cert, {
       host: info.host,
@@ -316,10 +325,15 @@ export async function knownHostsVerifier(
       now: now(),
     });
     if (r.valid) return true;
-    return refuse(
-      `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is not ` +
-        `acceptable: ${r.reason}`,
-    );
+    const why = `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is ` +
+      `not acceptable: ${r.reason}`;
+    // As ssh ("No matching CA found. Retry with plain key"): a certificate that fails (a
+    // wrong principal, expired) leaves the certified key to be trusted on its own.
+    try {
+      return checkPlain(cert.key, info, via);
+    } catch (e) {
+      return refuse(`${why}; its key is not trusted on its own either: ${(e as Error).message}`);
+    }
   }) as KnownHostsVerifier;
   verify.hostKeyAlgorithms = (host, port, _address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
     // Only what the name's entries vouch for (what checkPlain will trust).
