@@ -35,7 +35,9 @@ export function socketFromWebDuplex(duplex: WebDuplex): ByteSocket {
   };
   const fail = (e: unknown) => {
     if (closed) return;
-    handlers?.error(e instanceof Error ? e : new Error(String(e)));
+    // A stream errored or cancelled without a reason says so, not "undefined".
+    const why = e === undefined ? "the stream failed without a reason" : String(e);
+    handlers?.error(e instanceof Error ? e : new Error(why, { cause: e }));
     reader.cancel().catch(() => {});
     finish();
   };

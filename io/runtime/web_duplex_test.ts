@@ -127,3 +127,13 @@ test("closeAfterFlush() delivers what was written, ends, then closes without the
   assert.deepEqual(events, ["close"], "closed although the peer never ended its side");
   await assert.rejects(p.peerW.write(new Uint8Array(1)), "our reading stopped");
 });
+
+test("a stream that fails without a reason is an error that says so, not 'undefined'", async () => {
+  const p = pair();
+  const s = socketFromWebDuplex(p.ours);
+  const events: string[] = [];
+  s.setHandlers(recorder(events));
+  await p.peerW.abort(); // no reason: our reads fail with undefined
+  await sleep(10);
+  assert.deepEqual(events, ["error:the stream failed without a reason", "close"]);
+});
