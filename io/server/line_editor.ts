@@ -10,6 +10,20 @@
  * `process.ts`. Rendering uses relative cursor motions (CSI A/B/C/D), so
  * lines longer than the terminal is wide wrap and edit correctly.
  *
+ * The line is kept one code point per element (the cursor and
+ * `maxLineLength` count code points); the screen is reckoned in terminal
+ * columns, from {@link charWidth}: East Asian wide characters and most emoji
+ * take two, combining marks, joiners and variation selectors none. A wide
+ * character that would start in a row's last column goes to the next row, as
+ * terminals put it, and the editor writes a space in the cell left over.
+ *
+ * Known limits: widths come from a fixed table, not from the terminal, so a
+ * terminal with another idea of a character's width (emoji ZWJ sequences drawn
+ * as one glyph, a narrow symbol made wide by U+FE0F, ambiguous-width
+ * characters under a CJK locale) sees the cursor off by the difference. The
+ * cursor moves by code point, so Left or Right over a zero-width mark moves
+ * nothing on the screen.
+ *
  * @module
  */
 
@@ -121,6 +135,9 @@ export class LineEditor {
   readonly #historySize: number;
   readonly #maxLength: number;
   #line: string[] = [];
+  /** `#cellAt(i)` so far, for the line, start column and width in `#cellsOf`. */
+  #cells: number[] = [];
+  #cellsOf: { line: string[]; startCol: number; columns: number } | undefined;
   #pos = 0;
   #startCol = 0;
   #history: string[] = [];
@@ -203,8 +220,9 @@ export class LineEditor {
   endInput(): { readonly rest: string; readonly output: string } {
     const rest = this.line;
     const out = { s: "" };
-    this.#move(out, this.#pos, this.#line.length);
-    if (this.#echo) this.#startCol = advanceColumn(this.#startCol, rest, this.#columns);
+    const end = this.#cellAt(this.#line.length);
+    this.#move(out, this.#cursorCell(), end);
+    if (this.#echo) this.#startCol = end % this.#columns;
     this.#line = [];
     this.#pos = 0;
     this.#pending = "";
@@ -265,15 +283,16 @@ export class LineEditor {
     const out = { s: "" };
     const visible = this.#echo && this.#line.length > 0;
     if (visible) {
-      this.#move(out, this.#pos, 0);
-      this.#writeFrom(out, 0, 0, this.#line.length);
-      this.#move(out, this.#line.length, 0);
+      const start = this.#startCol;
+      this.#move(out, this.#cursorCell(), start);
+      const end = this.#draw(out, [], start, this.#cellAt(this.#line.length));
+      this.#move(out, end, start);
     }
     out.s += translated;
     this.#startCol = advanceColumn(this.#startCol, translated, this.#columns);
     if (visible) {
-      this.#writeFrom(out, 0);
-      this.#move(out, this.#line.length, this.#pos);
+      const end = this.#draw(out, this.#line, this.#startCol);
+      this.#move(out, end, this.#cursorCell());
     }
     return out.s;
   }
@@ -282,7 +301,7 @@ export class LineEditor {
     switch (action) {
       case "enter": {
         const text = this.line;
-        this.#move(out, this.#pos, this.#line.length);
+        this.#move(out, this.#cursorCell(), this.#cellAt(this.#line.length));
         out.s += "\r\n";
         this.#startCol = 0;
         this.#remember(text);
@@ -293,16 +312,10 @@ export class LineEditor {
       }
       case "backspace":
         if (this.#pos === 0) return;
-        this.#move(out, this.#pos, this.#pos - 1);
-        this.#pos--;
-        this.#line.splice(this.#pos, 1);
-        this.#redrawRest(out, 1);
-        return;
+        return this.#edit(out, this.#pos - 1, 1, [], this.#pos - 1);
       case "delete":
         if (this.#pos >= this.#line.length) return;
-        this.#line.splice(this.#pos, 1);
-        this.#redrawRest(out, 1);
-        return;
+        return this.#edit(out, this.#pos, 1, [], this.#pos);
       case "eofOrDelete":
         if (this.#line.length === 0) {
           events.push({ type: "eof" });
@@ -310,7 +323,7 @@ export class LineEditor {
         }
         return this.#do("delete", out, events);
       case "interrupt":
-        this.#move(out, this.#pos, this.#line.length);
+        this.#move(out, this.#cursorCell(), this.#cellAt(this.#line.length));
         if (this.#echo) out.s += "^C";
         out.s += "\r\n";
         this.#startCol = 0;
@@ -321,42 +334,25 @@ export class LineEditor {
         return;
       case "eraseLine":
         return this.#replace(out, [], 0);
-      case "eraseToEnd": {
-        const removed = this.#line.length - this.#pos;
-        this.#line.length = this.#pos;
-        this.#redrawRest(out, removed);
-        return;
-      }
+      case "eraseToEnd":
+        return this.#edit(out, this.#pos, this.#line.length - this.#pos, [], this.#pos);
       case "eraseWord": {
         let start = this.#pos;
         while (start > 0 && this.#line[start - 1] === " ") start--;
         while (start > 0 && this.#line[start - 1] !== " ") start--;
         if (start === this.#pos) return;
-        const removed = this.#pos - start;
-        this.#move(out, this.#pos, start);
-        this.#line.splice(start, removed);
-        this.#pos = start;
-        this.#redrawRest(out, removed);
-        return;
+        return this.#edit(out, start, this.#pos - start, [], start);
       }
       case "home":
-        this.#move(out, this.#pos, 0);
-        this.#pos = 0;
-        return;
+        return this.#moveTo(out, 0);
       case "end":
-        this.#move(out, this.#pos, this.#line.length);
-        this.#pos = this.#line.length;
-        return;
+        return this.#moveTo(out, this.#line.length);
       case "left":
         if (this.#pos === 0) return;
-        this.#move(out, this.#pos, this.#pos - 1);
-        this.#pos--;
-        return;
+        return this.#moveTo(out, this.#pos - 1);
       case "right":
         if (this.#pos >= this.#line.length) return;
-        this.#move(out, this.#pos, this.#pos + 1);
-        this.#pos++;
-        return;
+        return this.#moveTo(out, this.#pos + 1);
       case "historyPrev":
         if (this.#historyIndex === 0) return;
         if (this.#historyIndex === this.#history.length) this.#saved = [...this.#line];
@@ -371,11 +367,12 @@ export class LineEditor {
             ? this.#saved
             : Array.from(this.#history[this.#historyIndex]!),
         );
-      case "redraw":
-        this.#move(out, this.#pos, 0);
-        this.#writeFrom(out, 0);
-        this.#move(out, this.#line.length, this.#pos);
+      case "redraw": {
+        this.#move(out, this.#cursorCell(), this.#startCol);
+        const end = this.#draw(out, this.#line, this.#startCol);
+        this.#move(out, end, this.#cursorCell());
         return;
+      }
     }
   }
 
@@ -384,10 +381,7 @@ export class LineEditor {
       if (this.#echo) out.s += "\x07";
       return;
     }
-    this.#line.splice(this.#pos, 0, ch);
-    this.#writeFrom(out, this.#pos);
-    this.#pos++;
-    this.#move(out, this.#line.length, this.#pos);
+    this.#edit(out, this.#pos, 0, [ch], this.#pos + 1);
   }
 
   #remember(text: string): void {
@@ -400,51 +394,194 @@ export class LineEditor {
   }
 
   /** Replaces the whole line, cursor at `pos` (default: the end). */
-  #replace(out: { s: string }, line: string[], pos = line.length): void {
-    const oldLength = this.#line.length;
-    this.#move(out, this.#pos, 0);
-    this.#line = [...line];
-    this.#writeFrom(out, 0, Math.max(0, oldLength - line.length));
-    this.#pos = pos;
-    this.#move(out, Math.max(oldLength, line.length), pos);
-  }
-
-  /** Redraws from the cursor to the end, blanking `cleared` cells past it. */
-  #redrawRest(out: { s: string }, cleared: number): void {
-    this.#writeFrom(out, this.#pos, cleared);
-    this.#move(out, this.#line.length + cleared, this.#pos);
+  #replace(out: { s: string }, line: readonly string[], pos = line.length): void {
+    this.#edit(out, 0, this.#line.length, line, pos);
   }
 
   /**
-   * Writes the line from index `from` (cursor assumed there) plus `blank` spaces;
-   * the cursor ends at `from + count` (default: the line end plus the blanks).
-   * With `count` the characters written are spaces (erasing).
+   * Replaces `count` characters at `at` with `chars`, puts the cursor at `pos`,
+   * and redraws the line from `at` to its end, blanking the cells it no longer
+   * uses. A zero-width mark is drawn on the cell of the character before it,
+   * so when one is added or removed at `at` that character is drawn again too.
    */
-  #writeFrom(out: { s: string }, from: number, blank = 0, eraseCount?: number): void {
+  #edit(
+    out: { s: string },
+    at: number,
+    count: number,
+    chars: readonly string[],
+    pos: number,
+  ): void {
+    const line = this.#line;
+    const oldCursor = this.#cursorCell();
+    const oldEnd = this.#cellAt(line.length);
+    const markChanged = isMark(line[at]) || isMark(chars.length > 0 ? chars[0] : line[at + count]);
+    line.splice(at, count, ...chars);
+    if (this.#cells.length > at + 1) this.#cells.length = at + 1;
+    this.#pos = pos;
     if (!this.#echo) return;
-    const end = eraseCount !== undefined ? from + eraseCount : this.#line.length + blank;
-    out.s += eraseCount !== undefined
-      ? " ".repeat(eraseCount)
-      : this.#line.slice(from).join("") + " ".repeat(blank);
-    // At the right margin the terminal waits to wrap; " \r" makes it wrap now,
-    // so the cursor is where we count it (the start of the next row).
-    if (end > from && (this.#startCol + end) % this.#columns === 0) out.s += " \r";
+    let from = at;
+    // A mark is drawn on the cell of the character before it: draw that one again.
+    while (markChanged && from > 0) {
+      from--;
+      if (!isMark(line[from])) break;
+    }
+    const start = this.#cellAt(from);
+    this.#move(out, oldCursor, start);
+    const end = this.#draw(out, line.slice(from), start, oldEnd);
+    this.#move(out, end, this.#cursorCell());
   }
 
-  /** Moves the cursor from line index `from` to `to` with relative motions. */
+  /** Moves the cursor to line index `pos`. */
+  #moveTo(out: { s: string }, pos: number): void {
+    const from = this.#cursorCell();
+    this.#pos = pos;
+    this.#move(out, from, this.#cursorCell());
+  }
+
+  /**
+   * The cell where the line's character `i` is drawn from (or the line's end
+   * cell), counted from the start of the row the line starts on: row
+   * `floor(cell / columns)`, column `cell % columns`. A wide character that
+   * would start in a row's last column starts a cell later; that padding cell
+   * counts before it, so this is the cell just after character `i - 1`.
+   */
+  #cellAt(i: number): number {
+    // Cached (typing at the end of a long line, or a paste, stays linear): a cell
+    // depends only on the characters before it, the line's start and the width.
+    const cells = this.#cells;
+    const key = this.#cellsOf;
+    if (
+      key?.line !== this.#line || key.startCol !== this.#startCol || key.columns !== this.#columns
+    ) {
+      this.#cellsOf = { line: this.#line, startCol: this.#startCol, columns: this.#columns };
+      cells.length = 0;
+    }
+    if (cells.length === 0) cells.push(this.#startCol);
+    for (let k = cells.length - 1; k < i; k++) {
+      cells.push(nextCell(cells[k]!, widthOf(this.#line[k]!), this.#columns));
+    }
+    return cells[i]!;
+  }
+
+  /** The cursor's cell: on its character, past a padding cell before a wide one. */
+  #cursorCell(): number {
+    const cell = this.#cellAt(this.#pos);
+    const ch = this.#line[this.#pos];
+    if (ch === undefined || widthOf(ch) !== 2) return cell;
+    return nextCell(cell, 2, this.#columns) - 2;
+  }
+
+  /**
+   * Draws `chars` from cell `at` (the cursor there), then spaces up to cell
+   * `clearTo`; returns the cell the cursor ends at.
+   */
+  #draw(out: { s: string }, chars: readonly string[], at: number, clearTo = 0): number {
+    if (!this.#echo) return at;
+    const w = this.#columns;
+    let cell = at;
+    for (const ch of chars) {
+      const next = nextCell(cell, widthOf(ch), w);
+      // The terminal leaves the cell a wide character skips as it was: blank it.
+      if (next - cell > 2) out.s += " ";
+      out.s += ch;
+      cell = next;
+    }
+    if (clearTo > cell) {
+      out.s += " ".repeat(clearTo - cell);
+      cell = clearTo;
+    }
+    // At the right margin the terminal waits to wrap; " \r" makes it wrap now,
+    // so the cursor is where we count it (the start of the next row).
+    if (cell > at && cell % w === 0) out.s += " \r";
+    return cell;
+  }
+
+  /** Moves the cursor from cell `from` to cell `to` (see `#cellAt`) with relative motions. */
   #move(out: { s: string }, from: number, to: number): void {
     if (!this.#echo || from === to) return;
     const w = this.#columns;
-    const a = this.#startCol + from;
-    const b = this.#startCol + to;
-    const rows = Math.floor(b / w) - Math.floor(a / w);
-    const cols = (b % w) - (a % w);
+    const rows = Math.floor(to / w) - Math.floor(from / w);
+    const cols = (to % w) - (from % w);
     if (rows < 0) out.s += `\x1b[${-rows}A`;
     if (rows > 0) out.s += `\x1b[${rows}B`;
     if (cols === -1) out.s += "\b";
     else if (cols < 0) out.s += `\x1b[${-cols}D`;
     if (cols > 0) out.s += `\x1b[${cols}C`;
   }
+}
+
+/** Code points a terminal draws in no column of their own, as [first, last]. */
+const ZERO_WIDTH: readonly (readonly [number, number])[] = [
+  [0x0300, 0x036f], // Combining Diacritical Marks
+  [0x1ab0, 0x1aff], // Combining Diacritical Marks Extended
+  [0x1dc0, 0x1dff], // Combining Diacritical Marks Supplement
+  [0x200c, 0x200d], // zero-width non-joiner and joiner
+  [0x20d0, 0x20ff], // Combining Diacritical Marks for Symbols
+  [0xfe00, 0xfe0f], // variation selectors
+  [0xfe20, 0xfe2f], // Combining Half Marks
+  [0xe0100, 0xe01ef], // Variation Selectors Supplement
+];
+
+/** Code points a terminal draws in two columns (East Asian Wide and Fullwidth, most emoji). */
+const WIDE: readonly (readonly [number, number])[] = [
+  [0x1100, 0x115f], // Hangul Jamo initial consonants
+  [0x2e80, 0x303e], // CJK radicals, Kangxi radicals, CJK symbols and punctuation
+  [0x3041, 0x33ff], // Hiragana, Katakana, Bopomofo, Hangul compatibility Jamo, CJK compatibility
+  [0x3400, 0x4dbf], // CJK Unified Ideographs Extension A
+  [0x4e00, 0x9fff], // CJK Unified Ideographs
+  [0xa000, 0xa4cf], // Yi
+  [0xac00, 0xd7a3], // Hangul syllables
+  [0xf900, 0xfaff], // CJK Compatibility Ideographs
+  [0xfe30, 0xfe4f], // CJK Compatibility Forms
+  [0xff00, 0xff60], // fullwidth forms
+  [0xffe0, 0xffe6], // fullwidth signs
+  [0x1f300, 0x1f64f], // Miscellaneous Symbols and Pictographs, Emoticons
+  [0x1f900, 0x1f9ff], // Supplemental Symbols and Pictographs
+  [0x20000, 0x2fffd], // CJK ideographs, plane 2
+  [0x30000, 0x3fffd], // CJK ideographs, plane 3
+];
+
+/**
+ * The columns a terminal gives a printable code point: 0 for combining marks,
+ * the zero-width joiner and non-joiner and variation selectors, 2 for East
+ * Asian Wide and Fullwidth characters and most emoji, 1 otherwise. A small
+ * fixed table (not all of Unicode's East Asian Width data): enough for CJK,
+ * Hangul, kana, fullwidth forms and the common emoji blocks.
+ *
+ * @example Columns of a few characters
+ * ```ts
+ * import { charWidth } from "./line_editor.ts";
+ * console.log(charWidth(0x61)); // 1 ("a")
+ * console.log(charWidth(0x65e5)); // 2 ("日")
+ * console.log(charWidth(0x1f600)); // 2 ("😀")
+ * console.log(charWidth(0x301)); // 0 (combining acute accent)
+ * ```
+ */
+export function charWidth(codePoint: number): 0 | 1 | 2 {
+  if (codePoint < 0x300) return 1;
+  for (const [first, last] of ZERO_WIDTH) if (codePoint >= first && codePoint <= last) return 0;
+  for (const [first, last] of WIDE) if (codePoint >= first && codePoint <= last) return 2;
+  return 1;
+}
+
+/** The columns of one character of the line (one code point). */
+function widthOf(ch: string): number {
+  return charWidth(ch.codePointAt(0)!);
+}
+
+/** Whether `ch` is a zero-width mark (drawn on the cell of the character before it). */
+function isMark(ch: string | undefined): boolean {
+  return ch !== undefined && widthOf(ch) === 0;
+}
+
+/**
+ * The cell after drawing a character `width` columns wide from `cell`. A wide
+ * character that would start in a row's last column starts at the next row,
+ * as terminals draw it.
+ */
+function nextCell(cell: number, width: number, columns: number): number {
+  if (width === 2 && columns > 1 && cell % columns === columns - 1) cell++;
+  return cell + width;
 }
 
 /**
@@ -476,7 +613,11 @@ function afterCodePoint(text: string, j: number): number {
   return d >= 0xdc00 && d <= 0xdfff ? j + 2 : j + 1;
 }
 
-/** The terminal column after writing `text` from column `col` (escape sequences skipped). */
+/**
+ * The terminal column after writing `text` from column `col` (escape sequences
+ * skipped, characters counted by {@link charWidth}). A row filled to the right
+ * margin counts as column 0 of the next.
+ */
 function advanceColumn(col: number, text: string, columns: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -495,9 +636,10 @@ function advanceColumn(col: number, text: string, columns: number): number {
         continue;
       }
       i = end - 1;
-    } else if (c >= 0x20 && !(c >= 0xdc00 && c <= 0xdfff)) {
-      col++;
-      if (col >= columns) col = 0;
+    } else if (c >= 0x20) {
+      const cp = text.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      col = nextCell(col, charWidth(cp), columns) % columns;
     }
   }
   return col;
