@@ -34,8 +34,10 @@ export type X11Display =
   };
 
 /**
- * Parses `DISPLAY` as Xlib does: ":0", "unix:0.1" and "/path/to/socket:0"
- * are UNIX sockets (`/tmp/.X11-unix/X<n>` unless a path is given);
+ * Parses `DISPLAY` as Xlib does: ":0" and "unix:0.1" are UNIX sockets
+ * (`/tmp/.X11-unix/X<n>`), and so is a path ("/tmp/.X11-unix/X0", macOS's
+ * "/private/tmp/com.apple.launchd.x/org.xquartz:0"), which names the socket
+ * itself (less a ".screen" after its ":display");
  * "host:10.0" and "[::1]:3" are TCP to port 6000 + display. Throws a typed
  * `SSHError` (ERR_CHANNEL) for anything else.
  *
@@ -50,6 +52,17 @@ export function parseDisplay(value: string): X11Display {
     throw new SSHError("ERR_CHANNEL", `Cannot use DISPLAY ${JSON.stringify(value)}: ${why}`);
   };
   if (value.length === 0 || value.length > MAX_DISPLAY_LENGTH) bad("empty or too long");
+  if (value.startsWith("/")) {
+    // A path to the socket itself, as launchd sets on macOS: the socket's own name ends in ":0"
+    // ("/private/tmp/com.apple.launchd.x/org.xquartz:0"). The whole value is the path, less a
+    // ".screen" after a ":display" (OpenSSH's is_path_to_xsocket, xcb).
+    const m = /:(\d{1,5})(?:\.(\d{1,5}))?$/.exec(value);
+    const display = m ? Number(m[1]) : 0;
+    if (display > MAX_DISPLAY_NUMBER) bad("display number out of range");
+    if (m?.[2] === undefined) return { kind: "unix", path: value, display, screen: 0 };
+    const path = value.slice(0, value.length - m[2].length - 1);
+    return { kind: "unix", path, display, screen: Number(m[2]) };
+  }
   const colon = value.lastIndexOf(":");
   if (colon < 0) bad("no ':'");
   let host = value.slice(0, colon);
@@ -58,7 +71,6 @@ export function parseDisplay(value: string): X11Display {
   const display = Number(m[1]);
   const screen = m[2] === undefined ? 0 : Number(m[2]);
   if (display > MAX_DISPLAY_NUMBER) bad("display number out of range");
-  if (host.startsWith("/")) return { kind: "unix", path: host, display, screen };
   if (host === "" || host === "unix") {
     return { kind: "unix", path: `/tmp/.X11-unix/X${display}`, display, screen };
   }
@@ -243,10 +255,14 @@ export function swapX11Cookie(
   const total = 12 + pad(nameLen) + pad(dataLen);
   if (total > MAX_X11_SETUP) return { status: "refused", reason: "X11 set-up too long" };
   if (buffered.length < total) return { status: "more" };
-  const name = new TextDecoder().decode(buffered.subarray(12, 12 + nameLen));
+  // The name's bytes, as OpenSSH compares them (a decoder would drop a BOM, or map bad bytes alike).
+  const name = buffered.subarray(12, 12 + nameLen);
+  const want = new TextEncoder().encode(protocol);
   const dataAt = 12 + pad(nameLen);
   const data = buffered.subarray(dataAt, dataAt + dataLen);
-  if (name !== protocol) return { status: "refused", reason: `X11 auth protocol ${name}` };
+  if (name.length !== want.length || !name.every((b, i) => b === want[i])) {
+    return { status: "refused", reason: "X11 connection uses another authentication protocol" };
+  }
   if (data.length !== fake.length || !data.every((b, i) => b === fake[i])) {
     return { status: "refused", reason: "X11 connection uses a wrong cookie" };
   }

@@ -26,12 +26,6 @@ test("parseDisplay: UNIX and TCP displays", () => {
     display: 3,
     screen: 1,
   });
-  assert.deepEqual(parseDisplay("/private/tmp/launchd/org.xquartz:0"), {
-    kind: "unix",
-    path: "/private/tmp/launchd/org.xquartz",
-    display: 0,
-    screen: 0,
-  });
   assert.deepEqual(parseDisplay("localhost:10.0"), {
     kind: "tcp",
     host: "localhost",
@@ -49,6 +43,35 @@ test("parseDisplay: UNIX and TCP displays", () => {
   for (const bad of ["", "0", "host:", "host:x", "host:99999", "h st:1", ":1.x"]) {
     assert.throws(() => parseDisplay(bad), SSHError, bad);
   }
+});
+
+test("parseDisplay() takes a path as the socket itself: macOS launchd's, with its ':0'", () => {
+  // The socket launchd makes is named "org.xquartz:0": ssh (is_path_to_xsocket) and xcb connect
+  // to the whole value, or to it less a ".screen".
+  assert.deepEqual(parseDisplay("/private/tmp/com.apple.launchd.AbC/org.xquartz:0"), {
+    kind: "unix",
+    path: "/private/tmp/com.apple.launchd.AbC/org.xquartz:0",
+    display: 0,
+    screen: 0,
+  });
+  assert.deepEqual(parseDisplay("/private/tmp/com.apple.launchd.AbC/org.xquartz:0.1"), {
+    kind: "unix",
+    path: "/private/tmp/com.apple.launchd.AbC/org.xquartz:0",
+    display: 0,
+    screen: 1,
+  });
+  assert.deepEqual(parseDisplay("/tmp/.X11-unix/X3"), {
+    kind: "unix",
+    path: "/tmp/.X11-unix/X3",
+    display: 0,
+    screen: 0,
+  });
+  assert.deepEqual(parseDisplay("/run/x.sock.2"), {
+    kind: "unix",
+    path: "/run/x.sock.2",
+    display: 0,
+    screen: 0,
+  });
 });
 
 const enc = new TextEncoder();
@@ -190,4 +213,27 @@ test("swapX11Cookie: the fake cookie is swapped for the real one; a wrong one is
     assert.equal(proto.status, "refused");
   }
   assert.equal(swapX11Cookie(new Uint8Array(12).fill(0x41), "M", fake, real).status, "refused");
+});
+
+test("swapX11Cookie() compares the protocol name's bytes: one a decoder would read alike is refused", () => {
+  const fake = cookie(9), real = cookie(7);
+  const name = (bytes: number[]) => {
+    const s = setup(true, "", fake);
+    const n = new Uint8Array(bytes);
+    const out = new Uint8Array(12 + ((n.length + 3) & ~3) + 16);
+    out.set(s.subarray(0, 12));
+    out[6] = n.length >> 8;
+    out[7] = n.length & 0xff;
+    out.set(n, 12);
+    out.set(fake, 12 + ((n.length + 3) & ~3));
+    return out;
+  };
+  const M = [...enc.encode("MIT-MAGIC-COOKIE-1")];
+  assert.equal(swapX11Cookie(name(M), "MIT-MAGIC-COOKIE-1", fake, real).status, "ok");
+  // A UTF-8 BOM before the name (TextDecoder drops it), and bad UTF-8 against a name holding
+  // U+FFFD (the decoder's stand-in for it): other protocols, refused as OpenSSH does.
+  const bom = swapX11Cookie(name([0xef, 0xbb, 0xbf, ...M]), "MIT-MAGIC-COOKIE-1", fake, real);
+  assert.equal(bom.status, "refused");
+  const bad = swapX11Cookie(name([0x58, 0xff]), "X\ufffd", fake, real);
+  assert.equal(bad.status, "refused");
 });

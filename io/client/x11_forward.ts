@@ -9,7 +9,7 @@
 
 import { readFile } from "node:fs/promises";
 import { SSHError } from "../../core/errors.ts";
-import { toHex } from "../../core/wire.ts";
+import { SSHWriter, toHex } from "../../core/wire.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 import { drainedOrClosed } from "../forward/bridge.ts";
 import { connectLocal } from "../runtime/local_socket.ts";
@@ -79,20 +79,19 @@ async function serveX11Channel(
   real: Uint8Array,
 ): Promise<void> {
   const reader = c.readable.getReader();
-  let buffered = new Uint8Array(0);
+  // The set-up may come a byte per message: a writer's buffer grows by doubling, so buffering
+  // its ~128 KiB at most costs linear time, not a copy of everything so far per byte.
+  const buffered = new SSHWriter(64);
   let first: Uint8Array | undefined;
   try {
     while (!first) {
       const { value, done } = await reader.read();
       if (done) return c.close();
-      const next = new Uint8Array(buffered.length + value.length);
-      next.set(buffered);
-      next.set(value, buffered.length);
-      buffered = next;
-      const r = swapX11Cookie(buffered, protocol, fake, real);
+      const r = swapX11Cookie(buffered.writeBytes(value).view(), protocol, fake, real);
       if (r.status === "refused") return c.close();
       if (r.status === "ok") first = r.bytes;
     }
+    buffered.release(); // the set-up (and its fake cookie) is in `first` now
     const sock = await connectLocal(
       display.kind === "unix" ? { path: display.path } : { host: display.host, port: display.port },
     );

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { decodeX11Request } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
 import { fromHex, SSHWriter } from "../../core/wire.ts";
@@ -211,14 +211,37 @@ async function bindDisplay(
  * Adds (or replaces) the cookie for `display` in the Xauthority file at
  * `path` the way sshd's `xauth add unix:N` does: a LOCAL entry for this host
  * (and a WILD one for a display on every address). The file is written 0600
- * through a temporary file and a rename.
+ * through a temporary file and a rename; calls for one file take turns.
  *
  * @example
  * ```ts ignore
  * await addXauthEntry("/tmp/x/Xauthority", 10, "MIT-MAGIC-COOKIE-1", cookie, true);
  * ```
  */
-export async function addXauthEntry(
+export function addXauthEntry(
+  path: string,
+  displayNumber: number,
+  protocol: string,
+  cookie: Uint8Array,
+  localOnly: boolean,
+): Promise<void> {
+  // Sessions sharing a file (authPath) add theirs one after another: two read-modify-renames at
+  // once would each drop the other's entry, and that session's X clients be refused.
+  const key = resolve(path);
+  const write = () => writeXauthEntry(path, displayNumber, protocol, cookie, localOnly);
+  const done = (xauthWrites.get(key) ?? Promise.resolve()).then(write);
+  const settled = done.catch(() => {});
+  xauthWrites.set(key, settled);
+  void settled.then(() => {
+    if (xauthWrites.get(key) === settled) xauthWrites.delete(key);
+  });
+  return done;
+}
+
+/** The entry writes queued per Xauthority file (by absolute path), the last one's settling. */
+const xauthWrites = new Map<string, Promise<void>>();
+
+async function writeXauthEntry(
   path: string,
   displayNumber: number,
   protocol: string,

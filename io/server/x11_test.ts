@@ -194,6 +194,31 @@ test("addXauthEntry() adds a 0600 LOCAL entry for this host, replacing the displ
   }
 });
 
+test("addXauthEntry() for one file at once keeps every display's entry (sessions sharing authPath)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-x11-test-"));
+  try {
+    const path = join(dir, "Xauthority");
+    const cookie = new Uint8Array(16).fill(5);
+    const numbers = [20, 21, 22, 23, 24, 25, 26, 27];
+    await Promise.all(
+      numbers.map((n) => addXauthEntry(path, n, "MIT-MAGIC-COOKIE-1", cookie, true)),
+    );
+    const entries = parseXauthority(new Uint8Array(readFileSync(path)));
+    assert.deepEqual(entries.map((e) => e.number).sort(), numbers.map(String));
+    // One that fails (a broken file) does not stop the next one for the file.
+    writeFileSync(path, new Uint8Array([0, 1, 0]));
+    const broken = addXauthEntry(path, 30, "MIT-MAGIC-COOKIE-1", cookie, true);
+    await assert.rejects(broken, SSHError);
+    rmSync(path);
+    await addXauthEntry(join(dir, ".", "Xauthority"), 31, "MIT-MAGIC-COOKIE-1", cookie, true);
+    assert.deepEqual(parseXauthority(new Uint8Array(readFileSync(path))).map((e) => e.number), [
+      "31",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("listen({ x11Forwarding }) forwards each X connection as an x11 channel, skipping busy displays", async () => {
   const base = displayBase();
   // Something already listens on the first display: the server takes the next free one.
