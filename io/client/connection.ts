@@ -127,7 +127,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     return o;
   }
 
-  /** X11 forwarding to the local display, set up once per connection (as `ssh -X`). */
+  /** X11 forwarding to the local display, set up once per connection (as `ssh -Y`). */
   #localDisplay(): Promise<X11ForwardingOptions> {
     const setUp = this.#x11 ??= setUpX11Forwarding(this);
     // A failure (no DISPLAY) is not kept: the next session may find one.

@@ -138,7 +138,10 @@ export interface ProcessOptions extends RedirectOptions {
    */
   readonly errors?: "strict" | "replace";
   /**
-   * Ask for X11 forwarding, as `ssh -X`. `true` forwards to the local display: `DISPLAY` and
+   * Ask for X11 forwarding, as `ssh -Y` (trusted: remote X clients get the display's own
+   * cookie, so the X server treats them as local ones; OpenSSH's `ssh -X` with
+   * `ForwardX11Trusted no` generates a restricted cookie instead, which is not done here).
+   * `true` forwards to the local display: `DISPLAY` and
    * its cookie from `.Xauthority`, a fake cookie sent to the server, each x11 channel connected
    * to the display (see `setUpX11Forwarding`; it fails without `DISPLAY`) — unless the
    * connection's `onX11Channel` is set, which then gets the channels. An options object sends

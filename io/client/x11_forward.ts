@@ -1,5 +1,5 @@
 /**
- * X11 forwarding on the client, as `ssh -X` does it: reads `DISPLAY` and the
+ * X11 forwarding on the client, as trusted `ssh -Y` does it: reads `DISPLAY` and the
  * real cookie (`.Xauthority`), asks the server with a fake cookie of the same
  * length, and connects each forwarded x11 channel to the local X server after
  * swapping the fake cookie for the real one (a wrong cookie is refused).
