@@ -22,11 +22,11 @@ import {
 } from "../../core/client/client_connection.ts";
 import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
-import { SSHError } from "../../core/errors.ts";
+import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { MuxProxyEngine } from "../../config/mux_engine.ts";
-import { parseProxyJump } from "../../config/proxy_jump.ts";
+import { parseProxyJump, type SSHJumpHop } from "../../config/proxy_jump.ts";
 import type { ResolvedSSHConfig, SSHConfigForward } from "../../config/resolved.ts";
 import { expandSSHConfigTokens } from "../../config/tokens.ts";
 import { matchPattern } from "../../config/patterns.ts";
@@ -34,7 +34,7 @@ import { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { formatKnownHostsLine, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
-import { connectMuxProxy } from "../config/mux_client.ts";
+import { connectMuxProxy, MUX_HANDSHAKE_TIMEOUT_MS } from "../config/mux_client.ts";
 import { resolveSSHConfig } from "../config/mod.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { createSSHConfigSystem } from "../config/system.ts";
@@ -50,8 +50,12 @@ import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
+import { timeoutDelay } from "../runtime/timer.ts";
 import { SSHClientConnection } from "./connection.ts";
 import { abortWhenSignalled } from "./abort_link.ts";
+import { connectDeadline } from "./deadline.ts";
+import { classifyConnectFailure, ConnectTimeoutError, markConnectPhase } from "./errors.ts";
+import { abortError, ChannelOpenError } from "../engine/errors.ts";
 import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
 
 /** The plain connect() this module builds on (no configuration). */
@@ -271,15 +275,37 @@ async function endsWithoutNewline(file: string): Promise<boolean> {
   }
 }
 
-/** TCP with AddressFamily and BindAddress (node:net: every runtime has it). */
+/**
+ * TCP with AddressFamily and BindAddress (node:net: every runtime has it), within
+ * `timeoutMs` (the connect timeout, as a plain TCP connect has; undefined: no limit).
+ * Fails as connect()'s own TCP connect does: a ConnectTimeoutError, a ConnectError for a
+ * refused connection or an unknown name, the caller's abort reason.
+ */
 function tcpWith(
   host: string,
   port: number,
   family: 0 | 4 | 6,
   localAddress: string | undefined,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
 ): Promise<ByteSocket> {
-  return new Promise((resolve, reject) => {
+  const deadline = connectDeadline(signal, timeoutMs ?? 0);
+  const failed = (e: unknown): unknown => {
+    if (signal?.aborted) return abortError(signal);
+    const err = deadline.timedOut
+      ? new ConnectTimeoutError(host, port, "tcp", timeoutMs!, { cause: e })
+      : classifyConnectFailure(e, host, port) ??
+        new DisconnectError(
+          "ERR_CONNECTION_LOST",
+          DisconnectReason.CONNECTION_LOST,
+          `Cannot connect to ${host}:${port}: ${(e as Error).message}`,
+          { cause: e },
+        );
+    markConnectPhase(err, "tcp");
+    return err;
+  };
+  return new Promise<ByteSocket>((resolve, reject) => {
+    const abortable = deadline.signal;
     const sock = net.connect({
       host,
       port,
@@ -289,20 +315,20 @@ function tcpWith(
     });
     const onAbort = () => {
       sock.destroy();
-      reject(signal!.reason ?? new Error("Connect aborted"));
+      reject(failed(abortable!.reason));
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (abortable?.aborted) return onAbort();
+    abortable?.addEventListener("abort", onAbort, { once: true });
     sock.once("connect", () => {
-      signal?.removeEventListener("abort", onAbort);
+      abortable?.removeEventListener("abort", onAbort);
       sock.removeAllListeners("error");
       resolve(socketFromNodeSocket(sock));
     });
     sock.once("error", (e) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(e);
+      abortable?.removeEventListener("abort", onAbort);
+      reject(failed(e));
     });
-  });
+  }).finally(deadline.clear);
 }
 
 /** The environment SendEnv and SetEnv send with every session. */
@@ -408,11 +434,38 @@ function describe(f: SSHConfigForward): string {
 const MAX_JUMP_DEPTH = 16;
 
 /**
+ * connect()'s default `connectTimeout` (`DEFAULT_CONNECT_TIMEOUT_MS` in connect.ts, which
+ * imports this module): the time a whole ProxyJump chain gets when none is given.
+ */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** A ProxyJump entry as written (`user@host:port`), to name the hop in its errors. */
+function hopLabel(hop: SSHJumpHop): string {
+  return `${hop.user !== undefined ? `${hop.user}@` : ""}${hop.host}${
+    hop.port !== undefined ? `:${hop.port}` : ""
+  }`;
+}
+
+/**
+ * `e` with `what` in front of its message (its class, code and cause kept), so that an
+ * error from a chain says which hop failed. The caller's own abort reason is not ours to
+ * change, nor is an error whose message cannot be written (a DOMException's).
+ */
+function naming(e: unknown, what: string, signal: AbortSignal | undefined): unknown {
+  if (!(e instanceof Error) || (signal?.aborted && e === signal.reason)) return e;
+  try {
+    e.message = `${what}: ${e.message}`;
+  } catch { /* a read-only message stays as it is */ }
+  return e;
+}
+
+/**
  * Connects to `host` as `ssh` would with the configuration: resolves it,
  * builds the options, opens the transport, authenticates and sets up the
  * configured forwards. `direct` is the configuration-free connect();
  * `jumpedFrom` the hosts of the ProxyJump chain that led here (a repeat, or
- * more than 16 hops, is an {@link SSHConfigError} before anything connects).
+ * more than 16 hops, is an {@link SSHConfigError} before anything connects);
+ * `deadline` (a `performance.now()` time) when the chain's connect time ends.
  *
  * @example
  * ```ts ignore
@@ -424,6 +477,7 @@ export async function connectWithConfig(
   options: ConnectOptions,
   direct: DirectConnect,
   jumpedFrom: readonly string[] = [],
+  deadline?: number,
 ): Promise<SSHClientConnection> {
   const me = localAccount();
   if (me === undefined) {
@@ -550,6 +604,19 @@ export async function connectWithConfig(
     verdict,
   );
 
+  // connectTimeout (ConnectTimeout) covers the whole connect, as connect()'s own does: the
+  // TCP connect or the master's handshake, every ProxyJump hop, the handshake and
+  // authentication. A hop gets what is left of the time of the connection it leads to (ssh's
+  // wait for the banner starts before its jump hosts connect), or its own when shorter.
+  const own = timeoutDelay(opts.connectTimeout ?? DEFAULT_TIMEOUT_MS, "connectTimeout");
+  const until = own === undefined
+    ? deadline
+    : Math.min(deadline ?? Infinity, performance.now() + own);
+  const left = (): number | undefined =>
+    until === undefined ? undefined : Math.max(1, Math.ceil(until - performance.now()));
+  const timed = (o: ConnectOptions): ConnectOptions =>
+    until === undefined ? o : { ...o, connectTimeout: left()! };
+
   // The transport: an OpenSSH master, a jump chain, a proxy command, or TCP.
   if (
     explicit.sock === undefined && explicit.tunnel === undefined &&
@@ -559,7 +626,11 @@ export async function connectWithConfig(
       c.controlPath !== undefined &&
       (c.controlMaster === "no" || c.controlMaster === "auto" || c.controlMaster === "autoask")
     ) {
-      const mux = await connectMuxProxy(c.controlPath, explicit.signal);
+      const mux = await connectMuxProxy(
+        c.controlPath,
+        explicit.signal,
+        Math.min(MUX_HANDSHAKE_TIMEOUT_MS, left() ?? Infinity),
+      );
       if (mux) return await overMaster(c, mux, opts);
     }
     if (c.proxyJump !== undefined) {
@@ -580,6 +651,8 @@ export async function connectWithConfig(
       }
       let tunnel: SSHClientConnection | undefined;
       const opened: SSHClientConnection[] = [];
+      // The hop before: one that cannot open the channel to the next is the one that failed.
+      let prev: SSHJumpHop | undefined;
       try {
         for (const hop of hops) {
           tunnel = await connectWithConfig(
@@ -593,10 +666,22 @@ export async function connectWithConfig(
             },
             direct,
             chain,
-          );
+            until,
+          ).catch((e) => {
+            const what = prev !== undefined && e instanceof ChannelOpenError
+              ? `ProxyJump host ${hopLabel(prev)} cannot reach ${hopLabel(hop)}`
+              : `ProxyJump host ${hopLabel(hop)}`;
+            throw naming(e, what, explicit.signal);
+          });
           opened.push(tunnel);
+          prev = hop;
         }
-        const conn = await direct(c.hostname, { ...opts, tunnel: tunnel! });
+        const last = prev;
+        const conn = await direct(c.hostname, timed({ ...opts, tunnel: tunnel! })).catch((e) => {
+          if (!(e instanceof ChannelOpenError) || last === undefined) throw e;
+          const what = `ProxyJump host ${hopLabel(last)} cannot reach ${c.hostname}:${c.port}`;
+          throw naming(e, what, explicit.signal);
+        });
         // The jump connections we opened live as long as the connection through them.
         void conn.closed.then(async () => {
           for (const h of opened.reverse()) await h.close();
@@ -621,10 +706,19 @@ export async function connectWithConfig(
         c.addressFamily === "inet" ? 4 : c.addressFamily === "inet6" ? 6 : 0,
         c.bindAddress,
         explicit.signal,
+        left(),
       );
     }
   }
-  const conn = await direct(c.hostname, socket ? { ...opts, sock: socket } : opts);
+  let conn: SSHClientConnection;
+  try {
+    conn = await direct(c.hostname, timed(socket ? { ...opts, sock: socket } : opts));
+  } catch (e) {
+    // A connect that fails before its connection exists (an aborted signal, a key file that
+    // cannot be read) never takes the socket over: the proxy command would outlive it.
+    socket?.destroy();
+    throw e;
+  }
   await setUpForwardsUnlessImpostor(conn, c);
   return conn;
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import * as net from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import process from "node:process";
@@ -374,6 +375,143 @@ test("IdentityFile ~otheruser/… expands to that user's home (a missing file is
     writeFileSync(file, "Host *\n  IdentityFile ~root/.ssh/sshts-no-such-key\n", { mode: 0o600 });
     await assert.rejects(connectWithConfig("example", { config: file }, direct), /stop/);
     assert.equal(reached.length, 1, "no expansion error before connecting");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a config's ProxyCommand ends when connect() fails before the connection exists", {
+  skip: process.platform === "win32" && "no sh",
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-proxy-leak-"));
+  try {
+    const pidFile = join(dir, "pid");
+    const file = join(dir, "config");
+    // The command writes its pid, then becomes `sleep` (same pid): it never connects.
+    writeFileSync(
+      file,
+      `Host x\n  HostName 127.0.0.1\n  ProxyCommand sh -c 'echo $$ > ${pidFile}; exec sleep 30'\n`,
+      { mode: 0o600 },
+    );
+    // As connect() with an aborted signal or a key file it cannot read: no connection yet
+    // (here once the command has started and written its pid).
+    let pid = 0;
+    const direct = async (): Promise<SSHClientConnection> => {
+      for (let i = 0; i < 100 && !(pid > 0); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        pid = Number(readFileSync(pidFile, { encoding: "utf8", flag: "a+" }).trim());
+      }
+      throw new Error("stop");
+    };
+    await assert.rejects(connectWithConfig("x", { config: file }, direct), /stop/);
+    assert.ok(pid > 0, "the proxy command ran");
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) process.kill(pid, "SIGKILL");
+    assert.equal(alive, false, "the proxy command was left running");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("connectTimeout covers a ProxyJump chain: a silent jump host fails in time, named", async () => {
+  // A jump host that accepts TCP and never says a word.
+  const silent = net.createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const dir = mkdtempSync(join(tmpdir(), "sshts-jump-timeout-"));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    const file = join(dir, "config");
+    writeFileSync(
+      file,
+      `Host target\n  HostName 127.0.0.1\n  ProxyJump hole\n` +
+        `Host hole\n  HostName 127.0.0.1\n  Port ${port}\n`,
+      { mode: 0o600 },
+    );
+    const started = performance.now();
+    await assert.rejects(
+      connect("target", { config: file, connectTimeout: 500, password: "pw" }),
+      (e: unknown) => {
+        assert.equal((e as { code?: string }).code, "ERR_TIMEOUT");
+        assert.match((e as Error).message, /^ProxyJump host hole: Connect to 127\.0\.0\.1:\d+ /);
+        return true;
+      },
+    );
+    assert.ok(performance.now() - started < 5_000, "the jump host got the whole 30 s default");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    silent.close();
+  }
+});
+
+test("ProxyJump errors name the jump host: its refused login, its refused forward", async () => {
+  const hopKey = generatePrivateKey("ed25519");
+  let forward = false;
+  const jump = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePublicKey: (user, k) =>
+      user === "hopper" && (k.key?.equals(hopKey.publicKey()) ?? false),
+    connectionRequested: () => forward,
+  });
+  const dir = mkdtempSync(join(tmpdir(), "sshts-jump-errors-"));
+  try {
+    writeFileSync(join(dir, "key"), hopKey.exportPrivateKey("openssh"), { mode: 0o600 });
+    const file = join(dir, "config");
+    writeFileSync(
+      file,
+      `Host target\n  HostName 127.0.0.1\n  Port 1\n  ProxyJump jumpbox,stranger@jumpbox\n` +
+        `Host jumpbox\n  HostName 127.0.0.1\n  Port ${jump.address.port}\n  User hopper\n` +
+        `  IdentityFile ${join(dir, "key")}\n  IdentitiesOnly yes\n  IdentityAgent none\n` +
+        "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n",
+      { mode: 0o600 },
+    );
+    // The second hop: jumpbox forwards nothing, so it cannot even reach itself.
+    await assert.rejects(connect("target", { config: file, password: "pw" }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, "ERR_CHANNEL_OPEN");
+      assert.match(
+        (e as Error).message,
+        /^ProxyJump host jumpbox cannot reach stranger@jumpbox: Channel open refused/,
+      );
+      return true;
+    });
+    forward = true;
+    // Through the first hop, the second refuses "stranger".
+    await assert.rejects(connect("target", { config: file, password: "pw" }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, "ERR_PERMISSION_DENIED");
+      assert.match((e as Error).message, /^ProxyJump host stranger@jumpbox: Permission denied/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await jump.close();
+  }
+});
+
+test("AddressFamily's TCP connect fails as connect()'s own: a refused port is ERR_CONNECTION_REFUSED", async () => {
+  const closed = net.createServer();
+  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+  const port = (closed.address() as net.AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const dir = mkdtempSync(join(tmpdir(), "sshts-family-"));
+  try {
+    const file = join(dir, "config");
+    writeFileSync(file, `Host x\n  HostName 127.0.0.1\n  Port ${port}\n  AddressFamily inet\n`, {
+      mode: 0o600,
+    });
+    await assert.rejects(connect("x", { config: file, password: "pw" }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, "ERR_CONNECTION_REFUSED");
+      assert.match((e as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      return true;
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

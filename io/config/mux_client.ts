@@ -45,8 +45,11 @@ function withLeftover(sock: ByteSocket, leftover: Uint8Array): ByteSocket {
 
 /**
  * Opens a proxy-mode stream to the master at `path`. Resolves to undefined
- * when no master listens there (no socket, or connection refused); rejects
- * when a master answers but refuses or speaks an unknown protocol.
+ * when no master is there, as ssh then connects by itself: no socket, a
+ * connection refused (a stale socket), or a control connection that fails or
+ * closes before the master's hello. Rejects when a master answers but
+ * refuses or speaks an unknown protocol, or does not answer within
+ * `timeoutMs` (default {@link MUX_HANDSHAKE_TIMEOUT_MS}).
  *
  * @example
  * ```ts ignore
@@ -57,15 +60,27 @@ function withLeftover(sock: ByteSocket, leftover: Uint8Array): ByteSocket {
 export function connectMuxProxy(
   path: string,
   signal?: AbortSignal,
+  timeoutMs: number = MUX_HANDSHAKE_TIMEOUT_MS,
 ): Promise<ByteSocket | undefined> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ path });
     const frames = new MuxFrameReader(MAX_MUX_MESSAGE);
     let state: "hello" | "proxy" | "done" = "hello";
+    // Whether the master's hello has come: until then a failing control connection is no
+    // master at all (ssh's mux client falls back to a connection of its own).
+    let greeted = false;
     const timer = setTimeout(
-      () => fail(new MuxProtocolError("The mux master did not answer")),
-      MUX_HANDSHAKE_TIMEOUT_MS,
+      () =>
+        fail(new MuxProtocolError(`The mux master at ${path} did not answer in ${timeoutMs} ms`)),
+      timeoutMs,
     );
+    const noMaster = () => {
+      if (state === "done") return;
+      state = "done";
+      cleanup();
+      sock.destroy();
+      resolve(undefined);
+    };
     const cleanup = () => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -85,26 +100,21 @@ export function connectMuxProxy(
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     sock.once("connect", () => sock.write(encodeMuxHello()));
-    sock.on("error", (e: Error & { code?: string }) => {
-      if (state === "hello" && (e.code === "ENOENT" || e.code === "ECONNREFUSED")) {
-        state = "done";
-        cleanup();
-        sock.destroy();
-        resolve(undefined);
-        return;
-      }
+    sock.on("error", (e: Error) => {
+      if (!greeted) return noMaster();
       fail(e);
     });
-    sock.on(
-      "close",
-      () => fail(new MuxProtocolError("The mux master closed the control connection")),
-    );
+    sock.on("close", () => {
+      if (!greeted) return noMaster();
+      fail(new MuxProtocolError("The mux master closed the control connection"));
+    });
     sock.on("data", (chunk: Uint8Array) => {
       try {
         frames.push(chunk);
         for (let body; state !== "done" && (body = frames.next()) !== undefined;) {
           const m = decodeMuxMessage(body);
           if (state === "hello") {
+            greeted = true;
             if (m.type !== "hello") {
               throw new MuxProtocolError(`Expected the master's hello, got ${m.type}`);
             }

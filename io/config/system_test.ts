@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -73,6 +74,42 @@ test("connectMuxProxy() finds no master where no socket listens", async () => {
     await connectMuxProxy(join(tmpdir(), `sshts-no-master-${Date.now()}.sock`)),
     undefined,
   );
+});
+
+test("connectMuxProxy() finds no master when the control connection fails before the hello", {
+  skip: process.platform === "win32" && "no UNIX sockets",
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-mux-"));
+  // Something listens but drops every control connection (ssh: "master hello exchange
+  // failed", then it connects by itself).
+  const server = net.createServer((c) => c.destroy());
+  try {
+    const path = join(dir, "cm.sock");
+    await new Promise<void>((r) => server.listen(path, r));
+    assert.equal(await connectMuxProxy(path), undefined);
+  } finally {
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("connectMuxProxy() gives a silent master timeoutMs, then says so", {
+  skip: process.platform === "win32" && "no UNIX sockets",
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "sshts-mux-"));
+  const held: net.Socket[] = [];
+  const server = net.createServer((c) => void held.push(c));
+  try {
+    const path = join(dir, "cm.sock");
+    await new Promise<void>((r) => server.listen(path, r));
+    const started = performance.now();
+    await assert.rejects(connectMuxProxy(path, undefined, 200), /did not answer in 200 ms/);
+    assert.ok(performance.now() - started < 5_000);
+  } finally {
+    for (const c of held) c.destroy();
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("an Include that is a FIFO or a device is refused at once, never read (or waited on)", {
