@@ -276,6 +276,18 @@ async function startWithDeadline(
       checkedVerifier,
     )
     : checkedVerifier;
+  // Read before the transport opens: a key that cannot be read must not leave a proxy
+  // command running, or a socket or jump channel open.
+  const hb = options.hostBased;
+  const hostBased = hb
+    ? {
+      hostKey: isClientKeyPair(hb.hostKey)
+        ? hb.hostKey
+        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
+      localHostname: hb.localHostname,
+      ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
+    }
+    : undefined;
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : options.proxyCommand !== undefined
@@ -312,16 +324,6 @@ async function startWithDeadline(
         `${socket.localAddress}:${socket.localPort}`,
     );
   }
-  const hb = options.hostBased;
-  const hostBased = hb
-    ? {
-      hostKey: isClientKeyPair(hb.hostKey)
-        ? hb.hostKey
-        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
-      localHostname: hb.localHostname,
-      ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
-    }
-    : undefined;
   // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
   const known = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
     ? orderHostKeyAlgorithms(baseVerifier as KnownHostsVerifier, host, port, socket, options)
@@ -330,13 +332,20 @@ async function startWithDeadline(
   const ordered = x509Trusted && !options.serverHostKeyAlgs
     ? [...X509_ALGORITHMS, ...(known ?? defaultAlgorithms().hostKey)]
     : known;
-  const conn = new SSHClientConnection(host, port, socket, {
-    ...options,
-    ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
-    clientKeys,
-    hostKeyVerifier,
-    ...(hostBased ? { hostBasedResolved: hostBased } : {}),
-  });
+  let conn: SSHClientConnection;
+  try {
+    conn = new SSHClientConnection(host, port, socket, {
+      ...options,
+      ...(ordered ? { serverHostKeyAlgs: ordered } : {}),
+      clientKeys,
+      hostKeyVerifier,
+      ...(hostBased ? { hostBasedResolved: hostBased } : {}),
+    });
+  } catch (e) {
+    // The connection never took the transport over: what we opened goes with the error.
+    if (!options.sock) socket.destroy();
+    throw e;
+  }
   const bindSource = sessionBindSource(conn.engine);
   agentAuth?.attach(bindSource);
   if (options.agentForwarding) {

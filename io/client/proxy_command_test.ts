@@ -101,3 +101,40 @@ test("connect({ proxyCommand }) refuses a host or user a shell would interpret, 
   }
   await assert.rejects(stat(marker), { code: "ENOENT" }, "nothing ran");
 });
+
+test("connect({ proxyCommand }) whose host-based key cannot be read leaves no command running", {
+  skip: process.platform === "win32" && "no sh",
+}, async () => {
+  const dir = await import("node:fs/promises").then((f) => f.mkdtemp(join(tmpdir(), "sshts-pc-")));
+  const pidFile = join(dir, "pid");
+  try {
+    await assert.rejects(
+      connect("127.0.0.1", {
+        config: false,
+        password: "x",
+        knownHosts: null,
+        // Writes its pid, then becomes `sleep` (same pid): it never speaks SSH.
+        proxyCommand: ["sh", "-c", `echo $$ > ${pidFile}; exec sleep 30`],
+        hostBased: { hostKey: join(dir, "missing_host_key"), localHostname: "me" },
+      }),
+      /Cannot read private key file/,
+    );
+    // Before, the command started first and outlived the failed connect().
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = Number(
+      await import("node:fs/promises").then((f) => f.readFile(pidFile, "utf8").catch(() => "0")),
+    );
+    let alive = pid > 0;
+    if (alive) {
+      try {
+        process.kill(pid, 0);
+        process.kill(pid, "SIGKILL");
+      } catch {
+        alive = false;
+      }
+    }
+    assert.equal(alive, false, "the proxy command was left running");
+  } finally {
+    await import("node:fs/promises").then((f) => f.rm(dir, { recursive: true, force: true }));
+  }
+});
