@@ -167,6 +167,8 @@ export class SFTPClientEngine {
   readonly #initExtensions: readonly (readonly [string, string])[];
   readonly #events = new EventQueue<SFTPClientEvent>();
   readonly #pending = new Map<number, Pending>();
+  /** The path each open handle was opened with (keyed by its bytes), for errors on it. */
+  readonly #handlePaths = new Map<string, string>();
   #out: Uint8Array[] = [];
   #nextId = 1;
   #started = false;
@@ -241,7 +243,13 @@ export class SFTPClientEngine {
       ? req.oldPath
       : "linkPath" in req
       ? req.linkPath
+      : "handle" in req
+      ? this.#handlePaths.get(handleKey(req.handle))
+      : req.type === "copyData"
+      ? this.#handlePaths.get(handleKey(req.readHandle))
       : undefined;
+    // A closed handle's value may come back for another file.
+    if (req.type === "close") this.#handlePaths.delete(handleKey(req.handle));
     this.#pending.set(id, {
       request: req.type,
       path,
@@ -281,6 +289,7 @@ export class SFTPClientEngine {
   close(reason = "The SFTP session ended"): void {
     if (!this.#error) this.#error = new SFTPProtocolError(reason);
     this.#pending.clear();
+    this.#handlePaths.clear();
   }
 
   /** The next event, or undefined. */
@@ -299,6 +308,7 @@ export class SFTPClientEngine {
     if (this.#error) return;
     this.#error = error;
     this.#pending.clear();
+    this.#handlePaths.clear();
     this.#events.push({ type: "closed", error });
   }
 
@@ -364,6 +374,9 @@ export class SFTPClientEngine {
       }
       case "handle":
         if (expect !== "handle") throw mismatch();
+        if (pending.path !== undefined) {
+          this.#handlePaths.set(handleKey(reply.handle), pending.path);
+        }
         return { kind: "handle", handle: reply.handle };
       case "data":
         if (expect !== "data") throw mismatch();
@@ -406,4 +419,9 @@ export class SFTPClientEngine {
         }
     }
   }
+}
+
+/** A handle's bytes as a map key (handles are at most 256 bytes). */
+function handleKey(handle: Uint8Array): string {
+  return String.fromCharCode(...handle);
 }

@@ -610,3 +610,47 @@ test("SFTPServerEngine copy-data to the end stops at the source's size when it s
   expect(await copy(r, await open("/g", OpenFlags.WRITE), 100_000), "ok");
   assert.equal(backend.readFile("/f").length, 200_000);
 });
+
+test("SFTPServerEngine with a packet limit of 1 KiB or less still answers reads with data and announces non-zero sizes", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/f", enc.encode("hello"));
+  const p = new EnginePair(backend, { maxPacketLength: 1024 });
+  await p.start();
+  const limits = expect(await p.call({ type: "limits" }), "limits").limits;
+  assert.equal(limits.maxPacketLength, 1024);
+  // 0 would mean "no limit" to a client, which would then send packets the server refuses.
+  assert.ok(limits.maxReadLength > 0, `max-read-length ${limits.maxReadLength}`);
+  assert.ok(limits.maxWriteLength > 0, `max-write-length ${limits.maxWriteLength}`);
+  const handle = expect(
+    await p.call({ type: "open", path: "/f", flags: OpenFlags.READ, attrs: {} }),
+    "handle",
+  ).handle;
+  const data = expect(await p.call({ type: "read", handle, offset: 0, length: 5 }), "data").data;
+  assert.ok(data.length > 0, "a read of a non-empty file returned no bytes");
+  assert.equal(dec.decode(data), "hello".slice(0, data.length));
+});
+
+test("SFTPClientEngine names the path a handle was opened with in the errors of requests on it", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/f", enc.encode("data"));
+  await backend.mkdir("/d", {});
+  const { p } = await started(backend);
+  const open = async (path: string, flags: number) =>
+    expect(await p.call({ type: "open", path, flags, attrs: {} }), "handle").handle;
+  const readOnly = await open("/f", OpenFlags.READ);
+  const e = expect(
+    await p.call({ type: "write", handle: readOnly, offset: 0, data: enc.encode("x") }),
+    "error",
+  ).error;
+  assert.equal(e.path, "/f");
+  assert.match(e.message, /^write "\/f" failed/);
+  const dir = expect(await p.call({ type: "opendir", path: "/d" }), "handle").handle;
+  assert.equal(expect(await p.call({ type: "fstat", handle: dir }), "error").error.path, "/d");
+  // Once closed, the handle names nothing (the server may give its value to another file).
+  expect(await p.call({ type: "close", handle: readOnly }), "ok");
+  const stale = expect(
+    await p.call({ type: "read", handle: readOnly, offset: 0, length: 4 }),
+    "error",
+  );
+  assert.equal(stale.error.path, undefined);
+});

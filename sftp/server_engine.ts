@@ -208,7 +208,12 @@ export class SFTPServerEngine<H = unknown> {
       (n) => this.#pool.allocate(n),
       options.release,
     );
-    this.#maxRead = Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024);
+    // At least one byte: a READ answered with none (or limits announcing 0, "no limit") would
+    // leave a client asking forever when the packet limit is 1 KiB or less.
+    this.#maxRead = Math.max(
+      1,
+      Math.min(options.maxReadLength ?? SERVER_MAX_READ, this.#maxPacket - 1024),
+    );
     this.#maxHandles = options.maxHandles ?? SERVER_MAX_HANDLES;
     this.#budget = options.handleBudget;
     this.#now = options.now;
@@ -664,7 +669,7 @@ export class SFTPServerEngine<H = unknown> {
             encodeLimitsBody({
               maxPacketLength: this.#maxPacket,
               maxReadLength: this.#maxRead,
-              maxWriteLength: Math.min(SERVER_MAX_WRITE, this.#maxPacket - 1024),
+              maxWriteLength: Math.max(1, Math.min(SERVER_MAX_WRITE, this.#maxPacket - 1024)),
               maxOpenHandles: this.#maxHandles,
             }),
           ),

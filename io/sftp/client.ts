@@ -305,7 +305,11 @@ export class SFTPClient implements AsyncDisposable {
       for (;;) {
         const r = await this.#s.request({ type: "readdir", handle });
         if (r.kind === "eof") return;
-        for (const e of expectResult(r, "names").entries as NameEntry[]) {
+        const entries = expectResult(r, "names").entries as NameEntry[];
+        // An empty batch ends the listing, as OpenSSH's sftp takes it: a server answering
+        // every READDIR with no names would otherwise keep us asking forever.
+        if (entries.length === 0) return;
+        for (const e of entries) {
           if (e.filename === "." || e.filename === "..") continue;
           yield e;
         }

@@ -258,7 +258,11 @@ export class SFTPSession {
       }
       const cap = (n: number | undefined) =>
         n && n > 0 ? Math.min(n, CLIENT_MAX_REQUEST) : CLIENT_DEFAULT_REQUEST;
-      const packetRoom = s.limits?.maxPacketLength ? s.limits.maxPacketLength - 1024 : Infinity;
+      // The server's packet limit less 1 KiB for headers, as OpenSSH's sftp; at least one byte,
+      // for a server announcing a limit of 1 KiB or less: requests of no bytes would never end.
+      const packetRoom = s.limits?.maxPacketLength
+        ? Math.max(1, s.limits.maxPacketLength - 1024)
+        : Infinity;
       s.readSize = Math.min(cap(s.limits?.maxReadLength), packetRoom);
       s.writeSize = Math.min(cap(s.limits?.maxWriteLength), packetRoom);
       if (options.requestSize !== undefined) {

@@ -12,6 +12,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
+import { SFTPServerEngine } from "../../sftp/server_engine.ts";
 import type { FileAttributes } from "../../sftp/attrs.ts";
 import { encodeStringArg } from "../../core/connection/session_requests.ts";
 import { connect } from "../client/connect.ts";
@@ -21,7 +22,7 @@ import {
   ClientConnection,
   type ClientConnectionOptions,
 } from "../../core/client/client_connection.ts";
-import type { ListenOptions } from "../server/options.ts";
+import type { ListenOptions, ProcessFactory } from "../server/options.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -645,4 +646,99 @@ test("startSftp() over a command that writes first: a banner fails it at once (n
       }
     });
   }
+});
+
+test("startSftp() against a server whose limits say packets of 1 KiB or less sends requests of at least one byte (no endless loop)", async () => {
+  const backend = new MemoryBackend();
+  // Our server engine with a 1 KiB packet limit: limits@openssh.com announces 1024.
+  const processFactory: ProcessFactory = async (p) => {
+    const engine = new SFTPServerEngine(backend, {
+      maxPacketLength: 1024,
+      send: (chunks) => {
+        for (const c of chunks) void p.channel.write(c.slice()).catch(() => {});
+      },
+    });
+    const reader = p.channel.readable(0).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      engine.receiveData(value);
+    }
+    await engine.close();
+  };
+  await withServer({ processFactory }, async (conn) => {
+    await using sftp = await conn.startSftp({ command: "sftp-server" });
+    assert.equal(sftp.limits?.maxPacketLength, 1024);
+    // Before the fix both were 0: every write loop sent empty WRITEs forever.
+    assert.ok(
+      sftp.requestSize.read > 0 && sftp.requestSize.write > 0,
+      JSON.stringify(sftp.requestSize),
+    );
+    const signal = AbortSignal.timeout(10_000);
+    await sftp.writeFile("/small.txt", "hello", { signal });
+    assert.equal(await sftp.readFile("/small.txt", { encoding: "utf-8", signal }), "hello");
+  });
+});
+
+test("readdir(), listdir() and glob() end a listing at an empty NAME reply, as OpenSSH's sftp does", async () => {
+  // A server answering every READDIR with a NAME of no entries, never with EOF.
+  let readdirs = 0;
+  const u32 = (n: number) => Uint8Array.of(n >>> 24, n >>> 16, n >>> 8, n);
+  const packet = (type: number, ...parts: Uint8Array[]) => {
+    const body = concat(Uint8Array.of(type), ...parts);
+    return concat(u32(body.length), body);
+  };
+  const concat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const processFactory: ProcessFactory = async (p) => {
+    const reader = p.channel.readable(0).getReader();
+    let buf = new Uint8Array(0);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf = concat(buf, value);
+      while (buf.length >= 4) {
+        const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
+        if (buf.length < 4 + len) break;
+        const type = buf[4]!;
+        const id = buf.subarray(5, 9).slice();
+        buf = buf.slice(4 + len);
+        let reply: Uint8Array;
+        if (type === 1) reply = packet(2, u32(3)); // VERSION, no extensions
+        else if (type === 11) reply = packet(102, id, u32(1), Uint8Array.of(7)); // HANDLE
+        else if (type === 12) {
+          readdirs++;
+          reply = packet(104, id, u32(0)); // NAME with no entries
+        } else reply = packet(101, id, u32(0), u32(0), u32(0)); // STATUS OK
+        await p.channel.write(reply);
+      }
+    }
+  };
+  await withServer({ processFactory }, async (conn) => {
+    await using sftp = await conn.startSftp({ command: "sftp-server" });
+    const bounded = async <T>(what: string, p: Promise<T>): Promise<T> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} still listing after ${readdirs} READDIRs`)),
+          5000,
+        );
+      });
+      try {
+        return await Promise.race([p, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    assert.deepEqual(await bounded("listdir", sftp.listdir("/d")), []);
+    assert.deepEqual(await bounded("glob", sftp.glob("/d/*")), []);
+    assert.ok(readdirs <= 2, `${readdirs} READDIR requests`);
+  });
 });
