@@ -135,6 +135,12 @@ const READDIR_BATCH = 100;
 
 const C = fs.constants;
 
+/**
+ * As OpenSSH's sftp-server (errno_to_portable): ENOENT, ENOTDIR and ELOOP are "no such
+ * file" (so a client's exists("file/sub") is false, not an error), EPERM and EACCES
+ * "permission denied", ENAMETOOLONG and EINVAL "bad message", ENOSYS "unsupported"; the
+ * rest "failure", but for EROFS (denied here) and the unsupported ones below.
+ */
 const ERRNO: Record<string, [number, string]> = {
   ENOENT: [SFTPStatus.NO_SUCH_FILE, "No such file"],
   EACCES: [SFTPStatus.PERMISSION_DENIED, "Permission denied"],
@@ -143,10 +149,10 @@ const ERRNO: Record<string, [number, string]> = {
   EEXIST: [SFTPStatus.FAILURE, "File exists"],
   ENOTEMPTY: [SFTPStatus.FAILURE, "Directory not empty"],
   EISDIR: [SFTPStatus.FAILURE, "Is a directory"],
-  ENOTDIR: [SFTPStatus.FAILURE, "Not a directory"],
+  ENOTDIR: [SFTPStatus.NO_SUCH_FILE, "Not a directory"],
   ENOSPC: [SFTPStatus.FAILURE, "No space left on device"],
   EDQUOT: [SFTPStatus.FAILURE, "Disk quota exceeded"],
-  ELOOP: [SFTPStatus.FAILURE, "Too many levels of symbolic links"],
+  ELOOP: [SFTPStatus.NO_SUCH_FILE, "Too many levels of symbolic links"],
   EXDEV: [SFTPStatus.FAILURE, "Cross-device link"],
   EINVAL: [SFTPStatus.BAD_MESSAGE, "Invalid argument"],
   ENAMETOOLONG: [SFTPStatus.BAD_MESSAGE, "File name too long"],

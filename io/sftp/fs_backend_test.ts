@@ -565,3 +565,16 @@ test("a symbolic link's size is the length of the target readlink() shows, never
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
+
+test("a path through a file is 'no such file', as OpenSSH's sftp-server says (ENOTDIR)", async () => {
+  const root = await fsp.mkdtemp(join(tmpdir(), "sshts-fs-enotdir-"));
+  try {
+    await fsp.writeFile(join(root, "f"), "x");
+    const backend = new FsBackend({ root });
+    for (const call of [() => backend.stat("/f/sub"), () => backend.opendir("/f")]) {
+      await assert.rejects(call(), (e: SFTPError) => e.status === SFTPStatus.NO_SUCH_FILE);
+    }
+  } finally {
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
