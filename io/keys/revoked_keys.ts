@@ -13,7 +13,11 @@ import {
   readX509CertifiedKey,
 } from "../../core/publickey/x509_blob.ts";
 import { SSHReader } from "../../core/wire.ts";
-import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import {
+  importCertificate,
+  plainKeyType,
+  type SSHCertificate,
+} from "../../keys/certificates/certificate.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import { importPublicKeyList } from "../../keys/formats/import.ts";
@@ -146,6 +150,30 @@ export class RevokedKeys {
   }
 }
 
+/**
+ * The keys of a revocation file that is a list, as sshd's `sshkey_in_file` reads
+ * it: a certificate line stands for its certified key (revoking that key and every
+ * certificate of it), as `loadPublicKeys()` reads one; other lines as
+ * `importPublicKeyList()` does, with its line numbers in errors.
+ */
+function importRevokedKeyList(text: string): SSHKey[] {
+  if (!text.includes("-cert-v01@openssh.com")) return importPublicKeyList(text);
+  const lines = text.split(/\r?\n|\r/);
+  const certified: SSHKey[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const blank = line.search(/[ \t]/);
+    if (blank < 0 || plainKeyType(line.slice(0, blank)) === undefined) continue;
+    try {
+      certified.push(importCertificate(line).key);
+    } catch (e) {
+      throw new KeyImportError(`${(e as Error).message} (line ${i + 1})`, { cause: e });
+    }
+    lines[i] = ""; // read above; blank keeps the other lines' numbers
+  }
+  return [...importPublicKeyList(lines.join("\n")), ...certified];
+}
+
 /** Errors opening a path that mean it names no file (so the string is key text, or missing). */
 const NOT_A_PATH = new Set(["ENOENT", "ENOTDIR", "ENAMETOOLONG", "EINVAL"]);
 
@@ -166,7 +194,7 @@ async function readRevocationFile(path: string): Promise<Uint8Array | undefined>
 /**
  * Loads a {@link RevokedKeysSource}. A file is a KRL when it starts with the KRL
  * magic, otherwise a list of public keys (blank lines and `#` comments
- * skipped). A file that cannot be read, an entry that is not a public key, or
+ * skipped; a certificate line revokes its certified key, as sshd reads it). A file that cannot be read, an entry that is not a public key, or
  * a malformed KRL throws a `KeyImportError` (ERR_KEY_IMPORT) naming it.
  *
  * @example
@@ -199,7 +227,7 @@ export async function loadRevokedKeys(
         else {
           file = s;
           if (isKRL(bytes)) lists.push(parseKRL(bytes));
-          else keys.push(...importPublicKeyList(new TextDecoder().decode(bytes)));
+          else keys.push(...importRevokedKeyList(new TextDecoder().decode(bytes)));
         }
       } else keys.push(...await loadPublicKeys([s]));
     } catch (e) {

@@ -118,3 +118,27 @@ test("a revoked key sent with non-minimal mpints is still revoked, listed or in 
   const inKRL = await loadRevokedKeys(krl([section(T.explicitKey, str(rsa.publicBlob))]));
   assert.equal(inKRL.isRevokedKeyBlob(odd), true);
 });
+
+test("loadRevokedKeys() reads a certificate line of a list file as its certified key, as sshd", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "revoked-"));
+  try {
+    // `cat id_ed25519-cert.pub >> revoked_keys`: sshd revokes that key (and each certificate
+    // of it) and lets the others in; the file must not fail to load, which refuses everyone.
+    const listFile = join(dir, "revoked_keys");
+    const lostCert = createCertificate({ key: lost, caKey: ca, type: "user", keyId: "u" });
+    writeFileSync(listFile, `# lost laptop\n${lostCert.exportCertificate()}`);
+    const r = await loadRevokedKeys(listFile);
+    assert.equal(r.isRevoked(lost), true);
+    assert.equal(r.isRevoked(cert(3n, lost)), true, "another certificate of the key");
+    assert.equal(r.isRevoked(kept), false);
+    assert.equal(r.isRevoked(cert(3n)), false, "the CA is not revoked by it");
+    // A bad certificate line still fails the load, naming its line.
+    writeFileSync(
+      listFile,
+      `${lost.exportPublicKey().trimEnd()}\nssh-ed25519-cert-v01@openssh.com AAAA\n`,
+    );
+    await assert.rejects(loadRevokedKeys(listFile), /line 2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -27,7 +27,7 @@ import { type RandomSource, systemRandom } from "../../core/random.ts";
 import { equalBytes, SSHReader, SSHWriter } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
 import { checkOneLineComment, splitPublicKeyLine } from "../formats/public_formats.ts";
-import { matchAddressList } from "../trust/host_patterns.ts";
+import { matchCidrList } from "../trust/host_patterns.ts";
 import { fingerprintBlob, type FingerprintHash } from "../fingerprint.ts";
 import { SSHKey } from "../ssh_key.ts";
 import { KeyImportError } from "../errors.ts";
@@ -442,7 +442,15 @@ export class SSHCertificate {
         if (options.clientAddress === undefined) {
           return no("the certificate is limited by source-address and no client address was given");
         }
-        if (matchAddressList(options.clientAddress, value) !== 1) {
+        // As sshd: addresses and CIDR ranges only (not a from= list of patterns), and a
+        // list it cannot read refuses every client.
+        const m = matchCidrList(options.clientAddress, value);
+        if (m === -2) {
+          return no(
+            `the certificate's source-address "${value}" is not a list of addresses and CIDR ranges`,
+          );
+        }
+        if (m !== 1) {
           return no(`source address ${options.clientAddress} is not allowed by the certificate`);
         }
         continue;

@@ -339,3 +339,31 @@ test("exportCertificate() refuses a comment with a line break", () => {
   cert.setComment("a b");
   assert.match(cert.exportCertificate(), / a b\n$/);
 });
+
+test("checkValidity() reads source-address as sshd does: addresses and CIDR ranges, else refused", () => {
+  const ca = generatePrivateKey("ed25519");
+  const user = generatePrivateKey("ed25519");
+  const at = (sourceAddress: string) =>
+    createCertificate({
+      key: user.publicKey(),
+      caKey: ca,
+      type: "user",
+      keyId: "u",
+      principals: ["u"],
+      criticalOptions: { "source-address": sourceAddress },
+    }).checkValidity({
+      now: Math.floor(Date.now() / 1000),
+      clientAddress: "127.0.0.1",
+      type: "user",
+      trustedCAs: [ca.publicKey()],
+    });
+  assert.equal(at("127.0.0.0/8,10.0.0.1").valid, true);
+  assert.equal(at("10.0.0.0/8").valid, false);
+  // Patterns a from= list would take: sshd refuses a list it cannot read, whatever the client.
+  for (
+    const list of ["127.0.0.*", "!10.0.0.1,127.0.0.1", "127.0.0.1, 10.0.0.1", "127.0.0.1,bogus"]
+  ) {
+    const r = at(list);
+    assert.ok(!r.valid && /not a list of addresses and CIDR ranges/.test(r.reason), list);
+  }
+});

@@ -34,12 +34,16 @@ export interface AuthorizedPrincipals {
 }
 
 /**
- * Parses an authorized principals file as sshd reads one: blank lines and `#`
- * comments skipped; otherwise the last whitespace-separated word is the
- * principal and whatever precedes it the line's options, in authorized_keys
- * syntax. A line with bad options, or with `cert-authority` or `principals=`
- * (meaningless here), is skipped and listed in `errors` with the reason, so it
- * accepts nobody, as sshd skips it. `expiry-time` values without `Z` are read
+ * Parses an authorized principals file as sshd reads one
+ * (`auth_process_principals`): a `#` anywhere starts a comment that runs to the
+ * end of the line, and blank lines are skipped. On a line with blanks, the
+ * principal is what follows its last space (its last tab when it has no space)
+ * and the line's options, in authorized_keys syntax, are read from its start up
+ * to the first blank outside quotes. A line with bad options is skipped and
+ * listed in `errors` with the reason, so it accepts nobody, as sshd skips it.
+ * A line with `cert-authority` or `principals=` (meaningless here) is kept, as
+ * sshd keeps it, and refuses a login it is the first to match
+ * (`checkAuthorizedKey()` says why). `expiry-time` values without `Z` are read
  * in `options.timeZone` (default UTC).
  *
  * @example
@@ -55,17 +59,19 @@ export function parseAuthorizedPrincipals(
 ): AuthorizedPrincipals {
   const entries: AuthorizedPrincipalEntry[] = [];
   const errors: AuthorizedKeysError[] = [];
-  for (const { number, raw, line } of contentLines(text, errors)) {
-    // The last word is the principal, what comes before it the options (found by a
-    // scan: a regex that tries every split costs quadratic time on a line of blanks).
-    const split = splitLastWord(line);
-    const principal = split ? split[1] : line;
+  for (const { number, raw, line: content } of contentLines(text, errors)) {
+    // sshd cuts the line at its first '#', wherever it is ("ops # team" is "ops"; "a#b" is "a").
+    let end = content.indexOf("#");
+    if (end < 0) end = content.length;
+    while (end > 0 && (content[end - 1] === " " || content[end - 1] === "\t")) end--;
+    const line = content.slice(0, end);
+    if (line === "") continue;
+    const start = principalStart(line);
+    const principal = line.slice(start);
     try {
-      const options = parseAuthorizedKeyOptions(split ? split[0] : "", parseOptions);
-      if (options.certAuthority) throw new Error("option 'cert-authority' is not allowed here");
-      if (options.principals !== undefined) {
-        throw new Error("option 'principals' is not allowed here");
-      }
+      // The whole line, as sshd hands it to its options parser: it stops at the first blank
+      // outside quotes, so a word between the options and the principal is ignored.
+      const options = parseAuthorizedKeyOptions(start > 0 ? line : "", parseOptions);
       entries.push({ line: number, principal, options });
     } catch (e) {
       errors.push({
@@ -78,14 +84,16 @@ export function parseAuthorizedPrincipals(
   return { entries, errors };
 }
 
-/** `line` as [before, last word] when blanks separate a last word from what precedes it. */
-function splitLastWord(line: string): [string, string] | undefined {
-  let end = line.length;
-  while (end > 0 && (line[end - 1] === " " || line[end - 1] === "\t")) end--;
-  let start = end;
-  while (start > 0 && line[start - 1] !== " " && line[start - 1] !== "\t") start--;
-  if (start === 0 || start === end || end !== line.length) return undefined;
-  let before = start;
-  while (before > 0 && (line[before - 1] === " " || line[before - 1] === "\t")) before--;
-  return [line.slice(0, before), line.slice(start, end)];
+/**
+ * Where the principal of a line (no trailing blanks) starts, as sshd finds it: after
+ * its last space, or its last tab when it has no space, and the blanks that follow;
+ * 0 when the line has no blank (no options). One scan: linear in the line's length.
+ */
+function principalStart(line: string): number {
+  let at = line.lastIndexOf(" ");
+  if (at < 0) at = line.lastIndexOf("\t");
+  if (at < 0) return 0;
+  at++;
+  while (line[at] === " " || line[at] === "\t") at++;
+  return at;
 }

@@ -26,7 +26,7 @@ import {
 } from "./authorized_keys.ts";
 import type { AuthorizedPrincipalEntry } from "./authorized_principals.ts";
 import { type CertificateCheckResult, SSHCertificate } from "../certificates/certificate.ts";
-import { matchAddressList, matchPattern } from "./host_patterns.ts";
+import { matchCidrList, matchPattern } from "./host_patterns.ts";
 import { SSHKey } from "../ssh_key.ts";
 
 /** Options of {@link checkHostCertificate}. */
@@ -225,7 +225,8 @@ export interface UserCertificateCheckOptions {
  * Checks a user certificate as `sshd` does: a user certificate, signed by a
  * trusted CA, valid now, one of its principals accepted (by default the user
  * name; a certificate without principals is refused), the client address
- * allowed by `source-address`, no unknown critical options, nothing revoked.
+ * allowed by `source-address` (a list of addresses and CIDR ranges, as sshd
+ * reads it: any other item refuses), no unknown critical options, nothing revoked.
  * On success it returns the principal and the certificate's limits
  * ({@link userCertificateLimits}): the forced command, the session permissions
  * from the extensions, and what a FIDO key's signatures must attest.
@@ -508,7 +509,10 @@ function trustedCAVerdict(
     cert.principals.includes(typeof p === "string" ? p : p.principal)
   );
   if (line !== undefined && typeof line !== "string") {
-    const why = authorizedKeyRefusal(line, options.client);
+    // sshd parses the flag on a principals line, then refuses the login it matches.
+    const why = line.options.certAuthority
+      ? "cert-authority flag invalid here"
+      : authorizedKeyRefusal(line, options.client);
     if (why !== undefined) {
       return { accepted: false, reason: `authorized principals line ${line.line}: ${why}` };
     }
@@ -545,6 +549,15 @@ function trustedCAVerdict(
 
 /** The options of a principals line with none: everything permitted, touch required. */
 const NO_OPTIONS: AuthorizedKeyOptions = Object.freeze(parseAuthorizedKeyOptions(""));
+
+/** Why a certificate's `source-address` refuses `clientAddress` (see {@link matchCidrList}). */
+function sourceAddressRefusal(list: string, clientAddress: string): string | undefined {
+  const m = matchCidrList(clientAddress, list);
+  if (m === -2) {
+    return `the certificate's source-address "${list}" is not a list of addresses and CIDR ranges`;
+  }
+  return m === 1 ? undefined : `source address ${clientAddress} is not allowed by the certificate`;
+}
 
 /** Options of {@link applyCertificateLimits}. */
 export interface CertificateLimitsOptions {
@@ -626,9 +639,8 @@ export function applyCertificateLimits(
   }
   const limits = userCertificateLimits(c);
   if (limits.sourceAddress !== undefined && options.clientAddress !== undefined) {
-    if (matchAddressList(options.clientAddress, limits.sourceAddress) !== 1) {
-      return no(`source address ${options.clientAddress} is not allowed by the certificate`);
-    }
+    const why = sourceAddressRefusal(limits.sourceAddress, options.clientAddress);
+    if (why !== undefined) return no(why);
   }
   if (options.options === undefined) {
     const { forceCommand, permissions, touchRequired, verifyRequired } = limits;

@@ -322,18 +322,92 @@ test("checkAuthorizedKey() applies the options of the authorized principals line
 
 test("parseAuthorizedPrincipals() skips lines with bad options, saying why", () => {
   const p = parseAuthorizedPrincipals(
-    '\n# c\nalice\n  bob  \nno-pty,bogus carol\ncert-authority dave\nprincipals="x" erin\n' +
+    "\n# c\nalice\n  bob  \nno-pty,bogus carol\n" +
       'command="a b c" frank\nfrom="unterminated frank\n',
   );
   assert.deepEqual(p.entries.map((e) => [e.line, e.principal]), [[3, "alice"], [4, "bob"], [
-    8,
+    6,
     "frank",
   ]]);
   assert.equal(p.entries[2]!.options.command, "a b c");
-  assert.deepEqual(p.errors.map((e) => e.line), [5, 6, 7, 9]);
+  assert.deepEqual(p.errors.map((e) => e.line), [5, 7]);
   for (const e of p.errors) assert.match(e.reason, /^bad principals options: /);
-  assert.match(p.errors[1]!.reason, /cert-authority/);
   assert.equal(parseAuthorizedPrincipals("x".repeat(70_000)).errors[0]?.reason, "line too long");
+});
+
+test("parseAuthorizedPrincipals() ends a line at its first '#', as sshd", () => {
+  const p = parseAuthorizedPrincipals("ops # the ops team\nno-pty backup\t# nightly\na#b\n  #\n");
+  assert.deepEqual(p.entries.map((e) => [e.line, e.principal]), [[1, "ops"], [2, "backup"], [
+    3,
+    "a",
+  ]]);
+  assert.equal(p.entries[1]!.options.pty, false);
+  assert.deepEqual(p.errors, []);
+});
+
+test("parseAuthorizedPrincipals() takes the principal after the last space, else the last tab", () => {
+  // sshd (auth_check_principals_line): strrchr(' '), and only without a space strrchr('\t');
+  // the options are read from the line's start to the first blank outside quotes.
+  const p = parseAuthorizedPrincipals(
+    'no-pty\tops\ncommand="echo x y"\tops\nno-pty extra ops\n\tno-pty \t carol\n',
+  );
+  assert.deepEqual(p.entries.map((e) => [e.line, e.principal, e.options.pty]), [
+    [1, "ops", false],
+    [2, 'y"\tops', true],
+    [3, "ops", false],
+    [4, "carol", false],
+  ]);
+  assert.equal(p.entries[1]!.options.command, "echo x y");
+});
+
+test("checkAuthorizedKey() refuses a cert-authority or principals= principals line it matches first", () => {
+  const cert = generateUserCertificate(ca, userKey, "k", { principals: ["ops"] });
+  const check = (text: string) =>
+    checkAuthorizedKey(cert, {
+      username: "alice",
+      client: { host: "192.0.2.5", addr: "192.0.2.5", now },
+      trustedUserCAKeys: [ca],
+      authorizedPrincipals: parseAuthorizedPrincipals(text).entries,
+    });
+  // sshd parses the line, takes it as the first to name "ops", then refuses: line 2 never counts.
+  const a = check("cert-authority ops\nops\n");
+  assert.ok(!a.accepted && /line 1: cert-authority flag invalid here/.test(a.reason));
+  const b = check('principals="ops" ops\nops\n');
+  assert.ok(!b.accepted && /line 1: principals on non-CA key/.test(b.reason));
+  assert.ok(check("cert-authority backup\nops\n").accepted);
+});
+
+test("checkUserCertificate() reads source-address as addresses and CIDR ranges only, as sshd", () => {
+  const at = (sourceAddress: string, clientAddress = "10.1.2.3") => {
+    const cert = createCertificate({
+      key: userKey,
+      caKey: ca,
+      type: "user",
+      keyId: "k",
+      principals: ["alice"],
+      criticalOptions: { "source-address": sourceAddress },
+    });
+    const r = checkUserCertificate(cert, {
+      username: "alice",
+      trustedCAs: [ca],
+      clientAddress,
+      now,
+    });
+    const v = applyCertificateLimits(cert, { clientAddress });
+    assert.equal(v.accepted, r.valid, sourceAddress);
+    return r.valid;
+  };
+  assert.ok(at("10.0.0.0/8"));
+  assert.ok(at("192.0.2.1,10.1.2.3"));
+  assert.ok(at("10.1.2.3/32,::1/128"));
+  assert.ok(!at("192.0.2.0/24"));
+  // sshd's addr_match_cidr_list refuses each of these lists outright (a from= list would not).
+  for (const list of ["10.1.2.*", "*", "!192.0.2.1,10.0.0.0/8", "10.0.0.0/8, 192.0.2.1"]) {
+    assert.ok(!at(list), list);
+  }
+  for (const list of [" 10.1.2.3", "10.1.2.3,bogus", "ci.example.com", "10.1.2.3,", "10.0.0.1/8"]) {
+    assert.ok(!at(list), list);
+  }
 });
 
 test("checkUserCertificate() reports what a FIDO key's signatures must attest", () => {

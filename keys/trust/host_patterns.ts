@@ -197,6 +197,36 @@ export function matchAddressList(
   return result;
 }
 
+/** The longest item of a CIDR list OpenSSH reads: INET6_ADDRSTRLEN + 3 for "/128". */
+const MAX_CIDR_ITEM = 46 + 3;
+
+/**
+ * OpenSSH's addr_match_cidr_list, how sshd reads a certificate's `source-address`: a
+ * comma-separated list of addresses and CIDR ranges, nothing else. 1 when `addr` is in one
+ * of them, 0 when in none, -2 when the list is malformed — an empty item, a blank, a
+ * wildcard, a negation, a host name or a range with host bits set — which refuses every
+ * client (it is not a `from=` pattern list).
+ *
+ * @example
+ * ```ts
+ * import { matchCidrList } from "./host_patterns.ts";
+ * console.log(matchCidrList("10.1.2.3", "10.0.0.0/8,192.0.2.1")); // 1
+ * console.log(matchCidrList("10.1.2.3", "10.*")); // -2
+ * ```
+ */
+export function matchCidrList(addr: string, list: string): -2 | 0 | 1 {
+  const a = parseIpAddress(addr);
+  let result: 0 | 1 = 0;
+  for (const item of list.split(",")) {
+    const cidr = item.length <= MAX_CIDR_ITEM && /^[0-9a-fA-F.:/]+$/.test(item)
+      ? parseCidr(item)
+      : undefined;
+    if (cidr === undefined || cidr === "invalid") return -2;
+    if (a !== undefined && inNetwork(a, cidr.net, cidr.bits)) result = 1;
+  }
+  return result;
+}
+
 /**
  * OpenSSH's match_host_and_ip: true only when the host name or the address
  * matches a positive pattern and neither matches a negated one (nor is any
