@@ -92,7 +92,7 @@ function readPackedStrings(b: Uint8Array, what: string): string[] {
   return out;
 }
 
-function readOptions(b: Uint8Array, what: string): Map<string, string> {
+function readOptions(b: Uint8Array, what: string, dataless: Set<string>): Map<string, string> {
   const r = new SSHReader(b);
   const out = new Map<string, string>();
   let prev: string | undefined;
@@ -107,7 +107,8 @@ function readOptions(b: Uint8Array, what: string): Map<string, string> {
     prev = name;
     // Values are themselves SSH strings; flags have empty data.
     let value = "";
-    if (data.length > 0) {
+    if (data.length === 0) dataless.add(name);
+    else {
       const dr = new SSHReader(data);
       value = dr.readStringUtf8(`${what} '${name}' value`);
       dr.assertEnd(`${what} '${name}'`);
@@ -115,6 +116,48 @@ function readOptions(b: Uint8Array, what: string): Map<string, string> {
     out.set(name, value);
   }
   return out;
+}
+
+/** Flags sshd knows, by section: one carrying data makes it refuse the certificate. */
+const CRITICAL_FLAGS = new Set(["verify-required"]);
+const EXTENSION_FLAGS = new Set([
+  "no-touch-required",
+  "permit-X11-forwarding",
+  "permit-agent-forwarding",
+  "permit-port-forwarding",
+  "permit-pty",
+  "permit-user-rc",
+]);
+
+/** Critical options sshd knows that carry a value: without one it refuses the certificate. */
+const CRITICAL_VALUES = new Set(["force-command", "source-address"]);
+
+/**
+ * Why sshd (auth-options.c cert_option_list) would refuse these options although each is
+ * well formed: a known flag with data, or a force-command or source-address without a value
+ * (read as "", a forced command of nothing could pass for none). `dataless`: the names of
+ * each section that had no data.
+ */
+function optionProblem(
+  critical: ReadonlyMap<string, string>,
+  criticalDataless: ReadonlySet<string>,
+  extensions: ReadonlyMap<string, string>,
+  extensionsDataless: ReadonlySet<string>,
+): string | undefined {
+  for (const name of critical.keys()) {
+    if (CRITICAL_FLAGS.has(name) && !criticalDataless.has(name)) {
+      return `critical option '${name}' is a flag but carries data`;
+    }
+    if (CRITICAL_VALUES.has(name) && criticalDataless.has(name)) {
+      return `critical option '${name}' has no value`;
+    }
+  }
+  for (const name of extensions.keys()) {
+    if (EXTENSION_FLAGS.has(name) && !extensionsDataless.has(name)) {
+      return `extension '${name}' is a flag but carries data`;
+    }
+  }
+  return undefined;
 }
 
 function writeOptions(options: ReadonlyMap<string, string> | Readonly<Record<string, string>>) {
@@ -195,6 +238,12 @@ export class SSHCertificate {
   readonly criticalOptions: ReadonlyMap<string, string>;
   /** Extensions by name (e.g. "permit-pty"); flags map to "". */
   readonly extensions: ReadonlyMap<string, string>;
+  /**
+   * Why sshd would refuse this certificate's options although they decode (a flag such as
+   * `permit-pty` carrying data, a `force-command` or `source-address` without a value), or
+   * undefined. {@link checkValidity} refuses such a certificate.
+   */
+  readonly optionProblem: string | undefined;
   /** The CA's public key. */
   readonly signatureKey: SSHKey;
   /** The CA's signature blob. */
@@ -236,11 +285,24 @@ export class SSHCertificate {
     this.principals = readPackedStrings(r.readString("principals", 256 * 1024), "principals");
     this.validAfter = r.readUint64("valid after");
     this.validBefore = r.readUint64("valid before");
+    const criticalDataless = new Set<string>();
     this.criticalOptions = readOptions(
       r.readString("critical options", 256 * 1024),
       "critical options",
+      criticalDataless,
     );
-    this.extensions = readOptions(r.readString("extensions", 256 * 1024), "extensions");
+    const extensionsDataless = new Set<string>();
+    this.extensions = readOptions(
+      r.readString("extensions", 256 * 1024),
+      "extensions",
+      extensionsDataless,
+    );
+    this.optionProblem = optionProblem(
+      this.criticalOptions,
+      criticalDataless,
+      this.extensions,
+      extensionsDataless,
+    );
     r.readString("reserved", 64 * 1024);
     const caBlob = r.readString("signature key", 64 * 1024);
     if (plainKeyType(new SSHReader(caBlob).readStringAscii("CA key type", 256))) {
@@ -424,6 +486,7 @@ export class SSHCertificate {
     if (!this.verifySignature(options.allowedSignatureAlgorithms)) {
       return no("certificate signature is invalid or uses a disallowed algorithm");
     }
+    if (this.optionProblem !== undefined) return no(`certificate ${this.optionProblem}`);
     const now = BigInt(Math.floor(options.now / 1000));
     if (now < this.validAfter) return no("certificate is not yet valid");
     if (now >= this.validBefore) return no("certificate has expired");

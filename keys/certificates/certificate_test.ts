@@ -352,7 +352,7 @@ test("checkValidity() reads source-address as sshd does: addresses and CIDR rang
       principals: ["u"],
       criticalOptions: { "source-address": sourceAddress },
     }).checkValidity({
-      now: Math.floor(Date.now() / 1000),
+      now: Date.now(),
       clientAddress: "127.0.0.1",
       type: "user",
       trustedCAs: [ca.publicKey()],
@@ -366,4 +366,38 @@ test("checkValidity() reads source-address as sshd does: addresses and CIDR rang
     const r = at(list);
     assert.ok(!r.valid && /not a list of addresses and CIDR ranges/.test(r.reason), list);
   }
+});
+
+test("checkValidity() refuses known options sshd refuses: a flag with data, a force-command without a value", () => {
+  const ca = generatePrivateKey("ed25519");
+  const user = generatePrivateKey("ed25519");
+  const check = (
+    o: { criticalOptions?: Record<string, string>; extensions?: Record<string, string> },
+  ) => {
+    const cert = createCertificate({
+      key: user.publicKey(),
+      caKey: ca,
+      type: "user",
+      keyId: "u",
+      principals: ["u"],
+      ...o,
+    });
+    const again = importCertificate(cert.exportCertificate());
+    const r = again.checkValidity({ now: Date.now(), type: "user", trustedCAs: [ca.publicKey()] });
+    return r.valid ? "valid" : r.reason;
+  };
+  assert.equal(check({ extensions: { "permit-pty": "" } }), "valid");
+  assert.equal(check({ criticalOptions: { "force-command": "ls" } }), "valid");
+  // A forced command of nothing was read as "", which an application could take for none.
+  assert.match(check({ criticalOptions: { "force-command": "" } }), /'force-command' has no value/);
+  assert.match(
+    check({ extensions: { "permit-pty": "yes" } }),
+    /'permit-pty' is a flag but carries data/,
+  );
+  assert.match(
+    check({ criticalOptions: { "verify-required": "x" } }),
+    /'verify-required' is a flag/,
+  );
+  // An extension sshd does not know keeps its data, as before.
+  assert.equal(check({ extensions: { "login@example.com": "x" } }), "valid");
 });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { matchHostAndAddress, patternItems, splitPatternList } from "./host_patterns.ts";
+import { matchHostAndAddress, patternItems } from "./host_patterns.ts";
 import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
 import { SSHKey } from "../ssh_key.ts";
 
@@ -333,7 +333,8 @@ function applyOptions(
       }
       case "principals":
         once(name, o.principals);
-        o.principals = splitPatternList(needValue());
+        // As sshd's match_list: split at commas, nothing trimmed ("a, b" names " b", not "b").
+        o.principals = needValue().split(",").filter((p) => p !== "");
         break;
       case "environment": {
         const v = needValue();

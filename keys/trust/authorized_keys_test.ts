@@ -271,3 +271,11 @@ test("parseAuthorizedKeys() never throws on random and mutated input", () => {
     for (const e of ak.entries) permitsOpen(e.options, "h", 1);
   }
 });
+
+test("principals= splits at commas and trims nothing, as sshd's match_list", () => {
+  const ca = generatePrivateKey("ed25519");
+  const [entry] =
+    parseAuthorizedKeys(`cert-authority,principals="x, ops,,y" ${line(ca)}\n`).entries;
+  // " ops" is not "ops": sshd refuses a certificate for ops through this line.
+  assert.deepEqual(entry!.options.principals, ["x", " ops", "y"]);
+});

@@ -632,6 +632,7 @@ export function applyCertificateLimits(
     return no(`unusable certificate: ${(e as Error).message}`);
   }
   if (c.certType !== "user") return no("not a user certificate");
+  if (c.optionProblem !== undefined) return no(`certificate ${c.optionProblem}`);
   for (const name of c.criticalOptions.keys()) {
     if (!CERTIFICATE_CRITICAL_OPTIONS.has(name)) {
       return no(`certificate has an unknown critical option '${name}'`);
