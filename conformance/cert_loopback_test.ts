@@ -109,7 +109,8 @@ test("connect() refuses a host certificate from an unknown CA or for another hos
         [
           formatKnownHostsLine("127.0.0.1", port, hostCa, { marker: "cert-authority" }) +
           formatKnownHostsLine("127.0.0.1", port, hostCa, { marker: "revoked" }),
-          /not known/,
+          // As ssh: a revoked CA revokes what it signed (no fall back to the plain key).
+          /which is revoked in known_hosts/,
         ],
       ] as const
     ) {
