@@ -603,8 +603,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
           this.command,
           maxOutput!,
           // Cut at a byte count: the last character may be cut too.
-          this.#decode(outs[0]?.bytes(maxOutput) ?? new Uint8Array(0), true),
-          this.#decode(outs[1]?.bytes(maxOutput) ?? new Uint8Array(0), true),
+          this.#decodeCut(outs[0]?.bytes(maxOutput) ?? new Uint8Array(0)),
+          this.#decodeCut(outs[1]?.bytes(maxOutput) ?? new Uint8Array(0)),
         );
       }
       if (won === "timeout") {
@@ -613,8 +613,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
           this.command,
           options.timeout!,
           // Partial: output cut by the timeout may end inside a character.
-          this.#decode(outs[0]?.bytes() ?? new Uint8Array(0), true),
-          this.#decode(outs[1]?.bytes() ?? new Uint8Array(0), true),
+          this.#decodeCut(outs[0]?.bytes() ?? new Uint8Array(0)),
+          this.#decodeCut(outs[1]?.bytes() ?? new Uint8Array(0)),
         );
       }
     } else {
@@ -663,6 +663,16 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     const d = new TextDecoder(this.encoding, { fatal: this.errors === "strict" });
     // A snapshot may end inside a character: decode as a stream, leaving its bytes out.
     return (partial ? d.decode(b, { stream: true }) : d.decode(b)) as T;
+  }
+
+  /**
+   * The output a timeout or limit error carries: cut short, it may end inside a character,
+   * and bytes it cannot decode show as U+FFFD even with `errors: "strict"`, whose
+   * TypeError would otherwise take the place of the error being reported.
+   */
+  #decodeCut(b: Uint8Array): T {
+    if (!this.encoding) return b as T;
+    return new TextDecoder(this.encoding).decode(b, { stream: true }) as T;
   }
 
   #toBytes(chunk: T): Uint8Array {

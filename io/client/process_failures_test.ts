@@ -122,6 +122,19 @@ test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output 
   );
 });
 
+test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output is not UTF-8", async () => {
+  await using t = await loopback({
+    processFactory: async (p) => {
+      await p.write(new Uint8Array([0x61, 0xff, 0x62])); // "a", a byte UTF-8 never has, "b"
+      await new Promise(() => {});
+    },
+  });
+  await assert.rejects(
+    t.conn.run("x", { timeout: 200, errors: "strict" }),
+    (e: unknown) => e instanceof ProcessTimeoutError && e.stdout === "a\ufffdb",
+  );
+});
+
 test("a session callback that throws is reported, and does not end the program", async () => {
   const lost: (Error | undefined)[] = [];
   const seen = await unhandled(async () => {

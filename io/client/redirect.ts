@@ -9,6 +9,7 @@
 
 import * as fs from "node:fs/promises";
 import type { ChannelIO } from "../engine/channel.ts";
+import { ChannelClosedError } from "../engine/errors.ts";
 import { REDIRECT_READ_SIZE } from "../limits.ts";
 
 /** Redirect stderr to wherever stdout goes (AsyncSSH's STDOUT). */
@@ -104,30 +105,57 @@ export function redirectProcess(
   process: RedirectableProcess,
   options: RedirectOptions,
 ): Promise<void> {
-  const jobs: Promise<void>[] = [];
-  if (options.stdin !== undefined) {
-    const ch = process.channel;
-    const sendEof = options.sendEof ?? true;
-    jobs.push(
-      feedSource(options.stdin, (c) => ch.write(c), 0).finally(() => {
-        if (sendEof && !ch.closed) ch.sendEof();
-      }),
-    );
-  }
   const closeTarget = options.closeTarget ?? true;
-  const toStdout = options.stderr === STDOUT;
-  if (toStdout && options.stdout === undefined) {
+  const { stdout, stderr } = options;
+  if (stderr === STDOUT && stdout === undefined) {
     throw new TypeError("Cannot redirect stderr to stdout: stdout is not redirected");
   }
-  if (options.stdout !== undefined) {
-    const sink = openSink(options.stdout, closeTarget, toStdout ? 2 : 1);
-    jobs.push(drainInto(process.rawOutput(0), sink));
-    if (toStdout) jobs.push(drainInto(process.rawOutput(1), sink));
+  // The same target for both (a path, a stream, a process) is STDOUT: two opens of one
+  // file would write over each other, and a stream's second writer is refused.
+  const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
+  const errTarget = merge ? undefined : stderr as RedirectTarget | undefined;
+  // Every target is opened before anything starts, a stream's first (taking its writer
+  // throws when it is locked): a misuse throws with no input sent and no file opened.
+  const errFirst = errTarget !== undefined && !isPath(errTarget);
+  let errSink = errFirst ? openSink(errTarget, closeTarget, 1) : undefined;
+  const outSink = stdout === undefined ? undefined : openSink(stdout, closeTarget, merge ? 2 : 1);
+  if (errTarget !== undefined && !errFirst) errSink = openSink(errTarget, closeTarget, 1);
+  const jobs: Promise<void>[] = [];
+  if (options.stdin !== undefined) {
+    jobs.push(feedStdin(process.channel, options.stdin, options.sendEof ?? true));
   }
-  if (options.stderr !== undefined && options.stderr !== STDOUT) {
-    jobs.push(drainInto(process.rawOutput(1), openSink(options.stderr, closeTarget, 1)));
+  if (outSink) {
+    jobs.push(drainInto(process.rawOutput(0), outSink));
+    if (merge) jobs.push(drainInto(process.rawOutput(1), outSink));
   }
+  if (errSink) jobs.push(drainInto(process.rawOutput(1), errSink));
   return Promise.all(jobs).then(() => {});
+}
+
+/**
+ * Feeds a process's input until the source ends or the channel closes. A process that
+ * exits before it read all its input (`head -c 10`) ended normally, as in a shell
+ * pipeline: the rest is dropped, and a source still waiting for data (a stream that
+ * never ends) is cancelled, not awaited. Only the connection's failure is an error then.
+ */
+async function feedStdin(ch: ChannelIO, source: RedirectSource, sendEof: boolean): Promise<void> {
+  try {
+    await feedSource(source, (c) => ch.write(c), 0, ch.closedPromise);
+  } catch (e) {
+    if (!(e instanceof ChannelClosedError) || ch.eofSent) throw e;
+    // Closed by either side: settled once the peer's CLOSE (or the connection's end) is in.
+    await ch.closedPromise;
+    if (ch.abortReason) throw e;
+  } finally {
+    if (sendEof && !ch.closed) ch.sendEof();
+  }
+}
+
+/** What a source's wait resolves with once {@link feedSource}'s `stop` settled. */
+const STOPPED: unique symbol = Symbol("stopped");
+
+function isPath(x: RedirectSource | RedirectTarget): x is string | { readonly path: string } {
+  return typeof x === "string" || (!isProcess(x) && "path" in x);
 }
 
 function isProcess(x: unknown): x is RedirectableProcess {
@@ -136,7 +164,9 @@ function isProcess(x: unknown): x is RedirectableProcess {
 
 /**
  * Copies a source to `write`: a file, bytes, a stream or async iterable, or
- * another process's output stream `processStream`.
+ * another process's output stream `processStream`. Once `stop` settles, it reads no
+ * more: a stream is cancelled (a read it waits on ends), an iterator's next value is
+ * not awaited, and it resolves.
  *
  * @example
  * ```ts ignore
@@ -147,12 +177,21 @@ export async function feedSource(
   source: RedirectSource,
   write: (chunk: Uint8Array) => Promise<void>,
   processStream: 0 | 1,
+  stop?: Promise<unknown>,
 ): Promise<void> {
-  if (typeof source === "string" || (!isProcess(source) && "path" in source)) {
+  let stopped = false;
+  const stopping: Promise<typeof STOPPED> | undefined = stop?.then(
+    () => {
+      stopped = true;
+      return STOPPED;
+    },
+    () => STOPPED,
+  );
+  if (isPath(source)) {
     const path = typeof source === "string" ? source : source.path;
     const fh = await fs.open(path, "r");
     try {
-      for (;;) {
+      while (!stopped) {
         // A fresh buffer per read: the channel may hold it until the window opens.
         const buf = new Uint8Array(REDIRECT_READ_SIZE);
         const { bytesRead } = await fh.read(buf, 0, REDIRECT_READ_SIZE, null);
@@ -164,13 +203,45 @@ export async function feedSource(
     }
   } else if (source instanceof Uint8Array) {
     await write(source);
-  } else if (isProcess(source)) {
-    for await (const c of source.rawOutput(processStream)) await write(c);
+  } else if (isProcess(source) || source instanceof ReadableStream) {
+    const stream = isProcess(source) ? source.rawOutput(processStream) : source;
+    const reader = stream.getReader();
+    // Cancelling ends a read that waits (an iterator's return() would wait for it).
+    void stopping?.then(() => reader.cancel().catch(() => {}));
+    try {
+      for (let r; !stopped && !(r = await reader.read()).done;) await write(bytesOf(r.value));
+    } catch (e) {
+      await reader.cancel(e).catch(() => {});
+      throw e;
+    } finally {
+      reader.releaseLock();
+    }
   } else {
-    for await (const c of source as AsyncIterable<Uint8Array | string>) {
-      await write(typeof c === "string" ? encoder.encode(c) : c);
+    const it = (async function* () {
+      yield* source as AsyncIterable<Uint8Array | string>;
+    })();
+    try {
+      for (;;) {
+        const next = it.next();
+        const r = stopping ? await Promise.race([next, stopping]) : await next;
+        if (r === STOPPED) {
+          next.catch(() => {});
+          // Queued behind the pending next(): the source finishes on its own time.
+          it.return(undefined).catch(() => {});
+          return;
+        }
+        if (r.done) break;
+        await write(bytesOf(r.value));
+      }
+    } catch (e) {
+      await it.return(undefined).catch(() => {});
+      throw e;
     }
   }
+}
+
+function bytesOf(c: Uint8Array | string): Uint8Array {
+  return typeof c === "string" ? encoder.encode(c) : c;
 }
 
 /**
@@ -209,7 +280,7 @@ export function openSink(target: RedirectTarget, closeTarget: boolean, producers
   };
   let write: (c: Uint8Array) => Promise<unknown>;
   let close: () => Promise<unknown>;
-  if (typeof target === "string" || (!isProcess(target) && "path" in target)) {
+  if (isPath(target)) {
     const path = typeof target === "string" ? target : target.path;
     const append = typeof target === "object" && "append" in target && target.append;
     const fh = fs.open(path, append ? "a" : "w");

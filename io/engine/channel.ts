@@ -123,6 +123,8 @@ export class ChannelIO {
   #lowWaiters: (() => void)[] = [];
   #extra: Record<string, unknown> = {};
   #eofSent = false;
+  /** sendEof() waits for the writes queued before it: later ones are refused. */
+  #eofQueued = false;
   #requestReplies: ((ok: boolean) => void)[] = [];
   /** Replies still waiting on an async handler; later ones queue behind (RFC 4254 §5.4). */
   #deferredReplies = 0;
@@ -478,6 +480,10 @@ export class ChannelIO {
    * ```
    */
   write(data: Uint8Array, stream = 0): Promise<void> {
+    // After sendEof(), even while the writes queued before it still go out.
+    if (this.#eofQueued) {
+      return Promise.reject(new ChannelClosedError("Cannot write: EOF was already sent"));
+    }
     // Fast path: nothing queued and the window and socket take it all now, in one burst.
     if (
       this.#writesQueued === 0 && !this.#closed && !this.#closeSent && !this.#eofSent &&
@@ -719,7 +725,12 @@ export class ChannelIO {
   sendEof(): void {
     if (this.#closed || this.#eofSent) return;
     if (this.#writesQueued > 0) {
-      void this.#writeTail.then(() => this.sendEof());
+      if (this.#eofQueued) return;
+      this.#eofQueued = true;
+      void this.#writeTail.then(() => {
+        this.#eofQueued = false;
+        this.sendEof();
+      });
       return;
     }
     this.#eofSent = true;
