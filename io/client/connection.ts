@@ -310,7 +310,14 @@ export class SSHClientConnection extends ClientConnectionBase {
     if (
       options.stdin !== undefined || options.stdout !== undefined || options.stderr !== undefined
     ) {
-      void process.redirect(options).catch(() => {/* reported by wait() */});
+      try {
+        void process.redirect(options).catch(() => {/* reported by wait() */});
+      } catch (e) {
+        // A misuse (stderr to stdout with no stdout, a locked stream), refused before anything
+        // was sent: the session goes too, not left running on the server.
+        ch.close();
+        throw e;
+      }
     }
     return process;
   }

@@ -80,3 +80,24 @@ test("redirect() refused as a misuse sends no input and opens no file", async ()
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("createProcess() with a redirect misuse closes the session it opened", async () => {
+  let started = 0;
+  let ended = 0;
+  await using t = await loopback({
+    processFactory: async (p: SSHServerProcess) => {
+      started++;
+      for await (const _ of p.stdin) { /* until EOF or close */ }
+      ended++;
+      p.exit(0);
+    },
+  });
+  await assert.rejects(
+    t.conn.createProcess("x", { stdin: new Uint8Array(10), stderr: STDOUT }),
+    /stdout is not redirected/,
+  );
+  // The session was closed: the server's handler saw its input end.
+  for (let i = 0; i < 200 && ended < started; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(started, 1);
+  assert.equal(ended, 1, "the refused process's session was left open");
+});
