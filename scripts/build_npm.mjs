@@ -40,7 +40,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -318,7 +318,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const files = await build({
       sync: args.includes("--sync-exports"),
-      ...(outIndex >= 0 ? { outDir: join(process.cwd(), args[outIndex + 1]) } : {}),
+      ...(outIndex >= 0 ? { outDir: resolve(args[outIndex + 1]) } : {}),
     });
     // stderr: `npm pack --json` prints its JSON on stdout after prepack.
     console.error(
