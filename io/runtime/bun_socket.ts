@@ -283,21 +283,29 @@ export async function connectBunSocket(
     data: socket,
     socket: HANDLERS,
   });
-  const abort = () => void connecting.then((s) => s.terminate(), () => {});
-  signal?.addEventListener("abort", abort, { once: true });
-  let s: Awaited<typeof connecting>;
-  try {
-    s = await connecting;
-  } finally {
-    signal?.removeEventListener("abort", abort); // also when the connect failed
+  if (!signal) {
+    socket.connected(await connecting);
+    return socket;
   }
-  if (signal?.aborted) {
-    // Aborted while connecting: the socket is being torn down, not handed out.
-    s.terminate();
-    throw signal.reason ?? new Error("Connect aborted");
-  }
-  socket.connected(s);
-  return socket;
+  // An abort rejects at once, not when the connect settles: a host that drops our SYNs kept
+  // connect() waiting for the kernel's give-up (minutes), past its connectTimeout. A socket
+  // that connects after the abort is torn down, not handed out.
+  return await new Promise<ByteSocket>((resolve, reject) => {
+    const abort = () => {
+      void connecting.then((s) => s.terminate(), () => {});
+      reject(signal.reason ?? new Error("Connect aborted"));
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    connecting.then((s) => {
+      signal.removeEventListener("abort", abort);
+      if (signal.aborted) return; // rejected already; `abort` terminates it
+      socket.connected(s);
+      resolve(socket);
+    }, (e) => {
+      signal.removeEventListener("abort", abort); // also when the connect failed
+      reject(e);
+    });
+  });
 }
 
 /**

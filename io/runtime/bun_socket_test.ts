@@ -62,6 +62,34 @@ test(
   },
 );
 
+test(
+  "connectBunSocket: an abort rejects while the connect still waits; a late socket is closed",
+  { skip: currentRuntime() !== "bun" && "Bun.connect only" },
+  async () => {
+    // A connect that hangs (a host that drops SYNs): Bun.connect settles only when we say.
+    const bun = (globalThis as { Bun?: { connect: unknown } }).Bun!;
+    const realConnect = bun.connect;
+    const connecting = Promise.withResolvers<unknown>();
+    bun.connect = () => connecting.promise;
+    try {
+      const ac = countingController();
+      const why = new Error("aborted by caller");
+      const p = connectBunSocket("127.0.0.1", 1, ac.signal);
+      const outcome = p.then(() => "resolved", (e) => e);
+      ac.abort(why);
+      assert.equal(await outcome, why, "rejected with the reason before the connect settled");
+      let terminated = 0;
+      connecting.resolve({ terminate: () => void terminated++ });
+      await connecting.promise;
+      await Promise.resolve();
+      assert.equal(terminated, 1, "the socket that connected after the abort is closed");
+      assert.equal(ac.listening(), 0);
+    } finally {
+      bun.connect = realConnect;
+    }
+  },
+);
+
 test("concatAligned joins chunks in order with the largest at an address matching its own mod 16", () => {
   const big = new Uint8Array(5000).map((_, i) => i & 0xff).subarray(3);
   const head = new Uint8Array([1, 2, 3, 4]), tag = new Uint8Array(8).fill(9);
