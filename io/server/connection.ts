@@ -174,7 +174,8 @@ export class SSHServerConnection implements ServerConnectionContext {
       windowSize: this.#o.windowSize,
       maxPacketSize: this.#o.maxPacketSize,
     });
-    this.#hook("connectionMade")?.(this);
+    // A sync throw refuses the connection (listen() closes the socket); an async one is ignored.
+    ignoreRejection(this.#hook("connectionMade")?.(this));
     this.#driver = new EngineDriver(
       this.#engine,
       socket,
@@ -310,10 +311,15 @@ export class SSHServerConnection implements ServerConnectionContext {
     if (this.#engine.closed) {
       return Promise.reject(new SSHError("ERR_CONNECTION_LOST", "The connection is closed"));
     }
-    return this.#channels.open(channelType, data, options.streams ?? 2, {
-      window: options.windowSize,
-      maxPacket: options.maxPacketSize,
-    });
+    try {
+      return this.#channels.open(channelType, data, options.streams ?? 2, {
+        window: options.windowSize,
+        maxPacket: options.maxPacketSize,
+      });
+    } catch (e) {
+      // Misuse (before authentication, say) rejects like every other failure: never a throw.
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -375,7 +381,8 @@ export class SSHServerConnection implements ServerConnectionContext {
   disconnect(reason: number, description: string): Promise<void> {
     if (!this.#engine.closed) {
       this.#engine.disconnect(reason, description);
-      this.#driver.pump();
+      // No driver yet inside connectionMade: the driver sends the DISCONNECT once it starts.
+      this.#driver?.pump();
     }
     const t = setTimeout(() => this.#driver.destroy(), SOCKET_CLOSE_GRACE_MS);
     return this.closed.then(() => clearTimeout(t));
@@ -457,7 +464,8 @@ export class SSHServerConnection implements ServerConnectionContext {
    */
   abort(): void {
     this.#engine.abandon(ABORTED_HERE);
-    this.#driver.destroy();
+    // No driver yet inside connectionMade: finding the engine done, it ends the socket on start.
+    this.#driver?.destroy();
   }
 
   /** Closes the connection. */
@@ -490,7 +498,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     );
     this.#channels.failAll(lost, this.#error ?? lost);
     try {
-      this.#hook("connectionLost")?.(this, this.#error ?? err);
+      ignoreRejection(this.#hook("connectionLost")?.(this, this.#error ?? err));
     } catch { /* a hook's error must not break the close */ }
     this.#closedResolve();
   }
@@ -520,7 +528,7 @@ export class SSHServerConnection implements ServerConnectionContext {
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
         try {
-          this.#hook("authCompleted")?.(this);
+          ignoreRejection(this.#hook("authCompleted")?.(this));
         } catch { /* a hook's error must not break the connection */ }
         return;
       case "channelOpenRequest":
@@ -543,7 +551,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       }
       case "debug":
         try {
-          this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay);
+          ignoreRejection(this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay));
         } catch { /* a hook's error must not break the connection */ }
         return;
       default:
@@ -697,6 +705,16 @@ export class SSHServerConnection implements ServerConnectionContext {
       this.#x11 ??= new ServerX11(this, typeof option === "object" ? option : {});
       return await this.#x11.start(req, this.#username ?? "", ch.closedPromise);
     };
+  }
+}
+
+/**
+ * A notification hook's result: an async hook that rejects must not become an unhandled
+ * rejection (which ends a Node process, and every connection in it).
+ */
+function ignoreRejection(result: unknown): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+    Promise.resolve(result).catch(() => {});
   }
 }
 
