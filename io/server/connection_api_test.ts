@@ -53,7 +53,12 @@ test("close() from connectionMade sends DISCONNECT and resolves", async () => {
   const err = await login(s).then(() => undefined, (e: unknown) => e);
   assert.equal(thrown, undefined);
   assert.ok(err instanceof SSHError);
-  assert.equal(err.code, "ERR_PEER_DISCONNECTED");
+  // The DISCONNECT goes out, but the socket closes with the client's first bytes unread: the
+  // kernel may answer with a reset that overtakes it (seen on Deno under load).
+  assert.ok(
+    err.code === "ERR_PEER_DISCONNECTED" || err.code === "ERR_CONNECTION_LOST",
+    err.code,
+  );
   await closing;
 });
 
