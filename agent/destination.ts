@@ -15,6 +15,7 @@ import {
 } from "../core/publickey/certificate.ts";
 import { equalBytes, SSHReader } from "../core/wire.ts";
 import type { SSHCertificate } from "../keys/certificates/certificate.ts";
+import { checkHostCertificate } from "../keys/trust/certificate_policy.ts";
 import { matchPattern } from "../keys/trust/host_patterns.ts";
 import type { SSHKey } from "../keys/ssh_key.ts";
 import type { DestinationConstraint, DestinationHop } from "./constraints.ts";
@@ -60,23 +61,17 @@ function matchHop(key: SSHKey | SSHCertificate, hop: DestinationHop, now: number
       continue;
     }
     if (!hk.isCA || !equalBytes(key.signatureKey.publicBlob, hk.keyBlob)) continue;
-    if (certificateValidForHop(key, hop.hostname || "(ORIGIN)", now)) return true;
+    // As OpenSSH: the hop's name is the pattern (`ssh-add -h '*.example.com'`), matched
+    // against the certificate's principals; a principal `*` is not valid for every hop.
+    const r = checkHostCertificate(key, {
+      host: hop.hostname || "(ORIGIN)",
+      trustedCAs: [key.signatureKey],
+      now,
+      hostIsPattern: true,
+    });
+    if (r.valid) return true;
   }
   return false;
-}
-
-/**
- * Whether a host certificate (its CA already matched) is valid for a hop, as OpenSSH's
- * sshkey_cert_check_host(key, hostname, wildcard_pattern = 1): a host certificate, in its
- * validity period, with a good signature and no critical options, one of whose principals
- * matches the hop's host name *as a pattern* (`ssh-add -h '*.example.com'`). The principal
- * is never the pattern: a certificate for `*` is not valid for every hop.
- */
-function certificateValidForHop(cert: SSHCertificate, hostname: string, now: number): boolean {
-  const host = hostname.toLowerCase();
-  if (!cert.principals.some((p) => matchPattern(p.toLowerCase(), host))) return false;
-  if (cert.criticalOptions.size > 0) return false;
-  return cert.checkValidity({ now, type: "host", trustedCAs: [cert.signatureKey] }).valid;
 }
 
 /** The first constraint permitting the step from `from` to `to` for `user`, if any. */

@@ -562,8 +562,8 @@ export function alignedLead(source: Uint8Array, at: number): number {
 /** Copies shorter than this go wherever they land: the difference is too small. */
 const ALIGNED_COPY_MIN = 1024;
 
-/** Concatenates byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** Concatenates byte arrays, into a new ArrayBuffer-backed one. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(totalLength(parts));
   let o = 0;
   for (const p of parts) {

@@ -33,6 +33,16 @@ export const BRIDGE_READ_HIGH_WATER = 1024 * 1024;
 
 // ---- connection life cycle ----
 
+/**
+ * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
+ * authentication together. OpenSSH waits for the system's TCP timeout (minutes)
+ * and AsyncSSH's login timeout is 2 minutes; 30 s is well past what a handshake and
+ * login take on any working link (under a second on a LAN, a few seconds over slow
+ * WAN links or a busy server), yet a silent or black-holed host fails in the time a
+ * user still waits for. Pass `connectTimeout: 0` to wait without limit.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
 /** How long a socket may take to close after the SSH connection ended before we cut it. */
 export const SOCKET_CLOSE_GRACE_MS = 2000;
 

@@ -8,6 +8,7 @@
 
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { encodeEscapedUtf8 } from "../escaped_utf8.ts";
+import { checkInteger } from "../engine/option_checks.ts";
 import {
   MAX_NAME,
   MAX_REQUEST_ARGUMENT,
@@ -23,8 +24,8 @@ import {
  * application passes are checked here.
  */
 function uint32(v: number, what: string): number {
-  if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
-  throw new RangeError(`${what} must be an integer from 0 to 4294967295, not ${v}`);
+  checkInteger(v, what, 0, 0xffffffff);
+  return v;
 }
 
 /**

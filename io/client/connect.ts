@@ -30,7 +30,7 @@ import { isX509Algorithm, X509_ALGORITHMS } from "../../core/publickey/x509_blob
 import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
-import { FAILED_CONNECT_GRACE_MS } from "../limits.ts";
+import { DEFAULT_CONNECT_TIMEOUT_MS, FAILED_CONNECT_GRACE_MS } from "../limits.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
@@ -66,15 +66,8 @@ import {
 } from "../agent/connect_agent.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 
-/**
- * connect()'s default `connectTimeout`: 30 s for the TCP connect, the handshake and
- * authentication together. OpenSSH waits for the system's TCP timeout (minutes)
- * and AsyncSSH's login timeout is 2 minutes; 30 s is well past what a handshake and
- * login take on any working link (under a second on a LAN, a few seconds over slow
- * WAN links or a busy server), yet a silent or black-holed host fails in the time a
- * user still waits for. Pass `connectTimeout: 0` to wait without limit.
- */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+// The default lives with the other limits (ssh_config's jump chains use it too).
+export { DEFAULT_CONNECT_TIMEOUT_MS } from "../limits.ts";
 
 function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };

@@ -22,7 +22,7 @@ import {
 } from "../../core/client/client_connection.ts";
 import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 import { SSHReader } from "../../core/wire.ts";
-import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
+import { SSHError } from "../../core/errors.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { MuxProxyEngine } from "../../config/mux_engine.ts";
@@ -51,8 +51,10 @@ import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import { DEFAULT_CONNECT_TIMEOUT_MS } from "../limits.ts";
 import { SSHClientConnection } from "./connection.ts";
 import { abortWhenSignalled } from "./abort_link.ts";
+import { timeoutOr } from "./auth.ts";
 import { connectDeadline } from "./deadline.ts";
 import { classifyConnectFailure, ConnectTimeoutError, markConnectPhase } from "./errors.ts";
 import { abortError, ChannelOpenError } from "../engine/errors.ts";
@@ -295,12 +297,7 @@ function tcpWith(
     const err = deadline.timedOut
       ? new ConnectTimeoutError(host, port, "tcp", timeoutMs!, { cause: e })
       : classifyConnectFailure(e, host, port) ??
-        new DisconnectError(
-          "ERR_CONNECTION_LOST",
-          DisconnectReason.CONNECTION_LOST,
-          `Cannot connect to ${host}:${port}: ${(e as Error).message}`,
-          { cause: e },
-        );
+        timeoutOr(e, signal, `Cannot connect to ${host}:${port}: ${(e as Error).message}`);
     markConnectPhase(err, "tcp");
     return err;
   };
@@ -432,12 +429,6 @@ function describe(f: SSHConfigForward): string {
 
 /** How many ProxyJump hosts one connection may go through, nested hops included. */
 const MAX_JUMP_DEPTH = 16;
-
-/**
- * connect()'s default `connectTimeout` (`DEFAULT_CONNECT_TIMEOUT_MS` in connect.ts, which
- * imports this module): the time a whole ProxyJump chain gets when none is given.
- */
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** A ProxyJump entry as written (`user@host:port`), to name the hop in its errors. */
 function hopLabel(hop: SSHJumpHop): string {
@@ -608,7 +599,7 @@ export async function connectWithConfig(
   // TCP connect or the master's handshake, every ProxyJump hop, the handshake and
   // authentication. A hop gets what is left of the time of the connection it leads to (ssh's
   // wait for the banner starts before its jump hosts connect), or its own when shorter.
-  const own = timeoutDelay(opts.connectTimeout ?? DEFAULT_TIMEOUT_MS, "connectTimeout");
+  const own = timeoutDelay(opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeout");
   const until = own === undefined
     ? deadline
     : Math.min(deadline ?? Infinity, performance.now() + own);

@@ -15,6 +15,7 @@ import {
   type PtyRequest,
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
+import { concatBytes } from "../../core/wire.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { ReadChunk } from "../client/process.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
@@ -740,7 +741,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   #format(data: string | Uint8Array): string | Uint8Array {
     const editor = this.#editor!;
     if (typeof data === "string") return editor.formatOutput(data);
-    const bytes = this.#outHeld.length ? joinBytes(this.#outHeld, data) : data;
+    const bytes = this.#outHeld.length ? concatBytes(this.#outHeld, data) : data;
     // Raw mode writes bytes as they are (as a pty does): decoding made non-UTF-8 U+FFFD.
     if (!editor.lineMode) {
       this.#outHeld = EMPTY;
@@ -829,7 +830,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
             c.close();
             return;
           }
-          const bytes = held.length ? joinBytes(held, r.value) : r.value;
+          const bytes = held.length ? concatBytes(held, r.value) : r.value;
           if (!editor.lineMode) {
             // Raw mode hands the bytes on as they came (binary, a terminal's 8-bit meta
             // keys): decoded and encoded again, bytes that are not UTF-8 became U+FFFD.
@@ -887,13 +888,6 @@ interface StreamCount {
 }
 
 const EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-
-function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** How many bytes at the end of `b` start a UTF-8 sequence that more bytes may complete. */
 function incompleteUtf8Tail(b: Uint8Array): number {

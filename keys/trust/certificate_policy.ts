@@ -41,6 +41,13 @@ export interface HostCertificateCheckOptions {
   readonly now: number;
   /** CA signature algorithms accepted (default: all but ssh-rsa and ssh-dss). */
   readonly allowedSignatureAlgorithms?: readonly string[];
+  /**
+   * `host` is the pattern, matched against each principal, rather than a principal
+   * pattern matched against `host` (OpenSSH's `sshkey_cert_check_host` with
+   * `wildcard_pattern`, as ssh-agent checks a destination hop such as `-h '*.example.com'`):
+   * a certificate for principal `*` is then valid for no host but one named `*`.
+   */
+  readonly hostIsPattern?: boolean;
 }
 
 function isRevoked(key: SSHKey, revoked: readonly SSHKey[] | undefined): boolean {
@@ -94,7 +101,10 @@ export function checkHostCertificate(
   }
   if (c.principals.length === 0) return { valid: false, reason: "certificate lists no principals" };
   const host = options.host.toLowerCase();
-  if (!c.principals.some((p) => matchPattern(host, p.toLowerCase()))) {
+  const matches = options.hostIsPattern
+    ? (p: string) => matchPattern(p.toLowerCase(), host)
+    : (p: string) => matchPattern(host, p.toLowerCase());
+  if (!c.principals.some(matches)) {
     return { valid: false, reason: `certificate is not valid for host '${options.host}'` };
   }
   return { valid: true };
