@@ -45,6 +45,7 @@ export const FUZZ_TEST_FILTERS: readonly string[] = [
   "keys/formats/asn1_test",
   "keys/trust/known_hosts_test",
   "keys/trust/authorized_keys_test",
+  "keys/trust/host_patterns_test",
   "core/wire_test",
   "core/transport/packet_test",
   "core/transport/version_test",

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { seededRandom } from "../../core/random.ts";
+import { fuzzRuns, fuzzSeed } from "../../core/_fuzz_test_util.ts";
 import {
   matchAddressList,
+  matchCidrList,
   matchHostAndAddress,
   matchPattern,
   matchPatternList,
@@ -80,4 +83,28 @@ test("matchHostAndAddress() evaluates from= like OpenSSH", () => {
   );
   assert.equal(matchHostAndAddress("x", "10.1.2.3", "10.0.0.1/8,x"), false); // malformed range
   assert.equal(matchHostAndAddress("x", "192.0.2.1", "y,10.0.0.0/8"), false);
+});
+
+test("matchCidrList() answers -2, 0 or 1 for any list a certificate carries, never throwing", () => {
+  const r = seededRandom(fuzzSeed(31));
+  const alphabet = "0123456789abcdef.:/,!* \x00[]";
+  const seeds = ["10.0.0.0/8", "127.0.0.1,::1", "2001:db8::/32", "192.0.2.1/33", "a.b"];
+  for (let i = 0; i < fuzzRuns(3000); i++) {
+    const x = r(8);
+    const chars = seeds[x[0]! % seeds.length]!.split("");
+    for (let j = 1; j < 1 + (x[1]! % 4); j++) {
+      chars.splice(
+        x[j + 1]! % (chars.length + 1),
+        x[j]! % 2,
+        alphabet[x[j + 2]! % alphabet.length]!,
+      );
+    }
+    const list = chars.join("");
+    const m = matchCidrList(x[7]! % 2 ? "10.1.2.3" : "::1", list);
+    assert.ok(m === -2 || m === 0 || m === 1, `${JSON.stringify(list)} -> ${m}`);
+    // A list sshd reads has only addresses and ranges: anything else in it is -2.
+    if (/[^0-9a-fA-F.:/,]/.test(list) || list.split(",").includes("")) assert.equal(m, -2, list);
+  }
+  assert.equal(matchCidrList("10.1.2.3", "10.0.0.0/8,192.0.2.1"), 1);
+  assert.equal(matchCidrList("10.1.2.3", "192.0.2.1"), 0);
 });
