@@ -7,6 +7,7 @@
  */
 
 import { SSHError } from "../../core/errors.ts";
+import { constantTimeEqual } from "../../core/crypto/constant_time.ts";
 
 /** Longest `DISPLAY` value we parse (far above any real one). */
 const MAX_DISPLAY_LENGTH = 4096;
@@ -263,7 +264,9 @@ export function swapX11Cookie(
   if (name.length !== want.length || !name.every((b, i) => b === want[i])) {
     return { status: "refused", reason: "X11 connection uses another authentication protocol" };
   }
-  if (data.length !== fake.length || !data.every((b, i) => b === fake[i])) {
+  // Every byte examined whatever the first difference: the fake cookie is the X11 channel's
+  // only credential, and a local client must not learn it a byte at a time from our timing.
+  if (data.length !== fake.length || !constantTimeEqual(data, 0, fake, 0, fake.length)) {
     return { status: "refused", reason: "X11 connection uses a wrong cookie" };
   }
   const out = new Uint8Array(12 + pad(nameLen) + pad(real.length) + buffered.length - total);
