@@ -41,7 +41,7 @@ import {
   startSession,
   type X11ForwardingOptions,
 } from "./session.ts";
-import { setUpX11Forwarding } from "./x11_forward.ts";
+import { setUpX11Forwarding, type X11ClientOptions } from "./x11_forward.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 
 /** Options of `openConnection` and `createConnection` (a direct-tcpip channel). */
@@ -93,6 +93,8 @@ export class SSHClientConnection extends ClientConnectionBase {
   readonly #forwardAgent: boolean;
   /** X11 forwarding to the local display, once a session asked for `x11Forwarding: true`. */
   #x11: Promise<X11ForwardingOptions> | undefined;
+  /** Which local display `x11Forwarding: true` forwards to, and how (trusted or not). */
+  readonly #x11Display: X11ClientOptions | undefined;
 
   /** Use `connect()`. */
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
@@ -100,6 +102,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     this.#env = options.env;
     this.#defaults = options.sessionDefaults;
     this.#forwardAgent = options.agentForwarding ?? false;
+    this.#x11Display = options.x11Display;
   }
 
   /**
@@ -127,9 +130,9 @@ export class SSHClientConnection extends ClientConnectionBase {
     return o;
   }
 
-  /** X11 forwarding to the local display, set up once per connection (as `ssh -Y`). */
+  /** X11 forwarding to the local display, set up once per connection (`x11Display`). */
   #localDisplay(): Promise<X11ForwardingOptions> {
-    const setUp = this.#x11 ??= setUpX11Forwarding(this);
+    const setUp = this.#x11 ??= setUpX11Forwarding(this, this.#x11Display);
     // A failure (no DISPLAY) is not kept: the next session may find one.
     setUp.catch(() => {
       if (this.#x11 === setUp) this.#x11 = undefined;

@@ -24,6 +24,7 @@ import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
+import type { X11ClientOptions } from "./x11_forward.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
 import type { HostBasedCredentials, StagedAuth } from "./staged_auth.ts";
 
@@ -408,6 +409,14 @@ export interface ConnectOptions extends LogOptions {
    * x11_*): a terminal (`term`) and X11 forwarding. A call's own options win.
    */
   readonly sessionDefaults?: Pick<ProcessOptions, "term" | "x11Forwarding">;
+  /**
+   * The local display that `x11Forwarding: true` forwards to, and how: `display`
+   * (default `DISPLAY`), `xauthority`, and `trusted` (default true, as `ssh -Y`; false, as
+   * `ssh -X` with `ForwardX11Trusted no`, has `xauth` generate a restricted cookie that
+   * expires after `timeout`). ssh_config's ForwardX11Trusted, ForwardX11Timeout and
+   * XAuthLocation fill it. See `setUpX11Forwarding`.
+   */
+  readonly x11Display?: X11ClientOptions;
 }
 
 /** Connect options after keys and the host key check were resolved. */

@@ -138,14 +138,15 @@ export interface ProcessOptions extends RedirectOptions {
    */
   readonly errors?: "strict" | "replace";
   /**
-   * Ask for X11 forwarding, as `ssh -Y` (trusted: remote X clients get the display's own
-   * cookie, so the X server treats them as local ones; OpenSSH's `ssh -X` with
-   * `ForwardX11Trusted no` generates a restricted cookie instead, which is not done here).
-   * `true` forwards to the local display: `DISPLAY` and
-   * its cookie from `.Xauthority`, a fake cookie sent to the server, each x11 channel connected
-   * to the display (see `setUpX11Forwarding`; it fails without `DISPLAY`) — unless the
-   * connection's `onX11Channel` is set, which then gets the channels. An options object sends
-   * those values as they are, the channels going to `onX11Channel`.
+   * Ask for X11 forwarding. `true` forwards to the local display: `DISPLAY` and its cookie
+   * from `.Xauthority`, a fake cookie sent to the server, each x11 channel connected to the
+   * display (see `setUpX11Forwarding`; it fails without `DISPLAY`) — unless the connection's
+   * `onX11Channel` is set, which then gets the channels. Trusted by default, as `ssh -Y`
+   * (remote X clients get the display's own cookie, so the X server treats them as local
+   * ones); with the connection's `x11Display: { trusted: false }` (or ssh_config's
+   * `ForwardX11Trusted no`, OpenSSH's default) as `ssh -X`: `xauth` generates a cookie the X
+   * server restricts, and new X11 connections stop after `ForwardX11Timeout`. An options
+   * object sends those values as they are, the channels going to `onX11Channel`.
    */
   readonly x11Forwarding?: boolean | X11ForwardingOptions;
   /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */

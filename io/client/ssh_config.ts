@@ -554,7 +554,17 @@ export async function connectWithConfig(
   if (c.identitiesOnly) mapped.identitiesOnly = true;
   // ForwardX11: every session of the connection forwards X11 to the local display (ssh does
   // it for the one session it runs); a call's own x11Forwarding still wins.
-  if (c.forwardX11) mapped.sessionDefaults = { x11Forwarding: true };
+  if (c.forwardX11) {
+    mapped.sessionDefaults = { x11Forwarding: true };
+    // ForwardX11Trusted no: `ssh -X`'s restricted, expiring cookie from XAuthLocation's xauth.
+    if (!c.forwardX11Trusted) {
+      mapped.x11Display = {
+        trusted: false,
+        timeout: c.forwardX11Timeout * 1000,
+        xauthLocation: c.xauthLocation,
+      };
+    }
+  }
   if (c.kbdInteractiveDevices) mapped.kbdintSubmethods = c.kbdInteractiveDevices;
   const methods = authMethods(c);
   if (methods) mapped.preferredAuth = methods;

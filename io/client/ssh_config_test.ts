@@ -182,7 +182,7 @@ test("connect() refuses a ProxyJump loop, and a chain of more than 16 hops, befo
   });
 });
 
-test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractiveDevices", async () => {
+test("connect() takes ForwardX11 + ForwardX11Trusted (every session asks for X11) and KbdInteractiveDevices", async () => {
   const submethods: string[] = [];
   await using server = await listen({
     port: 0,
@@ -200,6 +200,7 @@ test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractive
     writeFileSync(
       config,
       `Host app\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  ForwardX11 yes\n` +
+        `  ForwardX11Trusted yes\n` +
         `  KbdInteractiveDevices pam,bsdauth\n  PreferredAuthentications keyboard-interactive\n`,
     );
     await using conn = await connect("app", {
@@ -210,6 +211,51 @@ test("connect() takes ForwardX11 (every session asks for X11) and KbdInteractive
     });
     assert.deepEqual(submethods, ["pam,bsdauth"]);
     await assert.rejects(conn.run("x"), /refused X11 forwarding/);
+    assert.equal((await conn.run("x", { x11Forwarding: false })).exitStatus, 0);
+  } finally {
+    if (saved === undefined) delete process.env.DISPLAY;
+    else process.env.DISPLAY = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("connect() takes ForwardX11Trusted no: untrusted X11 from XAuthLocation's xauth, no fallback", async () => {
+  await using server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: (p) => p.exit(0),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "sshts-connect-config-"));
+  const saved = process.env.DISPLAY;
+  process.env.DISPLAY = ":97"; // nothing listens there: only the set-up is looked at
+  try {
+    const config = join(dir, "config");
+    const xauth = join(dir, "no-such-xauth");
+    writeFileSync(
+      config,
+      `Host app\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  ForwardX11 yes\n` +
+        `  ForwardX11Trusted no\n  ForwardX11Timeout 5m\n  XAuthLocation ${xauth}\n`,
+    );
+    await using conn = await connect("app", {
+      config,
+      knownHosts: null,
+      agent: false,
+      password: "pw",
+    });
+    // The xauth named is asked for a restricted cookie; without one, no X11 forwarding at all
+    // (never the display's own cookie).
+    await assert.rejects(
+      conn.run("x"),
+      (e: unknown) => {
+        assert.match(
+          (e as Error).message,
+          new RegExp(`^Untrusted X11 forwarding set-up failed: ${xauth} generated no cookie`),
+        );
+        return true;
+      },
+    );
     assert.equal((await conn.run("x", { x11Forwarding: false })).exitStatus, 0);
   } finally {
     if (saved === undefined) delete process.env.DISPLAY;
