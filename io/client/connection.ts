@@ -16,6 +16,7 @@ import {
   streamConnection,
 } from "../forward/stream.ts";
 import { ClientConnectionBase } from "./connection_base.ts";
+import { errorMessage } from "../../core/errors.ts";
 import { abortable } from "../engine/errors.ts";
 import type { ProcessResult } from "./errors.ts";
 import { encodeStreamlocalOpen } from "./forwarding.ts";
@@ -124,11 +125,25 @@ export class SSHClientConnection extends ClientConnectionBase {
       return { ...o, agentForwarding: false, x11Forwarding: undefined };
     }
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
-    if (o.x11Forwarding === true && (this.#x11 !== undefined || this.onX11Channel === undefined)) {
-      o = { ...o, x11Forwarding: await this.#localDisplay() };
+    const x11 = o.x11Forwarding;
+    if (
+      (x11 === true || x11 === "ignoreFailure") &&
+      (this.#x11 !== undefined || this.onX11Channel === undefined)
+    ) {
+      try {
+        const display = await this.#localDisplay();
+        o = { ...o, x11Forwarding: x11 === true ? display : { ...display, ignoreFailure: true } };
+      } catch (e) {
+        if (x11 === true) throw e;
+        // As ssh with ForwardX11 and no usable display: said, and the session goes on.
+        this.logger.warn(`X11 forwarding not set up: ${errorMessage(e)}`);
+        o = { ...o, x11Forwarding: undefined };
+      }
     }
     return o;
   }
+
+  readonly #warn = (message: string): void => this.logger.warn(message);
 
   /** X11 forwarding to the local display, set up once per connection (`x11Display`). */
   #localDisplay(): Promise<X11ForwardingOptions> {
@@ -303,7 +318,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     try {
       await abortable(
         signal,
-        () => startSession(ch, target, withDefaults),
+        () => startSession(ch, target, withDefaults, this.#warn),
         () => {},
       );
     } catch (e) {
@@ -361,7 +376,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     const ch = await this.openChannel("session", undefined, sizesOf(options));
     try {
       attachSession(ch, s, 2);
-      await startSession(ch, target, await this.#sessionDefaults(options));
+      await startSession(ch, target, await this.#sessionDefaults(options), this.#warn);
     } catch (e) {
       ch.close();
       throw e;

@@ -117,6 +117,8 @@ export interface X11ForwardingOptions {
   readonly authCookie?: string;
   /** Forward only one X11 connection. */
   readonly singleConnection?: boolean;
+  /** A server that refuses X11 forwarding is not an error: the session starts without it. */
+  readonly ignoreFailure?: boolean;
 }
 
 /** Options of `createProcess`, `createSession` and `run`. */
@@ -145,10 +147,13 @@ export interface ProcessOptions extends RedirectOptions {
    * (remote X clients get the display's own cookie, so the X server treats them as local
    * ones); with the connection's `x11Display: { trusted: false }` (or ssh_config's
    * `ForwardX11Trusted no`, OpenSSH's default) as `ssh -X`: `xauth` generates a cookie the X
-   * server restricts, and new X11 connections stop after `ForwardX11Timeout`. An options
+   * server restricts, and new X11 connections stop after `ForwardX11Timeout`.
+   * `"ignoreFailure"` (AsyncSSH's `ignore_failure`; what ssh_config's `ForwardX11` asks for,
+   * as `ssh` goes on without X11): the same, but no `DISPLAY`, a set-up that fails or a
+   * server that refuses only logs a warning and the session starts without X11. An options
    * object sends those values as they are, the channels going to `onX11Channel`.
    */
-  readonly x11Forwarding?: boolean | X11ForwardingOptions;
+  readonly x11Forwarding?: boolean | "ignoreFailure" | X11ForwardingOptions;
   /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
   readonly agentForwarding?: boolean;
   /** Receive window of this session's channel (default: the connection's `windowSize`). */
@@ -167,8 +172,8 @@ function ptyRequestOf(term: string | TerminalOptions | PtyRequest): PtyRequest {
   return { term: term.type ?? "xterm", ...size, modes };
 }
 
-function x11RequestOf(x: true | X11ForwardingOptions): Uint8Array {
-  const o = x === true ? {} : x;
+function x11RequestOf(x: true | "ignoreFailure" | X11ForwardingOptions): Uint8Array {
+  const o = typeof x === "object" ? x : {};
   let cookie = o.authCookie;
   if (!cookie) {
     const b = crypto.getRandomValues(new Uint8Array(16));
@@ -185,7 +190,8 @@ function x11RequestOf(x: true | X11ForwardingOptions): Uint8Array {
 /**
  * Sends a session's set-up requests (env, pty-req, x11-req,
  * auth-agent-req@openssh.com) and then exec, shell or subsystem. Rejects when
- * the server refuses the pty, X11 forwarding or the start itself.
+ * the server refuses the pty, X11 forwarding (unless asked to ignore that: then `warn`
+ * hears of it) or the start itself.
  *
  * @example
  * ```ts ignore
@@ -197,6 +203,7 @@ export async function startSession(
   ch: ChannelIO,
   target: ProcessTarget,
   options: ProcessOptions,
+  warn?: (message: string) => void,
 ): Promise<void> {
   // A request pending when the connection went settles as refused: say what happened.
   const refused = (message: string): Error =>
@@ -210,9 +217,12 @@ export async function startSession(
       throw refused("The server refused to allocate a pseudo-terminal");
     }
   }
-  if (options.x11Forwarding) {
-    if (!(await ch.request("x11-req", x11RequestOf(options.x11Forwarding)))) {
-      throw refused("The server refused X11 forwarding");
+  const x11 = options.x11Forwarding;
+  if (x11) {
+    if (!(await ch.request("x11-req", x11RequestOf(x11)))) {
+      const ignore = x11 === "ignoreFailure" || (x11 !== true && x11.ignoreFailure === true);
+      if (!ignore || ch.abortReason) throw refused("The server refused X11 forwarding");
+      warn?.("The server refused X11 forwarding: the session goes on without it");
     }
   }
   if (options.agentForwarding) {

@@ -555,7 +555,8 @@ export async function connectWithConfig(
   // ForwardX11: every session of the connection forwards X11 to the local display (ssh does
   // it for the one session it runs); a call's own x11Forwarding still wins.
   if (c.forwardX11) {
-    mapped.sessionDefaults = { x11Forwarding: true };
+    // As ssh: no display, no cookie or a server that refuses is a warning, not a failure.
+    mapped.sessionDefaults = { x11Forwarding: "ignoreFailure" };
     // ForwardX11Trusted no: `ssh -X`'s restricted, expiring cookie from XAuthLocation's xauth.
     if (!c.forwardX11Trusted) {
       mapped.x11Display = {

@@ -182,14 +182,16 @@ test("connect() refuses a ProxyJump loop, and a chain of more than 16 hops, befo
   });
 });
 
-test("connect() takes ForwardX11 + ForwardX11Trusted (every session asks for X11) and KbdInteractiveDevices", async () => {
+test("connect() takes ForwardX11 + ForwardX11Trusted (every session asks for X11, a refusal is no failure) and KbdInteractiveDevices", async () => {
   const submethods: string[] = [];
+  let x11Asked = 0;
   await using server = await listen({
     port: 0,
     hostKeys: [hostKey],
     authFailureDelay: 0,
     getKbdintChallenge: (_user, sub) => (submethods.push(sub), true),
-    // No x11Forwarding: the server refuses x11-req, which shows the client asked.
+    // Refused: the session goes on without X11, as ssh's does.
+    x11ForwardingRequested: () => (x11Asked++, false),
     processFactory: (p) => p.exit(0),
   });
   const dir = mkdtempSync(join(tmpdir(), "sshts-connect-config-"));
@@ -210,8 +212,12 @@ test("connect() takes ForwardX11 + ForwardX11Trusted (every session asks for X11
       kbdintResponses: () => [],
     });
     assert.deepEqual(submethods, ["pam,bsdauth"]);
-    await assert.rejects(conn.run("x"), /refused X11 forwarding/);
+    assert.equal((await conn.run("x")).exitStatus, 0);
+    assert.equal(x11Asked, 1, "the session asked for X11");
     assert.equal((await conn.run("x", { x11Forwarding: false })).exitStatus, 0);
+    assert.equal(x11Asked, 1);
+    // Asked for by the call itself, a refusal fails it.
+    await assert.rejects(conn.run("x", { x11Forwarding: true }), /refused X11 forwarding/);
   } finally {
     if (saved === undefined) delete process.env.DISPLAY;
     else process.env.DISPLAY = saved;
@@ -233,6 +239,7 @@ test("connect() takes ForwardX11Trusted no: untrusted X11 from XAuthLocation's x
   try {
     const config = join(dir, "config");
     const xauth = join(dir, "no-such-xauth");
+    const warnings: string[] = [];
     writeFileSync(
       config,
       `Host app\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  ForwardX11 yes\n` +
@@ -243,11 +250,18 @@ test("connect() takes ForwardX11Trusted no: untrusted X11 from XAuthLocation's x
       knownHosts: null,
       agent: false,
       password: "pw",
+      logger: { warn: (m) => warnings.push(m) },
     });
     // The xauth named is asked for a restricted cookie; without one, no X11 forwarding at all
-    // (never the display's own cookie).
+    // (never the display's own cookie): ForwardX11's sessions go on without it, warned.
+    assert.equal((await conn.run("x")).exitStatus, 0);
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      new RegExp(`X11 forwarding not set up: Untrusted X11 forwarding set-up failed: ${xauth}`),
+    );
     await assert.rejects(
-      conn.run("x"),
+      conn.run("x", { x11Forwarding: true }),
       (e: unknown) => {
         assert.match(
           (e as Error).message,
