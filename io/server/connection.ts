@@ -175,7 +175,13 @@ export class SSHServerConnection implements ServerConnectionContext {
       maxPacketSize: this.#o.maxPacketSize,
     });
     // A sync throw refuses the connection (listen() closes the socket); an async one is ignored.
-    ignoreRejection(this.#hook("connectionMade")?.(this));
+    try {
+      ignoreRejection(this.#hook("connectionMade")?.(this));
+    } catch (e) {
+      // No driver will ever run: a close() the hook began is over, and its timer must not fire.
+      this.#closedResolve();
+      throw e;
+    }
     this.#driver = new EngineDriver(
       this.#engine,
       socket,
@@ -384,7 +390,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       // No driver yet inside connectionMade: the driver sends the DISCONNECT once it starts.
       this.#driver?.pump();
     }
-    const t = setTimeout(() => this.#driver.destroy(), SOCKET_CLOSE_GRACE_MS);
+    const t = setTimeout(() => this.#driver?.destroy(), SOCKET_CLOSE_GRACE_MS);
     return this.closed.then(() => clearTimeout(t));
   }
 

@@ -62,6 +62,21 @@ test("close() from connectionMade sends DISCONNECT and resolves", async () => {
   await closing;
 });
 
+test("close() then a throw from connectionMade refuses the client; close() resolves, nothing fires later", async () => {
+  let closing: Promise<void> | undefined;
+  await using s = await server({
+    connectionMade: (c) => {
+      closing = c.close();
+      throw new Error("not from there");
+    },
+  });
+  const err = await login(s).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof SSHError);
+  // Resolved at once: no driver will run, and the grace timer (which found none and threw,
+  // uncaught, ending a Node server) is cleared.
+  await closing;
+});
+
 test("abort() from connectionMade drops the connection without throwing", async () => {
   let thrown: unknown;
   let lost!: () => void;
