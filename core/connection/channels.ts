@@ -89,6 +89,12 @@ interface Channel {
   localMaxPacket: number;
   /** Consumed but not yet returned to the peer. */
   unacked: number;
+  /**
+   * What the peer was granted and not given back: `localWindow`, plus the bytes it sent that
+   * the application holds, plus `unacked`. A larger window grants the difference to this, not
+   * to `windowSize`: after a smaller window, the peer may still hold more than that window.
+   */
+  outstanding: number;
   remoteWindow: number;
   remoteMaxPacket:
     number; /** Names of our want-reply requests, in order; replies come back in that order. */
@@ -222,7 +228,7 @@ export class ConnectionLayer {
     this.#theirs(ch, "accept", "accept");
     // What we advertise is what we keep to: the batching of window adjusts follows this
     // window, the check of the peer's packets this maximum.
-    ch.localWindow = ch.windowSize = window;
+    ch.localWindow = ch.windowSize = ch.outstanding = window;
     ch.localMaxPacket = maxPacket;
     this.#send(
       new SSHWriter(32 + data.length).writeByte(Msg.CHANNEL_OPEN_CONFIRMATION).writeUint32(
@@ -292,7 +298,7 @@ export class ConnectionLayer {
   /** Reports that the application consumed `n` bytes of channel data: the window reopens. */
   consume(channelId: number, n: number): void {
     const ch = this.#channels.get(channelId);
-    if (!ch || n <= 0 || (ch.local !== "open" && ch.local !== "eofSent")) return;
+    if (!ch || !(n > 0) || (ch.local !== "open" && ch.local !== "eofSent")) return;
     if (ch.remote !== "open" && ch.remote !== "eofReceived") return;
     ch.unacked += n;
     // Return window in batches so adjusts don't flood the link: half the window, or an
@@ -302,11 +308,12 @@ export class ConnectionLayer {
     if (ch.unacked >= half || (ch.localWindow + ch.unacked <= half && ch.unacked >= half / 4)) {
       // Up to the window we keep (setWindowSize may have made it smaller than the peer's
       // grant, which then shrinks as the peer uses it).
-      const add = Math.min(ch.unacked, ch.windowSize - ch.localWindow);
+      const add = Math.max(0, Math.min(ch.unacked, ch.windowSize - ch.localWindow));
       if (add > 0) {
         ch.localWindow += add;
         this.#sendWindowAdjust(ch, add);
       }
+      ch.outstanding -= ch.unacked - add;
       ch.unacked = 0;
     }
   }
@@ -324,12 +331,16 @@ export class ConnectionLayer {
     }
     const ch = this.#live(channelId, "resize the window of");
     if (!ch) return;
-    const grant = Math.min(size - ch.windowSize, MAX_WINDOW - ch.localWindow);
+    // The difference to what the peer holds: after a smaller size that may still be more than
+    // that size (a grant is not taken back), and growing again must not grant it twice.
+    const granted = Math.max(ch.windowSize, ch.outstanding);
+    const grant = Math.min(size - granted, MAX_WINDOW - ch.localWindow);
     ch.windowSize = size;
     const open = (ch.local === "open" || ch.local === "eofSent") &&
       (ch.remote === "open" || ch.remote === "eofReceived");
     if (grant <= 0 || !open) return;
     ch.localWindow += grant;
+    ch.outstanding += grant;
     this.#sendWindowAdjust(ch, grant);
   }
 
@@ -538,9 +549,10 @@ export class ConnectionLayer {
           return true;
         }
         // A window widened by setWindowSize() while the open was on its way: grant the rest.
-        const grant = ch.windowSize - ch.localWindow;
+        const grant = ch.windowSize - ch.outstanding;
         if (grant > 0) {
           ch.localWindow += grant;
+          ch.outstanding += grant;
           this.#sendWindowAdjust(ch, grant);
         }
         this.#emit({ type: "channelOpen", channelId: ch.localId, data: payload.slice(r.position) });
@@ -553,7 +565,8 @@ export class ConnectionLayer {
         const description = r.readStringUtf8("description", MAX_TEXT);
         const wanted = ch.local === "opening";
         this.#ours(ch, "openFailed", "");
-        this.#freeIfClosed(ch, false);
+        // Closed before the answer: the channelClose that close() promised, as when confirmed.
+        this.#freeIfClosed(ch, !wanted);
         if (wanted) {
           this.#emit({ type: "channelOpenFailure", channelId: ch.localId, reason, description });
         }
@@ -721,6 +734,7 @@ export class ConnectionLayer {
       windowSize: window,
       localMaxPacket: advertisedMaxPacket(options.maxPacket ?? DEFAULT_MAX_PACKET),
       unacked: 0,
+      outstanding: window,
       remoteWindow: 0,
       remoteMaxPacket: 0,
       pendingReplies: [],

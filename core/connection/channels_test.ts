@@ -106,6 +106,17 @@ test("ConnectionLayer.consume() returns a slow consumer's backlog in eighths, no
   assert.equal(p.b.layer.writableBytes(bId), 16 * 1024);
 });
 
+test("ConnectionLayer.consume() ignores a count that is no number of bytes", () => {
+  const { p, id, bId } = openPair(1000);
+  p.b.layer.sendData(bId, new Uint8Array(1000));
+  p.run();
+  // NaN once left the batch count NaN: no adjust ever again, and the channel stalled.
+  for (const bad of [Number.NaN, -5, 0]) p.a.layer.consume(id, bad);
+  p.a.layer.consume(id, 1000);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 1000);
+});
+
 test("a channel advertises at most the largest data packet the transport can receive", () => {
   // 256 KiB of data plus its header and padding would exceed the 256 KiB packet limit: the
   // peer, sending what was advertised, would have the connection dropped.
@@ -210,6 +221,36 @@ test("ConnectionLayer.setWindowSize() smaller takes nothing back; invalid sizes 
     assert.throws(() => p.a.layer.setWindowSize(id, bad), RangeError, String(bad));
   }
   assert.throws(() => p.a.layer.setWindowSize(99, 4096), LocalProtocolError);
+});
+
+test("ConnectionLayer.setWindowSize() smaller then larger again grants the peer no more than the size", () => {
+  const { p, id, bId } = openPair(1 << 20);
+  // The peer has sent nothing: its 1 MiB grant outlives each narrowing, so widening back to
+  // 1 MiB grants nothing (it granted the difference again each time, without bound).
+  for (let i = 0; i < 10; i++) {
+    p.a.layer.setWindowSize(id, 64 * 1024);
+    p.a.layer.setWindowSize(id, 1 << 20);
+    p.run();
+  }
+  assert.equal(p.b.layer.writableBytes(bId), 1 << 20);
+  // A reader that never reads holds at most the window, however often it is resized.
+  let sent = 0;
+  for (let i = 0; i < 10; i++) {
+    p.a.layer.setWindowSize(id, 64 * 1024);
+    sent += p.b.layer.sendData(bId, new Uint8Array(p.b.layer.writableBytes(bId)));
+    p.a.layer.setWindowSize(id, 1 << 20);
+    p.run();
+  }
+  assert.equal(sent, 1 << 20);
+  assert.equal(p.b.layer.writableBytes(bId), 0);
+  // Read, the window comes back to the size kept, and a larger size grants the difference.
+  p.a.layer.consume(id, 1 << 20);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 1 << 20);
+  p.a.layer.setWindowSize(id, 64 * 1024);
+  p.a.layer.setWindowSize(id, 2 << 20);
+  p.run();
+  assert.equal(p.b.layer.writableBytes(bId), 2 << 20);
 });
 
 test("ConnectionLayer.setWindowSize() before the open is confirmed is granted once it is", () => {
@@ -321,6 +362,23 @@ test("ConnectionLayer.close() before confirmation closes once confirmed, silentl
   assert.equal(LayerPair.of(p.a, "channelOpen").length, 0);
   assert.equal(p.a.layer.size, 0);
   assert.equal(p.b.layer.size, 0);
+  assert.deepEqual(p.a.events, [{ type: "channelClose", channelId: id }]);
+});
+
+test("ConnectionLayer.close() before a refusal still ends with the channelClose it promised", () => {
+  const p = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "channelOpenRequest") {
+        pair.b.layer.rejectChannel(e.channelId, ChannelOpenFailure.CONNECT_FAILED, "No route");
+      }
+    },
+  });
+  const id = p.a.layer.openChannel("direct-tcpip");
+  p.a.layer.close(id);
+  p.run();
+  // As when the peer confirms (above): one channelClose, the id free, no open or failure.
+  assert.deepEqual(p.a.events, [{ type: "channelClose", channelId: id }]);
+  assert.equal(p.a.layer.size, 0);
 });
 
 test("ConnectionLayer answers channel requests in order, with and without want_reply", () => {
