@@ -241,7 +241,8 @@ export class SSHCertificate {
   /**
    * Why sshd would refuse this certificate's options although they decode (a flag such as
    * `permit-pty` carrying data, a `force-command` or `source-address` without a value), or
-   * undefined. {@link checkValidity} refuses such a certificate.
+   * undefined. {@link checkValidity} refuses such a user certificate (ssh ignores a host
+   * certificate's extensions).
    */
   readonly optionProblem: string | undefined;
   /** The CA's public key. */
@@ -486,7 +487,11 @@ export class SSHCertificate {
     if (!this.verifySignature(options.allowedSignatureAlgorithms)) {
       return no("certificate signature is invalid or uses a disallowed algorithm");
     }
-    if (this.optionProblem !== undefined) return no(`certificate ${this.optionProblem}`);
+    // sshd's check of a user certificate's options; ssh ignores a host certificate's
+    // extensions (and refuses any critical option: checkHostCertificate).
+    if (this.certType === "user" && this.optionProblem !== undefined) {
+      return no(`certificate ${this.optionProblem}`);
+    }
     const now = BigInt(Math.floor(options.now / 1000));
     if (now < this.validAfter) return no("certificate is not yet valid");
     if (now >= this.validBefore) return no("certificate has expired");

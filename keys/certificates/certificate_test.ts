@@ -401,3 +401,22 @@ test("checkValidity() refuses known options sshd refuses: a flag with data, a fo
   // An extension sshd does not know keeps its data, as before.
   assert.equal(check({ extensions: { "login@example.com": "x" } }), "valid");
 });
+
+test("checkValidity() leaves a host certificate's extensions alone, as ssh does", () => {
+  const ca = generatePrivateKey("ed25519");
+  const host = generatePrivateKey("ed25519");
+  const cert = importCertificate(
+    createCertificate({
+      key: host.publicKey(),
+      caKey: ca,
+      type: "host",
+      keyId: "h",
+      principals: ["h.example"],
+      // `ssh-keygen -h -O extension:permit-pty=x`: ssh 9.2 accepts such a host certificate.
+      extensions: { "permit-pty": "x" },
+    }).exportCertificate(),
+  );
+  assert.notEqual(cert.optionProblem, undefined);
+  const r = cert.checkValidity({ now: Date.now(), type: "host", trustedCAs: [ca.publicKey()] });
+  assert.deepEqual(r, { valid: true });
+});
