@@ -13,6 +13,7 @@ import {
   parseAuthorizedKeys,
 } from "../../keys/trust/authorized_keys.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
+import { formatOpenSSHPublicKeyLine } from "../../keys/formats/public_formats.ts";
 import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
 import { readTrustFile } from "./trust_file.ts";
 
@@ -162,7 +163,10 @@ export function authorizedKeyEntries(
 ): readonly AuthorizedKeyEntry[] {
   return list.map((item, i) => {
     if (item instanceof SSHKey) {
-      return { ...parseAuthorizedKeys(item.exportPublicKey("openssh")).entries[0]!, line: i + 1 };
+      // Without the comment, which may hold a line break (ssh-keygen -C makes such keys, and
+      // an export refuses them): an entry keeps it as it is.
+      const entry = parseAuthorizedKeys(formatOpenSSHPublicKeyLine(item.publicBlob)).entries[0]!;
+      return { ...entry, comment: item.getComment(), line: i + 1 };
     }
     const entry = item as Partial<AuthorizedKeyEntry> | null;
     if (

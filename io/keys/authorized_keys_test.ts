@@ -84,3 +84,28 @@ test("listen(): a key added to the authorizedClientKeys list logs in at the next
   authorized.splice(0, 1);
   await assert.rejects(login(alice), { code: "ERR_PERMISSION_DENIED" });
 });
+
+test("listen(): a key whose comment holds a line break is an authorized key, its comment kept", async () => {
+  // ssh-keygen -C $'alice\nlaptop' makes such keys; exporting one as a line refuses it.
+  const carol = generatePrivateKey("ed25519", { comment: "carol\nlaptop" });
+  const [entry] = await loadAuthorizedKeys([carol.publicKey()]);
+  assert.equal(entry!.comment, "carol\nlaptop");
+  assert.equal(entry!.key.getFingerprint(), carol.getFingerprint());
+  await using server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    authorizedClientKeys: [carol.publicKey()],
+    processFactory: (p) => p.exit(0),
+  });
+  const conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "u",
+    knownHosts: null,
+    agent: false,
+    config: false,
+    clientKeys: [carol],
+  });
+  await conn.close();
+});
