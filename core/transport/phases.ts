@@ -9,7 +9,10 @@
  * `*Strict` phases, where anything but the exchange's own messages and DISCONNECT is
  * a strict-kex violation, IGNORE and DEBUG included. One strict rule needs the packet
  * count rather than the phase: the peer's KEXINIT must be its first packet; the
- * KEXINIT handler checks it.
+ * KEXINIT handler checks it. So does EXT_INFO's placement (RFC 8308 §2.4: the peer's first
+ * packet after its first NEWKEYS, and a server's second before USERAUTH_SUCCESS): the
+ * table lets EXT_INFO through outside an exchange, and the transport answers one out of
+ * place with UNIMPLEMENTED, as OpenSSH does.
  *
  * During a rekey, connection-layer messages (80-127) that the peer sent under the old
  * keys after its KEXINIT are accepted and handled in order (AsyncSSH does that, and

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { decodeEscapedUtf8 } from "../escaped_utf8.ts";
 import { escapeControls } from "../peer_text.ts";
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import {
@@ -203,6 +204,14 @@ export class Transport {
   #lastKexAt = 0;
   #currentSeq = 0;
   #peerExtInfo = false;
+  /**
+   * Where the peer may send EXT_INFO (RFC 8308 §2.4): as its first packet after its first
+   * NEWKEYS (this flag, set for that one packet), and, from a server, once more before
+   * USERAUTH_SUCCESS. How many it sent is counted: a server sends at most two, a client
+   * one (OpenSSH 9.6+ counts the same).
+   */
+  #firstAfterNewKeys = false;
+  #extInfoReceived = 0;
 
   /** Creates the transport; call `start()` to send our version and KEXINIT. */
   constructor(options: TransportOptions, host: TransportHost) {
@@ -636,6 +645,8 @@ export class Transport {
 
   #dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
+    const firstAfterNewKeys = this.#firstAfterNewKeys;
+    this.#firstAfterNewKeys = false;
     this.packetObserver?.("in", type, payload.length);
     const v = verdict(type, this.#phase);
     if (v === "reject" || v === "strict") {
@@ -661,7 +672,7 @@ export class Transport {
       case Msg.DEBUG: {
         const r = new SSHReader(payload, 1);
         const alwaysDisplay = r.readBoolean("always_display");
-        const message = r.readStringUtf8("debug message", MAX_TEXT);
+        const message = peerText(r.readString("debug message"));
         this.#host.emit({ type: "debug", message, alwaysDisplay });
         return;
       }
@@ -674,6 +685,13 @@ export class Transport {
       case Msg.NEWKEYS:
         return this.#onNewKeys(payload);
       case Msg.EXT_INFO:
+        if (!this.#extInfoAllowed(firstAfterNewKeys)) {
+          // Out of place: not taken, answered as OpenSSH does (kex_protocol_error), with
+          // UNIMPLEMENTED. A server's late EXT_INFO would otherwise change server-sig-algs
+          // after authentication, as often as it liked.
+          return this.sendUnimplemented();
+        }
+        this.#extInfoReceived++;
         return this.#onExtInfo(payload);
     }
     return this.#onKexMessage(payload); // the table leaves only kex-method messages here
@@ -682,7 +700,7 @@ export class Transport {
   #onDisconnect(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const reason = r.readUint32("reason code");
-    const description = r.readStringUtf8("description", MAX_TEXT);
+    const description = peerText(r.readString("description"));
     this.#to("close");
     // The peer's own decision: a stack trace would show only our parser (and costs tens of
     // µs on every connection a client closes).
@@ -697,6 +715,16 @@ export class Transport {
       )
     );
     this.#host.emit({ type: "disconnect", error });
+  }
+
+  /**
+   * Whether the peer may send EXT_INFO now (RFC 8308 §2.4): a client only as its first
+   * packet after its first NEWKEYS; a server then too, or later while user authentication
+   * has not succeeded (its second EXT_INFO comes just before USERAUTH_SUCCESS), at most twice.
+   */
+  #extInfoAllowed(firstAfterNewKeys: boolean): boolean {
+    if (this.#o.role === "server") return firstAfterNewKeys && this.#extInfoReceived === 0;
+    return (firstAfterNewKeys || !this.#authenticated) && this.#extInfoReceived < 2;
   }
 
   #onExtInfo(payload: Uint8Array): void {
@@ -921,6 +949,7 @@ export class Transport {
     this.#deferredBytes = 0;
     if (initial) {
       this.#ready = true;
+      this.#firstAfterNewKeys = true;
       this.#host.onTransportReady();
     }
     for (const d of deferred) this.#write(d.head, d.body);
@@ -991,6 +1020,17 @@ export class Transport {
   checkRekey(): void {
     this.#maybeRekey(false);
   }
+}
+
+/**
+ * The text of a peer's DISCONNECT or DEBUG, whatever its bytes: RFC 4253 asks for UTF-8,
+ * but OpenSSH, PuTTY and libssh read it as bytes, and a server that sends Latin-1 there
+ * (a localized message) must not turn its own DISCONNECT into our protocol error, nor
+ * end the connection with a DEBUG. A byte that is not UTF-8 is kept escaped (shown as
+ * `\xNN` by escapeControls); past MAX_TEXT bytes the text is cut.
+ */
+function peerText(bytes: Uint8Array): string {
+  return decodeEscapedUtf8(bytes.length > MAX_TEXT ? bytes.subarray(0, MAX_TEXT) : bytes);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
