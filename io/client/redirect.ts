@@ -114,12 +114,12 @@ export function redirectProcess(
   // file would write over each other, and a stream's second writer is refused.
   const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
   const errTarget = merge ? undefined : stderr as RedirectTarget | undefined;
-  // Every target is opened before anything starts, a stream's first (taking its writer
-  // throws when it is locked): a misuse throws with no input sent and no file opened.
-  const errFirst = errTarget !== undefined && !isPath(errTarget);
-  let errSink = errFirst ? openSink(errTarget, closeTarget, 1) : undefined;
+  // Every target is checked before any is opened: a misuse (a locked stream) throws with
+  // no input sent, no file opened and no other stream's writer taken (and left locked).
+  if (stdout !== undefined) checkTarget(stdout, "stdout");
+  if (errTarget !== undefined) checkTarget(errTarget, "stderr");
   const outSink = stdout === undefined ? undefined : openSink(stdout, closeTarget, merge ? 2 : 1);
-  if (errTarget !== undefined && !errFirst) errSink = openSink(errTarget, closeTarget, 1);
+  const errSink = errTarget === undefined ? undefined : openSink(errTarget, closeTarget, 1);
   const jobs: Promise<void>[] = [];
   if (options.stdin !== undefined) {
     jobs.push(feedStdin(process.channel, options.stdin, options.sendEof ?? true));
@@ -153,6 +153,18 @@ async function feedStdin(ch: ChannelIO, source: RedirectSource, sendEof: boolean
 
 /** What a source's wait resolves with once {@link feedSource}'s `stop` settled. */
 const STOPPED: unique symbol = Symbol("stopped");
+
+/**
+ * Refuses a target that {@link openSink} would fail to open (with a TypeError), before
+ * anything is opened: a stream target must be a WritableStream that no writer holds.
+ */
+function checkTarget(target: RedirectTarget, name: string): void {
+  if (isPath(target) || isProcess(target)) return;
+  if (typeof (target as Partial<WritableStream>).getWriter !== "function") {
+    throw new TypeError(`Cannot redirect ${name}: not a path, WritableStream or process`);
+  }
+  if (target.locked) throw new TypeError(`Cannot redirect ${name}: its WritableStream is locked`);
+}
 
 function isPath(x: RedirectSource | RedirectTarget): x is string | { readonly path: string } {
   return typeof x === "string" || (!isProcess(x) && "path" in x);
@@ -220,10 +232,24 @@ export async function feedSource(
     const it = (async function* () {
       yield* source as AsyncIterable<Uint8Array | string>;
     })();
+    // One reaction on `stopping` for the whole feed, handed to the wait of the moment: a
+    // Promise.race per chunk would leave one on it per chunk, all kept until it settles.
+    let halted = false;
+    let wake: (() => void) | undefined;
+    void stopping?.then(() => {
+      halted = true;
+      wake?.();
+    });
+    const nextOrStop = (next: Promise<IteratorResult<Uint8Array | string>>) =>
+      new Promise<IteratorResult<Uint8Array | string> | typeof STOPPED>((resolve, reject) => {
+        if (halted) resolve(STOPPED);
+        wake = () => resolve(STOPPED); // a later call replaces it
+        next.then(resolve, reject);
+      });
     try {
       for (;;) {
         const next = it.next();
-        const r = stopping ? await Promise.race([next, stopping]) : await next;
+        const r = stopping ? await nextOrStop(next) : await next;
         if (r === STOPPED) {
           next.catch(() => {});
           // Queued behind the pending next(): the source finishes on its own time.
