@@ -380,11 +380,19 @@ export class ChannelIO {
         } catch {
           ok = false;
         }
-        if (typeof ok === "boolean" && this.#deferredReplies === 0) {
-          if (e.wantReply) this.#engine.replyChannelRequest(this.id, ok);
+        if (!e.wantReply) {
+          // Nothing to answer, so nothing to keep in order: the handler already ran, in
+          // arrival order, and the request never waits behind a deferred reply. Queued there,
+          // a peer's no-reply requests (window-change) behind one slow processRequested
+          // grew the queue without bound; want-reply ones stop at MAX_PENDING_REQUESTS.
+          if (typeof ok !== "boolean") Promise.resolve(ok).catch(() => {});
           return;
         }
-        this.#deferReply(Promise.resolve(ok).catch(() => false), e.wantReply);
+        if (typeof ok === "boolean" && this.#deferredReplies === 0) {
+          this.#engine.replyChannelRequest(this.id, ok);
+          return;
+        }
+        this.#deferReply(Promise.resolve(ok).catch(() => false));
         return;
       }
       case "channelRequestReply": {
@@ -397,13 +405,17 @@ export class ChannelIO {
     }
   }
 
-  /** Sends a reply once `answer` settles and every earlier reply has gone out. */
-  #deferReply(answer: Promise<boolean>, wantReply: boolean): void {
+  /**
+   * Sends a reply once `answer` settles and every earlier reply has gone out. Only
+   * want-reply requests come here: the core engine refuses more than
+   * MAX_PENDING_REQUESTS of them unanswered per channel, which bounds this chain.
+   */
+  #deferReply(answer: Promise<boolean>): void {
     this.#deferredReplies++;
     this.#replyTail = this.#replyTail.then(async () => {
       const ok = await answer;
       this.#deferredReplies--;
-      if (!wantReply || this.#closed || this.#engine.closed) return;
+      if (this.#closed || this.#engine.closed) return;
       try {
         this.#engine.replyChannelRequest(this.id, ok);
         this.#pump.pump();

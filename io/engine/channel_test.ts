@@ -30,7 +30,7 @@ class StubEngine implements ChannelEngine {
   sendEof(): void {}
   closeChannel(): void {}
   sendChannelRequest(): void {}
-  replyChannelRequest(): void {}
+  replyChannelRequest(_id: number, _ok: boolean): void {}
 }
 
 const pump = { pump() {}, whenDrained: () => Promise.resolve(), socketFull: false };
@@ -353,4 +353,60 @@ test("a sink that throws closes its channel, not the connection, and the window 
   ch.handleEvent({ type: "channelData", channelId: 1, stream: 0, data: packet([1, 2, 3]) });
   assert.equal(closed, 1);
   assert.equal(engine.consumed, 3);
+});
+
+/** A channel whose engine records the replies it was told to send. */
+function replying(): { ch: ChannelIO; replies: boolean[] } {
+  const { engine, ch } = channel();
+  const replies: boolean[] = [];
+  engine.replyChannelRequest = (_id: number, ok: boolean) => void replies.push(ok);
+  return { ch, replies };
+}
+
+function request(ch: ChannelIO, request: string, wantReply: boolean): void {
+  ch.handleEvent({
+    type: "channelRequest",
+    channelId: 1,
+    request,
+    wantReply,
+    data: new Uint8Array(0),
+  });
+}
+
+const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+
+test("a no-reply request whose handler never settles holds no later reply back", async () => {
+  const { ch, replies } = replying();
+  ch.onRequest = (req) => req === "slow" ? new Promise<boolean>(() => {}) : true;
+  request(ch, "slow", false);
+  request(ch, "fast", true);
+  await turn();
+  // Queued behind the no-reply request, the reply waited for an answer nobody is owed.
+  assert.deepEqual(replies, [true]);
+});
+
+test("no-reply requests behind a deferred reply run at arrival, in order, and send nothing", async () => {
+  const { ch, replies } = replying();
+  const seen: string[] = [];
+  let release!: (ok: boolean) => void;
+  ch.onRequest = (req) => {
+    seen.push(req);
+    return req === "exec" ? new Promise<boolean>((r) => (release = r)) : req !== "signal";
+  };
+  request(ch, "exec", true);
+  for (let i = 0; i < 1000; i++) request(ch, "window-change", false);
+  request(ch, "signal", false);
+  request(ch, "keepalive", true);
+  assert.equal(seen.length, 1003, "every handler ran as its request came");
+  assert.deepEqual([seen[0], seen[1], seen[1001], seen[1002]], [
+    "exec",
+    "window-change",
+    "signal",
+    "keepalive",
+  ]);
+  await turn();
+  assert.deepEqual(replies, [], "the keepalive reply waits for the exec's (RFC 4254 §5.4)");
+  release(false);
+  await turn();
+  assert.deepEqual(replies, [false, true], "one reply per want-reply request, in order");
 });

@@ -46,7 +46,14 @@ import {
   offeredMethods,
 } from "./auth_hooks.ts";
 import type { ServerChannelOptions, ServerConnectionContext, ServerExtraInfo } from "./context.ts";
-import { type GlobalReply, type RejectChannel, ServerForwarding } from "./forwarding.ts";
+import {
+  FORWARDING_REQUESTS,
+  type GlobalReply,
+  MAX_FORWARD_REQUEST_DATA,
+  MAX_QUEUED_FORWARD_REQUESTS,
+  type RejectChannel,
+  ServerForwarding,
+} from "./forwarding.ts";
 import type { LineEditorOptions } from "./line_editor.ts";
 import type { ListenOptions, ServerHooks } from "./options.ts";
 import { Log } from "../engine/logger.ts";
@@ -571,24 +578,56 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.#driver.pump();
   }
 
-  /** The global requests being handled, one after the other; undefined when none is. */
+  /** The forwarding requests being handled, one after the other; undefined when none is. */
   #globalChain: Promise<void> | undefined;
+  /** Forwarding requests in the chain (see MAX_QUEUED_FORWARD_REQUESTS). */
+  #globalQueued = 0;
+  /** The queue's refusal was logged (once until it empties, not once per request). */
+  #globalFullLogged = false;
 
   /**
-   * Handles global requests strictly in the order they came, as sshd does: each one starts
-   * once the one before it is answered (a cancel-tcpip-forward sent right behind its
-   * tcpip-forward finds the listener that one bound, even while a hook decides), so the
-   * replies leave in order too. A request without want-reply runs in turn and is not
-   * answered. Nothing here throws, so one request's failure never stops the next.
+   * Handles forwarding requests strictly in the order they came, as sshd does: each one
+   * starts once the one before it is answered (a cancel-tcpip-forward sent right behind its
+   * tcpip-forward finds the listener that one bound, even while a hook decides). A request
+   * without want-reply runs in turn and is not answered. Other names are refused at once,
+   * outside the queue: nothing to wait for, and ServerConnection sends every reply in the
+   * order the requests came whatever order they are answered in. At most
+   * MAX_QUEUED_FORWARD_REQUESTS wait; later ones are refused. Nothing here throws, so one
+   * request's failure never stops the next.
    */
   #onGlobalRequest(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
+    if (!FORWARDING_REQUESTS.has(name)) {
+      try {
+        this.#replyGlobal(id, wantReply, false);
+      } catch { /* the connection is ending: nothing left to answer */ }
+      return;
+    }
+    if (this.#globalQueued >= MAX_QUEUED_FORWARD_REQUESTS) {
+      if (!this.#globalFullLogged) {
+        this.#globalFullLogged = true;
+        this.#log.info(
+          `refused ${name} and the forwarding requests after it: ` +
+            `${MAX_QUEUED_FORWARD_REQUESTS} wait already for a slow forwarding hook`,
+        );
+      }
+      try {
+        this.#replyGlobal(id, wantReply, false);
+      } catch { /* the connection is ending: nothing left to answer */ }
+      return;
+    }
+    // Its fields fit in this; trailing bytes a client added would only be held.
+    const kept = data.length > MAX_FORWARD_REQUEST_DATA
+      ? data.slice(0, MAX_FORWARD_REQUEST_DATA)
+      : data;
+    this.#globalQueued++;
     const run = async (): Promise<void> => {
       let r: GlobalReply;
       try {
-        r = await this.#forwarding.globalRequest(name, data);
+        r = await this.#forwarding.globalRequest(name, kept);
       } catch {
         r = { ok: false };
       }
+      if (--this.#globalQueued === 0) this.#globalFullLogged = false;
       try {
         this.#replyGlobal(id, wantReply, r.ok, r.data);
       } catch { /* the connection is ending: nothing left to answer */ }

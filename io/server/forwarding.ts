@@ -20,6 +20,7 @@ import {
   type RemoteListenerOptions,
   RemoteListeners,
 } from "../forward/server_listeners.ts";
+import { MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
 import { connectUnix } from "../runtime/local_socket.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
@@ -32,6 +33,32 @@ import {
   allowsStreamlocalOpen,
   type ConnectionPermissions,
 } from "./permissions.ts";
+
+/**
+ * Forwarding global requests (tcpip-forward, streamlocal-forward and their cancels) one
+ * connection may have waiting while a `serverRequested` or `unixServerRequested` hook
+ * decides. They run one after the other (a cancel must find the listener the request before
+ * it bound); without a cap, a client sending them without want-reply behind one slow hook
+ * grew the queue without bound (want-reply ones stop at the core's 256 unanswered). Later
+ * ones are refused (without want-reply: dropped), logged. sshd answers each at once; ssh
+ * sends one per `-R` at login, and a cancel without want-reply per `-O cancel`.
+ */
+export const MAX_QUEUED_FORWARD_REQUESTS = 256;
+
+/**
+ * Bytes of a forwarding global request kept while it waits: its fields (a socket path of
+ * {@link MAX_SOCKET_PATH_LENGTH} bytes, or an address and a port) fit, and the decoders
+ * ignore what follows them. Bounds the waiting requests to about 1 MiB, not 256 of 64 KiB.
+ */
+export const MAX_FORWARD_REQUEST_DATA = 8 + MAX_SOCKET_PATH_LENGTH;
+
+/** The global requests {@link ServerForwarding.globalRequest} answers; it refuses the others. */
+export const FORWARDING_REQUESTS: ReadonlySet<string> = new Set([
+  "tcpip-forward",
+  "cancel-tcpip-forward",
+  "streamlocal-forward@openssh.com",
+  "cancel-streamlocal-forward@openssh.com",
+]);
 
 /** Refuses a channel the client asked for (once; nothing after it was answered). */
 export type RejectChannel = (reason: number, why: string) => void;
