@@ -410,3 +410,38 @@ test("no-reply requests behind a deferred reply run at arrival, in order, and se
   await turn();
   assert.deepEqual(replies, [false, true], "one reply per want-reply request, in order");
 });
+
+test("small packets behind an unread queue are gathered into few chunks, in order, the window kept shut", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader();
+  // One-byte packets while the reader takes nothing: queued one by one they cost some 150
+  // bytes each besides their byte (a 2 MiB window held about 300 MiB).
+  const n = 100_000;
+  for (let i = 0; i < n; i++) data(ch, packet([i & 0xff]));
+  assert.equal(engine.consumed, 0, "nothing read, nothing reported consumed");
+  let chunks = 0;
+  let bytes = 0;
+  let inOrder = true;
+  while (bytes < n) {
+    const { value } = await reader.read();
+    for (const b of value!) inOrder &&= b === (bytes++ & 0xff);
+    chunks++;
+  }
+  assert.ok(inOrder, "every byte in order");
+  assert.ok(chunks <= 2 + Math.ceil(n / (16 * 1024)), `${chunks} chunks for ${n} packets`);
+  assert.equal(engine.consumed, n);
+  // Ahead of a larger packet, what was gathered comes first; at EOF it is still read.
+  data(ch, packet([1]));
+  data(ch, packet([2]));
+  data(ch, packet([3]));
+  data(ch, packet(new Array(4096).fill(4)));
+  data(ch, packet([5]));
+  ch.handleEvent({ type: "channelEof", channelId: 1 });
+  const rest: number[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest.push(...value);
+  }
+  assert.deepEqual(rest, [1, 2, 3, ...new Array(4096).fill(4), 5]);
+});
