@@ -23,6 +23,14 @@ export class FrameError extends Error {
 const SMALL_PACKET = 64 * 1024;
 
 /**
+ * Chunks held by reference at most: past this, what they hold and what comes next is
+ * copied into the packet bodies instead (the lent path). A chunk costs some 150 bytes
+ * besides its data, so a peer splitting its packets into one-byte channel packets made a
+ * session's few MiB of buffered input hold tens of MiB; a bulk reply spans a few chunks.
+ */
+const MAX_HELD_CHUNKS = 64;
+
+/**
  * Collects chunks and returns whole packet bodies. A body that lies inside
  * one chunk is returned as a view of it (no copy); one that spans chunks is
  * copied once. A lent chunk ({@link PacketFramer.pushBorrowed}) is copied from
@@ -91,9 +99,13 @@ export class PacketFramer {
     return len === 0 || len > this.#max || this.#buffered >= 4 + len;
   }
 
-  /** Adds bytes from the stream (kept by reference until consumed). */
+  /**
+   * Adds bytes from the stream (kept by reference until consumed; past
+   * {@link MAX_HELD_CHUNKS} chunks, copied like lent ones).
+   */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
+    if (this.#chunks.length >= MAX_HELD_CHUNKS) this.#copyHeld();
     if (this.#lending) {
       this.pushBorrowed(chunk); // after lent input: keep to its path, in order
       this.#release?.(chunk); // copied whole
@@ -101,6 +113,23 @@ export class PacketFramer {
     }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
+  }
+
+  /** Moves the bytes of the chunks held by reference to the lent path (copied, in order). */
+  #copyHeld(): void {
+    const held = this.#chunks;
+    const head = this.#head;
+    const viewed = this.#headViewed;
+    this.#chunks = [];
+    this.#head = 0;
+    this.#buffered = 0;
+    this.#headViewed = false;
+    for (let i = 0; i < held.length; i++) {
+      const c = held[i]!;
+      this.pushBorrowed(i === 0 ? c.subarray(head) : c);
+      // A packet handed out as a view of the first may still be in use: not released.
+      if (i > 0 || !viewed) this.#release?.(c);
+    }
   }
 
   /**

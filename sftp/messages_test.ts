@@ -438,3 +438,37 @@ test("fuzz: pushBorrowed and push frame the same packets and fail the same way o
     assert.deepEqual(run(true), owned, `round ${round}`);
   }
 });
+
+test("PacketFramer holds at most 64 chunks by reference: one-byte input goes to the bodies, in order", () => {
+  let seed = fuzzSeed(7);
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  for (let round = 0; round < fuzzRuns(20); round++) {
+    const bodies: Uint8Array[] = [];
+    const stream: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const body = Uint8Array.from({ length: 1 + rnd(3000) }, () => rnd(256));
+      bodies.push(body);
+      stream.push(body.length >>> 24, (body.length >>> 16) & 255, (body.length >>> 8) & 255);
+      stream.push(body.length & 255, ...body);
+    }
+    let pushed = 0;
+    let released = 0;
+    const f = new PacketFramer(4096, undefined, () => released++);
+    const got: Uint8Array[] = [];
+    for (let off = 0, step = 0; off < stream.length; step++) {
+      // Mostly one to three bytes (a peer's one-byte channel packets), now and then more.
+      const n = rnd(40) === 0 ? 1 + rnd(5000) : 1 + rnd(3);
+      f.push(Uint8Array.from(stream.slice(off, off + n)));
+      pushed++;
+      off += n;
+      // The consumer lags: held chunks pile up between its turns.
+      assert.ok(pushed - released <= 64 + 1, `round ${round}: ${pushed - released} chunks held`);
+      if (step % 300 === 0) { for (let p; (p = f.next());) got.push(p.slice()); }
+    }
+    for (let p; (p = f.next());) got.push(p.slice());
+    assert.deepEqual(got, bodies, `round ${round}`);
+  }
+});
