@@ -385,6 +385,40 @@ test("SFTPServerEngine stops wanting data above its high-water mark and resumes 
   assert.equal(server.wantsData, true);
 });
 
+test("SFTPServerEngine stops wanting data once 1024 small requests wait, far below its byte mark", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let blocked = false;
+  const client = new SFTPClientEngine();
+  const server = new SFTPServerEngine(new MemoryBackend(), {
+    send: async (chunks) => {
+      for (const c of chunks) client.receiveData(c);
+      if (blocked) await gate; // the client stops reading replies
+    },
+  });
+  client.start();
+  for (const c of client.takeOutgoing()) server.receiveData(c);
+  await server.idle();
+  assert.equal(client.pollEvent()?.type, "version");
+  blocked = true;
+  // Each STAT a packet of its own, as a client that sends them one channel packet apiece:
+  // some 30 KiB in all, where the byte mark is 1 MiB.
+  let fed = 0;
+  for (let i = 0; i < 2000 && server.wantsData; i++) {
+    client.request({ type: "stat", path: "/" });
+    for (const c of client.takeOutgoing()) server.receiveData(c);
+    fed++;
+  }
+  assert.equal(server.wantsData, false, `still wanted after ${fed} requests`);
+  assert.ok(fed <= 1024 + 16, `${fed} requests taken in`);
+  release();
+  await server.whenWantsData();
+  await server.idle();
+  let replies = 0;
+  for (let e; (e = client.pollEvent());) if (e.type === "reply") replies++;
+  assert.equal(replies, fed, "every request taken in is answered");
+});
+
 test("SFTPServerEngine keeps wanting data while a packet larger than its high-water mark is still arriving", async () => {
   const server = new SFTPServerEngine(new MemoryBackend(), {
     maxPacketLength: 4 * 1024 * 1024,

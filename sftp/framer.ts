@@ -91,6 +91,14 @@ export class PacketFramer {
       (this.#filling ? 4 + this.#filled : 0);
   }
 
+  /**
+   * Pieces held: chunks kept by reference and whole bodies not yet taken. Each costs some
+   * 150 bytes besides its bytes: a consumer that bounds what it holds counts these too.
+   */
+  get pieces(): number {
+    return this.#chunks.length + this.#complete.length;
+  }
+
   /** Whether {@link next} would return a packet (or throw on a bad length). */
   get ready(): boolean {
     if (this.#complete.length > 0 || this.#badLength !== undefined) return true;

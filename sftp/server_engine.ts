@@ -125,6 +125,14 @@ interface HandleEntry {
  */
 const MAX_PARALLEL = 8;
 
+/**
+ * Input pieces (requests and partial chunks, see `PacketFramer.pieces`) the engine holds
+ * before it stops wanting data, whatever their bytes: 15-byte STAT requests up to the byte
+ * mark were some 200,000 objects, several times their bytes in memory. A pipelining client
+ * has at most a few hundred requests out.
+ */
+const MAX_WAITING_PIECES = 1024;
+
 /** The bytes a WRITE covers: [start, end) in the file. */
 interface WriteRange {
   readonly start: number;
@@ -254,7 +262,10 @@ export class SFTPServerEngine<H = unknown> {
   get wantsData(): boolean {
     // Above the mark, still wanted while no whole packet is in: a packet larger than the
     // mark (maxPacketLength may be) could not arrive otherwise. The framer caps its size.
-    return this.closed || this.#framer.buffered < this.#highWater || !this.#framer.ready;
+    // Many small requests count by number too: each waiting one costs more than its bytes.
+    const f = this.#framer;
+    return this.closed ||
+      (f.buffered < this.#highWater && f.pieces < MAX_WAITING_PIECES) || !f.ready;
   }
 
   /** Resolves when {@link wantsData} is true again. */
