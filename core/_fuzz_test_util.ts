@@ -60,6 +60,7 @@ export const FUZZ_TEST_FILTERS: readonly string[] = [
   "io/server/x11_test",
   "io/client/x11_display_test",
   "io/forward/socks_codec_test",
+  "io/engine/channel_test",
   "core/crypto/noble_provider_test",
   "io/crypto/native_provider_test",
 ];
