@@ -8,6 +8,30 @@
  * @module
  */
 
+import { decodeEscapedUtf8 } from "./escaped_utf8.ts";
+import type { SSHReader } from "./wire.ts";
+
+/**
+ * Reads text a peer wrote for a person (a banner, a prompt, a DISCONNECT or DEBUG message,
+ * an exit signal's message, their language tags). The RFCs say UTF-8, but sshd sends its
+ * Banner file and PAM's prompts as bytes, and OpenSSH, PuTTY and libssh show such text
+ * whatever it is and however long: a byte that is not UTF-8 is kept escaped (shown as `\xNN`
+ * by {@link escapeControls}), and past `maxLength` bytes the text is cut, rather than ending
+ * the connection. The string itself is read within the packet, as any other.
+ *
+ * @example
+ * ```ts
+ * import { escapeControls, readPeerText } from "./peer_text.ts";
+ * import { SSHReader } from "./wire.ts";
+ * const r = new SSHReader(new Uint8Array([0, 0, 0, 3, 0x42, 0xe9, 0x6e])); // "B", Latin-1 é, "n"
+ * console.log(escapeControls(readPeerText(r, "banner", 1024))); // "B\\xe9n"
+ * ```
+ */
+export function readPeerText(r: SSHReader, what: string, maxLength: number): string {
+  const b = r.readString(what);
+  return decodeEscapedUtf8(b.length > maxLength ? b.subarray(0, maxLength) : b);
+}
+
 /**
  * Escapes control characters (C0, DEL, C1) and bidirectional overrides as `\xNN` /
  * `\u{NNNN}`, and shows a byte kept from a name that is not UTF-8 (a lone U+DC80–U+DCFF,

@@ -10,8 +10,9 @@
  */
 
 import { DisconnectError, DisconnectReason, LocalProtocolError, protocolError } from "../errors.ts";
+import { readPeerText } from "../peer_text.ts";
 import { Msg } from "../transport/messages.ts";
-import { SSHReader, SSHWriter } from "../wire.ts";
+import { equalBytes, SSHReader, SSHWriter } from "../wire.ts";
 import {
   MAX_CLIENT_AUTH_REQUESTS,
   MAX_KBDINT_PROMPTS,
@@ -396,8 +397,8 @@ export class ClientAuth {
       return true;
     }
     if (type === Msg.USERAUTH_BANNER) {
-      const message = r.readStringUtf8("banner", MAX_TEXT);
-      const language = r.readStringAscii("language tag", MAX_NAME);
+      const message = readPeerText(r, "banner", MAX_TEXT);
+      const language = readPeerText(r, "language tag", MAX_NAME);
       if (this.#state !== "done") this.#host.emit({ type: "authBanner", message, language });
       return true;
     }
@@ -466,12 +467,16 @@ export class ClientAuth {
   #on60(r: SSHReader): void {
     if (this.#awaiting === "publickey" && this.#querying) {
       const alg = r.readStringAscii("algorithm", MAX_NAME);
-      r.readString("key blob", MAX_KEY_BLOB);
+      const blob = r.readString("key blob", MAX_KEY_BLOB);
       const q = this.#querying;
       this.#querying = null;
       this.#awaiting = null;
       if (alg !== q.algorithm) {
         throw protocolError("pk-ok-mismatch", `PK_OK names ${alg}, but ${q.algorithm} was asked`);
+      }
+      // The key asked about, not another (OpenSSH signs only a key of its own that PK_OK names).
+      if (!equalBytes(blob, this.#publicKeys[q.index]!.publicKeyBlob)) {
+        throw protocolError("pk-ok-mismatch", "PK_OK names a key other than the one asked about");
       }
       this.#requestSignature("publickey", q.index, q.algorithm);
       return;
@@ -479,8 +484,8 @@ export class ClientAuth {
     // Only as the answer to a password request we sent: old and new password go to whoever
     // asks, so a change request the server slips in while we ask for the password is refused.
     if (this.#awaiting === "password") {
-      const prompt = r.readStringUtf8("password change prompt", MAX_TEXT);
-      const language = r.readStringAscii("language tag", MAX_NAME);
+      const prompt = readPeerText(r, "password change prompt", MAX_TEXT);
+      const language = readPeerText(r, "language tag", MAX_NAME);
       this.#awaiting = null;
       if (++this.#changeRequests > MAX_PASSWORD_CHANGES) {
         return this.#giveUp(
@@ -497,10 +502,13 @@ export class ClientAuth {
       this.#host.emit({ type: "authPasswordChangeRequest", id, prompt, language });
       return;
     }
-    if (this.#awaiting === "keyboard-interactive") {
-      const name = r.readStringUtf8("name", MAX_TEXT);
-      const instruction = r.readStringUtf8("instruction", MAX_TEXT);
-      r.readStringAscii("language tag", MAX_NAME);
+    // A new round only once the last one was answered (RFC 4256 §3.2: the server waits for
+    // the INFO_RESPONSE): otherwise the caller's prompt callback would run once per request,
+    // all at once, every answer but the last dropped.
+    if (this.#awaiting === "keyboard-interactive" && this.#pending?.kind !== "kbdint") {
+      const name = readPeerText(r, "name", MAX_TEXT);
+      const instruction = readPeerText(r, "instruction", MAX_TEXT);
+      r.readString("language tag", MAX_NAME);
       const n = r.readUint32("number of prompts");
       if (n > MAX_KBDINT_PROMPTS) {
         throw protocolError("too-many-prompts", `Keyboard-interactive request with ${n} prompts`);
@@ -508,7 +516,7 @@ export class ClientAuth {
       const prompts = [];
       for (let i = 0; i < n; i++) {
         prompts.push({
-          prompt: r.readStringUtf8("prompt", MAX_TEXT),
+          prompt: readPeerText(r, "prompt", MAX_TEXT),
           echo: r.readBoolean("echo"),
         });
       }

@@ -7,7 +7,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisconnectError, SSHError } from "../errors.ts";
-import { MAX_CLIENT_AUTH_REQUESTS, MAX_KBDINT_ROUNDS, MAX_PASSWORD_CHANGES } from "../limits.ts";
+import {
+  MAX_CLIENT_AUTH_REQUESTS,
+  MAX_KBDINT_ROUNDS,
+  MAX_NAME,
+  MAX_PASSWORD_CHANGES,
+  MAX_TEXT,
+} from "../limits.ts";
 import { Msg } from "../transport/messages.ts";
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { ClientAuth, type ClientAuthEvent, type ClientAuthOptions } from "./client_auth.ts";
@@ -242,4 +248,110 @@ test("ClientAuth: an RSA certificate is offered when only its certificate algori
     signatureAlgorithms: ["rsa-sha2-512-cert-v01@openssh.com"],
   }, ["rsa-sha2-512"]);
   assert.equal(plain.last("authSignRequest"), undefined);
+});
+
+// ---- finding: text that is not UTF-8 does not end the connection ----
+
+test("ClientAuth: a banner, prompt or language tag that is not UTF-8 is kept escaped, not fatal", () => {
+  // sshd sends its Banner file and PAM's prompts as bytes; OpenSSH's ssh shows a Latin-1
+  // banner (as "B\351n") and goes on.
+  const latin1 = Uint8Array.of(0x42, 0xe9, 0x6e); // "Bén" in Latin-1
+  const lang = Uint8Array.of(0xc3, 0xa9, 0xff);
+  const { auth, last, sent } = setup({ keyboardInteractive: true, password: true });
+  auth.handleMessage(
+    Msg.USERAUTH_BANNER,
+    new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeString(latin1).writeString(lang).toBytes(),
+  );
+  assert.deepEqual(last("authBanner"), {
+    type: "authBanner",
+    message: "B\uDCE9n",
+    language: "\u00e9\uDCFF",
+  });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["keyboard-interactive", "password"]));
+  auth.handleMessage(
+    Msg.USERAUTH_60,
+    new SSHWriter().writeByte(Msg.USERAUTH_60).writeString(latin1).writeString(latin1)
+      .writeString(lang).writeUint32(1).writeString(latin1).writeBoolean(false).toBytes(),
+  );
+  const req = last("authKbdintRequest")!;
+  assert.deepEqual(
+    [req.name, req.instruction, req.prompts],
+    ["B\uDCE9n", "B\uDCE9n", [{ prompt: "B\uDCE9n", echo: false }]],
+  );
+  auth.provideKbdintResponses(req.id, null);
+  auth.providePassword(last("authPasswordRequest")!.id, "old");
+  auth.handleMessage(
+    Msg.USERAUTH_60,
+    new SSHWriter().writeByte(Msg.USERAUTH_60).writeString(latin1).writeString(lang).toBytes(),
+  );
+  assert.deepEqual(last("authPasswordChangeRequest"), {
+    type: "authPasswordChangeRequest",
+    id: last("authPasswordChangeRequest")!.id,
+    prompt: "B\uDCE9n",
+    language: "\u00e9\uDCFF",
+  });
+  assert.equal(sent.length, 4, "SERVICE_REQUEST, none, keyboard-interactive, password");
+});
+
+// ---- finding: PK_OK must name the key that was asked about ----
+
+test("ClientAuth: a PK_OK naming another key or algorithm is a protocol error; nothing is signed", () => {
+  const other = new SSHWriter().writeStringUtf8("ssh-ed25519").writeString(
+    new Uint8Array(32).fill(1),
+  )
+    .toBytes();
+  const pkOk = (alg: string, blob: Uint8Array) =>
+    new SSHWriter().writeByte(Msg.USERAUTH_60).writeStringUtf8(alg).writeString(blob).toBytes();
+  for (const [alg, blob] of [["ssh-ed25519", other], ["ssh-rsa", ED_BLOB]] as const) {
+    const { auth, last } = setup({
+      publicKeys: [{ keyType: "ssh-ed25519", publicKeyBlob: ED_BLOB, query: true }],
+    });
+    auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["publickey"]));
+    assert.throws(
+      () => auth.handleMessage(Msg.USERAUTH_60, pkOk(alg, blob)),
+      (e: unknown) => e instanceof DisconnectError && e.detail === "pk-ok-mismatch",
+    );
+    assert.equal(last("authSignRequest"), undefined);
+  }
+  // The key asked about, by its algorithm: signed.
+  const { auth, last } = setup({
+    publicKeys: [{ keyType: "ssh-ed25519", publicKeyBlob: ED_BLOB, query: true }],
+  });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["publickey"]));
+  auth.handleMessage(Msg.USERAUTH_60, pkOk("ssh-ed25519", ED_BLOB));
+  assert.equal(last("authSignRequest")?.keyIndex, 0);
+});
+
+// ---- finding: one keyboard-interactive request at a time ----
+
+test("ClientAuth: an INFO_REQUEST while the last one is unanswered is a protocol error", () => {
+  // RFC 4256 §3.2: the server waits for the INFO_RESPONSE. A server that does not would
+  // have the application's prompt callback run once per request, all at once.
+  const { auth, events } = setup({ keyboardInteractive: true });
+  auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["keyboard-interactive"]));
+  auth.handleMessage(Msg.USERAUTH_60, infoRequest(1));
+  assert.throws(() => auth.handleMessage(Msg.USERAUTH_60, infoRequest(1)), SSHError);
+  assert.equal(events.filter((e) => e.type === "authKbdintRequest").length, 1);
+  // Answered, the next round is fine.
+  const fresh = setup({ keyboardInteractive: true });
+  fresh.auth.handleMessage(Msg.USERAUTH_FAILURE, failure(["keyboard-interactive"]));
+  fresh.auth.handleMessage(Msg.USERAUTH_60, infoRequest(1));
+  fresh.auth.provideKbdintResponses(fresh.last("authKbdintRequest")!.id, ["x"]);
+  fresh.auth.handleMessage(Msg.USERAUTH_60, infoRequest(0));
+  assert.equal(fresh.events.filter((e) => e.type === "authKbdintRequest").length, 2);
+});
+
+test("ClientAuth: a banner longer than MAX_TEXT is cut, not fatal", () => {
+  // sshd sends a Banner file of up to 1 MiB (as much as fits a packet); ssh shows it all.
+  const { auth, last } = setup({ password: true });
+  const text = "a".repeat(MAX_TEXT + 100);
+  auth.handleMessage(
+    Msg.USERAUTH_BANNER,
+    new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeStringUtf8(text).writeStringUtf8(
+      "x".repeat(300),
+    )
+      .toBytes(),
+  );
+  assert.equal(last("authBanner")?.message, text.slice(0, MAX_TEXT));
+  assert.equal(last("authBanner")?.language, "x".repeat(MAX_NAME));
 });

@@ -8,6 +8,7 @@
 
 import { SSHReader, SSHWriter } from "../wire.ts";
 import { encodeEscapedUtf8 } from "../escaped_utf8.ts";
+import { readPeerText } from "../peer_text.ts";
 import { checkInteger } from "../engine/option_checks.ts";
 import {
   MAX_NAME,
@@ -283,8 +284,10 @@ export function decodeExitSignal(data: Uint8Array): ExitSignal {
   return {
     signal: r.readStringAscii("signal name", MAX_SHORT_NAME),
     coreDumped: r.readBoolean("core dumped"),
-    message: r.readStringUtf8("error message", MAX_TEXT),
-    language: r.readStringAscii("language tag", MAX_NAME),
+    // Text for a person: a byte that is not UTF-8 (a Latin-1 message) is kept escaped, not a
+    // reason to lose the exit itself (see readPeerText).
+    message: readPeerText(r, "error message", MAX_TEXT),
+    language: readPeerText(r, "language tag", MAX_NAME),
   };
 }
 

@@ -4,8 +4,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { escapeControls } from "../peer_text.ts";
+import { SSHWriter } from "../wire.ts";
 import {
   decodeBreak,
+  decodeExitSignal,
   decodePtyRequest,
   decodeWindowChange,
   decodeX11Request,
@@ -74,4 +77,15 @@ test("encodeBreak and encodeX11Request refuse numbers that are no uint32", () =>
     ).screen,
     3,
   );
+});
+
+test("decodeExitSignal keeps a message that is not UTF-8, escaped: the exit is not lost", () => {
+  // sshd sends the message as bytes; a Latin-1 one made the whole exit-signal unreadable.
+  const data = new SSHWriter().writeStringUtf8("TERM").writeBoolean(false)
+    .writeString(new Uint8Array([0x61, 0xe9, 0x62])).writeString(new Uint8Array([0xe9]))
+    .toBytes();
+  const s = decodeExitSignal(data);
+  assert.equal(s.signal, "TERM");
+  assert.equal(escapeControls(s.message), "a\\xe9b");
+  assert.equal(escapeControls(s.language), "\\xe9");
 });

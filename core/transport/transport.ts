@@ -11,8 +11,7 @@
  * @module
  */
 
-import { decodeEscapedUtf8 } from "../escaped_utf8.ts";
-import { escapeControls } from "../peer_text.ts";
+import { escapeControls, readPeerText } from "../peer_text.ts";
 import type { PacketOpener, PacketSealer } from "../crypto/types.ts";
 import {
   DisconnectError,
@@ -672,7 +671,7 @@ export class Transport {
       case Msg.DEBUG: {
         const r = new SSHReader(payload, 1);
         const alwaysDisplay = r.readBoolean("always_display");
-        const message = peerText(r.readString("debug message"));
+        const message = readPeerText(r, "debug message", MAX_TEXT);
         this.#host.emit({ type: "debug", message, alwaysDisplay });
         return;
       }
@@ -700,7 +699,7 @@ export class Transport {
   #onDisconnect(payload: Uint8Array): void {
     const r = new SSHReader(payload, 1);
     const reason = r.readUint32("reason code");
-    const description = peerText(r.readString("description"));
+    const description = readPeerText(r, "description", MAX_TEXT);
     this.#to("close");
     // The peer's own decision: a stack trace would show only our parser (and costs tens of
     // µs on every connection a client closes).
@@ -1020,17 +1019,6 @@ export class Transport {
   checkRekey(): void {
     this.#maybeRekey(false);
   }
-}
-
-/**
- * The text of a peer's DISCONNECT or DEBUG, whatever its bytes: RFC 4253 asks for UTF-8,
- * but OpenSSH, PuTTY and libssh read it as bytes, and a server that sends Latin-1 there
- * (a localized message) must not turn its own DISCONNECT into our protocol error, nor
- * end the connection with a DEBUG. A byte that is not UTF-8 is kept escaped (shown as
- * `\xNN` by escapeControls); past MAX_TEXT bytes the text is cut.
- */
-function peerText(bytes: Uint8Array): string {
-  return decodeEscapedUtf8(bytes.length > MAX_TEXT ? bytes.subarray(0, MAX_TEXT) : bytes);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

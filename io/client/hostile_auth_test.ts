@@ -6,6 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHError } from "../../core/errors.ts";
+import { escapeControls } from "../../core/peer_text.ts";
+import { SSHWriter } from "../../core/wire.ts";
 import { seededRandom } from "../../core/random.ts";
 import { Msg } from "../../core/transport/messages.ts";
 import { MAX_KBDINT_ROUNDS, MAX_PASSWORD_CHANGES } from "../../core/limits.ts";
@@ -201,6 +203,50 @@ test("endless keyboard-interactive rounds end after MAX_KBDINT_ROUNDS, attempts 
   assert.match(e.message, /keyboard-interactive rounds/);
   assert.equal(responses, MAX_KBDINT_ROUNDS);
   assert.deepEqual(attempts, Array.from({ length: MAX_KBDINT_ROUNDS }, (_, i) => i + 1));
+});
+
+test("INFO_REQUESTs sent without waiting for the answer: the prompt callback runs once, then ERR_PROTOCOL", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (parseAuthRequest(p).method === "keyboard-interactive") {
+      return ctx.send(...Array.from({ length: 20 }, (_, i) => infoRequest(`Code ${i}: `)));
+    }
+    ctx.send(authFailure(["keyboard-interactive"]));
+  });
+  const asked: string[] = [];
+  const e = await rejection(connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, {
+      kbdintResponses: (_name, _instruction, prompts) => {
+        asked.push(prompts[0]!.prompt);
+        return prompts.map(() => "123456");
+      },
+    }),
+  ));
+  assert.equal(e.code, "ERR_PROTOCOL");
+  assert.deepEqual(asked, ["Code 0: "]);
+});
+
+test("a Latin-1 banner reaches onBanner with its byte kept; login goes on", async () => {
+  await using s = await hostileAuthServer((ctx, type, p) => {
+    if (type === Msg.SERVICE_REQUEST) return ctx.send(serviceAccept());
+    if (parseAuthRequest(p).method === "none") {
+      return ctx.send(
+        new SSHWriter().writeByte(Msg.USERAUTH_BANNER).writeString(Uint8Array.of(0x42, 0xe9, 0x6e))
+          .writeString(Uint8Array.of(0xe9)).toBytes(),
+        authFailure(["password"]),
+      );
+    }
+    ctx.setAuthed();
+    ctx.send(authSuccess());
+  });
+  const banners: string[] = [];
+  const c = await connect(
+    "127.0.0.1",
+    hostileConnectOptions(s, { password: "pw", onBanner: (m) => void banners.push(m) }),
+  );
+  await c.close();
+  assert.deepEqual(banners.map(escapeControls), ["B\\xe9n"]);
 });
 
 test("server-sig-algs of only ssh-rsa gets no SHA-1 signature unless clientSignatureAlgs names it", async () => {

@@ -339,7 +339,8 @@ export interface ConnectOptions extends LogOptions {
   /**
    * Called with the server's authentication banner, as the server sent it: pass it through
    * `escapeControls()` before showing it in a terminal (a hostile server's escape sequences
-   * could otherwise move the cursor or hide text).
+   * could otherwise move the cursor or hide text). A byte that is not UTF-8 (a Latin-1
+   * Banner file) comes as a lone U+DC80–U+DCFF, which `escapeControls()` shows as `\xNN`.
    */
   readonly onBanner?: (message: string) => void;
   /**
