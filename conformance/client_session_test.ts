@@ -310,8 +310,9 @@ for (const peer of OPENSSH_PEERS) {
       let got!: () => void;
       const arrived = new Promise<void>((r) => (got = r));
       await using conn = await login(f, {
-        // ed25519 for kex; rsa-sha2-512 listed so the server proves its RSA key with SHA-2.
-        serverHostKeyAlgs: ["ssh-ed25519", "rsa-sha2-512"],
+        // ed25519 for kex; rsa-sha2-512 listed so the server proves its RSA key with SHA-2, and
+        // ECDSA so its key is one we would use (keys of other types are not asked about).
+        serverHostKeyAlgs: ["ssh-ed25519", "rsa-sha2-512", "ecdsa-sha2-nistp256"],
         onHostKeysProved: (e) => {
           event = e;
           got();

@@ -89,6 +89,8 @@ export class ClientConnection extends EngineBase<ClientEvent> {
   #extInfoSeen = false;
   #authenticated = false;
   readonly #hostKeyRotation: boolean;
+  /** Our host key algorithms: announced keys of other types are not asked to prove anything. */
+  readonly #hostKeyAlgs: readonly string[];
   #hostKeysSeen = false;
   #proveRequest: { id: number; keys: ProvenHostKey[] } | undefined;
   #noMoreSessions = false;
@@ -102,6 +104,7 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     });
     this.#auth = new ClientAuth(options, new ClientConnection.#AuthHooks(this));
     this.#hostKeyRotation = options.hostKeyRotation ?? false;
+    this.#hostKeyAlgs = options.algorithms.hostKey;
     this.startTransport();
   }
 
@@ -323,7 +326,10 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     } catch {
       return; // a malformed announcement is not worth the connection
     }
-    const keys = keysToProve(announced, this.transport.hostKeyBlob);
+    // Only keys of a type we accept, as ssh ("key not permitted by HostkeyAlgorithms"): a
+    // proven key we would never use is no key to learn.
+    const keys = keysToProve(announced, this.transport.hostKeyBlob)
+      .filter((k) => hostKeyTypeAccepted(k.keyType, this.#hostKeyAlgs));
     if (keys.length === 0) return;
     const id = this.connection.sendGlobalRequest(
       HOSTKEYS_PROVE_REQUEST,
@@ -332,4 +338,14 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     );
     this.#proveRequest = { id, keys };
   }
+}
+
+/** RSA keys sign as ssh-rsa or rsa-sha2-*: any of them lets an RSA key in (as OpenSSH). */
+const RSA_ALGORITHMS = ["ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"];
+
+/** Whether a key of `keyType` may serve under our host key algorithms (OpenSSH's rule). */
+function hostKeyTypeAccepted(keyType: string, algorithms: readonly string[]): boolean {
+  return keyType === "ssh-rsa"
+    ? RSA_ALGORITHMS.some((a) => algorithms.includes(a))
+    : algorithms.includes(keyType);
 }

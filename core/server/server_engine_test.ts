@@ -56,7 +56,10 @@ test("ServerConnection announces its other host keys after login and proves them
   for (const kexAlg of ["ssh-ed25519", "rsa-sha2-256"]) {
     const pair = makePair({
       hostKeys: HOST_KEYS,
-      clientAlgorithms: { hostKey: [kexAlg] },
+      // The key exchange's first; the others listed so their keys are worth proving.
+      clientAlgorithms: {
+        hostKey: [...new Set([kexAlg, "ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512"])],
+      },
       password: "secret",
       client: { hostKeyRotation: true },
     });
@@ -70,6 +73,31 @@ test("ServerConnection announces its other host keys after login and proves them
     assert.equal(proved.keys.length, others.length);
     for (const b of others) assert.ok(proved.keys.some((k) => equalBytes(k.keyBlob, b)));
   }
+});
+
+test("a client asks to prove only the announced keys of types it accepts, as ssh", () => {
+  // ssh-ed25519 and RSA accepted: the ECDSA key is skipped ("not permitted by HostkeyAlgorithms").
+  const pair = makePair({
+    hostKeys: HOST_KEYS,
+    clientAlgorithms: { hostKey: ["ssh-ed25519", "rsa-sha2-512"] },
+    password: "secret",
+    client: { hostKeyRotation: true },
+  });
+  pair.run();
+  assertAuthed(pair);
+  const proved = pair.clientEvents.find((e) => e.type === "hostKeysProved");
+  assert.ok(proved && proved.type === "hostKeysProved");
+  assert.deepEqual(proved.keys.map((k) => k.keyType), ["ssh-rsa"]);
+  // Only ed25519 accepted: nothing is asked for at all.
+  const only = makePair({
+    hostKeys: HOST_KEYS,
+    clientAlgorithms: { hostKey: ["ssh-ed25519"] },
+    password: "secret",
+    client: { hostKeyRotation: true },
+  });
+  only.run();
+  assertAuthed(only);
+  assert.equal(only.clientEvents.find((e) => e.type === "hostKeysProved"), undefined);
 });
 
 test("ServerConnection refuses to prove a host key it does not hold", () => {
