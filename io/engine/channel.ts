@@ -8,7 +8,12 @@
  */
 
 import type { ConnectionEvent } from "../../core/connection/events.ts";
-import { isTransient, markTransient, releaseTransient } from "../../core/transient_buffers.ts";
+import {
+  freeOwned,
+  isTransient,
+  markTransient,
+  releaseTransient,
+} from "../../core/transient_buffers.ts";
 import { ChannelClosedError } from "./errors.ts";
 import { currentRuntime } from "../runtime/env.ts";
 
@@ -350,7 +355,13 @@ export class ChannelIO {
     const n = this.#gatheredBytes[stream]!;
     this.#gathered[stream] = undefined;
     this.#gatheredBytes[stream] = 0;
-    c.enqueue(buf.subarray(0, n) as Uint8Array<ArrayBuffer>);
+    // A chunk mostly empty goes as a copy of its bytes (the queue would keep the whole
+    // buffer), and the buffer, ours alone, is freed at once.
+    if (n > GATHER_BYTES / 2) c.enqueue(buf.subarray(0, n) as Uint8Array<ArrayBuffer>);
+    else {
+      c.enqueue(buf.slice(0, n) as Uint8Array<ArrayBuffer>);
+      freeOwned(buf);
+    }
   }
 
   #queueFillFlush(): void {
@@ -401,7 +412,7 @@ export class ChannelIO {
           this.#engine.consume(this.id, e.data.length);
           return;
         }
-        this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + e.data.length;
+        const n = e.data.length; // before delivery, which may free the packet's buffer
         if (c) {
           const sink = this.#sinks[e.stream];
           if (!sink) this.#deliver(e.stream, c, e.data);
@@ -413,11 +424,15 @@ export class ChannelIO {
               this.close();
             }
           }
+          // Counted once delivered: an enqueue wakes the stream's pull, which reports what
+          // was consumed, and a packet still on its way in is not read.
+          this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + n;
           this.#reportConsumed(e.stream);
         } else {
           // Nobody reads this stream (cancelled): drop, keep the window open.
+          this.#enqueued[e.stream] = (this.#enqueued[e.stream] ?? 0) + n;
           this.#reported[e.stream] = this.#enqueued[e.stream]!;
-          this.#engine.consume(this.id, e.data.length);
+          this.#engine.consume(this.id, n);
         }
         return;
       }

@@ -532,3 +532,27 @@ test("fuzz: any mix of small and large, owned and lent packets reads back whole 
     assert.ok(engine.consumed <= sent, `${what}: more reported consumed than sent`);
   }
 });
+
+test("gathering reports nothing consumed before the reader takes it, and hands small chunks in buffers of their size", async () => {
+  const { engine, ch } = channel();
+  const reader = ch.readable(0).getReader();
+  const turn = () => new Promise((r) => setTimeout(r, 0));
+  data(ch, packet(new Array(4096).fill(1)));
+  await turn();
+  data(ch, packet(new Array(10).fill(2))); // gathered behind the unread 4096
+  await turn();
+  // Delivering this one sends the gathered bytes ahead, which wakes the stream's pull: the
+  // packet on its way in was counted read there, and the window reopened by 32,000.
+  data(ch, packet(new Array(32_000).fill(3)));
+  await turn();
+  assert.equal(engine.consumed, 0, "nothing read, nothing reported consumed");
+  const sizes: [number, number][] = [];
+  for (let got = 0; got < 4096 + 10 + 32_000;) {
+    const { value } = await reader.read();
+    sizes.push([value!.length, value!.buffer.byteLength]);
+    got += value!.length;
+  }
+  // The 10 gathered bytes come in a buffer of 10, not in the 16 KiB they were gathered in.
+  assert.deepEqual(sizes, [[4096, 4096], [10, 10], [32_000, 32_000]]);
+  assert.equal(engine.consumed, 4096 + 10 + 32_000);
+});
