@@ -171,10 +171,15 @@ export async function startConnection(
     "connectTimeout",
   ) ?? 0;
   const deadline = connectDeadline(options.signal, timeoutMs);
+  // The agent connection opened for authentication, once there is one: a failure before the
+  // connection exists (a refused TCP connect, an abort, a known_hosts file that cannot be read)
+  // must close it too, or its socket keeps the process alive.
+  const opened: { agentAuth?: AgentAuth | undefined } = {};
   try {
-    return await startWithDeadline(host, options, timeoutMs, deadline);
+    return await startWithDeadline(host, options, timeoutMs, deadline, opened);
   } catch (e) {
     deadline.clear();
+    opened.agentAuth?.close();
     throw e;
   }
 }
@@ -194,6 +199,7 @@ async function startWithDeadline(
   options: ConnectOptions,
   timeoutMs: number,
   deadline: ConnectDeadline,
+  opened: { agentAuth?: AgentAuth | undefined },
 ): Promise<StartedConnection> {
   const port = options.port ?? 22;
   const signal = deadline.signal;
@@ -223,6 +229,7 @@ async function startWithDeadline(
   // Checked here: a bad agent timeout would otherwise make the agent silently unused.
   if (options.agentTimeout !== undefined) timeoutDelay(options.agentTimeout, "agentTimeout");
   const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
+  opened.agentAuth = agentAuth;
   log.debug(`${clientKeys.length} client key(s) loaded`);
   if (options.proxyCommand !== undefined && (options.sock || options.tunnel)) {
     throw new TypeError("connect(): proxyCommand cannot be combined with sock or tunnel");
@@ -351,8 +358,7 @@ async function startWithDeadline(
     (options as ConnectHooks).connectionMade?.(conn);
   } catch (e) {
     conn.abort();
-    agentAuth?.close();
-    throw e;
+    throw e; // startConnection closes the agent
   }
   /** Explains a failed authentication wait: phase, a "no credentials" hint, a log line. */
   const explainFailure = (e: unknown): unknown => {

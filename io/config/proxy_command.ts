@@ -7,10 +7,14 @@
  */
 
 import { spawn } from "node:child_process";
+import process from "node:process";
 import type { ByteSocket, SocketHandlers } from "../runtime/socket.ts";
 import { environment } from "../runtime/env.ts";
 
-/** How long a proxy command gets to exit after its stdin closes before it is killed. */
+/**
+ * How long a proxy command gets to exit after its stdin closes before it is sent SIGTERM, and
+ * after SIGTERM before it is sent SIGKILL.
+ */
 export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
 
 /**
@@ -62,12 +66,35 @@ export function spawnProxyCommand(
   };
   let closed = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
+  let forceTimer: ReturnType<typeof setTimeout> | undefined;
+  let exited = false;
   const finish = () => {
     if (closed) return;
     closed = true;
     if (killTimer !== undefined) clearTimeout(killTimer);
     deliver((h) => h.close());
   };
+  // SIGTERM, then SIGKILL if the command has not exited after the grace period: one that
+  // ignores SIGTERM (a shell's `trap '' TERM`) would otherwise run on, and its child
+  // handle keep this process from exiting, long after the connection ended.
+  const terminate = () => {
+    if (exited) return;
+    child.kill("SIGTERM");
+    forceTimer ??= setTimeout(() => {
+      // process.kill, not child.kill: Deno's ChildProcess sends nothing after a first kill().
+      if (!exited && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, "SIGKILL");
+        } catch { /* gone meanwhile */ }
+      }
+    }, PROXY_COMMAND_EXIT_GRACE_MS);
+    // Only the command itself keeps the process alive, as long as it runs.
+    (forceTimer as { unref?: () => void }).unref?.();
+  };
+  child.on("exit", () => {
+    exited = true;
+    if (forceTimer !== undefined) clearTimeout(forceTimer);
+  });
   child.on("error", (e) => {
     deliver((h) => h.error(new Error(`ProxyCommand failed to start: ${e.message}`, { cause: e })));
     finish();
@@ -81,13 +108,13 @@ export function spawnProxyCommand(
     write: (data) => (child.stdin!.writable ? child.stdin!.write(data) : false),
     end() {
       child.stdin!.end();
-      killTimer ??= setTimeout(() => child.kill("SIGTERM"), PROXY_COMMAND_EXIT_GRACE_MS);
+      killTimer ??= setTimeout(terminate, PROXY_COMMAND_EXIT_GRACE_MS);
       (killTimer as { unref?: () => void }).unref?.();
     },
     destroy() {
       child.stdin!.destroy();
       child.stdout!.destroy();
-      child.kill("SIGTERM");
+      terminate();
       finish();
     },
     pause: () => child.stdout!.pause(),
