@@ -17,27 +17,40 @@ import { conformanceTest, withPeer } from "./fixtures/mod.ts";
 import { connect } from "../io/client/connect.ts";
 import { setUpX11Forwarding } from "../io/client/x11_forward.ts";
 
-conformanceTest("X11 forwarding to Xvfb through openssh: xdpyinfo runs remotely", {
-  peers: ["openssh"],
-}, async () => {
+/** A private Xvfb on a free display with a fresh cookie, for the length of `body`. */
+async function withXvfb(
+  firstDisplay: number,
+  body: (x: { display: number; auth: string; cookie: string }) => Promise<void>,
+): Promise<void> {
   if (!existsSync("/usr/bin/Xvfb") || !existsSync("/usr/bin/xauth")) {
     throw new Error("Xvfb and xauth are needed: apt-get install xvfb xauth x11-utils");
   }
   const dir = mkdtempSync(join(tmpdir(), "sshts-x11-"));
-  const display = 40 + Math.floor(Math.random() * 20);
+  const display = firstDisplay + Math.floor(Math.random() * 20);
   const auth = join(dir, "Xauthority");
   const cookie = Array.from(
     crypto.getRandomValues(new Uint8Array(16)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   spawnSync("/usr/bin/xauth", ["-f", auth, "add", `:${display}`, "MIT-MAGIC-COOKIE-1", cookie]);
-  const xvfb = spawn("/usr/bin/Xvfb", [`:${display}`, "-auth", auth, "-nolisten", "tcp"], {
-    stdio: "ignore",
-  });
+  // -noreset: with no client left, an X server resets and forgets the cookies it generated.
+  const args = [`:${display}`, "-auth", auth, "-nolisten", "tcp", "-noreset"];
+  const xvfb = spawn("/usr/bin/Xvfb", args, { stdio: "ignore" });
   try {
     for (let i = 0; i < 100 && !existsSync(`/tmp/.X11-unix/X${display}`); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    await body({ display, auth, cookie });
+  } finally {
+    xvfb.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+conformanceTest("X11 forwarding to Xvfb through openssh: xdpyinfo runs remotely", {
+  peers: ["openssh"],
+}, async () => {
+  await withXvfb(40, async ({ display, auth, cookie }) => {
     await withPeer("openssh", {
       sshdConfig: { X11Forwarding: true, X11UseLocalhost: true, XAuthLocation: "/usr/bin/xauth" },
     }, async (f) => {
@@ -86,39 +99,13 @@ conformanceTest("X11 forwarding to Xvfb through openssh: xdpyinfo runs remotely"
         }
       }
     });
-  } finally {
-    xvfb.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 conformanceTest("untrusted X11 forwarding to Xvfb through openssh: restricted, expiring cookie", {
   peers: ["openssh"],
 }, async () => {
-  if (!existsSync("/usr/bin/Xvfb") || !existsSync("/usr/bin/xauth")) {
-    throw new Error("Xvfb and xauth are needed: apt-get install xvfb xauth x11-utils");
-  }
-  const dir = mkdtempSync(join(tmpdir(), "sshts-x11u-"));
-  const display = 60 + Math.floor(Math.random() * 20);
-  const auth = join(dir, "Xauthority");
-  const cookie = Array.from(
-    crypto.getRandomValues(new Uint8Array(16)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  spawnSync("/usr/bin/xauth", ["-f", auth, "add", `:${display}`, "MIT-MAGIC-COOKIE-1", cookie]);
-  // -noreset: with no client left, an X server resets and forgets the cookies it generated.
-  const xvfb = spawn("/usr/bin/Xvfb", [
-    `:${display}`,
-    "-auth",
-    auth,
-    "-nolisten",
-    "tcp",
-    "-noreset",
-  ], { stdio: "ignore" });
-  try {
-    for (let i = 0; i < 100 && !existsSync(`/tmp/.X11-unix/X${display}`); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  await withXvfb(60, async ({ display, auth, cookie }) => {
     await withPeer("openssh", {
       sshdConfig: { X11Forwarding: true, X11UseLocalhost: true, XAuthLocation: "/usr/bin/xauth" },
     }, async (f) => {
@@ -186,8 +173,5 @@ conformanceTest("untrusted X11 forwarding to Xvfb through openssh: restricted, e
         /Untrusted X11 forwarding set-up failed: \/bin\/false generated no cookie/,
       );
     });
-  } finally {
-    xvfb.kill();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
