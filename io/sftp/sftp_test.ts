@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -322,6 +323,31 @@ test("transfers with errorHandler skip what fails and go on; blockSize and maxRe
     await fsp.rm(local, { recursive: true, force: true });
   }
 });
+
+test(
+  "a local write that fails (a full disk) names the local file, its code kept; the server's errors stay as they are",
+  {
+    skip: !existsSync("/dev/full") && "no /dev/full here",
+  },
+  async () => {
+    const backend = new MemoryBackend();
+    backend.writeFile("/big.bin", pattern(1_000_000));
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      // Node's error for a write on an open file names no file ("… no space left on device,
+      // write"): in a transfer of many files that says nothing of which one.
+      await assert.rejects(sftp.get("/big.bin", "/dev/full"), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "ENOSPC");
+        assert.ok(e.message.endsWith(" '/dev/full'"), e.message);
+        return true;
+      });
+      await assert.rejects(sftp.get("/missing.bin", "/dev/null"), (e: Error) => {
+        assert.ok(e instanceof SFTPError && !e.message.includes("/dev/null"), e.message);
+        return true;
+      });
+    });
+  },
+);
 
 test("get and put resume from the size already there; an abort keeps the whole prefix", async () => {
   const backend = new MemoryBackend();

@@ -599,7 +599,7 @@ async function getFile(
       whole = Math.min(result.highwater, batch.failedAt ?? Infinity);
       if (flushError !== undefined && result.error === undefined) {
         await cut(whole).catch(() => {});
-        throw flushError;
+        throw naming(flushError, local);
       }
       if (result.error !== undefined) {
         if (
@@ -612,23 +612,48 @@ async function getFile(
         }
         // Keep only the whole prefix, so a resumed transfer continues correctly.
         await cut(whole).catch(() => {});
-        throw result.error;
+        throw naming(result.error, local); // a local write's error, or the server's
       }
       break;
     }
-    await cut(whole);
-    if (o.preserve && regular) {
-      if (attrs.permissions !== undefined) await file.chmod(preservedMode(attrs.permissions));
-      if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
+    try {
+      await cut(whole);
+      if (o.preserve && regular) {
+        if (attrs.permissions !== undefined) await file.chmod(preservedMode(attrs.permissions));
+        if (attrs.mtime !== undefined) await file.utimes(attrs.atime ?? attrs.mtime, attrs.mtime);
+      }
+      // A file system may report a failed write only on close (NFS, a full disk): after a
+      // download that otherwise succeeded, that is the download's error.
+      fh = undefined;
+      await file.close();
+    } catch (e) {
+      throw naming(e, local);
     }
-    // A file system may report a failed write only on close (NFS, a full disk): after a
-    // download that otherwise succeeded, that is the download's error.
-    fh = undefined;
-    await file.close();
   } finally {
     await fh?.close().catch(() => {});
     await closeRemote(s, handle, o.signal);
   }
+}
+
+/**
+ * A local file-system error that names its file: Node leaves the path out of the errors of
+ * calls on an open file (a full disk reads "ENOSPC: no space left on device, write"), which
+ * in a transfer of many files says nothing of which one. The path is added as Node adds it
+ * to the errors of calls by path (`… open '/x'`); the error stays the same object, code and
+ * all. Anything else (the server's SFTPError) is returned as it is.
+ */
+function naming(e: unknown, path: string): unknown {
+  // A system error of the runtime's file API (an errno code such as ENOSPC; Node's also name
+  // their system call), not ours (SSHError codes read ERR_…).
+  const err = e as Error & { code?: unknown; syscall?: unknown; path?: unknown };
+  const system = typeof err.syscall === "string" ||
+    (typeof err.code === "string" && /^E[A-Z0-9]+$/.test(err.code));
+  if (!(e instanceof Error) || !system || err.path !== undefined) return e;
+  try {
+    err.path = path;
+    err.message = `${err.message} '${path}'`;
+  } catch { /* a frozen error keeps its own */ }
+  return e;
 }
 
 /**
