@@ -26,6 +26,7 @@ import {
 import { EngineBase, type EngineOptions } from "../engine/engine_base.ts";
 import { type DisconnectError, LocalProtocolError, protocolError } from "../errors.ts";
 import { Msg } from "../transport/messages.ts";
+import { keyTypeForSignatureAlgorithm } from "../publickey/algorithms.ts";
 import type { TransportEvent } from "../transport/transport.ts";
 
 /** Every event a client engine raises. */
@@ -326,10 +327,12 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     } catch {
       return; // a malformed announcement is not worth the connection
     }
-    // Only keys of a type we accept, as ssh ("key not permitted by HostkeyAlgorithms"): a
-    // proven key we would never use is no key to learn.
+    // Only keys of a type we accept, as ssh ("key not permitted by HostkeyAlgorithms"; an RSA
+    // key under any of ssh-rsa and rsa-sha2-*): a proven key we would never use is no key to
+    // learn.
+    const algs = this.#hostKeyAlgs;
     const keys = keysToProve(announced, this.transport.hostKeyBlob)
-      .filter((k) => hostKeyTypeAccepted(k.keyType, this.#hostKeyAlgs));
+      .filter((k) => algs.some((a) => keyTypeForSignatureAlgorithm(a) === k.keyType));
     if (keys.length === 0) return;
     const id = this.connection.sendGlobalRequest(
       HOSTKEYS_PROVE_REQUEST,
@@ -338,14 +341,4 @@ export class ClientConnection extends EngineBase<ClientEvent> {
     );
     this.#proveRequest = { id, keys };
   }
-}
-
-/** RSA keys sign as ssh-rsa or rsa-sha2-*: any of them lets an RSA key in (as OpenSSH). */
-const RSA_ALGORITHMS = ["ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"];
-
-/** Whether a key of `keyType` may serve under our host key algorithms (OpenSSH's rule). */
-function hostKeyTypeAccepted(keyType: string, algorithms: readonly string[]): boolean {
-  return keyType === "ssh-rsa"
-    ? RSA_ALGORITHMS.some((a) => algorithms.includes(a))
-    : algorithms.includes(keyType);
 }
