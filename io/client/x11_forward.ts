@@ -92,18 +92,9 @@ export async function setUpX11Forwarding(
   if (!trusted && (!Number.isSafeInteger(timeout) || timeout < 0)) {
     throw new RangeError(`X11 timeout must be a whole number of milliseconds ≥ 0, not ${timeout}`);
   }
-  let found: XauthEntry | undefined;
-  if (trusted) {
-    let entries: XauthEntry[] = [];
-    try {
-      entries = parseXauthority(new Uint8Array(await readFile(file)));
-    } catch (e) {
-      if (e instanceof SSHError) throw e; // a broken file says so; a missing one means no cookie
-    }
-    found = findXauthCookie(entries, display, () => exactHostname("X11 forwarding"));
-  } else {
-    found = await generateUntrustedCookie(value, display, file, timeout, options.xauthLocation);
-  }
+  const found = trusted
+    ? await readXauthCookie(file, display)
+    : await generateUntrustedCookie(value, display, file, timeout, options.xauthLocation);
   const protocol = found?.name ?? "MIT-MAGIC-COOKIE-1";
   const real = found?.data ?? new Uint8Array(0);
   const fake = crypto.getRandomValues(new Uint8Array(real.length || 16));
@@ -119,6 +110,20 @@ export async function setUpX11Forwarding(
     screen: display.screen,
     ...(options.singleConnection ? { singleConnection: true } : {}),
   };
+}
+
+/** The cookie `file` (an `.Xauthority`) holds for `display`; none when the file is missing. */
+async function readXauthCookie(
+  file: string,
+  display: ReturnType<typeof parseDisplay>,
+): Promise<XauthEntry | undefined> {
+  let entries: XauthEntry[] = [];
+  try {
+    entries = parseXauthority(new Uint8Array(await readFile(file)));
+  } catch (e) {
+    if (e instanceof SSHError) throw e; // a broken file says so; a missing one means no cookie
+  }
+  return findXauthCookie(entries, display, () => exactHostname("X11 forwarding"));
 }
 
 /**
@@ -167,13 +172,7 @@ async function generateUntrustedCookie(
         resolve(errorMessage(e));
       }
     });
-    let entries: XauthEntry[] = [];
-    try {
-      entries = parseXauthority(new Uint8Array(await readFile(out)));
-    } catch (e) {
-      if (e instanceof SSHError) throw e;
-    }
-    const found = findXauthCookie(entries, display, () => exactHostname("X11 forwarding"));
+    const found = await readXauthCookie(out, display);
     if (!found || found.data.length === 0) throw fail(failure);
     return found;
   } finally {
