@@ -596,14 +596,9 @@ export class SSHServerConnection implements ServerConnectionContext {
    * request's failure never stops the next.
    */
   #onGlobalRequest(id: number, name: string, wantReply: boolean, data: Uint8Array): void {
-    if (!FORWARDING_REQUESTS.has(name)) {
-      try {
-        this.#replyGlobal(id, wantReply, false);
-      } catch { /* the connection is ending: nothing left to answer */ }
-      return;
-    }
-    if (this.#globalQueued >= MAX_QUEUED_FORWARD_REQUESTS) {
-      if (!this.#globalFullLogged) {
+    const forwarding = FORWARDING_REQUESTS.has(name);
+    if (!forwarding || this.#globalQueued >= MAX_QUEUED_FORWARD_REQUESTS) {
+      if (forwarding && !this.#globalFullLogged) {
         this.#globalFullLogged = true;
         this.#log.info(
           `refused ${name} and the forwarding requests after it: ` +
