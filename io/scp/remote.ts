@@ -47,8 +47,12 @@ export interface RemoteScp {
   readonly stream: SCPStream;
   /** The process. */
   readonly process: SSHClientProcess;
-  /** Sends EOF and waits for the exit; throws {@link SCPError} on a failure exit. */
-  finish(warnings?: readonly string[]): Promise<void>;
+  /**
+   * Sends EOF and waits for the exit; throws {@link SCPError} on a failure exit, or
+   * (`reason: "local"`) when `localErrors`, our own failures we told the remote of, are
+   * not empty: the remote's failure exit then only echoes them.
+   */
+  finish(warnings?: readonly string[], localErrors?: readonly string[]): Promise<void>;
   /** Closes the channel at once. */
   abort(): void;
   /**
@@ -142,7 +146,7 @@ export async function startRemoteScp(
   // An abort closes the channel: whatever waits on it ends.
   o.signal?.addEventListener("abort", abort, { once: true });
   void ch.closedPromise.then(() => o.signal?.removeEventListener("abort", abort));
-  const finish = async (warnings: readonly string[] = []) => {
+  const finish = async (warnings: readonly string[] = [], localErrors: readonly string[] = []) => {
     try {
       ch.sendEof();
     } catch { /* already closed */ }
@@ -155,6 +159,15 @@ export async function startRemoteScp(
       const parts = [...warnings];
       const e = stderr();
       if (e && !parts.some((w) => e.includes(w))) parts.push(e);
+      if (localErrors.length > 0) {
+        // The remote scp exits 1 for the errors we sent it, and prints them: ours to name.
+        const remote = parts.filter((p) => !localErrors.some((l) => p.includes(l)));
+        throw new SCPError(
+          localErrors.join("; ") +
+            (remote.length > 0 ? `; the remote scp also reported: ${remote.join("; ")}` : ""),
+          { reason: "local" },
+        );
+      }
       throw new SCPError(
         `Remote scp ${
           failed ? `failed (exit ${status ?? process.exitSignal?.signal})` : "reported errors"

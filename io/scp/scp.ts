@@ -543,14 +543,17 @@ async function pull(
     signal,
   });
   try {
-    const r = await runSink(from.stream, await makeTarget(), {
+    const target = await makeTarget();
+    const relayed = target instanceof RelayTarget;
+    const r = await runSink(from.stream, target, {
       recurse,
       expect: nameMatcher(src.path),
       requested: src.path,
       signal,
       onProgress,
     });
-    await from.finish(r.warnings);
+    // A relay's refusals are the destination's, which reports them itself.
+    await from.finish(r.warnings, relayed ? [] : r.targetErrors);
   } catch (e) {
     from.abort();
     throw e;

@@ -159,6 +159,32 @@ for (const protocol of ["scp", "sftp"] as const) {
   });
 }
 
+test("scp() legacy: a download that fails here says so (reason local), not that the remote failed", async () => {
+  const local = await tempDir();
+  const root = await tempDir();
+  await fsp.mkdir(join(root, "d"));
+  await fsp.writeFile(join(root, "d/a"), "alpha\n");
+  await fsp.writeFile(join(root, "d/b"), "beta\n");
+  // A directory where the file `a` would go: the local write fails, the remote's part is fine.
+  await fsp.mkdir(join(local, "d/a"), { recursive: true });
+  try {
+    await withServer({ scp: { root } }, async (conn) => {
+      const e = await scp([[conn, "/d"]], local, { protocol: "scp", recurse: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(e instanceof SCPError, String(e));
+      assert.equal(e.reason, "local", e.message);
+      assert.match(e.message, /^\/.*\/d\/a: /);
+      assert.doesNotMatch(e.message, /[Rr]emote/);
+      // The rest was copied, as OpenSSH's scp goes on after a file it cannot write.
+      assert.equal(await fsp.readFile(join(local, "d/b"), "utf8"), "beta\n");
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
 test("scp() legacy: a glob source, remote to remote on one server, and the jail", async () => {
   const local = await tempDir();
   const root = await tempDir();

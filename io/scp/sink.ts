@@ -90,6 +90,11 @@ export interface SinkResult {
   readonly files: number;
   /** Errors the peer reported or we reported to it (escaped); the transfer went on. */
   readonly warnings: readonly string[];
+  /**
+   * Those of {@link warnings} that were the target's own failures (a file or directory it
+   * could not make or write), which we reported to the peer.
+   */
+  readonly targetErrors: readonly string[];
 }
 
 /** How many warnings a transfer keeps, and how many bytes of them at most. */
@@ -138,6 +143,7 @@ export async function runSink(
 ): Promise<SinkResult> {
   const m = new SCPSinkMachine({ recurse: o.recurse, expect: o.expect, requested: o.requested });
   const warnings = new WarningList();
+  const targetErrors = new WarningList();
   let files = 0;
   let open: SinkFile | undefined;
   let writeError: unknown;
@@ -145,8 +151,10 @@ export async function runSink(
   const flush = async () => {
     for (const b of m.takeOutgoing()) await s.write(b);
   };
+  // The target failed (its message names the path): the peer is told, and so is our caller.
   const refuse = (message: string) => {
     warnings.push(message);
+    targetErrors.push(message);
     m.refuse(message);
   };
   try {
@@ -168,7 +176,7 @@ export async function runSink(
       }
       switch (e.type) {
         case "end":
-          return { files, warnings: warnings.list() };
+          return { files, warnings: warnings.list(), targetErrors: targetErrors.list() };
         case "error":
           await flush();
           throw e.error;
@@ -188,6 +196,7 @@ export async function runSink(
             await target.leaveDir(e.dirs);
           } catch (err) {
             warnings.push(errorMessage(err));
+            targetErrors.push(errorMessage(err));
           }
           break;
         case "file":
