@@ -308,7 +308,12 @@ export interface ConnectOptions extends LogOptions {
    * without limit; a negative or NaN value is a `RangeError`.
    */
   readonly connectTimeout?: number;
-  /** An already-open byte stream to run SSH over instead of TCP. */
+  /**
+   * An already-open byte stream to run SSH over instead of TCP. Once the connection has
+   * started on it, it is the connection's: closed with it, or when the handshake or
+   * authentication fails. An error before that (a bad option, a key file that cannot be
+   * read) leaves it untouched, for the caller to close or use again.
+   */
   readonly sock?: WebDuplex | ByteSocket;
   /**
    * Reach the server through a command's standard input and output instead of TCP, as

@@ -31,7 +31,10 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  * Runs the SSH server side over `sock` (a {@link WebDuplex} or a `ByteSocket`)
  * with `listen()`'s hooks and options. Resolves with the connection as soon
  * as it has started (host keys loaded); `conn.closed` resolves when it ends.
- * Aborting `signal` closes it (before it starts, rejects with the reason).
+ * Aborting `signal` closes it (before it starts, rejects with the reason). Once started,
+ * the connection owns `sock` and closes it when it ends; a rejection before that (a bad
+ * option, a host key that cannot be read, the abort) leaves `sock` untouched, for the
+ * caller to close.
  *
  * @example An in-memory client and server
  * ```ts
