@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SSHError } from "../../core/errors.ts";
 import { importX509Certificates, X509Certificate } from "../../keys/x509/certificate.ts";
-import { checkX509SSHKey, decodeX509SSHKey } from "../../keys/x509/ssh.ts";
+import { checkX509SSHKey } from "../../keys/x509/ssh.ts";
 import type { X509ValidateResult } from "../../keys/x509/chain.ts";
 import { expandHome, wallClock } from "../runtime/env.ts";
 import { hostLabel, type KnownHostsCheckInfo } from "./known_hosts.ts";
@@ -60,7 +60,8 @@ export async function loadX509Certificates(
 /**
  * Checks an `x509v3-*` key blob against trusted certificates for any of
  * `purposes` ("any", a name such as "secureShellClient", or an OID; a list
- * passes when one purpose is allowed). `principal` is checked when given.
+ * passes when one purpose is allowed). `principal` (a host) and `userPrincipal`
+ * (a user) are checked when given.
  *
  * @example
  * ```ts ignore
@@ -71,7 +72,7 @@ export function checkX509Purposes(
   blob: Uint8Array,
   trustedCerts: readonly X509Certificate[],
   purposes: string | readonly string[],
-  options: { now: number; principal?: string },
+  options: { now: number; principal?: string; userPrincipal?: string },
 ): X509ValidateResult {
   const list = typeof purposes === "string" ? [purposes] : purposes;
   const any = list.length === 0 || list.includes("any");
@@ -82,27 +83,11 @@ export function checkX509Purposes(
       now: options.now,
       ...(purpose !== undefined ? { purpose } : {}),
       ...(options.principal !== undefined ? { principal: options.principal } : {}),
+      ...(options.userPrincipal !== undefined ? { userPrincipal: options.userPrincipal } : {}),
     });
     if (last.valid) return last;
   }
   return last;
-}
-
-/**
- * The user principals (subjectAltName names) of an `x509v3-*` blob's
- * end-entity certificate; [] when it lists none or the blob is unreadable.
- *
- * @example
- * ```ts ignore
- * if (x509Principals(blob).length && !x509Principals(blob).includes(user)) refuse();
- * ```
- */
-export function x509Principals(blob: Uint8Array): readonly string[] {
-  try {
-    return decodeX509SSHKey(blob).certificates[0]?.principals ?? [];
-  } catch {
-    return [];
-  }
 }
 
 /**

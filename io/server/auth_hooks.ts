@@ -29,7 +29,7 @@ import { isCertificateAlgorithm, plainAlgorithm } from "../../core/publickey/cer
 import { type KnownHosts, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { type KnownHostsSource, readKnownHosts } from "../keys/known_hosts.ts";
-import { checkX509Purposes, x509Principals } from "../keys/x509_verifier.ts";
+import { checkX509Purposes } from "../keys/x509_verifier.ts";
 import { isX509Algorithm } from "../../core/publickey/x509_blob.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
@@ -224,18 +224,20 @@ export class AuthHandler {
   /**
    * An `x509v3-*` client key: trusted when its chain ends at one of
    * `x509TrustedCerts`, allows one of `x509Purposes` (default
-   * secureShellClient) and, if the certificate lists user principals, names
-   * the user (as AsyncSSH). Without trusted certificates every X.509 key is refused.
+   * secureShellClient) and is for the user, as AsyncSSH reads it: the user is one
+   * of its subjectAltName e-mail addresses or UPNs or, without a subjectAltName,
+   * its common name. A certificate for no user is for none (as sshd refuses a
+   * certificate without principals from a trusted CA). Without trusted
+   * certificates every X.509 key is refused.
    */
   #x509(user: string, keyBlob: Uint8Array): boolean {
     const trusted = this.#ctx.trust?.x509TrustedCerts;
     if (!trusted?.length) return false;
-    const principals = x509Principals(keyBlob);
     const r = checkX509Purposes(
       keyBlob,
       trusted,
       this.#ctx.trust?.x509Purposes ?? "secureShellClient",
-      { now: wallClock(), ...(principals.length ? { principal: user } : {}) },
+      { now: wallClock(), userPrincipal: user },
     );
     return r.valid;
   }

@@ -575,9 +575,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   /**
    * Trusted X.509 certificates for `x509v3-*` client keys (RFC 6187; AsyncSSH's
    * server `x509_trusted_certs`): objects, PEM text or DER. A client whose
-   * certificate chains to one of these, allows one of `x509Purposes` and (when
-   * it lists user principals) names the user is let in by "publickey"; any
-   * other X.509 key is refused. Setting this also accepts the `x509v3-*`
+   * certificate chains to one of these, allows one of `x509Purposes` and is for
+   * the user (one of its subjectAltName e-mail addresses or UPNs or, without a
+   * subjectAltName, its common name, as AsyncSSH reads it) is let in by
+   * "publickey"; any other X.509 key is refused. Setting this also accepts the `x509v3-*`
    * signature algorithms (unless `signatureAlgs` is given) and offers publickey.
    *
    * @example

@@ -155,13 +155,14 @@ const otherRoot = generateX509CACertificate(hostKey, hostKey, "CN=Other Root", {
 
 function userPair(
   kind: "ecdsa" | "rsa" | "ed25519",
-  options: { principals?: string[]; purposes?: string } = {},
+  options: { principals?: string[]; purposes?: string; subject?: string } = {},
 ): X509KeyPair {
   const key = generatePrivateKey(kind, kind === "rsa" ? { keySize: 2048 } : undefined);
-  const cert = generateX509UserCertificate(rootKey, key, "CN=alice", {
+  const { subject = "CN=alice", ...rest } = options;
+  const cert = generateX509UserCertificate(rootKey, key, subject, {
     now,
     issuerCertificate: root,
-    ...options,
+    ...rest,
   });
   return new X509KeyPair(key, [cert, root]);
 }
@@ -195,6 +196,19 @@ test("listen() refuses X.509 client keys from another CA, for another user, or w
       login(s, { clientKeys: [userPair("ecdsa", { principals: ["bob"] })] }),
       denied,
     );
+  }
+  {
+    // A certificate that names no user is for none: not for whoever logs in with it (as
+    // AsyncSSH, its common name stands in for the user principals when it has no
+    // subjectAltName; sshd refuses a trusted CA's certificate without principals).
+    await using s = await server({ x509TrustedCerts: [root] });
+    await assert.rejects(
+      login(s, { clientKeys: [userPair("ecdsa", { subject: "CN=mallory, O=Example" })] }),
+      denied,
+    );
+    await using _ok = await login(s, {
+      clientKeys: [userPair("ecdsa", { subject: "CN=alice, O=Example" })],
+    });
   }
   // No trusted certificates: X.509 keys are not taken, even with a permissive hook.
   await using s = await server({ validatePublicKey: () => true });

@@ -17,6 +17,7 @@ export const MAX_DER_DEPTH = 32;
 
 /** Universal tags used by key formats. */
 export const DerTag = {
+  BOOLEAN: 0x01,
   INTEGER: 0x02,
   BIT_STRING: 0x03,
   OCTET_STRING: 0x04,
@@ -214,6 +215,15 @@ export class DerReader {
       }
     }
     return arcs.join(".");
+  }
+
+  /** Reads a BOOLEAN: one content byte, 0x00 or 0xFF as DER requires. */
+  readBoolean(what: string): boolean {
+    const c = this.readTagged(DerTag.BOOLEAN, what);
+    if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) {
+      this.#fail(`${what} is not a DER BOOLEAN (one byte, 00 or FF)`);
+    }
+    return c[0] === 0xff;
   }
 
   /** Reads a NULL. */

@@ -22,7 +22,7 @@ import { DerReader, DerTag } from "../formats/asn1.ts";
 import { encodePem, parsePem } from "../formats/pem.ts";
 import { parseSpki } from "../formats/spki.ts";
 import { SSHKey } from "../ssh_key.ts";
-import { nameToString } from "./name.ts";
+import { commonNames, nameToString } from "./name.ts";
 import { KeyImportError } from "../errors.ts";
 import { parseExtensions, type X509Extensions } from "./extensions.ts";
 import { verifyX509Signature } from "./signature.ts";
@@ -92,6 +92,7 @@ export class X509Certificate {
     const t = cert.child(tbsEl.content, "TBSCertificate");
     const v = t.readOptionalExplicit(0, "version");
     this.version = v ? v.readSmallInteger("version", 2) + 1 : 1;
+    v?.assertEnd("version");
     this.serial = t.readInteger("serialNumber");
     const inner = t.readSequence("signature");
     if (inner.readOid("signature algorithm") !== this.signatureAlgorithm) {
@@ -162,6 +163,24 @@ export class X509Certificate {
   get principals(): string[] {
     const s = this.extensions.subjectAltName;
     return s ? [...s.dns, ...s.ip, ...s.email, ...s.upn] : [];
+  }
+
+  /**
+   * The user names the certificate is for, as AsyncSSH reads them: its subjectAltName
+   * e-mail addresses and UPNs or, when it has no subjectAltName at all, its subject's
+   * common names. A server lets a certificate log in only as one of these.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey } from "../generate.ts";
+   * import { generateX509UserCertificate } from "./generate.ts";
+   * const k = generatePrivateKey("ed25519");
+   * console.log(generateX509UserCertificate(k, k, "CN=alice", { now: Date.now() }).userPrincipals); // ["alice"]
+   * ```
+   */
+  get userPrincipals(): string[] {
+    const s = this.extensions.subjectAltName;
+    return s ? [...s.email, ...s.upn] : commonNames(this.subjectDer);
   }
 
   /**

@@ -7,11 +7,20 @@
  * @module
  */
 
-import { X509_PURPOSES } from "./extensions.ts";
+import { ipBytes, X509_PURPOSES } from "./extensions.ts";
 import { type X509Certificate } from "./certificate.ts";
+import { canonicalName } from "./name.ts";
+import { equalBytes } from "../../core/wire.ts";
 
 /** Longest chain we follow. */
 const MAX_CHAIN_DEPTH = 10;
+
+/**
+ * Most certificates a chain may hold (an RFC 6187 blob carries at most 16): every
+ * one whose subject matches costs a signature check at each step, so a huge list of
+ * same-named certificates would otherwise take seconds to refuse.
+ */
+const MAX_CHAIN_CERTS = 64;
 
 /** Options of {@link validateX509Chain}. */
 export interface X509ValidateOptions {
@@ -27,6 +36,12 @@ export interface X509ValidateOptions {
   readonly purpose?: string;
   /** A name the end-entity certificate must list among its principals (subjectAltName). */
   readonly principal?: string;
+  /**
+   * A user name the end-entity certificate must be for: one of its
+   * {@link X509Certificate.userPrincipals} (e-mail addresses and UPNs, or its common
+   * names when it has no subjectAltName), compared exactly.
+   */
+  readonly userPrincipal?: string;
 }
 
 /** The outcome of {@link validateX509Chain}. */
@@ -38,10 +53,39 @@ export type X509ValidateResult =
   }
   | { readonly valid: false; readonly reason: string };
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+const canonical = new WeakMap<Uint8Array, string>();
+
+/** True when two DER names are the same name (RFC 5280 §7.1, as OpenSSL compares them). */
+function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  if (equalBytes(a, b)) return true;
+  const key = (n: Uint8Array) => {
+    let k = canonical.get(n);
+    if (k === undefined) {
+      try {
+        k = canonicalName(n);
+      } catch {
+        k = ""; // unreadable: equal to nothing but itself (the byte comparison above)
+      }
+      canonical.set(n, k);
+    }
+    return k;
+  };
+  const ka = key(a);
+  return ka !== "" && ka === key(b);
+}
+
+/**
+ * Is `principal` one of the end entity's names? Exactly, as AsyncSSH compares them
+ * (user names are case-sensitive), except that an address matches however it is
+ * written ("2001:db8::1" and "2001:DB8:0:0::1" are one address).
+ */
+function namesPrincipal(c: X509Certificate, principal: string): boolean {
+  if (c.principals.includes(principal)) return true;
+  const ip = ipBytes(principal);
+  return ip !== undefined && (c.extensions.subjectAltName?.ip ?? []).some((a) => {
+    const b = ipBytes(a);
+    return b !== undefined && equalBytes(b, ip);
+  });
 }
 
 function timeProblem(c: X509Certificate, now: number): string | undefined {
@@ -53,8 +97,9 @@ function timeProblem(c: X509Certificate, now: number): string | undefined {
 /**
  * Why `ca` cannot sign `child` at this depth (intermediates below it), or undefined.
  * `trusted`: `ca` is one of the caller's trusted certificates, where a version 1 or 2
- * root (which cannot say it is a CA) is taken as one, as OpenSSL does; a certificate the
- * peer sent must say so (basicConstraints cA), or any leaf a CA issued could sign more.
+ * self-issued root (which cannot say it is a CA) is taken as one, as OpenSSL does; any
+ * other certificate must say so (basicConstraints cA), or any leaf a CA issued could
+ * sign more — a trusted version 1 end-entity certificate included.
  */
 function issuerProblem(
   ca: X509Certificate,
@@ -62,8 +107,10 @@ function issuerProblem(
   below: number,
   trusted: boolean,
 ): string | undefined {
-  if (!sameBytes(ca.subjectDer, child.issuerDer)) return "names do not chain";
-  if (!ca.isCA && (ca.version >= 3 || !trusted)) return `'${ca.subject}' is not a CA`;
+  if (!sameName(ca.subjectDer, child.issuerDer)) return "names do not chain";
+  const v1Root = trusted && ca.version < 3 && ca.extensions.basicConstraints === undefined &&
+    sameName(ca.subjectDer, ca.issuerDer);
+  if (!ca.isCA && !v1Root) return `'${ca.subject}' is not a CA`;
   const ku = ca.extensions.keyUsage;
   if (ku && !ku.includes("keyCertSign")) return `'${ca.subject}' may not sign certificates`;
   const pathLength = ca.extensions.basicConstraints?.pathLength;
@@ -105,6 +152,9 @@ export function validateX509Chain(
   const no = (reason: string): X509ValidateResult => ({ valid: false, reason });
   const leaf = chain[0];
   if (!leaf) return no("no certificate given");
+  if (chain.length > MAX_CHAIN_CERTS) {
+    return no(`${chain.length} certificates given (at most ${MAX_CHAIN_CERTS})`);
+  }
   const check = (c: X509Certificate): string | undefined =>
     timeProblem(c, options.now) ??
       (c.extensions.unknownCritical.length
@@ -117,19 +167,19 @@ export function validateX509Chain(
   const leafProblem = check(leaf);
   if (leafProblem) return no(leafProblem);
   const isTrusted = (c: X509Certificate) =>
-    options.trustedCerts.some((t) => sameBytes(t.der, c.der));
+    options.trustedCerts.some((t) => equalBytes(t.der, c.der));
   let anchored = isTrusted(leaf);
   let lastReason = `no trusted certificate issued '${leaf.subject}' (issuer '${leaf.issuer}')`;
   while (!anchored) {
     if (path.length > MAX_CHAIN_DEPTH) return no("the chain is too long");
     const below = path.length - 1; // CA certificates already on the path below the next issuer
     const anchor = options.trustedCerts.find((t) => {
-      const p = issuerProblem(t, current, below, true) ?? timeProblem(t, options.now);
-      if (p && sameBytes(t.subjectDer, current.issuerDer)) lastReason = p;
+      const p = issuerProblem(t, current, below, true) ?? check(t);
+      if (p && sameName(t.subjectDer, current.issuerDer)) lastReason = p;
       return p === undefined;
     });
     if (anchor) {
-      if (!sameBytes(anchor.der, current.der)) path.push(anchor);
+      if (!equalBytes(anchor.der, current.der)) path.push(anchor);
       anchored = true;
       break;
     }
@@ -150,8 +200,13 @@ export function validateX509Chain(
       return no(`certificate '${leaf.subject}' is not for ${options.purpose}`);
     }
   }
-  if (options.principal !== undefined && !leaf.principals.includes(options.principal)) {
+  if (options.principal !== undefined && !namesPrincipal(leaf, options.principal)) {
     return no(`certificate '${leaf.subject}' is not valid for '${options.principal}'`);
+  }
+  if (
+    options.userPrincipal !== undefined && !leaf.userPrincipals.includes(options.userPrincipal)
+  ) {
+    return no(`certificate '${leaf.subject}' is not for user '${options.userPrincipal}'`);
   }
   return { valid: true, path };
 }

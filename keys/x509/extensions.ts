@@ -85,29 +85,69 @@ export interface X509Extensions {
   readonly unknownCritical: readonly string[];
 }
 
-export function ipText(b: Uint8Array): string {
+/**
+ * An iPAddress general name as text: dotted IPv4, or IPv6 in the RFC 5952 form
+ * (lower case, no leading zeros, the longest run of two or more zero groups as
+ * "::"), as AsyncSSH (Python's `ipaddress`) and people write it. Undefined for
+ * another length (an address with a mask belongs in name constraints only).
+ */
+export function ipText(b: Uint8Array): string | undefined {
   if (b.length === 4) return [...b].join(".");
-  const parts: string[] = [];
-  for (let i = 0; i < b.length; i += 2) parts.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return parts.join(":");
+  if (b.length !== 16) return undefined;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+  return best < 0
+    ? hex(groups)
+    : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }
 
+/**
+ * The bytes of an IPv4 or IPv6 address in text (IPv6 may end in dotted IPv4, as
+ * `::ffff:192.0.2.1`); undefined when `s` is not one.
+ */
 export function ipBytes(s: string): Uint8Array | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4) {
-    const b = v4.slice(1).map(Number);
-    return b.every((x) => x <= 255) ? new Uint8Array(b) : undefined;
-  }
-  if (!s.includes(":") || !/^[0-9a-fA-F:]+$/.test(s)) return undefined;
-  const [head, tail] = s.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const fill = s.includes("::") ? 8 - h.length - t.length : 0;
-  const groups = [...h, ...Array(fill).fill("0"), ...t];
-  if (groups.length !== 8) return undefined;
+  const v4 = (t: string) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+    const b = m?.slice(1).map(Number);
+    return b?.every((x) => x <= 255) ? b : undefined;
+  };
+  const four = v4(s);
+  if (four) return new Uint8Array(four);
+  if (!s.includes(":") || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const part = (t: string | undefined, last: boolean): number[] | undefined => {
+    if (!t) return [];
+    const out: number[] = [];
+    const items = t.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i]!;
+      if (g.includes(".")) {
+        const b = last && i === items.length - 1 ? v4(g) : undefined;
+        if (!b) return undefined;
+        out.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) out.push(parseInt(g, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = part(halves[0], halves.length === 1);
+  const tail = halves.length === 2 ? part(halves[1], true) : [];
+  if (!head || !tail) return undefined;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const groups = [...head, ...Array<number>(fill).fill(0), ...tail];
   const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
+  groups.forEach((v, i) => {
     out[2 * i] = v >> 8;
     out[2 * i + 1] = v & 0xff;
   });
@@ -123,12 +163,22 @@ export function readBits(content: Uint8Array): boolean[] {
   return bits.slice(0, Math.max(0, bits.length - unused));
 }
 
+/** The most intermediate CAs a pathLenConstraint is taken to allow (larger values are clamped). */
+const MAX_PATH_LENGTH = 0x7fffffff;
+
+/**
+ * Decodes the `Extensions` SEQUENCE in `r` (the content of the `[3]` tag). Strict
+ * as OpenSSL is: a malformed value of an extension this library reads (a BOOLEAN
+ * that is not 00/FF, bytes left over, a negative path length, a BIT STRING with more
+ * than 7 unused bits) makes the certificate unreadable rather than being guessed at.
+ */
 export function parseExtensions(r: DerReader): X509Extensions {
   const ext: {
     -readonly [K in keyof X509Extensions]: X509Extensions[K];
   } = { unknownCritical: [] };
   const unknown: string[] = [];
   const seq = r.readSequence("extensions");
+  r.assertEnd("extensions");
   const seen = new Set<string>();
   while (!seq.done) {
     const e = seq.readSequence("extension");
@@ -138,7 +188,7 @@ export function parseExtensions(r: DerReader): X509Extensions {
     }
     seen.add(oid);
     let critical = false;
-    if (e.peekTag() === 0x01) critical = e.read("critical").content[0] !== 0;
+    if (e.peekTag() === DerTag.BOOLEAN) critical = e.readBoolean("critical");
     const value = new DerReader(e.readOctetString("extension value"), `extension ${oid}`);
     e.assertEnd();
     switch (oid) {
@@ -146,13 +196,24 @@ export function parseExtensions(r: DerReader): X509Extensions {
         const bc = value.readSequence("basicConstraints");
         let ca = false;
         let pathLength: number | undefined;
-        if (bc.peekTag() === 0x01) ca = bc.read("cA").content[0] !== 0;
-        if (bc.peekTag() === DerTag.INTEGER) pathLength = bc.readSmallInteger("pathLen", 1000);
+        if (bc.peekTag() === DerTag.BOOLEAN) ca = bc.readBoolean("cA");
+        if (bc.peekTag() === DerTag.INTEGER) {
+          const n = bc.readInteger("pathLenConstraint");
+          if (n < 0n) {
+            throw new KeyImportError("Cannot parse certificate: negative pathLenConstraint");
+          }
+          pathLength = n > BigInt(MAX_PATH_LENGTH) ? MAX_PATH_LENGTH : Number(n);
+        }
+        bc.assertEnd();
         ext.basicConstraints = pathLength === undefined ? { ca } : { ca, pathLength };
         break;
       }
       case OID.keyUsage: {
-        const bits = readBits(value.readTagged(DerTag.BIT_STRING, "keyUsage"));
+        const c = value.readTagged(DerTag.BIT_STRING, "keyUsage");
+        if (c.length === 0 || c[0]! > 7 || (c.length === 1 && c[0] !== 0)) {
+          throw new KeyImportError("Cannot parse certificate: malformed keyUsage BIT STRING");
+        }
+        const bits = readBits(c);
         ext.keyUsage = KEY_USAGE_BITS.filter((_, i) => bits[i]);
         break;
       }
@@ -176,12 +237,20 @@ export function parseExtensions(r: DerReader): X509Extensions {
           const g = s.read("general name");
           if (g.tag === 0x82) san.dns.push(text(g.content));
           else if (g.tag === 0x81) san.email.push(text(g.content));
-          else if (g.tag === 0x87) san.ip.push(ipText(g.content));
-          else if (g.tag === 0xa0) {
+          else if (g.tag === 0x87) {
+            // Another length is no address (OpenSSL shows it as <invalid>): no principal.
+            const ip = ipText(g.content);
+            if (ip !== undefined) san.ip.push(ip);
+          } else if (g.tag === 0xa0) {
             const on = s.child(g.content, "otherName");
             const typeId = on.readOid("otherName type");
             const v = on.readOptionalExplicit(0, "otherName value");
-            if (typeId === OID.upn && v) san.upn.push(text(v.read("UPN").content));
+            on.assertEnd();
+            if (typeId === OID.upn && v) {
+              const upn = v.read("UPN");
+              v.assertEnd();
+              if (upn.tag === DerTag.UTF8_STRING) san.upn.push(text(upn.content));
+            }
           }
         }
         ext.subjectAltName = san;
@@ -198,7 +267,9 @@ export function parseExtensions(r: DerReader): X509Extensions {
       }
       default:
         if (critical) unknown.push(oid);
+        continue;
     }
+    value.assertEnd();
   }
   ext.unknownCritical = unknown;
   return ext;

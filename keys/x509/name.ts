@@ -102,8 +102,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 function escapeValue(v: string): string {
-  return v.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ");
+  return v.replace(/([,+"\\<>;=])/g, "\\$1").replace(/^([ #])/, "\\$1").replace(/ $/, "\\ ")
+    // Control characters as \XX (RFC 4514 allows it): a peer's name ends up in error
+    // messages and logs, where a raw newline or terminal escape would forge lines.
+    .replace(CONTROL, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase()}`);
 }
 
 /**
@@ -132,4 +138,112 @@ export function nameToString(der: Uint8Array): string {
     rdns.push(atvs.join("+"));
   }
   return rdns.reverse().join(", ");
+}
+
+/** Decodes a directory string value to text for comparison; undefined for other types. */
+function stringValue(tag: number, b: Uint8Array): string | undefined {
+  switch (tag) {
+    case DerTag.UTF8_STRING:
+      return new TextDecoder("utf-8", { fatal: true }).decode(b);
+    case DerTag.PRINTABLE_STRING:
+    case DerTag.IA5_STRING:
+    case 0x12: // NumericString
+    case 0x1a: // VisibleString
+    case 0x14: { // TeletexString, read as Latin-1 as OpenSSL does
+      let out = "";
+      for (const c of b) out += String.fromCharCode(c);
+      return out;
+    }
+    case 0x1e: // BMPString
+      if (b.length % 2) return undefined;
+      return new TextDecoder("utf-16be", { fatal: true }).decode(b);
+    case 0x1c: { // UniversalString
+      if (b.length % 4) return undefined;
+      let out = "";
+      for (let i = 0; i < b.length; i += 4) {
+        const cp = ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+        if (cp > 0x10ffff) return undefined;
+        out += String.fromCodePoint(cp);
+      }
+      return out;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A key under which two DER `Name`s are equal when RFC 5280 §7.1 (and OpenSSL's
+ * `X509_NAME_cmp`) takes them as the same name: string values compared as text
+ * whatever their string type, ASCII case folded, leading and trailing white space
+ * dropped and inner runs of it collapsed to one space; other values byte for byte.
+ * Issuer and subject names are matched with it. Throws {@link KeyImportError} for
+ * a malformed name.
+ *
+ * @example
+ * ```ts
+ * import { canonicalName, encodeName } from "./name.ts";
+ * console.log(canonicalName(encodeName("CN=Test  CA")) === canonicalName(encodeName("cn=test ca"))); // true
+ * ```
+ */
+export function canonicalName(der: Uint8Array): string {
+  const top = new DerReader(der, "Name");
+  const seq = top.readSequence("Name");
+  top.assertEnd();
+  const rdns: string[] = [];
+  while (!seq.done) {
+    const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
+    const atvs: string[] = [];
+    while (!set.done) {
+      const atv = set.readSequence("attribute");
+      const oid = atv.readOid("attribute type");
+      const value = atv.read("attribute value");
+      atv.assertEnd();
+      let text: string | undefined;
+      try {
+        text = stringValue(value.tag, value.content);
+      } catch {
+        text = undefined; // not valid in its encoding: compared as bytes
+      }
+      atvs.push(
+        JSON.stringify(
+          text === undefined ? [oid, value.tag, [...value.content]] : [
+            oid,
+            text.replace(/[ \t\n\v\f\r]+/g, " ").trim().replace(/[A-Z]/g, (c) => c.toLowerCase()),
+          ],
+        ),
+      );
+    }
+    rdns.push(`[${atvs.sort().join(",")}]`);
+  }
+  return `[${rdns.join(",")}]`;
+}
+
+/**
+ * The common names (CN) of a DER `Name`, in the order stored; values that are no
+ * directory string are left out. Throws {@link KeyImportError} for a malformed name.
+ *
+ * @example
+ * ```ts
+ * import { commonNames, encodeName } from "./name.ts";
+ * console.log(commonNames(encodeName("CN=alice, O=Example"))); // ["alice"]
+ * ```
+ */
+export function commonNames(der: Uint8Array): string[] {
+  const top = new DerReader(der, "Name");
+  const seq = top.readSequence("Name");
+  const out: string[] = [];
+  while (!seq.done) {
+    const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
+    while (!set.done) {
+      const atv = set.readSequence("attribute");
+      const oid = atv.readOid("attribute type");
+      const value = atv.read("attribute value");
+      if (oid !== "2.5.4.3") continue;
+      try {
+        const text = stringValue(value.tag, value.content);
+        if (text !== undefined) out.push(text);
+      } catch { /* not valid in its encoding: no name */ }
+    }
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ import { ECDSA_CURVES } from "../../core/publickey/ecdsa.ts";
 import { rsaVerifyPkcs1v15 } from "../../core/publickey/rsa.ts";
 import type { KeyMaterial } from "../../core/publickey/types.ts";
 import { type RandomSource } from "../../core/random.ts";
-import { bigIntToBytes, SSHReader } from "../../core/wire.ts";
+import { bigIntToBytes, equalBytes, SSHReader } from "../../core/wire.ts";
 import { derInteger, derNull, derOid, DerReader, derSequence } from "../formats/asn1.ts";
 import { SSHKey } from "../ssh_key.ts";
 import { KeyImportError } from "../errors.ts";
@@ -45,10 +45,15 @@ export function verifyX509Signature(
   try {
     switch (key.type) {
       case "rsa":
+        // Exactly the modulus' length, as OpenSSL wants it: SSH's tolerance of dropped
+        // leading zeros would let anyone re-encode a certificate that still verifies.
         return (alg.hash === "sha1" || alg.hash === "sha256" || alg.hash === "sha512") &&
+          signature.length === Math.ceil(key.n.toString(16).length / 2) &&
           rsaVerifyPkcs1v15(key.n, key.e, alg.hash, data, signature);
       case "ed25519":
-        return signature.length === 64 && ed25519.verify(signature, data, key.publicKey);
+        // RFC 8032 strictly (as OpenSSL): no ZIP-215 non-canonical point encodings.
+        return signature.length === 64 &&
+          ed25519.verify(signature, data, key.publicKey, { zip215: false });
       case "ecdsa": {
         const info = ECDSA_CURVES[key.curve];
         const r = new DerReader(signature, "ECDSA signature");
@@ -57,6 +62,9 @@ export function verifyX509Signature(
         const sv = seq.readInteger("s");
         seq.assertEnd();
         r.assertEnd();
+        // DER only (minimal INTEGERs, as OpenSSL re-encodes and compares): otherwise a
+        // zero byte slipped in front of r or s makes another certificate that verifies.
+        if (!equalBytes(derSequence(derInteger(rv), derInteger(sv)), signature)) return false;
         if (rv <= 0n || rv >= info.order || sv <= 0n || sv >= info.order) return false;
         const compact = new Uint8Array(2 * info.size);
         compact.set(bigIntToBytes(rv, info.size), 0);

@@ -178,8 +178,10 @@ export interface X509SSHKeyCheckOptions {
   readonly now: number;
   /** "secureShellClient" for user keys, "secureShellServer" for host keys (default: none checked). */
   readonly purpose?: string;
-  /** The user or host name the end-entity certificate must list. */
+  /** The host name or address the end-entity certificate must list (subjectAltName). */
   readonly principal?: string;
+  /** The user the end-entity certificate must be for (see `X509Certificate.userPrincipals`). */
+  readonly userPrincipal?: string;
 }
 
 /**

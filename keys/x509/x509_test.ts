@@ -60,7 +60,7 @@ test("generateX509*Certificate() output parses back with every field", () => {
   assert.equal(user.isCA, false);
   assert.deepEqual(user.principals, ["alice", "ops"]);
   assert.deepEqual(user.extensions.extendedKeyUsage, [X509_PURPOSES.secureShellClient]);
-  assert.deepEqual(host.principals, ["web.example", "192.0.2.7", "2001:db8:0:0:0:0:0:1"]);
+  assert.deepEqual(host.principals, ["web.example", "192.0.2.7", "2001:db8::1"]);
   assert.deepEqual(host.extensions.extendedKeyUsage, [X509_PURPOSES.secureShellServer]);
   assert.equal(user.notBefore.getTime(), now - 86400_000);
   assert.ok(user.publicKey.equals(userKey));
@@ -442,8 +442,56 @@ test(
         path("evil.pem"),
       ], { encoding: "utf8" });
       assert.notEqual(verify.status, 0, "openssl refuses it too");
-      // A version 1 root the caller trusts is still taken as a CA (as OpenSSL takes it).
-      assert.equal(validateX509Chain([evil], { trustedCerts: [v1], now: Date.now() }).valid, true);
+      // Trusting that version 1 leaf does not make it a CA either: only a self-issued
+      // version 1 root is taken as one (openssl verify -partial_chain agrees).
+      const trustLeaf = validateX509Chain([evil], { trustedCerts: [v1], now: Date.now() });
+      assert.equal(trustLeaf.valid, false);
+      assert.match((trustLeaf as { reason: string }).reason, /legacy-leaf, O=OpenSSL' is not a CA/);
+      const partial = spawnSync(OPENSSL, [
+        "verify",
+        "-partial_chain",
+        "-CAfile",
+        path("v1.pem"),
+        path("evil.pem"),
+      ], { encoding: "utf8" });
+      assert.notEqual(partial.status, 0, "openssl -partial_chain refuses it too");
+      // A self-signed version 1 root the caller trusts is taken as a CA, as OpenSSL takes it.
+      run(["req", "-new", ...key("v1root"), "-out", path("v1root.csr"), ...subj("v1root")]);
+      run([
+        "x509",
+        "-req",
+        "-in",
+        path("v1root.csr"),
+        "-signkey",
+        path("v1root.key"),
+        "-days",
+        "2",
+        "-out",
+        path("v1root.pem"),
+      ]);
+      run([
+        "x509",
+        "-req",
+        "-in",
+        path("evil.csr"),
+        "-CA",
+        path("v1root.pem"),
+        "-CAkey",
+        path("v1root.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        path("ext"),
+        "-out",
+        path("evil2.pem"),
+      ]);
+      const v1root = importX509Certificate(readFileSync(path("v1root.pem"), "utf8"));
+      assert.equal(v1root.version, 1);
+      const evil2 = importX509Certificate(readFileSync(path("evil2.pem"), "utf8"));
+      const r2 = validateX509Chain([evil2], { trustedCerts: [v1root], now: Date.now() });
+      assert.ok(r2.valid, r2.valid ? "" : r2.reason);
+      run(["verify", "-CAfile", path("v1root.pem"), path("evil2.pem")]);
     });
   },
 );
