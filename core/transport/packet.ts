@@ -108,6 +108,11 @@ export class PacketReceiver {
     return this.#opener;
   }
 
+  /** Block size of the cipher in use, 0 before the first NEWKEYS (for rekey limits). */
+  get cipherBlockSize(): number {
+    return this.#opener?.blockSize ?? 0;
+  }
+
   /** Bytes buffered but not yet consumed as packets. */
   get buffered(): number {
     return this.#end - this.#start;
@@ -296,6 +301,11 @@ export class PacketSender {
   /** The sealer in use (for reporting). */
   get sealer(): PacketSealer | null {
     return this.#sealer;
+  }
+
+  /** Block size of the cipher in use, 0 before the first NEWKEYS (for rekey limits). */
+  get cipherBlockSize(): number {
+    return this.#sealer?.blockSize ?? 0;
   }
 
   /** Payload bytes that fit in one packet under the peer's limits. */

@@ -198,6 +198,14 @@ export class Transport {
   #kexWaitId = 0;
   #deferred: { head: Uint8Array; body: Uint8Array | undefined }[] = [];
   #deferredBytes = 0;
+  /**
+   * Server: how many held messages go out before delayed compression starts, the last being
+   * the USERAUTH_SUCCESS sent during a key exchange (the client compresses only once it reads
+   * that message, and reads it uncompressed); -1 when nothing waits.
+   */
+  #compressAfterDeferred = -1;
+  /** `rekey()` was called before user authentication succeeded: the rekey starts then. */
+  #rekeyAfterAuth = false;
   #kexCount = 0;
   #now = 0;
   #lastKexAt = 0;
@@ -416,13 +424,22 @@ export class Transport {
     return this.#rekey.deadline(this.#lastKexAt);
   }
 
-  /** Starts a key re-exchange now (no-op while one is running). */
+  /**
+   * Starts a key re-exchange now (no-op while one is running). Before user authentication
+   * succeeded it starts once it has: OpenSSH neither starts one then nor takes one up (sshd
+   * 9.2 leaves a client's KEXINIT during authentication unanswered, and the exchange, with
+   * everything held behind it, would never end).
+   */
   rekey(): void {
     if (this.closed) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", "Cannot rekey: the connection is closed");
     }
     if (!this.#ready) {
       throw new SSHError("ERR_LOCAL_PROTOCOL", "Cannot rekey before the first key exchange");
+    }
+    if (!this.#authenticated) {
+      this.#rekeyAfterAuth = true;
+      return;
     }
     if (this.#phase === "idle") this.#startRekey();
   }
@@ -497,10 +514,25 @@ export class Transport {
     return this.#compression.sendDelayed;
   }
 
-  /** Marks user authentication done: `zlib@openssh.com` compression starts now. */
+  /**
+   * Marks user authentication done: `zlib@openssh.com` compression starts now, right after
+   * the USERAUTH_SUCCESS (the client calls this as it reads it, the server once it sent it).
+   * A server's USERAUTH_SUCCESS held back by a key exchange the client started meanwhile
+   * starts compression when it goes out, after the exchange: until it reads it, the client
+   * neither compresses nor decompresses.
+   */
   onAuthenticated(): void {
+    if (this.#authenticated) return;
     this.#authenticated = true;
-    this.#compression.onAuthenticated();
+    const held = this.#o.role === "server"
+      ? this.#deferred.findLastIndex((d) => d.head[0] === Msg.USERAUTH_SUCCESS)
+      : -1;
+    if (held >= 0) this.#compressAfterDeferred = held + 1;
+    else this.#compression.onAuthenticated();
+    if (this.#rekeyAfterAuth) {
+      this.#rekeyAfterAuth = false;
+      if (this.#phase === "idle") this.#startRekey();
+    }
   }
 
   /** The client's answer to a `hostKey` event. */
@@ -950,8 +982,16 @@ export class Transport {
       this.#ready = true;
       this.#firstAfterNewKeys = true;
       this.#host.onTransportReady();
+    } else {
+      this.#rekeyAfterAuth = false; // new keys, as asked
     }
-    for (const d of deferred) this.#write(d.head, d.body);
+    const compressAfter = this.#compressAfterDeferred;
+    this.#compressAfterDeferred = -1;
+    for (let i = 0; i < deferred.length; i++) {
+      const d = deferred[i]!;
+      this.#write(d.head, d.body);
+      if (i + 1 === compressAfter) this.#compression.onAuthenticated();
+    }
   }
 
   #sendExtInfo(): void {
