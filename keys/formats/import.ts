@@ -35,6 +35,11 @@ export interface ImportPrivateKeyOptions {
   readonly maxKdfRounds?: number;
   /** Most PBKDF2 iterations to run for PKCS#8 (default 1,000,000). */
   readonly maxIterations?: number;
+  /**
+   * Most Argon2 cost (memory in KiB × passes) to run for a PuTTY v3 key (default
+   * 688,128: four times PuTTY's default, about 3 s).
+   */
+  readonly maxArgon2Cost?: number;
 }
 
 const PRIVATE_LABELS = new Set([
@@ -80,17 +85,33 @@ function needPassphrase(o: ImportPrivateKeyOptions): string | Uint8Array {
 
 /**
  * Parses decrypted DER. CBC with a wrong key still yields valid padding about once
- * in 256 tries; the garbage then fails to parse, which can only be reported as a
- * wrong passphrase.
+ * in 256 tries; the garbage then fails to parse, which is reported as a wrong
+ * passphrase. But when the plaintext is one whole DER SEQUENCE (garbage is that about
+ * once in 2^16 times more), the passphrase was right and the key inside is what
+ * cannot be read (EC explicit parameters, an unsupported algorithm): that error is
+ * thrown as it is, not as "incorrect passphrase".
  */
 function afterDecrypt(der: Uint8Array, parse: (d: Uint8Array) => KeyMaterial): KeyMaterial {
   try {
     return parse(der);
   } catch (e) {
     if (e instanceof KeyImportError) {
+      if (isOneDerSequence(der)) throw e;
       throw new KeyImportError("Cannot import private key: incorrect passphrase", { cause: e });
     }
     throw e;
+  }
+}
+
+/** True when `der` is exactly one well-formed DER SEQUENCE. */
+function isOneDerSequence(der: Uint8Array): boolean {
+  try {
+    const top = new DerReader(der, "decrypted private key");
+    top.readSequence("decrypted private key");
+    top.assertEnd();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -188,7 +209,13 @@ export function importPrivateKey(
     } else {
       const text = typeof data === "string" ? data : textDecoder.decode(data);
       if (isPuttyPrivateKey(text)) {
-        decoded = parsePuttyPrivateKey(text, o.passphrase);
+        // The bytes when we have them: the MAC covers the comment's bytes, which need not
+        // be UTF-8.
+        decoded = parsePuttyPrivateKey(
+          data,
+          o.passphrase,
+          o.maxArgon2Cost !== undefined ? { maxArgon2Cost: o.maxArgon2Cost } : {},
+        );
       } else {
         const block = parsePem(text).find((b) => PRIVATE_LABELS.has(b.label));
         if (!block) unsupportedText(text);

@@ -23,6 +23,8 @@ import { completeRsa, keyTypeName } from "../_material.ts";
 import { KEY_FILE_CIPHERS } from "../_crypto/openssh_ciphers.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
 
+const lossyUtf8 = new TextDecoder("utf-8");
+
 /** The magic string that starts every openssh-key-v1 file. */
 const MAGIC = utf8("openssh-key-v1\0");
 
@@ -236,7 +238,10 @@ export function decodeOpenSSHPrivateKey(
       fail("check integers differ (corrupt file)");
     }
     const key = readPrivateFields(r);
-    const comment = r.readStringUtf8("comment", 64 * 1024);
+    // ssh-keygen stores whatever bytes it was given (a Latin-1 "café" too): a comment that
+    // is not UTF-8 reads with U+FFFD in place of the bad bytes (as a .pub line does), not
+    // as an unreadable key.
+    const comment = lossyUtf8.decode(r.readString("comment", 64 * 1024));
     // Padding is 1, 2, 3, ... up to the block size.
     for (let i = 1; r.remaining > 0; i++) {
       if (r.readByte("padding") !== (i & 0xff)) fail("invalid padding");

@@ -72,6 +72,14 @@ export function decryptLegacyPem(block: PemBlock, passphrase: string | Uint8Arra
   if (!iv || iv.length !== cipher.ivLength) {
     throw new KeyImportError(`Cannot import PEM "${block.label}": invalid IV in DEK-Info`);
   }
+  // CBC's block is its IV's length. A body of part of a block is a cut or damaged file,
+  // not a wrong passphrase (which is all a failed decryption could otherwise say).
+  if (block.body.length === 0 || block.body.length % cipher.ivLength !== 0) {
+    throw new KeyImportError(
+      `Cannot import PEM "${block.label}": the encrypted body is not a whole number of ` +
+        `${cipher.ivLength}-byte blocks (the file is truncated or corrupt)`,
+    );
+  }
   const pw = typeof passphrase === "string" ? utf8(passphrase) : passphrase;
   const key = bytesToKey(pw, iv.subarray(0, 8), cipher.keyLength);
   const out = cipher.decrypt(key, iv, block.body);

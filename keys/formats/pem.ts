@@ -54,6 +54,10 @@ export function parsePem(text: string): PemBlock[] {
     const begin = BEGIN.exec(lines[i]!.trim());
     if (!begin) continue;
     const label = begin[1]!;
+    // A block indented as a whole (pasted into YAML, say): header continuation lines are
+    // told by the blanks beyond that indentation, or every header after the first was
+    // taken for a continuation and an encrypted key read as plain DER.
+    const indent = /^[ \t]*/.exec(lines[i]!)![0];
     const headers = new Map<string, string>();
     let body = "";
     let j = i + 1;
@@ -61,7 +65,7 @@ export function parsePem(text: string): PemBlock[] {
     if (j < lines.length && lines[j]!.includes(":")) {
       let last: string | undefined;
       for (; j < lines.length; j++) {
-        const line = lines[j]!;
+        const line = lines[j]!.startsWith(indent) ? lines[j]!.slice(indent.length) : lines[j]!;
         if (line.trim() === "") {
           j++;
           break;

@@ -40,6 +40,13 @@ export const DEFAULT_MAX_PBKDF2_ITERATIONS = 1_000_000;
  * {@link scryptMemory}.
  */
 const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
+/**
+ * Most scrypt work we run, as N × r × p: 2^21, sixteen times OpenSSL's default
+ * (N = 2^14, r = 8, p = 1; about 0.1 s here), so about 1.5 s. The memory cap alone
+ * allows N × r up to 2^19; this bounds p, which costs time and almost no memory
+ * (`openssl pkcs8 -scrypt -scrypt_p 16` writes, and reads, p = 16).
+ */
+const MAX_SCRYPT_WORK = 2 ** 21;
 /** PBKDF2 iterations for new files: OpenSSL's default, which `ssh-keygen -m PKCS8` also uses. */
 export const DEFAULT_PBKDF2_ITERATIONS = 2048;
 
@@ -73,6 +80,19 @@ function fail(why: string): never {
 
 function wrongPassphrase(): never {
   throw new KeyImportError("Cannot import private key: incorrect passphrase");
+}
+
+/**
+ * A CBC ciphertext of part of a block is a cut or damaged file: said so before any key
+ * derivation, rather than as the wrong passphrase a failed decryption would suggest.
+ */
+function checkBlocks(data: Uint8Array, blockSize: number): void {
+  if (data.length === 0 || data.length % blockSize !== 0) {
+    fail(
+      `encrypted data of ${data.length} bytes is not a whole number of ${blockSize}-byte ` +
+        "blocks (the file is truncated or corrupt)",
+    );
+  }
 }
 
 function checkIterations(n: number, options: Pkcs8DecryptOptions): void {
@@ -121,6 +141,7 @@ export function decryptPkcs8(
       // PBKDF1: T = H^c(P || S); key = T[0..8], IV = T[8..16].
       let t = hash(new Uint8Array([...pw, ...salt]));
       for (let i = 1; i < iterations; i++) t = hash(t);
+      checkBlocks(data, 8);
       out = CBC_CIPHERS.get("des-cbc")!.decrypt(t.subarray(0, 8), t.subarray(8, 16), data);
       break;
     }
@@ -135,6 +156,7 @@ export function decryptPkcs8(
       );
       const key = pkcs12Kdf(bmp, salt, iterations, 1, 24);
       const iv = pkcs12Kdf(bmp, salt, iterations, 2, 8);
+      checkBlocks(data, 8);
       out = CBC_CIPHERS.get("des-ede3-cbc")!.decrypt(key, iv, data);
       break;
     }
@@ -160,6 +182,7 @@ function pbes2Decrypt(
   const iv = scheme.params.readOctetString("IV");
   scheme.params.assertEnd();
   if (iv.length !== cipher.ivLength) fail(`IV is ${iv.length} bytes, ${cipher.ivLength} expected`);
+  checkBlocks(data, cipher.ivLength);
   let key: Uint8Array;
   if (kdf.oid === OID_PBKDF2) {
     const kp = kdf.params.readSequence("PBKDF2 parameters");
@@ -189,13 +212,20 @@ function pbes2Decrypt(
     const pp = kp.readSmallInteger("parallelization");
     if (!kp.done) kp.readSmallInteger("key length");
     kp.assertEnd();
-    if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || pp < 1 || pp > 4) {
-      fail("scrypt parameters out of range");
+    if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || pp < 1) {
+      fail(`scrypt parameters N=${N}, r=${r}, p=${pp} are invalid`);
     }
     // A file chooses its own cost: bounded as OpenSSL bounds it by default (32 MiB) and
     // then some — openssl's and ssh-keygen's keys use 16 MiB — so an import cannot be made
     // to take seconds and hundreds of MiB (N = 2^18, r = 8, p = 16 took 12.8 s, 358 MiB).
-    if (scryptMemory(N, r, pp) > MAX_SCRYPT_MEMORY) fail("scrypt parameters need more than 64 MiB");
+    if (scryptMemory(N, r, pp) > MAX_SCRYPT_MEMORY) {
+      fail(`scrypt parameters N=${N}, r=${r}, p=${pp} need more than 64 MiB`);
+    }
+    if (N * r * pp > MAX_SCRYPT_WORK) {
+      fail(
+        `scrypt parameters N=${N}, r=${r}, p=${pp} are more work than the limit (N*r*p <= 2^21)`,
+      );
+    }
     key = scrypt(pw, salt, { N, r, p: pp, dkLen: cipher.keyLength, maxmem: MAX_SCRYPT_MEMORY });
   } else {
     return fail(`unsupported key derivation function ${kdf.oid}`);

@@ -208,11 +208,12 @@ function readRfc4716HeaderValue(
   first: number,
   start: string,
 ): { value: string; last: number } {
-  const pieces = [start];
+  // Blanks after the backslash (an editor's, or a CRLF file's) do not stop it continuing.
+  const pieces = [start.trimEnd()];
   let i = first;
   while (pieces[pieces.length - 1]!.endsWith("\\") && i + 1 < lines.length) {
     pieces[pieces.length - 1] = pieces[pieces.length - 1]!.slice(0, -1);
-    pieces.push(lines[++i]!);
+    pieces.push(lines[++i]!.trimEnd());
   }
   const value = pieces.join("").trim();
   if (new TextEncoder().encode(value).length > RFC4716_MAX_HEADER_VALUE_BYTES) {

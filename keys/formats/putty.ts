@@ -15,7 +15,13 @@
  *   cipher key, IV, MAC key; MAC HMAC-SHA-256 (empty MAC key when unencrypted).
  *   Argon2 is `@noble/hashes/argon2.js` (pure, synchronous): about 1–2.5 s for
  *   PuTTY's default parameters here, so costs beyond a few times the default are
- *   refused rather than run.
+ *   refused rather than run (raise {@link PuttyDecodeOptions.maxArgon2Cost}).
+ *
+ * The comment is covered by the MAC as the bytes in the file: it is taken exactly
+ * as written (an empty one, trailing blanks and all), and a comment that is not
+ * UTF-8 (PuTTYgen writes whatever bytes it was given) is read from the file's
+ * bytes when they are passed as a `Uint8Array`, and reads back with U+FFFD in
+ * place of the bad bytes.
  *
  * @module
  */
@@ -35,8 +41,12 @@ import { KeyImportError } from "../errors.ts";
 
 /** Largest Argon2 memory we run, in KiB (PuTTY's default is 8192). */
 const MAX_ARGON2_MEMORY_KIB = 256 * 1024;
-/** Largest Argon2 cost (memory KiB × passes) we run: 4× PuTTY's default of 8192 × 21. */
-const MAX_ARGON2_COST = 8192 * 21 * 4;
+/**
+ * Largest Argon2 cost (memory KiB × passes) run unless raised: 4× PuTTY's default of
+ * 8192 KiB × 21 passes (PuTTYgen picks the passes that take 100 ms on the machine
+ * that saves the key: 13 to about 40 on current machines), about 3 s here.
+ */
+export const DEFAULT_MAX_ARGON2_COST = 8192 * 21 * 4;
 /** Most Argon2 lanes we accept. */
 const MAX_ARGON2_PARALLELISM = 16;
 /**
@@ -65,21 +75,45 @@ function fail(why: string): never {
   throw new KeyImportError(`Cannot import PuTTY private key: ${why}`);
 }
 
+/** Options for {@link parsePuttyPrivateKey}. */
+export interface PuttyDecodeOptions {
+  /**
+   * Refuse v3 files whose Argon2 cost (memory in KiB × passes) exceeds this (default
+   * {@link DEFAULT_MAX_ARGON2_COST}). Memory alone is capped at 256 MiB whatever this is.
+   */
+  readonly maxArgon2Cost?: number;
+}
+
 /** Reads `Key: value` lines and base64 sections. */
 class PpkReader {
+  /** The lines as written (only the line breaks removed, as PuTTY reads them). */
   readonly #lines: string[];
   #i = 0;
 
   constructor(text: string) {
-    this.#lines = text.replace(/^\uFEFF/, "").split(/\r?\n/).map((l) => l.trimEnd());
+    // isPuttyPrivateKey() lets blank lines before the header through: skip them here too.
+    this.#lines = text.replace(/^\uFEFF/, "").replace(/^\s+/, "").split(/\r\n|\n|\r/);
   }
 
   peekKey(): string | undefined {
     return /^([A-Za-z0-9-]+):/.exec(this.#lines[this.#i] ?? "")?.[1];
   }
 
+  /** The value of a `key: value` line, trailing blanks removed. */
   field(key: string): string {
+    return this.rawField(key).trimEnd();
+  }
+
+  /**
+   * The value exactly as written after `key: `. Editors strip the blank of an empty
+   * value's `key: `, so `key:` alone is an empty value too.
+   */
+  rawField(key: string): string {
     const line = this.#lines[this.#i] ?? "";
+    if (line.trimEnd() === `${key}:`) {
+      this.#i++;
+      return "";
+    }
     const prefix = `${key}: `;
     if (!line.startsWith(prefix)) fail(`expected '${key}' on line ${this.#i + 1}`);
     this.#i++;
@@ -133,7 +167,7 @@ function v2Keys(pass: Uint8Array, encrypted: boolean): Keys {
   };
 }
 
-function v3Keys(r: PpkReader, pass: Uint8Array): Keys {
+function v3Keys(r: PpkReader, pass: Uint8Array, maxCost: number): Keys {
   const kdf = r.field("Key-Derivation");
   const fn = kdf === "Argon2id"
     ? argon2id
@@ -143,11 +177,14 @@ function v3Keys(r: PpkReader, pass: Uint8Array): Keys {
     ? argon2d
     : fail(`unknown key derivation '${kdf}'`);
   const m = smallInt(r.field("Argon2-Memory"), "Argon2-Memory", MAX_ARGON2_MEMORY_KIB);
-  const t = smallInt(r.field("Argon2-Passes"), "Argon2-Passes", MAX_ARGON2_COST);
+  const t = smallInt(r.field("Argon2-Passes"), "Argon2-Passes", Math.max(1, maxCost));
   const p = smallInt(r.field("Argon2-Parallelism"), "Argon2-Parallelism", MAX_ARGON2_PARALLELISM);
   const salt = unhex(r.field("Argon2-Salt"), "Argon2-Salt");
-  if (m * t > MAX_ARGON2_COST) {
-    fail(`Argon2 cost ${m} KiB × ${t} passes is more than this library runs`);
+  if (m * t > maxCost) {
+    fail(
+      `Argon2 cost ${m} KiB × ${t} passes is over the limit of ${maxCost} ` +
+        "(raise maxArgon2Cost to allow)",
+    );
   }
   if (m < 8 * p) fail("Argon2-Memory is below 8 KiB per lane");
   if (salt.length < MIN_ARGON2_SALT || salt.length > MAX_ARGON2_SALT) {
@@ -185,10 +222,49 @@ function readPrivateFields(type: string, pub: KeyMaterial, priv: Uint8Array): Ke
   }
 }
 
+/** Bytes as a string of one char per byte (every PPK field but the comment is ASCII). */
+function latin1String(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i += 8192) {
+    out += String.fromCharCode(...b.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+const lossyUtf8 = new TextDecoder("utf-8");
+
+/**
+ * The byte strings the comment may have been when the MAC was made, most likely first:
+ * as written, then without trailing blanks (an editor's). From bytes, the bytes; from a
+ * string, its UTF-8, then, when every char is below 256 (a file read as Latin-1 or
+ * "binary"), its chars as bytes.
+ */
+function commentCandidates(raw: string, fromBytes: boolean): Uint8Array[] {
+  const texts = raw === raw.trimEnd() ? [raw] : [raw, raw.trimEnd()];
+  const out: Uint8Array[] = [];
+  for (const t of texts) {
+    if (fromBytes) {
+      out.push(latin1Bytes(t));
+      continue;
+    }
+    out.push(utf8(t));
+    const codes = Array.from(t, (c) => c.charCodeAt(0));
+    if (codes.some((c) => c > 0x7f) && codes.every((c) => c <= 0xff)) out.push(latin1Bytes(t));
+  }
+  return out;
+}
+
 /**
  * Decodes a PuTTY `.ppk` private key (v2 or v3, unencrypted or AES-256-CBC).
  * The MAC is always checked; a mismatch on an encrypted file means a wrong
- * passphrase. Throws {@link KeyImportError}.
+ * passphrase. Pass the file's bytes (not text) to read a comment that is not UTF-8.
+ * Throws {@link KeyImportError}.
  *
  * @example
  * ```ts
@@ -197,10 +273,12 @@ function readPrivateFields(type: string, pub: KeyMaterial, priv: Uint8Array): Ke
  * ```
  */
 export function parsePuttyPrivateKey(
-  text: string,
+  data: string | Uint8Array,
   passphrase?: string | Uint8Array,
+  options: PuttyDecodeOptions = {},
 ): { key: KeyMaterial; comment: string } {
-  const r = new PpkReader(text);
+  const fromBytes = data instanceof Uint8Array;
+  const r = new PpkReader(fromBytes ? latin1String(data).replace(/^\xef\xbb\xbf/, "") : data);
   const header = r.peekKey();
   const version = header === "PuTTY-User-Key-File-2"
     ? 2
@@ -213,8 +291,13 @@ export function parsePuttyPrivateKey(
     fail(`unsupported encryption '${encryption}'`);
   }
   const encrypted = encryption !== "none";
-  const comment = r.field("Comment");
+  const rawComment = r.rawField("Comment");
   const publicBlob = r.section("Public-Lines");
+  // Before any key derivation: a key type this library cannot use is said at once.
+  const pub = parsePublicKeyBlob(publicBlob);
+  if (pub.algorithm !== type) {
+    fail(`header says '${type}' but the public key is '${pub.algorithm}'`);
+  }
   let pass: Uint8Array = new Uint8Array(0);
   if (encrypted) {
     if (passphrase === undefined || passphrase.length === 0) {
@@ -222,8 +305,11 @@ export function parsePuttyPrivateKey(
     }
     pass = typeof passphrase === "string" ? utf8(passphrase) : passphrase;
   }
+  const maxCost = options.maxArgon2Cost ?? DEFAULT_MAX_ARGON2_COST;
   const keys = version === 3
-    ? (encrypted ? v3Keys(r, pass) : { cipherKey: pass, iv: pass, macKey: new Uint8Array(0) })
+    ? (encrypted
+      ? v3Keys(r, pass, maxCost)
+      : { cipherKey: pass, iv: pass, macKey: new Uint8Array(0) })
     : v2Keys(pass, encrypted);
   const stored = r.section("Private-Lines");
   const mac = unhex(r.field("Private-MAC"), "Private-MAC");
@@ -234,18 +320,25 @@ export function parsePuttyPrivateKey(
     }
     priv = cbc(keys.cipherKey, keys.iv, { disablePadding: true }).decrypt(stored);
   }
-  const macData = new SSHWriter(priv.length + publicBlob.length + 128)
-    .writeStringUtf8(type).writeStringUtf8(encryption).writeStringUtf8(comment)
-    .writeString(publicBlob).writeString(priv).toBytes();
-  const expected = version === 3
-    ? hmac(sha256, keys.macKey, macData)
-    : hmac(sha1, keys.macKey, macData);
-  if (!equalBytes(expected, mac)) {
-    fail(encrypted ? "incorrect passphrase (MAC mismatch)" : "MAC mismatch (the file is corrupt)");
+  const macOver = (comment: Uint8Array) => {
+    const macData = new SSHWriter(priv.length + publicBlob.length + comment.length + 128)
+      .writeStringUtf8(type).writeStringUtf8(encryption).writeString(comment)
+      .writeString(publicBlob).writeString(priv).toBytes();
+    return version === 3 ? hmac(sha256, keys.macKey, macData) : hmac(sha1, keys.macKey, macData);
+  };
+  const commentBytes = commentCandidates(rawComment, fromBytes)
+    .find((c) => equalBytes(macOver(c), mac));
+  if (!commentBytes) {
+    const hint = rawComment.includes("\uFFFD")
+      ? " (or its comment is not UTF-8: pass the file's bytes, not text)"
+      : "";
+    fail(
+      (encrypted ? "incorrect passphrase (MAC mismatch)" : "MAC mismatch (the file is corrupt)") +
+        hint,
+    );
   }
-  const pub = parsePublicKeyBlob(publicBlob);
-  if (pub.algorithm !== type) {
-    fail(`header says '${type}' but the public key is '${pub.algorithm}'`);
-  }
+  const comment = !fromBytes && equalBytes(commentBytes, utf8(rawComment))
+    ? rawComment
+    : lossyUtf8.decode(commentBytes);
   return { key: readPrivateFields(type, pub.key, priv), comment };
 }

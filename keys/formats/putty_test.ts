@@ -158,3 +158,103 @@ test("importPrivateKey() reads keys puttygen makes now, as puttygen reads them",
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Keys puttygen 0.78 wrote from one Ed25519 key with awkward comments (`-C ""`,
+// `-C "trailing blanks  "`, `-C $'caf\xe9'`).
+const COMMENTS = new URL("comments/", DIR);
+const readBytes = (name: string) => new Uint8Array(readFileSync(new URL(name, COMMENTS)));
+const commentsPub = () => importPublicKey(readFileSync(new URL("ed25519.pub", COMMENTS), "utf8"));
+
+test("importPrivateKey() reads a PuTTY key with an empty comment (v2 encrypted, v3)", () => {
+  // "Comment: " lost its blank to trimming and was refused as a missing Comment line.
+  for (const [f, pass] of [["empty-v3.ppk", undefined], ["empty-v2-enc.ppk", PASS]] as const) {
+    const text = new TextDecoder().decode(readBytes(f));
+    const key = importPrivateKey(text, pass);
+    assert.ok(key.publicKey().equals(commentsPub()), f);
+    assert.equal(key.getComment(), "", f);
+    // An editor that strips the blank after "Comment:" does not break it either.
+    assert.equal(
+      importPrivateKey(text.replace("Comment: \n", "Comment:\n"), pass).getComment(),
+      "",
+    );
+  }
+});
+
+test("importPrivateKey() keeps a PuTTY comment's trailing blanks, which its MAC covers", () => {
+  const text = new TextDecoder().decode(readBytes("trailing-v3.ppk"));
+  // Trimmed, the comment no longer matched the MAC: "MAC mismatch (the file is corrupt)".
+  assert.equal(importPrivateKey(text).getComment(), "trailing blanks  ");
+  // Blanks an editor adds to every line of a key are still tolerated.
+  const padded = read("ed25519-v3.ppk").replace(/\n/g, "  \n");
+  assert.equal(importPrivateKey(padded).getComment(), "ed25519 v3");
+  assert.equal(importPrivateKey(text.replace(/\n/g, "\r\n")).getComment(), "trailing blanks  ");
+});
+
+test("importPrivateKey() reads a PuTTY key whose comment is not UTF-8, from the file's bytes", () => {
+  const bytes = readBytes("latin1-v3.ppk");
+  // The MAC covers the comment's bytes (Latin-1 "café"); decoding them first changed them.
+  const key = importPrivateKey(bytes);
+  assert.ok(key.publicKey().equals(commentsPub()));
+  assert.equal(key.getComment(), "caf\uFFFD");
+  // With a UTF-8 byte order mark before it too.
+  assert.equal(
+    importPrivateKey(new Uint8Array([0xef, 0xbb, 0xbf, ...bytes])).getComment(),
+    "caf\uFFFD",
+  );
+  // Read as Latin-1 text, the bytes are all there too.
+  const latin1 = String.fromCharCode(...bytes);
+  assert.equal(importPrivateKey(latin1).getComment(), "caf\uFFFD");
+  // Read as UTF-8 text they are lost: the error says why.
+  assert.throws(
+    () => importPrivateKey(new TextDecoder().decode(bytes)),
+    (e) => e instanceof KeyImportError && /comment is not UTF-8/.test(e.message),
+  );
+});
+
+test("importPrivateKey() skips blank lines before a PuTTY header, as detection does", () => {
+  const text = "\n\n" + read("ed25519-v3.ppk");
+  assert.ok(isPuttyPrivateKey(text));
+  // Was "unsupported file version 'none'".
+  assert.equal(importPrivateKey(text).getComment(), "ed25519 v3");
+});
+
+test("importPrivateKey() takes maxArgon2Cost to lower or raise the PuTTY Argon2 cap", () => {
+  const text = read("ecdsa384-v3-enc.ppk"); // Argon2-Memory 1024, Argon2-Passes 2
+  assert.throws(
+    () => importPrivateKey(text, { passphrase: PASS, maxArgon2Cost: 2047 }),
+    (e) => e instanceof KeyImportError && /raise maxArgon2Cost/.test(e.message),
+  );
+  assert.ok(importPrivateKey(text, { passphrase: PASS, maxArgon2Cost: 2048 }));
+  // Past the default (8192 KiB × 84 passes), refused unless raised; cheap here because the
+  // MAC fails after Argon2 runs on this tiny memory.
+  const costly = text.replace("Argon2-Memory: 1024", "Argon2-Memory: 8")
+    .replace("Argon2-Passes: 2", "Argon2-Passes: 90000");
+  assert.throws(() => importPrivateKey(costly, PASS), /raise maxArgon2Cost/);
+  assert.throws(
+    () => importPrivateKey(costly, { passphrase: PASS, maxArgon2Cost: 720_000 }),
+    /incorrect passphrase/,
+  );
+});
+
+test("importPrivateKey() says a PuTTY key type is unsupported before running Argon2", () => {
+  // An Ed448 key (which this library does not read) with Argon2 costs far past the cap:
+  // the type is reported, not the cost, and nothing is derived.
+  const text = [
+    "PuTTY-User-Key-File-3: ssh-ed448",
+    "Encryption: aes256-cbc",
+    "Comment: ed448",
+    "Public-Lines: 2",
+    "AAAACXNzaC1lZDQ0OAAAADkBzuu/zFp7fT1wCJ1Y1KA1g5m4HYKwhVN6klDigEEC",
+    "bGVmB7QsmOQrBkUr8x4Iq85Y5uu7I8Rg8wA=",
+    "Key-Derivation: Argon2id",
+    "Argon2-Memory: 262144",
+    "Argon2-Passes: 9999",
+    "Argon2-Parallelism: 1",
+    "Argon2-Salt: 00112233445566778899aabbccddeeff",
+    "Private-Lines: 1",
+    "AAAAAAAAAAAAAAAAAAAAAA==",
+    "Private-MAC: 00",
+    "",
+  ].join("\n");
+  assert.throws(() => importPrivateKey(text, PASS), /unsupported key type 'ssh-ed448'/);
+});
