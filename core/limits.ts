@@ -61,6 +61,15 @@ export const MAX_EXT_INFO_EXTENSIONS = 1024;
 /** Bytes our layers may queue while a key exchange holds sending back, before we give up. */
 export const MAX_DEFERRED_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Channel data the application may hand over while a key exchange holds sending back
+ * (`writableBytes` says 0 past it, until the exchange ends): twice the 2 MiB window sshd
+ * grants a session, so what a writer gets out of the way during a rekey goes out at once after
+ * it; without it only the peer's window would bound it (PuTTY grants 2 GiB), and a fast writer
+ * would reach MAX_DEFERRED_BYTES, which ends the connection.
+ */
+export const MAX_KEX_HELD_CHANNEL_DATA = 4 * 1024 * 1024;
+
 /** What each message held during a key exchange counts against MAX_DEFERRED_BYTES besides its bytes. */
 export const DEFERRED_MESSAGE_OVERHEAD = 256;
 

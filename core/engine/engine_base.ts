@@ -17,6 +17,7 @@ import { Keepalive } from "../connection/keepalive.ts";
 import { checkEngineLimits } from "./option_checks.ts";
 import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 import { EventQueue } from "../event_queue.ts";
+import { MAX_KEX_HELD_CHANNEL_DATA } from "../limits.ts";
 import { markTransient } from "../transient_buffers.ts";
 import { type RandomSource, systemRandom } from "../random.ts";
 import {
@@ -424,10 +425,17 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     return this.#conn.sendData(channelId, data, stream);
   }
 
-  /** Bytes that may be sent now on a channel. */
+  /**
+   * Bytes that may be sent now on a channel: the peer's window, and during a key exchange
+   * (which holds what we send) no more than {@link MAX_KEX_HELD_CHANNEL_DATA} held in all.
+   */
   writableBytes(channelId: number): number {
-    // During a rekey the transport queues what we send; the peer's window bounds it.
-    return this.#transport.closed ? 0 : this.#conn.writableBytes(channelId);
+    const t = this.#transport;
+    if (t.closed) return 0;
+    const window = this.#conn.writableBytes(channelId);
+    return t.canSendNow
+      ? window
+      : Math.min(window, Math.max(0, MAX_KEX_HELD_CHANNEL_DATA - t.heldBytes));
   }
 
   /** Reports bytes the application consumed, reopening the window. */

@@ -477,6 +477,11 @@ export class Transport {
     return this.#phase === "idle";
   }
 
+  /** Bytes held back by the key exchange in progress, counted as against MAX_DEFERRED_BYTES. */
+  get heldBytes(): number {
+    return this.#deferredBytes;
+  }
+
   /** Sends UNIMPLEMENTED for the packet being handled. */
   sendUnimplemented(): void {
     this.send(
