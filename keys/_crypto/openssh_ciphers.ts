@@ -8,6 +8,7 @@
 import { cbc, ctr, gcm } from "@noble/ciphers/aes.js";
 import { chacha20orig } from "@noble/ciphers/chacha.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
+import { desCbc } from "../../core/crypto/des.ts";
 import { equalBytes } from "../../core/wire.ts";
 
 /** One key-file cipher. */
@@ -83,6 +84,17 @@ function aesGcm(bits: number): KeyFileCipher {
   };
 }
 
+/** 3des-cbc, which `ssh-keygen -Z 3des-cbc` still writes (read here; not offered for new files). */
+const tripleDesCbc: KeyFileCipher = {
+  name: "3des-cbc",
+  blockSize: 8,
+  keyLength: 24,
+  ivLength: 8,
+  tagLength: 0,
+  encrypt: (key, iv, data) => ({ data: desCbc(key, iv, data, true), tag: NO_TAG }),
+  decrypt: (key, iv, data) => desCbc(key, iv, data, false),
+};
+
 /**
  * OpenSSH's chacha20-poly1305: K_main is the first 32 key bytes (the second 32
  * only encrypt packet lengths, unused here); nonce is the sequence number 0;
@@ -133,5 +145,6 @@ export const KEY_FILE_CIPHERS: ReadonlyMap<string, KeyFileCipher> = new Map(
     aesGcm(128),
     aesGcm(256),
     chachaPoly,
+    tripleDesCbc,
   ].map((c) => [c.name, c]),
 );
