@@ -33,7 +33,7 @@ test("importPrivateKey() says why a key it decrypted cannot be read, not 'incorr
   );
   assert.throws(() => importPrivateKey(p8, "pw"), notPassphrase(/OID 1\.3\.101\.113/));
   assert.throws(() => importPrivateKey(p8, "wrong"), /incorrect passphrase/);
-  // An EC key with explicit curve parameters (`openssl ec -param_enc explicit -aes128`).
+  // An EC key whose explicit curve parameters cannot be read (a right passphrase still).
   const params = derSequence(derInteger(1));
   const sec1 = derSequence(
     derInteger(1),

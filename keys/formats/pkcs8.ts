@@ -15,6 +15,7 @@ import { encodePkcs1PrivateKey, parsePkcs1PrivateKey } from "./pkcs1.ts";
 import { encodeSec1PrivateKey, parseSec1PrivateKey } from "./sec1.ts";
 import { readAlgorithmIdentifier, readDsaParams } from "./spki.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
+import { readCurveOid } from "./ec_params.ts";
 import { modPow } from "../../core/publickey/bigint.ts";
 import { dsaSizeProblem } from "../_material.ts";
 
@@ -48,7 +49,7 @@ export function parsePkcs8PrivateKey(der: Uint8Array): KeyMaterial {
       alg.params.assertEnd();
       return parsePkcs1PrivateKey(inner);
     case OID_EC_PUBLIC_KEY: {
-      const curveOid = alg.params.readOid("named curve");
+      const curveOid = readCurveOid(alg.params, "PKCS#8 private key");
       alg.params.assertEnd();
       return parseSec1PrivateKey(inner, curveOid);
     }

@@ -25,6 +25,7 @@ import {
   uncompressedPoint,
 } from "../_curves.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
+import { readCurveOid } from "./ec_params.ts";
 
 /**
  * Decodes a DER `ECPrivateKey`. The curve comes from its parameters, or from
@@ -50,12 +51,7 @@ export function parseSec1PrivateKey(der: Uint8Array, curveOid?: string): EcdsaKe
   let oid = curveOid;
   const params = seq.readOptionalExplicit(0, "parameters");
   if (params) {
-    if (params.peekTag() !== 0x06) {
-      throw new KeyImportError(
-        `Cannot import ${what}: explicit curve parameters are not supported`,
-      );
-    }
-    const inner = params.readOid("named curve");
+    const inner = readCurveOid(params, what);
     params.assertEnd("parameters");
     if (oid !== undefined && oid !== inner) {
       throw new KeyImportError(`Cannot import ${what}: curve ${inner} contradicts ${oid}`);

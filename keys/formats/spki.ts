@@ -11,6 +11,7 @@ import { curveByOid, CURVES, uncompressedPoint } from "../_curves.ts";
 import { OID_DSA, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION } from "../_oids.ts";
 import { encodePkcs1PublicKey, parsePkcs1PublicKey } from "./pkcs1.ts";
 import { KeyExportError, KeyImportError } from "../errors.ts";
+import { readCurveOid } from "./ec_params.ts";
 
 /** An AlgorithmIdentifier as read: the OID and a reader over any parameters. */
 export interface AlgorithmIdentifier {
@@ -61,7 +62,7 @@ export function parseSpki(der: Uint8Array): KeyMaterial {
       return parsePkcs1PublicKey(bits);
     }
     case OID_EC_PUBLIC_KEY: {
-      const curveOid = alg.params.readOid("named curve");
+      const curveOid = readCurveOid(alg.params, "public key");
       alg.params.assertEnd();
       const info = curveByOid(curveOid);
       if (!info) return fail(`unsupported curve ${curveOid}`);
