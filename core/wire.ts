@@ -525,6 +525,38 @@ export function utf8(s: string): Uint8Array {
 }
 
 /**
+ * Bytes as a string of one char per byte (Latin-1): an exact key for Sets and Maps, or
+ * text whose bytes must survive whatever their encoding. {@link latin1Bytes} reverses it.
+ *
+ * @example
+ * ```ts
+ * import { latin1Bytes, latin1String } from "./wire.ts";
+ * console.log(latin1Bytes(latin1String(new Uint8Array([0xe9, 0x41])))); // Uint8Array [233, 65]
+ * ```
+ */
+export function latin1String(b: Uint8Array): string {
+  let s = "";
+  // In slices: spreading a large array as arguments would overflow the stack.
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+/**
+ * The bytes of a {@link latin1String} (each char's low byte).
+ *
+ * @example
+ * ```ts
+ * import { latin1Bytes } from "./wire.ts";
+ * console.log(latin1Bytes("\xe9A")); // Uint8Array [233, 65]
+ * ```
+ */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
  * The bytes in all of `parts` together.
  *
  * @example

@@ -33,7 +33,14 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { cbc } from "@noble/ciphers/aes.js";
 import { parsePublicKeyBlob } from "../../core/publickey/blob.ts";
 import type { KeyMaterial } from "../../core/publickey/types.ts";
-import { equalBytes, SSHReader, SSHWriter, utf8 } from "../../core/wire.ts";
+import {
+  equalBytes,
+  latin1Bytes,
+  latin1String,
+  SSHReader,
+  SSHWriter,
+  utf8,
+} from "../../core/wire.ts";
 import { decodeBase64 } from "../_base64.ts";
 import { completeRsa } from "../_material.ts";
 import { CURVES, padScalar } from "../_curves.ts";
@@ -220,21 +227,6 @@ function readPrivateFields(type: string, pub: KeyMaterial, priv: Uint8Array): Ke
     default:
       return fail(`unsupported key type '${type}'`);
   }
-}
-
-/** Bytes as a string of one char per byte (every PPK field but the comment is ASCII). */
-function latin1String(b: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < b.length; i += 8192) {
-    out += String.fromCharCode(...b.subarray(i, i + 8192));
-  }
-  return out;
-}
-
-function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 const lossyUtf8 = new TextDecoder("utf-8");

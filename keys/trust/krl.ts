@@ -12,7 +12,7 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { SSHError } from "../../core/errors.ts";
 import { encodePublicKeyBlob } from "../../core/publickey/blob.ts";
-import { SSHReader } from "../../core/wire.ts";
+import { latin1String, SSHReader } from "../../core/wire.ts";
 import { SSHCertificate } from "../certificates/certificate.ts";
 import { KeyImportError } from "../errors.ts";
 import { SSHKey } from "../ssh_key.ts";
@@ -52,15 +52,6 @@ const MAX_SERIAL = 0xffffffffffffffffn;
 
 /** The map key of the certificate section that applies to every CA (an empty CA key). */
 const ANY_CA = "";
-
-/** Bytes as a string of one char per byte: an exact key for Sets and Maps. */
-function binary(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 8192) {
-    s += String.fromCharCode(...b.subarray(i, i + 8192));
-  }
-  return s;
-}
 
 /** A key's blob as OpenSSH serialises it (re-encoded, whatever bytes it was read from). */
 function plainBlob(key: SSHKey): Uint8Array {
@@ -144,11 +135,11 @@ class CertificateRevocations {
   readonly ranges: SerialRanges = new SerialRanges();
   /** Bitmaps as read: bit N of the big-endian integer `bits` revokes serial `offset + N`. */
   readonly bitmaps: { offset: bigint; bits: Uint8Array }[] = [];
-  /** Key IDs as their bytes (see {@link binary}). */
+  /** Key IDs as their bytes (see latin1String in core/wire.ts). */
   readonly keyIds: Set<string> = new Set();
 
   revokes(cert: SSHCertificate): boolean {
-    if (this.keyIds.has(binary(new TextEncoder().encode(cert.keyId)))) return true;
+    if (this.keyIds.has(latin1String(new TextEncoder().encode(cert.keyId)))) return true;
     // Serial 0 is what a CA sets when it sets none: never revoked by serial.
     const serial = cert.serial;
     if (serial === 0n) return false;
@@ -259,11 +250,11 @@ export class KeyRevocationList {
   #keyRevoked(key: SSHKey, cert?: SSHCertificate): boolean {
     const p = this.#p;
     const blob = plainBlob(key);
-    if (p.sha1.size > 0 && p.sha1.has(binary(sha1(blob)))) return true;
-    if (p.sha256.size > 0 && p.sha256.has(binary(sha256(blob)))) return true;
-    if (p.keys.has(binary(blob))) return true;
+    if (p.sha1.size > 0 && p.sha1.has(latin1String(sha1(blob)))) return true;
+    if (p.sha256.size > 0 && p.sha256.has(latin1String(sha256(blob)))) return true;
+    if (p.keys.has(latin1String(blob))) return true;
     if (!cert) return false;
-    const byCA = p.certificates.get(binary(plainBlob(cert.signatureKey)));
+    const byCA = p.certificates.get(latin1String(plainBlob(cert.signatureKey)));
     if (byCA?.revokes(cert)) return true;
     return p.certificates.get(ANY_CA)?.revokes(cert) ?? false;
   }
@@ -342,7 +333,7 @@ function readKRL(r: SSHReader): KRLParts {
         readCertificates(s, p);
         break;
       case SECTION_EXPLICIT_KEY:
-        while (s.remaining > 0) p.keys.add(binary(s.readString("revoked key")));
+        while (s.remaining > 0) p.keys.add(latin1String(s.readString("revoked key")));
         break;
       case SECTION_FINGERPRINT_SHA1:
         readHashes(s, p.sha1, 20, "SHA-1");
@@ -371,7 +362,7 @@ function readHashes(s: SSHReader, into: Set<string>, size: number, what: string)
   while (s.remaining > 0) {
     const h = s.readString(`${what} fingerprint`);
     if (h.length !== size) fail(`a ${what} fingerprint is ${h.length} bytes, not ${size}`);
-    into.add(binary(h));
+    into.add(latin1String(h));
   }
 }
 
@@ -390,7 +381,7 @@ function readCertificates(s: SSHReader, p: KRLParts): void {
   let ca = ANY_CA;
   if (caBlob.length > 0) {
     try {
-      ca = binary(plainBlob(SSHKey.fromPublicBlob(caBlob)));
+      ca = latin1String(plainBlob(SSHKey.fromPublicBlob(caBlob)));
     } catch (e) {
       // OpenSSH takes a certificate as the "CA key" too; no certificate's CA can match it.
       try {
@@ -398,7 +389,7 @@ function readCertificates(s: SSHReader, p: KRLParts): void {
       } catch {
         fail(`bad CA key: ${(e as Error).message}`, e);
       }
-      ca = "certificate:" + binary(caBlob);
+      ca = "certificate:" + latin1String(caBlob);
     }
   }
   let rc = p.certificates.get(ca);
@@ -442,7 +433,7 @@ function readCertificates(s: SSHReader, p: KRLParts): void {
         break;
       }
       case CERT_KEY_ID:
-        while (sub.remaining > 0) rc.keyIds.add(binary(cstring(sub, "key ID")));
+        while (sub.remaining > 0) rc.keyIds.add(latin1String(cstring(sub, "key ID")));
         break;
       case CERT_EXTENSION:
         readExtension(sub, "subsection");

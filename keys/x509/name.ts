@@ -7,7 +7,14 @@
  * @module
  */
 
-import { derElement, derOid, DerReader, derSequence, DerTag } from "../formats/asn1.ts";
+import {
+  type DerElement,
+  derElement,
+  derOid,
+  DerReader,
+  derSequence,
+  DerTag,
+} from "../formats/asn1.ts";
 import { KeyImportError } from "../errors.ts";
 
 /** Short names of the attribute types we read and write, with their OIDs. */
@@ -122,22 +129,38 @@ function escapeValue(v: string): string {
  * ```
  */
 export function nameToString(der: Uint8Array): string {
+  return readRdns(der).map((rdn) =>
+    rdn.map(({ oid, value }) =>
+      `${BY_OID.get(oid) ?? oid}=${escapeValue(new TextDecoder().decode(value.content))}`
+    ).join("+")
+  ).reverse().join(", ");
+}
+
+/** One attribute of a name: its type and its value as read. */
+interface Attribute {
+  readonly oid: string;
+  readonly value: DerElement;
+}
+
+/** The RDNs of a DER `Name` in the order stored, each its attributes. */
+function readRdns(der: Uint8Array): Attribute[][] {
   const top = new DerReader(der, "Name");
   const seq = top.readSequence("Name");
-  const rdns: string[] = [];
+  top.assertEnd();
+  const rdns: Attribute[][] = [];
   while (!seq.done) {
     const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
-    const atvs: string[] = [];
+    const rdn: Attribute[] = [];
     while (!set.done) {
       const atv = set.readSequence("attribute");
       const oid = atv.readOid("attribute type");
       const value = atv.read("attribute value");
-      const text = new TextDecoder().decode(value.content);
-      atvs.push(`${BY_OID.get(oid) ?? oid}=${escapeValue(text)}`);
+      atv.assertEnd();
+      rdn.push({ oid, value });
     }
-    rdns.push(atvs.join("+"));
+    rdns.push(rdn);
   }
-  return rdns.reverse().join(", ");
+  return rdns;
 }
 
 /** Decodes a directory string value to text for comparison; undefined for other types. */
@@ -186,36 +209,28 @@ function stringValue(tag: number, b: Uint8Array): string | undefined {
  * ```
  */
 export function canonicalName(der: Uint8Array): string {
-  const top = new DerReader(der, "Name");
-  const seq = top.readSequence("Name");
-  top.assertEnd();
-  const rdns: string[] = [];
-  while (!seq.done) {
-    const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
-    const atvs: string[] = [];
-    while (!set.done) {
-      const atv = set.readSequence("attribute");
-      const oid = atv.readOid("attribute type");
-      const value = atv.read("attribute value");
-      atv.assertEnd();
-      let text: string | undefined;
-      try {
-        text = stringValue(value.tag, value.content);
-      } catch {
-        text = undefined; // not valid in its encoding: compared as bytes
-      }
-      atvs.push(
-        JSON.stringify(
-          text === undefined ? [oid, value.tag, [...value.content]] : [
-            oid,
-            text.replace(/[ \t\n\v\f\r]+/g, " ").trim().replace(/[A-Z]/g, (c) => c.toLowerCase()),
-          ],
-        ),
+  const rdns = readRdns(der).map((rdn) => {
+    const atvs = rdn.map(({ oid, value }) => {
+      const text = textValue(value);
+      return JSON.stringify(
+        text === undefined ? [oid, value.tag, [...value.content]] : [
+          oid,
+          text.replace(/[ \t\n\v\f\r]+/g, " ").trim().replace(/[A-Z]/g, (c) => c.toLowerCase()),
+        ],
       );
-    }
-    rdns.push(`[${atvs.sort().join(",")}]`);
-  }
+    });
+    return `[${atvs.sort().join(",")}]`;
+  });
   return `[${rdns.join(",")}]`;
+}
+
+/** A directory string's text; undefined for another type or one not valid in its encoding. */
+function textValue(value: DerElement): string | undefined {
+  try {
+    return stringValue(value.tag, value.content);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -229,21 +244,6 @@ export function canonicalName(der: Uint8Array): string {
  * ```
  */
 export function commonNames(der: Uint8Array): string[] {
-  const top = new DerReader(der, "Name");
-  const seq = top.readSequence("Name");
-  const out: string[] = [];
-  while (!seq.done) {
-    const set = seq.child(seq.readTagged(DerTag.SET, "RDN"), "RDN");
-    while (!set.done) {
-      const atv = set.readSequence("attribute");
-      const oid = atv.readOid("attribute type");
-      const value = atv.read("attribute value");
-      if (oid !== "2.5.4.3") continue;
-      try {
-        const text = stringValue(value.tag, value.content);
-        if (text !== undefined) out.push(text);
-      } catch { /* not valid in its encoding: no name */ }
-    }
-  }
-  return out;
+  return readRdns(der).flat().filter((a) => a.oid === "2.5.4.3").map((a) => textValue(a.value))
+    .filter((t) => t !== undefined);
 }
