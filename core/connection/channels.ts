@@ -190,6 +190,19 @@ export class ConnectionLayer {
     return false;
   }
 
+  /**
+   * A `channelWritable` event for every channel that can send and has window: after a key
+   * exchange, whose held data capped what the engine let writers send (EngineBase.writableBytes),
+   * so writers that wait for this event go on without a WINDOW_ADJUST.
+   */
+  announceWritable(): void {
+    for (const ch of this.#channels.values()) {
+      if (canSendData(ch.local) && ch.remoteWindow > 0) {
+        this.#emit({ type: "channelWritable", channelId: ch.localId, window: ch.remoteWindow });
+      }
+    }
+  }
+
   // ---- commands ----
 
   /** Opens a channel; returns its local id. `data` is the type-specific part. */

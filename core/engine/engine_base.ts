@@ -179,6 +179,10 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     }
     emit(event: TransportEvent): void {
       this.#e.emitEngineEvent(event);
+      if (event.type === "kexComplete" && this.#e.#heldWriters) {
+        this.#e.#heldWriters = false;
+        this.#e.#conn.announceWritable();
+      }
     }
     handleMessage(type: number, payload: Uint8Array): void {
       this.#e.#dispatch(type, payload);
@@ -422,21 +426,40 @@ export abstract class EngineBase<E extends { readonly type: string }> {
    */
   sendData(channelId: number, data: Uint8Array, stream = 0): number {
     if (this.#transport.closed) return 0;
+    // During a key exchange no more than writableBytes says (see there).
+    const room = this.#kexRoom();
+    if (room < data.length) {
+      this.#heldWriters = true;
+      if (room === 0) return 0;
+      data = data.subarray(0, room);
+    }
     return this.#conn.sendData(channelId, data, stream);
   }
 
   /**
    * Bytes that may be sent now on a channel: the peer's window, and during a key exchange
    * (which holds what we send) no more than {@link MAX_KEX_HELD_CHANNEL_DATA} held in all.
+   * When that cap is what stops a writer, the channels that can send get a `channelWritable`
+   * event once the exchange is complete.
    */
   writableBytes(channelId: number): number {
     const t = this.#transport;
     if (t.closed) return 0;
     const window = this.#conn.writableBytes(channelId);
-    return t.canSendNow
-      ? window
-      : Math.min(window, Math.max(0, MAX_KEX_HELD_CHANNEL_DATA - t.heldBytes));
+    const room = this.#kexRoom();
+    if (room >= window) return window;
+    this.#heldWriters = true;
+    return room;
   }
+
+  /** Channel data that may still be handed over: unbounded unless a key exchange holds it. */
+  #kexRoom(): number {
+    const t = this.#transport;
+    return t.canSendNow ? Infinity : Math.max(0, MAX_KEX_HELD_CHANNEL_DATA - t.heldBytes);
+  }
+
+  /** A writer was held back by {@link MAX_KEX_HELD_CHANNEL_DATA}: channels are announced writable after. */
+  #heldWriters = false;
 
   /** Reports bytes the application consumed, reopening the window. */
   consume(channelId: number, n: number): void {

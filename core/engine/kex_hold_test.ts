@@ -43,3 +43,34 @@ test("writableBytes holds a writer to MAX_KEX_HELD_CHANNEL_DATA during a rekey, 
   assert.equal(received, sent);
   assert.ok(pair.client.writableBytes(c) > MAX_KEX_HELD_CHANNEL_DATA);
 });
+
+test("a writer that waits for channelWritable goes on after the exchange, and sendData keeps to the cap too", () => {
+  const pair = makePair({ password: "secret" });
+  pair.run();
+  const c = pair.client.openChannel("session");
+  pair.run();
+  const open = pair.serverEvents.find((e) => e.type === "channelOpenRequest");
+  assert.ok(open?.type === "channelOpenRequest");
+  pair.server.acceptChannel(open.channelId, { window: 0x7fffffff });
+  pair.run();
+  pair.client.rekey();
+  // sendData alone (no writableBytes asked) takes no more than the cap during the exchange.
+  const big = new Uint8Array(MAX_KEX_HELD_CHANNEL_DATA + 65536);
+  let sent = 0;
+  for (let i = 0; i < 1000; i++) {
+    const n = pair.client.sendData(c, big.subarray(0, 32768));
+    if (n === 0) break;
+    sent += n;
+  }
+  assert.ok(sent <= MAX_KEX_HELD_CHANNEL_DATA && sent > 0, `sent ${sent}`);
+  assert.equal(pair.client.sendData(c, big), 0);
+  assert.equal(pair.client.closed, false);
+  // The peer's window never closed, so only the announcement after the exchange wakes a
+  // writer that waits for channelWritable.
+  const before = pair.clientEvents.filter((e) => e.type === "channelWritable").length;
+  pair.run();
+  assert.equal(pair.client.transport.phase, "idle");
+  const after = pair.clientEvents.filter((e) => e.type === "channelWritable" && e.channelId === c);
+  assert.ok(after.length > before, "a channelWritable event after the exchange");
+  assert.equal(pair.client.sendData(c, big.subarray(0, 1000)), 1000);
+});

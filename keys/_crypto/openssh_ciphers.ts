@@ -84,7 +84,7 @@ function aesGcm(bits: number): KeyFileCipher {
   };
 }
 
-/** 3des-cbc, which `ssh-keygen -Z 3des-cbc` still writes (read here; not offered for new files). */
+/** 3des-cbc, which `ssh-keygen -Z 3des-cbc` still writes (never the default for new files). */
 const tripleDesCbc: KeyFileCipher = {
   name: "3des-cbc",
   blockSize: 8,

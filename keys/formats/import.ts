@@ -86,8 +86,8 @@ function needPassphrase(o: ImportPrivateKeyOptions): string | Uint8Array {
 /**
  * Parses decrypted DER. CBC with a wrong key still yields valid padding about once
  * in 256 tries; the garbage then fails to parse, which is reported as a wrong
- * passphrase. But when the plaintext is one whole DER SEQUENCE (garbage is that about
- * once in 2^16 times more), the passphrase was right and the key inside is what
+ * passphrase. But when the plaintext is one whole DER SEQUENCE that starts with a version
+ * (garbage is that about once in 2^40 tries), the passphrase was right and the key inside is what
  * cannot be read (EC explicit parameters, an unsupported algorithm): that error is
  * thrown as it is, not as "incorrect passphrase".
  */
@@ -103,13 +103,18 @@ function afterDecrypt(der: Uint8Array, parse: (d: Uint8Array) => KeyMaterial): K
   }
 }
 
-/** True when `der` is exactly one well-formed DER SEQUENCE. */
+/**
+ * True when `der` is exactly one well-formed DER SEQUENCE that starts with a version
+ * INTEGER 0 or 1 (PKCS#8, PKCS#1 and SEC1 all do): random bytes are that about once in
+ * 2^40 tries.
+ */
 function isOneDerSequence(der: Uint8Array): boolean {
   try {
     const top = new DerReader(der, "decrypted private key");
-    top.readSequence("decrypted private key");
+    const seq = top.readSequence("decrypted private key");
     top.assertEnd();
-    return true;
+    const version = seq.readInteger("version");
+    return version === 0n || version === 1n;
   } catch {
     return false;
   }

@@ -117,14 +117,14 @@ class PpkReader {
    */
   rawField(key: string): string {
     const line = this.#lines[this.#i] ?? "";
-    if (line.trimEnd() === `${key}:`) {
-      this.#i++;
-      return "";
-    }
     const prefix = `${key}: `;
-    if (!line.startsWith(prefix)) fail(`expected '${key}' on line ${this.#i + 1}`);
+    if (line.startsWith(prefix)) {
+      this.#i++;
+      return line.slice(prefix.length); // blanks only is a comment too (puttygen -C "  ")
+    }
+    if (line.trimEnd() !== `${key}:`) fail(`expected '${key}' on line ${this.#i + 1}`);
     this.#i++;
-    return line.slice(prefix.length);
+    return "";
   }
 
   section(key: string): Uint8Array {

@@ -8,6 +8,9 @@ import process from "node:process";
 import { importPrivateKey, importPublicKey } from "./import.ts";
 import { KeyImportError } from "../errors.ts";
 import { isPuttyPrivateKey } from "./putty.ts";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { SSHWriter } from "../../core/wire.ts";
 
 const DIR = new URL("../testdata/putty/", import.meta.url);
 const PASS = "putty-pw";
@@ -178,6 +181,23 @@ test("importPrivateKey() reads a PuTTY key with an empty comment (v2 encrypted, 
       "",
     );
   }
+});
+
+test('importPrivateKey() reads a PuTTY comment of blanks only (puttygen -C "  ")', () => {
+  // The unencrypted v3 key with its MAC made over the comment "  ", as PuTTY makes it.
+  const base = new TextDecoder().decode(readBytes("empty-v3.ppk"));
+  const lines = base.split("\n");
+  const b64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  const pub = b64(lines[4]! + lines[5]!);
+  const priv = b64(lines[7]!);
+  const macData = new SSHWriter().writeStringUtf8("ssh-ed25519").writeStringUtf8("none")
+    .writeStringUtf8("  ").writeString(pub).writeString(priv).toBytes();
+  const mac = [...hmac(sha256, new Uint8Array(0), macData)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const text = base.replace("Comment: \n", "Comment:   \n")
+    .replace(/Private-MAC: .*/, `Private-MAC: ${mac}`);
+  // It was read as the empty comment of "Comment:" and failed the MAC.
+  assert.equal(importPrivateKey(text).getComment(), "  ");
 });
 
 test("importPrivateKey() keeps a PuTTY comment's trailing blanks, which its MAC covers", () => {

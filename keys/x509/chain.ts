@@ -34,7 +34,10 @@ export interface X509ValidateOptions {
    * without extendedKeyUsage allows any purpose, as does anyExtendedKeyUsage.
    */
   readonly purpose?: string;
-  /** A name the end-entity certificate must list among its principals (subjectAltName). */
+  /**
+   * A name the end-entity certificate must list among its principals (subjectAltName): a
+   * host name or address. For a user, {@link userPrincipal}.
+   */
   readonly principal?: string;
   /**
    * A user name the end-entity certificate must be for: one of its
@@ -140,7 +143,7 @@ function issuerProblem(
  *   now: Date.now(), issuerCertificate: root, principals: ["alice"],
  * });
  * const r = validateX509Chain([user], {
- *   trustedCerts: [root], now: Date.now(), purpose: "secureShellClient", principal: "alice",
+ *   trustedCerts: [root], now: Date.now(), purpose: "secureShellClient", userPrincipal: "alice",
  * });
  * console.log(r.valid); // true
  * ```

@@ -167,7 +167,7 @@ function readRdns(der: Uint8Array): Attribute[][] {
 function stringValue(tag: number, b: Uint8Array): string | undefined {
   switch (tag) {
     case DerTag.UTF8_STRING:
-      return new TextDecoder("utf-8", { fatal: true }).decode(b);
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(b);
     case DerTag.PRINTABLE_STRING:
     case DerTag.IA5_STRING:
     case 0x12: // NumericString
@@ -179,7 +179,7 @@ function stringValue(tag: number, b: Uint8Array): string | undefined {
     }
     case 0x1e: // BMPString
       if (b.length % 2) return undefined;
-      return new TextDecoder("utf-16be", { fatal: true }).decode(b);
+      return new TextDecoder("utf-16be", { fatal: true, ignoreBOM: true }).decode(b);
     case 0x1c: { // UniversalString
       if (b.length % 4) return undefined;
       let out = "";
@@ -215,7 +215,11 @@ export function canonicalName(der: Uint8Array): string {
       return JSON.stringify(
         text === undefined ? [oid, value.tag, [...value.content]] : [
           oid,
-          text.replace(/[ \t\n\v\f\r]+/g, " ").trim().replace(/[A-Z]/g, (c) => c.toLowerCase()),
+          // ASCII white space only, as OpenSSL folds it (no-break spaces and BOMs stay).
+          text.replace(/[ \t\n\v\f\r]+/g, " ").replace(/^ | $/g, "").replace(
+            /[A-Z]/g,
+            (c) => c.toLowerCase(),
+          ),
         ],
       );
     });

@@ -185,6 +185,15 @@ test("issuer names match as RFC 5280 and OpenSSL compare them", () => {
   }
   assert.equal(canonicalName(encodeName("CN=A,O=b")), canonicalName(encodeName("cn=a, o=B")));
   assert.notEqual(canonicalName(encodeName("CN=a b")), canonicalName(encodeName("CN=ab")));
+  // ASCII white space only folds, as OpenSSL: a no-break space or a BOM keeps names apart.
+  const cn = (text: string) =>
+    derSequence(derElement(
+      DerTag.SET,
+      derSequence(derOid("2.5.4.3"), derElement(0x0c, new TextEncoder().encode(text))),
+    ));
+  assert.equal(canonicalName(cn(" Root ")), canonicalName(encodeName("CN=Root")));
+  assert.notEqual(canonicalName(cn("Root\u00a0")), canonicalName(encodeName("CN=Root")));
+  assert.notEqual(canonicalName(cn("\ufeffRoot")), canonicalName(encodeName("CN=Root")));
 });
 
 test("address principals match however they are written, names exactly", () => {
