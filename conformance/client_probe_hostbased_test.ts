@@ -16,6 +16,7 @@ import { clientKeyFromSSHKey } from "../io/keys/signers.ts";
 import { readPrivateKey } from "../io/keys/files.ts";
 import { generatePrivateKey } from "../keys/generate.ts";
 import { importPublicKey } from "../keys/formats/import.ts";
+import { createCertificate } from "../keys/certificates/certificate.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie"];
 
@@ -126,6 +127,72 @@ for (const peer of PEERS) {
           preferredAuth: ["hostbased"],
         });
         assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
+      } finally {
+        rmSync(shosts, { force: true });
+        if (before === undefined) rmSync(kh, { force: true });
+        else writeFileSync(kh, before);
+      }
+    });
+  });
+
+  conformanceTest(`host-based authentication with RSA and a host certificate against ${peer}`, {
+    peers: [peer],
+  }, async () => {
+    const rsa = generatePrivateKey("rsa", { keySize: 2048 });
+    const ca = generatePrivateKey("ed25519");
+    const certified = generatePrivateKey("ed25519");
+    // sshd's default (HostbasedUsesNameFromPacketOnly no, UseDNS no): it looks the client
+    // up by its address, whatever name we send; a certificate must name that address.
+    const cert = createCertificate({
+      key: certified,
+      caKey: ca,
+      type: "host",
+      keyId: "client",
+      principals: ["127.0.0.1"],
+    });
+    await withPeer(peer, {
+      logLevel: "DEBUG1",
+      sshdConfig: {
+        HostbasedAuthentication: true,
+        UseDNS: false,
+        IgnoreRhosts: "shosts-only",
+        IgnoreUserKnownHosts: false,
+      },
+    }, async (f) => {
+      const shosts = join(f.user.hostHome, ".shosts");
+      const kh = join(f.user.hostHome, ".ssh", "known_hosts");
+      let before: string | undefined;
+      try {
+        before = readFileSync(kh, "utf8");
+      } catch { /* none yet */ }
+      try {
+        writeFileSync(shosts, `127.0.0.1 ${f.user.name}\n`, { mode: 0o600 });
+        writeFileSync(
+          kh,
+          (before ?? "") + `127.0.0.1 ${rsa.publicKey().exportPublicKey()}\n` +
+            `@cert-authority 127.0.0.1 ${ca.publicKey().exportPublicKey()}\n`,
+          { mode: 0o600 },
+        );
+        chownSync(shosts, f.user.uid, f.user.gid);
+        chownSync(kh, f.user.uid, f.user.gid);
+        for (const hostKey of [clientKeyFromSSHKey(rsa), clientKeyFromSSHKey(certified, cert)]) {
+          await using conn = await connect(f.host, {
+            port: f.port,
+            config: false,
+            username: f.user.name,
+            knownHosts: f.knownHostsPath,
+            agent: false,
+            clientKeys: [],
+            hostBased: { hostKey, localHostname: "Client.Example" },
+            preferredAuth: ["hostbased"],
+          });
+          assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
+        }
+        const log = await f.readLog();
+        // RSA signs with SHA-2, and the name goes out with OpenSSH's trailing dot.
+        assert.match(log, /chost Client\.Example\. pkalg rsa-sha2-512 /);
+        assert.match(log, /chost Client\.Example\. pkalg ssh-ed25519-cert-v01@openssh\.com /);
+        assert.equal(log.match(/Accepted hostbased for /g)?.length, 2);
       } finally {
         rmSync(shosts, { force: true });
         if (before === undefined) rmSync(kh, { force: true });

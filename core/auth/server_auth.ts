@@ -418,6 +418,11 @@ export class ServerAuth {
         const sigStart = r.position;
         const signature = r.readString("signature", MAX_SIGNATURE);
         r.assertEnd("hostbased request");
+        // As for the user name: a control character (a NUL, a newline) names no host or
+        // account, and would reach the hook, logs and any .shosts-style lookup built on them.
+        if (CONTROL_CHARACTER.test(clientHostname) || CONTROL_CHARACTER.test(clientUsername)) {
+          return this.#failure("delayed");
+        }
         const data = new SSHWriter(256 + payload.length).writeString(this.#host.sessionId())
           .writeBytes(payload.subarray(0, sigStart)).toBytes();
         if (!this.#host.verifySignature(algorithm, keyBlob, signature, data).valid) {

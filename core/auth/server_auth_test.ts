@@ -193,3 +193,82 @@ test("ServerAuth asks nothing more once maxAuthTries failed the connection, queu
   request("password", guess("guess-4"));
   assert.deepEqual(asked.map((e) => e.type === "authPassword" && e.password), ["guess-1"]);
 });
+
+/** A ServerAuth offering hostbased, recording what it asked and which bytes it had checked. */
+function hostbasedServer() {
+  const sent: number[] = [];
+  const asked: ServerAuthEvent[] = [];
+  const checked: { algorithm: string; data: Uint8Array }[] = [];
+  const sessionId = new Uint8Array(32).fill(7);
+  const auth = new ServerAuth({ methods: ["hostbased"], failureDelayMs: 0 }, {
+    send: (p) => sent.push(p[0]!),
+    emit: (e) => asked.push(e),
+    sessionId: () => sessionId,
+    verifySignature: (
+      algorithm,
+      _blob,
+      _sig,
+      data,
+    ) => (checked.push({ algorithm, data }), { valid: true }),
+    now: () => 0,
+    onSuccess: () => {},
+    fail: (e) => assert.fail(e),
+  });
+  auth.handleMessage(
+    Msg.SERVICE_REQUEST,
+    new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth").toBytes(),
+  );
+  const blob = new SSHWriter().writeStringUtf8("ssh-ed25519").writeString(new Uint8Array(32))
+    .toBytes();
+  /** The request up to its signature (what RFC 4252 §9 signs after the session id). */
+  const unsigned = (host: string, user: string) =>
+    new SSHWriter().writeByte(Msg.USERAUTH_REQUEST).writeStringUtf8("alice")
+      .writeStringUtf8("ssh-connection").writeStringUtf8("hostbased").writeStringUtf8("ssh-ed25519")
+      .writeString(blob).writeStringUtf8(host).writeStringUtf8(user).toBytes();
+  const send = (host: string, user: string, signature: Uint8Array | null = new Uint8Array(8)) => {
+    const w = new SSHWriter().writeBytes(unsigned(host, user));
+    if (signature) w.writeString(signature);
+    auth.handleMessage(Msg.USERAUTH_REQUEST, w.toBytes());
+  };
+  return { sent, asked, checked, sessionId, unsigned, send };
+}
+
+test("ServerAuth checks a hostbased signature over exactly RFC 4252's fields", () => {
+  const s = hostbasedServer();
+  s.send("client.example.", "bob");
+  assert.equal(s.checked.length, 1);
+  assert.equal(s.checked[0]!.algorithm, "ssh-ed25519");
+  assert.deepEqual(
+    s.checked[0]!.data,
+    new SSHWriter().writeString(s.sessionId).writeBytes(s.unsigned("client.example.", "bob"))
+      .toBytes(),
+  );
+  const e = s.asked[0] as Extract<ServerAuthEvent, { type: "authHostbased" }>;
+  assert.equal(e.type, "authHostbased");
+  assert.equal(e.clientHostname, "client.example.");
+  assert.equal(e.clientUsername, "bob");
+});
+
+test("ServerAuth refuses a hostbased request naming a client host or user with a control character", () => {
+  for (
+    const [host, user] of [["client.example.\n", "bob"], ["client\0.example.", "bob"], [
+      "client.example.",
+      "bob\r\nroot",
+    ], ["client.example.", "\x1b[2Jbob"]]
+  ) {
+    const s = hostbasedServer();
+    s.send(host!, user!);
+    assert.deepEqual(s.asked, [], JSON.stringify([host, user]));
+    assert.equal(s.sent.at(-1), Msg.USERAUTH_FAILURE);
+  }
+});
+
+test("ServerAuth takes no unsigned hostbased request (the method has no query form)", () => {
+  const s = hostbasedServer();
+  // A malformed message: the transport disconnects, as sshd does ("parse packet").
+  assert.throws(
+    () => s.send("client.example.", "bob", null),
+    (e: Error & { code?: string }) => e.code === "ERR_WIRE_TRUNCATED",
+  );
+  assert.deepEqual(s.asked, []);
+});

@@ -179,10 +179,13 @@ export class AuthHandler {
           algorithm: e.algorithm,
           keyBlob: e.keyBlob,
         };
-        // As AsyncSSH: with trusted client hosts and no hook, the same user name on both hosts.
+        // As AsyncSSH: with trusted client hosts and no hook, the same user name on both hosts;
+        // but never "root" (sshd ignores hosts.equiv for root: only root's own .shosts lets a
+        // remote user in as root), and never an empty name.
         const ok = hook
           ? await hook(e.username, client, conn)
-          : known !== undefined && e.username === e.clientUsername;
+          : known !== undefined && e.username === e.clientUsername && e.username !== "" &&
+            e.username !== "root";
         return ok === true ? YES : NO;
       }
       default:
@@ -204,7 +207,10 @@ export class AuthHandler {
     const claimed = e.clientHostname.replace(/\.$/, "");
     const host = this.#ctx.trust?.trustClientHost ? claimed : addr;
     if (host === "") return false;
-    const m = matchKnownHosts(kh, host, addr);
+    // By that one name, as sshd looks up only the name from the packet with
+    // HostbasedUsesNameFromPacketOnly: a key (or CA) listed under the client's address must not
+    // vouch for whatever name the client claims, which the hook is then told.
+    const m = matchKnownHosts(kh, host);
     try {
       if (isCertificateAlgorithm(blobType(e.keyBlob))) {
         return checkHostCertificate(e.keyBlob, {

@@ -74,7 +74,12 @@ export interface CertificateAuthInfo {
 
 /** The client host of a hostbased request (its signature already checked). */
 export interface HostBasedClientInfo {
-  /** The client host's name as it claims it. */
+  /**
+   * The client host's name as it claims it (OpenSSH sends a trailing dot). Only with
+   * `trustClientHost` was the key checked against `knownClientHosts` under this name;
+   * by default it was checked under the client's address (`conn.remoteAddress`) and
+   * this name is the client's word alone: decide by the address, not by this.
+   */
   readonly hostname: string;
   /** The user on the client host. */
   readonly username: string;
@@ -296,7 +301,12 @@ export interface ServerHooks {
     responses: readonly string[],
     conn: ServerConnectionContext,
   ): MaybePromise<KbdintChallenge | boolean>;
-  /** Hostbased authentication check (signature already verified; never asked for a key of `revokedKeys`). */
+  /**
+   * Hostbased authentication check (signature already verified; never asked for a key
+   * of `revokedKeys`). With `knownClientHosts` it is asked only for a client host key
+   * it lists; without it, this hook alone vouches for the host key
+   * (`client.keyBlob`): check it, not just the user names.
+   */
   validateHostBasedUser?(
     username: string,
     client: HostBasedClientInfo,
@@ -556,20 +566,22 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * connected from (no reverse DNS, as sshd with `UseDNS no`), or by the name
    * it claims with `trustClientHost`. A key it does not list is refused before
    * `validateHostBasedUser` is asked; without that hook the user must have the
-   * same name on both hosts (AsyncSSH's default, sshd's without `.shosts`).
+   * same name on both hosts, other than "root" (AsyncSSH's default; sshd's
+   * `hosts.equiv`, which lets no one in as root).
    * Setting this offers "hostbased".
    *
    * @example Trust the hosts of /etc/ssh/ssh_known_hosts
    * ```ts ignore
    * await listen({ hostKeys, knownClientHosts: "/etc/ssh/ssh_known_hosts",
-   *   validateHostBasedUser: (user, client) => user === client.username });
+   *   validateHostBasedUser: (user, client) => user === client.username && user !== "root" });
    * ```
    */
   readonly knownClientHosts?: KnownHostsSource;
   /**
    * Look the client host up in `knownClientHosts` by the host name it sends
    * (trailing dot removed) instead of its address (AsyncSSH's
-   * `trust_client_host`, sshd's `HostbasedUsesNameFromPacketOnly`). Default false.
+   * `trust_client_host`, sshd's `HostbasedUsesNameFromPacketOnly`): lines for
+   * its address then do not apply. Default false.
    */
   readonly trustClientHost?: boolean;
   /**

@@ -118,6 +118,63 @@ test("listen() trustClientHost looks the host up by the name it sends, not its a
   );
 });
 
+test("listen() trustClientHost: a key listed under the client's address vouches for no claimed name", async () => {
+  // sshd's HostbasedUsesNameFromPacketOnly looks up the name from the packet only: a host
+  // whose key is known for its address must not pass as another host the hook trusts.
+  const admin = generatePrivateKey("ed25519");
+  const seen: string[] = [];
+  await using s = await server({
+    knownClientHosts: {
+      text: formatKnownHostsLine(["127.0.0.1"], 22, clientHost) +
+        formatKnownHostsLine(["adminbox"], 22, admin),
+    },
+    trustClientHost: true,
+    validateHostBasedUser: (_user, client) => (seen.push(client.hostname), true),
+  });
+  await assert.rejects(login(s, { hostBased: hostBased(clientHost, "alice", "adminbox") }), denied);
+  await using _c = await login(s, { hostBased: hostBased(admin, "alice", "adminbox") });
+  assert.deepEqual(seen, ["adminbox."]);
+});
+
+test("listen() trustClientHost: a CA listed under the client's address certifies no claimed name", async () => {
+  const ca = generatePrivateKey("ed25519");
+  const certified = generatePrivateKey("ed25519");
+  const cert = createCertificate({
+    key: certified,
+    caKey: ca,
+    type: "host",
+    keyId: "client",
+    principals: ["adminbox"],
+  });
+  await using s = await server({
+    knownClientHosts: {
+      text: formatKnownHostsLine(["127.0.0.1"], 22, ca, { marker: "cert-authority" }),
+    },
+    trustClientHost: true,
+  });
+  await assert.rejects(
+    login(s, {
+      hostBased: {
+        hostKey: clientKeyFromSSHKey(certified, cert),
+        localHostname: "adminbox",
+        localUsername: "alice",
+      },
+    }),
+    denied,
+  );
+});
+
+test("listen() knownClientHosts without a hook lets no one in as root, as sshd's hosts.equiv", async () => {
+  await using s = await server({
+    knownClientHosts: { text: formatKnownHostsLine(["127.0.0.1"], 22, clientHost) },
+  });
+  await assert.rejects(
+    login(s, { username: "root", hostBased: hostBased(clientHost, "root") }),
+    denied,
+  );
+  await assert.rejects(login(s, { username: "", hostBased: hostBased(clientHost, "") }), denied);
+});
+
 test("listen() knownClientHosts takes @cert-authority host certificates and @revoked keys", async () => {
   const ca = generatePrivateKey("ed25519");
   const certified = generatePrivateKey("ed25519");
