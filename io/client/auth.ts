@@ -67,7 +67,12 @@ export interface ClientAuthHost {
   readonly address?: string | undefined;
   /** True once the host key was let through though it changed (see `markHostKeyUntrusted`). */
   hostKeyUntrusted?(): boolean;
+  /** Says something worth a warning in the connection's log. */
+  warn?(message: string): void;
 }
+
+/** Signing failures kept for the final "permission denied" (a list of keys could be long). */
+const MAX_SIGN_FAILURES = 4;
 
 /**
  * What the host key verifier is asked: the host (or `hostKeyAlias`, port 22,
@@ -125,6 +130,8 @@ export class ClientAuth {
   /** Made by the first wait; gone once settled. */
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] | undefined;
   #error: Error | undefined;
+  /** Why signatures could not be made (see MAX_SIGN_FAILURES). */
+  readonly #signFailures: string[] = [];
   /** Set when the server let us in trivially and `disableTrivialAuth` refuses that. */
   #refused: Error | undefined;
   /** Times the keyboard-interactive fallback asked the `password` option (its attempt number). */
@@ -175,15 +182,26 @@ export class ClientAuth {
     });
   }
 
-  /** The connection failed: every waiter rejects with `error` (the first error is kept). */
+  /**
+   * The connection failed: every waiter rejects with `error` (the first error is kept); a
+   * "permission denied" says which signatures failed, if any did.
+   */
   fail(error: Error): void {
-    this.#error ??= error;
+    this.#error ??= this.#signFailures.length > 0 && error instanceof DisconnectError &&
+        error.code === "ERR_PERMISSION_DENIED"
+      ? new DisconnectError(
+        error.code,
+        error.reason,
+        `${error.message}; ${this.#signFailures.join("; ")}`,
+        { cause: error, ...(error.detail ? { detail: error.detail } : {}) },
+      )
+      : error;
     const a = this.#attempt;
     this.#attempt = undefined;
     a?.reject(this.#error);
     const w = this.#waiters;
     this.#waiters = undefined;
-    for (const x of w ?? []) x.reject(error);
+    for (const x of w ?? []) x.reject(this.#error);
   }
 
   /** Handles a host key or authentication event; false for any other event. */
@@ -209,7 +227,17 @@ export class ClientAuth {
         this.#answerLater(
           async () => key ? await key.sign(e.data, e.algorithm) : null,
           (sig) => engine.provideSignature(e.id, sig),
-          () => engine.provideSignature(e.id, null),
+          (err) => {
+            // The key goes unused, as ssh goes on after "signing failed"; why is kept for
+            // the error if nothing else gets in (an agent that refused, an HSM offline).
+            const what = `${e.method === "hostbased" ? "host key" : "key"} ${key?.keyType ?? ""}`;
+            const why = `signing with the ${what} failed: ${
+              err instanceof Error ? err.message : String(err)
+            }`;
+            this.#h.warn?.(why);
+            if (this.#signFailures.length < MAX_SIGN_FAILURES) this.#signFailures.push(why);
+            engine.provideSignature(e.id, null);
+          },
         );
         return true;
       }
@@ -453,10 +481,14 @@ export class ClientAuth {
    * Runs `get` (a callback, a signer) and hands its value to the engine with `answer`, or
    * calls `giveUp` when it fails.
    */
-  #answerLater<T>(get: () => Promise<T>, answer: (v: T) => void, giveUp: () => void): void {
+  #answerLater<T>(
+    get: () => Promise<T>,
+    answer: (v: T) => void,
+    giveUp: (error: unknown) => void,
+  ): void {
     get().then(
       (v) => this.#deliver(() => answer(v)),
-      () => this.#deliver(giveUp),
+      (e) => this.#deliver(() => giveUp(e)),
     ).finally(() => this.#h.pump());
   }
 

@@ -13,6 +13,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { DisconnectError } from "../../core/errors.ts";
+import { clientKeyFromSSHKey } from "../keys/signers.ts";
+import type { ClientKeyPair } from "../keys/types.ts";
 import { connect } from "./connect.ts";
 import type { ConnectOptions } from "./options.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
@@ -224,3 +227,33 @@ for (const thrown of [undefined, null, "nope"]) {
     );
   });
 }
+
+test("a key that cannot sign is passed over, and the final 'permission denied' says why", async () => {
+  const good = generatePrivateKey("ed25519");
+  const k = clientKeyFromSSHKey(good);
+  const offline: ClientKeyPair = {
+    keyType: k.keyType,
+    publicKeyBlob: k.publicKeyBlob,
+    sign: () => Promise.reject(new Error("HSM offline")),
+  };
+  await using s = await server({ authorizedClientKeys: [good.publicKey()] });
+  const warnings: string[] = [];
+  const e = await login(s, {
+    clientKeys: [offline],
+    logger: { warn: (message) => void warnings.push(message) },
+  }).then(() => undefined, (e: unknown) => e);
+  assert.ok(e instanceof DisconnectError && e.code === "ERR_PERMISSION_DENIED", String(e));
+  assert.match(e.message, /signing with the key ssh-ed25519 failed: HSM offline/);
+  assert.ok(warnings.some((w) => /HSM offline/.test(w)), warnings.join("\n"));
+  // The same key able to sign gets in (the server does accept it).
+  await using _c = await login(s, { clientKeys: [good] });
+});
+
+test("hostBased alone, refused: the error does not claim no credentials were given", async () => {
+  await using s = await server({ validatePassword: () => false });
+  const e = await login(s, {
+    hostBased: { hostKey: generatePrivateKey("ed25519"), localHostname: "h", localUsername: "u" },
+  }).then(() => undefined, (e: unknown) => e);
+  assert.ok(e instanceof DisconnectError && e.code === "ERR_PERMISSION_DENIED", String(e));
+  assert.doesNotMatch(e.message, /No credentials were given/);
+});

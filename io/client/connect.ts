@@ -465,7 +465,8 @@ function isStringList(x: unknown): x is readonly string[] {
 function noCredentialsHint(e: unknown, keys: number, options: ConnectOptions): unknown {
   if (
     !(e instanceof DisconnectError) || e.code !== "ERR_PERMISSION_DENIED" || keys > 0 ||
-    options.password !== undefined || options.kbdintResponses !== undefined
+    options.password !== undefined || options.kbdintResponses !== undefined ||
+    options.hostBased !== undefined || options.authenticate !== undefined
   ) return e;
   return new DisconnectError(
     e.code,

@@ -175,6 +175,7 @@ export class ClientConnectionBase implements AsyncDisposable {
       engineUsername: this.#username,
       address: socket.remoteAddress,
       hostKeyUntrusted: () => this.#hostKeyUntrusted,
+      warn: (m) => this.#log.warn(m),
     });
     this.#driver = new EngineDriver(
       this.#engine,
