@@ -1,13 +1,20 @@
 /**
  * The interface an SFTP server serves files from: one async method per
  * operation. The server engine parses requests, keeps the handle table (so a
- * backend never sees a client's handle bytes) and calls these methods one at
- * a time, in request order.
+ * backend never sees a client's handle bytes) and calls these methods in
+ * request order, one at a time, except READs and the WRITEs to a handle not
+ * opened with APPEND: up to eight of those run side by side (never two writes
+ * whose byte ranges overlap), so `read` and `write` must not depend on a file
+ * position shared between calls.
  *
  * Errors: throw {@link SFTPError} with the status the client should see
  * (`new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file")`); anything else
  * thrown becomes SSH_FX_FAILURE with a generic message (its text is not sent
- * to the client).
+ * to the client). OpenSSH's sftp-server maps errno as clients expect: ENOENT,
+ * ENOTDIR and ELOOP are NO_SUCH_FILE (so "file/sub" does not exist rather than
+ * failing), EACCES and EPERM PERMISSION_DENIED, EINVAL (readlink of a file, a
+ * directory renamed into itself) BAD_MESSAGE, EEXIST, EISDIR and ENOTEMPTY
+ * FAILURE; `MemoryBackend` and `FsBackend` answer so.
  *
  * Optional methods are extensions: the server announces an extension only
  * when the backend has its method (copy-data is always announced: the
@@ -58,7 +65,10 @@ export interface DirEntry {
  * ```
  */
 export interface SFTPBackend<H = unknown> {
-  /** Opens a file: `flags` are SSH_FXF_* bits, `attrs` apply when the file is created. */
+  /**
+   * Opens a file: `flags` are SSH_FXF_* bits, `attrs` apply when the file is created.
+   * CREAT|EXCL fails on any entry there, a symlink too (dangling or not), as O_EXCL does.
+   */
   open(path: string, flags: number, attrs: FileAttributes): Promise<H>;
   /** Reads up to `length` bytes at `offset`; null at end of file. Fewer bytes is fine. */
   read(handle: H, offset: number, length: number): Promise<Uint8Array | null>;
@@ -88,7 +98,10 @@ export interface SFTPBackend<H = unknown> {
   rmdir(path: string): Promise<void>;
   /** The canonical absolute path ("." is the home directory). */
   realpath(path: string): Promise<string>;
-  /** Renames without replacing an existing target (SFTP v3 semantics). */
+  /**
+   * Renames without replacing an existing target (SFTP v3 semantics): any entry at
+   * `newPath` fails the rename, even another name of the same file, or the same name.
+   */
   rename(oldPath: string, newPath: string): Promise<void>;
   /** The target of a symlink. */
   readlink(path: string): Promise<string>;

@@ -645,6 +645,33 @@ test("SFTPServerEngine copy-data to the end stops at the source's size when it s
   assert.equal(backend.readFile("/f").length, 200_000);
 });
 
+test("SFTPServerEngine copy-data refuses one file by two spellings or through a symlink (no copyData in the backend)", async () => {
+  const backend = new MemoryBackend();
+  const { copyData: _, ...bare } = delegate(backend);
+  const { p } = await started(bare as SFTPBackend<MemoryHandle>);
+  const body = new Uint8Array(200_000).map((_, i) => i);
+  backend.writeFile("/d/f", body);
+  await backend.symlink("d/f", "/l");
+  const open = async (path: string, flags: number) =>
+    expect(await p.call({ type: "open", path, flags, attrs: {} }), "handle").handle;
+  const r = await open("/d/f", OpenFlags.READ);
+  for (const alias of ["/d/./f", "d/f", "/l", "/d/../d/f"]) {
+    const w = await open(alias, OpenFlags.WRITE);
+    // An overlapping copy of a file onto itself would smear it (each chunk reads the last).
+    const res = await p.call({
+      type: "copyData",
+      readHandle: r,
+      readOffset: 0,
+      length: 150_000,
+      writeHandle: w,
+      writeOffset: 10,
+    });
+    assert.equal(status(res), SFTPStatus.FAILURE, alias);
+    expect(await p.call({ type: "close", handle: w }), "ok");
+  }
+  assert.deepEqual(backend.readFile("/d/f"), body);
+});
+
 test("SFTPServerEngine with a packet limit of 1 KiB or less still answers reads with data and announces non-zero sizes", async () => {
   const backend = new MemoryBackend();
   backend.writeFile("/f", enc.encode("hello"));

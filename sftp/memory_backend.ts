@@ -103,6 +103,14 @@ const READDIR_BATCH = 100;
 const noEnt = (path: string) => new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
 const fail = (msg: string, path?: string) =>
   new SFTPError(SFTPStatus.FAILURE, msg, path === undefined ? {} : { path });
+/**
+ * ENOTDIR and ELOOP: "no such file", as OpenSSH's sftp-server (errno_to_portable) and
+ * FsBackend report them (a client's exists("file/sub") is then false, not an error).
+ */
+const notDir = (path?: string) =>
+  new SFTPError(SFTPStatus.NO_SUCH_FILE, "Not a directory", path === undefined ? {} : { path });
+const loop = (path: string) =>
+  new SFTPError(SFTPStatus.NO_SUCH_FILE, "Too many levels of symbolic links", { path });
 
 /**
  * A file tree held in memory, served by {@link SFTPServerEngine}.
@@ -185,11 +193,15 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const writes = flags &
         (OpenFlags.WRITE | OpenFlags.APPEND | OpenFlags.CREAT | OpenFlags.TRUNC);
       if (writes) this.#writable(path);
-      const r = this.#resolve(path, true);
-      let node = r.node;
-      if (node && (flags & OpenFlags.CREAT) && (flags & OpenFlags.EXCL)) {
+      // O_CREAT|O_EXCL: any entry there, a symlink too (dangling or not), is "exists": the
+      // open must not create a file where a link leads.
+      if (
+        (flags & OpenFlags.CREAT) && (flags & OpenFlags.EXCL) && this.#resolve(path, false).node
+      ) {
         throw fail("File exists", path);
       }
+      const r = this.#resolve(path, true);
+      let node = r.node;
       if (!node) {
         if (!(flags & OpenFlags.CREAT)) throw noEnt(path);
         if (!r.parent) throw noEnt(path);
@@ -218,7 +230,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     const h = handle as Handle;
     return run(() => {
       const f = fileOf(h);
-      if (!(h.kind === "file" && h.flags & OpenFlags.READ)) {
+      if (!(h.kind === "file" && readable(h.flags))) {
         throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Handle not open for reading");
       }
       if (offset >= f.size) return null;
@@ -231,7 +243,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     const h = handle as Handle;
     return run(() => {
       const f = fileOf(h);
-      if (h.kind !== "file" || !(h.flags & (OpenFlags.WRITE | OpenFlags.APPEND))) {
+      if (h.kind !== "file" || !writable(h.flags)) {
         throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Handle not open for writing");
       }
       const at = h.flags & OpenFlags.APPEND ? f.size : offset;
@@ -261,7 +273,12 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
   fsetstat(h: MemoryHandle, attrs: FileAttributes): Promise<void> {
     return run(() => {
       if (this.#readOnly) throw denied();
-      this.#apply(fileOf(h), attrs);
+      const f = fileOf(h);
+      // As ftruncate(2): a size change needs a handle open for writing.
+      if (attrs.size !== undefined && !writable((h as Handle & { kind: "file" }).flags)) {
+        throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Handle not open for writing");
+      }
+      this.#apply(f, attrs);
     });
   }
 
@@ -270,7 +287,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     return run(() => {
       const r = this.#resolve(path, true);
       if (!r.node) throw noEnt(path);
-      if (r.node.kind !== "dir") throw fail("Not a directory", path);
+      if (r.node.kind !== "dir") throw notDir(path);
       // Listed as readdir asks, from the live directory (a Map iterates on across
       // changes): no copy of a large directory per handle.
       const d = r.node;
@@ -335,6 +352,14 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       this.#writable(path);
       const n = this.#resolve(path, false).node;
       if (!n) throw noEnt(path);
+      // A link's mode and size are not its own (Linux has no lchmod), as FsBackend.
+      if (n.kind === "symlink" && (attrs.size !== undefined || attrs.permissions !== undefined)) {
+        throw new SFTPError(
+          SFTPStatus.OP_UNSUPPORTED,
+          "Cannot change a symbolic link's size or mode",
+          { path },
+        );
+      }
       this.#apply(n, attrs);
     });
   }
@@ -359,7 +384,8 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       const r = this.#resolve(path, false);
       if (!r.parent) throw noEnt(path);
       if (r.node) throw fail("File exists", path);
-      const d = this.#dir((attrs.permissions ?? 0o777) & 0o7777 & ~0o022, r.parent, r.name);
+      // mkdir(2) drops setuid and setgid (Linux); the sticky bit stays.
+      const d = this.#dir((attrs.permissions ?? 0o777) & 0o1777 & ~0o022, r.parent, r.name);
       this.#account(entryCost(r.name, d));
       r.parent.entries.set(r.name, d);
       this.#touch(r.parent);
@@ -372,7 +398,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       this.#writable(path);
       const r = this.#resolve(path, false);
       if (!r.node || !r.parent) throw r.node ? fail("Cannot remove the root", path) : noEnt(path);
-      if (r.node.kind !== "dir") throw fail("Not a directory", path);
+      if (r.node.kind !== "dir") throw notDir(path);
       if (r.node.entries.size > 0) throw fail("Directory not empty", path);
       r.parent.entries.delete(r.name);
       this.#release(entryCost(r.name, r.node));
@@ -400,7 +426,10 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     return run(() => {
       const n = this.#resolve(path, false).node;
       if (!n) throw noEnt(path);
-      if (n.kind !== "symlink") throw fail("Not a symbolic link", path);
+      // readlink(2)'s EINVAL: "bad message" from OpenSSH's sftp-server and FsBackend.
+      if (n.kind !== "symlink") {
+        throw new SFTPError(SFTPStatus.BAD_MESSAGE, "Not a symbolic link", { path });
+      }
       return n.target;
     });
   }
@@ -409,6 +438,12 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
   symlink(targetPath: string, linkPath: string): Promise<void> {
     return run(() => {
       this.#writable(linkPath);
+      // symlink(2) refuses an empty target (ENOENT), as FsBackend.
+      if (targetPath === "") {
+        throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "A symbolic link needs a target", {
+          path: linkPath,
+        });
+      }
       const r = this.#resolve(linkPath, false);
       if (!r.parent) throw noEnt(linkPath);
       if (r.node) throw fail("File exists", linkPath);
@@ -468,7 +503,13 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       if (path.startsWith("~")) {
         const slash = path.indexOf("/");
         const user = path.slice(1, slash < 0 ? undefined : slash);
-        const home = this.#homeOf(user);
+        let home: string;
+        try {
+          home = this.#homeOf(user);
+        } catch {
+          // As OpenSSH's sftp-server: an unknown ~user is "no such file" here.
+          throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such user", { path });
+        }
         return this.#canonical(slash < 0 ? home : joinPath(home, path.slice(slash + 1)));
       }
       return this.#canonical(path);
@@ -504,20 +545,24 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     return run(() => {
       const src = fileOf(from);
       const dst = fileOf(to);
-      if (!(from.kind === "file" && from.flags & OpenFlags.READ)) {
+      if (!(from.kind === "file" && readable(from.flags))) {
         throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Source not open for reading");
       }
-      if (to.kind !== "file" || !(to.flags & (OpenFlags.WRITE | OpenFlags.APPEND))) {
+      if (to.kind !== "file" || !writable(to.flags)) {
         throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Target not open for writing");
       }
       if (src === dst) throw fail("copy-data cannot copy a file onto itself");
       const end = length === 0 ? src.size : readOffset + length;
+      // As the engine's read-and-write fallback: what is there is copied, then a source
+      // that ends before the requested length is EOF.
+      const bytes = src.data.slice(Math.min(readOffset, src.size), Math.min(end, src.size));
+      if (bytes.length > 0) {
+        const at = to.flags & OpenFlags.APPEND ? dst.size : writeOffset;
+        this.#setSize(dst, Math.max(dst.size, at + bytes.length));
+        dst.data.set(bytes, at);
+        this.#touch(dst);
+      }
       if (end > src.size) throw new SFTPError(SFTPStatus.EOF, "End of file");
-      const bytes = src.data.slice(Math.min(readOffset, src.size), end);
-      const at = to.flags & OpenFlags.APPEND ? dst.size : writeOffset;
-      this.#setSize(dst, Math.max(dst.size, at + bytes.length));
-      dst.data.set(bytes, at);
-      this.#touch(dst);
     });
   }
 
@@ -659,7 +704,7 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
         d = n;
         continue;
       }
-      if (n) throw fail("Not a directory", abs);
+      if (n) throw notDir(abs);
       const nd = this.#dir(0o755, d, seg);
       this.#account(entryCost(seg, nd));
       d.entries.set(seg, nd);
@@ -674,19 +719,26 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
     if (!from.node || !from.parent) throw noEnt(oldPath);
     const to = this.#resolve(newPath, false);
     if (!to.parent) throw noEnt(newPath);
+    // SFTP v3 rename never replaces, not even a name for the same file (OpenSSH's link(2)
+    // fails there); rename(2) onto the same file does nothing.
+    if (to.node && !replace) throw fail("File exists", newPath);
     if (from.node === to.node) return;
     if (from.node.kind === "dir") {
       for (let d: DirNode | undefined = to.parent; d; d = d.parent) {
-        if (d === from.node) throw fail("Cannot move a directory into itself", newPath);
+        if (d === from.node) {
+          // EINVAL, which OpenSSH's sftp-server and FsBackend report as "bad message".
+          throw new SFTPError(SFTPStatus.BAD_MESSAGE, "Cannot move a directory into itself", {
+            path: newPath,
+          });
+        }
       }
     }
     if (to.node) {
-      if (!replace) throw fail("File exists", newPath);
       if (to.node.kind === "dir") {
         if (from.node.kind !== "dir") throw fail("Is a directory", newPath);
         if (to.node.entries.size > 0) throw fail("Directory not empty", newPath);
       } else if (from.node.kind === "dir") {
-        throw fail("Not a directory", newPath);
+        throw notDir(newPath);
       }
     }
     this.#account(
@@ -718,14 +770,16 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
           continue;
         }
         const n = this.#lookupAbs(out);
-        const child = n?.kind === "dir" ? n.entries.get(seg) : undefined;
+        // What leads here must be a directory ("file/x", "dangling/x": ENOTDIR, ENOENT).
+        if (n?.kind !== "dir") throw n ? notDir(path) : noEnt(path);
+        const child = n.entries.get(seg);
         if (!child) {
           if (segs.slice(i + 1).some((s) => s !== "" && s !== ".")) throw noEnt(path);
           out.push(seg);
           return out;
         }
         if (child.kind === "symlink") {
-          if (++depth > MAX_SYMLINKS) throw fail("Too many levels of symbolic links", path);
+          if (++depth > MAX_SYMLINKS) throw loop(path);
           const resolved = walk(child.target, out);
           out.length = 0;
           out.push(...resolved);
@@ -765,18 +819,18 @@ export class MemoryBackend implements SFTPBackend<MemoryHandle> {
       for (let i = 0; i < segs.length - 1; i++) {
         let n = d.entries.get(segs[i]!);
         if (n?.kind === "symlink") {
-          if (++hops > MAX_SYMLINKS) throw fail("Too many levels of symbolic links", path);
+          if (++hops > MAX_SYMLINKS) throw loop(path);
           // Relative to where the walk really is (earlier links may have moved it).
           n = go(resolvePath(this.#pathOf(d), n.target), true).node;
         }
         if (!n) return { name: segs[segs.length - 1]! };
-        if (n.kind !== "dir") throw fail("Not a directory", path);
+        if (n.kind !== "dir") throw notDir(path);
         d = n;
       }
       const name = segs[segs.length - 1]!;
       const node = d.entries.get(name);
       if (node?.kind === "symlink" && follow) {
-        if (++hops > MAX_SYMLINKS) throw fail("Too many levels of symbolic links", path);
+        if (++hops > MAX_SYMLINKS) throw loop(path);
         const dirPath = this.#pathOf(d);
         const target = go(resolvePath(dirPath, node.target), true);
         // A dangling link: creating through it creates the target (as open(O_CREAT) does).
@@ -800,6 +854,16 @@ function denied(path?: string): SFTPError {
     "Read-only file system",
     path === undefined ? {} : { path },
   );
+}
+
+/** As open(2) maps the flags: neither READ nor a write flag opens for reading (O_RDONLY). */
+function readable(flags: number): boolean {
+  return (flags & OpenFlags.READ) !== 0 || (flags & (OpenFlags.WRITE | OpenFlags.APPEND)) === 0;
+}
+
+/** WRITE, or APPEND (which FsBackend opens O_WRONLY|O_APPEND). */
+function writable(flags: number): boolean {
+  return (flags & (OpenFlags.WRITE | OpenFlags.APPEND)) !== 0;
 }
 
 function fileOf(handle: MemoryHandle): FileNode {

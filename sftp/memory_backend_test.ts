@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { OpenFlags } from "./constants.ts";
+import { OpenFlags, SFTPStatus } from "./constants.ts";
+import { SFTPError } from "./errors.ts";
 import { MEMORY_BACKEND_ENTRY_BYTES, MemoryBackend } from "./memory_backend.ts";
 
 const KiB = 1024;
@@ -106,4 +107,120 @@ test("MemoryBackend lists a directory from the live tree, in batches, with . and
   assert.equal(batches, 3);
   assert.deepEqual(names.slice(0, 2), [".", ".."]);
   assert.equal(new Set(names).size, 252);
+});
+
+// ---- status codes and semantics as OpenSSH 9.2's sftp-server answers (and FsBackend) ----
+
+const enc = new TextEncoder();
+
+/** Resolves to the SFTP status `p` rejects with. */
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof SFTPError) return e.status;
+    throw e;
+  }
+  throw new assert.AssertionError({ message: "expected a rejection" });
+}
+
+test("MemoryBackend: a file where a directory should be, and link loops, are NO_SUCH_FILE", async () => {
+  const fs = new MemoryBackend();
+  fs.writeFile("/f", enc.encode("x"));
+  fs.makeDirectory("/d");
+  await fs.symlink("loop2", "/loop1");
+  await fs.symlink("loop1", "/loop2");
+  await fs.symlink("missing", "/dangling");
+  const NO = SFTPStatus.NO_SUCH_FILE;
+  assert.equal(await statusOf(fs.stat("/f/x")), NO);
+  assert.equal(await statusOf(fs.open("/f/x", OpenFlags.READ, {})), NO);
+  assert.equal(await statusOf(fs.opendir("/f")), NO);
+  assert.equal(await statusOf(fs.rmdir("/f")), NO);
+  assert.equal(await statusOf(fs.posixRename("/d", "/f")), NO);
+  assert.equal(await statusOf(fs.stat("/loop1")), NO);
+  assert.equal(await statusOf(fs.open("/loop1", RW, {})), NO);
+  assert.equal(await statusOf(fs.realpath("/loop1")), NO);
+  // realpath allows a missing last component only in a directory that is there.
+  assert.equal(await fs.realpath("/d/new"), "/d/new");
+  assert.equal(await fs.realpath("/dangling"), "/missing");
+  assert.equal(await statusOf(fs.realpath("/f/x")), NO);
+  assert.equal(await statusOf(fs.realpath("/dangling/x")), NO);
+  // EINVAL cases: "bad message".
+  assert.equal(await statusOf(fs.readlink("/f")), SFTPStatus.BAD_MESSAGE);
+  assert.equal(await statusOf(fs.rename("/d", "/d/sub")), SFTPStatus.BAD_MESSAGE);
+  assert.equal(await statusOf(fs.symlink("", "/empty")), NO);
+  assert.equal(await statusOf(fs.lstat("/empty")), NO);
+});
+
+test("MemoryBackend: CREAT|EXCL refuses a dangling symlink instead of creating its target", async () => {
+  const fs = new MemoryBackend();
+  await fs.symlink("/target", "/link");
+  const flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.EXCL;
+  assert.equal(await statusOf(fs.open("/link", flags, {})), SFTPStatus.FAILURE);
+  assert.equal(await statusOf(fs.stat("/target")), SFTPStatus.NO_SUCH_FILE);
+  // Without EXCL the link is followed, as open(2) does.
+  await fs.close(await fs.open("/link", OpenFlags.WRITE | OpenFlags.CREAT, {}));
+  assert.equal((await fs.stat("/target")).size, 0);
+});
+
+test("MemoryBackend: SFTP v3 rename refuses every existing name, the same file's too", async () => {
+  const fs = new MemoryBackend();
+  fs.writeFile("/f", enc.encode("x"));
+  await fs.hardlink("/f", "/h");
+  assert.equal(await statusOf(fs.rename("/f", "/f")), SFTPStatus.FAILURE);
+  assert.equal(await statusOf(fs.rename("/f", "/h")), SFTPStatus.FAILURE);
+  // posix-rename onto the same file does nothing, as rename(2).
+  await fs.posixRename("/f", "/h");
+  assert.equal((await fs.stat("/f")).size, 1);
+  assert.equal((await fs.stat("/h")).size, 1);
+});
+
+test("MemoryBackend: handle access follows open(2): no READ/WRITE flag reads, a read handle cannot truncate", async () => {
+  const fs = new MemoryBackend();
+  fs.writeFile("/f", enc.encode("hello"));
+  const h = await fs.open("/f", 0, {});
+  assert.deepEqual(await fs.read(h, 0, 5), enc.encode("hello"));
+  assert.equal(await statusOf(fs.write(h, 0, enc.encode("x"))), SFTPStatus.PERMISSION_DENIED);
+  await fs.close(h);
+  const r = await fs.open("/f", OpenFlags.READ, {});
+  assert.equal(await statusOf(fs.fsetstat(r, { size: 0 })), SFTPStatus.PERMISSION_DENIED);
+  await fs.fsetstat(r, { permissions: 0o600 }); // fchmod needs no write access
+  assert.equal((await fs.stat("/f")).size, 5);
+  await fs.close(r);
+});
+
+test("MemoryBackend: lsetstat cannot give a symlink a mode or size; mkdir drops setuid/setgid", async () => {
+  const fs = new MemoryBackend();
+  fs.writeFile("/f", enc.encode("x"));
+  await fs.symlink("f", "/l");
+  assert.equal(
+    await statusOf(fs.lsetstat("/l", { permissions: 0o600 })),
+    SFTPStatus.OP_UNSUPPORTED,
+  );
+  assert.equal((await fs.lstat("/l")).permissions, 0o120777);
+  await fs.lsetstat("/l", { atime: 1, mtime: 2 });
+  assert.equal((await fs.lstat("/l")).mtime, 2);
+  await fs.mkdir("/d", { permissions: 0o7777 });
+  assert.equal((await fs.stat("/d")).permissions, 0o41755);
+});
+
+test("MemoryBackend: expand-path of an unknown ~user is NO_SUCH_FILE", async () => {
+  const fs = new MemoryBackend({ users: new Map([[0, "root"]]) });
+  assert.equal(await statusOf(fs.expandPath("~nobody/x")), SFTPStatus.NO_SUCH_FILE);
+  assert.equal(await statusOf(fs.homeDirectory("nobody")), SFTPStatus.FAILURE);
+});
+
+test("MemoryBackend: copy-data copies what the source has, then reports EOF (as the engine's fallback)", async () => {
+  const fs = new MemoryBackend();
+  fs.writeFile("/src", enc.encode("0123456789"));
+  fs.writeFile("/dst", enc.encode("abcdef"));
+  const s = await fs.open("/src", OpenFlags.READ, {});
+  const d = await fs.open("/dst", OpenFlags.WRITE, {});
+  assert.equal(await statusOf(fs.copyData(s, 8, 5, d, 0)), SFTPStatus.EOF);
+  assert.equal(new TextDecoder().decode(fs.readFile("/dst")), "89cdef");
+  assert.equal(await statusOf(fs.copyData(s, 20, 5, d, 0)), SFTPStatus.EOF);
+  await fs.copyData(s, 20, 0, d, 0); // to the end: nothing, and no error
+  assert.equal(new TextDecoder().decode(fs.readFile("/dst")), "89cdef");
+  await fs.close(s);
+  await fs.close(d);
 });

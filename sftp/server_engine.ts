@@ -744,11 +744,22 @@ export class SFTPServerEngine<H = unknown> {
     }
   }
 
+  /** Whether two paths name one entry after the backend's realpath (false if either fails). */
+  async #samePath(a: string, b: string): Promise<boolean> {
+    try {
+      return await this.#backend.realpath(a) === await this.#backend.realpath(b);
+    } catch {
+      return false;
+    }
+  }
+
   async #copyData(req: Extract<SFTPRequest, { type: "copyData" }>): Promise<void> {
     const from = this.#lookup(req.readHandle, "file");
     const to = this.#lookup(req.writeHandle, "file");
-    // As OpenSSH's sftp-server: not the same handle, nor two handles opened by the same name.
-    if (from === to || from.path === to.path) {
+    // As OpenSSH's sftp-server: not the same handle, nor two handles opened by the same name
+    // ("f", "./f" or a symlink to it: their canonical paths are compared; OpenSSH compares
+    // inodes, which a backend does not show, so a hard link is not caught here).
+    if (from === to || from.path === to.path || await this.#samePath(from.path, to.path)) {
       throw new SFTPError(SFTPStatus.FAILURE, "copy-data cannot read and write the same file");
     }
     if (this.#backend.copyData) {
