@@ -27,9 +27,12 @@ export class Keepalive {
   #missed = 0;
   #received = false;
 
-  /** `intervalMs` 0 disables keepalives. */
+  /**
+   * `intervalMs` 0 disables keepalives, and so does `Infinity` (no interval ever ends): its
+   * deadline would be `Infinity`, which a caller's `setTimeout` takes as 1 ms.
+   */
   constructor(intervalMs: number, countMax: number) {
-    this.intervalMs = intervalMs;
+    this.intervalMs = Number.isFinite(intervalMs) ? intervalMs : 0;
     this.countMax = countMax;
   }
 

@@ -52,13 +52,16 @@ export function connectDeadline(
       new DOMException(`The connection attempt timed out after ${timeoutMs} ms`, "TimeoutError"),
     );
   }, timeoutMs);
-  if (outer?.aborted) follow();
-  else outer?.addEventListener("abort", follow, { once: true });
   const clear = () => {
     clearTimeout(timer);
     outer?.removeEventListener("abort", follow);
   };
+  // Before following the caller: an already aborted caller's signal aborts ours at once, and
+  // that abort must clear the timer too (it kept the process alive for the whole timeout, then
+  // reported a timeout that never was).
   controller.signal.addEventListener("abort", clear, { once: true });
+  if (outer?.aborted) follow();
+  else outer?.addEventListener("abort", follow, { once: true });
   return {
     signal: controller.signal,
     get timedOut() {

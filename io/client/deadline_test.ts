@@ -47,3 +47,11 @@ test("connectDeadline on an already aborted caller signal is aborted at once", (
   assert.equal(d.signal!.reason, "gone");
   d.clear();
 });
+
+test("connectDeadline on an already aborted caller signal clears its timer without clear()", async () => {
+  const d = connectDeadline(AbortSignal.abort("gone"), 20);
+  await sleep(60);
+  // The timer that was left running fired: a timeout reported for the caller's abort.
+  assert.equal(d.timedOut, false);
+  assert.equal(d.signal!.reason, "gone");
+});

@@ -174,7 +174,12 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
       ...opt("maxAuthTries", o.maxAuthTries),
       ...opt("failureDelayMs", o.authFailureDelay),
       ...opt("keepaliveIntervalMs", o.keepaliveInterval),
-      ...opt("keepaliveCountMax", o.keepaliveCountMax),
+      // 0 probes without ever giving up, as sshd's ClientAliveCountMax 0: the engine's 0 (ssh's
+      // ServerAliveCountMax 0) drops the client at the first silent interval, unprobed.
+      ...opt(
+        "keepaliveCountMax",
+        o.keepaliveCountMax === 0 ? Number.MAX_SAFE_INTEGER : o.keepaliveCountMax,
+      ),
       ...opt("rekeyBytes", o.rekeyBytes),
       ...opt("rekeyIntervalMs", o.rekeyInterval),
       ...opt("maxChannels", o.maxChannels),

@@ -803,7 +803,10 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly maxChannels?: number;
   /** Keepalive interval (ms, 0 = off). */
   readonly keepaliveInterval?: number;
-  /** Unanswered keepalives before the client is declared dead (default 3). */
+  /**
+   * Unanswered keepalives before the client is declared dead (default 3). 0 keeps probing
+   * and never drops the client, as sshd's ClientAliveCountMax 0.
+   */
   readonly keepaliveCountMax?: number;
   /** Kex methods (default: OpenSSH 10's server list, no finite-field DH). */
   readonly kexAlgs?: readonly string[];
