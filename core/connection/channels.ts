@@ -111,6 +111,9 @@ export interface ChannelOptions {
   readonly maxPacket?: number;
 }
 
+/** OpenSSH's keepalive probe, a global request whose answer is only a sign of life. */
+const KEEPALIVE_REQUEST = "keepalive@openssh.com";
+
 /** Sends a message through the transport. */
 export type SendMessage = (head: Uint8Array, body?: Uint8Array) => void;
 
@@ -133,7 +136,12 @@ export class ConnectionLayer {
   #nextId = 0;
   /** Every id was handed out once (the counter wrapped): an id not in the table was freed. */
   #idsWrapped = false;
-  #pendingGlobal: { id: number; name: string }[] = [];
+  /**
+   * Global requests awaiting a reply, in order. Consecutive keepalives share one entry
+   * (`more` counts the others), as OpenSSH merges them: a peer that answers them with
+   * UNIMPLEMENTED, or none at all, would otherwise add one for good at every interval.
+   */
+  #pendingGlobal: { id: number; name: string; more: number }[] = [];
   #nextGlobalId = 1;
   /** Global requests we owe replies to, in arrival order; replies leave in that order. */
   #owedGlobal: { id: number; reply?: { success: boolean; data: Uint8Array } }[] = [];
@@ -166,6 +174,14 @@ export class ConnectionLayer {
   /** Number of channels in the table. */
   get size(): number {
     return this.#channels.size;
+  }
+
+  /**
+   * Entries in the queue of global requests awaiting a reply: each request with want-reply
+   * but consecutive keepalives, which share one (what the peer can make us hold).
+   */
+  get pendingGlobalEntries(): number {
+    return this.#pendingGlobal.length;
   }
 
   /**
@@ -425,7 +441,9 @@ export class ConnectionLayer {
   ): number {
     const id = this.#nextGlobalId++;
     if (wantReply) {
-      this.#pendingGlobal.push({ id, name });
+      const last = this.#pendingGlobal.at(-1);
+      if (name === KEEPALIVE_REQUEST && last?.name === KEEPALIVE_REQUEST) last.more++;
+      else this.#pendingGlobal.push({ id, name, more: 0 });
       this.#waitEpoch++;
     }
     this.#send(
@@ -530,7 +548,9 @@ export class ConnectionLayer {
       }
       case Msg.REQUEST_SUCCESS:
       case Msg.REQUEST_FAILURE: {
-        const pending = this.#pendingGlobal.shift();
+        const pending = this.#pendingGlobal[0];
+        if (pending && pending.more > 0) pending.more--;
+        else this.#pendingGlobal.shift();
         if (!pending) {
           throw channelError(
             "reply-without-request",

@@ -561,3 +561,34 @@ test("ConnectionLayer drops data for a channel it is closing, keeping window acc
   assert.equal(LayerPair.of(p.a, "channelData").length, 0);
   assert.equal(LayerPair.of(p.a, "channelClose").length, 1);
 });
+
+test("unanswered keepalives share one pending entry, and replies still match their requests", () => {
+  const p = new LayerPair();
+  // A peer that answers keepalives with UNIMPLEMENTED (or not at all): nothing comes back.
+  for (let i = 0; i < 1000; i++) p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  p.a.outbox.length = 0;
+  assert.equal(p.a.layer.pendingGlobalEntries, 1);
+  // Other requests queue behind it; a keepalive after them starts a new entry.
+  p.a.layer.sendGlobalRequest("tcpip-forward", true);
+  p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  assert.equal(p.a.layer.pendingGlobalEntries, 3);
+  // A peer that does answer: replies pop one request each, in order.
+  const q = new LayerPair({
+    onB: (e, pair) => {
+      if (e.type === "globalRequest") pair.b.layer.replyGlobalRequest(e.requestId, false);
+    },
+  });
+  q.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  q.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  const fwd = q.a.layer.sendGlobalRequest("tcpip-forward", true);
+  q.run();
+  const replies = LayerPair.of(q.a, "globalRequestReply");
+  assert.deepEqual(replies.map((r) => r.name), [
+    "keepalive@openssh.com",
+    "keepalive@openssh.com",
+    "tcpip-forward",
+  ]);
+  assert.equal(replies[2]!.requestId, fwd);
+  assert.equal(q.a.layer.pendingGlobalEntries, 0);
+});
