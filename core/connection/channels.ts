@@ -137,11 +137,11 @@ export class ConnectionLayer {
   /** Every id was handed out once (the counter wrapped): an id not in the table was freed. */
   #idsWrapped = false;
   /**
-   * Global requests awaiting a reply, in order. Consecutive keepalives share one entry
-   * (`more` counts the others), as OpenSSH merges them: a peer that answers them with
-   * UNIMPLEMENTED, or none at all, would otherwise add one for good at every interval.
+   * Global requests awaiting a reply, in order. The engine's consecutive keepalive probes
+   * share one entry (`more` counts the others), as OpenSSH merges them: a peer that answers
+   * them with UNIMPLEMENTED, or not at all, would otherwise add one for good at every interval.
    */
-  #pendingGlobal: { id: number; name: string; more: number }[] = [];
+  #pendingGlobal: { id: number; name: string; more: number; probe: boolean }[] = [];
   #nextGlobalId = 1;
   /** Global requests we owe replies to, in arrival order; replies leave in that order. */
   #owedGlobal: { id: number; reply?: { success: boolean; data: Uint8Array } }[] = [];
@@ -178,7 +178,7 @@ export class ConnectionLayer {
 
   /**
    * Entries in the queue of global requests awaiting a reply: each request with want-reply
-   * but consecutive keepalives, which share one (what the peer can make us hold).
+   * but consecutive keepalive probes, which share one (what the peer can make us hold).
    */
   get pendingGlobalEntries(): number {
     return this.#pendingGlobal.length;
@@ -439,11 +439,24 @@ export class ConnectionLayer {
     wantReply: boolean,
     data: Uint8Array = new Uint8Array(0),
   ): number {
+    return this.#sendGlobal(name, wantReply, data, false);
+  }
+
+  /**
+   * Sends the engine's keepalive probe (keepalive@openssh.com with want-reply). Probes sent
+   * one after another share one pending entry: their replies (`globalRequestReply` events
+   * with the first probe's id) only say the peer is alive.
+   */
+  sendKeepaliveProbe(): void {
+    this.#sendGlobal(KEEPALIVE_REQUEST, true, new Uint8Array(0), true);
+  }
+
+  #sendGlobal(name: string, wantReply: boolean, data: Uint8Array, probe: boolean): number {
     const id = this.#nextGlobalId++;
     if (wantReply) {
       const last = this.#pendingGlobal.at(-1);
-      if (name === KEEPALIVE_REQUEST && last?.name === KEEPALIVE_REQUEST) last.more++;
-      else this.#pendingGlobal.push({ id, name, more: 0 });
+      if (probe && last?.probe) last.more++;
+      else this.#pendingGlobal.push({ id, name, more: 0, probe });
       this.#waitEpoch++;
     }
     this.#send(

@@ -565,22 +565,24 @@ test("ConnectionLayer drops data for a channel it is closing, keeping window acc
 test("unanswered keepalives share one pending entry, and replies still match their requests", () => {
   const p = new LayerPair();
   // A peer that answers keepalives with UNIMPLEMENTED (or not at all): nothing comes back.
-  for (let i = 0; i < 1000; i++) p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  for (let i = 0; i < 1000; i++) p.a.layer.sendKeepaliveProbe();
   p.a.outbox.length = 0;
   assert.equal(p.a.layer.pendingGlobalEntries, 1);
-  // Other requests queue behind it; a keepalive after them starts a new entry.
+  // Other requests queue behind it, an application's keepalive request too (it waits for its
+  // own reply); a probe after them starts a new entry.
   p.a.layer.sendGlobalRequest("tcpip-forward", true);
   p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
-  p.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
-  assert.equal(p.a.layer.pendingGlobalEntries, 3);
+  p.a.layer.sendKeepaliveProbe();
+  p.a.layer.sendKeepaliveProbe();
+  assert.equal(p.a.layer.pendingGlobalEntries, 4);
   // A peer that does answer: replies pop one request each, in order.
   const q = new LayerPair({
     onB: (e, pair) => {
       if (e.type === "globalRequest") pair.b.layer.replyGlobalRequest(e.requestId, false);
     },
   });
-  q.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
-  q.a.layer.sendGlobalRequest("keepalive@openssh.com", true);
+  q.a.layer.sendKeepaliveProbe();
+  q.a.layer.sendKeepaliveProbe();
   const fwd = q.a.layer.sendGlobalRequest("tcpip-forward", true);
   q.run();
   const replies = LayerPair.of(q.a, "globalRequestReply");

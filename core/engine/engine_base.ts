@@ -348,7 +348,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#transport.handleTimeout(now);
     const k = this.#keepalive;
     const action = k.tick(now);
-    if (action === "send") this.#conn.sendGlobalRequest("keepalive@openssh.com", true);
+    if (action === "send") this.#conn.sendKeepaliveProbe();
     if (action === "dead") {
       this.emitEngineEvent({ type: "keepaliveTimeout" });
       this.#transport.fail(
