@@ -185,6 +185,37 @@ export async function startConnection(
 }
 
 /**
+ * `work`, unless `signal` (the connect's deadline or the caller's abort) comes first: then
+ * rejects with what `explain` makes of that, and `discard` gets what `work` brings later
+ * (an agent connection opened too late is closed, or it would keep the process alive).
+ */
+function beforeDeadline<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  explain: (e: unknown) => unknown,
+  discard?: (late: T) => void,
+): Promise<T> {
+  // Its own failures (a key file or known_hosts that cannot be read) are the setup's.
+  work = work.catch((e) => {
+    markConnectPhase(e, "setup");
+    throw e;
+  });
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.then((late) => discard?.(late), () => {});
+      reject(explain(signal.reason));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
+}
+
+/**
  * Refuses numbers that would otherwise go wrong quietly or late (a NaN rekey limit never
  * rekeys, a bad window fails the first channel): a RangeError naming the option.
  */
@@ -203,7 +234,7 @@ async function startWithDeadline(
 ): Promise<StartedConnection> {
   const port = options.port ?? 22;
   const signal = deadline.signal;
-  let phase: ConnectPhase = "tcp";
+  let phase: ConnectPhase = "setup";
   // A timeout names host, port and phase; the caller's abort rejects with its reason.
   const explain = (e: unknown): unknown => {
     if (options.signal?.aborted) return abortError(options.signal);
@@ -228,7 +259,14 @@ async function startWithDeadline(
   const log = Log.from(options, `[sshts client ${host}:${port}]`);
   // Checked here: a bad agent timeout would otherwise make the agent silently unused.
   if (options.agentTimeout !== undefined) timeoutDelay(options.agentTimeout, "agentTimeout");
-  const { keys: clientKeys, agentAuth } = await resolveClientKeys(options);
+  // What connect() reads first (keys, the agent, known_hosts, certificates) is under the
+  // deadline and the caller's signal too: an agent that never answers must not hold it.
+  const inTime = <T>(work: Promise<T>, discard?: (late: T) => void) =>
+    beforeDeadline(work, signal, explain, discard);
+  const { keys: clientKeys, agentAuth } = await inTime(
+    resolveClientKeys(options, signal),
+    (late) => late.agentAuth?.close(),
+  );
   opened.agentAuth = agentAuth;
   log.debug(`${clientKeys.length} client key(s) loaded`);
   if (options.proxyCommand !== undefined && (options.sock || options.tunnel)) {
@@ -245,7 +283,7 @@ async function startWithDeadline(
   );
   const kh = options.knownHosts;
   const baseVerifier = options.hostKeyVerifier ??
-    (kh === null ? acceptAnyHostKey : await knownHostsVerifier(
+    (kh === null ? acceptAnyHostKey : await inTime(knownHostsVerifier(
       kh === undefined
         ? { files: DEFAULT_KNOWN_HOSTS_FILES }
         : typeof kh === "string"
@@ -257,9 +295,9 @@ async function startWithDeadline(
         : "entries" in kh
         ? { parsed: kh }
         : { parsed: knownHostsFromKeys(kh) },
-    ));
+    )));
   const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
-    ? await loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
+    ? await inTime(loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths))
     : undefined;
   // X.509 host keys are checked against the trusted certificates, the rest as before.
   const checkedVerifier = x509Trusted
@@ -272,7 +310,7 @@ async function startWithDeadline(
   // As ssh's RevokedHostKeys: a revoked host key is refused before anything can vouch for it.
   const hostKeyVerifier = options.revokedHostKeys !== undefined
     ? refuseRevokedHostKeys(
-      await loadRevokedKeys(options.revokedHostKeys, "revokedHostKeys"),
+      await inTime(loadRevokedKeys(options.revokedHostKeys, "revokedHostKeys")),
       checkedVerifier,
     )
     : checkedVerifier;
@@ -283,11 +321,12 @@ async function startWithDeadline(
     ? {
       hostKey: isClientKeyPair(hb.hostKey)
         ? hb.hostKey
-        : clientKeyFromSSHKey(await readPrivateKey(hb.hostKey)),
+        : clientKeyFromSSHKey(await inTime(readPrivateKey(hb.hostKey))),
       localHostname: hb.localHostname,
       ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
     }
     : undefined;
+  phase = "tcp";
   const socket = options.sock
     ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
     : options.proxyCommand !== undefined
@@ -485,6 +524,7 @@ function isClientKeyPair(k: ClientKeyPair | PrivateKeyInput): k is ClientKeyPair
 
 async function resolveClientKeys(
   options: ConnectOptions,
+  signal?: AbortSignal,
 ): Promise<{ keys: ClientKeyPair[]; agentAuth: AgentAuth | undefined }> {
   // Staged authentication brings its own keys.
   if (options.authenticate) return { keys: [], agentAuth: undefined };
@@ -516,12 +556,21 @@ async function resolveClientKeys(
   const agent = await openAgent(options.agent, opt("timeout", options.agentTimeout))
     .catch(() => undefined);
   if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
-  const agentAuth = await loadAgentKeys(agent, {
-    named,
-    defaults,
-    identitiesOnly: options.identitiesOnly ?? false,
-  });
-  return { keys: [...agentAuth.keys], agentAuth };
+  // The connect's deadline or abort ends a wait on an agent that does not answer: its
+  // connection is closed, which fails the request (connect() has given up by then).
+  const stop = () => agent.close();
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const agentAuth = await loadAgentKeys(agent, {
+      named,
+      defaults,
+      identitiesOnly: options.identitiesOnly ?? false,
+    });
+    return { keys: [...agentAuth.keys], agentAuth };
+  } finally {
+    signal?.removeEventListener("abort", stop);
+  }
 }
 
 /**

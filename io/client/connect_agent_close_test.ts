@@ -10,12 +10,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "./connect.ts";
+import { connectErrorPhase, ConnectTimeoutError } from "./errors.ts";
 
 /**
  * An agent on a UNIX socket that holds no keys (it answers every request with an empty
  * identities list) and counts the connections open to it.
  */
-async function emptyAgent(): Promise<
+async function emptyAgent(answer = true): Promise<
   {
     path: string;
     accepted(): number;
@@ -38,7 +39,9 @@ async function emptyAgent(): Promise<
       if (sockets.size === 0) wake?.();
     });
     // SSH_AGENT_IDENTITIES_ANSWER with no keys, for each request.
-    sock.on("data", () => sock.write(new Uint8Array([0, 0, 0, 5, 12, 0, 0, 0, 0])));
+    // A silent agent still reads (and drops) what it is sent, so it sees the client's end.
+    if (answer) sock.on("data", () => sock.write(new Uint8Array([0, 0, 0, 5, 12, 0, 0, 0, 0])));
+    else sock.resume();
   });
   await new Promise<void>((r) => server.listen(path, r));
   return {
@@ -106,3 +109,39 @@ for (const [what, options] of cases) {
     }
   });
 }
+
+test("connectTimeout and the signal cover an agent that never answers, and its connection is closed", async () => {
+  for (const by of ["timeout", "abort"] as const) {
+    const agent = await emptyAgent(false);
+    try {
+      const port = await closedPort();
+      const ac = new AbortController();
+      if (by === "abort") setTimeout(() => ac.abort(new Error("stop")), 300);
+      const t0 = Date.now();
+      const e = await connect("127.0.0.1", {
+        port,
+        username: "u",
+        knownHosts: null,
+        config: false,
+        agent: agent.path,
+        agentTimeout: 30_000,
+        connectTimeout: by === "timeout" ? 300 : 0,
+        signal: ac.signal,
+      }).then(() => undefined, (x: unknown) => x);
+      // Well before the agent's own 30 s: it was the deadline (or the abort) that ended it.
+      assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+      if (by === "timeout") {
+        assert.ok(e instanceof ConnectTimeoutError, String(e));
+        assert.equal(e.phase, "setup");
+        assert.equal(connectErrorPhase(e), "setup");
+      } else {
+        assert.ok(e instanceof Error && /stop/.test(e.message), String(e));
+      }
+      assert.equal(agent.accepted(), 1);
+      await agent.closed();
+      assert.equal(agent.open(), 0, "the agent connection opened too late is closed");
+    } finally {
+      await agent.close();
+    }
+  }
+});

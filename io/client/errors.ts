@@ -181,8 +181,11 @@ export class ProcessOutputLimitError extends SSHError {
   }
 }
 
-/** Where a connect was when it gave up: the TCP connect, the SSH handshake, or authentication. */
-export type ConnectPhase = "tcp" | "handshake" | "auth";
+/**
+ * Where a connect was when it gave up: the setup (client keys, the agent, known_hosts), the
+ * TCP connect, the SSH handshake, or authentication.
+ */
+export type ConnectPhase = "setup" | "tcp" | "handshake" | "auth";
 
 /** The phase each error connect() threw was raised in (see {@link connectErrorPhase}). */
 const phases = new WeakMap<object, ConnectPhase>();
@@ -193,7 +196,8 @@ export function markConnectPhase(e: unknown, phase: ConnectPhase): void {
 }
 
 /**
- * Where a connect() failure happened: "tcp" (reaching the host), "handshake" (version
+ * Where a connect() failure happened: "setup" (reading client keys, asking the agent,
+ * reading known_hosts and certificates), "tcp" (reaching the host), "handshake" (version
  * exchange and key exchange) or "auth" (once the keys were exchanged); undefined for an
  * error connect() did not throw. A peer that disconnects during "auth" refused the login
  * (OpenSSH disconnects after MaxAuthTries), so it is no network problem to retry.
@@ -278,7 +282,9 @@ export class ConnectTimeoutError extends SSHError {
     timeout: number,
     options?: ErrorOptions,
   ) {
-    const during = phase === "tcp"
+    const during = phase === "setup"
+      ? "the setup (client keys, the agent, known_hosts)"
+      : phase === "tcp"
       ? "the TCP connect"
       : phase === "handshake"
       ? "the SSH handshake"

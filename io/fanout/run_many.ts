@@ -129,7 +129,10 @@ const RETRYABLE = new Set([
  * credentials again (and trip fail2ban or lock the account).
  */
 export function isRetryableConnectError(e: unknown): boolean {
-  if (connectErrorPhase(e) === "auth" && !(e instanceof ConnectTimeoutError)) return false;
+  const phase = connectErrorPhase(e);
+  if (phase === "auth" && !(e instanceof ConnectTimeoutError)) return false;
+  // A key file or known_hosts that cannot be read (ENOENT, EACCES) is no network problem.
+  if (phase === "setup" && !(e instanceof ConnectTimeoutError)) return false;
   if (e instanceof SSHError) return RETRYABLE.has(e.code);
   // Socket-level failures that reached us unwrapped (ECONNREFUSED, ECONNRESET, …).
   const code = (e as { code?: unknown } | null)?.code;
