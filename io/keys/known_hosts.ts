@@ -222,14 +222,27 @@ function lookups(kh: KnownHosts) {
   };
 }
 
+/** The key a host key blob stands for, and for a certificate the CA key that signed it. */
+function keyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
+  let type = "";
+  try {
+    type = new SSHReader(blob).readStringAscii("key type", 256);
+  } catch { /* fromPublicBlob says what is wrong */ }
+  if (!isCertificateAlgorithm(type)) return { key: SSHKey.fromPublicBlob(blob) };
+  const cert = SSHCertificate.fromBlob(blob);
+  return { key: cert.key, signer: cert.signatureKey };
+}
+
 /**
  * Builds a host key verifier from known_hosts text (or files), as `ssh` checks:
  * a plain host key must be listed for the host; a host certificate must be
  * signed by a `@cert-authority` key for the host, valid now and name the host
  * among its principals — and when no CA line matches, the certified key itself
  * is looked up as a plain key (as OpenSSH falls back). Keys and CAs marked
- * `@revoked` are refused. Failures throw an `SSHError` with
- * ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
+ * `@revoked` are refused. On a port other than 22, a host that known_hosts does not list
+ * as `[host]:port` is checked under its bare name, as ssh does (so `host` lines and
+ * `@cert-authority *.example.com` lines serve every port). Failures throw an `SSHError`
+ * with ERR_HOST_KEY_NOT_VERIFIABLE saying why and how to trust the key.
  *
  * @example
  * ```ts
@@ -291,7 +304,7 @@ export async function knownHostsVerifier(
         `add it to known_hosts or pass hostKeyVerifier`,
     );
   };
-  const verify = ((info: KnownHostsCheckInfo): boolean => {
+  const verifyOnPort = (info: KnownHostsCheckInfo): boolean => {
     let type = "";
     try {
       type = new SSHReader(info.keyBlob).readStringAscii("key type", 256);
@@ -334,10 +347,60 @@ export async function knownHostsVerifier(
     } catch (e) {
       return refuse(`${why}; its key is not trusted on its own either: ${(e as Error).message}`);
     }
+  };
+  let unmarked: KnownHostsEntry[] | undefined;
+  /**
+   * Whether known_hosts says nothing about this key as `[host]:port` (ssh's HOST_NEW there):
+   * no plain line for the name on that port, none under the address with another key, for a
+   * certificate no `@cert-authority` line for the name on that port with its CA, and neither
+   * the key nor its CA revoked there.
+   */
+  const newOnPort = (info: KnownHostsCheckInfo): boolean => {
+    const { key, signer } = keyOf(info.keyBlob);
+    unmarked ??= kh.entries.filter((e) => e.marker === undefined);
+    // Every plain line, revoked or not: a revoked line still makes the host known (changed).
+    if (matchKnownHosts(unmarked, info.host, undefined, info.port).trustedHostKeys.length) {
+      return false;
+    }
+    if (
+      info.address !== undefined && info.address !== "" &&
+      matchKnownHosts(unmarked, info.address, undefined, info.port).trustedHostKeys
+        .some((k) => !k.equals(key))
+    ) return false;
+    if (signer !== undefined && byName(info).trustedCAKeys.some((k) => k.equals(signer))) {
+      return false;
+    }
+    return !lookup(info.host, info.address, info.port).revokedKeys
+      .some((r) => r.equals(key) || (signer !== undefined && r.equals(signer)));
+  };
+  const verify = ((info: KnownHostsCheckInfo): boolean => {
+    try {
+      return verifyOnPort(info);
+    } catch (e) {
+      // As ssh ("checking without port identifier"): a host that known_hosts does not list on
+      // this port is checked as on port 22, under its bare name (and its CAs), read-only. A
+      // key refused there stays unknown on this port (ssh too: accept-new records it there).
+      let fallBack = false;
+      try {
+        fallBack = info.port !== 22 && newOnPort(info);
+      } catch { /* a blob that does not parse: e says so */ }
+      if (!fallBack) throw e;
+      try {
+        return verifyOnPort({ ...info, port: 22 });
+      } catch {
+        throw e;
+      }
+    }
   }) as KnownHostsVerifier;
   verify.hostKeyAlgorithms = (host, port, _address, base = DEFAULT_HOST_KEY_ALGORITHMS) => {
-    // Only what the name's entries vouch for (what checkPlain will trust).
-    const m = lookup(host, undefined, port);
+    // Only what the name's entries vouch for (what checkPlain will trust); off port 22, with
+    // nothing listed as [host]:port, what the bare name's entries vouch for (the check falls
+    // back to them).
+    const onPort = lookup(host, undefined, port);
+    const m = port !== 22 && onPort.trustedHostKeys.length === 0 &&
+        onPort.trustedCAKeys.length === 0
+      ? lookup(host, undefined, 22)
+      : onPort;
     const knownTypes = new Set(m.trustedHostKeys.map((k) => k.getAlgorithm()));
     const haveCA = m.trustedCAKeys.length > 0;
     const vouched = (alg: string): boolean => {

@@ -55,3 +55,56 @@ test("a host certificate for another name falls back to its key's own known_host
     /not valid for host 'server.example'.*not trusted on its own either/,
   );
 });
+
+test("off port 22, a host not listed as [host]:port is checked under its bare name, as ssh", async () => {
+  // ssh's check_host_key: HOST_NEW on [host]:port -> "checking without port identifier".
+  const other = generatePrivateKey("ed25519").publicKey();
+  const at = async (text: string, port: number, blob = host.publicKey().publicBlob) =>
+    (await knownHostsVerifier({ text }))({ host: "server.example", port, keyBlob: blob } as never);
+  const bare = line("server.example", host.publicKey());
+  assert.equal(await at(bare, 2222), true);
+  // A CA for *.example serves every port (its pattern never matches "[name]:port").
+  const wildCA = line("@cert-authority *.example", ca.publicKey());
+  assert.equal(await at(wildCA, 2222, certFor("server.example").blob), true);
+  // What [host]:port says decides: another key there is a changed key...
+  await assert.rejects(
+    at(line("[server.example]:2222", other.publicKey()) + bare, 2222),
+    /changed/,
+  );
+  // ...and a key revoked there stays refused.
+  await assert.rejects(at(line("@revoked [server.example]:2222", host.publicKey()) + bare, 2222));
+  await assert.rejects(
+    at(
+      line("@revoked [server.example]:2222", ca.publicKey()) + wildCA,
+      2222,
+      certFor("server.example").blob,
+    ),
+    /revoked/,
+  );
+  // Refused under the bare name too: still not known on this port.
+  await assert.rejects(at(line("server.example", other.publicKey()), 2222), /not known/);
+  // The address on the port listing another key keeps the bare name out.
+  await assert.rejects(
+    (async () =>
+      (await knownHostsVerifier({ text: bare + line("[192.0.2.1]:2222", other.publicKey()) }))({
+        host: "server.example",
+        port: 2222,
+        address: "192.0.2.1",
+        keyBlob: host.publicKey().publicBlob,
+      } as never))(),
+  );
+});
+
+test("off port 22, with nothing listed as [host]:port, the bare name's key types come first", async () => {
+  const ec = generatePrivateKey("ecdsa").publicKey();
+  const v = await knownHostsVerifier({ text: line("server.example", ec) });
+  const at22 = v.hostKeyAlgorithms("server.example", 22);
+  assert.deepEqual(v.hostKeyAlgorithms("server.example", 2222), at22);
+  assert.ok(at22.findIndex((a) => a.startsWith("ecdsa")) < at22.indexOf("ssh-ed25519"));
+  // What [host]:port lists wins.
+  const v2 = await knownHostsVerifier({
+    text: line("server.example", ec) + line("[server.example]:2222", host.publicKey()),
+  });
+  const at2222 = v2.hostKeyAlgorithms("server.example", 2222);
+  assert.ok(at2222.indexOf("ssh-ed25519") < at2222.findIndex((a) => a.startsWith("ecdsa")));
+});

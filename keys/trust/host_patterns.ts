@@ -7,6 +7,8 @@
  * @module
  */
 
+import { utf8 } from "../../core/wire.ts";
+
 /**
  * Matches `text` against one glob pattern (`*` any run, `?` one character).
  * Iterative with backtracking to the last star, so it is linear-ish and cannot
@@ -50,9 +52,30 @@ export function splitPatternList(list: string | readonly string[]): string[] {
 }
 
 /**
+ * ASCII letters in lower case, nothing else: OpenSSH lowercases host names and patterns with
+ * tolower() byte by byte, so "\u212A" (KELVIN SIGN, which JavaScript lowercases to "k") or
+ * "\u0130" stay as they are there, and must here.
+ */
+export function asciiLowerCase(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+}
+
+/** Longest item match_pattern_list reads, in bytes (its buffer is 1024 bytes). */
+const MAX_SUBPATTERN_BYTES = 1023;
+
+/** An item's length in UTF-8 bytes reaches {@link MAX_SUBPATTERN_BYTES}. */
+function overlong(item: string): boolean {
+  if (item.length >= MAX_SUBPATTERN_BYTES) return true;
+  if (item.length * 3 < MAX_SUBPATTERN_BYTES) return false;
+  return utf8(item).length >= MAX_SUBPATTERN_BYTES;
+}
+
+/**
  * OpenSSH's match_pattern_list: 1 when some positive pattern matches and no
  * negated one does, -1 when a negated pattern matches, 0 otherwise. With
- * `lowercase` (host names) the text is compared in lower case.
+ * `lowercase` (host names) the text is compared in lower case (ASCII letters only, as
+ * OpenSSH). As there, an item of 1023 bytes or more (after its `!`) ends the list with 0,
+ * whatever matched before it: `ssh` and `ssh-keygen -F` find no host on such a line.
  *
  * @example
  * ```ts
@@ -66,12 +89,33 @@ export function matchPatternList(
   patterns: string | readonly string[],
   lowercase = true,
 ): -1 | 0 | 1 {
-  const s = lowercase ? text.toLowerCase() : text;
+  return matchPatternItems(text, splitPatternList(patterns), lowercase);
+}
+
+/**
+ * {@link matchPatternList} over items already split, taken as they are (not trimmed, as
+ * OpenSSH takes them: a known_hosts host field holds no spaces or tabs, and other white
+ * space in it is part of a name there).
+ *
+ * @example
+ * ```ts
+ * import { matchPatternItems } from "./host_patterns.ts";
+ * console.log(matchPatternItems("a.example.com", ["*.example.com", "!b.example.com"])); // 1
+ * console.log(matchPatternItems("a.example.com", ["\u00a0a.example.com"])); // 0
+ * ```
+ */
+export function matchPatternItems(
+  text: string,
+  items: readonly string[],
+  lowercase = true,
+): -1 | 0 | 1 {
+  const s = lowercase ? asciiLowerCase(text) : text;
   let positive = false;
-  for (const item of splitPatternList(patterns)) {
+  for (const item of items) {
     const negated = item.startsWith("!");
     const pat = negated ? item.slice(1) : item;
-    if (matchPattern(s, lowercase ? pat.toLowerCase() : pat)) {
+    if (overlong(pat)) return 0;
+    if (matchPattern(s, lowercase ? asciiLowerCase(pat) : pat)) {
       if (negated) return -1;
       positive = true;
     }

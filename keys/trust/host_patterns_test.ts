@@ -7,6 +7,7 @@ import {
   matchCidrList,
   matchHostAndAddress,
   matchPattern,
+  matchPatternItems,
   matchPatternList,
   parseCidr,
   parseIpAddress,
@@ -107,4 +108,33 @@ test("matchCidrList() answers -2, 0 or 1 for any list a certificate carries, nev
   }
   assert.equal(matchCidrList("10.1.2.3", "10.0.0.0/8,192.0.2.1"), 1);
   assert.equal(matchCidrList("10.1.2.3", "192.0.2.1"), 0);
+});
+
+test("matchPatternList() ends with 0 at an item of 1023 bytes or more, as match_pattern_list", () => {
+  // OpenSSH copies each item into a 1024-byte buffer and answers "no match" for the whole
+  // list when one does not fit: `ssh-keygen -F good.example` finds no host on such a line.
+  assert.equal(matchPatternList("good.example", `good.example,${"x".repeat(1022)}`), 1);
+  assert.equal(matchPatternList("good.example", `good.example,${"x".repeat(1023)}`), 0);
+  assert.equal(matchPatternList("good.example", `good.example,!${"x".repeat(1023)}`), 0);
+  // Bytes, not UTF-16 units: 400 "é" are 800 bytes, 512 of them 1024.
+  assert.equal(matchPatternList("good.example", `good.example,${"é".repeat(400)}`), 1);
+  assert.equal(matchPatternList("good.example", `good.example,${"é".repeat(512)}`), 0);
+  // Items before it decide as usual: a negation that matched has already answered.
+  assert.equal(matchPatternList("good.example", `!good.example,${"x".repeat(2000)}`), -1);
+});
+
+test("matchPatternList() lowercases ASCII letters only, as OpenSSH's tolower()", () => {
+  // "\u212A" (KELVIN SIGN) lowercases to "k" in JavaScript; ssh compares it as it is.
+  assert.equal(matchPatternList("key.example", "\u212Aey.example"), 0);
+  assert.equal(matchPatternList("\u212Aey.example", "key.example"), 0);
+  assert.equal(matchPatternList("i.example", "\u0130.example"), 0);
+  assert.equal(matchPatternList("KEY.Example", "key.EXAMPLE"), 1);
+  assert.equal(matchPatternList("École.example", "École.example"), 1);
+  assert.equal(matchPatternList("école.example", "École.example"), 0);
+});
+
+test("matchPatternItems() takes items as they are: other white space is part of a name", () => {
+  assert.equal(matchPatternItems("a.example", ["\u00a0a.example"]), 0);
+  assert.equal(matchPatternItems("a.example", ["a.example\v"]), 0);
+  assert.equal(matchPatternItems("a.example", ["b.example", "A.example"]), 1);
 });

@@ -16,15 +16,21 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { type RandomSource, systemRandom } from "../../core/random.ts";
 import { equalBytes, utf8 } from "../../core/wire.ts";
 import { decodeBase64, encodeBase64 } from "../_base64.ts";
-import { matchPatternList } from "./host_patterns.ts";
+import { asciiLowerCase, matchPatternItems } from "./host_patterns.ts";
 import { hashedNameMatches } from "./hashed_names.ts";
 import { parseOpenSSHPublicKeyLine } from "../formats/public_formats.ts";
 import { SSHKey } from "../ssh_key.ts";
 import { SSHCertificate } from "../certificates/certificate.ts";
 import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
 
-/** Longest line we look at (a 16384-bit RSA key line is under 3 KiB). */
-export const MAX_KNOWN_HOSTS_LINE = 64 * 1024;
+/**
+ * Longest line we look at. ssh reads lines of any length, and a line skipped here is one
+ * whose key ssh would see: a long host list listing another key (ssh: changed, here: new, so
+ * `accept-new` would learn the offered key) or an `@revoked` line (its key trusted here). So
+ * the bound is far beyond any real line: only absurd input (a file is read up to 256 MB) is
+ * skipped. Parsing and matching are linear in the line's length.
+ */
+export const MAX_KNOWN_HOSTS_LINE = 16 * 1024 * 1024;
 
 /** The marker of a line: none, a CA for host certificates, or a revoked key. */
 export type KnownHostsMarker = "cert-authority" | "revoked";
@@ -73,22 +79,29 @@ export interface KnownHostsMatch {
   readonly revokedKeys: SSHKey[];
 }
 
+/** Leading blanks: the only white space OpenSSH's hostfile.c skips or splits fields on. */
+const LEADING_BLANKS = /^[ \t]+/;
+
 function parseLine(text: string, line: number): KnownHostsEntry {
-  let rest = text.trim();
+  let rest = text.replace(LEADING_BLANKS, "");
   let marker: KnownHostsMarker | undefined;
   if (rest.startsWith("@")) {
-    const m = /^@(\S+)\s+/.exec(rest);
+    const m = /^@([^ \t]+)[ \t]+/.exec(rest);
     if (!m || (m[1] !== "cert-authority" && m[1] !== "revoked")) {
-      throw new Error(`unknown marker '${rest.split(/\s/)[0]}'`);
+      throw new Error(`unknown marker '${rest.split(/[ \t]/)[0]}'`);
     }
     marker = m[1];
     rest = rest.slice(m[0].length);
   }
-  // Host patterns, white space, the key: found in one pass (a regular expression here took
-  // quadratic time on a long run of blanks).
-  const cut = rest.search(/\s/);
-  const keyText = cut > 0 ? rest.slice(cut).trimStart() : "";
-  if (cut <= 0 || keyText === "") throw new Error("expected host patterns followed by a key");
+  // Host patterns, blanks, the key: found in one pass (a regular expression here took
+  // quadratic time on a long run of blanks). Fields are split on spaces and tabs only, as
+  // hostfile.c does: other white space ("\v", "\f", a lone "\r", U+00A0) is part of the host
+  // field there, so `host\vssh-ed25519 AAAA...` is a bad line to ssh, never host's key.
+  const cut = rest.search(/[ \t]/);
+  const keyText = cut > 0 ? rest.slice(cut).replace(LEADING_BLANKS, "") : "";
+  if (cut <= 0 || keyText.trim() === "" || /^\s/.test(keyText)) {
+    throw new Error("expected host patterns followed by a key");
+  }
   const hosts = rest.slice(0, cut);
   const pub = parseOpenSSHPublicKeyLine(keyText);
   // A revoked host certificate (the leaked *-cert.pub pasted in) revokes its key, as
@@ -106,6 +119,11 @@ function parseLine(text: string, line: number): KnownHostsEntry {
     // OpenSSH (hostfile.c extract_salt) skips a line whose salt is not 20 bytes: it matches
     // no host there, and `ssh-keygen -F` does not find it.
     if (hashed.salt.length !== 20) throw new Error("hashed host name's salt is not 20 bytes");
+    // OpenSSH compares the text of `|1|salt|hash` with the one it computes, so only the
+    // canonical (padded, no stray bits) base64 of both can match there.
+    if (encodeBase64(hashed.salt) !== h[1] || encodeBase64(hashed.hash) !== h[2]) {
+      throw new Error("hashed host name is not in canonical base64");
+    }
   } else {
     patterns = hosts.split(",").filter((p) => p !== "");
     if (patterns.length === 0) throw new Error("empty host pattern list");
@@ -132,7 +150,7 @@ export function parseKnownHosts(text: string): KnownHosts {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
-    const trimmed = raw.trim();
+    const trimmed = raw.replace(LEADING_BLANKS, "");
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     if (raw.length > MAX_KNOWN_HOSTS_LINE) {
       errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
@@ -172,7 +190,8 @@ interface LookupName {
 }
 
 function lookupName(host: string, port: number): LookupName {
-  const text = knownHostsName(host.toLowerCase(), port);
+  // ASCII letters only, as ssh lowercases the name before hashing or matching it.
+  const text = knownHostsName(asciiLowerCase(host), port);
   return { text, bytes: utf8(text) };
 }
 
@@ -186,7 +205,7 @@ function entryMatches(e: KnownHostsEntry, name: LookupName): boolean {
       ? hashedNameMatches(salt, hash, name.bytes)
       : equalBytes(hmac(sha1, salt, name.bytes), hash);
   }
-  return matchPatternList(name.text, e.patterns!) === 1;
+  return matchPatternItems(name.text, e.patterns!) === 1;
 }
 
 /**
@@ -213,7 +232,7 @@ export function matchKnownHosts(
     ? knownHosts
     : knownHosts.entries;
   const names = [lookupName(host, port)];
-  if (addr !== undefined && addr !== "" && addr.toLowerCase() !== host.toLowerCase()) {
+  if (addr !== undefined && addr !== "" && asciiLowerCase(addr) !== asciiLowerCase(host)) {
     names.push(lookupName(addr, port));
   }
   const out: KnownHostsMatch = { trustedHostKeys: [], trustedCAKeys: [], revokedKeys: [] };
@@ -267,13 +286,20 @@ export function formatKnownHostsLine(
   if (names.length === 0 || names.some((n) => /[\s,]/.test(n) || n === "")) {
     throw new RangeError("formatKnownHostsLine() needs host names without spaces or commas");
   }
+  // A plain line starting "#" is a comment, "@" a marker, "|" a hashed name: written, the
+  // line would trust nothing (or fail to parse) with no word said.
+  if (!options.hashed && /^[#@|]/.test(names[0]!)) {
+    throw new RangeError(
+      `formatKnownHostsLine() cannot write a line whose first name starts with '${names[0]![0]}'`,
+    );
+  }
   const prefix = options.marker ? `@${options.marker} ` : "";
   const keyPart = `${key.getAlgorithm()} ${encodeBase64(key.publicBlob)}` +
     (options.comment ? ` ${options.comment}` : "");
   if (!options.hashed) return `${prefix}${names.join(",")} ${keyPart}\n`;
   const random = options.random ?? systemRandom;
   return names
-    .map((n) => `${prefix}${hashKnownHostsName(n.toLowerCase(), random(20))} ${keyPart}\n`)
+    .map((n) => `${prefix}${hashKnownHostsName(asciiLowerCase(n), random(20))} ${keyPart}\n`)
     .join("");
 }
 
@@ -341,7 +367,7 @@ export function removeKnownHost(
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     const body = raw.replace(/\r?\n$/, "");
-    const trimmed = body.trim();
+    const trimmed = body.replace(LEADING_BLANKS, "");
     if (trimmed === "" || trimmed.startsWith("#") || body.length > MAX_KNOWN_HOSTS_LINE) {
       out.push(raw);
       continue;

@@ -160,3 +160,92 @@ keygenTest("ssh-keygen -F finds the hashed lines we write", (k) => {
     true,
   );
 });
+
+test("fields are split on spaces and tabs only, as hostfile.c: other white space is a bad line", () => {
+  // ssh reads `host\vssh-ed25519 AAAA...` as the host field "host\vssh-ed25519" and a key
+  // "AAAA...": a bad line, never host's key.
+  for (const sep of ["\v", "\f", "\r", "\u00a0", "\u2003", "\ufeff"]) {
+    const kh = parseKnownHosts(`example.com${sep}${pub(k1)}\n${sep}example.com ${pub(k2)}\n`);
+    assert.equal(
+      matchKnownHosts(kh, "example.com").trustedHostKeys.length,
+      0,
+      JSON.stringify(sep),
+    );
+    const marked = parseKnownHosts(`@revoked${sep}example.com ${pub(k1)}\n`);
+    assert.equal(marked.entries.length, 0, JSON.stringify(sep));
+  }
+  // Spaces and tabs, any number of them, and a CRLF line end are fine.
+  const ok = parseKnownHosts(` \texample.com \t ${pub(k1).replace(" ", "\t ")}  c\r\n`);
+  assert.ok(matchKnownHosts(ok, "example.com").trustedHostKeys[0]!.equals(k1!));
+  const tab = parseKnownHosts(`example.com ${pub(k1)}\n@revoked\t \texample.com ${pub(k1)}\n`);
+  assert.equal(matchKnownHosts(tab, "example.com").revokedKeys.length, 1);
+});
+
+test("a hashed name not in canonical base64 matches nothing, as ssh compares the text", () => {
+  const good = hashKnownHostsName("example.com", new Uint8Array(20).fill(1));
+  assert.equal(good, "|1|AQEBAQEBAQEBAQEBAQEBAQEBAQE=|AqgERpE7/atQuHzpEGc1XodOnYc=");
+  for (
+    const bad of [
+      good.replace("AQE=|", "AQE|"), // salt unpadded
+      good.replace(/=$/, ""), // hash unpadded
+      good.replace("AQE=|", "AQF=|"), // stray bits in the salt's last character
+      good.replace("nYc=", "nYd="), // and in the hash's
+    ]
+  ) {
+    const kh = parseKnownHosts(`${bad} ${pub(k1)}\n`);
+    assert.equal(matchKnownHosts(kh, "example.com").trustedHostKeys.length, 0, bad);
+    assert.equal(kh.errors.length, 1, bad);
+  }
+  assert.equal(parseKnownHosts(`${good} ${pub(k1)}\n`).entries.length, 1);
+});
+
+test("long lines are read, as ssh reads them: another key listed there is a changed key", () => {
+  const names = Array.from({ length: 6000 }, (_, i) => `h${i}.example`).join(",");
+  const text = `${names},example.com ${pub(k2)}\n@revoked ${names},example.com ${pub(k1)}\n` +
+    `example.com ${pub(k1)}\n`;
+  assert.ok(text.indexOf("\n") > 64 * 1024);
+  const m = matchKnownHosts(parseKnownHosts(text), "example.com");
+  assert.deepEqual(m.trustedHostKeys.map((k) => k.getFingerprint()), [k2!.getFingerprint()]);
+  assert.ok(m.revokedKeys[0]!.equals(k1!));
+});
+
+test("names are lowercased in ASCII only before hashing and matching, as ssh does", () => {
+  // ssh lowercases "École.EXAMPLE" to "École.example" (tolower leaves the UTF-8 bytes of
+  // "É" alone) and hashes that.
+  const salt = new Uint8Array(20).fill(9);
+  const sshLine = `${hashKnownHostsName("École.example", salt)} ${pub(k1)}\n`;
+  assert.ok(matchKnownHosts(parseKnownHosts(sshLine), "École.EXAMPLE").trustedHostKeys.length);
+  const ours = formatKnownHostsLine("École.EXAMPLE", 22, k1!, {
+    hashed: true,
+    random: () => salt,
+  });
+  assert.equal(ours, sshLine);
+  // "\u212A" (KELVIN SIGN) is not "k" to ssh.
+  const kelvin = parseKnownHosts(`\u212Aey.example ${pub(k1)}\n`);
+  assert.equal(matchKnownHosts(kelvin, "key.example").trustedHostKeys.length, 0);
+});
+
+keygenTest("ssh-keygen -F finds no host on a line with an item of 1023 bytes or more", (k) => {
+  for (const [n, found] of [[1022, true], [1023, false], [1100, false]] as const) {
+    const text = `good.example,${"x".repeat(n)} ${pub(k1)}\n`;
+    k.write("known_hosts", text);
+    const theirs = k.tryRun(["-F", "good.example", "-f", k.path("known_hosts")]).stdout;
+    assert.equal(theirs.includes("found"), found, `${n}: ssh-keygen`);
+    const ours = matchKnownHosts(parseKnownHosts(text), "good.example").trustedHostKeys.length;
+    assert.equal(ours > 0, found, `${n}: ours`);
+  }
+});
+
+test("formatKnownHostsLine() refuses a first name that would make a comment, marker or hash", () => {
+  for (const bad of ["#host", "@host", "|1|host"]) {
+    assert.throws(() => formatKnownHostsLine(bad, 22, k1!), RangeError, bad);
+    // Hashed, or not first, the name is safe.
+    const hashed = formatKnownHostsLine(bad, 22, k1!, { hashed: true });
+    assert.ok(matchKnownHosts(parseKnownHosts(hashed), bad).trustedHostKeys.length, bad);
+    const second = formatKnownHostsLine(["a.example", bad], 22, k1!);
+    assert.ok(matchKnownHosts(parseKnownHosts(second), bad).trustedHostKeys.length, bad);
+  }
+  // Off port 22 the name is bracketed: fine.
+  const ported = formatKnownHostsLine("#host", 2222, k1!);
+  assert.ok(matchKnownHosts(parseKnownHosts(ported), "#host", undefined, 2222).trustedHostKeys[0]);
+});
