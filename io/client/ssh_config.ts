@@ -188,7 +188,8 @@ interface HostKeyVerdict {
  * unknown host's key and refuses a changed one; "no" records unknown keys and
  * accepts changed ones (marking the connection untrusted). A revoked key (listed under the
  * name or the address, or a certificate whose CA is revoked) is refused in every mode; a
- * host whose only listed key is revoked is a known host with a changed key, not a new one.
+ * host that known_hosts lists only in `@revoked` lines is new, as ssh reads it. A known_hosts
+ * file that cannot be written only warns (the connection's logger), as ssh.
  */
 async function hostKeyPolicy(
   c: ResolvedSSHConfig,
@@ -213,7 +214,9 @@ async function hostKeyPolicy(
       const byAddress = check.address !== undefined
         ? matchKnownHosts(kh.knownHosts, check.address, undefined, check.port)
         : undefined;
-      const known = m.trustedHostKeys.length > 0 || m.revokedKeys.length > 0;
+      // As ssh: @revoked lines make no host known (its lookup skips marked lines when it
+      // tells a changed key from a new host); one revoking this key is refused below.
+      const known = m.trustedHostKeys.length > 0;
       const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? [])].some((k) =>
         k.equals(key) || (signer !== undefined && k.equals(signer))
       );
@@ -243,15 +246,25 @@ async function hostKeyPolicy(
         if (/[@?*#[\]|'"\\!]/.test(check.host)) {
           throw e;
         }
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
         const line = formatKnownHostsLine(check.host, check.port, key, {
           hashed: c.hashKnownHosts,
         });
-        // A file whose last line has no newline would have the new line joined to it,
-        // losing both: end it first (in the same append).
-        await appendFile(file, (await endsWithoutNewline(file) ? "\n" : "") + line, {
-          mode: 0o600,
-        });
+        try {
+          await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+          // A file whose last line has no newline would have the new line joined to it,
+          // losing both: end it first (in the same append).
+          await appendFile(file, (await endsWithoutNewline(file) ? "\n" : "") + line, {
+            mode: 0o600,
+          });
+        } catch (err) {
+          // As ssh ("Failed to add the host to the list of known hosts"): the key was accepted,
+          // only not remembered; the connection goes on.
+          verdict.conn?.logger.warn(
+            `Failed to add the host to the list of known hosts (${file}): ${
+              err instanceof Error ? err.message : String(err)
+            }`,
+          );
+        }
       }
       return true;
     }

@@ -118,6 +118,28 @@ test("connect() follows StrictHostKeyChecking from the config file for unknown h
   });
 });
 
+test("accept-new with a known_hosts that cannot be written connects and warns, as ssh", async () => {
+  await withSetup(async (server, dir) => {
+    const config = join(dir, "config");
+    // The file's directory is a file: neither mkdir nor the append can succeed.
+    writeFileSync(join(dir, "not-a-dir"), "");
+    const known = join(dir, "not-a-dir", "known_hosts");
+    writeFileSync(
+      config,
+      `Host new\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  UserKnownHostsFile ${known}\n` +
+        "  GlobalKnownHostsFile none\n  StrictHostKeyChecking accept-new\n",
+    );
+    const warnings: string[] = [];
+    await using conn = await connect("new", {
+      config,
+      password: "pw",
+      logger: { warn: (m) => void warnings.push(m) },
+    });
+    assert.equal((await conn.run("x")).stdout, "done\n");
+    assert.ok(warnings.some((w) => /Failed to add the host/.test(w)), warnings.join("\n"));
+  });
+});
+
 test("StrictHostKeyChecking no lets a changed key through without password or forwarding; revoked keys never", async () => {
   await withSetup(async (server, dir, seen) => {
     const config = join(dir, "config");
@@ -135,11 +157,18 @@ test("StrictHostKeyChecking no lets a changed key through without password or fo
       /authenticat|permission denied|keyboard-interactive/i,
     );
     assert.deepEqual(seen.users, [], "no password was tried");
-    // The host's only listed key is revoked: accept-new treats it as changed, not new.
+    // Only another key is listed, as revoked: the host is new to accept-new (as ssh, whose
+    // lookup skips @revoked lines when it tells a changed key from a new host), even with a
+    // wildcard @revoked line, which must not block every new host.
     const mine = hostKey.publicKey().exportPublicKey("openssh");
-    writeFileSync(known, `@revoked [127.0.0.1]:${port} ${other}\n`);
-    await assert.rejects(connect("new", { config, password: "pw" }), /host key|not known|verif/i);
-    assert.equal(readFileSync(known, "utf8").includes(mine), false, "nothing learned");
+    for (const pattern of [`[127.0.0.1]:${port}`, "*"]) {
+      writeFileSync(known, `@revoked ${pattern} ${other}\n`);
+      {
+        await using conn = await connect("new", { config, password: "pw" });
+        assert.equal((await conn.run("x")).stdout, "done\n");
+      }
+      assert.equal(readFileSync(known, "utf8").includes(mine), true, "learned");
+    }
     // The presented key itself revoked under the address only (the name is "localhost"):
     // refused even with "no".
     writeFileSync(known, `@revoked [127.0.0.1]:${port} ${mine}\n`);
