@@ -100,7 +100,10 @@ export interface ChannelRequestReplyEvent {
   readonly success: boolean;
 }
 
-/** The peer's window grew: more data may be sent. */
+/**
+ * More data may be sent: the peer's window grew, or a key exchange that held writers back
+ * (EngineBase.writableBytes) ended.
+ */
 export interface ChannelWritableEvent {
   /** Discriminant. */
   readonly type: "channelWritable";

@@ -193,7 +193,11 @@ export class ClientAuth {
         error.code,
         error.reason,
         `${error.message}; ${this.#signFailures.join("; ")}`,
-        { cause: error, ...(error.detail ? { detail: error.detail } : {}) },
+        {
+          cause: error,
+          fromPeer: error.fromPeer,
+          ...(error.detail ? { detail: error.detail } : {}),
+        },
       )
       : error;
     const a = this.#attempt;

@@ -217,7 +217,17 @@ async function hostKeyPolicy(
       // As ssh: @revoked lines make no host known (its lookup skips marked lines when it
       // tells a changed key from a new host); one revoking this key is refused below.
       const known = m.trustedHostKeys.length > 0;
-      const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? [])].some((k) =>
+      // Off port 22 the check falls back to the bare name (as ssh): its @revoked lines (and the
+      // address's) refuse the key on this port too, in every mode.
+      const bare = check.port !== 22
+        ? [
+          ...matchKnownHosts(kh.knownHosts, check.host, undefined, 22).revokedKeys,
+          ...(check.address !== undefined
+            ? matchKnownHosts(kh.knownHosts, check.address, undefined, 22).revokedKeys
+            : []),
+        ]
+        : [];
+      const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? []), ...bare].some((k) =>
         k.equals(key) || (signer !== undefined && k.equals(signer))
       );
       const mode = c.strictHostKeyChecking;

@@ -169,6 +169,13 @@ test("StrictHostKeyChecking no lets a changed key through without password or fo
       }
       assert.equal(readFileSync(known, "utf8").includes(mine), true, "learned");
     }
+    // The presented key revoked under the bare name, the server on another port: the check
+    // falls back to the bare name (as ssh), so the revocation holds there too, in every mode.
+    for (const alias of ["new", "no"]) {
+      writeFileSync(known, `@revoked 127.0.0.1 ${mine}\n`);
+      await assert.rejects(connect(alias, { config, password: "pw" }), /revoked/);
+      assert.equal(readFileSync(known, "utf8"), `@revoked 127.0.0.1 ${mine}\n`, "nothing learned");
+    }
     // The presented key itself revoked under the address only (the name is "localhost"):
     // refused even with "no".
     writeFileSync(known, `@revoked [127.0.0.1]:${port} ${mine}\n`);

@@ -11,7 +11,14 @@ import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connectMany, SSHPool } from "./pool.ts";
-import { fanOut, type FanoutHost, type FanoutResult, runMany } from "./run_many.ts";
+import {
+  fanOut,
+  type FanoutHost,
+  type FanoutResult,
+  isRetryableConnectError,
+  runMany,
+} from "./run_many.ts";
+import { markConnectPhase } from "../client/errors.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
@@ -565,4 +572,22 @@ test("runMany and SSHPool.runAll: an async onProgress that rejects is ignored", 
     assert.deepEqual(all.map((r) => r.ok), [true]);
   });
   assert.deepEqual(seen, []);
+});
+
+test("a setup failure is retried only when descriptors ran out (EMFILE, ENFILE, EAGAIN)", () => {
+  const failure = (code: string) => {
+    const e = Object.assign(new Error(code), { code });
+    markConnectPhase(e, "setup");
+    return e;
+  };
+  for (const code of ["EMFILE", "ENFILE", "EAGAIN"]) {
+    assert.equal(isRetryableConnectError(failure(code)), true, code);
+  }
+  for (const code of ["ENOENT", "EACCES", "EISDIR"]) {
+    assert.equal(isRetryableConnectError(failure(code)), false, code);
+  }
+  // The same codes from the TCP connect are the network's, retried as before.
+  const tcp = Object.assign(new Error("refused"), { code: "ECONNREFUSED" });
+  markConnectPhase(tcp, "tcp");
+  assert.equal(isRetryableConnectError(tcp), true);
 });

@@ -122,6 +122,9 @@ const RETRYABLE = new Set([
   "ERR_PEER_DISCONNECTED",
 ]);
 
+/** Setup failures worth retrying: the process or the system ran out of descriptors for now. */
+const TRANSIENT_SETUP_CODES = new Set(["EMFILE", "ENFILE", "EAGAIN"]);
+
 /**
  * True when a connect() failure is worth retrying (a network problem, not a refusal).
  * A disconnect once the keys were exchanged is the server ending the login (OpenSSH
@@ -131,8 +134,11 @@ const RETRYABLE = new Set([
 export function isRetryableConnectError(e: unknown): boolean {
   const phase = connectErrorPhase(e);
   if (phase === "auth" && !(e instanceof ConnectTimeoutError)) return false;
-  // A key file or known_hosts that cannot be read (ENOENT, EACCES) is no network problem.
-  if (phase === "setup" && !(e instanceof ConnectTimeoutError)) return false;
+  // A key file or known_hosts that cannot be read (ENOENT, EACCES) is no network problem;
+  // running out of file descriptors (many hosts at once) passes.
+  if (phase === "setup" && !(e instanceof ConnectTimeoutError)) {
+    return TRANSIENT_SETUP_CODES.has((e as { code?: unknown } | null)?.code as string);
+  }
   if (e instanceof SSHError) return RETRYABLE.has(e.code);
   // Socket-level failures that reached us unwrapped (ECONNREFUSED, ECONNRESET, …).
   const code = (e as { code?: unknown } | null)?.code;

@@ -387,8 +387,10 @@ export async function knownHostsVerifier(
       if (!fallBack) throw e;
       try {
         return verifyOnPort({ ...info, port: 22 });
-      } catch {
-        throw e;
+      } catch (e22) {
+        // A revocation under the bare name is said as one (ssh's REVOKED banner), not as an
+        // unknown key on this port.
+        throw e22 instanceof Error && /revoked/.test(e22.message) ? e22 : e;
       }
     }
   }) as KnownHostsVerifier;
