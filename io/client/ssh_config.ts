@@ -20,8 +20,6 @@ import {
   ClientConnection,
   type ClientConnectionOptions,
 } from "../../core/client/client_connection.ts";
-import { isCertificateAlgorithm } from "../../core/publickey/certificate.ts";
-import { SSHReader } from "../../core/wire.ts";
 import { SSHError } from "../../core/errors.ts";
 import { DEFAULT_SSH_CONFIG_PROFILE } from "../../config/defaults.ts";
 import { SSHConfigError } from "../../config/errors.ts";
@@ -32,7 +30,6 @@ import { expandSSHConfigTokens } from "../../config/tokens.ts";
 import { matchPattern } from "../../config/patterns.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { formatKnownHostsLine, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
-import { SSHKey } from "../../keys/ssh_key.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { connectMuxProxy, MUX_HANDSHAKE_TIMEOUT_MS } from "../config/mux_client.ts";
 import { resolveSSHConfig } from "../config/mod.ts";
@@ -44,7 +41,7 @@ import {
   loadKeyPairs,
   readCertificate,
 } from "../keys/files.ts";
-import { knownHostsVerifier } from "../keys/known_hosts.ts";
+import { hostKeyOf, knownHostsVerifier } from "../keys/known_hosts.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
@@ -153,20 +150,6 @@ function capPrompts(options: ConnectOptions, max: number): Partial<ConnectOption
     ) => (++n > max ? null : kb(name, instruction, prompts));
   }
   return out;
-}
-
-/**
- * The key a host key blob stands for in known_hosts (a certificate's certified key), and
- * for a certificate the CA key that signed it.
- */
-function hostKeyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
-  let type = "";
-  try {
-    type = new SSHReader(blob).readStringAscii("key type", 256);
-  } catch { /* fromPublicBlob says what is wrong */ }
-  if (!isCertificateAlgorithm(type)) return { key: SSHKey.fromPublicBlob(blob) };
-  const cert = SSHCertificate.fromBlob(blob);
-  return { key: cert.key, signer: cert.signatureKey };
 }
 
 /** What the host key check needs to reach: the connection being made. */

@@ -222,8 +222,16 @@ function lookups(kh: KnownHosts) {
   };
 }
 
-/** The key a host key blob stands for, and for a certificate the CA key that signed it. */
-function keyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
+/**
+ * The key a host key blob stands for in known_hosts (a certificate's certified key), and for
+ * a certificate the CA key that signed it. Throws for a blob that does not parse.
+ *
+ * @example
+ * ```ts ignore
+ * const { key, signer } = hostKeyOf(info.keyBlob);
+ * ```
+ */
+export function hostKeyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
   let type = "";
   try {
     type = new SSHReader(blob).readStringAscii("key type", 256);
@@ -356,7 +364,7 @@ export async function knownHostsVerifier(
    * the key nor its CA revoked there.
    */
   const newOnPort = (info: KnownHostsCheckInfo): boolean => {
-    const { key, signer } = keyOf(info.keyBlob);
+    const { key, signer } = hostKeyOf(info.keyBlob);
     unmarked ??= kh.entries.filter((e) => e.marker === undefined);
     // Every plain line, revoked or not: a revoked line still makes the host known (changed).
     if (matchKnownHosts(unmarked, info.host, undefined, info.port).trustedHostKeys.length) {
