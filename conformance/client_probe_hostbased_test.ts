@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { chownSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { conformanceTest, type PeerName, withPeer } from "./fixtures/mod.ts";
+import { conformanceTest, type PeerFixture, type PeerName, withPeer } from "./fixtures/mod.ts";
 import { sharedPeer } from "./_shared_peer.ts";
 import { connect } from "../io/client/connect.ts";
 import { getServerAuthMethods, getServerHostKey } from "../io/client/probe.ts";
@@ -19,6 +19,35 @@ import { importPublicKey } from "../keys/formats/import.ts";
 import { createCertificate } from "../keys/certificates/certificate.ts";
 
 const PEERS: readonly PeerName[] = ["openssh", "openssh-trixie"];
+
+/**
+ * Runs `fn` with the test user's ~/.shosts and ~/.ssh/known_hosts holding these lines (the
+ * user's own, as sshd wants them), then puts known_hosts back as it was.
+ */
+async function withShosts(
+  f: PeerFixture,
+  shostsLines: string,
+  knownHostsLines: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const shosts = join(f.user.hostHome, ".shosts");
+  const kh = join(f.user.hostHome, ".ssh", "known_hosts");
+  let before: string | undefined;
+  try {
+    before = readFileSync(kh, "utf8");
+  } catch { /* none yet */ }
+  try {
+    writeFileSync(shosts, shostsLines, { mode: 0o600 });
+    writeFileSync(kh, (before ?? "") + knownHostsLines, { mode: 0o600 });
+    chownSync(shosts, f.user.uid, f.user.gid);
+    chownSync(kh, f.user.uid, f.user.gid);
+    await fn();
+  } finally {
+    rmSync(shosts, { force: true });
+    if (before === undefined) rmSync(kh, { force: true });
+    else writeFileSync(kh, before);
+  }
+}
 
 for (const peer of PEERS) {
   conformanceTest(`getServerHostKey and getServerAuthMethods against ${peer}`, {
@@ -96,42 +125,29 @@ for (const peer of PEERS) {
         IgnoreUserKnownHosts: false,
       },
     }, async (f) => {
-      const shosts = join(f.user.hostHome, ".shosts");
-      const kh = join(f.user.hostHome, ".ssh", "known_hosts");
-      let before: string | undefined;
-      try {
-        before = readFileSync(kh, "utf8");
-      } catch { /* none yet */ }
-      try {
-        writeFileSync(shosts, `client.example ${f.user.name}\n`, { mode: 0o600 });
-        writeFileSync(
-          kh,
-          (before ?? "") + `client.example ${clientHost.publicKey().exportPublicKey()}\n`,
-          { mode: 0o600 },
-        );
-        chownSync(shosts, f.user.uid, f.user.gid);
-        chownSync(kh, f.user.uid, f.user.gid);
-        await using conn = await connect(f.host, {
-          port: f.port,
-          config: false,
-          username: f.user.name,
-          knownHosts: f.knownHostsPath,
-          agent: false,
-          // A user key sshd does not know: only the host key can get us in.
-          clientKeys: [clientKeyFromSSHKey(generatePrivateKey("ed25519"))],
-          hostBased: {
-            hostKey: clientHost,
-            localHostname: "client.example",
-            localUsername: f.user.name,
-          },
-          preferredAuth: ["hostbased"],
-        });
-        assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
-      } finally {
-        rmSync(shosts, { force: true });
-        if (before === undefined) rmSync(kh, { force: true });
-        else writeFileSync(kh, before);
-      }
+      await withShosts(
+        f,
+        `client.example ${f.user.name}\n`,
+        `client.example ${clientHost.publicKey().exportPublicKey()}\n`,
+        async () => {
+          await using conn = await connect(f.host, {
+            port: f.port,
+            config: false,
+            username: f.user.name,
+            knownHosts: f.knownHostsPath,
+            agent: false,
+            // A user key sshd does not know: only the host key can get us in.
+            clientKeys: [clientKeyFromSSHKey(generatePrivateKey("ed25519"))],
+            hostBased: {
+              hostKey: clientHost,
+              localHostname: "client.example",
+              localUsername: f.user.name,
+            },
+            preferredAuth: ["hostbased"],
+          });
+          assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
+        },
+      );
     });
   });
 
@@ -159,45 +175,34 @@ for (const peer of PEERS) {
         IgnoreUserKnownHosts: false,
       },
     }, async (f) => {
-      const shosts = join(f.user.hostHome, ".shosts");
-      const kh = join(f.user.hostHome, ".ssh", "known_hosts");
-      let before: string | undefined;
-      try {
-        before = readFileSync(kh, "utf8");
-      } catch { /* none yet */ }
-      try {
-        writeFileSync(shosts, `127.0.0.1 ${f.user.name}\n`, { mode: 0o600 });
-        writeFileSync(
-          kh,
-          (before ?? "") + `127.0.0.1 ${rsa.publicKey().exportPublicKey()}\n` +
-            `@cert-authority 127.0.0.1 ${ca.publicKey().exportPublicKey()}\n`,
-          { mode: 0o600 },
-        );
-        chownSync(shosts, f.user.uid, f.user.gid);
-        chownSync(kh, f.user.uid, f.user.gid);
-        for (const hostKey of [clientKeyFromSSHKey(rsa), clientKeyFromSSHKey(certified, cert)]) {
-          await using conn = await connect(f.host, {
-            port: f.port,
-            config: false,
-            username: f.user.name,
-            knownHosts: f.knownHostsPath,
-            agent: false,
-            clientKeys: [],
-            hostBased: { hostKey, localHostname: "Client.Example" },
-            preferredAuth: ["hostbased"],
-          });
-          assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
-        }
-        const log = await f.readLog();
-        // RSA signs with SHA-2, and the name goes out with OpenSSH's trailing dot.
-        assert.match(log, /chost Client\.Example\. pkalg rsa-sha2-512 /);
-        assert.match(log, /chost Client\.Example\. pkalg ssh-ed25519-cert-v01@openssh\.com /);
-        assert.equal(log.match(/Accepted hostbased for /g)?.length, 2);
-      } finally {
-        rmSync(shosts, { force: true });
-        if (before === undefined) rmSync(kh, { force: true });
-        else writeFileSync(kh, before);
-      }
+      await withShosts(
+        f,
+        `127.0.0.1 ${f.user.name}\n`,
+        `127.0.0.1 ${rsa.publicKey().exportPublicKey()}\n` +
+          `@cert-authority 127.0.0.1 ${ca.publicKey().exportPublicKey()}\n`,
+        async () => {
+          for (
+            const hostKey of [clientKeyFromSSHKey(rsa), clientKeyFromSSHKey(certified, cert)]
+          ) {
+            await using conn = await connect(f.host, {
+              port: f.port,
+              config: false,
+              username: f.user.name,
+              knownHosts: f.knownHostsPath,
+              agent: false,
+              clientKeys: [],
+              hostBased: { hostKey, localHostname: "Client.Example" },
+              preferredAuth: ["hostbased"],
+            });
+            assert.equal((await conn.run("whoami", { check: true })).stdout.trim(), f.user.name);
+          }
+          const log = await f.readLog();
+          // RSA signs with SHA-2, and the name goes out with OpenSSH's trailing dot.
+          assert.match(log, /chost Client\.Example\. pkalg rsa-sha2-512 /);
+          assert.match(log, /chost Client\.Example\. pkalg ssh-ed25519-cert-v01@openssh\.com /);
+          assert.equal(log.match(/Accepted hostbased for /g)?.length, 2);
+        },
+      );
     });
   });
 }
