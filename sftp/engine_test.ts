@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHWriter } from "../core/wire.ts";
 import { EnginePair } from "./_test_pair.ts";
+import { isDirectory } from "./attrs.ts";
 import type { SFTPResult } from "./client_engine.ts";
 import { SFTPClientEngine } from "./client_engine.ts";
 import { Ext, FXP, OpenFlags, SFTPStatus } from "./constants.ts";
@@ -714,4 +715,15 @@ test("SFTPClientEngine names the path a handle was opened with in the errors of 
     "error",
   );
   assert.equal(stale.error.path, undefined);
+});
+
+test("SFTPServerEngine: rmdir, remove and rename of an empty path leave an empty home directory", async () => {
+  const backend = new MemoryBackend({ home: "/home/me" });
+  const { p } = await started(backend);
+  assert.equal(status(await p.call({ type: "rmdir", path: "" })), SFTPStatus.NO_SUCH_FILE);
+  assert.equal(status(await p.call({ type: "remove", path: "" })), SFTPStatus.NO_SUCH_FILE);
+  const rename = { type: "rename", oldPath: "", newPath: "/elsewhere" } as const;
+  assert.equal(status(await p.call(rename)), SFTPStatus.NO_SUCH_FILE);
+  assert.ok(isDirectory(await backend.stat("/home/me")));
+  assert.equal(expect(await p.call({ type: "realpath", path: "" }), "path").path, "/home/me");
 });

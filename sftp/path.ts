@@ -75,6 +75,23 @@ export function normalizePath(path: string): string {
 }
 
 /**
+ * A path ending in "/" that names more than the root ("d/", "a/b//") must name a directory
+ * (or a link to one), as the system calls resolve it: returns the path without those
+ * slashes, or undefined for a path that has none ("d"), and for "/", "//" and "".
+ *
+ * @example
+ * ```ts
+ * import { trailingSlashBase } from "./path.ts";
+ * console.log(trailingSlashBase("a/b//"), trailingSlashBase("a/b"), trailingSlashBase("/")); // "a/b" undefined undefined
+ * ```
+ */
+export function trailingSlashBase(path: string): string | undefined {
+  if (!path.endsWith("/")) return undefined;
+  const base = path.replace(/\/+$/, "");
+  return base === "" ? undefined : base;
+}
+
+/**
  * Resolves `path` against the directory `cwd` (absolute) and normalizes it.
  *
  * @example

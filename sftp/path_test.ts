@@ -14,6 +14,7 @@ import {
   joinPath,
   normalizePath,
   resolvePath,
+  trailingSlashBase,
   unescapeGlob,
   unsafeEntryName,
 } from "./path.ts";
@@ -132,4 +133,14 @@ test("expandGlob() stops once its signal is aborted", async () => {
   ac.abort(new Error("gone"));
   await assert.rejects(expandGlob("/x/*/*", fs, { signal: ac.signal }), /gone/);
   assert.equal(fs.listed, 0);
+});
+
+test("trailingSlashBase() strips the trailing slashes of a path that names more than the root", () => {
+  assert.equal(trailingSlashBase("d/"), "d");
+  assert.equal(trailingSlashBase("/a/b//"), "/a/b");
+  assert.equal(trailingSlashBase("./"), ".");
+  assert.equal(trailingSlashBase("d"), undefined);
+  assert.equal(trailingSlashBase("/"), undefined);
+  assert.equal(trailingSlashBase("//"), undefined);
+  assert.equal(trailingSlashBase(""), undefined);
 });

@@ -24,7 +24,7 @@
 
 import { WireError } from "../core/errors.ts";
 import { SSHReader } from "../core/wire.ts";
-import { formatLongname } from "./attrs.ts";
+import { type FileAttributes, formatLongname, isDirectory, isRegularFile } from "./attrs.ts";
 import type { SFTPBackend } from "./backend.ts";
 import {
   Ext,
@@ -40,6 +40,7 @@ import {
   STATUS_MESSAGES,
 } from "./constants.ts";
 import { SFTPError, SFTPProtocolError } from "./errors.ts";
+import { dirname, trailingSlashBase } from "./path.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { FrameError, PacketFramer } from "./framer.ts";
 import {
@@ -578,8 +579,9 @@ export class SFTPServerEngine<H = unknown> {
     ];
     switch (req.type) {
       case "open": {
+        const path = await this.#openPath(req.path, req.flags);
         const h = await this.#openIn(
-          () => b.open(req.path, req.flags, req.attrs),
+          () => b.open(path, req.flags, req.attrs),
           (h) => b.close(h),
         );
         if (h === undefined) return [];
@@ -587,7 +589,8 @@ export class SFTPServerEngine<H = unknown> {
         return [encodeHandle(id, this.#allocate(h, "file", req.path, append))];
       }
       case "opendir": {
-        const h = await this.#openIn(() => b.opendir(req.path), (h) => b.close(h));
+        const path = await this.#lookupPath(req.path);
+        const h = await this.#openIn(() => b.opendir(path), (h) => b.close(h));
         if (h === undefined) return [];
         return [encodeHandle(id, this.#allocate(h, "dir", req.path))];
       }
@@ -621,57 +624,81 @@ export class SFTPServerEngine<H = unknown> {
       case "readdir":
         return await this.#readdir(id, this.#lookup(req.handle, "dir"));
       case "stat":
-        return [encodeAttrs(id, await b.stat(req.path))];
-      case "lstat":
-        return [encodeAttrs(id, await b.lstat(req.path))];
+      case "lstat": {
+        // "d/" follows a link, lstat too: the directory's attributes.
+        const base = trailingSlashBase(this.#given(req.path));
+        if (base !== undefined) return [encodeAttrs(id, await this.#directory(req.path, base))];
+        const a = req.type === "stat" ? await b.stat(req.path) : await b.lstat(req.path);
+        return [encodeAttrs(id, a)];
+      }
       case "setstat":
-        await b.setstat(req.path, req.attrs);
+        await b.setstat(await this.#lookupPath(req.path), req.attrs);
         return ok();
       case "remove":
-        await b.remove(req.path);
+        await b.remove(await this.#removePath(req.path));
         return ok();
       case "mkdir":
-        await b.mkdir(req.path, req.attrs);
+        await b.mkdir(this.#given(req.path), req.attrs);
         return ok();
       case "rmdir":
-        await b.rmdir(req.path);
+        await b.rmdir(this.#given(req.path));
         return ok();
       case "realpath":
-        return name(await b.realpath(req.path === "" ? "." : req.path));
-      case "rename":
-        await b.rename(req.oldPath, req.newPath);
+        // As OpenSSH's sftp-server: "" is "." here alone.
+        return name(await b.realpath(await this.#existingPath(req.path === "" ? "." : req.path)));
+      case "rename": {
+        const [from, to] = await this.#renamePaths(req.oldPath, req.newPath, false);
+        await b.rename(from, to);
         return ok();
-      case "readlink":
+      }
+      case "readlink": {
+        const base = trailingSlashBase(this.#given(req.path));
+        if (base !== undefined) {
+          // "l/" names what the link leads to: a directory, no link (readlink(2)'s EINVAL).
+          await this.#directory(req.path, base);
+          throw new SFTPError(SFTPStatus.BAD_MESSAGE, "Not a symbolic link", { path: req.path });
+        }
         return name(await b.readlink(req.path));
+      }
       case "symlink":
-        await b.symlink(req.targetPath, req.linkPath);
+        this.#given(req.targetPath);
+        await b.symlink(req.targetPath, await this.#newPath(req.linkPath));
         return ok();
-      case "posixRename":
-        await this.#need("posixRename", Ext.POSIX_RENAME)(req.oldPath, req.newPath);
+      case "posixRename": {
+        const f = this.#need("posixRename", Ext.POSIX_RENAME);
+        const [from, to] = await this.#renamePaths(req.oldPath, req.newPath, true);
+        await f(from, to);
         return ok();
-      case "statvfs":
+      }
+      case "statvfs": {
+        const f = this.#need("statvfs", Ext.STATVFS);
         return [
-          encodeExtendedReply(
-            id,
-            encodeStatVFSBody(await this.#need("statvfs", Ext.STATVFS)(req.path)),
-          ),
+          encodeExtendedReply(id, encodeStatVFSBody(await f(await this.#lookupPath(req.path)))),
         ];
+      }
       case "fstatvfs": {
         const f = this.#need("fstatvfs", Ext.FSTATVFS);
         const s = await f(this.#lookup(req.handle).value as H);
         return [encodeExtendedReply(id, encodeStatVFSBody(s))];
       }
-      case "hardlink":
-        await this.#need("hardlink", Ext.HARDLINK)(req.oldPath, req.newPath);
+      case "hardlink": {
+        const f = this.#need("hardlink", Ext.HARDLINK);
+        await f(await this.#linkSource(req.oldPath), await this.#newPath(req.newPath));
         return ok();
+      }
       case "fsync": {
         const f = this.#need("fsync", Ext.FSYNC);
         await f(this.#lookup(req.handle, "file").value as H);
         return ok();
       }
-      case "lsetstat":
-        await this.#need("lsetstat", Ext.LSETSTAT)(req.path, req.attrs);
+      case "lsetstat": {
+        const f = this.#need("lsetstat", Ext.LSETSTAT);
+        const path = await this.#lookupPath(req.path);
+        // "l/" names what the link leads to (lsetstat follows it, as lstat does).
+        if (path !== req.path) await b.setstat(path, req.attrs);
+        else await f(path, req.attrs);
         return ok();
+      }
       case "limits":
         this.#offered(Ext.LIMITS);
         return [
@@ -685,8 +712,12 @@ export class SFTPServerEngine<H = unknown> {
             }),
           ),
         ];
-      case "expandPath":
-        return name(await this.#need("expandPath", Ext.EXPAND_PATH)(req.path));
+      case "expandPath": {
+        const f = this.#need("expandPath", Ext.EXPAND_PATH);
+        // As OpenSSH's sftp-server: "" is "." here too ("~" paths are the backend's).
+        const path = req.path === "" ? "." : req.path;
+        return name(await f(path.startsWith("~") ? path : await this.#existingPath(path)));
+      }
       case "homeDirectory":
         return name(await this.#need("homeDirectory", Ext.HOME_DIRECTORY)(req.username));
       case "usersGroupsById": {
@@ -709,6 +740,123 @@ export class SFTPServerEngine<H = unknown> {
         return body === undefined ? ok() : [encodeExtendedReply(id, body)];
       }
     }
+  }
+
+  // ---- paths as the system calls take them ----
+  //
+  // Backends resolve a path against the home directory and normalize it, which takes ""
+  // as the home directory and drops a trailing "/". OpenSSH's sftp-server passes paths to
+  // the system calls as they came: "" is ENOENT (REALPATH aside, which maps it to "."),
+  // and "f/" is ENOTDIR where f is no directory (NO_SUCH_FILE both). The checks below
+  // give those answers before a backend sees the path; "d/" reaches it as "d".
+
+  /** `path`, refused when empty (ENOENT). */
+  #given(path: string): string {
+    if (path === "") throw noSuchFile(path);
+    return path;
+  }
+
+  /** A path a request follows ("d/" checked to be a directory, passed as "d"). */
+  async #lookupPath(path: string): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    await this.#directory(path, base);
+    return base;
+  }
+
+  /** The followed attributes of `base` ("d" of "d/"), which must be a directory's. */
+  async #directory(path: string, base: string): Promise<FileAttributes> {
+    const a = await this.#backend.stat(base);
+    if (knownNonDirectory(a)) throw notADirectory(path);
+    return a;
+  }
+
+  /** A path for realpath: with a trailing "/", what it names must exist (a file too). */
+  async #existingPath(path: string): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    await this.#backend.stat(base);
+    return base;
+  }
+
+  /** The entry's own attributes, or undefined when there is none. */
+  async #entry(path: string): Promise<FileAttributes | undefined> {
+    try {
+      return await this.#backend.lstat(path);
+    } catch (e) {
+      if (e instanceof SFTPError && e.notFound) return undefined;
+      throw e;
+    }
+  }
+
+  /** open(2) with a trailing "/": O_CREAT is EISDIR; otherwise the path must be a directory. */
+  async #openPath(path: string, flags: number): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    if (!(flags & OpenFlags.CREAT)) {
+      await this.#directory(path, base);
+      return base;
+    }
+    // What leads there must be a directory first (ENOENT, ENOTDIR).
+    await this.#directory(path, dirname(base));
+    throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+  }
+
+  /** unlink(2) with a trailing "/": EISDIR on a directory, ENOTDIR on anything else. */
+  async #removePath(path: string): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    const e = await this.#entry(base);
+    if (!e) throw noSuchFile(path);
+    if (isDirectory(e)) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+    if (knownNonDirectory(e)) throw notADirectory(path);
+    return base;
+  }
+
+  /** A name to create (symlink, hardlink) with a trailing "/": ENOENT unless it exists. */
+  async #newPath(path: string): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    // An entry there: the backend refuses it as it would "x" (EEXIST).
+    if (!(await this.#entry(base))) throw noSuchFile(path);
+    return base;
+  }
+
+  /** link(2)'s old path with a trailing "/": ENOTDIR, or EPERM for a directory. */
+  async #linkSource(path: string): Promise<string> {
+    const base = trailingSlashBase(this.#given(path));
+    if (base === undefined) return path;
+    const a = await this.#directory(path, base);
+    if (isDirectory(a)) {
+      throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Cannot link a directory", { path });
+    }
+    return base;
+  }
+
+  /**
+   * rename(2) with a trailing "/" on either path: both must be directories (the old one
+   * itself, no link to one); a missing new one is created. SFTP v3's rename, as OpenSSH's
+   * sftp-server makes it, links a regular file to the new name first (EEXIST wherever
+   * something is there) and looks the new name up, following it, for anything else.
+   */
+  async #renamePaths(oldPath: string, newPath: string, posix: boolean): Promise<[string, string]> {
+    const oldBase = trailingSlashBase(this.#given(oldPath));
+    const newBase = trailingSlashBase(this.#given(newPath));
+    if (oldBase === undefined && newBase === undefined) return [oldPath, newPath];
+    const from = await this.#entry(oldBase ?? oldPath);
+    if (!from) throw noSuchFile(oldPath);
+    if (oldBase !== undefined && knownNonDirectory(from)) throw notADirectory(oldPath);
+    if (newBase !== undefined) {
+      const to = await this.#entry(newBase);
+      if (!to || posix) {
+        if (knownNonDirectory(from) || (to && knownNonDirectory(to))) throw notADirectory(newPath);
+      } else if (!isRegularFile(from) && knownNonDirectory(to)) {
+        // A link to a directory is one ("exists"); to anything else, or nothing, ENOTDIR.
+        const t = await this.#backend.stat(newBase).catch(() => undefined);
+        if (!t || knownNonDirectory(t)) throw notADirectory(newPath);
+      }
+    }
+    return [oldBase ?? oldPath, newBase ?? newPath];
   }
 
   async #readdir(id: number, dir: HandleEntry): Promise<Chunks> {
@@ -799,6 +947,21 @@ export class SFTPServerEngine<H = unknown> {
       left -= part.length;
     }
   }
+}
+
+/** SSH_FX_NO_SUCH_FILE, as OpenSSH's sftp-server maps ENOENT. */
+function noSuchFile(path: string): SFTPError {
+  return new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+}
+
+/** SSH_FX_NO_SUCH_FILE, as OpenSSH's sftp-server maps ENOTDIR. */
+function notADirectory(path: string): SFTPError {
+  return new SFTPError(SFTPStatus.NO_SUCH_FILE, "Not a directory", { path });
+}
+
+/** Whether attributes tell a file type other than a directory (unknown: false). */
+function knownNonDirectory(a: FileAttributes): boolean {
+  return a.permissions !== undefined && !isDirectory(a);
 }
 
 function statusOf(id: number, e: unknown): Uint8Array {
