@@ -39,8 +39,12 @@ export interface DirEntry {
 /**
  * A virtual file tree served over SFTP. `H` is the backend's handle type for
  * open files and directories (any value: a file descriptor, an object, ...).
- * Paths arrive exactly as the client sent them (relative ones are relative to
- * the backend's idea of the home directory); the backend resolves them.
+ * Paths arrive as the client sent them (relative ones are relative to the
+ * backend's idea of the home directory) and the backend resolves them, with what
+ * the engine settles first, as sftp-server's system calls would: an empty path
+ * never arrives (NO_SUCH_FILE; REALPATH and expand-path take it as "."), and
+ * "d/" arrives as "d" once `stat` said d is a directory (`lsetstat` of "l/" then
+ * arrives as `setstat` of "l"); a trailing "/" on anything else is refused.
  *
  * @example A read-only backend that serves one file
  * ```ts

@@ -727,3 +727,27 @@ test("SFTPServerEngine: rmdir, remove and rename of an empty path leave an empty
   assert.ok(isDirectory(await backend.stat("/home/me")));
   assert.equal(expect(await p.call({ type: "realpath", path: "" }), "path").path, "/home/me");
 });
+
+test("SFTPServerEngine: a backend that reports no file type still has remove and hardlink of 'f/' refused", async () => {
+  const backend = new MemoryBackend({ home: "/home/me" });
+  backend.writeFile("/home/me/f", new TextEncoder().encode("keep"));
+  // Attributes without permissions (so without a type), as a minimal custom backend gives them.
+  const untyped = <T extends { permissions?: number }>(a: T): T => ({
+    ...a,
+    permissions: undefined,
+  });
+  const b = new Proxy(backend, {
+    get(target, key) {
+      if (key === "stat") return async (p: string) => untyped(await target.stat(p));
+      if (key === "lstat") return async (p: string) => untyped(await target.lstat(p));
+      const v = Reflect.get(target, key);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const { p } = await started(b);
+  assert.equal(status(await p.call({ type: "remove", path: "f/" })), SFTPStatus.NO_SUCH_FILE);
+  const link = { type: "hardlink", oldPath: "f/", newPath: "g" } as const;
+  assert.notEqual(status(await p.call(link)), SFTPStatus.OK);
+  assert.deepEqual(await backend.stat("/home/me/f").then((a) => a.size), 4);
+  await assert.rejects(backend.stat("/home/me/g"));
+});

@@ -809,8 +809,9 @@ export class SFTPServerEngine<H = unknown> {
     const e = await this.#entry(base);
     if (!e) throw noSuchFile(path);
     if (isDirectory(e)) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
-    if (knownNonDirectory(e)) throw notADirectory(path);
-    return base;
+    // Not a directory, or a type the backend does not say: unlink(2) with a trailing "/"
+    // never succeeds either way.
+    throw notADirectory(path);
   }
 
   /** A name to create (symlink, hardlink) with a trailing "/": ENOENT unless it exists. */
@@ -830,7 +831,8 @@ export class SFTPServerEngine<H = unknown> {
     if (isDirectory(a)) {
       throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Cannot link a directory", { path });
     }
-    return base;
+    // A type the backend does not say: link(2) with a trailing "/" never succeeds either way.
+    throw notADirectory(path);
   }
 
   /**

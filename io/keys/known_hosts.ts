@@ -398,7 +398,7 @@ export async function knownHostsVerifier(
       } catch (e22) {
         // A revocation under the bare name is said as one (ssh's REVOKED banner), not as an
         // unknown key on this port.
-        throw e22 instanceof Error && /revoked/.test(e22.message) ? e22 : e;
+        throw e22 instanceof Error && /is revoked in known_hosts$/.test(e22.message) ? e22 : e;
       }
     }
   }) as KnownHostsVerifier;

@@ -112,7 +112,9 @@ export class BackendTarget<H> implements SinkTarget {
       }
     }
     const isDir = attrs !== undefined && isDirectory(attrs);
-    if (options.targetIsDirectory && !isDir) {
+    // "dest/" names a directory, as open(2) reads it: never a file of that name, existing or
+    // made (OpenSSH's scp -t fails there: "Is a directory" or "Not a directory").
+    if ((options.targetIsDirectory || /\/$/.test(dest)) && !isDir) {
       throw new SCPError(`${dest}: Not a directory`, { reason: "usage", path: dest });
     }
     return new BackendTarget(backend, dest, isDir, options);

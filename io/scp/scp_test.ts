@@ -409,3 +409,23 @@ for (const protocol of ["scp", "sftp"] as const) {
     await fsp.rm(b, { recursive: true });
   });
 }
+
+test("listen({ scp }) legacy: a destination 'f/' where f is a file is refused and f is left as it was", async () => {
+  const local = await tempDir();
+  const root = await tempDir();
+  await fsp.writeFile(join(local, "one.txt"), "new\n");
+  await fsp.writeFile(join(root, "f"), "precious\n");
+  try {
+    await withServer({ scp: { root } }, async (conn) => {
+      const e = await scp(join(local, "one.txt"), [conn, "/f/"], { protocol: "scp" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(e instanceof SCPError, String(e));
+      assert.equal(await fsp.readFile(join(root, "f"), "utf8"), "precious\n");
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+    await fsp.rm(root, { recursive: true, force: true });
+  }
+});
