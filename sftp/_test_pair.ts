@@ -5,6 +5,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import type { SFTPBackend } from "./backend.ts";
 import { SFTPClientEngine, type SFTPClientEvent, type SFTPResult } from "./client_engine.ts";
 import type { SFTPRequest } from "./messages.ts";
@@ -68,4 +69,17 @@ export class EnginePair<H> {
       }
     }
   }
+}
+
+/** `r` as a result of `kind`, or an assertion error saying what came instead. */
+export function expect<K extends SFTPResult["kind"]>(
+  r: SFTPResult,
+  kind: K,
+): Extract<SFTPResult, { kind: K }> {
+  if (r.kind !== kind) {
+    throw new assert.AssertionError({
+      message: `expected ${kind}, got ${r.kind}${r.kind === "error" ? `: ${r.error.message}` : ""}`,
+    });
+  }
+  return r as Extract<SFTPResult, { kind: K }>;
 }

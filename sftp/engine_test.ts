@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SSHWriter } from "../core/wire.ts";
-import { EnginePair } from "./_test_pair.ts";
+import { EnginePair, expect } from "./_test_pair.ts";
 import { isDirectory } from "./attrs.ts";
 import type { SFTPResult } from "./client_engine.ts";
 import { SFTPClientEngine } from "./client_engine.ts";
@@ -21,18 +21,6 @@ import { SFTPServerEngine } from "./server_engine.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function expect<K extends SFTPResult["kind"]>(
-  r: SFTPResult,
-  kind: K,
-): Extract<SFTPResult, { kind: K }> {
-  if (r.kind !== kind) {
-    throw new assert.AssertionError({
-      message: `expected ${kind}, got ${r.kind}${r.kind === "error" ? `: ${r.error.message}` : ""}`,
-    });
-  }
-  return r as Extract<SFTPResult, { kind: K }>;
-}
 
 function status(r: SFTPResult): number {
   return expect(r, "error").error.status;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnginePair } from "../../sftp/_test_pair.ts";
+import { EnginePair, expect } from "../../sftp/_test_pair.ts";
 import { isDirectory, isSymbolicLink } from "../../sftp/attrs.ts";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import type { SFTPResult } from "../../sftp/client_engine.ts";
@@ -16,18 +16,6 @@ import { OpenFlags } from "../../sftp/constants.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import type { SFTPRequest } from "../../sftp/messages.ts";
 import { FsBackend } from "./fs_backend.ts";
-
-function expect<K extends SFTPResult["kind"]>(
-  r: SFTPResult,
-  kind: K,
-): Extract<SFTPResult, { kind: K }> {
-  if (r.kind !== kind) {
-    throw new assert.AssertionError({
-      message: `expected ${kind}, got ${r.kind}${r.kind === "error" ? `: ${r.error.message}` : ""}`,
-    });
-  }
-  return r as Extract<SFTPResult, { kind: K }>;
-}
 
 /**
  * Requests with "" or a trailing "/", what OpenSSH 9.2's sftp-server answers to each (its
