@@ -247,6 +247,14 @@ async function localStat(path: string, follow: boolean) {
 // ---- get ----
 
 /**
+ * A remote path as the transfers send it: "" is the working directory, "." (servers refuse
+ * an empty path, as OpenSSH's sftp-server does with ENOENT).
+ */
+function remotePath(path: string): string {
+  return path === "" ? "." : path;
+}
+
+/**
  * Downloads `remote` to `local` (into it, when `local` is an existing directory).
  *
  * @example
@@ -256,10 +264,11 @@ async function localStat(path: string, follow: boolean) {
  */
 export async function get(
   ops: RemoteOps,
-  remote: string,
+  givenRemote: string,
   local: string,
   o: TransferOptions,
 ): Promise<void> {
+  const remote = remotePath(givenRemote);
   o.signal?.throwIfAborted();
   const r = abortableOps(ops, o.signal);
   await item(o, remote, async () => {
@@ -807,9 +816,10 @@ async function preserveLocal(local: string, attrs: FileAttributes): Promise<void
 export async function put(
   ops: RemoteOps,
   local: string,
-  remote: string,
+  givenRemote: string,
   o: TransferOptions,
 ): Promise<void> {
+  const remote = remotePath(givenRemote);
   o.signal?.throwIfAborted();
   const r = abortableOps(ops, o.signal);
   await item(o, local, async () => {
@@ -1022,10 +1032,12 @@ async function putFrom(
  */
 export async function copy(
   ops: RemoteOps,
-  src: string,
-  dst: string,
+  givenSrc: string,
+  givenDst: string,
   o: TransferOptions,
 ): Promise<void> {
+  const src = remotePath(givenSrc);
+  const dst = remotePath(givenDst);
   o.signal?.throwIfAborted();
   const r = abortableOps(ops, o.signal);
   await item(o, src, async () => {
