@@ -45,7 +45,7 @@ import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.t
 import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
-import { abortError } from "../engine/errors.ts";
+import { abortable, abortError } from "../engine/errors.ts";
 import {
   classifyConnectFailure,
   type ConnectPhase,
@@ -185,37 +185,6 @@ export async function startConnection(
 }
 
 /**
- * `work`, unless `signal` (the connect's deadline or the caller's abort) comes first: then
- * rejects with what `explain` makes of that, and `discard` gets what `work` brings later
- * (an agent connection opened too late is closed, or it would keep the process alive).
- */
-function beforeDeadline<T>(
-  work: Promise<T>,
-  signal: AbortSignal | undefined,
-  explain: (e: unknown) => unknown,
-  discard?: (late: T) => void,
-): Promise<T> {
-  // Its own failures (a key file or known_hosts that cannot be read) are the setup's.
-  work = work.catch((e) => {
-    markConnectPhase(e, "setup");
-    throw e;
-  });
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.then((late) => discard?.(late), () => {});
-      reject(explain(signal.reason));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
-      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
-    );
-  });
-}
-
-/**
  * Refuses numbers that would otherwise go wrong quietly or late (a NaN rekey limit never
  * rekeys, a bad window fails the first channel): a RangeError naming the option.
  */
@@ -261,10 +230,17 @@ async function startWithDeadline(
   if (options.agentTimeout !== undefined) timeoutDelay(options.agentTimeout, "agentTimeout");
   // What connect() reads first (keys, the agent, known_hosts, certificates) is under the
   // deadline and the caller's signal too: an agent that never answers must not hold it.
-  const inTime = <T>(work: Promise<T>, discard?: (late: T) => void) =>
-    beforeDeadline(work, signal, explain, discard);
+  // abortable() hands what comes too late to `discard` (an agent connection opened too late
+  // is closed, or it would keep the process alive); the work's own failures (a key file or
+  // known_hosts that cannot be read) are the setup phase's.
+  const inTime = <T>(start: () => Promise<T>, discard: (late: T) => unknown = () => {}) =>
+    abortable(signal, start, discard).catch((e: unknown) => {
+      if (signal?.aborted) throw explain(e);
+      markConnectPhase(e, "setup");
+      throw e;
+    });
   const { keys: clientKeys, agentAuth } = await inTime(
-    resolveClientKeys(options, signal),
+    () => resolveClientKeys(options, signal),
     (late) => late.agentAuth?.close(),
   );
   opened.agentAuth = agentAuth;
@@ -283,21 +259,25 @@ async function startWithDeadline(
   );
   const kh = options.knownHosts;
   const baseVerifier = options.hostKeyVerifier ??
-    (kh === null ? acceptAnyHostKey : await inTime(knownHostsVerifier(
-      kh === undefined
-        ? { files: DEFAULT_KNOWN_HOSTS_FILES }
-        : typeof kh === "string"
-        ? { files: [kh] }
-        : isStringList(kh)
-        ? { files: kh }
-        : "text" in kh
-        ? { text: kh.text }
-        : "entries" in kh
-        ? { parsed: kh }
-        : { parsed: knownHostsFromKeys(kh) },
-    )));
+    (kh === null ? acceptAnyHostKey : await inTime(() =>
+      knownHostsVerifier(
+        kh === undefined
+          ? { files: DEFAULT_KNOWN_HOSTS_FILES }
+          : typeof kh === "string"
+          ? { files: [kh] }
+          : isStringList(kh)
+          ? { files: kh }
+          : "text" in kh
+          ? { text: kh.text }
+          : "entries" in kh
+          ? { parsed: kh }
+          : { parsed: knownHostsFromKeys(kh) },
+      )
+    ));
   const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
-    ? await inTime(loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths))
+    ? await inTime(() =>
+      loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
+    )
     : undefined;
   // X.509 host keys are checked against the trusted certificates, the rest as before.
   const checkedVerifier = x509Trusted
@@ -308,20 +288,22 @@ async function startWithDeadline(
     )
     : baseVerifier;
   // As ssh's RevokedHostKeys: a revoked host key is refused before anything can vouch for it.
-  const hostKeyVerifier = options.revokedHostKeys !== undefined
+  const revokedHostKeys = options.revokedHostKeys;
+  const hostKeyVerifier = revokedHostKeys !== undefined
     ? refuseRevokedHostKeys(
-      await inTime(loadRevokedKeys(options.revokedHostKeys, "revokedHostKeys")),
+      await inTime(() => loadRevokedKeys(revokedHostKeys, "revokedHostKeys")),
       checkedVerifier,
     )
     : checkedVerifier;
   // Read before the transport opens: a key that cannot be read must not leave a proxy
   // command running, or a socket or jump channel open.
   const hb = options.hostBased;
+  const readHostKey = (k: PrivateKeyInput) => inTime(() => readPrivateKey(k));
   const hostBased = hb
     ? {
       hostKey: isClientKeyPair(hb.hostKey)
         ? hb.hostKey
-        : clientKeyFromSSHKey(await inTime(readPrivateKey(hb.hostKey))),
+        : clientKeyFromSSHKey(await readHostKey(hb.hostKey)),
       localHostname: hb.localHostname,
       ...(hb.localUsername !== undefined ? { localUsername: hb.localUsername } : {}),
     }
