@@ -278,12 +278,19 @@ export async function knownHostsVerifier(
   const refuse = (message: string): never => {
     throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
   };
+  // The refusals that are revocations, told apart from "not known" by the port fallback.
+  const revocations = new WeakSet<Error>();
+  const refuseRevoked = (message: string): never => {
+    const e = new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
+    revocations.add(e);
+    throw e;
+  };
   /** The entries for the name connected to (without the address). */
   const byName = (info: KnownHostsCheckInfo) => lookup(info.host, undefined, info.port);
   const checkPlain = (key: SSHKey, info: KnownHostsCheckInfo, via: string): true => {
     const m = lookup(info.host, info.address, info.port);
     if (m.revokedKeys.some((k) => k.equals(key))) {
-      refuse(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
+      refuseRevoked(`Host key ${key.getFingerprint()} is revoked in known_hosts`);
     }
     // As ssh (with CheckHostIP): another key of this type under the name or under
     // the address is a changed host key, whatever the other lookup says.
@@ -329,7 +336,7 @@ export async function knownHostsVerifier(
     // As ssh (check_key_not_revoked): a revoked CA revokes every certificate it signed, and
     // nothing falls back to the certified key then.
     if (m.revokedKeys.some((k) => k.equals(cert.signatureKey))) {
-      refuse(
+      refuseRevoked(
         `Host certificate '${cert.keyId}' for ${hostLabel(info.host, info.port)} is signed by ` +
           `${cert.signatureKey.getFingerprint()}, which is revoked in known_hosts`,
       );
@@ -398,7 +405,7 @@ export async function knownHostsVerifier(
       } catch (e22) {
         // A revocation under the bare name is said as one (ssh's REVOKED banner), not as an
         // unknown key on this port.
-        throw e22 instanceof Error && /is revoked in known_hosts$/.test(e22.message) ? e22 : e;
+        throw e22 instanceof Error && revocations.has(e22) ? e22 : e;
       }
     }
   }) as KnownHostsVerifier;
