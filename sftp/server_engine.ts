@@ -504,13 +504,17 @@ export class SFTPServerEngine<H = unknown> {
     return b;
   }
 
-  #lookup(handle: Uint8Array, kind?: "file" | "dir"): HandleEntry {
+  #lookup(
+    handle: Uint8Array,
+    kind?: "file" | "dir",
+    status: number = SFTPStatus.FAILURE,
+  ): HandleEntry {
     const e = handle.length === 4
       ? this.#handles.get(new DataView(handle.buffer, handle.byteOffset, 4).getUint32(0))
       : undefined;
     if (!e || (kind && e.kind !== kind)) {
       throw new SFTPError(
-        SFTPStatus.FAILURE,
+        status,
         kind === "dir" ? "Invalid directory handle" : "Invalid handle",
       );
     }
@@ -595,7 +599,8 @@ export class SFTPServerEngine<H = unknown> {
         return [encodeHandle(id, this.#allocate(h, "dir", req.path))];
       }
       case "close": {
-        const e = this.#lookup(req.handle);
+        // As OpenSSH's sftp-server (ENOENT): FAILURE for a bad handle everywhere else.
+        const e = this.#lookup(req.handle, undefined, SFTPStatus.NO_SUCH_FILE);
         const n = new DataView(req.handle.buffer, req.handle.byteOffset, 4).getUint32(0);
         this.#handles.delete(n);
         this.#giveRoom();
@@ -626,9 +631,10 @@ export class SFTPServerEngine<H = unknown> {
       case "stat":
       case "lstat": {
         // "d/" follows a link, lstat too: the directory's attributes.
-        const base = trailingSlashBase(this.#given(req.path));
-        if (base !== undefined) return [encodeAttrs(id, await this.#directory(req.path, base))];
-        const a = req.type === "stat" ? await b.stat(req.path) : await b.lstat(req.path);
+        // So does "d/." and "ld/..": what they name is a directory, not a link.
+        const w = await this.#walk(req.path);
+        if (w.last) return [encodeAttrs(id, await this.#directory(req.path, w.path))];
+        const a = req.type === "stat" ? await b.stat(w.path) : await b.lstat(w.path);
         return [encodeAttrs(id, a)];
       }
       case "setstat":
@@ -637,12 +643,26 @@ export class SFTPServerEngine<H = unknown> {
       case "remove":
         await b.remove(await this.#removePath(req.path));
         return ok();
-      case "mkdir":
-        await b.mkdir(this.#given(req.path), req.attrs);
+      case "mkdir": {
+        const w = await this.#walk(req.path);
+        if (isDot(w.last)) {
+          throw new SFTPError(SFTPStatus.FAILURE, "File exists", { path: req.path });
+        }
+        await b.mkdir(w.path, req.attrs);
         return ok();
-      case "rmdir":
-        await b.rmdir(this.#given(req.path));
+      }
+      case "rmdir": {
+        const w = await this.#walk(req.path);
+        // rmdir(2): EINVAL for a last ".", ENOTEMPTY for "..".
+        if (w.last === ".") {
+          throw new SFTPError(SFTPStatus.BAD_MESSAGE, "Invalid argument", { path: req.path });
+        }
+        if (w.last === "..") {
+          throw new SFTPError(SFTPStatus.FAILURE, "Directory not empty", { path: req.path });
+        }
+        await b.rmdir(w.path);
         return ok();
+      }
       case "realpath":
         // As OpenSSH's sftp-server: "" is "." here alone.
         return name(await b.realpath(await this.#existingPath(req.path === "" ? "." : req.path)));
@@ -652,13 +672,13 @@ export class SFTPServerEngine<H = unknown> {
         return ok();
       }
       case "readlink": {
-        const base = trailingSlashBase(this.#given(req.path));
-        if (base !== undefined) {
-          // "l/" names what the link leads to: a directory, no link (readlink(2)'s EINVAL).
-          await this.#directory(req.path, base);
+        const w = await this.#walk(req.path);
+        if (w.last) {
+          // "l/" and "l/." name what the link leads to: a directory, no link (EINVAL).
+          if (w.last === "/") await this.#directory(req.path, w.path);
           throw new SFTPError(SFTPStatus.BAD_MESSAGE, "Not a symbolic link", { path: req.path });
         }
-        return name(await b.readlink(req.path));
+        return name(await b.readlink(w.path));
       }
       case "symlink":
         this.#given(req.targetPath);
@@ -693,10 +713,11 @@ export class SFTPServerEngine<H = unknown> {
       }
       case "lsetstat": {
         const f = this.#need("lsetstat", Ext.LSETSTAT);
-        const path = await this.#lookupPath(req.path);
-        // "l/" names what the link leads to (lsetstat follows it, as lstat does).
-        if (path !== req.path) await b.setstat(path, req.attrs);
-        else await f(path, req.attrs);
+        const w = await this.#walk(req.path);
+        if (w.last === "/") await this.#directory(req.path, w.path);
+        // "l/" and "l/." name what the link leads to (lsetstat follows it, as lstat does).
+        if (w.last) await b.setstat(w.path, req.attrs);
+        else await f(w.path, req.attrs);
         return ok();
       }
       case "limits":
@@ -745,10 +766,12 @@ export class SFTPServerEngine<H = unknown> {
   // ---- paths as the system calls take them ----
   //
   // Backends resolve a path against the home directory and normalize it, which takes ""
-  // as the home directory and drops a trailing "/". OpenSSH's sftp-server passes paths to
-  // the system calls as they came: "" is ENOENT (REALPATH aside, which maps it to "."),
-  // and "f/" is ENOTDIR where f is no directory (NO_SUCH_FILE both). The checks below
-  // give those answers before a backend sees the path; "d/" reaches it as "d".
+  // as the home directory, drops a trailing "/" and resolves "." and ".." as text.
+  // OpenSSH's sftp-server passes paths to the system calls as they came: "" is ENOENT
+  // (REALPATH aside, which maps it to "."), "f/" and "f/.." are ENOTDIR where f is no
+  // directory (NO_SUCH_FILE both), "d/." cannot be removed or renamed, and ".." leaves
+  // where a link led. The checks below give those answers before a backend sees the path;
+  // "d/" reaches it as "d", "ld/.." as "/d/..".
 
   /** `path`, refused when empty (ENOENT). */
   #given(path: string): string {
@@ -756,12 +779,58 @@ export class SFTPServerEngine<H = unknown> {
     return path;
   }
 
+  /**
+   * `path` as the backend gets it: refused when empty, without a trailing "/", and with
+   * its "." and ".." components checked as the system calls walk them (see
+   * {@link #dotted}). `last` says what makes it name a directory: a trailing "/" (still to
+   * be checked, each call its own way), or a last "." or ".." (a directory already).
+   */
+  async #walk(
+    path: string,
+    before: "directory" | "entry" = "directory",
+  ): Promise<{ path: string; last?: "/" | "." | ".." }> {
+    const given = this.#given(path);
+    const base = trailingSlashBase(given);
+    const dotted = await this.#dotted(base ?? given, before);
+    if (dotted?.last) return dotted as { path: string; last: "." | ".." };
+    const resolved = dotted?.path ?? base ?? given;
+    return base === undefined ? { path: resolved } : { path: resolved, last: "/" };
+  }
+
+  /**
+   * A path with "." or ".." components, as the system calls walk it: what comes before
+   * each must be a directory ("f/..", "m/../f" are ENOTDIR and ENOENT, though they
+   * normalize to "." and "f"), and ".." goes up from where a link led, not from the link's
+   * own directory. Returns the path with what precedes each ".." made real (the backend's
+   * realpath, inside its jail), and the last component when it is "." or "..".
+   * Undefined for a path with neither (no backend call). With `before` "entry", what
+   * precedes need only be there: OpenSSH's realpath for REALPATH and expand-path takes
+   * "f/.." as "." when f is a file.
+   */
+  async #dotted(
+    path: string,
+    before: "directory" | "entry",
+  ): Promise<{ path: string; last?: "." | ".." } | undefined> {
+    const parts = path.split("/").filter((p) => p !== "");
+    if (!parts.includes(".") && !parts.includes("..")) return undefined;
+    let walked = path.startsWith("/") ? "/" : "";
+    for (const part of parts) {
+      if (isDot(part) && walked !== "" && walked !== "/") {
+        if (before === "directory") await this.#directory(path, walked);
+        else await this.#backend.stat(walked);
+        if (part === "..") walked = await this.#backend.realpath(walked);
+      }
+      walked = walked === "" ? part : walked.endsWith("/") ? walked + part : `${walked}/${part}`;
+    }
+    const last = parts[parts.length - 1]!;
+    return isDot(last) ? { path: walked, last } : { path: walked };
+  }
+
   /** A path a request follows ("d/" checked to be a directory, passed as "d"). */
   async #lookupPath(path: string): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
-    await this.#directory(path, base);
-    return base;
+    const w = await this.#walk(path);
+    if (w.last === "/") await this.#directory(path, w.path);
+    return w.path;
   }
 
   /** The followed attributes of `base` ("d" of "d/"), which must be a directory's. */
@@ -773,10 +842,9 @@ export class SFTPServerEngine<H = unknown> {
 
   /** A path for realpath: with a trailing "/", what it names must exist (a file too). */
   async #existingPath(path: string): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
-    await this.#backend.stat(base);
-    return base;
+    const w = await this.#walk(path, "entry");
+    if (w.last === "/") await this.#backend.stat(w.path);
+    return w.path;
   }
 
   /** The entry's own attributes, or undefined when there is none. */
@@ -789,26 +857,27 @@ export class SFTPServerEngine<H = unknown> {
     }
   }
 
-  /** open(2) with a trailing "/": O_CREAT is EISDIR; otherwise the path must be a directory. */
+  /** open(2) naming a directory ("d/", "d/."): O_CREAT is EISDIR; otherwise it must be one. */
   async #openPath(path: string, flags: number): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
+    const w = await this.#walk(path);
+    if (!w.last) return w.path;
     if (!(flags & OpenFlags.CREAT)) {
-      await this.#directory(path, base);
-      return base;
+      if (w.last === "/") await this.#directory(path, w.path);
+      return w.path;
     }
     // What leads there must be a directory first (ENOENT, ENOTDIR).
-    await this.#directory(path, dirname(base));
-    throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+    if (w.last === "/") await this.#directory(path, dirname(w.path));
+    throw isADirectory(path);
   }
 
   /** unlink(2) with a trailing "/": EISDIR on a directory, ENOTDIR on anything else. */
   async #removePath(path: string): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
-    const e = await this.#entry(base);
+    const w = await this.#walk(path);
+    if (!w.last) return w.path;
+    if (isDot(w.last)) throw isADirectory(path);
+    const e = await this.#entry(w.path);
     if (!e) throw noSuchFile(path);
-    if (isDirectory(e)) throw new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+    if (isDirectory(e)) throw isADirectory(path);
     // Not a directory, or a type the backend does not say: unlink(2) with a trailing "/"
     // never succeeds either way.
     throw notADirectory(path);
@@ -816,19 +885,21 @@ export class SFTPServerEngine<H = unknown> {
 
   /** A name to create (symlink, hardlink) with a trailing "/": ENOENT unless it exists. */
   async #newPath(path: string): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
+    const w = await this.#walk(path);
+    if (!w.last) return w.path;
+    // "d/." is there, a directory: EEXIST.
+    if (isDot(w.last)) throw new SFTPError(SFTPStatus.FAILURE, "File exists", { path });
     // An entry there: the backend refuses it as it would "x" (EEXIST).
-    if (!(await this.#entry(base))) throw noSuchFile(path);
-    return base;
+    if (!(await this.#entry(w.path))) throw noSuchFile(path);
+    return w.path;
   }
 
   /** link(2)'s old path with a trailing "/": ENOTDIR, or EPERM for a directory. */
   async #linkSource(path: string): Promise<string> {
-    const base = trailingSlashBase(this.#given(path));
-    if (base === undefined) return path;
-    const a = await this.#directory(path, base);
-    if (isDirectory(a)) {
+    const w = await this.#walk(path);
+    if (!w.last) return w.path;
+    const a = isDot(w.last) ? undefined : await this.#directory(path, w.path);
+    if (!a || isDirectory(a)) {
       throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "Cannot link a directory", { path });
     }
     // A type the backend does not say: link(2) with a trailing "/" never succeeds either way.
@@ -837,28 +908,35 @@ export class SFTPServerEngine<H = unknown> {
 
   /**
    * rename(2) with a trailing "/" on either path: both must be directories (the old one
-   * itself, no link to one); a missing new one is created. SFTP v3's rename, as OpenSSH's
-   * sftp-server makes it, links a regular file to the new name first (EEXIST wherever
-   * something is there) and looks the new name up, following it, for anything else.
+   * itself, no link to one); a missing new one is created. A last "." or ".." on either is
+   * EBUSY. SFTP v3's rename, as OpenSSH's sftp-server makes it, looks the old path up
+   * first, then links a regular file to the new name (EEXIST wherever something is there)
+   * and looks the new name up, following it, for anything else.
    */
   async #renamePaths(oldPath: string, newPath: string, posix: boolean): Promise<[string, string]> {
-    const oldBase = trailingSlashBase(this.#given(oldPath));
-    const newBase = trailingSlashBase(this.#given(newPath));
-    if (oldBase === undefined && newBase === undefined) return [oldPath, newPath];
-    const from = await this.#entry(oldBase ?? oldPath);
+    const o = await this.#walk(oldPath);
+    const n = await this.#walk(newPath);
+    if (isDot(o.last) || isDot(n.last)) {
+      if (!posix && !(await this.#entry(o.path))) throw noSuchFile(oldPath);
+      throw new SFTPError(SFTPStatus.FAILURE, 'Cannot rename "." or ".."', {
+        path: isDot(o.last) ? oldPath : newPath,
+      });
+    }
+    if (!o.last && !n.last) return [o.path, n.path];
+    const from = await this.#entry(o.path);
     if (!from) throw noSuchFile(oldPath);
-    if (oldBase !== undefined && knownNonDirectory(from)) throw notADirectory(oldPath);
-    if (newBase !== undefined) {
-      const to = await this.#entry(newBase);
+    if (o.last && knownNonDirectory(from)) throw notADirectory(oldPath);
+    if (n.last) {
+      const to = await this.#entry(n.path);
       if (!to || posix) {
         if (knownNonDirectory(from) || (to && knownNonDirectory(to))) throw notADirectory(newPath);
       } else if (!isRegularFile(from) && knownNonDirectory(to)) {
         // A link to a directory is one ("exists"); to anything else, or nothing, ENOTDIR.
-        const t = await this.#backend.stat(newBase).catch(() => undefined);
+        const t = await this.#backend.stat(n.path).catch(() => undefined);
         if (!t || knownNonDirectory(t)) throw notADirectory(newPath);
       }
     }
-    return [oldBase ?? oldPath, newBase ?? newPath];
+    return [o.path, n.path];
   }
 
   async #readdir(id: number, dir: HandleEntry): Promise<Chunks> {
@@ -954,6 +1032,16 @@ export class SFTPServerEngine<H = unknown> {
 /** SSH_FX_NO_SUCH_FILE, as OpenSSH's sftp-server maps ENOENT. */
 function noSuchFile(path: string): SFTPError {
   return new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+}
+
+/** SSH_FX_FAILURE, as OpenSSH's sftp-server maps EISDIR. */
+function isADirectory(path: string): SFTPError {
+  return new SFTPError(SFTPStatus.FAILURE, "Is a directory", { path });
+}
+
+/** Whether a path component is "." or "..". */
+function isDot(part: string | undefined): part is "." | ".." {
+  return part === "." || part === "..";
 }
 
 /** SSH_FX_NO_SUCH_FILE, as OpenSSH's sftp-server maps ENOTDIR. */

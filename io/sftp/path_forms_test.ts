@@ -1,6 +1,7 @@
 /**
- * An empty path and a trailing "/" as OpenSSH's sftp-server takes them (it hands paths to
- * the system calls as they came), from FsBackend and MemoryBackend alike.
+ * An empty path, a trailing "/" and "." or ".." components as OpenSSH's sftp-server takes
+ * them (it hands paths to the system calls as they came), from FsBackend and MemoryBackend
+ * alike.
  */
 
 import { test } from "node:test";
@@ -17,17 +18,21 @@ import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import type { SFTPRequest } from "../../sftp/messages.ts";
 import { FsBackend } from "./fs_backend.ts";
 
+/** A request, what OpenSSH 9.2's sftp-server answers, and what it leaves at some names. */
+type PathCase = readonly [
+  req: SFTPRequest,
+  want: string,
+  after?: Readonly<Record<string, string>>,
+];
+
 /**
  * Requests with "" or a trailing "/", what OpenSSH 9.2's sftp-server answers to each (its
  * status codes; "dir" an ATTRS reply for a directory, "path:x" a NAME of home/x), and what
  * is then left at some names ("none" when nothing). In the home directory: a file f, empty
- * directories d and e, links lf -> f, ld -> d, dang -> nowhere; m is missing.
+ * directories d and e, links lf -> f, ld -> d, dang -> nowhere, ly -> x/y (a directory
+ * elsewhere); m is missing.
  */
-const EMPTY_AND_SLASH_CASES: readonly (readonly [
-  req: SFTPRequest,
-  want: string,
-  after?: Readonly<Record<string, string>>,
-])[] = [
+const EMPTY_AND_SLASH_CASES: readonly PathCase[] = [
   // "" is ENOENT, for every request but REALPATH and expand-path ("." there).
   [{ type: "stat", path: "" }, "S2"],
   [{ type: "lstat", path: "" }, "S2"],
@@ -130,6 +135,69 @@ const EMPTY_AND_SLASH_CASES: readonly (readonly [
   [{ type: "hardlink", oldPath: "f", newPath: "d/" }, "S4"],
 ];
 
+/**
+ * Each request on paths with a "." or ".." component, and what sftp-server answers, in the
+ * order of {@link DOT_REQUESTS}: what precedes a "." or ".." must be a directory (though
+ * "f/.." normalizes to "."), and a last one names a directory that system calls creating,
+ * removing or renaming an entry refuse. Nothing is left changed (setstat aside).
+ */
+const DOT_ANSWERS: Readonly<Record<string, string>> = {
+  "f/.": "S2 S2 S2 S2 S2 S2 path:f S2 path:f S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "lf/.": "S2 S2 S2 S2 S2 S2 path:f S2 path:f S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "m/.": "S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "dang/.": "S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "f/..": "S2 S2 S2 S2 S2 S2 path: S2 path: S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "f/../f": "S2 S2 S2 S2 S2 S2 path:f S2 path:f S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "m/../f": "S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2 S2",
+  "d/.": "dir dir handle ok ok S5 path:d statvfs path:d S4 S5 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+  "ld/.": "dir dir handle ok ok S5 path:d statvfs path:d S4 S5 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+  "d/./": "dir dir handle ok ok S5 path:d statvfs path:d S4 S5 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+  "d/..": "dir dir handle ok ok S5 path: statvfs path: S4 S4 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+  "ld/../": "dir dir handle ok ok S5 path: statvfs path: S4 S4 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+  ".": "dir dir handle ok ok S5 path: statvfs path: S4 S5 S4 S4 S4 S4 S4 S4 S4 S4 S4 S3 S4",
+};
+
+/** The requests of {@link DOT_ANSWERS}, on a path. */
+const DOT_REQUESTS: readonly ((path: string) => SFTPRequest)[] = [
+  (path) => ({ type: "stat", path }),
+  (path) => ({ type: "lstat", path }),
+  (path) => ({ type: "opendir", path }),
+  (path) => ({ type: "setstat", path, attrs: { permissions: 0o755 } }),
+  (path) => ({ type: "lsetstat", path, attrs: { permissions: 0o755 } }),
+  (path) => ({ type: "readlink", path }),
+  (path) => ({ type: "realpath", path }),
+  (path) => ({ type: "statvfs", path }),
+  (path) => ({ type: "expandPath", path }),
+  (path) => ({ type: "remove", path }),
+  (path) => ({ type: "rmdir", path }),
+  (path) => ({ type: "mkdir", path, attrs: {} }),
+  (path) => ({ type: "open", path, flags: OpenFlags.WRITE | OpenFlags.CREAT, attrs: {} }),
+  (path) => ({ type: "rename", oldPath: path, newPath: "zz" }),
+  (path) => ({ type: "rename", oldPath: "f", newPath: path }),
+  (path) => ({ type: "rename", oldPath: "e", newPath: path }),
+  (path) => ({ type: "posixRename", oldPath: path, newPath: "zz" }),
+  (path) => ({ type: "posixRename", oldPath: "f", newPath: path }),
+  (path) => ({ type: "posixRename", oldPath: "e", newPath: path }),
+  (path) => ({ type: "symlink", targetPath: "f", linkPath: path }),
+  (path) => ({ type: "hardlink", oldPath: path, newPath: "zz" }),
+  (path) => ({ type: "hardlink", oldPath: "f", newPath: path }),
+];
+
+/** What is left after each of {@link DOT_ANSWERS}' requests. */
+const UNCHANGED = { f: "file", d: "dir", e: "dir", lf: "link", ld: "link", zz: "none" };
+
+/** {@link DOT_ANSWERS} as cases, and ".." that leaves where a link led (ly -> x/y). */
+const DOT_CASES: readonly PathCase[] = [
+  ...Object.entries(DOT_ANSWERS).flatMap(([path, answers]) =>
+    answers.split(" ").map((want, i): PathCase => [DOT_REQUESTS[i]!(path), want, UNCHANGED])
+  ),
+  [{ type: "stat", path: "ly/../y" }, "dir"],
+  [{ type: "stat", path: "ly/../f" }, "S2"],
+  [{ type: "realpath", path: "ly/.." }, "path:x"],
+  [{ type: "rmdir", path: "ly/../y" }, "ok", { "x/y": "none", x: "dir" }],
+  [{ type: "mkdir", path: "ly/../n", attrs: {} }, "ok", { "x/n": "dir", n: "none" }],
+];
+
 /** What a reply is, in {@link EMPTY_AND_SLASH_CASES}' terms ("handle"s are closed). */
 async function outcome(p: EnginePair<unknown>, r: SFTPResult, home: string): Promise<string> {
   switch (r.kind) {
@@ -147,17 +215,20 @@ async function outcome(p: EnginePair<unknown>, r: SFTPResult, home: string): Pro
   }
 }
 
-/** Runs {@link EMPTY_AND_SLASH_CASES} on fresh backends `make` sets up. */
-async function checkEmptyAndSlashCases(
+/** Runs `cases` on fresh backends `make` sets up. */
+async function checkCases(
+  cases: readonly PathCase[],
   make: () => Promise<{ backend: SFTPBackend<unknown>; home: string; done?: () => Promise<void> }>,
 ): Promise<void> {
   const wrong: string[] = [];
-  for (const [req, want, after] of EMPTY_AND_SLASH_CASES) {
+  for (const [req, want, after] of cases) {
     const { backend, home, done } = await make();
     try {
       const p = new EnginePair(backend);
       await p.start();
-      for (const d of ["d", "e"]) expect(await p.call({ type: "mkdir", path: d, attrs: {} }), "ok");
+      for (const d of ["d", "e", "x", "x/y"]) {
+        expect(await p.call({ type: "mkdir", path: d, attrs: {} }), "ok");
+      }
       const h = expect(
         await p.call({
           type: "open",
@@ -168,7 +239,8 @@ async function checkEmptyAndSlashCases(
         "handle",
       ).handle;
       expect(await p.call({ type: "close", handle: h }), "ok");
-      for (const [link, target] of [["lf", "f"], ["ld", "d"], ["dang", "nowhere"]]) {
+      const links = [["lf", "f"], ["ld", "d"], ["dang", "nowhere"], ["ly", "x/y"]];
+      for (const [link, target] of links) {
         expect(await p.call({ type: "symlink", linkPath: link!, targetPath: target! }), "ok");
       }
       const got = await outcome(p, await p.call(req), home);
@@ -191,22 +263,46 @@ async function checkEmptyAndSlashCases(
   assert.deepEqual(wrong, []);
 }
 
-test("an empty path is no such file (realpath and expand-path aside) and a trailing slash names a directory, as OpenSSH's sftp-server (MemoryBackend)", async () => {
-  await checkEmptyAndSlashCases(() =>
-    Promise.resolve({ backend: new MemoryBackend({ home: "/home/me" }), home: "/home/me" })
-  );
-});
+for (
+  const [what, cases] of [
+    [
+      "an empty path is no such file (realpath and expand-path aside) and a trailing slash names a directory",
+      EMPTY_AND_SLASH_CASES,
+    ],
+    [
+      'what precedes "." or ".." must be a directory, a last one names a directory, and ".." leaves where a link led',
+      DOT_CASES,
+    ],
+  ] as const
+) {
+  test(`${what}, as OpenSSH's sftp-server (MemoryBackend)`, async () => {
+    await checkCases(
+      cases,
+      () => Promise.resolve({ backend: new MemoryBackend({ home: "/home/me" }), home: "/home/me" }),
+    );
+  });
 
-test("an empty path is no such file (realpath and expand-path aside) and a trailing slash names a directory, as OpenSSH's sftp-server (FsBackend)", async () => {
-  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-slash-"));
-  try {
-    let n = 0;
-    await checkEmptyAndSlashCases(async () => {
-      const root = join(base, `${n++}`);
-      await fsp.mkdir(join(root, "home", "me"), { recursive: true });
-      return { backend: new FsBackend({ root, home: "/home/me" }), home: "/home/me" };
-    });
-  } finally {
-    await fsp.rm(base, { recursive: true, force: true });
-  }
+  test(`${what}, as OpenSSH's sftp-server (FsBackend)`, async () => {
+    const base = await fsp.mkdtemp(join(tmpdir(), "sshts-paths-"));
+    try {
+      let n = 0;
+      await checkCases(cases, async () => {
+        const root = join(base, `${n++}`);
+        await fsp.mkdir(join(root, "home", "me"), { recursive: true });
+        return { backend: new FsBackend({ root, home: "/home/me" }), home: "/home/me" };
+      });
+    } finally {
+      await fsp.rm(base, { recursive: true, force: true });
+    }
+  });
+}
+
+test("CLOSE of a handle that is not open is NO_SUCH_FILE, as OpenSSH's sftp-server (ENOENT)", async () => {
+  const p = new EnginePair(new MemoryBackend());
+  await p.start();
+  const bad = new Uint8Array([0, 0, 0, 99]);
+  assert.equal(expect(await p.call({ type: "close", handle: bad }), "error").error.status, 2);
+  // Every other request on it is FAILURE, as there.
+  const read = await p.call({ type: "read", handle: bad, offset: 0, length: 1 });
+  assert.equal(expect(read, "error").error.status, 4);
 });
