@@ -1,6 +1,7 @@
 // Every importer, fed truncated, mutated and random input, throws KeyImportError and nothing else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { seededRandom } from "../../core/random.ts";
 import { generatePrivateKey } from "../generate.ts";
 import { importPrivateKey, importPublicKey, importPublicKeyList } from "./import.ts";
@@ -77,6 +78,22 @@ test("importPublicKey() throws only KeyImportError on mutated input of every for
         expectImportError(() => importPublicKey(m), key.getAlgorithm());
         expectImportError(() => importPublicKeyList(new TextDecoder().decode(m)), "list");
       }
+    }
+  }
+});
+
+test("importPrivateKey() throws only KeyImportError on mutated PuTTY .ppk files (v2 and v3, plain and encrypted)", () => {
+  const dir = new URL("../testdata/putty/", import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith(".ppk")).sort();
+  assert.ok(files.length >= 9);
+  // A mutated Argon2 cost is refused before it runs (the files' own cost is 1024 × 2).
+  const options = { passphrase: "putty-pw", maxArgon2Cost: 4096 };
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(new URL(f, dir)));
+    for (let i = 0; i < fuzzRuns(100); i++) {
+      const m = mutate(bytes, i);
+      expectImportError(() => importPrivateKey(m, options), f);
+      expectImportError(() => importPrivateKey(new TextDecoder().decode(m), options), f);
     }
   }
 });
