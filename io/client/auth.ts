@@ -152,6 +152,8 @@ export class ClientAuth {
     | ((prompt: string) => { oldPassword: string; newPassword: string } | null)
     | undefined;
   #stagedKbdint: KbdintResponder | undefined;
+  /** Why the key of the staged attempt running could not sign. */
+  #stagedSigningError: string | undefined;
 
   /** An authenticator for `host`'s engine. */
   constructor(host: ClientAuthHost) {
@@ -240,6 +242,7 @@ export class ClientAuth {
             }`;
             this.#h.warn?.(why);
             if (this.#signFailures.length < MAX_SIGN_FAILURES) this.#signFailures.push(why);
+            if (staged) this.#stagedSigningError = why;
             engine.provideSignature(e.id, null);
           },
         );
@@ -364,7 +367,9 @@ export class ClientAuth {
   #settle(r: StagedAuthResult): void {
     const a = this.#attempt;
     this.#attempt = undefined;
-    a?.resolve(r);
+    const signingError = this.#stagedSigningError;
+    this.#stagedSigningError = undefined;
+    a?.resolve(signingError === undefined ? r : { ...r, signingError });
   }
 
   /** Runs the `authenticate` option with a {@link StagedAuth} for this connection. */

@@ -17,6 +17,12 @@ export interface StagedAuthResult {
   readonly partialSuccess: boolean;
   /** The methods that can continue (empty after success). */
   readonly methods: readonly string[];
+  /**
+   * Why the key could not sign, when it could not (an agent that refused, a token
+   * unplugged): the attempt went no further than asking the server whether it accepts
+   * the key.
+   */
+  readonly signingError?: string;
 }
 
 /** Answers keyboard-interactive prompts: one response per prompt, or null to give up. */

@@ -76,6 +76,33 @@ test("staged: one method at a time on one connection, each answer visible", asyn
   assert.equal(stdout, "hi alice\n");
 });
 
+test("staged: a key that cannot sign says why in its answer, and the next attempt starts clean", async () => {
+  await using s = await server();
+  const k = clientKeyFromSSHKey(userKey);
+  const unplugged = { ...k, sign: () => Promise.reject(new Error("token unplugged")) };
+  const answers: StagedAuthResult[] = [];
+  await using conn = await connect("127.0.0.1", {
+    port: s.address.port,
+    username: "alice",
+    knownHosts: null,
+    connectTimeout: 10_000,
+    logger: { warn: () => {} },
+    authenticate: async (auth) => {
+      answers.push(await auth.publicKey(unplugged));
+      answers.push(await auth.password("nope"));
+      answers.push(await auth.publicKey(k));
+    },
+  });
+  assert.equal(answers[0]!.success, false);
+  assert.match(
+    answers[0]!.signingError ?? "",
+    /signing with the key ssh-ed25519 failed: token unplugged/,
+  );
+  assert.equal(answers[1]!.signingError, undefined);
+  assert.equal(answers[2]!.success, true);
+  assert.equal((await conn.run("x")).stdout, "hi alice\n");
+});
+
 test("staged: a password after failures; giving up rejects with ERR_PERMISSION_DENIED", async () => {
   await using s = await server();
   await using ok = await connect("127.0.0.1", {
