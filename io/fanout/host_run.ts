@@ -131,8 +131,57 @@ export function hostLabel(entry: unknown): string {
   }
 }
 
-/** A host entry's connect() options, without its `host`. */
+/**
+ * A host entry's connect() options, without its `host`, and without the fields set to
+ * undefined: `{ host, port: h.port }` with no port of its own keeps the batch's `port`
+ * (spread, an own `undefined` replaced it and sent the host to port 22).
+ */
 export function withoutHost(entry: ConnectOptions & { readonly host: string }): ConnectOptions {
-  const { host: _host, ...rest } = entry;
-  return rest;
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(entry)) if (k !== "host" && v !== undefined) rest[k] = v;
+  return rest as ConnectOptions;
+}
+
+/**
+ * The host list as an array; a `TypeError` for a string, which is iterable too: its
+ * characters would each be a host ("web1" ran on "w", "e", "b" and "1").
+ */
+export function hostList<H>(hosts: Iterable<H>): H[] {
+  if (typeof hosts === "string") {
+    throw new TypeError(
+      `hosts must be a list of hosts, not the string "${hosts}": write ["${hosts}"]`,
+    );
+  }
+  return [...hosts];
+}
+
+/**
+ * A `TypeError` at the call for a command that is neither a string nor a function
+ * (it connected to every host, then failed each with "not a function").
+ */
+export function checkCommandOrTask(commandOrTask: unknown): void {
+  if (typeof commandOrTask !== "string" && typeof commandOrTask !== "function") {
+    throw new TypeError(
+      `The command must be a string or a function, not ${hostLabel(commandOrTask)}`,
+    );
+  }
+}
+
+/** The most a retry waits, unless the first delay asked for is longer (ms). */
+const MAX_RETRY_DELAY = 5_000;
+
+/**
+ * How long runMany() waits before connection attempt `attempt + 1`: `first` doubled for
+ * each earlier retry, at most 5 s or `first` if that is more (a `retryDelay` of 30 s
+ * was cut to 5 s), then between half and all of it (`random` in [0, 1)).
+ */
+export function retryWait(
+  first: number,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const cap = Math.max(MAX_RETRY_DELAY, first);
+  // (0 × 2^1024 would be NaN.)
+  const base = first === 0 ? 0 : Math.min(first * 2 ** (attempt - 1), cap);
+  return base / 2 + random() * base / 2;
 }

@@ -8,7 +8,7 @@ import { connectDeadline } from "../client/deadline.ts";
 import { SSHError } from "../../core/errors.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
-import type { ProcessResult } from "../client/errors.ts";
+import { type ProcessResult, ProcessTimeoutError } from "../client/errors.ts";
 import type { ConnectOptions, RunOptions } from "../client/options.ts";
 import {
   concurrencyLimit,
@@ -19,7 +19,14 @@ import {
   type FanoutResult,
   type FanoutTask,
 } from "./run_many.ts";
-import { entryHost, hostLabel, runOnHost, withoutHost } from "./host_run.ts";
+import {
+  checkCommandOrTask,
+  entryHost,
+  hostLabel,
+  hostList,
+  runOnHost,
+  withoutHost,
+} from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
 import { checkMaxOutput } from "../client/process.ts";
@@ -153,6 +160,8 @@ export class SSHPool {
   /** Connects not yet settled, for close() (one every caller gave up on included). */
   readonly #connecting = new Set<PendingConnect>();
   #closed = false;
+  /** The close() in progress (or done): every call waits for the same one. */
+  #closing: Promise<void> | undefined;
 
   /**
    * Use {@link connectMany}. A `TypeError` for an entry that is neither a name nor an
@@ -161,7 +170,7 @@ export class SSHPool {
   constructor(hosts: Iterable<FanoutHost>, shared: Omit<ConnectOptions, "signal"> = {}) {
     this.#shared = { keepaliveInterval: DEFAULT_POOL_KEEPALIVE, ...shared };
     let index = 0;
-    for (const entry of hosts) {
+    for (const entry of hostList(hosts)) {
       const host = entryHost(entry);
       const fields = entryFields(entry);
       const named = this.#byName.get(host) ?? [];
@@ -318,15 +327,39 @@ export class SSHPool {
 
   /**
    * Runs a command on one host (reconnecting first if its connection dropped). `host`
-   * as for {@link SSHPool.get}.
+   * as for {@link SSHPool.get}. `options.timeout` covers the reconnect too: past it,
+   * a ProcessTimeoutError whether the command or the connection was late.
    */
   async run(
     host: FanoutHost,
     command: string,
     options?: RunOptions,
   ): Promise<ProcessResult<string>> {
-    const conn = await this.get(host, options?.signal);
-    return await conn.run(command, { ...options, encoding: "utf-8" });
+    const timeout = options?.timeout;
+    const delay = timeout === undefined ? undefined : timeoutDelay(timeout, "timeout");
+    // A reconnect waited out its connectTimeout (30 s by default) whatever the timeout.
+    const deadline = connectDeadline(options?.signal, delay ?? 0);
+    const t0 = performance.now();
+    let conn: SSHClientConnection;
+    try {
+      conn = await this.get(host, deadline.signal);
+    } catch (e) {
+      if (deadline.timedOut) throw new ProcessTimeoutError(command, timeout!, "", "");
+      throw e;
+    } finally {
+      deadline.clear();
+    }
+    // What is left of it for the command (at least 1 ms: 0 would be no limit).
+    const left = delay === undefined
+      ? {}
+      : { timeout: Math.max(1, Math.ceil(delay - (performance.now() - t0))) };
+    try {
+      return await conn.run(command, { ...options, ...left, encoding: "utf-8" });
+    } catch (e) {
+      // Said with the timeout given, not what was left of it.
+      if (delay === undefined || !(e instanceof ProcessTimeoutError)) throw e;
+      throw new ProcessTimeoutError(e.command, timeout!, e.stdout, e.stderr);
+    }
   }
 
   /**
@@ -351,6 +384,7 @@ export class SSHPool {
     const { timeout, maxOutput } = options;
     const delay = timeout === undefined ? 0 : timeoutDelay(timeout, "timeout") ?? 0;
     checkMaxOutput(maxOutput);
+    checkCommandOrTask(commandOrTask);
     const work = async (slot: Slot, _i: number, batch: AbortSignal) => {
       const { host, index } = slot;
       const startedAt = Date.now();
@@ -362,6 +396,9 @@ export class SSHPool {
       const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
       try {
         const conn = await this.#get(slot, signal);
+        // An open connection is handed out even to an aborted signal: the batch's abort
+        // (or this host's deadline) must not call the function on it all the same.
+        if (signal.aborted) throw signal.reason;
         connectMs = performance.now() - t0;
         // The deadline ends the host even when a function ignores its signal.
         return await untilAborted(
@@ -387,8 +424,15 @@ export class SSHPool {
     });
   }
 
-  /** Closes every connection (waits for each to finish closing). */
-  async close(): Promise<void> {
+  /**
+   * Closes every connection (waits for each to finish closing). A second call waits for
+   * the same closing.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     const closing: Promise<unknown>[] = [];
     // A connect in progress is aborted, not waited for (up to its connectTimeout).
@@ -433,7 +477,7 @@ export async function connectMany(
   options: ConnectManyOptions = {},
 ): Promise<SSHPool> {
   const { concurrency, signal, ...shared } = options;
-  const list = [...hosts];
+  const list = hostList(hosts);
   const pool = new SSHPool(list, shared);
   const work = async (entry: FanoutHost, index: number, batch: AbortSignal) => {
     const host = hostLabel(entry);

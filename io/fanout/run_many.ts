@@ -10,7 +10,15 @@ import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
-import { entryHost, hostLabel, runOnHost, withoutHost } from "./host_run.ts";
+import {
+  checkCommandOrTask,
+  entryHost,
+  hostLabel,
+  hostList,
+  retryWait,
+  runOnHost,
+  withoutHost,
+} from "./host_run.ts";
 import type { FanoutCommandSuccess, FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
@@ -30,11 +38,16 @@ export type {
  */
 export const DEFAULT_FANOUT_CONCURRENCY = 32;
 
-/** First retry delay (ms); each further retry doubles it (with jitter), up to 5 s. */
+/**
+ * First retry delay (ms); each further retry doubles it, up to 5 s (or the `retryDelay`
+ * given, if more). Each wait is between half and all of that (jitter).
+ */
 export const DEFAULT_RETRY_DELAY = 250;
-const MAX_RETRY_DELAY = 5_000;
 
-/** A host to reach: a name (or address), or a name with its own connect() options. */
+/**
+ * A host to reach: a name (or address), or a name with its own connect() options (those
+ * set to undefined leave the batch's); with runMany(), its own `signal` aborts that host.
+ */
 export type FanoutHost = string | (ConnectOptions & { readonly host: string });
 
 /** A host that failed: could not connect, failed auth, timed out, was aborted, or threw. */
@@ -98,7 +111,10 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
    * host-key failure, nor after the command started. Default 0.
    */
   readonly retries?: number;
-  /** First retry delay in ms (default {@link DEFAULT_RETRY_DELAY}); doubles each time. */
+  /**
+   * First retry delay in ms (default {@link DEFAULT_RETRY_DELAY}); doubles each time up
+   * to 5 s or this delay, whichever is more. Each wait is between half and all of it.
+   */
   readonly retryDelay?: number;
   /** Aborts the batch: running hosts are aborted, unstarted ones fail with the reason. */
   readonly signal?: AbortSignal;
@@ -150,9 +166,10 @@ export function isRetryableConnectError(e: unknown): boolean {
  * `concurrency` at once, and yields one {@link FanoutResult} per host as each
  * finishes (not in input order; `index` gives the position). Failures are
  * results with `ok: false` (a malformed entry, such as `undefined`, too: a
- * `TypeError`); the iteration itself never throws. A command's non-zero exit
- * status is a success with that `exitStatus`. Breaking out of the loop aborts the
- * hosts still running.
+ * `TypeError`); the iteration itself never throws. `hosts` given as a string (not
+ * `["web1"]`), or a command that is neither a string nor a function, is a `TypeError`
+ * at the call. A command's non-zero exit status is a success with that `exitStatus`.
+ * Breaking out of the loop aborts the hosts still running.
  *
  * Per-host settings come from ~/.ssh/config through connect() (unless
  * `config: false`), then from the shared options, then from a host's own object.
@@ -214,7 +231,8 @@ export function runMany<T>(
   if (!Number.isFinite(retryDelay) || retryDelay < 0) {
     throw new RangeError(`retryDelay must be a finite number of ms, not ${retryDelay}`);
   }
-  const list = [...hosts];
+  checkCommandOrTask(commandOrTask);
+  const list = hostList(hosts);
   const runOne = (host: FanoutHost, index: number, batch: AbortSignal) =>
     runHost<T>(
       host,
@@ -254,6 +272,8 @@ async function runHost<T>(
     () => ac.abort(new SSHError("ERR_TIMEOUT", `${host}: no result within ${limits.timeout} ms`)),
     limits.timeout,
   );
+  let own: AbortSignal | undefined;
+  const onOwnAbort = () => ac.abort(own!.reason);
   let attempts = 0;
   let connectMs: number | undefined;
   const timing = () => ({ startedAt, connectMs, totalMs: performance.now() - t0 });
@@ -271,6 +291,10 @@ async function runHost<T>(
     if (batch.aborted) return fail(batch.reason);
     entryHost(entry);
     const hostOptions = typeof entry === "string" ? {} : withoutHost(entry);
+    // The entry's own signal aborts this host (connect() below gets the host's signal).
+    own = hostOptions.signal;
+    if (own?.aborted) return fail(own.reason);
+    own?.addEventListener("abort", onOwnAbort, { once: true });
     let conn: SSHClientConnection;
     for (;;) {
       attempts++;
@@ -281,8 +305,7 @@ async function runHost<T>(
         if (ac.signal.aborted || attempts > limits.retries || !isRetryableConnectError(e)) {
           return fail(e);
         }
-        const base = Math.min(limits.retryDelay * 2 ** (attempts - 1), MAX_RETRY_DELAY);
-        await sleep(base / 2 + Math.random() * base / 2, ac.signal);
+        await sleep(retryWait(limits.retryDelay, attempts), ac.signal);
         if (ac.signal.aborted) return fail(e);
       }
     }
@@ -313,6 +336,7 @@ async function runHost<T>(
   } finally {
     clearTimeout(timer);
     batch.removeEventListener("abort", onBatchAbort);
+    own?.removeEventListener("abort", onOwnAbort);
   }
 }
 
@@ -462,6 +486,7 @@ export function fanOut<I, T>(
     return: async () => {
       if (!stopped) {
         stopped = true;
+        ready.length = 0; // nobody reads them: a next() from now on is done
         if (started && done < items.length) {
           ac.abort(new SSHError("ERR_BY_APPLICATION", "runMany stopped"));
         }
