@@ -100,6 +100,44 @@ test("connect() aborted during the handshake rejects with the signal's reason", 
   }
 });
 
+test("connect() given up on (abort or connectTimeout) rejects without waiting for a silent peer to close; the socket goes after the grace", async () => {
+  // A peer that keeps its side open after our FIN, and never speaks.
+  const held: net.Socket[] = [];
+  const silent = net.createServer({ allowHalfOpen: true }, (sock) => void held.push(sock));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    for (const how of ["signal", "connectTimeout"] as const) {
+      let conn: SSHClientConnection | undefined;
+      let closedFirst = false;
+      const ac = new AbortController();
+      const attempt = connect(
+        "127.0.0.1",
+        {
+          port,
+          username: "u",
+          password: "p",
+          knownHosts: null,
+          agent: false,
+          ...(how === "signal" ? { signal: ac.signal } : { connectTimeout: 150 }),
+          connectionMade: (c: SSHClientConnection) => {
+            conn = c;
+            void c.closed.then(() => closedFirst = true, () => closedFirst = true);
+          },
+        } as Parameters<typeof connect>[1],
+      );
+      if (how === "signal") setTimeout(() => ac.abort(new Error("user gave up")), 100);
+      const e = await attempt.then(() => undefined, (x) => x);
+      assert.ok(e instanceof Error, String(e));
+      assert.equal(closedFirst, false, `${how}: the rejection waited for the socket to close`);
+      await conn!.closed.catch(() => {}); // the grace ends it
+    }
+  } finally {
+    for (const sock of held) sock.destroy();
+    silent.close();
+  }
+});
+
 test("createProcess() aborted while the session opens rejects and leaves no channel open", async () => {
   let started = 0;
   await using s = await server({

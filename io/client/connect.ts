@@ -125,8 +125,11 @@ async function connectDirect(
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
-    // Let our DISCONNECT (saying why) reach the server before the socket goes.
-    await conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    // Let our DISCONNECT (saying why) reach the server before the socket goes. Not waited
+    // for past a deadline or an abort: a peer that let the time pass is unlikely to answer
+    // within the grace, and the caller gave up (the DISCONNECT still goes, meanwhile).
+    const closing = conn.shutdown(FAILED_CONNECT_GRACE_MS);
+    if (!signal?.aborted) await closing;
     throw explainFailure(e);
   } finally {
     clear();
