@@ -233,3 +233,42 @@ test("fanOut: next() after return() is done, not a result left in the buffer", a
   assert.deepEqual(await it.return!(), { value: undefined, done: true });
   assert.deepEqual(await it.next(), { value: undefined, done: true });
 });
+
+test("hosts as [user@]host[:port] strings: runMany and the pool connect there, results name them as given", async () => {
+  await using s = await server();
+  const port = s.address.port;
+  const seen: string[] = [];
+  await using s2 = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (user, pw) => pw === "pw" && (seen.push(user), true),
+    processFactory: async (p) => {
+      await p.write(`ran ${p.command} as ${p.connection?.username}\n`);
+      p.exit(0);
+    },
+  });
+  const hosts = [`127.0.0.1:${port}`, `bob@127.0.0.1:${s2.address.port}`, `[127.0.0.1]:${port}`];
+  const results = await collect(runMany(hosts, "x", { ...base, port: 1 }));
+  assert.deepEqual(
+    results.map((r) => [r.host, r.ok && r.stdout]),
+    [
+      [hosts[0], "ran x\n"],
+      [hosts[1], "ran x as bob\n"],
+      [hosts[2], "ran x\n"],
+    ],
+  );
+  assert.deepEqual(seen, ["bob"]);
+  // Not a port, or none of 1-65535: this host's TypeError, not the batch's.
+  const bad = await collect(runMany(["127.0.0.1:ssh", "127.0.0.1:0", ":22"], "x", base));
+  assert.deepEqual(bad.map((r) => !r.ok && r.error instanceof TypeError), [true, true, true]);
+
+  await using pool = await connectMany(hosts, { ...base, port: 1 });
+  // The third is the first written otherwise: one host, as an exact duplicate is.
+  assert.deepEqual(pool.hosts, hosts.slice(0, 2));
+  assert.equal((await pool.run(hosts[1]!, "y")).stdout, "ran y as bob\n");
+  // A string finds its entry by host, port and user alike.
+  assert.equal((await pool.run(`bob@127.0.0.1:${s2.address.port}`, "z")).stdout, "ran z as bob\n");
+  await assert.rejects(pool.run("127.0.0.1", "z"), RangeError); // two entries share it
+});

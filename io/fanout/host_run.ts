@@ -102,6 +102,43 @@ export async function runOnHost<T>(
 }
 
 /**
+ * A host entry as an object: a string is `[user@]host[:port]` as parallel-ssh's host
+ * lists write it (`[user@][v6-address]:port` for IPv6; an IPv6 address alone stays
+ * whole), an object is itself. A `TypeError` for a malformed entry (see {@link entryHost})
+ * or a port that is not one ("web1:ssh").
+ *
+ * @example
+ * ```ts
+ * import { hostEntry } from "./host_run.ts";
+ * console.log(hostEntry("deploy@web1:2222")); // { host: "web1", port: 2222, username: "deploy" }
+ * console.log(hostEntry("[::1]:22"), hostEntry("::1")); // { host: "::1", port: 22 } { host: "::1" }
+ * ```
+ */
+export function hostEntry(entry: unknown): ConnectOptions & { readonly host: string } {
+  const name = entryHost(entry);
+  if (typeof entry !== "string") return entry as ConnectOptions & { readonly host: string };
+  const at = name.lastIndexOf("@");
+  const user = at > 0 ? name.slice(0, at) : undefined;
+  const rest = at > 0 ? name.slice(at + 1) : name;
+  const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(rest);
+  const colon = rest.indexOf(":");
+  const [host, port] = bracketed
+    ? [bracketed[1]!, bracketed[2]]
+    : colon >= 0 && colon === rest.lastIndexOf(":")
+    ? [rest.slice(0, colon), rest.slice(colon + 1)]
+    : [rest, undefined];
+  const n = port === undefined ? undefined : /^[0-9]{1,5}$/.test(port) ? Number(port) : NaN;
+  if (host === "" || (n !== undefined && !(n >= 1 && n <= 65535))) {
+    throw new TypeError(`${JSON.stringify(name)} is not [user@]host[:port] (port 1-65535)`);
+  }
+  return {
+    host,
+    ...(n !== undefined ? { port: n } : {}),
+    ...(user !== undefined ? { username: user } : {}),
+  };
+}
+
+/**
  * The name of a host entry (a name, or an object with a string `host`); a `TypeError`
  * for anything else (undefined from a sloppy `map()`, an object without `host`).
  */

@@ -21,7 +21,7 @@ import {
 } from "./run_many.ts";
 import {
   checkCommandOrTask,
-  entryHost,
+  hostEntry,
   hostLabel,
   hostList,
   runOnHost,
@@ -72,11 +72,13 @@ export interface PoolRunAllOptions<T> {
 }
 
 interface Slot {
-  /** The host's name. */
+  /** The host as its entry gave it ("deploy@web1:2222"), for results and errors. */
   readonly host: string;
+  /** The name to connect to ("web1"). */
+  readonly name: string;
   /** The position of its entry in the list given (the first, for an exact duplicate). */
   readonly index: number;
-  /** The entry's own fields (a name: just `host`), those set to undefined left out. */
+  /** The entry's own fields (a string's host, port, user), those set to undefined left out. */
   readonly entry: Readonly<Record<string, unknown>>;
   readonly options: ConnectOptions;
   conn: SSHClientConnection | undefined;
@@ -99,11 +101,13 @@ interface PendingConnect {
   waiters: number;
 }
 
-/** A host entry's own fields: `{ host }` for a name; fields set to undefined left out. */
+/**
+ * A host entry's own fields (a name's host, port and user as {@link hostEntry} reads
+ * them); fields set to undefined left out.
+ */
 function entryFields(entry: FanoutHost): Record<string, unknown> {
-  if (typeof entry === "string") return { host: entry };
   const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(entry)) if (v !== undefined) fields[k] = v;
+  for (const [k, v] of Object.entries(hostEntry(entry))) if (v !== undefined) fields[k] = v;
   return fields;
 }
 
@@ -171,15 +175,16 @@ export class SSHPool {
     this.#shared = { keepaliveInterval: DEFAULT_POOL_KEEPALIVE, ...shared };
     let index = 0;
     for (const entry of hostList(hosts)) {
-      const host = entryHost(entry);
-      const fields = entryFields(entry);
-      const named = this.#byName.get(host) ?? [];
+      const target = hostEntry(entry);
+      const fields = entryFields(target);
+      const named = this.#byName.get(target.host) ?? [];
       if (!named.some((slot) => sameEntry(slot.entry, fields))) {
         const slot: Slot = {
-          host,
+          host: hostLabel(entry),
+          name: target.host,
           index,
           entry: fields,
-          options: typeof entry === "string" ? {} : withoutHost(entry),
+          options: withoutHost(target),
           conn: undefined,
           dead: true,
           pending: undefined,
@@ -187,7 +192,7 @@ export class SSHPool {
           lastError: undefined,
         };
         named.push(slot);
-        this.#byName.set(host, named);
+        this.#byName.set(target.host, named);
         this.#slots.push(slot);
       }
       index++;
@@ -221,11 +226,12 @@ export class SSHPool {
    * among several, the one with exactly those; undefined when none.
    */
   #find(host: FanoutHost): Slot | undefined {
-    const query = typeof host === "string"
-      ? { host }
-      : typeof host === "object" && host !== null
-      ? entryFields(host)
-      : undefined;
+    let query: Record<string, unknown> | undefined;
+    try {
+      query = entryFields(host);
+    } catch {
+      return undefined; // a malformed entry names no host of the pool
+    }
     const name = query?.host;
     if (typeof name !== "string") return undefined;
     const fits = (this.#byName.get(name) ?? []).filter((slot) => covers(slot.entry, query!));
@@ -296,7 +302,7 @@ export class SSHPool {
       if (slot.pending?.abort === abort) slot.pending = undefined;
     };
     try {
-      const conn = await connect(slot.host, {
+      const conn = await connect(slot.name, {
         ...this.#shared,
         ...slot.options,
         signal,

@@ -12,7 +12,7 @@ import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../c
 import type { ConnectOptions } from "../client/options.ts";
 import {
   checkCommandOrTask,
-  entryHost,
+  hostEntry,
   hostLabel,
   hostList,
   retryWait,
@@ -45,8 +45,10 @@ export const DEFAULT_FANOUT_CONCURRENCY = 32;
 export const DEFAULT_RETRY_DELAY = 250;
 
 /**
- * A host to reach: a name (or address), or a name with its own connect() options (those
- * set to undefined leave the batch's); with runMany(), its own `signal` aborts that host.
+ * A host to reach: a name or address, as `[user@]host[:port]` (`[user@][v6-address]:port`
+ * for IPv6), or a name with its own connect() options (those set to undefined leave the
+ * batch's); with runMany(), its own `signal` aborts that host. Results name a host as
+ * it was given.
  */
 export type FanoutHost = string | (ConnectOptions & { readonly host: string });
 
@@ -177,7 +179,7 @@ export function isRetryableConnectError(e: unknown): boolean {
  * @example A command on three hosts
  * ```ts
  * import { runMany } from "@sshts/ssh";
- * for await (const r of runMany(["web1", "web2", { host: "db1", port: 2222 }], "uptime", {
+ * for await (const r of runMany(["web1", "deploy@web2:2200", { host: "db1", port: 2222 }], "uptime", {
  *   username: "ops", concurrency: 100, timeout: 10_000, retries: 2,
  * })) {
  *   if (r.ok) console.log(r.host, r.exitStatus, r.stdout.trim());
@@ -289,8 +291,8 @@ async function runHost<T>(
   });
   try {
     if (batch.aborted) return fail(batch.reason);
-    entryHost(entry);
-    const hostOptions = typeof entry === "string" ? {} : withoutHost(entry);
+    const target = hostEntry(entry);
+    const hostOptions = withoutHost(target);
     // The entry's own signal aborts this host (connect() below gets the host's signal).
     own = hostOptions.signal;
     if (own?.aborted) return fail(own.reason);
@@ -299,7 +301,7 @@ async function runHost<T>(
     for (;;) {
       attempts++;
       try {
-        conn = await connect(host, { ...shared, ...hostOptions, signal: ac.signal });
+        conn = await connect(target.host, { ...shared, ...hostOptions, signal: ac.signal });
         break;
       } catch (e) {
         if (ac.signal.aborted || attempts > limits.retries || !isRetryableConnectError(e)) {
