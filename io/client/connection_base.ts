@@ -27,7 +27,7 @@ import { ClientAuth } from "./auth.ts";
 import { abortable, ABORTED_HERE } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
-import { checkDirectTcpipOpen } from "../forward/dest_host.ts";
+import { checkChannelOpen } from "../forward/dest_host.ts";
 import type { ClientExtraInfo, OpenChannelOptions, ResolvedConnectOptions } from "./options.ts";
 import { MAX_ADDRESS_LENGTH } from "../limits.ts";
 import {
@@ -567,10 +567,11 @@ export class ClientConnectionBase implements AsyncDisposable {
     // A promise was promised: a closed connection rejects it rather than throwing.
     const closed = this.#closedError();
     if (closed) return Promise.reject(closed);
-    if (channelType === "direct-tcpip" && data) {
-      // A NUL in the host makes OpenSSH's sshd end the whole connection: never send one.
+    if (data) {
+      // A NUL in the host or socket path makes OpenSSH's sshd end the whole connection:
+      // never send one.
       try {
-        checkDirectTcpipOpen(data);
+        checkChannelOpen(channelType, data);
       } catch (e) {
         return Promise.reject(e);
       }

@@ -16,7 +16,7 @@ import { LocalListener, type SSHListener } from "../forward/listener.ts";
 import { RemoteForwards } from "../forward/remote.ts";
 import { type SSHStreamConnection, streamConnection } from "../forward/stream.ts";
 import { serveSocks } from "../forward/socks_server.ts";
-import { checkDestHost } from "../forward/dest_host.ts";
+import { checkDestHost, checkSocketPath } from "../forward/dest_host.ts";
 import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
 import { openTcpSocket, tcpAdapterName } from "../runtime/tcp.ts";
 import type { Log } from "../engine/logger.ts";
@@ -109,6 +109,13 @@ export class ClientForwarding {
   forwardLocalPath(
     options: { readonly listenPath: string; readonly destPath: string },
   ): Promise<SSHListener> {
+    // Each connection's open would carry it to the server, which a NUL makes end the
+    // whole connection (OpenSSH's sshd).
+    try {
+      checkSocketPath(options.destPath, "destPath");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#forwardLocal(
       { path: options.listenPath },
       () => encodeStreamlocalOpen(options.destPath),
@@ -273,7 +280,10 @@ export class ClientForwarding {
       );
       return l;
     } catch (e) {
-      this.#host.log.warn(`${what}: the server refused to listen: ${errorMessage(e)}`);
+      // A RangeError is an argument refused before anything was sent.
+      if (!(e instanceof RangeError)) {
+        this.#host.log.warn(`${what}: the server refused to listen: ${errorMessage(e)}`);
+      }
       throw e;
     }
   }

@@ -103,6 +103,8 @@ export function bridgeSocket(
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        // A socket gone already says neither drain nor close again.
+        if (sock.destroyed) break;
         // The chunk is ours alone: freed once written (not at the next GC).
         if (!writeReleasing(sock, value)) await drainedOrClosed(sock);
         if (sock.destroyed) break;
@@ -141,6 +143,7 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
   let localEnded = false;
   let remoteEnded = false;
   let failed = false;
+  let gone = false;
   let sockClosed!: () => void;
   const socketGone = new Promise<void>((r) => (sockClosed = r));
   let drained: (() => void) | undefined;
@@ -180,8 +183,11 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
       d?.();
     },
     close: () => {
+      gone = true;
       sockClosed();
-      drained?.();
+      const d = drained;
+      drained = undefined;
+      d?.();
       closeChannel();
     },
   });
@@ -190,11 +196,13 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) break;
+        // A closed socket takes no more and says no drain again: waiting for one would hold
+        // the bridge (and whoever awaits it) for as long as the connection lasts.
+        if (done || gone) break;
         if (!sock.write(value)) await new Promise<void>((r) => (drained = r));
       }
       remoteEnded = true;
-      sock.end();
+      if (!gone) sock.end();
       if (localEnded) closeChannel();
     } catch {
       fail();

@@ -2,7 +2,8 @@
  * The host name of a direct-tcpip open, checked before it is sent. OpenSSH's
  * sshd reads that field as a C string: one holding a NUL makes it end the
  * whole connection (every forward and session on it), not just refuse the
- * channel. No host name holds a control character, so none is sent.
+ * channel. No host name holds a control character, so none is sent. The same
+ * goes for a listen address and a socket path sent to the server (a NUL only).
  *
  * @module
  */
@@ -65,8 +66,61 @@ export function checkDestHost(host: string, what: string): void {
  * ```
  */
 export function checkDirectTcpipOpen(data: Uint8Array): void {
-  if (data.length < 4) return;
+  const host = firstString(data);
+  if (host !== undefined) checkDestHost(host, "host");
+}
+
+/**
+ * Throws a `RangeError` when the data of a channel open of type `channelType` names what
+ * OpenSSH's sshd would end the whole connection over: a direct-tcpip host (see
+ * {@link checkDirectTcpipOpen}) or a direct-streamlocal socket path with a NUL. Other
+ * types pass.
+ *
+ * @example
+ * ```ts
+ * import { checkChannelOpen } from "./dest_host.ts";
+ * import { encodeStreamlocalOpen } from "../client/forwarding.ts";
+ * try {
+ *   checkChannelOpen("direct-streamlocal@openssh.com", encodeStreamlocalOpen("/run/a\0b"));
+ * } catch (e) {
+ *   console.log(e instanceof RangeError); // true
+ * }
+ * ```
+ */
+export function checkChannelOpen(channelType: string, data: Uint8Array): void {
+  if (channelType === "direct-tcpip") checkDirectTcpipOpen(data);
+  else if (channelType === "direct-streamlocal@openssh.com") {
+    const path = firstString(data);
+    if (path !== undefined) checkSocketPath(path, "path");
+  }
+}
+
+/** The first SSH string of `data`; undefined when it is cut short (the peer refuses that). */
+function firstString(data: Uint8Array): string | undefined {
+  if (data.length < 4) return undefined;
   const n = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
-  if (data.length < 4 + n) return;
-  checkDestHost(new TextDecoder().decode(data.subarray(4, 4 + n)), "host");
+  if (data.length < 4 + n) return undefined;
+  return new TextDecoder().decode(data.subarray(4, 4 + n));
+}
+
+/**
+ * Throws a `RangeError` when the UNIX socket path `path` holds a NUL: no path does, and
+ * OpenSSH's sshd reads the socket path of a direct-streamlocal open or a
+ * streamlocal-forward request as a C string, ending the whole connection (every forward
+ * and session on it) over one. `what` names the argument in the message.
+ *
+ * @example
+ * ```ts
+ * import { checkSocketPath } from "./dest_host.ts";
+ * checkSocketPath("/run/app.sock", "destPath"); // fine
+ * try {
+ *   checkSocketPath("/run/app.sock\0x", "destPath");
+ * } catch (e) {
+ *   console.log(e instanceof RangeError); // true
+ * }
+ * ```
+ */
+export function checkSocketPath(path: string, what: string): void {
+  if (typeof path !== "string" || !path.includes("\0")) return;
+  throw new RangeError(`${what} must be a socket path without a NUL, not ${JSON.stringify(path)}`);
 }

@@ -84,6 +84,7 @@ export function duplexFromSocket(sock: ByteSocket): ForwardedSocket {
   let drained: (() => void) | undefined;
   let failure: Error | undefined;
   let readDone = false;
+  let sockClosed = false;
   const readable = new ReadableStream<Uint8Array<ArrayBuffer>>({
     start: (c) => {
       rc = c;
@@ -116,6 +117,7 @@ export function duplexFromSocket(sock: ByteSocket): ForwardedSocket {
       d?.();
     },
     close: () => {
+      sockClosed = true;
       finish(failure);
       const d = drained;
       drained = undefined;
@@ -123,12 +125,21 @@ export function duplexFromSocket(sock: ByteSocket): ForwardedSocket {
     },
   });
   const writable = new WritableStream<Uint8Array>({
+    // A closed socket says no drain again and may take bytes it will never send: a write
+    // then, or one waiting for a drain when it closes, fails (a bridge then closes its
+    // channel, as sshd does when its write to the destination fails).
     write: async (chunk) => {
       if (failure) throw failure;
+      if (sockClosed) throw closedError();
       if (!sock.write(chunk)) await new Promise<void>((r) => (drained = r));
+      if (sockClosed) throw failure ?? closedError();
     },
     close: () => sock.end(),
     abort: () => sock.destroy(),
   });
   return { readable, writable, close: () => sock.destroy() };
+}
+
+function closedError(): Error {
+  return new Error("Cannot write: the socket is closed");
 }

@@ -15,6 +15,7 @@ import type { SSHListener } from "./listener.ts";
 import type { ForwardedConnectionInfo } from "./stream.ts";
 import { MAX_ADDRESS_LENGTH, MAX_SOCKET_PATH_LENGTH } from "../limits.ts";
 import { RemoteForwardError } from "./errors.ts";
+import { checkDestHost, checkSocketPath } from "./dest_host.ts";
 
 /** What the registry needs from the connection. */
 export interface RemoteForwardHost {
@@ -115,7 +116,9 @@ export class RemoteForwards {
   /**
    * Asks the server to listen on `host`:`port` (0 = any free port; "" = all
    * addresses, as OpenSSH reads it). Resolves with the listener (its `port` is
-   * the bound one); rejects with {@link RemoteForwardError} when refused.
+   * the bound one); rejects with {@link RemoteForwardError} when refused, with a
+   * `RangeError` before asking for a port that is none or a host with a control character
+   * (a NUL makes OpenSSH's sshd end the whole connection).
    */
   async listenTcp(
     host: string,
@@ -123,6 +126,7 @@ export class RemoteForwards {
     handler: ForwardedConnectionHandler,
   ): Promise<SSHListener> {
     checkPort(port, "listenPort");
+    checkDestHost(host, "listenHost");
     const reply = await this.#host.globalRequest(
       "tcpip-forward",
       new SSHWriter(32).writeStringUtf8(host).writeUint32(port).toBytes(),
@@ -135,6 +139,12 @@ export class RemoteForwards {
     const bound = port === 0 && reply.data.length >= 4
       ? new SSHReader(reply.data).readUint32("bound port")
       : port;
+    if (bound > 65535) {
+      // As OpenSSH's ssh: no such port can be listened on, so nothing is forwarded.
+      throw new RemoteForwardError(
+        `The server reported port ${bound} for ${host || "*"}:0, which is no TCP port`,
+      );
+    }
     const listener: RemoteListener = new RemoteListener(host, bound, undefined, async () => {
       const at = this.#tcp.findIndex((e) => e.listener === listener);
       if (at >= 0) this.#tcp.splice(at, 1);
@@ -143,12 +153,20 @@ export class RemoteForwards {
         new SSHWriter(32).writeStringUtf8(host).writeUint32(bound).toBytes(),
       );
     });
-    this.#tcp.push({ listener, handler });
+    // The connection may have gone between the reply and here (both in one read): dropAll()
+    // has run, and would never close a listener kept now.
+    if (this.#host.lost?.()) listener.drop();
+    else this.#tcp.push({ listener, handler });
     return listener;
   }
 
-  /** Asks the server to listen on a UNIX socket path (OpenSSH's streamlocal-forward). */
+  /**
+   * Asks the server to listen on a UNIX socket path (OpenSSH's streamlocal-forward); a
+   * path with a NUL (which makes OpenSSH's sshd end the whole connection) is a
+   * `RangeError`, not sent.
+   */
   async listenPath(path: string, handler: ForwardedConnectionHandler): Promise<SSHListener> {
+    checkSocketPath(path, "listenPath");
     const reply = await this.#host.globalRequest(
       "streamlocal-forward@openssh.com",
       new SSHWriter(32).writeStringUtf8(path).toBytes(),
@@ -164,7 +182,8 @@ export class RemoteForwards {
         new SSHWriter(32).writeStringUtf8(path).toBytes(),
       );
     });
-    this.#paths.set(path, { listener, handler });
+    if (this.#host.lost?.()) listener.drop();
+    else this.#paths.set(path, { listener, handler });
     return listener;
   }
 
@@ -220,12 +239,7 @@ export class RemoteForwards {
         }
         use(channel);
       },
-      (e) =>
-        this.#host.rejectChannel(
-          channelId,
-          ChannelOpenFailure.CONNECT_FAILED,
-          (e as Error)?.message ?? "Connect failed",
-        ),
+      (e) => this.#host.rejectChannel(channelId, ChannelOpenFailure.CONNECT_FAILED, whyNot(e)),
     ).catch(() => {/* the connection went away meanwhile */});
     return true;
   }
@@ -236,4 +250,20 @@ export class RemoteForwards {
     for (const e of this.#paths.values()) e.listener.drop();
     this.#paths.clear();
   }
+}
+
+/**
+ * What the server is told when a forwarded connection cannot reach its destination: the
+ * kind of failure (`ECONNREFUSED`, `ENOTFOUND`), never the
+ * message, which names the destination (`connect ECONNREFUSED 10.0.0.5:5432`) that only
+ * this side knows. OpenSSH's ssh sends `strerror()` alone; the full message is logged here.
+ */
+function whyNot(e: unknown): string {
+  const { code, name } = (e ?? {}) as { code?: unknown; name?: unknown };
+  const kind = typeof code === "string" && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)
+    ? code
+    : typeof name === "string" && /^[A-Za-z]{1,40}$/.test(name) && name !== "Error"
+    ? name
+    : "";
+  return kind ? `Connect failed: ${kind}` : "Connect failed";
 }
