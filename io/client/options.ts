@@ -506,7 +506,7 @@ export interface ForwardSignalOptions {
 
 /** Options of {@link SSHClientConnection.forwardLocalPort}. */
 export interface LocalPortForwardOptions extends ForwardSignalOptions {
-  /** Local address to listen on (default "127.0.0.1"). */
+  /** Local address to listen on ("*" = every IPv4 address, as ssh; default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one (see the listener's `port`). */
   readonly listenPort: number;
@@ -530,7 +530,7 @@ export interface RemotePortForwardOptions extends ForwardSignalOptions {
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */
 export interface SocksForwardOptions extends ForwardSignalOptions {
-  /** Local address to listen on (default "127.0.0.1"). */
+  /** Local address to listen on ("*" = every IPv4 address, as ssh; default "127.0.0.1"). */
   readonly listenHost?: string;
   /** Local port; 0 picks a free one. */
   readonly listenPort: number;

@@ -126,6 +126,27 @@ test("forwardLocalPort() carries a connection both ways through the server", asy
   }
 });
 
+test('forwardLocalPort() and forwardSocks() take listenHost "*" as every address, as ssh -L and -D do', async () => {
+  const echo = await echoServer();
+  try {
+    await withServer({ connectionRequested: () => true }, async (_s, login) => {
+      await using conn = await login();
+      await using l = await conn.forwardLocalPort({
+        listenHost: "*",
+        listenPort: 0,
+        destHost: "127.0.0.1",
+        destPort: echo.port,
+      });
+      const data = new TextEncoder().encode("through *");
+      assert.equal(sha(await exchangeFull(l.port, data, data.length)), sha(data));
+      await using socks = await conn.forwardSocks({ listenHost: "*", listenPort: 0 });
+      assert.ok(socks.port > 0);
+    });
+  } finally {
+    await echo.close();
+  }
+});
+
 test("forwardLocalPort() drops the local connection when the server refuses it", async () => {
   await withServer({ connectionRequested: () => false }, async (_s, login) => {
     await using conn = await login();

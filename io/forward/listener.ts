@@ -108,7 +108,10 @@ export class LocalListener implements SSHListener {
     if ("path" in address) server = await listenPrivateUnix(address.path, {}, accept);
     else {
       server = net.createServer({ allowHalfOpen: true }, accept);
-      await listenOn(server, { host: address.host, port: address.port });
+      // "*" is every address, as ssh's -L and -D write it (Node's and Deno's resolvers
+      // would look it up as a name).
+      const host = address.host === "*" ? "0.0.0.0" : address.host;
+      await listenOn(server, { host, port: address.port });
     }
     // accept() serves connections from here on (it drops any it is handed before).
     return listener = new LocalListener(server, address);
