@@ -161,6 +161,12 @@ export class ChannelIO {
   onRequest: ChannelRequestHandler = () => false;
   /** Called when the peer sends EOF. */
   onEof: () => void = () => {};
+  /**
+   * Called once the channel is closed both ways (or the connection is gone), at once: a
+   * limit freed here is free for an open in the same read, where {@link closedPromise}
+   * resolves only after it.
+   */
+  onClosed: () => void = () => {};
 
   /** Wraps channel `id`. `windowSize` bounds the bytes buffered per stream. */
   constructor(
@@ -549,6 +555,9 @@ export class ChannelIO {
     this.#wakeWriters();
     for (const r of this.#requestReplies) r(false);
     this.#requestReplies = [];
+    try {
+      this.onClosed();
+    } catch { /* a hook's error is not the channel's */ }
     this.#closeResolve();
   }
 

@@ -272,3 +272,39 @@ test("hosts as [user@]host[:port] strings: runMany and the pool connect there, r
   assert.equal((await pool.run(`bob@127.0.0.1:${s2.address.port}`, "z")).stdout, "ran z as bob\n");
   await assert.rejects(pool.run("127.0.0.1", "z"), RangeError); // two entries share it
 });
+
+test("SSHPool: more commands at once than the server's MaxSessions wait their turn instead of failing", async () => {
+  let running = 0;
+  let most = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (_u, pw) => pw === "pw",
+    maxSessions: 3, // refuses a fourth session at once, as sshd past MaxSessions
+    processFactory: async (p) => {
+      most = Math.max(most, ++running);
+      await gate;
+      running--;
+      await p.write(`ran ${p.command}\n`);
+      p.exit(0);
+    },
+  });
+  const host = `127.0.0.1:${s.address.port}`;
+  await using pool = await connectMany([host], { ...base, maxSessions: 3 });
+  const runs = Array.from({ length: 8 }, (_, i) => pool.run(host, `c${i}`));
+  // A waiting command gives up with its timeout like any other.
+  await assert.rejects(pool.run(host, "late", { timeout: 50 }), ProcessTimeoutError);
+  release();
+  const results = await Promise.all(runs);
+  assert.deepEqual(results.map((r) => r.stdout), runs.map((_, i) => `ran c${i}\n`));
+  assert.equal(most, 3);
+  // runAll() takes its turn too.
+  const all = await collect(pool.runAll("again"));
+  assert.equal(all.length, 1);
+  assert.ok(all[0]!.ok);
+  assert.throws(() => new SSHPool([host], { maxSessions: 0 }), RangeError);
+});

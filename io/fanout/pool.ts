@@ -43,8 +43,24 @@ function isGone(conn: SSHClientConnection): boolean {
 /** Keepalive interval a pool's connections get unless told otherwise (ms). */
 export const DEFAULT_POOL_KEEPALIVE = 15_000;
 
+/**
+ * Commands a pooled connection runs at once through `run()` and `runAll()` unless told
+ * otherwise: OpenSSH's sshd refuses a session past its MaxSessions, 10 by default.
+ */
+export const DEFAULT_POOL_MAX_SESSIONS = 10;
+
+/** The pool's own options, beside the connect() options its hosts share. */
+export interface PoolOptions {
+  /**
+   * Commands run at once on one host's connection through `run()` and `runAll()`; more
+   * wait their turn (within their timeout) rather than fail as the server refuses the
+   * session. Default {@link DEFAULT_POOL_MAX_SESSIONS}; a positive integer or `Infinity`.
+   */
+  readonly maxSessions?: number;
+}
+
 /** Options of {@link connectMany}: connect() options shared by every host, and the pool's own. */
-export interface ConnectManyOptions extends Omit<ConnectOptions, "signal"> {
+export interface ConnectManyOptions extends Omit<ConnectOptions, "signal">, PoolOptions {
   /** Hosts connected at once while opening the pool (default 32). */
   readonly concurrency?: number;
   /** Aborts the initial connects (the pool is still returned, with those hosts failed). */
@@ -83,6 +99,10 @@ interface Slot {
   readonly options: ConnectOptions;
   conn: SSHClientConnection | undefined;
   dead: boolean;
+  /** Commands running on it through run() or runAll(). */
+  sessions: number;
+  /** Those waiting for one of them to end, first come first served. */
+  readonly waiting: (() => void)[];
   /** The connect in progress, shared by every get() that waits for it. */
   pending: PendingConnect | undefined;
   /** The latest connect started: only its failure is the slot's `lastError`. */
@@ -164,6 +184,7 @@ export class SSHPool {
   /** Connects not yet settled, for close() (one every caller gave up on included). */
   readonly #connecting = new Set<PendingConnect>();
   #closed = false;
+  readonly #maxSessions: number;
   /** The close() in progress (or done): every call waits for the same one. */
   #closing: Promise<void> | undefined;
 
@@ -171,7 +192,17 @@ export class SSHPool {
    * Use {@link connectMany}. A `TypeError` for an entry that is neither a name nor an
    * object with a `host` name.
    */
-  constructor(hosts: Iterable<FanoutHost>, shared: Omit<ConnectOptions, "signal"> = {}) {
+  constructor(
+    hosts: Iterable<FanoutHost>,
+    options: Omit<ConnectOptions, "signal"> & PoolOptions = {},
+  ) {
+    const { maxSessions = DEFAULT_POOL_MAX_SESSIONS, ...shared } = options;
+    if (maxSessions !== Infinity && (!Number.isInteger(maxSessions) || maxSessions < 1)) {
+      throw new RangeError(
+        `maxSessions must be a positive integer or Infinity, not ${maxSessions}`,
+      );
+    }
+    this.#maxSessions = maxSessions;
     this.#shared = { keepaliveInterval: DEFAULT_POOL_KEEPALIVE, ...shared };
     let index = 0;
     for (const entry of hostList(hosts)) {
@@ -187,6 +218,8 @@ export class SSHPool {
           options: withoutHost(target),
           conn: undefined,
           dead: true,
+          sessions: 0,
+          waiting: [],
           pending: undefined,
           attempt: undefined,
           lastError: undefined,
@@ -251,14 +284,12 @@ export class SSHPool {
    * not in the pool or a name several hosts share (pass the entry, e.g. `{ host, port }`).
    */
   get(host: FanoutHost, signal?: AbortSignal): Promise<SSHClientConnection> {
-    if (this.#closed) return Promise.reject(new SSHError("ERR_BY_APPLICATION", "Pool closed"));
-    let slot: Slot | undefined;
+    let slot: Slot;
     try {
-      slot = this.#find(host);
+      slot = this.#slotOf(host);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (!slot) return Promise.reject(new RangeError(`${hostLabel(host)} is not in the pool`));
     return this.#get(slot, signal);
   }
 
@@ -347,8 +378,12 @@ export class SSHPool {
     const deadline = connectDeadline(options?.signal, delay ?? 0);
     const t0 = performance.now();
     let conn: SSHClientConnection;
+    let slot: Slot;
     try {
-      conn = await this.get(host, deadline.signal);
+      slot = this.#slotOf(host);
+      conn = await this.#get(slot, deadline.signal);
+      // Its turn among the commands on this connection, within the same deadline.
+      await this.#takeSession(slot, deadline.signal);
     } catch (e) {
       if (deadline.timedOut) throw new ProcessTimeoutError(command, timeout!, "", "");
       throw e;
@@ -365,7 +400,49 @@ export class SSHPool {
       // Said with the timeout given, not what was left of it.
       if (delay === undefined || !(e instanceof ProcessTimeoutError)) throw e;
       throw new ProcessTimeoutError(e.command, timeout!, e.stdout, e.stderr);
+    } finally {
+      this.#giveSession(slot);
     }
+  }
+
+  /**
+   * Waits until `slot` runs fewer than `maxSessions` commands, and counts one more (give
+   * it back with {@link #giveSession}). Rejects with `signal`'s reason if it aborts first.
+   */
+  #takeSession(slot: Slot, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (slot.sessions < this.#maxSessions) {
+      slot.sessions++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      // A session given back passes straight to the first waiter (its count stays).
+      const turn = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = slot.waiting.indexOf(turn);
+        if (i >= 0) slot.waiting.splice(i, 1);
+        reject(signal!.reason);
+      };
+      slot.waiting.push(turn);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #giveSession(slot: Slot): void {
+    const next = slot.waiting.shift();
+    if (next) next();
+    else slot.sessions--;
+  }
+
+  /** The slot of `host`; a `RangeError` for a host not in the pool or a shared name. */
+  #slotOf(host: FanoutHost): Slot {
+    if (this.#closed) throw new SSHError("ERR_BY_APPLICATION", "Pool closed");
+    const slot = this.#find(host);
+    if (!slot) throw new RangeError(`${hostLabel(host)} is not in the pool`);
+    return slot;
   }
 
   /**
@@ -406,11 +483,16 @@ export class SSHPool {
         // (or this host's deadline) must not call the function on it all the same.
         if (signal.aborted) throw signal.reason;
         connectMs = performance.now() - t0;
-        // The deadline ends the host even when a function ignores its signal.
-        return await untilAborted(
-          runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing, maxOutput),
-          signal,
-        );
+        await this.#takeSession(slot, signal);
+        try {
+          // The deadline ends the host even when a function ignores its signal.
+          return await untilAborted(
+            runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing, maxOutput),
+            signal,
+          );
+        } finally {
+          this.#giveSession(slot);
+        }
       } catch (e) {
         const reason = signal.aborted ? signal.reason : e;
         // Only this host's own deadline is reported as one (a caller's

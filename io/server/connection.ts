@@ -697,6 +697,9 @@ export class SSHServerConnection implements ServerConnectionContext {
     }
     const ch = this.#accept(id);
     if (!ch) return release();
+    // Released as the close is read: the client's next open may be in the same read (as
+    // sshd frees a session with its channel, before reading further).
+    ch.onClosed = release;
     void ch.closedPromise.then(release, release);
     const editor: LineEditorOptions | false = o.lineEditor === false ? false : {
       ...(o.lineHistorySize !== undefined ? { historySize: o.lineHistorySize } : {}),
