@@ -308,3 +308,27 @@ test("SSHPool: more commands at once than the server's MaxSessions wait their tu
   assert.ok(all[0]!.ok);
   assert.throws(() => new SSHPool([host], { maxSessions: 0 }), RangeError);
 });
+
+test("runMany: a command past the host's timeout fails with the output it wrote so far", async () => {
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: (_u, pw) => pw === "pw",
+    processFactory: async (p) => {
+      await p.write("partial\n");
+      await p.writeStderr("warming up\n");
+      await new Promise(() => {});
+    },
+  });
+  const [r] = await collect(
+    runMany([`127.0.0.1:${s.address.port}`], "slow", { ...base, timeout: 1000 }),
+  );
+  assert.ok(r && !r.ok, String(r));
+  assert.ok(r.error instanceof ProcessTimeoutError, String(r.error));
+  assert.equal(r.error.code, "ERR_TIMEOUT");
+  assert.equal(r.error.stdout, "partial\n");
+  assert.equal(r.error.stderr, "warming up\n");
+  assert.match(r.error.message, /within 1000 ms/);
+});

@@ -78,12 +78,14 @@ export async function runOnHost<T>(
   attempts: number,
   timing: () => FanoutTiming,
   maxOutput?: number,
+  timeout?: number,
 ): Promise<FanoutSuccess<T>> {
   const { host, index } = info;
   if (typeof commandOrTask === "string") {
     const r = await conn.run(commandOrTask, {
       signal: info.signal,
       ...(maxOutput !== undefined ? { maxOutput } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
     });
     return {
       ok: true,

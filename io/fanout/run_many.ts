@@ -8,7 +8,12 @@
 import { SSHError } from "../../core/errors.ts";
 import { connect } from "../client/connect.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
-import { connectErrorPhase, ConnectTimeoutError, type ProcessResult } from "../client/errors.ts";
+import {
+  connectErrorPhase,
+  ConnectTimeoutError,
+  type ProcessResult,
+  ProcessTimeoutError,
+} from "../client/errors.ts";
 import type { ConnectOptions } from "../client/options.ts";
 import {
   checkCommandOrTask,
@@ -103,7 +108,8 @@ export interface RunManyOptions<T = unknown> extends Omit<ConnectOptions, "signa
   readonly concurrency?: number;
   /**
    * Per-host deadline in ms, covering connecting, retries and the command (or
-   * function); past it the host's connection is aborted and it fails with ERR_TIMEOUT.
+   * function); past it the host's connection is aborted and it fails with ERR_TIMEOUT
+   * (for a command, a ProcessTimeoutError with the output read so far).
    * 0, `Infinity` or more than 2^31 − 1: no limit; negative or NaN: a `RangeError`.
    */
   readonly timeout?: number;
@@ -312,6 +318,12 @@ async function runHost<T>(
       }
     }
     connectMs = performance.now() - t0;
+    // A command's own timeout takes over the host's, for what is left of it: its
+    // ProcessTimeoutError keeps the output read so far (the host's abort would drop it).
+    const left = typeof commandOrTask === "string" && limits.timeout !== undefined
+      ? Math.max(1, Math.ceil(limits.timeout - connectMs))
+      : undefined;
+    if (left !== undefined) clearTimeout(timer);
     try {
       // The deadline (or the batch's abort) ends the host even when a function ignores
       // its signal: its late value is not this host's result, and its slot is freed.
@@ -323,11 +335,16 @@ async function runHost<T>(
           attempts,
           timing,
           limits.maxOutput,
+          left,
         ),
         ac.signal,
       );
       return ac.signal.aborted ? fail(ac.signal.reason) : r;
     } catch (e) {
+      if (e instanceof ProcessTimeoutError && !ac.signal.aborted) {
+        // Said with the host's timeout, which it is, not what was left of it.
+        return fail(new ProcessTimeoutError(e.command, limits.timeout!, e.stdout, e.stderr));
+      }
       return fail(e);
     } finally {
       if (ac.signal.aborted) conn.abort();
