@@ -55,7 +55,11 @@ export async function forwardConnection(
   port: number,
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<ForwardedSocket> {
-  return duplexFromSocket(await openTcpSocket(host, port, options.signal));
+  // Half-open, as a direct-tcpip destination is: one that ends its side first still gets
+  // what the client sends after (Node's sockets end theirs at once otherwise).
+  return duplexFromSocket(
+    await openTcpSocket(host, port, options.signal, { allowHalfOpen: true }),
+  );
 }
 
 /**
