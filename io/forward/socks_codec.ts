@@ -184,6 +184,10 @@ export class SocksHandshake {
     const b = this.#buf;
     if (b.length < 5) return {};
     if (b[0] !== 5) return this.#fail(`Bad SOCKS 5 request version ${b[0]}`, this.failureReply());
+    // RFC 1928: X'00'. OpenSSH's ssh -D refuses a request with anything else.
+    if (b[2] !== 0) {
+      return this.#fail(`SOCKS 5 request with reserved byte ${b[2]} (not 0)`, this.failureReply());
+    }
     let host: string;
     let at: number;
     switch (b[3]) {

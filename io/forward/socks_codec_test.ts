@@ -90,6 +90,13 @@ test("SocksHandshake refuses what it does not support, with the right reply", ()
   atyp.receive(new Uint8Array([5, 1, 0]));
   assert.equal(atyp.receive(new Uint8Array([5, 1, 0, 9, 0, 0])).reply![1], 8);
 
+  // RFC 1928's reserved byte must be 0; ssh -D refuses the request otherwise.
+  const rsv = new SocksHandshake();
+  rsv.receive(new Uint8Array([5, 1, 0]));
+  const r = rsv.receive(new Uint8Array([5, 1, 7, 1, 1, 2, 3, 4, 0, 80]));
+  assert.match(r.error!, /reserved byte/);
+  assert.equal(r.reply![1], 1, "general failure");
+
   const v4bind = new SocksHandshake().receive(new Uint8Array([4, 2, 0, 80, 1, 2, 3, 4, 0]));
   assert.deepEqual([v4bind.reply![0], v4bind.reply![1]], [0, 91]);
 
