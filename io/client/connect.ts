@@ -364,6 +364,18 @@ async function startWithDeadline(
       clientKeys,
       hostKeyVerifier,
       ...(hostBased ? { hostBasedResolved: hostBased } : {}),
+      // A session's own `agentForwarding: true` forwards to the connection's agent too.
+      ...(options.agentForwarding || options.agent === false ? {} : {
+        agentForwarderOnDemand: (engine) =>
+          agentChannelForwarder(
+            {
+              agent: options.agent,
+              timeout: options.agentTimeout,
+              source: sessionBindSource(engine),
+            },
+            conn.logger,
+          ),
+      }),
     });
   } catch (e) {
     // The connection never took the transport over: what we opened goes with the error.

@@ -92,6 +92,8 @@ export class SSHClientConnection extends ClientConnectionBase {
   readonly #defaults: ResolvedConnectOptions["sessionDefaults"];
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
+  /** Makes the handler a session's own `agentForwarding: true` installs, if none is. */
+  readonly #agentForwarder: ResolvedConnectOptions["agentForwarderOnDemand"];
   /** X11 forwarding to the local display, once a session asked for `x11Forwarding: true`. */
   #x11: Promise<X11ForwardingOptions> | undefined;
   /** Which local display `x11Forwarding: true` forwards to, and how (trusted or not). */
@@ -103,6 +105,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     this.#env = options.env;
     this.#defaults = options.sessionDefaults;
     this.#forwardAgent = options.agentForwarding ?? false;
+    this.#agentForwarder = options.agentForwarderOnDemand;
     this.#x11Display = options.x11Display;
   }
 
@@ -125,6 +128,17 @@ export class SSHClientConnection extends ClientConnectionBase {
       return { ...o, agentForwarding: false, x11Forwarding: undefined };
     }
     if (o.agentForwarding === undefined && this.#forwardAgent) o = { ...o, agentForwarding: true };
+    if (o.agentForwarding && this.onAgentChannel === undefined) {
+      // Asked for by this session alone: its agent channels go to the connection's agent
+      // (refused until some session asks, as ssh does).
+      if (this.#agentForwarder) this.onAgentChannel = this.#agentForwarder(this.engine);
+      else {
+        this.logger.warn(
+          "agentForwarding: the connection has no agent (agent: false) and no onAgentChannel; " +
+            "the server's agent channels will be refused",
+        );
+      }
+    }
     const x11 = o.x11Forwarding;
     if (
       (x11 === true || x11 === "ignoreFailure") &&

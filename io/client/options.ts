@@ -437,6 +437,11 @@ export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
   readonly engine?: (options: ClientConnectionOptions) => ClientConnection;
   /** The OpenSSH master's socket the connection runs over (with `engine`). */
   readonly controlPath?: string;
+  /**
+   * Where the server's agent channels go once a session asks for agent forwarding itself
+   * (`agentForwarding: true` on one call, not the connection): the connection's agent.
+   */
+  readonly agentForwarderOnDemand?: (engine: ClientConnection) => (c: SSHStreamConnection) => void;
 };
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */

@@ -154,7 +154,11 @@ export interface ProcessOptions extends RedirectOptions {
    * object sends those values as they are, the channels going to `onX11Channel`.
    */
   readonly x11Forwarding?: boolean | "ignoreFailure" | X11ForwardingOptions;
-  /** Ask for agent forwarding; incoming agent channels go to the connection's `onAgentChannel`. */
+  /**
+   * Ask for agent forwarding: the server's agent channels go to the connection's
+   * `onAgentChannel`, or, when none is set, to the connection's agent (its `agent` option,
+   * or `SSH_AUTH_SOCK`) — from the first session that asks on (as with ssh's `-A`).
+   */
   readonly agentForwarding?: boolean;
   /** Receive window of this session's channel (default: the connection's `windowSize`). */
   readonly windowSize?: number;
