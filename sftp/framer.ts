@@ -261,9 +261,13 @@ export class PacketFramer {
 }
 
 function lengthError(len: number, max: number): FrameError {
-  return new FrameError(
-    len === 0
-      ? "Peer sent an empty SFTP packet"
-      : `Peer sent a ${len}-byte SFTP packet; the limit is ${max}`,
-  );
+  if (len === 0) return new FrameError("Peer sent an empty SFTP packet");
+  const text = String.fromCharCode(len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
+  // A length that reads as text is text: something wrote to the channel before SFTP began,
+  // most often a remote shell's startup file on a server that runs the subsystem through it.
+  const hint = /^[\t\n\r\x20-\x7e]{4}$/.test(text)
+    ? ` (its length reads as the text ${JSON.stringify(text)}: something printed before ` +
+      "SFTP began; make sure the remote shell prints nothing for non-interactive sessions)"
+    : "";
+  return new FrameError(`Peer sent a ${len}-byte SFTP packet; the limit is ${max}${hint}`);
 }

@@ -267,7 +267,11 @@ test("PacketFramer splits packets across and within chunks and refuses bad lengt
   assert.equal(first.buffer, chunk.buffer, "a packet inside one chunk is a view, not a copy");
   const big = new PacketFramer(16);
   big.push(h(0, 0, 0, 17));
-  assert.throws(() => big.next(), /17-byte SFTP packet; the limit is 16/);
+  assert.throws(() => big.next(), /17-byte SFTP packet; the limit is 16$/);
+  // A shell's greeting where SFTP should start: said as what it is.
+  const banner = new PacketFramer(16);
+  banner.push(new TextEncoder().encode("welcome to host\n"));
+  assert.throws(() => banner.next(), /reads as the text "welc".*prints nothing/);
   const empty = new PacketFramer(16);
   empty.push(h(0, 0, 0, 0));
   assert.throws(() => empty.next(), /empty/);
