@@ -6,7 +6,6 @@
  * @module
  */
 
-import { SSHError } from "../../core/errors.ts";
 import {
   importCertificate,
   plainKeyType,
@@ -15,6 +14,7 @@ import {
 import {
   importPrivateKey,
   importPrivateKeyList,
+  type ImportPrivateKeyOptions,
   importPublicKey,
   importPublicKeyList,
 } from "../../keys/formats/import.ts";
@@ -38,7 +38,8 @@ export function looksLikeKeyText(s: string): boolean {
 }
 
 /**
- * Reads a private key from an object, text, bytes or a file.
+ * Reads a private key from an object, text, bytes or a file; `passphrase` as
+ * `importPrivateKey()` takes it (a string, bytes, or options such as `maxArgon2Cost`).
  *
  * @example
  * ```ts
@@ -50,7 +51,10 @@ export function looksLikeKeyText(s: string): boolean {
  * console.log(key.getAlgorithm()); // "ssh-ed25519"
  * ```
  */
-export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string): Promise<SSHKey> {
+export async function readPrivateKey(
+  input: PrivateKeyInput,
+  passphrase?: string | Uint8Array | ImportPrivateKeyOptions,
+): Promise<SSHKey> {
   if (input instanceof SSHKey) return input;
   nativeKeyChecks();
   if (input instanceof Uint8Array) return importPrivateKey(input, passphrase);
@@ -60,8 +64,7 @@ export async function readPrivateKey(input: PrivateKeyInput, passphrase?: string
   try {
     data = await readKeyFile(path);
   } catch (e) {
-    throw new SSHError(
-      "ERR_KEY_IMPORT",
+    throw new KeyImportError(
       `Cannot read private key file ${path}: ${(e as Error).message}`,
       { cause: e },
     );
@@ -145,8 +148,7 @@ export async function readCertificate(input: CertificateInput): Promise<SSHCerti
   try {
     text = new TextDecoder().decode(await readKeyFile(path));
   } catch (e) {
-    throw new SSHError(
-      "ERR_KEY_IMPORT",
+    throw new KeyImportError(
       `Cannot read certificate file ${path}: ${(e as Error).message}`,
       { cause: e },
     );
@@ -169,13 +171,13 @@ function readKeyFile(path: string): Promise<Uint8Array> {
   return readTrustFile(path, { maxBytes: KEY_FILE_MAX_BYTES });
 }
 
-/** Reads a file as text, or throws an `SSHError` (ERR_KEY_IMPORT) naming it. */
+/** Reads a file as text, or throws a `KeyImportError` (ERR_KEY_IMPORT) naming it. */
 async function readText(path: string, what: string): Promise<string> {
   const p = expandHome(path);
   try {
     return new TextDecoder().decode(await readKeyFile(p));
   } catch (e) {
-    throw new SSHError("ERR_KEY_IMPORT", `Cannot read ${what} file ${p}: ${(e as Error).message}`, {
+    throw new KeyImportError(`Cannot read ${what} file ${p}: ${(e as Error).message}`, {
       cause: e,
     });
   }

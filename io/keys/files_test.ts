@@ -189,3 +189,22 @@ test("a key, certificate or public key path that is a FIFO is refused at once, n
   assert.equal(pairs.length, 1);
   assert.equal(pairs[0]!.certificate, undefined);
 });
+
+test("a key, certificate or public key file that cannot be read is a KeyImportError, as a bad one is", async () => {
+  const missing = join(tmpdir(), "sshts-no-such-dir", "id_ed25519");
+  for (const read of [readPrivateKey, readCertificate, readPublicKey]) {
+    await assert.rejects(
+      read(missing),
+      (e: unknown) =>
+        e instanceof KeyImportError && e.code === "ERR_KEY_IMPORT" && e.message.includes(missing),
+    );
+  }
+});
+
+test("readPrivateKey() takes importPrivateKey()'s passphrase forms: a string, bytes or options", async () => {
+  const key = generatePrivateKey("ed25519");
+  const text = key.exportPrivateKey("openssh", { passphrase: "pw", rounds: 2 });
+  for (const passphrase of ["pw", new TextEncoder().encode("pw"), { passphrase: "pw" }]) {
+    assert.ok((await readPrivateKey(text, passphrase)).publicKey().equals(key.publicKey()));
+  }
+});

@@ -10,7 +10,7 @@
 
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
-import { SSHError } from "../../core/errors.ts";
+import { KeyImportError } from "../../keys/errors.ts";
 
 /** Options of {@link readTrustFile}. */
 export interface TrustFileOptions {
@@ -22,7 +22,7 @@ export interface TrustFileOptions {
  * The bytes of the regular file at `path`, opened without blocking (O_NONBLOCK
  * where the platform has it) and checked on the open handle. Errors opening it
  * (ENOENT, EACCES, ...) are thrown as they come; a file that is not a regular
- * file, or holds more than `maxBytes`, throws an `SSHError` (ERR_KEY_IMPORT)
+ * file, or holds more than `maxBytes`, throws a `KeyImportError` (ERR_KEY_IMPORT)
  * naming it.
  *
  * @example
@@ -39,13 +39,13 @@ export interface TrustFileOptions {
 export async function readTrustFile(path: string, options: TrustFileOptions): Promise<Uint8Array> {
   const { maxBytes } = options;
   const tooLarge = () =>
-    new SSHError("ERR_KEY_IMPORT", `Cannot read ${path}: it is larger than ${maxBytes} bytes`);
+    new KeyImportError(`Cannot read ${path}: it is larger than ${maxBytes} bytes`);
   // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer (Windows has none).
   const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const st = await handle.stat();
     if (!st.isFile()) {
-      throw new SSHError("ERR_KEY_IMPORT", `Cannot read ${path}: it is not a regular file`);
+      throw new KeyImportError(`Cannot read ${path}: it is not a regular file`);
     }
     if (st.size > maxBytes) throw tooLarge();
     // Sized by fstat, grown if the file grows meanwhile, never past maxBytes + 1.
