@@ -446,7 +446,10 @@ export type ResolvedConnectOptions = Omit<ConnectOptions, "clientKeys"> & {
 
 /** Negotiated parameters and peer facts (AsyncSSH's get_extra_info). */
 export interface ClientExtraInfo {
-  /** The host name (or address) as given to connect(). */
+  /**
+   * The host name (or address) connected to: as given to connect(), or, for an ssh_config
+   * alias, the `HostName` it names.
+   */
   readonly host: string;
   /** The TCP port connected to. */
   readonly port: number;

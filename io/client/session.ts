@@ -45,7 +45,7 @@ export interface TerminalOptions {
  * ```ts
  * import { TerminalMode } from "./session.ts";
  * const modes = { [TerminalMode.ECHO]: 0, [TerminalMode.VINTR]: 3, [TerminalMode.IUTF8]: 1 };
- * console.log(modes); // { "3": ..., "42": 1, "53": 0 } — pass as `term: { modes }`
+ * console.log(modes); // { "1": 3, "42": 1, "53": 0 } — pass as `term: { modes }`
  * ```
  */
 export const TerminalMode = {

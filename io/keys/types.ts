@@ -21,7 +21,10 @@ export interface ClientKeyPair {
 
 /** Facts about the server's host key, for a verifier. */
 export interface HostKeyInfo {
-  /** The host name (or address) as given to connect(). */
+  /**
+   * The host name (or address) connected to: as given to connect(), or, for an ssh_config
+   * alias, the `HostName` it names.
+   */
   readonly host: string;
   /** The TCP port connected to. */
   readonly port: number;
