@@ -24,7 +24,7 @@ import {
 } from "../forward/stream.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
 import { ClientAuth } from "./auth.ts";
-import { abortable, ABORTED_HERE } from "../engine/errors.ts";
+import { abortable, ABORTED_HERE, ChannelOpenError } from "../engine/errors.ts";
 import { clientEngineOptions } from "./engine_options.ts";
 import { ClientForwarding } from "./forwarding.ts";
 import { checkChannelOpen } from "../forward/dest_host.ts";
@@ -584,7 +584,7 @@ export class ClientConnectionBase implements AsyncDisposable {
           maxPacket: options.maxPacketSize ?? options.maxPacket,
         }).catch((e) => {
           this.#lastError = e as Error;
-          throw e;
+          throw channelType === "session" ? sessionRefused(e) : e;
         }),
       (ch) => ch.close(),
     );
@@ -1031,4 +1031,24 @@ export class ClientConnectionBase implements AsyncDisposable {
     this.#isClosed = true;
     this.#closedResolve();
   }
+}
+
+/**
+ * A refused session, with what most often refuses one: OpenSSH's sshd answers "open failed"
+ * past MaxSessions (10 by default) sessions open at once on one connection.
+ */
+function sessionRefused(e: unknown): unknown {
+  // sshd says "open failed" (reason 2), our listen() "Too many sessions"; other refusals
+  // ("Sessions are not allowed") are something else.
+  if (
+    !(e instanceof ChannelOpenError) || !/^(open failed|too many sessions)$/i.test(e.description)
+  ) {
+    return e;
+  }
+  return new ChannelOpenError(
+    e.reason,
+    e.description,
+    "a server limits the sessions open at once on one connection: OpenSSH's MaxSessions, " +
+      "10 by default; SSHPool's maxSessions waits for a free one",
+  );
 }

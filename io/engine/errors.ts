@@ -23,15 +23,21 @@ export class ChannelOpenError extends SSHError {
   /** SSH_OPEN_* reason code. */
   readonly reason: number;
 
-  /** Creates the error. */
-  constructor(reason: number, description: string) {
+  /** Creates the error; `hint` (ours, not the peer's) follows the peer's description. */
+  constructor(reason: number, description: string, hint?: string) {
     super(
       "ERR_CHANNEL_OPEN",
-      `Channel open refused (reason ${reason}): ${escapeControls(description) || "no description"}`,
+      `Channel open refused (reason ${reason}): ${escapeControls(description) || "no description"}${
+        hint ? ` (${hint})` : ""
+      }`,
     );
     this.name = "ChannelOpenError";
     this.reason = reason;
+    this.description = description;
   }
+
+  /** The peer's description, as it sent it. */
+  readonly description: string;
 }
 
 /**
