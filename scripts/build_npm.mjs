@@ -17,8 +17,10 @@
 // The runtime dependencies (@noble/*, pako) are bundled too: loaded as their own 60-odd
 // modules they cost another 40-60 ms of every process's start on Node (import of
 // dist/mod.js 197-240 ms against 153-171, 2026-12-06) and 20 ms on Bun. Their licences
-// go into dist/THIRD_PARTY_LICENSES.txt. package.json keeps them as dependencies: the
-// declaration files name @noble/curves types.
+// go into dist/THIRD_PARTY_LICENSES.txt. package.json depends on @noble/curves alone, whose
+// types the declaration files name; the others are devDependencies (the sources' own), so a
+// user's install does not fetch a second copy of what the bundle holds. @types/node is an
+// optional peer: the main entry point's declarations name node:net types.
 //
 // deno.json "exports" is the one list of entry points: adding "./sftp": "./sftp/mod.ts"
 // there is the whole change for the build, the JSR publish and the packaging checks;
