@@ -6,6 +6,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { SSHError } from "../../core/errors.ts";
 import {
   DEFAULT_HOST_KEY_ALGORITHMS,
@@ -275,6 +276,23 @@ export async function knownHostsVerifier(
     : parseKnownHosts(source.text);
   const lookup = lookups(kh);
   const now = options.now ?? wallClock;
+  // Asked only when a key is not known: a known_hosts path with nothing there (a typo, a
+  // first connection) explains that best.
+  const missingFilesNote = (): string => {
+    if (!("files" in source)) return "";
+    const missing = source.files.filter((f) => {
+      const path = expanded(f);
+      try {
+        return path !== undefined && !existsSync(path);
+      } catch {
+        return false; // Deno without read access: nothing to tell
+      }
+    });
+    if (missing.length === 0) return "";
+    return ` (${missing.length === source.files.length ? "no known_hosts file: " : ""}${
+      missing.join(", ")
+    } ${missing.length === 1 ? "does" : "do"} not exist)`;
+  };
   const refuse = (message: string): never => {
     throw new SSHError("ERR_HOST_KEY_NOT_VERIFIABLE", message);
   };
@@ -316,7 +334,7 @@ export async function knownHostsVerifier(
     return refuse(
       `Host key for ${hostLabel(info.host, info.port)} is not known ` +
         `(${key.getAlgorithm()} ${key.getFingerprint()}${via}); ` +
-        `add it to known_hosts or pass hostKeyVerifier`,
+        `add it to known_hosts or pass hostKeyVerifier${missingFilesNote()}`,
     );
   };
   const verifyOnPort = (info: KnownHostsCheckInfo): boolean => {

@@ -108,3 +108,29 @@ test("off port 22, with nothing listed as [host]:port, the bare name's key types
   const at2222 = v2.hostKeyAlgorithms("server.example", 2222);
   assert.ok(at2222.indexOf("ssh-ed25519") < at2222.findIndex((a) => a.startsWith("ecdsa")));
 });
+
+test("a key not known says which known_hosts files do not exist", async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "sshts-kh-"));
+  try {
+    const there = join(dir, "known_hosts");
+    writeFileSync(there, line("other.example", generatePrivateKey("ed25519")));
+    const typo = join(dir, "known_host");
+    const info = { host: "server.example", port: 22, keyBlob: host.publicBlob } as never;
+    const refusal = (files: string[]) =>
+      (async () => (await knownHostsVerifier({ files }))(info))().then(
+        () => "",
+        (e: Error) => e.message,
+      );
+    assert.match(
+      await refusal([typo]),
+      /is not known.*\(no known_hosts file: .*known_host does not exist\)$/,
+    );
+    assert.match(await refusal([there, typo]), /is not known.*\(.*known_host does not exist\)$/);
+    assert.doesNotMatch(await refusal([there]), /exist/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
