@@ -165,8 +165,11 @@ const ERRNO: Record<string, [number, string]> = {
 /** Maps a file-system error to the SFTPError a client sees (no host paths in the message). */
 function toSFTPError(e: unknown, path: string): SFTPError {
   if (e instanceof SFTPError) return e;
-  const code = (e as { code?: string })?.code ?? "";
-  const [status, message] = ERRNO[code] ?? [SFTPStatus.FAILURE, "Failure"];
+  const { code, name } = (e ?? {}) as { code?: string; name?: string };
+  // Deno's refusal for a permission the server process was not granted (--allow-write),
+  // which has no code: denied, as the system's EACCES.
+  const errno = code ?? (name === "NotCapable" || name === "PermissionDenied" ? "EACCES" : "");
+  const [status, message] = ERRNO[errno] ?? [SFTPStatus.FAILURE, "Failure"];
   return new SFTPError(status, message, { path, cause: e });
 }
 
