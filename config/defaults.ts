@@ -108,7 +108,7 @@ export const DEBIAN_GSS_KEX: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { DEFAULT_SSH_CONFIG_PROFILE } from "./defaults.ts";
+ * import { DEFAULT_SSH_CONFIG_PROFILE } from "@sshts/ssh";
  * console.log(DEFAULT_SSH_CONFIG_PROFILE.ciphers.defaults[0]); // "chacha20-poly1305@openssh.com"
  * ```
  */

@@ -22,7 +22,7 @@ export type SSHConfigErrorCode =
  *
  * @example
  * ```ts
- * import { resolveSSHConfig, SSHConfigError } from "./mod.ts";
+ * import { resolveSSHConfig, SSHConfigError } from "@sshts/ssh";
  * try {
  *   await resolveSSHConfig("web", { text: "Host web\n  Prot 22\n", homeDir: "/home/me", localUser: "me" });
  * } catch (e) {

@@ -60,7 +60,7 @@ function connect(f: SSHConfigForward): string {
  *
  * @example
  * ```ts
- * import { formatSSHConfig, resolveSSHConfig } from "./mod.ts";
+ * import { formatSSHConfig, resolveSSHConfig } from "@sshts/ssh";
  * const c = await resolveSSHConfig("db", {
  *   text: "Host db\n  Port 2200\n", homeDir: "/home/me", localUser: "me",
  * });

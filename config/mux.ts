@@ -76,7 +76,7 @@ function frame(body: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { encodeMuxHello } from "./mux.ts";
+ * import { encodeMuxHello } from "@sshts/ssh/config";
  * console.log(encodeMuxHello().length); // 12
  * ```
  */
@@ -91,7 +91,7 @@ export function encodeMuxHello(): Uint8Array {
  *
  * @example
  * ```ts
- * import { encodeMuxProxy } from "./mux.ts";
+ * import { encodeMuxProxy } from "@sshts/ssh/config";
  * console.log(encodeMuxProxy(1).length); // 12
  * ```
  */
@@ -104,7 +104,7 @@ export function encodeMuxProxy(requestId: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { encodeMuxAliveCheck } from "./mux.ts";
+ * import { encodeMuxAliveCheck } from "@sshts/ssh/config";
  * console.log(encodeMuxAliveCheck(2).length); // 12
  * ```
  */
@@ -119,7 +119,7 @@ export function encodeMuxAliveCheck(requestId: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeMuxMessage, encodeMuxHello } from "./mux.ts";
+ * import { decodeMuxMessage, encodeMuxHello } from "@sshts/ssh/config";
  * console.log(decodeMuxMessage(encodeMuxHello().subarray(4)).type); // "hello"
  * ```
  */
@@ -168,7 +168,7 @@ export function decodeMuxMessage(body: Uint8Array): MuxMessage {
  *
  * @example
  * ```ts
- * import { encodeMuxHello, MuxFrameReader } from "./mux.ts";
+ * import { encodeMuxHello, MuxFrameReader } from "@sshts/ssh/config";
  * const r = new MuxFrameReader(1024);
  * r.push(encodeMuxHello());
  * console.log(r.next()?.length); // 8
@@ -232,7 +232,7 @@ export class MuxFrameReader {
  *
  * @example
  * ```ts
- * import { encodeProxyPacket } from "./mux.ts";
+ * import { encodeProxyPacket } from "@sshts/ssh/config";
  * console.log([...encodeProxyPacket(new Uint8Array([80]))]); // [0, 0, 0, 2, 0, 80]
  * ```
  */
@@ -252,7 +252,7 @@ export function encodeProxyPacket(head: Uint8Array, body?: Uint8Array): Uint8Arr
  *
  * @example
  * ```ts
- * import { decodeProxyPacket } from "./mux.ts";
+ * import { decodeProxyPacket } from "@sshts/ssh/config";
  * console.log([...decodeProxyPacket(new Uint8Array([0, 80, 1]))]); // [80, 1]
  * ```
  */

@@ -71,7 +71,7 @@ export function matchPatternListBytes(s: string, list: string, dolower: boolean)
  *
  * @example
  * ```ts
- * import { matchPattern } from "./patterns.ts";
+ * import { matchPattern } from "@sshts/ssh/config";
  * console.log(matchPattern("web1.example.com", "web?.example.*")); // true
  * console.log(matchPattern("Web1", "web1")); // false: patterns are case-sensitive
  * ```
@@ -88,7 +88,7 @@ export function matchPattern(text: string, pattern: string): boolean {
  *
  * @example
  * ```ts
- * import { matchPatternList } from "./patterns.ts";
+ * import { matchPatternList } from "@sshts/ssh";
  * console.log(matchPatternList("a.example.com", "*.example.com,!b.example.com")); // 1
  * console.log(matchPatternList("b.example.com", "*.example.com,!b.example.com")); // -1
  * ```
@@ -107,7 +107,7 @@ export function matchPatternList(
  *
  * @example
  * ```ts
- * import { matchHostname } from "./patterns.ts";
+ * import { matchHostname } from "@sshts/ssh/config";
  * console.log(matchHostname("DB1.Example.COM", "db?.example.com")); // 1
  * ```
  */

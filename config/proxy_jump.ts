@@ -24,7 +24,7 @@ export interface SSHJumpHop {
  *
  * @example
  * ```ts
- * import { parseProxyJump } from "./proxy_jump.ts";
+ * import { parseProxyJump } from "@sshts/ssh";
  * console.log(parseProxyJump("ops@bastion:2222,inner"));
  * // [{ user: "ops", host: "bastion", port: 2222 }, { user: undefined, host: "inner", port: undefined }]
  * ```

@@ -361,7 +361,7 @@ function fatal(message: string, cause?: unknown): never {
  *
  * @example Resolve from text
  * ```ts
- * import { resolveSSHConfig } from "./resolve.ts";
+ * import { resolveSSHConfig } from "@sshts/ssh";
  * const c = await resolveSSHConfig("web", {
  *   text: "Host web\n  HostName web1.example.com\n  User deploy\n  Port 2222\n",
  *   homeDir: "/home/me",

@@ -29,7 +29,7 @@ export interface ExpandTokensOptions {
  *
  * @example
  * ```ts
- * import { expandSSHConfigTokens, resolveSSHConfig } from "./mod.ts";
+ * import { expandSSHConfigTokens, resolveSSHConfig } from "@sshts/ssh/config";
  * const c = await resolveSSHConfig("db", { text: "Host db\n  HostName db.internal\n", homeDir: "/home/me", localUser: "me" });
  * console.log(expandSSHConfigTokens(c, "nc %h %p")); // "nc db.internal 22"
  * ```
@@ -54,7 +54,7 @@ export function expandSSHConfigTokens(
  *
  * @example
  * ```ts
- * import { expandTokens } from "./tokens.ts";
+ * import { expandTokens } from "@sshts/ssh/config";
  * console.log(expandTokens("nc %h %p", { h: "db.internal", p: "22" })); // "nc db.internal 22"
  * ```
  */

@@ -78,7 +78,7 @@ export type SSHErrorCode =
  *
  * @example Match on the code
  * ```ts
- * import { SSHError } from "./errors.ts";
+ * import { SSHError } from "@sshts/ssh";
  * try {
  *   throw new SSHError("ERR_TIMEOUT", "Connect timed out after 5000 ms");
  * } catch (e) {
@@ -104,7 +104,7 @@ export class SSHError extends Error {
  *
  * @example
  * ```ts
- * import { LocalProtocolError } from "./errors.ts";
+ * import { LocalProtocolError } from "@sshts/ssh";
  * const e = new LocalProtocolError("Cannot send data: the channel is closed");
  * console.log(e.code); // "ERR_LOCAL_PROTOCOL"
  * ```
@@ -123,7 +123,7 @@ export class LocalProtocolError extends SSHError {
  *
  * @example
  * ```ts
- * import { WireError } from "./errors.ts";
+ * import { WireError } from "@sshts/ssh";
  * const e = new WireError("ERR_WIRE_TRUNCATED", "Cannot read uint32: 2 bytes left, 4 needed");
  * console.log(e.code);
  * ```
@@ -191,7 +191,7 @@ export interface DisconnectErrorOptions extends ErrorOptions {
  *
  * @example
  * ```ts
- * import { DisconnectError, DisconnectReason } from "./errors.ts";
+ * import { DisconnectError, DisconnectReason } from "@sshts/ssh";
  * const e = new DisconnectError("ERR_MAC", DisconnectReason.MAC_ERROR, "Corrupted MAC on input");
  * console.log(e.reason === DisconnectReason.MAC_ERROR);
  * ```
@@ -246,7 +246,7 @@ export interface ProtocolErrorOptions {
  *
  * @example
  * ```ts
- * import { protocolError } from "./errors.ts";
+ * import { protocolError } from "@sshts/ssh";
  * const e = protocolError("unexpected-message", "Unexpected message 94 during key exchange", {
  *   got: 94,
  *   expected: ["KEXINIT"],
@@ -278,7 +278,7 @@ export function protocolError(
  *
  * @example
  * ```ts
- * import { NoCommonAlgorithmError } from "./errors.ts";
+ * import { NoCommonAlgorithmError } from "@sshts/ssh";
  * const e = new NoCommonAlgorithmError("cipher (client to server)", ["aes128-ctr"], ["3des-cbc"]);
  * console.log(e.message);
  * ```
@@ -314,7 +314,7 @@ export class NoCommonAlgorithmError extends DisconnectError {
  *
  * @example
  * ```ts
- * import { DisconnectError, DisconnectReason, withoutStack } from "./errors.ts";
+ * import { DisconnectError, DisconnectReason, withoutStack } from "@sshts/ssh";
  * const e = withoutStack(() =>
  *   new DisconnectError("ERR_BY_APPLICATION", DisconnectReason.BY_APPLICATION, "Bye")
  * );
@@ -342,7 +342,7 @@ export function withoutStack<T>(make: () => T): T {
  *
  * @example
  * ```ts
- * import { errorMessage } from "./errors.ts";
+ * import { errorMessage } from "@sshts/ssh";
  * console.log(errorMessage(new Error("boom")), errorMessage("plain")); // "boom" "plain"
  * ```
  */

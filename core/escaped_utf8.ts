@@ -26,7 +26,7 @@ const ESCAPE_UNIT = /[\uDC80-\uDCFF]/;
  *
  * @example
  * ```ts
- * import { decodeEscapedUtf8 } from "./escaped_utf8.ts";
+ * import { decodeEscapedUtf8 } from "@sshts/ssh";
  * decodeEscapedUtf8(new Uint8Array([0x63, 0x61, 0x66, 0xe9])); // "caf\uDCE9"
  * ```
  */
@@ -42,7 +42,7 @@ export function decodeEscapedUtf8(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { encodeEscapedUtf8 } from "./escaped_utf8.ts";
+ * import { encodeEscapedUtf8 } from "@sshts/ssh";
  * encodeEscapedUtf8("caf\uDCE9"); // Uint8Array [0x63, 0x61, 0x66, 0xe9]
  * ```
  */

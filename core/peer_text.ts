@@ -39,7 +39,7 @@ export function readPeerText(r: SSHReader, what: string, maxLength: number): str
  *
  * @example
  * ```ts
- * import { escapeControls } from "./peer_text.ts";
+ * import { escapeControls } from "@sshts/ssh";
  * console.log(escapeControls("bye\x1b]0;pwned\x07")); // "bye\\x1b]0;pwned\\x07"
  * ```
  */

@@ -17,7 +17,7 @@ export type RandomSource = (n: number) => Uint8Array;
  *
  * @example
  * ```ts
- * import { systemRandom } from "./random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * console.log(systemRandom(16).length); // 16
  * ```
  */
@@ -64,7 +64,7 @@ function fromPool(n: number): Uint8Array {
  *
  * @example Two sources with the same seed agree
  * ```ts
- * import { seededRandom } from "./random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const a = seededRandom(1), b = seededRandom(1);
  * console.log(a(8).join() === b(8).join()); // true
  * ```

@@ -13,7 +13,7 @@ import { SSHError } from "../core/errors.ts";
  *
  * @example Tell a wrong passphrase apart from a broken file
  * ```ts
- * import { KeyImportError } from "./errors.ts";
+ * import { KeyImportError } from "@sshts/ssh";
  * const e = new KeyImportError("Cannot import private key: incorrect passphrase");
  * console.log(e.code, e.message.includes("passphrase")); // "ERR_KEY_IMPORT" true
  * ```
@@ -32,7 +32,7 @@ export class KeyImportError extends SSHError {
  *
  * @example
  * ```ts
- * import { KeyExportError } from "./errors.ts";
+ * import { KeyExportError } from "@sshts/ssh";
  * const e = new KeyExportError("Cannot export key: PKCS#1 holds only RSA keys");
  * console.log(e.code); // "ERR_KEY_EXPORT"
  * ```
@@ -50,7 +50,7 @@ export class KeyExportError extends SSHError {
  *
  * @example
  * ```ts
- * import { KeyGenerationError } from "./errors.ts";
+ * import { KeyGenerationError } from "@sshts/ssh";
  * const e = new KeyGenerationError("Cannot generate RSA key: size 1000 is not a multiple of 8");
  * console.log(e.code); // "ERR_KEY_GENERATION"
  * ```

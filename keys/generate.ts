@@ -45,7 +45,7 @@ export const DEFAULT_RSA_BITS = 3072;
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "./generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * const k = generatePrivateKey("ecdsa", { keySize: 384, comment: "me@host" });
  * console.log(k.getAlgorithm()); // "ecdsa-sha2-nistp384"
  * ```

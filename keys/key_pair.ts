@@ -23,9 +23,7 @@ import type { SSHKey } from "./ssh_key.ts";
  *
  * @example Authenticate with a certificate
  * ```ts
- * import { createCertificate } from "./certificates/certificate.ts";
- * import { generatePrivateKey } from "./generate.ts";
- * import { SSHKeyPair } from "./key_pair.ts";
+ * import { createCertificate, generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), key = generatePrivateKey("ed25519");
  * const cert = createCertificate({ key, caKey: ca, type: "user", keyId: "me", principals: ["me"] });
  * const pair = new SSHKeyPair(key, cert);
@@ -64,8 +62,7 @@ export class SSHKeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
-   * import { SSHKeyPair } from "./key_pair.ts";
+   * import { generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
    * console.log(new SSHKeyPair(generatePrivateKey("ecdsa")).keyType); // "ecdsa-sha2-nistp256"
    * ```
    */
@@ -78,8 +75,7 @@ export class SSHKeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
-   * import { SSHKeyPair } from "./key_pair.ts";
+   * import { generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(new SSHKeyPair(k).publicKeyBlob.length === k.publicBlob.length); // true
    * ```
@@ -94,8 +90,7 @@ export class SSHKeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
-   * import { SSHKeyPair } from "./key_pair.ts";
+   * import { generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
    * console.log(new SSHKeyPair(generatePrivateKey("ed25519")).getSigAlgorithms()); // ["ssh-ed25519"]
    * ```
    */
@@ -109,8 +104,7 @@ export class SSHKeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
-   * import { SSHKeyPair } from "./key_pair.ts";
+   * import { generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
    * console.log(new SSHKeyPair(generatePrivateKey("ed25519", { comment: "me" })).getComment()); // "me"
    * ```
    */
@@ -124,8 +118,7 @@ export class SSHKeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
-   * import { SSHKeyPair } from "./key_pair.ts";
+   * import { generatePrivateKey, SSHKeyPair } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * const sig = new SSHKeyPair(k).sign(new Uint8Array(3), "ssh-ed25519-cert-v01@openssh.com");
    * console.log(k.verify(new Uint8Array(3), sig)); // true

@@ -37,7 +37,7 @@ export type TextPrivateFormat = Exclude<PrivateKeyFormat, "pkcs1-der" | "sec1-de
  *
  * @example Fingerprint and export a key
  * ```ts
- * import { SSHKey } from "./ssh_key.ts";
+ * import { SSHKey } from "@sshts/ssh";
  * const key = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me");
  * console.log(key.getAlgorithm(), key.getFingerprint().startsWith("SHA256:"));
  * console.log(key.exportPublicKey("openssh"));
@@ -63,7 +63,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(2) });
    * console.log(k.hasPrivateKey()); // false
    * ```
@@ -78,7 +78,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const a = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(3) });
    * console.log(SSHKey.fromPublicBlob(a.publicBlob).equals(a)); // true
    * ```
@@ -100,7 +100,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).getAlgorithm());
    * ```
    */
@@ -114,7 +114,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
    * console.log(k.getSigAlgorithms()); // ["ssh-ed25519"]
    * ```
@@ -128,7 +128,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).getBits()); // 256
    * ```
    */
@@ -144,7 +144,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).publicBlob.length); // 51
    * ```
    */
@@ -158,7 +158,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }).hasPrivateKey()); // false
    * ```
    */
@@ -173,7 +173,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
    * console.log(k.getFingerprint(), k.getFingerprint("md5"));
    * ```
@@ -197,7 +197,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * console.log(SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me").getComment()); // "me"
    * ```
    */
@@ -210,7 +210,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) });
    * k.setComment("deploy@ci");
    * console.log(k.getComment()); // "deploy@ci"
@@ -225,7 +225,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
+   * import { generatePrivateKey } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(k.publicKey().hasPrivateKey()); // false
    * ```
@@ -243,7 +243,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
+   * import { generatePrivateKey } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(k.equals(k.publicKey())); // true
    * ```
@@ -260,7 +260,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
+   * import { generatePrivateKey } from "@sshts/ssh";
    * const key = generatePrivateKey("ed25519");
    * const data = new TextEncoder().encode("hello");
    * console.log(key.publicKey().verify(data, key.sign(data))); // true
@@ -280,7 +280,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
+   * import { generatePrivateKey } from "@sshts/ssh";
    * const key = generatePrivateKey("ecdsa");
    * const data = new TextEncoder().encode("hello");
    * console.log(key.verify(data, key.sign(data)), key.verify(data, new Uint8Array(3))); // true false
@@ -295,7 +295,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { SSHKey } from "./ssh_key.ts";
+   * import { SSHKey } from "@sshts/ssh";
    * const k = SSHKey.fromMaterial({ type: "ed25519", publicKey: new Uint8Array(32).fill(1) }, "me");
    * console.log(k.exportPublicKey("rfc4716"));
    * ```
@@ -315,7 +315,7 @@ export class SSHKey {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "./generate.ts";
+   * import { generatePrivateKey } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519", { comment: "me" });
    * console.log(k.exportPrivateKey("openssh", { passphrase: "s3cret", rounds: 2 }).split("\n")[0]);
    * ```

@@ -37,7 +37,7 @@ export interface ExtendedAttribute {
  *
  * @example Attributes for chmod 644
  * ```ts
- * import type { FileAttributes } from "./attrs.ts";
+ * import type { FileAttributes } from "@sshts/ssh";
  * const attrs: FileAttributes = { permissions: 0o644 };
  * console.log(attrs.permissions?.toString(8)); // "644"
  * ```
@@ -174,7 +174,7 @@ export function readAttrs(r: SSHReader): FileAttributes {
  *
  * @example
  * ```ts
- * import { isDirectory } from "./attrs.ts";
+ * import { isDirectory } from "@sshts/ssh/sftp";
  * console.log(isDirectory({ permissions: 0o40755 })); // true
  * ```
  */
@@ -187,7 +187,7 @@ export function isDirectory(a: FileAttributes): boolean {
  *
  * @example
  * ```ts
- * import { isRegularFile } from "./attrs.ts";
+ * import { isRegularFile } from "@sshts/ssh/sftp";
  * console.log(isRegularFile({ permissions: 0o100644 })); // true
  * ```
  */
@@ -200,7 +200,7 @@ export function isRegularFile(a: FileAttributes): boolean {
  *
  * @example
  * ```ts
- * import { isSymbolicLink } from "./attrs.ts";
+ * import { isSymbolicLink } from "@sshts/ssh/sftp";
  * console.log(isSymbolicLink({ permissions: 0o120777 })); // true
  * ```
  */
@@ -223,7 +223,7 @@ const TYPE_CHARS: [number, string][] = [
  *
  * @example
  * ```ts
- * import { modeString } from "./attrs.ts";
+ * import { modeString } from "@sshts/ssh/sftp";
  * console.log(modeString(0o100644)); // "-rw-r--r--"
  * ```
  */
@@ -249,7 +249,7 @@ const SIX_MONTHS = 182 * 24 * 3600;
  *
  * @example
  * ```ts
- * import { formatLongname } from "./attrs.ts";
+ * import { formatLongname } from "@sshts/ssh/sftp";
  * const line = formatLongname("notes.txt", { permissions: 0o100644, size: 12, uid: 0, gid: 0, mtime: 0 });
  * console.log(line); // "-rw-r--r--    1 0        0              12 Jan  1  1970 notes.txt"
  * ```

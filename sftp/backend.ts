@@ -48,7 +48,7 @@ export interface DirEntry {
  *
  * @example A read-only backend that serves one file
  * ```ts
- * import { type SFTPBackend, SFTPError, SFTPStatus } from "./mod.ts";
+ * import { type SFTPBackend, SFTPError, SFTPStatus } from "@sshts/ssh";
  * const body = new TextEncoder().encode("hello\n");
  * const deny = () => Promise.reject(new SFTPError(SFTPStatus.PERMISSION_DENIED, "Read-only"));
  * const missing = () => Promise.reject(new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file"));

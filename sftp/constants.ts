@@ -46,7 +46,7 @@ export const FXP = {
  *
  * @example Match an error's status
  * ```ts
- * import { SFTPStatus } from "./constants.ts";
+ * import { SFTPStatus } from "@sshts/ssh";
  * console.log(SFTPStatus.NO_SUCH_FILE); // 2
  * ```
  */
@@ -104,7 +104,7 @@ export const STATUS_MESSAGES: Readonly<Record<number, string>> = {
  *
  * @example Open for writing, creating and truncating
  * ```ts
- * import { OpenFlags } from "./constants.ts";
+ * import { OpenFlags } from "@sshts/ssh";
  * const flags = OpenFlags.WRITE | OpenFlags.CREAT | OpenFlags.TRUNC;
  * console.log(flags); // 26
  * ```

@@ -18,7 +18,7 @@ import { SFTPStatus, STATUS_MESSAGES, STATUS_NAMES } from "./constants.ts";
  *
  * @example Tell a missing file from other failures
  * ```ts
- * import { SFTPError, SFTPStatus } from "./mod.ts";
+ * import { SFTPError, SFTPStatus } from "@sshts/ssh";
  * const e = new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path: "/etc/nope" });
  * console.log(e.status === SFTPStatus.NO_SUCH_FILE, e.message);
  * ```
@@ -62,7 +62,7 @@ export class SFTPError extends SSHError {
  *
  * @example
  * ```ts
- * import { SFTPProtocolError } from "./mod.ts";
+ * import { SFTPProtocolError } from "@sshts/ssh";
  * const e = new SFTPProtocolError("Peer sent a 9000000-byte packet; the limit is 1048576");
  * console.log(e.code); // "ERR_PROTOCOL"
  * ```

@@ -38,7 +38,7 @@ const MAX_HELD_CHUNKS = 64;
  *
  * @example
  * ```ts
- * import { PacketFramer } from "./framer.ts";
+ * import { PacketFramer } from "@sshts/ssh/sftp";
  * const f = new PacketFramer(1024);
  * f.push(new Uint8Array([0, 0, 0, 2, 7]));
  * console.log(f.next()); // undefined (one byte missing)

@@ -117,7 +117,7 @@ const loop = (path: string) =>
  *
  * @example Serve a tree with one file
  * ```ts
- * import { MemoryBackend } from "./memory_backend.ts";
+ * import { MemoryBackend } from "@sshts/ssh";
  * const fs = new MemoryBackend();
  * fs.writeFile("/docs/readme.txt", new TextEncoder().encode("hi"));
  * console.log(new TextDecoder().decode(fs.readFile("/docs/readme.txt"))); // "hi"

@@ -33,7 +33,7 @@ import {
  *
  * @example
  * ```ts
- * import type { SFTPRequest } from "./messages.ts";
+ * import type { SFTPRequest } from "@sshts/ssh/sftp";
  * const req: SFTPRequest = { type: "stat", path: "/etc/hostname" };
  * console.log(req.type);
  * ```

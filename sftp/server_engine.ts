@@ -163,7 +163,7 @@ type Chunks = Uint8Array[];
  *
  * @example Serve a MemoryBackend to our client engine in memory
  * ```ts
- * import { MemoryBackend, SFTPClientEngine, SFTPServerEngine } from "./mod.ts";
+ * import { MemoryBackend, SFTPClientEngine, SFTPServerEngine } from "@sshts/ssh/sftp";
  * const client = new SFTPClientEngine();
  * const server = new SFTPServerEngine(new MemoryBackend(), {
  *   send: (chunks) => chunks.forEach((c) => client.receiveData(c)),

@@ -14,7 +14,7 @@ import { DisconnectError, DisconnectReason } from "../errors.ts";
  *
  * @example Tell a compression failure apart
  * ```ts
- * import { CompressionError } from "./compression_error.ts";
+ * import { CompressionError } from "@sshts/ssh";
  * const e = new CompressionError("Cannot decompress packet: invalid distance too far back");
  * console.log(e.code, e.reason); // "ERR_COMPRESSION" 6
  * ```

@@ -75,7 +75,7 @@ export interface PtyRequest extends TerminalSize {
  *
  * @example
  * ```ts
- * import { decodePtyRequest, encodePtyRequest } from "./session_requests.ts";
+ * import { decodePtyRequest, encodePtyRequest } from "@sshts/ssh/core";
  * const data = encodePtyRequest({ term: "xterm", columns: 80, rows: 24 });
  * console.log(decodePtyRequest(data).term); // "xterm"
  * ``` */
@@ -104,7 +104,7 @@ function writeSize(w: SSHWriter, s: TerminalSize): SSHWriter {
  *
  * @example
  * ```ts
- * import { decodePtyRequest, encodePtyRequest } from "./session_requests.ts";
+ * import { decodePtyRequest, encodePtyRequest } from "@sshts/ssh/core";
  * const p = decodePtyRequest(encodePtyRequest({ term: "vt100", columns: 132, rows: 43 }));
  * console.log(p.columns, p.rows); // 132 43
  * ``` */
@@ -132,7 +132,7 @@ export function decodePtyRequest(data: Uint8Array): PtyRequest {
  *
  * @example
  * ```ts
- * import { encodeWindowChange } from "./session_requests.ts";
+ * import { encodeWindowChange } from "@sshts/ssh/core";
  * console.log(encodeWindowChange({ columns: 100, rows: 30 }).length); // 16
  * ``` */
 export function encodeWindowChange(s: TerminalSize): Uint8Array {
@@ -144,7 +144,7 @@ export function encodeWindowChange(s: TerminalSize): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeWindowChange, encodeWindowChange } from "./session_requests.ts";
+ * import { decodeWindowChange, encodeWindowChange } from "@sshts/ssh/core";
  * console.log(decodeWindowChange(encodeWindowChange({ columns: 100, rows: 30 })).rows); // 30
  * ``` */
 export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
@@ -164,7 +164,7 @@ export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
  *
  * @example
  * ```ts
- * import { encodeStringArg } from "./session_requests.ts";
+ * import { encodeStringArg } from "@sshts/ssh/core";
  * const exec = encodeStringArg("uname -a"); // data of an "exec" request
  * ``` */
 export function encodeStringArg(s: string | Uint8Array): Uint8Array {
@@ -177,7 +177,7 @@ export function encodeStringArg(s: string | Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeStringArg, encodeStringArg } from "./session_requests.ts";
+ * import { decodeStringArg, encodeStringArg } from "@sshts/ssh/core";
  * console.log(new TextDecoder().decode(decodeStringArg(encodeStringArg("ls"), "command"))); // "ls"
  * ``` */
 export function decodeStringArg(
@@ -222,7 +222,7 @@ export function decodeEnv(data: Uint8Array): { name: string; value: string } {
  *
  * @example
  * ```ts
- * import { decodeExitStatus, encodeExitStatus } from "./session_requests.ts";
+ * import { decodeExitStatus, encodeExitStatus } from "@sshts/ssh/core";
  * console.log(decodeExitStatus(encodeExitStatus(3))); // 3
  * ``` */
 export function encodeExitStatus(status: number): Uint8Array {
@@ -234,7 +234,7 @@ export function encodeExitStatus(status: number): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeExitStatus } from "./session_requests.ts";
+ * import { decodeExitStatus } from "@sshts/ssh/core";
  * console.log(decodeExitStatus(new Uint8Array([0, 0, 0, 1]))); // 1
  * ``` */
 export function decodeExitStatus(data: Uint8Array): number {
@@ -258,7 +258,7 @@ export interface ExitSignal {
  *
  * @example
  * ```ts
- * import { encodeExitSignal } from "./session_requests.ts";
+ * import { encodeExitSignal } from "@sshts/ssh/core";
  * const data = encodeExitSignal({ signal: "TERM", coreDumped: false, message: "", language: "" });
  * ``` */
 export function encodeExitSignal(s: ExitSignal): Uint8Array {
@@ -273,7 +273,7 @@ export function encodeExitSignal(s: ExitSignal): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeExitSignal, encodeExitSignal } from "./session_requests.ts";
+ * import { decodeExitSignal, encodeExitSignal } from "@sshts/ssh/core";
  * const s = decodeExitSignal(
  *   encodeExitSignal({ signal: "KILL", coreDumped: false, message: "", language: "" }),
  * );

@@ -351,7 +351,7 @@ export function getMacInfo(name: string): MacInfo | undefined {
  *
  * @example
  * ```ts
- * import { UnsupportedAlgorithmError } from "./registry.ts";
+ * import { UnsupportedAlgorithmError } from "@sshts/ssh";
  * const e = new UnsupportedAlgorithmError("Cannot seal with 3des-cbc: not implemented");
  * console.log(e.code); // "ERR_UNSUPPORTED_ALGORITHM"
  * ```

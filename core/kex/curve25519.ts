@@ -26,7 +26,7 @@ export const X25519_KEY_BYTES = 32;
  * @example
  * ```ts
  * import { x25519Keypair } from "./curve25519.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * console.log(x25519Keypair(seededRandom(1)).publicKey.length); // 32
  * ```
  */
@@ -48,7 +48,7 @@ export function x25519Keypair(
  * @example
  * ```ts
  * import { x25519Keypair, x25519Shared } from "./curve25519.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const a = x25519Keypair(seededRandom(1)), b = x25519Keypair(seededRandom(2));
  * console.log(x25519Shared(a.secretKey, b.publicKey).join() ===
  *   x25519Shared(b.secretKey, a.publicKey).join()); // true
@@ -84,7 +84,7 @@ function encodeK(shared: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { x25519Agreement } from "./curve25519.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const c = x25519Agreement.client(seededRandom(1));
  * const s = x25519Agreement.server(c.publicValue, seededRandom(2));
  * console.log(c.finish(s.publicValue).join() === s.sharedSecret.join()); // true

@@ -64,7 +64,7 @@ function encodeK(shared: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { x448Agreement } from "./curve448.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const c = x448Agreement.client(seededRandom(1));
  * const s = x448Agreement.server(c.publicValue, seededRandom(2));
  * console.log(c.finish(s.publicValue).join() === s.sharedSecret.join()); // true

@@ -82,7 +82,7 @@ export function decodeDhPublic(content: Uint8Array, p: bigint, what: string): bi
  * ```ts
  * import { dhKeypair } from "./dh.ts";
  * import { MODP_GROUP_14 } from "./dh_groups.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const { x, publicValue } = dhKeypair(MODP_GROUP_14, seededRandom(1));
  * console.log(x > 1n, publicValue > 1n); // true true
  * ```
@@ -136,7 +136,7 @@ export function dhSharedSecret(p: bigint, x: bigint, peer: bigint): Uint8Array {
  * ```ts
  * import { dhAgreement } from "./dh.ts";
  * import { MODP_GROUP_14 } from "./dh_groups.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const a = dhAgreement(MODP_GROUP_14);
  * const c = a.client(seededRandom(1));
  * const s = a.server(c.publicValue, seededRandom(2));

@@ -130,7 +130,7 @@ function portableX(curve: EcdsaCurveName, d: bigint, peer: Uint8Array): Uint8Arr
  * @example
  * ```ts
  * import { ecdhAgreement } from "./ecdh.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const a = ecdhAgreement("nistp384");
  * const c = a.client(seededRandom(1));
  * const s = a.server(c.publicValue, seededRandom(2));

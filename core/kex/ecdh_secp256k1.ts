@@ -61,7 +61,7 @@ function shared(d: bigint, peer: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { secp256k1Agreement } from "./ecdh_secp256k1.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const c = secp256k1Agreement.client(seededRandom(1));
  * const s = secp256k1Agreement.server(c.publicValue, seededRandom(2));
  * console.log(c.finish(s.publicValue).join() === s.sharedSecret.join()); // true

@@ -16,7 +16,7 @@ import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { KexError } from "./errors.ts";
+ * import { KexError } from "@sshts/ssh";
  * const e = new KexError("Invalid curve25519 public key: all-zero shared secret");
  * console.log(e.code, e.reason); // "ERR_KEX_FAILED" 3
  * ```

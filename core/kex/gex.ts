@@ -251,7 +251,7 @@ function positive(content: Uint8Array, what: string): bigint {
  * ```ts
  * import { chooseModulus } from "./gex.ts";
  * import { BUILTIN_MODULI } from "./moduli.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * console.log(chooseModulus(BUILTIN_MODULI, 2048, 3500, 8192, seededRandom(1))?.bits); // 4096
  * ```
  */

@@ -19,7 +19,7 @@ import type { HostKeySigner } from "./types.ts";
  * @example
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
- * import { createHostKeySigner } from "./host_key_signer.ts";
+ * import { createHostKeySigner } from "@sshts/ssh/core";
  * const seed = new Uint8Array(32).fill(1);
  * const signer = createHostKeySigner(
  *   { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed }, "ssh-ed25519");

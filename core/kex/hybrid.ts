@@ -73,7 +73,7 @@ function combine(hash: KexHashName, kemSecret: Uint8Array, ecdhSecret: Uint8Arra
  * ```ts
  * import { hybridAgreement } from "./hybrid.ts";
  * import { mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Keypair } from "../pq/mlkem768.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const a = hybridAgreement({
  *   name: "mlkem768", publicKeyBytes: 1184, ciphertextBytes: 1088,
  *   keypair: mlkem768Keypair, encapsulate: mlkem768Encapsulate, decapsulate: mlkem768Decapsulate,

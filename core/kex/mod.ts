@@ -6,7 +6,7 @@
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
  * import { createHostKeySigner, getKexMethod } from "./mod.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const seed = new Uint8Array(32).fill(1);
  * const hostKey = createHostKeySigner(
  *   { type: "ed25519", publicKey: ed25519.getPublicKey(seed), seed }, "ssh-ed25519");

@@ -86,7 +86,7 @@ function mgf1(hash: RsaKexHash, seed: Uint8Array, length: number): Uint8Array {
  * @example
  * ```ts
  * import { oaepEncrypt } from "./rsa.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const p = 0xeeed0ea0c8f4a39aba5c4b31c911c87310370c82d0d923891db39b437cfbb753n;
  * const q = 0xdb1c6d3fde4635f2b635cfac4589e31a8a141199846a644213c4bc431eb604b9n;
  * const c = oaepEncrypt({ type: "rsa", n: p * q, e: 65537n }, "sha1", new Uint8Array(8), seededRandom(1));
@@ -127,7 +127,7 @@ export function oaepEncrypt(
  * @example
  * ```ts
  * import { oaepDecrypt, oaepEncrypt } from "./rsa.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const p = 0xeeed0ea0c8f4a39aba5c4b31c911c87310370c82d0d923891db39b437cfbb753n;
  * const q = 0xdb1c6d3fde4635f2b635cfac4589e31a8a141199846a644213c4bc431eb604b9n;
  * const key = { type: "rsa" as const, n: p * q, e: 65537n, p, q };
@@ -327,7 +327,7 @@ export interface TransientKeySource {
  * @example
  * ```ts
  * import { transientKeySource } from "./rsa.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const source = transientKeySource(1024);
  * console.log(source.acquire(seededRandom(1)).key.n > 0n); // true
  * ```

@@ -35,7 +35,7 @@ export type PqInputProblem = "length" | "malformed";
  *
  * @example
  * ```ts
- * import { PqInputError } from "./errors.ts";
+ * import { PqInputError } from "@sshts/ssh";
  * const e = new PqInputError("ciphertext", 1039, 12);
  * console.log(e.code, e.input, e.expected, e.actual); // ERR_LOCAL_PROTOCOL ciphertext 1039 12
  * ```

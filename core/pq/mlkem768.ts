@@ -160,7 +160,7 @@ export function mlkem768Backend(): MlKem768Backend | null {
  * @example
  * ```ts
  * import { mlkem768Keypair } from "./mlkem768.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
  * // 1184 2400 on the portable path; a native backend may hand out the 64-byte seed instead
  * console.log(publicKey.length, secretKey.length);
@@ -184,7 +184,7 @@ export function mlkem768Keypair(
  * @example
  * ```ts
  * import { mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Keypair } from "./mlkem768.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
  * const { ciphertext, sharedSecret } = mlkem768Encapsulate(publicKey, systemRandom);
  * const again = mlkem768Decapsulate(ciphertext, secretKey);
@@ -233,7 +233,7 @@ export function mlkem768Encapsulate(
  * @example
  * ```ts
  * import { mlkem768Decapsulate, mlkem768Encapsulate, mlkem768Keypair } from "./mlkem768.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = mlkem768Keypair(systemRandom);
  * const { ciphertext } = mlkem768Encapsulate(publicKey, systemRandom);
  * ciphertext[0]! ^= 1;
@@ -277,7 +277,7 @@ export function mlkem768Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Arra
  * @example
  * ```ts
  * import { mlkem768KeypairLater } from "./mlkem768.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * console.log(mlkem768KeypairLater(seededRandom(1))); // undefined
  * ```
  */
@@ -296,7 +296,7 @@ export function mlkem768KeypairLater(
  * @example
  * ```ts
  * import { mlkem768EncapsulateLater } from "./mlkem768.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * console.log(mlkem768EncapsulateLater(new Uint8Array(1184), seededRandom(1))); // undefined
  * ```
  */

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761Keypair } from "./mod.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = sntrup761Keypair(systemRandom);
  * const { ciphertext, sharedSecret } = sntrup761Encapsulate(publicKey, systemRandom);
  * console.log(sntrup761Decapsulate(ciphertext, secretKey).join() === sharedSecret.join());

@@ -849,7 +849,7 @@ function hide(
  * @example
  * ```ts
  * import { sntrup761Keypair } from "./sntrup761.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = sntrup761Keypair(systemRandom);
  * console.log(publicKey.length, secretKey.length); // 1158 1763
  * ```
@@ -894,7 +894,7 @@ export function sntrup761Keypair(
  * @example
  * ```ts
  * import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761Keypair } from "./sntrup761.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = sntrup761Keypair(systemRandom);
  * const { ciphertext, sharedSecret } = sntrup761Encapsulate(publicKey, systemRandom);
  * const again = sntrup761Decapsulate(ciphertext, secretKey);
@@ -923,7 +923,7 @@ export function sntrup761Encapsulate(
  * @example
  * ```ts
  * import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761Keypair } from "./sntrup761.ts";
- * import { systemRandom } from "../random.ts";
+ * import { systemRandom } from "@sshts/ssh/core";
  * const { publicKey, secretKey } = sntrup761Keypair(systemRandom);
  * const { ciphertext } = sntrup761Encapsulate(publicKey, systemRandom);
  * ciphertext[0]! ^= 1; // tampered: a different, unrelated secret comes back

@@ -166,7 +166,7 @@ export const SUPPORTED_PUBLIC_KEY_TYPES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { publicKeyTypeName } from "./algorithms.ts";
+ * import { publicKeyTypeName } from "@sshts/ssh/core";
  * console.log(publicKeyTypeName({ type: "ecdsa", curve: "nistp384", publicKey: new Uint8Array(97) }));
  * // "ecdsa-sha2-nistp384"
  * ```
@@ -194,7 +194,7 @@ export function publicKeyTypeName(key: KeyMaterial): string {
  *
  * @example
  * ```ts
- * import { signatureAlgorithmsForKey } from "./algorithms.ts";
+ * import { signatureAlgorithmsForKey } from "@sshts/ssh/core";
  * console.log(signatureAlgorithmsForKey({ type: "rsa", n: 3233n, e: 17n }));
  * // ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
  * ```

@@ -133,7 +133,7 @@ export function modInverse(a: bigint, m: bigint): bigint {
  * @example
  * ```ts
  * import { randomBigIntInRange } from "./bigint.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const x = randomBigIntInRange(seededRandom(1), 2n, 100n);
  * console.log(x >= 2n && x <= 100n); // true
  * ```

@@ -387,7 +387,7 @@ export function writePublicKeyBody(key: KeyMaterial, w: SSHWriter): void {
  *
  * @example
  * ```ts
- * import { encodePublicKeyBlob } from "./blob.ts";
+ * import { encodePublicKeyBlob } from "@sshts/ssh/core";
  * const blob = encodePublicKeyBlob({ type: "ed25519", publicKey: new Uint8Array(32) });
  * console.log(blob.length); // 51
  * ```

@@ -27,7 +27,7 @@ export type KeyBlobProblem =
  *
  * @example Match on the problem
  * ```ts
- * import { KeyBlobError } from "./errors.ts";
+ * import { KeyBlobError } from "@sshts/ssh";
  * const e = new KeyBlobError("bad-length", "Cannot parse ssh-ed25519 key: public key is 31 bytes, expected 32");
  * console.log(e.code, e.problem); // "ERR_KEY_IMPORT" "bad-length"
  * ```
@@ -50,7 +50,7 @@ export class KeyBlobError extends SSHError {
  *
  * @example
  * ```ts
- * import { UnsupportedKeyTypeError } from "./errors.ts";
+ * import { UnsupportedKeyTypeError } from "@sshts/ssh";
  * const e = new UnsupportedKeyTypeError("ssh-xmss@openssh.com");
  * console.log(e.code, e.keyType); // "ERR_UNSUPPORTED_ALGORITHM" "ssh-xmss@openssh.com"
  * ```

@@ -39,7 +39,7 @@ export interface SigningKeyOfBlob {
  *
  * @example
  * ```ts
- * import { encodePublicKeyBlob } from "./blob.ts";
+ * import { encodePublicKeyBlob } from "@sshts/ssh/core";
  * import { signingKeyOfBlob } from "./key_blob.ts";
  * const blob = encodePublicKeyBlob({ type: "ed25519", publicKey: new Uint8Array(32).fill(9) });
  * console.log(signingKeyOfBlob(blob).kind); // "plain"
@@ -82,9 +82,8 @@ function renameSignature(signature: Uint8Array, from: string, to: string): Uint8
  * @example
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
- * import { encodePublicKeyBlob } from "./blob.ts";
+ * import { encodePublicKeyBlob, signData } from "@sshts/ssh/core";
  * import { verifyKeyBlobSignature } from "./key_blob.ts";
- * import { signData } from "./sign.ts";
  * const seed = new Uint8Array(32).fill(3);
  * const key = { type: "ed25519" as const, publicKey: ed25519.getPublicKey(seed), seed };
  * const data = new Uint8Array([1, 2, 3]);
@@ -112,8 +111,7 @@ const INVALID: SignatureCheck = Object.freeze({ valid: false });
  * @example
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
- * import { encodePublicKeyBlob } from "./blob.ts";
- * import { checkKeyBlobSignature } from "./key_blob.ts";
+ * import { encodePublicKeyBlob, checkKeyBlobSignature } from "@sshts/ssh/core";
  * import { SSHWriter } from "../wire.ts";
  * import { skSignedMessage } from "./verify.ts";
  * const secret = new Uint8Array(32).fill(4), data = new Uint8Array([7]);

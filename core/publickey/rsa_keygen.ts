@@ -57,7 +57,7 @@ function mrRounds(bits: number): number {
  * @example
  * ```ts
  * import { isProbablePrime } from "./rsa_keygen.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * console.log(isProbablePrime(2n ** 127n - 1n, 10, seededRandom(1))); // true
  * ```
  */
@@ -132,7 +132,7 @@ function brokenRandom(): RangeError {
  * @example
  * ```ts
  * import { generateRsaKeyMaterial } from "./rsa_keygen.ts";
- * import { seededRandom } from "../random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const k = generateRsaKeyMaterial(1024, 65537n, seededRandom(1));
  * console.log(k.n.toString(2).length); // 1024
  * ```

@@ -53,7 +53,7 @@ function nativeEcdsa(
  * @example
  * ```ts
  * import { p256 } from "@noble/curves/nist.js";
- * import { signData } from "./sign.ts";
+ * import { signData } from "@sshts/ssh/core";
  * import { verifySignature } from "./verify.ts";
  * const privateKey = new Uint8Array(32).fill(5);
  * const key = {

@@ -69,7 +69,7 @@ function algorithmAllowed(key: KeyMaterial, algorithm: string, options?: VerifyO
  * @example
  * ```ts
  * import { ed25519 } from "@noble/curves/ed25519.js";
- * import { signData } from "./sign.ts";
+ * import { signData } from "@sshts/ssh/core";
  * import { verifySignature } from "./verify.ts";
  * const seed = new Uint8Array(32).fill(7);
  * const key = { type: "ed25519" as const, publicKey: ed25519.getPublicKey(seed), seed };

@@ -33,7 +33,7 @@ import type { AlgorithmPreferences } from "../transport/transport.ts";
  *
  * @example
  * ```ts
- * import { verifyWithBlob } from "./default_suite.ts";
+ * import { verifyWithBlob } from "@sshts/ssh/core";
  * console.log(verifyWithBlob("ssh-ed25519", new Uint8Array(0), new Uint8Array(0), new Uint8Array(0))); // false
  * ```
  */
@@ -52,7 +52,7 @@ export function verifyWithBlob(
  *
  * @example
  * ```ts
- * import { createDefaultSuite } from "./default_suite.ts";
+ * import { createDefaultSuite } from "@sshts/ssh/core";
  * const suite = createDefaultSuite();
  * console.log(suite.kex("curve25519-sha256")?.hash); // "sha256"
  * ```
@@ -79,7 +79,7 @@ export function createDefaultSuite(options: { provider?: string } = {}): Transpo
  *
  * @example
  * ```ts
- * import { defaultAlgorithmPreferences } from "./default_suite.ts";
+ * import { defaultAlgorithmPreferences } from "@sshts/ssh/core";
  * console.log(defaultAlgorithmPreferences().kex[0]);
  * ```
  */

@@ -82,7 +82,7 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  *
  * @example Run a command
  * ```ts ignore
- * import { connect } from "./connect.ts";
+ * import { connect } from "@sshts/ssh";
  * await using conn = await connect("127.0.0.1", {
  *   port: 2222, username: "me", password: "secret", hostKeyVerifier: () => true,
  * });

@@ -67,7 +67,7 @@ export type OpenUnixConnectionOptions = Omit<OpenConnectionOptions, "originHost"
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -175,7 +175,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { MemoryBackend, connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { MemoryBackend, connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -206,7 +206,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { MemoryBackend, connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { MemoryBackend, connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -238,7 +238,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen, MemoryBackend } from "@sshts/ssh";
    * const backend = new MemoryBackend();
    * backend.writeFile("/hostname", new TextEncoder().encode("example\n"));
    * await using server = await listen({
@@ -271,7 +271,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -360,7 +360,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -405,7 +405,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -474,7 +474,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -589,7 +589,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -638,7 +638,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -758,7 +758,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

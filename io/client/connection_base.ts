@@ -47,7 +47,7 @@ import {
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -190,7 +190,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -241,7 +241,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -267,7 +267,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -293,7 +293,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -344,7 +344,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -373,7 +373,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -400,7 +400,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -425,7 +425,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -453,7 +453,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -482,7 +482,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -509,7 +509,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -540,7 +540,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example A raw session channel
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -595,7 +595,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -625,7 +625,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -663,7 +663,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -698,7 +698,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -725,7 +725,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -752,7 +752,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -777,7 +777,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, DisconnectReason, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, DisconnectReason, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -809,7 +809,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -843,7 +843,7 @@ export class ClientConnectionBase implements AsyncDisposable {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

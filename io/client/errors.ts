@@ -29,7 +29,7 @@ export interface ProcessResult<T extends string | Uint8Array = string | Uint8Arr
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen, ProcessError } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen, ProcessError } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -86,7 +86,7 @@ export class ProcessError extends SSHError {
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen, ProcessTimeoutError } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen, ProcessTimeoutError } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -137,7 +137,7 @@ export class ProcessTimeoutError extends SSHError {
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen, ProcessOutputLimitError } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen, ProcessOutputLimitError } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

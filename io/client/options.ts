@@ -69,7 +69,7 @@ export interface ConnectOptions extends LogOptions {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -96,7 +96,7 @@ export interface ConnectOptions extends LogOptions {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

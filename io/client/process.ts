@@ -82,7 +82,7 @@ export type ReadChunk<T extends string | Uint8Array> = T extends string ? string
  *
  * @example Talk to `cat`
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -246,7 +246,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -317,7 +317,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    * import { mkdtemp, readFile } from "node:fs/promises";
    * import { tmpdir } from "node:os";
    * import { join } from "node:path";
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -357,7 +357,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example Watch a long job's progress
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -392,7 +392,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -426,7 +426,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -454,7 +454,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -484,7 +484,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -539,7 +539,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

@@ -77,7 +77,7 @@ const encoder = new TextEncoder();
  *
  * @example Pipe one remote process into another, and its errors into a file
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

@@ -43,7 +43,7 @@ export interface TerminalOptions {
  *
  * @example
  * ```ts
- * import { TerminalMode } from "./session.ts";
+ * import { TerminalMode } from "@sshts/ssh";
  * const modes = { [TerminalMode.ECHO]: 0, [TerminalMode.VINTR]: 3, [TerminalMode.IUTF8]: 1 };
  * console.log(modes); // { "1": 3, "42": 1, "53": 0 } — pass as `term: { modes }`
  * ```

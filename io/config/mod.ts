@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts ignore
- * import { resolveSSHConfig } from "./mod.ts";
+ * import { resolveSSHConfig } from "@sshts/ssh";
  * const c = await resolveSSHConfig("prod");
  * console.log(c.hostname, c.port, c.user, c.identityFiles);
  * ```
@@ -36,7 +36,7 @@ export type { SSHConfigSystemOptions } from "./system.ts";
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { resolveSSHConfig } from "./mod.ts";
+ * import { resolveSSHConfig } from "@sshts/ssh";
  * const file = join(await mkdtemp(join(tmpdir(), "ssh-config-")), "config");
  * await writeFile(file, "Host db\n  HostName 10.0.0.5\n  Port 2200\n");
  * const c = await resolveSSHConfig("db", { files: [file] });
@@ -78,7 +78,7 @@ export async function resolveSSHConfig(
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { readSSHConfig } from "./mod.ts";
+ * import { readSSHConfig } from "@sshts/ssh";
  * const file = join(await mkdtemp(join(tmpdir(), "ssh-config-")), "config");
  * await writeFile(file, "Host web\n  User deploy\n");
  * const c = await readSSHConfig(file, "web");

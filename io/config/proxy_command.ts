@@ -25,7 +25,7 @@ export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
  *
  * @example
  * ```ts
- * import { spawnProxyCommand } from "./proxy_command.ts";
+ * import { spawnProxyCommand } from "@sshts/ssh";
  * // A real one: spawnProxyCommand("nc server 22"), then connect("server", { sock }).
  * const sock = spawnProxyCommand("echo SSH-2.0-demo");
  * const line = await new Promise<string>((resolve) => {

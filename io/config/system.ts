@@ -78,7 +78,7 @@ function parsePasswd(text: string | undefined): Map<string, string> {
  *
  * @example
  * ```ts
- * import { resolveSSHConfig } from "../../config/mod.ts";
+ * import { resolveSSHConfig } from "@sshts/ssh";
  * import { createSSHConfigSystem } from "./system.ts";
  * const system = await createSSHConfigSystem();
  * const c = await resolveSSHConfig("web", {

@@ -13,7 +13,7 @@ import { SSHError } from "../../core/errors.ts";
  *
  * @example
  * ```ts
- * import { ChannelOpenError } from "./errors.ts";
+ * import { ChannelOpenError } from "@sshts/ssh";
  * // What `conn.openChannel(...)` rejects with when the server refuses the channel.
  * const e: unknown = new ChannelOpenError(1, "administratively prohibited");
  * if (e instanceof ChannelOpenError) console.log(e.reason, e.message); // 1 "Channel open refused ..."
@@ -47,7 +47,7 @@ export class ChannelOpenError extends SSHError {
  *
  * @example
  * ```ts
- * import { ChannelClosedError } from "./errors.ts";
+ * import { ChannelClosedError } from "@sshts/ssh";
  * // What `channel.write(bytes)` rejects with once the channel is gone.
  * const e: unknown = new ChannelClosedError();
  * if (e instanceof ChannelClosedError) console.log(e.code); // "ERR_CHANNEL"

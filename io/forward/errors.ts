@@ -11,7 +11,7 @@ import { SSHError } from "../../core/errors.ts";
  *
  * @example
  * ```ts
- * import { RemoteForwardError } from "./errors.ts";
+ * import { RemoteForwardError } from "@sshts/ssh";
  * // What `conn.forwardRemotePort({ listenPort: 80, ... })` rejects with when the server says no.
  * const e: unknown = new RemoteForwardError("The server refused to listen on 0.0.0.0:80");
  * if (e instanceof RemoteForwardError) console.log(e.code); // "ERR_CHANNEL"

@@ -28,7 +28,7 @@ export interface ForwardedSocket extends WebDuplex {
  *
  * @example Send every direct-tcpip request to one backend
  * ```ts
- * import { connect, forwardConnection, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, forwardConnection, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

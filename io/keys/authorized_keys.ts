@@ -60,8 +60,7 @@ function looksLikeKeysText(s: string): boolean {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { loadAuthorizedKeys } from "./authorized_keys.ts";
+ * import { generatePrivateKey, loadAuthorizedKeys } from "@sshts/ssh";
  * // A path ("~/.ssh/authorized_keys"; missing means none) or the file's text.
  * const line = `restrict ${generatePrivateKey("ed25519").exportPublicKey("openssh")}\n`;
  * const entries = await loadAuthorizedKeys(line);
@@ -152,7 +151,7 @@ function entriesOfList(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * import { authorizedKeyEntries } from "./authorized_keys.ts";
  * const [entry] = authorizedKeyEntries([generatePrivateKey("ed25519").publicKey()]);
  * console.log(entry!.optionsText === "" && entry!.key.getAlgorithm()); // "ssh-ed25519"

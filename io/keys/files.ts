@@ -43,8 +43,7 @@ export function looksLikeKeyText(s: string): boolean {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { readPrivateKey } from "./files.ts";
+ * import { generatePrivateKey, readPrivateKey } from "@sshts/ssh";
  * // A path ("~/.ssh/id_ed25519"), key text, bytes or an SSHKey.
  * const text = generatePrivateKey("ed25519").exportPrivateKey("openssh");
  * const key = await readPrivateKey(text);
@@ -106,8 +105,7 @@ function namingFile<T>(path: string, importFrom: () => T): T {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { readPrivateKeyList } from "./files.ts";
+ * import { generatePrivateKey, readPrivateKeyList } from "@sshts/ssh";
  * const text = generatePrivateKey("ed25519").exportPrivateKey("openssh") +
  *   generatePrivateKey("ecdsa").exportPrivateKey("pkcs8-pem");
  * const keys = await readPrivateKeyList(text); // or a path: "~/.ssh/team_keys.pem"
@@ -200,7 +198,7 @@ function looksLikePublicKeyText(s: string): boolean {
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { generatePrivateKey, readPublicKey } from "../../mod.ts";
+ * import { generatePrivateKey, readPublicKey } from "@sshts/ssh";
  * const path = join(await mkdtemp(join(tmpdir(), "keys-")), "id_ed25519.pub");
  * await writeFile(path, generatePrivateKey("ed25519").exportPublicKey());
  * const key = await readPublicKey(path); // "~/" paths expand too
@@ -262,7 +260,7 @@ function certifiedKeyLines(text: string): string {
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { generatePrivateKey, loadPublicKeys } from "../../mod.ts";
+ * import { generatePrivateKey, loadPublicKeys } from "@sshts/ssh";
  * const dir = await mkdtemp(join(tmpdir(), "keys-"));
  * await writeFile(join(dir, "me.pub"), generatePrivateKey("ed25519").exportPublicKey());
  * await writeFile(join(dir, "team.pub"), generatePrivateKey("ecdsa").exportPublicKey());
@@ -349,8 +347,7 @@ async function readOptionalCertificate(path: string): Promise<SSHCertificate | u
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { loadKeyPairs } from "./files.ts";
+ * import { generatePrivateKey, loadKeyPairs } from "@sshts/ssh";
  * // Unreadable entries are skipped with ignoreErrors; here one key given as text.
  * const pairs = await loadKeyPairs(
  *   ["/nonexistent/id_ed25519", generatePrivateKey("ed25519").exportPrivateKey("openssh")],

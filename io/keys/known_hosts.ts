@@ -76,7 +76,7 @@ export type KnownHostsSource = string | readonly string[] | { readonly text: str
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { addKnownHost, generatePrivateKey, matchKnownHosts, readKnownHosts } from "../../mod.ts";
+ * import { addKnownHost, generatePrivateKey, matchKnownHosts, readKnownHosts } from "@sshts/ssh";
  * const path = join(await mkdtemp(join(tmpdir(), "kh-")), "known_hosts");
  * await writeFile(path, addKnownHost("", "github.com", 22, generatePrivateKey("ed25519").publicKey()));
  * const kh = await readKnownHosts(path); // e.g. "~/.ssh/known_hosts"
@@ -255,8 +255,7 @@ export function hostKeyOf(blob: Uint8Array): { key: SSHKey; signer?: SSHKey } {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { knownHostsVerifier } from "./known_hosts.ts";
+ * import { generatePrivateKey, knownHostsVerifier } from "@sshts/ssh";
  * // Or { files: ["~/.ssh/known_hosts"] }.
  * const key = generatePrivateKey("ed25519");
  * const verify = await knownHostsVerifier({
@@ -473,7 +472,7 @@ export interface KnownHostKeys {
  *
  * @example
  * ```ts
- * import { generatePrivateKey, knownHostsFromKeys } from "../../mod.ts";
+ * import { generatePrivateKey, knownHostsFromKeys } from "@sshts/ssh";
  * const hostKey = generatePrivateKey("ed25519").publicKey(); // or await readPublicKey("host.pub")
  * const kh = knownHostsFromKeys({ trustedHostKeys: [hostKey] });
  * console.log(kh.entries.length); // 1: pattern *

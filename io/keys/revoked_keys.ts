@@ -51,8 +51,7 @@ export class RevokedKeys {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../../keys/generate.ts";
-   * import { RevokedKeys } from "./revoked_keys.ts";
+   * import { generatePrivateKey, RevokedKeys } from "@sshts/ssh";
    * const lost = generatePrivateKey("ed25519").publicKey();
    * console.log(new RevokedKeys([lost], []).isRevoked(lost)); // true
    * ```
@@ -74,9 +73,7 @@ export class RevokedKeys {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "../../keys/certificates/certificate.ts";
-   * import { generatePrivateKey } from "../../keys/generate.ts";
-   * import { RevokedKeys } from "./revoked_keys.ts";
+   * import { createCertificate, generatePrivateKey, RevokedKeys } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * const cert = createCertificate({ key: generatePrivateKey("ed25519"), caKey: ca, type: "host", keyId: "h" });
    * console.log(new RevokedKeys([ca.publicKey()], []).isRevoked(cert)); // true
@@ -103,10 +100,8 @@ export class RevokedKeys {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../../keys/generate.ts";
-   * import { generateX509UserCertificate } from "../../keys/x509/generate.ts";
+   * import { generatePrivateKey, generateX509UserCertificate, RevokedKeys } from "@sshts/ssh";
    * import { encodeX509KeyBlob } from "../../core/publickey/x509_blob.ts";
-   * import { RevokedKeys } from "./revoked_keys.ts";
    * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
    * const cert = generateX509UserCertificate(ca, user, "CN=me", { now: Date.now(), issuer: "CN=CA" });
    * const blob = encodeX509KeyBlob("x509v3-ssh-ed25519", [cert.der]);
@@ -199,8 +194,7 @@ async function readRevocationFile(path: string): Promise<Uint8Array | undefined>
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { loadRevokedKeys } from "./revoked_keys.ts";
+ * import { generatePrivateKey, loadRevokedKeys } from "@sshts/ssh";
  * const lost = generatePrivateKey("ed25519");
  * const revoked = await loadRevokedKeys(`# lost laptop\n${lost.exportPublicKey()}`);
  * console.log(revoked.isRevoked(lost.publicKey())); // true

@@ -23,8 +23,7 @@ import { systemRandom } from "../../core/random.ts";
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { clientKeyFromSSHKey } from "./signers.ts";
+ * import { generatePrivateKey, clientKeyFromSSHKey } from "@sshts/ssh";
  * // With a certificate: clientKeyFromSSHKey(key, await readCertificate("~/.ssh/id_ed25519-cert.pub"))
  * const pair = clientKeyFromSSHKey(generatePrivateKey("ed25519"));
  * ```
@@ -51,8 +50,7 @@ export function clientKeyFromSSHKey(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
- * import { hostKeyFromSSHKey } from "./signers.ts";
+ * import { generatePrivateKey, hostKeyFromSSHKey } from "@sshts/ssh";
  * // From a file: hostKeyFromSSHKey(await readPrivateKey("/etc/ssh/ssh_host_ed25519_key")), and
  * // with its certificate as a second argument.
  * const hostKey = hostKeyFromSSHKey(generatePrivateKey("ed25519"));

@@ -70,7 +70,7 @@ export interface SocketHandlers {
  *
  * @example An in-memory pair
  * ```ts
- * import type { WebDuplex } from "./socket.ts";
+ * import type { WebDuplex } from "@sshts/ssh";
  * const a = new TransformStream<Uint8Array, Uint8Array>();
  * const b = new TransformStream<Uint8Array, Uint8Array>();
  * const clientSide: WebDuplex = { readable: a.readable, writable: b.writable };

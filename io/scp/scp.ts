@@ -52,7 +52,7 @@ export type SCPLocation = string | readonly [SSHClientConnection, string];
  *
  * @example
  * ```ts
- * import type { SCPOptions } from "./scp.ts";
+ * import type { SCPOptions } from "@sshts/ssh";
  * const options: SCPOptions = {
  *   recurse: true, preserve: true, protocol: "scp", signal: AbortSignal.timeout(60_000),
  *   connect: { username: "deploy", port: 2222 },
@@ -135,7 +135,7 @@ const REMOTE = /^(?:([^@/]+)@)?(\[[^\]/]+\]|[^:/[\]]+):(.*)$/s;
  * import { mkdtemp, readFile, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { connect, generatePrivateKey, listen, MemoryBackend, scp } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen, MemoryBackend, scp } from "@sshts/ssh";
  * const backend = new MemoryBackend(); // or { root: "/srv/files" }: a jailed directory
  * await using server = await listen({
  *   host: "127.0.0.1",

@@ -35,7 +35,7 @@ export type SCPProcessFactory = (process: SSHServerProcess) => void | Promise<vo
  *
  * @example
  * ```ts
- * import type { SCPServerConfig } from "./server.ts";
+ * import type { SCPServerConfig } from "@sshts/ssh";
  * const drop: SCPServerConfig = { root: "/srv/drop", readOnly: true };
  * ```
  */

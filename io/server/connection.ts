@@ -91,7 +91,7 @@ function plainAddress(a: string | undefined): string | undefined {
  *
  * @example Per-connection state with serverFactory
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -272,7 +272,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -407,7 +407,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -439,7 +439,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    *
    * @example A banner per user
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

@@ -28,7 +28,7 @@ function isServerHostKey(k: unknown): k is ServerHostKey {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * import { resolveHostKeys } from "./host_keys.ts";
  * // Paths ("/etc/ssh/ssh_host_ed25519_key"), key text, bytes, SSHKeys or ready host keys.
  * const keys = await resolveHostKeys([generatePrivateKey("ed25519"), generatePrivateKey("ecdsa-sha2-nistp256")]);
@@ -60,7 +60,7 @@ export async function resolveHostKeys(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
  * const keys = await resolveHostKeys([generatePrivateKey("ed25519")]);
  * const signers = hostKeySigners(keys, ["ssh-ed25519", "rsa-sha2-512"]);

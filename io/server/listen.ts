@@ -196,8 +196,7 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
  * import { mkdtemp, writeFile } from "node:fs/promises";
  * import { tmpdir } from "node:os";
  * import { join } from "node:path";
- * import { connect, generatePrivateKey } from "../../mod.ts";
- * import { listen } from "./listen.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * const dir = await mkdtemp(join(tmpdir(), "sshd-")); // a real server has its files already
  * await writeFile(join(dir, "ssh_host_ed25519_key"), generatePrivateKey("ed25519").exportPrivateKey(), {
  *   mode: 0o600,

@@ -140,7 +140,7 @@ export type ProcessFactory = (process: SSHServerProcess) => MaybePromise<void>;
  *
  * @example
  * ```ts
- * import type { VirtualRemoteForward } from "./options.ts";
+ * import type { VirtualRemoteForward } from "@sshts/ssh";
  * const forward: VirtualRemoteForward = { port: 8080, close: () => console.log("gone") };
  * ```
  */
@@ -184,7 +184,7 @@ export interface ServerHooks {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * const passwords = new Map([["me", "old"]]);
    * await using server = await listen({
    *   host: "127.0.0.1",
@@ -226,7 +226,7 @@ export interface ServerHooks {
    *
    * @example Count a key's logins, not the queries about it
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * const deployKey = generatePrivateKey("ed25519").publicKey();
    * let logins = 0;
    * await using server = await listen({
@@ -267,7 +267,7 @@ export interface ServerHooks {
    *
    * @example Trust a CA from code, with its certificates' limits
    * ```ts
-   * import { checkAuthorizedKey, generatePrivateKey, listen, parseAuthorizedKeys } from "../../mod.ts";
+   * import { checkAuthorizedKey, generatePrivateKey, listen, parseAuthorizedKeys } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * const authorities = parseAuthorizedKeys(`cert-authority,principals="ops" ${ca.exportPublicKey()}`);
    * await using server = await listen({
@@ -401,7 +401,7 @@ export interface ServerHooks {
    *
    * @example Only for one user, and only with a single connection
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -482,7 +482,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    *
    * @example Trust the company CA; user certificates name their users
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519"); // e.g. "/etc/ssh/user_ca.pub"
    * await using server = await listen({
    *   host: "127.0.0.1",
@@ -513,7 +513,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    *
    * @example Per-user principals from code, or from files
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * const teams: Record<string, string[]> = { deploy: ["ops", "release"] };
    * await using server = await listen({
    *   host: "127.0.0.1",
@@ -544,7 +544,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    *
    * @example Refuse a lost laptop's key however it is trusted
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * const lost = generatePrivateKey("ed25519");
    * await using server = await listen({
    *   host: "127.0.0.1",
@@ -622,7 +622,7 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    *
    * @example Every security key must ask for its PIN
    * ```ts
-   * import { generatePrivateKey, listen } from "../../mod.ts";
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,

@@ -57,7 +57,7 @@ export const UNRESTRICTED: ConnectionPermissions = Object.freeze({
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+ * import { parseAuthorizedKeyOptions } from "@sshts/ssh";
  * import { permissionsFromOptions } from "./permissions.ts";
  * const p = permissionsFromOptions(parseAuthorizedKeyOptions('no-pty,command="uptime"'));
  * console.log(p.pty, p.forcedCommand); // false "uptime"
@@ -89,7 +89,7 @@ export function allowsOpen(p: ConnectionPermissions, host: string, port: number)
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
+ * import { parseAuthorizedKeyOptions } from "@sshts/ssh";
  * import { allowsStreamlocalOpen, permissionsFromOptions } from "./permissions.ts";
  * const p = permissionsFromOptions(parseAuthorizedKeyOptions('permitopen="db:5432"'));
  * console.log(allowsStreamlocalOpen(p, "/run/app.sock")); // false

@@ -97,7 +97,7 @@ const encoder = new TextEncoder();
  *
  * @example An interactive prompt (a pty session gets the line editor)
  * ```ts
- * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,
@@ -282,7 +282,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example Stop on Ctrl-C, redraw on resize
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -433,7 +433,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -463,7 +463,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -493,7 +493,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -529,7 +529,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -634,7 +634,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -666,7 +666,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    *
    * @example
    * ```ts
-   * import { connect, generatePrivateKey, listen } from "../../mod.ts";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
    * await using server = await listen({
    *   host: "127.0.0.1",
    *   port: 0,
@@ -911,7 +911,7 @@ function isProcessLike(x: unknown): x is RedirectSource {
  *
  * @example
  * ```ts
- * import { connect, generatePrivateKey, listen, textSession } from "../../mod.ts";
+ * import { connect, generatePrivateKey, listen, textSession } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

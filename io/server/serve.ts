@@ -38,7 +38,7 @@ function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
  *
  * @example An in-memory client and server
  * ```ts
- * import { connect, generatePrivateKey, serveConnection } from "../../mod.ts";
+ * import { connect, generatePrivateKey, serveConnection } from "@sshts/ssh";
  * // Two pipes stand in for a socket (a WebSocket, a child's stdio, …).
  * const a = new TransformStream<Uint8Array, Uint8Array>();
  * const b = new TransformStream<Uint8Array, Uint8Array>();

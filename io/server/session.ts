@@ -92,7 +92,7 @@ export function userEnvironmentPermitted(
  *
  * @example
  * ```ts
- * import { SERVER_SET_ENV } from "./session.ts";
+ * import { SERVER_SET_ENV } from "@sshts/ssh";
  * console.log(SERVER_SET_ENV.includes("SSH_CONNECTION")); // true
  * ```
  */

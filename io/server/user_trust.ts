@@ -64,7 +64,7 @@ export type AuthorizedPrincipalsSource =
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * import { loadPublicKeysSource } from "./user_trust.ts";
  * const ca = generatePrivateKey("ed25519");
  * const keys = await loadPublicKeysSource(`# our CA\n${ca.exportPublicKey()}`);

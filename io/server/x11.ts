@@ -55,7 +55,7 @@ const DEFAULT_MAX_DISPLAY_NUMBER = 999;
  *
  * @example
  * ```ts
- * import { generatePrivateKey, listen } from "../../mod.ts";
+ * import { generatePrivateKey, listen } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

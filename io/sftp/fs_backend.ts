@@ -58,7 +58,7 @@ const utf8 = new TextEncoder();
  *
  * @example
  * ```ts
- * import { FsBackend } from "./fs_backend.ts";
+ * import { FsBackend } from "@sshts/ssh";
  * // The root is resolved when the first request comes, not here.
  * const backend = new FsBackend({ root: "/srv/drop", readOnly: true, home: "/incoming" });
  * ```
@@ -82,7 +82,7 @@ export interface FsBackendOptions {
    *
    * @example
    * ```ts
-   * import { FsBackend } from "./fs_backend.ts";
+   * import { FsBackend } from "@sshts/ssh";
    * // The server runs as the user who owns /home/me.
    * const backend = new FsBackend({ root: "/home/me", allowOwnership: true });
    * // listen({ ..., sftp: { backend } })
@@ -98,7 +98,7 @@ export interface FsBackendOptions {
    *
    * @example
    * ```ts
-   * import { FsBackend } from "./fs_backend.ts";
+   * import { FsBackend } from "@sshts/ssh";
    * const local = new FsBackend({ root: "/", openSpecialFiles: true });
    * ```
    */
@@ -223,8 +223,7 @@ export function childOf(
  * @example Serve a directory read-only
  * ```ts
  * import { tmpdir } from "node:os";
- * import { generatePrivateKey, listen } from "../../mod.ts";
- * import { FsBackend } from "./fs_backend.ts";
+ * import { generatePrivateKey, listen, FsBackend } from "@sshts/ssh";
  * await using server = await listen({
  *   host: "127.0.0.1",
  *   port: 0,

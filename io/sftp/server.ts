@@ -89,7 +89,7 @@ export function replySender(
  *
  * @example
  * ```ts
- * import type { SFTPServerConfig } from "./server.ts";
+ * import type { SFTPServerConfig } from "@sshts/ssh";
  * const drop: SFTPServerConfig = { root: "/srv/drop", readOnly: true };
  * // listen({ ..., sftp: drop })
  * ```
@@ -198,7 +198,7 @@ export async function serveSftp<H>(
  *
  * @example
  * ```ts
- * import { sftpProcessFactory } from "./server.ts";
+ * import { sftpProcessFactory } from "@sshts/ssh";
  * const sftpFactory = sftpProcessFactory((conn) => ({ root: `/srv/users/${conn.username}` }));
  * // listen({ ..., sftpFactory })
  * ```

@@ -51,7 +51,7 @@ export interface SFTPChannelOpener {
  *
  * @example Smaller requests, fewer in flight (for a server that mishandles pipelining)
  * ```ts
- * import type { SFTPClientOptions } from "./session.ts";
+ * import type { SFTPClientOptions } from "@sshts/ssh";
  * const careful: SFTPClientOptions = { requestSize: 32 * 1024, maxRequests: 1 };
  * // const sftp = await conn.startSftp(careful);
  * ```

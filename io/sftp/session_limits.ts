@@ -13,7 +13,7 @@ import type { HandleBudget } from "../../sftp/server_engine.ts";
  *
  * @example
  * ```ts
- * import { FileSessionLimits } from "./session_limits.ts";
+ * import { FileSessionLimits } from "@sshts/ssh";
  * const limits = new FileSessionLimits({ maxSessions: 10, maxOpenFiles: 256 });
  * if (limits.enterSession()) {
  *   console.log(limits.acquire()); // true: one open file

@@ -23,7 +23,7 @@ export { isProbablePrime };
  * @example
  * ```ts
  * import { generateRsaKeyMaterial } from "./rsa_keygen.ts";
- * import { seededRandom } from "../../core/random.ts";
+ * import { seededRandom } from "@sshts/ssh/core";
  * const k = generateRsaKeyMaterial(1024, 65537n, seededRandom(1));
  * console.log(k.n.toString(2).length); // 1024
  * ```

@@ -59,7 +59,7 @@ export type CertificateType = "user" | "host";
  *
  * @example
  * ```ts
- * import { plainKeyType } from "./certificate.ts";
+ * import { plainKeyType } from "@sshts/ssh";
  * console.log(plainKeyType("ssh-rsa-cert-v01@openssh.com")); // "ssh-rsa"
  * ```
  */
@@ -72,7 +72,7 @@ export function plainKeyType(certType: string): string | undefined {
  *
  * @example
  * ```ts
- * import { certKeyType } from "./certificate.ts";
+ * import { certKeyType } from "@sshts/ssh";
  * console.log(certKeyType("ssh-ed25519")); // "ssh-ed25519-cert-v01@openssh.com"
  * ```
  */
@@ -204,8 +204,7 @@ export type CertificateCheckResult = { readonly valid: true } | {
  *
  * @example Check a user certificate
  * ```ts
- * import { createCertificate } from "./certificate.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519");
  * const user = generatePrivateKey("ecdsa");
  * const cert = createCertificate({ key: user, caKey: ca, type: "user", keyId: "alice", principals: ["alice"] });
@@ -321,8 +320,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate, SSHCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, SSHCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * const c = createCertificate({ key: ca, caKey: ca, type: "host", keyId: "h" });
    * console.log(SSHCertificate.fromBlob(c.blob).keyId); // "h"
@@ -345,8 +343,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * console.log(createCertificate({ key: ca, caKey: ca, type: "host", keyId: "h" }).getAlgorithm());
    * // "ssh-ed25519-cert-v01@openssh.com"
@@ -362,8 +359,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * console.log(createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" }).getSigAlgorithms());
    * ```
@@ -377,8 +373,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519"), k = generatePrivateKey("ed25519");
    * const c = createCertificate({ key: k, caKey: ca, type: "user", keyId: "u" });
    * console.log(c.getFingerprint() === k.getFingerprint()); // true
@@ -393,8 +388,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * console.log(createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u", comment: "c" }).getComment());
    * ```
@@ -408,8 +402,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * const c = createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" });
    * c.setComment("me");
@@ -426,8 +419,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * console.log(createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" }).verifySignature()); // true
    * ```
@@ -469,8 +461,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ecdsa");
    * const cert = createCertificate({ key: host, caKey: ca, type: "host", keyId: "h", principals: ["h.example"] });
    * console.log(cert.checkValidity({ now: Date.now(), type: "user" })); // { valid: false, reason: ... }
@@ -533,8 +524,7 @@ export class SSHCertificate {
    *
    * @example
    * ```ts
-   * import { createCertificate } from "./certificate.ts";
-   * import { generatePrivateKey } from "../generate.ts";
+   * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
    * const ca = generatePrivateKey("ed25519");
    * console.log(createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" }).exportCertificate());
    * ```
@@ -552,8 +542,7 @@ export class SSHCertificate {
  *
  * @example
  * ```ts
- * import { createCertificate, importCertificate } from "./certificate.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { createCertificate, importCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519");
  * const line = createCertificate({ key: ca, caKey: ca, type: "user", keyId: "u" }).exportCertificate();
  * console.log(importCertificate(line).keyId); // "u"
@@ -670,8 +659,7 @@ function checkOptionStrings(what: string, options: Readonly<Record<string, strin
  *
  * @example
  * ```ts
- * import { createCertificate } from "./certificate.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { createCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = createCertificate({
  *   key: user, caKey: ca, type: "user", keyId: "alice@laptop", principals: ["alice"],
@@ -780,8 +768,7 @@ export interface GenerateUserCertificateOptions {
  *
  * @example
  * ```ts
- * import { generateUserCertificate } from "./certificate.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { generateUserCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = generateUserCertificate(ca, user, "alice@laptop", {
  *   principals: ["alice"], validBefore: new Date(Date.now() + 8 * 3600_000), permitPty: false,
@@ -863,8 +850,7 @@ function commonCertificateOptions(o: GenerateHostCertificateOptions) {
  *
  * @example
  * ```ts
- * import { generateHostCertificate } from "./certificate.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { generateHostCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ecdsa");
  * const cert = generateHostCertificate(ca, host, "web1", { principals: ["web1.example.com"] });
  * console.log(cert.certType); // "host"

@@ -33,7 +33,7 @@ const MAX_TIME_STRING = 64;
  *
  * @example
  * ```ts
- * import { parseCertificateTime } from "./validity.ts";
+ * import { parseCertificateTime } from "@sshts/ssh";
  * const now = Date.UTC(2025, 0, 1);
  * console.log(parseCertificateTime("+1w2d", now) - BigInt(now / 1000)); // 777600n
  * console.log(parseCertificateTime("20250102")); // 1735776000n

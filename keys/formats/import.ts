@@ -194,8 +194,7 @@ function unsupportedText(text: string): never {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { importPrivateKey } from "./import.ts";
+ * import { generatePrivateKey, importPrivateKey } from "@sshts/ssh";
  * const text = generatePrivateKey("ed25519").exportPrivateKey("openssh", { passphrase: "pw", rounds: 1 });
  * console.log(importPrivateKey(text, "pw").getAlgorithm()); // "ssh-ed25519"
  * ```
@@ -240,8 +239,7 @@ export function importPrivateKey(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { importPrivateKeyList } from "./import.ts";
+ * import { generatePrivateKey, importPrivateKeyList } from "@sshts/ssh";
  * const text = generatePrivateKey("ed25519").exportPrivateKey() +
  *   generatePrivateKey("ecdsa").exportPrivateKey("pkcs8-pem");
  * console.log(importPrivateKeyList(text).length); // 2
@@ -299,8 +297,7 @@ function looksLikeBlob(b: Uint8Array): boolean {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { importPublicKey } from "./import.ts";
+ * import { generatePrivateKey, importPublicKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519", { comment: "me" });
  * const pub = importPublicKey(key.exportPublicKey("openssh"));
  * console.log(pub.equals(key), pub.getComment()); // true "me"
@@ -345,8 +342,7 @@ function blockEnd(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { importPublicKeyList } from "./import.ts";
+ * import { generatePrivateKey, importPublicKeyList } from "@sshts/ssh";
  * const a = generatePrivateKey("ed25519"), b = generatePrivateKey("ecdsa");
  * const text = "# keys\n" + a.exportPublicKey() + b.exportPublicKey("rfc4716");
  * console.log(importPublicKeyList(text).length); // 2

@@ -70,7 +70,7 @@ const MAX_SECTION_LINES = 1024;
  *
  * @example
  * ```ts
- * import { isPuttyPrivateKey } from "./putty.ts";
+ * import { isPuttyPrivateKey } from "@sshts/ssh";
  * console.log(isPuttyPrivateKey("PuTTY-User-Key-File-3: ssh-ed25519\n")); // true
  * ```
  */

@@ -198,7 +198,7 @@ export interface AuthorizedKeysParseOptions {
  *
  * @example
  * ```ts
- * import { parseExpiryTime } from "./authorized_keys.ts";
+ * import { parseExpiryTime } from "@sshts/ssh";
  * console.log(parseExpiryTime("202401021530Z") === Date.UTC(2024, 0, 2, 15, 30)); // true
  * console.log(parseExpiryTime("202401021530", 60) === Date.UTC(2024, 0, 2, 14, 30)); // true
  * ```
@@ -255,7 +255,7 @@ const FLAGS: Record<string, [keyof AuthorizedKeyOptions, boolean]> = {
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeyOptions } from "./authorized_keys.ts";
+ * import { parseAuthorizedKeyOptions } from "@sshts/ssh";
  * const o = parseAuthorizedKeyOptions('restrict,pty,command="uptime"');
  * console.log(o.pty, o.portForwarding, o.command); // true false "uptime"
  * ```
@@ -390,7 +390,7 @@ function startsWithKeyType(line: string): boolean {
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeys } from "./authorized_keys.ts";
+ * import { parseAuthorizedKeys } from "@sshts/ssh";
  * const text = 'from="10.0.0.0/8",no-pty ssh-ed25519 ' +
  *   "AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK me\n";
  * const { entries } = parseAuthorizedKeys(text);
@@ -458,7 +458,7 @@ export function* contentLines(
  *
  * @example
  * ```ts
- * import { matchFrom } from "./authorized_keys.ts";
+ * import { matchFrom } from "@sshts/ssh";
  * console.log(matchFrom(["*.example.com", "!10.9.0.0/16"], "ci.example.com", "10.1.2.3")); // true
  * ```
  */
@@ -475,7 +475,7 @@ export function matchFrom(
  *
  * @example
  * ```ts
- * import { isExpired, parseAuthorizedKeyOptions } from "./authorized_keys.ts";
+ * import { isExpired, parseAuthorizedKeyOptions } from "@sshts/ssh";
  * console.log(isExpired(parseAuthorizedKeyOptions('expiry-time="20000101Z"'), Date.UTC(2024, 0, 1))); // true
  * ```
  */
@@ -496,7 +496,7 @@ function addressAllowed(list: readonly PermittedAddress[], host: string, port: n
  *
  * @example
  * ```ts
- * import { permitsOpen, parseAuthorizedKeyOptions } from "./authorized_keys.ts";
+ * import { permitsOpen, parseAuthorizedKeyOptions } from "@sshts/ssh";
  * const o = parseAuthorizedKeyOptions('permitopen="db:5432"');
  * console.log(permitsOpen(o, "db", 5432), permitsOpen(o, "db", 22)); // true false
  * ```
@@ -516,7 +516,7 @@ export function permitsOpen(options: AuthorizedKeyOptions, host: string, port: n
  *
  * @example
  * ```ts
- * import { parseAuthorizedKeyOptions, permitsStreamlocalOpen } from "./authorized_keys.ts";
+ * import { parseAuthorizedKeyOptions, permitsStreamlocalOpen } from "@sshts/ssh";
  * const db = parseAuthorizedKeyOptions('permitopen="db:5432"');
  * const app = parseAuthorizedKeyOptions('permitopen="[/run/app.sock]:*"');
  * console.log(permitsStreamlocalOpen(db, "/run/app.sock")); // false
@@ -534,7 +534,7 @@ export function permitsStreamlocalOpen(options: AuthorizedKeyOptions, path: stri
  *
  * @example
  * ```ts
- * import { permitsListen, parseAuthorizedKeyOptions } from "./authorized_keys.ts";
+ * import { permitsListen, parseAuthorizedKeyOptions } from "@sshts/ssh";
  * console.log(permitsListen(parseAuthorizedKeyOptions('permitlisten="8080"'), "localhost", 8080)); // true
  * ```
  */
@@ -563,8 +563,7 @@ export interface ClientContext {
  *
  * @example
  * ```ts
- * import { authorizedKeyRefusal, parseAuthorizedKeys } from "./authorized_keys.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { authorizedKeyRefusal, parseAuthorizedKeys, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * const [entry] = parseAuthorizedKeys(`principals="ops" ${key.exportPublicKey()}`).entries;
  * const client = { host: "10.0.0.5", addr: "10.0.0.5", now: Date.now() };
@@ -606,8 +605,7 @@ export type AuthorizedKeyLookup =
  *
  * @example Log why a key was refused
  * ```ts
- * import { lookupAuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { lookupAuthorizedKey, parseAuthorizedKeys, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * const ak = parseAuthorizedKeys(`principals="ops" ${key.exportPublicKey()}`);
  * const client = { host: "10.0.0.5", addr: "10.0.0.5", now: Date.now() };
@@ -646,8 +644,7 @@ export function lookupAuthorizedKey(
  *
  * @example
  * ```ts
- * import { findAuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { findAuthorizedKey, parseAuthorizedKeys, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * const ak = parseAuthorizedKeys(`from="10.*" ${key.exportPublicKey()}`);
  * const client = { host: "10.0.0.5", addr: "10.0.0.5", now: Date.now() };

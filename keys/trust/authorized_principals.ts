@@ -48,7 +48,7 @@ export interface AuthorizedPrincipals {
  *
  * @example
  * ```ts
- * import { parseAuthorizedPrincipals } from "./authorized_principals.ts";
+ * import { parseAuthorizedPrincipals } from "@sshts/ssh";
  * const p = parseAuthorizedPrincipals('# ops team\nalice\nfrom="10.*",no-pty ops\n');
  * console.log(p.entries.map((e) => e.principal), p.entries[1]!.options.pty); // ["alice", "ops"] false
  * ```

@@ -66,9 +66,7 @@ function toCertificate(cert: SSHCertificate | Uint8Array): SSHCertificate {
  *
  * @example
  * ```ts
- * import { createCertificate } from "../certificates/certificate.ts";
- * import { checkHostCertificate } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { createCertificate, checkHostCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ed25519");
  * const cert = createCertificate({ key: host, caKey: ca, type: "host", keyId: "web", principals: ["*.example.com"] });
  * console.log(checkHostCertificate(cert, { host: "www.example.com", trustedCAs: [ca], now: Date.now() }));
@@ -164,9 +162,7 @@ export interface UserCertificateLimits extends SecurityKeyRequirements {
  *
  * @example
  * ```ts
- * import { generateUserCertificate } from "../certificates/certificate.ts";
- * import { userCertificateLimits } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { generateUserCertificate, userCertificateLimits, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = generateUserCertificate(ca, user, "k", { forceCommand: "backup", permitPty: false });
  * const l = userCertificateLimits(cert);
@@ -243,9 +239,7 @@ export interface UserCertificateCheckOptions {
  *
  * @example
  * ```ts
- * import { createCertificate } from "../certificates/certificate.ts";
- * import { checkUserCertificate } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { createCertificate, checkUserCertificate, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = createCertificate({
  *   key: user, caKey: ca, type: "user", keyId: "alice", principals: ["alice"],
@@ -407,10 +401,8 @@ function combineLimits(
  *
  * @example Wire into `listen({ validatePublicKey })`
  * ```ts
- * import { parseAuthorizedKeys } from "./authorized_keys.ts";
- * import { createCertificate } from "../certificates/certificate.ts";
- * import { checkAuthorizedKey } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { parseAuthorizedKeys, createCertificate, checkAuthorizedKey } from "@sshts/ssh";
+ * import { generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ecdsa");
  * const ak = parseAuthorizedKeys(`cert-authority,principals="ops" ${ca.exportPublicKey()}`);
  * const cert = createCertificate({ key: user, caKey: ca, type: "user", keyId: "k", principals: ["ops"] });
@@ -607,9 +599,7 @@ const CERTIFICATE_CRITICAL_OPTIONS = new Set([
  *
  * @example
  * ```ts
- * import { generateUserCertificate } from "../certificates/certificate.ts";
- * import { applyCertificateLimits } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { generateUserCertificate, applyCertificateLimits, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = generateUserCertificate(ca, user, "k", { forceCommand: "backup", permitPty: false });
  * const v = applyCertificateLimits(cert, { clientAddress: "192.0.2.9" });
@@ -618,10 +608,8 @@ const CERTIFICATE_CRITICAL_OPTIONS = new Set([
  *
  * @example The options of the line that vouched for it, from= and expiry-time included
  * ```ts
- * import { generateUserCertificate } from "../certificates/certificate.ts";
- * import { parseAuthorizedKeyOptions } from "./authorized_keys.ts";
- * import { applyCertificateLimits } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { generateUserCertificate, parseAuthorizedKeyOptions } from "@sshts/ssh";
+ * import { applyCertificateLimits, generatePrivateKey } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ed25519");
  * const cert = generateUserCertificate(ca, user, "k", {});
  * const options = parseAuthorizedKeyOptions('from="10.0.0.0/8",expiry-time="20300101Z"');
@@ -699,8 +687,7 @@ function optionsRefusal(
  *
  * @example
  * ```ts
- * import { parseKeyOrCertificate } from "./certificate_policy.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { parseKeyOrCertificate, generatePrivateKey } from "@sshts/ssh";
  * const k = generatePrivateKey("ed25519");
  * console.log(parseKeyOrCertificate(k.publicBlob).constructor.name); // "SSHKey"
  * ```

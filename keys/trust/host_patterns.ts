@@ -16,7 +16,7 @@ import { utf8 } from "../../core/wire.ts";
  *
  * @example
  * ```ts
- * import { matchPattern } from "./host_patterns.ts";
+ * import { matchPattern } from "@sshts/ssh/config";
  * console.log(matchPattern("web1.example.com", "web?.example.*")); // true
  * ```
  */
@@ -79,7 +79,7 @@ function overlong(item: string): boolean {
  *
  * @example
  * ```ts
- * import { matchPatternList } from "./host_patterns.ts";
+ * import { matchPatternList } from "@sshts/ssh";
  * console.log(matchPatternList("a.example.com", "*.example.com,!b.example.com")); // 1
  * console.log(matchPatternList("b.example.com", "*.example.com,!b.example.com")); // -1
  * ```
@@ -278,7 +278,7 @@ export function matchCidrList(addr: string, list: string): -2 | 0 | 1 {
  *
  * @example
  * ```ts
- * import { matchHostAndAddress } from "./host_patterns.ts";
+ * import { matchHostAndAddress } from "@sshts/ssh";
  * console.log(matchHostAndAddress("ci.example.com", "10.1.2.3", "*.example.com,!10.1.0.0/16")); // false
  * ```
  */

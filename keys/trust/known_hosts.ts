@@ -137,7 +137,7 @@ function parseLine(text: string, line: number): KnownHostsEntry {
  *
  * @example
  * ```ts
- * import { parseKnownHosts } from "./known_hosts.ts";
+ * import { parseKnownHosts } from "@sshts/ssh";
  * const kh = parseKnownHosts(
  *   "# comment\nexample.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK\nbroken line\n",
  * );
@@ -175,7 +175,7 @@ export function knownHostsName(host: string, port = 22): string {
  *
  * @example
  * ```ts
- * import { hashKnownHostsName } from "./known_hosts.ts";
+ * import { hashKnownHostsName } from "@sshts/ssh";
  * console.log(hashKnownHostsName("example.com", new Uint8Array(20)).startsWith("|1|")); // true
  * ```
  */
@@ -214,7 +214,7 @@ function entryMatches(e: KnownHostsEntry, name: LookupName): boolean {
  *
  * @example
  * ```ts
- * import { matchKnownHosts, parseKnownHosts } from "./known_hosts.ts";
+ * import { matchKnownHosts, parseKnownHosts } from "@sshts/ssh";
  * const kh = parseKnownHosts(
  *   "*.example.com,!bad.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPloysTBsoIpccdFuhWaXhTsvZZFbH/PapG2mclKgeMK\n",
  * );
@@ -270,8 +270,7 @@ export interface FormatKnownHostsOptions {
  *
  * @example
  * ```ts
- * import { formatKnownHostsLine } from "./known_hosts.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { formatKnownHostsLine, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * console.log(formatKnownHostsLine("example.com", 2222, key).startsWith("[example.com]:2222 ssh-ed25519 "));
  * ```
@@ -309,8 +308,7 @@ export function formatKnownHostsLine(
  *
  * @example
  * ```ts
- * import { addKnownHost, matchKnownHosts, parseKnownHosts } from "./known_hosts.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { addKnownHost, matchKnownHosts, parseKnownHosts, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * const text = addKnownHost("", "example.com", 22, key, { hashed: true });
  * console.log(matchKnownHosts(parseKnownHosts(text), "example.com").trustedHostKeys[0]?.equals(key)); // true
@@ -345,8 +343,7 @@ export interface RemoveKnownHostOptions {
  *
  * @example
  * ```ts
- * import { addKnownHost, parseKnownHosts, removeKnownHost } from "./known_hosts.ts";
- * import { generatePrivateKey } from "../generate.ts";
+ * import { addKnownHost, parseKnownHosts, removeKnownHost, generatePrivateKey } from "@sshts/ssh";
  * const key = generatePrivateKey("ed25519");
  * let text = addKnownHost("", "a.example", 22, key);
  * text = addKnownHost(text, "b.example", 22, key, { hashed: true });

@@ -209,7 +209,7 @@ export class KeyRevocationList {
    *
    * @example
    * ```ts
-   * import { KeyRevocationList } from "./krl.ts";
+   * import { KeyRevocationList } from "@sshts/ssh";
    * const u32 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
    * const krl = KeyRevocationList.fromBytes(new Uint8Array([
    *   ...new TextEncoder().encode("SSHKRL\n\0"), ...u32(1), ...new Uint8Array(24), ...u32(0), ...u32(2), 104, 105,
@@ -230,8 +230,7 @@ export class KeyRevocationList {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { parseKRL } from "./krl.ts";
+   * import { generatePrivateKey, parseKRL } from "@sshts/ssh";
    * // An empty KRL, as `ssh-keygen -k -f empty.krl` writes it.
    * const empty = new Uint8Array([
    *   ...new TextEncoder().encode("SSHKRL\n\0"), 0, 0, 0, 1,
@@ -266,7 +265,7 @@ export class KeyRevocationList {
  *
  * @example
  * ```ts
- * import { isKRL } from "./krl.ts";
+ * import { isKRL } from "@sshts/ssh";
  * console.log(isKRL(new TextEncoder().encode("SSHKRL\n\0..."))); // true
  * console.log(isKRL(new TextEncoder().encode("ssh-ed25519 AAAA..."))); // false
  * ```
@@ -289,8 +288,7 @@ export function isKRL(bytes: Uint8Array): boolean {
  *
  * @example Parse a KRL and check a key
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { parseKRL } from "./krl.ts";
+ * import { generatePrivateKey, parseKRL } from "@sshts/ssh";
  * const lost = generatePrivateKey("ed25519").publicKey();
  * const u32 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
  * const blob = [...lost.publicBlob];

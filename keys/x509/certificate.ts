@@ -34,8 +34,7 @@ import { readTime } from "./time.ts";
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
+ * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
  * const ca = generatePrivateKey("ecdsa");
  * const cert = generateX509CACertificate(ca, ca, "CN=Example CA", { now: Date.now() });
  * console.log(cert.subject, cert.isCA); // "CN=Example CA" true
@@ -119,7 +118,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { X509Certificate } from "./certificate.ts";
+   * import { X509Certificate } from "@sshts/ssh";
    * try { X509Certificate.fromDer(new Uint8Array([0x30, 0])); } catch (e) { console.log((e as Error).name); }
    * ```
    */
@@ -137,8 +136,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509UserCertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509UserCertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(generateX509UserCertificate(k, k, "CN=u", { now: Date.now() }).isCA); // false
    * ```
@@ -153,8 +151,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509HostCertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509HostCertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(generateX509HostCertificate(k, k, "CN=h", { now: Date.now(), principals: ["h.example", "192.0.2.1"] }).principals);
    * // ["h.example", "192.0.2.1"]
@@ -172,8 +169,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509UserCertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509UserCertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(generateX509UserCertificate(k, k, "CN=alice", { now: Date.now() }).userPrincipals); // ["alice"]
    * ```
@@ -188,8 +184,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509CACertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(generateX509CACertificate(k, k, "CN=ca", { now: Date.now(), comment: "root" }).getComment()); // "root"
    * ```
@@ -203,8 +198,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509CACertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ecdsa", { keySize: 384 });
    * const cert = generateX509CACertificate(k, k, "CN=ca", { now: Date.now() });
    * console.log(cert.verifySignature(k)); // true
@@ -224,8 +218,7 @@ export class X509Certificate {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509CACertificate } from "./generate.ts";
+   * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(generateX509CACertificate(k, k, "CN=ca", { now: Date.now() }).exportPem().split("\n")[0]);
    * // "-----BEGIN CERTIFICATE-----"
@@ -242,9 +235,8 @@ export class X509Certificate {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
- * import { importX509Certificates } from "./certificate.ts";
+ * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
+ * import { importX509Certificates } from "@sshts/ssh";
  * const k = generatePrivateKey("ed25519");
  * const pem = generateX509CACertificate(k, k, "CN=a", { now: Date.now() }).exportPem() + generateX509CACertificate(k, k, "CN=b", { now: Date.now() }).exportPem();
  * console.log(importX509Certificates(pem).map((c) => c.subject)); // ["CN=a", "CN=b"]
@@ -265,9 +257,8 @@ export function importX509Certificates(data: string | Uint8Array): X509Certifica
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
- * import { importX509Certificate } from "./certificate.ts";
+ * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
+ * import { importX509Certificate } from "@sshts/ssh";
  * const k = generatePrivateKey("ed25519");
  * const der = generateX509CACertificate(k, k, "CN=a", { now: Date.now() }).der;
  * console.log(importX509Certificate(der).subject); // "CN=a"

@@ -134,9 +134,9 @@ function issuerProblem(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate, generateX509UserCertificate } from "./generate.ts";
- * import { validateX509Chain } from "./chain.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
+ * import { generateX509CACertificate, generateX509UserCertificate } from "@sshts/ssh";
+ * import { validateX509Chain } from "@sshts/ssh";
  * const rootKey = generatePrivateKey("ecdsa"), userKey = generatePrivateKey("ed25519");
  * const root = generateX509CACertificate(rootKey, rootKey, "CN=Root", { now: Date.now() });
  * const user = generateX509UserCertificate(rootKey, userKey, "CN=alice", {

@@ -179,8 +179,7 @@ export function buildCertificate(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509UserCertificate } from "./generate.ts";
+ * import { generatePrivateKey, generateX509UserCertificate } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), user = generatePrivateKey("ecdsa");
  * const cert = generateX509UserCertificate(ca, user, "CN=alice", { now: Date.now(), issuer: "CN=CA", principals: ["alice"] });
  * console.log(cert.principals); // ["alice"]
@@ -202,8 +201,7 @@ export function generateX509UserCertificate(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509HostCertificate } from "./generate.ts";
+ * import { generatePrivateKey, generateX509HostCertificate } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), host = generatePrivateKey("ed25519");
  * const cert = generateX509HostCertificate(ca, host, "CN=web", { now: Date.now(), issuer: "CN=CA", principals: ["web.example"] });
  * console.log(cert.extensions.extendedKeyUsage); // ["1.3.6.1.5.5.7.3.22"]
@@ -225,8 +223,7 @@ export function generateX509HostCertificate(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
+ * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
  * const root = generatePrivateKey("ecdsa");
  * const cert = generateX509CACertificate(root, root, "CN=Root", { now: Date.now(), caPathLength: 1 });
  * console.log(cert.extensions.basicConstraints); // { ca: true, pathLength: 1 }

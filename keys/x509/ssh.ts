@@ -26,9 +26,7 @@ import { KeyImportError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
- * import { x509Algorithms } from "./ssh.ts";
+ * import { generatePrivateKey, generateX509CACertificate, x509Algorithms } from "@sshts/ssh";
  * const k = generatePrivateKey("ecdsa", { keySize: 384 });
  * console.log(x509Algorithms(generateX509CACertificate(k, k, "CN=x", { now: Date.now() }))); // ["x509v3-ecdsa-sha2-nistp384"]
  * ```
@@ -42,9 +40,7 @@ export function x509Algorithms(cert: X509Certificate): string[] {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
- * import { encodeX509SSHKey } from "./ssh.ts";
+ * import { generatePrivateKey, generateX509CACertificate, encodeX509SSHKey } from "@sshts/ssh";
  * const k = generatePrivateKey("ed25519");
  * console.log(encodeX509SSHKey([generateX509CACertificate(k, k, "CN=x", { now: Date.now() })]).length > 100); // true
  * ```
@@ -65,9 +61,8 @@ export function encodeX509SSHKey(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate } from "./generate.ts";
- * import { decodeX509SSHKey, encodeX509SSHKey } from "./ssh.ts";
+ * import { generatePrivateKey, generateX509CACertificate } from "@sshts/ssh";
+ * import { decodeX509SSHKey, encodeX509SSHKey } from "@sshts/ssh";
  * const k = generatePrivateKey("ed25519");
  * const blob = encodeX509SSHKey([generateX509CACertificate(k, k, "CN=x", { now: Date.now() })]);
  * console.log(decodeX509SSHKey(blob).algorithm); // "x509v3-ssh-ed25519"
@@ -97,9 +92,7 @@ export function decodeX509SSHKey(
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509UserCertificate } from "./generate.ts";
- * import { X509KeyPair } from "./ssh.ts";
+ * import { generatePrivateKey, generateX509UserCertificate, X509KeyPair } from "@sshts/ssh";
  * const ca = generatePrivateKey("ed25519"), key = generatePrivateKey("ecdsa");
  * const pair = new X509KeyPair(key, [generateX509UserCertificate(ca, key, "CN=me", { now: Date.now() })]);
  * console.log(pair.keyType); // "x509v3-ecdsa-sha2-nistp256"
@@ -132,9 +125,7 @@ export class X509KeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509CACertificate } from "./generate.ts";
-   * import { X509KeyPair } from "./ssh.ts";
+   * import { generatePrivateKey, generateX509CACertificate, X509KeyPair } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * console.log(new X509KeyPair(k, [generateX509CACertificate(k, k, "CN=x", { now: Date.now() })]).getSigAlgorithms());
    * ```
@@ -149,9 +140,7 @@ export class X509KeyPair {
    *
    * @example
    * ```ts
-   * import { generatePrivateKey } from "../generate.ts";
-   * import { generateX509CACertificate } from "./generate.ts";
-   * import { X509KeyPair } from "./ssh.ts";
+   * import { generatePrivateKey, generateX509CACertificate, X509KeyPair } from "@sshts/ssh";
    * const k = generatePrivateKey("ed25519");
    * const pair = new X509KeyPair(k, [generateX509CACertificate(k, k, "CN=x", { now: Date.now() })]);
    * console.log(pair.sign(new Uint8Array(1)).length); // 83
@@ -190,9 +179,9 @@ export interface X509SSHKeyCheckOptions {
  *
  * @example
  * ```ts
- * import { generatePrivateKey } from "../generate.ts";
- * import { generateX509CACertificate, generateX509HostCertificate } from "./generate.ts";
- * import { checkX509SSHKey, encodeX509SSHKey } from "./ssh.ts";
+ * import { generatePrivateKey } from "@sshts/ssh";
+ * import { generateX509CACertificate, generateX509HostCertificate } from "@sshts/ssh";
+ * import { checkX509SSHKey, encodeX509SSHKey } from "@sshts/ssh";
  * const caKey = generatePrivateKey("ecdsa"), hostKey = generatePrivateKey("ed25519");
  * const ca = generateX509CACertificate(caKey, caKey, "CN=CA", { now: Date.now() });
  * const host = generateX509HostCertificate(caKey, hostKey, "CN=h", { now: Date.now(), issuerCertificate: ca, principals: ["h.example"] });

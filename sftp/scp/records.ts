@@ -35,7 +35,7 @@ export const MAX_DEPTH = 256;
  *
  * @example Tell an unsafe name from other failures
  * ```ts
- * import { SCPError } from "./records.ts";
+ * import { SCPError } from "@sshts/ssh";
  * const e = new SCPError("Peer sent an unexpected name \".bashrc\" (asked for \"a.txt\")", {
  *   reason: "unexpected-name",
  * });
@@ -113,7 +113,7 @@ const looseDec = new TextDecoder();
  *
  * @example
  * ```ts
- * import { sanitize } from "./records.ts";
+ * import { sanitize } from "@sshts/ssh/sftp";
  * console.log(sanitize("ok\x1b[2Kfake")); // "ok\\x1b[2Kfake"
  * ```
  */
@@ -134,7 +134,7 @@ function show(name: string): string {
  *
  * @example
  * ```ts
- * import { checkName } from "./records.ts";
+ * import { checkName } from "@sshts/ssh/sftp";
  * checkName("report.pdf");
  * try { checkName(".."); } catch (e) { console.log((e as Error).message); }
  * ```
@@ -175,7 +175,7 @@ function mode(s: string): number {
  *
  * @example
  * ```ts
- * import { parseRecord } from "./records.ts";
+ * import { parseRecord } from "@sshts/ssh/sftp";
  * const r = parseRecord(new TextEncoder().encode("C0644 5 a.txt"));
  * console.log(r); // { type: "file", mode: 420, size: 5, name: "a.txt" }
  * ```
@@ -228,7 +228,7 @@ export function parseRecord(line: Uint8Array): SCPRecord {
  *
  * @example
  * ```ts
- * import { encodeRecord } from "./records.ts";
+ * import { encodeRecord } from "@sshts/ssh/sftp";
  * const b = encodeRecord({ type: "file", mode: 0o644, size: 5, name: "a.txt" });
  * console.log(new TextDecoder().decode(b)); // "C0644 5 a.txt\n"
  * ```
@@ -269,7 +269,7 @@ export const ACK_OK: Uint8Array = new Uint8Array([0]);
  *
  * @example
  * ```ts
- * import { SCPReader } from "./records.ts";
+ * import { SCPReader } from "@sshts/ssh/sftp";
  * const r = new SCPReader();
  * r.push(new TextEncoder().encode("C0644 3 a\nab"));
  * console.log(r.readRecord()); // { type: "file", mode: 420, size: 3, name: "a" }
@@ -394,7 +394,7 @@ export class SCPReader {
  *
  * @example
  * ```ts
- * import { shellQuote } from "./records.ts";
+ * import { shellQuote } from "@sshts/ssh/sftp";
  * console.log(shellQuote("it's; rm -rf ~")); // "'it'\\''s; rm -rf ~'"
  * console.log(shellQuote("logs/*.gz", { globs: true })); // "'logs/'*'.gz'"
  * ```
@@ -450,7 +450,7 @@ export interface SCPCommand {
  *
  * @example
  * ```ts
- * import { isScpCommand } from "./records.ts";
+ * import { isScpCommand } from "@sshts/ssh/sftp";
  * console.log(isScpCommand("scp -t /tmp"), isScpCommand("ls")); // true false
  * ```
  */
@@ -466,7 +466,7 @@ export function isScpCommand(command: string): boolean {
  *
  * @example
  * ```ts
- * import { parseScpCommand } from "./records.ts";
+ * import { parseScpCommand } from "@sshts/ssh/sftp";
  * console.log(parseScpCommand("scp -r -p -f -- 'my dir'").paths); // ["my dir"]
  * ```
  */
@@ -574,7 +574,7 @@ function shellWords(s: string): string[] {
  *
  * @example
  * ```ts
- * import { nameMatcher } from "./records.ts";
+ * import { nameMatcher } from "@sshts/ssh/sftp";
  * const ok = nameMatcher("/home/me/*.txt");
  * console.log(ok("a.txt"), ok(".bashrc")); // true false
  * ```

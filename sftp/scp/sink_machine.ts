@@ -77,7 +77,7 @@ type State =
  *
  * @example Receive one file
  * ```ts
- * import { SCPSinkMachine } from "./sink_machine.ts";
+ * import { SCPSinkMachine } from "@sshts/ssh/sftp";
  * const m = new SCPSinkMachine({ recurse: false, expect: (n) => n === "a.txt" });
  * m.start();
  * m.receive(new TextEncoder().encode("C0644 2 a.txt\nhi\0"));
