@@ -40,3 +40,45 @@ test("agentForwarding on one call (not the connection) forwards the connection's
     await server.close();
   }
 });
+
+test("a server's agent channel before any session asked for forwarding is refused, and the log says why", async () => {
+  const opened: boolean[] = [];
+  let done!: () => void;
+  const tried = new Promise<void>((r) => done = r);
+  const server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authorizedClientKeys: userKey.exportPublicKey(),
+    authCompleted: (conn) => {
+      void conn.openChannel("auth-agent@openssh.com").then(
+        (ch) => (opened.push(true), ch.close(), done()),
+        () => (opened.push(false), done()),
+      );
+    },
+    processFactory: (p) => p.exit(0),
+  });
+  try {
+    const agent = new SSHAgent();
+    agent.add(userKey);
+    const debug: string[] = [];
+    await using _conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "u",
+      knownHosts: null,
+      clientKeys: [],
+      agent,
+      logger: { debug: (m) => void debug.push(m) },
+      logLevel: "debug",
+    });
+    await tried;
+    assert.deepEqual(opened, [false]);
+    assert.ok(
+      debug.some((m) =>
+        /refused the server's auth-agent@openssh.com channel: no session asked/.test(m)
+      ),
+      debug.join("\n"),
+    );
+  } finally {
+    await server.close();
+  }
+});

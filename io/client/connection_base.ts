@@ -942,6 +942,14 @@ export class ClientConnectionBase implements AsyncDisposable {
       accepted = false;
     }
     if (!accepted && this.#engine.channelInfo(channelId) && !this.#channels.has(channelId)) {
+      // Said where it matters most: an agent or X11 channel nobody takes is a forwarding
+      // the server thinks was asked for (or a server trying its luck).
+      const why = channelType === "auth-agent@openssh.com"
+        ? "no session asked for agent forwarding (agentForwarding), or no agent to forward"
+        : channelType === "x11"
+        ? "no session asked for X11 forwarding (x11Forwarding)"
+        : "onChannelOpen did not accept it";
+      this.#log.debug(`refused the server's ${channelType} channel: ${why}`);
       this.#channels.reject(
         channelId,
         ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
