@@ -56,6 +56,8 @@ export const AgentSignFlag = {
   RSA_SHA2_512: 0x04,
 } as const;
 
+const EMPTY = new Uint8Array(0);
+
 /** Largest frame accepted either way: 256 KiB, OpenSSH's AGENT_MAX_LEN and MAX_AGENT_REPLY_LEN. */
 export const AGENT_MAX_FRAME = 256 * 1024;
 
@@ -98,6 +100,8 @@ export function encodeAgentFrame(body: Uint8Array): Uint8Array {
  */
 export class AgentFrameReader {
   #chunks: Uint8Array[] = [];
+  /** Index of the first chunk not yet consumed (the ones before it are dead). */
+  #head = 0;
   #buffered = 0;
   readonly #maxFrame: number;
 
@@ -141,48 +145,52 @@ export class AgentFrameReader {
   }
 
   #peek(n: number): Uint8Array {
-    const first = this.#chunks[0]!;
+    const chunks = this.#chunks;
+    const first = chunks[this.#head]!;
     if (first.length >= n) return first.subarray(0, n);
     const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.#chunks) {
+    let o = 0, i = this.#head;
+    for (;;) {
+      const c = chunks[i]!;
       const take = Math.min(c.length, n - o);
       out.set(c.subarray(0, take), o);
       o += take;
+      if (take < c.length) {
+        chunks[i] = c.subarray(take);
+        break;
+      }
+      chunks[i++] = EMPTY; // dropped now, not kept until the list is compacted
       if (o === n) break;
     }
-    // Keep the merged prefix so later peeks do not merge again.
-    this.#merge(n, out);
+    // Keep the merged prefix so later peeks do not merge again: it takes the place of the last
+    // chunk wholly merged (the first one at least is, being shorter than n).
+    this.#head = i - 1;
+    chunks[this.#head] = out;
     return out;
   }
 
-  #merge(n: number, merged: Uint8Array): void {
-    let left = n;
-    while (left > 0) {
-      const c = this.#chunks[0]!;
-      if (c.length <= left) {
-        this.#chunks.shift();
-        left -= c.length;
-      } else {
-        this.#chunks[0] = c.subarray(left);
-        left = 0;
-      }
-    }
-    this.#chunks.unshift(merged);
-  }
-
   #consume(n: number): void {
+    const chunks = this.#chunks;
     let left = n;
     while (left > 0) {
-      const c = this.#chunks[0]!;
+      const c = chunks[this.#head]!;
       if (c.length <= left) {
-        this.#chunks.shift();
         left -= c.length;
+        chunks[this.#head++] = EMPTY;
       } else {
-        this.#chunks[0] = c.subarray(left);
+        chunks[this.#head] = c.subarray(left);
         left = 0;
       }
     }
     this.#buffered -= n;
+    // Consumed chunks go in one slice once they are half the list: a shift() or splice() per
+    // frame would be quadratic in the chunks buffered, and a peer can send a byte at a time.
+    if (this.#head === chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+    } else if (this.#head > 64 && this.#head * 2 > chunks.length) {
+      this.#chunks = chunks.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }

@@ -699,7 +699,9 @@ export class AgentClient implements AsyncDisposable {
    */
   close(): void {
     this.#fail(new AgentError("closed", "The agent connection is closed"));
-    this.#socket?.end();
+    // Destroyed, not ended: the socket is half-open, and an agent that never closes its
+    // side after our end would keep it (and the process) alive. ssh closes the descriptor.
+    this.#socket?.destroy();
   }
 
   /** `await using` support: closes the connection. */

@@ -86,7 +86,8 @@ export interface AgentAuth {
  * caller named are tried first (a server's MaxAuthTries is then not spent on
  * others): named keys; agent keys the caller named (signed by the agent) or,
  * for certificates, whose key the caller named; the other agent keys (unless
- * `identitiesOnly`); default key files the agent does not hold. Agent keys are
+ * `identitiesOnly`); default key files the agent does not hold. Agent keys of a type
+ * we cannot read are left out, as ssh skips them. Agent keys are
  * queried before signing (a confirm prompt only for keys the server accepts);
  * the agent is bound to the session before its first signature.
  *
@@ -134,6 +135,9 @@ export async function loadAgentKeys(
   const preferred: AgentSignerKey[] = [];
   const rest: AgentSignerKey[] = [];
   for (const k of listed) {
+    // A key type we cannot read (garbage, or a type from a newer agent) is not offered: it
+    // would spend one of the server's MaxAuthTries. ssh skips unknown types likewise.
+    if (k.key === undefined) continue;
     if (isNamed(k.keyBlob)) continue; // the caller's own copy signs
     if (matchesKnown(k)) preferred.push(agentKey(k));
     else if (!options.identitiesOnly) rest.push(agentKey(k));
