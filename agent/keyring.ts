@@ -62,7 +62,12 @@ export interface ConfirmRequest {
 
 /** Options of {@link AgentKeyring}. */
 export interface AgentKeyringOptions {
-  /** Milliseconds since the epoch; default `Date.now`. Tests inject a virtual clock. */
+  /**
+   * Milliseconds since the epoch; default `Date.now` (certificate validity), with key
+   * lifetimes on the monotonic clock (`performance.now`) as OpenSSH's `monotime()`: setting
+   * the wall clock back does not lengthen a lifetime. Tests inject a virtual clock, which
+   * then serves both.
+   */
   readonly now?: () => number;
   /** Randomness for lock salts and RSA blinding; default the platform CSPRNG. */
   readonly random?: RandomSource;
@@ -176,6 +181,8 @@ function blobOf(key: SSHKey | SSHCertificate | SSHKeyPair | Uint8Array): Uint8Ar
 export class AgentKeyring {
   readonly #entries: Entry[] = [];
   readonly #now: () => number;
+  /** The clock lifetimes count on (monotonic unless a test injects `now`). */
+  readonly #elapsed: () => number;
   readonly #random: RandomSource;
   readonly #confirm: AgentKeyringOptions["confirm"];
   readonly #delay: AgentKeyringOptions["delay"];
@@ -188,6 +195,7 @@ export class AgentKeyring {
   /** Creates an empty keyring. */
   constructor(options: AgentKeyringOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#elapsed = options.now ?? (() => performance.now());
     this.#random = options.random ?? systemRandom;
     this.#confirm = options.confirm;
     this.#delay = options.delay;
@@ -248,7 +256,9 @@ export class AgentKeyring {
       pair,
       blob,
       comment: options.comment ?? pair.getComment(),
-      expiresAt: options.lifetime === undefined ? undefined : this.#now() + options.lifetime * 1000,
+      expiresAt: options.lifetime === undefined
+        ? undefined
+        : this.#elapsed() + options.lifetime * 1000,
       confirm: options.confirm ?? false,
       destinations: options.destinations ?? [],
     };
@@ -326,7 +336,10 @@ export class AgentKeyring {
       comment: e.comment,
       key: e.pair.key.publicKey(),
       certificate: e.pair.certificate,
-      expiresAt: e.expiresAt,
+      // Counted on the monotonic clock; said as a wall-clock time.
+      expiresAt: e.expiresAt === undefined
+        ? undefined
+        : this.#now() + (e.expiresAt - this.#elapsed()),
       confirm: e.confirm,
       destinations: e.destinations,
     }));
@@ -608,7 +621,7 @@ export class AgentKeyring {
   }
 
   #expired(e: Entry): boolean {
-    return e.expiresAt !== undefined && e.expiresAt <= this.#now();
+    return e.expiresAt !== undefined && e.expiresAt <= this.#elapsed();
   }
 
   /** Forgets expired keys. */

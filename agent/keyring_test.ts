@@ -80,6 +80,33 @@ test("AgentKeyring forgets a key when its lifetime ends (injected clock)", async
   await assert.rejects(ring.sign(userKey.publicBlob, data), /refused/);
 });
 
+test("AgentKeyring counts a lifetime on the monotonic clock: setting the wall clock back does not lengthen it", () => {
+  const realDateNow = Date.now;
+  let wall = 1_800_000_000_000;
+  let mono = 1_000;
+  Date.now = () => wall;
+  const perf = Object.getOwnPropertyDescriptor(performance, "now");
+  Object.defineProperty(performance, "now", {
+    value: () => mono,
+    configurable: true,
+    writable: true,
+  });
+  try {
+    const ring = new AgentKeyring();
+    ring.add(userKey, { lifetime: 10 });
+    assert.equal(ring.list()[0]?.expiresAt, wall + 10_000, "said as a wall-clock time");
+    wall -= 3_600_000; // the clock set back an hour
+    mono += 9_999;
+    assert.equal(ring.list().length, 1);
+    mono += 1;
+    assert.equal(ring.list().length, 0, "gone after its ten seconds, whatever the wall clock says");
+  } finally {
+    Date.now = realDateNow;
+    if (perf) Object.defineProperty(performance, "now", perf);
+    else delete (performance as { now?: unknown }).now;
+  }
+});
+
 test("AgentKeyring asks the confirm hook before each signature and refuses without one", async () => {
   const asked: ConfirmRequest[] = [];
   let answer = false;
