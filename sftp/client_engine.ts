@@ -106,6 +106,12 @@ export interface SFTPClientEngineOptions {
   readonly extensions?: readonly (readonly [string, string])[];
 }
 
+/**
+ * Replies of at most this many bytes never take a buffer from
+ * {@link SFTPClientEngineOptions.allocate} (the framer's own threshold for lent input).
+ */
+const OWN_BUFFER_MAX = 64 * 1024;
+
 type Expect = "status" | "handle" | "data" | "attrs" | "names" | "path" | "ext";
 
 const EXPECT: Record<SFTPRequestType, Expect> = {
@@ -178,9 +184,13 @@ export class SFTPClientEngine {
 
   /** Creates an engine; call {@link start} to queue the INIT packet. */
   constructor(options: SFTPClientEngineOptions = {}) {
+    const allocate = options.allocate;
     this.#framer = new PacketFramer(
       options.maxPacketLength ?? CLIENT_MAX_PACKET,
-      options.allocate,
+      // A small reply gets a buffer of its own size, as the framer gives one that arrives
+      // lent: `allocate`'s are sized for bulk DATA replies (256 KiB), and a server answering
+      // each READ with a byte, split across channel packets, made every byte hold one.
+      allocate && ((n) => n <= OWN_BUFFER_MAX ? new Uint8Array(n) : allocate(n)),
       options.release,
     );
     this.#initExtensions = options.extensions ?? [];

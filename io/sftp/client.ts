@@ -20,9 +20,10 @@ import {
   type GlobFileSystem,
   hasGlob,
   joinPath,
+  trailingSlashBase,
   unsafeEntryName,
 } from "../../sftp/path.ts";
-import { openFlags, type OpenMode, seconds, SFTPFile } from "./file.ts";
+import { checkAttrs, openFlags, type OpenMode, seconds, SFTPFile } from "./file.ts";
 import {
   expectResult,
   type SFTPChannelOpener,
@@ -204,6 +205,7 @@ export class SFTPClient implements AsyncDisposable {
    * apply when the file is created (e.g. `{ permissions: 0o600 }`).
    */
   async open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
+    checkAttrs(attrs);
     const r = await this.#s.request({ type: "open", path, flags: openFlags(mode), attrs });
     return new SFTPFile(this.#s, expectResult(r, "handle").handle, path);
   }
@@ -223,6 +225,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Changes attributes; with `followSymlinks: false`, of a symlink itself (lsetstat@openssh.com). */
   async setstat(path: string, attrs: FileAttributes, options: FollowOptions = {}): Promise<void> {
+    checkAttrs(attrs);
     if (options.followSymlinks === false) {
       this.#need(Ext.LSETSTAT, "lsetstat", path);
       expectResult(await this.#s.request({ type: "lsetstat", path, attrs }), "ok");
@@ -355,6 +358,7 @@ export class SFTPClient implements AsyncDisposable {
   }
 
   async #mkdir(path: string, attrs: FileAttributes): Promise<void> {
+    checkAttrs(attrs);
     expectResult(await this.#s.request({ type: "mkdir", path, attrs }), "ok");
   }
 
@@ -389,8 +393,22 @@ export class SFTPClient implements AsyncDisposable {
     expectResult(await this.#s.request({ type: "rmdir", path }), "ok");
   }
 
-  /** Removes a directory and everything in it (symlinks are removed, not followed). */
+  /**
+   * Removes a directory and everything in it (symlinks are removed, not followed). A
+   * `path` that is itself a symbolic link is refused (as Python's `shutil.rmtree`): the
+   * directory it leads to is no part of the tree; `remove()` removes the link.
+   */
   async rmtree(path: string): Promise<void> {
+    // "link/" resolves the link on the server (lstat follows a trailing slash): the
+    // check looks at the name without it.
+    const own = trailingSlashBase(path) ?? path;
+    if (isSymbolicLink(await this.lstat(own))) {
+      throw new SFTPError(
+        SFTPStatus.FAILURE,
+        "Is a symbolic link: rmtree does not follow it (remove() removes the link)",
+        { path, operation: "rmtree" },
+      );
+    }
     for (const e of await this.#listing(path)) {
       // A listed name that is no single component would lead elsewhere: never followed.
       if (unsafeEntryName(e.filename) !== undefined) {
@@ -524,11 +542,17 @@ export class SFTPClient implements AsyncDisposable {
           throw e;
         }
         return (async function* () {
+          // A name listed twice is one entry: a glob returning it twice would have mget
+          // write the same local name twice (a link the server chose, then through it).
+          const seen = new Set<string>();
           try {
             for (let r = first; !r.done; r = await it.next()) {
+              const name = r.value.filename;
               // Names with "/" (or "." and "..") are no entries of `dir`: a glob would
               // return paths outside what it matched, and mget write outside its target.
-              if (unsafeEntryName(r.value.filename) === undefined) yield r.value.filename;
+              if (unsafeEntryName(name) !== undefined || seen.has(name)) continue;
+              seen.add(name);
+              yield name;
             }
           } catch (e) {
             if (!(e instanceof SFTPError)) throw e;
@@ -657,7 +681,9 @@ export class SFTPClient implements AsyncDisposable {
       (pat) => this.#expandRemote(pat),
       options,
       { path: localDir, operation: "mget", isDir: () => isLocalDirectory(localDir) },
-      (p) => this.get(p, localDir, options),
+      // A glob's matches are names from the server's listing: written into `localDir`
+      // only, never through a link found there (as a recursive get writes its tree).
+      (p, pattern) => transfer.get(this.#ops, p, localDir, options, hasGlob(pattern)),
     );
   }
 
@@ -788,7 +814,7 @@ async function eachMatch(
   expand: (pattern: string) => Promise<string[]>,
   o: transfer.TransferOptions,
   into: { path: string; operation: string; isDir: () => Promise<boolean> },
-  each: (path: string) => Promise<void>,
+  each: (path: string, pattern: string) => Promise<void>,
 ): Promise<void> {
   const list = typeof patterns === "string" ? [patterns] : patterns;
   if ((list.length > 1 || list.some(hasGlob)) && !(await into.isDir())) {
@@ -803,6 +829,6 @@ async function eachMatch(
     await transfer.item(o, pattern, async () => {
       found = await expand(pattern);
     });
-    for (const p of found) await each(p);
+    for (const p of found) await each(p, pattern);
   }
 }

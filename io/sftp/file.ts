@@ -42,6 +42,9 @@ export type OpenMode =
  */
 export function openFlags(mode: OpenMode): number {
   if (typeof mode === "number") return mode;
+  // Only the strings above: "rw" or "rubbish" would otherwise open for reading, and "rx"
+  // ignore its "x".
+  if (!MODES.has(mode)) throw new RangeError(`Unknown open mode "${mode}"`);
   const F = OpenFlags;
   const plus = mode.endsWith("+");
   const excl = mode.includes("x") ? F.EXCL : 0;
@@ -55,6 +58,19 @@ export function openFlags(mode: OpenMode): number {
   }
   throw new RangeError(`Unknown open mode "${mode}"`);
 }
+
+const MODES: ReadonlySet<string> = new Set([
+  "r",
+  "r+",
+  "w",
+  "w+",
+  "wx",
+  "wx+",
+  "a",
+  "a+",
+  "ax",
+  "ax+",
+]);
 
 /** Options of {@link SFTPFile.readable}. */
 export interface FileReadableOptions {
@@ -116,6 +132,11 @@ export class SFTPFile implements AsyncDisposable {
     return this.#closed;
   }
 
+  /** Where an operation starts: `offset`, else the position; a RangeError unless a byte offset. */
+  #start(offset: number | undefined, what = "offset"): number {
+    return offset === undefined ? byteCount(this.position, "position") : byteCount(offset, what);
+  }
+
   #check(): void {
     if (this.#closed) {
       throw new SFTPError(SFTPStatus.FAILURE, "The file is closed", {
@@ -133,7 +154,8 @@ export class SFTPFile implements AsyncDisposable {
    */
   async read(length?: number, offset?: number): Promise<Uint8Array> {
     this.#check();
-    const start = offset ?? this.position;
+    const start = this.#start(offset);
+    if (length !== undefined && length !== Infinity) byteCount(length, "length");
     // Without a length: to end of file, the size the server reports only a hint (a file
     // under /proc says 0 and has content; one still being written grows).
     let size: number | undefined;
@@ -142,7 +164,7 @@ export class SFTPFile implements AsyncDisposable {
         size = (await this.stat()).size;
       } catch { /* no size from the server: read to end of file without the hint */ }
     }
-    if (length !== undefined && length <= 0) return new Uint8Array(0);
+    if (length === 0) return new Uint8Array(0);
     const out = await readIntoBuffer(this.#s, this.#handle, start, {
       requestSize: this.#s.readSize,
       maxRequests: this.#s.maxRequests,
@@ -160,7 +182,7 @@ export class SFTPFile implements AsyncDisposable {
    */
   async write(data: Uint8Array, offset?: number): Promise<number> {
     this.#check();
-    const start = offset ?? this.position;
+    const start = this.#start(offset);
     const pipe = new WritePipe(this.#s, this.#handle, start, this.#s.maxRequests);
     const size = this.#s.writeSize;
     try {
@@ -184,6 +206,7 @@ export class SFTPFile implements AsyncDisposable {
   /** Changes attributes (fsetstat). */
   async setstat(attrs: FileAttributes): Promise<void> {
     this.#check();
+    checkAttrs(attrs);
     expectResult(await this.#s.request({ type: "fsetstat", handle: this.#handle, attrs }), "ok");
   }
 
@@ -242,7 +265,8 @@ export class SFTPFile implements AsyncDisposable {
    */
   readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#check();
-    const start = options.start ?? this.position;
+    const start = this.#start(options.start, "start");
+    if (options.end !== undefined) byteCount(options.end, "end");
     const advance = options.start === undefined;
     const abort = new AbortController();
     const pieces = new Map<number, Uint8Array<ArrayBuffer>>();
@@ -305,7 +329,7 @@ export class SFTPFile implements AsyncDisposable {
    */
   writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
     this.#check();
-    const from = options.start ?? this.position;
+    const from = this.#start(options.start, "start");
     const advance = options.start === undefined;
     const size = this.#s.writeSize;
     let pipe!: WritePipe;
@@ -341,6 +365,50 @@ export class SFTPFile implements AsyncDisposable {
       await this.close();
     } catch { /* the session may be gone already */ }
   }
+}
+
+/**
+ * `n` when it is a byte offset or count (a whole number from 0 up to 2^53 - 1), else a
+ * RangeError naming `what`: a fraction or a negative number would be sent as some other
+ * offset, or as a request no packet can carry.
+ */
+export function byteCount(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${what} must be a whole number of bytes from 0, not ${n}`);
+  }
+  return n;
+}
+
+/**
+ * Refuses attributes the protocol cannot carry as given, before anything is sent: SFTP
+ * encodes ids, permission bits and times as 32-bit unsigned numbers, so -1 would become
+ * 0xffffffff (`chmod(-1)` setting every bit, setuid among them) and NaN or a date before
+ * 1970 would become some other time.
+ *
+ * @example
+ * ```ts
+ * import { checkAttrs } from "./file.ts";
+ * checkAttrs({ permissions: 0o644, mtime: 1700000000, atime: 1700000000 }); // fine
+ * try {
+ *   checkAttrs({ permissions: -1 });
+ * } catch (e) {
+ *   console.log((e as Error).name); // "RangeError"
+ * }
+ * ```
+ */
+export function checkAttrs(a: FileAttributes): void {
+  const u32 = (v: number | undefined, what: string) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
+      throw new RangeError(`${what} must be a whole number from 0 to 4294967295, not ${v}`);
+    }
+  };
+  u32(a.permissions, "permissions");
+  u32(a.uid, "uid");
+  u32(a.gid, "gid");
+  // Times are floored (as seconds() does), so only their range is checked.
+  u32(a.atime === undefined ? undefined : Math.floor(a.atime), "atime (seconds since 1970)");
+  u32(a.mtime === undefined ? undefined : Math.floor(a.mtime), "mtime (seconds since 1970)");
+  if (a.size !== undefined) byteCount(a.size, "size");
 }
 
 /** Seconds since the epoch from a Date or a number of seconds. */

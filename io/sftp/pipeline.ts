@@ -104,7 +104,15 @@ export async function pipelinedRead(
     numReq++;
     outstanding.add(req.offset);
     if (numReq > peakRequests) peakRequests = numReq;
-    s.request({ type: "read", handle, offset: req.offset, length: req.len }).then(
+    let sent: Promise<SFTPResult>;
+    try {
+      sent = s.request({ type: "read", handle, offset: req.offset, length: req.len });
+    } catch (e) {
+      // A request that cannot even be encoded (an offset no packet can carry) fails like
+      // a refused one: the loop ends with its error instead of throwing past the caller.
+      sent = Promise.reject(e);
+    }
+    sent.then(
       (r) => {
         done.push({ req, r });
         wake?.();
@@ -233,17 +241,32 @@ export async function readIntoBuffer(
   start: number,
   o: ReadPipelineOptions,
 ): Promise<Uint8Array> {
-  const pieces: [number, Uint8Array][] = [];
-  const r = await pipelinedRead(s, handle, start, o, (off, data) => void pieces.push([off, data]));
+  // Each reply is copied at its offset as it comes and its buffer given back: what is held is
+  // the bytes read, never a reply's buffer per piece (a server answering with a byte at a
+  // time would otherwise make each byte cost a buffer and an object). The size the server
+  // reports is only a first guess, and never trusted for more than INITIAL_MAX at once.
+  const limit = (o.end ?? Infinity) - start;
+  let out = new Uint8Array(Math.max(0, Math.min(limit, o.sizeHint ?? 0, INITIAL_MAX)));
+  const r = await pipelinedRead(s, handle, start, o, (off, data) => {
+    const at = off - start;
+    const need = at + data.length;
+    if (need > out.length) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(need, out.length * 2, 64 * 1024)));
+      grown.set(out);
+      out = grown;
+    }
+    out.set(data, at);
+    s.pool.release(data);
+  });
+  s.pool.trim();
   if (o.signal?.aborted) throw abortError(o.signal);
   if (r.error !== undefined) throw r.error;
-  const out = new Uint8Array(r.highwater - start);
-  for (const [off, data] of pieces) {
-    const at = off - start;
-    if (at < out.length) out.set(data.subarray(0, out.length - at), at);
-  }
-  return out;
+  const length = r.highwater - start;
+  return out.length === length ? out : out.slice(0, length);
 }
+
+/** The most bytes {@link readIntoBuffer} sets aside before any arrive, whatever size the server reports. */
+const INITIAL_MAX = 16 * 1024 * 1024;
 
 /**
  * Sends writes with up to `maxRequests` in flight (slow start), each at the
@@ -352,10 +375,20 @@ export class WritePipe {
       at = this.#offset;
       this.#offset += data.length;
     }
+    const offset = at;
+    // Sent before it is counted: a request that cannot be encoded (an offset no packet can
+    // carry) throws here, and a write counted in flight that never went would hang finish().
+    let sent: Promise<SFTPResult>;
+    try {
+      sent = this.#s.request({ type: "write", handle: this.#handle, offset, data });
+    } catch (e) {
+      this.#error ??= e;
+      settled?.();
+      throw e;
+    }
     this.#inFlight++;
     if (this.#inFlight > this.#peak) this.#peak = this.#inFlight;
-    const offset = at;
-    this.#s.request({ type: "write", handle: this.#handle, offset, data }).then(
+    sent.then(
       (r) => {
         settled?.();
         this.#settle(

@@ -256,6 +256,8 @@ function remotePath(path: string): string {
 
 /**
  * Downloads `remote` to `local` (into it, when `local` is an existing directory).
+ * `listed`: `remote`'s name came from the server's listing (a glob's match): a local link
+ * where its copy goes is refused, as inside a recursive download.
  *
  * @example
  * ```ts ignore
@@ -267,6 +269,7 @@ export async function get(
   givenRemote: string,
   local: string,
   o: TransferOptions,
+  listed = false,
 ): Promise<void> {
   const remote = remotePath(givenRemote);
   o.signal?.throwIfAborted();
@@ -274,8 +277,21 @@ export async function get(
   await item(o, remote, async () => {
     const follow = o.followSymlinks ?? true;
     const attrs = follow ? await r.stat(remote) : await r.lstat(remote);
+    // A link after following it is the server contradicting itself: copied, it would plant
+    // a local link of the server's choosing (that a later download could write through).
+    if (follow && isSymbolicLink(attrs)) {
+      throw new SFTPError(
+        SFTPStatus.BAD_MESSAGE,
+        "The server says it is still a symbolic link after following it: not copied",
+        { path: remote, operation: "get" },
+      );
+    }
     const existing = await localStat(local, true);
     const target = existing?.isDirectory() ? hostPathLib.join(local, localName(remote)) : local;
+    // A link is replaced, not written through; anything else must not land behind one.
+    if (listed && !isSymbolicLink(attrs)) {
+      await refuseLocalLink(target, "a glob's match is not written through links");
+    }
     await getAny(r, remote, target, attrs, o, 0, newWalk(remote));
   });
 }
@@ -467,14 +483,18 @@ function notRegular(path: string, operation: string): SFTPError {
 }
 
 /**
- * Refuses to write at `local` inside a recursive download when it is a symbolic link: the
- * tree being written must not lead out of the destination.
+ * Refuses to write at `local`, named after an entry of the server's listing (inside a
+ * recursive download, or a glob's match), when it is a symbolic link: what is written must
+ * not lead out of the destination.
  */
-async function refuseLocalLink(local: string): Promise<void> {
+async function refuseLocalLink(
+  local: string,
+  what = "a recursive download does not write through links",
+): Promise<void> {
   if ((await localStat(local, false))?.isSymbolicLink()) {
     throw new SFTPError(
       SFTPStatus.FAILURE,
-      `"${local}" is a symbolic link: a recursive download does not write through links`,
+      `"${local}" is a symbolic link: ${what}`,
       { path: local, operation: "get" },
     );
   }
@@ -853,7 +873,7 @@ async function putAny(
   o.signal?.throwIfAborted();
   const follow = o.followSymlinks ?? true;
   const st = follow ? await hostFs.stat(local) : await hostFs.lstat(local);
-  const times = { atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) };
+  const times = { atime: wireTime(st.atimeMs), mtime: wireTime(st.mtimeMs) };
   if (st.isDirectory()) {
     if (!o.recurse) {
       throw new SFTPError(SFTPStatus.FAILURE, "Is a directory (use recurse)", {
@@ -900,6 +920,14 @@ async function putAny(
   }
   await putFile(r.session, local, remote, st.size, st.mode, o);
   if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
+}
+
+/**
+ * A local time (ms) as SFTP carries it: whole seconds in 32 bits, so a file dated before
+ * 1970 (or after 2106) keeps the nearest time there is rather than failing the upload.
+ */
+function wireTime(ms: number): number {
+  return Math.min(0xffffffff, Math.max(0, Math.floor(ms / 1000)));
 }
 
 async function putFile(
