@@ -326,7 +326,12 @@ export class SFTPSession {
   request(req: SFTPRequest, signal?: AbortSignal): Promise<SFTPResult> {
     if (this.#closeError) return Promise.reject(this.#closeError);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const id = this.#engine.request(req);
+    let id: number;
+    try {
+      id = this.#engine.request(req); // throws for a request it cannot encode
+    } catch (e) {
+      return Promise.reject(e); // a promise was promised
+    }
     const p = new Promise<SFTPResult>((resolve) => this.#waiting.set(id, { resolve }));
     this.#flush();
     const answer = p.then((
