@@ -74,16 +74,42 @@ export async function startSessionAgent(
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
-  const client = new AgentClient(async () =>
-    socketFromChannel(await conn.openChannel(AGENT_CHANNEL))
+  const agent = reopening(() =>
+    new AgentClient(async () => socketFromChannel(await conn.openChannel(AGENT_CHANNEL)))
   );
+  const client = agent.client;
   let closing: Promise<void> | undefined;
   const close = () =>
     closing ??= (async () => {
-      client.close();
+      agent.close();
       await listener.close(true);
       await rm(dir, { recursive: true, force: true });
     })();
   void until.then(close, close);
   return { client, socketPath, close };
+}
+
+/**
+ * An agent client that opens a new channel for the use after one that failed (a reply
+ * that timed out, a channel the client refused or closed), as sshd opens one per use: a
+ * single client failed for the rest of the session after its first timeout. Its methods
+ * act on the live client of the moment; `close()` ends it for good.
+ */
+function reopening(open: () => AgentClient): { client: AgentClient; close(): void } {
+  let current = open();
+  let ended = false;
+  const close = () => {
+    ended = true;
+    current.close();
+  };
+  const client = new Proxy(current, {
+    get(_target, prop) {
+      if (prop === "close") return close;
+      if (prop === Symbol.asyncDispose) return () => Promise.resolve(close());
+      if (current.closed && !ended) current = open();
+      const v = Reflect.get(current, prop, current);
+      return typeof v === "function" ? v.bind(current) : v;
+    },
+  });
+  return { client, close };
 }
