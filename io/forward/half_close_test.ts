@@ -13,6 +13,7 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
+import type { ListenOptions } from "../server/options.ts";
 import { forwardConnection } from "./forward_connection.ts";
 
 const hostKey = generatePrivateKey("ed25519");
@@ -146,36 +147,13 @@ test("forwardRemotePort() brings back the answer sent after the remote side half
   });
 });
 
-test("direct-tcpip: a destination that ends its side first still receives what the client sends after", async () => {
-  let got = 0;
-  let destSawEof = false;
-  const dest = net.createServer({ allowHalfOpen: true }, (s) => {
-    s.on("error", () => {});
-    s.end("bye\n"); // done talking, still reading
-    s.on("data", (b: Uint8Array) => void (got += b.length));
-    s.on("end", () => void (destSawEof = true));
-  });
-  await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
-  try {
-    await using t = await loopback({ connectionRequested: () => true });
-    const conn = t.conn;
-    const c = await conn.openConnection(
-      "127.0.0.1",
-      (dest.address() as net.AddressInfo).port,
-    );
-    assert.equal(await new Response(c.readable).text(), "bye\n");
-    const w = c.writable.getWriter();
-    await w.write(new Uint8Array(100_000));
-    await w.close();
-    for (let i = 0; i < 200 && !destSawEof; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(got, 100_000, "every byte sent after the destination's FIN arrived");
-    assert.ok(destSawEof);
-  } finally {
-    dest.close();
-  }
-});
-
-test("forwardConnection(): a destination that ends its side first still receives what the client sends after", async () => {
+/**
+ * A destination that sends "bye", ends its side and goes on reading, reached through
+ * `connectionRequested(port)`'s answer: every byte the client sends after the FIN arrives.
+ */
+async function destinationEndsFirst(
+  connectionRequested: (port: number) => NonNullable<ListenOptions["connectionRequested"]>,
+): Promise<void> {
   let got = 0;
   let destSawEof = false;
   const dest = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -187,9 +165,7 @@ test("forwardConnection(): a destination that ends its side first still receives
   await new Promise<void>((r) => dest.listen(0, "127.0.0.1", r));
   const port = (dest.address() as net.AddressInfo).port;
   try {
-    await using t = await loopback({
-      connectionRequested: () => forwardConnection("127.0.0.1", port),
-    });
+    await using t = await loopback({ connectionRequested: connectionRequested(port) });
     const c = await t.conn.openConnection("127.0.0.1", port);
     assert.equal(await new Response(c.readable).text(), "bye\n");
     const w = c.writable.getWriter();
@@ -201,6 +177,14 @@ test("forwardConnection(): a destination that ends its side first still receives
   } finally {
     dest.close();
   }
+}
+
+test("direct-tcpip: a destination that ends its side first still receives what the client sends after", async () => {
+  await destinationEndsFirst(() => () => true);
+});
+
+test("forwardConnection(): a destination that ends its side first still receives what the client sends after", async () => {
+  await destinationEndsFirst((port) => () => forwardConnection("127.0.0.1", port));
 });
 
 test("forwardLocalPort: a local client that resets while its channel opens leaves the process running", async () => {
