@@ -424,6 +424,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   /** A stream write under the channel's write buffer limits (the editor writes in order instead). */
   #bufferedWrite(chunk: string | Uint8Array, stream: 0 | 1): Promise<void> {
     if (this.#editor) return stream === 0 ? this.write(chunk) : this.writeStderr(chunk);
+    if (!isChunk(chunk)) return Promise.reject(notAChunk(chunk));
     const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
     return this.#track(this.#channel.bufferedWrite(bytes, stream));
   }
@@ -614,6 +615,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
 
   /** Writes text or bytes to stdout without locking the stream (text as UTF-8). */
   write(data: string | Uint8Array): Promise<void> {
+    if (!isChunk(data)) return Promise.reject(notAChunk(data));
     if (this.#editor) return this.#terminalWrite(this.#format(data));
     return this.#track(
       this.#channel.write(typeof data === "string" ? encoder.encode(data) : data, 0),
@@ -622,6 +624,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
 
   /** Writes text or bytes to stderr without locking the stream. */
   writeStderr(data: string | Uint8Array): Promise<void> {
+    if (!isChunk(data)) return Promise.reject(notAChunk(data));
     // As a real pty: the terminal shows both streams, in order.
     if (this.#editor) return this.#terminalWrite(this.#format(data));
     return this.#track(
@@ -803,7 +806,62 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     const decoder = new TextDecoder();
     /** The start of a UTF-8 sequence the last packet ended in (line mode). */
     let held: Uint8Array<ArrayBuffer> = EMPTY;
+    /** Input decoded but not yet fed to the editor: it takes a packet a slice at a time. */
+    let unfed = "";
     let done = false;
+    /**
+     * Feeds `unfed` to the editor a slice at a time; true once it delivered input (the
+     * stream's pull ends there). A key can make far more output than input (Ctrl-L redraws
+     * a line of 1024 wide characters, 4 KiB, for one byte; Ctrl-P and Enter recall and
+     * submit one for two), so a packet fed whole built and held hundreds of MiB of echo
+     * and lines: here the echo goes out (and is awaited) whenever ECHO_BATCH of it
+     * gathered, and feeding stops once the stream's buffer is full, the rest kept for the
+     * next pull.
+     */
+    const feedSlices = async (
+      c: ReadableStreamDefaultController<Uint8Array<ArrayBuffer>>,
+    ): Promise<boolean> => {
+      let delivered = false;
+      let echo = "";
+      while (unfed !== "" && !done) {
+        let n = Math.min(FEED_SLICE, unfed.length);
+        // A surrogate pair stays whole.
+        const last = unfed.charCodeAt(n - 1);
+        if (last >= 0xd800 && last <= 0xdbff && n < unfed.length) n++;
+        const slice = unfed.slice(0, n);
+        unfed = unfed.slice(n);
+        const { output, events } = editor.feed(slice);
+        echo += output;
+        for (const e of events) {
+          if (e.type === "line") {
+            c.enqueue(encoder.encode(e.text + "\n"));
+            delivered = true;
+          } else if (e.type === "data") {
+            c.enqueue(encoder.encode(e.text));
+            delivered = true;
+          } else if (e.type === "interrupt") {
+            this.deliverSignal("INT");
+          } else if (e.type === "eof") {
+            done = true;
+            unfed = "";
+            c.close();
+            void reader.cancel().catch(() => {});
+            break;
+          }
+        }
+        // The next input is fed once this echo went out: a client that types without
+        // reading its output must not pile echo up in our memory (a terminal's echo
+        // blocks likewise when its output is full).
+        if (echo.length >= ECHO_BATCH || unfed === "" || done) {
+          const echoed = this.#terminalWrite(echo).catch(() => {});
+          echo = "";
+          await echoed;
+        }
+        if (delivered && (c.desiredSize ?? 0) <= 0) break;
+      }
+      if (echo !== "") await this.#terminalWrite(echo).catch(() => {});
+      return delivered || done;
+    };
     return new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (c) => {
         this.#pushInput = (b) => {
@@ -812,6 +870,10 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
       },
       pull: async (c) => {
         while (!done) {
+          if (unfed !== "") {
+            if (await feedSlices(c)) return;
+            continue;
+          }
           let r: Awaited<ReturnType<typeof reader.read>>;
           try {
             r = await reader.read();
@@ -845,31 +907,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
           // come first, and then they are input as they are.
           const tail = incompleteUtf8Tail(bytes);
           held = bytes.slice(bytes.length - tail);
-          const text = decoder.decode(bytes.subarray(0, bytes.length - tail));
-          const { output, events } = editor.feed(text);
-          const echoed = this.#terminalWrite(output).catch(() => {});
-          let delivered = false;
-          for (const e of events) {
-            if (e.type === "line") {
-              c.enqueue(encoder.encode(e.text + "\n"));
-              delivered = true;
-            } else if (e.type === "data") {
-              c.enqueue(encoder.encode(e.text));
-              delivered = true;
-            } else if (e.type === "interrupt") {
-              this.deliverSignal("INT");
-            } else if (e.type === "eof") {
-              done = true;
-              c.close();
-              void reader.cancel().catch(() => {});
-              return;
-            }
-          }
-          // The next input is read once this echo went out: a client that types without
-          // reading its output must not pile echo up in our memory (a terminal's echo
-          // blocks likewise when its output is full).
-          await echoed;
-          if (delivered) return;
+          unfed = decoder.decode(bytes.subarray(0, bytes.length - tail));
         }
       },
       cancel: () => {
@@ -889,6 +927,12 @@ interface StreamCount {
 
 const EMPTY: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 
+/** Code units of input the line editor takes at a time (see `feedSlices` in #editedInput). */
+const FEED_SLICE = 64;
+
+/** Echo (in code units) gathered over slices of input before it is written and awaited. */
+const ECHO_BATCH = 16 * 1024;
+
 /** How many bytes at the end of `b` start a UTF-8 sequence that more bytes may complete. */
 function incompleteUtf8Tail(b: Uint8Array): number {
   for (let k = 1; k <= 3 && k <= b.length; k++) {
@@ -898,6 +942,25 @@ function incompleteUtf8Tail(b: Uint8Array): number {
     return need > k ? k : 0;
   }
   return 0;
+}
+
+/** Whether `data` is what the writes take: text or bytes (JavaScript callers may pass anything). */
+function isChunk(data: unknown): data is string | Uint8Array {
+  return typeof data === "string" || data instanceof Uint8Array;
+}
+
+/**
+ * The error for a write of something else: taken as it was, a number went out as nothing
+ * while the channel's count of bytes waiting became NaN (every later write under write
+ * buffer limits then waited for good).
+ */
+function notAChunk(data: unknown): TypeError {
+  const what = data === null
+    ? "null"
+    : typeof data === "object"
+    ? Object.prototype.toString.call(data).slice(8, -1)
+    : typeof data;
+  return new TypeError(`Cannot write ${what}: a string or a Uint8Array is needed`);
 }
 
 function isProcessLike(x: unknown): x is RedirectSource {

@@ -156,7 +156,10 @@ const INTERNAL_SFTP = "internal-sftp";
  * ```
  */
 export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
-  const env: Record<string, string> = {};
+  // A Map: in an object, a variable named "__proto__" was dropped (while the request was
+  // granted) and its size, counted against a prototype, made the byte count NaN, which
+  // lifted the MAX_SESSION_ENV_BYTES cap for the session's other variables.
+  const env = new Map<string, string>();
   let terminal: PtyRequest | undefined;
   let process: SSHServerProcess | undefined;
   let starting = false;
@@ -171,7 +174,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
         const { name, value } = decodeEnv(data);
         // Setup requests end once a start request came: what processRequested approved
         // (or what started) is what runs, as sshd refuses them past the session's setup.
-        if (process || starting || Object.keys(env).length >= MAX_SESSION_ENV) return false;
+        if (process || starting || env.size >= MAX_SESSION_ENV) return false;
         if (envBytes + name.length + value.length > MAX_SESSION_ENV_BYTES) {
           cfg.log?.debug(`session: refused env ${JSON.stringify(name)}: over the size cap`);
           return false;
@@ -181,20 +184,25 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
           cfg.log?.debug(`session: refused env ${JSON.stringify(name)}: ${why}`);
           return false;
         }
-        const before = env[name];
+        const before = env.get(name);
         envBytes += before === undefined
           ? name.length + value.length
           : value.length - before.length;
-        env[name] = value;
+        env.set(name, value);
         return true;
       }
-      case "pty-req":
+      case "pty-req": {
         // One terminal per session (sshd ends the connection at a second pty-req).
         if (process || starting || terminal || !cfg.allowPty || !cfg.permissions.pty) {
           return false;
         }
-        terminal = decodePtyRequest(data);
+        const asked = decodePtyRequest(data);
+        // A TERM with NUL is no C string: sshd refuses it (and ends the session), and as
+        // a value for the child's TERM it makes spawning throw (Node, Deno) or be cut.
+        if (asked.term.includes("\0")) return false;
+        terminal = asked;
         return true;
+      }
       case "window-change": {
         const size = decodeWindowChange(data);
         // Before the process exists, the size it starts with.
@@ -228,10 +236,13 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       case "shell":
       case "subsystem": {
         if (process || starting) return false;
-        const arg = request === "shell"
-          ? undefined
-          // Commands are bytes: one that is not UTF-8 keeps them as escapes (an scp path).
-          : decodeEscapedUtf8(decodeStringArg(data, request));
+        const bytes = request === "shell" ? undefined : decodeStringArg(data, request);
+        // A command or subsystem name with NUL is no C string: sshd refuses it (and ends the
+        // session). Here a check of the whole string ("ends with .txt") would pass what a
+        // program that stops at the NUL reads otherwise, and spawning with it throws.
+        if (bytes?.includes(0)) return false;
+        // Commands are bytes: one that is not UTF-8 keeps them as escapes (an scp path).
+        const arg = bytes && decodeEscapedUtf8(bytes);
         const ask = cfg.processRequested;
         if (!ask) return start(request, arg);
         // Held while the application decides: a second start request meanwhile is refused.
@@ -241,7 +252,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
           ...(request === "exec" ? { command: arg ?? "" } : {}),
           ...(request === "subsystem" ? { subsystem: arg ?? "" } : {}),
           ...(terminal ? { term: terminal.term } : {}),
-          env: { ...env },
+          env: envRecord(env),
         };
         return Promise.resolve()
           .then(() => ask(asked))
@@ -270,9 +281,11 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
     const sftp = subsystem === "sftp" || forced === INTERNAL_SFTP;
     const factory = sftp ? cfg.sftpFactory ?? cfg.processFactory : cfg.processFactory;
     if (!factory) return false;
-    const finalEnv: Record<string, string> = { ...env };
+    const finalEnv = envRecord(env);
     for (const { name, value } of cfg.permissions.environment) {
-      if (userEnvironmentPermitted(name, cfg.permitUserEnvironment)) finalEnv[name] = value;
+      if (userEnvironmentPermitted(name, cfg.permitUserEnvironment)) {
+        setVariable(finalEnv, name, value);
+      }
     }
     // As sshd: what the client asked to run, a subsystem's name included (a shell asks none).
     const asked = forced !== undefined && request !== "shell" ? arg ?? "" : undefined;
@@ -312,6 +325,18 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
     }
     return true;
   }
+}
+
+/** Variables as an object, each an own property (a "__proto__" too, not the prototype). */
+function envRecord(vars: ReadonlyMap<string, string>): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const [name, value] of vars) setVariable(o, name, value);
+  return o;
+}
+
+/** Sets `name` as an own property: `o[name] = value` dropped "__proto__" silently. */
+function setVariable(o: Record<string, string>, name: string, value: string): void {
+  Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Runs a factory; its return exits 0, its error exits 1 with the message on stderr. */

@@ -153,3 +153,17 @@ test("a forced command run for a subsystem request gets its name as SSH_ORIGINAL
   const r = await envSession('command="audit"', [], {}, ["subsystem", "sftp"]);
   assert.deepEqual(r.env, { SSH_ORIGINAL_COMMAND: "sftp" });
 });
+
+test("listen(): a variable named __proto__ is one like any other, counted against the 64 KiB cap", async () => {
+  const value = "v".repeat(20 * 1024);
+  const { replies, env } = await envSession(
+    "",
+    [["__proto__", "x"], ["V0", value], ["V1", value], ["V2", value], ["V3", value]],
+    { acceptEnv: ["*"] },
+  );
+  // Counted against an object's prototype, its size was NaN and lifted the cap.
+  assert.deepEqual(replies, [true, true, true, true, false]);
+  assert.equal(Object.hasOwn(env, "__proto__"), true, "granted, so it is in the environment");
+  assert.equal(env["__proto__"], "x");
+  assert.deepEqual(Object.keys(env), ["__proto__", "V0", "V1", "V2"]);
+});

@@ -3,8 +3,8 @@
  * `maxSessions` session channels (sshd's MaxSessions), env requests bounded in bytes, no
  * pty-req or env once a start request came (processRequested approves what runs), a
  * window-change before the start sizes the process's terminal, a second pty-req is refused
- * (one terminal per session), and the line editor's echo waits for a client that does not
- * read its output.
+ * (one terminal per session), the line editor's echo waits for a client that does not
+ * read its output, and a TERM, command or subsystem name holding NUL is refused, as sshd.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -130,4 +130,39 @@ test("listen() refuses a second pty-req on a session: the first terminal stays",
   assert.equal(await ch.request("pty-req", encodePtyRequest(second)), false);
   assert.equal(await ch.request("shell"), true);
   assert.equal(await out, "xterm 80x24");
+});
+
+test("listen() refuses a pty-req whose TERM holds NUL, as sshd: the session starts without one", async () => {
+  await using t = await loopback({
+    lineEditor: false,
+    processFactory: (p) => p.write(`term=${JSON.stringify(p.terminal?.term ?? null)}`),
+  });
+  const ch = await t.conn.openSession();
+  const out = new Response(ch.readable(0)).text();
+  const bad = { ...TERMINAL, term: "xterm\0LD_PRELOAD=/tmp/x.so" };
+  assert.equal(await ch.request("pty-req", encodePtyRequest(bad)), false);
+  assert.equal(
+    await ch.request("pty-req", encodePtyRequest(TERMINAL)),
+    true,
+    "a good one still may",
+  );
+  assert.equal(await ch.request("shell"), true);
+  assert.equal(await out, 'term="xterm"');
+});
+
+test("listen() refuses exec and subsystem requests holding NUL, as sshd: another may follow", async () => {
+  const asked: string[] = [];
+  await using t = await loopback({
+    lineEditor: false,
+    processRequested: (req) => (asked.push(req.command ?? req.subsystem ?? ""), true),
+    processFactory: (p) => p.write(`ran ${JSON.stringify(p.command)}`),
+  });
+  const ch = await t.conn.openSession();
+  const out = new Response(ch.readable(0)).text();
+  const nul = (s: string) => new TextEncoder().encode(s);
+  assert.equal(await ch.request("exec", encodeStringArg(nul("cat secret\0.txt"))), false);
+  assert.equal(await ch.request("subsystem", encodeStringArg(nul("sftp\0x"))), false);
+  assert.equal(await ch.request("exec", encodeStringArg("cat notes.txt")), true);
+  assert.equal(await out, 'ran "cat notes.txt"');
+  assert.deepEqual(asked, ["cat notes.txt"], "the hook never saw the refused ones");
 });
