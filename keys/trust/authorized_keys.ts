@@ -297,7 +297,7 @@ function applyOptions(
     if (present !== undefined) throw new Error(`multiple "${name}" options`);
   };
   for (const [name, value] of items) {
-    const flag = FLAGS[name];
+    const flag = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
     const needValue = (): string => {
       if (value === undefined) throw new Error(`option '${name}' needs a value`);
       return value;

@@ -83,6 +83,16 @@ test("parseAuthorizedKeys() reports bad lines with the reason", () => {
   assert.match(errors[3]!.reason, /not host:port/);
 });
 
+test("an option named like an Object property (constructor, __proto__, toString) is unsupported, not a flag", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+  for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const { entries, errors } = parseAuthorizedKeys(`${name} ${key}\n`);
+    assert.equal(entries.length, 0, name);
+    // ("__proto__" is no option name at all.)
+    assert.match(errors[0]?.reason ?? "", /unsupported option|bad option syntax/, name);
+  }
+});
+
 test("a from= list with an empty item refuses its line, as OpenSSH denies on it", () => {
   for (const from of ["10.0.0.0/8,", "10.0.0.0/8,,192.0.2.0/24", ",h", ""]) {
     assert.throws(() => parseAuthorizedKeyOptions(`from="${from}"`), /empty item/, from);
