@@ -578,6 +578,11 @@ export class ChannelIO {
    * ```
    */
   write(data: Uint8Array, stream = 0): Promise<void> {
+    // JavaScript callers may pass anything: a number went out as nothing while the count of
+    // bytes waiting became NaN, and every later write under write buffer limits waited.
+    if (!(data instanceof Uint8Array)) {
+      return Promise.reject(new TypeError(`Cannot write ${typeOf(data)}: a Uint8Array is needed`));
+    }
     // After sendEof(), even while the writes queued before it still go out.
     if (this.#eofQueued) {
       return Promise.reject(new ChannelClosedError("Cannot write: EOF was already sent"));
@@ -733,6 +738,7 @@ export class ChannelIO {
    * ```
    */
   bufferedWrite(data: Uint8Array, stream = 0): Promise<void> {
+    if (!(data instanceof Uint8Array)) return this.write(data, stream); // its TypeError
     if (this.#bufferedError) return Promise.reject(this.#bufferedError);
     const done = this.write(data, stream);
     if (this.#writeHigh === 0) return done;
@@ -846,4 +852,13 @@ export class ChannelIO {
     // Writes still waiting fail now, not when (or if) the peer's CLOSE comes.
     this.#wakeWriters();
   }
+}
+
+/** What a value is, for an error message ("number", "null", "Array"). */
+function typeOf(x: unknown): string {
+  return x === null
+    ? "null"
+    : typeof x === "object"
+    ? Object.prototype.toString.call(x).slice(8, -1)
+    : typeof x;
 }

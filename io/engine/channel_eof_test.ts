@@ -29,3 +29,24 @@ test("write() after sendEof() is refused while earlier writes still wait", async
   assert.equal((await p.wait()).exitStatus, 0);
   assert.equal(received, before.length);
 });
+
+test("write() and bufferedWrite() of something not a Uint8Array are TypeErrors, and later writes go on", async () => {
+  let received = "";
+  await using t = await loopback({
+    processFactory: async (p) => {
+      for await (const c of p.stdin) received += new TextDecoder().decode(c);
+      p.exit(0);
+    },
+  });
+  const p = await t.conn.createProcess("cat");
+  p.channel.setWriteBufferLimits({ high: 16 });
+  for (const bad of [42, "text", null, [1, 2]]) {
+    await assert.rejects(p.channel.write(bad as never), TypeError);
+    await assert.rejects(p.channel.bufferedWrite(bad as never), TypeError);
+  }
+  await p.channel.bufferedWrite(new TextEncoder().encode("still "));
+  await p.channel.write(new TextEncoder().encode("fine"));
+  p.channel.sendEof();
+  assert.equal((await p.wait()).exitStatus, 0);
+  assert.equal(received, "still fine");
+});
