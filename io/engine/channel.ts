@@ -580,7 +580,7 @@ export class ChannelIO {
   write(data: Uint8Array, stream = 0): Promise<void> {
     // JavaScript callers may pass anything: a number went out as nothing while the count of
     // bytes waiting became NaN, and every later write under write buffer limits waited.
-    if (!(data instanceof Uint8Array)) {
+    if (!isBytes(data)) {
       return Promise.reject(new TypeError(`Cannot write ${typeOf(data)}: a Uint8Array is needed`));
     }
     // After sendEof(), even while the writes queued before it still go out.
@@ -738,7 +738,7 @@ export class ChannelIO {
    * ```
    */
   bufferedWrite(data: Uint8Array, stream = 0): Promise<void> {
-    if (!(data instanceof Uint8Array)) return this.write(data, stream); // its TypeError
+    if (!isBytes(data)) return this.write(data, stream); // its TypeError
     if (this.#bufferedError) return Promise.reject(this.#bufferedError);
     const done = this.write(data, stream);
     if (this.#writeHigh === 0) return done;
@@ -852,6 +852,11 @@ export class ChannelIO {
     // Writes still waiting fail now, not when (or if) the peer's CLOSE comes.
     this.#wakeWriters();
   }
+}
+
+/** A Uint8Array, from this realm or another (a worker's, a `vm` context's). */
+function isBytes(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array || Object.prototype.toString.call(x) === "[object Uint8Array]";
 }
 
 /** What a value is, for an error message ("number", "null", "Array"). */

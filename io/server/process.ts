@@ -946,7 +946,8 @@ function incompleteUtf8Tail(b: Uint8Array): number {
 
 /** Whether `data` is what the writes take: text or bytes (JavaScript callers may pass anything). */
 function isChunk(data: unknown): data is string | Uint8Array {
-  return typeof data === "string" || data instanceof Uint8Array;
+  return typeof data === "string" || data instanceof Uint8Array ||
+    Object.prototype.toString.call(data) === "[object Uint8Array]"; // another realm's
 }
 
 /**
