@@ -278,3 +278,21 @@ test("a small reply spanning channel packets gets a buffer of its own, never a b
   }
   assert.deepEqual(allocated, [4 + 9 + 100_000 - 4]);
 });
+
+test("readable() against a server answering a byte per READ stops with an error instead of keeping millions of pieces", async () => {
+  const backend = new (class extends MemoryBackend {
+    override read(handle: Parameters<MemoryBackend["read"]>[0], offset: number, length: number) {
+      return super.read(handle, offset, Math.min(1, length));
+    }
+  })();
+  await withSftp(backend, async (sftp) => {
+    await sftp.writeFile("big", new Uint8Array(2 * 1024 * 1024).fill(7));
+    await using f = await sftp.open("big");
+    let got = 0;
+    const e = await (async () => {
+      for await (const c of f.readable()) got += c.length;
+    })().then(() => undefined, (x: unknown) => x);
+    assert.ok(e instanceof SFTPError && /short reads/.test(e.message), String(e));
+    assert.ok(got < 2 * 1024 * 1024);
+  });
+});

@@ -59,6 +59,12 @@ export function openFlags(mode: OpenMode): number {
   throw new RangeError(`Unknown open mode "${mode}"`);
 }
 
+/**
+ * Replies a readable() keeps past a gap, at most: a window's worth of reads that came back
+ * 256 bytes at a time (a server answering a byte per READ would fill it with millions).
+ */
+const MAX_PENDING_PIECES = 65_536;
+
 const MODES: ReadonlySet<string> = new Set([
   "r",
   "r+",
@@ -291,6 +297,21 @@ export class SFTPFile implements AsyncDisposable {
             // A reply's bytes are a view of the channel's (or the framer's own) buffer,
             // always an ArrayBuffer.
             pieces.set(off, data as Uint8Array<ArrayBuffer>);
+            // A server that answers each READ with a few bytes fills the window with that
+            // many pieces (a byte each: millions of objects); no server that means well does.
+            if (pieces.size > MAX_PENDING_PIECES) {
+              abort.abort();
+              c.error(
+                new SFTPError(
+                  SFTPStatus.FAILURE,
+                  `The server answered with over ${MAX_PENDING_PIECES} short reads ahead of ` +
+                    "the data awaited (a few bytes per READ): reading stopped",
+                  { path: this.path, operation: "read" },
+                ),
+              );
+              pieces.clear();
+              return;
+            }
             for (let d; (d = pieces.get(next));) {
               pieces.delete(next);
               c.enqueue(d);
