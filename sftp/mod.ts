@@ -78,6 +78,7 @@ export {
   ST_RDONLY,
 } from "./constants.ts";
 export { SFTPError, SFTPProtocolError } from "./errors.ts";
+export { readOnlyBackend } from "./read_only.ts";
 export type {
   NameEntry,
   SFTPLimits,

@@ -40,6 +40,7 @@ import { OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import type { StatVFS } from "../../sftp/messages.ts";
 import { joinPath, normalizePath, resolvePath, unsafeEntryName } from "../../sftp/path.ts";
+import { readOnlyBackend } from "../../sftp/read_only.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SERVER_MAX_READ } from "../../sftp/constants.ts";
 import { type HostDir, hostFs, hostPathLib } from "../runtime/host_fs.ts";
@@ -1048,7 +1049,8 @@ export function configuredBackend(config: {
   // deno-lint-ignore no-explicit-any
   readonly backend?: SFTPBackend<any>;
 }): SFTPBackend<unknown> | undefined {
-  if (config.backend) return config.backend;
+  // readOnly holds for a backend too (it was left writable, with nothing said).
+  if (config.backend) return config.readOnly ? readOnlyBackend(config.backend) : config.backend;
   if (config.root === undefined) return undefined;
   return new FsBackend({
     root: config.root,

@@ -97,7 +97,10 @@ export function replySender(
 export interface SFTPServerConfig {
   /** Serve this local directory as "/" (symlinks leading out are refused). */
   readonly root?: string;
-  /** With `root`: refuse every change. */
+  /**
+   * Refuse every change (PERMISSION_DENIED), to the directory of `root` or to `backend`
+   * (served through `readOnlyBackend()`).
+   */
   readonly readOnly?: boolean;
   /** With `root`: the client's home directory inside it (default "/"). */
   readonly home?: string;
