@@ -185,7 +185,11 @@ export function authorizedKeyEntries(
  * Resolves a source for one user. A string a function returns is always a file path: it is
  * built from the user name, which the client chooses, and read as text when it looked like
  * keys, a user name carrying a newline and a key line would authorize that key. A function
- * that has the text returns `parseAuthorizedKeys(text)` (or its entries) instead.
+ * that has the text returns `parseAuthorizedKeys(text)` (or its entries) instead. For the
+ * same reason a user name that could leave the path's directory (empty, `.`, `..`, or
+ * holding `/`, `\` or NUL: "../../tmp/x" read /tmp/x/authorized_keys) gets no keys from a
+ * path, as with `authorizedPrincipals` (sshd never gets this far: no account has such a
+ * name).
  */
 export async function authorizedKeysFor(
   source: AuthorizedKeysSource,
@@ -194,10 +198,12 @@ export async function authorizedKeysFor(
   if (typeof source !== "function") return await loadAuthorizedKeys(source);
   const input = await source(username);
   if (input === null || input === undefined) return [];
-  return typeof input === "string"
-    ? await loadAuthorizedKeysFile(input)
-    : loadAuthorizedKeys(input);
+  if (typeof input !== "string") return loadAuthorizedKeys(input);
+  return LEAVES_DIRECTORY.test(username) ? [] : await loadAuthorizedKeysFile(input);
 }
+
+/** A user name that could lead a path built from it out of its directory. */
+const LEAVES_DIRECTORY = /^\.{0,2}$|[/\\\0]/;
 
 /**
  * The entry that authorizes `key` from this client address now, if any

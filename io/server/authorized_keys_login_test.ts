@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,5 +159,39 @@ test("a user name carrying a key line never authorizes that key, whatever path i
     assert.ok(await login(() => parseAuthorizedKeys(line)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a per-user authorized_keys path is not read for a user name that leaves its directory", async () => {
+  const base = mkdtempSync(join(tmpdir(), "sshts-ak-user-"));
+  try {
+    // users/<name>/authorized_keys; "../evil" would read evil/authorized_keys instead.
+    for (const dir of ["users/alice", "evil"]) {
+      const d = join(base, dir);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, "authorized_keys"), user.exportPublicKey());
+    }
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      authorizedClientKeys: (u) => join(base, "users", u, "authorized_keys"),
+      processFactory: (p) => p.exit(0),
+    });
+    const as = (username: string) =>
+      connect("127.0.0.1", {
+        port: server.address.port,
+        username,
+        knownHosts: null,
+        agent: false,
+        clientKeys: [user],
+      }).then(async (c) => (await c.close(), "in"), (e: { code?: string }) => e.code);
+    assert.equal(await as("alice"), "in");
+    for (const name of ["../evil", "..", "alice/../../evil", "a\\b"]) {
+      assert.equal(await as(name), "ERR_PERMISSION_DENIED", name);
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });

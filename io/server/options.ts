@@ -457,7 +457,8 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * (`SSHKey`, as lines without options) and entries, or a function of the
    * user name returning one of those (e.g. the user's own file; a string it
    * returns is always a path, since it is built from the name the client chose:
-   * return `parseAuthorizedKeys(text)` for text). A list
+   * return `parseAuthorizedKeys(text)` for text; a user name that could leave the path's
+   * directory — empty, `.`, `..`, or holding `/`, `\` or NUL — gets no keys from one). A list
    * holding anything else is a `TypeError` from `listen()`. A file is
    * read once per connection, opened without blocking, as sshd opens it: one
    * that is not a regular file (a FIFO, a link to /dev/zero) or is larger than

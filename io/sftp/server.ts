@@ -129,7 +129,8 @@ export interface SFTPServerConfig {
 /**
  * The `sftp` option of `listen()`: one configuration for everyone, or a
  * function that picks one per connection (per-user roots). Returning
- * undefined refuses the subsystem.
+ * undefined refuses the subsystem. `conn.username` is the name the client chose: check it
+ * before building a path from it (one holding `/` or `..` leads out of the directory meant).
  */
 export type SFTPServerOption =
   | SFTPServerConfig
