@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Log } from "../engine/logger.ts";
 import type { AuthVerdict, KbdintChallenge, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import { SSHReader } from "../../core/wire.ts";
 import type { AuthorizedKeyEntry, AuthorizedKeyOptions } from "../../keys/trust/authorized_keys.ts";
@@ -72,6 +73,8 @@ export interface AuthContext {
   readonly trust?: ClientTrustOptions;
   /** `publicKeyAuthOptions`: what every FIDO key's signature must attest. */
   readonly publicKeyAuthOptions?: PublicKeyAuthOptions | undefined;
+  /** The connection's log (what authentication decided, where it is worth saying). */
+  readonly log?: Log;
 }
 
 /** Trust settings of `listen()` the handler applies (see `ListenOptions`). */
@@ -149,9 +152,15 @@ export class AuthHandler {
   /** The verdict for one event; hooks that throw count as refusals. */
   async verdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
     const { conn } = this.#ctx;
-    // As AsyncSSH: beginAuth runs once per user before the first method; false lets the user in.
-    this.#begun ??= Promise.resolve(this.#ctx.hook("beginAuth")?.(e.username, conn) ?? true);
+    // As AsyncSSH: beginAuth runs once per user before the first method; false lets the user
+    // in. Only false: a hook that returns nothing (one that only logs the name) or anything
+    // else asks for authentication, as a missing hook does.
+    this.#begun ??= Promise.resolve(this.#ctx.hook("beginAuth")?.(e.username, conn) ?? true)
+      .then((required) => required !== false);
     if (!(await this.#begun)) {
+      this.#ctx.log?.warn(
+        `beginAuth returned false: ${JSON.stringify(e.username)} logs in without authentication`,
+      );
       this.permissions = UNRESTRICTED;
       return YES;
     }

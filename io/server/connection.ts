@@ -172,6 +172,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       signatureAlgorithms: setup.signatureAlgorithms,
       trust: setup.trust,
       publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
+      log: this.#log,
     };
     this.#auth = new AuthHandler(ctx);
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });

@@ -135,6 +135,36 @@ test("listen() beginAuth returning false lets a user in without credentials", as
   assert.deepEqual(asked, ["alice"]);
 });
 
+test("listen() beginAuth: only false skips authentication — a hook that returns nothing asks for it", async () => {
+  const seen: string[] = [];
+  const warnings: string[] = [];
+  await using s = await server({
+    // A hook that only records the name: it must not let anyone in.
+    beginAuth: async (user) => void seen.push(user),
+    validatePassword: (_u, pw) => pw === "pw",
+    processFactory: (p) => p.write(`via ${p.connection?.authMethod}\n`),
+  });
+  await assert.rejects(
+    login(s, { password: "wrong" }),
+    (e: unknown) => e instanceof SSHError && e.code === "ERR_PERMISSION_DENIED",
+  );
+  await using conn = await login(s, { password: "pw" });
+  const { ch } = await session(conn, [["exec", encodeStringArg("x")]]);
+  assert.match(await readAll(ch.readable(0)), /^via (password|keyboard-interactive)\n$/);
+  assert.deepEqual(seen, ["alice", "alice"]);
+  // false lets the user in, and the server's log says so.
+  await using open = await server({
+    beginAuth: () => false,
+    logger: { warn: (m) => void warnings.push(m) },
+    processFactory: (p) => p.exit(0),
+  });
+  await using _in = await login(open, { password: "unused" });
+  assert.ok(
+    warnings.some((w) => /"alice" logs in without authentication/.test(w)),
+    warnings.join(),
+  );
+});
+
 test("listen() serverFactory hooks are per connection and win over the shared ones", async () => {
   let made = 0;
   const lost: number[] = [];

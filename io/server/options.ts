@@ -164,8 +164,14 @@ export interface ServerHooks {
   authCompleted?(conn: ServerConnectionContext): void;
   /** The client sent a DEBUG message (`alwaysDisplay`: it asks that it be shown). */
   debugReceived?(conn: ServerConnectionContext, message: string, alwaysDisplay: boolean): void;
-  /** Called first for each user; return false to let the user in without authentication. */
-  beginAuth?(username: string, conn: ServerConnectionContext): MaybePromise<boolean>;
+  /**
+   * Called first for each user, before any method (AsyncSSH's `begin_auth`): return `true`
+   * when the user must authenticate. **Returning `false` lets the user in without any
+   * authentication** (logged as a warning) — it does not refuse the user; refuse in the
+   * method hooks. Only `false` does: nothing returned, or anything else, asks for
+   * authentication, as a missing hook does.
+   */
+  beginAuth?(username: string, conn: ServerConnectionContext): MaybePromise<boolean | void>;
   /** Checks a password; enables "password" (and "keyboard-interactive" with a Password: prompt). */
   validatePassword?(
     username: string,
