@@ -262,8 +262,10 @@ test("listen() sessionRequested can run its own factory or refuse", async () => 
 });
 
 test("listen() processFactory errors exit 1 with the message on stderr; exit codes and signals go out", async () => {
+  const warnings: string[] = [];
   await using s = await server({
     validatePassword: () => true,
+    logger: { warn: (m) => void warnings.push(m) },
     processFactory: (p) => {
       if (p.command === "boom") throw new Error("it broke");
       if (p.command === "kill") return p.exitWithSignal("SIGTERM", false, "bye");
@@ -274,6 +276,11 @@ test("listen() processFactory errors exit 1 with the message on stderr; exit cod
   const boom = await conn.run("boom");
   assert.equal(boom.exitStatus, 1);
   assert.match(String(boom.stderr), /it broke/);
+  // And the server's log has it, with where it came from.
+  assert.ok(
+    warnings.some((w) => /process factory failed for "boom": Error: it broke.*at /.test(w)),
+    warnings.join("\n"),
+  );
   assert.equal((await conn.run("x")).exitStatus, 42);
   const killed = await conn.run("kill");
   assert.equal(killed.exitSignal?.signal, "TERM");

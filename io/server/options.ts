@@ -647,7 +647,11 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly kbdintAuth?: boolean;
   /** Offer hostbased (default: when `validateHostBasedUser` or `knownClientHosts` is set). */
   readonly hostBasedAuth?: boolean;
-  /** Runs each exec/shell/subsystem session. */
+  /**
+   * Runs each exec/shell/subsystem session. Its return exits 0; a thrown error exits 1 with
+   * the error's message on the client's stderr (and the error in the server's log as a
+   * warning): throw only what the client may read, and report the rest yourself.
+   */
   readonly processFactory?: ProcessFactory;
   /** Runs the "sftp" subsystem (the SFTP server plugs in here). */
   readonly sftpFactory?: ProcessFactory;

@@ -315,12 +315,12 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       const p = create(undefined);
       // Start after the reply to this request has gone out: a synchronous reply goes before
       // the next microtask, a deferred one (after the application's decision) within this turn.
-      (deferredReply ? setImmediate : queueMicrotask)(() => void runProcess(factory, p));
+      (deferredReply ? setImmediate : queueMicrotask)(() => void runProcess(factory, p, cfg.log));
     } else {
       // Agent and X11 forwarding are set up first, so the process starts with them.
       starting = true;
       void Promise.all([agent, x11]).then(([fwd, display]) =>
-        runProcess(factory, create(fwd, display))
+        runProcess(factory, create(fwd, display), cfg.log)
       );
     }
     return true;
@@ -340,11 +340,21 @@ function setVariable(o: Record<string, string>, name: string, value: string): vo
 }
 
 /** Runs a factory; its return exits 0, its error exits 1 with the message on stderr. */
-async function runProcess(factory: ProcessFactory, p: SSHServerProcess): Promise<void> {
+async function runProcess(
+  factory: ProcessFactory,
+  p: SSHServerProcess,
+  log: SessionConfig["log"],
+): Promise<void> {
   try {
     await factory(p);
     p.exit(0);
   } catch (e) {
+    // The server's log has it too: the client's stderr is no place for an operator to look.
+    log?.warn(
+      `session: the process factory failed${
+        p.command !== undefined ? ` for "${p.command}"` : ""
+      }: ${(e as Error)?.stack ?? String(e)}`,
+    );
     if (!p.exited) {
       try {
         await p.writeStderr(`${(e as Error)?.message ?? e}\n`);
