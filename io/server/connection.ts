@@ -519,7 +519,16 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   #answer(id: number, get: () => Promise<AuthVerdict>): void {
     get()
-      .catch((): AuthVerdict => ({ result: "failure" }))
+      .catch((e: unknown): AuthVerdict => {
+        // A refusal to the client; to the operator, a hook that failed (a database down)
+        // is no wrong password.
+        this.#log.warn(
+          `an authentication hook failed (counted as a refusal): ${
+            (e as Error)?.stack ?? String(e)
+          }`,
+        );
+        return { result: "failure" };
+      })
       .then((v) => {
         if (!this.#engine.closed) this.#engine.answerAuth(id, v);
         this.#driver.pump();

@@ -165,6 +165,24 @@ test("listen() beginAuth: only false skips authentication — a hook that return
   );
 });
 
+test("listen() a validatePassword that throws refuses, and the server's log says it failed", async () => {
+  const warnings: string[] = [];
+  await using s = await server({
+    validatePassword: () => {
+      throw new Error("database down");
+    },
+    logger: { warn: (m) => void warnings.push(m) },
+  });
+  await assert.rejects(
+    login(s, { password: "pw" }),
+    (e: unknown) => e instanceof SSHError && e.code === "ERR_PERMISSION_DENIED",
+  );
+  assert.ok(
+    warnings.some((w) => /authentication hook failed .*database down/.test(w)),
+    warnings.join("\n"),
+  );
+});
+
 test("listen() serverFactory hooks are per connection and win over the shared ones", async () => {
   let made = 0;
   const lost: number[] = [];

@@ -158,7 +158,12 @@ export interface VirtualRemoteForward {
 export interface ServerHooks {
   /** A client connected (before the handshake). */
   connectionMade?(conn: ServerConnectionContext): void;
-  /** The connection closed; `error` says why when it was not a clean close. */
+  /**
+   * The connection closed. `error` is undefined when this side closed it; otherwise it says
+   * why: the peer's DISCONNECT (a `DisconnectError` with `fromPeer` — reason 11,
+   * BY_APPLICATION, is a client's ordinary logout), a connection lost or cut, a protocol
+   * error.
+   */
   connectionLost?(conn: ServerConnectionContext, error: Error | undefined): void;
   /** Authentication succeeded (`conn.username` and `getExtraInfo().authMethod` are set). */
   authCompleted?(conn: ServerConnectionContext): void;
