@@ -138,6 +138,8 @@ export class AuthHandler {
   #revoked: Promise<RevokedKeys | undefined> | undefined;
   /** Permissions of the request that succeeded last (applied when "authenticated" arrives). */
   permissions: ConnectionPermissions = UNRESTRICTED;
+  /** The key (or OpenSSH certificate) of the last publickey signature accepted. */
+  authKey: SSHKey | SSHCertificate | undefined;
 
   /** Creates the handler. */
   constructor(ctx: AuthContext) {
@@ -378,6 +380,7 @@ export class AuthHandler {
     if (!e.signed) return YES; // a query: PK_OK, and the signature that follows decides
     if (!this.#attested(e.keyBlob, e.sk, grant)) return NO;
     this.permissions = grant.permissions;
+    this.authKey = parsedKey(e.keyBlob);
     return YES;
   }
 

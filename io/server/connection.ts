@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { sftpProcessFactory } from "../sftp/server.ts";
 import { FileSessionLimits } from "../sftp/session_limits.ts";
 import { scpProcessFactory } from "../scp/server.ts";
@@ -137,6 +139,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   #authorizedKeys: AuthorizedKeysSource | undefined;
   #username: string | undefined;
   #authMethod: string | undefined;
+  #authKey: SSHKey | SSHCertificate | undefined;
   #permissions: ConnectionPermissions = UNRESTRICTED;
   #error: Error | undefined;
   #closedResolve!: () => void;
@@ -255,6 +258,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       localPort: this.localPort,
       username: this.#username,
       authMethod: this.#authMethod,
+      authKey: this.#authKey,
       clientVersion: t.peerVersion?.line,
       serverVersion: t.localVersion,
       algorithms: t.algorithms,
@@ -548,6 +552,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       case "authenticated":
         this.#username = e.username;
         this.#authMethod = e.method;
+        this.#authKey = e.method === "publickey" ? this.#auth.authKey : undefined;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
         try {

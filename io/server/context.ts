@@ -12,6 +12,8 @@ import type { NegotiatedAlgorithms } from "../../core/transport/kexinit.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { AuthorizedKeysSource } from "../keys/authorized_keys.ts";
 import type { ConnectionPermissions } from "./permissions.ts";
+import type { SSHKey } from "../../keys/ssh_key.ts";
+import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
 
 /** Facts about a connection, given to hooks (a {@link ServerConnectionContext} has them all). */
@@ -40,6 +42,12 @@ export interface ServerExtraInfo {
   readonly username: string | undefined;
   /** The method that authenticated the user. */
   readonly authMethod: string | undefined;
+  /**
+   * The key that authenticated the user with "publickey", or its OpenSSH certificate (its
+   * `keyId`, `serial` and signing CA), for an audit trail: `getFingerprint()` says which key
+   * logged in. Undefined for other methods and for an `x509v3-*` key.
+   */
+  readonly authKey?: SSHKey | SSHCertificate | undefined;
   /** The client's identification line. */
   readonly clientVersion: string | undefined;
   /** Our identification line. */

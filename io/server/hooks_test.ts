@@ -19,7 +19,9 @@ import {
 import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { parseAuthorizedKeys } from "../../keys/trust/authorized_keys.ts";
-import type { SSHKey } from "../../keys/ssh_key.ts";
+import { SSHKey } from "../../keys/ssh_key.ts";
+import { createCertificate, SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { connect } from "../client/connect.ts";
 import { type ConnectOptions } from "../client/options.ts";
@@ -140,7 +142,7 @@ test("listen() beginAuth: only false skips authentication — a hook that return
   const warnings: string[] = [];
   await using s = await server({
     // A hook that only records the name: it must not let anyone in.
-    beginAuth: async (user) => void seen.push(user),
+    beginAuth: (user) => Promise.resolve().then(() => void seen.push(user)),
     validatePassword: (_u, pw) => pw === "pw",
     processFactory: (p) => p.write(`via ${p.connection?.authMethod}\n`),
   });
@@ -436,4 +438,35 @@ test("dropStartup() follows OpenSSH's MaxStartups 10:30:100 random early drop", 
   assert.equal(dropStartup(100, limit, () => 0.999), true);
   assert.equal(dropStartup(4, 5), false);
   assert.equal(dropStartup(5, 5), true);
+});
+
+test("listen() getExtraInfo().authKey: the key, or the certificate, that logged in by publickey", async () => {
+  const userKey = generatePrivateKey("ed25519");
+  const ca = generatePrivateKey("ed25519");
+  const cert = createCertificate({
+    key: userKey.publicKey(),
+    caKey: ca,
+    type: "user",
+    keyId: "alice@laptop",
+    principals: ["alice"],
+    serial: 42n,
+  });
+  const seen: unknown[] = [];
+  await using s = await server({
+    authorizedClientKeys: [userKey.publicKey()],
+    trustedUserCAKeys: [ca.publicKey()],
+    validatePassword: () => true,
+    authCompleted: (conn) => void seen.push(conn.getExtraInfo().authKey),
+  });
+  await (await login(s, { clientKeys: [userKey], agent: false })).close();
+  await (await login(s, { clientKeys: [clientKeyFromSSHKey(userKey, cert)], agent: false }))
+    .close();
+  await (await login(s, { password: "pw", clientKeys: [], agent: false })).close();
+  assert.equal(seen.length, 3);
+  assert.ok(seen[0] instanceof SSHKey && seen[0].equals(userKey.publicKey()));
+  const certSeen = seen[1];
+  assert.ok(certSeen instanceof SSHCertificate);
+  assert.equal(certSeen.keyId, "alice@laptop");
+  assert.equal(certSeen.serial, 42n);
+  assert.equal(seen[2], undefined);
 });

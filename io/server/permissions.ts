@@ -35,7 +35,12 @@ export interface ConnectionPermissions {
   readonly permitOpen: readonly PermittedAddress[];
   /** Allowed remote listen addresses; empty = any. */
   readonly permitListen: readonly PermittedAddress[];
-  /** The options this came from, when a key entry or certificate set them. */
+  /**
+   * The authorized_keys line's options this came from, when a line (a key's, or a
+   * `cert-authority` one) let the user in; undefined otherwise. A certificate's own
+   * restrictions (`force-command`, `no-pty`, …) are in the fields above either way, and the
+   * certificate itself in the connection's `getExtraInfo().authKey`.
+   */
   readonly options: AuthorizedKeyOptions | undefined;
 }
 
