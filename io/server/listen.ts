@@ -33,8 +33,22 @@ export interface SSHServer extends AsyncDisposable {
   readonly connections: number;
   /** The open connections. */
   getConnections(): SSHServerConnection[];
-  /** Stops listening and closes every connection. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and closes every connection (a DISCONNECT, "Server shutting down").
+   * With `drain` (ms, `Infinity` for no limit), a graceful stop as a restarting sshd's:
+   * no new connection is taken, the open ones go on until they end on their own or `drain`
+   * has passed, and only those left are then closed. A `close()` without `drain` meanwhile
+   * closes them at once.
+   *
+   * @example
+   * ```ts
+   * import { generatePrivateKey, listen } from "@sshts/ssh";
+   * const server = await listen({ port: 0, hostKeys: [generatePrivateKey("ed25519")] });
+   * // On SIGTERM: let sessions finish for up to 30 s.
+   * await server.close({ drain: 30_000 });
+   * ```
+   */
+  close(options?: { readonly drain?: number }): Promise<void>;
 }
 
 /**
@@ -267,22 +281,50 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   }, (e) => log.warn(`could not accept a connection: ${e.message}`));
   log.info(`listening on ${host}:${srv.port}`);
   let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  let listening: Promise<void> | undefined;
   /** Stops watching the caller's signal (once the server closes). */
   let unwatch: (() => void) | undefined;
+  const stopListening = () =>
+    listening ??= (() => {
+      unwatch?.();
+      return srv.close();
+    })();
+  let endDrain: (() => void) | undefined;
+  const closeAll = () =>
+    closing ??= (async () => {
+      endDrain?.();
+      const stopped = stopListening();
+      await Promise.all([...live].map((c) => c.close()));
+      await stopped;
+    })();
   const server: SSHServer = {
     address: { host, port: srv.port },
     get connections() {
       return live.size;
     },
     getConnections: () => [...live],
-    close() {
-      closing ??= (async () => {
-        unwatch?.();
-        const stopped = srv.close();
-        await Promise.all([...live].map((c) => c.close()));
-        await stopped;
+    close(options = {}) {
+      const drain = options.drain ?? 0;
+      if (typeof drain !== "number" || !(drain >= 0)) {
+        return Promise.reject(
+          new RangeError(`drain must be a number of ms from 0 (or Infinity), not ${drain}`),
+        );
+      }
+      if (drain === 0 || closing) return closeAll();
+      return draining ??= (async () => {
+        void stopListening();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const ended = Promise.all([...live].map((c) => c.closed));
+        await Promise.race([
+          ended,
+          drain === Infinity ? ended : new Promise((r) => (timer = setTimeout(r, drain))),
+          // A close() without drain meanwhile ends the wait.
+          new Promise<void>((r) => (endDrain = r)),
+        ]);
+        clearTimeout(timer);
+        await closeAll();
       })();
-      return closing;
     },
     [Symbol.asyncDispose]() {
       return server.close();

@@ -84,3 +84,62 @@ test("listen() fails as node:net does on every runtime: EADDRINUSE naming the ad
     return true;
   });
 });
+
+test("close({ drain }): no new connection, the open ones finish on their own; close() meanwhile cuts them", async () => {
+  const { connect } = await import("../client/connect.ts");
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: async (p) => {
+      if (p.command === "wait") await gate;
+      await p.write(`done ${p.command}\n`);
+    },
+  });
+  const port = server.address.port;
+  const login = () =>
+    connect("127.0.0.1", { port, username: "u", password: "p", knownHosts: null, agent: false });
+  const a = await login();
+  const running = a.run("wait");
+  await new Promise((r) => setTimeout(r, 50)); // the command is running
+  let drained = false;
+  const closing = server.close({ drain: 60_000 }).then(() => (drained = true));
+  // Not listening any more; the open connection goes on.
+  await assert.rejects(login(), (e: { code?: string }) => e.code === "ERR_CONNECTION_REFUSED");
+  release();
+  assert.equal((await running).stdout, "done wait\n");
+  assert.equal((await a.run("more")).stdout, "done more\n");
+  assert.equal(drained, false, "the connection is still open");
+  await a.close();
+  await closing; // once the last connection ended
+  assert.equal(server.connections, 0);
+
+  // A close() during a drain closes what is left at once.
+  const s2 = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: () => new Promise(() => {}),
+  });
+  const b = await connect("127.0.0.1", {
+    port: s2.address.port,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    agent: false,
+  });
+  const hanging = b.run("forever").then(() => "finished", (e: { code?: string }) => e.code);
+  await new Promise((r) => setTimeout(r, 50));
+  const slow = s2.close({ drain: Infinity });
+  await s2.close();
+  await slow;
+  assert.equal(s2.connections, 0);
+  assert.notEqual(await hanging, "finished");
+  await assert.rejects(server.close({ drain: -1 }), RangeError);
+});
