@@ -7,7 +7,10 @@
  * @module
  */
 
+import { statSync } from "node:fs";
+import process from "node:process";
 import { SSHError } from "../../core/errors.ts";
+import { expandHome } from "../runtime/env.ts";
 import type { HostKeySigner } from "../../core/kex/types.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
 import { readPrivateKey } from "../keys/files.ts";
@@ -38,6 +41,7 @@ function isServerHostKey(k: unknown): k is ServerHostKey {
 export async function resolveHostKeys(
   inputs: readonly HostKeyInput[],
   passphrase?: string,
+  warn?: (message: string) => void,
 ): Promise<ServerHostKey[]> {
   if (inputs.length === 0) {
     throw new SSHError("ERR_LOCAL_PROTOCOL", "listen() needs at least one host key");
@@ -49,6 +53,7 @@ export async function resolveHostKeys(
       continue;
     }
     const key = input instanceof SSHKey ? input : await readPrivateKey(input, passphrase);
+    if (typeof input === "string" && warn) warnIfExposed(input, warn);
     out.push(hostKeyFromSSHKey(key));
   }
   return out;
@@ -83,4 +88,23 @@ export function hostKeySigners(
     );
   }
   return map;
+}
+
+/**
+ * Warns when a host key file others may read (sshd refuses such a key: "UNPROTECTED PRIVATE
+ * KEY FILE"); a library serves it, saying so. `input` that is key text, not a path, has no
+ * file to check; neither has a system without POSIX modes.
+ */
+function warnIfExposed(input: string, warn: (message: string) => void): void {
+  if (input.includes("\n") || input.startsWith("-----")) return;
+  try {
+    const st = statSync(expandHome(input));
+    if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
+      warn(
+        `host key file ${input} is readable by others (mode ${
+          (st.mode & 0o777).toString(8)
+        }): sshd would refuse it; chmod 600 it`,
+      );
+    }
+  } catch { /* read above already; a stat that fails now says nothing worth a warning */ }
 }

@@ -133,7 +133,11 @@ function trustSettings(
  */
 export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   checkListenNumbers(o);
-  const hostKeys = await resolveHostKeys(o.hostKeys, o.passphrase);
+  const hostKeys = await resolveHostKeys(
+    o.hostKeys,
+    o.passphrase,
+    (m) => Log.from(o, "[sshts server]").warn(m),
+  );
   const signers = hostKeySigners(
     hostKeys,
     o.serverHostKeyAlgs ?? defaultHostKeyAlgorithms(hostKeys),

@@ -143,3 +143,31 @@ test("close({ drain }): no new connection, the open ones finish on their own; cl
   assert.notEqual(await hanging, "finished");
   await assert.rejects(server.close({ drain: -1 }), RangeError);
 });
+
+test("listen() warns about a host key file others may read, as sshd refuses one", async () => {
+  const { mkdtempSync, rmSync, writeFileSync, chmodSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "sshts-hostkey-"));
+  try {
+    const path = join(dir, "ssh_host_ed25519_key");
+    writeFileSync(path, generatePrivateKey("ed25519").exportPrivateKey("openssh"));
+    const warnings = async (mode: number) => {
+      chmodSync(path, mode);
+      const seen: string[] = [];
+      await using _s = await listen({
+        host: "127.0.0.1",
+        port: 0,
+        hostKeys: [path],
+        logger: { warn: (m) => void seen.push(m) },
+      });
+      return seen.filter((m) => m.includes("host key file"));
+    };
+    assert.deepEqual(await warnings(0o600), []);
+    const open = await warnings(0o644);
+    assert.equal(open.length, 1);
+    assert.match(open[0]!, /readable by others \(mode 644\).*chmod 600/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
