@@ -226,17 +226,20 @@ export class ServerAuth {
     if (type === Msg.SERVICE_REQUEST) {
       const r = new SSHReader(payload, 1);
       const service = r.readStringAscii("service name", MAX_SHORT_NAME);
-      if (service !== "ssh-userauth" || this.#serviceAccepted) {
+      if (service !== "ssh-userauth" || this.#done) {
         throw new DisconnectError(
           "ERR_SERVICE_NOT_AVAILABLE",
           DisconnectReason.SERVICE_NOT_AVAILABLE,
           `Service "${service}" is not available`,
         );
       }
-      this.#serviceAccepted = true;
       this.#host.send(
         new SSHWriter().writeByte(Msg.SERVICE_ACCEPT).writeStringUtf8(service).toBytes(),
       );
+      // Asked again before authentication ended: accepted again, as sshd does. paramiko asks
+      // before each method it tries (a key, then a password), and was disconnected.
+      if (this.#serviceAccepted) return true;
+      this.#serviceAccepted = true;
       const early = this.#earlyBanners;
       this.#earlyBanners = [];
       for (const b of early) this.#host.send(b);

@@ -272,3 +272,25 @@ test("ServerAuth takes no unsigned hostbased request (the method has no query fo
   );
   assert.deepEqual(s.asked, []);
 });
+
+test("a second SERVICE_REQUEST for ssh-userauth before authentication is accepted again (paramiko asks before each method)", () => {
+  const r = refusing({ failureDelayMs: 0 });
+  r.request("password", (w) => w.writeBoolean(false).writeStringUtf8("wrong"));
+  const request = new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-userauth")
+    .toBytes();
+  assert.equal(r.auth.handleMessage(Msg.SERVICE_REQUEST, request), true);
+  assert.equal(r.failed(), undefined);
+  assert.equal(r.sent.at(-1), Msg.SERVICE_ACCEPT);
+  // Authentication goes on where it was.
+  r.request("password", (w) => w.writeBoolean(false).writeStringUtf8("again"));
+  assert.equal(r.sent.at(-1), Msg.USERAUTH_FAILURE);
+  // Another service is refused as before.
+  assert.throws(
+    () =>
+      r.auth.handleMessage(
+        Msg.SERVICE_REQUEST,
+        new SSHWriter().writeByte(Msg.SERVICE_REQUEST).writeStringUtf8("ssh-connection").toBytes(),
+      ),
+    /not available/,
+  );
+});
