@@ -75,6 +75,8 @@ export interface AuthContext {
   readonly publicKeyAuthOptions?: PublicKeyAuthOptions | undefined;
   /** The connection's log (what authentication decided, where it is worth saying). */
   readonly log?: Log;
+  /** `authenticationMethods`: chains of methods, each to complete in order. */
+  readonly authenticationMethods?: readonly (readonly string[])[] | undefined;
 }
 
 /** Trust settings of `listen()` the handler applies (see `ListenOptions`). */
@@ -104,6 +106,7 @@ export function offeredMethods(
     kbdintAuth?: boolean | undefined;
     hostBasedAuth?: boolean | undefined;
     knownClientHosts?: unknown;
+    authenticationMethods?: readonly (readonly string[])[] | undefined;
   },
 ): string[] {
   const has = (n: keyof ServerHooks) => ctx.hook(n) !== undefined;
@@ -122,7 +125,68 @@ export function offeredMethods(
     methods.push("keyboard-interactive");
   }
   if (flags.passwordAuth ?? has("validatePassword")) methods.push("password");
-  return methods;
+  const chains = flags.authenticationMethods;
+  if (chains === undefined) return methods;
+  // At the start, only what begins a chain.
+  return methods.filter((m) => chains.some((c) => c[0] === m));
+}
+
+/**
+ * A RangeError when a chain of `authenticationMethods` names a method that is not offered
+ * (its hook unset: the chain could never complete).
+ *
+ * @example
+ * ```ts
+ * import { checkChainsOffered } from "./auth_hooks.ts";
+ * checkChainsOffered([["password"]], ["password", "publickey"]); // fine
+ * ```
+ */
+export function checkChainsOffered(
+  chains: readonly (readonly string[])[],
+  offered: readonly string[],
+): void {
+  for (const chain of chains) {
+    for (const m of chain) {
+      if (!offered.includes(m)) {
+        throw new RangeError(
+          `authenticationMethods names ${JSON.stringify(m)}, which is not offered ` +
+            `(offered: ${offered.join(", ") || "none"}; set its hook)`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Checks `authenticationMethods`: lists of known methods, none empty, no method twice in a
+ * list. Throws a RangeError saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { checkAuthenticationMethods } from "./auth_hooks.ts";
+ * checkAuthenticationMethods([["publickey", "keyboard-interactive"]]); // fine
+ * ```
+ */
+export function checkAuthenticationMethods(chains: unknown): void {
+  const known = ["publickey", "password", "keyboard-interactive", "hostbased"];
+  if (!Array.isArray(chains) || chains.length === 0) {
+    throw new RangeError("authenticationMethods must be a non-empty list of method lists");
+  }
+  for (const c of chains) {
+    if (!Array.isArray(c) || c.length === 0) {
+      throw new RangeError("authenticationMethods: each entry must be a non-empty list of methods");
+    }
+    for (const m of c) {
+      if (!known.includes(m)) {
+        throw new RangeError(
+          `authenticationMethods: unknown method ${JSON.stringify(m)} (known: ${known.join(", ")})`,
+        );
+      }
+    }
+    if (new Set(c).size !== c.length) {
+      throw new RangeError(`authenticationMethods: a method appears twice in [${c.join(", ")}]`);
+    }
+  }
 }
 
 /** Answers authentication events for one connection. */
@@ -151,8 +215,53 @@ export class AuthHandler {
     this.#keys = undefined;
   }
 
-  /** The verdict for one event; hooks that throw count as refusals. */
+  /**
+   * The verdict for one event; hooks that throw count as refusals. With
+   * `authenticationMethods`, a method's success completes its step of the chains: a partial
+   * success until one chain is complete.
+   */
   async verdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
+    const v = await this.#methodVerdict(e);
+    const chains = this.#ctx.authenticationMethods;
+    if (chains === undefined || v.result !== "success" || this.#skipped) return v;
+    // A publickey query's yes is only "this key would do": its signature decides.
+    if (e.type === "authPublicKey" && !e.signed) return v;
+    // A change of user name starts over (RFC 4252 §5: state may be reset).
+    if (this.#chainUser !== e.username) {
+      this.#chainUser = e.username;
+      this.#completed = [];
+      this.#keyPermissions = undefined;
+    }
+    const method = e.type === "authPublicKey"
+      ? "publickey"
+      : e.type === "authPassword"
+      ? "password"
+      : e.type === "authKbdint"
+      ? "keyboard-interactive"
+      : "hostbased";
+    const done = [...this.#completed, method];
+    const open = chains.filter((c) => done.every((m, i) => c[i] === m));
+    if (open.length === 0) return NO; // not next in any chain (the engine offers none such)
+    this.#completed = done;
+    // The key's options hold for the session, whatever comes after it.
+    if (method === "publickey" || method === "hostbased") this.#keyPermissions = this.permissions;
+    if (open.some((c) => c.length === done.length)) {
+      if (this.#keyPermissions) this.permissions = this.#keyPermissions;
+      return YES;
+    }
+    const next = [...new Set(open.map((c) => c[done.length]!))];
+    return { result: "partial", methods: next };
+  }
+
+  /** Methods completed in the chain so far, and for which user. */
+  #completed: string[] = [];
+  #chainUser: string | undefined;
+  /** The permissions of the chain's publickey or hostbased step, which the session keeps. */
+  #keyPermissions: ConnectionPermissions | undefined;
+  /** beginAuth let the user in without authentication (no chain applies). */
+  #skipped = false;
+
+  async #methodVerdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
     const { conn } = this.#ctx;
     // As AsyncSSH: beginAuth runs once per user before the first method; false lets the user
     // in. Only false: a hook that returns nothing (one that only logs the name) or anything
@@ -164,6 +273,7 @@ export class AuthHandler {
         `beginAuth returned false: ${JSON.stringify(e.username)} logs in without authentication`,
       );
       this.permissions = UNRESTRICTED;
+      this.#skipped = true;
       return YES;
     }
     switch (e.type) {

@@ -176,6 +176,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       trust: setup.trust,
       publicKeyAuthOptions: this.#o.publicKeyAuthOptions,
       log: this.#log,
+      authenticationMethods: this.#o.authenticationMethods,
     };
     this.#auth = new AuthHandler(ctx);
     this.#engine = new ServerConnection({ ...setup.engine, methods: offeredMethods(ctx, this.#o) });
@@ -552,7 +553,8 @@ export class SSHServerConnection implements ServerConnectionContext {
       case "authenticated":
         this.#username = e.username;
         this.#authMethod = e.method;
-        this.#authKey = e.method === "publickey" ? this.#auth.authKey : undefined;
+        // The key of a publickey step (the last one of a chain may be another method).
+        this.#authKey = this.#auth.authKey;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
         try {

@@ -22,7 +22,12 @@ import { loadX509Certificates } from "../keys/x509_verifier.ts";
 import { loadPublicKeysSource, principalsPath } from "./user_trust.ts";
 import { loadRevokedKeys } from "../keys/revoked_keys.ts";
 import { authorizedKeyEntries } from "../keys/authorized_keys.ts";
-import type { ClientTrustOptions } from "./auth_hooks.ts";
+import {
+  checkAuthenticationMethods,
+  checkChainsOffered,
+  type ClientTrustOptions,
+  offeredMethods,
+} from "./auth_hooks.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 
 /** A listening server. */
@@ -161,6 +166,23 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   const signatureAlgorithms = x509TrustedCerts && !o.signatureAlgs
     ? [...announced, ...X509_ALGORITHMS]
     : announced;
+  const trust = trustSettings(o, x509TrustedCerts);
+  if (o.authenticationMethods !== undefined) {
+    checkAuthenticationMethods(o.authenticationMethods);
+    // With the shared hooks (a serverFactory's own may add methods per connection).
+    if (!o.serverFactory) {
+      checkChainsOffered(
+        o.authenticationMethods,
+        offeredMethods({
+          conn: undefined as never,
+          hook: (name) => o[name],
+          authorizedKeys: () => o.authorizedClientKeys,
+          signatureAlgorithms,
+          trust,
+        }, { ...o, authenticationMethods: undefined }),
+      );
+    }
+  }
   const opt = <K extends string, V>(key: K, v: V | undefined) =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
   return {
@@ -168,7 +190,7 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
     hostKeys,
     signatureAlgorithms,
     ...(x509TrustedCerts ? { x509TrustedCerts } : {}),
-    trust: trustSettings(o, x509TrustedCerts),
+    trust,
     engine: {
       suite: defaultSuite(),
       algorithms: {

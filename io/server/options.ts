@@ -653,6 +653,26 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   /** Offer hostbased (default: when `validateHostBasedUser` or `knownClientHosts` is set). */
   readonly hostBasedAuth?: boolean;
   /**
+   * Several methods, one after another (sshd's `AuthenticationMethods`): each list is a chain
+   * of methods a user completes in order, and a user is in once every method of one list
+   * succeeded — a success before that is a partial success (RFC 4252 §5.1) that offers the
+   * methods next in the lists still open. Only the first methods of the lists are offered at
+   * the start. A key's authorized_keys options (and its certificate's) hold for the session
+   * whatever came after it. Methods: "publickey", "password", "keyboard-interactive",
+   * "hostbased"; each must be offered (its hook set), and appear once per list.
+   *
+   * @example Public key, then a one-time code; or password, then the code
+   * ```ts
+   * import type { ListenOptions } from "@sshts/ssh";
+   * const twoSteps: ListenOptions["authenticationMethods"] = [
+   *   ["publickey", "keyboard-interactive"],
+   *   ["password", "keyboard-interactive"],
+   * ];
+   * console.log(twoSteps.length); // 2
+   * ```
+   */
+  readonly authenticationMethods?: readonly (readonly string[])[];
+  /**
    * Runs each exec/shell/subsystem session. Its return exits 0; a thrown error exits 1 with
    * the error's message on the client's stderr (and the error in the server's log as a
    * warning): throw only what the client may read, and report the rest yourself.
