@@ -7,11 +7,12 @@
  */
 
 import type { SSHKey } from "../../keys/ssh_key.ts";
-import type { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import { sftpProcessFactory } from "../sftp/server.ts";
 import { FileSessionLimits } from "../sftp/session_limits.ts";
 import { scpProcessFactory } from "../scp/server.ts";
-import type { AuthVerdict } from "../../core/auth/server_auth.ts";
+import type { AuthVerdict, ServerAuthEvent } from "../../core/auth/server_auth.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError, withoutStack } from "../../core/errors.ts";
@@ -522,7 +523,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.#closedResolve();
   }
 
-  #answer(id: number, get: () => Promise<AuthVerdict>): void {
+  #answer(id: number, get: () => Promise<AuthVerdict>, e?: ServerAuthEvent): void {
     get()
       .catch((e: unknown): AuthVerdict => {
         // A refusal to the client; to the operator, a hook that failed (a database down)
@@ -535,9 +536,55 @@ export class SSHServerConnection implements ServerConnectionContext {
         return { result: "failure" };
       })
       .then((v) => {
+        if (e) this.#logAttempt(e, v);
         if (!this.#engine.closed) this.#engine.answerAuth(id, v);
         this.#driver.pump();
       });
+  }
+  /**
+   * An audit line per credential decided, as sshd's "Accepted/Failed publickey for alice from
+   * 10.0.0.1 port 5022 ssh2: ED25519 SHA256:…" (a key the server would take, and a question
+   * asked, are no decision yet).
+   */
+  #logAttempt(e: ServerAuthEvent, v: AuthVerdict): void {
+    // A key the server would take is asked for its signature next: decided then. One it
+    // refuses is a failure now, as sshd logs it.
+    if (
+      e.type === "authNone" || (e.type === "authPublicKey" && !e.signed && v.result !== "failure")
+    ) {
+      return;
+    }
+    if (v.result !== "success" && v.result !== "failure" && v.result !== "partial") return;
+    const method = e.type === "authPublicKey"
+      ? "publickey"
+      : e.type === "authPassword"
+      ? "password"
+      : e.type === "authKbdint"
+      ? "keyboard-interactive"
+      : "hostbased";
+    if (e.type === "authKbdint" && e.responses === undefined) return;
+    let key = "";
+    if (e.type === "authPublicKey" || e.type === "authHostbased") {
+      try {
+        const k = parseKeyOrCertificate(e.keyBlob);
+        const id = k instanceof SSHCertificate
+          ? ` ID ${JSON.stringify(k.keyId)} serial ${k.serial}`
+          : "";
+        key = `: ${e.algorithm} ${k.getFingerprint()}${id}`;
+      } catch {
+        key = `: ${e.algorithm} (a key that does not parse)`;
+      }
+    }
+    const what = v.result === "success"
+      ? "Accepted"
+      : v.result === "partial"
+      ? "Partial"
+      : "Failed";
+    this.#log.info(
+      `${what} ${method} for ${
+        JSON.stringify(e.username)
+      } from ${this.remoteAddress} port ${this.remotePort}${key}`,
+    );
   }
 
   #onEvent(e: ServerEvent): void {
@@ -549,7 +596,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       case "authPublicKey":
       case "authKbdint":
       case "authHostbased":
-        return this.#answer(e.id, () => this.#auth.verdict(e));
+        return this.#answer(e.id, () => this.#auth.verdict(e), e);
       case "authenticated":
         this.#username = e.username;
         this.#authMethod = e.method;

@@ -470,3 +470,32 @@ test("listen() getExtraInfo().authKey: the key, or the certificate, that logged 
   assert.equal(certSeen.serial, 42n);
   assert.equal(seen[2], undefined);
 });
+
+test("listen() logs each credential decided, as sshd's Accepted/Failed lines, with the key's fingerprint", async () => {
+  const userKey = generatePrivateKey("ed25519");
+  const stranger = generatePrivateKey("ed25519");
+  const lines: string[] = [];
+  await using s = await server({
+    authorizedClientKeys: [userKey.publicKey()],
+    validatePassword: (_u, pw) => pw === "pw",
+    logger: { info: (m) => void lines.push(m) },
+  });
+  await assert.rejects(login(s, { password: "wrong", clientKeys: [stranger], agent: false }));
+  await (await login(s, { clientKeys: [userKey], agent: false })).close();
+  const audit = lines.filter((l) => /(Accepted|Failed) /.test(l));
+  assert.ok(
+    audit.some((l) =>
+      l.includes(`Failed publickey for "alice" from 127.0.0.1 port`) &&
+      l.includes(stranger.getFingerprint())
+    ),
+    audit.join("\n"),
+  );
+  assert.ok(audit.some((l) => /Failed (password|keyboard-interactive) for "alice"/.test(l)));
+  assert.ok(
+    audit.some((l) =>
+      l.includes(`Accepted publickey for "alice"`) && l.includes(userKey.getFingerprint())
+    ),
+    audit.join("\n"),
+  );
+  assert.ok(!audit.some((l) => l.includes("wrong")), "no password in the log");
+});
