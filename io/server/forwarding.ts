@@ -256,6 +256,7 @@ export class ServerForwarding {
       () => openTcpSocket(t.host, t.port, undefined, { allowHalfOpen: true }),
       target,
       reject,
+      permitted,
     );
   }
 
@@ -270,7 +271,7 @@ export class ServerForwarding {
     const permitted = allowsStreamlocalOpen(p, path);
     if (hook && !permitted) this.#refused("direct-streamlocal", path, p);
     const answer = hook && permitted ? await hook(path, this.#host.conn) : false;
-    await this.#openForward(id, answer, () => connectUnix(path, true), path, reject);
+    await this.#openForward(id, answer, () => connectUnix(path, true), path, reject, permitted);
   }
 
   /** Logs a forward the key's options refuse (the application's hook is not asked). */
@@ -289,8 +290,13 @@ export class ServerForwarding {
     connect: () => Promise<ByteSocket>,
     target: string,
     reject: RejectChannel,
+    permitted: boolean,
   ): Promise<void> {
     if (!answer) {
+      // (What the key's options refused was logged with why already.)
+      if (permitted) {
+        this.#host.log.info(`forwarding: the application refused ${JSON.stringify(target)}`);
+      }
       return reject(
         ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
         `Forwarding to ${target} is not allowed`,
@@ -300,11 +306,11 @@ export class ServerForwarding {
     try {
       sock = answer === true ? await connect() : socketFromWebDuplex(answer);
     } catch (e) {
-      return reject(
-        ChannelOpenFailure.CONNECT_FAILED,
-        `Cannot connect to ${target}: ${(e as Error)?.message ?? e}`,
-      );
+      const why = (e as Error)?.message ?? String(e);
+      this.#host.log.info(`forwarding: cannot connect to ${JSON.stringify(target)}: ${why}`);
+      return reject(ChannelOpenFailure.CONNECT_FAILED, `Cannot connect to ${target}: ${why}`);
     }
+    this.#host.log.info(`forwarding: opened to ${JSON.stringify(target)}`);
     const ch = this.#host.accept(id);
     if (!ch) return sock.destroy();
     await bridgeByteSocket(sock, ch);

@@ -115,3 +115,42 @@ test("listen() refuses direct-streamlocal under no-port-forwarding and restrict,
     assert.ok(t.log.some((l) => /refused direct-streamlocal .*no-port-forwarding/.test(l)));
   }
 });
+
+test("listen() logs each forward it opens, fails to connect, or the application refuses", async () => {
+  const log: string[] = [];
+  const echo = net.createServer((s) => s.end("hi"));
+  await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+  const port = (echo.address() as net.AddressInfo).port;
+  const closed = net.createServer();
+  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+  const closedPort = (closed.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  try {
+    await using server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      hostKeys: [hostKey],
+      authFailureDelay: 0,
+      authorizedClientKeys: user.exportPublicKey(),
+      logger: { info: (m) => void log.push(m) },
+      connectionRequested: (host) => host === "127.0.0.1",
+    });
+    await using conn = await connect("127.0.0.1", {
+      port: server.address.port,
+      username: "alice",
+      knownHosts: null,
+      agent: false,
+      clientKeys: [user],
+    });
+    const c = await conn.openConnection("127.0.0.1", port);
+    assert.equal(await readAll(c.readable), "hi");
+    await assert.rejects(conn.openConnection("127.0.0.1", closedPort), /Cannot connect/);
+    await assert.rejects(conn.openConnection("localhost", port), /not allowed/);
+    const lines = log.filter((l) => l.includes("forwarding:"));
+    assert.ok(lines.some((l) => l.includes(`opened to "127.0.0.1:${port}"`)), lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes(`cannot connect to "127.0.0.1:${closedPort}"`)));
+    assert.ok(lines.some((l) => l.includes(`the application refused "localhost:${port}"`)));
+  } finally {
+    await new Promise<void>((r) => echo.close(() => r()));
+  }
+});
