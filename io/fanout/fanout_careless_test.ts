@@ -11,7 +11,8 @@ import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { ProcessTimeoutError } from "../client/errors.ts";
 import { connectMany, SSHPool } from "./pool.ts";
-import { fanOut, type FanoutHost, type FanoutResult, runMany } from "./run_many.ts";
+import { fanOut, type FanoutHost, runMany } from "./run_many.ts";
+import { collect, settles } from "./_fanout_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
@@ -49,25 +50,6 @@ async function silent(): Promise<{ port: number; open: () => number; close: () =
       await new Promise((r) => srv.close(r));
     },
   };
-}
-
-async function collect<R extends FanoutResult<unknown>>(it: AsyncIterable<R>): Promise<R[]> {
-  const out: R[] = [];
-  for await (const r of it) out.push(r);
-  return out.sort((a, b) => a.index - b.index);
-}
-
-/** `p`, or a rejection if it has not settled after a long while: a hang fails the test. */
-async function settles<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} never ended`)), 15_000);
-  });
-  try {
-    return await Promise.race([p, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 test("runMany, connectMany, SSHPool: a string host list is a TypeError, not one host per character", async () => {

@@ -19,6 +19,7 @@ import {
   runMany,
 } from "./run_many.ts";
 import { markConnectPhase } from "../client/errors.ts";
+import { collect, settles } from "./_fanout_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
@@ -81,12 +82,6 @@ async function closedPort(): Promise<number> {
   return t.port;
 }
 
-async function collect<R extends FanoutResult<unknown>>(it: AsyncIterable<R>): Promise<R[]> {
-  const out: R[] = [];
-  for await (const r of it) out.push(r);
-  return out.sort((a, b) => a.index - b.index);
-}
-
 /** Waits (up to 2 s) for the server to notice its clients went away. */
 async function noConnections(s: SSHServer): Promise<number> {
   for (let i = 0; i < 200 && s.connections > 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -109,19 +104,6 @@ async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
     process.off("unhandledRejection", on);
   }
   return seen;
-}
-
-/** `p`, or a rejection if it has not settled after a long while: a hang fails the test. */
-async function settles<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} never ended`)), 20_000);
-  });
-  try {
-    return await Promise.race([p, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 test("runMany: commands on several hosts, one result each, exit status kept", async () => {
