@@ -25,7 +25,7 @@ import {
   joinPath,
   unescapeGlob,
 } from "../../sftp/path.ts";
-import { MAX_DEPTH, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
+import { checkName, MAX_DEPTH, SCPError, type SCPTimes } from "../../sftp/scp/records.ts";
 import type { SCPSender } from "./sender.ts";
 import type { SinkFile, SinkTarget } from "./sink.ts";
 
@@ -347,6 +347,15 @@ export interface SendPathOptions {
   readonly onProgress?: ((done: number, total: number, path: string) => void) | undefined;
 }
 
+function sendableName(name: string): boolean {
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Read size per request to the backend. */
 const READ_CHUNK = 255 * 1024;
 
@@ -359,7 +368,10 @@ function timesOf(a: FileAttributes): SCPTimes | undefined {
 /**
  * Sends `path` (a file, or a directory tree with `recurse`) from a backend.
  * Items that cannot be sent are reported to the sink as warnings and
- * skipped, as OpenSSH's scp does.
+ * skipped, as OpenSSH's scp does; but a file that fails once its data
+ * started (a read error, a file that shrank) rejects with an SCPError
+ * (`local`) and the caller must end the transfer (close the channel), so
+ * that the sink keeps no zero-padded copy of the announced size.
  *
  * @example
  * ```ts ignore
@@ -383,9 +395,10 @@ export async function sendPath<H>(
   }
   const times = o.preserve ? timesOf(attrs) : undefined;
   const mode = (attrs.permissions ?? 0o644) & 0o7777;
-  if (name === "" || name === "." || name === ".." || name.includes("\n")) {
-    return await tx.warn(`${path}: Cannot send this name`);
-  }
+  // What a sink refuses (ours as OpenSSH's for "\n", ".." or "/"; ours also for control
+  // characters and names over 255 bytes) is skipped with a warning, as OpenSSH's scp skips
+  // a name with "\n": sent, it would end the whole transfer.
+  if (!sendableName(name)) return await tx.warn(`${path}: Cannot send this name`);
   if (isDirectory(attrs)) {
     if (!o.recurse) return await tx.warn(`${path}: not a regular file`);
     if (depth >= MAX_DEPTH) return await tx.warn(`${path}: Directories nested too deep`);
@@ -457,7 +470,18 @@ export async function sendPath<H>(
       const { c } = await next;
       if (c) b.release?.(c);
     }
-    await tx.endFile(error);
+    if (error !== undefined) {
+      // Not padded out with zeros to the announced size, as OpenSSH's scp does: its sink
+      // keeps such a file (the warning that follows only prints), a copy of the full size
+      // that looks complete. The caller ends the transfer here instead (closing the channel),
+      // and the sink is left with a short file, or none.
+      throw new SCPError(
+        `${error} (after ${off} of ${size} bytes); the transfer was cut there, so that no ` +
+          "copy of the announced size is left",
+        { reason: "local", path },
+      );
+    }
+    await tx.endFile();
     o.signal?.throwIfAborted();
   } finally {
     await b.close(h).catch(() => {});

@@ -70,7 +70,7 @@ export interface RemoteScp {
 export interface RemoteScpOptions {
   /** `-t` (we send) or `-f` (we receive). */
   readonly mode: "to" | "from";
-  /** The remote paths (quoted here; `*` and `?` stay globs for `-f`). */
+  /** The remote paths (quoted here; `*` and `?` stay globs for `-f`; a leading `~` is the home directory). */
   readonly paths: readonly string[];
   /** `-r`. */
   readonly recurse?: boolean;
@@ -97,7 +97,8 @@ export function scpCommandLine(o: RemoteScpOptions): string {
   const flags = `${o.recurse ? " -r" : ""}${o.preserve ? " -p" : ""}${
     o.targetIsDirectory ? " -d" : ""
   }`;
-  const words = o.paths.map((p) => shellQuote(p, { globs: o.mode === "from" }));
+  // A leading "~" or "~user" stays the home directory for both (`scp file host:~`).
+  const words = o.paths.map((p) => shellQuote(p, { globs: o.mode === "from", home: true }));
   const dashes = o.paths.some((p) => p.startsWith("-")) ? " --" : "";
   return `scp${flags} -${o.mode === "to" ? "t" : "f"}${dashes} ${words.join(" ")}`;
 }

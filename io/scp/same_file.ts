@@ -10,7 +10,7 @@
  */
 
 import { type FileAttributes, isDirectory } from "../../sftp/attrs.ts";
-import { dirname, hasGlob, isAtOrBelow, normalizePath, unescapeGlob } from "../../sftp/path.ts";
+import { dirname, isAtOrBelow, normalizePath, unescapeGlob } from "../../sftp/path.ts";
 import { nameMatcher, sanitize, SCPError } from "../../sftp/scp/records.ts";
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { SFTPClient } from "../sftp/client.ts";
@@ -156,6 +156,44 @@ export function sourceFromHome(path: string): string | undefined {
 }
 
 /**
+ * Whether the remote shell expands `path` in the legacy `scp -f`: an unescaped `*` or `?`,
+ * the only glob characters `shellQuote()` leaves unquoted (a `[` is quoted: a literal).
+ *
+ * @example
+ * ```ts ignore
+ * hasShellGlob("logs/*.gz"); // true
+ * hasShellGlob("report[1].txt"); // false
+ * ```
+ */
+export function hasShellGlob(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if (c === "\\") i++;
+    else if (c === "*" || c === "?") return true;
+  }
+  return false;
+}
+
+/**
+ * A legacy `scp -f` path as an SFTP glob pattern (`sftp/path.ts`) matching what the remote
+ * shell expands it to: its `[` escaped, as the shell gets it quoted.
+ *
+ * @example
+ * ```ts ignore
+ * sftpPatternOf("r[1]/*.txt"); // "r\\[1]/*.txt"
+ * ```
+ */
+export function sftpPatternOf(path: string): string {
+  let out = "";
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c === "\\" && i + 1 < path.length) out += c + path[++i]!;
+    else out += c === "[" ? "\\[" : c;
+  }
+  return out;
+}
+
+/**
  * A remote path as a key to compare paths of one server and user by: an absolute path
  * normalized, a relative one under "~" (the home directory, unknown here); undefined when
  * it cannot be compared (".." above the home).
@@ -182,9 +220,12 @@ function pathKey(path: string): string | undefined {
 export function refuseAliasedPaths(src: string, dst: string, recurse: boolean): void {
   const from = sourceFromHome(src);
   if (from === undefined) return;
-  const glob = hasGlob(from);
+  // As the remote shell reads it: only "*" and "?" expand ("[" is quoted, a literal name).
+  const glob = hasShellGlob(from);
   const s = pathKey(glob ? from : unescapeGlob(from));
-  const d = pathKey(dst);
+  // The destination's "~" is the home directory too (the remote shell expands it).
+  const to = sourceFromHome(dst);
+  const d = to === undefined ? undefined : pathKey(to);
   if (s === undefined || d === undefined || s.startsWith("/") !== d.startsWith("/")) return;
   const parent = s === "/" || s === "~" ? undefined : dirname(s);
   if ((!glob && s === d) || parent === d) {

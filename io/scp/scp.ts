@@ -27,9 +27,11 @@ import { BackendTarget, sendPath } from "./backend_io.ts";
 import { type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
 import {
+  hasShellGlob,
   mayShareServer,
   refuseAliasedPaths,
   refuseCopyOntoItself,
+  sftpPatternOf,
   sourceFromHome,
 } from "./same_file.ts";
 import { runSink, type SinkFile, type SinkTarget } from "./sink.ts";
@@ -244,7 +246,20 @@ async function resolveEnd(
 /** The server refused the sftp subsystem ("auto" falls back to legacy SCP). */
 class SubsystemRefused extends Error {}
 
-async function viaSftp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
+/**
+ * A remote path for SFTP, where paths are relative to the home directory: a leading "~" or
+ * "~/" means it, as the remote shell reads it in the legacy protocol (and as OpenSSH's scp
+ * reads it over SFTP); `~user/...` is left as it is.
+ */
+function sftpEnd<E extends End>(e: E): E {
+  if (e.kind !== "remote") return e;
+  const path = sourceFromHome(e.path);
+  return path === undefined || path === e.path ? e : { ...e, path };
+}
+
+async function viaSftp(srcEnds: End[], dstEnd: End, o: SCPOptions): Promise<void> {
+  const srcs = srcEnds.map(sftpEnd);
+  const dst = sftpEnd(dstEnd);
   const sessions = new Map<SSHClientConnection, SFTPClient>();
   const sftpOf = async (conn: SSHClientConnection) => {
     let s = sessions.get(conn);
@@ -394,7 +409,7 @@ async function sftpCrossCopy(
 async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
   const recurse = o.recurse ?? false;
   const preserve = o.preserve ?? false;
-  const many = srcs.length > 1 || srcs.some((s) => s.kind === "remote" && hasGlob(s.path));
+  const many = srcs.length > 1 || srcs.some((s) => s.kind === "remote" && hasShellGlob(s.path));
   const local = new FsBackend({ root: "/", openSpecialFiles: true });
   const signal = o.signal;
   if (dst.kind === "remote") {
@@ -492,13 +507,18 @@ async function refuseLegacySelfCopies(
         const b = await sftpOf(dst.conn);
         // Undefined for `~user/...`: another user's home, which neither check can place.
         const path = sourceFromHome(src.path);
-        if (path !== undefined && a && b) {
-          const paths = hasGlob(path) ? await a.glob(path).catch(() => []) : [unescapeGlob(path)];
-          const intoDir = await b.isDir(dst.path).catch(() => false);
+        // The destination's "~" is the home directory too (the remote shell expands it).
+        const to = sourceFromHome(dst.path);
+        if (path !== undefined && to !== undefined && a && b) {
+          // The names the remote shell expands it to (a "[" is quoted there: a literal).
+          const paths = hasShellGlob(path)
+            ? await a.glob(sftpPatternOf(path)).catch(() => [])
+            : [unescapeGlob(path)];
+          const intoDir = await b.isDir(to).catch(() => false);
           for (const p of paths) {
             const attrs = await a.stat(p).catch(() => undefined);
             if (!attrs) continue; // the transfer reports it
-            const target = intoDir ? joinPath(dst.path, basename(p)) : dst.path;
+            const target = intoDir ? joinPath(to, basename(p)) : to;
             await refuseCopyOntoItself(a, p, attrs, b, target, {
               recurse,
               sameConnection: src.conn === dst.conn,

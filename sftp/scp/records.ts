@@ -17,6 +17,12 @@ import { decodeEscapedUtf8, encodeEscapedUtf8 } from "../../core/escaped_utf8.ts
 
 /** A record line's longest accepted length: OpenSSH's sink reads records into a 2048-byte buffer, we allow twice that. */
 export const MAX_RECORD_LENGTH = 4096;
+/**
+ * The longest warning or fatal record we send, its type byte and "\n" included: OpenSSH's
+ * scp reads such a line into a 2048-byte buffer and takes whatever is past 2047 bytes as
+ * the next record or answer, so a longer message is cut (at a character boundary).
+ */
+export const MAX_SENT_MESSAGE_RECORD = 2047;
 /** A name's longest accepted UTF-8 length: NAME_MAX on Linux and the BSDs. */
 export const MAX_NAME_LENGTH = 255;
 /** The largest file size accepted: sizes are JavaScript numbers, exact up to 2^53 - 1. */
@@ -30,8 +36,9 @@ export const MAX_DEPTH = 256;
  * An SCP transfer failed: the peer broke the protocol or sent something
  * unsafe (a bad name, mode, size or time; an overlong record), the peer
  * reported errors (`\x01`/`\x02` records, its stderr, a non-zero exit), or a
- * transfer was cut. `path` names the file concerned when there is one; every
- * text that came from the peer has its control characters escaped.
+ * transfer was cut. `path` names the file concerned when there is one (as it
+ * is); the message has its control characters and bidirectional overrides
+ * escaped (see {@link sanitize}), names a peer sent included.
  *
  * @example Tell an unsafe name from other failures
  * ```ts
@@ -48,12 +55,15 @@ export class SCPError extends SSHError {
   /** The file or directory concerned, when there is one. */
   readonly path: string | undefined;
 
-  /** Creates the error; `message` must already be safe to show. */
+  /** Creates the error; `message` is escaped with {@link sanitize} (escaping twice changes nothing). */
   constructor(
     message: string,
     options: ErrorOptions & { reason?: SCPErrorReason; path?: string } = {},
   ) {
-    super("ERR_SCP", message, options);
+    // Names a peer sent reach messages in many places (an unexpected name, a cut file, a
+    // path the target refused); checkName() refuses C0 controls only, so a C1 CSI or a
+    // bidirectional override would reach a terminal as it is (CVE-2019-6109).
+    super("ERR_SCP", sanitize(message), options);
     this.name = "SCPError";
     this.reason = options.reason ?? "protocol";
     this.path = options.path;
@@ -224,7 +234,9 @@ export function parseRecord(line: Uint8Array): SCPRecord {
 
 /**
  * Encodes a record (with its "\n"). Modes are masked to 0o7777; names are
- * checked with {@link checkName}; warning and fatal texts are escaped.
+ * checked with {@link checkName}; times are whole seconds from 0 (a time
+ * before 1970, as OpenSSH sends it) to {@link MAX_TIME_SECONDS}; warning and
+ * fatal texts are escaped and cut to {@link MAX_SENT_MESSAGE_RECORD} bytes.
  *
  * @example
  * ```ts
@@ -244,15 +256,24 @@ export function encodeRecord(r: SCPRecord): Uint8Array {
       return encodeEscapedUtf8(`D${oct(r.mode)} 0 ${r.name}\n`);
     case "end":
       return enc.encode("E\n");
-    case "times":
-      return enc.encode(`T${Math.floor(r.mtime)} 0 ${Math.floor(r.atime)} 0\n`);
+    case "times": {
+      // Whole seconds within what parseRecord() takes: a time before 1970 is sent as 0, as
+      // OpenSSH's scp sends it ("T-5 0 ..." makes a sink refuse the whole transfer).
+      const t = (v: number) =>
+        Number.isFinite(v) ? Math.min(Math.max(Math.floor(v), 0), MAX_TIME_SECONDS) : 0;
+      return enc.encode(`T${t(r.mtime)} 0 ${t(r.atime)} 0\n`);
+    }
     case "warning":
     case "fatal": {
-      const body = enc.encode(`${sanitize(r.message)}\n`.slice(0, MAX_RECORD_LENGTH - 2));
-      const out = new Uint8Array(body.length + 1);
+      // One line (sanitize() escapes "\n"), cut by bytes at a character boundary so that
+      // OpenSSH's 2048-byte buffer takes it whole (past it, the rest is read as a record).
+      const text = enc.encode(sanitize(r.message));
+      let n = Math.min(text.length, MAX_SENT_MESSAGE_RECORD - 2);
+      while (n > 0 && n < text.length && (text[n]! & 0xc0) === 0x80) n--;
+      const out = new Uint8Array(n + 2);
       out[0] = r.type === "warning" ? 1 : 2;
-      out.set(body, 1);
-      if (out[out.length - 1] !== 10) out[out.length - 1] = 10;
+      out.set(text.subarray(0, n), 1);
+      out[n + 1] = 10;
       return out;
     }
   }
@@ -389,17 +410,22 @@ export class SCPReader {
  * Quotes `path` for a POSIX shell as one word (CVE-2020-15778: a path with
  * `;`, backticks, `$()`, spaces or quotes runs nothing). With `globs`, `*`
  * and `?` stay unquoted so the remote shell still expands them (a `\` before
- * one makes it literal), and a leading `~/` or `~user/` stays unquoted so it
- * still means a home directory.
+ * one makes it literal). With `globs` or `home`, a leading `~`, `~/`, `~user`
+ * or `~user/` stays unquoted so it still means a home directory (as in
+ * `scp file host:~`).
  *
  * @example
  * ```ts
  * import { shellQuote } from "@sshts/ssh/sftp";
  * console.log(shellQuote("it's; rm -rf ~")); // "'it'\\''s; rm -rf ~'"
  * console.log(shellQuote("logs/*.gz", { globs: true })); // "'logs/'*'.gz'"
+ * console.log(shellQuote("~/up load", { home: true })); // "~/'up load'"
  * ```
  */
-export function shellQuote(path: string, options: { globs?: boolean } = {}): string {
+export function shellQuote(
+  path: string,
+  options: { globs?: boolean; home?: boolean } = {},
+): string {
   if (path === "") return "''";
   let out = "";
   let run = "";
@@ -408,8 +434,9 @@ export function shellQuote(path: string, options: { globs?: boolean } = {}): str
     run = "";
   };
   let i = 0;
-  if (options.globs) {
-    const home = /^~[A-Za-z0-9._-]*(\/|$)/.exec(path);
+  if (options.globs || options.home) {
+    // Not "~-" or "~+" (the shell's $OLDPWD and $PWD): a user name never starts with "-".
+    const home = /^~(?:[A-Za-z0-9._][A-Za-z0-9._-]*)?(\/|$)/.exec(path);
     if (home) {
       out += home[0];
       i = home[0].length;
@@ -580,16 +607,23 @@ function shellWords(s: string): string[] {
  * ```
  */
 export function nameMatcher(requested: string): (name: string) => boolean {
-  const base = requested.replace(/\/+$/, "").split("/").pop() ?? "";
+  const path = requested.replace(/\/+$/, "");
+  const base = path.split("/").pop() ?? "";
   if (!/(^|[^\\])[*?]/.test(base)) {
     const literal = base.replace(/\\(.)/g, "$1");
-    // "." or "" (a bare directory or "~"): any safe name; the sink checks names anyway.
-    if (literal === "" || literal === "." || literal === ".." || literal === "~") return () => true;
+    // "." or "" (a bare directory), "~" or "~user" opening the path (a home directory,
+    // whatever its name; "a/~" is a name): any safe name; the sink checks names anyway.
+    if (literal === "" || literal === "." || literal === ".." || HOME_WORD.test(path)) {
+      return () => true;
+    }
     return (name) => name === literal;
   }
   const re = globRe(base);
   return (name) => re.test(name);
 }
+
+/** A word the shell reads as a home directory: "~" or "~user" (as {@link shellQuote} leaves it). */
+const HOME_WORD = /^~(?:[A-Za-z0-9._][A-Za-z0-9._-]*)?$/;
 
 function globRe(p: string): RegExp {
   let re = "";
