@@ -3,7 +3,8 @@
  * AES-CTR/CBC with HMAC or UMAC, sealed and opened in place by the system's
  * OpenSSL 3 through the runtime's FFI (./binding.ts). Registered on Deno and Bun
  * where it is loaded, ahead of `node:crypto` and WebCrypto, for the algorithms
- * {@link LIBCRYPTO_WINS} lists.
+ * {@link LIBCRYPTO_WINS} lists — each once it gave its known answer here
+ * (./self_test.ts): a libcrypto that loads but cannot do one leaves it to the others.
  *
  * @module
  */
@@ -33,6 +34,7 @@ import { LibcryptoChaChaPolyOpener, LibcryptoChaChaPolySealer } from "./chacha_p
 import { blockCipher, LibcryptoHmac, libcryptoTransform } from "./cipher_mac.ts";
 import { hasPoly1305 } from "./contexts.ts";
 import { LIBCRYPTO_PROVIDER, LibcryptoGcmOpener, LibcryptoGcmSealer } from "./gcm.ts";
+import { libcryptoPasses } from "./self_test.ts";
 
 export { LIBCRYPTO_PROVIDER };
 
@@ -91,11 +93,16 @@ export interface LibcryptoPacketProtection extends PacketProtectionFactory {
 export function createLibcryptoPacketProtection(
   lib: LibCryptoSymbols,
 ): LibcryptoPacketProtection {
+  // Each algorithm is claimed only once it gave its known answer here (./self_test.ts): a
+  // libcrypto that loads but cannot do it leaves it to the other providers.
   const supports = (cipher: string, mac: string | null): boolean => {
-    if (cipher === CHACHA) return hasPoly1305(lib);
-    if (GCM.includes(cipher)) return true;
+    if (cipher === CHACHA) return hasPoly1305(lib) && libcryptoPasses(lib, cipher);
+    if (GCM.includes(cipher)) return libcryptoPasses(lib, cipher);
     if (blockCipher(lib, cipher) === undefined || mac === null) return false;
-    return MAC_HASHES[mac] !== undefined || umacTagLengthOf(mac) !== undefined;
+    if (umacTagLengthOf(mac) !== undefined) return libcryptoPasses(lib, cipher);
+    const hash = MAC_HASHES[mac];
+    return hash !== undefined && libcryptoPasses(lib, cipher) &&
+      libcryptoPasses(lib, `hmac-${hash}`);
   };
   const macFor = (mac: MacInfo, key: Uint8Array): PacketMac =>
     packetMacFor(mac, key, (hash, k) => new LibcryptoHmac(lib, hash, k));
