@@ -547,6 +547,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    * asked, are no decision yet).
    */
   #logAttempt(e: ServerAuthEvent, v: AuthVerdict): void {
+    if (!this.#log.on("info")) return; // (a key parse per login, for nobody)
     // A key the server would take is asked for its signature next: decided then. One it
     // refuses is a failure now, as sshd logs it.
     if (
