@@ -4,7 +4,7 @@
  * OpenSSL 3 through the runtime's FFI (./binding.ts). Registered on Deno and Bun
  * where it is loaded, ahead of `node:crypto` and WebCrypto, for the algorithms
  * {@link LIBCRYPTO_WINS} lists — each once it gave its known answer here
- * (./self_test.ts): a libcrypto that loads but cannot do one leaves it to the others.
+ * (./known_answers.ts): a libcrypto that loads but cannot do one leaves it to the others.
  *
  * @module
  */
@@ -34,7 +34,7 @@ import { LibcryptoChaChaPolyOpener, LibcryptoChaChaPolySealer } from "./chacha_p
 import { blockCipher, LibcryptoHmac, libcryptoTransform } from "./cipher_mac.ts";
 import { hasPoly1305 } from "./contexts.ts";
 import { LIBCRYPTO_PROVIDER, LibcryptoGcmOpener, LibcryptoGcmSealer } from "./gcm.ts";
-import { libcryptoPasses } from "./self_test.ts";
+import { libcryptoPasses } from "./known_answers.ts";
 
 export { LIBCRYPTO_PROVIDER };
 
@@ -93,7 +93,7 @@ export interface LibcryptoPacketProtection extends PacketProtectionFactory {
 export function createLibcryptoPacketProtection(
   lib: LibCryptoSymbols,
 ): LibcryptoPacketProtection {
-  // Each algorithm is claimed only once it gave its known answer here (./self_test.ts): a
+  // Each algorithm is claimed only once it gave its known answer here (./known_answers.ts): a
   // libcrypto that loads but cannot do it leaves it to the other providers.
   const supports = (cipher: string, mac: string | null): boolean => {
     if (cipher === CHACHA) return hasPoly1305(lib) && libcryptoPasses(lib, cipher);

@@ -30,7 +30,7 @@ import { LibcryptoGcmOpener, LibcryptoGcmSealer } from "./gcm.ts";
  *
  * @example
  * ```ts
- * import { KNOWN_ANSWERS } from "./self_test.ts";
+ * import { KNOWN_ANSWERS } from "./known_answers.ts";
  * console.log(Object.keys(KNOWN_ANSWERS).length); // 12
  * ```
  */
@@ -149,7 +149,7 @@ function run(lib: LibCryptoSymbols, name: string): boolean {
  * @example
  * ```ts ignore
  * import { libcrypto } from "./binding.ts";
- * import { libcryptoPasses } from "./self_test.ts";
+ * import { libcryptoPasses } from "./known_answers.ts";
  * const loaded = libcrypto();
  * if (loaded.available) console.log(libcryptoPasses(loaded.lib, "aes128-gcm@openssh.com"));
  * ```

@@ -18,7 +18,7 @@ import { AesCbc, AesCtr } from "../../../core/crypto/noble_aes.ts";
 import { currentRuntime } from "../../runtime/env.ts";
 import { libcrypto, type LibCryptoSymbols } from "./binding.ts";
 import { createLibcryptoPacketProtection, LIBCRYPTO_WINS } from "./provider.ts";
-import { KNOWN_ANSWERS, libcryptoPasses } from "./self_test.ts";
+import { KNOWN_ANSWERS, libcryptoPasses } from "./known_answers.ts";
 
 const CIPHERS = [
   "chacha20-poly1305@openssh.com",
@@ -173,7 +173,7 @@ test(
         conf,
         "openssl_conf = init\n[init]\nalg_section = algs\n[algs]\ndefault_properties = fips=yes\n",
       );
-      const script = fileURLToPath(new URL("./_self_test_probe_test_util.ts", import.meta.url));
+      const script = fileURLToPath(new URL("./_known_answers_probe_test_util.ts", import.meta.url));
       const exec = (globalThis as { process?: { execPath?: string } }).process!.execPath!;
       const args = runtime === "deno" ? ["run", "--quiet", "-A", script] : [script];
       const r = spawnSync(exec, args, {

@@ -1,5 +1,5 @@
 /**
- * Run by self_test_test.ts in a child process (with an OpenSSL configuration that
+ * Run by known_answers_test.ts in a child process (with an OpenSSL configuration that
  * fetches no algorithm): prints which ciphers libcrypto took over, as JSON.
  */
 import { libcrypto } from "./binding.ts";
