@@ -115,6 +115,7 @@ export type {
   ConnectOptions,
   ForwardSignalOptions,
   LocalPortForwardOptions,
+  NodeDuplexLike,
   OpenChannelOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,

@@ -31,7 +31,9 @@ import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { DEFAULT_CONNECT_TIMEOUT_MS, FAILED_CONNECT_GRACE_MS } from "../limits.ts";
+import { Duplex } from "node:stream";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import type { NodeDuplexLike } from "./options.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { checkConnectionNumbers, checkInteger } from "../../core/engine/option_checks.ts";
@@ -73,8 +75,21 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
-function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
+function isByteSocket(s: WebDuplex | ByteSocket | NodeDuplexLike): s is ByteSocket {
   return typeof (s as ByteSocket).setHandlers === "function";
+}
+
+/**
+ * `sock` as a ByteSocket: one already, a WebDuplex, or a Node stream (a `net.Socket`, an
+ * `ssh2` channel, any `stream.Duplex`: its `readable` and `writable` are booleans there, and
+ * taken for a WebDuplex it failed with "getWriter is not a function").
+ */
+function socketOf(sock: WebDuplex | ByteSocket | NodeDuplexLike): ByteSocket {
+  if (isByteSocket(sock)) return sock;
+  if (typeof (sock as NodeDuplexLike).pipe === "function") {
+    return socketFromWebDuplex(Duplex.toWeb(sock as Duplex) as unknown as WebDuplex);
+  }
+  return socketFromWebDuplex(sock as WebDuplex);
 }
 
 /**
@@ -313,7 +328,7 @@ async function startWithDeadline(
     : undefined;
   phase = "tcp";
   const socket = options.sock
-    ? (isByteSocket(options.sock) ? options.sock : socketFromWebDuplex(options.sock))
+    ? socketOf(options.sock)
     : options.proxyCommand !== undefined
     ? spawnProxyCommand(proxyCommandFor(options.proxyCommand, host, port, options.username))
     : options.tunnel

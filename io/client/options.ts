@@ -309,12 +309,14 @@ export interface ConnectOptions extends LogOptions {
    */
   readonly connectTimeout?: number;
   /**
-   * An already-open byte stream to run SSH over instead of TCP. Once the connection has
-   * started on it, it is the connection's: closed with it, or when the handshake or
-   * authentication fails. An error before that (a bad option, a key file that cannot be
-   * read) leaves it untouched, for the caller to close or use again.
+   * An already-open byte stream to run SSH over instead of TCP: a {@link WebDuplex}, or a
+   * Node `stream.Duplex` (a connected `net.Socket`, an `ssh2` channel to a jump host),
+   * taken through `Duplex.toWeb()`. Once the connection has started on it, it is the
+   * connection's: closed with it, or when the handshake or authentication fails. An error
+   * before that (a bad option, a key file that cannot be read) leaves it untouched, for the
+   * caller to close or use again.
    */
-  readonly sock?: WebDuplex | ByteSocket;
+  readonly sock?: WebDuplex | ByteSocket | NodeDuplexLike;
   /**
    * Reach the server through a command's standard input and output instead of TCP, as
    * ssh's `ProxyCommand` (which an ssh_config `ProxyCommand` also sets): a string runs with
@@ -568,3 +570,16 @@ export interface OpenChannelOptions {
 
 /** Handles one connection to a remote listener started by `startServer`. */
 export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;
+
+/**
+ * A Node `stream.Duplex` as `connect({ sock })` takes it: a connected `net.Socket`, an
+ * `ssh2` channel, any duplex stream of bytes.
+ */
+export interface NodeDuplexLike {
+  /** Node streams pipe; a WebDuplex does not. */
+  pipe(destination: never, options?: never): unknown;
+  /** Node streams are event emitters. */
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Writes bytes. */
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+}

@@ -309,3 +309,25 @@ test("disableTrivialAuth refuses a server that asks for nothing", async () => {
   await using fine = await login(kbd, o);
   assert.equal(fine.engine.authenticated, true);
 });
+
+test("connect({ sock }) takes a Node net.Socket (or any stream.Duplex), as ssh2 users pass one", async () => {
+  const { createConnection } = await import("node:net");
+  await using s = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [generatePrivateKey("ed25519")],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    processFactory: (p) => p.write("over a net.Socket\n"),
+  });
+  const sock = createConnection({ host: "127.0.0.1", port: s.address.port });
+  await new Promise<void>((r, j) => sock.once("connect", () => r()).once("error", j));
+  await using conn = await connect("127.0.0.1", {
+    sock,
+    username: "u",
+    password: "p",
+    knownHosts: null,
+    agent: false,
+  });
+  assert.equal((await conn.run("x")).stdout, "over a net.Socket\n");
+});
