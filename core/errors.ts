@@ -199,7 +199,11 @@ export interface DisconnectErrorOptions extends ErrorOptions {
 export class DisconnectError extends SSHError {
   /** The SSH_DISCONNECT reason code. */
   readonly reason: number;
-  /** True when the peer sent the DISCONNECT; false when we decided to disconnect. */
+  /**
+   * True when the peer ended the connection — its DISCONNECT, or its side of the socket
+   * closing or resetting without one (ERR_CONNECTION_LOST); false when we decided to
+   * disconnect.
+   */
   readonly fromPeer: boolean;
   /** What exactly went wrong, when we decided (see {@link DisconnectDetail}). */
   readonly detail: DisconnectDetail | undefined;

@@ -231,7 +231,12 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     return this.#channel;
   }
 
-  /** Resolves when the channel is closed (exit status and signal are known by then). */
+  /**
+   * Resolves when the channel is closed (exit status and signal are known by then). Output
+   * may still wait in `stdout` and `stderr` for their readers: read them to their end (or
+   * use `wait()`/`run()`, which do) before taking what they gave as all of it — unlike
+   * ssh2's `close` event, this does not come after the last chunk was read.
+   */
   get closed(): Promise<void> {
     return this.#channel.closedPromise;
   }
