@@ -75,7 +75,7 @@ t.close()
   const r = await run([py, "-W", "ignore", "-c", script]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /after key: keyboard-interactive,password False/);
-  assert.match(r.out, /after code:  True/);
+  assert.match(r.out, /after code: {2}True/);
   assert.match(r.out, /in by keyboard-interactive/);
 });
 
