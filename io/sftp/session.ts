@@ -31,6 +31,9 @@ import { untilAborted } from "../engine/errors.ts";
  * a full pipeline of replies is never held back by the window.
  */
 export const SFTP_WINDOW = 32 * 1024 * 1024;
+
+/** How long `close()` waits for the server to close its side of the channel (ms). */
+export const SFTP_CLOSE_WAIT_MS = 5_000;
 /** Largest channel data packet we accept on the SFTP channel: fewer, bigger packets per reply. */
 export const SFTP_MAX_CHANNEL_PACKET = 128 * 1024;
 
@@ -410,7 +413,11 @@ export class SFTPSession {
     this.#ch.close();
   }
 
-  /** Ends the session and closes the channel; resolves once it is closed. */
+  /**
+   * Ends the session and closes the channel; resolves once the server closed its side too,
+   * or after {@link SFTP_CLOSE_WAIT_MS} without its answer (an `ssh2` Server's SFTP stream
+   * never answers a CHANNEL_CLOSE until its application ends it: a close waited for good).
+   */
   async close(): Promise<void> {
     if (!this.#closeError) {
       this.#end(
@@ -419,8 +426,15 @@ export class SFTPSession {
         }),
       );
     }
-    await this.#ch.closedPromise;
-    await this.#readLoop;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = await Promise.race([
+      this.#ch.closedPromise.then(() => true),
+      new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), SFTP_CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (answered) await this.#readLoop;
   }
 }
 
