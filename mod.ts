@@ -117,6 +117,7 @@ export type {
   LocalPortForwardOptions,
   NodeDuplexLike,
   OpenChannelOptions,
+  RemoteAcceptOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
   RunOptions,

@@ -23,6 +23,7 @@ import { encodeStreamlocalOpen } from "./forwarding.ts";
 import type {
   ForwardSignalOptions,
   LocalPortForwardOptions,
+  RemoteAcceptOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
   ResolvedConnectOptions,
@@ -682,16 +683,25 @@ export class SSHClientConnection extends ClientConnectionBase {
 
   /**
    * Asks the server to listen on `listenHost`:`listenPort` and hands each
-   * connection it accepts to `handler` as streams (AsyncSSH's start_server).
+   * connection it accepts to `handler` as streams (AsyncSSH's start_server). `accept`, when
+   * given, decides first from where a connection comes: false (or a rejection) refuses it
+   * before it is opened — the server's client sees its connection fail, as with ssh2's
+   * `reject()`.
    *
-   * @example An echo service on the server's port 8022
+   * @example An echo service on the server's port 8022, for local clients only
    * ```ts ignore
-   * await conn.startServer((c) => c.readable.pipeTo(c.writable), { listenPort: 8022 });
+   * await conn.startServer((c) => c.readable.pipeTo(c.writable), {
+   *   listenPort: 8022,
+   *   accept: (info) => info.originHost === "127.0.0.1",
+   * });
    * ```
    */
   startServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenHost?: string; readonly listenPort: number } & ForwardSignalOptions,
+    options:
+      & { readonly listenHost?: string; readonly listenPort: number }
+      & RemoteAcceptOptions
+      & ForwardSignalOptions,
   ): Promise<SSHListener> {
     return listenerWithSignal(options.signal, () => this.forwarding.startServer(handler, options));
   }
@@ -706,7 +716,7 @@ export class SSHClientConnection extends ClientConnectionBase {
    */
   startUnixServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenPath: string } & ForwardSignalOptions,
+    options: { readonly listenPath: string } & RemoteAcceptOptions & ForwardSignalOptions,
   ): Promise<SSHListener> {
     return listenerWithSignal(
       options.signal,

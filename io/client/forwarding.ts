@@ -14,7 +14,11 @@ import type { ChannelIO } from "../engine/channel.ts";
 import { bridgeByteSocket, bridgeSocket } from "../forward/bridge.ts";
 import { LocalListener, type SSHListener } from "../forward/listener.ts";
 import { RemoteForwards } from "../forward/remote.ts";
-import { type SSHStreamConnection, streamConnection } from "../forward/stream.ts";
+import {
+  type ForwardedConnectionInfo,
+  type SSHStreamConnection,
+  streamConnection,
+} from "../forward/stream.ts";
 import { serveSocks } from "../forward/socks_server.ts";
 import { checkDestHost, checkSocketPath } from "../forward/dest_host.ts";
 import { connectLocal, type ListenAddress } from "../runtime/local_socket.ts";
@@ -24,6 +28,7 @@ import { errorMessage } from "../../core/errors.ts";
 import type {
   LocalPortForwardOptions,
   OpenChannelOptions,
+  RemoteAcceptOptions,
   RemoteConnectionHandler,
   RemotePortForwardOptions,
   SocksForwardOptions,
@@ -186,25 +191,25 @@ export class ClientForwarding {
   /** A listener on the server whose connections go to `handler` as streams. */
   startServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenHost?: string; readonly listenPort: number },
+    options: { readonly listenHost?: string; readonly listenPort: number } & RemoteAcceptOptions,
   ): Promise<SSHListener> {
     this.#host.checkOpen();
     return this.#remote.listenTcp(
       options.listenHost ?? "localhost",
       options.listenPort,
-      (info) => Promise.resolve((ch) => runHandler(handler, streamConnection(ch, info))),
+      accepting(options.accept, (info) => (ch) => runHandler(handler, streamConnection(ch, info))),
     );
   }
 
   /** Like {@link startServer}, on a UNIX socket path on the server. */
   startUnixServer(
     handler: RemoteConnectionHandler,
-    options: { readonly listenPath: string },
+    options: { readonly listenPath: string } & RemoteAcceptOptions,
   ): Promise<SSHListener> {
     this.#host.checkOpen();
     return this.#remote.listenPath(
       options.listenPath,
-      (info) => Promise.resolve((ch) => runHandler(handler, streamConnection(ch, info))),
+      accepting(options.accept, (info) => (ch) => runHandler(handler, streamConnection(ch, info))),
     );
   }
 
@@ -305,4 +310,20 @@ function runHandler(handler: RemoteConnectionHandler, conn: SSHStreamConnection)
 
 function describe(info: { readonly originHost?: string; readonly originPort?: number }): string {
   return `${info.originHost ?? "?"}:${info.originPort ?? "?"}`;
+}
+
+/**
+ * A forwarded-connection handler that asks `accept` first: false (or a rejection) refuses the
+ * connection before its channel is opened (OPEN_FAILURE, as ssh2's `reject()`).
+ */
+function accepting(
+  accept: RemoteAcceptOptions["accept"],
+  use: (info: ForwardedConnectionInfo) => (ch: ChannelIO) => void,
+): (info: ForwardedConnectionInfo) => Promise<(ch: ChannelIO) => void> {
+  return async (info) => {
+    if (accept && (await accept(info)) !== true) {
+      throw Object.assign(new Error("Refused by the application"), { code: "EREFUSED" });
+    }
+    return use(info);
+  };
 }

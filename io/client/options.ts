@@ -16,7 +16,7 @@ import type { RandomSource } from "../../core/random.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import type { X509CertificateInput } from "../keys/x509_verifier.ts";
 import type { LogOptions } from "../engine/logger.ts";
-import type { SSHStreamConnection } from "../forward/stream.ts";
+import type { ForwardedConnectionInfo, SSHStreamConnection } from "../forward/stream.ts";
 import type { PrivateKeyInput } from "../keys/files.ts";
 import type { KnownHostKeys } from "../keys/known_hosts.ts";
 import type { RevokedKeysSource } from "../keys/revoked_keys.ts";
@@ -536,6 +536,17 @@ export interface RemotePortForwardOptions extends ForwardSignalOptions {
   readonly destHost: string;
   /** The port we connect to for each forwarded connection. */
   readonly destPort: number;
+}
+
+/** Options of `startServer()` and `startUnixServer()`: which forwarded connections to take. */
+export interface RemoteAcceptOptions {
+  /**
+   * Decides whether to take a connection the server forwards, from where it comes (its
+   * `originHost`, `originPort`, the listener's address): anything but true refuses it before
+   * it is opened (the server's client sees its connection fail, as with ssh2's `reject()`).
+   * Default: take every one.
+   */
+  readonly accept?: (info: ForwardedConnectionInfo) => boolean | Promise<boolean>;
 }
 
 /** Options of {@link SSHClientConnection.forwardSocks}. */

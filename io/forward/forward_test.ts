@@ -285,3 +285,26 @@ test("listeners close with their connection", async () => {
     await echo.close();
   }
 });
+
+test("startServer({ accept }) refuses a forwarded connection before it opens; the others are served", async () => {
+  await withServer({ serverRequested: () => true }, async (_s, login) => {
+    await using conn = await login();
+    const seen: string[] = [];
+    let allow = false;
+    await using l = await conn.startServer((c) => void c.readable.pipeTo(c.writable), {
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      accept: (info) => (seen.push(`${info.originHost}`), allow),
+    });
+    // Refused: the server's client sees its connection reset (or end) with nothing.
+    const refused = await exchange(l.port, new TextEncoder().encode("hello")).then(
+      (b) => b.length,
+      (e: { code?: string }) => e.code,
+    );
+    assert.ok(refused === 0 || refused === "ECONNRESET", String(refused));
+    allow = true;
+    const echoed = await exchange(l.port, new TextEncoder().encode("hello"));
+    assert.equal(new TextDecoder().decode(echoed), "hello");
+    assert.deepEqual(seen, ["127.0.0.1", "127.0.0.1"]);
+  });
+});
