@@ -368,6 +368,8 @@ test("listen() gives pty sessions the line editor and passes pty, env, window-ch
       p.onTerminalSizeChanged = (size) => events.push(`size ${size.columns}x${size.rows}`);
       p.onSignal = (name) => events.push(`signal ${name}`);
       p.onBreak = (ms) => (events.push(`break ${ms}`), true);
+      // The size alone: no term or modes in it (they have their own getters).
+      events.push(`keys ${Object.keys(p.terminalSize ?? {}).join(",")}`);
       await p.write(
         `${p.terminalType} ${p.terminalSize?.columns}x${p.terminalSize?.rows} ` +
           `${p.env.LANG} ${p.env.OTHER}\n> `,
@@ -405,7 +407,13 @@ test("listen() gives pty sessions the line editor and passes pty, env, window-ch
   assert.equal(await ch.request("break", encodeBreak(300)), true);
   await write("\x04");
   assert.match(await readUntil(reader, /eof\r\n/), /eof\r\n/);
-  assert.deepEqual(events, ["size 120x50", "signal INT", "signal HUP", "break 300"]);
+  assert.deepEqual(events, [
+    "keys columns,rows,widthPixels,heightPixels",
+    "size 120x50",
+    "signal INT",
+    "signal HUP",
+    "break 300",
+  ]);
 });
 
 test("listen() with lineEditor: false hands pty input over raw", async () => {

@@ -208,7 +208,14 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     this.agentSocketPath = init.agentSocketPath;
     this.x11Display = init.x11Display;
     this.x11AuthPath = init.x11AuthPath;
-    this.#size = init.terminal;
+    // The size alone (the request's term and modes have their own getters).
+    const t = init.terminal;
+    this.#size = t && {
+      columns: t.columns,
+      rows: t.rows,
+      ...(t.widthPixels !== undefined ? { widthPixels: t.widthPixels } : {}),
+      ...(t.heightPixels !== undefined ? { heightPixels: t.heightPixels } : {}),
+    };
     if (init.terminal && init.lineEditor !== false) {
       this.#editor = new LineEditor({ columns: init.terminal.columns, ...init.lineEditor });
       this.#stdin = this.#editedInput(this.#editor);
