@@ -34,7 +34,7 @@ import { envVar } from "../runtime/env.ts";
 import { connectUnix } from "../runtime/local_socket.ts";
 import type { ByteSocket, SocketHandlers, WebDuplex } from "../runtime/socket.ts";
 import type { ClientKeyPair } from "../keys/types.ts";
-import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 
 /** A key the agent holds, as it lists it. */
@@ -117,14 +117,6 @@ export interface AgentClientOptions {
 
 /** A connector: opens the stream on first use (e.g. an agent channel of an SSH connection). */
 export type AgentStreamOpener = () => Promise<ByteSocket | WebDuplex>;
-
-function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
-  return typeof (s as ByteSocket).setHandlers === "function";
-}
-
-function toByteSocket(s: ByteSocket | WebDuplex): ByteSocket {
-  return isByteSocket(s) ? s : socketFromWebDuplex(s);
-}
 
 function blobOf(key: SSHKey | SSHCertificate | SSHKeyPair | AgentKey | Uint8Array): Uint8Array {
   if (key instanceof Uint8Array) return key;
@@ -236,7 +228,7 @@ export class AgentClient implements AsyncDisposable {
     this.#failed = new Promise<never>((_, reject) => this.#rejectFailed = reject);
     this.#failed.catch(() => {}); // only awaited while a stream is being opened
     if (typeof stream === "function") this.#opener = stream;
-    else this.#attach(toByteSocket(stream));
+    else this.#attach(byteSocketOf(stream));
   }
 
   /** Whether the connection is closed. */
@@ -294,7 +286,7 @@ export class AgentClient implements AsyncDisposable {
     if (this.#closed) throw this.#closed;
     this.#opening ??= (async () => {
       try {
-        const socket = toByteSocket(await this.#opener!());
+        const socket = byteSocketOf(await this.#opener!());
         if (this.#closed) {
           // Closed (or timed out) while opening: the late stream is not used.
           socket.destroy();

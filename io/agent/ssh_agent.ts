@@ -22,7 +22,7 @@ import { AgentServerConnection } from "../../agent/server.ts";
 import { LocalListener } from "../forward/listener.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
-import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { AgentClient, type AgentClientOptions } from "./client.ts";
 
 /** A listening agent socket. */
@@ -37,10 +37,6 @@ export interface AgentListener extends AsyncDisposable {
 export interface AgentListenOptions {
   /** File mode of the socket (default 0o600: only this user may connect). */
   readonly mode?: number;
-}
-
-function isByteSocket(s: ByteSocket | WebDuplex): s is ByteSocket {
-  return typeof (s as ByteSocket).setHandlers === "function";
 }
 
 /**
@@ -62,7 +58,7 @@ export function serveAgent(
   stream: ByteSocket | WebDuplex,
   bind?: SessionBind,
 ): Promise<void> {
-  const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
+  const socket = byteSocketOf(stream);
   const server = new AgentServerConnection(keyring);
   // Nothing the client sends is answered before the forwarding binding is recorded.
   const bound = bind === undefined ? Promise.resolve(true) : keyring.handleRequest(
@@ -211,7 +207,7 @@ export class SSHAgent extends AgentKeyring {
   ): Promise<void> {
     const bind = source(true);
     if (!bind) {
-      const socket = isByteSocket(stream) ? stream : socketFromWebDuplex(stream);
+      const socket = byteSocketOf(stream);
       socket.destroy();
       return Promise.resolve();
     }

@@ -42,7 +42,7 @@ import { expandTokens } from "../../config/tokens.ts";
 import { validHostname, validRemoteUser } from "../../config/_values.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { localUsername } from "../runtime/env.ts";
-import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { byteSocketOf, socketFromWebDuplex } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
@@ -75,21 +75,16 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
-function isByteSocket(s: WebDuplex | ByteSocket | NodeDuplexLike): s is ByteSocket {
-  return typeof (s as ByteSocket).setHandlers === "function";
-}
-
 /**
  * `sock` as a ByteSocket: one already, a WebDuplex, or a Node stream (a `net.Socket`, an
  * `ssh2` channel, any `stream.Duplex`: its `readable` and `writable` are booleans there, and
  * taken for a WebDuplex it failed with "getWriter is not a function").
  */
 function socketOf(sock: WebDuplex | ByteSocket | NodeDuplexLike): ByteSocket {
-  if (isByteSocket(sock)) return sock;
   if (typeof (sock as NodeDuplexLike).pipe === "function") {
     return socketFromWebDuplex(Duplex.toWeb(sock as Duplex) as unknown as WebDuplex);
   }
-  return socketFromWebDuplex(sock as WebDuplex);
+  return byteSocketOf(sock as WebDuplex | ByteSocket);
 }
 
 /**

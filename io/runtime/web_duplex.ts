@@ -10,6 +10,24 @@ import type { ByteSocket, SocketHandlers, WebDuplex } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /**
+ * `s` as a {@link ByteSocket}: itself when it is one, else a WebDuplex adapted by
+ * {@link socketFromWebDuplex}.
+ *
+ * @example
+ * ```ts
+ * import { byteSocketOf } from "./web_duplex.ts";
+ * const t = new TransformStream<Uint8Array, Uint8Array>();
+ * const sock = byteSocketOf({ readable: t.readable, writable: t.writable });
+ * console.log(typeof sock.setHandlers); // "function"
+ * ```
+ */
+export function byteSocketOf(s: ByteSocket | WebDuplex): ByteSocket {
+  return typeof (s as ByteSocket).setHandlers === "function"
+    ? s as ByteSocket
+    : socketFromWebDuplex(s as WebDuplex);
+}
+
+/**
  * Adapts a Web Streams duplex to a {@link ByteSocket}. Half-close as TCP: the readable ending
  * is the peer's end (`end`), and `close` follows once our side has ended too (`end()`, or
  * an error, or `destroy()`); nothing is delivered after `close`.

@@ -9,7 +9,7 @@
 
 import { abortError } from "../engine/errors.ts";
 import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
-import { socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { SSHServerConnection } from "./connection.ts";
 import { setupServer } from "./listen.ts";
 import type { ListenOptions } from "./options.ts";
@@ -22,10 +22,6 @@ export type ServeOptions = Omit<
   ListenOptions,
   "host" | "port" | "backlog" | "ipv6Only" | "reusePort" | "maxStartups" | "maxConnections"
 >;
-
-function isByteSocket(s: WebDuplex | ByteSocket): s is ByteSocket {
-  return typeof (s as ByteSocket).setHandlers === "function";
-}
 
 /**
  * Runs the SSH server side over `sock` (a {@link WebDuplex} or a `ByteSocket`)
@@ -67,7 +63,7 @@ export async function serveConnection(
   const setup = await setupServer(options);
   if (signal?.aborted) throw abortError(signal);
   const conn = new SSHServerConnection(
-    isByteSocket(sock) ? sock : socketFromWebDuplex(sock),
+    byteSocketOf(sock),
     setup,
     () => {},
   );
