@@ -189,6 +189,34 @@ export function checkAuthenticationMethods(chains: unknown): void {
   }
 }
 
+/** The authentication events that are a client's request (those answered with a verdict). */
+export type AuthRequestEvent = Extract<ServerAuthEvent, { readonly id: number }>;
+
+/**
+ * The method an authentication event is a request of ("publickey", "password",
+ * "keyboard-interactive", "hostbased", "none").
+ *
+ * @example
+ * ```ts
+ * import { authMethodOf } from "./auth_hooks.ts";
+ * console.log(authMethodOf({ type: "authKbdint", id: 1, username: "u", submethods: "" })); // "keyboard-interactive"
+ * ```
+ */
+export function authMethodOf(e: AuthRequestEvent): string {
+  switch (e.type) {
+    case "authNone":
+      return "none";
+    case "authPassword":
+      return "password";
+    case "authPublicKey":
+      return "publickey";
+    case "authKbdint":
+      return "keyboard-interactive";
+    case "authHostbased":
+      return "hostbased";
+  }
+}
+
 /** Answers authentication events for one connection. */
 export class AuthHandler {
   readonly #ctx: AuthContext;
@@ -220,7 +248,7 @@ export class AuthHandler {
    * `authenticationMethods`, a method's success completes its step of the chains: a partial
    * success until one chain is complete.
    */
-  async verdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
+  async verdict(e: AuthRequestEvent): Promise<AuthVerdict> {
     const v = await this.#methodVerdict(e);
     const chains = this.#ctx.authenticationMethods;
     if (chains === undefined || v.result !== "success" || this.#skipped) return v;
@@ -232,13 +260,7 @@ export class AuthHandler {
       this.#completed = [];
       this.#keyPermissions = undefined;
     }
-    const method = e.type === "authPublicKey"
-      ? "publickey"
-      : e.type === "authPassword"
-      ? "password"
-      : e.type === "authKbdint"
-      ? "keyboard-interactive"
-      : "hostbased";
+    const method = authMethodOf(e);
     const done = [...this.#completed, method];
     const open = chains.filter((c) => done.every((m, i) => c[i] === m));
     if (open.length === 0) return NO; // not next in any chain (the engine offers none such)
@@ -261,7 +283,7 @@ export class AuthHandler {
   /** beginAuth let the user in without authentication (no chain applies). */
   #skipped = false;
 
-  async #methodVerdict(e: ServerAuthEvent & { id: number }): Promise<AuthVerdict> {
+  async #methodVerdict(e: AuthRequestEvent): Promise<AuthVerdict> {
     const { conn } = this.#ctx;
     // As AsyncSSH: beginAuth runs once per user before the first method; false lets the user
     // in. Only false: a hook that returns nothing (one that only logs the name) or anything

@@ -12,7 +12,7 @@ import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import { sftpProcessFactory } from "../sftp/server.ts";
 import { FileSessionLimits } from "../sftp/session_limits.ts";
 import { scpProcessFactory } from "../scp/server.ts";
-import type { AuthVerdict, ServerAuthEvent } from "../../core/auth/server_auth.ts";
+import type { AuthVerdict } from "../../core/auth/server_auth.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
 import { ChannelOpenFailure } from "../../core/connection/channels.ts";
 import { DisconnectReason, SSHError, withoutStack } from "../../core/errors.ts";
@@ -45,6 +45,8 @@ import type { ByteSocket } from "../runtime/socket.ts";
 import {
   type AuthContext,
   AuthHandler,
+  authMethodOf,
+  type AuthRequestEvent,
   type ClientTrustOptions,
   offeredMethods,
 } from "./auth_hooks.ts";
@@ -523,7 +525,7 @@ export class SSHServerConnection implements ServerConnectionContext {
     this.#closedResolve();
   }
 
-  #answer(id: number, get: () => Promise<AuthVerdict>, e?: ServerAuthEvent): void {
+  #answer(id: number, get: () => Promise<AuthVerdict>, e?: AuthRequestEvent): void {
     get()
       .catch((e: unknown): AuthVerdict => {
         // A refusal to the client; to the operator, a hook that failed (a database down)
@@ -546,7 +548,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    * 10.0.0.1 port 5022 ssh2: ED25519 SHA256:…" (a key the server would take, and a question
    * asked, are no decision yet).
    */
-  #logAttempt(e: ServerAuthEvent, v: AuthVerdict): void {
+  #logAttempt(e: AuthRequestEvent, v: AuthVerdict): void {
     if (!this.#log.on("info")) return; // (a key parse per login, for nobody)
     // A key the server would take is asked for its signature next: decided then. One it
     // refuses is a failure now, as sshd logs it.
@@ -556,13 +558,7 @@ export class SSHServerConnection implements ServerConnectionContext {
       return;
     }
     if (v.result !== "success" && v.result !== "failure" && v.result !== "partial") return;
-    const method = e.type === "authPublicKey"
-      ? "publickey"
-      : e.type === "authPassword"
-      ? "password"
-      : e.type === "authKbdint"
-      ? "keyboard-interactive"
-      : "hostbased";
+    const method = authMethodOf(e);
     if (e.type === "authKbdint" && e.responses === undefined) return;
     let key = "";
     if (e.type === "authPublicKey" || e.type === "authHostbased") {
