@@ -199,11 +199,22 @@ export async function authorizedKeysFor(
   const input = await source(username);
   if (input === null || input === undefined) return [];
   if (typeof input !== "string") return loadAuthorizedKeys(input);
-  return LEAVES_DIRECTORY.test(username) ? [] : await loadAuthorizedKeysFile(input);
+  return leavesDirectory(username) ? [] : await loadAuthorizedKeysFile(input);
 }
 
-/** A user name that could lead a path built from it out of its directory. */
-const LEAVES_DIRECTORY = /^\.{0,2}$|[/\\\0]/;
+/**
+ * Whether a user name (the client's choice) could lead a path built from it out of its
+ * directory: empty, `.`, `..`, or holding `/`, `\` or NUL.
+ *
+ * @example
+ * ```ts
+ * import { leavesDirectory } from "./authorized_keys.ts";
+ * console.log(leavesDirectory("alice"), leavesDirectory("../evil")); // false true
+ * ```
+ */
+export function leavesDirectory(username: string): boolean {
+  return /^\.{0,2}$|[/\\\0]/.test(username);
+}
 
 /**
  * The entry that authorizes `key` from this client address now, if any

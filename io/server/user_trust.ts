@@ -18,6 +18,7 @@ import {
 import { KeyImportError } from "../../keys/errors.ts";
 import { isKRL } from "../../keys/trust/krl.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
+import { leavesDirectory } from "../keys/authorized_keys.ts";
 import { loadPublicKeys, type PublicKeyInput } from "../keys/files.ts";
 import { expandHome, localTimeZoneOffset } from "../runtime/env.ts";
 import { readTrustFile } from "../keys/trust_file.ts";
@@ -155,7 +156,7 @@ export async function authorizedPrincipalsFor(
     }
     return list;
   }
-  if (/^\.{0,2}$|[/\\\0]/.test(username)) return [];
+  if (leavesDirectory(username)) return [];
   let text: string;
   try {
     const path = principalsPath(source, username);
