@@ -581,7 +581,9 @@ export class ChannelIO {
     // JavaScript callers may pass anything: a number went out as nothing while the count of
     // bytes waiting became NaN, and every later write under write buffer limits waited.
     if (!isBytes(data)) {
-      return Promise.reject(new TypeError(`Cannot write ${typeOf(data)}: a Uint8Array is needed`));
+      return Promise.reject(
+        new TypeError(`Cannot write ${valueKind(data)}: a Uint8Array is needed`),
+      );
     }
     // After sendEof(), even while the writes queued before it still go out.
     if (this.#eofQueued) {
@@ -854,13 +856,29 @@ export class ChannelIO {
   }
 }
 
-/** A Uint8Array, from this realm or another (a worker's, a `vm` context's). */
-function isBytes(x: unknown): x is Uint8Array {
+/**
+ * A Uint8Array, from this realm or another (a worker's, a `vm` context's).
+ *
+ * @example
+ * ```ts
+ * import { isBytes } from "./channel.ts";
+ * console.log(isBytes(new Uint8Array(1)), isBytes([1])); // true false
+ * ```
+ */
+export function isBytes(x: unknown): x is Uint8Array {
   return x instanceof Uint8Array || Object.prototype.toString.call(x) === "[object Uint8Array]";
 }
 
-/** What a value is, for an error message ("number", "null", "Array"). */
-function typeOf(x: unknown): string {
+/**
+ * What a value is, for an error message ("number", "null", "Array").
+ *
+ * @example
+ * ```ts
+ * import { valueKind } from "./channel.ts";
+ * console.log(valueKind(42), valueKind(null), valueKind([1])); // number null Array
+ * ```
+ */
+export function valueKind(x: unknown): string {
   return x === null
     ? "null"
     : typeof x === "object"

@@ -16,7 +16,7 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import { concatBytes } from "../../core/wire.ts";
-import type { ChannelIO } from "../engine/channel.ts";
+import { type ChannelIO, isBytes, valueKind } from "../engine/channel.ts";
 import type { ReadChunk } from "../client/process.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
@@ -953,8 +953,7 @@ function incompleteUtf8Tail(b: Uint8Array): number {
 
 /** Whether `data` is what the writes take: text or bytes (JavaScript callers may pass anything). */
 function isChunk(data: unknown): data is string | Uint8Array {
-  return typeof data === "string" || data instanceof Uint8Array ||
-    Object.prototype.toString.call(data) === "[object Uint8Array]"; // another realm's
+  return typeof data === "string" || isBytes(data);
 }
 
 /**
@@ -963,12 +962,7 @@ function isChunk(data: unknown): data is string | Uint8Array {
  * buffer limits then waited for good).
  */
 function notAChunk(data: unknown): TypeError {
-  const what = data === null
-    ? "null"
-    : typeof data === "object"
-    ? Object.prototype.toString.call(data).slice(8, -1)
-    : typeof data;
-  return new TypeError(`Cannot write ${what}: a string or a Uint8Array is needed`);
+  return new TypeError(`Cannot write ${valueKind(data)}: a string or a Uint8Array is needed`);
 }
 
 function isProcessLike(x: unknown): x is RedirectSource {
