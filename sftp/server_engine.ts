@@ -645,9 +645,7 @@ export class SFTPServerEngine<H = unknown> {
         return ok();
       case "mkdir": {
         const w = await this.#walk(req.path);
-        if (isDot(w.last)) {
-          throw new SFTPError(SFTPStatus.FAILURE, "File exists", { path: req.path });
-        }
+        if (isDot(w.last)) throw fileExists(req.path);
         await b.mkdir(w.path, req.attrs);
         return ok();
       }
@@ -888,7 +886,7 @@ export class SFTPServerEngine<H = unknown> {
     const w = await this.#walk(path);
     if (!w.last) return w.path;
     // "d/." is there, a directory: EEXIST.
-    if (isDot(w.last)) throw new SFTPError(SFTPStatus.FAILURE, "File exists", { path });
+    if (isDot(w.last)) throw fileExists(path);
     // An entry there: the backend refuses it as it would "x" (EEXIST).
     if (!(await this.#entry(w.path))) throw noSuchFile(path);
     return w.path;
@@ -1032,6 +1030,11 @@ export class SFTPServerEngine<H = unknown> {
 /** SSH_FX_NO_SUCH_FILE, as OpenSSH's sftp-server maps ENOENT. */
 function noSuchFile(path: string): SFTPError {
   return new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
+}
+
+/** SSH_FX_FAILURE, as OpenSSH's sftp-server maps EEXIST. */
+function fileExists(path: string): SFTPError {
+  return new SFTPError(SFTPStatus.FAILURE, "File exists", { path });
 }
 
 /** SSH_FX_FAILURE, as OpenSSH's sftp-server maps EISDIR. */
