@@ -25,6 +25,8 @@ import {
   hostLabel,
   hostList,
   runOnHost,
+  timeLeft,
+  wholeTimeout,
   withoutHost,
 } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
@@ -390,16 +392,14 @@ export class SSHPool {
     } finally {
       deadline.clear();
     }
-    // What is left of it for the command (at least 1 ms: 0 would be no limit).
-    const left = delay === undefined
-      ? {}
-      : { timeout: Math.max(1, Math.ceil(delay - (performance.now() - t0))) };
+    // What is left of it for the command.
+    const left = delay === undefined ? {} : { timeout: timeLeft(delay, t0) };
     try {
       return await conn.run(command, { ...options, ...left, encoding: "utf-8" });
     } catch (e) {
       // Said with the timeout given, not what was left of it.
       if (delay === undefined || !(e instanceof ProcessTimeoutError)) throw e;
-      throw new ProcessTimeoutError(e.command, timeout!, e.stdout, e.stderr);
+      throw wholeTimeout(e, timeout!);
     } finally {
       this.#giveSession(slot);
     }

@@ -22,6 +22,8 @@ import {
   hostList,
   retryWait,
   runOnHost,
+  timeLeft,
+  wholeTimeout,
   withoutHost,
 } from "./host_run.ts";
 import type { FanoutCommandSuccess, FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
@@ -321,7 +323,7 @@ async function runHost<T>(
     // A command's own timeout takes over the host's, for what is left of it: its
     // ProcessTimeoutError keeps the output read so far (the host's abort would drop it).
     const left = typeof commandOrTask === "string" && limits.timeout !== undefined
-      ? Math.max(1, Math.ceil(limits.timeout - connectMs))
+      ? timeLeft(limits.timeout, t0)
       : undefined;
     if (left !== undefined) clearTimeout(timer);
     try {
@@ -343,7 +345,7 @@ async function runHost<T>(
     } catch (e) {
       if (e instanceof ProcessTimeoutError && !ac.signal.aborted) {
         // Said with the host's timeout, which it is, not what was left of it.
-        return fail(new ProcessTimeoutError(e.command, limits.timeout!, e.stdout, e.stderr));
+        return fail(wholeTimeout(e, limits.timeout!));
       }
       return fail(e);
     } finally {
