@@ -99,7 +99,7 @@ export interface ClientTrustOptions {
 
 /** Which methods to offer, from the options and the hooks present. */
 export function offeredMethods(
-  ctx: AuthContext,
+  ctx: Pick<AuthContext, "hook" | "authorizedKeys" | "trust">,
   flags: {
     publicKeyAuth?: boolean | undefined;
     passwordAuth?: boolean | undefined;

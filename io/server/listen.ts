@@ -174,10 +174,8 @@ export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
       checkChainsOffered(
         o.authenticationMethods,
         offeredMethods({
-          conn: undefined as never,
           hook: (name) => o[name],
           authorizedKeys: () => o.authorizedClientKeys,
-          signatureAlgorithms,
           trust,
         }, { ...o, authenticationMethods: undefined }),
       );
