@@ -367,6 +367,13 @@ async function startWithDeadline(
     ? [...X509_ALGORITHMS, ...(known ?? defaultAlgorithms().hostKey)]
     : known;
   let conn: SSHClientConnection;
+  // Where the server's agent channels go once forwarding is asked for (by the connection,
+  // or by one session: then the first time it asks).
+  const agentForwarder = (engine: SSHClientConnection["engine"]) =>
+    agentChannelForwarder(
+      { agent: options.agent, timeout: options.agentTimeout, source: sessionBindSource(engine) },
+      conn.logger,
+    );
   try {
     conn = new SSHClientConnection(host, port, socket, {
       ...options,
@@ -375,31 +382,17 @@ async function startWithDeadline(
       hostKeyVerifier,
       ...(hostBased ? { hostBasedResolved: hostBased } : {}),
       // A session's own `agentForwarding: true` forwards to the connection's agent too.
-      ...(options.agentForwarding || options.agent === false ? {} : {
-        agentForwarderOnDemand: (engine) =>
-          agentChannelForwarder(
-            {
-              agent: options.agent,
-              timeout: options.agentTimeout,
-              source: sessionBindSource(engine),
-            },
-            conn.logger,
-          ),
-      }),
+      ...(options.agentForwarding || options.agent === false
+        ? {}
+        : { agentForwarderOnDemand: agentForwarder }),
     });
   } catch (e) {
     // The connection never took the transport over: what we opened goes with the error.
     if (!options.sock) socket.destroy();
     throw e;
   }
-  const bindSource = sessionBindSource(conn.engine);
-  agentAuth?.attach(bindSource);
-  if (options.agentForwarding) {
-    conn.onAgentChannel = agentChannelForwarder(
-      { agent: options.agent, timeout: options.agentTimeout, source: bindSource },
-      conn.logger,
-    );
-  }
+  agentAuth?.attach(sessionBindSource(conn.engine));
+  if (options.agentForwarding) conn.onAgentChannel = agentForwarder(conn.engine);
   try {
     (options as ConnectHooks).connectionMade?.(conn);
   } catch (e) {
