@@ -91,6 +91,17 @@ for (const peer of PEERS) {
           await fsp.mkdir(join(local, "glob"));
           await scp([conn, `${name}/sub/*.txt`], join(local, "glob"), { protocol });
           assert.deepEqual(await fsp.readdir(join(local, "glob")), ["s.txt"]);
+          // ~user is the user's home: the remote shell expands it in the legacy protocol,
+          // expand-path@openssh.com over SFTP (a path taken literally names no file).
+          await fsp.mkdir(join(local, "tilde"));
+          await scp([conn, `~${f.user.name}/${name}/sub/*.txt`], join(local, "tilde"), {
+            protocol,
+          });
+          assert.deepEqual(await fsp.readdir(join(local, "tilde")), ["s.txt"]);
+          await scp(join(local, "tilde/s.txt"), [conn, `~${f.user.name}/${name}/t.txt`], {
+            protocol,
+          });
+          assert.equal(await fsp.readFile(join(host, "t.txt"), "utf8"), "sub\n");
           // A missing file fails.
           await assert.rejects(scp([conn, `${name}/missing`], join(local, "m"), { protocol }));
         } finally {

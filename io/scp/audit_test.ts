@@ -129,6 +129,67 @@ for (const protocol of ["scp", "sftp"] as const) {
   });
 }
 
+test("scp() over SFTP: ~user is that user's home, from expand-path@openssh.com", async () => {
+  const backend = new MemoryBackend({
+    home: "/home/u",
+    users: new Map([[0, "u"], [1000, "bob"]]),
+  });
+  backend.mkdir("/home/bob", { permissions: 0o755 });
+  const dir = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-audit-"));
+  await fsp.writeFile(join(dir, "up.txt"), "up\n");
+  try {
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await scp(join(dir, "up.txt"), [conn, "~bob/in.txt"], { protocol: "sftp" });
+      await scp(join(dir, "up.txt"), [conn, "~u"], { protocol: "sftp" });
+      await scp([conn, "~bob/*.txt"], dir, { protocol: "sftp" }); // a glob after ~bob
+    });
+    assert.equal(dec.decode(await backendRead(backend, "/home/bob/in.txt")), "up\n");
+    assert.equal(dec.decode(await backendRead(backend, "/home/u/up.txt")), "up\n");
+    assert.equal(await fsp.readFile(join(dir, "in.txt"), "utf8"), "up\n");
+    assert.equal(await backend.lstat("/home/u/~bob").then(() => true, () => false), false);
+  } finally {
+    await fsp.rm(dir, { recursive: true });
+  }
+});
+
+test("scp() and ~user on a server without expand-path: SFTP refuses it, auto falls back to scp -f", async () => {
+  const memory = new MemoryBackend();
+  // The same tree, without the extension (its method hidden from the server).
+  const backend = new Proxy(memory, {
+    get: (t, k) => {
+      if (k === "expandPath") return undefined;
+      const v = Reflect.get(t, k);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  const dir = await fsp.mkdtemp(join(tmpdir(), "sshts-scp-audit-"));
+  const commands: (string | undefined)[] = [];
+  const source = evilSource(["C0644 6 a.txt\n", "hello\n", "\0"]);
+  try {
+    await withServer({
+      sftp: { backend },
+      processFactory: (p) => {
+        commands.push(p.command);
+        return source(p);
+      },
+    }, async (conn) => {
+      const e = await scp([conn, "~bob/a.txt"], dir, { protocol: "sftp" }).then(
+        () => null,
+        (e) => e,
+      );
+      assert.ok(e instanceof SCPError, String(e));
+      assert.equal(e.reason, "remote");
+      assert.match(e.message, /~bob\/a\.txt: the server has no expand-path extension/);
+      assert.deepEqual(commands, []);
+      await scp([conn, "~bob/a.txt"], dir);
+    });
+    assert.deepEqual(commands, ["scp -f ~bob/'a.txt'"]); // "~bob" left to the remote shell
+    assert.equal(await fsp.readFile(join(dir, "a.txt"), "utf8"), "hello\n");
+  } finally {
+    await fsp.rm(dir, { recursive: true });
+  }
+});
+
 async function backendRead(b: MemoryBackend, path: string): Promise<Uint8Array> {
   const h = await b.open(path, 1, {});
   try {

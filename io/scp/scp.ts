@@ -75,7 +75,10 @@ export interface SCPOptions {
    * `"sftp"`: the SFTP subsystem (OpenSSH 9+'s default); `"scp"`: the legacy
    * protocol (`scp -t` / `scp -f` run by the remote shell); `"auto"` (the
    * default): SFTP, falling back to legacy SCP when the server refuses the
-   * subsystem.
+   * subsystem. A remote `~/` is the home directory either way; over SFTP,
+   * `~user/` asks the server (expand-path@openssh.com, as OpenSSH's scp does),
+   * and a server without that extension makes `"auto"` fall back and `"sftp"`
+   * throw an {@link SCPError}.
    */
   readonly protocol?: "auto" | "sftp" | "scp";
   /** How to connect for `"host:path"` locations (username, keys, known hosts, ...). */
@@ -243,13 +246,20 @@ async function resolveEnd(
 
 // ---- SFTP ----
 
-/** The server refused the sftp subsystem ("auto" falls back to legacy SCP). */
-class SubsystemRefused extends Error {}
+/**
+ * SFTP cannot do this copy: the server refused the sftp subsystem, or a path needs an
+ * extension it lacks. `"auto"` falls back to legacy SCP; `"sftp"` throws it.
+ */
+class SubsystemRefused extends SCPError {
+  constructor(message: string, options: ErrorOptions & { path?: string } = {}) {
+    super(message, { ...options, reason: "remote" });
+  }
+}
 
 /**
  * A remote path for SFTP, where paths are relative to the home directory: a leading "~" or
  * "~/" means it, as the remote shell reads it in the legacy protocol (and as OpenSSH's scp
- * reads it over SFTP); `~user/...` is left as it is.
+ * reads it over SFTP); `~user/...` is left for {@link expandOtherHome}.
  */
 function sftpEnd<E extends End>(e: E): E {
   if (e.kind !== "remote") return e;
@@ -257,9 +267,28 @@ function sftpEnd<E extends End>(e: E): E {
   return path === undefined || path === e.path ? e : { ...e, path };
 }
 
+/**
+ * `~user/rest` with the user's home directory the server names (expand-path@openssh.com, as
+ * OpenSSH's scp asks in SFTP mode); the rest is kept as written, globs included. A server
+ * without the extension cannot say: SFTP is refused for the copy (`"auto"` falls back to
+ * the legacy protocol, whose remote shell expands it).
+ */
+async function expandOtherHome<E extends End>(e: E, sftp: SFTPClient): Promise<E> {
+  if (e.kind !== "remote" || sourceFromHome(e.path) !== undefined) return e;
+  if (!sftp.extensions.has("expand-path@openssh.com")) {
+    throw new SubsystemRefused(
+      `${e.label}: the server has no expand-path extension, which a ~user path needs over SFTP`,
+      { path: e.label },
+    );
+  }
+  const slash = e.path.indexOf("/");
+  const home = await sftp.expandPath(slash < 0 ? e.path : e.path.slice(0, slash));
+  return { ...e, path: slash < 0 ? home : joinPath(home, e.path.slice(slash + 1)) };
+}
+
 async function viaSftp(srcEnds: End[], dstEnd: End, o: SCPOptions): Promise<void> {
-  const srcs = srcEnds.map(sftpEnd);
-  const dst = sftpEnd(dstEnd);
+  let srcs = srcEnds.map(sftpEnd);
+  let dst = sftpEnd(dstEnd);
   const sessions = new Map<SSHClientConnection, SFTPClient>();
   const sftpOf = async (conn: SSHClientConnection) => {
     let s = sessions.get(conn);
@@ -276,6 +305,9 @@ async function viaSftp(srcEnds: End[], dstEnd: End, o: SCPOptions): Promise<void
   try {
     // Open every session first: a refusal falls back before anything was copied.
     for (const e of [...srcs, dst]) if (e.kind === "remote") await sftpOf(e.conn);
+    const expand = (e: End) => e.kind === "remote" ? expandOtherHome(e, sessions.get(e.conn)!) : e;
+    srcs = await Promise.all(srcs.map(expand));
+    dst = await expand(dst);
     const many = srcs.length > 1 || srcs.some((s) => s.kind === "remote" && hasGlob(s.path));
     if (many) {
       const isDir = dst.kind === "remote"
