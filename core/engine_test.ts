@@ -255,6 +255,19 @@ test("engines rekey by time on the virtual clock, started by the server", () => 
   assert.equal(pair.clientEvents.filter((e) => e.type === "kexComplete").length, 2);
 });
 
+test("an Infinity duration is no deadline: nextDeadline() is undefined, not Infinity", () => {
+  const pair = makePair({
+    password: "secret",
+    client: { rekeyIntervalMs: Infinity, keepaliveIntervalMs: Infinity },
+    server: { rekeyIntervalMs: Infinity },
+  });
+  pair.run();
+  authed(pair);
+  // A sans-IO caller's setTimeout(d - now) with d = Infinity fires at once, then again.
+  assert.equal(pair.client.nextDeadline(), undefined);
+  assert.equal(pair.server.nextDeadline(), undefined);
+});
+
 test("client keepalive detects a server that stopped answering", () => {
   const pair = makePair({
     password: "secret",

@@ -335,10 +335,13 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
   nextDeadline(): number | undefined {
     if (this.#transport.closed) return undefined;
-    return minDefined(
+    const d = minDefined(
       minDefined(this.#transport.nextDeadline(), this.#keepalive.deadline()),
       this.roleDeadline(),
     );
+    // An Infinity duration (rekeyIntervalMs, say) is never, as documented: a caller's
+    // setTimeout(Infinity) fires at once, and would fire again and again.
+    return d === undefined || Number.isFinite(d) ? d : undefined;
   }
 
   /** Gives the engine the time (ms): the role's timers, rekey by time, keepalive. */
