@@ -22,7 +22,7 @@ import { blobKeyType, formatOpenSSHPublicKeyLine } from "../../keys/formats/publ
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import { expandHome, fileCredentials } from "../runtime/env.ts";
+import { expandHome, fileCredentials, readAllowed } from "../runtime/env.ts";
 import { DerivedFromFiles } from "../runtime/file_cache.ts";
 import { defaultSuite } from "../crypto/suite.ts";
 import { clientKeyFromSSHKey } from "./signers.ts";
@@ -480,6 +480,9 @@ async function keptFiles(
   const key = await cache.keys.get([keyPath]).catch(() => undefined);
   const cert = key === undefined
     ? "bad" as const
+    // One it may not read (Deno) is as good as missing: there may be none.
+    : !readAllowed(certPath)
+    ? "missing" as const
     : await cache.certificates.get([certPath]).catch(() => "bad" as const);
   return { key, cert };
 }

@@ -11,6 +11,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { KeyImportError } from "../../keys/errors.ts";
+import { readDenial } from "../runtime/env.ts";
 
 /** Options of {@link readTrustFile}. */
 export interface TrustFileOptions {
@@ -40,6 +41,8 @@ export async function readTrustFile(path: string, options: TrustFileOptions): Pr
   const { maxBytes } = options;
   const tooLarge = () =>
     new KeyImportError(`Cannot read ${path}: it is larger than ${maxBytes} bytes`);
+  const denied = readDenial(path); // as Deno without a terminal, never its prompt
+  if (denied) throw denied;
   // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer (Windows has none).
   const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {

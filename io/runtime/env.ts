@@ -50,19 +50,21 @@ export function envVar(name: string): string | undefined {
 
 /** The part of Deno's permission API {@link granted} asks (declared for every runtime). */
 interface DenoPermissions {
-  querySync?(
-    d: { name: "env"; variable?: string } | { name: "sys"; kind: string },
-  ): { state: string; partial?: boolean };
+  querySync?(d: PermissionQuery): { state: string; partial?: boolean };
 }
+
+/** The queries {@link granted} makes of Deno's permission API. */
+type PermissionQuery =
+  | { name: "env"; variable?: string }
+  | { name: "sys"; kind: string }
+  | { name: "read"; path: string };
 
 /**
  * Whether Deno allows an access without asking (elsewhere always true): on Deno, an env or
  * sys read without the permission prompts the user or throws `NotCapable`, and a library
  * must do neither for something the user never meant to give it.
  */
-function granted(
-  d: { name: "env"; variable?: string } | { name: "sys"; kind: string },
-): boolean {
+function granted(d: PermissionQuery): boolean {
   const perms = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
   if (perms?.querySync === undefined) return true;
   try {
@@ -75,6 +77,41 @@ function granted(
 /** Whether reading the environment (one variable, or all of it) is allowed without asking. */
 function envReadable(variable?: string): boolean {
   return granted({ name: "env", ...(variable === undefined ? {} : { variable }) });
+}
+
+/**
+ * Whether reading `path` is allowed without asking (elsewhere always true). On Deno in a
+ * terminal, reading or looking at a file without the permission prompts the user, where a
+ * run without a terminal fails the look and carries on (a certificate beside a key, whether
+ * a download's target is a directory): the library asks this first, so both carry on.
+ *
+ * @example
+ * ```ts
+ * import { readAllowed } from "./env.ts";
+ * console.log(typeof readAllowed("/etc/hostname")); // "boolean"
+ * ```
+ */
+export function readAllowed(path: string): boolean {
+  return granted({ name: "read", path });
+}
+
+/**
+ * Undefined where reading `path` is allowed without asking; else the error Deno throws for a
+ * read it may not make when it may not prompt (`NotCapable`, naming `--allow-read`), for
+ * readers to throw instead of reading — so that a run in a terminal goes as one without.
+ *
+ * @example
+ * ```ts
+ * import { readDenial } from "./env.ts";
+ * const denied = readDenial("/etc/hostname");
+ * if (denied) throw denied;
+ * ```
+ */
+export function readDenial(path: string): Error | undefined {
+  if (readAllowed(path)) return undefined;
+  const g = globalThis as { Deno?: { errors?: { NotCapable?: new (message: string) => Error } } };
+  const NotCapable = g.Deno?.errors?.NotCapable ?? Error;
+  return new NotCapable(`Requires read access to "${path}", run again with the --allow-read flag`);
 }
 
 /** Whether every one of Deno's `sys` kinds given is allowed without asking. */

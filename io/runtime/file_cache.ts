@@ -20,6 +20,7 @@
  */
 
 import { statSync } from "node:fs";
+import { readAllowed, readDenial } from "./env.ts";
 
 /** What was derived from a file modified this recently (ms) when read is not kept. */
 export const SETTLE_MS = 2_000;
@@ -116,7 +117,8 @@ export class DerivedFromFiles<T> {
   async get(paths: readonly string[]): Promise<T> {
     const key = paths.join("\0");
     const now = this.#now();
-    const ids = paths.map((p) => identityOf(p, now));
+    // Not even a stat without read permission: in a terminal, Deno would prompt for it.
+    const ids = paths.map((p) => readAllowed(p) ? identityOf(p, now) : undefined);
     const keepable = ids.every((id) => id !== undefined);
     const joined = ids.join("\0");
     const kept = this.#kept.get(key);
@@ -137,6 +139,8 @@ export class DerivedFromFiles<T> {
   }
 
   async #readOrMissing(path: string): Promise<Uint8Array | undefined> {
+    const denied = readDenial(path);
+    if (denied) throw denied;
     try {
       return await this.#read(path);
     } catch (e) {

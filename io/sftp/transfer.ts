@@ -20,7 +20,7 @@ import { SFTPError } from "../../sftp/errors.ts";
 import { basename, dirname, isAtOrBelow, joinPath, unsafeEntryName } from "../../sftp/path.ts";
 import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
-import { currentRuntime } from "../runtime/env.ts";
+import { currentRuntime, readAllowed } from "../runtime/env.ts";
 import { hostFs, hostPathLib } from "../runtime/host_fs.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
@@ -236,6 +236,8 @@ export async function closeRemote(
 }
 
 async function localStat(path: string, follow: boolean) {
+  // Looked at in case it is there: without read permission (Deno), as when it cannot be.
+  if (!readAllowed(path)) return undefined;
   try {
     return follow ? await hostFs.stat(path) : await hostFs.lstat(path);
   } catch (e) {
@@ -843,6 +845,13 @@ export async function put(
   o.signal?.throwIfAborted();
   const r = abortableOps(ops, o.signal);
   await item(o, local, async () => {
+    if (!readAllowed(local)) {
+      // Not "no such file" (as the look below would say), nor a Deno prompt.
+      throw new SFTPError(SFTPStatus.PERMISSION_DENIED, "No read access (Deno: --allow-read)", {
+        path: local,
+        operation: "put",
+      });
+    }
     const st = await localStat(local, o.followSymlinks ?? true);
     if (!st) {
       throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such local file", {
