@@ -6,7 +6,13 @@
  * socket, a timer or a file. Feed it the peer's bytes with `receiveData()`, send
  * what `takeOutgoing()` returns, answer the events `pollEvent()` raises (host key
  * trust, signatures, passwords, channel traffic), and give it the time with
- * `handleTimeout(now)` when `nextDeadline()` says so. {@link createDefaultSuite}
+ * `handleTimeout(now)` when `nextDeadline()` says so. After every call into an engine —
+ * `receiveData()`, `handleTimeout()`, or a command such as `acceptHostKey()`,
+ * `tryAuthMethod()` or `openChannel()`, also one made later after an `await` — poll its
+ * events, send what `takeOutgoing()` returns and look at `nextDeadline()` again: commands
+ * queue events and bytes of their own. `nextDeadline()` is 0 until the first
+ * `handleTimeout(now)`, from which the engine learns the caller's clock (a server's login
+ * timeout starts there). {@link createDefaultSuite}
  * and {@link defaultAlgorithmPreferences} are the algorithms the engines run with;
  * {@link EnginePair} wires a client and a server back to back in memory.
  *

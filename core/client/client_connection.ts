@@ -74,8 +74,27 @@ export const CLIENT_SOFTWARE_VERSION = "sshts_0.1";
  * @example Drive it by hand (an io adapter normally does this)
  * ```ts ignore
  * const conn = new ClientConnection({ username: "me", password: true, suite, algorithms });
- * socket.write(concat(conn.takeOutgoing()));
- * socket.onData((b) => { conn.receiveData(b); for (let e; (e = conn.pollEvent());) handle(e); });
+ * let timer: ReturnType<typeof setTimeout> | undefined;
+ * // After every call into the engine (bytes in, the time, or a command such as
+ * // acceptHostKey() or tryAuthMethod(), also one made after an await): take its events,
+ * // send its bytes, arm the timer again. Commands queue events and bytes of their own.
+ * function pump(): void {
+ *   for (let e; (e = conn.pollEvent());) handle(e); // handle() may call the engine: looped
+ *   const out = conn.takeOutgoing();
+ *   if (out.length > 0) socket.write(concat(out));
+ *   clearTimeout(timer);
+ *   const d = conn.nextDeadline(); // 0 until the first handleTimeout() gives it the clock
+ *   if (d === undefined) return;
+ *   timer = setTimeout(() => {
+ *     conn.handleTimeout(Date.now());
+ *     pump();
+ *   }, Math.max(0, d - Date.now()));
+ * }
+ * socket.onData((b) => {
+ *   conn.receiveData(b);
+ *   pump();
+ * });
+ * pump();
  * ```
  */
 export class ClientConnection extends EngineBase<ClientEvent> {

@@ -130,6 +130,8 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   readonly #keepalive: Keepalive;
   readonly #disconnectDescription: string;
   #now = 0;
+  /** Whether `handleTimeout` has given the caller's clock yet. */
+  #clockSeen = false;
   /** Connection-layer messages handled during the current `receiveData`. */
   #connMessages = 0;
 
@@ -332,9 +334,14 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     return this.#events.poll();
   }
 
-  /** When the engine next needs `handleTimeout`, in the caller's clock; undefined = never. */
+  /**
+   * When the engine next needs `handleTimeout`, in the caller's clock; undefined = never.
+   * 0 until the first `handleTimeout`: the engine learns the caller's clock from it (a
+   * server's login timeout starts then), so a new engine asks for it at once.
+   */
   nextDeadline(): number | undefined {
     if (this.#transport.closed) return undefined;
+    if (!this.#clockSeen) return 0;
     const d = minDefined(
       minDefined(this.#transport.nextDeadline(), this.#keepalive.deadline()),
       this.roleDeadline(),
@@ -347,6 +354,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** Gives the engine the time (ms): the role's timers, rekey by time, keepalive. */
   handleTimeout(now: number): void {
     this.#now = now;
+    this.#clockSeen = true;
     if (!this.onTimeout(now)) return;
     this.#transport.handleTimeout(now);
     const k = this.#keepalive;

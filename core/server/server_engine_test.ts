@@ -10,10 +10,11 @@ import { nodeRsaKey } from "../publickey/_test_util.ts";
 import { encodePublicKeyBlob } from "../publickey/mod.ts";
 import type { ClientEvent } from "../client/client_connection.ts";
 import type { DisconnectError } from "../errors.ts";
-import { ed25519Key, fakeSecurityKey, makePair, p256Key } from "../testing/fixtures.ts";
+import { ed25519Key, fakeSecurityKey, hostKeyMap, makePair, p256Key } from "../testing/fixtures.ts";
+import { createDefaultSuite, defaultAlgorithmPreferences } from "../suite/default_suite.ts";
 import type { EnginePair } from "../testing/pair.ts";
 import { equalBytes } from "../wire.ts";
-import type { ServerEvent } from "./server_connection.ts";
+import { ServerConnection, type ServerEvent } from "./server_connection.ts";
 
 function disconnectOf(events: readonly (ClientEvent | ServerEvent)[]): DisconnectError | undefined {
   for (const e of events) if (e.type === "disconnect") return e.error;
@@ -330,6 +331,27 @@ test("ServerConnection refuses sessions after no-more-sessions@openssh.com", () 
   assert.ok(failure && failure.type === "channelOpenFailure");
   assert.match(failure.description, /No more sessions/);
   assert.equal(pair.serverEvents.filter((e) => e.type === "channelOpenRequest").length, 1);
+});
+
+test("a new engine asks for the time at once: a silent client meets the login timeout", () => {
+  const server = new ServerConnection({
+    suite: createDefaultSuite({ provider: "noble" }),
+    algorithms: defaultAlgorithmPreferences(),
+    hostKeys: hostKeyMap([ed25519Key(7)]),
+    methods: ["password"],
+    loginTimeoutMs: 1_000,
+  });
+  // The loop the docs describe: handleTimeout() when nextDeadline() says so, and nothing
+  // else (the client's bytes never arrive). The engine learns the clock from the first
+  // handleTimeout(): the login timeout starts there.
+  assert.equal(server.nextDeadline(), 0);
+  server.handleTimeout(50_000);
+  assert.equal(server.nextDeadline(), 51_000);
+  server.handleTimeout(51_000);
+  assert.ok(server.closed);
+  const events: ServerEvent[] = [];
+  for (let e; (e = server.pollEvent());) events.push(e);
+  assert.ok(events.some((e) => e.type === "loginTimeout"));
 });
 
 test("ServerConnection login timeout also cuts a client stuck in key exchange", () => {
