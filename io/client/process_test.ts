@@ -234,7 +234,7 @@ test("attachSession() calls back in order: made, data, eof, lost", async () => {
       await new Promise((r) => setTimeout(r, 5));
       events.push(`${s}:${new TextDecoder().decode(d)}`);
     },
-    eofReceived: () => events.push("eof"),
+    eofReceived: () => void events.push("eof"),
     exitStatusReceived: (n) => events.push(`exit ${n}`),
     connectionLost: () => {
       events.push("lost");
@@ -249,6 +249,35 @@ test("attachSession() calls back in order: made, data, eof, lost", async () => {
   assert.ok(events.includes("exit 3"));
   assert.equal(events.at(-1), "lost");
 });
+
+for (const keepWriting of [undefined, false, true]) {
+  test(
+    `attachSession(): eofReceived() returning ${keepWriting} ${
+      keepWriting ? "keeps our side open" : "sends EOF back, as AsyncSSH"
+    }`,
+    async () => {
+      const { engine, ch } = channel();
+      let lost!: () => void;
+      const gone = new Promise<void>((r) => (lost = r));
+      let eofSeen = false;
+      attachSession(ch, {
+        eofReceived: () => {
+          eofSeen = true;
+          return keepWriting;
+        },
+        connectionLost: () => lost(),
+      }, 1);
+      ch.handleEvent({ type: "channelData", channelId: 1, stream: 0, data: enc("x") });
+      ch.handleEvent({ type: "channelEof", channelId: 1 });
+      while (!eofSeen) await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(engine.eof, !keepWriting);
+      if (keepWriting) await ch.write(enc("still writing"));
+      ch.handleEvent({ type: "channelClose", channelId: 1 });
+      await gone;
+    },
+  );
+}
 
 test("SSHClientProcess.wait({ signal }) closes the channel and rejects with the reason", async () => {
   const { engine, ch } = channel();

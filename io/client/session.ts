@@ -257,8 +257,12 @@ export interface SSHChannelSession {
   connectionMade?(channel: ChannelIO): void;
   /** Data arrived: stream 0 is data, 1 is stderr. */
   dataReceived?(data: Uint8Array, stream: number): void | Promise<void>;
-  /** The peer sent EOF (after all its data was delivered). */
-  eofReceived?(): void;
+  /**
+   * The peer sent EOF (after all its data was delivered). Return `true` to go on writing;
+   * otherwise EOF is sent back, as AsyncSSH's `eof_received` — so a forwarded connection
+   * whose far end finished closes, rather than waiting half-open for our EOF.
+   */
+  eofReceived?(): boolean | void;
   /** The channel is closed; `error` when the connection failed under it. */
   connectionLost?(error: Error | undefined): void;
 }
@@ -315,11 +319,13 @@ export function attachSession(
   void Promise.all(pumps).then(async () => {
     await chain;
     if (channel.eofReceived && !failure) {
+      let keepWriting: boolean | void = false;
       try {
-        session.eofReceived?.();
+        keepWriting = session.eofReceived?.();
       } catch (e) {
         failure ??= e as Error;
       }
+      if (keepWriting !== true) channel.sendEof(); // after the writes already queued
     }
     await channel.closedPromise;
     try {

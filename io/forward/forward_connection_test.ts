@@ -138,6 +138,35 @@ test("server openConnection()/openUnixConnection() reach the client's remote for
   }
 });
 
+test("createConnection(): a far end that answers and closes closes the channel (EOF sent back)", async () => {
+  // AsyncSSH's create_connection example: the session never sends EOF itself; when the far
+  // end's EOF arrives, eofReceived() returning nothing sends ours, and the channel closes.
+  const once = net.createServer((s) => s.once("data", (d) => s.end(d)));
+  await new Promise<void>((r) => once.listen(0, "127.0.0.1", r));
+  try {
+    const port = (once.address() as net.AddressInfo).port;
+    await using p = await pair({
+      connectionRequested: () => forwardConnection("127.0.0.1", port),
+    });
+    let got = "";
+    let eof = false;
+    const { channel } = await p.conn.createConnection(
+      {
+        dataReceived: (d) => void (got += dec.decode(d)),
+        eofReceived: () => void (eof = true),
+      },
+      "db",
+      5432,
+    );
+    await channel.write(enc.encode("ping"));
+    await channel.closedPromise;
+    assert.equal(got, "ping");
+    assert.ok(eof);
+  } finally {
+    once.close();
+  }
+});
+
 test("createConnection() and createUnixConnection(): callback channels with openConnection's options", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sshts-fwdconn-"));
   try {
