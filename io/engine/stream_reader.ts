@@ -3,8 +3,11 @@
  * stderr, a server process's stdin, a forwarded connection): {@link StreamReader}
  * with `read(n)`, `readLine()`, `readUntil(separator)` and `readExactly(n)`, and
  * {@link readLines} as an async iterator. Works on byte streams and on text
- * streams (a process created with an `encoding`). Bounded: a separator that
- * never comes fails with {@link ReadLimitError} once `limit` units are
+ * streams (a process created with an `encoding`). Counts are bytes on a byte
+ * stream and characters (Unicode code points, as in AsyncSSH's Python `str`) on
+ * a text stream: a surrogate pair is never split, even when the stream delivers
+ * its halves in separate chunks. Bounded: a separator that never comes fails
+ * with {@link ReadLimitError} once more than `limit` bytes or characters are
  * buffered, instead of holding the peer's output without end.
  *
  * @module
@@ -26,16 +29,22 @@ import { DEFAULT_READ_LIMIT } from "../limits.ts";
 export class IncompleteReadError extends SSHError {
   /** What was read before the end (bytes, or text for a text stream). */
   readonly partial: Uint8Array | string;
-  /** How much was wanted: a count, or undefined when a separator was awaited. */
+  /**
+   * How much was wanted: a count (bytes, or characters for a text stream), or
+   * undefined when a separator was awaited.
+   */
   readonly expected: number | undefined;
 
   /** Creates the error. */
   constructor(partial: Uint8Array | string, expected: number | undefined) {
+    const got = typeof partial === "string"
+      ? `${codePoints(partial, 0)} characters`
+      : `${partial.length} bytes`;
     super(
       "ERR_INCOMPLETE_READ",
       expected === undefined
-        ? `The stream ended after ${partial.length} units without the separator`
-        : `The stream ended after ${partial.length} of ${expected} units`,
+        ? `The stream ended after ${got} without the separator`
+        : `The stream ended after ${got} of ${expected}`,
     );
     this.name = "IncompleteReadError";
     this.partial = partial;
@@ -54,7 +63,7 @@ export class IncompleteReadError extends SSHError {
  * ```
  */
 export class ReadLimitError extends SSHError {
-  /** The limit that was reached (bytes, or UTF-16 units for a text stream). */
+  /** The limit that was reached (bytes, or characters for a text stream). */
   readonly limit: number;
 
   /** Creates the error. */
@@ -71,61 +80,109 @@ export class ReadLimitError extends SSHError {
 /** Options of {@link StreamReader}. */
 export interface StreamReaderOptions {
   /**
-   * Most units (bytes, or UTF-16 code units for text) buffered while looking
-   * for a separator; default {@link DEFAULT_READ_LIMIT}.
+   * Most bytes (or characters, i.e. code points, for text) buffered while
+   * looking for a separator; default {@link DEFAULT_READ_LIMIT}.
    */
   readonly limit?: number;
 }
 
 const encoder = new TextEncoder();
 
-/** The chunk kind's operations: bytes or text. */
-interface Ops<T> {
-  empty: T;
-  concat(a: T, b: T): T;
-  indexOf(hay: T, needle: T, from: number): number;
-  slice(x: T, start: number, end?: number): T;
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
+/** Code points in `s` from UTF-16 index `from` (a lone surrogate counts as one). */
+function codePoints(s: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < s.length; i++) {
+    // The low half of a pair is not a character of its own (its high half may lie before `from`).
+    if (!(isLow(s.charCodeAt(i)) && i > 0 && isHigh(s.charCodeAt(i - 1)))) n++;
+  }
+  return n;
 }
 
-const BYTES: Ops<Uint8Array> = {
-  empty: new Uint8Array(0),
-  concat(a, b) {
-    if (a.length === 0) return b;
-    const out = new Uint8Array(a.length + b.length);
-    out.set(a);
-    out.set(b, a.length);
-    return out;
-  },
-  indexOf(hay, needle, from) {
-    const first = needle[0]!;
-    const last = hay.length - needle.length;
-    for (let i = hay.indexOf(first, from); i !== -1 && i <= last; i = hay.indexOf(first, i + 1)) {
-      let j = 1;
-      while (j < needle.length && hay[i + j] === needle[j]) j++;
-      if (j === needle.length) return i;
+/**
+ * Walks up to `n` code points of `s` from UTF-16 index `from`. A high surrogate
+ * ending `s` may be half of a pair whose other half has not arrived: it counts
+ * only when `atEnd` (the stream ended, so nothing can follow it).
+ */
+function advance(
+  s: string,
+  from: number,
+  n: number,
+  atEnd: boolean,
+): { end: number; count: number } {
+  let i = from;
+  let count = 0;
+  while (count < n && i < s.length) {
+    if (isHigh(s.charCodeAt(i))) {
+      if (i + 1 < s.length) i += isLow(s.charCodeAt(i + 1)) ? 2 : 1;
+      else if (atEnd) i += 1;
+      else break;
+    } else {
+      i += 1;
     }
-    return -1;
-  },
-  slice: (x, start, end) => x.subarray(start, end),
-};
+    count++;
+  }
+  return { end: i, count };
+}
 
-const TEXT: Ops<string> = {
-  empty: "",
-  concat: (a, b) => a + b,
-  indexOf: (hay, needle, from) => hay.indexOf(needle, from),
-  slice: (x, start, end) => x.slice(start, end),
-};
+/** Matches a surrogate without its other half (a string that is not well-formed). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** `readUntil()`'s argument checked and made a list (before any reading, so a bad one fails the same way always). */
+function separatorList(separator: unknown): (Uint8Array | string)[] {
+  const list = Array.isArray(separator) ? separator as unknown[] : [separator];
+  if (Array.isArray(separator) && list.length === 0) {
+    throw new RangeError("The separator list must not be empty");
+  }
+  for (const s of list) {
+    if (typeof s !== "string" && !(s instanceof Uint8Array)) {
+      throw new TypeError(
+        "A separator must be a string, a Uint8Array, or a non-empty array of them",
+      );
+    }
+    if (s.length === 0) throw new RangeError("The separator must not be empty");
+    if (typeof s === "string" && LONE_SURROGATE.test(s)) {
+      throw new RangeError("The separator must not hold an unpaired surrogate");
+    }
+  }
+  return list as (Uint8Array | string)[];
+}
+
+/** First index of `needle` in `hay` from `from`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  const first = needle[0]!;
+  const last = hay.length - needle.length;
+  for (let i = hay.indexOf(first, from); i !== -1 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 /**
- * Reads a byte or text stream in the pieces protocols need. It takes the
- * stream's lock; {@link releaseLock} gives it back (unread buffered data is
- * then lost to other readers).
+ * Reads a byte or text stream in the pieces protocols need. Counts (`n`,
+ * {@link buffered}, the `limit`) are bytes on a byte stream and characters
+ * (Unicode code points, like AsyncSSH's Python `str`) on a text stream, so a
+ * read never returns half of a surrogate pair. It takes the stream's lock;
+ * {@link releaseLock} gives it back (unread buffered data is then lost to other
+ * readers).
  *
  * @example Read a prompt, then a line, from a remote shell
  * ```ts ignore
  * const p = await conn.createProcess("sh -i", { encoding: "utf-8" });
  * const out = new StreamReader(p.stdout);
- * await out.readUntil("$ ");
+ * await out.readUntil(["$ ", "# "]);
  * await p.write("uname\n");
  * console.log(await out.readLine());
  * ```
@@ -133,8 +190,9 @@ const TEXT: Ops<string> = {
 export class StreamReader<T extends Uint8Array | string = Uint8Array> {
   readonly #reader: ReadableStreamDefaultReader<T>;
   readonly #limit: number;
-  #ops: Ops<T> | undefined;
   #buf: T | undefined;
+  /** An empty result of the stream's kind (known from its first chunk). */
+  #empty: T | undefined;
   #eof = false;
 
   /** Reads `stream` (its lock is taken now). */
@@ -149,9 +207,10 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
     return this.#eof && (this.#buf === undefined || this.#buf.length === 0);
   }
 
-  /** Units buffered but not yet returned. */
+  /** Bytes (characters for a text stream) buffered but not yet returned. */
   get buffered(): number {
-    return this.#buf?.length ?? 0;
+    const b = this.#buf;
+    return b === undefined ? 0 : typeof b === "string" ? codePoints(b, 0) : b.length;
   }
 
   /** Pulls one more chunk into the buffer; false at the end of the stream. */
@@ -163,27 +222,38 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
       return false;
     }
     const chunk = r.value;
-    this.#ops ??= (typeof chunk === "string" ? TEXT : BYTES) as unknown as Ops<T>;
-    this.#buf = this.#buf === undefined ? chunk : this.#ops.concat(this.#buf, chunk);
+    this.#empty ??= (typeof chunk === "string" ? "" : new Uint8Array(0)) as T;
+    const buf = this.#buf;
+    this.#buf = buf === undefined || buf.length === 0
+      ? chunk
+      : (typeof buf === "string"
+        ? buf + (chunk as string)
+        : concatBytes(buf as Uint8Array, chunk as Uint8Array)) as T;
     return true;
   }
 
-  #take(n: number): T {
-    const ops = this.#ops!;
-    const buf = this.#buf!;
-    this.#buf = ops.slice(buf, n);
-    return ops.slice(buf, 0, n);
+  /** The first `end` units (UTF-16 units for text) of the buffer, removed from it. */
+  #take(end: number): T {
+    const buf = this.#buf;
+    if (end === 0 || buf === undefined) return this.#empty ?? (new Uint8Array(0) as T);
+    if (typeof buf === "string") {
+      this.#buf = buf.slice(end) as T;
+      return buf.slice(0, end) as T;
+    }
+    this.#buf = buf.subarray(end) as T;
+    return buf.subarray(0, end) as T;
   }
 
   #takeAll(): T {
-    const b = this.#buf ?? (this.#ops?.empty as T | undefined);
+    const b = this.#buf;
     this.#buf = undefined;
-    return b ?? (new Uint8Array(0) as T);
+    return b ?? this.#empty ?? (new Uint8Array(0) as T);
   }
 
   /**
-   * Up to `n` units (default: whatever is buffered or arrives next); an empty
-   * result means the end of the stream.
+   * Up to `n` bytes, or characters (code points) on a text stream (default:
+   * whatever is buffered or arrives next); an empty result means the end of the
+   * stream.
    *
    * @example
    * ```ts ignore
@@ -192,14 +262,27 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
    */
   async read(n = Infinity): Promise<T> {
     if (!(n >= 0)) throw new RangeError("Cannot read a negative count");
-    if (this.buffered === 0) await this.#fill();
-    if (this.buffered === 0) return this.#takeAll();
-    return n >= this.buffered ? this.#takeAll() : this.#take(n);
+    for (;;) {
+      const buf = this.#buf;
+      if (buf !== undefined && buf.length > 0) {
+        if (typeof buf !== "string") return n >= buf.length ? this.#takeAll() : this.#take(n);
+        const want = Math.floor(n);
+        // The whole buffer fits when its UTF-16 length does; a high surrogate ending it waits for its pair.
+        const end = want >= buf.length
+          ? (!this.#eof && isHigh(buf.charCodeAt(buf.length - 1)) ? buf.length - 1 : buf.length)
+          : advance(buf, 0, want, this.#eof).end;
+        if (end > 0 || want === 0) return this.#take(end);
+      } else if (this.#eof) {
+        return this.#takeAll();
+      }
+      await this.#fill();
+    }
   }
 
   /**
-   * Exactly `n` units; rejects with {@link IncompleteReadError} (holding what was
-   * read) when the stream ends first.
+   * Exactly `n` bytes, or characters (code points) on a text stream; rejects
+   * with {@link IncompleteReadError} (holding what was read) when the stream
+   * ends first.
    *
    * @example
    * ```ts ignore
@@ -208,37 +291,79 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
    */
   async readExactly(n: number): Promise<T> {
     if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError("Cannot read a negative count");
-    while (this.buffered < n) {
-      if (!(await this.#fill())) throw new IncompleteReadError(this.#takeAll(), n);
+    // Text: `end` UTF-16 units hold `got` code points; the buffer only grows meanwhile.
+    let end = 0;
+    let got = 0;
+    for (;;) {
+      const buf = this.#buf;
+      if (typeof buf === "string") {
+        const r = advance(buf, end, n - got, this.#eof);
+        end = r.end;
+        got += r.count;
+      } else {
+        end = got = Math.min(n, buf?.length ?? 0);
+      }
+      if (got >= n) return this.#take(end);
+      if (this.#eof) throw new IncompleteReadError(this.#takeAll(), n);
+      await this.#fill();
     }
-    return n === 0 ? this.#ops?.empty as T ?? (new Uint8Array(0) as T) : this.#take(n);
   }
 
   /**
    * Everything up to and including `separator` (a string is UTF-8 encoded on a
-   * byte stream). At the end of the stream, rejects with
-   * {@link IncompleteReadError} holding the rest; with no separator within the
-   * limit, rejects with {@link ReadLimitError} (the data stays buffered).
+   * byte stream, bytes are UTF-8 decoded on a text stream). `separator` may be
+   * a list (AsyncSSH's `readuntil([...])`): the read ends at the earliest match
+   * of any of them and, of several matching there, at the first listed (as
+   * AsyncSSH); a match is returned as soon as it is buffered. At
+   * the end of the stream, rejects with {@link IncompleteReadError} holding the
+   * rest; with no separator within the limit, rejects with
+   * {@link ReadLimitError} (the data stays buffered). An empty separator or
+   * list is a RangeError, anything but a string, a Uint8Array or an array of
+   * them a TypeError.
    *
    * @example
    * ```ts ignore
    * const prompt = await reader.readUntil("login: ");
+   * const reply = await reader.readUntil(["$ ", "# ", "Password: "]);
    * ```
    */
-  async readUntil(separator: T | string): Promise<T> {
-    if (separator.length === 0) throw new RangeError("The separator must not be empty");
-    let scanned = 0;
+  async readUntil(separator: T | string | readonly (T | string)[]): Promise<T> {
+    const given = separatorList(separator);
+    let seps: (Uint8Array | string)[] | undefined;
+    let longest = 0;
+    let scanned = 0; // units of the buffer searched without a match
+    let counted = 0; // units of the buffer counted towards the limit
+    let size = 0; // their bytes or code points
     for (;;) {
-      if (this.#buf !== undefined && this.#buf.length > 0) {
-        const sep = (typeof this.#buf === "string"
-          ? (typeof separator === "string" ? separator : new TextDecoder().decode(separator))
-          : (typeof separator === "string" ? encoder.encode(separator) : separator)) as T;
-        const i = this.#ops!.indexOf(this.#buf, sep, Math.max(0, scanned - sep.length + 1));
-        if (i !== -1) {
-          return this.#take(i + sep.length);
+      const buf = this.#buf;
+      if (buf !== undefined && buf.length > 0) {
+        const text = typeof buf === "string";
+        seps ??= given.map((s) =>
+          text
+            ? (typeof s === "string" ? s : new TextDecoder().decode(s))
+            : (typeof s === "string" ? encoder.encode(s) : s)
+        );
+        if (longest === 0) { for (const s of seps) longest = Math.max(longest, s.length); }
+        // A match not found in what was scanned ends in the new data.
+        const from = Math.max(0, scanned - longest + 1);
+        let at = -1;
+        let len = 0;
+        for (const sep of seps) {
+          const i = text
+            ? (buf as string).indexOf(sep as string, from)
+            : indexOfBytes(buf as Uint8Array, sep as Uint8Array, from);
+          // At one place, the first listed wins (as AsyncSSH's regex alternation): not the
+          // longest, which would depend on how much of the stream had arrived.
+          if (i !== -1 && (at === -1 || i < at)) {
+            at = i;
+            len = sep.length;
+          }
         }
-        scanned = this.#buf.length;
-        if (scanned > this.#limit) {
+        if (at !== -1) return this.#take(at + len);
+        scanned = buf.length;
+        size += text ? codePoints(buf as string, counted) : buf.length - counted;
+        counted = buf.length;
+        if (size > this.#limit) {
           throw new ReadLimitError(this.#limit);
         }
       }
