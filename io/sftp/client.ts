@@ -23,7 +23,7 @@ import {
   trailingSlashBase,
   unsafeEntryName,
 } from "../../sftp/path.ts";
-import { checkAttrs, openFlags, type OpenMode, seconds, SFTPFile } from "./file.ts";
+import { checkAttrs, openFile, type OpenMode, seconds, type SFTPFile } from "./file.ts";
 import {
   expectResult,
   type SFTPChannelOpener,
@@ -204,10 +204,8 @@ export class SFTPClient implements AsyncDisposable {
    * "a+", with "x" to fail when the file exists) or SSH_FXF_* bits; `attrs`
    * apply when the file is created (e.g. `{ permissions: 0o600 }`).
    */
-  async open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
-    checkAttrs(attrs);
-    const r = await this.#s.request({ type: "open", path, flags: openFlags(mode), attrs });
-    return new SFTPFile(this.#s, expectResult(r, "handle").handle, path);
+  open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
+    return openFile(this.#s, path, mode, attrs);
   }
 
   // ---- attributes ----

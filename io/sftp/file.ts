@@ -87,8 +87,48 @@ export interface FileReadableOptions {
 }
 
 /**
+ * Opens `path` on `session` as `sftp.open()` does and wraps the handle. In append mode
+ * (SSH_FXF_APPEND: "a", "a+", "ax", "ax+") it asks the server for the file's size
+ * (fstat) first: the position starts there, at the end, as AsyncSSH's and a local
+ * file's do (a size the server does not give, or an fstat it fails, leaves it at 0).
+ */
+export async function openFile(
+  session: SFTPSession,
+  path: string,
+  mode: OpenMode = "r",
+  attrs: FileAttributes = {},
+): Promise<SFTPFile> {
+  checkAttrs(attrs);
+  const flags = openFlags(mode);
+  const handle = expectResult(
+    await session.request({ type: "open", path, flags, attrs }),
+    "handle",
+  ).handle;
+  let size = 0;
+  if (flags & OpenFlags.APPEND) {
+    try {
+      size = expectResult(await session.request({ type: "fstat", handle }), "attrs").attrs.size ??
+        0;
+    } catch { /* no size from the server: the position starts at 0, as it did */ }
+  }
+  return new SFTPFile(session, handle, path, { flags, size });
+}
+
+/**
  * An open remote file (from `sftp.open()`). Reads and writes take an offset,
  * or use and advance {@link SFTPFile.position}. Close it, or use `await using`.
+ *
+ * In append mode ("a", "a+", or SSH_FXF_APPEND bits) the server puts every write at the
+ * end of the file, whatever offset it carries (OpenSSH's sftp-server opens the file
+ * O_APPEND). So, as in AsyncSSH, the position starts at the file's size when opened, and
+ * after each write (with or without an offset) it is the end of the file as this client
+ * knows it: the size at open, plus the bytes it appended since, or the size its last
+ * {@link SFTPFile.stat} reported (or a {@link SFTPFile.truncate} set) plus what it
+ * appended after. Bytes another client appends meanwhile are not counted until a
+ * `stat()`: AsyncSSH asks the server when `tell()` is called, but `position` is a plain
+ * number. Reads use the position as in any mode: at the end they return nothing; set
+ * `position` back (AsyncSSH's `seek()`) to read earlier bytes, or to
+ * `(await f.stat()).size` to follow the file's real end.
  *
  * @example
  * ```ts
@@ -118,14 +158,32 @@ export class SFTPFile implements AsyncDisposable {
   #closed = false;
   /** The path it was opened with. */
   readonly path: string;
-  /** Where reads and writes without an offset go; advanced by them. */
+  /**
+   * Where reads and writes without an offset go; advanced by them. In append mode
+   * writes go to the end of the file wherever this is, and leave it there (see above).
+   */
   position = 0;
+  /** Opened with SSH_FXF_APPEND: the server writes at the end whatever the offset. */
+  readonly #append: boolean;
+  /** In append mode: the end of the file as this client knows it. */
+  #end = 0;
 
-  /** Wraps an open handle (use `sftp.open()`). */
-  constructor(session: SFTPSession, handle: Uint8Array, path: string) {
+  /**
+   * Wraps an open handle (use `sftp.open()`). `opened.flags` are the SSH_FXF_* bits it
+   * was opened with, and `opened.size` the file's size then: with APPEND among the flags,
+   * the position starts at that size and writes move it to the end.
+   */
+  constructor(
+    session: SFTPSession,
+    handle: Uint8Array,
+    path: string,
+    opened: { readonly flags?: number; readonly size?: number } = {},
+  ) {
     this.#s = session;
     this.#handle = handle;
     this.path = path;
+    this.#append = ((opened.flags ?? 0) & OpenFlags.APPEND) !== 0;
+    if (this.#append) this.position = this.#end = byteCount(opened.size ?? 0, "size");
   }
 
   /** The server's handle bytes. */
@@ -184,11 +242,13 @@ export class SFTPFile implements AsyncDisposable {
   /**
    * Writes all of `data` at `offset` (default: the position, which then
    * advances), pipelining requests; resolves once the server acknowledged every
-   * byte. Returns the byte count.
+   * byte. Returns the byte count. In append mode the server writes at the end of the
+   * file whatever the offset (without one, the end as this client knows it is sent),
+   * and the position moves to the new end, as AsyncSSH's does.
    */
   async write(data: Uint8Array, offset?: number): Promise<number> {
     this.#check();
-    const start = this.#start(offset);
+    const start = this.#append && offset === undefined ? this.#end : this.#start(offset);
     const pipe = new WritePipe(this.#s, this.#handle, start, this.#s.maxRequests);
     const size = this.#s.writeSize;
     try {
@@ -198,15 +258,22 @@ export class SFTPFile implements AsyncDisposable {
       await pipe.drain();
       throw e;
     }
-    if (offset === undefined) this.position = start + data.length;
+    if (this.#append) this.position = this.#end += data.length;
+    else if (offset === undefined) this.position = start + data.length;
     return data.length;
   }
 
-  /** The file's attributes (fstat). */
+  /**
+   * The file's attributes (fstat). In append mode the size it reports becomes the end
+   * of the file the next write moves the position past.
+   */
   async stat(): Promise<FileAttributes> {
     this.#check();
-    return expectResult(await this.#s.request({ type: "fstat", handle: this.#handle }), "attrs")
-      .attrs;
+    const attrs =
+      expectResult(await this.#s.request({ type: "fstat", handle: this.#handle }), "attrs")
+        .attrs;
+    if (this.#append && attrs.size !== undefined) this.#end = attrs.size;
+    return attrs;
   }
 
   /** Changes attributes (fsetstat). */
@@ -214,6 +281,7 @@ export class SFTPFile implements AsyncDisposable {
     this.#check();
     checkAttrs(attrs);
     expectResult(await this.#s.request({ type: "fsetstat", handle: this.#handle, attrs }), "ok");
+    if (this.#append && attrs.size !== undefined) this.#end = attrs.size;
   }
 
   /** Changes the permission bits. */
@@ -346,11 +414,14 @@ export class SFTPFile implements AsyncDisposable {
    * A WritableStream that writes from `start` (default: the position) with
    * pipelined requests. Closing it waits for every acknowledgement (the file
    * itself stays open). Without `start` it moves the position past each chunk
-   * written, as `write()` without an offset does.
+   * written, as `write()` without an offset does. In append mode the chunks go to the
+   * end of the file whatever `start`, and the position follows that end, as `write()`'s.
    */
   writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
     this.#check();
-    const from = this.#start(options.start, "start");
+    const from = this.#append && options.start === undefined
+      ? this.#end
+      : this.#start(options.start, "start");
     const advance = options.start === undefined;
     const size = this.#s.writeSize;
     let pipe!: WritePipe;
@@ -363,7 +434,8 @@ export class SFTPFile implements AsyncDisposable {
       write: async (chunk) => {
         // Copied: the caller may reuse its buffer once write() resolves.
         for (let o = 0; o < chunk.length; o += size) await pipe.push(chunk.slice(o, o + size));
-        if (advance) this.position = pipe.offset;
+        if (this.#append) this.position = this.#end += chunk.length;
+        else if (advance) this.position = pipe.offset;
       },
       close: () => pipe.finish(),
       // Writes in flight are answered (or fail) later; a server that stopped answering must
