@@ -238,14 +238,17 @@ export interface LocalAccount {
   readonly homeDir: string;
 }
 
-/** The last {@link localAccount} read through getpwuid, for the uid it was read as. */
-let accountKept: LocalAccount | undefined;
+/** The last {@link localAccount} read through getpwuid, for the uid and `$HOME` it was read with. */
+let accountKept: { readonly account: LocalAccount; readonly home: string | undefined } | undefined;
 
 /**
  * The local account as `getpwuid(getuid())` reports it (what `ssh` uses for `%u`,
- * `%d`, `%i` and `~`): name, uid and home directory. On Deno without sys access to it
+ * `%d`, `%i` and `~`): name and uid; the home directory is {@link homeDir}'s (`$HOME`
+ * where set, as Node's `os.homedir()` and AsyncSSH read it, else the account's), so that
+ * ssh_config's `~` and `%d` name the directory the default keys and known_hosts come
+ * from — one home for a connection, not two. On Deno without sys access to it
  * (`--allow-sys=uid,gid,userInfo`), what the environment tells where it may be read:
- * `$USER` (or `$LOGNAME`) and the home directory ({@link homeDir}), with the uid unknown;
+ * `$USER` (or `$LOGNAME`) and the home directory, with the uid unknown;
  * undefined when that cannot be read either. Never a permission prompt or `NotCapable`.
  *
  * @example
@@ -259,10 +262,12 @@ export function localAccount(): LocalAccount | undefined {
     // getpwuid reads /etc/passwd (through NSS) at every call, and connect() asks at every
     // connection: the answer is kept for as long as the process runs as the same uid.
     const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
-    if (uid !== undefined && accountKept?.uid === uid) return accountKept;
+    const home = knownHomeDir();
+    const kept = accountKept;
+    if (uid !== undefined && kept?.account.uid === uid && kept.home === home) return kept.account;
     const u = userInfo();
-    const account = Object.freeze({ name: u.username, uid: u.uid, homeDir: u.homedir });
-    accountKept = uid === u.uid ? account : undefined;
+    const account = Object.freeze({ name: u.username, uid: u.uid, homeDir: home ?? u.homedir });
+    accountKept = uid === u.uid ? { account, home } : undefined;
     return account;
   }
   const name = envVar("USER") ?? envVar("LOGNAME");
