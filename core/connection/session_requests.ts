@@ -88,8 +88,20 @@ export function encodePtyRequest(p: PtyRequest): Uint8Array {
     modes.writeByte(op).writeUint32(uint32(v, `Terminal mode ${op}'s value`));
   }
   modes.writeByte(0);
+  refuseNul(p.term, "The terminal type");
   return writeSize(new SSHWriter(128).writeStringUtf8(p.term), p).writeString(modes.toBytes())
     .toBytes();
+}
+
+/**
+ * Throws a RangeError when `s` holds a NUL byte. OpenSSH's sshd reads these fields as C
+ * strings and ends the whole connection on one ("invalid format"), every session with it:
+ * refused here, before anything is sent.
+ */
+function refuseNul(s: string | Uint8Array, what: string): void {
+  if (typeof s === "string" ? s.includes("\0") : s.includes(0)) {
+    throw new RangeError(`${what} must not contain a NUL byte`);
+  }
 }
 
 /** Appends a terminal size (columns, rows, pixel width and height), each checked. */
@@ -168,6 +180,7 @@ export function decodeWindowChange(data: Uint8Array): Required<TerminalSize> {
  * const exec = encodeStringArg("uname -a"); // data of an "exec" request
  * ``` */
 export function encodeStringArg(s: string | Uint8Array): Uint8Array {
+  refuseNul(s, "A command, subsystem or signal name");
   const w = new SSHWriter(s.length + 8);
   return w.writeString(typeof s === "string" ? encodeEscapedUtf8(s) : s).toBytes();
 }
@@ -198,6 +211,8 @@ export function decodeStringArg(
  * console.log(decodeEnv(encodeEnv("LANG", "C.UTF-8")).value); // "C.UTF-8"
  * ``` */
 export function encodeEnv(name: string, value: string): Uint8Array {
+  refuseNul(name, "An environment variable's name");
+  refuseNul(value, `Environment variable ${JSON.stringify(name)}'s value`);
   return new SSHWriter().writeStringUtf8(name).writeStringUtf8(value).toBytes();
 }
 
@@ -358,6 +373,8 @@ export function encodeX11Request(r: {
   authCookie: string;
   screen: number;
 }): Uint8Array {
+  refuseNul(r.authProtocol, "The X11 authentication protocol");
+  refuseNul(r.authCookie, "The X11 authentication cookie");
   return new SSHWriter().writeBoolean(r.singleConnection).writeStringUtf8(r.authProtocol)
     .writeStringUtf8(r.authCookie).writeUint32(uint32(r.screen, "X11 screen")).toBytes();
 }

@@ -97,6 +97,14 @@ export interface EngineRole {
 }
 
 /**
+ * Throws a RangeError for a channel type or request name holding a NUL byte: OpenSSH reads
+ * them as C strings and ends the whole connection on one ("invalid format").
+ */
+function refuseNulName(name: string, what: string): void {
+  if (name.includes("\0")) throw new RangeError(`${what} must not contain a NUL byte`);
+}
+
+/**
  * The smaller of two optional deadlines.
  *
  * @example
@@ -402,6 +410,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** Opens a channel of any type; returns its id. A `channelOpen` or `channelOpenFailure` event follows. */
   openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
     this.checkCommand("open a channel");
+    refuseNulName(channelType, "A channel type");
     return this.#conn.openChannel(channelType, data, options);
   }
 
@@ -422,6 +431,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     wantReply: boolean,
     data?: Uint8Array,
   ): void {
+    refuseNulName(request, "A channel request's name");
     this.#conn.sendRequest(channelId, request, wantReply, data);
   }
 
@@ -500,6 +510,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** Sends a global request; returns its id for matching the `globalRequestReply`. */
   sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
     this.checkCommand("send a global request");
+    refuseNulName(name, "A global request's name");
     return this.#conn.sendGlobalRequest(name, wantReply, data);
   }
 

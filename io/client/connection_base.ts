@@ -567,14 +567,15 @@ export class ClientConnectionBase implements AsyncDisposable {
     // A promise was promised: a closed connection rejects it rather than throwing.
     const closed = this.#closedError();
     if (closed) return Promise.reject(closed);
-    if (data) {
-      // A NUL in the host or socket path makes OpenSSH's sshd end the whole connection:
-      // never send one.
-      try {
-        checkChannelOpen(channelType, data);
-      } catch (e) {
-        return Promise.reject(e);
+    // A NUL in the type, host or socket path makes OpenSSH's sshd end the whole connection:
+    // never send one.
+    try {
+      if (channelType.includes("\0")) {
+        throw new RangeError("A channel type must not contain a NUL byte");
       }
+      if (data) checkChannelOpen(channelType, data);
+    } catch (e) {
+      return Promise.reject(e);
     }
     return abortable(
       options.signal,
@@ -649,7 +650,12 @@ export class ClientConnectionBase implements AsyncDisposable {
   ): Promise<{ success: boolean; data: Uint8Array }> {
     const closed = this.#closedError();
     if (closed) return Promise.reject(closed);
-    const id = this.#engine.sendGlobalRequest(name, wantReply, data);
+    let id: number;
+    try {
+      id = this.#engine.sendGlobalRequest(name, wantReply, data);
+    } catch (e) {
+      return Promise.reject(e); // a name the engine refuses (a NUL in it)
+    }
     const reply = wantReply
       ? new Promise<{ success: boolean; data: Uint8Array }>((r) => this.#globalReplies.set(id, r))
       : Promise.resolve({ success: true, data: new Uint8Array(0) });

@@ -816,7 +816,11 @@ export class ChannelIO {
     // Also once we sent CLOSE ourselves (the peer's is still on its way): nothing to ask
     // a channel that is closing, and never a synchronous throw from a promise's method.
     if (this.#closed || this.#closeSent || this.#engine.closed) return Promise.resolve(false);
-    this.#engine.sendChannelRequest(this.id, request, wantReply, data);
+    try {
+      this.#engine.sendChannelRequest(this.id, request, wantReply, data);
+    } catch (e) {
+      return Promise.reject(e); // a name the engine refuses (a NUL in it)
+    }
     this.#pump.pump();
     if (!wantReply) return Promise.resolve(true);
     return new Promise((r) => this.#requestReplies.push(r));

@@ -76,3 +76,28 @@ test("openUnixConnection() refuses a socket path with a NUL before sending the o
   await assert.rejects(lb.conn.openUnixConnection("/tmp/plain.sock"));
   assert.deepEqual(opened, ["/tmp/plain.sock"]);
 });
+
+test("channel types, request names, commands and env with a NUL are refused before sending", async () => {
+  const seen: string[] = [];
+  await using lb = await loopback({
+    processFactory: (p) => {
+      seen.push(`ran ${JSON.stringify(p.command)} env ${JSON.stringify(p.env)}`);
+      return p.write("ok\n");
+    },
+  });
+  const { conn } = lb;
+  await assert.rejects(conn.openChannel("x\0y"), RangeError);
+  await assert.rejects(conn.globalRequest("a\0b"), RangeError);
+  const ch = await conn.openChannel("session");
+  await assert.rejects(ch.request("ex\0ec"), RangeError);
+  ch.close();
+  await assert.rejects(conn.run("echo a\0b"), RangeError);
+  await assert.rejects(conn.run("echo", { env: { "A\0B": "1" } }), RangeError);
+  await assert.rejects(conn.run("echo", { env: { A: "1\0" } }), RangeError);
+  await assert.rejects(conn.run("echo", { term: "xterm\0" }), RangeError);
+  await assert.rejects(conn.run({ subsystem: "sf\0tp" }), RangeError);
+  assert.deepEqual(seen, []);
+  // The connection is still of use.
+  assert.equal((await conn.run("true", { env: { A: "1" } })).stdout, "ok\n");
+  assert.equal(seen.length, 1);
+});
