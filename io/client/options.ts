@@ -22,7 +22,9 @@ import type { KnownHostKeys } from "../keys/known_hosts.ts";
 import type { RevokedKeysSource } from "../keys/revoked_keys.ts";
 import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
-import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import type { ByteSocket, NodeDuplexLike, WebDuplex } from "../runtime/socket.ts";
+
+export type { NodeDuplexLike } from "../runtime/socket.ts";
 import type { ProcessOptions } from "./session.ts";
 import type { X11ClientOptions } from "./x11_forward.ts";
 import type { AgentOption } from "../agent/connect_agent.ts";
@@ -582,15 +584,3 @@ export interface OpenChannelOptions {
 /** Handles one connection to a remote listener started by `startServer`. */
 export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;
 
-/**
- * A Node `stream.Duplex` as `connect({ sock })` takes it: a connected `net.Socket`, an
- * `ssh2` channel, any duplex stream of bytes.
- */
-export interface NodeDuplexLike {
-  /** Node streams pipe; a WebDuplex does not. */
-  pipe(destination: never, options?: never): unknown;
-  /** Node streams are event emitters. */
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  /** Writes bytes. */
-  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
-}

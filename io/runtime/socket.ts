@@ -88,6 +88,19 @@ export interface WebDuplex {
   readonly writable: WritableStream<Uint8Array>;
 }
 
+/**
+ * A Node `stream.Duplex` as `connect({ sock })` and `serveConnection()` take it: a connected
+ * `net.Socket`, an `ssh2` channel, any duplex stream of bytes.
+ */
+export interface NodeDuplexLike {
+  /** Node streams pipe; a WebDuplex does not. */
+  pipe(destination: never, options?: never): unknown;
+  /** Node streams are event emitters. */
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Writes bytes. */
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+}
+
 /** A socket event other than data: the peer's end, an error, or the close. */
 export type SocketEvent = Error | "end" | "close";
 

@@ -6,12 +6,15 @@
  * @module
  */
 
-import type { ByteSocket, SocketHandlers, WebDuplex } from "./socket.ts";
+import { Duplex } from "node:stream";
+import type { ByteSocket, NodeDuplexLike, SocketHandlers, WebDuplex } from "./socket.ts";
 import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 
 /**
- * `s` as a {@link ByteSocket}: itself when it is one, else a WebDuplex adapted by
- * {@link socketFromWebDuplex}.
+ * `s` as a {@link ByteSocket}: itself when it is one, a Node stream (a `net.Socket`, an
+ * `ssh2` channel, any `stream.Duplex`: its `readable` and `writable` are booleans there, and
+ * taken for a WebDuplex it failed with "getWriter is not a function") through
+ * `Duplex.toWeb()`, else a WebDuplex adapted by {@link socketFromWebDuplex}.
  *
  * @example
  * ```ts
@@ -21,10 +24,12 @@ import { SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
  * console.log(typeof sock.setHandlers); // "function"
  * ```
  */
-export function byteSocketOf(s: ByteSocket | WebDuplex): ByteSocket {
-  return typeof (s as ByteSocket).setHandlers === "function"
-    ? s as ByteSocket
-    : socketFromWebDuplex(s as WebDuplex);
+export function byteSocketOf(s: ByteSocket | WebDuplex | NodeDuplexLike): ByteSocket {
+  if (typeof (s as ByteSocket).setHandlers === "function") return s as ByteSocket;
+  if (typeof (s as NodeDuplexLike).pipe === "function") {
+    return socketFromWebDuplex(Duplex.toWeb(s as Duplex) as unknown as WebDuplex);
+  }
+  return socketFromWebDuplex(s as WebDuplex);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { abortError } from "../engine/errors.ts";
-import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
+import type { ByteSocket, NodeDuplexLike, WebDuplex } from "../runtime/socket.ts";
 import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { SSHServerConnection } from "./connection.ts";
 import { setupServer } from "./listen.ts";
@@ -24,7 +24,8 @@ export type ServeOptions = Omit<
 >;
 
 /**
- * Runs the SSH server side over `sock` (a {@link WebDuplex} or a `ByteSocket`)
+ * Runs the SSH server side over `sock` (a {@link WebDuplex}, a Node `stream.Duplex` such
+ * as an accepted `net.Socket`, or a `ByteSocket`)
  * with `listen()`'s hooks and options. Resolves with the connection as soon
  * as it has started (host keys loaded); `conn.closed` resolves when it ends.
  * Aborting `signal` closes it (before it starts, rejects with the reason). Once started,
@@ -55,7 +56,7 @@ export type ServeOptions = Omit<
  * ```
  */
 export async function serveConnection(
-  sock: WebDuplex | ByteSocket,
+  sock: WebDuplex | ByteSocket | NodeDuplexLike,
   options: ServeOptions,
 ): Promise<SSHServerConnection> {
   const signal = options.signal;

@@ -72,3 +72,25 @@ test("serveConnection() over a TCP socket accepted outside listen(); signal clos
     tcp.close();
   }
 });
+
+test("serveConnection() takes an accepted net.Socket as it is, as connect({ sock }) does", async () => {
+  // AsyncSSH's connect_reverse / run_server on an accepted socket; the socket was taken for
+  // a WebDuplex and failed with "getWriter is not a function".
+  const served: Promise<SSHServerConnection>[] = [];
+  const tcp = net.createServer((sock) => void served.push(serveConnection(sock, options)));
+  await new Promise<void>((r) => tcp.listen({ host: "127.0.0.1", port: 0 }, r));
+  try {
+    const client = await connect("127.0.0.1", {
+      port: (tcp.address() as net.AddressInfo).port,
+      username: "alice",
+      password: "pw",
+      knownHosts: null,
+    });
+    assert.equal((await client.run("y", { check: true })).stdout, "ran y as alice\n");
+    const conn = await served[0]!;
+    await client.close();
+    await conn.closed;
+  } finally {
+    tcp.close();
+  }
+});
