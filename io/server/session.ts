@@ -350,10 +350,14 @@ async function runProcess(
     p.exit(0);
   } catch (e) {
     // The server's log has it too: the client's stderr is no place for an operator to look.
+    // With its cause: what the client is not told (a host path, say) is the operator's.
+    const cause = (e as Error)?.cause;
     log?.warn(
       `session: the process factory failed${
         p.command !== undefined ? ` for "${p.command}"` : ""
-      }: ${(e as Error)?.stack ?? String(e)}`,
+      }: ${(e as Error)?.stack ?? String(e)}${
+        cause === undefined ? "" : `\ncaused by: ${(cause as Error)?.stack ?? String(cause)}`
+      }`,
     );
     if (!p.exited) {
       try {

@@ -45,6 +45,7 @@ import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SERVER_MAX_READ } from "../../sftp/constants.ts";
 import { type HostDir, hostFs, hostPathLib } from "../runtime/host_fs.ts";
 import { NamespaceLock } from "./namespace_lock.ts";
+import { readDenial } from "../runtime/env.ts";
 
 /**
  * One lock for every FsBackend of the process: per-user roots may be inside one another,
@@ -1058,6 +1059,29 @@ export function configuredBackend(config: {
     ...(config.home !== undefined ? { home: config.home } : {}),
     ...(config.allowOwnership !== undefined ? { allowOwnership: config.allowOwnership } : {}),
   }) as SFTPBackend<unknown>;
+}
+
+/**
+ * Fails, before a session is served, when a configuration's `root` (and no `backend`) is not
+ * a directory this process can reach: the client is told only that the served directory is
+ * not available (never the host path), and the error's `cause` — the system's or Deno's
+ * own, naming `--allow-read` — reaches the server's log with it, as sshd logs an unusable
+ * ChrootDirectory; every request failing alike told the operator nothing.
+ */
+export async function checkServedRoot(config: {
+  readonly root?: string;
+  // deno-lint-ignore no-explicit-any
+  readonly backend?: SFTPBackend<any>;
+}): Promise<void> {
+  if (config.backend || config.root === undefined) return;
+  const root = hostPathLib.resolve(config.root);
+  // Without read access (Deno), as a run without a terminal fails: never a prompt.
+  let cause: unknown = readDenial(root);
+  const st = cause ? undefined : await hostFs.stat(root).catch((e) => (cause = e, undefined));
+  if (st?.isDirectory()) return;
+  throw new Error("The served directory is not available", {
+    cause: cause ?? new Error(`The served root ${JSON.stringify(config.root)} is not a directory`),
+  });
 }
 
 /** Whether `local` is still the directory `was` describes (not moved away, no link in its place). */

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
+import process from "node:process";
 import * as nodePath from "node:path";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
@@ -577,4 +578,33 @@ test("a path through a file is 'no such file', as OpenSSH's sftp-server says (EN
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }
+});
+
+test("listen({ sftp: { root } }) with a root that is not there: the session fails and the log says why", async () => {
+  const missing = join(tmpdir(), `sshts-no-root-${process.pid}-${Date.now()}`);
+  const warnings: string[] = [];
+  await using server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePassword: () => true,
+    logger: { warn: (m) => warnings.push(m) },
+    sftp: { root: missing },
+  });
+  await using conn = await connect("127.0.0.1", {
+    port: server.address.port,
+    username: "alice",
+    password: "pw",
+    knownHosts: null,
+    clientKeys: [],
+  });
+  const e = await conn.startSftp().then(() => undefined, (e) => e as Error);
+  assert.ok(e instanceof Error, "no SFTP session over a missing root");
+  assert.doesNotMatch(String(e.message), new RegExp(missing), "the client is not told the path");
+  // The operator is: the system's error, with the path (sshd logs its ChrootDirectory's).
+  const line = warnings.find((w) => w.includes("The served directory is not available"));
+  assert.ok(line, warnings.join("\n"));
+  assert.match(line, /caused by: .*ENOENT/);
+  assert.ok(line.includes(missing));
 });

@@ -15,7 +15,7 @@ import { type HandleBudget, SFTPServerEngine } from "../../sftp/server_engine.ts
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
-import { configuredBackend } from "./fs_backend.ts";
+import { checkServedRoot, configuredBackend } from "./fs_backend.ts";
 import { type FileSessionLimits, inFileSession } from "./session_limits.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 
@@ -219,6 +219,7 @@ export function sftpProcessFactory(
       if (!config) throw new Error("SFTP is not available for this user");
       const backend = configuredBackend(config);
       if (!backend) throw new Error("The sftp option needs a root or a backend");
+      await checkServedRoot(config);
       await serveSftp(process.channel, backend, {
         ...(config.maxHandles !== undefined ? { maxHandles: config.maxHandles } : {}),
         ...(limits ? { handleBudget: limits } : {}),
