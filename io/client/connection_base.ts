@@ -504,8 +504,9 @@ export class ClientConnectionBase implements AsyncDisposable {
 
   /**
    * The last error this connection met (libssh2's `last_error`): a refused
-   * channel, a failed staged authentication attempt, or what ended the connection.
-   * Undefined when nothing failed.
+   * channel, or what ended the connection. Undefined when nothing failed. (A staged
+   * authentication attempt answers with its own result, `StagedAuthResult`, before
+   * the connection exists.)
    *
    * @example
    * ```ts

@@ -281,8 +281,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * Signals, breaks and terminal size changes in the order the client sent
    * them (AsyncSSH raises these from `read()`; here they come on a stream of
    * their own so byte readers of {@link stdin} are not disturbed). Opt-in:
-   * events are kept from the first access on, up to
-   * `MAX_PENDING_PROCESS_EVENTS` unread ones (later ones are dropped and
+   * events are kept from the first access on, up to 1,024 unread ones
+   * (later ones are dropped and
    * counted in {@link droppedEvents}). The callbacks (`onSignal`, `onBreak`,
    * `onTerminalSizeChanged`) are called as well. While someone reads `events`,
    * a signal or break without a callback is answered as accepted.
@@ -330,12 +330,19 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     }, { highWaterMark: MAX_PENDING_PROCESS_EVENTS }));
   }
 
-  /** Events dropped because {@link events} was not read (see `MAX_PENDING_PROCESS_EVENTS`). */
+  /** Events dropped because {@link events} was not read (past its 1,024 unread ones). */
   get droppedEvents(): number {
     return this.#droppedEvents;
   }
 
-  /** Turns line editing on or off (raw input for full-screen programs). No-op without the editor. */
+  /**
+   * Turns line editing on or off (raw input for full-screen programs). No-op without the
+   * editor. Off is a terminal's `stty raw`: input comes byte by byte, still echoed while
+   * echo is on, and output goes as written (no `\n` to `\r\n`). AsyncSSH's
+   * `set_line_mode(False)` also stops echoing and keeps translating: a port calls
+   * {@link setEcho}`(false)` too and writes `\r\n`. In line mode, Ctrl-C is signal `INT`
+   * (echoed `^C`), as a terminal's ISIG; AsyncSSH reports a break.
+   */
   setLineMode(on: boolean): void {
     const rest = this.#editor?.setLineMode(on);
     if (rest) this.#pushInput(encoder.encode(rest));
