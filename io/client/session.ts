@@ -262,7 +262,7 @@ export interface SSHChannelSession {
    * otherwise EOF is sent back, as AsyncSSH's `eof_received` — so a forwarded connection
    * whose far end finished closes, rather than waiting half-open for our EOF.
    */
-  eofReceived?(): boolean | void;
+  eofReceived?(): unknown;
   /** The channel is closed; `error` when the connection failed under it. */
   connectionLost?(error: Error | undefined): void;
 }
@@ -319,7 +319,7 @@ export function attachSession(
   void Promise.all(pumps).then(async () => {
     await chain;
     if (channel.eofReceived && !failure) {
-      let keepWriting: boolean | void = false;
+      let keepWriting: unknown = false;
       try {
         keepWriting = session.eofReceived?.();
       } catch (e) {
