@@ -67,7 +67,16 @@ export interface LoadAgentKeysOptions {
   readonly named: readonly AgentSignerKey[];
   /** Keys from default locations (`~/.ssh/id_*`), used after the agent's. */
   readonly defaults: readonly AgentSignerKey[];
-  /** Use only agent keys that match a named (or default) key, as OpenSSH's IdentitiesOnly. */
+  /**
+   * Public keys (blobs) of identity files, named or default, whose private key is not loaded
+   * (encrypted, or only a public key file): as ssh's pubkey_prepare, the agent keys matching
+   * them are preferred, and kept with `identitiesOnly`; the agent signs for them.
+   */
+  readonly identities?: readonly Uint8Array[];
+  /**
+   * Use only agent keys that match a named or default key or one of `identities`, as
+   * OpenSSH's IdentitiesOnly.
+   */
   readonly identitiesOnly: boolean;
 }
 
@@ -75,6 +84,8 @@ export interface LoadAgentKeysOptions {
 export interface AgentAuth {
   /** Every key to try, in order: named keys, then the agent's, then default files. */
   readonly keys: readonly AgentSignerKey[];
+  /** Whether the agent listed `blob`'s key (itself or a certificate for it). */
+  holds(blob: Uint8Array): boolean;
   /** Gives the session facts the agent is bound to before its first signature. */
   attach(source: SessionBindSource): void;
   /** Closes the agent connection (after authentication). */
@@ -84,12 +95,13 @@ export interface AgentAuth {
 /**
  * Lists the agent's keys and orders every key as OpenSSH does, so the keys the
  * caller named are tried first (a server's MaxAuthTries is then not spent on
- * others): named keys; agent keys the caller named (signed by the agent) or,
- * for certificates, whose key the caller named; the other agent keys (unless
- * `identitiesOnly`); default key files the agent does not hold. Agent keys of a type
- * we cannot read are left out, as ssh skips them. Agent keys are
- * queried before signing (a confirm prompt only for keys the server accepts);
- * the agent is bound to the session before its first signature.
+ * others): named keys; agent keys matching a named or default key or one of
+ * `identities` (identity files whose private key is not loaded) — or, for
+ * certificates, whose key does — in the agent's order, signed by the agent; the
+ * other agent keys (unless `identitiesOnly`); default key files the agent does
+ * not hold. Agent keys of a type we cannot read are left out, as ssh skips them.
+ * Agent keys are queried before signing (a confirm prompt only for keys the
+ * server accepts); the agent is bound to the session before its first signature.
  *
  * @example
  * ```ts ignore
@@ -124,12 +136,15 @@ export async function loadAgentKeys(
       return await client.sign(k.keyBlob, data, { algorithm });
     },
   });
-  const known = [...options.named, ...options.defaults];
-  const matchesKnown = (k: AgentKey) =>
-    known.some((n) =>
-      equalBytes(n.publicKeyBlob, k.keyBlob) ||
-      (k.certificate !== undefined && equalBytes(n.publicKeyBlob, k.certificate.key.publicBlob))
-    );
+  const known = [
+    ...options.named.map((n) => n.publicKeyBlob),
+    ...options.defaults.map((d) => d.publicKeyBlob),
+    ...options.identities ?? [],
+  ];
+  const matches = (k: AgentKey, blob: Uint8Array) =>
+    equalBytes(blob, k.keyBlob) ||
+    (k.certificate !== undefined && equalBytes(blob, k.certificate.key.publicBlob));
+  const matchesKnown = (k: AgentKey) => known.some((blob) => matches(k, blob));
   const isNamed = (blob: Uint8Array) =>
     options.named.some((n) => equalBytes(n.publicKeyBlob, blob));
   const preferred: AgentSignerKey[] = [];
@@ -151,6 +166,7 @@ export async function loadAgentKeys(
   ];
   return {
     keys,
+    holds: (blob) => listed.some((k) => k.key !== undefined && matches(k, blob)),
     attach: (s) => void (source = s),
     close: () => client.close(),
   };

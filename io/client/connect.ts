@@ -10,6 +10,8 @@ import { encodeTcpipOpen } from "../../core/connection/session_requests.ts";
 import { socketFromChannel } from "../forward/tunnel.ts";
 import {
   defaultIdentityKeys,
+  identityPublicKey,
+  isPublicIdentityKey,
   loadKeyFile,
   looksLikeKeyText,
   type PrivateKeyInput,
@@ -537,7 +539,18 @@ async function resolveClientKeys(
     return { keys: [], agentAuth: undefined };
   }
   const named: ClientKeyPair[] = [];
+  // The public keys of identity files whose private key is not loaded (encrypted, or only a
+  // `.pub`): as ssh's pubkey_prepare, the agent's copy signs for them, and those agent keys
+  // go first (and stay with identitiesOnly).
+  const identities: Uint8Array[] = [];
+  // Key files of `clientKeys` that could not be loaded, with why: used through the agent if
+  // it holds their key, else failing connect() as before.
+  const unloaded: { blob: Uint8Array; error: unknown }[] = [];
   for (const k of options.clientKeys ?? []) {
+    if (isPublicIdentityKey(k)) {
+      identities.push((k as ClientKeyPair).publicKeyBlob);
+      continue;
+    }
     try {
       if (isClientKeyPair(k)) named.push(k);
       else if (typeof k === "string" && !looksLikeKeyText(k)) {
@@ -546,16 +559,37 @@ async function resolveClientKeys(
       } else named.push(clientKeyFromSSHKey(await readPrivateKey(k, options.passphrase)));
     } catch (e) {
       // ignoreEncrypted (AsyncSSH's ignore_encrypted): a key we cannot decrypt is skipped.
-      if (!(options.ignoreEncrypted && isPassphraseError(e))) throw e;
+      const skipped = options.ignoreEncrypted === true && isPassphraseError(e);
+      const pub = options.agent !== false && typeof k === "string" && !looksLikeKeyText(k)
+        ? await identityPublicKey(k)
+        : undefined;
+      if (pub === undefined) {
+        if (!skipped) throw e;
+        continue;
+      }
+      identities.push(pub.publicBlob);
+      if (!skipped) unloaded.push({ blob: pub.publicBlob, error: e });
     }
   }
-  const defaults = options.clientKeys === undefined && options.password === undefined
-    ? await defaultIdentityKeys()
-    : [];
+  const defaults: ClientKeyPair[] = [];
+  if (options.clientKeys === undefined && options.password === undefined) {
+    for (const k of await defaultIdentityKeys()) {
+      if (isPublicIdentityKey(k)) identities.push(k.publicKeyBlob);
+      else defaults.push(k);
+    }
+  }
+  /** Throws the error of the first unloaded key file whose key `held` says is not there. */
+  const failUnheld = (held: (blob: Uint8Array) => boolean) => {
+    const missing = unloaded.find((u) => !held(u.blob));
+    if (missing !== undefined) throw missing.error;
+  };
   // A missing or broken agent is no agent (as ssh): the other keys are still tried.
   const agent = await openAgent(options.agent, opt("timeout", options.agentTimeout))
     .catch(() => undefined);
-  if (!agent) return { keys: [...named, ...defaults], agentAuth: undefined };
+  if (!agent) {
+    failUnheld(() => false);
+    return { keys: [...named, ...defaults], agentAuth: undefined };
+  }
   // The connect's deadline or abort ends a wait on an agent that does not answer: its
   // connection is closed, which fails the request (connect() has given up by then).
   const stop = () => agent.close();
@@ -565,8 +599,15 @@ async function resolveClientKeys(
     const agentAuth = await loadAgentKeys(agent, {
       named,
       defaults,
+      identities,
       identitiesOnly: options.identitiesOnly ?? false,
     });
+    try {
+      failUnheld(agentAuth.holds);
+    } catch (e) {
+      agentAuth.close();
+      throw e;
+    }
     return { keys: [...agentAuth.keys], agentAuth };
   } finally {
     signal?.removeEventListener("abort", stop);

@@ -37,8 +37,8 @@ import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { createSSHConfigSystem } from "../config/system.ts";
 import {
   defaultIdentityKeys,
-  loadIdentityFiles,
-  loadKeyPairs,
+  loadIdentities,
+  publicIdentityKey,
   readCertificate,
 } from "../keys/files.ts";
 import { hostKeyOf, knownHostsVerifier } from "../keys/known_hosts.ts";
@@ -69,7 +69,12 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Loads the configured identity files (missing or unreadable ones are skipped, as ssh does). */
+/**
+ * Loads the configured identity files (missing or unreadable ones are skipped, as ssh does).
+ * A file whose private key is not loaded (encrypted, or a `.pub`) but whose public key can be
+ * read gives its {@link publicIdentityKey}: connect() uses the agent's copy of that key, as
+ * ssh matches agent keys against identity files by their public halves.
+ */
 async function configuredKeys(
   c: ResolvedSSHConfig,
   options: ConnectOptions,
@@ -83,9 +88,9 @@ async function configuredKeys(
   // `~user/…` is that user's home, as ssh's tilde_expand_filename (a missing file is skipped).
   const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir, userHome });
   const files = (userFiles.length > 0 ? userFiles : defaults).map(expandPath);
-  const pairs = userFiles.length > 0 && options.passphrase !== undefined
-    ? await loadKeyPairs(files, { ignoreErrors: true, passphrase: options.passphrase })
-    : await loadIdentityFiles(files);
+  const ids = userFiles.length > 0 && options.passphrase !== undefined
+    ? await loadIdentities(files, { passphrase: options.passphrase })
+    : await loadIdentities(files);
   const certs: SSHCertificate[] = [];
   for (const f of c.certificateFiles) {
     try {
@@ -93,14 +98,17 @@ async function configuredKeys(
     } catch { /* a missing certificate file is skipped, as ssh does */ }
   }
   const out: ClientKeyPair[] = [];
-  for (const p of pairs) {
-    // Configured certificates go first, beside each key they certify.
-    for (const cert of certs) {
-      if (!p.certificate && cert.key.equals(p.key)) {
-        out.push(clientKeyFromSSHKey(new SSHKeyPair(p.key, cert)));
+  for (const id of ids) {
+    for (const p of id.pairs) {
+      // Configured certificates go first, beside each key they certify.
+      for (const cert of certs) {
+        if (!p.certificate && cert.key.equals(p.key)) {
+          out.push(clientKeyFromSSHKey(new SSHKeyPair(p.key, cert)));
+        }
       }
+      out.push(clientKeyFromSSHKey(p));
     }
-    out.push(clientKeyFromSSHKey(p));
+    if (id.publicKey !== undefined) out.push(publicIdentityKey(id.publicKey));
   }
   return out;
 }

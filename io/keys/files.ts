@@ -18,6 +18,8 @@ import {
   importPublicKey,
   importPublicKeyList,
 } from "../../keys/formats/import.ts";
+import { inspectOpenSSHPrivateKey } from "../../keys/formats/openssh_private.ts";
+import { parsePem } from "../../keys/formats/pem.ts";
 import { blobKeyType, formatOpenSSHPublicKeyLine } from "../../keys/formats/public_formats.ts";
 import { KeyImportError } from "../../keys/errors.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
@@ -414,11 +416,64 @@ export async function loadDefaultClientKeys(): Promise<ClientKeyPair[]> {
 
 /**
  * {@link loadDefaultClientKeys} for `connect()`: the default identity files through
- * {@link loadIdentityFiles}, kept while unchanged.
+ * {@link loadIdentities}, kept while unchanged. A file whose private key is not loaded
+ * (encrypted, say) but whose public key can be read gives a {@link publicIdentityKey} in its
+ * place, for `connect()` to match against the agent's keys, as ssh does.
  */
 export async function defaultIdentityKeys(): Promise<ClientKeyPair[]> {
-  const pairs = await loadIdentityFiles(DEFAULT_IDENTITY_FILES);
-  return pairs.map((p) => clientKeyFromSSHKey(p));
+  return identityClientKeys(await loadIdentities(DEFAULT_IDENTITY_FILES));
+}
+
+/**
+ * The keys identity files give `connect()`: each file's pairs (as {@link clientKeyFromSSHKey}
+ * makes them), or its {@link publicIdentityKey} where only the public key could be read.
+ */
+function identityClientKeys(ids: readonly IdentityFileKeys[]): ClientKeyPair[] {
+  const out: ClientKeyPair[] = [];
+  for (const id of ids) {
+    for (const p of id.pairs) out.push(clientKeyFromSSHKey(p));
+    if (id.publicKey !== undefined) out.push(publicIdentityKey(id.publicKey));
+  }
+  return out;
+}
+
+/** The keys {@link publicIdentityKey} made. */
+const publicIdentities = new WeakSet<object>();
+
+/**
+ * The public key of an identity file whose private key is not loaded (encrypted, or only a
+ * public key file: `IdentityFile ~/.ssh/x.pub` for a key an agent such as 1Password or
+ * Secretive holds), as a client key for `connect()`: it cannot sign; it names the agent key
+ * to use, as ssh's pubkey_prepare matches agent keys against identity files by their public
+ * halves — those go first and `IdentitiesOnly` keeps them. Without an agent holding it, it is
+ * not offered.
+ *
+ * @example
+ * ```ts
+ * import { generatePrivateKey } from "../../keys/generate.ts";
+ * import { isPublicIdentityKey, publicIdentityKey } from "./files.ts";
+ * const k = publicIdentityKey(generatePrivateKey("ed25519"));
+ * console.log(isPublicIdentityKey(k)); // true
+ * ```
+ */
+export function publicIdentityKey(key: SSHKey): ClientKeyPair {
+  const k: ClientKeyPair = {
+    keyType: key.getAlgorithm(),
+    publicKeyBlob: key.publicBlob,
+    sign: () => {
+      throw new KeyImportError(
+        `The private key of identity ${key.getFingerprint()} is not loaded: only an agent ` +
+          "holding it can sign",
+      );
+    },
+  };
+  publicIdentities.add(k);
+  return k;
+}
+
+/** Whether `k` is a {@link publicIdentityKey}: a public key to match agent keys against. */
+export function isPublicIdentityKey(k: unknown): boolean {
+  return typeof k === "object" && k !== null && publicIdentities.has(k);
 }
 
 /** Runs `f`; undefined where it throws (a file `connect()` finds by itself is skipped then). */
@@ -428,6 +483,64 @@ function orSkipped<T>(f: () => T): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The public keys a key file holds in clear. */
+interface PublicHalves {
+  /** The file read as a public key file (a `.pub`: its first key). */
+  readonly asPublicKey: SSHKey | undefined;
+  /** The public section of an OpenSSH-format private key, stored unencrypted in every one. */
+  readonly openSSHSection: SSHKey | undefined;
+}
+
+const NO_PUBLIC_HALVES: PublicHalves = { asPublicKey: undefined, openSSHSection: undefined };
+
+/** What {@link PublicHalves} `bytes` give (none where they are neither). */
+function publicHalvesOf(bytes: Uint8Array): PublicHalves {
+  const text = new TextDecoder().decode(bytes);
+  return {
+    asPublicKey: orSkipped(() => importPublicKey(text)),
+    openSSHSection: orSkipped(() => {
+      const block = parsePem(text).find((b) => b.label === "OPENSSH PRIVATE KEY");
+      return block && SSHKey.fromPublicBlob(inspectOpenSSHPrivateKey(block.body).publicBlob);
+    }),
+  };
+}
+
+/**
+ * The public key of the identity file at `path` (expanded), where ssh's sshkey_load_public
+ * finds it: the file itself as a public key, then `<path>.pub`, then the unencrypted public
+ * section of an OpenSSH-format private key. Undefined when none gives one; a file that
+ * cannot be read (or, on Deno, may not be: no prompt) gives none.
+ */
+async function keptPublicKey(cache: IdentityFileCache, path: string): Promise<SSHKey | undefined> {
+  const halves = (p: string) =>
+    cache.publicHalves.get([p]).catch((): PublicHalves => NO_PUBLIC_HALVES);
+  const own = await halves(path);
+  if (own.asPublicKey !== undefined) return own.asPublicKey;
+  const beside = await halves(`${path}.pub`);
+  return beside.asPublicKey ?? own.openSSHSection;
+}
+
+/**
+ * The public key of an identity file, for matching agent keys against when its private key
+ * cannot be loaded: the file itself as a public key, `<path>.pub`, or an OpenSSH-format
+ * key's unencrypted public section (as ssh's sshkey_load_public looks), kept while the files
+ * are unchanged. Undefined when none of them gives one.
+ *
+ * @example
+ * ```ts
+ * import { identityPublicKey } from "./files.ts";
+ * console.log(await identityPublicKey("/nonexistent/id_ed25519")); // undefined
+ * ```
+ */
+export async function identityPublicKey(path: string): Promise<SSHKey | undefined> {
+  const cache = identityFileCache();
+  const expanded = orSkipped(() => expandHome(path));
+  if (expanded === undefined) return undefined;
+  const key = await keptPublicKey(cache, expanded);
+  // Credentials changed while the files were read: read them again, as whom we are now.
+  return identityFileCache() === cache ? key : identityPublicKey(path);
 }
 
 /**
@@ -446,6 +559,11 @@ class IdentityFileCache {
   readonly keys = new DerivedFromFiles<SSHKey | undefined>(
     readKeyFile,
     ([bytes]) => bytes && orSkipped(() => importPrivateKey(bytes)),
+  );
+  /** The public keys a file holds in clear (no secret: kept whatever the file is). */
+  readonly publicHalves = new DerivedFromFiles<PublicHalves>(
+    readKeyFile,
+    ([bytes]) => bytes === undefined ? NO_PUBLIC_HALVES : publicHalvesOf(bytes),
   );
   /** A certificate, "missing" (no such file), or "bad" (one that does not import). */
   readonly certificates = new DerivedFromFiles<SSHCertificate | "missing" | "bad">(
@@ -536,21 +654,82 @@ export async function loadKeyFile(path: string, passphrase?: string): Promise<SS
  * ```
  */
 export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKeyPair[]> {
+  return (await keptIdentities(paths, false)).flatMap((id) => id.pairs);
+}
+
+/** What one identity file gives `connect()` ({@link loadIdentities}). */
+export interface IdentityFileKeys {
+  /** The path as given. */
+  readonly path: string;
+  /** Its key pairs (the certified pair first), as {@link loadIdentityFiles} gives them. */
+  readonly pairs: readonly SSHKeyPair[];
+  /**
+   * Where no pair was loaded (the key is encrypted, missing, or the path is a public key
+   * file): its public key if one can be read (see {@link identityPublicKey}), for matching
+   * the agent's keys against. Undefined when pairs were loaded.
+   */
+  readonly publicKey: SSHKey | undefined;
+}
+
+/**
+ * Identity files as `connect()` reads them (`IdentityFile`, the default `~/.ssh/id_*`), in
+ * order: each file's pairs as {@link loadIdentityFiles} loads them (kept while unchanged) or,
+ * with `passphrase`, as `loadKeyPairs([path], { ignoreErrors: true, passphrase })` does;
+ * and for a file that gives none, its public key where one can be read — the agent may hold
+ * the key (ssh matches agent keys against identity files by their public halves).
+ *
+ * @example
+ * ```ts
+ * import { loadIdentities } from "./files.ts";
+ * const [id] = await loadIdentities(["/nonexistent/id_ed25519"]);
+ * console.log(id!.pairs.length, id!.publicKey); // 0 undefined
+ * ```
+ */
+export async function loadIdentities(
+  paths: readonly string[],
+  options: { readonly passphrase?: string } = {},
+): Promise<IdentityFileKeys[]> {
+  const { passphrase } = options;
+  if (passphrase === undefined) return await keptIdentities(paths, true);
+  const out: IdentityFileKeys[] = [];
+  for (const path of paths) {
+    const pairs = await loadKeyPairs([path], { ignoreErrors: true, passphrase });
+    const publicKey = pairs.length === 0 ? await identityPublicKey(path) : undefined;
+    out.push({ path, pairs, publicKey });
+  }
+  return out;
+}
+
+/**
+ * Each identity file's kept pairs and, with `withPublic`, the public key of one that gives
+ * none.
+ */
+async function keptIdentities(
+  paths: readonly string[],
+  withPublic: boolean,
+): Promise<IdentityFileKeys[]> {
   const cache = identityFileCache();
-  const out: SSHKeyPair[] = [];
+  const out: IdentityFileKeys[] = [];
   for (const p of paths) {
     // A `~` path without a home directory to expand it (Deno without sys or env access) is
     // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
-    if (path === undefined) continue;
+    if (path === undefined) {
+      out.push({ path: p, pairs: [], publicKey: undefined });
+      continue;
+    }
     const { key, cert } = await keptFiles(cache, path, `${path}-cert.pub`);
-    if (key === undefined) continue;
+    if (key === undefined) {
+      const publicKey = withPublic ? await keptPublicKey(cache, path) : undefined;
+      out.push({ path: p, pairs: [], publicKey });
+      continue;
+    }
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;
-    if (certified) out.push(certified);
-    out.push(new SSHKeyPair(key));
+    const pairs = certified ? [certified, new SSHKeyPair(key)] : [new SSHKeyPair(key)];
+    out.push({ path: p, pairs, publicKey: undefined });
   }
   // Credentials changed while the files were read: read them again, as whom we are now.
-  return identityFileCache() === cache ? out : loadIdentityFiles(paths);
+  return identityFileCache() === cache ? out : keptIdentities(paths, withPublic);
 }
