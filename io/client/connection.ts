@@ -45,6 +45,8 @@ import {
 } from "./session.ts";
 import { setUpX11Forwarding, type X11ClientOptions } from "./x11_forward.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import { environment } from "../runtime/env.ts";
+import { matchPattern } from "../../config/patterns.ts";
 
 /** Options of `openConnection` and `createConnection` (a direct-tcpip channel). */
 export interface OpenConnectionOptions {
@@ -62,6 +64,34 @@ export interface OpenConnectionOptions {
 
 /** Options of `openUnixConnection` and `createUnixConnection`. */
 export type OpenUnixConnectionOptions = Omit<OpenConnectionOptions, "originHost" | "originPort">;
+
+/** `sendEnv` checked: a list of strings (a lone string would send every matching letter). */
+function checkSendEnv(
+  v: readonly string[] | undefined,
+  name: string,
+): readonly string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((p) => typeof p !== "string")) {
+    throw new TypeError(`${name} must be a list of variable names or patterns`);
+  }
+  return v;
+}
+
+/** This process's environment variables whose names match one of `patterns` (* and ?). */
+function localEnvMatching(patterns: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(environment())) {
+    if (value !== undefined && patterns.some((p) => matchPattern(name, p))) {
+      Object.defineProperty(out, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return out;
+}
 
 /**
  * An authenticated SSH client connection.
@@ -90,6 +120,7 @@ export type OpenUnixConnectionOptions = Omit<OpenConnectionOptions, "originHost"
  */
 export class SSHClientConnection extends ClientConnectionBase {
   readonly #env: Readonly<Record<string, string>> | undefined;
+  readonly #sendEnv: readonly string[] | undefined;
   readonly #defaults: ResolvedConnectOptions["sessionDefaults"];
   /** `agentForwarding` from connect(): every session asks for it unless told otherwise. */
   readonly #forwardAgent: boolean;
@@ -104,6 +135,7 @@ export class SSHClientConnection extends ClientConnectionBase {
   constructor(host: string, port: number, socket: ByteSocket, options: ResolvedConnectOptions) {
     super(host, port, socket, options);
     this.#env = options.env;
+    this.#sendEnv = checkSendEnv(options.sendEnv, "sendEnv");
     this.#defaults = options.sessionDefaults;
     this.#forwardAgent = options.agentForwarding ?? false;
     this.#agentForwarder = options.agentForwarderOnDemand;
@@ -123,7 +155,10 @@ export class SSHClientConnection extends ClientConnectionBase {
         if (o[k] === undefined && d[k] !== undefined) o = { ...o, [k]: d[k] };
       }
     }
-    if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
+    const sendEnv = checkSendEnv(o.sendEnv, "sendEnv") ?? this.#sendEnv;
+    if (sendEnv && sendEnv.length > 0) {
+      o = { ...o, env: { ...localEnvMatching(sendEnv), ...this.#env, ...o.env } };
+    } else if (this.#env) o = { ...o, env: { ...this.#env, ...o.env } };
     if (this.hostKeyUntrusted) {
       // A possible impostor gets no agent and no X11 display, asked for or by default.
       return { ...o, agentForwarding: false, x11Forwarding: undefined };

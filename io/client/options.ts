@@ -414,6 +414,18 @@ export interface ConnectOptions extends LogOptions {
   /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
   readonly env?: Readonly<Record<string, string>>;
   /**
+   * Names of this process's environment variables to send with every session, `*` and `?`
+   * wildcards allowed (AsyncSSH's `send_env`; ssh_config's `SendEnv`, which it replaces
+   * when given). A name also in `env` is sent with `env`'s value. The server must accept
+   * them (OpenSSH's AcceptEnv).
+   *
+   * @example
+   * ```ts ignore
+   * await connect("build-host", { sendEnv: ["LANG", "LC_*"] });
+   * ```
+   */
+  readonly sendEnv?: readonly string[];
+  /**
    * Session defaults for every `createProcess`, `createSession` and `run` on this
    * connection (AsyncSSH's connection-level term_type/term_size/term_modes and
    * x11_*): a terminal (`term`) and X11 forwarding. A call's own options win.
@@ -583,4 +595,3 @@ export interface OpenChannelOptions {
 
 /** Handles one connection to a remote listener started by `startServer`. */
 export type RemoteConnectionHandler = (conn: SSHStreamConnection) => void | Promise<void>;
-

@@ -130,6 +130,12 @@ export interface ProcessOptions extends RedirectOptions {
   readonly signal?: AbortSignal;
   /** Environment variables to send (the server must accept them, e.g. OpenSSH's AcceptEnv). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Names of this process's environment variables to send, `*` and `?` wildcards allowed
+   * (AsyncSSH's `send_env`): instead of the connection's `sendEnv`. `env` wins for a name
+   * in both.
+   */
+  readonly sendEnv?: readonly string[];
   /** Request a pseudo-terminal: a TERM name, or full settings. */
   readonly term?: string | TerminalOptions | PtyRequest;
   /** Decode output as text in this encoding (e.g. "utf-8"); stdin then takes strings too. */

@@ -342,13 +342,17 @@ function tcpWith(
   }).finally(deadline.clear);
 }
 
-/** The environment SendEnv and SetEnv send with every session. */
+/**
+ * The environment SendEnv and SetEnv send with every session (SendEnv's part not when the
+ * caller gave `sendEnv`, which replaces it and is sent by the connection).
+ */
 function sessionEnv(
   c: ResolvedSSHConfig,
   env: Readonly<Record<string, string | undefined>>,
+  sendEnvGiven: boolean,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  if (c.sendEnv.length > 0) {
+  if (c.sendEnv.length > 0 && !sendEnvGiven) {
     for (const [name, value] of Object.entries(env)) {
       if (value !== undefined && c.sendEnv.some((p) => matchPattern(name, p))) out[name] = value;
     }
@@ -604,7 +608,7 @@ export async function connectWithConfig(
   }
   if (c.rekeyLimit > 0n) mapped.rekeyBytes = Number(c.rekeyLimit);
   if (c.rekeyInterval > 0) mapped.rekeyInterval = c.rekeyInterval * 1000;
-  const envToSend = sessionEnv(c, env);
+  const envToSend = sessionEnv(c, env, explicit.sendEnv !== undefined);
   if (Object.keys(envToSend).length > 0) mapped.env = envToSend;
 
   // RevokedHostKeys (a key list or a KRL): connect() refuses those keys before known_hosts.
