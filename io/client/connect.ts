@@ -33,9 +33,7 @@ import { loadX509Certificates, x509HostKeyVerifier } from "../keys/x509_verifier
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { DEFAULT_CONNECT_TIMEOUT_MS, FAILED_CONNECT_GRACE_MS } from "../limits.ts";
-import { Duplex } from "node:stream";
-import type { ByteSocket, WebDuplex } from "../runtime/socket.ts";
-import type { NodeDuplexLike } from "./options.ts";
+import type { ByteSocket } from "../runtime/socket.ts";
 import { openTcpSocket } from "../runtime/tcp.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { checkConnectionNumbers, checkInteger } from "../../core/engine/option_checks.ts";
@@ -44,7 +42,7 @@ import { expandTokens } from "../../config/tokens.ts";
 import { validHostname, validRemoteUser } from "../../config/_values.ts";
 import { SSHConfigError } from "../../config/errors.ts";
 import { localUsername } from "../runtime/env.ts";
-import { byteSocketOf, socketFromWebDuplex } from "../runtime/web_duplex.ts";
+import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
 import { timeoutOr } from "./auth.ts";
@@ -75,18 +73,6 @@ export { DEFAULT_CONNECT_TIMEOUT_MS } from "../limits.ts";
 
 function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
-}
-
-/**
- * `sock` as a ByteSocket: one already, a WebDuplex, or a Node stream (a `net.Socket`, an
- * `ssh2` channel, any `stream.Duplex`: its `readable` and `writable` are booleans there, and
- * taken for a WebDuplex it failed with "getWriter is not a function").
- */
-function socketOf(sock: WebDuplex | ByteSocket | NodeDuplexLike): ByteSocket {
-  if (typeof (sock as NodeDuplexLike).pipe === "function") {
-    return socketFromWebDuplex(Duplex.toWeb(sock as Duplex) as unknown as WebDuplex);
-  }
-  return byteSocketOf(sock as WebDuplex | ByteSocket);
 }
 
 /**
@@ -325,7 +311,7 @@ async function startWithDeadline(
     : undefined;
   phase = "tcp";
   const socket = options.sock
-    ? socketOf(options.sock)
+    ? byteSocketOf(options.sock)
     : options.proxyCommand !== undefined
     ? spawnProxyCommand(proxyCommandFor(options.proxyCommand, host, port, options.username))
     : options.tunnel
