@@ -24,7 +24,7 @@ import {
   parseKnownHosts,
 } from "../../keys/trust/known_hosts.ts";
 import { SSHKey } from "../../keys/ssh_key.ts";
-import { expandHome, wallClock } from "../runtime/env.ts";
+import { expandHome, readAllowed, wallClock } from "../runtime/env.ts";
 import type { HostKeyInfo } from "./types.ts";
 import { readTrustFile } from "./trust_file.ts";
 import { DerivedFromFiles } from "../runtime/file_cache.ts";
@@ -279,12 +279,14 @@ export async function knownHostsVerifier(
   // first connection) explains that best.
   const missingFilesNote = (): string => {
     if (!("files" in source)) return "";
-    const missing = source.files.filter((f) => {
-      const path = expanded(f);
+    // Named as they are looked for: "~/.ssh/kh" as the path it is.
+    const missing = source.files.map(expanded).filter((path): path is string => {
+      // Deno without read access: nothing to tell (and no prompt asking for it).
+      if (path === undefined || !readAllowed(path)) return false;
       try {
-        return path !== undefined && !existsSync(path);
+        return !existsSync(path);
       } catch {
-        return false; // Deno without read access: nothing to tell
+        return false;
       }
     });
     if (missing.length === 0) return "";

@@ -130,6 +130,10 @@ test("a key not known says which known_hosts files do not exist", async () => {
     );
     assert.match(await refusal([there, typo]), /is not known.*\(.*known_host does not exist\)$/);
     assert.doesNotMatch(await refusal([there]), /exist/);
+    // A "~" path is named as the file looked for (GlobalKnownHostsFile ~/… was shown as is).
+    const { homedir } = await import("node:os");
+    const tilde = await refusal(["~/.sshts-no-such-known-hosts"]);
+    assert.ok(tilde.includes(`${homedir()}/.sshts-no-such-known-hosts does not exist`), tilde);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
