@@ -355,7 +355,10 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
 
   /**
    * What the client sends (whole edited lines on a pty session with the line
-   * editor): bytes, or text in a {@link textSession}.
+   * editor): bytes, or text in a {@link textSession}. One stream for the whole
+   * session: leaving a `for await` loop over it early cancels it (Web Streams do),
+   * and later input is dropped — to read a line, then more later (AsyncSSH's
+   * repeated `readline()`), read through a `StreamReader` held for the session.
    */
   get stdin(): ReadableStream<ReadChunk<T>> {
     if (!this.#encoding) return this.#rawStdin() as ReadableStream<ReadChunk<T>>;
