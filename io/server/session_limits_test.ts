@@ -14,6 +14,7 @@ import {
   encodeStringArg,
   encodeWindowChange,
 } from "../../core/connection/session_requests.ts";
+import { SSHWriter } from "../../core/wire.ts";
 import { loopback } from "./_loopback_test_util.ts";
 
 const TERMINAL = { term: "xterm", columns: 80, rows: 24, widthPixels: 0, heightPixels: 0 };
@@ -139,8 +140,10 @@ test("listen() refuses a pty-req whose TERM holds NUL, as sshd: the session star
   });
   const ch = await t.conn.openSession();
   const out = new Response(ch.readable(0)).text();
-  const bad = { ...TERMINAL, term: "xterm\0LD_PRELOAD=/tmp/x.so" };
-  assert.equal(await ch.request("pty-req", encodePtyRequest(bad)), false);
+  // Written by hand: encodePtyRequest() refuses a NUL, which this test sends on purpose.
+  const bad = new SSHWriter().writeStringUtf8("xterm\0LD_PRELOAD=/tmp/x.so").writeUint32(80)
+    .writeUint32(24).writeUint32(0).writeUint32(0).writeString(new Uint8Array([0])).toBytes();
+  assert.equal(await ch.request("pty-req", bad), false);
   assert.equal(
     await ch.request("pty-req", encodePtyRequest(TERMINAL)),
     true,
@@ -159,9 +162,10 @@ test("listen() refuses exec and subsystem requests holding NUL, as sshd: another
   });
   const ch = await t.conn.openSession();
   const out = new Response(ch.readable(0)).text();
-  const nul = (s: string) => new TextEncoder().encode(s);
-  assert.equal(await ch.request("exec", encodeStringArg(nul("cat secret\0.txt"))), false);
-  assert.equal(await ch.request("subsystem", encodeStringArg(nul("sftp\0x"))), false);
+  // Written by hand: encodeStringArg() refuses a NUL, which this test sends on purpose.
+  const nul = (s: string) => new SSHWriter().writeStringUtf8(s).toBytes();
+  assert.equal(await ch.request("exec", nul("cat secret\0.txt")), false);
+  assert.equal(await ch.request("subsystem", nul("sftp\0x")), false);
   assert.equal(await ch.request("exec", encodeStringArg("cat notes.txt")), true);
   assert.equal(await out, 'ran "cat notes.txt"');
   assert.deepEqual(asked, ["cat notes.txt"], "the hook never saw the refused ones");
