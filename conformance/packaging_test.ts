@@ -403,6 +403,58 @@ async function entryPointsTs(): Promise<string> {
   ).join("\n") + `\nexport const entries = [${entries.map((_, i) => `entry${i}`).join(", ")}];\n`;
 }
 
+/**
+ * The newest @types/node when this was written (what `npm i @types/node` installed then; the
+ * package's peer range is open). Its catch-all `on` listener takes `any[]`: a `never[]`
+ * listener in NodeDuplexLike made every net.Socket a type error for `sock`.
+ */
+const NEWEST_TYPES_NODE = "26.6.11";
+
+nodeHostTest(
+  `tsc --noEmit with @types/node ${NEWEST_TYPES_NODE}: a net.Socket, a PassThrough and a Duplex are a sock for connect() and serveConnection()`,
+  { timeoutMs: 240_000 },
+  async () => {
+    const { tarball } = await pack();
+    const dir = await tempDir("npm-consumer-types");
+    cleanups.push(dir.remove);
+    await writeFile(
+      join(dir.path, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    await run([
+      "npm",
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      tarball,
+      `@types/node@${NEWEST_TYPES_NODE}`,
+    ], { cwd: dir.path, timeoutMs: 180_000 });
+    await writeFile(
+      join(dir.path, "sock.ts"),
+      [
+        `import { connect, serveConnection, type NodeDuplexLike } from "@sshts/ssh";`,
+        `import net from "node:net";`,
+        `import { Duplex, PassThrough } from "node:stream";`,
+        `const socks: NodeDuplexLike[] = [net.connect(1, "127.0.0.1"), new PassThrough(), new Duplex()];`,
+        `export const f = () => connect("h", { sock: net.connect(1, "127.0.0.1") });`,
+        `export const g = () => serveConnection(new PassThrough(), { hostKeys: [] });`,
+        `export { socks };`,
+        ``,
+      ].join("\n"),
+    );
+    await writeFile(
+      join(dir.path, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { ...STRICT_OPTIONS, types: ["node"] },
+        files: ["sock.ts"],
+      }),
+    );
+    await run([bin("tsc"), "-p", "tsconfig.json"], { cwd: dir.path, timeoutMs: 180_000 });
+  },
+);
+
 /** A strict NodeNext project, as `tsc --init` sets one up, with library checks on. */
 const STRICT_OPTIONS = {
   module: "nodenext",

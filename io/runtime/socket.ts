@@ -96,7 +96,10 @@ export interface NodeDuplexLike {
   /** Node streams pipe; a WebDuplex does not. */
   pipe(destination: never, options?: never): unknown;
   /** Node streams are event emitters. */
-  on(event: string, listener: (...args: never[]) => void): unknown;
+  // `any`, not `never`: @types/node 25+ types its catch-all listener `(...args: any[])`,
+  // which a `never[]` parameter list does not accept (net.Socket failed to type-check).
+  // deno-lint-ignore no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
   /** Writes bytes. */
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
 }
