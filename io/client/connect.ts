@@ -19,6 +19,7 @@ import {
 } from "../keys/files.ts";
 import { loadRevokedKeys, type RevokedKeys } from "../keys/revoked_keys.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
+import type { KnownHosts } from "../../keys/trust/known_hosts.ts";
 import { parseKeyOrCertificate } from "../../keys/trust/certificate_policy.ts";
 import {
   DEFAULT_KNOWN_HOSTS_FILES,
@@ -56,6 +57,11 @@ import {
 } from "./errors.ts";
 import type { ConnectOptions } from "./options.ts";
 import { connectWithConfig } from "./ssh_config.ts";
+import {
+  checkHostKeyPolicyOptions,
+  hostKeyPolicy,
+  type HostKeyVerdict,
+} from "./host_key_policy.ts";
 import { abortWhenSignalled } from "./abort_link.ts";
 import { type ConnectDeadline, connectDeadline } from "./deadline.ts";
 import {
@@ -167,6 +173,7 @@ export async function startConnection(
 ): Promise<StartedConnection> {
   if (options.signal?.aborted) throw abortError(options.signal);
   checkConnectNumbers(options);
+  checkHostKeyPolicyOptions(options);
   const timeoutMs = timeoutDelay(
     options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     "connectTimeout",
@@ -258,23 +265,27 @@ async function startWithDeadline(
       ? `connecting to ${host}:${port} through a tunnel`
       : `connecting to ${host}:${port}${timeoutMs > 0 ? ` (timeout ${timeoutMs} ms)` : ""}`,
   );
+  // known_hosts, unless hostKeyVerifier decides or knownHosts: null trusts every key.
   const kh = options.knownHosts;
+  const source = options.hostKeyVerifier !== undefined || kh === null
+    ? undefined
+    : knownHostsSource(kh);
+  const knownHosts = source && await inTime(() => knownHostsVerifier(source));
+  // strictHostKeyChecking "accept-new" and "no" (ssh's, over these files): a key they do not
+  // vouch for is learned into the first file (checkHostKeyPolicyOptions made sure there is one).
+  const strict = options.strictHostKeyChecking;
+  const verdict: HostKeyVerdict = {};
   const baseVerifier = options.hostKeyVerifier ??
-    (kh === null ? acceptAnyHostKey : await inTime(() =>
-      knownHostsVerifier(
-        kh === undefined
-          ? { files: DEFAULT_KNOWN_HOSTS_FILES }
-          : typeof kh === "string"
-          ? { files: [kh] }
-          : isStringList(kh)
-          ? { files: kh }
-          : "text" in kh
-          ? { text: kh.text }
-          : "entries" in kh
-          ? { parsed: kh }
-          : { parsed: knownHostsFromKeys(kh) },
-      )
-    ));
+    (knownHosts === undefined
+      ? acceptAnyHostKey
+      : (strict === "accept-new" || strict === "no") && source !== undefined && "files" in source
+      ? hostKeyPolicy(knownHosts, {
+        mode: strict,
+        learnInto: source.files[0],
+        hashed: options.hashKnownHosts ?? false,
+        address: addressOf,
+      }, verdict)
+      : knownHosts);
   const x509Trusted = options.x509TrustedCerts || options.x509TrustedCertPaths
     ? await inTime(() =>
       loadX509Certificates(options.x509TrustedCerts, options.x509TrustedCertPaths)
@@ -347,8 +358,10 @@ async function startWithDeadline(
     );
   }
   // As ssh: offer first the host key algorithms known_hosts can vouch for (order_hostkeyalgs).
-  const known = !options.serverHostKeyAlgs && "hostKeyAlgorithms" in baseVerifier
-    ? orderHostKeyAlgorithms(baseVerifier as KnownHostsVerifier, host, port, socket, options)
+  const vouching = knownHosts ??
+    ("hostKeyAlgorithms" in baseVerifier ? baseVerifier as KnownHostsVerifier : undefined);
+  const known = !options.serverHostKeyAlgs && vouching !== undefined
+    ? orderHostKeyAlgorithms(vouching, host, port, socket, options)
     : undefined;
   // As AsyncSSH: with trusted X.509 certificates, X.509 host key algorithms come first.
   const ordered = x509Trusted && !options.serverHostKeyAlgs
@@ -379,6 +392,9 @@ async function startWithDeadline(
     if (!options.sock) socket.destroy();
     throw e;
   }
+  // For strictHostKeyChecking "no" to mark, should it let a changed key through (the key
+  // exchange, and so the check, comes later).
+  verdict.conn = conn;
   agentAuth?.attach(sessionBindSource(conn.engine));
   if (options.agentForwarding) conn.onAgentChannel = agentForwarder(conn.engine);
   try {
@@ -406,6 +422,28 @@ async function startWithDeadline(
 /** `knownHosts: null`: every host key is accepted. */
 function acceptAnyHostKey(): boolean {
   return true;
+}
+
+/** The address the host key is checked under too: the one `hostKeyLookup` gives (CheckHostIP). */
+function addressOf(info: HostKeyInfo): string | undefined {
+  return info.address;
+}
+
+/** Where `knownHosts` (not null) has connect() read known_hosts from. */
+function knownHostsSource(
+  kh: Exclude<ConnectOptions["knownHosts"], null>,
+): { files: readonly string[] } | { text: string } | { parsed: KnownHosts } {
+  return kh === undefined
+    ? { files: DEFAULT_KNOWN_HOSTS_FILES }
+    : typeof kh === "string"
+    ? { files: [kh] }
+    : isStringList(kh)
+    ? { files: kh }
+    : "text" in kh
+    ? { text: kh.text }
+    : "entries" in kh
+    ? { parsed: kh }
+    : { parsed: knownHostsFromKeys(kh) };
 }
 
 /**

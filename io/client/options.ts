@@ -225,6 +225,62 @@ export interface ConnectOptions extends LogOptions {
     | KnownHosts
     | KnownHostKeys;
   /**
+   * What to do with a host key known_hosts does not list (OpenSSH's
+   * StrictHostKeyChecking): "yes" (the default) refuses it; "accept-new"
+   * (trust on first use, paramiko's `AutoAddPolicy`) appends an unknown host's
+   * key to the first known_hosts file and connects, but still refuses a changed
+   * key; "no" also accepts a changed key, marking the connection untrusted
+   * (`hostKeyUntrusted`: no password or keyboard-interactive answers, no agent or
+   * X11 forwarding). A revoked key is refused in every mode; a known_hosts file
+   * that cannot be written only warns, as ssh.
+   *
+   * The files are `knownHosts` (a path or a list: the first is written) or
+   * `~/.ssh/known_hosts`; with an ssh_config applied (`config`), its
+   * UserKnownHostsFile, HostKeyAlias and CheckHostIP, and this wins over its
+   * StrictHostKeyChecking (ProxyJump hosts keep the file's). "accept-new" and "no"
+   * with a `knownHosts` that is no file (`{ text }`, a parsed `KnownHosts`, key
+   * lists) are a TypeError: a key accepted but never recorded would be accepted
+   * again on every connection, whatever it is. So is any value with
+   * `hostKeyVerifier` or `knownHosts: null`.
+   *
+   * @example Trust on first use
+   * ```ts
+   * import { mkdtemp, readFile } from "node:fs/promises";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * const knownHosts = join(await mkdtemp(join(tmpdir(), "kh-")), "known_hosts");
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "secret",
+   *   knownHosts, // default ~/.ssh/known_hosts
+   *   strictHostKeyChecking: "accept-new",
+   * });
+   * console.log(await readFile(knownHosts, "utf8")); // "[127.0.0.1]:… ssh-ed25519 AAAA…"
+   * ```
+   */
+  readonly strictHostKeyChecking?: "yes" | "accept-new" | "no";
+  /**
+   * Hash the host name of the lines `strictHostKeyChecking` "accept-new" or "no"
+   * adds to known_hosts (OpenSSH's HashKnownHosts, as `ssh-keygen -H` writes them).
+   * Default false, or an ssh_config's HashKnownHosts, which this wins over. Not
+   * with `hostKeyVerifier` (a TypeError).
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sshts/ssh";
+   * await connect("server.example", { strictHostKeyChecking: "accept-new", hashKnownHosts: true });
+   * ```
+   */
+  readonly hashKnownHosts?: boolean;
+  /**
    * Host keys to refuse (OpenSSH's RevokedHostKeys), checked before `knownHosts`
    * or `hostKeyVerifier` can accept the key, even with `knownHosts: null`: a
    * file path holding public keys, one a line, or a binary KRL (`ssh-keygen

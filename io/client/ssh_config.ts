@@ -13,9 +13,7 @@
  * @module
  */
 
-import { appendFile, mkdir, open } from "node:fs/promises";
 import * as net from "node:net";
-import { dirname } from "node:path";
 import {
   ClientConnection,
   type ClientConnectionOptions,
@@ -29,7 +27,6 @@ import type { ResolvedSSHConfig, SSHConfigForward } from "../../config/resolved.
 import { expandSSHConfigTokens } from "../../config/tokens.ts";
 import { matchPattern } from "../../config/patterns.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
-import { formatKnownHostsLine, matchKnownHosts } from "../../keys/trust/known_hosts.ts";
 import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { connectMuxProxy, MUX_HANDSHAKE_TIMEOUT_MS } from "../config/mux_client.ts";
 import { resolveSSHConfig } from "../config/mod.ts";
@@ -41,7 +38,7 @@ import {
   publicIdentityKey,
   readCertificate,
 } from "../keys/files.ts";
-import { hostKeyOf, knownHostsVerifier } from "../keys/known_hosts.ts";
+import { knownHostsVerifier } from "../keys/known_hosts.ts";
 import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
@@ -53,6 +50,11 @@ import { SSHClientConnection } from "./connection.ts";
 import { abortWhenSignalled } from "./abort_link.ts";
 import { timeoutOr } from "./auth.ts";
 import { connectDeadline } from "./deadline.ts";
+import {
+  checkHostKeyPolicyOptions,
+  hostKeyPolicy,
+  type HostKeyVerdict,
+} from "./host_key_policy.ts";
 import { classifyConnectFailure, ConnectTimeoutError, markConnectPhase } from "./errors.ts";
 import { abortError, ChannelOpenError } from "../engine/errors.ts";
 import type { ConnectOptions, ResolvedConnectOptions } from "./options.ts";
@@ -158,137 +160,6 @@ function capPrompts(options: ConnectOptions, max: number): Partial<ConnectOption
     ) => (++n > max ? null : kb(name, instruction, prompts));
   }
   return out;
-}
-
-/** What the host key check needs to reach: the connection being made. */
-interface HostKeyVerdict {
-  /**
-   * The connection (known from `connectionMade` on, before the key exchange). When
-   * StrictHostKeyChecking=no lets a changed key through it is marked untrusted
-   * (`markHostKeyUntrusted`): as ssh, it then sends no password or keyboard-interactive
-   * answers, refuses agent and X11 channels and sets up no configured forwards, since the
-   * server may be an impostor.
-   */
-  conn?: SSHClientConnection;
-}
-
-/**
- * The host key check of StrictHostKeyChecking, UserKnownHostsFile,
- * GlobalKnownHostsFile, HostKeyAlias, CheckHostIP and HashKnownHosts: "yes"
- * and "ask" (we never prompt) refuse unknown keys; "accept-new" records an
- * unknown host's key and refuses a changed one; "no" records unknown keys and
- * accepts changed ones (marking the connection untrusted). A revoked key (listed under the
- * name or the address, or a certificate whose CA is revoked) is refused in every mode; a
- * host that known_hosts lists only in `@revoked` lines is new, as ssh reads it. A known_hosts
- * file that cannot be written only warns (the connection's logger), as ssh.
- */
-async function hostKeyPolicy(
-  c: ResolvedSSHConfig,
-  address: () => string | undefined,
-  verdict: HostKeyVerdict,
-): Promise<(info: HostKeyInfo) => Promise<boolean>> {
-  const files = [...c.userKnownHostsFiles, ...c.globalKnownHostsFiles];
-  const kh = await knownHostsVerifier({ files });
-  const alias = c.hostKeyAlias;
-  return async (info) => {
-    const check = {
-      ...info,
-      host: alias ?? info.host,
-      port: alias !== undefined ? 22 : info.port,
-      address: c.checkHostIP && alias === undefined ? address() ?? info.address : undefined,
-    };
-    try {
-      return kh(check);
-    } catch (e) {
-      const { key, signer } = hostKeyOf(info.keyBlob);
-      const m = matchKnownHosts(kh.knownHosts, check.host, undefined, check.port);
-      const byAddress = check.address !== undefined
-        ? matchKnownHosts(kh.knownHosts, check.address, undefined, check.port)
-        : undefined;
-      // As ssh: @revoked lines make no host known (its lookup skips marked lines when it
-      // tells a changed key from a new host); one revoking this key is refused below.
-      const known = m.trustedHostKeys.length > 0;
-      // Off port 22 the check falls back to the bare name (as ssh): its @revoked lines (and the
-      // address's) refuse the key on this port too, in every mode.
-      const bare = check.port !== 22
-        ? [
-          ...matchKnownHosts(kh.knownHosts, check.host, undefined, 22).revokedKeys,
-          ...(check.address !== undefined
-            ? matchKnownHosts(kh.knownHosts, check.address, undefined, 22).revokedKeys
-            : []),
-        ]
-        : [];
-      const revoked = [...m.revokedKeys, ...(byAddress?.revokedKeys ?? []), ...bare].some((k) =>
-        k.equals(key) || (signer !== undefined && k.equals(signer))
-      );
-      const mode = c.strictHostKeyChecking;
-      if (revoked || mode === "yes" || mode === "ask" || (known && mode === "accept-new")) throw e;
-      // CheckHostIP: the address lists another key of this type. Only "no" goes on (as ssh,
-      // which exits for any stricter mode): accept-new must not learn the name over it.
-      const addressDiffers = byAddress?.trustedHostKeys.some((k) =>
-        k.getAlgorithm() === key.getAlgorithm() && !k.equals(key)
-      ) ?? false;
-      if (addressDiffers && mode !== "no") {
-        throw e;
-      }
-      if (known) {
-        // No connection to mark is never the case (connectionMade comes first); were it,
-        // the key would be refused rather than let through unmarked.
-        if (verdict.conn === undefined) {
-          throw e;
-        }
-        verdict.conn.markHostKeyUntrusted();
-      }
-      const file = c.userKnownHostsFiles[0];
-      if (file !== undefined && !known) {
-        // A name with pattern characters would be written as a pattern, trusting the key
-        // for every host it matches ("*": all of them): never learned, as ssh refuses to
-        // record such a name, and the connection is refused as for an unknown key.
-        if (/[@?*#[\]|'"\\!]/.test(check.host)) {
-          throw e;
-        }
-        const line = formatKnownHostsLine(check.host, check.port, key, {
-          hashed: c.hashKnownHosts,
-        });
-        try {
-          await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-          // A file whose last line has no newline would have the new line joined to it,
-          // losing both: end it first (in the same append).
-          await appendFile(file, (await endsWithoutNewline(file) ? "\n" : "") + line, {
-            mode: 0o600,
-          });
-        } catch (err) {
-          // As ssh ("Failed to add the host to the list of known hosts"): the key was accepted,
-          // only not remembered; the connection goes on.
-          verdict.conn?.logger.warn(
-            `Failed to add the host to the list of known hosts (${file}): ${
-              err instanceof Error ? err.message : String(err)
-            }`,
-          );
-        }
-      }
-      return true;
-    }
-  };
-}
-
-/** Whether `file` exists, is not empty, and its last byte is no newline. */
-async function endsWithoutNewline(file: string): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch {
-    return false;
-  }
-  try {
-    const { size } = await fh.stat();
-    if (size === 0) return false;
-    const last = new Uint8Array(1);
-    await fh.read(last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -488,6 +359,8 @@ export async function connectWithConfig(
   jumpedFrom: readonly string[] = [],
   deadline?: number,
 ): Promise<SSHClientConnection> {
+  // Before anything is read: a host key option connect() cannot honour is a TypeError.
+  checkHostKeyPolicyOptions(options);
   const me = localAccount();
   if (me === undefined) {
     // The running user and home cannot be read (Deno without --allow-sys or --allow-env):
@@ -616,13 +489,25 @@ export async function connectWithConfig(
 
   let socket: ByteSocket | undefined;
   const verdict: HostKeyVerdict = {};
+  // The host key check of StrictHostKeyChecking, UserKnownHostsFile, GlobalKnownHostsFile,
+  // HostKeyAlias, CheckHostIP and HashKnownHosts (connect()'s strictHostKeyChecking and
+  // hashKnownHosts win over the file's). An explicit knownHosts is connect()'s own to check.
+  let given = stripUndefined(explicit);
   if (explicit.hostKeyVerifier === undefined && explicit.knownHosts === undefined) {
-    mapped.hostKeyVerifier = await hostKeyPolicy(c, () => socket?.remoteAddress, verdict);
+    const { strictHostKeyChecking, hashKnownHosts, ...rest } = given;
+    given = rest;
+    const alias = c.hostKeyAlias;
+    const files = [...c.userKnownHostsFiles, ...c.globalKnownHostsFiles];
+    mapped.hostKeyVerifier = hostKeyPolicy(await knownHostsVerifier({ files }), {
+      mode: strictHostKeyChecking ?? c.strictHostKeyChecking,
+      learnInto: c.userKnownHostsFiles[0],
+      hashed: hashKnownHosts ?? c.hashKnownHosts,
+      alias,
+      address: (info: HostKeyInfo) =>
+        c.checkHostIP && alias === undefined ? socket?.remoteAddress ?? info.address : undefined,
+    }, verdict);
   }
-  const opts: ConnectOptions = withConnectionNoted(
-    { ...mapped, ...stripUndefined(explicit), config: false },
-    verdict,
-  );
+  const opts: ConnectOptions = withConnectionNoted({ ...mapped, ...given, config: false }, verdict);
 
   // connectTimeout (ConnectTimeout) covers the whole connect, as connect()'s own does: the
   // TCP connect or the master's handshake, every ProxyJump hop, the handshake and
@@ -771,10 +656,11 @@ async function setUpForwardsUnlessImpostor(
   c: ResolvedSSHConfig,
 ): Promise<void> {
   if (!conn.hostKeyUntrusted) return await setUpForwards(conn, c);
-  // Agent and X11 channels the connection refuses itself (see markHostKeyUntrusted).
+  // Passwords, agent and X11 channels the connection refuses itself (see
+  // markHostKeyUntrusted; the host key check warned of those).
   conn.logger.warn(
-    "the host key changed and StrictHostKeyChecking=no let it through: password and " +
-      "keyboard-interactive authentication, agent, X11 and port forwarding are off",
+    "the host key changed and StrictHostKeyChecking=no let it through: the configured " +
+      "port forwards are not set up",
   );
 }
 
