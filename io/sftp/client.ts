@@ -105,6 +105,11 @@ export const MAX_LISTED_ENTRIES = 200_000;
  * request size from the server's limits), write replies at their offsets as
  * they come, and hold no more than the requests in flight.
  *
+ * Relative remote paths go to the server as they are (it resolves them against the login
+ * directory) until {@link SFTPClient.chdir} sets a client-side working directory, as
+ * AsyncSSH's and paramiko's `chdir()` do: from then on every method resolves a relative
+ * remote path against it ({@link SFTPClient.getcwd} says which it is).
+ *
  * @example Upload, list, download
  * ```ts
  * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
@@ -135,23 +140,27 @@ export const MAX_LISTED_ENTRIES = 200_000;
 export class SFTPClient implements AsyncDisposable {
   readonly #s: SFTPSession;
   readonly #ops: transfer.RemoteOps;
+  /** The working directory chdir() set (the server's canonical path), or none yet. */
+  #cwd: string | undefined;
 
   /** Wraps a started session (use {@link startSftp} or `conn.startSftp()`). */
   constructor(session: SFTPSession) {
     this.#s = session;
+    // Transfers are given paths already resolved against the working directory: what
+    // they derive from them is sent as it is.
     this.#ops = {
       session,
-      stat: (p) => this.stat(p),
-      lstat: (p) => this.lstat(p),
-      readlink: (p) => this.readlink(p),
-      symlink: (t, l) => this.symlink(t, l),
+      stat: (p) => this.#stat(p, true),
+      lstat: (p) => this.#stat(p, false),
+      readlink: (p) => this.#readlink(p),
+      symlink: (t, l) => this.#symlink(t, l),
       mkdir: (p, a) => this.#mkdir(p, a ?? {}),
       names: async (d) =>
         (await this.#listing(d)).sort((a, b) =>
           a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0
         ),
-      realpath: (p) => this.realpath(p),
-      setstat: (p, a) => this.setstat(p, a),
+      realpath: (p) => this.#realpath(p),
+      setstat: (p, a) => this.#setstat(p, a, {}),
     };
   }
 
@@ -197,6 +206,96 @@ export class SFTPClient implements AsyncDisposable {
     return this.#s.closed;
   }
 
+  // ---- working directory ----
+
+  /**
+   * Sets the working directory relative remote paths are resolved against from now on, as
+   * AsyncSSH's `chdir()`: `path` (itself resolved against the current one, so ".." and
+   * "sub" step up and down) as the server's realpath canonicalises it. It must be a
+   * directory, or a link to one (checked with a stat, as paramiko does; AsyncSSH leaves that
+   * to the server's realpath): a missing path fails with the server's SFTPError (no such
+   * file), a file with an SFTPError "Not a directory" (SSH_FX_FAILURE); either way the
+   * working directory stays what it was. Absolute paths are never resolved against it, and
+   * names in results (readdir entries, glob matches, readlink targets) stay as the server
+   * or the pattern gives them.
+   *
+   * @example Work in a directory by relative names
+   * ```ts
+   * import { connect, generatePrivateKey, listen, MemoryBackend } from "@sshts/ssh";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: (_user, password) => password === "pw",
+   *   sftp: { backend: new MemoryBackend() },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null,
+   * });
+   * await using sftp = await conn.startSftp();
+   * await sftp.makedirs("/srv/app/releases");
+   * await sftp.chdir("/srv/app");
+   * await sftp.writeFile("VERSION", "1.4.2\n"); // /srv/app/VERSION
+   * await sftp.chdir("releases"); // /srv/app/releases
+   * console.log(await sftp.readFile("../VERSION", { encoding: "utf-8" })); // "1.4.2\n"
+   * ```
+   */
+  async chdir(path: string): Promise<void> {
+    const dir = await this.#realpath(this.#wire(path));
+    const attrs = await this.#stat(dir, true);
+    if (!isDirectory(attrs)) {
+      throw new SFTPError(SFTPStatus.FAILURE, "Not a directory", {
+        path: dir,
+        operation: "chdir",
+      });
+    }
+    this.#cwd = dir;
+  }
+
+  /**
+   * The working directory relative remote paths are resolved against: the one
+   * {@link chdir} set, or before any, the server's login directory (its realpath of ".",
+   * asked each time: relative paths still go to the server as they are, as AsyncSSH's
+   * `getcwd()` answers there).
+   *
+   * @example
+   * ```ts
+   * import { connect, generatePrivateKey, listen, MemoryBackend } from "@sshts/ssh";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: (_user, password) => password === "pw",
+   *   sftp: { backend: new MemoryBackend({ home: "/home/me" }) },
+   * });
+   * await using conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null,
+   * });
+   * await using sftp = await conn.startSftp();
+   * console.log(await sftp.getcwd()); // "/home/me"
+   * await sftp.chdir("..");
+   * console.log(await sftp.getcwd()); // "/home"
+   * ```
+   */
+  async getcwd(): Promise<string> {
+    return this.#cwd ?? await this.#realpath(".");
+  }
+
+  /**
+   * `path` as it is sent: resolved against the working directory when {@link chdir} set
+   * one and it is relative (joined, not normalised, as AsyncSSH's posixpath.join: the
+   * server resolves "..", and "" is the directory itself), else unchanged.
+   */
+  #wire(path: string, cwd: string | undefined = this.#cwd): string {
+    return cwd === undefined ? path : joinPath(cwd, path);
+  }
+
   // ---- files ----
 
   /**
@@ -204,25 +303,33 @@ export class SFTPClient implements AsyncDisposable {
    * "a+", with "x" to fail when the file exists) or SSH_FXF_* bits; `attrs`
    * apply when the file is created (e.g. `{ permissions: 0o600 }`).
    */
-  open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
-    return openFile(this.#s, path, mode, attrs);
+  async open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
+    return await openFile(this.#s, this.#wire(path), mode, attrs);
   }
 
   // ---- attributes ----
 
   /** Attributes of `path`, following symlinks unless `followSymlinks: false`. */
   async stat(path: string, options: FollowOptions = {}): Promise<FileAttributes> {
-    const type = options.followSymlinks === false ? "lstat" : "stat";
+    return await this.#stat(this.#wire(path), options.followSymlinks !== false);
+  }
+
+  async #stat(path: string, follow: boolean): Promise<FileAttributes> {
+    const type = follow ? "stat" : "lstat";
     return expectResult(await this.#s.request({ type, path }), "attrs").attrs;
   }
 
   /** Attributes of `path` itself (a symlink is not followed). */
-  lstat(path: string): Promise<FileAttributes> {
-    return this.stat(path, { followSymlinks: false });
+  async lstat(path: string): Promise<FileAttributes> {
+    return await this.#stat(this.#wire(path), false);
   }
 
   /** Changes attributes; with `followSymlinks: false`, of a symlink itself (lsetstat@openssh.com). */
   async setstat(path: string, attrs: FileAttributes, options: FollowOptions = {}): Promise<void> {
+    return await this.#setstat(this.#wire(path), attrs, options);
+  }
+
+  async #setstat(path: string, attrs: FileAttributes, options: FollowOptions): Promise<void> {
     checkAttrs(attrs);
     if (options.followSymlinks === false) {
       this.#need(Ext.LSETSTAT, "lsetstat", path);
@@ -259,17 +366,21 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Whether `path` exists (false on "no such file"; other errors are thrown). */
   async exists(path: string): Promise<boolean> {
-    return (await this.#statOrNull(path)) !== null;
+    return (await this.#statOrNull(this.#wire(path))) !== null;
   }
 
   /** Whether `path` is a regular file (following symlinks). */
   async isFile(path: string): Promise<boolean> {
-    const a = await this.#statOrNull(path);
+    const a = await this.#statOrNull(this.#wire(path));
     return a !== null && isRegularFile(a);
   }
 
   /** Whether `path` is a directory (following symlinks). */
   async isDir(path: string): Promise<boolean> {
+    return await this.#isDir(this.#wire(path));
+  }
+
+  async #isDir(path: string): Promise<boolean> {
     const a = await this.#statOrNull(path);
     return a !== null && isDirectory(a);
   }
@@ -286,7 +397,7 @@ export class SFTPClient implements AsyncDisposable {
 
   async #statOrNull(path: string): Promise<FileAttributes | null> {
     try {
-      return await this.stat(path);
+      return await this.#stat(path, true);
     } catch (e) {
       if (e instanceof SFTPError && e.notFound) return null;
       throw e;
@@ -301,6 +412,10 @@ export class SFTPClient implements AsyncDisposable {
    * closes the directory handle.
    */
   async *readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
+    yield* this.#readdir(this.#wire(path));
+  }
+
+  async *#readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
     const handle = expectResult(await this.#s.request({ type: "opendir", path }), "handle").handle;
     try {
       for (;;) {
@@ -329,7 +444,7 @@ export class SFTPClient implements AsyncDisposable {
    */
   async #listing(path: string): Promise<SFTPDirEntry[]> {
     const out: SFTPDirEntry[] = [];
-    for await (const e of this.readdir(path)) {
+    for await (const e of this.#readdir(path)) {
       if (out.length >= MAX_LISTED_ENTRIES) {
         throw new SFTPError(
           SFTPStatus.FAILURE,
@@ -347,12 +462,12 @@ export class SFTPClient implements AsyncDisposable {
    * {@link MAX_LISTED_ENTRIES} an SFTPError (iterate `readdir()` for any size).
    */
   async listdir(path: string): Promise<string[]> {
-    return (await this.#listing(path)).map((e) => e.filename);
+    return (await this.#listing(this.#wire(path))).map((e) => e.filename);
   }
 
   /** Creates a directory (`mode` default 0o777, less the server's umask). */
-  mkdir(path: string, mode?: number): Promise<void> {
-    return this.#mkdir(path, mode === undefined ? {} : { permissions: mode });
+  async mkdir(path: string, mode?: number): Promise<void> {
+    return await this.#mkdir(this.#wire(path), mode === undefined ? {} : { permissions: mode });
   }
 
   async #mkdir(path: string, attrs: FileAttributes): Promise<void> {
@@ -362,22 +477,28 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Creates a directory and its missing parents; an existing directory is fine. */
   async makedirs(path: string, mode?: number): Promise<void> {
-    const parts = path.split("/");
-    let cur = path.startsWith("/") ? "/" : "";
+    const wire = this.#wire(path);
+    const attrs = mode === undefined ? {} : { permissions: mode };
+    const parts = wire.split("/");
+    let cur = wire.startsWith("/") ? "/" : "";
     for (const p of parts) {
       if (p === "" || p === ".") continue;
       cur = cur === "" ? p : joinPath(cur, p);
-      if (await this.isDir(cur)) continue;
+      if (await this.#isDir(cur)) continue;
       try {
-        await this.mkdir(cur, mode);
+        await this.#mkdir(cur, attrs);
       } catch (e) {
-        if (!(await this.isDir(cur))) throw e;
+        if (!(await this.#isDir(cur))) throw e;
       }
     }
   }
 
   /** Removes a file or symlink. */
   async remove(path: string): Promise<void> {
+    return await this.#remove(this.#wire(path));
+  }
+
+  async #remove(path: string): Promise<void> {
     expectResult(await this.#s.request({ type: "remove", path }), "ok");
   }
 
@@ -388,6 +509,10 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Removes an empty directory. */
   async rmdir(path: string): Promise<void> {
+    return await this.#rmdir(this.#wire(path));
+  }
+
+  async #rmdir(path: string): Promise<void> {
     expectResult(await this.#s.request({ type: "rmdir", path }), "ok");
   }
 
@@ -397,10 +522,14 @@ export class SFTPClient implements AsyncDisposable {
    * directory it leads to is no part of the tree; `remove()` removes the link.
    */
   async rmtree(path: string): Promise<void> {
+    return await this.#rmtree(this.#wire(path));
+  }
+
+  async #rmtree(path: string): Promise<void> {
     // "link/" resolves the link on the server (lstat follows a trailing slash): the
     // check looks at the name without it.
     const own = trailingSlashBase(path) ?? path;
-    if (isSymbolicLink(await this.lstat(own))) {
+    if (isSymbolicLink(await this.#stat(own, false))) {
       throw new SFTPError(
         SFTPStatus.FAILURE,
         "Is a symbolic link: rmtree does not follow it (remove() removes the link)",
@@ -417,10 +546,10 @@ export class SFTPClient implements AsyncDisposable {
         );
       }
       const p = joinPath(path, e.filename);
-      if (isDirectory(e.attrs)) await this.rmtree(p);
-      else await this.remove(p);
+      if (isDirectory(e.attrs)) await this.#rmtree(p);
+      else await this.#remove(p);
     }
-    await this.rmdir(path);
+    await this.#rmdir(path);
   }
 
   // ---- names and links ----
@@ -437,40 +566,73 @@ export class SFTPClient implements AsyncDisposable {
   ): Promise<void> {
     const posix = options.overwrite !== false && this.#s.supports(Ext.POSIX_RENAME, "1");
     const type = posix ? "posixRename" : "rename";
-    expectResult(await this.#s.request({ type, oldPath, newPath }), "ok");
+    expectResult(
+      await this.#s.request({ type, oldPath: this.#wire(oldPath), newPath: this.#wire(newPath) }),
+      "ok",
+    );
   }
 
   /** Creates a hard link `newPath` to `oldPath` (hardlink@openssh.com). */
   async hardlink(oldPath: string, newPath: string): Promise<void> {
     this.#need(Ext.HARDLINK, "hardlink", newPath);
-    expectResult(await this.#s.request({ type: "hardlink", oldPath, newPath }), "ok");
+    expectResult(
+      await this.#s.request({
+        type: "hardlink",
+        oldPath: this.#wire(oldPath),
+        newPath: this.#wire(newPath),
+      }),
+      "ok",
+    );
   }
 
-  /** Creates a symlink at `linkPath` that points to `targetPath`. */
+  /**
+   * Creates a symlink at `linkPath` that points to `targetPath`. The target is stored as
+   * given (a relative one is relative to the link's directory), never resolved against the
+   * working directory; `linkPath` is, as every path.
+   */
   async symlink(targetPath: string, linkPath: string): Promise<void> {
+    return await this.#symlink(targetPath, this.#wire(linkPath));
+  }
+
+  async #symlink(targetPath: string, linkPath: string): Promise<void> {
     expectResult(await this.#s.request({ type: "symlink", linkPath, targetPath }), "ok");
   }
 
-  /** The target of a symlink. */
+  /** The target of a symlink (as stored). */
   async readlink(path: string): Promise<string> {
+    return await this.#readlink(this.#wire(path));
+  }
+
+  async #readlink(path: string): Promise<string> {
     return expectResult(await this.#s.request({ type: "readlink", path }), "path").path;
   }
 
-  /** The canonical absolute path (the server resolves "." to the home directory). */
+  /**
+   * The canonical absolute path (the server resolves "." to the home directory, or
+   * after {@link chdir} it is the working directory).
+   */
   async realpath(path: string): Promise<string> {
+    return await this.#realpath(this.#wire(path));
+  }
+
+  async #realpath(path: string): Promise<string> {
     return expectResult(await this.#s.request({ type: "realpath", path }), "path").path;
   }
 
   /**
    * Expands "~" and "~user" and canonicalises (expand-path@openssh.com; without
-   * it, "~" and "~/..." are expanded from the home directory).
+   * it, "~" and "~/..." are expanded from the home directory). Other relative paths
+   * are resolved against the working directory after {@link chdir}.
    */
   async expandPath(path: string): Promise<string> {
+    const wire = path.startsWith("~") ? path : this.#wire(path);
     if (this.#s.supports(Ext.EXPAND_PATH, "1")) {
-      return expectResult(await this.#s.request({ type: "expandPath", path }), "path").path;
+      return expectResult(await this.#s.request({ type: "expandPath", path: wire }), "path")
+        .path;
     }
     if (path === "~" || path.startsWith("~/")) {
-      return this.realpath(joinPath(await this.realpath("."), path.slice(2)));
+      // The home directory is the server's ".", whatever chdir() set.
+      return this.#realpath(joinPath(await this.#realpath("."), path.slice(2)));
     }
     if (path.startsWith("~")) {
       throw new SFTPError(SFTPStatus.OP_UNSUPPORTED, "The server cannot expand ~user", {
@@ -478,7 +640,7 @@ export class SFTPClient implements AsyncDisposable {
         operation: "expandPath",
       });
     }
-    return this.realpath(path);
+    return this.#realpath(wire);
   }
 
   /**
@@ -495,13 +657,16 @@ export class SFTPClient implements AsyncDisposable {
         operation: "homeDirectory",
       });
     }
-    return this.realpath(".");
+    return this.#realpath("."); // the server's ".": its login directory, whatever chdir() set
   }
 
   /** File system figures (statvfs@openssh.com). */
   async statvfs(path: string): Promise<StatVFS> {
     this.#need(Ext.STATVFS, "statvfs", path);
-    return expectResult(await this.#s.request({ type: "statvfs", path }), "statvfs").statvfs;
+    return expectResult(
+      await this.#s.request({ type: "statvfs", path: this.#wire(path) }),
+      "statvfs",
+    ).statvfs;
   }
 
   /** User and group names for ids ("" where unknown; users-groups-by-id@openssh.com). */
@@ -521,17 +686,24 @@ export class SFTPClient implements AsyncDisposable {
    * Remote paths matching a glob pattern (`*`, `?`, `[...]`, per path
    * component; hidden names only when the pattern starts with "."), sorted.
    * A server that lists too much fails it with an SFTPError "Too many matches"
-   * (the limits of `expandGlob`: GLOB_MAX_READDIR entries read and so on).
+   * (the limits of `expandGlob`: GLOB_MAX_READDIR entries read and so on). A relative
+   * pattern is matched in the working directory after {@link chdir}; the matches are
+   * relative as the pattern is.
    */
   glob(pattern: string): Promise<string[]> {
-    return expandGlob(pattern, this.#remoteGlobFs());
+    return this.#glob(pattern, this.#cwd);
   }
 
-  #remoteGlobFs(): GlobFileSystem {
+  /** The glob, in the working directory `cwd` (matches named as the pattern names them). */
+  #glob(pattern: string, cwd: string | undefined): Promise<string[]> {
+    return expandGlob(pattern, this.#remoteGlobFs(cwd));
+  }
+
+  #remoteGlobFs(cwd: string | undefined): GlobFileSystem {
     return {
       readdir: async (dir) => {
         // Read as the server sends, so the glob's limits stop a server that lists without end.
-        const it = this.readdir(dir);
+        const it = this.#readdir(this.#wire(dir, cwd));
         let first: IteratorResult<SFTPDirEntry, void>;
         try {
           first = await it.next();
@@ -561,7 +733,7 @@ export class SFTPClient implements AsyncDisposable {
       },
       exists: async (p) => {
         try {
-          await this.lstat(p);
+          await this.#stat(this.#wire(p, cwd), false);
           return true;
         } catch (e) {
           if (e instanceof SFTPError && e.notFound) return false;
@@ -598,7 +770,7 @@ export class SFTPClient implements AsyncDisposable {
     if (encoding !== undefined && encoding !== "utf-8" && encoding !== "utf8") {
       throw new RangeError(`encoding must be "utf-8" (or left out for bytes), not ${encoding}`);
     }
-    const bytes = await readWholeFile(this.#s, path, options);
+    const bytes = await readWholeFile(this.#s, this.#wire(path), options);
     // As node:fs's readFile: a byte-order mark at the start is part of the text.
     return encoding === undefined
       ? bytes
@@ -615,12 +787,12 @@ export class SFTPClient implements AsyncDisposable {
    * await sftp.writeFile("/srv/app/VERSION", "1.4.2\n", { mode: 0o644 });
    * ```
    */
-  writeFile(
+  async writeFile(
     path: string,
     data: Uint8Array | string,
     options: WriteFileOptions = {},
   ): Promise<void> {
-    return writeWholeFile(this.#s, path, data, options);
+    return await writeWholeFile(this.#s, this.#wire(path), data, options);
   }
 
   /**
@@ -631,37 +803,41 @@ export class SFTPClient implements AsyncDisposable {
    * await sftp.appendFile("/var/log/deploys.log", `${new Date().toISOString()} 1.4.2\n`);
    * ```
    */
-  appendFile(
+  async appendFile(
     path: string,
     data: Uint8Array | string,
     options: Omit<WriteFileOptions, "flag"> = {},
   ): Promise<void> {
-    return writeWholeFile(this.#s, path, data, { ...options, flag: "a" });
+    return await writeWholeFile(this.#s, this.#wire(path), data, { ...options, flag: "a" });
   }
 
   // ---- transfers ----
 
   /** Downloads a file (or, with `recurse`, a directory) to a local path. */
-  get(
+  async get(
     remotePath: string,
     localPath: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    return transfer.get(this.#ops, remotePath, localPath, options);
+    return await transfer.get(this.#ops, this.#wire(remotePath), localPath, options);
   }
 
   /** Uploads a local file (or, with `recurse`, a directory) to a remote path. */
-  put(
+  async put(
     localPath: string,
     remotePath: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
-    return transfer.put(this.#ops, localPath, remotePath, options);
+    return await transfer.put(this.#ops, localPath, this.#wire(remotePath), options);
   }
 
   /** Copies on the server (copy-data when offered, else read and write through us). */
-  copy(srcPath: string, dstPath: string, options: transfer.TransferOptions = {}): Promise<void> {
-    return transfer.copy(this.#ops, srcPath, dstPath, options);
+  async copy(
+    srcPath: string,
+    dstPath: string,
+    options: transfer.TransferOptions = {},
+  ): Promise<void> {
+    return await transfer.copy(this.#ops, this.#wire(srcPath), this.#wire(dstPath), options);
   }
 
   /**
@@ -674,14 +850,16 @@ export class SFTPClient implements AsyncDisposable {
     localDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    const cwd = this.#cwd; // the one the call began in, for every pattern and match
     await eachMatch(
       patterns,
-      (pat) => this.#expandRemote(pat),
+      (pat) => this.#expandRemote(pat, cwd),
       options,
       { path: localDir, operation: "mget", isDir: () => isLocalDirectory(localDir) },
       // A glob's matches are names from the server's listing: written into `localDir`
       // only, never through a link found there (as a recursive get writes its tree).
-      (p, pattern) => transfer.get(this.#ops, p, localDir, options, hasGlob(pattern)),
+      (p, pattern) =>
+        transfer.get(this.#ops, this.#wire(p, cwd), localDir, options, hasGlob(pattern)),
     );
   }
 
@@ -694,12 +872,13 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    const dir = this.#wire(remoteDir);
     await eachMatch(
       patterns,
       expandLocal,
       options,
-      { path: remoteDir, operation: "mput", isDir: () => this.isDir(remoteDir) },
-      (p) => this.put(p, remoteDir, options),
+      { path: remoteDir, operation: "mput", isDir: () => this.#isDir(dir) },
+      (p) => transfer.put(this.#ops, p, dir, options),
     );
   }
 
@@ -712,18 +891,20 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    const cwd = this.#cwd;
+    const dir = this.#wire(remoteDir, cwd);
     await eachMatch(
       patterns,
-      (pat) => this.#expandRemote(pat),
+      (pat) => this.#expandRemote(pat, cwd),
       options,
-      { path: remoteDir, operation: "mcopy", isDir: () => this.isDir(remoteDir) },
-      (p) => this.copy(p, remoteDir, options),
+      { path: remoteDir, operation: "mcopy", isDir: () => this.#isDir(dir) },
+      (p) => transfer.copy(this.#ops, this.#wire(p, cwd), dir, options),
     );
   }
 
-  /** The remote paths `pat` matches; none is an error. */
-  async #expandRemote(pat: string): Promise<string[]> {
-    const found = await this.glob(pat);
+  /** The remote paths `pat` matches in the working directory `cwd`; none is an error. */
+  async #expandRemote(pat: string, cwd: string | undefined): Promise<string[]> {
+    const found = await this.#glob(pat, cwd);
     if (found.length === 0) {
       throw new SFTPError(SFTPStatus.NO_SUCH_FILE, hasGlob(pat) ? "No match" : "No such file", {
         path: pat,
