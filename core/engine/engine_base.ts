@@ -319,9 +319,12 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#transport.abandon(description);
   }
 
-  /** The peer closed the stream. */
-  receiveEof(): void {
-    this.#transport.onEndOfStream();
+  /**
+   * The peer closed the stream. `cause`: why, when the caller's transport knows (a proxy
+   * command that failed, say); the disconnect error says it and carries it.
+   */
+  receiveEof(cause?: Error): void {
+    this.#transport.onEndOfStream(cause);
   }
 
   /**

@@ -633,17 +633,18 @@ export class Transport {
     );
   }
 
-  /** The peer closed the byte stream. */
-  onEndOfStream(): void {
+  /** The peer closed the byte stream; `cause`, where the caller knows why. */
+  onEndOfStream(cause?: Error): void {
     if (this.closed) return;
+    const what = this.#peerVersion
+      ? "Connection closed by the peer"
+      : "Connection closed before the SSH version exchange";
     this.#closeSilently(
       new DisconnectError(
         "ERR_CONNECTION_LOST",
         DisconnectReason.CONNECTION_LOST,
-        this.#peerVersion
-          ? "Connection closed by the peer"
-          : "Connection closed before the SSH version exchange",
-        { fromPeer: true },
+        cause ? `${what}: ${cause.message}` : what,
+        cause ? { fromPeer: true, cause } : { fromPeer: true },
       ),
     );
   }

@@ -82,6 +82,26 @@ test("connect({ proxyCommand }) reports a command that cannot start", async () =
   );
 });
 
+test("connect({ proxyCommand }) names a command that failed, with its status or signal", async () => {
+  // paramiko's ProxyCommandFailure; it was only "closed before the SSH version exchange".
+  for (
+    const [command, why] of [
+      [["sh", "-c", "exit 3"], 'ProxyCommand "sh -c exit 3" exited with status 3'],
+      [["sh", "-c", "kill -9 $$"], 'ProxyCommand "sh -c kill -9 $$" was killed by SIGKILL'],
+    ] as const
+  ) {
+    const e = await connect("127.0.0.1", {
+      proxyCommand: command,
+      username: "u",
+      password: "p",
+      knownHosts: null,
+      config: false,
+    }).then(() => undefined, (e) => e as Error);
+    assert.ok(e, "connect() failed");
+    assert.ok(e.message.includes(why), e.message);
+  }
+});
+
 test("connect({ proxyCommand }) refuses a host or user a shell would interpret, before running it", async () => {
   const marker = join(tmpdir(), `sshts-proxy-injected-${process.pid}`);
   for (

@@ -17,6 +17,9 @@ import { environment } from "../runtime/env.ts";
  */
 export const PROXY_COMMAND_EXIT_GRACE_MS = 2_000;
 
+/** How long the end of a command's output waits for its exit status (a failure is told first). */
+const PROXY_COMMAND_STATUS_WAIT_MS = 100;
+
 /**
  * Spawns `command` (tokens already expanded) and returns its stdio as a socket: a
  * string runs with the user's shell (`$SHELL -c "exec …"`, as ssh), an argument list
@@ -91,27 +94,61 @@ export function spawnProxyCommand(
     // Only the command itself keeps the process alive, as long as it runs.
     (forceTimer as { unref?: () => void }).unref?.();
   };
-  child.on("exit", () => {
+  // A command that fails on its own (not one we ended) says so, with its status: else the
+  // connection only saw its output end ("closed before the SSH version exchange").
+  let ended = false;
+  let failure: Error | undefined;
+  let failureSent = false;
+  const sendFailure = () => {
+    if (failure === undefined || failureSent || closed) return;
+    failureSent = true;
+    deliver((h) => h.error(failure!));
+  };
+  child.on("exit", (code, signal) => {
     exited = true;
     if (forceTimer !== undefined) clearTimeout(forceTimer);
+    if (!ended && (code !== 0 || signal !== null)) {
+      failure = new Error(
+        `ProxyCommand ${
+          JSON.stringify(typeof command === "string" ? command : command.join(" "))
+        } ${signal !== null ? `was killed by ${signal}` : `exited with status ${code}`}`,
+      );
+      sendFailure();
+    }
+    if (endPending !== undefined) sendEnd();
   });
   child.on("error", (e) => {
     deliver((h) => h.error(new Error(`ProxyCommand failed to start: ${e.message}`, { cause: e })));
     finish();
   });
   child.stdout!.on("data", (d: Uint8Array) => deliver((h) => h.data(d)));
-  child.stdout!.on("end", () => deliver((h) => h.end()));
+  // The command's output ending usually means it is exiting: its status, if a failure, is
+  // told first (a little wait for it; a command that closes its output and runs on is not
+  // held up longer).
+  let endPending: ReturnType<typeof setTimeout> | undefined;
+  const sendEnd = () => {
+    if (endPending !== undefined) clearTimeout(endPending);
+    endPending = undefined;
+    deliver((h) => h.end());
+  };
+  child.stdout!.on("end", () => {
+    if (exited) return sendEnd();
+    endPending = setTimeout(sendEnd, PROXY_COMMAND_STATUS_WAIT_MS);
+    (endPending as { unref?: () => void }).unref?.();
+  });
   child.stdin!.on("drain", () => deliver((h) => h.drain()));
   child.stdin!.on("error", () => {/* EPIPE: the command went away; its exit reports it */});
   child.on("close", () => finish());
   return {
     write: (data) => (child.stdin!.writable ? child.stdin!.write(data) : false),
     end() {
+      ended = true;
       child.stdin!.end();
       killTimer ??= setTimeout(terminate, PROXY_COMMAND_EXIT_GRACE_MS);
       (killTimer as { unref?: () => void }).unref?.();
     },
     destroy() {
+      ended = true;
       child.stdin!.destroy();
       child.stdout!.destroy();
       terminate();

@@ -75,7 +75,7 @@ export interface DrivenEngine<E> {
   /** Continues a key exchange after its `kexWait` event's `ready` settled (engines with `asyncKex`). */
   resumeKex?(id: number): void;
   receiveData(data: Uint8Array): void;
-  receiveEof(): void;
+  receiveEof(cause?: Error): void;
   takeOutgoing(): Uint8Array[];
   /** How many bytes `takeOutgoing` would return (0: nothing); absent: unknown. */
   readonly outgoingBytes?: number;
@@ -193,7 +193,8 @@ export class EngineDriver<E> {
       this.#rxDeliver();
       return;
     }
-    this.#engine.receiveEof();
+    // An error the socket reported before its end (a proxy command's failure) is why.
+    this.#engine.receiveEof(this.#socketError);
     this.pump();
   }
 
@@ -559,7 +560,7 @@ export class EngineDriver<E> {
       }
       if (this.#rxEof && !this.#closed) {
         this.#rxEof = false;
-        engine.receiveEof();
+        engine.receiveEof(this.#socketError);
         this.pump();
       }
     } catch (e) {
@@ -589,7 +590,7 @@ export class EngineDriver<E> {
       this.#engine.receiveData(rest);
       if (this.#rxEof) {
         this.#rxEof = false;
-        this.#engine.receiveEof();
+        this.#engine.receiveEof(this.#socketError);
       }
     }
   }
