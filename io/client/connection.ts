@@ -18,7 +18,7 @@ import {
 import { ClientConnectionBase } from "./connection_base.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { abortable } from "../engine/errors.ts";
-import type { ProcessResult } from "./errors.ts";
+import { type ProcessResult, ProcessTimeoutError } from "./errors.ts";
 import { encodeStreamlocalOpen } from "./forwarding.ts";
 import type {
   ForwardSignalOptions,
@@ -31,6 +31,8 @@ import type {
   SocksForwardOptions,
 } from "./options.ts";
 import type { ByteSocket } from "../runtime/socket.ts";
+import { checkRedirectTargets, STDOUT } from "./redirect.ts";
+import { connectDeadline, timeLeft, wholeTimeout } from "./deadline.ts";
 import { checkMaxOutput, SSHClientProcess } from "./process.ts";
 import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/client.ts";
 import { type SCPFileStat, scpRecv, scpSend, type SCPSendOptions } from "../scp/remote.ts";
@@ -64,6 +66,12 @@ export interface OpenConnectionOptions {
 
 /** Options of `openUnixConnection` and `createUnixConnection`. */
 export type OpenUnixConnectionOptions = Omit<OpenConnectionOptions, "originHost" | "originPort">;
+
+/** `options` without its `stderr`. */
+function withoutStderr(options: ProcessOptions): ProcessOptions {
+  const { stderr: _, ...rest } = options;
+  return rest;
+}
 
 /** `sendEnv` checked: a list of strings (a lone string would send every matching letter). */
 function checkSendEnv(
@@ -338,6 +346,11 @@ export class SSHClientConnection extends ClientConnectionBase {
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess<string | Uint8Array>> {
     const signal = options.signal;
+    // A misuse (a locked stream) is refused before the session opens: nothing runs.
+    checkRedirectTargets(options);
+    // stderr to STDOUT with stdout read here, not redirected: merged on stdout (AsyncSSH).
+    const stderrToStdout = options.stderr === STDOUT && options.stdout === undefined;
+    const redirects: ProcessOptions = stderrToStdout ? withoutStderr(options) : options;
     const ch = await this.openChannel("session", undefined, {
       ...(signal ? { signal } : {}),
       ...sizesOf(options),
@@ -357,6 +370,7 @@ export class SSHClientConnection extends ClientConnectionBase {
           encoding: options.encoding,
           env: withDefaults.env,
           errors: options.errors,
+          stderrToStdout,
         },
       );
     } catch (e) {
@@ -376,13 +390,13 @@ export class SSHClientConnection extends ClientConnectionBase {
       throw e;
     }
     if (
-      options.stdin !== undefined || options.stdout !== undefined || options.stderr !== undefined
+      redirects.stdin !== undefined || redirects.stdout !== undefined ||
+      redirects.stderr !== undefined
     ) {
       try {
-        void process.redirect(options).catch(() => {/* reported by wait() */});
+        void process.redirect(redirects).catch(() => {/* reported by wait() */});
       } catch (e) {
-        // A misuse (stderr to stdout with no stdout, a locked stream), refused before anything
-        // was sent: the session goes too, not left running on the server.
+        // Not the targets (checked above): the session goes too, not left running.
         ch.close();
         throw e;
       }
@@ -474,19 +488,39 @@ export class SSHClientConnection extends ClientConnectionBase {
   ): Promise<ProcessResult<string | Uint8Array>> {
     const { encoding, input, check, timeout, signal, maxOutput, ...rest } = options;
     signal?.throwIfAborted();
-    if (timeout !== undefined) timeoutDelay(timeout, "timeout"); // a bad one opens no channel
+    // A bad one opens no channel; 0 is none.
+    const delay = timeout === undefined ? 0 : timeoutDelay(timeout, "timeout") ?? 0;
     checkMaxOutput(maxOutput);
-    const p = await this.createProcess(command, {
-      ...rest,
-      ...(signal ? { signal } : {}),
-      ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
-    });
+    // The timeout covers the whole run: opening the session and starting the command too (a
+    // server that stopped answering held run() there for good).
+    const t0 = performance.now();
+    const opening = connectDeadline(signal, delay);
+    let p: SSHClientProcess<string | Uint8Array>;
+    try {
+      p = await this.createProcess(command, {
+        ...rest,
+        ...(opening.signal ? { signal: opening.signal } : {}),
+        ...(encoding === null ? {} : { encoding: encoding ?? "utf-8" }),
+      });
+    } catch (e) {
+      if (opening.timedOut) {
+        throw new ProcessTimeoutError(
+          typeof command === "string" ? command : undefined,
+          delay,
+          "",
+          "",
+        );
+      }
+      throw e;
+    } finally {
+      opening.clear();
+    }
     // wait() starts reading stdout and stderr at once; the input goes in meanwhile. Writing
     // all of it first would stall a process that answers as it reads (`cat`): once both
     // channel windows are full, neither side moves.
     const result = p.wait({
       ...(check !== undefined ? { check } : {}),
-      ...(timeout !== undefined ? { timeout } : {}),
+      ...(delay > 0 ? { timeout: timeLeft(delay, t0) } : {}),
       ...(signal ? { signal } : {}),
       ...(maxOutput !== undefined ? { maxOutput } : {}),
     });
@@ -496,7 +530,12 @@ export class SSHClientConnection extends ClientConnectionBase {
       if (input !== undefined) p.write(input).catch(() => {});
       p.writeEof();
     }
-    return await result;
+    try {
+      return await result;
+    } catch (e) {
+      // Said with the timeout the caller gave, not what was left of it for the command.
+      throw e instanceof ProcessTimeoutError ? wholeTimeout(e, delay) : e;
+    }
   }
 
   // ---- direct connections ----

@@ -9,6 +9,7 @@
  */
 
 import { MAX_TIMER_MS } from "../runtime/timer.ts";
+import { ProcessTimeoutError } from "./errors.ts";
 
 /** A connect deadline: its signal, whether the timeout fired, and how to clear it. */
 export interface ConnectDeadline {
@@ -69,4 +70,34 @@ export function connectDeadline(
     },
     clear,
   };
+}
+
+/**
+ * What is left of a `timeoutMs` deadline that started at `t0` (`performance.now()`), for a
+ * command's own timeout: at least 1 ms, since 0 would mean no limit.
+ *
+ * @example
+ * ```ts
+ * import { timeLeft } from "./deadline.ts";
+ * console.log(timeLeft(5_000, performance.now()) <= 5_000); // true
+ * ```
+ */
+export function timeLeft(timeoutMs: number, t0: number): number {
+  return Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
+}
+
+/**
+ * A command's timeout said with the whole `timeoutMs` the caller gave (opening the session,
+ * or connecting, included), not with what was left of it for the command; its output is kept.
+ *
+ * @example
+ * ```ts
+ * import { ProcessTimeoutError } from "./errors.ts";
+ * import { wholeTimeout } from "./deadline.ts";
+ * const e = wholeTimeout(new ProcessTimeoutError("make", 740, "partial", ""), 1_000);
+ * console.log(e.message, e.stdout); // Process "make" did not finish within 1000 ms partial
+ * ```
+ */
+export function wholeTimeout(e: ProcessTimeoutError, timeoutMs: number): ProcessTimeoutError {
+  return new ProcessTimeoutError(e.command, timeoutMs, e.stdout, e.stderr);
 }

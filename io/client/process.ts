@@ -51,7 +51,9 @@ export interface WaitOptions {
   readonly check?: boolean;
   /**
    * Give up after this many ms: the channel is closed and {@link ProcessTimeoutError} thrown
-   * (0, `Infinity` or more than 2^31 − 1: no limit; negative or NaN: a `RangeError`).
+   * (0, `Infinity` or more than 2^31 − 1: no limit; negative or NaN: a `RangeError`). In
+   * `run()` it covers opening the session and starting the command too. The remote process
+   * ends with the channel only when it has a terminal (see `ProcessOptions.signal`).
    */
   readonly timeout?: number;
   /** Give up when this aborts: the channel is closed and the signal's reason thrown. */
@@ -122,6 +124,9 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   #stderr: ReadableStream<ReadChunk<T>> | undefined;
   /** Which output streams were handed out or redirected (wait() leaves those alone). */
   readonly #claimed = [false, false];
+  /** stderr merged into stdout (`stderr: STDOUT` with stdout not redirected, as AsyncSSH). */
+  readonly #merged: boolean;
+  #mergedOut: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   readonly #redirects: Promise<void>[] = [];
   #collectors: (Collector | undefined)[] | undefined;
   /** Called when the server tells whether the client may do XON/XOFF flow control. */
@@ -136,9 +141,14 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
       encoding?: string | undefined;
       env?: Readonly<Record<string, string>> | undefined;
       errors?: "strict" | "replace" | undefined;
+      /** stderr's bytes come on stdout, in the order they arrive; stderr stays empty. */
+      stderrToStdout?: boolean | undefined;
     } = {},
   ) {
     this.#channel = channel;
+    this.#merged = options.stderrToStdout ?? false;
+    // Nobody reads stderr on its own then: wait() collects the merged stdout only.
+    if (this.#merged) this.#claimed[1] = true;
     this.errors = options.errors ?? "replace";
     this.env = options.env ?? {};
     this.command = command;
@@ -653,7 +663,12 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   #raw(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return this.#channel.readable(stream);
+    if (!this.#merged) return this.#channel.readable(stream);
+    if (stream === 1) return new ReadableStream({ start: (c) => c.close() });
+    return (this.#mergedOut ??= mergeStreams(
+      this.#channel.readable(0),
+      this.#channel.readable(1),
+    ));
   }
 
   #decoded(stream: number): ReadableStream<ReadChunk<T>> {
@@ -707,6 +722,43 @@ export function returnCodeOf(status: number | null, signal: ExitSignal | null): 
 }
 
 /** Reads a byte stream to its end, keeping what it read so far available. */
+/**
+ * One stream of both streams' chunks as they come (stdout and stderr merged, as a terminal
+ * shows them); it ends when both have, errors when either does, and reads on only as fast
+ * as it is read (so the channel's window stays the reader's pace).
+ */
+function mergeStreams<C>(a: ReadableStream<C>, b: ReadableStream<C>): ReadableStream<C> {
+  const readers = [a.getReader(), b.getReader()];
+  let open = readers.length;
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    for (const w of waiting) w();
+    waiting = [];
+  };
+  return new ReadableStream<C>({
+    start(c) {
+      for (const r of readers) {
+        void (async () => {
+          try {
+            for (let x = await r.read(); !x.done; x = await r.read()) {
+              c.enqueue(x.value);
+              while ((c.desiredSize ?? 1) <= 0) await new Promise<void>((w) => waiting.push(w));
+            }
+            if (--open === 0) c.close();
+          } catch (e) {
+            c.error(e);
+          }
+        })();
+      }
+    },
+    pull: wakeAll,
+    cancel(reason) {
+      wakeAll();
+      for (const r of readers) r.cancel(reason).catch(() => {});
+    },
+  });
+}
+
 class Collector {
   // The chunks are the channel's own (each packet's data is a fresh buffer): keeping them
   // costs no copy, and bytes() joins them once. No spread: a run can yield 100k+ chunks.

@@ -62,7 +62,11 @@ export interface RedirectOptions {
   readonly stdin?: RedirectSource;
   /** Send stdout here. */
   readonly stdout?: RedirectTarget;
-  /** Send stderr here, or to stdout's target with {@link STDOUT}. */
+  /**
+   * Send stderr here, or to stdout's target with {@link STDOUT}. `STDOUT` with stdout not
+   * redirected (in `createProcess` and `run`) merges stderr into stdout as it comes, as
+   * AsyncSSH's: `p.stdout` (not BYOB-readable then) and `run()`'s `stdout` carry both.
+   */
   readonly stderr?: RedirectTarget | typeof STDOUT;
   /** Send EOF to the process when the stdin source ends (default true). */
   readonly sendEof?: boolean;
@@ -110,14 +114,11 @@ export function redirectProcess(
   if (stderr === STDOUT && stdout === undefined) {
     throw new TypeError("Cannot redirect stderr to stdout: stdout is not redirected");
   }
+  checkRedirectTargets(options);
   // The same target for both (a path, a stream, a process) is STDOUT: two opens of one
   // file would write over each other, and a stream's second writer is refused.
   const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
   const errTarget = merge ? undefined : stderr as RedirectTarget | undefined;
-  // Every target is checked before any is opened: a misuse (a locked stream) throws with
-  // no input sent, no file opened and no other stream's writer taken (and left locked).
-  if (stdout !== undefined) checkTarget(stdout, "stdout");
-  if (errTarget !== undefined) checkTarget(errTarget, "stderr");
   const outSink = stdout === undefined ? undefined : openSink(stdout, closeTarget, merge ? 2 : 1);
   const errSink = errTarget === undefined ? undefined : openSink(errTarget, closeTarget, 1);
   const jobs: Promise<void>[] = [];
@@ -158,6 +159,24 @@ const STOPPED: unique symbol = Symbol("stopped");
  * Refuses a target that {@link openSink} would fail to open (with a TypeError), before
  * anything is opened: a stream target must be a WritableStream that no writer holds.
  */
+/**
+ * Throws a TypeError for a redirection target that cannot be used (not a path, stream or
+ * process; a locked stream): every target is checked before any is opened — and before a
+ * command starts — so a misuse sends no input, opens no file, takes no other stream's writer
+ * (left locked) and runs nothing.
+ *
+ * @example
+ * ```ts ignore
+ * checkRedirectTargets({ stdout: lockedStream }); // TypeError
+ * ```
+ */
+export function checkRedirectTargets(options: RedirectOptions): void {
+  const { stdout, stderr } = options;
+  if (stdout !== undefined) checkTarget(stdout, "stdout");
+  const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
+  if (stderr !== undefined && !merge) checkTarget(stderr as RedirectTarget, "stderr");
+}
+
 function checkTarget(target: RedirectTarget, name: string): void {
   if (isPath(target) || isProcess(target)) return;
   if (typeof (target as Partial<WritableStream>).getWriter !== "function") {

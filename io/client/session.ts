@@ -125,7 +125,9 @@ export interface X11ForwardingOptions {
 export interface ProcessOptions extends RedirectOptions {
   /**
    * Stops waiting for the session to open and the process to start: rejects with
-   * the signal's reason and closes the channel. (`run` also stops the process.)
+   * the signal's reason and closes the channel (`run` stops waiting for it to end too).
+   * Closing the channel ends the remote process only when it has a terminal (`term`: it
+   * gets SIGHUP), as with `ssh`; without one it runs on — send `p.kill()` first to stop it.
    */
   readonly signal?: AbortSignal;
   /** Environment variables to send (the server must accept them, e.g. OpenSSH's AcceptEnv). */

@@ -1,0 +1,69 @@
+/**
+ * run() as a whole: its timeout covers opening the session and starting the command (a
+ * server that stopped answering held it there for good), a misused redirection runs
+ * nothing, and `stderr: STDOUT` without a stdout target merges stderr into the collected
+ * stdout, as AsyncSSH's run(stderr=STDOUT).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loopback } from "../server/_loopback_test_util.ts";
+import { ProcessTimeoutError } from "./errors.ts";
+import { STDOUT } from "./redirect.ts";
+
+test("run({ timeout }) covers a session the server never answers, and a command it never starts", async () => {
+  const never = new Promise<never>(() => {});
+  for (const hooks of [{ sessionRequested: () => never }, { processRequested: () => never }]) {
+    await using lb = await loopback({ ...hooks, processFactory: (p) => p.write("ran\n") });
+    const t0 = performance.now();
+    const e = await lb.conn.run("make", { timeout: 200 }).then(() => undefined, (e) => e);
+    assert.ok(e instanceof ProcessTimeoutError, String(e));
+    assert.match(e.message, /"make" did not finish within 200 ms/);
+    assert.ok(performance.now() - t0 < 5_000);
+  }
+});
+
+test("run({ timeout }): the command's part is what is left, said with the whole timeout", async () => {
+  await using lb = await loopback({
+    processFactory: async (p) => {
+      await p.write("partial\n");
+      for await (const _ of p.events); // as `sleep 10`, until the client goes
+    },
+  });
+  const e = await lb.conn.run("sleep 10", { timeout: 300 }).then(() => undefined, (e) => e);
+  assert.ok(e instanceof ProcessTimeoutError, String(e));
+  assert.match(e.message, /within 300 ms/);
+  assert.equal(e.stdout, "partial\n");
+});
+
+test("run(cmd, { stderr: STDOUT }) merges stderr into stdout, as AsyncSSH's run()", async () => {
+  await using lb = await loopback({
+    processFactory: async (p) => {
+      await p.write("a\n");
+      await p.writeStderr("b\n");
+      await p.write("c\n");
+    },
+  });
+  const r = await lb.conn.run("x", { stderr: STDOUT });
+  assert.deepEqual([...r.stdout].sort().join(""), "\n\n\nabc");
+  assert.equal(r.stdout.length, 6);
+  assert.equal(r.stderr, "");
+  // createProcess too: p.stdout carries both.
+  const p = await lb.conn.createProcess("x", { stderr: STDOUT, encoding: "utf-8" });
+  let all = "";
+  for await (const c of p.stdout) all += c;
+  assert.deepEqual([...all].sort().join(""), "\n\n\nabc");
+});
+
+test("a redirection that cannot be used is refused before the session opens: nothing runs", async () => {
+  const ran: string[] = [];
+  await using lb = await loopback({ processFactory: (p) => void ran.push(p.command ?? "") });
+  const locked = new WritableStream<Uint8Array>();
+  locked.getWriter();
+  await assert.rejects(lb.conn.run("touch marker", { stdout: locked }), TypeError);
+  await assert.rejects(
+    lb.conn.run("touch marker", { stdout: "/tmp/x", stderr: {} as never }),
+    TypeError,
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ran, []);
+});
