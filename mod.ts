@@ -130,6 +130,7 @@ export {
   connectErrorPhase,
   type ConnectPhase,
   ConnectTimeoutError,
+  ProcessDisconnectedError,
   ProcessError,
   ProcessOutputLimitError,
   type ProcessResult,

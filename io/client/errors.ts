@@ -6,7 +6,7 @@
  */
 
 import type { ExitSignal } from "../../core/connection/session_requests.ts";
-import { SSHError } from "../../core/errors.ts";
+import { DisconnectError, SSHError } from "../../core/errors.ts";
 
 /** What a finished process produced. */
 export interface ProcessResult<T extends string | Uint8Array = string | Uint8Array> {
@@ -331,4 +331,42 @@ export function classifyConnectFailure(
     return new ConnectError("ERR_CONNECTION_REFUSED", host, port, { cause: error });
   }
   return undefined;
+}
+
+/**
+ * The connection ended while a process ran (`run()`, `wait()`): the connection's
+ * {@link DisconnectError} — same `code`, `reason` and message, the original as `cause` —
+ * with the output read until then (AsyncSSH's run() returns it with no exit status).
+ *
+ * @example
+ * ```ts ignore
+ * try { await conn.run("deploy.sh"); }
+ * catch (e) { if (e instanceof ProcessDisconnectedError) console.log(e.code, e.stdout); }
+ * ```
+ */
+export class ProcessDisconnectedError extends DisconnectError {
+  /** The command that ran. */
+  readonly command: string | undefined;
+  /** Output read before the connection ended. */
+  readonly stdout: string | Uint8Array;
+  /** Error output read before the connection ended. */
+  readonly stderr: string | Uint8Array;
+
+  /** Creates the error from the connection's. */
+  constructor(
+    error: DisconnectError,
+    command: string | undefined,
+    stdout: string | Uint8Array,
+    stderr: string | Uint8Array,
+  ) {
+    super(error.code, error.reason, error.message, {
+      cause: error,
+      fromPeer: error.fromPeer,
+      ...(error.detail !== undefined ? { detail: error.detail } : {}),
+    });
+    this.name = "ProcessDisconnectedError";
+    this.command = command;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
 }

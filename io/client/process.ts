@@ -19,11 +19,13 @@ import {
   type TerminalSize,
 } from "../../core/connection/session_requests.ts";
 import {
+  ProcessDisconnectedError,
   ProcessError,
   ProcessOutputLimitError,
   type ProcessResult,
   ProcessTimeoutError,
 } from "./errors.ts";
+import { DisconnectError } from "../../core/errors.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
@@ -601,6 +603,8 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
       let won: unknown;
       try {
         won = await Promise.race([all, stop]);
+      } catch (e) {
+        throw this.#withOutput(e, outs);
       } finally {
         // Also when the connection went while waiting: a pending timer kept the process
         // alive, and the listener kept the closed connection on a long-lived signal.
@@ -633,7 +637,9 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
         );
       }
     } else {
-      await all;
+      await all.catch((e) => {
+        throw this.#withOutput(e, outs);
+      });
     }
     const result: ProcessResult<T> = {
       command: this.command,
@@ -647,6 +653,20 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
       throw new ProcessError(result);
     }
     return result;
+  }
+
+  /**
+   * A lost connection's error with the output read until then (a
+   * {@link ProcessDisconnectedError}); any other error as it is.
+   */
+  #withOutput(e: unknown, outs: (Collector | undefined)[]): unknown {
+    if (!(e instanceof DisconnectError) || e instanceof ProcessDisconnectedError) return e;
+    return new ProcessDisconnectedError(
+      e,
+      this.command,
+      this.#decodeCut(outs[0]?.bytes() ?? new Uint8Array(0)),
+      this.#decodeCut(outs[1]?.bytes() ?? new Uint8Array(0)),
+    );
   }
 
   /** Collectors are made once: a second wait() (say, after a timeout) reuses them. */

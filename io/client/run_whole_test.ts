@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loopback } from "../server/_loopback_test_util.ts";
-import { ProcessTimeoutError } from "./errors.ts";
+import { ProcessDisconnectedError, ProcessTimeoutError } from "./errors.ts";
+import { DisconnectError } from "../../core/errors.ts";
 import { STDOUT } from "./redirect.ts";
 
 test("run({ timeout }) covers a session the server never answers, and a command it never starts", async () => {
@@ -66,4 +67,24 @@ test("a redirection that cannot be used is refused before the session opens: not
   );
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(ran, []);
+});
+
+test("run() cut by a lost connection: the DisconnectError carries the output read until then", async () => {
+  await using lb = await loopback({
+    processFactory: async (p) => {
+      await p.write("started\n");
+      await p.writeStderr("warming up\n");
+      await new Promise((r) => setTimeout(r, 100));
+      void lb.server.close(); // the server goes mid-command
+      await new Promise(() => {});
+    },
+  });
+  const e = await lb.conn.run("deploy").then(() => undefined, (e) => e);
+  assert.ok(e instanceof ProcessDisconnectedError, String(e));
+  assert.ok(e instanceof DisconnectError);
+  assert.equal(e.code, "ERR_PEER_DISCONNECTED");
+  assert.equal(e.stdout, "started\n");
+  assert.equal(e.stderr, "warming up\n");
+  assert.equal(e.command, "deploy");
+  assert.ok(e.cause instanceof DisconnectError);
 });
