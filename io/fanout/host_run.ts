@@ -9,7 +9,7 @@
  */
 
 import type { SSHClientConnection } from "../client/connection.ts";
-import type { ConnectOptions } from "../client/options.ts";
+import type { ConnectOptions, RunOptions } from "../client/options.ts";
 import { type ProcessResult, ProcessTimeoutError } from "../client/errors.ts";
 
 /** What a function given to {@link runMany} receives besides the connection. */
@@ -70,7 +70,16 @@ export interface FanoutTiming {
 /** A function run on each host's connection by {@link runMany}. */
 export type FanoutTask<T> = (conn: SSHClientConnection, info: FanoutTaskInfo) => Promise<T>;
 
-/** Runs `commandOrTask` on `conn` for one host; failures are thrown to the caller. */
+/** How {@link runOnHost} runs a command: `conn.run()` unless told otherwise. */
+export type CommandRunner = (
+  command: string,
+  options: RunOptions & { readonly encoding?: string },
+) => Promise<ProcessResult<string>>;
+
+/**
+ * Runs `commandOrTask` on `conn` for one host; failures are thrown to the caller. A command
+ * goes through `run` (SSHPool's opens a session the server refused again), else `conn.run()`.
+ */
 export async function runOnHost<T>(
   conn: SSHClientConnection,
   commandOrTask: string | FanoutTask<T>,
@@ -79,10 +88,11 @@ export async function runOnHost<T>(
   timing: () => FanoutTiming,
   maxOutput?: number,
   timeout?: number,
+  run: CommandRunner = (command, options) => conn.run(command, options),
 ): Promise<FanoutSuccess<T>> {
   const { host, index } = info;
   if (typeof commandOrTask === "string") {
-    const r = await conn.run(commandOrTask, {
+    const r = await run(commandOrTask, {
       signal: info.signal,
       ...(maxOutput !== undefined ? { maxOutput } : {}),
       ...(timeout !== undefined ? { timeout } : {}),

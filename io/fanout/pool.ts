@@ -30,7 +30,7 @@ import {
   withoutHost,
 } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
-import { untilAborted } from "../engine/errors.ts";
+import { ChannelOpenError, untilAborted } from "../engine/errors.ts";
 import { checkMaxOutput } from "../client/process.ts";
 
 /**
@@ -51,12 +51,38 @@ export const DEFAULT_POOL_KEEPALIVE = 15_000;
  */
 export const DEFAULT_POOL_MAX_SESSIONS = 10;
 
+/**
+ * How long a host may refuse every session the pool opens, none of its sessions ending
+ * meanwhile, before a refused `run()` fails with the refusal (ms).
+ */
+const REFUSED_FOR_GOOD = 1_000;
+/** The first wait before opening again a session refused for no reason the pool sees (ms). */
+const FIRST_REOPEN_DELAY = 5;
+/** The longest such wait (ms). */
+const MAX_REOPEN_DELAY = 200;
+/**
+ * How long after a session of the host ends a command waiting for one opens its own, and a
+ * command waiting its turn gets it (ms): sshd frees a session only after it has read the
+ * close and gone round its loop, so an open right behind the close is refused.
+ */
+const FREE_DELAY = 2;
+
 /** The pool's own options, beside the connect() options its hosts share. */
 export interface PoolOptions {
   /**
    * Commands run at once on one host's connection through `run()` and `runAll()`; more
    * wait their turn (within their timeout) rather than fail as the server refuses the
    * session. Default {@link DEFAULT_POOL_MAX_SESSIONS}; a positive integer or `Infinity`.
+   *
+   * A session the server refuses all the same (a ChannelOpenError while the connection is
+   * up) is opened again, not failed: sshd frees a closed session only after going round
+   * its loop, so an open that arrives with the close is refused ("no more sessions"), and a
+   * server may allow fewer sessions than this. A command waits for a session of the host
+   * to end when one opened before it still runs (however long that takes, within its
+   * timeout), else tries again after a few ms (5, doubling up to 200). A host that has
+   * refused every session for a second, none ending meanwhile, refuses for good as far as
+   * the pool can tell: a command refused then fails with the refusal. Sessions opened
+   * otherwise (`get()`'s connection, a `runAll()` function) are not counted.
    */
   readonly maxSessions?: number;
 }
@@ -105,6 +131,16 @@ interface Slot {
   sessions: number;
   /** Those waiting for one of them to end, first come first served. */
   readonly waiting: (() => void)[];
+  /** The last number given to a session open of a command (they are numbered in order). */
+  opens: number;
+  /** The numbers of the commands whose session is open or being opened now. */
+  readonly running: Set<number>;
+  /** Commands whose session the server refused, waiting to open it again. */
+  readonly refused: Refused[];
+  /** When the host started refusing sessions, none ending since (`performance.now()`). */
+  refusingSince: number | undefined;
+  /** When it last refused one. */
+  lastRefusal: number;
   /** The connect in progress, shared by every get() that waits for it. */
   pending: PendingConnect | undefined;
   /** The latest connect started: only its failure is the slot's `lastError`. */
@@ -121,6 +157,16 @@ interface PendingConnect {
   readonly promise: Promise<SSHClientConnection>;
   readonly abort: AbortController;
   waiters: number;
+}
+
+/** A command waiting to open its session again after the server refused it. */
+interface Refused {
+  /** The number of its refused open. */
+  readonly open: number;
+  /** Whether a command opened before it is still running (a session the server counts). */
+  readonly explained: boolean;
+  /** Wakes it: `true` when a session of the host ended, `false` when its reason went. */
+  readonly wake: (ended: boolean) => void;
 }
 
 /**
@@ -222,6 +268,11 @@ export class SSHPool {
           dead: true,
           sessions: 0,
           waiting: [],
+          opens: 0,
+          running: new Set(),
+          refused: [],
+          refusingSince: undefined,
+          lastRefusal: 0,
           pending: undefined,
           attempt: undefined,
           lastError: undefined,
@@ -352,6 +403,7 @@ export class SSHPool {
       slot.conn = conn;
       slot.dead = false;
       slot.lastError = undefined;
+      slot.refusingSince = undefined; // a new connection: what the old one refused says nothing
       void conn.closed.then(() => {
         if (slot.conn === conn) slot.dead = true;
       });
@@ -366,8 +418,11 @@ export class SSHPool {
 
   /**
    * Runs a command on one host (reconnecting first if its connection dropped). `host`
-   * as for {@link SSHPool.get}. `options.timeout` covers the reconnect too: past it,
-   * a ProcessTimeoutError whether the command or the connection was late.
+   * as for {@link SSHPool.get}. At most `maxSessions` run at once on a host; more wait
+   * their turn, and a session the server refuses is opened again (see
+   * {@link PoolOptions.maxSessions}). `options.timeout` covers the reconnect and these
+   * waits too: past it, a ProcessTimeoutError whether the command, its turn or the
+   * connection was late; `options.signal` ends the waits with its reason.
    */
   async run(
     host: FanoutHost,
@@ -387,22 +442,167 @@ export class SSHPool {
       // Its turn among the commands on this connection, within the same deadline.
       await this.#takeSession(slot, deadline.signal);
     } catch (e) {
+      deadline.clear();
       if (deadline.timedOut) throw new ProcessTimeoutError(command, timeout!, "", "");
       throw e;
-    } finally {
-      deadline.clear();
     }
-    // What is left of it for the command.
-    const left = delay === undefined ? {} : { timeout: timeLeft(delay, t0) };
     try {
-      return await conn.run(command, { ...options, ...left, encoding: "utf-8" });
+      // The deadline goes on covering the waits before opening a refused session again;
+      // each open gets what is left of it as the command's own timeout.
+      return await this.#runSession(slot, conn, deadline.signal, () =>
+        conn.run(command, {
+          ...options,
+          ...(delay === undefined ? {} : { timeout: timeLeft(delay, t0) }),
+          encoding: "utf-8",
+        }));
     } catch (e) {
+      if (deadline.timedOut && e === deadline.signal?.reason) {
+        // Past the deadline while waiting to open the session again.
+        throw new ProcessTimeoutError(command, timeout!, "", "");
+      }
       // Said with the timeout given, not what was left of it.
       if (delay === undefined || !(e instanceof ProcessTimeoutError)) throw e;
       throw wholeTimeout(e, timeout!);
     } finally {
+      deadline.clear();
       this.#giveSession(slot);
     }
+  }
+
+  /**
+   * Runs `run` (one command's `conn.run()` on `slot`'s connection `conn`), opening its
+   * session again when the server refuses it (a ChannelOpenError) while the connection is
+   * up: sshd counts a closed session against its MaxSessions until it has gone round its
+   * loop, and a server may allow fewer sessions than `maxSessions`. It opens again
+   *
+   * - when a session of the host ends, if a command opened before it is still running
+   *   (the server answers opens in order: that one is open, and the refusal is the
+   *   server's limit): it waits its turn, however long that command runs;
+   * - else after a short wait (5 ms, doubling up to 200 ms) or when a session ends, if
+   *   sooner; but once the host has refused every session for {@link REFUSED_FOR_GOOD} ms
+   *   with none ending meanwhile, it fails with the refusal.
+   *
+   * Rejects with `signal`'s reason if it aborts while waiting.
+   */
+  async #runSession<R>(
+    slot: Slot,
+    conn: SSHClientConnection,
+    signal: AbortSignal | undefined,
+    run: () => Promise<R>,
+  ): Promise<R> {
+    let wait = FIRST_REOPEN_DELAY;
+    for (;;) {
+      const open = ++slot.opens;
+      slot.running.add(open);
+      let result: R;
+      try {
+        result = await run();
+      } catch (e) {
+        // Refused, on a connection still up (else the error is the command's to see).
+        const refused = e instanceof ChannelOpenError && slot.conn === conn && !isGone(conn);
+        this.#sessionEnded(slot, open, !refused);
+        if (!refused) throw e;
+        const now = performance.now();
+        // A refusal after a quiet while starts a new count.
+        if (slot.refusingSince === undefined || now - slot.lastRefusal > REFUSED_FOR_GOOD) {
+          slot.refusingSince = now;
+        }
+        slot.lastRefusal = now;
+        let explained = this.#openedBefore(slot, open);
+        for (;;) {
+          if (
+            !explained && slot.refusingSince !== undefined &&
+            performance.now() - slot.refusingSince >= REFUSED_FOR_GOOD
+          ) {
+            throw e; // refused for good, as far as the pool can tell
+          }
+          const woken = await this.#waitToReopen(slot, open, explained, wait, signal);
+          if (woken === "timer") wait = Math.min(wait * 2, MAX_REOPEN_DELAY);
+          if (woken !== "unexplained") break;
+          // What explained the refusal ended without a session ending: it was no session.
+          explained = false;
+        }
+        continue;
+      }
+      this.#sessionEnded(slot, open, true);
+      return result;
+    }
+  }
+
+  /** Whether a command of `slot` that opened its session before open `open` still runs. */
+  #openedBefore(slot: Slot, open: number): boolean {
+    for (const n of slot.running) if (n < open) return true;
+    return false;
+  }
+
+  /**
+   * Open `open` of `slot` is over: with `ended`, a session ran (the host is not refusing
+   * for good) and ended, and the first refused command waiting takes its place; either way,
+   * a command whose refusal it explained no longer waits for it.
+   */
+  #sessionEnded(slot: Slot, open: number, ended: boolean): void {
+    slot.running.delete(open);
+    if (ended) {
+      slot.refusingSince = undefined;
+      slot.refused.shift()?.wake(true);
+    }
+    for (const r of [...slot.refused]) {
+      if (r.explained && !this.#openedBefore(slot, r.open)) {
+        slot.refused.splice(slot.refused.indexOf(r), 1);
+        r.wake(false);
+      }
+    }
+  }
+
+  /**
+   * Waits to open refused open `open` again: until a session of `slot` ends (then
+   * {@link FREE_DELAY} more, for the server to free it: "ended"), or, `explained`, until
+   * no command opened before it runs ("unexplained"), or else `wait` ms ("timer").
+   * Rejects with `signal`'s reason if it aborts first.
+   */
+  #waitToReopen(
+    slot: Slot,
+    open: number,
+    explained: boolean,
+    wait: number,
+    signal: AbortSignal | undefined,
+  ): Promise<"ended" | "unexplained" | "timer"> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const i = slot.refused.indexOf(waiter);
+        if (i >= 0) slot.refused.splice(i, 1);
+      };
+      const onAbort = () => {
+        done();
+        reject(signal!.reason);
+      };
+      const waiter: Refused = {
+        open,
+        explained,
+        wake: (ended) => {
+          done();
+          if (!ended) return resolve("unexplained");
+          // Still abortable while the server frees the session.
+          signal?.addEventListener("abort", onAbort, { once: true });
+          timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve("ended");
+          }, FREE_DELAY);
+        },
+      };
+      slot.refused.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (!explained) {
+        timer = setTimeout(() => {
+          done();
+          resolve("timer");
+        }, wait);
+      }
+    });
   }
 
   /**
@@ -431,10 +631,21 @@ export class SSHPool {
     });
   }
 
+  /**
+   * Gives back a session taken with {@link #takeSession}. The first command waiting its
+   * turn gets it {@link FREE_DELAY} ms later, once the server can have freed it.
+   */
   #giveSession(slot: Slot): void {
-    const next = slot.waiting.shift();
-    if (next) next();
-    else slot.sessions--;
+    if (slot.waiting.length === 0) {
+      slot.sessions--;
+      return;
+    }
+    setTimeout(() => {
+      // (A waiter that gave up meanwhile has left the queue.)
+      const next = slot.waiting.shift();
+      if (next) next();
+      else slot.sessions--;
+    }, FREE_DELAY);
   }
 
   /** The slot of `host`; a `RangeError` for a host not in the pool or a shared name. */
@@ -487,7 +698,18 @@ export class SSHPool {
         try {
           // The deadline ends the host even when a function ignores its signal.
           return await untilAborted(
-            runOnHost(conn, commandOrTask, { host, index, signal }, 1, timing, maxOutput),
+            runOnHost(
+              conn,
+              commandOrTask,
+              { host, index, signal },
+              1,
+              timing,
+              maxOutput,
+              undefined,
+              // A refused session is opened again, as for run().
+              (command, options) =>
+                this.#runSession(slot, conn, signal, () => conn.run(command, options)),
+            ),
             signal,
           );
         } finally {
