@@ -244,6 +244,7 @@ export class SFTPClient implements AsyncDisposable {
    * ```
    */
   async chdir(path: string): Promise<void> {
+    requirePaths({ path });
     const dir = await this.#realpath(this.#wire(path));
     const attrs = await this.#stat(dir, true);
     if (!isDirectory(attrs)) {
@@ -304,6 +305,7 @@ export class SFTPClient implements AsyncDisposable {
    * apply when the file is created (e.g. `{ permissions: 0o600 }`).
    */
   async open(path: string, mode: OpenMode = "r", attrs: FileAttributes = {}): Promise<SFTPFile> {
+    requirePaths({ path });
     return await openFile(this.#s, this.#wire(path), mode, attrs);
   }
 
@@ -311,6 +313,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Attributes of `path`, following symlinks unless `followSymlinks: false`. */
   async stat(path: string, options: FollowOptions = {}): Promise<FileAttributes> {
+    requirePaths({ path });
     return await this.#stat(this.#wire(path), options.followSymlinks !== false);
   }
 
@@ -321,11 +324,13 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Attributes of `path` itself (a symlink is not followed). */
   async lstat(path: string): Promise<FileAttributes> {
+    requirePaths({ path });
     return await this.#stat(this.#wire(path), false);
   }
 
   /** Changes attributes; with `followSymlinks: false`, of a symlink itself (lsetstat@openssh.com). */
   async setstat(path: string, attrs: FileAttributes, options: FollowOptions = {}): Promise<void> {
+    requirePaths({ path });
     return await this.#setstat(this.#wire(path), attrs, options);
   }
 
@@ -366,17 +371,20 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Whether `path` exists (false on "no such file"; other errors are thrown). */
   async exists(path: string): Promise<boolean> {
+    requirePaths({ path });
     return (await this.#statOrNull(this.#wire(path))) !== null;
   }
 
   /** Whether `path` is a regular file (following symlinks). */
   async isFile(path: string): Promise<boolean> {
+    requirePaths({ path });
     const a = await this.#statOrNull(this.#wire(path));
     return a !== null && isRegularFile(a);
   }
 
   /** Whether `path` is a directory (following symlinks). */
   async isDir(path: string): Promise<boolean> {
+    requirePaths({ path });
     return await this.#isDir(this.#wire(path));
   }
 
@@ -411,8 +419,9 @@ export class SFTPClient implements AsyncDisposable {
    * (about 100 per reply), without "." and "..". Breaking out of the loop
    * closes the directory handle.
    */
-  async *readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
-    yield* this.#readdir(this.#wire(path));
+  readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
+    requirePaths({ path }); // at the call, not at the first step of the loop
+    return this.#readdir(this.#wire(path));
   }
 
   async *#readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
@@ -462,11 +471,13 @@ export class SFTPClient implements AsyncDisposable {
    * {@link MAX_LISTED_ENTRIES} an SFTPError (iterate `readdir()` for any size).
    */
   async listdir(path: string): Promise<string[]> {
+    requirePaths({ path });
     return (await this.#listing(this.#wire(path))).map((e) => e.filename);
   }
 
   /** Creates a directory (`mode` default 0o777, less the server's umask). */
   async mkdir(path: string, mode?: number): Promise<void> {
+    requirePaths({ path });
     return await this.#mkdir(this.#wire(path), mode === undefined ? {} : { permissions: mode });
   }
 
@@ -477,6 +488,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Creates a directory and its missing parents; an existing directory is fine. */
   async makedirs(path: string, mode?: number): Promise<void> {
+    requirePaths({ path });
     const wire = this.#wire(path);
     const attrs = mode === undefined ? {} : { permissions: mode };
     const parts = wire.split("/");
@@ -495,6 +507,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Removes a file or symlink. */
   async remove(path: string): Promise<void> {
+    requirePaths({ path });
     return await this.#remove(this.#wire(path));
   }
 
@@ -509,6 +522,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Removes an empty directory. */
   async rmdir(path: string): Promise<void> {
+    requirePaths({ path });
     return await this.#rmdir(this.#wire(path));
   }
 
@@ -519,9 +533,14 @@ export class SFTPClient implements AsyncDisposable {
   /**
    * Removes a directory and everything in it (symlinks are removed, not followed). A
    * `path` that is itself a symbolic link is refused (as Python's `shutil.rmtree`): the
-   * directory it leads to is no part of the tree; `remove()` removes the link.
+   * directory it leads to is no part of the tree; `remove()` removes the link. A `path`
+   * that is a file (or anything else but a directory) is refused too, with an SFTPError
+   * "Not a directory" (SSH_FX_FAILURE; `shutil.rmtree` and ssh2-sftp-client's
+   * `rmdir(path, true)` refuse it too), not a "no such file" that a cleanup ignoring
+   * missing paths would take for "already gone".
    */
   async rmtree(path: string): Promise<void> {
+    requirePaths({ path });
     return await this.#rmtree(this.#wire(path));
   }
 
@@ -529,12 +548,17 @@ export class SFTPClient implements AsyncDisposable {
     // "link/" resolves the link on the server (lstat follows a trailing slash): the
     // check looks at the name without it.
     const own = trailingSlashBase(path) ?? path;
-    if (isSymbolicLink(await this.#stat(own, false))) {
+    const attrs = await this.#stat(own, false);
+    if (isSymbolicLink(attrs)) {
       throw new SFTPError(
         SFTPStatus.FAILURE,
         "Is a symbolic link: rmtree does not follow it (remove() removes the link)",
         { path, operation: "rmtree" },
       );
+    }
+    // A type the server did not give (no permissions) is left to its opendir to judge.
+    if (attrs.permissions !== undefined && !isDirectory(attrs)) {
+      throw new SFTPError(SFTPStatus.FAILURE, "Not a directory", { path, operation: "rmtree" });
     }
     for (const e of await this.#listing(path)) {
       // A listed name that is no single component would lead elsewhere: never followed.
@@ -564,6 +588,7 @@ export class SFTPClient implements AsyncDisposable {
     newPath: string,
     options: { readonly overwrite?: boolean } = {},
   ): Promise<void> {
+    requirePaths({ oldPath, newPath });
     const posix = options.overwrite !== false && this.#s.supports(Ext.POSIX_RENAME, "1");
     const type = posix ? "posixRename" : "rename";
     expectResult(
@@ -574,6 +599,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** Creates a hard link `newPath` to `oldPath` (hardlink@openssh.com). */
   async hardlink(oldPath: string, newPath: string): Promise<void> {
+    requirePaths({ oldPath, newPath });
     this.#need(Ext.HARDLINK, "hardlink", newPath);
     expectResult(
       await this.#s.request({
@@ -591,6 +617,7 @@ export class SFTPClient implements AsyncDisposable {
    * working directory; `linkPath` is, as every path.
    */
   async symlink(targetPath: string, linkPath: string): Promise<void> {
+    requirePaths({ targetPath, linkPath });
     return await this.#symlink(targetPath, this.#wire(linkPath));
   }
 
@@ -600,6 +627,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** The target of a symlink (as stored). */
   async readlink(path: string): Promise<string> {
+    requirePaths({ path });
     return await this.#readlink(this.#wire(path));
   }
 
@@ -612,6 +640,7 @@ export class SFTPClient implements AsyncDisposable {
    * after {@link chdir} it is the working directory).
    */
   async realpath(path: string): Promise<string> {
+    requirePaths({ path });
     return await this.#realpath(this.#wire(path));
   }
 
@@ -625,6 +654,7 @@ export class SFTPClient implements AsyncDisposable {
    * are resolved against the working directory after {@link chdir}.
    */
   async expandPath(path: string): Promise<string> {
+    requirePaths({ path });
     const wire = path.startsWith("~") ? path : this.#wire(path);
     if (this.#s.supports(Ext.EXPAND_PATH, "1")) {
       return expectResult(await this.#s.request({ type: "expandPath", path: wire }), "path")
@@ -662,6 +692,7 @@ export class SFTPClient implements AsyncDisposable {
 
   /** File system figures (statvfs@openssh.com). */
   async statvfs(path: string): Promise<StatVFS> {
+    requirePaths({ path });
     this.#need(Ext.STATVFS, "statvfs", path);
     return expectResult(
       await this.#s.request({ type: "statvfs", path: this.#wire(path) }),
@@ -690,8 +721,9 @@ export class SFTPClient implements AsyncDisposable {
    * pattern is matched in the working directory after {@link chdir}; the matches are
    * relative as the pattern is.
    */
-  glob(pattern: string): Promise<string[]> {
-    return this.#glob(pattern, this.#cwd);
+  async glob(pattern: string): Promise<string[]> {
+    requirePaths({ pattern });
+    return await this.#glob(pattern, this.#cwd);
   }
 
   /** The glob, in the working directory `cwd` (matches named as the pattern names them). */
@@ -766,6 +798,7 @@ export class SFTPClient implements AsyncDisposable {
   /** Reads a whole remote file: text when `options.encoding` is given, else bytes. */
   readFile(path: string, options?: ReadFileOptions): Promise<Uint8Array | string>;
   async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array | string> {
+    requirePaths({ path });
     const { encoding } = options;
     if (encoding !== undefined && encoding !== "utf-8" && encoding !== "utf8") {
       throw new RangeError(`encoding must be "utf-8" (or left out for bytes), not ${encoding}`);
@@ -792,6 +825,7 @@ export class SFTPClient implements AsyncDisposable {
     data: Uint8Array | string,
     options: WriteFileOptions = {},
   ): Promise<void> {
+    requirePaths({ path });
     return await writeWholeFile(this.#s, this.#wire(path), data, options);
   }
 
@@ -808,6 +842,7 @@ export class SFTPClient implements AsyncDisposable {
     data: Uint8Array | string,
     options: Omit<WriteFileOptions, "flag"> = {},
   ): Promise<void> {
+    requirePaths({ path });
     return await writeWholeFile(this.#s, this.#wire(path), data, { ...options, flag: "a" });
   }
 
@@ -819,6 +854,10 @@ export class SFTPClient implements AsyncDisposable {
     localPath: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths(
+      { remotePath, localPath },
+      "to read a remote file into memory, use readFile(remotePath)",
+    );
     return await transfer.get(this.#ops, this.#wire(remotePath), localPath, options);
   }
 
@@ -828,6 +867,10 @@ export class SFTPClient implements AsyncDisposable {
     remotePath: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths(
+      { localPath, remotePath },
+      "to upload bytes or a string, use writeFile(remotePath, data)",
+    );
     return await transfer.put(this.#ops, localPath, this.#wire(remotePath), options);
   }
 
@@ -837,6 +880,7 @@ export class SFTPClient implements AsyncDisposable {
     dstPath: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths({ srcPath, dstPath });
     return await transfer.copy(this.#ops, this.#wire(srcPath), this.#wire(dstPath), options);
   }
 
@@ -850,6 +894,7 @@ export class SFTPClient implements AsyncDisposable {
     localDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths({ patterns, localDir });
     const cwd = this.#cwd; // the one the call began in, for every pattern and match
     await eachMatch(
       patterns,
@@ -872,6 +917,7 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths({ patterns, remoteDir });
     const dir = this.#wire(remoteDir);
     await eachMatch(
       patterns,
@@ -891,6 +937,7 @@ export class SFTPClient implements AsyncDisposable {
     remoteDir: string,
     options: transfer.TransferOptions = {},
   ): Promise<void> {
+    requirePaths({ patterns, remoteDir });
     const cwd = this.#cwd;
     const dir = this.#wire(remoteDir, cwd);
     await eachMatch(
@@ -936,6 +983,41 @@ export class SFTPClient implements AsyncDisposable {
       });
     }
   }
+}
+
+/**
+ * Refuses an argument meant as a path (local or remote) that is not a string, with a
+ * TypeError naming it (and `hint`, when given), before anything is sent or opened: a
+ * Buffer or a stream, as ssh2-sftp-client's `put(src, path)` takes, would otherwise fail
+ * far from the call with no word of what was wrong. `patterns` may also be an array of
+ * strings. Every public method taking a path checks here.
+ */
+function requirePaths(args: Record<string, unknown>, hint?: string): void {
+  for (const [name, value] of Object.entries(args)) {
+    if (typeof value === "string") continue;
+    if (name === "patterns" && Array.isArray(value)) {
+      const i = value.findIndex((p) => typeof p !== "string");
+      if (i < 0) continue;
+      throw new TypeError(
+        `patterns[${i}] must be a string (a path or a glob), not ${kind(value[i])}`,
+      );
+    }
+    throw new TypeError(
+      `${name} must be a string (a path), not ${kind(value)}${
+        hint === undefined ? "" : `: ${hint}`
+      }`,
+    );
+  }
+}
+
+/** What a value is, for an error message (never the value itself: it may be large). */
+function kind(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  const a = (name: string) => `${/^[aeio]/i.test(name) ? "an" : "a"} ${name}`; // "a Uint8Array"
+  if (typeof v !== "object") return a(typeof v);
+  if (Array.isArray(v)) return "an array";
+  const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
+  return a(typeof name === "string" && name !== "" && name !== "Object" ? name : "object");
 }
 
 /** The local paths `pat` matches; none is an error. */

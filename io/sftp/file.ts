@@ -8,7 +8,9 @@
 import type { FileAttributes } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
-import type { StatVFS } from "../../sftp/messages.ts";
+import type { SFTPResult } from "../../sftp/client_engine.ts";
+import type { SFTPRequest, StatVFS } from "../../sftp/messages.ts";
+import { untilAborted } from "../engine/errors.ts";
 import { pipelinedRead, readIntoBuffer, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 
@@ -130,6 +132,13 @@ export async function openFile(
  * `position` back (AsyncSSH's `seek()`) to read earlier bytes, or to
  * `(await f.stat()).size` to follow the file's real end.
  *
+ * Once {@link SFTPFile.close} begins, nothing is sent with the handle again: the server
+ * may give its id to the next file opened (OpenSSH's sftp-server does), so a request sent
+ * with it later would read or write that other file. Streams from
+ * {@link SFTPFile.readable} and {@link SFTPFile.writable} that are still in use then fail
+ * with an SFTPError "The file is closed" (as `read()` and `write()` do), and close() waits
+ * for the requests already sent before it sends CLOSE.
+ *
  * @example
  * ```ts
  * import { connect, generatePrivateKey, listen, MemoryBackend } from "../../mod.ts";
@@ -154,8 +163,19 @@ export async function openFile(
  */
 export class SFTPFile implements AsyncDisposable {
   readonly #s: SFTPSession;
+  /**
+   * The session as the pipelines see it: its requests go through {@link #request} (refused
+   * once close() began, and counted until answered); everything else is the session's.
+   */
+  readonly #gated: SFTPSession;
   readonly #handle: Uint8Array;
   #closed = false;
+  /** Requests sent with the handle and not yet answered. */
+  #inFlight = 0;
+  /** close() waiting for {@link #inFlight} to come down to 0. */
+  #idle: (() => void)[] = [];
+  /** Streams still using the handle: each errors (and stops sending) when called. */
+  readonly #streams = new Set<() => void>();
   /** The path it was opened with. */
   readonly path: string;
   /**
@@ -180,6 +200,14 @@ export class SFTPFile implements AsyncDisposable {
     opened: { readonly flags?: number; readonly size?: number } = {},
   ) {
     this.#s = session;
+    // Getters run on the session itself (they read its private fields), methods bound to it.
+    this.#gated = new Proxy(session, {
+      get: (target, key) => {
+        if (key === "request") return this.#request;
+        const v = Reflect.get(target, key, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
     this.#handle = handle;
     this.path = path;
     this.#append = ((opened.flags ?? 0) & OpenFlags.APPEND) !== 0;
@@ -202,13 +230,37 @@ export class SFTPFile implements AsyncDisposable {
   }
 
   #check(): void {
-    if (this.#closed) {
-      throw new SFTPError(SFTPStatus.FAILURE, "The file is closed", {
-        path: this.path,
-        operation: "use",
-      });
-    }
+    if (this.#closed) throw this.#closedError("use");
   }
+
+  #closedError(operation: string): SFTPError {
+    return new SFTPError(SFTPStatus.FAILURE, "The file is closed", {
+      path: this.path,
+      operation,
+    });
+  }
+
+  /**
+   * Every request of this file (its own and its streams' pipelines) goes out here: once
+   * close() began it is refused, as a rejected promise ("The file is closed"), and nothing
+   * is sent; otherwise it is counted until answered, so close() can wait for it before
+   * sending CLOSE.
+   */
+  readonly #request = (req: SFTPRequest, signal?: AbortSignal): Promise<SFTPResult> => {
+    if (this.#closed) return Promise.reject(this.#closedError(req.type));
+    this.#inFlight++;
+    // Sent without the signal: an abort ends the caller's wait, not the count (the request
+    // is still the server's to answer before CLOSE).
+    const sent = this.#s.request(req);
+    const settled = () => {
+      if (--this.#inFlight > 0) return;
+      const w = this.#idle;
+      this.#idle = [];
+      for (const f of w) f();
+    };
+    sent.then(settled, settled);
+    return untilAborted(sent, signal);
+  };
 
   /**
    * Reads up to `length` bytes at `offset` (default: the position, which then
@@ -229,7 +281,7 @@ export class SFTPFile implements AsyncDisposable {
       } catch { /* no size from the server: read to end of file without the hint */ }
     }
     if (length === 0) return new Uint8Array(0);
-    const out = await readIntoBuffer(this.#s, this.#handle, start, {
+    const out = await readIntoBuffer(this.#gated, this.#handle, start, {
       requestSize: this.#s.readSize,
       maxRequests: this.#s.maxRequests,
       ...(length === undefined ? {} : { end: start + length }),
@@ -249,7 +301,7 @@ export class SFTPFile implements AsyncDisposable {
   async write(data: Uint8Array, offset?: number): Promise<number> {
     this.#check();
     const start = this.#append && offset === undefined ? this.#end : this.#start(offset);
-    const pipe = new WritePipe(this.#s, this.#handle, start, this.#s.maxRequests);
+    const pipe = new WritePipe(this.#gated, this.#handle, start, this.#s.maxRequests);
     const size = this.#s.writeSize;
     try {
       for (let o = 0; o < data.length; o += size) await pipe.push(data.subarray(o, o + size));
@@ -270,7 +322,7 @@ export class SFTPFile implements AsyncDisposable {
   async stat(): Promise<FileAttributes> {
     this.#check();
     const attrs =
-      expectResult(await this.#s.request({ type: "fstat", handle: this.#handle }), "attrs")
+      expectResult(await this.#request({ type: "fstat", handle: this.#handle }), "attrs")
         .attrs;
     if (this.#append && attrs.size !== undefined) this.#end = attrs.size;
     return attrs;
@@ -280,7 +332,7 @@ export class SFTPFile implements AsyncDisposable {
   async setstat(attrs: FileAttributes): Promise<void> {
     this.#check();
     checkAttrs(attrs);
-    expectResult(await this.#s.request({ type: "fsetstat", handle: this.#handle, attrs }), "ok");
+    expectResult(await this.#request({ type: "fsetstat", handle: this.#handle, attrs }), "ok");
     if (this.#append && attrs.size !== undefined) this.#end = attrs.size;
   }
 
@@ -313,7 +365,7 @@ export class SFTPFile implements AsyncDisposable {
         operation: "fsync",
       });
     }
-    expectResult(await this.#s.request({ type: "fsync", handle: this.#handle }), "ok");
+    expectResult(await this.#request({ type: "fsync", handle: this.#handle }), "ok");
   }
 
   /** File system figures for the file's file system (fstatvfs@openssh.com). */
@@ -326,7 +378,7 @@ export class SFTPFile implements AsyncDisposable {
       });
     }
     return expectResult(
-      await this.#s.request({ type: "fstatvfs", handle: this.#handle }),
+      await this.#request({ type: "fstatvfs", handle: this.#handle }),
       "statvfs",
     ).statvfs;
   }
@@ -336,6 +388,11 @@ export class SFTPFile implements AsyncDisposable {
    * file), in order, with pipelined requests; it pulls only as fast as it is
    * read. Cancelling it stops the reads. Without `start` it reads from the position
    * and moves it past each chunk it delivers, as `read()` without an offset does.
+   *
+   * It reads through the file's handle: close the file once the stream ended (or was
+   * cancelled), not before. {@link close} errors a stream still reading with an SFTPError
+   * "The file is closed" (so `await using f = …; return f.readable();` gives a stream that
+   * fails at once); the bytes it had not yet delivered are dropped.
    */
   readable(options: FileReadableOptions = {}): ReadableStream<Uint8Array<ArrayBuffer>> {
     this.#check();
@@ -347,10 +404,25 @@ export class SFTPFile implements AsyncDisposable {
     let next = start;
     let pulled: (() => void) | undefined;
     const highWater = this.#s.readSize * 4;
+    const wakePull = () => {
+      const p = pulled;
+      pulled = undefined;
+      p?.();
+    };
+    let stop: (() => void) | undefined;
     return new ReadableStream<Uint8Array<ArrayBuffer>>({
       start: (c) => {
+        // close() of the file: no more reads (the pipeline's requests are refused too), and
+        // the reader learns why.
+        stop = () => {
+          abort.abort(this.#closedError("read"));
+          c.error(abort.signal.reason);
+          pieces.clear();
+          wakePull();
+        };
+        this.#streams.add(stop);
         void pipelinedRead(
-          this.#s,
+          this.#gated,
           this.#handle,
           start,
           {
@@ -362,6 +434,7 @@ export class SFTPFile implements AsyncDisposable {
             ...(options.end !== undefined ? { end: options.end } : {}),
           },
           async (off, data) => {
+            if (abort.signal.aborted) return; // cancelled, or the file closed meanwhile
             // A reply's bytes are a view of the channel's (or the framer's own) buffer,
             // always an ArrayBuffer.
             pieces.set(off, data as Uint8Array<ArrayBuffer>);
@@ -391,21 +464,17 @@ export class SFTPFile implements AsyncDisposable {
             }
           },
         ).then((r) => {
+          this.#streams.delete(stop!);
           if (abort.signal.aborted) return;
           if (r.error !== undefined) c.error(r.error);
           else c.close();
         });
       },
-      pull: () => {
-        const p = pulled;
-        pulled = undefined;
-        p?.();
-      },
+      pull: wakePull,
       cancel: () => {
+        this.#streams.delete(stop!);
         abort.abort();
-        const p = pulled;
-        pulled = undefined;
-        p?.();
+        wakePull();
       },
     }, { highWaterMark: highWater, size: (c) => c.byteLength });
   }
@@ -416,6 +485,14 @@ export class SFTPFile implements AsyncDisposable {
    * itself stays open). Without `start` it moves the position past each chunk
    * written, as `write()` without an offset does. In append mode the chunks go to the
    * end of the file whatever `start`, and the position follows that end, as `write()`'s.
+   *
+   * It writes through the file's handle: close the stream (and await that) before the
+   * file. {@link close} of the file errors a writable still open, with an SFTPError "The
+   * file is closed": chunks it had not yet sent are not written, and its writer's pending
+   * and later `write()` and `close()` reject (its `closed` with that error), so a writer
+   * never takes data as saved that was not, rather than lose it without a word. The writes
+   * already sent are waited for by the file's close(); a stream whose own close already
+   * began (everything handed on) finishes normally.
    */
   writable(options: { readonly start?: number } = {}): WritableStream<Uint8Array> {
     this.#check();
@@ -425,11 +502,20 @@ export class SFTPFile implements AsyncDisposable {
     const advance = options.start === undefined;
     const size = this.#s.writeSize;
     let pipe!: WritePipe;
+    let stop: (() => void) | undefined;
+    // Aborts with the stream (the controller's signal) or when the file closes: a write
+    // waiting for the server's answer stops at once rather than hold either up.
+    const halt = new AbortController();
     return new WritableStream<Uint8Array>({
-      // The controller's signal aborts with the stream: a write waiting for the server's
-      // answer stops at once rather than hold the abort up.
       start: (c) => {
-        pipe = new WritePipe(this.#s, this.#handle, from, this.#s.maxRequests, c.signal);
+        c.signal.addEventListener("abort", () => halt.abort(c.signal.reason), { once: true });
+        pipe = new WritePipe(this.#gated, this.#handle, from, this.#s.maxRequests, halt.signal);
+        stop = () => {
+          const e = this.#closedError("write");
+          c.error(e);
+          halt.abort(e);
+        };
+        this.#streams.add(stop);
       },
       write: async (chunk) => {
         // Copied: the caller may reuse its buffer once write() resolves.
@@ -437,17 +523,34 @@ export class SFTPFile implements AsyncDisposable {
         if (this.#append) this.position = this.#end += chunk.length;
         else if (advance) this.position = pipe.offset;
       },
-      close: () => pipe.finish(),
+      // Everything was handed on: a close() of the file now waits for it rather than fail it.
+      close: () => {
+        this.#streams.delete(stop!);
+        return pipe.finish();
+      },
       // Writes in flight are answered (or fail) later; a server that stopped answering must
       // not hold the abort up (the pipe does not wait once its signal aborted).
-      abort: () => pipe.drain(),
+      abort: () => {
+        this.#streams.delete(stop!);
+        return pipe.drain();
+      },
     });
   }
 
-  /** Closes the handle (again is a no-op). */
+  /**
+   * Closes the handle (again is a no-op). From the moment it is called nothing more is sent
+   * with the handle, whose id the server may give to the next file opened: `read()`,
+   * `write()` and the rest fail with an SFTPError "The file is closed", and so do the
+   * streams from {@link readable} and {@link writable} still in use (a writable's chunks
+   * not yet sent are not written, and its writer is told). Requests already sent are
+   * waited for before CLOSE goes out.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const stop of this.#streams) stop();
+    this.#streams.clear();
+    while (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
     if (this.#s.closed) return;
     expectResult(await this.#s.request({ type: "close", handle: this.#handle }), "ok");
   }
