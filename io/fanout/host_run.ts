@@ -10,7 +10,7 @@
 
 import type { SSHClientConnection } from "../client/connection.ts";
 import type { ConnectOptions, RunOptions } from "../client/options.ts";
-import { type ProcessResult, ProcessTimeoutError } from "../client/errors.ts";
+import type { ProcessResult } from "../client/errors.ts";
 
 /** What a function given to {@link runMany} receives besides the connection. */
 export interface FanoutTaskInfo {
@@ -148,22 +148,6 @@ export function hostEntry(entry: unknown): ConnectOptions & { readonly host: str
     ...(n !== undefined ? { port: n } : {}),
     ...(user !== undefined ? { username: user } : {}),
   };
-}
-
-/**
- * What is left of a `timeoutMs` deadline that started at `t0` (`performance.now()`), for a
- * command's own timeout: at least 1 ms, since 0 would mean no limit.
- */
-export function timeLeft(timeoutMs: number, t0: number): number {
-  return Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
-}
-
-/**
- * A command's timeout said with the whole `timeoutMs` the caller gave (connecting
- * included), not with what was left of it for the command; its output is kept.
- */
-export function wholeTimeout(e: ProcessTimeoutError, timeoutMs: number): ProcessTimeoutError {
-  return new ProcessTimeoutError(e.command, timeoutMs, e.stdout, e.stderr);
 }
 
 /**

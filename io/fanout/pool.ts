@@ -25,10 +25,9 @@ import {
   hostLabel,
   hostList,
   runOnHost,
-  timeLeft,
-  wholeTimeout,
   withoutHost,
 } from "./host_run.ts";
+import { timeLeft, wholeTimeout } from "../client/deadline.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { ChannelOpenError, untilAborted } from "../engine/errors.ts";
 import { checkMaxOutput } from "../client/process.ts";

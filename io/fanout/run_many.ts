@@ -22,10 +22,9 @@ import {
   hostList,
   retryWait,
   runOnHost,
-  timeLeft,
-  wholeTimeout,
   withoutHost,
 } from "./host_run.ts";
+import { timeLeft, wholeTimeout } from "../client/deadline.ts";
 import type { FanoutCommandSuccess, FanoutSuccess, FanoutTask, FanoutTiming } from "./host_run.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
 import { untilAborted } from "../engine/errors.ts";
