@@ -369,7 +369,10 @@ export class SFTPClient implements AsyncDisposable {
     return this.setstat(path, { size });
   }
 
-  /** Whether `path` exists (false on "no such file"; other errors are thrown). */
+  /**
+   * Whether `path` exists (false on "no such file"; other errors are thrown). It follows
+   * links, as AsyncSSH's: a dangling link is false (`lstat()` tells a link is there).
+   */
   async exists(path: string): Promise<boolean> {
     requirePaths({ path });
     return (await this.#statOrNull(this.#wire(path))) !== null;
