@@ -10,6 +10,8 @@ import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
+import { SFTPStatus } from "../../sftp/constants.ts";
+import type { SFTPError } from "../../sftp/errors.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { GLOB_MAX_READDIR } from "../../sftp/path.ts";
 import { connect } from "../client/connect.ts";
@@ -319,13 +321,16 @@ test("a recursive get refuses a followed link back to a directory it is inside o
   try {
     await withConn(b, async (conn) => {
       await using sftp = await conn.startSftp();
-      const refused: string[] = [];
+      const refused: SFTPError[] = [];
       await sftp.get("/t", join(base, "t"), {
         recurse: true,
-        errorHandler: (e) => void refused.push(e.message),
+        errorHandler: (e) => void refused.push(e as SFTPError),
       });
-      assert.equal(refused.length, 2, refused.join("\n"));
-      assert.ok(refused.every((m) => /a link to a directory it is inside of/.test(m)));
+      assert.equal(refused.length, 2, refused.map((e) => e.message).join("\n"));
+      assert.ok(refused.every((e) => /a link to a directory it is inside of/.test(e.message)));
+      // The tree's own shape, not the server contradicting itself: FAILURE, naming the link.
+      assert.deepEqual(refused.map((e) => e.status), [SFTPStatus.FAILURE, SFTPStatus.FAILURE]);
+      assert.deepEqual(refused.map((e) => e.path).sort(), ["/t/a", "/t/up"]);
       await assert.rejects(sftp.get("/t", join(base, "t2"), { recurse: true }), /a loop/);
     });
     assert.deepEqual(await fsp.readdir(join(base, "t")), ["f"]);

@@ -393,7 +393,15 @@ async function forEachEntry(
           throw e;
         }
         if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
-        if (isDirectory(a) && o.recurse) await checkLinkedDirectory(r, dir, child, walk, refuse);
+        if (isDirectory(a) && o.recurse) {
+          // A loop of links is the tree's shape, not the server contradicting itself.
+          await checkLinkedDirectory(r, dir, child, walk, (why) => {
+            throw new SFTPError(SFTPStatus.FAILURE, `"${sanitize(child)}": ${why}`, {
+              path: child,
+              operation,
+            });
+          });
+        }
       }
       await visit(child, name, a);
     });
