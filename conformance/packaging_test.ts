@@ -156,29 +156,35 @@ try {
 }
 
 let installing: Promise<Consumer> | undefined;
+/** A fresh ESM project (removed after the tests) with the tarball and @types/node installed. */
+async function consumerProject(name: string, typesNode: string): Promise<{ path: string }> {
+  const { tarball } = await pack();
+  const dir = await tempDir(name);
+  cleanups.push(dir.remove);
+  await writeFile(
+    join(dir.path, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
+  await run([
+    "npm",
+    "install",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+    "--ignore-scripts",
+    tarball,
+    `@types/node@${typesNode}`,
+  ], { cwd: dir.path, timeoutMs: 180_000 });
+  return dir;
+}
+
 /** A fresh project with the tarball (and @types/node) installed, and the consumer files. */
 function install(): Promise<Consumer> {
   installing ??= (async () => {
-    const { tarball } = await pack();
-    const dir = await tempDir("npm-consumer");
-    cleanups.push(dir.remove);
     const own = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
       devDependencies: Record<string, string>;
     };
-    await writeFile(
-      join(dir.path, "package.json"),
-      JSON.stringify({ name: "consumer", private: true, type: "module" }),
-    );
-    await run([
-      "npm",
-      "install",
-      "--prefer-offline",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      tarball,
-      `@types/node@${own.devDependencies["@types/node"]}`,
-    ], { cwd: dir.path, timeoutMs: 180_000 });
+    const dir = await consumerProject("npm-consumer", own.devDependencies["@types/node"]!);
     await writeFile(join(dir.path, "consumer.mjs"), await consumerScript(""));
     await writeFile(join(dir.path, "consumer_deno.mjs"), await consumerScript("npm:"));
     return { dir: dir.path };
@@ -414,23 +420,7 @@ nodeHostTest(
   `tsc --noEmit with @types/node ${NEWEST_TYPES_NODE}: a net.Socket, a PassThrough and a Duplex are a sock for connect() and serveConnection()`,
   { timeoutMs: 240_000 },
   async () => {
-    const { tarball } = await pack();
-    const dir = await tempDir("npm-consumer-types");
-    cleanups.push(dir.remove);
-    await writeFile(
-      join(dir.path, "package.json"),
-      JSON.stringify({ name: "consumer", private: true, type: "module" }),
-    );
-    await run([
-      "npm",
-      "install",
-      "--prefer-offline",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      tarball,
-      `@types/node@${NEWEST_TYPES_NODE}`,
-    ], { cwd: dir.path, timeoutMs: 180_000 });
+    const dir = await consumerProject("npm-consumer-types", NEWEST_TYPES_NODE);
     await writeFile(
       join(dir.path, "sock.ts"),
       [

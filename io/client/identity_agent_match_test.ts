@@ -11,7 +11,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import { SSHAgent } from "../agent/ssh_agent.ts";
-import { currentRuntime } from "../runtime/env.ts";
+import { runChildScript } from "../runtime/_child_test_util.ts";
 import { listen } from "../server/listen.ts";
 import { connect } from "./connect.ts";
 
@@ -250,19 +249,9 @@ test("IdentitiesOnly yes + the default ~/.ssh/id_ed25519 encrypted and in the ag
     s.agent.add(enc);
     const config = writeConfig(s, ["IdentitiesOnly yes"]);
     const self = fileURLToPath(import.meta.url);
-    const args = currentRuntime() === "deno" ? ["run", "-A", self] : [self];
-    // Run asynchronously: the server and the agent answering the child live in this process.
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env.PATH ?? "", HOME: home, USER: "tester", [CHILD_ENV]: config },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const code = await new Promise((r) => child.on("close", r));
-    assert.equal(code, 0, err);
-    assert.deepEqual(JSON.parse(out.trim().split("\n").at(-1)!), { ok: true }, err);
+    // The server and the agent answering the child live in this process.
+    const out = await runChildScript(self, { HOME: home, USER: "tester", [CHILD_ENV]: config });
+    assert.deepEqual(out, { ok: true });
     assert.deepEqual(s.offers, ["enc query", "enc signed"]);
   });
 });

@@ -8,7 +8,6 @@
  * and HashKnownHosts); combinations it cannot honour are TypeErrors.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -19,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { matchKnownHosts, parseKnownHosts } from "../../keys/trust/known_hosts.ts";
 import { hostKeyFromSSHKey } from "../keys/signers.ts";
-import { currentRuntime } from "../runtime/env.ts";
+import { runChildScript } from "../runtime/_child_test_util.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
 import { connect } from "./connect.ts";
@@ -277,21 +276,9 @@ test("with no knownHosts, accept-new records into ~/.ssh/known_hosts (a child wi
   await withSetup(async (s) => {
     const home = join(s.dir, "home");
     const self = fileURLToPath(import.meta.url);
-    const args = currentRuntime() === "deno" ? ["run", "-A", self] : [self];
-    const run = async () => {
-      // Asynchronously: the server answering the child lives in this process.
-      const child = spawn(process.execPath, args, {
-        env: { PATH: process.env.PATH ?? "", HOME: home, USER: "tester", [CHILD_ENV]: `${s.port}` },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (err += d));
-      const code = await new Promise((r) => child.on("close", r));
-      assert.equal(code, 0, err);
-      return JSON.parse(out.trim().split("\n").at(-1)!);
-    };
+    // The server answering the child lives in this process.
+    const run = () =>
+      runChildScript(self, { HOME: home, USER: "tester", [CHILD_ENV]: `${s.port}` });
     assert.deepEqual(await run(), { ok: true });
     const file = join(home, ".ssh", "known_hosts");
     assert.ok(lists(file, s.port));

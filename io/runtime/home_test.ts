@@ -6,16 +6,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { formatKnownHostsLine } from "../../keys/trust/known_hosts.ts";
 import { listen } from "../server/listen.ts";
-import { currentRuntime } from "./env.ts";
+import { runChildScript } from "./_child_test_util.ts";
 
 const PROBE = fileURLToPath(new URL("./_home_probe_test_util.ts", import.meta.url));
 
@@ -46,19 +44,9 @@ test("connect() reads ~/.ssh/config, the default key and known_hosts from one ho
       join(home, ".ssh", "known_hosts"),
       `${formatKnownHostsLine("127.0.0.1", port, hostKey.publicKey())}\n`,
     );
-    const args = currentRuntime() === "deno" ? ["run", "-A", PROBE] : [PROBE];
-    // Run asynchronously: the server answering the child lives in this process.
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env.PATH ?? "", HOME: home, USER: "tester" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const code = await new Promise((r) => child.on("close", r));
-    assert.equal(code, 0, err);
-    assert.deepEqual(JSON.parse(out.trim().split("\n").at(-1)!), { out: "from-config\n" });
+    // The server answering the child lives in this process.
+    const out = await runChildScript(PROBE, { HOME: home, USER: "tester" });
+    assert.deepEqual(out, { out: "from-config\n" });
   } finally {
     await rm(home, { recursive: true, force: true });
   }
