@@ -47,7 +47,7 @@ import {
 } from "./session.ts";
 import { setUpX11Forwarding, type X11ClientOptions } from "./x11_forward.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
-import { environment } from "../runtime/env.ts";
+import { environment, envVar } from "../runtime/env.ts";
 import { matchPattern } from "../../config/patterns.ts";
 
 /** Options of `openConnection` and `createConnection` (a direct-tcpip channel). */
@@ -85,17 +85,29 @@ function checkSendEnv(
   return v;
 }
 
-/** This process's environment variables whose names match one of `patterns` (* and ?). */
+/**
+ * This process's environment variables whose names match one of `patterns` (* and ?). A
+ * plain name is read on its own: Deno's `--allow-env=LANG` lets it be, where listing the
+ * environment for a pattern needs all of `--allow-env`.
+ */
 function localEnvMatching(patterns: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(environment())) {
-    if (value !== undefined && patterns.some((p) => matchPattern(name, p))) {
-      Object.defineProperty(out, name, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+  const set = (name: string, value: string) =>
+    Object.defineProperty(out, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  const wild = patterns.filter((p) => /[*?]/.test(p));
+  for (const name of patterns) {
+    if (wild.includes(name)) continue;
+    const value = envVar(name);
+    if (value !== undefined) set(name, value);
+  }
+  if (wild.length > 0) {
+    for (const [name, value] of Object.entries(environment())) {
+      if (value !== undefined && wild.some((p) => matchPattern(name, p))) set(name, value);
     }
   }
   return out;

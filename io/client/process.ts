@@ -294,7 +294,13 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
 
   /** Sends a signal by name, with or without "SIG" (e.g. "TERM", "SIGINT"). */
   signal(name: string): Promise<boolean> {
-    return this.#channel.request("signal", encodeStringArg(name.replace(/^SIG/, "")), false);
+    let data: Uint8Array;
+    try {
+      data = encodeStringArg(name.replace(/^SIG/, ""));
+    } catch (e) {
+      return Promise.reject(e); // a NUL in it: never a synchronous throw from a promise's method
+    }
+    return this.#channel.request("signal", data, false);
   }
 
   /** Sends SIGTERM. */
@@ -685,22 +691,40 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
   #raw(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
     if (!this.#merged) return this.#channel.readable(stream);
     if (stream === 1) return new ReadableStream({ start: (c) => c.close() });
-    return (this.#mergedOut ??= mergeStreams(
-      this.#channel.readable(0),
-      this.#channel.readable(1),
-    ));
+    return (this.#mergedOut ??= mergeStreams(this.#whole(0), this.#whole(1)));
+  }
+
+  /**
+   * A stream to merge: as it comes without an encoding; with one, decoded and encoded
+   * again as UTF-8, whole characters per chunk — bytes of a character cut between two
+   * packets must not have the other stream's chunk put between them. What reads the merge
+   * then decodes UTF-8 ({@link #textEncoding}).
+   */
+  #whole(stream: number): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const raw = this.#channel.readable(stream);
+    if (!this.encoding) return raw;
+    return raw.pipeThrough(
+      new TextDecoderStream(this.encoding, { fatal: this.errors === "strict" }),
+    ).pipeThrough(new TextEncoderStream()) as ReadableStream<Uint8Array<ArrayBuffer>>;
+  }
+
+  /** The encoding output bytes are decoded with: UTF-8 for a merged stdout (see {@link #whole}). */
+  get #textEncoding(): string | undefined {
+    return this.#merged && this.encoding ? "utf-8" : this.encoding;
   }
 
   #decoded(stream: number): ReadableStream<ReadChunk<T>> {
     const raw = this.#raw(stream);
     if (!this.encoding) return raw as ReadableStream<ReadChunk<T>>;
-    const decoder = new TextDecoderStream(this.encoding, { fatal: this.errors === "strict" });
+    const decoder = new TextDecoderStream(this.#textEncoding!, {
+      fatal: this.errors === "strict",
+    });
     return raw.pipeThrough(decoder) as ReadableStream<ReadChunk<T>>;
   }
 
   #decode(b: Uint8Array, partial = false): T {
     if (!this.encoding) return b as T;
-    const d = new TextDecoder(this.encoding, { fatal: this.errors === "strict" });
+    const d = new TextDecoder(this.#textEncoding!, { fatal: this.errors === "strict" });
     // A snapshot may end inside a character: decode as a stream, leaving its bytes out.
     return (partial ? d.decode(b, { stream: true }) : d.decode(b)) as T;
   }
@@ -712,7 +736,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
    */
   #decodeCut(b: Uint8Array): T {
     if (!this.encoding) return b as T;
-    return new TextDecoder(this.encoding).decode(b, { stream: true }) as T;
+    return new TextDecoder(this.#textEncoding!).decode(b, { stream: true }) as T;
   }
 
   #toBytes(chunk: T): Uint8Array {

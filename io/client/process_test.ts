@@ -250,7 +250,7 @@ test("attachSession() calls back in order: made, data, eof, lost", async () => {
   assert.equal(events.at(-1), "lost");
 });
 
-for (const keepWriting of [undefined, false, true]) {
+for (const keepWriting of [undefined, false, true, "async true"] as const) {
   test(
     `attachSession(): eofReceived() returning ${keepWriting} ${
       keepWriting ? "keeps our side open" : "sends EOF back, as AsyncSSH"
@@ -263,7 +263,8 @@ for (const keepWriting of [undefined, false, true]) {
       attachSession(ch, {
         eofReceived: () => {
           eofSeen = true;
-          return keepWriting;
+          // An async callback answers with its promise: awaited, not taken for "not true".
+          return keepWriting === "async true" ? Promise.resolve(true) : keepWriting;
         },
         connectionLost: () => lost(),
       }, 1);

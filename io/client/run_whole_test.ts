@@ -88,3 +88,25 @@ test("run() cut by a lost connection: the DisconnectError carries the output rea
   assert.equal(e.command, "deploy");
   assert.ok(e.cause instanceof DisconnectError);
 });
+
+test("stderr: STDOUT with an encoding merges whole characters: one cut between packets stays whole", async () => {
+  await using lb = await loopback({
+    processFactory: async (p) => {
+      await p.write(new Uint8Array([0x63, 0x61, 0x66, 0xc3])); // "caf" and half of "é"
+      await new Promise((r) => setTimeout(r, 20));
+      await p.writeStderr("warn\n");
+      await new Promise((r) => setTimeout(r, 20));
+      await p.write(new Uint8Array([0xa9, 0x0a])); // the other half, "\n"
+    },
+  });
+  const r = await lb.conn.run("x", { stderr: STDOUT });
+  assert.ok(!r.stdout.includes("\uFFFD"), JSON.stringify(r.stdout));
+  assert.equal(r.stdout.replace("warn\n", ""), "café\n");
+  const s = await lb.conn.run("x", { stderr: STDOUT, errors: "strict" });
+  assert.equal(s.stdout.replace("warn\n", ""), "café\n");
+  // A signal name with a NUL: a rejected promise, never a synchronous throw.
+  const p = await lb.conn.createProcess("y");
+  const sent = p.signal("TE\0RM");
+  await assert.rejects(sent, RangeError);
+  await p.wait();
+});

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { currentRuntime } from "../runtime/env.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
 import { connect } from "./connect.ts";
 
@@ -84,4 +87,35 @@ test("sendEnv replaces ssh_config's SendEnv; SetEnv still goes", async () => {
     delete process.env.SSHTS_OTHER;
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("sendEnv of a plain name works on Deno with --allow-env for that variable only", {
+  skip: currentRuntime() === "deno" ? undefined : "Deno only",
+}, async () => {
+  await using lb = await loopback({
+    acceptEnv: ["SSHTS_*"],
+    processFactory: (p) => p.write(`${p.env.SSHTS_ONE ?? "(none)"}\n`),
+  });
+  const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+  const probe = fileURLToPath(new URL("./_send_env_probe_test_util.ts", import.meta.url));
+  const child = spawn(deno, [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+    "--allow-env=SSHTS_ONE",
+    probe,
+    String(lb.server.address.port),
+  ], {
+    env: { PATH: process.env.PATH ?? "", SSHTS_ONE: "one" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  assert.equal(await new Promise((r) => child.on("close", r)), 0, err);
+  // Listing the environment for a pattern needs all of --allow-env; a plain name does not.
+  assert.deepEqual(JSON.parse(out.trim().split("\n").at(-1)!), { out: "one\n" });
 });

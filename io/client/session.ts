@@ -266,7 +266,8 @@ export interface SSHChannelSession {
   /** Data arrived: stream 0 is data, 1 is stderr. */
   dataReceived?(data: Uint8Array, stream: number): void | Promise<void>;
   /**
-   * The peer sent EOF (after all its data was delivered). Return `true` to go on writing;
+   * The peer sent EOF (after all its data was delivered). Return (or resolve with) `true`
+   * to go on writing;
    * otherwise EOF is sent back, as AsyncSSH's `eof_received` — so a forwarded connection
    * whose far end finished closes, rather than waiting half-open for our EOF.
    */
@@ -329,7 +330,8 @@ export function attachSession(
     if (channel.eofReceived && !failure) {
       let keepWriting: unknown = false;
       try {
-        keepWriting = session.eofReceived?.();
+        // Awaited: an async eofReceived() answers with its promise.
+        keepWriting = await session.eofReceived?.();
       } catch (e) {
         failure ??= e as Error;
       }

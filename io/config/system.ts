@@ -180,8 +180,12 @@ export async function createSSHConfigSystem(
 }
 
 /**
- * The local user as `ssh` sees it (getpwuid): name, uid and home directory; on Deno
- * without sys access, `$USER` and `$HOME` where they may be read, else undefined.
+ * The local user: name and uid as `ssh` sees them (getpwuid), and the home directory
+ * `connect()` uses — `$HOME` where set (as Node's `os.homedir()` and AsyncSSH), else the
+ * account's, where `ssh` always takes the account's; on Deno without sys access, `$USER`
+ * and `$HOME` where they may be read, else undefined. A process that keeps a caller's
+ * `$HOME` while running as someone else (`sudo -E`) reads that caller's `~/.ssh/config`,
+ * ProxyCommand included: give `config` (or `config: false`) there.
  *
  * @example
  * ```ts
