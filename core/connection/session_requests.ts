@@ -94,11 +94,21 @@ export function encodePtyRequest(p: PtyRequest): Uint8Array {
 }
 
 /**
- * Throws a RangeError when `s` holds a NUL byte. OpenSSH's sshd reads these fields as C
- * strings and ends the whole connection on one ("invalid format"), every session with it:
- * refused here, before anything is sent.
+ * Throws a RangeError when `s` holds a NUL byte. OpenSSH's sshd reads these fields (and
+ * channel types and request names) as C strings and ends the whole connection on one
+ * ("invalid format"), every session with it: refused here, before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import { refuseNul } from "./session_requests.ts";
+ * try {
+ *   refuseNul("xterm\0", "The terminal type");
+ * } catch (e) {
+ *   console.log((e as Error).message); // The terminal type must not contain a NUL byte
+ * }
+ * ```
  */
-function refuseNul(s: string | Uint8Array, what: string): void {
+export function refuseNul(s: string | Uint8Array, what: string): void {
   if (typeof s === "string" ? s.includes("\0") : s.includes(0)) {
     throw new RangeError(`${what} must not contain a NUL byte`);
   }

@@ -14,6 +14,7 @@ import type { ChannelOptions } from "../connection/channels.ts";
 import { ConnectionLayer } from "../connection/channels.ts";
 import type { ConnectionEvent } from "../connection/events.ts";
 import { Keepalive } from "../connection/keepalive.ts";
+import { refuseNul } from "../connection/session_requests.ts";
 import { checkEngineLimits } from "./option_checks.ts";
 import { DisconnectError, DisconnectReason, protocolError } from "../errors.ts";
 import { EventQueue } from "../event_queue.ts";
@@ -94,14 +95,6 @@ export interface EngineRole {
   readonly disconnectDescription: string;
   /** Transport settings only this role has (the server's host keys, moduli, ...). */
   readonly transport?: Partial<TransportOptions>;
-}
-
-/**
- * Throws a RangeError for a channel type or request name holding a NUL byte: OpenSSH reads
- * them as C strings and ends the whole connection on one ("invalid format").
- */
-function refuseNulName(name: string, what: string): void {
-  if (name.includes("\0")) throw new RangeError(`${what} must not contain a NUL byte`);
 }
 
 /**
@@ -413,7 +406,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** Opens a channel of any type; returns its id. A `channelOpen` or `channelOpenFailure` event follows. */
   openChannel(channelType: string, data?: Uint8Array, options?: ChannelOptions): number {
     this.checkCommand("open a channel");
-    refuseNulName(channelType, "A channel type");
+    refuseNul(channelType, "A channel type");
     return this.#conn.openChannel(channelType, data, options);
   }
 
@@ -434,7 +427,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     wantReply: boolean,
     data?: Uint8Array,
   ): void {
-    refuseNulName(request, "A channel request's name");
+    refuseNul(request, "A channel request's name");
     this.#conn.sendRequest(channelId, request, wantReply, data);
   }
 
@@ -513,7 +506,7 @@ export abstract class EngineBase<E extends { readonly type: string }> {
   /** Sends a global request; returns its id for matching the `globalRequestReply`. */
   sendGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): number {
     this.checkCommand("send a global request");
-    refuseNulName(name, "A global request's name");
+    refuseNul(name, "A global request's name");
     return this.#conn.sendGlobalRequest(name, wantReply, data);
   }
 

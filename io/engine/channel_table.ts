@@ -93,10 +93,17 @@ export class ChannelTable {
     sizes: { readonly window?: number | undefined; readonly maxPacket?: number | undefined } = {},
   ): Promise<ChannelIO> {
     const window = sizes.window ?? this.#window;
-    const id = this.#engine.openChannel(channelType, data, {
-      window,
-      maxPacket: sizes.maxPacket ?? this.#maxPacket,
-    });
+    let id: number;
+    try {
+      id = this.#engine.openChannel(channelType, data, {
+        window,
+        maxPacket: sizes.maxPacket ?? this.#maxPacket,
+      });
+    } catch (e) {
+      // What the engine refuses (misuse before authentication, a NUL in the type) rejects
+      // like every other failure: never a throw from a promise's method.
+      return Promise.reject(e);
+    }
     const pump = this.#driver();
     const ch = new ChannelIO(id, this.#engine, pump, window, streams);
     const opened = new Promise<ChannelIO>((resolve, reject) =>

@@ -333,15 +333,11 @@ export class SSHServerConnection implements ServerConnectionContext {
     if (this.#engine.closed) {
       return Promise.reject(new SSHError("ERR_CONNECTION_LOST", "The connection is closed"));
     }
-    try {
-      return this.#channels.open(channelType, data, options.streams ?? 2, {
-        window: options.windowSize,
-        maxPacket: options.maxPacketSize,
-      });
-    } catch (e) {
-      // Misuse (before authentication, say) rejects like every other failure: never a throw.
-      return Promise.reject(e);
-    }
+    // Misuse (before authentication, say) rejects like every other failure (the table's).
+    return this.#channels.open(channelType, data, options.streams ?? 2, {
+      window: options.windowSize,
+      maxPacket: options.maxPacketSize,
+    });
   }
 
   /**
