@@ -27,19 +27,17 @@ import type { ResolvedSSHConfig, SSHConfigForward } from "../../config/resolved.
 import { expandSSHConfigTokens } from "../../config/tokens.ts";
 import { matchPattern } from "../../config/patterns.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
-import { SSHKeyPair } from "../../keys/key_pair.ts";
 import { connectMuxProxy, MUX_HANDSHAKE_TIMEOUT_MS } from "../config/mux_client.ts";
 import { resolveSSHConfig } from "../config/mod.ts";
 import { spawnProxyCommand } from "../config/proxy_command.ts";
 import { createSSHConfigSystem } from "../config/system.ts";
 import {
   defaultIdentityKeys,
+  identityClientKeys,
   loadIdentities,
-  publicIdentityKey,
   readCertificate,
 } from "../keys/files.ts";
 import { knownHostsVerifier } from "../keys/known_hosts.ts";
-import { clientKeyFromSSHKey } from "../keys/signers.ts";
 import type { ClientKeyPair, HostKeyInfo } from "../keys/types.ts";
 import { environment, localAccount } from "../runtime/env.ts";
 import { socketFromNodeSocket } from "../runtime/node_socket.ts";
@@ -74,7 +72,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
 /**
  * Loads the configured identity files (missing or unreadable ones are skipped, as ssh does).
  * A file whose private key is not loaded (encrypted, or a `.pub`) but whose public key can be
- * read gives its {@link publicIdentityKey}: connect() uses the agent's copy of that key, as
+ * read gives its `publicIdentityKey()`: connect() uses the agent's copy of that key, as
  * ssh matches agent keys against identity files by their public halves.
  */
 async function configuredKeys(
@@ -90,29 +88,16 @@ async function configuredKeys(
   // `~user/…` is that user's home, as ssh's tilde_expand_filename (a missing file is skipped).
   const expandPath = (p: string) => expandSSHConfigTokens(c, p, { env, homeDir, userHome });
   const files = (userFiles.length > 0 ? userFiles : defaults).map(expandPath);
-  const ids = userFiles.length > 0 && options.passphrase !== undefined
-    ? await loadIdentities(files, { passphrase: options.passphrase })
-    : await loadIdentities(files);
+  const passphrase = userFiles.length > 0 ? options.passphrase : undefined;
+  const ids = await loadIdentities(files, passphrase !== undefined ? { passphrase } : {});
   const certs: SSHCertificate[] = [];
   for (const f of c.certificateFiles) {
     try {
       certs.push(await readCertificate(expandPath(f)));
     } catch { /* a missing certificate file is skipped, as ssh does */ }
   }
-  const out: ClientKeyPair[] = [];
-  for (const id of ids) {
-    for (const p of id.pairs) {
-      // Configured certificates go first, beside each key they certify.
-      for (const cert of certs) {
-        if (!p.certificate && cert.key.equals(p.key)) {
-          out.push(clientKeyFromSSHKey(new SSHKeyPair(p.key, cert)));
-        }
-      }
-      out.push(clientKeyFromSSHKey(p));
-    }
-    if (id.publicKey !== undefined) out.push(publicIdentityKey(id.publicKey));
-  }
-  return out;
+  // Configured certificates go first, beside each key they certify.
+  return identityClientKeys(ids, certs);
 }
 
 /** Drops keys whose algorithm PubkeyAcceptedAlgorithms does not allow. */

@@ -426,12 +426,31 @@ export async function defaultIdentityKeys(): Promise<ClientKeyPair[]> {
 
 /**
  * The keys identity files give `connect()`: each file's pairs (as {@link clientKeyFromSSHKey}
- * makes them), or its {@link publicIdentityKey} where only the public key could be read.
+ * makes them), each preceded by its key certified by any of `certificates` that certify it
+ * (ssh_config's CertificateFile), or the file's {@link publicIdentityKey} where only the
+ * public key could be read.
+ *
+ * @example
+ * ```ts
+ * import { identityClientKeys, loadIdentities } from "./files.ts";
+ * const keys = identityClientKeys(await loadIdentities(["/nonexistent/id_ed25519"]));
+ * console.log(keys.length); // 0
+ * ```
  */
-function identityClientKeys(ids: readonly IdentityFileKeys[]): ClientKeyPair[] {
+export function identityClientKeys(
+  ids: readonly IdentityFileKeys[],
+  certificates: readonly SSHCertificate[] = [],
+): ClientKeyPair[] {
   const out: ClientKeyPair[] = [];
   for (const id of ids) {
-    for (const p of id.pairs) out.push(clientKeyFromSSHKey(p));
+    for (const p of id.pairs) {
+      for (const cert of certificates) {
+        if (!p.certificate && cert.key.equals(p.key)) {
+          out.push(clientKeyFromSSHKey(new SSHKeyPair(p.key, cert)));
+        }
+      }
+      out.push(clientKeyFromSSHKey(p));
+    }
     if (id.publicKey !== undefined) out.push(publicIdentityKey(id.publicKey));
   }
   return out;
@@ -659,8 +678,6 @@ export async function loadIdentityFiles(paths: readonly string[]): Promise<SSHKe
 
 /** What one identity file gives `connect()` ({@link loadIdentities}). */
 export interface IdentityFileKeys {
-  /** The path as given. */
-  readonly path: string;
   /** Its key pairs (the certified pair first), as {@link loadIdentityFiles} gives them. */
   readonly pairs: readonly SSHKeyPair[];
   /**
@@ -695,7 +712,7 @@ export async function loadIdentities(
   for (const path of paths) {
     const pairs = await loadKeyPairs([path], { ignoreErrors: true, passphrase });
     const publicKey = pairs.length === 0 ? await identityPublicKey(path) : undefined;
-    out.push({ path, pairs, publicKey });
+    out.push({ pairs, publicKey });
   }
   return out;
 }
@@ -715,20 +732,20 @@ async function keptIdentities(
     // skipped, as a key that cannot be read.
     const path = orSkipped(() => expandHome(p));
     if (path === undefined) {
-      out.push({ path: p, pairs: [], publicKey: undefined });
+      out.push({ pairs: [], publicKey: undefined });
       continue;
     }
     const { key, cert } = await keptFiles(cache, path, `${path}-cert.pub`);
     if (key === undefined) {
       const publicKey = withPublic ? await keptPublicKey(cache, path) : undefined;
-      out.push({ path: p, pairs: [], publicKey });
+      out.push({ pairs: [], publicKey });
       continue;
     }
     const certified = typeof cert === "object"
       ? orSkipped(() => new SSHKeyPair(key, cert))
       : undefined;
     const pairs = certified ? [certified, new SSHKeyPair(key)] : [new SSHKeyPair(key)];
-    out.push({ path: p, pairs, publicKey: undefined });
+    out.push({ pairs, publicKey: undefined });
   }
   // Credentials changed while the files were read: read them again, as whom we are now.
   return identityFileCache() === cache ? out : keptIdentities(paths, withPublic);
