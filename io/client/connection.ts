@@ -91,23 +91,17 @@ function checkSendEnv(
  * environment for a pattern needs all of `--allow-env`.
  */
 function localEnvMatching(patterns: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const set = (name: string, value: string) =>
-    Object.defineProperty(out, name, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+  // No prototype: a variable named "__proto__" is a name like any other.
+  const out: Record<string, string> = Object.create(null);
   const wild = patterns.filter((p) => /[*?]/.test(p));
   for (const name of patterns) {
     if (wild.includes(name)) continue;
     const value = envVar(name);
-    if (value !== undefined) set(name, value);
+    if (value !== undefined) out[name] = value;
   }
   if (wild.length > 0) {
     for (const [name, value] of Object.entries(environment())) {
-      if (value !== undefined && wild.some((p) => matchPattern(name, p))) set(name, value);
+      if (value !== undefined && wild.some((p) => matchPattern(name, p))) out[name] = value;
     }
   }
   return out;

@@ -765,7 +765,6 @@ export function returnCodeOf(status: number | null, signal: ExitSignal | null): 
   return status;
 }
 
-/** Reads a byte stream to its end, keeping what it read so far available. */
 /**
  * One stream of both streams' chunks as they come (stdout and stderr merged, as a terminal
  * shows them); it ends when both have, errors when either does, and reads on only as fast
@@ -803,6 +802,7 @@ function mergeStreams<C>(a: ReadableStream<C>, b: ReadableStream<C>): ReadableSt
   });
 }
 
+/** Reads a byte stream to its end, keeping what it read so far available. */
 class Collector {
   // The chunks are the channel's own (each packet's data is a fresh buffer): keeping them
   // costs no copy, and bytes() joins them once. No spread: a run can yield 100k+ chunks.

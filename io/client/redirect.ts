@@ -115,9 +115,7 @@ export function redirectProcess(
     throw new TypeError("Cannot redirect stderr to stdout: stdout is not redirected");
   }
   checkRedirectTargets(options);
-  // The same target for both (a path, a stream, a process) is STDOUT: two opens of one
-  // file would write over each other, and a stream's second writer is refused.
-  const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
+  const merge = stderrJoinsStdout(options);
   const errTarget = merge ? undefined : stderr as RedirectTarget | undefined;
   const outSink = stdout === undefined ? undefined : openSink(stdout, closeTarget, merge ? 2 : 1);
   const errSink = errTarget === undefined ? undefined : openSink(errTarget, closeTarget, 1);
@@ -156,10 +154,6 @@ async function feedStdin(ch: ChannelIO, source: RedirectSource, sendEof: boolean
 const STOPPED: unique symbol = Symbol("stopped");
 
 /**
- * Refuses a target that {@link openSink} would fail to open (with a TypeError), before
- * anything is opened: a stream target must be a WritableStream that no writer holds.
- */
-/**
  * Throws a TypeError for a redirection target that cannot be used (not a path, stream or
  * process; a locked stream): every target is checked before any is opened — and before a
  * command starts — so a misuse sends no input, opens no file, takes no other stream's writer
@@ -173,10 +167,24 @@ const STOPPED: unique symbol = Symbol("stopped");
 export function checkRedirectTargets(options: RedirectOptions): void {
   const { stdout, stderr } = options;
   if (stdout !== undefined) checkTarget(stdout, "stdout");
-  const merge = stderr === STDOUT || (stderr !== undefined && stderr === stdout);
-  if (stderr !== undefined && !merge) checkTarget(stderr as RedirectTarget, "stderr");
+  if (stderr !== undefined && !stderrJoinsStdout(options)) {
+    checkTarget(stderr as RedirectTarget, "stderr");
+  }
 }
 
+/**
+ * Whether stderr goes where stdout goes: {@link STDOUT}, or the same target for both (a
+ * path, a stream, a process) — two opens of one file would write over each other, and a
+ * stream's second writer is refused.
+ */
+function stderrJoinsStdout({ stdout, stderr }: RedirectOptions): boolean {
+  return stderr === STDOUT || (stderr !== undefined && stderr === stdout);
+}
+
+/**
+ * Refuses a target that {@link openSink} would fail to open (with a TypeError), before
+ * anything is opened: a stream target must be a WritableStream that no writer holds.
+ */
 function checkTarget(target: RedirectTarget, name: string): void {
   if (isPath(target) || isProcess(target)) return;
   if (typeof (target as Partial<WritableStream>).getWriter !== "function") {

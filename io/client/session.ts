@@ -267,9 +267,9 @@ export interface SSHChannelSession {
   dataReceived?(data: Uint8Array, stream: number): void | Promise<void>;
   /**
    * The peer sent EOF (after all its data was delivered). Return (or resolve with) `true`
-   * to go on writing;
-   * otherwise EOF is sent back, as AsyncSSH's `eof_received` — so a forwarded connection
-   * whose far end finished closes, rather than waiting half-open for our EOF.
+   * to go on writing; otherwise EOF is sent back, as AsyncSSH's `eof_received` — so a
+   * forwarded connection whose far end finished closes, rather than waiting half-open for
+   * our EOF.
    */
   eofReceived?(): unknown;
   /** The channel is closed; `error` when the connection failed under it. */

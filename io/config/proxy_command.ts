@@ -97,23 +97,16 @@ export function spawnProxyCommand(
   // A command that fails on its own (not one we ended) says so, with its status: else the
   // connection only saw its output end ("closed before the SSH version exchange").
   let ended = false;
-  let failure: Error | undefined;
-  let failureSent = false;
-  const sendFailure = () => {
-    if (failure === undefined || failureSent || closed) return;
-    failureSent = true;
-    deliver((h) => h.error(failure!));
-  };
   child.on("exit", (code, signal) => {
     exited = true;
     if (forceTimer !== undefined) clearTimeout(forceTimer);
-    if (!ended && (code !== 0 || signal !== null)) {
-      failure = new Error(
+    if (!ended && !closed && (code !== 0 || signal !== null)) {
+      const failure = new Error(
         `ProxyCommand ${
           JSON.stringify(typeof command === "string" ? command : command.join(" "))
         } ${signal !== null ? `was killed by ${signal}` : `exited with status ${code}`}`,
       );
-      sendFailure();
+      deliver((h) => h.error(failure));
     }
     if (endPending !== undefined) sendEnd();
   });
