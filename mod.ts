@@ -443,4 +443,6 @@ export {
   SFTPProtocolError,
   SFTPStatus,
   type StatVFS,
+  type SymlinkOrder,
+  symlinkOrder,
 } from "./sftp/mod.ts";

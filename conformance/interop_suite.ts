@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SUPPORTED_CIPHERS, SUPPORTED_MACS } from "../core/crypto/registry.ts";
 import { SUPPORTED_KEX } from "../core/kex/registry.ts";
@@ -296,7 +296,7 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
   }
 
   interopTest(
-    `${name}'s SFTP client against listen({ sftp }): write, rename, list, read back, remove`,
+    `${name}'s SFTP client against listen({ sftp }): write, rename, symlink, list, read back, remove`,
     { tools },
     async () => {
       const root = mkdtempSync(join(scratchDir(), "sftp-"));
@@ -305,9 +305,11 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
         { id: "sftp", auth: "password", sftp: REKEY_TRANSFER, seed: 13 },
       ]);
       const r = byId(results, "sftp").sftp as Record<string, unknown>;
-      assert.deepEqual(r.names, ["b.bin"]);
+      assert.deepEqual(r.names, ["b.bin", "l"]);
       assert.equal(r.sentHash, sha256Hex(testData(REKEY_TRANSFER, 13)));
+      // Read back through the relative link the peer made (in the order it sends).
       assert.equal(r.backHash, r.sentHash);
+      assert.equal(r.linkTarget, "b.bin");
       assert.deepEqual(readdirSync(root), []);
     },
   );
@@ -316,7 +318,7 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
 
   if (traits.noSftpServer === undefined) {
     interopTest(
-      `connect()'s SFTP client against ${name}'s SFTP server: put, rename, list, get, remove`,
+      `connect()'s SFTP client against ${name}'s SFTP server: put, rename, symlink, list, get, remove`,
       { tools },
       async () => {
         const root = mkdtempSync(join(scratchDir(), "peer-sftp-"));
@@ -334,11 +336,17 @@ export function peerSuite(module: PlanPeer, traits: PeerTraits): void {
         await sftp.put(join(local, "up.bin"), "/d/a.bin");
         assert.equal(sha256Hex(readFileSync(join(root, "d", "a.bin"))), sha256Hex(data));
         await sftp.rename("/d/a.bin", "/d/b.bin");
-        assert.deepEqual((await sftp.listdir("/d")).filter((n) => n !== "." && n !== ".."), [
-          "b.bin",
-        ]);
-        await sftp.get("/d/b.bin", join(local, "down.bin"));
+        // In the order this peer reads: the link is "l", leading to "b.bin".
+        await sftp.symlink("b.bin", "/d/l");
+        // (Not read back with readlink: AsyncSSH's chroot answers it for absolute targets only.)
+        assert.equal(readlinkSync(join(root, "d", "l")), "b.bin");
+        assert.deepEqual(
+          (await sftp.listdir("/d")).filter((n) => n !== "." && n !== "..").sort(),
+          ["b.bin", "l"],
+        );
+        await sftp.get("/d/l", join(local, "down.bin"));
         assert.equal(sha256Hex(readFileSync(join(local, "down.bin"))), sha256Hex(data));
+        await sftp.remove("/d/l");
         await sftp.remove("/d/b.bin");
         await sftp.rmdir("/d");
         assert.deepEqual(readdirSync(root), []);

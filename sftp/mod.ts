@@ -112,6 +112,7 @@ export {
   type SFTPServerEngineOptions,
 } from "./server_engine.ts";
 export { FrameError, PacketFramer } from "./framer.ts";
+export { type SymlinkOrder, symlinkOrder } from "./symlink_order.ts";
 // Legacy SCP, pure: the record codec, the framing reader, the sink state machine, shell quoting.
 export {
   ACK_OK,

@@ -43,6 +43,7 @@ import { SFTPError, SFTPProtocolError } from "./errors.ts";
 import { dirname, trailingSlashBase } from "./path.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { FrameError, PacketFramer } from "./framer.ts";
+import type { SymlinkOrder } from "./symlink_order.ts";
 import {
   decodeRequest,
   encodeAttrs,
@@ -106,6 +107,11 @@ export interface SFTPServerEngineOptions {
    * kept as a view), so the caller can free it at once (see `PacketFramer`).
    */
   readonly release?: (chunk: Uint8Array) => void;
+  /**
+   * The order the client sends SSH_FXP_SYMLINK's paths in (default OpenSSH's, target
+   * first): `symlinkOrder(clientVersion, serverVersion)` says which the client uses.
+   */
+  readonly symlinkOrder?: SymlinkOrder;
 }
 
 interface HandleEntry {
@@ -204,6 +210,7 @@ export class SFTPServerEngine<H = unknown> {
   /** The byte ranges of the writes in the batch in flight (cleared when it settles). */
   readonly #writeRanges: WriteRange[] = [];
   #slotWaiters: (() => void)[] = [];
+  readonly #symlinkOrder: SymlinkOrder;
 
   /** Serves `backend`; replies go out through `options.send`. */
   constructor(backend: SFTPBackend<H>, options: SFTPServerEngineOptions) {
@@ -227,6 +234,7 @@ export class SFTPServerEngine<H = unknown> {
     this.#budget = options.handleBudget;
     this.#now = options.now;
     this.#highWater = options.inputHighWater ?? 1024 * 1024;
+    this.#symlinkOrder = options.symlinkOrder ?? "openssh";
     this.#extensions = announcedExtensions(backend, new Set(options.disabledExtensions ?? []));
   }
 
@@ -678,10 +686,15 @@ export class SFTPServerEngine<H = unknown> {
         }
         return name(await b.readlink(w.path));
       }
-      case "symlink":
-        this.#given(req.targetPath);
-        await b.symlink(req.targetPath, await this.#newPath(req.linkPath));
+      case "symlink": {
+        // The codec reads OpenSSH's order; a client using the draft's sent them swapped.
+        const draft = this.#symlinkOrder === "draft";
+        const targetPath = draft ? req.linkPath : req.targetPath;
+        const linkPath = draft ? req.targetPath : req.linkPath;
+        this.#given(targetPath);
+        await b.symlink(targetPath, await this.#newPath(linkPath));
         return ok();
+      }
       case "posixRename": {
         const f = this.#need("posixRename", Ext.POSIX_RENAME);
         const [from, to] = await this.#renamePaths(req.oldPath, req.newPath, true);

@@ -107,13 +107,19 @@ async def run_case(plan, case):
                 async with sftp.open("d/a.bin", "wb") as f:
                     await f.write(data)
                 await sftp.rename("d/a.bin", "d/b.bin")
+                # A relative link, read back through: AsyncSSH sends the draft's order
+                # to a server that is not OpenSSH or paramiko.
+                await sftp.symlink("b.bin", "d/l")
                 names = [n for n in await sftp.listdir("d") if n not in (".", "..")]
-                async with sftp.open("d/b.bin", "rb") as f:
+                async with sftp.open("d/l", "rb") as f:
                     back = await f.read()
+                link_target = await sftp.readlink("d/l")
+                await sftp.remove("d/l")
                 await sftp.remove("d/b.bin")
                 await sftp.rmdir("d")
             result["sftp"] = {"names": sorted(names), "sentHash": hashlib.sha256(data).hexdigest(),
-                              "backHash": hashlib.sha256(back).hexdigest()}
+                              "backHash": hashlib.sha256(back).hexdigest(),
+                              "linkTarget": link_target}
         if case.get("then"):
             # A second command on the same connection (e.g. "algorithms" after a transfer).
             done = await conn.run(case["then"])

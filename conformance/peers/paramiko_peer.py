@@ -180,15 +180,20 @@ def run_case(plan, case):
                 f.set_pipelined(True)
                 f.write(data)
             sftp.rename("d/a.bin", "d/b.bin")
+            # A relative link, read back through (paramiko always sends OpenSSH's order).
+            sftp.symlink("b.bin", "d/l")
             names = sftp.listdir("d")
-            with sftp.open("d/b.bin", "rb") as f:
+            with sftp.open("d/l", "rb") as f:
                 f.prefetch()
                 back = f.read()
+            link_target = sftp.readlink("d/l")
+            sftp.remove("d/l")
             sftp.remove("d/b.bin")
             sftp.rmdir("d")
             sftp.close()
             result["sftp"] = {"names": sorted(names), "sentHash": hashlib.sha256(data).hexdigest(),
-                              "backHash": hashlib.sha256(back).hexdigest()}
+                              "backHash": hashlib.sha256(back).hexdigest(),
+                              "linkTarget": link_target}
         if case.get("then"):
             result["then"] = run_command(t, case["then"])[0]
         result["ok"] = True

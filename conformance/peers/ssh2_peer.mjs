@@ -181,13 +181,18 @@ async function runCase(plan, c) {
       await call("mkdir", "d");
       await call("writeFile", "d/a.bin", data);
       await call("rename", "d/a.bin", "d/b.bin");
+      // A relative link, read back through: ssh2 sends the draft's order to a server
+      // that is not OpenSSH.
+      await call("symlink", "b.bin", "d/l");
       const names = (await call("readdir", "d")).map((e) => e.filename).sort();
-      const back = await call("readFile", "d/b.bin");
+      const back = await call("readFile", "d/l");
+      const linkTarget = await call("readlink", "d/l");
+      await call("unlink", "d/l");
       await call("unlink", "d/b.bin");
       await call("rmdir", "d");
       sftp.end();
       const hash = (b) => createHash("sha256").update(b).digest("hex");
-      result.sftp = { names, sentHash: hash(data), backHash: hash(back) };
+      result.sftp = { names, sentHash: hash(data), backHash: hash(back), linkTarget };
     }
     if (c.then) result.then = (await exec(conn, c.then)).stdout;
     result.ok = true;

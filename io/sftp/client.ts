@@ -625,7 +625,11 @@ export class SFTPClient implements AsyncDisposable {
   }
 
   async #symlink(targetPath: string, linkPath: string): Promise<void> {
-    expectResult(await this.#s.request({ type: "symlink", linkPath, targetPath }), "ok");
+    // The codec writes OpenSSH's order; a server reading the draft's gets them swapped.
+    const req = this.#s.symlinkOrder === "draft"
+      ? { type: "symlink" as const, linkPath: targetPath, targetPath: linkPath }
+      : { type: "symlink" as const, linkPath, targetPath };
+    expectResult(await this.#s.request(req), "ok");
   }
 
   /** The target of a symlink (as stored). */

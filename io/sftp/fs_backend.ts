@@ -6,9 +6,14 @@
  *
  * Built on `node:fs/promises`, which Deno, Node and Bun all provide.
  *
- * A symlink a client creates never leads out: its target, relative or
- * absolute, is resolved inside the root (".." stops at the root) and stored as
- * an absolute host path under it; readlink shows it as a client path.
+ * A symlink a client creates is made so that it does not lead out: a relative target
+ * that stays inside the root is stored as given (as sshd stores it: a tree of relative
+ * links, git's or node_modules/.bin's, still works when moved or read through sshfs); an
+ * absolute one, or a relative one whose ".." climbs above the root, is resolved inside
+ * the root (".." stopping there) and stored as an absolute host path under it, which
+ * readlink shows as the client path. A relative link still leads wherever its directory
+ * is moved to: moved up, its ".." may climb out, and then this server refuses to follow
+ * it (as it refuses every link that leads out) but the host's own programs would not.
  *
  * The checks resolve real paths before each operation, and the operation then
  * acts on the path again (`node:fs` has no `openat` to pin a checked directory).
@@ -187,6 +192,22 @@ interface Resolved {
   readonly local: string;
   /** The final component is a symlink that could not be resolved (dangling). */
   readonly dangling?: boolean;
+}
+
+/**
+ * Whether `target` is relative and, followed from the directory `dir` (a client path), never
+ * climbs above "/" (the root): from "/d", "../x" stays (it ends at "/x"); "../../x" climbs.
+ * On a host that separates with "\\" too (Windows), one holding "\\" or ":" is not taken.
+ */
+function staysBelow(dir: string, target: string, hostSep: string): boolean {
+  if (target.startsWith("/") || (hostSep !== "/" && /[\\:]/.test(target))) return false;
+  let depth = dir.split("/").filter((c) => c !== "").length;
+  for (const c of target.split("/")) {
+    if (c === "..") {
+      if (--depth < 0) return false;
+    } else if (c !== "" && c !== ".") depth++;
+  }
+  return true;
 }
 
 /**
@@ -895,10 +916,11 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /**
-   * Creates a symlink that cannot lead out of the root: the target is resolved
-   * inside it (a relative one against the link's directory, ".." stopping at
-   * the root) and stored as that absolute host path, which readlink shows as
-   * the client path ("../x" made in "/" reads back as "/x").
+   * Creates a symlink that does not lead out of the root: a relative target that stays
+   * inside it is stored as given; an absolute one, or one whose ".." climbs above the
+   * root, is resolved inside it (".." stopping at the root) and stored as that absolute
+   * host path, which readlink shows as the client path ("../x" made in "/" reads back as
+   * "/x").
    */
   symlink(targetPath: string, linkPath: string): Promise<void> {
     return this.#lock.exclusive(() => this.#symlink(targetPath, linkPath));
@@ -915,7 +937,9 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const root = await this.#realRoot();
     // The link's directory as the client sees it (its real path: links in it resolved).
     const dir = (await this.#toVirtual(hostPathLib.dirname(local))) ?? "/";
-    const target = hostPathLib.join(root, resolvePath(dir, targetPath));
+    const target = staysBelow(dir, targetPath, hostPathLib.sep)
+      ? targetPath
+      : hostPathLib.join(root, resolvePath(dir, targetPath));
     try {
       await hostFs.symlink(target, local);
     } catch (e) {

@@ -159,25 +159,29 @@ test("lsetstat() on a symlink refuses a size or mode before changing anything", 
   });
 });
 
-test("symlink() anchors a relative target inside the root; readlink() shows the client path", async () => {
+test("symlink() keeps a relative target that stays inside as given, anchors the rest; readlink() shows the client path", async () => {
   await jailed(async ({ conn, root, secret }) => {
     const s = await RawSftp.open(conn);
     const real = await fsp.realpath(root);
     assert.equal(code(await s.call({ type: "mkdir", path: "/d", attrs: {} })), 0);
     await fsp.writeFile(join(root, "d", "f.txt"), "inside");
-    const cases: [string, string, string][] = [
-      // link, target given, target seen
-      ["/up", "../secret.txt", "/secret.txt"],
-      ["/d/up2", "../../../secret.txt", "/secret.txt"],
-      ["/d/rel", "f.txt", "/d/f.txt"],
-      ["/d/dot", "./../d/./f.txt", "/d/f.txt"],
-      ["/abs", "/../d/f.txt", "/d/f.txt"],
+    const cases: [string, string, string, string][] = [
+      // link, target given, target stored on the host, target readlink shows
+      ["/up", "../secret.txt", join(real, "secret.txt"), "/secret.txt"],
+      ["/d/up2", "../../../secret.txt", join(real, "secret.txt"), "/secret.txt"],
+      ["/d/rel", "f.txt", "f.txt", "f.txt"],
+      ["/d/dot", "./../d/./f.txt", "./../d/./f.txt", "./../d/./f.txt"],
+      ["/d/sib", "../d/f.txt", "../d/f.txt", "../d/f.txt"],
+      ["/abs", "/../d/f.txt", join(real, "d", "f.txt"), "/d/f.txt"],
     ];
-    for (const [linkPath, targetPath, seen] of cases) {
+    for (const [linkPath, targetPath, stored, seen] of cases) {
       assert.equal(code(await s.call({ type: "symlink", linkPath, targetPath })), 0, linkPath);
-      assert.equal(await fsp.readlink(join(root, linkPath)), join(real, seen));
+      assert.equal(await fsp.readlink(join(root, linkPath)), stored, linkPath);
       const r = await s.call({ type: "readlink", path: linkPath });
       assert.equal(r.type === "name" ? r.entries[0]!.filename : JSON.stringify(r), seen);
+      // A link's size is the length of the target readlink shows.
+      const a = await s.call({ type: "lstat", path: linkPath });
+      assert.equal(a.type === "attrs" ? a.attrs.size : -1, new TextEncoder().encode(seen).length);
     }
     // Followed, the links lead where readlink says: inside.
     const h = await s.handle({ type: "open", path: "/d/rel", flags: 1, attrs: {} });
@@ -190,6 +194,39 @@ test("symlink() anchors a relative target inside the root; readlink() shows the 
       await s.call({ type: "setstat", path: "/x/d/up2", attrs });
       await s.call({ type: "setstat", path: "/up", attrs });
     }
+    await unchanged(secret);
+  });
+});
+
+test("a relative link moved up until its '..' climbs out is refused, not followed", async () => {
+  await jailed(async ({ conn, root, secret }) => {
+    const s = await RawSftp.open(conn);
+    for (const path of ["/a", "/a/b"]) {
+      assert.equal(code(await s.call({ type: "mkdir", path, attrs: {} })), 0);
+    }
+    await fsp.writeFile(join(root, "secret.txt"), "inside");
+    // Made in /a/b, "../../secret.txt" is /secret.txt, inside: kept as given.
+    const targetPath = "../../secret.txt";
+    const made = await s.call({ type: "symlink", linkPath: "/a/b/L", targetPath });
+    assert.equal(code(made), 0);
+    assert.equal(await fsp.readlink(join(root, "a", "b", "L")), targetPath);
+    const h = await s.handle({ type: "open", path: "/a/b/L", flags: 1, attrs: {} });
+    const r = await s.call({ type: "read", handle: h, offset: 0, length: 100 });
+    assert.equal(r.type === "data" ? new TextDecoder().decode(r.data) : "", "inside");
+    await s.call({ type: "close", handle: h });
+    // Moved up a level, the same text leads to the file beside the root.
+    assert.equal(code(await s.call({ type: "rename", oldPath: "/a/b", newPath: "/b" })), 0);
+    assert.equal(await fsp.readFile(join(root, "b", "L"), "utf8"), SECRET); // the host follows
+    const refused = (r: { type: string }) => r.type === "status" && code(r) !== 0;
+    for (const flags of [1, 2 | 8 | 16]) {
+      const open = await s.call({ type: "open", path: "/b/L", flags, attrs: {} });
+      assert.ok(refused(open), JSON.stringify(open));
+    }
+    for (const type of ["stat", "readlink"] as const) {
+      const r = await s.call({ type, path: "/b/L" });
+      assert.ok(refused(r), `${type}: ${JSON.stringify(r)}`);
+    }
+    await s.call({ type: "setstat", path: "/b/L", attrs: { permissions: 0o666 } });
     await unchanged(secret);
   });
 });

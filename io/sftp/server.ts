@@ -12,6 +12,7 @@ import { SFTP_REPLY_BUFFER_HIGH, SFTP_REPLY_BUFFER_LOW } from "../limits.ts";
 import { setImmediate } from "node:timers";
 import type { SFTPBackend } from "../../sftp/backend.ts";
 import { type HandleBudget, SFTPServerEngine } from "../../sftp/server_engine.ts";
+import { type SymlinkOrder, symlinkOrder } from "../../sftp/symlink_order.ts";
 import { type ChannelIO, readOwned } from "../engine/channel.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import type { SSHServerProcess } from "../server/process.ts";
@@ -138,6 +139,12 @@ export type SFTPServerOption =
     conn: ServerConnectionContext,
   ) => SFTPServerConfig | undefined | Promise<SFTPServerConfig | undefined>);
 
+/** The order the client on `conn` sends SYMLINK's paths in (OpenSSH's without one). */
+function clientSymlinkOrder(conn: ServerConnectionContext | undefined): SymlinkOrder {
+  const info = conn?.getExtraInfo();
+  return symlinkOrder(info?.clientVersion, info?.serverVersion ?? "");
+}
+
 /**
  * Serves one SFTP session on `channel` until the client closes it (or breaks
  * the protocol); every handle it left open is closed. Input is read only as
@@ -159,6 +166,8 @@ export async function serveSftp<H>(
     readonly handleBudget?: HandleBudget;
     /** Receive window of the channel (default: as opened). */
     readonly window?: number;
+    /** The order the client sends SYMLINK's paths in (default OpenSSH's; see `symlinkOrder()`). */
+    readonly symlinkOrder?: SymlinkOrder;
   } = {},
 ): Promise<void> {
   if (options.window !== undefined) channel.setWindowSize(options.window);
@@ -172,6 +181,7 @@ export async function serveSftp<H>(
     ...(options.maxHandles !== undefined ? { maxHandles: options.maxHandles } : {}),
     ...(options.handleBudget ? { handleBudget: options.handleBudget } : {}),
     ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
+    ...(options.symlinkOrder ? { symlinkOrder: options.symlinkOrder } : {}),
   });
   const e = engine;
   const reader = channel.readable(0).getReader();
@@ -213,8 +223,9 @@ export function sftpProcessFactory(
 ): (process: SSHServerProcess) => Promise<void> {
   return (process) =>
     inFileSession(limits, async () => {
+      const conn = process.connection;
       const config = typeof option === "function"
-        ? await option(process.connection as ServerConnectionContext)
+        ? await option(conn as ServerConnectionContext)
         : option;
       if (!config) throw new Error("SFTP is not available for this user");
       const backend = configuredBackend(config);
@@ -225,6 +236,7 @@ export function sftpProcessFactory(
         ...(limits ? { handleBudget: limits } : {}),
         ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
         ...(config.window !== undefined ? { window: config.window } : {}),
+        symlinkOrder: clientSymlinkOrder(conn),
       });
     });
 }

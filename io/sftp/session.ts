@@ -25,6 +25,7 @@ import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 import { Log } from "../engine/logger.ts";
 import { untilAborted } from "../engine/errors.ts";
+import { type SymlinkOrder, symlinkOrder } from "../../sftp/symlink_order.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -47,6 +48,14 @@ export interface SFTPChannelOpener {
   ): Promise<ChannelIO>;
   /** Where the session logs (the client connection's logger). */
   readonly logger?: Log;
+  /**
+   * Both identification lines (the client connection's `getExtraInfo()`): which order of
+   * SYMLINK's paths the server reads depends on them (see `symlinkOrder()`).
+   */
+  getExtraInfo?(): {
+    readonly serverVersion?: string | undefined;
+    readonly clientVersion?: string | undefined;
+  };
 }
 
 /**
@@ -115,6 +124,9 @@ export class SFTPSession {
   #sequential = false;
   /** The connection's logger (silent without one). */
   readonly log: Log;
+
+  /** The order the server reads SYMLINK's paths in (see `symlinkOrder()`). */
+  symlinkOrder: SymlinkOrder = "openssh";
 
   private constructor(
     ch: ChannelIO,
@@ -196,6 +208,8 @@ export class SFTPSession {
       release: releaseTransient,
     });
     const s = new SFTPSession(ch, engine, maxRequests, pool, conn.logger ?? Log.none);
+    const info = conn.getExtraInfo?.();
+    s.symlinkOrder = symlinkOrder(info?.serverVersion, info?.clientVersion ?? "");
     // Settled by the server's VERSION, or by the session's end whenever that comes (even
     // while the subsystem request is still out): awaited once the engine has started.
     const version = new Promise<void>((resolve, reject) => {
