@@ -46,6 +46,7 @@ import { localUsername } from "../runtime/env.ts";
 import { byteSocketOf } from "../runtime/web_duplex.ts";
 import { DisconnectError, DisconnectReason, SSHError } from "../../core/errors.ts";
 import { Log } from "../engine/logger.ts";
+import { valueKind } from "../engine/channel.ts";
 import { timeoutOr } from "./auth.ts";
 import { SSHClientConnection } from "./connection.ts";
 import { abortable, abortError } from "../engine/errors.ts";
@@ -97,6 +98,16 @@ export function connect(
   host: string,
   options: ConnectOptions & ConnectHooks = {},
 ): Promise<SSHClientConnection> {
+  if (typeof host !== "string") {
+    const shape = typeof host === "object" && host !== null && "host" in host
+      ? " (ssh2's connect({ host, port, ... }) is connect(host, { port, ... }) here)"
+      : "";
+    return Promise.reject(
+      new TypeError(
+        `connect(host, options): host must be a string; got ${valueKind(host)}${shape}`,
+      ),
+    );
+  }
   // OpenSSH's client configuration first: it may pick the host name, user, keys, a
   // jump host, a proxy command or a master socket. Not with `config: false`, nor by
   // default over a caller's own socket (where `host` may be any label).

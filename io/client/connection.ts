@@ -38,6 +38,7 @@ import { type SFTPClient, type SFTPClientOptions, startSftp } from "../sftp/clie
 import { type SCPFileStat, scpRecv, scpSend, type SCPSendOptions } from "../scp/remote.ts";
 import {
   attachSession,
+  checkProcessArgs,
   type ProcessOptions,
   type ProcessTarget,
   type SSHChannelSession,
@@ -351,6 +352,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     target: ProcessTarget,
     options: ProcessOptions = {},
   ): Promise<SSHClientProcess<string | Uint8Array>> {
+    checkProcessArgs(target, options, "createProcess");
     const signal = options.signal;
     // A misuse (a locked stream) is refused before the session opens: nothing runs.
     checkRedirectTargets(options);
@@ -492,6 +494,7 @@ export class SSHClientConnection extends ClientConnectionBase {
     command: ProcessTarget,
     options: Omit<RunOptions, "encoding"> & { readonly encoding?: string | null } = {},
   ): Promise<ProcessResult<string | Uint8Array>> {
+    checkProcessArgs(command, options, "run");
     const { encoding, input, check, timeout, signal, maxOutput, ...rest } = options;
     signal?.throwIfAborted();
     // A bad one opens no channel; 0 is none.

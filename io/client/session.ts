@@ -20,11 +20,49 @@ import {
 } from "../../core/connection/session_requests.ts";
 import { SSHError } from "../../core/errors.ts";
 import { toHex } from "../../core/wire.ts";
-import type { ChannelIO } from "../engine/channel.ts";
+import { type ChannelIO, valueKind } from "../engine/channel.ts";
 import type { RedirectOptions } from "./redirect.ts";
 
 /** What to start on a session channel: a command, a shell, or a subsystem. */
 export type ProcessTarget = string | { readonly shell: true } | { readonly subsystem: string };
+
+/**
+ * Refuses, with a TypeError naming the call, a target that is no {@link ProcessTarget} and
+ * options that are no object — before a channel opens. The shapes other libraries take
+ * (ssh2/node-ssh's `exec(command, args)`, an argv array) would otherwise run the command
+ * without its arguments, or fail deep inside with a message that names neither.
+ *
+ * @example
+ * ```ts
+ * import { checkProcessArgs } from "./session.ts";
+ * try {
+ *   checkProcessArgs(["echo", "hi"], {}, "run");
+ * } catch (e) {
+ *   console.log((e as Error).message); // "run(command): the command is one string …"
+ * }
+ * ```
+ */
+export function checkProcessArgs(target: unknown, options: unknown, call: string): void {
+  const ok = typeof target === "string" ||
+    (typeof target === "object" && target !== null && !Array.isArray(target) &&
+      ((target as { shell?: unknown }).shell === true ||
+        typeof (target as { subsystem?: unknown }).subsystem === "string"));
+  if (!ok) {
+    throw new TypeError(
+      `${call}(command): the command is one string (quote arguments into it: shellQuote() of ` +
+        `"@sshts/ssh/sftp"), { shell: true } or { subsystem: name }; got ${valueKind(target)}`,
+    );
+  }
+  if (
+    options !== undefined &&
+    (typeof options !== "object" || options === null || Array.isArray(options))
+  ) {
+    throw new TypeError(
+      `${call}(command, options): options must be an object; got ${valueKind(options)}` +
+        (Array.isArray(options) ? " (arguments go in the command string)" : ""),
+    );
+  }
+}
 
 /** Pseudo-terminal settings (`term` of {@link ProcessOptions}). */
 export interface TerminalOptions {

@@ -4,6 +4,7 @@
  * recursive, globbed), the jailed file-system backend and per-user roots.
  */
 import { test } from "node:test";
+import process from "node:process";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -237,6 +238,29 @@ test("get/put/copy: pipelined, recursive, preserved, with progress and globs", a
       await sftp.mcopy("/tree/sub/*.txt", "/mc", { recurse: true });
       assert.equal(dec.decode(backend.readFile("/mc/y.txt")), "yy");
       await assert.rejects(sftp.mget("/none*", local), /No match/);
+    });
+  } finally {
+    await fsp.rm(local, { recursive: true, force: true });
+  }
+});
+
+test("get({ recurse }) makes each directory with the remote one's mode (owner rwx kept), as sftp get -r", async () => {
+  const backend = new MemoryBackend();
+  const local = await tempDir();
+  try {
+    await withServer({ sftp: { backend } }, async (conn) => {
+      await using sftp = await conn.startSftp();
+      await sftp.mkdir("/priv", 0o700);
+      await sftp.mkdir("/priv/shared", 0o755);
+      await sftp.mkdir("/priv/noowner", 0o055);
+      await sftp.writeFile("/priv/shared/key.txt", "k");
+      await sftp.get("/priv", join(local, "priv"), { recurse: true });
+      const mode = async (p: string) => (await fsp.stat(join(local, p))).mode & 0o777;
+      const umask = process.umask();
+      assert.equal(await mode("priv"), 0o700); // not 0o755: the private tree stays private
+      assert.equal(await mode("priv/shared"), 0o755 & ~umask);
+      assert.equal(await mode("priv/noowner"), 0o755 & ~umask);
+      assert.equal(await fsp.readFile(join(local, "priv", "shared", "key.txt"), "utf8"), "k");
     });
   } finally {
     await fsp.rm(local, { recursive: true, force: true });

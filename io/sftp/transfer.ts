@@ -530,7 +530,10 @@ async function getAny(
       });
     }
     if (fromListing) await refuseLocalLink(local);
-    await hostFs.mkdir(local, { recursive: true });
+    // With the remote directory's mode (the owner keeps rwx), as OpenSSH's `sftp get -r`: a
+    // private directory's files must not land readable by every local user.
+    const mode = attrs.permissions !== undefined ? (attrs.permissions & 0o777) | 0o700 : 0o777;
+    await hostFs.mkdir(local, { recursive: true, mode });
     await forEachEntry(
       r,
       remote,
@@ -734,6 +737,9 @@ export async function narrowMadeDirectory(
 
 /** Write requests cut from one read of the local file during a put. */
 const READS_PER_BLOCK = 4;
+
+/** The smallest read of the local file during a put (of a file smaller than a block). */
+const MIN_READ_BLOCK = 64 * 1024;
 
 /** Bytes of contiguous replies gathered before one vectored write. */
 const WRITE_BATCH = 1024 * 1024;
@@ -1032,8 +1038,10 @@ async function putFrom(
 ): Promise<void> {
   const chunk = requestSize(s.writeSize, o);
   // Several requests' worth per file-system read, in buffers reused once every write
-  // cut from them was answered.
-  const block = chunk * READS_PER_BLOCK;
+  // cut from them was answered; no bigger than the file (a small file's upload zeroed a
+  // MiB for it: a tree of small files spent its time collecting them), but not so small
+  // that a file grown since its stat is read a few bytes at a time.
+  const block = Math.min(chunk * READS_PER_BLOCK, Math.max(size - start, MIN_READ_BLOCK));
   const pool = new BufferPool(block, Math.ceil(pipe.maxRequests / READS_PER_BLOCK) + 2);
   // Each amount once: when every write was answered before the end of the file was seen,
   // the loop has already reported the whole file.

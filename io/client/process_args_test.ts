@@ -1,0 +1,78 @@
+/**
+ * Call shapes from other libraries (ssh2's `connect({ host })`, node-ssh's
+ * `exec(command, args)`, an argv array) are TypeErrors that say what to write instead,
+ * before anything opens — not a command run without its arguments, nor a failure deep
+ * inside naming neither.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "../../mod.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
+
+test("connect({ host, ... }), ssh2's shape, is a TypeError that shows connect(host, options)", async () => {
+  await assert.rejects(
+    connect({ host: "127.0.0.1", port: 22 } as unknown as string),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      /host must be a string; got Object.*connect\(host, \{ port, \.\.\. \}\)/.test(e.message),
+  );
+  await assert.rejects(
+    connect(undefined as unknown as string),
+    (e: unknown) =>
+      e instanceof TypeError && /host must be a string; got undefined$/.test(e.message),
+  );
+});
+
+test("run()/createProcess() with an argv array, or arguments where the options go, are TypeErrors and open no session", async () => {
+  let sessions = 0;
+  await using t = await loopback({
+    sessionRequested: () => {
+      sessions++;
+      return true;
+    },
+    processFactory: (p) => p.exit(0),
+  });
+  const calls: [string, () => Promise<unknown>, RegExp][] = [
+    [
+      "run argv",
+      () => t.conn.run(["echo", "hi"] as unknown as string),
+      /run\(command\): .*got Array/,
+    ],
+    [
+      "run args",
+      () => t.conn.run("echo", ["hello", "world"] as unknown as object),
+      /run\(command, options\): options must be an object; got Array \(arguments go in the command string\)/,
+    ],
+    [
+      "createProcess argv",
+      () => t.conn.createProcess(["ls"] as unknown as string),
+      /createProcess\(command\): the command is one string .*shellQuote/,
+    ],
+    [
+      "createProcess number",
+      () => t.conn.createProcess(42 as unknown as string),
+      /createProcess\(command\): .*got number/,
+    ],
+    [
+      "createProcess options string",
+      () => t.conn.createProcess("ls", "-l" as unknown as object),
+      /options must be an object; got string$/,
+    ],
+    [
+      "subsystem not a string",
+      () => t.conn.run({ subsystem: 1 } as unknown as string),
+      /got Object/,
+    ],
+  ];
+  for (const [what, call, message] of calls) {
+    await assert.rejects(
+      call(),
+      (e: unknown) => e instanceof TypeError && message.test(e.message),
+      what,
+    );
+  }
+  assert.equal(sessions, 0, "no session was opened");
+  // The shapes the API takes still run.
+  assert.equal((await t.conn.run("true")).exitStatus, 0);
+  assert.equal(sessions, 1);
+});
