@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "../../mod.ts";
+import { connect } from "./connect.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
 
 test("connect({ host, ... }), ssh2's shape, is a TypeError that shows connect(host, options)", async () => {

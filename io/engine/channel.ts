@@ -143,6 +143,8 @@ export class ChannelIO {
   #eofSent = false;
   /** sendEof() waits for the writes queued before it: later ones are refused. */
   #eofQueued = false;
+  /** Set once the peer said it reads no more (see refuseWrites): what every write gets. */
+  #writesRefused: Error | undefined;
   #requestReplies: ((ok: boolean) => void)[] = [];
   /** Replies still waiting on an async handler; later ones queue behind (RFC 4254 §5.4). */
   #deferredReplies = 0;
@@ -585,6 +587,7 @@ export class ChannelIO {
         new TypeError(`Cannot write ${valueKind(data)}: a Uint8Array is needed`),
       );
     }
+    if (this.#writesRefused) return Promise.reject(this.#writesRefused);
     // After sendEof(), even while the writes queued before it still go out.
     if (this.#eofQueued) {
       return Promise.reject(new ChannelClosedError("Cannot write: EOF was already sent"));
@@ -627,6 +630,7 @@ export class ChannelIO {
           })
           : new ChannelClosedError("Cannot write: the channel is closed");
       }
+      if (this.#writesRefused) throw this.#writesRefused;
       if (this.#eofSent) throw new ChannelClosedError("Cannot write: EOF was already sent");
       if (this.#pump.socketFull) {
         await this.#pump.whenDrained();
@@ -829,6 +833,24 @@ export class ChannelIO {
   /** Whether we sent EOF. */
   get eofSent(): boolean {
     return this.#eofSent;
+  }
+
+  /**
+   * Fails every write from now on with `reason`, the ones waiting for the peer's window
+   * too, and then sends EOF: the peer said it reads no more of our data (OpenSSH's
+   * `eow@openssh.com`, sent when its own output is gone), so what we would send is lost
+   * and what produces it should stop.
+   *
+   * @example
+   * ```ts ignore
+   * channel.refuseWrites(new ChannelClosedError("Cannot write: the client stopped reading"));
+   * ```
+   */
+  refuseWrites(reason: Error): void {
+    if (this.#writesRefused || this.#closed) return;
+    this.#writesRefused = reason;
+    this.#wakeWriters();
+    this.sendEof();
   }
 
   /** Sends EOF (no more data from us) once the writes queued before it have gone out. */

@@ -14,6 +14,7 @@ import { type ServerSetup, SSHServerConnection } from "./connection.ts";
 import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import type { ListenOptions } from "./options.ts";
+import { formatVersionLine } from "../../core/transport/version.ts";
 import { checkListenNumbers } from "./option_checks.ts";
 import { listenTcp } from "../runtime/tcp_server.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
@@ -138,6 +139,8 @@ function trustSettings(
  */
 export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
   checkListenNumbers(o);
+  // A RangeError here, not a reset of every connection that comes.
+  if (o.serverVersion !== undefined) formatVersionLine(o.serverVersion);
   const hostKeys = await resolveHostKeys(
     o.hostKeys,
     o.passphrase,

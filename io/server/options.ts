@@ -870,6 +870,12 @@ export interface ListenOptions extends ServerHooks, LogOptions {
    * Largest data packet we accept per channel (default 32 KiB; at most 261,875 bytes, what fits in a 256 KiB packet: a larger request is lowered to it; a size that is not a positive integer is refused).
    */
   readonly maxPacketSize?: number;
-  /** Software version in our identification line. */
+  /**
+   * Software version in our identification line (default `sshts_<version>`). Clients
+   * tune themselves by it: OpenSSH's `ssh` sends `eow@openssh.com` (which stops a
+   * command's output once `ssh host cmd | head` has read enough) only to a server whose
+   * version starts "OpenSSH", and AsyncSSH and the `ssh2` package pick the order of an
+   * SFTP symlink's paths by it (see `symlinkOrder()`).
+   */
   readonly serverVersion?: string;
 }

@@ -17,6 +17,7 @@ import {
 } from "../../core/connection/session_requests.ts";
 import { concatBytes } from "../../core/wire.ts";
 import { type ChannelIO, isBytes, valueKind } from "../engine/channel.ts";
+import { ChannelClosedError } from "../engine/errors.ts";
 import type { ReadChunk } from "../client/process.ts";
 import { LineEditor, type LineEditorOptions } from "./line_editor.ts";
 import type { ServerConnectionContext } from "./context.ts";
@@ -25,6 +26,7 @@ import { LINE_EDITOR_BUFFER, MAX_PENDING_PROCESS_EVENTS } from "../limits.ts";
 import {
   drainInto,
   feedSource,
+  isPath,
   openSink,
   type RedirectSource,
   type RedirectTarget,
@@ -177,6 +179,8 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   #events: ReadableStreamDefaultController<ServerProcessEvent> | undefined;
   #eventStream: ReadableStream<ServerProcessEvent> | undefined;
   #droppedEvents = 0;
+  /** What writes fail with once the client reads no more output (see stopOutput). */
+  #outputUnread: ChannelClosedError | undefined;
   readonly #editor: LineEditor | undefined;
   readonly #outDecoder = new TextDecoder();
   /** The start of a UTF-8 sequence the last byte write ended in, for the next one. */
@@ -258,6 +262,18 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
       return true;
     }
     return queued;
+  }
+
+  /**
+   * @internal The client reads no more output (`eow@openssh.com`): writes to stdout and
+   * stderr fail with a ChannelClosedError, a redirected source is cancelled (a
+   * child's pipe closes: it gets SIGPIPE, as under sshd), and EOF goes to the client.
+   */
+  stopOutput(): void {
+    this.#outputUnread ??= new ChannelClosedError(
+      "Cannot write: the client stopped reading the output (eow@openssh.com)",
+    );
+    this.#channel.refuseWrites(this.#outputUnread);
   }
 
   /** @internal A `break` request; true when handled (the callback says) or queued to `events`. */
@@ -576,7 +592,13 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * the client's input to a file, a WritableStream or another process's input;
    * a file, bytes, a stream or another process's output to the client's stdout
    * and stderr. With another SSH process on both ends, the session becomes a
-   * proxy for it. Resolves when every redirection given here has finished.
+   * proxy for it. Resolves when the output given here has all been sent (a source
+   * whose output the client stopped reading counts as done, see `eow@openssh.com`);
+   * with only `stdin`, when the client's input has all gone to its target. The
+   * client's input goes on flowing meanwhile: it need not end for the command's
+   * output to (rsync's client waits for the exit status before it closes its input),
+   * and what comes after the target closed (the command exited) is dropped, as sshd
+   * drops input for a process that is gone.
    *
    * @example Proxy a session to a command on another host
    * ```ts ignore
@@ -589,10 +611,10 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * ```
    */
   redirect(options: ServerRedirectOptions): Promise<void> {
-    const jobs: Promise<void>[] = [];
+    let input: Promise<void> | undefined;
     if (options.stdin !== undefined) {
       const sink = openSink(options.stdin, options.closeTarget ?? true, 1);
-      jobs.push(drainInto(this.#rawStdin(), sink));
+      input = drainInto(this.#rawStdin(), sink);
     }
     const merge = options.stderr === STDOUT;
     const sources: [RedirectSource, 0 | 1][] = [];
@@ -602,8 +624,12 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     if (merge && isProcessLike(options.stdout)) sources.push([options.stdout, 1]);
     const outputs = sources.map(([src, s]) =>
       feedSource(src, (c) => (s === 0 || merge ? this.write(c) : this.writeStderr(c)), s)
+        // The client reads no more (eow@openssh.com): the source was cancelled, as sshd
+        // closes a process's output then; no error of the redirection.
+        .catch((e: unknown) => {
+          if (e !== this.#outputUnread) throw e;
+        })
     );
-    jobs.push(...outputs);
     if (outputs.length && (options.sendEof ?? true)) {
       void Promise.allSettled(outputs).then(() =>
         this.#afterOutput(() => {
@@ -611,7 +637,21 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
         })
       );
     }
-    return Promise.all(jobs).then(() => {});
+    if (!outputs.length) return input ?? Promise.resolve();
+    const sent = Promise.all(outputs).then(() => {});
+    if (!input) return sent;
+    // A process or stream that stops taking input (it exited, or closed its stdin) is
+    // the normal end of its input; the client's further input is dropped. A file that
+    // cannot be written fails the redirection, while the output still flows.
+    let outputSent = false;
+    void sent.then(() => outputSent = true, () => {});
+    const fileTarget = isPath(options.stdin!);
+    const inputFailed = new Promise<void>((_, reject) => {
+      input.catch((e: unknown) => {
+        if (fileTarget && !outputSent) reject(e);
+      });
+    });
+    return Promise.race([sent, inputFailed]);
   }
 
   /** @internal The client's input (0) as bytes, or nothing (1): a process as a redirect source. */
@@ -787,7 +827,6 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     return p;
   }
 
-  /** Runs `f` once every write started so far has finished (or failed). */
   /**
    * Runs `f` once the output written so far is out. The channel may have closed by then
    * (the client went away): what `f` would tell it is moot, and must not become an

@@ -264,6 +264,11 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
             return false;
           });
       }
+      case "eow@openssh.com":
+        // OpenSSH's client can write no more of our output (its stdout is gone): as sshd,
+        // stop reading what the process writes, so that it ends (SIGPIPE), and send EOF.
+        process?.stopOutput();
+        return true;
       default:
         // xon-xoff and unknown requests are refused.
         return false;
