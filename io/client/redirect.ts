@@ -194,7 +194,9 @@ function checkTarget(target: RedirectTarget, name: string): void {
 }
 
 /** Whether a redirect source or target names a local file (a path, or `{ path }`). */
-export function isPath(x: RedirectSource | RedirectTarget): x is string | { readonly path: string } {
+export function isPath(
+  x: RedirectSource | RedirectTarget,
+): x is string | { readonly path: string } {
   return typeof x === "string" || (!isProcess(x) && "path" in x);
 }
 
