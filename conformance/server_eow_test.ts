@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { Readable, Writable } from "node:stream";
 import { conformanceTest, runCommand } from "./fixtures/mod.ts";
 import { SSH_CLIENTS, sshArgv, startServer } from "./server_fixture.ts";
@@ -107,6 +108,65 @@ for (const client of SSH_CLIENTS) {
       });
       ssh.kill();
       assert.deepEqual([status, out], [0, "got hello\n"]);
+    },
+  );
+}
+
+for (const client of SSH_CLIENTS) {
+  const v = VERSION[client];
+
+  conformanceTest(
+    `OpenSSH ${v} ssh through a ControlMaster gets the exit status of a command that sent EOF and exits a moment later`,
+    { peers: [client] },
+    async () => {
+      // Ansible's setup: every command through one master. The master closes a session once
+      // both sides sent EOF; a CLOSE answered before exit-status went out lost the status
+      // ("Control master terminated unexpectedly", 255).
+      await using server = await startServer({
+        processFactory: async (p: SSHServerProcess) => {
+          for await (const _ of p.stdin) { /* to the client's EOF */ }
+          await p.write("out\n");
+          p.writeEof(); // as redirect() does once its sources end
+          await new Promise((r) => setTimeout(r, 50));
+          p.exit(3);
+        },
+      });
+      const control = `${tmpdir()}/sshts-mux-${process.pid}-${server.port}`;
+      const mux = [
+        "-o",
+        "ControlMaster=auto",
+        "-o",
+        `ControlPath=${control}`,
+        "-o",
+        "ControlPersist=30",
+      ];
+      const run = async (command: string) => {
+        const { argv, env } = await sshArgv(client, server, {
+          identity: "ed25519",
+          args: mux,
+          command,
+        });
+        return runCommand(argv, {
+          env: { ...process.env as Record<string, string>, ...env },
+          input: "in\n",
+          timeoutMs: 20_000,
+        });
+      };
+      try {
+        for (let i = 0; i < 5; i++) {
+          const r = await run(`cmd ${i}`);
+          assert.deepEqual([r.status, r.stdout], [3, "out\n"], r.stderr);
+        }
+      } finally {
+        const { argv, env } = await sshArgv(client, server, {
+          identity: "ed25519",
+          args: [...mux, "-O", "exit"],
+        });
+        await runCommand(argv, {
+          env: { ...process.env as Record<string, string>, ...env },
+          timeoutMs: 10_000,
+        }).catch(() => {});
+      }
     },
   );
 }

@@ -145,6 +145,7 @@ export {
 export type { LocalState, RemoteState } from "./connection/channel_state.ts";
 export type {
   ChannelCloseEvent,
+  ChannelCloseReceivedEvent,
   ChannelDataEvent,
   ChannelEofEvent,
   ChannelOpenEvent,

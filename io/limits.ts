@@ -53,6 +53,15 @@ export const SOCKET_CLOSE_GRACE_MS = 2000;
  */
 export const SCP_CUT_GRACE_MS = 10_000;
 
+/**
+ * How long a session's answer to the client's CLOSE waits for its process to exit (and
+ * send its exit status first, as sshd does, which holds it for as long as the command
+ * runs): OpenSSH's ControlMaster closes a session once both sides sent EOF, and reports
+ * one closed without a status as lost. Bounded, so that a process that does not end
+ * still learns (its channel's `closed`) that the client is gone.
+ */
+export const SESSION_CLOSE_GRACE_MS = 2000;
+
 /** How long a connect that failed waits for its DISCONNECT (saying why) to reach the server. */
 export const FAILED_CONNECT_GRACE_MS = 250;
 

@@ -101,6 +101,8 @@ interface Channel {
   pendingReplies: string[];
   /** How many of the peer's want-reply requests we owe replies to. */
   owedReplies: number;
+  /** The peer's CLOSE waits for our close() (see `holdClose`). */
+  holdClose?: boolean;
 }
 
 /** Options for a channel we open or accept. */
@@ -379,6 +381,23 @@ export class ConnectionLayer {
     if (!ch) return;
     if (!this.#ours(ch, "sendEof", "")) return;
     this.#send(new SSHWriter(5).writeByte(Msg.CHANNEL_EOF).writeUint32(ch.remoteId).toBytes());
+  }
+
+  /**
+   * Holds our answer to the peer's CLOSE until {@link close} is called: the peer's CLOSE
+   * then raises `channelCloseReceived` instead of being answered at once. sshd does this
+   * for a session whose command still runs, so that the exit status goes before its
+   * CLOSE (OpenSSH's ControlMaster closes a session once both sides sent EOF, and reports
+   * a session closed without a status as lost). The caller must close the channel then.
+   *
+   * @example
+   * ```ts ignore
+   * engine.holdClose(channelId); // then, on channelCloseReceived: exit-status, close()
+   * ```
+   */
+  holdClose(channelId: number): void {
+    const ch = this.#channels.get(channelId);
+    if (ch) ch.holdClose = true;
   }
 
   /** Closes the channel (idempotent). The `channelClose` event follows when the peer agrees. */
@@ -679,7 +698,13 @@ export class ConnectionLayer {
       case Msg.CHANNEL_CLOSE: {
         const ch = this.#byLocal(r.readUint32("recipient channel"), "CHANNEL_CLOSE");
         this.#theirs(ch, "close", "CHANNEL_CLOSE", type);
-        // RFC 4254 §5.3: a CLOSE is answered with a CLOSE.
+        // RFC 4254 §5.3: a CLOSE is answered with a CLOSE — at once, unless the application
+        // holds it (a session whose command still runs: its exit status goes first).
+        if (ch.holdClose && (ch.local === "open" || ch.local === "eofSent")) {
+          ch.holdClose = false;
+          this.#emit({ type: "channelCloseReceived", channelId: ch.localId });
+          return true;
+        }
         if (this.#ours(ch, "close", "")) this.#sendClose(ch);
         else this.#freeIfClosed(ch, true);
         return true;

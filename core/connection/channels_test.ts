@@ -325,6 +325,39 @@ test("ConnectionLayer closes in order: both sides see channelClose once and the 
   assert.equal(p.a.layer.sendData(id, new Uint8Array(1)), 0);
 });
 
+test("ConnectionLayer.holdClose(): the peer's CLOSE waits for close(), with a request (exit-status) before it", () => {
+  const { p, id, bId } = openPair();
+  p.b.layer.holdClose(bId);
+  p.b.layer.sendEof(bId);
+  p.a.layer.sendEof(id);
+  p.a.layer.close(id);
+  p.run();
+  const bTypes = () =>
+    p.b.events.filter((e) => "channelId" in e && e.channelId === bId).map((e) => e.type);
+  assert.deepEqual(bTypes(), ["channelOpenRequest", "channelEof", "channelCloseReceived"]);
+  assert.equal(LayerPair.of(p.a, "channelClose").length, 0, "a waits for b's CLOSE");
+  // Still b's to use: a request goes out, then the CLOSE.
+  p.b.layer.sendRequest(bId, "exit-status", false, new Uint8Array(4));
+  p.b.layer.close(bId);
+  p.run();
+  const aRequests = LayerPair.of(p.a, "channelRequest");
+  assert.equal(aRequests.length, 0, "a closed already: the request is moot for its application");
+  assert.equal(LayerPair.of(p.a, "channelClose").length, 1);
+  assert.deepEqual(bTypes().slice(-1), ["channelClose"]);
+  assert.equal(p.a.layer.size, 0);
+  assert.equal(p.b.layer.size, 0);
+});
+
+test("ConnectionLayer without holdClose answers the peer's CLOSE at once", () => {
+  const { p, id, bId } = openPair();
+  p.a.layer.close(id);
+  p.run();
+  assert.equal(LayerPair.of(p.a, "channelClose").length, 1);
+  assert.equal(LayerPair.of(p.b, "channelCloseReceived").length, 0);
+  assert.equal(p.b.layer.size, 0);
+  void bId;
+});
+
 test("ConnectionLayer: answers for a channel freed while its events wait are moot, not misuse", () => {
   const { p, id, bId } = openPair();
   // b asks with want_reply and closes in one go: a has freed the channel by the time its

@@ -74,6 +74,18 @@ export interface ChannelCloseEvent {
   readonly channelId: number;
 }
 
+/**
+ * The peer sent CLOSE on a channel whose answer we hold (`holdClose`): it sends nothing
+ * more, and our CLOSE goes when the application calls `close()` — after an exit status,
+ * as sshd sends one for a command still running when the client closed.
+ */
+export interface ChannelCloseReceivedEvent {
+  /** Discriminant. */
+  readonly type: "channelCloseReceived";
+  /** Local id of the channel. */
+  readonly channelId: number;
+}
+
 /** A channel request arrived; if `wantReply`, answer with `replyChannelRequest`. */
 export interface ChannelRequestEvent {
   /** Discriminant. */
@@ -149,6 +161,7 @@ export type ConnectionEvent =
   | ChannelDataEvent
   | ChannelEofEvent
   | ChannelCloseEvent
+  | ChannelCloseReceivedEvent
   | ChannelRequestEvent
   | ChannelRequestReplyEvent
   | ChannelWritableEvent

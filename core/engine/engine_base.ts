@@ -498,6 +498,19 @@ export abstract class EngineBase<E extends { readonly type: string }> {
     this.#conn.close(channelId);
   }
 
+  /**
+   * Holds the answer to the peer's CLOSE until {@link closeChannel} (see the connection
+   * layer's `holdClose`): the peer's CLOSE raises `channelCloseReceived` instead.
+   *
+   * @example
+   * ```ts ignore
+   * engine.holdClose(channelId);
+   * ```
+   */
+  holdClose(channelId: number): void {
+    this.#conn.holdClose(channelId);
+  }
+
   /** Facts about a channel. */
   channelInfo(channelId: number): ReturnType<ConnectionLayer["info"]> {
     return this.#conn.info(channelId);

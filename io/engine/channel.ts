@@ -61,6 +61,7 @@ export interface ChannelEngine {
   setWindowSize(channelId: number, size: number): void;
   sendEof(channelId: number): void;
   closeChannel(channelId: number): void;
+  holdClose?(channelId: number): void;
   sendChannelRequest(
     channelId: number,
     request: string,
@@ -143,6 +144,11 @@ export class ChannelIO {
   #eofSent = false;
   /** sendEof() waits for the writes queued before it: later ones are refused. */
   #eofQueued = false;
+  /** The peer's CLOSE came (see whenPeerClosed), and who waits for it. */
+  #peerGone = false;
+  #peerGoneWaiters: (() => void)[] | undefined;
+  /** Runs when the peer's CLOSE arrives while our answer is held (see holdCloseReply). */
+  #onCloseReceived: (() => void) | undefined;
   /** Set once the peer said it reads no more (see refuseWrites): what every write gets. */
   #writesRefused: Error | undefined;
   #requestReplies: ((ok: boolean) => void)[] = [];
@@ -483,7 +489,58 @@ export class ChannelIO {
       case "channelClose":
         this.#markClosed();
         return;
+      case "channelCloseReceived": {
+        // The peer sends nothing more and takes nothing more (as sshd closes a process's
+        // descriptors then: its writes fail); our CLOSE waits for close() (holdCloseReply).
+        this.#eofReceived = true;
+        this.#closeReadables();
+        this.refuseWrites(new ChannelClosedError("Cannot write: the peer closed the channel"));
+        this.#peerClosed();
+        const hook = this.#onCloseReceived;
+        this.#onCloseReceived = undefined;
+        try {
+          hook?.();
+        } catch { /* the hook's error is not the channel's */ }
+        return;
+      }
     }
+  }
+
+  /**
+   * Resolves once the peer closed the channel: its CLOSE came (answered, or held by
+   * {@link holdCloseReply}), or the channel is closed. What serves the peer stops here.
+   *
+   * @example
+   * ```ts ignore
+   * void channel.whenPeerClosed().then(() => work.abort());
+   * ```
+   */
+  whenPeerClosed(): Promise<void> {
+    if (this.#peerGone || this.#closed) return Promise.resolve();
+    return new Promise((r) => (this.#peerGoneWaiters ??= []).push(r));
+  }
+
+  #peerClosed(): void {
+    this.#peerGone = true;
+    const w = this.#peerGoneWaiters;
+    this.#peerGoneWaiters = undefined;
+    if (w) { for (const f of w) f(); }
+  }
+
+  /**
+   * Holds our answer to the peer's CLOSE: when it comes, `onCloseReceived` runs instead
+   * (the readables end), and the CLOSE goes back at {@link close} — sshd's order for a
+   * session whose command still runs, which sends the exit status first.
+   *
+   * @example
+   * ```ts ignore
+   * channel.holdCloseReply(() => setTimeout(() => channel.close(), 1000));
+   * ```
+   */
+  holdCloseReply(onCloseReceived: () => void): void {
+    if (this.#closed || !this.#engine.holdClose) return;
+    this.#onCloseReceived = onCloseReceived;
+    this.#engine.holdClose(this.id);
   }
 
   /**
@@ -553,6 +610,7 @@ export class ChannelIO {
   #markClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#peerClosed();
     this.#closeReadables();
     this.#wakeWriters();
     for (const r of this.#requestReplies) r(false);

@@ -161,6 +161,7 @@ export class ChannelTable {
       }
       case "channelData":
       case "channelEof":
+      case "channelCloseReceived":
       case "channelRequest":
       case "channelRequestReply":
       case "channelWritable":

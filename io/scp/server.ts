@@ -112,7 +112,7 @@ export async function serveScp<H>(
   const tx = new SCPSender(s);
   // A client that leaves stops the expansion of its patterns and what is left to send.
   const closed = new AbortController();
-  void ch.closedPromise.then(() => closed.abort(new SCPError("The channel closed")));
+  void ch.whenPeerClosed().then(() => closed.abort(new SCPError("The channel closed")));
   await tx.start();
   // One command's patterns share one set of glob limits: a client sending many is held to them.
   const budget = new GlobBudget();

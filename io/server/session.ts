@@ -26,7 +26,7 @@ import type { ServerConnectionContext } from "./context.ts";
 import type { MaybePromise, ProcessFactory, ProcessRequest } from "./options.ts";
 import { SSHServerProcess } from "./process.ts";
 import type { SessionAgent } from "../agent/server_forwarding.ts";
-import { MAX_SESSION_ENV, MAX_SESSION_ENV_BYTES } from "../limits.ts";
+import { MAX_SESSION_ENV, MAX_SESSION_ENV_BYTES, SESSION_CLOSE_GRACE_MS } from "../limits.ts";
 import { parseX11Request, type SessionX11, type X11Request } from "./x11.ts";
 
 /** What a session needs to know about its connection and the server's settings. */
@@ -168,6 +168,12 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
   let agent: Promise<SessionAgent | undefined> | undefined;
   let x11: Promise<SessionX11 | undefined> | undefined;
   const decoder = new TextDecoder();
+  // The client's CLOSE while the process runs: its exit status goes first, within a grace.
+  ch.holdCloseReply(() => {
+    if (!process) return ch.close();
+    const timer = setTimeout(() => ch.close(), SESSION_CLOSE_GRACE_MS);
+    void ch.closedPromise.then(() => clearTimeout(timer));
+  });
   ch.onRequest = (request, data) => {
     switch (request) {
       case "env": {

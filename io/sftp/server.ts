@@ -188,7 +188,7 @@ export async function serveSftp<H>(
   void e.whenClosed().then(() => reader.cancel().catch(() => {}));
   // A closed channel ends the session at once: nobody can take the replies, and a long request
   // (a copy-data, a big read) stops at its next step instead of running on for nobody.
-  void channel.closedPromise.then(() => e.close());
+  void channel.whenPeerClosed().then(() => e.close());
   try {
     for (;;) {
       const { value, done } = await readOwned(reader);

@@ -1,7 +1,8 @@
 /**
- * `eow@openssh.com` (OpenSSH's client can write no more of the output): the process's
- * writes fail, a redirected source is cancelled, EOF reaches the client; and redirect()
- * resolves once its output is sent while the client's input is still open.
+ * How a session ends from the client's side: `eow@openssh.com` (OpenSSH's client can write
+ * no more of the output: the process's writes fail, a redirected source is cancelled, EOF
+ * reaches the client), and the client's CLOSE while the process still runs (answered once
+ * the process exits, or after a grace).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -51,4 +52,32 @@ test("eow@openssh.com: writes fail with a ChannelClosedError, a redirected sourc
   assert.match(e.message, /the client stopped reading the output \(eow@openssh\.com\)/);
   await sourceCancelled;
   assert.equal(await redirectEnded, "resolved");
+});
+
+test("the client's CLOSE while the process runs: the channel closes when it exits, or after the grace if it never does", async () => {
+  const closedAfter: Record<string, number> = {};
+  let exitNow!: () => void;
+  await using t = await loopback({
+    processFactory: async (p) => {
+      const t0 = performance.now();
+      void p.channel.closedPromise.then(() => closedAfter[p.command!] = performance.now() - t0);
+      if (p.command === "exits") await new Promise<void>((r) => exitNow = r);
+      else await new Promise(() => {}); // never
+      p.exit(3);
+    },
+  });
+  const exits = await t.conn.createProcess("exits");
+  exits.channel.close();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(closedAfter.exits, undefined, "held while the process runs");
+  exitNow();
+  await exits.channel.closedPromise;
+  const never = await t.conn.createProcess("never");
+  never.channel.close();
+  await never.channel.closedPromise;
+  // Both ended: one when it exited, the other when the grace ran out.
+  for (let i = 0; i < 100 && Object.keys(closedAfter).length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(Object.keys(closedAfter).sort(), ["exits", "never"]);
 });
