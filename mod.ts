@@ -282,6 +282,7 @@ export {
   SSHServerProcess,
   textSession,
 } from "./io/server/process.ts";
+export { type LocalCommandOptions, runLocalCommand } from "./io/server/local_command.ts";
 export { SERVER_SET_ENV } from "./io/server/session.ts";
 export type { X11Request, X11ServerOptions } from "./io/server/x11.ts";
 export type { LineEditor, LineEditorEvent, LineEditorResult } from "./io/server/line_editor.ts";
@@ -380,6 +381,7 @@ export {
 } from "./core/connection/channels.ts";
 export type {
   ChannelCloseEvent,
+  ChannelCloseReceivedEvent,
   ChannelDataEvent,
   ChannelEofEvent,
   ChannelOpenEvent,

@@ -1,0 +1,70 @@
+/**
+ * runLocalCommand(): a session's command as a local child process — output, status,
+ * stdin, stderr, signals, environment, a command that cannot start, a shell without a
+ * terminal, a subsystem refused, and output the client stops reading.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runLocalCommand } from "./local_command.ts";
+import { loopback } from "./_loopback_test_util.ts";
+
+test("runLocalCommand(): stdout, stderr, exit status, stdin to EOF, environment", async () => {
+  await using t = await loopback({
+    acceptEnv: ["GIT_PROTOCOL"],
+    processFactory: (p) => runLocalCommand(p, { env: { PATH: "/usr/bin:/bin", FROM: "server" } }),
+  });
+  const r = await t.conn.run("echo out; echo err >&2; exit 7");
+  assert.deepEqual([r.stdout, r.stderr, r.exitStatus], ["out\n", "err\n", 7]);
+  const big = "x".repeat(3 * 1024 * 1024);
+  const wc = await t.conn.run("wc -c", { input: big });
+  assert.equal(wc.stdout.trim(), String(big.length));
+  const env = await t.conn.run('echo "$FROM $GIT_PROTOCOL ${HOSTNAME_SECRET:-unset}"', {
+    env: { GIT_PROTOCOL: "version=2" },
+  });
+  assert.equal(env.stdout, "server version=2 unset\n");
+  // Output larger than every window, read to the end.
+  const seq = await t.conn.run("seq 1 200000");
+  assert.equal(seq.stdout.split("\n").length, 200001);
+});
+
+test("runLocalCommand(): the client's signal reaches the child, which ends by it", async () => {
+  await using t = await loopback({ processFactory: (p) => runLocalCommand(p) });
+  const p = await t.conn.createProcess("echo ready; exec sleep 30");
+  const reader = p.stdout.getReader();
+  await reader.read();
+  await p.signal("TERM");
+  reader.releaseLock();
+  const r = await p.wait();
+  assert.equal(r.exitSignal?.signal, "TERM");
+});
+
+test("runLocalCommand(): a shell that cannot start ends with 127; a subsystem is refused", async () => {
+  await using t = await loopback({
+    processFactory: (p) =>
+      runLocalCommand(p, { shell: "/nonexistent/sh" }).catch(() => {/* said to the client */}),
+  });
+  const r = await t.conn.run("true");
+  assert.equal(r.exitStatus, 127);
+  assert.match(r.stderr, /\/nonexistent\/sh/);
+  await using u = await loopback({ processFactory: (p) => runLocalCommand(p) });
+  const s = await u.conn.run({ subsystem: "nope" });
+  assert.equal(s.exitStatus, 1);
+  assert.match(s.stderr, /Subsystem nope is not served here/);
+  // A shell request without a terminal: an interactive shell reading the client's input.
+  const sh = await u.conn.run({ shell: true }, { input: "echo from-shell\nexit 4\n" });
+  assert.match(sh.stdout, /from-shell/);
+  assert.equal(sh.exitStatus, 4);
+});
+
+test("runLocalCommand(): the client closing the session ends a child that still writes", async () => {
+  let ended!: (v: string) => void;
+  const childEnd = new Promise<string>((r) => ended = r);
+  await using t = await loopback({
+    processFactory: (p) => runLocalCommand(p).then(() => ended("ended"), (e) => ended(String(e))),
+  });
+  const p = await t.conn.createProcess("yes");
+  const reader = p.stdout.getReader();
+  await reader.read();
+  p.channel.close();
+  assert.equal(await childEnd, "ended");
+});
