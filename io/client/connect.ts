@@ -111,8 +111,14 @@ export function connect(
   // OpenSSH's client configuration first: it may pick the host name, user, keys, a
   // jump host, a proxy command or a master socket. Not with `config: false`, nor by
   // default over a caller's own socket (where `host` may be any label).
+  if (options.config === false && options.configOptions !== undefined) {
+    return Promise.reject(
+      new TypeError("connect(): configOptions are ssh_config settings: not with config: false"),
+    );
+  }
   const skip = options.config === false ||
-    (options.config === undefined && options.sock !== undefined);
+    (options.config === undefined && options.configOptions === undefined &&
+      options.sock !== undefined);
   return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
 }
 

@@ -467,6 +467,14 @@ export interface ConnectOptions extends LogOptions {
    * `sock` the configuration is applied only when this is given.
    */
   readonly config?: string | readonly string[] | false;
+  /**
+   * Settings as `ssh -o` gives them ("Keyword value" or "Keyword=value"), for this
+   * destination only: they come before the configuration files (the first value of a
+   * keyword wins), and its jump hosts do not get them, as ssh's own `-o` and `-J` reach
+   * only the host named on the command line. `["ProxyJump bastion"]` is `ssh -J bastion`.
+   * Not with `config: false`.
+   */
+  readonly configOptions?: readonly string[];
   /** Environment variables sent with every session (each call's `env` wins); SendEnv/SetEnv fill it. */
   readonly env?: Readonly<Record<string, string>>;
   /**

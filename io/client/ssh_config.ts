@@ -351,11 +351,14 @@ export async function connectWithConfig(
     // The running user and home cannot be read (Deno without --allow-sys or --allow-env):
     // there is no ~/.ssh/config to find, so the default configuration is skipped, as with
     // `config: false`. Files given explicitly need them (%d, %u, ~): that is an error.
-    if (options.config === undefined) return direct(host, options);
+    if (options.config === undefined && options.configOptions === undefined) {
+      return direct(host, options);
+    }
     throw new SSHError(
       "ERR_LOCAL_ACCOUNT",
       "connect() cannot read the local user and home directory for ssh_config: on Deno, run " +
-        "with --allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME, or pass " +
+        "with --allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME (and where " +
+        "$USER or $LOGNAME and $HOME are unset, as in some containers, set them), or pass " +
         "config: false",
     );
   }
@@ -373,6 +376,7 @@ export async function connectWithConfig(
     port: options.port,
     env,
     system,
+    ...(options.configOptions !== undefined ? { options: options.configOptions } : {}),
   });
   const explicit = options;
   const profile = DEFAULT_SSH_CONFIG_PROFILE;
@@ -529,7 +533,7 @@ export async function connectWithConfig(
       // jumping through each other would recurse forever. ssh spawns a process per hop
       // and catches only a host jumping through itself; here every repeat is refused.
       // By the name asked for (aliases of one address may lead on differently).
-      const here = `${c.user}@${host}:${c.port}`;
+      const here = `${c.user}@${c.host}:${c.port}`;
       const chain = [...jumpedFrom, here];
       if (jumpedFrom.includes(here) || chain.length > MAX_JUMP_DEPTH) {
         throw new SSHConfigError(

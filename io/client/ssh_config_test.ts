@@ -213,6 +213,11 @@ test("connect() refuses a ProxyJump loop, and a chain of more than 16 hops, befo
       assert.match((e as Error).message, /ProxyJump loop: me@a:\d+ → me@b:\d+ → me@a:\d+$/);
       return true;
     });
+    // The user in the host argument is the user, not part of the name (was "me@me@a").
+    await assert.rejects(
+      connect("me@a", { config, password: "pw" }),
+      /ProxyJump loop: me@a:\d+ → me@b:\d+ → me@a:\d+$/,
+    );
     await assert.rejects(connect("h0", { config, password: "pw" }), /longer than 16 hops/);
     assert.deepEqual(seen.users, [], "nothing logged in");
   });
@@ -589,6 +594,53 @@ test("ProxyJump errors name the jump host: its refused login, its refused forwar
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await jump.close();
+  }
+});
+
+test("connect({ configOptions }) applies them as ssh -o does: to the destination, not to its jump hosts", async () => {
+  const forwards: string[] = [];
+  const server = await listen({
+    port: 0,
+    hostKeys: [hostKey],
+    authFailureDelay: 0,
+    validatePublicKey: () => true,
+    connectionRequested: (host, port) => {
+      forwards.push(`${host}:${port}`);
+      return true;
+    },
+    processFactory: (p) => p.exit(0),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "sshts-config-options-"));
+  try {
+    const config = join(dir, "config");
+    writeFileSync(join(dir, "key"), generatePrivateKey("ed25519").exportPrivateKey("openssh"), {
+      mode: 0o600,
+    });
+    writeFileSync(
+      config,
+      `Host *\n  HostName 127.0.0.1\n  Port ${server.address.port}\n  User me\n` +
+        "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n" +
+        `  IdentityFile ${join(dir, "key")}\n  IdentitiesOnly yes\n  IdentityAgent none\n`,
+    );
+    // `ssh -J jumpbox target`: the jump host does not jump through itself.
+    const options = ["ProxyJump jumpbox", "SetEnv A=1"];
+    await using conn = await connect("target", { config, configOptions: options });
+    assert.equal((await conn.run("x")).exitStatus, 0);
+    assert.deepEqual(forwards, [`127.0.0.1:${server.address.port}`]);
+    // The first value wins, as with -o: an option beats the file's line.
+    await using direct = await connect("target", {
+      config,
+      configOptions: ["Port 1", "ProxyJump none"],
+      port: server.address.port, // and connect()'s own port beats both
+    });
+    assert.equal(forwards.length, 1, "no jump");
+    await assert.rejects(
+      connect("target", { config: false, configOptions: ["Port 1"] }),
+      /configOptions are ssh_config settings: not with config: false/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.close();
   }
 });
 

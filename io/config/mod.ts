@@ -55,7 +55,8 @@ export async function resolveSSHConfig(
     throw new SSHError(
       "ERR_LOCAL_ACCOUNT",
       "resolveSSHConfig cannot read the local user and home directory: on Deno, run with " +
-        "--allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME, or give localUser " +
+        "--allow-sys=uid,gid,userInfo,homedir or --allow-env=USER,HOME (and where $USER or " +
+        "$LOGNAME and $HOME are unset, as in some containers, set them), or give localUser " +
         "and homeDir",
     );
   }
