@@ -263,6 +263,34 @@ export class ClientConnectionBase implements AsyncDisposable {
   }
 
   /**
+   * Whether the connection has ended (closed by us, by the peer, or lost): node-ssh's
+   * `!isConnected()`, as a property; `closed` is the promise of it.
+   *
+   * @example
+   * ```ts
+   * import { connect, generatePrivateKey, listen } from "@sshts/ssh";
+   * await using server = await listen({
+   *   host: "127.0.0.1",
+   *   port: 0,
+   *   hostKeys: [generatePrivateKey("ed25519")],
+   *   validatePassword: () => true,
+   * });
+   * const conn = await connect("127.0.0.1", {
+   *   port: server.address.port,
+   *   username: "me",
+   *   password: "pw",
+   *   knownHosts: null, // a server in this process
+   * });
+   * console.log(conn.isClosed); // false
+   * await conn.close();
+   * console.log(conn.isClosed); // true
+   * ```
+   */
+  get isClosed(): boolean {
+    return this.#isClosed || this.#engine.closed;
+  }
+
+  /**
    * Resolves once authenticated; rejects with the reason the connection failed.
    *
    * @example
