@@ -192,6 +192,8 @@ interface Resolved {
   readonly local: string;
   /** The final component is a symlink that could not be resolved (dangling). */
   readonly dangling?: boolean;
+  /** `local`'s lstat, when resolving took one and found no symlink there. */
+  readonly st?: fs.Stats;
 }
 
 /**
@@ -319,7 +321,8 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const parentV = v.slice(0, v.lastIndexOf("/")) || "/";
     let parent: string;
     try {
-      parent = await hostFs.realpath(hostPathLib.join(root, parentV));
+      // The root is a real path already: one file-system call fewer for its entries.
+      parent = parentV === "/" ? root : await hostFs.realpath(hostPathLib.join(root, parentV));
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -333,7 +336,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     } catch {
       return { local: candidate };
     }
-    if (!st.isSymbolicLink()) return { local: candidate };
+    if (!st.isSymbolicLink()) return { local: candidate, st };
     let real: string;
     try {
       real = await hostFs.realpath(candidate);
@@ -637,11 +640,13 @@ export class FsBackend implements SFTPBackend<FsHandle> {
 
   async #stat(path: string): Promise<FileAttributes> {
     // The resolved path has no symlink left in it: lstat, so that one swapped in since
-    // is not followed.
-    const local = await this.#existing(path, true);
+    // is not followed (resolving took that lstat already for a path without a link: the
+    // lock keeps this server's own changes out in between).
+    const r = await this.#resolve(path, true);
+    if (r.dangling) throw new SFTPError(SFTPStatus.NO_SUCH_FILE, "No such file", { path });
     let st: fs.Stats;
     try {
-      st = await hostFs.lstat(local);
+      st = r.st ?? await hostFs.lstat(r.local);
     } catch (e) {
       throw toSFTPError(e, path);
     }
