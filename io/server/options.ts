@@ -850,7 +850,13 @@ export interface ListenOptions extends ServerHooks, LogOptions {
   readonly encryptionAlgs?: readonly string[];
   /** MACs in preference order. */
   readonly macAlgs?: readonly string[];
-  /** Compression methods in preference order. */
+  /**
+   * Compression methods in preference order (default `none` and `zlib@openssh.com`, as
+   * sshd: the client's first choice the server has wins). zlib here is JavaScript (pako),
+   * some 2-3 times slower than sshd's C zlib: a client that asks for it (AsyncSSH does by
+   * default, `ssh -C` does) makes a bulk transfer cost about one CPU second per 20 MB on
+   * each side. `["none"]` refuses it where the link is fast and the CPU is not.
+   */
   readonly compressionAlgs?: readonly string[];
   /** Host key algorithms to offer (default: every safe one the host keys serve; ssh-rsa only if listed). */
   readonly serverHostKeyAlgs?: readonly string[];
