@@ -25,6 +25,8 @@ import { hostFs, hostPathLib } from "../runtime/host_fs.ts";
 import { pipelinedRead, WritePipe } from "./pipeline.ts";
 import { expectResult, type SFTPSession } from "./session.ts";
 import { untilAborted } from "../engine/errors.ts";
+import type { NameEntry } from "../../sftp/messages.ts";
+import { FILES_AT_ONCE, Lanes, SMALL_FILE_BYTES } from "./lanes.ts";
 
 /**
  * Called as a file's bytes move: bytes done and total for that file (total is
@@ -369,43 +371,65 @@ async function forEachEntry(
     );
   }
   const seen = new Set<string>();
-  for (const e of await r.names(dir)) {
-    const name = e.filename;
-    const child = joinPath(dir, name);
-    await item(o, child, async () => {
-      const refuse = (why: string) => {
-        throw new SFTPError(
-          SFTPStatus.BAD_MESSAGE,
-          `The server listed ${JSON.stringify(sanitize(name))} in "${sanitize(dir)}": ${why}`,
-          { path: dir, operation },
-        );
-      };
-      const unsafe = entryRefusal(name, seen);
-      if (unsafe) refuse(`refused, ${unsafe}`);
-      let a = e.attrs;
-      if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
-        try {
-          a = await r.stat(child);
-        } catch (e) {
-          // A dangling link: nothing to copy. Any other failure (a loop of links, no
-          // permission) is this entry's error, not a silent skip.
-          if (e instanceof SFTPError && e.notFound) return;
-          throw e;
-        }
-        if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
-        if (isDirectory(a) && o.recurse) {
-          // A loop of links is the tree's shape, not the server contradicting itself.
-          await checkLinkedDirectory(r, dir, child, walk, (why) => {
-            throw new SFTPError(SFTPStatus.FAILURE, `"${sanitize(child)}": ${why}`, {
-              path: child,
-              operation,
-            });
-          });
-        }
-      }
-      await visit(child, name, a);
-    });
+  const lanes = new Lanes(FILES_AT_ONCE);
+  try {
+    for (const e of await r.names(dir)) {
+      const task = () => visitEntry(r, dir, e, o, operation, walk, seen, visit);
+      const small = isRegularFile(e.attrs) && (e.attrs.size ?? Infinity) <= SMALL_FILE_BYTES;
+      await (small ? lanes.beside(task) : lanes.alone(task));
+    }
+    await lanes.finish();
+  } finally {
+    await lanes.settle();
   }
+}
+
+/** One entry of a remote listing: checked, its link followed, then visited. */
+function visitEntry(
+  r: RemoteOps,
+  dir: string,
+  e: Pick<NameEntry, "filename" | "attrs">,
+  o: TransferOptions,
+  operation: string,
+  walk: Walk,
+  seen: Set<string>,
+  visit: (child: string, name: string, attrs: FileAttributes) => Promise<void>,
+): Promise<void> {
+  const name = e.filename;
+  const child = joinPath(dir, name);
+  return item(o, child, async () => {
+    const refuse = (why: string) => {
+      throw new SFTPError(
+        SFTPStatus.BAD_MESSAGE,
+        `The server listed ${JSON.stringify(sanitize(name))} in "${sanitize(dir)}": ${why}`,
+        { path: dir, operation },
+      );
+    };
+    const unsafe = entryRefusal(name, seen);
+    if (unsafe) refuse(`refused, ${unsafe}`);
+    let a = e.attrs;
+    if (isSymbolicLink(a) && (o.followSymlinks ?? true)) {
+      try {
+        a = await r.stat(child);
+      } catch (e) {
+        // A dangling link: nothing to copy. Any other failure (a loop of links, no
+        // permission) is this entry's error, not a silent skip.
+        if (e instanceof SFTPError && e.notFound) return;
+        throw e;
+      }
+      if (isSymbolicLink(a)) refuse("refused, still a symbolic link after following it");
+      if (isDirectory(a) && o.recurse) {
+        // A loop of links is the tree's shape, not the server contradicting itself.
+        await checkLinkedDirectory(r, dir, child, walk, (why) => {
+          throw new SFTPError(SFTPStatus.FAILURE, `"${sanitize(child)}": ${why}`, {
+            path: child,
+            operation,
+          });
+        });
+      }
+    }
+    await visit(child, name, a);
+  });
 }
 
 /**
@@ -921,13 +945,23 @@ async function putAny(
     }
     const mode = st.mode & 0o777;
     const created = await directoryFor(r, remote, mode);
-    for (const name of (await hostFs.readdir(local)).sort()) {
-      const child = hostPathLib.join(local, name);
-      await item(o, child, async () => {
-        // A dangling link is skipped; a name the runtime cannot spell (EILSEQ) is an error.
-        if (follow && !(await localStat(child, true))) return;
-        await putAny(r, child, joinPath(remote, name), o, [...above, id]);
-      });
+    const lanes = new Lanes(FILES_AT_ONCE);
+    try {
+      for (const name of (await hostFs.readdir(local)).sort()) {
+        const child = hostPathLib.join(local, name);
+        const task = () =>
+          item(o, child, async () => {
+            // A dangling link is skipped; a name the runtime cannot spell (EILSEQ) is an error.
+            if (follow && !(await localStat(child, true))) return;
+            await putAny(r, child, joinPath(remote, name), o, [...above, id]);
+          });
+        const entry = await localStat(child, follow).catch(() => undefined);
+        const small = entry?.isFile() && entry.size <= SMALL_FILE_BYTES;
+        await (small ? lanes.beside(task) : lanes.alone(task));
+      }
+      await lanes.finish();
+    } finally {
+      await lanes.settle();
     }
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
     else if (created) await narrowMadeDirectory(r, remote, mode);

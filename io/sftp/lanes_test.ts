@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Lanes } from "./lanes.ts";
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+test("Lanes: at most `limit` side by side, in order; alone() waits for them and runs by itself", async () => {
+  const lanes = new Lanes(3);
+  let running = 0;
+  let peak = 0;
+  const log: string[] = [];
+  const task = (name: string) => async () => {
+    log.push(`start ${name}`);
+    peak = Math.max(peak, ++running);
+    await tick();
+    running--;
+    log.push(`end ${name}`);
+  };
+  for (const n of ["a", "b", "c", "d", "e"]) await lanes.beside(task(n));
+  await lanes.alone(async () => {
+    assert.equal(running, 0, "alone() runs with nothing beside it");
+    log.push("alone");
+  });
+  await lanes.beside(task("f"));
+  await lanes.finish();
+  assert.equal(peak, 3);
+  assert.deepEqual(log.filter((l) => l.startsWith("start")), [
+    "start a",
+    "start b",
+    "start c",
+    "start d",
+    "start e",
+    "start f",
+  ]);
+  assert.ok(log.indexOf("alone") > log.indexOf("end e"));
+});
+
+test("Lanes: the first failure stops new starts and is thrown once the running ones settled", async () => {
+  const lanes = new Lanes(2);
+  let finished = 0;
+  await lanes.beside(async () => {
+    await tick(1);
+    throw new Error("first");
+  });
+  await lanes.beside(async () => {
+    await tick(20);
+    finished++;
+  });
+  // The next start waits for room, sees the failure, and throws it.
+  await assert.rejects(lanes.beside(async () => assert.fail("must not start")), /first/);
+  await assert.rejects(lanes.finish(), /first/);
+  assert.equal(finished, 1, "the running task was waited for");
+  // alone() too.
+  await assert.rejects(lanes.alone(async () => assert.fail("must not run")), /first/);
+});
