@@ -39,6 +39,7 @@ test("Lanes: at most `limit` side by side, in order; alone() waits for them and 
 test("Lanes: the first failure stops new starts and is thrown once the running ones settled", async () => {
   const lanes = new Lanes(2);
   let finished = 0;
+  let started = 0;
   await lanes.beside(async () => {
     await tick(1);
     throw new Error("first");
@@ -48,9 +49,23 @@ test("Lanes: the first failure stops new starts and is thrown once the running o
     finished++;
   });
   // The next start waits for room, sees the failure, and throws it.
-  await assert.rejects(lanes.beside(() => Promise.reject(new Error("must not start"))), /first/);
+  await assert.rejects(
+    lanes.beside(() => {
+      started++;
+      return Promise.resolve();
+    }),
+    /first/,
+  );
   await assert.rejects(lanes.finish(), /first/);
   assert.equal(finished, 1, "the running task was waited for");
+  assert.equal(started, 0, "nothing started after the failure");
   // alone() too.
-  await assert.rejects(lanes.alone(() => Promise.reject(new Error("must not run"))), /first/);
+  await assert.rejects(
+    lanes.alone(() => {
+      started++;
+      return Promise.resolve();
+    }),
+    /first/,
+  );
+  assert.equal(started, 0);
 });
