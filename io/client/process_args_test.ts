@@ -76,3 +76,17 @@ test("run()/createProcess() with an argv array, or arguments where the options g
   assert.equal((await t.conn.run("true")).exitStatus, 0);
   assert.equal(sessions, 1);
 });
+
+test("run(cmd, { stdin: 'text' }), node-ssh's shape, says a string names a file and points to input", async () => {
+  await using t = await loopback({ processFactory: (p) => p.exit(0) });
+  await assert.rejects(t.conn.run("cat", { stdin: "hello there" }), (e: unknown) => {
+    assert.equal((e as { code?: string }).code, "ENOENT");
+    assert.match(
+      (e as Error).message,
+      /^Cannot redirect from "hello there": no such local file \(a string names a file to read; to send text, pass it as run\(\)'s input/,
+    );
+    return true;
+  });
+  // Text goes as input.
+  assert.equal((await t.conn.run("cat", { input: "x" })).exitStatus, 0);
+});

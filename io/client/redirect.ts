@@ -231,7 +231,19 @@ export async function feedSource(
   );
   if (isPath(source)) {
     const path = typeof source === "string" ? source : source.path;
-    const fh = await fs.open(path, "r");
+    const fh = await fs.open(path, "r").catch((e: unknown) => {
+      // A string is a path here (AsyncSSH's meaning): say so where text was meant (node-ssh's
+      // `stdin: "text"`), keeping the file system's error as the cause.
+      if (typeof source !== "string" || (e as { code?: string }).code !== "ENOENT") throw e;
+      throw Object.assign(
+        new Error(
+          `Cannot redirect from "${path}": no such local file (a string names a file ` +
+            "to read; to send text, pass it as run()'s input or write it)",
+          { cause: e },
+        ),
+        { code: "ENOENT" },
+      );
+    });
     try {
       while (!stopped) {
         // A fresh buffer per read: the channel may hold it until the window opens.
