@@ -633,6 +633,7 @@ test("connect({ configOptions }) applies them as ssh -o does: to the destination
       configOptions: ["Port 1", "ProxyJump none"],
       port: server.address.port, // and connect()'s own port beats both
     });
+    assert.equal((await direct.run("x")).exitStatus, 0);
     assert.equal(forwards.length, 1, "no jump");
     await assert.rejects(
       connect("target", { config: false, configOptions: ["Port 1"] }),
