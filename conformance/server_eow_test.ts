@@ -2,19 +2,19 @@
  * When OpenSSH's `ssh` can write no more of a command's output (`ssh host yes | head -c 100`:
  * head exits, ssh's stdout is a broken pipe), it sends `eow@openssh.com` — to a server whose
  * version starts "OpenSSH" only (compat.c's SSH_NEW_OPENSSH) — and sshd then stops reading
- * the command's output, so that the command dies of SIGPIPE, and sends EOF. Our server
- * ignored the request even with such a `serverVersion`: the command ran on, writing into a
- * channel nobody read. Also here: `redirect()` of a child's
- * streams resolves when its output is sent, not when the client's input ends (rsync's
- * client waits for the exit status before it closes its input).
+ * the command's stdout, so that the command dies of SIGPIPE. Our server ignored the request
+ * even with such a `serverVersion`: the command ran on, writing into a channel nobody read.
+ * Also here: `runLocalCommand()` ends the session with the command while the client's input
+ * is still open (rsync's client waits for the exit status before it closes its input), and
+ * a ControlMaster gets the exit status of a command that sent EOF first.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { conformanceTest, runCommand } from "./fixtures/mod.ts";
 import { SSH_CLIENTS, sshArgv, startServer } from "./server_fixture.ts";
-import type { SSHServerProcess } from "../mod.ts";
+import { runLocalCommand, type SSHServerProcess } from "../mod.ts";
 
 const VERSION = { "openssh": "9.2", "openssh-trixie": "10.x" } as const;
 
@@ -73,24 +73,17 @@ for (const client of SSH_CLIENTS) {
   );
 
   conformanceTest(
-    `OpenSSH ${v} ssh: redirect() of a child's stdin and stdout ends with its output, while the client's input is still open`,
+    `OpenSSH ${v} ssh: runLocalCommand() ends with the command, while the client's input is still open`,
     { peers: [client] },
     async () => {
+      // runLocalCommand() ends the session with the command, the client's input still open.
       await using server = await startServer({
-        processFactory: async (p: SSHServerProcess) => {
-          // Reads one line, answers, exits: the client's input stays open after that.
-          const child = spawn("sh", ["-c", "read line; echo got $line"], {
-            stdio: ["pipe", "pipe", "ignore"],
-          });
-          const exited = new Promise<number>((r) => child.on("exit", (code) => r(code ?? 255)));
-          await p.redirect({
-            stdin: Writable.toWeb(child.stdin) as WritableStream<Uint8Array>,
-            stdout: Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>,
-          });
-          p.exit(await exited);
-        },
+        processFactory: (p: SSHServerProcess) => runLocalCommand(p),
       });
-      const { argv, env } = await sshArgv(client, server, { identity: "ed25519", command: "x" });
+      const { argv, env } = await sshArgv(client, server, {
+        identity: "ed25519",
+        command: "read line; echo got $line",
+      });
       // ssh's stdin gets one line and stays open: the exit status must come without its EOF.
       const ssh = spawn(argv[0]!, argv.slice(1), {
         stdio: ["pipe", "pipe", "ignore"],

@@ -149,8 +149,8 @@ export class ChannelIO {
   #peerGoneWaiters: (() => void)[] | undefined;
   /** Runs when the peer's CLOSE arrives while our answer is held (see holdCloseReply). */
   #onCloseReceived: (() => void) | undefined;
-  /** Set once the peer said it reads no more (see refuseWrites): what every write gets. */
-  #writesRefused: Error | undefined;
+  /** Per stream, set once the peer takes no more of it (see refuseWrites): what writes get. */
+  readonly #writesRefused: (Error | undefined)[] = [];
   #requestReplies: ((ok: boolean) => void)[] = [];
   /** Replies still waiting on an async handler; later ones queue behind (RFC 4254 §5.4). */
   #deferredReplies = 0;
@@ -645,7 +645,8 @@ export class ChannelIO {
         new TypeError(`Cannot write ${valueKind(data)}: a Uint8Array is needed`),
       );
     }
-    if (this.#writesRefused) return Promise.reject(this.#writesRefused);
+    const refused = this.#writesRefused[stream];
+    if (refused) return Promise.reject(refused);
     // After sendEof(), even while the writes queued before it still go out.
     if (this.#eofQueued) {
       return Promise.reject(new ChannelClosedError("Cannot write: EOF was already sent"));
@@ -688,7 +689,8 @@ export class ChannelIO {
           })
           : new ChannelClosedError("Cannot write: the channel is closed");
       }
-      if (this.#writesRefused) throw this.#writesRefused;
+      const refused = this.#writesRefused[stream];
+      if (refused) throw refused;
       if (this.#eofSent) throw new ChannelClosedError("Cannot write: EOF was already sent");
       if (this.#pump.socketFull) {
         await this.#pump.whenDrained();
@@ -894,21 +896,20 @@ export class ChannelIO {
   }
 
   /**
-   * Fails every write from now on with `reason`, the ones waiting for the peer's window
-   * too, and then sends EOF: the peer said it reads no more of our data (OpenSSH's
-   * `eow@openssh.com`, sent when its own output is gone), so what we would send is lost
-   * and what produces it should stop.
+   * Fails every write on `stream` (default: both) from now on with `reason`, the ones
+   * waiting for the peer's window too: the peer takes no more of it — OpenSSH's
+   * `eow@openssh.com` (its own output is gone: stream 0), or its CLOSE while ours waits —
+   * so what we would send is lost, and what produces it should stop.
    *
    * @example
    * ```ts ignore
-   * channel.refuseWrites(new ChannelClosedError("Cannot write: the client stopped reading"));
+   * channel.refuseWrites(new ChannelClosedError("Cannot write: the client stopped reading"), 0);
    * ```
    */
-  refuseWrites(reason: Error): void {
-    if (this.#writesRefused || this.#closed) return;
-    this.#writesRefused = reason;
+  refuseWrites(reason: Error, stream?: 0 | 1): void {
+    if (this.#closed) return;
+    for (const s of stream === undefined ? [0, 1] : [stream]) this.#writesRefused[s] ??= reason;
     this.#wakeWriters();
-    this.sendEof();
   }
 
   /** Sends EOF (no more data from us) once the writes queued before it have gone out. */

@@ -20,7 +20,8 @@ export interface LocalCommandOptions {
   /**
    * The environment the command starts with, before the session's variables
    * (`process.env`: what the client sent and `acceptEnv` let through, and the server's own,
-   * `SSH_ORIGINAL_COMMAND`, `SSH_AUTH_SOCK`...); default `{ PATH, HOME, USER, LOGNAME, SHELL }`
+   * `SSH_ORIGINAL_COMMAND`, `SSH_AUTH_SOCK`...); default `PATH`, `HOME`, `USER`, `LOGNAME`,
+   * `SHELL` and `LANG`
    * from the server's environment, never all of it (a server's secrets stay its own).
    */
   readonly env?: Readonly<Record<string, string>>;
@@ -113,12 +114,14 @@ export async function runLocalCommand(
   void process.channel.closedPromise.then(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGHUP");
   });
-  // Input ends with the client's EOF; output ends when the child's pipes do (or the client's
-  // reading does: then the pipes are closed under the child). redirect() resolves with the
-  // output; the input may stay open meanwhile (rsync's does until the exit status).
+  // Input ends with the client's EOF, and flows beside the rest: the client may keep it
+  // open after the command exited (rsync's does until the exit status); what the child no
+  // longer takes is dropped. Output ends when the child's pipes do (or the client's reading
+  // does: then the pipes are closed under the child).
   child.stdin.on("error", () => {}); // EPIPE from a child that stopped reading: its business
+  void process.stdin.pipeTo(Writable.toWeb(child.stdin) as WritableStream<Uint8Array>)
+    .catch(() => {});
   await process.redirect({
-    stdin: Writable.toWeb(child.stdin) as WritableStream<Uint8Array>,
     stdout: Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>,
     stderr: Readable.toWeb(child.stderr) as ReadableStream<Uint8Array>,
     sendEof: false,

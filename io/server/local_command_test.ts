@@ -4,9 +4,23 @@
  * terminal, a subsystem refused, and output the client stops reading.
  */
 import { test } from "node:test";
+import nodeProcess from "node:process";
 import assert from "node:assert/strict";
 import { runLocalCommand } from "./local_command.ts";
 import { loopback } from "./_loopback_test_util.ts";
+
+test("runLocalCommand(): by default the command gets a few of the server's variables, not its secrets", async () => {
+  nodeProcess.env.SSHTS_TEST_SERVER_SECRET = "do not leak";
+  try {
+    await using t = await loopback({ processFactory: (p) => runLocalCommand(p) });
+    const r = await t.conn.run('echo "${SSHTS_TEST_SERVER_SECRET:-unset} $PATH"');
+    const [secret, path] = r.stdout.trim().split(" ");
+    assert.equal(secret, "unset");
+    assert.equal(path, nodeProcess.env.PATH);
+  } finally {
+    delete nodeProcess.env.SSHTS_TEST_SERVER_SECRET;
+  }
+});
 
 test("runLocalCommand(): stdout, stderr, exit status, stdin to EOF, environment", async () => {
   await using t = await loopback({
@@ -18,10 +32,11 @@ test("runLocalCommand(): stdout, stderr, exit status, stdin to EOF, environment"
   const big = "x".repeat(3 * 1024 * 1024);
   const wc = await t.conn.run("wc -c", { input: big });
   assert.equal(wc.stdout.trim(), String(big.length));
-  const env = await t.conn.run('echo "$FROM $GIT_PROTOCOL ${HOSTNAME_SECRET:-unset}"', {
+  const env = await t.conn.run('echo "$FROM $GIT_PROTOCOL ${HOME:-no home}"', {
     env: { GIT_PROTOCOL: "version=2" },
   });
-  assert.equal(env.stdout, "server version=2 unset\n");
+  // The env given replaces the inherited variables (no HOME here), the session's go on top.
+  assert.equal(env.stdout, "server version=2 no home\n");
   // Output larger than every window, read to the end.
   const seq = await t.conn.run("seq 1 200000");
   assert.equal(seq.stdout.split("\n").length, 200001);

@@ -26,7 +26,6 @@ import { LINE_EDITOR_BUFFER, MAX_PENDING_PROCESS_EVENTS } from "../limits.ts";
 import {
   drainInto,
   feedSource,
-  isPath,
   openSink,
   type RedirectSource,
   type RedirectTarget,
@@ -265,15 +264,15 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
   }
 
   /**
-   * @internal The client reads no more output (`eow@openssh.com`): writes to stdout and
-   * stderr fail with a ChannelClosedError, a redirected source is cancelled (a
-   * child's pipe closes: it gets SIGPIPE, as under sshd), and EOF goes to the client.
+   * @internal The client reads no more output (`eow@openssh.com`): writes to stdout fail
+   * with a ChannelClosedError and a source redirected there is cancelled (a child's pipe
+   * closes: it gets SIGPIPE), as sshd closes the process's stdout; stderr still flows.
    */
   stopOutput(): void {
     this.#outputUnread ??= new ChannelClosedError(
       "Cannot write: the client stopped reading the output (eow@openssh.com)",
     );
-    this.#channel.refuseWrites(this.#outputUnread);
+    this.#channel.refuseWrites(this.#outputUnread, 0);
   }
 
   /** @internal A `break` request; true when handled (the callback says) or queued to `events`. */
@@ -333,7 +332,9 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     return (this.#eventStream ??= new ReadableStream<ServerProcessEvent>({
       start: (c) => {
         this.#events = c;
-        void this.#channel.closedPromise.then(() => {
+        // No signal or resize comes after the client's CLOSE (even while our answer waits
+        // for the process to exit).
+        void this.#channel.whenPeerClosed().then(() => {
           this.#events = undefined;
           try {
             c.close();
@@ -592,13 +593,12 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * the client's input to a file, a WritableStream or another process's input;
    * a file, bytes, a stream or another process's output to the client's stdout
    * and stderr. With another SSH process on both ends, the session becomes a
-   * proxy for it. Resolves when the output given here has all been sent (a source
-   * whose output the client stopped reading counts as done, see `eow@openssh.com`);
-   * with only `stdin`, when the client's input has all gone to its target. The
-   * client's input goes on flowing meanwhile: it need not end for the command's
-   * output to (rsync's client waits for the exit status before it closes its input),
-   * and what comes after the target closed (the command exited) is dropped, as sshd
-   * drops input for a process that is gone.
+   * proxy for it. Resolves when every redirection given here has finished — except the
+   * input to another SSH process: with output redirected too, that ends with the output
+   * (the client's input may stay open after the command exited, as rsync's does until
+   * the exit status, and what comes after is dropped, as sshd drops input for a process
+   * that is gone). A source whose output the client stopped reading counts as done (see
+   * `eow@openssh.com`). For a local program, `runLocalCommand()` does all of this.
    *
    * @example Proxy a session to a command on another host
    * ```ts ignore
@@ -639,16 +639,17 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     }
     if (!outputs.length) return input ?? Promise.resolve();
     const sent = Promise.all(outputs).then(() => {});
-    if (!input) return sent;
-    // A process or stream that stops taking input (it exited, or closed its stdin) is
-    // the normal end of its input; the client's further input is dropped. A file that
-    // cannot be written fails the redirection, while the output still flows.
+    // Into a file or a stream, the input is part of the work: waited for, its errors ours.
+    if (!input || !isProcessLike(options.stdin)) {
+      return input ? Promise.all([sent, input]).then(() => {}) : sent;
+    }
+    // Into another process (a proxy): its output sent is the end, and input it no longer
+    // takes (it exited) is dropped; it fails the redirection only while the output flows.
     let outputSent = false;
     void sent.then(() => outputSent = true, () => {});
-    const fileTarget = isPath(options.stdin!);
     const inputFailed = new Promise<void>((_, reject) => {
       input.catch((e: unknown) => {
-        if (fileTarget && !outputSent) reject(e);
+        if (!outputSent) reject(e);
       });
     });
     return Promise.race([sent, inputFailed]);

@@ -272,7 +272,7 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
       }
       case "eow@openssh.com":
         // OpenSSH's client can write no more of our output (its stdout is gone): as sshd,
-        // stop reading what the process writes, so that it ends (SIGPIPE), and send EOF.
+        // stop reading what the process writes there, so that it ends (SIGPIPE).
         process?.stopOutput();
         return true;
       default:

@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loopback } from "./_loopback_test_util.ts";
+import { SESSION_CLOSE_GRACE_MS } from "../limits.ts";
 
 test("eow@openssh.com: writes fail with a ChannelClosedError, a redirected source is cancelled, the client gets EOF", async () => {
   let loopError!: (e: Error) => void;
@@ -24,6 +25,7 @@ test("eow@openssh.com: writes fail with a ChannelClosedError, a redirected sourc
         } catch (e) {
           loopError(e as Error);
         }
+        await p.writeStderr("stderr still flows\n"); // as sshd: eow shuts stdout only
         p.exit(1);
         return;
       }
@@ -39,13 +41,15 @@ test("eow@openssh.com: writes fail with a ChannelClosedError, a redirected sourc
     },
   });
   for (const command of ["loop", "redirect"]) {
-    const p = await t.conn.createProcess(command);
+    const p = await t.conn.createProcess(command, { encoding: "utf-8" });
     const reader = p.stdout.getReader();
     assert.equal((await reader.read()).done, false);
     await p.channel.request("eow@openssh.com", undefined, false);
-    // Whatever was under way drains, then EOF: the read ends.
+    // Whatever was under way drains, then the process ends (EOF with its exit).
     while (!(await reader.read()).done) { /* drain */ }
-    await p.wait();
+    reader.releaseLock();
+    const r = await p.wait();
+    if (command === "loop") assert.deepEqual([r.stderr, r.exitStatus], ["stderr still flows\n", 1]);
   }
   const e = await looped;
   assert.equal(e.name, "ChannelClosedError");
@@ -80,4 +84,6 @@ test("the client's CLOSE while the process runs: the channel closes when it exit
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.deepEqual(Object.keys(closedAfter).sort(), ["exits", "never"]);
+  // The one that never exits was answered once the grace ran out, not at once.
+  assert.ok(closedAfter.never! >= SESSION_CLOSE_GRACE_MS - 100, String(closedAfter.never));
 });

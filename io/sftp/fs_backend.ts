@@ -6,14 +6,13 @@
  *
  * Built on `node:fs/promises`, which Deno, Node and Bun all provide.
  *
- * A symlink a client creates is made so that it does not lead out: a relative target
- * that stays inside the root is stored as given (as sshd stores it: a tree of relative
- * links, git's or node_modules/.bin's, still works when moved or read through sshfs); an
- * absolute one, or a relative one whose ".." climbs above the root, is resolved inside
- * the root (".." stopping there) and stored as an absolute host path under it, which
- * readlink shows as the client path. A relative link still leads wherever its directory
- * is moved to: moved up, its ".." may climb out, and then this server refuses to follow
- * it (as it refuses every link that leads out) but the host's own programs would not.
+ * A symlink a client creates never leads out, for this server or for the host's own
+ * programs: a relative target without ".." ("lib/x.txt") is stored as given, as sshd
+ * stores it (it only descends, wherever the link is moved, and reads the same through
+ * sshfs); any other target, absolute or with a "..", is resolved inside the root (".."
+ * stopping there) and stored as an absolute host path under it, which readlink shows as
+ * the client path. (A ".." is resolved by the operating system from where a link on the
+ * way points, and a link moved up a level would climb out.)
  *
  * The checks resolve real paths before each operation, and the operation then
  * acts on the path again (`node:fs` has no `openat` to pin a checked directory).
@@ -197,19 +196,15 @@ interface Resolved {
 }
 
 /**
- * Whether `target` is relative and, followed from the directory `dir` (a client path), never
- * climbs above "/" (the root): from "/d", "../x" stays (it ends at "/x"); "../../x" climbs.
- * On a host that separates with "\\" too (Windows), one holding "\\" or ":" is not taken.
+ * Whether a client's symlink `target` may be stored as given: relative, without a ".."
+ * (and, on a host that separates with "\\" too, without "\\" or ":"). Such a link only
+ * descends from its directory, wherever that directory is moved, so it cannot lead out of
+ * the root; with a "..", the operating system climbs from where a link on the way points
+ * ("up/.." with `up -> ..`), and a link moved up a level climbs out.
  */
-function staysBelow(dir: string, target: string, hostSep: string): boolean {
+function keptAsGiven(target: string, hostSep: string): boolean {
   if (target.startsWith("/") || (hostSep !== "/" && /[\\:]/.test(target))) return false;
-  let depth = dir.split("/").filter((c) => c !== "").length;
-  for (const c of target.split("/")) {
-    if (c === "..") {
-      if (--depth < 0) return false;
-    } else if (c !== "" && c !== ".") depth++;
-  }
-  return true;
+  return !target.split("/").includes("..");
 }
 
 /**
@@ -321,8 +316,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const parentV = v.slice(0, v.lastIndexOf("/")) || "/";
     let parent: string;
     try {
-      // The root is a real path already: one file-system call fewer for its entries.
-      parent = parentV === "/" ? root : await hostFs.realpath(hostPathLib.join(root, parentV));
+      parent = await hostFs.realpath(hostPathLib.join(root, parentV));
     } catch (e) {
       throw toSFTPError(e, path);
     }
@@ -921,11 +915,10 @@ export class FsBackend implements SFTPBackend<FsHandle> {
   }
 
   /**
-   * Creates a symlink that does not lead out of the root: a relative target that stays
-   * inside it is stored as given; an absolute one, or one whose ".." climbs above the
-   * root, is resolved inside it (".." stopping at the root) and stored as that absolute
-   * host path, which readlink shows as the client path ("../x" made in "/" reads back as
-   * "/x").
+   * Creates a symlink that does not lead out of the root: a relative target without ".."
+   * is stored as given; any other is resolved inside the root (".." stopping there) and
+   * stored as that absolute host path, which readlink shows as the client path ("../x"
+   * made in "/d" reads back as "/x").
    */
   symlink(targetPath: string, linkPath: string): Promise<void> {
     return this.#lock.exclusive(() => this.#symlink(targetPath, linkPath));
@@ -942,7 +935,7 @@ export class FsBackend implements SFTPBackend<FsHandle> {
     const root = await this.#realRoot();
     // The link's directory as the client sees it (its real path: links in it resolved).
     const dir = (await this.#toVirtual(hostPathLib.dirname(local))) ?? "/";
-    const target = staysBelow(dir, targetPath, hostPathLib.sep)
+    const target = keptAsGiven(targetPath, hostPathLib.sep)
       ? targetPath
       : hostPathLib.join(root, resolvePath(dir, targetPath));
     try {
