@@ -53,6 +53,16 @@ export interface ServerRedirectOptions {
   readonly sendEof?: boolean;
   /** Close the stdin target (a stream, a process's input) when the client's input ends (default true). */
   readonly closeTarget?: boolean;
+  /**
+   * With output redirected too, whether `redirect()` also waits for the client's input to
+   * end (its EOF) before it resolves. Default true for a file or a WritableStream (what
+   * the client uploads is part of the work), false for another SSH process (a proxy ends
+   * with its output). false lets a session end while the client still holds its input
+   * open, as rsync's client does until the exit status: feeding a local child's stdin
+   * (`Writable.toWeb(child.stdin)`), pass false, or use `runLocalCommand()`. Input not
+   * waited for goes on flowing; once the output is sent, its errors are dropped.
+   */
+  readonly waitForInput?: boolean;
 }
 
 /** How {@link textSession} decodes the client's input. */
@@ -594,11 +604,12 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
    * a file, bytes, a stream or another process's output to the client's stdout
    * and stderr. With another SSH process on both ends, the session becomes a
    * proxy for it. Resolves when every redirection given here has finished — except the
-   * input to another SSH process: with output redirected too, that ends with the output
-   * (the client's input may stay open after the command exited, as rsync's does until
-   * the exit status, and what comes after is dropped, as sshd drops input for a process
-   * that is gone). A source whose output the client stopped reading counts as done (see
-   * `eow@openssh.com`). For a local program, `runLocalCommand()` does all of this.
+   * input to another SSH process, or with `waitForInput: false`: with output redirected
+   * too, that ends with the output (the client's input may stay open after the command
+   * exited, as rsync's does until the exit status, and what comes after is dropped, as
+   * sshd drops input for a process that is gone). A source whose output the client
+   * stopped reading counts as done (see `eow@openssh.com`). For a local program,
+   * `runLocalCommand()` does all of this.
    *
    * @example Proxy a session to a command on another host
    * ```ts ignore
@@ -639,12 +650,15 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
     }
     if (!outputs.length) return input ?? Promise.resolve();
     const sent = Promise.all(outputs).then(() => {});
-    // Into a file or a stream, the input is part of the work: waited for, its errors ours.
-    if (!input || !isProcessLike(options.stdin)) {
-      return input ? Promise.all([sent, input]).then(() => {}) : sent;
+    // Into a file or a stream, the input is part of the work: waited for, its errors ours
+    // (unless waitForInput says otherwise).
+    if (!input) return sent;
+    if (options.waitForInput ?? !isProcessLike(options.stdin)) {
+      return Promise.all([sent, input]).then(() => {});
     }
-    // Into another process (a proxy): its output sent is the end, and input it no longer
-    // takes (it exited) is dropped; it fails the redirection only while the output flows.
+    // Into another process (a proxy), or told not to wait: the output sent is the end, and
+    // input no longer taken (the process exited) is dropped; it fails the redirection only
+    // while the output flows.
     let outputSent = false;
     void sent.then(() => outputSent = true, () => {});
     const inputFailed = new Promise<void>((_, reject) => {

@@ -87,3 +87,35 @@ test("the client's CLOSE while the process runs: the channel closes when it exit
   // The one that never exits was answered once the grace ran out, not at once.
   assert.ok(closedAfter.never! >= SESSION_CLOSE_GRACE_MS - 100, String(closedAfter.never));
 });
+
+test("redirect(): into a stream it waits for the client's input (an upload is whole); waitForInput: false ends with the output", async () => {
+  const received: Record<string, number> = {};
+  await using t = await loopback({
+    processFactory: async (p) => {
+      let n = 0;
+      const sink = new WritableStream<Uint8Array>({ write: (c) => void (n += c.length) });
+      const wait = p.command === "wait";
+      await p.redirect({
+        stdin: sink,
+        stdout: new TextEncoder().encode("ok\n"),
+        ...(wait ? {} : { waitForInput: false }),
+      });
+      received[p.command!] = n;
+      p.exit(0);
+    },
+  });
+  // The default: the whole upload arrives before the process goes on.
+  const upload = new Uint8Array(4 * 1024 * 1024).fill(7);
+  const r = await t.conn.run("wait", { input: upload, encoding: null });
+  assert.equal(r.exitStatus, 0);
+  assert.equal(received.wait, upload.length);
+  // waitForInput: false — the client's input still open, the session ends with the output.
+  const p = await t.conn.createProcess("nowait");
+  // (The session may already be over: then the write fails, and that is no matter here.)
+  await p.write(new Uint8Array(10)).catch(() => {});
+  const done = await Promise.race([
+    p.wait().then((x) => `exit ${x.exitStatus}`),
+    new Promise((r) => setTimeout(() => r("still running after 5 s"), 5000)),
+  ]);
+  assert.equal(done, "exit 0");
+});

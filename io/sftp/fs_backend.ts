@@ -12,7 +12,10 @@
  * sshfs); any other target, absolute or with a "..", is resolved inside the root (".."
  * stopping there) and stored as an absolute host path under it, which readlink shows as
  * the client path. (A ".." is resolved by the operating system from where a link on the
- * way points, and a link moved up a level would climb out.)
+ * way points, and a link moved up a level would climb out.) A link that was there before,
+ * made on the host with a "..", still leads wherever a client's rename moves it (or the
+ * directory holding it): this server refuses to follow it once it leads out, the host's
+ * own programs do not — as with sshd, which stores every target as given.
  *
  * The checks resolve real paths before each operation, and the operation then
  * acts on the path again (`node:fs` has no `openat` to pin a checked directory).
