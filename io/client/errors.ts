@@ -7,6 +7,7 @@
 
 import type { ExitSignal } from "../../core/connection/session_requests.ts";
 import { DisconnectError, SSHError } from "../../core/errors.ts";
+import { escapeControls } from "../../core/peer_text.ts";
 
 /** What a finished process produced. */
 export interface ProcessResult<T extends string | Uint8Array = string | Uint8Array> {
@@ -70,7 +71,11 @@ export class ProcessError extends SSHError {
       : result.exitStatus === null
       ? "ended without an exit status"
       : `exited with status ${result.exitStatus}`;
-    super("ERR_PROCESS", `Process ${result.command ? `"${result.command}" ` : ""}${why}`);
+    const said = lastLineOf(result.stderr);
+    super(
+      "ERR_PROCESS",
+      `Process ${result.command ? `"${result.command}" ` : ""}${why}${said ? `: ${said}` : ""}`,
+    );
     this.name = "ProcessError";
     this.command = result.command;
     this.exitStatus = result.exitStatus;
@@ -79,6 +84,23 @@ export class ProcessError extends SSHError {
     this.stdout = result.stdout;
     this.stderr = result.stderr;
   }
+}
+
+/** Longest part of a command's stderr a ProcessError's message quotes. */
+const QUOTED_STDERR = 200;
+
+/**
+ * The last line a command wrote to stderr, for an error's message (what a shell user would
+ * see last: "No such file or directory"), control characters escaped (it is the peer's
+ * text), cut to {@link QUOTED_STDERR} characters; empty when it wrote none.
+ */
+function lastLineOf(stderr: string | Uint8Array): string {
+  const text = typeof stderr === "string"
+    ? stderr
+    : new TextDecoder().decode(stderr.subarray(Math.max(0, stderr.length - 4 * QUOTED_STDERR)));
+  const line = text.trimEnd().split("\n").at(-1)?.trim() ?? "";
+  const shown = escapeControls(line);
+  return shown.length > QUOTED_STDERR ? shown.slice(0, QUOTED_STDERR) + "…" : shown;
 }
 
 /**

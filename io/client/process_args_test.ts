@@ -90,3 +90,26 @@ test("run(cmd, { stdin: 'text' }), node-ssh's shape, says a string names a file 
   // Text goes as input.
   assert.equal((await t.conn.run("cat", { input: "x" })).exitStatus, 0);
 });
+
+test("ProcessError's message ends with the last line the command wrote to stderr, escaped and cut", async () => {
+  await using t = await loopback({
+    processFactory: async (p) => {
+      if (p.command === "quiet") return p.exit(2);
+      if (p.command === "long") await p.writeStderr("x".repeat(500) + "\n");
+      else await p.writeStderr("warming up\ncp: cannot stat 'a\x1b[2Jb': No such file\n\n");
+      p.exit(1);
+    },
+  });
+  const message = (cmd: string, o = {}) =>
+    t.conn.run(cmd, { check: true, ...o }).then(() => "", (e: Error) => e.message);
+  assert.equal(
+    await message("cp"),
+    `Process "cp" exited with status 1: cp: cannot stat 'a\\x1b[2Jb': No such file`,
+  );
+  assert.equal(
+    await message("cp", { encoding: null }),
+    `Process "cp" exited with status 1: cp: cannot stat 'a\\x1b[2Jb': No such file`,
+  );
+  assert.equal(await message("quiet"), `Process "quiet" exited with status 2`);
+  assert.equal(await message("long"), `Process "long" exited with status 1: ${"x".repeat(200)}…`);
+});
