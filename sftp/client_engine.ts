@@ -34,6 +34,7 @@ import {
   type SFTPRequestType,
   type StatVFS,
 } from "./messages.ts";
+import type { SymlinkOrder } from "./symlink_order.ts";
 
 /**
  * The decoded outcome of one request.
@@ -104,6 +105,11 @@ export interface SFTPClientEngineOptions {
   readonly release?: (chunk: Uint8Array) => void;
   /** Extensions to announce in our INIT (OpenSSH's client announces none). */
   readonly extensions?: readonly (readonly [string, string])[];
+  /**
+   * The order the server reads SSH_FXP_SYMLINK's paths in (default OpenSSH's, target
+   * first): `symlinkOrder(serverVersion, clientVersion)` says which.
+   */
+  readonly symlinkOrder?: SymlinkOrder;
 }
 
 /**
@@ -171,6 +177,7 @@ interface Pending {
 export class SFTPClientEngine {
   readonly #framer: PacketFramer;
   readonly #initExtensions: readonly (readonly [string, string])[];
+  readonly #symlinkOrder: SymlinkOrder;
   readonly #events = new EventQueue<SFTPClientEvent>();
   readonly #pending = new Map<number, Pending>();
   /** The path each open handle was opened with (keyed by its bytes), for errors on it. */
@@ -194,6 +201,7 @@ export class SFTPClientEngine {
       options.release,
     );
     this.#initExtensions = options.extensions ?? [];
+    this.#symlinkOrder = options.symlinkOrder ?? "openssh";
   }
 
   /** Queues SSH_FXP_INIT. */
@@ -246,7 +254,7 @@ export class SFTPClientEngine {
     let id = this.#nextId;
     while (this.#pending.has(id)) id = (id + 1) >>> 0;
     this.#nextId = (id + 1) >>> 0;
-    const chunks = encodeRequest(id, req);
+    const chunks = encodeRequest(id, req, this.#symlinkOrder);
     const path = "path" in req
       ? req.path
       : "oldPath" in req

@@ -23,6 +23,7 @@ import {
   MAX_ID_LOOKUPS,
   MAX_PATH_LENGTH,
 } from "./constants.ts";
+import type { SymlinkOrder } from "./symlink_order.ts";
 
 // ---- types ----
 
@@ -281,7 +282,11 @@ export function decodeHello(r: SSHReader): { version: number; extensions: Map<st
  * console.log(chunks.length, chunks[0]![4]); // 1 17
  * ```
  */
-export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
+export function encodeRequest(
+  id: number,
+  req: SFTPRequest,
+  symlinks: SymlinkOrder = "openssh",
+): Uint8Array[] {
   switch (req.type) {
     case "open": {
       const w = start(FXP.OPEN, id).writeString(encodeEscapedUtf8(req.path)).writeUint32(req.flags);
@@ -343,15 +348,20 @@ export function encodeRequest(id: number, req: SFTPRequest): Uint8Array[] {
       ];
     case "readlink":
       return [finish(start(FXP.READLINK, id).writeString(encodeEscapedUtf8(req.path)))];
-    case "symlink":
-      // OpenSSH's order (PROTOCOL §4.1): target first, then the link's own path.
+    case "symlink": {
+      // OpenSSH's order (PROTOCOL §4.1): target first, then the link's own path; the draft's
+      // the other way round (see symlink_order.ts).
+      const [first, second] = symlinks === "draft"
+        ? [req.linkPath, req.targetPath]
+        : [req.targetPath, req.linkPath];
       return [
         finish(
-          start(FXP.SYMLINK, id).writeString(encodeEscapedUtf8(req.targetPath)).writeString(
-            encodeEscapedUtf8(req.linkPath),
+          start(FXP.SYMLINK, id).writeString(encodeEscapedUtf8(first)).writeString(
+            encodeEscapedUtf8(second),
           ),
         ),
       ];
+    }
     case "posixRename":
       return [
         finish(
@@ -423,13 +433,21 @@ function ext(id: number, name: string): SSHWriter {
  * console.log(decodeRequest(p![4]!, new SSHReader(p!, 9))); // { type: "rename", ... }
  * ```
  */
-export function decodeRequest(type: number, r: SSHReader): SFTPRequest | undefined {
-  const req = decodeRequestBody(type, r);
+export function decodeRequest(
+  type: number,
+  r: SSHReader,
+  symlinks: SymlinkOrder = "openssh",
+): SFTPRequest | undefined {
+  const req = decodeRequestBody(type, r, symlinks);
   if (req) r.assertEnd("request");
   return req;
 }
 
-function decodeRequestBody(type: number, r: SSHReader): SFTPRequest | undefined {
+function decodeRequestBody(
+  type: number,
+  r: SSHReader,
+  symlinks: SymlinkOrder,
+): SFTPRequest | undefined {
   switch (type) {
     case FXP.OPEN: {
       const path = readPath(r, "path");
@@ -484,7 +502,11 @@ function decodeRequestBody(type: number, r: SSHReader): SFTPRequest | undefined 
     case FXP.READLINK:
       return { type: "readlink", path: readPath(r, "path") };
     case FXP.SYMLINK: {
-      // OpenSSH's order (PROTOCOL §4.1).
+      // OpenSSH's order (PROTOCOL §4.1), or the draft's (see symlink_order.ts).
+      if (symlinks === "draft") {
+        const linkPath = readPath(r, "link path");
+        return { type: "symlink", linkPath, targetPath: readPath(r, "target path") };
+      }
       const targetPath = readPath(r, "target path");
       return { type: "symlink", targetPath, linkPath: readPath(r, "link path") };
     }

@@ -485,7 +485,7 @@ export class SFTPServerEngine<H = unknown> {
     const id = new DataView(p.buffer, p.byteOffset + 1, 4).getUint32(0);
     let req: SFTPRequest | undefined;
     try {
-      req = decodeRequest(type, r);
+      req = decodeRequest(type, r, this.#symlinkOrder);
     } catch (e) {
       const msg = e instanceof WireError ? e.message : "Malformed request";
       return [encodeStatus(id, SFTPStatus.BAD_MESSAGE, msg)];
@@ -686,15 +686,10 @@ export class SFTPServerEngine<H = unknown> {
         }
         return name(await b.readlink(w.path));
       }
-      case "symlink": {
-        // The codec reads OpenSSH's order; a client using the draft's sent them swapped.
-        const draft = this.#symlinkOrder === "draft";
-        const targetPath = draft ? req.linkPath : req.targetPath;
-        const linkPath = draft ? req.targetPath : req.linkPath;
-        this.#given(targetPath);
-        await b.symlink(targetPath, await this.#newPath(linkPath));
+      case "symlink":
+        this.#given(req.targetPath);
+        await b.symlink(req.targetPath, await this.#newPath(req.linkPath));
         return ok();
-      }
       case "posixRename": {
         const f = this.#need("posixRename", Ext.POSIX_RENAME);
         const [from, to] = await this.#renamePaths(req.oldPath, req.newPath, true);

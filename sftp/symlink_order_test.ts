@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryBackend, symlinkOrder } from "./mod.ts";
 import { EnginePair, expect } from "./_test_pair.ts";
+import { decodeRequest, encodeRequest } from "./messages.ts";
+import { SSHReader } from "../core/wire.ts";
 
 const OURS = "SSH-2.0-sshts_0.1";
 
@@ -46,4 +48,24 @@ test("SFTPServerEngine({ symlinkOrder }) reads SYMLINK's paths in the order the 
     expect(await p.call({ type: "symlink", ...sent }), "ok");
     assert.equal(await backend.readlink("/link"), "target.txt", order);
   }
+});
+
+test("encodeRequest()/decodeRequest() write and read SYMLINK in the order given; other requests alike", () => {
+  const req = { type: "symlink", linkPath: "/link", targetPath: "target.txt" } as const;
+  const strings = (p: Uint8Array) => {
+    const r = new SSHReader(p, 9);
+    return [r.readStringUtf8("a"), r.readStringUtf8("b")];
+  };
+  const [openssh] = encodeRequest(1, req);
+  const [draft] = encodeRequest(1, req, "draft");
+  assert.deepEqual(strings(openssh!), ["target.txt", "/link"]);
+  assert.deepEqual(strings(draft!), ["/link", "target.txt"]);
+  assert.deepEqual(decodeRequest(draft![4]!, new SSHReader(draft!, 9), "draft"), req);
+  assert.deepEqual(decodeRequest(openssh![4]!, new SSHReader(openssh!, 9)), req);
+  // Read in the wrong order, the two are swapped: what AsyncSSH and ssh2 clients met.
+  assert.deepEqual(decodeRequest(draft![4]!, new SSHReader(draft!, 9)), {
+    type: "symlink",
+    linkPath: "target.txt",
+    targetPath: "/link",
+  });
 });

@@ -625,11 +625,7 @@ export class SFTPClient implements AsyncDisposable {
   }
 
   async #symlink(targetPath: string, linkPath: string): Promise<void> {
-    // The codec writes OpenSSH's order; a server reading the draft's gets them swapped.
-    const req = this.#s.symlinkOrder === "draft"
-      ? { type: "symlink" as const, linkPath: targetPath, targetPath: linkPath }
-      : { type: "symlink" as const, linkPath, targetPath };
-    expectResult(await this.#s.request(req), "ok");
+    expectResult(await this.#s.request({ type: "symlink", linkPath, targetPath }), "ok");
   }
 
   /** The target of a symlink (as stored). */

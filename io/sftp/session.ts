@@ -25,7 +25,7 @@ import { BufferPool } from "../../sftp/buffer_pool.ts";
 import { SmallWriteBatcher } from "./small_writes.ts";
 import { Log } from "../engine/logger.ts";
 import { untilAborted } from "../engine/errors.ts";
-import { type SymlinkOrder, symlinkOrder } from "../../sftp/symlink_order.ts";
+import { symlinkOrder } from "../../sftp/symlink_order.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -125,9 +125,6 @@ export class SFTPSession {
   /** The connection's logger (silent without one). */
   readonly log: Log;
 
-  /** The order the server reads SYMLINK's paths in (see `symlinkOrder()`). */
-  symlinkOrder: SymlinkOrder = "openssh";
-
   private constructor(
     ch: ChannelIO,
     engine: SFTPClientEngine,
@@ -203,13 +200,14 @@ export class SFTPSession {
     // Sized once the request size is known (below); until then every buffer is fresh.
     const pool = new BufferPool(0, maxRequests + 8);
     // Chunks copied whole into replies are freed at once, not at the next GC.
+    // Which order of SYMLINK's paths the server reads depends on both identification lines.
+    const info = conn.getExtraInfo?.();
     const engine = new SFTPClientEngine({
       allocate: (n) => pool.allocate(n),
       release: releaseTransient,
+      symlinkOrder: symlinkOrder(info?.serverVersion, info?.clientVersion ?? ""),
     });
     const s = new SFTPSession(ch, engine, maxRequests, pool, conn.logger ?? Log.none);
-    const info = conn.getExtraInfo?.();
-    s.symlinkOrder = symlinkOrder(info?.serverVersion, info?.clientVersion ?? "");
     // Settled by the server's VERSION, or by the session's end whenever that comes (even
     // while the subsystem request is still out): awaited once the engine has started.
     const version = new Promise<void>((resolve, reject) => {
