@@ -193,10 +193,7 @@ function checkTarget(target: RedirectTarget, name: string): void {
   if (target.locked) throw new TypeError(`Cannot redirect ${name}: its WritableStream is locked`);
 }
 
-/** Whether a redirect source or target names a local file (a path, or `{ path }`). */
-export function isPath(
-  x: RedirectSource | RedirectTarget,
-): x is string | { readonly path: string } {
+function isPath(x: RedirectSource | RedirectTarget): x is string | { readonly path: string } {
   return typeof x === "string" || (!isProcess(x) && "path" in x);
 }
 

@@ -69,6 +69,28 @@ export class Lanes {
     while (this.#running.size) await Promise.all(this.#running);
   }
 
+  /**
+   * Gives `fill` lanes of `limit` to start tasks in, then waits for them all: throws the
+   * first failure (of `fill` or a task) once none still runs.
+   *
+   * @example
+   * ```ts
+   * import { Lanes } from "./lanes.ts";
+   * await Lanes.run(2, async (lanes) => {
+   *   for (const n of [1, 2, 3]) await lanes.beside(async () => console.log(n));
+   * });
+   * ```
+   */
+  static async run(limit: number, fill: (lanes: Lanes) => Promise<void>): Promise<void> {
+    const lanes = new Lanes(limit);
+    try {
+      await fill(lanes);
+      await lanes.finish();
+    } finally {
+      await lanes.settle();
+    }
+  }
+
   #throwIfFailed(): void {
     if (this.#failure) throw this.#failure.error;
   }

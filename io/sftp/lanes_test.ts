@@ -69,3 +69,31 @@ test("Lanes: the first failure stops new starts and is thrown once the running o
   );
   assert.equal(started, 0);
 });
+
+test("Lanes.run: waits for every task it started, and throws the first failure, of a task or of the filler", async () => {
+  let finished = 0;
+  const slow = async () => {
+    await tick(15);
+    finished++;
+  };
+  await Lanes.run(3, async (lanes) => {
+    for (let i = 0; i < 5; i++) await lanes.beside(slow);
+  });
+  assert.equal(finished, 5);
+  await assert.rejects(
+    Lanes.run(3, async (lanes) => {
+      await lanes.beside(slow);
+      throw new Error("the filler failed");
+    }),
+    /the filler failed/,
+  );
+  assert.equal(finished, 6, "the task started before the failure was waited for");
+  await assert.rejects(
+    Lanes.run(3, async (lanes) => {
+      await lanes.beside(() => Promise.reject(new Error("a task failed")));
+      await lanes.beside(slow);
+    }),
+    /a task failed/,
+  );
+  assert.equal(finished, 6, "nothing started once a task had failed");
+});

@@ -371,17 +371,14 @@ async function forEachEntry(
     );
   }
   const seen = new Set<string>();
-  const lanes = new Lanes(FILES_AT_ONCE);
-  try {
-    for (const e of await r.names(dir)) {
+  const entries = await r.names(dir);
+  await Lanes.run(FILES_AT_ONCE, async (lanes) => {
+    for (const e of entries) {
       const task = () => visitEntry(r, dir, e, o, operation, walk, seen, visit);
       const small = isRegularFile(e.attrs) && (e.attrs.size ?? Infinity) <= SMALL_FILE_BYTES;
       await (small ? lanes.beside(task) : lanes.alone(task));
     }
-    await lanes.finish();
-  } finally {
-    await lanes.settle();
-  }
+  });
 }
 
 /** One entry of a remote listing: checked, its link followed, then visited. */
@@ -945,24 +942,24 @@ async function putAny(
     }
     const mode = st.mode & 0o777;
     const created = await directoryFor(r, remote, mode);
-    const lanes = new Lanes(FILES_AT_ONCE);
-    try {
-      for (const name of (await hostFs.readdir(local)).sort()) {
+    const names = (await hostFs.readdir(local)).sort();
+    await Lanes.run(FILES_AT_ONCE, async (lanes) => {
+      for (const name of names) {
         const child = hostPathLib.join(local, name);
+        // One look decides both: whether it goes beside others, and (following links)
+        // whether it dangles.
+        const entry = await localStat(child, follow).then((st) => ({ st }), (error) => ({ error }));
         const task = () =>
           item(o, child, async () => {
             // A dangling link is skipped; a name the runtime cannot spell (EILSEQ) is an error.
-            if (follow && !(await localStat(child, true))) return;
+            if ("error" in entry) throw entry.error;
+            if (follow && !entry.st) return;
             await putAny(r, child, joinPath(remote, name), o, [...above, id]);
           });
-        const entry = await localStat(child, follow).catch(() => undefined);
-        const small = entry?.isFile() && entry.size <= SMALL_FILE_BYTES;
+        const small = "st" in entry && entry.st?.isFile() && entry.st.size <= SMALL_FILE_BYTES;
         await (small ? lanes.beside(task) : lanes.alone(task));
       }
-      await lanes.finish();
-    } finally {
-      await lanes.settle();
-    }
+    });
     if (o.preserve) await r.setstat(remote, { permissions: preservedMode(st.mode), ...times });
     else if (created) await narrowMadeDirectory(r, remote, mode);
     return;
