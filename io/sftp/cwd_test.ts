@@ -8,17 +8,14 @@ import assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatePrivateKey } from "../../keys/generate.ts";
 import { MemoryBackend } from "../../sftp/memory_backend.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { SFTPStatus } from "../../sftp/constants.ts";
 import type { SFTPRequest } from "../../sftp/messages.ts";
-import { connect } from "../client/connect.ts";
-import { listen } from "../server/listen.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
 import { SFTPClient } from "./client.ts";
 import { SFTPSession } from "./session.ts";
 
-const hostKey = generatePrivateKey("ed25519");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const HOME = "/home/alice";
@@ -40,21 +37,11 @@ async function withClient(
   options: { disabledExtensions?: readonly string[] } = {},
 ): Promise<void> {
   const backend = new MemoryBackend({ home: HOME });
-  await using server = await listen({
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (u, p) => u === "alice" && p === "pw",
+  await using t = await loopback({
+    validatePassword: (u, p) => u === "u" && p === "p",
     sftp: { backend, ...options },
   });
-  await using conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "alice",
-    password: "pw",
-    knownHosts: null,
-    clientKeys: [],
-  });
-  const session = await SFTPSession.open(conn, {});
+  const session = await SFTPSession.open(t.conn, {});
   const sent: string[] = [];
   const request = session.request.bind(session);
   session.request = (req, signal) => {
