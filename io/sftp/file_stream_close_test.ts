@@ -14,6 +14,7 @@ import type { SFTPRequest } from "../../sftp/messages.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
 import { SFTPClient } from "./client.ts";
 import { SFTPSession } from "./session.ts";
+import type { SFTPFile } from "./file.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -173,6 +174,22 @@ class SlowWrites extends MemoryBackend {
   }
 }
 
+/**
+ * Closes `f` while `b` holds a write in flight: no CLOSE may go out meanwhile (50 ms);
+ * then the write is let through and the close awaited.
+ */
+async function closeWhileWriteHeld(f: SFTPFile, b: SlowWrites, log: Logged[]): Promise<void> {
+  const closing = f.close();
+  closing.catch(() => {});
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!log.some((e) => e.type === "close"), "CLOSE went out before the write's answer");
+  } finally {
+    b.release();
+  }
+  await closing;
+}
+
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; !cond(); i++) {
     if (i > 500) throw new Error("timed out");
@@ -192,15 +209,7 @@ test("close() waits for the writes in flight before it sends CLOSE, and errors t
     // More data buffered in the stream, behind the write in flight.
     const buffered = w.write(enc.encode("5678"));
     buffered.catch(() => {});
-    const closing = f.close();
-    closing.catch(() => {});
-    try {
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(!log.some((e) => e.type === "close"), "CLOSE went out before the write's answer");
-    } finally {
-      b.release();
-    }
-    await closing;
+    await closeWhileWriteHeld(f, b, log);
     // The writer knows: what it had buffered was not written.
     await assert.rejects(buffered, isClosed);
     await assert.rejects(w.closed, isClosed);
@@ -224,15 +233,7 @@ test("close() waits for a write() in flight; that write() fails for the part nev
     const writing = f.write(new Uint8Array(sftp.requestSize.write * 3).fill(0x61));
     writing.catch(() => {});
     await until(() => b.held === 1);
-    const closing = f.close();
-    closing.catch(() => {});
-    try {
-      await new Promise((r) => setTimeout(r, 50));
-      assert.ok(!log.some((e) => e.type === "close"), "CLOSE went out before the write's answer");
-    } finally {
-      b.release();
-    }
-    await closing;
+    await closeWhileWriteHeld(f, b, log);
     await assert.rejects(writing, isClosed);
     assert.deepEqual(sentAfterClose(log, slotOf(f.handle), ["write"]), []);
     assert.equal(b.readFile("/a").length, sftp.requestSize.write);
