@@ -12,18 +12,12 @@ import { listen, type SSHServer } from "../server/listen.ts";
 import { ProcessTimeoutError } from "../client/errors.ts";
 import { connectMany, SSHPool } from "./pool.ts";
 import { fanOut, type FanoutHost, runMany } from "./run_many.ts";
-import { collect, settles } from "./_fanout_test_util.ts";
+import { collect, LOGIN as base, passwordServer, settles } from "./_fanout_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
-const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
 
 async function server(): Promise<SSHServer> {
-  return await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, pw) => pw === "pw",
+  return await passwordServer({
     processFactory: async (p) => {
       if (p.command === "sleep") return await new Promise(() => {});
       await p.write(`ran ${p.command}\n`);
@@ -260,12 +254,7 @@ test("SSHPool: more commands at once than the server's MaxSessions wait their tu
   let most = 0;
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
-  await using s = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, pw) => pw === "pw",
+  await using s = await passwordServer({
     maxSessions: 3, // refuses a fourth session at once, as sshd past MaxSessions
     processFactory: async (p) => {
       most = Math.max(most, ++running);
@@ -292,12 +281,7 @@ test("SSHPool: more commands at once than the server's MaxSessions wait their tu
 });
 
 test("runMany: a command past the host's timeout fails with the output it wrote so far", async () => {
-  await using s = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, pw) => pw === "pw",
+  await using s = await passwordServer({
     processFactory: async (p) => {
       await p.write("partial\n");
       await p.writeStderr("warming up\n");

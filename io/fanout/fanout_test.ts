@@ -19,10 +19,9 @@ import {
   runMany,
 } from "./run_many.ts";
 import { markConnectPhase } from "../client/errors.ts";
-import { collect, settles } from "./_fanout_test_util.ts";
+import { collect, LOGIN as base, passwordServer, settles } from "./_fanout_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
-const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
 
 async function server(host = "127.0.0.1"): Promise<SSHServer> {
   return await listen({
@@ -462,12 +461,7 @@ test("SSHPool: a use right after every caller gave up on a connect makes a new o
 
 test("SSHPool: entries sharing a name are hosts of their own; an exact duplicate is one", async () => {
   const tagged = (tag: string) =>
-    listen({
-      host: "127.0.0.1",
-      port: 0,
-      hostKeys: [hostKey],
-      authFailureDelay: 0,
-      validatePassword: (_u, pw) => pw === "pw",
+    passwordServer({
       processFactory: async (p) => {
         await p.write(tag);
         p.exit(0);

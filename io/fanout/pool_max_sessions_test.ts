@@ -9,16 +9,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generatePrivateKey } from "../../keys/generate.ts";
-import { listen, type SSHServer } from "../server/listen.ts";
+import type { SSHServer } from "../server/listen.ts";
 import type { ServerConnectionContext } from "../server/context.ts";
 import { ProcessTimeoutError } from "../client/errors.ts";
 import { ChannelOpenError } from "../engine/errors.ts";
 import { connectMany } from "./pool.ts";
-import { collect, settles } from "./_fanout_test_util.ts";
-
-const hostKey = generatePrivateKey("ed25519");
-const base = { username: "alice", password: "pw", knownHosts: null, config: false } as const;
+import { collect, LOGIN as base, passwordServer, settles } from "./_fanout_test_util.ts";
 
 interface SshdLike {
   readonly server: SSHServer;
@@ -36,12 +32,7 @@ interface SshdLike {
  */
 async function sshdLike(limit: number, linger = 50): Promise<SshdLike> {
   const counts = new Map<ServerConnectionContext, number>();
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, pw) => pw === "pw",
+  const server = await passwordServer({
     maxSessions: 1000, // the hook is the limit
     sessionRequested: (conn) => {
       const n = counts.get(conn) ?? 0;
@@ -134,12 +125,7 @@ test("SSHPool: waiting to open a refused session again stays within the timeout 
 });
 
 test("SSHPool: a server refusing every session fails each command with the refusal, in bounded time", async () => {
-  await using s = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: (_u, pw) => pw === "pw",
+  await using s = await passwordServer({
     sessionRequested: () => false,
   });
   const host = `127.0.0.1:${s.address.port}`;
