@@ -5,7 +5,7 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { constants as osConstants } from "node:os";
 import type { SSHServerProcess } from "./process.ts";
@@ -81,26 +81,23 @@ export async function runLocalCommand(
   const args = command === undefined ? ["-i"] : ["-c", command];
   const env: Record<string, string> = options.env ? { ...options.env } : inheritedEnv();
   Object.assign(env, process.env);
-  let child;
+  let child: ChildProcessWithoutNullStreams;
+  let ended: Promise<{ code: number | null; signal: string | null }>;
   try {
+    // A shell that cannot start throws here (Deno without --allow-run) or fails at once.
     child = spawn(shell, args, {
       stdio: ["pipe", "pipe", "pipe"],
       env,
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });
-  } catch (e) {
-    process.exit(127);
-    throw e;
-  }
-  const started = new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", reject);
-  });
-  const ended = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.once("close", (code, signal) => resolve({ code, signal }))
-  );
-  try {
-    await started;
+    const started = child;
+    ended = new Promise((resolve) =>
+      started.once("close", (code, signal) => resolve({ code, signal }))
+    );
+    await new Promise<void>((resolve, reject) => {
+      started.once("spawn", resolve);
+      started.once("error", reject);
+    });
   } catch (e) {
     await process.writeStderr(`${shell}: ${(e as Error).message}\n`).catch(() => {});
     process.exit(127);
