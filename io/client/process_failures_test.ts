@@ -6,31 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import process from "node:process";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { loopback } from "../server/_loopback_test_util.ts";
 import { listen } from "../server/listen.ts";
 import { connect } from "./connect.ts";
 import { ProcessTimeoutError } from "./errors.ts";
+import { unhandledRejections } from "../_unhandled_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 
-/** Runs `fn` and returns the unhandled rejections seen meanwhile (and a moment after). */
-async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const on = (e: unknown) => void seen.push(e);
-  process.on("unhandledRejection", on);
-  try {
-    await fn();
-    await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    process.off("unhandledRejection", on);
-  }
-  return seen;
-}
-
 test("a redirect to a file that cannot be opened is the process's error, not the program's end", async () => {
-  const seen = await unhandled(async () => {
+  const seen = await unhandledRejections(async () => {
     await using t = await loopback({
       processFactory: async (p) => {
         await new Promise((r) => setTimeout(r, 100));
@@ -47,7 +33,7 @@ test("a redirect to a file that cannot be opened is the process's error, not the
 });
 
 test("collectOutput() polled without wait() survives a dropped connection", async () => {
-  const seen = await unhandled(async () => {
+  const seen = await unhandledRejections(async () => {
     await using s = await listen({
       host: "127.0.0.1",
       port: 0,
@@ -137,7 +123,7 @@ test("a timeout with errors: 'strict' is a ProcessTimeoutError even when output 
 
 test("a session callback that throws is reported, and does not end the program", async () => {
   const lost: (Error | undefined)[] = [];
-  const seen = await unhandled(async () => {
+  const seen = await unhandledRejections(async () => {
     await using t = await loopback({ processFactory: (p) => p.write("hi\n") });
     const { channel } = await t.conn.createSession({
       eofReceived: () => {

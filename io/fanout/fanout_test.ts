@@ -6,7 +6,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import process from "node:process";
 import { SSHError } from "../../core/errors.ts";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import { listen, type SSHServer } from "../server/listen.ts";
@@ -20,6 +19,7 @@ import {
 } from "./run_many.ts";
 import { markConnectPhase } from "../client/errors.ts";
 import { collect, LOGIN as base, passwordServer, settles } from "./_fanout_test_util.ts";
+import { unhandledRejections } from "../_unhandled_test_util.ts";
 
 const hostKey = generatePrivateKey("ed25519");
 
@@ -89,20 +89,6 @@ async function noConnections(s: SSHServer): Promise<number> {
 
 function code(r: FanoutResult<unknown>): string | undefined {
   return r.ok ? undefined : (r.error as SSHError).code;
-}
-
-/** Runs `fn` and returns the unhandled rejections seen meanwhile (and a moment after). */
-async function unhandled(fn: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const on = (e: unknown) => void seen.push(e);
-  process.on("unhandledRejection", on);
-  try {
-    await fn();
-    await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    process.off("unhandledRejection", on);
-  }
-  return seen;
 }
 
 test("runMany: commands on several hosts, one result each, exit status kept", async () => {
@@ -491,7 +477,7 @@ test("SSHPool: entries sharing a name are hosts of their own; an exact duplicate
 });
 
 test("runMany: a malformed host entry is that host's failure; the batch goes on and ends", async () => {
-  const seen = await unhandled(async () => {
+  const seen = await unhandledRejections(async () => {
     await using s = await server();
     const good = { host: "127.0.0.1", port: s.address.port };
     const hosts = [good, undefined, null, { port: 22 }, good] as unknown as FanoutHost[];
@@ -534,7 +520,7 @@ test("runMany: a malformed host entry is that host's failure; the batch goes on 
 });
 
 test("runMany and SSHPool.runAll: an async onProgress that rejects is ignored", async () => {
-  const seen = await unhandled(async () => {
+  const seen = await unhandledRejections(async () => {
     await using s = await server();
     const host = { host: "127.0.0.1", port: s.address.port };
     const onProgress = async () => {

@@ -265,6 +265,9 @@ export class BackendTarget<H> implements SinkTarget {
       offset += fill;
       await pending;
       pending = b.write(h, at, data);
+      // Observed now, thrown by the next flush or by finish(): a write that fails while the
+      // sink waits for more data must not be an unhandled rejection (it ended the process).
+      pending.catch(() => {});
       cur ^= 1;
       fill = 0;
     };
@@ -279,12 +282,16 @@ export class BackendTarget<H> implements SinkTarget {
       path,
       write: async (data) => {
         let off = 0;
-        while (off < data.length) {
-          const n = Math.min(bufSize - fill, data.length - off);
-          room(n).set(data.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill === bufSize) await flush();
+        try {
+          while (off < data.length) {
+            const n = Math.min(bufSize - fill, data.length - off);
+            room(n).set(data.subarray(off, off + n), fill);
+            fill += n;
+            off += n;
+            if (fill === bufSize) await flush();
+          }
+        } catch (e) {
+          throw new SCPError(why(e, path), { reason: "local", path, cause: e });
         }
       },
       finish: async () => {
@@ -345,6 +352,23 @@ export interface SendPathOptions {
   readonly signal?: AbortSignal | undefined;
   /** Bytes sent and total of the file at `path`. */
   readonly onProgress?: ((done: number, total: number, path: string) => void) | undefined;
+  /**
+   * Called with each item skipped because the backend failed on it (the warning sent, and
+   * the backend's error): a client sending its own files reports these as its own.
+   */
+  readonly onSkipped?: ((message: string, cause: unknown, path: string) => void) | undefined;
+}
+
+/** Warns the sink of an item the backend failed on, and tells the caller. */
+async function skip(
+  tx: SCPSender,
+  o: SendPathOptions,
+  path: string,
+  cause: unknown,
+): Promise<void> {
+  const message = why(cause, path);
+  o.onSkipped?.(message, cause, path);
+  return await tx.warn(message);
 }
 
 function sendableName(name: string): boolean {
@@ -391,7 +415,7 @@ export async function sendPath<H>(
   try {
     attrs = await b.stat(path);
   } catch (e) {
-    return await tx.warn(why(e, path));
+    return await skip(tx, o, path, e);
   }
   const times = o.preserve ? timesOf(attrs) : undefined;
   const mode = (attrs.permissions ?? 0o644) & 0o7777;
@@ -417,7 +441,7 @@ export async function sendPath<H>(
         await b.close(h);
       }
     } catch (e) {
-      return await tx.warn(why(e, path));
+      return await skip(tx, o, path, e);
     }
     entries = entries.sort();
     if (!(await tx.dir(name, mode, times))) return;
@@ -430,13 +454,14 @@ export async function sendPath<H>(
   try {
     h = await b.open(path, OpenFlags.READ, {});
   } catch (e) {
-    return await tx.warn(why(e, path));
+    return await skip(tx, o, path, e);
   }
   try {
     const size = attrs.size ?? 0;
     if (!(await tx.beginFile(name, mode, size, times))) return;
     let off = 0;
     let error: string | undefined;
+    let readError: unknown;
     o.onProgress?.(0, size, path);
     // One read ahead: the next piece comes off the disk while this one goes out.
     const read = (at: number) =>
@@ -453,6 +478,7 @@ export async function sendPath<H>(
       const { c: chunk, e } = await next!;
       if (e !== undefined) {
         error = why(e, path);
+        readError = e;
         break;
       }
       if (chunk === null || chunk.length === 0) {
@@ -478,7 +504,7 @@ export async function sendPath<H>(
       throw new SCPError(
         `${error} (after ${off} of ${size} bytes); the transfer was cut there, so that no ` +
           "copy of the announced size is left",
-        { reason: "local", path },
+        { reason: "local", path, cause: readError },
       );
     }
     await tx.endFile();

@@ -42,6 +42,12 @@ const MAX_STDERR = 16 * 1024;
  * A remote `scp` process: its SCP stream, and its stderr and exit status
  * once it ends.
  */
+/** A local failure during a transfer: what was thrown, and the path concerned. */
+export interface LocalFailure {
+  readonly cause: unknown;
+  readonly path: string | undefined;
+}
+
 export interface RemoteScp {
   /** Records and data on the process's stdin/stdout. */
   readonly stream: SCPStream;
@@ -50,9 +56,14 @@ export interface RemoteScp {
   /**
    * Sends EOF and waits for the exit; throws {@link SCPError} on a failure exit, or
    * (`reason: "local"`) when `localErrors`, our own failures we told the remote of, are
-   * not empty: the remote's failure exit then only echoes them.
+   * not empty: the remote's failure exit then only echoes them. `first`, the first of those
+   * (what was thrown, and the local path), gives the error its `cause` and `path`.
    */
-  finish(warnings?: readonly string[], localErrors?: readonly string[]): Promise<void>;
+  finish(
+    warnings?: readonly string[],
+    localErrors?: readonly string[],
+    first?: LocalFailure,
+  ): Promise<void>;
   /** Closes the channel at once. */
   abort(): void;
   /**
@@ -147,7 +158,11 @@ export async function startRemoteScp(
   // An abort closes the channel: whatever waits on it ends.
   o.signal?.addEventListener("abort", abort, { once: true });
   void ch.closedPromise.then(() => o.signal?.removeEventListener("abort", abort));
-  const finish = async (warnings: readonly string[] = [], localErrors: readonly string[] = []) => {
+  const finish = async (
+    warnings: readonly string[] = [],
+    localErrors: readonly string[] = [],
+    first?: LocalFailure,
+  ) => {
     try {
       ch.sendEof();
     } catch { /* already closed */ }
@@ -166,7 +181,11 @@ export async function startRemoteScp(
         throw new SCPError(
           localErrors.join("; ") +
             (remote.length > 0 ? `; the remote scp also reported: ${remote.join("; ")}` : ""),
-          { reason: "local" },
+          {
+            reason: "local",
+            ...(first === undefined ? {} : { cause: first.cause }),
+            ...(first?.path === undefined ? {} : { path: first.path }),
+          },
         );
       }
       throw new SCPError(

@@ -24,7 +24,7 @@ import {
   OWNER_WX,
 } from "../sftp/transfer.ts";
 import { BackendTarget, sendPath } from "./backend_io.ts";
-import { type RemoteScp, startRemoteScp } from "./remote.ts";
+import { type LocalFailure, type RemoteScp, startRemoteScp } from "./remote.ts";
 import { SCPSender } from "./sender.ts";
 import {
   hasShellGlob,
@@ -458,6 +458,9 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
     });
     const tx = new SCPSender(to.stream);
     const warnings: string[] = [];
+    // Our own files we could not send: reported as ours, not as the remote's failure.
+    const skipped: string[] = [];
+    let firstSkipped: LocalFailure | undefined;
     await item(o, dst.label, async () => {
       try {
         await tx.start();
@@ -469,6 +472,10 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
               preserve,
               signal,
               onProgress: (d, n, p) => o.onProgress?.(d, n, p, dst.label),
+              onSkipped: (message, cause, path) => {
+                skipped.push(message);
+                firstSkipped ??= { cause, path };
+              },
             });
           } else {
             await pull(
@@ -480,7 +487,7 @@ async function viaScp(srcs: End[], dst: End, o: SCPOptions): Promise<void> {
           }
         }
         warnings.push(...tx.warnings);
-        await to.finish(warnings);
+        await to.finish(warnings, skipped, firstSkipped);
       } catch (e) {
         // The remote ends first (and deals with a partial file) unless this was an abort.
         if (signal?.aborted) to.abort();
@@ -605,7 +612,14 @@ async function pull(
       onProgress,
     });
     // A relay's refusals are the destination's, which reports them itself.
-    await from.finish(r.warnings, relayed ? [] : r.targetErrors);
+    const first = r.targetError;
+    await from.finish(
+      r.warnings,
+      relayed ? [] : r.targetErrors,
+      first === undefined
+        ? undefined
+        : { cause: first, path: first instanceof SCPError ? first.path : undefined },
+    );
   } catch (e) {
     from.abort();
     throw e;

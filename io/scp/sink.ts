@@ -95,6 +95,8 @@ export interface SinkResult {
    * could not make or write), which we reported to the peer.
    */
   readonly targetErrors: readonly string[];
+  /** The first of the target's failures, as it threw it (a local file's path and cause). */
+  readonly targetError?: unknown;
 }
 
 /** How many warnings a transfer keeps, and how many bytes of them at most. */
@@ -151,8 +153,11 @@ export async function runSink(
   const flush = async () => {
     for (const b of m.takeOutgoing()) await s.write(b);
   };
+  let targetError: unknown;
   // The target failed (its message names the path): the peer is told, and so is our caller.
-  const refuse = (message: string) => {
+  const refuse = (err: unknown) => {
+    const message = errorMessage(err);
+    targetError ??= err;
     warnings.push(message);
     targetErrors.push(message);
     m.refuse(message);
@@ -176,7 +181,12 @@ export async function runSink(
       }
       switch (e.type) {
         case "end":
-          return { files, warnings: warnings.list(), targetErrors: targetErrors.list() };
+          return {
+            files,
+            warnings: warnings.list(),
+            targetErrors: targetErrors.list(),
+            ...(targetError === undefined ? {} : { targetError }),
+          };
         case "error":
           await flush();
           throw e.error;
@@ -188,7 +198,7 @@ export async function runSink(
             await target.enterDir(e.dirs, e.name, e.mode, e.times);
             m.accept();
           } catch (err) {
-            refuse(errorMessage(err));
+            refuse(err);
           }
           break;
         case "endDir":
@@ -197,6 +207,7 @@ export async function runSink(
           } catch (err) {
             warnings.push(errorMessage(err));
             targetErrors.push(errorMessage(err));
+            targetError ??= err;
           }
           break;
         case "file":
@@ -204,7 +215,7 @@ export async function runSink(
           try {
             open = await target.openFile(e.dirs, e.name, e.mode, e.size, e.times);
           } catch (err) {
-            refuse(errorMessage(err));
+            refuse(err);
             break;
           }
           m.accept();
@@ -232,13 +243,13 @@ export async function runSink(
           open = undefined;
           if (writeError !== undefined) {
             await f.abort().catch(() => {});
-            refuse(errorMessage(writeError));
+            refuse(writeError);
             break;
           }
           try {
             await f.finish();
           } catch (err) {
-            refuse(errorMessage(err));
+            refuse(err);
             break;
           }
           files++;
