@@ -32,18 +32,42 @@ export async function makeFile(path: string, bytes: number): Promise<void> {
 }
 
 /**
+ * Makes a tree of `files` small files (100 B to 4 KiB each, the same on every run) in
+ * `fanout` subdirectories of `dir`, the shape of a source tree or a web site's assets;
+ * resolves with the bytes written.
+ */
+export async function makeTree(dir: string, files: number, fanout = 30): Promise<number> {
+  let x = 0x2545f491;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  let total = 0;
+  for (let d = 0; d < fanout; d++) await fsp.mkdir(`${dir}/d${d}`, { recursive: true });
+  for (let i = 0; i < files; i++) {
+    const body = new Uint8Array(100 + (next() % 3997));
+    for (let j = 0; j < body.length; j++) body[j] = next();
+    await fsp.writeFile(`${dir}/d${i % fanout}/f${i}.dat`, body);
+    total += body.length;
+  }
+  return total;
+}
+
+/**
  * Removes what earlier runs wrote and flushes the page cache's dirty data, untimed, so
  * every transfer writes a new file on a quiet disk: overwriting a file of the same size
  * (`O_TRUNC`) made ext4 free the old blocks and write back the new ones inside the timed
  * run (`auto_da_alloc`: 60–150 ms per 256 MiB here), for some rows and not others.
  */
 export async function clearDestinations(paths: readonly string[]): Promise<void> {
-  await Promise.all(paths.map((p) => fsp.rm(p, { force: true })));
+  await Promise.all(paths.map((p) => fsp.rm(p, { recursive: true, force: true })));
   await new Promise<void>((resolve) => spawn("sync").on("close", () => resolve()));
 }
 
 /**
- * Reads each file through once, untimed, so the transfer that follows reads it from the page
+ * Reads each file (each file under a directory) through once, untimed, so the transfer that follows reads it from the page
  * cache. This VM pages out what nobody touched for about a minute (DAMON's proactive
  * reclaim: `/sys/kernel/mm/damon`), so a 256 MiB source read at the start of one round was
  * read from the disk again in a later one, at a third of the speed, for whichever subject
@@ -52,6 +76,11 @@ export async function clearDestinations(paths: readonly string[]): Promise<void>
 export async function warmFiles(paths: readonly string[]): Promise<void> {
   const buf = new Uint8Array(1024 * 1024);
   for (const p of paths) {
+    if ((await fsp.stat(p)).isDirectory()) {
+      const names = await fsp.readdir(p);
+      await warmFiles(names.map((n) => `${p}/${n}`));
+      continue;
+    }
     const fh = await fsp.open(p, "r");
     try {
       while ((await fh.read(buf, 0, buf.length, null)).bytesRead > 0) { /* into the cache */ }
@@ -93,6 +122,7 @@ export async function warmUpLongLived(
   subjects: readonly TransferSubject[],
   mbs: (ms: number) => number,
   log: (line: string) => void,
+  unit = "MB/s",
 ): Promise<void> {
   for (const s of subjects.filter((x) => x.longLived)) {
     await prepareRun(s);
@@ -100,7 +130,7 @@ export async function warmUpLongLived(
     log(
       `  warm-up (untimed, fresh process): ${s.subject} get ${mbs(r.get).toFixed(0)}, put ${
         mbs(r.put).toFixed(0)
-      } MB/s`,
+      } ${unit}`,
     );
   }
 }
