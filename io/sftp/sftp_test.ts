@@ -792,3 +792,21 @@ test("readdir(), listdir() and glob() end a listing at an empty NAME reply, as O
     assert.ok(readdirs <= 2, `${readdirs} READDIR requests`);
   });
 });
+
+test("copy(): a copy-data the server refuses names both files, as OpenSSH's sftp cp", async () => {
+  class FullBackend extends MemoryBackend {
+    override copyData(): Promise<void> {
+      return Promise.reject(new SFTPError(SFTPStatus.FAILURE, "No space left on device"));
+    }
+  }
+  const backend = new FullBackend();
+  backend.writeFile("/src.bin", new Uint8Array(4096));
+  await withServer({ sftp: { backend } }, async (conn) => {
+    await using sftp = await conn.startSftp();
+    const e = await sftp.copy("/src.bin", "/dst.bin").then(() => undefined, (e) => e);
+    assert.ok(e instanceof SFTPError, String(e));
+    assert.equal(e.status, SFTPStatus.FAILURE);
+    assert.equal(e.path, "/dst.bin");
+    assert.match(e.message, /^copy "\/src\.bin" to "\/dst\.bin" failed: No space left on device/);
+  });
+});

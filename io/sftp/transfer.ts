@@ -17,6 +17,7 @@ import {
 } from "../../sftp/attrs.ts";
 import { Ext, OpenFlags, SFTPStatus } from "../../sftp/constants.ts";
 import { SFTPError } from "../../sftp/errors.ts";
+import { escapeControls } from "../../core/peer_text.ts";
 import { basename, dirname, isAtOrBelow, joinPath, unsafeEntryName } from "../../sftp/path.ts";
 import { sanitize } from "../../sftp/scp/records.ts";
 import { BufferPool } from "../../sftp/buffer_pool.ts";
@@ -1273,17 +1274,28 @@ async function copyFile(
     );
     o.onProgress?.(start, total, src, dst);
     if (s.supports(Ext.COPY_DATA, "1")) {
-      expectResult(
-        await s.request({
-          type: "copyData",
-          readHandle: from,
-          readOffset: start,
-          length: 0,
-          writeHandle: to,
-          writeOffset: start,
-        }, o.signal),
-        "ok",
-      );
+      try {
+        expectResult(
+          await s.request({
+            type: "copyData",
+            readHandle: from,
+            readOffset: start,
+            length: 0,
+            writeHandle: to,
+            writeOffset: start,
+          }, o.signal),
+          "ok",
+        );
+      } catch (e) {
+        // The server copies between two handles: its status may concern either file, so
+        // both are named (as OpenSSH's `sftp cp`), not only the one being read.
+        if (!(e instanceof SFTPError)) throw e;
+        throw new SFTPError(e.status, e.peerMessage, {
+          operation: `copy "${escapeControls(src)}" to`,
+          path: dst,
+          cause: e,
+        });
+      }
       o.signal?.throwIfAborted();
       copied = true;
       o.onProgress?.(total, total, src, dst);
