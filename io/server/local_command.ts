@@ -8,6 +8,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { constants as osConstants } from "node:os";
+import nodeProcess from "node:process";
 import type { SSHServerProcess } from "./process.ts";
 import { envVar } from "../runtime/env.ts";
 
@@ -37,7 +38,9 @@ const INHERITED = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG"] as const;
  * as a local child process and ends the session as it ends: its exit status, or the signal
  * that killed it. The client's input goes to its stdin (EOF as the client sends EOF), its
  * stdout and stderr to the client's, each at the pace the other side reads; the client's
- * `signal` requests are delivered to it. When the client stops reading (OpenSSH's
+ * `signal` requests are delivered to it and to what it started (its process group, as sshd
+ * signals it), so an interrupt reaches the running program, not only the shell waiting for
+ * it. When the client stops reading (OpenSSH's
  * `eow@openssh.com`) or closes the session, the child's output pipes close, as sshd closes
  * them: a child that still writes gets SIGPIPE. No pseudo-terminal: a session that asked
  * for one runs without it (Node has no pty of its own), and a subsystem is refused here.
@@ -88,6 +91,8 @@ export async function runLocalCommand(
     child = spawn(shell, args, {
       stdio: ["pipe", "pipe", "pipe"],
       env,
+      // A process group of its own: signals and the hang-up reach what the shell runs.
+      detached: nodeProcess.platform !== "win32",
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     });
     const started = child;
@@ -103,19 +108,35 @@ export async function runLocalCommand(
     process.exit(127);
     throw e;
   }
+  const group = child;
+  const kill = (signal: NodeJS.Signals): void => {
+    try {
+      if (group.pid !== undefined && nodeProcess.platform !== "win32") {
+        nodeProcess.kill(-group.pid, signal);
+        return;
+      }
+    } catch { /* the group is gone (its leader was reaped): the child alone, if still there */ }
+    group.kill(signal);
+  };
   process.onSignal = (name) => {
     const signal = `SIG${name}` as keyof typeof osConstants.signals;
-    if (signal in osConstants.signals) child.kill(signal);
+    if (signal in osConstants.signals) kill(signal as NodeJS.Signals);
   };
-  // A channel gone for good: what still runs is hung up on, as a terminal's end would.
-  void process.channel.closedPromise.then(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGHUP");
+  // The client closed the channel (or it is gone for good): what still runs is hung up on,
+  // as a terminal's end would — at once, not when the held close completes (the exit
+  // status still goes out first if the hang-up ends it in time).
+  void Promise.race([process.channel.whenPeerClosed(), process.channel.closedPromise]).then(() => {
+    if (child.exitCode === null && child.signalCode === null) kill("SIGHUP");
   });
   // Input ends with the client's EOF, and flows beside the rest: the client may keep it
   // open after the command exited (rsync's does until the exit status); what the child no
   // longer takes is dropped. Output ends when the child's pipes do (or the client's reading
   // does: then the pipes are closed under the child).
   child.stdin.on("error", () => {}); // EPIPE from a child that stopped reading: its business
+  // A redirection the client ended (its close, eow) cancels these with the write's error,
+  // which Deno's Readable.toWeb() emits as the stream's "error": not the server's to throw.
+  child.stdout.on("error", () => {});
+  child.stderr.on("error", () => {});
   void process.stdin.pipeTo(Writable.toWeb(child.stdin) as WritableStream<Uint8Array>)
     .catch(() => {});
   await process.redirect({

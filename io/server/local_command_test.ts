@@ -83,3 +83,48 @@ test("runLocalCommand(): the client closing the session ends a child that still 
   p.channel.close();
   assert.equal(await childEnd, "ended");
 });
+
+/** Whether a process with this pid is there (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    nodeProcess.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (at most ~4 s) for a process to be gone; says whether it went. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
+}
+
+test("runLocalCommand(): a signal reaches the program the shell runs, not only the shell (its process group, as sshd)", async () => {
+  await using t = await loopback({ processFactory: (p) => runLocalCommand(p) });
+  // sh waits for its foreground sleep: signalled alone, it would sit there for 300 s.
+  const p = await t.conn.createProcess("echo ready; sleep 300; echo after");
+  const reader = p.stdout.getReader();
+  await reader.read();
+  await p.signal("INT");
+  reader.releaseLock();
+  const r = await p.wait({ timeout: 20_000 });
+  assert.doesNotMatch(new TextDecoder().decode(r.stdout as Uint8Array), /after/);
+  assert.equal(r.exitSignal?.signal, "INT");
+});
+
+test("runLocalCommand(): the session's end hangs up on what the shell started, not only the shell", async () => {
+  await using t = await loopback({ processFactory: (p) => runLocalCommand(p).catch(() => {}) });
+  const p = await t.conn.createProcess("sleep 300 & echo $$ $!; wait");
+  const reader = p.stdout.getReader();
+  const [sh, sleep] = new TextDecoder().decode((await reader.read()).value).trim().split(" ")
+    .map(Number) as [number, number];
+  assert.ok(sh > 0 && sleep > 0);
+  try {
+    p.channel.close();
+    assert.ok(await gone(sh), "the shell outlived its session");
+    assert.ok(await gone(sleep), `sleep ${sleep} outlived its session`);
+  } finally {
+    if (alive(sleep)) nodeProcess.kill(sleep, "SIGKILL");
+  }
+});
