@@ -29,6 +29,7 @@ import { DisconnectError } from "../../core/errors.ts";
 import type { ChannelIO } from "../engine/channel.ts";
 import { type RedirectOptions, redirectProcess } from "./redirect.ts";
 import { timeoutDelay } from "../runtime/timer.ts";
+import { markTextStream } from "../engine/stream_reader.ts";
 
 /** Signal numbers for AsyncSSH's negative returncode (Linux numbering). */
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
@@ -719,7 +720,7 @@ export class SSHClientProcess<T extends string | Uint8Array = Uint8Array> {
     const decoder = new TextDecoderStream(this.#textEncoding!, {
       fatal: this.errors === "strict",
     });
-    return raw.pipeThrough(decoder) as ReadableStream<ReadChunk<T>>;
+    return markTextStream(raw.pipeThrough(decoder)) as ReadableStream<ReadChunk<T>>;
   }
 
   #decode(b: Uint8Array, partial = false): T {

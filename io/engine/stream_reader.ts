@@ -84,6 +84,30 @@ export interface StreamReaderOptions {
    * looking for a separator; default {@link DEFAULT_READ_LIMIT}.
    */
   readonly limit?: number;
+  /**
+   * The stream carries text (strings): at its end, before any chunk came, reads return
+   * `""` rather than an empty `Uint8Array`. Known already for the text streams of this
+   * library's processes (`encoding` set, a {@link textSession}); for a stream of your own
+   * that may end empty, say so here.
+   */
+  readonly text?: boolean;
+}
+
+/** Text streams this library made (a process's decoded stdin or output). */
+const TEXT_STREAMS = new WeakSet<ReadableStream<unknown>>();
+
+/**
+ * Marks a stream of strings the library made, so that a {@link StreamReader} of it
+ * returns `""` at its end even when no chunk ever came.
+ *
+ * @example
+ * ```ts ignore
+ * return markTextStream(raw.pipeThrough(new TextDecoderStream()));
+ * ```
+ */
+export function markTextStream<S extends ReadableStream<unknown>>(stream: S): S {
+  TEXT_STREAMS.add(stream);
+  return stream;
 }
 
 const encoder = new TextEncoder();
@@ -200,6 +224,8 @@ export class StreamReader<T extends Uint8Array | string = Uint8Array> {
     this.#reader = stream.getReader();
     this.#limit = options.limit ?? DEFAULT_READ_LIMIT;
     if (!(this.#limit > 0)) throw new RangeError("The read limit must be positive");
+    // What an empty result is, before any chunk tells (a stream that ends at once).
+    if (options.text ?? TEXT_STREAMS.has(stream)) this.#empty = "" as T;
   }
 
   /** Whether the stream ended and everything buffered was read. */

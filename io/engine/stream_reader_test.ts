@@ -357,3 +357,11 @@ test("StreamReader on text: seeded random chunkings never split a character", as
     assert.deepEqual(records, expected);
   }
 });
+
+test('StreamReader on a text stream that ends before any chunk reads "" (text: true), not bytes', async () => {
+  const r = new StreamReader(streamOf<string>([]), { text: true });
+  assert.equal(await r.readLine(), "");
+  assert.equal(await r.read(), "");
+  // Bytes by default: nothing says otherwise.
+  assert.ok((await new StreamReader(streamOf<Uint8Array>([])).readLine()) instanceof Uint8Array);
+});

@@ -31,6 +31,7 @@ import {
   type RedirectTarget,
   STDOUT,
 } from "../client/redirect.ts";
+import { markTextStream } from "../engine/stream_reader.ts";
 
 /**
  * What the client did besides sending data, as {@link SSHServerProcess.events}
@@ -393,7 +394,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
       const decoder = new TextDecoderStream(this.#encoding.encoding ?? "utf-8", {
         fatal: this.#encoding.errors === "strict",
       });
-      this.#text = this.#rawStdin().pipeThrough(decoder);
+      this.#text = markTextStream(this.#rawStdin().pipeThrough(decoder));
     }
     return this.#text as ReadableStream<ReadChunk<T>>;
   }

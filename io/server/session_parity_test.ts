@@ -157,6 +157,22 @@ test("StreamReader reads a process's stdout by line, separator and count", async
   assert.deepEqual(lines, ["login: line one", "line two", "rest"]);
 });
 
+test("StreamReader of a text session's stdin, or a text process's stdout, reads \"\" when it ends at once", async () => {
+  let got: unknown = "unset";
+  await using s = await server({
+    processFactory: textSession(async (p) => {
+      got = await new StreamReader(p.stdin).readLine();
+    }),
+  });
+  await using conn = await login(s);
+  const p = await conn.createProcess("x", { encoding: "utf-8" });
+  p.writeEof(); // the client ends its input before sending any (ssh host </dev/null)
+  // The client's side: the text stdout of a session that wrote nothing.
+  assert.equal(await new StreamReader(p.stdout).readLine(), "");
+  await p.wait();
+  assert.equal(got, "");
+});
+
 test("SSHServerProcess.events delivers signals, breaks and size changes in order", async () => {
   const seen: ServerProcessEvent[] = [];
   const callbacks: string[] = [];
