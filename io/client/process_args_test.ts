@@ -63,6 +63,16 @@ test("run()/createProcess() with an argv array, or arguments where the options g
       () => t.conn.run({ subsystem: 1 } as unknown as string),
       /got Object/,
     ],
+    [
+      "term: true",
+      () => t.conn.run("tty", { term: true as unknown as string }),
+      /run\(command, \{ term \}\): term is a TERM name .*got boolean/,
+    ],
+    [
+      "pty: true (ssh2's option)",
+      () => t.conn.createProcess("tty", { pty: true } as object),
+      /createProcess\(command, \{ pty \}\): no such option; .*term: "xterm"/,
+    ],
   ];
   for (const [what, call, message] of calls) {
     await assert.rejects(

@@ -62,6 +62,24 @@ export function checkProcessArgs(target: unknown, options: unknown, call: string
         (Array.isArray(options) ? " (arguments go in the command string)" : ""),
     );
   }
+  const o = options as { term?: unknown; pty?: unknown } | undefined;
+  const term = o?.term;
+  if (
+    term !== undefined &&
+    typeof term !== "string" && (typeof term !== "object" || term === null || Array.isArray(term))
+  ) {
+    throw new TypeError(
+      `${call}(command, { term }): term is a TERM name ("xterm-256color") or ` +
+        `{ type, size, modes }; got ${valueKind(term)}`,
+    );
+  }
+  // ssh2's and node-ssh's name: ignored, it would run without the terminal asked for.
+  if (o !== undefined && "pty" in o && o.pty !== undefined) {
+    throw new TypeError(
+      `${call}(command, { pty }): no such option; a pseudo-terminal is asked for with ` +
+        `term: "xterm" (a TERM name) or term: { type, size, modes }`,
+    );
+  }
 }
 
 /** Pseudo-terminal settings (`term` of {@link ProcessOptions}). */
