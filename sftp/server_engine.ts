@@ -112,6 +112,12 @@ export interface SFTPServerEngineOptions {
    * first): `symlinkOrder(clientVersion, serverVersion)` says which the client uses.
    */
   readonly symlinkOrder?: SymlinkOrder;
+  /**
+   * Called with what the backend threw that is no {@link SFTPError} (a bug, or a failure it
+   * did not describe), and the request it failed: the client gets SSH_FX_FAILURE, and
+   * nothing more; this is where the error itself can be logged.
+   */
+  readonly onBackendError?: (error: unknown, request: SFTPRequest["type"]) => void;
 }
 
 interface HandleEntry {
@@ -213,6 +219,8 @@ export class SFTPServerEngine<H = unknown> {
   readonly #symlinkOrder: SymlinkOrder;
 
   /** Serves `backend`; replies go out through `options.send`. */
+  readonly #onBackendError: SFTPServerEngineOptions["onBackendError"];
+
   constructor(backend: SFTPBackend<H>, options: SFTPServerEngineOptions) {
     this.#backend = backend;
     this.#send = options.send;
@@ -235,6 +243,7 @@ export class SFTPServerEngine<H = unknown> {
     this.#now = options.now;
     this.#highWater = options.inputHighWater ?? 1024 * 1024;
     this.#symlinkOrder = options.symlinkOrder ?? "openssh";
+    this.#onBackendError = options.onBackendError;
     this.#extensions = announcedExtensions(backend, new Set(options.disabledExtensions ?? []));
   }
 
@@ -496,6 +505,11 @@ export class SFTPServerEngine<H = unknown> {
     try {
       return await this.#dispatch(id, req);
     } catch (e) {
+      if (!(e instanceof SFTPError)) {
+        try {
+          this.#onBackendError?.(e, req.type);
+        } catch { /* the callback's own error changes nothing for the client */ }
+      }
       return [statusOf(id, e)];
     }
   }

@@ -145,6 +145,8 @@ export class SSHServerConnection implements ServerConnectionContext {
   #authKey: SSHKey | SSHCertificate | undefined;
   #permissions: ConnectionPermissions = UNRESTRICTED;
   #error: Error | undefined;
+  /** The application closed it here (close(), disconnect(), abort(), the server's close). */
+  #closedHere = false;
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
   readonly #log: Log;
@@ -189,9 +191,10 @@ export class SSHServerConnection implements ServerConnectionContext {
       windowSize: this.#o.windowSize,
       maxPacketSize: this.#o.maxPacketSize,
     });
-    // A sync throw refuses the connection (listen() closes the socket); an async one is ignored.
+    // A sync throw refuses the connection (listen() closes the socket); an async one is
+    // logged, and the connection goes on.
     try {
-      ignoreRejection(this.#hook("connectionMade")?.(this));
+      this.#logRejection("connectionMade", this.#hook("connectionMade")?.(this));
     } catch (e) {
       // No driver will ever run: a close() the hook began is over, and its timer must not fire.
       this.#closedResolve();
@@ -398,6 +401,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   /** Sends DISCONNECT and closes. */
   disconnect(reason: number, description: string): Promise<void> {
     if (!this.#engine.closed) {
+      this.#closedHere = true;
       this.#engine.disconnect(reason, description);
       // No driver yet inside connectionMade: the driver sends the DISCONNECT once it starts.
       this.#driver?.pump();
@@ -481,6 +485,7 @@ export class SSHServerConnection implements ServerConnectionContext {
    * ```
    */
   abort(): void {
+    this.#closedHere = true;
     this.#engine.abandon(ABORTED_HERE);
     // No driver yet inside connectionMade: finding the engine done, it ends the socket on start.
     this.#driver?.destroy();
@@ -488,12 +493,42 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   /** Closes the connection. */
   close(): Promise<void> {
-    return this.disconnect(DisconnectReason.BY_APPLICATION, "Server shutting down");
+    return this.disconnect(DisconnectReason.BY_APPLICATION, "Disconnected by application");
   }
 
   /** Closes the connection (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** @internal A warning in this connection's log (from the library's own file servers). */
+  logWarning(message: string): void {
+    this.#log.warn(message);
+  }
+
+  /** An application hook (or what it set off) failed: the operator's log says so, and why. */
+  #hookFailed(what: string, e: unknown): void {
+    const name = /^[a-zA-Z]+$/.test(what) ? `the ${what} hook` : what;
+    this.#log.warn(`${name} failed: ${(e as Error)?.stack ?? String(e)}`);
+  }
+
+  /**
+   * A notification hook's result: an async hook that rejects must not become an unhandled
+   * rejection (which ends a Node process, and every connection in it); it is logged.
+   */
+  #logRejection(what: string, result: unknown): void {
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+      Promise.resolve(result).catch((e: unknown) => this.#hookFailed(what, e));
+    }
+  }
+
+  /** Runs a notification hook: what it throws or rejects with is logged, never thrown. */
+  #notify(what: string, call: () => unknown): void {
+    try {
+      this.#logRejection(what, call());
+    } catch (e) {
+      this.#hookFailed(what, e);
+    }
   }
 
   #hook<K extends keyof ServerHooks>(name: K): ServerHooks[K] {
@@ -515,9 +550,10 @@ export class SSHServerConnection implements ServerConnectionContext {
       new SSHError("ERR_CONNECTION_LOST", "Connection closed", why ? { cause: why } : undefined)
     );
     this.#channels.failAll(lost, this.#error ?? lost);
-    try {
-      ignoreRejection(this.#hook("connectionLost")?.(this, this.#error ?? err));
-    } catch { /* a hook's error must not break the close */ }
+    // Closed here, by the application: no error (unless the peer's DISCONNECT came first).
+    const peerSaid = (this.#error as { fromPeer?: boolean } | undefined)?.fromPeer === true;
+    const reported = this.#closedHere && !peerSaid ? undefined : this.#error ?? err;
+    this.#notify("connectionLost", () => this.#hook("connectionLost")?.(this, reported));
     this.#closedResolve();
   }
 
@@ -597,9 +633,7 @@ export class SSHServerConnection implements ServerConnectionContext {
         this.#authKey = this.#auth.authKey;
         this.#permissions = this.#auth.permissions;
         this.#onAuthenticated();
-        try {
-          ignoreRejection(this.#hook("authCompleted")?.(this));
-        } catch { /* a hook's error must not break the connection */ }
+        this.#notify("authCompleted", () => this.#hook("authCompleted")?.(this));
         return;
       case "channelOpenRequest":
         return void this.#onChannelOpenRequest(e.channelId, e.channelType, e.data);
@@ -620,9 +654,10 @@ export class SSHServerConnection implements ServerConnectionContext {
         return;
       }
       case "debug":
-        try {
-          ignoreRejection(this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay));
-        } catch { /* a hook's error must not break the connection */ }
+        this.#notify(
+          "debugReceived",
+          () => this.#hook("debugReceived")?.(this, e.message, e.alwaysDisplay),
+        );
         return;
       default:
         return;
@@ -676,7 +711,9 @@ export class SSHServerConnection implements ServerConnectionContext {
       let r: GlobalReply;
       try {
         r = await this.#forwarding.globalRequest(name, kept);
-      } catch {
+      } catch (e) {
+        // Refused to the client; to the operator, a hook that failed is no policy refusal.
+        this.#hookFailed(`the ${name} request's hook`, e);
         r = { ok: false };
       }
       if (--this.#globalQueued === 0) this.#globalFullLogged = false;
@@ -710,8 +747,10 @@ export class SSHServerConnection implements ServerConnectionContext {
         default:
           return reject(ChannelOpenFailure.UNKNOWN_CHANNEL_TYPE, `Unknown channel type ${type}`);
       }
-    } catch {
-      // A hook failed or the request was malformed: say no more than that to the client.
+    } catch (e) {
+      // A hook failed or the request was malformed: say no more than that to the client;
+      // the operator's log has the error.
+      this.#hookFailed(`opening a ${type} channel`, e);
       try {
         reject(ChannelOpenFailure.CONNECT_FAILED, `The server could not open the ${type} channel`);
       } catch { /* the channel is past refusing: nothing to answer, and no rejection to leak */ }
@@ -805,16 +844,6 @@ export class SSHServerConnection implements ServerConnectionContext {
       this.#x11 ??= new ServerX11(this, typeof option === "object" ? option : {});
       return await this.#x11.start(req, this.#username ?? "", ch.closedPromise);
     };
-  }
-}
-
-/**
- * A notification hook's result: an async hook that rejects must not become an unhandled
- * rejection (which ends a Node process, and every connection in it).
- */
-function ignoreRejection(result: unknown): void {
-  if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-    Promise.resolve(result).catch(() => {});
   }
 }
 

@@ -265,8 +265,10 @@ export function attachSession(ch: ChannelIO, cfg: SessionConfig): void {
           .then((ok) => {
             starting = false;
             return ok === true && !ch.closed ? start(request, arg, true) : false;
-          }, () => {
+          }, (e: unknown) => {
             starting = false;
+            // Refused to the client; the operator's log tells a failed hook from a refusal.
+            cfg.log?.warn(`the processRequested hook failed: ${(e as Error)?.stack ?? String(e)}`);
             return false;
           });
       }

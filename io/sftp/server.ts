@@ -168,6 +168,8 @@ export async function serveSftp<H>(
     readonly window?: number;
     /** The order the client sends SYMLINK's paths in (default OpenSSH's; see `symlinkOrder()`). */
     readonly symlinkOrder?: SymlinkOrder;
+    /** What the backend threw that is no SFTPError (the client was told only "Failure"). */
+    readonly onBackendError?: (error: unknown, request: string) => void;
   } = {},
 ): Promise<void> {
   if (options.window !== undefined) channel.setWindowSize(options.window);
@@ -182,6 +184,7 @@ export async function serveSftp<H>(
     ...(options.handleBudget ? { handleBudget: options.handleBudget } : {}),
     ...(options.disabledExtensions ? { disabledExtensions: options.disabledExtensions } : {}),
     ...(options.symlinkOrder ? { symlinkOrder: options.symlinkOrder } : {}),
+    ...(options.onBackendError ? { onBackendError: options.onBackendError } : {}),
   });
   const e = engine;
   const reader = channel.readable(0).getReader();
@@ -237,6 +240,13 @@ export function sftpProcessFactory(
         ...(config.disabledExtensions ? { disabledExtensions: config.disabledExtensions } : {}),
         ...(config.window !== undefined ? { window: config.window } : {}),
         symlinkOrder: clientSymlinkOrder(conn),
+        // A backend's bug (what it threw without an SFTP status) is the operator's to see.
+        onBackendError: (e, request) =>
+          (conn as { logWarning?: (m: string) => void }).logWarning?.(
+            `sftp: the backend failed on ${request} (the client got "Failure"): ${
+              (e as Error)?.stack ?? String(e)
+            }`,
+          ),
       });
     });
 }
