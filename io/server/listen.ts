@@ -15,7 +15,7 @@ import { hostKeySigners, resolveHostKeys } from "./host_keys.ts";
 import type { ServerHostKey } from "../keys/types.ts";
 import type { ListenOptions } from "./options.ts";
 import { formatVersionLine } from "../../core/transport/version.ts";
-import { checkListenNumbers } from "./option_checks.ts";
+import { checkListenNames, checkListenNumbers } from "./option_checks.ts";
 import { listenTcp } from "../runtime/tcp_server.ts";
 import { defaultAlgorithms, defaultServerSigAlgs, defaultSuite } from "../crypto/suite.ts";
 import { X509_ALGORITHMS } from "../../core/publickey/x509_blob.ts";
@@ -30,6 +30,7 @@ import {
   offeredMethods,
 } from "./auth_hooks.ts";
 import type { X509Certificate } from "../../keys/x509/certificate.ts";
+import { DisconnectReason } from "../../core/errors.ts";
 
 /** A listening server. */
 export interface SSHServer extends AsyncDisposable {
@@ -138,6 +139,7 @@ function trustSettings(
  * ```
  */
 export async function setupServer(o: ListenOptions): Promise<ServerSetup> {
+  checkListenNames(o);
   checkListenNumbers(o);
   // A RangeError here, not a reset of every connection that comes.
   if (o.serverVersion !== undefined) formatVersionLine(o.serverVersion);
@@ -322,7 +324,9 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     closing ??= (async () => {
       endDrain?.();
       const stopped = stopListening();
-      await Promise.all([...live].map((c) => c.close()));
+      await Promise.all(
+        [...live].map((c) => c.disconnect(DisconnectReason.BY_APPLICATION, "Server shutting down")),
+      );
       await stopped;
     })();
   const server: SSHServer = {

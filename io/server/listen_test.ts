@@ -177,3 +177,23 @@ test("listen() warns about a host key file others may read, as sshd refuses one"
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("listen() with another library's name for an option (authorizedKeys, hostKey, ident) is a TypeError naming ours", async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { authorizedKeys: "ssh-ed25519 AAAA" },
+      /no option authorizedKeys; it is authorizedClientKeys/,
+    ],
+    [{ hostKey: "/etc/ssh/ssh_host_ed25519_key" }, /no option hostKey; it is hostKeys/],
+    [{ ident: "SSH-2.0-x" }, /no option ident; it is serverVersion/],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(
+      listen({ host: "127.0.0.1", port: 0, hostKeys, ...extra }),
+      (e: Error) => e instanceof TypeError && message.test(e.message),
+    );
+  }
+  // A name of the application's own is left alone.
+  await using s = await listen({ host: "127.0.0.1", port: 0, hostKeys, ...{ tenant: "acme" } });
+  assert.ok(s.address.port > 0);
+});

@@ -60,3 +60,47 @@ export function checkListenNumbers(o: ListenOptions): void {
     checkInteger(s.full, "maxStartups.full", s.start);
   }
 }
+
+/**
+ * Names people reach for that `listen()` calls otherwise (other libraries' names, the
+ * sshd_config word), each with ours: given, they would be ignored without a word, and the
+ * server would start without what they meant (no way to log in, say).
+ */
+const OTHER_NAMES: Readonly<Record<string, string>> = {
+  authorizedKeys: "authorizedClientKeys",
+  authorizedKeysFile: "authorizedClientKeys",
+  authorized_client_keys: "authorizedClientKeys",
+  hostKey: "hostKeys",
+  hostKeyFiles: "hostKeys",
+  privateKey: "hostKeys",
+  server_host_keys: "hostKeys",
+  password: "validatePassword",
+  passwords: "validatePassword",
+  ident: "serverVersion",
+  algorithms: "kexAlgs, encryptionAlgs, macAlgs and serverHostKeyAlgs",
+  subsystems: "sftp (or processFactory for others)",
+};
+
+/**
+ * Throws a TypeError for an option `listen()` has under another name (see OTHER_NAMES),
+ * saying which; other names it does not know are left alone (an options object may carry
+ * the application's own).
+ *
+ * @example
+ * ```ts
+ * import { checkListenNames } from "./option_checks.ts";
+ * try {
+ *   checkListenNames({ hostKeys: [], authorizedKeys: "~/.ssh/authorized_keys" } as never);
+ * } catch (e) {
+ *   console.log((e as Error).message); // listen(): no option authorizedKeys; it is authorizedClientKeys here
+ * }
+ * ```
+ */
+export function checkListenNames(o: ListenOptions): void {
+  for (const name of Object.keys(o)) {
+    const ours = Object.hasOwn(OTHER_NAMES, name) ? OTHER_NAMES[name] : undefined;
+    if (ours !== undefined && (o as unknown as Record<string, unknown>)[name] !== undefined) {
+      throw new TypeError(`listen(): no option ${name}; it is ${ours} here`);
+    }
+  }
+}
