@@ -904,6 +904,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
         unfed = unfed.slice(n);
         const { output, events } = editor.feed(slice);
         echo += output;
+        let interrupts = 0;
         for (const e of events) {
           if (e.type === "line") {
             c.enqueue(encoder.encode(e.text + "\n"));
@@ -912,7 +913,7 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
             c.enqueue(encoder.encode(e.text));
             delivered = true;
           } else if (e.type === "interrupt") {
-            this.deliverSignal("INT");
+            interrupts++;
           } else if (e.type === "eof") {
             done = true;
             unfed = "";
@@ -924,9 +925,12 @@ export class SSHServerProcess<T extends string | Uint8Array = Uint8Array> {
         // The next input is fed once this echo went out: a client that types without
         // reading its output must not pile echo up in our memory (a terminal's echo
         // blocks likewise when its output is full).
-        if (echo.length >= ECHO_BATCH || unfed === "" || done) {
+        // An interrupt's "^C" goes out before the signal is delivered: a shell that prints
+        // its prompt again on INT prints it on the new line, as after a terminal's echo.
+        if (echo.length >= ECHO_BATCH || unfed === "" || done || interrupts > 0) {
           const echoed = this.#terminalWrite(echo).catch(() => {});
           echo = "";
+          for (; interrupts > 0; interrupts--) this.deliverSignal("INT");
           await echoed;
         }
         if (delivered && (c.desiredSize ?? 0) <= 0) break;

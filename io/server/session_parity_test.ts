@@ -481,3 +481,23 @@ test("connect() sessionDefaults give every session a terminal unless the call sa
     await conn.close();
   }
 });
+
+test("line editor: Ctrl-C's ^C is echoed before the INT is delivered, so a re-prompt lands on the new line", async () => {
+  await using s = await server({
+    processFactory: async (p) => {
+      p.onSignal = (sig) => {
+        if (sig === "INT") void p.write("> "); // re-prompt, as a shell does
+      };
+      await p.write("> ");
+      for await (const _ of p.stdin) await p.write("> ");
+    },
+  });
+  await using conn = await login(s);
+  const p = await conn.createProcess({ shell: true }, { term: "xterm", encoding: "utf-8" });
+  const out = new StreamReader(p.stdout);
+  await p.write("abc");
+  assert.equal(await out.readUntil("abc"), "> abc");
+  await p.write("\x03");
+  assert.equal(await out.readUntil("> "), "^C\r\n> ");
+  p.writeEof();
+});
