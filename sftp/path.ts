@@ -285,9 +285,10 @@ export const GLOB_MAX_DIRECTORIES = 2048;
 export const GLOB_MAX_STAT = 2048;
 /**
  * Paths one {@link expandGlob} holds at once: its matches, or the directories the next
- * component is matched in (OpenSSH bounds them by their bytes alone).
+ * component is matched in (OpenSSH bounds them by their bytes alone). As many as the
+ * entries it may read: a listing that was read whole is never refused for its matches.
  */
-export const GLOB_MAX_MATCHES = 8192;
+export const GLOB_MAX_MATCHES = GLOB_MAX_READDIR;
 /**
  * Bytes of those paths (OpenSSH's GLOB_LIMIT_MALLOC is 64 KiB; ours is larger as a server's
  * `scp -f` had no limit): each component of a deep pattern makes every path longer.

@@ -719,8 +719,12 @@ export class SFTPClient implements AsyncDisposable {
   /**
    * Remote paths matching a glob pattern (`*`, `?`, `[...]`, per path
    * component; hidden names only when the pattern starts with "."), sorted.
-   * A server that lists too much fails it with an SFTPError "Too many matches"
-   * (the limits of `expandGlob`: GLOB_MAX_READDIR entries read and so on). A relative
+   * An expansion past the limits of `expandGlob` (on every server, as OpenSSH's glob has
+   * them: GLOB_MAX_READDIR = 16,384 entries read, GLOB_MAX_DIRECTORIES = 2,048 directories
+   * listed, as many matches as entries; they keep a hostile or looping tree from running
+   * for ever) fails with an SFTPError "Too many matches": list a bigger tree with
+   * {@link readdir}, directory by directory. `*` matches within one path component (`**`
+   * is the same as `*`: there is no recursive wildcard). A relative
    * pattern is matched in the working directory after {@link chdir}; the matches are
    * relative as the pattern is.
    */
