@@ -122,6 +122,7 @@ export function bridgeSocket(
   void Promise.all([ch.closedPromise, fromChannel]).then(() => {
     if (!sock.destroyed) sock.end(() => sock.destroy());
   });
+  dropWithConnection(ch, fail);
   return Promise.all([socketClosed, fromChannel, ch.closedPromise]).then(() => {});
 }
 
@@ -213,5 +214,18 @@ export function bridgeByteSocket(sock: ByteSocket, ch: ChannelIO): Promise<void>
   void Promise.all([ch.closedPromise, fromChannel]).then(() =>
     sock.closeAfterFlush ? sock.closeAfterFlush() : sock.end()
   );
+  dropWithConnection(ch, fail);
   return Promise.all([socketGone, fromChannel, ch.closedPromise]).then(() => {});
+}
+
+/**
+ * The connection died under the channel (it was not closed): the socket goes at once. Its
+ * end after a flush would wait for ever on a peer that reads nothing more, holding the
+ * descriptor and what it buffered past the connection's end (ssh and sshd end every
+ * forwarded socket with the connection).
+ */
+function dropWithConnection(ch: ChannelIO, drop: () => void): void {
+  void ch.closedPromise.then(() => {
+    if (ch.abortReason !== undefined) drop();
+  });
 }

@@ -48,8 +48,19 @@ function fakeChannel() {
       resolveClosed();
     },
     closedPromise,
+    abortReason: undefined as Error | undefined,
   };
-  return { ch: ch as unknown as ChannelIO, push: (b: Uint8Array) => rc.enqueue(b), flush };
+  /** The connection died under the channel (what ChannelTable.failAll does to each). */
+  const abort = (reason: Error) => {
+    if (closed) return;
+    closed = true;
+    ch.abortReason = reason;
+    try {
+      rc.error(reason);
+    } catch { /* closed */ }
+    resolveClosed();
+  };
+  return { ch: ch as unknown as ChannelIO, push: (b: Uint8Array) => rc.enqueue(b), flush, abort };
 }
 
 /** A connected pair on loopback: [the side bridged, its peer]. */
@@ -82,6 +93,31 @@ for (const kind of ["bridgeSocket", "bridgeByteSocket"] as const) {
       await new Promise((r) => setTimeout(r, 10));
       flush();
       await guard(bridged, 3000, `${kind} after its socket closed`);
+      assert.ok(ours.destroyed);
+    } finally {
+      peer.destroy();
+      await stop();
+    }
+  });
+}
+
+for (const kind of ["bridgeSocket", "bridgeByteSocket"] as const) {
+  test(`${kind}: a connection that dies drops a socket whose peer reads nothing, at once`, async () => {
+    const [ours, peer, stop] = await socketPair();
+    try {
+      peer.pause(); // a destination that stops reading: what we write stays buffered
+      const { ch, push, abort } = fakeChannel();
+      const bridged = kind === "bridgeSocket"
+        ? bridgeSocket(ours, ch)
+        : bridgeByteSocket(socketFromNodeSocket(ours), ch);
+      const closed = new Promise((r) => ours.once("close", r));
+      for (let i = 0; i < 256; i++) push(new Uint8Array(64 * 1024)); // 16 MiB: past every buffer
+      await new Promise((r) => setTimeout(r, 50));
+      abort(new Error("Connection closed"));
+      // Ended after a flush, it would wait for a peer that never reads (the descriptor and
+      // its megabytes kept past the connection's end).
+      await guard(closed, 3000, `${kind}'s socket after the connection died`);
+      await guard(bridged, 3000, `${kind} after the connection died`);
       assert.ok(ours.destroyed);
     } finally {
       peer.destroy();
