@@ -429,6 +429,7 @@ export class SFTPClient implements AsyncDisposable {
 
   async *#readdir(path: string): AsyncGenerator<SFTPDirEntry, void, undefined> {
     const handle = expectResult(await this.#s.request({ type: "opendir", path }), "handle").handle;
+    this.#s.handleSlots.hold();
     try {
       for (;;) {
         const r = await this.#s.request({ type: "readdir", handle });
@@ -446,6 +447,7 @@ export class SFTPClient implements AsyncDisposable {
       // Not waited for: a server that never answers CLOSE must not hold up a loop that
       // ended (or broke off); the handle is the server's to free either way.
       if (!this.#s.closed) void this.#s.request({ type: "close", handle }).catch(() => {});
+      this.#s.handleSlots.unhold();
     }
   }
 

@@ -106,6 +106,9 @@ export async function openFile(
     await session.request({ type: "open", path, flags, attrs }),
     "handle",
   ).handle;
+  // Counted against the server's open handles until closed (the library's own transfers
+  // wait for a place; see HandleSlots).
+  session.handleSlots.hold();
   let size = 0;
   if (flags & OpenFlags.APPEND) {
     try {
@@ -550,9 +553,13 @@ export class SFTPFile implements AsyncDisposable {
     this.#closed = true;
     for (const stop of this.#streams) stop();
     this.#streams.clear();
-    while (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
-    if (this.#s.closed) return;
-    expectResult(await this.#s.request({ type: "close", handle: this.#handle }), "ok");
+    try {
+      while (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
+      if (this.#s.closed) return;
+      expectResult(await this.#s.request({ type: "close", handle: this.#handle }), "ok");
+    } finally {
+      this.#s.handleSlots.unhold();
+    }
   }
 
   /** Closes the handle. */

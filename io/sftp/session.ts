@@ -26,6 +26,7 @@ import { SmallWriteBatcher } from "./small_writes.ts";
 import { Log } from "../engine/logger.ts";
 import { untilAborted } from "../engine/errors.ts";
 import { symlinkOrder } from "../../sftp/symlink_order.ts";
+import { HandleSlots } from "./handle_slots.ts";
 
 /**
  * Receive window of the SFTP channel: 64 requests of 256 KiB, twice over, so
@@ -124,6 +125,14 @@ export class SFTPSession {
   #sequential = false;
   /** The connection's logger (silent without one). */
   readonly log: Log;
+  /**
+   * Places for open handles, as many as the server allows at once (its limits@openssh.com
+   * maxOpenHandles; no limit without it): transfers, readFile and writeFile wait for one.
+   */
+  readonly handleSlots: HandleSlots = new HandleSlots(() => {
+    const n = this.limits?.maxOpenHandles ?? 0;
+    return n > 0 ? n : Infinity;
+  });
 
   private constructor(
     ch: ChannelIO,

@@ -202,12 +202,16 @@ export async function openRemote(
   attrs: FileAttributes = {},
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
+  // Queued while the server's handles are all taken by our own work (a Promise.all of
+  // readFile() over thousands of files): it would refuse the open ("Too many open handles").
+  await s.handleSlots.acquire(signal);
   // Sent without the signal: an abort stops the wait, and a handle the server opens
   // afterwards is closed when it comes instead of staying open there.
   const opening = s.request({ type: "open", path, flags, attrs });
   try {
     return expectResult(await untilAborted(opening, signal), "handle").handle;
   } catch (e) {
+    s.handleSlots.release();
     if (signal?.aborted) {
       void opening.then((r) => {
         if (r.kind === "handle") s.request({ type: "close", handle: r.handle }).catch(() => {});
@@ -229,12 +233,16 @@ export async function closeRemote(
   signal?: AbortSignal,
   report = false,
 ): Promise<void> {
-  if (s.closed) return;
-  if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
   try {
-    expectResult(await s.request({ type: "close", handle }, signal), "ok");
-  } catch (e) {
-    if (report) throw e; // else: already reported by the transfer itself, or aborted meanwhile
+    if (s.closed) return;
+    if (signal?.aborted) return void s.request({ type: "close", handle }).catch(() => {});
+    try {
+      expectResult(await s.request({ type: "close", handle }, signal), "ok");
+    } catch (e) {
+      if (report) throw e; // else: already reported by the transfer itself, or aborted meanwhile
+    }
+  } finally {
+    s.handleSlots.release(); // the one openRemote() took
   }
 }
 

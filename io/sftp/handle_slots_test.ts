@@ -1,0 +1,57 @@
+/**
+ * The server's open-handle limit with many files at once: readFile/writeFile/get over more
+ * files than the server allows open wait for a place instead of failing; handles the
+ * application holds are counted, and never make the library's work wait for ever.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryBackend } from "../../sftp/memory_backend.ts";
+import { SFTPError } from "../../sftp/errors.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
+import { HandleSlots } from "./handle_slots.ts";
+
+test("Promise.all of readFile/writeFile over more files than the server's handle limit: all done", async () => {
+  const backend = new MemoryBackend();
+  for (let i = 0; i < 60; i++) backend.writeFile(`/f${i}`, new TextEncoder().encode(`file ${i}`));
+  await using t = await loopback({ sftp: { backend, maxHandles: 4 } });
+  await using sftp = await t.conn.startSftp();
+  const texts = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => sftp.readFile(`/f${i}`, { encoding: "utf-8" })),
+  );
+  assert.deepEqual(texts, Array.from({ length: 60 }, (_, i) => `file ${i}`));
+  await Promise.all(Array.from({ length: 30 }, (_, i) => sftp.writeFile(`/w${i}`, `w${i}`)));
+  assert.equal(new TextDecoder().decode(backend.readFile("/w29")), "w29");
+});
+
+test("handles the application holds count, and never make the library's own work wait for ever", async () => {
+  const backend = new MemoryBackend();
+  backend.writeFile("/a", new Uint8Array(10));
+  await using t = await loopback({ sftp: { backend, maxHandles: 2 } });
+  await using sftp = await t.conn.startSftp();
+  const held = [await sftp.open("/a"), await sftp.open("/a")];
+  // Every place is the application's: the open goes ahead, and the server says no.
+  const e = await sftp.readFile("/a").then(() => undefined, (x) => x);
+  assert.ok(e instanceof SFTPError, String(e));
+  assert.match(e.message, /Too many open handles/);
+  await held[0]!.close();
+  assert.equal((await sftp.readFile("/a")).length, 10);
+  await held[1]!.close();
+});
+
+test("HandleSlots: waiters go in order, an abort leaves the queue, places come back", async () => {
+  const slots = new HandleSlots(() => 2);
+  await slots.acquire();
+  await slots.acquire();
+  const order: number[] = [];
+  const ac = new AbortController();
+  const a = slots.acquire().then(() => order.push(1));
+  const b = slots.acquire(ac.signal).then(() => order.push(2), () => order.push(-2));
+  const c = slots.acquire().then(() => order.push(3));
+  ac.abort();
+  await b;
+  slots.release();
+  slots.release();
+  await Promise.all([a, c]);
+  assert.deepEqual(order, [-2, 1, 3]);
+  assert.equal(slots.inUse, 2);
+});
