@@ -41,7 +41,10 @@ export interface SSHServer extends AsyncDisposable {
   /** The open connections. */
   getConnections(): SSHServerConnection[];
   /**
-   * Stops listening and closes every connection (a DISCONNECT, "Server shutting down").
+   * Stops listening and closes every connection (a DISCONNECT, "Server shutting down"),
+   * resolving once they are closed: a client that takes the DISCONNECT closes its side at
+   * once; one that reads nothing more has its socket cut after `SOCKET_CLOSE_GRACE_MS`
+   * (2 s), the time the DISCONNECT is given to arrive.
    * With `drain` (ms, `Infinity` for no limit), a graceful stop as a restarting sshd's:
    * no new connection is taken, the open ones go on until they end on their own or `drain`
    * has passed, and only those left are then closed. A `close()` without `drain` meanwhile
