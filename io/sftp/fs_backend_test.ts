@@ -648,3 +648,42 @@ test("listen({ sftp: { root } }) with a root that is not there: the session fail
   assert.match(line, /caused by: .*ENOENT/);
   assert.ok(line.includes(missing));
 });
+
+test("syncLookups: false (lookups through the thread pool) answers as the default does, jail included", async () => {
+  const base = await fsp.mkdtemp(join(tmpdir(), "sshts-fsb-lookups-"));
+  try {
+    const root = join(base, "root");
+    await fsp.mkdir(join(root, "sub"), { recursive: true });
+    await fsp.writeFile(join(root, "sub", "f.txt"), "hello");
+    await fsp.writeFile(join(base, "secret.txt"), SECRET);
+    await fsp.symlink("sub/f.txt", join(root, "in"));
+    await fsp.symlink(join(base, "secret.txt"), join(root, "out"));
+    await fsp.symlink("sub", join(root, "subdir"));
+    const answers = async (b: FsBackend) => {
+      const outcome = async (f: () => Promise<unknown>) => {
+        try {
+          return JSON.stringify(await f());
+        } catch (e) {
+          return `status ${(e as SFTPError).status}`;
+        }
+      };
+      const out: string[] = [];
+      for (const p of ["/sub/f.txt", "/in", "/out", "/subdir/f.txt", "/nope", "/sub/nope/x"]) {
+        out.push(await outcome(() => b.stat(p).then((a) => [a.size, a.permissions])));
+        out.push(await outcome(() => b.lstat(p).then((a) => a.permissions)));
+        out.push(await outcome(() => b.realpath(p)));
+      }
+      const h = await b.opendir("/sub");
+      out.push(JSON.stringify((await b.readdir(h))?.map((e) => e.filename).sort()));
+      await b.close(h);
+      return out;
+    };
+    const sync = await answers(new FsBackend({ root }));
+    assert.deepEqual(await answers(new FsBackend({ root, syncLookups: false })), sync);
+    // The jail holds in both: the link out is refused, never followed.
+    assert.equal(sync[6], `status ${SFTPStatus.PERMISSION_DENIED}`);
+    assert.equal(sync[0], JSON.stringify([5, 0o100644]));
+  } finally {
+    await fsp.rm(base, { recursive: true, force: true });
+  }
+});

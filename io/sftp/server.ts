@@ -111,6 +111,12 @@ export interface SFTPServerConfig {
    * let every client plant setuid-root files.
    */
   readonly allowOwnership?: boolean;
+  /**
+   * With `root`: make path lookups at once on the event loop (default true), as sshd's
+   * `sftp-server` does; false for a root on a network file system that may stall (see
+   * `FsBackendOptions.syncLookups`).
+   */
+  readonly syncLookups?: boolean;
   /** Serve this backend instead of a directory. */
   // deno-lint-ignore no-explicit-any
   readonly backend?: SFTPBackend<any>;
