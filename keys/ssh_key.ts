@@ -25,6 +25,13 @@ import { fingerprintBlob, type FingerprintHash } from "./fingerprint.ts";
 import { checkKeyMaterial, hasPrivate, keyBits, keyTypeName, publicOnly } from "./_material.ts";
 import { KeyImportError } from "./errors.ts";
 
+/** Whether two byte arrays hold the same bytes, stopping at the first difference (public data). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Public key formats {@link SSHKey.exportPublicKey} returns as text (the `-der` ones give bytes). */
 export type TextPublicFormat = Exclude<PublicKeyFormat, "pkcs1-der" | "spki-der">;
 /** Private key formats {@link SSHKey.exportPrivateKey} returns as text (the `-der` ones give bytes). */
@@ -249,6 +256,25 @@ export class SSHKey {
    * ```
    */
   equals(other: SSHKey): boolean {
+    if (this === other) return true;
+    const a = this.material;
+    const b = other.material;
+    // Each type has its own type name, the blob's first field.
+    if (a.type !== b.type) return false;
+    // The bytes each was read from, when both were: the same bytes are the same key. A plain
+    // byte compare, where encoding a key from its numbers costs (an RSA-4096 key 40 µs, and
+    // authorized_keys is searched with every line's key).
+    if (
+      this.#blob !== undefined && other.#blob !== undefined && sameBytes(this.#blob, other.#blob)
+    ) {
+      return true;
+    }
+    // Otherwise the numbers themselves, which the canonical blob encodes one to one (two
+    // encodings of one key differ only in their mpints' leading zero bytes).
+    if (a.type === "rsa" && b.type === "rsa") return a.n === b.n && a.e === b.e;
+    if (a.type === "dsa" && b.type === "dsa") {
+      return a.p === b.p && a.q === b.q && a.g === b.g && a.y === b.y;
+    }
     return equalBytes(this.#canonicalBlob(), other.#canonicalBlob());
   }
 

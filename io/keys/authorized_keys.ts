@@ -16,6 +16,7 @@ import { SSHKey } from "../../keys/ssh_key.ts";
 import { formatOpenSSHPublicKeyLine } from "../../keys/formats/public_formats.ts";
 import { expandHome, localTimeZoneOffset, wallClock } from "../runtime/env.ts";
 import { readTrustFile } from "./trust_file.ts";
+import { DerivedFromFiles } from "../runtime/file_cache.ts";
 
 /** authorized_keys `expiry-time` values without `Z` are in the host's local time, as sshd reads them. */
 const HOST_TIME_ZONE = { timeZone: localTimeZoneOffset } as const;
@@ -56,7 +57,8 @@ function looksLikeKeysText(s: string): boolean {
  * no keys (as sshd); other read errors throw, and so does a file that is not a
  * regular file (a FIFO, /dev/zero) or is larger than
  * {@link AUTHORIZED_KEYS_MAX_BYTES}: it is opened without blocking and checked
- * as sshd checks it (`readTrustFile()`).
+ * as sshd checks it (`readTrustFile()`). A file's entries are kept, frozen, while it is
+ * unchanged (`AuthorizedKeysFiles`): a server asks at every login.
  *
  * @example
  * ```ts
@@ -86,17 +88,64 @@ export async function loadAuthorizedKeys(
   return await loadAuthorizedKeysFile(input);
 }
 
-/** The entries of the authorized_keys file at `path` (missing: none; see loadAuthorizedKeys). */
-async function loadAuthorizedKeysFile(path: string): Promise<readonly AuthorizedKeyEntry[]> {
-  let text: string;
-  try {
-    const bytes = await readTrustFile(expandHome(path), { maxBytes: AUTHORIZED_KEYS_MAX_BYTES });
-    text = new TextDecoder().decode(bytes);
-  } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return [];
-    throw e;
+/**
+ * The parse of authorized_keys files, each kept while the file is unchanged: a server
+ * reads the file at every login, and parsing it is synchronous work on the event loop (a
+ * 2,000-line RSA file took 15–90 ms a login, and held every other session that long).
+ * `DerivedFromFiles` (as connect() keeps known_hosts) tells a changed file by one `stat`:
+ * device, inode, size, mode, owner, modification and change times, and it keeps nothing read
+ * from a file changed less than `SETTLE_MS` (2 s) before, so two writes of one size within a
+ * clock tick are not taken for one (mtime resolution alone is not trusted). A replaced file
+ * (a new inode) or an edited one is read again at the next login. At most
+ * `MAX_CACHED_FILES` (64) files are kept, the oldest dropped first: at most 64 ×
+ * {@link AUTHORIZED_KEYS_MAX_BYTES} of text parsed. The entries are frozen (every login
+ * shares them).
+ *
+ * @example
+ * ```ts
+ * import { mkdtemp, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { generatePrivateKey } from "@sshts/ssh";
+ * import { AuthorizedKeysFiles } from "./authorized_keys.ts";
+ * const path = join(await mkdtemp(join(tmpdir(), "ak-")), "authorized_keys");
+ * await writeFile(path, generatePrivateKey("ed25519").exportPublicKey("openssh"));
+ * const files = new AuthorizedKeysFiles(); // a clock for file times may be given (tests)
+ * console.log((await files.load(path)).length); // 1
+ * ```
+ */
+export class AuthorizedKeysFiles {
+  readonly #files: DerivedFromFiles<readonly AuthorizedKeyEntry[]>;
+
+  /** `now` is the clock file times are compared with (default `Date.now`). */
+  constructor(now: () => number = Date.now) {
+    this.#files = new DerivedFromFiles(
+      (path) => readTrustFile(path, { maxBytes: AUTHORIZED_KEYS_MAX_BYTES }),
+      ([bytes]) =>
+        bytes === undefined ? NO_ENTRIES : frozenEntries(
+          parseAuthorizedKeys(new TextDecoder().decode(bytes), HOST_TIME_ZONE).entries,
+        ),
+      now,
+    );
   }
-  return parseAuthorizedKeys(text, HOST_TIME_ZONE).entries;
+
+  /**
+   * The entries of the file at `path` (`~` expands): none when it does not exist. A file
+   * that cannot be read, is not a regular file or is too large throws (`readTrustFile()`).
+   */
+  async load(path: string): Promise<readonly AuthorizedKeyEntry[]> {
+    return await this.#files.get([expandHome(path)]);
+  }
+}
+
+const NO_ENTRIES: readonly AuthorizedKeyEntry[] = Object.freeze([]);
+
+/** The authorized_keys files logins read, parsed (see {@link AuthorizedKeysFiles}). */
+const authorizedKeysFiles = new AuthorizedKeysFiles();
+
+/** The entries of the authorized_keys file at `path` (missing: none; see loadAuthorizedKeys). */
+function loadAuthorizedKeysFile(path: string): Promise<readonly AuthorizedKeyEntry[]> {
+  return authorizedKeysFiles.load(path);
 }
 
 // What loadAuthorizedKeys made of the last keys text and of each list: a server asks at every

@@ -4,11 +4,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
 import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
-import { loadAuthorizedKeys } from "./authorized_keys.ts";
+import { SETTLE_MS } from "../runtime/file_cache.ts";
+import { AuthorizedKeysFiles, loadAuthorizedKeys } from "./authorized_keys.ts";
 
 const alice = generatePrivateKey("ed25519");
 const bob = generatePrivateKey("ed25519");
@@ -109,3 +113,92 @@ test("listen(): a key whose comment holds a line break is an authorized key, its
   });
   await conn.close();
 });
+
+/** A directory for the test, removed after it. */
+function withDir(body: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sshts-ak-"));
+    try {
+      await body(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Sets the file's modification time to `mtimeMs` (its change time stays the real one). */
+function setMtime(path: string, mtimeMs: number): void {
+  utimesSync(path, mtimeMs / 1000, mtimeMs / 1000);
+}
+
+const fingerprints = (entries: readonly { key: SSHKey }[]) =>
+  entries.map((e) => e.key.getFingerprint());
+
+test(
+  "AuthorizedKeysFiles: an unchanged file is parsed once, a changed or replaced one again",
+  withDir(async (dir) => {
+    const path = join(dir, "authorized_keys");
+    // Alice's line and Bob's have the same length: the edits below keep the file's size.
+    writeFileSync(path, `restrict ${line(alice)}\n`);
+    const mtime = Date.now() - 60_000;
+    setMtime(path, mtime);
+    let now = Date.now() + 10_000; // the change time settled, as on a server
+    const files = new AuthorizedKeysFiles(() => now);
+    const first = await files.load(path);
+    assert.deepEqual(fingerprints(first), [alice.getFingerprint()]);
+    assert.equal(await files.load(path), first, "the same entries: not parsed again");
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first[0]!.options));
+
+    // Edited in place, same size, a second later. (Its modification time put back, the change
+    // time alone would tell, but Deno gives that in whole seconds: the SETTLE_MS window, which
+    // this clock skips, covers that.)
+    writeFileSync(path, `restrict ${line(bob)}\n`);
+    setMtime(path, mtime + 1_000);
+    now = Date.now() + 10_000;
+    const edited = await files.load(path);
+    assert.deepEqual(fingerprints(edited), [bob.getFingerprint()]);
+    assert.equal(await files.load(path), edited);
+
+    // Replaced by another file (a new inode) of the same size and times.
+    const next = join(dir, "next");
+    writeFileSync(next, `restrict ${line(alice)}\n`);
+    setMtime(next, mtime);
+    renameSync(next, path);
+    now = Date.now() + 10_000;
+    assert.deepEqual(fingerprints(await files.load(path)), [alice.getFingerprint()]);
+  }),
+);
+
+test(
+  "AuthorizedKeysFiles: a file changed within SETTLE_MS is read at every load; a missing one is none",
+  withDir(async (dir) => {
+    const path = join(dir, "authorized_keys");
+    let now = Date.now();
+    const files = new AuthorizedKeysFiles(() => now);
+    assert.deepEqual(await files.load(path), []);
+    writeFileSync(path, `${line(alice)}\n`);
+    // Just written: its times may not tell the next write of the same size apart.
+    const a = await files.load(path);
+    assert.deepEqual(fingerprints(a), [alice.getFingerprint()]);
+    assert.notEqual(await files.load(path), a, "not kept");
+    now = Date.now() + SETTLE_MS + 1_000;
+    const settled = await files.load(path);
+    assert.equal(await files.load(path), settled);
+    rmSync(path);
+    assert.deepEqual(await files.load(path), []);
+  }),
+);
+
+test(
+  "loadAuthorizedKeys(path) reads each login's file: a key added is authorized at the next login",
+  withDir(async (dir) => {
+    const path = join(dir, "authorized_keys");
+    writeFileSync(path, `${line(alice)}\n`);
+    assert.deepEqual(fingerprints(await loadAuthorizedKeys(path)), [alice.getFingerprint()]);
+    writeFileSync(path, `${line(alice)}\n${line(bob)}\n`);
+    assert.deepEqual(fingerprints(await loadAuthorizedKeys(path)), [
+      alice.getFingerprint(),
+      bob.getFingerprint(),
+    ]);
+  }),
+);

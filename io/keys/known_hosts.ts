@@ -17,6 +17,7 @@ import { SSHReader } from "../../core/wire.ts";
 import { SSHCertificate } from "../../keys/certificates/certificate.ts";
 import { checkHostCertificate } from "../../keys/trust/certificate_policy.ts";
 import {
+  freezeKnownHosts,
   type KnownHosts,
   type KnownHostsEntry,
   type KnownHostsMatch,
@@ -151,16 +152,9 @@ const sharedLookups = new WeakMap<KnownHosts, Map<string, KnownHostsMatch>>();
 
 function shared(kh: KnownHosts): KnownHosts {
   // Every connection reads it: frozen all the way down but for the salt and hash bytes
-  // (typed arrays cannot be frozen; only the verifier sees them).
-  for (const e of kh.entries) {
-    if (e.patterns) Object.freeze(e.patterns);
-    if (e.hashed) Object.freeze(e.hashed);
-    Object.freeze(e);
-  }
-  for (const e of kh.errors) Object.freeze(e);
-  Object.freeze(kh.entries);
-  Object.freeze(kh.errors);
-  Object.freeze(kh);
+  // (typed arrays cannot be frozen; only the verifier sees them). Its keys are still decoded
+  // only as lookups need them.
+  freezeKnownHosts(kh);
   sharedLookups.set(kh, new Map());
   return kh;
 }

@@ -82,7 +82,17 @@ export interface KnownHostsMatch {
 /** Leading blanks: the only white space OpenSSH's hostfile.c skips or splits fields on. */
 const LEADING_BLANKS = /^[ \t]+/;
 
-function parseLine(text: string, line: number): KnownHostsEntry {
+/** A line cut into its fields: marker, host field and the key text (not yet decoded). */
+interface LineFields {
+  readonly marker: KnownHostsMarker | undefined;
+  readonly hosts: string;
+  readonly keyText: string;
+}
+
+/** The host field read: patterns of a plain line, salt and hash of a hashed one. */
+type HostField = Pick<KnownHostsEntry, "patterns" | "hashed">;
+
+function splitLine(text: string): LineFields {
   let rest = text.replace(LEADING_BLANKS, "");
   let marker: KnownHostsMarker | undefined;
   if (rest.startsWith("@")) {
@@ -102,19 +112,27 @@ function parseLine(text: string, line: number): KnownHostsEntry {
   if (cut <= 0 || keyText.trim() === "" || /^\s/.test(keyText)) {
     throw new Error("expected host patterns followed by a key");
   }
-  const hosts = rest.slice(0, cut);
+  return { marker, hosts: rest.slice(0, cut), keyText };
+}
+
+function parseKey(
+  keyText: string,
+  marker: KnownHostsMarker | undefined,
+): { key: SSHKey; comment: string } {
   const pub = parseOpenSSHPublicKeyLine(keyText);
   // A revoked host certificate (the leaked *-cert.pub pasted in) revokes its key, as
   // OpenSSH's check compares key material: dropped as a bad line, it revoked nothing.
   const key = marker === "revoked" && isCertificateAlgorithm(pub.type)
     ? SSHCertificate.fromBlob(pub.blob, pub.comment).key
     : SSHKey.fromPublicBlob(pub.blob, pub.comment);
-  let patterns: string[] | undefined;
-  let hashed: { salt: Uint8Array; hash: Uint8Array } | undefined;
+  return { key, comment: pub.comment };
+}
+
+function parseHosts(hosts: string): HostField {
   if (hosts.startsWith("|")) {
     const h = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(hosts);
     if (!h) throw new Error("malformed hashed host name (expected |1|salt|hash)");
-    hashed = { salt: decodeBase64(h[1]!, "salt"), hash: decodeBase64(h[2]!, "hash") };
+    const hashed = { salt: decodeBase64(h[1]!, "salt"), hash: decodeBase64(h[2]!, "hash") };
     if (hashed.hash.length !== 20) throw new Error("hashed host name is not a SHA-1 HMAC");
     // OpenSSH (hostfile.c extract_salt) skips a line whose salt is not 20 bytes: it matches
     // no host there, and `ssh-keygen -F` does not find it.
@@ -124,16 +142,132 @@ function parseLine(text: string, line: number): KnownHostsEntry {
     if (encodeBase64(hashed.salt) !== h[1] || encodeBase64(hashed.hash) !== h[2]) {
       throw new Error("hashed host name is not in canonical base64");
     }
-  } else {
-    patterns = hosts.split(",").filter((p) => p !== "");
-    if (patterns.length === 0) throw new Error("empty host pattern list");
+    return { patterns: undefined, hashed };
   }
-  return { line, marker, patterns, hashed, key, comment: pub.comment };
+  const patterns = hosts.split(",").filter((p) => p !== "");
+  if (patterns.length === 0) throw new Error("empty host pattern list");
+  return { patterns, hashed: undefined };
+}
+
+/** A whole line read at once (the marker, then the key, then the host field). */
+function parseLine(text: string, line: number): KnownHostsEntry {
+  const { marker, hosts, keyText } = splitLine(text);
+  const { key, comment } = parseKey(keyText, marker);
+  return { line, marker, ...parseHosts(hosts), key, comment };
+}
+
+/**
+ * A line whose fields and host field are read, its key decoded only when a lookup matches
+ * its host or the entries are asked for: decoding checks the key (an RSA modulus read into a
+ * bigint, an ECDSA point checked on its curve), 10–15 µs a line, and ssh too decodes only
+ * the lines that name the host. The outcome is what {@link parseLine} gives, its error the
+ * same (the key's before the host field's).
+ */
+class PendingLine {
+  readonly line: number;
+  readonly raw: string;
+  readonly fields: LineFields;
+  /** The host field, or why it is bad. */
+  readonly host: HostField | Error;
+  #outcome: KnownHostsEntry | Error | undefined;
+
+  constructor(line: number, raw: string, fields: LineFields) {
+    this.line = line;
+    this.raw = raw;
+    this.fields = fields;
+    try {
+      this.host = parseHosts(fields.hosts);
+    } catch (e) {
+      this.host = e as Error;
+    }
+  }
+
+  /** The entry, or the error that makes this a bad line (decoded once). */
+  outcome(): KnownHostsEntry | Error {
+    if (this.#outcome === undefined) {
+      const { marker, keyText } = this.fields;
+      try {
+        const { key, comment } = parseKey(keyText, marker);
+        const host = this.host;
+        this.#outcome = host instanceof Error
+          ? host
+          : { line: this.line, marker, patterns: host.patterns, hashed: host.hashed, key, comment };
+      } catch (e) {
+        this.#outcome = e as Error;
+      }
+    }
+    return this.#outcome;
+  }
+}
+
+/** What parseKnownHosts() read: each line's error, or its pending key; the lists once made. */
+interface PendingKnownHosts {
+  readonly lines: readonly (PendingLine | KnownHostsError)[];
+  /** Freeze the lists and entries when they are made ({@link freezeKnownHosts}). */
+  frozen: boolean;
+  made: KnownHosts | undefined;
+}
+
+/** The pending lines behind each parseKnownHosts() result. */
+const pendingOf = new WeakMap<KnownHosts, PendingKnownHosts>();
+
+/** The entries and errors of pending lines, in line order. */
+function settle(p: PendingKnownHosts): KnownHosts {
+  if (p.made) return p.made;
+  const entries: KnownHostsEntry[] = [];
+  const errors: KnownHostsError[] = [];
+  for (const l of p.lines) {
+    if (!(l instanceof PendingLine)) {
+      errors.push(l);
+      continue;
+    }
+    const o = l.outcome();
+    if (o instanceof Error) errors.push({ line: l.line, text: l.raw, reason: o.message });
+    else entries.push(o);
+  }
+  p.made = { entries, errors };
+  if (p.frozen) freezeLists(p.made);
+  return p.made;
+}
+
+function freezeLists(kh: KnownHosts): void {
+  // Frozen all the way down but for the salt and hash bytes (typed arrays cannot be frozen).
+  for (const e of kh.entries) {
+    if (e.patterns) Object.freeze(e.patterns);
+    if (e.hashed) Object.freeze(e.hashed);
+    Object.freeze(e);
+  }
+  for (const e of kh.errors) Object.freeze(e);
+  Object.freeze(kh.entries);
+  Object.freeze(kh.errors);
+}
+
+/**
+ * Freezes a parsed known_hosts for sharing (connect() shares one parse of the files between
+ * connections): the object, and its entries and errors, all the way down but for the salt
+ * and hash bytes. Those of a {@link parseKnownHosts} result are frozen when first made, so
+ * the keys are not decoded here. Returns `kh`.
+ *
+ * @example
+ * ```ts
+ * import { freezeKnownHosts, parseKnownHosts } from "./known_hosts.ts";
+ * const kh = freezeKnownHosts(parseKnownHosts("example.com ssh-ed25519 AAAA\n"));
+ * console.log(Object.isFrozen(kh), Object.isFrozen(kh.errors[0])); // true true
+ * ```
+ */
+export function freezeKnownHosts(kh: KnownHosts): KnownHosts {
+  const p = pendingOf.get(kh);
+  if (p === undefined || p.made !== undefined) freezeLists(kh);
+  else p.frozen = true;
+  return Object.freeze(kh);
 }
 
 /**
  * Parses a known_hosts text. Comments and blank lines are ignored; malformed
  * lines (unknown key types included) are returned in `errors`, not thrown.
+ * Keys are decoded when first needed: by a lookup ({@link matchKnownHosts}) for the
+ * lines that name the host looked up, or for all lines when `entries` or `errors` is first
+ * read (both are made then, as the whole text would have been parsed).
  *
  * @example
  * ```ts
@@ -145,24 +279,29 @@ function parseLine(text: string, line: number): KnownHostsEntry {
  * ```
  */
 export function parseKnownHosts(text: string): KnownHosts {
-  const entries: KnownHostsEntry[] = [];
-  const errors: KnownHostsError[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
+  const lines: (PendingLine | KnownHostsError)[] = [];
+  const rawLines = text.split(/\r?\n/);
+  for (let i = 0; i < rawLines.length; i++) {
+    const raw = rawLines[i]!;
     const trimmed = raw.replace(LEADING_BLANKS, "");
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     if (raw.length > MAX_KNOWN_HOSTS_LINE) {
-      errors.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
+      lines.push({ line: i + 1, text: raw.slice(0, 80), reason: "line too long" });
       continue;
     }
     try {
-      entries.push(parseLine(raw, i + 1));
+      lines.push(new PendingLine(i + 1, raw, splitLine(raw)));
     } catch (e) {
-      errors.push({ line: i + 1, text: raw, reason: (e as Error).message });
+      lines.push({ line: i + 1, text: raw, reason: (e as Error).message });
     }
   }
-  return { entries, errors };
+  const pending: PendingKnownHosts = { lines, frozen: false, made: undefined };
+  const kh = Object.defineProperties({} as KnownHosts, {
+    entries: { get: () => settle(pending).entries, enumerable: true },
+    errors: { get: () => settle(pending).errors, enumerable: true },
+  });
+  pendingOf.set(kh, pending);
+  return kh;
 }
 
 /** The name known_hosts stores for a host and port: `host`, or `[host]:port` off port 22. */
@@ -196,7 +335,7 @@ function lookupName(host: string, port: number): LookupName {
 }
 
 /** True when the entry's host patterns match `name`. */
-function entryMatches(e: KnownHostsEntry, name: LookupName): boolean {
+function entryMatches(e: HostField, name: LookupName): boolean {
   if (e.hashed) {
     const { salt, hash } = e.hashed;
     // ssh-keygen's salts are 20 bytes; a longer HMAC key is hashed first, which only the
@@ -228,19 +367,31 @@ export function matchKnownHosts(
   addr?: string,
   port = 22,
 ): KnownHostsMatch {
-  const entries: readonly KnownHostsEntry[] = isEntryList(knownHosts)
-    ? knownHosts
-    : knownHosts.entries;
+  const entries = (): readonly KnownHostsEntry[] =>
+    isEntryList(knownHosts) ? knownHosts : knownHosts.entries;
   const names = [lookupName(host, port)];
   if (addr !== undefined && addr !== "" && asciiLowerCase(addr) !== asciiLowerCase(host)) {
     names.push(lookupName(addr, port));
   }
   const out: KnownHostsMatch = { trustedHostKeys: [], trustedCAKeys: [], revokedKeys: [] };
-  for (const e of entries) {
-    if (!names.some((n) => entryMatches(e, n))) continue;
+  const add = (e: KnownHostsEntry) => {
     if (e.marker === "revoked") out.revokedKeys.push(e.key);
     else if (e.marker === "cert-authority") out.trustedCAKeys.push(e.key);
     else out.trustedHostKeys.push(e.key);
+  };
+  const pending = isEntryList(knownHosts) ? undefined : pendingOf.get(knownHosts);
+  if (pending !== undefined && pending.made === undefined) {
+    // The lines whose host field matches, their keys decoded now: the entries are those
+    // whose key decodes, in the same order.
+    for (const l of pending.lines) {
+      if (!(l instanceof PendingLine) || l.host instanceof Error) continue;
+      const host = l.host;
+      if (!names.some((n) => entryMatches(host, n))) continue;
+      const o = l.outcome();
+      if (!(o instanceof Error)) add(o);
+    }
+  } else {
+    for (const e of entries()) if (names.some((n) => entryMatches(e, n))) add(e);
   }
   // A revoked key is never trusted, whatever other lines say.
   const revoked = (k: SSHKey) => out.revokedKeys.some((r) => r.equals(k));

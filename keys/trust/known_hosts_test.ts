@@ -3,9 +3,12 @@ import { fuzzRuns, fuzzSeed } from "../../core/_fuzz_test_util.ts";
 import assert from "node:assert/strict";
 import { seededRandom } from "../../core/random.ts";
 import { generatePrivateKey } from "../generate.ts";
+import { SSHWriter } from "../../core/wire.ts";
+import { SSHKey } from "../ssh_key.ts";
 import {
   addKnownHost,
   formatKnownHostsLine,
+  freezeKnownHosts,
   hashKnownHostsName,
   matchKnownHosts,
   parseKnownHosts,
@@ -248,4 +251,102 @@ test("formatKnownHostsLine() refuses a first name that would make a comment, mar
   // Off port 22 the name is bracketed: fine.
   const ported = formatKnownHostsLine("#host", 2222, k1!);
   assert.ok(matchKnownHosts(parseKnownHosts(ported), "#host", undefined, 2222).trustedHostKeys[0]);
+});
+
+/** `body`'s result and how many keys SSHKey.fromPublicBlob() decoded meanwhile. */
+function countingDecodes<T>(body: () => T): { result: T; decoded: number } {
+  const original = SSHKey.fromPublicBlob;
+  let decoded = 0;
+  SSHKey.fromPublicBlob = (blob, comment) => {
+    decoded++;
+    return original.call(SSHKey, blob, comment);
+  };
+  try {
+    const result = body();
+    return { result, decoded };
+  } finally {
+    SSHKey.fromPublicBlob = original;
+  }
+}
+
+test("parseKnownHosts() decodes a key when a lookup matches its line, or the lists are read", () => {
+  const others = Array.from({ length: 50 }, (_, i) => `h${i}.example ${pub(k2)}\n`).join("");
+  const text = `${others}target.example,192.0.2.7 ${pub(k1)}\n${others}`;
+  const { result: kh, decoded: atParse } = countingDecodes(() => parseKnownHosts(text));
+  assert.equal(atParse, 0);
+  const first = countingDecodes(() => matchKnownHosts(kh, "target.example"));
+  assert.equal(first.decoded, 1, "only the line naming the host");
+  assert.ok(first.result.trustedHostKeys[0]!.equals(k1!));
+  // Decoded once: the next lookup of the line (by its address) gets the same key object.
+  const again = countingDecodes(() => matchKnownHosts(kh, "other", "192.0.2.7"));
+  assert.equal(again.decoded, 0);
+  assert.equal(again.result.trustedHostKeys[0], first.result.trustedHostKeys[0]);
+  const lists = countingDecodes(() => [kh.entries.length, kh.errors.length]);
+  assert.deepEqual(lists.result, [101, 0]);
+  assert.equal(lists.decoded, 100, "the rest, once");
+  assert.equal(kh.entries[50]!.key, first.result.trustedHostKeys[0]);
+  assert.deepEqual(Object.keys(kh), ["entries", "errors"]);
+});
+
+test("parseKnownHosts(): lookups before the lists are read give what the lists give", () => {
+  const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+  const w = () => new SSHWriter();
+  // Lines that cut into fields but whose key does not decode, or whose host field is bad.
+  const evenModulus = w().writeStringUtf8("ssh-rsa").writeMpint(65537n).writeMpint(1n << 2047n)
+    .toBytes();
+  const shortEd = w().writeStringUtf8("ssh-ed25519").writeString(new Uint8Array(31)).toBytes();
+  const badPoint = w().writeStringUtf8("ecdsa-sha2-nistp256").writeStringUtf8("nistp256")
+    .writeString(Uint8Array.of(4, ...new Uint8Array(64).fill(1))).toBytes();
+  const text = [
+    TEXT,
+    `example.com ssh-rsa ${b64(evenModulus)}`,
+    `example.com,www.example.org ssh-ed25519 ${b64(shortEd)}`,
+    `@cert-authority *.example.net ecdsa-sha2-nistp256 ${b64(badPoint)}`,
+    `|1|bad|hash ssh-ed25519 ${b64(shortEd)}`,
+    `|1|bad|hash ${pub(k3)}`,
+    `,,, ${pub(k3)}`,
+    `@revoked example.com ${pub(k2)}`,
+  ].join("\n");
+  const fps = (keys: readonly SSHKey[]) => keys.map((k) => k.getFingerprint());
+  const lazy = parseKnownHosts(text);
+  for (const [host, addr] of [["example.com", "192.0.2.10"], ["www.example.org", undefined]]) {
+    for (const port of [22, 2222]) {
+      const m = matchKnownHosts(lazy, host!, addr, port);
+      const full = matchKnownHosts(parseKnownHosts(text).entries, host!, addr, port);
+      assert.deepEqual(fps(m.trustedHostKeys), fps(full.trustedHostKeys), `${host}:${port}`);
+      assert.deepEqual(fps(m.trustedCAKeys), fps(full.trustedCAKeys), `${host}:${port}`);
+      assert.deepEqual(fps(m.revokedKeys), fps(full.revokedKeys), `${host}:${port}`);
+    }
+  }
+  assert.ok(matchKnownHosts(lazy, "a.example.net").trustedCAKeys[0]!.equals(ca!));
+  assert.equal(matchKnownHosts(lazy, "example.com", undefined, 2222).revokedKeys.length, 1);
+  // The lists, read after those lookups, are those of a text never looked up in.
+  const fresh = parseKnownHosts(text);
+  assert.deepEqual(lazy.errors, fresh.errors);
+  assert.deepEqual(lazy.entries.map((e) => e.line), fresh.entries.map((e) => e.line));
+  assert.deepEqual(lazy.errors.map((e) => e.line), [9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
+  const reason = (line: number) => lazy.errors.find((e) => e.line === line)!.reason;
+  assert.match(reason(13), /even modulus/);
+  assert.match(reason(14), /32/);
+  assert.match(reason(15), /not on nistp256/);
+  // A bad host field and a bad key: the key's error, as when lines were read whole.
+  assert.match(reason(16), /32/);
+  assert.match(reason(17), /hashed host name is not/);
+  assert.match(reason(18), /empty host pattern list/);
+});
+
+test("freezeKnownHosts() freezes the lists as they are made, without decoding the keys", () => {
+  const kh = parseKnownHosts(TEXT);
+  const { decoded } = countingDecodes(() => freezeKnownHosts(kh));
+  assert.equal(decoded, 0);
+  assert.ok(Object.isFrozen(kh));
+  assert.ok(matchKnownHosts(kh, "example.com", "192.0.2.10").trustedHostKeys[0]!.equals(k1!));
+  assert.ok(Object.isFrozen(kh.entries) && Object.isFrozen(kh.errors));
+  assert.ok(Object.isFrozen(kh.entries[0]) && Object.isFrozen(kh.entries[0]!.patterns));
+  assert.ok(Object.isFrozen(kh.errors[0]));
+  // Lists made already are frozen at once.
+  const made = parseKnownHosts(TEXT);
+  assert.equal(made.entries.length, 6);
+  freezeKnownHosts(made);
+  assert.ok(Object.isFrozen(made.entries[0]) && Object.isFrozen(made.errors));
 });
