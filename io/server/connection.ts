@@ -145,7 +145,7 @@ export class SSHServerConnection implements ServerConnectionContext {
   #authKey: SSHKey | SSHCertificate | undefined;
   #permissions: ConnectionPermissions = UNRESTRICTED;
   #error: Error | undefined;
-  /** The application closed it here (close(), disconnect(), abort(), the server's close). */
+  /** The application closed it here (close(), disconnect(), the server's close). */
   #closedHere = false;
   #closedResolve!: () => void;
   readonly #onAuthenticated: () => void;
@@ -485,7 +485,6 @@ export class SSHServerConnection implements ServerConnectionContext {
    * ```
    */
   abort(): void {
-    this.#closedHere = true;
     this.#engine.abandon(ABORTED_HERE);
     // No driver yet inside connectionMade: finding the engine done, it ends the socket on start.
     this.#driver?.destroy();

@@ -159,7 +159,9 @@ export interface ServerHooks {
   /** A client connected (before the handshake). */
   connectionMade?(conn: ServerConnectionContext): void;
   /**
-   * The connection closed. `error` is undefined when this side closed it; otherwise it says
+   * The connection closed. `error` is undefined when this side closed it (`close()`,
+   * `disconnect()`, the server's `close()`); after `abort()` it is the abort's error
+   * (`ERR_BY_APPLICATION`, not from the peer); otherwise it says
    * why: the peer's DISCONNECT (a `DisconnectError` with `fromPeer` — reason 11,
    * BY_APPLICATION, is a client's ordinary logout), a connection lost or cut, a protocol
    * error.
