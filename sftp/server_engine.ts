@@ -217,10 +217,9 @@ export class SFTPServerEngine<H = unknown> {
   readonly #writeRanges: WriteRange[] = [];
   #slotWaiters: (() => void)[] = [];
   readonly #symlinkOrder: SymlinkOrder;
-
-  /** Serves `backend`; replies go out through `options.send`. */
   readonly #onBackendError: SFTPServerEngineOptions["onBackendError"];
 
+  /** Serves `backend`; replies go out through `options.send`. */
   constructor(backend: SFTPBackend<H>, options: SFTPServerEngineOptions) {
     this.#backend = backend;
     this.#send = options.send;
