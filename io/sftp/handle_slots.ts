@@ -42,14 +42,19 @@ export class HandleSlots {
     return this.#open;
   }
 
-  /** Takes a place for one of the library's own handles (see {@link release}). */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Takes places for `n` of the library's own handles at once (see {@link release}, once
+   * per handle): work that holds two (a copy's source and destination) takes both together,
+   * so that two such works can never each hold one and wait for ever for another.
+   */
+  async acquire(signal?: AbortSignal, n = 1): Promise<void> {
     signal?.throwIfAborted();
-    if (this.#waiting.length === 0 && this.#mayTake()) return this.#take();
+    if (this.#waiting.length === 0 && this.#mayTake(n)) return this.#take(n);
     // The place is taken for this waiter when it is woken (no one can slip in between).
     await new Promise<void>((go, stop) => {
       const waiter: Waiter = {
         go,
+        n,
         signal,
         onAbort: () => {
           const i = this.#waiting.indexOf(waiter);
@@ -80,21 +85,21 @@ export class HandleSlots {
     this.#wake();
   }
 
-  /** A place is free, or none will come back (only the application's handles are open). */
-  #mayTake(): boolean {
-    return this.#open < Math.max(2, this.#capacity()) || this.#own === 0;
+  /** `n` places are free, or none will come back (only the application's handles are open). */
+  #mayTake(n: number): boolean {
+    return this.#open + n <= Math.max(2, this.#capacity()) || this.#own === 0;
   }
 
-  #take(): void {
-    this.#open++;
-    this.#own++;
+  #take(n: number): void {
+    this.#open += n;
+    this.#own += n;
   }
 
   #wake(): void {
-    while (this.#waiting.length > 0 && this.#mayTake()) {
+    while (this.#waiting.length > 0 && this.#mayTake(this.#waiting[0]!.n)) {
       const w = this.#waiting.shift()!;
       w.signal?.removeEventListener("abort", w.onAbort);
-      this.#take();
+      this.#take(w.n);
       w.go();
     }
   }
@@ -102,6 +107,8 @@ export class HandleSlots {
 
 interface Waiter {
   readonly go: () => void;
+  /** Places it waits for. */
+  readonly n: number;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
 }

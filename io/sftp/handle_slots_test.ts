@@ -38,6 +38,24 @@ test("handles the application holds count, and never make the library's own work
   await held[1]!.close();
 });
 
+test("copies at once under the handle limit: each takes its two handles together, none waits for ever", async () => {
+  const backend = new MemoryBackend();
+  for (let i = 0; i < 12; i++) backend.writeFile(`/s${i}`, new TextEncoder().encode(`copy ${i}`));
+  await using t = await loopback({ sftp: { backend, maxHandles: 4 } });
+  await using sftp = await t.conn.startSftp();
+  // Ten copies at once, four handles: holding a source each and waiting for a destination,
+  // they would have waited for each other.
+  await Promise.all(Array.from({ length: 10 }, (_, i) => sftp.copy(`/s${i}`, `/d${i}`)));
+  assert.equal(new TextDecoder().decode(backend.readFile("/d9")), "copy 9");
+  // Three of four places held by the application: the copy goes ahead and the server says
+  // no, as before, rather than waiting for its own second place.
+  const held = await Promise.all([0, 1, 2].map(() => sftp.open("/s0")));
+  const e = await sftp.copy("/s1", "/d1b").then(() => undefined, (x) => x);
+  assert.ok(e instanceof SFTPError, String(e));
+  for (const f of held) await f.close();
+  await sftp.copy("/s1", "/d1b");
+});
+
 test("HandleSlots: waiters go in order, an abort leaves the queue, places come back", async () => {
   const slots = new HandleSlots(() => 2);
   await slots.acquire();

@@ -201,10 +201,12 @@ export async function openRemote(
   flags: number,
   attrs: FileAttributes = {},
   signal?: AbortSignal,
+  placed = false,
 ): Promise<Uint8Array> {
   // Queued while the server's handles are all taken by our own work (a Promise.all of
   // readFile() over thousands of files): it would refuse the open ("Too many open handles").
-  await s.handleSlots.acquire(signal);
+  // (`placed`: the caller took the place already, with another: see copyFile.)
+  if (!placed) await s.handleSlots.acquire(signal);
   // Sent without the signal: an abort stops the wait, and a handle the server opens
   // afterwards is closed when it comes instead of staying open there.
   const opening = s.request({ type: "open", path, flags, attrs });
@@ -1269,7 +1271,16 @@ async function copyFile(
       if (!(e instanceof SFTPError) || !e.notFound) throw e;
     }
   }
-  const from = await openRemote(s, src, OpenFlags.READ, {}, o.signal);
+  // Both handles' places at once: copies that each held a source's and waited for a
+  // destination's would wait for each other for ever.
+  await s.handleSlots.acquire(o.signal, 2);
+  let from: Uint8Array;
+  try {
+    from = await openRemote(s, src, OpenFlags.READ, {}, o.signal, true);
+  } catch (e) {
+    s.handleSlots.release(); // the destination's (openRemote gave back its own)
+    throw e;
+  }
   let to: Uint8Array | undefined;
   let copied = false;
   try {
@@ -1279,6 +1290,7 @@ async function copyFile(
       flags,
       attrs.permissions !== undefined ? { permissions: attrs.permissions & 0o777 } : {},
       o.signal,
+      true,
     );
     o.onProgress?.(start, total, src, dst);
     if (s.supports(Ext.COPY_DATA, "1")) {
