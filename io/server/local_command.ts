@@ -133,20 +133,51 @@ export async function runLocalCommand(
   // longer takes is dropped. Output ends when the child's pipes do (or the client's reading
   // does: then the pipes are closed under the child).
   child.stdin.on("error", () => {}); // EPIPE from a child that stopped reading: its business
-  // A redirection the client ended (its close, eow) cancels these with the write's error,
-  // which Deno's Readable.toWeb() emits as the stream's "error": not the server's to throw.
-  child.stdout.on("error", () => {});
-  child.stderr.on("error", () => {});
   void process.stdin.pipeTo(Writable.toWeb(child.stdin) as WritableStream<Uint8Array>)
     .catch(() => {});
   await process.redirect({
-    stdout: Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>,
-    stderr: Readable.toWeb(child.stderr) as ReadableStream<Uint8Array>,
+    stdout: outputOf(child.stdout),
+    stderr: outputOf(child.stderr),
     sendEof: false,
   }).catch(() => {});
   const { code, signal } = await ended;
   if (signal) process.exitWithSignal(signal.replace(/^SIG/, ""));
   else process.exit(code ?? 255);
+}
+
+/**
+ * A child's output pipe as a byte stream, read at the pace it is consumed. Not
+ * `Readable.toWeb()`: a redirection the client ended (its close, eow) cancels it with the
+ * write's error, which Deno's passed on to the pipe's destroy, where it came back as an
+ * unhandled rejection that failed the program. Cancelled, the pipe is closed under the
+ * child (which gets SIGPIPE if it writes on), and the reason goes nowhere.
+ */
+function outputOf(pipe: Readable): ReadableStream<Uint8Array> {
+  pipe.on("error", () => {}); // the pipe closed under the child: its business
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      pipe.on("data", (b: Uint8Array) => {
+        c.enqueue(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+        if ((c.desiredSize ?? 0) <= 0) pipe.pause();
+      });
+      pipe.once("end", () => {
+        try {
+          c.close();
+        } catch { /* cancelled already */ }
+      });
+      pipe.once("close", () => {
+        try {
+          c.close();
+        } catch { /* closed or cancelled already */ }
+      });
+    },
+    pull() {
+      pipe.resume();
+    },
+    cancel() {
+      pipe.destroy();
+    },
+  }, { highWaterMark: 64 * 1024, size: (b) => b.byteLength });
 }
 
 function inheritedEnv(): Record<string, string> {

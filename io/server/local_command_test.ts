@@ -4,6 +4,7 @@
  * terminal, a subsystem refused, and output the client stops reading.
  */
 import { test } from "node:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import nodeProcess from "node:process";
 import assert from "node:assert/strict";
 import { runLocalCommand } from "./local_command.ts";
@@ -94,24 +95,54 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether a child of `parent` named `name` runs (Linux's /proc: pid (comm) state ppid ...). */
+function hasChild(name: string, parent: number): boolean {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm === name && ppid === parent) return true;
+    } catch { /* gone meanwhile */ }
+  }
+  return false;
+}
+
+/** Waits (at most ~10 s) until a child of `parent` named `name` runs. */
+async function running(name: string, parent: number): Promise<void> {
+  for (let i = 0; i < 500 && !hasChild(name, parent); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!hasChild(name, parent)) throw new Error(`no ${name} under ${parent}`);
+}
+
 /** Waits (at most ~4 s) for a process to be gone; says whether it went. */
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
   return !alive(pid);
 }
 
-test("runLocalCommand(): a signal reaches the program the shell runs, not only the shell (its process group, as sshd)", async () => {
-  await using t = await loopback({ processFactory: (p) => runLocalCommand(p) });
-  // sh waits for its foreground sleep: signalled alone, it would sit there for 300 s.
-  const p = await t.conn.createProcess("echo ready; sleep 300; echo after");
-  const reader = p.stdout.getReader();
-  await reader.read();
-  await p.signal("INT");
-  reader.releaseLock();
-  const r = await p.wait({ timeout: 20_000 });
-  assert.doesNotMatch(new TextDecoder().decode(r.stdout as Uint8Array), /after/);
-  assert.equal(r.exitSignal?.signal, "INT");
-});
+test(
+  "runLocalCommand(): a signal reaches the program the shell runs, not only the shell (its process group, as sshd)",
+  {
+    skip: !existsSync("/proc/self/stat") && "no /proc to see the shell's child",
+  },
+  async () => {
+    await using t = await loopback({ processFactory: (p) => runLocalCommand(p) });
+    // sh waits for its foreground sleep: signalled alone, it would sit there for 300 s.
+    const p = await t.conn.createProcess("echo $$; sleep 300; echo after");
+    const reader = p.stdout.getReader();
+    const sh = Number(new TextDecoder().decode((await reader.read()).value).trim());
+    // Sent once sleep runs (before, the shell's own SIGINT handling is still in the child).
+    await running("sleep", sh);
+    await p.signal("INT");
+    reader.releaseLock();
+    const r = await p.wait({ timeout: 20_000 });
+    assert.doesNotMatch(new TextDecoder().decode(r.stdout as Uint8Array), /after/);
+    assert.equal(r.exitSignal?.signal, "INT");
+  },
+);
 
 test("runLocalCommand(): the session's end hangs up on what the shell started, not only the shell", async () => {
   await using t = await loopback({ processFactory: (p) => runLocalCommand(p).catch(() => {}) });
