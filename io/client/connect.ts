@@ -142,15 +142,18 @@ async function connectDirect(
   host: string,
   options: ConnectOptions,
 ): Promise<SSHClientConnection> {
-  const { conn, signal, agentAuth, explainFailure, clear } = await startConnection(host, options);
+  const { conn, signal, agentAuth, explainFailure, clear, giveUp } = await startConnection(
+    host,
+    options,
+  );
   try {
     await conn.whenAuthenticated(signal);
   } catch (e) {
     // Let our DISCONNECT (saying why) reach the server before the socket goes. Not waited
     // for past a deadline or an abort: a peer that let the time pass is unlikely to answer
-    // within the grace, and the caller gave up (the DISCONNECT still goes, meanwhile).
-    const closing = conn.shutdown(FAILED_CONNECT_GRACE_MS);
-    if (!signal?.aborted) await closing;
+    // within the grace, and the caller gave up (the DISCONNECT still goes, see giveUp).
+    if (signal?.aborted) giveUp();
+    else await conn.shutdown(FAILED_CONNECT_GRACE_MS);
     throw explainFailure(e);
   } finally {
     clear();
@@ -172,6 +175,11 @@ export interface StartedConnection {
   readonly explainFailure: (e: unknown) => unknown;
   /** Ends the attempt's deadline (its timer): call once authentication ended either way. */
   readonly clear: () => void;
+  /**
+   * Closes a connection given up on (an abort, the deadline) without holding the process:
+   * the DISCONNECT goes, then the socket once that is written, not waiting for the peer.
+   */
+  readonly giveUp: () => void;
 }
 
 /**
@@ -427,7 +435,29 @@ async function startWithDeadline(
     log.warn(`connect failed in the ${phase} phase: ${(err as Error).message}`);
     return err;
   };
-  return { conn, signal, agentAuth, explainFailure, clear: deadline.clear };
+  return {
+    conn,
+    signal,
+    agentAuth,
+    explainFailure,
+    clear: deadline.clear,
+    giveUp: () => giveUpConnection(conn, socket),
+  };
+}
+
+/**
+ * Closes a connection whose connect() was given up on. The caller does not wait for it, so
+ * nothing may keep the process alive for it either: `shutdown()` alone waits up to its grace
+ * for the peer to close its side (a silent peer never does), and the socket held the process
+ * that long after connect() rejected. Here the socket closes as soon as our DISCONNECT and
+ * FIN are written (`closeAfterFlush`), which closes the connection and ends shutdown()'s
+ * timer; the grace still bounds a socket that cannot flush, or has no `closeAfterFlush`.
+ */
+function giveUpConnection(conn: SSHClientConnection, socket: ByteSocket): void {
+  void conn.shutdown(FAILED_CONNECT_GRACE_MS); // DISCONNECT written (or queued), then our FIN
+  // Once connect() has rejected: the caller learns of the failure before the connection
+  // closes (Bun's socket closes within `end()`).
+  setImmediate(() => socket.closeAfterFlush?.());
 }
 
 /*

@@ -187,19 +187,51 @@ export function nextReadSize(size: number, n: number): number {
   return size;
 }
 
-/** Connects with `Deno.connect`. */
+/**
+ * Connects with `Deno.connect` (of `deno`: the runtime's, or a stand-in in tests). An abort
+ * rejects at once and cancels the connect in flight; a connection that Deno completes all
+ * the same is closed, never handed out nor left open.
+ */
 export async function connectDenoSocket(
   host: string,
   port: number,
   signal?: AbortSignal,
+  deno: DenoNamespace | undefined = denoApi(),
 ): Promise<ByteSocket> {
-  const deno = denoApi();
   if (!deno) throw new Error("Deno.connect is not available in this runtime");
-  const conn = await deno.connect({
+  if (!signal) {
+    return socketFromDenoConn(await deno.connect({ hostname: host, port, transport: "tcp" }));
+  }
+  if (signal.aborted) throw signal.reason ?? new Error("Connect aborted");
+  // Not the caller's signal: Deno checks it once more after the connect (`throwIfAborted`), so
+  // an abort between the connection being made and that check threw and dropped the connection
+  // without closing it (a socket and its descriptor open until the process ends). Our own
+  // signal, with that check turned off, still cancels a connect in flight (a host that drops
+  // our SYNs would otherwise keep the process alive until the kernel gives up, minutes later);
+  // a connection made anyway reaches `connecting` and is closed below.
+  const cancel = new AbortController();
+  Object.defineProperty(cancel.signal, "throwIfAborted", { value: () => {} });
+  const connecting = deno.connect({
     hostname: host,
     port,
     transport: "tcp",
-    ...(signal ? { signal } : {}),
+    signal: cancel.signal,
+  });
+  const conn = await new Promise<DenoConn>((resolve, reject) => {
+    const abort = () => {
+      cancel.abort();
+      void connecting.then((c) => c.close(), () => {});
+      reject(signal.reason ?? new Error("Connect aborted"));
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    connecting.then((c) => {
+      signal.removeEventListener("abort", abort);
+      if (signal.aborted) return; // rejected already; `abort` closes it
+      resolve(c);
+    }, (e) => {
+      signal.removeEventListener("abort", abort); // also when the connect failed
+      reject(e);
+    });
   });
   return socketFromDenoConn(conn);
 }
