@@ -74,6 +74,7 @@ import {
   sessionBindSource,
 } from "../agent/connect_agent.ts";
 import type { SSHStreamConnection } from "../forward/stream.ts";
+import { refuseOtherNames } from "../engine/option_names.ts";
 
 // The default lives with the other limits (ssh_config's jump chains use it too).
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "../limits.ts";
@@ -108,6 +109,11 @@ export function connect(
       ),
     );
   }
+  try {
+    refuseOtherNames("connect", options, OTHER_CONNECT_NAMES);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   // OpenSSH's client configuration first: it may pick the host name, user, keys, a
   // jump host, a proxy command or a master socket. Not with `config: false`, nor by
   // default over a caller's own socket (where `host` may be any label).
@@ -121,6 +127,30 @@ export function connect(
       options.sock !== undefined);
   return skip ? connectDirect(host, options) : connectWithConfig(host, options, connectDirect);
 }
+
+/**
+ * Names people reach for that connect() calls otherwise (ssh2's and node-ssh's, AsyncSSH's,
+ * ssh_config's words), each with ours: given, they were ignored, and the connection went
+ * without the key, the timeout or the check meant.
+ */
+const OTHER_CONNECT_NAMES: Readonly<Record<string, string>> = {
+  privateKey: "clientKeys (key text, a path or a parsed key, in a list)",
+  privateKeyPath: "clientKeys (a path, in a list)",
+  privateKeys: "clientKeys",
+  identityFile: "clientKeys",
+  client_keys: "clientKeys",
+  user: "username",
+  readyTimeout: "connectTimeout",
+  timeout: "connectTimeout (a command's own is run()'s timeout)",
+  hostVerifier: "hostKeyVerifier",
+  hostHash: "hostKeyVerifier (its argument has the key's fingerprint)",
+  known_hosts: "knownHosts",
+  agentForward: "agentForwarding",
+  algorithms: "kexAlgs, encryptionAlgs, macAlgs and serverHostKeyAlgs",
+  ident: "clientVersion",
+  forceIPv4: "family: 4",
+  forceIPv6: "family: 6",
+};
 
 /**
  * Hooks of `connect()` that see the connection object itself. They sit beside

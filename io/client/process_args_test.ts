@@ -23,6 +23,25 @@ test("connect({ host, ... }), ssh2's shape, is a TypeError that shows connect(ho
   );
 });
 
+test("connect() with ssh2's or node-ssh's name for an option (privateKey, readyTimeout, user) is a TypeError naming ours", async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+      /no option privateKey; it is clientKeys/,
+    ],
+    [{ privateKeyPath: "~/.ssh/id_ed25519" }, /no option privateKeyPath; it is clientKeys/],
+    [{ readyTimeout: 5000 }, /no option readyTimeout; it is connectTimeout/],
+    [{ user: "root" }, /no option user; it is username/],
+  ];
+  for (const [options, message] of cases) {
+    // Refused before anything is sent (port 9: nothing listens there, nothing is tried).
+    await assert.rejects(
+      connect("127.0.0.1", { port: 9, config: false, ...options }),
+      (e: unknown) => e instanceof TypeError && message.test(e.message),
+    );
+  }
+});
+
 test("run()/createProcess() with an argv array, or arguments where the options go, are TypeErrors and open no session", async () => {
   let sessions = 0;
   await using t = await loopback({

@@ -13,6 +13,7 @@ import {
   checkInteger,
 } from "../../core/engine/option_checks.ts";
 import type { ListenOptions } from "./options.ts";
+import { refuseOtherNames } from "../engine/option_names.ts";
 
 /** The counts `listen()` takes, with the smallest value each may have. */
 const COUNTS = [
@@ -97,10 +98,5 @@ const OTHER_NAMES: Readonly<Record<string, string>> = {
  * ```
  */
 export function checkListenNames(o: ListenOptions): void {
-  for (const name of Object.keys(o)) {
-    const ours = Object.hasOwn(OTHER_NAMES, name) ? OTHER_NAMES[name] : undefined;
-    if (ours !== undefined && (o as unknown as Record<string, unknown>)[name] !== undefined) {
-      throw new TypeError(`listen(): no option ${name}; it is ${ours} here`);
-    }
-  }
+  refuseOtherNames("listen", o, OTHER_NAMES);
 }
