@@ -60,6 +60,8 @@ export class HandleSlots {
           const i = this.#waiting.indexOf(waiter);
           if (i >= 0) this.#waiting.splice(i, 1);
           stop(signal!.reason);
+          // It may have been first, waiting for more places than those behind it need.
+          this.#wake();
         },
       };
       signal?.addEventListener("abort", waiter.onAbort, { once: true });

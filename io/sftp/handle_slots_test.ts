@@ -73,3 +73,17 @@ test("HandleSlots: waiters go in order, an abort leaves the queue, places come b
   assert.deepEqual(order, [-2, 1, 3]);
   assert.equal(slots.inUse, 2);
 });
+
+test("HandleSlots: an aborted waiter for two places lets the one-place waiter behind it through", async () => {
+  const slots = new HandleSlots(() => 4);
+  for (let i = 0; i < 3; i++) await slots.acquire();
+  const ac = new AbortController();
+  const pair = slots.acquire(ac.signal, 2).then(() => "pair", () => "aborted");
+  let single = false;
+  const one = slots.acquire().then(() => void (single = true));
+  ac.abort();
+  assert.equal(await pair, "aborted");
+  await one; // the free place, without waiting for a release
+  assert.ok(single);
+  assert.equal(slots.inUse, 4);
+});
