@@ -10,16 +10,12 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generatePrivateKey } from "../../keys/generate.ts";
 import { SFTPError } from "../../sftp/errors.ts";
 import { MemoryBackend, type MemoryHandle } from "../../sftp/memory_backend.ts";
 import { SCPError } from "../../sftp/scp/records.ts";
-import { connect } from "../client/connect.ts";
-import { listen } from "../server/listen.ts";
 import { unhandledRejections } from "../_unhandled_test_util.ts";
+import { loopback } from "../server/_loopback_test_util.ts";
 import { scp } from "./scp.ts";
-
-const hostKey = generatePrivateKey("ed25519");
 
 /** A backend that refuses writes past `quota` bytes, as a quota or an object store would. */
 class QuotaBackend extends MemoryBackend {
@@ -36,32 +32,6 @@ class QuotaBackend extends MemoryBackend {
   }
 }
 
-async function serve(backend: MemoryBackend) {
-  const server = await listen({
-    host: "127.0.0.1",
-    port: 0,
-    hostKeys: [hostKey],
-    authFailureDelay: 0,
-    validatePassword: () => true,
-    scp: { backend },
-  });
-  const conn = await connect("127.0.0.1", {
-    port: server.address.port,
-    username: "u",
-    password: "p",
-    knownHosts: null,
-    clientKeys: [],
-    config: false,
-  });
-  return {
-    conn,
-    async [Symbol.asyncDispose]() {
-      await conn.close();
-      await server.close();
-    },
-  };
-}
-
 async function scratch(): Promise<string> {
   return await fsp.mkdtemp(join(tmpdir(), "sshts-scp-wfail-"));
 }
@@ -74,7 +44,7 @@ test("server: a backend write that fails mid-upload is the client's error, and t
     const backend = new QuotaBackend(2 << 20);
     let err: unknown;
     const seen = await unhandledRejections(async () => {
-      await using s = await serve(backend);
+      await using s = await loopback({ scp: { backend } });
       err = await scp(join(dir, "big"), [s.conn, "/x"], { protocol: "scp" }).then(
         () => undefined,
         (e) => e,
@@ -101,7 +71,7 @@ test(
     backend.writeFile("/big", new Uint8Array(5 << 20).fill(7));
     let err: unknown;
     const seen = await unhandledRejections(async () => {
-      await using s = await serve(backend);
+      await using s = await loopback({ scp: { backend } });
       err = await scp([s.conn, "/big"], "/dev/full", { protocol: "scp" }).then(
         () => undefined,
         (e) => e,
@@ -124,7 +94,7 @@ test("client: a local source that cannot be read is reported as local; the other
     await fsp.symlink(join(dir, "nowhere"), join(dir, "dangling"));
     await fsp.writeFile(join(dir, "ok.txt"), "sent\n");
     const backend = new MemoryBackend();
-    await using s = await serve(backend);
+    await using s = await loopback({ scp: { backend } });
     const err = await scp([join(dir, "dangling"), join(dir, "ok.txt")], [s.conn, "/"], {
       protocol: "scp",
     }).then(() => undefined, (e) => e);
