@@ -6,29 +6,18 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalListener } from "./listener.ts";
 import { RemoteListeners } from "./server_listeners.ts";
-
-function inTempDir(f: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sshts-sockmode-"));
-    try {
-      await f(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+import { inTempDir } from "../runtime/_temp_dir_test_util.ts";
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 const noClient = () => Promise.reject(new Error("no client"));
 
 test(
   "LocalListener.listen() makes a UNIX socket mode 0600",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-sockmode-", async (dir) => {
     const path = join(dir, "l.sock");
     await using _l = await LocalListener.listen({ path }, (s) => s.end());
     assert.equal(mode(path), "600");
@@ -37,7 +26,7 @@ test(
 
 test(
   "RemoteListeners.listenUnix() makes its socket mode 0600",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-sockmode-", async (dir) => {
     const path = join(dir, "r.sock");
     const listeners = new RemoteListeners(noClient, { gatewayPorts: false });
     try {
@@ -51,7 +40,7 @@ test(
 
 test(
   "RemoteListeners.cancelUnix() removes its socket but not a file made at the path after",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-sockmode-", async (dir) => {
     const path = join(dir, "r.sock");
     const listeners = new RemoteListeners(noClient, { gatewayPorts: false });
     await listeners.listenUnix(path);

@@ -4,8 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatePrivateKey } from "../../keys/generate.ts";
 import type { SSHKey } from "../../keys/ssh_key.ts";
@@ -13,6 +12,7 @@ import { connect } from "../client/connect.ts";
 import { listen } from "../server/listen.ts";
 import { SETTLE_MS } from "../runtime/file_cache.ts";
 import { AuthorizedKeysFiles, loadAuthorizedKeys } from "./authorized_keys.ts";
+import { inTempDir } from "../runtime/_temp_dir_test_util.ts";
 
 const alice = generatePrivateKey("ed25519");
 const bob = generatePrivateKey("ed25519");
@@ -114,18 +114,6 @@ test("listen(): a key whose comment holds a line break is an authorized key, its
   await conn.close();
 });
 
-/** A directory for the test, removed after it. */
-function withDir(body: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sshts-ak-"));
-    try {
-      await body(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
 /** Sets the file's modification time to `mtimeMs` (its change time stays the real one). */
 function setMtime(path: string, mtimeMs: number): void {
   utimesSync(path, mtimeMs / 1000, mtimeMs / 1000);
@@ -136,7 +124,7 @@ const fingerprints = (entries: readonly { key: SSHKey }[]) =>
 
 test(
   "AuthorizedKeysFiles: an unchanged file is parsed once, a changed or replaced one again",
-  withDir(async (dir) => {
+  inTempDir("sshts-ak-", async (dir) => {
     const path = join(dir, "authorized_keys");
     // Alice's line and Bob's have the same length: the edits below keep the file's size.
     writeFileSync(path, `restrict ${line(alice)}\n`);
@@ -171,7 +159,7 @@ test(
 
 test(
   "AuthorizedKeysFiles: a file changed within SETTLE_MS is read at every load; a missing one is none",
-  withDir(async (dir) => {
+  inTempDir("sshts-ak-", async (dir) => {
     const path = join(dir, "authorized_keys");
     let now = Date.now();
     const files = new AuthorizedKeysFiles(() => now);
@@ -191,7 +179,7 @@ test(
 
 test(
   "loadAuthorizedKeys(path) reads each login's file: a key added is authorized at the next login",
-  withDir(async (dir) => {
+  inTempDir("sshts-ak-", async (dir) => {
     const path = join(dir, "authorized_keys");
     writeFileSync(path, `${line(alice)}\n`);
     assert.deepEqual(fingerprints(await loadAuthorizedKeys(path)), [alice.getFingerprint()]);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DerivedFromFiles, FileCache, MAX_CACHED_FILES, SETTLE_MS } from "./file_cache.ts";
+import { inTempDir } from "./_temp_dir_test_util.ts";
 
 /** A cache over real files whose clock can be set, counting the reads that reach the disk. */
 function counting(now: () => number) {
@@ -20,17 +20,6 @@ function text(b: Uint8Array | undefined): string | undefined {
   return b === undefined ? undefined : new TextDecoder().decode(b);
 }
 
-function withDir(body: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sshts-filecache-"));
-    try {
-      await body(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
 /** Sets the file's times `ageMs` in the past (its change time stays the real one). */
 function age(path: string, ageMs: number): void {
   const t = (Date.now() - ageMs) / 1000;
@@ -39,7 +28,7 @@ function age(path: string, ageMs: number): void {
 
 test(
   "FileCache keeps a settled file's bytes and reads them again once the file changes",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const path = join(dir, "config");
     writeFileSync(path, "Port 2201\n");
     age(path, 10_000);
@@ -69,7 +58,7 @@ test(
 
 test(
   "FileCache does not keep a file modified less than SETTLE_MS before it was read",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const path = join(dir, "config");
     writeFileSync(path, "User a\n");
     const mtime = statSync(path).mtimeMs;
@@ -89,7 +78,7 @@ test(
 
 test(
   "FileCache: a missing file is undefined, a replaced one is read, the caller's copy is its own",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const path = join(dir, "config");
     const now = () => Date.now() + 60_000;
     const { cache, reads } = counting(now);
@@ -113,7 +102,7 @@ test(
 
 test(
   "FileCache leaves what is not a regular file, and the reader's errors, to the reader",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const seen: string[] = [];
     const cache = new FileCache((path) => {
       seen.push(path);
@@ -127,7 +116,7 @@ test(
 
 test(
   "FileCache holds at most MAX_CACHED_FILES files",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const { cache, reads } = counting(() => Date.now() + 60_000);
     const paths = Array.from({ length: MAX_CACHED_FILES + 1 }, (_, i) => join(dir, `f${i}`));
     for (const p of paths) {
@@ -146,7 +135,7 @@ test(
 
 test(
   "DerivedFromFiles derives again when any one of its files changes, appears or goes",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const a = join(dir, "a"), b = join(dir, "b");
     writeFileSync(a, "1\n");
     age(a, 10_000);
@@ -179,7 +168,7 @@ test(
 
 test(
   "DerivedFromFiles keeps nothing derived when a read fails, and reads again next time",
-  withDir(async (dir) => {
+  inTempDir("sshts-filecache-", async (dir) => {
     const a = join(dir, "a");
     writeFileSync(a, "1\n");
     age(a, 10_000);

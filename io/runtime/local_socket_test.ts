@@ -11,7 +11,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -20,21 +19,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import type * as net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { connectLocal, listenPrivateUnix } from "./local_socket.ts";
-
-function inTempDir(f: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sshts-privunix-"));
-    try {
-      await f(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
 
 /** Runs `f` with umask 0 (a service started so, or with 002): sockets bound are 0777. */
 async function withUmask0<T>(f: () => Promise<T>): Promise<T> {
@@ -50,7 +37,7 @@ const mode = (path: string) => (lstatSync(path).mode & 0o777).toString(8);
 
 test(
   "listenPrivateUnix() under umask 0: the path is a 0600 socket with one link, nothing else left beside it",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-privunix-", async (dir) => {
     const path = join(dir, "s.sock");
     const server = await withUmask0(() => listenPrivateUnix(path, {}, (s) => s.end("hi")));
     try {
@@ -75,7 +62,7 @@ test(
 
 test(
   "listenPrivateUnix() refuses a path already taken (file, dangling or directory symlink, socket) with EADDRINUSE, leaving it alone",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-privunix-", async (dir) => {
     const target = join(dir, "target");
     mkdirSync(target);
     writeFileSync(join(dir, "file"), "mine\n");
@@ -111,7 +98,7 @@ test(
 
 test(
   "listenPrivateUnix() rejects, leaving nothing, when the directory is missing or the path too long",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-privunix-", async (dir) => {
     await assert.rejects(listenPrivateUnix(join(dir, "no", "s.sock"), {}, (s) => s.end()));
     // Fits the limit itself, but not with the temporary name beside it.
     const limit = process.platform === "linux" ? 107 : 103;
@@ -130,7 +117,7 @@ test(
 
 test(
   "listenPrivateUnix(): closing leaves alone a file made at the path since",
-  inTempDir(async (dir) => {
+  inTempDir("sshts-privunix-", async (dir) => {
     const path = join(dir, "s.sock");
     const server = await listenPrivateUnix(path, {}, (s) => s.end());
     rmSync(path);
@@ -173,6 +160,7 @@ for i, path in enumerate(sys.argv[1:]):
         break
     print(result, i, flush=True)
 `;
+import { inTempDir } from "./_temp_dir_test_util.ts";
 
 const AS_NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3"];
 
@@ -186,7 +174,7 @@ function otherUserSkipReason(): string | false {
 test(
   "listenPrivateUnix() under umask 0: another user's connection racing the bind is never made",
   { skip: otherUserSkipReason() },
-  inTempDir(async (dir) => {
+  inTempDir("sshts-privunix-", async (dir) => {
     chmodSync(dir, 0o755); // uid 65534 may reach the sockets, which alone must keep it out
     const N = 25;
     const paths = Array.from({ length: N }, (_, i) => join(dir, `s${i}.sock`));
