@@ -7,6 +7,7 @@
 import {
   type ByteSocket,
   deliverSocketEvent,
+  raceConnect,
   type SocketEvent,
   type SocketHandlers,
 } from "./socket.ts";
@@ -290,22 +291,8 @@ export async function connectBunSocket(
   // An abort rejects at once, not when the connect settles: a host that drops our SYNs kept
   // connect() waiting for the kernel's give-up (minutes), past its connectTimeout. A socket
   // that connects after the abort is torn down, not handed out.
-  return await new Promise<ByteSocket>((resolve, reject) => {
-    const abort = () => {
-      void connecting.then((s) => s.terminate(), () => {});
-      reject(signal.reason ?? new Error("Connect aborted"));
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    connecting.then((s) => {
-      signal.removeEventListener("abort", abort);
-      if (signal.aborted) return; // rejected already; `abort` terminates it
-      socket.connected(s);
-      resolve(socket);
-    }, (e) => {
-      signal.removeEventListener("abort", abort); // also when the connect failed
-      reject(e);
-    });
-  });
+  socket.connected(await raceConnect(connecting, signal, (s) => s.terminate()));
+  return socket;
 }
 
 /**

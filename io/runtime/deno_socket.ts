@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ByteSocket, SocketHandlers } from "./socket.ts";
+import { type ByteSocket, raceConnect, type SocketHandlers } from "./socket.ts";
 import { DENO_READ_MIN_SIZE, DENO_READ_SIZE, SOCKET_WRITE_HIGH_WATER } from "../limits.ts";
 import { freeOwned, releaseTransient } from "../../core/transient_buffers.ts";
 import { concatBytes } from "../../core/wire.ts";
@@ -217,21 +217,6 @@ export async function connectDenoSocket(
     transport: "tcp",
     signal: cancel.signal,
   });
-  const conn = await new Promise<DenoConn>((resolve, reject) => {
-    const abort = () => {
-      cancel.abort();
-      void connecting.then((c) => c.close(), () => {});
-      reject(signal.reason ?? new Error("Connect aborted"));
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    connecting.then((c) => {
-      signal.removeEventListener("abort", abort);
-      if (signal.aborted) return; // rejected already; `abort` closes it
-      resolve(c);
-    }, (e) => {
-      signal.removeEventListener("abort", abort); // also when the connect failed
-      reject(e);
-    });
-  });
+  const conn = await raceConnect(connecting, signal, (c) => c.close(), () => cancel.abort());
   return socketFromDenoConn(conn);
 }

@@ -125,3 +125,38 @@ export function deliverSocketEvent(h: SocketHandlers, e: SocketEvent): void {
   else if (e === "close") h.close();
   else h.error(e);
 }
+
+/**
+ * A connect in flight, raced against `signal`: an abort rejects at once with its reason (a
+ * host that drops our SYNs would hold the connect until the kernel gives up, minutes past
+ * a connectTimeout), `onAbort` runs (to cancel the connect where the runtime can), and a
+ * connection made after the abort is handed to `drop`, never out nor left open.
+ *
+ * @example
+ * ```ts ignore
+ * const s = await raceConnect(bun.connect(options), signal, (late) => late.terminate());
+ * ```
+ */
+export function raceConnect<T>(
+  connecting: Promise<T>,
+  signal: AbortSignal,
+  drop: (late: T) => void,
+  onAbort?: () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
+      void connecting.then(drop, () => {});
+      reject(signal.reason ?? new Error("Connect aborted"));
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    connecting.then((c) => {
+      signal.removeEventListener("abort", abort);
+      if (signal.aborted) return; // rejected already; `abort` drops it
+      resolve(c);
+    }, (e) => {
+      signal.removeEventListener("abort", abort); // also when the connect failed
+      reject(e);
+    });
+  });
+}
