@@ -507,26 +507,25 @@ export class SSHServerConnection implements ServerConnectionContext {
 
   /** An application hook (or what it set off) failed: the operator's log says so, and why. */
   #hookFailed(what: string, e: unknown): void {
-    const name = /^[a-zA-Z]+$/.test(what) ? `the ${what} hook` : what;
-    this.#log.warn(`${name} failed: ${(e as Error)?.stack ?? String(e)}`);
+    this.#log.warn(`${what} failed: ${(e as Error)?.stack ?? String(e)}`);
   }
 
   /**
    * A notification hook's result: an async hook that rejects must not become an unhandled
    * rejection (which ends a Node process, and every connection in it); it is logged.
    */
-  #logRejection(what: string, result: unknown): void {
+  #logRejection(hook: keyof ServerHooks, result: unknown): void {
     if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-      Promise.resolve(result).catch((e: unknown) => this.#hookFailed(what, e));
+      Promise.resolve(result).catch((e: unknown) => this.#hookFailed(`the ${hook} hook`, e));
     }
   }
 
   /** Runs a notification hook: what it throws or rejects with is logged, never thrown. */
-  #notify(what: string, call: () => unknown): void {
+  #notify(hook: keyof ServerHooks, call: () => unknown): void {
     try {
-      this.#logRejection(what, call());
+      this.#logRejection(hook, call());
     } catch (e) {
-      this.#hookFailed(what, e);
+      this.#hookFailed(`the ${hook} hook`, e);
     }
   }
 
