@@ -135,17 +135,17 @@ test("SSHKey.equals() agrees with comparing canonical blobs, for every key type 
     SSHKey.fromMaterial({ type: "dsa", p, q, g, y: g * g * g % p }),
     SSHKey.fromMaterial({
       type: "sk-ed25519",
-      publicKey: ed.material.publicKey as Uint8Array,
+      publicKey: (ed.material as { publicKey: Uint8Array }).publicKey,
       application: "ssh:",
     }),
     SSHKey.fromMaterial({
       type: "sk-ed25519",
-      publicKey: ed.material.publicKey as Uint8Array,
+      publicKey: (ed.material as { publicKey: Uint8Array }).publicKey,
       application: "ssh:x",
     }),
     SSHKey.fromMaterial({
       type: "sk-ecdsa",
-      publicKey: ec.material.publicKey as Uint8Array,
+      publicKey: (ec.material as { publicKey: Uint8Array }).publicKey,
       application: "ssh:",
     }),
   ];

@@ -148,11 +148,13 @@ test("trailingSlashBase() strips the trailing slashes of a path that names more 
 test("expandGlob() returns every match of a tree it could read whole (10,000 files in 100 directories)", async () => {
   const dirs = Array.from({ length: 100 }, (_, i) => `d${i}`);
   const fs = {
-    readdir: async (dir: string) =>
-      dir === "/t"
-        ? dirs
-        : Array.from({ length: 100 }, (_, i) => `f${i}.txt`).concat(dir.endsWith("0") ? ["x"] : []),
-    exists: async () => true,
+    readdir: (dir: string) =>
+      Promise.resolve(
+        dir === "/t" ? dirs : Array.from({ length: 100 }, (_, i) => `f${i}.txt`).concat(
+          dir.endsWith("0") ? ["x"] : [],
+        ),
+      ),
+    exists: () => Promise.resolve(true),
   };
   const found = await expandGlob("/t/*/*.txt", fs);
   assert.equal(found.length, 10_000);
